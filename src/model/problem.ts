@@ -1,0 +1,90 @@
+/** A finding about the export: where it is, what is wrong, and how bad it is. */
+export type Severity = 'error' | 'warning';
+
+export type ProblemCode =
+  | 'file-missing'
+  | 'file-unreadable'
+  | 'csv-malformed'
+  | 'column-missing'
+  | 'column-unknown'
+  | 'duplicate-user'
+  | 'username-invalid'
+  | 'phone-invalid'
+  | 'value-invalid'
+  | 'settings-invalid'
+  | 'seed-format-unknown'
+  | 'seed-missing'
+  | 'seed-unassigned'
+  | 'seed-duplicate'
+  | 'secret-invalid'
+  | 'secret-short'
+  | 'pskc-invalid'
+  | 'pskc-unsafe'
+  | 'pskc-decrypt'
+  | 'pskc-mac'
+  | 'token-unsupported'
+  | 'token-user-mismatch'
+  | 'device-limit'
+  | 'device-unknown-user'
+  | 'extension-invalid';
+
+export interface Problem {
+  severity: Severity;
+  code: ProblemCode;
+  /** The file as the admin named it (relative to the source folder when inside it). */
+  file: string;
+  /** 1-based physical line in a CSV/XML file, when known. */
+  line?: number;
+  /** JSON path (settings.json) or XML element path (PSKC), when that locates it better. */
+  path?: string;
+  /** Column or property name. */
+  field?: string;
+  message: string;
+}
+
+/** Collects problems in the order they are found. Readers push to it and carry on where they can. */
+export class ProblemList {
+  readonly items: Problem[] = [];
+
+  error(code: ProblemCode, where: Where, message: string): void {
+    this.items.push({ severity: 'error', code, ...where, message });
+  }
+
+  warning(code: ProblemCode, where: Where, message: string): void {
+    this.items.push({ severity: 'warning', code, ...where, message });
+  }
+
+  get errors(): Problem[] {
+    return this.items.filter((p) => p.severity === 'error');
+  }
+
+  get warnings(): Problem[] {
+    return this.items.filter((p) => p.severity === 'warning');
+  }
+
+  hasErrors(): boolean {
+    return this.items.some((p) => p.severity === 'error');
+  }
+}
+
+export interface Where {
+  file: string;
+  line?: number;
+  path?: string;
+  field?: string;
+}
+
+/** Thrown when a file cannot be read at all; carries the problem to report. */
+export class SourceError extends Error {
+  constructor(readonly problem: Problem) {
+    super(formatProblem(problem));
+    this.name = 'SourceError';
+  }
+}
+
+export function formatProblem(p: Problem): string {
+  const at = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.path, p.field ? `field ${p.field}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  return `${at}: ${p.message} [${p.code}]`;
+}

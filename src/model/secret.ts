@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
+
+const REDACTED = '[secret redacted]';
+
+/**
+ * Secret bytes (an OATH seed, a key). The bytes are reachable only through `reveal()`, so that
+ * logging, JSON.stringify, template strings and util.inspect can never print them by accident.
+ */
+export class Secret {
+  readonly #bytes: Buffer;
+
+  constructor(bytes: Uint8Array) {
+    this.#bytes = Buffer.from(bytes);
+  }
+
+  /** The raw bytes. Call only where the secret is really needed (HMAC, encryption, a Graph body). */
+  reveal(): Buffer {
+    return this.#bytes;
+  }
+
+  get length(): number {
+    return this.#bytes.length;
+  }
+
+  /** First 16 hex characters of sha256(secret bytes): identifies a seed without disclosing it. */
+  fingerprint(): string {
+    return secretFingerprint(this.#bytes);
+  }
+
+  equals(other: Secret): boolean {
+    return this.#bytes.equals(other.#bytes);
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}
+
+export function secretFingerprint(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
