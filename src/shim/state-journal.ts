@@ -1,0 +1,305 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-file.js';
+import { StoreError } from './store-file.js';
+
+/**
+ * The state journal: an append-only file of JSON lines beside the store that records every change of
+ * verification state (token counters, last steps, drift; user fail counts and lock-outs) as the new
+ * absolute value, so replaying it over the store's snapshot gives the current state.
+ *
+ * Every line carries an HMAC-SHA256 (key derived from the store key) over the store id, the generation
+ * and the line, and lines are numbered: a forged, edited, reordered or transplanted line is refused.
+ * A cut-off tail (crash mid-write) is dropped; what was dropped was never acknowledged, because
+ * verdicts are answered only after the batch holding their change was fdatasync'ed (group commit).
+ */
+export type JournalRecord =
+  | { token: string; counter: number | null; lastStep: number | null; drift: number }
+  | { user: string; fails: number; lockedAt: number | null };
+
+export const JOURNAL_FORMAT = 'mfa-migrate-shim-journal';
+
+const MAC_FIELD = ',"mac":"';
+
+function macOf(macKey: Buffer, storeId: string, gen: number, body: string): string {
+  return createHmac('sha256', macKey).update(`${storeId}\n${gen}\n`).update(body).digest('hex');
+}
+
+/** One line: the JSON body with the MAC appended as its last property. */
+function sealLine(macKey: Buffer, storeId: string, gen: number, fields: object): string {
+  const body = JSON.stringify(fields);
+  return `${body.slice(0, -1)}${MAC_FIELD}${macOf(macKey, storeId, gen, body)}"}\n`;
+}
+
+/** The body a line's MAC covers, and the MAC it carries; undefined if the line is not shaped so. */
+function unsealLine(line: string): { body: string; mac: string } | undefined {
+  const at = line.lastIndexOf(MAC_FIELD);
+  if (at < 0 || !line.endsWith('"}')) return undefined;
+  return { body: `${line.slice(0, at)}}`, mac: line.slice(at + MAC_FIELD.length, -2) };
+}
+
+function macMatches(expected: string, given: string): boolean {
+  const a = Buffer.from(expected, 'latin1');
+  const b = Buffer.from(given, 'latin1');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export interface JournalContents {
+  /** 'current': the journal continues the store's generation; 'stale': older (already folded into the store) or another store's; 'missing'. */
+  status: 'current' | 'stale' | 'missing';
+  records: JournalRecord[];
+  /** The next sequence number to write. */
+  nextSeq: number;
+  /** Byte length of the intact part (a torn tail beyond it must be cut before appending). */
+  intactBytes: number;
+  /** Lines dropped from the end because they were cut off or unreadable. */
+  droppedTail: number;
+}
+
+export async function readJournal(file: string, macKey: Buffer, storeId: string, gen: number): Promise<JournalContents> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', records: [], nextSeq: 1, intactBytes: 0, droppedTail: 0 };
+    throw new StoreError(`${file}: cannot read the state journal (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const lines: { text: string; end: number }[] = [];
+  let start = 0;
+  for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+    lines.push({ text: buf.toString('utf8', start, nl), end: nl + 1 });
+    start = nl + 1;
+  }
+  const tornTail = start < buf.length ? 1 : 0;
+
+  const header = lines[0] ? parseHeader(lines[0].text) : undefined;
+  if (!header) {
+    // No complete header: the journal was being created when the process stopped, or is not a journal.
+    if (lines.length > 1) throw new StoreError(`${file}: line 1: not a shim state journal header`);
+    return { status: 'missing', records: [], nextSeq: 1, intactBytes: 0, droppedTail: lines.length + tornTail };
+  }
+  if (header.storeId !== storeId || header.gen < gen) {
+    return { status: 'stale', records: [], nextSeq: 1, intactBytes: 0, droppedTail: 0 };
+  }
+  if (!macMatches(macOf(macKey, storeId, header.gen, header.body), header.mac)) {
+    throw new StoreError(`${file}: line 1: the journal header failed its integrity check (modified, or written with another key)`);
+  }
+  if (header.gen > gen) {
+    throw new StoreError(
+      `${file}: the journal is newer (generation ${header.gen}) than the store (generation ${gen}): the store file was replaced by an older copy; restore the current store or import again`,
+    );
+  }
+
+  const records: JournalRecord[] = [];
+  let seq = 0;
+  let intactBytes = lines[0]!.end;
+  let firstBad: number | undefined;
+  for (let i = 1; i < lines.length; i++) {
+    const parsed = parseRecord(lines[i]!.text, macKey, storeId, gen);
+    if (!parsed) {
+      firstBad ??= i;
+      continue;
+    }
+    if (firstBad !== undefined) {
+      // A bad line followed by authentic ones is not a crash artefact: refuse rather than silently lose state.
+      throw new StoreError(`${file}: line ${firstBad + 1}: a state record failed its integrity check (modified or corrupted)`);
+    }
+    if (parsed.seq !== seq + 1) {
+      throw new StoreError(`${file}: line ${i + 1}: record ${parsed.seq} follows record ${seq} (records were removed or reordered)`);
+    }
+    records.push(parsed.record);
+    seq++;
+    intactBytes = lines[i]!.end;
+  }
+  const droppedTail = (firstBad === undefined ? 0 : lines.length - firstBad) + tornTail;
+  return { status: 'current', records, nextSeq: seq + 1, intactBytes, droppedTail };
+}
+
+function parseHeader(line: string): { storeId: string; gen: number; body: string; mac: string } | undefined {
+  const sealed = unsealLine(line);
+  if (!sealed) return undefined;
+  try {
+    const h = JSON.parse(sealed.body) as { journal?: unknown; version?: unknown; storeId?: unknown; gen?: unknown };
+    if (h.journal !== JOURNAL_FORMAT || h.version !== 1 || typeof h.storeId !== 'string' || !Number.isInteger(h.gen)) return undefined;
+    return { storeId: h.storeId, gen: h.gen as number, body: sealed.body, mac: sealed.mac };
+  } catch {
+    return undefined;
+  }
+}
+
+/** An authentic record (its MAC verifies) with its sequence number; undefined for anything else. */
+function parseRecord(line: string, macKey: Buffer, storeId: string, gen: number): { seq: number; record: JournalRecord } | undefined {
+  const sealed = unsealLine(line);
+  if (!sealed || !macMatches(macOf(macKey, storeId, gen, sealed.body), sealed.mac)) return undefined;
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(sealed.body) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (!Number.isSafeInteger(r.seq)) return undefined;
+  const seq = r.seq as number;
+  const intOrNull = (v: unknown): v is number | null => v === null || Number.isSafeInteger(v);
+  if (typeof r.token === 'string' && intOrNull(r.counter) && intOrNull(r.lastStep) && Number.isSafeInteger(r.drift)) {
+    return { seq, record: { token: r.token, counter: r.counter, lastStep: r.lastStep, drift: r.drift as number } };
+  }
+  if (typeof r.user === 'string' && Number.isSafeInteger(r.fails) && intOrNull(r.lockedAt)) {
+    return { seq, record: { user: r.user, fails: r.fails as number, lockedAt: r.lockedAt } };
+  }
+  return undefined;
+}
+
+/** Cuts a torn tail off so that new lines start on a line boundary. */
+export async function cutJournal(file: string, intactBytes: number): Promise<void> {
+  await truncate(file, intactBytes);
+}
+
+/** Creates (or replaces) the journal with just a header for this store generation. */
+export async function createJournal(file: string, macKey: Buffer, storeId: string, gen: number): Promise<void> {
+  await writeFileAtomic(file, sealLine(macKey, storeId, gen, { journal: JOURNAL_FORMAT, version: 1, storeId, gen }), 0o600);
+}
+
+/** Records waiting for the same write + fdatasync, and the promise their verdicts wait on. */
+export class JournalBatch {
+  readonly records: JournalRecord[] = [];
+  readonly done: Promise<void>;
+  resolve!: () => void;
+  reject!: (err: Error) => void;
+
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // A failed batch is reported through every verdict waiting on it; never as an unhandled rejection.
+    this.done.catch(() => undefined);
+  }
+}
+
+/**
+ * Appends records with group commit: everything appended while a write + fdatasync is in flight goes
+ * into the next one, so under load one fsync covers many verdicts and no verdict waits for more than
+ * about two. After a write error the journal is failed for good: every pending and later append rejects.
+ */
+export class JournalWriter {
+  #file: FileHandle;
+  #seq: number;
+  #gen: number;
+  #batch = new JournalBatch();
+  #flushing: Promise<void> | null = null;
+  #scheduled = false;
+  #paused = false;
+  #failed: Error | null = null;
+  /** Records written in this generation (drives compaction). */
+  written = 0;
+
+  private constructor(
+    file: FileHandle,
+    private readonly macKey: Buffer,
+    private readonly storeId: string,
+    gen: number,
+    nextSeq: number,
+  ) {
+    this.#file = file;
+    this.#gen = gen;
+    this.#seq = nextSeq;
+    this.written = nextSeq - 1;
+  }
+
+  static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number): Promise<JournalWriter> {
+    return new JournalWriter(await open(file, 'a', 0o600), macKey, storeId, gen, nextSeq);
+  }
+
+  get failed(): Error | null {
+    return this.#failed;
+  }
+
+  /** Queues a record; the promise settles when it is on disk. */
+  append(record: JournalRecord): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const batch = this.#batch;
+    batch.records.push(record);
+    this.#schedule();
+    return batch.done;
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#flushing || this.#paused) return;
+    this.#scheduled = true;
+    // setImmediate: let every request read in this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  #flush(): Promise<void> {
+    if (this.#flushing || this.#paused || this.#batch.records.length === 0) return this.#flushing ?? Promise.resolve();
+    const batch = this.#batch;
+    this.#batch = new JournalBatch();
+    this.#flushing = this.#writeBatch(batch).finally(() => {
+      this.#flushing = null;
+      if (this.#batch.records.length > 0) this.#schedule();
+    });
+    return this.#flushing;
+  }
+
+  async #writeBatch(batch: JournalBatch): Promise<void> {
+    let text = '';
+    for (const record of batch.records) {
+      text += sealLine(this.macKey, this.storeId, this.#gen, { seq: this.#seq++, ...record });
+    }
+    try {
+      const bytes = Buffer.from(text);
+      let off = 0;
+      while (off < bytes.length) off += (await this.#file.write(bytes, off, bytes.length - off)).bytesWritten;
+      await this.#file.datasync();
+      this.written += batch.records.length;
+      batch.resolve();
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+      batch.reject(this.#failed!);
+    }
+  }
+
+  #fail(err: Error): void {
+    this.#failed ??= new Error(`state journal write failed: ${err.message}`);
+    this.#batch.reject(this.#failed);
+  }
+
+  /**
+   * Stops writing (for compaction): waits for the write in flight and hands back the batch of records
+   * not yet written; new appends collect in a fresh batch until resume().
+   */
+  async detach(): Promise<JournalBatch> {
+    this.#paused = true;
+    while (this.#flushing) await this.#flushing;
+    const batch = this.#batch;
+    this.#batch = new JournalBatch();
+    return batch;
+  }
+
+  /** Continues in a new journal file for the next generation (already created by the caller). */
+  async resume(file: string, gen: number): Promise<void> {
+    const old = this.#file;
+    this.#file = await open(file, 'a', 0o600);
+    this.#gen = gen;
+    this.#seq = 1;
+    this.written = 0;
+    this.#paused = false;
+    await old.close().catch(() => undefined);
+    this.#schedule();
+  }
+
+  /** Marks the journal failed (e.g. compaction could not write the store). */
+  fail(err: Error): void {
+    this.#fail(err);
+  }
+
+  /** Writes what is queued and closes the file. */
+  async close(): Promise<void> {
+    this.#paused = false;
+    while (this.#flushing || (this.#batch.records.length > 0 && !this.#failed)) await this.#flush();
+    await this.#file.close().catch(() => undefined);
+  }
+}
