@@ -1,0 +1,101 @@
+import { stat } from 'node:fs/promises';
+import { join, relative, isAbsolute } from 'node:path';
+import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
+import { ProblemList, SourceError } from '../model/problem.js';
+import { readCsvTable } from './csv-table.js';
+import { readDevices } from './devices-reader.js';
+import { crossCheck, type TokenAssignment } from './export-checks.js';
+import { readSeedsConcurrently } from './seed-loader.js';
+import type { SeedReadOptions } from './seeds/read-seed-files.js';
+import { readSettings } from './settings-reader.js';
+import type { ServerSettings } from './settings-schema.js';
+import { readUsers } from './users-reader.js';
+
+export interface ExportOptions {
+  /** The export folder (users.csv, devices.csv, settings.json). */
+  source: string;
+  /** Seed files (--tokens), in the order given. */
+  tokens: string[];
+  seeds: SeedReadOptions;
+}
+
+/** Everything read from an export, joined, with every problem found on the way. */
+export interface ExportBundle {
+  sourceDir: string;
+  users: MfaUser[];
+  devices: MobileDevice[];
+  settings?: ServerSettings;
+  seeds: OathSeed[];
+  tokens: TokenAssignment[];
+  /** Which optional files were present. */
+  files: { users: string; devices?: string; settings?: string; seeds: string[] };
+  problems: ProblemList;
+}
+
+export const USERS_FILE = 'users.csv';
+export const DEVICES_FILE = 'devices.csv';
+export const SETTINGS_FILE = 'settings.json';
+
+/**
+ * Reads an export folder and its seed files. Never touches the network. Problems are collected,
+ * not thrown, so a single run reports everything wrong with the export; only a missing or
+ * unreadable source folder throws.
+ */
+export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
+  const problems = new ProblemList();
+  const dir = opts.source;
+  const dirStat = await stat(dir).catch(() => undefined);
+  if (!dirStat?.isDirectory()) {
+    throw new SourceError({ severity: 'error', code: 'file-missing', file: dir, message: 'the source folder does not exist or is not a folder' });
+  }
+  // Seed files are read concurrently (in a worker thread when large) with the CSVs.
+  const seedDisplay = opts.tokens.map((t) => displayName(t, dir));
+  const seedsPromise = readSeedsConcurrently(opts.tokens, seedDisplay, opts.seeds);
+
+  const files: ExportBundle['files'] = { users: USERS_FILE, seeds: seedDisplay };
+  let users: MfaUser[] = [];
+  try {
+    const table = await readCsvTable(join(dir, USERS_FILE), USERS_FILE);
+    users = readUsers(table, problems) ?? [];
+  } catch (err) {
+    if (!(err instanceof SourceError)) throw err;
+    problems.items.push(err.problem);
+  }
+
+  let devices: MobileDevice[] = [];
+  if (await exists(join(dir, DEVICES_FILE))) {
+    files.devices = DEVICES_FILE;
+    try {
+      const table = await readCsvTable(join(dir, DEVICES_FILE), DEVICES_FILE);
+      devices = readDevices(table, problems) ?? [];
+    } catch (err) {
+      if (!(err instanceof SourceError)) throw err;
+      problems.items.push(err.problem);
+    }
+  }
+
+  let settings: ServerSettings | undefined;
+  if (await exists(join(dir, SETTINGS_FILE))) {
+    files.settings = SETTINGS_FILE;
+    settings = await readSettings(join(dir, SETTINGS_FILE), SETTINGS_FILE, problems);
+  }
+
+  const seedResult = await seedsPromise;
+  problems.items.push(...seedResult.problems);
+  const seeds = seedResult.seeds;
+  const tokens = crossCheck(
+    { users, devices, seeds, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0 },
+    problems,
+  );
+  return { sourceDir: dir, users, devices, ...(settings ? { settings } : {}), seeds, tokens, files, problems };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+/** A seed file inside the source folder is named relative to it; others as given. */
+function displayName(path: string, dir: string): string {
+  const rel = relative(dir, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
