@@ -1,4 +1,4 @@
-import { headerKey, type CsvTable } from './csv-table.js';
+import { headerKey, type CsvHeader } from './csv-table.js';
 import type { ProblemList } from '../model/problem.js';
 
 /** A CSV column we understand: its canonical name and the header spellings admins use for it. */
@@ -18,7 +18,7 @@ export type ColumnIndex<K extends string> = Partial<Record<K, number>>;
  * Returns undefined when a required column is missing: the rows cannot be read.
  */
 export function indexColumns<K extends string>(
-  table: CsvTable,
+  table: CsvHeader,
   specs: readonly ColumnSpec<K>[],
   problems: ProblemList,
 ): ColumnIndex<K> | undefined {
@@ -57,6 +57,21 @@ export function indexColumns<K extends string>(
 export function cell<K extends string>(cells: string[], index: ColumnIndex<K>, name: K): string | undefined {
   const i = index[name];
   if (i === undefined) return undefined;
-  const v = cells[i];
+  const v = cells[i]?.trim();
   return v === undefined || v === '' ? undefined : v;
+}
+
+/** A CSV consumer that turns rows into records, with the result once the file is read. */
+export interface RowReader<T> {
+  header(h: CsvHeader): void;
+  row(r: { line: number; cells: string[] }): void;
+  /** The records, or undefined when the header made the rows unreadable. */
+  result(): T[] | undefined | Promise<T[] | undefined>;
+}
+
+/** Feeds an in-memory table to a row reader (small files, tests). */
+export async function readTable<T>(table: CsvHeader & { rows: { line: number; cells: string[] }[] }, reader: RowReader<T>): Promise<T[] | undefined> {
+  reader.header(table);
+  for (const r of table.rows) reader.row(r);
+  return reader.result();
 }

@@ -2,8 +2,7 @@ import type { MobileDevice } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { secretFingerprint } from '../model/secret.js';
 import { decodeBase32 } from './base32.js';
-import { cell, indexColumns, type ColumnSpec } from './columns.js';
-import type { CsvTable } from './csv-table.js';
+import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
 
 export const DEVICE_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user'], required: true },
@@ -17,21 +16,37 @@ export const DEVICE_COLUMNS = [
  * Reads devices.csv (mobile-app registrations). The app's OTP seed is checked and reduced to its
  * fingerprint at once; the seed itself is not kept.
  */
-export function readDevices(table: CsvTable, problems: ProblemList): MobileDevice[] | undefined {
-  const index = indexColumns(table, DEVICE_COLUMNS, problems);
-  if (!index) return undefined;
+export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
+  let index: ColumnIndex<DeviceColumn> | undefined;
+  let file = '';
+  let width = 0;
   const devices: MobileDevice[] = [];
-  const file = table.file;
-  const width = table.header.length;
-  for (const { line, cells } of table.rows) {
-    if (cells.length !== width) {
-      problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
-      if (cells.length < width) continue;
-    }
+  return {
+    header(h) {
+      file = h.file;
+      width = h.header.length;
+      index = indexColumns(h, DEVICE_COLUMNS, problems);
+    },
+    row({ line, cells }) {
+      if (!index) return;
+      if (cells.length !== width) {
+        problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
+        if (cells.length < width) return;
+      }
+      const device = readDeviceRow(line, cells, index, file, problems);
+      if (device) devices.push(device);
+    },
+    result: () => (index ? devices : undefined),
+  };
+}
+
+type DeviceColumn = (typeof DEVICE_COLUMNS)[number]['name'];
+
+function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceColumn>, file: string, problems: ProblemList): MobileDevice | undefined {
     const username = cell(cells, index, 'username');
     if (username === undefined) {
       problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
-      continue;
+      return undefined;
     }
     const deviceName = cell(cells, index, 'device_name') ?? '';
     if (deviceName === '') problems.warning('value-invalid', { file, line, field: 'device_name' }, 'device name is empty');
@@ -51,7 +66,5 @@ export function readDevices(table: CsvTable, problems: ProblemList): MobileDevic
       if (bytes === undefined) problems.error('secret-invalid', { file, line, field: 'oath_secret' }, 'the OATH secret is not valid Base32');
       else device.oathSecretFingerprint = secretFingerprint(bytes);
     }
-    devices.push(device);
-  }
-  return devices;
+    return device;
 }

@@ -1,15 +1,17 @@
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { ProblemList, SourceError } from '../model/problem.js';
-import { readCsvTable } from './csv-table.js';
-import { readDevices } from './devices-reader.js';
+import { forEachCsvRow } from './csv-table.js';
+import { devicesReader } from './devices-reader.js';
 import { crossCheck, type TokenAssignment } from './export-checks.js';
 import { readSeedsConcurrently } from './seed-loader.js';
 import type { SeedReadOptions } from './seeds/read-seed-files.js';
 import { readSettings } from './settings-reader.js';
 import type { ServerSettings } from './settings-schema.js';
-import { readUsers } from './users-reader.js';
+import { usersReader } from './users-reader.js';
+import { inlinePhoneParser, workerPhoneParsers } from './phone-batch.js';
 
 export interface ExportOptions {
   /** The export folder (users.csv, devices.csv, settings.json). */
@@ -31,6 +33,9 @@ export interface ExportBundle {
   files: { users: string; devices?: string; settings?: string; seeds: string[] };
   problems: ProblemList;
 }
+
+/** users.csv larger than this has its phones validated on a worker thread (about 6,000 users). */
+const PHONE_WORKER_THRESHOLD_BYTES = 1024 * 1024;
 
 export const USERS_FILE = 'users.csv';
 export const DEVICES_FILE = 'devices.csv';
@@ -55,8 +60,15 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   const files: ExportBundle['files'] = { users: USERS_FILE, seeds: seedDisplay };
   let users: MfaUser[] = [];
   try {
-    const table = await readCsvTable(join(dir, USERS_FILE), USERS_FILE);
-    users = readUsers(table, problems) ?? [];
+    const size = (await stat(join(dir, USERS_FILE)).catch(() => undefined))?.size ?? 0;
+    const phones = size > PHONE_WORKER_THRESHOLD_BYTES ? workerPhoneParsers(availableParallelism()) : inlinePhoneParser();
+    try {
+      const reader = usersReader(problems, phones);
+      await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader);
+      users = (await reader.result()) ?? [];
+    } finally {
+      await phones.close();
+    }
   } catch (err) {
     if (!(err instanceof SourceError)) throw err;
     problems.items.push(err.problem);
@@ -66,8 +78,9 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   if (await exists(join(dir, DEVICES_FILE))) {
     files.devices = DEVICES_FILE;
     try {
-      const table = await readCsvTable(join(dir, DEVICES_FILE), DEVICES_FILE);
-      devices = readDevices(table, problems) ?? [];
+      const reader = devicesReader(problems);
+      await forEachCsvRow(join(dir, DEVICES_FILE), DEVICES_FILE, reader);
+      devices = (await reader.result()) ?? [];
     } catch (err) {
       if (!(err instanceof SourceError)) throw err;
       problems.items.push(err.problem);
@@ -81,13 +94,23 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   }
 
   const seedResult = await seedsPromise;
-  problems.items.push(...seedResult.problems);
+  for (const p of seedResult.problems) problems.items.push(p);
   const seeds = seedResult.seeds;
   const tokens = crossCheck(
     { users, devices, seeds, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0 },
     problems,
   );
+  sortProblems(problems, [USERS_FILE, DEVICES_FILE, SETTINGS_FILE, ...seedDisplay]);
   return { sourceDir: dir, users, devices, ...(settings ? { settings } : {}), seeds, tokens, files, problems };
+}
+
+/** Problems in file order (as listed), then line order: the same export always reports the same way. */
+function sortProblems(problems: ProblemList, fileOrder: string[]): void {
+  const rank = new Map(fileOrder.map((f, i) => [f, i]));
+  const indexed = problems.items.map((p, i) => ({ p, i }));
+  indexed.sort((a, b) => (rank.get(a.p.file) ?? 99) - (rank.get(b.p.file) ?? 99) || (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i);
+  problems.items.length = 0;
+  for (const x of indexed) problems.items.push(x.p);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,9 +1,9 @@
 import type { MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirection, TextMessageMode } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
-import { cell, indexColumns, type ColumnSpec } from './columns.js';
-import type { CsvTable } from './csv-table.js';
-import { parsePhone } from './phone.js';
+import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
+import { inlinePhoneParser, type PhoneBatchParser, type PhoneInput } from './phone-batch.js';
+import type { PhoneResult } from './phone.js';
 
 export const USER_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user', 'login', 'sign in name'], required: true },
@@ -61,81 +61,134 @@ function enumKey(v: string): string {
 }
 
 /**
- * Reads users.csv rows into MfaUser records. Every problem is reported with its line and field;
- * a row with an unusable value keeps its other fields (the bad value is left out), so one typo
- * never hides the rest of the export. Returns undefined when the columns make the file unreadable.
+ * Reads users.csv rows into MfaUser records as they stream in. Every problem is reported with its
+ * line and field; a row with an unusable value keeps its other fields (the bad value is left
+ * out), so one typo never hides the rest of the export.
  */
-export function readUsers(table: CsvTable, problems: ProblemList): MfaUser[] | undefined {
-  const index = indexColumns(table, USER_COLUMNS, problems);
-  if (!index) return undefined;
+export function usersReader(problems: ProblemList, phones: PhoneBatchParser = inlinePhoneParser()): RowReader<MfaUser> {
+  let index: ColumnIndex<UserColumn> | undefined;
+  let file = '';
+  let width = 0;
+  let usable = true;
   const users: MfaUser[] = [];
   const seen = new Map<string, number>();
-  const file = table.file;
-  const width = table.header.length;
+  // Phones are parsed in batches (possibly on another thread) and attached when they come back.
+  let batch: PendingPhone[] = [];
+  const parsed: Promise<void>[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const items = batch;
+    batch = [];
+    parsed.push(phones.parse(items.map((i) => i.input)).then((results) => results.forEach((r, k) => attachPhone(items[k]!, r, problems, file))));
+  };
 
-  for (const { line, cells } of table.rows) {
-    if (cells.length !== width) {
-      problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
-      if (cells.length < width) continue;
-    }
-    const get = (name: UserColumn) => cell(cells, index, name);
-    const username = get('username');
-    if (username === undefined) {
-      problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
-      continue;
-    }
-    const key = username.toLowerCase();
-    const firstLine = seen.get(key);
-    if (firstLine !== undefined) {
-      problems.error('duplicate-user', { file, line, field: 'username' }, `username ${username} already appears on line ${firstLine} (usernames are compared case-insensitively)`);
-      continue;
-    }
-    seen.set(key, line);
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(username)) {
-      problems.warning('username-invalid', { file, line, field: 'username' }, `username ${username} is not a user principal name (name@domain); it will only match a tenant user with that exact UPN`);
-    }
-
-    const user: MfaUser = { line, username, enabled: true };
-    const text = (name: UserColumn, set: (v: string) => void) => {
-      const v = get(name);
-      if (v !== undefined) set(v);
-    };
-    text('first_name', (v) => (user.firstName = v));
-    text('last_name', (v) => (user.lastName = v));
-    text('email', (v) => (user.email = v));
-    text('user_group', (v) => (user.userGroup = v));
-    text('language', (v) => (user.language = v));
-    text('oath_token_serial', (v) => (user.oathTokenSerial = v));
-
-    const enabled = get('enabled');
-    if (enabled !== undefined) {
-      const v = enabled.toLowerCase();
-      if (TRUE.has(v)) user.enabled = true;
-      else if (FALSE.has(v)) user.enabled = false;
-      else problems.error('value-invalid', { file, line, field: 'enabled' }, `"${enabled}" is not one of true/false/yes/no/1/0`);
-    }
-
-    const choice = <T>(name: UserColumn, table: Record<string, T>, allowed: string, set: (v: T) => void) => {
-      const raw = get(name);
-      if (raw === undefined) return;
-      const v = table[enumKey(raw)];
-      if (v === undefined) problems.error('value-invalid', { file, line, field: name }, `"${raw}" is not one of ${allowed}`);
-      else set(v);
-    };
-    choice('default_method', METHOD_NAMES, 'phone_call, text_message, mobile_app, oath_token (or Phone call, Text message, Mobile app, OATH token)', (v) => (user.defaultMethod = v));
-    choice('phone_call_mode', PHONE_CALL_MODES, 'standard, pin', (v) => (user.phoneCallMode = v));
-    choice('text_message_mode', TEXT_MESSAGE_MODES, 'otp, otp_pin', (v) => (user.textMessageMode = v));
-    choice('text_message_direction', DIRECTIONS, 'one_way, two_way', (v) => (user.textMessageDirection = v));
-    choice('mobile_app_mode', MOBILE_APP_MODES, 'standard, pin', (v) => (user.mobileAppMode = v));
-
-    readPhone(user, 'phone', get('phone_country_code'), get('phone'), get('phone_extension'), problems, file);
-    readPhone(user, 'backup_phone', get('backup_country_code'), get('backup_phone'), get('backup_extension'), problems, file);
-    users.push(user);
-  }
-  return users;
+  return {
+    header(h) {
+      file = h.file;
+      width = h.header.length;
+      index = indexColumns(h, USER_COLUMNS, problems);
+      usable = index !== undefined;
+    },
+    row({ line, cells }) {
+      if (!index) return;
+      if (cells.length !== width) {
+        problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
+        if (cells.length < width) return;
+      }
+      const user = readUserRow(line, cells, index, file, problems, seen);
+      if (!user) return;
+      users.push(user);
+      queuePhone(batch, user, 'phone', cell(cells, index, 'phone_country_code'), cell(cells, index, 'phone'), cell(cells, index, 'phone_extension'), problems, file);
+      queuePhone(batch, user, 'backup_phone', cell(cells, index, 'backup_country_code'), cell(cells, index, 'backup_phone'), cell(cells, index, 'backup_extension'), problems, file);
+      if (batch.length >= PHONE_BATCH) flush();
+    },
+    async result() {
+      flush();
+      await Promise.all(parsed);
+      return usable ? users : undefined;
+    },
+  };
 }
 
-function readPhone(
+const PHONE_BATCH = 2048;
+
+interface PendingPhone {
+  user: MfaUser;
+  field: 'phone' | 'backup_phone';
+  input: PhoneInput;
+}
+
+function readUserRow(
+  line: number,
+  cells: string[],
+  index: ColumnIndex<UserColumn>,
+  file: string,
+  problems: ProblemList,
+  seen: Map<string, number>,
+): MfaUser | undefined {
+  const get = (name: UserColumn) => cell(cells, index, name);
+  const username = get('username');
+  if (username === undefined) {
+    problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
+    return undefined;
+  }
+  const key = username.toLowerCase();
+  const firstLine = seen.get(key);
+  if (firstLine !== undefined) {
+    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${username} already appears on line ${firstLine} (usernames are compared case-insensitively)`);
+    return undefined;
+  }
+  seen.set(key, line);
+  if (!UPN.test(username)) {
+    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${username} is not a user principal name (name@domain); it will only match a tenant user with that exact UPN`);
+  }
+
+  const user: MfaUser = { line, username, enabled: true };
+  const firstName = get('first_name');
+  if (firstName !== undefined) user.firstName = firstName;
+  const lastName = get('last_name');
+  if (lastName !== undefined) user.lastName = lastName;
+  const email = get('email');
+  if (email !== undefined) user.email = email;
+  const group = get('user_group');
+  if (group !== undefined) user.userGroup = group;
+  const language = get('language');
+  if (language !== undefined) user.language = language;
+  const serial = get('oath_token_serial');
+  if (serial !== undefined) user.oathTokenSerial = serial;
+
+  const enabled = get('enabled');
+  if (enabled !== undefined) {
+    const v = enabled.toLowerCase();
+    if (TRUE.has(v)) user.enabled = true;
+    else if (FALSE.has(v)) user.enabled = false;
+    else problems.error('value-invalid', { file, line, field: 'enabled' }, `"${enabled}" is not one of true/false/yes/no/1/0`);
+  }
+
+  const choice = <T>(name: UserColumn, table: Record<string, T>, allowed: string): T | undefined => {
+    const raw = get(name);
+    if (raw === undefined) return undefined;
+    const v = table[enumKey(raw)];
+    if (v === undefined) problems.error('value-invalid', { file, line, field: name }, `"${raw}" is not one of ${allowed}`);
+    return v;
+  };
+  const method = choice('default_method', METHOD_NAMES, 'phone_call, text_message, mobile_app, oath_token (or Phone call, Text message, Mobile app, OATH token)');
+  if (method) user.defaultMethod = method;
+  const callMode = choice('phone_call_mode', PHONE_CALL_MODES, 'standard, pin');
+  if (callMode) user.phoneCallMode = callMode;
+  const textMode = choice('text_message_mode', TEXT_MESSAGE_MODES, 'otp, otp_pin');
+  if (textMode) user.textMessageMode = textMode;
+  const direction = choice('text_message_direction', DIRECTIONS, 'one_way, two_way');
+  if (direction) user.textMessageDirection = direction;
+  const appMode = choice('mobile_app_mode', MOBILE_APP_MODES, 'standard, pin');
+  if (appMode) user.mobileAppMode = appMode;
+  return user;
+}
+
+const UPN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+function queuePhone(
+  batch: PendingPhone[],
   user: MfaUser,
   field: 'phone' | 'backup_phone',
   cc: string | undefined,
@@ -150,13 +203,15 @@ function readPhone(
     }
     return;
   }
-  const result = parsePhone(cc, number, ext);
+  batch.push({ user, field, input: { cc, number, ext } });
+}
+
+function attachPhone({ user, field, input }: PendingPhone, result: PhoneResult, problems: ProblemList, file: string): void {
   if (result.ok) {
     if (field === 'phone') user.phone = result.phone;
     else user.backupPhone = result.phone;
     return;
   }
   (user.invalidPhones ??= []).push({ field, reason: result.reason });
-  problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(number)}: ${result.reason}`);
+  problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(input.number)}: ${result.reason}`);
 }
-

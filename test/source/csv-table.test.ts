@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { detectDelimiter, parseCsvTable } from '../../src/source/csv-table.js';
+import { detectDelimiter, parseCsvTable, readCsvTable } from '../../src/source/csv-table.js';
 import { SourceError } from '../../src/model/problem.js';
 
 const sample = readFileSync(new URL('../../fixtures/contoso/users.csv', import.meta.url), 'utf8');
@@ -18,8 +18,8 @@ function toSemicolons(csv: string): string {
     .join('\n');
 }
 
-describe('parseCsvTable', () => {
-  const plain = parseCsvTable(Buffer.from(sample), 'users.csv');
+describe('parseCsvTable', async () => {
+  const plain = await parseCsvTable(Buffer.from(sample), 'users.csv');
 
   it('reads header and rows with their line numbers', () => {
     expect(plain.header[0]).toBe('username');
@@ -32,15 +32,17 @@ describe('parseCsvTable', () => {
     ['CRLF', (s: string) => s.replace(/\n/g, '\r\n')],
     ['semicolons', toSemicolons],
     ['BOM + CRLF + semicolons', (s: string) => `\uFEFF${toSemicolons(s).replace(/\n/g, '\r\n')}`],
-  ])('reads a %s file the same as the plain one', (_name, transform) => {
-    const t = parseCsvTable(Buffer.from(transform(sample)), 'users.csv');
+  ])('reads a %s file the same as the plain one', async (_name, transform) => {
+    const t = await parseCsvTable(Buffer.from(transform(sample)), 'users.csv');
     expect(t.header).toEqual(plain.header);
     expect(t.rows).toEqual(plain.rows);
   });
 
-  it('gives a multi-line quoted record the line it starts on', () => {
-    const t = parseCsvTable(Buffer.from('a,b\n1,"x\ny"\n2,z\n'), 'f.csv');
-    expect(t.rows.map((r) => r.line)).toEqual([2, 4]);
+  it('gives a multi-line quoted record the line it starts on, skipping blank lines', async () => {
+    const lf = 'a,b\n1,"x\ny"\n\n2,z\n3,"p\nq"\n4,w\n';
+    expect((await parseCsvTable(Buffer.from(lf), 'f.csv')).rows.map((r) => r.line)).toEqual([2, 5, 6, 8]);
+    const crlf = lf.replace(/\n/g, '\r\n');
+    expect((await parseCsvTable(Buffer.from(crlf), 'f.csv')).rows.map((r) => r.line)).toEqual([2, 5, 6, 8]);
   });
 
   it('detects the delimiter from the header line only, ignoring quoted ones', () => {
@@ -48,18 +50,19 @@ describe('parseCsvTable', () => {
     expect(detectDelimiter('"a;b",c\n')).toBe(',');
   });
 
-  it('refuses an empty file and unbalanced quotes with the file and line', () => {
-    expect(() => parseCsvTable(Buffer.from(''), 'users.csv')).toThrow(SourceError);
-    try {
-      parseCsvTable(Buffer.from('a,b\n1,"open\n2,3\n'), 'users.csv');
-      expect.unreachable();
-    } catch (err) {
-      expect((err as SourceError).problem).toMatchObject({ code: 'csv-malformed', file: 'users.csv' });
-    }
+  it('refuses an empty file and unbalanced quotes with the file and line', async () => {
+    await expect(parseCsvTable(Buffer.from(''), 'users.csv')).rejects.toThrow(SourceError);
+    await expect(parseCsvTable(Buffer.from('a,b\n1,"open\n2,3\n'), 'users.csv')).rejects.toMatchObject({
+      problem: { code: 'csv-malformed', file: 'users.csv' },
+    });
   });
 
-  it('refuses a file that is not UTF-8', () => {
-    const latin1 = Buffer.from('username,first_name\nj\xfcrgen@contoso.com,J\xfcrgen\n', 'latin1');
-    expect(() => parseCsvTable(latin1, 'users.csv')).toThrow(/not UTF-8/);
+  it('refuses a file that is not UTF-8, naming the line', async () => {
+    const latin1 = Buffer.from('username,first_name\nalice@contoso.com,Alice\nj\xfcrgen@contoso.com,J\xfcrgen\n', 'latin1');
+    await expect(parseCsvTable(latin1, 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-unreadable', line: 3, message: expect.stringMatching(/not UTF-8/) } });
+  });
+
+  it('reports a missing file as file-missing', async () => {
+    await expect(readCsvTable('/nonexistent/users.csv', 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-missing', file: 'users.csv' } });
   });
 });

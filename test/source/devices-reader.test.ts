@@ -3,17 +3,18 @@ import { ProblemList } from '../../src/model/problem.js';
 import { secretFingerprint } from '../../src/model/secret.js';
 import { decodeBase32, encodeBase32 } from '../../src/source/base32.js';
 import { parseCsvTable } from '../../src/source/csv-table.js';
-import { readDevices } from '../../src/source/devices-reader.js';
+import { readTable } from '../../src/source/columns.js';
+import { devicesReader } from '../../src/source/devices-reader.js';
 
-function read(csv: string) {
+async function read(csv: string) {
   const problems = new ProblemList();
-  const devices = readDevices(parseCsvTable(Buffer.from(csv), 'devices.csv'), problems);
+  const devices = await readTable(await parseCsvTable(Buffer.from(csv), 'devices.csv'), devicesReader(problems));
   return { devices, problems: problems.items };
 }
 
 describe('readDevices', () => {
-  it('reads a registration and keeps only the fingerprint of its OTP seed', () => {
-    const { devices, problems } = read('username,device_name,registered_at,device_token,oath_secret\nniaj@contoso.com,iPhone 15,2025-03-01T10:00:00Z,apns:abc,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n');
+  it('reads a registration and keeps only the fingerprint of its OTP seed', async () => {
+    const { devices, problems } = await read('username,device_name,registered_at,device_token,oath_secret\nniaj@contoso.com,iPhone 15,2025-03-01T10:00:00Z,apns:abc,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n');
     expect(problems).toEqual([]);
     expect(devices).toEqual([
       {
@@ -28,8 +29,8 @@ describe('readDevices', () => {
     expect(JSON.stringify(devices)).not.toContain('GEZDGNBV');
   });
 
-  it('reports a bad Base32 seed without repeating it, and a bad date as a warning', () => {
-    const { problems } = read('username,device_name,registered_at,oath_secret\na@b.com,Phone,yesterday,NOT*BASE32!\n');
+  it('reports a bad Base32 seed without repeating it, and a bad date as a warning', async () => {
+    const { problems } = await read('username,device_name,registered_at,oath_secret\na@b.com,Phone,yesterday,NOT*BASE32!\n');
     expect(problems).toEqual([
       expect.objectContaining({ severity: 'warning', code: 'value-invalid', field: 'registered_at', line: 2 }),
       expect.objectContaining({ severity: 'error', code: 'secret-invalid', field: 'oath_secret', line: 2 }),
@@ -37,8 +38,8 @@ describe('readDevices', () => {
     expect(JSON.stringify(problems)).not.toContain('NOT*BASE32');
   });
 
-  it('requires username and device_name columns', () => {
-    const { devices, problems } = read('user,token\na@b.com,x\n');
+  it('requires username and device_name columns', async () => {
+    const { devices, problems } = await read('user,token\na@b.com,x\n');
     expect(devices).toBeUndefined();
     expect(problems).toContainEqual(expect.objectContaining({ code: 'column-missing', field: 'device_name' }));
   });
