@@ -1,12 +1,80 @@
-import type { Command } from 'commander';
-import { CliError } from './cli-error.js';
+import { Option, type Command } from 'commander';
+import { formatProblem, SourceError } from '../model/problem.js';
+import { readExport } from '../source/export-bundle.js';
+import { buildValidationReport, type ValidationReport } from '../source/validation-report.js';
+import { CliError, EXIT } from './cli-error.js';
+import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+
+interface ValidateOptions extends SeedCliOptions {
+  source: string;
+  format: 'text' | 'json';
+}
 
 export function registerValidate(program: Command): void {
-  program
+  const cmd = program
     .command('validate')
-    .description('Read an MFA Server export and seed files and report what is in them and what is wrong (no network).')
-    .requiredOption('--source <dir>', 'folder holding users.csv, devices.csv, settings.json')
-    .action(() => {
-      throw new CliError('validate: not implemented yet');
+    .description('Read an MFA Server export and its OATH seed files and report what is in them and what is wrong. Never touches the network.')
+    .requiredOption('--source <dir>', 'export folder holding users.csv (required), devices.csv and settings.json (optional)');
+  addSeedOptions(cmd)
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors.
+
+Examples:
+  $ mfa-migrate validate --source ./export
+  $ mfa-migrate validate --source ./export --tokens seeds.pskc --pskc-key-file psk.hex
+  $ mfa-migrate validate --source ./export --tokens vendor.pskc --tokens entra-upload.csv --format json > report.json`,
+    )
+    .action(async (opts: ValidateOptions) => {
+      const seeds = seedReadOptionsFrom(opts);
+      let report: ValidationReport;
+      try {
+        report = buildValidationReport(await readExport({ source: opts.source, tokens: opts.tokens, seeds }));
+      } catch (err) {
+        if (err instanceof SourceError) throw new CliError(formatProblem(err.problem));
+        throw err;
+      }
+      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(renderValidationText(report, process.stdout.isTTY === true));
+      process.exitCode = report.errors.length > 0 ? EXIT.error : EXIT.ok;
     });
+}
+
+export function renderValidationText(r: ValidationReport, color: boolean): string {
+  const paint = (code: string) => (s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const red = paint('31');
+  const yellow = paint('33');
+  const bold = paint('1');
+  const assigned = r.tokens.filter((t) => t.user !== null).length;
+  const lines = [
+    bold(`Export ${r.source}`),
+    `  users.csv      ${r.users} users (${r.users - r.enabled_users} disabled)`,
+    `  devices.csv    ${r.devices} mobile app registrations`,
+    `  settings.json  ${r.settings ? 'read' : 'not present or not valid'}`,
+    `  seed files     ${r.tokens.length} tokens from ${r.seed_files.length} file(s), ${assigned} assigned to users`,
+  ];
+  const byType = new Map<string, number>();
+  for (const t of r.tokens) {
+    const k = `${t.type.toUpperCase()} ${t.algorithm.toUpperCase()} ${t.digits} digits${t.period ? ` ${t.period} s` : ''}`;
+    byType.set(k, (byType.get(k) ?? 0) + 1);
+  }
+  for (const [k, n] of [...byType].sort()) lines.push(`                 ${n} x ${k}`);
+  const section = (title: string, items: ValidationReport['errors'], tint: (s: string) => string) => {
+    if (items.length === 0) return;
+    lines.push('', tint(`${title} (${items.length})`));
+    for (const p of items) {
+      lines.push(`  ${formatProblem({ severity: 'error', code: p.code as never, file: p.file, ...(p.line !== null ? { line: p.line } : {}), ...(p.path ? { path: p.path } : {}), ...(p.field !== null ? { field: p.field } : {}), message: p.message })}`);
+    }
+  };
+  section('Errors', r.errors, red);
+  section('Warnings', r.warnings, yellow);
+  lines.push(
+    '',
+    r.errors.length > 0
+      ? red(`Not valid: ${r.errors.length} error(s), ${r.warnings.length} warning(s).`)
+      : `Valid${r.warnings.length ? ` with ${r.warnings.length} warning(s)` : ''}.`,
+  );
+  return `${lines.join('\n')}\n`;
 }

@@ -7,6 +7,7 @@ export type ProblemCode =
   | 'csv-malformed'
   | 'column-missing'
   | 'column-unknown'
+  | 'column-duplicate'
   | 'duplicate-user'
   | 'username-invalid'
   | 'phone-invalid'
@@ -24,6 +25,7 @@ export type ProblemCode =
   | 'pskc-mac'
   | 'token-unsupported'
   | 'token-user-mismatch'
+  | 'token-shared'
   | 'device-limit'
   | 'device-unknown-user'
   | 'extension-invalid';

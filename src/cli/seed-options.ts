@@ -1,0 +1,38 @@
+import { Option, type Command } from 'commander';
+import { loadPskcKeyFile, loadPskcPasswordFile, type SeedReadOptions } from '../source/seeds/read-seed-files.js';
+import { CliError } from './cli-error.js';
+
+/** The seed-file options shared by validate, plan, apply and shim import. */
+export function addSeedOptions(cmd: Command): Command {
+  return cmd
+    .option('--tokens <file>', 'OATH seed file: PSKC, Entra upload CSV or generic seed CSV (repeatable)', collect, [] as string[])
+    .option('--pskc-key-file <file>', 'pre-shared AES key for encrypted PSKC files (hex)')
+    .option('--pskc-password-file <file>', 'password for PBKDF2-encrypted PSKC files (first line of the file)')
+    .addOption(
+      new Option('--pskc-mac <mode>', 'PSKC ValueMAC checking: fail = a bad MAC refuses the file, skip = leave bad keys out, off = do not check')
+        .choices(['fail', 'skip', 'off'])
+        .default('fail'),
+    );
+}
+
+export interface SeedCliOptions {
+  tokens: string[];
+  pskcKeyFile?: string;
+  pskcPasswordFile?: string;
+  pskcMac: 'fail' | 'skip' | 'off';
+}
+
+export function seedReadOptionsFrom(opts: SeedCliOptions): SeedReadOptions {
+  const out: SeedReadOptions = { pskcMac: opts.pskcMac };
+  try {
+    if (opts.pskcKeyFile) out.pskcKey = loadPskcKeyFile(opts.pskcKeyFile);
+    if (opts.pskcPasswordFile) out.pskcPassword = loadPskcPasswordFile(opts.pskcPasswordFile);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  return out;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,77 @@
+import { headerKey, type CsvHeader } from './csv-table.js';
+import type { ProblemList } from '../model/problem.js';
+
+/** A CSV column we understand: its canonical name and the header spellings admins use for it. */
+export interface ColumnSpec<K extends string> {
+  name: K;
+  aliases: readonly string[];
+  required?: boolean;
+}
+
+/** Column name -> index in the row, for the columns present. */
+export type ColumnIndex<K extends string> = Partial<Record<K, number>>;
+
+/**
+ * Matches a header row against the column specs (case-insensitively, ignoring spaces, underscores
+ * and hyphens). Missing required columns are errors; duplicate columns are errors; unknown
+ * columns are warnings (they are ignored, which the admin should know).
+ * Returns undefined when a required column is missing: the rows cannot be read.
+ */
+export function indexColumns<K extends string>(
+  table: CsvHeader,
+  specs: readonly ColumnSpec<K>[],
+  problems: ProblemList,
+): ColumnIndex<K> | undefined {
+  const byKey = new Map<string, K>();
+  for (const spec of specs) {
+    byKey.set(headerKey(spec.name), spec.name);
+    for (const alias of spec.aliases) byKey.set(headerKey(alias), spec.name);
+  }
+  const index: ColumnIndex<K> = {};
+  table.header.forEach((raw, i) => {
+    const name = byKey.get(headerKey(raw));
+    if (name === undefined) {
+      if (raw.trim() !== '') {
+        problems.warning('column-unknown', { file: table.file, line: 1, field: raw }, `unknown column "${raw}" is ignored`);
+      }
+      return;
+    }
+    if (index[name] !== undefined) {
+      problems.error('column-duplicate', { file: table.file, line: 1, field: raw }, `column "${raw}" duplicates column ${name}; keep one`);
+      return;
+    }
+    index[name] = i;
+  });
+  let ok = true;
+  for (const spec of specs) {
+    if (spec.required && index[spec.name] === undefined) {
+      ok = false;
+      const also = spec.aliases.length ? ` (also accepted: ${spec.aliases.join(', ')})` : '';
+      problems.error('column-missing', { file: table.file, line: 1, field: spec.name }, `required column "${spec.name}" is missing${also}`);
+    }
+  }
+  return ok ? index : undefined;
+}
+
+/** The trimmed cell of a column, or undefined when the column is absent or the cell is empty. */
+export function cell<K extends string>(cells: string[], index: ColumnIndex<K>, name: K): string | undefined {
+  const i = index[name];
+  if (i === undefined) return undefined;
+  const v = cells[i]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** A CSV consumer that turns rows into records, with the result once the file is read. */
+export interface RowReader<T> {
+  header(h: CsvHeader): void;
+  row(r: { line: number; cells: string[] }): void;
+  /** The records, or undefined when the header made the rows unreadable. */
+  result(): T[] | undefined | Promise<T[] | undefined>;
+}
+
+/** Feeds an in-memory table to a row reader (small files, tests). */
+export async function readTable<T>(table: CsvHeader & { rows: { line: number; cells: string[] }[] }, reader: RowReader<T>): Promise<T[] | undefined> {
+  reader.header(table);
+  for (const r of table.rows) reader.row(r);
+  return reader.result();
+}

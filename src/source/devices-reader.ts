@@ -1,0 +1,70 @@
+import type { MobileDevice } from '../model/export-data.js';
+import type { ProblemList } from '../model/problem.js';
+import { secretFingerprint } from '../model/secret.js';
+import { decodeBase32 } from './base32.js';
+import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
+
+export const DEVICE_COLUMNS = [
+  { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user'], required: true },
+  { name: 'device_name', aliases: ['device', 'name', 'device display name'], required: true },
+  { name: 'registered_at', aliases: ['registered', 'registration date', 'registered on', 'activated at', 'created'] },
+  { name: 'device_token', aliases: ['push token', 'token'] },
+  { name: 'oath_secret', aliases: ['oath secret key', 'secret key', 'secret', 'oath token secret key'] },
+] as const satisfies readonly ColumnSpec<string>[];
+
+/**
+ * Reads devices.csv (mobile-app registrations). The app's OTP seed is checked and reduced to its
+ * fingerprint at once; the seed itself is not kept.
+ */
+export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
+  let index: ColumnIndex<DeviceColumn> | undefined;
+  let file = '';
+  let width = 0;
+  const devices: MobileDevice[] = [];
+  return {
+    header(h) {
+      file = h.file;
+      width = h.header.length;
+      index = indexColumns(h, DEVICE_COLUMNS, problems);
+    },
+    row({ line, cells }) {
+      if (!index) return;
+      if (cells.length !== width) {
+        problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
+        if (cells.length < width) return;
+      }
+      const device = readDeviceRow(line, cells, index, file, problems);
+      if (device) devices.push(device);
+    },
+    result: () => (index ? devices : undefined),
+  };
+}
+
+type DeviceColumn = (typeof DEVICE_COLUMNS)[number]['name'];
+
+function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceColumn>, file: string, problems: ProblemList): MobileDevice | undefined {
+    const username = cell(cells, index, 'username');
+    if (username === undefined) {
+      problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
+      return undefined;
+    }
+    const deviceName = cell(cells, index, 'device_name') ?? '';
+    if (deviceName === '') problems.warning('value-invalid', { file, line, field: 'device_name' }, 'device name is empty');
+    const device: MobileDevice = { line, username, deviceName };
+
+    const registered = cell(cells, index, 'registered_at');
+    if (registered !== undefined) {
+      const t = Date.parse(registered);
+      if (Number.isNaN(t)) problems.warning('value-invalid', { file, line, field: 'registered_at' }, `"${registered}" is not a date (use ISO 8601, e.g. 2025-03-01T10:00:00Z)`);
+      else device.registeredAt = new Date(t).toISOString();
+    }
+    const token = cell(cells, index, 'device_token');
+    if (token !== undefined) device.deviceToken = token;
+    const secret = cell(cells, index, 'oath_secret');
+    if (secret !== undefined) {
+      const bytes = decodeBase32(secret);
+      if (bytes === undefined) problems.error('secret-invalid', { file, line, field: 'oath_secret' }, 'the OATH secret is not valid Base32');
+      else device.oathSecretFingerprint = secretFingerprint(bytes);
+    }
+    return device;
+}

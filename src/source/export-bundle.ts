@@ -1,0 +1,124 @@
+import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join, relative, isAbsolute } from 'node:path';
+import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
+import { ProblemList, SourceError } from '../model/problem.js';
+import { forEachCsvRow } from './csv-table.js';
+import { devicesReader } from './devices-reader.js';
+import { crossCheck, type TokenAssignment } from './export-checks.js';
+import { readSeedsConcurrently } from './seed-loader.js';
+import type { SeedReadOptions } from './seeds/read-seed-files.js';
+import { readSettings } from './settings-reader.js';
+import type { ServerSettings } from './settings-schema.js';
+import { usersReader } from './users-reader.js';
+import { inlinePhoneParser, workerPhoneParsers } from './phone-batch.js';
+
+export interface ExportOptions {
+  /** The export folder (users.csv, devices.csv, settings.json). */
+  source: string;
+  /** Seed files (--tokens), in the order given. */
+  tokens: string[];
+  seeds: SeedReadOptions;
+}
+
+/** Everything read from an export, joined, with every problem found on the way. */
+export interface ExportBundle {
+  sourceDir: string;
+  users: MfaUser[];
+  devices: MobileDevice[];
+  settings?: ServerSettings;
+  seeds: OathSeed[];
+  tokens: TokenAssignment[];
+  /** Which optional files were present. */
+  files: { users: string; devices?: string; settings?: string; seeds: string[] };
+  problems: ProblemList;
+}
+
+/** users.csv larger than this has its phones validated on a worker thread (about 6,000 users). */
+const PHONE_WORKER_THRESHOLD_BYTES = 1024 * 1024;
+
+export const USERS_FILE = 'users.csv';
+export const DEVICES_FILE = 'devices.csv';
+export const SETTINGS_FILE = 'settings.json';
+
+/**
+ * Reads an export folder and its seed files. Never touches the network. Problems are collected,
+ * not thrown, so a single run reports everything wrong with the export; only a missing or
+ * unreadable source folder throws.
+ */
+export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
+  const problems = new ProblemList();
+  const dir = opts.source;
+  const dirStat = await stat(dir).catch(() => undefined);
+  if (!dirStat?.isDirectory()) {
+    throw new SourceError({ severity: 'error', code: 'file-missing', file: dir, message: 'the source folder does not exist or is not a folder' });
+  }
+  // Seed files are read concurrently (in a worker thread when large) with the CSVs.
+  const seedDisplay = opts.tokens.map((t) => displayName(t, dir));
+  const seedsPromise = readSeedsConcurrently(opts.tokens, seedDisplay, opts.seeds);
+
+  const files: ExportBundle['files'] = { users: USERS_FILE, seeds: seedDisplay };
+  let users: MfaUser[] = [];
+  try {
+    const size = (await stat(join(dir, USERS_FILE)).catch(() => undefined))?.size ?? 0;
+    const phones = size > PHONE_WORKER_THRESHOLD_BYTES ? workerPhoneParsers(availableParallelism()) : inlinePhoneParser();
+    try {
+      const reader = usersReader(problems, phones);
+      await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader);
+      users = (await reader.result()) ?? [];
+    } finally {
+      await phones.close();
+    }
+  } catch (err) {
+    if (!(err instanceof SourceError)) throw err;
+    problems.items.push(err.problem);
+  }
+
+  let devices: MobileDevice[] = [];
+  if (await exists(join(dir, DEVICES_FILE))) {
+    files.devices = DEVICES_FILE;
+    try {
+      const reader = devicesReader(problems);
+      await forEachCsvRow(join(dir, DEVICES_FILE), DEVICES_FILE, reader);
+      devices = (await reader.result()) ?? [];
+    } catch (err) {
+      if (!(err instanceof SourceError)) throw err;
+      problems.items.push(err.problem);
+    }
+  }
+
+  let settings: ServerSettings | undefined;
+  if (await exists(join(dir, SETTINGS_FILE))) {
+    files.settings = SETTINGS_FILE;
+    settings = await readSettings(join(dir, SETTINGS_FILE), SETTINGS_FILE, problems);
+  }
+
+  const seedResult = await seedsPromise;
+  for (const p of seedResult.problems) problems.items.push(p);
+  const seeds = seedResult.seeds;
+  const tokens = crossCheck(
+    { users, devices, seeds, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0 },
+    problems,
+  );
+  sortProblems(problems, [USERS_FILE, DEVICES_FILE, SETTINGS_FILE, ...seedDisplay]);
+  return { sourceDir: dir, users, devices, ...(settings ? { settings } : {}), seeds, tokens, files, problems };
+}
+
+/** Problems in file order (as listed), then line order: the same export always reports the same way. */
+function sortProblems(problems: ProblemList, fileOrder: string[]): void {
+  const rank = new Map(fileOrder.map((f, i) => [f, i]));
+  const indexed = problems.items.map((p, i) => ({ p, i }));
+  indexed.sort((a, b) => (rank.get(a.p.file) ?? 99) - (rank.get(b.p.file) ?? 99) || (a.p.line ?? 0) - (b.p.line ?? 0) || a.i - b.i);
+  problems.items.length = 0;
+  for (const x of indexed) problems.items.push(x.p);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+}
+
+/** A seed file inside the source folder is named relative to it; others as given. */
+function displayName(path: string, dir: string): string {
+  const rel = relative(dir, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}

@@ -1,0 +1,71 @@
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import type { PhoneNumber } from '../model/export-data.js';
+
+export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason: string };
+
+/** `555-123-4567 x890`, `... ext. 890`, `... extension 890`, `... #890` at the end of a number. */
+const EXTENSION_IN_NUMBER = /\s*(?:x|ext\.?|extension|#)\s*(\d+)\s*$/i;
+
+/**
+ * Parses a phone as MFA Server exports it (a separate country code, or `+CC ...`, punctuation,
+ * an extension in its own column or inside the number) into Entra's format
+ * `+{cc} {national}[x{ext}]`, validating the number for its country with libphonenumber's full
+ * metadata. Messages never repeat the number itself (callers mask what they show).
+ */
+export function parsePhone(countryCodeCell: string | undefined, numberCell: string, extensionCell: string | undefined): PhoneResult {
+  let text = numberCell.trim();
+  let extension = extensionCell?.trim() || undefined;
+  const inNumber = EXTENSION_IN_NUMBER.exec(text);
+  if (inNumber) {
+    text = text.slice(0, inNumber.index).trim();
+    if (extension !== undefined && extension !== inNumber[1]) {
+      return { ok: false, reason: 'the number carries an extension that differs from the extension column' };
+    }
+    extension = inNumber[1];
+  }
+  if (extension !== undefined && !/^\d{1,10}$/.test(extension)) {
+    return { ok: false, reason: 'the extension must be 1 to 10 digits' };
+  }
+  if (!/^[+\d\s\-().\/]+$/.test(text) || !/\d/.test(text)) {
+    return { ok: false, reason: 'the number has characters other than digits and punctuation' };
+  }
+
+  const cc = parseCountryCode(countryCodeCell);
+  if (cc === 'invalid') return { ok: false, reason: 'the country code is not a number or a two-letter country' };
+  const international = text.startsWith('+') || text.startsWith('00');
+  if (international && text.startsWith('00')) text = `+${text.slice(2)}`;
+  if (!international && cc === undefined) {
+    return { ok: false, reason: 'no country code: fill the country code column or write the number as +CC ...' };
+  }
+  const parsed = international
+    ? parsePhoneNumberFromString(text, { extract: false })
+    : cc!.kind === 'region'
+      ? parsePhoneNumberFromString(text, { defaultCountry: cc!.region, extract: false })
+      : parsePhoneNumberFromString(text, { defaultCallingCode: cc!.callingCode, extract: false });
+  if (!parsed) return { ok: false, reason: 'not a phone number' };
+  if (international && cc !== undefined) {
+    const expected = cc.kind === 'region' ? undefined : cc.callingCode;
+    if (expected !== undefined && parsed.countryCallingCode !== expected) {
+      return { ok: false, reason: `the number's +${parsed.countryCallingCode} disagrees with country code ${expected}` };
+    }
+  }
+  if (!parsed.isValid()) {
+    return { ok: false, reason: `not a valid number for country code +${parsed.countryCallingCode}` };
+  }
+  const countryCode = String(parsed.countryCallingCode);
+  const nationalNumber = String(parsed.nationalNumber);
+  const entra = `+${countryCode} ${nationalNumber}${extension !== undefined ? `x${extension}` : ''}`;
+  return { ok: true, phone: { countryCode, nationalNumber, ...(extension !== undefined ? { extension } : {}), entra } };
+}
+
+type CountryCodeCell = { kind: 'calling'; callingCode: string } | { kind: 'region'; region: CountryCode };
+
+/** `1`, `+1`, `001` -> calling code 1; `US`, `gb` -> region; empty -> undefined. */
+function parseCountryCode(cell: string | undefined): CountryCodeCell | undefined | 'invalid' {
+  const v = cell?.trim();
+  if (!v) return undefined;
+  const digits = /^(?:\+|00)?(\d{1,4})$/.exec(v);
+  if (digits) return { kind: 'calling', callingCode: digits[1]!.replace(/^0+/, '') || '0' };
+  if (/^[A-Za-z]{2}$/.test(v)) return { kind: 'region', region: v.toUpperCase() as CountryCode };
+  return 'invalid';
+}

@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises';
+import type * as z from 'zod';
+import type { ProblemList } from '../model/problem.js';
+import { settingsSchema, type ServerSettings } from './settings-schema.js';
+
+/**
+ * Reads and validates settings.json. Syntax errors name the line and column; schema errors name
+ * the JSON path (`$.userPortal.maxMobileAppDevices`). Returns undefined when unusable.
+ */
+export async function readSettings(path: string, display: string, problems: ProblemList): Promise<ServerSettings | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    problems.error('file-unreadable', { file: display }, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const message = (err as Error).message;
+    const pos = /position (\d+)/.exec(message);
+    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined;
+    problems.error('settings-invalid', { file: display, ...(line !== undefined ? { line } : {}) }, `not valid JSON: ${message}`);
+    return undefined;
+  }
+  const result = settingsSchema.safeParse(json);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) reportIssue(issue, display, problems);
+  return undefined;
+}
+
+function reportIssue(issue: z.core.$ZodIssue, file: string, problems: ProblemList): void {
+  if (issue.code === 'unrecognized_keys') {
+    for (const key of issue.keys) {
+      problems.error('settings-invalid', { file, path: jsonPath([...issue.path, key]), field: key }, `unknown field "${key}"`);
+    }
+    return;
+  }
+  const last = issue.path[issue.path.length - 1];
+  problems.error(
+    'settings-invalid',
+    { file, path: jsonPath(issue.path), ...(typeof last === 'string' ? { field: last } : {}) },
+    issue.message,
+  );
+}
+
+export function jsonPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : `${acc}.${String(k)}`), '$');
+}

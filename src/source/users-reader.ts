@@ -1,0 +1,217 @@
+import type { MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirection, TextMessageMode } from '../model/export-data.js';
+import type { ProblemList } from '../model/problem.js';
+import { maskPhone } from '../model/mask.js';
+import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
+import { inlinePhoneParser, type PhoneBatchParser, type PhoneInput } from './phone-batch.js';
+import type { PhoneResult } from './phone.js';
+
+export const USER_COLUMNS = [
+  { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user', 'login', 'sign in name'], required: true },
+  { name: 'first_name', aliases: ['firstname', 'given name', 'first'] },
+  { name: 'last_name', aliases: ['lastname', 'surname', 'sn', 'last'] },
+  { name: 'email', aliases: ['email address', 'mail', 'e-mail'] },
+  { name: 'enabled', aliases: ['is enabled', 'active', 'account enabled'] },
+  { name: 'user_group', aliases: ['group', 'user group name'] },
+  { name: 'phone_country_code', aliases: ['country code', 'primary country code', 'primary phone country code', 'phone cc'] },
+  { name: 'phone', aliases: ['primary phone', 'phone number', 'primary phone number', 'mfa phone'] },
+  { name: 'phone_extension', aliases: ['extension', 'primary extension', 'primary phone extension', 'phone ext', 'ext'] },
+  { name: 'backup_country_code', aliases: ['backup phone country code', 'backup cc'] },
+  { name: 'backup_phone', aliases: ['backup phone number', 'alternate phone', 'secondary phone'] },
+  { name: 'backup_extension', aliases: ['backup phone extension', 'backup ext'] },
+  { name: 'default_method', aliases: ['method', 'default mfa method'] },
+  { name: 'phone_call_mode', aliases: ['call mode', 'phone mode'] },
+  { name: 'text_message_mode', aliases: ['sms mode', 'text mode'] },
+  { name: 'text_message_direction', aliases: ['sms direction', 'text direction'] },
+  { name: 'mobile_app_mode', aliases: ['app mode', 'mobile mode'] },
+  { name: 'oath_token_serial', aliases: ['oath token serial number', 'oath serial', 'token serial', 'token serial number', 'oath token'] },
+  { name: 'language', aliases: ['lang', 'locale'] },
+] as const satisfies readonly ColumnSpec<string>[];
+
+type UserColumn = (typeof USER_COLUMNS)[number]['name'];
+
+const TRUE = new Set(['true', 'yes', 'y', '1', 'enabled']);
+const FALSE = new Set(['false', 'no', 'n', '0', 'disabled']);
+
+const METHOD_NAMES: Record<string, MfaMethod> = {
+  phone_call: 'phone_call',
+  phone: 'phone_call',
+  voice: 'phone_call',
+  text_message: 'text_message',
+  text: 'text_message',
+  sms: 'text_message',
+  mobile_app: 'mobile_app',
+  app: 'mobile_app',
+  oath_token: 'oath_token',
+  oath: 'oath_token',
+  token: 'oath_token',
+};
+
+const PHONE_CALL_MODES: Record<string, PhoneCallMode> = { standard: 'standard', pin: 'pin' };
+const MOBILE_APP_MODES: Record<string, MobileAppMode> = { standard: 'standard', pin: 'pin' };
+const TEXT_MESSAGE_MODES: Record<string, TextMessageMode> = { otp: 'otp', otp_pin: 'otp_pin', otp_plus_pin: 'otp_pin' };
+const DIRECTIONS: Record<string, TextMessageDirection> = { one_way: 'one_way', two_way: 'two_way', oneway: 'one_way', twoway: 'two_way' };
+
+/** `Phone call`, `OTP + PIN`, `One-Way` -> `phone_call`, `otp_pin`, `one_way`. */
+function enumKey(v: string): string {
+  return v
+    .trim()
+    .toLowerCase()
+    .replace(/\s*\+\s*/g, '_')
+    .replace(/[\s\-]+/g, '_');
+}
+
+/**
+ * Reads users.csv rows into MfaUser records as they stream in. Every problem is reported with its
+ * line and field; a row with an unusable value keeps its other fields (the bad value is left
+ * out), so one typo never hides the rest of the export.
+ */
+export function usersReader(problems: ProblemList, phones: PhoneBatchParser = inlinePhoneParser()): RowReader<MfaUser> {
+  let index: ColumnIndex<UserColumn> | undefined;
+  let file = '';
+  let width = 0;
+  let usable = true;
+  const users: MfaUser[] = [];
+  const seen = new Map<string, number>();
+  // Phones are parsed in batches (possibly on another thread) and attached when they come back.
+  let batch: PendingPhone[] = [];
+  const parsed: Promise<void>[] = [];
+  const flush = () => {
+    if (batch.length === 0) return;
+    const items = batch;
+    batch = [];
+    parsed.push(phones.parse(items.map((i) => i.input)).then((results) => results.forEach((r, k) => attachPhone(items[k]!, r, problems, file))));
+  };
+
+  return {
+    header(h) {
+      file = h.file;
+      width = h.header.length;
+      index = indexColumns(h, USER_COLUMNS, problems);
+      usable = index !== undefined;
+    },
+    row({ line, cells }) {
+      if (!index) return;
+      if (cells.length !== width) {
+        problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
+        if (cells.length < width) return;
+      }
+      const user = readUserRow(line, cells, index, file, problems, seen);
+      if (!user) return;
+      users.push(user);
+      queuePhone(batch, user, 'phone', cell(cells, index, 'phone_country_code'), cell(cells, index, 'phone'), cell(cells, index, 'phone_extension'), problems, file);
+      queuePhone(batch, user, 'backup_phone', cell(cells, index, 'backup_country_code'), cell(cells, index, 'backup_phone'), cell(cells, index, 'backup_extension'), problems, file);
+      if (batch.length >= PHONE_BATCH) flush();
+    },
+    async result() {
+      flush();
+      await Promise.all(parsed);
+      return usable ? users : undefined;
+    },
+  };
+}
+
+const PHONE_BATCH = 2048;
+
+interface PendingPhone {
+  user: MfaUser;
+  field: 'phone' | 'backup_phone';
+  input: PhoneInput;
+}
+
+function readUserRow(
+  line: number,
+  cells: string[],
+  index: ColumnIndex<UserColumn>,
+  file: string,
+  problems: ProblemList,
+  seen: Map<string, number>,
+): MfaUser | undefined {
+  const get = (name: UserColumn) => cell(cells, index, name);
+  const username = get('username');
+  if (username === undefined) {
+    problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
+    return undefined;
+  }
+  const key = username.toLowerCase();
+  const firstLine = seen.get(key);
+  if (firstLine !== undefined) {
+    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${username} already appears on line ${firstLine} (usernames are compared case-insensitively)`);
+    return undefined;
+  }
+  seen.set(key, line);
+  if (!UPN.test(username)) {
+    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${username} is not a user principal name (name@domain); it will only match a tenant user with that exact UPN`);
+  }
+
+  const user: MfaUser = { line, username, enabled: true };
+  const firstName = get('first_name');
+  if (firstName !== undefined) user.firstName = firstName;
+  const lastName = get('last_name');
+  if (lastName !== undefined) user.lastName = lastName;
+  const email = get('email');
+  if (email !== undefined) user.email = email;
+  const group = get('user_group');
+  if (group !== undefined) user.userGroup = group;
+  const language = get('language');
+  if (language !== undefined) user.language = language;
+  const serial = get('oath_token_serial');
+  if (serial !== undefined) user.oathTokenSerial = serial;
+
+  const enabled = get('enabled');
+  if (enabled !== undefined) {
+    const v = enabled.toLowerCase();
+    if (TRUE.has(v)) user.enabled = true;
+    else if (FALSE.has(v)) user.enabled = false;
+    else problems.error('value-invalid', { file, line, field: 'enabled' }, `"${enabled}" is not one of true/false/yes/no/1/0`);
+  }
+
+  const choice = <T>(name: UserColumn, table: Record<string, T>, allowed: string): T | undefined => {
+    const raw = get(name);
+    if (raw === undefined) return undefined;
+    const v = table[enumKey(raw)];
+    if (v === undefined) problems.error('value-invalid', { file, line, field: name }, `"${raw}" is not one of ${allowed}`);
+    return v;
+  };
+  const method = choice('default_method', METHOD_NAMES, 'phone_call, text_message, mobile_app, oath_token (or Phone call, Text message, Mobile app, OATH token)');
+  if (method) user.defaultMethod = method;
+  const callMode = choice('phone_call_mode', PHONE_CALL_MODES, 'standard, pin');
+  if (callMode) user.phoneCallMode = callMode;
+  const textMode = choice('text_message_mode', TEXT_MESSAGE_MODES, 'otp, otp_pin');
+  if (textMode) user.textMessageMode = textMode;
+  const direction = choice('text_message_direction', DIRECTIONS, 'one_way, two_way');
+  if (direction) user.textMessageDirection = direction;
+  const appMode = choice('mobile_app_mode', MOBILE_APP_MODES, 'standard, pin');
+  if (appMode) user.mobileAppMode = appMode;
+  return user;
+}
+
+const UPN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+
+function queuePhone(
+  batch: PendingPhone[],
+  user: MfaUser,
+  field: 'phone' | 'backup_phone',
+  cc: string | undefined,
+  number: string | undefined,
+  ext: string | undefined,
+  problems: ProblemList,
+  file: string,
+): void {
+  if (number === undefined) {
+    if (ext !== undefined) {
+      problems.warning('value-invalid', { file, line: user.line, field: field === 'phone' ? 'phone_extension' : 'backup_extension' }, 'an extension without a phone number is ignored');
+    }
+    return;
+  }
+  batch.push({ user, field, input: { cc, number, ext } });
+}
+
+function attachPhone({ user, field, input }: PendingPhone, result: PhoneResult, problems: ProblemList, file: string): void {
+  if (result.ok) {
+    if (field === 'phone') user.phone = result.phone;
+    else user.backupPhone = result.phone;
+    return;
+  }
+  (user.invalidPhones ??= []).push({ field, reason: result.reason });
+  problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(input.number)}: ${result.reason}`);
+}

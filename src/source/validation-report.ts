@@ -1,0 +1,75 @@
+import type { Problem } from '../model/problem.js';
+import type { ExportBundle } from './export-bundle.js';
+
+/** `mfa-migrate validate --format json`: other tools depend on this shape (more fields are fine). */
+export interface ValidationReport {
+  source: string;
+  users: number;
+  enabled_users: number;
+  devices: number;
+  settings: boolean;
+  seed_files: string[];
+  tokens: ValidationToken[];
+  errors: ReportedProblem[];
+  warnings: ReportedProblem[];
+}
+
+export interface ValidationToken {
+  serial: string;
+  user: string | null;
+  type: 'totp' | 'hotp';
+  algorithm: string;
+  digits: number;
+  period: number | null;
+  counter: number | null;
+  fingerprint: string;
+  source: string;
+  manufacturer: string | null;
+  model: string | null;
+}
+
+export interface ReportedProblem {
+  file: string;
+  line: number | null;
+  path?: string;
+  field: string | null;
+  code: string;
+  message: string;
+}
+
+export function buildValidationReport(bundle: ExportBundle): ValidationReport {
+  return {
+    source: bundle.sourceDir,
+    users: bundle.users.length,
+    enabled_users: bundle.users.filter((u) => u.enabled).length,
+    devices: bundle.devices.length,
+    settings: bundle.settings !== undefined,
+    seed_files: bundle.files.seeds,
+    tokens: bundle.tokens.map(({ seed, user }) => ({
+      serial: seed.serial,
+      user: user ?? null,
+      type: seed.type,
+      algorithm: seed.algorithm,
+      digits: seed.digits,
+      period: seed.period,
+      counter: seed.counter,
+      fingerprint: seed.fingerprint,
+      source: seed.source,
+      manufacturer: seed.manufacturer ?? null,
+      model: seed.model ?? null,
+    })),
+    errors: bundle.problems.errors.map(reported),
+    warnings: bundle.problems.warnings.map(reported),
+  };
+}
+
+function reported(p: Problem): ReportedProblem {
+  return {
+    file: p.file,
+    line: p.line ?? null,
+    ...(p.path !== undefined ? { path: p.path } : {}),
+    field: p.field ?? null,
+    code: p.code,
+    message: p.message,
+  };
+}

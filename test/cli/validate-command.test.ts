@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../helpers/run-cli.js';
+
+describe('mfa-migrate validate', () => {
+  it('reports the sample export with errors in JSON: every problem with file, line or path, field and code', async () => {
+    const r = await runCli(['validate', '--source', 'fixtures/contoso-with-errors', '--format', 'json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ users: 7, devices: 2, tokens: [] });
+    const codes = (list: { code: string }[]) => list.map((p) => p.code).sort();
+    expect(codes(report.errors)).toEqual(
+      [
+        'duplicate-user',
+        'phone-invalid',
+        'phone-invalid',
+        'phone-invalid',
+        'secret-invalid',
+        'seed-missing',
+        'seed-missing',
+        'settings-invalid',
+        'settings-invalid',
+        'settings-invalid',
+        'value-invalid',
+        'value-invalid',
+        'value-invalid',
+        'value-invalid',
+      ].sort(),
+    );
+    expect(codes(report.warnings)).toEqual(['column-unknown', 'device-unknown-user', 'value-invalid']);
+    expect(report.errors).toContainEqual({ file: 'users.csv', line: 4, field: 'username', code: 'duplicate-user', message: expect.stringContaining('line 2') });
+    expect(report.errors).toContainEqual(expect.objectContaining({ file: 'settings.json', line: null, path: '$.userPortal.allowOneTimeBypas', code: 'settings-invalid' }));
+    // Phone numbers are masked in messages.
+    expect(r.stdout).not.toMatch(/5551234567|555-123-4567/);
+  });
+
+  it('prints a readable text report and exits 1 on errors', async () => {
+    const r = await runCli(['validate', '--source', 'fixtures/contoso-with-errors']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('users.csv, line 4, field username:');
+    expect(r.stdout).toMatch(/Not valid: 14 error\(s\), 3 warning\(s\)\./);
+  });
+
+  it('exits 0 when there are only warnings', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validate-'));
+    cpSync('fixtures/contoso', dir, { recursive: true });
+    // Keep users without tokens only, so that no seed file is needed.
+    const lines = readFileSync(join(dir, 'users.csv'), 'utf8').trim().split('\n');
+    writeFileSync(join(dir, 'users.csv'), `${lines.filter((l, i) => i === 0 || !/,\d{8},[^,]*$/.test(l)).join('\n')}\n`);
+    const r = await runCli(['validate', '--source', dir, '--format', 'json']);
+    const report = JSON.parse(r.stdout);
+    expect(report.errors).toEqual([]);
+    expect(report.warnings.map((w: { code: string }) => w.code)).toEqual(['device-limit']);
+    expect(r.code).toBe(0);
+  });
+
+  it('fails clearly when the source folder or users.csv is missing', async () => {
+    const missing = await runCli(['validate', '--source', '/nonexistent/export']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nonexistent\/export: the source folder does not exist/);
+    const empty = mkdtempSync(join(tmpdir(), 'validate-empty-'));
+    const r = await runCli(['validate', '--source', empty, '--format', 'json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).errors).toEqual([expect.objectContaining({ file: 'users.csv', code: 'file-missing' })]);
+  });
+
+  it('has --help with examples', async () => {
+    const r = await runCli(['validate', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Examples:');
+    expect(r.stdout).toContain('--pskc-mac');
+  });
+});

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { detectDelimiter, parseCsvTable, readCsvTable } from '../../src/source/csv-table.js';
+import { SourceError } from '../../src/model/problem.js';
+
+const sample = readFileSync(new URL('../../fixtures/contoso/users.csv', import.meta.url), 'utf8');
+
+/** Re-encodes a CSV with `;` as delimiter, quoting cells that hold one. */
+function toSemicolons(csv: string): string {
+  return csv
+    .split('\n')
+    .map((line) =>
+      line
+        .split(',')
+        .map((c) => (c.includes(';') ? `"${c}"` : c))
+        .join(';'),
+    )
+    .join('\n');
+}
+
+describe('parseCsvTable', async () => {
+  const plain = await parseCsvTable(Buffer.from(sample), 'users.csv');
+
+  it('reads header and rows with their line numbers', () => {
+    expect(plain.header[0]).toBe('username');
+    expect(plain.rows[0]).toMatchObject({ line: 2 });
+    expect(plain.rows.length).toBe(sample.trim().split('\n').length - 1);
+  });
+
+  it.each([
+    ['BOM', (s: string) => `\uFEFF${s}`],
+    ['CRLF', (s: string) => s.replace(/\n/g, '\r\n')],
+    ['semicolons', toSemicolons],
+    ['BOM + CRLF + semicolons', (s: string) => `\uFEFF${toSemicolons(s).replace(/\n/g, '\r\n')}`],
+  ])('reads a %s file the same as the plain one', async (_name, transform) => {
+    const t = await parseCsvTable(Buffer.from(transform(sample)), 'users.csv');
+    expect(t.header).toEqual(plain.header);
+    expect(t.rows).toEqual(plain.rows);
+  });
+
+  it('gives a multi-line quoted record the line it starts on, skipping blank lines', async () => {
+    const lf = 'a,b\n1,"x\ny"\n\n2,z\n3,"p\nq"\n4,w\n';
+    expect((await parseCsvTable(Buffer.from(lf), 'f.csv')).rows.map((r) => r.line)).toEqual([2, 5, 6, 8]);
+    const crlf = lf.replace(/\n/g, '\r\n');
+    expect((await parseCsvTable(Buffer.from(crlf), 'f.csv')).rows.map((r) => r.line)).toEqual([2, 5, 6, 8]);
+  });
+
+  it('detects the delimiter from the header line only, ignoring quoted ones', () => {
+    expect(detectDelimiter('a;b;c\n1,2,3')).toBe(';');
+    expect(detectDelimiter('"a;b",c\n')).toBe(',');
+  });
+
+  it('refuses an empty file and unbalanced quotes with the file and line', async () => {
+    await expect(parseCsvTable(Buffer.from(''), 'users.csv')).rejects.toThrow(SourceError);
+    await expect(parseCsvTable(Buffer.from('a,b\n1,"open\n2,3\n'), 'users.csv')).rejects.toMatchObject({
+      problem: { code: 'csv-malformed', file: 'users.csv' },
+    });
+  });
+
+  it('refuses a file that is not UTF-8, naming the line', async () => {
+    const latin1 = Buffer.from('username,first_name\nalice@contoso.com,Alice\nj\xfcrgen@contoso.com,J\xfcrgen\n', 'latin1');
+    await expect(parseCsvTable(latin1, 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-unreadable', line: 3, message: expect.stringMatching(/not UTF-8/) } });
+  });
+
+  it('reports a missing file as file-missing', async () => {
+    await expect(readCsvTable('/nonexistent/users.csv', 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-missing', file: 'users.csv' } });
+  });
+});

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { MfaUser, MobileDevice } from '../../src/model/export-data.js';
+import { ProblemList } from '../../src/model/problem.js';
+import { crossCheck } from '../../src/source/export-checks.js';
+import { makeSeed } from '../helpers/make-seed.js';
+
+const user = (username: string, line: number, serial?: string): MfaUser => ({ username, line, enabled: true, ...(serial ? { oathTokenSerial: serial } : {}) });
+const device = (username: string, line: number): MobileDevice => ({ username, line, deviceName: `d${line}` });
+
+function check(users: MfaUser[], seeds = [makeSeed({ serial: '1' })], devices: MobileDevice[] = []) {
+  const problems = new ProblemList();
+  const tokens = crossCheck({ users, devices, seeds, usersFile: 'users.csv', devicesFile: 'devices.csv', seedFilesGiven: true }, problems);
+  return { tokens, problems: problems.items };
+}
+
+describe('crossCheck', () => {
+  it('joins a user to the seed of their token serial', () => {
+    const { tokens, problems } = check([user('a@b.com', 2, '1')]);
+    expect(problems).toEqual([]);
+    expect(tokens).toEqual([expect.objectContaining({ user: 'a@b.com', via: 'users.csv' })]);
+  });
+
+  it('matches serials ignoring case and surrounding space', () => {
+    const { tokens } = check([user('a@b.com', 2, ' ab12 ')], [makeSeed({ serial: 'AB12' })]);
+    expect(tokens[0]?.user).toBe('a@b.com');
+  });
+
+  it('reports seed-missing on the user row', () => {
+    const { problems } = check([user('a@b.com', 7, '999')]);
+    expect(problems).toContainEqual(expect.objectContaining({ severity: 'error', code: 'seed-missing', file: 'users.csv', line: 7, field: 'oath_token_serial' }));
+  });
+
+  it('warns seed-unassigned on the seed file line', () => {
+    const { tokens, problems } = check([], [makeSeed({ serial: '5', source: 'tokens/x.csv', line: 4 })]);
+    expect(tokens).toHaveLength(1);
+    expect(tokens[0]?.user).toBeUndefined();
+    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'seed-unassigned', file: 'tokens/x.csv', line: 4 })]);
+  });
+
+  it('assigns a seed to the user its seed file names when users.csv has no serial for it', () => {
+    const { tokens, problems } = check([user('Diana@contoso.com', 2)], [makeSeed({ serial: '7', user: 'diana@contoso.com' })]);
+    expect(problems).toEqual([]);
+    expect(tokens[0]).toMatchObject({ user: 'Diana@contoso.com', via: 'seed-file' });
+  });
+
+  it('lets users.csv win over the seed file user, with a warning', () => {
+    const { tokens, problems } = check([user('a@b.com', 2, '7'), user('c@b.com', 3)], [makeSeed({ serial: '7', user: 'c@b.com' })]);
+    expect(tokens[0]?.user).toBe('a@b.com');
+    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'token-user-mismatch' })]);
+  });
+
+  it('refuses one token for two users', () => {
+    const { problems } = check([user('a@b.com', 2, '1'), user('c@b.com', 3, '1')]);
+    expect(problems).toEqual([expect.objectContaining({ severity: 'error', code: 'token-shared', line: 3 })]);
+  });
+
+  it.each([
+    [{ type: 'hotp' as const, period: null, counter: 0 }, /HOTP/],
+    [{ digits: 8 }, /8 digits/],
+    [{ period: 45 }, /45 s period/],
+    [{ algorithm: 'sha512' as const }, /SHA512/],
+  ])('warns token-unsupported for %j', (over, reason) => {
+    const { problems } = check([user('a@b.com', 2, '1')], [makeSeed({ serial: '1', ...over })]);
+    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'token-unsupported', message: expect.stringMatching(reason) })]);
+  });
+
+  it.each([
+    [{}, 'TOTP SHA-1 30 s'],
+    [{ algorithm: 'sha256' as const, period: 60 }, 'TOTP SHA-256 60 s'],
+  ])('accepts %j (%s) silently', (over, _label) => {
+    expect(check([user('a@b.com', 2, '1')], [makeSeed({ serial: '1', ...over })]).problems).toEqual([]);
+  });
+
+  it('warns device-limit when devices plus tokens exceed five', () => {
+    const devices = [2, 3, 4, 5, 6].map((l) => device('a@b.com', l));
+    expect(check([user('a@b.com', 2)], [], devices).problems).toEqual([]);
+    expect(check([user('a@b.com', 2, '1')], [makeSeed({ serial: '1' })], devices).problems).toEqual([
+      expect.objectContaining({ severity: 'warning', code: 'device-limit', file: 'devices.csv', line: 2 }),
+    ]);
+  });
+
+  it('warns about a device whose user is not in the export', () => {
+    expect(check([], [], [device('ghost@b.com', 9)]).problems).toEqual([expect.objectContaining({ code: 'device-unknown-user', line: 9 })]);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { parsePhone } from '../../src/source/phone.js';
+
+describe('parsePhone', () => {
+  it.each([
+    // [country code cell, number cell, extension cell, Entra format]
+    ['1', '4255550101', undefined, '+1 4255550101'],
+    ['+1', '(425) 555-0101', undefined, '+1 4255550101'],
+    ['001', '425.555.0101', undefined, '+1 4255550101'],
+    [undefined, '+1 (206) 555-0199', undefined, '+1 2065550199'],
+    ['', '+44 20 7946 0958', undefined, '+44 2079460958'],
+    [undefined, '0044 20 7946 0958', undefined, '+44 2079460958'],
+    ['49', '030 1234567', undefined, '+49 301234567'],
+    ['DE', '030 1234567', undefined, '+49 301234567'],
+    ['91', '98765 43210', undefined, '+91 9876543210'],
+    ['1', '4255550103', '1234', '+1 4255550103x1234'],
+    ['1', '(425) 555-0123 x45', undefined, '+1 4255550123x45'],
+    ['1', '425-555-0123 ext. 45', undefined, '+1 4255550123x45'],
+    ['1', '425-555-0123 extension 45', '45', '+1 4255550123x45'],
+    ['61', '2 9876 5432', undefined, '+61 298765432'],
+  ])('cc=%s number=%s ext=%s -> %s', (cc, number, ext, entra) => {
+    const r = parsePhone(cc, number, ext);
+    expect(r).toMatchObject({ ok: true, phone: { entra } });
+  });
+
+  it('keeps country code, national number and extension apart', () => {
+    const r = parsePhone('1', '555-123-4567 x890'.replace('555-123', '425-555'), undefined);
+    expect(r).toEqual({ ok: true, phone: { countryCode: '1', nationalNumber: '4255554567', extension: '890', entra: '+1 4255554567x890' } });
+  });
+
+  it.each([
+    ['1', '12345', undefined, /not a valid number/],
+    ['1', '5555551234', undefined, /not a valid number for country code \+1/],
+    [undefined, '4255550101', undefined, /no country code/],
+    ['1', '+44 20 7946 0958', undefined, /disagrees with country code 1/],
+    ['abc', '4255550101', undefined, /country code is not/],
+    ['1', 'call me maybe', undefined, /characters other than digits/],
+    ['1', '4255550101 x12', '34', /differs from the extension column/],
+    ['1', '4255550101', '12a', /extension must be/],
+  ])('refuses cc=%s number=%s ext=%s', (cc, number, ext, reason) => {
+    const r = parsePhone(cc, number, ext);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.reason).toMatch(reason);
+      const digits = number.replace(/\D/g, '');
+      if (digits.length >= 5) expect(r.reason).not.toContain(digits.slice(-5));
+    }
+  });
+});

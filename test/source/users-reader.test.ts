@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { ProblemList } from '../../src/model/problem.js';
+import { parseCsvTable } from '../../src/source/csv-table.js';
+import { readTable } from '../../src/source/columns.js';
+import { usersReader } from '../../src/source/users-reader.js';
+
+async function read(csv: string) {
+  const problems = new ProblemList();
+  const users = await readTable(await parseCsvTable(Buffer.from(csv), 'users.csv'), usersReader(problems));
+  return { users, problems: problems.items };
+}
+
+describe('readUsers', () => {
+  it('matches headers case-insensitively, ignoring spaces, underscores and hyphens, with aliases', async () => {
+    const { users, problems } = await read(
+      'UPN,First Name,LAST-NAME,Primary Phone,Country Code,Default Method,OATH Token Serial\n' +
+        'ivan@contoso.com,Ivan,Ivanov,4255550109,1,OATH token,123\n',
+    );
+    expect(problems).toEqual([]);
+    expect(users).toEqual([
+      {
+        line: 2,
+        username: 'ivan@contoso.com',
+        firstName: 'Ivan',
+        lastName: 'Ivanov',
+        enabled: true,
+        phone: { countryCode: '1', nationalNumber: '4255550109', entra: '+1 4255550109' },
+        defaultMethod: 'oath_token',
+        oathTokenSerial: '123',
+      },
+    ]);
+  });
+
+  it('needs only the username column', async () => {
+    const { users, problems } = await read('username\nalice@contoso.com\n');
+    expect(problems).toEqual([]);
+    expect(users).toEqual([{ line: 2, username: 'alice@contoso.com', enabled: true }]);
+  });
+
+  it('reports a missing username column and reads no rows', async () => {
+    const { users, problems } = await read('name,phone\nalice,4255550101\n');
+    expect(users).toBeUndefined();
+    expect(problems).toContainEqual(expect.objectContaining({ severity: 'error', code: 'column-missing', field: 'username', line: 1 }));
+  });
+
+  it.each([
+    ['Phone call', 'phone_call'],
+    ['phone_call', 'phone_call'],
+    ['Text message', 'text_message'],
+    ['TEXT-MESSAGE', 'text_message'],
+    ['Mobile app', 'mobile_app'],
+    ['OATH token', 'oath_token'],
+  ])('reads default method %s as %s', async (raw, method) => {
+    expect((await read(`username,default_method\na@b.com,${raw}\n`)).users?.[0]?.defaultMethod).toBe(method);
+  });
+
+  it.each([
+    ['phone_call_mode', 'PIN', 'phoneCallMode', 'pin'],
+    ['text_message_mode', 'OTP + PIN', 'textMessageMode', 'otp_pin'],
+    ['text_message_mode', 'otp_pin', 'textMessageMode', 'otp_pin'],
+    ['text_message_direction', 'Two-Way', 'textMessageDirection', 'two_way'],
+    ['mobile_app_mode', 'Standard', 'mobileAppMode', 'standard'],
+  ])('reads %s %s', async (column, raw, prop, value) => {
+    expect((await read(`username,${column}\na@b.com,${raw}\n`)).users?.[0]).toMatchObject({ [prop]: value });
+  });
+
+  it.each([
+    ['true', true],
+    ['Yes', true],
+    ['1', true],
+    ['false', false],
+    ['NO', false],
+    ['0', false],
+    ['', true],
+  ])('reads enabled=%j as %s', async (raw, enabled) => {
+    expect((await read(`username,enabled\na@b.com,${raw}\n`)).users?.[0]?.enabled).toBe(enabled);
+  });
+
+  it.each([
+    ['default_method', 'carrier pigeon'],
+    ['phone_call_mode', 'loud'],
+    ['text_message_mode', 'pin'],
+    ['text_message_direction', 'sideways'],
+    ['mobile_app_mode', 'otp'],
+    ['enabled', 'maybe'],
+  ])('reports value-invalid for %s=%s with line and field, keeping the user', async (column, raw) => {
+    const { users, problems } = await read(`username,${column}\na@b.com,${raw}\n`);
+    expect(users).toHaveLength(1);
+    expect(problems).toEqual([expect.objectContaining({ severity: 'error', code: 'value-invalid', file: 'users.csv', line: 2, field: column })]);
+  });
+
+  it('reports duplicate usernames case-insensitively, naming the first line', async () => {
+    const { users, problems } = await read('username\nAlice@Contoso.com\nbob@contoso.com\nalice@contoso.com\n');
+    expect(users?.map((u) => u.username)).toEqual(['Alice@Contoso.com', 'bob@contoso.com']);
+    expect(problems).toEqual([expect.objectContaining({ code: 'duplicate-user', line: 4, field: 'username', message: expect.stringContaining('line 2') })]);
+  });
+
+  it('reports an invalid phone on the user, masked, and keeps the valid backup', async () => {
+    const { users, problems } = await read('username,phone_country_code,phone,backup_country_code,backup_phone\na@b.com,1,5555551234,1,2065550102\n');
+    expect(users?.[0]?.phone).toBeUndefined();
+    expect(users?.[0]?.backupPhone?.entra).toBe('+1 2065550102');
+    expect(users?.[0]?.invalidPhones).toEqual([{ field: 'phone', reason: expect.stringContaining('not a valid number') }]);
+    expect(problems).toEqual([expect.objectContaining({ code: 'phone-invalid', line: 2, field: 'phone' })]);
+    expect(problems[0]!.message).not.toContain('5555551234');
+  });
+
+  it('reads extensions from their column and from inside the number', async () => {
+    const { users } = await read('username,phone_country_code,phone,phone_extension,backup_country_code,backup_phone\na@b.com,1,4255550103,1234,1,425-555-0166 x560\n');
+    expect(users?.[0]?.phone?.entra).toBe('+1 4255550103x1234');
+    expect(users?.[0]?.backupPhone).toMatchObject({ extension: '560', entra: '+1 4255550166x560' });
+  });
+
+  it('reports short rows and warns about unknown columns', async () => {
+    const { problems } = await read('username,favourite_colour,phone\na@b.com\n');
+    expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'column-unknown', field: 'favourite_colour' }));
+    expect(problems).toContainEqual(expect.objectContaining({ severity: 'error', code: 'csv-malformed', line: 2 }));
+  });
+
+  it('warns when a username is not a UPN', async () => {
+    const { problems } = await read('username\nCONTOSO\\alice\n');
+    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'username-invalid' })]);
+  });
+});
