@@ -1,9 +1,13 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync, statSync } from 'node:fs';
+import { formatProblem, SourceError } from '../model/problem.js';
+import { readExport } from '../source/export-bundle.js';
 import { CliError, EXIT } from './cli-error.js';
+import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+import type { ImportSummary } from '../shim/import-store.js';
 import { DEFAULT_RULES, validateRules, type ShimRules } from '../shim/rules.js';
 import { startShimService, ShimConfigError } from '../shim/shim-service.js';
-import { runCheck, runUnlock } from '../shim/shim-operations.js';
+import { runCheck, runImportStore, runUnlock } from '../shim/shim-operations.js';
 import { loadStoreKey, StoreKeyError } from '../shim/store-key.js';
 import { StoreError } from '../shim/store-file.js';
 
@@ -269,8 +273,89 @@ Examples:
   registerShimImport(shim);
 }
 
-/** Placeholder replaced below once the export reader lands. */
+interface ImportFlags extends SeedCliOptions, StoreFlags {
+  source: string;
+  includeDisabled: boolean;
+  force: boolean;
+  json: boolean;
+}
+
 function registerShimImport(shim: Command): void {
-  void Option;
-  void shim;
+  const cmd = addStoreOptions(
+    shim
+      .command('import')
+      .description('Build (or refresh) the encrypted token store from the MFA Server export and the OATH seed files.')
+      .requiredOption('--source <dir>', 'export folder holding users.csv (users are matched to tokens via oath_token_serial)'),
+  );
+  addSeedOptions(cmd)
+    .option('--include-disabled', 'also import tokens of users disabled in MFA Server', false)
+    .option('--force', 'write the store even if the export has errors (what could be read is imported)', false)
+    .option('--json', 'print the summary as JSON', false)
+    .addHelpText(
+      'after',
+      `
+Every OATH token assigned to a user is imported, including those Entra could take (during cutover
+both paths may be live). Re-importing keeps the counters, replay state and drift of unchanged tokens
+(same serial and seed) and the users' fail counters; a changed seed starts afresh. The store is
+encrypted with the key from --key-file or $MFA_SHIM_KEY and written 0600, atomically. Refuses to
+run while \`shim serve\` holds the store. Never prints a secret.
+
+Examples:
+  $ export MFA_SHIM_KEY="$(openssl rand -base64 32)"
+  $ mfa-migrate shim import --source ./export --tokens ./tokens/seeds.pskc --store ./shim.store
+  $ mfa-migrate shim import --source ./export --tokens vendor.pskc --pskc-key-file psk.hex \\
+      --tokens entra-upload.csv --store ./shim.store --key-file ./shim.key`,
+    )
+    .action(async (flags: ImportFlags) => {
+      const seeds = seedReadOptionsFrom(flags);
+      const key = await cliErrors(async () => keyFrom(flags));
+      let bundle: Awaited<ReturnType<typeof readExport>>;
+      try {
+        bundle = await readExport({ source: flags.source, tokens: flags.tokens, seeds });
+      } catch (err) {
+        if (err instanceof SourceError) throw new CliError(formatProblem(err.problem));
+        throw err;
+      }
+      const errors = bundle.problems.errors;
+      for (const p of bundle.problems.items) process.stderr.write(`${p.severity}: ${formatProblem(p)}\n`);
+      if (errors.length > 0 && !flags.force) {
+        throw new CliError(`the export has ${errors.length} error(s); nothing was written (fix them, or pass --force to import what could be read)`);
+      }
+      const summary = await cliErrors(() =>
+        runImportStore({
+          store: flags.store,
+          key,
+          input: {
+            users: bundle.users.map((u) => ({ username: u.username, enabled: u.enabled })),
+            tokens: bundle.tokens.map((t) => (t.user !== undefined ? { seed: t.seed, user: t.user } : { seed: t.seed })),
+          },
+          importOptions: { includeDisabled: flags.includeDisabled },
+          ...(flags.auditLog !== undefined ? { auditLog: flags.auditLog } : {}),
+          onNotice: notice,
+        }),
+      );
+      process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : renderImportSummary(flags.store, summary));
+    });
+}
+
+export function renderImportSummary(store: string, s: ImportSummary): string {
+  const lines = [
+    `Token store ${store} (generation ${s.generation}): ${s.users} users, ${s.tokens} tokens`,
+    `  ${s.added} new, ${s.kept} unchanged (state kept), ${s.reset} with a changed seed (state reset), ${s.removed.length} removed`,
+  ];
+  for (const [kind, n] of Object.entries(s.byKind).sort()) lines.push(`  ${String(n).padStart(5)} x ${kind}`);
+  if (s.perUser.length > 0) {
+    lines.push('', 'Tokens per user:');
+    const width = Math.max(...s.perUser.map((u) => u.username.length));
+    for (const u of [...s.perUser].sort((a, b) => a.username.localeCompare(b.username))) {
+      const tokens = u.tokens.map((t) => `${t.serial} (${t.type.toUpperCase()} ${t.algorithm.toUpperCase()} ${t.digits}${t.period ? `/${t.period}s` : ''}${t.change === 'added' ? '' : `, ${t.change}`})`);
+      lines.push(`  ${u.username.padEnd(width)}  ${tokens.join(', ')}`);
+    }
+  }
+  if (s.removed.length > 0) lines.push('', `Removed (no longer in the export): ${s.removed.join(', ')}`);
+  if (s.skipped.length > 0) {
+    lines.push('', `Skipped seeds (${s.skipped.length}):`);
+    for (const k of s.skipped) lines.push(`  ${k.serial}  ${k.source}${k.line !== undefined ? `:${k.line}` : ''}  ${k.reason}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

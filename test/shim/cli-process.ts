@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The built CLI (npm test runs tsc before vitest). */
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -36,4 +36,36 @@ export function startServeProcess(args: string[], env: Record<string, string>): 
     });
     child.on('exit', (code) => reject(new Error(`shim serve exited with ${code} before listening: ${err}`)));
   });
+}
+
+/**
+ * Runs the CLI in this process (fast: no node start-up), capturing stdout/stderr and restoring
+ * process.exitCode and the environment afterwards.
+ */
+export async function runMain(args: string[], env: Record<string, string | undefined> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  // The built entry point (main.ts finds package.json relative to dist/src/cli).
+  requireBuiltCli();
+  const { main } = (await import(pathToFileURL(CLI).href)) as { main: (argv: string[]) => Promise<number> };
+  const saved = { exitCode: process.exitCode, env: { ...process.env } };
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  process.exitCode = undefined;
+  try {
+    const status = await main(['node', 'mfa-migrate', ...args]);
+    return { status, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.exitCode = saved.exitCode;
+    for (const k of Object.keys(process.env)) if (!(k in saved.env)) delete process.env[k];
+    Object.assign(process.env, saved.env);
+  }
 }
