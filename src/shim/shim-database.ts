@@ -55,12 +55,13 @@ export class ShimDatabase implements StateSink {
       if (journal.droppedTail > 0) {
         notice(`${journalPath}: dropped ${journal.droppedTail} cut-off line(s) at the end (a write interrupted by a crash; never acknowledged)`);
       }
+      let end = journal.intactBytes;
       if (journal.status === 'current') {
         if (journal.droppedTail > 0) await cutJournal(journalPath, journal.intactBytes);
       } else {
-        await createJournal(journalPath, macKey, doc.storeId, doc.gen);
+        end = await createJournal(journalPath, macKey, doc.storeId, doc.gen);
       }
-      const writer = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq);
+      const writer = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, end);
       const db = new ShimDatabase(path, key, lock, doc, writer, options.compactAfter ?? 200_000, notice);
       db.#apply(journal.records);
       return db;
@@ -150,9 +151,9 @@ export class ShimDatabase implements StateSink {
     try {
       await writeStoreFile(this.path, doc, this.key);
       before.resolve();
-      await createJournal(journalPathOf(this.path), deriveKey(this.key, 'journal-mac'), doc.storeId, doc.gen);
+      const end = await createJournal(journalPathOf(this.path), deriveKey(this.key, 'journal-mac'), doc.storeId, doc.gen);
       this.#doc = { ...this.#doc, gen: doc.gen, updatedAt: doc.updatedAt };
-      await this.#journal.resume(journalPathOf(this.path), doc.gen);
+      await this.#journal.resume(journalPathOf(this.path), doc.gen, end);
     } catch (err) {
       const failure = new StoreError(`${this.path}: compaction failed: ${(err as Error).message}`);
       before.reject(failure);

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fdatasync, fstatSync, openSync, write, writeSync } from 'node:fs';
+import { readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import { StoreError } from './store-file.js';
 
@@ -11,7 +12,14 @@ import { StoreError } from './store-file.js';
  * Every line carries an HMAC-SHA256 (key derived from the store key) over the store id, the generation
  * and the line, and lines are numbered: a forged, edited, reordered or transplanted line is refused.
  * A cut-off tail (crash mid-write) is dropped; what was dropped was never acknowledged, because
- * verdicts are answered only after the batch holding their change was fdatasync'ed (group commit).
+ * verdicts are answered only after the batch holding their change is on disk (group commit).
+ *
+ * Speed (measured, docs/benchmarks.md): the file is preallocated with zeros (the journal ends at the
+ * first NUL byte) and written in place with O_DSYNC, so a batch is one write system call that returns
+ * when the data is on disk, with no file-size change and hence no file-system journal commit. The
+ * write is made synchronously on the event loop once per loop turn, after all requests read in that
+ * turn (Redis's `appendfsync always` does the same): a thread-pool round trip per batch costs more
+ * than the write itself on a busy machine, where the pool thread waits for a CPU.
  */
 export type JournalRecord =
   | { token: string; counter: number | null; lastStep: number | null; drift: number }
@@ -64,6 +72,9 @@ export async function readJournal(file: string, macKey: Buffer, storeId: string,
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', records: [], nextSeq: 1, intactBytes: 0, droppedTail: 0 };
     throw new StoreError(`${file}: cannot read the state journal (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
+  // The preallocated, never-written part is zeros: the journal ends before it.
+  const zero = buf.indexOf(0);
+  if (zero >= 0) buf = buf.subarray(0, zero);
   const lines: { text: string; end: number }[] = [];
   let start = 0;
   for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
@@ -149,15 +160,21 @@ function parseRecord(line: string, macKey: Buffer, storeId: string, gen: number)
   return undefined;
 }
 
-/** Cuts a torn tail off so that new lines start on a line boundary. */
+/** Cuts a torn tail (and the preallocated zeros) off, so that new lines start on a line boundary. */
 export async function cutJournal(file: string, intactBytes: number): Promise<void> {
   await truncate(file, intactBytes);
 }
 
-/** Creates (or replaces) the journal with just a header for this store generation. */
-export async function createJournal(file: string, macKey: Buffer, storeId: string, gen: number): Promise<void> {
-  await writeFileAtomic(file, sealLine(macKey, storeId, gen, { journal: JOURNAL_FORMAT, version: 1, storeId, gen }), 0o600);
+/** Creates (or replaces) the journal with just a header for this store generation; returns its length. */
+export async function createJournal(file: string, macKey: Buffer, storeId: string, gen: number): Promise<number> {
+  const header = Buffer.from(sealLine(macKey, storeId, gen, { journal: JOURNAL_FORMAT, version: 1, storeId, gen }));
+  await writeFileAtomic(file, header, 0o600);
+  return header.length;
 }
+
+/** Zeros written ahead of the journal's end at a time, and the reserve below which more are added. */
+const PREALLOCATE_BYTES = 4 * 1024 * 1024;
+const PREALLOCATE_RESERVE = 1024 * 1024;
 
 /** Records waiting for the same write + fdatasync, and the promise their verdicts wait on. */
 export class JournalBatch {
@@ -177,37 +194,47 @@ export class JournalBatch {
 }
 
 /**
- * Appends records with group commit: everything appended while a write + fdatasync is in flight goes
- * into the next one, so under load one fsync covers many verdicts and no verdict waits for more than
- * about two. After a write error the journal is failed for good: every pending and later append rejects.
+ * Appends records with group commit: every record appended in one turn of the event loop goes out in
+ * one durable write at the end of that turn. After a write error the journal is failed for good:
+ * every pending and later append rejects (the server then answers 503 and reports unhealthy).
  */
 export class JournalWriter {
-  #file: FileHandle;
+  #fd: number;
+  /** Where the next line goes (the journal's logical end). */
+  #offset: number;
+  /** Bytes in the file, zeros beyond #offset included. */
+  #size: number;
   #seq: number;
   #gen: number;
   #batch = new JournalBatch();
-  #flushing: Promise<void> | null = null;
   #scheduled = false;
   #paused = false;
+  #extending: Promise<void> | null = null;
   #failed: Error | null = null;
   /** Records written in this generation (drives compaction). */
   written = 0;
 
   private constructor(
-    file: FileHandle,
+    fd: number,
+    offset: number,
     private readonly macKey: Buffer,
     private readonly storeId: string,
     gen: number,
     nextSeq: number,
   ) {
-    this.#file = file;
+    this.#fd = fd;
+    this.#size = fstatSync(fd).size;
+    this.#offset = offset;
     this.#gen = gen;
     this.#seq = nextSeq;
     this.written = nextSeq - 1;
   }
 
-  static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number): Promise<JournalWriter> {
-    return new JournalWriter(await open(file, 'a', 0o600), macKey, storeId, gen, nextSeq);
+  /** Continues the journal `file` of generation `gen` after its last intact line (ending at byte `end`). */
+  static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number, end: number): Promise<JournalWriter> {
+    const writer = new JournalWriter(openSync(file, constants.O_WRONLY | constants.O_DSYNC), end, macKey, storeId, gen, nextSeq);
+    await writer.#extend();
+    return writer;
   }
 
   get failed(): Error | null {
@@ -224,42 +251,67 @@ export class JournalWriter {
   }
 
   #schedule(): void {
-    if (this.#scheduled || this.#flushing || this.#paused) return;
+    if (this.#scheduled || this.#paused) return;
     this.#scheduled = true;
-    // setImmediate: let every request read in this turn of the event loop join the batch.
+    // setImmediate: runs after the poll phase, so every request read in this turn joins the batch.
     setImmediate(() => {
       this.#scheduled = false;
-      void this.#flush();
+      this.#flush();
     });
   }
 
-  #flush(): Promise<void> {
-    if (this.#flushing || this.#paused || this.#batch.records.length === 0) return this.#flushing ?? Promise.resolve();
+  #flush(): void {
+    if (this.#paused || this.#batch.records.length === 0) return;
     const batch = this.#batch;
     this.#batch = new JournalBatch();
-    this.#flushing = this.#writeBatch(batch).finally(() => {
-      this.#flushing = null;
-      if (this.#batch.records.length > 0) this.#schedule();
-    });
-    return this.#flushing;
-  }
-
-  async #writeBatch(batch: JournalBatch): Promise<void> {
     let text = '';
     for (const record of batch.records) {
       text += sealLine(this.macKey, this.storeId, this.#gen, { seq: this.#seq++, ...record });
     }
     try {
       const bytes = Buffer.from(text);
+      if (this.#offset + bytes.length > this.#size) this.#extendSync(bytes.length);
       let off = 0;
-      while (off < bytes.length) off += (await this.#file.write(bytes, off, bytes.length - off)).bytesWritten;
-      await this.#file.datasync();
+      // O_DSYNC: the write returns once the bytes are on disk.
+      while (off < bytes.length) off += writeSync(this.#fd, bytes, off, bytes.length - off, this.#offset + off);
+      this.#offset += bytes.length;
       this.written += batch.records.length;
       batch.resolve();
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)));
       batch.reject(this.#failed!);
+      return;
     }
+    // Keep zeroed room ahead, in the background (positional writes beyond the end do not disturb the batches).
+    if (this.#size - this.#offset < PREALLOCATE_RESERVE && !this.#extending) {
+      this.#extending = this.#extend()
+        .catch((err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err))))
+        .finally(() => {
+          this.#extending = null;
+        });
+    }
+  }
+
+  /** Zero-fills up to PREALLOCATE_BYTES beyond the end and makes the new size durable. */
+  async #extend(): Promise<void> {
+    const target = this.#offset + PREALLOCATE_BYTES;
+    const zeros = Buffer.alloc(1024 * 1024);
+    let size = this.#size;
+    while (size < target) {
+      const n = Math.min(zeros.length, target - size);
+      await new Promise<void>((resolve, reject) => write(this.#fd, zeros, 0, n, size, (err) => (err ? reject(err) : resolve())));
+      size += n;
+    }
+    // Durable zeros and size first, so that the record writes landing there change no metadata.
+    await new Promise<void>((resolve, reject) => fdatasync(this.#fd, (err) => (err ? reject(err) : resolve())));
+    this.#size = Math.max(this.#size, size);
+  }
+
+  /** A batch larger than the room left: extend now (rare; only with huge batches or a slow disk). */
+  #extendSync(bytes: number): void {
+    const target = this.#offset + bytes + PREALLOCATE_BYTES;
+    const zeros = Buffer.alloc(Math.min(1024 * 1024, target - this.#size));
+    while (this.#size < target) this.#size += writeSync(this.#fd, zeros, 0, Math.min(zeros.length, target - this.#size), this.#size);
   }
 
   #fail(err: Error): void {
@@ -268,26 +320,29 @@ export class JournalWriter {
   }
 
   /**
-   * Stops writing (for compaction): waits for the write in flight and hands back the batch of records
-   * not yet written; new appends collect in a fresh batch until resume().
+   * Stops writing (for compaction) and hands back the batch of records not yet written; new appends
+   * collect in a fresh batch until resume().
    */
   async detach(): Promise<JournalBatch> {
     this.#paused = true;
-    while (this.#flushing) await this.#flushing;
     const batch = this.#batch;
     this.#batch = new JournalBatch();
     return batch;
   }
 
-  /** Continues in a new journal file for the next generation (already created by the caller). */
-  async resume(file: string, gen: number): Promise<void> {
-    const old = this.#file;
-    this.#file = await open(file, 'a', 0o600);
+  /** Continues in a new journal file for the next generation (created by the caller, `end` bytes long). */
+  async resume(file: string, gen: number, end: number): Promise<void> {
+    if (this.#extending) await this.#extending;
+    const old = this.#fd;
+    this.#fd = openSync(file, constants.O_WRONLY | constants.O_DSYNC);
+    this.#size = fstatSync(this.#fd).size;
+    this.#offset = end;
     this.#gen = gen;
     this.#seq = 1;
     this.written = 0;
+    closeSync(old);
+    await this.#extend();
     this.#paused = false;
-    await old.close().catch(() => undefined);
     this.#schedule();
   }
 
@@ -299,7 +354,12 @@ export class JournalWriter {
   /** Writes what is queued and closes the file. */
   async close(): Promise<void> {
     this.#paused = false;
-    while (this.#flushing || (this.#batch.records.length > 0 && !this.#failed)) await this.#flush();
-    await this.#file.close().catch(() => undefined);
+    this.#flush();
+    if (this.#extending) await this.#extending;
+    try {
+      closeSync(this.#fd);
+    } catch {
+      // already closed
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runImportStore } from '../../src/shim/shim-operations.js';
 import { ShimDatabase, journalPathOf } from '../../src/shim/shim-database.js';
@@ -11,6 +11,22 @@ import { Verifier } from '../../src/shim/verifier.js';
 import { RFC_SEED_SHA1, RFC_SEED_SHA256, TEST_KEY, TEST_KEY_B64, seed, tempDir } from './helpers.js';
 
 const SHORT_SEED = Buffer.from('0123456789'); // Microsoft-style 10 bytes
+
+/** The journal's lines (it is preallocated with zeros; its content ends at the first NUL). */
+function journalLines(store: string): string[] {
+  const text = readFileSync(journalPathOf(store), 'latin1');
+  const end = text.indexOf('\0');
+  return (end >= 0 ? text.slice(0, end) : text).trim().split('\n');
+}
+
+/** Writes bytes where the next journal line would go, as a write cut short by a crash leaves them. */
+function writeAtJournalEnd(store: string, text: string): void {
+  const path = journalPathOf(store);
+  const end = readFileSync(path).indexOf(0);
+  const fd = openSync(path, 'r+');
+  writeSync(fd, Buffer.from(text), 0, Buffer.byteLength(text), end < 0 ? statSync(path).size : end);
+  closeSync(fd);
+}
 
 function input() {
   return {
@@ -122,7 +138,7 @@ describe('state journal and database', () => {
     const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     await new Verifier(db, DEFAULT_RULES, now).verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6)).durable;
     await db.close();
-    appendFileSync(journalPathOf(store), '{"seq":2,"token":"H1","counter":9');
+    writeAtJournalEnd(store, '{"seq":2,"token":"H1","counter":9');
     const notices: string[] = [];
     const again = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: (m) => notices.push(m) });
     expect(notices.join()).toMatch(/dropped 1 cut-off line/);
@@ -170,8 +186,7 @@ describe('state journal and database', () => {
     const during = v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6));
     await Promise.all([before.durable, during.durable, compaction]);
     expect(db.generation).toBe(gen + 1);
-    const journal = readFileSync(journalPathOf(store), 'utf8').trim().split('\n');
-    expect(journal).toHaveLength(2); // header + the change made during compaction
+    expect(journalLines(store)).toHaveLength(2); // header + the change made during compaction
     db.releaseLockSync(); // crash
     const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     expect(after.tokens.get('H1')!.counter).toBe(2);
@@ -201,6 +216,17 @@ describe('state journal and database', () => {
     const taken = await ShimDatabase.open(store, TEST_KEY, { command: 'shim check' });
     await taken.close();
     expect(existsSync(lockPathOf(store))).toBe(false);
+  });
+
+  it('preallocates the journal with zeros and writes in place (the file does not grow per record)', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const size = statSync(journalPathOf(store)).size;
+    expect(size).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    const v = new Verifier(db, DEFAULT_RULES, now);
+    for (let c = 0; c < 20; c++) await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', c, 6)).durable;
+    expect(statSync(journalPathOf(store)).size).toBe(size);
+    expect(journalLines(store)).toHaveLength(21);
+    await db.close();
   });
 
   it('writes compacted stores with a fresh IV each time', async () => {
