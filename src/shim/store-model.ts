@@ -1,5 +1,6 @@
 import type { OathAlgorithm, OathType } from '../model/export-data.js';
 import type { Secret } from '../model/secret.js';
+import type { OtpCache } from './otp-cache.js';
 
 /**
  * One OATH token as the shim holds it in memory: the seed and its parameters, plus the mutable
@@ -25,6 +26,8 @@ export interface ShimToken {
   lastStep: number | null;
   /** TOTP: learned clock drift of the token in time steps (token step - server step). */
   drift: number;
+  /** Recently computed OTP values (memory only, never persisted). */
+  otpCache?: OtpCache;
 }
 
 export interface ShimUser {

@@ -1,4 +1,5 @@
-import { hotpValue, type SubmittedCode } from './otp.js';
+import type { SubmittedCode } from './otp.js';
+import { OtpCache } from './otp-cache.js';
 import type { ShimRules } from './rules.js';
 import type { ShimToken, TokenStatePatch } from './store-model.js';
 
@@ -21,19 +22,21 @@ export function checkToken(token: ShimToken, code: SubmittedCode, nowMs: number,
  * HOTP (privacyIDEA semantics): try counter .. counter + lookAhead - 1; on a match at m the counter
  * becomes m + 1, so a used code can never match again. A code that matches one of the lookBehind
  * values just below the counter is reported as `replayed` (privacyIDEA's "previous otp used again").
- * Every value is computed and compared, match or not, so the time taken does not depend on the code.
+ * Each comparison is constant-time. The search stops at a match, as privacyIDEA's and otplib's do:
+ * the time then tells only how far ahead a correct code was; a wrong code always costs the whole window.
  */
 function checkHotp(token: ShimToken, code: SubmittedCode, rules: ShimRules): TokenCheck {
-  const key = token.secret.reveal();
+  // The table spans the look-behind, the look-ahead and one window of progress.
+  const cache = (token.otpCache ??= new OtpCache(rules.hotpLookBehind + 2 * rules.hotpLookAhead));
   const counter = token.counter ?? 0;
-  let matched = -1;
   for (let c = counter; c < counter + rules.hotpLookAhead; c++) {
-    if (code.matches(hotpValue(key, token.algorithm, c, token.digits), token.digits) && matched < 0) matched = c;
+    if (code.matches(cache.value(token, c), token.digits)) {
+      return { outcome: 'accept', state: { counter: c + 1, lastStep: null, drift: 0 } };
+    }
   }
-  if (matched >= 0) return { outcome: 'accept', state: { counter: matched + 1, lastStep: null, drift: 0 } };
   let replayed = false;
   for (let c = Math.max(0, counter - rules.hotpLookBehind); c < counter; c++) {
-    if (code.matches(hotpValue(key, token.algorithm, c, token.digits), token.digits)) replayed = true;
+    if (code.matches(cache.value(token, c), token.digits)) replayed = true;
   }
   return replayed ? { outcome: 'replayed' } : { outcome: 'wrong' };
 }
@@ -45,7 +48,7 @@ function checkHotp(token: ShimToken, code: SubmittedCode, rules: ShimRules): Tok
  * (matched step - server step), so a token whose clock wanders is followed (privacyIDEA's timeShift).
  */
 function checkTotp(token: ShimToken, code: SubmittedCode, nowMs: number, rules: ShimRules): TokenCheck {
-  const key = token.secret.reveal();
+  const cache = (token.otpCache ??= new OtpCache(2 * (2 * rules.totpWindow + 1)));
   const period = token.period ?? 30;
   const serverStep = Math.floor(nowMs / 1000 / period);
   const center = serverStep + token.drift;
@@ -53,9 +56,12 @@ function checkTotp(token: ShimToken, code: SubmittedCode, nowMs: number, rules: 
   let replayed = false;
   for (let step = center - rules.totpWindow; step <= center + rules.totpWindow; step++) {
     if (step < 0) continue;
-    if (!code.matches(hotpValue(key, token.algorithm, step, token.digits), token.digits)) continue;
+    if (!code.matches(cache.value(token, step), token.digits)) continue;
     if (token.lastStep !== null && step <= token.lastStep) replayed = true;
-    else if (accepted < 0) accepted = step;
+    else {
+      accepted = step;
+      break;
+    }
   }
   if (accepted >= 0) {
     return { outcome: 'accept', state: { counter: null, lastStep: accepted, drift: accepted - serverStep } };

@@ -91,3 +91,21 @@ describe('SubmittedCode', () => {
     for (const bad of ['12345a', ' 123456', '123 456', '１２３４５６', '-12345', '1e5']) expect(new SubmittedCode(bad).digitsOnly, bad).toBe(false);
   });
 });
+
+describe('OtpCache', () => {
+  it('returns the same values as hotpValue, across slot reuse and counters beyond 2^32, and never prints them', async () => {
+    const { OtpCache } = await import('../../src/shim/otp-cache.js');
+    const { hotpValue } = await import('../../src/shim/otp.js');
+    const { token } = await import('./helpers.js');
+    const t = token({ serial: 'C', secret: RFC_SEED_SHA256, algorithm: 'sha256', digits: 8, type: 'hotp' });
+    const cache = new OtpCache(21);
+    for (const base of [0, 5, 31, 2 ** 32 - 3, 2 ** 40]) {
+      for (let c = base; c < base + 40; c++) {
+        expect(cache.value(t, c), String(c)).toBe(hotpValue(RFC_SEED_SHA256, 'sha256', c, 8));
+        expect(cache.value(t, c)).toBe(hotpValue(RFC_SEED_SHA256, 'sha256', c, 8));
+      }
+    }
+    expect(JSON.stringify({ cache })).not.toMatch(/\d{6}/);
+    expect((await import('node:util')).inspect(cache)).toBe('[otp values redacted]');
+  });
+});
