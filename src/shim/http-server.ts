@@ -174,9 +174,10 @@ export function createShimServer(opts: ShimHttpOptions): Server {
       }
       const verdict = opts.verifier.verify(request.user, request.code);
       try {
+        // No answer before the state change it caused is on disk: a used-up code never becomes usable
+        // again after a restart, and a counted failure stays counted.
         await verdict.durable;
       } catch {
-        // The change could not be persisted: never answer accept for a code that could be replayed after a restart.
         opts.metrics.internalError();
         opts.audit.write({ event: 'verify', user: request.user, client, result: 'reject', reason: 'state_unavailable', serial: verdict.serial ?? null });
         send(res, 503, '{"error":"state_unavailable"}');
