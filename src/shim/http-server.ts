@@ -150,21 +150,18 @@ export function createShimServer(opts: ShimHttpOptions): Server {
       }
       if (!authorised(req)) {
         opts.metrics.unauthorized();
+        opts.audit.write({ event: 'verify', client, result: 'reject', reason: 'unauthorized', serial: null });
         req.resume();
         send(res, 401, '{"error":"unauthorized"}', { 'www-authenticate': 'Bearer' });
         return;
       }
       const read = await readBody(req, maxBody);
-      if ('error' in read) {
-        opts.metrics.verdict('reject', 'malformed');
-        // Do not read (or keep the connection for) the rest of an oversized body.
-        finish(400, 'reject', 'malformed', { connection: 'close' });
-        return;
-      }
-      const request = parseVerifyRequest(read.body);
+      const request = 'body' in read ? parseVerifyRequest(read.body) : undefined;
       if (!request) {
         opts.metrics.verdict('reject', 'malformed');
-        finish(400, 'reject', 'malformed');
+        opts.audit.write({ event: 'verify', client, result: 'reject', reason: 'malformed', serial: null });
+        // After an oversized body, neither read the rest nor keep the connection.
+        finish(400, 'reject', 'malformed', 'error' in read ? { connection: 'close' } : undefined);
         return;
       }
       if (!opts.healthy()) {

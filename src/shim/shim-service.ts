@@ -70,9 +70,11 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     await db.compact();
     const auditPath = opts.auditLog ?? auditPathOf(opts.store);
     audit = await AuditLog.open(auditPath, notice, now);
-    const unlocks = new UnlockRequestDir(opts.store);
-    const verifier = new Verifier(db, opts.rules, now, unlocks);
     const auditLog = audit;
+    const unlocks = new UnlockRequestDir(opts.store, (user) =>
+      auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: 'unlocked' }),
+    );
+    const verifier = new Verifier(db, opts.rules, now, unlocks);
 
     const applyUnlockRequests = async (): Promise<void> => {
       for (const request of await unlocks.drain()) {

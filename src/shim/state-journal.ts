@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, fdatasync, fstatSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, openSync, write, writeSync } from 'node:fs';
 import { readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import { StoreError } from './store-file.js';
@@ -172,6 +172,10 @@ export async function createJournal(file: string, macKey: Buffer, storeId: strin
   return header.length;
 }
 
+/** O_DSYNC where the platform has it (Linux, macOS); elsewhere each write is followed by fdatasync. */
+const DSYNC: number | undefined = constants.O_DSYNC;
+const openDurable = (file: string): number => openSync(file, constants.O_WRONLY | (DSYNC ?? 0));
+
 /** Zeros written ahead of the journal's end at a time, and the reserve below which more are added. */
 const PREALLOCATE_BYTES = 4 * 1024 * 1024;
 const PREALLOCATE_RESERVE = 1024 * 1024;
@@ -232,7 +236,7 @@ export class JournalWriter {
 
   /** Continues the journal `file` of generation `gen` after its last intact line (ending at byte `end`). */
   static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number, end: number): Promise<JournalWriter> {
-    const writer = new JournalWriter(openSync(file, constants.O_WRONLY | constants.O_DSYNC), end, macKey, storeId, gen, nextSeq);
+    const writer = new JournalWriter(openDurable(file), end, macKey, storeId, gen, nextSeq);
     await writer.#extend();
     return writer;
   }
@@ -274,6 +278,7 @@ export class JournalWriter {
       let off = 0;
       // O_DSYNC: the write returns once the bytes are on disk.
       while (off < bytes.length) off += writeSync(this.#fd, bytes, off, bytes.length - off, this.#offset + off);
+      if (DSYNC === undefined) fdatasyncSync(this.#fd);
       this.#offset += bytes.length;
       this.written += batch.records.length;
       batch.resolve();
@@ -334,7 +339,7 @@ export class JournalWriter {
   async resume(file: string, gen: number, end: number): Promise<void> {
     if (this.#extending) await this.#extending;
     const old = this.#fd;
-    this.#fd = openSync(file, constants.O_WRONLY | constants.O_DSYNC);
+    this.#fd = openDurable(file);
     this.#size = fstatSync(this.#fd).size;
     this.#offset = end;
     this.#gen = gen;

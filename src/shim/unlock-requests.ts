@@ -33,7 +33,11 @@ export async function requestUnlock(store: string, username: string, now = Date.
 export class UnlockRequestDir implements UnlockRequests {
   readonly dir: string;
 
-  constructor(store: string) {
+  /** `onRelease` hears of every lock-out released by a request (for the audit log). */
+  constructor(
+    store: string,
+    private readonly onRelease: (user: ShimUser) => void = () => undefined,
+  ) {
     this.dir = unlockDirOf(store);
   }
 
@@ -51,7 +55,9 @@ export class UnlockRequestDir implements UnlockRequests {
     } catch {
       // raced with the sweep; the request still counts
     }
-    return request.user === user.key && (user.lockedAt === null || request.requestedAt >= user.lockedAt);
+    const releases = request.user === user.key && (user.lockedAt === null || request.requestedAt >= user.lockedAt);
+    if (releases) this.onRelease(user);
+    return releases;
   }
 
   /** All pending requests (consumed); unreadable files are removed. */

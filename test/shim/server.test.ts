@@ -125,6 +125,14 @@ describe('POST /v1/verify', () => {
     // None of that touched the user's fail counter, and the server still answers.
     expect(service!.db.users.get('ivan@contoso.com')!.fails).toBe(0);
     expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    // Each one is in the audit log, with the client address and no user.
+    const path = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const malformed = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reason === 'malformed');
+    expect(malformed).toHaveLength(bad.length);
+    expect(malformed[0]).toMatchObject({ event: 'verify', client: '127.0.0.1', result: 'reject', serial: null });
+    expect(malformed[0]).not.toHaveProperty('user');
   });
 
   it('answers 405 to other methods and 404 elsewhere', async () => {
@@ -151,8 +159,16 @@ describe('POST /v1/verify', () => {
     const outcome = await runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'IVAN@contoso.com' });
     expect(outcome.status).toBe('requested');
     expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
-    const audit = readFileSync(service!.auditPath, 'utf8');
-    expect(audit).toMatch(/"reason":"locked_out"/);
+    const path = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const events = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string; user?: string });
+    expect(events.slice(-4).map((e) => [e.event, e.reason])).toEqual([
+      ['verify', 'locked_out'],
+      ['unlock', 'unlocked'],
+      ['verify', 'ok'],
+      ['stop', undefined],
+    ]);
   });
 });
 
@@ -259,5 +275,9 @@ describe('exposure', () => {
     expect((await call(`${base}/healthz`, { ca })).status).toBe(200);
     // Plain HTTP to the TLS port gets nowhere.
     await expect(call(`http://127.0.0.1:${s.address.port}/healthz`)).rejects.toThrow();
+    await s.close();
+    service = undefined;
+    const audit = readFileSync(s.auditPath, 'utf8');
+    expect(audit.match(/"reason":"unauthorized"/g)).toHaveLength(2);
   });
 });
