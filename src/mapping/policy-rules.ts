@@ -13,6 +13,8 @@ export interface PolicyChange {
   after: unknown;
   rule: RuleId;
   because: string;
+  /** The MFA Server setting or usage behind the change, for the auditors' table. */
+  setting: string;
 }
 
 /** What the migrating users use, which also decides what the policy must enable. */
@@ -62,22 +64,24 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
   if (settings?.company?.userDefaults?.method) allowed.add(settings.company.userDefaults.method);
   const reason = (method: string, count: number, setting: boolean) =>
     [setting ? `MFA Server allows ${method}` : undefined, count > 0 ? `${count} migrating user(s) use ${method}` : undefined].filter(Boolean).join('; ');
+  const source = (key: 'phone_call' | 'text_message' | 'mobile_app' | 'oath_token', label: string, count: number, extra?: string) =>
+    [allowed.has(key) ? `userPortal.allowMethodSelection: ${key}` : undefined, extra, count > 0 ? `${count} user(s) with ${label}` : undefined].filter(Boolean).join('; ');
 
-  const enable = (id: string, rule: RuleId, why: string, targetExtras: Record<string, unknown>) => {
+  const enable = (id: string, rule: RuleId, why: string, setting: string, targetExtras: Record<string, unknown>) => {
     const config = findConfig(policy, id);
     const name = `authenticationMethodConfigurations/${config?.id ?? id}`;
     const wantTarget = { id: target.id, targetType: 'group', isRegistrationRequired: false, ...targetExtras };
     if (config?.state !== 'enabled') {
-      changes.push({ target: name, property: 'state', before: config?.state ?? null, after: 'enabled', rule, because: why });
+      changes.push({ target: name, property: 'state', before: config?.state ?? null, after: 'enabled', rule, because: why, setting });
       const before = config?.includeTargets ?? [];
       if (!(before.length === 1 && before[0]?.id === target.id)) {
-        changes.push({ target: name, property: 'includeTargets', before, after: [wantTarget], rule, because: `target ${target.displayName}` });
+        changes.push({ target: name, property: 'includeTargets', before, after: [wantTarget], rule, because: `target ${target.displayName}`, setting });
       }
       return;
     }
     const before = config.includeTargets ?? [];
     if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
-      changes.push({ target: name, property: 'includeTargets', before, after: [...before, wantTarget], rule, because: `${why}; add ${target.displayName} to the targets` });
+      changes.push({ target: name, property: 'includeTargets', before, after: [...before, wantTarget], rule, because: `${why}; add ${target.displayName} to the targets`, setting });
     }
   };
 
@@ -85,7 +89,7 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
   const sms = usage.textMessage > 0 || allowed.has('text_message');
   const app = usage.mobileApp > 0 || allowed.has('mobile_app') || portal?.allowMobileAppActivation === true;
   const oath = usage.oathToken > 0 || allowed.has('oath_token') || portal?.allowOathTokenAssociation === true;
-  if (voice) enable('Voice', 'POL-VOICE', reason('phone calls', usage.phoneCall, allowed.has('phone_call')), {});
+  if (voice) enable('Voice', 'POL-VOICE', reason('phone calls', usage.phoneCall, allowed.has('phone_call')), source('phone_call', 'default method phone call', usage.phoneCall), {});
   if (voice && usage.officePhones > 0) {
     const config = findConfig(policy, 'Voice');
     if (config?.isOfficePhoneAllowed !== true) {
@@ -96,12 +100,19 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
         after: true,
         rule: 'POL-VOICE-OFFICE',
         because: `${usage.officePhones} migrating user(s) will have an office phone`,
+        setting: `${usage.officePhones} user(s) with a phone extension`,
       });
     }
   }
-  if (sms) enable('Sms', 'POL-SMS', reason('text messages', usage.textMessage, allowed.has('text_message')), { isUsableForSignIn: false });
-  if (app) enable('MicrosoftAuthenticator', 'POL-AUTHENTICATOR', reason('the mobile app', usage.mobileApp, allowed.has('mobile_app')), { authenticationMode: 'any' });
-  if (oath) enable('HardwareOath', 'POL-HARDWARE-OATH', reason('OATH tokens', usage.oathToken, allowed.has('oath_token')), {});
+  if (sms) enable('Sms', 'POL-SMS', reason('text messages', usage.textMessage, allowed.has('text_message')), source('text_message', 'default method text message', usage.textMessage), { isUsableForSignIn: false });
+  if (app) {
+    const activation = portal?.allowMobileAppActivation ? 'userPortal.allowMobileAppActivation: true' : undefined;
+    enable('MicrosoftAuthenticator', 'POL-AUTHENTICATOR', reason('the mobile app', usage.mobileApp, allowed.has('mobile_app')) || 'MFA Server lets users activate the mobile app', source('mobile_app', 'the mobile app', usage.mobileApp, activation), { authenticationMode: 'any' });
+  }
+  if (oath) {
+    const association = portal?.allowOathTokenAssociation ? 'userPortal.allowOathTokenAssociation: true' : undefined;
+    enable('HardwareOath', 'POL-HARDWARE-OATH', reason('OATH tokens', usage.oathToken, allowed.has('oath_token')) || 'MFA Server lets users associate OATH tokens', source('oath_token', 'an OATH token', usage.oathToken, association), {});
+  }
 
   if (settings?.mobileApp?.oathPasscode === true) {
     const config = findConfig(policy, 'MicrosoftAuthenticator');
@@ -113,6 +124,7 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
         after: true,
         rule: 'POL-AUTHENTICATOR-OTP',
         because: 'the MFA Server mobile app shows OATH passcodes',
+        setting: 'mobileApp.oathPasscode: true',
       });
     }
   }
@@ -131,24 +143,26 @@ function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarg
   const name = `authenticationMethodConfigurations/${config?.id ?? 'TemporaryAccessPass'}`;
   const lifetime = Math.max(10, Math.ceil(seconds / 60));
   const because = `MFA Server lets users start a one-time bypass of ${seconds} s; Temporary Access Pass is Entra's replacement (at least 10 minutes)`;
+  const setting = `userPortal.allowOneTimeBypass: true, oneTimeBypassSeconds: ${seconds}`;
   if (config?.state !== 'enabled') {
-    changes.push({ target: name, property: 'state', before: config?.state ?? null, after: 'enabled', rule: 'POL-TAP', because });
+    changes.push({ target: name, property: 'state', before: config?.state ?? null, after: 'enabled', rule: 'POL-TAP', because, setting });
     const before = config?.includeTargets ?? [];
     if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
-      changes.push({ target: name, property: 'includeTargets', before, after: [{ id: target.id, targetType: 'group', isRegistrationRequired: false }], rule: 'POL-TAP', because: `target ${target.displayName}` });
+      changes.push({ target: name, property: 'includeTargets', before, after: [{ id: target.id, targetType: 'group', isRegistrationRequired: false }], rule: 'POL-TAP', because: `target ${target.displayName}`, setting });
     }
   }
   const min = (config?.minimumLifetimeInMinutes as number | null | undefined) ?? 60;
-  if (min > lifetime) changes.push({ target: name, property: 'minimumLifetimeInMinutes', before: config?.minimumLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because: 'the minimum lifetime must not exceed the default lifetime' });
-  if (config?.defaultLifetimeInMinutes !== lifetime) changes.push({ target: name, property: 'defaultLifetimeInMinutes', before: config?.defaultLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because });
-  if (config?.isUsableOnce !== true) changes.push({ target: name, property: 'isUsableOnce', before: config?.isUsableOnce ?? null, after: true, rule: 'POL-TAP', because: 'a bypass is one-time' });
+  if (min > lifetime) changes.push({ target: name, property: 'minimumLifetimeInMinutes', before: config?.minimumLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because: 'the minimum lifetime must not exceed the default lifetime', setting });
+  if (config?.defaultLifetimeInMinutes !== lifetime) changes.push({ target: name, property: 'defaultLifetimeInMinutes', before: config?.defaultLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because, setting });
+  if (config?.isUsableOnce !== true) changes.push({ target: name, property: 'isUsableOnce', before: config?.isUsableOnce ?? null, after: true, rule: 'POL-TAP', because: 'a bypass is one-time', setting });
 }
 
 function mapCampaign(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, changes: PolicyChange[]): void {
   const campaign = policy.registrationEnforcement?.authenticationMethodsRegistrationCampaign;
   const name = 'registrationEnforcement/authenticationMethodsRegistrationCampaign';
   const because = 'MFA Server lets users enrol and activate the mobile app themselves; the campaign nudges migrated users to register Microsoft Authenticator';
-  if (campaign?.state !== 'enabled') changes.push({ target: name, property: 'state', before: campaign?.state ?? null, after: 'enabled', rule: 'POL-CAMPAIGN', because });
+  const setting = 'userPortal.allowUserEnrollment / allowMobileAppActivation: true';
+  if (campaign?.state !== 'enabled') changes.push({ target: name, property: 'state', before: campaign?.state ?? null, after: 'enabled', rule: 'POL-CAMPAIGN', because, setting });
   const before = campaign?.includeTargets ?? [];
   if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
     changes.push({
@@ -158,6 +172,7 @@ function mapCampaign(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTa
       after: [...(campaign?.state === 'enabled' ? before : []), { id: target.id, targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }],
       rule: 'POL-CAMPAIGN',
       because: `target ${target.displayName}`,
+      setting,
     });
   }
 }
@@ -166,11 +181,12 @@ function mapFraudAlert(policy: Graph.AuthenticationMethodsPolicy, target: Policy
   const current = policy.reportSuspiciousActivitySettings;
   const name = 'reportSuspiciousActivitySettings';
   const because = 'MFA Server fraud alert is on; report suspicious activity is its replacement';
-  if (current?.state !== 'enabled') changes.push({ target: name, property: 'state', before: current?.state ?? null, after: 'enabled', rule: 'POL-REPORT-SUSPICIOUS', because });
-  if ((current?.voiceReportingCode ?? null) !== code) changes.push({ target: name, property: 'voiceReportingCode', before: current?.voiceReportingCode ?? null, after: code, rule: 'POL-REPORT-SUSPICIOUS', because: `fraud reporting code ${code}` });
+  const setting = `company.fraudAlert.enabled: true, reportingCode: ${code}`;
+  if (current?.state !== 'enabled') changes.push({ target: name, property: 'state', before: current?.state ?? null, after: 'enabled', rule: 'POL-REPORT-SUSPICIOUS', because, setting });
+  if ((current?.voiceReportingCode ?? null) !== code) changes.push({ target: name, property: 'voiceReportingCode', before: current?.voiceReportingCode ?? null, after: code, rule: 'POL-REPORT-SUSPICIOUS', because: `fraud reporting code ${code}`, setting });
   const inc = current?.includeTarget;
   if (inc?.id !== 'all_users' && inc?.id !== target.id) {
-    changes.push({ target: name, property: 'includeTarget', before: inc ?? null, after: { id: target.id, targetType: 'group' }, rule: 'POL-REPORT-SUSPICIOUS', because: `target ${target.displayName}` });
+    changes.push({ target: name, property: 'includeTarget', before: inc ?? null, after: { id: target.id, targetType: 'group' }, rule: 'POL-REPORT-SUSPICIOUS', because: `target ${target.displayName}`, setting });
   }
 }
 

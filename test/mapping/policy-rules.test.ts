@@ -29,10 +29,10 @@ describe('mapPolicy', () => {
     const r = mapPolicy(undefined, { ...none, phoneCall: 3, textMessage: 2, mobileApp: 1, oathToken: 1 }, defaultPolicy(), group);
     expect(r.changes).toEqual(
       expect.arrayContaining([
-        { target: 'authenticationMethodConfigurations/Voice', property: 'state', before: 'disabled', after: 'enabled', rule: 'POL-VOICE', because: '3 migrating user(s) use phone calls' },
-        { target: 'authenticationMethodConfigurations/Voice', property: 'includeTargets', before: [{ id: 'all_users', targetType: 'group' }], after: [{ id: 'g-1', targetType: 'group', isRegistrationRequired: false }], rule: 'POL-VOICE', because: 'target MFA Migration Wave 1' },
+        { target: 'authenticationMethodConfigurations/Voice', property: 'state', before: 'disabled', after: 'enabled', rule: 'POL-VOICE', because: '3 migrating user(s) use phone calls', setting: '3 user(s) with default method phone call' },
+        { target: 'authenticationMethodConfigurations/Voice', property: 'includeTargets', before: [{ id: 'all_users', targetType: 'group' }], after: [{ id: 'g-1', targetType: 'group', isRegistrationRequired: false }], rule: 'POL-VOICE', because: 'target MFA Migration Wave 1', setting: '3 user(s) with default method phone call' },
         change('authenticationMethodConfigurations/Sms', 'state'),
-        { target: 'authenticationMethodConfigurations/Sms', property: 'includeTargets', before: [{ id: 'all_users', targetType: 'group' }], after: [{ id: 'g-1', targetType: 'group', isRegistrationRequired: false, isUsableForSignIn: false }], rule: 'POL-SMS', because: 'target MFA Migration Wave 1' },
+        { target: 'authenticationMethodConfigurations/Sms', property: 'includeTargets', before: [{ id: 'all_users', targetType: 'group' }], after: [{ id: 'g-1', targetType: 'group', isRegistrationRequired: false, isUsableForSignIn: false }], rule: 'POL-SMS', because: 'target MFA Migration Wave 1', setting: '2 user(s) with default method text message' },
         change('authenticationMethodConfigurations/HardwareOath', 'state'),
       ]),
     );
@@ -48,7 +48,7 @@ describe('mapPolicy', () => {
   it('enables what the user portal allows even when nobody uses it yet, and office phones when needed', () => {
     const settings: ServerSettings = { userPortal: { allowMethodSelection: ['text_message'] } };
     const r = mapPolicy(settings, { ...none, phoneCall: 1, officePhones: 1 }, defaultPolicy(), ALL_USERS);
-    expect(r.changes).toEqual(expect.arrayContaining([change('authenticationMethodConfigurations/Sms', 'state'), { target: 'authenticationMethodConfigurations/Voice', property: 'isOfficePhoneAllowed', before: false, after: true, rule: 'POL-VOICE-OFFICE', because: '1 migrating user(s) will have an office phone' }]));
+    expect(r.changes).toEqual(expect.arrayContaining([change('authenticationMethodConfigurations/Sms', 'state'), { target: 'authenticationMethodConfigurations/Voice', property: 'isOfficePhoneAllowed', before: false, after: true, rule: 'POL-VOICE-OFFICE', because: '1 migrating user(s) will have an office phone', setting: '1 user(s) with a phone extension' }]));
     // all_users target already there: state changes only.
     expect(r.changes.filter((c) => c.property === 'includeTargets')).toEqual([]);
     expect(r.enabledDefaults.has('voiceOffice')).toBe(true);
