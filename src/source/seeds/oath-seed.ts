@@ -22,16 +22,16 @@ export interface SeedFields {
 
 /**
  * Wraps the decoded seed bytes in a Secret (wiping the caller's copy) and warns when the seed is
- * shorter than RFC 4226 allows. Optional fields are left out rather than set to undefined, so the
+ * shorter than RFC 4226 allows (`where` may be a function, so hot paths build it only then). Optional fields are left out rather than set to undefined, so the
  * objects compare and serialise cleanly.
  */
-export function makeOathSeed(fields: SeedFields, bytes: Buffer, problems: ProblemList, where: Where): OathSeed {
+export function makeOathSeed(fields: SeedFields, bytes: Buffer, problems: ProblemList, where: Where | (() => Where)): OathSeed {
   const secret = new Secret(bytes);
   bytes.fill(0);
   if (secret.length < MIN_SECRET_BYTES) {
     problems.warning(
       'secret-short',
-      where,
+      typeof where === 'function' ? where() : where,
       `the seed of token ${fields.serial} is ${secret.length} bytes (${secret.length * 8} bits); RFC 4226 asks for at least ${MIN_SECRET_BYTES} bytes (128 bits)`,
     );
   }

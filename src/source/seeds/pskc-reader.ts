@@ -19,10 +19,14 @@ export const DEFAULT_MAX_XML_BYTES = 256 * 1024 * 1024;
 
 type OathKeyKind = OathType | 'other';
 
+const HOTP_URI = 'urn:ietf:params:xml:ns:keyprov:pskc:hotp';
+const TOTP_URI = 'urn:ietf:params:xml:ns:keyprov:pskc:totp';
 const kindCache = new Map<string, OathKeyKind>();
 
 /** `urn:ietf:params:xml:ns:keyprov:pskc:hotp`, `...pskc#totp`, draft `http://www.ietf.org/keyprov/pskc#hotp`. */
 function keyKind(algorithm: string): OathKeyKind {
+  if (algorithm === HOTP_URI) return 'hotp';
+  if (algorithm === TOTP_URI) return 'totp';
   let kind = kindCache.get(algorithm);
   if (kind === undefined) {
     const s = algorithm.trim().toLowerCase();
@@ -253,7 +257,7 @@ class PskcFileReader {
       },
       secret,
       this.#problems,
-      this.#at(loc, 'Key/Data/Secret'),
+      () => this.#at(loc, 'Key/Data/Secret'),
     );
     this.#seeds.push(seed);
   }

@@ -3,7 +3,9 @@ import type { ProblemList, Where } from '../../model/problem.js';
 
 /** Serials compare trimmed and case-insensitively: "ab12" and "AB12" are one token. */
 export function serialKey(serial: string): string {
-  return serial.trim().toUpperCase();
+  // Most serials are digits: skip the case folding (and its string copy) when it changes nothing.
+  const s = serial.trim();
+  return /[a-z]/.test(s) ? s.toUpperCase() : s;
 }
 
 function describe(seed: OathSeed): string {

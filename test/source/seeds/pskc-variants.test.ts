@@ -131,6 +131,12 @@ describe('PSKC variants', () => {
     expect(codes(r3.problems)).toEqual(['warning:pskc-invalid']);
   });
 
+  it('a UTF-8 BOM before the XML declaration is fine', async () => {
+    const xml = readFileSync(seedsFixture('rfc6030-figure2.pskc'));
+    const { seeds } = await read(tmp.file('bom.pskc', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), xml])));
+    expect(seeds.map((s) => [s.serial, s.line])).toEqual([['12345678', 4]]);
+  });
+
   it('the line of each seed is the line its KeyPackage starts on', async () => {
     const xml = readFileSync(seedsFixture('psk-two-keys.pskc'), 'utf8');
     const lines = xml.split('\n');
