@@ -69,7 +69,7 @@ export function buildPlan(input: PlanInput): BuiltPlan {
       options,
     });
   });
-  const userChanges: UserChange[] = mappings.flatMap(diffUser);
+  const userChanges: UserChange[] = mappings.flatMap((m) => diffUser(m, tenant.hardwareTokens));
 
   const byLine = new Map(users.map((u) => [u.line, u]));
   const exportFindings: Finding[] = bundle.problems.items
