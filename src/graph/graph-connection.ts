@@ -63,7 +63,9 @@ export class GraphConnection {
       new RawUrlMiddleware(),
       new BearerMiddleware(token),
       ...(opts.readOnly ? [new ReadOnlyGuard()] : []),
-      new RetryHandler(new RetryHandlerOptions(1, 6)),
+      // Retries throttled or unavailable *reads* only: a write whose answer was lost is read back
+      // by the caller before it is sent again, never blindly resent.
+      new RetryHandler(new RetryHandlerOptions(1, 6, (_delay, _attempt, request, options) => isReadOnlyRequest(typeof request === 'string' ? request : request.url, options?.method, options?.body))),
       new HTTPMessageHandler(),
     ];
     for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext?.(chain[i + 1]!);
@@ -71,9 +73,11 @@ export class GraphConnection {
   }
 
   /** Sends a request; Graph errors come back as a response (status + error body), not thrown. */
-  async request<T = unknown>(method: BatchRequestItem['method'], path: string, version: GraphVersion = 'v1.0', body?: unknown): Promise<GraphResponse<T>> {
+  async request<T = unknown>(method: BatchRequestItem['method'], path: string, version: GraphVersion = 'v1.0', body?: unknown, timeoutMs = 120_000): Promise<GraphResponse<T>> {
     const absolute = /^https?:\/\//.test(path);
     const req = this.client.api(absolute ? '/' : path).version(version).header('Accept-Language', 'en-US');
+    // A hung connection (a pulled cable) must end in an error, not wait forever.
+    req.option('signal', AbortSignal.timeout(timeoutMs));
     if (absolute) req.header(RAW_URL_HEADER, path);
     try {
       let res: Response;
@@ -121,7 +125,7 @@ export class GraphConnection {
   }
 
   /** One JSON batch of at most 20 requests; the responses in request order (Graph returns any order). */
-  async batch(items: BatchRequestItem[], version: GraphVersion = 'v1.0'): Promise<GraphResponse[]> {
+  async batch(items: BatchRequestItem[], version: GraphVersion = 'v1.0', timeoutMs?: number): Promise<GraphResponse[]> {
     if (items.length > 20) throw new Error(`a $batch holds at most 20 requests, got ${items.length}`);
     const requests = items.map((i) => ({
       id: i.id,
@@ -130,7 +134,7 @@ export class GraphConnection {
       ...(i.body !== undefined ? { body: i.body, headers: { 'Content-Type': 'application/json', ...i.headers } } : i.headers ? { headers: i.headers } : {}),
       ...(i.dependsOn?.length ? { dependsOn: i.dependsOn } : {}),
     }));
-    const res = await this.request<{ responses?: { id: string; status: number; headers?: Record<string, string>; body?: unknown }[] }>('POST', '/$batch', version, { requests });
+    const res = await this.request<{ responses?: { id: string; status: number; headers?: Record<string, string>; body?: unknown }[] }>('POST', '/$batch', version, { requests }, timeoutMs);
     if (res.status !== 200 || !Array.isArray(res.body?.responses)) throw new GraphRequestError('POST', '/$batch', res);
     const byId = new Map(res.body.responses.map((r) => [String(r.id).toLowerCase(), r]));
     return items.map((i) => {
@@ -204,16 +208,21 @@ class BearerMiddleware extends Link {
   }
 }
 
+/** GET, or a $batch whose requests are all GET. */
+export function isReadOnlyRequest(url: string, method: string | undefined, body: unknown): boolean {
+  const m = (method ?? 'GET').toUpperCase();
+  if (m === 'GET') return true;
+  if (m !== 'POST' || !/\/\$batch(\?|$)/.test(url)) return false;
+  const items = (safeJson(String(body ?? '')) as { requests?: { method?: string }[] } | undefined)?.requests;
+  return Array.isArray(items) && items.every((r) => (r.method ?? '').toUpperCase() === 'GET');
+}
+
 class ReadOnlyGuard extends Link {
   async execute(context: Context): Promise<void> {
     const method = (context.options?.method ?? 'GET').toUpperCase();
     const url = typeof context.request === 'string' ? context.request : context.request.url;
-    if (method !== 'GET') {
-      const isBatch = /\/\$batch(\?|$)/.test(url) && method === 'POST';
-      const items = isBatch ? (safeJson(String(context.options?.body ?? '')) as { requests?: { method?: string }[] } | undefined)?.requests : undefined;
-      if (!isBatch || !Array.isArray(items) || items.some((r) => (r.method ?? '').toUpperCase() !== 'GET')) {
-        throw new ReadOnlyViolation(isBatch ? 'a $batch holding a write' : `${method} ${new URL(url).pathname}`);
-      }
+    if (!isReadOnlyRequest(url, method, context.options?.body)) {
+      throw new ReadOnlyViolation(/\/\$batch(\?|$)/.test(url) ? 'a $batch holding a write' : `${method} ${new URL(url).pathname}`);
     }
     return this.next!.execute(context);
   }
