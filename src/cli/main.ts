@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { registerPlan } from './plan-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerShim } from './shim-command.js';
 import { CliError, EXIT } from './cli-error.js';
@@ -24,6 +25,7 @@ Examples:
   $ mfa-migrate <command> --help`,
   );
   registerValidate(program);
+  registerPlan(program);
   registerShim(program);
   return program;
 }

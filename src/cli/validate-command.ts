@@ -3,6 +3,7 @@ import { formatProblem, SourceError } from '../model/problem.js';
 import { readExport } from '../source/export-bundle.js';
 import { buildValidationReport, type ValidationReport } from '../source/validation-report.js';
 import { CliError, EXIT } from './cli-error.js';
+import { writeJsonStreamed } from './json-stream.js';
 import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 interface ValidateOptions extends SeedCliOptions {
@@ -36,7 +37,7 @@ Examples:
         if (err instanceof SourceError) throw new CliError(formatProblem(err.problem));
         throw err;
       }
-      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      if (opts.format === 'json') await writeJsonStreamed(process.stdout, { ...report });
       else process.stdout.write(renderValidationText(report, process.stdout.isTTY === true));
       process.exitCode = report.errors.length > 0 ? EXIT.error : EXIT.ok;
     });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { inspect } from 'node:util';
 
 const REDACTED = '[secret redacted]';
@@ -46,5 +46,6 @@ export class Secret {
 }
 
 export function secretFingerprint(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  // crypto.hash (one-shot) is ~2x faster than createHash for small inputs; seed files hold 100k+ seeds.
+  return hash('sha256', bytes, 'hex').slice(0, 16);
 }

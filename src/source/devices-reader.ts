@@ -1,7 +1,7 @@
 import type { MobileDevice } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { secretFingerprint } from '../model/secret.js';
-import { decodeBase32 } from './base32.js';
+import { decodeBase32 } from './seeds/secret-encoding.js';
 import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
 
 export const DEVICE_COLUMNS = [
@@ -63,7 +63,7 @@ function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceC
     const secret = cell(cells, index, 'oath_secret');
     if (secret !== undefined) {
       const bytes = decodeBase32(secret);
-      if (bytes === undefined) problems.error('secret-invalid', { file, line, field: 'oath_secret' }, 'the OATH secret is not valid Base32');
+      if (bytes === null) problems.error('secret-invalid', { file, line, field: 'oath_secret' }, 'the OATH secret is not valid Base32');
       else device.oathSecretFingerprint = secretFingerprint(bytes);
     }
     return device;

@@ -61,7 +61,7 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   let users: MfaUser[] = [];
   try {
     const size = (await stat(join(dir, USERS_FILE)).catch(() => undefined))?.size ?? 0;
-    const phones = size > PHONE_WORKER_THRESHOLD_BYTES ? workerPhoneParsers(availableParallelism()) : inlinePhoneParser();
+    const phones = size > PHONE_WORKER_THRESHOLD_BYTES ? workerPhoneParsers(Math.max(1, availableParallelism() - 1)) : inlinePhoneParser();
     try {
       const reader = usersReader(problems, phones);
       await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader);

@@ -15,8 +15,17 @@ export interface SeedLoadResult {
   problems: Problem[];
 }
 
-/** What crosses the thread boundary: the seed with its secret as plain bytes. */
-export type WireSeed = Omit<OathSeed, 'secret'> & { secretBytes: Uint8Array };
+/**
+ * What crosses the thread boundary: seeds column by column, secrets packed in one buffer that is
+ * transferred, not copied. 100,000 seed objects cloned one by one would double the peak memory.
+ */
+export interface WireSeeds {
+  fields: Omit<OathSeed, 'secret' | 'fingerprint'>[];
+  fingerprints: string[];
+  secrets: Uint8Array;
+  /** secrets[offsets[i]..offsets[i+1]] is seed i's secret. */
+  offsets: Uint32Array;
+}
 
 /**
  * Reads the seed files, in a worker thread when they are large so that XML parsing and the
@@ -42,8 +51,8 @@ export async function readSeedsHere(paths: string[], display: string[], opts: Se
 function readSeedsInWorker(url: URL, paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(url, { workerData: { paths, display, opts } });
-    worker.once('message', (msg: { seeds: WireSeed[]; problems: Problem[] }) => {
-      resolve({ seeds: msg.seeds.map(fromWire), problems: msg.problems });
+    worker.once('message', (msg: { seeds: WireSeeds; problems: Problem[] }) => {
+      resolve({ seeds: fromWire(msg.seeds), problems: msg.problems });
       void worker.terminate();
     });
     worker.once('error', reject);
@@ -53,12 +62,33 @@ function readSeedsInWorker(url: URL, paths: string[], display: string[], opts: S
   });
 }
 
-export function toWire(seed: OathSeed): WireSeed {
-  const { secret, ...rest } = seed;
-  return { ...rest, secretBytes: secret.reveal() };
+export function toWire(seeds: OathSeed[]): WireSeeds {
+  const offsets = new Uint32Array(seeds.length + 1);
+  let total = 0;
+  seeds.forEach((s, i) => {
+    offsets[i] = total;
+    total += s.secret.length;
+  });
+  offsets[seeds.length] = total;
+  const secrets = new Uint8Array(total);
+  const fields: WireSeeds['fields'] = [];
+  const fingerprints: string[] = [];
+  seeds.forEach((s, i) => {
+    secrets.set(s.secret.reveal(), offsets[i]!);
+    const { secret: _secret, fingerprint, ...rest } = s;
+    fields.push(rest);
+    fingerprints.push(fingerprint);
+  });
+  return { fields, fingerprints, secrets, offsets };
 }
 
-function fromWire(w: WireSeed): OathSeed {
-  const { secretBytes, ...rest } = w;
-  return { ...rest, secret: new Secret(secretBytes) };
+function fromWire(w: WireSeeds): OathSeed[] {
+  const out: OathSeed[] = new Array(w.fields.length);
+  for (let i = 0; i < w.fields.length; i++) {
+    const secret = new Secret(w.secrets.subarray(w.offsets[i]!, w.offsets[i + 1]!));
+    out[i] = { ...w.fields[i]!, secret, fingerprint: w.fingerprints[i]! };
+  }
+  // The packed secrets were copied into each Secret: wipe the shared buffer.
+  w.secrets.fill(0);
+  return out;
 }

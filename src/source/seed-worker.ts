@@ -7,4 +7,5 @@ const { paths, display, opts } = workerData as { paths: string[]; display: strin
 // Buffers arrive as plain Uint8Arrays after structured cloning.
 if (opts.pskcKey) opts.pskcKey = Buffer.from(opts.pskcKey);
 const result = await readSeedsHere(paths, display, opts);
-parentPort!.postMessage({ seeds: result.seeds.map(toWire), problems: result.problems });
+const wire = toWire(result.seeds);
+parentPort!.postMessage({ seeds: wire, problems: result.problems }, [wire.secrets.buffer as ArrayBuffer, wire.offsets.buffer as ArrayBuffer]);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProblemList } from '../../src/model/problem.js';
 import { secretFingerprint } from '../../src/model/secret.js';
-import { decodeBase32, encodeBase32 } from '../../src/source/base32.js';
 import { parseCsvTable } from '../../src/source/csv-table.js';
 import { readTable } from '../../src/source/columns.js';
 import { devicesReader } from '../../src/source/devices-reader.js';
@@ -42,29 +41,5 @@ describe('readDevices', () => {
     const { devices, problems } = await read('user,token\na@b.com,x\n');
     expect(devices).toBeUndefined();
     expect(problems).toContainEqual(expect.objectContaining({ code: 'column-missing', field: 'device_name' }));
-  });
-});
-
-describe('base32', () => {
-  it.each([
-    ['GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', '12345678901234567890'],
-    ['gezdgnbvgy3tqojqgezdgnbvgy3tqojq', '12345678901234567890'],
-    ['GEZD GNBV-GY3T QOJQ GEZD GNBV GY3T QOJQ', '12345678901234567890'],
-    ['MZXW6===', 'foo'],
-    ['MZXW6', 'foo'],
-    ['MZXW6YQ=', 'foob'],
-  ])('decodes %s', (text, ascii) => {
-    expect(decodeBase32(text)?.toString('latin1')).toBe(ascii);
-  });
-
-  it.each(['', 'A', 'ABC', 'MZXW61==', 'MZXW6Y', '0OI8'])('refuses %j', (text) => {
-    expect(decodeBase32(text)).toBeUndefined();
-  });
-
-  it('round-trips random bytes', () => {
-    for (let n = 1; n < 70; n++) {
-      const bytes = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff));
-      expect(decodeBase32(encodeBase32(bytes))).toEqual(bytes);
-    }
   });
 });

@@ -47,3 +47,25 @@ describe('parsePhone', () => {
     }
   });
 });
+
+describe('parsePhone fast path for North American numbers', () => {
+  it('gives the same answer as a full libphonenumber parse, valid or not', async () => {
+    const { parsePhoneNumberFromString } = await import('libphonenumber-js/max');
+    let seed = 7;
+    const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    let valid = 0;
+    for (let i = 0; i < 3000; i++) {
+      const digits = `${2 + Math.floor(rnd() * 8)}${String(Math.floor(rnd() * 1e9)).padStart(9, '0')}`;
+      const full = parsePhoneNumberFromString(`+1${digits}`);
+      const expected = full?.isValid() ? `+1 ${full.nationalNumber}` : undefined;
+      for (const [cc, text] of [['1', digits], [undefined, `+1${digits}`], ['1', `(${digits.slice(0, 3)}) ${digits.slice(3, 6)}-${digits.slice(6)}`]] as const) {
+        const r = parsePhone(cc, text, undefined);
+        expect(r.ok ? r.phone.entra : undefined).toBe(expected);
+      }
+      if (expected) valid++;
+    }
+    // Both outcomes were exercised.
+    expect(valid).toBeGreaterThan(100);
+    expect(valid).toBeLessThan(3000);
+  });
+});

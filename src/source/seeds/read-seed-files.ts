@@ -1,29 +1,57 @@
-// PLACEHOLDER until the seed readers land from the `seeds` branch (same exported contract).
 import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
+import { readEntraUploadCsv } from './entra-upload-csv.js';
+import { readGenericSeedCsv } from './generic-seed-csv.js';
+import { readPskcFile } from './pskc-reader.js';
+import { dropDuplicateSeeds } from './seed-duplicates.js';
+import { sniffSeedFile } from './seed-file-format.js';
+
+export { loadPskcKeyFile, loadPskcPasswordFile } from './pskc-credentials.js';
+export { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 
 export interface SeedReadOptions {
+  /** Pre-shared key bytes (from --pskc-key-file, hex). */
   pskcKey?: Buffer;
+  /** From --pskc-password-file (PBKDF2). */
   pskcPassword?: string;
+  /**
+   * Default 'fail': one bad ValueMAC and the whole file is refused (error pskc-mac, no seeds from it);
+   * 'skip': bad-MAC keys are left out, each an error; 'off': MACs not checked.
+   */
   pskcMac?: 'fail' | 'skip' | 'off';
+  /** Default DEFAULT_MAX_XML_BYTES (256 MiB); bigger PSKC files are refused. */
   maxXmlBytes?: number;
 }
 
-export async function readSeedFile(path: string, _opts: SeedReadOptions, problems: ProblemList, display?: string): Promise<OathSeed[]> {
-  problems.error('seed-format-unknown', { file: display ?? path }, 'seed file readers are not available in this build');
-  return [];
+/**
+ * Reads one seed file (format detected from content). `display` is how the file is named in
+ * problems/`source`. Never throws for bad content: reports to `problems` and returns what it could
+ * read. Seeds repeated within the file are reported (seed-duplicate) and kept once.
+ */
+export async function readSeedFile(path: string, opts: SeedReadOptions, problems: ProblemList, display?: string): Promise<OathSeed[]> {
+  return dropDuplicateSeeds(await readOneSeedFile(path, opts, problems, display ?? path), problems);
 }
 
+/** Reads several seed files; a serial given twice, in one file or across files, is reported once per extra copy. */
 export async function readSeedFiles(paths: string[], opts: SeedReadOptions, problems: ProblemList): Promise<OathSeed[]> {
   const all: OathSeed[] = [];
-  for (const p of paths) all.push(...(await readSeedFile(p, opts, problems)));
-  return all;
+  for (const path of paths) {
+    for (const seed of await readOneSeedFile(path, opts, problems, path)) all.push(seed);
+  }
+  return dropDuplicateSeeds(all, problems);
 }
 
-export function loadPskcKeyFile(path: string): Buffer {
-  throw new Error(`${path}: not available in this build`);
-}
-
-export function loadPskcPasswordFile(path: string): string {
-  throw new Error(`${path}: not available in this build`);
+async function readOneSeedFile(path: string, opts: SeedReadOptions, problems: ProblemList, display: string): Promise<OathSeed[]> {
+  const sniffed = await sniffSeedFile(path, opts.maxXmlBytes);
+  switch (sniffed.kind) {
+    case 'problem':
+      problems.error(sniffed.code, { file: display }, sniffed.message);
+      return [];
+    case 'pskc':
+      return readPskcFile(path, display, opts, problems);
+    case 'entra':
+      return readEntraUploadCsv(path, display, sniffed.delimiter, problems);
+    case 'generic':
+      return readGenericSeedCsv(path, display, sniffed.delimiter, problems);
+  }
 }

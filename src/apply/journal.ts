@@ -1,0 +1,168 @@
+import { mkdir, open, readFile, readdir, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
+export type RunKind = 'apply' | 'rollback';
+export type RunState = 'running' | 'completed' | 'partial' | 'stopped' | 'interrupted';
+
+export interface RunHeader {
+  t: 'run';
+  id: string;
+  kind: RunKind;
+  created: string;
+  /** sha256 of the plan file's bytes (apply) or of the run rolled back (rollback). */
+  planHash: string;
+  /** The run a rollback undoes. */
+  rollbackOf?: string;
+  options: Record<string, unknown>;
+  totalOps: number;
+}
+
+export interface OpRecord {
+  op: string;
+  state: OpState;
+  /** Tenant state before the operation (for rollback); never a secret. */
+  before?: unknown;
+  /** What the operation produced that later steps need (a created token's id). */
+  result?: Record<string, unknown>;
+  error?: string;
+}
+
+type Line = RunHeader | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave'; at: string; wave: number; state: 'started' | 'done' } | { t: 'end'; at: string; state: Exclude<RunState, 'running' | 'interrupted'>; counts: Record<OpState, number> };
+
+/** The state of a run, replayed from its journal. */
+export interface RunView {
+  header: RunHeader;
+  ops: Map<string, OpRecord>;
+  wavesDone: number;
+  end?: { state: Exclude<RunState, 'running' | 'interrupted'>; at: string; counts: Record<OpState, number> };
+  /** Time of the last record. */
+  last: string;
+}
+
+/**
+ * A run's journal: JSON lines, append-only, each append fsynced before it returns. A crash at any
+ * instant leaves every acknowledged record on disk and at most one torn last line, which replay
+ * ignores. Operations are recorded `started` before they are sent and `done`/`failed` after, so
+ * an operation left `started` by a crash has an unknown outcome and is re-read before it is
+ * retried. Secrets are never written.
+ */
+export class Journal {
+  private constructor(
+    readonly dir: string,
+    private fh: FileHandle,
+  ) {}
+
+  static async create(runDir: string, header: RunHeader): Promise<Journal> {
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const fh = await open(join(runDir, 'journal.jsonl'), 'wx', 0o600);
+    const j = new Journal(runDir, fh);
+    await j.write([header]);
+    return j;
+  }
+
+  static async append(runDir: string): Promise<Journal> {
+    return new Journal(runDir, await open(join(runDir, 'journal.jsonl'), 'a', 0o600));
+  }
+
+  async ops(ops: OpRecord[]): Promise<void> {
+    if (ops.length > 0) await this.write([{ t: 'ops', at: new Date().toISOString(), ops }]);
+  }
+
+  async wave(wave: number, state: 'started' | 'done'): Promise<void> {
+    await this.write([{ t: 'wave', at: new Date().toISOString(), wave, state }]);
+  }
+
+  async end(state: Exclude<RunState, 'running' | 'interrupted'>, counts: Record<OpState, number>): Promise<void> {
+    await this.write([{ t: 'end', at: new Date().toISOString(), state, counts }]);
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+
+  private async write(lines: Line[]): Promise<void> {
+    await this.fh.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    await this.fh.sync();
+  }
+}
+
+export async function readRun(runDir: string): Promise<RunView> {
+  const text = await readFile(join(runDir, 'journal.jsonl'), 'utf8');
+  let header: RunHeader | undefined;
+  const ops = new Map<string, OpRecord>();
+  let wavesDone = 0;
+  let end: RunView['end'];
+  let last = '';
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (!raw) continue;
+    let line: Line;
+    try {
+      line = JSON.parse(raw) as Line;
+    } catch {
+      // Only the last line can be torn by a crash; anything else is corruption.
+      if (i >= lines.length - 2) break;
+      throw new Error(`${runDir}/journal.jsonl line ${i + 1} is not valid JSON`);
+    }
+    switch (line.t) {
+      case 'run':
+        header = line;
+        last = line.created;
+        break;
+      case 'ops':
+        for (const o of line.ops) ops.set(o.op, { ...ops.get(o.op), ...o });
+        last = line.at;
+        break;
+      case 'wave':
+        if (line.state === 'done') wavesDone = Math.max(wavesDone, line.wave);
+        last = line.at;
+        break;
+      case 'end':
+        end = { state: line.state, at: line.at, counts: line.counts };
+        last = line.at;
+        break;
+    }
+  }
+  if (!header) throw new Error(`${runDir}/journal.jsonl has no run header`);
+  return { header, ops, wavesDone, ...(end ? { end } : {}), last };
+}
+
+export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpState, number> {
+  const counts: Record<OpState, number> = { pending: 0, started: 0, done: 0, failed: 0, skipped: 0 };
+  let seen = 0;
+  for (const o of ops) {
+    counts[o.state]++;
+    seen++;
+  }
+  counts.pending += Math.max(0, total - seen);
+  return counts;
+}
+
+export interface RunSummary {
+  id: string;
+  kind: RunKind;
+  state: RunState;
+  started: string;
+  finished: string | null;
+  counts: Record<OpState, number>;
+}
+
+/** Every run in the state directory, newest first. */
+export async function listRuns(stateDir: string, isActive: (id: string) => boolean = () => false): Promise<RunSummary[]> {
+  const runsDir = join(stateDir, 'runs');
+  const ids = await readdir(runsDir).catch(() => [] as string[]);
+  const out: RunSummary[] = [];
+  for (const id of ids) {
+    let view: RunView;
+    try {
+      view = await readRun(join(runsDir, id));
+    } catch {
+      continue;
+    }
+    const state: RunState = view.end ? view.end.state : isActive(id) ? 'running' : 'interrupted';
+    out.push({ id, kind: view.header.kind, state, started: view.header.created, finished: view.end?.at ?? null, counts: countStates(view.ops.values(), view.header.totalOps) });
+  }
+  return out.sort((a, b) => b.started.localeCompare(a.started) || b.id.localeCompare(a.id));
+}

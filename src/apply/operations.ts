@@ -1,0 +1,188 @@
+import type { PolicyChange } from '../mapping/policy-rules.js';
+import type { UserChange } from '../plan/plan-model.js';
+import { splitResource } from '../plan/resource-state.js';
+import { PHONE_METHOD_IDS, type PhoneType } from '../model/tenant.js';
+
+export type OpKind =
+  | 'policy-config'
+  | 'policy-root'
+  | 'phone-create'
+  | 'phone-update'
+  | 'phone-delete'
+  | 'email-create'
+  | 'email-update'
+  | 'token-create'
+  | 'token-assign'
+  | 'token-activate'
+  | 'signin-update';
+
+/**
+ * One Graph write the apply performs. Ids are stable (derived from the plan), so a resumed run
+ * finds each operation's journal record again.
+ */
+export interface Operation {
+  id: string;
+  kind: OpKind;
+  user?: string;
+  userId?: string;
+  /** The plan resource (`phoneMethods/mobile`, `hardwareOathMethods/<serial>`...) or policy target. */
+  resource: string;
+  /** Graph properties the operation sets (no secrets: a token's seed is looked up when sent). */
+  after: Record<string, unknown> | null;
+  /** The plan's view of the tenant before. */
+  before: unknown;
+  /** Fingerprint of `before` when planned (stale when the tenant now differs). */
+  stateFingerprint: string;
+  /** Operations of the same user (or policy) that must succeed first. */
+  dependsOn: string[];
+  /** Dependencies whose results (a created token's id) this operation needs: never in the same batch. */
+  needsResultOf: string[];
+}
+
+const CONFIG_TYPES: Record<string, string> = {
+  voice: 'voiceAuthenticationMethodConfiguration',
+  sms: 'smsAuthenticationMethodConfiguration',
+  microsoftauthenticator: 'microsoftAuthenticatorAuthenticationMethodConfiguration',
+  hardwareoath: 'hardwareOathAuthenticationMethodConfiguration',
+  softwareoath: 'softwareOathAuthenticationMethodConfiguration',
+  temporaryaccesspass: 'temporaryAccessPassAuthenticationMethodConfiguration',
+  email: 'emailAuthenticationMethodConfiguration',
+  fido2: 'fido2AuthenticationMethodConfiguration',
+  x509certificate: 'x509CertificateAuthenticationMethodConfiguration',
+};
+
+/** `#microsoft.graph.<type>` for a method configuration id (required in every PATCH). */
+export function configODataType(id: string): string {
+  const t = CONFIG_TYPES[id.toLowerCase()];
+  if (!t) throw new Error(`no known @odata.type for authentication method configuration ${id}`);
+  return `#microsoft.graph.${t}`;
+}
+
+/** The policy step: one PATCH per method configuration, one for the policy's own settings. */
+export function policyOperations(changes: (PolicyChange & { state_fingerprint?: string })[]): Operation[] {
+  const byTarget = new Map<string, (PolicyChange & { state_fingerprint?: string })[]>();
+  for (const c of changes) byTarget.set(c.target, [...(byTarget.get(c.target) ?? []), c]);
+  const ops: Operation[] = [];
+  const rootChanges: (PolicyChange & { state_fingerprint?: string })[] = [];
+  for (const [target, list] of byTarget) {
+    if (!target.startsWith('authenticationMethodConfigurations/')) {
+      rootChanges.push(...list);
+      continue;
+    }
+    ops.push({
+      id: `policy/${target}`,
+      kind: 'policy-config',
+      resource: target,
+      after: Object.fromEntries(list.map((c) => [c.property, c.after])),
+      before: Object.fromEntries(list.map((c) => [c.property, c.before])),
+      stateFingerprint: list.map((c) => c.state_fingerprint ?? '').join(','),
+      dependsOn: [],
+      needsResultOf: [],
+    });
+  }
+  if (rootChanges.length > 0) {
+    ops.push({
+      id: 'policy/authenticationMethodsPolicy',
+      kind: 'policy-root',
+      resource: 'authenticationMethodsPolicy',
+      after: Object.fromEntries(rootChanges.map((c) => [`${c.target}.${c.property}`, c.after])),
+      before: Object.fromEntries(rootChanges.map((c) => [`${c.target}.${c.property}`, c.before])),
+      stateFingerprint: rootChanges.map((c) => c.state_fingerprint ?? '').join(','),
+      dependsOn: [],
+      needsResultOf: [],
+    });
+  }
+  return ops;
+}
+
+/**
+ * A user's operations in Graph's order: the mobile phone before the alternate (Graph needs it),
+ * a token created (assigned in the same call) before it is activated, every method before the
+ * default method that may point at it, and deletions (--prune) last, after the default has moved.
+ */
+export function userOperations(changes: (UserChange & { state_fingerprint?: string })[]): Operation[] {
+  const ops: Operation[] = [];
+  const methodOps: string[] = [];
+  const deletes: (UserChange & { state_fingerprint?: string })[] = [];
+  let mobileOp: string | undefined;
+  const base = (c: UserChange & { state_fingerprint?: string }) => ({
+    user: c.user,
+    userId: c.user_id,
+    resource: c.resource,
+    before: c.before,
+    stateFingerprint: c.state_fingerprint ?? '',
+  });
+  const ordered = [...changes].sort((a, b) => rank(a) - rank(b));
+  for (const c of ordered) {
+    if (c.action === 'no-op') continue;
+    const [kind, key] = splitResource(c.resource);
+    const id = (step: string) => `${c.user_id}/${c.resource}${step ? `/${step}` : ''}`;
+    if (c.action === 'delete') {
+      deletes.push(c);
+      continue;
+    }
+    if (kind === 'phoneMethods') {
+      const op: Operation = {
+        ...base(c),
+        id: id(''),
+        kind: c.action === 'create' ? 'phone-create' : 'phone-update',
+        after: c.after,
+        dependsOn: key === 'alternateMobile' && mobileOp ? [mobileOp] : [],
+        needsResultOf: [],
+      };
+      if (key === 'mobile') mobileOp = op.id;
+      ops.push(op);
+      methodOps.push(op.id);
+    } else if (kind === 'emailMethods') {
+      ops.push({ ...base(c), id: id(''), kind: c.action === 'create' ? 'email-create' : 'email-update', after: c.after, dependsOn: [], needsResultOf: [] });
+      methodOps.push(id(''));
+    } else if (kind === 'hardwareOathMethods') {
+      const before = c.before as { id?: string; assignedTo?: string | null; status?: string } | null;
+      const activate: Operation = { ...base(c), id: id('activate'), kind: 'token-activate', after: c.after, dependsOn: [], needsResultOf: [] };
+      if (c.action === 'create') {
+        const create: Operation = { ...base(c), id: id('create'), kind: 'token-create', after: c.after, dependsOn: [], needsResultOf: [] };
+        activate.dependsOn = [create.id];
+        activate.needsResultOf = [create.id];
+        ops.push(create);
+      } else if (!before?.assignedTo) {
+        const assign: Operation = { ...base(c), id: id('assign'), kind: 'token-assign', after: { ...c.after, deviceId: before?.id }, dependsOn: [], needsResultOf: [] };
+        activate.dependsOn = [assign.id];
+        ops.push(assign);
+      }
+      ops.push(activate);
+      methodOps.push(activate.id);
+    } else if (kind === 'signInPreferences') {
+      ops.push({ ...base(c), id: id(''), kind: 'signin-update', after: c.after, dependsOn: [...methodOps], needsResultOf: [] });
+    }
+  }
+  const signin = ops.find((o) => o.kind === 'signin-update');
+  // Deleting alternateMobile before mobile, and only once the default has moved off them.
+  deletes.sort((a, b) => (a.resource.endsWith('/alternateMobile') ? -1 : b.resource.endsWith('/alternateMobile') ? 1 : 0));
+  let previous: string | undefined;
+  for (const c of deletes) {
+    const op: Operation = {
+      ...base(c),
+      id: `${c.user_id}/${c.resource}/delete`,
+      kind: 'phone-delete',
+      after: null,
+      dependsOn: [...(signin ? [signin.id] : []), ...(previous ? [previous] : [])],
+      needsResultOf: [],
+    };
+    ops.push(op);
+    previous = op.id;
+  }
+  return ops;
+}
+
+function rank(c: UserChange): number {
+  const [kind, key] = splitResource(c.resource);
+  if (kind === 'phoneMethods') return key === 'mobile' ? 0 : key === 'alternateMobile' ? 1 : 2;
+  if (kind === 'emailMethods') return 3;
+  if (kind === 'hardwareOathMethods') return 4;
+  return 5;
+}
+
+export function phoneMethodId(resource: string): string {
+  const [, type] = splitResource(resource);
+  return PHONE_METHOD_IDS[type as PhoneType];
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import {
+  AzureCliCredential,
+  ClientCertificateCredential,
+  ClientSecretCredential,
+  DefaultAzureCredential,
+  DeviceCodeCredential,
+  ManagedIdentityCredential,
+  type TokenCredential,
+} from '@azure/identity';
+
+export const AUTH_MODES = ['client-secret', 'certificate', 'device-code', 'managed-identity', 'azure-cli', 'default'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+export interface AuthOptions {
+  auth?: AuthMode;
+  tenantId?: string;
+  clientId?: string;
+  /** File holding the client secret; otherwise AZURE_CLIENT_SECRET. Never a command-line value. */
+  clientSecretFile?: string;
+  certificatePath?: string;
+}
+
+export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+
+/** Thrown for a credential that cannot be built from the options given; the message names what is missing. */
+export class AuthConfigError extends Error {}
+
+/**
+ * Builds the @azure/identity credential for the chosen mode. Tenant and client come from the
+ * options or AZURE_TENANT_ID / AZURE_CLIENT_ID; the client secret only from a file or
+ * AZURE_CLIENT_SECRET, so it never appears in argv or shell history.
+ */
+export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): TokenCredential {
+  const tenantId = opts.tenantId ?? env.AZURE_TENANT_ID;
+  const clientId = opts.clientId ?? env.AZURE_CLIENT_ID;
+  const need = (value: string | undefined, what: string): string => {
+    if (!value) throw new AuthConfigError(`--auth ${opts.auth} needs ${what}`);
+    return value;
+  };
+  switch (opts.auth ?? 'default') {
+    case 'client-secret': {
+      let secret = env.AZURE_CLIENT_SECRET;
+      if (opts.clientSecretFile) {
+        try {
+          secret = readFileSync(opts.clientSecretFile, 'utf8').split(/\r?\n/)[0]?.trim();
+        } catch (err) {
+          throw new AuthConfigError(`cannot read --client-secret-file ${opts.clientSecretFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+        }
+      }
+      return new ClientSecretCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), need(secret, '--client-secret-file or AZURE_CLIENT_SECRET'));
+    }
+    case 'certificate':
+      return new ClientCertificateCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), { certificatePath: need(opts.certificatePath, '--certificate-path') });
+    case 'device-code':
+      return new DeviceCodeCredential({
+        ...(tenantId ? { tenantId } : {}),
+        ...(clientId ? { clientId } : {}),
+        userPromptCallback: (info) => log(info.message),
+      });
+    case 'managed-identity':
+      return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+    case 'azure-cli':
+      return new AzureCliCredential(tenantId ? { tenantId } : {});
+    case 'default':
+      return new DefaultAzureCredential(tenantId ? { tenantId } : {});
+  }
+}
+
+/** Loopback Graph roots (the emulator) need no credential: a placeholder bearer token is sent. */
+export function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,256 @@
+import type { TokenCredential } from '@azure/identity';
+import { Client, GraphError, HTTPMessageHandler, RetryHandler, RetryHandlerOptions, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { createCredential, GRAPH_SCOPE, isLoopback, type AuthOptions } from './auth.js';
+
+export type GraphVersion = 'v1.0' | 'beta';
+
+export interface ConnectionOptions extends AuthOptions {
+  /** Graph root, e.g. https://graph.microsoft.com or the emulator's http://127.0.0.1:PORT. */
+  graphUrl: string;
+  /** Refuse every request that could write: GET only, and $batch whose items are all GET. */
+  readOnly: boolean;
+  /** Token for a loopback Graph (the emulator); defaults to a placeholder. */
+  loopbackToken?: string;
+}
+
+/** A response from Graph, direct or a $batch item. */
+export interface GraphResponse<T = unknown> {
+  status: number;
+  headers: Record<string, string>;
+  body: T;
+}
+
+/** A plan (or any read-only command) tried to write: refused before anything was sent. */
+export class ReadOnlyViolation extends Error {
+  constructor(what: string) {
+    super(`refused to send ${what}: this command only reads from Graph`);
+    this.name = 'ReadOnlyViolation';
+  }
+}
+
+export interface BatchRequestItem {
+  id: string;
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  url: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  dependsOn?: string[];
+}
+
+/** Header carrying an absolute URL (a nextLink) to send as it is; see RawUrlMiddleware. */
+const RAW_URL_HEADER = 'x-mfa-migrate-raw-url';
+
+/**
+ * The only code that speaks HTTP to Microsoft Graph. Built on @microsoft/microsoft-graph-client
+ * with a middleware chain of our own: bearer tokens from @azure/identity (the SDK's own handler
+ * drops Authorization for hosts it does not know, such as the local emulator), a read-only
+ * guard, the SDK's retry handler for throttled or unavailable direct requests, and fetch.
+ */
+export class GraphConnection {
+  readonly root: string;
+  readonly readOnly: boolean;
+  private readonly client: Client;
+
+  constructor(opts: ConnectionOptions, credential?: TokenCredential) {
+    this.root = opts.graphUrl.replace(/\/+$/, '');
+    this.readOnly = opts.readOnly;
+    const loopback = isLoopback(this.root);
+    if (!loopback && !this.root.startsWith('https://')) {
+      throw new Error(`--graph-url ${this.root}: Graph must be reached over https (plain http only to a loopback emulator)`);
+    }
+    const token = loopback ? staticToken(opts.loopbackToken ?? 'mfa-migrate-emulator') : tokenFrom(credential ?? createCredential(opts));
+    const chain: Middleware[] = [
+      new RawUrlMiddleware(),
+      new BearerMiddleware(token),
+      ...(opts.readOnly ? [new ReadOnlyGuard()] : []),
+      // Retries throttled or unavailable *reads* only: a write whose answer was lost is read back
+      // by the caller before it is sent again, never blindly resent.
+      new RetryHandler(new RetryHandlerOptions(1, 6, (_delay, _attempt, request, options) => isReadOnlyRequest(typeof request === 'string' ? request : request.url, options?.method, options?.body))),
+      new HTTPMessageHandler(),
+    ];
+    for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext?.(chain[i + 1]!);
+    this.client = Client.initWithMiddleware({ middleware: chain[0]!, baseUrl: `${this.root}/`, defaultVersion: 'v1.0' });
+  }
+
+  /** Sends a request; Graph errors come back as a response (status + error body), not thrown. */
+  async request<T = unknown>(method: BatchRequestItem['method'], path: string, version: GraphVersion = 'v1.0', body?: unknown, timeoutMs = 120_000): Promise<GraphResponse<T>> {
+    const absolute = /^https?:\/\//.test(path);
+    const req = this.client.api(absolute ? '/' : path).version(version).header('Accept-Language', 'en-US');
+    // A hung connection (a pulled cable) must end in an error, not wait forever.
+    req.option('signal', AbortSignal.timeout(timeoutMs));
+    if (absolute) req.header(RAW_URL_HEADER, path);
+    try {
+      let res: Response;
+      switch (method) {
+        case 'GET':
+          res = await req.responseType('raw' as never).get();
+          break;
+        case 'DELETE':
+          res = await req.responseType('raw' as never).delete();
+          break;
+        case 'POST':
+          res = await req.responseType('raw' as never).post(body ?? {});
+          break;
+        case 'PATCH':
+          res = await req.responseType('raw' as never).patch(body ?? {});
+          break;
+        case 'PUT':
+          res = await req.responseType('raw' as never).put(body ?? {});
+          break;
+      }
+      return await toGraphResponse<T>(res);
+    } catch (err) {
+      if (err instanceof GraphError) {
+        return { status: err.statusCode, headers: headersOf(err.headers), body: (err.body ? safeJson(err.body) : { error: { code: err.code, message: err.message } }) as T };
+      }
+      throw err;
+    }
+  }
+
+  /** GET that throws GraphRequestError unless the status is 2xx. */
+  async get<T>(path: string, version: GraphVersion = 'v1.0'): Promise<T> {
+    const res = await this.request<T>('GET', path, version);
+    if (res.status < 200 || res.status >= 300) throw new GraphRequestError('GET', path, res);
+    return res.body;
+  }
+
+  /** Every item of a collection, following @odata.nextLink whole until there is none. */
+  async *pages<T>(path: string, version: GraphVersion = 'v1.0'): AsyncGenerator<T> {
+    let next: string | undefined = path;
+    while (next) {
+      const page: { value?: T[]; '@odata.nextLink'?: string } = await this.get(next, version);
+      for (const item of page.value ?? []) yield item;
+      next = page['@odata.nextLink'];
+    }
+  }
+
+  /** One JSON batch of at most 20 requests; the responses in request order (Graph returns any order). */
+  async batch(items: BatchRequestItem[], version: GraphVersion = 'v1.0', timeoutMs?: number): Promise<GraphResponse[]> {
+    if (items.length > 20) throw new Error(`a $batch holds at most 20 requests, got ${items.length}`);
+    const requests = items.map((i) => ({
+      id: i.id,
+      method: i.method,
+      url: i.url,
+      ...(i.body !== undefined ? { body: i.body, headers: { 'Content-Type': 'application/json', ...i.headers } } : i.headers ? { headers: i.headers } : {}),
+      ...(i.dependsOn?.length ? { dependsOn: i.dependsOn } : {}),
+    }));
+    const res = await this.request<{ responses?: { id: string; status: number; headers?: Record<string, string>; body?: unknown }[] }>('POST', '/$batch', version, { requests }, timeoutMs);
+    if (res.status !== 200 || !Array.isArray(res.body?.responses)) throw new GraphRequestError('POST', '/$batch', res);
+    const byId = new Map(res.body.responses.map((r) => [String(r.id).toLowerCase(), r]));
+    return items.map((i) => {
+      const r = byId.get(i.id.toLowerCase());
+      if (!r) return { status: 0, headers: {}, body: { error: { code: 'missingBatchResponse', message: `no response for batch item ${i.id}` } } };
+      return { status: r.status, headers: lowerKeys(r.headers ?? {}), body: r.body ?? null };
+    });
+  }
+}
+
+export class GraphRequestError extends Error {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly response: GraphResponse,
+  ) {
+    const e = (response.body as { error?: { code?: string; message?: string } } | null)?.error;
+    super(`${method} ${path.replace(/\?.*$/, '')} failed: ${response.status}${e?.code ? ` ${e.code}` : ''}${e?.message ? `: ${e.message}` : ''}`);
+    this.name = 'GraphRequestError';
+  }
+}
+
+type TokenSource = () => Promise<string>;
+
+function staticToken(token: string): TokenSource {
+  return async () => token;
+}
+
+/** Access tokens from the credential, reused until five minutes before they expire. */
+function tokenFrom(credential: TokenCredential): TokenSource {
+  let cached: { token: string; expires: number } | undefined;
+  return async () => {
+    if (cached && cached.expires - Date.now() > 5 * 60_000) return cached.token;
+    const t = await credential.getToken(GRAPH_SCOPE);
+    if (!t) throw new Error('the credential returned no access token for Microsoft Graph');
+    cached = { token: t.token, expires: t.expiresOnTimestamp };
+    return t.token;
+  };
+}
+
+abstract class Link implements Middleware {
+  protected next?: Middleware;
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+  abstract execute(context: Context): Promise<void>;
+}
+
+/** Sends an absolute URL (a nextLink) exactly as Graph gave it: the SDK would re-encode it. */
+class RawUrlMiddleware extends Link {
+  async execute(context: Context): Promise<void> {
+    const headers = context.options?.headers as Record<string, string> | undefined;
+    const raw = headers?.[RAW_URL_HEADER];
+    if (raw !== undefined) {
+      delete headers![RAW_URL_HEADER];
+      context.request = raw;
+    }
+    return this.next!.execute(context);
+  }
+}
+
+class BearerMiddleware extends Link {
+  constructor(private readonly token: TokenSource) {
+    super();
+  }
+  async execute(context: Context): Promise<void> {
+    const options = (context.options ??= {});
+    const headers = (options.headers ??= {}) as Record<string, string>;
+    headers.Authorization = `Bearer ${await this.token()}`;
+    return this.next!.execute(context);
+  }
+}
+
+/** GET, or a $batch whose requests are all GET. */
+export function isReadOnlyRequest(url: string, method: string | undefined, body: unknown): boolean {
+  const m = (method ?? 'GET').toUpperCase();
+  if (m === 'GET') return true;
+  if (m !== 'POST' || !/\/\$batch(\?|$)/.test(url)) return false;
+  const items = (safeJson(String(body ?? '')) as { requests?: { method?: string }[] } | undefined)?.requests;
+  return Array.isArray(items) && items.every((r) => (r.method ?? '').toUpperCase() === 'GET');
+}
+
+class ReadOnlyGuard extends Link {
+  async execute(context: Context): Promise<void> {
+    const method = (context.options?.method ?? 'GET').toUpperCase();
+    const url = typeof context.request === 'string' ? context.request : context.request.url;
+    if (!isReadOnlyRequest(url, method, context.options?.body)) {
+      throw new ReadOnlyViolation(/\/\$batch(\?|$)/.test(url) ? 'a $batch holding a write' : `${method} ${new URL(url).pathname}`);
+    }
+    return this.next!.execute(context);
+  }
+}
+
+async function toGraphResponse<T>(res: Response): Promise<GraphResponse<T>> {
+  const text = await res.text();
+  return { status: res.status, headers: headersOf(res.headers), body: (text ? safeJson(text) : null) as T };
+}
+
+function headersOf(h: Headers | Record<string, string> | undefined): Record<string, string> {
+  if (!h) return {};
+  if (typeof (h as Headers).forEach === 'function') {
+    const out: Record<string, string> = {};
+    (h as Headers).forEach((v, k) => (out[k.toLowerCase()] = v));
+    return out;
+  }
+  return lowerKeys(h as Record<string, string>);
+}
+
+function lowerKeys(h: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), String(v)]));
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,95 @@
+import type { MfaUser } from '../model/export-data.js';
+import type { DefaultMethod, PhoneType } from '../model/tenant.js';
+import type { Finding } from './finding.js';
+import type { RuleId } from './rules.js';
+
+export type DefaultMethodMode = 'always' | 'if-unset' | 'most-secure-if-unset';
+
+/** Most secure first, as Entra's system-preferred MFA orders them (Authenticator, TOTP, telephony). */
+export const MOST_SECURE_FIRST: readonly DefaultMethod[] = ['push', 'oath', 'sms', 'voiceMobile', 'voiceAlternateMobile', 'voiceOffice'];
+
+const VOICE_FOR: Record<PhoneType, DefaultMethod> = { mobile: 'voiceMobile', alternateMobile: 'voiceAlternateMobile', office: 'voiceOffice' };
+
+export interface DefaultMethodInput {
+  user: MfaUser;
+  /** The tenant's current default (null when unset). */
+  current: DefaultMethod | null;
+  /** Methods the user will have once the plan is applied (tenant's plus planned). */
+  available: ReadonlySet<DefaultMethod>;
+  /** Methods the authentication methods policy will enable once the plan is applied. */
+  enabledByPolicy: ReadonlySet<DefaultMethod>;
+  primaryType?: PhoneType;
+  backupType?: PhoneType;
+  mode: DefaultMethodMode;
+}
+
+export interface DefaultMethodDecision {
+  /** The default to set; undefined when nothing is to change. */
+  target?: DefaultMethod;
+  rule: RuleId;
+  because: string;
+  findings: Finding[];
+}
+
+/** What MFA Server's default method means in Entra, before checking the user and the policy. */
+export function serverDefaultInEntra(user: MfaUser, primaryType?: PhoneType, backupType?: PhoneType): DefaultMethod | undefined {
+  switch (user.defaultMethod) {
+    case 'phone_call': {
+      const where = primaryType ?? backupType;
+      return where ? VOICE_FOR[where] : 'voiceMobile';
+    }
+    case 'text_message':
+      return 'sms';
+    case 'oath_token':
+      return 'oath';
+    case 'mobile_app':
+      return 'push';
+    default:
+      return undefined;
+  }
+}
+
+/** The migration utility's three default-method options, checked against the user and the policy. */
+export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDecision {
+  const { user, current, available, enabledByPolicy, mode } = input;
+  const name = user.username;
+  const usable = (m: DefaultMethod) => available.has(m) && enabledByPolicy.has(m);
+  const mostSecure = MOST_SECURE_FIRST.find(usable);
+
+  if (mode !== 'always' && current !== null) {
+    return { rule: 'DEFAULT-IF-UNSET', because: `the tenant already has ${current} as the default`, findings: [] };
+  }
+  if (mode === 'most-secure-if-unset') {
+    return mostSecure
+      ? { target: mostSecure, rule: 'DEFAULT-MOST-SECURE', because: `${mostSecure} is the most secure method the user will have`, findings: [] }
+      : { rule: 'DEFAULT-MOST-SECURE', because: 'the user will have no method the policy enables', findings: [] };
+  }
+
+  const wanted = serverDefaultInEntra(user, input.primaryType, input.backupType);
+  if (wanted === undefined) {
+    return { rule: 'DEFAULT-FROM-SERVER', because: 'MFA Server has no default method for the user', findings: [] };
+  }
+  if (usable(wanted)) {
+    return { target: wanted, rule: 'DEFAULT-FROM-SERVER', because: `MFA Server default ${user.defaultMethod} -> ${wanted}`, findings: [] };
+  }
+  const why =
+    wanted === 'push' && !available.has('push')
+      ? 'the user has no Microsoft Authenticator registration in the tenant yet'
+      : !available.has(wanted)
+        ? `the user will not have a method for ${wanted}`
+        : `the authentication methods policy does not enable ${wanted}`;
+  const rule: RuleId = wanted === 'push' && !available.has('push') ? 'DEFAULT-PUSH-NEEDS-APP' : 'DEFAULT-POLICY-FALLBACK';
+  if (!mostSecure) {
+    return {
+      rule,
+      because: `${why}, and no other method is available`,
+      findings: [{ severity: 'warning', code: 'default-method-unset', user: name, rule, message: `default method ${wanted} not set: ${why}, and the user will have no other usable method` }],
+    };
+  }
+  return {
+    target: mostSecure,
+    rule,
+    because: `${why}; ${mostSecure} is the most secure method available`,
+    findings: [{ severity: 'info', code: 'default-method-fallback', user: name, rule, message: `default method ${wanted} replaced by ${mostSecure}: ${why}` }],
+  };
+}

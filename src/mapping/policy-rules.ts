@@ -1,0 +1,252 @@
+import type * as Graph from '@microsoft/microsoft-graph-types-beta';
+import type { DefaultMethod } from '../model/tenant.js';
+import type { ServerSettings } from '../source/settings-schema.js';
+import type { Finding } from './finding.js';
+import type { RuleId } from './rules.js';
+
+/** One property of the tenant policy the plan would change. */
+export interface PolicyChange {
+  /** `authenticationMethodConfigurations/Sms`, `registrationEnforcement/authenticationMethodsRegistrationCampaign`, `reportSuspiciousActivitySettings`. */
+  target: string;
+  property: string;
+  before: unknown;
+  after: unknown;
+  rule: RuleId;
+  because: string;
+  /** The MFA Server setting or usage behind the change, for the auditors' table. */
+  setting: string;
+}
+
+/** What the migrating users use, which also decides what the policy must enable. */
+export interface MethodUsage {
+  phoneCall: number;
+  textMessage: number;
+  mobileApp: number;
+  oathToken: number;
+  officePhones: number;
+  pinPhoneCall: number;
+  pinMobileApp: number;
+  twoWaySms: number;
+  languages: number;
+}
+
+/** The group the enabled methods target: a group object id (with its name for reports) or all users. */
+export interface PolicyTarget {
+  id: string;
+  displayName: string;
+}
+
+export const ALL_USERS: PolicyTarget = { id: 'all_users', displayName: 'all users' };
+
+export interface PolicyMapping {
+  changes: PolicyChange[];
+  findings: Finding[];
+  /** Default methods the policy enables once the changes are applied. */
+  enabledDefaults: Set<DefaultMethod>;
+}
+
+type Config = Graph.AuthenticationMethodConfiguration & { id?: string | null; includeTargets?: ({ id?: string } & Record<string, unknown>)[] | null } & Record<string, unknown>;
+
+/** Case-insensitive lookup of a method configuration by id. */
+export function findConfig(policy: Graph.AuthenticationMethodsPolicy, id: string): Config | undefined {
+  return (policy.authenticationMethodConfigurations ?? []).find((c) => c.id?.toLowerCase() === id.toLowerCase()) as Config | undefined;
+}
+
+/**
+ * Maps MFA Server's settings and the users' methods to the tenant's authentication methods policy,
+ * as property-level changes against the current policy, plus findings for what Graph cannot set.
+ */
+export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsage, policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget): PolicyMapping {
+  const changes: PolicyChange[] = [];
+  const findings: Finding[] = [];
+  const portal = settings?.userPortal;
+  const allowed = new Set(portal?.allowMethodSelection ?? []);
+  if (settings?.company?.userDefaults?.method) allowed.add(settings.company.userDefaults.method);
+  const reason = (method: string, count: number, setting: boolean) =>
+    [setting ? `MFA Server allows ${method}` : undefined, count > 0 ? `${count} migrating user(s) use ${method}` : undefined].filter(Boolean).join('; ');
+  const source = (key: 'phone_call' | 'text_message' | 'mobile_app' | 'oath_token', label: string, count: number, extra?: string) =>
+    [allowed.has(key) ? `userPortal.allowMethodSelection: ${key}` : undefined, extra, count > 0 ? `${count} user(s) with ${label}` : undefined].filter(Boolean).join('; ');
+
+  const enable = (id: string, rule: RuleId, why: string, setting: string, targetExtras: Record<string, unknown>) => {
+    const config = findConfig(policy, id);
+    const name = `authenticationMethodConfigurations/${config?.id ?? id}`;
+    const wantTarget = { id: target.id, targetType: 'group', isRegistrationRequired: false, ...targetExtras };
+    if (config?.state !== 'enabled') {
+      changes.push({ target: name, property: 'state', before: config?.state ?? null, after: 'enabled', rule, because: why, setting });
+      const before = config?.includeTargets ?? [];
+      if (!(before.length === 1 && before[0]?.id === target.id)) {
+        changes.push({ target: name, property: 'includeTargets', before, after: [wantTarget], rule, because: `target ${target.displayName}`, setting });
+      }
+      return;
+    }
+    const before = config.includeTargets ?? [];
+    if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
+      changes.push({ target: name, property: 'includeTargets', before, after: [...before, wantTarget], rule, because: `${why}; add ${target.displayName} to the targets`, setting });
+    }
+  };
+
+  const voice = usage.phoneCall > 0 || allowed.has('phone_call');
+  const sms = usage.textMessage > 0 || allowed.has('text_message');
+  const app = usage.mobileApp > 0 || allowed.has('mobile_app') || portal?.allowMobileAppActivation === true;
+  const oath = usage.oathToken > 0 || allowed.has('oath_token') || portal?.allowOathTokenAssociation === true;
+  if (voice) enable('Voice', 'POL-VOICE', reason('phone calls', usage.phoneCall, allowed.has('phone_call')), source('phone_call', 'default method phone call', usage.phoneCall), {});
+  if (voice && usage.officePhones > 0) {
+    const config = findConfig(policy, 'Voice');
+    if (config?.isOfficePhoneAllowed !== true) {
+      changes.push({
+        target: `authenticationMethodConfigurations/${config?.id ?? 'Voice'}`,
+        property: 'isOfficePhoneAllowed',
+        before: config?.isOfficePhoneAllowed ?? null,
+        after: true,
+        rule: 'POL-VOICE-OFFICE',
+        because: `${usage.officePhones} migrating user(s) will have an office phone`,
+        setting: `${usage.officePhones} user(s) with a phone extension`,
+      });
+    }
+  }
+  if (sms) enable('Sms', 'POL-SMS', reason('text messages', usage.textMessage, allowed.has('text_message')), source('text_message', 'default method text message', usage.textMessage), { isUsableForSignIn: false });
+  if (app) {
+    const activation = portal?.allowMobileAppActivation ? 'userPortal.allowMobileAppActivation: true' : undefined;
+    enable('MicrosoftAuthenticator', 'POL-AUTHENTICATOR', reason('the mobile app', usage.mobileApp, allowed.has('mobile_app')) || 'MFA Server lets users activate the mobile app', source('mobile_app', 'the mobile app', usage.mobileApp, activation), { authenticationMode: 'any' });
+  }
+  if (oath) {
+    const association = portal?.allowOathTokenAssociation ? 'userPortal.allowOathTokenAssociation: true' : undefined;
+    enable('HardwareOath', 'POL-HARDWARE-OATH', reason('OATH tokens', usage.oathToken, allowed.has('oath_token')) || 'MFA Server lets users associate OATH tokens', source('oath_token', 'an OATH token', usage.oathToken, association), {});
+  }
+
+  if (settings?.mobileApp?.oathPasscode === true) {
+    const config = findConfig(policy, 'MicrosoftAuthenticator');
+    if (config?.isSoftwareOathEnabled !== true) {
+      changes.push({
+        target: `authenticationMethodConfigurations/${config?.id ?? 'MicrosoftAuthenticator'}`,
+        property: 'isSoftwareOathEnabled',
+        before: config?.isSoftwareOathEnabled ?? null,
+        after: true,
+        rule: 'POL-AUTHENTICATOR-OTP',
+        because: 'the MFA Server mobile app shows OATH passcodes',
+        setting: 'mobileApp.oathPasscode: true',
+      });
+    }
+  }
+
+  if (portal?.allowOneTimeBypass === true) mapBypass(policy, target, portal.oneTimeBypassSeconds ?? 300, changes);
+  if (portal?.allowUserEnrollment === true || portal?.allowMobileAppActivation === true) mapCampaign(policy, target, changes);
+  const fraud = settings?.company?.fraudAlert;
+  if (fraud?.enabled === true) mapFraudAlert(policy, target, fraud.reportingCode ?? 0, changes);
+
+  manualFindings(settings, usage, findings);
+  return { changes, findings, enabledDefaults: enabledDefaults(policy, changes) };
+}
+
+function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, seconds: number, changes: PolicyChange[]): void {
+  const config = findConfig(policy, 'TemporaryAccessPass');
+  const name = `authenticationMethodConfigurations/${config?.id ?? 'TemporaryAccessPass'}`;
+  const lifetime = Math.max(10, Math.ceil(seconds / 60));
+  const because = `MFA Server lets users start a one-time bypass of ${seconds} s; Temporary Access Pass is Entra's replacement (at least 10 minutes)`;
+  const setting = `userPortal.allowOneTimeBypass: true, oneTimeBypassSeconds: ${seconds}`;
+  if (config?.state !== 'enabled') {
+    changes.push({ target: name, property: 'state', before: config?.state ?? null, after: 'enabled', rule: 'POL-TAP', because, setting });
+    const before = config?.includeTargets ?? [];
+    if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
+      changes.push({ target: name, property: 'includeTargets', before, after: [{ id: target.id, targetType: 'group', isRegistrationRequired: false }], rule: 'POL-TAP', because: `target ${target.displayName}`, setting });
+    }
+  }
+  const min = (config?.minimumLifetimeInMinutes as number | null | undefined) ?? 60;
+  if (min > lifetime) changes.push({ target: name, property: 'minimumLifetimeInMinutes', before: config?.minimumLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because: 'the minimum lifetime must not exceed the default lifetime', setting });
+  if (config?.defaultLifetimeInMinutes !== lifetime) changes.push({ target: name, property: 'defaultLifetimeInMinutes', before: config?.defaultLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because, setting });
+  if (config?.isUsableOnce !== true) changes.push({ target: name, property: 'isUsableOnce', before: config?.isUsableOnce ?? null, after: true, rule: 'POL-TAP', because: 'a bypass is one-time', setting });
+}
+
+function mapCampaign(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, changes: PolicyChange[]): void {
+  const campaign = policy.registrationEnforcement?.authenticationMethodsRegistrationCampaign;
+  const name = 'registrationEnforcement/authenticationMethodsRegistrationCampaign';
+  const because = 'MFA Server lets users enrol and activate the mobile app themselves; the campaign nudges migrated users to register Microsoft Authenticator';
+  const setting = 'userPortal.allowUserEnrollment / allowMobileAppActivation: true';
+  if (campaign?.state !== 'enabled') changes.push({ target: name, property: 'state', before: campaign?.state ?? null, after: 'enabled', rule: 'POL-CAMPAIGN', because, setting });
+  const before = campaign?.includeTargets ?? [];
+  if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
+    changes.push({
+      target: name,
+      property: 'includeTargets',
+      before,
+      after: [...(campaign?.state === 'enabled' ? before : []), { id: target.id, targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }],
+      rule: 'POL-CAMPAIGN',
+      because: `target ${target.displayName}`,
+      setting,
+    });
+  }
+}
+
+function mapFraudAlert(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, code: number, changes: PolicyChange[]): void {
+  const current = policy.reportSuspiciousActivitySettings;
+  const name = 'reportSuspiciousActivitySettings';
+  const because = 'MFA Server fraud alert is on; report suspicious activity is its replacement';
+  const setting = `company.fraudAlert.enabled: true, reportingCode: ${code}`;
+  if (current?.state !== 'enabled') changes.push({ target: name, property: 'state', before: current?.state ?? null, after: 'enabled', rule: 'POL-REPORT-SUSPICIOUS', because, setting });
+  if ((current?.voiceReportingCode ?? null) !== code) changes.push({ target: name, property: 'voiceReportingCode', before: current?.voiceReportingCode ?? null, after: code, rule: 'POL-REPORT-SUSPICIOUS', because: `fraud reporting code ${code}`, setting });
+  const inc = current?.includeTarget;
+  if (inc?.id !== 'all_users' && inc?.id !== target.id) {
+    changes.push({ target: name, property: 'includeTarget', before: inc ?? null, after: { id: target.id, targetType: 'group' }, rule: 'POL-REPORT-SUSPICIOUS', because: `target ${target.displayName}`, setting });
+  }
+}
+
+function manualFindings(settings: ServerSettings | undefined, usage: MethodUsage, findings: Finding[]): void {
+  const add = (severity: Finding['severity'], code: string, message: string) => findings.push({ severity, code, rule: 'POL-MANUAL', message });
+  const d = settings?.company?.userDefaults;
+  if (d?.phoneCallMode === 'pin' || usage.pinPhoneCall > 0) {
+    add('warning', 'pin-mode', `phone call (PIN) mode${usage.pinPhoneCall ? ` (${usage.pinPhoneCall} user(s))` : ''} has no per-user PIN in Entra: turn on voice OTP for those users, or move them to Authenticator`);
+  }
+  if (d?.mobileAppMode === 'pin' || usage.pinMobileApp > 0) {
+    add('info', 'pin-mode', `mobile app (PIN) mode${usage.pinMobileApp ? ` (${usage.pinMobileApp} user(s))` : ''}: Entra requires number matching for every Authenticator push, which replaces the PIN`);
+  }
+  if (d?.textMessageMode === 'otp_pin') add('info', 'pin-mode', 'text message (OTP + PIN): no action needed; the SMS code round trip proves possession');
+  if (d?.textMessageDirection === 'two_way' || usage.twoWaySms > 0) {
+    add('info', 'two-way-sms', `two-way text messages${usage.twoWaySms ? ` (${usage.twoWaySms} user(s))` : ''} are not supported in Entra: users type the one-way SMS code`);
+  }
+  const lockout = settings?.company?.lockout;
+  if (lockout?.enabled) add('info', 'lockout', `MFA Server lockout (${lockout.failures ?? '?'} failures) only applies to PIN entry; Entra's smart lockout and the MFA Server-only lockout setting are set in the portal`);
+  const fraud = settings?.company?.fraudAlert;
+  if (fraud?.enabled && fraud.blockUser) {
+    add('warning', 'fraud-block', 'MFA Server blocks users who report fraud: with report suspicious activity, reporters become high user risk; add an Identity Protection user-risk policy to block them');
+  }
+  const portal = settings?.userPortal;
+  if (portal?.useSecurityQuestions) add('info', 'security-questions', 'security questions are used only for self-service password reset in Entra; users pick a fallback MFA method at sign-in instead');
+  if (portal?.trustedIps?.length) {
+    const privateRanges = portal.trustedIps.filter(isPrivate);
+    add(
+      privateRanges.length ? 'warning' : 'info',
+      'trusted-ips',
+      `trusted IPs (${portal.trustedIps.length}) become Conditional Access named locations, set by hand (public ranges only, at most 50)${privateRanges.length ? `; private ranges cannot be used: ${privateRanges.join(', ')}` : ''}`,
+    );
+  }
+  if ((portal?.maxMobileAppDevices ?? 0) > 5) add('warning', 'device-limit', `MFA Server allows ${portal!.maxMobileAppDevices} mobile app devices per user; Entra allows 5 Authenticator registrations and OATH tokens in all`);
+  if (portal?.enabled) add('info', 'user-portal', 'after migration, stop user portal logins or redirect the portal URL to https://aka.ms/mfasetup');
+  if (settings?.mobileApp?.accountName) {
+    add('info', 'account-name', `rename the MFA Server mobile app account name ("${settings.mobileApp.accountName}"), e.g. to "On-Premises MFA Server", so users can tell it from the Entra account in Authenticator`);
+  }
+  if (usage.languages > 0) add('info', 'language', `${usage.languages} user(s) have a language set in MFA Server; Entra uses the browser's language`);
+}
+
+function isPrivate(cidr: string): boolean {
+  const ip = cidr.split('/')[0] ?? '';
+  return /^10\./.test(ip) || /^192\.168\./.test(ip) || /^172\.(1[6-9]|2\d|3[01])\./.test(ip) || /^127\./.test(ip) || /^f[cd]/i.test(ip) || /^fe80:/i.test(ip);
+}
+
+/** Which default methods the policy enables after the changes (for the default method fallback). */
+function enabledDefaults(policy: Graph.AuthenticationMethodsPolicy, changes: PolicyChange[]): Set<DefaultMethod> {
+  const after = (id: string, property: string, current: unknown) => {
+    const c = changes.find((x) => x.target.toLowerCase() === `authenticationmethodconfigurations/${id.toLowerCase()}` && x.property === property);
+    return c ? c.after : current;
+  };
+  const on = (id: string) => after(id, 'state', findConfig(policy, id)?.state) === 'enabled';
+  const out = new Set<DefaultMethod>();
+  if (on('MicrosoftAuthenticator')) out.add('push');
+  if (on('HardwareOath') || on('SoftwareOath') || after('MicrosoftAuthenticator', 'isSoftwareOathEnabled', findConfig(policy, 'MicrosoftAuthenticator')?.isSoftwareOathEnabled) === true) out.add('oath');
+  if (on('Sms')) out.add('sms');
+  if (on('Voice')) {
+    out.add('voiceMobile');
+    out.add('voiceAlternateMobile');
+    if (after('Voice', 'isOfficePhoneAllowed', findConfig(policy, 'Voice')?.isOfficePhoneAllowed) === true) out.add('voiceOffice');
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+/**
+ * Every mapping decision carries one of these rule ids; docs/mapping.md lists them (a test keeps
+ * the two in step). The texts say what the rule does, for auditors.
+ */
+export const RULES = {
+  // Users
+  'EXPORT-DATA': 'A per-user problem in the export (an unreadable value) is reported; the rest of the user is migrated.',
+  'USER-MATCH': 'An export user is matched to the tenant user whose UPN equals the username, case-insensitively.',
+  'USER-DISABLED': 'A user disabled in MFA Server is skipped: nothing is written for them.',
+  'USER-NOT-FOUND': 'A user with no tenant account of that UPN is skipped and reported.',
+  'USER-PHONE-ONLY': 'A user left with phone methods only is reported: Microsoft-provided SMS and voice retire on 2027-02-01.',
+  'USER-PIN-MODE': 'Phone call (PIN) and mobile app (PIN) modes have no per-user cloud setting: reported with the replacement (voice OTP, number matching).',
+  'USER-TWO-WAY-SMS': 'Two-way text messages are not supported by Entra: the user gets one-way SMS codes.',
+  // Phones (Microsoft's migration utility rules)
+  'PHONE-PRIMARY-MOBILE': 'Primary phone without extension -> mobile.',
+  'PHONE-PRIMARY-OFFICE': 'Primary phone with extension -> office (Entra cannot send SMS to a number with an extension).',
+  'PHONE-PRIMARY-SMS-DROP-EXT': 'Primary phone with extension when the default method is text message -> extension dropped, mobile.',
+  'PHONE-BACKUP-ALTERNATE': 'Backup phone without extension -> alternateMobile.',
+  'PHONE-BACKUP-OFFICE': 'Backup phone with extension -> office.',
+  'PHONE-BACKUP-SKIPPED': 'Backup phone skipped when both phones have extensions (office holds one number).',
+  'PHONE-BACKUP-AS-MOBILE': 'Backup phone becomes mobile when the user would have no mobile: Entra needs a mobile before an alternateMobile.',
+  'PHONE-INVALID': 'A phone that is not a valid number for its country is never sent.',
+  'PHONE-KEEP-CLOUD': 'A phone the tenant has and MFA Server does not is kept (deleted only with --prune).',
+  'PHONE-PRUNE': 'With --prune, a tenant phone absent from MFA Server is deleted.',
+  // Email
+  'EMAIL-FROM-EXPORT': 'With --include-email, the MFA Server email address becomes the email method.',
+  // OATH
+  'OATH-HARDWARE': 'A TOTP token (6 digits, 30/60 s, SHA-1/SHA-256) -> hardware OATH token created, assigned and activated.',
+  'OATH-EXISTS': 'A token whose serial the tenant already has assigned to the user and activated is left as it is (never duplicated).',
+  'OATH-ACTIVATE-EXISTING': 'A token whose serial is in the tenant inventory, unassigned or not yet activated, is assigned and activated rather than created again.',
+  'OATH-ASSIGNED-ELSEWHERE': 'A token whose serial is assigned to another tenant user is not touched and is reported.',
+  'OATH-HOTP-UNSUPPORTED': 'HOTP tokens cannot move to Entra: reported (the verify shim can keep them working).',
+  'OATH-UNSUPPORTED': 'Tokens with other digits, periods or hashes cannot move to Entra: reported.',
+  'OATH-SEED-MISSING': 'A token serial with no seed cannot be migrated: reported.',
+  'OATH-DEVICE-LIMIT': 'At most 5 OATH tokens plus Authenticator registrations per user, counting what the tenant has: the rest are reported.',
+  // Mobile app
+  'APP-REREGISTER': 'Mobile app registrations cannot be created through Graph: the user must register Microsoft Authenticator again (registration campaign).',
+  // Default method
+  'DEFAULT-FROM-SERVER': "MFA Server's default method maps to Entra's: phone call -> voice (where the phone went), text message -> sms, OATH token -> oath, mobile app -> push.",
+  'DEFAULT-IF-UNSET': 'With --default-method if-unset (the default), a default already set in the tenant is kept.',
+  'DEFAULT-MOST-SECURE': 'With --default-method most-secure-if-unset, an unset default becomes the most secure method the user will have.',
+  'DEFAULT-POLICY-FALLBACK': 'A default whose method the policy does not enable, or the user will not have, falls back to the most secure enabled method the user will have.',
+  'DEFAULT-PUSH-NEEDS-APP': 'Mobile app default becomes push only when the user already has Microsoft Authenticator in the tenant.',
+  // Tenant policy
+  'POL-VOICE': 'Phone call allowed or in use in MFA Server -> Voice enabled for the target group.',
+  'POL-VOICE-OFFICE': 'A user will have an office phone -> Voice allows office phones.',
+  'POL-SMS': 'Text message allowed or in use -> SMS enabled for the target group.',
+  'POL-AUTHENTICATOR': 'Mobile app allowed or in use -> Microsoft Authenticator enabled for the target group.',
+  'POL-AUTHENTICATOR-OTP': 'Mobile app OATH passcode -> Authenticator OTP codes allowed (isSoftwareOathEnabled).',
+  'POL-HARDWARE-OATH': 'OATH tokens allowed or in use -> hardware OATH tokens enabled for the target group.',
+  'POL-TAP': 'User-initiated one-time bypass -> Temporary Access Pass enabled, one-time use, lifetime from the bypass time (at least 10 minutes).',
+  'POL-CAMPAIGN': 'User enrollment or mobile app activation allowed -> the Authenticator registration campaign is enabled for the target group.',
+  'POL-REPORT-SUSPICIOUS': 'Fraud alert -> report suspicious activity enabled, with the reporting code.',
+  'POL-MANUAL': 'A server setting with no cloud equivalent through Graph: reported with the manual step to take.',
+} as const;
+
+export type RuleId = keyof typeof RULES;

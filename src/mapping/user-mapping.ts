@@ -1,0 +1,158 @@
+import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
+import type { DefaultMethod, PhoneType, TenantHardwareToken, TenantUser } from '../model/tenant.js';
+import { decideDefaultMethod, type DefaultMethodDecision, type DefaultMethodMode } from './default-method-rules.js';
+import type { Finding } from './finding.js';
+import { mapOathTokens, type DesiredToken } from './oath-rules.js';
+import { mapPhones, type DesiredPhone } from './phone-rules.js';
+import type { MethodUsage } from './policy-rules.js';
+import type { RuleId } from './rules.js';
+
+export interface MappingOptions {
+  includeEmail: boolean;
+  defaultMethod: DefaultMethodMode;
+  prune: boolean;
+}
+
+export interface UserMappingInput {
+  user: MfaUser;
+  seeds: OathSeed[];
+  devices: MobileDevice[];
+  tenantUser: TenantUser | undefined;
+  inventory: ReadonlyMap<string, TenantHardwareToken[]>;
+  enabledDefaults: ReadonlySet<DefaultMethod>;
+  options: MappingOptions;
+}
+
+/** What one user should have in Entra, with the rule behind each part. */
+export interface UserMapping {
+  user: string;
+  tenantUser?: TenantUser;
+  skipped?: { code: 'user-disabled' | 'user-not-found'; rule: RuleId };
+  phones: DesiredPhone[];
+  /** Tenant phones MFA Server does not have: deleted with --prune, else kept. */
+  cloudOnlyPhones: { phoneType: PhoneType; phoneNumber: string; rule: RuleId }[];
+  email?: { emailAddress: string; rule: RuleId; because: string };
+  tokens: DesiredToken[];
+  defaultMethod?: DefaultMethodDecision;
+  findings: Finding[];
+}
+
+/** Maps one export user against their tenant account. Pure: the same input gives the same output. */
+export function mapUser(input: UserMappingInput): UserMapping {
+  const { user, tenantUser, options } = input;
+  const name = user.username;
+  const empty = { user: name, phones: [], cloudOnlyPhones: [], tokens: [] };
+  if (!user.enabled) {
+    return { ...empty, skipped: { code: 'user-disabled', rule: 'USER-DISABLED' }, findings: [{ severity: 'info', code: 'user-disabled', user: name, rule: 'USER-DISABLED', message: 'disabled in MFA Server: skipped' }] };
+  }
+  if (!tenantUser) {
+    return {
+      ...empty,
+      skipped: { code: 'user-not-found', rule: 'USER-NOT-FOUND' },
+      findings: [{ severity: 'warning', code: 'user-not-found', user: name, rule: 'USER-NOT-FOUND', message: `no tenant user has the UPN ${name}: skipped` }],
+    };
+  }
+
+  const findings: Finding[] = [];
+  const tenantMobile = tenantUser.phones.some((p) => p.phoneType === 'mobile');
+  const phones = mapPhones(user, tenantMobile);
+  findings.push(...phones.findings);
+  const desiredTypes = new Set(phones.phones.map((p) => p.phoneType));
+  const cloudOnlyPhones = tenantUser.phones
+    .filter((p) => !desiredTypes.has(p.phoneType))
+    .map((p) => ({ phoneType: p.phoneType, phoneNumber: p.phoneNumber, rule: (options.prune ? 'PHONE-PRUNE' : 'PHONE-KEEP-CLOUD') as RuleId }));
+
+  const oath = mapOathTokens(user, input.seeds, tenantUser, input.inventory);
+  findings.push(...oath.findings);
+
+  if (input.devices.length > 0) {
+    findings.push({
+      severity: tenantUser.authenticatorCount > 0 ? 'info' : 'warning',
+      code: 'mobile-app-reregistration',
+      user: name,
+      rule: 'APP-REREGISTER',
+      message:
+        tenantUser.authenticatorCount > 0
+          ? `${input.devices.length} MFA Server mobile app device(s); the user already has Microsoft Authenticator in Entra`
+          : `${input.devices.length} MFA Server mobile app device(s) cannot be moved: the user must register Microsoft Authenticator (registration campaign)`,
+    });
+  }
+  if (user.phoneCallMode === 'pin' || user.mobileAppMode === 'pin') {
+    findings.push({
+      severity: 'info',
+      code: 'pin-mode',
+      user: name,
+      rule: 'USER-PIN-MODE',
+      message: user.phoneCallMode === 'pin' ? 'phone call PIN mode: no per-user PIN in Entra (voice OTP or Authenticator instead)' : 'mobile app PIN mode: replaced by number matching',
+    });
+  }
+  if (user.textMessageDirection === 'two_way') {
+    findings.push({ severity: 'info', code: 'two-way-sms', user: name, rule: 'USER-TWO-WAY-SMS', message: 'two-way text message becomes one-way SMS codes' });
+  }
+
+  const email = options.includeEmail && user.email ? { emailAddress: user.email, rule: 'EMAIL-FROM-EXPORT' as RuleId, because: 'MFA Server email address (--include-email)' } : undefined;
+
+  // Methods the user will have once the plan is applied.
+  const finalPhones = new Set<PhoneType>([...desiredTypes, ...(options.prune ? [] : cloudOnlyPhones.map((p) => p.phoneType))]);
+  const available = new Set<DefaultMethod>();
+  if (tenantUser.authenticatorCount > 0) available.add('push');
+  if (tenantUser.softwareOathCount > 0 || oath.tokens.length > 0 || tenantUser.hardwareOath.some((t) => t.status === undefined || t.status === 'activated')) available.add('oath');
+  if (finalPhones.has('mobile')) {
+    available.add('sms');
+    available.add('voiceMobile');
+  }
+  if (finalPhones.has('alternateMobile')) available.add('voiceAlternateMobile');
+  if (finalPhones.has('office')) available.add('voiceOffice');
+
+  const defaultMethod = decideDefaultMethod({
+    user,
+    current: tenantUser.defaultMethod,
+    available,
+    enabledByPolicy: input.enabledDefaults,
+    ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
+    ...(phones.backupType ? { backupType: phones.backupType } : {}),
+    mode: options.defaultMethod,
+  });
+  findings.push(...defaultMethod.findings);
+
+  const strong = available.has('push') || available.has('oath') || tenantUser.emails.length > 0;
+  if (!strong && finalPhones.size > 0) {
+    findings.push({
+      severity: 'warning',
+      code: 'phone-only-methods',
+      user: name,
+      rule: 'USER-PHONE-ONLY',
+      message: 'the user will have phone methods only; Microsoft-provided SMS and voice retire on 2027-02-01: have them register Authenticator or a passkey',
+    });
+  }
+
+  return {
+    user: name,
+    tenantUser,
+    phones: phones.phones,
+    cloudOnlyPhones,
+    ...(email ? { email } : {}),
+    tokens: oath.tokens,
+    defaultMethod,
+    findings,
+  };
+}
+
+/** Counts what the migrating (enabled) users use: drives which policy methods must be enabled. */
+export function methodUsage(users: MfaUser[], tokenUsers: ReadonlySet<string>, deviceUsers: ReadonlySet<string>): MethodUsage {
+  const usage: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, pinPhoneCall: 0, pinMobileApp: 0, twoWaySms: 0, languages: 0 };
+  for (const u of users) {
+    if (!u.enabled) continue;
+    const key = u.username.toLowerCase();
+    if (u.defaultMethod === 'phone_call') usage.phoneCall++;
+    if (u.defaultMethod === 'text_message') usage.textMessage++;
+    if (u.defaultMethod === 'mobile_app' || deviceUsers.has(key)) usage.mobileApp++;
+    if (u.defaultMethod === 'oath_token' || tokenUsers.has(key)) usage.oathToken++;
+    if (mapPhones(u, false).phones.some((p) => p.phoneType === 'office')) usage.officePhones++;
+    if (u.phoneCallMode === 'pin') usage.pinPhoneCall++;
+    if (u.mobileAppMode === 'pin') usage.pinMobileApp++;
+    if (u.textMessageDirection === 'two_way') usage.twoWaySms++;
+    if (u.language) usage.languages++;
+  }
+  return usage;
+}

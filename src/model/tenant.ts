@@ -1,0 +1,50 @@
+import type { AuthenticationMethodsPolicy, UserDefaultAuthenticationMethodType } from '@microsoft/microsoft-graph-types-beta';
+
+export type PhoneType = 'mobile' | 'alternateMobile' | 'office';
+export type DefaultMethod = Exclude<UserDefaultAuthenticationMethodType, 'unknownFutureValue'>;
+
+/** Graph's fixed ids of phone methods, one per type. */
+export const PHONE_METHOD_IDS: Record<PhoneType, string> = {
+  mobile: '3179e48a-750b-4051-897c-87b9720928f7',
+  alternateMobile: 'b6332ec1-7057-4abe-9331-3d72feddfe41',
+  office: 'e37fc753-ff3b-4958-9484-eaa9425c82bc',
+};
+
+/** A hardware OATH token as the tenant's inventory shows it (Graph never returns the secret). */
+export interface TenantHardwareToken {
+  id: string;
+  serialNumber: string;
+  status: 'available' | 'assigned' | 'activated' | 'failedActivation' | string;
+  hashFunction?: string;
+  timeIntervalInSeconds?: number;
+  /** Object id of the user it is assigned to, if any. */
+  assignedToId?: string;
+  manufacturer?: string;
+  model?: string;
+}
+
+/** One tenant user's authentication state, as the plan reads it through Graph. */
+export interface TenantUser {
+  id: string;
+  userPrincipalName: string;
+  accountEnabled?: boolean;
+  phones: { phoneType: PhoneType; phoneNumber: string }[];
+  emails: { id: string; emailAddress: string }[];
+  /** Microsoft Authenticator registrations. */
+  authenticatorCount: number;
+  softwareOathCount: number;
+  /** Hardware OATH methods on the user (device ids, with serials when the inventory knows them). */
+  hardwareOath: { id: string; serialNumber?: string; status?: string }[];
+  defaultMethod: DefaultMethod | null;
+  isSystemPreferredEnabled?: boolean;
+}
+
+/** What the plan knows of the tenant. */
+export interface TenantSnapshot {
+  tenantId: string;
+  policy: AuthenticationMethodsPolicy;
+  /** Keyed by lower-cased UPN. Users absent here were not found. */
+  users: Map<string, TenantUser>;
+  /** Inventory tokens keyed by serialKey(serial); a serial may exist more than once (Graph allows it). */
+  hardwareTokens: Map<string, TenantHardwareToken[]>;
+}

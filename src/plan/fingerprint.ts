@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+/** JSON with object keys sorted, so equal values always hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const o = value as Record<string, unknown>;
+  return `{${Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+    .join(',')}}`;
+}
+
+/** First 16 hex of sha256 over the canonical JSON of a tenant object's state. */
+export function stateFingerprint(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
+}
+
+/** sha256 over the given files' names and bytes, in order: ties a plan to one export. */
+export async function fingerprintFiles(files: { name: string; path: string }[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const f of files) {
+    hash.update(`${f.name}\u0000`);
+    for await (const chunk of createReadStream(f.path)) hash.update(chunk as Buffer);
+    hash.update('\u0000');
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,120 @@
+import { maskPhone } from '../model/mask.js';
+import type { Plan, UserChange } from './plan-model.js';
+
+export interface TerminalOptions {
+  color: boolean;
+  showPhoneNumbers: boolean;
+  /** Also list unchanged resources. */
+  verbose?: boolean;
+}
+
+const SYMBOL: Record<UserChange['action'], string> = { create: '+', update: '~', delete: '-', 'no-op': '=' };
+
+/**
+ * Terraform-style plan for admins: `+` create, `~` update, `-` delete, grouped by policy section
+ * and by user, findings by severity, one summary line. Phone numbers are masked unless asked.
+ */
+export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
+  const c = (code: string) => (s: string) => (opts.color ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const green = c('32');
+  const yellow = c('33');
+  const red = c('31');
+  const bold = c('1');
+  const dim = c('2');
+  const paint: Record<UserChange['action'], (s: string) => string> = { create: green, update: yellow, delete: red, 'no-op': dim };
+  const show = (v: unknown) => formatValue(v, opts.showPhoneNumbers);
+  const lines: string[] = [];
+
+  lines.push(bold(`Plan for tenant ${plan.tenant.id}`), dim(`  source ${plan.source_fingerprint}, default method ${plan.options.default_method}${plan.options.prune ? ', prune' : ''}${plan.options.include_email ? ', include email' : ''}, target ${plan.options.target_group.displayName}`), '');
+  lines.push(dim('Actions: + create, ~ update in place, - delete'), '');
+
+  if (plan.policy_changes.length > 0) {
+    lines.push(bold('Authentication methods policy'));
+    const byTarget = new Map<string, Plan['policy_changes']>();
+    for (const ch of plan.policy_changes) byTarget.set(ch.target, [...(byTarget.get(ch.target) ?? []), ch]);
+    for (const [target, changes] of byTarget) {
+      lines.push(yellow(`  ~ ${target}`));
+      for (const ch of changes) lines.push(`      ${ch.property}: ${show(ch.before)} -> ${show(ch.after)}  ${dim(`[${ch.rule}] ${ch.because}`)}`);
+    }
+    lines.push('');
+  }
+
+  const byUser = new Map<string, UserChange[]>();
+  for (const ch of plan.user_changes) {
+    if (ch.action === 'no-op' && !opts.verbose) continue;
+    byUser.set(ch.user, [...(byUser.get(ch.user) ?? []), ch]);
+  }
+  if (byUser.size > 0) {
+    lines.push(bold('Users'));
+    for (const [user, changes] of byUser) {
+      lines.push(`  ${user}`);
+      for (const ch of changes) {
+        const sym = SYMBOL[ch.action];
+        const detail =
+          ch.action === 'create'
+            ? describe(ch.after, show)
+            : ch.action === 'delete'
+              ? describe(ch.before, show)
+              : ch.action === 'update'
+                ? changedFields(ch, show)
+                : describe(ch.after, show);
+        lines.push(paint[ch.action](`    ${sym} ${ch.resource}`) + `  ${detail}  ${dim(`[${ch.rule}]`)}`);
+      }
+    }
+    lines.push('');
+  }
+
+  if (plan.findings.length > 0) {
+    lines.push(bold('Findings'));
+    for (const sev of ['error', 'warning', 'info'] as const) {
+      const list = plan.findings.filter((f) => f.severity === sev);
+      if (list.length === 0) continue;
+      const tint = sev === 'error' ? red : sev === 'warning' ? yellow : dim;
+      lines.push(tint(`  ${sev} (${list.length})`));
+      for (const f of list) lines.push(`    ${f.user ? `${f.user}: ` : ''}${f.message} ${dim(`[${f.code}, ${f.rule}]`)}`);
+    }
+    lines.push('');
+  }
+
+  const s = plan.summary;
+  lines.push(
+    bold(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`) +
+      ` Users: ${s.users}. Findings: ${s.findings.error} error(s), ${s.findings.warning} warning(s), ${s.findings.info} info.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function describe(v: Record<string, unknown> | null, show: (v: unknown) => string): string {
+  if (!v) return '';
+  return Object.entries(v)
+    .filter(([k]) => k !== 'phoneType')
+    .map(([k, x]) => `${k}=${show(x)}`)
+    .join(' ');
+}
+
+function changedFields(ch: UserChange, show: (v: unknown) => string): string {
+  const keys = new Set([...Object.keys(ch.before ?? {}), ...Object.keys(ch.after ?? {})]);
+  const parts: string[] = [];
+  for (const k of keys) {
+    const a = ch.before?.[k];
+    const b = ch.after?.[k];
+    if (JSON.stringify(a) !== JSON.stringify(b)) parts.push(`${k}: ${show(a ?? null)} -> ${show(b ?? null)}`);
+  }
+  return parts.join(', ');
+}
+
+const PHONE = /^\+\d{1,4} \d+(x\d+)?$/;
+
+/** JSON-ish value display; phone numbers masked unless shown on purpose. */
+export function formatValue(v: unknown, showPhoneNumbers: boolean): string {
+  if (typeof v === 'string') return PHONE.test(v) && !showPhoneNumbers ? maskPhone(v) : JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map((x) => formatValue(x, showPhoneNumbers)).join(', ')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o.id === 'string' && Object.keys(o).every((k) => ['id', 'targetType', 'isRegistrationRequired', 'isUsableForSignIn', 'authenticationMode', 'targetedAuthenticationMethod'].includes(k))) {
+      return o.id;
+    }
+    return `{${Object.entries(o).map(([k, x]) => `${k}: ${formatValue(x, showPhoneNumbers)}`).join(', ')}}`;
+  }
+  return String(v);
+}

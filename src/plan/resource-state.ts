@@ -1,0 +1,56 @@
+import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
+import { findConfig } from '../mapping/policy-rules.js';
+import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
+
+/**
+ * The tenant state of one plan resource, in the shape the plan records as `before`. The plan
+ * builds `before` with these functions and apply re-reads the tenant and calls them again: equal
+ * fingerprints mean the object has not changed since the plan.
+ */
+export function userResourceState(resource: string, user: TenantUser, inventory: ReadonlyMap<string, TenantHardwareToken[]>): Record<string, unknown> | null {
+  const [kind, key] = splitResource(resource);
+  switch (kind) {
+    case 'phoneMethods': {
+      const p = user.phones.find((x) => x.phoneType === key);
+      return p ? { phoneNumber: p.phoneNumber, phoneType: p.phoneType } : null;
+    }
+    case 'emailMethods': {
+      const e = user.emails[0];
+      return e ? { emailAddress: e.emailAddress } : null;
+    }
+    case 'hardwareOathMethods': {
+      const t = tokenFor(key!, user.id, inventory);
+      return t ? { id: t.id, serialNumber: t.serialNumber, status: t.status, assignedTo: t.assignedToId ?? null } : null;
+    }
+    case 'signInPreferences':
+      return { userPreferredMethodForSecondaryAuthentication: user.defaultMethod };
+    default:
+      throw new Error(`unknown plan resource ${resource}`);
+  }
+}
+
+/** The inventory token a plan resource `hardwareOathMethods/<serial>` stands for: the user's own, else an unassigned one. */
+export function tokenFor(serial: string, userId: string, inventory: ReadonlyMap<string, TenantHardwareToken[]>): TenantHardwareToken | undefined {
+  const candidates = inventory.get(serial.trim().toLowerCase()) ?? [];
+  return candidates.find((t) => t.assignedToId === userId) ?? candidates.find((t) => t.assignedToId === undefined);
+}
+
+export function splitResource(resource: string): [string, string | undefined] {
+  const i = resource.indexOf('/');
+  return i < 0 ? [resource, undefined] : [resource.slice(0, i), resource.slice(i + 1)];
+}
+
+/** The current value of one policy property a plan change names. */
+export function policyPropertyState(policy: AuthenticationMethodsPolicy, target: string, property: string): unknown {
+  if (target.startsWith('authenticationMethodConfigurations/')) {
+    const config = findConfig(policy, target.slice('authenticationMethodConfigurations/'.length)) as Record<string, unknown> | undefined;
+    return config?.[property] ?? null;
+  }
+  if (target === 'registrationEnforcement/authenticationMethodsRegistrationCampaign') {
+    return (policy.registrationEnforcement?.authenticationMethodsRegistrationCampaign as Record<string, unknown> | undefined)?.[property] ?? null;
+  }
+  if (target === 'reportSuspiciousActivitySettings') {
+    return (policy.reportSuspiciousActivitySettings as Record<string, unknown> | undefined)?.[property] ?? null;
+  }
+  throw new Error(`unknown policy target ${target}`);
+}

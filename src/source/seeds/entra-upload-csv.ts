@@ -1,0 +1,66 @@
+import type { OathSeed } from '../../model/export-data.js';
+import type { ProblemList } from '../../model/problem.js';
+import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
+import { makeOathSeed } from './oath-seed.js';
+import { forEachSeedCsvRow } from './seed-csv-file.js';
+import { ENTRA_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
+import { decodeBase32 } from './secret-encoding.js';
+
+/**
+ * Entra admin center's OATH token upload CSV (`upn,serial number,secret key,time interval,
+ * manufacturer,model`): Base32 secrets of TOTP SHA-1 tokens with 6-digit codes. Whether Entra will
+ * take a given interval (30 or 60 s) is for the export-level validation to say, not this reader.
+ */
+export async function readEntraUploadCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList): Promise<OathSeed[]> {
+  const seeds: OathSeed[] = [];
+  await forEachSeedCsvRow(
+    path,
+    display,
+    delimiter,
+    {
+      spec: ENTRA_COLUMNS,
+      required: ['upn', 'serial', 'secret', 'period'],
+      formatName: 'Entra OATH upload CSV',
+      columnNames: { serial: 'serial number', secret: 'secret key', period: 'time interval' },
+    },
+    problems,
+    (row) => {
+      const serial = row.get('serial');
+      if (serial === '') {
+        problems.error('value-invalid', row.where('serial'), 'the serial number is empty; the row is skipped');
+        return;
+      }
+      const period = parseInteger(row.get('period'), 1, PERIOD_MAX);
+      if (period === null) {
+        problems.error('value-invalid', row.where('period'), `the time interval of token ${serial} must be a whole number of seconds from 1 to ${PERIOD_MAX}; the row is skipped`);
+        return;
+      }
+      const bytes = row.get('secret') === '' ? null : decodeBase32(row.get('secret'));
+      if (bytes === null || bytes.length === 0) {
+        problems.error('secret-invalid', row.where('secret'), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7); the row is skipped`);
+        return;
+      }
+      seeds.push(
+        makeOathSeed(
+          {
+            serial,
+            type: 'totp',
+            algorithm: 'sha1',
+            digits: 6,
+            period,
+            counter: null,
+            user: row.get('upn'),
+            manufacturer: row.get('manufacturer'),
+            model: row.get('model'),
+            source: display,
+            line: row.line,
+          },
+          bytes,
+          problems,
+          row.where('secret'),
+        ),
+      );
+    },
+  );
+  return seeds;
+}

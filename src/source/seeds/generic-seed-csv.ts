@@ -1,0 +1,126 @@
+import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
+import type { ProblemList } from '../../model/problem.js';
+import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
+import { makeOathSeed } from './oath-seed.js';
+import { forEachSeedCsvRow } from './seed-csv-file.js';
+import { GENERIC_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
+import { decodeSecret, guessSecretEncoding, type SecretEncoding } from './secret-encoding.js';
+
+/**
+ * The generic seed CSV: `serial,secret` plus optional `encoding,type,digits,period,algorithm,
+ * counter,manufacturer,model,user`. Defaults: TOTP, 6 digits, 30 s, counter 0 for HOTP.
+ *
+ * The hash: an explicit `algorithm` cell wins; otherwise a hex seed of 32 bytes means SHA-256 and of
+ * 64 bytes SHA-512 (the convention of LinOTP and privacyIDEA seed files), anything else SHA-1. There
+ * is deliberately no file-wide default that could overwrite a per-row value (privacyIDEA #1061).
+ */
+export async function readGenericSeedCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList): Promise<OathSeed[]> {
+  const seeds: OathSeed[] = [];
+  await forEachSeedCsvRow(
+    path,
+    display,
+    delimiter,
+    { spec: GENERIC_COLUMNS, required: ['serial', 'secret'], formatName: 'seed CSV' },
+    problems,
+    (row) => {
+      const serial = row.get('serial');
+      if (serial === '') {
+        problems.error('value-invalid', row.where('serial'), 'the serial is empty; the row is skipped');
+        return;
+      }
+      let ok = true;
+      const bad = (role: Parameters<typeof row.where>[0], message: string): void => {
+        problems.error('value-invalid', row.where(role), `${message}; the row of token ${serial} is skipped`);
+        ok = false;
+      };
+
+      let type: OathType = 'totp';
+      if (row.get('type') !== '') {
+        const t = parseOathType(row.get('type'));
+        if (t === null) bad('type', 'type must be totp or hotp');
+        else type = t;
+      }
+      let digits = 6;
+      if (row.get('digits') !== '') {
+        const d = parseInteger(row.get('digits'), DIGITS_MIN, DIGITS_MAX);
+        if (d === null) bad('digits', `digits must be a whole number from ${DIGITS_MIN} to ${DIGITS_MAX}`);
+        else digits = d;
+      }
+      let period: number | null = null;
+      let counter: number | null = null;
+      if (type === 'totp') {
+        period = 30;
+        if (row.get('period') !== '') {
+          period = parseInteger(row.get('period'), 1, PERIOD_MAX);
+          if (period === null) bad('period', `the period must be a whole number of seconds from 1 to ${PERIOD_MAX}`);
+        }
+      } else {
+        counter = 0;
+        if (row.get('counter') !== '') {
+          counter = parseInteger(row.get('counter'), 0, Number.MAX_SAFE_INTEGER);
+          if (counter === null) bad('counter', 'the counter must be a whole number of 0 or more');
+        }
+      }
+      let explicitAlgorithm: OathAlgorithm | undefined;
+      if (row.get('algorithm') !== '') {
+        const a = parseOathAlgorithm(row.get('algorithm'));
+        if (a === null) bad('algorithm', 'the algorithm must be sha1, sha256 or sha512');
+        else explicitAlgorithm = a;
+      }
+      let encoding: SecretEncoding | undefined;
+      const encodingCell = row.get('encoding').toLowerCase().replace(/[^a-z0-9]/g, '');
+      if (encodingCell !== '') {
+        if (encodingCell === 'base32' || encodingCell === 'b32') encoding = 'base32';
+        else if (encodingCell === 'hex' || encodingCell === 'hexadecimal' || encodingCell === 'base16') encoding = 'hex';
+        else bad('encoding', 'the encoding must be base32 or hex');
+      }
+
+      const secretText = row.get('secret');
+      if (secretText === '') {
+        problems.error('secret-invalid', row.where('secret'), `the secret of token ${serial} is empty; the row is skipped`);
+        return;
+      }
+      const used = encoding ?? guessSecretEncoding(secretText);
+      const bytes = decodeSecret(secretText, used);
+      if (bytes === null || bytes.length === 0) {
+        const how = used === 'hex' ? 'hex (an even number of 0-9, a-f)' : 'Base32 (letters A-Z, digits 2-7)';
+        const guessed = encoding === undefined ? ' (encoding guessed; add an encoding column to say)' : '';
+        problems.error('secret-invalid', row.where('secret'), `the secret of token ${serial} is not valid ${how}${guessed}; the row is skipped`);
+        return;
+      }
+      if (!ok) {
+        bytes.fill(0);
+        return;
+      }
+      const algorithm = explicitAlgorithm ?? inferAlgorithm(used, bytes.length);
+      seeds.push(
+        makeOathSeed(
+          {
+            serial,
+            type,
+            algorithm,
+            digits,
+            period,
+            counter,
+            manufacturer: row.get('manufacturer'),
+            model: row.get('model'),
+            user: row.get('user'),
+            source: display,
+            line: row.line,
+          },
+          bytes,
+          problems,
+          row.where('secret'),
+        ),
+      );
+    },
+  );
+  return seeds;
+}
+
+/** Seed length as the hash hint, for hex seeds only (vendor hex files follow this convention). */
+export function inferAlgorithm(encoding: SecretEncoding, length: number): OathAlgorithm {
+  if (encoding === 'hex' && length === 32) return 'sha256';
+  if (encoding === 'hex' && length === 64) return 'sha512';
+  return 'sha1';
+}

@@ -1,0 +1,55 @@
+import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
+import type { ProblemList, Where } from '../../model/problem.js';
+import { Secret } from '../../model/secret.js';
+
+/** RFC 4226 §4 R6: the shared secret must be at least 128 bits. */
+export const MIN_SECRET_BYTES = 16;
+
+export interface SeedFields {
+  serial: string;
+  type: OathType;
+  algorithm: OathAlgorithm;
+  digits: number;
+  period: number | null;
+  counter: number | null;
+  timeDrift?: number;
+  manufacturer?: string;
+  model?: string;
+  user?: string;
+  source: string;
+  line: number;
+}
+
+/**
+ * Wraps the decoded seed bytes in a Secret (wiping the caller's copy) and warns when the seed is
+ * shorter than RFC 4226 allows (`where` may be a function, so hot paths build it only then). Optional fields are left out rather than set to undefined, so the
+ * objects compare and serialise cleanly.
+ */
+export function makeOathSeed(fields: SeedFields, bytes: Buffer, problems: ProblemList, where: Where | (() => Where)): OathSeed {
+  const secret = new Secret(bytes);
+  bytes.fill(0);
+  if (secret.length < MIN_SECRET_BYTES) {
+    problems.warning(
+      'secret-short',
+      typeof where === 'function' ? where() : where,
+      `the seed of token ${fields.serial} is ${secret.length} bytes (${secret.length * 8} bits); RFC 4226 asks for at least ${MIN_SECRET_BYTES} bytes (128 bits)`,
+    );
+  }
+  const seed: OathSeed = {
+    serial: fields.serial,
+    type: fields.type,
+    algorithm: fields.algorithm,
+    digits: fields.digits,
+    period: fields.period,
+    counter: fields.counter,
+    secret,
+    fingerprint: secret.fingerprint(),
+    source: fields.source,
+    line: fields.line,
+  };
+  if (fields.timeDrift !== undefined) seed.timeDrift = fields.timeDrift;
+  if (fields.manufacturer) seed.manufacturer = fields.manufacturer;
+  if (fields.model) seed.model = fields.model;
+  if (fields.user) seed.user = fields.user;
+  return seed;
+}

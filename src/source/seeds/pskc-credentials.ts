@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Loaders for the secrets that unlock encrypted PSKC files. Errors name the file and what is wrong
+ * with it but never echo its content.
+ */
+
+function readOrThrow(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new Error(`cannot read the ${what} ${path} (${code})`);
+  }
+}
+
+/** --pskc-key-file: the pre-shared AES key as hex (16, 24 or 32 bytes); whitespace and `0x` are tolerated. */
+export function loadPskcKeyFile(path: string): Buffer {
+  const raw = readOrThrow(path, 'PSKC key file');
+  let text = raw.toString('utf8').replace(/^\uFEFF/, '').replace(/\s+/g, '');
+  raw.fill(0);
+  if (text.startsWith('0x') || text.startsWith('0X')) text = text.slice(2);
+  if (text.length === 0) throw new Error(`the PSKC key file ${path} is empty: it should hold the pre-shared AES key as hex`);
+  if (!/^[0-9a-fA-F]+$/.test(text)) {
+    throw new Error(`the PSKC key file ${path} holds characters that are not hex digits: it should hold the pre-shared AES key as hex`);
+  }
+  if (text.length % 2 !== 0 || ![32, 48, 64].includes(text.length)) {
+    throw new Error(`the PSKC key file ${path} holds ${text.length} hex digits; an AES key is 32, 48 or 64 hex digits (16, 24 or 32 bytes)`);
+  }
+  return Buffer.from(text, 'hex');
+}
+
+/** --pskc-password-file: the first line of the file, without its line ending. */
+export function loadPskcPasswordFile(path: string): string {
+  const raw = readOrThrow(path, 'PSKC password file');
+  const text = raw.toString('utf8').replace(/^\uFEFF/, '');
+  raw.fill(0);
+  const newline = text.indexOf('\n');
+  const first = (newline === -1 ? text : text.slice(0, newline)).replace(/\r$/, '');
+  if (first.length === 0) throw new Error(`the PSKC password file ${path} is empty or its first line is blank`);
+  return first;
+}

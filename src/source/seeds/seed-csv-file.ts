@@ -1,0 +1,98 @@
+import type { ProblemList, Where } from '../../model/problem.js';
+import { mapColumns, type ColumnMap, type ColumnSpec, type CsvDelimiter } from './seed-csv-header.js';
+import { readCsvRows, SeedCsvSyntaxError } from './seed-csv-rows.js';
+
+/** One data row with its cells looked up by role. */
+export class SeedCsvRow<K extends string> {
+  constructor(
+    readonly line: number,
+    private readonly cells: string[],
+    private readonly columns: ColumnMap<K>,
+    private readonly file: string,
+  ) {}
+
+  /** The trimmed cell of a role; '' when the column is absent or the cell empty. */
+  get(role: K): string {
+    const i = this.columns.index[role];
+    return i === undefined ? '' : (this.cells[i] ?? '');
+  }
+
+  /** Where a problem about this row's `role` cell is: file, line and the header name as written. */
+  where(role?: K): Where {
+    const w: Where = { file: this.file, line: this.line };
+    const label = role === undefined ? undefined : this.columns.label[role];
+    if (label !== undefined) w.field = label;
+    return w;
+  }
+}
+
+export interface SeedCsvLayout<S extends ColumnSpec> {
+  spec: S;
+  required: Extract<keyof S, string>[];
+  /** What to call the format in problems. */
+  formatName: string;
+  /** How to name a missing column (defaults to its first alias). */
+  columnNames?: Partial<Record<Extract<keyof S, string>, string>>;
+}
+
+/**
+ * Reads a seed CSV: maps the header, checks each row's width, and calls `onRow` for rows that are
+ * well formed. Problems name the file, line and column; no cell value is ever quoted (any cell could
+ * be a secret shifted by a missing delimiter).
+ */
+export async function forEachSeedCsvRow<S extends ColumnSpec>(
+  path: string,
+  display: string,
+  delimiter: CsvDelimiter,
+  layout: SeedCsvLayout<S>,
+  problems: ProblemList,
+  onRow: (row: SeedCsvRow<Extract<keyof S, string>>) => void,
+): Promise<void> {
+  type K = Extract<keyof S, string>;
+  let columns: ColumnMap<K> | undefined;
+  let width = 0;
+  let rows = 0;
+  try {
+    for await (const { line, cells } of readCsvRows(path, delimiter)) {
+      if (columns === undefined) {
+        columns = mapColumns(cells, layout.spec);
+        width = cells.length;
+        const header: Where = { file: display, line };
+        const missing = layout.required.filter((r) => columns!.index[r] === undefined);
+        if (missing.length > 0) {
+          problems.error('column-missing', header, `${layout.formatName}: the header lacks column(s) ${missing.map((m) => `"${layout.columnNames?.[m] ?? layout.spec[m]![0]}"`).join(', ')}; nothing was read`);
+          return;
+        }
+        if (columns.duplicate.length > 0) {
+          problems.error('csv-malformed', header, `${layout.formatName}: more than one column gives ${[...new Set(columns.duplicate)].join(', ')}; nothing was read`);
+          return;
+        }
+        for (const name of columns.unknown) {
+          problems.warning('column-unknown', { ...header, field: name }, `${layout.formatName}: column "${name}" is not recognised and is ignored`);
+        }
+        continue;
+      }
+      if (cells.length < width || cells.slice(width).some((c) => c !== '')) {
+        problems.error('csv-malformed', { file: display, line }, `the row has ${cells.length} cells but the header has ${width}; the row is skipped`);
+        continue;
+      }
+      rows++;
+      onRow(new SeedCsvRow(line, cells, columns, display));
+    }
+    if (columns !== undefined && rows === 0) {
+      problems.warning('csv-malformed', { file: display }, `${layout.formatName}: the file has a header but no rows with seeds`);
+    }
+  } catch (err) {
+    if (err instanceof SeedCsvSyntaxError) {
+      const where: Where = { file: display };
+      if (err.line !== undefined) where.line = err.line;
+      problems.error('csv-malformed', where, `${err.message}; reading stopped here`);
+      return;
+    }
+    if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall) {
+      problems.error('file-unreadable', { file: display }, `cannot read the seed file (${(err as NodeJS.ErrnoException).code})`);
+      return;
+    }
+    throw err;
+  }
+}

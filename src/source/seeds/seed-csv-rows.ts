@@ -1,0 +1,67 @@
+import { parse, CsvError } from 'csv-parse';
+import { createReadStream } from 'node:fs';
+import type { CsvDelimiter } from './seed-csv-header.js';
+
+export interface CsvRow {
+  /** 1-based line of the row (its last line, should a quoted cell span lines). */
+  line: number;
+  cells: string[];
+}
+
+/**
+ * A CSV syntax error. The message is ours: csv-parse's own messages can quote cell values, and a
+ * cell of a seed file can be a secret.
+ */
+export class SeedCsvSyntaxError extends Error {
+  constructor(
+    message: string,
+    readonly line: number | undefined,
+  ) {
+    super(message);
+    this.name = 'SeedCsvSyntaxError';
+  }
+}
+
+const SYNTAX_MESSAGES: Record<string, string> = {
+  CSV_QUOTE_NOT_CLOSED: 'a quoted cell is not closed',
+  CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by something other than a delimiter',
+  CSV_INVALID_OPENING_QUOTE: 'a quote opens inside a cell',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text follows a closing quote',
+  CSV_MAX_RECORD_SIZE: 'a row is too long',
+};
+
+/**
+ * Streams the rows of a seed CSV (header included), UTF-8 with or without BOM, CRLF or LF. Blank
+ * rows are skipped; cells are trimmed.
+ */
+export async function* readCsvRows(path: string, delimiter: CsvDelimiter): AsyncGenerator<CsvRow> {
+  const source = createReadStream(path);
+  const parser = parse({
+    delimiter,
+    bom: true,
+    trim: true,
+    info: true,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    max_record_size: 1 << 20,
+  });
+  // pipe() does not forward source errors; without this a read error would leave the loop waiting.
+  source.on('error', (err) => parser.destroy(err));
+  source.pipe(parser);
+  try {
+    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      if (item.record.every((c) => c === '')) continue;
+      yield { line: item.info.lines, cells: item.record };
+    }
+  } catch (err) {
+    if (err instanceof CsvError) {
+      const line = (err as CsvError & { lines?: number }).lines;
+      throw new SeedCsvSyntaxError(SYNTAX_MESSAGES[err.code] ?? `CSV syntax error (${err.code})`, line);
+    }
+    throw err;
+  } finally {
+    source.destroy();
+    parser.destroy();
+  }
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { mapOathTokens } from '../../src/mapping/oath-rules.js';
+import type { MfaUser } from '../../src/model/export-data.js';
+import type { TenantHardwareToken, TenantUser } from '../../src/model/tenant.js';
+import { makeSeed } from '../helpers/make-seed.js';
+
+const user: MfaUser = { line: 2, username: 'grace@contoso.com', enabled: true, oathTokenSerial: '1' };
+const tenantUser = (over: Partial<TenantUser> = {}): TenantUser => ({
+  id: 'u1',
+  userPrincipalName: 'grace@contoso.com',
+  phones: [],
+  emails: [],
+  authenticatorCount: 0,
+  softwareOathCount: 0,
+  hardwareOath: [],
+  defaultMethod: null,
+  ...over,
+});
+const inventory = (...tokens: TenantHardwareToken[]) => new Map(tokens.map((t) => [t.serialNumber.toLowerCase(), [t]]));
+
+describe('mapOathTokens', () => {
+  it.each([
+    ['TOTP SHA-1 30 s', {}, 'hmacsha1', 30],
+    ['TOTP SHA-256 60 s', { algorithm: 'sha256' as const, period: 60 }, 'hmacsha256', 60],
+  ])('creates a hardware token for %s', (_name, over, hashFunction, period) => {
+    const seed = makeSeed({ serial: '1', ...over, manufacturer: 'Contoso', model: 'CT-1' });
+    const r = mapOathTokens(user, [seed], tenantUser(), new Map());
+    expect(r.findings).toEqual([]);
+    expect(r.tokens).toEqual([
+      { serialNumber: '1', hashFunction, timeIntervalInSeconds: period, secretFingerprint: seed.fingerprint, manufacturer: 'Contoso', model: 'CT-1', state: 'create', rule: 'OATH-HARDWARE', because: expect.any(String) },
+    ]);
+  });
+
+  it.each([
+    ['HOTP', { type: 'hotp' as const, period: null, counter: 5 }, 'hotp-unsupported', 'OATH-HOTP-UNSUPPORTED'],
+    ['8 digits', { digits: 8 }, 'token-unsupported', 'OATH-UNSUPPORTED'],
+    ['SHA-512', { algorithm: 'sha512' as const }, 'token-unsupported', 'OATH-UNSUPPORTED'],
+    ['45 s', { period: 45 }, 'token-unsupported', 'OATH-UNSUPPORTED'],
+  ])('reports %s as unsupported and plans nothing', (_name, over, code, rule) => {
+    const r = mapOathTokens(user, [makeSeed({ serial: '1', ...over })], tenantUser(), new Map());
+    expect(r.tokens).toEqual([]);
+    expect(r.findings).toEqual([expect.objectContaining({ code, rule, user: 'grace@contoso.com' })]);
+  });
+
+  it('reports a serial with no seed', () => {
+    expect(mapOathTokens(user, [], tenantUser(), new Map()).findings).toEqual([expect.objectContaining({ code: 'seed-missing', rule: 'OATH-SEED-MISSING' })]);
+  });
+
+  it('never duplicates a token already assigned to the user and activated', () => {
+    const r = mapOathTokens(user, [makeSeed({ serial: '1' })], tenantUser({ hardwareOath: [{ id: 'd1', serialNumber: '1', status: 'activated' }] }), inventory({ id: 'd1', serialNumber: '1', status: 'activated', assignedToId: 'u1' }));
+    expect(r.tokens.map((t) => [t.state, t.rule])).toEqual([['exists', 'OATH-EXISTS']]);
+  });
+
+  it('assigns and activates an inventory token rather than creating the serial again', () => {
+    const r = mapOathTokens(user, [makeSeed({ serial: '1' })], tenantUser(), inventory({ id: 'd9', serialNumber: '1', status: 'available' }));
+    expect(r.tokens.map((t) => [t.state, t.rule, t.tenantToken?.id])).toEqual([['activate', 'OATH-ACTIVATE-EXISTING', 'd9']]);
+  });
+
+  it('activates a token assigned to the user but not activated', () => {
+    const r = mapOathTokens(user, [makeSeed({ serial: '1' })], tenantUser({ hardwareOath: [{ id: 'd1', serialNumber: '1', status: 'assigned' }] }), inventory({ id: 'd1', serialNumber: '1', status: 'assigned', assignedToId: 'u1' }));
+    expect(r.tokens.map((t) => t.state)).toEqual(['activate']);
+  });
+
+  it('leaves a token assigned to someone else alone, as an error', () => {
+    const r = mapOathTokens(user, [makeSeed({ serial: '1' })], tenantUser(), inventory({ id: 'd1', serialNumber: '1', status: 'activated', assignedToId: 'someone-else' }));
+    expect(r.tokens).toEqual([]);
+    expect(r.findings).toEqual([expect.objectContaining({ severity: 'error', code: 'token-assigned-elsewhere' })]);
+  });
+
+  it.each([
+    [4, 0, 0, 1],
+    [5, 0, 0, 0],
+    [3, 1, 1, 0],
+    [2, 1, 1, 1],
+  ])('counts %i Authenticator + %i software + %i hardware already in the tenant against the limit of 5', (app, soft, hard, planned) => {
+    const t = tenantUser({ authenticatorCount: app, softwareOathCount: soft, hardwareOath: Array.from({ length: hard }, (_, i) => ({ id: `h${i}`, serialNumber: `x${i}`, status: 'activated' })) });
+    const r = mapOathTokens(user, [makeSeed({ serial: '1' })], t, new Map());
+    expect(r.tokens).toHaveLength(planned);
+    expect(r.findings.map((f) => f.code)).toEqual(planned ? [] : ['device-limit']);
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type * as Graph from '@microsoft/microsoft-graph-types-beta';
+import { ALL_USERS, mapPolicy, type MethodUsage } from '../../src/mapping/policy-rules.js';
+import type { ServerSettings } from '../../src/source/settings-schema.js';
+
+const none: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, pinPhoneCall: 0, pinMobileApp: 0, twoWaySms: 0, languages: 0 };
+const group = { id: 'g-1', displayName: 'MFA Migration Wave 1' };
+
+/** Graph's defaults for a new tenant (the parts these rules read). */
+function defaultPolicy(): Graph.AuthenticationMethodsPolicy {
+  return {
+    id: 'authenticationMethodsPolicy',
+    registrationEnforcement: { authenticationMethodsRegistrationCampaign: { state: 'default', snoozeDurationInDays: 1, includeTargets: [], excludeTargets: [] } },
+    reportSuspiciousActivitySettings: { state: 'default', voiceReportingCode: 0, includeTarget: { id: 'all_users', targetType: 'group' } },
+    authenticationMethodConfigurations: [
+      { id: 'MicrosoftAuthenticator', state: 'enabled', isSoftwareOathEnabled: false, includeTargets: [{ id: 'all_users', targetType: 'group', authenticationMode: 'any' }] } as Graph.AuthenticationMethodConfiguration,
+      { id: 'Sms', state: 'disabled', includeTargets: [{ id: 'all_users', targetType: 'group' }] } as Graph.AuthenticationMethodConfiguration,
+      { id: 'Voice', state: 'disabled', isOfficePhoneAllowed: false, includeTargets: [{ id: 'all_users', targetType: 'group' }] } as Graph.AuthenticationMethodConfiguration,
+      { id: 'HardwareOath', state: 'disabled', includeTargets: [] } as Graph.AuthenticationMethodConfiguration,
+      { id: 'TemporaryAccessPass', state: 'disabled', defaultLifetimeInMinutes: 60, minimumLifetimeInMinutes: 60, isUsableOnce: false, includeTargets: [] } as Graph.AuthenticationMethodConfiguration,
+    ],
+  };
+}
+
+const change = (target: string, property: string) => expect.objectContaining({ target, property });
+
+describe('mapPolicy', () => {
+  it('enables each method in use for the target group, leaving targets that already cover it', () => {
+    const r = mapPolicy(undefined, { ...none, phoneCall: 3, textMessage: 2, mobileApp: 1, oathToken: 1 }, defaultPolicy(), group);
+    expect(r.changes).toEqual(
+      expect.arrayContaining([
+        { target: 'authenticationMethodConfigurations/Voice', property: 'state', before: 'disabled', after: 'enabled', rule: 'POL-VOICE', because: '3 migrating user(s) use phone calls', setting: '3 user(s) with default method phone call' },
+        { target: 'authenticationMethodConfigurations/Voice', property: 'includeTargets', before: [{ id: 'all_users', targetType: 'group' }], after: [{ id: 'g-1', targetType: 'group', isRegistrationRequired: false }], rule: 'POL-VOICE', because: 'target MFA Migration Wave 1', setting: '3 user(s) with default method phone call' },
+        change('authenticationMethodConfigurations/Sms', 'state'),
+        { target: 'authenticationMethodConfigurations/Sms', property: 'includeTargets', before: [{ id: 'all_users', targetType: 'group' }], after: [{ id: 'g-1', targetType: 'group', isRegistrationRequired: false, isUsableForSignIn: false }], rule: 'POL-SMS', because: 'target MFA Migration Wave 1', setting: '2 user(s) with default method text message' },
+        change('authenticationMethodConfigurations/HardwareOath', 'state'),
+      ]),
+    );
+    // Authenticator is already enabled for all users: nothing to change.
+    expect(r.changes.filter((c) => c.target.endsWith('MicrosoftAuthenticator'))).toEqual([]);
+    expect([...r.enabledDefaults].sort()).toEqual(['oath', 'push', 'sms', 'voiceAlternateMobile', 'voiceMobile']);
+  });
+
+  it('enables nothing that is neither allowed nor used', () => {
+    expect(mapPolicy({}, none, defaultPolicy(), ALL_USERS).changes).toEqual([]);
+  });
+
+  it('enables what the user portal allows even when nobody uses it yet, and office phones when needed', () => {
+    const settings: ServerSettings = { userPortal: { allowMethodSelection: ['text_message'] } };
+    const r = mapPolicy(settings, { ...none, phoneCall: 1, officePhones: 1 }, defaultPolicy(), ALL_USERS);
+    expect(r.changes).toEqual(expect.arrayContaining([change('authenticationMethodConfigurations/Sms', 'state'), { target: 'authenticationMethodConfigurations/Voice', property: 'isOfficePhoneAllowed', before: false, after: true, rule: 'POL-VOICE-OFFICE', because: '1 migrating user(s) will have an office phone', setting: '1 user(s) with a phone extension' }]));
+    // all_users target already there: state changes only.
+    expect(r.changes.filter((c) => c.property === 'includeTargets')).toEqual([]);
+    expect(r.enabledDefaults.has('voiceOffice')).toBe(true);
+  });
+
+  it('adds the group to an enabled method that targets other groups', () => {
+    const policy = defaultPolicy();
+    (policy.authenticationMethodConfigurations![1] as Record<string, unknown>).state = 'enabled';
+    (policy.authenticationMethodConfigurations![1] as Record<string, unknown>).includeTargets = [{ id: 'g-other', targetType: 'group' }];
+    const r = mapPolicy(undefined, { ...none, textMessage: 1 }, policy, group);
+    expect(r.changes).toEqual([expect.objectContaining({ property: 'includeTargets', after: [{ id: 'g-other', targetType: 'group' }, expect.objectContaining({ id: 'g-1' })] })]);
+  });
+
+  it.each([
+    [300, 10],
+    [60, 10],
+    [1200, 20],
+  ])('maps a %i s one-time bypass to a one-time Temporary Access Pass of %i minutes', (seconds, minutes) => {
+    const r = mapPolicy({ userPortal: { allowOneTimeBypass: true, oneTimeBypassSeconds: seconds } }, none, defaultPolicy(), ALL_USERS);
+    const tap = Object.fromEntries(r.changes.filter((c) => c.target.endsWith('TemporaryAccessPass')).map((c) => [c.property, c.after]));
+    expect(tap).toMatchObject({ state: 'enabled', defaultLifetimeInMinutes: minutes, minimumLifetimeInMinutes: minutes, isUsableOnce: true });
+  });
+
+  it('maps self-service enrolment to the registration campaign and fraud alert to report suspicious activity', () => {
+    const r = mapPolicy({ userPortal: { allowUserEnrollment: true }, company: { fraudAlert: { enabled: true, reportingCode: 8 } } }, none, defaultPolicy(), group);
+    expect(r.changes).toEqual(
+      expect.arrayContaining([
+        change('registrationEnforcement/authenticationMethodsRegistrationCampaign', 'state'),
+        expect.objectContaining({ target: 'registrationEnforcement/authenticationMethodsRegistrationCampaign', property: 'includeTargets', after: [{ id: 'g-1', targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }] }),
+        expect.objectContaining({ target: 'reportSuspiciousActivitySettings', property: 'state', after: 'enabled' }),
+        expect.objectContaining({ target: 'reportSuspiciousActivitySettings', property: 'voiceReportingCode', before: 0, after: 8 }),
+      ]),
+    );
+    // Report suspicious activity already covers all users: its target is left alone.
+    expect(r.changes.filter((c) => c.property === 'includeTarget')).toEqual([]);
+  });
+
+  it('turns on Authenticator OTP codes for the OATH passcode', () => {
+    const r = mapPolicy({ mobileApp: { oathPasscode: true } }, none, defaultPolicy(), ALL_USERS);
+    expect(r.changes).toEqual([expect.objectContaining({ property: 'isSoftwareOathEnabled', before: false, after: true, rule: 'POL-AUTHENTICATOR-OTP' })]);
+    expect(r.enabledDefaults.has('oath')).toBe(true);
+  });
+
+  it('reports what has no cloud equivalent, with the manual step', () => {
+    const settings: ServerSettings = {
+      company: { userDefaults: { phoneCallMode: 'pin', mobileAppMode: 'pin' }, lockout: { enabled: true, failures: 5 }, fraudAlert: { enabled: true, blockUser: true } },
+      userPortal: { useSecurityQuestions: true, trustedIps: ['203.0.113.0/24', '10.0.0.0/8'], maxMobileAppDevices: 8, enabled: true },
+      mobileApp: { accountName: 'Contoso' },
+    };
+    const codes = mapPolicy(settings, { ...none, languages: 3 }, defaultPolicy(), ALL_USERS).findings.map((f) => `${f.severity}:${f.code}`);
+    expect(codes.sort()).toEqual(
+      ['warning:pin-mode', 'info:pin-mode', 'info:lockout', 'warning:fraud-block', 'info:security-questions', 'warning:trusted-ips', 'warning:device-limit', 'info:user-portal', 'info:account-name', 'info:language'].sort(),
+    );
+  });
+});

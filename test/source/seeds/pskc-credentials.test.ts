@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { loadPskcKeyFile, loadPskcPasswordFile } from '../../../src/source/seeds/read-seed-files.js';
+import { tempDir } from './seed-test-helpers.js';
+
+describe('--pskc-key-file / --pskc-password-file loaders', () => {
+  const tmp = tempDir();
+
+  it('reads a hex key with whitespace, line breaks and 0x', () => {
+    const path = tmp.file('key.hex', '0x1234 5678 9012 3456\n7890 1234 5678 9012\r\n');
+    expect(loadPskcKeyFile(path).toString('hex')).toBe('12345678901234567890123456789012');
+  });
+
+  it.each([
+    ['empty', '', /is empty/],
+    ['not hex', 'this is my secret key!!', /not hex digits/],
+    ['wrong length', 'a1b2c3d4e5f60718293a4b5c6d7e8f901', /33 hex digits/],
+  ])('refuses a key file that is %s, naming the file and not echoing it', (_name, content, message) => {
+    const path = tmp.file(`bad-${_name}.hex`, content);
+    let error: Error | undefined;
+    try {
+      loadPskcKeyFile(path);
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error).toBeDefined();
+    expect(error!.message).toMatch(message);
+    expect(error!.message).toContain(path);
+    if (content) expect(error!.message).not.toContain(content);
+  });
+
+  it('missing key file: clear error naming it', () => {
+    expect(() => loadPskcKeyFile('/nonexistent/psk.hex')).toThrow(/\/nonexistent\/psk\.hex \(ENOENT\)/);
+  });
+
+  it('password: the first line, without its line ending; spaces kept', () => {
+    expect(loadPskcPasswordFile(tmp.file('pw1.txt', ' two words \r\nsecond line\n'))).toBe(' two words ');
+    expect(loadPskcPasswordFile(tmp.file('pw2.txt', 'qwerty'))).toBe('qwerty');
+  });
+
+  it('empty password file is refused without echoing anything', () => {
+    const path = tmp.file('pw-empty.txt', '\nqwerty\n');
+    expect(() => loadPskcPasswordFile(path)).toThrow(/is empty or its first line is blank/);
+    try {
+      loadPskcPasswordFile(path);
+    } catch (err) {
+      expect((err as Error).message).not.toContain('qwerty');
+    }
+  });
+});

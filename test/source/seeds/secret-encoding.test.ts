@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { decodeBase32, decodeBase64, decodeHex, encodeBase32, guessSecretEncoding } from '../../../src/source/seeds/secret-encoding.js';
+
+describe('Base32 (RFC 4648)', () => {
+  it.each([
+    ['', null],
+    ['MY======', 'f'],
+    ['MZXQ====', 'fo'],
+    ['MZXW6===', 'foo'],
+    ['MZXW6YQ=', 'foob'],
+    ['MZXW6YTB', 'fooba'],
+    ['MZXW6YTBOI======', 'foobar'],
+    ['mzxw6ytboi', 'foobar'],
+    ['MZXW 6YTB OI', 'foobar'],
+    ['GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', '12345678901234567890'],
+  ])('decodes %j', (text, expected) => {
+    const out = decodeBase32(text);
+    expect(out === null ? null : out.toString('latin1')).toBe(expected);
+  });
+
+  it.each(['MZXW6YT1', 'MZXW6YT8', 'M', 'MZX', 'MZXW6Y', 'MZ=XW', 'MZXW6YTB!'])('refuses %j', (text) => {
+    expect(decodeBase32(text)).toBeNull();
+  });
+
+  it('ignores non-zero unused trailing bits (Entra sample secret)', () => {
+    expect(decodeBase32('2234567abcdef2234567abcdef')?.length).toBe(16);
+  });
+
+  it('round-trips any length', () => {
+    for (let n = 1; n <= 70; n++) {
+      const bytes = Buffer.from(Array.from({ length: n }, (_, i) => (i * 37 + n) & 0xff));
+      expect(decodeBase32(encodeBase32(bytes))!.equals(bytes)).toBe(true);
+    }
+  });
+});
+
+describe('hex, Base64 and the encoding guess', () => {
+  it('hex: case, 0x and spaces accepted; odd length and non-hex refused', () => {
+    expect(decodeHex('0xDEAD beef')!.toString('hex')).toBe('deadbeef');
+    expect(decodeHex('abc')).toBeNull();
+    expect(decodeHex('zz')).toBeNull();
+    expect(decodeHex('')).toBeNull();
+  });
+
+  it('Base64: whitespace allowed, junk refused', () => {
+    expect(decodeBase64(' MTIz\n NA== ')!.toString()).toBe('1234');
+    expect(decodeBase64('MTIz!A==')).toBeNull();
+    expect(decodeBase64('MTIzN')).toBeNull();
+  });
+
+  it('guess: only hex digits with even length -> hex, else base32', () => {
+    expect(guessSecretEncoding('3132333435363738393031323334353637383930')).toBe('hex');
+    expect(guessSecretEncoding('GEZDGNBVGY3TQOJQ')).toBe('base32');
+    expect(guessSecretEncoding('ABC')).toBe('base32');
+    expect(guessSecretEncoding('abcdef23')).toBe('hex');
+  });
+});

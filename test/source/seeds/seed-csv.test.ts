@@ -1,0 +1,170 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { codes, read, secretForms, seedsFixture, tempDir } from './seed-test-helpers.js';
+import type { OathSeed } from '../../../src/model/export-data.js';
+
+/** Everything about a seed except where it came from. */
+function essence(s: OathSeed): unknown {
+  return { ...s, secret: s.secret.reveal().toString('hex'), source: undefined };
+}
+
+describe('generic seed CSV', () => {
+  const tmp = tempDir();
+
+  it('reads serial/secret with optional columns and infers the hash from hex seed length', async () => {
+    const { seeds, problems } = await read(seedsFixture('generic.csv'));
+    expect(problems).toEqual([]);
+    const got = seeds.map((s) => [s.serial, s.type, s.algorithm, s.digits, s.period, s.counter, s.secret.length, s.line]);
+    expect(got).toEqual([
+      ['G-1', 'totp', 'sha1', 6, 30, null, 20, 2],
+      ['G-2', 'totp', 'sha256', 6, 30, null, 32, 3], // 32-byte hex seed, no algorithm -> sha256
+      ['G-3', 'totp', 'sha512', 6, 30, null, 64, 4], // 64-byte hex seed, all defaults -> sha512
+      ['G-4', 'totp', 'sha1', 6, 30, null, 32, 5], // explicit sha1 wins over the 32-byte length
+      ['G-5', 'hotp', 'sha1', 8, null, 99, 20, 6], // HOTP keeps its counter
+      ['G-6', 'totp', 'sha256', 6, 60, null, 20, 7], // grouped lower-case Base32; explicit HMAC-SHA256
+    ]);
+    expect(seeds[0]).toMatchObject({ manufacturer: 'Test', model: 'M1', source: seedsFixture('generic.csv') });
+  });
+
+  it('BOM + CRLF + ";" + other header spellings read the same as the plain file', async () => {
+    const plain = await read(seedsFixture('generic.csv'));
+    const odd = await read(seedsFixture('generic-bom-crlf-semicolon.csv'));
+    expect(odd.problems).toEqual([]);
+    expect(odd.seeds.map(essence)).toEqual(plain.seeds.map(essence));
+  });
+
+  it('a Base32 seed of 32 bytes is not length-inferred (the rule is for hex seeds)', async () => {
+    const path = tmp.file('b32.csv', 'serial,secret\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n');
+    const { seeds } = await read(path);
+    expect(seeds[0]).toMatchObject({ algorithm: 'sha1' });
+    expect(seeds[0]!.secret.length).toBe(40);
+  });
+
+  it('an all-hex even-length seed without encoding column is read as hex; otherwise Base32', async () => {
+    const path = tmp.file('guess.csv', 'serial;seed\nA;3132333435363738393031323334353637383930\nB;GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n');
+    const { seeds, problems } = await read(path);
+    expect(problems).toEqual([]);
+    expect(seeds.map((s) => s.secret.reveal().toString('ascii'))).toEqual(['12345678901234567890', '12345678901234567890']);
+  });
+
+  it('bad cells: secret-invalid / value-invalid / csv-malformed with file, line and field; good rows still read', async () => {
+    const path = seedsFixture('bad-values.csv');
+    const { seeds, problems } = await read(path);
+    expect(seeds.map((s) => s.serial)).toEqual(['B-11']);
+    const summary = problems.map((p) => [p.code, p.line, p.field ?? null]);
+    expect(summary).toEqual([
+      ['secret-invalid', 2, 'secret'], // Base32 with 1 and 8
+      ['secret-invalid', 3, 'secret'], // odd-length hex
+      ['value-invalid', 4, 'digits'],
+      ['value-invalid', 5, 'period'],
+      ['value-invalid', 6, 'algorithm'],
+      ['secret-invalid', 7, 'secret'], // empty
+      ['value-invalid', 8, 'encoding'],
+      ['value-invalid', 9, 'type'],
+      ['csv-malformed', 10, null], // an extra cell
+      ['value-invalid', 11, 'serial'],
+    ]);
+    expect(problems.every((p) => p.file === path && p.severity === 'error')).toBe(true);
+  });
+
+  it('never quotes a secret in a problem, even a malformed one', async () => {
+    const { text } = await read(seedsFixture('bad-values.csv'));
+    for (const s of ['JBSWY3DPEHPK3PXP18', 'ABCDEF0123456789ABCDEF012345678', 'GEZDGNBVGY3TQOJQ']) expect(text).not.toContain(s);
+  });
+
+  it('a headerless CSV (privacyIDEA style) is refused without echoing its first line', async () => {
+    const { seeds, problems, text } = await read(seedsFixture('headerless.csv'));
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['error:seed-format-unknown']);
+    expect(text).not.toContain('3132333435');
+    expect(text).not.toContain('token01');
+  });
+
+  it('unknown columns are warned about; a column given twice is refused', async () => {
+    const extra = await read(tmp.file('extra.csv', 'serial,secret,colour\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,blue\n'));
+    expect(extra.seeds).toHaveLength(1);
+    expect(extra.problems).toMatchObject([{ severity: 'warning', code: 'column-unknown', field: 'colour', line: 1 }]);
+
+    const twice = await read(tmp.file('twice.csv', 'serial,secret,seed\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n'));
+    expect(twice.seeds).toEqual([]);
+    expect(codes(twice.problems)).toEqual(['error:csv-malformed']);
+  });
+
+  it('an unterminated quote stops reading with csv-malformed and the line, without quoting the cell', async () => {
+    const path = tmp.file('quote.csv', 'serial,secret\nQ-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\nQ-2,"JBSWY3DPEHPK3PXPJBSWY3DP\n');
+    const { seeds, problems, text } = await read(path);
+    expect(seeds.map((s) => s.serial)).toEqual(['Q-1']);
+    expect(codes(problems)).toEqual(['error:csv-malformed']);
+    expect(problems[0]!.line).toBeGreaterThanOrEqual(3);
+    expect(text).not.toContain('JBSWY3DP');
+  });
+
+  it('a header with no rows is worth a warning', async () => {
+    const { seeds, problems } = await read(tmp.file('header-only.csv', 'serial,secret\r\n\r\n'));
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['warning:csv-malformed']);
+  });
+
+  it('short seeds are read with a secret-short warning', async () => {
+    const { seeds, problems } = await read(tmp.file('short.csv', 'serial,secret,encoding\nS-1,31323334353637383930,hex\n'));
+    expect(seeds).toHaveLength(1);
+    expect(problems).toMatchObject([{ severity: 'warning', code: 'secret-short', line: 2, field: 'secret' }]);
+  });
+});
+
+describe("Entra's OATH upload CSV", () => {
+  const tmp = tempDir();
+
+  it('reads upn, serial, Base32 secret and interval as TOTP SHA-1 6 digits', async () => {
+    const { seeds, problems } = await read(seedsFixture('entra.csv'));
+    expect(problems).toEqual([]);
+    expect(seeds.map((s) => [s.serial, s.user ?? null, s.type, s.algorithm, s.digits, s.period, s.manufacturer ?? null, s.model ?? null, s.line])).toEqual([
+      ['E-1', 'alice@contoso.com', 'totp', 'sha1', 6, 30, 'Test', 'M1', 2],
+      ['E-2', null, 'totp', 'sha1', 6, 60, null, null, 3],
+    ]);
+  });
+
+  it('BOM + CRLF + ";" + header spellings read the same', async () => {
+    const plain = await read(seedsFixture('entra.csv'));
+    const odd = await read(seedsFixture('entra-bom-crlf-semicolon.csv'));
+    expect(odd.problems).toEqual([]);
+    expect(odd.seeds.map(essence)).toEqual(plain.seeds.map(essence));
+  });
+
+  it("accepts Entra's own sample row (non-canonical Base32 tail)", async () => {
+    const path = tmp.file('sample.csv', 'upn,serial number,secret key,time interval,manufacturer,model\nHelga@contoso.com,1234567,2234567abcdef2234567abcdef,60,Contoso,HardwareKey\n');
+    const { seeds, problems } = await read(path);
+    expect(problems).toEqual([]);
+    expect(seeds[0]).toMatchObject({ serial: '1234567', user: 'Helga@contoso.com', period: 60 });
+    expect(seeds[0]!.secret.length).toBe(16);
+  });
+
+  it('bad Base32 and bad interval are reported with line and column name', async () => {
+    const path = tmp.file('bad.csv', 'upn,serial number,secret key,time interval\na@contoso.com,1,NOT-BASE32-1890,30\nb@contoso.com,2,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,thirty\n');
+    const { seeds, problems, text } = await read(path);
+    expect(seeds).toEqual([]);
+    expect(problems.map((p) => [p.code, p.line, p.field])).toEqual([
+      ['secret-invalid', 2, 'secret key'],
+      ['value-invalid', 3, 'time interval'],
+    ]);
+    expect(text).not.toContain('NOT-BASE32');
+  });
+
+  it('a missing required column refuses the file', async () => {
+    const path = tmp.file('no-interval.csv', 'upn,serial number,secret key\na@contoso.com,1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n');
+    const { seeds, problems } = await read(path);
+    expect(seeds).toEqual([]);
+    expect(problems).toMatchObject([{ code: 'column-missing', line: 1 }]);
+    expect(problems[0]!.message).toMatch(/time interval/);
+  });
+
+  it('no seed field leaks the secret through JSON.stringify, inspect or template strings', async () => {
+    const { seeds } = await read(seedsFixture('entra.csv'));
+    for (const seed of seeds) {
+      const forms = secretForms(seed.secret.reveal());
+      const outputs = [JSON.stringify(seed), inspect(seed, { depth: 5 }), `${seed.secret}`, String(seed.secret)];
+      for (const out of outputs) for (const form of forms) expect(out).not.toContain(form);
+      expect(JSON.stringify(seed)).toContain(seed.fingerprint);
+    }
+  });
+});
