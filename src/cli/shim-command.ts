@@ -342,13 +342,17 @@ export function renderImportSummary(store: string, s: ImportSummary): string {
   const lines = [
     `Token store ${store} (generation ${s.generation}): ${s.users} users, ${s.tokens} tokens`,
     `  ${s.added} new, ${s.kept} unchanged (state kept), ${s.reset} with a changed seed (state reset), ${s.removed.length} removed`,
+    `  ${s.tokens - s.shimOnly} can also move to Entra; ${s.shimOnly} only the shim can verify (marked "shim only")`,
   ];
   for (const [kind, n] of Object.entries(s.byKind).sort()) lines.push(`  ${String(n).padStart(5)} x ${kind}`);
   if (s.perUser.length > 0) {
     lines.push('', 'Tokens per user:');
     const width = Math.max(...s.perUser.map((u) => u.username.length));
     for (const u of [...s.perUser].sort((a, b) => a.username.localeCompare(b.username))) {
-      const tokens = u.tokens.map((t) => `${t.serial} (${t.type.toUpperCase()} ${t.algorithm.toUpperCase()} ${t.digits}${t.period ? `/${t.period}s` : ''}${t.change === 'added' ? '' : `, ${t.change}`})`);
+      const tokens = u.tokens.map(
+        (t) =>
+          `${t.serial} (${t.type.toUpperCase()} ${t.algorithm.toUpperCase()} ${t.digits}${t.period ? `/${t.period}s` : ''}${t.entraCapable ? '' : ', shim only'}${t.change === 'added' ? '' : `, ${t.change}`})`,
+      );
       lines.push(`  ${u.username.padEnd(width)}  ${tokens.join(', ')}`);
     }
   }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { entraTokenFit } from '../model/entra-oath.js';
 import type { OathSeed } from '../model/export-data.js';
 import { STORE_FORMAT, STORE_VERSION, type StoreDocument, type StoredToken, type StoredUser } from './store-file.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
@@ -34,6 +35,8 @@ export interface ImportedToken {
   digits: number;
   period: number | null;
   change: TokenChange;
+  /** False for tokens Entra cannot take (HOTP, 8 digits, SHA-512, ...): only the shim verifies them. */
+  entraCapable: boolean;
 }
 
 /** What the import did; holds serials and usernames, never a secret. */
@@ -46,6 +49,8 @@ export interface ImportSummary {
   added: number;
   kept: number;
   reset: number;
+  /** Imported tokens Entra cannot take. */
+  shimOnly: number;
   removed: string[];
   skipped: { serial: string; source: string; line?: number; reason: string }[];
 }
@@ -80,6 +85,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     added: 0,
     kept: 0,
     reset: 0,
+    shimOnly: 0,
     removed: [],
     skipped: [],
   };
@@ -121,8 +127,10 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     summary[change]++;
     const kind = `${seed.type.toUpperCase()} ${seed.algorithm.toUpperCase()} ${seed.digits} digits${seed.type === 'totp' ? ` ${stored.period} s` : ''}`;
     summary.byKind[kind] = (summary.byKind[kind] ?? 0) + 1;
+    const entraCapable = entraTokenFit(seed).ok;
+    if (!entraCapable) summary.shimOnly++;
     const list = perUser.get(key) ?? [];
-    list.push({ serial: seed.serial, type: seed.type, algorithm: seed.algorithm, digits: seed.digits, period: stored.period, change });
+    list.push({ serial: seed.serial, type: seed.type, algorithm: seed.algorithm, digits: seed.digits, period: stored.period, change, entraCapable });
     perUser.set(key, list);
   }
 

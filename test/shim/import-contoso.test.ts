@@ -68,6 +68,11 @@ describe.skipIf(!haveSeeds)('shim import on fixtures/contoso (users.csv + tokens
     expect(statSync(store).mode & 0o777).toBe(0o600);
     expect(importOutput).toMatch(/Token store .* \d+ users, \d+ tokens/);
     expect(importOutput).toMatch(/20019998 .*no user in the export has this token/);
+    // HOTP (ivan), 8 digits (judy) and SHA-512 (mallory) cannot move to Entra.
+    expect(importOutput).toMatch(/ivan@contoso\.com +20010003 \(HOTP SHA1 6, shim only\)/);
+    expect(importOutput).toMatch(/judy@contoso\.com +20010004 \(TOTP SHA1 8\/30s, shim only\)/);
+    expect(importOutput).toMatch(/mallory@contoso\.com +20010005 \(TOTP SHA512 6\/30s, shim only\)/);
+    expect(importOutput).toMatch(/grace@contoso\.com +20010001 \(TOTP SHA1 6\/30s\)/);
     for (const e of EXPECTED) {
       for (const enc of ['hex', 'base64'] as const) expect(importOutput).not.toContain(e.seed.toString(enc));
     }

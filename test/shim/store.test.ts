@@ -307,7 +307,8 @@ describe('re-import', () => {
         ['R1', expect.stringMatching(/disabled in MFA Server/)],
         ['X10', expect.stringMatching(/10-digit codes are not supported/)],
       ]);
-      expect(summary.perUser).toEqual([{ username: 'ivan@contoso.com', tokens: [expect.objectContaining({ serial: 'H1', type: 'hotp', change: 'added' })] }]);
+      expect(summary.perUser).toEqual([{ username: 'ivan@contoso.com', tokens: [expect.objectContaining({ serial: 'H1', type: 'hotp', change: 'added', entraCapable: false })] }]);
+      expect(summary.shimOnly).toBe(1);
       const text = JSON.stringify(summary);
       for (const secret of [RFC_SEED_SHA1, SHORT_SEED, RFC_SEED_SHA256]) {
         expect(text).not.toContain(secret.toString('base64'));
