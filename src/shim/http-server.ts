@@ -118,10 +118,10 @@ export function createShimServer(opts: ShimHttpOptions): Server {
 
   const authorised = (req: IncomingMessage): boolean => {
     if (!expectedKey) return true;
-    const header = req.headers.authorization;
-    if (!header?.startsWith('Bearer ')) return false;
+    const m = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) return false;
     // Compare digests: constant time, and the same length whatever the client sent.
-    return timingSafeEqual(digest(header.slice(7).trim()), expectedKey);
+    return timingSafeEqual(digest(m[1]!), expectedKey);
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

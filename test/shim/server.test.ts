@@ -7,7 +7,12 @@ import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { startShimService, ShimConfigError, isLoopbackHost, type ShimService, type ShimServiceOptions } from '../../src/shim/shim-service.js';
 import { runImportStore, runUnlock } from '../../src/shim/shim-operations.js';
 import { call, verify } from './http-client.js';
-import { RFC_SEED_SHA1, RFC_SEED_SHA512, TEST_KEY, TestClock, seed, tempDir } from './helpers.js';
+import { MemorySink, RFC_SEED_SHA1, RFC_SEED_SHA512, TEST_KEY, TestClock, seed, tempDir, token } from './helpers.js';
+import { AuditLog } from '../../src/shim/audit-log.js';
+import { createShimServer } from '../../src/shim/http-server.js';
+import { ShimMetrics } from '../../src/shim/metrics.js';
+import { RateLimiter } from '../../src/shim/rate-limiter.js';
+import { Verifier } from '../../src/shim/verifier.js';
 
 const T0 = 1_700_000_000_000;
 const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
@@ -231,6 +236,43 @@ describe('health, metrics, audit', () => {
   });
 });
 
+describe('fail closed', () => {
+  it('answers 503 and reports unhealthy when a state change cannot be persisted', async () => {
+    // The persistence layer refuses every write (as after a disk error); the HTTP layer must never answer accept.
+    const sink = new MemorySink();
+    sink.addUser('ivan@contoso.com', [token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' })]);
+    let failed = false;
+    const failing = {
+      findUser: (key: string) => sink.findUser(key),
+      setTokenState: () => ((failed = true), Promise.reject(new Error('disk gone'))),
+      setUserState: () => ((failed = true), Promise.reject(new Error('disk gone'))),
+    };
+    const tmpAudit = tmp.path('fail.audit.jsonl');
+    const audit = await AuditLog.open(tmpAudit, () => undefined);
+    const server = createShimServer({
+      verifier: new Verifier(failing, DEFAULT_RULES, clock.now),
+      metrics: new ShimMetrics(),
+      audit,
+      limiter: new RateLimiter(0, 1),
+      healthy: () => !failed,
+      gauges: () => ({ users: 1, tokens: { hotp: 1 }, lockedUsers: 0 }),
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const first = await verify(url, 'ivan@contoso.com', H(0));
+      expect(first.status).toBe(503);
+      expect(first.json).toEqual({ error: 'state_unavailable' });
+      expect((await verify(url, 'ivan@contoso.com', H(1))).status).toBe(503);
+      expect((await call(`${url}/healthz`)).status).toBe(503);
+      expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_up 0$/m);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+      await audit.close();
+    }
+  });
+});
+
 describe('exposure', () => {
   it('knows loopback addresses', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) expect(isLoopbackHost(h), h).toBe(true);
@@ -267,7 +309,7 @@ describe('exposure', () => {
     expect(none.headers['www-authenticate']).toBe('Bearer');
     expect((await verify(base, 'ivan@contoso.com', H(0), { ca, headers: { authorization: 'Bearer wrong-key-0123456789abcdef' } })).status).toBe(401);
     expect(s.db.users.get('ivan@contoso.com')!.fails).toBe(0);
-    const ok = await verify(base, 'ivan@contoso.com', H(0), { ca, headers: { authorization: `Bearer ${apiKey}` } });
+    const ok = await verify(base, 'ivan@contoso.com', H(0), { ca, headers: { authorization: `bearer  ${apiKey}` } }); // the scheme is case-insensitive
     expect(ok.status).toBe(200);
     expect(ok.json).toEqual({ result: 'accept', reason: 'ok' });
     expect((await call(`${base}/metrics`, { ca })).status).toBe(401);

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runImportStore } from '../../src/shim/shim-operations.js';
 import { ShimDatabase, journalPathOf } from '../../src/shim/shim-database.js';
@@ -204,6 +204,17 @@ describe('state journal and database', () => {
     const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     expect(after.tokens.get('H1')!.counter).toBe(12);
     await after.close();
+  });
+
+  it('fails for good when the state can no longer be written (compaction into a vanished directory)', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const notices: string[] = [];
+    rmSync(tmp.dir, { recursive: true, force: true });
+    await expect(db.compact()).rejects.toThrow(/compaction failed/);
+    expect(db.failure?.message).toMatch(/state journal write failed/);
+    const verdict = new Verifier(db, DEFAULT_RULES, now).verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6));
+    await expect(verdict.durable).rejects.toThrow(/state journal write failed/);
+    await db.close().catch((e: unknown) => notices.push(String(e)));
   });
 
   it('lets one process at a time hold the store, and takes over a lock left by a dead process', async () => {
