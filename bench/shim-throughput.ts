@@ -338,7 +338,7 @@ async function runBenchmark(): Promise<void> {
   const duration = num('duration', 5);
   const clients = num('clients', 64);
   const userCount = num('users', 5000);
-  const rate = num('rate', 2000);
+  const rate = num('rate', 500);
   const slice = num('slice', 1);
   const here = fileURLToPath(import.meta.url);
   const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));

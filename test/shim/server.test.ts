@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/shim/otp.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
@@ -282,6 +283,9 @@ describe('exposure', () => {
   it('refuses a non-loopback bind without API key and TLS unless --insecure', async () => {
     await expect(start({ host: '0.0.0.0' })).rejects.toThrow(ShimConfigError);
     await expect(start({ host: '0.0.0.0', apiKey: 'k'.repeat(32) })).rejects.toThrow(/requires TLS/);
+    // The machine's own interface address, when it has one, counts as exposed too.
+    const external = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+    if (external) await expect(start({ host: external })).rejects.toThrow(new RegExp(`binding to ${external.replace(/\./g, '\\.')} \\(not loopback\\)`));
     const insecure = await start({ host: '0.0.0.0', insecure: true });
     expect(insecure.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
   });
