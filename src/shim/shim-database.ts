@@ -79,6 +79,10 @@ export class ShimDatabase implements StateSink {
     return this.#doc.gen;
   }
 
+  get createdAt(): string {
+    return this.#doc.createdAt;
+  }
+
   /** Set when the journal could not be written: the state on disk lags behind, so stop answering. */
   get failure(): Error | null {
     return this.#journal.failed;

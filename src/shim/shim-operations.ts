@@ -91,7 +91,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
   let lock: StoreLock | undefined;
   if (existsSync(opts.store)) {
     db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: opts.onNotice ?? (() => undefined) });
-    previous = { storeId: db.storeId, generation: db.generation, users: db.users, tokens: db.tokens };
+    previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens };
   } else {
     lock = await StoreLock.acquire(opts.store, 'shim import');
   }

@@ -264,9 +264,11 @@ describe('re-import', () => {
     const next = input();
     next.tokens[1] = { seed: seed({ serial: 'T1', secret: SHORT_SEED }), user: 'grace@contoso.com' }; // unchanged
     next.tokens.push({ seed: seed({ serial: 'T2', secret: RFC_SEED_SHA256, algorithm: 'sha256' }), user: 'zoe@contoso.com' });
+    const createdAt = (await readStoreFile(store, TEST_KEY)).createdAt;
     const summary = await runImportStore({ store, key: TEST_KEY, input: next });
     expect(summary).toMatchObject({ kept: 2, added: 1, reset: 0, removed: [] });
     let doc = await readStoreFile(store, TEST_KEY);
+    expect(doc.createdAt).toBe(createdAt);
     expect(doc.tokens.find((t) => t.serial === 'H1')!.counter).toBe(6);
     expect(doc.tokens.find((t) => t.serial === 'T1')!.lastStep).toBe(Math.floor(1_700_000_000 / 30));
     expect(doc.users.find((u) => u.username === 'Grace@Contoso.com')!.fails).toBe(1);
