@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { registerApply } from './apply-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerValidate } from './validate-command.js';
 import { CliError, EXIT } from './cli-error.js';
@@ -25,6 +26,7 @@ Examples:
   );
   registerValidate(program);
   registerPlan(program);
+  registerApply(program);
   return program;
 }
 
