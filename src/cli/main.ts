@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { registerValidate } from './validate-command.js';
+import { registerEmulator } from './emulator-command.js';
 import { CliError, EXIT } from './cli-error.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,6 +24,7 @@ Examples:
   $ mfa-migrate <command> --help`,
   );
   registerValidate(program);
+  registerEmulator(program);
   return program;
 }
 
