@@ -198,8 +198,8 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   users.forEach((u, i) => {
     const at = `$.users[${i}]`;
     const id = (u.id ?? guidFromName(ns, `user:${u.userPrincipalName.toLowerCase()}`)).toLowerCase();
-    if (state.findUser(id)) return problems.push(`${at}.id: duplicate user id '${id}'`);
     if (state.findUser(u.userPrincipalName)) return problems.push(`${at}.userPrincipalName: duplicate userPrincipalName '${u.userPrincipalName}'`);
+    if (state.findUser(id)) return problems.push(`${at}.id: duplicate user id '${id}'`);
     const { methods, signInPreferences, ...directory } = u;
     const props: Record<string, unknown> = {};
     for (const key of Object.keys(USER_PROPERTIES)) if (key in directory) props[key] = (directory as Record<string, unknown>)[key];

@@ -53,7 +53,7 @@ class Window {
 interface AppBudget {
   ru: Window;
   writes: Window;
-  /** The app may not send anything before this time (a refused RU request told it so). */
+  /** The app may not send anything before this time (the Retry-After a refused RU request was given). */
   blockedUntil: number;
   blockedScope: string;
   blockedReason: ThrottleReason;
@@ -104,16 +104,16 @@ export class Throttle {
   /** Decides on one request of `appId` costing `resourceUnits` (and one write when `isWrite`), charging it if allowed. */
   check(appId: string, resourceUnits: number, isWrite: boolean, now: number): ThrottleDecision {
     const b = this.#budget(appId);
-    if (now < b.blockedUntil) {
+    if (now < b.blockedUntil - RETRY_TOLERANCE_MS) {
       return { allowed: false, retryAfterMs: b.blockedUntil - now, scope: b.blockedScope, reason: b.blockedReason };
     }
-    if (isWrite && now < b.writesBlockedUntil) {
+    if (isWrite && now < b.writesBlockedUntil - RETRY_TOLERANCE_MS) {
       return { allowed: false, retryAfterMs: b.writesBlockedUntil - now, scope: b.writesBlockedScope, reason: 'WriteLimitExceeded' };
     }
     b.ru.roll(now);
     if (b.ru.used + resourceUnits > b.ru.limit) {
       const wait = this.announce(b.ru.end - now);
-      b.blockedUntil = now + wait - RETRY_TOLERANCE_MS;
+      b.blockedUntil = now + wait;
       b.blockedScope = `Tenant_Application/ReadWrite/${appId}/${this.tenantId}`;
       b.blockedReason = 'ResourceUnitLimitExceeded';
       return { allowed: false, retryAfterMs: wait, scope: b.blockedScope, reason: b.blockedReason };
@@ -126,7 +126,7 @@ export class Throttle {
       if (appFull || tenantFull) {
         const end = Math.max(appFull ? b.writes.end : -Infinity, tenantFull ? this.#tenantWrites.end : -Infinity);
         const wait = this.announce(end - now);
-        b.writesBlockedUntil = now + wait - RETRY_TOLERANCE_MS;
+        b.writesBlockedUntil = now + wait;
         b.writesBlockedScope = appFull ? `Tenant_Application/Write/${appId}/${this.tenantId}` : `Tenant/Write/${appId}/${this.tenantId}`;
         return { allowed: false, retryAfterMs: wait, scope: b.writesBlockedScope, reason: 'WriteLimitExceeded' };
       }
