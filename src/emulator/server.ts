@@ -70,8 +70,8 @@ export class EmulatorServer {
     const segments = path.split('/').slice(1).map(safeDecode);
     if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
     const versionSegment = (segments.shift() ?? '').toLowerCase();
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    // Node lower-cases header names; only set-cookie (never sent to Graph) arrives as an array.
+    const headers = req.headers as Record<string, string>;
     const base: GraphRequest = {
       method,
       version: 'v1.0',

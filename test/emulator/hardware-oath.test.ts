@@ -196,6 +196,17 @@ describe("a user's hardware OATH tokens", () => {
     expect((await graph.post(methods('julia@contoso.com'), { device: { id } })).status).toBe(201);
   });
 
+  it('does not assign tokens to guests', async () => {
+    emu.reset({
+      tenant: { id: '11111111-2222-3333-4444-555555555555' },
+      users: [{ userPrincipalName: 'visitor@example.com', displayName: 'Visitor', userType: 'Guest' }],
+      hardwareOathDevices: [{ id: '0b8a3a1e-0000-4000-8000-000000000001', serialNumber: 'G1', manufacturer: 'M', model: 'X', secretKey: 'JBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30 }],
+    });
+    const r = await graph.post(methods('visitor@example.com'), { device: { id: '0b8a3a1e-0000-4000-8000-000000000001' } });
+    expectGraphError(r, 400, 'badRequest');
+    expect(r.body.error.message).toContain('guest');
+  });
+
   it('unassigns back to the inventory on DELETE', async () => {
     const hana = (await graph.get(methods('hana@contoso.com'))).body.value[0];
     expect(hana.device).toMatchObject({ serialNumber: '20010011', status: 'activated', secretKey: null });

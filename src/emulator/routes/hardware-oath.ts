@@ -46,8 +46,9 @@ const DEVICE_FILTER: FilterFields<{ d: DeviceRecord; state: EmulatorState }> = {
   'assignedto/id': ({ d }) => d.assignedTo,
 };
 
-/** Assigning another token to a user must keep them within Entra's limit of five. */
+/** Assigning another token to a user must keep them within Entra's limit of five; guests get none. */
 function checkRoomFor(user: UserRecord, extra = 1): void {
+  if (user.props['userType'] === 'Guest') throw errors.ruleViolation('Hardware OATH tokens cannot be assigned to guest users.');
   if (oathAndAuthenticatorCount(user) + extra > MAX_OATH_AND_AUTHENTICATOR) {
     throw errors.ruleViolation(
       `The user already has the maximum of ${MAX_OATH_AND_AUTHENTICATOR} OATH tokens and Microsoft Authenticator registrations.`,
