@@ -132,7 +132,6 @@ function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string)
     version: envelope.version,
     segments,
     query: new URLSearchParams(rawQuery),
-    rawQuery,
     headers: item.headers,
     body: item.body,
     appId: envelope.appId,

@@ -1,5 +1,4 @@
 export type ApiVersion = 'v1.0' | 'beta';
-export const API_VERSIONS: readonly ApiVersion[] = ['v1.0', 'beta'];
 
 /** One Graph operation: a direct HTTP request or one item of a $batch, after the version prefix is taken off. */
 export interface GraphRequest {
@@ -9,8 +8,6 @@ export interface GraphRequest {
   /** Decoded path segments after the version, e.g. ['users', 'alice@contoso.com', 'authentication', 'phoneMethods']. */
   segments: string[];
   query: URLSearchParams;
-  /** The query string as sent (without '?'), for next links. */
-  rawQuery: string;
   /** Lower-case header names. */
   headers: Record<string, string>;
   /** Parsed JSON body, or undefined when there was none. */

@@ -77,7 +77,6 @@ export class EmulatorServer {
       version: 'v1.0',
       segments,
       query: new URLSearchParams(rawQuery),
-      rawQuery,
       headers,
       body: undefined,
       appId: '',
