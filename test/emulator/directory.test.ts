@@ -172,6 +172,15 @@ describe('groups', () => {
   });
 });
 
+describe('organization', () => {
+  it("returns the tenant's id, name and domains", async () => {
+    const r = await graph.get('/v1.0/organization');
+    expect(r.body.value).toEqual([
+      expect.objectContaining({ id: emu.state.tenant.id, displayName: 'Contoso', verifiedDomains: [expect.objectContaining({ name: 'contoso.com', isDefault: true })] }),
+    ]);
+  });
+});
+
 describe('routing', () => {
   it('answers Graph\'s 400 for an unknown segment and 405 for a method a resource does not have', async () => {
     const unknown = await graph.get('/v1.0/users/alice@contoso.com/authentication/fooMethods');

@@ -16,6 +16,20 @@ export function registerDirectoryRoutes(router: Router): void {
   router.add({ pattern: 'groups/{group}/transitiveMembers', readCost: 5, handlers: { GET: (ctx) => listMembers(ctx, true) } });
   router.add({ pattern: 'groups/{group}/members/$ref', handlers: { POST: addMember } });
   router.add({ pattern: 'groups/{group}/members/{member}/$ref', handlers: { DELETE: removeMember } });
+  router.add({ pattern: 'organization', handlers: { GET: listOrganization } });
+}
+
+/** The tenant itself (clients read its id and name from here); domains are those of the users' UPNs. */
+function listOrganization(ctx: HandlerContext): HandlerResult {
+  const domains = [...new Set(ctx.state.users.map((u) => u.userPrincipalName.split('@')[1]!.toLowerCase()))];
+  const { tenant } = ctx.state;
+  return collection(ctx, 'organization', [
+    {
+      id: tenant.id,
+      displayName: tenant.displayName,
+      verifiedDomains: domains.map((name, i) => ({ name, isDefault: i === 0, isInitial: false, type: 'Managed', capabilities: 'Email' })),
+    },
+  ]);
 }
 
 const USER_NAMES = Object.keys(USER_PROPERTIES);
