@@ -46,7 +46,7 @@ export function runBatch(envelope: GraphRequest, execute: (req: GraphRequest) =>
       response = execute(itemRequest(envelope, item, newRequestId()));
     }
     results.set(item.id.toLowerCase(), { id: item.id, status: response.status, headers: response.headers, ...(response.body !== undefined ? { body: response.body } : {}) });
-    log.push({ time, method: item.method, path: `/${envelope.version}/${item.url.replace(/^\//, '')}`, status: response.status, body: item.body === undefined ? null : redactBody(item.body) });
+    log.push({ time, method: item.method, path: `/${envelope.version}/${relativeUrl(envelope, item)}`, status: response.status, body: item.body === undefined ? null : redactBody(item.body) });
   }
   const responses = order.shuffle([...results.values()]);
   return { response: { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: { responses } }, items: log };
@@ -121,8 +121,18 @@ function executionOrder(items: BatchItem[], byId: Map<string, BatchItem>): Batch
   return out;
 }
 
-function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string): GraphRequest {
+/**
+ * The item URL without its leading '/'. The Graph JavaScript SDK turns absolute request URLs into
+ * '/v1.0/...', so a leading segment naming the batch's own version is dropped.
+ */
+function relativeUrl(envelope: GraphRequest, item: BatchItem): string {
   const relative = item.url.replace(/^\//, '');
+  const prefix = `${envelope.version}/`;
+  return relative.toLowerCase().startsWith(prefix) ? relative.slice(prefix.length) : relative;
+}
+
+function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string): GraphRequest {
+  const relative = relativeUrl(envelope, item);
   const q = relative.indexOf('?');
   const path = q < 0 ? relative : relative.slice(0, q);
   const rawQuery = q < 0 ? '' : relative.slice(q + 1);

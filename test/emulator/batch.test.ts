@@ -98,6 +98,14 @@ describe('$batch', () => {
     expect(emu.requests().at(-1)!.status).toBe(405);
   });
 
+  it("takes a leading '/v1.0' in an item URL as the batch's version (as the Graph SDK sends it)", async () => {
+    const r = await graph.post('/v1.0/$batch', { requests: [{ id: '1', method: 'GET', url: '/v1.0/users/alice@contoso.com' }] });
+    expect(r.body.responses[0].status).toBe(200);
+    expect(emu.requests().at(-1)!.items![0]!.path).toBe('/v1.0/users/alice@contoso.com');
+    const other = await graph.post('/v1.0/$batch', { requests: [{ id: '1', method: 'GET', url: '/beta/users/alice@contoso.com' }] });
+    expect(other.body.responses[0].status).toBe(400);
+  });
+
   it('follows next links inside batch items', async () => {
     emu.reset(tenantWithUsers(30));
     const r = await graph.post('/v1.0/$batch', { requests: [{ id: '1', method: 'GET', url: '/users?$top=25' }] });
