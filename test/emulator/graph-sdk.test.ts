@@ -39,11 +39,11 @@ describe('the Microsoft Graph JavaScript SDK against the emulator', () => {
   afterEach(() => emu.stop());
 
   it('reads, maps errors and honours a fractional Retry-After', async () => {
-    ({ emu } = await start({ throttle: 'S', timeScale: 20, throttleLimits: { resourceUnits: 3 } }));
+    ({ emu } = await start({ throttle: 'S', timeScale: 10, throttleLimits: { resourceUnits: 2 } }));
     const client = sdkClient(emu);
     const users = await client.api('/users').top(5).select('id,userPrincipalName').get();
     expect(users.value).toHaveLength(5);
-    // The fourth read is throttled (0.5 s window); the SDK's retry handler waits Retry-After and succeeds.
+    // Reads beyond 2 RU per (1 s) window are throttled; the SDK's retry handler waits Retry-After and succeeds.
     for (let i = 0; i < 4; i++) expect((await client.api('/users/alice@contoso.com').get()).userPrincipalName).toBe('alice@contoso.com');
     expect(emu.requests().map((r) => r.status)).toContain(429);
     await expect(client.api('/users/sybil@contoso.com').get()).rejects.toMatchObject({ statusCode: 404, code: 'Request_ResourceNotFound' });
