@@ -97,7 +97,6 @@ export class EmulatorServer {
         } catch {
           throw errors.invalidJson();
         }
-        loggedBody = redactBody(base.body);
       }
       if (segments.length === 1 && segments[0] === '$batch') {
         if (method !== 'POST') throw errors.methodNotAllowed(['POST']);
@@ -105,6 +104,8 @@ export class EmulatorServer {
         response = outcome.response;
         items = outcome.items;
       } else {
+        // A $batch's bodies are logged per item, not twice.
+        if (base.body !== undefined) loggedBody = redactBody(base.body);
         response = this.emulator.execute(base);
       }
     } catch (err) {

@@ -76,7 +76,7 @@ describe('introspection', () => {
     expect(log[0].time).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(log[0].body.secretKey).toBe(`[redacted fingerprint=${secretFingerprint(secret)}]`);
     expect(JSON.stringify(log)).not.toContain(encodeBase32(secret));
-    expect(log[1]).toMatchObject({ method: 'POST', path: '/v1.0/$batch', status: 200 });
+    expect(log[1]).toMatchObject({ method: 'POST', path: '/v1.0/$batch', status: 200, body: null });
     expect(log[1].items).toEqual([
       { time: expect.any(String), method: 'POST', path: '/v1.0/users/bob@contoso.com/authentication/phoneMethods', status: 201, body: { phoneNumber: '+1 ********02', phoneType: 'mobile' } },
       { time: expect.any(String), method: 'GET', path: '/v1.0/users/bob@contoso.com', status: 200, body: null },
