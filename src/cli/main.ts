@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { registerApply } from './apply-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerValidate } from './validate-command.js';
+import { registerEmulator } from './emulator-command.js';
 import { CliError, EXIT } from './cli-error.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -27,6 +28,7 @@ Examples:
   registerValidate(program);
   registerPlan(program);
   registerApply(program);
+  registerEmulator(program);
   return program;
 }
 
