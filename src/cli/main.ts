@@ -2,8 +2,10 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { registerApply } from './apply-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerValidate } from './validate-command.js';
+import { registerEmulator } from './emulator-command.js';
 import { registerShim } from './shim-command.js';
 import { CliError, EXIT } from './cli-error.js';
 
@@ -26,6 +28,8 @@ Examples:
   );
   registerValidate(program);
   registerPlan(program);
+  registerApply(program);
+  registerEmulator(program);
   registerShim(program);
   return program;
 }

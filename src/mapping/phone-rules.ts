@@ -23,12 +23,15 @@ export interface PhoneMapping {
 
 const withoutExtension = (p: PhoneNumber) => `+${p.countryCode} ${p.nationalNumber}`;
 
+/** Graph stores `+1 4255550101`; numbers compare ignoring spacing. */
+export const sameNumber = (a: string, b: string) => a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
+
 /**
  * Microsoft's migration utility rules for phones, plus the one Graph forces: an alternateMobile
- * needs a mobile. `tenantHasMobile` says whether a tenant mobile will remain (it is never removed
- * without --prune, and then only when MFA Server has none).
+ * needs a mobile. `tenantMobile` is the tenant's mobile number, if it has one (a tenant mobile is
+ * never removed without --prune, and then only when MFA Server has none).
  */
-export function mapPhones(user: MfaUser, tenantHasMobile: boolean): PhoneMapping {
+export function mapPhones(user: MfaUser, tenantMobile: string | undefined): PhoneMapping {
   const findings: Finding[] = [];
   const out = new Map<PhoneType, DesiredPhone>();
   const name = user.username;
@@ -87,7 +90,9 @@ export function mapPhones(user: MfaUser, tenantHasMobile: boolean): PhoneMapping
   }
 
   const alternate = out.get('alternateMobile');
-  if (alternate && !out.has('mobile') && !tenantHasMobile) {
+  // Promote the backup when there is no other mobile; a tenant mobile that is this very number is
+  // an earlier run's promotion, so the mapping stays the same on the next plan.
+  if (alternate && !out.has('mobile') && (tenantMobile === undefined || sameNumber(tenantMobile, alternate.phoneNumber))) {
     out.delete('alternateMobile');
     out.set('mobile', { ...alternate, phoneType: 'mobile', rule: 'PHONE-BACKUP-AS-MOBILE', because: 'the user has no mobile phone and Entra needs one before an alternate' });
     backupType = 'mobile';

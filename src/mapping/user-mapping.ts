@@ -54,8 +54,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
   }
 
   const findings: Finding[] = [];
-  const tenantMobile = tenantUser.phones.some((p) => p.phoneType === 'mobile');
-  const phones = mapPhones(user, tenantMobile);
+  const phones = mapPhones(user, tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber);
   findings.push(...phones.findings);
   const desiredTypes = new Set(phones.phones.map((p) => p.phoneType));
   const cloudOnlyPhones = tenantUser.phones
@@ -148,7 +147,7 @@ export function methodUsage(users: MfaUser[], tokenUsers: ReadonlySet<string>, d
     if (u.defaultMethod === 'text_message') usage.textMessage++;
     if (u.defaultMethod === 'mobile_app' || deviceUsers.has(key)) usage.mobileApp++;
     if (u.defaultMethod === 'oath_token' || tokenUsers.has(key)) usage.oathToken++;
-    if (mapPhones(u, false).phones.some((p) => p.phoneType === 'office')) usage.officePhones++;
+    if (mapPhones(u, undefined).phones.some((p) => p.phoneType === 'office')) usage.officePhones++;
     if (u.phoneCallMode === 'pin') usage.pinPhoneCall++;
     if (u.mobileAppMode === 'pin') usage.pinMobileApp++;
     if (u.textMessageDirection === 'two_way') usage.twoWaySms++;

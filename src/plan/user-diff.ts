@@ -1,10 +1,9 @@
+import { sameNumber } from '../mapping/phone-rules.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
 import type { TenantHardwareToken } from '../model/tenant.js';
 import type { UserChange } from './plan-model.js';
 import { userResourceState } from './resource-state.js';
 
-/** Graph stores `+1 4255550101`; compare numbers ignoring spacing so formatting is not a change. */
-const samePhone = (a: string, b: string) => a.replace(/\s+/g, '') === b.replace(/\s+/g, '');
 
 /**
  * Turns one user's mapping into resource changes against the tenant state the mapping saw:
@@ -23,7 +22,7 @@ export function diffUser(m: UserMapping, inventory: ReadonlyMap<string, TenantHa
     const before = state(resource);
     const after = { phoneNumber: p.phoneNumber, phoneType: p.phoneType };
     if (!before) out.push({ ...base, resource, action: 'create', before: null, after, rule: p.rule, because: p.because });
-    else if (samePhone(String(before.phoneNumber), p.phoneNumber)) out.push({ ...base, resource, action: 'no-op', before, after: before, rule: p.rule, because: `${p.because}; the tenant already has it` });
+    else if (sameNumber(String(before.phoneNumber), p.phoneNumber)) out.push({ ...base, resource, action: 'no-op', before, after: before, rule: p.rule, because: `${p.because}; the tenant already has it` });
     else out.push({ ...base, resource, action: 'update', before, after, rule: p.rule, because: p.because });
   }
   for (const p of m.cloudOnlyPhones) {

@@ -31,24 +31,29 @@ describe('mapPhones (the migration utility rules)', () => {
     ['primary with extension + backup without -> office + backup as mobile', phone('4255550103', '9'), phone('4255550134'), 'phone_call', [['mobile', '+1 4255550134', 'PHONE-BACKUP-AS-MOBILE'], ['office', '+1 4255550103x9', 'PHONE-PRIMARY-OFFICE']], ['backup-phone-as-mobile']],
     ['no phones', undefined, undefined, 'oath_token', [], []],
   ] as const)('%s', (_case, p, b, method, expected, codes) => {
-    const r = mapPhones(user(p, b, method), false);
+    const r = mapPhones(user(p, b, method), undefined);
     expect(r.phones.map((x) => [x.phoneType, x.phoneNumber, x.rule])).toEqual(expected);
     expect(r.findings.map((f) => f.code)).toEqual(codes);
   });
 
-  it('keeps a backup as alternateMobile when the tenant already has a mobile', () => {
-    const r = mapPhones(user(undefined, phone('4255550134')), true);
+  it('keeps a backup as alternateMobile when the tenant already has another mobile', () => {
+    const r = mapPhones(user(undefined, phone('4255550134')), '+1 2065550999');
     expect(r.phones.map((x) => [x.phoneType, x.rule])).toEqual([['alternateMobile', 'PHONE-BACKUP-ALTERNATE']]);
+  });
+
+  it('keeps promoting the backup when the tenant mobile is that same number (an earlier run), so a re-plan is a no-op', () => {
+    const r = mapPhones(user(undefined, phone('4255550134')), '+1 4255550134');
+    expect(r.phones.map((x) => [x.phoneType, x.phoneNumber, x.rule])).toEqual([['mobile', '+1 4255550134', 'PHONE-BACKUP-AS-MOBILE']]);
   });
 
   it('reports invalid phones without sending them', () => {
     const u: MfaUser = { ...user(undefined, phone('2065550102')), invalidPhones: [{ field: 'phone', reason: 'not a valid number for country code +1' }] };
-    const r = mapPhones(u, false);
+    const r = mapPhones(u, undefined);
     expect(r.findings).toContainEqual(expect.objectContaining({ code: 'phone-invalid', rule: 'PHONE-INVALID' }));
     expect(r.phones.map((x) => x.phoneType)).toEqual(['mobile']);
   });
 
   it('records where the primary and backup went', () => {
-    expect(mapPhones(user(phone('4255550103', '1'), phone('2065550102')), true)).toMatchObject({ primaryType: 'office', backupType: 'alternateMobile' });
+    expect(mapPhones(user(phone('4255550103', '1'), phone('2065550102')), '+1 2065550999')).toMatchObject({ primaryType: 'office', backupType: 'alternateMobile' });
   });
 });

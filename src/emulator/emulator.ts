@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { runBatch } from './batch.js';
+import { errorBody, GraphError } from './graph-error.js';
+import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './graph-request.js';
+import { FaultInjector } from './faults.js';
+import type { ResolvedOptions } from './options.js';
+import { PageTokens } from './paging.js';
+import { Prng } from './prng.js';
+import { RequestLog, type RequestLogEntry } from './request-log.js';
+import { Router } from './router.js';
+import { registerDirectoryRoutes } from './routes/directory.js';
+import { registerHardwareOathRoutes } from './routes/hardware-oath.js';
+import { registerPolicyRoutes } from './routes/policy.js';
+import { registerUserMethodRoutes } from './routes/user-methods.js';
+import type { EmulatorState } from './state.js';
+import { buildState, readTenantFile } from './tenant-file.js';
+import { announcedWaitMs, resourceUnitCost, retryAfterHeader, Throttle } from './throttle.js';
+
+/**
+ * The emulated Graph service, independent of HTTP: state, routing, throttling, faults, batching and the
+ * request log. server.ts puts it on a socket.
+ */
+export class Emulator {
+  readonly router = new Router();
+  readonly pages = new PageTokens();
+  readonly log: RequestLog;
+  state!: EmulatorState;
+  throttle: Throttle | undefined;
+  faults!: FaultInjector;
+  batchOrder!: Prng;
+  /** Scheme, host and port, set once the server listens. */
+  baseUrl = 'http://localhost';
+
+  constructor(readonly options: ResolvedOptions) {
+    registerDirectoryRoutes(this.router);
+    registerPolicyRoutes(this.router);
+    registerUserMethodRoutes(this.router);
+    registerHardwareOathRoutes(this.router);
+    this.log = new RequestLog(options.requestLogLimit);
+    this.reset();
+  }
+
+  /**
+   * Back to the state of a fresh start: the tenant re-read (from its file, or `tenant` when given),
+   * generated ids, throttling budgets, fault draws and the request log all start over.
+   */
+  reset(tenant?: Record<string, unknown>): void {
+    const source = tenant ?? this.options.tenant;
+    const input = typeof source === 'string' ? readTenantFile(source) : source;
+    this.state = buildState(input, typeof source === 'string' ? source : '(inline tenant)', this.options.seed);
+    const mode = this.options.throttle;
+    const size = mode === 'tenant' ? this.state.tenant.size : mode;
+    this.throttle =
+      size === 'off'
+        ? undefined
+        : new Throttle(this.state.tenant.id, { ...Throttle.limitsFor(size), ...this.options.throttleLimits }, this.options.timeScale, (ms) =>
+            announcedWaitMs(ms, this.options.timeScale),
+          );
+    this.faults = new FaultInjector(this.options.faultRate, this.options.seed);
+    this.batchOrder = new Prng(this.options.seed, 'batch-order');
+    this.log.clear();
+  }
+
+  /** One Graph operation (a direct request or a $batch item): route, throttle, fault, handle. */
+  execute(req: GraphRequest): GraphResponse {
+    const match = this.router.match(req.version, req.method, req.segments);
+    if (match instanceof GraphError) return this.errorResponse(req, match, {});
+    const isWrite = req.method !== 'GET';
+    const cost = resourceUnitCost(req.method, match.route.readCost, req.query);
+    const headers: Record<string, string> = { 'x-ms-resource-unit': String(cost) };
+    if (this.throttle) {
+      const decision = this.throttle.check(req.appId, cost, isWrite, performance.now());
+      if (!decision.allowed) {
+        return this.errorResponse(
+          req,
+          new GraphError(429, 'TooManyRequests', 'Too many requests. Wait for the time given in the Retry-After header before retrying.', {
+            'Retry-After': retryAfterHeader(decision.retryAfterMs, this.options.timeScale),
+            'x-ms-throttle-scope': decision.scope,
+            'x-ms-throttle-information': decision.reason,
+          }),
+          headers,
+        );
+      }
+      if (decision.limitPercentage !== undefined) headers['x-ms-throttle-limit-percentage'] = decision.limitPercentage.toFixed(1);
+    }
+    const ctx = { req, params: match.params, state: this.state, baseUrl: this.baseUrl, pages: this.pages };
+    const fault = this.faults.next(isWrite);
+    if (fault) {
+      if (fault.applyFirst) {
+        try {
+          match.handler(ctx);
+        } catch {
+          // The client sees the fault either way.
+        }
+      }
+      return this.errorResponse(req, new GraphError(fault.status, fault.code, fault.message), headers);
+    }
+    try {
+      const result = match.handler(ctx);
+      const out: Record<string, string> = { ...headers, ...result.headers };
+      if (result.body !== undefined) out['Content-Type'] = JSON_CONTENT_TYPE;
+      return { status: result.status, headers: out, ...(result.body !== undefined ? { body: result.body } : {}) };
+    } catch (err) {
+      if (err instanceof GraphError) return this.errorResponse(req, err, headers);
+      process.stderr.write(`graph emulator: internal error on ${req.method} /${req.version}/${req.segments.join('/')}: ${(err as Error).stack ?? String(err)}\n`);
+      return this.errorResponse(req, new GraphError(500, 'generalException', 'An unspecified error has occurred.'), headers);
+    }
+  }
+
+  errorResponse(req: GraphRequest, err: GraphError, headers: Record<string, string>): GraphResponse {
+    return {
+      status: err.status,
+      headers: { ...headers, ...err.headers, 'Content-Type': JSON_CONTENT_TYPE },
+      body: errorBody(err.code, err.message, req.requestId, req.clientRequestId),
+    };
+  }
+
+  /** POST /$batch: the envelope costs nothing itself; each item is executed (and throttled) on its own. */
+  executeBatch(envelope: GraphRequest): { response: GraphResponse; items: RequestLogEntry[] } {
+    try {
+      return runBatch(envelope, (item) => this.execute(item), this.batchOrder, randomUUID);
+    } catch (err) {
+      if (!(err instanceof GraphError)) throw err;
+      return { response: this.errorResponse(envelope, err, {}), items: [] };
+    }
+  }
+}

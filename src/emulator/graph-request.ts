@@ -1,0 +1,29 @@
+export type ApiVersion = 'v1.0' | 'beta';
+
+/** One Graph operation: a direct HTTP request or one item of a $batch, after the version prefix is taken off. */
+export interface GraphRequest {
+  /** Upper case. */
+  method: string;
+  version: ApiVersion;
+  /** Decoded path segments after the version, e.g. ['users', 'alice@contoso.com', 'authentication', 'phoneMethods']. */
+  segments: string[];
+  query: URLSearchParams;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  /** Parsed JSON body, or undefined when there was none. */
+  body: unknown;
+  /** The calling application (from the bearer token), the key of its throttling budget. */
+  appId: string;
+  requestId: string;
+  clientRequestId: string;
+}
+
+export interface GraphResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** JSON-serialisable body; undefined for 204. */
+  body?: unknown;
+}
+
+/** Header value when Graph answers with JSON. */
+export const JSON_CONTENT_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';

@@ -1,0 +1,109 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ThrottleLimits } from './throttle.js';
+import type { TenantSize } from './state.js';
+
+export type ThrottleMode = 'off' | 'tenant' | TenantSize;
+
+export interface EmulatorOptions {
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Port; 0 (the default in-process) picks a free one. */
+  port?: number;
+  /** Tenant file path, or a tenant document; default the bundled fixtures/contoso/tenant.json. */
+  tenant?: string | Record<string, unknown>;
+  /** 'tenant' (default) uses the tenant file's size; 'off' disables throttling. */
+  throttle?: ThrottleMode;
+  /** Divides every throttling window and Retry-After by this factor; default 1. */
+  timeScale?: number;
+  /** Delay added to every HTTP request (a $batch counts once), in ms; default 0. */
+  latencyMs?: number;
+  /** Share (0..1) of operations answered with a 500/502/503/504; default 0. */
+  faultRate?: number;
+  /** Seeds generated ids, faults and batch response order; default 1. */
+  seed?: number;
+  /** When set, only `Authorization: Bearer <token>` with this token is accepted. */
+  token?: string;
+  /** Entries the request log keeps (oldest dropped first); default 10,000; 0 disables it. */
+  requestLogLimit?: number;
+  /** Overrides of the documented limits, for experiments and tests that cannot afford thousands of requests. */
+  throttleLimits?: Partial<ThrottleLimits>;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  tenant: string | Record<string, unknown>;
+  throttle: ThrottleMode;
+  timeScale: number;
+  latencyMs: number;
+  faultRate: number;
+  seed: number;
+  token: string | undefined;
+  requestLogLimit: number;
+  throttleLimits: Partial<ThrottleLimits>;
+}
+
+export class EmulatorOptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmulatorOptionError';
+  }
+}
+
+export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EmulatorOptionError(`port must be an integer from 0 to 65535, got ${port}`);
+  const timeScale = options.timeScale ?? 1;
+  if (!Number.isFinite(timeScale) || timeScale <= 0) throw new EmulatorOptionError(`time scale must be a positive number, got ${timeScale}`);
+  const latencyMs = options.latencyMs ?? 0;
+  if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new EmulatorOptionError(`latency must be a non-negative number of ms, got ${latencyMs}`);
+  const faultRate = options.faultRate ?? 0;
+  if (!Number.isFinite(faultRate) || faultRate < 0 || faultRate > 1) throw new EmulatorOptionError(`fault rate must be from 0 to 1, got ${faultRate}`);
+  const seed = options.seed ?? 1;
+  if (!Number.isSafeInteger(seed)) throw new EmulatorOptionError(`seed must be an integer, got ${seed}`);
+  const throttle = options.throttle ?? 'tenant';
+  if (!['off', 'tenant', 'S', 'M', 'L'].includes(throttle)) throw new EmulatorOptionError(`throttle must be off, S, M or L, got ${throttle}`);
+  const requestLogLimit = options.requestLogLimit ?? 10_000;
+  if (!Number.isInteger(requestLogLimit) || requestLogLimit < 0) throw new EmulatorOptionError(`request log limit must be a non-negative integer`);
+  for (const [name, value] of Object.entries(options.throttleLimits ?? {})) {
+    if (!Number.isInteger(value) || value < 1) throw new EmulatorOptionError(`throttle limit ${name} must be a positive integer`);
+  }
+  if (options.token !== undefined && options.token.length === 0) throw new EmulatorOptionError('token must not be empty');
+  return {
+    host: options.host ?? '127.0.0.1',
+    port,
+    tenant: options.tenant ?? defaultTenantFile(),
+    throttle,
+    timeScale,
+    latencyMs,
+    faultRate,
+    seed,
+    token: options.token,
+    requestLogLimit,
+    throttleLimits: options.throttleLimits ?? {},
+  };
+}
+
+/** The package's root folder (holding package.json), found from this module so it works from src/ and dist/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      try {
+        if ((JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'entra-mfa-migrate') return dir;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('cannot find the entra-mfa-migrate package root');
+    dir = parent;
+  }
+}
+
+export function defaultTenantFile(): string {
+  return join(packageRoot(), 'fixtures', 'contoso', 'tenant.json');
+}

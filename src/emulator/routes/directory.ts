@@ -1,0 +1,181 @@
+import { errors, GraphError } from '../graph-error.js';
+import { compileFilter, parseCount, parseSelect, parseTop, type FilterFields } from '../odata-query.js';
+import { pageOf } from '../paging.js';
+import { GROUP_PROPERTIES, USER_PROPERTIES, groupJson, userJson } from '../representations.js';
+import type { HandlerContext, HandlerResult, Router } from '../router.js';
+import type { GroupRecord, UserRecord } from '../state.js';
+import { collection, entity, NO_CONTENT, rejectQueryOptions } from './common.js';
+
+/** Users and groups: the directory objects the tool reads to find who to migrate. */
+export function registerDirectoryRoutes(router: Router): void {
+  router.add({ pattern: 'users', readCost: 2, handlers: { GET: listUsers } });
+  router.add({ pattern: 'users/{user}', handlers: { GET: getUser } });
+  router.add({ pattern: 'groups', handlers: { GET: listGroups } });
+  router.add({ pattern: 'groups/{group}', handlers: { GET: getGroup } });
+  router.add({ pattern: 'groups/{group}/members', readCost: 3, handlers: { GET: (ctx) => listMembers(ctx, false) } });
+  router.add({ pattern: 'groups/{group}/transitiveMembers', readCost: 5, handlers: { GET: (ctx) => listMembers(ctx, true) } });
+  router.add({ pattern: 'groups/{group}/members/$ref', handlers: { POST: addMember } });
+  router.add({ pattern: 'groups/{group}/members/{member}/$ref', handlers: { DELETE: removeMember } });
+  router.add({ pattern: 'organization', handlers: { GET: listOrganization } });
+}
+
+/** The tenant itself (clients read its id and name from here); domains are those of the users' UPNs. */
+function listOrganization(ctx: HandlerContext): HandlerResult {
+  const domains = [...new Set(ctx.state.users.map((u) => u.userPrincipalName.split('@')[1]!.toLowerCase()))];
+  const { tenant } = ctx.state;
+  return collection(ctx, 'organization', [
+    {
+      id: tenant.id,
+      displayName: tenant.displayName,
+      verifiedDomains: domains.map((name, i) => ({ name, isDefault: i === 0, isInitial: false, type: 'Managed', capabilities: 'Email' })),
+    },
+  ]);
+}
+
+const USER_NAMES = Object.keys(USER_PROPERTIES);
+const GROUP_NAMES = Object.keys(GROUP_PROPERTIES);
+const MEMBER_NAMES = [...new Set([...USER_NAMES, ...GROUP_NAMES])];
+const DEFAULT_PAGE = 100;
+
+const USER_FILTER: FilterFields<UserRecord> = {
+  id: (u) => u.id,
+  userprincipalname: (u) => u.userPrincipalName,
+  displayname: (u) => u.props['displayName'],
+  mail: (u) => u.props['mail'],
+  givenname: (u) => u.props['givenName'],
+  surname: (u) => u.props['surname'],
+  accountenabled: (u) => u.props['accountEnabled'],
+  usertype: (u) => u.props['userType'] ?? 'Member',
+  employeeid: (u) => u.props['employeeId'],
+};
+
+const GROUP_FILTER: FilterFields<GroupRecord> = {
+  id: (g) => g.id,
+  displayname: (g) => g.props['displayName'],
+  mail: (g) => g.props['mail'],
+  mailnickname: (g) => g.props['mailNickname'],
+};
+
+function selectFragment(base: string, select: string[] | undefined): string {
+  return select ? `${base}(${select.join(',')})` : base;
+}
+
+/** One page of a directory collection, with Graph's @odata.count and absolute @odata.nextLink. */
+function page<T>(ctx: HandlerContext, items: T[], fragment: string, toJson: (item: T) => unknown): HandlerResult {
+  const top = parseTop(ctx.req.query) ?? DEFAULT_PAGE;
+  const count = parseCount(ctx.req.query, ctx.req.headers);
+  const offset = ctx.pages.offsetOf(ctx.req);
+  const { page: slice, next } = pageOf(items, offset, top);
+  const extra: Record<string, unknown> = {};
+  if (count) extra['@odata.count'] = items.length;
+  if (next !== undefined) extra['@odata.nextLink'] = ctx.pages.nextLink(ctx.baseUrl, ctx.req, next);
+  return collection(ctx, fragment, slice.map(toJson), extra);
+}
+
+function listUsers(ctx: HandlerContext): HandlerResult {
+  rejectQueryOptions(ctx, ['$select', '$top', '$filter', '$count']);
+  const select = parseSelect(ctx.req.query, USER_NAMES, 'user');
+  const filterText = ctx.req.query.get('$filter');
+  const filter = filterText !== null ? compileFilter(filterText, USER_FILTER, 'User') : undefined;
+  const users = filter ? ctx.state.users.filter(filter) : ctx.state.users;
+  return page(ctx, users, selectFragment('users', select), (u) => userJson(u, ctx.req.version, select));
+}
+
+function getUser(ctx: HandlerContext): HandlerResult {
+  rejectQueryOptions(ctx, ['$select']);
+  const key = ctx.params['user']!;
+  const user = ctx.state.findUser(key);
+  if (!user) throw errors.resourceNotFound(key);
+  const select = parseSelect(ctx.req.query, USER_NAMES, 'user');
+  return entity(ctx, `${selectFragment('users', select)}/$entity`, userJson(user, ctx.req.version, select));
+}
+
+function listGroups(ctx: HandlerContext): HandlerResult {
+  rejectQueryOptions(ctx, ['$select', '$top', '$filter', '$count']);
+  const select = parseSelect(ctx.req.query, GROUP_NAMES, 'group');
+  const filterText = ctx.req.query.get('$filter');
+  const filter = filterText !== null ? compileFilter(filterText, GROUP_FILTER, 'Group') : undefined;
+  const groups = filter ? ctx.state.groups.filter(filter) : ctx.state.groups;
+  return page(ctx, groups, selectFragment('groups', select), (g) => groupJson(g, select));
+}
+
+function requireGroup(ctx: HandlerContext): GroupRecord {
+  const key = ctx.params['group']!;
+  const group = ctx.state.findGroup(key);
+  if (!group) throw errors.resourceNotFound(key);
+  return group;
+}
+
+function getGroup(ctx: HandlerContext): HandlerResult {
+  rejectQueryOptions(ctx, ['$select']);
+  const group = requireGroup(ctx);
+  const select = parseSelect(ctx.req.query, GROUP_NAMES, 'group');
+  return entity(ctx, `${selectFragment('groups', select)}/$entity`, groupJson(group, select));
+}
+
+function listMembers(ctx: HandlerContext, transitive: boolean): HandlerResult {
+  rejectQueryOptions(ctx, ['$select', '$top', '$count']);
+  const group = requireGroup(ctx);
+  const select = parseSelect(ctx.req.query, MEMBER_NAMES, 'directoryObject');
+  const ids = transitive ? transitiveMemberIds(ctx, group) : group.members;
+  const objects = ids.map((id) => ctx.state.directoryObject(id)).filter((o) => o !== undefined);
+  return page(ctx, objects, 'directoryObjects', (o) => {
+    if (o.kind === 'user') {
+      const names = select?.filter((n) => n in USER_PROPERTIES);
+      return { '@odata.type': '#microsoft.graph.user', ...userJson(o.user, ctx.req.version, names) };
+    }
+    const names = select?.filter((n) => n in GROUP_PROPERTIES);
+    return { '@odata.type': '#microsoft.graph.group', ...groupJson(o.group, names) };
+  });
+}
+
+/** Members of nested groups too (the nested groups themselves included), each once, breadth first. */
+function transitiveMemberIds(ctx: HandlerContext, group: GroupRecord): string[] {
+  const seen = new Set<string>([group.id]);
+  const out: string[] = [];
+  const queue = [group];
+  while (queue.length > 0) {
+    const g = queue.shift()!;
+    for (const id of g.members) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(id);
+      const nested = ctx.state.findGroup(id);
+      if (nested) queue.push(nested);
+    }
+  }
+  return out;
+}
+
+function addMember(ctx: HandlerContext): HandlerResult {
+  const group = requireGroup(ctx);
+  const body = ctx.req.body as Record<string, unknown> | undefined;
+  const ref = body && typeof body === 'object' ? body['@odata.id'] : undefined;
+  if (typeof ref !== 'string' || ref.length === 0) {
+    throw new GraphError(400, 'Request_BadRequest', "The request body must carry '@odata.id' with the URL of the directory object to add.");
+  }
+  const id = decodeURIComponent(ref.replace(/[?#].*$/, '').replace(/\/+$/, '').split('/').pop() ?? '');
+  const member = ctx.state.directoryObject(id);
+  if (!member) throw errors.resourceNotFound(id);
+  const memberId = member.kind === 'user' ? member.user.id : member.group.id;
+  if (memberId === group.id) throw new GraphError(400, 'Request_BadRequest', 'A group cannot be added as a member of itself.');
+  if (group.members.includes(memberId)) {
+    throw new GraphError(
+      400,
+      'Request_BadRequest',
+      "One or more added object references already exist for the following modified properties: 'members'.",
+    );
+  }
+  group.members.push(memberId);
+  return NO_CONTENT;
+}
+
+function removeMember(ctx: HandlerContext): HandlerResult {
+  const group = requireGroup(ctx);
+  const key = ctx.params['member']!.toLowerCase();
+  const i = group.members.indexOf(key);
+  if (i < 0) throw errors.resourceNotFound(ctx.params['member']!);
+  group.members.splice(i, 1);
+  return NO_CONTENT;
+}
+

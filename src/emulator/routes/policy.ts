@@ -1,0 +1,72 @@
+import { configurationTypeName, defaultConfiguration, type MethodConfiguration } from '../default-policy.js';
+import { errors } from '../graph-error.js';
+import { mergePatch, validateConfigurationPatch, validatePolicyPatch } from '../policy-rules.js';
+import type { HandlerContext, HandlerResult, Router } from '../router.js';
+import { collection, entity, NO_CONTENT } from './common.js';
+
+const POLICY = 'policies/authenticationMethodsPolicy';
+
+/** The tenant's authentication methods policy and its per-method configurations. */
+export function registerPolicyRoutes(router: Router): void {
+  router.add({ pattern: POLICY, handlers: { GET: getPolicy, PATCH: patchPolicy } });
+  router.add({ pattern: `${POLICY}/authenticationMethodConfigurations`, handlers: { GET: listConfigurations } });
+  router.add({
+    pattern: `${POLICY}/authenticationMethodConfigurations/{config}`,
+    handlers: { GET: getConfiguration, PATCH: patchConfiguration, DELETE: resetConfiguration },
+  });
+}
+
+/** The policy as the version shows it (the platform settings exist only in the beta schema). */
+function policyJson(ctx: HandlerContext): Record<string, unknown> {
+  const policy = structuredClone(ctx.state.policy) as unknown as Record<string, unknown>;
+  if (ctx.req.version === 'v1.0') delete policy['microsoftAuthenticatorPlatformSettings'];
+  return policy;
+}
+
+function getPolicy(ctx: HandlerContext): HandlerResult {
+  // authenticationMethodConfigurations is expanded automatically, as Graph documents.
+  return entity(ctx, 'authenticationMethodsPolicy', policyJson(ctx));
+}
+
+function patchPolicy(ctx: HandlerContext): HandlerResult {
+  const values = validatePolicyPatch(ctx.req.version, ctx.req.body);
+  mergePatch(ctx.state.policy as unknown as Record<string, unknown>, values);
+  ctx.state.policy.lastModifiedDateTime = new Date().toISOString();
+  return entity(ctx, 'authenticationMethodsPolicy', policyJson(ctx));
+}
+
+function listConfigurations(ctx: HandlerContext): HandlerResult {
+  return collection(ctx, `${POLICY}/authenticationMethodConfigurations`, structuredClone(ctx.state.policy.authenticationMethodConfigurations));
+}
+
+/** Configuration ids compare case-insensitively (Graph's own docs use 'voice' and 'Voice'). */
+function requireConfiguration(ctx: HandlerContext): MethodConfiguration {
+  const key = ctx.params['config']!;
+  const config = ctx.state.policy.authenticationMethodConfigurations.find((c) => c.id?.toLowerCase() === key.toLowerCase());
+  if (!config) throw errors.resourceNotFound(key);
+  return config;
+}
+
+function getConfiguration(ctx: HandlerContext): HandlerResult {
+  return entity(ctx, `${POLICY}/authenticationMethodConfigurations/$entity`, structuredClone(requireConfiguration(ctx)));
+}
+
+function patchConfiguration(ctx: HandlerContext): HandlerResult {
+  const config = requireConfiguration(ctx);
+  const values = validateConfigurationPatch(configurationTypeName(config), ctx.req.body);
+  delete values['@odata.type'];
+  delete values['id'];
+  mergePatch(config, values);
+  ctx.state.policy.lastModifiedDateTime = new Date().toISOString();
+  return NO_CONTENT;
+}
+
+/** DELETE reverts a configuration to its default, as Graph documents. */
+function resetConfiguration(ctx: HandlerContext): HandlerResult {
+  const config = requireConfiguration(ctx);
+  const fresh = defaultConfiguration(config.id!)!;
+  for (const key of Object.keys(config)) delete config[key];
+  Object.assign(config, fresh);
+  ctx.state.policy.lastModifiedDateTime = new Date().toISOString();
+  return NO_CONTENT;
+}

@@ -1,0 +1,187 @@
+import type { Secret } from '../model/secret.js';
+import type { AuthenticationMethodsPolicyJson } from './default-policy.js';
+import type { HashFunction } from './oath-secret.js';
+import type { PhoneType } from './phone-number.js';
+import { Prng } from './prng.js';
+
+export type TenantSize = 'S' | 'M' | 'L';
+export type DeviceStatus = 'available' | 'assigned' | 'activated' | 'failedActivation';
+export type PreferredMethod = 'push' | 'oath' | 'voiceMobile' | 'voiceAlternateMobile' | 'voiceOffice' | 'sms';
+export const PREFERRED_METHODS: readonly PreferredMethod[] = ['push', 'oath', 'voiceMobile', 'voiceAlternateMobile', 'voiceOffice', 'sms'];
+
+/** Users may hold at most this many OATH tokens (hardware + software) and Authenticator registrations together. */
+export const MAX_OATH_AND_AUTHENTICATOR = 5;
+
+export interface PhoneRecord {
+  phoneNumber: string;
+  createdDateTime: string;
+}
+
+export interface AuthenticatorRecord {
+  id: string;
+  displayName: string;
+  deviceTag: string | null;
+  phoneAppVersion: string | null;
+  clientAppName: 'microsoftAuthenticator' | 'outlookMobile';
+  createdDateTime: string | null;
+}
+
+export interface SoftwareOathRecord {
+  id: string;
+  /** Write-only in Graph: never returned, only fingerprinted by the introspection endpoint. */
+  secret: Secret | null;
+  createdDateTime: string | null;
+}
+
+export interface SignInPreferencesRecord {
+  userPreferredMethodForSecondaryAuthentication: PreferredMethod | null;
+  isSystemPreferredAuthenticationMethodEnabled: boolean;
+}
+
+export interface UserRecord {
+  id: string;
+  userPrincipalName: string;
+  /** Directory properties as Graph returns them (displayName, accountEnabled, mail, ...), id and UPN included. */
+  props: Record<string, unknown>;
+  phones: Partial<Record<PhoneType, PhoneRecord>>;
+  email: { emailAddress: string; createdDateTime: string } | null;
+  authenticators: AuthenticatorRecord[];
+  softwareOath: SoftwareOathRecord[];
+  /** Ids of the hardware tokens assigned to the user, in assignment order. */
+  hardwareOath: string[];
+  signInPreferences: SignInPreferencesRecord;
+}
+
+export interface GroupRecord {
+  id: string;
+  props: Record<string, unknown>;
+  /** Ids of member users and groups, in the order they were added. */
+  members: string[];
+}
+
+export interface DeviceRecord {
+  id: string;
+  serialNumber: string;
+  manufacturer: string;
+  model: string;
+  displayName: string | null;
+  secret: Secret;
+  timeIntervalInSeconds: 30 | 60;
+  hashFunction: HashFunction;
+  status: DeviceStatus;
+  /** Id of the user the token is assigned to. */
+  assignedTo: string | null;
+  lastUsedDateTime: string | null;
+}
+
+export interface TenantInfo {
+  id: string;
+  size: TenantSize;
+  displayName: string | null;
+}
+
+/** The emulated directory: users with their methods, groups, the hardware token inventory and the policy. */
+export class EmulatorState {
+  readonly users: UserRecord[] = [];
+  readonly groups: GroupRecord[] = [];
+  readonly devices: DeviceRecord[] = [];
+  readonly #usersByKey = new Map<string, UserRecord>();
+  readonly #groupsById = new Map<string, GroupRecord>();
+  readonly #devicesById = new Map<string, DeviceRecord>();
+  /** Ids the emulator generates (methods, devices), reproducible for a seed. */
+  readonly ids: Prng;
+
+  constructor(
+    readonly tenant: TenantInfo,
+    public policy: AuthenticationMethodsPolicyJson,
+    seed: number,
+  ) {
+    this.ids = new Prng(seed, 'ids');
+  }
+
+  addUser(user: UserRecord): void {
+    this.users.push(user);
+    this.#usersByKey.set(user.id.toLowerCase(), user);
+    this.#usersByKey.set(user.userPrincipalName.toLowerCase(), user);
+  }
+
+  /** By object id or user principal name, case-insensitively (as Graph resolves /users/{id|upn}). */
+  findUser(idOrUpn: string): UserRecord | undefined {
+    return this.#usersByKey.get(idOrUpn.toLowerCase());
+  }
+
+  addGroup(group: GroupRecord): void {
+    this.groups.push(group);
+    this.#groupsById.set(group.id.toLowerCase(), group);
+  }
+
+  findGroup(id: string): GroupRecord | undefined {
+    return this.#groupsById.get(id.toLowerCase());
+  }
+
+  addDevice(device: DeviceRecord): void {
+    this.devices.push(device);
+    this.#devicesById.set(device.id.toLowerCase(), device);
+  }
+
+  findDevice(id: string): DeviceRecord | undefined {
+    return this.#devicesById.get(id.toLowerCase());
+  }
+
+  removeDevice(device: DeviceRecord): void {
+    const i = this.devices.indexOf(device);
+    if (i >= 0) this.devices.splice(i, 1);
+    this.#devicesById.delete(device.id.toLowerCase());
+  }
+
+  /** A user or group by object id (for group membership). */
+  directoryObject(id: string): { kind: 'user'; user: UserRecord } | { kind: 'group'; group: GroupRecord } | undefined {
+    const group = this.findGroup(id);
+    if (group) return { kind: 'group', group };
+    const user = this.#usersByKey.get(id.toLowerCase());
+    if (user && user.id.toLowerCase() === id.toLowerCase()) return { kind: 'user', user };
+    return undefined;
+  }
+}
+
+/** OATH tokens (hardware + software) plus Authenticator registrations: the count Entra caps at 5. */
+export function oathAndAuthenticatorCount(user: UserRecord): number {
+  return user.authenticators.length + user.softwareOath.length + user.hardwareOath.length;
+}
+
+/**
+ * Why the user cannot have `method` as default MFA method, or undefined when they can: Entra only accepts a
+ * method the user has registered.
+ */
+export function preferredMethodProblem(state: EmulatorState, user: UserRecord, method: PreferredMethod): string | undefined {
+  switch (method) {
+    case 'push':
+      return user.authenticators.length > 0 ? undefined : 'push requires a Microsoft Authenticator registration';
+    case 'oath': {
+      const activatedHardware = user.hardwareOath.some((id) => state.findDevice(id)?.status === 'activated');
+      return activatedHardware || user.softwareOath.length > 0 ? undefined : 'oath requires an activated hardware or software OATH token';
+    }
+    case 'sms':
+    case 'voiceMobile':
+      return user.phones.mobile ? undefined : `${method} requires a mobile phone method`;
+    case 'voiceAlternateMobile':
+      return user.phones.alternateMobile ? undefined : `${method} requires an alternateMobile phone method`;
+    case 'voiceOffice':
+      return user.phones.office ? undefined : `${method} requires an office phone method`;
+  }
+}
+
+/** The phone type that backs a default method, if the default is a phone method. */
+export function phoneBehindPreference(method: PreferredMethod | null): PhoneType | undefined {
+  switch (method) {
+    case 'sms':
+    case 'voiceMobile':
+      return 'mobile';
+    case 'voiceAlternateMobile':
+      return 'alternateMobile';
+    case 'voiceOffice':
+      return 'office';
+    default:
+      return undefined;
+  }
+}
