@@ -9,10 +9,12 @@ import { StoreError } from './store-file.js';
  * verification state (token counters, last steps, drift; user fail counts and lock-outs) as the new
  * absolute value, so replaying it over the store's snapshot gives the current state.
  *
- * Every line carries an HMAC-SHA256 (key derived from the store key) over the store id, the generation
- * and the line, and lines are numbered: a forged, edited, reordered or transplanted line is refused.
- * A cut-off tail (crash mid-write) is dropped; what was dropped was never acknowledged, because
- * verdicts are answered only after the batch holding their change is on disk (group commit).
+ * Records are written in batches (group commit), each closed by a commit line carrying an
+ * HMAC-SHA256 (key derived from the store key) over the store id, the generation and the batch's
+ * lines; records are numbered across batches. A batch counts only with its commit, as a whole: a
+ * forged, edited, reordered or transplanted record is refused, and a batch cut off by a crash is
+ * dropped. What was dropped was never acknowledged, because verdicts are answered only after the
+ * batch holding their change is on disk.
  *
  * Speed (measured, docs/benchmarks.md): the file is preallocated with zeros (the journal ends at the
  * first NUL byte) and written in place with O_DSYNC, so a batch is one write system call that returns
@@ -104,25 +106,47 @@ export async function readJournal(file: string, macKey: Buffer, storeId: string,
   const records: JournalRecord[] = [];
   let seq = 0;
   let intactBytes = lines[0]!.end;
+  let intactLine = 0;
+  let pending: { seq: number; record: JournalRecord }[] = [];
+  let pendingText = '';
+  let pendingFrom = -1;
   let firstBad: number | undefined;
   for (let i = 1; i < lines.length; i++) {
-    const parsed = parseRecord(lines[i]!.text, macKey, storeId, gen);
-    if (!parsed) {
-      firstBad ??= i;
+    const text = lines[i]!.text;
+    const commit = parseCommit(text);
+    if (!commit) {
+      const record = parseRecord(text);
+      if (pendingFrom < 0) pendingFrom = i;
+      if (record) pending.push(record);
+      else firstBad ??= pendingFrom; // unreadable: its batch cannot verify
+      pendingText += `${text}\n`;
+      continue;
+    }
+    const authentic = pending.length > 0 && macMatches(macOf(macKey, storeId, gen, pendingText + commit.body), commit.mac);
+    const batchStart = pendingFrom < 0 ? i : pendingFrom;
+    const batch = pending;
+    pending = [];
+    pendingText = '';
+    pendingFrom = -1;
+    if (!authentic) {
+      firstBad ??= batchStart;
       continue;
     }
     if (firstBad !== undefined) {
-      // A bad line followed by authentic ones is not a crash artefact: refuse rather than silently lose state.
-      throw new StoreError(`${file}: line ${firstBad + 1}: a state record failed its integrity check (modified or corrupted)`);
+      // A bad batch followed by authentic ones is not a crash artefact: refuse rather than silently lose state.
+      throw new StoreError(`${file}: line ${firstBad + 1}: a batch of state records failed its integrity check (modified or corrupted)`);
     }
-    if (parsed.seq !== seq + 1) {
-      throw new StoreError(`${file}: line ${i + 1}: record ${parsed.seq} follows record ${seq} (records were removed or reordered)`);
+    for (const [k, r] of batch.entries()) {
+      if (r.seq !== seq + 1 || (k === batch.length - 1 && r.seq !== commit.last)) {
+        throw new StoreError(`${file}: line ${batchStart + k + 1}: record ${r.seq} follows record ${seq} (records were removed or reordered)`);
+      }
+      seq = r.seq;
+      records.push(r.record);
     }
-    records.push(parsed.record);
-    seq++;
     intactBytes = lines[i]!.end;
+    intactLine = i;
   }
-  const droppedTail = (firstBad === undefined ? 0 : lines.length - firstBad) + tornTail;
+  const droppedTail = lines.length - 1 - intactLine + tornTail;
   return { status: 'current', records, nextSeq: seq + 1, intactBytes, droppedTail };
 }
 
@@ -138,17 +162,15 @@ function parseHeader(line: string): { storeId: string; gen: number; body: string
   }
 }
 
-/** An authentic record (its MAC verifies) with its sequence number; undefined for anything else. */
-function parseRecord(line: string, macKey: Buffer, storeId: string, gen: number): { seq: number; record: JournalRecord } | undefined {
-  const sealed = unsealLine(line);
-  if (!sealed || !macMatches(macOf(macKey, storeId, gen, sealed.body), sealed.mac)) return undefined;
+/** A record line (authenticated by its batch's commit) with its sequence number; undefined if not one. */
+function parseRecord(line: string): { seq: number; record: JournalRecord } | undefined {
   let r: Record<string, unknown>;
   try {
-    r = JSON.parse(sealed.body) as Record<string, unknown>;
+    r = JSON.parse(line) as Record<string, unknown>;
   } catch {
     return undefined;
   }
-  if (!Number.isSafeInteger(r.seq)) return undefined;
+  if (typeof r !== 'object' || r === null || !Number.isSafeInteger(r.seq)) return undefined;
   const seq = r.seq as number;
   const intOrNull = (v: unknown): v is number | null => v === null || Number.isSafeInteger(v);
   if (typeof r.token === 'string' && intOrNull(r.counter) && intOrNull(r.lastStep) && Number.isSafeInteger(r.drift)) {
@@ -158,6 +180,28 @@ function parseRecord(line: string, macKey: Buffer, storeId: string, gen: number)
     return { seq, record: { user: r.user, fails: r.fails as number, lockedAt: r.lockedAt } };
   }
   return undefined;
+}
+
+/** A commit line `{"commit":<last seq>,"mac":"…"}`: the number, the body its MAC covers, the MAC. */
+function parseCommit(line: string): { last: number; body: string; mac: string } | undefined {
+  if (!line.startsWith('{"commit":')) return undefined;
+  const sealed = unsealLine(line);
+  if (!sealed) return undefined;
+  try {
+    const c = JSON.parse(sealed.body) as { commit?: unknown };
+    return Number.isSafeInteger(c.commit) ? { last: c.commit as number, body: sealed.body, mac: sealed.mac } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A batch: its record lines and the commit line that seals them (one MAC per batch). */
+function sealBatch(macKey: Buffer, storeId: string, gen: number, records: JournalRecord[], firstSeq: number): string {
+  let text = '';
+  let seq = firstSeq;
+  for (const record of records) text += `${JSON.stringify({ seq: seq++, ...record })}\n`;
+  const body = `{"commit":${seq - 1}}`;
+  return `${text}${body.slice(0, -1)}${MAC_FIELD}${macOf(macKey, storeId, gen, text + body)}"}\n`;
 }
 
 /** Cuts a torn tail (and the preallocated zeros) off, so that new lines start on a line boundary. */
@@ -268,10 +312,8 @@ export class JournalWriter {
     if (this.#paused || this.#batch.records.length === 0) return;
     const batch = this.#batch;
     this.#batch = new JournalBatch();
-    let text = '';
-    for (const record of batch.records) {
-      text += sealLine(this.macKey, this.storeId, this.#gen, { seq: this.#seq++, ...record });
-    }
+    const text = sealBatch(this.macKey, this.storeId, this.#gen, batch.records, this.#seq);
+    this.#seq += batch.records.length;
     try {
       const bytes = Buffer.from(text);
       if (this.#offset + bytes.length > this.#size) this.#extendSync(bytes.length);

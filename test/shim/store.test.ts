@@ -150,22 +150,35 @@ describe('state journal and database', () => {
     await third.close();
   });
 
-  it('refuses a journal with a modified record that is followed by good ones', async () => {
+  it('refuses a journal with a modified batch that is followed by good ones', async () => {
     const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     const v = new Verifier(db, DEFAULT_RULES, now);
     await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6)).durable;
     await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6)).durable;
     await db.close();
-    const lines = readFileSync(journalPathOf(store), 'utf8').split('\n');
-    // Roll the counter back in the first record (as someone trying to reopen a replay window would).
+    const original = readFileSync(journalPathOf(store), 'utf8');
+    const lines = original.split('\n');
+    // header, record 1, commit 1, record 2, commit 2
+    expect(lines.slice(0, 5).map((l) => Object.keys(JSON.parse(l) as object)[0])).toEqual(['journal', 'seq', 'commit', 'seq', 'commit']);
+    // Roll the counter back in the first batch (as someone trying to reopen a replay window would).
     lines[1] = lines[1]!.replace('"counter":1', '"counter":0');
     writeFileSync(journalPathOf(store), lines.join('\n'));
-    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/journal: line 2: a state record failed its integrity check/);
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/journal: line 2: a batch of state records failed its integrity check/);
     expect(existsSync(lockPathOf(store))).toBe(false);
-    // Removing an authentic record from the middle is caught by the numbering.
-    lines.splice(1, 1);
-    writeFileSync(journalPathOf(store), lines.join('\n'));
+    // Removing a whole authentic batch from the middle is caught by the numbering.
+    const withoutFirst = original.split('\n');
+    withoutFirst.splice(1, 2);
+    writeFileSync(journalPathOf(store), withoutFirst.join('\n'));
     await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/line 2: record 2 follows record 0/);
+    // A batch without its commit at the end (a cut-off write) is dropped as a whole.
+    const cut = original.split('\n');
+    cut.splice(4, 1, '');
+    writeFileSync(journalPathOf(store), cut.slice(0, 5).join('\n') + '\n');
+    const notices: string[] = [];
+    const reopened = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: (m) => notices.push(m) });
+    expect(reopened.tokens.get('H1')!.counter).toBe(1);
+    expect(notices.join()).toMatch(/dropped 2 cut-off line/);
+    await reopened.close();
   });
 
   it('detects a store replaced by an older copy (journal newer than store)', async () => {
@@ -186,7 +199,7 @@ describe('state journal and database', () => {
     const during = v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6));
     await Promise.all([before.durable, during.durable, compaction]);
     expect(db.generation).toBe(gen + 1);
-    expect(journalLines(store)).toHaveLength(2); // header + the change made during compaction
+    expect(journalLines(store)).toHaveLength(3); // header + the change made during compaction + its commit
     db.releaseLockSync(); // crash
     const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     expect(after.tokens.get('H1')!.counter).toBe(2);
@@ -236,7 +249,7 @@ describe('state journal and database', () => {
     const v = new Verifier(db, DEFAULT_RULES, now);
     for (let c = 0; c < 20; c++) await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', c, 6)).durable;
     expect(statSync(journalPathOf(store)).size).toBe(size);
-    expect(journalLines(store)).toHaveLength(21);
+    expect(journalLines(store)).toHaveLength(41); // header + 20 batches of one record and a commit
     await db.close();
   });
 
