@@ -20,7 +20,8 @@ export interface OpenOptions {
 /**
  * The open token store: seeds and state in memory, every state change applied at once and appended
  * to the journal. Holds the store lock until close(). Compaction writes the current state into a new
- * store generation and starts a new journal; it runs at open and when the journal grows large.
+ * store generation and starts a new journal; `shim serve` compacts at start and clean stop, and the
+ * database itself when the journal grows past `compactAfter` records.
  */
 export class ShimDatabase implements StateSink {
   readonly users = new Map<string, ShimUser>();
