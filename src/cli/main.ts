@@ -6,6 +6,7 @@ import { registerApply } from './apply-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerEmulator } from './emulator-command.js';
+import { registerDemo } from './demo-command.js';
 import { CliError, EXIT } from './cli-error.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,6 +30,9 @@ Examples:
   registerPlan(program);
   registerApply(program);
   registerEmulator(program);
+  registerDemo(program, async (argv) => {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+  });
   return program;
 }
 
