@@ -151,7 +151,8 @@ export class Executor {
         deferred.push(id);
         continue;
       }
-      const pendingDeps = s.op.dependsOn.filter((d) => this.slots.get(d)?.status !== 'done');
+      // Dependencies outside this executor were settled by an earlier run: they do not hold it back.
+      const pendingDeps = s.op.dependsOn.filter((d) => this.slots.has(d) && this.slots.get(d)!.status !== 'done');
       if (pendingDeps.some((d) => !inBatch.has(d))) {
         // Its dependency is in flight or waiting: it goes in a later batch.
         deferred.push(id);

@@ -6,6 +6,7 @@ import { registerApply } from './apply-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerEmulator } from './emulator-command.js';
+import { registerDemo } from './demo-command.js';
 import { registerShim } from './shim-command.js';
 import { CliError, EXIT } from './cli-error.js';
 
@@ -30,6 +31,9 @@ Examples:
   registerPlan(program);
   registerApply(program);
   registerEmulator(program);
+  registerDemo(program, async (argv) => {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+  });
   registerShim(program);
   return program;
 }

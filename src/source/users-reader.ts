@@ -52,7 +52,18 @@ const TEXT_MESSAGE_MODES: Record<string, TextMessageMode> = { otp: 'otp', otp_pi
 const DIRECTIONS: Record<string, TextMessageDirection> = { one_way: 'one_way', two_way: 'two_way', oneway: 'one_way', twoway: 'two_way' };
 
 /** `Phone call`, `OTP + PIN`, `One-Way` -> `phone_call`, `otp_pin`, `one_way`. */
+/** Cells repeat (`standard`, `Phone call`) across a whole export: normalise each spelling once. */
+const enumKeys = new Map<string, string>();
 function enumKey(v: string): string {
+  let key = enumKeys.get(v);
+  if (key === undefined) {
+    key = normaliseEnum(v);
+    if (enumKeys.size < 10_000) enumKeys.set(v, key);
+  }
+  return key;
+}
+
+function normaliseEnum(v: string): string {
   return v
     .trim()
     .toLowerCase()
