@@ -315,15 +315,19 @@ export class Executor {
 
   private wake(now: number): void {
     if (this.timer || this.inflight >= this.limit) return;
+    // Operations due now but not sent are waiting on a dependency: its settling pumps again. Only
+    // a future Retry-After, backoff or activation step needs a timer.
     let earliest = Infinity;
+    let dueNow = false;
     for (const id of this.ready) {
       const s = this.slots.get(id);
-      if (s?.status === 'ready') earliest = Math.min(earliest, s.notBefore);
-      if (earliest <= now) break;
+      if (s?.status !== 'ready') continue;
+      if (s.notBefore > now) earliest = Math.min(earliest, s.notBefore);
+      else dueNow = true;
     }
+    if (dueNow && this.pausedUntil > now) earliest = Math.min(earliest, this.pausedUntil);
     if (earliest === Infinity) return;
     const due = Math.max(this.pausedUntil, earliest);
-    if (due <= now && this.inflight > 0) return;
     this.timer = setTimeout(
       () => {
         this.timer = undefined;
