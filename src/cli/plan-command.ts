@@ -137,6 +137,7 @@ export async function planFromOptions(opts: PlanCliOptions): Promise<{ built: Bu
   } catch (err) {
     if (err instanceof GraphRequestError || err instanceof ReadOnlyViolation) throw new CliError(err.message);
     if (err instanceof TypeError && /fetch failed/.test(err.message)) throw new CliError(`cannot reach Graph at ${opts.graphUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    if (err instanceof Error && err.name === 'TimeoutError') throw new CliError(`Graph at ${opts.graphUrl} did not answer in time: ${err.message}`);
     throw err;
   }
 }

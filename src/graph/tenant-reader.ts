@@ -28,6 +28,17 @@ const DEFAULT_METHODS: ReadonlySet<string> = new Set(['push', 'oath', 'voiceMobi
 export async function readTenant(conn: GraphConnection, opts: TenantReadOptions): Promise<TenantSnapshot> {
   const v1 = new BatchScheduler(conn, { version: 'v1.0', concurrency: opts.concurrency });
   const beta = new BatchScheduler(conn, { version: 'beta', concurrency: opts.concurrency });
+  try {
+    return await readWith(conn, v1, beta, opts);
+  } catch (err) {
+    // One read failed for good: stop the others now rather than after their retries.
+    v1.cancel(err);
+    beta.cancel(err);
+    throw err;
+  }
+}
+
+async function readWith(conn: GraphConnection, v1: BatchScheduler, beta: BatchScheduler, opts: TenantReadOptions): Promise<TenantSnapshot> {
   const [tenantId, policy, directory, hardwareTokens] = await Promise.all([
     readTenantId(conn),
     conn.get<AuthenticationMethodsPolicy>('/policies/authenticationMethodsPolicy', 'beta'),
