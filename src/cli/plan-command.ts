@@ -6,7 +6,7 @@ import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
 import { formatProblem, SourceError } from '../model/problem.js';
 import { GraphRequestError, ReadOnlyViolation, type GraphConnection } from '../graph/graph-connection.js';
-import { groupMemberUpns, readTenant, resolveGroup } from '../graph/tenant-reader.js';
+import { GroupResolutionError, groupMemberUpns, readTenant, resolveGroup, type ResolvedGroup } from '../graph/tenant-reader.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
 import { fingerprintFiles } from '../plan/fingerprint.js';
 import { toPlanFile, writeFileAtomic, writePlanFile, type PlanSource } from '../plan/plan-file.js';
@@ -108,7 +108,7 @@ export async function planFromOptions(opts: PlanCliOptions): Promise<{ built: Bu
   const conn = connect(opts, true);
   try {
     const scope = await resolveScope(conn, bundle, opts);
-    const target: PolicyTarget = opts.targetGroup ? await resolveGroup(conn, opts.targetGroup) : ALL_USERS;
+    const target: PolicyTarget = opts.targetGroup ? await resolveGroupOption(conn, '--target-group', opts.targetGroup) : ALL_USERS;
     const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));
     const names = new Set(inScope.map((u) => u.username));
     const serials = bundle.tokens.filter((t) => t.user !== undefined && names.has(t.user)).map((t) => t.seed.serial);
@@ -137,6 +137,7 @@ export async function planFromOptions(opts: PlanCliOptions): Promise<{ built: Bu
   } catch (err) {
     if (err instanceof GraphRequestError || err instanceof ReadOnlyViolation) throw new CliError(err.message);
     if (err instanceof TypeError && /fetch failed/.test(err.message)) throw new CliError(`cannot reach Graph at ${opts.graphUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+    if (err instanceof Error && err.name === 'TimeoutError') throw new CliError(`Graph at ${opts.graphUrl} did not answer in time: ${err.message}`);
     throw err;
   }
 }
@@ -158,7 +159,7 @@ async function resolveScope(conn: GraphConnection, bundle: ExportBundle, opts: P
     );
   }
   if (opts.group) {
-    const group = await resolveGroup(conn, opts.group);
+    const group = await resolveGroupOption(conn, '--group', opts.group);
     const members = new Set((await groupMemberUpns(conn, group.id)).map((u) => u.toLowerCase()));
     scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
   }
@@ -170,3 +171,12 @@ async function resolveScope(conn: GraphConnection, bundle: ExportBundle, opts: P
   return scope;
 }
 
+/** A group option's group; an unknown or ambiguous name is the admin's error, reported as such. */
+async function resolveGroupOption(conn: GraphConnection, option: string, nameOrId: string): Promise<ResolvedGroup> {
+  try {
+    return await resolveGroup(conn, nameOrId);
+  } catch (err) {
+    if (err instanceof GroupResolutionError) throw new CliError(`${option} ${JSON.stringify(nameOrId)}: ${err.message}`);
+    throw err;
+  }
+}

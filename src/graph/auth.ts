@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import {
-  AzureCliCredential,
-  ClientCertificateCredential,
-  ClientSecretCredential,
-  DefaultAzureCredential,
-  DeviceCodeCredential,
-  ManagedIdentityCredential,
-  type TokenCredential,
-} from '@azure/identity';
+import { createRequire } from 'node:module';
+import type { TokenCredential } from '@azure/identity';
+
+/**
+ * @azure/identity, loaded when a credential is first built: importing it costs about 0.4 s, which
+ * every command paid at startup, including those that never sign in (validate, emulator, a plan
+ * against the local emulator).
+ */
+const identity = (): typeof import('@azure/identity') => createRequire(import.meta.url)('@azure/identity') as typeof import('@azure/identity');
 
 export const AUTH_MODES = ['client-secret', 'certificate', 'device-code', 'managed-identity', 'azure-cli', 'default'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -38,6 +38,7 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
     if (!value) throw new AuthConfigError(`--auth ${opts.auth} needs ${what}`);
     return value;
   };
+  const { AzureCliCredential, ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, DeviceCodeCredential, ManagedIdentityCredential } = identity();
   switch (opts.auth ?? 'default') {
     case 'client-secret': {
       let secret = env.AZURE_CLIENT_SECRET;
@@ -71,7 +72,9 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
 export function isLoopback(url: string): boolean {
   try {
     const host = new URL(url).hostname;
-    return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+    // An IPv4 address in 127/8 (the URL parser normalises 127.1 and the like), not a name that
+    // merely starts with "127." such as 127.0.0.1.example.com.
+    return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
   } catch {
     return false;
   }

@@ -1,4 +1,4 @@
-import type { BatchRequestItem, GraphConnection, GraphResponse, GraphVersion } from './graph-connection.js';
+import { ReadOnlyViolation, type BatchRequestItem, type GraphConnection, type GraphResponse, type GraphVersion } from './graph-connection.js';
 
 export interface SchedulerOptions {
   version: GraphVersion;
@@ -42,6 +42,7 @@ export class BatchScheduler {
   private active = 0;
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
+  private cancelled: unknown;
   private limit: number;
   private readonly now: () => number;
 
@@ -56,13 +57,32 @@ export class BatchScheduler {
   /** Queues one request; resolves with its final response (throttled ones once retried). */
   send(req: Omit<BatchRequestItem, 'id'>): Promise<GraphResponse> {
     return new Promise((resolve, reject) => {
+      if (this.cancelled !== undefined) return reject(this.cancelled);
       this.stats.requests++;
       this.ready.push({ req, attempts: 0, notBefore: 0, resolve, reject });
       this.pump();
     });
   }
 
+  /**
+   * Gives up: every queued or waiting request is rejected with `reason`, no retry timer is left
+   * behind (it would keep the process alive), and answers still in flight are dropped. For a
+   * caller that has already failed and needs none of the answers.
+   */
+  cancel(reason: unknown): void {
+    if (this.cancelled !== undefined) return;
+    this.cancelled = reason;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const waiting = [...this.ready.slice(this.head), ...this.delayed];
+    this.ready = [];
+    this.head = 0;
+    this.delayed = [];
+    for (const p of waiting) p.reject(reason);
+  }
+
   private pump(): void {
+    if (this.cancelled !== undefined) return;
     const now = this.now();
     if (this.delayed.length > 0) {
       // Due retries go first: they have waited longest.
@@ -113,7 +133,13 @@ export class BatchScheduler {
         this.opts.version,
       );
     } catch (err) {
-      for (const p of items) this.retryOrFail(p, undefined, err);
+      // A refused write is a bug of the caller, not a passing failure: never retried.
+      if (err instanceof ReadOnlyViolation || this.cancelled !== undefined) for (const p of items) p.reject(this.cancelled ?? err);
+      else for (const p of items) this.retryOrFail(p, undefined, err);
+      return;
+    }
+    if (this.cancelled !== undefined) {
+      for (const p of items) p.reject(this.cancelled);
       return;
     }
     let throttled = false;

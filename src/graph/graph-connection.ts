@@ -39,6 +39,8 @@ export interface BatchRequestItem {
 
 /** Header carrying an absolute URL (a nextLink) to send as it is; see RawUrlMiddleware. */
 const RAW_URL_HEADER = 'x-mfa-migrate-raw-url';
+/** Header naming the request, so a failure without an HTTP answer can be handed back as thrown; see RawUrlMiddleware. */
+const REQUEST_KEY_HEADER = 'x-mfa-migrate-request-key';
 
 /**
  * The only code that speaks HTTP to Microsoft Graph. Built on @microsoft/microsoft-graph-client
@@ -50,6 +52,9 @@ export class GraphConnection {
   readonly root: string;
   readonly readOnly: boolean;
   private readonly client: Client;
+  /** Failures without an HTTP answer (refused write, network, timeout), by request key, until request() rethrows them. */
+  private readonly failures = new Map<string, unknown>();
+  private nextKey = 0;
 
   constructor(opts: ConnectionOptions, credential?: TokenCredential) {
     this.root = opts.graphUrl.replace(/\/+$/, '');
@@ -60,7 +65,7 @@ export class GraphConnection {
     }
     const token = loopback ? staticToken(opts.loopbackToken ?? 'mfa-migrate-emulator') : tokenFrom(credential ?? createCredential(opts));
     const chain: Middleware[] = [
-      new RawUrlMiddleware(),
+      new RawUrlMiddleware(this.failures),
       new BearerMiddleware(token),
       ...(opts.readOnly ? [new ReadOnlyGuard()] : []),
       // Retries throttled or unavailable *reads* only: a write whose answer was lost is read back
@@ -72,13 +77,19 @@ export class GraphConnection {
     this.client = Client.initWithMiddleware({ middleware: chain[0]!, baseUrl: `${this.root}/`, defaultVersion: 'v1.0' });
   }
 
-  /** Sends a request; Graph errors come back as a response (status + error body), not thrown. */
+  /**
+   * Sends a request; Graph errors come back as a response (status + error body), not thrown. A
+   * request that got no HTTP answer throws what stopped it: ReadOnlyViolation, the network error
+   * (fetch's TypeError, cause ECONNREFUSED...) or the timeout.
+   */
   async request<T = unknown>(method: BatchRequestItem['method'], path: string, version: GraphVersion = 'v1.0', body?: unknown, timeoutMs = 120_000): Promise<GraphResponse<T>> {
     const absolute = /^https?:\/\//.test(path);
     const req = this.client.api(absolute ? '/' : path).version(version).header('Accept-Language', 'en-US');
     // A hung connection (a pulled cable) must end in an error, not wait forever.
     req.option('signal', AbortSignal.timeout(timeoutMs));
     if (absolute) req.header(RAW_URL_HEADER, path);
+    const key = String(this.nextKey++);
+    req.header(REQUEST_KEY_HEADER, key);
     try {
       let res: Response;
       switch (method) {
@@ -100,10 +111,15 @@ export class GraphConnection {
       }
       return await toGraphResponse<T>(res);
     } catch (err) {
+      // The SDK turns an exception in the middleware chain into a GraphError of status -1 that
+      // keeps only its text: throw the original instead of passing it off as a Graph answer.
+      if (this.failures.has(key)) throw this.failures.get(key);
       if (err instanceof GraphError) {
         return { status: err.statusCode, headers: headersOf(err.headers), body: (err.body ? safeJson(err.body) : { error: { code: err.code, message: err.message } }) as T };
       }
       throw err;
+    } finally {
+      this.failures.delete(key);
     }
   }
 
@@ -183,8 +199,14 @@ abstract class Link implements Middleware {
   abstract execute(context: Context): Promise<void>;
 }
 
-/** Sends an absolute URL (a nextLink) exactly as Graph gave it: the SDK would re-encode it. */
+/**
+ * First in the chain. Sends an absolute URL (a nextLink) exactly as Graph gave it: the SDK would
+ * re-encode it. Keeps what any later link threw, by request key, for request() to rethrow.
+ */
 class RawUrlMiddleware extends Link {
+  constructor(private readonly failures: Map<string, unknown>) {
+    super();
+  }
   async execute(context: Context): Promise<void> {
     const headers = context.options?.headers as Record<string, string> | undefined;
     const raw = headers?.[RAW_URL_HEADER];
@@ -192,7 +214,14 @@ class RawUrlMiddleware extends Link {
       delete headers![RAW_URL_HEADER];
       context.request = raw;
     }
-    return this.next!.execute(context);
+    const key = headers?.[REQUEST_KEY_HEADER];
+    if (key !== undefined) delete headers![REQUEST_KEY_HEADER];
+    try {
+      return await this.next!.execute(context);
+    } catch (err) {
+      if (key !== undefined) this.failures.set(key, err);
+      throw err;
+    }
   }
 }
 

@@ -28,6 +28,17 @@ const DEFAULT_METHODS: ReadonlySet<string> = new Set(['push', 'oath', 'voiceMobi
 export async function readTenant(conn: GraphConnection, opts: TenantReadOptions): Promise<TenantSnapshot> {
   const v1 = new BatchScheduler(conn, { version: 'v1.0', concurrency: opts.concurrency });
   const beta = new BatchScheduler(conn, { version: 'beta', concurrency: opts.concurrency });
+  try {
+    return await readWith(conn, v1, beta, opts);
+  } catch (err) {
+    // One read failed for good: stop the others now rather than after their retries.
+    v1.cancel(err);
+    beta.cancel(err);
+    throw err;
+  }
+}
+
+async function readWith(conn: GraphConnection, v1: BatchScheduler, beta: BatchScheduler, opts: TenantReadOptions): Promise<TenantSnapshot> {
   const [tenantId, policy, directory, hardwareTokens] = await Promise.all([
     readTenantId(conn),
     conn.get<AuthenticationMethodsPolicy>('/policies/authenticationMethodsPolicy', 'beta'),
@@ -185,17 +196,28 @@ export interface ResolvedGroup {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The tenant has no group of that id or name, or several of that name: the admin must say which. */
+export class GroupResolutionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GroupResolutionError';
+  }
+}
+
 /** A group by object id or by display name; an ambiguous or unknown name is an error, never a guess. */
 export async function resolveGroup(conn: GraphConnection, nameOrId: string): Promise<ResolvedGroup> {
   if (GUID.test(nameOrId)) {
-    const g = await conn.get<ResolvedGroup>(`/groups/${nameOrId}?$select=id,displayName`);
+    const path = `/groups/${nameOrId}?$select=id,displayName`;
+    const res = await conn.request<ResolvedGroup>('GET', path);
+    if (res.status === 404) throw new GroupResolutionError(`no group has the object id ${nameOrId}`);
+    const g = ok(res, `group ${nameOrId}`) as ResolvedGroup;
     return { id: g.id, displayName: g.displayName };
   }
   const filter = encodeURIComponent(`displayName eq '${nameOrId.replace(/'/g, "''")}'`);
   const found: ResolvedGroup[] = [];
   for await (const g of conn.pages<ResolvedGroup>(`/groups?$filter=${filter}&$select=id,displayName`)) found.push(g);
-  if (found.length === 0) throw new Error(`no group is named "${nameOrId}"`);
-  if (found.length > 1) throw new Error(`${found.length} groups are named "${nameOrId}"; give the object id instead (${found.map((g) => g.id).join(', ')})`);
+  if (found.length === 0) throw new GroupResolutionError(`no group is named "${nameOrId}"`);
+  if (found.length > 1) throw new GroupResolutionError(`${found.length} groups are named "${nameOrId}"; give the object id instead (${found.map((g) => g.id).join(', ')})`);
   return found[0]!;
 }
 

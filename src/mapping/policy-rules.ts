@@ -144,12 +144,17 @@ function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarg
   const lifetime = Math.max(10, Math.ceil(seconds / 60));
   const because = `MFA Server lets users start a one-time bypass of ${seconds} s; Temporary Access Pass is Entra's replacement (at least 10 minutes)`;
   const setting = `userPortal.allowOneTimeBypass: true, oneTimeBypassSeconds: ${seconds}`;
+  // Targets as for every method the plan turns on: only the target group when it enables TAP, the
+  // group added when TAP is already on for other groups.
+  const before = config?.includeTargets ?? [];
+  const wantTarget = { id: target.id, targetType: 'group', isRegistrationRequired: false };
   if (config?.state !== 'enabled') {
     changes.push({ target: name, property: 'state', before: config?.state ?? null, after: 'enabled', rule: 'POL-TAP', because, setting });
-    const before = config?.includeTargets ?? [];
-    if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
-      changes.push({ target: name, property: 'includeTargets', before, after: [{ id: target.id, targetType: 'group', isRegistrationRequired: false }], rule: 'POL-TAP', because: `target ${target.displayName}`, setting });
+    if (!(before.length === 1 && before[0]?.id === target.id)) {
+      changes.push({ target: name, property: 'includeTargets', before, after: [wantTarget], rule: 'POL-TAP', because: `target ${target.displayName}`, setting });
     }
+  } else if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
+    changes.push({ target: name, property: 'includeTargets', before, after: [...before, wantTarget], rule: 'POL-TAP', because: `add ${target.displayName} to the targets`, setting });
   }
   const min = (config?.minimumLifetimeInMinutes as number | null | undefined) ?? 60;
   if (min > lifetime) changes.push({ target: name, property: 'minimumLifetimeInMinutes', before: config?.minimumLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because: 'the minimum lifetime must not exceed the default lifetime', setting });
@@ -162,14 +167,18 @@ function mapCampaign(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTa
   const name = 'registrationEnforcement/authenticationMethodsRegistrationCampaign';
   const because = 'MFA Server lets users enrol and activate the mobile app themselves; the campaign nudges migrated users to register Microsoft Authenticator';
   const setting = 'userPortal.allowUserEnrollment / allowMobileAppActivation: true';
-  if (campaign?.state !== 'enabled') changes.push({ target: name, property: 'state', before: campaign?.state ?? null, after: 'enabled', rule: 'POL-CAMPAIGN', because, setting });
+  const enabled = campaign?.state === 'enabled';
+  if (!enabled) changes.push({ target: name, property: 'state', before: campaign?.state ?? null, after: 'enabled', rule: 'POL-CAMPAIGN', because, setting });
   const before = campaign?.includeTargets ?? [];
-  if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
+  // Turning the campaign on targets the target group only (the default policy's all_users would
+  // prompt everyone); a campaign already on gets the group added unless it covers it.
+  const covered = enabled ? before.some((t) => t.id === 'all_users' || t.id === target.id) : before.length === 1 && before[0]?.id === target.id;
+  if (!covered) {
     changes.push({
       target: name,
       property: 'includeTargets',
       before,
-      after: [...(campaign?.state === 'enabled' ? before : []), { id: target.id, targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }],
+      after: [...(enabled ? before : []), { id: target.id, targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }],
       rule: 'POL-CAMPAIGN',
       because: `target ${target.displayName}`,
       setting,

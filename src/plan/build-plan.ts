@@ -72,10 +72,15 @@ export function buildPlan(input: PlanInput): BuiltPlan {
   const userChanges: UserChange[] = mappings.flatMap((m) => diffUser(m, tenant.hardwareTokens));
 
   const byLine = new Map(users.map((u) => [u.line, u]));
+  const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
+  // A seed file problem (a short seed, a user mismatch) belongs to the user the seed goes to: the
+  // readers locate it at the seed's own file and line.
+  const bySeedLine = new Map(bundle.tokens.filter((t) => t.user !== undefined && t.seed.line !== undefined).map((t) => [`${t.seed.source}\u0000${t.seed.line}`, t.user!]));
+  const problemUser = (p: Problem) => (p.file === 'users.csv' ? byLine.get(p.line!) : byName.get(bySeedLine.get(`${p.file}\u0000${p.line}`)?.toLowerCase() ?? ''));
   const exportFindings: Finding[] = bundle.problems.items
-    .filter((p) => !FATAL_PROBLEMS.has(p.code) && !MAPPED_PROBLEMS.has(p.code) && p.file === 'users.csv' && p.line !== undefined)
+    .filter((p) => !FATAL_PROBLEMS.has(p.code) && !MAPPED_PROBLEMS.has(p.code) && p.line !== undefined)
     .flatMap((p) => {
-      const user = byLine.get(p.line!);
+      const user = problemUser(p);
       return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });
   const findings = sortFindings([...policy.findings, ...exportFindings, ...mappings.flatMap((m) => m.findings)]);

@@ -84,6 +84,15 @@ export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
   return out.join('\n');
 }
 
+/**
+ * Lets long identifiers wrap where a reader would split them rather than mid-word: paths and
+ * property paths (`authenticationMethodConfigurations/Voice.isOfficePhoneAllowed`) after `/` and
+ * `.`; values (`{userPreferredMethodForSecondaryAuthentication: null}`) also between the words of a
+ * long camelCase property name. `<wbr>` adds no text, so copying a cell still gives the exact value.
+ */
+const breakPaths = (html: string) => html.replace(/([/.])(?=[A-Za-z0-9])/g, '$1<wbr>');
+const breakWords = (html: string) => breakPaths(html).replace(/[A-Za-z]{16,}(?=:)/g, (key) => key.replace(/([a-z])(?=[A-Z][a-z])/g, '$1<wbr>'));
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const CSS = `
@@ -94,8 +103,9 @@ h1 { font-size: 1.6rem; margin: 0 0 1rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--line); padding-bottom: .25rem; }
 p.intro { color: var(--muted); margin: .25rem 0 .75rem; }
 table { border-collapse: collapse; width: 100%; margin-bottom: 1rem; }
-th, td { border: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; word-break: break-word; }
-th { background: var(--head); font-weight: 600; }
+th, td { border: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; overflow-wrap: break-word; }
+th { background: var(--head); font-weight: 600; white-space: nowrap; }
+td.action, td.sev { white-space: nowrap; }
 table.summary { width: auto; }
 table.summary th { width: 12rem; }
 td.mono, td code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
@@ -130,7 +140,15 @@ export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
     const rows = t.rows
       .map((r) => {
         const cls = actionCol >= 0 ? r[actionCol] : sevCol >= 0 ? r[sevCol] : '';
-        const cells = r.map((v, i) => `<td class="${i === actionCol ? 'action' : i === sevCol ? 'sev' : /Before|After|Rule|Resource|Cloud target/.test(t.head[i] ?? '') ? 'mono' : ''}">${esc(v)}</td>`).join('');
+        const cells = r.map((v, i) => {
+          const head = t.head[i] ?? '';
+          if (i === actionCol) return `<td class="action">${esc(v)}</td>`;
+          if (i === sevCol) return `<td class="sev">${esc(v)}</td>`;
+          if (/^(Before|After)$/.test(head)) return `<td class="mono">${breakWords(esc(v))}</td>`;
+          if (/^(Rule|Resource|Cloud target)$/.test(head)) return `<td class="mono">${breakPaths(esc(v))}</td>`;
+          if (head === 'On-premises setting') return `<td>${breakPaths(esc(v))}</td>`;
+          return `<td>${esc(v)}</td>`;
+        }).join('');
         return `<tr class="${esc(cls ?? '')}">${cells}</tr>`;
       })
       .join('\n');

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuthConfigError, createCredential, isLoopback } from '../../src/graph/auth.js';
+
+describe('createCredential', () => {
+  it('builds the @azure/identity credential of each mode (the library is loaded on first use)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-'));
+    try {
+      const secretFile = join(dir, 'secret.txt');
+      writeFileSync(secretFile, 'not-a-real-secret\n', { mode: 0o600 });
+      const env = {};
+      const ids = { tenantId: '11111111-2222-3333-4444-555555555555', clientId: '66666666-7777-8888-9999-000000000000' };
+      expect(createCredential({ auth: 'client-secret', ...ids, clientSecretFile: secretFile }, env).constructor.name).toBe('ClientSecretCredential');
+      expect(createCredential({ auth: 'managed-identity' }, env).constructor.name).toBe('ManagedIdentityCredential');
+      expect(createCredential({ auth: 'azure-cli', tenantId: ids.tenantId }, env).constructor.name).toBe('AzureCliCredential');
+      expect(createCredential({ auth: 'default' }, env).constructor.name).toBe('DefaultAzureCredential');
+      expect(typeof createCredential({ auth: 'device-code' }, env, () => {}).getToken).toBe('function');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names what is missing, and never the secret', () => {
+    expect(() => createCredential({ auth: 'client-secret', clientId: 'c', clientSecretFile: '/nonexistent/secret' }, {})).toThrow(new AuthConfigError('cannot read --client-secret-file /nonexistent/secret (ENOENT)'));
+    expect(() => createCredential({ auth: 'client-secret', clientId: 'c' }, { AZURE_CLIENT_SECRET: 'hunter2-secret' })).toThrow(/^--auth client-secret needs --tenant-id or AZURE_TENANT_ID$/);
+    expect(() => createCredential({ auth: 'certificate', tenantId: 't', clientId: 'c' }, {})).toThrow(/needs --certificate-path/);
+  });
+
+  it('treats only loopback hosts as the emulator', () => {
+    expect(isLoopback('http://127.0.0.1:5580')).toBe(true);
+    expect(isLoopback('http://localhost:8080')).toBe(true);
+    expect(isLoopback('http://[::1]:8080')).toBe(true);
+    expect(isLoopback('http://127.1:8080')).toBe(true); // the URL parser normalises it to 127.0.0.1
+    expect(isLoopback('https://graph.microsoft.com')).toBe(false);
+    expect(isLoopback('http://127.0.0.1.example.com')).toBe(false);
+    expect(isLoopback('not a url')).toBe(false);
+  });
+});

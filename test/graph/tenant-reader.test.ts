@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { GraphConnection } from '../../src/graph/graph-connection.js';
+import { readTenant } from '../../src/graph/tenant-reader.js';
+import type { TenantSnapshot } from '../../src/model/tenant.js';
+
+const TENANT = '7a1b2c3d-0000-4000-8000-00000000abcd';
+const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+const id = (n: number, kind: number) => `${String(kind).padStart(8, '0')}-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+/**
+ * 1,050 users (more than one page of 999 when the directory is listed) with a mix of methods, and
+ * 130 hardware tokens (two pages of 100 when the inventory is listed), one serial twice.
+ */
+function bigTenant(): Record<string, unknown> {
+  const users = Array.from({ length: 1050 }, (_, i) => {
+    const methods: Record<string, unknown[]> = {};
+    const u: Record<string, unknown> = { id: id(i, 1), userPrincipalName: `user${i}@big.example`, displayName: `User ${i}`, methods };
+    if (i % 3 === 0) methods.phone = [{ phoneType: 'mobile', phoneNumber: `+1 42555${String(i).padStart(5, '0')}` }];
+    if (i % 9 === 0) methods.phone!.push({ phoneType: 'alternateMobile', phoneNumber: `+1 20655${String(i).padStart(5, '0')}` });
+    if (i % 5 === 0) methods.email = [{ emailAddress: `user${i}@mail.example` }];
+    if (i % 7 === 0) methods.microsoftAuthenticator = [{ displayName: 'iPhone' }];
+    if (i % 11 === 0) methods.softwareOath = [{ secretKey: SECRET }];
+    if (i < 60) methods.hardwareOath = [id(i, 2)];
+    if (i % 6 === 0) u.signInPreferences = { userPreferredMethodForSecondaryAuthentication: 'sms', isSystemPreferredAuthenticationMethodEnabled: false };
+    return u;
+  });
+  const devices = Array.from({ length: 130 }, (_, i) => ({
+    id: id(i, 2),
+    serialNumber: i === 129 ? 'S0000' : `S${String(i).padStart(4, '0')}`,
+    manufacturer: 'Contoso',
+    model: 'T6',
+    secretKey: SECRET,
+    timeIntervalInSeconds: 30,
+    hashFunction: 'hmacsha1',
+    ...(i < 60 ? { status: i % 2 === 0 ? 'activated' : 'assigned', assignedTo: { id: id(i, 1) } } : {}),
+  }));
+  return { tenant: { id: TENANT, size: 'L' }, users, hardwareOathDevices: devices };
+}
+
+/** A snapshot as plain data, to compare two reads (of two emulators: the policy's URL and time differ). */
+function plain(s: TenantSnapshot): unknown {
+  const { '@odata.context': _context, lastModifiedDateTime: _modified, ...policy } = s.policy as Record<string, unknown>;
+  return { ...s, policy, users: Object.fromEntries([...s.users].sort(([a], [b]) => a.localeCompare(b))), hardwareTokens: Object.fromEntries([...s.hardwareTokens].sort(([a], [b]) => a.localeCompare(b))) };
+}
+
+describe('readTenant against the emulator', () => {
+  const doc = bigTenant();
+  const upns = (doc.users as { userPrincipalName: string }[]).map((u, i) => (i % 2 ? u.userPrincipalName.toUpperCase() : u.userPrincipalName));
+  const serials = Array.from({ length: 129 }, (_, i) => `S${String(i).padStart(4, '0')}`);
+  let calm: RunningEmulator;
+  let throttled: RunningEmulator;
+  let whole: TenantSnapshot;
+  beforeAll(async () => {
+    [calm, throttled] = await Promise.all([
+      startEmulator({ port: 0, tenant: doc, throttle: 'off' }),
+      // 600 RU per 0.2 s window: the ~2,100 reads meet 429s several times.
+      startEmulator({ port: 0, tenant: doc, throttle: 'L', throttleLimits: { resourceUnits: 600 }, timeScale: 50 }),
+    ]);
+    whole = await readTenant(new GraphConnection({ graphUrl: calm.url, readOnly: true }), { upns: [...upns, 'nobody@big.example'], serials, concurrency: 4 });
+  });
+  afterAll(async () => {
+    await Promise.all([calm?.stop(), throttled?.stop()]);
+  });
+
+  it('lists the directory and the token inventory page by page when the scope is large', () => {
+    const paths = calm.requests().map((e) => e.path);
+    const userPages = paths.filter((p) => p.startsWith('/v1.0/users?'));
+    expect(userPages).toHaveLength(2);
+    expect(userPages[1]).toContain('$skiptoken=');
+    const devicePages = paths.filter((p) => p.startsWith('/beta/directory/authenticationMethodDevices/hardwareOathDevices'));
+    expect(devicePages).toHaveLength(2);
+    // Every user's methods and sign-in preferences, through $batch.
+    const items = calm.requests().flatMap((e) => e.items ?? []);
+    expect(items.filter((i) => i.path.endsWith('/authentication/methods'))).toHaveLength(1050);
+    expect(items.filter((i) => i.path.endsWith('/authentication/signInPreferences'))).toHaveLength(1050);
+    expect(calm.requests().every((e) => e.status === 200 && (e.items ?? []).every((i) => i.status === 200))).toBe(true);
+  });
+
+  it('holds every user, matched by UPN case-insensitively, with their methods and default', () => {
+    expect(whole.tenantId).toBe(TENANT);
+    expect(whole.policy.authenticationMethodConfigurations?.length).toBeGreaterThan(5);
+    expect(whole.users.size).toBe(1050);
+    expect(whole.users.has('nobody@big.example')).toBe(false);
+    for (const i of [0, 1, 3, 5, 7, 11, 18, 59, 60, 63, 99, 990, 1049]) {
+      const u = whole.users.get(`user${i}@big.example`)!;
+      expect(u.id).toBe(id(i, 1));
+      const phones = [...(i % 3 === 0 ? [{ phoneType: 'mobile', phoneNumber: `+1 42555${String(i).padStart(5, '0')}` }] : []), ...(i % 9 === 0 ? [{ phoneType: 'alternateMobile', phoneNumber: `+1 20655${String(i).padStart(5, '0')}` }] : [])];
+      expect(u.phones).toEqual(phones);
+      expect(u.emails.map((e) => e.emailAddress)).toEqual(i % 5 === 0 ? [`user${i}@mail.example`] : []);
+      expect(u.authenticatorCount).toBe(i % 7 === 0 ? 1 : 0);
+      expect(u.softwareOathCount).toBe(i % 11 === 0 ? 1 : 0);
+      expect(u.hardwareOath).toEqual(i < 60 ? [{ id: id(i, 2), serialNumber: `S${String(i).padStart(4, '0')}`, status: i % 2 === 0 ? 'activated' : 'assigned' }] : []);
+      expect(u.defaultMethod).toBe(i % 6 === 0 ? 'sms' : null);
+    }
+  });
+
+  it('holds the inventory by serial, a repeated serial twice, assigned tokens with their user', () => {
+    expect(whole.hardwareTokens.size).toBe(129);
+    expect(whole.hardwareTokens.get('s0000')!.map((t) => t.id).sort()).toEqual([id(0, 2), id(129, 2)].sort());
+    expect(whole.hardwareTokens.get('s0002')).toEqual([{ id: id(2, 2), serialNumber: 'S0002', status: 'activated', hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, assignedToId: id(2, 1), manufacturer: 'Contoso', model: 'T6' }]);
+    expect(whole.hardwareTokens.get('s0100')).toEqual([expect.objectContaining({ status: 'available' })]);
+    expect(whole.hardwareTokens.get('s0100')![0]!.assignedToId).toBeUndefined();
+  });
+
+  it('looks users and serials up one by one for a small scope, and misses unknown ones', async () => {
+    calm.clearRequests();
+    const small = await readTenant(new GraphConnection({ graphUrl: calm.url, readOnly: true }), {
+      upns: ['USER3@big.example', 'user4@big.example', 'ghost@big.example'],
+      serials: ['S0003', 'S0000', 'NOPE'],
+      concurrency: 2,
+    });
+    expect([...small.users.keys()].sort()).toEqual(['user3@big.example', 'user4@big.example']);
+    expect(small.users.get('user3@big.example')).toEqual(whole.users.get('user3@big.example'));
+    expect([...small.hardwareTokens.keys()].sort()).toEqual(['s0000', 's0003']);
+    expect(small.hardwareTokens.get('s0000')).toHaveLength(2);
+    const items = calm.requests().flatMap((e) => e.items ?? [e]);
+    expect(items.filter((i) => i.path.startsWith('/v1.0/users/')).map((i) => [decodeURIComponent(i.path.split('?')[0]!), i.status]).filter(([p]) => !String(p).includes('/authentication/'))).toEqual(
+      expect.arrayContaining([
+        ['/v1.0/users/user3@big.example', 200],
+        ['/v1.0/users/ghost@big.example', 404],
+      ]),
+    );
+    expect(items.some((i) => i.path.startsWith('/v1.0/users?'))).toBe(false);
+    expect(items.filter((i) => i.path.includes('hardwareOathDevices?$filter='))).toHaveLength(3);
+  });
+
+  it('reads the same tenant under throttling, waiting out the 429s', async () => {
+    const read = await readTenant(new GraphConnection({ graphUrl: throttled.url, readOnly: true }), { upns: [...upns, 'nobody@big.example'], serials, concurrency: 4 });
+    expect(plain(read)).toEqual(plain(whole));
+    const items = throttled.requests().flatMap((e) => e.items ?? [e]);
+    expect(items.filter((i) => i.status === 429).length).toBeGreaterThan(0);
+  });
+});
