@@ -87,6 +87,7 @@ export function planHash(bytes: Buffer | string): string {
  */
 export async function startApply(plan: PlanFile, planBytes: Buffer, sel: ApplySelection, deps: ApplyDeps): Promise<ApplyOutcome> {
   const lock = await acquireLock(deps.stateDir, 'apply');
+  logTakeover(lock, deps);
   try {
     const runPlan = operationsFor(plan, sel);
     const stale = await checkStale(plan, runPlan, deps.conn, sel.concurrency);
@@ -122,6 +123,7 @@ export async function startApply(plan: PlanFile, planBytes: Buffer, sel: ApplySe
 /** Finishes an interrupted run: done operations are not sent again; `started` ones are read back first. */
 export async function resumeApply(runId: string, deps: ApplyDeps): Promise<ApplyOutcome> {
   const lock = await acquireLock(deps.stateDir, 'resume');
+  logTakeover(lock, deps);
   try {
     const runDir = join(deps.stateDir, 'runs', runId);
     const view: RunView = await readRun(runDir);
@@ -138,6 +140,11 @@ export async function resumeApply(runId: string, deps: ApplyDeps): Promise<Apply
   } finally {
     await lock.release();
   }
+}
+
+function logTakeover(lock: HeldLock, deps: ApplyDeps): void {
+  const t = lock.tookOver;
+  if (t) deps.log?.(`Took over the lock left by ${t.operation} pid ${t.pid} of ${t.user}@${t.host} (started ${t.started}), which is no longer running.`);
 }
 
 async function execute(
