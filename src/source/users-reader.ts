@@ -2,8 +2,7 @@ import type { MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirec
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
 import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
-import { inlinePhoneParser, type PhoneBatchParser, type PhoneInput } from './phone-batch.js';
-import type { PhoneResult } from './phone.js';
+import { parsePhone } from './phone.js';
 
 export const USER_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user', 'login', 'sign in name'], required: true },
@@ -76,22 +75,13 @@ function normaliseEnum(v: string): string {
  * line and field; a row with an unusable value keeps its other fields (the bad value is left
  * out), so one typo never hides the rest of the export.
  */
-export function usersReader(problems: ProblemList, phones: PhoneBatchParser = inlinePhoneParser()): RowReader<MfaUser> {
+export function usersReader(problems: ProblemList): RowReader<MfaUser> {
   let index: ColumnIndex<UserColumn> | undefined;
   let file = '';
   let width = 0;
   let usable = true;
   const users: MfaUser[] = [];
   const seen = new Map<string, number>();
-  // Phones are parsed in batches (possibly on another thread) and attached when they come back.
-  let batch: PendingPhone[] = [];
-  const parsed: Promise<void>[] = [];
-  const flush = () => {
-    if (batch.length === 0) return;
-    const items = batch;
-    batch = [];
-    parsed.push(phones.parse(items.map((i) => i.input)).then((results) => results.forEach((r, k) => attachPhone(items[k]!, r, problems, file))));
-  };
 
   return {
     header(h) {
@@ -109,24 +99,11 @@ export function usersReader(problems: ProblemList, phones: PhoneBatchParser = in
       const user = readUserRow(line, cells, index, file, problems, seen);
       if (!user) return;
       users.push(user);
-      queuePhone(batch, user, 'phone', cell(cells, index, 'phone_country_code'), cell(cells, index, 'phone'), cell(cells, index, 'phone_extension'), problems, file);
-      queuePhone(batch, user, 'backup_phone', cell(cells, index, 'backup_country_code'), cell(cells, index, 'backup_phone'), cell(cells, index, 'backup_extension'), problems, file);
-      if (batch.length >= PHONE_BATCH) flush();
+      readPhone(user, 'phone', cell(cells, index, 'phone_country_code'), cell(cells, index, 'phone'), cell(cells, index, 'phone_extension'), problems, file);
+      readPhone(user, 'backup_phone', cell(cells, index, 'backup_country_code'), cell(cells, index, 'backup_phone'), cell(cells, index, 'backup_extension'), problems, file);
     },
-    async result() {
-      flush();
-      await Promise.all(parsed);
-      return usable ? users : undefined;
-    },
+    result: () => (usable ? users : undefined),
   };
-}
-
-const PHONE_BATCH = 2048;
-
-interface PendingPhone {
-  user: MfaUser;
-  field: 'phone' | 'backup_phone';
-  input: PhoneInput;
 }
 
 function readUserRow(
@@ -198,8 +175,7 @@ function readUserRow(
 
 const UPN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
-function queuePhone(
-  batch: PendingPhone[],
+function readPhone(
   user: MfaUser,
   field: 'phone' | 'backup_phone',
   cc: string | undefined,
@@ -214,15 +190,12 @@ function queuePhone(
     }
     return;
   }
-  batch.push({ user, field, input: { cc, number, ext } });
-}
-
-function attachPhone({ user, field, input }: PendingPhone, result: PhoneResult, problems: ProblemList, file: string): void {
+  const result = parsePhone(cc, number, ext);
   if (result.ok) {
     if (field === 'phone') user.phone = result.phone;
     else user.backupPhone = result.phone;
     return;
   }
   (user.invalidPhones ??= []).push({ field, reason: result.reason });
-  problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(input.number)}: ${result.reason}`);
+  problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(number)}: ${result.reason}`);
 }
