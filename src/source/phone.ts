@@ -1,4 +1,5 @@
-import { PhoneNumber as LibPhoneNumber, parsePhoneNumberFromString, type CountryCode, type E164Number } from 'libphonenumber-js/max';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import { isValidUsNumber } from './us-number-validity.js';
 import type { PhoneNumber } from '../model/export-data.js';
 
 export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason: string };
@@ -38,10 +39,9 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
     return { ok: false, reason: 'no country code: fill the country code column or write the number as +CC ...' };
   }
   // North American numbers in their usual shapes (ten digits after +1 or with country code 1)
-  // are already their national significant number. Built directly, libphonenumber checks them
-  // against the US (NANP's main country) at a third of a full parse's cost; a number valid there
-  // is what a full parse would also find, and anything else (Canada, the Caribbean, invalid)
-  // takes the full parse below. A test holds the two paths equal.
+  // are already their national significant number. A number valid for the US (NANP's main
+  // country, which a full parse tries first) is what a full parse would also find; anything else
+  // (Canada, the Caribbean, invalid) takes the full parse below. A test holds the two paths equal.
   const digits = text.replace(/[\s\-().\/]/g, '');
   const nanp =
     !international && cc?.kind === 'calling' && cc.callingCode === '1' && /^[2-9]\d{9}$/.test(digits)
@@ -49,7 +49,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
       : international && /^\+1[2-9]\d{9}$/.test(digits) && (cc === undefined || (cc.kind === 'calling' && cc.callingCode === '1'))
         ? digits.slice(2)
         : undefined;
-  if (nanp !== undefined && new LibPhoneNumber(`+1${nanp}` as E164Number).isValid()) {
+  if (nanp !== undefined && isValidUsNumber(nanp)) {
     return { ok: true, phone: { countryCode: '1', nationalNumber: nanp, ...(extension !== undefined ? { extension } : {}), entra: `+1 ${nanp}${extension !== undefined ? `x${extension}` : ''}` } };
   }
   const parsed = international

@@ -69,3 +69,17 @@ describe('parsePhone fast path for North American numbers', () => {
     expect(valid).toBeLessThan(3000);
   });
 });
+
+describe('isValidUsNumber', () => {
+  it("equals libphonenumber's own US validity, toll-free, premium and personal ranges included", async () => {
+    const { isValidUsNumber } = await import('../../src/source/us-number-validity.js');
+    const { PhoneNumber } = await import('libphonenumber-js/max');
+    let seed = 11;
+    const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const prefixes = ['800', '833', '888', '900', '500', '521', '523', '524', '525', '533', '425', '206', '555', '211', '011', '999'];
+    for (let i = 0; i < 4000; i++) {
+      const n = i % 2 ? `${prefixes[i % prefixes.length]}${String(Math.floor(rnd() * 1e7)).padStart(7, '0')}` : String(Math.floor(rnd() * 1e10)).padStart(10, '0');
+      expect(isValidUsNumber(n), n).toBe(new PhoneNumber(`+1${n}` as never).isValid());
+    }
+  });
+});
