@@ -2,7 +2,7 @@ import { ReadOnlyViolation, type BatchRequestItem, type GraphConnection, type Gr
 
 export interface SchedulerOptions {
   version: GraphVersion;
-  /** Batches in flight at most (halved while Graph throttles, grown back as batches succeed, whole again once a Retry-After has passed). */
+  /** Batches in flight at most (the scheduler halves it while Graph throttles, then grows it back). */
   concurrency: number;
   /** Attempts per request before its last response is returned as it is. */
   maxAttempts?: number;
@@ -92,12 +92,6 @@ export class BatchScheduler {
   private pump(): void {
     if (this.cancelled !== undefined) return;
     const now = this.now();
-    if (this.pausedUntil > 0 && now >= this.pausedUntil) {
-      // Graph's Retry-After has passed: the budget is whole again, so go back to full speed at
-      // once (ramping up from one batch wasted a tenth of a second of every throttling window).
-      this.pausedUntil = 0;
-      this.limit = this.opts.concurrency;
-    }
     if (this.delayed.length > 0) {
       // Due retries go first: they have waited longest.
       const due = this.delayed.filter((p) => p.notBefore <= now);
