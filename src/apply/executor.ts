@@ -55,6 +55,8 @@ export class Executor {
   private readonly results = new Map<string, Record<string, unknown>>();
   private readonly dependents = new Map<string, string[]>();
   private readonly ready: string[] = [];
+  /** Failures and skips decided here, not by a response: journaled with the next batch or at the end. */
+  private unjournaled: OpRecord[] = [];
   private inflight = 0;
   private limit: number;
   private pausedUntil = 0;
@@ -98,6 +100,7 @@ export class Executor {
     }
     this.pump();
     await done;
+    await this.flushUnjournaled();
     const out = new Map<string, { status: Status; error?: string }>();
     for (const op of ops) {
       const s = this.slots.get(op.id)!;
@@ -107,14 +110,19 @@ export class Executor {
   }
 
   private promote(s: Slot): void {
-    if (s.status !== 'waiting') return;
+    // A ready operation is re-examined too: its dependency may have failed after it became ready.
+    if (s.status !== 'waiting' && s.status !== 'ready') return;
     const deps = s.op.dependsOn.map((d) => this.slots.get(d));
-    if (deps.some((d) => d && (d.status === 'failed' || d.status === 'skipped'))) {
-      this.settle(s, 'skipped', `skipped: ${s.op.dependsOn.find((d) => ['failed', 'skipped'].includes(this.slots.get(d)?.status ?? ''))} did not succeed`);
+    const failedDep = s.op.dependsOn.find((d) => ['failed', 'skipped'].includes(this.slots.get(d)?.status ?? ''));
+    if (failedDep) {
+      const error = `skipped: ${failedDep} did not succeed`;
+      this.settle(s, 'skipped', error);
+      this.unjournaled.push({ op: s.op.id, state: 'skipped', error });
       return;
     }
-    // Ready when every dependency is done, or can travel in the same batch (no result needed).
-    if (deps.every((d) => !d || d.status === 'done' || (!s.op.needsResultOf.includes(d.op.id) && d.status !== 'verify'))) {
+    if (s.status === 'ready') return;
+    // Ready when every dependency is done, or is ready to travel in the same batch (no result needed).
+    if (deps.every((d) => !d || d.status === 'done' || (d.status === 'ready' && !s.op.needsResultOf.includes(d.op.id)))) {
       s.status = 'ready';
       this.ready.push(s.op.id);
     }
@@ -151,7 +159,11 @@ export class Executor {
         deferred.push(id);
         continue;
       }
-      const pendingDeps = s.op.dependsOn.filter((d) => this.slots.get(d)?.status !== 'done');
+      // A dependency without a slot was done by an earlier run of this plan (a resume).
+      const pendingDeps = s.op.dependsOn.filter((d) => {
+        const dep = this.slots.get(d);
+        return dep !== undefined && dep.status !== 'done';
+      });
       if (pendingDeps.some((d) => !inBatch.has(d))) {
         // Its dependency is in flight or waiting: it goes in a later batch.
         deferred.push(id);
@@ -160,6 +172,7 @@ export class Executor {
       const built = buildRequest(s.op, { ...this.opts.context, results: this.results });
       if ('error' in built) {
         this.settle(s, 'failed', built.error);
+        this.unjournaled.push({ op: s.op.id, state: 'failed', error: built.error });
         continue;
       }
       if ('waitMs' in built) {
@@ -237,6 +250,7 @@ export class Executor {
         records.push({ op: slot.op.id, state: 'failed', error: errorText(res) });
       }
     });
+    records.push(...this.takeUnjournaled());
     await this.opts.journal.ops(records);
     if (throttled) this.limit = Math.max(1, Math.floor(this.limit / 2));
     else if (this.limit < this.opts.concurrency) this.limit++;
@@ -280,6 +294,16 @@ export class Executor {
     this.pump();
   }
 
+  private takeUnjournaled(): OpRecord[] {
+    const out = this.unjournaled;
+    this.unjournaled = [];
+    return out;
+  }
+
+  private async flushUnjournaled(): Promise<void> {
+    await this.opts.journal.ops(this.takeUnjournaled());
+  }
+
   private async fail1(slot: Slot, error: string): Promise<void> {
     this.settle(slot, 'failed', error);
     await this.opts.journal.ops([{ op: slot.op.id, state: 'failed', error }]);
@@ -317,7 +341,7 @@ export class Executor {
     let earliest = Infinity;
     for (const id of this.ready) {
       const s = this.slots.get(id);
-      if (s?.status === 'ready') earliest = Math.min(earliest, s.notBefore);
+      if (s?.status === 'ready') earliest = Math.min(earliest, this.dueAt(s));
       if (earliest <= now) break;
     }
     if (earliest === Infinity) return;
@@ -330,6 +354,22 @@ export class Executor {
       },
       Math.max(1, due - now),
     );
+  }
+
+  /**
+   * When a ready operation can next be sent: its own time, and that of each dependency it would
+   * travel with. Infinity while a dependency is in flight or being read back: that one's answer
+   * wakes the executor (a timer meanwhile would only spin).
+   */
+  private dueAt(s: Slot): number {
+    let t = s.notBefore;
+    for (const d of s.op.dependsOn) {
+      const ds = this.slots.get(d);
+      if (!ds || ds.status === 'done') continue;
+      if (ds.status !== 'ready') return Infinity;
+      t = Math.max(t, ds.notBefore);
+    }
+    return t;
   }
 
   private abort(err: unknown): void {

@@ -34,6 +34,8 @@ type Line = RunHeader | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave';
 export interface RunView {
   header: RunHeader;
   ops: Map<string, OpRecord>;
+  /** Operation ids in the order they were done (rollback undoes them in reverse). */
+  doneOrder: string[];
   wavesDone: number;
   end?: { state: Exclude<RunState, 'running' | 'interrupted'>; at: string; counts: Record<OpState, number> };
   /** Time of the last record. */
@@ -91,6 +93,7 @@ export async function readRun(runDir: string): Promise<RunView> {
   const text = await readFile(join(runDir, 'journal.jsonl'), 'utf8');
   let header: RunHeader | undefined;
   const ops = new Map<string, OpRecord>();
+  const doneOrder: string[] = [];
   let wavesDone = 0;
   let end: RunView['end'];
   let last = '';
@@ -112,7 +115,10 @@ export async function readRun(runDir: string): Promise<RunView> {
         last = line.created;
         break;
       case 'ops':
-        for (const o of line.ops) ops.set(o.op, { ...ops.get(o.op), ...o });
+        for (const o of line.ops) {
+          if (o.state === 'done' && ops.get(o.op)?.state !== 'done') doneOrder.push(o.op);
+          ops.set(o.op, { ...ops.get(o.op), ...o });
+        }
         last = line.at;
         break;
       case 'wave':
@@ -126,7 +132,7 @@ export async function readRun(runDir: string): Promise<RunView> {
     }
   }
   if (!header) throw new Error(`${runDir}/journal.jsonl has no run header`);
-  return { header, ops, wavesDone, ...(end ? { end } : {}), last };
+  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last };
 }
 
 export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpState, number> {

@@ -79,6 +79,18 @@ export function buildRequest(op: Operation, ctx: RequestContext): BuiltRequest {
     }
     case 'signin-update':
       return { request: { method: 'PATCH', url: `${u(op)}/signInPreferences`, body: { userPreferredMethodForSecondaryAuthentication: after.userPreferredMethodForSecondaryAuthentication } } };
+    case 'email-delete':
+      return { request: { method: 'DELETE', url: `${u(op)}/emailMethods/${EMAIL_METHOD_ID}` } };
+    case 'token-unassign': {
+      const deviceId = (op.before as { deviceId?: string } | null)?.deviceId;
+      if (!deviceId) return { error: 'the token device id is unknown' };
+      return { request: { method: 'DELETE', url: `${u(op)}/hardwareOathMethods/${deviceId}` } };
+    }
+    case 'token-delete': {
+      const deviceId = (op.before as { deviceId?: string } | null)?.deviceId;
+      if (!deviceId) return { error: 'the token device id is unknown' };
+      return { request: { method: 'DELETE', url: `/directory/authenticationMethodDevices/hardwareOathDevices/${deviceId}` } };
+    }
   }
 }
 
@@ -167,9 +179,18 @@ export async function verifyOp(op: Operation, conn: GraphConnection, ctx: Pick<R
       return { done: !!p && p.phoneNumber.replace(/\s+/g, '') === String(after.phoneNumber).replace(/\s+/g, '') };
     }
     case 'email-create':
-    case 'email-update': {
+    case 'email-update':
+    case 'email-delete': {
       const list = ((await get(`${u(op)}/emailMethods`))?.value ?? []) as { emailAddress: string }[];
+      if (op.kind === 'email-delete') return { done: list.length === 0 };
       return { done: list.some((e) => e.emailAddress.toLowerCase() === String(after.emailAddress).toLowerCase()) };
+    }
+    case 'token-unassign':
+    case 'token-delete': {
+      const deviceId = (op.before as { deviceId?: string } | null)?.deviceId;
+      const device = await get(`/directory/authenticationMethodDevices/hardwareOathDevices/${deviceId}`);
+      if (op.kind === 'token-delete') return { done: device === null };
+      return { done: device === null || !(device.assignedTo as { id?: string } | null)?.id };
     }
     case 'token-create':
     case 'token-assign':

@@ -14,7 +14,11 @@ export type OpKind =
   | 'token-create'
   | 'token-assign'
   | 'token-activate'
-  | 'signin-update';
+  | 'signin-update'
+  // Rollback only:
+  | 'email-delete'
+  | 'token-unassign'
+  | 'token-delete';
 
 /**
  * One Graph write the apply performs. Ids are stable (derived from the plan), so a resumed run

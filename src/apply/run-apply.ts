@@ -87,6 +87,7 @@ export function planHash(bytes: Buffer | string): string {
  */
 export async function startApply(plan: PlanFile, planBytes: Buffer, sel: ApplySelection, deps: ApplyDeps): Promise<ApplyOutcome> {
   const lock = await acquireLock(deps.stateDir, 'apply');
+  logTakeover(lock, deps);
   try {
     const runPlan = operationsFor(plan, sel);
     const stale = await checkStale(plan, runPlan, deps.conn, sel.concurrency);
@@ -122,6 +123,7 @@ export async function startApply(plan: PlanFile, planBytes: Buffer, sel: ApplySe
 /** Finishes an interrupted run: done operations are not sent again; `started` ones are read back first. */
 export async function resumeApply(runId: string, deps: ApplyDeps): Promise<ApplyOutcome> {
   const lock = await acquireLock(deps.stateDir, 'resume');
+  logTakeover(lock, deps);
   try {
     const runDir = join(deps.stateDir, 'runs', runId);
     const view: RunView = await readRun(runDir);
@@ -138,6 +140,11 @@ export async function resumeApply(runId: string, deps: ApplyDeps): Promise<Apply
   } finally {
     await lock.release();
   }
+}
+
+function logTakeover(lock: HeldLock, deps: ApplyDeps): void {
+  const t = lock.tookOver;
+  if (t) deps.log?.(`Took over the lock left by ${t.operation} pid ${t.pid} of ${t.user}@${t.host} (started ${t.started}), which is no longer running.`);
 }
 
 async function execute(
@@ -171,7 +178,7 @@ async function execute(
   let state: ApplyOutcome['state'] = 'completed';
   try {
     // 1. The policy, its own step: every method must be enabled before a user's default points at it.
-    const policyPending = runPlan.policyOps.filter((o) => prior.get(o.id)?.state !== 'done' && prior.get(o.id)?.state !== 'skipped');
+    const policyPending = runPlan.policyOps.filter((o) => !settledBefore(prior.get(o.id)));
     if (policyPending.length > 0) {
       report('policy');
       for (const [id, s] of await executor.run(policyPending, prior)) statuses.set(id, s);
@@ -186,7 +193,7 @@ async function execute(
     const waves = Math.ceil(runPlan.users.length / sel.batchSize);
     for (let w = 0; w < waves; w++) {
       const wave = runPlan.users.slice(w * sel.batchSize, (w + 1) * sel.batchSize);
-      const ops = wave.flatMap((u) => u.ops).filter((o) => !['done', 'skipped'].includes(prior.get(o.id)?.state ?? ''));
+      const ops = wave.flatMap((u) => u.ops).filter((o) => !settledBefore(prior.get(o.id)));
       if (ops.length === 0) {
         usersDone += wave.length;
         continue;
@@ -235,6 +242,14 @@ async function execute(
     });
     return { runId, runDir, state, stale, users, counts: countStates(recordsOf(statuses), total), stats: executor.stats };
   }
+}
+
+/**
+ * Done, or left out as stale: not run again by a resume. Failed operations are retried, and so
+ * are those skipped because a dependency failed.
+ */
+function settledBefore(r: OpRecord | undefined): boolean {
+  return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'stale');
 }
 
 function recordsOf(statuses: Map<string, { status: string; error?: string }>): OpRecord[] {

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { listRuns } from '../apply/journal.js';
 import { LockHeldError, readLock } from '../apply/state-lock.js';
 import { resumeApply, StalePlanError, startApply, type ApplyOutcome, type ApplySelection } from '../apply/run-apply.js';
+import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
 import { groupMemberUpns, resolveGroup } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
 import { ProblemList, formatProblem } from '../model/problem.js';
@@ -142,6 +143,47 @@ Examples:
       }
       progress.stop();
       await finish(outcome, opts.results);
+    });
+
+  const rollback = program
+    .command('rollback')
+    .argument('<runId>', 'the apply run to undo (or an interrupted rollback run to finish)')
+    .description('Undo what an apply run did, newest first: delete what it created, restore what it updated and the previous default method, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.');
+  addGraphOptions(addStateDirOption(rollback))
+    .option('--force', 'also overwrite objects changed in the tenant since the run', false)
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 everything was undone; 3 something was left (changed since the run, or failed): resumable; 1 error.
+
+Examples:
+  $ mfa-migrate runs
+  $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d
+  $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d --force`,
+    )
+    .action(async (runId: string, opts: GraphCliOptions & { stateDir: string; force: boolean }) => {
+      const runs = await listRuns(opts.stateDir);
+      const run = runs.find((r) => r.id === runId);
+      if (!run) throw new CliError(`no run ${runId} in ${opts.stateDir}`);
+      const conn = connect(opts, false);
+      const deps = { conn, stateDir: opts.stateDir, concurrency: opts.concurrency, force: opts.force, log: (l: string) => process.stderr.write(`${l}\n`) };
+      let o: RollbackOutcome;
+      try {
+        o = run.kind === 'rollback' ? await resumeRollback(runId, deps) : await startRollback(runId, deps);
+      } catch (err) {
+        throw cliErrorOf(err);
+      }
+      const c = o.counts;
+      process.stdout.write(
+        [
+          `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}.`,
+          `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
+          ...o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
+          ...o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
+          ...(o.state !== 'completed' ? [`Resume with: mfa-migrate rollback ${o.runId}`] : []),
+        ].join('\n') + '\n',
+      );
+      process.exitCode = o.state === 'completed' ? EXIT.ok : EXIT.partial;
     });
 
   const runs = program.command('runs').description('List the runs in the state directory, newest first, with their state and counts.');

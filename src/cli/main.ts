@@ -6,6 +6,8 @@ import { registerApply } from './apply-command.js';
 import { registerPlan } from './plan-command.js';
 import { registerValidate } from './validate-command.js';
 import { registerEmulator } from './emulator-command.js';
+import { registerDemo } from './demo-command.js';
+import { registerShim } from './shim-command.js';
 import { CliError, EXIT } from './cli-error.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -29,6 +31,10 @@ Examples:
   registerPlan(program);
   registerApply(program);
   registerEmulator(program);
+  registerDemo(program, async (argv) => {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+  });
+  registerShim(program);
   return program;
 }
 

@@ -1,5 +1,4 @@
 import { stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { ProblemList, SourceError } from '../model/problem.js';
@@ -11,7 +10,6 @@ import type { SeedReadOptions } from './seeds/read-seed-files.js';
 import { readSettings } from './settings-reader.js';
 import type { ServerSettings } from './settings-schema.js';
 import { usersReader } from './users-reader.js';
-import { inlinePhoneParser, workerPhoneParsers } from './phone-batch.js';
 
 export interface ExportOptions {
   /** The export folder (users.csv, devices.csv, settings.json). */
@@ -33,9 +31,6 @@ export interface ExportBundle {
   files: { users: string; devices?: string; settings?: string; seeds: string[] };
   problems: ProblemList;
 }
-
-/** users.csv larger than this has its phones validated on a worker thread (about 6,000 users). */
-const PHONE_WORKER_THRESHOLD_BYTES = 1024 * 1024;
 
 export const USERS_FILE = 'users.csv';
 export const DEVICES_FILE = 'devices.csv';
@@ -60,15 +55,9 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   const files: ExportBundle['files'] = { users: USERS_FILE, seeds: seedDisplay };
   let users: MfaUser[] = [];
   try {
-    const size = (await stat(join(dir, USERS_FILE)).catch(() => undefined))?.size ?? 0;
-    const phones = size > PHONE_WORKER_THRESHOLD_BYTES ? workerPhoneParsers(Math.max(1, availableParallelism() - 1)) : inlinePhoneParser();
-    try {
-      const reader = usersReader(problems, phones);
-      await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader);
-      users = (await reader.result()) ?? [];
-    } finally {
-      await phones.close();
-    }
+    const reader = usersReader(problems);
+    await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader);
+    users = (await reader.result()) ?? [];
   } catch (err) {
     if (!(err instanceof SourceError)) throw err;
     problems.items.push(err.problem);

@@ -2,8 +2,7 @@ import type { MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirec
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
 import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
-import { inlinePhoneParser, type PhoneBatchParser, type PhoneInput } from './phone-batch.js';
-import type { PhoneResult } from './phone.js';
+import { parsePhone } from './phone.js';
 
 export const USER_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user', 'login', 'sign in name'], required: true },
@@ -52,7 +51,18 @@ const TEXT_MESSAGE_MODES: Record<string, TextMessageMode> = { otp: 'otp', otp_pi
 const DIRECTIONS: Record<string, TextMessageDirection> = { one_way: 'one_way', two_way: 'two_way', oneway: 'one_way', twoway: 'two_way' };
 
 /** `Phone call`, `OTP + PIN`, `One-Way` -> `phone_call`, `otp_pin`, `one_way`. */
+/** Cells repeat (`standard`, `Phone call`) across a whole export: normalise each spelling once. */
+const enumKeys = new Map<string, string>();
 function enumKey(v: string): string {
+  let key = enumKeys.get(v);
+  if (key === undefined) {
+    key = normaliseEnum(v);
+    if (enumKeys.size < 10_000) enumKeys.set(v, key);
+  }
+  return key;
+}
+
+function normaliseEnum(v: string): string {
   return v
     .trim()
     .toLowerCase()
@@ -65,22 +75,13 @@ function enumKey(v: string): string {
  * line and field; a row with an unusable value keeps its other fields (the bad value is left
  * out), so one typo never hides the rest of the export.
  */
-export function usersReader(problems: ProblemList, phones: PhoneBatchParser = inlinePhoneParser()): RowReader<MfaUser> {
+export function usersReader(problems: ProblemList): RowReader<MfaUser> {
   let index: ColumnIndex<UserColumn> | undefined;
   let file = '';
   let width = 0;
   let usable = true;
   const users: MfaUser[] = [];
   const seen = new Map<string, number>();
-  // Phones are parsed in batches (possibly on another thread) and attached when they come back.
-  let batch: PendingPhone[] = [];
-  const parsed: Promise<void>[] = [];
-  const flush = () => {
-    if (batch.length === 0) return;
-    const items = batch;
-    batch = [];
-    parsed.push(phones.parse(items.map((i) => i.input)).then((results) => results.forEach((r, k) => attachPhone(items[k]!, r, problems, file))));
-  };
 
   return {
     header(h) {
@@ -98,24 +99,11 @@ export function usersReader(problems: ProblemList, phones: PhoneBatchParser = in
       const user = readUserRow(line, cells, index, file, problems, seen);
       if (!user) return;
       users.push(user);
-      queuePhone(batch, user, 'phone', cell(cells, index, 'phone_country_code'), cell(cells, index, 'phone'), cell(cells, index, 'phone_extension'), problems, file);
-      queuePhone(batch, user, 'backup_phone', cell(cells, index, 'backup_country_code'), cell(cells, index, 'backup_phone'), cell(cells, index, 'backup_extension'), problems, file);
-      if (batch.length >= PHONE_BATCH) flush();
+      readPhone(user, 'phone', cell(cells, index, 'phone_country_code'), cell(cells, index, 'phone'), cell(cells, index, 'phone_extension'), problems, file);
+      readPhone(user, 'backup_phone', cell(cells, index, 'backup_country_code'), cell(cells, index, 'backup_phone'), cell(cells, index, 'backup_extension'), problems, file);
     },
-    async result() {
-      flush();
-      await Promise.all(parsed);
-      return usable ? users : undefined;
-    },
+    result: () => (usable ? users : undefined),
   };
-}
-
-const PHONE_BATCH = 2048;
-
-interface PendingPhone {
-  user: MfaUser;
-  field: 'phone' | 'backup_phone';
-  input: PhoneInput;
 }
 
 function readUserRow(
@@ -187,8 +175,7 @@ function readUserRow(
 
 const UPN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
-function queuePhone(
-  batch: PendingPhone[],
+function readPhone(
   user: MfaUser,
   field: 'phone' | 'backup_phone',
   cc: string | undefined,
@@ -203,15 +190,12 @@ function queuePhone(
     }
     return;
   }
-  batch.push({ user, field, input: { cc, number, ext } });
-}
-
-function attachPhone({ user, field, input }: PendingPhone, result: PhoneResult, problems: ProblemList, file: string): void {
+  const result = parsePhone(cc, number, ext);
   if (result.ok) {
     if (field === 'phone') user.phone = result.phone;
     else user.backupPhone = result.phone;
     return;
   }
   (user.invalidPhones ??= []).push({ field, reason: result.reason });
-  problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(input.number)}: ${result.reason}`);
+  problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(number)}: ${result.reason}`);
 }

@@ -5,20 +5,8 @@ import { Secret } from '../../model/secret.js';
 /** RFC 4226 §4 R6: the shared secret must be at least 128 bits. */
 export const MIN_SECRET_BYTES = 16;
 
-export interface SeedFields {
-  serial: string;
-  type: OathType;
-  algorithm: OathAlgorithm;
-  digits: number;
-  period: number | null;
-  counter: number | null;
-  timeDrift?: number;
-  manufacturer?: string;
-  model?: string;
-  user?: string;
-  source: string;
-  line: number;
-}
+/** Everything of a seed but its secret (and the fingerprint derived from it); read seeds always have a line. */
+export type SeedFields = Omit<OathSeed, 'secret' | 'fingerprint' | 'line'> & { line: number };
 
 /**
  * Wraps the decoded seed bytes in a Secret (wiping the caller's copy) and warns when the seed is

@@ -1,0 +1,464 @@
+/**
+ * Verify shim throughput: verifications per second and p50/p99 latency over loopback HTTP with many
+ * concurrent keep-alive clients, beside a bare node:http JSON endpoint measured in the same run.
+ *
+ *   npm run build && node dist/bench/shim-throughput.js [--duration 5] [--clients 64] [--users 5000] [--rounds 2]
+ *
+ * Both servers run as child processes (the shim is the real `mfa-migrate shim serve`, with its
+ * journal fsyncs and audit log); the load generator runs in this process, on raw sockets, so the
+ * client's own HTTP parsing stays small and the same for both. Every shim answer is checked against
+ * what the generator expects (HOTP codes in counter order are accepted, wrong codes rejected).
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { closeSync, constants, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Secret } from '../src/model/secret.js';
+import type { OathSeed } from '../src/model/export-data.js';
+import { runImportStore } from '../src/shim/shim-operations.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i]!;
+  if (a.startsWith('--')) args.set(a.slice(2), process.argv[i + 1]?.startsWith('--') === false ? process.argv[++i]! : 'true');
+}
+const num = (name: string, def: number): number => (args.has(name) ? Number(args.get(name)) : def);
+
+// ---------------------------------------------------------------- workload
+interface BenchUser {
+  name: string;
+  type: 'hotp' | 'totp';
+  secret: Buffer;
+  /** HOTP: next counter; TOTP: last step this client used. */
+  counter: number;
+  lastCode: string | null;
+}
+
+function hotp(secret: Buffer, counter: number): string {
+  const msg = Buffer.alloc(8);
+  msg.writeUInt32BE(Math.floor(counter / 2 ** 32), 0);
+  msg.writeUInt32BE(counter >>> 0, 4);
+  const mac = createHmac('sha1', secret).update(msg).digest();
+  const off = mac[mac.length - 1]! & 15;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+function makeUsers(count: number): BenchUser[] {
+  // 80 % HOTP (each accept needs the next counter: unlimited accepts per user), 20 % TOTP.
+  return Array.from({ length: count }, (_, i) => ({
+    name: `user${i}@bench.contoso.com`,
+    type: i % 5 === 4 ? 'totp' : 'hotp',
+    secret: randomBytes(20),
+    counter: -1,
+    lastCode: null,
+  }));
+}
+
+let requestSeq = 0;
+
+/**
+ * The next request for a user and the answers the shim may give, or null when a TOTP user has no
+ * fresh code until the next step (the client moves on to another user). Mix (deterministic): 90 %
+ * fresh codes (HOTP: the next counter; TOTP: the previous, then the current step), 5 % wrong codes
+ * (the whole HOTP window plus look-behind is computed), 5 % the user's last code again (a double
+ * submit: replayed).
+ */
+function nextRequest(u: BenchUser): { body: string; expect: string[] } | null {
+  if (u.type === 'totp' && u.counter >= Math.floor(Date.now() / 30_000)) return null; // no fresh code until the next step
+  const r = (requestSeq++ * 37) % 100;
+  const body = (code: string) => JSON.stringify({ user: u.name, code });
+  if (r < 5) return { body: body(r % 2 ? '000000' : '999999'), expect: ['wrong_code', 'replayed', 'ok'] };
+  if (r < 10 && u.lastCode !== null) return { body: body(u.lastCode), expect: ['replayed'] };
+  if (u.type === 'hotp') {
+    if (u.counter < 0) u.counter = 0;
+    u.lastCode = hotp(u.secret, u.counter++);
+    return { body: body(u.lastCode), expect: ['ok'] };
+  }
+  const step = Math.floor(Date.now() / 30_000);
+  const candidate = Math.max(step - 1, u.counter + 1);
+  u.counter = candidate;
+  u.lastCode = hotp(u.secret, candidate);
+  // At a step boundary the server may already be one step further (then step - 1 is out of the window).
+  return { body: body(u.lastCode), expect: ['ok', 'wrong_code'] };
+}
+
+// ---------------------------------------------------------------- load generator (raw sockets)
+interface RunResult {
+  requests: number;
+  seconds: number;
+  /** Server CPU seconds (user + system) spent in the measured window, when /proc tells. */
+  cpuSeconds: number | null;
+  latenciesMs: Float64Array;
+  reasons: Map<string, number>;
+  unexpected: number;
+  errors: number;
+}
+
+/**
+ * Drives `clients` keep-alive connections. Closed loop (rate undefined): each connection sends its
+ * next request as soon as the answer arrives, so throughput is the server's capacity and latency is
+ * mostly queueing (clients / throughput). Open loop (rate given): requests are due at a fixed rate and
+ * latency counts from when a request was due (no coordinated omission), showing the service time.
+ */
+function runLoad(
+  port: number,
+  clients: number,
+  seconds: number,
+  users: BenchUser[] | null,
+  serverPid: number,
+  rate?: number,
+  warmupMs = 0,
+): Promise<RunResult> {
+  const lat: number[] = [];
+  const reasons = new Map<string, number>();
+  let unexpected = 0;
+  let errors = 0;
+  let measured = 0;
+  const start = performance.now();
+  const measureFrom = start + warmupMs;
+  const end = measureFrom + seconds * 1000;
+  const dummy = { body: JSON.stringify({ user: 'user0@bench.contoso.com', code: '123456' }), expect: ['wrong_code'] };
+
+  interface Conn {
+    busy: boolean;
+    send: (dueAt: number) => void;
+    finish: () => void;
+  }
+  const idle: Conn[] = [];
+  const backlog: number[] = [];
+  let finished = 0;
+  let resolveAll!: () => void;
+  const all = new Promise<void>((r) => (resolveAll = r));
+
+  const open = (index: number): void => {
+    const mine = users ? users.filter((_, i) => i % clients === index) : [];
+    let next = 0;
+    const socket: Socket = connect(port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let buf: Buffer = Buffer.alloc(0);
+    let dueAt = 0;
+    let expected: string[] = [];
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      socket.end();
+      if (++finished === clients) resolveAll();
+    };
+    const conn: Conn = {
+      busy: false,
+      finish,
+      send: (due: number) => {
+        let req: { body: string; expect: string[] } | null = dummy;
+        if (users) {
+          req = null;
+          for (let tries = 0; req === null && tries < mine.length; tries++) req = nextRequest(mine[next++ % mine.length]!);
+          req ??= { body: JSON.stringify({ user: mine[0]!.name, code: '000000' }), expect: ['wrong_code', 'replayed', 'locked_out'] };
+        }
+        expected = req.expect;
+        dueAt = due;
+        conn.busy = true;
+        const body = Buffer.from(req.body);
+        socket.write(`POST /v1/verify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
+        socket.write(body);
+      },
+    };
+    const proceed = (): void => {
+      conn.busy = false;
+      if (performance.now() >= end) return finish();
+      if (rate === undefined) return conn.send(performance.now());
+      const due = backlog.shift();
+      if (due !== undefined) conn.send(due);
+      else idle.push(conn);
+    };
+    socket.on('connect', proceed);
+    socket.on('error', () => {
+      errors++;
+      finish();
+    });
+    socket.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const headerEnd = buf.indexOf('\r\n\r\n');
+      if (headerEnd < 0) return;
+      const head = buf.toString('latin1', 0, headerEnd);
+      const m = /content-length:\s*(\d+)/i.exec(head);
+      const length = m ? Number(m[1]) : 0;
+      if (buf.length < headerEnd + 4 + length) return;
+      const body = buf.toString('utf8', headerEnd + 4, headerEnd + 4 + length);
+      buf = buf.subarray(headerEnd + 4 + length);
+      const now = performance.now();
+      if (now >= measureFrom && now < end) {
+        measured++;
+        lat.push(now - dueAt);
+        const status = Number(head.slice(9, 12));
+        let reason = `http_${status}`;
+        try {
+          reason = (JSON.parse(body) as { reason: string }).reason;
+        } catch {
+          // counted under http_<status>
+        }
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+        if (users && (status !== 200 || !expected.includes(reason))) unexpected++;
+      }
+      proceed();
+    });
+  };
+  for (let i = 0; i < clients; i++) open(i);
+
+  if (rate !== undefined) {
+    // Issue what is due every millisecond; what finds no idle connection waits in the backlog.
+    let issued = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      if (now >= end) {
+        clearInterval(timer);
+        // Idle connections are done; busy ones finish when their answer arrives.
+        for (const c of idle.splice(0)) c.finish();
+        return;
+      }
+      const due = Math.floor(((now - start) * rate) / 1000);
+      for (; issued < due; issued++) {
+        const at = start + (issued * 1000) / rate;
+        const conn = idle.shift();
+        if (conn) conn.send(at);
+        else backlog.push(at);
+      }
+    }, 1);
+  }
+
+  let cpuFrom: number | null = null;
+  let cpuTo: number | null = null;
+  setTimeout(() => (cpuFrom = cpuSeconds(serverPid)), warmupMs);
+  setTimeout(() => (cpuTo = cpuSeconds(serverPid)), end - start);
+  const deadline = new Promise<void>((r) => setTimeout(r, end - start + 5_000).unref());
+  return Promise.race([all, deadline]).then(() => {
+    // The window's end sample, if the last answers came in before its timer fired.
+    const cpuEnd = cpuTo ?? cpuSeconds(serverPid);
+    return {
+      requests: measured,
+      seconds,
+      cpuSeconds: cpuFrom !== null && cpuEnd !== null ? cpuEnd - cpuFrom : null,
+      latenciesMs: Float64Array.from(lat).sort(),
+      reasons,
+      unexpected,
+      errors,
+    };
+  });
+}
+
+/** Latency of the write the shim makes per batch, measured here: a floor for the shim's latency. */
+function diskWriteLatency(dir: string): { p50: number; p99: number } {
+  const file = join(dir, 'disk-probe');
+  const fd = openSync(file, constants.O_RDWR | constants.O_CREAT | constants.O_DSYNC, 0o600);
+  try {
+    writeSync(fd, Buffer.alloc(1024 * 1024), 0, 1024 * 1024, 0);
+    fsyncSync(fd);
+    const chunk = Buffer.alloc(1536, 0x61);
+    const samples: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      const t = performance.now();
+      writeSync(fd, chunk, 0, chunk.length, (i * chunk.length) % (1024 * 1024 - chunk.length));
+      samples.push(performance.now() - t);
+    }
+    const sorted = Float64Array.from(samples).sort();
+    return { p50: pct(sorted, 50), p99: pct(sorted, 99) };
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+}
+
+/** user + system CPU seconds of a process, from /proc (Linux); null elsewhere. */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+// ---------------------------------------------------------------- orchestration
+function startChild(cmd: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+const pct = (sorted: Float64Array, p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]! : NaN);
+
+function line(label: string, r: RunResult): string {
+  const rps = r.requests / r.seconds;
+  const cpu = r.cpuSeconds !== null && r.requests > 0 ? `   server CPU ${((r.cpuSeconds * 1e6) / r.requests).toFixed(0).padStart(4)} µs/req` : '';
+  return `  ${label.padEnd(30)} ${Math.round(rps).toLocaleString('en-US').padStart(8)} req/s   p50 ${pct(r.latenciesMs, 50).toFixed(2).padStart(6)} ms   p99 ${pct(r.latenciesMs, 99).toFixed(2).padStart(6)} ms${cpu}`;
+}
+
+function pool(rs: RunResult[]): RunResult {
+  return {
+    requests: rs.reduce((a, r) => a + r.requests, 0),
+    seconds: rs.reduce((a, r) => a + r.seconds, 0),
+    cpuSeconds: rs.every((r) => r.cpuSeconds !== null) ? rs.reduce((a, r) => a + r.cpuSeconds!, 0) : null,
+    latenciesMs: Float64Array.from(rs.flatMap((r) => [...r.latenciesMs])).sort(),
+    reasons: rs.reduce((m, r) => {
+      for (const [k, v] of r.reasons) m.set(k, (m.get(k) ?? 0) + v);
+      return m;
+    }, new Map<string, number>()),
+    unexpected: rs.reduce((a, r) => a + r.unexpected, 0),
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+  };
+}
+
+async function runBenchmark(): Promise<void> {
+  const duration = num('duration', 5);
+  const clients = num('clients', 64);
+  const userCount = num('users', 5000);
+  const rate = num('rate', 500);
+  const slice = num('slice', 1);
+  const here = fileURLToPath(import.meta.url);
+  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const key = randomBytes(32);
+  const work = mkdtempSync(join(tmpdir(), 'shim-bench-'));
+  const slices = Math.max(1, Math.round(duration / slice));
+
+  const cpu = cpus();
+  console.log(`Verify shim throughput over loopback HTTP: ${clients} keep-alive clients; ${duration} s per server and mode, in ${slices} alternating slices of ${slice} s`);
+  console.log(`Machine: ${cpu[0]?.model ?? 'unknown CPU'} x ${cpu.length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`Baseline: a bare node:http endpoint that parses the JSON body and answers a JSON verdict.`);
+  console.log(`Shim: the real \`shim serve\` (durable journal write per batch, audit log on), ${userCount} users (80 % HOTP, 20 % TOTP); 90 % fresh codes, 5 % wrong, 5 % replays; every answer checked; rate limit off (one client address)`);
+  console.log(`Closed loop: each client sends again as soon as answered (capacity; latency is mostly queueing = clients / throughput).`);
+  console.log(`Open loop: ${rate.toLocaleString('en-US')} requests/s due on a fixed schedule over the same connections; latency from when each was due.`);
+  console.log(`Both servers run at once as child processes; the load alternates between them slice by slice, so both see the same background load.\n`);
+
+  const users = makeUsers(userCount);
+  const store = join(work, 'bench.store');
+  await runImportStore({
+    store,
+    key,
+    input: {
+      users: users.map((u) => ({ username: u.name, enabled: true })),
+      tokens: users.map((u, i) => ({ seed: benchSeed(`B${i}`, u), user: u.name })),
+    },
+  });
+  const floor = diskWriteLatency(work);
+  console.log(`Durable write floor on this disk (O_DSYNC, 1.5 KB, in place, like one journal batch): p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms\n`);
+  const base = await startChild([here, '--baseline-server'], {});
+  const shim = await startChild([cli, 'shim', 'serve', '--store', store, '--port', '0', '--rate-limit', '0'], { MFA_SHIM_KEY: key.toString('base64') });
+  const runs = { baseClosed: [] as RunResult[], baseOpen: [] as RunResult[], shimClosed: [] as RunResult[], shimOpen: [] as RunResult[] };
+  const ratios: number[] = [];
+  try {
+    // Warm both up (JIT, connections, page cache).
+    await runLoad(base.port, clients, 1, null, base.child.pid!);
+    await runLoad(shim.port, clients, 1, users, shim.child.pid!);
+    for (let i = 0; i < slices; i++) {
+      const order = i % 2 === 0 ? ['base', 'shim'] : ['shim', 'base'];
+      const got: Record<string, RunResult> = {};
+      for (const which of order) {
+        got[which] = which === 'base' ? await runLoad(base.port, clients, slice, null, base.child.pid!) : await runLoad(shim.port, clients, slice, users, shim.child.pid!);
+      }
+      runs.baseClosed.push(got.base!);
+      runs.shimClosed.push(got.shim!);
+      ratios.push(got.shim!.requests / got.base!.requests);
+    }
+    for (let i = 0; i < slices; i++) {
+      const order = i % 2 === 0 ? ['base', 'shim'] : ['shim', 'base'];
+      for (const which of order) {
+        if (which === 'base') runs.baseOpen.push(await runLoad(base.port, clients, slice, null, base.child.pid!, rate));
+        else runs.shimOpen.push(await runLoad(shim.port, clients, slice, users, shim.child.pid!, rate));
+      }
+    }
+  } finally {
+    await stopChild(base.child);
+    await stopChild(shim.child);
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const bc = pool(runs.baseClosed);
+  const sc = pool(runs.shimClosed);
+  const bo = pool(runs.baseOpen);
+  const so = pool(runs.shimOpen);
+  const shimAll = pool([...runs.shimClosed, ...runs.shimOpen]);
+  const ratio = sc.requests / sc.seconds / (bc.requests / bc.seconds);
+  const sorted = [...ratios].sort((a, b) => a - b);
+  const medianRatio = sorted[Math.floor(sorted.length / 2)]!;
+  const mix = [...shimAll.reasons].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${((100 * v) / shimAll.requests).toFixed(1)} %`).join(', ');
+  console.log(line('baseline, closed loop', bc));
+  console.log(line('shim, closed loop', sc));
+  console.log(line('baseline, open loop', bo));
+  console.log(line('shim, open loop', so));
+  console.log(`  shim answers: ${mix}; unexpected ${shimAll.unexpected}; connection errors ${shimAll.errors + bc.errors + bo.errors}`);
+  console.log(`  throughput shim / baseline (closed loop): ${ratio.toFixed(2)} pooled, ${medianRatio.toFixed(2)} median of slices [${sorted.map((r) => r.toFixed(2)).join(' ')}]  (target >= 0.60: ${ratio >= 0.6 ? 'met' : 'NOT met'})`);
+  if (sc.cpuSeconds !== null && bc.cpuSeconds !== null) {
+    console.log(`  server CPU per request (closed loop): shim ${((sc.cpuSeconds * 1e6) / sc.requests).toFixed(0)} µs, baseline ${((bc.cpuSeconds * 1e6) / bc.requests).toFixed(0)} µs: ratio ${(bc.cpuSeconds / bc.requests / (sc.cpuSeconds / sc.requests)).toFixed(2)} (throughput ratio if CPU-bound; less noisy)`);
+  }
+  console.log(`  shim p99: open loop at ${rate} req/s ${pct(so.latenciesMs, 99).toFixed(2)} ms (baseline ${pct(bo.latenciesMs, 99).toFixed(2)} ms); closed loop ${pct(sc.latenciesMs, 99).toFixed(2)} ms (baseline ${pct(bc.latenciesMs, 99).toFixed(2)} ms)  (target < 10 ms: ${pct(so.latenciesMs, 99) < 10 ? 'met' : 'NOT met'} open loop)`);
+}
+
+function benchSeed(serial: string, u: BenchUser): OathSeed {
+  const secret = new Secret(u.secret);
+  return {
+    serial,
+    type: u.type,
+    algorithm: 'sha1',
+    digits: 6,
+    period: u.type === 'totp' ? 30 : null,
+    counter: u.type === 'hotp' ? 0 : null,
+    secret,
+    fingerprint: secret.fingerprint(),
+    source: 'bench',
+  };
+}
+
+// ---------------------------------------------------------------- baseline server (child mode)
+if (args.has('baseline-server')) {
+  // The bare endpoint: read the body, parse JSON, check the two fields, answer a JSON verdict.
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let ok = false;
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { user?: unknown; code?: unknown };
+        ok = typeof body.user === 'string' && typeof body.code === 'string';
+      } catch {
+        ok = false;
+      }
+      const out = Buffer.from(JSON.stringify(ok ? { result: 'reject', reason: 'wrong_code' } : { result: 'reject', reason: 'malformed' }));
+      res.writeHead(ok ? 200 : 400, { 'content-type': 'application/json', 'content-length': String(out.length) });
+      res.end(out);
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  server.listen(0, '127.0.0.1', () => {
+    const addr = server.address() as { port: number };
+    process.stdout.write(`listening on http://127.0.0.1:${addr.port}\n`);
+  });
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+} else {
+  await runBenchmark();
+}

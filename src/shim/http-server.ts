@@ -1,0 +1,235 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AuditLog } from './audit-log.js';
+import type { ShimMetrics } from './metrics.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { Verifier, VerifyReason, VerifyResult } from './verifier.js';
+
+export interface ShimHttpOptions {
+  verifier: Verifier;
+  metrics: ShimMetrics;
+  audit: AuditLog;
+  limiter: RateLimiter;
+  /** Required as `Authorization: Bearer <key>` on /v1/verify and /metrics when set. */
+  apiKey?: string;
+  tls?: { cert: Buffer; key: Buffer };
+  /** Largest request body accepted (bytes). */
+  maxBodyBytes?: number;
+  /** Whether state can still be persisted (false after a journal failure: fail closed). */
+  healthy: () => boolean;
+  gauges: () => { users: number; tokens: Record<string, number>; lockedUsers: number };
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 4096;
+/** Longest user name and code accepted in a request (anything longer is `malformed`). */
+export const MAX_USER_LENGTH = 256;
+export const MAX_CODE_LENGTH = 16;
+
+const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
+
+/** The verdict bodies are few: build each once. */
+const verdictBodies = new Map<string, Buffer>();
+function verdictBody(result: VerifyResult, reason: VerifyReason): Buffer {
+  const k = `${result}|${reason}`;
+  let body = verdictBodies.get(k);
+  if (!body) {
+    body = Buffer.from(JSON.stringify({ result, reason }));
+    verdictBodies.set(k, body);
+  }
+  return body;
+}
+
+function send(res: ServerResponse, status: number, body: Buffer | string, extra?: Record<string, string>): void {
+  const buf = typeof body === 'string' ? Buffer.from(body) : body;
+  res.writeHead(status, { ...JSON_HEADERS, 'content-length': String(buf.length), ...extra });
+  res.end(buf);
+}
+
+/** The client address as audit and rate limit see it (IPv4-mapped IPv6 shortened). */
+export function clientAddress(req: IncomingMessage): string {
+  const a = req.socket.remoteAddress ?? 'unknown';
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** The request body, or why it is unacceptable. Stops reading as soon as the limit is passed. */
+function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer } | { error: 'too_large' | 'aborted' }> {
+  return new Promise((resolve) => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > limit) {
+      resolve({ error: 'too_large' });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    req.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > limit) {
+        done = true;
+        resolve({ error: 'too_large' });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!done) {
+        done = true;
+        resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+      }
+    });
+    req.on('error', () => {
+      if (!done) {
+        done = true;
+        resolve({ error: 'aborted' });
+      }
+    });
+  });
+}
+
+/** `{user, code}` from the body, or undefined when it is not exactly that shape. */
+export function parseVerifyRequest(body: Buffer): { user: string; code: string } | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { user, code } = value as { user?: unknown; code?: unknown };
+  if (typeof user !== 'string' || typeof code !== 'string') return undefined;
+  if (user.trim() === '' || user.length > MAX_USER_LENGTH || code === '' || code.length > MAX_CODE_LENGTH) return undefined;
+  return { user, code };
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/**
+ * The shim's HTTP(S) server: POST /v1/verify, GET /healthz, GET /metrics.
+ * Order of checks on /v1/verify: rate limit (cheapest, also slows API-key guessing), API key, body,
+ * verification. Only well-formed requests from authorised clients reach a user's fail counter.
+ */
+export function createShimServer(opts: ShimHttpOptions): Server {
+  const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const expectedKey = opts.apiKey !== undefined ? digest(opts.apiKey) : undefined;
+
+  const authorised = (req: IncomingMessage): boolean => {
+    if (!expectedKey) return true;
+    const m = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!m) return false;
+    // Compare digests: constant time, and the same length whatever the client sent.
+    return timingSafeEqual(digest(m[1]!), expectedKey);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const q = req.url?.indexOf('?') ?? -1;
+    const path = q >= 0 ? req.url!.slice(0, q) : (req.url ?? '/');
+
+    if (path === '/v1/verify') {
+      if (req.method !== 'POST') {
+        send(res, 405, '{"error":"method_not_allowed"}', { allow: 'POST' });
+        return;
+      }
+      const client = clientAddress(req);
+      const finish = (status: number, result: VerifyResult, reason: VerifyReason, extra?: Record<string, string>): void => {
+        send(res, status, verdictBody(result, reason), extra);
+        opts.metrics.latency((performance.now() - started) / 1000);
+      };
+
+      const wait = opts.limiter.take(client);
+      if (wait > 0) {
+        // Keeps the verify contract (result/reason); the 429 status and Retry-After tell it apart from a user lock-out.
+        opts.metrics.rateLimited();
+        req.resume();
+        finish(429, 'reject', 'locked_out', { 'retry-after': String(wait) });
+        return;
+      }
+      if (!authorised(req)) {
+        opts.metrics.unauthorized();
+        opts.audit.write({ event: 'verify', client, result: 'reject', reason: 'unauthorized', serial: null });
+        req.resume();
+        send(res, 401, '{"error":"unauthorized"}', { 'www-authenticate': 'Bearer' });
+        return;
+      }
+      const read = await readBody(req, maxBody);
+      const request = 'body' in read ? parseVerifyRequest(read.body) : undefined;
+      if (!request) {
+        opts.metrics.verdict('reject', 'malformed');
+        opts.audit.write({ event: 'verify', client, result: 'reject', reason: 'malformed', serial: null });
+        // After an oversized body, neither read the rest nor keep the connection.
+        finish(400, 'reject', 'malformed', 'error' in read ? { connection: 'close' } : undefined);
+        return;
+      }
+      if (!opts.healthy()) {
+        opts.metrics.internalError();
+        send(res, 503, '{"error":"state_unavailable"}');
+        return;
+      }
+      const verdict = opts.verifier.verify(request.user, request.code);
+      try {
+        // No answer before the state change it caused is on disk: a used-up code never becomes usable
+        // again after a restart, and a counted failure stays counted.
+        await verdict.durable;
+      } catch {
+        opts.metrics.internalError();
+        opts.audit.write({ event: 'verify', user: request.user, client, result: 'reject', reason: 'state_unavailable', serial: verdict.serial ?? null });
+        send(res, 503, '{"error":"state_unavailable"}');
+        return;
+      }
+      opts.metrics.verdict(verdict.result, verdict.reason);
+      opts.audit.write({
+        event: 'verify',
+        user: verdict.user?.username ?? request.user,
+        client,
+        result: verdict.result,
+        reason: verdict.reason,
+        serial: verdict.serial ?? null,
+      });
+      finish(200, verdict.result, verdict.reason);
+      return;
+    }
+
+    if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const ok = opts.healthy();
+      send(res, ok ? 200 : 503, ok ? '{"status":"ok"}' : '{"status":"failing","error":"state_unavailable"}');
+      return;
+    }
+    if (path === '/metrics' && req.method === 'GET') {
+      if (!authorised(req)) {
+        opts.metrics.unauthorized();
+        send(res, 401, '{"error":"unauthorized"}', { 'www-authenticate': 'Bearer' });
+        return;
+      }
+      const text = Buffer.from(opts.metrics.render({ ...opts.gauges(), healthy: opts.healthy() }));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': String(text.length), 'cache-control': 'no-store' });
+      res.end(text);
+      return;
+    }
+    req.resume();
+    send(res, 404, '{"error":"not_found"}');
+  };
+
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, '{"error":"internal_error"}');
+      else res.destroy();
+    });
+  };
+
+  const server = opts.tls
+    ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, listener)
+    : createHttpServer(listener);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  server.keepAliveTimeout = 5_000;
+  // Malformed HTTP (not JSON, the parser itself) gets a plain 400 and the connection closed.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}

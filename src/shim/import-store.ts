@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { entraTokenFit } from '../model/entra-oath.js';
+import type { OathSeed } from '../model/export-data.js';
+import { STORE_FORMAT, STORE_VERSION, type StoreDocument, type StoredToken, type StoredUser } from './store-file.js';
+import { userKey, type ShimToken, type ShimUser } from './store-model.js';
+import { MAX_DIGITS, MIN_DIGITS } from './otp.js';
+
+/** What the import needs from the export: the users (users.csv) and the seeds matched to them. */
+export interface ImportInput {
+  users: { username: string; enabled: boolean }[];
+  tokens: { seed: OathSeed; user?: string }[];
+}
+
+export interface ImportOptions {
+  /** Import tokens of users disabled in MFA Server (default: no; the user stays known, with no token). */
+  includeDisabled?: boolean;
+  now?: Date;
+}
+
+/** The store being replaced, with its current state (journal applied). */
+export interface PreviousStore {
+  storeId: string;
+  generation: number;
+  createdAt?: string;
+  users: Map<string, ShimUser>;
+  tokens: Map<string, ShimToken>;
+}
+
+export type TokenChange = 'added' | 'kept' | 'reset';
+
+export interface ImportedToken {
+  serial: string;
+  type: 'totp' | 'hotp';
+  algorithm: string;
+  digits: number;
+  period: number | null;
+  change: TokenChange;
+  /** False for tokens Entra cannot take (HOTP, 8 digits, SHA-512, ...): only the shim verifies them. */
+  entraCapable: boolean;
+}
+
+/** What the import did; holds serials and usernames, never a secret. */
+export interface ImportSummary {
+  generation: number;
+  users: number;
+  tokens: number;
+  byKind: Record<string, number>;
+  perUser: { username: string; tokens: ImportedToken[] }[];
+  added: number;
+  kept: number;
+  reset: number;
+  /** Imported tokens Entra cannot take. */
+  shimOnly: number;
+  removed: string[];
+  skipped: { serial: string; source: string; line?: number; reason: string }[];
+}
+
+/**
+ * Builds the next store from the export. A token keeps its counters and replay state when it is the
+ * same token as before (same serial, same secret fingerprint, same type and period); a changed seed
+ * starts afresh. A kept HOTP counter never moves backwards, even if the seed file carries a lower one.
+ * Users keep their fail counter and lock-out.
+ */
+export function buildStore(input: ImportInput, previous: PreviousStore | undefined, options: ImportOptions = {}): { doc: StoreDocument; summary: ImportSummary } {
+  const now = (options.now ?? new Date()).toISOString();
+  const users = new Map<string, StoredUser & { disabled: boolean }>();
+  for (const u of input.users) {
+    const key = userKey(u.username);
+    const existing = users.get(key);
+    if (existing) {
+      existing.disabled &&= !u.enabled;
+      continue;
+    }
+    const before = previous?.users.get(key);
+    users.set(key, { username: u.username, tokens: [], fails: before?.fails ?? 0, lockedAt: before?.lockedAt ?? null, disabled: !u.enabled });
+  }
+
+  const tokens = new Map<string, StoredToken>();
+  const summary: ImportSummary = {
+    generation: (previous?.generation ?? 0) + 1,
+    users: 0,
+    tokens: 0,
+    byKind: {},
+    perUser: [],
+    added: 0,
+    kept: 0,
+    reset: 0,
+    shimOnly: 0,
+    removed: [],
+    skipped: [],
+  };
+  const perUser = new Map<string, ImportedToken[]>();
+
+  for (const { seed, user } of input.tokens) {
+    const skip = (reason: string): void => {
+      const entry: ImportSummary['skipped'][number] = { serial: seed.serial, source: seed.source, reason };
+      if (seed.line !== undefined) entry.line = seed.line;
+      summary.skipped.push(entry);
+    };
+    if (user === undefined || user.trim() === '') {
+      skip('no user in the export has this token');
+      continue;
+    }
+    const unsupported = unsupportedReason(seed);
+    if (unsupported) {
+      skip(unsupported);
+      continue;
+    }
+    if (tokens.has(seed.serial)) {
+      skip('serial already imported from another seed');
+      continue;
+    }
+    const key = userKey(user);
+    let owner = users.get(key);
+    if (!owner) {
+      const before = previous?.users.get(key);
+      owner = { username: user, tokens: [], fails: before?.fails ?? 0, lockedAt: before?.lockedAt ?? null, disabled: false };
+      users.set(key, owner);
+    }
+    if (owner.disabled && !options.includeDisabled) {
+      skip(`user ${owner.username} is disabled in MFA Server (use --include-disabled to import it anyway)`);
+      continue;
+    }
+    const { stored, change } = storedTokenFor(seed, previous?.tokens.get(seed.serial));
+    tokens.set(seed.serial, stored);
+    owner.tokens.push(seed.serial);
+    summary[change]++;
+    const kind = `${seed.type.toUpperCase()} ${seed.algorithm.toUpperCase()} ${seed.digits} digits${seed.type === 'totp' ? ` ${stored.period} s` : ''}`;
+    summary.byKind[kind] = (summary.byKind[kind] ?? 0) + 1;
+    const entraCapable = entraTokenFit(seed).ok;
+    if (!entraCapable) summary.shimOnly++;
+    const list = perUser.get(key) ?? [];
+    list.push({ serial: seed.serial, type: seed.type, algorithm: seed.algorithm, digits: seed.digits, period: stored.period, change, entraCapable });
+    perUser.set(key, list);
+  }
+
+  if (previous) summary.removed = [...previous.tokens.keys()].filter((serial) => !tokens.has(serial)).sort();
+  summary.users = users.size;
+  summary.tokens = tokens.size;
+  summary.perUser = [...perUser.entries()].map(([key, list]) => ({ username: users.get(key)!.username, tokens: list }));
+
+  const doc: StoreDocument = {
+    format: STORE_FORMAT,
+    version: STORE_VERSION,
+    storeId: previous?.storeId ?? randomBytes(8).toString('hex'),
+    gen: summary.generation,
+    createdAt: previous?.createdAt ?? now,
+    updatedAt: now,
+    users: [...users.values()].map(({ disabled: _disabled, ...u }) => u),
+    tokens: [...tokens.values()],
+  };
+  return { doc, summary };
+}
+
+function unsupportedReason(seed: OathSeed): string | undefined {
+  if (seed.type !== 'totp' && seed.type !== 'hotp') return `token type ${String(seed.type)} is not OATH TOTP/HOTP`;
+  if (!['sha1', 'sha256', 'sha512'].includes(seed.algorithm)) return `hash algorithm ${String(seed.algorithm)} is not supported`;
+  if (!Number.isInteger(seed.digits) || seed.digits < MIN_DIGITS || seed.digits > MAX_DIGITS) return `${seed.digits}-digit codes are not supported (${MIN_DIGITS} to ${MAX_DIGITS})`;
+  if (seed.type === 'totp' && seed.period !== null && (!Number.isInteger(seed.period) || seed.period <= 0)) return `time step ${seed.period} is not a positive whole number of seconds`;
+  if (seed.type === 'hotp' && seed.counter !== null && (!Number.isSafeInteger(seed.counter) || seed.counter < 0)) return `counter ${seed.counter} is not a valid HOTP counter`;
+  if (seed.secret.length === 0) return 'the seed is empty';
+  return undefined;
+}
+
+function storedTokenFor(seed: OathSeed, before: ShimToken | undefined): { stored: StoredToken; change: TokenChange } {
+  const period = seed.type === 'totp' ? (seed.period ?? 30) : null;
+  const fingerprint = seed.secret.fingerprint();
+  const same = before !== undefined && before.fingerprint === fingerprint && before.type === seed.type && before.period === period;
+  const stored: StoredToken = {
+    serial: seed.serial,
+    type: seed.type,
+    algorithm: seed.algorithm,
+    digits: seed.digits,
+    period,
+    secret: seed.secret.reveal().toString('base64'),
+    fingerprint,
+    counter: seed.type === 'hotp' ? Math.max(seed.counter ?? 0, same ? (before.counter ?? 0) : 0) : null,
+    lastStep: seed.type === 'totp' && same ? before.lastStep : null,
+    drift: seed.type === 'totp' ? (same ? before.drift : Math.trunc(seed.timeDrift ?? 0)) : 0,
+  };
+  if (seed.manufacturer !== undefined) stored.manufacturer = seed.manufacturer;
+  if (seed.model !== undefined) stored.model = seed.model;
+  stored.source = seed.source;
+  return { stored, change: before === undefined ? 'added' : same ? 'kept' : 'reset' };
+}

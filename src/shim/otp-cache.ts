@@ -1,0 +1,48 @@
+import { inspect } from 'node:util';
+import { hotpValue } from './otp.js';
+import type { ShimToken } from './store-model.js';
+
+const REDACTED = '[otp values redacted]';
+
+/**
+ * A token's recently computed OTP values, direct-mapped by counter (HOTP) or time step (TOTP). The
+ * windows around the current counter or step overlap from one request to the next, so most checks
+ * (accepts at the next counter, replays, retries) cost no HMAC at all. The table is at least as large
+ * as the whole window, so values inside one window never evict each other. The values are as
+ * sensitive as the seed: kept only in memory, never printed or persisted.
+ */
+export class OtpCache {
+  readonly #tags: Float64Array;
+  readonly #values: Int32Array;
+  readonly #mask: number;
+
+  constructor(window: number) {
+    let size = 4;
+    while (size < window) size *= 2;
+    this.#tags = new Float64Array(size).fill(-1);
+    this.#values = new Int32Array(size);
+    this.#mask = size - 1;
+  }
+
+  /** The token's OTP value at `counter` (computed and remembered on a miss). */
+  value(token: ShimToken, counter: number): number {
+    const slot = counter & this.#mask;
+    if (this.#tags[slot] === counter) return this.#values[slot]!;
+    const value = hotpValue(token.secret.reveal(), token.algorithm, counter, token.digits);
+    this.#tags[slot] = counter;
+    this.#values[slot] = value;
+    return value;
+  }
+
+  toString(): string {
+    return REDACTED;
+  }
+
+  toJSON(): string {
+    return REDACTED;
+  }
+
+  [inspect.custom](): string {
+    return REDACTED;
+  }
+}

@@ -1,0 +1,246 @@
+import { Secret } from '../model/secret.js';
+import { deriveKey } from './store-key.js';
+import { readStoreFile, StoreError, writeStoreFile, type StoreDocument } from './store-file.js';
+import { StoreLock } from './store-lock.js';
+import { createJournal, cutJournal, JournalWriter, readJournal, type JournalRecord } from './state-journal.js';
+import { userKey, type ShimToken, type ShimUser, type TokenStatePatch, type UserStatePatch } from './store-model.js';
+import type { StateSink } from './verifier.js';
+
+export const journalPathOf = (store: string): string => `${store}.journal`;
+
+export interface OpenOptions {
+  /** Shown to other processes that find the store busy, e.g. "shim serve". */
+  command: string;
+  /** Fold the journal into the store when it holds this many records (default 200 000). */
+  compactAfter?: number;
+  /** Called with operator-facing notes (e.g. a cut-off journal tail was dropped). */
+  onNotice?: (message: string) => void;
+}
+
+/**
+ * The open token store: seeds and state in memory, every state change applied at once and appended
+ * to the journal. Holds the store lock until close(). Compaction writes the current state into a new
+ * store generation and starts a new journal; `shim serve` compacts at start and clean stop, and the
+ * database itself when the journal grows past `compactAfter` records.
+ */
+export class ShimDatabase implements StateSink {
+  readonly users = new Map<string, ShimUser>();
+  readonly tokens = new Map<string, ShimToken>();
+  #doc: Omit<StoreDocument, 'users' | 'tokens'>;
+  #journal: JournalWriter;
+  #compacting: Promise<void> | null = null;
+  #closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly key: Buffer,
+    private readonly lock: StoreLock,
+    doc: StoreDocument,
+    journal: JournalWriter,
+    private readonly compactAfter: number,
+    private readonly onNotice: (message: string) => void,
+  ) {
+    this.#doc = { format: doc.format, version: doc.version, storeId: doc.storeId, gen: doc.gen, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
+    this.#journal = journal;
+    loadDocument(doc, this.users, this.tokens, path);
+  }
+
+  static async open(path: string, key: Buffer, options: OpenOptions): Promise<ShimDatabase> {
+    const lock = await StoreLock.acquire(path, options.command);
+    try {
+      const doc = await readStoreFile(path, key);
+      const macKey = deriveKey(key, 'journal-mac');
+      const journalPath = journalPathOf(path);
+      const journal = await readJournal(journalPath, macKey, doc.storeId, doc.gen);
+      const notice = options.onNotice ?? (() => undefined);
+      if (journal.droppedTail > 0) {
+        notice(`${journalPath}: dropped ${journal.droppedTail} cut-off line(s) at the end (a write interrupted by a crash; never acknowledged)`);
+      }
+      let end = journal.intactBytes;
+      if (journal.status === 'current') {
+        if (journal.droppedTail > 0) await cutJournal(journalPath, journal.intactBytes);
+      } else {
+        end = await createJournal(journalPath, macKey, doc.storeId, doc.gen);
+      }
+      const writer = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, end);
+      const db = new ShimDatabase(path, key, lock, doc, writer, options.compactAfter ?? 200_000, notice);
+      db.#apply(journal.records);
+      return db;
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+  }
+
+  get storeId(): string {
+    return this.#doc.storeId;
+  }
+
+  get generation(): number {
+    return this.#doc.gen;
+  }
+
+  get createdAt(): string {
+    return this.#doc.createdAt;
+  }
+
+  /** Set when the journal could not be written: the state on disk lags behind, so stop answering. */
+  get failure(): Error | null {
+    return this.#journal.failed;
+  }
+
+  findUser(key: string): ShimUser | undefined {
+    return this.users.get(key);
+  }
+
+  setTokenState(token: ShimToken, state: TokenStatePatch): Promise<void> {
+    token.counter = state.counter;
+    token.lastStep = state.lastStep;
+    token.drift = state.drift;
+    return this.#append({ token: token.serial, counter: state.counter, lastStep: state.lastStep, drift: state.drift });
+  }
+
+  setUserState(user: ShimUser, state: UserStatePatch): Promise<void> {
+    user.fails = state.fails;
+    user.lockedAt = state.lockedAt;
+    return this.#append({ user: user.key, fails: state.fails, lockedAt: state.lockedAt });
+  }
+
+  #append(record: JournalRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreError(`${this.path}: the store is closed`));
+    const done = this.#journal.append(record);
+    if (this.#journal.written >= this.compactAfter && !this.#compacting) void this.compact().catch(() => undefined);
+    return done;
+  }
+
+  #apply(records: JournalRecord[]): void {
+    for (const r of records) {
+      if ('token' in r) {
+        const token = this.tokens.get(r.token);
+        if (token) Object.assign(token, { counter: r.counter, lastStep: r.lastStep, drift: r.drift });
+      } else {
+        const user = this.users.get(r.user);
+        if (user) Object.assign(user, { fails: r.fails, lockedAt: r.lockedAt });
+      }
+    }
+  }
+
+  /** The whole store (seeds and current state) as a document of the next generation. */
+  snapshot(): StoreDocument {
+    return {
+      ...this.#doc,
+      gen: this.#doc.gen + 1,
+      updatedAt: new Date().toISOString(),
+      users: [...this.users.values()].map((u) => ({ username: u.username, tokens: u.tokens.map((t) => t.serial), fails: u.fails, lockedAt: u.lockedAt })),
+      tokens: [...this.tokens.values()].map(storedTokenOf),
+    };
+  }
+
+  /**
+   * Folds the journal into a new store generation. Records queued before the snapshot are durable
+   * once the new store is; records appended meanwhile go to the new generation's journal. A crash at
+   * any point leaves a store plus a journal of the same generation, or a store whose older journal
+   * is ignored because the store already contains it.
+   */
+  compact(): Promise<void> {
+    this.#compacting ??= this.#compact().finally(() => {
+      this.#compacting = null;
+    });
+    return this.#compacting;
+  }
+
+  async #compact(): Promise<void> {
+    if (this.#journal.failed) throw this.#journal.failed;
+    const before = await this.#journal.detach();
+    const doc = this.snapshot();
+    try {
+      await writeStoreFile(this.path, doc, this.key);
+      before.resolve();
+      const end = await createJournal(journalPathOf(this.path), deriveKey(this.key, 'journal-mac'), doc.storeId, doc.gen);
+      this.#doc = { ...this.#doc, gen: doc.gen, updatedAt: doc.updatedAt };
+      await this.#journal.resume(journalPathOf(this.path), doc.gen, end);
+    } catch (err) {
+      const failure = new StoreError(`${this.path}: compaction failed: ${(err as Error).message}`);
+      before.reject(failure);
+      this.#journal.fail(failure);
+      this.onNotice(failure.message);
+      throw failure;
+    }
+  }
+
+  /** Writes pending state, optionally compacts, and releases the lock. */
+  async close(options: { compact?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    try {
+      if (this.#compacting) await this.#compacting.catch(() => undefined);
+      if (options.compact && !this.#journal.failed) await this.compact();
+    } finally {
+      this.#closed = true;
+      await this.#journal.close();
+      await this.lock.release();
+    }
+  }
+
+  /** For exit handlers: drop the lock without waiting (the journal is already durable up to the last answer). */
+  releaseLockSync(): void {
+    this.lock.releaseSync();
+  }
+}
+
+export function storedTokenOf(t: ShimToken): StoreDocument['tokens'][number] {
+  const stored: StoreDocument['tokens'][number] = {
+    serial: t.serial,
+    type: t.type,
+    algorithm: t.algorithm,
+    digits: t.digits,
+    period: t.period,
+    secret: t.secret.reveal().toString('base64'),
+    fingerprint: t.fingerprint,
+    counter: t.counter,
+    lastStep: t.lastStep,
+    drift: t.drift,
+  };
+  if (t.manufacturer !== undefined) stored.manufacturer = t.manufacturer;
+  if (t.model !== undefined) stored.model = t.model;
+  if (t.source !== undefined) stored.source = t.source;
+  return stored;
+}
+
+/** Builds the in-memory maps from a store document, checking that it is consistent. */
+export function loadDocument(doc: StoreDocument, users: Map<string, ShimUser>, tokens: Map<string, ShimToken>, file: string): void {
+  for (const t of doc.tokens) {
+    if (tokens.has(t.serial)) throw new StoreError(`${file}: token ${t.serial} appears twice`);
+    const secret = new Secret(Buffer.from(t.secret, 'base64'));
+    const token: ShimToken = {
+      serial: t.serial,
+      type: t.type,
+      algorithm: t.algorithm,
+      digits: t.digits,
+      period: t.type === 'totp' ? (t.period ?? 30) : null,
+      secret,
+      fingerprint: t.fingerprint,
+      counter: t.type === 'hotp' ? (t.counter ?? 0) : null,
+      lastStep: t.type === 'totp' ? t.lastStep : null,
+      drift: t.type === 'totp' ? t.drift : 0,
+    };
+    if (t.manufacturer !== undefined) token.manufacturer = t.manufacturer;
+    if (t.model !== undefined) token.model = t.model;
+    if (t.source !== undefined) token.source = t.source;
+    tokens.set(t.serial, token);
+  }
+  const owner = new Map<string, string>();
+  for (const u of doc.users) {
+    const key = userKey(u.username);
+    if (users.has(key)) throw new StoreError(`${file}: user ${u.username} appears twice`);
+    const user: ShimUser = { username: u.username, key, tokens: [], fails: u.fails, lockedAt: u.lockedAt };
+    for (const serial of u.tokens) {
+      const token = tokens.get(serial);
+      if (!token) throw new StoreError(`${file}: user ${u.username} names token ${serial}, which the store does not hold`);
+      const other = owner.get(serial);
+      if (other !== undefined) throw new StoreError(`${file}: token ${serial} is assigned to both ${other} and ${u.username}`);
+      owner.set(serial, u.username);
+      user.tokens.push(token);
+    }
+    users.set(key, user);
+  }
+}

@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import { AuditLog, auditPathOf } from './audit-log.js';
+import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
+import type { ShimRules } from './rules.js';
+import { ShimDatabase, journalPathOf } from './shim-database.js';
+import { writeStoreFile } from './store-file.js';
+import { deriveKey } from './store-key.js';
+import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-lock.js';
+import { createJournal } from './state-journal.js';
+import { userKey } from './store-model.js';
+import { requestUnlock } from './unlock-requests.js';
+import { Verifier, type VerifyReason, type VerifyResult } from './verifier.js';
+
+/** The one-shot commands (check, unlock, import) as functions; src/cli/shim-command.ts only wires flags. */
+
+export interface OneShotOptions {
+  store: string;
+  key: Buffer;
+  auditLog?: string;
+  now?: () => number;
+  onNotice?: (message: string) => void;
+}
+
+/** `shim check`: one verification with the same rules and state as the server (which must not be running). */
+export async function runCheck(
+  opts: OneShotOptions & { rules: ShimRules; user: string; code: string },
+): Promise<{ result: VerifyResult; reason: VerifyReason; serial?: string }> {
+  const db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim check', onNotice: opts.onNotice ?? (() => undefined) });
+  try {
+    const now = opts.now ?? Date.now;
+    const verdict = new Verifier(db, opts.rules, now).verify(opts.user, opts.code);
+    await verdict.durable;
+    const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
+    audit.write({
+      event: 'verify',
+      user: verdict.user?.username ?? opts.user,
+      client: 'shim check',
+      result: verdict.result,
+      reason: verdict.reason,
+      serial: verdict.serial ?? null,
+    });
+    await audit.close();
+    const out: { result: VerifyResult; reason: VerifyReason; serial?: string } = { result: verdict.result, reason: verdict.reason };
+    if (verdict.serial !== undefined) out.serial = verdict.serial;
+    return out;
+  } finally {
+    await db.close();
+  }
+}
+
+export type UnlockOutcome =
+  | { status: 'unlocked'; username: string; wasLocked: boolean }
+  | { status: 'requested'; server: LockHolder; requestFile: string }
+  | { status: 'unknown_user' };
+
+/**
+ * `shim unlock`: clears the user's fail counter and lock-out. While `shim serve` holds the store the
+ * change is handed to it as an unlock request (see unlock-requests.ts).
+ */
+export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user: string }): Promise<UnlockOutcome> {
+  const holder = await liveHolder(opts.store);
+  if (holder) return { status: 'requested', server: holder, requestFile: await requestUnlock(opts.store, opts.user) };
+  let db: ShimDatabase;
+  try {
+    db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim unlock', onNotice: opts.onNotice ?? (() => undefined) });
+  } catch (err) {
+    if (err instanceof StoreBusyError) return { status: 'requested', server: err.holder, requestFile: await requestUnlock(opts.store, opts.user) };
+    throw err;
+  }
+  try {
+    if (!db.findUser(userKey(opts.user))) return { status: 'unknown_user' };
+    const now = opts.now ?? Date.now;
+    const done = new Verifier(db, opts.rules, now).unlock(opts.user)!;
+    await done.durable;
+    const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
+    audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
+    await audit.close();
+    return { status: 'unlocked', username: done.user.username, wasLocked: done.wasLocked };
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * `shim import`: builds the next store generation from the export, keeping the state of unchanged
+ * tokens, and writes it atomically (0600) with a fresh journal. Holds the store lock throughout.
+ */
+export async function runImportStore(opts: OneShotOptions & { input: ImportInput; importOptions?: ImportOptions }): Promise<ImportSummary> {
+  let previous: PreviousStore | undefined;
+  let db: ShimDatabase | undefined;
+  let lock: StoreLock | undefined;
+  if (existsSync(opts.store)) {
+    db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: opts.onNotice ?? (() => undefined) });
+    previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens };
+  } else {
+    lock = await StoreLock.acquire(opts.store, 'shim import');
+  }
+  try {
+    const { doc, summary } = buildStore(opts.input, previous, opts.importOptions);
+    await writeStoreFile(opts.store, doc, opts.key);
+    // The old journal (older generation) is now folded in or obsolete; start this generation's.
+    await createJournal(journalPathOf(opts.store), deriveKey(opts.key, 'journal-mac'), doc.storeId, doc.gen);
+    const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), opts.now ?? Date.now);
+    audit.write({
+      event: 'import',
+      detail: `generation ${doc.gen}: ${summary.users} users, ${summary.tokens} tokens (${summary.added} new, ${summary.kept} kept, ${summary.reset} reset, ${summary.removed.length} removed, ${summary.skipped.length} skipped)`,
+    });
+    await audit.close();
+    return summary;
+  } finally {
+    await db?.close();
+    await lock?.release();
+  }
+}

@@ -1,0 +1,153 @@
+import type { AddressInfo } from 'node:net';
+import { isIP } from 'node:net';
+import type { Server } from 'node:http';
+import { AuditLog, auditPathOf } from './audit-log.js';
+import { createShimServer } from './http-server.js';
+import { ShimMetrics } from './metrics.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { ShimRules } from './rules.js';
+import { ShimDatabase } from './shim-database.js';
+import { userKey } from './store-model.js';
+import { UnlockRequestDir } from './unlock-requests.js';
+import { Verifier } from './verifier.js';
+
+export interface ShimServiceOptions {
+  store: string;
+  key: Buffer;
+  host: string;
+  port: number;
+  rules: ShimRules;
+  rateLimit: { perSecond: number; burst: number };
+  apiKey?: string;
+  tls?: { cert: Buffer; key: Buffer };
+  /** Allow a non-loopback bind without an API key and TLS. */
+  insecure?: boolean;
+  auditLog?: string;
+  maxBodyBytes?: number;
+  compactAfter?: number;
+  now?: () => number;
+  onNotice?: (message: string) => void;
+}
+
+export interface ShimService {
+  url: string;
+  address: AddressInfo;
+  db: ShimDatabase;
+  server: Server;
+  auditPath: string;
+  close(): Promise<void>;
+}
+
+/** A configuration the service refuses to run with. */
+export class ShimConfigError extends Error {
+  override name = 'ShimConfigError';
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost') return true;
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || h.startsWith('::ffff:127.');
+  return false;
+}
+
+/** Opens the store, folds its journal, applies pending unlocks and starts listening. */
+export async function startShimService(opts: ShimServiceOptions): Promise<ShimService> {
+  if (!isLoopbackHost(opts.host) && !opts.insecure) {
+    const missing = [opts.apiKey === undefined ? 'an API key (--api-key-file)' : '', opts.tls === undefined ? 'TLS (--tls-cert and --tls-key)' : ''].filter(Boolean);
+    if (missing.length > 0) {
+      throw new ShimConfigError(`binding to ${opts.host} (not loopback) requires ${missing.join(' and ')}; pass --insecure to run without (not recommended)`);
+    }
+  }
+  const now = opts.now ?? Date.now;
+  const notice = opts.onNotice ?? (() => undefined);
+  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice };
+  if (opts.compactAfter !== undefined) dbOptions.compactAfter = opts.compactAfter;
+  const db = await ShimDatabase.open(opts.store, opts.key, dbOptions);
+  let audit: AuditLog | undefined;
+  try {
+    await db.compact();
+    const auditPath = opts.auditLog ?? auditPathOf(opts.store);
+    audit = await AuditLog.open(auditPath, notice, now);
+    const auditLog = audit;
+    const unlocks = new UnlockRequestDir(opts.store, (user) =>
+      auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: 'unlocked' }),
+    );
+    const verifier = new Verifier(db, opts.rules, now, unlocks);
+
+    const applyUnlockRequests = async (): Promise<void> => {
+      for (const request of await unlocks.drain()) {
+        const user = db.findUser(userKey(request.user));
+        if (!user) continue;
+        const wasLocked = user.lockedAt !== null;
+        if (user.lockedAt !== null && request.requestedAt < user.lockedAt) continue; // asked before this lock-out began
+        const done = verifier.unlock(user.username);
+        await done?.durable;
+        auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: wasLocked ? 'unlocked' : 'fail_counter_reset' });
+      }
+    };
+    await applyUnlockRequests();
+
+    const metrics = new ShimMetrics();
+    const limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst, now);
+    const server = createShimServer({
+      verifier,
+      metrics,
+      audit,
+      limiter,
+      ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+      healthy: () => db.failure === null,
+      gauges: () => {
+        const tokens: Record<string, number> = { totp: 0, hotp: 0 };
+        for (const t of db.tokens.values()) tokens[t.type] = (tokens[t.type] ?? 0) + 1;
+        let lockedUsers = 0;
+        for (const u of db.users.values()) if (u.lockedAt !== null) lockedUsers++;
+        return { users: db.users.size, tokens, lockedUsers };
+      },
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    const url = `${opts.tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
+    audit.write({ event: 'start', detail: `listening on ${url}; ${db.users.size} users, ${db.tokens.size} tokens` });
+
+    const timers = [
+      setInterval(() => limiter.prune(), 60_000),
+      setInterval(() => void applyUnlockRequests().catch((err: Error) => notice(`unlock requests: ${err.message}`)), 5_000),
+    ];
+    for (const t of timers) t.unref();
+
+    let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        for (const t of timers) clearInterval(t);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        auditLog.write({ event: 'stop' });
+        try {
+          await db.close({ compact: true });
+        } finally {
+          await auditLog.close();
+        }
+      })();
+      return closing;
+    };
+    return { url, address, db, server, auditPath, close };
+  } catch (err) {
+    await audit?.close().catch(() => undefined);
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,145 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { writeFileAtomic } from './atomic-file.js';
+import { deriveKey, storeKeyId } from './store-key.js';
+
+export const STORE_FORMAT = 'mfa-migrate-shim-store';
+export const STORE_VERSION = 1;
+
+/** A store that cannot be read: missing, not a store, wrong key, tampered, inconsistent. */
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+const storedToken = z
+  .object({
+    serial: z.string().min(1),
+    type: z.enum(['totp', 'hotp']),
+    algorithm: z.enum(['sha1', 'sha256', 'sha512']),
+    digits: z.number().int().min(6).max(9),
+    period: z.number().int().positive().nullable(),
+    /** Base64 of the seed bytes. Only ever inside the encrypted payload. */
+    secret: z.string().min(1),
+    fingerprint: z.string(),
+    manufacturer: z.string().optional(),
+    model: z.string().optional(),
+    source: z.string().optional(),
+    counter: z.number().int().nonnegative().nullable(),
+    lastStep: z.number().int().nonnegative().nullable(),
+    drift: z.number().int(),
+  })
+  .strict();
+
+const storedUser = z
+  .object({
+    username: z.string().min(1),
+    tokens: z.array(z.string()),
+    fails: z.number().int().nonnegative(),
+    lockedAt: z.number().int().nullable(),
+  })
+  .strict();
+
+const storeDocument = z
+  .object({
+    format: z.literal(STORE_FORMAT),
+    version: z.literal(STORE_VERSION),
+    /** Random id of this store lineage; the journal names it so one store's journal never feeds another. */
+    storeId: z.string().regex(/^[0-9a-f]{16}$/),
+    /** Bumped on every rewrite (import, compaction); the journal of an older generation is already folded in. */
+    gen: z.number().int().positive(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    users: z.array(storedUser),
+    tokens: z.array(storedToken),
+  })
+  .strict();
+
+export type StoredToken = z.infer<typeof storedToken>;
+export type StoredUser = z.infer<typeof storedUser>;
+export type StoreDocument = z.infer<typeof storeDocument>;
+
+const envelope = z.object({
+  format: z.literal(STORE_FORMAT),
+  version: z.literal(STORE_VERSION),
+  cipher: z.literal('aes-256-gcm'),
+  keyId: z.string(),
+  iv: z.string(),
+  tag: z.string(),
+  ciphertext: z.string(),
+});
+
+/** The header fields are bound to the ciphertext as GCM additional data, so none can be swapped. */
+function additionalData(keyId: string): Buffer {
+  return Buffer.from(JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION, cipher: 'aes-256-gcm', keyId }));
+}
+
+/** The store file's bytes: a JSON envelope around the AES-256-GCM-encrypted document. */
+export function encryptStore(doc: StoreDocument, key: Buffer): string {
+  const keyId = storeKeyId(key);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', deriveKey(key, 'store-encryption'), iv);
+  cipher.setAAD(additionalData(keyId));
+  const plaintext = Buffer.from(JSON.stringify(doc));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  plaintext.fill(0);
+  return (
+    JSON.stringify({
+      format: STORE_FORMAT,
+      version: STORE_VERSION,
+      cipher: 'aes-256-gcm',
+      keyId,
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      ciphertext: ciphertext.toString('base64'),
+    }) + '\n'
+  );
+}
+
+export function decryptStore(text: string, key: Buffer, file: string): StoreDocument {
+  let outer: z.infer<typeof envelope>;
+  try {
+    outer = envelope.parse(JSON.parse(text));
+  } catch {
+    throw new StoreError(`${file}: not a shim token store (expected the JSON envelope written by \`mfa-migrate shim import\`)`);
+  }
+  const keyId = storeKeyId(key);
+  if (outer.keyId !== keyId) {
+    throw new StoreError(`${file}: the store was encrypted with another key (store key id ${outer.keyId}, given key id ${keyId})`);
+  }
+  let plaintext: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', deriveKey(key, 'store-encryption'), Buffer.from(outer.iv, 'base64'));
+    decipher.setAAD(additionalData(keyId));
+    decipher.setAuthTag(Buffer.from(outer.tag, 'base64'));
+    plaintext = Buffer.concat([decipher.update(Buffer.from(outer.ciphertext, 'base64')), decipher.final()]);
+  } catch {
+    throw new StoreError(`${file}: the store failed its integrity check (corrupted or modified); restore it or import again`);
+  }
+  try {
+    const parsed = storeDocument.safeParse(JSON.parse(plaintext.toString('utf8')));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new StoreError(`${file}: unexpected store content at ${issue?.path.join('.') ?? '?'}: ${issue?.message ?? 'invalid'}`);
+    }
+    return parsed.data;
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+export async function readStoreFile(file: string, key: Buffer): Promise<StoreDocument> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new StoreError(code === 'ENOENT' ? `${file}: no such store (create it with \`mfa-migrate shim import\`)` : `${file}: cannot read the store (${code ?? String(err)})`);
+  }
+  return decryptStore(text, key, file);
+}
+
+/** Writes the store atomically, mode 0600. */
+export async function writeStoreFile(file: string, doc: StoreDocument, key: Buffer): Promise<void> {
+  await writeFileAtomic(file, encryptStore(doc, key), 0o600);
+}

@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireLock, LockHeldError, readLock, type LockInfo } from '../../src/apply/state-lock.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { runCli } from '../helpers/run-cli.js';
+import { planTo, spawnCli, tempDir } from './helpers.js';
+
+/** The pid of a process that has exited (for a lock whose holder died). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}
+
+function writeLock(stateDir: string, info: Partial<LockInfo>): LockInfo {
+  mkdirSync(stateDir, { recursive: true });
+  const lock: LockInfo = { id: 'held-lock', operation: 'apply', pid: process.pid, host: hostname(), user: 'someone', started: '2026-11-27T08:00:00.000Z', ...info };
+  writeFileSync(join(stateDir, 'lock'), `${JSON.stringify(lock)}\n`);
+  return lock;
+}
+
+describe('state directory lock', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir('lock');
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('is refused while a live process holds it, naming the owner, host and start time; free again once released', async () => {
+    const dir = join(tmp.dir, 'live');
+    const held = await acquireLock(dir, 'apply');
+    const err = await acquireLock(dir, 'resume').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LockHeldError);
+    expect((err as LockHeldError).holder).toEqual(held.info);
+    expect((err as Error).message).toContain(`pid ${process.pid}`);
+    expect((err as Error).message).toContain(hostname());
+    expect((err as Error).message).toContain(held.info.started);
+    await held.release();
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
+    const again = await acquireLock(dir, 'resume');
+    expect(again.tookOver).toBeUndefined();
+    await again.release();
+  });
+
+  it('takes over the lock of a process that died on this host', async () => {
+    const dir = join(tmp.dir, 'dead');
+    const stale = writeLock(dir, { pid: await deadPid() });
+    const lock = await acquireLock(dir, 'resume');
+    expect(lock.tookOver).toEqual(stale);
+    expect(await readLock(join(dir, 'lock'))).toEqual(lock.info);
+    await lock.release();
+  });
+
+  it('does not take over a lock held on another host (its process cannot be checked from here)', async () => {
+    const dir = join(tmp.dir, 'remote');
+    writeLock(dir, { pid: await deadPid(), host: `not-${hostname()}` });
+    await expect(acquireLock(dir, 'apply')).rejects.toThrow(LockHeldError);
+  });
+});
+
+describe('apply and resume with the lock held', () => {
+  let emu: RunningEmulator;
+  let tmp: ReturnType<typeof tempDir>;
+  let planFile: string;
+
+  beforeAll(async () => {
+    tmp = tempDir('lock-cli');
+    // Slow responses keep the first apply running while the second one starts.
+    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 150 });
+    planFile = join(tmp.dir, 'contoso.plan');
+    await planTo(emu.url, planFile);
+  }, 60_000);
+
+  afterAll(async () => {
+    await emu?.stop();
+    tmp?.cleanup();
+  });
+
+  it('a second apply while one runs is refused with the owner, host and start time (exit 1)', async () => {
+    const stateDir = join(tmp.dir, 'busy');
+    const first = spawnCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '5']);
+    const lockFile = join(stateDir, 'lock');
+    for (let i = 0; i < 400 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 25));
+    const holder = await readLock(lockFile);
+    expect(holder).toBeDefined();
+    const second = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir]);
+    const runsDir = join(stateDir, 'runs');
+    for (let i = 0; i < 400 && !(existsSync(runsDir) && readdirSync(runsDir).length > 0); i++) await new Promise((r) => setTimeout(r, 25));
+    const resume = await runCli(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
+    const running = await runCli(['runs', '--state-dir', stateDir, '--format', 'json']);
+    const done = await first.exit;
+    expect(done.code).toBe(0);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`pid ${holder!.pid}`);
+    expect(holder!.pid).toBe(first.child.pid);
+    expect(second.stderr).toContain(holder!.host);
+    expect(second.stderr).toContain(holder!.started);
+    expect(second.stderr).toMatch(/in use by apply/);
+    // Resuming the run in progress is refused the same way.
+    expect(resume.code).toBe(1);
+    expect(resume.stderr).toContain(`pid ${holder!.pid}`);
+    expect(JSON.parse(running.stdout).map((r: { state: string }) => r.state)).toEqual(['running']);
+    expect(existsSync(lockFile)).toBe(false);
+    expect(readdirSync(join(stateDir, 'runs'))).toHaveLength(1);
+  });
+
+  it('takes over a lock left by a dead apply and says so', async () => {
+    const fast = await startEmulator({ port: 0, throttle: 'off' });
+    const stateDir = join(tmp.dir, 'orphan');
+    const stale = writeLock(stateDir, { pid: await deadPid() });
+    const r = await runCli(['apply', planFile, '--graph-url', fast.url, '--state-dir', stateDir]).finally(() => fast.stop());
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`pid ${stale.pid}`);
+    expect(r.stderr).toMatch(/took over/i);
+    expect(existsSync(join(stateDir, 'lock'))).toBe(false);
+  }, 60_000);
+});

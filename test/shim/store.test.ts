@@ -1,0 +1,354 @@
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runImportStore } from '../../src/shim/shim-operations.js';
+import { ShimDatabase, journalPathOf } from '../../src/shim/shim-database.js';
+import { readStoreFile, StoreError, writeStoreFile } from '../../src/shim/store-file.js';
+import { loadStoreKey, parseStoreKey, StoreKeyError } from '../../src/shim/store-key.js';
+import { StoreBusyError, lockPathOf } from '../../src/shim/store-lock.js';
+import { hotpCode } from '../../src/shim/otp.js';
+import { DEFAULT_RULES } from '../../src/shim/rules.js';
+import { Verifier } from '../../src/shim/verifier.js';
+import { RFC_SEED_SHA1, RFC_SEED_SHA256, TEST_KEY, TEST_KEY_B64, seed, tempDir } from './helpers.js';
+
+const SHORT_SEED = Buffer.from('0123456789'); // Microsoft-style 10 bytes
+
+/** The journal's lines (it is preallocated with zeros; its content ends at the first NUL). */
+function journalLines(store: string): string[] {
+  const text = readFileSync(journalPathOf(store), 'latin1');
+  const end = text.indexOf('\0');
+  return (end >= 0 ? text.slice(0, end) : text).trim().split('\n');
+}
+
+/** Writes bytes where the next journal line would go, as a write cut short by a crash leaves them. */
+function writeAtJournalEnd(store: string, text: string): void {
+  const path = journalPathOf(store);
+  const end = readFileSync(path).indexOf(0);
+  const fd = openSync(path, 'r+');
+  writeSync(fd, Buffer.from(text), 0, Buffer.byteLength(text), end < 0 ? statSync(path).size : end);
+  closeSync(fd);
+}
+
+function input() {
+  return {
+    users: [
+      { username: 'ivan@contoso.com', enabled: true },
+      { username: 'Grace@Contoso.com', enabled: true },
+      { username: 'zoe@contoso.com', enabled: true },
+    ],
+    tokens: [
+      { seed: seed({ serial: 'H1', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' },
+      { seed: seed({ serial: 'T1', secret: SHORT_SEED }), user: 'grace@contoso.com' },
+    ],
+  };
+}
+
+let tmp: ReturnType<typeof tempDir>;
+let store: string;
+beforeEach(async () => {
+  tmp = tempDir();
+  store = tmp.path('shim.store');
+  await runImportStore({ store, key: TEST_KEY, input: input() });
+});
+afterEach(() => tmp.cleanup());
+
+describe('store file', () => {
+  it('is written 0600, atomically (no temporary files left), and holds no seed in the clear', () => {
+    expect(statSync(store).mode & 0o777).toBe(0o600);
+    expect(statSync(journalPathOf(store)).mode & 0o777).toBe(0o600);
+    expect(readdirSync(tmp.dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    const text = readFileSync(store, 'utf8');
+    for (const secret of [RFC_SEED_SHA1, SHORT_SEED]) {
+      for (const encoding of ['hex', 'base64', 'latin1'] as const) expect(text).not.toContain(secret.toString(encoding));
+    }
+    expect(text).not.toContain('ivan@contoso.com'); // user names are inside the encrypted payload too
+    expect(JSON.parse(text)).toMatchObject({ format: 'mfa-migrate-shim-store', cipher: 'aes-256-gcm' });
+  });
+
+  it('refuses another key, naming both key ids but no key', async () => {
+    const other = Buffer.alloc(32, 9);
+    const err = await readStoreFile(store, other).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as Error).message).toMatch(/another key \(store key id [0-9a-f]{16}, given key id [0-9a-f]{16}\)/);
+    expect((err as Error).message).not.toContain(other.toString('base64'));
+  });
+
+  it('detects any change to the ciphertext or header', async () => {
+    const envelope = JSON.parse(readFileSync(store, 'utf8')) as Record<string, string>;
+    const ct = Buffer.from(envelope.ciphertext!, 'base64');
+    ct[10]! ^= 1;
+    writeFileSync(store, JSON.stringify({ ...envelope, ciphertext: ct.toString('base64') }));
+    await expect(readStoreFile(store, TEST_KEY)).rejects.toThrow(/integrity check/);
+    writeFileSync(store, 'not json');
+    await expect(readStoreFile(store, TEST_KEY)).rejects.toThrow(/not a shim token store/);
+    await expect(readStoreFile(tmp.path('missing.store'), TEST_KEY)).rejects.toThrow(/no such store/);
+  });
+
+  it('round-trips seeds and parameters', async () => {
+    const doc = await readStoreFile(store, TEST_KEY);
+    expect(doc.users.map((u) => u.username).sort()).toEqual(['Grace@Contoso.com', 'ivan@contoso.com', 'zoe@contoso.com']);
+    const t1 = doc.tokens.find((t) => t.serial === 'T1')!;
+    expect(Buffer.from(t1.secret, 'base64')).toEqual(SHORT_SEED);
+    expect(t1).toMatchObject({ type: 'totp', algorithm: 'sha1', digits: 6, period: 30, lastStep: null, drift: 0 });
+  });
+});
+
+describe('store key', () => {
+  it('reads base64 (standard or URL-safe) from the environment or a key file', () => {
+    expect(loadStoreKey({ env: { MFA_SHIM_KEY: TEST_KEY_B64 } })).toEqual(TEST_KEY);
+    const urlSafe = Buffer.alloc(32, 0xfb).toString('base64url');
+    expect(parseStoreKey(urlSafe, 'x')).toEqual(Buffer.alloc(32, 0xfb));
+    const file = tmp.path('key');
+    writeFileSync(file, `${TEST_KEY_B64}\n`);
+    expect(loadStoreKey({ keyFile: file, env: {} })).toEqual(TEST_KEY);
+  });
+
+  it('explains a missing, short or non-base64 key', () => {
+    expect(() => loadStoreKey({ env: {} })).toThrow(/set MFA_SHIM_KEY/);
+    expect(() => loadStoreKey({ env: { MFA_SHIM_KEY: Buffer.alloc(16).toString('base64') } })).toThrow(/32 bytes, not 16/);
+    expect(() => parseStoreKey('not base64!', 'k')).toThrow(StoreKeyError);
+    expect(() => loadStoreKey({ keyFile: tmp.path('nope'), env: {} })).toThrow(/cannot read key file/);
+  });
+});
+
+describe('state journal and database', () => {
+  const now = () => 1_700_000_000_000;
+
+  it('persists every state change before the verdict is answered, and replays it after a crash', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const verifier = new Verifier(db, DEFAULT_RULES, now);
+    const accepted = verifier.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 3, 6));
+    expect(accepted.result).toBe('accept');
+    await accepted.durable;
+    await verifier.verify('grace@contoso.com', '000000').durable;
+    // Crash: the process dies without closing (only the lock file is left behind by a dead process).
+    db.releaseLockSync();
+
+    const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    try {
+      expect(after.tokens.get('H1')!.counter).toBe(4);
+      expect(after.users.get('grace@contoso.com')!.fails).toBe(1);
+      const v = new Verifier(after, DEFAULT_RULES, now);
+      expect(v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 3, 6)).reason).toBe('replayed');
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('drops a cut-off last line (never acknowledged) and continues cleanly after it', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    await new Verifier(db, DEFAULT_RULES, now).verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6)).durable;
+    await db.close();
+    writeAtJournalEnd(store, '{"seq":2,"token":"H1","counter":9');
+    const notices: string[] = [];
+    const again = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: (m) => notices.push(m) });
+    expect(notices.join()).toMatch(/dropped 1 cut-off line/);
+    expect(again.tokens.get('H1')!.counter).toBe(1);
+    await new Verifier(again, DEFAULT_RULES, now).verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6)).durable;
+    await again.close();
+    const third = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    expect(third.tokens.get('H1')!.counter).toBe(2);
+    await third.close();
+  });
+
+  it('refuses a journal with a modified batch that is followed by good ones', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const v = new Verifier(db, DEFAULT_RULES, now);
+    await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6)).durable;
+    await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6)).durable;
+    await db.close();
+    const original = readFileSync(journalPathOf(store), 'utf8');
+    const lines = original.split('\n');
+    // header, record 1, commit 1, record 2, commit 2
+    expect(lines.slice(0, 5).map((l) => Object.keys(JSON.parse(l) as object)[0])).toEqual(['journal', 'seq', 'commit', 'seq', 'commit']);
+    // Roll the counter back in the first batch (as someone trying to reopen a replay window would).
+    lines[1] = lines[1]!.replace('"counter":1', '"counter":0');
+    writeFileSync(journalPathOf(store), lines.join('\n'));
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/journal: line 2: a batch of state records failed its integrity check/);
+    expect(existsSync(lockPathOf(store))).toBe(false);
+    // Removing a whole authentic batch from the middle is caught by the numbering.
+    const withoutFirst = original.split('\n');
+    withoutFirst.splice(1, 2);
+    writeFileSync(journalPathOf(store), withoutFirst.join('\n'));
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/line 2: record 2 follows record 0/);
+    // A batch without its commit at the end (a cut-off write) is dropped as a whole.
+    const cut = original.split('\n');
+    cut.splice(4, 1, '');
+    writeFileSync(journalPathOf(store), cut.slice(0, 5).join('\n') + '\n');
+    const notices: string[] = [];
+    const reopened = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: (m) => notices.push(m) });
+    expect(reopened.tokens.get('H1')!.counter).toBe(1);
+    expect(notices.join()).toMatch(/dropped 2 cut-off line/);
+    await reopened.close();
+  });
+
+  it('detects a store replaced by an older copy (journal newer than store)', async () => {
+    const old = readFileSync(store);
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    await db.compact();
+    await db.close();
+    writeFileSync(store, old);
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/replaced by an older copy/);
+  });
+
+  it('compacts into a new generation without losing state, also under concurrent changes', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const v = new Verifier(db, DEFAULT_RULES, now);
+    const gen = db.generation;
+    const before = v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6));
+    const compaction = db.compact();
+    const during = v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6));
+    await Promise.all([before.durable, during.durable, compaction]);
+    expect(db.generation).toBe(gen + 1);
+    expect(journalLines(store)).toHaveLength(3); // header + the change made during compaction + its commit
+    db.releaseLockSync(); // crash
+    const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    expect(after.tokens.get('H1')!.counter).toBe(2);
+    await after.close();
+  });
+
+  it('compacts by itself when the journal grows past the threshold', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', compactAfter: 5 });
+    const v = new Verifier(db, DEFAULT_RULES, now);
+    const gen = db.generation;
+    for (let c = 0; c < 12; c++) await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', c, 6)).durable;
+    await db.close();
+    const doc = await readStoreFile(store, TEST_KEY);
+    expect(doc.gen).toBeGreaterThan(gen);
+    const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    expect(after.tokens.get('H1')!.counter).toBe(12);
+    await after.close();
+  });
+
+  it('fails for good when the state can no longer be written (compaction into a vanished directory)', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const notices: string[] = [];
+    rmSync(tmp.dir, { recursive: true, force: true });
+    await expect(db.compact()).rejects.toThrow(/compaction failed/);
+    expect(db.failure?.message).toMatch(/state journal write failed/);
+    const verdict = new Verifier(db, DEFAULT_RULES, now).verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6));
+    await expect(verdict.durable).rejects.toThrow(/state journal write failed/);
+    await db.close().catch((e: unknown) => notices.push(String(e)));
+  });
+
+  it('lets one process at a time hold the store, and takes over a lock left by a dead process', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'shim serve' });
+    const err = await ShimDatabase.open(store, TEST_KEY, { command: 'shim check' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StoreBusyError);
+    expect((err as Error).message).toMatch(/in use by `mfa-migrate shim serve` \(pid \d+/);
+    await db.close();
+    writeFileSync(lockPathOf(store), JSON.stringify({ id: 'x', pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), command: 'shim serve', startedAt: 'then' }));
+    const taken = await ShimDatabase.open(store, TEST_KEY, { command: 'shim check' });
+    await taken.close();
+    expect(existsSync(lockPathOf(store))).toBe(false);
+  });
+
+  it('preallocates the journal with zeros and writes in place (the file does not grow per record)', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const size = statSync(journalPathOf(store)).size;
+    expect(size).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    const v = new Verifier(db, DEFAULT_RULES, now);
+    for (let c = 0; c < 20; c++) await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', c, 6)).durable;
+    expect(statSync(journalPathOf(store)).size).toBe(size);
+    expect(journalLines(store)).toHaveLength(41); // header + 20 batches of one record and a commit
+    await db.close();
+  });
+
+  it('writes compacted stores with a fresh IV each time', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const doc = db.snapshot();
+    await writeStoreFile(tmp.path('a'), doc, TEST_KEY);
+    await writeStoreFile(tmp.path('b'), doc, TEST_KEY);
+    await db.close();
+    const iv = (f: string) => (JSON.parse(readFileSync(f, 'utf8')) as { iv: string }).iv;
+    expect(iv(tmp.path('a'))).not.toBe(iv(tmp.path('b')));
+  });
+});
+
+describe('re-import', () => {
+  it('keeps the state of unchanged tokens and users, resets changed seeds, drops removed tokens', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const v = new Verifier(db, DEFAULT_RULES, () => 1_700_000_000_000);
+    await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 5, 6)).durable;
+    await v.verify('grace@contoso.com', hotpCode(SHORT_SEED, 'sha1', Math.floor(1_700_000_000 / 30), 6)).durable;
+    await v.verify('zoe@contoso.com', '123456').durable; // no token: nothing recorded
+    await v.verify('grace@contoso.com', '000000').durable;
+    await db.close();
+
+    const next = input();
+    next.tokens[1] = { seed: seed({ serial: 'T1', secret: SHORT_SEED }), user: 'grace@contoso.com' }; // unchanged
+    next.tokens.push({ seed: seed({ serial: 'T2', secret: RFC_SEED_SHA256, algorithm: 'sha256' }), user: 'zoe@contoso.com' });
+    const createdAt = (await readStoreFile(store, TEST_KEY)).createdAt;
+    const summary = await runImportStore({ store, key: TEST_KEY, input: next });
+    expect(summary).toMatchObject({ kept: 2, added: 1, reset: 0, removed: [] });
+    let doc = await readStoreFile(store, TEST_KEY);
+    expect(doc.createdAt).toBe(createdAt);
+    expect(doc.tokens.find((t) => t.serial === 'H1')!.counter).toBe(6);
+    expect(doc.tokens.find((t) => t.serial === 'T1')!.lastStep).toBe(Math.floor(1_700_000_000 / 30));
+    expect(doc.users.find((u) => u.username === 'Grace@Contoso.com')!.fails).toBe(1);
+
+    // A changed seed under the same serial starts afresh; a dropped token disappears.
+    const changed = { users: next.users, tokens: [{ seed: seed({ serial: 'H1', secret: RFC_SEED_SHA256, type: 'hotp' }), user: 'ivan@contoso.com' }] };
+    const second = await runImportStore({ store, key: TEST_KEY, input: changed });
+    expect(second).toMatchObject({ reset: 1, kept: 0, removed: ['T1', 'T2'] });
+    doc = await readStoreFile(store, TEST_KEY);
+    expect(doc.tokens.map((t) => t.serial)).toEqual(['H1']);
+    expect(doc.tokens[0]!.counter).toBe(0);
+  });
+
+  it('never moves a kept HOTP counter backwards, and takes a higher one from the seed file', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    await new Verifier(db, DEFAULT_RULES, Date.now).verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 7, 6)).durable;
+    await db.close();
+    await runImportStore({ store, key: TEST_KEY, input: input() });
+    expect((await readStoreFile(store, TEST_KEY)).tokens.find((t) => t.serial === 'H1')!.counter).toBe(8);
+    const higher = input();
+    higher.tokens[0] = { seed: seed({ serial: 'H1', secret: RFC_SEED_SHA1, type: 'hotp', counter: 50 }), user: 'ivan@contoso.com' };
+    await runImportStore({ store, key: TEST_KEY, input: higher });
+    expect((await readStoreFile(store, TEST_KEY)).tokens.find((t) => t.serial === 'H1')!.counter).toBe(50);
+  });
+
+  it('skips seeds without a user, and tokens of disabled users unless asked; the summary holds no secret', async () => {
+    const tmp2 = tempDir();
+    try {
+      const s = tmp2.path('s.store');
+      const summary = await runImportStore({
+        store: s,
+        key: TEST_KEY,
+        input: {
+          users: [
+            { username: 'ivan@contoso.com', enabled: true },
+            { username: 'ravi@contoso.com', enabled: false },
+          ],
+          tokens: [
+            { seed: seed({ serial: 'H1', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'IVAN@contoso.com' },
+            { seed: seed({ serial: 'SPARE', secret: RFC_SEED_SHA256 }) },
+            { seed: seed({ serial: 'R1', secret: SHORT_SEED }), user: 'ravi@contoso.com' },
+            { seed: seed({ serial: 'X10', secret: SHORT_SEED, digits: 10 }), user: 'ivan@contoso.com' },
+          ],
+        },
+      });
+      expect(summary.tokens).toBe(1);
+      expect(summary.skipped.map((k) => [k.serial, k.reason])).toEqual([
+        ['SPARE', 'no user in the export has this token'],
+        ['R1', expect.stringMatching(/disabled in MFA Server/)],
+        ['X10', expect.stringMatching(/10-digit codes are not supported/)],
+      ]);
+      expect(summary.perUser).toEqual([{ username: 'ivan@contoso.com', tokens: [expect.objectContaining({ serial: 'H1', type: 'hotp', change: 'added', entraCapable: false })] }]);
+      expect(summary.shimOnly).toBe(1);
+      const text = JSON.stringify(summary);
+      for (const secret of [RFC_SEED_SHA1, SHORT_SEED, RFC_SEED_SHA256]) {
+        expect(text).not.toContain(secret.toString('base64'));
+        expect(text).not.toContain(secret.toString('hex'));
+      }
+      const withDisabled = await runImportStore({
+        store: s,
+        key: TEST_KEY,
+        input: { users: [{ username: 'ravi@contoso.com', enabled: false }], tokens: [{ seed: seed({ serial: 'R1', secret: SHORT_SEED }), user: 'ravi@contoso.com' }] },
+        importOptions: { includeDisabled: true },
+      });
+      expect(withDisabled.tokens).toBe(1);
+    } finally {
+      tmp2.cleanup();
+    }
+  });
+});
