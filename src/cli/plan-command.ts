@@ -105,6 +105,12 @@ export async function planFromOptions(opts: PlanCliOptions): Promise<{ built: Bu
     return undefined;
   }
 
+  // Hash the export now, next to reading it, not after a tenant read that can take minutes (a file
+  // edited meanwhile would give a fingerprint of other content); the hashing overlaps the reads.
+  const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(opts.source, f))).map((f) => ({ name: f, path: join(opts.source, f) }));
+  const fingerprint = fingerprintFiles([...files, ...opts.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))]);
+  fingerprint.catch(() => {}); // awaited below; a Graph failure may come first
+
   const conn = connect(opts, true);
   try {
     const scope = await resolveScope(conn, bundle, opts);
@@ -116,8 +122,7 @@ export async function planFromOptions(opts: PlanCliOptions): Promise<{ built: Bu
     const tenant = await readTenant(conn, { upns: inScope.map((u) => u.username), serials, concurrency: opts.concurrency, onProgress: (d, t) => progress.update(d, t) });
     progress.done();
 
-    const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(opts.source, f))).map((f) => ({ name: f, path: join(opts.source, f) }));
-    const sourceFingerprint = await fingerprintFiles([...files, ...opts.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))]);
+    const sourceFingerprint = await fingerprint;
     const built = buildPlan({
       bundle,
       tenant,

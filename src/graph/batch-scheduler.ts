@@ -43,6 +43,7 @@ export class BatchScheduler {
   private pausedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
   private cancelled: unknown;
+  private pumpQueued = false;
   private limit: number;
   private readonly now: () => number;
 
@@ -60,7 +61,14 @@ export class BatchScheduler {
       if (this.cancelled !== undefined) return reject(this.cancelled);
       this.stats.requests++;
       this.ready.push({ req, attempts: 0, notBefore: 0, resolve, reject });
-      this.pump();
+      // Requests queued in the same tick go out together in full batches, not one by one.
+      if (!this.pumpQueued) {
+        this.pumpQueued = true;
+        queueMicrotask(() => {
+          this.pumpQueued = false;
+          this.pump();
+        });
+      }
     });
   }
 

@@ -48,6 +48,15 @@ describe('BatchScheduler over HTTP', () => {
     expect(Math.max(...perPath.values())).toBeLessThanOrEqual(2);
   });
 
+  it('sends requests queued together in full batches of 20', async () => {
+    emu = await startEmulator({ port: 0, tenant: tenantOf(45), throttle: 'off' });
+    const scheduler = new BatchScheduler(new GraphConnection({ graphUrl: emu.url, readOnly: true }), { version: 'v1.0', concurrency: 4 });
+    const responses = await Promise.all(Array.from({ length: 45 }, (_, i) => scheduler.send({ method: 'GET', url: `/users/u${i}@example.com?$select=id` })));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(emu.requests().map((e) => e.items?.length)).toEqual([20, 20, 5]);
+    expect(scheduler.stats.batches).toBe(3);
+  });
+
   it('retries 5xx answers with backoff until they succeed', async () => {
     emu = await startEmulator({ port: 0, tenant: tenantOf(100), throttle: 'off', faultRate: 0.25, seed: 7 });
     const scheduler = new BatchScheduler(new GraphConnection({ graphUrl: emu.url, readOnly: true }), { version: 'v1.0', concurrency: 4, maxBackoffMs: 20 });
