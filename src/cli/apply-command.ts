@@ -89,7 +89,9 @@ Examples:
         if (!opts.autoApprove && !(await confirm('Apply these changes? Only "yes" is accepted: '))) throw new CliError('apply cancelled');
       }
       const conn = connect(opts, false);
-      const users = await selectedUsers(conn, opts);
+      const users = await selectedUsers(conn, opts).catch((err: unknown) => {
+        throw err instanceof CliError ? err : new CliError((err as Error).message);
+      });
       const sel: ApplySelection = {
         batchSize: opts.batchSize,
         ...(opts.waves !== undefined ? { waves: opts.waves } : {}),

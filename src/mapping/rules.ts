@@ -4,7 +4,7 @@
  */
 export const RULES = {
   // Users
-  'EXPORT-DATA': 'A per-user problem in the export (an unreadable value) is reported; the rest of the user is migrated.',
+  'EXPORT-DATA': 'A per-user problem in the export or the seed files (an unreadable value, a short seed) is reported; the rest of the user is migrated.',
   'USER-MATCH': 'An export user is matched to the tenant user whose UPN equals the username, case-insensitively.',
   'USER-DISABLED': 'A user disabled in MFA Server is skipped: nothing is written for them.',
   'USER-NOT-FOUND': 'A user with no tenant account of that UPN is skipped and reported.',
