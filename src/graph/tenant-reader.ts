@@ -58,7 +58,7 @@ export async function readTenant(conn: GraphConnection, opts: TenantReadOptions)
   return { tenantId, policy, users, hardwareTokens };
 }
 
-interface DirectoryUser {
+export interface DirectoryUser {
   id: string;
   userPrincipalName: string;
   accountEnabled?: boolean;
@@ -115,7 +115,7 @@ async function readInventory(conn: GraphConnection, scheduler: BatchScheduler, s
   return out;
 }
 
-interface RawDevice {
+export interface RawDevice {
   id: string;
   serialNumber: string;
   status?: string;
@@ -126,7 +126,7 @@ interface RawDevice {
   assignedTo?: { id?: string } | null;
 }
 
-function toToken(d: RawDevice): TenantHardwareToken {
+export function toToken(d: RawDevice): TenantHardwareToken {
   return {
     id: d.id,
     serialNumber: String(d.serialNumber),
@@ -139,7 +139,7 @@ function toToken(d: RawDevice): TenantHardwareToken {
   };
 }
 
-function toTenantUser(u: DirectoryUser, methods: unknown, prefs: unknown, assigned: ReadonlyMap<string, TenantHardwareToken>): TenantUser {
+export function toTenantUser(u: DirectoryUser, methods: unknown, prefs: unknown, assigned: ReadonlyMap<string, TenantHardwareToken>): TenantUser {
   const user: TenantUser = {
     id: u.id,
     userPrincipalName: u.userPrincipalName,
