@@ -35,9 +35,9 @@ export function registerApply(program: Command): void {
     .argument('[planfile]', 'a plan saved by `mfa-migrate plan --out` (passing it is the approval)')
     .description('Apply a saved plan (or plan and apply with --source) through Graph $batch, in waves, throttle-aware, journaled and resumable.');
   addPlanningOptions(cmd);
-  // --source is required only without a plan file.
+  // --source is needed only without a plan file ('mandatory' is commander's "must be given";
+  // 'required' means "takes a value", which it still does).
   const source = cmd.options.find((o) => o.long === '--source')!;
-  source.required = false;
   source.mandatory = false;
   addStateDirOption(cmd)
     .option('--batch-size <n>', 'users per wave', (v) => positiveInt(v, '--batch-size'), 500)
