@@ -52,6 +52,7 @@ interface Slot {
 export class Executor {
   readonly stats: ExecStats;
   private readonly slots = new Map<string, Slot>();
+  /** Results (created token ids) by operation id: kept across steps, few (one per token). */
   private readonly results = new Map<string, Record<string, unknown>>();
   private readonly dependents = new Map<string, string[]>();
   private readonly ready: string[] = [];
@@ -82,6 +83,12 @@ export class Executor {
    */
   async run(ops: Operation[], prior: ReadonlyMap<string, OpRecord> = new Map()): Promise<Map<string, { status: Status; error?: string }>> {
     this.stats.total += ops.length;
+    // A run is one step (the policy, a wave): what earlier steps settled is not needed again, and
+    // keeping it would hold every operation of a 100,000-user apply.
+    this.slots.clear();
+    this.dependents.clear();
+    this.ready.length = 0;
+    this.stopped = false;
     for (const op of ops) {
       const p = prior.get(op.id);
       const status: Status = p?.state === 'done' ? 'done' : p?.state === 'started' ? 'verify' : 'waiting';

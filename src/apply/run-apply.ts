@@ -1,15 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphConnection } from '../graph/graph-connection.js';
-import { readTenant } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
-import { writeFileAtomic, type PlanFile } from '../plan/plan-file.js';
+import type { PlanFile } from '../plan/plan-file.js';
+import { applyPlanFromMemory, loadApplyPlan, userChanges, type ApplyPlan, type PlanUser, type PlanUserList } from './apply-plan.js';
 import { Executor, type ExecStats } from './executor.js';
-import { countStates, Journal, readRun, type OpRecord, type OpState, type RunView } from './journal.js';
+import { Journal, readRun, type OpRecord, type OpState, type RunView } from './journal.js';
 import { policyOperations, userOperations, type Operation } from './operations.js';
 import { findStale, type StaleObject } from './staleness.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
+import { recheckTenant } from './tenant-recheck.js';
 
 export interface ApplySelection {
   /** Users per wave. */
@@ -65,32 +67,45 @@ interface RunPlan {
 
 /** The operations a plan gives under a selection: deterministic, so a resume rebuilds the same ids. */
 export function operationsFor(plan: PlanFile, sel: Pick<ApplySelection, 'users' | 'maxUsers'>): RunPlan {
+  const applyPlan = applyPlanFromMemory(plan, Buffer.alloc(0));
+  return { policyOps: policyOperations(plan.policy_changes), users: [...selectUsers(applyPlan, sel)].map((u) => ({ upn: u.upn, userId: u.userId, ops: userOperations(userChanges(u)) })) };
+}
+
+/** The plan's users a run applies, in order: --users, then --max-users. */
+function selectUsers(plan: ApplyPlan, sel: Pick<ApplySelection, 'users' | 'maxUsers'>): PlanUserList {
   const wanted = sel.users ? new Set(sel.users.map((u) => u.toLowerCase())) : undefined;
-  const byUser = new Map<string, PlanFile['user_changes']>();
-  for (const c of plan.user_changes) {
-    if (wanted && !wanted.has(c.user.toLowerCase())) continue;
-    byUser.set(c.user_id, [...(byUser.get(c.user_id) ?? []), c]);
-  }
-  let users = [...byUser.values()].map((changes) => ({ upn: changes[0]!.user, userId: changes[0]!.user_id, ops: userOperations(changes) })).filter((u) => u.ops.length > 0);
-  if (sel.maxUsers !== undefined) users = users.slice(0, sel.maxUsers);
-  return { policyOps: policyOperations(plan.policy_changes), users };
+  return plan.users.select(wanted ? (upn) => wanted.has(upn.toLowerCase()) : undefined, sel.maxUsers);
 }
 
 export function planHash(bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** Reads with more $batch requests in flight than writes: a re-check is many small GETs. */
+const READ_CONCURRENCY_MIN = 8;
+/** Users re-read per step of the pre-flight check (bounds the tenant state held at once). */
+const PREFLIGHT_CHUNK = 500;
+/**
+ * A wave is read again before it is written unless the pre-flight read of its users is younger
+ * than this: the re-read is there to catch what others change during a long run, and a read a few
+ * seconds old is as good as a new one (at Graph's write quota a wave of 500 users takes about a minute).
+ */
+const RECHECK_AFTER_MS = 60_000;
+
 /**
  * Applies a saved plan: policy first (so every method a user gets is enabled before it becomes
  * a default), then the users in waves. Refuses to start on stale objects unless told to skip
  * them. Holds the state directory's lock throughout; journals every operation.
  */
-export async function startApply(plan: PlanFile, planBytes: Buffer, sel: ApplySelection, deps: ApplyDeps): Promise<ApplyOutcome> {
+export async function startApply(plan: ApplyPlan | PlanFile, planBytes: Buffer | undefined, sel: ApplySelection, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const applyPlan = 'copyTo' in plan ? plan : applyPlanFromMemory(plan, planBytes ?? Buffer.from(`${JSON.stringify(plan, null, 2)}\n`));
   const lock = await acquireLock(deps.stateDir, 'apply');
   logTakeover(lock, deps);
   try {
-    const runPlan = operationsFor(plan, sel);
-    const stale = await checkStale(plan, runPlan, deps.conn, sel.concurrency);
+    const users = selectUsers(applyPlan, sel);
+    const policyOps = policyOperations(applyPlan.policyChanges);
+    const preflightAt = Date.now();
+    const stale = await preflight(applyPlan, users, policyOps.length > 0, deps.conn, sel.concurrency);
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale);
     const staleUsers = new Set(stale.filter((s) => s.user).map((s) => s.user!.toLowerCase()));
     const stalePolicy = stale.some((s) => !s.user);
@@ -98,23 +113,25 @@ export async function startApply(plan: PlanFile, planBytes: Buffer, sel: ApplySe
     const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
     const runDir = join(deps.stateDir, 'runs', runId);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(join(runDir, 'plan.json'), planBytes, 0o600);
-    const total = runPlan.policyOps.length + runPlan.users.reduce((n, u) => n + u.ops.length, 0);
+    await applyPlan.copyTo(join(runDir, 'plan.json'));
+    let total = policyOps.length;
+    for (const u of users) total += userOperations(userChanges(u)).length;
     const journal = await Journal.create(runDir, {
       t: 'run',
       id: runId,
       kind: 'apply',
       created: new Date().toISOString(),
-      planHash: planHash(planBytes),
+      planHash: applyPlan.hash,
       options: { ...sel, skippedStale: [...staleUsers], stalePolicy },
       totalOps: total,
     });
     const skipped: OpRecord[] = [
-      ...(stalePolicy ? runPlan.policyOps.map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : []),
-      ...runPlan.users.filter((u) => staleUsers.has(u.upn.toLowerCase())).flatMap((u) => u.ops.map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' }))),
+      ...(stalePolicy ? policyOps.map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : []),
+      ...[...users].filter((u) => staleUsers.has(u.upn.toLowerCase())).flatMap((u) => userOperations(userChanges(u)).map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' }))),
     ];
     await journal.ops(skipped);
-    return await execute(runId, runDir, journal, runPlan, plan, new Map(skipped.map((r) => [r.op, r])), sel, deps, stale, lock);
+    // The pre-flight check has just read every user: the first wave needs no second read.
+    return await execute({ runId, runDir, journal, plan: applyPlan, users, policyOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel, deps, stale, readAt: preflightAt });
   } finally {
     await lock.release();
   }
@@ -128,15 +145,15 @@ export async function resumeApply(runId: string, deps: ApplyDeps): Promise<Apply
     const runDir = join(deps.stateDir, 'runs', runId);
     const view: RunView = await readRun(runDir);
     if (view.header.kind !== 'apply') throw new Error(`run ${runId} is a ${view.header.kind}; use rollback to resume it`);
-    const planBytes = await readFile(join(runDir, 'plan.json'));
-    if (planHash(planBytes) !== view.header.planHash) throw new Error(`run ${runId}: its plan copy does not match the journal`);
-    const plan = JSON.parse(planBytes.toString('utf8')) as PlanFile;
+    const plan = await loadApplyPlan(join(runDir, 'plan.json'));
+    if (plan.hash !== view.header.planHash) throw new Error(`run ${runId}: its plan copy does not match the journal`);
     const sel = view.header.options as unknown as ApplySelection & { waves?: number };
-    const runPlan = operationsFor(plan, sel);
-    const journal = await Journal.append(runDir);
     // A resume runs the remaining waves (a --waves limit of the first run applied to it only).
     const { waves: _waves, ...rest } = sel;
-    return await execute(runId, runDir, journal, runPlan, plan, view.ops, rest, deps, [], lock);
+    const users = selectUsers(plan, rest);
+    const policyOps = policyOperations(plan.policyChanges);
+    const journal = await Journal.append(runDir);
+    return await execute({ runId, runDir, journal, plan, users, policyOps, total: view.header.totalOps, prior: view.ops, sel: rest, deps, stale: [] });
   } finally {
     await lock.release();
   }
@@ -147,19 +164,25 @@ function logTakeover(lock: HeldLock, deps: ApplyDeps): void {
   if (t) deps.log?.(`Took over the lock left by ${t.operation} pid ${t.pid} of ${t.user}@${t.host} (started ${t.started}), which is no longer running.`);
 }
 
-async function execute(
-  runId: string,
-  runDir: string,
-  journal: Journal,
-  runPlan: RunPlan,
-  plan: PlanFile,
-  prior: ReadonlyMap<string, OpRecord>,
-  sel: ApplySelection,
-  deps: ApplyDeps,
-  stale: StaleObject[],
-  _lock: HeldLock,
-): Promise<ApplyOutcome> {
-  const policyRead = await deps.conn.get<Record<string, unknown>>('/policies/authenticationMethodsPolicy', 'beta');
+interface RunContext {
+  runId: string;
+  runDir: string;
+  journal: Journal;
+  plan: ApplyPlan;
+  users: PlanUserList;
+  policyOps: Operation[];
+  total: number;
+  prior: ReadonlyMap<string, OpRecord>;
+  sel: ApplySelection;
+  deps: ApplyDeps;
+  stale: StaleObject[];
+  /** When every user was read (pre-flight of a new run); a resume reads each wave. */
+  readAt?: number;
+}
+
+async function execute(ctx: RunContext): Promise<ApplyOutcome> {
+  const { journal, prior, sel, deps, users } = ctx;
+  const policyRead = await deps.conn.get<AuthenticationMethodsPolicy>('/policies/authenticationMethodsPolicy', 'beta');
   const executor = new Executor({
     conn: deps.conn,
     journal,
@@ -168,58 +191,100 @@ async function execute(
     onProgress: () => undefined,
   });
   executor.seedResults(prior);
-  const statuses = new Map<string, { status: string; error?: string }>();
-  for (const [id, r] of prior) statuses.set(id, { status: r.state, ...(r.error ? { error: r.error } : {}) });
-  const usersTotal = runPlan.users.length;
+  const counts: Record<OpState, number> = { pending: 0, started: 0, done: 0, failed: 0, skipped: 0 };
+  const outcomes: UserOutcome[] = [];
+  const usersTotal = users.length;
   let usersDone = 0;
   const report = (phase: string, wave?: number, waves?: number) => deps.onProgress?.({ phase, ...(wave !== undefined ? { wave } : {}), ...(waves !== undefined ? { waves } : {}), users: usersDone, usersTotal, stats: executor.stats });
   const timer = setInterval(() => report('running'), 1000);
   timer.unref();
   let state: ApplyOutcome['state'] = 'completed';
+  const statusOf = (id: string, now: ReadonlyMap<string, { status: string; error?: string }>): { status: OpState; error?: string } => {
+    const s = now.get(id);
+    if (s) return { status: toOpState(s.status), ...(s.error ? { error: s.error } : {}) };
+    const p = prior.get(id);
+    return p ? { status: p.state === 'started' ? 'pending' : p.state, ...(p.error ? { error: p.error } : {}) } : { status: 'pending' };
+  };
   try {
     // 1. The policy, its own step: every method must be enabled before a user's default points at it.
-    const policyPending = runPlan.policyOps.filter((o) => !settledBefore(prior.get(o.id)));
+    const policyPending = ctx.policyOps.filter((o) => !settledBefore(prior.get(o.id)));
+    let policyNow = new Map<string, { status: string; error?: string }>();
     if (policyPending.length > 0) {
       report('policy');
-      for (const [id, s] of await executor.run(policyPending, prior)) statuses.set(id, s);
-      if (policyPending.some((o) => statuses.get(o.id)?.status === 'failed')) {
-        deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
-        state = 'partial';
-        await journal.end('partial', countStates(recordsOf(statuses), runPlan.policyOps.length + runPlan.users.reduce((n, u) => n + u.ops.length, 0)));
-        return outcome();
-      }
+      policyNow = await executor.run(policyPending, prior);
     }
-    // 2. Users, wave by wave.
-    const waves = Math.ceil(runPlan.users.length / sel.batchSize);
+    for (const o of ctx.policyOps) counts[statusOf(o.id, policyNow).status]++;
+    if (policyPending.some((o) => policyNow.get(o.id)?.status === 'failed')) {
+      deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
+      for (const u of users) {
+        const ops = userOperations(userChanges(u));
+        for (const o of ops) counts[statusOf(o.id, new Map()).status]++;
+        outcomes.push(outcomeOf(u, ops, new Map(), statusOf));
+      }
+      state = 'partial';
+      await journal.end('partial', counts);
+      return outcome();
+    }
+
+    // 2. Users, wave by wave. Each wave's users are read again before it is written; that read is
+    // made while the wave before is being written, so the write pipe never waits for it.
+    const waves = Math.ceil(users.length / sel.batchSize);
+    const waveUsers = (w: number) => users.slice(w * sel.batchSize, (w + 1) * sel.batchSize);
+    const pendingOps = (w: number) =>
+      waveUsers(w)
+        .flatMap((u) => userOperations(userChanges(u)))
+        .filter((o) => !settledBefore(prior.get(o.id)));
+    const stopAt = sel.waves ?? Infinity;
+    let recheck: { wave: number; result: Promise<StaleObject[]> } | undefined;
+    const recheckWave = (w: number) => ({ wave: w, result: checkWave(ctx, waveUsers(w), deps.conn) });
+    const fresh = () => ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS;
     for (let w = 0; w < waves; w++) {
-      const wave = runPlan.users.slice(w * sel.batchSize, (w + 1) * sel.batchSize);
-      const ops = wave.flatMap((u) => u.ops).filter((o) => !settledBefore(prior.get(o.id)));
-      if (ops.length === 0) {
+      const wave = waveUsers(w);
+      const ops = pendingOps(w);
+      if (ops.length === 0 || w >= stopAt) {
+        if (w >= stopAt && ops.length > 0) state = 'stopped';
+        for (const u of wave) {
+          const all = userOperations(userChanges(u));
+          for (const o of all) counts[statusOf(o.id, new Map()).status]++;
+          outcomes.push(outcomeOf(u, all, new Map(), statusOf));
+        }
         usersDone += wave.length;
         continue;
       }
-      if (sel.waves !== undefined && w >= sel.waves) {
-        state = 'stopped';
-        break;
-      }
       await journal.wave(w + 1, 'started');
       report('wave', w + 1, waves);
-      // Re-read the wave's users just before writing: objects changed since the plan are left out.
-      const waveStale = await checkStale(plan, { policyOps: [], users: wave }, deps.conn, sel.concurrency, prior);
+      let waveStale: StaleObject[] = [];
+      if (recheck?.wave === w) waveStale = await recheck.result;
+      else if (!fresh()) waveStale = await recheckWave(w).result;
+      // Read the next wave with something to do while this one is written (unless the pre-flight read is still fresh).
+      recheck = undefined;
+      for (let n = w + 1; n < Math.min(waves, stopAt) && !fresh(); n++) {
+        if (pendingOps(n).length > 0) {
+          recheck = recheckWave(n);
+          recheck.result.catch(() => undefined);
+          break;
+        }
+      }
       const staleNow = new Set(waveStale.map((s) => s.user!.toLowerCase()));
+      const staleNowRecords = new Map<string, { status: string; error?: string }>();
       if (waveStale.length > 0) {
-        stale.push(...waveStale);
-        const recs = wave.filter((u) => staleNow.has(u.upn.toLowerCase())).flatMap((u) => u.ops.map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })));
+        ctx.stale.push(...waveStale);
+        const recs = ops.filter((o) => staleNow.has((o.user ?? '').toLowerCase())).map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' }));
         await journal.ops(recs);
-        for (const r of recs) statuses.set(r.op, { status: 'skipped', error: 'stale' });
+        for (const r of recs) staleNowRecords.set(r.op, { status: 'skipped', error: 'stale' });
       }
       const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()));
-      for (const [id, s] of await executor.run(runnable, prior)) statuses.set(id, s);
+      const now = runnable.length > 0 ? await executor.run(runnable, prior) : new Map<string, { status: string; error?: string }>();
+      for (const [id, s] of staleNowRecords) now.set(id, s);
+      for (const u of wave) {
+        const all = userOperations(userChanges(u));
+        for (const o of all) counts[statusOf(o.id, now).status]++;
+        outcomes.push(outcomeOf(u, all, now, statusOf));
+      }
       usersDone += wave.length;
       await journal.wave(w + 1, 'done');
     }
-    const counts = countStates(recordsOf(statuses), runPlan.policyOps.length + runPlan.users.reduce((n, u) => n + u.ops.length, 0));
-    if (state === 'completed' && (counts.failed > 0 || counts.skipped > 0)) state = 'partial';
+    if (state === 'completed' && (counts.failed > 0 || counts.skipped > 0 || counts.pending > 0)) state = 'partial';
     await journal.end(state, counts);
     return outcome();
   } finally {
@@ -229,19 +294,25 @@ async function execute(
   }
 
   function outcome(): ApplyOutcome {
-    const total = runPlan.policyOps.length + runPlan.users.reduce((n, u) => n + u.ops.length, 0);
-    const users: UserOutcome[] = runPlan.users.map((u) => {
-      const st = u.ops.map((o) => statuses.get(o.id));
-      const done = st.filter((s) => s?.status === 'done').length;
-      const failed = st.filter((s) => s?.status === 'failed').length;
-      const skipped = st.filter((s) => s?.status === 'skipped').length;
-      const error = st.find((s) => s?.error)?.error;
-      const outcome: UserOutcome['outcome'] =
-        done === u.ops.length ? 'done' : st.every((s) => s?.error === 'stale') ? 'stale' : failed > 0 && done === 0 ? 'failed' : failed > 0 || skipped > 0 ? 'partial' : done === 0 ? 'pending' : 'partial';
-      return { upn: u.upn, outcome, operations: u.ops.length, done, ...(error ? { error } : {}) };
-    });
-    return { runId, runDir, state, stale, users, counts: countStates(recordsOf(statuses), total), stats: executor.stats };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, stale: ctx.stale, users: outcomes, counts, stats: executor.stats };
   }
+}
+
+type StatusOf = (id: string, now: ReadonlyMap<string, { status: string; error?: string }>) => { status: OpState; error?: string };
+
+function outcomeOf(u: PlanUser, ops: Operation[], now: ReadonlyMap<string, { status: string; error?: string }>, statusOf: StatusOf): UserOutcome {
+  const st = ops.map((o) => statusOf(o.id, now));
+  const done = st.filter((s) => s.status === 'done').length;
+  const failed = st.filter((s) => s.status === 'failed').length;
+  const skipped = st.filter((s) => s.status === 'skipped').length;
+  const error = st.find((s) => s.error)?.error;
+  const outcome: UserOutcome['outcome'] =
+    done === ops.length ? 'done' : st.every((s) => s.error === 'stale') ? 'stale' : failed > 0 && done === 0 ? 'failed' : failed > 0 || skipped > 0 ? 'partial' : done === 0 ? 'pending' : 'partial';
+  return { upn: u.upn, outcome, operations: ops.length, done, ...(error ? { error } : {}) };
+}
+
+function toOpState(status: string): OpState {
+  return status === 'waiting' || status === 'ready' || status === 'inflight' || status === 'verify' ? 'pending' : (status as OpState);
 }
 
 /**
@@ -252,22 +323,38 @@ function settledBefore(r: OpRecord | undefined): boolean {
   return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'stale');
 }
 
-function recordsOf(statuses: Map<string, { status: string; error?: string }>): OpRecord[] {
-  return [...statuses].map(([op, s]) => ({ op, state: (s.status === 'waiting' || s.status === 'ready' || s.status === 'inflight' || s.status === 'verify' ? 'pending' : s.status) as OpState }));
+/** Before the run starts: every user (in chunks, so the tenant state held stays small) and the policy. */
+async function preflight(plan: ApplyPlan, users: PlanUserList, withPolicy: boolean, conn: GraphConnection, concurrency: number): Promise<StaleObject[]> {
+  const stale: StaleObject[] = [];
+  if (withPolicy) {
+    const policy = await conn.get<AuthenticationMethodsPolicy>('/policies/authenticationMethodsPolicy', 'beta');
+    stale.push(...findStale([], plan.policyChanges, { tenantId: 'unknown', policy, users: new Map(), hardwareTokens: new Map() }));
+  }
+  for (let i = 0; i < users.length; i += PREFLIGHT_CHUNK) stale.push(...(await staleAmong(users.slice(i, i + PREFLIGHT_CHUNK), conn, concurrency)));
+  return stale;
 }
 
-/** Re-reads the tenant objects of the given operations and returns those changed since the plan. */
-async function checkStale(plan: PlanFile, runPlan: RunPlan, conn: GraphConnection, concurrency: number, prior?: ReadonlyMap<string, OpRecord>): Promise<StaleObject[]> {
-  // Only objects not yet touched by this run: ours are changed on purpose.
-  const touched = new Set<string>();
-  for (const [id, r] of prior ?? []) if (r.state !== 'pending') touched.add(id.replace(/\/(create|assign|activate|delete)$/, ''));
-  const untouched = (userId: string, resource: string) => !touched.has(`${userId}/${resource}`);
-  const ids = new Set(runPlan.users.map((u) => u.userId));
-  const changes = plan.user_changes.filter((c) => ids.has(c.user_id) && c.action !== 'no-op' && untouched(c.user_id, c.resource));
-  const policyChanges = runPlan.policyOps.length > 0 ? plan.policy_changes : [];
-  if (changes.length === 0 && policyChanges.length === 0) return [];
-  const upns = [...new Set(changes.map((c) => c.user))];
-  const serials = changes.filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length));
-  const tenant = await readTenant(conn, { upns, serials, concurrency });
-  return findStale(changes, policyChanges, tenant);
+/** A wave's users re-read before it is written; objects this run already touched are not compared. */
+async function checkWave(ctx: RunContext, wave: PlanUser[], conn: GraphConnection): Promise<StaleObject[]> {
+  const touched = (u: PlanUser, resource: string) => {
+    for (const step of ['', '/create', '/assign', '/activate', '/delete']) {
+      const r = ctx.prior.get(`${u.userId}/${resource}${step}`);
+      if (r && r.state !== 'pending') return true;
+    }
+    return false;
+  };
+  const trimmed = wave.map((u) => ({ upn: u.upn, userId: u.userId, changes: u.changes.filter((c) => !touched(u, c.resource)) })).filter((u) => u.changes.length > 0);
+  return staleAmong(trimmed, conn, ctx.sel.concurrency);
+}
+
+async function staleAmong(users: PlanUser[], conn: GraphConnection, concurrency: number): Promise<StaleObject[]> {
+  if (users.length === 0) return [];
+  const serials = users.flatMap((u) => u.changes.filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length)));
+  const tenant = await recheckTenant(
+    conn,
+    users.map((u) => ({ upn: u.upn, userId: u.userId, needsPreferences: u.changes.some((c) => c.resource === 'signInPreferences') })),
+    serials,
+    { concurrency: Math.max(concurrency, READ_CONCURRENCY_MIN) },
+  );
+  return findStale(users.flatMap((u) => userChanges(u)), [], tenant);
 }

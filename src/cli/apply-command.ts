@@ -8,7 +8,8 @@ import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/ru
 import { groupMemberUpns, resolveGroup } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
 import { ProblemList, formatProblem } from '../model/problem.js';
-import { readPlanFile, toPlanFile, writeFileAtomic, type PlanFile } from '../plan/plan-file.js';
+import { toPlanFile, writeFileAtomic } from '../plan/plan-file.js';
+import { applyPlanFromMemory, loadApplyPlan, type ApplyPlan } from '../apply/apply-plan.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { serialKey } from '../source/export-checks.js';
 import { loadPskcKeyFile, loadPskcPasswordFile, readSeedFiles } from '../source/seeds/read-seed-files.js';
@@ -35,9 +36,9 @@ export function registerApply(program: Command): void {
     .argument('[planfile]', 'a plan saved by `mfa-migrate plan --out` (passing it is the approval)')
     .description('Apply a saved plan (or plan and apply with --source) through Graph $batch, in waves, throttle-aware, journaled and resumable.');
   addPlanningOptions(cmd);
-  // --source is required only without a plan file.
+  // --source is needed only without a plan file ('mandatory' is commander's "must be given";
+  // 'required' means "takes a value", which it still does).
   const source = cmd.options.find((o) => o.long === '--source')!;
-  source.required = false;
   source.mandatory = false;
   addStateDirOption(cmd)
     .option('--batch-size <n>', 'users per wave', (v) => positiveInt(v, '--batch-size'), 500)
@@ -60,16 +61,15 @@ Examples:
   $ mfa-migrate apply --source ./export --tokens seeds.pskc --auto-approve --graph-url http://127.0.0.1:8080`,
     )
     .action(async (planfile: string | undefined, opts: ApplyCliOptions) => {
-      let plan: PlanFile;
-      let planBytes: Buffer;
+      let plan: ApplyPlan;
       let seeds: Map<string, OathSeed>;
       if (planfile) {
         if (opts.source) throw new CliError('give either a plan file or --source, not both');
         try {
-          planBytes = await readFile(planfile);
-          plan = await readPlanFile(planfile);
+          // Streamed: a plan for 100,000 users need not fit in memory as JSON.
+          plan = await loadApplyPlan(planfile);
         } catch (err) {
-          throw new CliError((err as Error).message);
+          throw new CliError((err as NodeJS.ErrnoException).code === 'ENOENT' ? `cannot read the plan file ${planfile}: no such file` : (err as Error).message);
         }
         seeds = await seedsForPlan(plan);
       } else {
@@ -77,11 +77,11 @@ Examples:
         if (!opts.autoApprove && !process.stdin.isTTY) throw new CliError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
         const made = await planFromOptions({ ...opts, format: 'text', detailedExitcode: false });
         if (!made) return;
-        plan = toPlanFile(made.built.plan, made.source);
-        planBytes = Buffer.from(`${JSON.stringify(plan, null, 2)}\n`);
+        const planFile = toPlanFile(made.built.plan, made.source);
+        plan = applyPlanFromMemory(planFile, Buffer.from(`${JSON.stringify(planFile, null, 2)}\n`));
         seeds = new Map(made.bundle.seeds.map((s) => [serialKey(s.serial), s]));
-        process.stdout.write(renderPlanTerminal(plan, { color: process.stdout.isTTY === true, showPhoneNumbers: opts.showPhoneNumbers }));
-        const changes = plan.summary.create + plan.summary.update + plan.summary.delete;
+        process.stdout.write(renderPlanTerminal(planFile, { color: process.stdout.isTTY === true, showPhoneNumbers: opts.showPhoneNumbers }));
+        const changes = planFile.summary.create + planFile.summary.update + planFile.summary.delete;
         if (changes === 0) {
           process.stdout.write('No changes: nothing to apply.\n');
           return;
@@ -103,7 +103,7 @@ Examples:
       const progress = new ApplyProgress();
       let outcome: ApplyOutcome;
       try {
-        outcome = await startApply(plan, planBytes, sel, { conn, stateDir: opts.stateDir, seeds, onProgress: (e) => progress.update(e), log: (l) => process.stderr.write(`${l}\n`) });
+        outcome = await startApply(plan, undefined, sel, { conn, stateDir: opts.stateDir, seeds, onProgress: (e) => progress.update(e), log: (l) => process.stderr.write(`${l}\n`) });
       } catch (err) {
         progress.stop();
         throw cliErrorOf(err);
@@ -130,7 +130,7 @@ Examples:
       const id = runId ?? runs.find((r) => r.kind === 'apply' && (r.state === 'interrupted' || r.state === 'partial' || r.state === 'stopped'))?.id;
       if (!id) throw new CliError(runId ? `no run ${runId}` : `no unfinished apply run in ${opts.stateDir}`);
       if (!runs.some((r) => r.id === id)) throw new CliError(`no run ${id} in ${opts.stateDir}`);
-      const plan = await readPlanFile(join(opts.stateDir, 'runs', id, 'plan.json')).catch((err: Error) => {
+      const plan = await loadApplyPlan(join(opts.stateDir, 'runs', id, 'plan.json')).catch((err: Error) => {
         throw new CliError(err.message);
       });
       const seeds = await seedsForPlan(plan);
@@ -245,9 +245,8 @@ function csvCell(v: string): string {
 }
 
 /** Seeds are read again from the files the plan was made from, never from the plan (it holds none). */
-async function seedsForPlan(plan: PlanFile): Promise<Map<string, OathSeed>> {
-  const needs = plan.user_changes.some((c) => c.resource.startsWith('hardwareOathMethods/') && c.action !== 'no-op');
-  if (!needs) return new Map();
+async function seedsForPlan(plan: Pick<ApplyPlan, 'source' | 'hasTokenChanges'>): Promise<Map<string, OathSeed>> {
+  if (!plan.hasTokenChanges) return new Map();
   const problems = new ProblemList();
   let opts;
   try {

@@ -1,4 +1,4 @@
-import { ReadOnlyViolation, type BatchRequestItem, type GraphConnection, type GraphResponse, type GraphVersion } from './graph-connection.js';
+import { ReadOnlyViolation, retryAfterMs, type BatchRequestItem, type GraphConnection, type GraphResponse, type GraphVersion } from './graph-connection.js';
 
 export interface SchedulerOptions {
   version: GraphVersion;
@@ -195,11 +195,4 @@ export class BatchScheduler {
   }
 }
 
-/** Retry-After in ms: seconds (integer or decimal, as the emulator sends when time-scaled) or an HTTP date. */
-export function retryAfterMs(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
+export { retryAfterMs } from './graph-connection.js';

@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import { Client, GraphError, HTTPMessageHandler, RetryHandler, RetryHandlerOptions, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import { createCredential, GRAPH_SCOPE, isLoopback, type AuthOptions } from './auth.js';
 
 export type GraphVersion = 'v1.0' | 'beta';
@@ -9,6 +9,8 @@ export interface ConnectionOptions extends AuthOptions {
   graphUrl: string;
   /** Refuse every request that could write: GET only, and $batch whose items are all GET. */
   readOnly: boolean;
+  /** Attempts of a read throttled, answered 5xx or cut off (default 8). */
+  readAttempts?: number;
   /** Token for a loopback Graph (the emulator); defaults to a placeholder. */
   loopbackToken?: string;
 }
@@ -37,6 +39,10 @@ export interface BatchRequestItem {
   dependsOn?: string[];
 }
 
+/** Attempts of a read throttled, answered 5xx or cut off, and the cap of the backoff between them. */
+const READ_ATTEMPTS = 8;
+const READ_BACKOFF_CAP_MS = 10_000;
+
 /** Header carrying an absolute URL (a nextLink) to send as it is; see RawUrlMiddleware. */
 const RAW_URL_HEADER = 'x-mfa-migrate-raw-url';
 /** Header naming the request, so a failure without an HTTP answer can be handed back as thrown; see RawUrlMiddleware. */
@@ -51,6 +57,7 @@ const REQUEST_KEY_HEADER = 'x-mfa-migrate-request-key';
 export class GraphConnection {
   readonly root: string;
   readonly readOnly: boolean;
+  private readonly readAttempts: number;
   private readonly client: Client;
   /** Failures without an HTTP answer (refused write, network, timeout), by request key, until request() rethrows them. */
   private readonly failures = new Map<string, unknown>();
@@ -59,6 +66,7 @@ export class GraphConnection {
   constructor(opts: ConnectionOptions, credential?: TokenCredential) {
     this.root = opts.graphUrl.replace(/\/+$/, '');
     this.readOnly = opts.readOnly;
+    this.readAttempts = opts.readAttempts ?? READ_ATTEMPTS;
     const loopback = isLoopback(this.root);
     if (!loopback && !this.root.startsWith('https://')) {
       throw new Error(`--graph-url ${this.root}: Graph must be reached over https (plain http only to a loopback emulator)`);
@@ -68,9 +76,8 @@ export class GraphConnection {
       new RawUrlMiddleware(this.failures),
       new BearerMiddleware(token),
       ...(opts.readOnly ? [new ReadOnlyGuard()] : []),
-      // Retries throttled or unavailable *reads* only: a write whose answer was lost is read back
-      // by the caller before it is sent again, never blindly resent.
-      new RetryHandler(new RetryHandlerOptions(1, 6, (_delay, _attempt, request, options) => isReadOnlyRequest(typeof request === 'string' ? request : request.url, options?.method, options?.body))),
+      // No SDK RetryHandler: it retries only 429/503/504, and waits a second or more per retry
+      // without Retry-After. request() retries reads itself; writes are the caller's (read back first).
       new HTTPMessageHandler(),
     ];
     for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext?.(chain[i + 1]!);
@@ -78,11 +85,31 @@ export class GraphConnection {
   }
 
   /**
-   * Sends a request; Graph errors come back as a response (status + error body), not thrown. A
-   * request that got no HTTP answer throws what stopped it: ReadOnlyViolation, the network error
-   * (fetch's TypeError, cause ECONNREFUSED...) or the timeout.
+   * Sends a request; Graph errors come back as a response (status + error body), not thrown. A read
+   * (GET, or a $batch of GETs) throttled, answered 5xx or cut off is sent again: after its
+   * Retry-After when Graph gives one, else after a capped exponential backoff with full jitter.
+   * Writes are never resent here: a write whose answer was lost is read back by the caller first.
+   * A request that got no HTTP answer in the end throws what stopped it: ReadOnlyViolation, the
+   * network error (fetch's TypeError, cause ECONNREFUSED...) or the timeout.
    */
   async request<T = unknown>(method: BatchRequestItem['method'], path: string, version: GraphVersion = 'v1.0', body?: unknown, timeoutMs = 120_000): Promise<GraphResponse<T>> {
+    const items = (body as { requests?: { method?: string }[] } | undefined)?.requests;
+    const read = method === 'GET' || (method === 'POST' && path === '/$batch' && Array.isArray(items) && items.every((r) => r.method === 'GET'));
+    for (let attempt = 1; ; attempt++) {
+      const last = !read || attempt >= this.readAttempts;
+      let wait: number | undefined;
+      try {
+        const res = await this.requestOnce<T>(method, path, version, body, timeoutMs);
+        if (last || !(res.status === 429 || res.status >= 500)) return res;
+        wait = retryAfterMs(res.headers['retry-after']);
+      } catch (err) {
+        if (last || err instanceof ReadOnlyViolation) throw err;
+      }
+      await new Promise((r) => setTimeout(r, wait ?? Math.random() * Math.min(READ_BACKOFF_CAP_MS, 100 * 2 ** attempt)));
+    }
+  }
+
+  private async requestOnce<T>(method: BatchRequestItem['method'], path: string, version: GraphVersion, body: unknown, timeoutMs: number): Promise<GraphResponse<T>> {
     const absolute = /^https?:\/\//.test(path);
     const req = this.client.api(absolute ? '/' : path).version(version).header('Accept-Language', 'en-US');
     // A hung connection (a pulled cable) must end in an error, not wait forever.
@@ -274,6 +301,15 @@ function headersOf(h: Headers | Record<string, string> | undefined): Record<stri
 
 function lowerKeys(h: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), String(v)]));
+}
+
+/** Retry-After in ms: seconds (integer or decimal, as the emulator sends when time-scaled) or an HTTP date. */
+export function retryAfterMs(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 function safeJson(text: string): unknown {

@@ -69,7 +69,7 @@ async function readWith(conn: GraphConnection, v1: BatchScheduler, beta: BatchSc
   return { tenantId, policy, users, hardwareTokens };
 }
 
-interface DirectoryUser {
+export interface DirectoryUser {
   id: string;
   userPrincipalName: string;
   accountEnabled?: boolean;
@@ -126,7 +126,7 @@ async function readInventory(conn: GraphConnection, scheduler: BatchScheduler, s
   return out;
 }
 
-interface RawDevice {
+export interface RawDevice {
   id: string;
   serialNumber: string;
   status?: string;
@@ -137,7 +137,7 @@ interface RawDevice {
   assignedTo?: { id?: string } | null;
 }
 
-function toToken(d: RawDevice): TenantHardwareToken {
+export function toToken(d: RawDevice): TenantHardwareToken {
   return {
     id: d.id,
     serialNumber: String(d.serialNumber),
@@ -150,7 +150,7 @@ function toToken(d: RawDevice): TenantHardwareToken {
   };
 }
 
-function toTenantUser(u: DirectoryUser, methods: unknown, prefs: unknown, assigned: ReadonlyMap<string, TenantHardwareToken>): TenantUser {
+export function toTenantUser(u: DirectoryUser, methods: unknown, prefs: unknown, assigned: ReadonlyMap<string, TenantHardwareToken>): TenantUser {
   const user: TenantUser = {
     id: u.id,
     userPrincipalName: u.userPrincipalName,

@@ -81,7 +81,8 @@ describe('BatchScheduler over HTTP', () => {
 
   it('throws the network error (not a fake status) when Graph is unreachable, and cancel() stops the retries at once', async () => {
     const port = await closedPort();
-    const conn = new GraphConnection({ graphUrl: `http://127.0.0.1:${port}`, readOnly: true });
+    // One attempt per request here: the connection's own read retries are tested elsewhere.
+    const conn = new GraphConnection({ graphUrl: `http://127.0.0.1:${port}`, readOnly: true, readAttempts: 1 });
     const direct = await conn.request('GET', '/organization').catch((e: unknown) => e);
     expect(direct).toBeInstanceOf(TypeError);
     expect(((direct as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
