@@ -1,4 +1,4 @@
-import { ReadOnlyViolation, retryAfterMs, type BatchRequestItem, type GraphConnection, type GraphResponse, type GraphVersion } from './graph-connection.js';
+import { isUnreachable, ReadOnlyViolation, retryAfterMs, type BatchRequestItem, type GraphConnection, type GraphResponse, type GraphVersion } from './graph-connection.js';
 
 export interface SchedulerOptions {
   version: GraphVersion;
@@ -141,8 +141,9 @@ export class BatchScheduler {
         this.opts.version,
       );
     } catch (err) {
-      // A refused write is a bug of the caller, not a passing failure: never retried.
-      if (err instanceof ReadOnlyViolation || this.cancelled !== undefined) for (const p of items) p.reject(this.cancelled ?? err);
+      // A refused write is a bug of the caller, and an address nobody listens at is not a passing
+      // failure (the connection already retried what is): neither is retried here.
+      if (err instanceof ReadOnlyViolation || isUnreachable(err) || this.cancelled !== undefined) for (const p of items) p.reject(this.cancelled ?? err);
       else for (const p of items) this.retryOrFail(p, undefined, err);
       return;
     }

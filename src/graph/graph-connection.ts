@@ -103,7 +103,7 @@ export class GraphConnection {
         if (last || !(res.status === 429 || res.status >= 500)) return res;
         wait = retryAfterMs(res.headers['retry-after']);
       } catch (err) {
-        if (last || err instanceof ReadOnlyViolation) throw err;
+        if (last || err instanceof ReadOnlyViolation || isUnreachable(err)) throw err;
       }
       await new Promise((r) => setTimeout(r, wait ?? Math.random() * Math.min(READ_BACKOFF_CAP_MS, 100 * 2 ** attempt)));
     }
@@ -262,6 +262,16 @@ class BearerMiddleware extends Link {
     headers.Authorization = `Bearer ${await this.token()}`;
     return this.next!.execute(context);
   }
+}
+
+/**
+ * Nothing listens at the address, or the name does not resolve: a wrong --graph-url or a stopped
+ * emulator, not a passing fault, so it is reported at once rather than retried. A reset, a
+ * timeout or an unreachable network (a pulled cable) is retried.
+ */
+export function isUnreachable(err: unknown): boolean {
+  const code = ((err as { cause?: { code?: string } } | null)?.cause?.code ?? (err as { code?: string } | null)?.code) as string | undefined;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND';
 }
 
 /** GET, or a $batch whose requests are all GET. */

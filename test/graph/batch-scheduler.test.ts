@@ -79,23 +79,39 @@ describe('BatchScheduler over HTTP', () => {
     expect(operations(emu).map((o) => o.method)).toEqual(['GET']);
   });
 
-  it('throws the network error (not a fake status) when Graph is unreachable, and cancel() stops the retries at once', async () => {
+  it('throws the network error (not a fake status) at once when nothing listens at the Graph address', async () => {
     const port = await closedPort();
-    // One attempt per request here: the connection's own read retries are tested elsewhere.
-    const conn = new GraphConnection({ graphUrl: `http://127.0.0.1:${port}`, readOnly: true, readAttempts: 1 });
+    const conn = new GraphConnection({ graphUrl: `http://127.0.0.1:${port}`, readOnly: true });
+    const started = Date.now();
     const direct = await conn.request('GET', '/organization').catch((e: unknown) => e);
     expect(direct).toBeInstanceOf(TypeError);
     expect(((direct as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
+    const scheduler = new BatchScheduler(conn, { version: 'v1.0', concurrency: 2 });
+    const failed = await scheduler.send({ method: 'GET', url: '/users/u@example.com' }).catch((e: unknown) => e);
+    expect(((failed as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(scheduler.stats.retried).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 
-    // Backoff of up to a minute per retry: only cancel() can end these quickly.
-    const scheduler = new BatchScheduler(conn, { version: 'v1.0', concurrency: 2, maxBackoffMs: 60_000 });
-    const pending = Array.from({ length: 30 }, (_, i) => scheduler.send({ method: 'GET', url: `/users/u${i}@example.com` }).catch((e: unknown) => e));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(scheduler.stats.retried).toBeGreaterThan(0);
-    const reason = new Error('the plan failed');
-    scheduler.cancel(reason);
-    expect(await Promise.all(pending)).toEqual(Array(30).fill(reason));
-    await expect(scheduler.send({ method: 'GET', url: '/users' })).rejects.toBe(reason);
+  it('retries connections cut off mid-request, and cancel() stops the retries at once', async () => {
+    // A server that accepts and drops every connection: a passing network failure.
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const conn = new GraphConnection({ graphUrl: `http://127.0.0.1:${port}`, readOnly: true, readAttempts: 1 });
+      // Backoff of up to a minute per retry: only cancel() can end these quickly.
+      const scheduler = new BatchScheduler(conn, { version: 'v1.0', concurrency: 2, maxBackoffMs: 60_000 });
+      const pending = Array.from({ length: 30 }, (_, i) => scheduler.send({ method: 'GET', url: `/users/u${i}@example.com` }).catch((e: unknown) => e));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(scheduler.stats.retried).toBeGreaterThan(0);
+      const reason = new Error('the plan failed');
+      scheduler.cancel(reason);
+      expect(await Promise.all(pending)).toEqual(Array(30).fill(reason));
+      await expect(scheduler.send({ method: 'GET', url: '/users' })).rejects.toBe(reason);
+    } finally {
+      server.close();
+    }
   });
 
   it('reads Retry-After as seconds (whole or fractional) or an HTTP date', () => {
