@@ -10,6 +10,7 @@ import { Executor, type ExecStats } from './executor.js';
 import { Journal, readRun, type OpRecord, type OpState, type RunView } from './journal.js';
 import { policyOperations, userOperations, type Operation } from './operations.js';
 import { findStale, type StaleObject } from './staleness.js';
+import { collectGarbageIfGrown } from './heap.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
 import { recheckTenant } from './tenant-recheck.js';
 
@@ -82,7 +83,7 @@ export function planHash(bytes: Buffer | string): string {
 }
 
 /** Reads with more $batch requests in flight than writes: a re-check is many small GETs. */
-const READ_CONCURRENCY_MIN = 8;
+const READ_CONCURRENCY_MIN = 16;
 /** Users re-read per step of the pre-flight check (bounds the tenant state held at once). */
 const PREFLIGHT_CHUNK = 500;
 /**
@@ -283,6 +284,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       }
       usersDone += wave.length;
       await journal.wave(w + 1, 'done');
+      collectGarbageIfGrown();
     }
     if (state === 'completed' && (counts.failed > 0 || counts.skipped > 0 || counts.pending > 0)) state = 'partial';
     await journal.end(state, counts);
@@ -330,7 +332,10 @@ async function preflight(plan: ApplyPlan, users: PlanUserList, withPolicy: boole
     const policy = await conn.get<AuthenticationMethodsPolicy>('/policies/authenticationMethodsPolicy', 'beta');
     stale.push(...findStale([], plan.policyChanges, { tenantId: 'unknown', policy, users: new Map(), hardwareTokens: new Map() }));
   }
-  for (let i = 0; i < users.length; i += PREFLIGHT_CHUNK) stale.push(...(await staleAmong(users.slice(i, i + PREFLIGHT_CHUNK), conn, concurrency)));
+  for (let i = 0; i < users.length; i += PREFLIGHT_CHUNK) {
+    stale.push(...(await staleAmong(users.slice(i, i + PREFLIGHT_CHUNK), conn, concurrency)));
+    collectGarbageIfGrown();
+  }
   return stale;
 }
 
