@@ -6,7 +6,7 @@ import { generateExport } from '../../fixtures/generate-export.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
 import { expectNoDuplicateCreates, expectPlanApplied, journalLines, planTo, readPlan, runDirs, tempDir, writes, type PlanDoc, type Snapshot } from './helpers.js';
 
-const USERS = 2500;
+const USERS = 2000;
 
 /**
  * A few thousand synthetic users against an emulator that throttles (Graph's write quota, time-scaled)
@@ -29,10 +29,10 @@ describe(`apply: ${USERS} users, fault rate 0.1, throttled`, () => {
       port: 0,
       tenant: join(source, 'tenant.json'),
       throttle: 'L',
-      // Graph's write window of 150 s becomes 3 s, and holds 1,500 writes instead of 3,000 so that this
+      // Graph's write window of 150 s becomes 3 s, and holds 1,200 writes instead of 3,000 so that this
       // run, slowed by the faults, meets the quota several times.
       timeScale: 50,
-      throttleLimits: { appWrites: 1500 },
+      throttleLimits: { appWrites: 1200 },
       faultRate: 0.1,
       seed: 11,
       requestLogLimit: 1_000_000,

@@ -69,7 +69,7 @@ describe('apply and resume with the lock held', () => {
   beforeAll(async () => {
     tmp = tempDir('lock-cli');
     // Slow responses keep the first apply running while the second one starts.
-    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 150 });
+    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 200 });
     planFile = join(tmp.dir, 'contoso.plan');
     await planTo(emu.url, planFile);
   }, 60_000);
@@ -81,16 +81,19 @@ describe('apply and resume with the lock held', () => {
 
   it('a second apply while one runs is refused with the owner, host and start time (exit 1)', async () => {
     const stateDir = join(tmp.dir, 'busy');
-    const first = spawnCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '5']);
+    const first = spawnCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '2']);
     const lockFile = join(stateDir, 'lock');
     for (let i = 0; i < 400 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 25));
     const holder = await readLock(lockFile);
     expect(holder).toBeDefined();
-    const second = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir]);
     const runsDir = join(stateDir, 'runs');
-    for (let i = 0; i < 400 && !(existsSync(runsDir) && readdirSync(runsDir).length > 0); i++) await new Promise((r) => setTimeout(r, 25));
-    const resume = await runCli(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
-    const running = await runCli(['runs', '--state-dir', stateDir, '--format', 'json']);
+    for (let i = 0; i < 400 && !(existsSync(runsDir) && readdirSync(runsDir).some((id) => existsSync(join(runsDir, id, 'journal.jsonl')))); i++) await new Promise((r) => setTimeout(r, 25));
+    // All three at once, while the first apply is still writing.
+    const [second, resume, running] = await Promise.all([
+      runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir]),
+      runCli(['resume', '--graph-url', emu.url, '--state-dir', stateDir]),
+      runCli(['runs', '--state-dir', stateDir, '--format', 'json']),
+    ]);
     const done = await first.exit;
     expect(done.code).toBe(0);
     expect(second.code).toBe(1);
