@@ -1,7 +1,7 @@
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import { BatchScheduler } from '../graph/batch-scheduler.js';
 import { GraphRequestError, type GraphConnection, type GraphResponse } from '../graph/graph-connection.js';
-import { toTenantUser, toToken, type RawDevice } from '../graph/tenant-reader.js';
+import { tokensByAssignee, toTenantUser, toToken, type RawDevice } from '../graph/tenant-reader.js';
 import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 
 export interface RecheckUser {
@@ -38,15 +38,7 @@ export async function recheckTenant(
       }
     }),
   );
-  const byAssignee = new Map<string, Map<string, TenantHardwareToken>>();
-  for (const list of hardwareTokens.values()) {
-    for (const t of list) {
-      if (!t.assignedToId) continue;
-      let m = byAssignee.get(t.assignedToId);
-      if (!m) byAssignee.set(t.assignedToId, (m = new Map()));
-      m.set(t.id, t);
-    }
-  }
+  const byAssignee = tokensByAssignee(hardwareTokens);
   const found = new Map<string, TenantUser>();
   await Promise.all(
     users.map(async (u) => {

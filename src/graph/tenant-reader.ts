@@ -46,15 +46,7 @@ async function readWith(conn: GraphConnection, v1: BatchScheduler, beta: BatchSc
     readInventory(conn, beta, opts.serials),
   ]);
 
-  const byAssignee = new Map<string, Map<string, TenantHardwareToken>>();
-  for (const list of hardwareTokens.values()) {
-    for (const t of list) {
-      if (!t.assignedToId) continue;
-      let m = byAssignee.get(t.assignedToId);
-      if (!m) byAssignee.set(t.assignedToId, (m = new Map()));
-      m.set(t.id, t);
-    }
-  }
+  const byAssignee = tokensByAssignee(hardwareTokens);
   const users = new Map<string, TenantUser>();
   let done = 0;
   const found = [...directory.values()];
@@ -67,6 +59,20 @@ async function readWith(conn: GraphConnection, v1: BatchScheduler, beta: BatchSc
     }),
   );
   return { tenantId, policy, users, hardwareTokens };
+}
+
+/** Inventory tokens by the user they are assigned to, then by device id. */
+export function tokensByAssignee(hardwareTokens: ReadonlyMap<string, TenantHardwareToken[]>): Map<string, Map<string, TenantHardwareToken>> {
+  const byAssignee = new Map<string, Map<string, TenantHardwareToken>>();
+  for (const list of hardwareTokens.values()) {
+    for (const t of list) {
+      if (!t.assignedToId) continue;
+      let m = byAssignee.get(t.assignedToId);
+      if (!m) byAssignee.set(t.assignedToId, (m = new Map()));
+      m.set(t.id, t);
+    }
+  }
+  return byAssignee;
 }
 
 export interface DirectoryUser {
