@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { expectNoDuplicateCreates, expectPlanApplied, normalizeState, planTo, readPlan, spawnCli, tempDir, type PlanDoc, type Snapshot } from './helpers.js';
+import { expectNoDuplicateCreates, expectPlanApplied, journalLines, normalizeState, planTo, readPlan, runDirs, spawnCli, tempDir, type PlanDoc, type Snapshot } from './helpers.js';
 
 const SLOW = process.env.MFA_SLOW_TESTS === '1';
 const TRIALS = SLOW ? 10 : 3;
@@ -19,20 +19,25 @@ describe(`apply killed with SIGKILL at random moments, then resumed (${TRIALS} t
   let planFile: string;
   let plan: PlanDoc;
   let reference: Snapshot;
-  let uninterruptedMs: number;
-  // Small waves and a little latency: many journal writes and batches to be killed in the middle of.
-  const applyArgs = (stateDir: string) => ['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '4'];
+  /** In the uninterrupted run, ms from process start to the first operation journaled, and to the end. */
+  let writesFrom: number;
+  let writesTo: number;
+  // Small waves, one batch at a time and some latency: many batches and journal writes to be killed in the middle of.
+  const applyArgs = (stateDir: string) => ['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '3', '--concurrency', '1'];
 
   beforeAll(async () => {
     tmp = tempDir('kill');
-    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 15 });
+    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 40 });
     planFile = join(tmp.dir, 'contoso.plan');
     await planTo(emu.url, planFile);
     plan = readPlan(planFile);
+    const stateDir = join(tmp.dir, 'reference');
     const t0 = Date.now();
-    const r = await runCli(applyArgs(join(tmp.dir, 'reference')));
-    uninterruptedMs = Date.now() - t0;
+    const r = await runCli(applyArgs(stateDir));
     expect(r.code, r.stderr).toBe(0);
+    const lines = journalLines(runDirs(stateDir)[0]!);
+    writesFrom = Date.parse(lines.find((l) => l.t === 'ops' && l.ops.some((o: { state: string }) => o.state === 'started')).at) - t0;
+    writesTo = Date.parse(lines.at(-1).at) - t0;
     reference = emu.snapshot();
     expectPlanApplied(plan, reference);
   }, 120_000);
@@ -61,8 +66,10 @@ describe(`apply killed with SIGKILL at random moments, then resumed (${TRIALS} t
       emu.reset();
       const stateDir = join(tmp.dir, `trial-${trial}`);
       const { child, exit } = spawnCli(applyArgs(stateDir));
-      // Anywhere from process start-up to the end of an uninterrupted run.
-      const delay = Math.round(150 + Math.random() * uninterruptedMs);
+      // Mostly while operations are being written; every fifth trial anywhere from start-up on
+      // (killed before the journal exists: the next apply starts afresh and takes over the lock).
+      const from = trial % 5 === 0 ? 50 : writesFrom;
+      const delay = Math.round(from + Math.random() * (writesTo - from));
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       const killed = await exit;
