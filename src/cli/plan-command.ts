@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
 import { formatProblem, SourceError } from '../model/problem.js';
@@ -131,11 +131,12 @@ export async function planFromOptions(opts: PlanCliOptions): Promise<{ built: Bu
       sourceFingerprint,
       now: new Date(),
     });
+    // Absolute paths: apply and resume read the seeds again, maybe from another working folder.
     const source: PlanSource = {
-      dir: opts.source,
-      tokens: opts.tokens,
-      ...(opts.pskcKeyFile ? { pskcKeyFile: opts.pskcKeyFile } : {}),
-      ...(opts.pskcPasswordFile ? { pskcPasswordFile: opts.pskcPasswordFile } : {}),
+      dir: resolve(opts.source),
+      tokens: opts.tokens.map((t) => resolve(t)),
+      ...(opts.pskcKeyFile ? { pskcKeyFile: resolve(opts.pskcKeyFile) } : {}),
+      ...(opts.pskcPasswordFile ? { pskcPasswordFile: resolve(opts.pskcPasswordFile) } : {}),
       pskcMac: opts.pskcMac,
     };
     return { built, bundle, source, conn };

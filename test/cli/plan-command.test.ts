@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import type { Plan, UserChange } from '../../src/plan/plan-model.js';
 import { ROOT, runCli, type CliResult } from '../helpers/run-cli.js';
@@ -272,7 +272,8 @@ describe('mfa-migrate plan --detailed-exitcode, --out, then apply and plan again
     expect(statSync(planFile).mode & 0o777).toBe(0o600);
     const saved = JSON.parse(readFileSync(planFile, 'utf8')) as Plan & { kind: string; source: Record<string, unknown>; user_changes: (UserChange & { state_fingerprint: string })[] };
     expect(saved.kind).toBe('mfa-migrate-plan');
-    expect(saved.source).toMatchObject({ dir: 'fixtures/contoso', pskcKeyFile: 'fixtures/contoso/tokens/psk.hex', pskcPasswordFile: 'fixtures/contoso/tokens/pskc-password.txt' });
+    // Absolute paths, so that apply and resume find the seed files from any working folder.
+    expect(saved.source).toMatchObject({ dir: resolve(ROOT, 'fixtures/contoso'), pskcKeyFile: resolve(ROOT, 'fixtures/contoso/tokens/psk.hex'), pskcPasswordFile: resolve(ROOT, 'fixtures/contoso/tokens/pskc-password.txt') });
     for (const c of saved.user_changes) expect(c.state_fingerprint).toBe(createHash('sha256').update(canonical(c.before)).digest('hex').slice(0, 16));
 
     const applied = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, 'state')]);
