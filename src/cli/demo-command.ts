@@ -9,6 +9,20 @@ const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
  * `mfa-migrate demo`: the whole dry run on the bundled Contoso sample against the embedded Graph
  * emulator, no tenant needed. Writes the auditors' HTML report and prints where it is.
  */
+/** Every seed file of the Contoso sample with the key and password it needs (also used by the tests). */
+export function sampleSeedArgs(sample: string): string[] {
+  const tokens = join(sample, 'tokens');
+  return [
+    '--tokens', join(tokens, 'seeds.pskc'),
+    '--tokens', join(tokens, 'seeds-psk.pskc'),
+    '--pskc-key-file', join(tokens, 'psk.hex'),
+    '--tokens', join(tokens, 'seeds-password.pskc'),
+    '--pskc-password-file', join(tokens, 'pskc-password.txt'),
+    '--tokens', join(tokens, 'entra-upload.csv'),
+    '--tokens', join(tokens, 'generic-seeds.csv'),
+  ];
+}
+
 export function registerDemo(program: Command, run: (argv: string[]) => Promise<void>): void {
   program
     .command('demo')
@@ -19,18 +33,11 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
       const emulator = await startEmulator({ port: 0 });
       process.stderr.write(`Embedded Graph emulator at ${emulator.url} (bundled Contoso tenant)\n`);
       const sample = join(ROOT, 'fixtures', 'contoso');
-      const tokens = join(sample, 'tokens');
       try {
         await run([
           'plan',
           '--source', sample,
-          '--tokens', join(tokens, 'seeds.pskc'),
-          '--tokens', join(tokens, 'seeds-psk.pskc'),
-          '--pskc-key-file', join(tokens, 'psk.hex'),
-          '--tokens', join(tokens, 'seeds-password.pskc'),
-          '--pskc-password-file', join(tokens, 'pskc-password.txt'),
-          '--tokens', join(tokens, 'entra-upload.csv'),
-          '--tokens', join(tokens, 'generic-seeds.csv'),
+          ...sampleSeedArgs(sample),
           '--graph-url', emulator.url,
           '--report', opts.report,
         ]);

@@ -1,3 +1,4 @@
+import { sampleSeedArgs } from '../../src/cli/demo-command.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,15 +15,7 @@ export const CONTOSO = join(ROOT, 'fixtures', 'contoso');
 const TOKENS = join(CONTOSO, 'tokens');
 
 /** Every Contoso seed file with the key and password they need (as the README demo passes them). */
-export const CONTOSO_SEED_ARGS = [
-  '--tokens', join(TOKENS, 'seeds.pskc'),
-  '--tokens', join(TOKENS, 'seeds-psk.pskc'),
-  '--pskc-key-file', join(TOKENS, 'psk.hex'),
-  '--tokens', join(TOKENS, 'seeds-password.pskc'),
-  '--pskc-password-file', join(TOKENS, 'pskc-password.txt'),
-  '--tokens', join(TOKENS, 'entra-upload.csv'),
-  '--tokens', join(TOKENS, 'generic-seeds.csv'),
-];
+export const CONTOSO_SEED_ARGS = sampleSeedArgs(CONTOSO);
 
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `mfa-apply-${prefix}-`));

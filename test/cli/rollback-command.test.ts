@@ -4,15 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { runCli } from '../helpers/run-cli.js';
+import { CONTOSO_SEEDS } from '../plan/helpers.js';
 
-const T = 'fixtures/contoso/tokens';
-const SEEDS = [
-  '--tokens', `${T}/seeds.pskc`,
-  '--tokens', `${T}/seeds-psk.pskc`, '--pskc-key-file', `${T}/psk.hex`,
-  '--tokens', `${T}/seeds-password.pskc`, '--pskc-password-file', `${T}/pskc-password.txt`,
-  '--tokens', `${T}/entra-upload.csv`,
-  '--tokens', `${T}/generic-seeds.csv`,
-];
+const SEEDS = CONTOSO_SEEDS;
 
 /** The state with the times Graph stamps on writes left out. */
 function comparable(snapshot: Record<string, unknown>): unknown {

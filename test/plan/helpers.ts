@@ -1,3 +1,4 @@
+import { sampleSeedArgs } from '../../src/cli/demo-command.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,13 +8,7 @@ import { ROOT, runCli, type CliResult } from '../helpers/run-cli.js';
 
 /** The Contoso sample export and every seed file it needs (paths relative to the repository). */
 export const CONTOSO_SOURCE = ['--source', 'fixtures/contoso'];
-export const CONTOSO_SEEDS = [
-  '--tokens', 'fixtures/contoso/tokens/seeds.pskc',
-  '--tokens', 'fixtures/contoso/tokens/seeds-psk.pskc', '--pskc-key-file', 'fixtures/contoso/tokens/psk.hex',
-  '--tokens', 'fixtures/contoso/tokens/seeds-password.pskc', '--pskc-password-file', 'fixtures/contoso/tokens/pskc-password.txt',
-  '--tokens', 'fixtures/contoso/tokens/entra-upload.csv',
-  '--tokens', 'fixtures/contoso/tokens/generic-seeds.csv',
-];
+export const CONTOSO_SEEDS = sampleSeedArgs('fixtures/contoso');
 export const CONTOSO = [...CONTOSO_SOURCE, ...CONTOSO_SEEDS];
 
 /** The bundled emulator tenant (fixtures/contoso/tenant.json), parsed. */
