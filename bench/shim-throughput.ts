@@ -105,7 +105,11 @@ interface RunResult {
  * mostly queueing (clients / throughput). Open loop (rate given): requests are due at a fixed rate and
  * latency counts from when a request was due (no coordinated omission), showing the service time.
  */
-function runLoad(
+/**
+ * Opens the keep-alive connections first and starts the clock once all are up: the clients of a
+ * verification service hold their connections open, so connection set-up is not verification latency.
+ */
+async function runLoad(
   port: number,
   clients: number,
   seconds: number,
@@ -114,6 +118,33 @@ function runLoad(
   rate?: number,
   warmupMs = 0,
 ): Promise<RunResult> {
+  const sockets = await Promise.all(
+    Array.from(
+      { length: clients },
+      () =>
+        new Promise<Socket>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1');
+          socket.setNoDelay(true);
+          socket.once('connect', () => {
+            socket.off('error', reject);
+            resolve(socket);
+          });
+          socket.once('error', reject);
+        }),
+    ),
+  );
+  return driveLoad(sockets, seconds, users, serverPid, rate, warmupMs);
+}
+
+function driveLoad(
+  sockets: Socket[],
+  seconds: number,
+  users: BenchUser[] | null,
+  serverPid: number,
+  rate?: number,
+  warmupMs = 0,
+): Promise<RunResult> {
+  const clients = sockets.length;
   const lat: number[] = [];
   const reasons = new Map<string, number>();
   let unexpected = 0;
@@ -138,8 +169,7 @@ function runLoad(
   const open = (index: number): void => {
     const mine = users ? users.filter((_, i) => i % clients === index) : [];
     let next = 0;
-    const socket: Socket = connect(port, '127.0.0.1');
-    socket.setNoDelay(true);
+    const socket = sockets[index]!;
     let buf: Buffer = Buffer.alloc(0);
     let dueAt = 0;
     let expected: string[] = [];
@@ -176,7 +206,6 @@ function runLoad(
       if (due !== undefined) conn.send(due);
       else idle.push(conn);
     };
-    socket.on('connect', proceed);
     socket.on('error', () => {
       errors++;
       finish();
@@ -207,6 +236,7 @@ function runLoad(
       }
       proceed();
     });
+    proceed();
   };
   for (let i = 0; i < clients; i++) open(i);
 
@@ -221,7 +251,8 @@ function runLoad(
         for (const c of idle.splice(0)) c.finish();
         return;
       }
-      const due = Math.floor(((now - start) * rate) / 1000);
+      // Request i is due at start + i / rate: every request whose due time has come, including the one due exactly now.
+      const due = Math.floor(((now - start) * rate) / 1000) + 1;
       for (; issued < due; issued++) {
         const at = start + (issued * 1000) / rate;
         const conn = idle.shift();
