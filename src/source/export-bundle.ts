@@ -54,10 +54,12 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
 
   const files: ExportBundle['files'] = { users: USERS_FILE, seeds: seedDisplay };
   let users: MfaUser[] = [];
+  let usersByName: ReadonlyMap<string, number> | undefined;
   try {
     const reader = usersReader(problems);
     await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader);
     users = (await reader.result()) ?? [];
+    usersByName = reader.byName();
   } catch (err) {
     if (!(err instanceof SourceError)) throw err;
     problems.items.push(err.problem);
@@ -86,7 +88,7 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   for (const p of seedResult.problems) problems.items.push(p);
   const seeds = seedResult.seeds;
   const tokens = crossCheck(
-    { users, devices, seeds, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0 },
+    { users, devices, seeds, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0, ...(usersByName ? { usersByName } : {}) },
     problems,
   );
   sortProblems(problems, [USERS_FILE, DEVICES_FILE, SETTINGS_FILE, ...seedDisplay]);

@@ -21,6 +21,8 @@ export interface CrossCheckInput {
   devicesFile: string;
   /** Whether any seed file was given: changes the seed-missing hint. */
   seedFilesGiven: boolean;
+  /** Lower-cased username -> position in `users`, when the reader already built it. */
+  usersByName?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -29,38 +31,49 @@ export interface CrossCheckInput {
  */
 export function crossCheck(input: CrossCheckInput, problems: ProblemList): TokenAssignment[] {
   const { users, devices, seeds, usersFile, devicesFile } = input;
-  const usersByName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
-  const seedBySerial = new Map<string, OathSeed>();
-  for (const s of seeds) if (!seedBySerial.has(serialKey(s.serial))) seedBySerial.set(serialKey(s.serial), s);
+  // This runs over 100,000s of users and seeds, where each Map operation costs a cache miss or
+  // two: per-user counts live in arrays by user position, and the users reader's index is reused.
+  const usersByName = input.usersByName ?? new Map(users.map((u, i) => [u.username.toLowerCase(), i]));
+  const seedIndexBySerial = new Map<string, number>();
+  seeds.forEach((s, i) => {
+    const key = serialKey(s.serial);
+    if (!seedIndexBySerial.has(key)) seedIndexBySerial.set(key, i);
+  });
+  /** Seed position -> its assignment through users.csv. */
+  const assigned: (TokenAssignment | undefined)[] = new Array(seeds.length);
+  /** User position -> OATH tokens assigned to that user. */
+  const tokensPerUser = new Uint32Array(users.length);
 
-  const assigned = new Map<OathSeed, TokenAssignment>();
-  for (const user of users) {
-    if (user.oathTokenSerial === undefined) continue;
-    const seed = seedBySerial.get(serialKey(user.oathTokenSerial));
-    if (!seed) {
+  users.forEach((user, u) => {
+    if (user.oathTokenSerial === undefined) return;
+    const s = seedIndexBySerial.get(serialKey(user.oathTokenSerial));
+    if (s === undefined) {
       const hint = input.seedFilesGiven ? 'is in none of the seed files given' : 'has no seed: no seed file was given (--tokens)';
       problems.error('seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: token serial ${user.oathTokenSerial} ${hint}`);
-      continue;
+      return;
     }
-    const other = assigned.get(seed);
+    const seed = seeds[s]!;
+    const other = assigned[s];
     if (other) {
       problems.error('token-shared', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `token serial ${seed.serial} is already assigned to ${other.user}; a token belongs to one user only`);
-      continue;
+      return;
     }
     if (seed.user !== undefined && seed.user.toLowerCase() !== user.username.toLowerCase()) {
       problems.warning('token-user-mismatch', where(seed, 'user'), `token ${seed.serial} is named for ${seed.user} in the seed file but users.csv gives it to ${user.username}; users.csv wins`);
     }
-    assigned.set(seed, { seed, user: user.username, via: 'users.csv' });
-  }
+    assigned[s] = { seed, user: user.username, via: 'users.csv' };
+    tokensPerUser[u]!++;
+  });
 
   const tokens: TokenAssignment[] = [];
-  for (const seed of seeds) {
-    let t = assigned.get(seed);
-    if (!t && seedBySerial.get(serialKey(seed.serial)) !== seed) continue; // duplicate serial, reported by the reader
+  seeds.forEach((seed, s) => {
+    let t = assigned[s];
+    if (!t && seedIndexBySerial.get(serialKey(seed.serial)) !== s) return; // duplicate serial, reported by the reader
     if (!t) {
       const owner = seed.user !== undefined ? usersByName.get(seed.user.toLowerCase()) : undefined;
-      if (owner) {
-        t = { seed, user: owner.username, via: 'seed-file' };
+      if (owner !== undefined) {
+        t = { seed, user: users[owner]!.username, via: 'seed-file' };
+        tokensPerUser[owner]!++;
       } else {
         t = { seed };
         const why = seed.user !== undefined ? `the seed file names ${seed.user}, who is not in users.csv` : 'no user in users.csv has this serial';
@@ -70,47 +83,44 @@ export function crossCheck(input: CrossCheckInput, problems: ProblemList): Token
     const fit = entraTokenFit(seed);
     if (!fit.ok) problems.warning('token-unsupported', where(seed, 'serial'), `token ${seed.serial}: ${fit.reason}`);
     tokens.push(t);
-  }
+  });
 
-  checkDeviceLimit(users, devices, tokens, usersByName, devicesFile, problems);
+  checkDeviceLimit(users, devices, tokensPerUser, usersByName, devicesFile, problems);
   return tokens;
 }
 
 function checkDeviceLimit(
   users: MfaUser[],
   devices: MobileDevice[],
-  tokens: TokenAssignment[],
-  usersByName: Map<string, MfaUser>,
+  tokensPerUser: Uint32Array,
+  usersByName: ReadonlyMap<string, number>,
   devicesFile: string,
   problems: ProblemList,
 ): void {
-  const tokensPerUser = new Map<string, number>();
-  for (const t of tokens) if (t.user !== undefined) tokensPerUser.set(t.user.toLowerCase(), (tokensPerUser.get(t.user.toLowerCase()) ?? 0) + 1);
-  const devicesPerUser = new Map<string, MobileDevice[]>();
+  /** User position -> that user's mobile-app devices, and the first of them (where a problem points). */
+  const appsPerUser = new Uint32Array(users.length);
+  const firstApp: (MobileDevice | undefined)[] = new Array(users.length);
   for (const d of devices) {
-    const key = d.username.toLowerCase();
-    if (!usersByName.has(key)) {
+    const u = usersByName.get(d.username.toLowerCase());
+    if (u === undefined) {
       problems.warning('device-unknown-user', { file: devicesFile, line: d.line, field: 'username' }, `${d.username} is not in users.csv; the device is ignored`);
       continue;
     }
-    let list = devicesPerUser.get(key);
-    if (!list) devicesPerUser.set(key, (list = []));
-    list.push(d);
+    if (appsPerUser[u]!++ === 0) firstApp[u] = d;
   }
-  for (const user of users) {
-    const key = user.username.toLowerCase();
-    const list = devicesPerUser.get(key) ?? [];
-    const hardware = tokensPerUser.get(key) ?? 0;
-    const total = list.length + hardware;
+  users.forEach((user, u) => {
+    const apps = appsPerUser[u]!;
+    const hardware = tokensPerUser[u]!;
+    const total = apps + hardware;
     if (total > ENTRA_DEVICE_LIMIT) {
-      const first = list[0];
+      const first = firstApp[u];
       problems.warning(
         'device-limit',
         first ? { file: devicesFile, line: first.line, field: 'username' } : { file: devicesFile, field: 'username' },
-        `${user.username} has ${list.length} mobile app device(s) and ${hardware} OATH token(s); Entra allows ${ENTRA_DEVICE_LIMIT} in all, so ${total - ENTRA_DEVICE_LIMIT} will not migrate`,
+        `${user.username} has ${apps} mobile app device(s) and ${hardware} OATH token(s); Entra allows ${ENTRA_DEVICE_LIMIT} in all, so ${total - ENTRA_DEVICE_LIMIT} will not migrate`,
       );
     }
-  }
+  });
 }
 
 function where(seed: OathSeed, field: string) {

@@ -75,7 +75,13 @@ function normaliseEnum(v: string): string {
  * line and field; a row with an unusable value keeps its other fields (the bad value is left
  * out), so one typo never hides the rest of the export.
  */
-export function usersReader(problems: ProblemList): RowReader<MfaUser> {
+/** A users.csv reader that also hands over its index of the users by lower-cased username. */
+export interface UsersReader extends RowReader<MfaUser> {
+  /** Lower-cased username -> position in result(); built while reading anyway (duplicate check). */
+  byName(): ReadonlyMap<string, number>;
+}
+
+export function usersReader(problems: ProblemList): UsersReader {
   let index: ColumnIndex<UserColumn> | undefined;
   let file = '';
   let width = 0;
@@ -96,13 +102,14 @@ export function usersReader(problems: ProblemList): RowReader<MfaUser> {
         problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
         if (cells.length < width) return;
       }
-      const user = readUserRow(line, cells, index, file, problems, seen);
+      const user = readUserRow(line, cells, index, file, problems, seen, users);
       if (!user) return;
       users.push(user);
       readPhone(user, 'phone', cell(cells, index, 'phone_country_code'), cell(cells, index, 'phone'), cell(cells, index, 'phone_extension'), problems, file);
       readPhone(user, 'backup_phone', cell(cells, index, 'backup_country_code'), cell(cells, index, 'backup_phone'), cell(cells, index, 'backup_extension'), problems, file);
     },
     result: () => (usable ? users : undefined),
+    byName: () => seen,
   };
 }
 
@@ -113,6 +120,7 @@ function readUserRow(
   file: string,
   problems: ProblemList,
   seen: Map<string, number>,
+  users: readonly MfaUser[],
 ): MfaUser | undefined {
   const get = (name: UserColumn) => cell(cells, index, name);
   const username = get('username');
@@ -121,12 +129,13 @@ function readUserRow(
     return undefined;
   }
   const key = username.toLowerCase();
-  const firstLine = seen.get(key);
-  if (firstLine !== undefined) {
-    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${username} already appears on line ${firstLine} (usernames are compared case-insensitively)`);
+  const first = seen.get(key);
+  if (first !== undefined) {
+    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${username} already appears on line ${users[first]!.line} (usernames are compared case-insensitively)`);
     return undefined;
   }
-  seen.set(key, line);
+  // The row is kept from here on: it becomes users[users.length].
+  seen.set(key, users.length);
   if (!UPN.test(username)) {
     problems.warning('username-invalid', { file, line, field: 'username' }, `username ${username} is not a user principal name (name@domain); it will only match a tenant user with that exact UPN`);
   }
