@@ -5,10 +5,18 @@ import { Worker } from 'node:worker_threads';
 import type { OathSeed } from '../model/export-data.js';
 import { ProblemList, type Problem } from '../model/problem.js';
 import { Secret } from '../model/secret.js';
-import { readSeedFile, type SeedReadOptions } from './seeds/read-seed-files.js';
+import { readSeedFileInto, type SeedReadOptions } from './seeds/read-seed-files.js';
+import { dropDuplicateSeeds } from './seeds/seed-duplicates.js';
+import { SeedArray } from './seeds/seed-sink.js';
 
 /** Seed files larger than this (in total) are parsed in a worker thread, beside the CSV reading. */
 const WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024;
+
+/**
+ * `MFA_MIGRATE_SEED_WORKER=always|never` overrides the size rule (tests prove both paths give the
+ * same result; an admin may turn the worker off).
+ */
+const WORKER_ENV = 'MFA_MIGRATE_SEED_WORKER';
 
 export interface SeedLoadResult {
   seeds: OathSeed[];
@@ -17,7 +25,7 @@ export interface SeedLoadResult {
 
 /**
  * What crosses the thread boundary: seeds column by column, secrets packed in one buffer that is
- * transferred, not copied. 100,000 seed objects cloned one by one would double the peak memory.
+ * transferred, not copied. Seed objects cloned one by one would cost far more memory.
  */
 export interface WireSeeds {
   fields: Omit<OathSeed, 'secret' | 'fingerprint'>[];
@@ -25,6 +33,21 @@ export interface WireSeeds {
   secrets: Uint8Array;
   /** secrets[offsets[i]..offsets[i+1]] is seed i's secret. */
   offsets: Uint32Array;
+}
+
+/** Messages from the seed worker, in order: batches of a file's seeds, then the file's end, then done. */
+export type SeedWorkerMessage =
+  | { kind: 'seeds'; file: number; seeds: WireSeeds }
+  /** The file was refused after some of its seeds were sent: drop (and wipe) them. */
+  | { kind: 'discard'; file: number }
+  /** The file is read; these are its problems, in the reader's order. */
+  | { kind: 'file-done'; file: number; problems: Problem[] }
+  | { kind: 'done' };
+
+export interface SeedWorkerData {
+  paths: string[];
+  display: string[];
+  opts: SeedReadOptions;
 }
 
 /**
@@ -36,33 +59,71 @@ export async function readSeedsConcurrently(paths: string[], display: string[], 
   const sizes = await Promise.all(paths.map((p) => stat(p).then((s) => s.size, () => 0)));
   const total = sizes.reduce((a, b) => a + b, 0);
   const worker = new URL('./seed-worker.js', import.meta.url);
+  const mode = process.env[WORKER_ENV];
+  const wanted = mode === 'always' || (mode !== 'never' && total >= WORKER_THRESHOLD_BYTES);
   // From TypeScript sources (tests) there is no compiled worker: read in this thread.
-  if (total < WORKER_THRESHOLD_BYTES || !existsSync(fileURLToPath(worker))) return readSeedsHere(paths, display, opts);
-  return readSeedsInWorker(worker, paths, display, opts);
+  if (!wanted || !existsSync(fileURLToPath(worker))) return readSeedsHere(paths, display, opts);
+  return readSeedsInWorker(worker, { paths, display, opts });
 }
 
+/**
+ * Reads the files in order, then keeps the first seed of each serial across all of them: a serial
+ * in two files is reported (seed-duplicate: a warning for the same secret, an error for another).
+ */
 export async function readSeedsHere(paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
   const problems = new ProblemList();
-  const seeds: OathSeed[] = [];
-  for (let i = 0; i < paths.length; i++) seeds.push(...(await readSeedFile(paths[i]!, opts, problems, display[i])));
-  return { seeds, problems: problems.items };
+  const all: OathSeed[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    // One sink per file: a refused file discards its own seeds only.
+    const file = new SeedArray();
+    await readSeedFileInto(paths[i]!, opts, problems, display[i] ?? paths[i]!, file);
+    for (const seed of file.seeds) all.push(seed);
+  }
+  return { seeds: dropDuplicateSeeds(all, problems), problems: problems.items };
 }
 
-function readSeedsInWorker(url: URL, paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
+/**
+ * The worker streams each file's seeds in batches as it parses them, so it never holds a large file's
+ * seeds whole; this side rebuilds them and then drops repeated serials exactly as readSeedsHere does
+ * (same seeds, same problems, same order).
+ */
+function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(url, { workerData: { paths, display, opts } });
-    worker.once('message', (msg: { seeds: WireSeeds; problems: Problem[] }) => {
-      resolve({ seeds: fromWire(msg.seeds), problems: msg.problems });
-      void worker.terminate();
+    const worker = new Worker(url, { workerData: data });
+    const problems = new ProblemList();
+    const seeds: OathSeed[] = [];
+    let current: OathSeed[] = [];
+    let done = false;
+    worker.on('message', (msg: SeedWorkerMessage) => {
+      switch (msg.kind) {
+        case 'seeds':
+          for (const seed of fromWire(msg.seeds)) current.push(seed);
+          break;
+        case 'discard':
+          for (const seed of current) seed.secret.reveal().fill(0);
+          current = [];
+          break;
+        case 'file-done':
+          for (const p of msg.problems) problems.items.push(p);
+          for (const seed of current) seeds.push(seed);
+          current = [];
+          break;
+        case 'done':
+          done = true;
+          resolve({ seeds: dropDuplicateSeeds(seeds, problems), problems: problems.items });
+          void worker.terminate();
+          break;
+      }
     });
     worker.once('error', reject);
     worker.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`seed reader worker stopped with exit code ${code}`));
+      if (!done) reject(new Error(`seed reader worker stopped with exit code ${code}`));
     });
   });
 }
 
-export function toWire(seeds: OathSeed[]): WireSeeds {
+/** Packs seeds for postMessage; the caller transfers `secrets.buffer` and `offsets.buffer`. */
+export function toWire(seeds: readonly OathSeed[]): WireSeeds {
   const offsets = new Uint32Array(seeds.length + 1);
   let total = 0;
   seeds.forEach((s, i) => {

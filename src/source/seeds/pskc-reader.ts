@@ -6,6 +6,7 @@ import { PskcFatal, PskcKeys } from './pskc-keys.js';
 import { attr, child, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
+import type { SeedSink } from './seed-sink.js';
 
 /**
  * Reads an RFC 6030 PSKC file into OathSeeds: HOTP and TOTP keys, plain or encrypted (pre-shared
@@ -46,9 +47,10 @@ interface KeyLocation {
   serial: string;
 }
 
-export async function readPskcFile(path: string, display: string, opts: SeedReadOptions, problems: ProblemList): Promise<OathSeed[]> {
-  const reader = new PskcFileReader(display, opts);
-  return reader.read(path, opts.maxXmlBytes ?? DEFAULT_MAX_XML_BYTES, problems);
+/** Reads a PSKC file, handing each seed to `sink` as soon as it is read (a refused file is discarded there). */
+export async function readPskcFileInto(path: string, display: string, opts: SeedReadOptions, problems: ProblemList, sink: SeedSink): Promise<void> {
+  const reader = new PskcFileReader(display, opts, sink);
+  await reader.read(path, opts.maxXmlBytes ?? DEFAULT_MAX_XML_BYTES, problems);
 }
 
 class PskcFileReader {
@@ -57,7 +59,7 @@ class PskcFileReader {
   readonly #macMode: 'fail' | 'skip' | 'off';
   /** Problems of this file; merged into the caller's list at the end (errors only if refused). */
   readonly #problems = new ProblemList();
-  readonly #seeds: OathSeed[] = [];
+  readonly #sink: SeedSink;
   readonly #pool = new StringPool();
   #keys: PskcKeys | undefined;
   #encryptionKeyEl: XmlElement | undefined;
@@ -65,13 +67,14 @@ class PskcFileReader {
   #packages = 0;
   #macFailures = 0;
 
-  constructor(display: string, opts: SeedReadOptions) {
+  constructor(display: string, opts: SeedReadOptions, sink: SeedSink) {
+    this.#sink = sink;
     this.#display = display;
     this.#opts = opts;
     this.#macMode = opts.pskcMac ?? 'fail';
   }
 
-  async read(path: string, maxBytes: number, problems: ProblemList): Promise<OathSeed[]> {
+  async read(path: string, maxBytes: number, problems: ProblemList): Promise<void> {
     try {
       await streamPskc(path, maxBytes, { root: (r) => this.#root(r), element: (el) => this.#element(el) });
     } catch (err) {
@@ -97,15 +100,13 @@ class PskcFileReader {
     }
     this.#keys?.reportUnprotected(this.#problems);
     for (const p of this.#problems.items) problems.items.push(p);
-    return this.#seeds;
   }
 
   /** Nothing from the file is used: pass on its errors (warnings about single keys no longer matter). */
-  #refuse(problems: ProblemList, last: Problem): OathSeed[] {
+  #refuse(problems: ProblemList, last: Problem): void {
     for (const p of this.#problems.items) if (p.severity === 'error') problems.items.push(p);
     problems.items.push(last);
-    for (const seed of this.#seeds) seed.secret.reveal().fill(0);
-    return [];
+    this.#sink.discard();
   }
 
   #where(line?: number, path?: string, field?: string): Where {
@@ -259,7 +260,7 @@ class PskcFileReader {
       this.#problems,
       () => this.#at(loc, 'Key/Data/Secret'),
     );
-    this.#seeds.push(seed);
+    this.#sink.add(seed);
   }
 
   /** " (token S)" when the serial is known. */

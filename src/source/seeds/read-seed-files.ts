@@ -2,9 +2,10 @@ import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
 import { readEntraUploadCsv } from './entra-upload-csv.js';
 import { readGenericSeedCsv } from './generic-seed-csv.js';
-import { readPskcFile } from './pskc-reader.js';
+import { readPskcFileInto } from './pskc-reader.js';
 import { dropDuplicateSeeds } from './seed-duplicates.js';
 import { sniffSeedFile } from './seed-file-format.js';
+import { SeedArray, type SeedSink } from './seed-sink.js';
 
 export { loadPskcKeyFile, loadPskcPasswordFile } from './pskc-credentials.js';
 export { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
@@ -42,16 +43,28 @@ export async function readSeedFiles(paths: string[], opts: SeedReadOptions, prob
 }
 
 async function readOneSeedFile(path: string, opts: SeedReadOptions, problems: ProblemList, display: string): Promise<OathSeed[]> {
+  const sink = new SeedArray();
+  await readSeedFileInto(path, opts, problems, display, sink);
+  return sink.seeds;
+}
+
+/**
+ * Reads one seed file (format detected from content) into `sink`, seed by seed for PSKC, without
+ * dropping repeated serials (the caller does, with dropDuplicateSeeds, once it has them all).
+ */
+export async function readSeedFileInto(path: string, opts: SeedReadOptions, problems: ProblemList, display: string, sink: SeedSink): Promise<void> {
   const sniffed = await sniffSeedFile(path, opts.maxXmlBytes);
   switch (sniffed.kind) {
     case 'problem':
       problems.error(sniffed.code, { file: display }, sniffed.message);
-      return [];
+      return;
     case 'pskc':
-      return readPskcFile(path, display, opts, problems);
+      return readPskcFileInto(path, display, opts, problems, sink);
     case 'entra':
-      return readEntraUploadCsv(path, display, sniffed.delimiter, problems);
+      for (const seed of await readEntraUploadCsv(path, display, sniffed.delimiter, problems)) sink.add(seed);
+      return;
     case 'generic':
-      return readGenericSeedCsv(path, display, sniffed.delimiter, problems);
+      for (const seed of await readGenericSeedCsv(path, display, sniffed.delimiter, problems)) sink.add(seed);
+      return;
   }
 }

@@ -1,0 +1,69 @@
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateExport } from '../../fixtures/generate-export.js';
+import { TEST_PSK } from '../../fixtures/make-contoso-seeds.js';
+import { sampleSeedArgs } from '../../src/cli/demo-command.js';
+import { runCli } from '../helpers/run-cli.js';
+
+// The seed worker exists only compiled, so these run the CLI (npm test builds it first) with the
+// worker forced on and off: the two paths must give byte-identical reports and the same exit code.
+async function bothWays(args: string[]): Promise<{ code: number | null; report: { tokens: { source: string }[]; errors: { code: string; file: string }[]; warnings: { code: string; file: string }[] } }> {
+  const here = await runCli([...args, '--format', 'json'], { env: { MFA_MIGRATE_SEED_WORKER: 'never' } });
+  const worker = await runCli([...args, '--format', 'json'], { env: { MFA_MIGRATE_SEED_WORKER: 'always' } });
+  expect(worker.stderr).toBe(here.stderr);
+  expect(worker.code).toBe(here.code);
+  expect(worker.stdout).toBe(here.stdout);
+  return { code: here.code, report: JSON.parse(here.stdout) };
+}
+
+describe('seed files read in a worker thread or in the main thread', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'seed-loader-'));
+    // 9,000 seeds: several of the worker's batches.
+    await generateExport({ out: dir, users: 9000, tokenShare: 1, deviceShare: 0, backupShare: 0, tenantMethodShare: 0, seed: 11, tenant: false });
+    copyFileSync(join(dir, 'tokens', 'seeds.pskc'), join(dir, 'tokens', 'copy.pskc'));
+    // Cut off after most of its KeyPackages: refused only at the end, after batches were sent.
+    const whole = readFileSync(join(dir, 'tokens', 'seeds.pskc'));
+    writeFileSync(join(dir, 'tokens', 'cut.pskc'), whole.subarray(0, Math.floor(whole.length * 0.9)));
+    writeFileSync(join(dir, 'psk.hex'), TEST_PSK.toString('hex'));
+  }, 60_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the Contoso sample and its seed files of every kind', async () => {
+    const { code, report } = await bothWays(['validate', '--source', 'fixtures/contoso', ...sampleSeedArgs('fixtures/contoso')]);
+    expect(code).toBe(0);
+    expect(report.tokens.length).toBeGreaterThan(10);
+  });
+
+  it('broken, unsafe and duplicated seed files', async () => {
+    const s = 'fixtures/seeds';
+    const { code, report } = await bothWays([
+      'validate', '--source', 'fixtures/contoso-with-errors',
+      '--tokens', 'fixtures/contoso/tokens/seeds.pskc', '--tokens', 'fixtures/contoso/tokens/seeds.pskc',
+      '--tokens', `${s}/bad-mac.pskc`, '--pskc-key-file', join(dir, 'psk.hex'), '--tokens', `${s}/truncated.pskc`, '--tokens', `${s}/xxe.pskc`,
+      '--tokens', `${s}/generic.csv`, '--tokens', `${s}/bad-values.csv`, '--tokens', `${s}/entra.csv`,
+    ]);
+    expect(code).toBe(1);
+    const seedErrors = report.errors.filter((e) => e.file.startsWith('fixtures/seeds/')).map((e) => `${e.code} ${e.file}`);
+    expect(seedErrors).toEqual(expect.arrayContaining([`pskc-mac ${s}/bad-mac.pskc`, `pskc-invalid ${s}/truncated.pskc`, `pskc-unsafe ${s}/xxe.pskc`]));
+    // The sample's seed file given twice: each of its serials is reported once more, from the copy.
+    const seedCount = report.tokens.filter((t) => t.source === 'fixtures/contoso/tokens/seeds.pskc').length;
+    expect(report.warnings.filter((w) => w.code === 'seed-duplicate')).toHaveLength(seedCount);
+  });
+
+  it('a large file, a copy of it, and a copy refused at its end after its first batches were sent', async () => {
+    const t = join(dir, 'tokens');
+    const { code, report } = await bothWays(['validate', '--source', dir, '--tokens', join(t, 'seeds.pskc'), '--tokens', join(t, 'cut.pskc'), '--tokens', join(t, 'copy.pskc')]);
+    expect(code).toBe(1);
+    const bySource = new Map<string, number>();
+    for (const tk of report.tokens) bySource.set(tk.source, (bySource.get(tk.source) ?? 0) + 1);
+    // Every seed once, from the first file; the copy only repeats serials, the cut file is refused whole.
+    expect(report.tokens).toHaveLength(9000);
+    expect([...bySource.keys()]).toEqual(['tokens/seeds.pskc']);
+    expect(report.errors.filter((e) => e.code === 'pskc-invalid').map((e) => e.file)).toEqual(['tokens/cut.pskc']);
+    expect(report.warnings.filter((w) => w.code === 'seed-duplicate' && w.file === 'tokens/copy.pskc')).toHaveLength(9000);
+  }, 60_000);
+});
