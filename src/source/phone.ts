@@ -1,5 +1,5 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
-import { isValidUsNumber } from './us-number-validity.js';
+import { isValidNationalNumber, isValidUsNumber } from './number-validity.js';
 import type { PhoneNumber } from '../model/export-data.js';
 
 export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason: string };
@@ -64,7 +64,9 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
       return { ok: false, reason: `the number's +${parsed.countryCallingCode} disagrees with country code ${expected}` };
     }
   }
-  if (!parsed.isValid()) {
+  // parsed.isValid(), with the region's expressions compiled once (see number-validity.ts).
+  const valid = parsed.country !== undefined ? isValidNationalNumber(parsed.country, parsed.nationalNumber) : parsed.isValid();
+  if (!valid) {
     return { ok: false, reason: `not a valid number for country code +${parsed.countryCallingCode}` };
   }
   const countryCode = String(parsed.countryCallingCode);

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OathSeed } from '../model/export-data.js';
 import { ProblemList } from '../model/problem.js';
-import { toWire, type SeedWorkerData, type SeedWorkerMessage } from './seed-loader.js';
+import { toWire, wireTransfer, type SeedWorkerData, type SeedWorkerMessage } from './seed-loader.js';
 import { readSeedFileInto } from './seeds/read-seed-files.js';
 import type { SeedSink } from './seeds/seed-sink.js';
 
@@ -40,7 +40,7 @@ class PostingSink implements SeedSink {
     for (const seed of this.#batch) seed.secret.reveal().fill(0);
     this.#batch = [];
     this.#sent = true;
-    post({ kind: 'seeds', file: this.file, seeds: wire }, [wire.secrets.buffer as ArrayBuffer, wire.offsets.buffer as ArrayBuffer]);
+    post({ kind: 'seeds', file: this.file, seeds: wire }, wireTransfer(wire));
   }
 }
 

@@ -70,9 +70,9 @@ describe('parsePhone fast path for North American numbers', () => {
   });
 });
 
-describe('isValidUsNumber', () => {
+describe('isValidNationalNumber', () => {
   it("equals libphonenumber's own US validity, toll-free, premium and personal ranges included", async () => {
-    const { isValidUsNumber } = await import('../../src/source/us-number-validity.js');
+    const { isValidUsNumber } = await import('../../src/source/number-validity.js');
     const { PhoneNumber } = await import('libphonenumber-js/max');
     let seed = 11;
     const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
@@ -81,5 +81,31 @@ describe('isValidUsNumber', () => {
       const n = i % 2 ? `${prefixes[i % prefixes.length]}${String(Math.floor(rnd() * 1e7)).padStart(7, '0')}` : String(Math.floor(rnd() * 1e10)).padStart(10, '0');
       expect(isValidUsNumber(n), n).toBe(new PhoneNumber(`+1${n}` as never).isValid());
     }
+  });
+
+  it("equals libphonenumber's isValid() for the region a parse finds, in every region of many calling codes", async () => {
+    const { isValidNationalNumber } = await import('../../src/source/number-validity.js');
+    const { parsePhoneNumberFromString } = await import('libphonenumber-js/max');
+    let seed = 7;
+    const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    // Shared calling codes (44: GB GG IM JE; 7: RU KZ; 61: AU CC CX; 590: GP BL MF ...), big plans and small ones.
+    const codes = ['44', '49', '33', '39', '34', '31', '7', '61', '64', '81', '86', '91', '55', '52', '27', '234', '971', '590', '262', '358', '47', '46', '41', '43', '353', '351', '48', '420', '36', '30', '90', '972', '65', '852', '82'];
+    let valid = 0;
+    let checked = 0;
+    for (let i = 0; i < 12000; i++) {
+      const cc = codes[i % codes.length]!;
+      const length = 6 + Math.floor(rnd() * 7);
+      const digits = String(Math.floor(rnd() * 10 ** length)).padStart(length, '0');
+      const national = i % 3 === 0 ? `0${digits}` : digits;
+      const parsed = parsePhoneNumberFromString(national, { defaultCallingCode: cc, extract: false });
+      if (!parsed?.country) continue;
+      checked++;
+      const expected = parsed.isValid();
+      if (expected) valid++;
+      expect(isValidNationalNumber(parsed.country, parsed.nationalNumber), `+${cc} ${national} (${parsed.country})`).toBe(expected);
+    }
+    // The sample must exercise both answers, not only invalid numbers.
+    expect(checked).toBeGreaterThan(8000);
+    expect(valid).toBeGreaterThan(500);
   });
 });
