@@ -74,23 +74,43 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
   // parse): each record ends one line after the newlines inside its quoted cells.
   let line = 1;
   let sawHeader = false;
-  try {
-    for await (const cells of parser as AsyncIterable<string[]>) {
-      const start = line;
-      line += 1 + countNewlines(cells);
-      if (cells.length === 1 && cells[0] === '') continue; // blank line
-      for (const c of cells) {
-        if (c.includes('\uFFFD')) {
-          throw new SourceError({ severity: 'error', code: 'file-unreadable', file: display, line: start, message: 'the file is not UTF-8 (save it as UTF-8, with or without BOM)' });
-        }
-      }
-      if (!sawHeader) {
-        sawHeader = true;
-        consumer.header({ file: display, delimiter, header: cells.map((c) => c.trim()) });
-      } else {
-        consumer.row({ line: start, cells });
+  const take = (cells: string[]): void => {
+    const start = line;
+    line += 1 + countNewlines(cells);
+    if (cells.length === 1 && cells[0] === '') return; // blank line
+    for (const c of cells) {
+      if (c.includes('\uFFFD')) {
+        throw new SourceError({ severity: 'error', code: 'file-unreadable', file: display, line: start, message: 'the file is not UTF-8 (save it as UTF-8, with or without BOM)' });
       }
     }
+    if (!sawHeader) {
+      sawHeader = true;
+      consumer.header({ file: display, delimiter, header: cells.map((c) => c.trim()) });
+    } else {
+      consumer.row({ line: start, cells });
+    }
+  };
+  try {
+    // Records are drained synchronously on 'readable' (an async iterator would cost a promise each).
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: unknown): void => {
+        input.unpipe(parser);
+        input.destroy();
+        parser.destroy();
+        reject(err);
+      };
+      parser.on('readable', () => {
+        try {
+          let cells: string[] | null;
+          while ((cells = parser.read() as string[] | null) !== null) take(cells);
+        } catch (err) {
+          fail(err);
+        }
+      });
+      parser.once('end', resolve);
+      parser.once('error', fail);
+      input.once('error', fail);
+    });
   } catch (err) {
     if (err instanceof SourceError) throw err;
     const e = err as { lines?: number; message?: string; code?: string };

@@ -6,6 +6,7 @@ export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason
 
 /** `555-123-4567 x890`, `... ext. 890`, `... extension 890`, `... #890` at the end of a number. */
 const EXTENSION_IN_NUMBER = /\s*(?:x|ext\.?|extension|#)\s*(\d+)\s*$/i;
+const ALL_DIGITS = /^\d+$/;
 
 /**
  * Parses a phone as MFA Server exports it (a separate country code, or `+CC ...`, punctuation,
@@ -16,7 +17,9 @@ const EXTENSION_IN_NUMBER = /\s*(?:x|ext\.?|extension|#)\s*(\d+)\s*$/i;
 export function parsePhone(countryCodeCell: string | undefined, numberCell: string, extensionCell: string | undefined): PhoneResult {
   let text = numberCell.trim();
   let extension = extensionCell?.trim() || undefined;
-  const inNumber = EXTENSION_IN_NUMBER.exec(text);
+  // Most exports write bare digits: no extension, punctuation or letters to look for.
+  const plain = ALL_DIGITS.test(text);
+  const inNumber = plain ? null : EXTENSION_IN_NUMBER.exec(text);
   if (inNumber) {
     text = text.slice(0, inNumber.index).trim();
     if (extension !== undefined && extension !== inNumber[1]) {
@@ -27,7 +30,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
   if (extension !== undefined && !/^\d{1,10}$/.test(extension)) {
     return { ok: false, reason: 'the extension must be 1 to 10 digits' };
   }
-  if (!/^[+\d\s\-().\/]+$/.test(text) || !/\d/.test(text)) {
+  if (!plain && (!/^[+\d\s\-().\/]+$/.test(text) || !/\d/.test(text))) {
     return { ok: false, reason: 'the number has characters other than digits and punctuation' };
   }
 
@@ -42,7 +45,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
   // are already their national significant number. A number valid for the US (NANP's main
   // country, which a full parse tries first) is what a full parse would also find; anything else
   // (Canada, the Caribbean, invalid) takes the full parse below. A test holds the two paths equal.
-  const digits = text.replace(/[\s\-().\/]/g, '');
+  const digits = plain ? text : text.replace(/[\s\-().\/]/g, '');
   const nanp =
     !international && cc?.kind === 'calling' && cc.callingCode === '1' && /^[2-9]\d{9}$/.test(digits)
       ? digits
@@ -77,8 +80,20 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
 
 type CountryCodeCell = { kind: 'calling'; callingCode: string } | { kind: 'region'; region: CountryCode };
 
-/** `1`, `+1`, `001` -> calling code 1; `US`, `gb` -> region; empty -> undefined. */
+/** A country code column holds a handful of distinct values: read each spelling once. */
+const countryCodes = new Map<string, CountryCodeCell | undefined | 'invalid'>();
 function parseCountryCode(cell: string | undefined): CountryCodeCell | undefined | 'invalid' {
+  if (cell === undefined) return undefined;
+  let v = countryCodes.get(cell);
+  if (v === undefined && !countryCodes.has(cell)) {
+    v = readCountryCode(cell);
+    if (countryCodes.size < 1000) countryCodes.set(cell, v);
+  }
+  return v;
+}
+
+/** `1`, `+1`, `001` -> calling code 1; `US`, `gb` -> region; empty -> undefined. */
+function readCountryCode(cell: string | undefined): CountryCodeCell | undefined | 'invalid' {
   const v = cell?.trim();
   if (!v) return undefined;
   const digits = /^(?:\+|00)?(\d{1,4})$/.exec(v);
