@@ -42,8 +42,9 @@ interface Slot {
 }
 
 /**
- * Runs operations through Graph $batch, at most 20 to a batch, each user's operations chained
- * with dependsOn (a later one waits in a later batch when it needs an earlier one's result).
+ * Runs operations through Graph $batch, at most 20 to a batch, every batch fully parallel: an
+ * operation that depends on another (a user's alternate phone on the mobile, the default method on
+ * the methods) goes out once that one is done.
  * Throttled items wait their own Retry-After and pause the whole run meanwhile; the number of
  * batches in flight halves on throttling and grows back after. A write whose outcome is unknown
  * (5xx, timeout, reset) is read back before it is sent again, so nothing is created twice. Every
@@ -128,8 +129,8 @@ export class Executor {
       return;
     }
     if (s.status === 'ready') return;
-    // Ready when every dependency is done, or is ready to travel in the same batch (no result needed).
-    if (deps.every((d) => !d || d.status === 'done' || (d.status === 'ready' && !s.op.needsResultOf.includes(d.op.id)))) {
+    // Ready when every dependency is done (batches carry no dependsOn: see takeBatch).
+    if (deps.every((d) => !d || d.status === 'done')) {
       s.status = 'ready';
       this.ready.push(s.op.id);
     }
@@ -153,10 +154,14 @@ export class Executor {
     this.wake(now);
   }
 
-  /** Up to 20 ready operations whose same-batch dependencies travel with them. */
+  /**
+   * Up to 20 ready operations whose dependencies are all done. Batches are always fully parallel:
+   * Graph refuses a batch that mixes dependsOn chains ("Batch should be either fully sequential or
+   * fully parallel"), and one chain of a single user's few operations would leave a batch mostly
+   * empty; an operation goes out in the batch after the one that completes its dependency.
+   */
   private takeBatch(now: number): { slot: Slot; item: BatchRequestItem }[] {
     const batch: { slot: Slot; item: BatchRequestItem }[] = [];
-    const inBatch = new Set<string>();
     const deferred: string[] = [];
     while (this.ready.length > 0 && batch.length < 20) {
       const id = this.ready.shift()!;
@@ -171,7 +176,7 @@ export class Executor {
         const dep = this.slots.get(d);
         return dep !== undefined && dep.status !== 'done';
       });
-      if (pendingDeps.some((d) => !inBatch.has(d))) {
+      if (pendingDeps.length > 0) {
         // Its dependency is in flight or waiting: it goes in a later batch.
         deferred.push(id);
         continue;
@@ -188,23 +193,8 @@ export class Executor {
         continue;
       }
       const item: BatchRequestItem = { ...built.request, id: String(batch.length + 1) };
-      const depItems = pendingDeps.map((d) => batch.find((b) => b.slot.op.id === d)!.item.id);
-      if (depItems.length > 0) item.dependsOn = depItems;
       s.status = 'inflight';
       batch.push({ slot: s, item });
-      inBatch.add(id);
-      // Pull this user's next operations into the same batch when they can go with it.
-      for (const next of this.dependents.get(id) ?? []) {
-        const n = this.slots.get(next);
-        if (n && n.status === 'waiting') this.promote(n);
-        if (n?.status === 'ready') {
-          const idx = this.ready.indexOf(next);
-          if (idx > 0) {
-            this.ready.splice(idx, 1);
-            this.ready.unshift(next);
-          }
-        }
-      }
     }
     this.ready.unshift(...deferred);
     return batch;

@@ -46,7 +46,7 @@ export function runBatch(envelope: GraphRequest, execute: (req: GraphRequest) =>
       response = execute(itemRequest(envelope, item, newRequestId()));
     }
     results.set(item.id.toLowerCase(), { id: item.id, status: response.status, headers: response.headers, ...(response.body !== undefined ? { body: response.body } : {}) });
-    log.push({ time, method: item.method, path: `/${envelope.version}/${relativeUrl(envelope, item)}`, status: response.status, body: item.body === undefined ? null : redactBody(item.body) });
+    log.push({ time, method: item.method, path: `/${envelope.version}/${relativeUrl(envelope, item)}`, status: response.status, body: item.body === undefined ? null : redactBody(item.body), ...(item.dependsOn.length > 0 ? { dependsOn: item.dependsOn } : {}) });
   }
   const responses = order.shuffle([...results.values()]);
   return { response: { status: 200, headers: { 'Content-Type': JSON_CONTENT_TYPE }, body: { responses } }, items: log };
@@ -101,6 +101,13 @@ function parseEnvelope(body: unknown): BatchItem[] {
       if (d.toLowerCase() === item.id.toLowerCase()) throw batchError(`Request '${item.id}' depends on itself.`);
     }
   }
+  // Graph refuses any other shape (several chains, a fan-out, a dependency later in the array) with
+  // this message: a batch is either fully parallel or one chain, each request after the one before.
+  const parallel = items.every((i) => i.dependsOn.length === 0);
+  const sequential = items.every((item, k) =>
+    k === 0 ? item.dependsOn.length === 0 : item.dependsOn.length === 1 && item.dependsOn[0]!.toLowerCase() === items[k - 1]!.id.toLowerCase(),
+  );
+  if (!parallel && !sequential) throw batchError('Batch should be either fully sequential or fully parallel.');
   return items;
 }
 

@@ -12,6 +12,8 @@ export interface RequestLogEntry {
   body: unknown;
   /** For $batch: one entry per item. */
   items?: RequestLogEntry[];
+  /** For a $batch item: the ids it depends on, when it named any. */
+  dependsOn?: string[];
 }
 
 /** The last `limit` requests, oldest first; older ones are dropped so long runs stay within memory. */

@@ -62,6 +62,16 @@ describe('apply: the Contoso sample export', () => {
     expect(applied.stdout).toMatch(/operations: \d+ done, 0 failed, 0 skipped, 0 pending/);
   });
 
+  it('sends only batches Graph accepts: every envelope answered 200, no item carrying dependsOn', () => {
+    const batches = emu.requests().filter((r) => r.path.endsWith('/$batch'));
+    expect(batches.length).toBeGreaterThan(0);
+    for (const b of batches) {
+      expect(b.status).toBe(200);
+      expect(b.items!.length).toBeGreaterThan(0);
+      for (const item of b.items!) expect(item.dependsOn).toBeUndefined();
+    }
+  });
+
   it('leaves the tenant in the state the plan promised, each token created once and activated with its planned seed', () => {
     const after: Snapshot = emu.snapshot();
     expectPlanApplied(plan, after);

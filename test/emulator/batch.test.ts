@@ -57,14 +57,14 @@ describe('$batch', () => {
     expect(state.users.find((u) => u.userPrincipalName === 'bob@contoso.com')!.methods.phone).toHaveLength(1);
   });
 
-  it('gives 424 to items whose dependency failed, and runs dependents after their dependencies', async () => {
+  it('runs a sequential batch in order and gives 424 to everything after a failed request', async () => {
     const json = { 'Content-Type': 'application/json' };
     const r = await graph.post('/beta/$batch', {
       requests: [
+        { id: 'a', method: 'POST', url: '/users/bob@contoso.com/authentication/phoneMethods', headers: json, body: { phoneNumber: '+1 4255550102', phoneType: 'mobile' } },
         // b depends on a: the alternateMobile needs the mobile first.
         { id: 'b', method: 'POST', url: '/users/bob@contoso.com/authentication/phoneMethods', headers: json, body: { phoneNumber: '+1 2065550102', phoneType: 'alternateMobile' }, dependsOn: ['A'] },
-        { id: 'a', method: 'POST', url: '/users/bob@contoso.com/authentication/phoneMethods', headers: json, body: { phoneNumber: '+1 4255550102', phoneType: 'mobile' } },
-        { id: 'c', method: 'POST', url: '/users/carol@contoso.com/authentication/phoneMethods', headers: json, body: { phoneNumber: 'bad', phoneType: 'office' } },
+        { id: 'c', method: 'POST', url: '/users/carol@contoso.com/authentication/phoneMethods', headers: json, body: { phoneNumber: 'bad', phoneType: 'office' }, dependsOn: ['b'] },
         { id: 'd', method: 'PATCH', url: '/users/carol@contoso.com/authentication/signInPreferences', headers: json, body: { userPreferredMethodForSecondaryAuthentication: 'voiceOffice' }, dependsOn: ['c'] },
         { id: 'e', method: 'GET', url: '/users/carol@contoso.com', dependsOn: ['d'] },
       ],
@@ -76,6 +76,35 @@ describe('$batch', () => {
     expect(map['d']!.status).toBe(424);
     expect(map['e']!.status).toBe(424);
     expect(map['d']!.body!.error!.code).toBe('FailedDependency');
+  });
+
+  it('refuses, as Graph does, a batch that is neither fully parallel nor one chain in array order', async () => {
+    const json = { 'Content-Type': 'application/json' };
+    const post = (id: string, user: string, phone: string, dependsOn?: string[]) => ({
+      id,
+      method: 'POST',
+      url: `/users/${user}/authentication/phoneMethods`,
+      headers: json,
+      body: { phoneNumber: phone, phoneType: 'mobile' },
+      ...(dependsOn ? { dependsOn } : {}),
+    });
+    const shapes = [
+      // Two users' chains side by side.
+      [post('1', 'bob@contoso.com', '+1 4255550111'), post('2', 'bob@contoso.com', '+1 4255550112', ['1']), post('3', 'carol@contoso.com', '+1 4255550113')],
+      // A fan-out from one request.
+      [post('1', 'bob@contoso.com', '+1 4255550111'), post('2', 'bob@contoso.com', '+1 4255550112', ['1']), post('3', 'carol@contoso.com', '+1 4255550113', ['1'])],
+      // A chain whose dependency comes later in the array.
+      [post('2', 'bob@contoso.com', '+1 4255550112', ['1']), post('1', 'bob@contoso.com', '+1 4255550111')],
+    ];
+    for (const requests of shapes) {
+      const r = await graph.post('/beta/$batch', { requests });
+      expectGraphError(r, 400, 'BadRequest');
+      expect(r.body.error.message).toBe('Batch should be either fully sequential or fully parallel.');
+    }
+    // Nothing of a refused batch ran.
+    const state = emu.snapshot() as { users: { userPrincipalName: string; methods: { phone: { phoneNumber: string }[] } }[] };
+    const phones = state.users.flatMap((u) => u.methods.phone.map((p) => p.phoneNumber));
+    expect(phones.filter((p) => /^\+1 425555011[123]$/.test(p))).toEqual([]);
   });
 
   it('refuses a malformed batch as a whole', async () => {
