@@ -114,6 +114,7 @@ export async function startApply(plan: ApplyPlan | PlanFile, planBytes: Buffer |
     const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
     const runDir = join(deps.stateDir, 'runs', runId);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
+    await lock.setRun(runId);
     await applyPlan.copyTo(join(runDir, 'plan.json'));
     let total = policyOps.length;
     for (const u of users) total += userOperations(userChanges(u)).length;
@@ -143,6 +144,7 @@ export async function resumeApply(runId: string, deps: ApplyDeps): Promise<Apply
   const lock = await acquireLock(deps.stateDir, 'resume');
   logTakeover(lock, deps);
   try {
+    await lock.setRun(runId);
     const runDir = join(deps.stateDir, 'runs', runId);
     const view: RunView = await readRun(runDir);
     if (view.header.kind !== 'apply') throw new Error(`run ${runId} is a ${view.header.kind}; use rollback to resume it`);

@@ -59,6 +59,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
     const runDir = join(deps.stateDir, 'runs', runId);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
+    await lock.setRun(runId);
     const journal = await Journal.create(runDir, {
       t: 'run',
       id: runId,
@@ -82,6 +83,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
 export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps): Promise<RollbackOutcome> {
   const lock = await acquireLock(deps.stateDir, 'rollback');
   try {
+    await lock.setRun(rollbackRunId);
     const view = await readRun(join(deps.stateDir, 'runs', rollbackRunId));
     if (view.header.kind !== 'rollback' || !view.header.rollbackOf) throw new Error(`run ${rollbackRunId} is not a rollback`);
     const applyDir = join(deps.stateDir, 'runs', view.header.rollbackOf);

@@ -10,6 +10,8 @@ export interface LockInfo {
   host: string;
   user: string;
   started: string;
+  /** The run this holder is working on, once it has one (apply makes its run after the pre-flight read). */
+  runId?: string;
 }
 
 /** Another run holds the state directory. */
@@ -24,6 +26,8 @@ export interface HeldLock {
   info: LockInfo;
   /** A lock left by a process that died on this host was taken over. */
   tookOver?: LockInfo;
+  /** Records the run being worked on in the lock, so that `runs` can tell which run is running. */
+  setRun(runId: string): Promise<void>;
   release(): Promise<void>;
 }
 
@@ -46,7 +50,7 @@ export async function acquireLock(stateDir: string, operation: string): Promise<
       } finally {
         await fh.close();
       }
-      return { info, ...(tookOver ? { tookOver } : {}), release: () => releaseLock(path, info.id) };
+      return { info, ...(tookOver ? { tookOver } : {}), setRun: (runId) => recordRun(path, info, runId), release: () => releaseLock(path, info.id) };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -67,9 +71,30 @@ export async function readLock(path: string): Promise<LockInfo | undefined> {
   }
 }
 
+/** Rewrites our lock with the run id: a new file renamed over it, so a reader never sees half a lock. */
+async function recordRun(path: string, info: LockInfo, runId: string): Promise<void> {
+  const current = await readLock(path);
+  if (current?.id !== info.id) return;
+  info.runId = runId;
+  const tmp = `${path}.${info.id}.tmp`;
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(`${JSON.stringify(info)}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
 async function releaseLock(path: string, id: string): Promise<void> {
   const current = await readLock(path);
   if (current?.id === id) await unlink(path).catch(() => {});
+}
+
+/** Whether the lock's holder is still at work: alive on this host, or on another host (which cannot be checked). */
+export function lockHolderAlive(lock: LockInfo): boolean {
+  return lock.host !== hostname() || isAlive(lock.pid);
 }
 
 function isAlive(pid: number): boolean {

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { listRuns } from '../apply/journal.js';
-import { LockHeldError, readLock } from '../apply/state-lock.js';
+import { LockHeldError, lockHolderAlive, readLock } from '../apply/state-lock.js';
 import { resumeApply, StalePlanError, startApply, type ApplyOutcome, type ApplySelection } from '../apply/run-apply.js';
 import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
 import { groupMemberUpns, resolveGroup } from '../graph/tenant-reader.js';
@@ -194,19 +194,21 @@ Examples:
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate runs\n  $ mfa-migrate runs --format json | jq \'.[0].state\'')
     .action(async (opts: { stateDir: string; format: 'text' | 'json' }) => {
       const lock = await readLock(join(opts.stateDir, 'lock'));
-      const list = await listRuns(opts.stateDir);
-      // A run is only "running" while a live process holds the lock.
-      const active = lock ? list.find((r) => r.state === 'interrupted' && lock.pid !== process.pid) : undefined;
-      const out = list.map((r) => (active && r.id === active.id && isAlive(lock!.pid) ? { ...r, state: 'running' as const } : r));
+      const holder = lock && lockHolderAlive(lock) ? lock : undefined;
+      // A run is "running" only while a live process holds the lock for that very run.
+      const list = await listRuns(opts.stateDir, (id) => holder?.runId === id);
       if (opts.format === 'json') {
-        process.stdout.write(`${JSON.stringify(out.map((r) => ({ id: r.id, kind: r.kind, state: r.state, started: r.started, finished: r.finished, counts: r.counts })), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(list.map((r) => ({ id: r.id, kind: r.kind, state: r.state, started: r.started, finished: r.finished, counts: r.counts })), null, 2)}\n`);
         return;
       }
-      if (out.length === 0) {
+      if (holder && !holder.runId) {
+        process.stdout.write(`In use by ${holder.operation} (pid ${holder.pid} of ${holder.user}@${holder.host}, since ${holder.started}), preparing its run.\n`);
+      }
+      if (list.length === 0) {
         process.stdout.write(`No runs in ${opts.stateDir}.\n`);
         return;
       }
-      for (const r of out) {
+      for (const r of list) {
         const c = r.counts;
         process.stdout.write(`${r.id}  ${r.kind.padEnd(8)} ${r.state.padEnd(11)} started ${r.started}${r.finished ? `  finished ${r.finished}` : ''}  done ${c.done}, failed ${c.failed}, skipped ${c.skipped}, pending ${c.pending + c.started}\n`);
       }
@@ -303,11 +305,3 @@ function cliErrorOf(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Journal } from '../../src/apply/journal.js';
 import { acquireLock, LockHeldError, readLock, type LockInfo } from '../../src/apply/state-lock.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { runCli } from '../helpers/run-cli.js';
@@ -61,6 +62,48 @@ describe('state directory lock', () => {
   });
 });
 
+describe('runs: which run is running', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir('lock-runs');
+  });
+  afterAll(() => tmp.cleanup());
+
+  /** Two unfinished runs, as a crash leaves them: a header and no end. */
+  async function twoInterruptedRuns(stateDir: string): Promise<void> {
+    for (const [id, created] of [['20261127T080000Z-aaaaaaaa', '2026-11-27T08:00:00.000Z'], ['20261127T090000Z-bbbbbbbb', '2026-11-27T09:00:00.000Z']] as const) {
+      const j = await Journal.create(join(stateDir, 'runs', id), { t: 'run', id, kind: 'apply', created, planHash: 'x', options: {}, totalOps: 3 });
+      await j.close();
+    }
+  }
+  const states = async (stateDir: string) =>
+    Object.fromEntries((JSON.parse((await runCli(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { id: string; state: string }[]).map((r) => [r.id, r.state]));
+
+  it('marks the run the live lock names, not whichever run is unfinished', async () => {
+    const dir = join(tmp.dir, 'named');
+    await twoInterruptedRuns(dir);
+    // A live holder (this test process) resuming the older run.
+    writeLock(dir, { operation: 'resume', runId: '20261127T080000Z-aaaaaaaa' });
+    expect(await states(dir)).toEqual({ '20261127T090000Z-bbbbbbbb': 'interrupted', '20261127T080000Z-aaaaaaaa': 'running' });
+  });
+
+  it('marks none while the holder is still preparing its run, and says the directory is in use', async () => {
+    const dir = join(tmp.dir, 'preparing');
+    await twoInterruptedRuns(dir);
+    writeLock(dir, { operation: 'apply' });
+    expect(Object.values(await states(dir))).toEqual(['interrupted', 'interrupted']);
+    const text = await runCli(['runs', '--state-dir', dir]);
+    expect(text.stdout).toMatch(new RegExp(`In use by apply \\(pid ${process.pid} of someone@`));
+  });
+
+  it('marks none when the holder is dead', async () => {
+    const dir = join(tmp.dir, 'dead-holder');
+    await twoInterruptedRuns(dir);
+    writeLock(dir, { pid: await deadPid(), runId: '20261127T090000Z-bbbbbbbb' });
+    expect(Object.values(await states(dir))).toEqual(['interrupted', 'interrupted']);
+  });
+});
+
 describe('apply and resume with the lock held', () => {
   let emu: RunningEmulator;
   let tmp: ReturnType<typeof tempDir>;
@@ -106,6 +149,7 @@ describe('apply and resume with the lock held', () => {
     expect(resume.code).toBe(1);
     expect(resume.stderr).toContain(`pid ${holder!.pid}`);
     expect(JSON.parse(running.stdout).map((r: { state: string }) => r.state)).toEqual(['running']);
+    // ('running' needs the lock to name the run: apply records its run id in the lock once it has one.)
     expect(existsSync(lockFile)).toBe(false);
     expect(readdirSync(join(stateDir, 'runs'))).toHaveLength(1);
   });
