@@ -5,7 +5,7 @@ import type { OathSeed } from '../model/export-data.js';
 import { PHONE_METHOD_IDS } from '../model/tenant.js';
 import { canonicalJson } from '../plan/fingerprint.js';
 import { splitResource } from '../plan/resource-state.js';
-import { serialKey } from '../source/export-checks.js';
+import { serialKey } from '../model/serial.js';
 import { encodeBase32 } from '../source/seeds/secret-encoding.js';
 import { activationCode } from './activation-code.js';
 import { configODataType, phoneMethodId, type Operation } from './operations.js';

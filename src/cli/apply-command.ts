@@ -11,7 +11,7 @@ import { ProblemList, formatProblem } from '../model/problem.js';
 import { toPlanFile, writeFileAtomic } from '../plan/plan-file.js';
 import { applyPlanFromMemory, loadApplyPlan, type ApplyPlan } from '../apply/apply-plan.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
-import { serialKey } from '../source/export-checks.js';
+import { serialKey } from '../model/serial.js';
 import { loadPskcKeyFile, loadPskcPasswordFile, readSeedFiles } from '../source/seeds/read-seed-files.js';
 import { ApplyProgress } from './apply-progress.js';
 import { CliError, EXIT } from './cli-error.js';

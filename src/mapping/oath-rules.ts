@@ -1,7 +1,7 @@
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { MfaUser, OathSeed } from '../model/export-data.js';
 import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
-import { serialKey } from '../source/export-checks.js';
+import { serialKey } from '../model/serial.js';
 import type { Finding } from './finding.js';
 import type { RuleId } from './rules.js';
 

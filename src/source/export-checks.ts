@@ -1,6 +1,7 @@
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { ProblemList } from '../model/problem.js';
+import { serialKey } from '../model/serial.js';
 
 /** A seed and the export user it belongs to (username as written in users.csv), if any. */
 export interface TokenAssignment {
@@ -125,9 +126,4 @@ function checkDeviceLimit(
 
 function where(seed: OathSeed, field: string) {
   return { file: seed.source, ...(seed.line !== undefined ? { line: seed.line } : {}), field };
-}
-
-/** Serials compare without surrounding space and case-insensitively (vendors mix `ab12` and `AB12`). */
-export function serialKey(serial: string): string {
-  return serial.trim().toLowerCase();
 }

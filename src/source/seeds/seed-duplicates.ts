@@ -1,12 +1,6 @@
 import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList, Where } from '../../model/problem.js';
-
-/** Serials compare trimmed and case-insensitively: "ab12" and "AB12" are one token. */
-export function serialKey(serial: string): string {
-  // Most serials are digits: skip the case folding (and its string copy) when it changes nothing.
-  const s = serial.trim();
-  return /[a-z]/.test(s) ? s.toUpperCase() : s;
-}
+import { serialKey } from '../../model/serial.js';
 
 function describe(seed: OathSeed): string {
   return seed.line === undefined ? seed.source : `${seed.source} line ${seed.line}`;
