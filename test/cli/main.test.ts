@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateExport } from '../../fixtures/generate-export.js';
+import { CLI, ROOT, runCli } from '../helpers/run-cli.js';
+
+describe('mfa-migrate (the program)', () => {
+  it('lists every command in its help, and each command, aliases included, has its own help with examples', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    const commands = ['validate', 'plan', 'apply', 'resume', 'rollback', 'runs', 'emulator', 'demo', 'shim'];
+    for (const c of commands) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    for (const c of commands) {
+      const r = await runCli([c, '--help']);
+      expect(r.code, c).toBe(0);
+      expect(r.stdout, c).toContain(`Usage: mfa-migrate ${c}`);
+      expect(r.stdout, c).toMatch(/Examples?:/);
+    }
+  });
+
+  it('prints its version without loading any command, and suggests the command meant for a typo (exit 1)', async () => {
+    const v = await runCli(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const typo = await runCli(['plna']);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('Did you mean plan?');
+  });
+
+  it('ends quietly when its output pipe closes early (mfa-migrate validate --format json | head -1)', async () => {
+    // Far more output than a pipe holds, so the write after the reader has gone fails with EPIPE.
+    const dir = mkdtempSync(join(tmpdir(), 'main-epipe-'));
+    try {
+      await generateExport({ out: dir, users: 3000, tokenShare: 1, deviceShare: 0, backupShare: 0, tenantMethodShare: 0, seed: 5, tenant: false });
+      const child = spawn(process.execPath, [CLI, 'validate', '--source', dir, '--tokens', join(dir, 'tokens', 'seeds.pskc'), '--format', 'json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      // Read one chunk, then close our end of the pipe, as head does.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
