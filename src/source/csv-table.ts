@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { isUtf8 } from 'node:buffer';
+import { Readable, Transform } from 'node:stream';
 import { parse } from 'csv-parse';
 import { SourceError } from '../model/problem.js';
 
@@ -69,18 +70,34 @@ export async function readCsvTable(path: string, display: string): Promise<CsvTa
 async function consume(input: Readable, head: Buffer, display: string, consumer: CsvConsumer): Promise<void> {
   const headText = head.toString('utf8');
   const delimiter = detectDelimiter(headText.charCodeAt(0) === 0xfeff ? headText.slice(1) : headText);
-  const parser = input.pipe(parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: false }));
+  // Two per-cell scans are needed only for some files, which the raw bytes tell: newlines inside
+  // cells (only once a quote has appeared), and text that is not UTF-8 (decoded to U+FFFD; a chunk
+  // cut inside a character also turns the check on, harmlessly). Each chunk is looked at before the
+  // parser sees it, so no record is taken before the checks it needs are on.
+  let quoted = false;
+  let careful = false;
+  const sniff = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (!quoted && chunk.includes(QUOTE)) quoted = true;
+      if (!careful && (!isUtf8(chunk) || chunk.includes(REPLACEMENT_CHARACTER))) careful = true;
+      done(null, chunk);
+    },
+  });
+  input.on('error', (err) => sniff.destroy(err));
+  const parser = input.pipe(sniff).pipe(parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: false }));
   // Line numbers are counted here rather than with csv-parse's `info` (which costs a third of the
   // parse): each record ends one line after the newlines inside its quoted cells.
   let line = 1;
   let sawHeader = false;
   const take = (cells: string[]): void => {
     const start = line;
-    line += 1 + countNewlines(cells);
+    line += quoted ? 1 + countNewlines(cells) : 1;
     if (cells.length === 1 && cells[0] === '') return; // blank line
-    for (const c of cells) {
-      if (c.includes('\uFFFD')) {
-        throw new SourceError({ severity: 'error', code: 'file-unreadable', file: display, line: start, message: 'the file is not UTF-8 (save it as UTF-8, with or without BOM)' });
+    if (careful) {
+      for (const c of cells) {
+        if (c.includes('\uFFFD')) {
+          throw new SourceError({ severity: 'error', code: 'file-unreadable', file: display, line: start, message: 'the file is not UTF-8 (save it as UTF-8, with or without BOM)' });
+        }
       }
     }
     if (!sawHeader) {
@@ -94,8 +111,10 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
     // Records are drained synchronously on 'readable' (an async iterator would cost a promise each).
     await new Promise<void>((resolve, reject) => {
       const fail = (err: unknown): void => {
-        input.unpipe(parser);
+        input.unpipe(sniff);
+        sniff.unpipe(parser);
         input.destroy();
+        sniff.destroy();
         parser.destroy();
         reject(err);
       };
@@ -109,7 +128,7 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
       });
       parser.once('end', resolve);
       parser.once('error', fail);
-      input.once('error', fail);
+      sniff.once('error', fail);
     });
   } catch (err) {
     if (err instanceof SourceError) throw err;
@@ -137,6 +156,9 @@ function unreadable(err: unknown, display: string): SourceError {
     message: code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? 'error'})`,
   });
 }
+
+const QUOTE = 0x22;
+const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD', 'utf8');
 
 function countNewlines(cells: string[]): number {
   let n = 0;

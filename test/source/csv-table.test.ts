@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { detectDelimiter, parseCsvTable, readCsvTable } from '../../src/source/csv-table.js';
 import { SourceError } from '../../src/model/problem.js';
 
@@ -64,5 +66,40 @@ describe('parseCsvTable', async () => {
 
   it('reports a missing file as file-missing', async () => {
     await expect(readCsvTable('/nonexistent/users.csv', 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-missing', file: 'users.csv' } });
+  });
+});
+
+describe('forEachCsvRow on files of several read chunks (1 MiB each)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'csv-chunks-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  /** 30,000 plain rows (about 1.3 MB: past the first chunk), then `tail`. */
+  const bigFile = (name: string, tail: Buffer): string => {
+    const rows = Array.from({ length: 30_000 }, (_, i) => `user${i}@contoso.com,First${i},Last${i},4255550${String(i % 1000).padStart(3, '0')}`);
+    const path = join(tmp, name);
+    writeFileSync(path, Buffer.concat([Buffer.from(`username,first,last,phone\n${rows.join('\n')}\n`), tail]));
+    return path;
+  };
+
+  it('counts lines right when the first quoted, multi-line cell comes after the first chunk', async () => {
+    const path = bigFile('quoted-late.csv', Buffer.from('late@contoso.com,"two\nlines",Last,1\nafter@contoso.com,A,B,2\n'));
+    const table = await readCsvTable(path, 'users.csv');
+    const late = table.rows.find((r) => r.cells[0] === 'late@contoso.com')!;
+    const after = table.rows.find((r) => r.cells[0] === 'after@contoso.com')!;
+    expect(late.line).toBe(30_002);
+    expect(late.cells[1]).toBe('two\nlines');
+    expect(after.line).toBe(30_004);
+  });
+
+  it('names the line of text that is not UTF-8 when it comes after the first chunk', async () => {
+    const path = bigFile('latin1-late.csv', Buffer.concat([Buffer.from('ren'), Buffer.from([0xe9]), Buffer.from('@contoso.com,R,B,3\n')]));
+    const err = await readCsvTable(path, 'users.csv').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceError);
+    expect((err as SourceError).problem).toMatchObject({ code: 'file-unreadable', line: 30_002 });
+  });
+
+  it('refuses a literal U+FFFD (the mark of an earlier bad conversion) with its line', async () => {
+    const path = bigFile('fffd.csv', Buffer.from('bad\uFFFD@contoso.com,R,B,3\n'));
+    const err = await readCsvTable(path, 'users.csv').catch((e: unknown) => e);
+    expect((err as SourceError).problem).toMatchObject({ code: 'file-unreadable', line: 30_002 });
   });
 });
