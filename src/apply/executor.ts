@@ -118,8 +118,8 @@ export class Executor {
   }
 
   private promote(s: Slot): void {
-    // A ready operation is re-examined too: its dependency may have failed after it became ready.
-    if (s.status !== 'waiting' && s.status !== 'ready') return;
+    // Only a waiting operation moves: a ready one's dependencies are all done already.
+    if (s.status !== 'waiting') return;
     const deps = s.op.dependsOn.map((d) => this.slots.get(d));
     const failedDep = s.op.dependsOn.find((d) => ['failed', 'skipped'].includes(this.slots.get(d)?.status ?? ''));
     if (failedDep) {
@@ -128,7 +128,6 @@ export class Executor {
       this.unjournaled.push({ op: s.op.id, state: 'skipped', error });
       return;
     }
-    if (s.status === 'ready') return;
     // Ready when every dependency is done (batches carry no dependsOn: see takeBatch).
     if (deps.every((d) => !d || d.status === 'done')) {
       s.status = 'ready';
@@ -168,16 +167,6 @@ export class Executor {
       const s = this.slots.get(id)!;
       if (s.status !== 'ready') continue;
       if (s.notBefore > now) {
-        deferred.push(id);
-        continue;
-      }
-      // A dependency without a slot was done by an earlier run of this plan (a resume).
-      const pendingDeps = s.op.dependsOn.filter((d) => {
-        const dep = this.slots.get(d);
-        return dep !== undefined && dep.status !== 'done';
-      });
-      if (pendingDeps.length > 0) {
-        // Its dependency is in flight or waiting: it goes in a later batch.
         deferred.push(id);
         continue;
       }
@@ -338,7 +327,7 @@ export class Executor {
     let earliest = Infinity;
     for (const id of this.ready) {
       const s = this.slots.get(id);
-      if (s?.status === 'ready') earliest = Math.min(earliest, this.dueAt(s));
+      if (s?.status === 'ready') earliest = Math.min(earliest, s.notBefore);
       if (earliest <= now) break;
     }
     if (earliest === Infinity) return;
@@ -353,21 +342,6 @@ export class Executor {
     );
   }
 
-  /**
-   * When a ready operation can next be sent: its own time, and that of each dependency it would
-   * travel with. Infinity while a dependency is in flight or being read back: that one's answer
-   * wakes the executor (a timer meanwhile would only spin).
-   */
-  private dueAt(s: Slot): number {
-    let t = s.notBefore;
-    for (const d of s.op.dependsOn) {
-      const ds = this.slots.get(d);
-      if (!ds || ds.status === 'done') continue;
-      if (ds.status !== 'ready') return Infinity;
-      t = Math.max(t, ds.notBefore);
-    }
-    return t;
-  }
 
   private abort(err: unknown): void {
     this.stopped = true;

@@ -39,8 +39,6 @@ export interface Operation {
   stateFingerprint: string;
   /** Operations of the same user (or policy) that must succeed first. */
   dependsOn: string[];
-  /** Dependencies whose results (a created token's id) this operation needs: never in the same batch. */
-  needsResultOf: string[];
 }
 
 const CONFIG_TYPES: Record<string, string> = {
@@ -81,7 +79,6 @@ export function policyOperations(changes: (PolicyChange & { state_fingerprint?: 
       before: Object.fromEntries(list.map((c) => [c.property, c.before])),
       stateFingerprint: list.map((c) => c.state_fingerprint ?? '').join(','),
       dependsOn: [],
-      needsResultOf: [],
     });
   }
   if (rootChanges.length > 0) {
@@ -93,7 +90,6 @@ export function policyOperations(changes: (PolicyChange & { state_fingerprint?: 
       before: Object.fromEntries(rootChanges.map((c) => [`${c.target}.${c.property}`, c.before])),
       stateFingerprint: rootChanges.map((c) => c.state_fingerprint ?? '').join(','),
       dependsOn: [],
-      needsResultOf: [],
     });
   }
   return ops;
@@ -132,31 +128,29 @@ export function userOperations(changes: (UserChange & { state_fingerprint?: stri
         kind: c.action === 'create' ? 'phone-create' : 'phone-update',
         after: c.after,
         dependsOn: key === 'alternateMobile' && mobileOp ? [mobileOp] : [],
-        needsResultOf: [],
       };
       if (key === 'mobile') mobileOp = op.id;
       ops.push(op);
       methodOps.push(op.id);
     } else if (kind === 'emailMethods') {
-      ops.push({ ...base(c), id: id(''), kind: c.action === 'create' ? 'email-create' : 'email-update', after: c.after, dependsOn: [], needsResultOf: [] });
+      ops.push({ ...base(c), id: id(''), kind: c.action === 'create' ? 'email-create' : 'email-update', after: c.after, dependsOn: [] });
       methodOps.push(id(''));
     } else if (kind === 'hardwareOathMethods') {
       const before = c.before as { id?: string; assignedTo?: string | null; status?: string } | null;
-      const activate: Operation = { ...base(c), id: id('activate'), kind: 'token-activate', after: c.after, dependsOn: [], needsResultOf: [] };
+      const activate: Operation = { ...base(c), id: id('activate'), kind: 'token-activate', after: c.after, dependsOn: [] };
       if (c.action === 'create') {
-        const create: Operation = { ...base(c), id: id('create'), kind: 'token-create', after: c.after, dependsOn: [], needsResultOf: [] };
+        const create: Operation = { ...base(c), id: id('create'), kind: 'token-create', after: c.after, dependsOn: [] };
         activate.dependsOn = [create.id];
-        activate.needsResultOf = [create.id];
         ops.push(create);
       } else if (!before?.assignedTo) {
-        const assign: Operation = { ...base(c), id: id('assign'), kind: 'token-assign', after: { ...c.after, deviceId: before?.id }, dependsOn: [], needsResultOf: [] };
+        const assign: Operation = { ...base(c), id: id('assign'), kind: 'token-assign', after: { ...c.after, deviceId: before?.id }, dependsOn: [] };
         activate.dependsOn = [assign.id];
         ops.push(assign);
       }
       ops.push(activate);
       methodOps.push(activate.id);
     } else if (kind === 'signInPreferences') {
-      ops.push({ ...base(c), id: id(''), kind: 'signin-update', after: c.after, dependsOn: [...methodOps], needsResultOf: [] });
+      ops.push({ ...base(c), id: id(''), kind: 'signin-update', after: c.after, dependsOn: [...methodOps] });
     }
   }
   const signin = ops.find((o) => o.kind === 'signin-update');
@@ -170,7 +164,6 @@ export function userOperations(changes: (UserChange & { state_fingerprint?: stri
       kind: 'phone-delete',
       after: null,
       dependsOn: [...(signin ? [signin.id] : []), ...(previous ? [previous] : [])],
-      needsResultOf: [],
     };
     ops.push(op);
     previous = op.id;

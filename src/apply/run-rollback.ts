@@ -145,7 +145,7 @@ export function inverseOperations(done: Operation[], records: ReadonlyMap<string
     (o.userId ? userOps : policyOps).push(o);
   };
   for (const op of [...done].reverse()) {
-    const base = { user: op.user, userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [], needsResultOf: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
+    const base = { user: op.user, userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
     const id = `rollback/${op.id}`;
     const planned = op.before as Record<string, unknown> | null;
     switch (op.kind) {
