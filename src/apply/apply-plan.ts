@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { copyFile, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { writeFileAtomic, type PlanFile, type PlanSource } from '../plan/plan-file.js';
+import type { PlanFile, PlanSource } from '../plan/plan-file.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
 import type { UserChange } from '../plan/plan-model.js';
 import { streamJsonObject } from './plan-stream.js';
 

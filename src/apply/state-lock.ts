@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomic-file.js';
 
 export interface LockInfo {
   id: string;
@@ -71,20 +72,12 @@ export async function readLock(path: string): Promise<LockInfo | undefined> {
   }
 }
 
-/** Rewrites our lock with the run id: a new file renamed over it, so a reader never sees half a lock. */
+/** Rewrites our lock with the run id, atomically, so a reader never sees half a lock. */
 async function recordRun(path: string, info: LockInfo, runId: string): Promise<void> {
   const current = await readLock(path);
   if (current?.id !== info.id) return;
   info.runId = runId;
-  const tmp = `${path}.${info.id}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(`${JSON.stringify(info)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+  await writeFileAtomic(path, `${JSON.stringify(info)}\n`, 0o600);
 }
 
 async function releaseLock(path: string, id: string): Promise<void> {

@@ -8,7 +8,8 @@ import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/ru
 import { groupMemberUpns, resolveGroup } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
 import { ProblemList, formatProblem } from '../model/problem.js';
-import { toPlanFile, writeFileAtomic } from '../plan/plan-file.js';
+import { toPlanFile } from '../plan/plan-file.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
 import { applyPlanFromMemory, loadApplyPlan, type ApplyPlan } from '../apply/apply-plan.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { serialKey } from '../model/serial.js';

@@ -9,7 +9,8 @@ import { GraphRequestError, ReadOnlyViolation, type GraphConnection } from '../g
 import { GroupResolutionError, groupMemberUpns, readTenant, resolveGroup, type ResolvedGroup } from '../graph/tenant-reader.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
 import { fingerprintFiles } from '../plan/fingerprint.js';
-import { toPlanFile, writeFileAtomic, writePlanFile, type PlanSource } from '../plan/plan-file.js';
+import { toPlanFile, writePlanFile, type PlanSource } from '../plan/plan-file.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
 import { renderReportHtml, renderReportMarkdown } from '../plan/render-report.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';

@@ -1,5 +1,5 @@
-import { open, rename, unlink, readFile } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic-file.js';
 import type { Plan, UserChange } from './plan-model.js';
 import type { PolicyChange } from '../mapping/policy-rules.js';
 import { stateFingerprint } from './fingerprint.js';
@@ -53,24 +53,3 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
   return f as PlanFile;
 }
 
-export async function writeFileAtomic(path: string, content: string | Buffer, mode: number): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fh = await open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(content);
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, path);
-  // Make the rename itself durable.
-  const dir = await open(dirname(path), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
 import { deriveKey, storeKeyId } from './store-key.js';
 
 export const STORE_FORMAT = 'mfa-migrate-shim-store';

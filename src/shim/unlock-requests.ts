@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
 import { userKey, type ShimUser } from './store-model.js';
 import type { UnlockRequests } from './verifier.js';
 
