@@ -133,18 +133,6 @@ async function runLoad(
         }),
     ),
   );
-  return driveLoad(sockets, seconds, users, serverPid, rate, warmupMs);
-}
-
-function driveLoad(
-  sockets: Socket[],
-  seconds: number,
-  users: BenchUser[] | null,
-  serverPid: number,
-  rate?: number,
-  warmupMs = 0,
-): Promise<RunResult> {
-  const clients = sockets.length;
   const lat: number[] = [];
   const reasons = new Map<string, number>();
   let unexpected = 0;

@@ -5,9 +5,8 @@ import { Worker } from 'node:worker_threads';
 import type { OathAlgorithm, OathSeed, OathType } from '../model/export-data.js';
 import { ProblemList, type Problem } from '../model/problem.js';
 import { Secret } from '../model/secret.js';
-import { readSeedFileInto, type SeedReadOptions } from './seeds/read-seed-files.js';
+import { readSeedFiles, type SeedReadOptions } from './seeds/read-seed-files.js';
 import { dropDuplicateSeeds } from './seeds/seed-duplicates.js';
-import { SeedArray } from './seeds/seed-sink.js';
 
 /** Seed files larger than this (in total) are parsed in a worker thread, beside the CSV reading. */
 const WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024;
@@ -78,25 +77,16 @@ export async function readSeedsConcurrently(paths: string[], display: string[], 
   return readSeedsInWorker(worker, { paths, display, opts });
 }
 
-/**
- * Reads the files in order, then keeps the first seed of each serial across all of them: a serial
- * in two files is reported (seed-duplicate: a warning for the same secret, an error for another).
- */
-export async function readSeedsHere(paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
+/** Reads the files in this thread (readSeedFiles: repeated serials reported across all of them). */
+async function readSeedsHere(paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
   const problems = new ProblemList();
-  const all: OathSeed[] = [];
-  for (let i = 0; i < paths.length; i++) {
-    // One sink per file: a refused file discards its own seeds only.
-    const file = new SeedArray();
-    await readSeedFileInto(paths[i]!, opts, problems, display[i] ?? paths[i]!, file);
-    for (const seed of file.seeds) all.push(seed);
-  }
-  return { seeds: dropDuplicateSeeds(all, problems), problems: problems.items };
+  const seeds = await readSeedFiles(paths, opts, problems, display);
+  return { seeds, problems: problems.items };
 }
 
 /**
  * The worker streams each file's seeds in batches as it parses them, so it never holds a large file's
- * seeds whole; this side rebuilds them and then drops repeated serials exactly as readSeedsHere does
+ * seeds whole; this side rebuilds them and then drops repeated serials exactly as readSeedFiles does
  * (same seeds, same problems, same order).
  */
 function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResult> {

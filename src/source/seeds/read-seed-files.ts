@@ -33,11 +33,14 @@ export async function readSeedFile(path: string, opts: SeedReadOptions, problems
   return dropDuplicateSeeds(await readOneSeedFile(path, opts, problems, display ?? path), problems);
 }
 
-/** Reads several seed files; a serial given twice, in one file or across files, is reported once per extra copy. */
-export async function readSeedFiles(paths: string[], opts: SeedReadOptions, problems: ProblemList): Promise<OathSeed[]> {
+/**
+ * Reads several seed files (`display[i]` names file i in problems and `source`; the path by default);
+ * a serial given twice, in one file or across files, is reported once per extra copy.
+ */
+export async function readSeedFiles(paths: string[], opts: SeedReadOptions, problems: ProblemList, display: readonly string[] = paths): Promise<OathSeed[]> {
   const all: OathSeed[] = [];
-  for (const path of paths) {
-    for (const seed of await readOneSeedFile(path, opts, problems, path)) all.push(seed);
+  for (let i = 0; i < paths.length; i++) {
+    for (const seed of await readOneSeedFile(paths[i]!, opts, problems, display[i] ?? paths[i]!)) all.push(seed);
   }
   return dropDuplicateSeeds(all, problems);
 }
