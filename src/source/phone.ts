@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
-import { isValidNationalNumber, isValidUsNumber } from './number-validity.js';
+import { parseNationalNumber } from './national-number.js';
+import { isValidNationalNumber, isValidUsNumber } from './numbering-plans.js';
 import type { PhoneNumber } from '../model/export-data.js';
 
 export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason: string };
@@ -52,8 +53,15 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
       : international && /^\+1[2-9]\d{9}$/.test(digits) && (cc === undefined || (cc.kind === 'calling' && cc.callingCode === '1'))
         ? digits.slice(2)
         : undefined;
-  if (nanp !== undefined && isValidUsNumber(nanp)) {
-    return { ok: true, phone: { countryCode: '1', nationalNumber: nanp, ...(extension !== undefined ? { extension } : {}), entra: `+1 ${nanp}${extension !== undefined ? `x${extension}` : ''}` } };
+  if (nanp !== undefined && isValidUsNumber(nanp)) return entraPhone('1', nanp, extension);
+  // Other national numbers: libphonenumber's parse with compiled expressions where it is certain
+  // to agree (national-number.ts), libphonenumber itself otherwise.
+  const fast = international ? undefined : parseNationalNumber(cc!.kind === 'region' ? { region: cc!.region } : { callingCode: cc!.callingCode }, text);
+  if (fast !== undefined) {
+    if (!isValidNationalNumber(fast.region, fast.nationalNumber)) {
+      return { ok: false, reason: `not a valid number for country code +${fast.callingCode}` };
+    }
+    return entraPhone(fast.callingCode, fast.nationalNumber, extension);
   }
   const parsed = international
     ? parsePhoneNumberFromString(text, { extract: false })
@@ -67,13 +75,16 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
       return { ok: false, reason: `the number's +${parsed.countryCallingCode} disagrees with country code ${expected}` };
     }
   }
-  // parsed.isValid(), with the region's expressions compiled once (see number-validity.ts).
+  // parsed.isValid(), with the region's expressions compiled once (see numbering-plans.ts).
   const valid = parsed.country !== undefined ? isValidNationalNumber(parsed.country, parsed.nationalNumber) : parsed.isValid();
   if (!valid) {
     return { ok: false, reason: `not a valid number for country code +${parsed.countryCallingCode}` };
   }
-  const countryCode = String(parsed.countryCallingCode);
-  const nationalNumber = String(parsed.nationalNumber);
+  return entraPhone(String(parsed.countryCallingCode), String(parsed.nationalNumber), extension);
+}
+
+/** Entra's `+{cc} {national}[x{ext}]`, with the parts kept apart. */
+function entraPhone(countryCode: string, nationalNumber: string, extension: string | undefined): PhoneResult {
   const entra = `+${countryCode} ${nationalNumber}${extension !== undefined ? `x${extension}` : ''}`;
   return { ok: true, phone: { countryCode, nationalNumber, ...(extension !== undefined ? { extension } : {}), entra } };
 }

@@ -72,7 +72,7 @@ describe('parsePhone fast path for North American numbers', () => {
 
 describe('isValidNationalNumber', () => {
   it("equals libphonenumber's own US validity, toll-free, premium and personal ranges included", async () => {
-    const { isValidUsNumber } = await import('../../src/source/number-validity.js');
+    const { isValidUsNumber } = await import('../../src/source/numbering-plans.js');
     const { PhoneNumber } = await import('libphonenumber-js/max');
     let seed = 11;
     const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
@@ -84,7 +84,7 @@ describe('isValidNationalNumber', () => {
   });
 
   it("equals libphonenumber's isValid() for the region a parse finds, in every region of many calling codes", async () => {
-    const { isValidNationalNumber } = await import('../../src/source/number-validity.js');
+    const { isValidNationalNumber } = await import('../../src/source/numbering-plans.js');
     const { parsePhoneNumberFromString } = await import('libphonenumber-js/max');
     let seed = 7;
     const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
