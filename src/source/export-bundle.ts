@@ -88,7 +88,7 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   for (const p of seedResult.problems) problems.items.push(p);
   const seeds = seedResult.seeds;
   const tokens = crossCheck(
-    { users, devices, seeds, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0, ...(usersByName ? { usersByName } : {}) },
+    { users, devices, seeds, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0, ...(usersByName ? { usersByName } : {}), seedsBySerial: seedResult.bySerial },
     problems,
   );
   sortProblems(problems, [USERS_FILE, DEVICES_FILE, SETTINGS_FILE, ...seedDisplay]);

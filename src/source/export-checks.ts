@@ -24,6 +24,8 @@ export interface CrossCheckInput {
   seedFilesGiven: boolean;
   /** Lower-cased username -> position in `users`, when the reader already built it. */
   usersByName?: ReadonlyMap<string, number>;
+  /** serialKey(serial) -> position in `seeds` (each serial once), when the seed reader already built it. */
+  seedsBySerial?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -35,11 +37,7 @@ export function crossCheck(input: CrossCheckInput, problems: ProblemList): Token
   // This runs over 100,000s of users and seeds, where each Map operation costs a cache miss or
   // two: per-user counts live in arrays by user position, and the users reader's index is reused.
   const usersByName = input.usersByName ?? new Map(users.map((u, i) => [u.username.toLowerCase(), i]));
-  const seedIndexBySerial = new Map<string, number>();
-  seeds.forEach((s, i) => {
-    const key = serialKey(s.serial);
-    if (!seedIndexBySerial.has(key)) seedIndexBySerial.set(key, i);
-  });
+  const seedIndexBySerial = input.seedsBySerial ?? firstSeedBySerial(seeds);
   /** Seed position -> its assignment through users.csv. */
   const assigned: (TokenAssignment | undefined)[] = new Array(seeds.length);
   /** User position -> OATH tokens assigned to that user. */
@@ -88,6 +86,15 @@ export function crossCheck(input: CrossCheckInput, problems: ProblemList): Token
 
   checkDeviceLimit(users, devices, tokensPerUser, usersByName, devicesFile, problems);
   return tokens;
+}
+
+function firstSeedBySerial(seeds: readonly OathSeed[]): Map<string, number> {
+  const index = new Map<string, number>();
+  seeds.forEach((s, i) => {
+    const key = serialKey(s.serial);
+    if (!index.has(key)) index.set(key, i);
+  });
+  return index;
 }
 
 function checkDeviceLimit(

@@ -5,8 +5,8 @@ import { Worker } from 'node:worker_threads';
 import type { OathAlgorithm, OathSeed, OathType } from '../model/export-data.js';
 import { ProblemList, type Problem } from '../model/problem.js';
 import { Secret } from '../model/secret.js';
-import { readSeedFiles, type SeedReadOptions } from './seeds/read-seed-files.js';
-import { dropDuplicateSeeds } from './seeds/seed-duplicates.js';
+import { readSeedFilesIndexed, type SeedReadOptions } from './seeds/read-seed-files.js';
+import { SeedDeduplicator } from './seeds/seed-duplicates.js';
 
 /** Seed files larger than this (in total) are parsed in a worker thread, beside the CSV reading. */
 const WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024;
@@ -18,8 +18,11 @@ const WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024;
 const WORKER_ENV = 'MFA_MIGRATE_SEED_WORKER';
 
 export interface SeedLoadResult {
+  /** The seeds, each serial once (later copies reported). */
   seeds: OathSeed[];
   problems: Problem[];
+  /** serialKey(serial) -> position in `seeds`. */
+  bySerial: ReadonlyMap<string, number>;
 }
 
 /**
@@ -66,7 +69,7 @@ export interface SeedWorkerData {
  * users.csv pass use both cores. Results and problems are the same either way.
  */
 export async function readSeedsConcurrently(paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
-  if (paths.length === 0) return { seeds: [], problems: [] };
+  if (paths.length === 0) return { seeds: [], problems: [], bySerial: new Map() };
   const sizes = await Promise.all(paths.map((p) => stat(p).then((s) => s.size, () => 0)));
   const total = sizes.reduce((a, b) => a + b, 0);
   const worker = new URL('./seed-worker.js', import.meta.url);
@@ -80,8 +83,8 @@ export async function readSeedsConcurrently(paths: string[], display: string[], 
 /** Reads the files in this thread (readSeedFiles: repeated serials reported across all of them). */
 async function readSeedsHere(paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
   const problems = new ProblemList();
-  const seeds = await readSeedFiles(paths, opts, problems, display);
-  return { seeds, problems: problems.items };
+  const { seeds, bySerial } = await readSeedFilesIndexed(paths, opts, problems, display);
+  return { seeds, problems: problems.items, bySerial };
 }
 
 /**
@@ -96,26 +99,39 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResu
     // isolate) only adds to the peak memory of the whole process (measured: 352-364 MB against 378-420).
     const worker = new Worker(url, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
     const problems = new ProblemList();
-    const seeds: OathSeed[] = [];
+    // Repeated serials are dropped as the seeds arrive (this thread would otherwise wait for the
+    // worker with nothing to do), with their problems reported after all files', as readSeedFiles
+    // does; a file refused after some of its seeds arrived takes its seeds and problems back out.
+    const kept = new SeedDeduplicator();
+    const duplicates = new ProblemList();
+    let fileSeeds = 0;
+    let fileDuplicates = 0;
     let current: OathSeed[] = [];
     let done = false;
     worker.on('message', (msg: SeedWorkerMessage) => {
       switch (msg.kind) {
         case 'seeds':
-          for (const seed of fromWire(msg.seeds)) current.push(seed);
+          for (const seed of fromWire(msg.seeds)) {
+            current.push(seed);
+            kept.add(seed, duplicates);
+          }
           break;
         case 'discard':
           for (const seed of current) seed.secret.reveal().fill(0);
           current = [];
+          kept.truncate(fileSeeds);
+          duplicates.items.length = fileDuplicates;
           break;
         case 'file-done':
           for (const p of msg.problems) problems.items.push(p);
-          for (const seed of current) seeds.push(seed);
           current = [];
+          fileSeeds = kept.seeds.length;
+          fileDuplicates = duplicates.items.length;
           break;
         case 'done':
           done = true;
-          resolve({ seeds: dropDuplicateSeeds(seeds, problems), problems: problems.items });
+          for (const p of duplicates.items) problems.items.push(p);
+          resolve({ seeds: kept.seeds, problems: problems.items, bySerial: kept.bySerial });
           void worker.terminate();
           break;
       }

@@ -66,4 +66,13 @@ describe('seed files read in a worker thread or in the main thread', () => {
     expect(report.errors.filter((e) => e.code === 'pskc-invalid').map((e) => e.file)).toEqual(['tokens/cut.pskc']);
     expect(report.warnings.filter((w) => w.code === 'seed-duplicate' && w.file === 'tokens/copy.pskc')).toHaveLength(9000);
   }, 60_000);
+
+  it('a file refused after its first batches, then the file whose serials it repeated: nothing of the refused file is kept', async () => {
+    const t = join(dir, 'tokens');
+    const { report } = await bothWays(['validate', '--source', dir, '--tokens', join(t, 'cut.pskc'), '--tokens', join(t, 'seeds.pskc')]);
+    expect(report.tokens).toHaveLength(9000);
+    expect(new Set(report.tokens.map((tk) => tk.source))).toEqual(new Set(['tokens/seeds.pskc']));
+    expect(report.warnings.filter((w) => w.code === 'seed-duplicate')).toEqual([]);
+    expect(report.errors.filter((e) => e.code === 'seed-duplicate')).toEqual([]);
+  }, 60_000);
 });

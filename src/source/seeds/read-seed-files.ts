@@ -3,7 +3,7 @@ import type { ProblemList } from '../../model/problem.js';
 import { readEntraUploadCsv } from './entra-upload-csv.js';
 import { readGenericSeedCsv } from './generic-seed-csv.js';
 import { readPskcFileInto } from './pskc-reader.js';
-import { dropDuplicateSeeds } from './seed-duplicates.js';
+import { dedupeSeeds, dropDuplicateSeeds, type SeedDeduplicator } from './seed-duplicates.js';
 import { sniffSeedFile } from './seed-file-format.js';
 import { SeedArray, type SeedSink } from './seed-sink.js';
 
@@ -38,11 +38,16 @@ export async function readSeedFile(path: string, opts: SeedReadOptions, problems
  * a serial given twice, in one file or across files, is reported once per extra copy.
  */
 export async function readSeedFiles(paths: string[], opts: SeedReadOptions, problems: ProblemList, display: readonly string[] = paths): Promise<OathSeed[]> {
+  return (await readSeedFilesIndexed(paths, opts, problems, display)).seeds;
+}
+
+/** readSeedFiles, with the index by serial that the cross-file checks reuse. */
+export async function readSeedFilesIndexed(paths: string[], opts: SeedReadOptions, problems: ProblemList, display: readonly string[] = paths): Promise<SeedDeduplicator> {
   const all: OathSeed[] = [];
   for (let i = 0; i < paths.length; i++) {
     for (const seed of await readOneSeedFile(paths[i]!, opts, problems, display[i] ?? paths[i]!)) all.push(seed);
   }
-  return dropDuplicateSeeds(all, problems);
+  return dedupeSeeds(all, problems);
 }
 
 async function readOneSeedFile(path: string, opts: SeedReadOptions, problems: ProblemList, display: string): Promise<OathSeed[]> {

@@ -7,32 +7,55 @@ function describe(seed: OathSeed): string {
 }
 
 /**
- * Keeps the first seed of each serial. A later copy with the same secret is a warning (harmless,
- * e.g. the same seed file given twice); a different secret is an error, since only one of them can
- * be the token's, and the first is kept only so that later checks can still run.
+ * Keeps the first seed of each serial, seed by seed as they are read. A later copy with the same
+ * secret is a warning (harmless, e.g. the same seed file given twice); a different secret is an
+ * error, since only one of them can be the token's, and the first is kept only so that later checks
+ * can still run. The index it builds is handed on to the cross-file checks, which need the same one.
  */
-export function dropDuplicateSeeds(seeds: OathSeed[], problems: ProblemList): OathSeed[] {
-  const first = new Map<string, OathSeed>();
-  const kept: OathSeed[] = [];
-  for (const seed of seeds) {
+export class SeedDeduplicator {
+  /** The seeds kept, in the order read. */
+  readonly seeds: OathSeed[] = [];
+  /** serialKey(serial) -> position in `seeds`. */
+  readonly bySerial = new Map<string, number>();
+
+  /** Keeps `seed`, or reports it as a copy; true when kept. */
+  add(seed: OathSeed, problems: ProblemList): boolean {
     const key = serialKey(seed.serial);
-    const earlier = first.get(key);
+    const earlier = this.bySerial.get(key);
     if (earlier === undefined) {
-      first.set(key, seed);
-      kept.push(seed);
-      continue;
+      this.bySerial.set(key, this.seeds.length);
+      this.seeds.push(seed);
+      return true;
     }
+    const first = this.seeds[earlier]!;
     const where: Where = { file: seed.source };
     if (seed.line !== undefined) where.line = seed.line;
-    if (earlier.secret.equals(seed.secret)) {
-      problems.warning('seed-duplicate', where, `token ${seed.serial} is also in ${describe(earlier)} with the same seed; this copy is ignored`);
+    if (first.secret.equals(seed.secret)) {
+      problems.warning('seed-duplicate', where, `token ${seed.serial} is also in ${describe(first)} with the same seed; this copy is ignored`);
     } else {
       problems.error(
         'seed-duplicate',
         where,
-        `token ${seed.serial} is also in ${describe(earlier)} with a different seed (fingerprints ${earlier.fingerprint} and ${seed.fingerprint}); only one can be right, so find out which before migrating`,
+        `token ${seed.serial} is also in ${describe(first)} with a different seed (fingerprints ${first.fingerprint} and ${seed.fingerprint}); only one can be right, so find out which before migrating`,
       );
     }
+    return false;
   }
+
+  /** Forgets the seeds kept from position `length` on (a file refused after they were read). */
+  truncate(length: number): void {
+    for (let i = length; i < this.seeds.length; i++) this.bySerial.delete(serialKey(this.seeds[i]!.serial));
+    this.seeds.length = Math.min(length, this.seeds.length);
+  }
+}
+
+/** Keeps the first seed of each serial and reports the others (see SeedDeduplicator). */
+export function dropDuplicateSeeds(seeds: readonly OathSeed[], problems: ProblemList): OathSeed[] {
+  return dedupeSeeds(seeds, problems).seeds;
+}
+
+export function dedupeSeeds(seeds: readonly OathSeed[], problems: ProblemList): SeedDeduplicator {
+  const kept = new SeedDeduplicator();
+  for (const seed of seeds) kept.add(seed, problems);
   return kept;
 }
