@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { loadPskcKeyFile, loadPskcPasswordFile, type SeedReadOptions } from '../source/seeds/read-seed-files.js';
+import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
+import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { CliError } from './cli-error.js';
 
 /** The seed-file options shared by validate, plan, apply and shim import. */

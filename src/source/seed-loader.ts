@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { OathAlgorithm, OathSeed, OathType } from '../model/export-data.js';
 import { ProblemList, type Problem } from '../model/problem.js';
 import { Secret } from '../model/secret.js';
-import { readSeedFilesIndexed, type SeedReadOptions } from './seeds/read-seed-files.js';
+import type { SeedReadOptions } from './seeds/read-seed-files.js';
 import { SeedDeduplicator } from './seeds/seed-duplicates.js';
 
 /** Seed files larger than this (in total) are parsed in a worker thread, beside the CSV reading. */
@@ -70,8 +69,8 @@ export interface SeedWorkerData {
  */
 export async function readSeedsConcurrently(paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
   if (paths.length === 0) return { seeds: [], problems: [], bySerial: new Map() };
-  const sizes = await Promise.all(paths.map((p) => stat(p).then((s) => s.size, () => 0)));
-  const total = sizes.reduce((a, b) => a + b, 0);
+  // Synchronously, so that the worker is started before the caller goes on to load its own modules.
+  const total = paths.reduce((sum, p) => sum + fileSize(p), 0);
   const worker = new URL('./seed-worker.js', import.meta.url);
   const mode = process.env[WORKER_ENV];
   const wanted = mode === 'always' || (mode !== 'never' && total >= WORKER_THRESHOLD_BYTES);
@@ -80,9 +79,19 @@ export async function readSeedsConcurrently(paths: string[], display: string[], 
   return readSeedsInWorker(worker, { paths, display, opts });
 }
 
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0; // reported by the reader
+  }
+}
+
 /** Reads the files in this thread (readSeedFiles: repeated serials reported across all of them). */
 async function readSeedsHere(paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
   const problems = new ProblemList();
+  // Loaded here: with the worker, this thread never needs the readers (XML parser and all).
+  const { readSeedFilesIndexed } = await import('./seeds/read-seed-files.js');
   const { seeds, bySerial } = await readSeedFilesIndexed(paths, opts, problems, display);
   return { seeds, problems: problems.items, bySerial };
 }
