@@ -42,7 +42,7 @@ export interface WireSeeds {
   models: (string | null)[];
   users: (string | null)[];
   sources: string[];
-  fingerprints: string[];
+  /** Fingerprints are computed on the receiving side (the worker is the busier thread). */
   secrets: Uint8Array;
   /** secrets[offsets[i]..offsets[i+1]] is seed i's secret. */
   offsets: Uint32Array;
@@ -152,14 +152,20 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResu
   });
 }
 
+/** A seed on its way to the wire: its fields and its secret bytes (wiped by the caller once packed). */
+export interface WireEntry {
+  fields: Omit<OathSeed, 'secret' | 'fingerprint'>;
+  bytes: Uint8Array;
+}
+
 /** Packs seeds for postMessage; the caller transfers wireTransfer(wire). */
-export function toWire(seeds: readonly OathSeed[]): WireSeeds {
-  const n = seeds.length;
+export function toWire(entries: readonly WireEntry[]): WireSeeds {
+  const n = entries.length;
   const offsets = new Uint32Array(n + 1);
   let total = 0;
   for (let i = 0; i < n; i++) {
     offsets[i] = total;
-    total += seeds[i]!.secret.length;
+    total += entries[i]!.bytes.length;
   }
   offsets[n] = total;
   const w: WireSeeds = {
@@ -175,12 +181,11 @@ export function toWire(seeds: readonly OathSeed[]): WireSeeds {
     models: new Array<string | null>(n),
     users: new Array<string | null>(n),
     sources: new Array<string>(n),
-    fingerprints: new Array<string>(n),
     secrets: new Uint8Array(total),
     offsets,
   };
   for (let i = 0; i < n; i++) {
-    const s = seeds[i]!;
+    const { fields: s, bytes } = entries[i]!;
     w.serials[i] = s.serial;
     w.types[i] = s.type;
     w.algorithms[i] = s.algorithm;
@@ -189,12 +194,11 @@ export function toWire(seeds: readonly OathSeed[]): WireSeeds {
     w.counters[i] = s.counter ?? NaN;
     w.drifts[i] = s.timeDrift ?? NaN;
     w.lines[i] = s.line ?? NaN;
-    w.manufacturers[i] = s.manufacturer ?? null;
-    w.models[i] = s.model ?? null;
-    w.users[i] = s.user ?? null;
+    w.manufacturers[i] = s.manufacturer || null;
+    w.models[i] = s.model || null;
+    w.users[i] = s.user || null;
     w.sources[i] = s.source;
-    w.fingerprints[i] = s.fingerprint;
-    w.secrets.set(s.secret.reveal(), offsets[i]!);
+    w.secrets.set(bytes, offsets[i]!);
   }
   return w;
 }
@@ -204,12 +208,13 @@ export function wireTransfer(w: WireSeeds): ArrayBuffer[] {
   return [w.digits, w.periods, w.counters, w.drifts, w.lines, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
 }
 
-/** Rebuilds the seeds (the same objects makeOathSeed builds) and wipes the packed secrets. */
+/** Rebuilds the seeds (the same objects buildOathSeed builds, fingerprints computed here) and wipes the packed secrets. */
 function fromWire(w: WireSeeds): OathSeed[] {
   const n = w.serials.length;
   const out: OathSeed[] = new Array(n);
   const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
   for (let i = 0; i < n; i++) {
+    const secret = new Secret(w.secrets.subarray(w.offsets[i]!, w.offsets[i + 1]!));
     const seed: OathSeed = {
       serial: w.serials[i]!,
       type: w.types[i]!,
@@ -217,8 +222,8 @@ function fromWire(w: WireSeeds): OathSeed[] {
       digits: w.digits[i]!,
       period: orNull(w.periods[i]!),
       counter: orNull(w.counters[i]!),
-      secret: new Secret(w.secrets.subarray(w.offsets[i]!, w.offsets[i + 1]!)),
-      fingerprint: w.fingerprints[i]!,
+      secret,
+      fingerprint: secret.fingerprint(),
       source: w.sources[i]!,
     };
     if (!Number.isNaN(w.lines[i]!)) seed.line = w.lines[i]!;

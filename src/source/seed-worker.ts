@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OathSeed } from '../model/export-data.js';
 import { ProblemList } from '../model/problem.js';
-import { toWire, wireTransfer, type SeedWorkerData, type SeedWorkerMessage } from './seed-loader.js';
+import { toWire, wireTransfer, type SeedWorkerData, type SeedWorkerMessage, type WireEntry } from './seed-loader.js';
+import type { SeedFields } from './seeds/oath-seed.js';
 import { readSeedFileInto } from './seeds/read-seed-files.js';
 import type { SeedSink } from './seeds/seed-sink.js';
 
@@ -17,18 +18,26 @@ const post = (msg: SeedWorkerMessage, transfer: ArrayBuffer[] = []): void => par
 
 /** Sends a file's seeds on in batches, wiping this thread's copies of the secrets once packed. */
 class PostingSink implements SeedSink {
-  #batch: OathSeed[] = [];
+  #batch: WireEntry[] = [];
   #sent = false;
 
   constructor(private readonly file: number) {}
 
   add(seed: OathSeed): void {
-    this.#batch.push(seed);
+    this.#push({ fields: seed, bytes: seed.secret.reveal() });
+  }
+
+  addRead(fields: SeedFields, bytes: Buffer): void {
+    this.#push({ fields, bytes });
+  }
+
+  #push(entry: WireEntry): void {
+    this.#batch.push(entry);
     if (this.#batch.length >= BATCH) this.flush();
   }
 
   discard(): void {
-    for (const seed of this.#batch) seed.secret.reveal().fill(0);
+    for (const entry of this.#batch) entry.bytes.fill(0);
     this.#batch = [];
     if (this.#sent) post({ kind: 'discard', file: this.file });
     this.#sent = false;
@@ -37,7 +46,7 @@ class PostingSink implements SeedSink {
   flush(): void {
     if (this.#batch.length === 0) return;
     const wire = toWire(this.#batch);
-    for (const seed of this.#batch) seed.secret.reveal().fill(0);
+    for (const entry of this.#batch) entry.bytes.fill(0);
     this.#batch = [];
     this.#sent = true;
     post({ kind: 'seeds', file: this.file, seeds: wire }, wireTransfer(wire));

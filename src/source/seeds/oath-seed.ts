@@ -10,19 +10,30 @@ export type SeedFields = Omit<OathSeed, 'secret' | 'fingerprint' | 'line'> & { l
 
 /**
  * Wraps the decoded seed bytes in a Secret (wiping the caller's copy) and warns when the seed is
- * shorter than RFC 4226 allows (`where` may be a function, so hot paths build it only then). Optional fields are left out rather than set to undefined, so the
- * objects compare and serialise cleanly.
+ * shorter than RFC 4226 allows (`where` may be a function, so hot paths build it only then).
  */
 export function makeOathSeed(fields: SeedFields, bytes: Buffer, problems: ProblemList, where: Where | (() => Where)): OathSeed {
+  warnIfShortSecret(fields.serial, bytes.length, problems, where);
+  return buildOathSeed(fields, bytes);
+}
+
+/** The secret-short warning (RFC 4226 R6), for readers that hand seeds on as fields and bytes. */
+export function warnIfShortSecret(serial: string, length: number, problems: ProblemList, where: Where | (() => Where)): void {
+  if (length >= MIN_SECRET_BYTES) return;
+  problems.warning(
+    'secret-short',
+    typeof where === 'function' ? where() : where,
+    `the seed of token ${serial} is ${length} bytes (${length * 8} bits); RFC 4226 asks for at least ${MIN_SECRET_BYTES} bytes (128 bits)`,
+  );
+}
+
+/**
+ * The seed object (the secret copied into a Secret and the caller's bytes wiped). Optional fields
+ * are left out rather than set to undefined, so the objects compare and serialise cleanly.
+ */
+export function buildOathSeed(fields: SeedFields, bytes: Uint8Array): OathSeed {
   const secret = new Secret(bytes);
   bytes.fill(0);
-  if (secret.length < MIN_SECRET_BYTES) {
-    problems.warning(
-      'secret-short',
-      typeof where === 'function' ? where() : where,
-      `the seed of token ${fields.serial} is ${secret.length} bytes (${secret.length * 8} bits); RFC 4226 asks for at least ${MIN_SECRET_BYTES} bytes (128 bits)`,
-    );
-  }
   const seed: OathSeed = {
     serial: fields.serial,
     type: fields.type,

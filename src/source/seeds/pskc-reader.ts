@@ -1,7 +1,7 @@
 import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
 import { ProblemList, type Problem, type ProblemCode, type Where } from '../../model/problem.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm } from './oath-parameters.js';
-import { makeOathSeed } from './oath-seed.js';
+import { warnIfShortSecret } from './oath-seed.js';
 import { PskcFatal, PskcKeys } from './pskc-keys.js';
 import { attr, child, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
 import type { SeedReadOptions } from './read-seed-files.js';
@@ -241,7 +241,8 @@ class PskcFileReader {
       this.#problems.warning('value-invalid', this.#at(loc, 'Key/Data/Time', 'Time'), `TOTP token ${serial} has Time ${time}; codes are computed from the Unix epoch (T0 = 0)`);
     }
     const user = (child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim();
-    const seed = makeOathSeed(
+    warnIfShortSecret(serial, secret.length, this.#problems, () => this.#at(loc, 'Key/Data/Secret'));
+    this.#sink.addRead(
       {
         serial,
         type,
@@ -257,10 +258,7 @@ class PskcFileReader {
         line,
       },
       secret,
-      this.#problems,
-      () => this.#at(loc, 'Key/Data/Secret'),
     );
-    this.#sink.add(seed);
   }
 
   /** " (token S)" when the serial is known. */
