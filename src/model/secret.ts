@@ -2,16 +2,27 @@ import { hash } from 'node:crypto';
 import { inspect } from 'node:util';
 
 const REDACTED = '[secret redacted]';
+const EMPTY = new Uint8Array(0);
+
+/** Length of a seed fingerprint: the first 16 hex characters of its SHA-256. */
+export const FINGERPRINT_LENGTH = 16;
 
 /**
  * Secret bytes (an OATH seed, a key). The bytes are reachable only through `reveal()`, so that
  * logging, JSON.stringify, template strings and util.inspect can never print them by accident.
  */
 export class Secret {
-  readonly #bytes: Buffer;
+  #bytes: Buffer;
 
   constructor(bytes: Uint8Array) {
     this.#bytes = Buffer.from(bytes);
+  }
+
+  /** Takes `bytes` as they are, without a copy: the caller keeps no other use of them. */
+  static adopt(bytes: Buffer): Secret {
+    const secret = new Secret(EMPTY);
+    secret.#bytes = bytes;
+    return secret;
   }
 
   /** The raw bytes. Call only where the secret is really needed (HMAC, encryption, a Graph body). */
@@ -47,5 +58,5 @@ export class Secret {
 
 export function secretFingerprint(bytes: Uint8Array): string {
   // crypto.hash (one-shot) is ~2x faster than createHash for small inputs; seed files hold 100k+ seeds.
-  return hash('sha256', bytes, 'hex').slice(0, 16);
+  return hash('sha256', bytes, 'hex').slice(0, FINGERPRINT_LENGTH);
 }

@@ -10,7 +10,7 @@ function describe(seed: OathSeed): string {
  * Keeps the first seed of each serial, seed by seed as they are read. A later copy with the same
  * secret is a warning (harmless, e.g. the same seed file given twice); a different secret is an
  * error, since only one of them can be the token's, and the first is kept only so that later checks
- * can still run. The index it builds is handed on to the cross-file checks, which need the same one.
+ * can still run; a dropped copy's secret is wiped. The index it builds is handed on to the cross-file checks, which need the same one.
  */
 export class SeedDeduplicator {
   /** The seeds kept, in the order read. */
@@ -39,6 +39,8 @@ export class SeedDeduplicator {
         `token ${seed.serial} is also in ${describe(first)} with a different seed (fingerprints ${first.fingerprint} and ${seed.fingerprint}); only one can be right, so find out which before migrating`,
       );
     }
+    // The copy is dropped: its secret is of no further use.
+    if (seed.secret !== first.secret) seed.secret.reveal().fill(0);
     return false;
   }
 
