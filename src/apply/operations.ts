@@ -55,7 +55,8 @@ const CONFIG_TYPES: Record<string, string> = {
 
 /** `#microsoft.graph.<type>` for a method configuration id (required in every PATCH). */
 export function configODataType(id: string): string {
-  const t = CONFIG_TYPES[id.toLowerCase()];
+  const key = id.toLowerCase();
+  const t = Object.hasOwn(CONFIG_TYPES, key) ? CONFIG_TYPES[key] : undefined;
   if (!t) throw new Error(`no known @odata.type for authentication method configuration ${id}`);
   return `#microsoft.graph.${t}`;
 }

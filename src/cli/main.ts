@@ -50,7 +50,7 @@ Examples:
   $ mfa-migrate <command> --help`,
   );
   const first = args[0];
-  const named = first === undefined ? undefined : (ALIASES[first] ?? first);
+  const named = first === undefined ? undefined : Object.hasOwn(ALIASES, first) ? ALIASES[first] : first;
   const versionOnly = args.length === 1 && (first === '-V' || first === '--version');
   const modules = versionOnly ? [] : named !== undefined && Object.hasOwn(REGISTRARS, named) ? [named] : Object.keys(REGISTRARS);
   for (const register of await Promise.all(modules.map((m) => REGISTRARS[m]!()))) register(program);

@@ -83,6 +83,10 @@ describe('readUsers', () => {
     ['text_message_direction', 'sideways'],
     ['mobile_app_mode', 'otp'],
     ['enabled', 'maybe'],
+    // Names that an object lookup would find on Object.prototype.
+    ['default_method', 'constructor'],
+    ['phone_call_mode', 'toString'],
+    ['text_message_direction', '__proto__'],
   ])('reports value-invalid for %s=%s with line and field, keeping the user', async (column, raw) => {
     const { users, problems } = await read(`username,${column}\na@b.com,${raw}\n`);
     expect(users).toHaveLength(1);

@@ -33,7 +33,9 @@ export function algorithmName(uri: string): string {
 }
 
 export function cbcCipher(uri: string): CbcCipher | undefined {
-  return CBC_CIPHERS[algorithmName(uri)];
+  const name = algorithmName(uri);
+  // Own keys only: an algorithm named `#constructor` is not a cipher.
+  return Object.hasOwn(CBC_CIPHERS, name) ? CBC_CIPHERS[name] : undefined;
 }
 
 /** Node hash name of an HMAC algorithm URI (`...xmldsig#hmac-sha1`, `...xmldsig-more#hmac-sha256`). */

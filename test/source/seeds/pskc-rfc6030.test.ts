@@ -1,12 +1,15 @@
 import { NodeCryptoPlugin } from '@otplib/plugin-crypto-node';
 import { generate } from 'otplib';
 import { describe, expect, it } from 'vitest';
-import { codes, read, seedsFixture } from './seed-test-helpers.js';
+import { readFileSync } from 'node:fs';
+import { codes, read, seedsFixture, tempDir } from './seed-test-helpers.js';
 
 const RFC_PSK = Buffer.from('12345678901234567890123456789012', 'hex');
 const RFC_SECRET = Buffer.from('12345678901234567890', 'ascii');
 
 describe('RFC 6030 example files', () => {
+  const temp = tempDir();
+
   it('Figure 2: plain secret "1234", HOTP, Key Id as serial when DeviceInfo has none', async () => {
     const { seeds, problems } = await read(seedsFixture('rfc6030-figure2.pskc'));
     expect(seeds).toHaveLength(1);
@@ -63,6 +66,14 @@ describe('RFC 6030 example files', () => {
     expect(seeds).toEqual([]);
     expect(codes(problems)).toEqual(['error:pskc-decrypt']);
     expect(problems[0]!.message).toMatch(/wrong password/);
+  });
+
+  it.each(['constructor', 'toString', '__proto__'])('an encryption algorithm named #%s is an unsupported cipher, not a crash', async (name) => {
+    const text = readFileSync(seedsFixture('rfc6030-figure6.pskc'), 'utf8').replaceAll('xmlenc#aes128-cbc', `xmlenc#${name}`);
+    const { seeds, problems } = await read(temp.file(`cipher-${name}.pskc`, text), { pskcKey: RFC_PSK });
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['error:pskc-decrypt']);
+    expect(problems[0]!.message).toMatch(/is not supported/);
   });
 
   it('a pre-shared key of the wrong length is refused clearly', async () => {
