@@ -53,6 +53,24 @@ export function indexColumns<K extends string>(
   return ok ? index : undefined;
 }
 
+/**
+ * Every column's position (-1 when absent), as an object of one fixed shape: reading
+ * `positions.email` is a plain property load, where `index[name]` with a varying name is not
+ * (it counts on a 100,000-row file).
+ */
+export function columnPositions<K extends string>(index: ColumnIndex<K>, specs: readonly ColumnSpec<K>[]): Record<K, number> {
+  const positions = {} as Record<K, number>;
+  for (const spec of specs) positions[spec.name] = index[spec.name] ?? -1;
+  return positions;
+}
+
+/** The trimmed cell at a position, or undefined when the column is absent (-1) or the cell is empty. */
+export function cellAt(cells: readonly string[], position: number): string | undefined {
+  if (position < 0) return undefined;
+  const v = cells[position]?.trim();
+  return v === undefined || v === '' ? undefined : v;
+}
+
 /** The trimmed cell of a column, or undefined when the column is absent or the cell is empty. */
 export function cell<K extends string>(cells: string[], index: ColumnIndex<K>, name: K): string | undefined {
   const i = index[name];

@@ -85,8 +85,8 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
 
 /** Entra's `+{cc} {national}[x{ext}]`, with the parts kept apart. */
 function entraPhone(countryCode: string, nationalNumber: string, extension: string | undefined): PhoneResult {
-  const entra = `+${countryCode} ${nationalNumber}${extension !== undefined ? `x${extension}` : ''}`;
-  return { ok: true, phone: { countryCode, nationalNumber, ...(extension !== undefined ? { extension } : {}), entra } };
+  if (extension === undefined) return { ok: true, phone: { countryCode, nationalNumber, entra: `+${countryCode} ${nationalNumber}` } };
+  return { ok: true, phone: { countryCode, nationalNumber, extension, entra: `+${countryCode} ${nationalNumber}x${extension}` } };
 }
 
 type CountryCodeCell = { kind: 'calling'; callingCode: string } | { kind: 'region'; region: CountryCode };

@@ -1,7 +1,7 @@
 import type { MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirection, TextMessageMode } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
-import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
+import { cellAt, columnPositions, indexColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
 
 export const USER_COLUMNS = [
@@ -82,7 +82,7 @@ export interface UsersReader extends RowReader<MfaUser> {
 }
 
 export function usersReader(problems: ProblemList): UsersReader {
-  let index: ColumnIndex<UserColumn> | undefined;
+  let at: Record<UserColumn, number> | undefined;
   let file = '';
   let width = 0;
   let usable = true;
@@ -93,20 +93,21 @@ export function usersReader(problems: ProblemList): UsersReader {
     header(h) {
       file = h.file;
       width = h.header.length;
-      index = indexColumns(h, USER_COLUMNS, problems);
-      usable = index !== undefined;
+      const index = indexColumns(h, USER_COLUMNS, problems);
+      at = index && columnPositions(index, USER_COLUMNS);
+      usable = at !== undefined;
     },
     row({ line, cells }) {
-      if (!index) return;
+      if (!at) return;
       if (cells.length !== width) {
         problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
         if (cells.length < width) return;
       }
-      const user = readUserRow(line, cells, index, file, problems, seen, users);
+      const user = readUserRow(line, cells, at, file, problems, seen, users);
       if (!user) return;
       users.push(user);
-      readPhone(user, 'phone', cell(cells, index, 'phone_country_code'), cell(cells, index, 'phone'), cell(cells, index, 'phone_extension'), problems, file);
-      readPhone(user, 'backup_phone', cell(cells, index, 'backup_country_code'), cell(cells, index, 'backup_phone'), cell(cells, index, 'backup_extension'), problems, file);
+      readPhone(user, 'phone', cellAt(cells, at.phone_country_code), cellAt(cells, at.phone), cellAt(cells, at.phone_extension), problems, file);
+      readPhone(user, 'backup_phone', cellAt(cells, at.backup_country_code), cellAt(cells, at.backup_phone), cellAt(cells, at.backup_extension), problems, file);
     },
     result: () => (usable ? users : undefined),
     byName: () => seen,
@@ -116,14 +117,13 @@ export function usersReader(problems: ProblemList): UsersReader {
 function readUserRow(
   line: number,
   cells: string[],
-  index: ColumnIndex<UserColumn>,
+  at: Record<UserColumn, number>,
   file: string,
   problems: ProblemList,
   seen: Map<string, number>,
   users: readonly MfaUser[],
 ): MfaUser | undefined {
-  const get = (name: UserColumn) => cell(cells, index, name);
-  const username = get('username');
+  const username = cellAt(cells, at.username);
   if (username === undefined) {
     problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
     return undefined;
@@ -141,20 +141,20 @@ function readUserRow(
   }
 
   const user: MfaUser = { line, username, enabled: true };
-  const firstName = get('first_name');
+  const firstName = cellAt(cells, at.first_name);
   if (firstName !== undefined) user.firstName = firstName;
-  const lastName = get('last_name');
+  const lastName = cellAt(cells, at.last_name);
   if (lastName !== undefined) user.lastName = lastName;
-  const email = get('email');
+  const email = cellAt(cells, at.email);
   if (email !== undefined) user.email = email;
-  const group = get('user_group');
+  const group = cellAt(cells, at.user_group);
   if (group !== undefined) user.userGroup = group;
-  const language = get('language');
+  const language = cellAt(cells, at.language);
   if (language !== undefined) user.language = language;
-  const serial = get('oath_token_serial');
+  const serial = cellAt(cells, at.oath_token_serial);
   if (serial !== undefined) user.oathTokenSerial = serial;
 
-  const enabled = get('enabled');
+  const enabled = cellAt(cells, at.enabled);
   if (enabled !== undefined) {
     const v = enabled.toLowerCase();
     if (TRUE.has(v)) user.enabled = true;
@@ -162,24 +162,28 @@ function readUserRow(
     else problems.error('value-invalid', { file, line, field: 'enabled' }, `"${enabled}" is not one of true/false/yes/no/1/0`);
   }
 
-  const choice = <T>(name: UserColumn, table: Record<string, T>, allowed: string): T | undefined => {
-    const raw = get(name);
-    if (raw === undefined) return undefined;
-    const v = table[enumKey(raw)];
-    if (v === undefined) problems.error('value-invalid', { file, line, field: name }, `"${raw}" is not one of ${allowed}`);
-    return v;
-  };
-  const method = choice('default_method', METHOD_NAMES, 'phone_call, text_message, mobile_app, oath_token (or Phone call, Text message, Mobile app, OATH token)');
+  const method = choice(cells, at.default_method, METHOD_NAMES, line, file, 'default_method', problems, 'phone_call, text_message, mobile_app, oath_token (or Phone call, Text message, Mobile app, OATH token)');
   if (method) user.defaultMethod = method;
-  const callMode = choice('phone_call_mode', PHONE_CALL_MODES, 'standard, pin');
+  const callMode = choice(cells, at.phone_call_mode, PHONE_CALL_MODES, line, file, 'phone_call_mode', problems, 'standard, pin');
   if (callMode) user.phoneCallMode = callMode;
-  const textMode = choice('text_message_mode', TEXT_MESSAGE_MODES, 'otp, otp_pin');
+  const textMode = choice(cells, at.text_message_mode, TEXT_MESSAGE_MODES, line, file, 'text_message_mode', problems, 'otp, otp_pin');
   if (textMode) user.textMessageMode = textMode;
-  const direction = choice('text_message_direction', DIRECTIONS, 'one_way, two_way');
+  const direction = choice(cells, at.text_message_direction, DIRECTIONS, line, file, 'text_message_direction', problems, 'one_way, two_way');
   if (direction) user.textMessageDirection = direction;
-  const appMode = choice('mobile_app_mode', MOBILE_APP_MODES, 'standard, pin');
+  const appMode = choice(cells, at.mobile_app_mode, MOBILE_APP_MODES, line, file, 'mobile_app_mode', problems, 'standard, pin');
   if (appMode) user.mobileAppMode = appMode;
   return user;
+}
+
+/** An enumerated cell (`Phone call`, `OTP + PIN`, ...) read through its table; unknown spellings are value-invalid. */
+function choice<T>(cells: string[], position: number, table: Record<string, T>, line: number, file: string, field: UserColumn, problems: ProblemList, allowed: string): T | undefined {
+  const raw = cellAt(cells, position);
+  if (raw === undefined) return undefined;
+  const key = enumKey(raw);
+  // Own keys only: `constructor` or `toString` in a cell is not a method.
+  const v = Object.hasOwn(table, key) ? table[key] : undefined;
+  if (v === undefined) problems.error('value-invalid', { file, line, field }, `"${raw}" is not one of ${allowed}`);
+  return v;
 }
 
 const UPN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
