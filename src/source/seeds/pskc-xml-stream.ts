@@ -179,14 +179,20 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     }
     depth++;
     text = '';
+    parser.on('text', onText);
   });
-  parser.on('text', (t) => {
+  // Text is listened to only from a start tag to the next tag: after an end tag comes either the
+  // parent's end or the next sibling, and a parent's text is never kept (it has child elements), so
+  // the whitespace between elements (most of the text in a file) is not even collected. saxes
+  // collects no text, entities included, while no handler is set.
+  const onText = (t: string): void => {
     text += t;
-  });
+  };
   parser.on('cdata', (t) => {
     text += t;
   });
   parser.on('closetag', () => {
+    parser.off('text');
     depth--;
     bindings = bindingStack.pop()!;
     if (depth === 0) return;

@@ -47,6 +47,21 @@ describe('PSKC variants', () => {
     expect(prefixed.seeds.map((s) => [s.serial, s.fingerprint])).toEqual(plain.seeds.map((s) => [s.serial, s.fingerprint]));
   });
 
+  it('reads element text with entities, CDATA and comments, whatever text lies between elements', async () => {
+    const device = [
+      '&amp;stray<!-- a comment -->text',
+      '<Manufacturer>A&amp;B <![CDATA[<Tokens>]]> &#x41;&lt;</Manufacturer>',
+      '&lt;more stray&gt; &#65;',
+      '<SerialNo>V-<!-- split -->1</SerialNo>',
+      '&amp;',
+      '<Model><![CDATA[M&1]]></Model>',
+    ].join('\n      ');
+    const { seeds, problems } = await read(tmp.file('mixed-text.pskc', onePackage({ device })));
+    expect(problems).toEqual([]);
+    expect(seeds).toHaveLength(1);
+    expect(seeds[0]).toMatchObject({ serial: 'V-1', manufacturer: 'A&B <Tokens> A<', model: 'M&1' });
+  });
+
   it('ignores look-alike elements from other namespaces', async () => {
     const xml = onePackage({ device: '<SerialNo>V-1</SerialNo><x:UserId xmlns:x="urn:example:other">mallory@example.com</x:UserId>' });
     const { seeds } = await read(tmp.file('other-ns.pskc', xml));
