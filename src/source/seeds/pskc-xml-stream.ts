@@ -84,10 +84,13 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     return linesBefore;
   };
 
-  // Namespace bindings: copied on write, so a lookup is one property read.
+  // Namespace bindings: copied on write, so a lookup is one property read; the default namespace
+  // (most names have no prefix) is kept apart. The bindings an element replaced are put back at its
+  // end tag, so only elements that declare namespaces cost anything.
   let bindings: Record<string, string> = Object.create(null) as Record<string, string>;
   bindings.xml = 'http://www.w3.org/XML/1998/namespace';
-  const bindingStack: Record<string, string>[] = [];
+  let defaultNs: string | undefined;
+  const scopes: { depth: number; bindings: Record<string, string>; defaultNs: string | undefined }[] = [];
 
   let pskcNs: string | undefined;
   let depth = 0;
@@ -136,20 +139,25 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   });
   parser.on('opentag', (tag: SaxesTagPlain) => {
     const attrs = tag.attributes;
-    bindingStack.push(bindings);
     if (declares) {
       declares = false;
+      let copied = false;
       for (const a in attrs) {
         if (a === 'xmlns' || a.startsWith('xmlns:')) {
-          if (bindings === bindingStack[bindingStack.length - 1]) bindings = Object.assign(Object.create(null), bindings) as Record<string, string>;
+          if (!copied) {
+            scopes.push({ depth, bindings, defaultNs });
+            bindings = Object.assign(Object.create(null), bindings) as Record<string, string>;
+            copied = true;
+          }
           bindings[a === 'xmlns' ? '' : a.slice(6)] = attrs[a]!;
         }
       }
+      defaultNs = bindings[''];
     }
     const qname = tag.name;
     const colon = qname.indexOf(':');
     const local = colon === -1 ? qname : qname.slice(colon + 1);
-    const ns = bindings[colon === -1 ? '' : qname.slice(0, colon)];
+    const ns = colon === -1 ? defaultNs : bindings[qname.slice(0, colon)];
     if (ns === undefined && colon !== -1) fail('invalid', `unbound namespace prefix "${qname.slice(0, colon)}"`);
 
     if (depth === 0) {
@@ -179,7 +187,10 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     }
     depth++;
     text = '';
-    parser.on('text', onText);
+    if (!listening) {
+      parser.on('text', onText);
+      listening = true;
+    }
   });
   // Text is listened to only from a start tag to the next tag: after an end tag comes either the
   // parent's end or the next sibling, and a parent's text is never kept (it has child elements), so
@@ -188,13 +199,22 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   const onText = (t: string): void => {
     text += t;
   };
+  let listening = false;
   parser.on('cdata', (t) => {
     text += t;
   });
   parser.on('closetag', () => {
-    parser.off('text');
+    if (listening) {
+      parser.off('text');
+      listening = false;
+    }
     depth--;
-    bindings = bindingStack.pop()!;
+    const scope = scopes[scopes.length - 1];
+    if (scope !== undefined && scope.depth === depth) {
+      scopes.pop();
+      bindings = scope.bindings;
+      defaultNs = scope.defaultNs;
+    }
     if (depth === 0) return;
     const el = open.pop()!;
     if (el.children.length === 0) el.text = text;
