@@ -19,7 +19,7 @@ const { values } = parseArgs({ options: { users: { type: 'string', default: '100
 const users = Number(values.users);
 const runs = Number(values.runs);
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const cli = join(root, 'dist/src/cli/main.js');
+const cli = join(root, 'dist/bin/cli/main.js'); // the bundled CLI, as installed (npm run build)
 const rss = join(root, 'dist/bench/report-rss.js');
 
 const dir = join(tmpdir(), `mfa-migrate-bench-${users}`);

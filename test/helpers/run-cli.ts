@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The compiled CLI (npm test builds it before running the tests). */
-export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+/** The CLI as shipped: compiled and bundled (npm test builds it before running the tests). */
+export const CLI = fileURLToPath(new URL('../../dist/bin/cli/main.js', import.meta.url));
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface CliResult {
