@@ -27,27 +27,37 @@ export interface SeedLoadResult {
 /**
  * What crosses the thread boundary: seeds column by column (numbers in typed arrays, NaN for none),
  * secrets packed in one buffer. The typed arrays are transferred, not copied; cloning seed objects
- * one by one would cost far more (each object's property names are written and read back).
+ * one by one would cost far more (each object's property names are written and read back), and so
+ * would cloning a repeated string once per seed: types and algorithms travel as codes, and sources,
+ * manufacturers and models as indexes into the batch's table of distinct values.
  */
 export interface WireSeeds {
   serials: string[];
-  types: OathType[];
-  algorithms: OathAlgorithm[];
+  /** Index into TYPES. */
+  types: Uint8Array;
+  /** Index into ALGORITHMS. */
+  algorithms: Uint8Array;
   digits: Uint8Array;
   periods: Float64Array;
   counters: Float64Array;
   drifts: Float64Array;
   lines: Float64Array;
-  manufacturers: (string | null)[];
-  models: (string | null)[];
+  /** The batch's distinct source, manufacturer and model values. */
+  values: string[];
+  /** Index into `values`; -1 for none. */
+  sources: Int32Array;
+  manufacturers: Int32Array;
+  models: Int32Array;
   users: (string | null)[];
-  sources: string[];
   /** The 16-character fingerprints, one after another (one string clones far faster than many). */
   fingerprints: string;
   secrets: Uint8Array;
   /** secrets[offsets[i]..offsets[i+1]] is seed i's secret. */
   offsets: Uint32Array;
 }
+
+const TYPES: readonly OathType[] = ['totp', 'hotp'];
+const ALGORITHMS: readonly OathAlgorithm[] = ['sha1', 'sha256', 'sha512'];
 
 /** Messages from the seed worker, in order: batches of a file's seeds, then the file's end, then done. */
 export type SeedWorkerMessage =
@@ -115,6 +125,7 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResu
     // worker with nothing to do), with their problems reported after all files', as readSeedFiles
     // does; a file refused after some of its seeds arrived takes its seeds and problems back out.
     const kept = new SeedDeduplicator();
+    const strings = new Map<string, string>();
     const duplicates = new ProblemList();
     let fileSeeds = 0;
     let fileDuplicates = 0;
@@ -123,7 +134,7 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResu
     worker.on('message', (msg: SeedWorkerMessage) => {
       switch (msg.kind) {
         case 'seeds':
-          for (const seed of fromWire(msg.seeds)) {
+          for (const seed of fromWire(msg.seeds, strings)) {
             current.push(seed);
             kept.add(seed, duplicates);
           }
@@ -173,36 +184,47 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
   offsets[n] = total;
   const w: WireSeeds = {
     serials: new Array<string>(n),
-    types: new Array<OathType>(n),
-    algorithms: new Array<OathAlgorithm>(n),
+    types: new Uint8Array(n),
+    algorithms: new Uint8Array(n),
     digits: new Uint8Array(n),
     periods: new Float64Array(n),
     counters: new Float64Array(n),
     drifts: new Float64Array(n),
     lines: new Float64Array(n),
-    manufacturers: new Array<string | null>(n),
-    models: new Array<string | null>(n),
+    values: [],
+    sources: new Int32Array(n),
+    manufacturers: new Int32Array(n),
+    models: new Int32Array(n),
     users: new Array<string | null>(n),
-    sources: new Array<string>(n),
     fingerprints: '',
     secrets: new Uint8Array(total),
     offsets,
+  };
+  const valueIndex = new Map<string, number>();
+  const indexOf = (v: string | undefined): number => {
+    if (!v) return -1;
+    let i = valueIndex.get(v);
+    if (i === undefined) {
+      i = w.values.push(v) - 1;
+      valueIndex.set(v, i);
+    }
+    return i;
   };
   const fingerprints = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     const { fields: s, bytes } = entries[i]!;
     w.serials[i] = s.serial;
-    w.types[i] = s.type;
-    w.algorithms[i] = s.algorithm;
+    w.types[i] = TYPES.indexOf(s.type);
+    w.algorithms[i] = ALGORITHMS.indexOf(s.algorithm);
     w.digits[i] = s.digits;
     w.periods[i] = s.period ?? NaN;
     w.counters[i] = s.counter ?? NaN;
     w.drifts[i] = s.timeDrift ?? NaN;
     w.lines[i] = s.line ?? NaN;
-    w.manufacturers[i] = s.manufacturer || null;
-    w.models[i] = s.model || null;
+    w.sources[i] = indexOf(s.source);
+    w.manufacturers[i] = indexOf(s.manufacturer);
+    w.models[i] = indexOf(s.model);
     w.users[i] = s.user || null;
-    w.sources[i] = s.source;
     fingerprints[i] = secretFingerprint(bytes);
     w.secrets.set(bytes, offsets[i]!);
   }
@@ -212,32 +234,41 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
 
 /** The buffers of a WireSeeds to transfer with it. */
 export function wireTransfer(w: WireSeeds): ArrayBuffer[] {
-  return [w.digits, w.periods, w.counters, w.drifts, w.lines, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
+  return [w.types, w.algorithms, w.digits, w.periods, w.counters, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
 }
 
-/** Rebuilds the seeds (the same objects buildOathSeed builds), their secrets left where they arrived. */
-function fromWire(w: WireSeeds): OathSeed[] {
+/**
+ * Rebuilds the seeds (the same objects buildOathSeed builds), their secrets left where they arrived.
+ * `strings` keeps one copy of each source, manufacturer and model across batches.
+ */
+function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
   const n = w.serials.length;
   const out: OathSeed[] = new Array(n);
   const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+  const values = w.values.map((v) => {
+    const known = strings.get(v);
+    if (known !== undefined) return known;
+    strings.set(v, v);
+    return v;
+  });
   for (let i = 0; i < n; i++) {
     // Each secret is a view into the transferred buffer (no copy left behind to wipe).
-    const secret = Secret.adopt(Buffer.from(w.secrets.buffer, w.secrets.byteOffset + w.offsets[i]!, w.offsets[i + 1]! - w.offsets[i]!));
+    const secret = Secret.adopt(w.secrets, w.offsets[i]!, w.offsets[i + 1]!);
     const seed: OathSeed = {
       serial: w.serials[i]!,
-      type: w.types[i]!,
-      algorithm: w.algorithms[i]!,
+      type: TYPES[w.types[i]!]!,
+      algorithm: ALGORITHMS[w.algorithms[i]!]!,
       digits: w.digits[i]!,
       period: orNull(w.periods[i]!),
       counter: orNull(w.counters[i]!),
       secret,
       fingerprint: w.fingerprints.slice(i * FINGERPRINT_LENGTH, (i + 1) * FINGERPRINT_LENGTH),
-      source: w.sources[i]!,
+      source: values[w.sources[i]!]!,
     };
     if (!Number.isNaN(w.lines[i]!)) seed.line = w.lines[i]!;
     if (!Number.isNaN(w.drifts[i]!)) seed.timeDrift = w.drifts[i]!;
-    if (w.manufacturers[i] !== null) seed.manufacturer = w.manufacturers[i]!;
-    if (w.models[i] !== null) seed.model = w.models[i]!;
+    if (w.manufacturers[i] !== -1) seed.manufacturer = values[w.manufacturers[i]!]!;
+    if (w.models[i] !== -1) seed.model = values[w.models[i]!]!;
     if (w.users[i] !== null) seed.user = w.users[i]!;
     out[i] = seed;
   }
