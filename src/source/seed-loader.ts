@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { OathAlgorithm, OathSeed, OathType } from '../model/export-data.js';
 import { ProblemList, type Problem } from '../model/problem.js';
-import { FINGERPRINT_LENGTH, Secret, secretFingerprint } from '../model/secret.js';
+import { Secret, secretFingerprint } from '../model/secret.js';
 import type { SeedReadOptions } from './seeds/read-seed-files.js';
 import { SeedDeduplicator } from './seeds/seed-duplicates.js';
 
@@ -49,8 +49,7 @@ export interface WireSeeds {
   manufacturers: Int32Array;
   models: Int32Array;
   users: (string | null)[];
-  /** The 16-character fingerprints, one after another (one string clones far faster than many). */
-  fingerprints: string;
+  /** Fingerprints are computed on the receiving side, which waits for the worker with time to spare. */
   secrets: Uint8Array;
   /** secrets[offsets[i]..offsets[i+1]] is seed i's secret. */
   offsets: Uint32Array;
@@ -196,7 +195,6 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     manufacturers: new Int32Array(n),
     models: new Int32Array(n),
     users: new Array<string | null>(n),
-    fingerprints: '',
     secrets: new Uint8Array(total),
     offsets,
   };
@@ -210,7 +208,6 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     }
     return i;
   };
-  const fingerprints = new Array<string>(n);
   for (let i = 0; i < n; i++) {
     const { fields: s, bytes } = entries[i]!;
     w.serials[i] = s.serial;
@@ -225,10 +222,8 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.manufacturers[i] = indexOf(s.manufacturer);
     w.models[i] = indexOf(s.model);
     w.users[i] = s.user || null;
-    fingerprints[i] = secretFingerprint(bytes);
     w.secrets.set(bytes, offsets[i]!);
   }
-  w.fingerprints = fingerprints.join('');
   return w;
 }
 
@@ -262,7 +257,7 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
       period: orNull(w.periods[i]!),
       counter: orNull(w.counters[i]!),
       secret,
-      fingerprint: w.fingerprints.slice(i * FINGERPRINT_LENGTH, (i + 1) * FINGERPRINT_LENGTH),
+      fingerprint: secretFingerprint(w.secrets.subarray(w.offsets[i]!, w.offsets[i + 1]!)),
       source: values[w.sources[i]!]!,
     };
     if (!Number.isNaN(w.lines[i]!)) seed.line = w.lines[i]!;
