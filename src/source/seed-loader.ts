@@ -32,7 +32,9 @@ export interface SeedLoadResult {
  * manufacturers and models as indexes into the batch's table of distinct values.
  */
 export interface WireSeeds {
-  serials: string[];
+  /** The serials one after another: seed i's is serials.slice(serialEnds[i - 1] ?? 0, serialEnds[i]). */
+  serials: string;
+  serialEnds: Uint32Array;
   /** Index into TYPES. */
   types: Uint8Array;
   /** Index into ALGORITHMS. */
@@ -181,8 +183,12 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     total += entries[i]!.bytes.length;
   }
   offsets[n] = total;
+  const serials = new Array<string>(n);
+  const serialEnds = new Uint32Array(n);
+  let serialLength = 0;
   const w: WireSeeds = {
-    serials: new Array<string>(n),
+    serials: '',
+    serialEnds,
     types: new Uint8Array(n),
     algorithms: new Uint8Array(n),
     digits: new Uint8Array(n),
@@ -210,7 +216,9 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
   };
   for (let i = 0; i < n; i++) {
     const { fields: s, bytes } = entries[i]!;
-    w.serials[i] = s.serial;
+    serials[i] = s.serial;
+    serialLength += s.serial.length;
+    serialEnds[i] = serialLength;
     w.types[i] = TYPES.indexOf(s.type);
     w.algorithms[i] = ALGORITHMS.indexOf(s.algorithm);
     w.digits[i] = s.digits;
@@ -224,12 +232,13 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.users[i] = s.user || null;
     w.secrets.set(bytes, offsets[i]!);
   }
+  w.serials = serials.join('');
   return w;
 }
 
 /** The buffers of a WireSeeds to transfer with it. */
 export function wireTransfer(w: WireSeeds): ArrayBuffer[] {
-  return [w.types, w.algorithms, w.digits, w.periods, w.counters, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
+  return [w.serialEnds, w.types, w.algorithms, w.digits, w.periods, w.counters, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
 }
 
 /**
@@ -237,7 +246,7 @@ export function wireTransfer(w: WireSeeds): ArrayBuffer[] {
  * `strings` keeps one copy of each source, manufacturer and model across batches.
  */
 function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
-  const n = w.serials.length;
+  const n = w.serialEnds.length;
   const out: OathSeed[] = new Array(n);
   const orNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
   const values = w.values.map((v) => {
@@ -250,7 +259,7 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
     // Each secret is a view into the transferred buffer (no copy left behind to wipe).
     const secret = Secret.adopt(w.secrets, w.offsets[i]!, w.offsets[i + 1]!);
     const seed: OathSeed = {
-      serial: w.serials[i]!,
+      serial: w.serials.slice(i === 0 ? 0 : w.serialEnds[i - 1]!, w.serialEnds[i]!),
       type: TYPES[w.types[i]!]!,
       algorithm: ALGORITHMS[w.algorithms[i]!]!,
       digits: w.digits[i]!,
