@@ -46,10 +46,10 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   }
   // Seed files are read concurrently (in a worker thread when large) with the CSVs.
   const seedDisplay = opts.tokens.map((t) => displayName(t, dir));
-  const seedsPromise = readSeedsConcurrently(opts.tokens, seedDisplay, opts.seeds);
+  const seedLoading = readSeedsConcurrently(opts.tokens, seedDisplay, opts.seeds);
   // The CSV and settings readers (phone metadata, the schema library: some 0.2 s to load) are
   // loaded once the seed worker is on its way, so that it starts that much earlier.
-  const [{ forEachCsvRow }, { usersReader }, { devicesReader }, { readSettings }, { crossCheck }] = await Promise.all([
+  const [{ forEachCsvRow }, { usersReader }, { devicesReader }, { readSettings }, { TokenJoin }] = await Promise.all([
     import('./csv-table.js'),
     import('./users-reader.js'),
     import('./devices-reader.js'),
@@ -89,13 +89,17 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
     settings = await readSettings(join(dir, SETTINGS_FILE), SETTINGS_FILE, problems);
   }
 
-  const seedResult = await seedsPromise;
+  // Join users to the seeds that have arrived while the worker reads on (this thread would only
+  // wait); the rest is joined once all are read. Undone if a file was refused meanwhile.
+  const joinInput = { users, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0, ...(usersByName ? { usersByName } : {}) };
+  let tokenJoin = new TokenJoin(joinInput);
+  const early = seedLoading.soFar();
+  if (early !== undefined) tokenJoin.advance(early.seeds, early.bySerial);
+  const seedResult = await seedLoading.result;
+  if (early !== undefined && seedLoading.soFar()?.discards !== early.discards) tokenJoin = new TokenJoin(joinInput);
   for (const p of seedResult.problems) problems.items.push(p);
   const seeds = seedResult.seeds;
-  const tokens = crossCheck(
-    { users, devices, seeds, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0, ...(usersByName ? { usersByName } : {}), seedsBySerial: seedResult.bySerial },
-    problems,
-  );
+  const tokens = tokenJoin.finish(seeds, seedResult.bySerial, devices, problems);
   sortProblems(problems, [USERS_FILE, DEVICES_FILE, SETTINGS_FILE, ...seedDisplay]);
   return { sourceDir: dir, users, devices, ...(settings ? { settings } : {}), seeds, tokens, files, problems };
 }

@@ -1,6 +1,6 @@
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { entraTokenFit } from '../model/entra-oath.js';
-import type { ProblemList } from '../model/problem.js';
+import { ProblemList, type ProblemCode, type Where } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
 
 /** A seed and the export user it belongs to (username as written in users.csv), if any. */
@@ -33,59 +33,119 @@ export interface CrossCheckInput {
  * user a seed file names), and checks what Entra will not take.
  */
 export function crossCheck(input: CrossCheckInput, problems: ProblemList): TokenAssignment[] {
-  const { users, devices, seeds, usersFile, devicesFile } = input;
-  // This runs over 100,000s of users and seeds, where each Map operation costs a cache miss or
-  // two: per-user counts live in arrays by user position, and the users reader's index is reused.
-  const usersByName = input.usersByName ?? new Map(users.map((u, i) => [u.username.toLowerCase(), i]));
-  const seedIndexBySerial = input.seedsBySerial ?? firstSeedBySerial(seeds);
+  const join = new TokenJoin(input);
+  return join.finish(input.seeds, input.seedsBySerial ?? firstSeedBySerial(input.seeds), input.devices, problems);
+}
+
+/**
+ * crossCheck, in steps: advance() joins what can be joined with the seeds read so far (seeds are
+ * only ever appended, each serial once), so that the main thread does most of the work while it
+ * waits for the seed worker; finish() joins the rest and reports. The result and the problems, in
+ * their order, are crossCheck's however the seeds were split: a user joins in the first step whose
+ * seeds hold their serial (all users of a serial in the same step, in user order), a seed is
+ * checked once every user that could claim it has had the chance, and the problems of users are
+ * put back in user order at the end.
+ */
+export class TokenJoin {
+  readonly #input: Omit<CrossCheckInput, 'seeds' | 'devices' | 'seedsBySerial'>;
+  readonly #usersByName: ReadonlyMap<string, number>;
+  /** Users with a serial not found yet; undefined before the first step (all users with a serial). */
+  #pending: number[] | undefined;
   /** Seed position -> its assignment through users.csv. */
-  const assigned: (TokenAssignment | undefined)[] = new Array(seeds.length);
+  readonly #assigned: (TokenAssignment | undefined)[] = [];
   /** User position -> OATH tokens assigned to that user. */
-  const tokensPerUser = new Uint32Array(users.length);
+  readonly #tokensPerUser: Uint32Array;
+  readonly #tokens: TokenAssignment[] = [];
+  /** Seeds [0, #seedsChecked) have their token. */
+  #seedsChecked = 0;
+  /** Problems of users (with the user's position, to be put in user order) and of seeds (in seed order). */
+  readonly #userProblems = new ProblemList();
+  readonly #problemUsers: number[] = [];
+  readonly #seedProblems = new ProblemList();
 
-  users.forEach((user, u) => {
-    if (user.oathTokenSerial === undefined) return;
-    const s = seedIndexBySerial.get(serialKey(user.oathTokenSerial));
-    if (s === undefined) {
-      const hint = input.seedFilesGiven ? 'is in none of the seed files given' : 'has no seed: no seed file was given (--tokens)';
-      problems.error('seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: token serial ${user.oathTokenSerial} ${hint}`);
-      return;
-    }
-    const seed = seeds[s]!;
-    const other = assigned[s];
-    if (other) {
-      problems.error('token-shared', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `token serial ${seed.serial} is already assigned to ${other.user}; a token belongs to one user only`);
-      return;
-    }
-    if (seed.user !== undefined && seed.user.toLowerCase() !== user.username.toLowerCase()) {
-      problems.warning('token-user-mismatch', where(seed, 'user'), `token ${seed.serial} is named for ${seed.user} in the seed file but users.csv gives it to ${user.username}; users.csv wins`);
-    }
-    assigned[s] = { seed, user: user.username, via: 'users.csv' };
-    tokensPerUser[u]!++;
-  });
+  constructor(input: Omit<CrossCheckInput, 'seeds' | 'devices' | 'seedsBySerial'>) {
+    this.#input = input;
+    // This runs over 100,000s of users and seeds, where each Map operation costs a cache miss or
+    // two: per-user counts live in arrays by user position, and the users reader's index is reused.
+    this.#usersByName = input.usersByName ?? new Map(input.users.map((u, i) => [u.username.toLowerCase(), i]));
+    this.#tokensPerUser = new Uint32Array(input.users.length);
+  }
 
-  const tokens: TokenAssignment[] = [];
-  seeds.forEach((seed, s) => {
-    let t = assigned[s];
-    if (!t && seedIndexBySerial.get(serialKey(seed.serial)) !== s) return; // duplicate serial, reported by the reader
-    if (!t) {
-      const owner = seed.user !== undefined ? usersByName.get(seed.user.toLowerCase()) : undefined;
-      if (owner !== undefined) {
-        t = { seed, user: users[owner]!.username, via: 'seed-file' };
-        tokensPerUser[owner]!++;
-      } else {
-        t = { seed };
-        const why = seed.user !== undefined ? `the seed file names ${seed.user}, who is not in users.csv` : 'no user in users.csv has this serial';
-        problems.warning('seed-unassigned', where(seed, 'serial'), `token ${seed.serial} is not assigned: ${why}`);
+  /** Joins users and checks seeds as far as `seeds` (all seeds read so far; `bySerial` indexes them) allows. */
+  advance(seeds: readonly OathSeed[], bySerial: ReadonlyMap<string, number>): void {
+    const { users } = this.#input;
+    const stillPending: number[] = [];
+    const joinUser = (u: number): void => {
+      const user = users[u]!;
+      const s = bySerial.get(serialKey(user.oathTokenSerial!));
+      if (s === undefined) {
+        stillPending.push(u);
+        return;
       }
+      const seed = seeds[s]!;
+      const other = this.#assigned[s];
+      if (other) {
+        this.#userProblem(u, 'error', 'token-shared', { file: this.#input.usersFile, line: user.line, field: 'oath_token_serial' }, `token serial ${seed.serial} is already assigned to ${other.user}; a token belongs to one user only`);
+        return;
+      }
+      if (seed.user !== undefined && seed.user.toLowerCase() !== user.username.toLowerCase()) {
+        this.#userProblem(u, 'warning', 'token-user-mismatch', where(seed, 'user'), `token ${seed.serial} is named for ${seed.user} in the seed file but users.csv gives it to ${user.username}; users.csv wins`);
+      }
+      this.#assigned[s] = { seed, user: user.username, via: 'users.csv' };
+      this.#tokensPerUser[u]!++;
+    };
+    if (this.#pending === undefined) {
+      for (let u = 0; u < users.length; u++) if (users[u]!.oathTokenSerial !== undefined) joinUser(u);
+    } else {
+      for (const u of this.#pending) joinUser(u);
     }
-    const fit = entraTokenFit(seed);
-    if (!fit.ok) problems.warning('token-unsupported', where(seed, 'serial'), `token ${seed.serial}: ${fit.reason}`);
-    tokens.push(t);
-  });
+    this.#pending = stillPending;
 
-  checkDeviceLimit(users, devices, tokensPerUser, usersByName, devicesFile, problems);
-  return tokens;
+    // Every user that could claim these seeds has now been looked at: their tokens are final.
+    for (let s = this.#seedsChecked; s < seeds.length; s++) {
+      const seed = seeds[s]!;
+      let t = this.#assigned[s];
+      if (!t && bySerial.get(serialKey(seed.serial)) !== s) continue; // duplicate serial, reported by the reader
+      if (!t) {
+        const owner = seed.user !== undefined ? this.#usersByName.get(seed.user.toLowerCase()) : undefined;
+        if (owner !== undefined) {
+          t = { seed, user: users[owner]!.username, via: 'seed-file' };
+          this.#tokensPerUser[owner]!++;
+        } else {
+          t = { seed };
+          const why = seed.user !== undefined ? `the seed file names ${seed.user}, who is not in users.csv` : 'no user in users.csv has this serial';
+          this.#seedProblems.warning('seed-unassigned', where(seed, 'serial'), `token ${seed.serial} is not assigned: ${why}`);
+        }
+      }
+      const fit = entraTokenFit(seed);
+      if (!fit.ok) this.#seedProblems.warning('token-unsupported', where(seed, 'serial'), `token ${seed.serial}: ${fit.reason}`);
+      this.#tokens.push(t);
+    }
+    this.#seedsChecked = seeds.length;
+  }
+
+  /** Joins the rest against all the seeds, reports into `problems`, and returns every seed's token. */
+  finish(seeds: readonly OathSeed[], bySerial: ReadonlyMap<string, number>, devices: MobileDevice[], problems: ProblemList): TokenAssignment[] {
+    this.advance(seeds, bySerial);
+    const { users, usersFile, seedFilesGiven } = this.#input;
+    const hint = seedFilesGiven ? 'is in none of the seed files given' : 'has no seed: no seed file was given (--tokens)';
+    for (const u of this.#pending!) {
+      const user = users[u]!;
+      this.#userProblem(u, 'error', 'seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: token serial ${user.oathTokenSerial} ${hint}`);
+    }
+    // Users' problems in user order (a user has at most one), then the seeds', as one pass would give them.
+    const order = this.#problemUsers.map((u, i) => i).sort((a, b) => this.#problemUsers[a]! - this.#problemUsers[b]! || a - b);
+    for (const i of order) problems.items.push(this.#userProblems.items[i]!);
+    for (const p of this.#seedProblems.items) problems.items.push(p);
+    checkDeviceLimit(users, devices, this.#tokensPerUser, this.#usersByName, this.#input.devicesFile, problems);
+    return this.#tokens;
+  }
+
+  #userProblem(u: number, severity: 'error' | 'warning', code: ProblemCode, at: Where, message: string): void {
+    if (severity === 'error') this.#userProblems.error(code, at, message);
+    else this.#userProblems.warning(code, at, message);
+    this.#problemUsers.push(u);
+  }
 }
 
 function firstSeedBySerial(seeds: readonly OathSeed[]): Map<string, number> {

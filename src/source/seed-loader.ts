@@ -75,19 +75,35 @@ export interface SeedWorkerData {
   opts: SeedReadOptions;
 }
 
+/** The seeds kept so far while a worker reads: appended to as batches arrive. */
+export interface SeedsSoFar {
+  seeds: readonly OathSeed[];
+  bySerial: ReadonlyMap<string, number>;
+  /** Files refused after some of their seeds arrived: when this changes, seeds were taken back out. */
+  discards: number;
+}
+
+/** Seed files being read: the result once all are read, and what is kept so far meanwhile. */
+export interface SeedLoading {
+  result: Promise<SeedLoadResult>;
+  /** Undefined when the files are read in this thread (nothing arrives before the end). */
+  soFar(): SeedsSoFar | undefined;
+}
+
 /**
  * Reads the seed files, in a worker thread when they are large so that XML parsing and the
  * users.csv pass use both cores. Results and problems are the same either way.
  */
-export async function readSeedsConcurrently(paths: string[], display: string[], opts: SeedReadOptions): Promise<SeedLoadResult> {
-  if (paths.length === 0) return { seeds: [], problems: [], bySerial: new Map() };
+export function readSeedsConcurrently(paths: string[], display: string[], opts: SeedReadOptions): SeedLoading {
+  const none = (): undefined => undefined;
+  if (paths.length === 0) return { result: Promise.resolve({ seeds: [], problems: [], bySerial: new Map() }), soFar: none };
   // Synchronously, so that the worker is started before the caller goes on to load its own modules.
   const total = paths.reduce((sum, p) => sum + fileSize(p), 0);
   const worker = new URL('./seed-worker.js', import.meta.url);
   const mode = process.env[WORKER_ENV];
   const wanted = mode === 'always' || (mode !== 'never' && total >= WORKER_THRESHOLD_BYTES);
   // From TypeScript sources (tests) there is no compiled worker: read in this thread.
-  if (!wanted || !existsSync(fileURLToPath(worker))) return readSeedsHere(paths, display, opts);
+  if (!wanted || !existsSync(fileURLToPath(worker))) return { result: readSeedsHere(paths, display, opts), soFar: none };
   return readSeedsInWorker(worker, { paths, display, opts });
 }
 
@@ -113,8 +129,13 @@ async function readSeedsHere(paths: string[], display: string[], opts: SeedReadO
  * seeds whole; this side rebuilds them and then drops repeated serials exactly as readSeedFiles does
  * (same seeds, same problems, same order).
  */
-function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResult> {
-  return new Promise((resolve, reject) => {
+function readSeedsInWorker(url: URL, data: SeedWorkerData): SeedLoading {
+  // Repeated serials are dropped as the seeds arrive (this thread would otherwise wait for the
+  // worker with nothing to do), with their problems reported after all files', as readSeedFiles
+  // does; a file refused after some of its seeds arrived takes its seeds and problems back out.
+  const kept = new SeedDeduplicator();
+  let discards = 0;
+  const result = new Promise<SeedLoadResult>((resolve, reject) => {
     // A bounded young generation: the worker's garbage (parser strings, element trees) dies young
     // and its seeds leave in batches, so little survives a scavenge, and each scavenge costs about
     // the same (~1 ms) whatever its size. 24 MB: 121 scavenges for 100k seeds (~190 ms) where 12 MB
@@ -122,10 +143,6 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResu
     // only adds to the peak memory of the whole process.
     const worker = new Worker(url, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 24 } });
     const problems = new ProblemList();
-    // Repeated serials are dropped as the seeds arrive (this thread would otherwise wait for the
-    // worker with nothing to do), with their problems reported after all files', as readSeedFiles
-    // does; a file refused after some of its seeds arrived takes its seeds and problems back out.
-    const kept = new SeedDeduplicator();
     const strings = new Map<string, string>();
     const duplicates = new ProblemList();
     let fileSeeds = 0;
@@ -144,6 +161,7 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResu
           for (const seed of current) seed.secret.reveal().fill(0);
           current = [];
           kept.truncate(fileSeeds);
+          discards++;
           duplicates.items.length = fileDuplicates;
           break;
         case 'file-done':
@@ -165,6 +183,10 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): Promise<SeedLoadResu
       if (!done) reject(new Error(`seed reader worker stopped with exit code ${code}`));
     });
   });
+  // Awaited by the caller only after its own reading: marked handled so that a failure meanwhile is
+  // reported there, not as an unhandled rejection.
+  result.catch(() => undefined);
+  return { result, soFar: () => ({ seeds: kept.seeds, bySerial: kept.bySerial, discards }) };
 }
 
 /** A seed on its way to the wire: its fields and its secret bytes (wiped by the caller once packed). */

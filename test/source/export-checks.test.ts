@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MfaUser, MobileDevice } from '../../src/model/export-data.js';
 import { ProblemList } from '../../src/model/problem.js';
-import { crossCheck } from '../../src/source/export-checks.js';
+import { crossCheck, TokenJoin } from '../../src/source/export-checks.js';
 import { makeSeed } from '../helpers/make-seed.js';
 
 const user = (username: string, line: number, serial?: string): MfaUser => ({ username, line, enabled: true, ...(serial ? { oathTokenSerial: serial } : {}) });
@@ -81,5 +81,48 @@ describe('crossCheck', () => {
 
   it('warns about a device whose user is not in the export', () => {
     expect(check([], [], [device('ghost@b.com', 9)]).problems).toEqual([expect.objectContaining({ code: 'device-unknown-user', line: 9 })]);
+  });
+});
+
+describe('TokenJoin: crossCheck in steps, as seeds arrive', () => {
+  it('gives the tokens and problems (in order) of one pass however the seeds are split', () => {
+    let seed = 21;
+    const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    for (let trial = 0; trial < 200; trial++) {
+      const serials = Array.from({ length: 12 }, (_, i) => `S${i}`);
+      const names = Array.from({ length: 10 }, (_, i) => `u${i}@x.com`);
+      // Users sharing serials, missing seeds, seeds naming users (known or not), unsupported tokens,
+      // several seeds on one line, devices over the limit.
+      const users = names.map((n, i) => user(rnd() < 0.2 ? n.toUpperCase() : n, i + 2, rnd() < 0.8 ? ` ${pick(serials)}`.toLowerCase() : undefined));
+      const seeds = serials
+        .filter(() => rnd() < 0.75)
+        .map((serial) =>
+          makeSeed({
+            serial,
+            line: 1 + Math.floor(rnd() * 4),
+            ...(rnd() < 0.3 ? { user: rnd() < 0.7 ? pick(names) : 'nobody@x.com' } : {}),
+            ...(rnd() < 0.2 ? { type: 'hotp' as const, period: null, counter: 0 } : {}),
+            ...(rnd() < 0.2 ? { digits: 8 } : {}),
+          }),
+        );
+      const devices = Array.from({ length: Math.floor(rnd() * 12) }, (_, i) => device(pick(names), i + 2));
+      const input = { users, devices, seeds, usersFile: 'users.csv', devicesFile: 'devices.csv', seedFilesGiven: true };
+      const once = new ProblemList();
+      const expected = crossCheck(input, once);
+
+      const cuts = [Math.floor(rnd() * (seeds.length + 1)), Math.floor(rnd() * (seeds.length + 1))].sort((a, b) => a - b);
+      const join = new TokenJoin(input);
+      const index = new Map<string, number>();
+      for (const cut of cuts) {
+        const arrived = seeds.slice(0, cut);
+        arrived.forEach((s, i) => index.set(s.serial.toLowerCase(), i));
+        join.advance(arrived, new Map(index));
+      }
+      const stepped = new ProblemList();
+      const tokens = join.finish(seeds, new Map(seeds.map((s, i) => [s.serial.toLowerCase(), i])), devices, stepped);
+      expect(tokens, `trial ${trial} cut at ${cuts}`).toEqual(expected);
+      expect(stepped.items, `trial ${trial} cut at ${cuts}`).toEqual(once.items);
+    }
   });
 });
