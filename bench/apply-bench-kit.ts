@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+export const CLI = join(ROOT, 'dist', 'bin', 'cli', 'main.js'); // the bundled CLI, as installed
 export const RSS_REPORTER = join(ROOT, 'dist', 'bench', 'report-rss.js');
 
 export function arg(name: string, fallback: number, zeroAllowed = false): number {

@@ -22,7 +22,7 @@ import { generateExport } from '../fixtures/generate-export.js';
 import { startEmulator, type RunningEmulator } from '../src/emulator/index.js';
 
 const TARGET_RATIO = 1.25;
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/cli/main.js', import.meta.url)); // the bundled CLI, as installed
 /** Resource units per 10 s window by tenant size (docs/emulator.md). */
 const BUDGET = { S: 3500, M: 5000, L: 8000 } as const;
 const WINDOW_S = 10;

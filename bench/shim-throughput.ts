@@ -360,7 +360,7 @@ async function runBenchmark(): Promise<void> {
   const rate = num('rate', 500);
   const slice = num('slice', 1);
   const here = fileURLToPath(import.meta.url);
-  const cli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../bin/cli/main.js', import.meta.url)); // the bundled CLI, as installed
   const key = randomBytes(32);
   const work = mkdtempSync(join(tmpdir(), 'shim-bench-'));
   const slices = Math.max(1, Math.round(duration / slice));
