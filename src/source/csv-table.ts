@@ -132,8 +132,11 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
     });
   } catch (err) {
     if (err instanceof SourceError) throw err;
-    const e = err as { lines?: number; message?: string; code?: string };
-    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') throw unreadable(err, display);
+    const e = err as { lines?: number; message?: string; code?: string; syscall?: string };
+    if (e.syscall !== undefined || e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') throw unreadable(err, display);
+    // Only csv-parse's own errors (CSV_...) say the file is not CSV; anything else thrown by a row's
+    // reader is a fault of ours and must not pass for the admin's (it would also drop every row).
+    if (typeof e.code !== 'string' || !e.code.startsWith('CSV_')) throw err;
     throw new SourceError({
       severity: 'error',
       code: 'csv-malformed',

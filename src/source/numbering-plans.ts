@@ -67,6 +67,11 @@ export function regionsOfCallingCode(callingCode: string): readonly string[] | u
   return regions;
 }
 
+/** Whether libphonenumber knows a country calling code, geographic (`1`, `44`) or not (`800`, `882`). */
+export function isCallingCode(code: string): boolean {
+  return Object.hasOwn(metadata.country_calling_codes, code) || Object.hasOwn(metadata.nonGeographic, code);
+}
+
 /** Whether a national significant number is valid for a region: libphonenumber's PhoneNumber.isValid(). */
 export function isValidNationalNumber(region: string, nationalNumber: string): boolean {
   return numberingPlan(region)?.isValid(nationalNumber) ?? false;

@@ -1,6 +1,6 @@
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { parseNationalNumber } from './national-number.js';
-import { isValidNationalNumber, isValidUsNumber } from './numbering-plans.js';
+import { isCallingCode, isValidNationalNumber, isValidUsNumber } from './numbering-plans.js';
 import type { PhoneNumber } from '../model/export-data.js';
 
 export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason: string };
@@ -37,6 +37,8 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
 
   const cc = parseCountryCode(countryCodeCell);
   if (cc === 'invalid') return { ok: false, reason: 'the country code is not a number or a two-letter country' };
+  // libphonenumber throws (rather than answering) for a default calling code it does not know.
+  if (cc?.kind === 'calling' && !isCallingCode(cc.callingCode)) return { ok: false, reason: `the country code ${cc.callingCode} is not a country calling code` };
   const international = text.startsWith('+') || text.startsWith('00');
   if (international && text.startsWith('00')) text = `+${text.slice(2)}`;
   if (!international && cc === undefined) {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectDelimiter, parseCsvTable, readCsvTable } from '../../src/source/csv-table.js';
+import { detectDelimiter, forEachCsvRow, parseCsvTable, readCsvTable } from '../../src/source/csv-table.js';
 import { SourceError } from '../../src/model/problem.js';
 
 const sample = readFileSync(new URL('../../fixtures/contoso/users.csv', import.meta.url), 'utf8');
@@ -62,6 +62,15 @@ describe('parseCsvTable', async () => {
   it('refuses a file that is not UTF-8, naming the line', async () => {
     const latin1 = Buffer.from('username,first_name\nalice@contoso.com,Alice\nj\xfcrgen@contoso.com,J\xfcrgen\n', 'latin1');
     await expect(parseCsvTable(latin1, 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-unreadable', line: 3, message: expect.stringMatching(/not UTF-8/) } });
+  });
+
+  it("passes on a row reader's own fault as it is, not as a malformed file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'csv-table-'));
+    const path = join(dir, 'users.csv');
+    writeFileSync(path, 'a,b\n1,2\n');
+    const fault = new TypeError('a bug in a reader');
+    await expect(forEachCsvRow(path, 'users.csv', { header: () => undefined, row: () => { throw fault; } })).rejects.toBe(fault);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reports a missing file as file-missing', async () => {

@@ -24,6 +24,7 @@ describe('parseNationalNumber', () => {
     [{ callingCode: '44' }, '44 20 7946 0958', 'begins with the calling code'],
     [{ region: 'GB' }, '00 33 1 23 45 67 89', 'begins with the international prefix'],
     [{ callingCode: '999' }, '123456', 'unknown calling code'],
+    [{ callingCode: '800' }, '12345678', 'a non-geographic calling code (no region)'],
     [{ region: 'ZZ' }, '123456', 'unknown region'],
     [{ callingCode: '44' }, '２０ 7946 0958', 'non-ASCII digits'],
     [{ callingCode: '44' }, '12', 'too few digits'],

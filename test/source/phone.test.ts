@@ -37,6 +37,11 @@ describe('parsePhone', () => {
     ['1', 'call me maybe', undefined, /characters other than digits/],
     ['1', '4255550101 x12', '34', /differs from the extension column/],
     ['1', '4255550101', '12a', /extension must be/],
+    // Calling codes no country has (libphonenumber throws for these rather than answering).
+    ['999', '123456', undefined, /country code 999 is not a country calling code/],
+    ['0', '5551234', undefined, /country code 0 is not a country calling code/],
+    ['XX', '123456', undefined, /not a phone number/],
+    [undefined, '+999 123456', undefined, /not a phone number/],
   ])('refuses cc=%s number=%s ext=%s', (cc, number, ext, reason) => {
     const r = parsePhone(cc, number, ext);
     expect(r.ok).toBe(false);

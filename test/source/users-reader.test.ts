@@ -108,6 +108,16 @@ describe('readUsers', () => {
     expect(problems[0]!.message).not.toContain('5555551234');
   });
 
+  it('reports a country code no country has on its row, and reads every other row', async () => {
+    const { users, problems } = await read('username,phone_country_code,phone\na@b.com,999,123456\nb@b.com,1,2065550102\nc@b.com,0,5551234\n');
+    expect(users?.map((u) => u.username)).toEqual(['a@b.com', 'b@b.com', 'c@b.com']);
+    expect(users?.[1]?.phone?.entra).toBe('+1 2065550102');
+    expect(problems.map((p) => [p.code, p.line, p.field])).toEqual([
+      ['phone-invalid', 2, 'phone'],
+      ['phone-invalid', 4, 'phone'],
+    ]);
+  });
+
   it('reads extensions from their column and from inside the number', async () => {
     const { users } = await read('username,phone_country_code,phone,phone_extension,backup_country_code,backup_phone\na@b.com,1,4255550103,1234,1,425-555-0166 x560\n');
     expect(users?.[0]?.phone?.entra).toBe('+1 4255550103x1234');
