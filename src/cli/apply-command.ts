@@ -302,7 +302,7 @@ function cliErrorOf(err: unknown): Error {
     return new CliError(`${err.message}:\n${err.stale.map((s) => `  ${s.user ?? 'policy'} ${s.target}: ${s.reason}`).join('\n')}`);
   }
   if (err instanceof LockHeldError) return new CliError(err.message);
-  if (err instanceof Error && err.name === 'GraphRequestError') return new CliError(err.message);
+  if (err instanceof Error && (err.name === 'GraphRequestError' || err.name === 'SignInError')) return new CliError(err.message);
   return err instanceof Error ? err : new Error(String(err));
 }
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
 import { formatProblem, SourceError } from '../model/problem.js';
-import { GraphRequestError, ReadOnlyViolation, type GraphConnection } from '../graph/graph-connection.js';
+import { GraphRequestError, ReadOnlyViolation, SignInError, type GraphConnection } from '../graph/graph-connection.js';
 import { GroupResolutionError, groupMemberUpns, readTenant, resolveGroup, type ResolvedGroup } from '../graph/tenant-reader.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
 import { fingerprintFiles } from '../plan/fingerprint.js';
@@ -142,7 +142,7 @@ export async function planFromOptions(opts: PlanCliOptions): Promise<{ built: Bu
     };
     return { built, bundle, source, conn };
   } catch (err) {
-    if (err instanceof GraphRequestError || err instanceof ReadOnlyViolation) throw new CliError(err.message);
+    if (err instanceof GraphRequestError || err instanceof ReadOnlyViolation || err instanceof SignInError) throw new CliError(err.message);
     if (err instanceof TypeError && /fetch failed/.test(err.message)) throw new CliError(`cannot reach Graph at ${opts.graphUrl}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
     if (err instanceof Error && err.name === 'TimeoutError') throw new CliError(`Graph at ${opts.graphUrl} did not answer in time: ${err.message}`);
     throw err;

@@ -103,7 +103,8 @@ export class GraphConnection {
         if (last || !(res.status === 429 || res.status >= 500)) return res;
         wait = retryAfterMs(res.headers['retry-after']);
       } catch (err) {
-        if (last || err instanceof ReadOnlyViolation || isUnreachable(err)) throw err;
+        // Not worth retrying: a write refused here, no route to Graph, no sign-in.
+        if (last || err instanceof ReadOnlyViolation || err instanceof SignInError || isUnreachable(err)) throw err;
       }
       await new Promise((r) => setTimeout(r, wait ?? Math.random() * Math.min(READ_BACKOFF_CAP_MS, 100 * 2 ** attempt)));
     }
@@ -211,13 +212,30 @@ function staticToken(token: string): TokenSource {
   return async () => token;
 }
 
+/**
+ * No access token for Graph: wrong or expired credentials, no sign-in reachable, a consent missing.
+ * The message is the identity library's first line (it names the AADSTS code, never the secret).
+ */
+export class SignInError extends Error {
+  constructor(cause: unknown) {
+    const first = (cause === undefined ? '' : cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!.trim();
+    super(`cannot sign in to Microsoft Graph: ${first || 'the credential gave no access token'}`, { cause });
+    this.name = 'SignInError';
+  }
+}
+
 /** Access tokens from the credential, reused until five minutes before they expire. */
 function tokenFrom(credential: TokenCredential): TokenSource {
   let cached: { token: string; expires: number } | undefined;
   return async () => {
     if (cached && cached.expires - Date.now() > 5 * 60_000) return cached.token;
-    const t = await credential.getToken(GRAPH_SCOPE);
-    if (!t) throw new Error('the credential returned no access token for Microsoft Graph');
+    let t: Awaited<ReturnType<TokenCredential['getToken']>>;
+    try {
+      t = await credential.getToken(GRAPH_SCOPE);
+    } catch (err) {
+      throw new SignInError(err);
+    }
+    if (!t) throw new SignInError(undefined);
     cached = { token: t.token, expires: t.expiresOnTimestamp };
     return t.token;
   };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { GraphConnection, GraphRequestError, ReadOnlyViolation } from '../../src/graph/graph-connection.js';
+import { GraphConnection, GraphRequestError, ReadOnlyViolation, SignInError } from '../../src/graph/graph-connection.js';
 
 const ALICE = 'alice@contoso.com';
 const MOBILE = '3179e48a-750b-4051-897c-87b9720928f7';
@@ -95,5 +95,29 @@ describe('GraphConnection against the emulator', () => {
 
   it('refuses plain http to anything but a loopback emulator', () => {
     expect(() => new GraphConnection({ graphUrl: 'http://graph.example.com', readOnly: true })).toThrow(/must be reached over https/);
+  });
+});
+
+describe('GraphConnection signing in', () => {
+  it('turns a credential that cannot sign in into one SignInError, at once, naming the first line and never the secret', async () => {
+    let calls = 0;
+    const credential = {
+      getToken: async () => {
+        calls++;
+        throw new Error('AADSTS7000215: Invalid client secret provided.\nTrace ID: 1234\nclient secret s3cr3t-value');
+      },
+    };
+    const conn = new GraphConnection({ graphUrl: 'https://graph.example.invalid', readOnly: true }, credential);
+    const err = await conn.request('GET', '/organization').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SignInError);
+    expect((err as Error).message).toBe('cannot sign in to Microsoft Graph: AADSTS7000215: Invalid client secret provided.');
+    expect((err as Error).message).not.toContain('s3cr3t');
+    // A read is not retried when there is no token to send it with.
+    expect(calls).toBe(1);
+  });
+
+  it('a credential that returns no token is a SignInError too', async () => {
+    const conn = new GraphConnection({ graphUrl: 'https://graph.example.invalid', readOnly: true }, { getToken: async () => null });
+    await expect(conn.request('GET', '/organization')).rejects.toThrow(/cannot sign in to Microsoft Graph: the credential gave no access token/);
   });
 });
