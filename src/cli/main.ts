@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT } from './cli-error.js';
+import { printable } from '../model/printable.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -68,10 +69,10 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : EXIT.usage;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`mfa-migrate: ${err.message}\n`);
+      process.stderr.write(`mfa-migrate: ${printable(err.message, true)}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`mfa-migrate: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(`mfa-migrate: unexpected error: ${printable(err instanceof Error ? (err.stack ?? err.message) : String(err), true)}\n`);
     return EXIT.error;
   }
 }

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { formatProblem, SourceError } from '../model/problem.js';
+import { printable } from '../model/printable.js';
 import { readExport } from '../source/export-bundle.js';
 import { buildValidationReport, type ValidationReport } from '../source/validation-report.js';
 import { CliError, EXIT } from './cli-error.js';
@@ -50,7 +51,7 @@ export function renderValidationText(r: ValidationReport, color: boolean): strin
   const bold = paint('1');
   const assigned = r.tokens.filter((t) => t.user !== null).length;
   const lines = [
-    bold(`Export ${r.source}`),
+    bold(`Export ${printable(r.source)}`),
     `  users.csv      ${r.users} users (${r.users - r.enabled_users} disabled)`,
     `  devices.csv    ${r.devices} mobile app registrations`,
     `  settings.json  ${r.settings ? 'read' : 'not present or not valid'}`,

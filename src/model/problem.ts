@@ -1,3 +1,4 @@
+import { printable } from './printable.js';
 /** A finding about the export: where it is, what is wrong, and how bad it is. */
 export type Severity = 'error' | 'warning';
 
@@ -88,5 +89,6 @@ export function formatProblem(p: Problem): string {
   const at = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.path, p.field ? `field ${p.field}` : undefined]
     .filter(Boolean)
     .join(', ');
-  return `${at}: ${p.message} [${p.code}]`;
+  // Messages quote cells and seed-file values as they are: printed, they must not drive the terminal.
+  return printable(`${at}: ${p.message} [${p.code}]`);
 }

@@ -1,5 +1,6 @@
 import { maskPhone } from '../model/mask.js';
 import type { Plan, UserChange } from './plan-model.js';
+import { printable } from '../model/printable.js';
 
 export interface TerminalOptions {
   color: boolean;
@@ -25,7 +26,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const show = (v: unknown) => formatValue(v, opts.showPhoneNumbers);
   const lines: string[] = [];
 
-  lines.push(bold(`Plan for tenant ${plan.tenant.id}`), dim(`  source ${plan.source_fingerprint}, default method ${plan.options.default_method}${plan.options.prune ? ', prune' : ''}${plan.options.include_email ? ', include email' : ''}, target ${plan.options.target_group.displayName}`), '');
+  lines.push(bold(`Plan for tenant ${printable(plan.tenant.id)}`), dim(`  source ${plan.source_fingerprint}, default method ${plan.options.default_method}${plan.options.prune ? ', prune' : ''}${plan.options.include_email ? ', include email' : ''}, target ${printable(plan.options.target_group.displayName)}`), '');
   lines.push(dim('Actions: + create, ~ update in place, - delete'), '');
 
   if (plan.policy_changes.length > 0) {
@@ -47,7 +48,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   if (byUser.size > 0) {
     lines.push(bold('Users'));
     for (const [user, changes] of byUser) {
-      lines.push(`  ${user}`);
+      lines.push(`  ${printable(user)}`);
       for (const ch of changes) {
         const sym = SYMBOL[ch.action];
         const detail =
@@ -71,7 +72,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
       if (list.length === 0) continue;
       const tint = sev === 'error' ? red : sev === 'warning' ? yellow : dim;
       lines.push(tint(`  ${sev} (${list.length})`));
-      for (const f of list) lines.push(`    ${f.user ? `${f.user}: ` : ''}${f.message} ${dim(`[${f.code}, ${f.rule}]`)}`);
+      for (const f of list) lines.push(`    ${printable(`${f.user ? `${f.user}: ` : ''}${f.message}`)} ${dim(`[${f.code}, ${f.rule}]`)}`);
     }
     lines.push('');
   }
@@ -107,7 +108,7 @@ const PHONE = /^\+\d{1,4} \d+(x\d+)?$/;
 
 /** JSON-ish value display; phone numbers masked unless shown on purpose. */
 export function formatValue(v: unknown, showPhoneNumbers: boolean): string {
-  if (typeof v === 'string') return PHONE.test(v) && !showPhoneNumbers ? maskPhone(v) : JSON.stringify(v);
+  if (typeof v === 'string') return PHONE.test(v) && !showPhoneNumbers ? maskPhone(v) : printable(JSON.stringify(v));
   if (Array.isArray(v)) return `[${v.map((x) => formatValue(x, showPhoneNumbers)).join(', ')}]`;
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;

@@ -186,7 +186,9 @@ function choice<T>(cells: string[], position: number, table: Record<string, T>, 
   return v;
 }
 
-const UPN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+/** What no part of a UPN holds: @, spaces, control characters, bidirectional formatting marks. */
+const NOT_IN_UPN = '@\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const UPN = new RegExp(`^[^${NOT_IN_UPN}]+@[^${NOT_IN_UPN}]+\\.[^${NOT_IN_UPN}]+$`);
 
 function readPhone(
   user: MfaUser,

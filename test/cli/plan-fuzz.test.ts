@@ -10,7 +10,7 @@ import { runCli } from '../helpers/run-cli.js';
 // The Contoso tenant's users, with random (valid, odd and wrong) values in every other column of the
 // export and in the seed file: plan maps and diffs whatever the export holds, or refuses it with
 // the problems that stop it, and never fails otherwise.
-const VALUES = ['', ' ', 'x', '0', '1', '999', '+44', '49', 'GB', 'ZZ', 'true', 'false', 'maybe', 'constructor', '__proto__', 'Phone call', 'Text message', 'Mobile app', 'OATH token', 'phone_call', 'text_message', 'mobile_app', 'oath_token', 'standard', 'pin', 'otp', 'otp_pin', 'one_way', 'two_way', '4255550101', '(206) 555-0199 x12', '+44 20 7946 0958', '030 1234567', '+1 425 555 0101', '12345', 'sha1', 'sha256', 'sha512', 'totp', 'hotp', '6', '8', '30', '60', '45'];
+const VALUES = ['', ' ', 'x', '\u001b[2J', 'ok\u202eko', 'bell\u0007', '0', '1', '999', '+44', '49', 'GB', 'ZZ', 'true', 'false', 'maybe', 'constructor', '__proto__', 'Phone call', 'Text message', 'Mobile app', 'OATH token', 'phone_call', 'text_message', 'mobile_app', 'oath_token', 'standard', 'pin', 'otp', 'otp_pin', 'one_way', 'two_way', '4255550101', '(206) 555-0199 x12', '+44 20 7946 0958', '030 1234567', '+1 425 555 0101', '12345', 'sha1', 'sha256', 'sha512', 'totp', 'hotp', '6', '8', '30', '60', '45'];
 
 describe('mfa-migrate plan and apply on random exports of the Contoso users', () => {
   let emu: RunningEmulator;
@@ -57,6 +57,9 @@ describe('mfa-migrate plan and apply on random exports of the Contoso users', ()
       } else {
         planned++;
         expect(Array.isArray(out.user_changes)).toBe(true);
+        // The same plan on a terminal: the export's odd characters are shown, never sent to it.
+        const shown = await runCli(['plan', '--source', source, '--tokens', join(source, 'seeds.csv'), '--graph-url', emu.url]);
+        expect(shown.stdout + shown.stderr, `trial ${trial}`).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
         expect(out.findings.length).toBeGreaterThan(0);
         // What was planned is applied (the tenant changes from trial to trial); every operation succeeds
         // or is reported per user.

@@ -73,3 +73,18 @@ describe('mfa-migrate validate', () => {
     expect(r.stdout).toContain('--pskc-mac');
   });
 });
+
+describe('mfa-migrate validate on a terminal', () => {
+  it('prints cells that hold escape sequences or reordering marks as text, while the JSON report keeps them as they are', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validate-escapes-'));
+    writeFileSync(join(dir, 'users.csv'), 'username,default_method\nalice@contoso.com,\u001b[2J\u001b[31mcleared\nbob\u0007@contoso.com,phone\nmal\u202elory@contoso.com,sms\n');
+    const text = await runCli(['validate', '--source', dir]);
+    expect(text.code).toBe(1);
+    expect(text.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(text.stdout).toContain('"\\u001b[2J\\u001b[31mcleared"');
+    expect(text.stdout).toContain('bob\\u0007@contoso.com');
+    expect(text.stdout).toContain('mal\\u202elory@contoso.com');
+    const json = JSON.parse((await runCli(['validate', '--source', dir, '--format', 'json'])).stdout) as { errors: { message: string }[] };
+    expect(json.errors.some((e) => e.message.includes('\u001b[2J'))).toBe(true);
+  });
+});
