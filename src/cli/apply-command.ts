@@ -19,6 +19,7 @@ import { CliError, EXIT } from './cli-error.js';
 import { addGraphOptions, connect, positiveInt, type GraphCliOptions } from './graph-options.js';
 import { addPlanningOptions, planFromOptions, type PlanCliOptions } from './plan-command.js';
 import { join } from 'node:path';
+import { printable } from '../model/printable.js';
 
 interface ApplyCliOptions extends PlanCliOptions {
   source: string;
@@ -104,7 +105,7 @@ Examples:
       const progress = new ApplyProgress();
       let outcome: ApplyOutcome;
       try {
-        outcome = await startApply(plan, undefined, sel, { conn, stateDir: opts.stateDir, seeds, onProgress: (e) => progress.update(e), log: (l) => process.stderr.write(`${l}\n`) });
+        outcome = await startApply(plan, undefined, sel, { conn, stateDir: opts.stateDir, seeds, onProgress: (e) => progress.update(e), log: (l) => process.stderr.write(`${printable(l, true)}\n`) });
       } catch (err) {
         progress.stop();
         throw cliErrorOf(err);
@@ -139,7 +140,7 @@ Examples:
       const progress = new ApplyProgress();
       let outcome: ApplyOutcome;
       try {
-        outcome = await resumeApply(id, { conn, stateDir: opts.stateDir, seeds, onProgress: (e) => progress.update(e), log: (l) => process.stderr.write(`${l}\n`) });
+        outcome = await resumeApply(id, { conn, stateDir: opts.stateDir, seeds, onProgress: (e) => progress.update(e), log: (l) => process.stderr.write(`${printable(l, true)}\n`) });
       } catch (err) {
         progress.stop();
         throw cliErrorOf(err);
@@ -169,7 +170,7 @@ Examples:
       const run = runs.find((r) => r.id === runId);
       if (!run) throw new CliError(`no run ${runId} in ${opts.stateDir}`);
       const conn = connect(opts, false);
-      const deps = { conn, stateDir: opts.stateDir, concurrency: opts.concurrency, force: opts.force, log: (l: string) => process.stderr.write(`${l}\n`) };
+      const deps = { conn, stateDir: opts.stateDir, concurrency: opts.concurrency, force: opts.force, log: (l: string) => process.stderr.write(`${printable(l, true)}\n`) };
       let o: RollbackOutcome;
       try {
         o = run.kind === 'rollback' ? await resumeRollback(runId, deps) : await startRollback(runId, deps);
@@ -184,7 +185,7 @@ Examples:
           ...o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
           ...o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
           ...(o.state !== 'completed' ? [`Resume with: mfa-migrate rollback ${o.runId}`] : []),
-        ].join('\n') + '\n',
+        ].map((l) => printable(l)).join('\n') + '\n',
       );
       process.exitCode = o.state === 'completed' ? EXIT.ok : EXIT.partial;
     });
@@ -233,7 +234,7 @@ async function finish(o: ApplyOutcome, resultsFile?: string): Promise<void> {
       ...(o.stale.length ? [`  stale (left out): ${o.stale.map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}`] : []),
       ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),
       ...(o.state !== 'completed' ? [`Resume with: mfa-migrate resume ${o.runId}`] : []),
-    ].join('\n') + '\n',
+    ].map((l) => printable(l)).join('\n') + '\n',
   );
   if (resultsFile) {
     const rows = ['upn,outcome,operations,error', ...o.users.map((u) => [u.upn, u.outcome, `${u.done}/${u.operations}`, u.error ?? ''].map(csvCell).join(','))];
