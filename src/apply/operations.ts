@@ -2,6 +2,7 @@ import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { UserChange } from '../plan/plan-model.js';
 import { splitResource } from '../plan/resource-state.js';
 import { PHONE_METHOD_IDS, type PhoneType } from '../model/tenant.js';
+import { ownValue } from '../model/own-value.js';
 
 export type OpKind =
   | 'policy-config'
@@ -55,8 +56,7 @@ const CONFIG_TYPES: Record<string, string> = {
 
 /** `#microsoft.graph.<type>` for a method configuration id (required in every PATCH). */
 export function configODataType(id: string): string {
-  const key = id.toLowerCase();
-  const t = Object.hasOwn(CONFIG_TYPES, key) ? CONFIG_TYPES[key] : undefined;
+  const t = ownValue(CONFIG_TYPES, id.toLowerCase());
   if (!t) throw new Error(`no known @odata.type for authentication method configuration ${id}`);
   return `#microsoft.graph.${t}`;
 }

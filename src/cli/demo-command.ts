@@ -5,10 +5,6 @@ import { startEmulator } from '../emulator/index.js';
 
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
-/**
- * `mfa-migrate demo`: the whole dry run on the bundled Contoso sample against the embedded Graph
- * emulator, no tenant needed. Writes the auditors' HTML report and prints where it is.
- */
 /** Every seed file of the Contoso sample with the key and password it needs (also used by the tests). */
 export function sampleSeedArgs(sample: string): string[] {
   const tokens = join(sample, 'tokens');
@@ -23,6 +19,10 @@ export function sampleSeedArgs(sample: string): string[] {
   ];
 }
 
+/**
+ * `mfa-migrate demo`: the whole dry run on the bundled Contoso sample against the embedded Graph
+ * emulator, no tenant needed. Writes the auditors' HTML report and prints where it is.
+ */
 export function registerDemo(program: Command, run: (argv: string[]) => Promise<void>): void {
   program
     .command('demo')

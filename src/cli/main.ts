@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT } from './cli-error.js';
+import { ownValue } from '../model/own-value.js';
 import { printable } from '../model/printable.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -51,7 +52,7 @@ Examples:
   $ mfa-migrate <command> --help`,
   );
   const first = args[0];
-  const named = first === undefined ? undefined : Object.hasOwn(ALIASES, first) ? ALIASES[first] : first;
+  const named = first === undefined ? undefined : (ownValue(ALIASES, first) ?? first);
   const versionOnly = args.length === 1 && (first === '-V' || first === '--version');
   const modules = versionOnly ? [] : named !== undefined && Object.hasOwn(REGISTRARS, named) ? [named] : Object.keys(REGISTRARS);
   for (const register of await Promise.all(modules.map((m) => REGISTRARS[m]!()))) register(program);

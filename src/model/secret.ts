@@ -2,10 +2,11 @@ import { hash } from 'node:crypto';
 import { inspect } from 'node:util';
 
 const REDACTED = '[secret redacted]';
-const EMPTY = new Uint8Array(0);
+/** Passed to the constructor by adopt() only: take the bytes in place. */
+const ADOPT = Symbol('adopt');
 
 /** Length of a seed fingerprint: the first 16 hex characters of its SHA-256. */
-export const FINGERPRINT_LENGTH = 16;
+const FINGERPRINT_LENGTH = 16;
 
 /**
  * Secret bytes (an OATH seed, a key). The bytes are reachable only through `reveal()`, so that
@@ -19,11 +20,18 @@ export class Secret {
   #start: number;
   #end: number;
 
-  constructor(bytes: Uint8Array) {
-    this.#bytes = Buffer.from(bytes);
-    this.#store = this.#bytes;
-    this.#start = 0;
-    this.#end = this.#bytes.length;
+  /** A copy of `bytes` (the caller wipes its own). */
+  constructor(bytes: Uint8Array);
+  constructor(bytes: Uint8Array, how: typeof ADOPT, start: number, end: number);
+  constructor(bytes: Uint8Array, how?: typeof ADOPT, start = 0, end = bytes.length) {
+    if (how === ADOPT) {
+      this.#store = bytes;
+    } else {
+      this.#bytes = Buffer.from(bytes);
+      this.#store = this.#bytes;
+    }
+    this.#start = start;
+    this.#end = end;
   }
 
   /**
@@ -31,12 +39,7 @@ export class Secret {
    * (100,000 seeds arriving from the seed worker would otherwise cost 100,000 copies and Buffers.)
    */
   static adopt(store: Uint8Array, start: number, end: number): Secret {
-    const secret = new Secret(EMPTY);
-    secret.#bytes = undefined;
-    secret.#store = store;
-    secret.#start = start;
-    secret.#end = end;
-    return secret;
+    return new Secret(store, ADOPT, start, end);
   }
 
   /** The raw bytes. Call only where the secret is really needed (HMAC, encryption, a Graph body). */

@@ -73,10 +73,7 @@ export function cellAt(cells: readonly string[], position: number): string | und
 
 /** The trimmed cell of a column, or undefined when the column is absent or the cell is empty. */
 export function cell<K extends string>(cells: string[], index: ColumnIndex<K>, name: K): string | undefined {
-  const i = index[name];
-  if (i === undefined) return undefined;
-  const v = cells[i]?.trim();
-  return v === undefined || v === '' ? undefined : v;
+  return cellAt(cells, index[name] ?? -1);
 }
 
 /** A CSV consumer that turns rows into records, with the result once the file is read. */

@@ -142,8 +142,7 @@ export class TokenJoin {
   }
 
   #userProblem(u: number, severity: 'error' | 'warning', code: ProblemCode, at: Where, message: string): void {
-    if (severity === 'error') this.#userProblems.error(code, at, message);
-    else this.#userProblems.warning(code, at, message);
+    this.#userProblems[severity](code, at, message);
     this.#problemUsers.push(u);
   }
 }

@@ -7,7 +7,6 @@ interface PlanInternals {
   IDDPrefix(): string;
   nationalNumberPattern(): string;
   possibleLengths(): number[] | undefined;
-  nationalPrefix(): string | undefined;
   nationalPrefixForParsing(): string | undefined;
   nationalPrefixTransformRule(): string | undefined;
   leadingDigits(): string | undefined;
@@ -32,7 +31,6 @@ export interface NumberingPlan {
   /** The whole national number pattern. */
   national: RegExp;
   possibleLengths: readonly number[] | undefined;
-  nationalPrefix: string | undefined;
   /** National prefix for parsing (or the national prefix), anchored at the start, as libphonenumber builds it. */
   nationalPrefixForParsing: RegExp | undefined;
   nationalPrefixTransformRule: string | undefined;
@@ -102,7 +100,6 @@ function compile(region: string): NumberingPlan {
     idd: start(plan.IDDPrefix()),
     national: general,
     possibleLengths: plan.possibleLengths(),
-    nationalPrefix: plan.nationalPrefix() || undefined,
     // libphonenumber: new RegExp('^(?:' + nationalPrefixForParsing + ')')
     nationalPrefixForParsing: npfp ? start(npfp) : undefined,
     nationalPrefixTransformRule: plan.nationalPrefixTransformRule() || undefined,

@@ -106,8 +106,8 @@ function parseCountryCode(cell: string | undefined): CountryCodeCell | undefined
 }
 
 /** `1`, `+1`, `001` -> calling code 1; `US`, `gb` -> region; empty -> undefined. */
-function readCountryCode(cell: string | undefined): CountryCodeCell | undefined | 'invalid' {
-  const v = cell?.trim();
+function readCountryCode(cell: string): CountryCodeCell | undefined | 'invalid' {
+  const v = cell.trim();
   if (!v) return undefined;
   const digits = /^(?:\+|00)?(\d{1,4})$/.exec(v);
   if (digits) return { kind: 'calling', callingCode: digits[1]!.replace(/^0+/, '') || '0' };

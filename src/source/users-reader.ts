@@ -3,6 +3,7 @@ import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
 import { cellAt, columnPositions, indexColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
+import { ownValue } from '../model/own-value.js';
 
 export const USER_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user', 'login', 'sign in name'], required: true },
@@ -50,8 +51,10 @@ const MOBILE_APP_MODES: Record<string, MobileAppMode> = { standard: 'standard', 
 const TEXT_MESSAGE_MODES: Record<string, TextMessageMode> = { otp: 'otp', otp_pin: 'otp_pin', otp_plus_pin: 'otp_pin' };
 const DIRECTIONS: Record<string, TextMessageDirection> = { one_way: 'one_way', two_way: 'two_way', oneway: 'one_way', twoway: 'two_way' };
 
-/** `Phone call`, `OTP + PIN`, `One-Way` -> `phone_call`, `otp_pin`, `one_way`. */
-/** Cells repeat (`standard`, `Phone call`) across a whole export: normalise each spelling once. */
+/**
+ * `Phone call`, `OTP + PIN`, `One-Way` -> `phone_call`, `otp_pin`, `one_way`. Cells repeat
+ * (`standard`, `Phone call`) across a whole export: each spelling is normalised once.
+ */
 const enumKeys = new Map<string, string>();
 function enumKey(v: string): string {
   let key = enumKeys.get(v);
@@ -70,16 +73,17 @@ function normaliseEnum(v: string): string {
     .replace(/[\s\-]+/g, '_');
 }
 
-/**
- * Reads users.csv rows into MfaUser records as they stream in. Every problem is reported with its
- * line and field; a row with an unusable value keeps its other fields (the bad value is left
- * out), so one typo never hides the rest of the export.
- */
 /** A users.csv reader that also hands over its index of the users by lower-cased username. */
 export interface UsersReader extends RowReader<MfaUser> {
   /** Lower-cased username -> position in result(); built while reading anyway (duplicate check). */
   byName(): ReadonlyMap<string, number>;
 }
+
+/**
+ * Reads users.csv rows into MfaUser records as they stream in. Every problem is reported with its
+ * line and field; a row with an unusable value keeps its other fields (the bad value is left
+ * out), so one typo never hides the rest of the export.
+ */
 
 export function usersReader(problems: ProblemList): UsersReader {
   let at: Record<UserColumn, number> | undefined;
@@ -179,9 +183,7 @@ function readUserRow(
 function choice<T>(cells: string[], position: number, table: Record<string, T>, line: number, file: string, field: UserColumn, problems: ProblemList, allowed: string): T | undefined {
   const raw = cellAt(cells, position);
   if (raw === undefined) return undefined;
-  const key = enumKey(raw);
-  // Own keys only: `constructor` or `toString` in a cell is not a method.
-  const v = Object.hasOwn(table, key) ? table[key] : undefined;
+  const v = ownValue(table, enumKey(raw));
   if (v === undefined) problems.error('value-invalid', { file, line, field }, `"${raw}" is not one of ${allowed}`);
   return v;
 }

@@ -1,5 +1,6 @@
 import { createDecipheriv, createHmac, pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { ownValue } from '../../model/own-value.js';
 
 /**
  * The cryptography of RFC 6030 §6: AES-CBC with the IV as the first block of the CipherValue and
@@ -33,9 +34,7 @@ export function algorithmName(uri: string): string {
 }
 
 export function cbcCipher(uri: string): CbcCipher | undefined {
-  const name = algorithmName(uri);
-  // Own keys only: an algorithm named `#constructor` is not a cipher.
-  return Object.hasOwn(CBC_CIPHERS, name) ? CBC_CIPHERS[name] : undefined;
+  return ownValue(CBC_CIPHERS, algorithmName(uri));
 }
 
 /** Node hash name of an HMAC algorithm URI (`...xmldsig#hmac-sha1`, `...xmldsig-more#hmac-sha256`). */
