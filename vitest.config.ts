@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Tests run the TypeScript sources; the bundled CLI, which a few tests spawn, is rebuilt first if stale.
+    globalSetup: ['test/global-setup.ts'],
     exclude: ['dist/**', 'node_modules/**'],
     testTimeout: 30_000,
     // The JSON results let CI print a plain "N passed, N failed" closing line.

@@ -1,16 +1,21 @@
-// Bundles the compiled CLI (dist/src) into dist/bin/cli: the entry, the seed worker, and one chunk
-// per lazily loaded command. Node loads one file much faster than the ~200 small ES modules of the
-// phone-number and schema libraries (about 0.15 s off the start of every command).
-// dist/bin/cli sits as deep as dist/src/cli, so paths found from import.meta.url (package.json, the
-// demo's fixtures) stay right; the seed worker is an entry of its own next to the chunk that starts it.
+// Bundles the CLI from the TypeScript sources into dist/bin/cli: the entry, the seed worker, and one
+// chunk per lazily loaded command. Node loads one file much faster than the ~200 small ES modules of
+// the phone-number and schema libraries (about 0.15 s off the start of every command).
+// Sources import each other as './x.js' (NodeNext), which resolves to './x.ts' here. Paths found at
+// run time (package.json, the sample fixtures) are found by walking up (src/io/package-root.ts).
 import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
 
-const out = 'dist/bin/cli';
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist/bin/cli');
 rmSync(out, { recursive: true, force: true });
 await build({
-  input: { main: 'dist/src/cli/main.js', 'seed-worker': 'dist/src/source/seed-worker.js' },
+  cwd: root,
+  input: { main: join(root, 'src/cli/main.ts'), 'seed-worker': join(root, 'src/source/seed-worker.ts') },
   platform: 'node',
+  resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
   // Required at run time, only when a real tenant is reached (see src/graph/auth.ts).
   external: ['@azure/identity'],
   logLevel: 'warn',

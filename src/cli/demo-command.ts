@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../emulator/index.js';
+import { packageRoot } from '../io/package-root.js';
 
-const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** Every seed file of the Contoso sample with the key and password it needs (also used by the tests). */
 export function sampleSeedArgs(sample: string): string[] {
@@ -32,7 +31,7 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
     .action(async (opts: { report: string }) => {
       const emulator = await startEmulator({ port: 0 });
       process.stderr.write(`Embedded Graph emulator at ${emulator.url} (bundled Contoso tenant)\n`);
-      const sample = join(ROOT, 'fixtures', 'contoso');
+      const sample = join(packageRoot(), 'fixtures', 'contoso');
       try {
         await run([
           'plan',

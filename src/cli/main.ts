@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CliError, EXIT } from './cli-error.js';
 import { ownValue } from '../model/own-value.js';
 import { printable } from '../model/printable.js';
+import { packageVersion } from '../io/package-root.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 type Registrar = (program: Command) => void;
 
@@ -39,7 +39,7 @@ const ALIASES: Record<string, string> = { resume: 'apply', rollback: 'apply', ru
 export async function buildProgram(args: readonly string[]): Promise<Command> {
   const program = new Command('mfa-migrate')
     .description('Move users, OATH tokens and settings from on-premises Azure MFA Server to Microsoft Entra MFA.')
-    .version(pkg.version, '-V, --version', 'print the version')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage and examples)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .exitOverride();

@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../io/package-root.js';
 import type { ThrottleLimits } from './throttle.js';
 import type { TenantSize } from './state.js';
 
@@ -84,24 +83,6 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     requestLogLimit,
     throttleLimits: options.throttleLimits ?? {},
   };
-}
-
-/** The package's root folder (holding package.json), found from this module so it works from src/ and dist/. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      try {
-        if ((JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'entra-mfa-migrate') return dir;
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the entra-mfa-migrate package root');
-    dir = parent;
-  }
 }
 
 export function defaultTenantFile(): string {

@@ -3,10 +3,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/emulator/options.js';
+import { packageRoot } from '../../src/io/package-root.js';
 
-// `npm test` builds dist/ first; the CLI is exercised as users run it.
-const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+import { CLI } from '../helpers/fresh-bundle.js';
+
+// The CLI is exercised as users run it (the bundle, rebuilt by the test setup when stale).
 
 function run(args: string[]): { child: ReturnType<typeof spawn>; firstLine: Promise<string>; exit: Promise<{ code: number | null; stderr: string }> } {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

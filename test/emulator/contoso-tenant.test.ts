@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { packageRoot } from '../../src/emulator/options.js';
+import { packageRoot } from '../../src/io/package-root.js';
 import { secretFingerprint } from '../../src/model/secret.js';
 import { contosoSeed, contosoTenantText } from './contoso-tenant.js';
 import { start, type GraphClient } from './helpers.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { encodeBase32 } from '../../src/emulator/oath-secret.js';
-import { packageRoot } from '../../src/emulator/options.js';
+import { packageRoot } from '../../src/io/package-root.js';
 import { guidFromName } from '../../src/emulator/prng.js';
 
 export const CONTOSO_TENANT_ID = guidFromName('contoso', 'tenant');

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../src/io/package-root.js';
+import { CLI } from './fresh-bundle.js';
 
-/** The CLI as shipped: compiled and bundled (npm test builds it before running the tests). */
-export const CLI = fileURLToPath(new URL('../../dist/bin/cli/main.js', import.meta.url));
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { CLI };
+export const ROOT = packageRoot();
 
 export interface CliResult {
   code: number | null;

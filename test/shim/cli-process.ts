@@ -1,12 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** The built CLI (npm test runs tsc before vitest). */
-export const CLI = fileURLToPath(new URL('../../dist/bin/cli/main.js', import.meta.url));
+import { CLI } from '../helpers/fresh-bundle.js';
+
+export { CLI };
 
 export function requireBuiltCli(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm test\` (it builds with tsc first) or \`npm run build\``);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: the test setup builds it (test/global-setup.ts)`);
 }
 
 export function runCli(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): { status: number; stdout: string; stderr: string } {
@@ -43,9 +43,7 @@ export function startServeProcess(args: string[], env: Record<string, string>): 
  * process.exitCode and the environment afterwards.
  */
 export async function runMain(args: string[], env: Record<string, string | undefined> = {}): Promise<{ status: number; stdout: string; stderr: string }> {
-  // The built entry point (main.ts finds package.json relative to dist/src/cli).
-  requireBuiltCli();
-  const { main } = (await import(pathToFileURL(CLI).href)) as { main: (argv: string[]) => Promise<number> };
+  const { main } = await import('../../src/cli/main.js');
   const saved = { exitCode: process.exitCode, env: { ...process.env } };
   let stdout = '';
   let stderr = '';
