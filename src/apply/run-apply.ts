@@ -13,6 +13,7 @@ import { findStale, type StaleObject } from './staleness.js';
 import { collectGarbageIfGrown } from './heap.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
 import { recheckTenant } from './tenant-recheck.js';
+import { UserError } from '../model/user-error.js';
 
 export interface ApplySelection {
   /** Users per wave. */
@@ -45,7 +46,7 @@ export interface ApplyOutcome {
 }
 
 /** The plan refers to objects that changed in the tenant since it was made. */
-export class StalePlanError extends Error {
+export class StalePlanError extends UserError {
   constructor(readonly stale: StaleObject[]) {
     super(`the plan is stale: ${stale.length} object(s) changed in the tenant since it was made (re-plan, or --skip-stale to leave them out)`);
     this.name = 'StalePlanError';

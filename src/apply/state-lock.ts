@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { UserError } from '../model/user-error.js';
 
 export interface LockInfo {
   id: string;
@@ -16,7 +17,7 @@ export interface LockInfo {
 }
 
 /** Another run holds the state directory. */
-export class LockHeldError extends Error {
+export class LockHeldError extends UserError {
   constructor(readonly holder: LockInfo) {
     super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}`);
     this.name = 'LockHeldError';

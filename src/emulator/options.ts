@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../io/package-root.js';
 import type { ThrottleLimits } from './throttle.js';
 import type { TenantSize } from './state.js';
+import { UserError } from '../model/user-error.js';
 
 export type ThrottleMode = 'off' | 'tenant' | TenantSize;
 
@@ -44,7 +45,7 @@ export interface ResolvedOptions {
   throttleLimits: Partial<ThrottleLimits>;
 }
 
-export class EmulatorOptionError extends Error {
+export class EmulatorOptionError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'EmulatorOptionError';

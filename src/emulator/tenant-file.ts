@@ -17,6 +17,7 @@ import {
   type TenantSize,
   type UserRecord,
 } from './state.js';
+import { UserError } from '../model/user-error.js';
 
 /**
  * The tenant file: the emulated directory as JSON (documented in docs/emulator.md). Loading checks the
@@ -120,7 +121,7 @@ const tenantDocumentSchema = z.strictObject({
 
 export type TenantDocument = z.input<typeof tenantDocumentSchema>;
 
-export class TenantFileError extends Error {
+export class TenantFileError extends UserError {
   constructor(
     readonly source: string,
     readonly problems: string[],

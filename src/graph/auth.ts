@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { TokenCredential } from '@azure/identity';
+import { UserError } from '../model/user-error.js';
 
 /**
  * @azure/identity, loaded when a credential is first built: importing it costs about 0.4 s, which
@@ -24,7 +25,7 @@ export interface AuthOptions {
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
 /** Thrown for a credential that cannot be built from the options given; the message names what is missing. */
-export class AuthConfigError extends Error {}
+export class AuthConfigError extends UserError {}
 
 /**
  * Builds the @azure/identity credential for the chosen mode. Tenant and client come from the

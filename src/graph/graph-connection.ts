@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import { Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import { createCredential, GRAPH_SCOPE, isLoopback, type AuthOptions } from './auth.js';
+import { UserError } from '../model/user-error.js';
 
 export type GraphVersion = 'v1.0' | 'beta';
 
@@ -194,7 +195,7 @@ export class GraphConnection {
   }
 }
 
-export class GraphRequestError extends Error {
+export class GraphRequestError extends UserError {
   constructor(
     readonly method: string,
     readonly path: string,
@@ -216,10 +217,10 @@ function staticToken(token: string): TokenSource {
  * No access token for Graph: wrong or expired credentials, no sign-in reachable, a consent missing.
  * The message is the identity library's first line (it names the AADSTS code, never the secret).
  */
-export class SignInError extends Error {
+export class SignInError extends UserError {
   constructor(cause: unknown) {
     const first = (cause === undefined ? '' : cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!.trim();
-    super(`cannot sign in to Microsoft Graph: ${first || 'the credential gave no access token'}`, { cause });
+    super(`cannot sign in to Microsoft Graph: ${first || 'the credential gave no access token'}`, 1, { cause });
     this.name = 'SignInError';
   }
 }

@@ -2,6 +2,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { DefaultMethod, PhoneType, TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { BatchScheduler } from './batch-scheduler.js';
 import { GraphRequestError, type GraphConnection, type GraphResponse } from './graph-connection.js';
+import { UserError } from '../model/user-error.js';
 
 export interface TenantReadOptions {
   /** UPNs of the users in scope. */
@@ -203,7 +204,7 @@ export interface ResolvedGroup {
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The tenant has no group of that id or name, or several of that name: the admin must say which. */
-export class GroupResolutionError extends Error {
+export class GroupResolutionError extends UserError {
   constructor(message: string) {
     super(message);
     this.name = 'GroupResolutionError';

@@ -1,4 +1,5 @@
 import { printable } from './printable.js';
+import { UserError } from './user-error.js';
 /** A finding about the export: where it is, what is wrong, and how bad it is. */
 export type Severity = 'error' | 'warning';
 
@@ -78,7 +79,7 @@ export interface Where {
 }
 
 /** Thrown when a file cannot be read at all; carries the problem to report. */
-export class SourceError extends Error {
+export class SourceError extends UserError {
   constructor(readonly problem: Problem) {
     super(formatProblem(problem));
     this.name = 'SourceError';

@@ -10,6 +10,7 @@ import { ShimDatabase } from './shim-database.js';
 import { userKey } from './store-model.js';
 import { UnlockRequestDir } from './unlock-requests.js';
 import { Verifier } from './verifier.js';
+import { UserError } from '../model/user-error.js';
 
 export interface ShimServiceOptions {
   store: string;
@@ -39,7 +40,7 @@ export interface ShimService {
 }
 
 /** A configuration the service refuses to run with. */
-export class ShimConfigError extends Error {
+export class ShimConfigError extends UserError {
   override name = 'ShimConfigError';
 }
 

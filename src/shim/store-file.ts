@@ -3,12 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { deriveKey, storeKeyId } from './store-key.js';
+import { UserError } from '../model/user-error.js';
 
 export const STORE_FORMAT = 'mfa-migrate-shim-store';
 export const STORE_VERSION = 1;
 
 /** A store that cannot be read: missing, not a store, wrong key, tampered, inconsistent. */
-export class StoreError extends Error {
+export class StoreError extends UserError {
   override name = 'StoreError';
 }
 

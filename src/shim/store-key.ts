@@ -1,11 +1,12 @@
 import { createHash, hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { UserError } from '../model/user-error.js';
 
 export const STORE_KEY_ENV = 'MFA_SHIM_KEY';
 const KEY_BYTES = 32;
 
 /** A store key problem the CLI reports as is (never containing key material). */
-export class StoreKeyError extends Error {
+export class StoreKeyError extends UserError {
   override name = 'StoreKeyError';
 }
 
