@@ -1,7 +1,7 @@
 import type { BatchPipeline, PipelineOutcome } from '../graph/batch-pipeline.js';
 import { errorText, isSuccess } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
-import { exponentialBackoff, type Backoff } from '../graph/retry-policy.js';
+import type { Backoff } from '../graph/retry-policy.js';
 import type { Journal, OpRecord, OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
 import { verifyOp, type Verified } from './op-verify.js';
@@ -78,7 +78,7 @@ export class Executor {
   private resent = 0;
 
   constructor(private readonly opts: ExecutorOptions) {
-    this.backoff = opts.backoff ?? exponentialBackoff();
+    this.backoff = opts.backoff ?? opts.client.backoff;
     this.maxAttempts = opts.maxAttempts ?? 8;
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
     this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now() };
