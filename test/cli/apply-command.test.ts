@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { CONTOSO, tempDir } from '../helpers/migration.js';
 import { CONTOSO_SEED_ARGS, planVia } from '../helpers/e2e.js';
-import { expectPlanApplied, normalizeState, parseCsv, writes, type PlanDoc, type Snapshot } from '../helpers/tenant-checks.js';
+import { expectPlanApplied, parseCsv, writes, type PlanDoc, type Snapshot } from '../helpers/tenant-checks.js';
 import { runMain } from '../helpers/run-main.js';
 import { readFileSync } from 'node:fs';
 
@@ -126,7 +126,7 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     const empty = join(tmp.dir, 'empty');
     const text = await runMain(['runs', '--state-dir', empty]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/empty:\n  no runs/);
+    expect(text.stdout).toMatch(/empty:\n {2}no runs/);
     const json = await runMain(['runs', '--state-dir', empty, '--format', 'json']);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual([]);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import type { Plan, UserChange } from '../../src/plan/plan-model.js';
-import { ROOT, runCli, type CliResult } from '../helpers/run-cli.js';
+import { ROOT, type CliResult } from '../helpers/run-cli.js';
 import { CONTOSO, CONTOSO_SEEDS, contosoSecret, contosoTenant, operations, planJson, runPlan, userId, writesIn, type ContosoTenant } from '../plan/helpers.js';
 
 const tenant: ContosoTenant = contosoTenant();

@@ -16,7 +16,6 @@ export interface FakeGraph {
 export interface RawReply {
   status: number;
   // Test code reads whatever JSON Graph returned.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 

@@ -67,7 +67,6 @@ export function runDirs(stateDir: string): string[] {
 }
 
 /** The journal's lines, parsed. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function journalLines(runDir: string): any[] {
   return readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
     .split('\n')

@@ -26,7 +26,6 @@ export interface PlanDoc {
 }
 
 // The emulator's state, as GET /_emulator/state returns it (test code reads it loosely).
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export type Snapshot = any;
 
 /**
