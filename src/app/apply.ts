@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { GraphClient } from '../graph/graph-client.js';
 import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
 import { UserError } from '../model/user-error.js';
-import { encodePlanFile, SavedPlan, toPlanFile, writePlanFile } from '../plan/plan-file.js';
+import { encodePlanFile, SavedPlan, writePlanFile } from '../plan/plan-file.js';
 import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
-import type { MadePlan } from './plan.js';
+import { planFileOf, type MadePlan } from './plan.js';
 import { resultRows, type ResultRow } from './results.js';
-import { seedsForPlan } from './seeds-for-plan.js';
+import { checkPlanAgainstSources } from './plan-check.js';
 import { checkStateDir, tenantStateDir } from './state-dirs.js';
 
 export interface ApplyRequest {
@@ -56,7 +56,8 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
     const members = new Set((await groupMemberUpns(req.graph, g.id)).map((u) => u.toLowerCase()));
     users = (users ?? [...planned]).filter((u) => members.has(u));
   }
-  const seeds = await seedsForPlan(plan.header.source, plan.hasTokenChanges);
+  // Before anything is written: the file is exactly what its sources give (an edited plan is refused).
+  const seeds = await checkPlanAgainstSources(plan, req.log);
   const outcome = await startApply(
     plan,
     { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency },
@@ -78,7 +79,7 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
 export async function applyMadePlan(made: MadePlan, req: ApplyRequest): Promise<Applied> {
   const stateDir = await stateDirFor(req.stateDir, made.built.plan.tenant.id);
   const path = join(stateDir, `.plan-${randomBytes(6).toString('hex')}.jsonl`);
-  await writePlanFile(path, encodePlanFile(toPlanFile(made.built.plan, made.source)));
+  await writePlanFile(path, encodePlanFile(planFileOf(made)));
   try {
     return await applySavedPlan(await SavedPlan.open(path), { ...req, stateDir });
   } finally {

@@ -10,7 +10,8 @@ import { formatProblem, SourceError, type Problem } from '../model/problem.js';
 import { UserError } from '../model/user-error.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
 import { fingerprintFiles } from '../plan/fingerprint.js';
-import type { PlanSource } from '../plan/plan-file.js';
+import { toPlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
+import type { TenantSnapshot } from '../model/tenant.js';
 import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { readUserList } from './user-list.js';
@@ -42,6 +43,15 @@ export interface MadePlan {
   built: BuiltPlan;
   bundle: ExportBundle;
   source: PlanSource;
+  /** The tenant as read: recorded in the saved plan, so that apply can derive the plan again. */
+  tenant: TenantSnapshot;
+}
+
+/** The saved plan's content for a plan made here, with what it saw of the tenant. */
+export function planFileOf(made: MadePlan): PlanFileContent {
+  const serials = new Map<string, string[]>();
+  for (const t of made.bundle.tokens) if (t.user !== undefined) serials.set(t.user.toLowerCase(), [...(serials.get(t.user.toLowerCase()) ?? []), t.seed.serial]);
+  return toPlanFile(made.built.plan, made.source, made.tenant, (upn) => serials.get(upn.toLowerCase()) ?? []);
 }
 
 /** The export cannot be trusted: the plan stops before reading the tenant. */
@@ -106,7 +116,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     ...(req.pskcPasswordFile ? { pskcPasswordFile: resolve(req.pskcPasswordFile) } : {}),
     pskcMac: req.seeds.pskcMac ?? 'fail',
   };
-  return { built, bundle, source };
+  return { built, bundle, source, tenant };
 }
 
 async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest): Promise<Set<string> | undefined> {

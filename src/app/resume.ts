@@ -4,7 +4,7 @@ import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent, t
 import type { GraphClient } from '../graph/graph-client.js';
 import { resultRows, type ResultRow } from './results.js';
 import { findRun } from './runs.js';
-import { seedsForPlan } from './seeds-for-plan.js';
+import { checkPlanAgainstSources } from './plan-check.js';
 
 export interface ResumeRequest {
   runId?: string;
@@ -24,7 +24,8 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   const runDir = join(stateDir, 'runs', run.id);
   const view = await readRun(runDir);
   const plan = await openRunPlan(runDir, view);
-  const seeds = await seedsForPlan(plan.header.source, plan.hasTokenChanges);
+  // The run's copy of the plan is checked as apply checked it: exactly what its sources give.
+  const seeds = await checkPlanAgainstSources(plan, req.log);
   const client = req.connect(view.header.graph ?? plan.header.graph);
   const outcome = await resumeApply(run.id, req.waves, {
     client,

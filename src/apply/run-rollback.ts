@@ -45,7 +45,12 @@ async function doneOperations(runDir: string, run: RunView): Promise<Operation[]
   const positions = selectUsers(plan, sel).filter((i) => doneUsers.has(plan.users[i]!.userId ?? ''));
   const byId = new Map<string, Operation>(policyOperations(plan.policyChanges).map((o) => [o.id, o]));
   for (const u of await plan.read(positions)) for (const o of userOperations(u)) byId.set(o.id, o);
-  return run.doneOrder.map((id) => byId.get(id)).filter((o): o is Operation => !!o);
+  // What to put back is what the journal recorded before each write (from the plan as it was checked
+  // when the run applied it), not what the plan copy says now.
+  return run.doneOrder
+    .map((id) => byId.get(id))
+    .filter((o): o is Operation => !!o)
+    .map((o) => (run.ops.get(o.id)?.before !== undefined ? { ...o, before: run.ops.get(o.id)!.before } : o));
 }
 
 /**

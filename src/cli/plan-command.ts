@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { makePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
+import { makePlan, planFileOf, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
-import { encodePlanFile, toPlanFile, writePlanFile } from '../plan/plan-file.js';
+import { encodePlanFile, writePlanFile } from '../plan/plan-file.js';
 import { renderReportHtml, renderReportMarkdown } from '../plan/render-report.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
@@ -124,7 +124,7 @@ Examples:
         process.stderr.write(`Mapping report written to ${opts.report}\n`);
       }
       if (opts.out) {
-        await writePlanFile(opts.out, encodePlanFile(toPlanFile(plan, made.source)));
+        await writePlanFile(opts.out, encodePlanFile(planFileOf(made)));
         process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: mfa-migrate apply ${opts.out}\n`);
       }
       const changes = plan.summary.create + plan.summary.update + plan.summary.delete;

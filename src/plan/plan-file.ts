@@ -2,11 +2,14 @@ import { createHash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import * as z from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
 import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { stateFingerprint } from './fingerprint.js';
 import type { Plan, UserChange } from './plan-model.js';
+import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
+import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 
 /**
  * The saved plan (`plan --out`, and each run's copy): this module alone reads and writes it.
@@ -46,10 +49,30 @@ export interface PlanUser {
   changes: SavedUserChange[];
 }
 
+/** What the plan saw of one user in the tenant, so that the plan can be derived again from its sources. */
+export interface SeenUser {
+  /** The user as read (null: not in the tenant). */
+  seen: TenantUser | null;
+  /** The inventory tokens of the serials the export gives the user. */
+  tokens: TenantHardwareToken[];
+}
+
+/** A user line read whole: changes (no-ops too) and what the plan saw. */
+export interface PlanUserLine extends SeenUser {
+  upn: string;
+  userId: string | null;
+  status: UserStatus;
+  changes: SavedUserChange[];
+  /** Line in the file (for messages). */
+  line: number;
+}
+
 /** Everything of a saved plan but its users and findings. */
 export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'user_changes' | 'findings' | 'users'> {
   kind: typeof PLAN_KIND;
   source: PlanSource;
+  /** The authentication methods policy as the plan read it (2.0; absent in 1.x). */
+  policy_seen?: AuthenticationMethodsPolicy;
 }
 
 const sourceSchema = z.looseObject({
@@ -105,6 +128,8 @@ const userLine = z.looseObject({
   user_id: z.string().min(1).nullable(),
   status: z.enum(['changes', 'unchanged', 'not-in-tenant', 'disabled']).optional(),
   changes: z.array(changeSchema),
+  seen: jsonObject.nullable().optional(),
+  tokens_seen: z.array(jsonObject).optional(),
 });
 
 const findingLine = z.looseObject({ t: z.literal('finding'), severity: z.enum(['error', 'warning', 'info']), code: z.string(), user: z.string().optional(), rule: z.string(), message: z.string() });
@@ -115,12 +140,16 @@ const endLine = z.looseObject({ t: z.literal('end'), lines: z.number().int().min
 export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
-  users: { upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] }[];
+  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser>)[];
   findings: Finding[];
 }
 
-/** A saved plan for a plan made in this process. */
-export function toPlanFile(plan: Plan, source: PlanSource): PlanFileContent {
+/**
+ * A saved plan for a plan made in this process. With the tenant it was made against, each user line
+ * records what the plan saw of the user (and the header the policy), so that apply can plan again
+ * from the recorded sources and refuse a file whose changes are not what they give.
+ */
+export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapshot, serialsOf?: (upn: string) => readonly string[]): PlanFileContent {
   const { policy_changes, user_changes, findings, users: roster, ...rest } = plan;
   const changesOf = new Map<string, SavedUserChange[]>();
   for (const { user: _u, user_id, ...c } of user_changes) {
@@ -129,9 +158,15 @@ export function toPlanFile(plan: Plan, source: PlanSource): PlanFileContent {
     list.push({ ...c, state_fingerprint: stateFingerprint(c.before) });
   }
   return {
-    header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source },
+    header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source, ...(tenant ? { policy_seen: tenant.policy } : {}) },
     policy: policy_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
-    users: roster.map((u) => ({ upn: u.user, userId: u.user_id, status: u.status, changes: u.user_id === null ? [] : (changesOf.get(u.user_id) ?? []) })),
+    users: roster.map((u) => ({
+      upn: u.user,
+      userId: u.user_id,
+      status: u.status,
+      changes: u.user_id === null ? [] : (changesOf.get(u.user_id) ?? []),
+      ...(tenant ? { seen: tenant.users.get(u.user.toLowerCase()) ?? null, tokens: (serialsOf?.(u.user) ?? []).flatMap((s) => tenant.hardwareTokens.get(serialKey(s)) ?? []) } : {}),
+    })),
     findings,
   };
 }
@@ -140,7 +175,7 @@ export function toPlanFile(plan: Plan, source: PlanSource): PlanFileContent {
 export function encodePlanFile(file: PlanFileContent): Buffer {
   const lines: string[] = [JSON.stringify(file.header)];
   for (const c of file.policy) lines.push(JSON.stringify({ t: 'policy', ...c }));
-  for (const u of file.users) lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes }));
+  for (const u of file.users) lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
   for (const f of file.findings) lines.push(JSON.stringify({ t: 'finding', ...f }));
   lines.push(JSON.stringify({ t: 'end', lines: lines.length }));
   return Buffer.from(`${lines.join('\n')}\n`);
@@ -164,6 +199,8 @@ export interface UserEntry {
   pending: number;
   offset: number;
   length: number;
+  /** Line in the file (0 for 1.x plans). */
+  line: number;
 }
 
 /**
@@ -194,6 +231,31 @@ export class SavedPlan {
   /** Every in-scope user the plan lists, in the plan's order (1.x plans list only users with changes). */
   get users(): readonly Readonly<UserEntry>[] {
     return this.entries;
+  }
+
+  /** Every user line whole (no-ops and what the plan saw included), in order, a chunk at a time. */
+  async *lines(chunk = 1000): AsyncGenerator<PlanUserLine[]> {
+    if (this.inMemory) throw new UserError(`${this.path}: a plan of format ${this.header.format_version} holds no user lines`);
+    const fh = await open(this.path, 'r');
+    try {
+      for (let i = 0; i < this.entries.length; i += chunk) {
+        const out: PlanUserLine[] = [];
+        for (const e of this.entries.slice(i, i + chunk)) {
+          const buf = Buffer.allocUnsafe(e.length);
+          await fh.read(buf, 0, e.length, e.offset);
+          const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[] };
+          out.push({ upn: u.user, userId: u.user_id, status: e.status, changes: u.changes, seen: u.seen === undefined ? null : u.seen, tokens: u.tokens_seen ?? [], line: e.line });
+        }
+        yield out;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Whether the file records what the plan saw of the tenant (2.0 files do; 1.x did not). */
+  get recordsTenant(): boolean {
+    return this.header.policy_seen !== undefined;
   }
 
   /** The users at these positions of `users`, read from the file, with their changes other than no-ops. */
@@ -262,7 +324,7 @@ export class SavedPlan {
         if (pending.length > 0 && u.user_id === null) throw invalid(path, lineNo, `user ${u.user} has changes but no user_id`);
         if (pending.some((c) => c.resource.startsWith('hardwareOathMethods/'))) tokenChanges = true;
         const status: UserStatus = u.status ?? (pending.length > 0 ? 'changes' : 'unchanged');
-        entries.push({ upn: u.user, userId: u.user_id, status, pending: pending.length, offset: start, length: stop - start });
+        entries.push({ upn: u.user, userId: u.user_id, status, pending: pending.length, offset: start, length: stop - start, line: lineNo });
       } else if (t === 'policy') {
         const { t: _t, ...c } = check(policyLine, value, path, lineNo);
         policy.push(c as SavedPolicyChange);
@@ -312,7 +374,7 @@ export class SavedPlan {
     });
     const policy = Array.isArray(data.policy_changes) ? (data.policy_changes as SavedPolicyChange[]) : [];
     const findings = Array.isArray(data.findings) ? (data.findings as Finding[]) : [];
-    const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0 }));
+    const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
     return new SavedPlan(path, hash, header, policy, findings, entries, tokenChanges, new Map(users.map((u, i) => [i, u])));
   }
 }

@@ -83,7 +83,7 @@ describe('apply with failing operations', () => {
   });
   afterAll(() => tmp?.cleanup());
 
-  it('a seed changed since the plan fails that token (reason without the seed); resume after fixing the file completes', async () => {
+  it('a seed file changed since the plan: apply refuses before any write, naming no seed; put back, it applies', async () => {
     const g = fakeGraph();
     const source = join(tmp.dir, 'contoso');
     cpSync(CONTOSO, source, { recursive: true });
@@ -99,28 +99,17 @@ describe('apply with failing operations', () => {
     writeFileSync(pskcPath, original.replace(graceSeed, otherSeed));
 
     const stateDir = join(tmp.dir, 'state');
-    const r = await applyFile(g, planFile, stateDir);
-    expect(r.outcome.state).toBe('partial');
-    const grace = r.results.find((x) => x.user === 'grace@contoso.com')!;
-    expect(grace).toMatchObject({ outcome: 'partial', done: 1, failed: 1, skipped: 2 });
-    expect(grace.first_error).toMatch(/seed of token 20010001 changed since the plan/);
-    const out = JSON.stringify(r.results);
-    for (const s of [graceSeed, otherSeed, Buffer.from(otherSeed, 'base64').toString('hex')]) expect(out).not.toContain(s);
-    let state: Snapshot = g.emu.snapshot();
-    expect(state.hardwareOathDevices.some((d: Snapshot) => d.serialNumber === '20010001')).toBe(false);
-    expectPlanApplied(plan, state, new Set(['grace@contoso.com']));
-
-    // Fixed: the run is resumed and finishes; what was done is not sent again.
-    writeFileSync(pskcPath, original);
     g.emu.clearRequests();
-    const resumed = await resumeIn(g, stateDir);
-    expect(resumed.outcome.state).toBe('completed');
-    state = g.emu.snapshot();
+    const err = (await applyFile(g, planFile, stateDir).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/the export or seed files changed since the plan was made/);
+    for (const s of [graceSeed, otherSeed, Buffer.from(otherSeed, 'base64').toString('hex')]) expect(err.message).not.toContain(s);
+    expect(writes(g.emu.requests())).toEqual([]);
+
+    writeFileSync(pskcPath, original);
+    const r = await applyFile(g, planFile, stateDir);
+    expect(r.outcome.state).toBe('completed');
+    const state: Snapshot = g.emu.snapshot();
     expectPlanApplied(plan, state);
-    const graceId = plan.user_changes.find((c) => c.user === 'grace@contoso.com')!.user_id;
-    const sent = writes(g.emu.requests());
-    expect(sent.length).toBe(3);
-    expect(sent.every((w) => w.path.includes(graceId) || /hardwareOathDevices$/.test(w.path))).toBe(true);
     expectNoDuplicateCreates(g.emu.requests(), state);
   }, 90_000);
 });

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applySavedPlan, type Applied, type ApplyRequest } from '../../src/app/apply.js';
-import { makePlan, type MadePlan, type PlanRequest } from '../../src/app/plan.js';
+import { makePlan, planFileOf, type MadePlan, type PlanRequest } from '../../src/app/plan.js';
 import { resumeRun, type ResumeRequest } from '../../src/app/resume.js';
 import { rollbackRun, type RollbackRequest } from '../../src/app/rollback.js';
-import { encodePlanFile, SavedPlan, toPlanFile, writePlanFile } from '../../src/plan/plan-file.js';
+import { encodePlanFile, SavedPlan, writePlanFile } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../../src/source/seeds/pskc-credentials.js';
 import { packageRoot } from '../../src/io/package-root.js';
@@ -43,7 +43,7 @@ export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
 /** Plans against the fake Graph (read-only) and saves the plan file; the Plan object is what `plan --format json` prints. */
 export async function planTo(g: FakeGraph, path: string, over: Partial<PlanRequest> = {}): Promise<{ plan: Plan; made: MadePlan }> {
   const made = await makePlan({ ...contosoRequest(), ...over, graph: g.client({ readOnly: true, retry: TEST_RETRY }) });
-  await writePlanFile(path, encodePlanFile(toPlanFile(made.built.plan, made.source)));
+  await writePlanFile(path, encodePlanFile(planFileOf(made)));
   return { plan: made.built.plan, made };
 }
 
