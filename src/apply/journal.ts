@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendSynced } from '../io/fsync.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type RunKind = 'apply' | 'rollback';
@@ -84,8 +85,7 @@ export class Journal {
   }
 
   private async write(lines: Line[]): Promise<void> {
-    await this.fh.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    await this.fh.sync();
+    await appendSynced(this.fh, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   }
 }
 
