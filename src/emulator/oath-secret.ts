@@ -1,8 +1,8 @@
-import { ScureBase32Plugin } from 'otplib';
 import { Secret } from '../model/secret.js';
+import { decodeBase32 } from '../otp/base32.js';
 import { totpMatches } from '../otp/totp.js';
 
-const base32 = new ScureBase32Plugin();
+export { encodeBase32 } from '../otp/base32.js';
 
 /** Graph's rule for hardware token secrets: Base32 (a-z, A-Z, 2-7), at most 128 characters. */
 export const SECRET_KEY_MAX_CHARS = 128;
@@ -15,17 +15,8 @@ export function parseSecretKey(text: unknown): { secret: Secret } | { reason: st
   if (typeof text !== 'string' || text.length === 0) return { reason: 'secretKey is required and must be a Base32 string' };
   if (text.length > SECRET_KEY_MAX_CHARS) return { reason: `secretKey must be at most ${SECRET_KEY_MAX_CHARS} characters` };
   if (!BASE32_RE.test(text)) return { reason: 'secretKey must be Base32 (characters a-z, A-Z and 2-7)' };
-  try {
-    const bytes = base32.decode(text.toUpperCase());
-    if (bytes.length === 0) return { reason: 'secretKey decodes to no bytes' };
-    return { secret: new Secret(bytes) };
-  } catch {
-    return { reason: 'secretKey is not valid Base32 (its length cannot encode whole bytes)' };
-  }
-}
-
-export function encodeBase32(bytes: Uint8Array): string {
-  return base32.encode(bytes, { padding: false });
+  const bytes = decodeBase32(text);
+  return bytes ? { secret: new Secret(bytes) } : { reason: 'secretKey is not valid Base32 (its length cannot encode whole bytes)' };
 }
 
 /**
