@@ -14,6 +14,8 @@ export interface ConnectionOptions extends AuthOptions {
   readAttempts?: number;
   /** Token for a loopback Graph (the emulator); defaults to a placeholder. */
   loopbackToken?: string;
+  /** Sends the HTTP requests instead of the global fetch: an in-process emulator's (tests); no credential is used. */
+  fetch?: typeof fetch;
 }
 
 /** A response from Graph, direct or a $batch item. */
@@ -68,7 +70,7 @@ export class GraphConnection {
     this.root = opts.graphUrl.replace(/\/+$/, '');
     this.readOnly = opts.readOnly;
     this.readAttempts = opts.readAttempts ?? READ_ATTEMPTS;
-    const loopback = isLoopback(this.root);
+    const loopback = isLoopback(this.root) || opts.fetch !== undefined;
     if (!loopback && !this.root.startsWith('https://')) {
       throw new Error(`--graph-url ${this.root}: Graph must be reached over https (plain http only to a loopback emulator)`);
     }
@@ -79,7 +81,7 @@ export class GraphConnection {
       ...(opts.readOnly ? [new ReadOnlyGuard()] : []),
       // No SDK RetryHandler: it retries only 429/503/504, and waits a second or more per retry
       // without Retry-After. request() retries reads itself; writes are the caller's (read back first).
-      new HTTPMessageHandler(),
+      opts.fetch ? new FetchHandler(opts.fetch) : new HTTPMessageHandler(),
     ];
     for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext?.(chain[i + 1]!);
     this.client = Client.initWithMiddleware({ middleware: chain[0]!, baseUrl: `${this.root}/`, defaultVersion: 'v1.0' });
@@ -273,6 +275,16 @@ class RawUrlMiddleware extends Link {
       if (key !== undefined) this.failures.set(key, err);
       throw err;
     }
+  }
+}
+
+/** Last in the chain when a fetch function was given (an in-process emulator): sends through it. */
+class FetchHandler extends Link {
+  constructor(private readonly fetchImpl: typeof fetch) {
+    super();
+  }
+  async execute(context: Context): Promise<void> {
+    context.response = await this.fetchImpl(context.request, context.options);
   }
 }
 
