@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { FileLock, LockBusyError, forceRemoveLock, readLockState, type LockState } from '../io/file-lock.js';
+import { FileLock, LockBusyError, LockIdMismatchError, forceRemoveLock, readLockState, type LockState } from '../io/file-lock.js';
 import { identityAlive } from '../io/process-start.js';
 import { UserError } from '../model/user-error.js';
 
@@ -23,7 +23,7 @@ export interface LockInfo {
 /** Another run holds the state directory. */
 export class LockHeldError extends UserError {
   constructor(readonly holder: LockInfo) {
-    super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}`);
+    super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}; if that process is gone for good: mfa-migrate force-unlock ${holder.id}`);
     this.name = 'LockHeldError';
   }
 }
@@ -82,12 +82,19 @@ export function inspectLock(stateDir: string): LockState<Fields> {
 export type RemovedLock = LockInfo | { id: string; unreadable: true; ageMs: number };
 
 /**
- * `force-unlock LOCK_ID`: removes the state directory's lock only if its id is `lockId`, whoever
- * holds it (the admin has checked), and returns the holder it removed. A lock with another id, or
- * none: LockIdMismatchError (a UserError).
+ * `force-unlock LOCK_ID` (Terraform's habit): removes the state folder's lock only if its id is
+ * `lockId`, whoever holds it (the admin has checked), and returns what it removed: the holder, or an
+ * unreadable lock's id. Taken under the lock's claim, so it never removes a lock that replaced the
+ * one named. Not locked, or locked under another id: a UserError, nothing removed.
  */
 export async function forceUnlock(stateDir: string, lockId: string): Promise<RemovedLock> {
-  const removed = await forceRemoveLock<Fields>(lockPath(stateDir), lockId);
+  let removed: Awaited<ReturnType<typeof forceRemoveLock<Fields>>>;
+  try {
+    removed = await forceRemoveLock<Fields>(lockPath(stateDir), lockId);
+  } catch (err) {
+    if (!(err instanceof LockIdMismatchError)) throw err;
+    throw new UserError(err.actual === undefined ? `${stateDir} is not locked` : `the lock of ${stateDir} is ${err.actual}, not ${lockId}: nothing removed`);
+  }
   return removed.kind === 'held' ? (removed.holder as LockInfo) : { id: removed.id, unreadable: true, ageMs: removed.ageMs };
 }
 
@@ -103,3 +110,4 @@ function safeUser(): string {
     return 'unknown';
   }
 }
+

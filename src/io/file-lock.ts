@@ -81,7 +81,12 @@ export class LockContendedError extends UserError {
 
 /** force-unlock was given an id that is not the lock's. */
 export class LockIdMismatchError extends UserError {
-  constructor(path: string, wanted: string, actual: string | undefined) {
+  constructor(
+    path: string,
+    readonly wanted: string,
+    /** The lock's id; undefined when there is no lock. */
+    readonly actual: string | undefined,
+  ) {
     super(actual === undefined ? `${path}: there is no lock (${wanted} was released or removed)` : `${path}: the lock's id is ${actual}, not ${wanted}`);
   }
 }

@@ -124,11 +124,11 @@ describe('force-unlock of the state directory', () => {
     await held.setRun('20261127T080000Z-aaaaaaaa');
     const state = inspectLock(dir);
     expect(state).toMatchObject({ kind: 'held', alive: true, holder: { id: held.info.id, operation: 'apply', runId: '20261127T080000Z-aaaaaaaa' } });
-    await expect(forceUnlock(dir, 'not-the-id')).rejects.toThrow(new RegExp(`lock's id is ${held.info.id}, not not-the-id`));
+    await expect(forceUnlock(dir, 'not-the-id')).rejects.toThrow(`the lock of ${dir} is ${held.info.id}, not not-the-id: nothing removed`);
     const removed = await forceUnlock(dir, held.info.id);
     expect(removed).toEqual({ ...held.info, runId: '20261127T080000Z-aaaaaaaa' });
     expect(inspectLock(dir)).toEqual({ kind: 'free' });
-    await expect(forceUnlock(dir, held.info.id)).rejects.toThrow(/there is no lock/);
+    await expect(forceUnlock(dir, held.info.id)).rejects.toThrow(`${dir} is not locked`);
     // The lock is free for the next run; the old holder's release does not remove it.
     const next = await acquireLock(dir, 'resume');
     await held.release();
