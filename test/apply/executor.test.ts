@@ -127,4 +127,24 @@ describe('Executor on the fake Graph', () => {
     expect([...out.values()].map((s) => s.status)).toEqual(['done', 'done', 'done']);
     expect(g.operations().filter((o) => o.method === 'POST' && o.path.endsWith('/phoneMethods')).map((o) => o.status)).toEqual([201]);
   });
+
+  it("looks a token up by serial right before creating it: the user's own is adopted, anyone else's refused, none created twice", async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const inventory = '/beta/directory/authenticationMethodDevices/hardwareOathDevices';
+    const device = (serial: string, assignTo?: string) => ({ serialNumber: serial, manufacturer: 'M', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', ...(assignTo ? { assignTo: { id: assignTo } } : {}) });
+    // Another apply of the same plan got there first for u0; someone else holds u1's serial.
+    const mine = await g.raw.post(inventory, device('S-0', userId(0)));
+    expect(mine.status).toBe(201);
+    expect((await g.raw.post(inventory, device('S-1', userId(2)))).status).toBe(201);
+    g.emu.clearRequests();
+    const { ex, journal } = await executor(g, tmp.dir, 'lookup');
+    const create = (i: number): Operation => ({ user: `u${i}@example.com`, userId: userId(i), stateFingerprint: '', before: null, id: `${userId(i)}/hardwareOathMethods/S-${i}/create`, kind: 'token-create', resource: `hardwareOathMethods/S-${i}`, after: { serialNumber: `S-${i}`, hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, secretFingerprint: 'x' }, dependsOn: [] });
+    const out = await ex.run([create(0), create(1)]);
+    await journal.close();
+    expect(out.get(create(0).id)).toEqual({ status: 'done' });
+    expect(out.get(create(1).id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/serial S-1 appeared in the inventory since the plan \(assigned to /) });
+    expect(g.operations().filter((o) => o.method === 'POST')).toEqual([]);
+    const view = await readRun(join(tmp.dir, 'lookup'));
+    expect(view.ops.get(create(0).id)?.result).toEqual({ deviceId: mine.body.id, adopted: true });
+  });
 });
