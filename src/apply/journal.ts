@@ -1,5 +1,6 @@
 import { mkdir, open, readFile, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendSynced } from '../io/fsync.js';
 import { UserError } from '../model/user-error.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
@@ -123,8 +124,7 @@ export class Journal {
   }
 
   private async write(lines: Line[]): Promise<void> {
-    await this.fh.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    await this.fh.sync();
+    await appendSynced(this.fh, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   }
 }
 

@@ -5,7 +5,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { GraphClient } from '../graph/graph-client.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
-import { syncDirectory } from '../io/atomic-file.js';
+import { syncDirectory } from '../io/fsync.js';
 import type { OathSeed } from '../model/export-data.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
