@@ -152,6 +152,7 @@ function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string)
     headers: item.headers,
     body: item.body,
     appId: envelope.appId,
+    grant: envelope.grant,
     requestId,
     clientRequestId: item.headers['client-request-id'] ?? envelope.clientRequestId,
   };

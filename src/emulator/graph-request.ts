@@ -1,3 +1,5 @@
+import type { Grant } from './identity.js';
+
 export type ApiVersion = 'v1.0' | 'beta';
 
 /** One Graph operation: a direct HTTP request or one item of a $batch, after the version prefix is taken off. */
@@ -14,6 +16,8 @@ export interface GraphRequest {
   body: unknown;
   /** The calling application (from the bearer token), the key of its throttling budget. */
   appId: string;
+  /** The permissions the bearer token carries ('unscoped': a token that names none). */
+  grant: Grant;
   requestId: string;
   clientRequestId: string;
 }

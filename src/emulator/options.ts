@@ -71,8 +71,13 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     if (!Number.isInteger(value) || value < 1) throw new EmulatorOptionError(`throttle limit ${name} must be a positive integer`);
   }
   if (options.token !== undefined && options.token.length === 0) throw new EmulatorOptionError('token must not be empty');
+  const host = options.host ?? '127.0.0.1';
+  // Anyone who can reach a non-loopback address could read phone numbers and reset the tenant.
+  if (!isLoopbackHost(host) && options.token === undefined) {
+    throw new EmulatorOptionError(`--host ${host} is not a loopback address: give --token (or MFA_MIGRATE_EMULATOR_TOKEN) so that only callers who know it are served`);
+  }
   return {
-    host: options.host ?? '127.0.0.1',
+    host,
     port,
     tenant: options.tenant ?? defaultTenantFile(),
     throttle,
@@ -84,6 +89,12 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     requestLogLimit,
     throttleLimits: options.throttleLimits ?? {},
   };
+}
+
+/** localhost, ::1 and 127.0.0.0/8: addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 export function defaultTenantFile(): string {

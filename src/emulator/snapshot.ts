@@ -9,6 +9,7 @@ import type { EmulatorState } from './state.js';
 export function snapshotState(state: EmulatorState): Record<string, unknown> {
   return {
     tenant: { id: state.tenant.id, size: state.tenant.size, displayName: state.tenant.displayName },
+    identity: identityJson(state),
     users: state.users.map((u) => ({
       ...u.props,
       id: u.id,
@@ -45,4 +46,12 @@ export function snapshotState(state: EmulatorState): Record<string, unknown> {
     }),
     authenticationMethodsPolicy: structuredClone(state.policy),
   };
+}
+
+/** The identity tokens are minted for, in the tenant file's shape. */
+function identityJson(state: EmulatorState): Record<string, unknown> {
+  const { appId, appDisplayName, roles, user } = state.identity;
+  return user
+    ? { appId, appDisplayName, userPrincipalName: user.userPrincipalName, scopes: [...user.scopes] }
+    : { appId, appDisplayName, roles: [...roles] };
 }

@@ -1,5 +1,6 @@
 import type { Secret } from '../model/secret.js';
 import type { AuthenticationMethodsPolicyJson } from './default-policy.js';
+import { defaultIdentity, type SignInIdentity } from './identity.js';
 import type { HashFunction } from './oath-secret.js';
 import type { PhoneType } from './phone-number.js';
 import { Prng } from './prng.js';
@@ -77,7 +78,7 @@ export interface DeviceRecord {
 export interface TenantInfo {
   id: string;
   size: TenantSize;
-  displayName: string | null;
+  displayName: string;
 }
 
 /** The emulated directory: users with their methods, groups, the hardware token inventory and the policy. */
@@ -90,6 +91,8 @@ export class EmulatorState {
   readonly #devicesById = new Map<string, DeviceRecord>();
   /** Ids the emulator generates (methods, devices), reproducible for a seed. */
   readonly ids: Prng;
+  /** Who POST /_emulator/token signs in. */
+  identity: SignInIdentity;
 
   constructor(
     readonly tenant: TenantInfo,
@@ -97,6 +100,7 @@ export class EmulatorState {
     seed: number,
   ) {
     this.ids = new Prng(seed, 'ids');
+    this.identity = defaultIdentity(tenant.id);
   }
 
   addUser(user: UserRecord): void {

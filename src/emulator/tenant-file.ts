@@ -1,16 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { defaultConfiguration, defaultPolicy, configurationTypeName, type AuthenticationMethodsPolicyJson } from './default-policy.js';
 import { GraphError } from './graph-error.js';
+import { DEFAULT_DELEGATED_PERMISSIONS, defaultIdentity, type SignInIdentity } from './identity.js';
 import { parseSecretKey } from './oath-secret.js';
-import { PHONE_NUMBER_RE, PHONE_TYPES } from './phone-number.js';
 import { isPlainObject, mergePatch, validateConfigurationPatch, validatePolicyPatch } from './policy-rules.js';
-import { GUID_RE, guidFromName } from './prng.js';
+import { guidFromName } from './prng.js';
 import { GROUP_PROPERTIES, USER_PROPERTIES } from './representations.js';
 import {
   EmulatorState,
   MAX_OATH_AND_AUTHENTICATOR,
-  PREFERRED_METHODS,
   oathAndAuthenticatorCount,
   preferredMethodProblem,
   type DeviceRecord,
@@ -18,108 +16,8 @@ import {
   type UserRecord,
 } from './state.js';
 import { UserError } from '../model/user-error.js';
+import { tenantDocumentSchema, type TenantDocument } from './tenant-schema.js';
 
-/**
- * The tenant file: the emulated directory as JSON (documented in docs/emulator.md). Loading checks the
- * shape (unknown keys are errors, so typos do not pass silently) and then the rules Graph would enforce,
- * and reports every problem with its JSON path.
- */
-const guid = z.string().regex(GUID_RE, 'must be a GUID');
-const isoDate = z.iso.datetime({ offset: true });
-const phoneNumber = z.string().regex(PHONE_NUMBER_RE, "must be in Graph's format '+{country code} {number}' with optional 'x{extension}'");
-const secretKey = z.string().superRefine((value, ctx) => {
-  const parsed = parseSecretKey(value);
-  if ('reason' in parsed) ctx.addIssue({ code: 'custom', message: parsed.reason });
-});
-
-const userSchema = z.strictObject({
-  id: guid.optional(),
-  userPrincipalName: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like name@domain'),
-  displayName: z.string().min(1),
-  accountEnabled: z.boolean().optional(),
-  givenName: z.string().nullable().optional(),
-  surname: z.string().nullable().optional(),
-  mail: z.string().nullable().optional(),
-  userType: z.enum(['Member', 'Guest']).optional(),
-  jobTitle: z.string().nullable().optional(),
-  mobilePhone: z.string().nullable().optional(),
-  officeLocation: z.string().nullable().optional(),
-  preferredLanguage: z.string().nullable().optional(),
-  businessPhones: z.array(z.string()).optional(),
-  department: z.string().nullable().optional(),
-  usageLocation: z.string().nullable().optional(),
-  employeeId: z.string().nullable().optional(),
-  createdDateTime: isoDate.nullable().optional(),
-  onPremisesSyncEnabled: z.boolean().nullable().optional(),
-  onPremisesImmutableId: z.string().nullable().optional(),
-  otherMails: z.array(z.string()).optional(),
-  methods: z
-    .strictObject({
-      phone: z.array(z.strictObject({ id: z.string().optional(), phoneType: z.enum(PHONE_TYPES), phoneNumber })).optional(),
-      email: z.array(z.strictObject({ id: z.string().optional(), emailAddress: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address') })).optional(),
-      microsoftAuthenticator: z
-        .array(
-          z.strictObject({
-            id: guid.optional(),
-            displayName: z.string().min(1),
-            deviceTag: z.string().nullable().optional(),
-            phoneAppVersion: z.string().nullable().optional(),
-            clientAppName: z.enum(['microsoftAuthenticator', 'outlookMobile']).optional(),
-            createdDateTime: isoDate.nullable().optional(),
-          }),
-        )
-        .optional(),
-      softwareOath: z
-        .array(z.strictObject({ id: guid.optional(), secretKey: secretKey.optional(), createdDateTime: isoDate.nullable().optional() }))
-        .optional(),
-      hardwareOath: z.array(z.string().min(1)).optional(),
-    })
-    .optional(),
-  signInPreferences: z
-    .strictObject({
-      userPreferredMethodForSecondaryAuthentication: z.enum(PREFERRED_METHODS).nullable().optional(),
-      isSystemPreferredAuthenticationMethodEnabled: z.boolean().optional(),
-    })
-    .optional(),
-});
-
-const groupSchema = z.strictObject({
-  id: guid.optional(),
-  displayName: z.string().min(1),
-  description: z.string().nullable().optional(),
-  mail: z.string().nullable().optional(),
-  mailEnabled: z.boolean().optional(),
-  mailNickname: z.string().nullable().optional(),
-  securityEnabled: z.boolean().optional(),
-  groupTypes: z.array(z.string()).optional(),
-  createdDateTime: isoDate.nullable().optional(),
-  members: z.array(z.string().min(1)).optional(),
-});
-
-const deviceSchema = z.strictObject({
-  id: guid.optional(),
-  serialNumber: z.string().min(1),
-  manufacturer: z.string().min(1),
-  model: z.string().min(1),
-  displayName: z.string().nullable().optional(),
-  secretKey,
-  timeIntervalInSeconds: z.union([z.literal(30), z.literal(60)]),
-  hashFunction: z.enum(['hmacsha1', 'hmacsha256']).optional(),
-  status: z.enum(['available', 'assigned', 'activated', 'failedActivation']).optional(),
-  assignedTo: z.strictObject({ id: z.string().min(1), displayName: z.string().nullable().optional() }).nullable().optional(),
-  lastUsedDateTime: isoDate.nullable().optional(),
-});
-
-const tenantDocumentSchema = z.strictObject({
-  $schema: z.string().optional(),
-  tenant: z.strictObject({ id: guid, size: z.enum(['S', 'M', 'L']).optional(), displayName: z.string().nullable().optional() }),
-  users: z.array(userSchema).optional(),
-  groups: z.array(groupSchema).optional(),
-  hardwareOathDevices: z.array(deviceSchema).optional(),
-  authenticationMethodsPolicy: z.looseObject({}).optional(),
-});
-
-export type TenantDocument = z.input<typeof tenantDocumentSchema>;
 
 export class TenantFileError extends UserError {
   constructor(
@@ -170,7 +68,8 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   const policy = buildPolicy(doc.authenticationMethodsPolicy, loadedAt, problems);
   const users = doc.users ?? [];
   const size: TenantSize = doc.tenant.size ?? (users.length < 50 ? 'S' : users.length <= 500 ? 'M' : 'L');
-  const state = new EmulatorState({ id: doc.tenant.id.toLowerCase(), size, displayName: doc.tenant.displayName ?? null }, policy, seed);
+  const displayName = doc.tenant.displayName ?? defaultDisplayName(users[0]?.userPrincipalName);
+  const state = new EmulatorState({ id: doc.tenant.id.toLowerCase(), size, displayName }, policy, seed);
   const ns = state.tenant.id;
 
   // Devices first: users reference them.
@@ -315,8 +214,40 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     });
   });
 
+  state.identity = buildIdentity(doc.identity, state, problems);
+
   if (problems.length > 0) throw new TenantFileError(source, problems);
   return state;
+}
+
+/** A tenant with no name is named after its first user's domain (contoso.com: Contoso). */
+function defaultDisplayName(upn: string | undefined): string {
+  const label = upn?.split('@')[1]?.split('.')[0];
+  return label ? label.charAt(0).toUpperCase() + label.slice(1) : 'Emulated tenant';
+}
+
+/** The identity tokens are minted for: the file's, else this tool's app with every permission it needs. */
+function buildIdentity(input: TenantDocument['identity'], state: EmulatorState, problems: string[]): SignInIdentity {
+  const fallback = defaultIdentity(state.tenant.id);
+  if (!input) return fallback;
+  const identity: SignInIdentity = {
+    appId: input.appId?.toLowerCase() ?? fallback.appId,
+    appDisplayName: input.appDisplayName ?? fallback.appDisplayName,
+    roles: input.roles ?? fallback.roles,
+  };
+  if (input.userPrincipalName === undefined) {
+    if (input.scopes) problems.push('$.identity.scopes: delegated scopes need a signed-in user (identity.userPrincipalName)');
+    return identity;
+  }
+  if (input.roles) problems.push('$.identity.roles: roles are application permissions; a signed-in user (identity.userPrincipalName) has scopes');
+  const user = state.findUser(input.userPrincipalName);
+  if (!user) problems.push(`$.identity.userPrincipalName: no user '${input.userPrincipalName}' in the tenant`);
+  identity.user = {
+    userPrincipalName: user?.userPrincipalName ?? input.userPrincipalName,
+    objectId: user?.id ?? '',
+    scopes: input.scopes ?? DEFAULT_DELEGATED_PERMISSIONS,
+  };
+  return identity;
 }
 
 function uniqueBySerial(state: EmulatorState, serial: string, path: string, problems: string[]): DeviceRecord | undefined {

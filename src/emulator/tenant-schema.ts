@@ -1,0 +1,117 @@
+import { z } from 'zod';
+import { parseSecretKey } from './oath-secret.js';
+import { PHONE_NUMBER_RE, PHONE_TYPES } from './phone-number.js';
+import { GUID_RE } from './prng.js';
+import { PREFERRED_METHODS } from './state.js';
+
+/**
+ * The tenant file: the emulated directory as JSON (documented in docs/emulator.md). Loading checks the
+ * shape (unknown keys are errors, so typos do not pass silently) and then the rules Graph would enforce,
+ * and reports every problem with its JSON path.
+ */
+const guid = z.string().regex(GUID_RE, 'must be a GUID');
+const isoDate = z.iso.datetime({ offset: true });
+const phoneNumber = z.string().regex(PHONE_NUMBER_RE, "must be in Graph's format '+{country code} {number}' with optional 'x{extension}'");
+const secretKey = z.string().superRefine((value, ctx) => {
+  const parsed = parseSecretKey(value);
+  if ('reason' in parsed) ctx.addIssue({ code: 'custom', message: parsed.reason });
+});
+
+const userSchema = z.strictObject({
+  id: guid.optional(),
+  userPrincipalName: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like name@domain'),
+  displayName: z.string().min(1),
+  accountEnabled: z.boolean().optional(),
+  givenName: z.string().nullable().optional(),
+  surname: z.string().nullable().optional(),
+  mail: z.string().nullable().optional(),
+  userType: z.enum(['Member', 'Guest']).optional(),
+  jobTitle: z.string().nullable().optional(),
+  mobilePhone: z.string().nullable().optional(),
+  officeLocation: z.string().nullable().optional(),
+  preferredLanguage: z.string().nullable().optional(),
+  businessPhones: z.array(z.string()).optional(),
+  department: z.string().nullable().optional(),
+  usageLocation: z.string().nullable().optional(),
+  employeeId: z.string().nullable().optional(),
+  createdDateTime: isoDate.nullable().optional(),
+  onPremisesSyncEnabled: z.boolean().nullable().optional(),
+  onPremisesImmutableId: z.string().nullable().optional(),
+  otherMails: z.array(z.string()).optional(),
+  methods: z
+    .strictObject({
+      phone: z.array(z.strictObject({ id: z.string().optional(), phoneType: z.enum(PHONE_TYPES), phoneNumber })).optional(),
+      email: z.array(z.strictObject({ id: z.string().optional(), emailAddress: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address') })).optional(),
+      microsoftAuthenticator: z
+        .array(
+          z.strictObject({
+            id: guid.optional(),
+            displayName: z.string().min(1),
+            deviceTag: z.string().nullable().optional(),
+            phoneAppVersion: z.string().nullable().optional(),
+            clientAppName: z.enum(['microsoftAuthenticator', 'outlookMobile']).optional(),
+            createdDateTime: isoDate.nullable().optional(),
+          }),
+        )
+        .optional(),
+      softwareOath: z
+        .array(z.strictObject({ id: guid.optional(), secretKey: secretKey.optional(), createdDateTime: isoDate.nullable().optional() }))
+        .optional(),
+      hardwareOath: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+  signInPreferences: z
+    .strictObject({
+      userPreferredMethodForSecondaryAuthentication: z.enum(PREFERRED_METHODS).nullable().optional(),
+      isSystemPreferredAuthenticationMethodEnabled: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+const groupSchema = z.strictObject({
+  id: guid.optional(),
+  displayName: z.string().min(1),
+  description: z.string().nullable().optional(),
+  mail: z.string().nullable().optional(),
+  mailEnabled: z.boolean().optional(),
+  mailNickname: z.string().nullable().optional(),
+  securityEnabled: z.boolean().optional(),
+  groupTypes: z.array(z.string()).optional(),
+  createdDateTime: isoDate.nullable().optional(),
+  members: z.array(z.string().min(1)).optional(),
+});
+
+const deviceSchema = z.strictObject({
+  id: guid.optional(),
+  serialNumber: z.string().min(1),
+  manufacturer: z.string().min(1),
+  model: z.string().min(1),
+  displayName: z.string().nullable().optional(),
+  secretKey,
+  timeIntervalInSeconds: z.union([z.literal(30), z.literal(60)]),
+  hashFunction: z.enum(['hmacsha1', 'hmacsha256']).optional(),
+  status: z.enum(['available', 'assigned', 'activated', 'failedActivation']).optional(),
+  assignedTo: z.strictObject({ id: z.string().min(1), displayName: z.string().nullable().optional() }).nullable().optional(),
+  lastUsedDateTime: isoDate.nullable().optional(),
+});
+
+/** Who signs in: an application with `roles`, or (with `userPrincipalName`) an admin with delegated `scopes`. */
+const identitySchema = z.strictObject({
+  appId: guid.optional(),
+  appDisplayName: z.string().min(1).optional(),
+  roles: z.array(z.string().min(1)).optional(),
+  userPrincipalName: z.string().min(1).optional(),
+  scopes: z.array(z.string().min(1)).optional(),
+});
+
+export const tenantDocumentSchema = z.strictObject({
+  $schema: z.string().optional(),
+  tenant: z.strictObject({ id: guid, size: z.enum(['S', 'M', 'L']).optional(), displayName: z.string().min(1).nullable().optional() }),
+  identity: identitySchema.optional(),
+  users: z.array(userSchema).optional(),
+  groups: z.array(groupSchema).optional(),
+  hardwareOathDevices: z.array(deviceSchema).optional(),
+  authenticationMethodsPolicy: z.looseObject({}).optional(),
+});
+
+export type TenantDocument = z.input<typeof tenantDocumentSchema>;
