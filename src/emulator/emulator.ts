@@ -5,6 +5,7 @@ import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './grap
 import { FaultInjector } from './faults.js';
 import type { ResolvedOptions } from './options.js';
 import { PageTokens } from './paging.js';
+import { permissionProblem } from './permissions.js';
 import { Prng } from './prng.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
 import { Router } from './router.js';
@@ -65,6 +66,8 @@ export class Emulator {
   execute(req: GraphRequest): GraphResponse {
     const match = this.router.match(req.version, req.method, req.segments);
     if (match instanceof GraphError) return this.errorResponse(req, match, {});
+    const denied = permissionProblem(req.method, match.route.pattern, req.grant);
+    if (denied) return this.errorResponse(req, denied, {});
     const isWrite = req.method !== 'GET';
     const cost = resourceUnitCost(req.method, match.route.readCost, req.query);
     const headers: Record<string, string> = { 'x-ms-resource-unit': String(cost) };

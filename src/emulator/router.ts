@@ -50,8 +50,15 @@ const newNode = (): Node => ({ literals: new Map() });
 /** Path matching per API version. Literal segments match case-insensitively, as Graph's do. */
 export class Router {
   readonly #roots: Record<ApiVersion, Node> = { 'v1.0': newNode(), beta: newNode() };
+  readonly #specs: RouteSpec[] = [];
+
+  /** Every route added, in the order added. */
+  routes(): readonly RouteSpec[] {
+    return this.#specs;
+  }
 
   add(spec: RouteSpec): void {
+    this.#specs.push(spec);
     for (const version of spec.versions ?? (['v1.0', 'beta'] as const)) {
       let node = this.#roots[version];
       for (const segment of spec.pattern.split('/')) {
