@@ -31,6 +31,9 @@ export interface HttpResponseOut {
 /** Largest request body the emulator reads. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/** Largest request body Graph takes (4 MiB): a bulk token create must stay under it. */
+export const GRAPH_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
 /** Tokens minted by POST /_emulator/token that a --token emulator remembers (the oldest are forgotten first). */
 const MINTED_TOKENS_KEPT = 10_000;
 
@@ -93,6 +96,7 @@ export class HttpExchange {
       const caller = this.#authenticate(headers['authorization']);
       base.appId = caller.appId;
       base.grant = caller.grant;
+      if (raw !== undefined && raw.length > GRAPH_MAX_BODY_BYTES) throw errors.tooLarge();
       if (raw !== undefined && raw.length > 0) {
         try {
           base.body = JSON.parse(raw.toString('utf8'));

@@ -17,6 +17,12 @@ const secretKey = z.string().superRefine((value, ctx) => {
   if ('reason' in parsed) ctx.addIssue({ code: 'custom', message: parsed.reason });
 });
 
+/** Any case, as the admin center's HMACSHA1 / HMACSHA256 spelling. */
+const hashFunction = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(['hmacsha1', 'hmacsha256'], 'must be hmacsha1 or hmacsha256 (any case)'));
+
 const userSchema = z.strictObject({
   id: guid.optional(),
   userPrincipalName: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like name@domain'),
@@ -89,7 +95,7 @@ const deviceSchema = z.strictObject({
   displayName: z.string().nullable().optional(),
   secretKey,
   timeIntervalInSeconds: z.union([z.literal(30), z.literal(60)]),
-  hashFunction: z.enum(['hmacsha1', 'hmacsha256']).optional(),
+  hashFunction: hashFunction.optional(),
   status: z.enum(['available', 'assigned', 'activated', 'failedActivation']).optional(),
   assignedTo: z.strictObject({ id: z.string().min(1), displayName: z.string().nullable().optional() }).nullable().optional(),
   lastUsedDateTime: isoDate.nullable().optional(),
