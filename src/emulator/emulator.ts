@@ -49,6 +49,7 @@ export class Emulator {
     const source = tenant ?? this.options.tenant;
     const input = typeof source === 'string' ? readTenantFile(source) : source;
     this.state = buildState(input, typeof source === 'string' ? source : '(inline tenant)', this.options.seed);
+    this.state.behaviour = { ...this.state.behaviour, ...this.options.behaviour };
     const mode = this.options.throttle;
     const size = mode === 'tenant' ? this.state.tenant.size : mode;
     this.throttle =

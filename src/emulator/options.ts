@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { packageRoot } from '../io/package-root.js';
+import type { Behaviour } from './behaviour.js';
 import type { ThrottleLimits } from './throttle.js';
 import type { TenantSize } from './state.js';
 import { UserError } from '../model/user-error.js';
@@ -29,6 +30,8 @@ export interface EmulatorOptions {
   requestLogLimit?: number;
   /** Overrides of the documented limits, for experiments and tests that cannot afford thousands of requests. */
   throttleLimits?: Partial<ThrottleLimits>;
+  /** Overrides the tenant file's `behaviour` switches (inventory shape, beta availability, propagation delay, activation pace). */
+  behaviour?: Partial<Behaviour>;
 }
 
 export interface ResolvedOptions {
@@ -43,6 +46,7 @@ export interface ResolvedOptions {
   token: string | undefined;
   requestLogLimit: number;
   throttleLimits: Partial<ThrottleLimits>;
+  behaviour: Partial<Behaviour>;
 }
 
 export class EmulatorOptionError extends UserError {
@@ -88,6 +92,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     token: options.token,
     requestLogLimit,
     throttleLimits: options.throttleLimits ?? {},
+    behaviour: options.behaviour ?? {},
   };
 }
 

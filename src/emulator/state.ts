@@ -1,5 +1,6 @@
 import type { Secret } from '../model/secret.js';
 import type { AuthenticationMethodsPolicyJson } from './default-policy.js';
+import { DEFAULT_BEHAVIOUR, type Behaviour } from './behaviour.js';
 import { defaultIdentity, type SignInIdentity } from './identity.js';
 import type { HashFunction } from './oath-secret.js';
 import type { PhoneType } from './phone-number.js';
@@ -66,13 +67,19 @@ export interface DeviceRecord {
   manufacturer: string;
   model: string;
   displayName: string | null;
-  secret: Secret;
+  /** Null for a legacy token whose seed the tenant file does not give: no code activates it. */
+  secret: Secret | null;
   timeIntervalInSeconds: 30 | 60;
   hashFunction: HashFunction;
   status: DeviceStatus;
   /** Id of the user the token is assigned to. */
   assignedTo: string | null;
   lastUsedDateTime: string | null;
+  /**
+   * False for a legacy token: assigned to its user, but missing from the inventory (uploaded through the
+   * admin center's CSV route). Only the user's own hardwareOathMethods show it.
+   */
+  inInventory: boolean;
 }
 
 export interface TenantInfo {
@@ -93,6 +100,7 @@ export class EmulatorState {
   readonly ids: Prng;
   /** Who POST /_emulator/token signs in. */
   identity: SignInIdentity;
+  behaviour: Behaviour = { ...DEFAULT_BEHAVIOUR };
 
   constructor(
     readonly tenant: TenantInfo,
@@ -130,6 +138,11 @@ export class EmulatorState {
 
   findDevice(id: string): DeviceRecord | undefined {
     return this.#devicesById.get(id.toLowerCase());
+  }
+
+  /** The tokens the inventory lists (legacy tokens held by users are not among them). */
+  inventory(): DeviceRecord[] {
+    return this.devices.filter((d) => d.inInventory);
   }
 
   removeDevice(device: DeviceRecord): void {

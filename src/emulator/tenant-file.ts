@@ -16,7 +16,9 @@ import {
   type UserRecord,
 } from './state.js';
 import { UserError } from '../model/user-error.js';
-import { tenantDocumentSchema, type TenantDocument } from './tenant-schema.js';
+import { tenantDocumentSchema, type ParsedTenantDocument, type TenantDocument } from './tenant-schema.js';
+
+type LegacyToken = Exclude<NonNullable<NonNullable<NonNullable<ParsedTenantDocument['users']>[number]['methods']>['hardwareOath']>[number], string>;
 
 
 export class TenantFileError extends UserError {
@@ -91,6 +93,7 @@ export function buildState(input: unknown, source: string, seed: number, now = n
       status: d.status ?? 'available',
       assignedTo: null,
       lastUsedDateTime: d.lastUsedDateTime ?? null,
+      inInventory: true,
     });
     if (d.assignedTo) deviceOwners.set(state.findDevice(id)!, { user: d.assignedTo.id, path: `$.hardwareOathDevices[${i}].assignedTo.id` });
   });
@@ -147,6 +150,13 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     });
     (methods?.hardwareOath ?? []).forEach((ref, j) => {
       const path = `${at}.methods.hardwareOath[${j}]`;
+      if (typeof ref !== 'string') {
+        const legacy = legacyToken(ref, id, guidFromName(ns, `legacy-token:${id}:${ref.serialNumber}:${j}`));
+        if (state.findDevice(legacy.id)) return problems.push(`${path}.id: duplicate device id '${legacy.id}'`);
+        state.addDevice(legacy);
+        user.hardwareOath.push(legacy.id);
+        return;
+      }
       const device = state.findDevice(ref) ?? uniqueBySerial(state, ref, path, problems);
       if (!device) return problems.push(`${path}: no hardware OATH device with id or serial number '${ref}'`);
       if (device.assignedTo && device.assignedTo !== id) return problems.push(`${path}: device '${ref}' is already assigned to another user`);
@@ -171,7 +181,7 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     device.assignedTo = user.id;
     user.hardwareOath.push(device.id);
   }
-  state.devices.forEach((d, i) => {
+  state.inventory().forEach((d, i) => {
     const at = `$.hardwareOathDevices[${i}].status`;
     const declared = doc.hardwareOathDevices?.[i]?.status;
     if (d.assignedTo && d.status === 'available') {
@@ -215,9 +225,14 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   });
 
   state.identity = buildIdentity(doc.identity, state, problems);
+  state.behaviour = { ...state.behaviour, ...definedOnly(doc.behaviour ?? {}) };
 
   if (problems.length > 0) throw new TenantFileError(source, problems);
   return state;
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** A tenant with no name is named after its first user's domain (contoso.com: Contoso). */
@@ -250,8 +265,27 @@ function buildIdentity(input: TenantDocument['identity'], state: EmulatorState, 
   return identity;
 }
 
+/** A token the user holds that the inventory does not list; activated unless the file says otherwise. */
+function legacyToken(t: LegacyToken, userId: string, generatedId: string): DeviceRecord {
+  const secret = t.secretKey !== undefined ? parseSecretKey(t.secretKey) : undefined;
+  return {
+    id: (t.id ?? generatedId).toLowerCase(),
+    serialNumber: t.serialNumber,
+    manufacturer: t.manufacturer ?? 'Unknown',
+    model: t.model ?? 'Unknown',
+    displayName: t.displayName ?? null,
+    secret: secret && 'secret' in secret ? secret.secret : null,
+    timeIntervalInSeconds: t.timeIntervalInSeconds ?? 30,
+    hashFunction: t.hashFunction ?? 'hmacsha1',
+    status: t.status ?? 'activated',
+    assignedTo: userId,
+    lastUsedDateTime: t.lastUsedDateTime ?? null,
+    inInventory: false,
+  };
+}
+
 function uniqueBySerial(state: EmulatorState, serial: string, path: string, problems: string[]): DeviceRecord | undefined {
-  const matches = state.devices.filter((d) => d.serialNumber === serial);
+  const matches = state.inventory().filter((d) => d.serialNumber === serial);
   if (matches.length > 1) {
     problems.push(`${path}: serial number '${serial}' matches ${matches.length} devices; reference the device by id`);
     return undefined;

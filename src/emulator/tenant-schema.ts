@@ -23,6 +23,19 @@ const hashFunction = z
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['hmacsha1', 'hmacsha256'], 'must be hmacsha1 or hmacsha256 (any case)'));
 
+const legacyTokenSchema = z.strictObject({
+  id: guid.optional(),
+  serialNumber: z.string().min(1),
+  manufacturer: z.string().min(1).optional(),
+  model: z.string().min(1).optional(),
+  displayName: z.string().nullable().optional(),
+  secretKey: secretKey.optional(),
+  timeIntervalInSeconds: z.union([z.literal(30), z.literal(60)]).optional(),
+  hashFunction: hashFunction.optional(),
+  status: z.enum(['assigned', 'activated', 'failedActivation']).optional(),
+  lastUsedDateTime: isoDate.nullable().optional(),
+});
+
 const userSchema = z.strictObject({
   id: guid.optional(),
   userPrincipalName: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like name@domain'),
@@ -63,7 +76,9 @@ const userSchema = z.strictObject({
       softwareOath: z
         .array(z.strictObject({ id: guid.optional(), secretKey: secretKey.optional(), createdDateTime: isoDate.nullable().optional() }))
         .optional(),
-      hardwareOath: z.array(z.string().min(1)).optional(),
+      // A string names an inventory device (id or serial); an object is a token the user holds that the inventory
+      // does not list (uploaded through the admin center's CSV route).
+      hardwareOath: z.array(z.union([z.string().min(1), legacyTokenSchema])).optional(),
     })
     .optional(),
   signInPreferences: z
@@ -110,10 +125,19 @@ const identitySchema = z.strictObject({
   scopes: z.array(z.string().min(1)).optional(),
 });
 
+/** Switches for how Graph behaves (src/emulator/behaviour.ts). */
+const behaviourSchema = z.strictObject({
+  inventoryShape: z.enum(['device', 'method']).optional(),
+  betaAvailable: z.boolean().optional(),
+  hardwareOathPropagationSeconds: z.number().min(0).optional(),
+  activationRateLimit: z.strictObject({ activations: z.number().int().min(1), windowSeconds: z.number().positive() }).nullable().optional(),
+});
+
 export const tenantDocumentSchema = z.strictObject({
   $schema: z.string().optional(),
   tenant: z.strictObject({ id: guid, size: z.enum(['S', 'M', 'L']).optional(), displayName: z.string().min(1).nullable().optional() }),
   identity: identitySchema.optional(),
+  behaviour: behaviourSchema.optional(),
   users: z.array(userSchema).optional(),
   groups: z.array(groupSchema).optional(),
   hardwareOathDevices: z.array(deviceSchema).optional(),
@@ -121,3 +145,5 @@ export const tenantDocumentSchema = z.strictObject({
 });
 
 export type TenantDocument = z.input<typeof tenantDocumentSchema>;
+/** A tenant document after parsing (hash names lower-cased). */
+export type ParsedTenantDocument = z.output<typeof tenantDocumentSchema>;

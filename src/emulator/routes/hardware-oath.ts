@@ -65,9 +65,11 @@ function assign(device: DeviceRecord, user: UserRecord): void {
   user.hardwareOath.push(device.id);
 }
 
+/** Back to the inventory, available; a legacy token (never in the inventory) is gone with its method. */
 function unassign(state: EmulatorState, device: DeviceRecord): void {
   const owner = device.assignedTo ? state.findUser(device.assignedTo) : undefined;
   if (owner) owner.hardwareOath = owner.hardwareOath.filter((id) => id !== device.id);
+  if (!device.inInventory) return state.removeDevice(device);
   device.assignedTo = null;
   device.status = 'available';
 }
@@ -131,6 +133,7 @@ function parseNewDevice(ctx: HandlerContext, body: unknown, where: string): NewD
       status: 'available',
       assignedTo: null,
       lastUsedDateTime: null,
+      inInventory: true,
     },
     assignTo,
   };
@@ -177,39 +180,46 @@ function createDevicesDelta(ctx: HandlerContext): HandlerResult {
   return bulkResult(ctx, createAll(ctx, ctx.req.body.value, true));
 }
 
+/** An inventory item in the tenant's shape: the device, or (inventoryShape 'method') a method holding it under `device`. */
+function inventoryItem(ctx: HandlerContext, d: DeviceRecord, select: string[] | undefined): Record<string, unknown> {
+  const json = deviceJson(ctx.state, d) as unknown as Record<string, unknown>;
+  let device = json;
+  if (select) {
+    device = { '@odata.type': json['@odata.type'], id: d.id };
+    for (const name of select) device[name] = json[name];
+  }
+  if (ctx.state.behaviour.inventoryShape === 'device') return device;
+  const { '@odata.type': _type, ...inner } = device;
+  return { '@odata.type': '#microsoft.graph.hardwareOathAuthenticationMethod', id: d.id, device: inner };
+}
+
 function listDevices(ctx: HandlerContext): HandlerResult {
   rejectQueryOptions(ctx, ['$select', '$top', '$filter']);
   const select = parseSelect(ctx.req.query, DEVICE_PROPERTIES, DEVICE_TYPE);
   const filterText = ctx.req.query.get('$filter');
   const filter = filterText !== null ? compileFilter(filterText, DEVICE_FILTER, 'HardwareOathTokenAuthenticationMethodDevice') : undefined;
-  const devices = filter ? ctx.state.devices.filter((d) => filter({ d, state: ctx.state })) : ctx.state.devices;
+  const inventory = ctx.state.inventory();
+  const devices = filter ? inventory.filter((d) => filter({ d, state: ctx.state })) : inventory;
   const top = parseTop(ctx.req.query) ?? 100;
   const { page, next } = pageOf(devices, ctx.pages.offsetOf(ctx.req), top);
   const extra: Record<string, unknown> = {};
   if (next !== undefined) extra['@odata.nextLink'] = ctx.pages.nextLink(ctx.baseUrl, ctx.req, next);
-  return collection(
-    ctx,
-    DEVICES,
-    page.map((d) => {
-      const json = deviceJson(ctx.state, d) as unknown as Record<string, unknown>;
-      if (!select) return json;
-      const out: Record<string, unknown> = { '@odata.type': json['@odata.type'], id: d.id };
-      for (const name of select) out[name] = json[name];
-      return out;
-    }),
-    extra,
-  );
+  return collection(ctx, DEVICES, page.map((d) => inventoryItem(ctx, d, select)), extra);
 }
 
+/** An inventory token by id; legacy tokens held by users are not in the inventory. */
 function requireDevice(ctx: HandlerContext): DeviceRecord {
   const key = ctx.params['device']!;
   const device = ctx.state.findDevice(key);
-  if (!device) throw errors.resourceNotFound(key);
+  if (!device?.inInventory) throw errors.resourceNotFound(key);
   return device;
 }
 
+/** The device; in the 'method' shape wrapped in `value`, as Graph's Get example shows it. */
 function getDevice(ctx: HandlerContext): HandlerResult {
-  return entity(ctx, `${DEVICES}/$entity`, deviceJson(ctx.state, requireDevice(ctx)));
+  const device = deviceJson(ctx.state, requireDevice(ctx));
+  if (ctx.state.behaviour.inventoryShape === 'method') return entity(ctx, `${DEVICES}/$entity`, { value: device });
+  return entity(ctx, `${DEVICES}/$entity`, device);
 }
 
 function updateDevice(ctx: HandlerContext): HandlerResult {
@@ -255,7 +265,7 @@ function deviceToAssign(ctx: HandlerContext, user: UserRecord, ref: unknown): De
   const id = isPlainObject(ref) ? ref['id'] : undefined;
   if (typeof id !== 'string') throw errors.badRequest('The body must be {"device": {"id": "<hardware OATH device id>"}}.');
   const device = ctx.state.findDevice(id);
-  if (!device) throw errors.resourceNotFound(id);
+  if (!device?.inInventory) throw errors.resourceNotFound(id);
   checkAssignable(user, device);
   return device;
 }
@@ -294,7 +304,7 @@ function activationBody(ctx: HandlerContext, others: readonly string[]): { code:
 
 /** True when `code` is the token's code now (±1 step). */
 function codeIsValid(device: DeviceRecord, code: string): boolean {
-  return verifyTotp(device.secret, code, device.timeIntervalInSeconds, device.hashFunction);
+  return device.secret !== null && verifyTotp(device.secret, code, device.timeIntervalInSeconds, device.hashFunction);
 }
 
 function invalidCode(): GraphError {
@@ -353,7 +363,7 @@ function assignAndActivateBySerialNumber(ctx: HandlerContext): HandlerResult {
   const { code, displayName, body } = activationBody(ctx, ['serialNumber']);
   const serial = body['serialNumber'];
   if (typeof serial !== 'string' || serial.length === 0) throw errors.badRequest('serialNumber is required.');
-  const matches = ctx.state.devices.filter((d) => d.serialNumber === serial);
+  const matches = ctx.state.inventory().filter((d) => d.serialNumber === serial);
   if (matches.length === 0) throw errors.resourceNotFound(serial);
   const available = matches.filter((d) => !d.assignedTo);
   if (available.length > 1) {
