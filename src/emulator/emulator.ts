@@ -74,6 +74,7 @@ export class Emulator {
     const headers: Record<string, string> = { 'x-ms-resource-unit': String(cost) };
     if (this.throttle) {
       const decision = this.throttle.check(req.appId, cost, isWrite, performance.now());
+      if (decision.limitPercentage !== undefined) headers['x-ms-throttle-limit-percentage'] = decision.limitPercentage.toFixed(1);
       if (!decision.allowed) {
         return this.errorResponse(
           req,
@@ -85,7 +86,6 @@ export class Emulator {
           headers,
         );
       }
-      if (decision.limitPercentage !== undefined) headers['x-ms-throttle-limit-percentage'] = decision.limitPercentage.toFixed(1);
     }
     const ctx = { req, params: match.params, state: this.state, baseUrl: this.baseUrl, pages: this.pages };
     const fault = this.faults.next(isWrite);
