@@ -3,6 +3,7 @@ import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './grap
 import { isPlainObject } from './policy-rules.js';
 import type { Prng } from './prng.js';
 import { redactBody, type RequestLogEntry } from './request-log.js';
+import { parsePath } from './url-path.js';
 
 /** Graph's limit of requests in one $batch. */
 export const MAX_BATCH_REQUESTS = 20;
@@ -143,11 +144,12 @@ function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string)
   const q = relative.indexOf('?');
   const path = q < 0 ? relative : relative.slice(0, q);
   const rawQuery = q < 0 ? '' : relative.slice(q + 1);
-  const segments = path.split('/').filter((s, i, all) => s !== '' || i < all.length - 1).map(safeDecode);
+  const { segments, keys } = parsePath(path);
   return {
     method: item.method,
     version: envelope.version,
     segments,
+    keys,
     query: new URLSearchParams(rawQuery),
     headers: item.headers,
     body: item.body,
@@ -156,13 +158,4 @@ function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string)
     requestId,
     clientRequestId: item.headers['client-request-id'] ?? envelope.clientRequestId,
   };
-}
-
-export function safeDecode(segment: string): string {
-  if (!segment.includes('%')) return segment;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }

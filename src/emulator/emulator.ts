@@ -65,7 +65,7 @@ export class Emulator {
 
   /** One Graph operation (a direct request or a $batch item): route, throttle, fault, handle. */
   execute(req: GraphRequest): GraphResponse {
-    const match = this.router.match(req.version, req.method, req.segments);
+    const match = this.router.match(req.version, req.method, req.segments, req.keys);
     if (match instanceof GraphError) return this.errorResponse(req, match, {});
     const denied = permissionProblem(req.method, match.route.pattern, req.grant);
     if (denied) return this.errorResponse(req, denied, {});

@@ -1,5 +1,4 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { safeDecode } from './batch.js';
 import type { Emulator } from './emulator.js';
 import { errorBody, errors, GraphError } from './graph-error.js';
 import { JSON_CONTENT_TYPE, type ApiVersion, type GraphRequest, type GraphResponse } from './graph-request.js';
@@ -9,6 +8,7 @@ import { guidFromName } from './prng.js';
 import { redactBody } from './request-log.js';
 import { snapshotState } from './snapshot.js';
 import { TenantFileError } from './tenant-file.js';
+import { parsePath, safeDecode } from './url-path.js';
 
 /** An HTTP request as the emulator needs it, from a socket or from an in-process fetch. */
 export interface HttpRequestIn {
@@ -71,13 +71,14 @@ export class HttpExchange {
     const requestId = randomUUID();
     const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const clientRequestId = headers['client-request-id'] ?? requestId;
-    const segments = path.split('/').slice(1).map(safeDecode);
-    if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
-    const versionSegment = (segments.shift() ?? '').toLowerCase();
+    const slash = path.indexOf('/', 1);
+    const versionSegment = safeDecode(slash < 0 ? path.slice(1) : path.slice(1, slash)).toLowerCase();
+    const { segments, keys } = parsePath(slash < 0 ? '' : path.slice(slash + 1));
     const base: GraphRequest = {
       method,
       version: 'v1.0',
       segments,
+      keys,
       query: new URLSearchParams(rawQuery),
       headers,
       body: undefined,

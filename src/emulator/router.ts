@@ -79,14 +79,15 @@ export class Router {
   }
 
   /** The handler for a request, or Graph's error for an unknown segment (400) or method (405). */
-  match(version: ApiVersion, method: string, segments: string[]): RouteMatch | GraphError {
+  match(version: ApiVersion, method: string, segments: string[], keys: ReadonlySet<number> = new Set()): RouteMatch | GraphError {
     let node = this.#roots[version];
     const params: Record<string, string> = {};
-    for (const segment of segments) {
-      const literal = node.literals.get(segment.toLowerCase());
+    for (const [i, segment] of segments.entries()) {
+      const isKey = keys.has(i);
+      const literal = isKey ? undefined : node.literals.get(segment.toLowerCase());
       if (literal) {
         node = literal;
-      } else if (node.param && segment !== '' && !segment.startsWith('$')) {
+      } else if (node.param && segment !== '' && (isKey || !segment.startsWith('$'))) {
         params[node.param.name] = segment;
         node = node.param.node;
       } else {
