@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { runBatch } from './batch.js';
-import { errorBody, GraphError } from './graph-error.js';
+import { errorBody, errors, GraphError } from './graph-error.js';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './graph-request.js';
 import { FaultInjector } from './faults.js';
 import type { ResolvedOptions } from './options.js';
@@ -65,6 +65,8 @@ export class Emulator {
 
   /** One Graph operation (a direct request or a $batch item): route, throttle, fault, handle. */
   execute(req: GraphRequest): GraphResponse {
+    // A cloud without the beta endpoints answers as for any unknown segment.
+    if (req.version === 'beta' && !this.state.behaviour.betaAvailable) return this.errorResponse(req, errors.segmentNotFound(req.segments[0] ?? ''), {});
     const match = this.router.match(req.version, req.method, req.segments, req.keys);
     if (match instanceof GraphError) return this.errorResponse(req, match, {});
     const denied = permissionProblem(req.method, match.route.pattern, req.grant);
@@ -87,7 +89,7 @@ export class Emulator {
         );
       }
     }
-    const ctx = { req, params: match.params, state: this.state, baseUrl: this.baseUrl, pages: this.pages };
+    const ctx = { req, params: match.params, state: this.state, baseUrl: this.baseUrl, pages: this.pages, timeScale: this.options.timeScale };
     const fault = this.faults.next(isWrite);
     if (fault) {
       if (fault.applyFirst) {

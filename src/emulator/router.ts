@@ -13,6 +13,8 @@ export interface HandlerContext {
   /** Scheme, host and port of the emulator, e.g. http://127.0.0.1:5580 (for absolute links). */
   baseUrl: string;
   pages: PageTokens;
+  /** --time-scale: divides the emulator's own waits (policy propagation, activation pace). */
+  timeScale: number;
 }
 
 export interface HandlerResult {

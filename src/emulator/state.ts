@@ -101,6 +101,10 @@ export class EmulatorState {
   /** Who POST /_emulator/token signs in. */
   identity: SignInIdentity;
   behaviour: Behaviour = { ...DEFAULT_BEHAVIOUR };
+  /** When (performance.now()) the HardwareOath method was last enabled; -Infinity: since before the emulator started. */
+  hardwareOathEnabledAt = -Infinity;
+  /** The activation pace window (behaviour.activationRateLimit). */
+  readonly activationWindow = { start: -Infinity, count: 0 };
 
   constructor(
     readonly tenant: TenantInfo,

@@ -1,3 +1,4 @@
+import { activationRefusal } from '../activation-gate.js';
 import { errors, GraphError } from '../graph-error.js';
 import { parseSecretKey, verifyTotp, type HashFunction } from '../oath-secret.js';
 import { compileFilter, parseSelect, parseTop, type FilterFields } from '../odata-query.js';
@@ -317,9 +318,16 @@ function markActivated(device: DeviceRecord, displayName: string | undefined): v
   if (displayName !== undefined) device.displayName = displayName;
 }
 
+/** The policy propagation delay and the activation pace (behaviour switches), checked before the code. */
+function checkActivationAllowed(ctx: HandlerContext): void {
+  const refusal = activationRefusal(ctx.state, ctx.timeScale);
+  if (refusal) throw refusal;
+}
+
 function activateUserToken(ctx: HandlerContext): HandlerResult {
   const { device } = requireUserToken(ctx);
   const { code, displayName } = activationBody(ctx, []);
+  checkActivationAllowed(ctx);
   if (!codeIsValid(device, code)) {
     // A wrong code leaves an already activated token as it was.
     if (device.status !== 'activated') device.status = 'failedActivation';
@@ -341,7 +349,8 @@ function deactivateUserToken(ctx: HandlerContext): HandlerResult {
  * Assigns and activates in one step: nothing changes unless the code is valid (a wrong code leaves the
  * token unassigned, in the inventory).
  */
-function assignAndActivateDevice(user: UserRecord, device: DeviceRecord, code: string, displayName: string | undefined): HandlerResult {
+function assignAndActivateDevice(ctx: HandlerContext, user: UserRecord, device: DeviceRecord, code: string, displayName: string | undefined): HandlerResult {
+  checkActivationAllowed(ctx);
   if (!codeIsValid(device, code)) throw invalidCode();
   assign(device, user);
   markActivated(device, displayName);
@@ -351,7 +360,7 @@ function assignAndActivateDevice(user: UserRecord, device: DeviceRecord, code: s
 function assignAndActivate(ctx: HandlerContext): HandlerResult {
   const user = requireUser(ctx);
   const { code, displayName, body } = activationBody(ctx, ['device']);
-  return assignAndActivateDevice(user, deviceToAssign(ctx, user, body['device']), code, displayName);
+  return assignAndActivateDevice(ctx, user, deviceToAssign(ctx, user, body['device']), code, displayName);
 }
 
 /**
@@ -371,5 +380,5 @@ function assignAndActivateBySerialNumber(ctx: HandlerContext): HandlerResult {
   }
   const device = available[0] ?? matches.find((d) => d.assignedTo === user.id) ?? matches[0]!;
   checkAssignable(user, device);
-  return assignAndActivateDevice(user, device, code, displayName);
+  return assignAndActivateDevice(ctx, user, device, code, displayName);
 }

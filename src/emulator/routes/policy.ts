@@ -1,3 +1,4 @@
+import { isHardwareOathEnabled, noteHardwareOathChange } from '../activation-gate.js';
 import { configurationTypeName, defaultConfiguration, type MethodConfiguration } from '../default-policy.js';
 import { errors } from '../graph-error.js';
 import { mergePatch, validateConfigurationPatch, validatePolicyPatch } from '../policy-rules.js';
@@ -56,7 +57,9 @@ function patchConfiguration(ctx: HandlerContext): HandlerResult {
   const values = validateConfigurationPatch(configurationTypeName(config), ctx.req.body);
   delete values['@odata.type'];
   delete values['id'];
+  const wasEnabled = isHardwareOathEnabled(ctx.state);
   mergePatch(config, values);
+  noteHardwareOathChange(ctx.state, wasEnabled);
   ctx.state.policy.lastModifiedDateTime = new Date().toISOString();
   return NO_CONTENT;
 }
