@@ -18,6 +18,11 @@ export interface Behaviour {
   hardwareOathPropagationSeconds: number;
   /** At most `activations` activations per `windowSeconds` (time-scaled) in the tenant; null: no limit. */
   activationRateLimit: { activations: number; windowSeconds: number } | null;
+  /**
+   * Staged rollout's documented limits: groups per feature, users per group, and users a group may hold when
+   * it is added to a rollout policy. Lower them to reach the limits in tests.
+   */
+  stagedRolloutLimits: { groupsPerFeature: number; membersPerGroup: number; membersAtFirstAdd: number };
 }
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
@@ -25,4 +30,5 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   betaAvailable: true,
   hardwareOathPropagationSeconds: 0,
   activationRateLimit: null,
+  stagedRolloutLimits: { groupsPerFeature: 10, membersPerGroup: 50_000, membersAtFirstAdd: 200 },
 };

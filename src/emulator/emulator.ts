@@ -10,6 +10,7 @@ import { Prng } from './prng.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
 import { Router } from './router.js';
 import { registerDirectoryRoutes } from './routes/directory.js';
+import { registerFeatureRolloutRoutes } from './routes/feature-rollout.js';
 import { registerHardwareOathRoutes } from './routes/hardware-oath.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { registerUserMethodRoutes } from './routes/user-methods.js';
@@ -37,6 +38,7 @@ export class Emulator {
     registerPolicyRoutes(this.router);
     registerUserMethodRoutes(this.router);
     registerHardwareOathRoutes(this.router);
+    registerFeatureRolloutRoutes(this.router);
     this.log = new RequestLog(options.requestLogLimit);
     this.reset();
   }

@@ -28,6 +28,8 @@ export function snapshotState(state: EmulatorState): Record<string, unknown> {
       signInPreferences: { ...u.signInPreferences },
     })),
     groups: state.groups.map((g) => ({ ...g.props, id: g.id, members: [...g.members] })),
+    contacts: state.contacts.map((c) => ({ ...c.props })),
+    featureRolloutPolicies: state.rolloutPolicies.map((p) => ({ ...p, appliesTo: [...p.appliesTo] })),
     hardwareOathDevices: state.devices.map((d) => {
       const owner = d.assignedTo ? state.findUser(d.assignedTo) : undefined;
       return {

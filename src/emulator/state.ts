@@ -61,6 +61,37 @@ export interface GroupRecord {
   members: string[];
 }
 
+export interface ContactRecord {
+  id: string;
+  props: Record<string, unknown>;
+}
+
+export type DirectoryObject =
+  | { kind: 'user'; user: UserRecord }
+  | { kind: 'group'; group: GroupRecord }
+  | { kind: 'contact'; contact: ContactRecord };
+
+/** The object id of a directory object. */
+export function objectId(o: DirectoryObject): string {
+  return o.kind === 'user' ? o.user.id : o.kind === 'group' ? o.group.id : o.contact.id;
+}
+
+/** Dynamic groups compute their members from a rule: no one adds or removes members by hand. */
+export function isDynamicGroup(group: GroupRecord): boolean {
+  return ((group.props['groupTypes'] as string[] | undefined) ?? []).includes('DynamicMembership');
+}
+
+export interface RolloutPolicyRecord {
+  id: string;
+  displayName: string;
+  description: string | null;
+  feature: string;
+  isEnabled: boolean;
+  isAppliedToOrganization: boolean;
+  /** Ids of the groups the policy applies to, in the order they were added. */
+  appliesTo: string[];
+}
+
 export interface DeviceRecord {
   id: string;
   serialNumber: string;
@@ -92,9 +123,13 @@ export interface TenantInfo {
 export class EmulatorState {
   readonly users: UserRecord[] = [];
   readonly groups: GroupRecord[] = [];
+  readonly contacts: ContactRecord[] = [];
+  /** Staged rollout policies (featureRolloutPolicies). */
+  readonly rolloutPolicies: RolloutPolicyRecord[] = [];
   readonly devices: DeviceRecord[] = [];
   readonly #usersByKey = new Map<string, UserRecord>();
   readonly #groupsById = new Map<string, GroupRecord>();
+  readonly #contactsById = new Map<string, ContactRecord>();
   readonly #devicesById = new Map<string, DeviceRecord>();
   /** Ids the emulator generates (methods, devices), reproducible for a seed. */
   readonly ids: Prng;
@@ -155,12 +190,20 @@ export class EmulatorState {
     this.#devicesById.delete(device.id.toLowerCase());
   }
 
-  /** A user or group by object id (for group membership). */
-  directoryObject(id: string): { kind: 'user'; user: UserRecord } | { kind: 'group'; group: GroupRecord } | undefined {
-    const group = this.findGroup(id);
+  addContact(contact: ContactRecord): void {
+    this.contacts.push(contact);
+    this.#contactsById.set(contact.id.toLowerCase(), contact);
+  }
+
+  /** A user, group or contact by object id (for group membership). */
+  directoryObject(id: string): DirectoryObject | undefined {
+    const key = id.toLowerCase();
+    const group = this.#groupsById.get(key);
     if (group) return { kind: 'group', group };
-    const user = this.#usersByKey.get(id.toLowerCase());
-    if (user && user.id.toLowerCase() === id.toLowerCase()) return { kind: 'user', user };
+    const contact = this.#contactsById.get(key);
+    if (contact) return { kind: 'contact', contact };
+    const user = this.#usersByKey.get(key);
+    if (user && user.id.toLowerCase() === key) return { kind: 'user', user };
     return undefined;
   }
 }

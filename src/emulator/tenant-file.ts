@@ -16,6 +16,7 @@ import {
   type UserRecord,
 } from './state.js';
 import { UserError } from '../model/user-error.js';
+import { unsupportedGroupReason } from './rollout-rules.js';
 import { tenantDocumentSchema, type ParsedTenantDocument, type TenantDocument } from './tenant-schema.js';
 
 type LegacyToken = Exclude<NonNullable<NonNullable<NonNullable<ParsedTenantDocument['users']>[number]['methods']>['hardwareOath']>[number], string>;
@@ -201,14 +202,24 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     if (why) problems.push(`${at}.signInPreferences.userPreferredMethodForSecondaryAuthentication: ${why}`);
   });
 
+  (doc.contacts ?? []).forEach((c, i) => {
+    const id = (c.id ?? guidFromName(ns, `contact:${c.displayName}:${i}`)).toLowerCase();
+    if (state.directoryObject(id) || state.findUser(id)) return problems.push(`$.contacts[${i}].id: duplicate object id '${id}'`);
+    state.addContact({ id, props: { id, displayName: c.displayName, mail: c.mail ?? null } });
+  });
+
   (doc.groups ?? []).forEach((g, i) => {
     const at = `$.groups[${i}]`;
     const id = (g.id ?? guidFromName(ns, `group:${g.displayName}`)).toLowerCase();
-    if (state.findGroup(id) || state.findUser(id)) return problems.push(`${at}.id: duplicate object id '${id}'`);
+    if (state.directoryObject(id) || state.findUser(id)) return problems.push(`${at}.id: duplicate object id '${id}'`);
+    const dynamic = (g.groupTypes ?? []).includes('DynamicMembership');
+    if (dynamic && !g.membershipRule) problems.push(`${at}.membershipRule: a dynamic group (groupTypes DynamicMembership) needs a membership rule`);
+    if (!dynamic && g.membershipRule) problems.push(`${at}.groupTypes: a group with a membership rule must have groupTypes DynamicMembership`);
     const { members: _members, ...directory } = g;
     const props: Record<string, unknown> = {};
     for (const key of Object.keys(GROUP_PROPERTIES)) if (key in directory) props[key] = (directory as Record<string, unknown>)[key];
     props['id'] = id;
+    if (dynamic) props['membershipRuleProcessingState'] ??= 'On';
     state.addGroup({ id, props, members: [] });
   });
   (doc.groups ?? []).forEach((g, i) => {
@@ -216,8 +227,8 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     if (!group) return;
     (g.members ?? []).forEach((ref, j) => {
       const path = `$.groups[${i}].members[${j}]`;
-      const member = state.findGroup(ref)?.id ?? state.findUser(ref)?.id;
-      if (!member) return problems.push(`${path}: no user (id or userPrincipalName) or group (id) '${ref}'`);
+      const member = state.findGroup(ref)?.id ?? state.findUser(ref)?.id ?? (state.directoryObject(ref)?.kind === 'contact' ? ref.toLowerCase() : undefined);
+      if (!member) return problems.push(`${path}: no user (id or userPrincipalName), group or contact (id) '${ref}'`);
       if (member === group.id) return problems.push(`${path}: a group cannot be a member of itself`);
       if (group.members.includes(member)) return problems.push(`${path}: '${ref}' is listed twice`);
       group.members.push(member);
@@ -226,9 +237,41 @@ export function buildState(input: unknown, source: string, seed: number, now = n
 
   state.identity = buildIdentity(doc.identity, state, problems);
   state.behaviour = { ...state.behaviour, ...definedOnly(doc.behaviour ?? {}) };
+  buildRolloutPolicies(doc.featureRolloutPolicies ?? [], state, problems);
 
   if (problems.length > 0) throw new TenantFileError(source, problems);
   return state;
+}
+
+/** Staged rollout policies; each group in appliesTo (id or display name) must meet staged rollout's rules. */
+function buildRolloutPolicies(input: NonNullable<ParsedTenantDocument['featureRolloutPolicies']>, state: EmulatorState, problems: string[]): void {
+  input.forEach((p, i) => {
+    const at = `$.featureRolloutPolicies[${i}]`;
+    const id = (p.id ?? guidFromName(state.tenant.id, `featureRolloutPolicy:${p.feature}`)).toLowerCase();
+    if (state.rolloutPolicies.some((o) => o.feature === p.feature)) return problems.push(`${at}.feature: a second policy for '${p.feature}' (a feature has one)`);
+    const appliesTo: string[] = [];
+    (p.appliesTo ?? []).forEach((ref, j) => {
+      const path = `${at}.appliesTo[${j}]`;
+      const byName = state.groups.filter((g) => g.props['displayName'] === ref);
+      const group = state.findGroup(ref) ?? (byName.length === 1 ? byName[0] : undefined);
+      if (!group) return problems.push(`${path}: no group with id or display name '${ref}'`);
+      if (appliesTo.includes(group.id)) return problems.push(`${path}: '${ref}' is listed twice`);
+      const reason = unsupportedGroupReason(state, group);
+      if (reason) return problems.push(`${path}: ${reason}`);
+      appliesTo.push(group.id);
+    });
+    const max = state.behaviour.stagedRolloutLimits.groupsPerFeature;
+    if (appliesTo.length > max) problems.push(`${at}.appliesTo: at most ${max} groups per feature`);
+    state.rolloutPolicies.push({
+      id,
+      displayName: p.displayName,
+      description: p.description ?? null,
+      feature: p.feature,
+      isEnabled: p.isEnabled,
+      isAppliedToOrganization: p.isAppliedToOrganization ?? false,
+      appliesTo,
+    });
+  });
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {

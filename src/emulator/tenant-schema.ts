@@ -97,9 +97,20 @@ const groupSchema = z.strictObject({
   mailEnabled: z.boolean().optional(),
   mailNickname: z.string().nullable().optional(),
   securityEnabled: z.boolean().optional(),
-  groupTypes: z.array(z.string()).optional(),
+  // 'DynamicMembership' makes a dynamic group (membershipRule required); 'Unified' a Microsoft 365 group.
+  groupTypes: z.array(z.enum(['Unified', 'DynamicMembership'])).optional(),
+  membershipRule: z.string().min(1).nullable().optional(),
+  membershipRuleProcessingState: z.enum(['On', 'Paused']).nullable().optional(),
   createdDateTime: isoDate.nullable().optional(),
+  /** Users (id or UPN), groups (id) and contacts (id). For a dynamic group: the members its rule gives now. */
   members: z.array(z.string().min(1)).optional(),
+});
+
+/** Organizational contacts (orgContact): directory objects that can be group members but never sign in. */
+const contactSchema = z.strictObject({
+  id: guid.optional(),
+  displayName: z.string().min(1),
+  mail: z.string().nullable().optional(),
 });
 
 const deviceSchema = z.strictObject({
@@ -131,6 +142,30 @@ const behaviourSchema = z.strictObject({
   betaAvailable: z.boolean().optional(),
   hardwareOathPropagationSeconds: z.number().min(0).optional(),
   activationRateLimit: z.strictObject({ activations: z.number().int().min(1), windowSeconds: z.number().positive() }).nullable().optional(),
+  stagedRolloutLimits: z
+    .strictObject({ groupsPerFeature: z.number().int().min(1), membersPerGroup: z.number().int().min(1), membersAtFirstAdd: z.number().int().min(1) })
+    .optional(),
+});
+
+export const STAGED_FEATURES = [
+  'passthroughAuthentication',
+  'seamlessSso',
+  'passwordHashSync',
+  'emailAsAlternateId',
+  'unknownFutureValue',
+  'certificateBasedAuthentication',
+  'multiFactorAuthentication',
+] as const;
+
+/** A staged rollout policy; `appliesTo` lists group ids. */
+const featureRolloutPolicySchema = z.strictObject({
+  id: guid.optional(),
+  displayName: z.string().min(1),
+  description: z.string().nullable().optional(),
+  feature: z.enum(STAGED_FEATURES),
+  isEnabled: z.boolean(),
+  isAppliedToOrganization: z.boolean().optional(),
+  appliesTo: z.array(z.string().min(1)).optional(),
 });
 
 export const tenantDocumentSchema = z.strictObject({
@@ -140,6 +175,8 @@ export const tenantDocumentSchema = z.strictObject({
   behaviour: behaviourSchema.optional(),
   users: z.array(userSchema).optional(),
   groups: z.array(groupSchema).optional(),
+  contacts: z.array(contactSchema).optional(),
+  featureRolloutPolicies: z.array(featureRolloutPolicySchema).optional(),
   hardwareOathDevices: z.array(deviceSchema).optional(),
   authenticationMethodsPolicy: z.looseObject({}).optional(),
 });
