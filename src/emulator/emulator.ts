@@ -10,6 +10,7 @@ import { Prng } from './prng.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
 import { Router } from './router.js';
 import { registerDirectoryRoutes } from './routes/directory.js';
+import { registerDomainRoutes } from './routes/domains.js';
 import { registerFeatureRolloutRoutes } from './routes/feature-rollout.js';
 import { registerHardwareOathRoutes } from './routes/hardware-oath.js';
 import { registerPolicyRoutes } from './routes/policy.js';
@@ -39,6 +40,7 @@ export class Emulator {
     registerUserMethodRoutes(this.router);
     registerHardwareOathRoutes(this.router);
     registerFeatureRolloutRoutes(this.router);
+    registerDomainRoutes(this.router);
     this.log = new RequestLog(options.requestLogLimit);
     this.reset();
   }

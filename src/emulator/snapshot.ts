@@ -29,6 +29,15 @@ export function snapshotState(state: EmulatorState): Record<string, unknown> {
     })),
     groups: state.groups.map((g) => ({ ...g.props, id: g.id, members: [...g.members] })),
     contacts: state.contacts.map((c) => ({ ...c.props })),
+    domains: state.domains.map((d) => ({
+      id: d.id,
+      authenticationType: d.federation ? 'Federated' : 'Managed',
+      isDefault: d.isDefault,
+      isInitial: d.isInitial,
+      isVerified: d.isVerified,
+      federatedIdpMfaBehavior: d.federation?.['federatedIdpMfaBehavior'] ?? null,
+      federation: d.federation ? { ...d.federation } : null,
+    })),
     featureRolloutPolicies: state.rolloutPolicies.map((p) => ({ ...p, appliesTo: [...p.appliesTo] })),
     hardwareOathDevices: state.devices.map((d) => {
       const owner = d.assignedTo ? state.findUser(d.assignedTo) : undefined;

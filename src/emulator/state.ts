@@ -92,6 +92,17 @@ export interface RolloutPolicyRecord {
   appliesTo: string[];
 }
 
+export interface DomainRecord {
+  /** The domain name (lower case). */
+  id: string;
+  isDefault: boolean;
+  isInitial: boolean;
+  isVerified: boolean;
+  supportedServices: string[];
+  /** internalDomainFederation properties (id included) when the domain is federated. */
+  federation: Record<string, unknown> | null;
+}
+
 export interface DeviceRecord {
   id: string;
   serialNumber: string;
@@ -124,6 +135,8 @@ export class EmulatorState {
   readonly users: UserRecord[] = [];
   readonly groups: GroupRecord[] = [];
   readonly contacts: ContactRecord[] = [];
+  /** The tenant's domains (those of its users' UPNs when the tenant file names none). */
+  domains: DomainRecord[] = [];
   /** Staged rollout policies (featureRolloutPolicies). */
   readonly rolloutPolicies: RolloutPolicyRecord[] = [];
   readonly devices: DeviceRecord[] = [];

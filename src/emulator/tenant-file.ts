@@ -12,6 +12,7 @@ import {
   oathAndAuthenticatorCount,
   preferredMethodProblem,
   type DeviceRecord,
+  type DomainRecord,
   type TenantSize,
   type UserRecord,
 } from './state.js';
@@ -238,9 +239,48 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   state.identity = buildIdentity(doc.identity, state, problems);
   state.behaviour = { ...state.behaviour, ...definedOnly(doc.behaviour ?? {}) };
   buildRolloutPolicies(doc.featureRolloutPolicies ?? [], state, problems);
+  state.domains = buildDomains(doc.domains, state, problems);
 
   if (problems.length > 0) throw new TenantFileError(source, problems);
   return state;
+}
+
+/**
+ * The tenant's domains: the file's, or (when it names none) those of its users' UPNs, managed and verified.
+ * A federated domain carries its internalDomainFederation; every user's UPN domain must be a domain of the tenant.
+ */
+function buildDomains(input: ParsedTenantDocument['domains'], state: EmulatorState, problems: string[]): DomainRecord[] {
+  const upnDomains = [...new Set(state.users.map((u) => u.userPrincipalName.split('@')[1]!.toLowerCase()))];
+  if (!input) {
+    return upnDomains.map((id, i) => ({ id, isDefault: i === 0, isInitial: false, isVerified: true, supportedServices: ['Email'], federation: null }));
+  }
+  const domains: DomainRecord[] = [];
+  input.forEach((d, i) => {
+    const id = d.id.toLowerCase();
+    if (domains.some((o) => o.id === id)) return problems.push(`$.domains[${i}].id: duplicate domain '${id}'`);
+    const { federation } = d;
+    domains.push({
+      id,
+      isDefault: d.isDefault ?? false,
+      isInitial: d.isInitial ?? false,
+      isVerified: d.isVerified ?? true,
+      supportedServices: d.supportedServices ?? ['Email'],
+      federation: federation
+        ? {
+            ...federation,
+            id: (federation.id ?? guidFromName(state.tenant.id, `federation:${id}`)).toLowerCase(),
+            federatedIdpMfaBehavior: federation.federatedIdpMfaBehavior ?? 'acceptIfMfaDoneByFederatedIdp',
+          }
+        : null,
+    });
+  });
+  const defaults = domains.filter((d) => d.isDefault).length;
+  if (defaults > 1) problems.push('$.domains: only one domain can be the default');
+  if (defaults === 0 && domains[0]) domains[0].isDefault = true;
+  for (const name of upnDomains) {
+    if (!domains.some((d) => d.id === name && d.isVerified)) problems.push(`$.domains: users' UPN domain '${name}' is not a verified domain of the tenant`);
+  }
+  return domains;
 }
 
 /** Staged rollout policies; each group in appliesTo (id or display name) must meet staged rollout's rules. */

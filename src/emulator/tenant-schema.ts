@@ -168,6 +168,38 @@ const featureRolloutPolicySchema = z.strictObject({
   appliesTo: z.array(z.string().min(1)).optional(),
 });
 
+export const FEDERATED_IDP_MFA_BEHAVIORS = ['acceptIfMfaDoneByFederatedIdp', 'enforceMfaByFederatedIdp', 'rejectMfaByFederatedIdp', 'unknownFutureValue'] as const;
+export const PROMPT_LOGIN_BEHAVIORS = ['translateToFreshPasswordAuthentication', 'nativeSupport', 'disabled', 'unknownFutureValue'] as const;
+export const AUTHENTICATION_PROTOCOLS = ['wsFed', 'saml', 'unknownFutureValue'] as const;
+
+/** A domain's federation with an on-premises identity provider (internalDomainFederation). */
+const federationSchema = z.strictObject({
+  id: guid.optional(),
+  displayName: z.string().min(1),
+  issuerUri: z.string().min(1),
+  passiveSignInUri: z.string().min(1),
+  metadataExchangeUri: z.string().nullable().optional(),
+  activeSignInUri: z.string().nullable().optional(),
+  signOutUri: z.string().nullable().optional(),
+  passwordResetUri: z.string().nullable().optional(),
+  signingCertificate: z.string().nullable().optional(),
+  nextSigningCertificate: z.string().nullable().optional(),
+  preferredAuthenticationProtocol: z.enum(AUTHENTICATION_PROTOCOLS).nullable().optional(),
+  promptLoginBehavior: z.enum(PROMPT_LOGIN_BEHAVIORS).nullable().optional(),
+  isSignedAuthenticationRequestRequired: z.boolean().nullable().optional(),
+  federatedIdpMfaBehavior: z.enum(FEDERATED_IDP_MFA_BEHAVIORS).nullable().optional(),
+});
+
+/** A domain of the tenant; with `federation` it is federated (authenticationType Federated). */
+const domainSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9.-]+\.[a-z0-9-]+$/i, 'must be a domain name'),
+  isDefault: z.boolean().optional(),
+  isInitial: z.boolean().optional(),
+  isVerified: z.boolean().optional(),
+  supportedServices: z.array(z.string()).optional(),
+  federation: federationSchema.optional(),
+});
+
 export const tenantDocumentSchema = z.strictObject({
   $schema: z.string().optional(),
   tenant: z.strictObject({ id: guid, size: z.enum(['S', 'M', 'L']).optional(), displayName: z.string().min(1).nullable().optional() }),
@@ -177,6 +209,7 @@ export const tenantDocumentSchema = z.strictObject({
   groups: z.array(groupSchema).optional(),
   contacts: z.array(contactSchema).optional(),
   featureRolloutPolicies: z.array(featureRolloutPolicySchema).optional(),
+  domains: z.array(domainSchema).optional(),
   hardwareOathDevices: z.array(deviceSchema).optional(),
   authenticationMethodsPolicy: z.looseObject({}).optional(),
 });

@@ -20,17 +20,27 @@ export function registerDirectoryRoutes(router: Router): void {
   router.add({ pattern: 'organization', handlers: { GET: listOrganization } });
 }
 
-/** The tenant itself (clients read its id and name from here); domains are those of the users' UPNs. */
+/** v1.0's organization properties; those the emulator does not model are null. */
+const ORGANIZATION_PROPERTIES = [
+  'id', 'assignedPlans', 'businessPhones', 'city', 'country', 'countryLetterCode', 'createdDateTime', 'defaultUsageLocation', 'displayName',
+  'marketingNotificationEmails', 'onPremisesLastSyncDateTime', 'onPremisesSyncEnabled', 'partnerTenantType', 'postalCode', 'preferredLanguage',
+  'privacyProfile', 'provisionedPlans', 'securityComplianceNotificationMails', 'securityComplianceNotificationPhones', 'state', 'street',
+  'technicalNotificationMails', 'tenantType', 'verifiedDomains',
+];
+
+/** The tenant itself (clients read its id and name from here), with its verified domains. */
 function listOrganization(ctx: HandlerContext): HandlerResult {
-  const domains = [...new Set(ctx.state.users.map((u) => u.userPrincipalName.split('@')[1]!.toLowerCase()))];
-  const { tenant } = ctx.state;
-  return collection(ctx, 'organization', [
-    {
-      id: tenant.id,
-      displayName: tenant.displayName,
-      verifiedDomains: domains.map((name, i) => ({ name, isDefault: i === 0, isInitial: false, type: 'Managed', capabilities: 'Email' })),
-    },
-  ]);
+  const { tenant, domains } = ctx.state;
+  const select = parseSelect(ctx.req.query, ORGANIZATION_PROPERTIES, 'organization');
+  const full: Record<string, unknown> = {
+    ...Object.fromEntries(ORGANIZATION_PROPERTIES.map((k) => [k, null])),
+    id: tenant.id,
+    displayName: tenant.displayName,
+    verifiedDomains: domains
+      .filter((d) => d.isVerified)
+      .map((d) => ({ name: d.id, isDefault: d.isDefault, isInitial: d.isInitial, type: d.federation ? 'Federated' : 'Managed', capabilities: 'Email' })),
+  };
+  return collection(ctx, 'organization', [select ? Object.fromEntries(['id', ...select].map((k) => [k, full[k]])) : full]);
 }
 
 const USER_NAMES = Object.keys(USER_PROPERTIES);
