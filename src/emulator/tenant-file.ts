@@ -17,6 +17,7 @@ import {
   type UserRecord,
 } from './state.js';
 import { UserError } from '../model/user-error.js';
+import { campaignProblems, configurationProblems } from './policy-targets.js';
 import { unsupportedGroupReason } from './rollout-rules.js';
 import { tenantDocumentSchema, type ParsedTenantDocument, type TenantDocument } from './tenant-schema.js';
 
@@ -240,6 +241,11 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   state.behaviour = { ...state.behaviour, ...definedOnly(doc.behaviour ?? {}) };
   buildRolloutPolicies(doc.featureRolloutPolicies ?? [], state, problems);
   state.domains = buildDomains(doc.domains, state, problems);
+  // Targets name groups and users, known only now.
+  for (const p of campaignProblems(state, state.policy)) problems.push(`$.authenticationMethodsPolicy.${p}`);
+  for (const config of state.policy.authenticationMethodConfigurations) {
+    for (const p of configurationProblems(state, config)) problems.push(`$.authenticationMethodsPolicy.authenticationMethodConfigurations(${config.id}).${p}`);
+  }
 
   if (problems.length > 0) throw new TenantFileError(source, problems);
   return state;

@@ -45,7 +45,7 @@ describe('introspection', () => {
 
   it('returns the state in the tenant file shape, secrets as fingerprints', async () => {
     const state = (await introspect(emu, 'state')).body;
-    expect(Object.keys(state).sort()).toEqual(['authenticationMethodsPolicy', 'groups', 'hardwareOathDevices', 'identity', 'tenant', 'users']);
+    expect(Object.keys(state).sort()).toEqual(['authenticationMethodsPolicy', 'contacts', 'domains', 'featureRolloutPolicies', 'groups', 'hardwareOathDevices', 'identity', 'tenant', 'users']);
     const quinn = state.users.find((u: { userPrincipalName: string }) => u.userPrincipalName === 'quinn@contoso.com');
     expect(quinn.methods.phone.map((p: { phoneType: string }) => p.phoneType)).toEqual(['mobile', 'alternateMobile']);
     expect(quinn.signInPreferences.userPreferredMethodForSecondaryAuthentication).toBe('sms');
