@@ -19,7 +19,7 @@ export interface LockInfo {
 /** Another run holds the state directory. */
 export class LockHeldError extends UserError {
   constructor(readonly holder: LockInfo) {
-    super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}`);
+    super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}; if that process is gone for good: mfa-migrate force-unlock ${holder.id}`);
     this.name = 'LockHeldError';
   }
 }
@@ -106,4 +106,14 @@ function safeUser(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** Removes the state folder's lock if it is the one named (Terraform's force-unlock); returns the holder it removed. */
+export async function forceUnlock(stateDir: string, lockId: string): Promise<LockInfo> {
+  const path = join(stateDir, 'lock');
+  const holder = await readLock(path);
+  if (!holder) throw new UserError(`${stateDir} is not locked`);
+  if (holder.id !== lockId) throw new UserError(`the lock of ${stateDir} is ${holder.id}, not ${lockId}: nothing removed`);
+  await unlink(path);
+  return holder;
 }
