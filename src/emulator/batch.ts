@@ -27,7 +27,14 @@ export interface BatchOutcome {
  * `execute` (the same router, rules, throttling and faults as a direct request), answers 424 to items whose
  * dependency failed, and returns the responses in an order of its own (clients must correlate by id).
  */
-export function runBatch(envelope: GraphRequest, execute: (req: GraphRequest) => GraphResponse, order: Prng, newRequestId: () => string): BatchOutcome {
+export function runBatch(
+  envelope: GraphRequest,
+  execute: (req: GraphRequest) => GraphResponse,
+  order: Prng,
+  newRequestId: () => string,
+  /** Told of items answered 424 without running (executed ones are the executor's to record). */
+  onSkipped: (req: GraphRequest, status: number) => void = () => undefined,
+): BatchOutcome {
   const items = parseEnvelope(envelope.body);
   const byId = new Map(items.map((i) => [i.id.toLowerCase(), i]));
   const results = new Map<string, { id: string; status: number; headers: Record<string, string>; body?: unknown }>();
@@ -43,6 +50,7 @@ export function runBatch(envelope: GraphRequest, execute: (req: GraphRequest) =>
         headers: { 'Content-Type': JSON_CONTENT_TYPE },
         body: errorBody('FailedDependency', `The request depends on request '${failed}', which failed.`, newRequestId(), envelope.clientRequestId),
       };
+      onSkipped(itemRequest(envelope, item, ''), 424);
     } else {
       response = execute(itemRequest(envelope, item, newRequestId()));
     }
@@ -150,6 +158,7 @@ function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string)
     version: envelope.version,
     segments,
     keys,
+    rawPath: path,
     query: new URLSearchParams(rawQuery),
     headers: item.headers,
     body: item.body,

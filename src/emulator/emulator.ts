@@ -8,6 +8,7 @@ import { PageTokens } from './paging.js';
 import { permissionProblem } from './permissions.js';
 import { Prng } from './prng.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
+import { RequestRecorder } from './request-recorder.js';
 import { Router } from './router.js';
 import { registerDirectoryRoutes } from './routes/directory.js';
 import { registerDomainRoutes } from './routes/domains.js';
@@ -27,6 +28,7 @@ export class Emulator {
   readonly router = new Router();
   readonly pages = new PageTokens();
   readonly log: RequestLog;
+  readonly recorder: RequestRecorder;
   state!: EmulatorState;
   throttle: Throttle | undefined;
   faults!: FaultInjector;
@@ -42,6 +44,7 @@ export class Emulator {
     registerFeatureRolloutRoutes(this.router);
     registerDomainRoutes(this.router);
     this.log = new RequestLog(options.requestLogLimit);
+    this.recorder = new RequestRecorder(options.onRequest, options.recordDir);
     this.reset();
   }
 
@@ -67,8 +70,14 @@ export class Emulator {
     this.log.clear();
   }
 
-  /** One Graph operation (a direct request or a $batch item): route, throttle, fault, handle. */
+  /** One Graph operation (a direct request or a $batch item): route, throttle, fault, handle; recorded for contract tests. */
   execute(req: GraphRequest): GraphResponse {
+    const response = this.#execute(req);
+    this.recorder.record(req, response.status);
+    return response;
+  }
+
+  #execute(req: GraphRequest): GraphResponse {
     // A cloud without the beta endpoints answers as for any unknown segment.
     if (req.version === 'beta' && !this.state.behaviour.betaAvailable) return this.errorResponse(req, errors.segmentNotFound(req.segments[0] ?? ''), {});
     const match = this.router.match(req.version, req.method, req.segments, req.keys);
@@ -128,7 +137,7 @@ export class Emulator {
   /** POST /$batch: the envelope costs nothing itself; each item is executed (and throttled) on its own. */
   executeBatch(envelope: GraphRequest): { response: GraphResponse; items: RequestLogEntry[] } {
     try {
-      return runBatch(envelope, (item) => this.execute(item), this.batchOrder, randomUUID);
+      return runBatch(envelope, (item) => this.execute(item), this.batchOrder, randomUUID, (item, status) => this.recorder.record(item, status));
     } catch (err) {
       if (!(err instanceof GraphError)) throw err;
       return { response: this.errorResponse(envelope, err, {}), items: [] };

@@ -9,6 +9,8 @@ export interface GraphRequest {
   version: ApiVersion;
   /** Decoded path segments after the version, e.g. ['users', 'alice@contoso.com', 'authentication', 'phoneMethods']. */
   segments: string[];
+  /** The path after the version as sent (undecoded, no query), for the contract record. */
+  rawPath: string;
   /** Indexes of segments written in key syntax (`users('$x@y.com')`): they bind to parameters only. */
   keys: ReadonlySet<number>;
   query: URLSearchParams;

@@ -79,6 +79,7 @@ export class HttpExchange {
       version: 'v1.0',
       segments,
       keys,
+      rawPath: slash < 0 ? '' : path.slice(slash + 1),
       query: new URLSearchParams(rawQuery),
       headers,
       body: undefined,

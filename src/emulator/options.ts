@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { packageRoot } from '../io/package-root.js';
 import type { Behaviour } from './behaviour.js';
+import { RECORD_ENV, type RecordedRequest } from './request-recorder.js';
 import type { ThrottleLimits } from './throttle.js';
 import type { TenantSize } from './state.js';
 import { UserError } from '../model/user-error.js';
@@ -32,6 +33,10 @@ export interface EmulatorOptions {
   throttleLimits?: Partial<ThrottleLimits>;
   /** Overrides the tenant file's `behaviour` switches (inventory shape, beta availability, propagation delay, activation pace). */
   behaviour?: Partial<Behaviour>;
+  /** Told of every Graph operation a client sends (contract tests). */
+  onRequest?: (request: RecordedRequest) => void;
+  /** A directory to append every Graph operation to as JSON lines; default the MFA_MIGRATE_EMULATOR_RECORD environment variable. */
+  recordDir?: string;
 }
 
 export interface ResolvedOptions {
@@ -47,6 +52,8 @@ export interface ResolvedOptions {
   requestLogLimit: number;
   throttleLimits: Partial<ThrottleLimits>;
   behaviour: Partial<Behaviour>;
+  onRequest: ((request: RecordedRequest) => void) | undefined;
+  recordDir: string | undefined;
 }
 
 export class EmulatorOptionError extends UserError {
@@ -93,6 +100,8 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     requestLogLimit,
     throttleLimits: options.throttleLimits ?? {},
     behaviour: options.behaviour ?? {},
+    onRequest: options.onRequest,
+    recordDir: options.recordDir ?? (process.env[RECORD_ENV] || undefined),
   };
 }
 
