@@ -1,10 +1,10 @@
 import type { BatchPipeline, PipelineOutcome } from '../graph/batch-pipeline.js';
 import { errorText, isSuccess } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
-import { exponentialBackoff, type Backoff } from '../graph/retry-policy.js';
+import type { Backoff } from '../graph/retry-policy.js';
 import type { Journal, OpRecord, OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
-import { verifyOp, type Verified } from './op-verify.js';
+import { lookUpBeforeCreate, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 
 export interface ExecutorOptions {
@@ -18,6 +18,8 @@ export interface ExecutorOptions {
   backoff?: Backoff;
   /** How an operation's change is read back (tests may count or fail it). */
   verify?: (op: Operation) => Promise<Verified>;
+  /** How a token's serial is looked up right before it is created. */
+  lookUp?: (op: Operation) => Promise<InventoryLookup>;
   now?: () => number;
 }
 
@@ -47,6 +49,8 @@ interface Slot {
   attempts: number;
   error?: string;
   timer?: NodeJS.Timeout;
+  /** A token create whose serial was looked up in the inventory already. */
+  looked?: boolean;
 }
 
 /**
@@ -67,6 +71,7 @@ export class Executor {
   private readonly backoff: Backoff;
   private readonly maxAttempts: number;
   private readonly verify: (op: Operation) => Promise<Verified>;
+  private readonly lookUp: (op: Operation) => Promise<InventoryLookup>;
   private records: OpRecord[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private active = 0;
@@ -78,9 +83,10 @@ export class Executor {
   private resent = 0;
 
   constructor(private readonly opts: ExecutorOptions) {
-    this.backoff = opts.backoff ?? exponentialBackoff();
+    this.backoff = opts.backoff ?? opts.client.backoff;
     this.maxAttempts = opts.maxAttempts ?? 8;
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
+    this.lookUp = opts.lookUp ?? ((op) => lookUpBeforeCreate(op, opts.client));
     this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now() };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
@@ -170,6 +176,7 @@ export class Executor {
       s.status = 'stopped';
       return this.checkFinished();
     }
+    if (s.op.kind === 'token-create' && !s.looked) return void this.lookUpFirst(s);
     const ctx = { ...this.opts.context, results: this.results };
     const first = callFor(s.op, ctx);
     if ('error' in first) return this.settle(s, 'failed', first.error);
@@ -219,6 +226,42 @@ export class Executor {
         }
         return this.settle(s, 'failed', errorText(res));
       }
+    }
+  }
+
+  /** A token is looked up by serial right before it is created: adopted if already the user's, refused if anyone else's. */
+  private async lookUpFirst(s: Slot): Promise<void> {
+    s.status = 'verify';
+    s.looked = true;
+    this.active++;
+    try {
+      const found = await this.lookUp(s.op);
+      if (found.found === 'mine') {
+        this.results.set(s.op.id, { deviceId: found.deviceId, adopted: true });
+        return this.settle(s, 'done', undefined, { deviceId: found.deviceId, adopted: true });
+      }
+      if (found.found === 'other') return this.settle(s, 'failed', found.reason);
+      s.status = 'waiting';
+      this.submit(s);
+    } catch (err) {
+      // The lookup failed (network): it is tried again with the create, after a pause.
+      if (++s.attempts >= this.maxAttempts || this.interrupted) {
+        if (this.interrupted) s.status = 'stopped';
+        else this.settle(s, 'failed', `looking up the token's serial failed: ${(err as Error).message}`);
+        return;
+      }
+      s.looked = false;
+      s.status = 'timed';
+      s.timer = setTimeout(() => {
+        s.timer = undefined;
+        if (s.status === 'timed') {
+          s.status = 'waiting';
+          this.submit(s);
+        }
+      }, this.backoff(s.attempts));
+    } finally {
+      this.active--;
+      this.checkFinished();
     }
   }
 

@@ -10,6 +10,27 @@ import { canonicalJson } from '../plan/fingerprint.js';
 import { methodConfiguration, splitResource } from '../plan/resource-state.js';
 import type { Operation } from './operations.js';
 
+/** What the inventory holds for a token about to be created. */
+export type InventoryLookup = { found: 'none' } | { found: 'mine'; deviceId: string } | { found: 'other'; reason: string };
+
+/**
+ * Looks a token's serial up right before it is created: a device already assigned to the user
+ * (another apply of the same plan got there first) is adopted, so the activation that follows
+ * proves its seed; one held by anybody else, or unassigned, appeared since the plan and is not
+ * created again beside it (Graph would take the same serial twice).
+ */
+export async function lookUpBeforeCreate(op: Operation, client: GraphClient): Promise<InventoryLookup> {
+  const serial = splitResource(op.resource)[1]!;
+  const res = await client.read<{ value?: unknown[] }>(findDevicesBySerial(serial));
+  if (!isSuccess(res)) throw new Error(`reading the inventory for ${serial} failed: ${res.status}`);
+  const same = (res.body?.value ?? []).map(deviceOf).filter((d) => d && serialKey(String(d.serialNumber)) === serialKey(serial));
+  const mine = same.find((d) => d!.assignedTo?.id === op.userId);
+  if (mine) return { found: 'mine', deviceId: mine.id };
+  if (same.length === 0) return { found: 'none' };
+  const holder = same[0]!.assignedTo?.id;
+  return { found: 'other', reason: `a token with serial ${serial} appeared in the inventory since the plan (${holder ? `assigned to ${holder}` : 'unassigned'}): not created beside it; plan again` };
+}
+
 export interface Verified {
   /** The operation's change is in the tenant. */
   done: boolean;

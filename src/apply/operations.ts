@@ -1,4 +1,4 @@
-import type { PolicyChange } from '../mapping/policy-rules.js';
+import type { SavedPolicyChange } from '../plan/plan-file.js';
 import type { PlanUser, SavedUserChange } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 
@@ -48,8 +48,8 @@ const ROOT_OP_IDS: Record<string, string> = {
 };
 
 /** The policy step: one PATCH per method configuration, one per complex property of the policy itself. */
-export function policyOperations(changes: readonly (PolicyChange & { state_fingerprint?: string })[]): Operation[] {
-  const byTarget = new Map<string, (PolicyChange & { state_fingerprint?: string })[]>();
+export function policyOperations(changes: readonly SavedPolicyChange[]): Operation[] {
+  const byTarget = new Map<string, SavedPolicyChange[]>();
   for (const c of changes) byTarget.set(c.target, [...(byTarget.get(c.target) ?? []), c]);
   const ops: Operation[] = [];
   for (const [target, list] of byTarget) {

@@ -69,6 +69,8 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
         add({ ...base, id, kind: 'email-update', after: planned, before: op.after });
         break;
       case 'token-create': {
+        // A token another run of the plan had created (adopted here) is that run's to undo.
+        if (records.get(op.id)?.result?.adopted) break;
         const deviceId = records.get(op.id)?.result?.deviceId;
         add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
         add({ ...base, id: `${id}/delete`, kind: 'token-delete', after: null, before: { ...op.after, deviceId } });

@@ -1,7 +1,6 @@
-import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
-import type { PlanUser } from '../plan/plan-file.js';
+import type { PlanUser, SavedPolicyChange } from '../plan/plan-file.js';
 import { policyPropertyState, userResourceState } from '../plan/resource-state.js';
 
 export interface StaleObject {
@@ -16,10 +15,9 @@ export interface StaleObject {
  * Compares the tenant objects a plan will write with the state the plan saw: an object whose
  * fingerprint differs has changed since (or its user is gone) and is stale. Pure.
  */
-export function findStale(users: readonly PlanUser[], policyChanges: readonly (PolicyChange & { state_fingerprint?: string })[], tenant: TenantSnapshot): StaleObject[] {
+export function findStale(users: readonly PlanUser[], policyChanges: readonly SavedPolicyChange[], tenant: TenantSnapshot): StaleObject[] {
   const out: StaleObject[] = [];
   for (const c of policyChanges) {
-    if (c.state_fingerprint === undefined) continue;
     const now = stateFingerprint(policyPropertyState(tenant.policy, c.target, c.property));
     if (now !== c.state_fingerprint) out.push({ target: `${c.target}.${c.property}`, planned: c.state_fingerprint, now, reason: 'the policy changed since the plan' });
   }

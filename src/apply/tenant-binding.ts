@@ -1,5 +1,5 @@
 import type { GraphClient } from '../graph/graph-client.js';
-import { getOrganization, parseOrganization } from '../graph/calls/organization.js';
+import { readOrganization } from '../graph/tenant-reader.js';
 import { UserError } from '../model/user-error.js';
 
 export interface BoundTenant {
@@ -17,13 +17,12 @@ export class WrongTenantError extends UserError {
 const name = (t: { id: string; displayName?: string }) => (t.displayName ? `${t.displayName} (${t.id})` : t.id);
 
 /**
- * Reads the tenant behind the client (GET /organization) and refuses anything but the expected one,
+ * Reads the tenant behind the client and refuses anything but the expected one,
  * before any write is sent. Nothing bypasses it: not --skip-stale, not --force.
  */
 export async function bindTenant(client: GraphClient, expected: { id: string; displayName?: string }): Promise<BoundTenant> {
   if (!expected.id || expected.id === 'unknown') throw new UserError('the plan does not record which tenant it is for (it was made by an older mfa-migrate that could not read it): make a new plan');
-  const org = parseOrganization(await client.get(getOrganization(), 'reading the tenant (GET /organization)'));
-  if (!org) throw new UserError(`${client.root} did not say which tenant it is (GET /organization listed none)`);
+  const org = await readOrganization(client);
   if (org.id.toLowerCase() !== expected.id.toLowerCase()) throw new WrongTenantError(expected, client.root, org);
   return org;
 }

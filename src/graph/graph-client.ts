@@ -2,7 +2,7 @@ import { isSuccess, type GraphCall, type GraphResponse } from './graph-call.js';
 import { GraphRequestError, GraphUnreachableError, isUnreachable } from './graph-errors.js';
 import { BatchPipeline, type PipelineOptions, type PipelineOutcome } from './batch-pipeline.js';
 import { GraphTransport } from './graph-transport.js';
-import { defaultRetryPolicy, type RetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
+import { defaultRetryPolicy, exponentialBackoff, type Backoff, type RetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
 import { UserError } from '../model/user-error.js';
 import { identityOf, type TokenIdentity, type TokenSource } from './access-token.js';
 
@@ -29,6 +29,8 @@ export class GraphClient {
   readonly root: string;
   readonly readOnly: boolean;
   readonly policy: RetryPolicy;
+  /** The policy's backoff, for callers that wait between their own tries (apply's read-back and resend). */
+  readonly backoff: Backoff;
   private readonly transport: GraphTransport;
   private readonly tokens: TokenSource;
   private readonly timeoutMs: number;
@@ -38,7 +40,8 @@ export class GraphClient {
     this.root = opts.root;
     this.readOnly = opts.readOnly;
     this.tokens = opts.tokens;
-    this.policy = defaultRetryPolicy(opts.retry);
+    this.backoff = exponentialBackoff(opts.retry);
+    this.policy = defaultRetryPolicy(opts.retry, this.backoff);
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.transport = new GraphTransport({ root: opts.root, tokens: opts.tokens, readOnly: opts.readOnly, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
   }

@@ -118,7 +118,6 @@ export interface RetryPolicyOptions {
 }
 
 /** The tool's policy: fatal errors, throttling, transient failures, conflicts; 8 attempts, backoff from 250 ms capped at 30 s. */
-export function defaultRetryPolicy(opts: RetryPolicyOptions = {}): RetryPolicy {
-  const backoff = exponentialBackoff(opts);
+export function defaultRetryPolicy(opts: RetryPolicyOptions = {}, backoff: Backoff = exponentialBackoff(opts)): RetryPolicy {
   return composeRetryPolicy([fatalErrorStrategy, throttlingStrategy(backoff), transientStrategy(backoff), conflictStrategy], opts.maxAttempts ?? 8);
 }

@@ -3,6 +3,7 @@ import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/t
 import { serialKey } from '../model/serial.js';
 import { isSuccess, type GraphResponse } from './graph-call.js';
 import { GraphRequestError } from './graph-errors.js';
+import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
 import { getOrganization, parseOrganization } from './calls/organization.js';
 import { getPolicy } from './calls/policy.js';
@@ -89,9 +90,10 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
   return { tenant, policy, users, hardwareTokens: inventory.tokens };
 }
 
-async function readOrganization(client: GraphClient): Promise<{ id: string; displayName: string }> {
+/** The tenant the client signs in to: its id and display name. */
+export async function readOrganization(client: GraphClient): Promise<{ id: string; displayName: string }> {
   const org = parseOrganization(await client.get(getOrganization(), 'reading the tenant (GET /organization)'));
-  if (!org) throw new Error('Graph answered GET /organization without a tenant');
+  if (!org) throw new UserError(`${client.root} did not say which tenant it is (GET /organization listed none)`);
   return org;
 }
 

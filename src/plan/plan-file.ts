@@ -303,7 +303,11 @@ export class SavedPlan {
       if (c.action === 'no-op') return;
       if (c.resource.startsWith('hardwareOathMethods/')) tokenChanges = true;
       let u = byId.get(user_id);
-      if (!u) byId.set(user_id, (u = { upn: user, userId: user_id, changes: [] })), users.push(u);
+      if (!u) {
+        u = { upn: user, userId: user_id, changes: [] };
+        byId.set(user_id, u);
+        users.push(u);
+      }
       u.changes.push(c as SavedUserChange);
     });
     const policy = Array.isArray(data.policy_changes) ? (data.policy_changes as SavedPolicyChange[]) : [];

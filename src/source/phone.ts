@@ -31,7 +31,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
   if (extension !== undefined && !/^\d{1,10}$/.test(extension)) {
     return { ok: false, reason: 'the extension must be 1 to 10 digits' };
   }
-  if (!plain && (!/^[+\d\s\-().\/]+$/.test(text) || !/\d/.test(text))) {
+  if (!plain && (!/^[+\d\s\-()./]+$/.test(text) || !/\d/.test(text))) {
     return { ok: false, reason: 'the number has characters other than digits and punctuation' };
   }
 
@@ -48,7 +48,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
   // are already their national significant number. A number valid for the US (NANP's main
   // country, which a full parse tries first) is what a full parse would also find; anything else
   // (Canada, the Caribbean, invalid) takes the full parse below. A test holds the two paths equal.
-  const digits = plain ? text : text.replace(/[\s\-().\/]/g, '');
+  const digits = plain ? text : text.replace(/[\s\-()./]/g, '');
   const nanp =
     !international && cc?.kind === 'calling' && cc.callingCode === '1' && /^[2-9]\d{9}$/.test(digits)
       ? digits

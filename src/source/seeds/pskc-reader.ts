@@ -1,4 +1,4 @@
-import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
+import type { OathAlgorithm, OathType } from '../../model/export-data.js';
 import { ProblemList, type Problem, type ProblemCode, type Where } from '../../model/problem.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm } from './oath-parameters.js';
 import { warnIfShortSecret } from './oath-seed.js';

@@ -1,33 +1,14 @@
-import { sampleSeedArgs } from '../../src/cli/demo-command.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parse as parseCsvSync } from 'csv-parse/sync';
 import { expect } from 'vitest';
 import type { RequestLogEntry } from '../../src/emulator/index.js';
 import { ProblemList } from '../../src/model/problem.js';
 import { encodeBase32 } from '../../src/source/seeds/secret-encoding.js';
-import { loadPskcKeyFile, loadPskcPasswordFile, readSeedFiles } from '../../src/source/seeds/read-seed-files.js';
-import { CLI, ROOT, runCli, type CliResult } from '../helpers/run-cli.js';
+import { loadPskcKeyFile, loadPskcPasswordFile } from '../../src/source/seeds/pskc-credentials.js';
+import { readSeedFiles } from '../../src/source/seeds/read-seed-files.js';
+import { join } from 'node:path';
+import { CONTOSO, CONTOSO_TOKENS } from './migration.js';
 
-export const CONTOSO = join(ROOT, 'fixtures', 'contoso');
 const TOKENS = join(CONTOSO, 'tokens');
-
-/** Every Contoso seed file with the key and password they need (as the README demo passes them). */
-export const CONTOSO_SEED_ARGS = sampleSeedArgs(CONTOSO);
-
-export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), `mfa-apply-${prefix}-`));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** `mfa-migrate plan ... --out FILE` against a Graph URL; fails the test unless it exits 0. */
-export async function planTo(graphUrl: string, out: string, source = CONTOSO, extra: string[] = source === CONTOSO ? CONTOSO_SEED_ARGS : []): Promise<CliResult> {
-  const r = await runCli(['plan', '--source', source, ...extra, '--graph-url', graphUrl, '--out', out, '--format', 'json']);
-  if (r.code !== 0) throw new Error(`plan exited ${r.code}: ${r.stderr}`);
-  return r;
-}
 
 export interface PlanChange {
   user: string;
@@ -38,17 +19,13 @@ export interface PlanChange {
   after: Record<string, unknown> | null;
 }
 
+/** What the checks read of a plan (the Plan object, or `plan --format json`). */
 export interface PlanDoc {
   user_changes: PlanChange[];
   policy_changes: { target: string; property: string; after: unknown }[];
 }
 
-export function readPlan(path: string): PlanDoc {
-  return JSON.parse(readFileSync(path, 'utf8')) as PlanDoc;
-}
-
 // The emulator's state, as GET /_emulator/state returns it (test code reads it loosely).
-/* eslint-disable @typescript-eslint/no-explicit-any */
 export type Snapshot = any;
 
 /**
@@ -164,7 +141,7 @@ export function expectNoDuplicateCreates(log: RequestLogEntry[], state: Snapshot
 export async function contosoSecretForms(): Promise<{ serial: string; forms: string[] }[]> {
   const problems = new ProblemList();
   const seeds = await readSeedFiles(
-    CONTOSO_SEED_ARGS.filter((_, i) => CONTOSO_SEED_ARGS[i - 1] === '--tokens'),
+    CONTOSO_TOKENS,
     { pskcKey: loadPskcKeyFile(join(TOKENS, 'psk.hex')), pskcPassword: loadPskcPasswordFile(join(TOKENS, 'pskc-password.txt')), pskcMac: 'fail' },
     problems,
   );
@@ -174,29 +151,6 @@ export async function contosoSecretForms(): Promise<{ serial: string; forms: str
     const forms = [b32, b32.replace(/=+$/, ''), b.toString('hex'), b.toString('base64'), b.toString('base64url')];
     return { serial: s.serial, forms: [...new Set([...forms, ...forms.map((f) => f.toLowerCase()), ...forms.map((f) => f.toUpperCase())])] };
   });
-}
-
-export function runDirs(stateDir: string): string[] {
-  return readdirSync(join(stateDir, 'runs')).map((id) => join(stateDir, 'runs', id));
-}
-
-/** The journal's lines, parsed. */
-export function journalLines(runDir: string): Snapshot[] {
-  return readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
-
-/** Starts `mfa-migrate ARGS` as a child process that the test may kill. */
-export function spawnCli(args: string[]): { child: ChildProcess; exit: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exit = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? (signal ? -1 : null), stdout, stderr })));
-  return { child, exit };
 }
 
 export function parseCsv(text: string): Record<string, string>[] {

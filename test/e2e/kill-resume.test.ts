@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { expectNoDuplicateCreates, expectPlanApplied, journalLines, normalizeState, planTo, readPlan, runDirs, spawnCli, tempDir, type PlanDoc, type Snapshot } from './helpers.js';
+import { cliPlanTo, spawnCli } from '../helpers/e2e.js';
+import { journalLines, runDirs, tempDir } from '../helpers/migration.js';
+import { expectNoDuplicateCreates, expectPlanApplied, normalizeState, type PlanDoc, type Snapshot } from '../helpers/tenant-checks.js';
 
 const SLOW = process.env.MFA_SLOW_TESTS === '1';
 const TRIALS = SLOW ? 10 : 3;
@@ -29,8 +31,7 @@ describe(`apply killed with SIGKILL at random moments, then resumed (${TRIALS} t
     tmp = tempDir('kill');
     emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 40 });
     planFile = join(tmp.dir, 'contoso.plan');
-    await planTo(emu.url, planFile);
-    plan = readPlan(planFile);
+    plan = await cliPlanTo(emu.url, planFile);
     const stateDir = join(tmp.dir, 'reference');
     const t0 = Date.now();
     const r = await runCli(applyArgs(stateDir));
