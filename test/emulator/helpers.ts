@@ -4,7 +4,6 @@ export interface Reply {
   status: number;
   headers: Headers;
   // Test code reads whatever JSON Graph returned.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 
