@@ -10,7 +10,7 @@ import type { OathSeed } from '../model/export-data.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
-import { Journal, readRun, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
+import { Journal, readRun, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { policyOperations, userOperations, type Operation } from './operations.js';
 import { findStale, type StaleObject } from './staleness.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
@@ -137,12 +137,18 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
 
     const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
-    await lock.setRun(runId);
-    deps.onRun?.(runId);
     const planFile = plan.format === '1' ? 'plan.json' : 'plan.jsonl';
-    await copyFile(plan.path, join(runDir, planFile));
-    await syncDirectory(runDir);
+    try {
+      await mkdir(runDir, { recursive: true, mode: 0o700 });
+      await lock.setRun(runId);
+      await copyFile(plan.path, join(runDir, planFile));
+      await syncDirectory(runDir);
+    } catch (err) {
+      const why = storageProblem(err);
+      if (why) throw new UserError(`cannot set up the run in ${deps.stateDir} (${why}): nothing was sent; make room and apply again`, 1, { cause: err });
+      throw err;
+    }
+    deps.onRun?.(runId);
     const identity = await deps.client.identity();
     const header: RunHeader = {
       t: 'run',
