@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { AuditLog, auditPathOf } from './audit-log.js';
+import { checkReplaceable } from './private-file.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
 import type { ShimRules } from './rules.js';
 import { ShimDatabase, journalPathOf } from './shim-database.js';
@@ -86,6 +87,9 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
  * tokens, and writes it atomically (0600) with a fresh journal. Holds the store lock throughout.
  */
 export async function runImportStore(opts: OneShotOptions & { input: ImportInput; importOptions?: ImportOptions }): Promise<ImportSummary> {
+  // The files the import writes: never through a planted symbolic link, never another user's (issue 17 item 10).
+  checkReplaceable(opts.store, 'store');
+  checkReplaceable(journalPathOf(opts.store), 'state journal');
   let previous: PreviousStore | undefined;
   let db: ShimDatabase | undefined;
   let lock: StoreLock | undefined;

@@ -8,7 +8,7 @@ import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { startShimService, ShimConfigError, isLoopbackHost, type ShimService, type ShimServiceOptions } from '../../src/shim/shim-service.js';
 import { runImportStore, runUnlock } from '../../src/shim/shim-operations.js';
 import { call, verify } from './http-client.js';
-import { MemorySink, RFC_SEED_SHA1, RFC_SEED_SHA512, TEST_KEY, TestClock, seed, tempDir, token } from './helpers.js';
+import { MemorySink, RFC_SEED_SHA1, RFC_SEED_SHA512, TEST_KEY, TestClock, haveOpenssl, seed, tempDir, token } from './helpers.js';
 import { AuditLog } from '../../src/shim/audit-log.js';
 import { createShimServer } from '../../src/shim/http-server.js';
 import { ShimMetrics } from '../../src/shim/metrics.js';
@@ -290,14 +290,6 @@ describe('exposure', () => {
     expect(insecure.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
   });
 
-  const haveOpenssl = (() => {
-    try {
-      execFileSync('openssl', ['version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
 
   it.skipIf(!haveOpenssl)('serves HTTPS with a Bearer API key on 0.0.0.0', async () => {
     const cert = tmp.path('cert.pem');
