@@ -10,6 +10,7 @@ export interface ShimServeRequest extends ShimStoreRequest {
   port: number;
   rules: ShimRules;
   rateLimit: { perSecond: number; burst: number };
+  sourceMaxFails?: number;
   apiKeyFile?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -34,6 +35,7 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
     maxBodyBytes: req.maxBodyBytes,
     onNotice: notice,
   };
+  if (req.sourceMaxFails !== undefined) options.sourceMaxFails = req.sourceMaxFails;
   if (req.apiKeyFile !== undefined) options.apiKey = readApiKey(req.apiKeyFile, secretOptions);
   if (req.tlsCert !== undefined && req.tlsKey !== undefined) {
     options.tls = { cert: readCertificate(req.tlsCert), key: readSecretFile(req.tlsKey, 'TLS key', secretOptions) };

@@ -5,6 +5,7 @@ import { printable } from '../model/printable.js';
 import { checkShimCode } from '../app/shim-check.js';
 import { importShimStore } from '../app/shim-import.js';
 import { startShimServe } from '../app/shim-serve.js';
+import { DEFAULT_SOURCE_MAX_FAILS } from '../shim/shim-service.js';
 import { unlockShimUser } from '../app/shim-unlock.js';
 import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 import { addRuleOptions, addStoreOptions, notice, readCode, rulesFrom, storeRequestFrom, untilStopped, wholeNumber, type RuleFlags, type StoreFlags } from './shim-options.js';
@@ -40,6 +41,7 @@ interface ServeFlags extends StoreFlags, RuleFlags {
   insecure: boolean;
   rateLimit: number;
   rateBurst: number;
+  sourceMaxFails: number;
   maxBody: number;
 }
 
@@ -57,6 +59,7 @@ function registerServe(shim: Command): void {
         .option('--insecure', 'allow a non-loopback address without API key and TLS', false)
         .option('--rate-limit <per-second>', 'requests per second per client address (0: off)', wholeNumber(0, 1_000_000_000), 50)
         .option('--rate-burst <n>', 'requests a client may send at once before the rate limit applies', wholeNumber(1, 1_000_000_000), 100)
+        .option('--source-max-fails <n>', 'failures one end-user address may have across all users per lock-out window (0: no budget)', wholeNumber(0, 1_000_000), DEFAULT_SOURCE_MAX_FAILS)
         .option('--max-body <bytes>', 'largest request body accepted', wholeNumber(64, 1_048_576), 4096),
     ),
   )
@@ -80,6 +83,7 @@ Examples:
         port: flags.port,
         rules: rulesFrom(flags),
         rateLimit: { perSecond: flags.rateLimit, burst: flags.rateBurst },
+        sourceMaxFails: flags.sourceMaxFails,
         ...(flags.apiKeyFile !== undefined ? { apiKeyFile: flags.apiKeyFile } : {}),
         ...(flags.tlsCert !== undefined ? { tlsCert: flags.tlsCert } : {}),
         ...(flags.tlsKey !== undefined ? { tlsKey: flags.tlsKey } : {}),

@@ -10,6 +10,8 @@ export interface AuditEvent {
   event: 'verify' | 'unlock' | 'start' | 'stop' | 'import';
   user?: string;
   client?: string;
+  /** The end user's address the request was counted under (client_ip, Calling-Station-Id), when not the client itself. */
+  source?: string;
   result?: 'accept' | 'reject';
   reason?: string;
   serial?: string | null;
@@ -89,7 +91,8 @@ function auditLine(time: string, e: AuditEvent): string {
   // User names come from the request: cap them so a client cannot bloat the log.
   // Control characters and bidi overrides from the request are written as visible escapes (printable).
   if (e.user !== undefined) line += `,"user":${JSON.stringify(printable(e.user.length > MAX_FIELD ? `${e.user.slice(0, MAX_FIELD)}…` : e.user))}`;
-  if (e.client !== undefined) line += `,"client":${JSON.stringify(e.client)}`;
+  if (e.client !== undefined) line += `,"client":${JSON.stringify(printable(e.client))}`;
+  if (e.source !== undefined && e.source !== e.client) line += `,"source":${JSON.stringify(printable(e.source))}`;
   if (e.result !== undefined) line += `,"result":"${e.result}"`;
   if (e.reason !== undefined) line += `,"reason":${JSON.stringify(e.reason)}`;
   if (e.serial !== undefined) line += `,"serial":${JSON.stringify(e.serial)}`;

@@ -14,6 +14,7 @@ export class ShimMetrics {
   #latencySum = 0;
   #rateLimited = 0;
   #unauthorized = 0;
+  #sourceRefused = 0;
   #internalErrors = 0;
   readonly #started = Date.now() / 1000;
 
@@ -42,6 +43,11 @@ export class ShimMetrics {
     this.#rateLimited++;
   }
 
+  /** A request refused because its source (end-user address) spent its failure budget. */
+  sourceRefused(): void {
+    this.#sourceRefused++;
+  }
+
   unauthorized(): void {
     this.#unauthorized++;
   }
@@ -61,6 +67,9 @@ export class ShimMetrics {
     out.push('# HELP mfa_shim_rate_limited_total Requests refused with 429 by the per-client rate limit.');
     out.push('# TYPE mfa_shim_rate_limited_total counter');
     out.push(`mfa_shim_rate_limited_total ${this.#rateLimited}`);
+    out.push('# HELP mfa_shim_source_refused_total Requests refused because their source (end-user address) spent its failure budget.');
+    out.push('# TYPE mfa_shim_source_refused_total counter');
+    out.push(`mfa_shim_source_refused_total ${this.#sourceRefused}`);
     out.push('# HELP mfa_shim_unauthorized_total Requests refused with 401 (missing or wrong API key).');
     out.push('# TYPE mfa_shim_unauthorized_total counter');
     out.push(`mfa_shim_unauthorized_total ${this.#unauthorized}`);

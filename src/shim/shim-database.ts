@@ -3,8 +3,8 @@ import { deriveKey } from './store-key.js';
 import { readStoreFile, StoreError, writeStoreFile, type StoreDocument } from './store-file.js';
 import { StoreLock } from './store-lock.js';
 import { createJournal, cutJournal, JournalWriter, readJournal, type JournalRecord } from './state-journal.js';
-import { userKey, type ShimToken, type ShimUser, type TokenStatePatch, type UserStatePatch } from './store-model.js';
-import type { StateSink } from './verifier.js';
+import { userKey, type ShimToken, type ShimUser } from './store-model.js';
+import { MemoryState } from './memory-state.js';
 
 export const journalPathOf = (store: string): string => `${store}.journal`;
 
@@ -23,9 +23,7 @@ export interface OpenOptions {
  * store generation and starts a new journal; `shim serve` compacts at start and clean stop, and the
  * database itself when the journal grows past `compactAfter` records.
  */
-export class ShimDatabase implements StateSink {
-  readonly users = new Map<string, ShimUser>();
-  readonly tokens = new Map<string, ShimToken>();
+export class ShimDatabase extends MemoryState {
   #doc: Omit<StoreDocument, 'users' | 'tokens'>;
   #journal: JournalWriter;
   #compacting: Promise<void> | null = null;
@@ -40,6 +38,7 @@ export class ShimDatabase implements StateSink {
     private readonly compactAfter: number,
     private readonly onNotice: (message: string) => void,
   ) {
+    super();
     this.#doc = { format: doc.format, version: doc.version, storeId: doc.storeId, gen: doc.gen, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
     this.#journal = journal;
     loadDocument(doc, this.users, this.tokens, path);
@@ -89,21 +88,8 @@ export class ShimDatabase implements StateSink {
     return this.#journal.failed;
   }
 
-  findUser(key: string): ShimUser | undefined {
-    return this.users.get(key);
-  }
-
-  setTokenState(token: ShimToken, state: TokenStatePatch): Promise<void> {
-    token.counter = state.counter;
-    token.lastStep = state.lastStep;
-    token.drift = state.drift;
-    return this.#append({ token: token.serial, counter: state.counter, lastStep: state.lastStep, drift: state.drift });
-  }
-
-  setUserState(user: ShimUser, state: UserStatePatch): Promise<void> {
-    user.fails = state.fails;
-    user.lockedAt = state.lockedAt;
-    return this.#append({ user: user.key, fails: state.fails, lockedAt: state.lockedAt });
+  protected override persist(record: JournalRecord): Promise<void> {
+    return this.#append(record);
   }
 
   #append(record: JournalRecord): Promise<void> {
@@ -120,7 +106,7 @@ export class ShimDatabase implements StateSink {
         if (token) Object.assign(token, { counter: r.counter, lastStep: r.lastStep, drift: r.drift });
       } else {
         const user = this.users.get(r.user);
-        if (user) Object.assign(user, { fails: r.fails, lockedAt: r.lockedAt });
+        if (user) this.setUser(user, { fails: r.fails, lockedAt: r.lockedAt, sources: r.sources ?? {} });
       }
     }
   }
@@ -131,7 +117,7 @@ export class ShimDatabase implements StateSink {
       ...this.#doc,
       gen: this.#doc.gen + 1,
       updatedAt: new Date().toISOString(),
-      users: [...this.users.values()].map((u) => ({ username: u.username, tokens: u.tokens.map((t) => t.serial), fails: u.fails, lockedAt: u.lockedAt })),
+      users: [...this.users.values()].map((u) => ({ username: u.username, tokens: u.tokens.map((t) => t.serial), fails: u.fails, lockedAt: u.lockedAt, sources: u.sources })),
       tokens: [...this.tokens.values()].map(storedTokenOf),
     };
   }
@@ -219,7 +205,7 @@ export function loadDocument(doc: StoreDocument, users: Map<string, ShimUser>, t
       period: t.type === 'totp' ? (t.period ?? 30) : null,
       secret,
       fingerprint: t.fingerprint,
-      counter: t.type === 'hotp' ? (t.counter ?? 0) : null,
+      counter: t.type === 'hotp' ? (t.counter ?? 0n) : null,
       lastStep: t.type === 'totp' ? t.lastStep : null,
       drift: t.type === 'totp' ? t.drift : 0,
     };
@@ -232,7 +218,7 @@ export function loadDocument(doc: StoreDocument, users: Map<string, ShimUser>, t
   for (const u of doc.users) {
     const key = userKey(u.username);
     if (users.has(key)) throw new StoreError(`${file}: user ${u.username} appears twice`);
-    const user: ShimUser = { username: u.username, key, tokens: [], fails: u.fails, lockedAt: u.lockedAt };
+    const user: ShimUser = { username: u.username, key, tokens: [], fails: u.fails, lockedAt: u.lockedAt, sources: u.sources ?? {}, version: 0 };
     for (const serial of u.tokens) {
       const token = tokens.get(serial);
       if (!token) throw new StoreError(`${file}: user ${u.username} names token ${serial}, which the store does not hold`);
@@ -244,3 +230,4 @@ export function loadDocument(doc: StoreDocument, users: Map<string, ShimUser>, t
     users.set(key, user);
   }
 }
+

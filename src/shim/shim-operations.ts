@@ -29,8 +29,7 @@ export async function runCheck(
   const db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim check', onNotice: opts.onNotice ?? (() => undefined) });
   try {
     const now = opts.now ?? Date.now;
-    const verdict = new Verifier(db, opts.rules, now).verify(opts.user, opts.code);
-    await verdict.durable;
+    const verdict = await new Verifier(db, db, opts.rules, now).verify(opts.user, opts.code);
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
     audit.write({
       event: 'verify',
@@ -71,8 +70,7 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
   try {
     if (!db.findUser(userKey(opts.user))) return { status: 'unknown_user' };
     const now = opts.now ?? Date.now;
-    const done = new Verifier(db, opts.rules, now).unlock(opts.user)!;
-    await done.durable;
+    const done = (await new Verifier(db, db, opts.rules, now).unlock(opts.user))!;
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
     audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
     await audit.close();

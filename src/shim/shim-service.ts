@@ -10,6 +10,8 @@ import { ShimDatabase } from './shim-database.js';
 import { userKey } from './store-model.js';
 import { UnlockRequestDir } from './unlock-requests.js';
 import { Verifier } from './verifier.js';
+import { SourceBudget } from './source-budget.js';
+import { VerifyGate } from './verify-gate.js';
 import { UserError } from '../model/user-error.js';
 
 export interface ShimServiceOptions {
@@ -19,6 +21,8 @@ export interface ShimServiceOptions {
   port: number;
   rules: ShimRules;
   rateLimit: { perSecond: number; burst: number };
+  /** Failures one end-user address may have across all users within the lock-out window (0: no budget). */
+  sourceMaxFails?: number;
   apiKey?: string;
   tls?: { cert: Buffer; key: Buffer };
   /** Allow a non-loopback bind without an API key and TLS. */
@@ -42,6 +46,14 @@ export interface ShimService {
 /** A configuration the service refuses to run with. */
 export class ShimConfigError extends UserError {
   override name = 'ShimConfigError';
+}
+
+/** Failures one end-user address may have across all users within the window (issue 17 item 8). */
+export const DEFAULT_SOURCE_MAX_FAILS = 30;
+
+/** The window of a source's failures is the lock-out's (15 minutes when lock-outs never expire); answers slow down by 1 s from half the budget. */
+export function sourceBudgetRules(maxFails: number, rules: ShimRules): ConstructorParameters<typeof SourceBudget>[0] {
+  return { maxFails, windowMs: (rules.lockoutMinutes > 0 ? rules.lockoutMinutes : 15) * 60_000, slowDownMs: 1000 };
 }
 
 /** True for addresses only this machine can reach. */
@@ -75,32 +87,34 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const unlocks = new UnlockRequestDir(opts.store, (user) =>
       auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: 'unlocked' }),
     );
-    const verifier = new Verifier(db, opts.rules, now, unlocks);
+    const verifier = new Verifier(db, db, opts.rules, now, unlocks);
 
     const applyUnlockRequests = async (): Promise<void> => {
       for (const request of await unlocks.drain()) {
         const user = db.findUser(userKey(request.user));
         if (!user) continue;
-        const wasLocked = user.lockedAt !== null;
         if (user.lockedAt !== null && request.requestedAt < user.lockedAt) continue; // asked before this lock-out began
-        const done = verifier.unlock(user.username);
-        await done?.durable;
-        auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: wasLocked ? 'unlocked' : 'fail_counter_reset' });
+        const done = await verifier.unlock(user.username);
+        if (done) auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
       }
     };
     await applyUnlockRequests();
 
     const metrics = new ShimMetrics();
     const limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst, now);
+    const healthy = (): boolean => db.failure === null;
+    const gate = new VerifyGate(verifier, metrics, audit, healthy);
+    const budget = new SourceBudget(sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules), now);
     const server = createShimServer({
-      verifier,
+      gate,
+      budget,
       metrics,
       audit,
       limiter,
       ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
-      healthy: () => db.failure === null,
+      healthy,
       gauges: () => {
         const tokens: Record<string, number> = { totp: 0, hotp: 0 };
         for (const t of db.tokens.values()) tokens[t.type] = (tokens[t.type] ?? 0) + 1;
@@ -123,7 +137,10 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     audit.write({ event: 'start', detail: `listening on ${url}; ${db.users.size} users, ${db.tokens.size} tokens` });
 
     const timers = [
-      setInterval(() => limiter.prune(), 60_000),
+      setInterval(() => {
+        limiter.prune();
+        budget.prune();
+      }, 60_000),
       setInterval(() => void applyUnlockRequests().catch((err: Error) => notice(`unlock requests: ${err.message}`)), 5_000),
     ];
     for (const t of timers) t.unref();

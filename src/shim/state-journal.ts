@@ -3,7 +3,8 @@ import { closeSync, fstatSync, write, writeSync } from 'node:fs';
 import { readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { datasyncDescriptor, openForSyncedWrites, writeAtSynced } from '../io/fsync.js';
-import { StoreError } from './store-file.js';
+import { counterJson, StoreError, storedCounter } from './store-file.js';
+import type { SourceFailures } from './store-model.js';
 
 /**
  * The state journal: an append-only file of JSON lines beside the store that records every change of
@@ -26,8 +27,8 @@ import { StoreError } from './store-file.js';
  * asynchronous O_DSYNC write measured the same as this synchronous one, so the simpler one stayed.
  */
 export type JournalRecord =
-  | { token: string; counter: number | null; lastStep: number | null; drift: number }
-  | { user: string; fails: number; lockedAt: number | null };
+  | { token: string; counter: bigint | null; lastStep: number | null; drift: number }
+  | { user: string; fails: number; lockedAt: number | null; sources?: SourceFailures };
 
 export const JOURNAL_FORMAT = 'mfa-migrate-shim-journal';
 
@@ -175,13 +176,25 @@ function parseRecord(line: string): { seq: number; record: JournalRecord } | und
   if (typeof r !== 'object' || r === null || !Number.isSafeInteger(r.seq)) return undefined;
   const seq = r.seq as number;
   const intOrNull = (v: unknown): v is number | null => v === null || Number.isSafeInteger(v);
-  if (typeof r.token === 'string' && intOrNull(r.counter) && intOrNull(r.lastStep) && Number.isSafeInteger(r.drift)) {
-    return { seq, record: { token: r.token, counter: r.counter, lastStep: r.lastStep, drift: r.drift as number } };
+  if (typeof r.token === 'string' && intOrNull(r.lastStep) && Number.isSafeInteger(r.drift)) {
+    const counter = r.counter === null ? null : storedCounter.safeParse(r.counter);
+    if (counter === null || counter.success) return { seq, record: { token: r.token, counter: counter?.data ?? null, lastStep: r.lastStep, drift: r.drift as number } };
   }
   if (typeof r.user === 'string' && Number.isSafeInteger(r.fails) && intOrNull(r.lockedAt)) {
-    return { seq, record: { user: r.user, fails: r.fails as number, lockedAt: r.lockedAt } };
+    const record: JournalRecord = { user: r.user, fails: r.fails as number, lockedAt: r.lockedAt };
+    if (isSources(r.sources)) record.sources = r.sources;
+    else if (r.sources !== undefined) return undefined;
+    return { seq, record };
   }
   return undefined;
+}
+
+function isSources(v: unknown): v is SourceFailures {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.values(v).every((s: unknown) => {
+    const o = s as { fails?: unknown; at?: unknown };
+    return typeof s === 'object' && s !== null && Number.isSafeInteger(o.fails) && Number.isSafeInteger(o.at);
+  });
 }
 
 /** A commit line `{"commit":<last seq>,"mac":"…"}`: the number, the body its MAC covers, the MAC. */
@@ -201,7 +214,7 @@ function parseCommit(line: string): { last: number; body: string; mac: string } 
 function sealBatch(macKey: Buffer, storeId: string, gen: number, records: JournalRecord[], firstSeq: number): string {
   let text = '';
   let seq = firstSeq;
-  for (const record of records) text += `${JSON.stringify({ seq: seq++, ...record })}\n`;
+  for (const record of records) text += `${JSON.stringify({ seq: seq++, ...record }, counterJson)}\n`;
   const body = `{"commit":${seq - 1}}`;
   return `${text}${body.slice(0, -1)}${MAC_FIELD}${macOf(macKey, storeId, gen, text + body)}"}\n`;
 }

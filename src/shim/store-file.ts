@@ -13,6 +13,19 @@ export class StoreError extends UserError {
   override name = 'StoreError';
 }
 
+const MAX_COUNTER = 2n ** 64n - 1n;
+
+/** A HOTP counter as JSON holds it exactly: a number up to 2^53 - 1, a decimal string beyond. */
+export const storedCounter = z
+  .union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)])
+  .transform((v) => BigInt(v))
+  .refine((v) => v <= MAX_COUNTER, 'a HOTP counter is at most 2^64 - 1');
+
+/** JSON.stringify replacer for bigints (the counters): numbers while exact, decimal strings beyond. */
+export function counterJson(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()) : value;
+}
+
 const storedToken = z
   .object({
     serial: z.string().min(1),
@@ -26,7 +39,8 @@ const storedToken = z
     manufacturer: z.string().optional(),
     model: z.string().optional(),
     source: z.string().optional(),
-    counter: z.number().int().nonnegative().nullable(),
+    /** HOTP: a number, or a decimal string beyond 2^53 - 1 (RFC 4226 counters run to 2^64 - 1). */
+    counter: storedCounter.nullable(),
     lastStep: z.number().int().nonnegative().nullable(),
     drift: z.number().int(),
   })
@@ -38,6 +52,8 @@ const storedUser = z
     tokens: z.array(z.string()),
     fails: z.number().int().nonnegative(),
     lockedAt: z.number().int().nullable(),
+    /** Failures per source since the last success (lockout.ts); absent in stores written before it. */
+    sources: z.record(z.string(), z.object({ fails: z.number().int().nonnegative(), at: z.number().int() }).strict()).optional(),
   })
   .strict();
 
@@ -56,9 +72,9 @@ const storeDocument = z
   })
   .strict();
 
-export type StoredToken = z.infer<typeof storedToken>;
-export type StoredUser = z.infer<typeof storedUser>;
-export type StoreDocument = z.infer<typeof storeDocument>;
+export type StoredToken = z.output<typeof storedToken>;
+export type StoredUser = z.output<typeof storedUser>;
+export type StoreDocument = z.output<typeof storeDocument>;
 
 const envelope = z.object({
   format: z.literal(STORE_FORMAT),
@@ -81,7 +97,7 @@ export function encryptStore(doc: StoreDocument, key: Buffer): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', deriveKey(key, 'store-encryption'), iv);
   cipher.setAAD(additionalData(keyId));
-  const plaintext = Buffer.from(JSON.stringify(doc));
+  const plaintext = Buffer.from(JSON.stringify(doc, counterJson));
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   plaintext.fill(0);
   return (
