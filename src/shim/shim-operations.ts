@@ -4,7 +4,7 @@ import { checkReplaceable } from './private-file.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
 import type { ShimRules } from './rules.js';
 import { ShimDatabase, journalPathOf } from './shim-database.js';
-import { writeStoreFile } from './store-file.js';
+import { readStoreFile, writeStoreFile } from './store-file.js';
 import { deriveKey } from './store-key.js';
 import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-lock.js';
 import { createJournal } from './state-journal.js';
@@ -58,13 +58,19 @@ export type UnlockOutcome =
  * change is handed to it as an unlock request (see unlock-requests.ts).
  */
 export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user: string }): Promise<UnlockOutcome> {
+  // While a server holds the store: a request MAC'd with the store key, for a user the store holds.
+  const handOver = async (server: LockHolder): Promise<UnlockOutcome> => {
+    const doc = await readStoreFile(opts.store, opts.key);
+    if (!doc.users.some((u) => userKey(u.username) === userKey(opts.user))) return { status: 'unknown_user' };
+    return { status: 'requested', server, requestFile: await requestUnlock(opts.store, opts.user, opts.key, doc.storeId) };
+  };
   const holder = await liveHolder(opts.store);
-  if (holder) return { status: 'requested', server: holder, requestFile: await requestUnlock(opts.store, opts.user) };
+  if (holder) return handOver(holder);
   let db: ShimDatabase;
   try {
     db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim unlock', onNotice: opts.onNotice ?? (() => undefined) });
   } catch (err) {
-    if (err instanceof StoreBusyError) return { status: 'requested', server: err.holder, requestFile: await requestUnlock(opts.store, opts.user) };
+    if (err instanceof StoreBusyError) return handOver(err.holder);
     throw err;
   }
   try {

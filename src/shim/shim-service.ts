@@ -84,8 +84,15 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const auditPath = opts.auditLog ?? auditPathOf(opts.store);
     audit = await AuditLog.open(auditPath, notice, now);
     const auditLog = audit;
-    const unlocks = new UnlockRequestDir(opts.store, (user) =>
-      auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: 'unlocked' }),
+    const unlocks = new UnlockRequestDir(
+      opts.store,
+      opts.key,
+      db.storeId,
+      (user) => auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: 'unlocked' }),
+      (file) => {
+        notice(`${file}: unlock request dropped: it was not made with this store's key (forged, or for another store)`);
+        auditLog.write({ event: 'unlock', client: 'shim unlock', result: 'reject', reason: 'forged_request', detail: file });
+      },
     );
     const verifier = new Verifier(db, db, opts.rules, now, unlocks);
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -169,6 +169,32 @@ describe('POST /v1/verify', () => {
       ['verify', 'ok'],
       ['stop', undefined],
     ]);
+  });
+});
+
+describe('unlock requests (issue 17 item 13)', () => {
+  it('issue 17 item 13: a request without the store key\'s MAC unlocks nobody; one from `shim unlock` does', async () => {
+    const { url } = await start();
+    for (let i = 0; i < 10; i++) await verify(url, 'ivan@contoso.com', '000000');
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    // Someone who can write the store's folder, but has no store key, plants requests.
+    const { requestUnlock, unlockDirOf } = await import('../../src/shim/unlock-requests.js');
+    const planted = await requestUnlock(store, 'ivan@contoso.com', Buffer.alloc(32, 1), service!.db.storeId, Date.now());
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    writeFileSync(planted, JSON.stringify({ user: 'ivan@contoso.com', requestedAt: Date.now() }));
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    expect(readdirSync(unlockDirOf(store))).toEqual([]);
+    // A request for another store (its own key, another id) does not count either.
+    await requestUnlock(store, 'ivan@contoso.com', TEST_KEY, '0123456789abcdef', Date.now());
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    expect(service!.db.users.get('ivan@contoso.com')!.lockedAt).not.toBeNull();
+    expect((await runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com' })).status).toBe('requested');
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect((await runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'nobody@contoso.com' })).status).toBe('unknown_user');
+    const path = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    expect(readFileSync(path, 'utf8').match(/"reason":"forged_request"/g)).toHaveLength(3);
   });
 });
 
