@@ -33,6 +33,7 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
     rateLimit: req.rateLimit,
     insecure: req.insecure,
     maxBodyBytes: req.maxBodyBytes,
+    resetState: req.resetState === true,
     onNotice: notice,
   };
   if (req.sourceMaxFails !== undefined) options.sourceMaxFails = req.sourceMaxFails;

@@ -9,6 +9,8 @@ export interface ShimStoreRequest {
   auditLog?: string;
   /** Refuse key files that group or others can read (default: warn). */
   strictPermissions?: boolean;
+  /** Continue from the store's own state when its journal is missing or foreign (--reset-state). */
+  resetState?: boolean;
   now?: () => number;
   onNotice?: (message: string) => void;
 }
@@ -23,10 +25,11 @@ export function storeKeyOf(req: ShimStoreRequest): Buffer {
 }
 
 /** The options the shim's operations take from a request (audit log, clock, notices). */
-export function operationOptions(req: ShimStoreRequest, key: Buffer): { store: string; key: Buffer; auditLog?: string; now?: () => number; onNotice?: (m: string) => void } {
+export function operationOptions(req: ShimStoreRequest, key: Buffer): { store: string; key: Buffer; auditLog?: string; resetState: boolean; now?: () => number; onNotice?: (m: string) => void } {
   return {
     store: req.store,
     key,
+    resetState: req.resetState === true,
     ...(req.auditLog !== undefined ? { auditLog: req.auditLog } : {}),
     ...(req.now ? { now: req.now } : {}),
     ...(req.onNotice ? { onNotice: req.onNotice } : {}),

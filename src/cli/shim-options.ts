@@ -28,7 +28,8 @@ export function addStoreOptions(cmd: Command): Command {
     .requiredOption('--store <file>', 'the encrypted token store')
     .option('--key-file <file>', 'file holding the store key (base64 of 32 bytes); default: $MFA_SHIM_KEY')
     .option('--audit-log <file>', 'JSON-lines audit log (default: <store>.audit.jsonl)')
-    .option('--strict-permissions', 'refuse key files that group or others can read (default: warn)', false);
+    .option('--strict-permissions', 'refuse key files that group or others can read (default: warn)', false)
+    .option('--reset-state', "start from the store's own state when its state journal is missing or not the one it names (the changes since the store was written are lost)", false);
 }
 
 export interface StoreFlags {
@@ -36,6 +37,7 @@ export interface StoreFlags {
   keyFile?: string;
   auditLog?: string;
   strictPermissions: boolean;
+  resetState: boolean;
 }
 
 export interface RuleFlags {
@@ -69,6 +71,7 @@ export function storeRequestFrom(flags: StoreFlags): ShimStoreRequest {
     ...(flags.keyFile !== undefined ? { keyFile: flags.keyFile } : {}),
     ...(flags.auditLog !== undefined ? { auditLog: flags.auditLog } : {}),
     strictPermissions: flags.strictPermissions,
+    resetState: flags.resetState,
     onNotice: notice,
   };
 }

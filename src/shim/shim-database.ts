@@ -1,12 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import { rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { syncDirectory } from '../io/fsync.js';
 import { Secret } from '../model/secret.js';
 import { deriveKey } from './store-key.js';
-import { readStoreFile, StoreError, writeStoreFile, type StoreDocument } from './store-file.js';
+import { readStoreFile, STORE_VERSION, StoreError, writeStoreFile, type StoreDocument } from './store-file.js';
 import { StoreLock } from './store-lock.js';
-import { createJournal, cutJournal, JournalWriter, readJournal, type JournalRecord } from './state-journal.js';
+import { createJournal, cutJournal, JournalWriter, readJournal, type JournalIdentity, type JournalRecord } from './state-journal.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { MemoryState } from './memory-state.js';
 
 export const journalPathOf = (store: string): string => `${store}.journal`;
+/** Where a new generation's journal is made before the store that names it is written (then renamed in). */
+export const nextJournalPathOf = (store: string): string => `${store}.journal.next`;
+
+/**
+ * Writes a store generation and the (empty) journal that continues it, so that the store names its
+ * journal and a crash at any point leaves a consistent pair: the journal is created beside
+ * (`.journal.next`) and durable first, then the store is replaced, then the journal renamed in. A
+ * start that finds the store naming the `.next` journal finishes the rename. Returns the document as
+ * written and the journal's length.
+ */
+export async function writeStoreGeneration(path: string, key: Buffer, doc: StoreDocument): Promise<{ doc: StoreDocument; journalBytes: number }> {
+  const id = randomBytes(8).toString('hex');
+  const written: StoreDocument = { ...doc, version: STORE_VERSION, journal: { id } };
+  const next = nextJournalPathOf(path);
+  const journalBytes = await createJournal(next, deriveKey(key, 'journal-mac'), doc.storeId, doc.gen, id);
+  await writeStoreFile(path, written, key);
+  await rename(next, journalPathOf(path));
+  await syncDirectory(dirname(path));
+  return { doc: written, journalBytes };
+}
 
 export interface OpenOptions {
   /** Shown to other processes that find the store busy, e.g. "shim serve". */
@@ -15,6 +39,11 @@ export interface OpenOptions {
   compactAfter?: number;
   /** Called with operator-facing notes (e.g. a cut-off journal tail was dropped). */
   onNotice?: (message: string) => void;
+  /**
+   * Start from the store's own state when its journal is missing or not the one it names (the
+   * changes since the last compaction are then lost); without it such a start is refused.
+   */
+  resetState?: boolean;
 }
 
 /**
@@ -25,7 +54,7 @@ export interface OpenOptions {
  */
 export class ShimDatabase extends MemoryState {
   #doc: Omit<StoreDocument, 'users' | 'tokens'>;
-  #journal: JournalWriter;
+  #journal!: JournalWriter;
   #compacting: Promise<void> | null = null;
   #closed = false;
 
@@ -34,13 +63,11 @@ export class ShimDatabase extends MemoryState {
     private readonly key: Buffer,
     private readonly lock: StoreLock,
     doc: StoreDocument,
-    journal: JournalWriter,
     private readonly compactAfter: number,
     private readonly onNotice: (message: string) => void,
   ) {
     super();
     this.#doc = { format: doc.format, version: doc.version, storeId: doc.storeId, gen: doc.gen, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
-    this.#journal = journal;
     loadDocument(doc, this.users, this.tokens, path);
   }
 
@@ -50,26 +77,57 @@ export class ShimDatabase extends MemoryState {
       const doc = await readStoreFile(path, key);
       const macKey = deriveKey(key, 'journal-mac');
       const journalPath = journalPathOf(path);
-      const journal = await readJournal(journalPath, macKey, doc.storeId, doc.gen);
+      const nextPath = nextJournalPathOf(path);
+      const expected: JournalIdentity = { storeId: doc.storeId, gen: doc.gen, ...(doc.journal ? { journalId: doc.journal.id } : {}) };
+      let journal = await readJournal(journalPath, macKey, expected);
+      if (journal.status !== 'current' && doc.journal) {
+        // A compaction or import stopped between writing the store and renaming its journal in.
+        const next = await readJournal(nextPath, macKey, expected);
+        if (next.status === 'current') {
+          await rename(nextPath, journalPath);
+          await syncDirectory(dirname(path));
+          journal = next;
+        }
+      }
+      await rm(nextPath, { force: true }); // one stopped before its store was written
       const notice = options.onNotice ?? (() => undefined);
+      // A version 1 store names no journal: its generation's journal, or an older one (its crash window), continues it.
+      const legacyOk = doc.journal === undefined && journal.status === 'stale';
+      if (journal.status !== 'current' && !legacyOk) {
+        const what = journal.status === 'missing' ? 'is missing' : journal.status === 'stale' ? 'is an older generation\'s' : 'is not the one the store names (another store\'s, or replaced)';
+        if (!options.resetState) {
+          throw new StoreError(
+            `${journalPath}: the state journal ${what}: the state changes since the store was written (used codes, counted failures) cannot be known; restore the journal, or start with --reset-state to continue from the store's own state`,
+          );
+        }
+        notice(`--reset-state: ${journalPath} ${what}; continuing from the state in ${path} (generation ${doc.gen})`);
+      }
       if (journal.droppedTail > 0) {
         notice(`${journalPath}: dropped ${journal.droppedTail} cut-off line(s) at the end (a write interrupted by a crash; never acknowledged)`);
       }
-      let end = journal.intactBytes;
+      const db = new ShimDatabase(path, key, lock, doc, options.compactAfter ?? 200_000, notice);
+      db.stateReset = journal.status !== 'current' && !legacyOk;
       if (journal.status === 'current') {
+        db.#apply(journal.records);
         if (journal.droppedTail > 0) await cutJournal(journalPath, journal.intactBytes);
-      } else {
-        end = await createJournal(journalPath, macKey, doc.storeId, doc.gen);
       }
-      const writer = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, end);
-      const db = new ShimDatabase(path, key, lock, doc, writer, options.compactAfter ?? 200_000, notice);
-      db.#apply(journal.records);
+      if (journal.status === 'current' && doc.journal) {
+        db.#journal = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, journal.intactBytes);
+      } else {
+        // Start a journal the store names: a new generation holding the state as it stands.
+        const { doc: written, journalBytes } = await writeStoreGeneration(path, key, db.snapshot());
+        db.#doc = { ...db.#doc, gen: written.gen, updatedAt: written.updatedAt };
+        db.#journal = await JournalWriter.open(journalPath, macKey, written.storeId, written.gen, 1, journalBytes);
+      }
       return db;
     } catch (err) {
       await lock.release();
       throw err;
     }
   }
+
+  /** The journal was missing or foreign and --reset-state continued from the store's own state. */
+  stateReset = false;
 
   get storeId(): string {
     return this.#doc.storeId;
@@ -138,13 +196,11 @@ export class ShimDatabase extends MemoryState {
   async #compact(): Promise<void> {
     if (this.#journal.failed) throw this.#journal.failed;
     const before = await this.#journal.detach();
-    const doc = this.snapshot();
     try {
-      await writeStoreFile(this.path, doc, this.key);
+      const { doc, journalBytes } = await writeStoreGeneration(this.path, this.key, this.snapshot());
       before.resolve();
-      const end = await createJournal(journalPathOf(this.path), deriveKey(this.key, 'journal-mac'), doc.storeId, doc.gen);
       this.#doc = { ...this.#doc, gen: doc.gen, updatedAt: doc.updatedAt };
-      await this.#journal.resume(journalPathOf(this.path), doc.gen, end);
+      await this.#journal.resume(journalPathOf(this.path), doc.gen, journalBytes);
     } catch (err) {
       const failure = new StoreError(`${this.path}: compaction failed: ${(err as Error).message}`);
       before.reject(failure);

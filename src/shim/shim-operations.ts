@@ -3,11 +3,9 @@ import { AuditLog, auditPathOf } from './audit-log.js';
 import { checkReplaceable } from './private-file.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
 import type { ShimRules } from './rules.js';
-import { ShimDatabase, journalPathOf } from './shim-database.js';
-import { readStoreFile, writeStoreFile } from './store-file.js';
-import { deriveKey } from './store-key.js';
+import { ShimDatabase, journalPathOf, writeStoreGeneration } from './shim-database.js';
+import { readStoreFile } from './store-file.js';
 import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-lock.js';
-import { createJournal } from './state-journal.js';
 import { userKey } from './store-model.js';
 import { requestUnlock } from './unlock-requests.js';
 import { Verifier, type VerifyReason, type VerifyResult } from './verifier.js';
@@ -20,13 +18,15 @@ export interface OneShotOptions {
   auditLog?: string;
   now?: () => number;
   onNotice?: (message: string) => void;
+  /** Continue from the store's own state when its journal is missing or foreign (see ShimDatabase). */
+  resetState?: boolean;
 }
 
 /** `shim check`: one verification with the same rules and state as the server (which must not be running). */
 export async function runCheck(
   opts: OneShotOptions & { rules: ShimRules; user: string; code: string },
 ): Promise<{ result: VerifyResult; reason: VerifyReason; serial?: string }> {
-  const db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim check', onNotice: opts.onNotice ?? (() => undefined) });
+  const db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim check', onNotice: opts.onNotice ?? (() => undefined), resetState: opts.resetState === true });
   try {
     const now = opts.now ?? Date.now;
     const verdict = await new Verifier(db, db, opts.rules, now).verify(opts.user, opts.code);
@@ -68,7 +68,7 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
   if (holder) return handOver(holder);
   let db: ShimDatabase;
   try {
-    db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim unlock', onNotice: opts.onNotice ?? (() => undefined) });
+    db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim unlock', onNotice: opts.onNotice ?? (() => undefined), resetState: opts.resetState === true });
   } catch (err) {
     if (err instanceof StoreBusyError) return handOver(err.holder);
     throw err;
@@ -98,16 +98,15 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
   let db: ShimDatabase | undefined;
   let lock: StoreLock | undefined;
   if (existsSync(opts.store)) {
-    db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: opts.onNotice ?? (() => undefined) });
+    db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: opts.onNotice ?? (() => undefined), resetState: opts.resetState === true });
     previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens };
   } else {
     lock = await StoreLock.acquire(opts.store, 'shim import');
   }
   try {
     const { doc, summary } = buildStore(opts.input, previous, opts.importOptions);
-    await writeStoreFile(opts.store, doc, opts.key);
-    // The old journal (older generation) is now folded in or obsolete; start this generation's.
-    await createJournal(journalPathOf(opts.store), deriveKey(opts.key, 'journal-mac'), doc.storeId, doc.gen);
+    // The store and the empty journal of this generation, which it names; the old journal is folded in or obsolete.
+    await writeStoreGeneration(opts.store, opts.key, doc);
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), opts.now ?? Date.now);
     audit.write({
       event: 'import',

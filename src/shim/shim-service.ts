@@ -30,6 +30,8 @@ export interface ShimServiceOptions {
   auditLog?: string;
   maxBodyBytes?: number;
   compactAfter?: number;
+  /** Continue from the store's own state when its journal is missing or foreign. */
+  resetState?: boolean;
   now?: () => number;
   onNotice?: (message: string) => void;
 }
@@ -75,7 +77,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
   }
   const now = opts.now ?? Date.now;
   const notice = opts.onNotice ?? (() => undefined);
-  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice };
+  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice, resetState: opts.resetState === true };
   if (opts.compactAfter !== undefined) dbOptions.compactAfter = opts.compactAfter;
   const db = await ShimDatabase.open(opts.store, opts.key, dbOptions);
   let audit: AuditLog | undefined;
@@ -141,6 +143,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const address = server.address() as AddressInfo;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `${opts.tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
+    if (db.stateReset) audit.write({ event: 'start', detail: 'state reset (--reset-state): the journal was missing or foreign; continued from the store' });
     audit.write({ event: 'start', detail: `listening on ${url}; ${db.users.size} users, ${db.tokens.size} tokens` });
 
     const timers = [

@@ -6,7 +6,8 @@ import { deriveKey, storeKeyId } from './store-key.js';
 import { UserError } from '../model/user-error.js';
 
 export const STORE_FORMAT = 'mfa-migrate-shim-store';
-export const STORE_VERSION = 1;
+/** 2: the store names its journal (issue 17 item 7). Version 1 stores are read, and rewritten as 2. */
+export const STORE_VERSION = 2;
 
 /** A store that cannot be read: missing, not a store, wrong key, tampered, inconsistent. */
 export class StoreError extends UserError {
@@ -60,13 +61,18 @@ const storedUser = z
 const storeDocument = z
   .object({
     format: z.literal(STORE_FORMAT),
-    version: z.literal(STORE_VERSION),
+    version: z.union([z.literal(1), z.literal(2)]),
     /** Random id of this store lineage; the journal names it so one store's journal never feeds another. */
     storeId: z.string().regex(/^[0-9a-f]{16}$/),
     /** Bumped on every rewrite (import, compaction); the journal of an older generation is already folded in. */
     gen: z.number().int().positive(),
     createdAt: z.string(),
     updatedAt: z.string(),
+    /**
+     * The journal that continues this generation: a random id its header must carry. A missing or
+     * foreign journal is refused, not silently replaced (version 2; absent in version 1 stores).
+     */
+    journal: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/) }).strict().optional(),
     users: z.array(storedUser),
     tokens: z.array(storedToken),
   })
@@ -78,7 +84,7 @@ export type StoreDocument = z.output<typeof storeDocument>;
 
 const envelope = z.object({
   format: z.literal(STORE_FORMAT),
-  version: z.literal(STORE_VERSION),
+  version: z.union([z.literal(1), z.literal(2)]),
   cipher: z.literal('aes-256-gcm'),
   keyId: z.string(),
   iv: z.string(),
@@ -87,8 +93,8 @@ const envelope = z.object({
 });
 
 /** The header fields are bound to the ciphertext as GCM additional data, so none can be swapped. */
-function additionalData(keyId: string): Buffer {
-  return Buffer.from(JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION, cipher: 'aes-256-gcm', keyId }));
+function additionalData(keyId: string, version: number = STORE_VERSION): Buffer {
+  return Buffer.from(JSON.stringify({ format: STORE_FORMAT, version, cipher: 'aes-256-gcm', keyId }));
 }
 
 /** The store file's bytes: a JSON envelope around the AES-256-GCM-encrypted document. */
@@ -97,7 +103,7 @@ export function encryptStore(doc: StoreDocument, key: Buffer): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', deriveKey(key, 'store-encryption'), iv);
   cipher.setAAD(additionalData(keyId));
-  const plaintext = Buffer.from(JSON.stringify(doc, counterJson));
+  const plaintext = Buffer.from(JSON.stringify({ ...doc, version: STORE_VERSION }, counterJson));
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   plaintext.fill(0);
   return (
@@ -127,7 +133,7 @@ export function decryptStore(text: string, key: Buffer, file: string): StoreDocu
   let plaintext: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', deriveKey(key, 'store-encryption'), Buffer.from(outer.iv, 'base64'));
-    decipher.setAAD(additionalData(keyId));
+    decipher.setAAD(additionalData(keyId, outer.version));
     decipher.setAuthTag(Buffer.from(outer.tag, 'base64'));
     plaintext = Buffer.concat([decipher.update(Buffer.from(outer.ciphertext, 'base64')), decipher.final()]);
   } catch {

@@ -180,6 +180,86 @@ describe('state journal and database', () => {
     await reopened.close();
   });
 
+  it('issue 17 item 7: refuses a complete batch with a bad MAC even at the end, and a zeroed batch followed by records', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const v = new Verifier(db, db, DEFAULT_RULES, now);
+    await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6));
+    await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6));
+    db.releaseLockSync();
+    const path = journalPathOf(store);
+    const original = readFileSync(path);
+    const text = original.toString('latin1');
+    const lines = text.slice(0, text.indexOf('\0')).split('\n');
+    // The last batch, complete, its counter rolled back (used code made usable again): refused, not dropped.
+    const tampered = [...lines];
+    tampered[3] = tampered[3]!.replace('"counter":2', '"counter":1');
+    writeFileSync(path, tampered.join('\n'));
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/line 4: a batch of state records failed its integrity check/);
+    // The first batch zeroed in place, the second left: refused (records were wiped).
+    const zeroed = Buffer.from(original);
+    zeroed.fill(0, lines[0]!.length + 1, lines[0]!.length + 1 + lines[1]!.length + 1 + lines[2]!.length + 1);
+    writeFileSync(path, zeroed);
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/are zeroed but records follow them/);
+    writeFileSync(path, original);
+    const ok = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    expect(ok.tokens.get('H1')!.counter).toBe(2n);
+    await ok.close();
+  });
+
+  it('issue 17 item 7: refuses to start with a deleted, foreign or older journal, unless --reset-state', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const v = new Verifier(db, db, DEFAULT_RULES, now);
+    await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6));
+    const older = readFileSync(journalPathOf(store)); // this generation's journal, one accept in
+    await db.compact();
+    await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6));
+    db.releaseLockSync();
+    const current = readFileSync(journalPathOf(store));
+
+    rmSync(journalPathOf(store));
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/state journal is missing: .*--reset-state/);
+    writeFileSync(journalPathOf(store), older);
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/state journal is an older generation's/);
+    // Another store's journal (same key).
+    const other = tmp.path('other.store');
+    await runImportStore({ store: other, key: TEST_KEY, input: input() });
+    writeFileSync(journalPathOf(store), readFileSync(journalPathOf(other)));
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/is not the one the store names/);
+    expect(existsSync(lockPathOf(store))).toBe(false);
+
+    // The admin decides: continue from the store's own state (the accept since the compaction is lost).
+    const notices: string[] = [];
+    const reset = await ShimDatabase.open(store, TEST_KEY, { command: 'test', resetState: true, onNotice: (m) => notices.push(m) });
+    expect(notices.join('\n')).toMatch(/--reset-state: .* is not the one the store names .*; continuing from the state in/);
+    expect(reset.stateReset).toBe(true);
+    expect(reset.tokens.get('H1')!.counter).toBe(1n);
+    await reset.close();
+    // From then on the store names its new journal: a plain start works.
+    const plain = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    expect(plain.stateReset).toBe(false);
+    await plain.close();
+    writeFileSync(journalPathOf(store), current);
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/older generation's/);
+  });
+
+  it('issue 17 item 7: a compaction stopped between writing the store and renaming its journal in is finished at the next start', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    await new Verifier(db, db, DEFAULT_RULES, now).verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6));
+    db.releaseLockSync();
+    const journalBefore = readFileSync(journalPathOf(store));
+    const reopened = await ShimDatabase.open(store, TEST_KEY, { command: 'test' }); // its start rotates nothing: the journal is current
+    await reopened.compact();
+    reopened.releaseLockSync();
+    // Put the state back as a crash right before the rename would have left it.
+    const { nextJournalPathOf } = await import('../../src/shim/shim-database.js');
+    writeFileSync(nextJournalPathOf(store), readFileSync(journalPathOf(store)));
+    writeFileSync(journalPathOf(store), journalBefore);
+    const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    expect(after.tokens.get('H1')!.counter).toBe(1n);
+    expect(existsSync(nextJournalPathOf(store))).toBe(false);
+    await after.close();
+  });
+
   it('detects a store replaced by an older copy (journal newer than store)', async () => {
     const old = readFileSync(store);
     const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
