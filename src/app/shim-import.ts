@@ -41,7 +41,7 @@ export async function importShimStore(req: ShimImportRequest): Promise<ShimImpor
     runImportStore({
       ...operationOptions(req, key),
       input: {
-        users: bundle.users.map((u) => ({ username: u.username, enabled: u.enabled })),
+        users: bundle.users.map((u) => ({ username: u.username, enabled: u.enabled, ...(u.userGroup !== undefined ? { group: u.userGroup } : {}) })),
         tokens: bundle.tokens.map((t) => (t.user !== undefined ? { seed: t.seed, user: t.user } : { seed: t.seed })),
       },
       importOptions: { includeDisabled: req.includeDisabled },

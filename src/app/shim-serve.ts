@@ -4,6 +4,9 @@ import { readSecretFile } from '../shim/private-file.js';
 import type { ShimRules } from '../shim/rules.js';
 import { startShimService, type ShimService, type ShimServiceOptions } from '../shim/shim-service.js';
 import { storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
+import { parseStateUrl } from '../shim/postgres/state-url.js';
+import { readClientsFile } from '../shim/radius/clients-file.js';
+import { readReplyAttributes } from '../shim/radius/reply-attributes.js';
 
 export interface ShimServeRequest extends ShimStoreRequest {
   host: string;
@@ -16,6 +19,10 @@ export interface ShimServeRequest extends ShimStoreRequest {
   tlsKey?: string;
   insecure: boolean;
   maxBodyBytes: number;
+  /** RADIUS: the UDP port (on --host), the clients file (0600), the optional reply attributes file. */
+  radiusPort?: number;
+  radiusClients?: string;
+  radiusAttributes?: string;
 }
 
 /** `shim serve`: reads the key files the request names and starts the service; the caller stops it. */
@@ -42,6 +49,16 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
     options.tls = { cert: readCertificate(req.tlsCert), key: readSecretFile(req.tlsKey, 'TLS key', secretOptions) };
   }
   if (req.auditLog !== undefined) options.auditLog = req.auditLog;
+  if (req.state !== undefined) options.state = parseStateUrl(req.state);
+  if ((req.radiusPort === undefined) !== (req.radiusClients === undefined)) throw new UserError('--radius-port and --radius-clients go together');
+  if (req.radiusAttributes !== undefined && req.radiusPort === undefined) throw new UserError('--radius-attributes needs --radius-port and --radius-clients');
+  if (req.radiusPort !== undefined && req.radiusClients !== undefined) {
+    options.radius = {
+      port: req.radiusPort,
+      clients: readClientsFile(req.radiusClients),
+      ...(req.radiusAttributes !== undefined ? { replyAttributes: readReplyAttributes(req.radiusAttributes) } : {}),
+    };
+  }
   if (req.now) options.now = req.now;
   const service = await withFileErrors(() => startShimService(options));
   if (req.insecure && service.url.startsWith('http:')) notice('warning: --insecure: serving without TLS');

@@ -1,5 +1,6 @@
 import { UserError } from '../model/user-error.js';
 import { loadStoreKey } from '../shim/store-key.js';
+import { parseStateUrl } from '../shim/postgres/state-url.js';
 
 /** What every shim use case is told about the store it works on. */
 export interface ShimStoreRequest {
@@ -11,6 +12,8 @@ export interface ShimStoreRequest {
   strictPermissions?: boolean;
   /** Continue from the store's own state when its journal is missing or foreign (--reset-state). */
   resetState?: boolean;
+  /** --state: PostgreSQL URL of the shared state (no password). */
+  state?: string;
   now?: () => number;
   onNotice?: (message: string) => void;
 }
@@ -25,11 +28,12 @@ export function storeKeyOf(req: ShimStoreRequest): Buffer {
 }
 
 /** The options the shim's operations take from a request (audit log, clock, notices). */
-export function operationOptions(req: ShimStoreRequest, key: Buffer): { store: string; key: Buffer; auditLog?: string; resetState: boolean; now?: () => number; onNotice?: (m: string) => void } {
+export function operationOptions(req: ShimStoreRequest, key: Buffer): { store: string; key: Buffer; auditLog?: string; resetState: boolean; state?: URL; now?: () => number; onNotice?: (m: string) => void } {
   return {
     store: req.store,
     key,
     resetState: req.resetState === true,
+    ...(req.state !== undefined ? { state: parseStateUrl(req.state) } : {}),
     ...(req.auditLog !== undefined ? { auditLog: req.auditLog } : {}),
     ...(req.now ? { now: req.now } : {}),
     ...(req.onNotice ? { onNotice: req.onNotice } : {}),

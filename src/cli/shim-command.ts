@@ -43,6 +43,9 @@ interface ServeFlags extends StoreFlags, RuleFlags {
   rateBurst: number;
   sourceMaxFails: number;
   maxBody: number;
+  radiusPort?: number;
+  radiusClients?: string;
+  radiusAttributes?: string;
 }
 
 function registerServe(shim: Command): void {
@@ -60,7 +63,10 @@ function registerServe(shim: Command): void {
         .option('--rate-limit <per-second>', 'requests per second per client address (0: off)', wholeNumber(0, 1_000_000_000), 50)
         .option('--rate-burst <n>', 'requests a client may send at once before the rate limit applies', wholeNumber(1, 1_000_000_000), 100)
         .option('--source-max-fails <n>', 'failures one end-user address may have across all users per lock-out window (0: no budget)', wholeNumber(0, 1_000_000), DEFAULT_SOURCE_MAX_FAILS)
-        .option('--max-body <bytes>', 'largest request body accepted', wholeNumber(64, 1_048_576), 4096),
+        .option('--max-body <bytes>', 'largest request body accepted', wholeNumber(64, 1_048_576), 4096)
+        .option('--radius-port <port>', 'also answer RADIUS Access-Requests (PAP) on this UDP port of --host (default: off)', wholeNumber(0, 65535))
+        .option('--radius-clients <file>', 'RADIUS clients, one per line: ADDRESS[/PREFIX] SECRET [NAME] (mode 0600)')
+        .option('--radius-attributes <file>', 'RADIUS attributes returned on Access-Accept per user or group (user:UPN | group:NAME  Name=value ...)'),
     ),
   )
     .addHelpText(
@@ -74,7 +80,14 @@ Examples:
   $ mfa-migrate shim serve --store ./shim.store --host 0.0.0.0 --api-key-file ./api.key \\
       --tls-cert ./shim.crt --tls-key ./shim.key
   $ curl -s localhost:8085/v1/verify -d '{"user":"ivan@contoso.com","code":"287082"}'
-  {"result":"accept","reason":"ok"}`,
+  {"result":"accept","reason":"ok"}
+  $ mfa-migrate shim serve --store ./shim.store --host 10.0.0.5 --api-key-file ./api.key \
+      --tls-cert ./shim.crt --tls-key ./shim.key --radius-port 1812 --radius-clients ./radius-clients
+  $ mfa-migrate shim serve --store ./shim.store --state postgres://shim@db.example:5432/mfa_shim
+
+RADIUS (RFC 2865): PAP only; every Access-Request must carry a Message-Authenticator (RFC 3579),
+else it is dropped. Set the VPN's RADIUS timeout to at least 30 s. With --state, any number of
+nodes share one PostgreSQL database (see docs/shim.md, "High availability").`,
     )
     .action(async (flags: ServeFlags) => {
       const service = await startShimServe({
@@ -89,9 +102,12 @@ Examples:
         ...(flags.tlsKey !== undefined ? { tlsKey: flags.tlsKey } : {}),
         insecure: flags.insecure,
         maxBodyBytes: flags.maxBody,
+        ...(flags.radiusPort !== undefined ? { radiusPort: flags.radiusPort } : {}),
+        ...(flags.radiusClients !== undefined ? { radiusClients: flags.radiusClients } : {}),
+        ...(flags.radiusAttributes !== undefined ? { radiusAttributes: flags.radiusAttributes } : {}),
       });
       process.stdout.write(
-        `mfa-migrate shim: listening on ${service.url} (${service.db.users.size} users, ${service.db.tokens.size} tokens; audit log ${printable(service.auditPath)})\n`,
+        `mfa-migrate shim: listening on ${service.url}${service.radiusAddress ? ` and radius udp/${service.radiusAddress.port}` : ''} (${service.db.users.size} users, ${service.db.tokens.size} tokens; audit log ${printable(service.auditPath)})\n`,
       );
       await untilStopped();
       notice('stopping');

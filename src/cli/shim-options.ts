@@ -29,6 +29,7 @@ export function addStoreOptions(cmd: Command): Command {
     .option('--key-file <file>', 'file holding the store key (base64 of 32 bytes); default: $MFA_SHIM_KEY')
     .option('--audit-log <file>', 'JSON-lines audit log (default: <store>.audit.jsonl)')
     .option('--strict-permissions', 'refuse key files that group or others can read (default: warn)', false)
+    .option('--state <url>', 'keep the verification state in PostgreSQL (postgres://user@host:port/database; no password in the URL: PGPASSFILE or PGPASSWORD), shared by several nodes; default: the local journal')
     .option('--reset-state', "start from the store's own state when its state journal is missing or not the one it names (the changes since the store was written are lost)", false);
 }
 
@@ -38,6 +39,7 @@ export interface StoreFlags {
   auditLog?: string;
   strictPermissions: boolean;
   resetState: boolean;
+  state?: string;
 }
 
 export interface RuleFlags {
@@ -72,6 +74,7 @@ export function storeRequestFrom(flags: StoreFlags): ShimStoreRequest {
     ...(flags.auditLog !== undefined ? { auditLog: flags.auditLog } : {}),
     strictPermissions: flags.strictPermissions,
     resetState: flags.resetState,
+    ...(flags.state !== undefined ? { state: flags.state } : {}),
     onNotice: notice,
   };
 }

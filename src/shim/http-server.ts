@@ -23,7 +23,9 @@ export interface ShimHttpOptions {
   maxBodyBytes?: number;
   /** Whether state can still be persisted (false after a journal failure: fail closed). */
   healthy: () => boolean;
-  gauges: () => { users: number; tokens: Record<string, number>; lockedUsers: number };
+  /** Why it is not healthy (default state_unavailable), for /healthz. */
+  unhealthyReason?: () => string;
+  gauges: () => { users: number; tokens: Record<string, number>; lockedUsers: number | null; radiusUp?: boolean };
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4096;
@@ -192,7 +194,7 @@ export function createShimServer(opts: ShimHttpOptions): Server {
 
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       const ok = opts.healthy();
-      send(res, ok ? 200 : 503, ok ? '{"status":"ok"}' : '{"status":"failing","error":"state_unavailable"}');
+      send(res, ok ? 200 : 503, ok ? '{"status":"ok"}' : JSON.stringify({ status: 'failing', error: opts.unhealthyReason?.() ?? 'state_unavailable' }));
       return;
     }
     if (path === '/metrics' && req.method === 'GET') {

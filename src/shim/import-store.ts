@@ -7,7 +7,7 @@ import { MAX_DIGITS, MIN_DIGITS } from '../otp/hotp.js';
 
 /** What the import needs from the export: the users (users.csv) and the seeds matched to them. */
 export interface ImportInput {
-  users: { username: string; enabled: boolean }[];
+  users: { username: string; enabled: boolean; group?: string }[];
   tokens: { seed: OathSeed; user?: string }[];
 }
 
@@ -73,7 +73,15 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
       continue;
     }
     const before = previous?.users.get(key);
-    users.set(key, { username: u.username, tokens: [], fails: before?.fails ?? 0, lockedAt: before?.lockedAt ?? null, disabled: !u.enabled });
+    users.set(key, {
+      username: u.username,
+      ...(u.group !== undefined && u.group !== '' ? { group: u.group } : {}),
+      tokens: [],
+      fails: before?.fails ?? 0,
+      lockedAt: before?.lockedAt ?? null,
+      sources: before?.sources ?? {},
+      disabled: !u.enabled,
+    });
   }
 
   const tokens = new Map<string, StoredToken>();
@@ -119,7 +127,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     let owner = users.get(key);
     if (!owner) {
       const before = previous?.users.get(key);
-      owner = { username: user, tokens: [], fails: before?.fails ?? 0, lockedAt: before?.lockedAt ?? null, disabled: false };
+      owner = { username: user, tokens: [], fails: before?.fails ?? 0, lockedAt: before?.lockedAt ?? null, sources: before?.sources ?? {}, disabled: false };
       users.set(key, owner);
     }
     if (owner.disabled && !options.includeDisabled) {

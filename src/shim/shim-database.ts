@@ -44,7 +44,17 @@ export interface OpenOptions {
    * changes since the last compaction are then lost); without it such a start is refused.
    */
   resetState?: boolean;
+  /**
+   * The verification state lives elsewhere (PostgreSQL, --state): the store is read for its users
+   * and seeds only; no journal is read or written, nothing is compacted. The lock is still taken
+   * when `lock` is not false (serve: one process per store file).
+   */
+  seedsOnly?: boolean;
+  lock?: boolean;
 }
+
+/** A lock that is not taken (seeds-only readers that run beside a server). */
+const NO_LOCK = { release: () => Promise.resolve(), releaseSync: () => undefined } as unknown as StoreLock;
 
 /**
  * The open token store: seeds and state in memory, every state change applied at once and appended
@@ -54,7 +64,7 @@ export interface OpenOptions {
  */
 export class ShimDatabase extends MemoryState {
   #doc: Omit<StoreDocument, 'users' | 'tokens'>;
-  #journal!: JournalWriter;
+  #journal: JournalWriter | undefined;
   #compacting: Promise<void> | null = null;
   #closed = false;
 
@@ -72,9 +82,10 @@ export class ShimDatabase extends MemoryState {
   }
 
   static async open(path: string, key: Buffer, options: OpenOptions): Promise<ShimDatabase> {
-    const lock = await StoreLock.acquire(path, options.command);
+    const lock = options.lock === false ? NO_LOCK : await StoreLock.acquire(path, options.command);
     try {
       const doc = await readStoreFile(path, key);
+      if (options.seedsOnly) return new ShimDatabase(path, key, lock, doc, Infinity, options.onNotice ?? (() => undefined));
       const macKey = deriveKey(key, 'journal-mac');
       const journalPath = journalPathOf(path);
       const nextPath = nextJournalPathOf(path);
@@ -143,7 +154,7 @@ export class ShimDatabase extends MemoryState {
 
   /** Set when the journal could not be written: the state on disk lags behind, so stop answering. */
   get failure(): Error | null {
-    return this.#journal.failed;
+    return this.#journal?.failed ?? null;
   }
 
   protected override persist(record: JournalRecord): Promise<void> {
@@ -152,6 +163,7 @@ export class ShimDatabase extends MemoryState {
 
   #append(record: JournalRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreError(`${this.path}: the store is closed`));
+    if (!this.#journal) return Promise.reject(new StoreError(`${this.path}: opened for its seeds only; the state is elsewhere`));
     const done = this.#journal.append(record);
     if (this.#journal.written >= this.compactAfter && !this.#compacting) void this.compact().catch(() => undefined);
     return done;
@@ -175,7 +187,14 @@ export class ShimDatabase extends MemoryState {
       ...this.#doc,
       gen: this.#doc.gen + 1,
       updatedAt: new Date().toISOString(),
-      users: [...this.users.values()].map((u) => ({ username: u.username, tokens: u.tokens.map((t) => t.serial), fails: u.fails, lockedAt: u.lockedAt, sources: u.sources })),
+      users: [...this.users.values()].map((u) => ({
+        username: u.username,
+        ...(u.group !== undefined ? { group: u.group } : {}),
+        tokens: u.tokens.map((t) => t.serial),
+        fails: u.fails,
+        lockedAt: u.lockedAt,
+        sources: u.sources,
+      })),
       tokens: [...this.tokens.values()].map(storedTokenOf),
     };
   }
@@ -194,17 +213,19 @@ export class ShimDatabase extends MemoryState {
   }
 
   async #compact(): Promise<void> {
-    if (this.#journal.failed) throw this.#journal.failed;
-    const before = await this.#journal.detach();
+    const journal = this.#journal;
+    if (!journal) return;
+    if (journal.failed) throw journal.failed;
+    const before = await journal.detach();
     try {
       const { doc, journalBytes } = await writeStoreGeneration(this.path, this.key, this.snapshot());
       before.resolve();
       this.#doc = { ...this.#doc, gen: doc.gen, updatedAt: doc.updatedAt };
-      await this.#journal.resume(journalPathOf(this.path), doc.gen, journalBytes);
+      await journal.resume(journalPathOf(this.path), doc.gen, journalBytes);
     } catch (err) {
       const failure = new StoreError(`${this.path}: compaction failed: ${(err as Error).message}`);
       before.reject(failure);
-      this.#journal.fail(failure);
+      journal.fail(failure);
       this.onNotice(failure.message);
       throw failure;
     }
@@ -215,10 +236,10 @@ export class ShimDatabase extends MemoryState {
     if (this.#closed) return;
     try {
       if (this.#compacting) await this.#compacting.catch(() => undefined);
-      if (options.compact && !this.#journal.failed) await this.compact();
+      if (options.compact && this.#journal && !this.#journal.failed) await this.compact();
     } finally {
       this.#closed = true;
-      await this.#journal.close();
+      await this.#journal?.close();
       await this.lock.release();
     }
   }
@@ -275,6 +296,7 @@ export function loadDocument(doc: StoreDocument, users: Map<string, ShimUser>, t
     const key = userKey(u.username);
     if (users.has(key)) throw new StoreError(`${file}: user ${u.username} appears twice`);
     const user: ShimUser = { username: u.username, key, tokens: [], fails: u.fails, lockedAt: u.lockedAt, sources: u.sources ?? {}, version: 0 };
+    if (u.group !== undefined) user.group = u.group;
     for (const serial of u.tokens) {
       const token = tokens.get(serial);
       if (!token) throw new StoreError(`${file}: user ${u.username} names token ${serial}, which the store does not hold`);

@@ -13,6 +13,11 @@ import { Verifier } from './verifier.js';
 import { SourceBudget } from './source-budget.js';
 import { VerifyGate } from './verify-gate.js';
 import { UserError } from '../model/user-error.js';
+import { PgState } from './postgres/pg-state.js';
+import { storeStateOf } from './shim-operations.js';
+import type { RadiusClient } from './radius/clients-file.js';
+import { RadiusServer } from './radius/radius-server.js';
+import { NO_REPLY_ATTRIBUTES, type ReplyAttributes } from './radius/reply-attributes.js';
 
 export interface ShimServiceOptions {
   store: string;
@@ -30,8 +35,12 @@ export interface ShimServiceOptions {
   auditLog?: string;
   maxBodyBytes?: number;
   compactAfter?: number;
-  /** Continue from the store's own state when its journal is missing or foreign. */
+  /** Continue from the store's own state when its journal (or database state) is missing or foreign. */
   resetState?: boolean;
+  /** Shared verification state in PostgreSQL (--state); default: the store's local journal. */
+  state?: URL;
+  /** RADIUS front end (--radius-port, --radius-clients, --radius-attributes); off when absent. */
+  radius?: { port: number; clients: RadiusClient[]; replyAttributes?: ReplyAttributes };
   now?: () => number;
   onNotice?: (message: string) => void;
 }
@@ -39,6 +48,8 @@ export interface ShimServiceOptions {
 export interface ShimService {
   url: string;
   address: AddressInfo;
+  /** The RADIUS socket's address, when RADIUS is on. */
+  radiusAddress?: AddressInfo;
   db: ShimDatabase;
   server: Server;
   auditPath: string;
@@ -77,12 +88,19 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
   }
   const now = opts.now ?? Date.now;
   const notice = opts.onNotice ?? (() => undefined);
-  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice, resetState: opts.resetState === true };
+  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined };
   if (opts.compactAfter !== undefined) dbOptions.compactAfter = opts.compactAfter;
   const db = await ShimDatabase.open(opts.store, opts.key, dbOptions);
   let audit: AuditLog | undefined;
+  let pg: PgState | undefined;
+  let radius: RadiusServer | undefined;
   try {
-    await db.compact();
+    if (opts.state) {
+      pg = await PgState.open(opts.state, db.storeId, { onNotice: notice });
+      await pg.attach(storeStateOf(db), opts.resetState === true);
+    } else {
+      await db.compact();
+    }
     const auditPath = opts.auditLog ?? auditPathOf(opts.store);
     audit = await AuditLog.open(auditPath, notice, now);
     const auditLog = audit;
@@ -96,7 +114,8 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
         auditLog.write({ event: 'unlock', client: 'shim unlock', result: 'reject', reason: 'forged_request', detail: file });
       },
     );
-    const verifier = new Verifier(db, db, opts.rules, now, unlocks);
+    // With shared state, `shim unlock` writes to the database; unlock requests are the local state's.
+    const verifier = new Verifier(db, pg ?? db, opts.rules, now, pg ? undefined : unlocks);
 
     const applyUnlockRequests = async (): Promise<void> => {
       for (const request of await unlocks.drain()) {
@@ -107,13 +126,27 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
         if (done) auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
       }
     };
-    await applyUnlockRequests();
+    if (!pg) await applyUnlockRequests();
 
     const metrics = new ShimMetrics();
     const limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst, now);
-    const healthy = (): boolean => db.failure === null;
-    const gate = new VerifyGate(verifier, metrics, audit, healthy);
-    const budget = new SourceBudget(sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules), now);
+    const stateUp = (): boolean => (pg ? pg.healthy : db.failure === null);
+    const gate = new VerifyGate(verifier, metrics, audit, stateUp);
+    const budgetRules = sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules);
+    const budget = new SourceBudget(budgetRules, now);
+    if (opts.radius) {
+      radius = new RadiusServer({
+        gate,
+        metrics,
+        clients: opts.radius.clients,
+        defaults: { rateLimit: opts.rateLimit, sourceBudget: budgetRules },
+        replyAttributes: opts.radius.replyAttributes ?? NO_REPLY_ATTRIBUTES,
+        now,
+        onNotice: notice,
+      });
+    }
+    const radiusServer = radius;
+    const healthy = (): boolean => stateUp() && (radiusServer === undefined || radiusServer.up);
     const server = createShimServer({
       gate,
       budget,
@@ -124,12 +157,14 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       ...(opts.tls ? { tls: opts.tls } : {}),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
       healthy,
+      unhealthyReason: () => (stateUp() ? 'radius_down' : 'state_unavailable'),
       gauges: () => {
         const tokens: Record<string, number> = { totp: 0, hotp: 0 };
         for (const t of db.tokens.values()) tokens[t.type] = (tokens[t.type] ?? 0) + 1;
-        let lockedUsers = 0;
-        for (const u of db.users.values()) if (u.lockedAt !== null) lockedUsers++;
-        return { users: db.users.size, tokens, lockedUsers };
+        let lockedUsers: number | null = 0;
+        if (pg) lockedUsers = null; // in the database, not in this process
+        else for (const u of db.users.values()) if (u.lockedAt !== null) lockedUsers++;
+        return { users: db.users.size, tokens, lockedUsers, ...(radiusServer ? { radiusUp: radiusServer.up } : {}) };
       },
     });
 
@@ -141,17 +176,21 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       });
     });
     const address = server.address() as AddressInfo;
+    const radiusAddress = radiusServer ? await radiusServer.listen(opts.radius!.port, opts.host) : undefined;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `${opts.tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
     if (db.stateReset) audit.write({ event: 'start', detail: 'state reset (--reset-state): the journal was missing or foreign; continued from the store' });
-    audit.write({ event: 'start', detail: `listening on ${url}; ${db.users.size} users, ${db.tokens.size} tokens` });
+    audit.write({
+      event: 'start',
+      detail: `listening on ${url}${radiusAddress ? ` and RADIUS udp/${radiusAddress.port}` : ''}; ${db.users.size} users, ${db.tokens.size} tokens; state ${pg ? 'in PostgreSQL' : 'in the local journal'}`,
+    });
 
     const timers = [
       setInterval(() => {
         limiter.prune();
         budget.prune();
       }, 60_000),
-      setInterval(() => void applyUnlockRequests().catch((err: Error) => notice(`unlock requests: ${err.message}`)), 5_000),
+      ...(pg ? [] : [setInterval(() => void applyUnlockRequests().catch((err: Error) => notice(`unlock requests: ${err.message}`)), 5_000)]),
     ];
     for (const t of timers) t.unref();
 
@@ -159,12 +198,14 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const close = (): Promise<void> => {
       closing ??= (async () => {
         for (const t of timers) clearInterval(t);
+        await radiusServer?.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
         });
         auditLog.write({ event: 'stop' });
         try {
+          await pg?.close();
           await db.close({ compact: true });
         } finally {
           await auditLog.close();
@@ -172,8 +213,10 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       })();
       return closing;
     };
-    return { url, address, db, server, auditPath, close };
+    return { url, address, ...(radiusAddress ? { radiusAddress } : {}), db, server, auditPath, close };
   } catch (err) {
+    await radius?.close().catch(() => undefined);
+    await pg?.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;

@@ -50,6 +50,8 @@ const storedToken = z
 const storedUser = z
   .object({
     username: z.string().min(1),
+    /** users.csv user_group, when the export has one. */
+    group: z.string().optional(),
     tokens: z.array(z.string()),
     fails: z.number().int().nonnegative(),
     lockedAt: z.number().int().nullable(),

@@ -36,6 +36,8 @@ export interface ShimUser {
   /** Lookup key: see userKey(). */
   key: string;
   tokens: ShimToken[];
+  /** The user's group in MFA Server (users.csv user_group), for per-group RADIUS reply attributes. */
+  group?: string;
   /** Consecutive failed verifications (all sources). */
   fails: number;
   /** When the user was locked out (ms since the epoch), or null. */
