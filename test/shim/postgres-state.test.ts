@@ -7,6 +7,8 @@ import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { runCheck, runImportStore, runUnlock } from '../../src/shim/shim-operations.js';
 import type { ShimService } from '../../src/shim/shim-service.js';
 import { startServeProcess } from './cli-process.js';
+import { parseClients } from '../../src/shim/radius/clients-file.js';
+import { radclient, radclientMissing } from './radius/radclient.js';
 import { call, verify } from './http-client.js';
 import { startPostgres, unavailable, type TestPostgres } from './postgres-server.js';
 import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
@@ -92,15 +94,21 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
 
   it('answers 503 state_unavailable when the database is lost, turns /healthz unhealthy, and reconnects by itself', async () => {
     const state = await freshImport();
-    service = await startTestService(store, new TestClock(Date.now()), { state });
+    const secret = 'vpn-shared-secret-0123456789';
+    service = await startTestService(store, new TestClock(Date.now()), { state, radius: { port: 0, clients: parseClients(`127.0.0.1 ${secret} vpn\n`, 'clients') } });
     expect((await verify(service.url, USERS[2], H(0))).status).toBe(200);
     await pg.kill();
     try {
       const lost = await verify(service.url, USERS[2], H(1));
       expect(lost.status).toBe(503);
       expect(lost.json).toEqual({ error: 'state_unavailable' });
-      expect((await call(`${service.url}/healthz`)).status).toBe(503);
+      expect((await call(`${service.url}/healthz`)).json).toEqual({ status: 'failing', error: 'state_unavailable' });
       expect((await verify(service.url, USERS[2], H(1))).status).toBe(503);
+      if (!radclientMissing) {
+        const reply = await radclient(service.radiusAddress!.port, secret, { 'User-Name': USERS[2]!, 'User-Password': H(1) });
+        expect(reply.code).toBe('Access-Reject');
+        expect(reply.attributes['Reply-Message']).toBe('Verification is unavailable; try again later');
+      }
     } finally {
       await pg.start();
     }

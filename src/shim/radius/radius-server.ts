@@ -164,13 +164,14 @@ export class RadiusServer {
     }
     // The end user's address (Calling-Station-Id) counts, where the client sends it; else the client itself.
     const station = attribute(packet, ATTR.callingStationId)?.toString('utf8');
-    const source = station !== undefined && station !== '' ? station : state.client.name;
+    const caller = `radius:${state.client.name}`;
+    const source = station !== undefined && station !== '' ? station : caller;
     const wait = state.limiter.take(source);
     if (wait > 0) {
       this.opts.metrics.rateLimited();
       return reply(CODE.accessReject, `Too many requests; try again in ${wait} s`);
     }
-    const outcome: GateOutcome = await this.opts.gate.verify({ user, code, who: { source, authenticated: true }, client: `radius:${state.client.name}`, budget: state.budget });
+    const outcome: GateOutcome = await this.opts.gate.verify({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget });
     if (outcome.kind === 'unavailable') return reply(CODE.accessReject, 'Verification is unavailable; try again later');
     if (outcome.kind === 'refused') return reply(CODE.accessReject, `Too many failures from this address; try again in ${outcome.retryAfterSeconds} s`);
     const v = outcome.verdict;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { UserError } from '../../model/user-error.js';
 import type { Attribute } from './packet.js';
+import { userKey } from '../store-model.js';
 
 /**
  * `--radius-attributes FILE`: attributes returned on Access-Accept per user or per export group
@@ -48,7 +49,7 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
     const m = /^(user|group):(.+)$/.exec(selector);
     if (!m) throw new UserError(`${where}: expected user:UPN or group:NAME, then Name=value pairs`);
     const attributes = pairs.map((pair) => encodeAttribute(pair, where));
-    const [map, key] = m[1] === 'user' ? [users, m[2]!.toLowerCase()] : [groups, m[2]!];
+    const [map, key] = m[1] === 'user' ? [users, userKey(m[2]!)] : [groups, m[2]!];
     if (map.has(key)) throw new UserError(`${where}: ${selector} has a rule already`);
     map.set(key, attributes);
   }
