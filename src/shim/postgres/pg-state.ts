@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { parse as parseConnectionString } from 'pg-connection-string';
 import pgpass from 'pgpass';
 import { UserError } from '../../model/user-error.js';
 import type { ShimToken, ShimUser, SourceFailures, TokenState, UserState } from '../store-model.js';
@@ -62,22 +63,20 @@ export class PgState implements StateBackend {
 
   /** Connects, creates or migrates the schema. */
   static async open(url: URL, storeId: string, options: PgStateOptions = {}): Promise<PgState> {
+    // The URL's parts (host, port, database, user, sslmode...) as pg reads them; the password never
+    // from it (state-url.ts refuses one), but from PGPASSWORD, else PGPASSFILE / ~/.pgpass, as psql.
+    const { password: _none, ...fromUrl } = parseConnectionString(url.href);
     const config: pg.PoolConfig = {
-      connectionString: url.href,
+      ...(fromUrl as pg.PoolConfig),
       max: options.poolSize ?? 16,
       connectionTimeoutMillis: 3000,
       query_timeout: 5000,
       keepAlive: true,
       application_name: 'mfa-migrate shim',
     };
-    // PGPASSWORD, else PGPASSFILE / ~/.pgpass (as psql): never from the URL (state-url.ts refuses that).
     if (process.env.PGPASSWORD === undefined) {
-      config.password = () =>
-        new Promise<string>((resolve) =>
-          pgpass({ host: url.hostname || 'localhost', port: url.port || '5432', database: decodeURIComponent(url.pathname.slice(1)), user: decodeURIComponent(url.username) || process.env.PGUSER || '' }, (p) =>
-            resolve(p ?? ''),
-          ),
-        );
+      const who = { host: config.host ?? 'localhost', port: String(config.port ?? 5432), database: config.database ?? '', user: config.user ?? process.env.PGUSER ?? '' };
+      config.password = () => new Promise<string>((resolve) => pgpass(who, (p) => resolve(p ?? '')));
     }
     const pool = new pg.Pool(config);
     const state = new PgState(pool, url, storeId, options);
