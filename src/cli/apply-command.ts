@@ -35,6 +35,7 @@ interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
   skipStale: boolean;
   activationRate: number;
   policyPropagationWait: number;
+  tokenPath: 'auto' | 'bulk' | 'single';
   autoApprove: boolean;
   results?: string;
 }
@@ -62,6 +63,7 @@ export function registerApply(program: Command): void {
     .option('--skip-stale', 'leave out objects that changed since the plan (and report them) instead of refusing to start', false)
     .option('--activation-rate <n>', 'hardware token activations per 5 minutes at most (the admin center documents 200)', (v) => positiveInt(v, '--activation-rate'), DEFAULT_ACTIVATION_RATE)
     .option('--policy-propagation-wait <minutes>', 'when the run enables hardware OATH tokens: how long activations refused until the policy applies are tried again (Entra takes up to 20 minutes)', (v) => nonNegativeInt(v, '--policy-propagation-wait'), DEFAULT_POLICY_PROPAGATION_WAIT)
+    .addOption(new Option('--token-path <path>', 'hardware tokens: bulk (a bulk create per wave, then one assign-and-activate each), single (create, then activate, each), auto (bulk where this Graph has the actions)').choices(['auto', 'bulk', 'single']).default('auto'))
     .option('--auto-approve', 'with --source: apply without asking', false)
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
     .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false)
@@ -89,6 +91,7 @@ Examples:
         skipStale: opts.skipStale,
         concurrency: opts.concurrency,
         activationRate: opts.activationRate,
+        tokenPath: opts.tokenPath,
         policyPropagationWait: opts.policyPropagationWait,
         log: say,
       };

@@ -30,5 +30,5 @@ export const PROBES: readonly Probe[] = [
 /** Graph's answer when a version does not have the endpoint (a cloud without the beta APIs): 400 "Resource not found for the segment". */
 export function endpointMissing(status: number, body: unknown): boolean {
   const message = (body as { error?: { message?: string } } | null)?.error?.message ?? '';
-  return status === 404 ? /segment|resource not found/i.test(message) : status === 400 && /not found for the segment/i.test(message);
+  return (status === 400 || status === 404) && /not found for the segment/i.test(message);
 }
