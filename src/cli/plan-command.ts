@@ -8,6 +8,7 @@ import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
 import { encodePlanFile, writePlanFile } from '../plan/plan-file.js';
 import { renderReportHtml, renderReportMarkdown } from '../plan/render-report.js';
+import { renderPlanJson } from '../plan/plan-json.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
 import { addGraphOptions, connectFromOptions, type GraphCliOptions } from './graph-options.js';
@@ -88,7 +89,7 @@ export function registerPlan(program: Command): void {
     .option('--report <file>', "write the auditors' mapping report (.html or .md)")
     .option('--out <planfile>', 'save the plan for `mfa-migrate apply PLANFILE`')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error', false)
-    .option('--show-phone-numbers', 'show phone numbers in full (masked by default)', false)
+    .option('--show-phone-numbers', 'show phone numbers in full in the output and the report (masked by default; the --out file always holds them)', false)
     .addHelpText(
       'after',
       `
@@ -116,7 +117,7 @@ Examples:
         progress.stop();
       }
       const { plan } = made.built;
-      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
       if (opts.report) {
         const report = /\.md$/i.test(opts.report) ? renderReportMarkdown(plan, { showPhoneNumbers: opts.showPhoneNumbers }) : renderReportHtml(plan, { showPhoneNumbers: opts.showPhoneNumbers });

@@ -19,6 +19,7 @@ describe('mfa-migrate plan: outputs and reports', () => {
   let text: CliResult;
   let shown: CliResult;
   let again: CliResult;
+  let masked: CliResult;
   let plan: Plan;
   const file = (name: string) => join(dir, name);
   const read = (name: string) => readFileSync(file(name), 'utf8');
@@ -27,15 +28,16 @@ describe('mfa-migrate plan: outputs and reports', () => {
     emu = await startEmulator({ port: 0, throttle: 'off' });
     dir = mkdtempSync(join(tmpdir(), 'plan-report-'));
     let againMd: CliResult;
-    [json, text, shown, again, againMd] = await Promise.all([
-      runPlan(emu.url, [...CONTOSO, '--format', 'json', '--report', file('a.html'), '--out', file('contoso.plan')]),
+    [json, text, shown, again, againMd, masked] = await Promise.all([
+      runPlan(emu.url, [...CONTOSO, '--format', 'json', '--show-phone-numbers', '--out', file('contoso.plan')]),
       runPlan(emu.url, [...CONTOSO, '--report', file('a.md')]),
       runPlan(emu.url, [...CONTOSO, '--show-phone-numbers', '--report', file('shown.html')]),
       // The same plans again, for determinism; the extension (any case) picks the format.
       runPlan(emu.url, [...CONTOSO, '--report', file('b.html')]),
       runPlan(emu.url, [...CONTOSO, '--report', file('b.MD')]),
+      runPlan(emu.url, [...CONTOSO, '--format', 'json', '--report', file('a.html')]),
     ]);
-    for (const r of [json, text, shown, again, againMd]) {
+    for (const r of [json, text, shown, again, againMd, masked]) {
       if (r.code !== 0) throw new Error(`plan exited ${r.code}: ${r.stderr}`);
     }
     plan = JSON.parse(json.stdout) as Plan;
@@ -58,6 +60,7 @@ describe('mfa-migrate plan: outputs and reports', () => {
     const outputs: [string, string][] = [
       ['json stdout', json.stdout],
       ['json stderr', json.stderr],
+      ['masked json stdout', masked.stdout],
       ['text stdout', text.stdout],
       ['text stderr', text.stderr],
       ['shown stdout', shown.stdout],
@@ -73,7 +76,7 @@ describe('mfa-migrate plan: outputs and reports', () => {
 
   it('writes the saved plan and the reports with mode 0600', () => {
     for (const name of ['contoso.plan', 'a.html', 'a.md', 'shown.html']) expect(statSync(file(name)).mode & 0o777, name).toBe(0o600);
-    expect(json.stderr).toContain(`Mapping report written to ${file('a.html')}`);
+    expect(masked.stderr).toContain(`Mapping report written to ${file('a.html')}`);
   });
 
   it('masks phone numbers in the terminal and the reports unless --show-phone-numbers', () => {
@@ -85,18 +88,32 @@ describe('mfa-migrate plan: outputs and reports', () => {
       for (const out of masked) expect(out).not.toContain(national);
     }
     for (const out of masked) {
-      expect(out).toContain('+1 425***0132');
-      expect(out).toContain('+1 425***0103x***');
+      expect(out).toContain('+1 ********32');
+      expect(out).toContain('+1 ********03x***');
     }
     // Shown on purpose: the full numbers, extensions included.
     for (const out of [shown.stdout, read('shown.html')]) {
       expect(out).toContain('+1 4255550999');
       expect(out).toContain('+1 4255550132');
       expect(out).toContain('+1 4255550103x1234');
-      expect(out).not.toContain('425***');
+      expect(out).not.toContain('********');
     }
-    // The JSON plan and the saved plan hold the numbers: apply needs them.
+    // Asked for, the JSON plan shows them; the saved plan always holds them (apply needs them).
     expect(json.stdout).toContain('"phoneNumber": "+1 4255550132"');
+    expect(read('contoso.plan')).toContain('"phoneNumber":"+1 4255550132"');
+  });
+
+  it('masks phone numbers in plan --format json unless --show-phone-numbers (issue 17 item 16)', () => {
+    expect(masked.code).toBe(0);
+    const maskedPlan = JSON.parse(masked.stdout) as Plan;
+    const numbers = plan.user_changes.flatMap((c) => [c.before, c.after]).flatMap((v) => (v && typeof v.phoneNumber === 'string' ? [v.phoneNumber] : []));
+    expect(numbers.length).toBeGreaterThan(30);
+    for (const n of numbers) expect(masked.stdout).not.toContain(n.replace(/^\+\d+ /, '').replace(/x\d+$/, ''));
+    // The same plan otherwise: only the numbers differ, each masked to its country code and last two digits.
+    const igor = (p: Plan) => p.user_changes.find((c) => c.user === 'igor@contoso.com' && c.resource === 'phoneMethods/mobile')!;
+    expect(igor(maskedPlan).before).toEqual({ phoneNumber: '+1 ********99', phoneType: 'mobile' });
+    expect(igor(maskedPlan).after).toEqual({ phoneNumber: '+1 ********32', phoneType: 'mobile' });
+    expect(maskedPlan.user_changes.map((c) => [c.user, c.resource, c.action])).toEqual(plan.user_changes.map((c) => [c.user, c.resource, c.action]));
   });
 
   it('renders the same report byte for byte apart from its timestamp', () => {
@@ -120,7 +137,7 @@ describe('mfa-migrate plan: outputs and reports', () => {
     expect(md).toContain(`## User changes (${plan.user_changes.length})`);
     expect(md).toContain(`## Findings (${plan.findings.length})`);
     expect(md).toContain(`## Registration campaign (${plan.registration_campaign.length})`);
-    expect(md).toContain('| igor@contoso.com | phoneMethods/mobile | update | {phoneNumber: +1 425***0999, phoneType: "mobile"} | {phoneNumber: +1 425***0132, phoneType: "mobile"} | PHONE-PRIMARY-MOBILE | primary phone has no extension |');
+    expect(md).toContain('| igor@contoso.com | phoneMethods/mobile | update | {phoneNumber: +1 ********99, phoneType: "mobile"} | {phoneNumber: +1 ********32, phoneType: "mobile"} | PHONE-PRIMARY-MOBILE | primary phone has no extension |');
     expect(md).toContain('| userPortal.allowOneTimeBypass: true, oneTimeBypassSeconds: 300 | authenticationMethodConfigurations/TemporaryAccessPass.isUsableOnce | false | true | POL-TAP | a bypass is one-time |');
     // One table row per user change, and every rule used is explained.
     const userRows = md.split('## User changes')[1]!.split('## Findings')[0]!.split('\n').filter((l) => /^\| [^-|]/.test(l) && !l.startsWith('| User |'));
