@@ -1,6 +1,7 @@
 import { maskPhone } from '../model/mask.js';
 import type { Plan, UserChange } from './plan-model.js';
 import { printable } from '../model/printable.js';
+import { countLines, planCounts } from './plan-counts.js';
 
 export interface TerminalOptions {
   color: boolean;
@@ -77,11 +78,8 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     lines.push('');
   }
 
-  const s = plan.summary;
-  lines.push(
-    bold(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`) +
-      ` Users: ${s.users}. Findings: ${s.findings.error} error(s), ${s.findings.warning} warning(s), ${s.findings.info} info.`,
-  );
+  const words = countLines(planCounts(plan));
+  lines.push(bold(words.plan), `  ${words.userChanges}`, `  ${words.policy}`, `  ${words.users}`, `  Findings: ${words.findings}`);
   return `${lines.join('\n')}\n`;
 }
 
