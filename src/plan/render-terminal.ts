@@ -28,6 +28,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const lines: string[] = [];
 
   lines.push(bold(`Plan for tenant ${printable(plan.tenant.id)}`), dim(`  source ${plan.source_fingerprint}, default method ${plan.options.default_method}${plan.options.prune ? ', prune' : ''}${plan.options.include_email ? ', include email' : ''}, target ${printable(plan.options.target_group.displayName)}`), '');
+  if (plan.plan_hash) lines.push(dim(`  saved plan sha256 ${plan.plan_hash}, made ${plan.created}`));
   lines.push(dim('Actions: + create, ~ update in place, - delete'), '');
 
   if (plan.policy_changes.length > 0) {
