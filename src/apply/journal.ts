@@ -186,7 +186,6 @@ export class Journal {
 async function lastLine(fh: FileHandle, end: number): Promise<string> {
   if (end === 0) return '';
   const stop = end - 1; // the newline that ends the last line
-  let start = stop;
   let chunk = 64 * 1024;
   for (;;) {
     const from = Math.max(0, stop - chunk);
@@ -194,8 +193,7 @@ async function lastLine(fh: FileHandle, end: number): Promise<string> {
     await fh.read(buf, 0, buf.length, from);
     const nl = buf.lastIndexOf(0x0a);
     if (nl >= 0 || from === 0) {
-      start = nl >= 0 ? from + nl + 1 : 0;
-      return buf.toString('utf8', start - from);
+      return buf.toString('utf8', nl >= 0 ? nl + 1 : 0);
     }
     chunk *= 4;
   }
