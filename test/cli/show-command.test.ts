@@ -20,7 +20,7 @@ describe('mfa-migrate show', () => {
     tmp = tempDir('show');
     const emu: RunningEmulator = await startEmulator({ port: 0, throttle: 'off' });
     try {
-      planned = await runPlan(emu.url, [...CONTOSO, '--format', 'json', '--out', file('a.plan')]);
+      planned = await runPlan(emu.url, [...CONTOSO, '--format', 'json', '--out', file('a.plan'), '--report', file('plan.html')]);
       plannedShown = await runPlan(emu.url, [...CONTOSO, '--format', 'json', '--show-phone-numbers', '--out', file('b.plan')]);
     } finally {
       // show reads no tenant: Graph is gone from here on.
@@ -56,6 +56,19 @@ describe('mfa-migrate show', () => {
     expect(text.stdout).toContain(`${s.user_changes!.total} user method changes: ${s.user_changes!.create} to add`);
     expect(text.stdout).toContain(`${s.users} user(s) in scope: ${s.user_status!.changes} with changes, ${s.user_status!.unchanged} already match`);
     expect(text.stdout).toContain(`saved plan sha256 ${plan.plan_hash}`);
+  });
+
+  it('--report writes the very report plan wrote for that plan, byte for byte; Markdown the same sections', async () => {
+    const r = await runMain(['show', file('a.plan'), '--report', file('show.html')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file('show.html'), 'utf8')).toBe(readFileSync(file('plan.html'), 'utf8'));
+    const plan = JSON.parse(planned.stdout) as Plan;
+    expect(readFileSync(file('show.html'), 'utf8')).toContain(`<tr><th>Plan SHA-256</th><td class="mono">${plan.plan_hash}</td></tr>`);
+    await runMain(['show', file('a.plan'), '--report', file('show.md')]);
+    const md = readFileSync(file('show.md'), 'utf8');
+    expect(md).toContain(`| Plan SHA-256 | ${plan.plan_hash} |`);
+    const sections = (text: string, re: RegExp) => [...text.matchAll(re)].map((m) => m[1]!.replace(/ \(\d+\)$/, ''));
+    expect(sections(md, /^## (.+)$/gm)).toEqual(sections(readFileSync(file('show.html'), 'utf8'), /<h2 id="[^"]+">([^<]+)<\/h2>/g));
   });
 
   it('refuses what is not a saved plan, naming the file', async () => {
