@@ -1,8 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { verifyJournal, type JournalCheck } from '../apply/journal.js';
+import { readRun, verifyJournal, type JournalCheck } from '../apply/journal.js';
+import { policyOperations, userOperations } from '../apply/operations.js';
+import { selectUsers, type ApplySelection } from '../apply/run-apply.js';
 import { UserError } from '../model/user-error.js';
-import { stateDirsToSearch } from './runs.js';
+import { SavedPlan } from '../plan/plan-file.js';
+import { buildRunReport, type RunReport } from '../report/run-report.js';
+import { runsIn, stateDirsToSearch } from './runs.js';
 import { checkRunDir } from './state-dirs.js';
 
 /** A run's folder, by id, in the state folder given or in any tenant folder (it must be private, as for every run command). */
@@ -22,4 +26,38 @@ export async function locateRun(runId: string, given: string | undefined): Promi
 export async function verifyRun(runId: string, stateDir: string | undefined): Promise<JournalCheck & { runDir: string }> {
   const { runDir } = await locateRun(runId, stateDir);
   return { ...(await verifyJournal(runDir)), runDir };
+}
+
+/** `report RUN_ID`: what a run did, per user, from its journal (checked) and its plan. Reads only. */
+export async function runReport(runId: string, given: string | undefined): Promise<RunReport> {
+  const { stateDir, runDir } = await locateRun(runId, given);
+  const view = await readRun(runDir);
+  const { runs } = await runsIn(stateDir);
+  const summary = runs.find((r) => r.id === runId)!;
+  const check = await verifyJournal(runDir);
+  const h = view.header;
+  const planDir = h.kind === 'rollback' && h.rollbackOf ? join(stateDir, 'runs', h.rollbackOf) : runDir;
+  const planView = planDir === runDir ? view : await readRun(planDir);
+  let plan: SavedPlan;
+  try {
+    plan = await SavedPlan.open(join(planDir, planView.header.planFile ?? 'plan.json'));
+  } catch (err) {
+    throw new UserError(`run ${runId}: the plan copy it applied cannot be read (${(err as Error).message})`);
+  }
+  const sel = planView.header.options as unknown as Partial<ApplySelection>;
+  const planned: { id: string }[] = [];
+  if (h.kind === 'apply') {
+    planned.push(...policyOperations(plan.policyChanges));
+    const positions = selectUsers(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}) });
+    for (let i = 0; i < positions.length; i += 1000) for (const u of await plan.read(positions.slice(i, i + 1000))) planned.push(...userOperations(u));
+  }
+  return buildRunReport({
+    view,
+    summary,
+    check,
+    rolledBackBy: runs.filter((r) => r.rollback_of === runId).sort((a, b) => a.started.localeCompare(b.started)),
+    roster: plan.users,
+    planned,
+    ...(sel.users ? { selected: new Set(sel.users.map((u) => u.toLowerCase())) } : {}),
+  });
 }

@@ -71,6 +71,8 @@ export interface RunView {
   end?: { state: Exclude<RunState, 'running' | 'interrupted'>; at: string; counts: Record<OpState, number> };
   /** Time of the last record. */
   last: string;
+  /** Time of each operation's last record (its outcome, or its start when it has none). */
+  times: Map<string, string>;
   /** Lines that could not be read (a torn last line is not one): the run is read without them. */
   problems: string[];
 }
@@ -230,6 +232,7 @@ export async function readRun(runDir: string): Promise<RunView> {
   let header: RunHeader | undefined;
   const ops = new Map<string, OpRecord>();
   const doneOrder: string[] = [];
+  const times = new Map<string, string>();
   let wavesDone = 0;
   let end: RunView['end'];
   let last = '';
@@ -256,6 +259,7 @@ export async function readRun(runDir: string): Promise<RunView> {
         for (const o of line.ops) {
           if (o.state === 'done' && ops.get(o.op)?.state !== 'done') doneOrder.push(o.op);
           ops.set(o.op, { ...ops.get(o.op), ...o });
+          times.set(o.op, line.at);
         }
         last = line.at;
         break;
@@ -270,7 +274,7 @@ export async function readRun(runDir: string): Promise<RunView> {
     }
   }
   if (!header) throw new UserError(`${runDir}/journal.jsonl has no run header: it cannot be read`);
-  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, problems };
+  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, times, problems };
 }
 
 export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpState, number> {

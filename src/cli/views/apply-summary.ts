@@ -36,5 +36,5 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
 
 /** The journal's final hash: noted now, it shows later that the journal was not edited or cut (`runs verify`). */
 function journalLine(hash: string | undefined, runId: string): string {
-  return hash ? `  journal hash ${hash} (mfa-migrate runs verify ${runId} checks the journal against it)` : '  journal hash: none (a journal written before the hash chain)';
+  return hash ? `  journal hash ${hash} (note it: mfa-migrate runs verify ${runId} prints the same while the journal is unedited)` : '  journal hash: none (a journal written before the hash chain)';
 }
