@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRun, verifyJournal, type JournalCheck } from '../apply/journal.js';
-import { policyOperations, userOperations } from '../apply/operations.js';
-import { selectUsers, type ApplySelection } from '../apply/run-apply.js';
+import { policyOperations, waveOperations } from '../apply/operations.js';
+import { runTokenPath, selectUsers, type ApplySelection } from '../apply/run-apply.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan } from '../plan/plan-file.js';
 import { buildRunReport, type RunReport } from '../report/run-report.js';
@@ -48,8 +48,10 @@ export async function runReport(runId: string, given: string | undefined): Promi
   const planned: { id: string }[] = [];
   if (h.kind === 'apply') {
     planned.push(...policyOperations(plan.policyChanges));
+    // The run's operations as it built them: wave by wave, on the token path it recorded.
     const positions = selectUsers(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}) });
-    for (let i = 0; i < positions.length; i += 1000) for (const u of await plan.read(positions.slice(i, i + 1000))) planned.push(...userOperations(u));
+    const wave = sel.batchSize ?? 500;
+    for (let i = 0; i < positions.length; i += wave) planned.push(...waveOperations(await plan.read(positions.slice(i, i + wave)), runTokenPath(sel)));
   }
   return buildRunReport({
     view,

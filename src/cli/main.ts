@@ -30,6 +30,7 @@ const REGISTRARS: Record<string, () => Promise<Registrar>> = {
       });
   },
   shim: async () => (await import('./shim-command.js')).registerShim,
+  doctor: async () => (await import('./doctor-command.js')).registerDoctor,
 };
 /** Commands registered by another command's module. */
 const ALIASES: Record<string, string> = { resume: 'apply', rollback: 'apply', runs: 'apply', 'force-unlock': 'apply' };

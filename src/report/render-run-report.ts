@@ -32,6 +32,7 @@ interface RunData {
   counts: string[];
   failed: string[][];
   policy: string[][];
+  shared: string[][];
   users: { u: RunReportUser; anchor: string; rows: string[][] }[];
 }
 
@@ -72,6 +73,7 @@ function runData(r: RunReport): RunData {
   const anchors = anchorIds(r.users.map((u) => u.user), 'user');
   const failed = [
     ...r.policy.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => ['policy', ...opRow(o)]),
+    ...r.shared.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => ['shared', ...opRow(o)]),
     ...r.users.flatMap((u) => u.operations.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => [u.user, ...opRow(o)])),
   ];
   return {
@@ -80,6 +82,7 @@ function runData(r: RunReport): RunData {
     counts,
     failed,
     policy: r.policy.map(opRow),
+    shared: r.shared.map(opRow),
     users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow) })),
   };
 }
@@ -92,6 +95,7 @@ export function renderRunReportMarkdown(r: RunReport): string {
   out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '');
   out.push(`## Failed and skipped operations (${d.failed.length})`, '', ...table(FAILED_HEAD, d.failed));
   out.push(`## Policy (${d.policy.length})`, '', ...table(OP_HEAD, d.policy));
+  out.push(`## Shared operations (${d.shared.length})`, '', 'Operations of no one user: bulk token creates.', '', ...table(OP_HEAD, d.shared));
   out.push(`## Users (${d.users.length})`, '');
   for (const v of d.users) {
     out.push(`### <a id="${v.anchor}"></a>${md(v.u.user)}: ${md(OUTCOME_LABEL[v.u.outcome])}`, '');
@@ -113,6 +117,7 @@ export function renderRunReportHtml(r: RunReport): string {
   body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`);
   body.push(`<h2 id="failed">Failed and skipped operations (${d.failed.length})</h2>`, table(FAILED_HEAD, d.failed));
   body.push(`<h2 id="policy">Policy (${d.policy.length})</h2>`, table(OP_HEAD, d.policy));
+  body.push(`<h2 id="shared">Shared operations (${d.shared.length})</h2>`, '<p class="intro">Operations of no one user: bulk token creates.</p>', table(OP_HEAD, d.shared));
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`);
   const outcomes = (Object.keys(OUTCOME_LABEL) as RunUserOutcome[]).filter((k) => d.users.some((v) => v.u.outcome === k)).map((k) => [k, OUTCOME_LABEL[k]] as const);
   body.push(controls([filterSelect('outcome', 'Outcome', outcomes), filterSelect('states', 'Operation state', ['done', 'failed', 'skipped', 'started', 'pending'].map((s) => [s, s] as const))]));

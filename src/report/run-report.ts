@@ -52,6 +52,8 @@ export interface RunReport {
   journal: { state: JournalCheck['state']; final_hash: string | null; lines: number | null; problem: string | null };
   rollback: { of: string | null; by: { id: string; state: RunSummary['state']; finished: string | null }[] };
   policy: RunReportOperation[];
+  /** Operations of no one user: a wave's bulk token create (`tokens/<hash>`), anything else the journal holds. */
+  shared: RunReportOperation[];
   users: RunReportUser[];
 }
 
@@ -91,11 +93,14 @@ export function buildRunReport(input: RunReportInput): RunReport {
   const seen = new Set<string>();
   for (const o of [...input.planned.map((p) => p.id), ...view.ops.keys()]) if (!seen.has(o) && (seen.add(o), true)) ids.push(o);
   const byUser = new Map<string, string[]>();
+  const userIds = new Set(input.roster.flatMap((u) => (u.userId !== null ? [u.userId] : [])));
   const policy: RunReportOperation[] = [];
+  const shared: RunReportOperation[] = [];
   for (const id of ids) {
     const owner = id.slice(0, id.indexOf('/'));
     if (owner === 'policy') policy.push(opView(id));
-    else byUser.set(owner, [...(byUser.get(owner) ?? []), id]);
+    else if (userIds.has(owner)) byUser.set(owner, [...(byUser.get(owner) ?? []), id]);
+    else shared.push(opView(id));
   }
   const users: RunReportUser[] = input.roster
     .map((u) => {
@@ -125,6 +130,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
         : { state: check.state, final_hash: null, lines: null, problem: check.state === 'broken' ? `line ${check.line}: ${check.reason}` : check.reason },
     rollback: { of: h.rollbackOf ?? null, by: input.rolledBackBy.map((r) => ({ id: r.id, state: r.state, finished: r.finished })) },
     policy,
+    shared,
     users,
   };
 }
