@@ -12,6 +12,11 @@ export interface TerminalOptions {
 
 const SYMBOL: Record<UserChange['action'], string> = { create: '+', update: '~', delete: '-', 'no-op': '=' };
 
+const NOTHING_TO_CHANGE: Record<Plan['users'][number]['status'], string> = { changes: 'no-ops only', unchanged: 'already matches', 'not-in-tenant': 'not in the tenant: skipped', disabled: 'disabled in MFA Server: skipped' };
+
+/** Users with nothing to change listed by name (beyond: a count), unless --verbose. */
+const REST_LISTED = 200;
+
 /**
  * Terraform-style plan for admins: `+` create, `~` update, `-` delete, grouped by policy section
  * and by user, findings by severity, one summary line. Phone numbers are masked unless asked.
@@ -47,10 +52,12 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     if (ch.action === 'no-op' && !opts.verbose) continue;
     byUser.set(ch.user, [...(byUser.get(ch.user) ?? []), ch]);
   }
+  const noUsable = new Set(plan.users.filter((u) => u.methods_after?.length === 0).map((u) => u.user));
+  const flag = (user: string) => (noUsable.has(user) ? `  ${red('no usable method after the plan')}` : '');
   if (byUser.size > 0) {
     lines.push(bold('Users'));
     for (const [user, changes] of byUser) {
-      lines.push(`  ${printable(user)}`);
+      lines.push(`  ${printable(user)}${flag(user)}`);
       for (const ch of changes) {
         const sym = SYMBOL[ch.action];
         const detail =
@@ -64,6 +71,16 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
         lines.push(paint[ch.action](`    ${sym} ${ch.resource}`) + `  ${detail}  ${dim(`[${ch.rule}]`)}`);
       }
     }
+    lines.push('');
+  }
+
+  // Every in-scope user is accounted for: those with nothing to change are listed with why.
+  const rest = plan.users.filter((u) => !byUser.has(u.user));
+  if (rest.length > 0) {
+    lines.push(bold(`Users with nothing to change (${rest.length})`));
+    const listed = opts.verbose ? rest : rest.slice(0, REST_LISTED);
+    for (const u of listed) lines.push(`  ${printable(u.user)}  ${dim(NOTHING_TO_CHANGE[u.status])}${flag(u.user)}`);
+    if (listed.length < rest.length) lines.push(dim(`  ... and ${rest.length - listed.length} more (the report, or show --verbose, lists every user)`));
     lines.push('');
   }
 

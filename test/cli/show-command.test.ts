@@ -56,6 +56,9 @@ describe('mfa-migrate show', () => {
     expect(text.stdout).toContain(`${s.user_changes!.total} user method changes: ${s.user_changes!.create} to add`);
     expect(text.stdout).toContain(`${s.users} user(s) in scope: ${s.user_status!.changes} with changes, ${s.user_status!.unchanged} already match`);
     expect(text.stdout).toContain(`saved plan sha256 ${plan.plan_hash}`);
+    // Every in-scope user appears once: with their changes, or among those with nothing to change (zoe).
+    for (const u of plan.users) expect(text.stdout.split('\n').filter((l) => l.startsWith(`  ${u.user}`)), u.user).toHaveLength(1);
+    expect(text.stdout).toMatch(/\n {2}zoe@contoso\.com {2}already matches {2}no usable method after the plan\n/);
   });
 
   it('--report writes the very report plan wrote for that plan, byte for byte; Markdown the same sections', async () => {
