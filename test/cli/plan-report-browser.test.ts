@@ -17,13 +17,12 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 /** What the page's code uses of the DOM (the project compiles without the DOM library). */
 interface Shown {
-  hidden: boolean;
   offsetParent: unknown;
 }
 type WithStyle = { getComputedStyle(e: unknown): { borderBottomStyle: string } };
 
-/** The users whose entries are visible now. */
-const visibleUsers = (page: Page) => page.$$eval('.entry[data-user]', (els) => els.filter((e) => !(e as unknown as Shown).hidden && (e as unknown as Shown).offsetParent !== null).map((e) => e.getAttribute('data-user')));
+/** The users whose entries are laid out now (an element not displayed has no offsetParent). */
+const visibleUsers = (page: Page) => page.$$eval('.entry[data-user]', (els) => els.filter((e) => (e as unknown as Shown).offsetParent !== null).map((e) => e.getAttribute('data-user')));
 
 describe.skipIf(!hasChromium)('the HTML mapping report in Chromium', () => {
   let emu: RunningEmulator;
@@ -92,6 +91,20 @@ describe.skipIf(!hasChromium)('the HTML mapping report in Chromium', () => {
       expect(statSync(join(shots, png)).size, png).toBeGreaterThan(20_000);
     }
   }, 120_000);
+
+  it('prints every user expanded, filters and search hidden', async () => {
+    const { page, problems } = await open(html);
+    await page.fill('#search', 'aaron@');
+    const collapsed = plan.users.find((u) => u.status === 'unchanged' && (u.methods_after?.length ?? 0) > 0)!;
+    const inner = page.locator(`details[data-user="${collapsed.user.toLowerCase()}"] .cols`);
+    expect(await inner.isVisible()).toBe(false);
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('.controls').isVisible()).toBe(false);
+    expect(await inner.isVisible()).toBe(true);
+    expect(await visibleUsers(page)).toHaveLength(plan.users.length);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
 
   it('refuses a script its CSP does not name (a report edited to carry one runs nothing)', async () => {
     const edited = join(dir, 'edited.html');
