@@ -66,6 +66,8 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** A token create whose serial was looked up in the inventory already. */
   looked?: boolean;
+  /** Graph's request id of the last answer to this operation (journaled with its outcome). */
+  requestId?: string;
   /** A bulk create's serials the inventory holds already: left out of it. */
   skip?: Set<string>;
   /** An activation being tried again while the hardware OATH policy propagates. */
@@ -261,6 +263,7 @@ export class Executor {
   }
 
   private onOutcome(s: Slot, outcome: PipelineOutcome): void {
+    if ((outcome.kind === 'answer' || outcome.kind === 'unknown') && outcome.requestId) s.requestId = outcome.requestId;
     switch (outcome.kind) {
       case 'stopped':
         s.status = 'stopped';
@@ -422,7 +425,7 @@ export class Executor {
     s.status = status;
     if (error && status !== 'done') s.error = error;
     this.stats[status]++;
-    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}) });
+    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {
       const n = this.slots.get(next);
       if (n) this.promote(n);

@@ -69,6 +69,8 @@ export interface ApplyOutcome {
   /** Waves run (or found done) of the whole run. */
   wavesDone: number;
   waves: number;
+  /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
+  journalHash?: string;
 }
 
 /** The plan refers to objects that changed in the tenant since it was made. */
@@ -402,7 +404,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   }
 
   function outcome(): ApplyOutcome {
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, counts, stats: executor.stats, wavesDone, waves };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, counts, stats: executor.stats, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}) };
   }
 }
 

@@ -25,6 +25,8 @@ export interface RollbackOutcome {
   notReversible: Unreversible[];
   counts: Record<OpState, number>;
   stats: ExecStats;
+  /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
+  journalHash?: string;
 }
 
 export interface RollbackDeps {
@@ -154,10 +156,11 @@ async function executeRollback(
     for (const o of pending) statuses.set(o.id, 'pending');
     for (const [id, s] of await executor.run(pending, prior)) statuses.set(id, s.status);
     const counts = countStates([...statuses].map(([op, state]) => ({ op, state })), inverses.length);
-    if (executor.wasInterrupted) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats };
+    const head = () => (journal.head ? { journalHash: journal.head } : {});
+    if (executor.wasInterrupted) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
-    return { runId, rollbackOf, state, counts, stats: executor.stats };
+    return { runId, rollbackOf, state, counts, stats: executor.stats, ...head() };
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     await journal.close();

@@ -24,6 +24,7 @@ import { renderApplySummary, renderRollbackSummary } from './views/apply-summary
 import { commandHint } from './views/command-hint.js';
 import { renderResultsCsv } from './views/results-csv.js';
 import { renderRunsTable, runsJson } from './views/runs-table.js';
+import { registerRunsVerify } from './runs-verify-command.js';
 import type { ResultRow } from '../app/results.js';
 
 interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
@@ -196,9 +197,9 @@ Examples:
       }
     });
 
-  program
+  const runs = program
     .command('runs')
-    .description('List the runs, newest first: kind, tenant, Graph, state, counts, and which rollback undid which apply.')
+    .description('List the runs, newest first: kind, tenant, Graph, state, counts, and which rollback undid which apply. `runs verify RUN_ID` checks a journal.')
     .option('--state-dir <dir>', 'one state folder (default: every tenant folder of the state base)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate runs\n  $ mfa-migrate runs --format json --state-dir ./state')
@@ -207,6 +208,7 @@ Examples:
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(runsJson(all), null, 2)}\n`);
       else process.stdout.write(renderRunsTable(all));
     });
+  registerRunsVerify(runs);
 
   program
     .command('force-unlock')
