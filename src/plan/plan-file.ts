@@ -7,7 +7,7 @@ import { UserError } from '../model/user-error.js';
 import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { stateFingerprint } from './fingerprint.js';
-import type { Plan, UserChange } from './plan-model.js';
+import type { MethodKind, Plan, ServerRecord, UserChange } from './plan-model.js';
 import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 
@@ -19,9 +19,11 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
  * (`"t":"user"`) and per finding (`"t":"finding"`), and an end line counting the lines before it, so a
  * cut-off file is refused. Every line is validated on reading. A major version other than 2 is
  * refused, except 1.x (one JSON object), which apply, resume and rollback still read. A minor version
- * adds fields: readers ignore fields they do not know (Terraform's rule).
+ * adds fields: readers ignore fields they do not know (Terraform's rule). 2.1 added the input files
+ * with their SHA-256 (`inputs`, header), each user's MFA Server record (`server`) and methods after
+ * the plan (`methods_after`), and the summary's counts that add up.
  */
-export const PLAN_FILE_VERSION = '2.0';
+export const PLAN_FILE_VERSION = '2.1';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
@@ -57,8 +59,14 @@ export interface SeenUser {
   tokens: TenantHardwareToken[];
 }
 
+/** What a 2.1 user line adds: the MFA Server record and the methods after the plan. */
+export interface UserRecordFields {
+  server?: ServerRecord;
+  methods_after?: MethodKind[] | null;
+}
+
 /** A user line read whole: changes (no-ops too) and what the plan saw. */
-export interface PlanUserLine extends SeenUser {
+export interface PlanUserLine extends SeenUser, UserRecordFields {
   upn: string;
   userId: string | null;
   status: UserStatus;
@@ -68,7 +76,7 @@ export interface PlanUserLine extends SeenUser {
 }
 
 /** Everything of a saved plan but its users and findings. */
-export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'user_changes' | 'findings' | 'users'> {
+export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'user_changes' | 'findings' | 'users' | 'plan_hash'> {
   kind: typeof PLAN_KIND;
   source: PlanSource;
   /** The authentication methods policy as the plan read it (2.0; absent in 1.x). */
@@ -92,6 +100,7 @@ const headerSchema = z.looseObject({
   graph: z.string().optional(),
   identity: z.looseObject({ appId: z.string().nullable(), upn: z.string().nullable() }).optional(),
   tool_version: z.string().optional(),
+  inputs: z.array(z.looseObject({ role: z.string(), path: z.string(), sha256: z.string(), bytes: z.number() })).optional(),
   options: z.looseObject({ include_email: z.boolean(), default_method: z.string(), prune: z.boolean(), target_group: z.looseObject({ id: z.string(), displayName: z.string() }) }),
   summary: z.looseObject({}),
   registration_campaign: z.array(z.string()),
@@ -130,6 +139,8 @@ const userLine = z.looseObject({
   changes: z.array(changeSchema),
   seen: jsonObject.nullable().optional(),
   tokens_seen: z.array(jsonObject).optional(),
+  server: jsonObject.optional(),
+  methods_after: z.array(z.string()).nullable().optional(),
 });
 
 const findingLine = z.looseObject({ t: z.literal('finding'), severity: z.enum(['error', 'warning', 'info']), code: z.string(), user: z.string().optional(), rule: z.string(), message: z.string() });
@@ -140,7 +151,7 @@ const endLine = z.looseObject({ t: z.literal('end'), lines: z.number().int().min
 export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
-  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser>)[];
+  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser> & UserRecordFields)[];
   findings: Finding[];
 }
 
@@ -150,7 +161,7 @@ export interface PlanFileContent {
  * from the recorded sources and refuse a file whose changes are not what they give.
  */
 export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapshot, serialsOf?: (upn: string) => readonly string[]): PlanFileContent {
-  const { policy_changes, user_changes, findings, users: roster, ...rest } = plan;
+  const { policy_changes, user_changes, findings, users: roster, plan_hash: _hash, ...rest } = plan;
   const changesOf = new Map<string, SavedUserChange[]>();
   for (const { user: _u, user_id, ...c } of user_changes) {
     let list = changesOf.get(user_id);
@@ -165,6 +176,8 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
       userId: u.user_id,
       status: u.status,
       changes: u.user_id === null ? [] : (changesOf.get(u.user_id) ?? []),
+      ...(u.server ? { server: u.server } : {}),
+      ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
       ...(tenant ? { seen: tenant.users.get(u.user.toLowerCase()) ?? null, tokens: (serialsOf?.(u.user) ?? []).flatMap((s) => tenant.hardwareTokens.get(serialKey(s)) ?? []) } : {}),
     })),
     findings,
@@ -175,7 +188,10 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
 export function encodePlanFile(file: PlanFileContent): Buffer {
   const lines: string[] = [JSON.stringify(file.header)];
   for (const c of file.policy) lines.push(JSON.stringify({ t: 'policy', ...c }));
-  for (const u of file.users) lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
+  for (const u of file.users) {
+    const record = { ...(u.server ? { server: u.server } : {}), ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}) };
+    lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...record, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
+  }
   for (const f of file.findings) lines.push(JSON.stringify({ t: 'finding', ...f }));
   lines.push(JSON.stringify({ t: 'end', lines: lines.length }));
   return Buffer.from(`${lines.join('\n')}\n`);
@@ -243,8 +259,18 @@ export class SavedPlan {
         for (const e of this.entries.slice(i, i + chunk)) {
           const buf = Buffer.allocUnsafe(e.length);
           await fh.read(buf, 0, e.length, e.offset);
-          const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[] };
-          out.push({ upn: u.user, userId: u.user_id, status: e.status, changes: u.changes, seen: u.seen === undefined ? null : u.seen, tokens: u.tokens_seen ?? [], line: e.line });
+          const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[] } & UserRecordFields;
+          out.push({
+            upn: u.user,
+            userId: u.user_id,
+            status: e.status,
+            changes: u.changes,
+            seen: u.seen === undefined ? null : u.seen,
+            tokens: u.tokens_seen ?? [],
+            ...(u.server !== undefined ? { server: u.server } : {}),
+            ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
+            line: e.line,
+          });
         }
         yield out;
       }
@@ -377,6 +403,11 @@ export class SavedPlan {
     const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
     return new SavedPlan(path, hash, header, policy, findings, entries, tokenChanges, new Map(users.map((u, i) => [i, u])));
   }
+}
+
+/** The minor version of a saved plan's format (`2.1` -> 1): what it is expected to hold. */
+export function formatMinor(header: Pick<PlanHeader, 'format_version'>): number {
+  return Number(header.format_version.split('.')[1] ?? 0);
 }
 
 function parseHeader(path: string, value: unknown, line: number | undefined): PlanHeader {

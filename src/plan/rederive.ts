@@ -5,7 +5,7 @@ import { serialKey } from '../model/serial.js';
 import type { ExportBundle } from '../source/export-bundle.js';
 import { buildPlan } from './build-plan.js';
 import { canonicalJson } from './fingerprint.js';
-import type { PlanHeader, PlanUserLine, SavedPolicyChange } from './plan-file.js';
+import { formatMinor, type PlanHeader, type PlanUserLine, type SavedPolicyChange } from './plan-file.js';
 import type { Plan } from './plan-model.js';
 
 /**
@@ -49,12 +49,18 @@ export function firstDifference(header: PlanHeader, policy: readonly SavedPolicy
   }
   const byUser = new Map<string, typeof derived.user_changes>();
   for (const c of derived.user_changes) byUser.set(c.user.toLowerCase(), [...(byUser.get(c.user.toLowerCase()) ?? []), c]);
+  const records = formatMinor(header) >= 1;
   if (lines.length !== derived.users.length) return `the plan lists ${lines.length} users; planning gives ${derived.users.length}`;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     const u = derived.users[i]!;
     const at = `line ${l.line} (${l.upn})`;
     if (l.upn !== u.user || l.userId !== u.user_id || l.status !== u.status) return `${at}: user ${l.upn} ${l.userId ?? '-'} ${l.status} is not what planning gives (${u.user} ${u.user_id ?? '-'} ${u.status})`;
+    // 2.1 records the MFA Server record and the methods after the plan: both must be what the sources give.
+    if (records) {
+      if (!same(l.server ?? null, u.server ?? null)) return `${at}: the MFA Server record is not what the export gives`;
+      if (!same(l.methods_after ?? null, u.methods_after ?? null)) return `${at}: methods_after is ${JSON.stringify(l.methods_after ?? null)} in the file, planning gives ${JSON.stringify(u.methods_after ?? null)}`;
+    }
     const want = byUser.get(l.upn.toLowerCase()) ?? [];
     if (l.changes.length !== want.length) return `${at}: ${l.changes.length} changes, planning gives ${want.length}`;
     for (let j = 0; j < want.length; j++) {
@@ -65,7 +71,10 @@ export function firstDifference(header: PlanHeader, policy: readonly SavedPolicy
       }
     }
   }
-  for (const k of ['summary', 'options', 'registration_campaign'] as const) {
+  // A 2.0 file's summary lacks 2.1's counts: it is compared on the fields it has.
+  const summary = records ? derived.summary : Object.fromEntries(Object.keys(header.summary).map((k) => [k, (derived.summary as unknown as Record<string, unknown>)[k]]));
+  if (!same(header.summary, summary)) return `the plan's summary is not what planning gives`;
+  for (const k of ['options', 'registration_campaign'] as const) {
     if (!same(header[k], derived[k])) return `the plan's ${k} is not what planning gives`;
   }
   return undefined;
