@@ -138,7 +138,9 @@ accepted code is used up and a wrong one counts towards the lock-out, as on the 
 
 Examples:
   $ mfa-migrate shim check --store ./shim.store --user ivan@contoso.com --code 287082
-  $ read -s CODE; echo "$CODE" | mfa-migrate shim check --store ./shim.store --user ivan@contoso.com --code -`,
+  $ read -s CODE; echo "$CODE" | mfa-migrate shim check --store ./shim.store --user ivan@contoso.com --code -
+  $ PGPASSFILE=~/.pgpass mfa-migrate shim check --store ./shim.store --state postgres://shim@db:5432/mfa_shim \
+      --user ivan@contoso.com --code -`,
     )
     .action(async (flags: StoreFlags & RuleFlags & { user: string; code: string }) => {
       const rules = rulesFrom(flags);
@@ -161,10 +163,12 @@ function registerUnlock(shim: Command): void {
       'after',
       `
 While \`shim serve\` runs on the store, the unlock is handed to it and applied within seconds
-(at the latest at the user's next attempt).
+(at the latest at the user's next attempt). With --state it is written to the database, for every
+server at once.
 
 Examples:
-  $ mfa-migrate shim unlock ivan@contoso.com --store ./shim.store`,
+  $ mfa-migrate shim unlock ivan@contoso.com --store ./shim.store
+  $ mfa-migrate shim unlock ivan@contoso.com --store ./shim.store --state postgres://shim@db:5432/mfa_shim`,
     )
     .action(async (user: string, flags: StoreFlags & RuleFlags) => {
       const outcome = await unlockShimUser({ ...storeRequestFrom(flags), rules: rulesFrom(flags), user });
@@ -203,7 +207,9 @@ Examples:
   $ export MFA_SHIM_KEY="$(openssl rand -base64 32)"
   $ mfa-migrate shim import --source ./export --tokens ./tokens/seeds.pskc --store ./shim.store
   $ mfa-migrate shim import --source ./export --tokens vendor.pskc --pskc-key-file psk.hex \\
-      --tokens entra-upload.csv --store ./shim.store --key-file ./shim.key`,
+      --tokens entra-upload.csv --store ./shim.store --key-file ./shim.key
+  $ mfa-migrate shim import --source ./export --tokens ./tokens/seeds.pskc --store ./shim.store \
+      --state postgres://shim@db:5432/mfa_shim      # the state goes to PostgreSQL (docs/shim.md)`,
     )
     .action(async (flags: ImportFlags) => {
       const { summary } = await importShimStore({
