@@ -25,7 +25,8 @@ export class MemoryState implements UserDirectory, StateBackend {
     };
   }
 
-  accept(token: ShimToken, next: TokenState): Promise<boolean> {
+  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState): Promise<boolean> {
+    if (user.version !== expected.version) return FALSE;
     const unused =
       token.type === 'hotp'
         ? next.counter !== null && (token.counter ?? 0n) < next.counter

@@ -33,6 +33,8 @@ export interface Verdict {
 export interface StateView {
   user: UserState & { version: number };
   tokens: TokenState[];
+  /** Read from a cache of this node's (PostgreSQL): confirm it before an answer that writes nothing. */
+  cached?: boolean;
 }
 
 /**
@@ -41,14 +43,16 @@ export interface StateView {
  * any number of verifiers (requests in flight, nodes) never accept one code twice.
  */
 export interface StateBackend {
-  read(user: ShimUser): StateView | Promise<StateView>;
+  /** `fresh`: not from a cache. */
+  read(user: ShimUser, fresh?: boolean): StateView | Promise<StateView>;
   /**
    * Accepts a code: the token's state becomes `next` only if the code is still unused, i.e. HOTP:
    * the stored counter is at most `next.counter - 1`; TOTP: the last step is null or before
-   * `next.lastStep`. Resolves true when it did, once the change is durable; false when another
-   * verification got there first.
+   * `next.lastStep`, and only if the user's state is still the version read (so that the lock-out
+   * decided on is still the user's). Resolves true when it did, once the change is durable; false
+   * when another verification got there first.
    */
-  accept(token: ShimToken, next: TokenState): Promise<boolean>;
+  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState): Promise<boolean>;
   /** Writes the user's state only if it is still the version read; true when it did (durable). */
   updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean>;
 }
@@ -92,14 +96,22 @@ export class Verifier {
     if (user.tokens.length === 0) return { result: 'reject', reason: 'no_token', user, failure: false };
     const submitted = new SubmittedCode(code);
 
+    let fresh = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const nowMs = this.now();
-      const read = this.state.read(user);
+      const read = this.state.read(user, fresh);
       const view = read instanceof Promise ? await read : read;
+      // An answer that writes nothing is given only from the state as it is now, not a cache's.
+      const confirm = (): boolean => {
+        if (view.cached !== true) return false;
+        fresh = true;
+        return true;
+      };
       let current = view.user;
 
       const lock = lockStatus(current, who, nowMs, this.rules);
       if (lock.kind === 'locked' && !(lock.scope === 'user' && this.unlockRequests?.take(user))) {
+        if (confirm()) continue;
         return { result: 'reject', reason: 'locked_out', user, failure: false, lockScope: lock.scope };
       }
       if (lock.kind !== 'open') {
@@ -120,11 +132,12 @@ export class Verifier {
       }
 
       if (accepted) {
-        if (!(await this.state.accept(accepted.token, accepted.state))) continue;
+        if (!(await this.state.accept(user, current, accepted.token, accepted.state))) continue;
         if (!isCleared(current)) await this.#clear(user, current);
         return { result: 'accept', reason: 'ok', user, serial: accepted.token.serial, failure: false };
       }
       if (replayed?.exact) {
+        if (confirm()) continue;
         // The code just accepted, again: a retry or a duplicate, not a guess. Not counted.
         return { result: 'reject', reason: 'replayed', user, serial: replayed.token.serial, failure: false };
       }
@@ -141,7 +154,7 @@ export class Verifier {
     let current = seen;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (await this.state.updateUser(user, current, { ...CLEARED, sources: {} })) return;
-      const read = this.state.read(user);
+      const read = this.state.read(user, true);
       current = (read instanceof Promise ? await read : read).user;
       if (isCleared(current)) return;
     }
@@ -152,7 +165,7 @@ export class Verifier {
     const user = this.users.findUser(userKey(username));
     if (!user) return undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const read = this.state.read(user);
+      const read = this.state.read(user, true);
       const current = (read instanceof Promise ? await read : read).user;
       const wasLocked = current.lockedAt !== null || Object.values(current.sources).some((s) => s.fails >= this.rules.maxFails);
       if (isCleared(current) || (await this.state.updateUser(user, current, { ...CLEARED, sources: {} }))) return { user, wasLocked };

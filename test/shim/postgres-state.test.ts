@@ -140,9 +140,16 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       const reasons = replies.map((r) => (r.json as { reason: string }).reason);
       expect(reasons.filter((r) => r === 'ok')).toHaveLength(1);
       expect(reasons.filter((r) => r === 'replayed')).toHaveLength(49);
-      // Ten failures on node A lock the user out on node B as well.
+      // Ten failures on node A lock the user out on node B as well, though B has seen the user
+      // unlocked (its cache of the user's state is checked by every change and every refusal).
+      expect((await verify(b, USERS[4], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
       for (let i = 0; i < 10; i++) expect((await verify(a, USERS[4], '000000')).json).toEqual({ result: 'reject', reason: 'wrong_code' });
+      expect((await verify(b, USERS[4], H(1))).json).toEqual({ result: 'reject', reason: 'locked_out' });
       expect((await verify(b, USERS[4], H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+      // An unlock on A (through the database) holds on B at once.
+      const unlock = await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[4]! });
+      expect(unlock).toMatchObject({ status: 'unlocked', wasLocked: true });
+      expect((await verify(b, USERS[4], H(1))).json).toEqual({ result: 'accept', reason: 'ok' });
     }, 60_000);
 
     it('kill -9 of a node under load loses no accepted code: the other node answers every one of them "replayed"', async () => {

@@ -23,17 +23,19 @@ export interface PgStateOptions {
   poolSize?: number;
 }
 
+// The user's row with one row per token (a join: no JSON built or parsed per request).
 const READ: pg.QueryConfig = {
   name: 'mfa-shim-read',
-  text: `SELECT fails, locked_at, sources, version,
-           (SELECT coalesce(json_agg(json_build_array(serial, fingerprint, counter::text, last_step, drift)), '[]')
-              FROM mfa_shim_tokens WHERE store_id = $1 AND serial = ANY($3::text[])) AS tokens
-         FROM mfa_shim_users WHERE store_id = $1 AND user_key = $2`,
+  text: `SELECT u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text AS counter, t.last_step, t.drift
+         FROM mfa_shim_users u
+         LEFT JOIN mfa_shim_tokens t ON t.store_id = u.store_id AND t.serial = ANY($3::text[])
+         WHERE u.store_id = $1 AND u.user_key = $2`,
 };
 // The acceptance compare-and-set, one statement each: a code is accepted only while still unused.
-const ACCEPT_HOTP = 'UPDATE mfa_shim_tokens SET counter = $4 WHERE store_id = $1 AND serial = $2 AND fingerprint = $3 AND counter < $4';
-const ACCEPT_TOTP =
-  'UPDATE mfa_shim_tokens SET last_step = $4, drift = $5 WHERE store_id = $1 AND serial = $2 AND fingerprint = $3 AND (last_step IS NULL OR last_step < $4)';
+// ... and only while the user's state is the version the lock-out was decided on.
+const userUnchanged = (key: string, version: string): string => `EXISTS (SELECT 1 FROM mfa_shim_users WHERE store_id = $1 AND user_key = ${key} AND version = ${version})`;
+const ACCEPT_HOTP = `UPDATE mfa_shim_tokens SET counter = $4 WHERE store_id = $1 AND serial = $2 AND fingerprint = $3 AND counter < $4 AND ${userUnchanged('$5', '$6')}`;
+const ACCEPT_TOTP = `UPDATE mfa_shim_tokens SET last_step = $4, drift = $5 WHERE store_id = $1 AND serial = $2 AND fingerprint = $3 AND (last_step IS NULL OR last_step < $4) AND ${userUnchanged('$6', '$7')}`;
 const UPDATE_USER =
   'UPDATE mfa_shim_users SET fails = $3, locked_at = $4, sources = $5, version = version + 1 WHERE store_id = $1 AND user_key = $2 AND version = $6';
 
@@ -189,31 +191,62 @@ export class PgState implements StateBackend {
     return { tokens, users };
   }
 
-  async read(user: ShimUser): Promise<StateView> {
-    const result = await this.#query<{ fails: number; locked_at: string | null; sources: SourceFailures; version: string; tokens: [string, string, string | null, number | null, number][] }>({
-      ...READ,
-      values: [this.storeId, user.key, user.tokens.map((t) => t.serial)],
-    });
+  /**
+   * Each user's state as last read or written by this node. Every change is still a compare-and-set
+   * against the database (a stale entry only makes it fail, and be read again); an answer that
+   * changes nothing (locked out, an exact replay) is given from a fresh read (verifier.ts). It saves
+   * the read round trip of most verifications.
+   */
+  readonly #cache = new Map<string, StateView>();
+
+  async read(user: ShimUser, fresh = false): Promise<StateView> {
+    const cached = fresh ? undefined : this.#cache.get(user.key);
+    if (cached) return { ...cached, cached: true };
+    const view = await this.#readFresh(user);
+    this.#cache.set(user.key, view);
+    return view;
+  }
+
+  async #readFresh(user: ShimUser): Promise<StateView> {
+    const result = await this.#query<{
+      fails: number;
+      locked_at: string | null;
+      sources: SourceFailures;
+      version: string;
+      serial: string | null;
+      fingerprint: string | null;
+      counter: string | null;
+      last_step: string | null;
+      drift: number | null;
+    }>({ ...READ, values: [this.storeId, user.key, user.tokens.map((t) => t.serial)] });
     const row = result.rows[0];
     if (!row) throw new StateUnavailableError(`the database has no state for user ${user.key}`);
-    const byserial = new Map(row.tokens.map((t) => [t[0], t]));
     return {
       user: { fails: row.fails, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources, version: Number(row.version) },
       tokens: user.tokens.map((token) => {
-        const t = byserial.get(token.serial);
-        // A row for another seed: this node's store file is not the current one.
-        if (!t || t[1] !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is for another seed`);
-        return { counter: t[2] === null ? null : BigInt(t[2]), lastStep: t[3], drift: t[4] };
+        const t = result.rows.length === 1 ? row : result.rows.find((r) => r.serial === token.serial);
+        // No row, or a row for another seed: this node's store file is not the current one.
+        if (!t || t.serial !== token.serial || t.fingerprint !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is missing or for another seed`);
+        return { counter: t.counter === null ? null : BigInt(t.counter), lastStep: t.last_step === null ? null : Number(t.last_step), drift: t.drift ?? 0 };
       }),
     };
   }
 
-  async accept(token: ShimToken, next: TokenState): Promise<boolean> {
-    const result =
+  async accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState): Promise<boolean> {
+    const values =
       token.type === 'hotp'
-        ? await this.#query({ name: 'mfa-shim-accept-hotp', text: ACCEPT_HOTP, values: [this.storeId, token.serial, token.fingerprint, next.counter!.toString()] })
-        : await this.#query({ name: 'mfa-shim-accept-totp', text: ACCEPT_TOTP, values: [this.storeId, token.serial, token.fingerprint, next.lastStep, next.drift] });
-    return result.rowCount === 1;
+        ? [this.storeId, token.serial, token.fingerprint, next.counter!.toString(), user.key, expected.version]
+        : [this.storeId, token.serial, token.fingerprint, next.lastStep, next.drift, user.key, expected.version];
+    const result = await this.#query({ name: `mfa-shim-accept-${token.type}`, text: token.type === 'hotp' ? ACCEPT_HOTP : ACCEPT_TOTP, values });
+    const done = result.rowCount === 1;
+    const cached = this.#cache.get(user.key);
+    if (done && cached) {
+      const i = user.tokens.indexOf(token);
+      if (i >= 0) cached.tokens[i] = next;
+    } else if (!done) {
+      this.#cache.delete(user.key);
+    }
+    return done;
   }
 
   async updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean> {
@@ -222,13 +255,23 @@ export class PgState implements StateBackend {
       text: UPDATE_USER,
       values: [this.storeId, user.key, next.fails, next.lockedAt, JSON.stringify(next.sources), expected.version],
     });
-    return result.rowCount === 1;
+    const done = result.rowCount === 1;
+    const cached = this.#cache.get(user.key);
+    if (done && cached) cached.user = { ...next, version: expected.version + 1 };
+    else if (!done) this.#cache.delete(user.key);
+    return done;
+  }
+
+  /** Forgets the cached state (after the database was lost: it may have been restored from a backup). */
+  #forget(): void {
+    this.#cache.clear();
   }
 
   async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
     try {
       return await this.pool.query<R>(config);
     } catch (err) {
+      this.#forget();
       this.#lost(err as Error);
       throw new StateUnavailableError(`state database: ${(err as Error).message}`);
     }
