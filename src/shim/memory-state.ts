@@ -35,6 +35,7 @@ export class MemoryState implements UserDirectory, StateBackend {
     token.counter = next.counter;
     token.lastStep = next.lastStep;
     token.drift = next.drift;
+    user.version++; // as in PostgreSQL: a decision made from the state before this accept must fail its compare-and-set
     return this.persist({ token: token.serial, counter: token.counter, lastStep: token.lastStep, drift: token.drift }).then(() => true);
   }
 

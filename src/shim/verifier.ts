@@ -49,8 +49,9 @@ export interface StateBackend {
    * Accepts a code: the token's state becomes `next` only if the code is still unused, i.e. HOTP:
    * the stored counter is at most `next.counter - 1`; TOTP: the last step is null or before
    * `next.lastStep`, and only if the user's state is still the version read (so that the lock-out
-   * decided on is still the user's). Resolves true when it did, once the change is durable; false
-   * when another verification got there first.
+   * decided on is still the user's); the accept bumps that version, so that every decision made
+   * from the state before it fails its compare-and-set. Resolves true when it did, once the change
+   * is durable; false when another verification got there first.
    */
   accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState): Promise<boolean>;
   /** Writes the user's state only if it is still the version read; true when it did (durable). */
@@ -133,7 +134,8 @@ export class Verifier {
 
       if (accepted) {
         if (!(await this.state.accept(user, current, accepted.token, accepted.state))) continue;
-        if (!isCleared(current)) await this.#clear(user, current);
+        // The accept bumped the user's state version.
+        if (!isCleared(current)) await this.#clear(user, { ...current, version: current.version + 1 });
         return { result: 'accept', reason: 'ok', user, serial: accepted.token.serial, failure: false };
       }
       if (replayed?.exact) {

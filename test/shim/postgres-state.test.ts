@@ -146,6 +146,12 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       for (let i = 0; i < 10; i++) expect((await verify(a, USERS[4], '000000')).json).toEqual({ result: 'reject', reason: 'wrong_code' });
       expect((await verify(b, USERS[4], H(1))).json).toEqual({ result: 'reject', reason: 'locked_out' });
       expect((await verify(b, USERS[4], H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+      // A node whose copy of a user's state is old decides again from the database: B saw user 5
+      // at counter 1; A moves the counter 15 on (past B's look-ahead); B accepts the next code.
+      expect((await verify(b, USERS[5], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+      for (let c = 1; c <= 15; c++) expect((await verify(a, USERS[5], H(c))).json).toEqual({ result: 'accept', reason: 'ok' });
+      expect((await verify(b, USERS[5], H(16))).json).toEqual({ result: 'accept', reason: 'ok' });
+      expect((await verify(b, USERS[5], H(15))).json).toEqual({ result: 'reject', reason: 'replayed' });
       // An unlock on A (through the database) holds on B at once.
       const unlock = await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[4]! });
       expect(unlock).toMatchObject({ status: 'unlocked', wasLocked: true });

@@ -32,10 +32,19 @@ const READ: pg.QueryConfig = {
          WHERE u.store_id = $1 AND u.user_key = $2`,
 };
 // The acceptance compare-and-set, one statement each: a code is accepted only while still unused.
-// ... and only while the user's state is the version the lock-out was decided on.
-const userUnchanged = (key: string, version: string): string => `EXISTS (SELECT 1 FROM mfa_shim_users WHERE store_id = $1 AND user_key = ${key} AND version = ${version})`;
-const ACCEPT_HOTP = `UPDATE mfa_shim_tokens SET counter = $4 WHERE store_id = $1 AND serial = $2 AND fingerprint = $3 AND counter < $4 AND ${userUnchanged('$5', '$6')}`;
-const ACCEPT_TOTP = `UPDATE mfa_shim_tokens SET last_step = $4, drift = $5 WHERE store_id = $1 AND serial = $2 AND fingerprint = $3 AND (last_step IS NULL OR last_step < $4) AND ${userUnchanged('$6', '$7')}`;
+// ... and only while the user's state is the version the lock-out was decided on; the accept bumps
+// that version (one statement), so that any change a node decided from an older copy of the user's
+// or the tokens' state fails its compare-and-set.
+const acceptStatement = (setToken: string, unused: string, key: string, version: string): string => `
+  WITH accepted AS (
+    UPDATE mfa_shim_tokens SET ${setToken}
+    WHERE store_id = $1 AND serial = $2 AND fingerprint = $3 AND ${unused}
+      AND EXISTS (SELECT 1 FROM mfa_shim_users WHERE store_id = $1 AND user_key = ${key} AND version = ${version})
+    RETURNING 1)
+  UPDATE mfa_shim_users SET version = version + 1
+  WHERE store_id = $1 AND user_key = ${key} AND version = ${version} AND EXISTS (SELECT 1 FROM accepted)`;
+const ACCEPT_HOTP = acceptStatement('counter = $4', 'counter < $4', '$5', '$6');
+const ACCEPT_TOTP = acceptStatement('last_step = $4, drift = $5', '(last_step IS NULL OR last_step < $4)', '$6', '$7');
 const UPDATE_USER =
   'UPDATE mfa_shim_users SET fails = $3, locked_at = $4, sources = $5, version = version + 1 WHERE store_id = $1 AND user_key = $2 AND version = $6';
 
@@ -243,6 +252,7 @@ export class PgState implements StateBackend {
     if (done && cached) {
       const i = user.tokens.indexOf(token);
       if (i >= 0) cached.tokens[i] = next;
+      cached.user = { ...cached.user, version: expected.version + 1 };
     } else if (!done) {
       this.#cache.delete(user.key);
     }
