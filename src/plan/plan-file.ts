@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import * as z from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
@@ -220,21 +220,27 @@ export interface UserEntry {
 }
 
 /**
- * A saved plan opened for apply, resume and rollback: the header, the policy changes and findings
+ * A saved plan opened for apply, resume and rollback: the header and the policy changes
  * in memory, and an index of the users' lines, each read from the file when a wave needs it (a plan
  * for 100,000 users need not be held in memory).
  */
 export class SavedPlan {
   private constructor(
+    /** The plan file as the admin named it (what messages say). */
     readonly path: string,
+    /** The file read: the same, or a private copy of it (apply reads its own copy, which nobody else can change). */
+    readonly file: string,
     /** sha256 of the file's bytes. */
     readonly hash: string,
     readonly header: PlanHeader,
     readonly policyChanges: SavedPolicyChange[],
-    readonly findings: Finding[],
+    /** Where each finding's line is ([offset, length] pairs; a 1.x plan's findings are in memory). */
+    private readonly findingLines: number[] | Finding[],
     private readonly entries: UserEntry[],
     /** Whether any change is a hardware token's (apply then needs the seeds). */
     readonly hasTokenChanges: boolean,
+    /** The inventory tokens the plan saw for its users' serials (every user line's tokens_seen, each once). */
+    readonly tokensSeen: readonly TenantHardwareToken[],
     /** 1.x plans: the users themselves, by position (there is no line to read). */
     private readonly inMemory?: Map<number, PlanUser>,
   ) {}
@@ -252,7 +258,7 @@ export class SavedPlan {
   /** Every user line whole (no-ops and what the plan saw included), in order, a chunk at a time. */
   async *lines(chunk = 1000): AsyncGenerator<PlanUserLine[]> {
     if (this.inMemory) throw new UserError(`${this.path}: a plan of format ${this.header.format_version} holds no user lines`);
-    const fh = await open(this.path, 'r');
+    const fh = await open(this.file, 'r');
     try {
       for (let i = 0; i < this.entries.length; i += chunk) {
         const out: PlanUserLine[] = [];
@@ -279,6 +285,26 @@ export class SavedPlan {
     }
   }
 
+  /** The plan's findings, read from the file (they were checked when it was opened). */
+  async findings(): Promise<Finding[]> {
+    const at = this.findingLines;
+    if (this.inMemory) return at as Finding[];
+    const fh = await open(this.file, 'r');
+    try {
+      const out: Finding[] = [];
+      for (let i = 0; i < at.length; i += 2) {
+        const buf = Buffer.allocUnsafe(at[i + 1] as number);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, at[i] as number);
+        if (bytesRead !== buf.length) throw new UserError(`${this.path}: the plan file changed while it was being read`);
+        const { t: _t, ...f } = JSON.parse(buf.toString('utf8')) as Finding & { t: string };
+        out.push(f);
+      }
+      return out;
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** Whether the file records what the plan saw of the tenant (2.0 files do; 1.x did not). */
   get recordsTenant(): boolean {
     return this.header.policy_seen !== undefined;
@@ -287,7 +313,7 @@ export class SavedPlan {
   /** The users at these positions of `users`, read from the file, with their changes other than no-ops. */
   async read(positions: readonly number[]): Promise<PlanUser[]> {
     if (this.inMemory) return positions.map((i) => this.inMemory!.get(i)!);
-    const fh = await open(this.path, 'r');
+    const fh = await open(this.file, 'r');
     try {
       const out: PlanUser[] = [];
       for (const i of positions) out.push(await readUserLine(fh, this.entries[i]!, this.path));
@@ -297,45 +323,57 @@ export class SavedPlan {
     }
   }
 
-  /** Opens a saved plan; refuses what is not one, an unknown major version, a cut-off or invalid file, naming the line. */
-  static async open(path: string): Promise<SavedPlan> {
-    let bytes: Buffer;
+  /**
+   * Opens a saved plan; refuses what is not one, an unknown major version, a cut-off or invalid file,
+   * naming the line. The file is read a slab at a time (hashed, each line checked, an index of the
+   * user lines kept): a plan for 100,000 users is some 120 MB that need not be held at once.
+   */
+  static async open(path: string, file = path): Promise<SavedPlan> {
+    let fh: FileHandle;
     try {
-      bytes = await readFile(path);
+      fh = await open(file, 'r');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new UserError(code === 'ENOENT' ? `cannot read the plan file ${path}: no such file` : `cannot read the plan file ${path} (${code ?? (err as Error).message})`);
+      throw cannotRead(path, err);
     }
-    const hash = createHash('sha256').update(bytes).digest('hex');
-    const firstEnd = bytes.indexOf(0x0a);
-    const first = bytes.toString('utf8', 0, firstEnd < 0 ? bytes.length : firstEnd);
-    let head: unknown;
     try {
-      head = JSON.parse(first);
-    } catch {
-      return SavedPlan.openV1(path, hash, bytes);
+      const hash = createHash('sha256');
+      const reader = new LineReader(fh, hash);
+      const first = await reader.next().catch((err: unknown) => Promise.reject(cannotRead(path, err)));
+      let head: unknown;
+      try {
+        head = first ? JSON.parse(first.text) : undefined;
+      } catch {
+        // Not a JSON line: a 1.x plan is one JSON object over many lines.
+      }
+      // 1.x: a JSON object over many lines (its first line is not JSON), or on one line.
+      const major = String((head as { format_version?: unknown } | null)?.format_version ?? '').split('.')[0];
+      if (head === undefined || major === '1') {
+        await fh.close();
+        return SavedPlan.openV1(path, file, await readFile(file).catch((err: unknown) => Promise.reject(cannotRead(path, err))));
+      }
+      return await SavedPlan.openV2(path, file, reader, hash, head);
+    } finally {
+      await fh.close().catch(() => undefined);
     }
-    return SavedPlan.openV2(path, hash, bytes, head);
   }
 
-  private static openV2(path: string, hash: string, bytes: Buffer, head: unknown): SavedPlan {
+  private static async openV2(path: string, file: string, reader: LineReader, hash: Hash, head: unknown): Promise<SavedPlan> {
     const header = parseHeader(path, head, 1);
     const policy: SavedPolicyChange[] = [];
-    const findings: Finding[] = [];
+    // Only where each finding is: apply does not need them, and a large plan has one or two a user.
+    const findings: number[] = [];
     const entries: UserEntry[] = [];
     let tokenChanges = false;
     let ended = false;
     let lineNo = 1;
-    let start = bytes.indexOf(0x0a) + 1;
     const userIds = new Set<string>();
-    while (start > 0 && start < bytes.length) {
-      const end = bytes.indexOf(0x0a, start);
-      const stop = end < 0 ? bytes.length : end;
+    const tokens = new Map<string, TenantHardwareToken>();
+    for (let l = await reader.next(); l; l = await reader.next()) {
       lineNo++;
       if (ended) throw invalid(path, lineNo, 'text after the end line');
       let value: unknown;
       try {
-        value = JSON.parse(bytes.toString('utf8', start, stop));
+        value = JSON.parse(l.text);
       } catch (err) {
         throw invalid(path, lineNo, `not JSON (${(err as Error).message})`);
       }
@@ -350,13 +388,15 @@ export class SavedPlan {
         if (pending.length > 0 && u.user_id === null) throw invalid(path, lineNo, `user ${u.user} has changes but no user_id`);
         if (pending.some((c) => c.resource.startsWith('hardwareOathMethods/'))) tokenChanges = true;
         const status: UserStatus = u.status ?? (pending.length > 0 ? 'changes' : 'unchanged');
-        entries.push({ upn: u.user, userId: u.user_id, status, pending: pending.length, offset: start, length: stop - start, line: lineNo });
+        entries.push({ upn: u.user, userId: u.user_id, status, pending: pending.length, offset: l.offset, length: l.length, line: lineNo });
+        // Kept while the line is parsed anyway: re-deriving any user needs the whole inventory seen, which is small.
+        for (const t of (u.tokens_seen ?? []) as unknown as TenantHardwareToken[]) if (!tokens.has(t.id)) tokens.set(t.id, t);
       } else if (t === 'policy') {
         const { t: _t, ...c } = check(policyLine, value, path, lineNo);
         policy.push(c as SavedPolicyChange);
       } else if (t === 'finding') {
-        const { t: _t, ...f } = check(findingLine, value, path, lineNo);
-        findings.push(f as Finding);
+        check(findingLine, value, path, lineNo);
+        findings.push(l.offset, l.length);
       } else if (t === 'end') {
         const e = check(endLine, value, path, lineNo);
         if (e.lines !== lineNo - 1) throw invalid(path, lineNo, `the end line counts ${e.lines} lines, the file has ${lineNo - 1}`);
@@ -364,14 +404,14 @@ export class SavedPlan {
       } else {
         throw invalid(path, lineNo, `unknown line type ${JSON.stringify(t)}`);
       }
-      start = stop + 1;
     }
     if (!ended) throw new UserError(`${path}: the plan file is cut off (no end line): save the plan again`);
-    return new SavedPlan(path, hash, header, policy, findings, entries, tokenChanges);
+    return new SavedPlan(path, file, hash.digest('hex'), header, policy, findings, entries, tokenChanges, [...tokens.values()]);
   }
 
   /** Format 1.x: one JSON object with `user_changes` (plans saved before 2.0, and the copies in their runs). */
-  private static openV1(path: string, hash: string, bytes: Buffer): SavedPlan {
+  private static openV1(path: string, file: string, bytes: Buffer): SavedPlan {
+    const hash = createHash('sha256').update(bytes).digest('hex');
     let data: Record<string, unknown>;
     try {
       data = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
@@ -401,8 +441,30 @@ export class SavedPlan {
     const policy = Array.isArray(data.policy_changes) ? (data.policy_changes as SavedPolicyChange[]) : [];
     const findings = Array.isArray(data.findings) ? (data.findings as Finding[]) : [];
     const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
-    return new SavedPlan(path, hash, header, policy, findings, entries, tokenChanges, new Map(users.map((u, i) => [i, u])));
+    return new SavedPlan(path, file, hash, header, policy, findings, entries, tokenChanges, [], new Map(users.map((u, i) => [i, u])));
   }
+}
+
+/** A saved plan's header alone (its first line; a 1.x plan is read whole): enough to know its tenant and Graph. */
+export async function readPlanHeader(path: string): Promise<PlanHeader> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw cannotRead(path, err);
+  }
+  let head: unknown;
+  try {
+    const first = await new LineReader(fh, createHash('sha256')).next().catch((err: unknown) => Promise.reject(cannotRead(path, err)));
+    head = first ? JSON.parse(first.text) : undefined;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+  } finally {
+    await fh.close();
+  }
+  const major = String((head as { format_version?: unknown } | null)?.format_version ?? '').split('.')[0];
+  if (head === undefined || major === '1') return (await SavedPlan.open(path)).header;
+  return parseHeader(path, head, 1);
 }
 
 /** The minor version of a saved plan's format (`2.1` -> 1): what it is expected to hold. */
@@ -443,4 +505,61 @@ async function readUserLine(fh: FileHandle, e: UserEntry, path: string): Promise
   const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[] };
   if (u.user_id !== e.userId || u.user_id === null) throw new UserError(`${path}: the plan file changed while it was being applied`);
   return { upn: u.user, userId: u.user_id, changes: u.changes.filter((c) => c.action !== 'no-op') };
+}
+
+function cannotRead(path: string, err: unknown): UserError {
+  if (err instanceof UserError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  return new UserError(code === 'ENOENT' ? `cannot read the plan file ${path}: no such file` : `cannot read the plan file ${path} (${code ?? (err as Error).message})`);
+}
+
+/** Slabs read at a time by LineReader. */
+const SLAB = 1 << 20;
+
+/**
+ * A file's lines one at a time, each with its byte offset and length, every byte fed to `hash` as it
+ * is read. Blank text after the last newline is not a line; a last line without a newline is.
+ */
+class LineReader {
+  private slab = Buffer.alloc(0);
+  private at = 0;
+  private slabOffset = 0;
+  private eof = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly hash: Hash,
+  ) {}
+
+  /** The next line (`ended` false when it ran to the end of the file without a newline), or undefined at the end. */
+  async next(): Promise<{ text: string; offset: number; length: number; ended: boolean } | undefined> {
+    for (;;) {
+      const nl = this.slab.indexOf(0x0a, this.at);
+      if (nl >= 0) {
+        const line = { text: this.slab.toString('utf8', this.at, nl), offset: this.slabOffset + this.at, length: nl - this.at, ended: true };
+        this.at = nl + 1;
+        return line;
+      }
+      if (this.eof) {
+        if (this.at >= this.slab.length) return undefined;
+        const line = { text: this.slab.toString('utf8', this.at), offset: this.slabOffset + this.at, length: this.slab.length - this.at, ended: false };
+        this.at = this.slab.length;
+        return line;
+      }
+      await this.fill();
+    }
+  }
+
+  /** Keeps the unread part of the slab and appends the next slab of the file. */
+  private async fill(): Promise<void> {
+    const rest = this.slab.subarray(this.at);
+    const buf = Buffer.allocUnsafe(Math.max(SLAB, rest.length * 2));
+    rest.copy(buf, 0);
+    const { bytesRead } = await this.fh.read(buf, rest.length, buf.length - rest.length, null);
+    if (bytesRead === 0) this.eof = true;
+    this.hash.update(buf.subarray(rest.length, rest.length + bytesRead));
+    this.slabOffset += this.at;
+    this.slab = buf.subarray(0, rest.length + bytesRead);
+    this.at = 0;
+  }
 }

@@ -40,7 +40,7 @@ export async function planOfFile(saved: SavedPlan): Promise<Plan> {
     policy_changes: saved.policyChanges.map(({ state_fingerprint: _f, ...c }) => c),
     user_changes: userChanges,
     users,
-    findings: saved.findings,
+    findings: await saved.findings(),
     registration_campaign: h.registration_campaign,
   });
 }
