@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, link, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -167,7 +167,8 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     try {
       await mkdir(runDir, { recursive: true, mode: 0o700 });
       await lock.setRun(runId);
-      await copyFile(plan.path, join(runDir, planFile));
+      // The private copy apply read becomes the run's (a hard link: no second copy of a large plan on a small disk).
+      await link(plan.file, join(runDir, planFile)).catch(() => copyFile(plan.file, join(runDir, planFile)));
       await syncDirectory(runDir);
     } catch (err) {
       const why = storageProblem(err);

@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,6 +109,36 @@ describe('an edited plan is refused', () => {
     expect(rolled.outcome.counts.failed).toBe(0);
     const igorNow = (g.emu.snapshot() as Snapshot).users.find((u: Snapshot) => u.userPrincipalName === 'igor@contoso.com');
     expect(igorNow.methods.phone.find((p: Snapshot) => p.phoneType === 'mobile').phoneNumber).toBe(truth);
+  });
+
+  it('the plan file edited while the run is under way: the run applies the plan it checked, read from its own copy', async () => {
+    const g2 = fakeGraph();
+    const file = join(tmp.dir, 'during.plan');
+    const { plan: p2 } = await planTo(g2, file);
+    const original = readFileSync(file);
+    const all = parse(original.toString('utf8'));
+    const target = all.filter((l) => l.t === 'user' && l.changes.some((c: Line) => c.resource === 'phoneMethods/mobile' && c.action === 'create')).at(-1)!;
+    const planned = target.changes.find((c: Line) => c.resource === 'phoneMethods/mobile').after.phoneNumber as string;
+    const stateDir = join(tmp.dir, 's-during');
+    let editedAt: number | undefined;
+    const applied = await applyFile(g2, file, stateDir, {
+      batchSize: 4,
+      onProgress: (e) => {
+        if (e.phase !== 'wave' || editedAt !== undefined) return;
+        editedAt = e.wave;
+        target.changes.find((c: Line) => c.resource === 'phoneMethods/mobile').after.phoneNumber = '+1 2065550666';
+        writeFileSync(file, dump(all));
+      },
+    });
+    expect(editedAt).toBe(1);
+    expect(applied.outcome.state).toBe('completed');
+    expect(p2.users.findIndex((u) => u.user === target.user)).toBeGreaterThan(8);
+    const now = (g2.emu.snapshot() as Snapshot).users.find((u: Snapshot) => u.userPrincipalName === target.user);
+    expect(now.methods.phone.find((x: Snapshot) => x.phoneType === 'mobile').phoneNumber).toBe(planned);
+    // The run keeps the bytes it checked; the private copy it read is gone from the state folder.
+    const [runDir] = runDirs(stateDir);
+    expect(readFileSync(join(runDir!, 'plan.jsonl')).equals(original)).toBe(true);
+    expect(readdirSync(stateDir).filter((f) => f.startsWith('.plan-'))).toEqual([]);
   });
 
   it('a state folder others can write is refused (a run planted there is never picked)', async () => {
