@@ -65,7 +65,7 @@ export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: stri
   }
   const lines: PlanUserLine[] = [];
   for await (const chunk of plan.lines()) lines.push(...chunk);
-  const where = firstDifference(plan.header, plan.policyChanges, lines, rederivePlan(plan.header, lines, bundle));
+  const where = firstDifference(plan.header, plan.policyChanges, lines, rederivePlan(plan.header, lines, bundle), plan.cutoverChanges);
   if (where) throw new EditedPlanError(plan.path, where);
   return seeds;
 }

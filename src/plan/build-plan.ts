@@ -1,3 +1,4 @@
+import { mapCutover, type CutoverOptions } from '../mapping/cutover-rules.js';
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
 import { mapPolicy, type PolicyTarget } from '../mapping/policy-rules.js';
 import { mapUser, methodUsage, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
@@ -7,7 +8,7 @@ import type { Problem, ProblemCode } from '../model/problem.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import type { ExportBundle } from '../source/export-bundle.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
-import { diffUser } from './user-diff.js';
+import { cutoverUserChanges, diffUser } from './user-diff.js';
 
 /** Export problems that make the whole export untrustworthy: the plan stops on them. */
 export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
@@ -38,7 +39,7 @@ export interface PlanInput {
   tenant: TenantSnapshot;
   /** Lower-cased usernames in scope; all export users when absent. */
   scope?: ReadonlySet<string>;
-  options: MappingOptions & { target: PolicyTarget };
+  options: MappingOptions & { target: PolicyTarget; cutover?: CutoverOptions };
   sourceFingerprint: string;
   now: Date;
 }
@@ -46,7 +47,11 @@ export interface PlanInput {
 export interface BuiltPlan {
   plan: Plan;
   mappings: UserMapping[];
+  /** Why the cutover cannot be planned as asked (staged rollout's limits, unswitched users of a domain): the plan is refused. */
+  refusals: string[];
 }
+
+const NO_CUTOVER: CutoverOptions = { rolloutGroups: [], federatedMfa: null, forceFederation: false, campaignGroup: null };
 
 /** Maps the export against the tenant and diffs: the whole plan, without any I/O. */
 export function buildPlan(input: PlanInput): BuiltPlan {
@@ -69,7 +74,9 @@ export function buildPlan(input: PlanInput): BuiltPlan {
       options,
     });
   });
-  const userChanges: UserChange[] = mappings.flatMap((m) => diffUser(m, tenant.hardwareTokens));
+  const cutoverOptions = options.cutover ?? NO_CUTOVER;
+  const cutover = mapCutover({ mappings, cutover: tenant.cutover, policy: tenant.policy, policyChanges: policy.changes, options: cutoverOptions });
+  const userChanges: UserChange[] = mappings.flatMap((m) => [...diffUser(m, tenant.hardwareTokens), ...cutoverUserChanges(m, cutover.users.get(m.user.toLowerCase()))]);
   const pendingUsers = new Set(userChanges.filter((c) => c.action !== 'no-op').map((c) => c.user_id));
   const planUsers: PlanUserStatus[] = mappings.map((m) => ({
     user: m.user,
@@ -89,10 +96,11 @@ export function buildPlan(input: PlanInput): BuiltPlan {
       const user = problemUser(p);
       return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });
-  const findings = sortFindings([...policy.findings, ...exportFindings, ...mappings.flatMap((m) => m.findings)]);
+  const findings = sortFindings([...policy.findings, ...cutover.findings.filter((f) => !f.user), ...exportFindings, ...mappings.flatMap((m) => m.findings), ...cutover.findings.filter((f) => f.user)]);
 
   const count = (a: UserChange['action']) => userChanges.filter((c) => c.action === a).length;
-  const policyTargets = new Set(policy.changes.map((c) => c.target)).size;
+  const policyTargets = new Set(cutover.policyChanges.map((c) => c.target)).size;
+  const cutoverCount = (a: 'create' | 'update') => cutover.changes.filter((c) => c.action === a).length;
   const severities: Record<FindingSeverity, number> = { error: 0, warning: 0, info: 0 };
   for (const f of findings) severities[f.severity]++;
 
@@ -101,22 +109,35 @@ export function buildPlan(input: PlanInput): BuiltPlan {
     created: input.now.toISOString(),
     source_fingerprint: input.sourceFingerprint,
     tenant: { ...tenant.tenant },
-    options: { include_email: options.includeEmail, default_method: options.defaultMethod, prune: options.prune, target_group: { ...options.target } },
+    options: {
+      include_email: options.includeEmail,
+      default_method: options.defaultMethod,
+      prune: options.prune,
+      target_group: { ...options.target },
+      rollout_groups: cutoverOptions.rolloutGroups.map((g) => ({ ...g })),
+      federated_mfa: cutoverOptions.federatedMfa,
+      force_federation: cutoverOptions.forceFederation,
+      campaign_group: cutoverOptions.campaignGroup ? { ...cutoverOptions.campaignGroup } : null,
+      scope_group: cutoverOptions.scopeGroup ? { ...cutoverOptions.scopeGroup } : null,
+    },
     summary: {
+      phone_only_after_retirement: cutover.phoneOnly,
       users: users.length,
-      create: count('create'),
-      update: count('update') + policyTargets,
+      create: count('create') + cutoverCount('create'),
+      update: count('update') + policyTargets + cutoverCount('update'),
       delete: count('delete'),
       no_op: count('no-op'),
       findings: severities,
     },
-    policy_changes: policy.changes,
+    policy_changes: cutover.policyChanges,
+    cutover_changes: cutover.changes,
     user_changes: userChanges,
     users: planUsers,
     findings,
     registration_campaign: findings.filter((f) => f.code === 'mobile-app-reregistration' && f.severity === 'warning').map((f) => f.user!),
+    cutover: cutover.summary,
   };
-  return { plan, mappings };
+  return { plan, mappings, refusals: cutover.refusals };
 }
 
 const SEVERITY_ORDER: Record<FindingSeverity, number> = { error: 0, warning: 1, info: 2 };

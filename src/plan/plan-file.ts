@@ -4,24 +4,27 @@ import * as z from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
+import type { CutoverChange, CutoverSummary } from '../mapping/cutover-rules.js';
 import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { stateFingerprint } from './fingerprint.js';
-import type { Plan, UserChange } from './plan-model.js';
-import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
+import type { Plan, PlanOptions, UserChange } from './plan-model.js';
+import type { TenantCutover, TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 
 /**
  * The saved plan (`plan --out`, and each run's copy): this module alone reads and writes it.
  *
  * Format 2.x is JSON Lines: a header line (`kind`, `format_version`, tenant, Graph root, options,
- * source, summary), then one line per policy change (`"t":"policy"`), per user with changes
- * (`"t":"user"`) and per finding (`"t":"finding"`), and an end line counting the lines before it, so a
- * cut-off file is refused. Every line is validated on reading. A major version other than 2 is
- * refused, except 1.x (one JSON object), which apply, resume and rollback still read. A minor version
- * adds fields: readers ignore fields they do not know (Terraform's rule).
+ * source, summary), then one line per policy change (`"t":"policy"`), per cutover change
+ * (`"t":"cutover"`, 2.1), per user (`"t":"user"`) and per finding (`"t":"finding"`), and an end line
+ * counting the lines before it, so a cut-off file is refused. Every line is validated on reading. A
+ * major version other than 2 is refused, except 1.x (one JSON object), which apply, resume and
+ * rollback still read. A minor version adds fields or line types: readers ignore fields they do not
+ * know (Terraform's rule). 2.1 added the cutover: its lines, `cutover_seen` in the header, and each
+ * user's group memberships in `seen.memberOf`.
  */
-export const PLAN_FILE_VERSION = '2.0';
+export const PLAN_FILE_VERSION = '2.1';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
@@ -34,6 +37,7 @@ export interface PlanSource {
 }
 
 export type SavedPolicyChange = PolicyChange & { state_fingerprint: string };
+export type SavedCutoverChange = CutoverChange & { state_fingerprint: string };
 export type SavedUserChange = Omit<UserChange, 'user' | 'user_id'> & { state_fingerprint: string };
 
 /**
@@ -67,12 +71,18 @@ export interface PlanUserLine extends SeenUser {
   line: number;
 }
 
-/** Everything of a saved plan but its users and findings. */
-export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'user_changes' | 'findings' | 'users'> {
+type CutoverOptionKeys = 'rollout_groups' | 'federated_mfa' | 'force_federation' | 'campaign_group' | 'scope_group';
+
+/** Everything of a saved plan but its changes, users and findings (fields new in 2.1 are absent from 2.0 files). */
+export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'cutover_changes' | 'user_changes' | 'findings' | 'users' | 'cutover' | 'options'> {
   kind: typeof PLAN_KIND;
   source: PlanSource;
+  options: Omit<PlanOptions, CutoverOptionKeys> & Partial<Pick<PlanOptions, CutoverOptionKeys>>;
+  cutover?: CutoverSummary;
   /** The authentication methods policy as the plan read it (2.0; absent in 1.x). */
   policy_seen?: AuthenticationMethodsPolicy;
+  /** The rollout policy, cutover groups and federated domains as the plan read them (2.1, when read). */
+  cutover_seen?: TenantCutover;
 }
 
 const sourceSchema = z.looseObject({
@@ -81,6 +91,14 @@ const sourceSchema = z.looseObject({
   pskcKeyFile: z.string().optional(),
   pskcPasswordFile: z.string().optional(),
   pskcMac: z.string(),
+});
+
+const groupRef = z.looseObject({ id: z.string(), displayName: z.string() });
+const count = z.number().int().min(0);
+const cutoverSeenSchema = z.looseObject({
+  rolloutPolicy: z.looseObject({ id: z.string(), displayName: z.string(), isEnabled: z.boolean(), isAppliedToOrganization: z.boolean(), appliesTo: z.array(z.string()) }).nullable(),
+  groups: z.array(z.looseObject({ id: z.string(), displayName: z.string(), dynamic: z.boolean(), users: count, groups: count, contacts: count })),
+  federatedDomains: z.array(z.looseObject({ id: z.string(), federationId: z.string().nullable(), federatedIdpMfaBehavior: z.string().nullable() })),
 });
 
 const headerSchema = z.looseObject({
@@ -92,10 +110,21 @@ const headerSchema = z.looseObject({
   graph: z.string().optional(),
   identity: z.looseObject({ appId: z.string().nullable(), upn: z.string().nullable() }).optional(),
   tool_version: z.string().optional(),
-  options: z.looseObject({ include_email: z.boolean(), default_method: z.string(), prune: z.boolean(), target_group: z.looseObject({ id: z.string(), displayName: z.string() }) }),
+  options: z.looseObject({
+    include_email: z.boolean(),
+    default_method: z.string(),
+    prune: z.boolean(),
+    target_group: groupRef,
+    rollout_groups: z.array(groupRef).optional(),
+    federated_mfa: z.literal('reject').nullable().optional(),
+    force_federation: z.boolean().optional(),
+    campaign_group: groupRef.nullable().optional(),
+    scope_group: groupRef.nullable().optional(),
+  }),
   summary: z.looseObject({}),
   registration_campaign: z.array(z.string()),
   source: sourceSchema,
+  cutover_seen: cutoverSeenSchema.optional(),
 });
 
 const jsonObject = z.record(z.string(), z.unknown());
@@ -109,6 +138,18 @@ const policyLine = z.looseObject({
   rule: z.string(),
   because: z.string(),
   setting: z.string(),
+  state_fingerprint: z.string(),
+});
+
+const cutoverLine = z.looseObject({
+  t: z.literal('cutover'),
+  target: z.string().min(1),
+  action: z.enum(['create', 'update']),
+  before: jsonObject.nullable(),
+  after: jsonObject,
+  rule: z.string(),
+  because: z.string(),
+  switches: z.number().int().min(0).optional(),
   state_fingerprint: z.string(),
 });
 
@@ -140,6 +181,7 @@ const endLine = z.looseObject({ t: z.literal('end'), lines: z.number().int().min
 export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
+  cutover: SavedCutoverChange[];
   users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser>)[];
   findings: Finding[];
 }
@@ -150,7 +192,7 @@ export interface PlanFileContent {
  * from the recorded sources and refuse a file whose changes are not what they give.
  */
 export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapshot, serialsOf?: (upn: string) => readonly string[]): PlanFileContent {
-  const { policy_changes, user_changes, findings, users: roster, ...rest } = plan;
+  const { policy_changes, cutover_changes, user_changes, findings, users: roster, ...rest } = plan;
   const changesOf = new Map<string, SavedUserChange[]>();
   for (const { user: _u, user_id, ...c } of user_changes) {
     let list = changesOf.get(user_id);
@@ -158,8 +200,9 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
     list.push({ ...c, state_fingerprint: stateFingerprint(c.before) });
   }
   return {
-    header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source, ...(tenant ? { policy_seen: tenant.policy } : {}) },
+    header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source, ...(tenant ? { policy_seen: tenant.policy } : {}), ...(tenant?.cutover ? { cutover_seen: tenant.cutover } : {}) },
     policy: policy_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
+    cutover: cutover_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
     users: roster.map((u) => ({
       upn: u.user,
       userId: u.user_id,
@@ -175,6 +218,7 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
 export function encodePlanFile(file: PlanFileContent): Buffer {
   const lines: string[] = [JSON.stringify(file.header)];
   for (const c of file.policy) lines.push(JSON.stringify({ t: 'policy', ...c }));
+  for (const c of file.cutover) lines.push(JSON.stringify({ t: 'cutover', ...c }));
   for (const u of file.users) lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
   for (const f of file.findings) lines.push(JSON.stringify({ t: 'finding', ...f }));
   lines.push(JSON.stringify({ t: 'end', lines: lines.length }));
@@ -215,6 +259,8 @@ export class SavedPlan {
     readonly hash: string,
     readonly header: PlanHeader,
     readonly policyChanges: SavedPolicyChange[],
+    /** Staged rollout and federation changes (2.1; none in older files). */
+    readonly cutoverChanges: SavedCutoverChange[],
     readonly findings: Finding[],
     private readonly entries: UserEntry[],
     /** Whether any change is a hardware token's (apply then needs the seeds). */
@@ -295,6 +341,7 @@ export class SavedPlan {
   private static openV2(path: string, hash: string, bytes: Buffer, head: unknown): SavedPlan {
     const header = parseHeader(path, head, 1);
     const policy: SavedPolicyChange[] = [];
+    const cutover: SavedCutoverChange[] = [];
     const findings: Finding[] = [];
     const entries: UserEntry[] = [];
     let tokenChanges = false;
@@ -328,6 +375,9 @@ export class SavedPlan {
       } else if (t === 'policy') {
         const { t: _t, ...c } = check(policyLine, value, path, lineNo);
         policy.push(c as SavedPolicyChange);
+      } else if (t === 'cutover') {
+        const { t: _t, ...c } = check(cutoverLine, value, path, lineNo);
+        cutover.push(c as SavedCutoverChange);
       } else if (t === 'finding') {
         const { t: _t, ...f } = check(findingLine, value, path, lineNo);
         findings.push(f as Finding);
@@ -341,7 +391,7 @@ export class SavedPlan {
       start = stop + 1;
     }
     if (!ended) throw new UserError(`${path}: the plan file is cut off (no end line): save the plan again`);
-    return new SavedPlan(path, hash, header, policy, findings, entries, tokenChanges);
+    return new SavedPlan(path, hash, header, policy, cutover, findings, entries, tokenChanges);
   }
 
   /** Format 1.x: one JSON object with `user_changes` (plans saved before 2.0, and the copies in their runs). */
@@ -375,7 +425,7 @@ export class SavedPlan {
     const policy = Array.isArray(data.policy_changes) ? (data.policy_changes as SavedPolicyChange[]) : [];
     const findings = Array.isArray(data.findings) ? (data.findings as Finding[]) : [];
     const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
-    return new SavedPlan(path, hash, header, policy, findings, entries, tokenChanges, new Map(users.map((u, i) => [i, u])));
+    return new SavedPlan(path, hash, header, policy, [], findings, entries, tokenChanges, new Map(users.map((u, i) => [i, u])));
   }
 }
 

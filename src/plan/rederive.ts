@@ -1,11 +1,10 @@
-import type { PolicyTarget } from '../mapping/policy-rules.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import type { ExportBundle } from '../source/export-bundle.js';
 import { buildPlan } from './build-plan.js';
 import { canonicalJson } from './fingerprint.js';
-import type { PlanHeader, PlanUserLine, SavedPolicyChange } from './plan-file.js';
+import type { PlanHeader, PlanUserLine, SavedCutoverChange, SavedPolicyChange } from './plan-file.js';
 import type { Plan } from './plan-model.js';
 
 /**
@@ -24,20 +23,38 @@ export function rederivePlan(header: PlanHeader, lines: readonly PlanUserLine[],
       if (!list.some((x) => x.id === t.id)) hardwareTokens.set(key, [...list, t]);
     }
   }
-  const tenant: TenantSnapshot = { tenant: { id: header.tenant.id, displayName: header.tenant.displayName ?? '' }, policy: header.policy_seen ?? {}, users, hardwareTokens };
+  const tenant: TenantSnapshot = {
+    tenant: { id: header.tenant.id, displayName: header.tenant.displayName ?? '' },
+    policy: header.policy_seen ?? {},
+    users,
+    hardwareTokens,
+    ...(header.cutover_seen ? { cutover: header.cutover_seen } : {}),
+  };
   const o = header.options;
   return buildPlan({
     bundle,
     tenant,
     scope: new Set(lines.map((l) => l.upn.toLowerCase())),
-    options: { includeEmail: o.include_email, defaultMethod: o.default_method as DefaultMethodMode, prune: o.prune, target: o.target_group as PolicyTarget },
+    options: {
+      includeEmail: o.include_email,
+      defaultMethod: o.default_method as DefaultMethodMode,
+      prune: o.prune,
+      target: o.target_group,
+      cutover: {
+        rolloutGroups: o.rollout_groups ?? [],
+        federatedMfa: o.federated_mfa ?? null,
+        forceFederation: o.force_federation ?? false,
+        campaignGroup: o.campaign_group ?? null,
+        ...(o.scope_group ? { scopeGroup: o.scope_group } : {}),
+      },
+    },
     sourceFingerprint: header.source_fingerprint,
     now: new Date(header.created),
   }).plan;
 }
 
 /** Where a saved plan first differs from what its sources give; undefined when it does not. */
-export function firstDifference(header: PlanHeader, policy: readonly SavedPolicyChange[], lines: readonly PlanUserLine[], derived: Plan): string | undefined {
+export function firstDifference(header: PlanHeader, policy: readonly SavedPolicyChange[], lines: readonly PlanUserLine[], derived: Plan, cutover: readonly SavedCutoverChange[] = []): string | undefined {
   const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
   const policyFields = (c: Omit<SavedPolicyChange, 'state_fingerprint'>) => ({ target: c.target, property: c.property, before: c.before, after: c.after, rule: c.rule, because: c.because, setting: c.setting });
   for (let i = 0; i < Math.max(policy.length, derived.policy_changes.length); i++) {
@@ -45,6 +62,14 @@ export function firstDifference(header: PlanHeader, policy: readonly SavedPolicy
     const want = derived.policy_changes[i];
     if (!saved || !want || !same(policyFields(saved), policyFields(want))) {
       return `policy change ${i + 1} (${saved ? `${saved.target}.${saved.property}` : 'missing'}) is not what planning gives (${want ? `${want.target}.${want.property} ${JSON.stringify(want.before)} -> ${JSON.stringify(want.after)}` : 'no such change'})`;
+    }
+  }
+  const cutoverFields = (c: Omit<SavedCutoverChange, 'state_fingerprint'>) => ({ target: c.target, action: c.action, before: c.before, after: c.after, rule: c.rule, because: c.because, switches: c.switches ?? null });
+  for (let i = 0; i < Math.max(cutover.length, derived.cutover_changes.length); i++) {
+    const saved = cutover[i];
+    const want = derived.cutover_changes[i];
+    if (!saved || !want || !same(cutoverFields(saved), cutoverFields(want))) {
+      return `cutover change ${i + 1} (${saved ? `${saved.action} ${saved.target}` : 'missing'}) is not what planning gives (${want ? `${want.action} ${want.target}` : 'no such change'})`;
     }
   }
   const byUser = new Map<string, typeof derived.user_changes>();
@@ -65,8 +90,27 @@ export function firstDifference(header: PlanHeader, policy: readonly SavedPolicy
       }
     }
   }
-  for (const k of ['summary', 'options', 'registration_campaign'] as const) {
-    if (!same(header[k], derived[k])) return `the plan's ${k} is not what planning gives`;
+  // A 2.0 file predates the cutover: its summary lacks the phone-only count (and its findings were
+  // counted by the rules of then), its options the cutover's.
+  const legacy = header.format_version === '2.0';
+  const compared = {
+    summary: legacy ? { ...omit(header.summary, ['findings']), phone_only_after_retirement: null } : header.summary,
+    options: header.options,
+    registration_campaign: header.registration_campaign,
+    ...(legacy ? {} : { cutover: header.cutover }),
+  };
+  const wanted = {
+    summary: legacy ? { ...omit(derived.summary, ['findings']), phone_only_after_retirement: null } : derived.summary,
+    options: legacy ? omit(derived.options, ['rollout_groups', 'federated_mfa', 'force_federation', 'campaign_group', 'scope_group']) : derived.options,
+    registration_campaign: derived.registration_campaign,
+    ...(legacy ? {} : { cutover: derived.cutover }),
+  };
+  for (const k of Object.keys(wanted) as (keyof typeof wanted)[]) {
+    if (!same(compared[k], wanted[k])) return `the plan's ${k} is not what planning gives`;
   }
   return undefined;
+}
+
+function omit<T extends object>(o: T, keys: readonly string[]): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k))) as Partial<T>;
 }

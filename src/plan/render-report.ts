@@ -21,7 +21,10 @@ interface Table {
 function reportTables(plan: Plan, opts: ReportOptions): { summary: [string, string][]; tables: Table[] } {
   const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
   const s = plan.summary;
+  const phoneOnly = s.phone_only_after_retirement ?? 0;
   const summary: [string, string][] = [
+    // First: these users are stopped at sign-in from the retirement day unless they register something else.
+    ['Users left with SMS/voice only', `${phoneOnly}${phoneOnly > 0 ? ': a blocking passkey registration prompt from 2027-02-01 (findings phone-only-after-retirement)' : ''}`],
     ['Generated', plan.created],
     ['Tenant', plan.tenant.id],
     ['Source fingerprint', plan.source_fingerprint],
@@ -51,19 +54,31 @@ function reportTables(plan: Plan, opts: ReportOptions): { summary: [string, stri
     head: ['Severity', 'User', 'Code', 'Rule', 'Finding'],
     rows: plan.findings.map((f) => [f.severity, f.user ?? '', f.code, f.rule, f.message]),
   };
+  const cut = plan.cutover;
+  const cutover: Table = {
+    title: 'Cutover',
+    intro: 'Staged rollout (the policy, the groups users are switched by) and the federated domains, the final step. Users switched are among the user changes (rolloutGroup/<group>).',
+    head: ['Target', 'Action', 'Before', 'After', 'Rule', 'Reason'],
+    rows: [
+      ...(plan.cutover_changes ?? []).map((x) => [x.target, x.action, show(x.before), show(x.after), x.rule, x.switches !== undefined ? `${x.because} (apply: last, after the ${x.switches} switch(es))` : x.because]),
+      ...(cut?.rollout_groups ?? []).map((g) => [`rollout group ${g.displayName}`, 'fill', `${g.members_before} member(s)`, `${g.members_before + g.added} member(s)`, 'CUTOVER-SWITCH-USER', `${g.added} user(s) switched by this plan`]),
+      ...(cut?.federation ?? []).filter((f) => !f.planned).map((f) => [`domains/${f.domain}`, 'no-op', show(f.federatedIdpMfaBehavior), '', 'CUTOVER-FEDERATION', f.users === 0 ? 'no user of the plan in the domain' : 'left as it is']),
+      ...(cut ? [['passkeys (FIDO2)', 'read', show(cut.passkeys.state), '', 'CUTOVER-PHONE-DEADLINE', `targets ${cut.passkeys.include_targets.join(', ') || 'none'}; for the users left with SMS/voice only: ${cut.passkeys.allowed_for_phone_only}`]] : []),
+    ],
+  };
   const campaign: Table = {
     title: 'Registration campaign',
     intro: 'Users whose MFA Server mobile app registrations cannot move and who must register Microsoft Authenticator.',
     head: ['User'],
     rows: plan.registration_campaign.map((u) => [u]),
   };
-  const used = new Set<RuleId>([...plan.policy_changes.map((c) => c.rule), ...plan.user_changes.map((c) => c.rule), ...plan.findings.map((f) => f.rule)]);
+  const used = new Set<RuleId>([...plan.policy_changes.map((c) => c.rule), ...(plan.cutover_changes ?? []).map((c) => c.rule), ...plan.user_changes.map((c) => c.rule), ...plan.findings.map((f) => f.rule)]);
   const rules: Table = {
     title: 'Rules applied',
     head: ['Rule', 'What it does'],
     rows: (Object.keys(RULES) as RuleId[]).filter((r) => used.has(r)).map((r) => [r, RULES[r]]),
   };
-  return { summary, tables: [settings, users, findings, campaign, rules] };
+  return { summary, tables: [settings, cutover, users, findings, campaign, rules] };
 }
 
 export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
