@@ -8,7 +8,8 @@ import { UserError } from '../model/user-error.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
 import { countStates, Journal, listRuns, readRun, type OpRecord, type OpState, type RunView } from './journal.js';
-import { policyOperations, userOperations, type Operation } from './operations.js';
+import { cutoverOperations, policyOperations, userOperations, type Operation } from './operations.js';
+import { readCutoverFor } from './cutover-preflight.js';
 import { changedSince, inverseOperations, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, selectUsers, type ApplySelection, type RunEnd } from './run-apply.js';
 import { acquireLock } from './state-lock.js';
@@ -43,7 +44,8 @@ async function doneOperations(runDir: string, run: RunView): Promise<Operation[]
   const sel = run.header.options as unknown as ApplySelection;
   const doneUsers = new Set(run.doneOrder.map((id) => id.split('/')[0]!));
   const positions = selectUsers(plan, sel).filter((i) => doneUsers.has(plan.users[i]!.userId ?? ''));
-  const byId = new Map<string, Operation>(policyOperations(plan.policyChanges).map((o) => [o.id, o]));
+  const cutover = cutoverOperations(plan.cutoverChanges);
+  const byId = new Map<string, Operation>([...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves].map((o) => [o.id, o]));
   for (const u of await plan.read(positions)) for (const o of userOperations(u)) byId.set(o.id, o);
   // What to put back is what the journal recorded before each write (from the plan as it was checked
   // when the run applied it), not what the plan copy says now.
@@ -164,5 +166,6 @@ async function executeRollback(
 async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number) {
   const upns = [...new Set(inverses.filter((o) => o.user).map((o) => o.user!))];
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
-  return readTenant(client, { upns, serials, policy: true, organization: false, concurrency });
+  const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
+  return cutover ? cutover.apply(tenant) : tenant;
 }
