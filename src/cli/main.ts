@@ -19,6 +19,7 @@ const REGISTRARS: Record<string, () => Promise<Registrar>> = {
   validate: async () => (await import('./validate-command.js')).registerValidate,
   plan: async () => (await import('./plan-command.js')).registerPlan,
   apply: async () => (await import('./apply-command.js')).registerApply,
+  status: async () => (await import('./status-command.js')).registerStatus,
   emulator: async () => (await import('./emulator-command.js')).registerEmulator,
   demo: async () => {
     const { registerDemo } = await import('./demo-command.js');
