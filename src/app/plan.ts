@@ -10,7 +10,8 @@ import { packageVersion } from '../io/package-root.js';
 import { formatProblem, SourceError, type Problem } from '../model/problem.js';
 import { UserError } from '../model/user-error.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
-import { fingerprintFiles } from '../plan/fingerprint.js';
+import { hashFiles } from '../plan/fingerprint.js';
+import type { PlanInputFile } from '../plan/plan-model.js';
 import { toPlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
@@ -99,8 +100,9 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   // Hash the export now, next to reading it, not after a tenant read that can take minutes (a file
   // edited meanwhile would give a fingerprint of other content); the hashing overlaps the reads.
   const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(req.source, f))).map((f) => ({ name: f, path: join(req.source, f) }));
-  const fingerprint = fingerprintFiles([...files, ...req.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))]);
-  fingerprint.catch(() => {}); // awaited below; a Graph failure may come first
+  const read = [...files, ...req.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))];
+  const hashed = hashFiles(read);
+  hashed.catch(() => {}); // awaited below; a Graph failure may come first
 
   const client = req.graph;
   const { scope, group: scopeGroup } = await resolveScope(client, bundle, req);
@@ -138,10 +140,13 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
         ...(scopeGroup ? { scopeGroup } : {}),
       },
     },
-    sourceFingerprint: await fingerprint,
+    sourceFingerprint: (await hashed).fingerprint,
     now: new Date(),
   });
   if (built.refusals.length > 0) throw new CutoverRefusedError(built.refusals);
+  // Each input file with its own hash, for the report's sign-off header (the fingerprint ties them together).
+  const roles: PlanInputFile['role'][] = [...files.map((f) => (f.name === USERS_FILE ? 'users' : f.name === DEVICES_FILE ? 'devices' : 'settings') as PlanInputFile['role']), ...req.tokens.map(() => 'seeds' as const)];
+  built.plan.inputs = (await hashed).files.map((h, i) => ({ role: roles[i]!, path: resolve(read[i]!.path), sha256: h.sha256, bytes: h.bytes }));
   built.plan.graph = client.root;
   built.plan.identity = { appId: identity.appId, upn: identity.upn };
   built.plan.tool_version = packageVersion();

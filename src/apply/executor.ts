@@ -1,11 +1,12 @@
-import type { BatchPipeline, PipelineOutcome } from '../graph/batch-pipeline.js';
+import type { BatchPipeline, PipelineOutcome, Prepared } from '../graph/batch-pipeline.js';
 import { errorText, isSuccess } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { Backoff } from '../graph/retry-policy.js';
 import type { Journal, OpRecord, OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
-import { lookUpBeforeCreate, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
+import { lookUpBeforeCreate, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
+import { serialKey } from '../model/serial.js';
 
 export interface ExecutorOptions {
   client: GraphClient;
@@ -20,11 +21,25 @@ export interface ExecutorOptions {
   verify?: (op: Operation) => Promise<Verified>;
   /** How a token's serial is looked up right before it is created. */
   lookUp?: (op: Operation) => Promise<InventoryLookup>;
+  /** At most this many token activations per window (the admin center documents 200 per 5 minutes). */
+  activationPace?: { activations: number; windowMs: number };
+  /**
+   * Until when an activation refused for a policy reason is tried again rather than failed: the run
+   * enabled hardware OATH tokens, which Entra takes up to 20 minutes to apply ("allow an hour").
+   */
+  policyPropagationUntil?: () => number | undefined;
+  /** How often an activation waiting for the policy is tried again. */
+  propagationRetryMs?: number;
   now?: () => number;
 }
 
 export interface ExecStats {
   total: number;
+  /** Activations waiting for the hardware OATH policy to apply, and until when they are tried. */
+  waitingForPolicy: number;
+  policyWaitUntil?: number;
+  /** Times an activation was held back to keep the activation pace. */
+  paced: number;
   done: number;
   failed: number;
   skipped: number;
@@ -51,6 +66,18 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** A token create whose serial was looked up in the inventory already. */
   looked?: boolean;
+  /** Graph's request id of the last answer to this operation (journaled with its outcome). */
+  requestId?: string;
+  /** A bulk create's serials the inventory holds already: left out of it. */
+  skip?: Set<string>;
+  /** An activation being tried again while the hardware OATH policy propagates. */
+  waitedForPolicy?: boolean;
+}
+
+/** Graph's answer says the authentication methods policy does not (yet) allow it. */
+function refusedByPolicy(res: { body: unknown }): boolean {
+  const message = (res.body as { error?: { message?: string } } | null)?.error?.message ?? '';
+  return /polic/i.test(message) && /(not enabled|not allowed|disabled|propagat|take up to)/i.test(message);
 }
 
 /**
@@ -73,6 +100,8 @@ export class Executor {
   private readonly verify: (op: Operation) => Promise<Verified>;
   private readonly lookUp: (op: Operation) => Promise<InventoryLookup>;
   private records: OpRecord[] = [];
+  /** When the last activations were sent (the pace's sliding window), oldest first. */
+  private readonly activationTimes: number[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private active = 0;
   private interrupted = false;
@@ -87,11 +116,16 @@ export class Executor {
     this.maxAttempts = opts.maxAttempts ?? 8;
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
     this.lookUp = opts.lookUp ?? ((op) => lookUpBeforeCreate(op, opts.client));
-    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now() };
+    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, paced: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
       beforeSend: (ids) => opts.journal.ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before }))),
     });
+  }
+
+  /** What an operation of this run gave (a created token's device id, when a policy change was made). */
+  resultOf(id: string): Record<string, unknown> | undefined {
+    return this.results.get(id);
   }
 
   /** Results (device ids) known from earlier runs of the same operations. */
@@ -177,26 +211,29 @@ export class Executor {
       return this.checkFinished();
     }
     if (s.op.kind === 'token-create' && !s.looked) return void this.lookUpFirst(s);
+    if (s.op.kind === 'token-bulk-create' && !s.looked) return void this.lookUpBulk(s);
     const ctx = { ...this.opts.context, results: this.results };
-    const first = callFor(s.op, ctx);
+    const first = callFor(s.op, ctx, s.skip);
     if ('error' in first) return this.settle(s, 'failed', first.error);
-    if ('deferMs' in first) {
-      s.status = 'timed';
-      s.timer = setTimeout(() => {
-        s.timer = undefined;
-        if (s.status === 'timed') {
-          s.status = 'waiting';
-          this.submit(s);
-        }
-      }, first.deferMs);
-      return;
-    }
+    if ('deferMs' in first) return this.later(s, first.deferMs);
     s.status = 'submitted';
     s.attempts++;
     this.active++;
-    const lazy = s.op.kind === 'token-activate';
+    // An activation's code is made when its batch forms, and the pace is kept there, at sending time.
+    const lazy = s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate';
+    const activation = (): Prepared => {
+      const pace = this.opts.activationPace;
+      const wait = pace ? this.paceWait(pace) : 0;
+      if (wait > 0) {
+        this.stats.paced++;
+        return { deferMs: wait };
+      }
+      const made = callFor(s.op, { ...this.opts.context, results: this.results });
+      if ('call' in made) this.activationTimes.push(Date.now());
+      return made;
+    };
     this.pipeline
-      .submit({ version: first.call.version, call: lazy ? () => callFor(s.op, { ...this.opts.context, results: this.results }) : first.call, tag: s.op.id })
+      .submit({ version: first.call.version, call: lazy ? activation : first.call, tag: s.op.id })
       .then((outcome) => this.onOutcome(s, outcome))
       .catch((err: unknown) => this.abort(err))
       .finally(() => {
@@ -206,7 +243,27 @@ export class Executor {
       });
   }
 
+  /** Sends an operation again after `ms` (a time step, a backoff, the policy). */
+  private later(s: Slot, ms: number): void {
+    s.status = 'timed';
+    s.timer = setTimeout(() => {
+      s.timer = undefined;
+      if (s.status === 'timed') {
+        s.status = 'waiting';
+        this.submit(s);
+      }
+    }, Math.max(1, ms));
+  }
+
+  /** How long until another activation fits the pace (0: now). */
+  private paceWait(pace: { activations: number; windowMs: number }): number {
+    const now = Date.now();
+    while (this.activationTimes.length > 0 && this.activationTimes[0]! <= now - pace.windowMs) this.activationTimes.shift();
+    return this.activationTimes.length < pace.activations ? 0 : this.activationTimes[0]! + pace.windowMs - now;
+  }
+
   private onOutcome(s: Slot, outcome: PipelineOutcome): void {
+    if ((outcome.kind === 'answer' || outcome.kind === 'unknown') && outcome.requestId) s.requestId = outcome.requestId;
     switch (outcome.kind) {
       case 'stopped':
         s.status = 'stopped';
@@ -220,9 +277,35 @@ export class Executor {
       case 'answer': {
         const res = outcome.response;
         if (isSuccess(res)) {
+          if (s.op.kind === 'policy-config' || s.op.kind === 'policy-root') {
+            // When the policy changed: how long activations may have to wait for it is counted from here.
+            const doneAt = { doneAt: new Date().toISOString() };
+            this.results.set(s.op.id, doneAt);
+            return this.settle(s, 'done', undefined, doneAt);
+          }
+          if (s.waitedForPolicy) {
+            s.waitedForPolicy = false;
+            this.stats.waitingForPolicy--;
+          }
           const result = resultOf(s.op, res.body);
           if (result) this.results.set(s.op.id, result);
           return this.settle(s, 'done', undefined, result);
+        }
+        // Refused because the hardware OATH policy has not reached this user yet: tried again until
+        // the propagation time the run allows is over.
+        const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && res.status >= 400 && res.status < 500 && refusedByPolicy(res) ? this.opts.policyPropagationUntil?.() : undefined;
+        if (until !== undefined && Date.now() < until && !this.interrupted) {
+          if (!s.waitedForPolicy) {
+            s.waitedForPolicy = true;
+            this.stats.waitingForPolicy++;
+          }
+          this.stats.policyWaitUntil = until;
+          s.attempts--;
+          return this.later(s, Math.min(this.opts.propagationRetryMs ?? 60_000, until - Date.now()));
+        }
+        if (s.waitedForPolicy) {
+          s.waitedForPolicy = false;
+          this.stats.waitingForPolicy--;
         }
         return this.settle(s, 'failed', errorText(res));
       }
@@ -259,6 +342,34 @@ export class Executor {
           this.submit(s);
         }
       }, this.backoff(s.attempts));
+    } finally {
+      this.active--;
+      this.checkFinished();
+    }
+  }
+
+  /** A bulk create leaves out the serials the inventory has already: never two tokens of one serial. */
+  private async lookUpBulk(s: Slot): Promise<void> {
+    s.status = 'verify';
+    s.looked = true;
+    this.active++;
+    try {
+      // Tokens of users this run does not write now (left out as stale) are not created either.
+      const wanted = new Set((this.dependents.get(s.op.id) ?? []).map((id) => serialKey(String(this.slots.get(id)?.op.after?.serialNumber ?? ''))));
+      s.skip = await serialsPresent(s.op, this.opts.client);
+      for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) if (!wanted.has(serialKey(t.serialNumber))) s.skip.add(serialKey(t.serialNumber));
+      const all = ((s.op.after?.tokens as unknown[]) ?? []).length;
+      if (s.skip.size === all) return this.settle(s, 'done', undefined, { devices: {} });
+      s.status = 'waiting';
+      this.submit(s);
+    } catch (err) {
+      s.looked = false;
+      if (++s.attempts >= this.maxAttempts || this.interrupted) {
+        if (this.interrupted) s.status = 'stopped';
+        else this.settle(s, 'failed', `looking up the tokens' serials failed: ${(err as Error).message}`);
+        return;
+      }
+      this.later(s, this.backoff(s.attempts));
     } finally {
       this.active--;
       this.checkFinished();
@@ -314,7 +425,7 @@ export class Executor {
     s.status = status;
     if (error && status !== 'done') s.error = error;
     this.stats[status]++;
-    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}) });
+    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {
       const n = this.slots.get(next);
       if (n) this.promote(n);

@@ -34,6 +34,20 @@ export async function lookUpBeforeCreate(op: Operation, client: GraphClient): Pr
   return { found: 'other', reason: `a token with serial ${serial} appeared in the inventory since the plan (${holder ? `assigned to ${holder}` : 'unassigned'}): not created beside it; plan again` };
 }
 
+/** The serials of a bulk create that the inventory holds already (another apply of the plan, or someone): left out of it. */
+export async function serialsPresent(op: Operation, client: GraphClient): Promise<Set<string>> {
+  const present = new Set<string>();
+  // All at once: the client packs reads issued together into $batch envelopes (one at a time was a round trip each).
+  await Promise.all(
+    ((op.after?.tokens as { serialNumber: string }[]) ?? []).map(async (t) => {
+      const res = await client.read<{ value?: unknown[] }>(findDevicesBySerial(t.serialNumber));
+      if (!isSuccess(res)) throw new Error(`reading the inventory for ${t.serialNumber} failed: ${res.status}`);
+      if ((res.body?.value ?? []).map(deviceOf).some((d) => d && serialKey(String(d.serialNumber)) === serialKey(t.serialNumber))) present.add(serialKey(t.serialNumber));
+    }),
+  );
+  return present;
+}
+
 export interface Verified {
   /** The operation's change is in the tenant. */
   done: boolean;
@@ -99,14 +113,26 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       if (op.kind === 'token-delete') return { done: !device };
       return { done: !device || !device.assignedTo?.id };
     }
+    case 'token-bulk-create': {
+      // Done when every serial it creates is in the inventory (assigned since, or not).
+      const devices: Record<string, string> = {};
+      for (const t of ((after.tokens as { serialNumber: string }[]) ?? [])) {
+        const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(t.serialNumber)))?.value ?? [];
+        const d = items.map(deviceOf).find((x) => x && serialKey(String(x.serialNumber)) === serialKey(t.serialNumber));
+        if (!d) return { done: false };
+        devices[t.serialNumber] = d.id;
+      }
+      return { done: true, result: { devices } };
+    }
     case 'token-create':
     case 'token-assign':
+    case 'token-assign-activate':
     case 'token-activate': {
       const serial = splitResource(op.resource)[1]!;
       const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(serial)))?.value ?? [];
       const mine = items.map(deviceOf).find((d) => d && serialKey(String(d.serialNumber)) === serialKey(serial) && d.assignedTo?.id === op.userId);
       if (!mine) return { done: false };
-      if (op.kind === 'token-activate') return { done: mine.status === 'activated' };
+      if (op.kind === 'token-activate' || op.kind === 'token-assign-activate') return { done: mine.status === 'activated', ...(op.kind === 'token-assign-activate' ? { result: { deviceId: mine.id } } : {}) };
       return { done: true, result: { deviceId: mine.id } };
     }
     case 'signin-update': {

@@ -1,4 +1,5 @@
 import type { SavedCutoverChange, SavedPolicyChange } from '../plan/plan-file.js';
+import { createHash } from 'node:crypto';
 import type { PlanUser, SavedUserChange } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 
@@ -13,6 +14,10 @@ export type OpKind =
   | 'token-create'
   | 'token-assign'
   | 'token-activate'
+  /** A wave's new tokens created in the inventory in one request (#$delta), unassigned. */
+  | 'token-bulk-create'
+  /** An inventory token assigned to the user and activated in one write, by serial number. */
+  | 'token-assign-activate'
   | 'signin-update'
   // The cutover:
   | 'rollout-policy-create'
@@ -127,7 +132,17 @@ export function policyOperations(changes: readonly SavedPolicyChange[]): Operati
  * a token created (assigned in the same call) before it is activated, every method before the
  * default method that may point at it, and deletions (--prune) last, after the default has moved.
  */
-export function userOperations(u: PlanUser): Operation[] {
+/**
+ * How hardware tokens are written: `bulk`, a wave's new tokens created in one inventory request and
+ * each assigned and activated in one write (about one write per token); `single`, each created
+ * assigned and then activated (two writes per token), where Graph lacks the bulk actions.
+ */
+export type TokenPath = 'bulk' | 'single';
+
+/** New tokens per bulk create: some 400 bytes each, so a $batch of 20 such requests stays well under Graph's 4 MB. */
+export const BULK_CREATE_SIZE = 200;
+
+export function userOperations(u: PlanUser, tokenPath: TokenPath = 'single'): Operation[] {
   const ops: Operation[] = [];
   const methodOps: string[] = [];
   const deletes: SavedUserChange[] = [];
@@ -166,6 +181,13 @@ export function userOperations(u: PlanUser): Operation[] {
       methodOps.push(id(''));
     } else if (kind === 'hardwareOathMethods') {
       const before = c.before as { id?: string; assignedTo?: string | null; status?: string } | null;
+      if (tokenPath === 'bulk' && (c.action === 'create' || !before?.assignedTo)) {
+        // Created by its wave's bulk create (when new), then assigned and activated in one write.
+        const op: Operation = { ...base(c), id: id('assign-activate'), kind: 'token-assign-activate', after: { ...c.after, created: c.action === 'create' }, dependsOn: [] };
+        ops.push(op);
+        methodOps.push(op.id);
+        continue;
+      }
       const activate: Operation = { ...base(c), id: id('activate'), kind: 'token-activate', after: c.after, dependsOn: [] };
       if (c.action === 'create') {
         const create: Operation = { ...base(c), id: id('create'), kind: 'token-create', after: c.after, dependsOn: [] };
@@ -216,3 +238,25 @@ function rank(c: SavedUserChange): number {
   return 6;
 }
 
+/**
+ * A wave's operations: its users' and, on the bulk token path, the bulk creates of its new tokens
+ * (each user's assign-and-activate waiting for the one that creates their token). Deterministic, so
+ * a resume rebuilds the same ids.
+ */
+export function waveOperations(users: readonly PlanUser[], tokenPath: TokenPath): Operation[] {
+  const ops = users.flatMap((u) => userOperations(u, tokenPath));
+  if (tokenPath !== 'bulk') return ops;
+  const creates = ops.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created);
+  const bulks: Operation[] = [];
+  for (let i = 0; i < creates.length; i += BULK_CREATE_SIZE) {
+    const chunk = creates.slice(i, i + BULK_CREATE_SIZE);
+    const tokens = chunk.map((o) => {
+      const a = o.after as Record<string, unknown>;
+      return { serialNumber: a.serialNumber, hashFunction: a.hashFunction, timeIntervalInSeconds: a.timeIntervalInSeconds, secretFingerprint: a.secretFingerprint };
+    });
+    const id = `tokens/${createHash('sha256').update(tokens.map((t) => String(t.serialNumber)).join('\n')).digest('hex').slice(0, 16)}`;
+    bulks.push({ id, kind: 'token-bulk-create', resource: 'hardwareOathDevices', before: null, after: { tokens }, stateFingerprint: '', dependsOn: [] });
+    for (const o of chunk) o.dependsOn = [...o.dependsOn, id];
+  }
+  return [...bulks, ...ops];
+}

@@ -34,6 +34,7 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
   }
   const lastOf = new Map<string, string>();
   const userOps: Operation[] = [];
+  const inventoryOps: Operation[] = [];
   const policyOps: Operation[] = [];
   // A domain's federation is put back first, on its own: it went last, and it is the change that
   // reaches every user of the domain.
@@ -43,13 +44,19 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
       federationOps.push(o);
       return;
     }
-    const key = o.userId ?? 'policy';
+    const key = o.userId ?? (o.kind === 'token-delete' ? 'inventory' : 'policy');
     const prev = lastOf.get(key);
     o.dependsOn = prev ? [prev] : [];
     lastOf.set(key, o.id);
-    (o.userId ? userOps : policyOps).push(o);
+    (o.userId ? userOps : key === 'inventory' ? inventoryOps : policyOps).push(o);
   };
   const createdPolicy = records.get(ROLLOUT_POLICY_OP)?.result?.policyId;
+  // Devices created by bulk creates, by serial (an assign-and-activate by serial answers no id).
+  const bulkDevices = new Map<string, string>();
+  for (const op of done) {
+    if (op.kind !== 'token-bulk-create') continue;
+    for (const [serial, id] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) bulkDevices.set(serial.toLowerCase(), id);
+  }
   for (const op of [...done].reverse()) {
     const base = { user: op.user, userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
     const id = `rollback/${op.id}`;
@@ -86,6 +93,20 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
       }
       case 'token-assign':
         add({ ...base, id, kind: 'token-unassign', after: null, before: { ...op.after, deviceId: (op.after as { deviceId?: string } | null)?.deviceId } });
+        break;
+      case 'token-assign-activate': {
+        const serial = String((op.after as { serialNumber?: string } | null)?.serialNumber ?? '');
+        const fromRun = records.get(op.id)?.result?.deviceId;
+        const deviceId = typeof fromRun === 'string' ? fromRun : (bulkDevices.get(serial.toLowerCase()) ?? (op.before as { id?: string } | null)?.id);
+        add({ ...base, id: `${id}/deactivate`, kind: 'token-deactivate', after: null, before: { ...op.after, deviceId } });
+        add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
+        break;
+      }
+      case 'token-bulk-create':
+        // The tokens it created go from the inventory once their users' inverses have unassigned them.
+        for (const [serial, deviceId] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) {
+          add({ id: `${id}/${serial}`, kind: 'token-delete', resource: `hardwareOathMethods/${serial}`, stateFingerprint: '', dependsOn: [], after: null, before: { serialNumber: serial, deviceId } });
+        }
         break;
       case 'token-activate': {
         // Deactivated (Graph: it stays assigned); a token the run created or assigned is then unassigned by their inverses.
@@ -130,11 +151,14 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
         break;
     }
   }
-  // The policy is put back after every user's methods are.
-  const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy').map(([, v]) => v);
+  // Bulk-created tokens are deleted after every user's tokens are unassigned, and the policy is put
+  // back last, after every user's methods are.
+  const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy' && k !== 'inventory').map(([, v]) => v);
+  const firstInventory = inventoryOps[0];
+  if (firstInventory) firstInventory.dependsOn = [...firstInventory.dependsOn, ...lastUserOps];
   const firstPolicy = policyOps[0];
-  if (firstPolicy) firstPolicy.dependsOn = [...firstPolicy.dependsOn, ...lastUserOps];
-  return { inverses: [...federationOps, ...userOps, ...policyOps], notReversible };
+  if (firstPolicy) firstPolicy.dependsOn = [...firstPolicy.dependsOn, ...lastUserOps, ...(lastOf.has('inventory') ? [lastOf.get('inventory')!] : [])];
+  return { inverses: [...federationOps, ...userOps, ...inventoryOps, ...policyOps], notReversible };
 }
 
 /** Why an inverse must not run: the object it would touch no longer holds what the run left there. Pure. */
@@ -148,6 +172,8 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
     return undefined;
   }
   if (CUTOVER_KINDS.has(inv.kind) && !inv.userId) return cutoverChangedSince(inv, tenant);
+  // A token of the inventory the run created: Graph itself refuses to delete one that is assigned.
+  if (inv.kind === 'token-delete' && !inv.user) return undefined;
   const user = inv.user ? tenant.users.get(inv.user.toLowerCase()) : undefined;
   if (!user) return 'the user is no longer in the tenant';
   const now = userResourceState(inv.resource, user, tenant.hardwareTokens);

@@ -11,7 +11,8 @@ import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { Journal, readRun, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
-import { cutoverOperations, policyOperations, userOperations, type Operation } from './operations.js';
+import { BULK_CREATE_SIZE, cutoverOperations, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
+import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale } from './cutover-preflight.js';
 import { runFederationStep, upnDomain } from './federation-step.js';
 import { findStale, type StaleObject } from './staleness.js';
@@ -28,7 +29,22 @@ export interface ApplySelection {
   maxUsers?: number;
   skipStale: boolean;
   concurrency: number;
+  /** Token activations per 5 minutes at most (default 200, the admin center's documented pace). */
+  activationRate?: number;
+  /** Minutes an activation refused for a policy reason is tried again after the run enabled hardware OATH tokens (default 20). */
+  policyPropagationWait?: number;
+  /** How tokens are written: bulk (when this Graph has the actions: `auto`, the default) or one by one. Runs record the path taken. */
+  tokenPath?: TokenPath | 'auto';
 }
+
+/** The token path a run recorded (runs from before the bulk path wrote tokens one by one). */
+export function runTokenPath(sel: Pick<ApplySelection, 'tokenPath'>): TokenPath {
+  return sel.tokenPath === 'bulk' ? 'bulk' : 'single';
+}
+
+const PACE_WINDOW_MS = 5 * 60_000;
+export const DEFAULT_ACTIVATION_RATE = 200;
+export const DEFAULT_POLICY_PROPAGATION_WAIT = 20;
 
 /** How one user of the run fared. */
 export interface UserOutcome {
@@ -55,6 +71,8 @@ export interface ApplyOutcome {
   /** Waves run (or found done) of the whole run. */
   wavesDone: number;
   waves: number;
+  /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
+  journalHash?: string;
 }
 
 /** The plan refers to objects that changed in the tenant since it was made. */
@@ -133,10 +151,17 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
     deps.onProgress?.({ phase: 'preflight', users: 0, usersTotal: positions.length, stats: emptyStats() });
     const preflightAt = Date.now();
-    const { stale, total: preflightTotal } = await preflight(plan, positions, policyOps, deps.client, sel.concurrency);
+    const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency);
     stale.push(...(await cutoverStale(plan, positions, deps.client)));
-    const total = preflightTotal + cutover.afterWaves.length;
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale);
+    // Tokens in bulk (about one write each) where this Graph has the actions, else one by one.
+    let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'single' ? sel.tokenPath : 'single';
+    if ((sel.tokenPath ?? 'auto') === 'auto' && plan.hasTokenChanges) {
+      const someone = positions.map((i) => plan.users[i]!.userId).find((id): id is string => id !== null);
+      tokenPath = someone && (await bulkTokenActionsAvailable(deps.client, someone)) ? 'bulk' : 'single';
+      if (tokenPath === 'single') deps.log?.('This Graph has no bulk token create or assign-and-activate by serial: tokens are created and activated one by one (two writes each).');
+    }
+    const total = (await countOperations(plan, positions, policyOps.length, tokenPath, sel.batchSize)) + cutover.afterWaves.length;
     const staleUsers = new Set(stale.filter((s) => s.user).map((s) => s.user!.toLowerCase()));
     const stalePolicy = stale.some((s) => !s.user);
 
@@ -165,18 +190,18 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },
       planFile,
-      options: { ...sel, skippedStale: [...staleUsers], stalePolicy },
+      options: { ...sel, tokenPath, skippedStale: [...staleUsers], stalePolicy },
       totalOps: total,
     };
     const journal = await Journal.create(runDir, header);
     const skipped: OpRecord[] = stalePolicy ? [...policyOps, ...cutover.afterWaves].map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
     for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
       for (const u of await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))) {
-        if (staleUsers.has(u.upn.toLowerCase())) for (const o of userOperations(u)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
+        if (staleUsers.has(u.upn.toLowerCase())) for (const o of userOperations(u, tokenPath)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
       }
     }
     await journal.ops(skipped);
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total, prior: new Map(skipped.map((r) => [r.op, r])), sel, deps, stale, tenant, readAt: preflightAt });
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath }, deps, stale, tenant, readAt: preflightAt });
   } finally {
     await lock.release();
   }
@@ -254,7 +279,25 @@ function settledBefore(r: OpRecord | undefined): boolean {
 async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   const { journal, prior, sel, deps, plan, positions } = ctx;
   const policyRead = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
-  const executor = new Executor({ client: deps.client, journal, concurrency: sel.concurrency, context: { seeds: deps.seeds, policy: policyRead, now: Date.now } });
+  // The run enables hardware OATH tokens: activations refused until the policy reaches the users are
+  // tried again for a while, counted from when the policy step was done (in this run or before).
+  const hardwareOath = ctx.policyOps.find((o) => /\/HardwareOath$/i.test(o.resource) && (o.after as { state?: string } | null)?.state === 'enabled');
+  const waitMs = (sel.policyPropagationWait ?? DEFAULT_POLICY_PROPAGATION_WAIT) * 60_000;
+  const policyPropagationUntil = (ex: Executor) => {
+    if (!hardwareOath || waitMs <= 0) return undefined;
+    const doneAt = (ex.resultOf(hardwareOath.id) ?? prior.get(hardwareOath.id)?.result)?.doneAt;
+    return typeof doneAt === 'string' ? Date.parse(doneAt) + waitMs : undefined;
+  };
+  const executor: Executor = new Executor({
+    client: deps.client,
+    journal,
+    concurrency: sel.concurrency,
+    context: { seeds: deps.seeds, policy: policyRead, now: Date.now },
+    activationPace: { activations: sel.activationRate ?? DEFAULT_ACTIVATION_RATE, windowMs: PACE_WINDOW_MS },
+    policyPropagationUntil: () => policyPropagationUntil(executor),
+    // Tried again some twenty times over the wait, at most once a minute.
+    propagationRetryMs: Math.min(60_000, Math.max(1_000, waitMs / 20)),
+  });
   executor.seedResults(prior);
   executor.expect(ctx.total, [...prior.values()].filter((r) => r.state === 'done').length);
   const onAbort = () => executor.interrupt();
@@ -278,9 +321,12 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   };
   // Switches done, by domain: a domain's federation waits for all of its own.
   const switchesDone = new Map<string, number>();
+  const tokenPath = runTokenPath(sel);
   const tally = (users: PlanUser[], now: ReadonlyMap<string, OpOutcome>) => {
+    // Operations of the wave as a whole (its bulk token creates) count in the run's totals.
+    for (const o of waveOperations(users, tokenPath).filter((x) => !x.userId)) counts[statusOf(o.id, now).status]++;
     for (const u of users) {
-      const ops = userOperations(u);
+      const ops = userOperations(u, tokenPath);
       const st = ops.map((o) => statusOf(o.id, now));
       for (const s of st) counts[s.status]++;
       ops.forEach((o, i) => {
@@ -315,9 +361,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     const stopAt = sel.waves ?? Infinity;
     let started = 0;
     let recheck: { wave: number; result: Promise<StaleObject[]> } | undefined;
-    const pendingOps = (users: PlanUser[]) => users.flatMap((u) => userOperations(u)).filter((o) => !settledBefore(prior.get(o.id)));
+    const pendingOps = (users: PlanUser[]) => waveOperations(users, tokenPath).filter((o) => !settledBefore(prior.get(o.id)));
     const fresh = () => ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS;
-    const recheckWave = (w: number, users: PlanUser[]) => ({ wave: w, result: staleAmong(trimTouched(users, prior), deps.client, sel.concurrency) });
+    const recheckWave = (w: number, users: PlanUser[]) => ({ wave: w, result: staleAmong(trimTouched(users, prior, tokenPath), deps.client, sel.concurrency) });
     for (let w = 0; w < waves; w++) {
       const wave = await readWave(w);
       const ops = pendingOps(wave);
@@ -380,7 +426,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   }
 
   function outcome(): ApplyOutcome {
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, counts, stats: executor.stats, wavesDone, waves };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, counts, stats: executor.stats, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}) };
   }
 }
 
@@ -397,29 +443,48 @@ export function outcomeOf(upn: string, st: readonly OpOutcome[]): UserOutcome {
 }
 
 function emptyStats(): ExecStats {
-  return { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 0, startedAt: Date.now() };
+  return { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 0, startedAt: Date.now(), waitingForPolicy: 0, paced: 0 };
 }
 
 /** Before the run starts: every user (in chunks, so what is held stays small) and the policy; and the run's operation count. */
-async function preflight(plan: SavedPlan, positions: number[], policyOps: Operation[], client: GraphClient, concurrency: number): Promise<{ stale: StaleObject[]; total: number }> {
+async function preflight(plan: SavedPlan, positions: number[], policyOps: Operation[], client: GraphClient, concurrency: number): Promise<StaleObject[]> {
   const stale: StaleObject[] = [];
-  let total = policyOps.length;
   if (policyOps.length > 0) {
     const policy = await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     stale.push(...findStale([], plan.policyChanges, { tenant: { id: 'unknown', displayName: '' }, policy, users: new Map(), hardwareTokens: new Map() }));
   }
   for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
-    const users = await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK));
-    for (const u of users) total += userOperations(u).length;
-    stale.push(...(await staleAmong(users, client, concurrency)));
+    stale.push(...(await staleAmong(await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)), client, concurrency)));
   }
-  return { stale, total };
+  return stale;
+}
+
+/** The run's operation count, for progress from its first frame: every wave's, bulk token creates included. */
+async function countOperations(plan: SavedPlan, positions: number[], policyOps: number, tokenPath: TokenPath, batchSize: number): Promise<number> {
+  let total = policyOps;
+  const creates = new Uint32Array(Math.ceil(positions.length / batchSize));
+  for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
+    (await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))).forEach((u, j) => {
+      const ops = userOperations(u, tokenPath);
+      total += ops.length;
+      creates[Math.floor((i + j) / batchSize)]! += ops.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created).length;
+    });
+  }
+  for (const n of creates) total += Math.ceil(n / BULK_CREATE_SIZE);
+  return total;
 }
 
 /** The users' changes this run has not touched yet: objects it changed itself are not compared again. */
-function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>): PlanUser[] {
+function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>, tokenPath: TokenPath): PlanUser[] {
+  // Tokens a bulk create of the wave has sent (or made) are this run's doing too.
+  const bulkSent = new Set<string>();
+  for (const o of waveOperations(users, tokenPath)) {
+    const r = o.kind === 'token-bulk-create' ? prior.get(o.id) : undefined;
+    if (r && r.state !== 'pending') for (const t of (o.after?.tokens as { serialNumber: string }[]) ?? []) bulkSent.add(`hardwareOathMethods/${t.serialNumber}`);
+  }
   const touched = (u: PlanUser, resource: string) => {
-    for (const step of ['', '/create', '/assign', '/activate', '/delete']) {
+    if (bulkSent.has(resource)) return true;
+    for (const step of ['', '/create', '/assign', '/activate', '/assign-activate', '/delete']) {
       const r = prior.get(`${u.userId}/${resource}${step}`);
       if (r && r.state !== 'pending') return true;
     }

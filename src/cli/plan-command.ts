@@ -1,17 +1,18 @@
 import { Option, type Command } from 'commander';
+import { createHash } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { makePlan, planFileOf, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
-import { writeFileAtomic } from '../io/atomic-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
 import { encodePlanFile, writePlanFile } from '../plan/plan-file.js';
-import { renderReportHtml, renderReportMarkdown } from '../plan/render-report.js';
+import { renderPlanJson } from '../plan/plan-json.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
 import { addGraphOptions, connectFromOptions, type GraphCliOptions } from './graph-options.js';
 import { Progress } from './progress.js';
+import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
 import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 export interface PlanCliOptions extends SeedCliOptions, GraphCliOptions {
@@ -110,7 +111,7 @@ export function registerPlan(program: Command): void {
     .option('--report <file>', "write the auditors' mapping report (.html or .md)")
     .option('--out <planfile>', 'save the plan for `mfa-migrate apply PLANFILE`')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error', false)
-    .option('--show-phone-numbers', 'show phone numbers in full (masked by default)', false)
+    .option('--show-phone-numbers', 'show phone numbers in full in the output and the report (masked by default; the --out file always holds them)', false)
     .addHelpText(
       'after',
       `
@@ -127,7 +128,7 @@ Examples:
         --federated-mfa reject --out final.plan             # the last wave: federation after every switch`,
     )
     .action(async (opts: PlanCommandOptions) => {
-      if (opts.report && !/\.(html?|md)$/i.test(opts.report)) throw new UserError(`--report ${opts.report}: the report is HTML or Markdown: name the file .html or .md`);
+      if (opts.report) checkReportPath(opts.report);
       // Fail before minutes of reading, not after: the files must be writable where asked.
       for (const [flag, file] of [['--out', opts.out], ['--report', opts.report]] as const) if (file) await assertWritableDir(flag, file);
       const graph = connectFromOptions(opts, true);
@@ -142,15 +143,14 @@ Examples:
         progress.stop();
       }
       const { plan } = made.built;
-      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      // The saved plan's bytes first: their hash (the one apply's journal records) goes into the output and the report.
+      const saved = opts.out ? encodePlanFile(planFileOf(made)) : undefined;
+      if (saved) plan.plan_hash = createHash('sha256').update(saved).digest('hex');
+      if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
-      if (opts.report) {
-        const report = /\.md$/i.test(opts.report) ? renderReportMarkdown(plan, { showPhoneNumbers: opts.showPhoneNumbers }) : renderReportHtml(plan, { showPhoneNumbers: opts.showPhoneNumbers });
-        await writeFileAtomic(opts.report, report, 0o600);
-        process.stderr.write(`Mapping report written to ${opts.report}\n`);
-      }
-      if (opts.out) {
-        await writePlanFile(opts.out, encodePlanFile(planFileOf(made)));
+      if (opts.report) await writePlanReport(opts.report, plan, opts.showPhoneNumbers);
+      if (opts.out && saved) {
+        await writePlanFile(opts.out, saved);
         process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: mfa-migrate apply ${opts.out}\n`);
       }
       const changes = plan.summary.create + plan.summary.update + plan.summary.delete;

@@ -8,6 +8,8 @@ import type { Problem, ProblemCode } from '../model/problem.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import type { ExportBundle } from '../source/export-bundle.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
+import { methodsAfter } from './methods-after.js';
+import { serverRecord } from './server-record.js';
 import { cutoverUserChanges, diffUser } from './user-diff.js';
 
 /** Export problems that make the whole export untrustworthy: the plan stops on them. */
@@ -76,13 +78,21 @@ export function buildPlan(input: PlanInput): BuiltPlan {
   });
   const cutoverOptions = options.cutover ?? NO_CUTOVER;
   const cutover = mapCutover({ mappings, cutover: tenant.cutover, policy: tenant.policy, policyChanges: policy.changes, options: cutoverOptions });
-  const userChanges: UserChange[] = mappings.flatMap((m) => [...diffUser(m, tenant.hardwareTokens), ...cutoverUserChanges(m, cutover.users.get(m.user.toLowerCase()))]);
-  const pendingUsers = new Set(userChanges.filter((c) => c.action !== 'no-op').map((c) => c.user_id));
-  const planUsers: PlanUserStatus[] = mappings.map((m) => ({
-    user: m.user,
-    user_id: m.tenantUser?.id ?? null,
-    status: m.skipped?.code === 'user-disabled' ? 'disabled' : !m.tenantUser ? 'not-in-tenant' : pendingUsers.has(m.tenantUser.id) ? 'changes' : 'unchanged',
-  }));
+  const changesByUser = mappings.map((m) => [...diffUser(m, tenant.hardwareTokens), ...cutoverUserChanges(m, cutover.users.get(m.user.toLowerCase()))]);
+  const userChanges: UserChange[] = changesByUser.flat();
+  const seedSerials = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed.serial);
+  const planUsers: PlanUserStatus[] = mappings.map((m, i) => {
+    const changes = changesByUser[i]!;
+    const key = users[i]!.username.toLowerCase();
+    const status = m.skipped?.code === 'user-disabled' ? 'disabled' : !m.tenantUser ? 'not-in-tenant' : changes.some((c) => c.action !== 'no-op') ? 'changes' : 'unchanged';
+    return {
+      user: m.user,
+      user_id: m.tenantUser?.id ?? null,
+      status,
+      server: serverRecord(users[i]!, seedSerials.get(key) ?? [], devicesByUser.get(key)?.length ?? 0),
+      methods_after: m.tenantUser && !m.skipped ? methodsAfter(m.tenantUser, changes) : null,
+    };
+  });
 
   const byLine = new Map(users.map((u) => [u.line, u]));
   const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
@@ -96,7 +106,24 @@ export function buildPlan(input: PlanInput): BuiltPlan {
       const user = problemUser(p);
       return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });
-  const findings = sortFindings([...policy.findings, ...cutover.findings.filter((f) => !f.user), ...exportFindings, ...mappings.flatMap((m) => m.findings), ...cutover.findings.filter((f) => f.user)]);
+  const propagation: Finding[] = [];
+  const enablesHardwareOath = policy.changes.some((c) => /\/HardwareOath$/i.test(c.target) && c.property === 'state' && c.after === 'enabled');
+  if (enablesHardwareOath && userChanges.some((c) => c.resource.startsWith('hardwareOathMethods/') && c.action !== 'no-op')) {
+    propagation.push({
+      severity: 'info',
+      code: 'hardware-oath-propagation',
+      rule: 'POL-HARDWARE-OATH',
+      message: 'the plan enables hardware OATH tokens and activates tokens: Entra can take up to 20 minutes to apply the policy ("allow an hour"); apply tries activations it refuses meanwhile again for --policy-propagation-wait minutes (default 20)',
+    });
+  }
+  const findings = sortFindings([
+    ...policy.findings,
+    ...propagation,
+    ...cutover.findings.filter((f) => !f.user),
+    ...exportFindings,
+    ...mappings.flatMap((m) => m.findings),
+    ...cutover.findings.filter((f) => f.user),
+  ]);
 
   const count = (a: UserChange['action']) => userChanges.filter((c) => c.action === a).length;
   const policyTargets = new Set(cutover.policyChanges.map((c) => c.target)).size;
@@ -128,6 +155,16 @@ export function buildPlan(input: PlanInput): BuiltPlan {
       delete: count('delete'),
       no_op: count('no-op'),
       findings: severities,
+      user_changes: { create: count('create'), update: count('update'), delete: count('delete'), no_op: count('no-op'), total: userChanges.length },
+      policy: { targets: policyTargets, changes: cutover.policyChanges.length },
+      cutover: { create: cutoverCount('create'), update: cutoverCount('update') },
+      user_status: {
+        changes: planUsers.filter((u) => u.status === 'changes').length,
+        unchanged: planUsers.filter((u) => u.status === 'unchanged').length,
+        not_in_tenant: planUsers.filter((u) => u.status === 'not-in-tenant').length,
+        disabled: planUsers.filter((u) => u.status === 'disabled').length,
+        no_usable_method: planUsers.filter((u) => u.methods_after?.length === 0).length,
+      },
     },
     policy_changes: cutover.policyChanges,
     cutover_changes: cutover.changes,

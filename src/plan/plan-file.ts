@@ -4,11 +4,11 @@ import * as z from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
-import type { CutoverChange, CutoverSummary } from '../mapping/cutover-rules.js';
+import type { CutoverChange } from '../mapping/cutover-rules.js';
 import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { stateFingerprint } from './fingerprint.js';
-import type { Plan, PlanOptions, UserChange } from './plan-model.js';
+import type { MethodKind, Plan, ServerRecord, UserChange } from './plan-model.js';
 import type { TenantCutover, TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 
@@ -17,14 +17,16 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
  *
  * Format 2.x is JSON Lines: a header line (`kind`, `format_version`, tenant, Graph root, options,
  * source, summary), then one line per policy change (`"t":"policy"`), per cutover change
- * (`"t":"cutover"`, 2.1), per user (`"t":"user"`) and per finding (`"t":"finding"`), and an end line
+ * (`"t":"cutover"`, 2.2), per user (`"t":"user"`) and per finding (`"t":"finding"`), and an end line
  * counting the lines before it, so a cut-off file is refused. Every line is validated on reading. A
  * major version other than 2 is refused, except 1.x (one JSON object), which apply, resume and
  * rollback still read. A minor version adds fields or line types: readers ignore fields they do not
- * know (Terraform's rule). 2.1 added the cutover: its lines, `cutover_seen` in the header, and each
- * user's group memberships in `seen.memberOf`.
+ * know (Terraform's rule). 2.1 added the input files with their SHA-256 (`inputs`, header), each
+ * user's MFA Server record (`server`) and methods after the plan (`methods_after`), and the summary's
+ * counts that add up; 2.2 the cutover: its lines, `cutover_seen` in the header, and each user's group
+ * memberships in `seen.memberOf`.
  */
-export const PLAN_FILE_VERSION = '2.1';
+export const PLAN_FILE_VERSION = '2.2';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
@@ -61,8 +63,14 @@ export interface SeenUser {
   tokens: TenantHardwareToken[];
 }
 
+/** What a 2.1 user line adds: the MFA Server record and the methods after the plan. */
+export interface UserRecordFields {
+  server?: ServerRecord;
+  methods_after?: MethodKind[] | null;
+}
+
 /** A user line read whole: changes (no-ops too) and what the plan saw. */
-export interface PlanUserLine extends SeenUser {
+export interface PlanUserLine extends SeenUser, UserRecordFields {
   upn: string;
   userId: string | null;
   status: UserStatus;
@@ -71,17 +79,13 @@ export interface PlanUserLine extends SeenUser {
   line: number;
 }
 
-type CutoverOptionKeys = 'rollout_groups' | 'federated_mfa' | 'force_federation' | 'campaign_group' | 'scope_group';
-
-/** Everything of a saved plan but its changes, users and findings (fields new in 2.1 are absent from 2.0 files). */
-export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'cutover_changes' | 'user_changes' | 'findings' | 'users' | 'cutover' | 'options'> {
+/** Everything of a saved plan but its changes, users and findings (fields of later minor versions are absent from earlier files). */
+export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'cutover_changes' | 'user_changes' | 'findings' | 'users' | 'plan_hash'> {
   kind: typeof PLAN_KIND;
   source: PlanSource;
-  options: Omit<PlanOptions, CutoverOptionKeys> & Partial<Pick<PlanOptions, CutoverOptionKeys>>;
-  cutover?: CutoverSummary;
   /** The authentication methods policy as the plan read it (2.0; absent in 1.x). */
   policy_seen?: AuthenticationMethodsPolicy;
-  /** The rollout policy, cutover groups and federated domains as the plan read them (2.1, when read). */
+  /** The rollout policy, cutover groups and federated domains as the plan read them (2.2, when read). */
   cutover_seen?: TenantCutover;
 }
 
@@ -110,6 +114,7 @@ const headerSchema = z.looseObject({
   graph: z.string().optional(),
   identity: z.looseObject({ appId: z.string().nullable(), upn: z.string().nullable() }).optional(),
   tool_version: z.string().optional(),
+  inputs: z.array(z.looseObject({ role: z.string(), path: z.string(), sha256: z.string(), bytes: z.number() })).optional(),
   options: z.looseObject({
     include_email: z.boolean(),
     default_method: z.string(),
@@ -171,6 +176,8 @@ const userLine = z.looseObject({
   changes: z.array(changeSchema),
   seen: jsonObject.nullable().optional(),
   tokens_seen: z.array(jsonObject).optional(),
+  server: jsonObject.optional(),
+  methods_after: z.array(z.string()).nullable().optional(),
 });
 
 const findingLine = z.looseObject({ t: z.literal('finding'), severity: z.enum(['error', 'warning', 'info']), code: z.string(), user: z.string().optional(), rule: z.string(), message: z.string() });
@@ -182,7 +189,7 @@ export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
   cutover: SavedCutoverChange[];
-  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser>)[];
+  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser> & UserRecordFields)[];
   findings: Finding[];
 }
 
@@ -192,7 +199,7 @@ export interface PlanFileContent {
  * from the recorded sources and refuse a file whose changes are not what they give.
  */
 export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapshot, serialsOf?: (upn: string) => readonly string[]): PlanFileContent {
-  const { policy_changes, cutover_changes, user_changes, findings, users: roster, ...rest } = plan;
+  const { policy_changes, cutover_changes, user_changes, findings, users: roster, plan_hash: _hash, ...rest } = plan;
   const changesOf = new Map<string, SavedUserChange[]>();
   for (const { user: _u, user_id, ...c } of user_changes) {
     let list = changesOf.get(user_id);
@@ -208,18 +215,23 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
       userId: u.user_id,
       status: u.status,
       changes: u.user_id === null ? [] : (changesOf.get(u.user_id) ?? []),
+      ...(u.server ? { server: u.server } : {}),
+      ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
       ...(tenant ? { seen: tenant.users.get(u.user.toLowerCase()) ?? null, tokens: (serialsOf?.(u.user) ?? []).flatMap((s) => tenant.hardwareTokens.get(serialKey(s)) ?? []) } : {}),
     })),
     findings,
   };
 }
 
-/** The bytes of a saved plan (2.0, JSON Lines). */
+/** The bytes of a saved plan (2.x, JSON Lines). */
 export function encodePlanFile(file: PlanFileContent): Buffer {
   const lines: string[] = [JSON.stringify(file.header)];
   for (const c of file.policy) lines.push(JSON.stringify({ t: 'policy', ...c }));
   for (const c of file.cutover) lines.push(JSON.stringify({ t: 'cutover', ...c }));
-  for (const u of file.users) lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
+  for (const u of file.users) {
+    const record = { ...(u.server ? { server: u.server } : {}), ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}) };
+    lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...record, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
+  }
   for (const f of file.findings) lines.push(JSON.stringify({ t: 'finding', ...f }));
   lines.push(JSON.stringify({ t: 'end', lines: lines.length }));
   return Buffer.from(`${lines.join('\n')}\n`);
@@ -259,7 +271,7 @@ export class SavedPlan {
     readonly hash: string,
     readonly header: PlanHeader,
     readonly policyChanges: SavedPolicyChange[],
-    /** Staged rollout and federation changes (2.1; none in older files). */
+    /** Staged rollout and federation changes (2.2; none in older files). */
     readonly cutoverChanges: SavedCutoverChange[],
     readonly findings: Finding[],
     private readonly entries: UserEntry[],
@@ -289,8 +301,18 @@ export class SavedPlan {
         for (const e of this.entries.slice(i, i + chunk)) {
           const buf = Buffer.allocUnsafe(e.length);
           await fh.read(buf, 0, e.length, e.offset);
-          const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[] };
-          out.push({ upn: u.user, userId: u.user_id, status: e.status, changes: u.changes, seen: u.seen === undefined ? null : u.seen, tokens: u.tokens_seen ?? [], line: e.line });
+          const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[] } & UserRecordFields;
+          out.push({
+            upn: u.user,
+            userId: u.user_id,
+            status: e.status,
+            changes: u.changes,
+            seen: u.seen === undefined ? null : u.seen,
+            tokens: u.tokens_seen ?? [],
+            ...(u.server !== undefined ? { server: u.server } : {}),
+            ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
+            line: e.line,
+          });
         }
         yield out;
       }
@@ -427,6 +449,11 @@ export class SavedPlan {
     const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
     return new SavedPlan(path, hash, header, policy, [], findings, entries, tokenChanges, new Map(users.map((u, i) => [i, u])));
   }
+}
+
+/** The minor version of a saved plan's format (`2.1` -> 1): what it is expected to hold. */
+export function formatMinor(header: Pick<PlanHeader, 'format_version'>): number {
+  return Number(header.format_version.split('.')[1] ?? 0);
 }
 
 function parseHeader(path: string, value: unknown, line: number | undefined): PlanHeader {

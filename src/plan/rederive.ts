@@ -4,7 +4,7 @@ import { serialKey } from '../model/serial.js';
 import type { ExportBundle } from '../source/export-bundle.js';
 import { buildPlan } from './build-plan.js';
 import { canonicalJson } from './fingerprint.js';
-import type { PlanHeader, PlanUserLine, SavedCutoverChange, SavedPolicyChange } from './plan-file.js';
+import { formatMinor, type PlanHeader, type PlanUserLine, type SavedCutoverChange, type SavedPolicyChange } from './plan-file.js';
 import type { Plan } from './plan-model.js';
 
 /**
@@ -74,12 +74,18 @@ export function firstDifference(header: PlanHeader, policy: readonly SavedPolicy
   }
   const byUser = new Map<string, typeof derived.user_changes>();
   for (const c of derived.user_changes) byUser.set(c.user.toLowerCase(), [...(byUser.get(c.user.toLowerCase()) ?? []), c]);
+  const records = formatMinor(header) >= 1;
   if (lines.length !== derived.users.length) return `the plan lists ${lines.length} users; planning gives ${derived.users.length}`;
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i]!;
     const u = derived.users[i]!;
     const at = `line ${l.line} (${l.upn})`;
     if (l.upn !== u.user || l.userId !== u.user_id || l.status !== u.status) return `${at}: user ${l.upn} ${l.userId ?? '-'} ${l.status} is not what planning gives (${u.user} ${u.user_id ?? '-'} ${u.status})`;
+    // 2.1 records the MFA Server record and the methods after the plan: both must be what the sources give.
+    if (records) {
+      if (!same(l.server ?? null, u.server ?? null)) return `${at}: the MFA Server record is not what the export gives`;
+      if (!same(l.methods_after ?? null, u.methods_after ?? null)) return `${at}: methods_after is ${JSON.stringify(l.methods_after ?? null)} in the file, planning gives ${JSON.stringify(u.methods_after ?? null)}`;
+    }
     const want = byUser.get(l.upn.toLowerCase()) ?? [];
     if (l.changes.length !== want.length) return `${at}: ${l.changes.length} changes, planning gives ${want.length}`;
     for (let j = 0; j < want.length; j++) {
@@ -90,27 +96,25 @@ export function firstDifference(header: PlanHeader, policy: readonly SavedPolicy
       }
     }
   }
-  // A 2.0 file predates the cutover: its summary lacks the phone-only count (and its findings were
-  // counted by the rules of then), its options the cutover's.
-  const legacy = header.format_version === '2.0';
-  const compared = {
-    summary: legacy ? { ...omit(header.summary, ['findings']), phone_only_after_retirement: null } : header.summary,
-    options: header.options,
-    registration_campaign: header.registration_campaign,
-    ...(legacy ? {} : { cutover: header.cutover }),
-  };
-  const wanted = {
-    summary: legacy ? { ...omit(derived.summary, ['findings']), phone_only_after_retirement: null } : derived.summary,
-    options: legacy ? omit(derived.options, ['rollout_groups', 'federated_mfa', 'force_federation', 'campaign_group', 'scope_group']) : derived.options,
-    registration_campaign: derived.registration_campaign,
-    ...(legacy ? {} : { cutover: derived.cutover }),
-  };
-  for (const k of Object.keys(wanted) as (keyof typeof wanted)[]) {
-    if (!same(compared[k], wanted[k])) return `the plan's ${k} is not what planning gives`;
+  // A file older than 2.2 predates the cutover: its summary (2.0: also without 2.1's counts) and
+  // options are compared on the fields it has, but not the findings' counts (the cutover's rules
+  // report the SMS/voice deadline and passkeys in their own way), and it has no cutover.
+  const cutoverRecorded = formatMinor(header) >= 2;
+  const onKeysOf = (saved: object, planned: object, drop: readonly string[] = []) =>
+    Object.fromEntries(Object.keys(saved).filter((k) => !drop.includes(k)).map((k) => [k, (planned as Record<string, unknown>)[k]]));
+  const compared: [string, unknown, unknown][] = cutoverRecorded
+    ? [
+        ['summary', header.summary, derived.summary],
+        ['options', header.options, derived.options],
+        ['cutover', header.cutover, derived.cutover],
+      ]
+    : [
+        ['summary', onKeysOf(header.summary, header.summary, ['findings']), onKeysOf(header.summary, derived.summary, ['findings'])],
+        ['options', header.options, onKeysOf(header.options, derived.options)],
+      ];
+  compared.push(['registration_campaign', header.registration_campaign, derived.registration_campaign]);
+  for (const [k, saved, planned] of compared) {
+    if (!same(saved, planned)) return `the plan's ${k} is not what planning gives`;
   }
   return undefined;
-}
-
-function omit<T extends object>(o: T, keys: readonly string[]): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => !keys.includes(k))) as Partial<T>;
 }

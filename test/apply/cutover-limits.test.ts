@@ -87,16 +87,16 @@ describe('a group over the limit is split across the next group', () => {
     g.emu.state.groups[0]!.members.push(...g.emu.state.users.filter((u) => fillers.has(u.userPrincipalName)).map((u) => u.id));
     const file = join(tmp.dir, 'split.plan');
     const { plan } = await planTo(g, file, request(gen, ['Nearly full', 'Next']));
-    expect(plan.cutover.rollout_groups.map((x) => [x.displayName, x.attached, x.members_before, x.added])).toEqual([
+    expect(plan.cutover!.rollout_groups.map((x) => [x.displayName, x.attached, x.members_before, x.added])).toEqual([
       ['Nearly full', true, 49_990, 10],
-      ['Next', false, 0, plan.cutover.switched.by_plan - 10],
+      ['Next', false, 0, plan.cutover!.switched.by_plan - 10],
     ]);
     const { outcome } = await applyFile(g, file, join(tmp.dir, 'state-split'), { batchSize: 200 });
     expect(outcome.state).toBe('completed');
     const s = g.emu.snapshot() as Snapshot;
     expect(s.groups.map((x: Snapshot) => [x.displayName, x.members.length])).toEqual([
       ['Nearly full', 50_000],
-      ['Next', plan.cutover.switched.by_plan - 10],
+      ['Next', plan.cutover!.switched.by_plan - 10],
     ]);
   }, 120_000);
 });

@@ -50,7 +50,7 @@ describe('apply switches a user only once their data is there', () => {
     const again = (await planTo(g, `${dir}-again.plan`, { rolloutGroups: [ROLLOUT] })).plan;
     expect([again.summary.create, again.summary.update, again.summary.delete]).toEqual([0, 0, 0]);
     expect(again.cutover_changes).toEqual([]);
-    expect(again.cutover.switched).toEqual({ already: 35, by_plan: 0, not_switched: 2 });
+    expect(again.cutover!.switched).toEqual({ already: 35, by_plan: 0, not_switched: 2 });
   });
 
   it('a user whose token activation fails is not switched, and the results say why; the others are', async () => {
@@ -73,7 +73,9 @@ describe('apply switches a user only once their data is there', () => {
     expect(groupOf(s, ROLLOUT).members).not.toContain(graceId);
     expect(groupOf(s, ROLLOUT).members).toHaveLength(34);
     const rec = opRecord(runDirs(dir)[0]!, `${graceId}/rolloutGroup/${groupOf(s, ROLLOUT).id}`);
-    expect(rec).toMatchObject({ state: 'skipped', error: `skipped: ${graceId}/hardwareOathMethods/20010001/activate did not succeed` });
+    // Whichever token path the run took (bulk: assign-and-activate in one write; single: activate).
+    expect(rec.state).toBe('skipped');
+    expect(rec.error).toMatch(new RegExp(`^skipped: ${graceId}/hardwareOathMethods/20010001/(assign-)?activate did not succeed$`));
   });
 });
 

@@ -89,7 +89,7 @@ describe('the saved plan file', () => {
     expect(lines.filter((l) => l.t === 'user' && l.seen).every((l) => Array.isArray(l.seen.memberOf))).toBe(true);
     const saved = await SavedPlan.open(cutPath);
     expect(saved.cutoverChanges.map((c) => c.target)).toEqual(cut.cutover_changes.map((c) => c.target));
-    expect(saved.cutoverChanges[2]!.switches).toBe(cut.cutover.switched.by_plan);
+    expect(saved.cutoverChanges[2]!.switches).toBe(cut.cutover!.switched.by_plan);
     expect(saved.header.cutover_seen?.federatedDomains[0]?.federatedIdpMfaBehavior).toBe('acceptIfMfaDoneByFederatedIdp');
 
     const at = lines.findIndex((l) => l.t === 'cutover');
