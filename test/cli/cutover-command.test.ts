@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleSeedArgs } from '../../src/cli/demo-command.js';
@@ -88,5 +89,11 @@ describe('the cutover on the command line', () => {
     expect(demo.stdout).toMatch(/\+ featureRolloutPolicies\/multiFactorAuthentication/);
     expect(demo.stdout).toMatch(/~ domains\/contoso\.com\/federationConfiguration .*"rejectMfaByFederatedIdp" \(last: once the 35 switch\(es\) of the domain succeeded\)/);
     expect(demo.stdout).toMatch(/federation-forced/);
+    // The report: the phone-only users first among the lists, and the cutover's table.
+    const html = readFileSync(join(tmp.dir, 'demo.html'), 'utf8');
+    expect(html).toContain('<h2 id="phone-only">Users left with SMS and voice only (24)</h2>');
+    expect(html.indexOf('id="phone-only"')).toBeLessThan(html.indexOf('id="no-usable-method"'));
+    expect(html).toMatch(/<h2 id="cutover">Cutover \(5\)<\/h2>/);
+    expect(html).toContain('<li>24 user(s) left with SMS and voice only: from 2027-02-01 a blocking passkey registration prompt stops their sign-in</li>');
   });
 });
