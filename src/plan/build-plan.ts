@@ -1,3 +1,4 @@
+import { mapCutover, type CutoverMapping, type CutoverOptions, type CutoverUser } from '../mapping/cutover-rules.js';
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
 import { mapPolicy, type PolicyMapping, type PolicyTarget } from '../mapping/policy-rules.js';
 import { mapUser, methodUsage, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
@@ -9,7 +10,7 @@ import type { ExportBundle } from '../source/export-bundle.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
 import { methodsAfter } from './methods-after.js';
 import { serverRecord } from './server-record.js';
-import { diffUser } from './user-diff.js';
+import { cutoverUserChanges, diffUser } from './user-diff.js';
 
 /** Export problems that make the whole export untrustworthy: the plan stops on them. */
 export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
@@ -40,7 +41,7 @@ export interface PlanInput {
   tenant: TenantSnapshot;
   /** Lower-cased usernames in scope; all export users when absent. */
   scope?: ReadonlySet<string>;
-  options: MappingOptions & { target: PolicyTarget };
+  options: MappingOptions & { target: PolicyTarget; cutover?: CutoverOptions };
   sourceFingerprint: string;
   now: Date;
 }
@@ -48,7 +49,11 @@ export interface PlanInput {
 export interface BuiltPlan {
   plan: Plan;
   mappings: UserMapping[];
+  /** Why the cutover cannot be planned as asked (staged rollout's limits, unswitched users of a domain): the plan is refused. */
+  refusals: string[];
 }
+
+const NO_CUTOVER: CutoverOptions = { rolloutGroups: [], federatedMfa: null, forceFederation: false, campaignGroup: null };
 
 /**
  * What planning any one user needs of the whole export: the users in scope (export order), their
@@ -62,6 +67,7 @@ export interface PlanContext {
   policy: PolicyMapping;
   exportFindings: Finding[];
   options: PlanInput['options'];
+  cutoverOptions: CutoverOptions;
 }
 
 export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options'> & { policy: TenantSnapshot['policy'] }): PlanContext {
@@ -85,18 +91,18 @@ export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options
       const user = problemUser(p);
       return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });
-  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, options };
+  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
 }
 
-/** One user planned: the mapping, the changes (no-ops included) and the user's line in the plan. */
-export interface PlannedUser {
+/** One user mapped and diffed against the tenant, before the cutover (which needs every user) adds its changes. */
+export interface MappedUser {
+  user: MfaUser;
   mapping: UserMapping;
   changes: UserChange[];
-  status: PlanUserStatus;
 }
 
-/** Plans one export user of the context against the tenant: pure, and independent of the other users. */
-export function planOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantSnapshot, 'users' | 'hardwareTokens'>): PlannedUser {
+/** Maps one export user of the context against the tenant: pure, and independent of the other users. */
+export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantSnapshot, 'users' | 'hardwareTokens'>): MappedUser {
   const key = user.username.toLowerCase();
   const mapping = mapUser({
     user,
@@ -107,7 +113,26 @@ export function planOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<Tenant
     enabledDefaults: ctx.policy.enabledDefaults,
     options: ctx.options,
   });
-  const changes = diffUser(mapping, tenant.hardwareTokens);
+  return { user, mapping, changes: diffUser(mapping, tenant.hardwareTokens) };
+}
+
+/** The staged rollout, federation and SMS/voice deadline over every user in scope (in the plan's order). */
+export function planCutover(ctx: PlanContext, users: readonly CutoverUser[], tenant: Pick<TenantSnapshot, 'cutover' | 'policy'>): CutoverMapping {
+  return mapCutover({ mappings: users, cutover: tenant.cutover, policy: tenant.policy, policyChanges: ctx.policy.changes, options: ctx.cutoverOptions });
+}
+
+/** One user planned: the mapping, the changes (no-ops included, the cutover's last) and the user's line in the plan. */
+export interface PlannedUser {
+  mapping: UserMapping;
+  changes: UserChange[];
+  status: PlanUserStatus;
+}
+
+/** A mapped user's plan completed with what the cutover decided for them. */
+export function finishUser(ctx: PlanContext, m: MappedUser, cutover: CutoverMapping): PlannedUser {
+  const { mapping, user } = m;
+  const key = user.username.toLowerCase();
+  const changes = [...m.changes, ...cutoverUserChanges(mapping, cutover.users.get(mapping.user.toLowerCase()))];
   const status = mapping.skipped?.code === 'user-disabled' ? 'disabled' : !mapping.tenantUser ? 'not-in-tenant' : changes.some((c) => c.action !== 'no-op') ? 'changes' : 'unchanged';
   return {
     mapping,
@@ -149,7 +174,7 @@ export class PlanTally {
   }
 
   /** The summary, the plan-wide findings the users imply, and the registration campaign (in the findings' order). */
-  finish(ctx: PlanContext): { summary: Plan['summary']; propagation: Finding[]; campaign: string[] } {
+  finish(ctx: PlanContext, cutover: CutoverMapping): { summary: Plan['summary']; propagation: Finding[]; campaign: string[] } {
     const propagation: Finding[] = [];
     const enablesHardwareOath = ctx.policy.changes.some((c) => /\/HardwareOath$/i.test(c.target) && c.property === 'state' && c.after === 'enabled');
     if (enablesHardwareOath && this.tokenWrites) {
@@ -161,20 +186,22 @@ export class PlanTally {
       });
     }
     const severities = { ...this.severities };
-    for (const f of [...ctx.policy.findings, ...propagation, ...ctx.exportFindings]) severities[f.severity]++;
+    for (const f of [...ctx.policy.findings, ...propagation, ...ctx.exportFindings, ...cutover.findings]) severities[f.severity]++;
     const a = this.actions;
-    const policyTargets = new Set(ctx.policy.changes.map((c) => c.target)).size;
-    const total = a.create + a.update + a.delete + a['no-op'];
+    const policyTargets = new Set(cutover.policyChanges.map((c) => c.target)).size;
+    const cutoverCount = (action: 'create' | 'update') => cutover.changes.filter((c) => c.action === action).length;
     return {
       summary: {
+        phone_only_after_retirement: cutover.phoneOnly,
         users: this.users,
-        create: a.create,
-        update: a.update + policyTargets,
+        create: a.create + cutoverCount('create'),
+        update: a.update + policyTargets + cutoverCount('update'),
         delete: a.delete,
         no_op: a['no-op'],
         findings: severities,
-        user_changes: { create: a.create, update: a.update, delete: a.delete, no_op: a['no-op'], total },
-        policy: { targets: policyTargets, changes: ctx.policy.changes.length },
+        user_changes: { create: a.create, update: a.update, delete: a.delete, no_op: a['no-op'], total: a.create + a.update + a.delete + a['no-op'] },
+        policy: { targets: policyTargets, changes: cutover.policyChanges.length },
+        cutover: { create: cutoverCount('create'), update: cutoverCount('update') },
         user_status: { ...this.status },
       },
       propagation,
@@ -186,35 +213,57 @@ export class PlanTally {
 
 /** Maps the export against the tenant and diffs: the whole plan, without any I/O. */
 export function buildPlan(input: PlanInput): BuiltPlan {
-  const { tenant, options } = input;
+  const { tenant } = input;
   const ctx = planContext({ ...input, policy: tenant.policy });
+  const mapped = ctx.users.map((user) => mapOneUser(ctx, user, tenant));
+  const cutover = planCutover(ctx, mapped.map((m) => m.mapping), tenant);
   const tally = new PlanTally();
-  const planned = ctx.users.map((user) => {
-    const p = planOneUser(ctx, user, tenant);
+  const planned = mapped.map((m) => {
+    const p = finishUser(ctx, m, cutover);
     tally.add(p);
     return p;
   });
-  const { summary, propagation, campaign } = tally.finish(ctx);
-  const findings = sortFindings([...ctx.policy.findings, ...propagation, ...ctx.exportFindings, ...planned.flatMap((p) => p.mapping.findings)]);
+  const { summary, propagation, campaign } = tally.finish(ctx, cutover);
+  const findings = sortFindings([
+    ...ctx.policy.findings,
+    ...propagation,
+    ...cutover.findings.filter((f) => !f.user),
+    ...ctx.exportFindings,
+    ...planned.flatMap((p) => p.mapping.findings),
+    ...cutover.findings.filter((f) => f.user),
+  ]);
   const plan: Plan = {
     format_version: PLAN_FORMAT_VERSION,
     created: input.now.toISOString(),
     source_fingerprint: input.sourceFingerprint,
     tenant: { ...tenant.tenant },
-    options: planOptions(options),
+    options: planOptions(ctx),
     summary,
-    policy_changes: ctx.policy.changes,
+    policy_changes: cutover.policyChanges,
+    cutover_changes: cutover.changes,
     user_changes: planned.flatMap((p) => p.changes),
     users: planned.map((p) => p.status),
     findings,
     registration_campaign: campaign,
+    cutover: cutover.summary,
   };
-  return { plan, mappings: planned.map((p) => p.mapping) };
+  return { plan, mappings: planned.map((p) => p.mapping), refusals: cutover.refusals };
 }
 
 /** The options as the plan records them. */
-export function planOptions(options: PlanInput['options']): Plan['options'] {
-  return { include_email: options.includeEmail, default_method: options.defaultMethod, prune: options.prune, target_group: { ...options.target } };
+export function planOptions(ctx: Pick<PlanContext, 'options' | 'cutoverOptions'>): Plan['options'] {
+  const { options, cutoverOptions: c } = ctx;
+  return {
+    include_email: options.includeEmail,
+    default_method: options.defaultMethod,
+    prune: options.prune,
+    target_group: { ...options.target },
+    rollout_groups: c.rolloutGroups.map((g) => ({ ...g })),
+    federated_mfa: c.federatedMfa,
+    force_federation: c.forceFederation,
+    campaign_group: c.campaignGroup ? { ...c.campaignGroup } : null,
+    scope_group: c.scopeGroup ? { ...c.scopeGroup } : null,
+  };
 }
 
 const SEVERITY_ORDER: Record<FindingSeverity, number> = { error: 0, warning: 1, info: 2 };

@@ -4,26 +4,29 @@ import * as z from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
+import type { CutoverChange } from '../mapping/cutover-rules.js';
 import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { stateFingerprint } from './fingerprint.js';
 import type { MethodKind, Plan, ServerRecord, UserChange } from './plan-model.js';
-import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
+import type { TenantCutover, TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 
 /**
  * The saved plan (`plan --out`, and each run's copy): this module alone reads and writes it.
  *
  * Format 2.x is JSON Lines: a header line (`kind`, `format_version`, tenant, Graph root, options,
- * source, summary), then one line per policy change (`"t":"policy"`), per user with changes
- * (`"t":"user"`) and per finding (`"t":"finding"`), and an end line counting the lines before it, so a
- * cut-off file is refused. Every line is validated on reading. A major version other than 2 is
- * refused, except 1.x (one JSON object), which apply, resume and rollback still read. A minor version
- * adds fields: readers ignore fields they do not know (Terraform's rule). 2.1 added the input files
- * with their SHA-256 (`inputs`, header), each user's MFA Server record (`server`) and methods after
- * the plan (`methods_after`), and the summary's counts that add up.
+ * source, summary), then one line per policy change (`"t":"policy"`), per cutover change
+ * (`"t":"cutover"`, 2.2), per user (`"t":"user"`) and per finding (`"t":"finding"`), and an end line
+ * counting the lines before it, so a cut-off file is refused. Every line is validated on reading. A
+ * major version other than 2 is refused, except 1.x (one JSON object), which apply, resume and
+ * rollback still read. A minor version adds fields or line types: readers ignore fields they do not
+ * know (Terraform's rule). 2.1 added the input files with their SHA-256 (`inputs`, header), each
+ * user's MFA Server record (`server`) and methods after the plan (`methods_after`), and the summary's
+ * counts that add up; 2.2 the cutover: its lines, `cutover_seen` in the header, and each user's group
+ * memberships in `seen.memberOf`.
  */
-export const PLAN_FILE_VERSION = '2.1';
+export const PLAN_FILE_VERSION = '2.2';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
@@ -36,6 +39,7 @@ export interface PlanSource {
 }
 
 export type SavedPolicyChange = PolicyChange & { state_fingerprint: string };
+export type SavedCutoverChange = CutoverChange & { state_fingerprint: string };
 export type SavedUserChange = Omit<UserChange, 'user' | 'user_id'> & { state_fingerprint: string };
 
 /**
@@ -75,12 +79,14 @@ export interface PlanUserLine extends SeenUser, UserRecordFields {
   line: number;
 }
 
-/** Everything of a saved plan but its users and findings. */
-export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'user_changes' | 'findings' | 'users' | 'plan_hash'> {
+/** Everything of a saved plan but its changes, users and findings (fields of later minor versions are absent from earlier files). */
+export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'cutover_changes' | 'user_changes' | 'findings' | 'users' | 'plan_hash'> {
   kind: typeof PLAN_KIND;
   source: PlanSource;
   /** The authentication methods policy as the plan read it (2.0; absent in 1.x). */
   policy_seen?: AuthenticationMethodsPolicy;
+  /** The rollout policy, cutover groups and federated domains as the plan read them (2.2, when read). */
+  cutover_seen?: TenantCutover;
 }
 
 const sourceSchema = z.looseObject({
@@ -89,6 +95,14 @@ const sourceSchema = z.looseObject({
   pskcKeyFile: z.string().optional(),
   pskcPasswordFile: z.string().optional(),
   pskcMac: z.string(),
+});
+
+const groupRef = z.looseObject({ id: z.string(), displayName: z.string() });
+const count = z.number().int().min(0);
+const cutoverSeenSchema = z.looseObject({
+  rolloutPolicy: z.looseObject({ id: z.string(), displayName: z.string(), isEnabled: z.boolean(), isAppliedToOrganization: z.boolean(), appliesTo: z.array(z.string()) }).nullable(),
+  groups: z.array(z.looseObject({ id: z.string(), displayName: z.string(), dynamic: z.boolean(), users: count, groups: count, contacts: count })),
+  federatedDomains: z.array(z.looseObject({ id: z.string(), federationId: z.string().nullable(), federatedIdpMfaBehavior: z.string().nullable() })),
 });
 
 const headerSchema = z.looseObject({
@@ -101,10 +115,21 @@ const headerSchema = z.looseObject({
   identity: z.looseObject({ appId: z.string().nullable(), upn: z.string().nullable() }).optional(),
   tool_version: z.string().optional(),
   inputs: z.array(z.looseObject({ role: z.string(), path: z.string(), sha256: z.string(), bytes: z.number() })).optional(),
-  options: z.looseObject({ include_email: z.boolean(), default_method: z.string(), prune: z.boolean(), target_group: z.looseObject({ id: z.string(), displayName: z.string() }) }),
+  options: z.looseObject({
+    include_email: z.boolean(),
+    default_method: z.string(),
+    prune: z.boolean(),
+    target_group: groupRef,
+    rollout_groups: z.array(groupRef).optional(),
+    federated_mfa: z.literal('reject').nullable().optional(),
+    force_federation: z.boolean().optional(),
+    campaign_group: groupRef.nullable().optional(),
+    scope_group: groupRef.nullable().optional(),
+  }),
   summary: z.looseObject({}),
   registration_campaign: z.array(z.string()),
   source: sourceSchema,
+  cutover_seen: cutoverSeenSchema.optional(),
 });
 
 const jsonObject = z.record(z.string(), z.unknown());
@@ -118,6 +143,18 @@ const policyLine = z.looseObject({
   rule: z.string(),
   because: z.string(),
   setting: z.string(),
+  state_fingerprint: z.string(),
+});
+
+const cutoverLine = z.looseObject({
+  t: z.literal('cutover'),
+  target: z.string().min(1),
+  action: z.enum(['create', 'update']),
+  before: jsonObject.nullable(),
+  after: jsonObject,
+  rule: z.string(),
+  because: z.string(),
+  switches: z.number().int().min(0).optional(),
   state_fingerprint: z.string(),
 });
 
@@ -151,6 +188,7 @@ const endLine = z.looseObject({ t: z.literal('end'), lines: z.number().int().min
 export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
+  cutover: SavedCutoverChange[];
   users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser> & UserRecordFields)[];
   findings: Finding[];
 }
@@ -161,7 +199,7 @@ export interface PlanFileContent {
  * from the recorded sources and refuse a file whose changes are not what they give.
  */
 export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapshot, serialsOf?: (upn: string) => readonly string[]): PlanFileContent {
-  const { policy_changes, user_changes, findings, users: roster, plan_hash: _hash, ...rest } = plan;
+  const { policy_changes, cutover_changes, user_changes, findings, users: roster, plan_hash: _hash, ...rest } = plan;
   const changesOf = new Map<string, SavedUserChange[]>();
   for (const { user: _u, user_id, ...c } of user_changes) {
     let list = changesOf.get(user_id);
@@ -169,8 +207,9 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
     list.push({ ...c, state_fingerprint: stateFingerprint(c.before) });
   }
   return {
-    header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source, ...(tenant ? { policy_seen: tenant.policy } : {}) },
+    header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source, ...(tenant ? { policy_seen: tenant.policy } : {}), ...(tenant?.cutover ? { cutover_seen: tenant.cutover } : {}) },
     policy: policy_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
+    cutover: cutover_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
     users: roster.map((u) => ({
       upn: u.user,
       userId: u.user_id,
@@ -184,10 +223,11 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
   };
 }
 
-/** The bytes of a saved plan (2.0, JSON Lines). */
+/** The bytes of a saved plan (2.x, JSON Lines). */
 export function encodePlanFile(file: PlanFileContent): Buffer {
   const lines: string[] = [JSON.stringify(file.header)];
   for (const c of file.policy) lines.push(JSON.stringify({ t: 'policy', ...c }));
+  for (const c of file.cutover) lines.push(JSON.stringify({ t: 'cutover', ...c }));
   for (const u of file.users) {
     const record = { ...(u.server ? { server: u.server } : {}), ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}) };
     lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...record, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
@@ -234,6 +274,8 @@ export class SavedPlan {
     readonly hash: string,
     readonly header: PlanHeader,
     readonly policyChanges: SavedPolicyChange[],
+    /** Staged rollout and federation changes (2.2; none in older files). */
+    readonly cutoverChanges: SavedCutoverChange[],
     /** Where each finding's line is ([offset, length] pairs; a 1.x plan's findings are in memory). */
     private readonly findingLines: number[] | Finding[],
     private readonly entries: UserEntry[],
@@ -360,6 +402,7 @@ export class SavedPlan {
   private static async openV2(path: string, file: string, reader: LineReader, hash: Hash, head: unknown): Promise<SavedPlan> {
     const header = parseHeader(path, head, 1);
     const policy: SavedPolicyChange[] = [];
+    const cutover: SavedCutoverChange[] = [];
     // Only where each finding is: apply does not need them, and a large plan has one or two a user.
     const findings: number[] = [];
     const entries: UserEntry[] = [];
@@ -394,6 +437,9 @@ export class SavedPlan {
       } else if (t === 'policy') {
         const { t: _t, ...c } = check(policyLine, value, path, lineNo);
         policy.push(c as SavedPolicyChange);
+      } else if (t === 'cutover') {
+        const { t: _t, ...c } = check(cutoverLine, value, path, lineNo);
+        cutover.push(c as SavedCutoverChange);
       } else if (t === 'finding') {
         check(findingLine, value, path, lineNo);
         findings.push(l.offset, l.length);
@@ -406,7 +452,7 @@ export class SavedPlan {
       }
     }
     if (!ended) throw new UserError(`${path}: the plan file is cut off (no end line): save the plan again`);
-    return new SavedPlan(path, file, hash.digest('hex'), header, policy, findings, entries, tokenChanges, [...tokens.values()]);
+    return new SavedPlan(path, file, hash.digest('hex'), header, policy, cutover, findings, entries, tokenChanges, [...tokens.values()]);
   }
 
   /** Format 1.x: one JSON object with `user_changes` (plans saved before 2.0, and the copies in their runs). */
@@ -441,7 +487,7 @@ export class SavedPlan {
     const policy = Array.isArray(data.policy_changes) ? (data.policy_changes as SavedPolicyChange[]) : [];
     const findings = Array.isArray(data.findings) ? (data.findings as Finding[]) : [];
     const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
-    return new SavedPlan(path, file, hash, header, policy, findings, entries, tokenChanges, [], new Map(users.map((u, i) => [i, u])));
+    return new SavedPlan(path, file, hash, header, policy, [], findings, entries, tokenChanges, [], new Map(users.map((u, i) => [i, u])));
   }
 }
 

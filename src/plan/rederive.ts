@@ -1,11 +1,12 @@
-import type { PolicyTarget } from '../mapping/policy-rules.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
+import { cutoverUser, type CutoverMapping, type CutoverUser } from '../mapping/cutover-rules.js';
 import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import type { ExportBundle } from '../source/export-bundle.js';
-import { planContext, planOneUser, planOptions, PlanTally, type PlanContext } from './build-plan.js';
+import { finishUser, mapOneUser, planContext, planCutover, planOptions, PlanTally, type MappedUser, type PlanContext } from './build-plan.js';
 import { canonicalJson } from './fingerprint.js';
-import { formatMinor, type PlanUserLine, type SavedPlan, type SavedPolicyChange } from './plan-file.js';
+import { formatMinor, type PlanUserLine, type SavedCutoverChange, type SavedPlan, type SavedPolicyChange } from './plan-file.js';
+import type { PlanUserStatus, UserChange } from './plan-model.js';
 
 /** User lines re-derived at a time: bounds what is held of a large plan. */
 const CHUNK = 1000;
@@ -13,9 +14,12 @@ const CHUNK = 1000;
 /**
  * Where a saved plan first differs from planning its recorded sources (the export, read afresh)
  * against the tenant state it recorded having seen; undefined when it does not. Planning is pure
- * and deterministic, so a saved plan that differs was edited after it was made. The users are
- * planned and compared a chunk at a time (each user's plan depends only on the export, the policy
- * and the inventory), never the whole plan at once.
+ * and deterministic, so a saved plan that differs was edited after it was made.
+ *
+ * A chunk of users at a time, never the whole plan at once: each user's own changes depend only on
+ * the export, the policy and the inventory, but the cutover (staged rollout groups filled in order,
+ * a domain's unswitched users) needs every user, so the lines are read twice: first to map every
+ * user and keep what the cutover reads of them, then to complete and compare each user's plan.
  */
 export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): Promise<string | undefined> {
   const header = saved.header;
@@ -24,43 +28,62 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
     bundle,
     policy: header.policy_seen ?? {},
     scope: new Set(saved.users.map((u) => u.upn.toLowerCase())),
-    options: { includeEmail: o.include_email, defaultMethod: o.default_method as DefaultMethodMode, prune: o.prune, target: o.target_group as PolicyTarget },
+    options: {
+      includeEmail: o.include_email,
+      defaultMethod: o.default_method as DefaultMethodMode,
+      prune: o.prune,
+      target: o.target_group,
+      cutover: {
+        rolloutGroups: o.rollout_groups ?? [],
+        federatedMfa: o.federated_mfa ?? null,
+        forceFederation: o.force_federation ?? false,
+        campaignGroup: o.campaign_group ?? null,
+        ...(o.scope_group ? { scopeGroup: o.scope_group } : {}),
+      },
+    },
   });
-  const policyDiff = firstPolicyDifference(saved.policyChanges, ctx);
-  if (policyDiff) return policyDiff;
   if (saved.users.length !== ctx.users.length) return `the plan lists ${saved.users.length} users; planning gives ${ctx.users.length}`;
-
   const hardwareTokens = new Map<string, TenantHardwareToken[]>();
   for (const t of saved.tokensSeen) {
     const key = serialKey(t.serialNumber);
     hardwareTokens.set(key, [...(hardwareTokens.get(key) ?? []), t]);
   }
-  const records = formatMinor(header) >= 1;
-  const tally = new PlanTally();
+  const mapLine = (l: PlanUserLine, i: number): MappedUser => mapOneUser(ctx, ctx.users[i]!, { users: new Map<string, TenantUser>(l.seen ? [[l.upn.toLowerCase(), l.seen]] : []), hardwareTokens });
+
+  // Pass 1: every user mapped, the cutover planned over all of them.
+  const forCutover: CutoverUser[] = [];
   let i = 0;
   for await (const lines of saved.lines(CHUNK)) {
     for (const l of lines) {
-      const user = ctx.users[i++]!;
-      const users = new Map<string, TenantUser>(l.seen ? [[l.upn.toLowerCase(), l.seen]] : []);
-      const planned = planOneUser(ctx, user, { users, hardwareTokens });
+      const user = ctx.users[i]!;
+      if (user.username.toLowerCase() !== l.upn.toLowerCase()) return `line ${l.line} (${l.upn}): planning gives ${user.username} there`;
+      forCutover.push(cutoverUser(mapLine(l, i++).mapping));
+    }
+  }
+  const cutover = planCutover(ctx, forCutover, { policy: header.policy_seen ?? {}, ...(header.cutover_seen ? { cutover: header.cutover_seen } : {}) });
+  forCutover.length = 0;
+  const changed = firstPolicyDifference(saved.policyChanges, cutover) ?? firstCutoverDifference(saved.cutoverChanges, cutover);
+  if (changed) return changed;
+
+  // Pass 2: each user's plan completed and compared with their line.
+  const records = formatMinor(header) >= 1;
+  const tally = new PlanTally();
+  i = 0;
+  for await (const lines of saved.lines(CHUNK)) {
+    for (const l of lines) {
+      const planned = finishUser(ctx, mapLine(l, i++), cutover);
       tally.add(planned);
       const where = userDifference(l, planned.status, planned.changes, records);
       if (where) return where;
     }
   }
-  const { summary: derived, campaign } = tally.finish(ctx);
-  // A 2.0 file's summary lacks 2.1's counts: it is compared on the fields it has.
-  const summary = records ? derived : Object.fromEntries(Object.keys(header.summary).map((k) => [k, (derived as unknown as Record<string, unknown>)[k]]));
-  if (!same(header.summary, summary)) return `the plan's summary is not what planning gives`;
-  if (!same(header.options, planOptions(ctx.options))) return `the plan's options is not what planning gives`;
-  if (!same(header.registration_campaign, campaign)) return `the plan's registration_campaign is not what planning gives`;
-  return undefined;
+  return firstSummaryDifference(saved, ctx, cutover, tally);
 }
 
 const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
 
-function firstPolicyDifference(policy: readonly SavedPolicyChange[], ctx: PlanContext): string | undefined {
-  const derived = ctx.policy.changes;
+function firstPolicyDifference(policy: readonly SavedPolicyChange[], cutover: CutoverMapping): string | undefined {
+  const derived = cutover.policyChanges;
   const fields = (c: Omit<SavedPolicyChange, 'state_fingerprint'>) => ({ target: c.target, property: c.property, before: c.before, after: c.after, rule: c.rule, because: c.because, setting: c.setting });
   for (let i = 0; i < Math.max(policy.length, derived.length); i++) {
     const saved = policy[i];
@@ -72,9 +95,20 @@ function firstPolicyDifference(policy: readonly SavedPolicyChange[], ctx: PlanCo
   return undefined;
 }
 
-type Planned = ReturnType<typeof planOneUser>;
+function firstCutoverDifference(changes: readonly SavedCutoverChange[], cutover: CutoverMapping): string | undefined {
+  const derived = cutover.changes;
+  const fields = (c: Omit<SavedCutoverChange, 'state_fingerprint'>) => ({ target: c.target, action: c.action, before: c.before, after: c.after, rule: c.rule, because: c.because, switches: c.switches ?? null });
+  for (let i = 0; i < Math.max(changes.length, derived.length); i++) {
+    const saved = changes[i];
+    const want = derived[i];
+    if (!saved || !want || !same(fields(saved), fields(want))) {
+      return `cutover change ${i + 1} (${saved ? `${saved.action} ${saved.target}` : 'missing'}) is not what planning gives (${want ? `${want.action} ${want.target}` : 'no such change'})`;
+    }
+  }
+  return undefined;
+}
 
-function userDifference(l: PlanUserLine, u: Planned['status'], want: Planned['changes'], records: boolean): string | undefined {
+function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserChange[], records: boolean): string | undefined {
   const at = `line ${l.line} (${l.upn})`;
   if (l.upn !== u.user || l.userId !== u.user_id || l.status !== u.status) return `${at}: user ${l.upn} ${l.userId ?? '-'} ${l.status} is not what planning gives (${u.user} ${u.user_id ?? '-'} ${u.status})`;
   // 2.1 records the MFA Server record and the methods after the plan: both must be what the sources give.
@@ -90,5 +124,32 @@ function userDifference(l: PlanUserLine, u: Planned['status'], want: Planned['ch
       if (!same(s[k], w[k])) return `${at}: ${s.resource} ${k} is ${JSON.stringify(s[k])} in the file, planning its sources gives ${JSON.stringify(w[k])}`;
     }
   }
+  return undefined;
+}
+
+/**
+ * The plan-wide fields. A file older than 2.2 predates the cutover: its summary (2.0: also without
+ * 2.1's counts) and options are compared on the fields it has, but not the findings' counts (the
+ * cutover's rules report the SMS/voice deadline and passkeys in their own way), and it has no cutover.
+ */
+function firstSummaryDifference(saved: SavedPlan, ctx: PlanContext, cutover: CutoverMapping, tally: PlanTally): string | undefined {
+  const header = saved.header;
+  const { summary, campaign } = tally.finish(ctx, cutover);
+  const options = planOptions(ctx);
+  const onKeysOf = (fields: object, planned: object, drop: readonly string[] = []) =>
+    Object.fromEntries(Object.keys(fields).filter((k) => !drop.includes(k)).map((k) => [k, (planned as Record<string, unknown>)[k]]));
+  const compared: [string, unknown, unknown][] =
+    formatMinor(header) >= 2
+      ? [
+          ['summary', header.summary, summary],
+          ['options', header.options, options],
+          ['cutover', header.cutover, cutover.summary],
+        ]
+      : [
+          ['summary', onKeysOf(header.summary, header.summary, ['findings']), onKeysOf(header.summary, summary, ['findings'])],
+          ['options', header.options, onKeysOf(header.options, options)],
+        ];
+  compared.push(['registration_campaign', header.registration_campaign, campaign]);
+  for (const [k, want, got] of compared) if (!same(want, got)) return `the plan's ${k} is not what planning gives`;
   return undefined;
 }

@@ -98,6 +98,35 @@ describe('the saved plan file', () => {
     expect((await SavedPlan.open(write('no-newline.plan', big.trimEnd()))).users).toHaveLength(many.length);
   });
 
+  it('2.1: holds the cutover, one line per change, and what the plan read of the rollout policy, groups and domains; an invalid cutover line is refused', async () => {
+    const cutPath = join(tmp.dir, 'cutover.plan');
+    const { plan: cut } = await planTo(fakeGraph(), cutPath, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
+    const cutText = readFileSync(cutPath, 'utf8');
+    const lines = cutText.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const cutoverLines = lines.filter((l) => l.t === 'cutover');
+    expect(cutoverLines.map((l) => [l.target.replace(/[0-9a-f-]{36}/, '{id}'), l.action])).toEqual([
+      ['featureRolloutPolicies/multiFactorAuthentication', 'create'],
+      ['featureRolloutPolicies/multiFactorAuthentication/appliesTo/{id}', 'create'],
+      ['domains/contoso.com/federationConfiguration', 'update'],
+    ]);
+    expect(cutoverLines.every((l) => typeof l.state_fingerprint === 'string')).toBe(true);
+    expect(lines[0]!.cutover_seen).toMatchObject({ rolloutPolicy: null, groups: [{ displayName: 'MFA Staged Rollout', users: 0, dynamic: false }], federatedDomains: [{ id: 'contoso.com' }] });
+    expect(lines[0]!.options).toMatchObject({ rollout_groups: [{ displayName: 'MFA Staged Rollout' }], federated_mfa: 'reject', force_federation: true });
+    // Each user line records which of the groups read held the user (none yet).
+    expect(lines.filter((l) => l.t === 'user' && l.seen).every((l) => Array.isArray(l.seen.memberOf))).toBe(true);
+    const saved = await SavedPlan.open(cutPath);
+    expect(saved.cutoverChanges.map((c) => c.target)).toEqual(cut.cutover_changes.map((c) => c.target));
+    expect(saved.cutoverChanges[2]!.switches).toBe(cut.cutover!.switched.by_plan);
+    expect(saved.header.cutover_seen?.federatedDomains[0]?.federatedIdpMfaBehavior).toBe('acceptIfMfaDoneByFederatedIdp');
+
+    const at = lines.findIndex((l) => l.t === 'cutover');
+    const bad = [...cutText.trimEnd().split('\n')];
+    bad[at] = bad[at]!.replace('"action":"create"', '"action":"attach"');
+    await expect(SavedPlan.open(write('bad-cutover.plan', `${bad.join('\n')}\n`))).rejects.toThrow(new RegExp(`line ${at + 1}: not a valid plan line: action`));
+    const badSeen = [JSON.stringify({ ...lines[0], cutover_seen: { ...lines[0]!.cutover_seen, groups: [{ id: 'x' }] } }), ...cutText.trimEnd().split('\n').slice(1)];
+    await expect(SavedPlan.open(write('bad-seen.plan', `${badSeen.join('\n')}\n`))).rejects.toThrow(/line 1: invalid plan header: cutover_seen\.groups\.0\.displayName/);
+  });
+
   it('still reads a 1.x plan (one JSON object), as earlier runs hold their copies', async () => {
     const v1 = { kind: 'mfa-migrate-plan', format_version: '1.0', created: plan.created, source_fingerprint: plan.source_fingerprint, tenant: { id: plan.tenant.id }, options: plan.options, summary: plan.summary, policy_changes: plan.policy_changes, user_changes: plan.user_changes.map((c) => ({ ...c, state_fingerprint: 'x' })), findings: plan.findings, registration_campaign: plan.registration_campaign, source: { dir: '/x', tokens: [], pskcMac: 'fail' } };
     const saved = await SavedPlan.open(write('v1.plan', `${JSON.stringify(v1, null, 2)}\n`));
