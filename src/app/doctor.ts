@@ -69,7 +69,9 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
     checks.push({ id: 'permissions', state: 'warn', detail: 'the access token names no permissions (roles or scp): they cannot be checked here; the reads below show what works' });
   } else {
     for (const c of COMMAND_NEEDS) {
-      const missing = [...c.needs, ...c.optional.map((o) => o.id)].filter((id) => !grants(permissions, delegated, capability(id)));
+      // What an application can never have (staged rollout) is said once below, not per command.
+      const possible = (id: CapabilityId) => delegated || capability(id).application.length > 0;
+      const missing = [...c.needs, ...c.optional.map((o) => o.id).filter(possible)].filter((id) => !grants(permissions, delegated, capability(id)));
       const required = missing.filter((id) => c.needs.includes(id));
       report.commands.push({ command: c.command, ready: required.length === 0, missing });
       for (const id of missing) {

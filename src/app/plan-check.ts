@@ -5,8 +5,8 @@ import { formatProblem, SourceError } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
 import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
-import type { PlanUserLine, SavedPlan } from '../plan/plan-file.js';
-import { firstDifference, rederivePlan } from '../plan/rederive.js';
+import type { SavedPlan } from '../plan/plan-file.js';
+import { firstDifference } from '../plan/rederive.js';
 import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
@@ -70,9 +70,7 @@ export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: stri
     log?.(`Note: ${plan.path} (format ${plan.header.format_version}) records no tenant state, so it was checked against its sources' fingerprint only.`);
     return seeds;
   }
-  const lines: PlanUserLine[] = [];
-  for await (const chunk of plan.lines()) lines.push(...chunk);
-  const where = firstDifference(plan.header, plan.policyChanges, lines, rederivePlan(plan.header, lines, bundle));
+  const where = await firstDifference(plan, bundle);
   if (where) throw new EditedPlanError(plan.path, where);
   return seeds;
 }

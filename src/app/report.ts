@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRun, verifyJournal, type JournalCheck } from '../apply/journal.js';
-import { policyOperations, waveOperations } from '../apply/operations.js';
+import { cutoverOperations, policyOperations, waveOperations } from '../apply/operations.js';
 import { runTokenPath, selectUsers, type ApplySelection } from '../apply/run-apply.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan } from '../plan/plan-file.js';
@@ -47,7 +47,8 @@ export async function runReport(runId: string, given: string | undefined): Promi
   const sel = planView.header.options as unknown as Partial<ApplySelection>;
   const planned: { id: string }[] = [];
   if (h.kind === 'apply') {
-    planned.push(...policyOperations(plan.policyChanges));
+    const cutover = cutoverOperations(plan.cutoverChanges);
+    planned.push(...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves);
     // The run's operations as it built them: wave by wave, on the token path it recorded.
     const positions = selectUsers(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}) });
     const wave = sel.batchSize ?? 500;

@@ -2,6 +2,9 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { Prepared } from '../graph/batch-pipeline.js';
 import { activateToken, assignAndActivateBySerial, assignToken, bulkCreateDevices, createDevice, deactivateToken, deleteDevice, deviceOf, unassignToken } from '../graph/calls/hardware-oath.js';
 import { patchMethodConfiguration, patchRegistrationCampaign, patchReportSuspiciousActivity } from '../graph/calls/policy.js';
+import { addGroupMember, removeGroupMember } from '../graph/calls/groups.js';
+import { setFederatedIdpMfaBehavior } from '../graph/calls/domains.js';
+import { attachRolloutGroup, createRolloutPolicy, deleteRolloutPolicy, detachRolloutGroup, updateRolloutPolicy } from '../graph/calls/rollout.js';
 import { createEmailMethod, createPhoneMethod, deleteEmailMethod, deletePhoneMethod, setDefaultMethod, updateEmailMethod, updatePhoneMethod } from '../graph/calls/user-methods.js';
 import type { OathSeed } from '../model/export-data.js';
 import type { PhoneType } from '../model/tenant.js';
@@ -9,7 +12,7 @@ import { serialKey } from '../model/serial.js';
 import { splitResource } from '../plan/resource-state.js';
 import { encodeBase32 } from '../source/seeds/secret-encoding.js';
 import { activationCode } from './activation-code.js';
-import type { Operation } from './operations.js';
+import { ROLLOUT_POLICY_OP, type Operation } from './operations.js';
 
 export interface CallContext {
   /** Results of finished operations (a created token's device id), by operation id. */
@@ -113,7 +116,39 @@ export function callFor(op: Operation, ctx: CallContext, skipSerials?: ReadonlyS
       if (!deviceId) return { error: 'the token device id is unknown' };
       return { call: deleteDevice(deviceId) };
     }
+    case 'rollout-policy-create':
+      return { call: createRolloutPolicy(String(after.displayName), 'Users moved from MFA Server to Entra MFA, group by group (mfa-migrate)') };
+    case 'rollout-policy-update':
+    case 'rollout-policy-delete':
+    case 'rollout-attach':
+    case 'rollout-detach': {
+      const policyId = rolloutPolicyIdOf(op, ctx);
+      if (!policyId) return { error: 'the staged rollout policy id is unknown' };
+      if (op.kind === 'rollout-policy-update') return { call: updateRolloutPolicy(policyId, { isEnabled: after.isEnabled === true }) };
+      if (op.kind === 'rollout-policy-delete') return { call: deleteRolloutPolicy(policyId) };
+      const groupId = String((op.kind === 'rollout-attach' ? after : (op.before as Record<string, unknown> | null) ?? {}).groupId);
+      return { call: op.kind === 'rollout-attach' ? attachRolloutGroup(policyId, groupId) : detachRolloutGroup(policyId, groupId) };
+    }
+    case 'rollout-add':
+    case 'campaign-add':
+      return { call: addGroupMember(splitResource(op.resource)[1]!, userId) };
+    case 'group-member-remove':
+      return { call: removeGroupMember(splitResource(op.resource)[1]!, userId) };
+    case 'federation-update': {
+      const domain = op.resource.split('/')[1]!;
+      return { call: setFederatedIdpMfaBehavior(domain, String(after.id), String(after.federatedIdpMfaBehavior)) };
+    }
   }
+}
+
+/** The rollout policy an operation works on: created by this run, or the tenant's (planned, or recorded by the run undone). */
+export function rolloutPolicyIdOf(op: Operation, ctx: Pick<CallContext, 'results'>): string | undefined {
+  const created = ctx.results.get(ROLLOUT_POLICY_OP)?.policyId;
+  if (typeof created === 'string') return created;
+  for (const v of [op.after?.policyId, op.after?.id, (op.before as Record<string, unknown> | null)?.policyId, (op.before as Record<string, unknown> | null)?.id]) {
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
 }
 
 /** What a successful answer gives that later operations need (a created token's device id). */
@@ -130,6 +165,10 @@ export function resultOf(op: Operation, body: unknown): Record<string, unknown> 
   if (op.kind === 'token-create') {
     const id = (body as { id?: string } | null)?.id;
     return id ? { deviceId: id } : undefined;
+  }
+  if (op.kind === 'rollout-policy-create') {
+    const id = (body as { id?: string } | null)?.id;
+    return id ? { policyId: id } : undefined;
   }
   return undefined;
 }

@@ -4,6 +4,9 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { deviceOf, findDevicesBySerial, getDevice } from '../graph/calls/hardware-oath.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
+import { listFederationConfiguration, parseFederation } from '../graph/calls/domains.js';
+import { listDirectMembers } from '../graph/calls/groups.js';
+import { readRolloutPolicy } from '../graph/cutover-reader.js';
 import { PHONE_METHOD_IDS } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import { canonicalJson } from '../plan/fingerprint.js';
@@ -135,6 +138,32 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
     case 'signin-update': {
       const prefs = await get<{ userPreferredMethodForSecondaryAuthentication?: string | null }>(getSignInPreferences(userId));
       return { done: prefs?.userPreferredMethodForSecondaryAuthentication === after.userPreferredMethodForSecondaryAuthentication };
+    }
+    case 'rollout-policy-create':
+    case 'rollout-policy-update':
+    case 'rollout-policy-delete':
+    case 'rollout-attach':
+    case 'rollout-detach': {
+      const policy = await readRolloutPolicy(client);
+      if (op.kind === 'rollout-policy-create') return policy ? { done: true, result: { policyId: policy.id } } : { done: false };
+      if (op.kind === 'rollout-policy-update') return { done: policy?.isEnabled === after.isEnabled };
+      const before = (op.before as { policyId?: string; groupId?: string } | null) ?? {};
+      if (op.kind === 'rollout-policy-delete') return { done: policy?.id !== before.policyId };
+      if (op.kind === 'rollout-attach') return { done: !!policy?.appliesTo.includes(String(after.groupId)) };
+      return { done: !policy?.appliesTo.includes(String(before.groupId)) };
+    }
+    case 'rollout-add':
+    case 'campaign-add':
+    case 'group-member-remove': {
+      const groupId = splitResource(op.resource)[1]!;
+      let member = false;
+      for await (const m of client.pages<{ id?: string }>(listDirectMembers(groupId), `reading back the members of group ${groupId}`)) if (m.id === userId) member = true;
+      return { done: op.kind === 'group-member-remove' ? !member : member };
+    }
+    case 'federation-update': {
+      const domain = op.resource.split('/')[1]!;
+      const f = parseFederation(await get(listFederationConfiguration(domain)));
+      return { done: f?.federatedIdpMfaBehavior === after.federatedIdpMfaBehavior };
     }
   }
 }

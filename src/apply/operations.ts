@@ -1,4 +1,4 @@
-import type { SavedPolicyChange } from '../plan/plan-file.js';
+import type { SavedCutoverChange, SavedPolicyChange } from '../plan/plan-file.js';
 import { createHash } from 'node:crypto';
 import type { PlanUser, SavedUserChange } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
@@ -19,11 +19,21 @@ export type OpKind =
   /** An inventory token assigned to the user and activated in one write, by serial number. */
   | 'token-assign-activate'
   | 'signin-update'
+  // The cutover:
+  | 'rollout-policy-create'
+  | 'rollout-policy-update'
+  | 'rollout-attach'
+  | 'rollout-add'
+  | 'campaign-add'
+  | 'federation-update'
   // Rollback only:
   | 'email-delete'
   | 'token-deactivate'
   | 'token-unassign'
-  | 'token-delete';
+  | 'token-delete'
+  | 'rollout-policy-delete'
+  | 'rollout-detach'
+  | 'group-member-remove';
 
 /**
  * One Graph write the apply performs. Ids are stable (derived from the plan), so a resumed run
@@ -44,6 +54,39 @@ export interface Operation {
   stateFingerprint: string;
   /** Operations of the same user (or policy) that must succeed first. */
   dependsOn: string[];
+  /**
+   * A federation change: the domain whose users' switches (rollout-add operations), this many, must
+   * all be done first. They run in earlier steps (the waves), so the run checks this itself.
+   */
+  requires?: { domain: string; switches: number };
+}
+
+/** The id of the operation that creates (or enables) the MFA rollout policy; attachments read a created policy's id from its result. */
+export const ROLLOUT_POLICY_OP = 'cutover/featureRolloutPolicy';
+
+/**
+ * The cutover's tenant-level operations: the rollout policy and its groups go in the policy step,
+ * before the waves (a group is attached while it is small, users are added to it after); each
+ * domain's federation goes after the waves, once every switch of its users succeeded.
+ */
+export function cutoverOperations(changes: readonly SavedCutoverChange[]): { beforeWaves: Operation[]; afterWaves: Operation[] } {
+  const beforeWaves: Operation[] = [];
+  const afterWaves: Operation[] = [];
+  const base = (c: SavedCutoverChange) => ({ resource: c.target, before: c.before, after: c.after, stateFingerprint: c.state_fingerprint, dependsOn: [] as string[] });
+  const creates = changes.some((c) => c.target === 'featureRolloutPolicies/multiFactorAuthentication' && c.action === 'create');
+  for (const c of changes) {
+    if (c.target === 'featureRolloutPolicies/multiFactorAuthentication') {
+      beforeWaves.push({ ...base(c), id: ROLLOUT_POLICY_OP, kind: c.action === 'create' ? 'rollout-policy-create' : 'rollout-policy-update', after: c.action === 'create' ? c.after : { isEnabled: c.after.isEnabled } });
+    } else if (c.target.startsWith('featureRolloutPolicies/multiFactorAuthentication/appliesTo/')) {
+      beforeWaves.push({ ...base(c), id: `cutover/featureRolloutPolicy/appliesTo/${String(c.after.groupId)}`, kind: 'rollout-attach', dependsOn: creates ? [ROLLOUT_POLICY_OP] : [] });
+    } else if (c.target.startsWith('domains/')) {
+      const domain = c.target.split('/')[1]!;
+      afterWaves.push({ ...base(c), id: `cutover/${c.target}`, kind: 'federation-update', requires: { domain, switches: c.switches ?? 0 } });
+    } else {
+      throw new Error(`unknown cutover target ${c.target}`);
+    }
+  }
+  return { beforeWaves, afterWaves };
 }
 
 /** The root policy's targets, each written by its own PATCH (the campaign is on v1.0, the report settings only on beta). */
@@ -104,6 +147,7 @@ export function userOperations(u: PlanUser, tokenPath: TokenPath = 'single'): Op
   const methodOps: string[] = [];
   const deletes: SavedUserChange[] = [];
   let mobileOp: string | undefined;
+  let switchOp: Operation | undefined;
   const base = (c: SavedUserChange) => ({
     user: u.upn,
     userId: u.userId,
@@ -158,6 +202,10 @@ export function userOperations(u: PlanUser, tokenPath: TokenPath = 'single'): Op
       methodOps.push(activate.id);
     } else if (kind === 'signInPreferences') {
       ops.push({ ...base(c), id: id(''), kind: 'signin-update', after: c.after, dependsOn: [...methodOps] });
+    } else if (kind === 'campaignGroup') {
+      ops.push({ ...base(c), id: id(''), kind: 'campaign-add', after: c.after, dependsOn: [] });
+    } else if (kind === 'rolloutGroup') {
+      switchOp = { ...base(c), id: id(''), kind: 'rollout-add', after: c.after, dependsOn: [] };
     }
   }
   const signin = ops.find((o) => o.kind === 'signin-update');
@@ -175,6 +223,9 @@ export function userOperations(u: PlanUser, tokenPath: TokenPath = 'single'): Op
     ops.push(op);
     previous = op.id;
   }
+  // Switched to Entra MFA last, and only once everything else of the user succeeded: a failed or
+  // skipped operation leaves them on MFA Server (the executor skips what depends on a failure).
+  if (switchOp) ops.push({ ...switchOp, dependsOn: ops.map((o) => o.id) });
   return ops;
 }
 
@@ -183,7 +234,8 @@ function rank(c: SavedUserChange): number {
   if (kind === 'phoneMethods') return key === 'mobile' ? 0 : key === 'alternateMobile' ? 1 : 2;
   if (kind === 'emailMethods') return 3;
   if (kind === 'hardwareOathMethods') return 4;
-  return 5;
+  if (kind === 'signInPreferences') return 5;
+  return 6;
 }
 
 /**

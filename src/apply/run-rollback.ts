@@ -8,7 +8,8 @@ import { UserError } from '../model/user-error.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
 import { countStates, Journal, listRuns, readRun, type OpRecord, type OpState, type RunView } from './journal.js';
-import { policyOperations, waveOperations, type Operation } from './operations.js';
+import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
+import { readCutoverFor } from './cutover-preflight.js';
 import { changedSince, inverseOperations, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplySelection, type RunEnd } from './run-apply.js';
 import { acquireLock } from './state-lock.js';
@@ -44,7 +45,8 @@ async function doneOperations(runDir: string, run: RunView): Promise<Operation[]
   const plan = await openRunPlan(runDir, run);
   const sel = run.header.options as unknown as ApplySelection;
   const positions = selectUsers(plan, sel);
-  const byId = new Map<string, Operation>(policyOperations(plan.policyChanges).map((o) => [o.id, o]));
+  const cutover = cutoverOperations(plan.cutoverChanges);
+  const byId = new Map<string, Operation>([...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves].map((o) => [o.id, o]));
   // The run's operations wave by wave, as it made them (a wave's bulk token creates belong to no user).
   const size = sel.batchSize > 0 ? sel.batchSize : 500;
   for (let i = 0; i < positions.length; i += size) {
@@ -170,5 +172,6 @@ async function executeRollback(
 async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number) {
   const upns = [...new Set(inverses.filter((o) => o.user).map((o) => o.user!))];
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
-  return readTenant(client, { upns, serials, policy: true, organization: false, concurrency });
+  const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
+  return cutover ? cutover.apply(tenant) : tenant;
 }

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { applyMadePlan, applySavedPlan, type Applied } from '../app/apply.js';
+import { applyMadePlan, applyPlanFile, type Applied } from '../app/apply.js';
 import { makePlan } from '../app/plan.js';
 import { resumeRun } from '../app/resume.js';
 import { rollbackRun } from '../app/rollback.js';
@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../io/atomic-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
-import { SavedPlan } from '../plan/plan-file.js';
+import { readPlanHeader } from '../plan/plan-file.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { addGraphOptions, connectFromOptions, nonNegativeInt, positiveInt, type GraphCliOptions } from './graph-options.js';
 import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
@@ -101,9 +101,9 @@ Examples:
         // The saved plan is the approved plan: nothing may reshape it now.
         const shaping = PLAN_SHAPING_OPTIONS.filter((o) => cmd.getOptionValueSource(o.key) === 'cli').map((o) => o.flag);
         if (shaping.length > 0) throw new UserError(`${shaping.join(', ')}: these options shape a plan: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
-        const plan = await SavedPlan.open(planfile);
-        const graph = connectFromOptions(opts, false, plan.header.graph);
-        return run(opts, (ctl) => applySavedPlan(plan, { ...base, graph, ...ctl }));
+        const header = await readPlanHeader(planfile);
+        const graph = connectFromOptions(opts, false, header.graph);
+        return run(opts, (ctl) => applyPlanFile(planfile, { ...base, graph, ...ctl }));
       }
       if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
       if (!opts.autoApprove && !process.stdin.isTTY) throw new UserError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');

@@ -21,6 +21,7 @@ const REGISTRARS: Record<string, () => Promise<Registrar>> = {
   show: async () => (await import('./show-command.js')).registerShow,
   report: async () => (await import('./report-command.js')).registerReport,
   apply: async () => (await import('./apply-command.js')).registerApply,
+  status: async () => (await import('./status-command.js')).registerStatus,
   emulator: async () => (await import('./emulator-command.js')).registerEmulator,
   demo: async () => {
     const { registerDemo } = await import('./demo-command.js');

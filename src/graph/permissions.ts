@@ -59,7 +59,9 @@ export const COMMAND_NEEDS: readonly { command: string; needs: readonly Capabili
     needs: ['organization.read', 'users.read', 'policy.read', 'methods.read'],
     optional: [
       { id: 'inventory.read', when: 'with seed files (--tokens)' },
-      { id: 'groups.read', when: 'with --group or --target-group' },
+      { id: 'groups.read', when: 'with --group, --target-group, --rollout-group or --campaign-group' },
+      { id: 'rollout.read', when: 'with --rollout-group or --federated-mfa (a signed-in admin)' },
+      { id: 'domains.read', when: 'with --federated-mfa' },
     ],
   },
   {
@@ -69,6 +71,20 @@ export const COMMAND_NEEDS: readonly { command: string; needs: readonly Capabili
       { id: 'inventory.read', when: 'with hardware tokens' },
       { id: 'inventory.write', when: 'with hardware tokens' },
       { id: 'groups.read', when: 'with --group' },
+      { id: 'rollout.read', when: 'when the plan has a staged rollout (a signed-in admin)' },
+      { id: 'rollout.write', when: 'when the plan has a staged rollout (a signed-in admin)' },
+      { id: 'members.write', when: 'when the plan adds users to rollout or campaign groups' },
+      { id: 'domains.read', when: 'when the plan changes a federated domain' },
+      { id: 'federation.write', when: 'when the plan changes a federated domain' },
+    ],
+  },
+  {
+    command: 'status',
+    needs: ['organization.read', 'users.read', 'methods.read'],
+    optional: [
+      { id: 'groups.read', when: 'with --group, and to see rollout group membership' },
+      { id: 'rollout.read', when: 'to see who staged rollout switched (a signed-in admin)' },
+      { id: 'domains.read', when: 'to see federated domains' },
     ],
   },
 ];

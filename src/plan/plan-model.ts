@@ -1,5 +1,6 @@
+import type { CutoverChange, CutoverSummary } from '../mapping/cutover-rules.js';
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
-import type { PolicyChange } from '../mapping/policy-rules.js';
+import type { PolicyChange, PolicyTarget } from '../mapping/policy-rules.js';
 import type { RuleId } from '../mapping/rules.js';
 
 /**
@@ -7,14 +8,18 @@ import type { RuleId } from '../mapping/rules.js';
  * Terraform). 1.1 added `users`, the tenant's `displayName`, `graph`, `identity` and `tool_version`;
  * 1.2 each user's MFA Server record (`users[].server`) and methods after the plan
  * (`users[].methods_after`), the counts that add up (`summary.user_changes`, `summary.policy`,
- * `summary.user_status`), the input files with their SHA-256 (`inputs`) and `plan_hash`.
- * The saved plan file has its own version (plan-file.ts).
+ * `summary.user_status`), the input files with their SHA-256 (`inputs`) and `plan_hash`;
+ * 1.3 the cutover: `cutover_changes`, `cutover`, the cutover options, `summary.cutover` and
+ * `summary.phone_only_after_retirement`. The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.2';
+export const PLAN_FORMAT_VERSION = '1.3';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 
-/** `phoneMethods/mobile|alternateMobile|office`, `emailMethods`, `hardwareOathMethods/<serial>`, `signInPreferences`. */
+/**
+ * `phoneMethods/mobile|alternateMobile|office`, `emailMethods`, `hardwareOathMethods/<serial>`,
+ * `signInPreferences`, `rolloutGroup/<groupId>`, `campaignGroup/<groupId>`.
+ */
 export type UserResource = string;
 
 export interface UserChange {
@@ -72,11 +77,14 @@ export interface PlanUserStatus {
 }
 
 export interface PlanSummary {
+  /** 1.3: users whose methods once the plan is applied are SMS and voice only (shown first: the retirement blocks them). */
+  phone_only_after_retirement?: number;
   users: number;
   /**
    * Terraform's totals of resources: user changes by action, plus one `update` for each policy
    * target that changes (a method configuration, the registration campaign, report suspicious
-   * activity). `user_changes` and `policy` below give the two apart.
+   * activity), plus each cutover change by its action. `user_changes`, `policy` and `cutover`
+   * below give them apart.
    */
   create: number;
   update: number;
@@ -87,6 +95,8 @@ export interface PlanSummary {
   user_changes?: { create: number; update: number; delete: number; no_op: number; total: number };
   /** 1.2: policy changes, counted apart: properties (`policy_changes.length`) and the targets they belong to. */
   policy?: { targets: number; changes: number };
+  /** 1.3: cutover changes (staged rollout policy and groups, federation) by action. */
+  cutover?: { create: number; update: number };
   /** 1.2: users in scope by status (they add up to `users`), and those left with no usable method. */
   user_status?: { changes: number; unchanged: number; not_in_tenant: number; disabled: number; no_usable_method: number };
 }
@@ -119,12 +129,30 @@ export interface Plan {
    * `plan --out` prints it, `show` computes it. Not inside the saved file (it cannot hold its own hash).
    */
   plan_hash?: string;
-  options: { include_email: boolean; default_method: string; prune: boolean; target_group: { id: string; displayName: string } };
+  options: PlanOptions;
   summary: PlanSummary;
   policy_changes: PolicyChange[];
+  /** 1.3: staged rollout policy and groups, domains' federation. */
+  cutover_changes: CutoverChange[];
   user_changes: UserChange[];
   users: PlanUserStatus[];
   findings: Finding[];
   /** Users who must register Microsoft Authenticator again (their mobile-app devices cannot move). */
   registration_campaign: string[];
+  /** 1.3: the cutover as a whole: rollout groups filled, who is switched, federation, campaign group, passkeys (absent in plans saved before it). */
+  cutover?: CutoverSummary;
+}
+
+export interface PlanOptions {
+  include_email: boolean;
+  default_method: string;
+  prune: boolean;
+  target_group: PolicyTarget;
+  /** 1.3 (absent in plans saved before it): --rollout-group (in fill order), --federated-mfa, --force-federation, --campaign-group. */
+  rollout_groups?: PolicyTarget[];
+  federated_mfa?: 'reject' | null;
+  force_federation?: boolean;
+  campaign_group?: PolicyTarget | null;
+  /** 1.3: the --group scope (a rollout group that is also the scope is warned about). */
+  scope_group?: PolicyTarget | null;
 }

@@ -3,7 +3,7 @@ import { formatMinor, type PlanUserLine, type SavedPlan } from './plan-file.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
 
 /** The JSON format (`plan --format json`) whose content each saved plan minor version holds. */
-const JSON_VERSION_OF_FILE_MINOR: Record<number, string> = { 0: '1.1', 1: '1.2' };
+const JSON_VERSION_OF_FILE_MINOR: Record<number, string> = { 0: '1.1', 1: '1.2', 2: '1.3' };
 
 /**
  * A saved plan as the `Plan` that `plan --format json` printed when it was made (offline: the file
@@ -38,10 +38,12 @@ export async function planOfFile(saved: SavedPlan): Promise<Plan> {
     options: h.options,
     summary: h.summary,
     policy_changes: saved.policyChanges.map(({ state_fingerprint: _f, ...c }) => c),
+    cutover_changes: saved.cutoverChanges.map(({ state_fingerprint: _f, ...c }) => c),
     user_changes: userChanges,
     users,
-    findings: saved.findings,
+    findings: await saved.findings(),
     registration_campaign: h.registration_campaign,
+    ...(h.cutover !== undefined ? { cutover: h.cutover } : {}),
   });
 }
 
@@ -64,9 +66,12 @@ export function orderedPlan(p: Plan): Plan {
     options: p.options,
     summary: p.summary,
     policy_changes: p.policy_changes,
+    // 1.3 (plans saved before it have no cutover: an empty list, and no summary of it).
+    cutover_changes: p.cutover_changes ?? [],
     user_changes: p.user_changes,
     users: p.users,
     findings: p.findings,
     registration_campaign: p.registration_campaign,
+    ...optional('cutover'),
   } as Plan;
 }

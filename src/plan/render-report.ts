@@ -57,6 +57,9 @@ interface ReportData {
   inputs: string[][];
   counts: string[];
   settings: string[][];
+  /** The cutover: staged rollout, the rollout groups' fill, the federation, passkeys. */
+  cutover: string[][];
+  phoneOnly: UserView[];
   users: UserView[];
   otherFindings: Finding[];
   usedRules: RuleId[];
@@ -91,12 +94,29 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
     ['Options', `default method ${o.default_method}; prune ${o.prune ? 'yes' : 'no'}; include email ${o.include_email ? 'yes' : 'no'}; target ${o.target_group.displayName} (${o.target_group.id})`],
   ];
   const inputs = (plan.inputs ?? []).map((f) => [f.role, f.path, f.sha256, String(f.bytes)]);
-  const words = countLines(planCounts(plan));
-  const counts = [words.plan, words.userChanges, words.policy, words.users, `Findings: ${words.findings}`];
+  const planned = planCounts(plan);
+  const words = countLines(planned);
+  const counts = [
+    // First: these users are stopped at sign-in from the retirement day unless they register something else.
+    ...(planned.phoneOnly > 0 ? [`${planned.phoneOnly} user(s) left with SMS and voice only: from 2027-02-01 a blocking passkey registration prompt stops their sign-in`] : []),
+    words.plan,
+    words.userChanges,
+    words.policy,
+    ...(words.cutover ? [words.cutover] : []),
+    words.users,
+    `Findings: ${words.findings}`,
+  ];
   const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
   const settings = [
     ...plan.policy_changes.map((c) => [c.setting, `${c.target}.${c.property}`, show(c.before), show(c.after), c.rule, c.because]),
     ...plan.findings.filter((f) => f.rule === 'POL-MANUAL').map((f) => [f.code, 'no cloud setting through Graph', '', '', f.rule, f.message]),
+  ];
+  const cut = plan.cutover;
+  const cutover = [
+    ...(plan.cutover_changes ?? []).map((x) => [x.target, x.action, show(x.before), show(x.after), x.rule, x.switches !== undefined ? `${x.because} (apply: last, after the ${x.switches} switch(es))` : x.because]),
+    ...(cut?.rollout_groups ?? []).map((g) => [`rollout group ${g.displayName}`, 'fill', `${g.members_before} member(s)`, `${g.members_before + g.added} member(s)`, 'CUTOVER-SWITCH-USER', `${g.added} user(s) switched by this plan`]),
+    ...(cut?.federation ?? []).filter((f) => !f.planned).map((f) => [`domains/${f.domain}`, 'no-op', show(f.federatedIdpMfaBehavior), '', 'CUTOVER-FEDERATION', f.users === 0 ? 'no user of the plan in the domain' : 'left as it is']),
+    ...(cut ? [['passkeys (FIDO2)', 'read', show(cut.passkeys.state), '', 'CUTOVER-PHONE-DEADLINE', `targets ${cut.passkeys.include_targets.join(', ') || 'none'}; for the users left with SMS/voice only: ${cut.passkeys.allowed_for_phone_only}`]] : []),
   ];
   const changesOf = new Map<string, UserChange[]>();
   for (const c of plan.user_changes) changesOf.set(c.user.toLowerCase(), [...(changesOf.get(c.user.toLowerCase()) ?? []), c]);
@@ -113,12 +133,19 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
   }));
   const inScope = new Set(plan.users.map((u) => u.user.toLowerCase()));
   const otherFindings = plan.findings.filter((f) => f.rule !== 'POL-MANUAL' && (f.user === undefined || !inScope.has(f.user.toLowerCase())));
-  const used = new Set<string>([...plan.policy_changes.map((c) => c.rule), ...plan.user_changes.map((c) => c.rule), ...plan.findings.map((f) => f.rule)]);
+  const used = new Set<string>([...plan.policy_changes.map((c) => c.rule), ...(plan.cutover_changes ?? []).map((c) => c.rule), ...plan.user_changes.map((c) => c.rule), ...plan.findings.map((f) => f.rule)]);
   const usedRules = (Object.keys(RULES) as RuleId[]).filter((r) => used.has(r));
-  return { header, rehearsal, inputs, counts, settings, users, otherFindings, usedRules };
+  const phoneOnlyUsers = new Set(plan.findings.filter((f) => f.code === 'phone-only-after-retirement').map((f) => f.user?.toLowerCase()));
+  const phoneOnly = users.filter((v) => phoneOnlyUsers.has(v.u.user.toLowerCase()));
+  return { header, rehearsal, inputs, counts, settings, cutover, phoneOnly, users, otherFindings, usedRules };
 }
 
 const SETTINGS_HEAD = ['On-premises setting', 'Cloud target', 'Before', 'After', 'Rule', 'Reason'];
+const CUTOVER_HEAD = ['Cloud target', 'Action', 'Before', 'After', 'Rule', 'Reason'];
+const CUTOVER_INTRO =
+  'Staged rollout (the policy, the groups users are switched by, their fill), the federated domains (the final step) and the passkey configuration. Each user switched is among their changes (rolloutGroup/<group>).';
+const PHONE_ONLY_TITLE = 'Users left with SMS and voice only';
+const PHONE_ONLY_INTRO = 'From 2027-02-01 (2027-07-01 for Global Administrators and external users), when Microsoft-provided SMS and voice retire, a blocking passkey registration prompt stops their sign-in unless they register something else.';
 const CHANGE_HEAD = ['Resource', 'Action', 'Before', 'After', 'Rule', 'Reason'];
 const FINDING_HEAD = ['Severity', 'Code', 'Rule', 'Finding'];
 const INPUT_HEAD = ['Role', 'File', 'SHA-256', 'Bytes'];
@@ -179,12 +206,17 @@ export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
 
   out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '');
 
+  out.push(`## ${PHONE_ONLY_TITLE} (${d.phoneOnly.length})`, '', PHONE_ONLY_INTRO, '');
+  out.push(...(d.phoneOnly.length === 0 ? ['None.', ''] : [...d.phoneOnly.map((v) => `- [${md(v.u.user)}](#${v.anchor})`), '']));
+
   const attention = d.users.filter((v) => v.noUsableMethod);
   out.push(`## Users left with no usable method (${attention.length})`, '');
   out.push(...(attention.length === 0 ? ['None.', ''] : [...attention.map((v) => `- [${md(v.u.user)}](#${v.anchor}): ${md(STATUS_LABEL[v.u.status])}`), '']));
 
   out.push(`## Settings mapping (${d.settings.length})`, '', 'Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.', '');
   out.push(...table(SETTINGS_HEAD, ruleCol(d.settings, 4), new Set([0, 1, 2, 3, 4, 5])));
+  out.push(`## Cutover (${d.cutover.length})`, '', CUTOVER_INTRO, '');
+  out.push(...table(CUTOVER_HEAD, ruleCol(d.cutover, 4), new Set([0, 1, 2, 3, 4, 5])));
 
   out.push(`## Users (${d.users.length})`, '', 'Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings.', '');
   for (const v of d.users) {
@@ -240,11 +272,16 @@ export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
 
   body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`);
 
+  body.push(`<h2 id="phone-only">${e(PHONE_ONLY_TITLE)} (${d.phoneOnly.length})</h2>`, `<p class="intro">${e(PHONE_ONLY_INTRO)}</p>`);
+  body.push(d.phoneOnly.length === 0 ? '<p class="none">None.</p>' : `<ul>${d.phoneOnly.map((v) => `<li><a href="#${v.anchor}">${e(v.u.user)}</a></li>`).join('')}</ul>`);
+
   const attention = d.users.filter((v) => v.noUsableMethod);
   body.push(`<h2 id="no-usable-method">Users left with no usable method (${attention.length})</h2>`);
   body.push(attention.length === 0 ? '<p class="none">None.</p>' : `<ul>${attention.map((v) => `<li><a href="#${v.anchor}">${e(v.u.user)}</a>: ${e(STATUS_LABEL[v.u.status])}</li>`).join('')}</ul>`);
 
   body.push(`<h2 id="settings">Settings mapping (${d.settings.length})</h2>`, '<p class="intro">Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.</p>', table(SETTINGS_HEAD, d.settings));
+
+  body.push(`<h2 id="cutover">Cutover (${d.cutover.length})</h2>`, `<p class="intro">${e(CUTOVER_INTRO)}</p>`, table(CUTOVER_HEAD, d.cutover));
 
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`, '<p class="intro">Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings. Users with nothing to change are collapsed.</p>');
   const actions = ['create', 'update', 'delete', 'no-op'].map((a) => [a, a] as const);

@@ -34,6 +34,14 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
 
   lines.push(bold(`Plan for tenant ${printable(plan.tenant.id)}`), dim(`  source ${plan.source_fingerprint}, default method ${plan.options.default_method}${plan.options.prune ? ', prune' : ''}${plan.options.include_email ? ', include email' : ''}, target ${printable(plan.options.target_group.displayName)}`), '');
   if (plan.plan_hash) lines.push(dim(`  saved plan sha256 ${plan.plan_hash}, made ${plan.created}`));
+  const counts = planCounts(plan);
+  // First: these users are stopped at sign-in from the retirement day unless they register something else.
+  if (counts.phoneOnly > 0) {
+    lines.push(
+      yellow(bold(`${counts.phoneOnly} user(s) left with SMS and voice only: from 2027-02-01, when Microsoft-provided SMS and voice retire, a blocking passkey registration prompt stops their sign-in (findings phone-only-after-retirement).`)),
+      '',
+    );
+  }
   lines.push(dim('Actions: + create, ~ update in place, - delete'), '');
 
   if (plan.policy_changes.length > 0) {
@@ -43,6 +51,20 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     for (const [target, changes] of byTarget) {
       lines.push(yellow(`  ~ ${target}`));
       for (const ch of changes) lines.push(`      ${ch.property}: ${show(ch.before)} -> ${show(ch.after)}  ${dim(`[${ch.rule}] ${ch.because}`)}`);
+    }
+    lines.push('');
+  }
+
+  const cutover = plan.cutover_changes ?? [];
+  if (cutover.length > 0 || (plan.cutover?.rollout_groups.length ?? 0) > 0) {
+    lines.push(bold('Cutover (staged rollout, federation)'));
+    for (const ch of cutover) {
+      const detail = ch.action === 'create' ? describe(ch.after, show) : changedFields({ ...ch, user: '', user_id: '', resource: ch.target }, show);
+      const last = ch.switches !== undefined ? dim(` (last: once the ${ch.switches} switch(es) of the domain succeeded)`) : '';
+      lines.push(paint[ch.action](`  ${SYMBOL[ch.action]} ${ch.target}`) + `  ${detail}${last}  ${dim(`[${ch.rule}] ${ch.because}`)}`);
+    }
+    for (const g of plan.cutover?.rollout_groups ?? []) {
+      lines.push(`  rollout group ${printable(JSON.stringify(g.displayName))}: ${g.members_before} -> ${g.members_before + g.added} member(s)${g.attached ? '' : ', added to staged rollout first'}`);
     }
     lines.push('');
   }
@@ -96,13 +118,15 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     lines.push('');
   }
 
-  const words = countLines(planCounts(plan));
-  lines.push(bold(words.plan), `  ${words.userChanges}`, `  ${words.policy}`, `  ${words.users}`, `  Findings: ${words.findings}`);
+  const words = countLines(counts);
+  lines.push(bold(words.plan), `  ${words.userChanges}`, `  ${words.policy}`, ...(words.cutover ? [`  ${words.cutover}`] : []), `  ${words.users}`, `  Findings: ${words.findings}`);
   return `${lines.join('\n')}\n`;
 }
 
 function describe(v: Record<string, unknown> | null, show: (v: unknown) => string): string {
   if (!v) return '';
+  // A group membership: its name says more than its id (which the resource carries).
+  if (typeof v.groupId === 'string' && typeof v.displayName === 'string') return `group=${show(v.displayName)}`;
   return Object.entries(v)
     .filter(([k]) => k !== 'phoneType')
     .map(([k, x]) => `${k}=${show(x)}`)

@@ -14,6 +14,7 @@ describe('mfa-migrate show', () => {
   let tmp: ReturnType<typeof tempDir>;
   let planned: CliResult;
   let plannedShown: CliResult;
+  let plannedCutover: CliResult;
   const file = (n: string) => join(tmp.dir, n);
 
   beforeAll(async () => {
@@ -22,11 +23,12 @@ describe('mfa-migrate show', () => {
     try {
       planned = await runPlan(emu.url, [...CONTOSO, '--format', 'json', '--out', file('a.plan'), '--report', file('plan.html')]);
       plannedShown = await runPlan(emu.url, [...CONTOSO, '--format', 'json', '--show-phone-numbers', '--out', file('b.plan')]);
+      plannedCutover = await runPlan(emu.url, [...CONTOSO, '--format', 'json', '--rollout-group', 'MFA Staged Rollout', '--federated-mfa', 'reject', '--force-federation', '--out', file('c.plan')]);
     } finally {
       // show reads no tenant: Graph is gone from here on.
       await emu.stop();
     }
-    for (const r of [planned, plannedShown]) expect(r.code, r.stderr).toBe(0);
+    for (const r of [planned, plannedShown, plannedCutover]) expect(r.code, r.stderr).toBe(0);
   }, 60_000);
   afterAll(() => tmp?.cleanup());
 
@@ -38,6 +40,17 @@ describe('mfa-migrate show', () => {
     expect(full.stdout).toBe(plannedShown.stdout);
     expect(full.stdout).toContain('"phoneNumber": "+1 4255550132"');
     expect(shown.stdout).not.toContain('4255550132');
+  });
+
+  it('a plan with the cutover: the same JSON, byte for byte, and the cutover shown', async () => {
+    const shown = await runMain(['show', file('c.plan'), '--format', 'json']);
+    expect(shown.stdout).toBe(plannedCutover.stdout);
+    const plan = JSON.parse(shown.stdout) as Plan;
+    expect(plan.cutover_changes.map((c) => c.action)).toEqual(['create', 'create', 'update']);
+    expect(plan.cutover!.switched.by_plan).toBe(35);
+    const text = await runMain(['show', file('c.plan')]);
+    expect(text.stdout).toMatch(/^ {2}~ domains\/contoso\.com\/federationConfiguration /m);
+    expect(text.stdout).toMatch(/^ {2}3 cutover change\(s\) \(staged rollout, federation\): 2 to add, 1 to change/m);
   });
 
   it('carries the saved file\'s SHA-256 as plan_hash, and every in-scope user once', async () => {
