@@ -1,4 +1,4 @@
-import type { MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirection, TextMessageMode } from '../model/export-data.js';
+import type { ExportedPhone, MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirection, TextMessageMode } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
 import { cellAt, columnPositions, indexColumns, type ColumnSpec, type RowReader } from './columns.js';
@@ -152,9 +152,9 @@ function readUserRow(
   const email = cellAt(cells, at.email);
   if (email !== undefined) user.email = email;
   const group = cellAt(cells, at.user_group);
-  if (group !== undefined) user.userGroup = group;
+  if (group !== undefined) user.userGroup = shared(group);
   const language = cellAt(cells, at.language);
-  if (language !== undefined) user.language = language;
+  if (language !== undefined) user.language = shared(language);
   const serial = cellAt(cells, at.oath_token_serial);
   if (serial !== undefined) user.oathTokenSerial = serial;
 
@@ -207,7 +207,11 @@ function readPhone(
     }
     return;
   }
-  (user.exportedPhones ??= {})[field] = { ...(cc !== undefined ? { countryCode: cc } : {}), number, ...(ext !== undefined ? { extension: ext } : {}) };
+  // Built property by property, in one order: an object literal that starts with a spread gets a
+  // hidden class of its own in V8, some 300 bytes for each of 100,000 users.
+  const cells: ExportedPhone = cc !== undefined ? { countryCode: cc, number } : { number };
+  if (ext !== undefined) cells.extension = ext;
+  (user.exportedPhones ??= {})[field] = cells;
   const result = parsePhone(cc, number, ext);
   if (result.ok) {
     if (field === 'phone') user.phone = result.phone;
@@ -216,4 +220,13 @@ function readPhone(
   }
   (user.invalidPhones ??= []).push({ field, reason: result.reason });
   problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(number)}: ${result.reason}`);
+}
+
+/** Cells that repeat across users (a language, a group name) kept once: 100,000 copies of "en" are 2 MB. */
+const sharedCells = new Map<string, string>();
+function shared(cell: string): string {
+  const known = sharedCells.get(cell);
+  if (known !== undefined) return known;
+  if (sharedCells.size < 4096) sharedCells.set(cell, cell);
+  return cell;
 }
