@@ -1,4 +1,5 @@
-// Bundles the CLI from the TypeScript sources into dist/bin/cli: the entry, the seed worker, and one
+// Bundles the CLI from the TypeScript sources into dist/bin/cli: the entry, the seed worker, the job
+// worker (apply, resume and rollback run there: src/cli/run-job.ts), and one
 // chunk per lazily loaded command. Node loads one file much faster than the ~200 small ES modules of
 // the phone-number and schema libraries (about 0.15 s off the start of every command).
 // Sources import each other as './x.js' (NodeNext), which resolves to './x.ts' here. Paths found at
@@ -13,7 +14,7 @@ const out = join(root, 'dist/bin/cli');
 rmSync(out, { recursive: true, force: true });
 await build({
   cwd: root,
-  input: { main: join(root, 'src/cli/main.ts'), 'seed-worker': join(root, 'src/source/seed-worker.ts') },
+  input: { main: join(root, 'src/cli/main.ts'), 'seed-worker': join(root, 'src/source/seed-worker.ts'), 'job-worker': join(root, 'src/cli/job-worker.ts') },
   platform: 'node',
   resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
   // Required at run time, only when a real tenant is reached (see src/graph/auth.ts).

@@ -69,3 +69,14 @@ export async function findRun(runId: string | undefined, given: string | undefin
   await checkRunDir(join(f.stateDir, 'runs', f.run.id));
   return f;
 }
+
+/**
+ * The operations of the run a resume or rollback would take up (the named one, else the largest
+ * of the runs it may pick), to size its work by; 0 when there is none (the command then says so).
+ */
+export async function operationsOfRun(runId: string | undefined, given: string | undefined): Promise<number> {
+  const all = await allRuns(given).catch(() => []);
+  const total = (r: RunSummary) => Object.values(r.counts ?? {}).reduce((n, c) => n + c, 0);
+  const runs = all.flatMap((d) => d.runs).filter((r) => !runId || r.id === runId);
+  return runs.reduce((max, r) => Math.max(max, total(r)), 0);
+}

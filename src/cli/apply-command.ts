@@ -1,11 +1,9 @@
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { applyMadePlan, applyPlanFile, type Applied } from '../app/apply.js';
+import { applyMadePlan, type Applied } from '../app/apply.js';
 import { makePlan } from '../app/plan.js';
-import { resumeRun } from '../app/resume.js';
-import { rollbackRun } from '../app/rollback.js';
-import { allRuns, stateDirsToSearch } from '../app/runs.js';
+import { allRuns, operationsOfRun, stateDirsToSearch } from '../app/runs.js';
 import { readUserList } from '../app/user-list.js';
 import { forceUnlock, readLock } from '../apply/state-lock.js';
 import { DEFAULT_ACTIVATION_RATE, DEFAULT_POLICY_PROPAGATION_WAIT, type ApplyOutcome } from '../apply/run-apply.js';
@@ -15,7 +13,8 @@ import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
 import { readPlanHeader } from '../plan/plan-file.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
-import { addGraphOptions, connectFromOptions, nonNegativeInt, positiveInt, type GraphCliOptions } from './graph-options.js';
+import { addGraphOptions, connectFromOptions, graphCliOptions, nonNegativeInt, positiveInt, type GraphCliOptions } from './graph-options.js';
+import { runJob } from './run-job.js';
 import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
 import { addPlanningOptions, PLAN_SHAPING_OPTIONS, planRequestFrom, type PlanCliOptions } from './plan-command.js';
 import { Progress } from './progress.js';
@@ -102,8 +101,8 @@ Examples:
         const shaping = PLAN_SHAPING_OPTIONS.filter((o) => cmd.getOptionValueSource(o.key) === 'cli').map((o) => o.flag);
         if (shaping.length > 0) throw new UserError(`${shaping.join(', ')}: these options shape a plan: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
         const header = await readPlanHeader(planfile);
-        const graph = connectFromOptions(opts, false, header.graph);
-        return run(opts, (ctl) => applyPlanFile(planfile, { ...base, graph, ...ctl }));
+        const { log: _log, ...request } = base;
+        return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request }, { ...ctl, log: say }, header.summary.users));
       }
       if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
       if (!opts.autoApprove && !process.stdin.isTTY) throw new UserError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
@@ -141,16 +140,9 @@ Examples:
     )
     .action(async (runId: string | undefined, opts: GraphCliOptions & { stateDir?: string; results?: string; waves?: number }) => {
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
-      await run(opts, (ctl) =>
-        resumeRun({
-          ...(runId ? { runId } : {}),
-          ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
-          ...(opts.waves !== undefined ? { waves: opts.waves } : {}),
-          connect: (root) => connectFromOptions(opts, false, root),
-          log: say,
-          ...ctl,
-        }),
-      );
+      const request = { ...(runId ? { runId } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.waves !== undefined ? { waves: opts.waves } : {}) };
+      const size = await operationsOfRun(runId, opts.stateDir);
+      await run(opts, (ctl) => runJob({ kind: 'resume', graph: graphCliOptions(opts), request }, { ...ctl, log: say }, size));
     });
 
   const rollback = program
@@ -176,16 +168,9 @@ Examples:
       const interrupts = watchInterrupts(say);
       let current: { runId: string; stateDir: string } | undefined;
       try {
-        const { outcome, stateDir } = await rollbackRun({
-          runId,
-          ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
-          force: opts.force,
-          concurrency: opts.concurrency,
-          connect: (root) => connectFromOptions(opts, false, root),
-          log: say,
-          signal: interrupts.signal,
-          onRun: (id, dir) => (current = { runId: id, stateDir: dir }),
-        });
+        const request = { runId, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), force: opts.force, concurrency: opts.concurrency };
+        const size = await operationsOfRun(runId, opts.stateDir);
+        const { outcome, stateDir } = await runJob({ kind: 'rollback', graph: graphCliOptions(opts), request }, { log: say, signal: interrupts.signal, onRun: (id, dir) => (current = { runId: id, stateDir: dir }) }, size);
         const hint = outcome.state !== 'completed' ? commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : [])], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
         process.stdout.write(renderRollbackSummary(outcome, stateDir, hint));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;

@@ -32,6 +32,20 @@ export interface GraphCliOptions {
   concurrency: number;
 }
 
+/** The Graph options alone (a job carries them to the thread that connects). */
+export function graphCliOptions(opts: GraphCliOptions): GraphCliOptions {
+  return {
+    ...(opts.graphUrl !== undefined ? { graphUrl: opts.graphUrl } : {}),
+    allowGraphHost: [...opts.allowGraphHost],
+    auth: opts.auth,
+    ...(opts.tenantId !== undefined ? { tenantId: opts.tenantId } : {}),
+    ...(opts.clientId !== undefined ? { clientId: opts.clientId } : {}),
+    ...(opts.clientSecretFile !== undefined ? { clientSecretFile: opts.clientSecretFile } : {}),
+    ...(opts.certificatePath !== undefined ? { certificatePath: opts.certificatePath } : {}),
+    concurrency: opts.concurrency,
+  };
+}
+
 /**
  * Connects to Graph: the --graph-url given, else `fallbackRoot` (a plan's or a run's own Graph),
  * else Microsoft Graph.

@@ -1,0 +1,61 @@
+import { applyPlanFile, type Applied } from '../app/apply.js';
+import { resumeRun } from '../app/resume.js';
+import { rollbackRun } from '../app/rollback.js';
+import type { ApplyProgressEvent } from '../apply/run-apply.js';
+import type { RollbackOutcome } from '../apply/run-rollback.js';
+import { connectFromOptions, type GraphCliOptions } from './graph-options.js';
+import type { JobControl } from './run-job.js';
+
+/**
+ * A long-running command's work as data (it may cross to a worker thread): apply of a saved plan,
+ * resume, rollback. Only plain values: the Graph client is built where the job runs.
+ */
+export type Job =
+  | { kind: 'apply'; planFile: string; graph: GraphCliOptions; request: ApplyJobRequest }
+  | { kind: 'resume'; graph: GraphCliOptions; request: { runId?: string; stateDir?: string; waves?: number } }
+  | { kind: 'rollback'; graph: GraphCliOptions; request: { runId: string; stateDir?: string; force: boolean; concurrency: number } };
+
+export interface ApplyJobRequest {
+  stateDir?: string;
+  users?: string[];
+  group?: string;
+  maxUsers?: number;
+  batchSize: number;
+  waves?: number;
+  skipStale: boolean;
+  concurrency: number;
+  activationRate?: number;
+  policyPropagationWait?: number;
+  tokenPath?: 'auto' | 'bulk' | 'single';
+}
+
+/** What a job's worker posts to the thread that started it. */
+export type JobMessage =
+  | { kind: 'progress'; event: ApplyProgressEvent }
+  | { kind: 'run'; runId: string; stateDir: string }
+  | { kind: 'log'; line: string }
+  | { kind: 'done'; result: Applied | { outcome: RollbackOutcome; stateDir: string } }
+  | { kind: 'error'; user: boolean; message: string; exitCode: number; stack?: string };
+
+/** Runs a job in this thread. */
+export async function runJobHere(job: Job, ctl: JobControl): Promise<Applied | { outcome: RollbackOutcome; stateDir: string }> {
+  const events = {
+    signal: ctl.signal,
+    log: ctl.log,
+    ...(ctl.onProgress ? { onProgress: ctl.onProgress } : {}),
+    ...(ctl.onRun ? { onRun: ctl.onRun } : {}),
+  };
+  switch (job.kind) {
+    case 'apply': {
+      const { readPlanHeader } = await import('../plan/plan-file.js');
+      const header = await readPlanHeader(job.planFile);
+      return applyPlanFile(job.planFile, { ...job.request, graph: connectFromOptions(job.graph, false, header.graph), ...events });
+    }
+    case 'resume':
+      return resumeRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root), ...events });
+    case 'rollback': {
+      const { onProgress: _p, ...rest } = events;
+      return rollbackRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root), ...rest });
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Applied } from '../app/apply.js';
+import type { RollbackOutcome } from '../apply/run-rollback.js';
+import type { ApplyProgressEvent } from '../apply/run-apply.js';
+import { UserError } from '../model/user-error.js';
+import type { Job, JobMessage } from './job.js';
+
+/** What a job reports as it runs. */
+export interface JobControl {
+  signal: AbortSignal;
+  onProgress?: (e: ApplyProgressEvent) => void;
+  onRun?: (runId: string, stateDir: string) => void;
+  log: (line: string) => void;
+}
+
+export type JobResult<J extends Job> = J['kind'] extends 'rollback' ? { outcome: RollbackOutcome; stateDir: string } : Applied;
+
+/**
+ * Heap ceiling of the job's worker, by the users (or operations) it may handle. Not to squeeze the
+ * job (a 100,000-user apply holds about 125 MB at its largest, 1.25 KB a user), but because V8 sizes
+ * its collections by the ceiling: with one under 2 GB it lets the heap grow to about 1.3-1.5 times
+ * what is live before collecting, against 4 times under the default ceiling of a large machine. A
+ * 100,000-user apply peaked at 600-700 MB in this thread, 280-300 MB in a worker of 384-512 MB.
+ * 3 KB a user leaves the job more than twice what it needs.
+ */
+export function jobHeapMb(users: number): number {
+  return Math.min(8192, Math.max(384, Math.ceil((users * 3 * 1024) / (1024 * 1024))));
+}
+
+/**
+ * Runs apply, resume or rollback in a worker thread (see jobHeapMb) and relays its progress, notices
+ * and outcome; an interrupt is passed on as an abort, so the run stops as it would here. From the
+ * TypeScript sources (in-process tests) there is no compiled worker: the job runs in this thread.
+ */
+export async function runJob<J extends Job>(job: J, ctl: JobControl, users: number): Promise<JobResult<J>> {
+  const entry = new URL('./job-worker.js', import.meta.url);
+  if (!existsSync(fileURLToPath(entry))) {
+    const { runJobHere } = await import('./job.js');
+    return (await runJobHere(job, ctl)) as JobResult<J>;
+  }
+  const heapMb = jobHeapMb(users);
+  const worker = new Worker(entry, { workerData: job, resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 24 } });
+  const abort = () => worker.postMessage({ kind: 'abort' });
+  if (ctl.signal.aborted) abort();
+  else ctl.signal.addEventListener('abort', abort, { once: true });
+  try {
+    return await new Promise<JobResult<J>>((resolve, reject) => {
+      let settled = false;
+      worker.on('message', (m: JobMessage) => {
+        if (m.kind === 'progress') ctl.onProgress?.(m.event);
+        else if (m.kind === 'run') ctl.onRun?.(m.runId, m.stateDir);
+        else if (m.kind === 'log') ctl.log(m.line);
+        else if (m.kind === 'done') {
+          settled = true;
+          resolve(m.result as JobResult<J>);
+        } else if (m.kind === 'error') {
+          settled = true;
+          const err = m.user ? new UserError(m.message, m.exitCode) : Object.assign(new Error(m.message), { stack: m.stack });
+          reject(err);
+        }
+      });
+      worker.once('error', (err) => {
+        settled = true;
+        // Past the ceiling the worker is stopped like a crash: the journal stands, and resume (sized by
+        // the run's operations, at least one per user) gets a higher ceiling.
+        if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+          const again = job.kind === 'rollback' ? `mfa-migrate rollback ${job.request.runId}` : 'mfa-migrate resume';
+          reject(new UserError(`the ${job.kind} ran out of memory (a ceiling of ${heapMb} MB for ${users} users or operations); finish it with ${again}, which allows more`));
+        } else reject(err);
+      });
+      worker.once('exit', (code) => {
+        if (!settled) reject(new Error(`the ${job.kind} worker stopped with exit code ${code}`));
+      });
+    });
+  } finally {
+    ctl.signal.removeEventListener('abort', abort);
+    await worker.terminate();
+  }
+}
