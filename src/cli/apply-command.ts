@@ -264,7 +264,7 @@ async function seedsForPlan(plan: Pick<ApplyPlan, 'source' | 'hasTokenChanges'>)
   }
   const seeds = await readSeedFiles(plan.source.tokens, opts, problems);
   if (problems.hasErrors()) {
-    const fatal = problems.errors.filter((p) => p.code.startsWith('pskc') || p.code === 'file-unreadable' || p.code === 'file-missing');
+    const fatal = problems.errors.filter((p) => p.code.startsWith('pskc') || p.code === 'file-unreadable' || p.code === 'file-missing' || p.code === 'secret-duplicate');
     if (fatal.length) throw new CliError(`cannot read the seed files again:\n${fatal.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
   }
   return new Map(seeds.map((s) => [serialKey(s.serial), s]));

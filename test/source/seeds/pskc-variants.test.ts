@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TEST_PSK, TEST_SECRETS } from '../../../fixtures/make-contoso-seeds.js';
@@ -164,8 +165,10 @@ describe('PSKC variants', () => {
   });
 
   it('line numbers stay right across read chunks in a large file', async () => {
+    // A distinct secret per token: tokens sharing one are an error (secret-duplicate).
+    const secret = (i: number): string => createHash('sha1').update(`L-${i}`).digest('base64');
     const pkg = (i: number): string =>
-      `  <KeyPackage>\n    <DeviceInfo><SerialNo>L-${i}</SerialNo></DeviceInfo>\n    <Key Algorithm="${NS}:totp"><Data><Secret><PlainValue>${TEST_SECRETS.a.toString('base64')}</PlainValue></Secret></Data></Key>\n  </KeyPackage>\n`;
+      `  <KeyPackage>\n    <DeviceInfo><SerialNo>L-${i}</SerialNo></DeviceInfo>\n    <Key Algorithm="${NS}:totp"><Data><Secret><PlainValue>${secret(i)}</PlainValue></Secret></Data></Key>\n  </KeyPackage>\n`;
     const count = 12_000; // ~2.4 MB: several 1 MiB chunks
     const body = Array.from({ length: count }, (_, i) => pkg(i)).join('');
     const xml = `<?xml version="1.0"?>\n<KeyContainer Version="1.0" xmlns="${NS}">\n${body}</KeyContainer>\n`;
