@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
+import { PSKC_MAC_MODES, type PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { CliError } from './cli-error.js';
 
@@ -10,8 +11,11 @@ export function addSeedOptions(cmd: Command): Command {
     .option('--pskc-key-file <file>', 'pre-shared AES key for encrypted PSKC files (hex)')
     .option('--pskc-password-file <file>', 'password for PBKDF2-encrypted PSKC files (first line of the file)')
     .addOption(
-      new Option('--pskc-mac <mode>', 'PSKC ValueMAC checking: fail = a bad MAC refuses the file, skip = leave bad keys out, off = do not check')
-        .choices(['fail', 'skip', 'off'])
+      new Option(
+        '--pskc-mac <mode>',
+        'PSKC ValueMAC checking: fail = a bad or missing MAC refuses the file, skip = leave bad keys out, allow-unprotected = as fail but read encrypted values that carry no MAC at all (with a warning), off = do not check',
+      )
+        .choices(PSKC_MAC_MODES)
         .default('fail'),
     );
 }
@@ -20,7 +24,7 @@ export interface SeedCliOptions {
   tokens: string[];
   pskcKeyFile?: string;
   pskcPasswordFile?: string;
-  pskcMac: 'fail' | 'skip' | 'off';
+  pskcMac: PskcMacMode;
 }
 
 export function seedReadOptionsFrom(opts: SeedCliOptions): SeedReadOptions {

@@ -3,6 +3,7 @@ import { writeFileAtomic } from '../io/atomic-file.js';
 import type { Plan, UserChange } from './plan-model.js';
 import type { PolicyChange } from '../mapping/policy-rules.js';
 import { stateFingerprint } from './fingerprint.js';
+import type { PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
 export interface PlanSource {
@@ -10,7 +11,7 @@ export interface PlanSource {
   tokens: string[];
   pskcKeyFile?: string;
   pskcPasswordFile?: string;
-  pskcMac: 'fail' | 'skip' | 'off';
+  pskcMac: PskcMacMode;
 }
 
 /** A saved plan: the plan, where it came from, and a fingerprint of every tenant object it read. */

@@ -2,6 +2,7 @@ import type { Problem, ProblemCode, ProblemList, Where } from '../../model/probl
 import { parseInteger } from './oath-parameters.js';
 import { algorithmName, cbcCipher, decryptCbc, derivePbkdf2, hmacHash, valueMacMatches, type CbcCipher } from './pskc-crypto.js';
 import { attr, child, childAny, type XmlElement } from './pskc-xml-stream.js';
+import type { PskcMacMode } from './pskc-mac-mode.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 
@@ -43,7 +44,7 @@ export class PskcKeys {
     private readonly opts: SeedReadOptions,
     private readonly encryptionKeyEl: XmlElement | undefined,
     private readonly macMethodEl: XmlElement | undefined,
-    private readonly macMode: 'fail' | 'skip' | 'off',
+    private readonly macMode: PskcMacMode,
   ) {}
 
   /**
@@ -102,14 +103,23 @@ export class PskcKeys {
     return result.plain;
   }
 
-  /** One warning for encrypted values that nothing protects (no MACMethod, no ValueMAC). */
-  reportUnprotected(problems: ProblemList): void {
-    if (this.#unprotected === 0) return;
-    problems.warning(
-      'pskc-mac',
-      { file: this.file },
-      `${this.#unprotected} encrypted value(s) carry no ValueMAC and the file declares no MACMethod: their integrity cannot be checked`,
-    );
+  /**
+   * Encrypted values that nothing protects (no MACMethod, no ValueMAC): AES-CBC does not notice a
+   * changed byte (a flipped IV byte silently changes the seed). Under allow-unprotected they are read
+   * with one warning for the file; under fail and skip they refuse it (the problem returned is the
+   * refusal); under off nothing is counted.
+   */
+  unprotectedProblem(): Problem | undefined {
+    const n = this.#unprotected;
+    if (n === 0) return undefined;
+    const what = `${n} encrypted value(s) carry no ValueMAC and the file declares no MACMethod: nothing shows whether they were altered`;
+    if (this.macMode === 'allow-unprotected') return { severity: 'warning', code: 'pskc-mac', file: this.file, message: `${what} (read under --pskc-mac allow-unprotected)` };
+    return {
+      severity: 'error',
+      code: 'pskc-mac',
+      file: this.file,
+      message: `${what}, so the whole file is refused (--pskc-mac ${this.macMode}). Ask the vendor for a file with ValueMACs; if you trust this one, --pskc-mac allow-unprotected reads it`,
+    };
   }
 
   #macFailed(what: string, failure: string, where: Where, path: string, problems: ProblemList): 'mac-failed' {

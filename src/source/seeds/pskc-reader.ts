@@ -4,6 +4,7 @@ import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm } 
 import { warnIfShortSecret } from './oath-seed.js';
 import { PskcFatal, PskcKeys } from './pskc-keys.js';
 import { attr, child, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
+import type { PskcMacMode } from './pskc-mac-mode.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 import type { SeedSink } from './seed-sink.js';
@@ -56,7 +57,7 @@ export async function readPskcFileInto(path: string, display: string, opts: Seed
 class PskcFileReader {
   readonly #display: string;
   readonly #opts: SeedReadOptions;
-  readonly #macMode: 'fail' | 'skip' | 'off';
+  readonly #macMode: PskcMacMode;
   /** Problems of this file; merged into the caller's list at the end (errors only if refused). */
   readonly #problems = new ProblemList();
   readonly #sink: SeedSink;
@@ -90,15 +91,17 @@ class PskcFileReader {
       throw err;
     }
     if (this.#packages === 0) this.#problems.error('pskc-invalid', this.#where(), 'the KeyContainer holds no KeyPackage');
-    if (this.#macMode === 'fail' && this.#macFailures > 0) {
+    if ((this.#macMode === 'fail' || this.#macMode === 'allow-unprotected') && this.#macFailures > 0) {
       return this.#refuse(problems, {
         severity: 'error',
         code: 'pskc-mac',
         file: this.#display,
-        message: `${this.#macFailures} ValueMAC check(s) failed, so the whole file is refused (--pskc-mac fail). The file may have been altered; if you trust it, --pskc-mac skip reads the other keys`,
+        message: `${this.#macFailures} ValueMAC check(s) failed, so the whole file is refused (--pskc-mac ${this.#macMode}). The file may have been altered; if you trust it, --pskc-mac skip reads the other keys`,
       });
     }
-    this.#keys?.reportUnprotected(this.#problems);
+    const unprotected = this.#keys?.unprotectedProblem();
+    if (unprotected?.severity === 'error') return this.#refuse(problems, unprotected);
+    if (unprotected !== undefined) this.#problems.items.push(unprotected);
     for (const p of this.#problems.items) problems.items.push(p);
   }
 

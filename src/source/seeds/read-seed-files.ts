@@ -5,9 +5,11 @@ import { readGenericSeedCsv } from './generic-seed-csv.js';
 import { readPskcFileInto } from './pskc-reader.js';
 import { dedupeSeeds, dropDuplicateSeeds, type SeedDeduplicator } from './seed-duplicates.js';
 import { sniffSeedFile } from './seed-file-format.js';
+import type { PskcMacMode } from './pskc-mac-mode.js';
 import { SeedArray, type SeedSink } from './seed-sink.js';
 
 export { loadPskcKeyFile, loadPskcPasswordFile } from './pskc-credentials.js';
+export { PSKC_MAC_MODES, type PskcMacMode } from './pskc-mac-mode.js';
 export { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 
 export interface SeedReadOptions {
@@ -15,11 +17,8 @@ export interface SeedReadOptions {
   pskcKey?: Buffer;
   /** From --pskc-password-file (PBKDF2). */
   pskcPassword?: string;
-  /**
-   * Default 'fail': one bad ValueMAC and the whole file is refused (error pskc-mac, no seeds from it);
-   * 'skip': bad-MAC keys are left out, each an error; 'off': MACs not checked.
-   */
-  pskcMac?: 'fail' | 'skip' | 'off';
+  /** Default 'fail'; see PskcMacMode. */
+  pskcMac?: PskcMacMode;
   /** Default DEFAULT_MAX_XML_BYTES (256 MiB); bigger PSKC files are refused. */
   maxXmlBytes?: number;
 }
