@@ -3,7 +3,7 @@ import { ProblemList, type Problem, type ProblemCode, type Where } from '../../m
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm } from './oath-parameters.js';
 import { warnIfShortSecret } from './oath-seed.js';
 import { PskcFatal, PskcKeys } from './pskc-keys.js';
-import { attr, child, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
+import { attr, child, DEFAULT_PSKC_LIMITS, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
 import type { PskcMacMode } from './pskc-mac-mode.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
@@ -77,7 +77,7 @@ class PskcFileReader {
 
   async read(path: string, maxBytes: number, problems: ProblemList): Promise<void> {
     try {
-      await streamPskc(path, maxBytes, { root: (r) => this.#root(r), element: (el) => this.#element(el) });
+      await streamPskc(path, maxBytes, { root: (r) => this.#root(r), element: (el) => this.#element(el) }, { ...DEFAULT_PSKC_LIMITS, ...this.#opts.pskcLimits });
     } catch (err) {
       if (err instanceof PskcStreamError) {
         const code: ProblemCode = err.kind === 'unsafe' ? 'pskc-unsafe' : err.kind === 'not-pskc' ? 'seed-format-unknown' : 'pskc-invalid';

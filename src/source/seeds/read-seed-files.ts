@@ -6,11 +6,13 @@ import { readPskcFileInto } from './pskc-reader.js';
 import { dedupeSeeds, dropDuplicateSeeds, type SeedDeduplicator } from './seed-duplicates.js';
 import { sniffSeedFile } from './seed-file-format.js';
 import type { PskcMacMode } from './pskc-mac-mode.js';
+import type { PskcLimits } from './pskc-xml-stream.js';
 import { SeedArray, type SeedSink } from './seed-sink.js';
 
 export { loadPskcKeyFile, loadPskcPasswordFile } from './pskc-credentials.js';
 export { PSKC_MAC_MODES, type PskcMacMode } from './pskc-mac-mode.js';
 export { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
+export { DEFAULT_PSKC_LIMITS, type PskcLimits } from './pskc-xml-stream.js';
 
 export interface SeedReadOptions {
   /** Pre-shared key bytes (from --pskc-key-file, hex). */
@@ -21,6 +23,8 @@ export interface SeedReadOptions {
   pskcMac?: PskcMacMode;
   /** Default DEFAULT_MAX_XML_BYTES (256 MiB); bigger PSKC files are refused. */
   maxXmlBytes?: number;
+  /** Caps on a PSKC document's shape (DEFAULT_PSKC_LIMITS unless given); beyond them the file is refused (pskc-unsafe). */
+  pskcLimits?: Partial<PskcLimits>;
 }
 
 /**
