@@ -1,5 +1,6 @@
 import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
+import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
 import { makeOathSeed } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
@@ -14,7 +15,7 @@ import { decodeSecret, guessSecretEncoding, type SecretEncoding } from './secret
  * 64 bytes SHA-512 (the convention of LinOTP and privacyIDEA seed files), anything else SHA-1. There
  * is deliberately no file-wide default that could overwrite a per-row value (privacyIDEA #1061).
  */
-export async function readGenericSeedCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList): Promise<OathSeed[]> {
+export async function readGenericSeedCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
   await forEachSeedCsvRow(
     path,
@@ -114,6 +115,7 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
         ),
       );
     },
+    limits,
   );
   return seeds;
 }

@@ -5,6 +5,7 @@ import { readGenericSeedCsv } from './generic-seed-csv.js';
 import { readPskcFileInto } from './pskc-reader.js';
 import { dedupeSeeds, dropDuplicateSeeds, type SeedDeduplicator } from './seed-duplicates.js';
 import { sniffSeedFile } from './seed-file-format.js';
+import { csvLimits, type CsvLimits } from '../csv-limits.js';
 import type { PskcMacMode } from './pskc-mac-mode.js';
 import type { PskcLimits } from './pskc-xml-stream.js';
 import { SeedArray, type SeedSink } from './seed-sink.js';
@@ -25,6 +26,8 @@ export interface SeedReadOptions {
   maxXmlBytes?: number;
   /** Caps on a PSKC document's shape (DEFAULT_PSKC_LIMITS unless given); beyond them the file is refused (pskc-unsafe). */
   pskcLimits?: Partial<PskcLimits>;
+  /** Caps on seed CSV files and rows (DEFAULT_CSV_LIMITS unless given); beyond them the file is not read. */
+  csvLimits?: Partial<CsvLimits>;
 }
 
 /**
@@ -64,7 +67,8 @@ async function readOneSeedFile(path: string, opts: SeedReadOptions, problems: Pr
  * dropping repeated serials (the caller does, with dropDuplicateSeeds, once it has them all).
  */
 export async function readSeedFileInto(path: string, opts: SeedReadOptions, problems: ProblemList, display: string, sink: SeedSink): Promise<void> {
-  const sniffed = await sniffSeedFile(path, opts.maxXmlBytes);
+  const csvCaps = csvLimits(opts.csvLimits);
+  const sniffed = await sniffSeedFile(path, opts.maxXmlBytes, csvCaps);
   switch (sniffed.kind) {
     case 'problem':
       problems.error(sniffed.code, { file: display }, sniffed.message);
@@ -72,10 +76,10 @@ export async function readSeedFileInto(path: string, opts: SeedReadOptions, prob
     case 'pskc':
       return readPskcFileInto(path, display, opts, problems, sink);
     case 'entra':
-      for (const seed of await readEntraUploadCsv(path, display, sniffed.delimiter, problems)) sink.add(seed);
+      for (const seed of await readEntraUploadCsv(path, display, sniffed.delimiter, problems, csvCaps)) sink.add(seed);
       return;
     case 'generic':
-      for (const seed of await readGenericSeedCsv(path, display, sniffed.delimiter, problems)) sink.add(seed);
+      for (const seed of await readGenericSeedCsv(path, display, sniffed.delimiter, problems, csvCaps)) sink.add(seed);
       return;
   }
 }

@@ -1,4 +1,5 @@
 import type { ProblemList, Where } from '../../model/problem.js';
+import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { mapColumns, type ColumnMap, type ColumnSpec, type CsvDelimiter } from './seed-csv-header.js';
 import { readCsvRows, SeedCsvSyntaxError } from './seed-csv-rows.js';
 
@@ -47,13 +48,14 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
   layout: SeedCsvLayout<S>,
   problems: ProblemList,
   onRow: (row: SeedCsvRow<Extract<keyof S, string>>) => void,
+  limits: CsvLimits = DEFAULT_CSV_LIMITS,
 ): Promise<void> {
   type K = Extract<keyof S, string>;
   let columns: ColumnMap<K> | undefined;
   let width = 0;
   let rows = 0;
   try {
-    for await (const { line, cells } of readCsvRows(path, delimiter)) {
+    for await (const { line, cells } of readCsvRows(path, delimiter, limits)) {
       if (columns === undefined) {
         columns = mapColumns(cells, layout.spec);
         width = cells.length;

@@ -1,5 +1,6 @@
 import { parse, CsvError } from 'csv-parse';
 import { createReadStream } from 'node:fs';
+import { DEFAULT_CSV_LIMITS, recordTooLongMessage, type CsvLimits } from '../csv-limits.js';
 import type { CsvDelimiter } from './seed-csv-header.js';
 
 export interface CsvRow {
@@ -27,14 +28,13 @@ const SYNTAX_MESSAGES: Record<string, string> = {
   CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by something other than a delimiter',
   CSV_INVALID_OPENING_QUOTE: 'a quote opens inside a cell',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text follows a closing quote',
-  CSV_MAX_RECORD_SIZE: 'a row is too long',
 };
 
 /**
  * Streams the rows of a seed CSV (header included), UTF-8 with or without BOM, CRLF or LF. Blank
  * rows are skipped; cells are trimmed.
  */
-export async function* readCsvRows(path: string, delimiter: CsvDelimiter): AsyncGenerator<CsvRow> {
+export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits: CsvLimits = DEFAULT_CSV_LIMITS): AsyncGenerator<CsvRow> {
   const source = createReadStream(path);
   const parser = parse({
     delimiter,
@@ -44,7 +44,7 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter): Async
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,
-    max_record_size: 1 << 20,
+    max_record_size: limits.maxRecordSize,
   });
   // pipe() does not forward source errors; without this a read error would leave the loop waiting.
   source.on('error', (err) => parser.destroy(err));
@@ -57,7 +57,8 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter): Async
   } catch (err) {
     if (err instanceof CsvError) {
       const line = (err as CsvError & { lines?: number }).lines;
-      throw new SeedCsvSyntaxError(SYNTAX_MESSAGES[err.code] ?? `CSV syntax error (${err.code})`, line);
+      const message = err.code === 'CSV_MAX_RECORD_SIZE' ? recordTooLongMessage(limits) : (SYNTAX_MESSAGES[err.code] ?? `CSV syntax error (${err.code})`);
+      throw new SeedCsvSyntaxError(message, line);
     }
     throw err;
   } finally {

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { ProblemCode } from '../../model/problem.js';
+import { DEFAULT_CSV_LIMITS, fileTooLargeMessage, type CsvLimits } from '../csv-limits.js';
 import { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 import { detectDelimiter, parseHeaderLine, seedCsvKind, type CsvDelimiter } from './seed-csv-header.js';
 
@@ -15,7 +16,7 @@ const HEAD_BYTES = 64 * 1024;
  * `<`) is PSKC; otherwise the first non-blank line must be a CSV header naming the serial and secret
  * columns. A headerless CSV is refused without quoting its first line, which would hold a secret.
  */
-export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_BYTES): Promise<SniffedSeedFile> {
+export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_BYTES, csvCaps: CsvLimits = DEFAULT_CSV_LIMITS): Promise<SniffedSeedFile> {
   let head: Buffer;
   let size: number;
   try {
@@ -68,5 +69,6 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
         'not a recognised seed file: expected PSKC XML (RFC 6030), Entra\'s OATH upload CSV (header "upn,serial number,secret key,time interval,manufacturer,model") or a seed CSV whose header names a serial and a secret column',
     };
   }
+  if (size > csvCaps.maxFileBytes) return { kind: 'problem', code: 'file-unreadable', message: fileTooLargeMessage(size, csvCaps) };
   return { kind, delimiter };
 }
