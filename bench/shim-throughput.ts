@@ -446,7 +446,7 @@ function benchSeed(serial: string, u: BenchUser): OathSeed {
     algorithm: 'sha1',
     digits: 6,
     period: u.type === 'totp' ? 30 : null,
-    counter: u.type === 'hotp' ? 0 : null,
+    counter: u.type === 'hotp' ? 0n : null,
     secret,
     fingerprint: secret.fingerprint(),
     source: 'bench',

@@ -157,7 +157,8 @@ function unsupportedReason(seed: OathSeed): string | undefined {
   if (!['sha1', 'sha256', 'sha512'].includes(seed.algorithm)) return `hash algorithm ${String(seed.algorithm)} is not supported`;
   if (!Number.isInteger(seed.digits) || seed.digits < MIN_DIGITS || seed.digits > MAX_DIGITS) return `${seed.digits}-digit codes are not supported (${MIN_DIGITS} to ${MAX_DIGITS})`;
   if (seed.type === 'totp' && seed.period !== null && (!Number.isInteger(seed.period) || seed.period <= 0)) return `time step ${seed.period} is not a positive whole number of seconds`;
-  if (seed.type === 'hotp' && seed.counter !== null && (!Number.isSafeInteger(seed.counter) || seed.counter < 0)) return `counter ${seed.counter} is not a valid HOTP counter`;
+  // The shim's state keeps counters as numbers: exact up to 2^53 - 1 (seed files allow up to 2^64 - 1).
+  if (seed.type === 'hotp' && seed.counter !== null && (seed.counter < 0n || seed.counter > BigInt(Number.MAX_SAFE_INTEGER))) return `counter ${seed.counter} is beyond what the shim's state holds (2^53 - 1)`;
   if (seed.secret.length === 0) return 'the seed is empty';
   return undefined;
 }
@@ -174,7 +175,7 @@ function storedTokenFor(seed: OathSeed, before: ShimToken | undefined): { stored
     period,
     secret: seed.secret.reveal().toString('base64'),
     fingerprint,
-    counter: seed.type === 'hotp' ? Math.max(seed.counter ?? 0, same ? (before.counter ?? 0) : 0) : null,
+    counter: seed.type === 'hotp' ? Math.max(Number(seed.counter ?? 0n), same ? (before.counter ?? 0) : 0) : null,
     lastStep: seed.type === 'totp' && same ? before.lastStep : null,
     drift: seed.type === 'totp' ? (same ? before.drift : Math.trunc(seed.timeDrift ?? 0)) : 0,
   };

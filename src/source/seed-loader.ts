@@ -41,7 +41,9 @@ export interface WireSeeds {
   algorithms: Uint8Array;
   digits: Uint8Array;
   periods: Float64Array;
-  counters: Float64Array;
+  /** HOTP counters, exact to 2^64 - 1; `hasCounter[i]` is 0 for none (TOTP). */
+  counters: BigUint64Array;
+  hasCounter: Uint8Array;
   drifts: Float64Array;
   lines: Float64Array;
   /** The batch's distinct source, manufacturer and model values. */
@@ -215,7 +217,8 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     algorithms: new Uint8Array(n),
     digits: new Uint8Array(n),
     periods: new Float64Array(n),
-    counters: new Float64Array(n),
+    counters: new BigUint64Array(n),
+    hasCounter: new Uint8Array(n),
     drifts: new Float64Array(n),
     lines: new Float64Array(n),
     values: [],
@@ -245,7 +248,10 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.algorithms[i] = ALGORITHMS.indexOf(s.algorithm);
     w.digits[i] = s.digits;
     w.periods[i] = s.period ?? NaN;
-    w.counters[i] = s.counter ?? NaN;
+    if (s.counter !== null) {
+      w.counters[i] = s.counter;
+      w.hasCounter[i] = 1;
+    }
     w.drifts[i] = s.timeDrift ?? NaN;
     w.lines[i] = s.line ?? NaN;
     w.sources[i] = indexOf(s.source);
@@ -260,7 +266,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
 
 /** The buffers of a WireSeeds to transfer with it. */
 export function wireTransfer(w: WireSeeds): ArrayBuffer[] {
-  return [w.serialEnds, w.types, w.algorithms, w.digits, w.periods, w.counters, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
+  return [w.serialEnds, w.types, w.algorithms, w.digits, w.periods, w.counters, w.hasCounter, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
 }
 
 /**
@@ -286,7 +292,7 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
       algorithm: ALGORITHMS[w.algorithms[i]!]!,
       digits: w.digits[i]!,
       period: orNull(w.periods[i]!),
-      counter: orNull(w.counters[i]!),
+      counter: w.hasCounter[i] === 1 ? w.counters[i]! : null,
       secret,
       fingerprint: secretFingerprint(w.secrets.subarray(w.offsets[i]!, w.offsets[i + 1]!)),
       source: values[w.sources[i]!]!,

@@ -34,7 +34,7 @@ export function seed(partial: {
     algorithm: partial.algorithm ?? 'sha1',
     digits: partial.digits ?? 6,
     period: type === 'totp' ? (partial.period === undefined ? 30 : partial.period) : null,
-    counter: type === 'hotp' ? (partial.counter ?? 0) : null,
+    counter: type === 'hotp' ? BigInt(partial.counter ?? 0) : null,
     secret,
     fingerprint: secret.fingerprint(),
     source: 'test-seeds.csv',
@@ -53,7 +53,7 @@ export function token(partial: Parameters<typeof seed>[0]): ShimToken {
     period: s.period,
     secret: s.secret,
     fingerprint: s.fingerprint,
-    counter: s.counter,
+    counter: s.counter === null ? null : Number(s.counter),
     lastStep: null,
     drift: s.timeDrift ?? 0,
   };

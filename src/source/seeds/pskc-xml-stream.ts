@@ -14,6 +14,20 @@ import { SaxesParser, type SaxesTagPlain } from 'saxes';
 
 export const PSKC_NAMESPACE = 'urn:ietf:params:xml:ns:keyprov:pskc';
 
+/**
+ * The container namespaces of the drafts before RFC 6030, as token shipments still use them:
+ * draft-ietf-keyprov-pskc (…:pskc:1.0; its -02 also wrote RFC 6030's own namespace),
+ * draft-hoyer-keyprov-portable-symmetric-key-container (…:container:1.0 as ActivIdentity writes it,
+ * …:container in its -01), and the OATH namespace of its -00 (root SecretContainer).
+ */
+export const DRAFT_NAMESPACES: readonly string[] = [
+  'urn:ietf:params:xml:ns:keyprov:pskc:1.0',
+  'urn:ietf:params:xml:ns:keyprov:container:1.0',
+  'urn:ietf:params:xml:ns:keyprov:container',
+  'http://www.openauthentication.org/OATH/2006/08/PSKC',
+  'http://www.openauthentication.org/OATH/2006/10/PSKC',
+];
+
 export interface XmlElement {
   /** Local name (prefix removed). */
   name: string;
@@ -29,6 +43,8 @@ export interface XmlElement {
 }
 
 export interface PskcRoot {
+  /** KeyContainer, or SecretContainer (the first draft). */
+  name: string;
   namespace: string;
   attrs: Record<string, string>;
   line: number;
@@ -186,13 +202,13 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     if (ns === undefined && colon !== -1) fail('invalid', `unbound namespace prefix "${qname.slice(0, colon)}"`);
 
     if (depth === 0) {
-      if (local !== 'KeyContainer') fail('not-pskc', `the XML root element is ${local}, not a PSKC KeyContainer`);
+      if (local !== 'KeyContainer' && local !== 'SecretContainer') fail('not-pskc', `the XML root element is ${local}, not a PSKC KeyContainer`);
       const namespace = ns ?? '';
-      if (namespace !== PSKC_NAMESPACE && namespace !== '') {
-        fail('not-pskc', `the KeyContainer is in namespace "${namespace}", not RFC 6030's ${PSKC_NAMESPACE}`);
+      if (namespace !== PSKC_NAMESPACE && namespace !== '' && !DRAFT_NAMESPACES.includes(namespace)) {
+        fail('not-pskc', `the ${local} is in namespace "${namespace}", not RFC 6030's ${PSKC_NAMESPACE} (nor one of its drafts')`);
       }
       pskcNs = namespace;
-      handler.root({ namespace, attrs, line: lineAt(parser.position) });
+      handler.root({ name: local, namespace, attrs, line: lineAt(parser.position) });
     } else {
       const el: XmlElement = {
         name: local,

@@ -91,7 +91,7 @@ describe('PSKC ValueMAC checking', () => {
     const { seeds, problems } = await read(seedsFixture('aes192-hotp-encrypted-counter.pskc'), { pskcKey: key });
     expect(problems).toEqual([]);
     const s = bySerial(seeds);
-    expect(s.get('H-1')).toMatchObject({ type: 'hotp', counter: 1234, period: null });
+    expect(s.get('H-1')).toMatchObject({ type: 'hotp', counter: 1234n, period: null });
     expect(s.get('T-3')).toMatchObject({ type: 'totp', algorithm: 'sha256', timeDrift: -2, period: 30, counter: null });
     expect(s.get('T-3')!.secret.reveal().equals(TEST_SECRETS.c)).toBe(true);
   });

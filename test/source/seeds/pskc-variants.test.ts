@@ -33,7 +33,7 @@ describe('PSKC variants', () => {
     const { seeds, problems } = await read(seedsFixture('totp-hash-uri.pskc'));
     const s = bySerial(seeds);
     expect(s.get('U-1')).toMatchObject({ type: 'totp', period: 60, timeDrift: 3, counter: null });
-    expect(s.get('U-2')).toMatchObject({ type: 'hotp', counter: 7, period: null });
+    expect(s.get('U-2')).toMatchObject({ type: 'hotp', counter: 7n, period: null });
     expect(s.get('U-2')!.timeDrift).toBeUndefined();
     expect(s.has('U-3')).toBe(false);
     expect(codes(problems)).toEqual(['warning:value-invalid']);
