@@ -2,6 +2,7 @@ import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
 import { readEntraUploadCsv } from './entra-upload-csv.js';
 import { readGenericSeedCsv } from './generic-seed-csv.js';
+import { readOathCsv } from './oath-csv.js';
 import { readPskcFileInto } from './pskc-reader.js';
 import { dedupeSeeds, dropDuplicateSeeds, type SeedDeduplicator } from './seed-duplicates.js';
 import { sniffSeedFile } from './seed-file-format.js';
@@ -80,6 +81,9 @@ export async function readSeedFileInto(path: string, opts: SeedReadOptions, prob
       return;
     case 'generic':
       for (const seed of await readGenericSeedCsv(path, display, sniffed.delimiter, problems, csvCaps)) sink.add(seed);
+      return;
+    case 'oath-csv':
+      for (const seed of await readOathCsv(path, display, sniffed.version, problems, csvCaps)) sink.add(seed);
       return;
   }
 }

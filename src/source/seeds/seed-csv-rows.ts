@@ -1,6 +1,7 @@
 import { parse, CsvError } from 'csv-parse';
 import { createReadStream } from 'node:fs';
 import { DEFAULT_CSV_LIMITS, recordTooLongMessage, type CsvLimits } from '../csv-limits.js';
+import type { ProblemList, Where } from '../../model/problem.js';
 import type { CsvDelimiter } from './seed-csv-header.js';
 
 export interface CsvRow {
@@ -32,9 +33,9 @@ const SYNTAX_MESSAGES: Record<string, string> = {
 
 /**
  * Streams the rows of a seed CSV (header included), UTF-8 with or without BOM, CRLF or LF. Blank
- * rows are skipped; cells are trimmed.
+ * rows are skipped; cells are trimmed; `comments` skips lines starting with '#'.
  */
-export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits: CsvLimits = DEFAULT_CSV_LIMITS): AsyncGenerator<CsvRow> {
+export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits: CsvLimits = DEFAULT_CSV_LIMITS, opts: { comments?: boolean } = {}): AsyncGenerator<CsvRow> {
   const source = createReadStream(path);
   const parser = parse({
     delimiter,
@@ -45,6 +46,8 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits
     relax_quotes: true,
     skip_empty_lines: true,
     max_record_size: limits.maxRecordSize,
+    // Lines whose first non-blank character is '#' (a '#' inside a cell is kept).
+    ...(opts.comments ? { comment: '#', comment_no_infix: true } : {}),
   });
   // pipe() does not forward source errors; without this a read error would leave the loop waiting.
   source.on('error', (err) => parser.destroy(err));
@@ -65,4 +68,23 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits
     source.destroy();
     parser.destroy();
   }
+}
+
+/**
+ * Reports a failure that ended the reading of a seed CSV (a syntax error, a read error) and says
+ * whether it was one; anything else is a fault of ours, for the caller to rethrow.
+ */
+export function reportCsvReadFailure(err: unknown, display: string, problems: ProblemList): boolean {
+  if (err instanceof SeedCsvSyntaxError) {
+    const where: Where = { file: display };
+    if (err.line !== undefined) where.line = err.line;
+    problems.error('csv-malformed', where, `${err.message}; reading stopped here`);
+    return true;
+  }
+  const errno = err as NodeJS.ErrnoException;
+  if (err instanceof Error && typeof errno.code === 'string' && errno.syscall) {
+    problems.error('file-unreadable', { file: display }, `cannot read the seed file (${errno.code})`);
+    return true;
+  }
+  return false;
 }
