@@ -7,8 +7,8 @@ import { CliError } from './cli-error.js';
 /** The seed-file options shared by validate, plan, apply and shim import. */
 export function addSeedOptions(cmd: Command): Command {
   return cmd
-    .option('--tokens <file>', 'OATH seed file: PSKC, Entra upload CSV or generic seed CSV (repeatable)', collect, [] as string[])
-    .option('--pskc-key-file <file>', 'pre-shared AES key for encrypted PSKC files (hex)')
+    .option('--tokens <file>', 'OATH seed file: PSKC (RFC 6030 or its drafts), Entra upload CSV, seed CSV with a header, or LinOTP/privacyIDEA OATH CSV (repeatable)', collect, [] as string[])
+    .option('--pskc-key-file <file>', 'pre-shared key for encrypted PSKC files (hex; AES or Triple-DES)')
     .option('--pskc-password-file <file>', 'password for PBKDF2-encrypted PSKC files (first line of the file)')
     .addOption(
       new Option(
