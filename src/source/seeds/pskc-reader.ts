@@ -257,7 +257,9 @@ class PskcFileReader {
     let ok = true;
     const params = child(key, 'AlgorithmParameters');
     let algorithm: OathAlgorithm = 'sha1';
-    const suite = child(params, 'Suite')?.text.trim();
+    // privacyIDEA's export writes the hash as <Suite hashalgo="sha256"/>.
+    const suiteEl = child(params, 'Suite');
+    const suite = suiteEl?.text.trim() || attr(suiteEl, 'hashalgo')?.trim();
     if (suite) {
       const parsed = parseOathAlgorithm(suite);
       if (parsed === null) {
@@ -297,10 +299,13 @@ class PskcFileReader {
       return;
     }
     const secret = this.#binary(secretValue, loc);
-    const counter = this.#integer(this.#dataValue(key, 'Counter'), loc, 0n, COUNTER_MAX, false);
-    const interval = this.#integer(this.#dataValue(key, 'TimeInterval'), loc, 1n, BigInt(PERIOD_MAX), false);
-    const drift = this.#integer(this.#dataValue(key, 'TimeDrift'), loc, -1_000_000n, 1_000_000n, true);
-    const time = this.#integer(this.#dataValue(key, 'Time'), loc, 0n, BigInt(Number.MAX_SAFE_INTEGER), false);
+    // Only the values of the key's own type are read: exporters fill the others with anything
+    // (privacyIDEA writes an HOTP key's TimeInterval as 0, and a TOTP key's Counter as its last step).
+    const hotp = type === 'hotp';
+    const counter = hotp ? this.#integer(this.#dataValue(key, 'Counter'), loc, 0n, COUNTER_MAX, false) : undefined;
+    const interval = hotp ? undefined : this.#integer(this.#dataValue(key, 'TimeInterval'), loc, 1n, BigInt(PERIOD_MAX), false);
+    const time = hotp ? undefined : this.#integer(this.#dataValue(key, 'Time'), loc, 0n, BigInt(Number.MAX_SAFE_INTEGER), false);
+    const drift = hotp || interval === BAD ? undefined : this.#drift(key, loc, interval === undefined ? 30 : Number(interval));
     if (secret !== null && secret.length === 0) {
       this.#problems.error('secret-invalid', this.#at(loc, this.#dataPath(secretValue), 'Secret'), `the secret of token ${serial} is empty`);
       return;
@@ -334,6 +339,20 @@ class PskcFileReader {
       },
       secret,
     );
+  }
+
+  /**
+   * TimeDrift, in time steps (RFC 6030). privacyIDEA's export writes its timeShift there instead: seconds,
+   * as a decimal (`-12.5`); a key issued by privacyIDEA has it turned into whole steps. Any other
+   * drift that is not a whole number is left out with a warning (codes then start from no drift).
+   */
+  #drift(key: XmlElement, loc: KeyLocation, period: number): bigint | undefined | typeof BAD {
+    const v = this.#dataValue(key, 'TimeDrift');
+    const text = v === undefined ? undefined : child(v.el, v.legacy ? 'Value' : 'PlainValue')?.text.trim();
+    if (text === undefined || !/^[+-]?\d+\.\d*$/.test(text)) return this.#integer(v, loc, -1_000_000n, 1_000_000n, true);
+    if ((child(key, 'Issuer')?.text.trim().toLowerCase() ?? '') === 'privacyidea') return BigInt(Math.round(Number(text) / period));
+    this.#problems.warning('value-invalid', this.#at(loc, this.#dataPath(v!), 'TimeDrift'), `TimeDrift "${text}" of token ${loc.serial} is not a whole number of time steps; it is left out`);
+    return undefined;
   }
 
   /** " (token S)" when the serial is known. */

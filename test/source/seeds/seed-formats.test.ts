@@ -249,6 +249,27 @@ describe('the pre-RFC drafts', () => {
   });
 });
 
+describe("privacyIDEA's PSKC export", () => {
+  it('the hash from <Suite hashalgo>, an HOTP key\'s TimeInterval of 0 ignored, its timeShift (seconds) as whole steps of drift', async () => {
+    const { seeds, problems } = await read(formats('privacyidea-export.pskc'), { pskcKey: VENDOR_KEYS.aes128 });
+    expect(problems).toEqual([]);
+    await expectTokens(seeds, {
+      TOTP0001A2B3: { type: 'totp', algorithm: 'sha256', digits: 8, seed: 'rfc6238' },
+      OATH0001C4D5: { type: 'hotp', algorithm: 'sha1', digits: 6, counter: 3n, seed: 'rfc4226' },
+    });
+    expect(bySerial(seeds).get('TOTP0001A2B3')!.timeDrift).toBe(-2);
+  });
+
+  it('a TimeDrift that is not whole steps, from another issuer, is left out with a warning (not the key)', async () => {
+    const tmp = tempDir();
+    const xml = readFileSync(formats('privacyidea-export.pskc'), 'utf8').replace('<Issuer>privacyIDEA</Issuer>', '<Issuer>Other</Issuer>');
+    const { seeds, problems } = await read(tmp.file('drift.pskc', xml), { pskcKey: VENDOR_KEYS.aes128 });
+    expect(seeds).toHaveLength(2);
+    expect(bySerial(seeds).get('TOTP0001A2B3')!.timeDrift).toBeUndefined();
+    expect(problems).toMatchObject([{ severity: 'warning', code: 'value-invalid', field: 'TimeDrift' }]);
+  });
+});
+
 describe("LinOTP's and privacyIDEA's headerless OATH CSV", () => {
   it('serial, hex key, hotp|totp, digits, period or counter: the hash follows the key length, comments skipped', async () => {
     const { seeds, problems } = await read(formats('oath-linotp.csv'));
