@@ -389,11 +389,11 @@ class PskcFileReader {
 
   /** The value's encrypted form, if it has one: RFC 6030's EncryptedValue, or a draft's Value that the file encrypts. */
   #encrypted(v: DataValue, loc: Pick<KeyLocation, 'pkg' | 'key'>): EncryptedField | undefined {
-    const path = `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`;
-    const macText = (child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest'))?.text;
     if (!v.legacy) {
       const enc = child(v.el, 'EncryptedValue');
       if (enc === undefined) return undefined;
+      const path = `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`;
+      const macText = (child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest'))?.text;
       // draft-ietf-keyprov-pskc-02 names PBES2 here and the real cipher in an EncryptionScheme inside it.
       const method = childAny(enc, 'EncryptionMethod');
       const cipherUri = attr(childAny(method, 'EncryptionScheme'), 'Algorithm') ?? attr(method, 'Algorithm');
@@ -404,8 +404,9 @@ class PskcFileReader {
     // As python-pskc reads them: a draft's Value is encrypted when the container names a cipher and
     // the value carries a digest; otherwise it is the plain value (Base64).
     const value = child(v.el, 'Value');
+    const macText = (child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest'))?.text;
     if (value === undefined || macText === undefined || PskcKeys.containerCipherUri(this.#container) === undefined) return undefined;
-    return { name: v.name, path, cipherUri: undefined, cipherText: value.text, macText, valueElement: 'Value' };
+    return { name: v.name, path: `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`, cipherUri: undefined, cipherText: value.text, macText, valueElement: 'Value' };
   }
 
   /** The first encrypted value of a package, if any: the cue to resolve the file's keys. */
