@@ -103,7 +103,7 @@ function startWorker(data: WorkerIn): Promise<{ worker: Worker; url: string }> {
   });
 }
 
-function ask<T>(worker: Worker, message: string): Promise<T> {
+function ask<T>(worker: Worker, _message: string): Promise<T> {
   return new Promise((resolve) => worker.once('message', (m: T) => resolve(m)));
 }
 

@@ -460,7 +460,7 @@ if (args.has('baseline-server')) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      let ok = false;
+      let ok: boolean;
       try {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { user?: unknown; code?: unknown };
         ok = typeof body.user === 'string' && typeof body.code === 'string';

@@ -1,5 +1,7 @@
 import { mkdir, open, readFile, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendSynced } from '../io/fsync.js';
+import { UserError } from '../model/user-error.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type RunKind = 'apply' | 'rollback';
@@ -12,6 +14,14 @@ export interface RunHeader {
   created: string;
   /** sha256 of the plan file's bytes (apply) or of the run rolled back (rollback). */
   planHash: string;
+  /** The Graph root the run writes to (runs before tenant binding have none). */
+  graph?: string;
+  /** The tenant the run writes to, as GET /organization named it. */
+  tenant?: { id: string; displayName: string };
+  /** Who signed in, as the access token says. */
+  identity?: { appId: string | null; upn: string | null };
+  /** The plan copy's file name in the run folder: plan.jsonl (2.x) or plan.json (1.x). */
+  planFile?: string;
   /** The run a rollback undoes. */
   rollbackOf?: string;
   options: Record<string, unknown>;
@@ -40,6 +50,8 @@ export interface RunView {
   end?: { state: Exclude<RunState, 'running' | 'interrupted'>; at: string; counts: Record<OpState, number> };
   /** Time of the last record. */
   last: string;
+  /** Lines that could not be read (a torn last line is not one): the run is read without them. */
+  problems: string[];
 }
 
 /**
@@ -63,8 +75,36 @@ export class Journal {
     return j;
   }
 
+  /**
+   * Opens a run's journal to go on with it. A line torn by a crash (or a full disk) is cut off
+   * first, so the next record starts on a line of its own and the journal stays readable.
+   */
   static async append(runDir: string): Promise<Journal> {
-    return new Journal(runDir, await open(join(runDir, 'journal.jsonl'), 'a', 0o600));
+    const path = join(runDir, 'journal.jsonl');
+    const fh = await open(path, 'r+');
+    try {
+      const { size } = await fh.stat();
+      const tail = Buffer.alloc(Math.min(size, 1 << 20));
+      let keep = size;
+      // Walk back to the last newline (a torn line is shorter than the 1 MiB looked at in practice).
+      for (let end = size; end > 0 && keep === size; ) {
+        const start = Math.max(0, end - tail.length);
+        const { bytesRead } = await fh.read(tail, 0, end - start, start);
+        const nl = tail.subarray(0, bytesRead).lastIndexOf(0x0a);
+        if (nl >= 0) keep = start + nl + 1;
+        else if (start === 0) keep = 0;
+        end = start;
+      }
+      if (keep < size) {
+        await fh.truncate(keep);
+        await fh.sync();
+      }
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    await fh.close();
+    return new Journal(runDir, await open(path, 'a', 0o600));
   }
 
   async ops(ops: OpRecord[]): Promise<void> {
@@ -84,8 +124,7 @@ export class Journal {
   }
 
   private async write(lines: Line[]): Promise<void> {
-    await this.fh.write(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    await this.fh.sync();
+    await appendSynced(this.fh, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
   }
 }
 
@@ -97,6 +136,7 @@ export async function readRun(runDir: string): Promise<RunView> {
   let wavesDone = 0;
   let end: RunView['end'];
   let last = '';
+  const problems: string[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
@@ -105,9 +145,10 @@ export async function readRun(runDir: string): Promise<RunView> {
     try {
       line = JSON.parse(raw) as Line;
     } catch {
-      // Only the last line can be torn by a crash; anything else is corruption.
-      if (i >= lines.length - 2) break;
-      throw new Error(`${runDir}/journal.jsonl line ${i + 1} is not valid JSON`);
+      // A torn last line (a crash mid-write) is expected and ignored; anything else is damage,
+      // reported, and the run is read from every line that is whole.
+      if (i < lines.length - 1) problems.push(`line ${i + 1} is not valid JSON`);
+      continue;
     }
     switch (line.t) {
       case 'run':
@@ -131,8 +172,8 @@ export async function readRun(runDir: string): Promise<RunView> {
         break;
     }
   }
-  if (!header) throw new Error(`${runDir}/journal.jsonl has no run header`);
-  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last };
+  if (!header) throw new UserError(`${runDir}/journal.jsonl has no run header: it cannot be read`);
+  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, problems };
 }
 
 export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpState, number> {
@@ -148,27 +189,57 @@ export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpSt
 
 export interface RunSummary {
   id: string;
-  kind: RunKind;
-  state: RunState;
+  /** `unknown` for a run whose journal has no readable header. */
+  kind: RunKind | 'unknown';
+  state: RunState | 'unreadable';
   started: string;
   finished: string | null;
   counts: Record<OpState, number>;
+  tenant: { id: string; displayName: string } | null;
+  graph: string | null;
+  /** The apply run this rollback undoes. */
+  rollback_of: string | null;
+  /** The rollback runs of this apply run, oldest first. */
+  rolled_back_by: string[];
+  /** Why the journal could not be read whole (damaged lines), when it could not. */
+  problem?: string;
 }
 
-/** Every run in the state directory, newest first. */
+/** Every run in the state directory, newest first; one whose journal cannot be read is listed with the reason. */
 export async function listRuns(stateDir: string, isActive: (id: string) => boolean = () => false): Promise<RunSummary[]> {
   const runsDir = join(stateDir, 'runs');
   const ids = await readdir(runsDir).catch(() => [] as string[]);
   const out: RunSummary[] = [];
+  const zero = { pending: 0, started: 0, done: 0, failed: 0, skipped: 0 };
   for (const id of ids) {
     let view: RunView;
     try {
       view = await readRun(join(runsDir, id));
-    } catch {
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') continue;
+      const problem = code === 'ENOENT' ? 'it has no journal' : (err as Error).message;
+      out.push({ id, kind: 'unknown', state: 'unreadable', started: '', finished: null, counts: zero, tenant: null, graph: null, rollback_of: null, rolled_back_by: [], problem });
       continue;
     }
     const state: RunState = view.end ? view.end.state : isActive(id) ? 'running' : 'interrupted';
-    out.push({ id, kind: view.header.kind, state, started: view.header.created, finished: view.end?.at ?? null, counts: countStates(view.ops.values(), view.header.totalOps) });
+    out.push({
+      id,
+      kind: view.header.kind,
+      state,
+      started: view.header.created,
+      finished: view.end?.at ?? null,
+      counts: countStates(view.ops.values(), view.header.totalOps),
+      tenant: view.header.tenant ?? null,
+      graph: view.header.graph ?? null,
+      rollback_of: view.header.rollbackOf ?? null,
+      rolled_back_by: [],
+      ...(view.problems.length > 0 ? { problem: `damaged journal: ${view.problems.join('; ')}` } : {}),
+    });
+  }
+  const byId = new Map(out.map((r) => [r.id, r]));
+  for (const r of [...out].sort((a, b) => a.started.localeCompare(b.started))) {
+    if (r.rollback_of) byId.get(r.rollback_of)?.rolled_back_by.push(r.id);
   }
   return out.sort((a, b) => b.started.localeCompare(a.started) || b.id.localeCompare(a.id));
 }

@@ -1,8 +1,6 @@
-import type { PolicyChange } from '../mapping/policy-rules.js';
-import type { UserChange } from '../plan/plan-model.js';
+import type { SavedPolicyChange } from '../plan/plan-file.js';
+import type { PlanUser, SavedUserChange } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
-import { PHONE_METHOD_IDS, type PhoneType } from '../model/tenant.js';
-import { ownValue } from '../model/own-value.js';
 
 export type OpKind =
   | 'policy-config'
@@ -18,6 +16,7 @@ export type OpKind =
   | 'signin-update'
   // Rollback only:
   | 'email-delete'
+  | 'token-deactivate'
   | 'token-unassign'
   | 'token-delete';
 
@@ -42,34 +41,29 @@ export interface Operation {
   dependsOn: string[];
 }
 
-const CONFIG_TYPES: Record<string, string> = {
-  voice: 'voiceAuthenticationMethodConfiguration',
-  sms: 'smsAuthenticationMethodConfiguration',
-  microsoftauthenticator: 'microsoftAuthenticatorAuthenticationMethodConfiguration',
-  hardwareoath: 'hardwareOathAuthenticationMethodConfiguration',
-  softwareoath: 'softwareOathAuthenticationMethodConfiguration',
-  temporaryaccesspass: 'temporaryAccessPassAuthenticationMethodConfiguration',
-  email: 'emailAuthenticationMethodConfiguration',
-  fido2: 'fido2AuthenticationMethodConfiguration',
-  x509certificate: 'x509CertificateAuthenticationMethodConfiguration',
+/** The root policy's targets, each written by its own PATCH (the campaign is on v1.0, the report settings only on beta). */
+const ROOT_OP_IDS: Record<string, string> = {
+  'registrationEnforcement/authenticationMethodsRegistrationCampaign': 'policy/authenticationMethodsPolicy',
+  reportSuspiciousActivitySettings: 'policy/reportSuspiciousActivitySettings',
 };
 
-/** `#microsoft.graph.<type>` for a method configuration id (required in every PATCH). */
-export function configODataType(id: string): string {
-  const t = ownValue(CONFIG_TYPES, id.toLowerCase());
-  if (!t) throw new Error(`no known @odata.type for authentication method configuration ${id}`);
-  return `#microsoft.graph.${t}`;
-}
-
-/** The policy step: one PATCH per method configuration, one for the policy's own settings. */
-export function policyOperations(changes: (PolicyChange & { state_fingerprint?: string })[]): Operation[] {
-  const byTarget = new Map<string, (PolicyChange & { state_fingerprint?: string })[]>();
+/** The policy step: one PATCH per method configuration, one per complex property of the policy itself. */
+export function policyOperations(changes: readonly SavedPolicyChange[]): Operation[] {
+  const byTarget = new Map<string, SavedPolicyChange[]>();
   for (const c of changes) byTarget.set(c.target, [...(byTarget.get(c.target) ?? []), c]);
   const ops: Operation[] = [];
-  const rootChanges: (PolicyChange & { state_fingerprint?: string })[] = [];
   for (const [target, list] of byTarget) {
     if (!target.startsWith('authenticationMethodConfigurations/')) {
-      rootChanges.push(...list);
+      const id = Object.hasOwn(ROOT_OP_IDS, target) ? ROOT_OP_IDS[target]! : `policy/${target}`;
+      ops.push({
+        id,
+        kind: 'policy-root',
+        resource: 'authenticationMethodsPolicy',
+        after: Object.fromEntries(list.map((c) => [`${c.target}.${c.property}`, c.after])),
+        before: Object.fromEntries(list.map((c) => [`${c.target}.${c.property}`, c.before])),
+        stateFingerprint: list.map((c) => c.state_fingerprint ?? '').join(','),
+        dependsOn: [],
+      });
       continue;
     }
     ops.push({
@@ -82,17 +76,6 @@ export function policyOperations(changes: (PolicyChange & { state_fingerprint?: 
       dependsOn: [],
     });
   }
-  if (rootChanges.length > 0) {
-    ops.push({
-      id: 'policy/authenticationMethodsPolicy',
-      kind: 'policy-root',
-      resource: 'authenticationMethodsPolicy',
-      after: Object.fromEntries(rootChanges.map((c) => [`${c.target}.${c.property}`, c.after])),
-      before: Object.fromEntries(rootChanges.map((c) => [`${c.target}.${c.property}`, c.before])),
-      stateFingerprint: rootChanges.map((c) => c.state_fingerprint ?? '').join(','),
-      dependsOn: [],
-    });
-  }
   return ops;
 }
 
@@ -101,23 +84,24 @@ export function policyOperations(changes: (PolicyChange & { state_fingerprint?: 
  * a token created (assigned in the same call) before it is activated, every method before the
  * default method that may point at it, and deletions (--prune) last, after the default has moved.
  */
-export function userOperations(changes: (UserChange & { state_fingerprint?: string })[]): Operation[] {
+export function userOperations(u: PlanUser): Operation[] {
   const ops: Operation[] = [];
   const methodOps: string[] = [];
-  const deletes: (UserChange & { state_fingerprint?: string })[] = [];
+  const deletes: SavedUserChange[] = [];
   let mobileOp: string | undefined;
-  const base = (c: UserChange & { state_fingerprint?: string }) => ({
-    user: c.user,
-    userId: c.user_id,
+  const base = (c: SavedUserChange) => ({
+    user: u.upn,
+    userId: u.userId,
     resource: c.resource,
     before: c.before,
-    stateFingerprint: c.state_fingerprint ?? '',
+    stateFingerprint: c.state_fingerprint,
   });
+  const changes = u.changes;
   const ordered = [...changes].sort((a, b) => rank(a) - rank(b));
   for (const c of ordered) {
     if (c.action === 'no-op') continue;
     const [kind, key] = splitResource(c.resource);
-    const id = (step: string) => `${c.user_id}/${c.resource}${step ? `/${step}` : ''}`;
+    const id = (step: string) => `${u.userId}/${c.resource}${step ? `/${step}` : ''}`;
     if (c.action === 'delete') {
       deletes.push(c);
       continue;
@@ -161,7 +145,7 @@ export function userOperations(changes: (UserChange & { state_fingerprint?: stri
   for (const c of deletes) {
     const op: Operation = {
       ...base(c),
-      id: `${c.user_id}/${c.resource}/delete`,
+      id: `${u.userId}/${c.resource}/delete`,
       kind: 'phone-delete',
       after: null,
       dependsOn: [...(signin ? [signin.id] : []), ...(previous ? [previous] : [])],
@@ -172,7 +156,7 @@ export function userOperations(changes: (UserChange & { state_fingerprint?: stri
   return ops;
 }
 
-function rank(c: UserChange): number {
+function rank(c: SavedUserChange): number {
   const [kind, key] = splitResource(c.resource);
   if (kind === 'phoneMethods') return key === 'mobile' ? 0 : key === 'alternateMobile' ? 1 : 2;
   if (kind === 'emailMethods') return 3;
@@ -180,7 +164,3 @@ function rank(c: UserChange): number {
   return 5;
 }
 
-export function phoneMethodId(resource: string): string {
-  const [, type] = splitResource(resource);
-  return PHONE_METHOD_IDS[type as PhoneType];
-}

@@ -1,19 +1,20 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
-import type { GraphConnection } from '../graph/graph-connection.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import { getPolicy } from '../graph/calls/policy.js';
+import { readTenant } from '../graph/tenant-reader.js';
+import { syncDirectory } from '../io/fsync.js';
 import type { OathSeed } from '../model/export-data.js';
-import type { PlanFile } from '../plan/plan-file.js';
-import { applyPlanFromMemory, loadApplyPlan, userChanges, type ApplyPlan, type PlanUser, type PlanUserList } from './apply-plan.js';
-import { Executor, type ExecStats } from './executor.js';
-import { Journal, readRun, type OpRecord, type OpState, type RunView } from './journal.js';
+import { UserError } from '../model/user-error.js';
+import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
+import { Executor, type ExecStats, type OpOutcome } from './executor.js';
+import { Journal, readRun, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { policyOperations, userOperations, type Operation } from './operations.js';
 import { findStale, type StaleObject } from './staleness.js';
-import { collectGarbageIfGrown } from './heap.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
-import { recheckTenant } from './tenant-recheck.js';
-import { UserError } from '../model/user-error.js';
+import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
 export interface ApplySelection {
   /** Users per wave. */
@@ -27,137 +28,180 @@ export interface ApplySelection {
   concurrency: number;
 }
 
+/** How one user of the run fared. */
 export interface UserOutcome {
   upn: string;
-  outcome: 'done' | 'failed' | 'partial' | 'skipped' | 'stale' | 'pending';
+  outcome: 'done' | 'partial' | 'failed' | 'skipped' | 'not-started';
   operations: number;
   done: number;
+  failed: number;
+  skipped: number;
   error?: string;
 }
+
+export type RunEnd = 'completed' | 'partial' | 'stopped' | 'interrupted';
 
 export interface ApplyOutcome {
   runId: string;
   runDir: string;
-  state: 'completed' | 'partial' | 'stopped';
+  state: RunEnd;
+  tenant: BoundTenant;
   stale: StaleObject[];
   users: UserOutcome[];
   counts: Record<OpState, number>;
   stats: ExecStats;
+  /** Waves run (or found done) of the whole run. */
+  wavesDone: number;
+  waves: number;
 }
 
 /** The plan refers to objects that changed in the tenant since it was made. */
 export class StalePlanError extends UserError {
   constructor(readonly stale: StaleObject[]) {
-    super(`the plan is stale: ${stale.length} object(s) changed in the tenant since it was made (re-plan, or --skip-stale to leave them out)`);
-    this.name = 'StalePlanError';
+    super(
+      `the plan is stale: ${stale.length} object(s) changed in the tenant since it was made (re-plan, or --skip-stale to leave them out):\n${stale
+        .slice(0, 50)
+        .map((s) => `  ${s.user ?? 'policy'} ${s.target}: ${s.reason}`)
+        .join('\n')}${stale.length > 50 ? `\n  ... and ${stale.length - 50} more` : ''}`,
+    );
   }
 }
 
+export interface ApplyProgressEvent {
+  phase: 'preflight' | 'policy' | 'wave' | 'running' | 'done';
+  wave?: number;
+  waves?: number;
+  users: number;
+  usersTotal: number;
+  stats: ExecStats;
+}
+
 export interface ApplyDeps {
-  conn: GraphConnection;
+  client: GraphClient;
   stateDir: string;
   seeds: ReadonlyMap<string, OathSeed>;
-  onProgress?: (p: { phase: string; wave?: number; waves?: number; users: number; usersTotal: number; stats: ExecStats }) => void;
+  onProgress?: (p: ApplyProgressEvent) => void;
+  /** Notices for the admin (a lock taken over, a step that failed). */
   log?: (line: string) => void;
+  /** Aborted on SIGINT/SIGTERM: no new batch is sent; the run ends once those in flight are journaled. */
+  signal?: AbortSignal;
+  /** Called with the run's id as soon as it exists (so an interrupt can name it). */
+  onRun?: (runId: string) => void;
 }
 
-interface RunPlan {
-  policyOps: Operation[];
-  /** Users in apply order, each with their operations. */
-  users: { upn: string; userId: string; ops: Operation[] }[];
-}
-
-/** The operations a plan gives under a selection: deterministic, so a resume rebuilds the same ids. */
-export function operationsFor(plan: PlanFile, sel: Pick<ApplySelection, 'users' | 'maxUsers'>): RunPlan {
-  const applyPlan = applyPlanFromMemory(plan, Buffer.alloc(0));
-  return { policyOps: policyOperations(plan.policy_changes), users: [...selectUsers(applyPlan, sel)].map((u) => ({ upn: u.upn, userId: u.userId, ops: userOperations(userChanges(u)) })) };
-}
-
-/** The plan's users a run applies, in order: --users, then --max-users. */
-function selectUsers(plan: ApplyPlan, sel: Pick<ApplySelection, 'users' | 'maxUsers'>): PlanUserList {
-  const wanted = sel.users ? new Set(sel.users.map((u) => u.toLowerCase())) : undefined;
-  return plan.users.select(wanted ? (upn) => wanted.has(upn.toLowerCase()) : undefined, sel.maxUsers);
-}
-
-export function planHash(bytes: Buffer | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Reads with more $batch requests in flight than writes: a re-check is many small GETs. */
+/** Reads with more `$batch` requests in flight than writes: a re-check is many small GETs. */
 const READ_CONCURRENCY_MIN = 16;
-/** Users re-read per step of the pre-flight check (bounds the tenant state held at once). */
+/** Users read per step of the pre-flight check (bounds the plan lines and tenant state held at once). */
 const PREFLIGHT_CHUNK = 500;
 /**
  * A wave is read again before it is written unless the pre-flight read of its users is younger
- * than this: the re-read is there to catch what others change during a long run, and a read a few
- * seconds old is as good as a new one (at Graph's write quota a wave of 500 users takes about a minute).
+ * than this: the re-read catches what others change during a long run, and a read a few seconds
+ * old is as good as a new one.
  */
 const RECHECK_AFTER_MS = 60_000;
 
+/** Positions (in plan.users) of the users a run applies, in order: those with changes, --users, then --max-users. */
+export function selectUsers(plan: SavedPlan, sel: Pick<ApplySelection, 'users' | 'maxUsers'>): number[] {
+  const wanted = sel.users ? new Set(sel.users.map((u) => u.toLowerCase())) : undefined;
+  const out: number[] = [];
+  plan.users.forEach((u, i) => {
+    if (u.pending === 0 || out.length >= (sel.maxUsers ?? Infinity)) return;
+    if (!wanted || wanted.has(u.upn.toLowerCase())) out.push(i);
+  });
+  return out;
+}
+
+export function newRunId(): string {
+  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
+}
+
 /**
- * Applies a saved plan: policy first (so every method a user gets is enabled before it becomes
- * a default), then the users in waves. Refuses to start on stale objects unless told to skip
- * them. Holds the state directory's lock throughout; journals every operation.
+ * Applies a saved plan: the tenant checked first (a plan for another tenant is refused before any
+ * write), then every object it will write re-read (stale ones refused unless skipped), then the
+ * policy (so every method a user gets is enabled before it becomes a default), then the users in
+ * waves. Holds the state directory's lock throughout; journals every operation.
  */
-export async function startApply(plan: ApplyPlan | PlanFile, planBytes: Buffer | undefined, sel: ApplySelection, deps: ApplyDeps): Promise<ApplyOutcome> {
-  const applyPlan = 'copyTo' in plan ? plan : applyPlanFromMemory(plan, planBytes ?? Buffer.from(`${JSON.stringify(plan, null, 2)}\n`));
+export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const tenant = await bindTenant(deps.client, plan.header.tenant);
   const lock = await acquireLock(deps.stateDir, 'apply');
   logTakeover(lock, deps);
   try {
-    const users = selectUsers(applyPlan, sel);
-    const policyOps = policyOperations(applyPlan.policyChanges);
+    const positions = selectUsers(plan, sel);
+    const policyOps = policyOperations(plan.policyChanges);
+    deps.onProgress?.({ phase: 'preflight', users: 0, usersTotal: positions.length, stats: emptyStats() });
     const preflightAt = Date.now();
-    const stale = await preflight(applyPlan, users, policyOps.length > 0, deps.conn, sel.concurrency);
+    const { stale, total } = await preflight(plan, positions, policyOps, deps.client, sel.concurrency);
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale);
     const staleUsers = new Set(stale.filter((s) => s.user).map((s) => s.user!.toLowerCase()));
     const stalePolicy = stale.some((s) => !s.user);
 
-    const runId = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
+    const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     await lock.setRun(runId);
-    await applyPlan.copyTo(join(runDir, 'plan.json'));
-    let total = policyOps.length;
-    for (const u of users) total += userOperations(userChanges(u)).length;
-    const journal = await Journal.create(runDir, {
+    deps.onRun?.(runId);
+    const planFile = plan.format === '1' ? 'plan.json' : 'plan.jsonl';
+    await copyFile(plan.path, join(runDir, planFile));
+    await syncDirectory(runDir);
+    const identity = await deps.client.identity();
+    const header: RunHeader = {
       t: 'run',
       id: runId,
       kind: 'apply',
       created: new Date().toISOString(),
-      planHash: applyPlan.hash,
+      planHash: plan.hash,
+      graph: deps.client.root,
+      tenant,
+      identity: { appId: identity.appId, upn: identity.upn },
+      planFile,
       options: { ...sel, skippedStale: [...staleUsers], stalePolicy },
       totalOps: total,
-    });
-    const skipped: OpRecord[] = [
-      ...(stalePolicy ? policyOps.map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : []),
-      ...[...users].filter((u) => staleUsers.has(u.upn.toLowerCase())).flatMap((u) => userOperations(userChanges(u)).map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' }))),
-    ];
+    };
+    const journal = await Journal.create(runDir, header);
+    const skipped: OpRecord[] = stalePolicy ? policyOps.map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
+    for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
+      for (const u of await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))) {
+        if (staleUsers.has(u.upn.toLowerCase())) for (const o of userOperations(u)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
+      }
+    }
     await journal.ops(skipped);
-    // The pre-flight check has just read every user: the first wave needs no second read.
-    return await execute({ runId, runDir, journal, plan: applyPlan, users, policyOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel, deps, stale, readAt: preflightAt });
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel, deps, stale, tenant, readAt: preflightAt });
   } finally {
     await lock.release();
   }
 }
 
+/** The plan copy of a run, checked against the hash its journal recorded. */
+export async function openRunPlan(runDir: string, view: RunView): Promise<SavedPlan> {
+  const file = view.header.planFile ?? 'plan.json';
+  let plan: SavedPlan;
+  try {
+    plan = await SavedPlan.open(join(runDir, file));
+  } catch (err) {
+    throw new UserError(`run ${view.header.id}: its plan copy cannot be read (${(err as Error).message})`);
+  }
+  if (plan.hash !== view.header.planHash) throw new UserError(`run ${view.header.id}: its plan copy does not match the journal (edited since the run?)`);
+  return plan;
+}
+
 /** Finishes an interrupted run: done operations are not sent again; `started` ones are read back first. */
-export async function resumeApply(runId: string, deps: ApplyDeps): Promise<ApplyOutcome> {
+export async function resumeApply(runId: string, waves: number | undefined, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const runDir = join(deps.stateDir, 'runs', runId);
+  const view = await readRun(runDir);
+  if (view.header.kind !== 'apply') throw new UserError(`run ${runId} is a ${view.header.kind}; use rollback to resume it`);
+  const plan = await openRunPlan(runDir, view);
+  const tenant = await bindTenant(deps.client, view.header.tenant ?? plan.header.tenant);
   const lock = await acquireLock(deps.stateDir, 'resume');
   logTakeover(lock, deps);
   try {
     await lock.setRun(runId);
-    const runDir = join(deps.stateDir, 'runs', runId);
-    const view: RunView = await readRun(runDir);
-    if (view.header.kind !== 'apply') throw new Error(`run ${runId} is a ${view.header.kind}; use rollback to resume it`);
-    const plan = await loadApplyPlan(join(runDir, 'plan.json'));
-    if (plan.hash !== view.header.planHash) throw new Error(`run ${runId}: its plan copy does not match the journal`);
-    const sel = view.header.options as unknown as ApplySelection & { waves?: number };
-    // A resume runs the remaining waves (a --waves limit of the first run applied to it only).
-    const { waves: _waves, ...rest } = sel;
-    const users = selectUsers(plan, rest);
-    const policyOps = policyOperations(plan.policyChanges);
+    deps.onRun?.(runId);
+    // A --waves limit belongs to the command that gave it: a resume runs the rest, or the waves it is given.
+    const { waves: _firstRunWaves, ...saved } = view.header.options as unknown as ApplySelection;
+    const sel: ApplySelection = { ...saved, ...(waves !== undefined ? { waves } : {}) };
+    const positions = selectUsers(plan, sel);
     const journal = await Journal.append(runDir);
-    return await execute({ runId, runDir, journal, plan, users, policyOps, total: view.header.totalOps, prior: view.ops, sel: rest, deps, stale: [] });
+    return await execute({ runId, runDir, journal, plan, positions, policyOps: policyOperations(plan.policyChanges), total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone });
   } finally {
     await lock.release();
   }
@@ -172,197 +216,198 @@ interface RunContext {
   runId: string;
   runDir: string;
   journal: Journal;
-  plan: ApplyPlan;
-  users: PlanUserList;
+  plan: SavedPlan;
+  positions: number[];
   policyOps: Operation[];
   total: number;
   prior: ReadonlyMap<string, OpRecord>;
   sel: ApplySelection;
   deps: ApplyDeps;
   stale: StaleObject[];
+  tenant: BoundTenant;
   /** When every user was read (pre-flight of a new run); a resume reads each wave. */
   readAt?: number;
+  /** Waves a resumed run had finished before. */
+  wavesBefore?: number;
+}
+
+/** Done, or left out as stale: not run again by a resume. Failed operations are retried, and so are those skipped because a dependency failed. */
+function settledBefore(r: OpRecord | undefined): boolean {
+  return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'stale');
 }
 
 async function execute(ctx: RunContext): Promise<ApplyOutcome> {
-  const { journal, prior, sel, deps, users } = ctx;
-  const policyRead = await deps.conn.get<AuthenticationMethodsPolicy>('/policies/authenticationMethodsPolicy', 'beta');
-  const executor = new Executor({
-    conn: deps.conn,
-    journal,
-    concurrency: sel.concurrency,
-    context: { seeds: deps.seeds, policy: policyRead, now: Date.now },
-    onProgress: () => undefined,
-  });
+  const { journal, prior, sel, deps, plan, positions } = ctx;
+  const policyRead = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
+  const executor = new Executor({ client: deps.client, journal, concurrency: sel.concurrency, context: { seeds: deps.seeds, policy: policyRead, now: Date.now } });
   executor.seedResults(prior);
+  executor.expect(ctx.total, [...prior.values()].filter((r) => r.state === 'done').length);
+  const onAbort = () => executor.interrupt();
+  deps.signal?.addEventListener('abort', onAbort, { once: true });
+  if (deps.signal?.aborted) executor.interrupt();
+
   const counts: Record<OpState, number> = { pending: 0, started: 0, done: 0, failed: 0, skipped: 0 };
   const outcomes: UserOutcome[] = [];
-  const usersTotal = users.length;
   let usersDone = 0;
-  const report = (phase: string, wave?: number, waves?: number) => deps.onProgress?.({ phase, ...(wave !== undefined ? { wave } : {}), ...(waves !== undefined ? { waves } : {}), users: usersDone, usersTotal, stats: executor.stats });
+  const waves = Math.ceil(positions.length / sel.batchSize);
+  let wavesDone = ctx.wavesBefore ?? 0;
+  const report = (phase: ApplyProgressEvent['phase'], wave?: number) => deps.onProgress?.({ phase, ...(wave !== undefined ? { wave, waves } : {}), users: usersDone, usersTotal: positions.length, stats: executor.stats });
   const timer = setInterval(() => report('running'), 1000);
   timer.unref();
-  let state: ApplyOutcome['state'] = 'completed';
-  const statusOf = (id: string, now: ReadonlyMap<string, { status: string; error?: string }>): { status: OpState; error?: string } => {
+  let state: RunEnd = 'completed';
+  const statusOf = (id: string, now: ReadonlyMap<string, OpOutcome>): OpOutcome => {
     const s = now.get(id);
-    if (s) return { status: toOpState(s.status), ...(s.error ? { error: s.error } : {}) };
+    if (s) return s;
     const p = prior.get(id);
     return p ? { status: p.state === 'started' ? 'pending' : p.state, ...(p.error ? { error: p.error } : {}) } : { status: 'pending' };
   };
+  const tally = (users: PlanUser[], now: ReadonlyMap<string, OpOutcome>) => {
+    for (const u of users) {
+      const ops = userOperations(u);
+      const st = ops.map((o) => statusOf(o.id, now));
+      for (const s of st) counts[s.status]++;
+      outcomes.push(outcomeOf(u.upn, st));
+    }
+    usersDone += users.length;
+  };
+  const readWave = (w: number) => plan.read(positions.slice(w * sel.batchSize, (w + 1) * sel.batchSize));
   try {
     // 1. The policy, its own step: every method must be enabled before a user's default points at it.
     const policyPending = ctx.policyOps.filter((o) => !settledBefore(prior.get(o.id)));
-    let policyNow = new Map<string, { status: string; error?: string }>();
+    let policyNow = new Map<string, OpOutcome>();
     if (policyPending.length > 0) {
       report('policy');
       policyNow = await executor.run(policyPending, prior);
     }
     for (const o of ctx.policyOps) counts[statusOf(o.id, policyNow).status]++;
-    if (policyPending.some((o) => policyNow.get(o.id)?.status === 'failed')) {
-      deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
-      for (const u of users) {
-        const ops = userOperations(userChanges(u));
-        for (const o of ops) counts[statusOf(o.id, new Map()).status]++;
-        outcomes.push(outcomeOf(u, ops, new Map(), statusOf));
-      }
-      state = 'partial';
-      await journal.end('partial', counts);
+    const policyFailed = ctx.policyOps.some((o) => statusOf(o.id, policyNow).status !== 'done' && !settledBefore(prior.get(o.id)));
+    if (policyFailed) {
+      if (!executor.wasInterrupted) deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
+      for (let w = 0; w < waves; w++) tally(await readWave(w), new Map());
+      state = executor.wasInterrupted ? 'interrupted' : 'partial';
+      if (state !== 'interrupted') await journal.end('partial', counts);
       return outcome();
     }
 
     // 2. Users, wave by wave. Each wave's users are read again before it is written; that read is
-    // made while the wave before is being written, so the write pipe never waits for it.
-    const waves = Math.ceil(users.length / sel.batchSize);
-    const waveUsers = (w: number) => users.slice(w * sel.batchSize, (w + 1) * sel.batchSize);
-    const pendingOps = (w: number) =>
-      waveUsers(w)
-        .flatMap((u) => userOperations(userChanges(u)))
-        .filter((o) => !settledBefore(prior.get(o.id)));
+    // made while the wave before is written, so the write pipe never waits for it.
     const stopAt = sel.waves ?? Infinity;
+    let started = 0;
     let recheck: { wave: number; result: Promise<StaleObject[]> } | undefined;
-    const recheckWave = (w: number) => ({ wave: w, result: checkWave(ctx, waveUsers(w), deps.conn) });
+    const pendingOps = (users: PlanUser[]) => users.flatMap((u) => userOperations(u)).filter((o) => !settledBefore(prior.get(o.id)));
     const fresh = () => ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS;
+    const recheckWave = (w: number, users: PlanUser[]) => ({ wave: w, result: staleAmong(trimTouched(users, prior), deps.client, sel.concurrency) });
     for (let w = 0; w < waves; w++) {
-      const wave = waveUsers(w);
-      const ops = pendingOps(w);
-      if (ops.length === 0 || w >= stopAt) {
-        if (w >= stopAt && ops.length > 0) state = 'stopped';
-        for (const u of wave) {
-          const all = userOperations(userChanges(u));
-          for (const o of all) counts[statusOf(o.id, new Map()).status]++;
-          outcomes.push(outcomeOf(u, all, new Map(), statusOf));
-        }
-        usersDone += wave.length;
+      const wave = await readWave(w);
+      const ops = pendingOps(wave);
+      if (ops.length === 0 || started >= stopAt || executor.wasInterrupted) {
+        if (ops.length > 0) state = executor.wasInterrupted ? 'interrupted' : 'stopped';
+        else if (!executor.wasInterrupted) wavesDone = Math.max(wavesDone, w + 1);
+        tally(wave, new Map());
         continue;
       }
+      started++;
       await journal.wave(w + 1, 'started');
-      report('wave', w + 1, waves);
+      report('wave', w + 1);
       let waveStale: StaleObject[] = [];
       if (recheck?.wave === w) waveStale = await recheck.result;
-      else if (!fresh()) waveStale = await recheckWave(w).result;
-      // Read the next wave with something to do while this one is written (unless the pre-flight read is still fresh).
+      else if (!fresh()) waveStale = await recheckWave(w, wave).result;
       recheck = undefined;
-      for (let n = w + 1; n < Math.min(waves, stopAt) && !fresh(); n++) {
-        if (pendingOps(n).length > 0) {
-          recheck = recheckWave(n);
+      if (w + 1 < waves && started < stopAt && !fresh()) {
+        const next = await readWave(w + 1);
+        if (pendingOps(next).length > 0) {
+          recheck = recheckWave(w + 1, next);
           recheck.result.catch(() => undefined);
-          break;
         }
       }
       const staleNow = new Set(waveStale.map((s) => s.user!.toLowerCase()));
-      const staleNowRecords = new Map<string, { status: string; error?: string }>();
+      const now = new Map<string, OpOutcome>();
       if (waveStale.length > 0) {
         ctx.stale.push(...waveStale);
         const recs = ops.filter((o) => staleNow.has((o.user ?? '').toLowerCase())).map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' }));
         await journal.ops(recs);
-        for (const r of recs) staleNowRecords.set(r.op, { status: 'skipped', error: 'stale' });
+        for (const r of recs) now.set(r.op, { status: 'skipped', error: 'stale' });
       }
       const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()));
-      const now = runnable.length > 0 ? await executor.run(runnable, prior) : new Map<string, { status: string; error?: string }>();
-      for (const [id, s] of staleNowRecords) now.set(id, s);
-      for (const u of wave) {
-        const all = userOperations(userChanges(u));
-        for (const o of all) counts[statusOf(o.id, now).status]++;
-        outcomes.push(outcomeOf(u, all, now, statusOf));
+      if (runnable.length > 0) for (const [id, s] of await executor.run(runnable, prior)) now.set(id, s);
+      tally(wave, now);
+      if (executor.wasInterrupted) {
+        state = 'interrupted';
+        continue;
       }
-      usersDone += wave.length;
+      wavesDone = Math.max(wavesDone, w + 1);
       await journal.wave(w + 1, 'done');
-      collectGarbageIfGrown();
     }
     if (state === 'completed' && (counts.failed > 0 || counts.skipped > 0 || counts.pending > 0)) state = 'partial';
-    await journal.end(state, counts);
+    if (executor.wasInterrupted) state = 'interrupted';
+    // An interrupted run has no end record: `runs` shows it interrupted, and resume finishes it.
+    if (state !== 'interrupted') await journal.end(state, counts);
     return outcome();
   } finally {
     clearInterval(timer);
+    deps.signal?.removeEventListener('abort', onAbort);
     report('done');
     await journal.close();
   }
 
   function outcome(): ApplyOutcome {
-    return { runId: ctx.runId, runDir: ctx.runDir, state, stale: ctx.stale, users: outcomes, counts, stats: executor.stats };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, counts, stats: executor.stats, wavesDone, waves };
   }
 }
 
-type StatusOf = (id: string, now: ReadonlyMap<string, { status: string; error?: string }>) => { status: OpState; error?: string };
-
-function outcomeOf(u: PlanUser, ops: Operation[], now: ReadonlyMap<string, { status: string; error?: string }>, statusOf: StatusOf): UserOutcome {
-  const st = ops.map((o) => statusOf(o.id, now));
-  const done = st.filter((s) => s.status === 'done').length;
-  const failed = st.filter((s) => s.status === 'failed').length;
-  const skipped = st.filter((s) => s.status === 'skipped').length;
-  const error = st.find((s) => s.error)?.error;
+/** One user's outcome from their operations' states. */
+export function outcomeOf(upn: string, st: readonly OpOutcome[]): UserOutcome {
+  const n = (s: OpState) => st.filter((x) => x.status === s).length;
+  const done = n('done');
+  const failed = n('failed');
+  const skipped = n('skipped');
+  const error = st.find((s) => s.error && s.status !== 'done')?.error;
   const outcome: UserOutcome['outcome'] =
-    done === ops.length ? 'done' : st.every((s) => s.error === 'stale') ? 'stale' : failed > 0 && done === 0 ? 'failed' : failed > 0 || skipped > 0 ? 'partial' : done === 0 ? 'pending' : 'partial';
-  return { upn: u.upn, outcome, operations: ops.length, done, ...(error ? { error } : {}) };
+    done === st.length ? 'done' : failed > 0 && done === 0 ? 'failed' : done > 0 ? 'partial' : skipped > 0 ? 'skipped' : 'not-started';
+  return { upn, outcome, operations: st.length, done, failed, skipped, ...(error ? { error } : {}) };
 }
 
-function toOpState(status: string): OpState {
-  return status === 'waiting' || status === 'ready' || status === 'inflight' || status === 'verify' ? 'pending' : (status as OpState);
+function emptyStats(): ExecStats {
+  return { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 0, startedAt: Date.now() };
 }
 
-/**
- * Done, or left out as stale: not run again by a resume. Failed operations are retried, and so
- * are those skipped because a dependency failed.
- */
-function settledBefore(r: OpRecord | undefined): boolean {
-  return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'stale');
-}
-
-/** Before the run starts: every user (in chunks, so the tenant state held stays small) and the policy. */
-async function preflight(plan: ApplyPlan, users: PlanUserList, withPolicy: boolean, conn: GraphConnection, concurrency: number): Promise<StaleObject[]> {
+/** Before the run starts: every user (in chunks, so what is held stays small) and the policy; and the run's operation count. */
+async function preflight(plan: SavedPlan, positions: number[], policyOps: Operation[], client: GraphClient, concurrency: number): Promise<{ stale: StaleObject[]; total: number }> {
   const stale: StaleObject[] = [];
-  if (withPolicy) {
-    const policy = await conn.get<AuthenticationMethodsPolicy>('/policies/authenticationMethodsPolicy', 'beta');
-    stale.push(...findStale([], plan.policyChanges, { tenantId: 'unknown', policy, users: new Map(), hardwareTokens: new Map() }));
+  let total = policyOps.length;
+  if (policyOps.length > 0) {
+    const policy = await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
+    stale.push(...findStale([], plan.policyChanges, { tenant: { id: 'unknown', displayName: '' }, policy, users: new Map(), hardwareTokens: new Map() }));
   }
-  for (let i = 0; i < users.length; i += PREFLIGHT_CHUNK) {
-    stale.push(...(await staleAmong(users.slice(i, i + PREFLIGHT_CHUNK), conn, concurrency)));
-    collectGarbageIfGrown();
+  for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
+    const users = await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK));
+    for (const u of users) total += userOperations(u).length;
+    stale.push(...(await staleAmong(users, client, concurrency)));
   }
-  return stale;
+  return { stale, total };
 }
 
-/** A wave's users re-read before it is written; objects this run already touched are not compared. */
-async function checkWave(ctx: RunContext, wave: PlanUser[], conn: GraphConnection): Promise<StaleObject[]> {
+/** The users' changes this run has not touched yet: objects it changed itself are not compared again. */
+function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>): PlanUser[] {
   const touched = (u: PlanUser, resource: string) => {
     for (const step of ['', '/create', '/assign', '/activate', '/delete']) {
-      const r = ctx.prior.get(`${u.userId}/${resource}${step}`);
+      const r = prior.get(`${u.userId}/${resource}${step}`);
       if (r && r.state !== 'pending') return true;
     }
     return false;
   };
-  const trimmed = wave.map((u) => ({ upn: u.upn, userId: u.userId, changes: u.changes.filter((c) => !touched(u, c.resource)) })).filter((u) => u.changes.length > 0);
-  return staleAmong(trimmed, conn, ctx.sel.concurrency);
+  return users.map((u) => ({ ...u, changes: u.changes.filter((c) => !touched(u, c.resource)) })).filter((u) => u.changes.length > 0);
 }
 
-async function staleAmong(users: PlanUser[], conn: GraphConnection, concurrency: number): Promise<StaleObject[]> {
+async function staleAmong(users: PlanUser[], client: GraphClient, concurrency: number): Promise<StaleObject[]> {
   if (users.length === 0) return [];
   const serials = users.flatMap((u) => u.changes.filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length)));
-  const tenant = await recheckTenant(
-    conn,
-    users.map((u) => ({ upn: u.upn, userId: u.userId, needsPreferences: u.changes.some((c) => c.resource === 'signInPreferences') })),
+  const tenant = await readTenant(client, {
+    known: users.map((u) => ({ upn: u.upn, userId: u.userId, needsPreferences: u.changes.some((c) => c.resource === 'signInPreferences') })),
     serials,
-    { concurrency: Math.max(concurrency, READ_CONCURRENCY_MIN) },
-  );
-  return findStale(users.flatMap((u) => userChanges(u)), [], tenant);
+    policy: false,
+    organization: false,
+    concurrency: Math.max(concurrency, READ_CONCURRENCY_MIN),
+  });
+  return findStale(users, [], tenant);
 }

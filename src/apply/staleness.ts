@@ -1,7 +1,6 @@
-import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
-import type { UserChange } from '../plan/plan-model.js';
+import type { PlanUser, SavedPolicyChange } from '../plan/plan-file.js';
 import { policyPropertyState, userResourceState } from '../plan/resource-state.js';
 
 export interface StaleObject {
@@ -14,28 +13,25 @@ export interface StaleObject {
 
 /**
  * Compares the tenant objects a plan will write with the state the plan saw: an object whose
- * fingerprint differs has changed since (or its user is gone) and is stale.
+ * fingerprint differs has changed since (or its user is gone) and is stale. Pure.
  */
-export function findStale(
-  userChanges: (UserChange & { state_fingerprint?: string })[],
-  policyChanges: (PolicyChange & { state_fingerprint?: string })[],
-  tenant: TenantSnapshot,
-): StaleObject[] {
+export function findStale(users: readonly PlanUser[], policyChanges: readonly SavedPolicyChange[], tenant: TenantSnapshot): StaleObject[] {
   const out: StaleObject[] = [];
   for (const c of policyChanges) {
-    if (c.state_fingerprint === undefined) continue;
     const now = stateFingerprint(policyPropertyState(tenant.policy, c.target, c.property));
     if (now !== c.state_fingerprint) out.push({ target: `${c.target}.${c.property}`, planned: c.state_fingerprint, now, reason: 'the policy changed since the plan' });
   }
-  for (const c of userChanges) {
-    if (c.action === 'no-op' || c.state_fingerprint === undefined) continue;
-    const user = tenant.users.get(c.user.toLowerCase());
-    if (!user || user.id !== c.user_id) {
-      out.push({ user: c.user, target: c.resource, planned: c.state_fingerprint, now: 'absent', reason: 'the user is no longer in the tenant' });
-      continue;
+  for (const u of users) {
+    const user = tenant.users.get(u.upn.toLowerCase());
+    for (const c of u.changes) {
+      if (c.action === 'no-op') continue;
+      if (!user || user.id !== u.userId) {
+        out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now: 'absent', reason: 'the user is no longer in the tenant' });
+        continue;
+      }
+      const now = stateFingerprint(userResourceState(c.resource, user, tenant.hardwareTokens));
+      if (now !== c.state_fingerprint) out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now, reason: 'changed in the tenant since the plan' });
     }
-    const now = stateFingerprint(userResourceState(c.resource, user, tenant.hardwareTokens));
-    if (now !== c.state_fingerprint) out.push({ user: c.user, target: c.resource, planned: c.state_fingerprint, now, reason: 'changed in the tenant since the plan' });
   }
   return out;
 }

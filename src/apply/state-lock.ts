@@ -1,9 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
+import { mkdir } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic-file.js';
+import { FileLock, LockBusyError, LockIdMismatchError, forceRemoveLock, readLockState, type LockState } from '../io/file-lock.js';
+import { identityAlive } from '../io/process-start.js';
 import { UserError } from '../model/user-error.js';
+
+export { LockUnreadableError } from '../io/file-lock.js';
 
 export interface LockInfo {
   id: string;
@@ -12,6 +14,8 @@ export interface LockInfo {
   host: string;
   user: string;
   started: string;
+  /** The holder's process start (see io/process-start.ts), so a reused pid is not taken for it. */
+  processStart?: string;
   /** The run this holder is working on, once it has one (apply makes its run after the pre-flight read). */
   runId?: string;
 }
@@ -19,7 +23,7 @@ export interface LockInfo {
 /** Another run holds the state directory. */
 export class LockHeldError extends UserError {
   constructor(readonly holder: LockInfo) {
-    super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}`);
+    super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}; if that process is gone for good: mfa-migrate force-unlock ${holder.id}`);
     this.name = 'LockHeldError';
   }
 }
@@ -33,71 +37,70 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
+type Fields = Omit<LockInfo, 'id' | 'pid' | 'host' | 'processStart'>;
+
+const lockPath = (stateDir: string): string => join(stateDir, 'lock');
+
 /**
- * Takes the state directory's lock: a file created with O_EXCL holding who, where and since
- * when. A lock whose process is gone from this host (killed, crashed) is taken over, so a resume
- * after kill -9 needs no manual step; a live holder, or one on another host, is refused.
+ * Takes the state directory's lock (io/file-lock.ts): who, where and since when. A lock whose process
+ * is gone from this host (killed, crashed) is taken over, so a resume after kill -9 needs no manual
+ * step; a live holder, or one on another host, is refused (LockHeldError); an unreadable lock is
+ * refused (LockUnreadableError) and left for the admin.
  */
 export async function acquireLock(stateDir: string, operation: string): Promise<HeldLock> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
-  const path = join(stateDir, 'lock');
-  const info: LockInfo = { id: randomUUID(), operation, pid: process.pid, host: hostname(), user: safeUser(), started: new Date().toISOString() };
-  let tookOver: LockInfo | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(path, 'wx', 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(info)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      return { info, ...(tookOver ? { tookOver } : {}), setRun: (runId) => recordRun(path, info, runId), release: () => releaseLock(path, info.id) };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = await readLock(path);
-    if (holder && (holder.host !== info.host || isAlive(holder.pid))) throw new LockHeldError(holder);
-    // The holder died without releasing the lock: move it aside and try again.
-    tookOver = holder;
-    await rename(path, `${path}.stale-${Date.now()}`).catch(() => {});
-  }
-  throw new Error(`cannot take the lock ${path}`);
-}
-
-export async function readLock(path: string): Promise<LockInfo | undefined> {
+  let lock: FileLock<Fields>;
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as LockInfo;
-  } catch {
-    return undefined;
+    lock = await FileLock.acquire<Fields>(lockPath(stateDir), { operation, user: safeUser(), started: new Date().toISOString() });
+  } catch (err) {
+    if (err instanceof LockBusyError) throw new LockHeldError(err.holder as LockInfo);
+    throw err;
   }
+  const held: HeldLock = {
+    info: { ...lock.record } as LockInfo,
+    ...(lock.tookOver ? { tookOver: lock.tookOver as LockInfo } : {}),
+    setRun: async (runId) => {
+      if (await lock.update({ runId })) held.info.runId = runId;
+    },
+    release: () => lock.release(),
+  };
+  return held;
 }
 
-/** Rewrites our lock with the run id, atomically, so a reader never sees half a lock. */
-async function recordRun(path: string, info: LockInfo, runId: string): Promise<void> {
-  const current = await readLock(path);
-  if (current?.id !== info.id) return;
-  info.runId = runId;
-  await writeFileAtomic(path, `${JSON.stringify(info)}\n`, 0o600);
+/** The lock's record at `path` (the state directory's `lock` file); undefined when free or unreadable. */
+export async function readLock(path: string): Promise<LockInfo | undefined> {
+  const state = readLockState<Fields>(path);
+  return state.kind === 'held' ? (state.holder as LockInfo) : undefined;
 }
 
-async function releaseLock(path: string, id: string): Promise<void> {
-  const current = await readLock(path);
-  if (current?.id === id) await unlink(path).catch(() => {});
+/** The state directory's lock: free, held (and whether its holder is alive) or unreadable (with the id force-unlock takes). */
+export function inspectLock(stateDir: string): LockState<Fields> {
+  return readLockState<Fields>(lockPath(stateDir));
+}
+
+/** What force-unlock removed: the holder's record, or an unreadable lock's id. */
+export type RemovedLock = LockInfo | { id: string; unreadable: true; ageMs: number };
+
+/**
+ * `force-unlock LOCK_ID` (Terraform's habit): removes the state folder's lock only if its id is
+ * `lockId`, whoever holds it (the admin has checked), and returns what it removed: the holder, or an
+ * unreadable lock's id. Taken under the lock's claim, so it never removes a lock that replaced the
+ * one named. Not locked, or locked under another id: a UserError, nothing removed.
+ */
+export async function forceUnlock(stateDir: string, lockId: string): Promise<RemovedLock> {
+  let removed: Awaited<ReturnType<typeof forceRemoveLock<Fields>>>;
+  try {
+    removed = await forceRemoveLock<Fields>(lockPath(stateDir), lockId);
+  } catch (err) {
+    if (!(err instanceof LockIdMismatchError)) throw err;
+    throw new UserError(err.actual === undefined ? `${stateDir} is not locked` : `the lock of ${stateDir} is ${err.actual}, not ${lockId}: nothing removed`);
+  }
+  return removed.kind === 'held' ? (removed.holder as LockInfo) : { id: removed.id, unreadable: true, ageMs: removed.ageMs };
 }
 
 /** Whether the lock's holder is still at work: alive on this host, or on another host (which cannot be checked). */
 export function lockHolderAlive(lock: LockInfo): boolean {
-  return lock.host !== hostname() || isAlive(lock.pid);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return identityAlive(lock);
 }
 
 function safeUser(): string {
@@ -107,3 +110,4 @@ function safeUser(): string {
     return 'unknown';
   }
 }
+

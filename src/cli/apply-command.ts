@@ -1,29 +1,34 @@
 import { Option, type Command } from 'commander';
-import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline/promises';
-import { listRuns } from '../apply/journal.js';
-import { LockHeldError, lockHolderAlive, readLock } from '../apply/state-lock.js';
-import { resumeApply, StalePlanError, startApply, type ApplyOutcome, type ApplySelection } from '../apply/run-apply.js';
-import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
-import { groupMemberUpns, resolveGroup } from '../graph/tenant-reader.js';
-import type { OathSeed } from '../model/export-data.js';
-import { ProblemList, formatProblem } from '../model/problem.js';
-import { toPlanFile } from '../plan/plan-file.js';
-import { writeFileAtomic } from '../io/atomic-file.js';
-import { applyPlanFromMemory, loadApplyPlan, type ApplyPlan } from '../apply/apply-plan.js';
-import { renderPlanTerminal } from '../plan/render-terminal.js';
-import { serialKey } from '../model/serial.js';
-import { loadPskcKeyFile, loadPskcPasswordFile, readSeedFiles } from '../source/seeds/read-seed-files.js';
-import { ApplyProgress } from './apply-progress.js';
-import { CliError, EXIT } from './cli-error.js';
-import { addGraphOptions, connect, positiveInt, type GraphCliOptions } from './graph-options.js';
-import { addPlanningOptions, planFromOptions, type PlanCliOptions } from './plan-command.js';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { applyMadePlan, applySavedPlan, type Applied } from '../app/apply.js';
+import { makePlan } from '../app/plan.js';
+import { resumeRun } from '../app/resume.js';
+import { rollbackRun } from '../app/rollback.js';
+import { allRuns, stateDirsToSearch } from '../app/runs.js';
+import { readUserList } from '../app/user-list.js';
+import { forceUnlock, readLock } from '../apply/state-lock.js';
+import type { ApplyOutcome } from '../apply/run-apply.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
+import { EXIT } from '../model/exit-code.js';
 import { printable } from '../model/printable.js';
+import { UserError } from '../model/user-error.js';
+import { SavedPlan } from '../plan/plan-file.js';
+import { renderPlanTerminal } from '../plan/render-terminal.js';
+import { addGraphOptions, connectFromOptions, positiveInt, type GraphCliOptions } from './graph-options.js';
+import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
+import { addPlanningOptions, PLAN_SHAPING_OPTIONS, planRequestFrom, type PlanCliOptions } from './plan-command.js';
+import { Progress } from './progress.js';
+import { useColor } from './color.js';
+import { renderApplySummary, renderRollbackSummary } from './views/apply-summary.js';
+import { commandHint } from './views/command-hint.js';
+import { renderResultsCsv } from './views/results-csv.js';
+import { renderRunsTable, runsJson } from './views/runs-table.js';
+import type { ResultRow } from '../app/results.js';
 
-interface ApplyCliOptions extends PlanCliOptions {
-  source: string;
-  stateDir: string;
+interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
+  source?: string;
+  stateDir?: string;
   batchSize: number;
   maxUsers?: number;
   waves?: number;
@@ -32,261 +37,230 @@ interface ApplyCliOptions extends PlanCliOptions {
   results?: string;
 }
 
+const EXIT_STATUS = `
+Exit status: 0 every operation succeeded; 3 some failed or were skipped (the run can be resumed;
+this wins over 4); 4 stopped by --waves with waves left; 1 error (wrong tenant, stale plan, lock
+held, Graph unreachable); 130 or 143 interrupted by SIGINT or SIGTERM (resume finishes the run).`;
+
+const stateDirHelp = 'folder for the lock and the journals of runs (default: ${XDG_STATE_HOME:-~/.local/state}/mfa-migrate/<tenant id>)';
+
 export function registerApply(program: Command): void {
   const cmd = program
     .command('apply')
     .argument('[planfile]', 'a plan saved by `mfa-migrate plan --out` (passing it is the approval)')
-    .description('Apply a saved plan (or plan and apply with --source) through Graph $batch, in waves, throttle-aware, journaled and resumable.');
-  addPlanningOptions(cmd);
-  // --source is needed only without a plan file ('mandatory' is commander's "must be given";
-  // 'required' means "takes a value", which it still does).
-  const source = cmd.options.find((o) => o.long === '--source')!;
-  source.mandatory = false;
-  addStateDirOption(cmd)
+    .description('Apply a saved plan (or plan and apply with --source) through Graph $batch, in waves, throttle-aware, journaled and resumable. Refuses a plan made for another tenant.');
+  addPlanningOptions(cmd, 'Graph root (default: the one the plan read)');
+  // --source is needed only without a plan file.
+  cmd.options.find((o) => o.long === '--source')!.mandatory = false;
+  cmd
+    .option('--state-dir <dir>', stateDirHelp)
     .option('--batch-size <n>', 'users per wave', (v) => positiveInt(v, '--batch-size'), 500)
     .option('--max-users <n>', 'apply to at most this many users', (v) => positiveInt(v, '--max-users'))
     .option('--waves <k>', 'stop after K waves (resume continues)', (v) => positiveInt(v, '--waves'))
     .option('--skip-stale', 'leave out objects that changed since the plan (and report them) instead of refusing to start', false)
     .option('--auto-approve', 'with --source: apply without asking', false)
-    .option('--results <file.csv>', 'write one row per user: upn, outcome, operations, error')
+    .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
     .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false)
     .addHelpText(
       'after',
-      `
-Exit status: 0 every operation succeeded; 3 some failed or were skipped (the run is complete and
-can be resumed); 1 error (stale plan, lock held, Graph unreachable).
+      `${EXIT_STATUS}
 
 Examples:
   $ mfa-migrate plan --source ./export --tokens seeds.pskc --out wave1.plan
   $ mfa-migrate apply wave1.plan --results wave1.csv
   $ mfa-migrate apply wave1.plan --batch-size 200 --waves 1          # first wave only
-  $ mfa-migrate apply --source ./export --tokens seeds.pskc --auto-approve --graph-url http://127.0.0.1:8080`,
+  $ mfa-migrate apply wave1.plan --users pilot.txt                     # some of the plan's users
+  $ mfa-migrate apply --source ./export --tokens seeds.pskc --auto-approve --graph-url http://127.0.0.1:5580`,
     )
     .action(async (planfile: string | undefined, opts: ApplyCliOptions) => {
-      let plan: ApplyPlan;
-      let seeds: Map<string, OathSeed>;
-      if (planfile) {
-        if (opts.source) throw new CliError('give either a plan file or --source, not both');
-        try {
-          // Streamed: a plan for 100,000 users need not fit in memory as JSON.
-          plan = await loadApplyPlan(planfile);
-        } catch (err) {
-          throw new CliError((err as NodeJS.ErrnoException).code === 'ENOENT' ? `cannot read the plan file ${planfile}: no such file` : (err as Error).message);
-        }
-        seeds = await seedsForPlan(plan);
-      } else {
-        if (!opts.source) throw new CliError('give a plan file, or --source DIR to plan and apply in one go');
-        if (!opts.autoApprove && !process.stdin.isTTY) throw new CliError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
-        const made = await planFromOptions({ ...opts, format: 'text', detailedExitcode: false });
-        if (!made) return;
-        const planFile = toPlanFile(made.built.plan, made.source);
-        plan = applyPlanFromMemory(planFile, Buffer.from(`${JSON.stringify(planFile, null, 2)}\n`));
-        seeds = new Map(made.bundle.seeds.map((s) => [serialKey(s.serial), s]));
-        process.stdout.write(renderPlanTerminal(planFile, { color: process.stdout.isTTY === true, showPhoneNumbers: opts.showPhoneNumbers }));
-        const changes = planFile.summary.create + planFile.summary.update + planFile.summary.delete;
-        if (changes === 0) {
-          process.stdout.write('No changes: nothing to apply.\n');
-          return;
-        }
-        if (!opts.autoApprove && !(await confirm('Apply these changes? Only "yes" is accepted: '))) throw new CliError('apply cancelled');
-      }
-      const conn = connect(opts, false);
-      const users = await selectedUsers(conn, opts).catch((err: unknown) => {
-        throw err instanceof CliError ? err : new CliError((err as Error).message);
-      });
-      const sel: ApplySelection = {
+      const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
+      const users = opts.users ? await readUserList(opts.users) : undefined;
+      const base = {
+        ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+        ...(users ? { users } : {}),
+        ...(opts.group ? { group: opts.group } : {}),
+        ...(opts.maxUsers !== undefined ? { maxUsers: opts.maxUsers } : {}),
         batchSize: opts.batchSize,
         ...(opts.waves !== undefined ? { waves: opts.waves } : {}),
-        ...(users ? { users } : {}),
-        ...(opts.maxUsers !== undefined ? { maxUsers: opts.maxUsers } : {}),
         skipStale: opts.skipStale,
         concurrency: opts.concurrency,
+        log: say,
       };
-      const progress = new ApplyProgress();
-      let outcome: ApplyOutcome;
-      try {
-        outcome = await startApply(plan, undefined, sel, { conn, stateDir: opts.stateDir, seeds, onProgress: (e) => progress.update(e), log: (l) => process.stderr.write(`${printable(l, true)}\n`) });
-      } catch (err) {
-        progress.stop();
-        throw cliErrorOf(err);
+      if (planfile) {
+        if (opts.source) throw new UserError('give either a plan file or --source, not both');
+        // The saved plan is the approved plan: nothing may reshape it now.
+        const shaping = PLAN_SHAPING_OPTIONS.filter((o) => cmd.getOptionValueSource(o.key) === 'cli').map((o) => o.flag);
+        if (shaping.length > 0) throw new UserError(`${shaping.join(', ')}: these options shape a plan: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
+        const plan = await SavedPlan.open(planfile);
+        const graph = connectFromOptions(opts, false, plan.header.graph);
+        return run(opts, (ctl) => applySavedPlan(plan, { ...base, graph, ...ctl }));
       }
-      progress.stop();
-      await finish(outcome, opts.results);
+      if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
+      if (!opts.autoApprove && !process.stdin.isTTY) throw new UserError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
+      const graph = connectFromOptions(opts, false);
+      const progress = new Progress('Reading tenant users');
+      const made = await makePlan({ ...planRequestFrom({ ...opts, source: opts.source }), graph, onProgress: (d, t) => progress.count(d, t), log: say }).finally(() => progress.stop());
+      const p = made.built.plan;
+      process.stdout.write(renderPlanTerminal(p, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
+      if (p.summary.create + p.summary.update + p.summary.delete === 0) {
+        process.stdout.write('No changes: nothing to apply.\n');
+        return;
+      }
+      if (!opts.autoApprove) {
+        const question = `Apply these changes to tenant ${printable(p.tenant.displayName ?? '')} (${p.tenant.id}) at ${graph.root}: ${p.summary.create} to add, ${p.summary.update} to change, ${p.summary.delete} to destroy, for ${p.summary.users} user(s)? Only "yes" is accepted: `;
+        if (!(await confirm(question))) throw new UserError('apply cancelled');
+      }
+      return run(opts, (ctl) => applyMadePlan(made, { ...base, graph, ...ctl }));
     });
 
   const resume = program
     .command('resume')
-    .argument('[runId]', 'the run to finish (default: the latest unfinished run)')
-    .description('Finish an interrupted apply run: operations already done are not sent again; ones whose outcome is unknown are read back first.');
-  addGraphOptions(addStateDirOption(resume))
-    .option('--results <file.csv>', 'write one row per user: upn, outcome, operations, error')
+    .argument('[runId]', 'the run to finish (default: the latest unfinished apply run)')
+    .description('Finish an interrupted or partial apply run, against the Graph and tenant it ran on: operations already done are not sent again; ones whose outcome is unknown are read back first.')
+    .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
+    .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
+    .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error');
+  addGraphOptions(resume, 'Graph root (default: the one the run wrote to)')
     .addHelpText(
       'after',
-      `
+      `${EXIT_STATUS}
+
 Examples:
-  $ mfa-migrate resume                       # the latest unfinished run in ./.mfa-migrate
-  $ mfa-migrate resume 20261128T101500Z-3f2a9c1d --state-dir /var/lib/mfa-migrate`,
+  $ mfa-migrate resume                       # the latest unfinished apply run
+  $ mfa-migrate resume 20261128T101500Z-3f2a9c1d --waves 1`,
     )
-    .action(async (runId: string | undefined, opts: GraphCliOptions & { stateDir: string; results?: string }) => {
-      const runs = await listRuns(opts.stateDir);
-      const id = runId ?? runs.find((r) => r.kind === 'apply' && (r.state === 'interrupted' || r.state === 'partial' || r.state === 'stopped'))?.id;
-      if (!id) throw new CliError(runId ? `no run ${runId}` : `no unfinished apply run in ${opts.stateDir}`);
-      if (!runs.some((r) => r.id === id)) throw new CliError(`no run ${id} in ${opts.stateDir}`);
-      const plan = await loadApplyPlan(join(opts.stateDir, 'runs', id, 'plan.json')).catch((err: Error) => {
-        throw new CliError(err.message);
-      });
-      const seeds = await seedsForPlan(plan);
-      const conn = connect(opts, false);
-      const progress = new ApplyProgress();
-      let outcome: ApplyOutcome;
-      try {
-        outcome = await resumeApply(id, { conn, stateDir: opts.stateDir, seeds, onProgress: (e) => progress.update(e), log: (l) => process.stderr.write(`${printable(l, true)}\n`) });
-      } catch (err) {
-        progress.stop();
-        throw cliErrorOf(err);
-      }
-      progress.stop();
-      await finish(outcome, opts.results);
+    .action(async (runId: string | undefined, opts: GraphCliOptions & { stateDir?: string; results?: string; waves?: number }) => {
+      const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
+      await run(opts, (ctl) =>
+        resumeRun({
+          ...(runId ? { runId } : {}),
+          ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+          ...(opts.waves !== undefined ? { waves: opts.waves } : {}),
+          connect: (root) => connectFromOptions(opts, false, root),
+          log: say,
+          ...ctl,
+        }),
+      );
     });
 
   const rollback = program
     .command('rollback')
     .argument('<runId>', 'the apply run to undo (or an interrupted rollback run to finish)')
-    .description('Undo what an apply run did, newest first: delete what it created, restore what it updated and the previous default method, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.');
-  addGraphOptions(addStateDirOption(rollback))
-    .option('--force', 'also overwrite objects changed in the tenant since the run', false)
+    .description('Undo what an apply run did, newest first, against the tenant it ran on: delete what it created, restore what it updated and the previous default method, deactivate the tokens it activated, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.')
+    .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
+    .option('--force', 'also overwrite objects changed in the tenant since the run', false);
+  addGraphOptions(rollback, 'Graph root (default: the one the run wrote to)')
     .addHelpText(
       'after',
       `
-Exit status: 0 everything was undone; 3 something was left (changed since the run, or failed): resumable; 1 error.
+Exit status: 0 everything was undone; 3 something was left (changed since the run, or failed): resumable;
+1 error (a run already rolled back, wrong tenant); 130 or 143 interrupted.
 
 Examples:
   $ mfa-migrate runs
   $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d
   $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d --force`,
     )
-    .action(async (runId: string, opts: GraphCliOptions & { stateDir: string; force: boolean }) => {
-      const runs = await listRuns(opts.stateDir);
-      const run = runs.find((r) => r.id === runId);
-      if (!run) throw new CliError(`no run ${runId} in ${opts.stateDir}`);
-      const conn = connect(opts, false);
-      const deps = { conn, stateDir: opts.stateDir, concurrency: opts.concurrency, force: opts.force, log: (l: string) => process.stderr.write(`${printable(l, true)}\n`) };
-      let o: RollbackOutcome;
+    .action(async (runId: string, opts: GraphCliOptions & { stateDir?: string; force: boolean }) => {
+      const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
+      const interrupts = watchInterrupts(say);
+      let current: { runId: string; stateDir: string } | undefined;
       try {
-        o = run.kind === 'rollback' ? await resumeRollback(runId, deps) : await startRollback(runId, deps);
+        const { outcome, stateDir } = await rollbackRun({
+          runId,
+          ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+          force: opts.force,
+          concurrency: opts.concurrency,
+          connect: (root) => connectFromOptions(opts, false, root),
+          log: say,
+          signal: interrupts.signal,
+          onRun: (id, dir) => (current = { runId: id, stateDir: dir }),
+        });
+        const hint = outcome.state !== 'completed' ? commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : [])], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
+        process.stdout.write(renderRollbackSummary(outcome, stateDir, hint));
+        process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;
       } catch (err) {
-        throw cliErrorOf(err);
+        if (current && interrupts.received()) say(`Run ${current.runId} interrupted. Finish it with: ${commandHint(['rollback', current.runId], opts)}`);
+        throw err;
+      } finally {
+        interrupts.dispose();
       }
-      const c = o.counts;
-      process.stdout.write(
-        [
-          `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}.`,
-          `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
-          ...o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
-          ...o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
-          ...(o.state !== 'completed' ? [`Resume with: mfa-migrate rollback ${o.runId}`] : []),
-        ].map((l) => printable(l)).join('\n') + '\n',
-      );
-      process.exitCode = o.state === 'completed' ? EXIT.ok : EXIT.partial;
     });
 
-  const runs = program.command('runs').description('List the runs in the state directory, newest first, with their state and counts.');
-  addStateDirOption(runs)
+  program
+    .command('runs')
+    .description('List the runs, newest first: kind, tenant, Graph, state, counts, and which rollback undid which apply.')
+    .option('--state-dir <dir>', 'one state folder (default: every tenant folder of the state base)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .addHelpText('after', '\nExamples:\n  $ mfa-migrate runs\n  $ mfa-migrate runs --format json | jq \'.[0].state\'')
-    .action(async (opts: { stateDir: string; format: 'text' | 'json' }) => {
-      const lock = await readLock(join(opts.stateDir, 'lock'));
-      const holder = lock && lockHolderAlive(lock) ? lock : undefined;
-      // A run is "running" only while a live process holds the lock for that very run.
-      const list = await listRuns(opts.stateDir, (id) => holder?.runId === id);
-      if (opts.format === 'json') {
-        process.stdout.write(`${JSON.stringify(list.map((r) => ({ id: r.id, kind: r.kind, state: r.state, started: r.started, finished: r.finished, counts: r.counts })), null, 2)}\n`);
+    .addHelpText('after', '\nExamples:\n  $ mfa-migrate runs\n  $ mfa-migrate runs --format json --state-dir ./state')
+    .action(async (opts: { stateDir?: string; format: 'text' | 'json' }) => {
+      const all = await allRuns(opts.stateDir);
+      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(runsJson(all), null, 2)}\n`);
+      else process.stdout.write(renderRunsTable(all));
+    });
+
+  program
+    .command('force-unlock')
+    .argument('<lockId>', 'the lock id the "in use" message names')
+    .description('Remove a state folder\'s lock left by a process that is gone for good (another host\'s, say), after showing its holder. Only the lock of that id is removed.')
+    .option('--state-dir <dir>', 'the state folder (default: look in every tenant folder of the state base)')
+    .addHelpText('after', '\nExamples:\n  $ mfa-migrate force-unlock 0b6f8d2e-2c1a-4c52-9a57-8f1f3c1e2d4b')
+    .action(async (lockId: string, opts: { stateDir?: string }) => {
+      const { dirs } = await stateDirsToSearch(opts.stateDir);
+      for (const dir of dirs) {
+        const holder = await readLock(join(dir, 'lock'));
+        if (holder?.id !== lockId) continue;
+        process.stdout.write(printable(`Lock ${holder.id} of ${dir}: ${holder.operation} pid ${holder.pid} of ${holder.user}@${holder.host}, since ${holder.started}${holder.runId ? `, run ${holder.runId}` : ''}\n`));
+        await forceUnlock(dir, lockId);
+        process.stdout.write('Removed.\n');
         return;
       }
-      if (holder && !holder.runId) {
-        process.stdout.write(`In use by ${holder.operation} (pid ${holder.pid} of ${holder.user}@${holder.host}, since ${holder.started}), preparing its run.\n`);
-      }
-      if (list.length === 0) {
-        process.stdout.write(`No runs in ${opts.stateDir}.\n`);
-        return;
-      }
-      for (const r of list) {
-        const c = r.counts;
-        process.stdout.write(`${r.id}  ${r.kind.padEnd(8)} ${r.state.padEnd(11)} started ${r.started}${r.finished ? `  finished ${r.finished}` : ''}  done ${c.done}, failed ${c.failed}, skipped ${c.skipped}, pending ${c.pending + c.started}\n`);
-      }
+      throw new UserError(`no lock ${lockId} in ${opts.stateDir ?? 'any tenant folder of the state base'}`);
     });
 }
 
-export function addStateDirOption(cmd: Command): Command {
-  return cmd.option('--state-dir <dir>', 'folder for the lock and the journals of runs', './.mfa-migrate');
+interface RunControl {
+  signal: AbortSignal;
+  onProgress: (e: Parameters<Progress['apply']>[0]) => void;
+  onRun: (runId: string, stateDir: string) => void;
 }
 
-async function finish(o: ApplyOutcome, resultsFile?: string): Promise<void> {
-  const c = o.counts;
-  const s = o.stats;
-  const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
-  process.stdout.write(
-    [
-      `Run ${o.runId}: ${o.state}.`,
-      `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
-      `  users: ${o.users.filter((u) => u.outcome === 'done').length} done, ${o.users.filter((u) => u.outcome === 'partial').length} partial, ${o.users.filter((u) => u.outcome === 'failed').length} failed, ${o.users.filter((u) => u.outcome === 'stale').length} stale, ${o.users.filter((u) => u.outcome === 'pending').length} not started`,
-      `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${(c.done / seconds).toFixed(1)} ops/s`,
-      ...(o.stale.length ? [`  stale (left out): ${o.stale.map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}`] : []),
-      ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),
-      ...(o.state !== 'completed' ? [`Resume with: mfa-migrate resume ${o.runId}`] : []),
-    ].map((l) => printable(l)).join('\n') + '\n',
-  );
-  if (resultsFile) {
-    const rows = ['upn,outcome,operations,error', ...o.users.map((u) => [u.upn, u.outcome, `${u.done}/${u.operations}`, u.error ?? ''].map(csvCell).join(','))];
-    await writeFileAtomic(resultsFile, `${rows.join('\n')}\n`, 0o600);
-    process.stderr.write(`Results written to ${resultsFile}\n`);
-  }
-  process.exitCode = o.state === 'completed' ? EXIT.ok : EXIT.partial;
-}
-
-function csvCell(v: string): string {
-  return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-/** Seeds are read again from the files the plan was made from, never from the plan (it holds none). */
-async function seedsForPlan(plan: Pick<ApplyPlan, 'source' | 'hasTokenChanges'>): Promise<Map<string, OathSeed>> {
-  if (!plan.hasTokenChanges) return new Map();
-  const problems = new ProblemList();
-  let opts;
+/** Runs apply or resume with progress, interrupts, the summary, the results file and the exit status. */
+async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied>): Promise<void> {
+  const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
+  const interrupts: Interrupts = watchInterrupts(say);
+  const progress = new Progress('apply');
+  let current: { runId: string; stateDir: string } | undefined;
+  let applied: Applied;
   try {
-    opts = {
-      pskcMac: plan.source.pskcMac,
-      ...(plan.source.pskcKeyFile ? { pskcKey: loadPskcKeyFile(plan.source.pskcKeyFile) } : {}),
-      ...(plan.source.pskcPasswordFile ? { pskcPassword: loadPskcPasswordFile(plan.source.pskcPasswordFile) } : {}),
-    };
+    applied = await go({ signal: interrupts.signal, onProgress: (e) => progress.apply(e), onRun: (runId, stateDir) => (current = { runId, stateDir }) });
   } catch (err) {
-    throw new CliError((err as Error).message);
+    progress.stop();
+    if (current) say(`Run ${current.runId} stopped by an error. Finish it with: ${commandHint(['resume', current.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) })}`);
+    throw err;
+  } finally {
+    progress.stop();
+    interrupts.dispose();
   }
-  const seeds = await readSeedFiles(plan.source.tokens, opts, problems);
-  if (problems.hasErrors()) {
-    const fatal = problems.errors.filter((p) => p.code.startsWith('pskc') || p.code === 'file-unreadable' || p.code === 'file-missing' || p.code === 'secret-duplicate');
-    if (fatal.length) throw new CliError(`cannot read the seed files again:\n${fatal.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
-  }
-  return new Map(seeds.map((s) => [serialKey(s.serial), s]));
+  const o = applied.outcome;
+  const unfinished = o.state !== 'completed';
+  const hint = unfinished ? commandHint(['resume', o.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
+  process.stdout.write(renderApplySummary(o, applied.stateDir, hint));
+  if (opts.results) await writeResults(opts.results, applied.results);
+  process.exitCode = exitStatus(o, interrupts.received());
 }
 
-async function selectedUsers(conn: ReturnType<typeof connect>, opts: ApplyCliOptions): Promise<string[] | undefined> {
-  let users: string[] | undefined;
-  if (opts.users) {
-    const text = await readFile(opts.users, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot read --users ${opts.users} (${err.code ?? 'error'})`);
-    });
-    users = text
-      .split(/\r?\n/)
-      .map((l) => l.split(/[,;]/)[0]!.trim().toLowerCase())
-      .filter((l) => l && !l.startsWith('#') && !['upn', 'username', 'userprincipalname'].includes(l));
-  }
-  if (opts.group && !opts.source) {
-    const g = await resolveGroup(conn, opts.group);
-    const members = (await groupMemberUpns(conn, g.id)).map((u) => u.toLowerCase());
-    users = users ? users.filter((u) => members.includes(u)) : members;
-  }
-  return users;
+/** 0 all done; 3 failures or skips (they win over 4); 4 stopped by --waves; 130/143 interrupted. */
+export function exitStatus(o: Pick<ApplyOutcome, 'state' | 'counts'>, signal: 'SIGINT' | 'SIGTERM' | undefined): number {
+  if (o.state === 'interrupted') return SIGNAL_EXIT[signal ?? 'SIGINT'];
+  if (o.counts.failed + o.counts.skipped > 0 || o.state === 'partial') return EXIT.partial;
+  if (o.state === 'stopped') return EXIT.stopped;
+  return EXIT.ok;
+}
+
+async function writeResults(path: string, rows: readonly ResultRow[]): Promise<void> {
+  await writeFileAtomic(path, renderResultsCsv(rows), 0o600);
+  process.stderr.write(`Results written to ${path}\n`);
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -297,13 +271,3 @@ async function confirm(question: string): Promise<boolean> {
     rl.close();
   }
 }
-
-function cliErrorOf(err: unknown): Error {
-  if (err instanceof StalePlanError) {
-    return new CliError(`${err.message}:\n${err.stale.map((s) => `  ${s.user ?? 'policy'} ${s.target}: ${s.reason}`).join('\n')}`);
-  }
-  if (err instanceof LockHeldError) return new CliError(err.message);
-  if (err instanceof Error && (err.name === 'GraphRequestError' || err.name === 'SignInError')) return new CliError(err.message);
-  return err instanceof Error ? err : new Error(String(err));
-}
-

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import { packageRoot } from '../io/package-root.js';
@@ -26,7 +27,8 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
   program
     .command('demo')
     .description('Plan the bundled Contoso sample export against the embedded Graph emulator and write the HTML mapping report (no tenant needed).')
-    .option('--report <file>', 'where to write the HTML report', 'mfa-migrate-demo-report.html')
+    // Outside the working folder by default: run from a checkout, the demo must not leave files in it.
+    .option('--report <file>', 'where to write the HTML report', join(tmpdir(), 'mfa-migrate-demo-report.html'))
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report /tmp/report.html')
     .action(async (opts: { report: string }) => {
       const emulator = await startEmulator({ port: 0 });

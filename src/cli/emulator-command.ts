@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { CliError, EXIT } from './cli-error.js';
+import { EXIT } from '../model/exit-code.js';
+import { UserError as CliError } from '../model/user-error.js';
 import { EmulatorOptionError, TenantFileError, startEmulator, type ThrottleMode } from '../emulator/index.js';
 
 const TOKEN_ENV = 'MFA_MIGRATE_EMULATOR_TOKEN';

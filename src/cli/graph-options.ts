@@ -1,12 +1,18 @@
 import { Option, type Command } from 'commander';
-import { AUTH_MODES, AuthConfigError, type AuthMode } from '../graph/auth.js';
-import { GraphConnection } from '../graph/graph-connection.js';
-import { CliError } from './cli-error.js';
+import { AUTH_MODES, type AuthMode } from '../graph/auth.js';
+import { connectGraph } from '../graph/connect.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import { DEFAULT_GRAPH_ROOT } from '../graph/graph-root.js';
+import { UserError } from '../model/user-error.js';
+
+/** The emulator's shared secret, when it was started with --token (the emulator reads the same variable). */
+export const EMULATOR_TOKEN_ENV = 'MFA_MIGRATE_EMULATOR_TOKEN';
 
 /** Options shared by every command that talks to Graph. */
-export function addGraphOptions(cmd: Command): Command {
+export function addGraphOptions(cmd: Command, rootHelp = `Microsoft Graph root (default ${DEFAULT_GRAPH_ROOT}); a loopback URL such as the emulator's needs no credential`): Command {
   return cmd
-    .option('--graph-url <url>', 'Microsoft Graph root (a loopback URL such as the emulator needs no credential)', 'https://graph.microsoft.com')
+    .option('--graph-url <url>', rootHelp)
+    .option('--allow-graph-host <host>', 'also send the access token to this host (a proxy of yours); repeatable', collect, [] as string[])
     .addOption(new Option('--auth <mode>', 'how to sign in to Graph').choices([...AUTH_MODES]).default('default'))
     .option('--tenant-id <id>', 'Entra tenant id (default: AZURE_TENANT_ID)')
     .option('--client-id <id>', 'app (client) id (default: AZURE_CLIENT_ID)')
@@ -16,7 +22,8 @@ export function addGraphOptions(cmd: Command): Command {
 }
 
 export interface GraphCliOptions {
-  graphUrl: string;
+  graphUrl?: string;
+  allowGraphHost: string[];
   auth: AuthMode;
   tenantId?: string;
   clientId?: string;
@@ -25,17 +32,32 @@ export interface GraphCliOptions {
   concurrency: number;
 }
 
-export function connect(opts: GraphCliOptions, readOnly: boolean): GraphConnection {
-  try {
-    return new GraphConnection({ ...opts, readOnly });
-  } catch (err) {
-    if (err instanceof AuthConfigError || err instanceof Error) throw new CliError(err.message);
-    throw err;
-  }
+/**
+ * Connects to Graph: the --graph-url given, else `fallbackRoot` (a plan's or a run's own Graph),
+ * else Microsoft Graph.
+ */
+export function connectFromOptions(opts: GraphCliOptions, readOnly: boolean, fallbackRoot?: string): GraphClient {
+  const emulatorToken = process.env[EMULATOR_TOKEN_ENV];
+  return connectGraph({
+    graphUrl: opts.graphUrl ?? fallbackRoot ?? DEFAULT_GRAPH_ROOT,
+    allowGraphHosts: opts.allowGraphHost,
+    auth: opts.auth,
+    ...(opts.tenantId ? { tenantId: opts.tenantId } : {}),
+    ...(opts.clientId ? { clientId: opts.clientId } : {}),
+    ...(opts.clientSecretFile ? { clientSecretFile: opts.clientSecretFile } : {}),
+    ...(opts.certificatePath ? { certificatePath: opts.certificatePath } : {}),
+    readOnly,
+    concurrency: opts.concurrency,
+    ...(emulatorToken ? { emulatorToken } : {}),
+  });
 }
 
 export function positiveInt(v: string, name: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`${name} must be a positive integer, got "${v}"`);
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer, got "${v}"`);
   return n;
+}
+
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }

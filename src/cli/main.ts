@@ -2,7 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CliError, EXIT } from './cli-error.js';
+import { EXIT } from '../model/exit-code.js';
+import { UserError } from '../model/user-error.js';
 import { ownValue } from '../model/own-value.js';
 import { printable } from '../model/printable.js';
 import { packageVersion } from '../io/package-root.js';
@@ -29,7 +30,7 @@ const REGISTRARS: Record<string, () => Promise<Registrar>> = {
   shim: async () => (await import('./shim-command.js')).registerShim,
 };
 /** Commands registered by another command's module. */
-const ALIASES: Record<string, string> = { resume: 'apply', rollback: 'apply', runs: 'apply' };
+const ALIASES: Record<string, string> = { resume: 'apply', rollback: 'apply', runs: 'apply', 'force-unlock': 'apply' };
 
 /**
  * The CLI for these arguments (user arguments, without node and the script): with only the named
@@ -56,6 +57,7 @@ Examples:
   const versionOnly = args.length === 1 && (first === '-V' || first === '--version');
   const modules = versionOnly ? [] : named !== undefined && Object.hasOwn(REGISTRARS, named) ? [named] : Object.keys(REGISTRARS);
   for (const register of await Promise.all(modules.map((m) => REGISTRARS[m]!()))) register(program);
+  addNoColor(program);
   return program;
 }
 
@@ -69,12 +71,22 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here with exit code 0; usage errors were already printed.
       return err.exitCode === 0 ? 0 : EXIT.usage;
     }
-    if (err instanceof CliError) {
+    // The one place errors become output and exit status: an admin's error is one clear message,
+    // anything else is a bug and says so with its stack.
+    if (err instanceof UserError) {
       process.stderr.write(`mfa-migrate: ${printable(err.message, true)}\n`);
       return err.exitCode;
     }
     process.stderr.write(`mfa-migrate: unexpected error: ${printable(err instanceof Error ? (err.stack ?? err.message) : String(err), true)}\n`);
     return EXIT.error;
+  }
+}
+
+/** Every command takes --no-color (NO_COLOR in the environment does the same). */
+function addNoColor(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    if (!sub.options.some((o) => o.long === '--no-color')) sub.option('--no-color', 'no colours in the output (also: NO_COLOR set in the environment)');
+    addNoColor(sub);
   }
 }
 

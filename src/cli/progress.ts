@@ -1,31 +1,83 @@
+import cliProgress from 'cli-progress';
+import type { ApplyProgressEvent } from '../apply/run-apply.js';
+
+/** Where progress goes: stderr (stdout carries the command's output). */
+interface ProgressStream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
+
 /**
- * Progress on stderr: one line rewritten in place on a terminal, a line every few seconds otherwise
- * (logs, CI). Never on stdout, which carries the command's output.
+ * Progress on stderr, the one renderer of the tool: on a terminal a bar (a counter, or apply's
+ * operations with users, rate, throttling and ETA) redrawn in place; otherwise plain lines: a
+ * counter every few seconds, apply one line per wave. Its figures never go backwards.
  */
 export class Progress {
-  private last = 0;
-  private readonly tty = process.stderr.isTTY === true;
-  private written = false;
+  private bar: cliProgress.SingleBar | undefined;
+  private lastLine = 0;
+  private lastWave: number | undefined;
+  private shown = 0;
+  private readonly tty: boolean;
 
   constructor(
     private readonly label: string,
+    private readonly stream: ProgressStream = process.stderr,
     private readonly intervalMs = 5000,
-  ) {}
+  ) {
+    this.tty = stream.isTTY === true;
+  }
 
-  update(done: number, total: number, extra = ''): void {
+  /** A counter: `label: done/total`. */
+  count(done: number, total: number): void {
+    if (this.tty) return this.draw(done, total, { detail: '' }, `${this.label} [{bar}] {value}/{total}{detail}`);
     const now = Date.now();
-    const text = `${this.label}: ${done}/${total}${extra ? ` ${extra}` : ''}`;
-    if (this.tty) {
-      if (now - this.last < 100 && done < total) return;
-      process.stderr.write(`\r\u001b[K${text}`);
-      this.written = true;
-    } else if (now - this.last >= this.intervalMs || done === total) {
-      process.stderr.write(`${text}\n`);
-    } else return;
-    this.last = now;
+    if (now - this.lastLine < this.intervalMs && done < total) return;
+    this.lastLine = now;
+    this.stream.write(`${this.label}: ${done}/${total}\n`);
   }
 
-  done(): void {
-    if (this.tty && this.written) process.stderr.write('\n');
+  /** Apply's progress: operations of the whole run (all waves) from the first frame. */
+  apply(e: ApplyProgressEvent): void {
+    const s = e.stats;
+    const finished = Math.max(this.shown, s.done + s.failed + s.skipped);
+    this.shown = finished;
+    const elapsed = (Date.now() - s.startedAt) / 1000;
+    const rate = elapsed > 1 ? (s.done + s.failed) / elapsed : 0;
+    const eta = rate > 0 ? Math.round((s.total - finished) / rate) : undefined;
+    const wave = e.wave !== undefined ? ` wave ${e.wave}/${e.waves}` : '';
+    const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate.toFixed(1), throttled: s.throttled, failed: s.failed, etaText: eta === undefined ? '-' : formatDuration(eta) };
+    if (this.tty) {
+      if (e.phase === 'preflight') return;
+      return this.draw(finished, s.total, payload, `${this.label} [{bar}] {value}/{total} ops | users {users}/{usersTotal}{wave} | {rate} ops/s | throttled {throttled} | failed {failed} | ETA {etaText}`);
+    }
+    // Without a terminal: a line when a wave starts and when the run ends.
+    if (e.phase === 'wave' && e.wave !== this.lastWave) {
+      this.lastWave = e.wave;
+      this.stream.write(`${this.label}:${wave}: ${finished}/${s.total} operations, users ${e.users}/${e.usersTotal}, ${payload.rate} ops/s, throttled ${s.throttled}, failed ${s.failed}, ETA ${payload.etaText}\n`);
+    } else if (e.phase === 'done') {
+      this.stream.write(`${this.label}: ${finished}/${s.total} operations, users ${e.users}/${e.usersTotal}, throttled ${s.throttled}, failed ${s.failed}\n`);
+    }
   }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+
+  private draw(value: number, total: number, payload: Record<string, unknown>, format: string): void {
+    if (!this.bar) {
+      this.bar = new cliProgress.SingleBar({ format, hideCursor: true, stream: this.stream as NodeJS.WriteStream, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+      this.bar.start(Math.max(1, total), value, payload);
+      return;
+    }
+    this.bar.setTotal(Math.max(1, total));
+    this.bar.update(value, payload);
+  }
+}
+
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  const m = Math.floor(seconds / 60);
+  if (m < 60) return `${m}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }

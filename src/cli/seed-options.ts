@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
 import { PSKC_MAC_MODES, type PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
-import { CliError } from './cli-error.js';
+import { UserError } from '../model/user-error.js';
 
 /** The seed-file options shared by validate, plan, apply and shim import. */
 export function addSeedOptions(cmd: Command): Command {
@@ -33,7 +33,7 @@ export function seedReadOptionsFrom(opts: SeedCliOptions): SeedReadOptions {
     if (opts.pskcKeyFile) out.pskcKey = loadPskcKeyFile(opts.pskcKeyFile);
     if (opts.pskcPasswordFile) out.pskcPassword = loadPskcPasswordFile(opts.pskcPasswordFile);
   } catch (err) {
-    throw new CliError((err as Error).message);
+    throw new UserError((err as Error).message);
   }
   return out;
 }

@@ -3,13 +3,16 @@ import { formatProblem, SourceError } from '../model/problem.js';
 import { printable } from '../model/printable.js';
 import { readExport } from '../source/export-bundle.js';
 import { buildValidationReport, type ValidationReport } from '../source/validation-report.js';
-import { CliError, EXIT } from './cli-error.js';
+import { EXIT } from '../model/exit-code.js';
+import { UserError as CliError } from '../model/user-error.js';
 import { writeJsonStreamed } from './json-stream.js';
+import { useColor } from './color.js';
 import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 interface ValidateOptions extends SeedCliOptions {
   source: string;
   format: 'text' | 'json';
+  color?: boolean;
 }
 
 export function registerValidate(program: Command): void {
@@ -50,7 +53,7 @@ Examples:
         throw err;
       }
       if (opts.format === 'json') await writeJsonStreamed(process.stdout, { ...report });
-      else process.stdout.write(renderValidationText(report, process.stdout.isTTY === true));
+      else process.stdout.write(renderValidationText(report, useColor(opts, process.stdout)));
       process.exitCode = report.errors.length > 0 ? EXIT.error : EXIT.ok;
     });
 }

@@ -10,6 +10,7 @@ export { EmulatorOptionError, defaultTenantFile } from './options.js';
 export { TenantFileError } from './tenant-file.js';
 export type { RequestLogEntry } from './request-log.js';
 export type { EmulatorState } from './state.js';
+export { createInProcessEmulator, IN_PROCESS_URL, type InProcessEmulator } from './in-process.js';
 export type { ThrottleLimits } from './throttle.js';
 
 export interface RunningEmulator {

@@ -68,15 +68,3 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
       return new DefaultAzureCredential(tenantId ? { tenantId } : {});
   }
 }
-
-/** Loopback Graph roots (the emulator) need no credential: a placeholder bearer token is sent. */
-export function isLoopback(url: string): boolean {
-  try {
-    const host = new URL(url).hostname;
-    // An IPv4 address in 127/8 (the URL parser normalises 127.1 and the like), not a name that
-    // merely starts with "127." such as 127.0.0.1.example.com.
-    return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
-  } catch {
-    return false;
-  }
-}

@@ -41,6 +41,7 @@ export const RULES = {
   'DEFAULT-MOST-SECURE': 'With --default-method most-secure-if-unset, an unset default becomes the most secure method the user will have.',
   'DEFAULT-POLICY-FALLBACK': 'A default whose method the policy does not enable, or the user will not have, falls back to the most secure enabled method the user will have.',
   'DEFAULT-PUSH-NEEDS-APP': 'Mobile app default becomes push only when the user already has Microsoft Authenticator in the tenant.',
+  'DEFAULT-KEPT-TOKEN-MISSING': "A user whose OATH token has no seed (planned with --allow-missing-seeds) keeps their default method whenever the token would have decided it: a missing seed never moves a user's default.",
   // Tenant policy
   'POL-VOICE': 'Phone call allowed or in use in MFA Server -> Voice enabled for the target group.',
   'POL-VOICE-OFFICE': 'A user will have an office phone -> Voice allows office phones.',

@@ -103,15 +103,34 @@ export function mapUser(input: UserMappingInput): UserMapping {
   if (finalPhones.has('alternateMobile')) available.add('voiceAlternateMobile');
   if (finalPhones.has('office')) available.add('voiceOffice');
 
-  const defaultMethod = decideDefaultMethod({
-    user,
-    current: tenantUser.defaultMethod,
-    available,
-    enabledByPolicy: input.enabledDefaults,
-    ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
-    ...(phones.backupType ? { backupType: phones.backupType } : {}),
-    mode: options.defaultMethod,
-  });
+  const decide = (methods: ReadonlySet<DefaultMethod>) =>
+    decideDefaultMethod({
+      user,
+      current: tenantUser.defaultMethod,
+      available: methods,
+      enabledByPolicy: input.enabledDefaults,
+      ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
+      ...(phones.backupType ? { backupType: phones.backupType } : {}),
+      mode: options.defaultMethod,
+    });
+  let defaultMethod = decide(available);
+  // A token left out for want of its seed must not move the user's default: had it been there, would
+  // the decision differ? Then the default is left as it is.
+  if (oath.findings.some((f) => f.code === 'seed-missing') && decide(new Set([...available, 'oath'])).target !== defaultMethod.target) {
+    defaultMethod = {
+      rule: 'DEFAULT-KEPT-TOKEN-MISSING',
+      because: `the user's token ${user.oathTokenSerial} has no seed: the default method is left as it is`,
+      findings: [
+        {
+          severity: 'warning',
+          code: 'default-kept-token-missing',
+          user: name,
+          rule: 'DEFAULT-KEPT-TOKEN-MISSING',
+          message: `default method left ${tenantUser.defaultMethod ?? 'unset'}: token ${user.oathTokenSerial} has no seed (add its seed file and plan again to migrate it)`,
+        },
+      ],
+    };
+  }
   findings.push(...defaultMethod.findings);
 
   const strong = available.has('push') || available.has('oath') || tenantUser.emails.length > 0;

@@ -7,6 +7,8 @@ export const EXIT = {
   changes: 2,
   /** apply, resume, rollback: finished, but some operations failed or were skipped (resumable). */
   partial: 3,
+  /** apply, resume: stopped by --waves with waves left and nothing failed. */
+  stopped: 4,
   /** Command-line usage error (unknown option, missing argument). */
   usage: 1,
 } as const;

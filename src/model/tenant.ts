@@ -34,14 +34,15 @@ export interface TenantUser {
   authenticatorCount: number;
   softwareOathCount: number;
   /** Hardware OATH methods on the user (device ids, with serials when the inventory knows them). */
-  hardwareOath: { id: string; serialNumber?: string; status?: string }[];
+  hardwareOath: { id: string; serialNumber?: string; status?: string; notInInventory?: boolean }[];
   defaultMethod: DefaultMethod | null;
   isSystemPreferredEnabled?: boolean;
 }
 
 /** What the plan knows of the tenant. */
 export interface TenantSnapshot {
-  tenantId: string;
+  /** The tenant read (GET /organization); id 'unknown' when it was not read. */
+  tenant: { id: string; displayName: string };
   policy: AuthenticationMethodsPolicy;
   /** Keyed by lower-cased UPN. Users absent here were not found. */
   users: Map<string, TenantUser>;

@@ -6,7 +6,7 @@ import type { MobileDevice, OathSeed } from '../model/export-data.js';
 import type { Problem, ProblemCode } from '../model/problem.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import type { ExportBundle } from '../source/export-bundle.js';
-import { PLAN_FORMAT_VERSION, type Plan, type UserChange } from './plan-model.js';
+import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
 import { diffUser } from './user-diff.js';
 
 /** Export problems that make the whole export untrustworthy: the plan stops on them. */
@@ -71,6 +71,12 @@ export function buildPlan(input: PlanInput): BuiltPlan {
     });
   });
   const userChanges: UserChange[] = mappings.flatMap((m) => diffUser(m, tenant.hardwareTokens));
+  const pendingUsers = new Set(userChanges.filter((c) => c.action !== 'no-op').map((c) => c.user_id));
+  const planUsers: PlanUserStatus[] = mappings.map((m) => ({
+    user: m.user,
+    user_id: m.tenantUser?.id ?? null,
+    status: m.skipped?.code === 'user-disabled' ? 'disabled' : !m.tenantUser ? 'not-in-tenant' : pendingUsers.has(m.tenantUser.id) ? 'changes' : 'unchanged',
+  }));
 
   const byLine = new Map(users.map((u) => [u.line, u]));
   const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
@@ -95,7 +101,7 @@ export function buildPlan(input: PlanInput): BuiltPlan {
     format_version: PLAN_FORMAT_VERSION,
     created: input.now.toISOString(),
     source_fingerprint: input.sourceFingerprint,
-    tenant: { id: tenant.tenantId },
+    tenant: { ...tenant.tenant },
     options: { include_email: options.includeEmail, default_method: options.defaultMethod, prune: options.prune, target_group: { ...options.target } },
     summary: {
       users: users.length,
@@ -107,6 +113,7 @@ export function buildPlan(input: PlanInput): BuiltPlan {
     },
     policy_changes: policy.changes,
     user_changes: userChanges,
+    users: planUsers,
     findings,
     registration_campaign: findings.filter((f) => f.code === 'mobile-app-reregistration' && f.severity === 'warning').map((f) => f.user!),
   };

@@ -1,5 +1,7 @@
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
+import { sameNumber } from '../mapping/phone-rules.js';
 import { findConfig } from '../mapping/policy-rules.js';
+import { canonicalJson } from './fingerprint.js';
 import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
 
 /**
@@ -38,6 +40,20 @@ export function tokenFor(serial: string, userId: string, inventory: ReadonlyMap<
 export function splitResource(resource: string): [string, string | undefined] {
   const i = resource.indexOf('/');
   return i < 0 ? [resource, undefined] : [resource.slice(0, i), resource.slice(i + 1)];
+}
+
+/** A method configuration of the policy, by id (case-insensitive). */
+export function methodConfiguration(policy: AuthenticationMethodsPolicy, id: string): Record<string, unknown> | undefined {
+  return findConfig(policy, id) as Record<string, unknown> | undefined;
+}
+
+/** Whether two states of one plan resource are the same: phone numbers whatever their spacing, email addresses whatever their case. */
+export function sameResourceState(resource: string, a: Record<string, unknown> | null, b: Record<string, unknown> | null): boolean {
+  if (!a || !b) return a === b;
+  const [kind] = splitResource(resource);
+  if (kind === 'phoneMethods') return sameNumber(String(a.phoneNumber), String(b.phoneNumber));
+  if (kind === 'emailMethods') return String(a.emailAddress).toLowerCase() === String(b.emailAddress).toLowerCase();
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 /** The current value of one policy property a plan change names. */

@@ -1,4 +1,5 @@
-import { close as closeFile, fsync, open as openFile, writeSync } from 'node:fs';
+import { close as closeFile, open as openFile, writeSync } from 'node:fs';
+import { syncDescriptor } from '../io/fsync.js';
 
 export const auditPathOf = (store: string): string => `${store}.audit.jsonl`;
 
@@ -71,7 +72,7 @@ export class AuditLog {
     const fd = this.#fd;
     if (fd === null) return;
     this.#fd = null;
-    await new Promise<void>((resolve) => fsync(fd, () => resolve()));
+    await syncDescriptor(fd).catch(() => undefined);
     await new Promise<void>((resolve) => closeFile(fd, () => resolve()));
   }
 }

@@ -3,7 +3,7 @@ import { entraTokenFit } from '../model/entra-oath.js';
 import type { OathSeed } from '../model/export-data.js';
 import { STORE_FORMAT, STORE_VERSION, type StoreDocument, type StoredToken, type StoredUser } from './store-file.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
-import { MAX_DIGITS, MIN_DIGITS } from './otp.js';
+import { MAX_DIGITS, MIN_DIGITS } from '../otp/hotp.js';
 
 /** What the import needs from the export: the users (users.csv) and the seeds matched to them. */
 export interface ImportInput {

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { hotpValue } from './otp.js';
+import { hotpValue } from '../otp/hotp.js';
 import type { ShimToken } from './store-model.js';
 
 const REDACTED = '[otp values redacted]';

@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, fstatSync, write, writeSync } from 'node:fs';
 import { readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { datasyncDescriptor, openForSyncedWrites, writeAtSynced } from '../io/fsync.js';
 import { StoreError } from './store-file.js';
 
 /**
@@ -217,10 +218,6 @@ export async function createJournal(file: string, macKey: Buffer, storeId: strin
   return header.length;
 }
 
-/** O_DSYNC where the platform has it (Linux, macOS); elsewhere each write is followed by fdatasync. */
-const DSYNC: number | undefined = constants.O_DSYNC;
-const openDurable = (file: string): number => openSync(file, constants.O_WRONLY | (DSYNC ?? 0));
-
 /** Zeros written ahead of the journal's end at a time, and the reserve below which more are added. */
 const PREALLOCATE_BYTES = 4 * 1024 * 1024;
 const PREALLOCATE_RESERVE = 1024 * 1024;
@@ -281,7 +278,7 @@ export class JournalWriter {
 
   /** Continues the journal `file` of generation `gen` after its last intact line (ending at byte `end`). */
   static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number, end: number): Promise<JournalWriter> {
-    const writer = new JournalWriter(openDurable(file), end, macKey, storeId, gen, nextSeq);
+    const writer = new JournalWriter(openForSyncedWrites(file), end, macKey, storeId, gen, nextSeq);
     await writer.#extend();
     return writer;
   }
@@ -318,10 +315,8 @@ export class JournalWriter {
     try {
       const bytes = Buffer.from(text);
       if (this.#offset + bytes.length > this.#size) this.#extendSync(bytes.length);
-      let off = 0;
       // O_DSYNC: the write returns once the bytes are on disk.
-      while (off < bytes.length) off += writeSync(this.#fd, bytes, off, bytes.length - off, this.#offset + off);
-      if (DSYNC === undefined) fdatasyncSync(this.#fd);
+      writeAtSynced(this.#fd, bytes, this.#offset);
       this.#offset += bytes.length;
       this.written += batch.records.length;
       batch.resolve();
@@ -351,7 +346,7 @@ export class JournalWriter {
       size += n;
     }
     // Durable zeros and size first, so that the record writes landing there change no metadata.
-    await new Promise<void>((resolve, reject) => fdatasync(this.#fd, (err) => (err ? reject(err) : resolve())));
+    await datasyncDescriptor(this.#fd);
     this.#size = Math.max(this.#size, size);
   }
 
@@ -382,7 +377,7 @@ export class JournalWriter {
   async resume(file: string, gen: number, end: number): Promise<void> {
     if (this.#extending) await this.#extending;
     const old = this.#fd;
-    this.#fd = openDurable(file);
+    this.#fd = openForSyncedWrites(file);
     this.#size = fstatSync(this.#fd).size;
     this.#offset = end;
     this.#gen = gen;

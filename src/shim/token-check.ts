@@ -1,4 +1,5 @@
-import type { SubmittedCode } from './otp.js';
+import type { SubmittedCode } from '../otp/submitted-code.js';
+import { totpStep } from '../otp/totp.js';
 import { OtpCache } from './otp-cache.js';
 import type { ShimRules } from './rules.js';
 import type { ShimToken, TokenStatePatch } from './store-model.js';
@@ -50,7 +51,7 @@ function checkHotp(token: ShimToken, code: SubmittedCode, rules: ShimRules): Tok
 function checkTotp(token: ShimToken, code: SubmittedCode, nowMs: number, rules: ShimRules): TokenCheck {
   const cache = (token.otpCache ??= new OtpCache(2 * (2 * rules.totpWindow + 1)));
   const period = token.period ?? 30;
-  const serverStep = Math.floor(nowMs / 1000 / period);
+  const serverStep = totpStep(nowMs, period);
   const center = serverStep + token.drift;
   let accepted = -1;
   let replayed = false;

@@ -1,4 +1,4 @@
-import { SubmittedCode } from './otp.js';
+import { SubmittedCode } from '../otp/submitted-code.js';
 import type { ShimRules } from './rules.js';
 import { userKey, type ShimToken, type ShimUser, type TokenStatePatch, type UserStatePatch } from './store-model.js';
 import { checkToken } from './token-check.js';

@@ -35,7 +35,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
   if (extension !== undefined && !/^\d{1,10}$/.test(extension)) {
     return { ok: false, reason: 'the extension must be 1 to 10 digits' };
   }
-  if (!plain && (!/^[+\d\s\-().\/]+$/.test(text) || !/\d/.test(text))) {
+  if (!plain && (!/^[+\d\s\-()./]+$/.test(text) || !/\d/.test(text))) {
     return { ok: false, reason: 'the number has characters other than digits and punctuation' };
   }
 
@@ -53,7 +53,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
   // country, which a full parse tries first) is what a full parse would also find; anything else
   // (Canada, the Caribbean, invalid) takes the full parse below. A test holds the two paths equal.
   // `new PhoneNumber('+1…').isValid()` checks the US rules without a parse: a quarter of its cost.
-  const digits = plain ? text : text.replace(/[\s\-().\/]/g, '');
+  const digits = plain ? text : text.replace(/[\s\-()./]/g, '');
   const nanp =
     !international && cc?.kind === 'calling' && cc.callingCode === '1' && /^[2-9]\d{9}$/.test(digits)
       ? digits

@@ -70,7 +70,7 @@ function normaliseEnum(v: string): string {
     .trim()
     .toLowerCase()
     .replace(/\s*\+\s*/g, '_')
-    .replace(/[\s\-]+/g, '_');
+    .replace(/[\s-]+/g, '_');
 }
 
 /** A users.csv reader that also hands over its index of the users by lower-cased username. */

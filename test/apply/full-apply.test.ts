@@ -2,51 +2,36 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { runCli, type CliResult } from '../helpers/run-cli.js';
-import {
-  CONTOSO,
-  CONTOSO_SEED_ARGS,
-  contosoSecretForms,
-  expectNoDuplicateCreates,
-  expectPlanApplied,
-  journalLines,
-  parseCsv,
-  planTo,
-  readPlan,
-  runDirs,
-  tempDir,
-  type PlanDoc,
-  type Snapshot,
-} from './helpers.js';
+import type { Applied } from '../../src/app/apply.js';
+import { allRuns } from '../../src/app/runs.js';
+import type { Plan } from '../../src/plan/plan-model.js';
+import { renderResultsCsv } from '../../src/cli/views/results-csv.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, journalLines, planTo, runDirs, tempDir } from '../helpers/migration.js';
+import { contosoSecretForms, expectNoDuplicateCreates, expectPlanApplied, parseCsv, type Snapshot } from '../helpers/tenant-checks.js';
 
-/** The sample export with every token file, applied end to end over real HTTP, as an admin runs it. */
+/** The sample export with every token file, planned and applied in process against the fake Graph. */
 describe('apply: the Contoso sample export', () => {
-  let emu: RunningEmulator;
+  let g: FakeGraph;
   let tmp: ReturnType<typeof tempDir>;
   let planFile: string;
-  let plan: PlanDoc;
+  let plan: Plan;
   let before: Snapshot;
-  let applied: CliResult;
+  let applied: Applied;
   let stateDir: string;
-  let resultsFile: string;
 
   beforeAll(async () => {
     tmp = tempDir('full');
-    emu = await startEmulator({ port: 0, throttle: 'off' });
+    g = fakeGraph();
     planFile = join(tmp.dir, 'contoso.plan');
-    await planTo(emu.url, planFile);
-    plan = readPlan(planFile);
-    before = emu.snapshot();
+    ({ plan } = await planTo(g, planFile));
+    before = g.emu.snapshot();
     stateDir = join(tmp.dir, 'state');
-    resultsFile = join(tmp.dir, 'results.csv');
-    applied = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--results', resultsFile]);
+    g.emu.clearRequests();
+    applied = await applyFile(g, planFile, stateDir);
   }, 60_000);
 
-  afterAll(async () => {
-    await emu?.stop();
-    tmp?.cleanup();
-  });
+  afterAll(() => tmp?.cleanup());
 
   it('the plan has work of every kind to do (so the checks below can fail)', () => {
     const kinds = new Set(plan.user_changes.filter((c) => c.action !== 'no-op').map((c) => `${c.action} ${c.resource.split('/')[0]}`));
@@ -55,67 +40,67 @@ describe('apply: the Contoso sample export', () => {
     expect(() => expectPlanApplied(plan, before)).toThrow();
   });
 
-  it('exits 0 with a summary', () => {
-    expect(applied.stderr).not.toMatch(/error/i);
-    expect(applied.code).toBe(0);
-    expect(applied.stdout).toMatch(/Run \S+: completed\./);
-    expect(applied.stdout).toMatch(/operations: \d+ done, 0 failed, 0 skipped, 0 pending/);
+  it('completes, every operation done', () => {
+    expect(applied.outcome.state).toBe('completed');
+    expect(applied.outcome.counts).toMatchObject({ failed: 0, skipped: 0, pending: 0 });
+    expect(applied.outcome.counts.done).toBe(applied.outcome.stats.total);
+    expect(applied.outcome.tenant).toEqual({ id: plan.tenant.id, displayName: plan.tenant.displayName });
   });
 
-  it('sends only batches Graph accepts: every envelope answered 200, no item carrying dependsOn', () => {
-    const batches = emu.requests().filter((r) => r.path.endsWith('/$batch'));
+  it('sends only batches Graph accepts: every envelope answered 200, no item carrying dependsOn; every write batched', () => {
+    const batches = g.emu.requests().filter((r) => r.path.endsWith('/$batch'));
     expect(batches.length).toBeGreaterThan(0);
     for (const b of batches) {
       expect(b.status).toBe(200);
-      expect(b.items!.length).toBeGreaterThan(0);
       for (const item of b.items!) expect(item.dependsOn).toBeUndefined();
     }
+    expect(g.emu.requests().filter((e) => e.method !== 'GET' && !e.path.includes('$batch'))).toEqual([]);
+  });
+
+  it('writes phones, email and method configurations other than HardwareOath on v1.0, the rest on beta', () => {
+    const writes = g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => i.method !== 'GET');
+    for (const w of writes) {
+      const beta = /hardwareOath|signInPreferences|reportSuspiciousActivity/i.test(`${w.path} ${JSON.stringify(w.body ?? '')}`);
+      expect(w.path.startsWith(beta ? '/beta/' : '/v1.0/'), `${w.method} ${w.path}`).toBe(true);
+    }
+    expect(writes.some((w) => w.path.startsWith('/v1.0/') && w.path.includes('/phoneMethods'))).toBe(true);
   });
 
   it('leaves the tenant in the state the plan promised, each token created once and activated with its planned seed', () => {
-    const after: Snapshot = emu.snapshot();
+    const after: Snapshot = g.emu.snapshot();
     expectPlanApplied(plan, after);
-    expectNoDuplicateCreates(emu.requests(), after);
-    // Users the plan leaves alone are untouched (sybil is not in the tenant; rupert and ravi are disabled in MFA Server).
+    expectNoDuplicateCreates(g.emu.requests(), after);
+    // Users the plan leaves alone are untouched.
     const planned = new Set(plan.user_changes.filter((c) => c.action !== 'no-op').map((c) => c.user_id));
     for (const u of before.users.filter((x: Snapshot) => !planned.has(x.id))) {
       expect(after.users.find((x: Snapshot) => x.id === u.id), u.userPrincipalName).toEqual(u);
     }
   });
 
-  it('sends every write through $batch, and a second plan shows no changes', async () => {
-    const direct = emu.requests().filter((e) => e.method !== 'GET' && !e.path.includes('$batch'));
-    expect(direct).toEqual([]);
-    const again = await runCli(['plan', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--format', 'json', '--detailed-exitcode']);
-    expect(again.stderr).not.toMatch(/^error/m);
-    expect(again.code).toBe(0);
-    const p2 = JSON.parse(again.stdout) as { summary: { create: number; update: number; delete: number } };
-    expect(p2.summary).toMatchObject({ create: 0, update: 0, delete: 0 });
+  it('a second plan shows no changes', async () => {
+    const { plan: again } = await planTo(g, join(tmp.dir, 'again.plan'));
+    expect(again.summary).toMatchObject({ create: 0, update: 0, delete: 0 });
   });
 
-  it('writes one results row per user: upn, outcome, operations, error', () => {
-    const rows = parseCsv(readFileSync(resultsFile, 'utf8'));
-    const users = new Set(plan.user_changes.filter((c) => c.action !== 'no-op').map((c) => c.user));
-    expect(rows.map((r) => r.upn).sort()).toEqual([...users].sort());
-    expect(Object.keys(rows[0]!)).toEqual(['upn', 'outcome', 'operations', 'error']);
+  it('has one result row per user in scope, with outcomes for those left alone too', () => {
+    const rows = parseCsv(renderResultsCsv(applied.results));
+    expect(Object.keys(rows[0]!)).toEqual(['user', 'outcome', 'done', 'failed', 'skipped', 'first_error']);
+    expect(rows.map((r) => r.user).sort()).toEqual(plan.users.map((u) => u.user).sort());
+    const changed = new Set(plan.users.filter((u) => u.status === 'changes').map((u) => u.user));
     for (const r of rows) {
-      expect(r.outcome, r.upn).toBe('done');
-      expect(r.error).toBe('');
-      const [done, total] = r.operations!.split('/').map(Number);
-      expect(done).toBe(total);
-      expect(total).toBeGreaterThan(0);
+      if (changed.has(r.user!)) expect(r.outcome, r.user).toBe('done');
+      else expect(['unchanged', 'not-in-tenant', 'disabled'], r.user).toContain(r.outcome);
     }
-    const grace = rows.find((r) => r.upn === 'grace@contoso.com')!;
+    expect(rows.find((r) => r.user === 'sybil@contoso.com')?.outcome).toBe('not-in-tenant');
     // mobile, token create (assigned), token activate, default method
-    expect(grace.operations).toBe('4/4');
-    expect(statSync(resultsFile).mode & 0o777).toBe(0o600);
+    expect(rows.find((r) => r.user === 'grace@contoso.com')).toMatchObject({ outcome: 'done', done: '4', failed: '0' });
   });
 
-  it('journals the run: plan hash, every operation done with its state before, files 0600', () => {
+  it('journals the run: tenant, Graph, plan hash, every operation done with its state before, files 0600', () => {
     const [runDir] = runDirs(stateDir);
     const lines = journalLines(runDir!);
     const header = lines[0];
-    expect(header).toMatchObject({ t: 'run', kind: 'apply' });
+    expect(header).toMatchObject({ t: 'run', kind: 'apply', graph: g.emu.url, tenant: { id: plan.tenant.id, displayName: 'Contoso' }, planFile: 'plan.jsonl' });
     expect(header.planHash).toBe(createHash('sha256').update(readFileSync(planFile)).digest('hex'));
     const state = new Map<string, string>();
     const started = new Map<string, unknown>();
@@ -127,45 +112,33 @@ describe('apply: the Contoso sample export', () => {
     }
     expect(state.size).toBe(header.totalOps);
     expect([...state.values()].every((s) => s === 'done')).toBe(true);
-    // Every operation was recorded as started, with the tenant state before, before it was sent.
     expect(started.size).toBe(header.totalOps);
     const igor = plan.user_changes.find((c) => c.user === 'igor@contoso.com' && c.resource === 'phoneMethods/mobile')!;
     expect(started.get(`${igor.user_id}/phoneMethods/mobile`)).toEqual(igor.before);
     expect(lines.at(-1)).toMatchObject({ t: 'end', state: 'completed' });
     expect(statSync(join(runDir!, 'journal.jsonl')).mode & 0o777).toBe(0o600);
-    expect(statSync(join(runDir!, 'plan.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(runDir!, 'plan.jsonl')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(runDir!, 'plan.jsonl'))).toEqual(readFileSync(planFile));
     expect(statSync(runDir!).mode & 0o777).toBe(0o700);
   });
 
-  it('writes no seed anywhere: journal, plan copy, results, output', async () => {
+  it('writes no seed anywhere: journal, plan copy, results', async () => {
     const [runDir] = runDirs(stateDir);
-    const texts = {
-      journal: readFileSync(join(runDir!, 'journal.jsonl'), 'utf8'),
-      planCopy: readFileSync(join(runDir!, 'plan.json'), 'utf8'),
-      results: readFileSync(resultsFile, 'utf8'),
-      output: applied.stdout + applied.stderr,
-    };
+    const texts = { journal: readFileSync(join(runDir!, 'journal.jsonl'), 'utf8'), planCopy: readFileSync(join(runDir!, 'plan.jsonl'), 'utf8'), results: renderResultsCsv(applied.results) };
     const secrets = await contosoSecretForms();
     expect(secrets.length).toBeGreaterThanOrEqual(10);
     for (const { serial, forms } of secrets) {
-      for (const [name, text] of Object.entries(texts)) {
-        for (const f of forms) expect(text.includes(f), `seed of ${serial} in ${name}`).toBe(false);
-      }
+      for (const [name, text] of Object.entries(texts)) for (const f of forms) expect(text.includes(f), `seed of ${serial} in ${name}`).toBe(false);
     }
     expect(texts.journal).not.toMatch(/secretKey|verificationCode/);
   });
 
-  it('lists the run with `runs --format json`', async () => {
-    const r = await runCli(['runs', '--state-dir', stateDir, '--format', 'json']);
-    expect(r.code).toBe(0);
-    const runs = JSON.parse(r.stdout) as Record<string, unknown>[];
-    expect(runs).toHaveLength(1);
-    const [run] = runs;
-    expect(run).toMatchObject({ state: 'completed', id: expect.any(String), started: expect.any(String), finished: expect.any(String) });
-    expect(Date.parse(run!.started as string)).toBeLessThanOrEqual(Date.parse(run!.finished as string));
-    const counts = run!.counts as Record<string, number>;
-    expect(counts.failed).toBe(0);
-    expect(counts.pending).toBe(0);
-    expect(counts.done).toBe(journalLines(runDirs(stateDir)[0]!)[0].totalOps);
+  it('lists the run, with its tenant and Graph', async () => {
+    const [dir] = await allRuns(stateDir);
+    expect(dir!.runs).toHaveLength(1);
+    const run = dir!.runs[0]!;
+    expect(run).toMatchObject({ kind: 'apply', state: 'completed', tenant: { id: plan.tenant.id }, graph: g.emu.url, rollback_of: null, rolled_back_by: [] });
+    expect(Date.parse(run.started)).toBeLessThanOrEqual(Date.parse(run.finished!));
+    expect(run.counts).toMatchObject({ failed: 0, pending: 0, done: journalLines(runDirs(stateDir)[0]!)[0].totalOps });
   });
 });

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal } from '../../src/apply/journal.js';
 import { acquireLock, LockHeldError, readLock, type LockInfo } from '../../src/apply/state-lock.js';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { runCli } from '../helpers/run-cli.js';
-import { planTo, spawnCli, tempDir } from './helpers.js';
+import { runsIn } from '../../src/app/runs.js';
+import { renderRunsTable } from '../../src/cli/views/runs-table.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, resumeIn, tempDir } from '../helpers/migration.js';
 
 /** The pid of a process that has exited (for a lock whose holder died). */
 async function deadPid(): Promise<number> {
@@ -76,8 +77,7 @@ describe('runs: which run is running', () => {
       await j.close();
     }
   }
-  const states = async (stateDir: string) =>
-    Object.fromEntries((JSON.parse((await runCli(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { id: string; state: string }[]).map((r) => [r.id, r.state]));
+  const states = async (stateDir: string) => Object.fromEntries((await runsIn(stateDir)).runs.map((r) => [r.id, r.state]));
 
   it('marks the run the live lock names, not whichever run is unfinished', async () => {
     const dir = join(tmp.dir, 'named');
@@ -92,8 +92,7 @@ describe('runs: which run is running', () => {
     await twoInterruptedRuns(dir);
     writeLock(dir, { operation: 'apply' });
     expect(Object.values(await states(dir))).toEqual(['interrupted', 'interrupted']);
-    const text = await runCli(['runs', '--state-dir', dir]);
-    expect(text.stdout).toMatch(new RegExp(`In use by apply \\(pid ${process.pid} of someone@`));
+    expect(renderRunsTable([await runsIn(dir)])).toMatch(new RegExp(`in use by apply \\(pid ${process.pid} of someone@`));
   });
 
   it('marks none when the holder is dead', async () => {
@@ -105,63 +104,54 @@ describe('runs: which run is running', () => {
 });
 
 describe('apply and resume with the lock held', () => {
-  let emu: RunningEmulator;
   let tmp: ReturnType<typeof tempDir>;
-  let planFile: string;
-
-  beforeAll(async () => {
-    tmp = tempDir('lock-cli');
-    // Slow responses keep the first apply running while the second one starts.
-    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 200 });
-    planFile = join(tmp.dir, 'contoso.plan');
-    await planTo(emu.url, planFile);
-  }, 60_000);
-
-  afterAll(async () => {
-    await emu?.stop();
-    tmp?.cleanup();
+  beforeAll(() => {
+    tmp = tempDir('lock-app');
   });
+  afterAll(() => tmp?.cleanup());
 
-  it('a second apply while one runs is refused with the owner, host and start time (exit 1)', async () => {
+  it('a second apply, or a resume, while one runs is refused with the owner, host and start time', async () => {
+    // Slow responses keep the first apply running while the others start.
+    const g = fakeGraph({ latencyMs: 100 });
+    const planFile = join(tmp.dir, 'contoso.plan');
+    await planTo(g, planFile);
     const stateDir = join(tmp.dir, 'busy');
-    const first = spawnCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '2']);
-    const lockFile = join(stateDir, 'lock');
-    for (let i = 0; i < 400 && !existsSync(lockFile); i++) await new Promise((r) => setTimeout(r, 25));
-    const holder = await readLock(lockFile);
-    expect(holder).toBeDefined();
+    const stop = new AbortController();
+    const first = applyFile(g, planFile, stateDir, { batchSize: 2, signal: stop.signal });
     const runsDir = join(stateDir, 'runs');
     for (let i = 0; i < 400 && !(existsSync(runsDir) && readdirSync(runsDir).some((id) => existsSync(join(runsDir, id, 'journal.jsonl')))); i++) await new Promise((r) => setTimeout(r, 25));
-    // All three at once, while the first apply is still writing.
-    const [second, resume, running] = await Promise.all([
-      runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir]),
-      runCli(['resume', '--graph-url', emu.url, '--state-dir', stateDir]),
-      runCli(['runs', '--state-dir', stateDir, '--format', 'json']),
-    ]);
-    const done = await first.exit;
-    expect(done.code).toBe(0);
-    expect(second.code).toBe(1);
-    expect(second.stderr).toContain(`pid ${holder!.pid}`);
-    expect(holder!.pid).toBe(first.child.pid);
-    expect(second.stderr).toContain(holder!.host);
-    expect(second.stderr).toContain(holder!.started);
-    expect(second.stderr).toMatch(/in use by apply/);
-    // Resuming the run in progress is refused the same way.
-    expect(resume.code).toBe(1);
-    expect(resume.stderr).toContain(`pid ${holder!.pid}`);
-    expect(JSON.parse(running.stdout).map((r: { state: string }) => r.state)).toEqual(['running']);
-    // ('running' needs the lock to name the run: apply records its run id in the lock once it has one.)
-    expect(existsSync(lockFile)).toBe(false);
-    expect(readdirSync(join(stateDir, 'runs'))).toHaveLength(1);
-  });
+    const holder = (await readLock(join(stateDir, 'lock')))!;
+    expect(holder.runId).toBeDefined();
+    const second = (await applyFile(g, planFile, stateDir).catch((e: unknown) => e)) as Error;
+    const resume = (await resumeIn(g, stateDir).catch((e: unknown) => e)) as Error;
+    expect((await runsIn(stateDir)).runs.map((r) => r.state)).toEqual(['running']);
+    // Interrupted (as by Ctrl-C): it ends once its batches in flight are journaled, and lets go of the lock.
+    stop.abort();
+    expect((await first).outcome.state).toBe('interrupted');
+    expect((await runsIn(stateDir)).runs.map((r) => r.state)).toEqual(['interrupted']);
+    for (const err of [second, resume]) {
+      expect(err).toBeInstanceOf(LockHeldError);
+      expect(err.message).toContain(`pid ${holder.pid}`);
+      expect(err.message).toContain(holder.host);
+      expect(err.message).toContain(holder.started);
+      expect(err.message).toContain(`mfa-migrate force-unlock ${holder.id}`);
+    }
+    expect(second.message).toMatch(/in use by apply/);
+    expect(existsSync(join(stateDir, 'lock'))).toBe(false);
+    expect(readdirSync(runsDir)).toHaveLength(1);
+  }, 60_000);
 
   it('takes over a lock left by a dead apply and says so', async () => {
-    const fast = await startEmulator({ port: 0, throttle: 'off' });
+    const g = fakeGraph();
+    const planFile = join(tmp.dir, 'orphan.plan');
+    await planTo(g, planFile);
     const stateDir = join(tmp.dir, 'orphan');
     const stale = writeLock(stateDir, { pid: await deadPid() });
-    const r = await runCli(['apply', planFile, '--graph-url', fast.url, '--state-dir', stateDir]).finally(() => fast.stop());
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`pid ${stale.pid}`);
-    expect(r.stderr).toMatch(/took over/i);
+    const said: string[] = [];
+    const r = await applyFile(g, planFile, stateDir, { log: (l) => said.push(l) });
+    expect(r.outcome.state).toBe('completed');
+    expect(said.join('\n')).toContain(`pid ${stale.pid}`);
+    expect(said.join('\n')).toMatch(/took over/i);
     expect(existsSync(join(stateDir, 'lock'))).toBe(false);
   }, 60_000);
 });

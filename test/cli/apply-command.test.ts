@@ -1,9 +1,12 @@
+import type { Plan } from '../../src/plan/plan-model.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { CONTOSO, CONTOSO_SEED_ARGS, expectPlanApplied, parseCsv, planTo, readPlan, tempDir, writes, type PlanDoc, type Snapshot } from '../apply/helpers.js';
-import { runCli } from '../helpers/run-cli.js';
+import { CONTOSO, tempDir } from '../helpers/migration.js';
+import { CONTOSO_SEED_ARGS, planVia } from '../helpers/e2e.js';
+import { expectPlanApplied, parseCsv, writes, type PlanDoc, type Snapshot } from '../helpers/tenant-checks.js';
+import { runMain } from '../helpers/run-main.js';
 import { readFileSync } from 'node:fs';
 
 /** The apply, resume and runs commands as an admin types them: options, errors, exit codes. */
@@ -18,8 +21,7 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     tmp = tempDir('cli');
     emu = await startEmulator({ port: 0, throttle: 'off' });
     planFile = join(tmp.dir, 'contoso.plan');
-    await planTo(emu.url, planFile);
-    plan = readPlan(planFile);
+    plan = await planVia(runMain, emu.url, planFile);
     pristine = emu.snapshot();
   }, 60_000);
 
@@ -33,13 +35,13 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
   });
 
   it('has --help with examples and the exit codes', async () => {
-    const apply = await runCli(['apply', '--help']);
+    const apply = await runMain(['apply', '--help']);
     expect(apply.code).toBe(0);
     for (const flag of ['--batch-size', '--users', '--group', '--max-users', '--waves', '--state-dir', '--skip-stale', '--auto-approve', '--results']) expect(apply.stdout).toContain(flag);
     expect(apply.stdout).toContain('Examples:');
     expect(apply.stdout).toMatch(/3 some failed/);
     for (const cmd of ['resume', 'runs']) {
-      const r = await runCli([cmd, '--help']);
+      const r = await runMain([cmd, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Examples:');
     }
@@ -47,22 +49,22 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
 
   it('refuses a plan file together with --source, neither, a missing file and a file that is not a plan (exit 1, nothing written)', async () => {
     emu.clearRequests();
-    const both = await runCli(['apply', planFile, '--source', CONTOSO, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's1')]);
+    const both = await runMain(['apply', planFile, '--source', CONTOSO, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's1')]);
     expect(both.code).toBe(1);
     expect(both.stderr).toMatch(/either a plan file or --source/);
-    const neither = await runCli(['apply', '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's1')]);
+    const neither = await runMain(['apply', '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's1')]);
     expect(neither.code).toBe(1);
     expect(neither.stderr).toMatch(/--source/);
-    const missing = await runCli(['apply', join(tmp.dir, 'nope.plan'), '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's1')]);
+    const missing = await runMain(['apply', join(tmp.dir, 'nope.plan'), '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's1')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('nope.plan');
     const notPlan = join(tmp.dir, 'users.plan');
     writeFileSync(notPlan, JSON.stringify({ hello: 'world' }));
-    const bad = await runCli(['apply', notPlan, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's1')]);
+    const bad = await runMain(['apply', notPlan, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's1')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/users\.plan: not a plan file/);
     expect(bad.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    const badBatch = await runCli(['apply', planFile, '--batch-size', '0', '--graph-url', emu.url]);
+    const badBatch = await runMain(['apply', planFile, '--batch-size', '0', '--graph-url', emu.url]);
     expect(badBatch.code).toBe(1);
     expect(badBatch.stderr).toMatch(/--batch-size must be a positive integer/);
     expect(writes(emu.requests())).toEqual([]);
@@ -70,7 +72,7 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
 
   it('--source without --auto-approve and without a terminal is an error; nothing is written', async () => {
     emu.clearRequests();
-    const r = await runCli(['apply', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's2')]);
+    const r = await runMain(['apply', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's2')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/--auto-approve/);
     expect(writes(emu.requests())).toEqual([]);
@@ -78,7 +80,7 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
 
   it('--source --auto-approve plans and applies in one go', async () => {
     const stateDir = join(tmp.dir, 's3');
-    const r = await runCli(['apply', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--state-dir', stateDir, '--auto-approve']);
+    const r = await runMain(['apply', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--state-dir', stateDir, '--auto-approve']);
     expect(r.stderr).not.toMatch(/^error/m);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Plan: \d+ to add, \d+ to change/);
@@ -86,7 +88,7 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expectPlanApplied(plan, emu.snapshot());
     // Applying the same export again: no changes, nothing to do.
     emu.clearRequests();
-    const again = await runCli(['apply', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--state-dir', stateDir, '--auto-approve']);
+    const again = await runMain(['apply', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--state-dir', stateDir, '--auto-approve']);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/No changes/);
     expect(writes(emu.requests())).toEqual([]);
@@ -96,9 +98,15 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     const usersFile = join(tmp.dir, 'users.txt');
     writeFileSync(usersFile, 'upn\nbob@contoso.com\n# a comment\nGRACE@contoso.com\nnot-in-plan@contoso.com\n');
     const results = join(tmp.dir, 'some.csv');
-    const r = await runCli(['apply', planFile, '--users', usersFile, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's4'), '--results', results]);
+    // A named user the plan does not have is an error: the saved plan is what was approved.
+    const unknown = await runMain(['apply', planFile, '--users', usersFile, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's4')]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/not in the plan: not-in-plan@contoso\.com/);
+    expect(writes(emu.requests())).toEqual([]);
+    writeFileSync(usersFile, 'upn\nbob@contoso.com\n# a comment\nGRACE@contoso.com\n');
+    const r = await runMain(['apply', planFile, '--users', usersFile, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's4'), '--results', results]);
     expect(r.code).toBe(0);
-    expect(parseCsv(readFileSync(results, 'utf8')).map((x) => x.upn)).toEqual(['bob@contoso.com', 'grace@contoso.com']);
+    expect(parseCsv(readFileSync(results, 'utf8')).map((x) => [x.user, x.outcome])).toEqual([['bob@contoso.com', 'done'], ['grace@contoso.com', 'done']]);
     const state: Snapshot = emu.snapshot();
     const others = new Set(plan.user_changes.map((c) => c.user.toLowerCase()).filter((u) => u !== 'bob@contoso.com' && u !== 'grace@contoso.com'));
     expectPlanApplied(plan, state, others);
@@ -106,33 +114,39 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(alice(state)).toEqual(alice(pristine));
 
     emu.reset();
-    const max = await runCli(['apply', planFile, '--max-users', '3', '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's5'), '--results', results]);
+    const max = await runMain(['apply', planFile, '--max-users', '3', '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's5'), '--results', results]);
     expect(max.code).toBe(0);
-    expect(parseCsv(readFileSync(results, 'utf8'))).toHaveLength(3);
+    const rows = parseCsv(readFileSync(results, 'utf8'));
+    expect(rows.filter((x) => x.outcome === 'done')).toHaveLength(3);
+    expect(rows.filter((x) => x.outcome === 'not-started').length).toBeGreaterThan(10);
+    expect(rows).toHaveLength((plan as unknown as Plan).users.length);
   }, 60_000);
 
   it('runs: text and JSON with no runs, a bad --format refused', async () => {
     const empty = join(tmp.dir, 'empty');
-    const text = await runCli(['runs', '--state-dir', empty]);
+    const text = await runMain(['runs', '--state-dir', empty]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/No runs in/);
-    const json = await runCli(['runs', '--state-dir', empty, '--format', 'json']);
+    expect(text.stdout).toMatch(/empty:\n {2}no runs/);
+    const json = await runMain(['runs', '--state-dir', empty, '--format', 'json']);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual([]);
-    const bad = await runCli(['runs', '--state-dir', empty, '--format', 'yaml']);
+    const bad = await runMain(['runs', '--state-dir', empty, '--format', 'yaml']);
     expect(bad.code).not.toBe(0);
   });
 
   it('runs lists several runs newest first with their state and counts', async () => {
     const stateDir = join(tmp.dir, 's6');
-    const first = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '5', '--waves', '1']);
-    expect(first.code).toBe(3);
-    const second = await runCli(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
+    const first = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '5', '--waves', '1']);
+    // Stopped by --waves with waves left and nothing failed: 4, with the command that goes on.
+    expect(first.code).toBe(4);
+    expect(first.stdout).toMatch(/: stopped after wave 1 of \d+\./);
+    expect(first.stdout).toMatch(new RegExp(`Resume with: mfa-migrate resume \\S+ --state-dir ${stateDir.replace(/[/.]/g, '\\$&')}`));
+    const second = await runMain(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
     expect(second.code).toBe(0);
     emu.reset();
-    const third = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--max-users', '2']);
+    const third = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--max-users', '2']);
     expect(third.code).toBe(0);
-    const runs = JSON.parse((await runCli(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { id: string; state: string; started: string; finished: string; counts: Record<string, number> }[];
+    const runs = JSON.parse((await runMain(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { id: string; state: string; started: string; finished: string; counts: Record<string, number> }[];
     expect(runs).toHaveLength(2);
     expect(runs.map((r) => r.state)).toEqual(['completed', 'completed']);
     expect(runs[0]!.started >= runs[1]!.started).toBe(true);
@@ -141,8 +155,11 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
       expect(Object.keys(r.counts).sort()).toEqual(['done', 'failed', 'pending', 'skipped', 'started']);
     }
     expect(runs[1]!.counts.done!).toBeGreaterThan(runs[0]!.counts.done!);
-    const text = await runCli(['runs', '--state-dir', stateDir]);
-    expect(text.stdout.split('\n').filter(Boolean)).toHaveLength(2);
-    expect(text.stdout).toContain(runs[0]!.id);
+    const text = await runMain(['runs', '--state-dir', stateDir]);
+    const lines = text.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(/^\s+RUN\s+KIND\s+STATE\s+TENANT\s+GRAPH\s+STARTED/);
+    expect(lines[2]).toContain(runs[0]!.id);
+    expect(lines[2]).toContain('Contoso (');
   }, 60_000);
 });

@@ -1,3 +1,5 @@
+import { SavedPlan } from '../../src/plan/plan-file.js';
+import { runMain } from '../helpers/run-main.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -6,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import type { Plan, UserChange } from '../../src/plan/plan-model.js';
-import { ROOT, runCli, type CliResult } from '../helpers/run-cli.js';
+import { ROOT, type CliResult } from '../helpers/run-cli.js';
 import { CONTOSO, CONTOSO_SEEDS, contosoSecret, contosoTenant, operations, planJson, runPlan, userId, writesIn, type ContosoTenant } from '../plan/helpers.js';
 
 const tenant: ContosoTenant = contosoTenant();
@@ -38,11 +40,13 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
 
   it('prints the plan format of docs/plan-format.md, tied to the export and to the tenant read through GET /organization', () => {
     expect(json.code).toBe(0);
-    expect(Object.keys(plan)).toEqual(['format_version', 'created', 'source_fingerprint', 'tenant', 'options', 'summary', 'policy_changes', 'user_changes', 'findings', 'registration_campaign']);
-    expect(plan.format_version).toBe('1.0');
+    expect(Object.keys(plan)).toEqual(['format_version', 'created', 'source_fingerprint', 'tenant', 'options', 'summary', 'policy_changes', 'user_changes', 'users', 'findings', 'registration_campaign', 'graph', 'identity', 'tool_version']);
+    expect(plan.format_version).toBe('1.1');
+    expect(plan.graph).toBe(emu.url);
+    expect(plan.users.map((u) => u.user).sort()).toEqual([...new Set(plan.users.map((u) => u.user))].sort());
     expect(Math.abs(Date.parse(plan.created) - Date.now())).toBeLessThan(120_000);
     expect(plan.source_fingerprint).toMatch(/^[0-9a-f]{64}$/);
-    expect(plan.tenant).toEqual({ id: tenant.tenant.id });
+    expect(plan.tenant).toEqual({ id: tenant.tenant.id, displayName: expect.any(String) });
     expect(operations(emu.requests()).some((r) => r.method === 'GET' && r.path.startsWith('/v1.0/organization'))).toBe(true);
     expect(plan.options).toEqual({ include_email: false, default_method: 'if-unset', prune: false, target_group: { id: 'all_users', displayName: 'all users' } });
     for (const c of plan.user_changes) {
@@ -270,13 +274,19 @@ describe('mfa-migrate plan --detailed-exitcode, --out, then apply and plan again
     expect(first.code).toBe(2);
     expect(first.stderr).toContain(`Saved the plan to ${planFile}. To perform exactly these actions: mfa-migrate apply ${planFile}`);
     expect(statSync(planFile).mode & 0o777).toBe(0o600);
-    const saved = JSON.parse(readFileSync(planFile, 'utf8')) as Plan & { kind: string; source: Record<string, unknown>; user_changes: (UserChange & { state_fingerprint: string })[] };
-    expect(saved.kind).toBe('mfa-migrate-plan');
+    const file = await SavedPlan.open(planFile);
+    expect(file.header.kind).toBe('mfa-migrate-plan');
+    expect(file.header.format_version).toBe('2.0');
     // Absolute paths, so that apply and resume find the seed files from any working folder.
-    expect(saved.source).toMatchObject({ dir: resolve(ROOT, 'fixtures/contoso'), pskcKeyFile: resolve(ROOT, 'fixtures/contoso/tokens/psk.hex'), pskcPasswordFile: resolve(ROOT, 'fixtures/contoso/tokens/pskc-password.txt') });
+    expect(file.header.source).toMatchObject({ dir: resolve(ROOT, 'fixtures/contoso'), pskcKeyFile: resolve(ROOT, 'fixtures/contoso/tokens/psk.hex'), pskcPasswordFile: resolve(ROOT, 'fixtures/contoso/tokens/pskc-password.txt') });
+    const lines = readFileSync(planFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const saved = {
+      source_fingerprint: file.header.source_fingerprint,
+      user_changes: lines.filter((l) => l.t === 'user').flatMap((l) => (l.changes as (UserChange & { state_fingerprint: string })[]).map((c) => ({ ...c, user: l.user as string, user_id: l.user_id as string }))),
+    };
     for (const c of saved.user_changes) expect(c.state_fingerprint).toBe(createHash('sha256').update(canonical(c.before)).digest('hex').slice(0, 16));
 
-    const applied = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, 'state')]);
+    const applied = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, 'state')]);
     expect(applied.stderr + applied.stdout).not.toMatch(/unexpected error/);
     expect(applied.code).toBe(0);
 
@@ -321,7 +331,7 @@ describe('mfa-migrate plan: export problems', () => {
     ]);
     for (const r of [textRun, jsonRun]) {
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('The export cannot be trusted');
+      expect(r.stderr).toContain('the export cannot be trusted');
       expect(r.stderr).toMatch(/users\.csv, line 4, field username: username ALICE@contoso\.com already appears on line 2 .*\[duplicate-user\]/);
       expect(r.stderr).not.toMatch(/unexpected error/);
     }

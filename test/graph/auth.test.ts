@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthConfigError, createCredential, isLoopback } from '../../src/graph/auth.js';
+import { AuthConfigError, createCredential } from '../../src/graph/auth.js';
+import { isLoopback } from '../../src/graph/graph-root.js';
 
 describe('createCredential', () => {
   it('builds the @azure/identity credential of each mode (the library is loaded on first use)', () => {

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { GraphConnection } from '../../src/graph/graph-connection.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { readTenant } from '../../src/graph/tenant-reader.js';
 import type { TenantSnapshot } from '../../src/model/tenant.js';
 
@@ -48,37 +47,33 @@ describe('readTenant against the emulator', () => {
   const doc = bigTenant();
   const upns = (doc.users as { userPrincipalName: string }[]).map((u, i) => (i % 2 ? u.userPrincipalName.toUpperCase() : u.userPrincipalName));
   const serials = Array.from({ length: 129 }, (_, i) => `S${String(i).padStart(4, '0')}`);
-  let calm: RunningEmulator;
-  let throttled: RunningEmulator;
+  let calm: FakeGraph;
+  let throttled: FakeGraph;
   let whole: TenantSnapshot;
+  const read = (g: FakeGraph, o: { upns: string[]; serials: string[]; concurrency: number }) => readTenant(g.client({ readOnly: true }), { ...o, policy: true, organization: true });
   beforeAll(async () => {
-    [calm, throttled] = await Promise.all([
-      startEmulator({ port: 0, tenant: doc, throttle: 'off' }),
-      // 600 RU per 0.2 s window: the ~2,100 reads meet 429s several times.
-      startEmulator({ port: 0, tenant: doc, throttle: 'L', throttleLimits: { resourceUnits: 600 }, timeScale: 50 }),
-    ]);
-    whole = await readTenant(new GraphConnection({ graphUrl: calm.url, readOnly: true }), { upns: [...upns, 'nobody@big.example'], serials, concurrency: 4 });
-  });
-  afterAll(async () => {
-    await Promise.all([calm?.stop(), throttled?.stop()]);
+    calm = fakeGraph({ tenant: doc });
+    // 600 RU per 0.2 s window: the ~2,100 reads meet 429s several times.
+    throttled = fakeGraph({ tenant: doc, throttle: 'L', throttleLimits: { resourceUnits: 600 }, timeScale: 50 });
+    whole = await read(calm, { upns: [...upns, 'nobody@big.example'], serials, concurrency: 4 });
   });
 
   it('lists the directory and the token inventory page by page when the scope is large', () => {
-    const paths = calm.requests().map((e) => e.path);
+    const paths = calm.emu.requests().map((e) => e.path);
     const userPages = paths.filter((p) => p.startsWith('/v1.0/users?'));
     expect(userPages).toHaveLength(2);
     expect(userPages[1]).toContain('$skiptoken=');
     const devicePages = paths.filter((p) => p.startsWith('/beta/directory/authenticationMethodDevices/hardwareOathDevices'));
     expect(devicePages).toHaveLength(2);
     // Every user's methods and sign-in preferences, through $batch.
-    const items = calm.requests().flatMap((e) => e.items ?? []);
+    const items = calm.emu.requests().flatMap((e) => e.items ?? []);
     expect(items.filter((i) => i.path.endsWith('/authentication/methods'))).toHaveLength(1050);
     expect(items.filter((i) => i.path.endsWith('/authentication/signInPreferences'))).toHaveLength(1050);
-    expect(calm.requests().every((e) => e.status === 200 && (e.items ?? []).every((i) => i.status === 200))).toBe(true);
+    expect(calm.emu.requests().every((e) => e.status === 200 && (e.items ?? []).every((i) => i.status === 200))).toBe(true);
   });
 
   it('holds every user, matched by UPN case-insensitively, with their methods and default', () => {
-    expect(whole.tenantId).toBe(TENANT);
+    expect(whole.tenant.id).toBe(TENANT);
     expect(whole.policy.authenticationMethodConfigurations?.length).toBeGreaterThan(5);
     expect(whole.users.size).toBe(1050);
     expect(whole.users.has('nobody@big.example')).toBe(false);
@@ -104,17 +99,13 @@ describe('readTenant against the emulator', () => {
   });
 
   it('looks users and serials up one by one for a small scope, and misses unknown ones', async () => {
-    calm.clearRequests();
-    const small = await readTenant(new GraphConnection({ graphUrl: calm.url, readOnly: true }), {
-      upns: ['USER3@big.example', 'user4@big.example', 'ghost@big.example'],
-      serials: ['S0003', 'S0000', 'NOPE'],
-      concurrency: 2,
-    });
+    calm.emu.clearRequests();
+    const small = await read(calm, { upns: ['USER3@big.example', 'user4@big.example', 'ghost@big.example'], serials: ['S0003', 'S0000', 'NOPE'], concurrency: 2 });
     expect([...small.users.keys()].sort()).toEqual(['user3@big.example', 'user4@big.example']);
     expect(small.users.get('user3@big.example')).toEqual(whole.users.get('user3@big.example'));
     expect([...small.hardwareTokens.keys()].sort()).toEqual(['s0000', 's0003']);
     expect(small.hardwareTokens.get('s0000')).toHaveLength(2);
-    const items = calm.requests().flatMap((e) => e.items ?? [e]);
+    const items = calm.operations();
     expect(items.filter((i) => i.path.startsWith('/v1.0/users/')).map((i) => [decodeURIComponent(i.path.split('?')[0]!), i.status]).filter(([p]) => !String(p).includes('/authentication/'))).toEqual(
       expect.arrayContaining([
         ['/v1.0/users/user3@big.example', 200],
@@ -126,9 +117,9 @@ describe('readTenant against the emulator', () => {
   });
 
   it('reads the same tenant under throttling, waiting out the 429s', async () => {
-    const read = await readTenant(new GraphConnection({ graphUrl: throttled.url, readOnly: true }), { upns: [...upns, 'nobody@big.example'], serials, concurrency: 4 });
-    expect(plain(read)).toEqual(plain(whole));
-    const items = throttled.requests().flatMap((e) => e.items ?? [e]);
+    const again = await read(throttled, { upns: [...upns, 'nobody@big.example'], serials, concurrency: 4 });
+    expect(plain(again)).toEqual(plain(whole));
+    const items = throttled.operations();
     expect(items.filter((i) => i.status === 429).length).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { packageRoot } from '../../src/io/package-root.js';
 import { CLI } from './fresh-bundle.js';
 
@@ -16,7 +18,8 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      // A state base of the test's own: no test touches the real ~/.local/state.
+      env: { ...process.env, NO_COLOR: '1', XDG_STATE_HOME: process.env.MFA_TEST_STATE_HOME ?? join(tmpdir(), 'mfa-migrate-test-state'), ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestLogEntry } from '../../src/emulator/index.js';
 import type { Plan } from '../../src/plan/plan-model.js';
-import { ROOT, runCli, type CliResult } from '../helpers/run-cli.js';
+import { ROOT, type CliResult } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 
 /** The Contoso sample export and every seed file it needs (paths relative to the repository). */
 export const CONTOSO_SOURCE = ['--source', 'fixtures/contoso'];
@@ -30,9 +31,9 @@ export function userId(tenant: ContosoTenant, upn: string): string {
   return u.id;
 }
 
-/** Runs `mfa-migrate plan ARGS --graph-url URL`. */
-export function runPlan(url: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
-  return runCli(['plan', ...args, '--graph-url', url], opts);
+/** Runs `mfa-migrate plan ARGS --graph-url URL`, in this process. */
+export function runPlan(url: string, args: string[], opts: { env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  return runMain(['plan', ...args, '--graph-url', url], opts);
 }
 
 /** Runs a JSON plan and parses it; fails with the CLI's stderr when it did not succeed. */
@@ -42,9 +43,9 @@ export async function planJson(url: string, args: string[] = CONTOSO): Promise<{
   return { plan: JSON.parse(result.stdout) as Plan, result };
 }
 
-/** The plan without its timestamp: two plans of the same export and tenant must be equal. */
-export function timeless(plan: Plan): Omit<Plan, 'created'> {
-  const { created: _created, ...rest } = plan;
+/** The plan without its timestamp and Graph root: two plans of the same export and tenant (two emulators) must be equal. */
+export function timeless(plan: Plan): Omit<Plan, 'created' | 'graph'> {
+  const { created: _created, graph: _graph, ...rest } = plan;
   return rest;
 }
 

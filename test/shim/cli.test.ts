@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hotpCode } from '../../src/shim/otp.js';
+import { hotpCode } from '../../src/otp/hotp.js';
 import { runImportStore } from '../../src/shim/shim-operations.js';
 import { lockPathOf } from '../../src/shim/store-lock.js';
 import { journalPathOf } from '../../src/shim/shim-database.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hotpCode } from '../../src/shim/otp.js';
+import { hotpCode } from '../../src/otp/hotp.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { startShimService, type ShimService } from '../../src/shim/shim-service.js';
 import { readStoreFile, type StoredToken } from '../../src/shim/store-file.js';

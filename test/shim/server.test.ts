@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { hotpCode } from '../../src/shim/otp.js';
+import { hotpCode } from '../../src/otp/hotp.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { startShimService, ShimConfigError, isLoopbackHost, type ShimService, type ShimServiceOptions } from '../../src/shim/shim-service.js';
 import { runImportStore, runUnlock } from '../../src/shim/shim-operations.js';

@@ -5,7 +5,7 @@ import { ShimDatabase, journalPathOf } from '../../src/shim/shim-database.js';
 import { readStoreFile, StoreError, writeStoreFile } from '../../src/shim/store-file.js';
 import { loadStoreKey, parseStoreKey, StoreKeyError } from '../../src/shim/store-key.js';
 import { StoreBusyError, lockPathOf } from '../../src/shim/store-lock.js';
-import { hotpCode } from '../../src/shim/otp.js';
+import { hotpCode } from '../../src/otp/hotp.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { Verifier } from '../../src/shim/verifier.js';
 import { RFC_SEED_SHA1, RFC_SEED_SHA256, TEST_KEY, TEST_KEY_B64, seed, tempDir } from './helpers.js';

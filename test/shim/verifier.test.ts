@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hotpCode } from '../../src/shim/otp.js';
+import { hotpCode } from '../../src/otp/hotp.js';
 import { DEFAULT_RULES, validateRules, type ShimRules } from '../../src/shim/rules.js';
 import type { ShimToken, ShimUser } from '../../src/shim/store-model.js';
 import { Verifier } from '../../src/shim/verifier.js';

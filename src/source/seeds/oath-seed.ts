@@ -1,4 +1,4 @@
-import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
+import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList, Where } from '../../model/problem.js';
 import { Secret } from '../../model/secret.js';
 

@@ -10,7 +10,7 @@ function readOrThrow(path: string, what: string): Buffer {
     return readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new Error(`cannot read the ${what} ${path} (${code})`);
+    throw new Error(`cannot read the ${what} ${path} (${code})`, { cause: err });
   }
 }
 

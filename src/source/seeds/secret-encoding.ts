@@ -3,62 +3,20 @@
  * so that no error message can ever carry the seed: callers report the file, line and field only.
  */
 
-export type SecretEncoding = 'base32' | 'hex';
+import { decodeBase32 as decodeBase32Text, encodeBase32 } from '../../otp/base32.js';
 
-const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const BASE32_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < BASE32_ALPHABET.length; i++) {
-  BASE32_VALUE[BASE32_ALPHABET.charCodeAt(i)] = i;
-  BASE32_VALUE[BASE32_ALPHABET.toLowerCase().charCodeAt(i)] = i;
-}
+export type SecretEncoding = 'base32' | 'hex';
 
 // Whitespace and '-' are grouping characters some vendors print seeds with ("JBSW Y3DP ...").
 const GROUPING = /[\s-]+/g;
 const HEX = /^[0-9a-fA-F]*$/;
 
-/**
- * RFC 4648 Base32, case-insensitive, padding optional. Unused trailing bits are ignored rather than
- * rejected: Entra's own upload example (`2234567abcdef2234567abcdef`) has non-zero trailing bits.
- * Lengths that cannot come from whole bytes (1, 3 or 6 characters past a multiple of 8) are refused.
- */
+/** RFC 4648 Base32 (src/otp/base32.ts), with the grouping characters vendors print seeds with removed first. */
 export function decodeBase32(text: string): Buffer | null {
-  const s = text.replace(GROUPING, '').replace(/=+$/, '');
-  if (s.length === 0) return null;
-  const rest = s.length % 8;
-  if (rest === 1 || rest === 3 || rest === 6) return null;
-  const out = Buffer.alloc(Math.floor((s.length * 5) / 8));
-  let bits = 0;
-  let value = 0;
-  let o = 0;
-  for (let i = 0; i < s.length; i++) {
-    const code = s.charCodeAt(i);
-    const v = code < 128 ? BASE32_VALUE[code]! : -1;
-    if (v < 0) return null;
-    value = ((value << 5) | v) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      out[o++] = (value >> bits) & 0xff;
-    }
-  }
-  return out;
+  return decodeBase32Text(text.replace(GROUPING, ''));
 }
 
-export function encodeBase32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const b of bytes) {
-    value = ((value << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += BASE32_ALPHABET[(value >> bits) & 31];
-    }
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31];
-  return out;
-}
+export { encodeBase32 };
 
 /** Hex, case-insensitive, optional `0x` prefix and grouping whitespace; odd length is refused. */
 export function decodeHex(text: string): Buffer | null {

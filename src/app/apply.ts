@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GraphClient } from '../graph/graph-client.js';
+import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
+import { UserError } from '../model/user-error.js';
+import { encodePlanFile, SavedPlan, writePlanFile } from '../plan/plan-file.js';
+import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
+import { planFileOf, type MadePlan } from './plan.js';
+import { resultRows, type ResultRow } from './results.js';
+import { checkPlanAgainstSources } from './plan-check.js';
+import { checkStateDir, tenantStateDir } from './state-dirs.js';
+
+export interface ApplyRequest {
+  graph: GraphClient;
+  /** Default: the tenant's folder under the state base. */
+  stateDir?: string;
+  /** Narrowing: only these users (lower-case UPNs; each must be in the plan), a group's members, at most N. */
+  users?: string[];
+  group?: string;
+  maxUsers?: number;
+  batchSize: number;
+  waves?: number;
+  skipStale: boolean;
+  concurrency: number;
+  signal?: AbortSignal;
+  onProgress?: (p: ApplyProgressEvent) => void;
+  log?: (line: string) => void;
+  onRun?: (runId: string, stateDir: string) => void;
+}
+
+export interface Applied {
+  outcome: ApplyOutcome;
+  stateDir: string;
+  results: ResultRow[];
+}
+
+/** The state folder of a run: the one given, else the tenant's own; created private, refused if not. */
+export async function stateDirFor(given: string | undefined, tenantId: string): Promise<string> {
+  const dir = given ?? tenantStateDir(tenantId);
+  await checkStateDir(dir, true);
+  return dir;
+}
+
+/** Applies a saved plan (passing it is the approval), narrowed to some of its users if asked. */
+export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promise<Applied> {
+  const stateDir = await stateDirFor(req.stateDir, plan.header.tenant.id);
+  const planned = new Set(plan.users.map((u) => u.upn.toLowerCase()));
+  if (req.users) {
+    const unknown = req.users.filter((u) => !planned.has(u.toLowerCase()));
+    if (unknown.length > 0) throw new UserError(`not in the plan: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''} (--users selects among the plan's users)`);
+  }
+  let users = req.users?.map((u) => u.toLowerCase());
+  if (req.group) {
+    const g = await resolveGroup(req.graph, req.group, '--group');
+    const members = new Set((await groupMemberUpns(req.graph, g.id)).map((u) => u.toLowerCase()));
+    users = (users ?? [...planned]).filter((u) => members.has(u));
+  }
+  // Before anything is written: the file is exactly what its sources give (an edited plan is refused).
+  const seeds = await checkPlanAgainstSources(plan, req.log);
+  const outcome = await startApply(
+    plan,
+    { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency },
+    {
+      client: req.graph,
+      stateDir,
+      seeds,
+      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+      ...(req.log ? { log: req.log } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+      onRun: (id) => req.onRun?.(id, stateDir),
+    },
+  );
+  const kept = users ? new Set(users) : undefined;
+  return { outcome, stateDir, results: resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users) };
+}
+
+/** `apply --source`: a plan made in this process, saved beside the runs (0600) so the run keeps its copy, then applied. */
+export async function applyMadePlan(made: MadePlan, req: ApplyRequest): Promise<Applied> {
+  const stateDir = await stateDirFor(req.stateDir, made.built.plan.tenant.id);
+  const path = join(stateDir, `.plan-${randomBytes(6).toString('hex')}.jsonl`);
+  await writePlanFile(path, encodePlanFile(planFileOf(made)));
+  try {
+    return await applySavedPlan(await SavedPlan.open(path), { ...req, stateDir });
+  } finally {
+    await unlink(path).catch(() => undefined);
+  }
+}

@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OathSeed } from '../model/export-data.js';
+import { formatProblem, SourceError } from '../model/problem.js';
+import { serialKey } from '../model/serial.js';
+import { UserError } from '../model/user-error.js';
+import { fatalProblems } from '../plan/build-plan.js';
+import { fingerprintFiles } from '../plan/fingerprint.js';
+import type { PlanUserLine, SavedPlan } from '../plan/plan-file.js';
+import { firstDifference, rederivePlan } from '../plan/rederive.js';
+import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
+import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
+import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
+
+/** A saved plan whose changes are not what its recorded sources give: edited after it was made. */
+export class EditedPlanError extends UserError {
+  constructor(path: string, where: string) {
+    super(`${path} is not the plan its sources give, so it was changed after it was made: ${where}. Make a new plan.`);
+  }
+}
+
+/** The export and seed files a plan records, read again (the seeds for apply, the rest to plan again). */
+export async function readPlanSources(plan: SavedPlan): Promise<ExportBundle> {
+  const src = plan.header.source;
+  let seeds: SeedReadOptions;
+  try {
+    seeds = {
+      pskcMac: src.pskcMac as SeedReadOptions['pskcMac'],
+      ...(src.pskcKeyFile ? { pskcKey: loadPskcKeyFile(src.pskcKeyFile) } : {}),
+      ...(src.pskcPasswordFile ? { pskcPassword: loadPskcPasswordFile(src.pskcPasswordFile) } : {}),
+    };
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  let bundle: ExportBundle;
+  try {
+    bundle = await readExport({ source: src.dir, tokens: src.tokens, seeds });
+  } catch (err) {
+    if (err instanceof SourceError) throw new UserError(`cannot read the plan's export again: ${formatProblem(err.problem)}`);
+    throw err;
+  }
+  // What stops plan stops apply too: a seed file that no longer decrypts, two serials with one secret.
+  const fatal = fatalProblems(bundle.problems.items);
+  if (fatal.length > 0) throw new UserError(`cannot use the plan's export and seed files as they are now:\n${fatal.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+  return bundle;
+}
+
+/**
+ * Checks a saved plan against its sources before anything is written: the export and seed files
+ * must be the ones it was made from (their fingerprint), and planning them against the tenant state
+ * the plan recorded must give exactly its changes; the first difference is named. Returns the
+ * seeds, read once for both. A 1.x plan recorded no tenant state: it is checked by fingerprint only.
+ */
+export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: string) => void): Promise<Map<string, OathSeed>> {
+  const bundle = await readPlanSources(plan);
+  const src = plan.header.source;
+  const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(src.dir, f))).map((f) => ({ name: f, path: join(src.dir, f) }));
+  let fingerprint: string;
+  try {
+    fingerprint = await fingerprintFiles([...files, ...src.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))]);
+  } catch (err) {
+    throw new UserError(`cannot read the plan's sources again (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): they must be where the plan was made from`);
+  }
+  if (fingerprint !== plan.header.source_fingerprint) {
+    throw new UserError(`the export or seed files changed since the plan was made (${src.dir}, ${src.tokens.length} seed file(s)): make a new plan, or put them back as they were`);
+  }
+  const seeds = new Map(bundle.seeds.map((s) => [serialKey(s.serial), s]));
+  if (!plan.recordsTenant) {
+    log?.(`Note: ${plan.path} (format ${plan.header.format_version}) records no tenant state, so it was checked against its sources' fingerprint only.`);
+    return seeds;
+  }
+  const lines: PlanUserLine[] = [];
+  for await (const chunk of plan.lines()) lines.push(...chunk);
+  const where = firstDifference(plan.header, plan.policyChanges, lines, rederivePlan(plan.header, lines, bundle));
+  if (where) throw new EditedPlanError(plan.path, where);
+  return seeds;
+}

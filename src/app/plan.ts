@@ -1,0 +1,136 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
+import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
+import { readTenant } from '../graph/tenant-reader.js';
+import { packageVersion } from '../io/package-root.js';
+import { formatProblem, SourceError, type Problem } from '../model/problem.js';
+import { UserError } from '../model/user-error.js';
+import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
+import { fingerprintFiles } from '../plan/fingerprint.js';
+import { toPlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
+import type { TenantSnapshot } from '../model/tenant.js';
+import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
+import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
+import { readUserList } from './user-list.js';
+
+export interface PlanRequest {
+  source: string;
+  tokens: string[];
+  seeds: SeedReadOptions;
+  /** The PSKC key and password files as given (recorded in the plan by path, never their content). */
+  pskcKeyFile?: string;
+  pskcPasswordFile?: string;
+  /** A --users file. */
+  users?: string;
+  group?: string;
+  targetGroup?: string;
+  includeEmail: boolean;
+  defaultMethod: DefaultMethodMode;
+  prune: boolean;
+  /** Plan the rest when token serials have no seed (their tokens are skipped, their users' default kept). */
+  allowMissingSeeds: boolean;
+  graph: GraphClient;
+  concurrency: number;
+  onProgress?: (done: number, total: number) => void;
+  /** A note for the admin (users of --users not in the export). */
+  log?: (line: string) => void;
+}
+
+export interface MadePlan {
+  built: BuiltPlan;
+  bundle: ExportBundle;
+  source: PlanSource;
+  /** The tenant as read: recorded in the saved plan, so that apply can derive the plan again. */
+  tenant: TenantSnapshot;
+}
+
+/** The saved plan's content for a plan made here, with what it saw of the tenant. */
+export function planFileOf(made: MadePlan): PlanFileContent {
+  const serials = new Map<string, string[]>();
+  for (const t of made.bundle.tokens) if (t.user !== undefined) serials.set(t.user.toLowerCase(), [...(serials.get(t.user.toLowerCase()) ?? []), t.seed.serial]);
+  return toPlanFile(made.built.plan, made.source, made.tenant, (upn) => serials.get(upn.toLowerCase()) ?? []);
+}
+
+/** The export cannot be trusted: the plan stops before reading the tenant. */
+export class UntrustedExportError extends UserError {
+  constructor(
+    readonly problems: Problem[],
+    hint = '',
+  ) {
+    super(`the export cannot be trusted; fix these first (mfa-migrate validate lists everything):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}${hint}`);
+  }
+}
+
+/** Reads the export and the tenant, and builds the plan. Reads only. */
+export async function makePlan(req: PlanRequest): Promise<MadePlan> {
+  let bundle: ExportBundle;
+  try {
+    bundle = await readExport({ source: req.source, tokens: req.tokens, seeds: req.seeds });
+  } catch (err) {
+    if (err instanceof SourceError) throw new UserError(formatProblem(err.problem));
+    throw err;
+  }
+  const fatal = fatalProblems(bundle.problems.items);
+  if (fatal.length > 0) throw new UntrustedExportError(fatal);
+  // A token with no seed would silently lose the user's token (and move their default off it).
+  const missing = bundle.problems.items.filter((p) => p.severity === 'error' && p.code === 'seed-missing');
+  if (missing.length > 0 && !req.allowMissingSeeds) {
+    throw new UntrustedExportError(missing, '\n(--allow-missing-seeds plans the rest: those tokens are skipped and their users keep their default method)');
+  }
+
+  // Hash the export now, next to reading it, not after a tenant read that can take minutes (a file
+  // edited meanwhile would give a fingerprint of other content); the hashing overlaps the reads.
+  const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(req.source, f))).map((f) => ({ name: f, path: join(req.source, f) }));
+  const fingerprint = fingerprintFiles([...files, ...req.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))]);
+  fingerprint.catch(() => {}); // awaited below; a Graph failure may come first
+
+  const client = req.graph;
+  const scope = await resolveScope(client, bundle, req);
+  const target: PolicyTarget = req.targetGroup ? await resolveGroup(client, req.targetGroup, '--target-group') : ALL_USERS;
+  const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));
+  const names = new Set(inScope.map((u) => u.username));
+  const serials = bundle.tokens.filter((t) => t.user !== undefined && names.has(t.user)).map((t) => t.seed.serial);
+  const [tenant, identity] = await Promise.all([
+    readTenant(client, { upns: inScope.map((u) => u.username), serials, policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
+    client.identity(),
+  ]);
+  const built = buildPlan({
+    bundle,
+    tenant,
+    ...(scope ? { scope } : {}),
+    options: { includeEmail: req.includeEmail, defaultMethod: req.defaultMethod, prune: req.prune, target },
+    sourceFingerprint: await fingerprint,
+    now: new Date(),
+  });
+  built.plan.graph = client.root;
+  built.plan.identity = { appId: identity.appId, upn: identity.upn };
+  built.plan.tool_version = packageVersion();
+  // Absolute paths: apply and resume read the seeds again, maybe from another working folder.
+  const source: PlanSource = {
+    dir: resolve(req.source),
+    tokens: req.tokens.map((t) => resolve(t)),
+    ...(req.pskcKeyFile ? { pskcKeyFile: resolve(req.pskcKeyFile) } : {}),
+    ...(req.pskcPasswordFile ? { pskcPasswordFile: resolve(req.pskcPasswordFile) } : {}),
+    pskcMac: req.seeds.pskcMac ?? 'fail',
+  };
+  return { built, bundle, source, tenant };
+}
+
+async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest): Promise<Set<string> | undefined> {
+  let scope: Set<string> | undefined;
+  if (req.users) scope = new Set(await readUserList(req.users));
+  if (req.group) {
+    const group = await resolveGroup(client, req.group, '--group');
+    const members = new Set((await groupMemberUpns(client, group.id)).map((u) => u.toLowerCase()));
+    scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
+  }
+  if (scope && req.users) {
+    const known = new Set(bundle.users.map((u) => u.username.toLowerCase()));
+    const unknown = [...scope].filter((u) => !known.has(u));
+    if (unknown.length > 0) req.log?.(`Note: ${unknown.length} user(s) in --users are not in the export and are ignored`);
+  }
+  return scope;
+}

@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import { readRun } from '../apply/journal.js';
+import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import { resultRows, type ResultRow } from './results.js';
+import { findRun } from './runs.js';
+import { checkPlanAgainstSources } from './plan-check.js';
+
+export interface ResumeRequest {
+  runId?: string;
+  stateDir?: string;
+  waves?: number;
+  /** The Graph of the run (its journal names the root) unless the admin named one. */
+  connect: (runGraphRoot: string | undefined) => GraphClient;
+  signal?: AbortSignal;
+  onProgress?: (p: ApplyProgressEvent) => void;
+  log?: (line: string) => void;
+  onRun?: (runId: string, stateDir: string) => void;
+}
+
+/** Finishes an apply run (the latest unfinished one when none is named), where it ran. */
+export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOutcome; stateDir: string; results: ResultRow[] }> {
+  const { stateDir, run } = await findRun(req.runId, req.stateDir, (r) => r.kind === 'apply' && ['interrupted', 'partial', 'stopped', 'running'].includes(r.state), 'unfinished apply run');
+  const runDir = join(stateDir, 'runs', run.id);
+  const view = await readRun(runDir);
+  const plan = await openRunPlan(runDir, view);
+  // The run's copy of the plan is checked as apply checked it: exactly what its sources give.
+  const seeds = await checkPlanAgainstSources(plan, req.log);
+  const client = req.connect(view.header.graph ?? plan.header.graph);
+  const outcome = await resumeApply(run.id, req.waves, {
+    client,
+    stateDir,
+    seeds,
+    ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+    ...(req.log ? { log: req.log } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+    onRun: (id) => req.onRun?.(id, stateDir),
+  });
+  const users = (view.header.options as unknown as ApplySelection).users;
+  const kept = users ? new Set(users.map((u) => u.toLowerCase())) : undefined;
+  return { outcome, stateDir, results: resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users) };
+}

@@ -1,0 +1,34 @@
+import { join } from 'node:path';
+import { readRun } from '../apply/journal.js';
+import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import { findRun } from './runs.js';
+
+export interface RollbackRequest {
+  runId: string;
+  stateDir?: string;
+  force: boolean;
+  concurrency: number;
+  connect: (runGraphRoot: string | undefined) => GraphClient;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+  onRun?: (runId: string, stateDir: string) => void;
+}
+
+/** Undoes an apply run, or finishes an interrupted rollback run, where the run ran. */
+export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: RollbackOutcome; stateDir: string }> {
+  const { stateDir, run } = await findRun(req.runId, req.stateDir, () => false, 'run');
+  const view = await readRun(join(stateDir, 'runs', run.id));
+  const client = req.connect(view.header.graph);
+  const deps = {
+    client,
+    stateDir,
+    concurrency: req.concurrency,
+    force: req.force,
+    ...(req.log ? { log: req.log } : {}),
+    ...(req.signal ? { signal: req.signal } : {}),
+    onRun: (id: string) => req.onRun?.(id, stateDir),
+  };
+  const outcome = run.kind === 'rollback' ? await resumeRollback(run.id, deps) : await startRollback(run.id, deps);
+  return { outcome, stateDir };
+}

@@ -1,0 +1,71 @@
+import { join } from 'node:path';
+import { listRuns, type RunSummary } from '../apply/journal.js';
+import { lockHolderAlive, readLock, type LockInfo } from '../apply/state-lock.js';
+import { UserError } from '../model/user-error.js';
+import { allStateDirs, checkRunDir, checkStateDir } from './state-dirs.js';
+
+export interface StateDirRuns {
+  stateDir: string;
+  runs: RunSummary[];
+  /** The live holder of the folder's lock, if any (its run is `running`). */
+  holder?: LockInfo;
+  /** Why the folder was left out (not private). */
+  refused?: string;
+}
+
+/** The runs of one state folder, newest first; `running` only for the run a live lock holder names. */
+export async function runsIn(stateDir: string): Promise<StateDirRuns> {
+  const lock = await readLock(join(stateDir, 'lock'));
+  const holder = lock && lockHolderAlive(lock) ? lock : undefined;
+  return { stateDir, runs: await listRuns(stateDir, (id) => holder?.runId === id), ...(holder ? { holder } : {}) };
+}
+
+/** The folders to look in: the one given (refused if not private), else every tenant folder (those not private left out, with the reason). */
+export async function stateDirsToSearch(given: string | undefined): Promise<{ dirs: string[]; refused: { stateDir: string; reason: string }[] }> {
+  if (given) {
+    await checkStateDir(given, false);
+    return { dirs: [given], refused: [] };
+  }
+  const dirs: string[] = [];
+  const refused: { stateDir: string; reason: string }[] = [];
+  for (const d of await allStateDirs()) {
+    try {
+      await checkStateDir(d, false);
+      dirs.push(d);
+    } catch (err) {
+      refused.push({ stateDir: d, reason: (err as Error).message });
+    }
+  }
+  return { dirs, refused };
+}
+
+export async function allRuns(given: string | undefined): Promise<StateDirRuns[]> {
+  const { dirs, refused } = await stateDirsToSearch(given);
+  const out = await Promise.all(dirs.map(runsIn));
+  return [...out, ...refused.map((r) => ({ stateDir: r.stateDir, runs: [], refused: r.reason }))];
+}
+
+export interface FoundRun {
+  stateDir: string;
+  run: RunSummary;
+}
+
+/**
+ * A run by id, or (no id) the latest run `pick` accepts, in the state folder given or in every
+ * tenant folder; its folder must be private too.
+ */
+export async function findRun(runId: string | undefined, given: string | undefined, pick: (r: RunSummary) => boolean, what: string): Promise<FoundRun> {
+  const { dirs } = await stateDirsToSearch(given);
+  const where = given ?? 'any tenant folder of the state base (give --state-dir to look elsewhere)';
+  const found: FoundRun[] = [];
+  for (const stateDir of dirs) {
+    const { runs } = await runsIn(stateDir);
+    for (const run of runs) if (runId ? run.id === runId : pick(run)) found.push({ stateDir, run });
+  }
+  if (found.length === 0) throw new UserError(runId ? `no run ${runId} in ${where}` : `no ${what} in ${where}`);
+  found.sort((a, b) => b.run.started.localeCompare(a.run.started));
+  const f = found[0]!;
+  if (f.run.state === 'unreadable') throw new UserError(`run ${f.run.id} in ${f.stateDir} cannot be read: ${f.run.problem}`);
+  await checkRunDir(join(f.stateDir, 'runs', f.run.id));
+  return f;
+}

@@ -1,0 +1,114 @@
+import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
+import { isSuccess, type GraphCall } from '../graph/graph-call.js';
+import type { GraphClient } from '../graph/graph-client.js';
+import { deviceOf, findDevicesBySerial, getDevice } from '../graph/calls/hardware-oath.js';
+import { getPolicy } from '../graph/calls/policy.js';
+import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
+import { PHONE_METHOD_IDS } from '../model/tenant.js';
+import { serialKey } from '../model/serial.js';
+import { canonicalJson } from '../plan/fingerprint.js';
+import { methodConfiguration, splitResource } from '../plan/resource-state.js';
+import type { Operation } from './operations.js';
+
+/** What the inventory holds for a token about to be created. */
+export type InventoryLookup = { found: 'none' } | { found: 'mine'; deviceId: string } | { found: 'other'; reason: string };
+
+/**
+ * Looks a token's serial up right before it is created: a device already assigned to the user
+ * (another apply of the same plan got there first) is adopted, so the activation that follows
+ * proves its seed; one held by anybody else, or unassigned, appeared since the plan and is not
+ * created again beside it (Graph would take the same serial twice).
+ */
+export async function lookUpBeforeCreate(op: Operation, client: GraphClient): Promise<InventoryLookup> {
+  const serial = splitResource(op.resource)[1]!;
+  const res = await client.read<{ value?: unknown[] }>(findDevicesBySerial(serial));
+  if (!isSuccess(res)) throw new Error(`reading the inventory for ${serial} failed: ${res.status}`);
+  const same = (res.body?.value ?? []).map(deviceOf).filter((d) => d && serialKey(String(d.serialNumber)) === serialKey(serial));
+  const mine = same.find((d) => d!.assignedTo?.id === op.userId);
+  if (mine) return { found: 'mine', deviceId: mine.id };
+  if (same.length === 0) return { found: 'none' };
+  const holder = same[0]!.assignedTo?.id;
+  return { found: 'other', reason: `a token with serial ${serial} appeared in the inventory since the plan (${holder ? `assigned to ${holder}` : 'unassigned'}): not created beside it; plan again` };
+}
+
+export interface Verified {
+  /** The operation's change is in the tenant. */
+  done: boolean;
+  /** What a success would have given (a created token's device id). */
+  result?: Record<string, unknown>;
+}
+
+/**
+ * Whether an operation's change is in the tenant: asked when a write's outcome is unknown (a
+ * timeout, a reset connection, a 5xx, a conflict) so that it is never sent twice, and for
+ * operations a crashed run left `started`.
+ */
+export async function verifyOp(op: Operation, client: GraphClient): Promise<Verified> {
+  const get = async <T>(call: GraphCall): Promise<T | null> => {
+    const res = await client.read<T>(call);
+    if (res.status === 404) return null;
+    if (!isSuccess(res)) throw new Error(`reading back ${op.id} failed: ${res.status}`);
+    return res.body;
+  };
+  const after = op.after ?? {};
+  const userId = op.userId ?? '';
+  switch (op.kind) {
+    case 'policy-config': {
+      const policy = await get<AuthenticationMethodsPolicy>(getPolicy());
+      const config = policy ? methodConfiguration(policy, op.resource.slice('authenticationMethodConfigurations/'.length)) : undefined;
+      return { done: !!config && Object.entries(after).every(([k, v]) => canonicalJson(config[k]) === canonicalJson(v)) };
+    }
+    case 'policy-root': {
+      const policy = (await get<AuthenticationMethodsPolicy>(getPolicy())) ?? {};
+      return {
+        done: Object.entries(after).every(([key, v]) => {
+          const [target, property] = [key.slice(0, key.lastIndexOf('.')), key.slice(key.lastIndexOf('.') + 1)];
+          const holder = (target === 'reportSuspiciousActivitySettings' ? policy.reportSuspiciousActivitySettings : policy.registrationEnforcement?.authenticationMethodsRegistrationCampaign) as Record<string, unknown> | undefined;
+          return canonicalJson(holder?.[property]) === canonicalJson(v);
+        }),
+      };
+    }
+    case 'phone-create':
+    case 'phone-update':
+    case 'phone-delete': {
+      const list = (await get<{ value?: { id: string; phoneNumber: string; phoneType: string }[] }>(listPhoneMethods(userId)))?.value ?? [];
+      const type = splitResource(op.resource)[1];
+      const p = list.find((x) => x.phoneType === type || x.id === PHONE_METHOD_IDS[type as keyof typeof PHONE_METHOD_IDS]);
+      if (op.kind === 'phone-delete') return { done: !p };
+      return { done: !!p && p.phoneNumber.replace(/\s+/g, '') === String(after.phoneNumber).replace(/\s+/g, '') };
+    }
+    case 'email-create':
+    case 'email-update':
+    case 'email-delete': {
+      const list = (await get<{ value?: { emailAddress: string }[] }>(listEmailMethods(userId)))?.value ?? [];
+      if (op.kind === 'email-delete') return { done: list.length === 0 };
+      return { done: list.some((e) => e.emailAddress.toLowerCase() === String(after.emailAddress).toLowerCase()) };
+    }
+    case 'token-deactivate': {
+      const deviceId = (op.before as { deviceId?: string } | null)?.deviceId ?? '';
+      const device = deviceOf(await get(getDevice(deviceId)));
+      return { done: !device || device.status !== 'activated' };
+    }
+    case 'token-unassign':
+    case 'token-delete': {
+      const deviceId = (op.before as { deviceId?: string } | null)?.deviceId ?? '';
+      const device = deviceOf(await get(getDevice(deviceId)));
+      if (op.kind === 'token-delete') return { done: !device };
+      return { done: !device || !device.assignedTo?.id };
+    }
+    case 'token-create':
+    case 'token-assign':
+    case 'token-activate': {
+      const serial = splitResource(op.resource)[1]!;
+      const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(serial)))?.value ?? [];
+      const mine = items.map(deviceOf).find((d) => d && serialKey(String(d.serialNumber)) === serialKey(serial) && d.assignedTo?.id === op.userId);
+      if (!mine) return { done: false };
+      if (op.kind === 'token-activate') return { done: mine.status === 'activated' };
+      return { done: true, result: { deviceId: mine.id } };
+    }
+    case 'signin-update': {
+      const prefs = await get<{ userPreferredMethodForSecondaryAuthentication?: string | null }>(getSignInPreferences(userId));
+      return { done: prefs?.userPreferredMethodForSecondaryAuthentication === after.userPreferredMethodForSecondaryAuthentication };
+    }
+  }
+}

@@ -1,0 +1,143 @@
+import type { TenantSnapshot } from '../model/tenant.js';
+import { canonicalJson } from '../plan/fingerprint.js';
+import { policyPropertyState, sameResourceState, userResourceState } from '../plan/resource-state.js';
+import type { OpRecord } from './journal.js';
+import type { Operation } from './operations.js';
+
+/** The phone method a default method uses (Graph will not delete it while it is the default). */
+const PHONE_BEHIND_DEFAULT: Record<string, string> = {
+  sms: 'phoneMethods/mobile',
+  voiceMobile: 'phoneMethods/mobile',
+  voiceAlternateMobile: 'phoneMethods/alternateMobile',
+  voiceOffice: 'phoneMethods/office',
+};
+
+export interface Unreversible {
+  user?: string;
+  target: string;
+  reason: string;
+}
+
+/**
+ * The inverse of each done operation, newest first, chained per user (a default method is restored
+ * before the phone it pointed at is deleted; a token is deactivated before it is unassigned and
+ * deleted) and the policy last (it went first). What Graph cannot undo is listed instead. Pure.
+ */
+export function inverseOperations(done: readonly Operation[], records: ReadonlyMap<string, OpRecord>): { inverses: Operation[]; notReversible: Unreversible[] } {
+  const notReversible: Unreversible[] = [];
+  // A default method set where there was none stays (Graph cannot unset one), and so does the phone
+  // it points at: Graph refuses to delete the phone that backs the default method.
+  const keptDefaults = new Map<string, string>();
+  for (const op of done) {
+    const before = op.before as Record<string, unknown> | null;
+    if (op.kind === 'signin-update' && op.userId && !before?.userPreferredMethodForSecondaryAuthentication) keptDefaults.set(op.userId, String(op.after?.userPreferredMethodForSecondaryAuthentication));
+  }
+  const lastOf = new Map<string, string>();
+  const userOps: Operation[] = [];
+  const policyOps: Operation[] = [];
+  const add = (o: Operation) => {
+    const key = o.userId ?? 'policy';
+    const prev = lastOf.get(key);
+    o.dependsOn = prev ? [prev] : [];
+    lastOf.set(key, o.id);
+    (o.userId ? userOps : policyOps).push(o);
+  };
+  for (const op of [...done].reverse()) {
+    const base = { user: op.user, userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
+    const id = `rollback/${op.id}`;
+    const planned = op.before as Record<string, unknown> | null;
+    switch (op.kind) {
+      case 'phone-create': {
+        const kept = op.userId ? keptDefaults.get(op.userId) : undefined;
+        if (kept && PHONE_BEHIND_DEFAULT[kept] === op.resource) {
+          notReversible.push({ user: op.user!, target: op.resource, reason: `it backs the default method ${kept}, which Graph cannot unset: left in place` });
+          break;
+        }
+        add({ ...base, id, kind: 'phone-delete', after: null, before: op.after });
+        break;
+      }
+      case 'phone-update':
+        add({ ...base, id, kind: 'phone-update', after: planned, before: op.after });
+        break;
+      case 'phone-delete':
+        add({ ...base, id, kind: 'phone-create', after: planned, before: null });
+        break;
+      case 'email-create':
+        add({ ...base, id, kind: 'email-delete', after: null, before: op.after });
+        break;
+      case 'email-update':
+        add({ ...base, id, kind: 'email-update', after: planned, before: op.after });
+        break;
+      case 'token-create': {
+        // A token another run of the plan had created (adopted here) is that run's to undo.
+        if (records.get(op.id)?.result?.adopted) break;
+        const deviceId = records.get(op.id)?.result?.deviceId;
+        add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
+        add({ ...base, id: `${id}/delete`, kind: 'token-delete', after: null, before: { ...op.after, deviceId } });
+        break;
+      }
+      case 'token-assign':
+        add({ ...base, id, kind: 'token-unassign', after: null, before: { ...op.after, deviceId: (op.after as { deviceId?: string } | null)?.deviceId } });
+        break;
+      case 'token-activate': {
+        // Deactivated (Graph: it stays assigned); a token the run created or assigned is then unassigned by their inverses.
+        const created = records.get(`${op.userId}/${op.resource}/create`)?.result?.deviceId;
+        const deviceId = typeof created === 'string' ? created : (op.before as { id?: string } | null)?.id;
+        add({ ...base, id, kind: 'token-deactivate', after: null, before: { ...op.after, deviceId } });
+        break;
+      }
+      case 'signin-update': {
+        if (!planned?.userPreferredMethodForSecondaryAuthentication) {
+          // Graph documents no way to unset a default method (null is not an allowed value).
+          notReversible.push({ user: op.user!, target: op.resource, reason: `the user had no default method before the run and Graph cannot unset one: left as ${String(op.after?.userPreferredMethodForSecondaryAuthentication)}` });
+          break;
+        }
+        add({ ...base, id, kind: 'signin-update', after: planned, before: op.after });
+        break;
+      }
+      case 'policy-config':
+      case 'policy-root':
+        add({ ...base, id, kind: op.kind, after: planned, before: op.after });
+        break;
+      default:
+        break;
+    }
+  }
+  // The policy is put back after every user's methods are.
+  const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy').map(([, v]) => v);
+  const firstPolicy = policyOps[0];
+  if (firstPolicy) firstPolicy.dependsOn = [...firstPolicy.dependsOn, ...lastUserOps];
+  return { inverses: [...userOps, ...policyOps], notReversible };
+}
+
+/** Why an inverse must not run: the object it would touch no longer holds what the run left there. Pure. */
+export function changedSince(inv: Operation, tenant: TenantSnapshot): string | undefined {
+  const left = inv.before as Record<string, unknown> | null;
+  if (inv.kind === 'policy-config' || inv.kind === 'policy-root') {
+    for (const [key, value] of Object.entries(left ?? {})) {
+      const [target, property] = inv.kind === 'policy-config' ? [inv.resource, key] : [key.slice(0, key.lastIndexOf('.')), key.slice(key.lastIndexOf('.') + 1)];
+      if (canonicalJson(policyPropertyState(tenant.policy, target, property)) !== canonicalJson(value)) return `${property} changed since the run`;
+    }
+    return undefined;
+  }
+  const user = inv.user ? tenant.users.get(inv.user.toLowerCase()) : undefined;
+  if (!user) return 'the user is no longer in the tenant';
+  const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
+  switch (inv.kind) {
+    case 'phone-delete':
+    case 'phone-update':
+      return now && sameResourceState(inv.resource, now, left) ? undefined : 'the phone changed since the run';
+    case 'phone-create':
+      return now ? 'a phone of that type exists again' : undefined;
+    case 'email-delete':
+    case 'email-update':
+      return now && sameResourceState(inv.resource, now, left) ? undefined : 'the email method changed since the run';
+    case 'token-deactivate':
+    case 'token-unassign':
+      return now && now.assignedTo === user.id ? undefined : 'the token is no longer assigned to the user';
+    case 'signin-update':
+      return now?.userPreferredMethodForSecondaryAuthentication === left?.userPreferredMethodForSecondaryAuthentication ? undefined : 'the default method changed since the run';
+    default:
+      return undefined;
+  }
+}

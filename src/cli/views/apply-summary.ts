@@ -1,0 +1,33 @@
+import type { ApplyOutcome } from '../../apply/run-apply.js';
+import type { RollbackOutcome } from '../../apply/run-rollback.js';
+import { printable } from '../../model/printable.js';
+
+/** What apply and resume print at the end: the run, its tenant, the counts, what failed, what to do next. */
+export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: string | undefined): string {
+  const c = o.counts;
+  const s = o.stats;
+  const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
+  const users = (k: string) => o.users.filter((u) => u.outcome === k).length;
+  const lines = [
+    `Run ${o.runId}: ${o.state}${o.state === 'stopped' ? ` after wave ${o.wavesDone} of ${o.waves}` : ''}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
+    `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
+    `  users: ${users('done')} done, ${users('partial')} partial, ${users('failed')} failed, ${users('skipped')} skipped, ${users('not-started')} not started`,
+    `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${(s.done / seconds).toFixed(1)} ops/s`,
+    ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
+    ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),
+    ...(hint ? [`Resume with: ${hint}`] : []),
+  ];
+  return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}
+
+export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined): string {
+  const c = o.counts;
+  const lines = [
+    `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
+    `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
+    ...o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
+    ...o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
+    ...(hint ? [`Resume with: ${hint}`] : []),
+  ];
+  return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}

@@ -1,0 +1,46 @@
+import type { StateDirRuns } from '../../app/runs.js';
+import { printable } from '../../model/printable.js';
+
+/** `runs --format json`: every run of every folder looked in, newest first. */
+export function runsJson(all: readonly StateDirRuns[]): unknown[] {
+  return all
+    .flatMap((d) => d.runs.map((r) => ({ ...r, state_dir: d.stateDir })))
+    .sort((a, b) => b.started.localeCompare(a.started) || b.id.localeCompare(a.id));
+}
+
+/** `runs`: a table with a header row, per state folder; folders left out say why. */
+export function renderRunsTable(all: readonly StateDirRuns[]): string {
+  const out: string[] = [];
+  for (const d of all) {
+    if (d.refused) {
+      out.push(`${d.stateDir}: left out: ${d.refused}`, '');
+      continue;
+    }
+    out.push(`${d.stateDir}:`);
+    if (d.holder && !d.holder.runId) out.push(`  in use by ${d.holder.operation} (pid ${d.holder.pid} of ${d.holder.user}@${d.holder.host}, since ${d.holder.started}), preparing its run`);
+    if (d.runs.length === 0) {
+      out.push('  no runs', '');
+      continue;
+    }
+    const rows = d.runs.map((r) => {
+      const c = r.counts;
+      const link = r.rollback_of ? `rollback of ${r.rollback_of}` : r.rolled_back_by.length ? `rolled back by ${r.rolled_back_by.join(', ')}` : '';
+      return [
+        r.id,
+        r.kind,
+        r.state,
+        r.tenant ? `${r.tenant.displayName} (${r.tenant.id})` : '-',
+        r.graph ?? '-',
+        r.started || '-',
+        r.state === 'unreadable' ? '-' : `${c.done}/${c.failed}/${c.skipped}/${c.pending + c.started}`,
+        r.problem ? `${link}${link ? '; ' : ''}${r.problem}` : link,
+      ];
+    });
+    const head = ['RUN', 'KIND', 'STATE', 'TENANT', 'GRAPH', 'STARTED', 'DONE/FAILED/SKIPPED/PENDING', 'NOTES'];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const r of [head, ...rows]) out.push(`  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}`.trimEnd());
+    out.push('');
+  }
+  if (all.length === 0) out.push('No state folders yet (no run has been made).');
+  return `${out.map((l) => printable(l)).join('\n')}\n`;
+}

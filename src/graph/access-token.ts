@@ -1,0 +1,97 @@
+import type { TokenCredential } from '@azure/identity';
+import { GRAPH_SCOPE } from './auth.js';
+import { SignInError } from './graph-errors.js';
+
+/** What an access token says about who holds it (claims of the JWT; nothing is verified here, Graph does that). */
+export interface TokenIdentity {
+  tenantId: string | null;
+  appId: string | null;
+  appDisplayName: string | null;
+  /** The signed-in user, for a delegated token. */
+  upn: string | null;
+  /** Application permissions (app-only tokens). */
+  roles: string[];
+  /** Delegated permissions. */
+  scopes: string[];
+}
+
+/** Reads the claims of a JWT-shaped access token; every field null or empty when it is not one. */
+export function identityOf(token: string): TokenIdentity {
+  const none: TokenIdentity = { tenantId: null, appId: null, appDisplayName: null, upn: null, roles: [], scopes: [] };
+  const parts = token.split('.');
+  if (parts.length !== 3) return none;
+  let claims: Record<string, unknown>;
+  try {
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return none;
+  }
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : null);
+  return {
+    tenantId: str(claims.tid),
+    appId: str(claims.appid) ?? str(claims.azp),
+    appDisplayName: str(claims.app_displayname),
+    upn: str(claims.upn) ?? str(claims.preferred_username) ?? str(claims.unique_name),
+    roles: Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [],
+    scopes: typeof claims.scp === 'string' ? claims.scp.split(' ').filter(Boolean) : [],
+  };
+}
+
+/** Hands out a bearer token for each request. */
+export interface TokenSource {
+  token(): Promise<string>;
+}
+
+/** Access tokens from an @azure/identity credential, reused until five minutes before they expire. */
+export function credentialTokens(credential: TokenCredential, hint = ''): TokenSource {
+  let cached: { token: string; expires: number } | undefined;
+  return {
+    async token() {
+      if (cached && cached.expires - Date.now() > 5 * 60_000) return cached.token;
+      let t: Awaited<ReturnType<TokenCredential['getToken']>>;
+      try {
+        t = await credential.getToken(GRAPH_SCOPE);
+      } catch (err) {
+        throw new SignInError(err, hint);
+      }
+      if (!t) throw new SignInError(undefined, hint);
+      cached = { token: t.token, expires: t.expiresOnTimestamp };
+      return t.token;
+    },
+  };
+}
+
+/** The placeholder bearer token sent to an emulator that cannot mint tokens. */
+export const EMULATOR_PLACEHOLDER_TOKEN = 'mfa-migrate-emulator';
+
+/**
+ * Tokens for a local emulator: minted by its token endpoint (so they carry its tenant, app and
+ * permissions, as a real token would), or the placeholder when it has none. `secret` is the
+ * emulator's --token, when it was started with one.
+ */
+export function emulatorTokens(root: string, fetchImpl: typeof fetch, secret?: string): TokenSource {
+  let minted: Promise<string> | undefined;
+  return {
+    token() {
+      minted ??= (async () => {
+        try {
+          const res = await fetchImpl(`${root}/_emulator/token`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', ...(secret ? { Authorization: `Bearer ${secret}` } : {}) },
+            body: '{}',
+          });
+          if (res.ok) {
+            const body = (await res.json()) as { access_token?: unknown };
+            if (typeof body.access_token === 'string') return body.access_token;
+          } else {
+            await res.body?.cancel();
+          }
+        } catch {
+          // Not an emulator that mints tokens (or not reachable: the first request will say so).
+        }
+        return secret ?? EMULATOR_PLACEHOLDER_TOKEN;
+      })();
+      return minted;
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { GraphCall, GraphVersion } from '../graph-call.js';
+import { ownValue } from '../../model/own-value.js';
+
+const POLICY = '/policies/authenticationMethodsPolicy';
+
+/**
+ * The authentication methods policy, read on beta: the v1.0 representation has no HardwareOath
+ * configuration and no reportSuspiciousActivitySettings, both of which the plan compares.
+ */
+export const getPolicy = (): GraphCall => ({ method: 'GET', version: 'beta', path: POLICY });
+
+const CONFIG_TYPES: Record<string, string> = {
+  voice: 'voiceAuthenticationMethodConfiguration',
+  sms: 'smsAuthenticationMethodConfiguration',
+  microsoftauthenticator: 'microsoftAuthenticatorAuthenticationMethodConfiguration',
+  hardwareoath: 'hardwareOathAuthenticationMethodConfiguration',
+  softwareoath: 'softwareOathAuthenticationMethodConfiguration',
+  temporaryaccesspass: 'temporaryAccessPassAuthenticationMethodConfiguration',
+  email: 'emailAuthenticationMethodConfiguration',
+  fido2: 'fido2AuthenticationMethodConfiguration',
+  x509certificate: 'x509CertificateAuthenticationMethodConfiguration',
+};
+
+/** Method configurations v1.0 does not have: written on beta. */
+const BETA_ONLY_CONFIGS = new Set(['hardwareoath']);
+
+/** `#microsoft.graph.<type>` of a method configuration (required in every PATCH of one). */
+export function configODataType(id: string): string {
+  const t = ownValue(CONFIG_TYPES, id.toLowerCase());
+  if (!t) throw new Error(`no known @odata.type for authentication method configuration ${id}`);
+  return `#microsoft.graph.${t}`;
+}
+
+export function configVersion(id: string): GraphVersion {
+  return BETA_ONLY_CONFIGS.has(id.toLowerCase()) ? 'beta' : 'v1.0';
+}
+
+/** PATCH of one method configuration's properties. */
+export const patchMethodConfiguration = (id: string, properties: Record<string, unknown>): GraphCall => ({
+  method: 'PATCH',
+  version: configVersion(id),
+  path: `${POLICY}/authenticationMethodConfigurations/${encodeURIComponent(id)}`,
+  body: { '@odata.type': configODataType(id), ...properties },
+});
+
+export const getMethodConfiguration = (id: string): GraphCall => ({ method: 'GET', version: configVersion(id), path: `${POLICY}/authenticationMethodConfigurations/${encodeURIComponent(id)}` });
+
+/** PATCH of the registration campaign (a complex property: sent whole). v1.0 has it. */
+export const patchRegistrationCampaign = (campaign: Record<string, unknown>): GraphCall => ({
+  method: 'PATCH',
+  version: 'v1.0',
+  path: POLICY,
+  body: { registrationEnforcement: { authenticationMethodsRegistrationCampaign: campaign } },
+});
+
+/** PATCH of the report-suspicious-activity settings (sent whole): beta only. */
+export const patchReportSuspiciousActivity = (settings: Record<string, unknown>): GraphCall => ({
+  method: 'PATCH',
+  version: 'beta',
+  path: POLICY,
+  body: { reportSuspiciousActivitySettings: settings },
+});

@@ -1,0 +1,47 @@
+import { createCredential, type AuthOptions } from './auth.js';
+import { credentialTokens, emulatorTokens, type TokenSource } from './access-token.js';
+import { GraphClient } from './graph-client.js';
+import { isLoopback, parseGraphRoot } from './graph-root.js';
+import type { RetryPolicyOptions } from './retry-policy.js';
+
+export interface ConnectOptions extends AuthOptions {
+  graphUrl: string;
+  /** Hosts besides Microsoft Graph's and loopback that may receive the access token. */
+  allowGraphHosts?: string[];
+  readOnly: boolean;
+  concurrency: number;
+  /** An in-process emulator's fetch (tests): no credential, no socket. */
+  fetch?: typeof fetch;
+  /** The emulator's --token, when it was started with one. */
+  emulatorToken?: string;
+  retry?: RetryPolicyOptions;
+  timeoutMs?: number;
+}
+
+/** What DefaultAzureCredential tries, in order (@azure/identity 4). */
+const DEFAULT_CHAIN = 'environment variables (AZURE_*), workload identity, managed identity, Azure CLI, Azure PowerShell, Azure Developer CLI';
+
+/**
+ * A GraphClient for a --graph-url and sign-in options: a loopback root (the emulator) gets tokens
+ * from the emulator itself; any other root signs in with @azure/identity.
+ */
+export function connectGraph(opts: ConnectOptions): GraphClient {
+  const root = parseGraphRoot(opts.graphUrl, opts.allowGraphHosts);
+  let tokens: TokenSource;
+  if (opts.fetch || isLoopback(root)) {
+    tokens = emulatorTokens(root, opts.fetch ?? fetch, opts.emulatorToken);
+  } else {
+    const mode = opts.auth ?? 'default';
+    const hint = ` (tried --auth ${mode}${mode === 'default' ? `: ${DEFAULT_CHAIN}` : ''}; choose how to sign in with --auth, or rehearse against the local emulator with --graph-url http://127.0.0.1:PORT)`;
+    tokens = credentialTokens(createCredential(opts), hint);
+  }
+  return new GraphClient({
+    root,
+    tokens,
+    readOnly: opts.readOnly,
+    concurrency: opts.concurrency,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.retry ? { retry: opts.retry } : {}),
+    ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+  });
+}

@@ -1,0 +1,46 @@
+/** Graph's two API versions. A `$batch` envelope holds requests of one version only. */
+export type GraphVersion = 'v1.0' | 'beta';
+
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+/**
+ * One Graph request, as the typed calls of src/graph/calls describe it: version, method, the path
+ * under the version root (`/users/{id}/...`), and the JSON body. Paths exist only in src/graph.
+ */
+export interface GraphCall {
+  method: HttpMethod;
+  version: GraphVersion;
+  path: string;
+  body?: unknown;
+}
+
+/** An answer from Graph, direct or a `$batch` item; the body parsed when it is JSON. */
+export interface GraphResponse<T = unknown> {
+  status: number;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  body: T;
+}
+
+export function isWriteCall(call: Pick<GraphCall, 'method'>): boolean {
+  return call.method !== 'GET';
+}
+
+export function isSuccess(res: GraphResponse): boolean {
+  return res.status >= 200 && res.status < 300;
+}
+
+/** Graph's error code and message of a failed answer, as one line: `404 Request_ResourceNotFound: ...`. */
+export function errorText(res: GraphResponse): string {
+  const e = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
+  return `${res.status}${e?.code ? ` ${e.code}` : ''}${e?.message ? `: ${e.message}` : ''}`;
+}
+
+/** Retry-After in ms: seconds (integer or decimal, as the emulator sends when time-scaled) or an HTTP date. */
+export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  if (header.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

@@ -1,0 +1,48 @@
+import { UserError } from '../model/user-error.js';
+import { errorText, type GraphResponse } from './graph-call.js';
+
+/** Graph answered a request with an error that ends the command (a read that cannot be done). */
+export class GraphRequestError extends UserError {
+  constructor(
+    readonly what: string,
+    readonly response: GraphResponse,
+  ) {
+    super(`${what} failed: ${errorText(response)}`);
+  }
+}
+
+/** A command that only reads tried to write: refused before anything was sent (a bug, never the admin's doing). */
+export class ReadOnlyViolation extends Error {
+  constructor(what: string) {
+    super(`refused to send ${what}: this command only reads from Graph`);
+    this.name = 'ReadOnlyViolation';
+  }
+}
+
+/**
+ * No access token for Graph: wrong or expired credentials, no sign-in reachable, a consent missing.
+ * The message is the identity library's first line (it names the AADSTS code, never the secret).
+ */
+export class SignInError extends UserError {
+  constructor(cause: unknown, hint = '') {
+    const first = (cause === undefined ? '' : cause instanceof Error ? cause.message : String(cause)).split('\n')[0]!.trim();
+    super(`cannot sign in to Microsoft Graph: ${first || 'the credential gave no access token'}${hint}`, 1, { cause });
+  }
+}
+
+/** Nothing listens at the Graph address, or its name does not resolve: a wrong --graph-url or a stopped emulator. */
+export class GraphUnreachableError extends UserError {
+  constructor(root: string, cause: unknown) {
+    const detail = (cause as { cause?: { message?: string } } | null)?.cause?.message ?? (cause as Error | null)?.message ?? String(cause);
+    super(`cannot reach Graph at ${root}: ${detail}`, 1, { cause });
+  }
+}
+
+/**
+ * Nothing listens at the address, or the name does not resolve: not a passing fault, so reported at
+ * once rather than retried. A reset, a timeout or an unreachable network (a pulled cable) is retried.
+ */
+export function isUnreachable(err: unknown): boolean {
+  const code = ((err as { cause?: { code?: string } } | null)?.cause?.code ?? (err as { code?: string } | null)?.code) as string | undefined;
+  return code === 'ECONNREFUSED' || code === 'ENOTFOUND';
+}

@@ -1,0 +1,52 @@
+import { UserError } from '../model/user-error.js';
+
+/**
+ * Microsoft Graph's hosts in the public and national clouds (Graph docs, "National cloud
+ * deployments"): the only hosts an access token is sent to, besides a loopback emulator, unless
+ * the admin names another with --allow-graph-host (a proxy of their own, say).
+ */
+export const GRAPH_CLOUD_HOSTS: readonly string[] = ['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn'];
+
+export const DEFAULT_GRAPH_ROOT = 'https://graph.microsoft.com';
+
+/** Loopback Graph roots (the emulator) need no credential. */
+export function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    // An IPv4 address in 127/8 (the URL parser normalises 127.1 and the like), not a name that
+    // merely starts with "127." such as 127.0.0.1.example.com.
+    return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Graph root of a --graph-url: scheme and host (and port), without a version or a trailing
+ * slash. Refuses what would send a token somewhere unexpected, with a message saying what to give.
+ */
+export function parseGraphRoot(text: string, allowHosts: readonly string[] = []): string {
+  const trimmed = text.trim();
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    throw new UserError(`--graph-url ${trimmed}: give a URL with its scheme, e.g. https://graph.microsoft.com or http://127.0.0.1:5580 for the emulator`);
+  }
+  let url: URL;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    throw new UserError(`--graph-url ${trimmed} is not a URL`);
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  if (/^\/(v1\.0|beta)(\/|$)/i.test(path)) {
+    throw new UserError(`--graph-url ${trimmed}: give the Graph root without a version (${url.origin}); the tool chooses v1.0 or beta per request`);
+  }
+  if (path !== '' || url.search || url.hash) throw new UserError(`--graph-url ${trimmed}: give only the Graph root, e.g. ${url.origin}`);
+  const root = url.origin;
+  if (isLoopback(root)) return root;
+  if (url.protocol !== 'https:') throw new UserError(`--graph-url ${root}: Graph must be reached over https (plain http only to a loopback emulator)`);
+  const host = url.hostname.toLowerCase();
+  if (!GRAPH_CLOUD_HOSTS.includes(host) && !allowHosts.some((h) => h.toLowerCase() === host)) {
+    throw new UserError(`--graph-url ${root}: ${host} is not a Microsoft Graph host (${GRAPH_CLOUD_HOSTS.join(', ')}) nor a loopback emulator, and would receive your access token; if it is yours, add --allow-graph-host ${host}`);
+  }
+  return root;
+}

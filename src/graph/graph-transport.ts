@@ -1,0 +1,207 @@
+import { Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import type { GraphCall, GraphResponse, GraphVersion, HttpMethod } from './graph-call.js';
+import { ReadOnlyViolation } from './graph-errors.js';
+import type { TokenSource } from './access-token.js';
+
+export interface TransportOptions {
+  /** Graph root, e.g. https://graph.microsoft.com or the emulator's http://127.0.0.1:PORT (parseGraphRoot's). */
+  root: string;
+  tokens: TokenSource;
+  /** Refuse every request that could write: GET only, and $batch whose items are all GET. */
+  readOnly: boolean;
+  /** Sends the HTTP requests instead of the global fetch (an in-process emulator). */
+  fetch?: typeof fetch;
+}
+
+/** Header carrying an absolute URL (a nextLink) to send as it is; see RawUrlLink. */
+const RAW_URL_HEADER = 'x-mfa-migrate-raw-url';
+/** Header naming the request, so a failure without an HTTP answer can be thrown as it was; see RawUrlLink. */
+const REQUEST_KEY_HEADER = 'x-mfa-migrate-request-key';
+
+/**
+ * Sends one request to Graph and returns its answer, once: no retry (that is RetryPolicy's, for
+ * every caller alike). Built on @microsoft/microsoft-graph-client with a middleware chain of our
+ * own: bearer tokens from a TokenSource (the SDK's own handler drops Authorization for hosts it does
+ * not know, such as the local emulator), a read-only guard, and fetch. Graph errors come back as
+ * answers; what got no answer (refused write, network, timeout) is thrown.
+ */
+export class GraphTransport {
+  readonly root: string;
+  readonly readOnly: boolean;
+  private readonly client: Client;
+  /** Failures without an HTTP answer, by request key, until send() rethrows them. */
+  private readonly failures = new Map<string, unknown>();
+  private nextKey = 0;
+
+  constructor(opts: TransportOptions) {
+    this.root = opts.root;
+    this.readOnly = opts.readOnly;
+    const chain: Middleware[] = [
+      new RawUrlLink(this.failures),
+      new BearerLink(opts.tokens),
+      ...(opts.readOnly ? [new ReadOnlyLink()] : []),
+      opts.fetch ? new FetchLink(opts.fetch) : new HTTPMessageHandler(),
+    ];
+    for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext?.(chain[i + 1]!);
+    this.client = Client.initWithMiddleware({ middleware: chain[0]!, baseUrl: `${this.root}/`, defaultVersion: 'v1.0' });
+  }
+
+  /** One send of a call. A hung connection ends in a TimeoutError after `timeoutMs`. */
+  send<T = unknown>(call: GraphCall, timeoutMs: number): Promise<GraphResponse<T>> {
+    return this.sendRaw<T>(call.method, call.path, call.version, call.body, timeoutMs);
+  }
+
+  /** GET of an absolute URL Graph gave (an @odata.nextLink), sent exactly as given. */
+  sendUrl<T = unknown>(url: string, version: GraphVersion, timeoutMs: number): Promise<GraphResponse<T>> {
+    return this.sendRaw<T>('GET', url, version, undefined, timeoutMs);
+  }
+
+  private async sendRaw<T>(method: HttpMethod, path: string, version: GraphVersion, body: unknown, timeoutMs: number): Promise<GraphResponse<T>> {
+    const absolute = /^https?:\/\//.test(path);
+    const req = this.client.api(absolute ? '/' : path).version(version).header('Accept-Language', 'en-US');
+    // The timer is cleared as soon as the answer is in: AbortSignal.timeout would keep a timer and
+    // its signal alive for the whole timeout after every request (tens of thousands in a large apply).
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new DOMException(`no answer from Graph within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+    req.option('signal', abort.signal);
+    if (absolute) req.header(RAW_URL_HEADER, path);
+    const key = String(this.nextKey++);
+    req.header(REQUEST_KEY_HEADER, key);
+    try {
+      const raw = req.responseType('raw' as never);
+      let res: Response;
+      switch (method) {
+        case 'GET':
+          res = await raw.get();
+          break;
+        case 'DELETE':
+          res = await raw.delete();
+          break;
+        case 'POST':
+          res = await raw.post(body ?? {});
+          break;
+        case 'PATCH':
+          res = await raw.patch(body ?? {});
+          break;
+        case 'PUT':
+          res = await raw.put(body ?? {});
+          break;
+      }
+      return await toGraphResponse<T>(res);
+    } catch (err) {
+      // The SDK turns an exception in the middleware chain into a GraphError of status -1 that
+      // keeps only its text: throw the original instead of passing it off as a Graph answer.
+      if (this.failures.has(key)) throw this.failures.get(key);
+      if (err instanceof GraphError) {
+        return { status: err.statusCode, headers: headersOf(err.headers), body: (err.body ? safeJson(err.body) : { error: { code: err.code, message: err.message } }) as T };
+      }
+      throw err;
+    } finally {
+      this.failures.delete(key);
+      clearTimeout(timer);
+    }
+  }
+}
+
+abstract class Link implements Middleware {
+  protected next?: Middleware;
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+  abstract execute(context: Context): Promise<void>;
+}
+
+/**
+ * First in the chain. Sends an absolute URL (a nextLink) exactly as Graph gave it: the SDK would
+ * re-encode it. Keeps what any later link threw, by request key, for send() to rethrow.
+ */
+class RawUrlLink extends Link {
+  constructor(private readonly failures: Map<string, unknown>) {
+    super();
+  }
+  async execute(context: Context): Promise<void> {
+    const headers = context.options?.headers as Record<string, string> | undefined;
+    const raw = headers?.[RAW_URL_HEADER];
+    if (raw !== undefined) {
+      delete headers![RAW_URL_HEADER];
+      context.request = raw;
+    }
+    const key = headers?.[REQUEST_KEY_HEADER];
+    if (key !== undefined) delete headers![REQUEST_KEY_HEADER];
+    try {
+      return await this.next!.execute(context);
+    } catch (err) {
+      if (key !== undefined) this.failures.set(key, err);
+      throw err;
+    }
+  }
+}
+
+class BearerLink extends Link {
+  constructor(private readonly tokens: TokenSource) {
+    super();
+  }
+  async execute(context: Context): Promise<void> {
+    const options = (context.options ??= {});
+    const headers = (options.headers ??= {}) as Record<string, string>;
+    headers.Authorization = `Bearer ${await this.tokens.token()}`;
+    return this.next!.execute(context);
+  }
+}
+
+/** GET, or a $batch whose requests are all GET. */
+export function isReadOnlyRequest(url: string, method: string | undefined, body: unknown): boolean {
+  const m = (method ?? 'GET').toUpperCase();
+  if (m === 'GET') return true;
+  if (m !== 'POST' || !/\/\$batch(\?|$)/.test(url)) return false;
+  const items = (safeJson(String(body ?? '')) as { requests?: { method?: string }[] } | undefined)?.requests;
+  return Array.isArray(items) && items.every((r) => (r.method ?? '').toUpperCase() === 'GET');
+}
+
+class ReadOnlyLink extends Link {
+  async execute(context: Context): Promise<void> {
+    const method = (context.options?.method ?? 'GET').toUpperCase();
+    const url = typeof context.request === 'string' ? context.request : context.request.url;
+    if (!isReadOnlyRequest(url, method, context.options?.body)) {
+      throw new ReadOnlyViolation(/\/\$batch(\?|$)/.test(url) ? 'a $batch holding a write' : `${method} ${new URL(url).pathname}`);
+    }
+    return this.next!.execute(context);
+  }
+}
+
+/** Last in the chain when a fetch function was given (an in-process emulator): sends through it. */
+class FetchLink extends Link {
+  constructor(private readonly fetchImpl: typeof fetch) {
+    super();
+  }
+  async execute(context: Context): Promise<void> {
+    context.response = await this.fetchImpl(context.request, context.options);
+  }
+}
+
+async function toGraphResponse<T>(res: Response): Promise<GraphResponse<T>> {
+  const text = await res.text();
+  return { status: res.status, headers: headersOf(res.headers), body: (text ? safeJson(text) : null) as T };
+}
+
+export function headersOf(h: Headers | Record<string, string> | undefined): Record<string, string> {
+  if (!h) return {};
+  if (typeof (h as Headers).forEach === 'function') {
+    const out: Record<string, string> = {};
+    (h as Headers).forEach((v, k) => (out[k.toLowerCase()] = v));
+    return out;
+  }
+  return lowerKeys(h as Record<string, string>);
+}
+
+export function lowerKeys(h: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), String(v)]));
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

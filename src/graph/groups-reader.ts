@@ -1,0 +1,34 @@
+import { UserError } from '../model/user-error.js';
+import type { GraphClient } from './graph-client.js';
+import { findGroupsByName, getGroup, listTransitiveMembers, type GroupRef } from './calls/groups.js';
+import { GraphRequestError } from './graph-errors.js';
+import { isSuccess } from './graph-call.js';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type { GroupRef };
+
+/** A group by object id or by display name; an ambiguous or unknown name is the admin's to settle, never a guess. */
+export async function resolveGroup(client: GraphClient, nameOrId: string, option: string): Promise<GroupRef> {
+  const fail = (why: string) => new UserError(`${option} ${JSON.stringify(nameOrId)}: ${why}`);
+  if (GUID.test(nameOrId)) {
+    const res = await client.request<GroupRef>(getGroup(nameOrId));
+    if (res.status === 404) throw fail(`no group has the object id ${nameOrId}`);
+    if (!isSuccess(res)) throw new GraphRequestError(`reading the group ${nameOrId}`, res);
+    return { id: res.body.id, displayName: res.body.displayName };
+  }
+  const found: GroupRef[] = [];
+  for await (const g of client.pages<GroupRef>(findGroupsByName(nameOrId), `finding the group ${nameOrId}`)) found.push({ id: g.id, displayName: g.displayName });
+  if (found.length === 0) throw fail(`no group is named "${nameOrId}"`);
+  if (found.length > 1) throw fail(`${found.length} groups are named "${nameOrId}"; give the object id instead (${found.map((g) => g.id).join(', ')})`);
+  return found[0]!;
+}
+
+/** UPNs of a group's members, nested groups' members included. */
+export async function groupMemberUpns(client: GraphClient, groupId: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const m of client.pages<{ userPrincipalName?: string }>(listTransitiveMembers(groupId), `listing the members of group ${groupId}`)) {
+    if (m.userPrincipalName) out.push(m.userPrincipalName);
+  }
+  return out;
+}

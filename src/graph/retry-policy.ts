@@ -1,0 +1,123 @@
+import { isWriteCall, retryAfterMs, type GraphCall, type GraphResponse } from './graph-call.js';
+import { isUnreachable, ReadOnlyViolation, SignInError } from './graph-errors.js';
+
+/** What came of one send of a request: Graph's answer, or what stopped it (network, timeout). */
+export interface AttemptResult {
+  call: Pick<GraphCall, 'method'>;
+  /** Sends made so far, this one included (1 for the first). */
+  attempt: number;
+  response?: GraphResponse;
+  error?: unknown;
+}
+
+/** What to do with an attempt's result. */
+export type RetryDecision =
+  /** Hand the answer back as it is: a success, or an error that is final for this request. */
+  | { action: 'accept' }
+  /** Send it again after a wait (`throttled` when Graph asked for the wait). */
+  | { action: 'retry'; afterMs: number; throttled: boolean }
+  /** A write that may or may not have been applied: read it back before sending it again. */
+  | { action: 'unknown'; reason: string }
+  /** Give up and throw: retrying cannot help. */
+  | { action: 'throw'; error: unknown };
+
+/** One concern of the policy; undefined when the result is not its business (the next strategy decides). */
+export interface RetryStrategy {
+  readonly name: string;
+  decide(result: AttemptResult): RetryDecision | undefined;
+}
+
+export type Backoff = (attempt: number) => number;
+
+/** Capped exponential backoff with full jitter: a random wait up to min(cap, base * 2^attempt). */
+export function exponentialBackoff(opts: { baseMs?: number; capMs?: number; random?: () => number } = {}): Backoff {
+  const base = opts.baseMs ?? 250;
+  const cap = opts.capMs ?? 30_000;
+  const random = opts.random ?? Math.random;
+  return (attempt) => random() * Math.min(cap, base * 2 ** attempt);
+}
+
+/** A refused write, no sign-in, nothing listening at the address: retrying cannot help. */
+export const fatalErrorStrategy: RetryStrategy = {
+  name: 'fatal-error',
+  decide: (r) => (r.error !== undefined && (r.error instanceof ReadOnlyViolation || r.error instanceof SignInError || isUnreachable(r.error)) ? { action: 'throw', error: r.error } : undefined),
+};
+
+/**
+ * 429 (and 503 with Retry-After): Graph did not take the request, so it is safe to send again, read
+ * or write, after the wait Graph asks for (each item of a batch has its own).
+ */
+export function throttlingStrategy(backoff: Backoff): RetryStrategy {
+  return {
+    name: 'throttling',
+    decide: (r) => {
+      const res = r.response;
+      if (!res || !(res.status === 429 || (res.status === 503 && res.headers['retry-after'] !== undefined))) return undefined;
+      return { action: 'retry', afterMs: retryAfterMs(res.headers['retry-after']) ?? backoff(r.attempt), throttled: true };
+    },
+  };
+}
+
+/**
+ * A 5xx, a timeout, a reset connection, a batch item with no answer: a read is sent again after a
+ * backoff; a write's outcome is unknown (it may have been applied) and must be read back first.
+ */
+export function transientStrategy(backoff: Backoff): RetryStrategy {
+  return {
+    name: 'transient',
+    decide: (r) => {
+      const transient = r.error !== undefined || (r.response !== undefined && (r.response.status >= 500 || r.response.status === 408 || r.response.status === 0));
+      if (!transient) return undefined;
+      if (isWriteCall(r.call)) return { action: 'unknown', reason: r.response ? `answered ${r.response.status}` : `no answer: ${(r.error as Error)?.message ?? String(r.error)}` };
+      return { action: 'retry', afterMs: backoff(r.attempt), throttled: false };
+    },
+  };
+}
+
+/** 409, or a 400 saying the object exists: an earlier attempt whose answer was lost may have applied the write. */
+export const conflictStrategy: RetryStrategy = {
+  name: 'conflict',
+  decide: (r) => {
+    const res = r.response;
+    if (!res || !isWriteCall(r.call)) return undefined;
+    if (res.status === 409 || (res.status === 400 && /already|exists|conflict/i.test(JSON.stringify(res.body ?? '')))) return { action: 'unknown', reason: `answered ${res.status} (it may exist already)` };
+    return undefined;
+  },
+};
+
+export interface RetryPolicy {
+  decide(result: AttemptResult): RetryDecision;
+  readonly maxAttempts: number;
+}
+
+/**
+ * One policy for reads, batches and writes: the first strategy with an opinion decides; a result
+ * none has an opinion on is accepted. After `maxAttempts` sends a retry becomes the last answer
+ * (or the error thrown).
+ */
+export function composeRetryPolicy(strategies: readonly RetryStrategy[], maxAttempts: number): RetryPolicy {
+  return {
+    maxAttempts,
+    decide(result) {
+      for (const s of strategies) {
+        const d = s.decide(result);
+        if (!d) continue;
+        if (d.action === 'retry' && result.attempt >= maxAttempts) return result.response ? { action: 'accept' } : { action: 'throw', error: result.error };
+        return d;
+      }
+      return result.error !== undefined ? { action: 'throw', error: result.error } : { action: 'accept' };
+    },
+  };
+}
+
+export interface RetryPolicyOptions {
+  maxAttempts?: number;
+  baseMs?: number;
+  capMs?: number;
+  random?: () => number;
+}
+
+/** The tool's policy: fatal errors, throttling, transient failures, conflicts; 8 attempts, backoff from 250 ms capped at 30 s. */
+export function defaultRetryPolicy(opts: RetryPolicyOptions = {}, backoff: Backoff = exponentialBackoff(opts)): RetryPolicy {
+  return composeRetryPolicy([fatalErrorStrategy, throttlingStrategy(backoff), transientStrategy(backoff), conflictStrategy], opts.maxAttempts ?? 8);
+}

@@ -1,0 +1,150 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Executor } from '../../src/apply/executor.js';
+import { Journal, readRun } from '../../src/apply/journal.js';
+import type { Operation } from '../../src/apply/operations.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { journalLines, tempDir } from '../helpers/migration.js';
+
+const TENANT = { tenant: { id: '7a1b2c3d-0000-4000-8000-0000000000ee', size: 'S' }, users: Array.from({ length: 60 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, userPrincipalName: `u${i}@example.com`, displayName: `U${i}` })) };
+const userId = (i: number) => TENANT.users[i]!.id;
+
+/** A user's mobile then alternate mobile (Graph needs the mobile first), then a default method. */
+function userOps(i: number): Operation[] {
+  const base = { user: `u${i}@example.com`, userId: userId(i), stateFingerprint: '', before: null };
+  const mobile: Operation = { ...base, id: `${userId(i)}/phoneMethods/mobile`, kind: 'phone-create', resource: 'phoneMethods/mobile', after: { phoneNumber: `+1 42555501${String(i).padStart(2, '0')}`, phoneType: 'mobile' }, dependsOn: [] };
+  const alt: Operation = { ...base, id: `${userId(i)}/phoneMethods/alternateMobile`, kind: 'phone-create', resource: 'phoneMethods/alternateMobile', after: { phoneNumber: `+1 20655501${String(i).padStart(2, '0')}`, phoneType: 'alternateMobile' }, dependsOn: [mobile.id] };
+  const def: Operation = { ...base, id: `${userId(i)}/signInPreferences`, kind: 'signin-update', resource: 'signInPreferences', after: { userPreferredMethodForSecondaryAuthentication: 'sms' }, dependsOn: [mobile.id, alt.id] };
+  return [mobile, alt, def];
+}
+
+async function executor(g: FakeGraph, dir: string, name: string, concurrency = 4) {
+  const journal = await Journal.create(join(dir, name), { t: 'run', id: name, kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+  const ex = new Executor({ client: g.client({ retry: { capMs: 20 } }), journal, concurrency, context: { seeds: new Map(), policy: {}, now: Date.now } });
+  return { ex, journal, read: () => readRun(join(dir, name)) };
+}
+
+describe('Executor on the fake Graph', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir('executor');
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('sends an operation only after the ones it depends on are done, batches never carrying dependsOn', async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const { ex, journal, read } = await executor(g, tmp.dir, 'order');
+    const ops = Array.from({ length: 30 }, (_, i) => userOps(i)).flat();
+    const out = await ex.run(ops);
+    await journal.close();
+    expect([...out.values()].every((s) => s.status === 'done')).toBe(true);
+    const writes = g.operations().filter((o) => o.method !== 'GET');
+    for (let i = 0; i < 30; i++) {
+      const at = (p: RegExp) => writes.findIndex((w) => w.path.includes(userId(i)) && p.test(w.path) && w.status < 300);
+      expect(at(/phoneMethods$/)).toBeGreaterThanOrEqual(0);
+      expect(at(/signInPreferences$/), `u${i}`).toBeGreaterThan(at(/phoneMethods$/));
+    }
+    for (const b of g.emu.requests()) for (const item of b.items ?? []) expect(item.dependsOn).toBeUndefined();
+    // Every operation journaled `started` (before it was sent), then `done`.
+    const view = await read();
+    expect([...view.ops.values()].every((r) => r.state === 'done')).toBe(true);
+    expect(view.doneOrder).toHaveLength(90);
+    const firstState = new Map<string, string>();
+    for (const line of journalLines(join(tmp.dir, 'order'))) for (const o of line.ops ?? []) if (!firstState.has(o.op)) firstState.set(o.op, o.state);
+    expect([...firstState.values()].every((st) => st === 'started')).toBe(true);
+  });
+
+  it('a failed operation skips those that depend on it, and the run goes on with the others', async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const { ex, journal, read } = await executor(g, tmp.dir, 'skip');
+    const bad = userOps(0);
+    bad[0]!.after = { phoneNumber: 'not a number', phoneType: 'mobile' };
+    const out = await ex.run([...bad, ...userOps(1)]);
+    await journal.close();
+    expect(out.get(bad[0]!.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^400 /) });
+    expect(out.get(bad[1]!.id)).toMatchObject({ status: 'skipped', error: `skipped: ${bad[0]!.id} did not succeed` });
+    expect(out.get(bad[2]!.id)?.status).toBe('skipped');
+    expect(userOps(1).map((o) => out.get(o.id)?.status)).toEqual(['done', 'done', 'done']);
+    const view = await read();
+    expect(view.ops.get(bad[2]!.id)?.state).toBe('skipped');
+    expect(ex.stats).toMatchObject({ done: 3, failed: 1, skipped: 2 });
+  });
+
+  it('reads back a write whose outcome is unknown (5xx, some applied all the same) and never creates it twice', async () => {
+    const g = fakeGraph({ tenant: TENANT, faultRate: 0.3, seed: 5 });
+    const { ex, journal } = await executor(g, tmp.dir, 'faults');
+    const ops = Array.from({ length: 40 }, (_, i) => userOps(i)).flat();
+    const out = await ex.run(ops);
+    await journal.close();
+    expect([...out.values()].filter((s) => s.status !== 'done')).toEqual([]);
+    expect(ex.stats.verified).toBeGreaterThan(5);
+    // A phone POSTed after it already existed would be answered 400/409: never happened.
+    const posts = g.operations().filter((o) => o.method === 'POST' && o.path.endsWith('/phoneMethods'));
+    expect(posts.filter((p) => p.status === 400 || p.status === 409)).toEqual([]);
+    const snapshot = g.emu.snapshot() as { users: { methods: { phone: unknown[] } }[] };
+    expect(snapshot.users.slice(0, 40).every((u) => u.methods.phone.length === 2)).toBe(true);
+  });
+
+  it('waits out throttling, pausing everything and halving its concurrency, and finishes', async () => {
+    const g = fakeGraph({ tenant: TENANT, throttle: 'S', throttleLimits: { appWrites: 40 }, timeScale: 300 });
+    const { ex, journal } = await executor(g, tmp.dir, 'throttle', 4);
+    const out = await ex.run(Array.from({ length: 60 }, (_, i) => userOps(i)).flat());
+    await journal.close();
+    expect([...out.values()].every((s) => s.status === 'done')).toBe(true);
+    expect(ex.stats.throttled).toBeGreaterThan(0);
+    expect(g.operations().filter((o) => o.status === 429).length).toBe(ex.stats.throttled);
+  });
+
+  it('interrupt(): nothing new is sent, what was in flight is answered and journaled, the rest stays pending', async () => {
+    const g = fakeGraph({ tenant: TENANT, latencyMs: 30 });
+    const { ex, journal, read } = await executor(g, tmp.dir, 'interrupt', 1);
+    const ops = Array.from({ length: 50 }, (_, i) => userOps(i)).flat();
+    const running = ex.run(ops);
+    await new Promise((r) => setTimeout(r, 45));
+    ex.interrupt();
+    const out = await running;
+    await journal.close();
+    const statuses = [...out.values()].map((s) => s.status);
+    expect(statuses.filter((s) => s === 'done').length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s === 'pending').length).toBeGreaterThan(100);
+    expect(statuses.filter((s) => s === 'failed' || s === 'skipped')).toEqual([]);
+    const view = await read();
+    // Everything sent was journaled with its outcome: nothing is left 'started'.
+    expect([...view.ops.values()].filter((r) => r.state === 'started')).toEqual([]);
+    const sent = g.operations().filter((o) => o.method !== 'GET').length;
+    expect(view.doneOrder).toHaveLength(sent);
+  });
+
+  it('reads back operations an earlier run left started before sending anything', async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    // u0's mobile was sent and applied, but the run died before journaling the answer.
+    expect((await g.raw.post(`/v1.0/users/${userId(0)}/authentication/phoneMethods`, { phoneNumber: '+1 4255550100', phoneType: 'mobile' })).status).toBe(201);
+    g.emu.clearRequests();
+    const { ex, journal } = await executor(g, tmp.dir, 'resume');
+    const ops = userOps(0);
+    const out = await ex.run(ops, new Map([[ops[0]!.id, { op: ops[0]!.id, state: 'started' as const }]]));
+    await journal.close();
+    expect([...out.values()].map((s) => s.status)).toEqual(['done', 'done', 'done']);
+    expect(g.operations().filter((o) => o.method === 'POST' && o.path.endsWith('/phoneMethods')).map((o) => o.status)).toEqual([201]);
+  });
+
+  it("looks a token up by serial right before creating it: the user's own is adopted, anyone else's refused, none created twice", async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const inventory = '/beta/directory/authenticationMethodDevices/hardwareOathDevices';
+    const device = (serial: string, assignTo?: string) => ({ serialNumber: serial, manufacturer: 'M', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', ...(assignTo ? { assignTo: { id: assignTo } } : {}) });
+    // Another apply of the same plan got there first for u0; someone else holds u1's serial.
+    const mine = await g.raw.post(inventory, device('S-0', userId(0)));
+    expect(mine.status).toBe(201);
+    expect((await g.raw.post(inventory, device('S-1', userId(2)))).status).toBe(201);
+    g.emu.clearRequests();
+    const { ex, journal } = await executor(g, tmp.dir, 'lookup');
+    const create = (i: number): Operation => ({ user: `u${i}@example.com`, userId: userId(i), stateFingerprint: '', before: null, id: `${userId(i)}/hardwareOathMethods/S-${i}/create`, kind: 'token-create', resource: `hardwareOathMethods/S-${i}`, after: { serialNumber: `S-${i}`, hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, secretFingerprint: 'x' }, dependsOn: [] });
+    const out = await ex.run([create(0), create(1)]);
+    await journal.close();
+    expect(out.get(create(0).id)).toEqual({ status: 'done' });
+    expect(out.get(create(1).id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/serial S-1 appeared in the inventory since the plan \(assigned to /) });
+    expect(g.operations().filter((o) => o.method === 'POST')).toEqual([]);
+    const view = await readRun(join(tmp.dir, 'lookup'));
+    expect(view.ops.get(create(0).id)?.result).toEqual({ deviceId: mine.body.id, adopted: true });
+  });
+});

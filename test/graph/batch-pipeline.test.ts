@@ -1,0 +1,143 @@
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { connectGraph } from '../../src/graph/connect.js';
+import type { GraphCall } from '../../src/graph/graph-call.js';
+import { fakeGraph } from '../helpers/graph.js';
+
+const TENANT = '7a1b2c3d-0000-4000-8000-000000000001';
+const tenantOf = (n: number) => ({
+  tenant: { id: TENANT, size: 'S' },
+  users: Array.from({ length: n }, (_, i) => ({ userPrincipalName: `u${i}@example.com`, displayName: `User ${i}` })),
+});
+const getUser = (i: number): GraphCall => ({ method: 'GET', version: 'v1.0', path: `/users/u${i}@example.com?$select=id,userPrincipalName` });
+
+describe('BatchPipeline: reads', () => {
+  it('waits out Retry-After when Graph throttles, and every read is answered in the end', async () => {
+    // 100 RU per 0.5 s window: 300 reads need three windows.
+    const g = fakeGraph({ tenant: tenantOf(300), throttle: 'S', throttleLimits: { resourceUnits: 100 }, timeScale: 20 });
+    const client = g.client({ readOnly: true });
+    const responses = await Promise.all(Array.from({ length: 300 }, (_, i) => client.read(getUser(i))));
+    expect(responses.map((r) => r.status)).toEqual(Array(300).fill(200));
+    expect(responses.map((r) => (r.body as { userPrincipalName: string }).userPrincipalName)).toEqual(Array.from({ length: 300 }, (_, i) => `u${i}@example.com`));
+    const refused = g.operations().filter((o) => o.status === 429);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(g.operations().filter((o) => o.status === 200)).toHaveLength(300);
+    // Early retries would be refused again and again; the pipeline waits, so a request is refused
+    // twice at most (once by the budget, once more if a fresh window fills before it).
+    const perPath = new Map<string, number>();
+    for (const r of refused) perPath.set(r.path, (perPath.get(r.path) ?? 0) + 1);
+    expect(Math.max(...perPath.values())).toBeLessThanOrEqual(2);
+  });
+
+  it('sends requests queued together in full batches of 20, one version to a batch', async () => {
+    const g = fakeGraph({ tenant: tenantOf(45) });
+    const client = g.client({ readOnly: true });
+    const reads = [...Array.from({ length: 45 }, (_, i) => client.read(getUser(i))), client.read({ method: 'GET', version: 'beta', path: '/users/u1@example.com/authentication/methods' })];
+    expect((await Promise.all(reads)).every((r) => r.status === 200)).toBe(true);
+    expect(g.emu.requests().map((e) => [e.path, e.items?.length])).toEqual([
+      ['/v1.0/$batch', 20],
+      ['/beta/$batch', 1],
+      ['/v1.0/$batch', 20],
+      ['/v1.0/$batch', 5],
+    ]);
+  });
+
+  it('retries 5xx answers with backoff until they succeed', async () => {
+    const g = fakeGraph({ tenant: tenantOf(100), faultRate: 0.25, seed: 7 });
+    const client = g.client({ readOnly: true, retry: { capMs: 20 } });
+    const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => client.read(getUser(i))));
+    expect(responses.every((r) => r.status === 200)).toBe(true);
+    expect(g.operations().filter((o) => o.status >= 500).length).toBeGreaterThan(5);
+  });
+
+  it('never sends a write through a read-only client, and goes on with reads', async () => {
+    const g = fakeGraph({ tenant: tenantOf(1) });
+    const client = g.client({ readOnly: true });
+    await expect(client.read({ method: 'PATCH', version: 'v1.0', path: '/users/u0@example.com', body: { displayName: 'x' } })).rejects.toThrow(/refused to send a \$batch holding a write/);
+    expect(g.emu.requests()).toEqual([]);
+    expect((await client.read(getUser(0))).status).toBe(200);
+    expect(g.operations().map((o) => o.method)).toEqual(['GET']);
+  });
+
+  it('reports an address nobody listens at at once, not after retries', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const client = connectGraph({ graphUrl: `http://127.0.0.1:${port}`, readOnly: true, concurrency: 2 });
+    const started = Date.now();
+    await expect(client.read(getUser(0))).rejects.toThrow(`cannot reach Graph at http://127.0.0.1:${port}`);
+    await expect(client.request(getUser(0))).rejects.toThrow(/cannot reach Graph/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('retries connections cut off mid-request, and cancelReads() stops the retries at once', async () => {
+    const server = createServer((socket) => socket.destroy());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      // Backoff of up to a minute per retry: only cancelling can end these quickly.
+      const client = connectGraph({ graphUrl: `http://127.0.0.1:${port}`, readOnly: true, concurrency: 2, retry: { capMs: 60_000, baseMs: 5_000 } });
+      const pending = Array.from({ length: 30 }, (_, i) => client.read(getUser(i)).catch((e: unknown) => e));
+      await new Promise((r) => setTimeout(r, 300));
+      const reason = new Error('the plan failed');
+      client.cancelReads(reason);
+      expect(await Promise.all(pending)).toEqual(Array(30).fill(reason));
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('BatchPipeline: writes', () => {
+  const phone = (i: number): GraphCall => ({ method: 'POST', version: 'v1.0', path: `/users/u${i}@example.com/authentication/phoneMethods`, body: { phoneNumber: `+1 42555501${String(i).padStart(2, '0')}`, phoneType: 'mobile' } });
+
+  it('calls beforeSend with a batch\'s tags and waits for it before sending', async () => {
+    const g = fakeGraph({ tenant: tenantOf(25) });
+    const log: string[] = [];
+    const pipeline = g.client().writer({
+      concurrency: 2,
+      beforeSend: async (tags) => {
+        log.push(`journal ${tags.length} (sent so far: ${g.emu.requests().length})`);
+        await new Promise((r) => setTimeout(r, 5));
+      },
+    });
+    const outcomes = await Promise.all(Array.from({ length: 25 }, (_, i) => pipeline.submit({ version: 'v1.0', call: phone(i), tag: `op${i}` })));
+    expect(outcomes.every((o) => o.kind === 'answer' && o.response.status === 201)).toBe(true);
+    expect(log).toEqual(['journal 20 (sent so far: 0)', 'journal 5 (sent so far: 0)']);
+  });
+
+  it('hands back a write whose answer was a 5xx as unknown (never sends it again itself)', async () => {
+    const g = fakeGraph({ tenant: tenantOf(40), faultRate: 0.3, seed: 3 });
+    const pipeline = g.client().writer({ concurrency: 2 });
+    const outcomes = await Promise.all(Array.from({ length: 40 }, (_, i) => pipeline.submit({ version: 'v1.0', call: phone(i) })));
+    const unknown = outcomes.filter((o) => o.kind === 'unknown').length;
+    expect(unknown).toBeGreaterThan(3);
+    expect(unknown).toBe(g.operations().filter((o) => o.status >= 500).length);
+    expect(g.operations()).toHaveLength(40);
+  });
+
+  it('makes a lazily made request when its batch forms: deferred, refused, or sent', async () => {
+    const g = fakeGraph({ tenant: tenantOf(3) });
+    const pipeline = g.client().writer({ concurrency: 1 });
+    let calls = 0;
+    const deferred = pipeline.submit({ version: 'v1.0', call: () => (++calls === 1 ? { deferMs: 30 } : { call: phone(0) }) });
+    const refused = pipeline.submit({ version: 'v1.0', call: () => ({ error: 'the seed is gone' }) });
+    expect(await refused).toEqual({ kind: 'refused', reason: 'the seed is gone' });
+    expect(await deferred).toMatchObject({ kind: 'answer', response: { status: 201 } });
+    expect(calls).toBe(2);
+  });
+
+  it('stop(): what was not sent settles as stopped; batches in flight are answered as usual', async () => {
+    const g = fakeGraph({ tenant: tenantOf(60), latencyMs: 50 });
+    const pipeline = g.client().writer({ concurrency: 1 });
+    const all = Array.from({ length: 60 }, (_, i) => pipeline.submit({ version: 'v1.0', call: phone(i) }));
+    await new Promise((r) => setTimeout(r, 10));
+    pipeline.stop();
+    const outcomes = await Promise.all(all);
+    expect(outcomes.filter((o) => o.kind === 'answer')).toHaveLength(20);
+    expect(outcomes.filter((o) => o.kind === 'stopped')).toHaveLength(40);
+    expect(g.operations()).toHaveLength(20);
+    expect(await pipeline.submit({ version: 'v1.0', call: phone(0) })).toEqual({ kind: 'stopped' });
+  });
+});

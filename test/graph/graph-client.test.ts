@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { credentialTokens } from '../../src/graph/access-token.js';
+import { getUser, userPath } from '../../src/graph/calls/users.js';
+import { GraphClient } from '../../src/graph/graph-client.js';
+import { GraphRequestError, SignInError } from '../../src/graph/graph-errors.js';
+import { fakeGraph } from '../helpers/graph.js';
+
+const ALICE = 'alice@contoso.com';
+const MOBILE = '3179e48a-750b-4051-897c-87b9720928f7';
+
+describe('GraphClient on the (in-process) emulator', () => {
+  it('read-only: refuses every write before sending it, so Graph never sees it', async () => {
+    const g = fakeGraph();
+    const ro = g.client({ readOnly: true });
+    const before = g.emu.snapshot();
+    const path = `/users/${ALICE}/authentication/phoneMethods/${MOBILE}`;
+    await expect(ro.request({ method: 'PATCH', version: 'v1.0', path, body: { phoneNumber: '+1 4255550000', phoneType: 'mobile' } })).rejects.toThrow(/refused to send PATCH \/v1\.0\/users\/.+: this command only reads from Graph/);
+    await expect(ro.request({ method: 'POST', version: 'v1.0', path: `/users/${ALICE}/authentication/phoneMethods`, body: {} })).rejects.toThrow(/only reads/);
+    await expect(ro.request({ method: 'DELETE', version: 'v1.0', path })).rejects.toThrow(/only reads/);
+    await expect(ro.request({ method: 'PUT', version: 'beta', path: '/policies/authenticationMethodsPolicy', body: {} })).rejects.toThrow(/only reads/);
+    await expect(ro.request({ method: 'POST', version: 'v1.0', path: '/$batch', body: { requests: [{ id: '1', method: 'delete', url: path }] } })).rejects.toThrow(/only reads/);
+    await expect(ro.request({ method: 'POST', version: 'v1.0', path: '/$batch', body: { requests: 'not a list' } })).rejects.toThrow(/only reads/);
+    expect(g.emu.requests()).toEqual([]);
+    expect(g.emu.snapshot()).toEqual(before);
+  });
+
+  it('writable: the same PATCH reaches Graph (the guard, not the emulator, stopped it above)', async () => {
+    const g = fakeGraph();
+    const res = await g.client().request({ method: 'PATCH', version: 'v1.0', path: `/users/${ALICE}/authentication/phoneMethods/${MOBILE}`, body: { phoneNumber: '+1 4255550000', phoneType: 'mobile' } });
+    expect(res.status).toBe(204);
+  });
+
+  it('follows @odata.nextLink whole through every page', async () => {
+    const g = fakeGraph();
+    const upns: string[] = [];
+    for await (const u of g.client({ readOnly: true }).pages<{ userPrincipalName: string }>({ method: 'GET', version: 'v1.0', path: '/users?$select=id,userPrincipalName&$top=7' }, 'users')) upns.push(u.userPrincipalName);
+    const all = (g.emu.snapshot().users as { userPrincipalName: string }[]).map((u) => u.userPrincipalName);
+    expect(upns.sort()).toEqual(all.sort());
+    const pages = g.emu.requests();
+    expect(pages).toHaveLength(Math.ceil(all.length / 7));
+    expect(pages.slice(1).every((p) => p.path.includes('$skiptoken='))).toBe(true);
+  });
+
+  it('a failed read that must succeed is a GraphRequestError naming what was read and Graph\'s error', async () => {
+    const g = fakeGraph();
+    const err = await g.client({ readOnly: true }).get(getUser('nobody@contoso.com'), 'reading the user nobody@contoso.com').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GraphRequestError);
+    expect((err as GraphRequestError).response.status).toBe(404);
+    expect((err as Error).message).toMatch(/^reading the user nobody@contoso\.com failed: 404 Request_ResourceNotFound: /);
+  });
+
+  it('addresses a UPN that starts with $ with the key syntax Graph asks for', () => {
+    expect(userPath('$admin@contoso.com')).toBe("/users('%24admin%40contoso.com')");
+    expect(userPath("$o'neil@contoso.com")).toBe("/users('%24o''neil%40contoso.com')");
+    expect(userPath('alice@contoso.com')).toBe('/users/alice%40contoso.com');
+    expect(userPath('3179e48a-750b-4051-897c-87b9720928f7')).toBe('/users/3179e48a-750b-4051-897c-87b9720928f7');
+  });
+});
+
+describe('GraphClient signing in', () => {
+  const client = (getToken: () => Promise<{ token: string; expiresOnTimestamp: number } | null>) =>
+    new GraphClient({ root: 'https://graph.microsoft.com', tokens: credentialTokens({ getToken }, ' (tried --auth default)'), readOnly: true, concurrency: 1, fetch: async () => new Response('{}') });
+
+  it('turns a credential that cannot sign in into one SignInError, at once, naming the first line and never the secret', async () => {
+    let calls = 0;
+    const c = client(async () => {
+      calls++;
+      throw new Error('AADSTS7000215: Invalid client secret provided.\nTrace ID: 1234\nclient secret s3cr3t-value');
+    });
+    const err = await c.request(getUser(ALICE)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SignInError);
+    expect((err as Error).message).toBe('cannot sign in to Microsoft Graph: AADSTS7000215: Invalid client secret provided. (tried --auth default)');
+    expect((err as Error).message).not.toContain('s3cr3t');
+    expect(calls).toBe(1);
+  });
+
+  it('a credential that returns no token is a SignInError too', async () => {
+    await expect(client(async () => null).request(getUser(ALICE))).rejects.toThrow(/cannot sign in to Microsoft Graph: the credential gave no access token/);
+  });
+});

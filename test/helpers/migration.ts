@@ -1,0 +1,75 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { applySavedPlan, type Applied, type ApplyRequest } from '../../src/app/apply.js';
+import { makePlan, planFileOf, type MadePlan, type PlanRequest } from '../../src/app/plan.js';
+import { resumeRun, type ResumeRequest } from '../../src/app/resume.js';
+import { rollbackRun, type RollbackRequest } from '../../src/app/rollback.js';
+import { encodePlanFile, SavedPlan, writePlanFile } from '../../src/plan/plan-file.js';
+import type { Plan } from '../../src/plan/plan-model.js';
+import { loadPskcKeyFile, loadPskcPasswordFile } from '../../src/source/seeds/pskc-credentials.js';
+import { packageRoot } from '../../src/io/package-root.js';
+import type { FakeGraph } from './graph.js';
+
+export const CONTOSO = join(packageRoot(), 'fixtures', 'contoso');
+const TOKENS = join(CONTOSO, 'tokens');
+
+/** Every Contoso seed file, with the key and password they need (as the demo passes them). */
+export const CONTOSO_TOKENS = ['seeds.pskc', 'seeds-psk.pskc', 'seeds-password.pskc', 'entra-upload.csv', 'generic-seeds.csv'].map((f) => join(TOKENS, f));
+
+export function contosoRequest(source = CONTOSO, tokens = CONTOSO_TOKENS): Omit<PlanRequest, 'graph'> {
+  const withKeys = source === CONTOSO;
+  return {
+    source,
+    tokens,
+    seeds: {
+      pskcMac: 'fail',
+      ...(withKeys ? { pskcKey: loadPskcKeyFile(join(TOKENS, 'psk.hex')), pskcPassword: loadPskcPasswordFile(join(TOKENS, 'pskc-password.txt')) } : {}),
+    },
+    ...(withKeys ? { pskcKeyFile: join(TOKENS, 'psk.hex'), pskcPasswordFile: join(TOKENS, 'pskc-password.txt') } : {}),
+    includeEmail: false,
+    defaultMethod: 'if-unset',
+    prune: false,
+    allowMissingSeeds: false,
+    concurrency: 4,
+  };
+}
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `mfa-${prefix}-`));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Plans against the fake Graph (read-only) and saves the plan file; the Plan object is what `plan --format json` prints. */
+export async function planTo(g: FakeGraph, path: string, over: Partial<PlanRequest> = {}): Promise<{ plan: Plan; made: MadePlan }> {
+  const made = await makePlan({ ...contosoRequest(), ...over, graph: g.client({ readOnly: true, retry: TEST_RETRY }) });
+  await writePlanFile(path, encodePlanFile(planFileOf(made)));
+  return { plan: made.built.plan, made };
+}
+
+/** Retries in tests wait at most this long (the policy's real cap is 30 s). */
+const TEST_RETRY = { capMs: 300 };
+
+export async function applyFile(g: FakeGraph, path: string, stateDir: string, over: Partial<ApplyRequest> = {}): Promise<Applied> {
+  return applySavedPlan(await SavedPlan.open(path), { graph: g.client({ retry: TEST_RETRY }), stateDir, batchSize: 500, skipStale: false, concurrency: 4, ...over });
+}
+
+export function resumeIn(g: FakeGraph, stateDir: string, over: Partial<ResumeRequest> = {}) {
+  return resumeRun({ stateDir, connect: () => g.client({ retry: TEST_RETRY }), ...over });
+}
+
+export function rollbackIn(g: FakeGraph, stateDir: string, runId: string, over: Partial<RollbackRequest> = {}) {
+  return rollbackRun({ runId, stateDir, force: false, concurrency: 4, connect: () => g.client({ retry: TEST_RETRY }), ...over });
+}
+
+export function runDirs(stateDir: string): string[] {
+  return readdirSync(join(stateDir, 'runs')).map((id) => join(stateDir, 'runs', id));
+}
+
+/** The journal's lines, parsed. */
+export function journalLines(runDir: string): any[] {
+  return readFileSync(join(runDir, 'journal.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}

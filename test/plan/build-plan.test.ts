@@ -1,0 +1,75 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ALL_USERS } from '../../src/mapping/policy-rules.js';
+import { readTenant } from '../../src/graph/tenant-reader.js';
+import type { TenantSnapshot } from '../../src/model/tenant.js';
+import { buildPlan, type PlanInput } from '../../src/plan/build-plan.js';
+import { renderPlanTerminal } from '../../src/plan/render-terminal.js';
+import { renderReportHtml, renderReportMarkdown } from '../../src/plan/render-report.js';
+import { readExport, type ExportBundle } from '../../src/source/export-bundle.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { contosoRequest } from '../helpers/migration.js';
+
+/** buildPlan itself: the Contoso export against the Contoso tenant, read once, planned in memory. */
+describe('buildPlan (pure)', () => {
+  let bundle: ExportBundle;
+  let tenant: TenantSnapshot;
+  let input: PlanInput;
+  beforeAll(async () => {
+    const req = contosoRequest();
+    bundle = await readExport({ source: req.source, tokens: req.tokens, seeds: req.seeds });
+    const serials = bundle.tokens.map((t) => t.seed.serial);
+    tenant = await readTenant(fakeGraph().client({ readOnly: true }), { upns: bundle.users.map((u) => u.username), serials, policy: true, organization: true, concurrency: 4 });
+    input = { bundle, tenant, options: { includeEmail: false, defaultMethod: 'if-unset', prune: false, target: ALL_USERS }, sourceFingerprint: 'f'.repeat(64), now: new Date('2026-12-01T00:00:00Z') };
+  });
+
+  it('is deterministic: the same inputs give the same plan', () => {
+    expect(buildPlan(input).plan).toEqual(buildPlan(input).plan);
+  });
+
+  it('lists every in-scope user once, with a status that agrees with their changes', () => {
+    const { plan } = buildPlan(input);
+    expect(plan.users.map((u) => u.user)).toEqual(bundle.users.map((u) => u.username));
+    for (const u of plan.users) {
+      const changes = plan.user_changes.filter((c) => c.user === u.user);
+      const pending = changes.filter((c) => c.action !== 'no-op');
+      if (u.status === 'changes') expect(pending.length, u.user).toBeGreaterThan(0);
+      else expect(pending, u.user).toEqual([]);
+      if (u.status === 'not-in-tenant') expect(u.user_id, u.user).toBeNull();
+      else if (u.status !== 'disabled') expect(u.user_id, u.user).toBe(tenant.users.get(u.user.toLowerCase())!.id);
+    }
+    const statuses = new Set(plan.users.map((u) => u.status));
+    for (const s of ['changes', 'unchanged', 'not-in-tenant', 'disabled'] as const) expect(statuses, s).toContain(s);
+  });
+
+  it('has summary counts that agree with its arrays', () => {
+    const { plan } = buildPlan(input);
+    const n = (a: string) => plan.user_changes.filter((c) => c.action === a).length;
+    expect(plan.summary).toMatchObject({ users: bundle.users.length, create: n('create'), delete: n('delete'), no_op: n('no-op'), update: n('update') + new Set(plan.policy_changes.map((c) => c.target)).size });
+    expect(plan.summary.findings.warning).toBe(plan.findings.filter((f) => f.severity === 'warning').length);
+  });
+
+  it('keeps to the scope it is given', () => {
+    const scope = new Set(['alice@contoso.com', 'grace@contoso.com', 'nobody@contoso.com']);
+    const { plan } = buildPlan({ ...input, scope });
+    expect(plan.users.map((u) => u.user).sort()).toEqual(['alice@contoso.com', 'grace@contoso.com']);
+    expect(new Set(plan.user_changes.map((c) => c.user))).toEqual(new Set(['alice@contoso.com', 'grace@contoso.com']));
+  });
+
+  it('renders for the terminal with phone numbers masked unless asked, and without colour unless asked', () => {
+    const { plan } = buildPlan(input);
+    const numbers = plan.user_changes.flatMap((c) => [c.after?.phoneNumber, c.before?.phoneNumber]).filter((x): x is string => typeof x === 'string');
+    expect(numbers.length).toBeGreaterThan(10);
+    const masked = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
+    for (const n of numbers) expect(masked).not.toContain(n);
+    expect(masked).not.toMatch(/\u001b/);
+    const shown = renderPlanTerminal(plan, { color: true, showPhoneNumbers: true });
+    expect(numbers.filter((n) => plan.user_changes.some((c) => c.action === 'create' && c.after?.phoneNumber === n)).every((n) => shown.includes(n))).toBe(true);
+    expect(shown).toMatch(/\u001b\[32m/);
+  });
+
+  it('renders the reports the same bytes for the same plan', () => {
+    const { plan } = buildPlan(input);
+    expect(renderReportHtml(plan, { showPhoneNumbers: false })).toBe(renderReportHtml(structuredClone(plan), { showPhoneNumbers: false }));
+    expect(renderReportMarkdown(plan, { showPhoneNumbers: false })).toBe(renderReportMarkdown(structuredClone(plan), { showPhoneNumbers: false }));
+  });
+});

@@ -1,0 +1,84 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePlanFile, PLAN_FILE_VERSION, SavedPlan, toPlanFile } from '../../src/plan/plan-file.js';
+import type { Plan } from '../../src/plan/plan-model.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { planTo, tempDir } from '../helpers/migration.js';
+
+/** The saved plan's one codec: JSON Lines 2.0 written and read, 1.x still read, anything else refused with its line. */
+describe('the saved plan file', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let path: string;
+  let plan: Plan;
+  let text: string;
+  beforeAll(async () => {
+    tmp = tempDir('planfile');
+    path = join(tmp.dir, 'p.plan');
+    ({ plan } = await planTo(fakeGraph(), path));
+    text = readFileSync(path, 'utf8');
+  });
+  afterAll(() => tmp.cleanup());
+  const write = (name: string, content: string) => {
+    const p = join(tmp.dir, name);
+    writeFileSync(p, content);
+    return p;
+  };
+
+  it('is a header, one line per policy change, per in-scope user and per finding, and an end line counting them', async () => {
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ kind: 'mfa-migrate-plan', format_version: PLAN_FILE_VERSION, tenant: plan.tenant, graph: plan.graph });
+    expect(lines.filter((l) => l.t === 'policy')).toHaveLength(plan.policy_changes.length);
+    expect(lines.filter((l) => l.t === 'user')).toHaveLength(plan.users.length);
+    expect(lines.filter((l) => l.t === 'finding')).toHaveLength(plan.findings.length);
+    expect(lines.at(-1)).toEqual({ t: 'end', lines: lines.length - 1 });
+    const saved = await SavedPlan.open(path);
+    expect(saved.format).toBe('2');
+    expect(saved.users.map((u) => [u.upn, u.status])).toEqual(plan.users.map((u) => [u.user, u.status]));
+    const withChanges = saved.users.map((u, i) => [u, i] as const).filter(([u]) => u.pending > 0);
+    const read = await saved.read(withChanges.map(([, i]) => i));
+    expect(read.flatMap((u) => u.changes.map((c) => `${u.upn} ${c.resource} ${c.action}`)).sort()).toEqual(
+      plan.user_changes.filter((c) => c.action !== 'no-op').map((c) => `${c.user} ${c.resource} ${c.action}`).sort(),
+    );
+  });
+
+  it('the same plan encodes to the same bytes', () => {
+    expect(encodePlanFile(toPlanFile(plan, { dir: '/x', tokens: [], pskcMac: 'fail' })).equals(encodePlanFile(toPlanFile(structuredClone(plan), { dir: '/x', tokens: [], pskcMac: 'fail' })))).toBe(true);
+  });
+
+  it('refuses a cut-off file, an edited line, a line of an unknown type and text after the end, naming the line', async () => {
+    const lines = text.trimEnd().split('\n');
+    await expect(SavedPlan.open(write('cut.plan', `${lines.slice(0, -3).join('\n')}\n`))).rejects.toThrow(/cut off \(no end line\)/);
+    const edited = [...lines];
+    const userAt = edited.findIndex((l) => l.includes('"t":"user"') && l.includes('"action":"create"'));
+    edited[userAt] = edited[userAt]!.replace('"action":"create"', '"action":"obliterate"');
+    await expect(SavedPlan.open(write('edited.plan', `${edited.join('\n')}\n`))).rejects.toThrow(new RegExp(`line ${userAt + 1}: not a valid plan line: changes\\.\\d+\\.action`));
+    const odd = [...lines.slice(0, 2), '{"t":"surprise"}', ...lines.slice(2)];
+    await expect(SavedPlan.open(write('odd.plan', `${odd.join('\n')}\n`))).rejects.toThrow(/line 3: not a valid plan line: unknown line type "surprise"/);
+    await expect(SavedPlan.open(write('after.plan', `${text}{"t":"policy"}\n`))).rejects.toThrow(/text after the end line/);
+    const dup = [...lines];
+    dup.splice(userAt, 0, lines[userAt]!);
+    await expect(SavedPlan.open(write('dup.plan', `${dup.join('\n')}\n`))).rejects.toThrow(/appears twice/);
+  });
+
+  it('refuses an unknown major version and what is not a plan; reads a newer minor version, ignoring fields it does not know', async () => {
+    const lines = text.trimEnd().split('\n');
+    const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+    await expect(SavedPlan.open(write('v3.plan', [JSON.stringify({ ...header, format_version: '3.0' }), ...lines.slice(1)].join('\n')))).rejects.toThrow(/plan format 3\.0 is not supported/);
+    await expect(SavedPlan.open(write('json.plan', '{"hello":"world"}\n'))).rejects.toThrow(/not a plan file written by mfa-migrate plan --out/);
+    await expect(SavedPlan.open(join(tmp.dir, 'missing.plan'))).rejects.toThrow(/cannot read the plan file .*missing\.plan: no such file/);
+    const newer = [JSON.stringify({ ...header, format_version: '2.7', shiny: true }), ...lines.slice(1).map((l) => (l.includes('"t":"user"') ? l.replace('{"t":"user"', '{"t":"user","shiny":1') : l))].join('\n');
+    expect((await SavedPlan.open(write('v27.plan', `${newer}\n`))).users).toHaveLength(plan.users.length);
+  });
+
+  it('still reads a 1.x plan (one JSON object), as earlier runs hold their copies', async () => {
+    const v1 = { kind: 'mfa-migrate-plan', format_version: '1.0', created: plan.created, source_fingerprint: plan.source_fingerprint, tenant: { id: plan.tenant.id }, options: plan.options, summary: plan.summary, policy_changes: plan.policy_changes, user_changes: plan.user_changes.map((c) => ({ ...c, state_fingerprint: 'x' })), findings: plan.findings, registration_campaign: plan.registration_campaign, source: { dir: '/x', tokens: [], pskcMac: 'fail' } };
+    const saved = await SavedPlan.open(write('v1.plan', `${JSON.stringify(v1, null, 2)}\n`));
+    expect(saved.format).toBe('1');
+    expect(saved.header.tenant).toEqual({ id: plan.tenant.id });
+    const pending = new Set(plan.user_changes.filter((c) => c.action !== 'no-op').map((c) => c.user));
+    expect(saved.users.map((u) => u.upn).sort()).toEqual([...pending].sort());
+    const users = await saved.read(saved.users.map((_, i) => i));
+    expect(users.reduce((n, u) => n + u.changes.length, 0)).toBe(plan.user_changes.filter((c) => c.action !== 'no-op').length);
+  });
+});
