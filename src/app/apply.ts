@@ -23,6 +23,8 @@ export interface ApplyRequest {
   waves?: number;
   skipStale: boolean;
   concurrency: number;
+  activationRate?: number;
+  policyPropagationWait?: number;
   signal?: AbortSignal;
   onProgress?: (p: ApplyProgressEvent) => void;
   log?: (line: string) => void;
@@ -60,7 +62,7 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   const seeds = await checkPlanAgainstSources(plan, req.log);
   const outcome = await startApply(
     plan,
-    { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency },
+    { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency, ...(req.activationRate !== undefined ? { activationRate: req.activationRate } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}) },
     {
       client: req.graph,
       stateDir,

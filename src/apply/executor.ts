@@ -20,11 +20,25 @@ export interface ExecutorOptions {
   verify?: (op: Operation) => Promise<Verified>;
   /** How a token's serial is looked up right before it is created. */
   lookUp?: (op: Operation) => Promise<InventoryLookup>;
+  /** At most this many token activations per window (the admin center documents 200 per 5 minutes). */
+  activationPace?: { activations: number; windowMs: number };
+  /**
+   * Until when an activation refused for a policy reason is tried again rather than failed: the run
+   * enabled hardware OATH tokens, which Entra takes up to 20 minutes to apply ("allow an hour").
+   */
+  policyPropagationUntil?: () => number | undefined;
+  /** How often an activation waiting for the policy is tried again. */
+  propagationRetryMs?: number;
   now?: () => number;
 }
 
 export interface ExecStats {
   total: number;
+  /** Activations waiting for the hardware OATH policy to apply, and until when they are tried. */
+  waitingForPolicy: number;
+  policyWaitUntil?: number;
+  /** Activations held back by the activation pace. */
+  paced: number;
   done: number;
   failed: number;
   skipped: number;
@@ -51,6 +65,14 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** A token create whose serial was looked up in the inventory already. */
   looked?: boolean;
+  /** An activation being tried again while the hardware OATH policy propagates. */
+  waitedForPolicy?: boolean;
+}
+
+/** Graph's answer says the authentication methods policy does not (yet) allow it. */
+function refusedByPolicy(res: { body: unknown }): boolean {
+  const message = (res.body as { error?: { message?: string } } | null)?.error?.message ?? '';
+  return /polic/i.test(message) && /(not enabled|not allowed|disabled|propagat|take up to)/i.test(message);
 }
 
 /**
@@ -73,6 +95,8 @@ export class Executor {
   private readonly verify: (op: Operation) => Promise<Verified>;
   private readonly lookUp: (op: Operation) => Promise<InventoryLookup>;
   private records: OpRecord[] = [];
+  /** When the last activations were sent (the pace's sliding window), oldest first. */
+  private readonly activationTimes: number[] = [];
   private flushing: Promise<void> = Promise.resolve();
   private active = 0;
   private interrupted = false;
@@ -87,11 +111,16 @@ export class Executor {
     this.maxAttempts = opts.maxAttempts ?? 8;
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
     this.lookUp = opts.lookUp ?? ((op) => lookUpBeforeCreate(op, opts.client));
-    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now() };
+    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, paced: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
       beforeSend: (ids) => opts.journal.ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before }))),
     });
+  }
+
+  /** What an operation of this run gave (a created token's device id, when a policy change was made). */
+  resultOf(id: string): Record<string, unknown> | undefined {
+    return this.results.get(id);
   }
 
   /** Results (device ids) known from earlier runs of the same operations. */
@@ -177,20 +206,15 @@ export class Executor {
       return this.checkFinished();
     }
     if (s.op.kind === 'token-create' && !s.looked) return void this.lookUpFirst(s);
+    if (s.op.kind === 'token-activate' && this.opts.activationPace) {
+      const wait = this.paceWait(this.opts.activationPace);
+      if (wait > 0) return this.later(s, wait, true);
+    }
     const ctx = { ...this.opts.context, results: this.results };
     const first = callFor(s.op, ctx);
     if ('error' in first) return this.settle(s, 'failed', first.error);
-    if ('deferMs' in first) {
-      s.status = 'timed';
-      s.timer = setTimeout(() => {
-        s.timer = undefined;
-        if (s.status === 'timed') {
-          s.status = 'waiting';
-          this.submit(s);
-        }
-      }, first.deferMs);
-      return;
-    }
+    if ('deferMs' in first) return this.later(s, first.deferMs);
+    if (s.op.kind === 'token-activate') this.activationTimes.push(Date.now());
     s.status = 'submitted';
     s.attempts++;
     this.active++;
@@ -204,6 +228,27 @@ export class Executor {
         this.syncStats();
         this.checkFinished();
       });
+  }
+
+  /** Sends an operation again after `ms` (held back by the pace, a time step, a backoff or the policy). */
+  private later(s: Slot, ms: number, paced = false): void {
+    s.status = 'timed';
+    if (paced) this.stats.paced++;
+    s.timer = setTimeout(() => {
+      s.timer = undefined;
+      if (paced) this.stats.paced--;
+      if (s.status === 'timed') {
+        s.status = 'waiting';
+        this.submit(s);
+      }
+    }, Math.max(1, ms));
+  }
+
+  /** How long until another activation fits the pace (0: now). */
+  private paceWait(pace: { activations: number; windowMs: number }): number {
+    const now = Date.now();
+    while (this.activationTimes.length > 0 && this.activationTimes[0]! <= now - pace.windowMs) this.activationTimes.shift();
+    return this.activationTimes.length < pace.activations ? 0 : this.activationTimes[0]! + pace.windowMs - now;
   }
 
   private onOutcome(s: Slot, outcome: PipelineOutcome): void {
@@ -220,9 +265,35 @@ export class Executor {
       case 'answer': {
         const res = outcome.response;
         if (isSuccess(res)) {
+          if (s.op.kind === 'policy-config' || s.op.kind === 'policy-root') {
+            // When the policy changed: how long activations may have to wait for it is counted from here.
+            const doneAt = { doneAt: new Date().toISOString() };
+            this.results.set(s.op.id, doneAt);
+            return this.settle(s, 'done', undefined, doneAt);
+          }
+          if (s.waitedForPolicy) {
+            s.waitedForPolicy = false;
+            this.stats.waitingForPolicy--;
+          }
           const result = resultOf(s.op, res.body);
           if (result) this.results.set(s.op.id, result);
           return this.settle(s, 'done', undefined, result);
+        }
+        // Refused because the hardware OATH policy has not reached this user yet: tried again until
+        // the propagation time the run allows is over.
+        const until = s.op.kind === 'token-activate' && res.status >= 400 && res.status < 500 && refusedByPolicy(res) ? this.opts.policyPropagationUntil?.() : undefined;
+        if (until !== undefined && Date.now() < until && !this.interrupted) {
+          if (!s.waitedForPolicy) {
+            s.waitedForPolicy = true;
+            this.stats.waitingForPolicy++;
+          }
+          this.stats.policyWaitUntil = until;
+          s.attempts--;
+          return this.later(s, Math.min(this.opts.propagationRetryMs ?? 60_000, until - Date.now()));
+        }
+        if (s.waitedForPolicy) {
+          s.waitedForPolicy = false;
+          this.stats.waitingForPolicy--;
         }
         return this.settle(s, 'failed', errorText(res));
       }

@@ -124,7 +124,37 @@ export class Journal {
   }
 
   private async write(lines: Line[]): Promise<void> {
-    await appendSynced(this.fh, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    try {
+      await appendSynced(this.fh, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+    } catch (err) {
+      throw new JournalWriteError(this.dir, err);
+    }
+  }
+}
+
+const STORAGE_ERRORS: Record<string, string> = {
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  EIO: 'the disk failed to write',
+};
+
+/** A storage error's code named for the admin (the disk is full...), or undefined for other errors. */
+export function storageProblem(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code && Object.hasOwn(STORAGE_ERRORS, code) ? `${code}: ${STORAGE_ERRORS[code]}` : undefined;
+}
+
+/**
+ * The journal could not be written: the run stops sending (an operation is never sent unjournaled);
+ * what is journaled stays true (a torn last line is cut off when the run is resumed).
+ */
+export class JournalWriteError extends UserError {
+  constructor(runDir: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException).code ?? '';
+    const what = STORAGE_ERRORS[code] ?? (cause as Error).message;
+    const id = runDir.split('/').filter(Boolean).at(-1);
+    super(`cannot write the journal of run ${id} (${code || 'error'}: ${what}): nothing more was sent. Make room (or make it writable), then resume run ${id}: what is journaled is true`, 1, { cause });
   }
 }
 

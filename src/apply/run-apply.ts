@@ -10,7 +10,7 @@ import type { OathSeed } from '../model/export-data.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
-import { Journal, readRun, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
+import { Journal, readRun, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { policyOperations, userOperations, type Operation } from './operations.js';
 import { findStale, type StaleObject } from './staleness.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
@@ -26,7 +26,15 @@ export interface ApplySelection {
   maxUsers?: number;
   skipStale: boolean;
   concurrency: number;
+  /** Token activations per 5 minutes at most (default 200, the admin center's documented pace). */
+  activationRate?: number;
+  /** Minutes an activation refused for a policy reason is tried again after the run enabled hardware OATH tokens (default 20). */
+  policyPropagationWait?: number;
 }
+
+const PACE_WINDOW_MS = 5 * 60_000;
+export const DEFAULT_ACTIVATION_RATE = 200;
+export const DEFAULT_POLICY_PROPAGATION_WAIT = 20;
 
 /** How one user of the run fared. */
 export interface UserOutcome {
@@ -137,12 +145,18 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
 
     const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
-    await lock.setRun(runId);
-    deps.onRun?.(runId);
     const planFile = plan.format === '1' ? 'plan.json' : 'plan.jsonl';
-    await copyFile(plan.path, join(runDir, planFile));
-    await syncDirectory(runDir);
+    try {
+      await mkdir(runDir, { recursive: true, mode: 0o700 });
+      await lock.setRun(runId);
+      await copyFile(plan.path, join(runDir, planFile));
+      await syncDirectory(runDir);
+    } catch (err) {
+      const why = storageProblem(err);
+      if (why) throw new UserError(`cannot set up the run in ${deps.stateDir} (${why}): nothing was sent; make room and apply again`, 1, { cause: err });
+      throw err;
+    }
+    deps.onRun?.(runId);
     const identity = await deps.client.identity();
     const header: RunHeader = {
       t: 'run',
@@ -239,7 +253,25 @@ function settledBefore(r: OpRecord | undefined): boolean {
 async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   const { journal, prior, sel, deps, plan, positions } = ctx;
   const policyRead = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
-  const executor = new Executor({ client: deps.client, journal, concurrency: sel.concurrency, context: { seeds: deps.seeds, policy: policyRead, now: Date.now } });
+  // The run enables hardware OATH tokens: activations refused until the policy reaches the users are
+  // tried again for a while, counted from when the policy step was done (in this run or before).
+  const hardwareOath = ctx.policyOps.find((o) => /\/HardwareOath$/i.test(o.resource) && (o.after as { state?: string } | null)?.state === 'enabled');
+  const waitMs = (sel.policyPropagationWait ?? DEFAULT_POLICY_PROPAGATION_WAIT) * 60_000;
+  const policyPropagationUntil = (ex: Executor) => {
+    if (!hardwareOath || waitMs <= 0) return undefined;
+    const doneAt = (ex.resultOf(hardwareOath.id) ?? prior.get(hardwareOath.id)?.result)?.doneAt;
+    return typeof doneAt === 'string' ? Date.parse(doneAt) + waitMs : undefined;
+  };
+  const executor: Executor = new Executor({
+    client: deps.client,
+    journal,
+    concurrency: sel.concurrency,
+    context: { seeds: deps.seeds, policy: policyRead, now: Date.now },
+    activationPace: { activations: sel.activationRate ?? DEFAULT_ACTIVATION_RATE, windowMs: PACE_WINDOW_MS },
+    policyPropagationUntil: () => policyPropagationUntil(executor),
+    // Tried again some twenty times over the wait, at most once a minute.
+    propagationRetryMs: Math.min(60_000, Math.max(1_000, waitMs / 20)),
+  });
   executor.seedResults(prior);
   executor.expect(ctx.total, [...prior.values()].filter((r) => r.state === 'done').length);
   const onAbort = () => executor.interrupt();
@@ -368,7 +400,7 @@ export function outcomeOf(upn: string, st: readonly OpOutcome[]): UserOutcome {
 }
 
 function emptyStats(): ExecStats {
-  return { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 0, startedAt: Date.now() };
+  return { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 0, startedAt: Date.now(), waitingForPolicy: 0, paced: 0 };
 }
 
 /** Before the run starts: every user (in chunks, so what is held stays small) and the policy; and the run's operation count. */

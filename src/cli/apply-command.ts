@@ -8,14 +8,14 @@ import { rollbackRun } from '../app/rollback.js';
 import { allRuns, stateDirsToSearch } from '../app/runs.js';
 import { readUserList } from '../app/user-list.js';
 import { forceUnlock, readLock } from '../apply/state-lock.js';
-import type { ApplyOutcome } from '../apply/run-apply.js';
+import { DEFAULT_ACTIVATION_RATE, DEFAULT_POLICY_PROPAGATION_WAIT, type ApplyOutcome } from '../apply/run-apply.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan } from '../plan/plan-file.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
-import { addGraphOptions, connectFromOptions, positiveInt, type GraphCliOptions } from './graph-options.js';
+import { addGraphOptions, connectFromOptions, nonNegativeInt, positiveInt, type GraphCliOptions } from './graph-options.js';
 import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
 import { addPlanningOptions, PLAN_SHAPING_OPTIONS, planRequestFrom, type PlanCliOptions } from './plan-command.js';
 import { Progress } from './progress.js';
@@ -33,6 +33,8 @@ interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
   maxUsers?: number;
   waves?: number;
   skipStale: boolean;
+  activationRate: number;
+  policyPropagationWait: number;
   autoApprove: boolean;
   results?: string;
 }
@@ -58,6 +60,8 @@ export function registerApply(program: Command): void {
     .option('--max-users <n>', 'apply to at most this many users', (v) => positiveInt(v, '--max-users'))
     .option('--waves <k>', 'stop after K waves (resume continues)', (v) => positiveInt(v, '--waves'))
     .option('--skip-stale', 'leave out objects that changed since the plan (and report them) instead of refusing to start', false)
+    .option('--activation-rate <n>', 'hardware token activations per 5 minutes at most (the admin center documents 200)', (v) => positiveInt(v, '--activation-rate'), DEFAULT_ACTIVATION_RATE)
+    .option('--policy-propagation-wait <minutes>', 'when the run enables hardware OATH tokens: how long activations refused until the policy applies are tried again (Entra takes up to 20 minutes)', (v) => nonNegativeInt(v, '--policy-propagation-wait'), DEFAULT_POLICY_PROPAGATION_WAIT)
     .option('--auto-approve', 'with --source: apply without asking', false)
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
     .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false)
@@ -84,6 +88,8 @@ Examples:
         ...(opts.waves !== undefined ? { waves: opts.waves } : {}),
         skipStale: opts.skipStale,
         concurrency: opts.concurrency,
+        activationRate: opts.activationRate,
+        policyPropagationWait: opts.policyPropagationWait,
         log: say,
       };
       if (planfile) {

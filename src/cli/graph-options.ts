@@ -58,6 +58,12 @@ export function positiveInt(v: string, name: string): number {
   return n;
 }
 
+export function nonNegativeInt(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number, 0 or more, got "${v}"`);
+  return n;
+}
+
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

@@ -50,7 +50,7 @@ export function addPlanningOptions(cmd: Command, graphHelp?: string): Command {
     .option('--group <nameOrId>', 'only the members of this group (nested groups included)')
     .option('--target-group <nameOrId>', 'enable the migrated methods for this group instead of all users')
     .option('--include-email', 'migrate email addresses as email methods', false)
-    .addOption(new Option('--default-method <mode>', "how to set users' default MFA method").choices(['always', 'if-unset', 'most-secure-if-unset']).default('if-unset'))
+    .addOption(new Option('--default-method <mode>', "how to set users' default MFA method").choices(['always', 'if-unset', 'most-secure-if-unset', 'never']).default('if-unset'))
     .option('--prune', 'delete tenant phone methods that MFA Server does not have', false)
     .option('--allow-missing-seeds', 'plan even when token serials have no seed: those tokens are skipped and their users keep their default method', false);
 }

@@ -45,15 +45,21 @@ export class Progress {
     const rate = elapsed > 1 ? (s.done + s.failed) / elapsed : 0;
     const eta = rate > 0 ? Math.round((s.total - finished) / rate) : undefined;
     const wave = e.wave !== undefined ? ` wave ${e.wave}/${e.waves}` : '';
-    const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate.toFixed(1), throttled: s.throttled, failed: s.failed, etaText: eta === undefined ? '-' : formatDuration(eta) };
+    const waits = `${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy until ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC` : ''}${s.paced > 0 ? ` | ${s.paced} paced` : ''}`;
+    const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate.toFixed(1), throttled: s.throttled, failed: s.failed, etaText: eta === undefined ? '-' : formatDuration(eta), waits };
     if (this.tty) {
       if (e.phase === 'preflight') return;
-      return this.draw(finished, s.total, payload, `${this.label} [{bar}] {value}/{total} ops | users {users}/{usersTotal}{wave} | {rate} ops/s | throttled {throttled} | failed {failed} | ETA {etaText}`);
+      return this.draw(finished, s.total, payload, `${this.label} [{bar}] {value}/{total} ops | users {users}/{usersTotal}{wave} | {rate} ops/s | throttled {throttled} | failed {failed}{waits} | ETA {etaText}`);
     }
     // Without a terminal: a line when a wave starts and when the run ends.
     if (e.phase === 'wave' && e.wave !== this.lastWave) {
       this.lastWave = e.wave;
-      this.stream.write(`${this.label}:${wave}: ${finished}/${s.total} operations, users ${e.users}/${e.usersTotal}, ${payload.rate} ops/s, throttled ${s.throttled}, failed ${s.failed}, ETA ${payload.etaText}\n`);
+      this.lastLine = Date.now();
+      this.stream.write(`${this.label}:${wave}: ${finished}/${s.total} operations, users ${e.users}/${e.usersTotal}, ${payload.rate} ops/s, throttled ${s.throttled}, failed ${s.failed}${waits.replaceAll(' |', ',')}, ETA ${payload.etaText}\n`);
+    } else if (e.phase === 'running' && waits && Date.now() - this.lastLine >= 60_000) {
+      // A long wait within a wave (the policy propagating, the pace) says so once a minute.
+      this.lastLine = Date.now();
+      this.stream.write(`${this.label}:${wave}: ${finished}/${s.total} operations${waits.replaceAll(' |', ',')}\n`);
     } else if (e.phase === 'done') {
       this.stream.write(`${this.label}: ${finished}/${s.total} operations, users ${e.users}/${e.usersTotal}, throttled ${s.throttled}, failed ${s.failed}\n`);
     }

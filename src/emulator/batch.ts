@@ -3,6 +3,7 @@ import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './grap
 import { isPlainObject } from './policy-rules.js';
 import type { Prng } from './prng.js';
 import { redactBody, type RequestLogEntry } from './request-log.js';
+import { parsePath } from './url-path.js';
 
 /** Graph's limit of requests in one $batch. */
 export const MAX_BATCH_REQUESTS = 20;
@@ -26,7 +27,14 @@ export interface BatchOutcome {
  * `execute` (the same router, rules, throttling and faults as a direct request), answers 424 to items whose
  * dependency failed, and returns the responses in an order of its own (clients must correlate by id).
  */
-export function runBatch(envelope: GraphRequest, execute: (req: GraphRequest) => GraphResponse, order: Prng, newRequestId: () => string): BatchOutcome {
+export function runBatch(
+  envelope: GraphRequest,
+  execute: (req: GraphRequest) => GraphResponse,
+  order: Prng,
+  newRequestId: () => string,
+  /** Told of items answered 424 without running (executed ones are the executor's to record). */
+  onSkipped: (req: GraphRequest, status: number) => void = () => undefined,
+): BatchOutcome {
   const items = parseEnvelope(envelope.body);
   const byId = new Map(items.map((i) => [i.id.toLowerCase(), i]));
   const results = new Map<string, { id: string; status: number; headers: Record<string, string>; body?: unknown }>();
@@ -42,6 +50,7 @@ export function runBatch(envelope: GraphRequest, execute: (req: GraphRequest) =>
         headers: { 'Content-Type': JSON_CONTENT_TYPE },
         body: errorBody('FailedDependency', `The request depends on request '${failed}', which failed.`, newRequestId(), envelope.clientRequestId),
       };
+      onSkipped(itemRequest(envelope, item, ''), 424);
     } else {
       response = execute(itemRequest(envelope, item, newRequestId()));
     }
@@ -143,25 +152,19 @@ function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string)
   const q = relative.indexOf('?');
   const path = q < 0 ? relative : relative.slice(0, q);
   const rawQuery = q < 0 ? '' : relative.slice(q + 1);
-  const segments = path.split('/').filter((s, i, all) => s !== '' || i < all.length - 1).map(safeDecode);
+  const { segments, keys } = parsePath(path);
   return {
     method: item.method,
     version: envelope.version,
     segments,
+    keys,
+    rawPath: path,
     query: new URLSearchParams(rawQuery),
     headers: item.headers,
     body: item.body,
     appId: envelope.appId,
+    grant: envelope.grant,
     requestId,
     clientRequestId: item.headers['client-request-id'] ?? envelope.clientRequestId,
   };
-}
-
-export function safeDecode(segment: string): string {
-  if (!segment.includes('%')) return segment;
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }

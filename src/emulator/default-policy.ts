@@ -10,6 +10,9 @@ export interface AuthenticationMethodsPolicyJson extends Omit<GB.AuthenticationM
 }
 
 const ALL_USERS = { targetType: 'group', id: 'all_users', isRegistrationRequired: false } as const;
+/** The id of the passkey profile a fresh tenant has (the emulator's; Graph's samples elide theirs). */
+export const DEFAULT_PASSKEY_PROFILE = '00000000-0000-0000-0000-000000000001';
+
 /** Graph's placeholder exclude target in Authenticator feature settings. */
 const NO_GROUP = { targetType: 'group', id: '00000000-0000-0000-0000-000000000000' } as const;
 
@@ -19,14 +22,25 @@ function feature(state: GB.AdvancedConfigState): GB.AuthenticationMethodFeatureC
 
 /** The configurations of a new tenant, keyed by their canonical id (Graph's ids; compared case-insensitively). */
 function defaultConfigurations(): MethodConfiguration[] {
-  const fido2: WithODataType<GB.Fido2AuthenticationMethodConfiguration> = {
+  // Passkeys as v1.0 has them: one default profile (device-bound and synced passkeys), which the target allows.
+  const fido2: WithODataType<GB.Fido2AuthenticationMethodConfiguration> & Record<string, unknown> = {
     '@odata.type': '#microsoft.graph.fido2AuthenticationMethodConfiguration',
     id: 'Fido2',
     state: 'disabled',
     isSelfServiceRegistrationAllowed: true,
     isAttestationEnforced: false,
     keyRestrictions: { isEnforced: false, enforcementType: 'block', aaGuids: [] },
-    includeTargets: [{ ...ALL_USERS }],
+    defaultPasskeyProfile: DEFAULT_PASSKEY_PROFILE,
+    passkeyProfiles: [
+      {
+        id: DEFAULT_PASSKEY_PROFILE,
+        name: 'Default passkey profile',
+        passkeyTypes: 'deviceBound,synced',
+        attestationEnforcement: 'disabled',
+        keyRestrictions: { isEnforced: false, enforcementType: 'block', aaGuids: [] },
+      },
+    ],
+    includeTargets: [{ ...ALL_USERS, allowedPasskeyProfiles: [DEFAULT_PASSKEY_PROFILE] } as GB.PasskeyAuthenticationMethodTarget],
     excludeTargets: [],
   };
   const authenticator: WithODataType<GB.MicrosoftAuthenticatorAuthenticationMethodConfiguration> = {

@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { runBatch } from './batch.js';
-import { errorBody, GraphError } from './graph-error.js';
+import { errorBody, errors, GraphError } from './graph-error.js';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './graph-request.js';
 import { FaultInjector } from './faults.js';
 import type { ResolvedOptions } from './options.js';
 import { PageTokens } from './paging.js';
+import { permissionProblem } from './permissions.js';
 import { Prng } from './prng.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
+import { RequestRecorder } from './request-recorder.js';
 import { Router } from './router.js';
 import { registerDirectoryRoutes } from './routes/directory.js';
+import { registerDomainRoutes } from './routes/domains.js';
+import { registerFeatureRolloutRoutes } from './routes/feature-rollout.js';
 import { registerHardwareOathRoutes } from './routes/hardware-oath.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { registerUserMethodRoutes } from './routes/user-methods.js';
@@ -24,6 +28,7 @@ export class Emulator {
   readonly router = new Router();
   readonly pages = new PageTokens();
   readonly log: RequestLog;
+  readonly recorder: RequestRecorder;
   state!: EmulatorState;
   throttle: Throttle | undefined;
   faults!: FaultInjector;
@@ -36,7 +41,10 @@ export class Emulator {
     registerPolicyRoutes(this.router);
     registerUserMethodRoutes(this.router);
     registerHardwareOathRoutes(this.router);
+    registerFeatureRolloutRoutes(this.router);
+    registerDomainRoutes(this.router);
     this.log = new RequestLog(options.requestLogLimit);
+    this.recorder = new RequestRecorder(options.onRequest, options.recordDir);
     this.reset();
   }
 
@@ -48,6 +56,7 @@ export class Emulator {
     const source = tenant ?? this.options.tenant;
     const input = typeof source === 'string' ? readTenantFile(source) : source;
     this.state = buildState(input, typeof source === 'string' ? source : '(inline tenant)', this.options.seed);
+    this.state.behaviour = { ...this.state.behaviour, ...this.options.behaviour };
     const mode = this.options.throttle;
     const size = mode === 'tenant' ? this.state.tenant.size : mode;
     this.throttle =
@@ -61,15 +70,26 @@ export class Emulator {
     this.log.clear();
   }
 
-  /** One Graph operation (a direct request or a $batch item): route, throttle, fault, handle. */
+  /** One Graph operation (a direct request or a $batch item): route, throttle, fault, handle; recorded for contract tests. */
   execute(req: GraphRequest): GraphResponse {
-    const match = this.router.match(req.version, req.method, req.segments);
+    const response = this.#execute(req);
+    this.recorder.record(req, response.status);
+    return response;
+  }
+
+  #execute(req: GraphRequest): GraphResponse {
+    // A cloud without the beta endpoints answers as for any unknown segment.
+    if (req.version === 'beta' && !this.state.behaviour.betaAvailable) return this.errorResponse(req, errors.segmentNotFound(req.segments[0] ?? ''), {});
+    const match = this.router.match(req.version, req.method, req.segments, req.keys);
     if (match instanceof GraphError) return this.errorResponse(req, match, {});
+    const denied = permissionProblem(req.method, match.route.pattern, req.grant);
+    if (denied) return this.errorResponse(req, denied, {});
     const isWrite = req.method !== 'GET';
     const cost = resourceUnitCost(req.method, match.route.readCost, req.query);
     const headers: Record<string, string> = { 'x-ms-resource-unit': String(cost) };
     if (this.throttle) {
       const decision = this.throttle.check(req.appId, cost, isWrite, performance.now());
+      if (decision.limitPercentage !== undefined) headers['x-ms-throttle-limit-percentage'] = decision.limitPercentage.toFixed(1);
       if (!decision.allowed) {
         return this.errorResponse(
           req,
@@ -81,9 +101,8 @@ export class Emulator {
           headers,
         );
       }
-      if (decision.limitPercentage !== undefined) headers['x-ms-throttle-limit-percentage'] = decision.limitPercentage.toFixed(1);
     }
-    const ctx = { req, params: match.params, state: this.state, baseUrl: this.baseUrl, pages: this.pages };
+    const ctx = { req, params: match.params, state: this.state, baseUrl: this.baseUrl, pages: this.pages, timeScale: this.options.timeScale };
     const fault = this.faults.next(isWrite);
     if (fault) {
       if (fault.applyFirst) {
@@ -118,7 +137,7 @@ export class Emulator {
   /** POST /$batch: the envelope costs nothing itself; each item is executed (and throttled) on its own. */
   executeBatch(envelope: GraphRequest): { response: GraphResponse; items: RequestLogEntry[] } {
     try {
-      return runBatch(envelope, (item) => this.execute(item), this.batchOrder, randomUUID);
+      return runBatch(envelope, (item) => this.execute(item), this.batchOrder, randomUUID, (item, status) => this.recorder.record(item, status));
     } catch (err) {
       if (!(err instanceof GraphError)) throw err;
       return { response: this.errorResponse(envelope, err, {}), items: [] };

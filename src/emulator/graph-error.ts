@@ -42,6 +42,8 @@ export const errors = {
     new GraphError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`),
   /** An authentication method (by id) the user does not have. */
   itemNotFound: (what: string, id: string) => new GraphError(404, 'itemNotFound', `The ${what} '${id}' was not found for this user.`),
+  /** Graph takes request bodies of up to 4 MB. */
+  tooLarge: () => new GraphError(413, 'RequestEntityTooLarge', 'The request body is larger than the 4 MB Microsoft Graph accepts.'),
   invalidJson: () =>
     new GraphError(
       400,

@@ -1,3 +1,5 @@
+import type { Grant } from './identity.js';
+
 export type ApiVersion = 'v1.0' | 'beta';
 
 /** One Graph operation: a direct HTTP request or one item of a $batch, after the version prefix is taken off. */
@@ -7,6 +9,10 @@ export interface GraphRequest {
   version: ApiVersion;
   /** Decoded path segments after the version, e.g. ['users', 'alice@contoso.com', 'authentication', 'phoneMethods']. */
   segments: string[];
+  /** The path after the version as sent (undecoded, no query), for the contract record. */
+  rawPath: string;
+  /** Indexes of segments written in key syntax (`users('$x@y.com')`): they bind to parameters only. */
+  keys: ReadonlySet<number>;
   query: URLSearchParams;
   /** Lower-case header names. */
   headers: Record<string, string>;
@@ -14,6 +20,8 @@ export interface GraphRequest {
   body: unknown;
   /** The calling application (from the bearer token), the key of its throttling budget. */
   appId: string;
+  /** The permissions the bearer token carries ('unscoped': a token that names none). */
+  grant: Grant;
   requestId: string;
   clientRequestId: string;
 }

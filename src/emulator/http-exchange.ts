@@ -1,13 +1,14 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { safeDecode } from './batch.js';
 import type { Emulator } from './emulator.js';
 import { errorBody, errors, GraphError } from './graph-error.js';
 import { JSON_CONTENT_TYPE, type ApiVersion, type GraphRequest, type GraphResponse } from './graph-request.js';
+import { decodeToken, grantOf, mintToken, TOKEN_LIFETIME_SECONDS, type Grant } from './identity.js';
 import { isPlainObject } from './policy-rules.js';
 import { guidFromName } from './prng.js';
 import { redactBody } from './request-log.js';
 import { snapshotState } from './snapshot.js';
 import { TenantFileError } from './tenant-file.js';
+import { parsePath, safeDecode } from './url-path.js';
 
 /** An HTTP request as the emulator needs it, from a socket or from an in-process fetch. */
 export interface HttpRequestIn {
@@ -30,13 +31,26 @@ export interface HttpResponseOut {
 /** Largest request body the emulator reads. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/** Largest request body Graph takes (4 MiB): a bulk token create must stay under it. */
+export const GRAPH_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** Tokens minted by POST /_emulator/token that a --token emulator remembers (the oldest are forgotten first). */
+const MINTED_TOKENS_KEPT = 10_000;
+
+interface Caller {
+  appId: string;
+  grant: Grant;
+}
+
 /**
  * The emulator's HTTP surface without a socket: parsing, authentication, latency, the request log
  * and the /_emulator endpoints. server.ts feeds it from node:http; in-process.ts from a fetch
  * function, so tests run the same Graph with no port.
  */
 export class HttpExchange {
-  readonly #appIds = new Map<string, string>();
+  readonly #callers = new Map<string, Caller>();
+  /** Tokens this emulator minted: accepted besides --token itself. */
+  readonly #minted = new Set<string>();
 
   constructor(readonly emulator: Emulator) {}
 
@@ -49,7 +63,7 @@ export class HttpExchange {
     const raw = req.body;
     if (raw === null) return json(413, { error: { code: 'RequestEntityTooLarge', message: 'The request body is too large.' } });
 
-    if (path === '/_emulator' || path.startsWith('/_emulator/')) return this.#introspection(method, path, raw);
+    if (path === '/_emulator' || path.startsWith('/_emulator/')) return this.#introspection(method, path, raw, req.headers['authorization']);
 
     const started = new Date().toISOString();
     if (this.emulator.options.latencyMs > 0) await new Promise((r) => setTimeout(r, this.emulator.options.latencyMs));
@@ -57,17 +71,20 @@ export class HttpExchange {
     const requestId = randomUUID();
     const headers = Object.fromEntries(Object.entries(req.headers).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const clientRequestId = headers['client-request-id'] ?? requestId;
-    const segments = path.split('/').slice(1).map(safeDecode);
-    if (segments.length > 1 && segments[segments.length - 1] === '') segments.pop();
-    const versionSegment = (segments.shift() ?? '').toLowerCase();
+    const slash = path.indexOf('/', 1);
+    const versionSegment = safeDecode(slash < 0 ? path.slice(1) : path.slice(1, slash)).toLowerCase();
+    const { segments, keys } = parsePath(slash < 0 ? '' : path.slice(slash + 1));
     const base: GraphRequest = {
       method,
       version: 'v1.0',
       segments,
+      keys,
+      rawPath: slash < 0 ? '' : path.slice(slash + 1),
       query: new URLSearchParams(rawQuery),
       headers,
       body: undefined,
       appId: '',
+      grant: 'unscoped',
       requestId,
       clientRequestId,
     };
@@ -78,7 +95,10 @@ export class HttpExchange {
     try {
       if (versionSegment !== 'v1.0' && versionSegment !== 'beta') throw errors.invalidVersion(versionSegment || '(none)');
       base.version = versionSegment as ApiVersion;
-      base.appId = this.#authenticate(headers['authorization']);
+      const caller = this.#authenticate(headers['authorization']);
+      base.appId = caller.appId;
+      base.grant = caller.grant;
+      if (raw !== undefined && raw.length > GRAPH_MAX_BODY_BYTES) throw errors.tooLarge();
       if (raw !== undefined && raw.length > 0) {
         try {
           base.body = JSON.parse(raw.toString('utf8'));
@@ -117,28 +137,55 @@ export class HttpExchange {
     };
   }
 
-  /** The calling app: the `appid` (or `azp`) claim of a JWT, else a GUID derived from the token (never the token itself). */
-  #authenticate(authorization: string | undefined): string {
-    const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-    if (!m) throw errors.noToken();
-    const token = m[1]!;
-    const expected = this.emulator.options.token;
-    if (expected !== undefined) {
-      const a = Buffer.from(token);
-      const b = Buffer.from(expected);
-      if (a.length !== b.length || !timingSafeEqual(a, b)) throw errors.badToken();
+  /**
+   * The caller of a Graph request. Without --token any bearer token is taken; with it, only that token or one
+   * this emulator minted. The application is the `appid` (or `azp`) claim of a JWT, else a GUID derived from
+   * the token (never the token itself); its permissions are the token's `roles` or `scp` claim.
+   */
+  #authenticate(authorization: string | undefined): Caller {
+    const token = bearerToken(authorization);
+    if (token === undefined) throw errors.noToken();
+    if (!this.#minted.has(token) && !this.#isSharedSecret(token)) throw errors.badToken();
+    let caller = this.#callers.get(token);
+    if (!caller) {
+      const claims = decodeToken(token);
+      const id = claims?.appid ?? claims?.azp;
+      caller = { appId: typeof id === 'string' && id.length > 0 ? id : guidFromName('bearer-token', token), grant: grantOf(claims) };
+      if (this.#callers.size > 1000) this.#callers.clear();
+      this.#callers.set(token, caller);
     }
-    let appId = this.#appIds.get(token);
-    if (!appId) {
-      appId = appIdOf(token);
-      if (this.#appIds.size > 1000) this.#appIds.clear();
-      this.#appIds.set(token, appId);
-    }
-    return appId;
+    return caller;
   }
 
-  #introspection(method: string, path: string, raw: Buffer | undefined): HttpResponseOut {
+  /** True when `token` is --token (compared in constant time), or when no --token was set. */
+  #isSharedSecret(token: string | undefined): boolean {
+    const expected = this.emulator.options.token;
+    if (expected === undefined) return true;
+    if (token === undefined) return false;
+    const a = Buffer.from(token);
+    const b = Buffer.from(expected);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /** POST /_emulator/token: a JWT-shaped, unsigned token for the tenant file's identity (OAuth's token response shape). */
+  #mint(): HttpResponseOut {
+    const { state } = this.emulator;
+    const token = mintToken(state.tenant.id, state.identity);
+    if (this.emulator.options.token !== undefined) {
+      if (this.#minted.size >= MINTED_TOKENS_KEPT) this.#minted.delete(this.#minted.values().next().value!);
+      this.#minted.add(token);
+    }
+    return json(200, { token_type: 'Bearer', expires_in: TOKEN_LIFETIME_SECONDS, ext_expires_in: TOKEN_LIFETIME_SECONDS, access_token: token });
+  }
+
+  /** The /_emulator endpoints; with --token they need it too (they can read phone numbers and reset the tenant). */
+  #introspection(method: string, path: string, raw: Buffer | undefined, authorization: string | undefined): HttpResponseOut {
     const route = path.replace(/\/+$/, '');
+    if (!this.#isSharedSecret(bearerToken(authorization))) {
+      const err = errors.badToken();
+      return json(401, errorBody(err.code, err.message, randomUUID(), randomUUID()), err.headers);
+    }
+    if (route === '/_emulator/token' && method === 'POST') return this.#mint();
     if (route === '/_emulator/state' && method === 'GET') return json(200, snapshotState(this.emulator.state));
     if (route === '/_emulator/requests' && method === 'GET') {
       return json(200, this.emulator.log.entries(), { 'x-emulator-dropped': String(this.emulator.log.dropped) });
@@ -171,18 +218,9 @@ export class HttpExchange {
   }
 }
 
-function appIdOf(token: string): string {
-  const parts = token.split('.');
-  if (parts.length === 3) {
-    try {
-      const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-      const id = claims['appid'] ?? claims['azp'];
-      if (typeof id === 'string' && id.length > 0) return id;
-    } catch {
-      // not a JWT after all
-    }
-  }
-  return guidFromName('bearer-token', token);
+function bearerToken(authorization: string | undefined): string | undefined {
+  const m = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+  return m ? m[1]! : undefined;
 }
 
 function json(status: number, body?: unknown, headers: Record<string, string> = {}): HttpResponseOut {

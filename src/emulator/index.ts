@@ -9,6 +9,7 @@ export type { EmulatorOptions, ThrottleMode } from './options.js';
 export { EmulatorOptionError, defaultTenantFile } from './options.js';
 export { TenantFileError } from './tenant-file.js';
 export type { RequestLogEntry } from './request-log.js';
+export { RECORD_ENV, type RecordedRequest } from './request-recorder.js';
 export type { EmulatorState } from './state.js';
 export { createInProcessEmulator, IN_PROCESS_URL, type InProcessEmulator } from './in-process.js';
 export type { ThrottleLimits } from './throttle.js';

@@ -20,6 +20,21 @@ export function parseSelect(query: URLSearchParams, known: readonly string[], ty
   return out;
 }
 
+/** `$expand=a,b` against the navigation properties a type lets expand (case-insensitively). */
+export function parseExpand(query: URLSearchParams, known: readonly string[], typeName: string): string[] {
+  const raw = query.get('$expand');
+  if (raw === null) return [];
+  return raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((name) => {
+      const canonical = known.find((k) => k.toLowerCase() === name.toLowerCase());
+      if (!canonical) throw errors.badRequest(`Could not find a navigation property named '${name}' on type 'microsoft.graph.${typeName}'.`);
+      return canonical;
+    });
+}
+
 /** $top for directory collections: an integer from 1 to 999, else Graph's error. */
 export function parseTop(query: URLSearchParams, max = 999): number | undefined {
   const raw = query.get('$top');

@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { packageRoot } from '../io/package-root.js';
+import type { Behaviour } from './behaviour.js';
+import { RECORD_ENV, type RecordedRequest } from './request-recorder.js';
 import type { ThrottleLimits } from './throttle.js';
 import type { TenantSize } from './state.js';
 import { UserError } from '../model/user-error.js';
@@ -29,6 +31,12 @@ export interface EmulatorOptions {
   requestLogLimit?: number;
   /** Overrides of the documented limits, for experiments and tests that cannot afford thousands of requests. */
   throttleLimits?: Partial<ThrottleLimits>;
+  /** Overrides the tenant file's `behaviour` switches (inventory shape, beta availability, propagation delay, activation pace). */
+  behaviour?: Partial<Behaviour>;
+  /** Told of every Graph operation a client sends (contract tests). */
+  onRequest?: (request: RecordedRequest) => void;
+  /** A directory to append every Graph operation to as JSON lines; default the MFA_MIGRATE_EMULATOR_RECORD environment variable. */
+  recordDir?: string;
 }
 
 export interface ResolvedOptions {
@@ -43,6 +51,9 @@ export interface ResolvedOptions {
   token: string | undefined;
   requestLogLimit: number;
   throttleLimits: Partial<ThrottleLimits>;
+  behaviour: Partial<Behaviour>;
+  onRequest: ((request: RecordedRequest) => void) | undefined;
+  recordDir: string | undefined;
 }
 
 export class EmulatorOptionError extends UserError {
@@ -71,8 +82,13 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     if (!Number.isInteger(value) || value < 1) throw new EmulatorOptionError(`throttle limit ${name} must be a positive integer`);
   }
   if (options.token !== undefined && options.token.length === 0) throw new EmulatorOptionError('token must not be empty');
+  const host = options.host ?? '127.0.0.1';
+  // Anyone who can reach a non-loopback address could read phone numbers and reset the tenant.
+  if (!isLoopbackHost(host) && options.token === undefined) {
+    throw new EmulatorOptionError(`--host ${host} is not a loopback address: give --token (or MFA_MIGRATE_EMULATOR_TOKEN) so that only callers who know it are served`);
+  }
   return {
-    host: options.host ?? '127.0.0.1',
+    host,
     port,
     tenant: options.tenant ?? defaultTenantFile(),
     throttle,
@@ -83,7 +99,16 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     token: options.token,
     requestLogLimit,
     throttleLimits: options.throttleLimits ?? {},
+    behaviour: options.behaviour ?? {},
+    onRequest: options.onRequest,
+    recordDir: options.recordDir ?? (process.env[RECORD_ENV] || undefined),
   };
+}
+
+/** localhost, ::1 and 127.0.0.0/8: addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 export function defaultTenantFile(): string {

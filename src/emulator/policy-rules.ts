@@ -24,6 +24,20 @@ const featureConfiguration = z.strictObject({
   excludeTarget: featureTarget.nullable().optional(),
 });
 const minutes = z.number().int().min(10).max(43200);
+const keyRestrictions = z.strictObject({
+  isEnforced: bool.optional(),
+  enforcementType: z.enum(['allow', 'block', 'unknownFutureValue']).optional(),
+  aaGuids: z.array(z.string()).optional(),
+});
+/** passkeyTypes is a flags enum: members joined by commas. */
+const passkeyTypes = z.string().regex(/^(deviceBound|synced|unknownFutureValue)(,(deviceBound|synced|unknownFutureValue))*$/, 'must be deviceBound, synced or both ("deviceBound,synced")');
+const passkeyProfile = z.strictObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  passkeyTypes: passkeyTypes.optional(),
+  attestationEnforcement: z.enum(['disabled', 'registrationOnly', 'unknownFutureValue']).optional(),
+  keyRestrictions: keyRestrictions.nullable().optional(),
+});
 
 const base = {
   '@odata.type': z.string(),
@@ -38,14 +52,11 @@ const CONFIGURATION_PATCH: Record<string, z.ZodType> = {
     ...base,
     isAttestationEnforced: bool.optional(),
     isSelfServiceRegistrationAllowed: bool.optional(),
-    keyRestrictions: z
-      .strictObject({
-        isEnforced: bool.optional(),
-        enforcementType: z.enum(['allow', 'block', 'unknownFutureValue']).optional(),
-        aaGuids: z.array(z.string()).optional(),
-      })
-      .optional(),
-    includeTargets: z.array(includeTarget).optional(),
+    keyRestrictions: keyRestrictions.optional(),
+    // Passkey profiles (v1.0): each target names the profiles it may use.
+    defaultPasskeyProfile: z.string().nullable().optional(),
+    passkeyProfiles: z.array(passkeyProfile).optional(),
+    includeTargets: z.array(includeTarget.extend({ allowedPasskeyProfiles: z.array(z.string()).nullable().optional() })).optional(),
   }),
   microsoftAuthenticatorAuthenticationMethodConfiguration: z.strictObject({
     ...base,

@@ -3,7 +3,7 @@ import type * as GB from '@microsoft/microsoft-graph-types-beta';
 import type { WithODataType } from './default-policy.js';
 import type { ApiVersion } from './graph-request.js';
 import { EMAIL_METHOD_ID, PASSWORD_METHOD_ID, PHONE_METHOD_IDS, PHONE_TYPES, type PhoneType } from './phone-number.js';
-import type { AuthenticatorRecord, DeviceRecord, EmulatorState, GroupRecord, SoftwareOathRecord, UserRecord } from './state.js';
+import type { AuthenticatorRecord, ContactRecord, DeviceRecord, EmulatorState, GroupRecord, SoftwareOathRecord, UserRecord } from './state.js';
 
 /** User properties the emulator knows (and a tenant file may set), with the value Graph shows when unset. */
 export const USER_PROPERTIES: Record<string, unknown> = {
@@ -53,8 +53,12 @@ export const GROUP_PROPERTIES: Record<string, unknown> = {
   mailNickname: null,
   securityEnabled: true,
   groupTypes: [],
+  membershipRule: null,
+  membershipRuleProcessingState: null,
   createdDateTime: null,
 };
+
+export const CONTACT_PROPERTIES: Record<string, unknown> = { id: null, displayName: null, mail: null };
 
 export function userJson(user: UserRecord, version: ApiVersion, select: string[] | undefined): Partial<G.User> {
   const names = select ?? (version === 'v1.0' ? USER_DEFAULT_V1 : Object.keys(USER_PROPERTIES));
@@ -65,12 +69,21 @@ export function userJson(user: UserRecord, version: ApiVersion, select: string[]
   return out as Partial<G.User>;
 }
 
-export function groupJson(group: GroupRecord, select: string[] | undefined): Partial<G.Group> {
-  const names = select ?? Object.keys(GROUP_PROPERTIES);
+/** A directory object's properties (`select`, or all `known` ones), unset ones as Graph shows them; the key always. */
+function directoryJson(id: string, props: Record<string, unknown>, known: Record<string, unknown>, select: string[] | undefined): Record<string, unknown> {
+  const names = select ?? Object.keys(known);
   const out: Record<string, unknown> = {};
-  for (const name of names) out[name] = name in group.props ? group.props[name] : (GROUP_PROPERTIES[name] ?? null);
-  if (select && !select.includes('id')) out['id'] = group.id;
-  return out as Partial<G.Group>;
+  for (const name of names) out[name] = name in props ? props[name] : (known[name] ?? null);
+  if (select && !select.includes('id')) out['id'] = id;
+  return out;
+}
+
+export function contactJson(contact: ContactRecord, select: string[] | undefined): Partial<G.OrgContact> {
+  return directoryJson(contact.id, contact.props, CONTACT_PROPERTIES, select) as Partial<G.OrgContact>;
+}
+
+export function groupJson(group: GroupRecord, select: string[] | undefined): Partial<G.Group> {
+  return directoryJson(group.id, group.props, GROUP_PROPERTIES, select) as Partial<G.Group>;
 }
 
 /** The SMS sign-in readiness Graph reports for a phone, derived from the SMS policy. */

@@ -13,6 +13,8 @@ export interface HandlerContext {
   /** Scheme, host and port of the emulator, e.g. http://127.0.0.1:5580 (for absolute links). */
   baseUrl: string;
   pages: PageTokens;
+  /** --time-scale: divides the emulator's own waits (policy propagation, activation pace). */
+  timeScale: number;
 }
 
 export interface HandlerResult {
@@ -50,8 +52,15 @@ const newNode = (): Node => ({ literals: new Map() });
 /** Path matching per API version. Literal segments match case-insensitively, as Graph's do. */
 export class Router {
   readonly #roots: Record<ApiVersion, Node> = { 'v1.0': newNode(), beta: newNode() };
+  readonly #specs: RouteSpec[] = [];
+
+  /** Every route added, in the order added. */
+  routes(): readonly RouteSpec[] {
+    return this.#specs;
+  }
 
   add(spec: RouteSpec): void {
+    this.#specs.push(spec);
     for (const version of spec.versions ?? (['v1.0', 'beta'] as const)) {
       let node = this.#roots[version];
       for (const segment of spec.pattern.split('/')) {
@@ -72,14 +81,15 @@ export class Router {
   }
 
   /** The handler for a request, or Graph's error for an unknown segment (400) or method (405). */
-  match(version: ApiVersion, method: string, segments: string[]): RouteMatch | GraphError {
+  match(version: ApiVersion, method: string, segments: string[], keys: ReadonlySet<number> = new Set()): RouteMatch | GraphError {
     let node = this.#roots[version];
     const params: Record<string, string> = {};
-    for (const segment of segments) {
-      const literal = node.literals.get(segment.toLowerCase());
+    for (const [i, segment] of segments.entries()) {
+      const isKey = keys.has(i);
+      const literal = isKey ? undefined : node.literals.get(segment.toLowerCase());
       if (literal) {
         node = literal;
-      } else if (node.param && segment !== '' && !segment.startsWith('$')) {
+      } else if (node.param && segment !== '' && (isKey || !segment.startsWith('$'))) {
         params[node.param.name] = segment;
         node = node.param.node;
       } else {

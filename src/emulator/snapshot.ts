@@ -9,6 +9,7 @@ import type { EmulatorState } from './state.js';
 export function snapshotState(state: EmulatorState): Record<string, unknown> {
   return {
     tenant: { id: state.tenant.id, size: state.tenant.size, displayName: state.tenant.displayName },
+    identity: identityJson(state),
     users: state.users.map((u) => ({
       ...u.props,
       id: u.id,
@@ -27,6 +28,17 @@ export function snapshotState(state: EmulatorState): Record<string, unknown> {
       signInPreferences: { ...u.signInPreferences },
     })),
     groups: state.groups.map((g) => ({ ...g.props, id: g.id, members: [...g.members] })),
+    contacts: state.contacts.map((c) => ({ ...c.props })),
+    domains: state.domains.map((d) => ({
+      id: d.id,
+      authenticationType: d.federation ? 'Federated' : 'Managed',
+      isDefault: d.isDefault,
+      isInitial: d.isInitial,
+      isVerified: d.isVerified,
+      federatedIdpMfaBehavior: d.federation?.['federatedIdpMfaBehavior'] ?? null,
+      federation: d.federation ? { ...d.federation } : null,
+    })),
+    featureRolloutPolicies: state.rolloutPolicies.map((p) => ({ ...p, appliesTo: [...p.appliesTo] })),
     hardwareOathDevices: state.devices.map((d) => {
       const owner = d.assignedTo ? state.findUser(d.assignedTo) : undefined;
       return {
@@ -35,14 +47,23 @@ export function snapshotState(state: EmulatorState): Record<string, unknown> {
         manufacturer: d.manufacturer,
         model: d.model,
         displayName: d.displayName,
-        secretFingerprint: d.secret.fingerprint(),
+        secretFingerprint: d.secret ? d.secret.fingerprint() : null,
         timeIntervalInSeconds: d.timeIntervalInSeconds,
         hashFunction: d.hashFunction,
         status: d.status,
         assignedTo: owner ? { id: owner.id, displayName: owner.props['displayName'] ?? null } : null,
         lastUsedDateTime: d.lastUsedDateTime,
+        inInventory: d.inInventory,
       };
     }),
     authenticationMethodsPolicy: structuredClone(state.policy),
   };
+}
+
+/** The identity tokens are minted for, in the tenant file's shape. */
+function identityJson(state: EmulatorState): Record<string, unknown> {
+  const { appId, appDisplayName, roles, user } = state.identity;
+  return user
+    ? { appId, appDisplayName, userPrincipalName: user.userPrincipalName, scopes: [...user.scopes] }
+    : { appId, appDisplayName, roles: [...roles] };
 }

@@ -1,5 +1,7 @@
 import type { Secret } from '../model/secret.js';
 import type { AuthenticationMethodsPolicyJson } from './default-policy.js';
+import { DEFAULT_BEHAVIOUR, type Behaviour } from './behaviour.js';
+import { defaultIdentity, type SignInIdentity } from './identity.js';
 import type { HashFunction } from './oath-secret.js';
 import type { PhoneType } from './phone-number.js';
 import { Prng } from './prng.js';
@@ -59,37 +61,98 @@ export interface GroupRecord {
   members: string[];
 }
 
+export interface ContactRecord {
+  id: string;
+  props: Record<string, unknown>;
+}
+
+export type DirectoryObject =
+  | { kind: 'user'; user: UserRecord }
+  | { kind: 'group'; group: GroupRecord }
+  | { kind: 'contact'; contact: ContactRecord };
+
+/** The object id of a directory object. */
+export function objectId(o: DirectoryObject): string {
+  return o.kind === 'user' ? o.user.id : o.kind === 'group' ? o.group.id : o.contact.id;
+}
+
+/** Dynamic groups compute their members from a rule: no one adds or removes members by hand. */
+export function isDynamicGroup(group: GroupRecord): boolean {
+  return ((group.props['groupTypes'] as string[] | undefined) ?? []).includes('DynamicMembership');
+}
+
+export interface RolloutPolicyRecord {
+  id: string;
+  displayName: string;
+  description: string | null;
+  feature: string;
+  isEnabled: boolean;
+  isAppliedToOrganization: boolean;
+  /** Ids of the groups the policy applies to, in the order they were added. */
+  appliesTo: string[];
+}
+
+export interface DomainRecord {
+  /** The domain name (lower case). */
+  id: string;
+  isDefault: boolean;
+  isInitial: boolean;
+  isVerified: boolean;
+  supportedServices: string[];
+  /** internalDomainFederation properties (id included) when the domain is federated. */
+  federation: Record<string, unknown> | null;
+}
+
 export interface DeviceRecord {
   id: string;
   serialNumber: string;
   manufacturer: string;
   model: string;
   displayName: string | null;
-  secret: Secret;
+  /** Null for a legacy token whose seed the tenant file does not give: no code activates it. */
+  secret: Secret | null;
   timeIntervalInSeconds: 30 | 60;
   hashFunction: HashFunction;
   status: DeviceStatus;
   /** Id of the user the token is assigned to. */
   assignedTo: string | null;
   lastUsedDateTime: string | null;
+  /**
+   * False for a legacy token: assigned to its user, but missing from the inventory (uploaded through the
+   * admin center's CSV route). Only the user's own hardwareOathMethods show it.
+   */
+  inInventory: boolean;
 }
 
 export interface TenantInfo {
   id: string;
   size: TenantSize;
-  displayName: string | null;
+  displayName: string;
 }
 
 /** The emulated directory: users with their methods, groups, the hardware token inventory and the policy. */
 export class EmulatorState {
   readonly users: UserRecord[] = [];
   readonly groups: GroupRecord[] = [];
+  readonly contacts: ContactRecord[] = [];
+  /** The tenant's domains (those of its users' UPNs when the tenant file names none). */
+  domains: DomainRecord[] = [];
+  /** Staged rollout policies (featureRolloutPolicies). */
+  readonly rolloutPolicies: RolloutPolicyRecord[] = [];
   readonly devices: DeviceRecord[] = [];
   readonly #usersByKey = new Map<string, UserRecord>();
   readonly #groupsById = new Map<string, GroupRecord>();
+  readonly #contactsById = new Map<string, ContactRecord>();
   readonly #devicesById = new Map<string, DeviceRecord>();
   /** Ids the emulator generates (methods, devices), reproducible for a seed. */
   readonly ids: Prng;
+  /** Who POST /_emulator/token signs in. */
+  identity: SignInIdentity;
+  behaviour: Behaviour = { ...DEFAULT_BEHAVIOUR };
+  /** When (performance.now()) the HardwareOath method was last enabled; -Infinity: since before the emulator started. */
+  hardwareOathEnabledAt = -Infinity;
+  /** The activation pace window (behaviour.activationRateLimit). */
+  readonly activationWindow = { start: -Infinity, count: 0 };
 
   constructor(
     readonly tenant: TenantInfo,
@@ -97,6 +160,7 @@ export class EmulatorState {
     seed: number,
   ) {
     this.ids = new Prng(seed, 'ids');
+    this.identity = defaultIdentity(tenant.id);
   }
 
   addUser(user: UserRecord): void {
@@ -128,18 +192,31 @@ export class EmulatorState {
     return this.#devicesById.get(id.toLowerCase());
   }
 
+  /** The tokens the inventory lists (legacy tokens held by users are not among them). */
+  inventory(): DeviceRecord[] {
+    return this.devices.filter((d) => d.inInventory);
+  }
+
   removeDevice(device: DeviceRecord): void {
     const i = this.devices.indexOf(device);
     if (i >= 0) this.devices.splice(i, 1);
     this.#devicesById.delete(device.id.toLowerCase());
   }
 
-  /** A user or group by object id (for group membership). */
-  directoryObject(id: string): { kind: 'user'; user: UserRecord } | { kind: 'group'; group: GroupRecord } | undefined {
-    const group = this.findGroup(id);
+  addContact(contact: ContactRecord): void {
+    this.contacts.push(contact);
+    this.#contactsById.set(contact.id.toLowerCase(), contact);
+  }
+
+  /** A user, group or contact by object id (for group membership). */
+  directoryObject(id: string): DirectoryObject | undefined {
+    const key = id.toLowerCase();
+    const group = this.#groupsById.get(key);
     if (group) return { kind: 'group', group };
-    const user = this.#usersByKey.get(id.toLowerCase());
-    if (user && user.id.toLowerCase() === id.toLowerCase()) return { kind: 'user', user };
+    const contact = this.#contactsById.get(key);
+    if (contact) return { kind: 'contact', contact };
+    const user = this.#usersByKey.get(key);
+    if (user && user.id.toLowerCase() === key) return { kind: 'user', user };
     return undefined;
   }
 }

@@ -1,125 +1,28 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { defaultConfiguration, defaultPolicy, configurationTypeName, type AuthenticationMethodsPolicyJson } from './default-policy.js';
 import { GraphError } from './graph-error.js';
+import { DEFAULT_DELEGATED_PERMISSIONS, defaultIdentity, type SignInIdentity } from './identity.js';
 import { parseSecretKey } from './oath-secret.js';
-import { PHONE_NUMBER_RE, PHONE_TYPES } from './phone-number.js';
 import { isPlainObject, mergePatch, validateConfigurationPatch, validatePolicyPatch } from './policy-rules.js';
-import { GUID_RE, guidFromName } from './prng.js';
+import { guidFromName } from './prng.js';
 import { GROUP_PROPERTIES, USER_PROPERTIES } from './representations.js';
 import {
   EmulatorState,
   MAX_OATH_AND_AUTHENTICATOR,
-  PREFERRED_METHODS,
   oathAndAuthenticatorCount,
   preferredMethodProblem,
   type DeviceRecord,
+  type DomainRecord,
   type TenantSize,
   type UserRecord,
 } from './state.js';
 import { UserError } from '../model/user-error.js';
+import { campaignProblems, configurationProblems } from './policy-targets.js';
+import { unsupportedGroupReason } from './rollout-rules.js';
+import { tenantDocumentSchema, type ParsedTenantDocument, type TenantDocument } from './tenant-schema.js';
 
-/**
- * The tenant file: the emulated directory as JSON (documented in docs/emulator.md). Loading checks the
- * shape (unknown keys are errors, so typos do not pass silently) and then the rules Graph would enforce,
- * and reports every problem with its JSON path.
- */
-const guid = z.string().regex(GUID_RE, 'must be a GUID');
-const isoDate = z.iso.datetime({ offset: true });
-const phoneNumber = z.string().regex(PHONE_NUMBER_RE, "must be in Graph's format '+{country code} {number}' with optional 'x{extension}'");
-const secretKey = z.string().superRefine((value, ctx) => {
-  const parsed = parseSecretKey(value);
-  if ('reason' in parsed) ctx.addIssue({ code: 'custom', message: parsed.reason });
-});
+type LegacyToken = Exclude<NonNullable<NonNullable<NonNullable<ParsedTenantDocument['users']>[number]['methods']>['hardwareOath']>[number], string>;
 
-const userSchema = z.strictObject({
-  id: guid.optional(),
-  userPrincipalName: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like name@domain'),
-  displayName: z.string().min(1),
-  accountEnabled: z.boolean().optional(),
-  givenName: z.string().nullable().optional(),
-  surname: z.string().nullable().optional(),
-  mail: z.string().nullable().optional(),
-  userType: z.enum(['Member', 'Guest']).optional(),
-  jobTitle: z.string().nullable().optional(),
-  mobilePhone: z.string().nullable().optional(),
-  officeLocation: z.string().nullable().optional(),
-  preferredLanguage: z.string().nullable().optional(),
-  businessPhones: z.array(z.string()).optional(),
-  department: z.string().nullable().optional(),
-  usageLocation: z.string().nullable().optional(),
-  employeeId: z.string().nullable().optional(),
-  createdDateTime: isoDate.nullable().optional(),
-  onPremisesSyncEnabled: z.boolean().nullable().optional(),
-  onPremisesImmutableId: z.string().nullable().optional(),
-  otherMails: z.array(z.string()).optional(),
-  methods: z
-    .strictObject({
-      phone: z.array(z.strictObject({ id: z.string().optional(), phoneType: z.enum(PHONE_TYPES), phoneNumber })).optional(),
-      email: z.array(z.strictObject({ id: z.string().optional(), emailAddress: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address') })).optional(),
-      microsoftAuthenticator: z
-        .array(
-          z.strictObject({
-            id: guid.optional(),
-            displayName: z.string().min(1),
-            deviceTag: z.string().nullable().optional(),
-            phoneAppVersion: z.string().nullable().optional(),
-            clientAppName: z.enum(['microsoftAuthenticator', 'outlookMobile']).optional(),
-            createdDateTime: isoDate.nullable().optional(),
-          }),
-        )
-        .optional(),
-      softwareOath: z
-        .array(z.strictObject({ id: guid.optional(), secretKey: secretKey.optional(), createdDateTime: isoDate.nullable().optional() }))
-        .optional(),
-      hardwareOath: z.array(z.string().min(1)).optional(),
-    })
-    .optional(),
-  signInPreferences: z
-    .strictObject({
-      userPreferredMethodForSecondaryAuthentication: z.enum(PREFERRED_METHODS).nullable().optional(),
-      isSystemPreferredAuthenticationMethodEnabled: z.boolean().optional(),
-    })
-    .optional(),
-});
-
-const groupSchema = z.strictObject({
-  id: guid.optional(),
-  displayName: z.string().min(1),
-  description: z.string().nullable().optional(),
-  mail: z.string().nullable().optional(),
-  mailEnabled: z.boolean().optional(),
-  mailNickname: z.string().nullable().optional(),
-  securityEnabled: z.boolean().optional(),
-  groupTypes: z.array(z.string()).optional(),
-  createdDateTime: isoDate.nullable().optional(),
-  members: z.array(z.string().min(1)).optional(),
-});
-
-const deviceSchema = z.strictObject({
-  id: guid.optional(),
-  serialNumber: z.string().min(1),
-  manufacturer: z.string().min(1),
-  model: z.string().min(1),
-  displayName: z.string().nullable().optional(),
-  secretKey,
-  timeIntervalInSeconds: z.union([z.literal(30), z.literal(60)]),
-  hashFunction: z.enum(['hmacsha1', 'hmacsha256']).optional(),
-  status: z.enum(['available', 'assigned', 'activated', 'failedActivation']).optional(),
-  assignedTo: z.strictObject({ id: z.string().min(1), displayName: z.string().nullable().optional() }).nullable().optional(),
-  lastUsedDateTime: isoDate.nullable().optional(),
-});
-
-const tenantDocumentSchema = z.strictObject({
-  $schema: z.string().optional(),
-  tenant: z.strictObject({ id: guid, size: z.enum(['S', 'M', 'L']).optional(), displayName: z.string().nullable().optional() }),
-  users: z.array(userSchema).optional(),
-  groups: z.array(groupSchema).optional(),
-  hardwareOathDevices: z.array(deviceSchema).optional(),
-  authenticationMethodsPolicy: z.looseObject({}).optional(),
-});
-
-export type TenantDocument = z.input<typeof tenantDocumentSchema>;
 
 export class TenantFileError extends UserError {
   constructor(
@@ -170,7 +73,8 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   const policy = buildPolicy(doc.authenticationMethodsPolicy, loadedAt, problems);
   const users = doc.users ?? [];
   const size: TenantSize = doc.tenant.size ?? (users.length < 50 ? 'S' : users.length <= 500 ? 'M' : 'L');
-  const state = new EmulatorState({ id: doc.tenant.id.toLowerCase(), size, displayName: doc.tenant.displayName ?? null }, policy, seed);
+  const displayName = doc.tenant.displayName ?? defaultDisplayName(users[0]?.userPrincipalName);
+  const state = new EmulatorState({ id: doc.tenant.id.toLowerCase(), size, displayName }, policy, seed);
   const ns = state.tenant.id;
 
   // Devices first: users reference them.
@@ -192,6 +96,7 @@ export function buildState(input: unknown, source: string, seed: number, now = n
       status: d.status ?? 'available',
       assignedTo: null,
       lastUsedDateTime: d.lastUsedDateTime ?? null,
+      inInventory: true,
     });
     if (d.assignedTo) deviceOwners.set(state.findDevice(id)!, { user: d.assignedTo.id, path: `$.hardwareOathDevices[${i}].assignedTo.id` });
   });
@@ -248,6 +153,13 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     });
     (methods?.hardwareOath ?? []).forEach((ref, j) => {
       const path = `${at}.methods.hardwareOath[${j}]`;
+      if (typeof ref !== 'string') {
+        const legacy = legacyToken(ref, id, guidFromName(ns, `legacy-token:${id}:${ref.serialNumber}:${j}`));
+        if (state.findDevice(legacy.id)) return problems.push(`${path}.id: duplicate device id '${legacy.id}'`);
+        state.addDevice(legacy);
+        user.hardwareOath.push(legacy.id);
+        return;
+      }
       const device = state.findDevice(ref) ?? uniqueBySerial(state, ref, path, problems);
       if (!device) return problems.push(`${path}: no hardware OATH device with id or serial number '${ref}'`);
       if (device.assignedTo && device.assignedTo !== id) return problems.push(`${path}: device '${ref}' is already assigned to another user`);
@@ -272,7 +184,7 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     device.assignedTo = user.id;
     user.hardwareOath.push(device.id);
   }
-  state.devices.forEach((d, i) => {
+  state.inventory().forEach((d, i) => {
     const at = `$.hardwareOathDevices[${i}].status`;
     const declared = doc.hardwareOathDevices?.[i]?.status;
     if (d.assignedTo && d.status === 'available') {
@@ -292,14 +204,24 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     if (why) problems.push(`${at}.signInPreferences.userPreferredMethodForSecondaryAuthentication: ${why}`);
   });
 
+  (doc.contacts ?? []).forEach((c, i) => {
+    const id = (c.id ?? guidFromName(ns, `contact:${c.displayName}:${i}`)).toLowerCase();
+    if (state.directoryObject(id) || state.findUser(id)) return problems.push(`$.contacts[${i}].id: duplicate object id '${id}'`);
+    state.addContact({ id, props: { id, displayName: c.displayName, mail: c.mail ?? null } });
+  });
+
   (doc.groups ?? []).forEach((g, i) => {
     const at = `$.groups[${i}]`;
     const id = (g.id ?? guidFromName(ns, `group:${g.displayName}`)).toLowerCase();
-    if (state.findGroup(id) || state.findUser(id)) return problems.push(`${at}.id: duplicate object id '${id}'`);
+    if (state.directoryObject(id) || state.findUser(id)) return problems.push(`${at}.id: duplicate object id '${id}'`);
+    const dynamic = (g.groupTypes ?? []).includes('DynamicMembership');
+    if (dynamic && !g.membershipRule) problems.push(`${at}.membershipRule: a dynamic group (groupTypes DynamicMembership) needs a membership rule`);
+    if (!dynamic && g.membershipRule) problems.push(`${at}.groupTypes: a group with a membership rule must have groupTypes DynamicMembership`);
     const { members: _members, ...directory } = g;
     const props: Record<string, unknown> = {};
     for (const key of Object.keys(GROUP_PROPERTIES)) if (key in directory) props[key] = (directory as Record<string, unknown>)[key];
     props['id'] = id;
+    if (dynamic) props['membershipRuleProcessingState'] ??= 'On';
     state.addGroup({ id, props, members: [] });
   });
   (doc.groups ?? []).forEach((g, i) => {
@@ -307,20 +229,152 @@ export function buildState(input: unknown, source: string, seed: number, now = n
     if (!group) return;
     (g.members ?? []).forEach((ref, j) => {
       const path = `$.groups[${i}].members[${j}]`;
-      const member = state.findGroup(ref)?.id ?? state.findUser(ref)?.id;
-      if (!member) return problems.push(`${path}: no user (id or userPrincipalName) or group (id) '${ref}'`);
+      const member = state.findGroup(ref)?.id ?? state.findUser(ref)?.id ?? (state.directoryObject(ref)?.kind === 'contact' ? ref.toLowerCase() : undefined);
+      if (!member) return problems.push(`${path}: no user (id or userPrincipalName), group or contact (id) '${ref}'`);
       if (member === group.id) return problems.push(`${path}: a group cannot be a member of itself`);
       if (group.members.includes(member)) return problems.push(`${path}: '${ref}' is listed twice`);
       group.members.push(member);
     });
   });
 
+  state.identity = buildIdentity(doc.identity, state, problems);
+  state.behaviour = { ...state.behaviour, ...definedOnly(doc.behaviour ?? {}) };
+  buildRolloutPolicies(doc.featureRolloutPolicies ?? [], state, problems);
+  state.domains = buildDomains(doc.domains, state, problems);
+  // Targets name groups and users, known only now.
+  for (const p of campaignProblems(state, state.policy)) problems.push(`$.authenticationMethodsPolicy.${p}`);
+  for (const config of state.policy.authenticationMethodConfigurations) {
+    for (const p of configurationProblems(state, config)) problems.push(`$.authenticationMethodsPolicy.authenticationMethodConfigurations(${config.id}).${p}`);
+  }
+
   if (problems.length > 0) throw new TenantFileError(source, problems);
   return state;
 }
 
+/**
+ * The tenant's domains: the file's, or (when it names none) those of its users' UPNs, managed and verified.
+ * A federated domain carries its internalDomainFederation; every user's UPN domain must be a domain of the tenant.
+ */
+function buildDomains(input: ParsedTenantDocument['domains'], state: EmulatorState, problems: string[]): DomainRecord[] {
+  const upnDomains = [...new Set(state.users.map((u) => u.userPrincipalName.split('@')[1]!.toLowerCase()))];
+  if (!input) {
+    return upnDomains.map((id, i) => ({ id, isDefault: i === 0, isInitial: false, isVerified: true, supportedServices: ['Email'], federation: null }));
+  }
+  const domains: DomainRecord[] = [];
+  input.forEach((d, i) => {
+    const id = d.id.toLowerCase();
+    if (domains.some((o) => o.id === id)) return problems.push(`$.domains[${i}].id: duplicate domain '${id}'`);
+    const { federation } = d;
+    domains.push({
+      id,
+      isDefault: d.isDefault ?? false,
+      isInitial: d.isInitial ?? false,
+      isVerified: d.isVerified ?? true,
+      supportedServices: d.supportedServices ?? ['Email'],
+      federation: federation
+        ? {
+            ...federation,
+            id: (federation.id ?? guidFromName(state.tenant.id, `federation:${id}`)).toLowerCase(),
+            federatedIdpMfaBehavior: federation.federatedIdpMfaBehavior ?? 'acceptIfMfaDoneByFederatedIdp',
+          }
+        : null,
+    });
+  });
+  const defaults = domains.filter((d) => d.isDefault).length;
+  if (defaults > 1) problems.push('$.domains: only one domain can be the default');
+  if (defaults === 0 && domains[0]) domains[0].isDefault = true;
+  for (const name of upnDomains) {
+    if (!domains.some((d) => d.id === name && d.isVerified)) problems.push(`$.domains: users' UPN domain '${name}' is not a verified domain of the tenant`);
+  }
+  return domains;
+}
+
+/** Staged rollout policies; each group in appliesTo (id or display name) must meet staged rollout's rules. */
+function buildRolloutPolicies(input: NonNullable<ParsedTenantDocument['featureRolloutPolicies']>, state: EmulatorState, problems: string[]): void {
+  input.forEach((p, i) => {
+    const at = `$.featureRolloutPolicies[${i}]`;
+    const id = (p.id ?? guidFromName(state.tenant.id, `featureRolloutPolicy:${p.feature}`)).toLowerCase();
+    if (state.rolloutPolicies.some((o) => o.feature === p.feature)) return problems.push(`${at}.feature: a second policy for '${p.feature}' (a feature has one)`);
+    const appliesTo: string[] = [];
+    (p.appliesTo ?? []).forEach((ref, j) => {
+      const path = `${at}.appliesTo[${j}]`;
+      const byName = state.groups.filter((g) => g.props['displayName'] === ref);
+      const group = state.findGroup(ref) ?? (byName.length === 1 ? byName[0] : undefined);
+      if (!group) return problems.push(`${path}: no group with id or display name '${ref}'`);
+      if (appliesTo.includes(group.id)) return problems.push(`${path}: '${ref}' is listed twice`);
+      const reason = unsupportedGroupReason(state, group);
+      if (reason) return problems.push(`${path}: ${reason}`);
+      appliesTo.push(group.id);
+    });
+    const max = state.behaviour.stagedRolloutLimits.groupsPerFeature;
+    if (appliesTo.length > max) problems.push(`${at}.appliesTo: at most ${max} groups per feature`);
+    state.rolloutPolicies.push({
+      id,
+      displayName: p.displayName,
+      description: p.description ?? null,
+      feature: p.feature,
+      isEnabled: p.isEnabled,
+      isAppliedToOrganization: p.isAppliedToOrganization ?? false,
+      appliesTo,
+    });
+  });
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** A tenant with no name is named after its first user's domain (contoso.com: Contoso). */
+function defaultDisplayName(upn: string | undefined): string {
+  const label = upn?.split('@')[1]?.split('.')[0];
+  return label ? label.charAt(0).toUpperCase() + label.slice(1) : 'Emulated tenant';
+}
+
+/** The identity tokens are minted for: the file's, else this tool's app with every permission it needs. */
+function buildIdentity(input: TenantDocument['identity'], state: EmulatorState, problems: string[]): SignInIdentity {
+  const fallback = defaultIdentity(state.tenant.id);
+  if (!input) return fallback;
+  const identity: SignInIdentity = {
+    appId: input.appId?.toLowerCase() ?? fallback.appId,
+    appDisplayName: input.appDisplayName ?? fallback.appDisplayName,
+    roles: input.roles ?? fallback.roles,
+  };
+  if (input.userPrincipalName === undefined) {
+    if (input.scopes) problems.push('$.identity.scopes: delegated scopes need a signed-in user (identity.userPrincipalName)');
+    return identity;
+  }
+  if (input.roles) problems.push('$.identity.roles: roles are application permissions; a signed-in user (identity.userPrincipalName) has scopes');
+  const user = state.findUser(input.userPrincipalName);
+  if (!user) problems.push(`$.identity.userPrincipalName: no user '${input.userPrincipalName}' in the tenant`);
+  identity.user = {
+    userPrincipalName: user?.userPrincipalName ?? input.userPrincipalName,
+    objectId: user?.id ?? '',
+    scopes: input.scopes ?? DEFAULT_DELEGATED_PERMISSIONS,
+  };
+  return identity;
+}
+
+/** A token the user holds that the inventory does not list; activated unless the file says otherwise. */
+function legacyToken(t: LegacyToken, userId: string, generatedId: string): DeviceRecord {
+  const secret = t.secretKey !== undefined ? parseSecretKey(t.secretKey) : undefined;
+  return {
+    id: (t.id ?? generatedId).toLowerCase(),
+    serialNumber: t.serialNumber,
+    manufacturer: t.manufacturer ?? 'Unknown',
+    model: t.model ?? 'Unknown',
+    displayName: t.displayName ?? null,
+    secret: secret && 'secret' in secret ? secret.secret : null,
+    timeIntervalInSeconds: t.timeIntervalInSeconds ?? 30,
+    hashFunction: t.hashFunction ?? 'hmacsha1',
+    status: t.status ?? 'activated',
+    assignedTo: userId,
+    lastUsedDateTime: t.lastUsedDateTime ?? null,
+    inInventory: false,
+  };
+}
+
 function uniqueBySerial(state: EmulatorState, serial: string, path: string, problems: string[]): DeviceRecord | undefined {
-  const matches = state.devices.filter((d) => d.serialNumber === serial);
+  const matches = state.inventory().filter((d) => d.serialNumber === serial);
   if (matches.length > 1) {
     problems.push(`${path}: serial number '${serial}' matches ${matches.length} devices; reference the device by id`);
     return undefined;

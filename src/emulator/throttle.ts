@@ -26,9 +26,13 @@ export interface ThrottleLimits {
 
 export type ThrottleReason = 'ResourceUnitLimitExceeded' | 'WriteLimitExceeded';
 
+/**
+ * limitPercentage: the load the application attempted in the current RU window (admitted or not) as a share of
+ * its budget, when over 0.8 (x-ms-throttle-limit-percentage); above 1.0 when requests were refused.
+ */
 export type ThrottleDecision =
-  | { allowed: true; /** Share of the RU budget used, when over 0.8 (x-ms-throttle-limit-percentage). */ limitPercentage?: number }
-  | { allowed: false; retryAfterMs: number; scope: string; reason: ThrottleReason };
+  | { allowed: true; limitPercentage?: number }
+  | { allowed: false; retryAfterMs: number; scope: string; reason: ThrottleReason; limitPercentage?: number };
 
 class Window {
   start = -Infinity;
@@ -52,6 +56,8 @@ class Window {
 
 interface AppBudget {
   ru: Window;
+  /** Resource units attempted (admitted or refused) in a window of the RU window's length: the load Graph reports. */
+  load: Window;
   writes: Window;
   /** The app may not send anything before this time (the Retry-After a refused RU request was given). */
   blockedUntil: number;
@@ -89,6 +95,7 @@ export class Throttle {
     if (!b) {
       b = {
         ru: new Window(this.limits.resourceUnits, this.#ruWindowMs),
+        load: new Window(this.limits.resourceUnits, this.#ruWindowMs),
         writes: new Window(this.limits.appWrites, this.#appWriteWindowMs),
         blockedUntil: -Infinity,
         blockedScope: '',
@@ -104,6 +111,15 @@ export class Throttle {
   /** Decides on one request of `appId` costing `resourceUnits` (and one write when `isWrite`), charging it if allowed. */
   check(appId: string, resourceUnits: number, isWrite: boolean, now: number): ThrottleDecision {
     const b = this.#budget(appId);
+    b.load.roll(now);
+    b.load.used += resourceUnits;
+    const decision = this.#decide(b, appId, resourceUnits, isWrite, now);
+    // Graph: "1.2 indicates 20% of the incoming requests are throttled"; it reports 0.8 to 1.8.
+    const share = b.load.used / b.load.limit;
+    return share > 0.8 ? { ...decision, limitPercentage: Math.min(1.8, Math.floor(share * 10) / 10) } : decision;
+  }
+
+  #decide(b: AppBudget, appId: string, resourceUnits: number, isWrite: boolean, now: number): ThrottleDecision {
     if (now < b.blockedUntil - RETRY_TOLERANCE_MS) {
       return { allowed: false, retryAfterMs: b.blockedUntil - now, scope: b.blockedScope, reason: b.blockedReason };
     }
@@ -134,8 +150,7 @@ export class Throttle {
       this.#tenantWrites.used += 1;
     }
     b.ru.used += resourceUnits;
-    const share = b.ru.used / b.ru.limit;
-    return share > 0.8 ? { allowed: true, limitPercentage: Math.min(1.8, Math.floor(share * 10) / 10) } : { allowed: true };
+    return { allowed: true };
   }
 }
 

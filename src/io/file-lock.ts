@@ -328,7 +328,16 @@ export class FileLock<T extends object> {
 
   /** Removes the lock if it is still ours. */
   async release(): Promise<void> {
-    await withClaim(this.path, this.#record.id, this.#record, this.#options, () => this.#removeIfOurs());
+    try {
+      await withClaim(this.path, this.#record.id, this.#record, this.#options, () => this.#removeIfOurs());
+    } catch (err) {
+      // On a full or read-only disk no claim file can be written. The holder's own lock is never taken
+      // over while it lives, so removing it without the claim is safe: this is how a run that stopped on
+      // a full disk still lets go of its state folder.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') throw err;
+      this.#removeIfOurs();
+    }
   }
 
   /** release() for exit handlers, which cannot wait: gives up if someone else is changing the lock. */

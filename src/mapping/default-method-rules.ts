@@ -3,7 +3,7 @@ import type { DefaultMethod, PhoneType } from '../model/tenant.js';
 import type { Finding } from './finding.js';
 import type { RuleId } from './rules.js';
 
-export type DefaultMethodMode = 'always' | 'if-unset' | 'most-secure-if-unset';
+export type DefaultMethodMode = 'always' | 'if-unset' | 'most-secure-if-unset' | 'never';
 
 /** Most secure first, as Entra's system-preferred MFA orders them (Authenticator, TOTP, telephony). */
 export const MOST_SECURE_FIRST: readonly DefaultMethod[] = ['push', 'oath', 'sms', 'voiceMobile', 'voiceAlternateMobile', 'voiceOffice'];
@@ -56,6 +56,7 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
   const usable = (m: DefaultMethod) => available.has(m) && enabledByPolicy.has(m);
   const mostSecure = MOST_SECURE_FIRST.find(usable);
 
+  if (mode === 'never') return { rule: 'DEFAULT-NEVER', because: 'default methods are left as they are (--default-method never)', findings: [] };
   if (mode !== 'always' && current !== null) {
     return { rule: 'DEFAULT-IF-UNSET', because: `the tenant already has ${current} as the default`, findings: [] };
   }

@@ -77,6 +77,19 @@ export function mapOathTokens(
         message: `serial ${seed.serial} exists ${candidates.length} times in the tenant inventory; remove the duplicates (Microsoft's documented clean-up)`,
       });
     }
+    // A token uploaded through the older admin-center route can be on the user but missing from the
+    // inventory list: the user's own list shows it. It is never created a second time.
+    const legacy = tenantUser.hardwareOath.find((t) => t.notInInventory && t.serialNumber !== undefined && serialKey(t.serialNumber) === serialKey(seed.serial));
+    if (legacy && !candidates.some((t) => t.id === legacy.id)) {
+      const held: TenantHardwareToken = { id: legacy.id, serialNumber: legacy.serialNumber!, status: legacy.status ?? 'assigned', assignedToId: tenantUser.id };
+      findings.push({ severity: 'warning', code: 'token-legacy', user: name, rule: 'OATH-LEGACY', message: `token ${seed.serial} is already the user's but missing from the tenant's inventory list (an older admin-center upload): not created again${held.status === 'activated' ? '' : '; it is activated'}` });
+      tokens.push(
+        held.status === 'activated'
+          ? { ...base, state: 'exists', tenantToken: held, rule: 'OATH-LEGACY', because: 'the user already holds this serial, activated (missing from the inventory list)' }
+          : { ...base, state: 'activate', tenantToken: held, rule: 'OATH-LEGACY', because: `the user already holds this serial, ${held.status} (missing from the inventory list)` },
+      );
+      continue;
+    }
     const mine = candidates.find((t) => t.assignedToId === tenantUser.id);
     const other = candidates.find((t) => t.assignedToId !== undefined && t.assignedToId !== tenantUser.id);
     const free = candidates.find((t) => t.assignedToId === undefined);

@@ -28,6 +28,7 @@ export const RULES = {
   'OATH-HARDWARE': 'A TOTP token (6 digits, 30/60 s, SHA-1/SHA-256) -> hardware OATH token created, assigned and activated.',
   'OATH-EXISTS': 'A token whose serial the tenant already has assigned to the user and activated is left as it is (never duplicated).',
   'OATH-ACTIVATE-EXISTING': 'A token whose serial is in the tenant inventory, unassigned or not yet activated, is assigned and activated rather than created again.',
+  'OATH-LEGACY': "A token the user already holds but the tenant's inventory does not list (uploaded through the older admin-center CSV route) is never created again: activated if it is not, left as it is otherwise, and reported (token-legacy).",
   'OATH-ASSIGNED-ELSEWHERE': 'A token whose serial is assigned to another tenant user is not touched and is reported.',
   'OATH-HOTP-UNSUPPORTED': 'HOTP tokens cannot move to Entra: reported (the verify shim can keep them working).',
   'OATH-UNSUPPORTED': 'Tokens with other digits, periods or hashes cannot move to Entra: reported.',
@@ -37,6 +38,8 @@ export const RULES = {
   'APP-REREGISTER': 'Mobile app registrations cannot be created through Graph: the user must register Microsoft Authenticator again (registration campaign).',
   // Default method
   'DEFAULT-FROM-SERVER': "MFA Server's default method maps to Entra's: phone call -> voice (where the phone went), text message -> sms, OATH token -> oath, mobile app -> push.",
+  'DEFAULT-NEVER': "With --default-method never, no default method is set or changed.",
+  'DEFAULT-SYSTEM-PREFERRED': "A user with system-preferred MFA on (Microsoft managed) signs in with the method Entra prefers: a default method set for them is used only by the NPS extension and the AD FS adapter, and the plan says so (default-ignored-system-preferred).",
   'DEFAULT-IF-UNSET': 'With --default-method if-unset (the default), a default already set in the tenant is kept.',
   'DEFAULT-MOST-SECURE': 'With --default-method most-secure-if-unset, an unset default becomes the most secure method the user will have.',
   'DEFAULT-POLICY-FALLBACK': 'A default whose method the policy does not enable, or the user will not have, falls back to the most secure enabled method the user will have.',

@@ -132,6 +132,15 @@ export function mapUser(input: UserMappingInput): UserMapping {
     };
   }
   findings.push(...defaultMethod.findings);
+  if (defaultMethod.target !== undefined && defaultMethod.target !== tenantUser.defaultMethod && tenantUser.isSystemPreferredEnabled === true) {
+    findings.push({
+      severity: 'info',
+      code: 'default-ignored-system-preferred',
+      user: name,
+      rule: 'DEFAULT-SYSTEM-PREFERRED',
+      message: `system-preferred MFA is on for the user: the default ${defaultMethod.target} set here is used only by the NPS extension and the AD FS adapter; Entra prompts for the method it prefers`,
+    });
+  }
 
   const strong = available.has('push') || available.has('oath') || tenantUser.emails.length > 0;
   if (!strong && finalPhones.size > 0) {

@@ -90,7 +90,17 @@ export function buildPlan(input: PlanInput): BuiltPlan {
       const user = problemUser(p);
       return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });
-  const findings = sortFindings([...policy.findings, ...exportFindings, ...mappings.flatMap((m) => m.findings)]);
+  const propagation: Finding[] = [];
+  const enablesHardwareOath = policy.changes.some((c) => /\/HardwareOath$/i.test(c.target) && c.property === 'state' && c.after === 'enabled');
+  if (enablesHardwareOath && userChanges.some((c) => c.resource.startsWith('hardwareOathMethods/') && c.action !== 'no-op')) {
+    propagation.push({
+      severity: 'info',
+      code: 'hardware-oath-propagation',
+      rule: 'POL-HARDWARE-OATH',
+      message: 'the plan enables hardware OATH tokens and activates tokens: Entra can take up to 20 minutes to apply the policy ("allow an hour"); apply tries activations it refuses meanwhile again for --policy-propagation-wait minutes (default 20)',
+    });
+  }
+  const findings = sortFindings([...policy.findings, ...propagation, ...exportFindings, ...mappings.flatMap((m) => m.findings)]);
 
   const count = (a: UserChange['action']) => userChanges.filter((c) => c.action === a).length;
   const policyTargets = new Set(policy.changes.map((c) => c.target)).size;

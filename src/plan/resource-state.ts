@@ -2,6 +2,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import { sameNumber } from '../mapping/phone-rules.js';
 import { findConfig } from '../mapping/policy-rules.js';
 import { canonicalJson } from './fingerprint.js';
+import { serialKey } from '../model/serial.js';
 import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
 
 /**
@@ -21,7 +22,7 @@ export function userResourceState(resource: string, user: TenantUser, inventory:
       return e ? { emailAddress: e.emailAddress } : null;
     }
     case 'hardwareOathMethods': {
-      const t = tokenFor(key!, user.id, inventory);
+      const t = tokenFor(key!, user.id, inventory) ?? heldOnly(key!, user);
       return t ? { id: t.id, serialNumber: t.serialNumber, status: t.status, assignedTo: t.assignedToId ?? null } : null;
     }
     case 'signInPreferences':
@@ -29,6 +30,12 @@ export function userResourceState(resource: string, user: TenantUser, inventory:
     default:
       throw new Error(`unknown plan resource ${resource}`);
   }
+}
+
+/** A token the user holds that the inventory list does not show (an older admin-center upload). */
+function heldOnly(serial: string, user: TenantUser): TenantHardwareToken | undefined {
+  const t = user.hardwareOath.find((x) => x.notInInventory && x.serialNumber !== undefined && serialKey(x.serialNumber) === serialKey(serial));
+  return t ? { id: t.id, serialNumber: t.serialNumber!, status: t.status ?? 'assigned', assignedToId: user.id } : undefined;
 }
 
 /** The inventory token a plan resource `hardwareOathMethods/<serial>` stands for: the user's own, else an unassigned one. */

@@ -8,7 +8,7 @@ import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, runDirs, tempDir } from '../helpers/migration.js';
 import { expectNoDuplicateCreates, expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 
-const USERS = 2000;
+const USERS = 1200;
 
 /**
  * A few thousand synthetic users against a Graph that throttles (its write quota, time-scaled) and

@@ -60,7 +60,8 @@ describe('apply: the Contoso sample export', () => {
   it('writes phones, email and method configurations other than HardwareOath on v1.0, the rest on beta', () => {
     const writes = g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => i.method !== 'GET');
     for (const w of writes) {
-      const beta = /hardwareOath|signInPreferences|reportSuspiciousActivity/i.test(`${w.path} ${JSON.stringify(w.body ?? '')}`);
+      // The registration campaign goes whole: on beta when it holds a property only beta has.
+      const beta = /hardwareOath|signInPreferences|reportSuspiciousActivity|enforceRegistrationAfterAllowedSnoozes/i.test(`${w.path} ${JSON.stringify(w.body ?? '')}`);
       expect(w.path.startsWith(beta ? '/beta/' : '/v1.0/'), `${w.method} ${w.path}`).toBe(true);
     }
     expect(writes.some((w) => w.path.startsWith('/v1.0/') && w.path.includes('/phoneMethods'))).toBe(true);

@@ -8,7 +8,7 @@ import { journalLines, runDirs, tempDir } from '../helpers/migration.js';
 import { expectNoDuplicateCreates, expectPlanApplied, normalizeState, type PlanDoc, type Snapshot } from '../helpers/tenant-checks.js';
 
 const SLOW = process.env.MFA_SLOW_TESTS === '1';
-const TRIALS = SLOW ? 10 : 3;
+const TRIALS = SLOW ? 10 : 2;
 
 /**
  * apply killed with SIGKILL at a random moment, then finished by `resume` (or, when it died before
@@ -29,7 +29,7 @@ describe(`apply killed with SIGKILL at random moments, then resumed (${TRIALS} t
 
   beforeAll(async () => {
     tmp = tempDir('kill');
-    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 40 });
+    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 25 });
     planFile = join(tmp.dir, 'contoso.plan');
     plan = await cliPlanTo(emu.url, planFile);
     const stateDir = join(tmp.dir, 'reference');

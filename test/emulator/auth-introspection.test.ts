@@ -23,8 +23,9 @@ describe('authentication', () => {
     ({ emu } = await start({ token: 's3cret-token' }));
     expectGraphError(await new GraphClient(emu.url, 'wrong').get('/v1.0/users'), 401, 'InvalidAuthenticationToken');
     expect((await new GraphClient(emu.url, 's3cret-token').get('/v1.0/users')).status).toBe(200);
-    // Introspection needs no token.
-    expect((await fetch(`${emu.url}/_emulator/state`)).status).toBe(200);
+    // Introspection needs the token too (identity-token.test.ts has the details).
+    expect((await fetch(`${emu.url}/_emulator/state`)).status).toBe(401);
+    expect((await fetch(`${emu.url}/_emulator/state`, { headers: { Authorization: 'Bearer s3cret-token' } })).status).toBe(200);
   });
 
   it('echoes client-request-id and sends a request-id', async () => {
@@ -44,7 +45,7 @@ describe('introspection', () => {
 
   it('returns the state in the tenant file shape, secrets as fingerprints', async () => {
     const state = (await introspect(emu, 'state')).body;
-    expect(Object.keys(state).sort()).toEqual(['authenticationMethodsPolicy', 'groups', 'hardwareOathDevices', 'tenant', 'users']);
+    expect(Object.keys(state).sort()).toEqual(['authenticationMethodsPolicy', 'contacts', 'domains', 'featureRolloutPolicies', 'groups', 'hardwareOathDevices', 'identity', 'tenant', 'users']);
     const quinn = state.users.find((u: { userPrincipalName: string }) => u.userPrincipalName === 'quinn@contoso.com');
     expect(quinn.methods.phone.map((p: { phoneType: string }) => p.phoneType)).toEqual(['mobile', 'alternateMobile']);
     expect(quinn.signInPreferences.userPreferredMethodForSecondaryAuthentication).toBe('sms');

@@ -72,3 +72,38 @@ describe('the bundled Contoso tenant (fixtures/contoso/tenant.json)', () => {
     expect(wave1Members.length).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('the bundled Contoso tenant: the cutover', () => {
+  it('has a federated contoso.com (federatedIdpMfaBehavior accepting the AD FS MFA) and a managed initial domain', async () => {
+    const domains = (await graph.get('/v1.0/domains')).body.value;
+    expect(domains.map((d: { id: string; authenticationType: string }) => `${d.id} ${d.authenticationType}`)).toEqual(['contoso.onmicrosoft.com Managed', 'contoso.com Federated']);
+    const federation = (await graph.get('/v1.0/domains/contoso.com/federationConfiguration')).body.value;
+    expect(federation).toEqual([expect.objectContaining({ displayName: 'Contoso AD FS', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' })]);
+  });
+
+  it('has an empty assigned rollout group, a dynamic group, and no rollout policy yet', async () => {
+    const groups = (await graph.get('/v1.0/groups?$select=id,displayName,groupTypes,membershipRule')).body.value;
+    const rollout = groups.find((g: { displayName: string }) => g.displayName === 'MFA Staged Rollout');
+    expect(rollout.groupTypes).toEqual([]);
+    expect((await graph.get(`/v1.0/groups/${rollout.id}/members`)).body.value).toEqual([]);
+    const sales = groups.find((g: { displayName: string }) => g.displayName === 'Contoso Sales');
+    expect(sales).toMatchObject({ groupTypes: ['DynamicMembership'], membershipRule: '(user.department -eq "Sales")' });
+    expect((await graph.get('/v1.0/policies/featureRolloutPolicies')).body.value).toEqual([]);
+  });
+
+  it('signs in an admin (delegated) whose minted token can do the whole cutover, staged rollout included', async () => {
+    const token = (await (await fetch(`${emu.url}/_emulator/token`, { method: 'POST' })).json()) as { access_token: string };
+    const admin = graph.as(token.access_token);
+    const state = emu.snapshot() as { identity: { userPrincipalName: string } };
+    expect(state.identity.userPrincipalName).toBe('admin@contoso.com');
+    const created = await admin.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'MFA', feature: 'multiFactorAuthentication', isEnabled: true });
+    expect(created.status).toBe(201);
+    emu.reset();
+  });
+
+  it('keeps phone-only users (their methods after migration would be SMS and voice only)', () => {
+    const state = emu.snapshot() as { users: StateUser[] };
+    const phoneOnly = state.users.filter((u) => u.methods.phone.length > 0 && u.methods.microsoftAuthenticator.length === 0 && u.methods.hardwareOath.length === 0);
+    expect(phoneOnly.map((u) => u.userPrincipalName).sort()).toEqual(['alice@contoso.com', 'igor@contoso.com', 'quinn@contoso.com', 'rupert@contoso.com']);
+  });
+});

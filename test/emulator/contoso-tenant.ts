@@ -101,9 +101,33 @@ export function buildContosoTenant(root = packageRoot()): Record<string, unknown
   });
 
   const wave1 = ['alice', 'bob', 'carol', 'grace', 'niaj'].map((n) => userId(`${n}@contoso.com`));
+  const sales = ['dave', 'erin', 'frank'].map((n) => userId(`${n}@contoso.com`));
   const others = ['dave', 'erin', 'frank', 'hana', 'igor', 'julia', 'quinn', 'nora.smith'].map((n) => userId(`${n}@contoso.com`));
   return {
     tenant: { id: CONTOSO_TENANT_ID, displayName: 'Contoso', size: 'S' },
+    // The migration is run by an admin signed in interactively: staged rollout has no application permission.
+    identity: { appId: guidFromName(CONTOSO_TENANT_ID, 'app:mfa-migrate'), appDisplayName: 'mfa-migrate', userPrincipalName: 'admin@contoso.com' },
+    // contoso.com is federated with the on-premises AD FS that used MFA Server; the cutover's last step sets
+    // its federatedIdpMfaBehavior to rejectMfaByFederatedIdp.
+    domains: [
+      { id: 'contoso.onmicrosoft.com', isInitial: true },
+      {
+        id: 'contoso.com',
+        isDefault: true,
+        federation: {
+          id: guidFromName(CONTOSO_TENANT_ID, 'federation:contoso.com'),
+          displayName: 'Contoso AD FS',
+          issuerUri: 'http://sts.contoso.com/adfs/services/trust',
+          passiveSignInUri: 'https://sts.contoso.com/adfs/ls/',
+          activeSignInUri: 'https://sts.contoso.com/adfs/services/trust/2005/usernamemixed',
+          metadataExchangeUri: 'https://sts.contoso.com/adfs/services/trust/mex',
+          signOutUri: 'https://sts.contoso.com/adfs/ls/?wa=wsignout1.0',
+          preferredAuthenticationProtocol: 'wsFed',
+          promptLoginBehavior: 'nativeSupport',
+          federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp',
+        },
+      },
+    ],
     users,
     groups: [
       { id: groupId('MFA Migration Wave 1'), displayName: 'MFA Migration Wave 1', description: 'First users moved to Entra MFA', members: wave1 },
@@ -112,6 +136,17 @@ export function buildContosoTenant(root = packageRoot()): Record<string, unknown
         displayName: 'MFA Migration All',
         description: 'Everyone in the migration (Wave 1 nested)',
         members: [groupId('MFA Migration Wave 1'), ...others],
+      },
+      // An empty assigned group for staged rollout (Microsoft advises one separate from the migration scope).
+      { id: groupId('MFA Staged Rollout'), displayName: 'MFA Staged Rollout', description: 'Users switched to Entra MFA by staged rollout', members: [] },
+      // A dynamic group, which staged rollout refuses.
+      {
+        id: groupId('Contoso Sales'),
+        displayName: 'Contoso Sales',
+        description: 'Everyone in Sales (dynamic)',
+        groupTypes: ['DynamicMembership'],
+        membershipRule: '(user.department -eq "Sales")',
+        members: sales,
       },
     ],
     hardwareOathDevices: [token('20010011', 'activated', 'hana@contoso.com'), token('20019998', 'available', null)],

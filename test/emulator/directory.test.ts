@@ -176,7 +176,14 @@ describe('organization', () => {
   it("returns the tenant's id, name and domains", async () => {
     const r = await graph.get('/v1.0/organization');
     expect(r.body.value).toEqual([
-      expect.objectContaining({ id: emu.state.tenant.id, displayName: 'Contoso', verifiedDomains: [expect.objectContaining({ name: 'contoso.com', isDefault: true })] }),
+      expect.objectContaining({
+        id: emu.state.tenant.id,
+        displayName: 'Contoso',
+        verifiedDomains: [
+          expect.objectContaining({ name: 'contoso.onmicrosoft.com', isDefault: false, isInitial: true, type: 'Managed' }),
+          expect.objectContaining({ name: 'contoso.com', isDefault: true, type: 'Federated' }),
+        ],
+      }),
     ]);
   });
 });

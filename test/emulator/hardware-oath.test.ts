@@ -1,44 +1,16 @@
-import { createGuardrails, generateSync } from 'otplib';
-import { NodeCryptoPlugin } from '@otplib/plugin-crypto-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { encodeBase32 } from '../../src/emulator/oath-secret.js';
 import { secretFingerprint } from '../../src/model/secret.js';
 import { contosoSeed } from './contoso-tenant.js';
 import { expectGraphError, start, type GraphClient } from './helpers.js';
+import { awayFromStepBoundary, DEVICES, methods, newToken, totp } from './oath-helpers.js';
 
 let emu: RunningEmulator;
 let graph: GraphClient;
 beforeAll(async () => ({ emu, graph } = await start()));
 afterAll(() => emu.stop());
 beforeEach(() => emu.reset());
-
-const DEVICES = '/beta/directory/authenticationMethodDevices/hardwareOathDevices';
-const methods = (upn: string) => `/beta/users/${upn}/authentication/hardwareOathMethods`;
-const crypto = new NodeCryptoPlugin();
-const guardrails = createGuardrails({ MIN_SECRET_BYTES: 1 });
-
-function totp(secret: Uint8Array, offsetSteps = 0, period = 30, algorithm: 'sha1' | 'sha256' = 'sha1'): string {
-  return generateSync({ secret, period, algorithm, digits: 6, crypto, guardrails, epoch: Math.floor(Date.now() / 1000) + offsetSteps * period });
-}
-
-/** Waits out the last seconds of a time step, so codes made for step offsets keep their offset until checked. */
-async function awayFromStepBoundary(period: number): Promise<void> {
-  const into = (Date.now() / 1000) % period;
-  if (into > period - 3) await new Promise((r) => setTimeout(r, (period - into + 0.2) * 1000));
-}
-
-function newToken(serial: string, extra: Record<string, unknown> = {}) {
-  return {
-    serialNumber: serial,
-    manufacturer: 'Contoso',
-    model: 'TOTP-6-30',
-    secretKey: encodeBase32(contosoSeed(serial)),
-    timeIntervalInSeconds: 30,
-    hashFunction: 'hmacsha1',
-    ...extra,
-  };
-}
 
 describe('hardware OATH inventory', () => {
   it('creates a token, returns it without its secret, and finds it by serial number', async () => {

@@ -1,10 +1,9 @@
-import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
+import { createInProcessEmulator, startEmulator, type EmulatorOptions, type InProcessEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 
 export interface Reply {
   status: number;
   headers: Headers;
   // Test code reads whatever JSON Graph returned.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
 }
 
@@ -14,11 +13,18 @@ export class GraphClient {
     readonly baseUrl: string,
     /** null: send no Authorization header. */
     readonly token: string | null = 'test-token',
+    /** The transport: the global fetch (real HTTP), or an in-process emulator's. */
+    readonly fetchImpl: typeof fetch = fetch,
   ) {}
+
+  /** The same client with another bearer token (null: none). */
+  as(token: string | null): GraphClient {
+    return new GraphClient(this.baseUrl, token, this.fetchImpl);
+  }
 
   async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     const url = path.startsWith('http') ? path : `${this.baseUrl}${path}`;
-    const res = await fetch(url, {
+    const res = await this.fetchImpl(url, {
       method,
       headers: {
         ...(this.token !== null ? { Authorization: `Bearer ${this.token}` } : {}),
@@ -51,6 +57,12 @@ export async function start(options: EmulatorOptions = {}): Promise<{ emu: Runni
   return { emu, graph: new GraphClient(emu.url) };
 }
 
+/** An emulator with no socket: the client's requests go through its fetch. Throttling is off unless asked for. */
+export function inProcess(options: EmulatorOptions = {}): { emu: InProcessEmulator; graph: GraphClient } {
+  const emu = createInProcessEmulator({ throttle: 'off', ...options });
+  return { emu, graph: new GraphClient(emu.url, 'test-token', emu.fetch) };
+}
+
 export const ALICE = 'alice@contoso.com';
 
 /** A minimal valid tenant document with `n` users u0..u{n-1}@example.com. */
@@ -72,9 +84,9 @@ export function expectGraphError(reply: Reply, status: number, code: string): vo
   }
 }
 
-/** A call to the emulator's own /_emulator endpoints (no token needed). */
-export async function introspect(emu: { url: string }, path: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(`${emu.url}/_emulator/${path}`, init);
+/** A call to the emulator's own /_emulator endpoints (no token needed unless the emulator has --token). */
+export async function introspect(emu: { url: string; fetch?: typeof fetch }, path: string, init: RequestInit = {}): Promise<Reply> {
+  const res = await (emu.fetch ?? fetch)(`${emu.url}/_emulator/${path}`, init);
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }

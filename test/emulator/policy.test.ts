@@ -9,6 +9,8 @@ afterAll(() => emu.stop());
 
 const POLICY = '/v1.0/policies/authenticationMethodsPolicy';
 const CONFIGS = `${POLICY}/authenticationMethodConfigurations`;
+/** The Contoso tenant's "MFA Migration Wave 1" group. */
+const WAVE1 = () => emu.state.groups.find((g) => g.props['displayName'] === 'MFA Migration Wave 1')!.id;
 
 describe('authentication methods policy', () => {
   it("returns Graph's defaults with the configurations expanded", async () => {
@@ -84,7 +86,7 @@ describe('authentication methods policy', () => {
       '@odata.type': '#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration',
       isSoftwareOathEnabled: true,
       featureSettings: { displayAppInformationRequiredState: { state: 'enabled' } },
-      includeTargets: [{ id: 'b7ab3b4e-0000-4000-8000-000000000001', targetType: 'group', isRegistrationRequired: false, authenticationMode: 'push' }],
+      includeTargets: [{ id: WAVE1(), targetType: 'group', isRegistrationRequired: false, authenticationMode: 'push' }],
     });
     expect(r.status).toBe(204);
     const after = (await graph.get(`${CONFIGS}/MicrosoftAuthenticator`)).body;
@@ -92,7 +94,7 @@ describe('authentication methods policy', () => {
     expect(after.featureSettings.displayAppInformationRequiredState).toMatchObject({ state: 'enabled', includeTarget: { id: 'all_users' } });
     expect(after.featureSettings.displayLocationInformationRequiredState.state).toBe('default');
     expect(after.includeTargets).toEqual([
-      { id: 'b7ab3b4e-0000-4000-8000-000000000001', targetType: 'group', isRegistrationRequired: false, authenticationMode: 'push' },
+      { id: WAVE1(), targetType: 'group', isRegistrationRequired: false, authenticationMode: 'push' },
     ]);
   });
 
@@ -124,5 +126,46 @@ describe('authentication methods policy', () => {
     // Beta-only setting is refused on v1.0 and accepted on beta.
     expectGraphError(await graph.patch(POLICY, { microsoftAuthenticatorPlatformSettings: { enforceAppPIN: {} } }), 400, 'BadRequest');
     expect((await graph.patch('/beta/policies/authenticationMethodsPolicy', { microsoftAuthenticatorPlatformSettings: { enforceAppPIN: {} } })).status).toBe(200);
+  });
+});
+
+describe('policy targets, the passkey configuration and the registration campaign', () => {
+  it('has passkeys (FIDO2) as v1.0 has them: a default passkey profile the all-users target may use', async () => {
+    const fido2 = (await graph.get(`${CONFIGS}/Fido2`)).body;
+    expect(fido2).toMatchObject({
+      '@odata.type': '#microsoft.graph.fido2AuthenticationMethodConfiguration',
+      state: 'disabled',
+      isSelfServiceRegistrationAllowed: true,
+      defaultPasskeyProfile: expect.any(String),
+    });
+    expect(fido2.passkeyProfiles).toEqual([expect.objectContaining({ id: fido2.defaultPasskeyProfile, passkeyTypes: 'deviceBound,synced', attestationEnforcement: 'disabled' })]);
+    expect(fido2.includeTargets).toEqual([{ id: 'all_users', targetType: 'group', isRegistrationRequired: false, allowedPasskeyProfiles: [fido2.defaultPasskeyProfile] }]);
+  });
+
+  it('enables passkeys for a group, refusing unknown groups and passkey profiles', async () => {
+    emu.reset();
+    const type = { '@odata.type': '#microsoft.graph.fido2AuthenticationMethodConfiguration' };
+    const profile = (await graph.get(`${CONFIGS}/Fido2`)).body.defaultPasskeyProfile;
+    const ok = await graph.patch(`${CONFIGS}/Fido2`, { ...type, state: 'enabled', includeTargets: [{ id: WAVE1(), targetType: 'group', allowedPasskeyProfiles: [profile] }] });
+    expect(ok.status).toBe(204);
+    const unknownGroup = await graph.patch(`${CONFIGS}/Fido2`, { ...type, includeTargets: [{ id: 'MFA Migration Wave 1', targetType: 'group' }] });
+    expectGraphError(unknownGroup, 400, 'BadRequest');
+    expect(unknownGroup.body.error.message).toMatch(/no group 'MFA Migration Wave 1'/);
+    expectGraphError(await graph.patch(`${CONFIGS}/Fido2`, { ...type, includeTargets: [{ id: WAVE1(), targetType: 'group', allowedPasskeyProfiles: ['nope'] }] }), 400, 'BadRequest');
+    expectGraphError(await graph.patch(`${CONFIGS}/Fido2`, { ...type, defaultPasskeyProfile: 'nope' }), 400, 'BadRequest');
+    expectGraphError(await graph.patch(`${CONFIGS}/Fido2`, { ...type, passkeyProfiles: [{ id: 'p', name: 'p', passkeyTypes: 'cloud' }] }), 400, 'BadRequest');
+    // Refused patches changed nothing.
+    expect((await graph.get(`${CONFIGS}/Fido2`)).body).toMatchObject({ state: 'enabled', includeTargets: [{ id: WAVE1() }] });
+  });
+
+  it("sets the Authenticator registration campaign's include targets to a group, refusing unknown ones", async () => {
+    emu.reset();
+    const campaign = (includeTargets: unknown[]) => ({ registrationEnforcement: { authenticationMethodsRegistrationCampaign: { state: 'enabled', includeTargets } } });
+    const r = await graph.patch(POLICY, campaign([{ id: WAVE1(), targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }]));
+    expect(r.status).toBe(200);
+    expect(r.body.registrationEnforcement.authenticationMethodsRegistrationCampaign).toMatchObject({ state: 'enabled', includeTargets: [{ id: WAVE1(), targetType: 'group' }] });
+    expectGraphError(await graph.patch(POLICY, campaign([{ id: '99999999-9999-9999-9999-999999999999', targetType: 'group' }])), 400, 'BadRequest');
+    expectGraphError(await graph.patch(POLICY, campaign([{ id: WAVE1(), targetType: 'user' }])), 400, 'BadRequest');
+    expect((await graph.get(POLICY)).body.registrationEnforcement.authenticationMethodsRegistrationCampaign.includeTargets[0].id).toBe(WAVE1());
   });
 });

@@ -83,7 +83,7 @@ describe('tenant file validation', () => {
       "$.hardwareOathDevices[0].status: 'activated' needs the device to be assigned to a user",
     ]);
     expect(problems({ tenant: TENANT, groups: [{ displayName: 'G', members: ['nobody@example.com'] }] })).toEqual([
-      "$.groups[0].members[0]: no user (id or userPrincipalName) or group (id) 'nobody@example.com'",
+      "$.groups[0].members[0]: no user (id or userPrincipalName), group or contact (id) 'nobody@example.com'",
     ]);
   });
 
@@ -137,5 +137,19 @@ describe('tenant file validation', () => {
     writeFileSync(broken, '{"tenant": ');
     expect(() => readTenantFile(broken)).toThrow(/broken\.json.*not valid JSON/s);
     await expect(startEmulator({ tenant: broken, port: 0 })).rejects.toBeInstanceOf(TenantFileError);
+  });
+});
+
+describe('tenant file: policy targets', () => {
+  it('refuses targets naming groups or users the tenant does not have, and passkey profiles the FIDO2 configuration lacks', () => {
+    const policy = (p: Record<string, unknown>) => problems({ tenant: TENANT, users: [user('a@example.com')], groups: [{ id: 'aaaaaaaa-0000-0000-0000-000000000001', displayName: 'G' }], authenticationMethodsPolicy: p });
+    expect(policy({ registrationEnforcement: { authenticationMethodsRegistrationCampaign: { includeTargets: [{ id: 'aaaaaaaa-0000-0000-0000-000000000001', targetType: 'group' }] } } })).toEqual([]);
+    expect(policy({ registrationEnforcement: { authenticationMethodsRegistrationCampaign: { includeTargets: [{ id: 'G', targetType: 'group' }] } } })).toEqual([
+      "$.authenticationMethodsPolicy.registrationEnforcement.authenticationMethodsRegistrationCampaign.includeTargets[0]: no group 'G' in the tenant",
+    ]);
+    expect(policy({ authenticationMethodConfigurations: [{ id: 'Fido2', includeTargets: [{ id: 'all_users', targetType: 'group', allowedPasskeyProfiles: ['x'] }] }] })).toEqual([
+      "$.authenticationMethodsPolicy.authenticationMethodConfigurations(Fido2).includeTargets[0].allowedPasskeyProfiles: no passkey profile 'x'",
+    ]);
+    expect(policy({ authenticationMethodConfigurations: [{ id: 'Sms', excludeTargets: [{ id: 'bbbbbbbb-0000-0000-0000-000000000001', targetType: 'group' }] }] })).toHaveLength(1);
   });
 });

@@ -75,11 +75,18 @@ describe('throttle model (documented limits, simulated clock)', () => {
     expect(t.check('app', 1, false, 100).allowed).toBe(true);
   });
 
-  it('reports use above 80 % of the budget', () => {
+  it('reports the attempted load above 80 % of the budget, over 1.0 once requests are refused (capped at 1.8)', () => {
     const t = throttle('S');
     expect(t.check('app', 2800, false, 0)).toEqual({ allowed: true });
     expect(t.check('app', 1, false, 0)).toEqual({ allowed: true, limitPercentage: 0.8 });
     expect(t.check('app', 699, false, 0)).toEqual({ allowed: true, limitPercentage: 1 });
+    // 3,850 RU attempted against 3,500: "1.1" although only 3,500 were admitted.
+    expect(t.check('app', 350, false, 1)).toMatchObject({ allowed: false, limitPercentage: 1.1 });
+    expect(t.check('app', 700, false, 2)).toMatchObject({ allowed: false, limitPercentage: 1.3 });
+    expect(t.check('app', 10_000, false, 3)).toMatchObject({ allowed: false, limitPercentage: 1.8 });
+    // A new window starts the count again.
+    expect(t.check('app', 1, false, 10_001)).toEqual({ allowed: true });
+    expect(t.check('other', 1, false, 10_001)).toEqual({ allowed: true });
   });
 
   it("costs requests as Graph's table says", () => {
@@ -124,6 +131,8 @@ describe('throttling over HTTP', () => {
     expect((await graph.get('/v1.0/users')).headers.get('x-ms-throttle-limit-percentage')).toBe('1.0');
     const throttled = await graph.get('/v1.0/users');
     expect(throttled.status).toBe(429);
+    // 8 RU attempted against a budget of 6.
+    expect(throttled.headers.get('x-ms-throttle-limit-percentage')).toBe('1.3');
     expect(throttled.body.error.code).toBe('TooManyRequests');
     expect(throttled.headers.get('x-ms-throttle-scope')).toBe(`Tenant_Application/ReadWrite/${APP}/${TENANT}`);
     expect(throttled.headers.get('x-ms-throttle-information')).toBe('ResourceUnitLimitExceeded');

@@ -1,9 +1,10 @@
 import { errors, GraphError } from '../graph-error.js';
 import { compileFilter, parseCount, parseSelect, parseTop, type FilterFields } from '../odata-query.js';
 import { pageOf } from '../paging.js';
-import { GROUP_PROPERTIES, USER_PROPERTIES, groupJson, userJson } from '../representations.js';
+import { CONTACT_PROPERTIES, GROUP_PROPERTIES, USER_PROPERTIES, contactJson, groupJson, userJson } from '../representations.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
-import type { GroupRecord, UserRecord } from '../state.js';
+import { checkRolloutGroupMemberAdd } from '../rollout-rules.js';
+import { isDynamicGroup, objectId, type GroupRecord, type UserRecord } from '../state.js';
 import { collection, entity, NO_CONTENT, rejectQueryOptions } from './common.js';
 
 /** Users and groups: the directory objects the tool reads to find who to migrate. */
@@ -19,22 +20,32 @@ export function registerDirectoryRoutes(router: Router): void {
   router.add({ pattern: 'organization', handlers: { GET: listOrganization } });
 }
 
-/** The tenant itself (clients read its id and name from here); domains are those of the users' UPNs. */
+/** v1.0's organization properties; those the emulator does not model are null. */
+const ORGANIZATION_PROPERTIES = [
+  'id', 'assignedPlans', 'businessPhones', 'city', 'country', 'countryLetterCode', 'createdDateTime', 'defaultUsageLocation', 'displayName',
+  'marketingNotificationEmails', 'onPremisesLastSyncDateTime', 'onPremisesSyncEnabled', 'partnerTenantType', 'postalCode', 'preferredLanguage',
+  'privacyProfile', 'provisionedPlans', 'securityComplianceNotificationMails', 'securityComplianceNotificationPhones', 'state', 'street',
+  'technicalNotificationMails', 'tenantType', 'verifiedDomains',
+];
+
+/** The tenant itself (clients read its id and name from here), with its verified domains. */
 function listOrganization(ctx: HandlerContext): HandlerResult {
-  const domains = [...new Set(ctx.state.users.map((u) => u.userPrincipalName.split('@')[1]!.toLowerCase()))];
-  const { tenant } = ctx.state;
-  return collection(ctx, 'organization', [
-    {
-      id: tenant.id,
-      displayName: tenant.displayName,
-      verifiedDomains: domains.map((name, i) => ({ name, isDefault: i === 0, isInitial: false, type: 'Managed', capabilities: 'Email' })),
-    },
-  ]);
+  const { tenant, domains } = ctx.state;
+  const select = parseSelect(ctx.req.query, ORGANIZATION_PROPERTIES, 'organization');
+  const full: Record<string, unknown> = {
+    ...Object.fromEntries(ORGANIZATION_PROPERTIES.map((k) => [k, null])),
+    id: tenant.id,
+    displayName: tenant.displayName,
+    verifiedDomains: domains
+      .filter((d) => d.isVerified)
+      .map((d) => ({ name: d.id, isDefault: d.isDefault, isInitial: d.isInitial, type: d.federation ? 'Federated' : 'Managed', capabilities: 'Email' })),
+  };
+  return collection(ctx, 'organization', [select ? Object.fromEntries(['id', ...select].map((k) => [k, full[k]])) : full]);
 }
 
 const USER_NAMES = Object.keys(USER_PROPERTIES);
 const GROUP_NAMES = Object.keys(GROUP_PROPERTIES);
-const MEMBER_NAMES = [...new Set([...USER_NAMES, ...GROUP_NAMES])];
+const MEMBER_NAMES = [...new Set([...USER_NAMES, ...GROUP_NAMES, ...Object.keys(CONTACT_PROPERTIES)])];
 const DEFAULT_PAGE = 100;
 
 const USER_FILTER: FilterFields<UserRecord> = {
@@ -124,6 +135,10 @@ function listMembers(ctx: HandlerContext, transitive: boolean): HandlerResult {
       const names = select?.filter((n) => n in USER_PROPERTIES);
       return { '@odata.type': '#microsoft.graph.user', ...userJson(o.user, ctx.req.version, names) };
     }
+    if (o.kind === 'contact') {
+      const names = select?.filter((n) => n in CONTACT_PROPERTIES);
+      return { '@odata.type': '#microsoft.graph.orgContact', ...contactJson(o.contact, names) };
+    }
     const names = select?.filter((n) => n in GROUP_PROPERTIES);
     return { '@odata.type': '#microsoft.graph.group', ...groupJson(o.group, names) };
   });
@@ -147,17 +162,27 @@ function transitiveMemberIds(ctx: HandlerContext, group: GroupRecord): string[] 
   return out;
 }
 
-function addMember(ctx: HandlerContext): HandlerResult {
-  const group = requireGroup(ctx);
+/** The object id a `{"@odata.id": "https://graph.microsoft.com/v1.0/directoryObjects/{id}"}` body names. */
+export function referencedId(ctx: HandlerContext): string {
   const body = ctx.req.body as Record<string, unknown> | undefined;
   const ref = body && typeof body === 'object' ? body['@odata.id'] : undefined;
   if (typeof ref !== 'string' || ref.length === 0) {
     throw new GraphError(400, 'Request_BadRequest', "The request body must carry '@odata.id' with the URL of the directory object to add.");
   }
-  const id = decodeURIComponent(ref.replace(/[?#].*$/, '').replace(/\/+$/, '').split('/').pop() ?? '');
+  return decodeURIComponent(ref.replace(/[?#].*$/, '').replace(/\/+$/, '').split('/').pop() ?? '');
+}
+
+function refusedForDynamicGroup(): GraphError {
+  return new GraphError(400, 'Request_BadRequest', 'The members of a dynamic group are computed from its membership rule and cannot be added or removed.');
+}
+
+function addMember(ctx: HandlerContext): HandlerResult {
+  const group = requireGroup(ctx);
+  const id = referencedId(ctx);
   const member = ctx.state.directoryObject(id);
   if (!member) throw errors.resourceNotFound(id);
-  const memberId = member.kind === 'user' ? member.user.id : member.group.id;
+  const memberId = objectId(member);
+  if (isDynamicGroup(group)) throw refusedForDynamicGroup();
   if (memberId === group.id) throw new GraphError(400, 'Request_BadRequest', 'A group cannot be added as a member of itself.');
   if (group.members.includes(memberId)) {
     throw new GraphError(
@@ -166,6 +191,7 @@ function addMember(ctx: HandlerContext): HandlerResult {
       "One or more added object references already exist for the following modified properties: 'members'.",
     );
   }
+  checkRolloutGroupMemberAdd(ctx.state, group, member.kind);
   group.members.push(memberId);
   return NO_CONTENT;
 }
@@ -175,7 +201,7 @@ function removeMember(ctx: HandlerContext): HandlerResult {
   const key = ctx.params['member']!.toLowerCase();
   const i = group.members.indexOf(key);
   if (i < 0) throw errors.resourceNotFound(ctx.params['member']!);
+  if (isDynamicGroup(group)) throw refusedForDynamicGroup();
   group.members.splice(i, 1);
   return NO_CONTENT;
 }
-

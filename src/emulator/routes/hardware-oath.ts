@@ -1,3 +1,4 @@
+import { activationRefusal } from '../activation-gate.js';
 import { errors, GraphError } from '../graph-error.js';
 import { parseSecretKey, verifyTotp, type HashFunction } from '../oath-secret.js';
 import { compileFilter, parseSelect, parseTop, type FilterFields } from '../odata-query.js';
@@ -20,6 +21,9 @@ export function registerHardwareOathRoutes(router: Router): void {
   router.add({ pattern: METHODS, versions: beta, handlers: { GET: listUserTokens, POST: assignUserToken } });
   router.add({ pattern: `${METHODS}/{id}`, versions: beta, handlers: { GET: getUserToken, DELETE: unassignUserToken } });
   router.add({ pattern: `${METHODS}/{id}/activate`, versions: beta, handlers: { POST: activateUserToken } });
+  router.add({ pattern: `${METHODS}/{id}/deactivate`, versions: beta, handlers: { POST: deactivateUserToken } });
+  router.add({ pattern: `${METHODS}/assignAndActivate`, versions: beta, handlers: { POST: assignAndActivate } });
+  router.add({ pattern: `${METHODS}/assignAndActivateBySerialNumber`, versions: beta, handlers: { POST: assignAndActivateBySerialNumber } });
 }
 
 const DEVICE_PROPERTIES = [
@@ -62,9 +66,11 @@ function assign(device: DeviceRecord, user: UserRecord): void {
   user.hardwareOath.push(device.id);
 }
 
+/** Back to the inventory, available; a legacy token (never in the inventory) is gone with its method. */
 function unassign(state: EmulatorState, device: DeviceRecord): void {
   const owner = device.assignedTo ? state.findUser(device.assignedTo) : undefined;
   if (owner) owner.hardwareOath = owner.hardwareOath.filter((id) => id !== device.id);
+  if (!device.inInventory) return state.removeDevice(device);
   device.assignedTo = null;
   device.status = 'available';
 }
@@ -99,7 +105,9 @@ function parseNewDevice(ctx: HandlerContext, body: unknown, where: string): NewD
   const interval = Number(body['timeIntervalInSeconds']);
   if (body['timeIntervalInSeconds'] === undefined) throw errors.badRequest(`${where}timeIntervalInSeconds is required.`);
   if (interval !== 30 && interval !== 60) throw errors.badRequest(`${where}timeIntervalInSeconds must be 30 or 60.`);
-  const hash = body['hashFunction'] ?? 'hmacsha1';
+  // The admin center's CSV spells them HMACSHA1 and HMACSHA256: any case is taken.
+  const rawHash = body['hashFunction'] ?? 'hmacsha1';
+  const hash = typeof rawHash === 'string' ? rawHash.toLowerCase() : rawHash;
   if (hash !== 'hmacsha1' && hash !== 'hmacsha256') throw errors.badRequest(`${where}hashFunction must be hmacsha1 or hmacsha256.`);
   const displayName = body['displayName'];
   if (displayName !== undefined && displayName !== null && typeof displayName !== 'string') {
@@ -126,6 +134,7 @@ function parseNewDevice(ctx: HandlerContext, body: unknown, where: string): NewD
       status: 'available',
       assignedTo: null,
       lastUsedDateTime: null,
+      inInventory: true,
     },
     assignTo,
   };
@@ -172,39 +181,46 @@ function createDevicesDelta(ctx: HandlerContext): HandlerResult {
   return bulkResult(ctx, createAll(ctx, ctx.req.body.value, true));
 }
 
+/** An inventory item in the tenant's shape: the device, or (inventoryShape 'method') a method holding it under `device`. */
+function inventoryItem(ctx: HandlerContext, d: DeviceRecord, select: string[] | undefined): Record<string, unknown> {
+  const json = deviceJson(ctx.state, d) as unknown as Record<string, unknown>;
+  let device = json;
+  if (select) {
+    device = { '@odata.type': json['@odata.type'], id: d.id };
+    for (const name of select) device[name] = json[name];
+  }
+  if (ctx.state.behaviour.inventoryShape === 'device') return device;
+  const { '@odata.type': _type, ...inner } = device;
+  return { '@odata.type': '#microsoft.graph.hardwareOathAuthenticationMethod', id: d.id, device: inner };
+}
+
 function listDevices(ctx: HandlerContext): HandlerResult {
   rejectQueryOptions(ctx, ['$select', '$top', '$filter']);
   const select = parseSelect(ctx.req.query, DEVICE_PROPERTIES, DEVICE_TYPE);
   const filterText = ctx.req.query.get('$filter');
   const filter = filterText !== null ? compileFilter(filterText, DEVICE_FILTER, 'HardwareOathTokenAuthenticationMethodDevice') : undefined;
-  const devices = filter ? ctx.state.devices.filter((d) => filter({ d, state: ctx.state })) : ctx.state.devices;
+  const inventory = ctx.state.inventory();
+  const devices = filter ? inventory.filter((d) => filter({ d, state: ctx.state })) : inventory;
   const top = parseTop(ctx.req.query) ?? 100;
   const { page, next } = pageOf(devices, ctx.pages.offsetOf(ctx.req), top);
   const extra: Record<string, unknown> = {};
   if (next !== undefined) extra['@odata.nextLink'] = ctx.pages.nextLink(ctx.baseUrl, ctx.req, next);
-  return collection(
-    ctx,
-    DEVICES,
-    page.map((d) => {
-      const json = deviceJson(ctx.state, d) as unknown as Record<string, unknown>;
-      if (!select) return json;
-      const out: Record<string, unknown> = { '@odata.type': json['@odata.type'], id: d.id };
-      for (const name of select) out[name] = json[name];
-      return out;
-    }),
-    extra,
-  );
+  return collection(ctx, DEVICES, page.map((d) => inventoryItem(ctx, d, select)), extra);
 }
 
+/** An inventory token by id; legacy tokens held by users are not in the inventory. */
 function requireDevice(ctx: HandlerContext): DeviceRecord {
   const key = ctx.params['device']!;
   const device = ctx.state.findDevice(key);
-  if (!device) throw errors.resourceNotFound(key);
+  if (!device?.inInventory) throw errors.resourceNotFound(key);
   return device;
 }
 
+/** The device; in the 'method' shape wrapped in `value`, as Graph's Get example shows it. */
 function getDevice(ctx: HandlerContext): HandlerResult {
-  return entity(ctx, `${DEVICES}/$entity`, deviceJson(ctx.state, requireDevice(ctx)));
+  const device = deviceJson(ctx.state, requireDevice(ctx));
+  if (ctx.state.behaviour.inventoryShape === 'method') return entity(ctx, `${DEVICES}/$entity`, { value: device });
+  return entity(ctx, `${DEVICES}/$entity`, device);
 }
 
 function updateDevice(ctx: HandlerContext): HandlerResult {
@@ -245,17 +261,26 @@ function getUserToken(ctx: HandlerContext): HandlerResult {
   return entity(ctx, `users('${ctx.params['user']}')/authentication/hardwareOathMethods/$entity`, hardwareMethodJson(ctx.state, device));
 }
 
-function assignUserToken(ctx: HandlerContext): HandlerResult {
-  const user = requireUser(ctx);
-  const body = objectBody(ctx, ['device', 'displayName'], 'hardwareOathAuthenticationMethod');
-  const ref = body['device'];
+/** The inventory device a `{"device": {"id"}}` body names, free to be assigned to `user` (else Graph's error). */
+function deviceToAssign(ctx: HandlerContext, user: UserRecord, ref: unknown): DeviceRecord {
   const id = isPlainObject(ref) ? ref['id'] : undefined;
   if (typeof id !== 'string') throw errors.badRequest('The body must be {"device": {"id": "<hardware OATH device id>"}}.');
   const device = ctx.state.findDevice(id);
-  if (!device) throw errors.resourceNotFound(id);
+  if (!device?.inInventory) throw errors.resourceNotFound(id);
+  checkAssignable(user, device);
+  return device;
+}
+
+function checkAssignable(user: UserRecord, device: DeviceRecord): void {
   if (device.assignedTo === user.id) throw errors.conflict('The hardware OATH token is already assigned to this user.');
   if (device.assignedTo) throw errors.ruleViolation('The hardware OATH token is assigned to another user; a token can be assigned to one user only.');
   checkRoomFor(user);
+}
+
+function assignUserToken(ctx: HandlerContext): HandlerResult {
+  const user = requireUser(ctx);
+  const body = objectBody(ctx, ['device', 'displayName'], 'hardwareOathAuthenticationMethod');
+  const device = deviceToAssign(ctx, user, body['device']);
   if (typeof body['displayName'] === 'string') device.displayName = body['displayName'];
   assign(device, user);
   return entity(ctx, `users('${ctx.params['user']}')/authentication/hardwareOathMethods/$entity`, hardwareMethodJson(ctx.state, device), 201);
@@ -268,18 +293,92 @@ function unassignUserToken(ctx: HandlerContext): HandlerResult {
   return NO_CONTENT;
 }
 
-function activateUserToken(ctx: HandlerContext): HandlerResult {
-  const { device } = requireUserToken(ctx);
-  const body = objectBody(ctx, ['verificationCode', 'displayName'], 'hardwareOathAuthenticationMethod');
+/** The action parameters `verificationCode` (required) and `displayName` (optional) of an activation body. */
+function activationBody(ctx: HandlerContext, others: readonly string[]): { code: string; displayName: string | undefined; body: Record<string, unknown> } {
+  const body = objectBody(ctx, ['verificationCode', 'displayName', ...others], 'hardwareOathAuthenticationMethod');
   const code = body['verificationCode'];
   if (typeof code !== 'string' || code.length === 0) throw errors.badRequest('verificationCode is required.');
-  if (!verifyTotp(device.secret, code, device.timeIntervalInSeconds, device.hashFunction)) {
-    // A wrong code leaves an already activated token as it was.
-    if (device.status !== 'activated') device.status = 'failedActivation';
-    throw new GraphError(400, 'badRequest', 'The verification code is not valid for this hardware OATH token.');
-  }
+  const displayName = body['displayName'];
+  if (displayName !== undefined && displayName !== null && typeof displayName !== 'string') throw errors.badRequest('displayName must be a string.');
+  return { code, displayName: typeof displayName === 'string' ? displayName : undefined, body };
+}
+
+/** True when `code` is the token's code now (±1 step). */
+function codeIsValid(device: DeviceRecord, code: string): boolean {
+  return device.secret !== null && verifyTotp(device.secret, code, device.timeIntervalInSeconds, device.hashFunction);
+}
+
+function invalidCode(): GraphError {
+  return new GraphError(400, 'badRequest', 'The verification code is not valid for this hardware OATH token.');
+}
+
+function markActivated(device: DeviceRecord, displayName: string | undefined): void {
   device.status = 'activated';
   device.lastUsedDateTime = new Date().toISOString();
-  if (typeof body['displayName'] === 'string') device.displayName = body['displayName'];
+  if (displayName !== undefined) device.displayName = displayName;
+}
+
+/** The policy propagation delay and the activation pace (behaviour switches), checked before the code. */
+function checkActivationAllowed(ctx: HandlerContext): void {
+  const refusal = activationRefusal(ctx.state, ctx.timeScale);
+  if (refusal) throw refusal;
+}
+
+function activateUserToken(ctx: HandlerContext): HandlerResult {
+  const { device } = requireUserToken(ctx);
+  const { code, displayName } = activationBody(ctx, []);
+  checkActivationAllowed(ctx);
+  if (!codeIsValid(device, code)) {
+    // A wrong code leaves an already activated token as it was.
+    if (device.status !== 'activated') device.status = 'failedActivation';
+    throw invalidCode();
+  }
+  markActivated(device, displayName);
   return NO_CONTENT;
+}
+
+/** Deactivating keeps the token assigned to the user, as Graph documents ("It remains assigned"). */
+function deactivateUserToken(ctx: HandlerContext): HandlerResult {
+  const { device } = requireUserToken(ctx);
+  if (ctx.req.body !== undefined) objectBody(ctx, [], 'hardwareOathAuthenticationMethod');
+  device.status = 'assigned';
+  return NO_CONTENT;
+}
+
+/**
+ * Assigns and activates in one step: nothing changes unless the code is valid (a wrong code leaves the
+ * token unassigned, in the inventory).
+ */
+function assignAndActivateDevice(ctx: HandlerContext, user: UserRecord, device: DeviceRecord, code: string, displayName: string | undefined): HandlerResult {
+  checkActivationAllowed(ctx);
+  if (!codeIsValid(device, code)) throw invalidCode();
+  assign(device, user);
+  markActivated(device, displayName);
+  return NO_CONTENT;
+}
+
+function assignAndActivate(ctx: HandlerContext): HandlerResult {
+  const user = requireUser(ctx);
+  const { code, displayName, body } = activationBody(ctx, ['device']);
+  return assignAndActivateDevice(ctx, user, deviceToAssign(ctx, user, body['device']), code, displayName);
+}
+
+/**
+ * By serial number: the inventory's token with that serial. Serials may repeat in the inventory; then
+ * the one token still available is taken, and several available ones are refused as ambiguous.
+ */
+function assignAndActivateBySerialNumber(ctx: HandlerContext): HandlerResult {
+  const user = requireUser(ctx);
+  const { code, displayName, body } = activationBody(ctx, ['serialNumber']);
+  const serial = body['serialNumber'];
+  if (typeof serial !== 'string' || serial.length === 0) throw errors.badRequest('serialNumber is required.');
+  const matches = ctx.state.inventory().filter((d) => d.serialNumber === serial);
+  if (matches.length === 0) throw errors.resourceNotFound(serial);
+  const available = matches.filter((d) => !d.assignedTo);
+  if (available.length > 1) {
+    throw errors.badRequest(`${available.length} hardware OATH tokens in the inventory have the serial number '${serial}': assign one by its id.`);
+  }
+  const device = available[0] ?? matches.find((d) => d.assignedTo === user.id) ?? matches[0]!;
+  checkAssignable(user, device);
+  return assignAndActivateDevice(ctx, user, device, code, displayName);
 }

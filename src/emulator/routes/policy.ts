@@ -1,5 +1,7 @@
+import { isHardwareOathEnabled, noteHardwareOathChange } from '../activation-gate.js';
 import { configurationTypeName, defaultConfiguration, type MethodConfiguration } from '../default-policy.js';
 import { errors } from '../graph-error.js';
+import { campaignProblems, configurationProblems } from '../policy-targets.js';
 import { mergePatch, validateConfigurationPatch, validatePolicyPatch } from '../policy-rules.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
 import { collection, entity, NO_CONTENT } from './common.js';
@@ -16,6 +18,11 @@ export function registerPolicyRoutes(router: Router): void {
   });
 }
 
+/** A target that names no group or user of the tenant (or no passkey profile) is refused, the first named. */
+function refuseProblems(problems: string[]): void {
+  if (problems.length > 0) throw errors.badRequest(`Invalid value for property '${problems[0]!.split(':')[0]}': ${problems[0]!.split(': ').slice(1).join(': ')}.`);
+}
+
 /** The policy as the version shows it (the platform settings exist only in the beta schema). */
 function policyJson(ctx: HandlerContext): Record<string, unknown> {
   const policy = structuredClone(ctx.state.policy) as unknown as Record<string, unknown>;
@@ -30,6 +37,9 @@ function getPolicy(ctx: HandlerContext): HandlerResult {
 
 function patchPolicy(ctx: HandlerContext): HandlerResult {
   const values = validatePolicyPatch(ctx.req.version, ctx.req.body);
+  const next = structuredClone(ctx.state.policy);
+  mergePatch(next as unknown as Record<string, unknown>, values);
+  refuseProblems(campaignProblems(ctx.state, next));
   mergePatch(ctx.state.policy as unknown as Record<string, unknown>, values);
   ctx.state.policy.lastModifiedDateTime = new Date().toISOString();
   return entity(ctx, 'authenticationMethodsPolicy', policyJson(ctx));
@@ -56,7 +66,12 @@ function patchConfiguration(ctx: HandlerContext): HandlerResult {
   const values = validateConfigurationPatch(configurationTypeName(config), ctx.req.body);
   delete values['@odata.type'];
   delete values['id'];
+  const next = structuredClone(config);
+  mergePatch(next, values);
+  refuseProblems(configurationProblems(ctx.state, next));
+  const wasEnabled = isHardwareOathEnabled(ctx.state);
   mergePatch(config, values);
+  noteHardwareOathChange(ctx.state, wasEnabled);
   ctx.state.policy.lastModifiedDateTime = new Date().toISOString();
   return NO_CONTENT;
 }

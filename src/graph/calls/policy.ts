@@ -45,13 +45,20 @@ export const patchMethodConfiguration = (id: string, properties: Record<string, 
 
 export const getMethodConfiguration = (id: string): GraphCall => ({ method: 'GET', version: configVersion(id), path: `${POLICY}/authenticationMethodConfigurations/${encodeURIComponent(id)}` });
 
-/** PATCH of the registration campaign (a complex property: sent whole). v1.0 has it. */
-export const patchRegistrationCampaign = (campaign: Record<string, unknown>): GraphCall => ({
-  method: 'PATCH',
-  version: 'v1.0',
-  path: POLICY,
-  body: { registrationEnforcement: { authenticationMethodsRegistrationCampaign: campaign } },
-});
+/** The registration campaign's properties v1.0's schema has (beta adds more, e.g. enforceRegistrationAfterAllowedSnoozes). */
+const V1_CAMPAIGN = new Set(['excludeTargets', 'includeTargets', 'snoozeDurationInDays', 'state']);
+const V1_CAMPAIGN_TARGET = new Set(['id', 'targetType', 'targetedAuthenticationMethod', '@odata.type']);
+
+/**
+ * PATCH of the registration campaign (a complex property: sent whole, as read plus the changes). On
+ * v1.0 when every property it carries is v1.0's; otherwise on beta, since leaving a beta-only
+ * property out of the whole would reset it.
+ */
+export function patchRegistrationCampaign(campaign: Record<string, unknown>): GraphCall {
+  const targets = [...((campaign.includeTargets as unknown[] | undefined) ?? []), ...((campaign.excludeTargets as unknown[] | undefined) ?? [])];
+  const v1 = Object.keys(campaign).every((k) => V1_CAMPAIGN.has(k)) && targets.every((t) => t !== null && typeof t === 'object' && Object.keys(t).every((k) => V1_CAMPAIGN_TARGET.has(k)));
+  return { method: 'PATCH', version: v1 ? 'v1.0' : 'beta', path: POLICY, body: { registrationEnforcement: { authenticationMethodsRegistrationCampaign: campaign } } };
+}
 
 /** PATCH of the report-suspicious-activity settings (sent whole): beta only. */
 export const patchReportSuspiciousActivity = (settings: Record<string, unknown>): GraphCall => ({

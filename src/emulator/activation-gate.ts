@@ -1,0 +1,47 @@
+import { GraphError } from './graph-error.js';
+import type { EmulatorState } from './state.js';
+import { retryAfterHeader } from './throttle.js';
+
+/**
+ * What stands between a hardware token and its activation besides its code, each behind a behaviour switch:
+ * the HardwareOath policy still propagating after it was enabled ("up to a 20-minute delay ... Allow an
+ * hour"), and the admin center's pace of 200 activations per 5 minutes. Times are divided by --time-scale.
+ */
+
+export function isHardwareOathEnabled(state: EmulatorState): boolean {
+  return state.policy.authenticationMethodConfigurations.some((c) => c.id?.toLowerCase() === 'hardwareoath' && c.state === 'enabled');
+}
+
+/** Call around a change of the policy: starts the propagation delay when HardwareOath goes from disabled to enabled. */
+export function noteHardwareOathChange(state: EmulatorState, wasEnabled: boolean, now = performance.now()): void {
+  if (!wasEnabled && isHardwareOathEnabled(state)) state.hardwareOathEnabledAt = now;
+}
+
+export const POLICY_NOT_EFFECTIVE_MESSAGE =
+  'Hardware OATH tokens are not enabled for this user by the authentication methods policy. Policy changes can take up to 20 minutes to apply.';
+
+/** Graph's refusal of an activation now, or undefined when it may go ahead (it is then counted against the pace). */
+export function activationRefusal(state: EmulatorState, timeScale: number, now = performance.now()): GraphError | undefined {
+  const { hardwareOathPropagationSeconds: delay, activationRateLimit: pace } = state.behaviour;
+  if (delay > 0 && (!isHardwareOathEnabled(state) || now < state.hardwareOathEnabledAt + (delay * 1000) / timeScale)) {
+    return new GraphError(400, 'badRequest', POLICY_NOT_EFFECTIVE_MESSAGE);
+  }
+  if (pace) {
+    const window = state.activationWindow;
+    const length = (pace.windowSeconds * 1000) / timeScale;
+    if (now >= window.start + length) {
+      window.start = now;
+      window.count = 0;
+    }
+    if (window.count >= pace.activations) {
+      return new GraphError(
+        429,
+        'TooManyRequests',
+        `At most ${pace.activations} hardware OATH tokens can be activated every ${pace.windowSeconds} seconds. Wait for the time given in the Retry-After header.`,
+        { 'Retry-After': retryAfterHeader(window.start + length - now, timeScale) },
+      );
+    }
+    window.count++;
+  }
+  return undefined;
+}

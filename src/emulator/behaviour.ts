@@ -1,0 +1,34 @@
+/**
+ * How this emulated Graph behaves where the docs show more than one behaviour, or where a tenant can be in
+ * a state that tests need to reach: set in the tenant file's `behaviour`, or by EmulatorOptions.behaviour.
+ */
+export interface Behaviour {
+  /**
+   * The shape of hardware OATH inventory items: 'device' (flat device objects, as the create examples and the
+   * Entra docs show) or 'method' (list items as hardwareOathAuthenticationMethod with the device under
+   * `device`, and a Get wrapped in `value`, as the List and Get examples show).
+   */
+  inventoryShape: 'device' | 'method';
+  /** False: every /beta path answers as Graph does for an endpoint that does not exist. */
+  betaAvailable: boolean;
+  /**
+   * Seconds (divided by --time-scale) after the HardwareOath method is enabled during which activations fail
+   * for a policy reason; 0: none. With a delay, activations also fail while HardwareOath is disabled.
+   */
+  hardwareOathPropagationSeconds: number;
+  /** At most `activations` activations per `windowSeconds` (time-scaled) in the tenant; null: no limit. */
+  activationRateLimit: { activations: number; windowSeconds: number } | null;
+  /**
+   * Staged rollout's documented limits: groups per feature, users per group, and users a group may hold when
+   * it is added to a rollout policy. Lower them to reach the limits in tests.
+   */
+  stagedRolloutLimits: { groupsPerFeature: number; membersPerGroup: number; membersAtFirstAdd: number };
+}
+
+export const DEFAULT_BEHAVIOUR: Behaviour = {
+  inventoryShape: 'device',
+  betaAvailable: true,
+  hardwareOathPropagationSeconds: 0,
+  activationRateLimit: null,
+  stagedRolloutLimits: { groupsPerFeature: 10, membersPerGroup: 50_000, membersAtFirstAdd: 200 },
+};

@@ -1,0 +1,141 @@
+import { GraphError } from './graph-error.js';
+import type { Grant } from './identity.js';
+
+/**
+ * The permissions each emulated route accepts, from the permission tables of Microsoft Graph's API pages
+ * (the "acting on other users" table where a page has two). A token must carry at least one of them: in
+ * `roles` for an application, in `scp` for a signed-in user. The tables list the least privileged permission
+ * and the higher ones; both are accepted. Device-management and agent-identity permissions the generated
+ * tables also list for users and organization reads are left out (no admin grants them for this tool).
+ *
+ * The tables come from the Learn pages named in `source` and, where those are generated, from the data they
+ * are generated from (microsoftgraph/microsoft-graph-devx-content, permissions/new/permissions.json).
+ */
+export interface RoutePermissions {
+  /** Application permissions; empty when Graph supports none for the route ("Application: Not supported."). */
+  application: readonly string[];
+  /** Delegated (work or school account) permissions. */
+  delegated: readonly string[];
+  /** The Graph docs page whose permissions table this is. */
+  source: string;
+}
+
+const page = (name: string, version: 'v1.0' | 'beta' = 'v1.0') =>
+  `https://learn.microsoft.com/graph/api/${name}?view=graph-rest-${version === 'v1.0' ? '1.0' : 'beta'}`;
+const same = (permissions: readonly string[], source: string): RoutePermissions => ({ application: permissions, delegated: permissions, source });
+
+const USERS_READ = ['User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const GROUPS_READ = ['Group.ReadBasic.All', 'GroupMember.Read.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'];
+const MEMBERS_READ = ['GroupMember.ReadBasic.All', 'GroupMember.Read.All', 'GroupMember.ReadWrite.All', 'Group.ReadBasic.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All'];
+const MEMBERS_WRITE = ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'];
+const ORGANIZATION_READ = ['Organization.Read.All', 'Organization.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'User.Read.All'];
+const POLICY_READ = ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod', 'Policy.Read.All'];
+const CONFIGURATION_READ = ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod'];
+const POLICY_WRITE = ['Policy.ReadWrite.AuthenticationMethod'];
+/** Reading the hardware OATH inventory: not Policy.Read.AuthenticationMethod. */
+const INVENTORY_READ = ['Policy.Read.All', 'Policy.ReadWrite.AuthenticationMethod'];
+const METHODS_READ = ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'];
+const METHODS_WRITE = ['UserAuthenticationMethod.ReadWrite.All'];
+const granular = (kind: string, access: 'Read' | 'ReadWrite'): string[] =>
+  access === 'Read'
+    ? [`UserAuthMethod-${kind}.Read.All`, `UserAuthMethod-${kind}.ReadWrite.All`, ...METHODS_READ]
+    : [`UserAuthMethod-${kind}.ReadWrite.All`, ...METHODS_WRITE];
+const ROLLOUT_READ = ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All'];
+const ROLLOUT_WRITE = ['Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All'];
+const DOMAINS_READ = ['Domain.Read.All', 'Domain.ReadWrite.All', 'Directory.Read.All'];
+const FEDERATION_READ = ['Domain.Read.All', 'Domain.ReadWrite.All'];
+const FEDERATION_WRITE = ['Domain.ReadWrite.All'];
+
+const AUTH = 'users/{user}/authentication';
+const CONFIGS = 'policies/authenticationMethodsPolicy/authenticationMethodConfigurations';
+const DEVICES = 'directory/authenticationMethodDevices/hardwareOathDevices';
+const HARDWARE = `${AUTH}/hardwareOathMethods`;
+const ROLLOUT = 'policies/featureRolloutPolicies';
+
+/** By `METHOD pattern`, the pattern as the router registers it. */
+export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermissions>> = {
+  'GET users': same(USERS_READ, page('user-list')),
+  'GET users/{user}': same(USERS_READ, page('user-get')),
+  'GET groups': same(GROUPS_READ, page('group-list')),
+  'GET groups/{group}': same(GROUPS_READ, page('group-get')),
+  'GET groups/{group}/members': same(MEMBERS_READ, page('group-list-members')),
+  'GET groups/{group}/transitiveMembers': same(MEMBERS_READ, page('group-list-transitivemembers')),
+  'POST groups/{group}/members/$ref': same(MEMBERS_WRITE, page('group-post-members')),
+  'DELETE groups/{group}/members/{member}/$ref': same(MEMBERS_WRITE, page('group-delete-members')),
+  'GET organization': { application: ORGANIZATION_READ, delegated: [...ORGANIZATION_READ, 'User.Read'], source: page('organization-list') },
+
+  'GET policies/authenticationMethodsPolicy': same(POLICY_READ, page('authenticationmethodspolicy-get')),
+  'PATCH policies/authenticationMethodsPolicy': same(POLICY_WRITE, page('authenticationmethodspolicy-update')),
+  [`GET ${CONFIGS}`]: same(POLICY_READ, page('authenticationmethodspolicy-get')),
+  [`GET ${CONFIGS}/{config}`]: same(CONFIGURATION_READ, page('smsauthenticationmethodconfiguration-get')),
+  [`PATCH ${CONFIGS}/{config}`]: same(POLICY_WRITE, page('smsauthenticationmethodconfiguration-update')),
+  [`DELETE ${CONFIGS}/{config}`]: same(POLICY_WRITE, page('smsauthenticationmethodconfiguration-delete')),
+
+  [`GET ${AUTH}/methods`]: same(METHODS_READ, page('authentication-list-methods')),
+  [`GET ${AUTH}/methods/{id}`]: same(METHODS_READ, page('authenticationmethod-get')),
+  [`GET ${AUTH}/phoneMethods`]: same(granular('Phone', 'Read'), page('authentication-list-phonemethods')),
+  [`POST ${AUTH}/phoneMethods`]: same(granular('Phone', 'ReadWrite'), page('authentication-post-phonemethods')),
+  [`GET ${AUTH}/phoneMethods/{id}`]: same(granular('Phone', 'Read'), page('phoneauthenticationmethod-get')),
+  [`PATCH ${AUTH}/phoneMethods/{id}`]: same(granular('Phone', 'ReadWrite'), page('phoneauthenticationmethod-update')),
+  [`DELETE ${AUTH}/phoneMethods/{id}`]: same(granular('Phone', 'ReadWrite'), page('phoneauthenticationmethod-delete')),
+  [`GET ${AUTH}/emailMethods`]: same(granular('Email', 'Read'), page('authentication-list-emailmethods')),
+  [`POST ${AUTH}/emailMethods`]: same(granular('Email', 'ReadWrite'), page('authentication-post-emailmethods')),
+  [`GET ${AUTH}/emailMethods/{id}`]: same(granular('Email', 'Read'), page('emailauthenticationmethod-get')),
+  [`PATCH ${AUTH}/emailMethods/{id}`]: same(granular('Email', 'ReadWrite'), page('emailauthenticationmethod-update')),
+  [`DELETE ${AUTH}/emailMethods/{id}`]: same(granular('Email', 'ReadWrite'), page('emailauthenticationmethod-delete')),
+  [`GET ${AUTH}/softwareOathMethods`]: same(granular('SoftwareOATH', 'Read'), page('authentication-list-softwareoathmethods')),
+  [`GET ${AUTH}/softwareOathMethods/{id}`]: same(granular('SoftwareOATH', 'Read'), page('softwareoathauthenticationmethod-get')),
+  [`DELETE ${AUTH}/softwareOathMethods/{id}`]: same(granular('SoftwareOATH', 'ReadWrite'), page('softwareoathauthenticationmethod-delete')),
+  [`GET ${AUTH}/microsoftAuthenticatorMethods`]: same(granular('MicrosoftAuthApp', 'Read'), page('authentication-list-microsoftauthenticatormethods')),
+  [`GET ${AUTH}/microsoftAuthenticatorMethods/{id}`]: same(granular('MicrosoftAuthApp', 'Read'), page('microsoftauthenticatorauthenticationmethod-get')),
+  [`DELETE ${AUTH}/microsoftAuthenticatorMethods/{id}`]: same(granular('MicrosoftAuthApp', 'ReadWrite'), page('microsoftauthenticatorauthenticationmethod-delete')),
+  [`GET ${AUTH}/signInPreferences`]: same(METHODS_READ, page('authentication-get', 'beta')),
+  [`PATCH ${AUTH}/signInPreferences`]: same(METHODS_WRITE, page('authentication-update', 'beta')),
+
+  [`GET ${DEVICES}`]: same(INVENTORY_READ, page('authenticationmethoddevice-list-hardwareoathdevices', 'beta')),
+  [`POST ${DEVICES}`]: same(POLICY_WRITE, page('authenticationmethoddevice-post-hardwareoathdevices', 'beta')),
+  [`PATCH ${DEVICES}`]: same(POLICY_WRITE, page('authenticationmethoddevice-update', 'beta')),
+  [`GET ${DEVICES}/{device}`]: same(INVENTORY_READ, page('hardwareoathtokenauthenticationmethoddevice-get', 'beta')),
+  [`PATCH ${DEVICES}/{device}`]: same(POLICY_WRITE, page('hardwareoathtokenauthenticationmethoddevice-update', 'beta')),
+  [`DELETE ${DEVICES}/{device}`]: same(POLICY_WRITE, page('authenticationmethoddevice-delete-hardwareoathdevices', 'beta')),
+  [`GET ${HARDWARE}`]: same(METHODS_READ, page('authentication-list-hardwareoathmethods', 'beta')),
+  [`POST ${HARDWARE}`]: same(METHODS_WRITE, page('authentication-post-hardwareoathmethods', 'beta')),
+  [`GET ${HARDWARE}/{id}`]: same(METHODS_READ, page('hardwareoathauthenticationmethod-get', 'beta')),
+  [`DELETE ${HARDWARE}/{id}`]: same(METHODS_WRITE, page('hardwareoathauthenticationmethod-delete', 'beta')),
+  [`POST ${HARDWARE}/{id}/activate`]: same(METHODS_WRITE, page('hardwareoathauthenticationmethod-activate', 'beta')),
+  [`POST ${HARDWARE}/{id}/deactivate`]: same(METHODS_WRITE, page('hardwareoathauthenticationmethod-deactivate', 'beta')),
+  [`POST ${HARDWARE}/assignAndActivate`]: same(METHODS_WRITE, page('hardwareoathauthenticationmethod-assignandactivate', 'beta')),
+  [`POST ${HARDWARE}/assignAndActivateBySerialNumber`]: same(METHODS_WRITE, page('hardwareoathauthenticationmethod-assignandactivatebyserialnumber', 'beta')),
+
+  [`GET ${ROLLOUT}`]: { application: [], delegated: ROLLOUT_READ, source: page('featurerolloutpolicies-list') },
+  [`POST ${ROLLOUT}`]: { application: [], delegated: ROLLOUT_WRITE, source: page('featurerolloutpolicies-post') },
+  [`GET ${ROLLOUT}/{policy}`]: { application: [], delegated: ROLLOUT_WRITE, source: page('featurerolloutpolicy-get') },
+  [`PATCH ${ROLLOUT}/{policy}`]: { application: [], delegated: ROLLOUT_WRITE, source: page('featurerolloutpolicy-update') },
+  [`DELETE ${ROLLOUT}/{policy}`]: { application: [], delegated: ROLLOUT_WRITE, source: page('featurerolloutpolicy-delete') },
+  [`GET ${ROLLOUT}/{policy}/appliesTo`]: { application: [], delegated: ROLLOUT_WRITE, source: page('featurerolloutpolicy-get') },
+  [`POST ${ROLLOUT}/{policy}/appliesTo/$ref`]: { application: [], delegated: ROLLOUT_WRITE, source: page('featurerolloutpolicy-post-appliesto') },
+  [`DELETE ${ROLLOUT}/{policy}/appliesTo/{object}/$ref`]: { application: [], delegated: ROLLOUT_WRITE, source: page('featurerolloutpolicy-delete-appliesto') },
+
+  'GET domains': same(DOMAINS_READ, page('domain-list')),
+  'GET domains/{domain}': same(DOMAINS_READ, page('domain-get')),
+  'GET domains/{domain}/federationConfiguration': same(FEDERATION_READ, page('domain-list-federationconfiguration')),
+  'GET domains/{domain}/federationConfiguration/{federation}': same(FEDERATION_READ, page('internaldomainfederation-get')),
+  'PATCH domains/{domain}/federationConfiguration/{federation}': same(FEDERATION_WRITE, page('internaldomainfederation-update')),
+};
+
+/** Graph's answer when the token lacks every permission a route accepts. */
+export function insufficientPrivileges(): GraphError {
+  return new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+}
+
+/**
+ * Graph's 403 when `grant` holds none of the permissions the route accepts for its scheme, else undefined.
+ * An unscoped grant (a token naming no permissions) passes everywhere; so does a route with no table entry.
+ */
+export function permissionProblem(method: string, pattern: string, grant: Grant): GraphError | undefined {
+  if (grant === 'unscoped') return undefined;
+  const entry = ROUTE_PERMISSIONS[`${method} ${pattern}`];
+  if (!entry) return undefined;
+  const accepted = grant.scheme === 'Application' ? entry.application : entry.delegated;
+  return accepted.some((p) => grant.permissions.has(p)) ? undefined : insufficientPrivileges();
+}

@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Executor } from '../../src/apply/executor.js';
+import { Journal } from '../../src/apply/journal.js';
+import type { Operation } from '../../src/apply/operations.js';
+import type { OathSeed } from '../../src/model/export-data.js';
+import { Secret } from '../../src/model/secret.js';
+import { serialKey } from '../../src/model/serial.js';
+import { encodeBase32 } from '../../src/otp/base32.js';
+import type { Plan } from '../../src/plan/plan-model.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, tempDir } from '../helpers/migration.js';
+import { expectPlanApplied } from '../helpers/tenant-checks.js';
+
+const N = 6;
+const bytes = (i: number) => Buffer.alloc(20, i + 1);
+const TENANT = {
+  tenant: { id: '7a1b2c3d-0000-4000-8000-0000000000ff', size: 'S' },
+  users: Array.from({ length: N }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, userPrincipalName: `u${i}@example.com`, displayName: `U${i}`, methods: { hardwareOath: [`T${i}`] } })),
+  hardwareOathDevices: Array.from({ length: N }, (_, i) => ({ id: `11111111-0000-4000-8000-${String(i).padStart(12, '0')}`, serialNumber: `T${i}`, manufacturer: 'M', model: 'X', secretKey: encodeBase32(bytes(i)), timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', status: 'assigned' })),
+  authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }] },
+};
+
+/** Issue 13 items 7 and 8: activations paced, and tried again while the hardware OATH policy propagates. */
+describe('token activations', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir('pacing');
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('are paced: no more activations in a window than the pace allows', async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const seeds = new Map<string, OathSeed>(
+      Array.from({ length: N }, (_, i) => [serialKey(`T${i}`), { serial: `T${i}`, secret: new Secret(bytes(i)), fingerprint: new Secret(bytes(i)).fingerprint() } as OathSeed]),
+    );
+    const journal = await Journal.create(join(tmp.dir, 'pace'), { t: 'run', id: 'pace', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: N });
+    const ex = new Executor({ client: g.client(), journal, concurrency: 4, context: { seeds, policy: {}, now: Date.now }, activationPace: { activations: 2, windowMs: 400 } });
+    const ops: Operation[] = TENANT.users.map((u, i) => ({
+      id: `${u.id}/hardwareOathMethods/T${i}/activate`,
+      kind: 'token-activate',
+      user: u.userPrincipalName,
+      userId: u.id,
+      resource: `hardwareOathMethods/T${i}`,
+      before: { id: TENANT.hardwareOathDevices[i]!.id, serialNumber: `T${i}`, status: 'assigned', assignedTo: u.id },
+      after: { serialNumber: `T${i}`, hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, secretFingerprint: seeds.get(serialKey(`T${i}`))!.fingerprint, status: 'activated' },
+      stateFingerprint: '',
+      dependsOn: [],
+    }));
+    const started = Date.now();
+    const out = await ex.run(ops);
+    await journal.close();
+    expect([...out.values()].map((s) => s.status)).toEqual(Array(N).fill('done'));
+    // Six activations, two per 400 ms: the last pair no earlier than 800 ms after the first.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(780);
+    const times = g.emu.requests().filter((r) => r.items?.some((i) => i.path.endsWith('/activate'))).map((r) => Date.parse(r.time));
+    for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(390);
+  });
+
+  it('refused while the hardware OATH policy the run enabled propagates are tried again until it applies; with no wait allowed they fail', async () => {
+    const planDir = join(tmp.dir, 'prop');
+    mkdirSync(planDir);
+    // The Contoso plan enables HardwareOath and activates tokens; the emulator refuses activations for 3 s after.
+    for (const [wait, expected] of [[0.25, 'completed'], [0, 'partial']] as const) {
+      const g = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 3 } });
+      const planFile = join(planDir, `p-${wait}.plan`);
+      const { plan } = await planTo(g, planFile);
+      expect(plan.findings.some((f) => f.code === 'hardware-oath-propagation')).toBe(true);
+      const r = await applyFile(g, planFile, join(planDir, `s-${wait}`), { policyPropagationWait: wait });
+      expect(r.outcome.state).toBe(expected);
+      const activations = g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => i.path.endsWith('/activate'));
+      expect(activations.some((a) => a.status === 400)).toBe(true);
+      if (expected === 'completed') {
+        expectPlanApplied(plan as Plan, g.emu.snapshot());
+        expect(r.outcome.stats.waitingForPolicy).toBe(0);
+      } else {
+        expect(r.results.filter((x) => x.outcome !== 'done' && /not enabled .* policy/.test(x.first_error)).length).toBeGreaterThan(0);
+      }
+    }
+  }, 60_000);
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { POLICY_NOT_EFFECTIVE_MESSAGE } from '../../src/emulator/activation-gate.js';
+import type { EmulatorOptions } from '../../src/emulator/index.js';
+import { contosoSeed } from './contoso-tenant.js';
+import { expectGraphError, inProcess, tenantWithUsers, type GraphClient } from './helpers.js';
+import { awayFromStepBoundary, DEVICES, methods, newToken, totp } from './oath-helpers.js';
+
+const USER = 'u0@example.com';
+const HARDWARE_OATH = '/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/HardwareOath';
+const ENABLE = { '@odata.type': '#microsoft.graph.hardwareOathAuthenticationMethodConfiguration', state: 'enabled' };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A tenant with one user and `n` tokens assigned to them, not yet activated. */
+function tenantWithTokens(n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const serials = Array.from({ length: n }, (_, i) => `5000000${i}`);
+  return {
+    ...tenantWithUsers(1),
+    hardwareOathDevices: serials.map((s) => ({ ...newToken(s), assignedTo: { id: USER } })),
+    ...extra,
+  };
+}
+
+function activation(graph: GraphClient, emuState: { devices: { id: string; serialNumber: string }[] }, serial: string) {
+  const id = emuState.devices.find((d) => d.serialNumber === serial)!.id;
+  return graph.post(`${methods(USER)}/${id}/activate`, { verificationCode: totp(contosoSeed(serial)) });
+}
+
+describe('behaviour.betaAvailable = false', () => {
+  it('answers every beta path as an unknown segment, v1.0 untouched, in $batch items too', async () => {
+    for (const options of [{ tenant: { ...tenantWithUsers(1), behaviour: { betaAvailable: false } } }, { tenant: tenantWithUsers(1), behaviour: { betaAvailable: false } }] as EmulatorOptions[]) {
+      const { graph } = inProcess(options);
+      const r = await graph.get(DEVICES);
+      expectGraphError(r, 400, 'BadRequest');
+      expect(r.body.error.message).toBe("Resource not found for the segment 'directory'.");
+      expect((await graph.get(`/beta/users/${USER}/authentication/signInPreferences`)).body.error.message).toBe("Resource not found for the segment 'users'.");
+      expectGraphError(await graph.patch(HARDWARE_OATH, ENABLE), 400, 'BadRequest');
+      expect((await graph.get('/v1.0/users')).status).toBe(200);
+      expect((await graph.get('/v1.0/policies/authenticationMethodsPolicy')).status).toBe(200);
+      const batch = await graph.post('/beta/$batch', { requests: [{ id: '1', method: 'GET', url: '/users' }] });
+      expect(batch.status).toBe(200);
+      expect(batch.body.responses[0].status).toBe(400);
+    }
+  });
+});
+
+describe('behaviour.hardwareOathPropagationSeconds', () => {
+  it('fails activations with a policy error until the delay after HardwareOath is enabled has passed, then succeeds', async () => {
+    await awayFromStepBoundary(30);
+    // 60 s at time scale 200: 300 ms.
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(2, { behaviour: { hardwareOathPropagationSeconds: 60 } }), timeScale: 200 });
+    // Disabled: the policy is not in effect at all.
+    const disabled = await activation(graph, emu.state, '50000000');
+    expectGraphError(disabled, 400, 'badRequest');
+    expect(disabled.body.error.message).toBe(POLICY_NOT_EFFECTIVE_MESSAGE);
+    expect((await graph.patch(HARDWARE_OATH, ENABLE)).status).toBe(204);
+    expect((await activation(graph, emu.state, '50000000')).body.error?.message).toBe(POLICY_NOT_EFFECTIVE_MESSAGE);
+    const devices = await graph.get(DEVICES);
+    // A policy refusal is not a failed activation of the token.
+    expect(devices.body.value[0].status).toBe('assigned');
+    const id = emu.state.devices[1]!.id;
+    await graph.delete(`${methods(USER)}/${id}`);
+    expect((await graph.post(`${methods(USER)}/assignAndActivate`, { device: { id }, verificationCode: totp(contosoSeed('50000001')) })).body.error.message).toBe(POLICY_NOT_EFFECTIVE_MESSAGE);
+    await sleep(320);
+    expect((await activation(graph, emu.state, '50000000')).status).toBe(204);
+  });
+
+  it('has no delay for a tenant whose HardwareOath was enabled before the emulator started, nor without the switch', async () => {
+    const enabled = { authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }] } };
+    const early = inProcess({ tenant: tenantWithTokens(1, { ...enabled, behaviour: { hardwareOathPropagationSeconds: 3600 } }) });
+    await awayFromStepBoundary(30);
+    expect((await activation(early.graph, early.emu.state, '50000000')).status).toBe(204);
+    const plain = inProcess({ tenant: tenantWithTokens(1) });
+    expect((await activation(plain.graph, plain.emu.state, '50000000')).status).toBe(204);
+  });
+});
+
+describe('behaviour.activationRateLimit', () => {
+  it('refuses activations past the pace with 429 and a Retry-After, counting every kind of activation', async () => {
+    await awayFromStepBoundary(30);
+    // 2 activations per 300 s at time scale 1000: a 300 ms window.
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(4, { behaviour: { activationRateLimit: { activations: 2, windowSeconds: 300 } } }), timeScale: 1000 });
+    expect((await activation(graph, emu.state, '50000000')).status).toBe(204);
+    const id = emu.state.devices[1]!.id;
+    await graph.delete(`${methods(USER)}/${id}`);
+    expect((await graph.post(`${methods(USER)}/assignAndActivate`, { device: { id }, verificationCode: totp(contosoSeed('50000001')) })).status).toBe(204);
+    const third = await activation(graph, emu.state, '50000002');
+    expectGraphError(third, 429, 'TooManyRequests');
+    const retryAfter = Number(third.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(0.3);
+    await sleep(retryAfter * 1000 + 5);
+    expect((await activation(graph, emu.state, '50000002')).status).toBe(204);
+  });
+
+  it('is off by default', async () => {
+    await awayFromStepBoundary(30);
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(4) });
+    for (const serial of ['50000000', '50000001', '50000002', '50000003']) expect((await activation(graph, emu.state, serial)).status).toBe(204);
+  });
+});
+
+describe('tenant states a migration meets, set from the tenant file', () => {
+  it('policyMigrationState, the system-preferred MFA setting of the policy, and a user\'s isSystemPreferredAuthenticationMethodEnabled', async () => {
+    const { graph } = inProcess({
+      tenant: {
+        ...tenantWithUsers(2),
+        users: [
+          { userPrincipalName: 'u0@example.com', displayName: 'U0', signInPreferences: { isSystemPreferredAuthenticationMethodEnabled: true } },
+          { userPrincipalName: 'u1@example.com', displayName: 'U1' },
+        ],
+        authenticationMethodsPolicy: {
+          policyMigrationState: 'migrationInProgress',
+          systemCredentialPreferences: { state: 'enabled', includeTargets: [{ id: 'all_users', targetType: 'group' }], excludeTargets: [] },
+        },
+      },
+    });
+    const policy = (await graph.get('/v1.0/policies/authenticationMethodsPolicy')).body;
+    expect(policy.policyMigrationState).toBe('migrationInProgress');
+    expect(policy.systemCredentialPreferences.state).toBe('enabled');
+    expect((await graph.get('/beta/users/u0@example.com/authentication/signInPreferences')).body.isSystemPreferredAuthenticationMethodEnabled).toBe(true);
+    expect((await graph.get('/beta/users/u1@example.com/authentication/signInPreferences')).body.isSystemPreferredAuthenticationMethodEnabled).toBe(false);
+    expect(() => inProcess({ tenant: { ...tenantWithUsers(1), authenticationMethodsPolicy: { systemCredentialPreferences: { state: 'on' } } } })).toThrow(/systemCredentialPreferences/);
+  });
+});

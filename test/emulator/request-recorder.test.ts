@@ -1,0 +1,52 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RECORD_ENV, type RecordedRequest } from '../../src/emulator/index.js';
+import { encodeBase32 } from '../../src/emulator/oath-secret.js';
+import { inProcess } from './helpers.js';
+import { DEVICES, newToken } from './oath-helpers.js';
+
+describe('recording every request a client sends (contract tests)', () => {
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+    delete process.env[RECORD_ENV];
+  });
+
+  it('hands each direct request and $batch item (run or 424) to the hook, as sent, secrets redacted', async () => {
+    const seen: RecordedRequest[] = [];
+    const { graph } = inProcess({ onRequest: (r) => seen.push(r) });
+    await graph.get("/v1.0/users('alice%40contoso.com')?$select=id");
+    await graph.post(DEVICES, newToken('70000001', { secretKey: encodeBase32(Buffer.from('0123456789abcdefghij')) }));
+    await graph.post('/v1.0/$batch', {
+      requests: [
+        { id: '1', method: 'POST', url: '/users/alice@contoso.com/authentication/phoneMethods', headers: { 'Content-Type': 'application/json' }, body: { phoneType: 'mobile', phoneNumber: '+1 4255550101' } },
+        { id: '2', method: 'GET', url: '/users/alice@contoso.com/authentication/phoneMethods', dependsOn: ['1'] },
+      ],
+    });
+    expect(seen.map((r) => `${r.method} ${r.version} ${r.path} ${r.status}`)).toEqual([
+      "GET v1.0 users('alice%40contoso.com') 200",
+      `POST beta ${DEVICES.replace('/beta/', '')} 201`,
+      'POST v1.0 users/alice@contoso.com/authentication/phoneMethods 409',
+      'GET v1.0 users/alice@contoso.com/authentication/phoneMethods 424',
+    ]);
+    expect(seen[0]!.query).toBe('%24select=id');
+    expect(seen[1]!.body).toMatchObject({ serialNumber: '70000001', secretKey: expect.stringMatching(/^\[redacted fingerprint=[0-9a-f]{16}\]$/) });
+    expect(JSON.stringify(seen)).not.toContain('4255550101');
+    expect(seen[3]!.body).toBeNull();
+  });
+
+  it('appends JSON lines to a file in the directory MFA_MIGRATE_EMULATOR_RECORD names', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'emu-record-'));
+    process.env[RECORD_ENV] = join(dir, 'nested');
+    const { graph } = inProcess();
+    await graph.get('/v1.0/organization');
+    await graph.get('/beta/nothing');
+    const files = readdirSync(join(dir, 'nested'));
+    expect(files).toEqual([`requests-${process.pid}.jsonl`]);
+    const lines = readFileSync(join(dir, 'nested', files[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RecordedRequest);
+    expect(lines.map((l) => `${l.method} ${l.version} ${l.path} ${l.status}`)).toEqual(['GET v1.0 organization 200', 'GET beta nothing 400']);
+  });
+});
