@@ -307,7 +307,19 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   // UTF-8 into U+FFFD, which a PSKC file has no reason to contain, so that is what is checked.
   stream.setEncoding('utf8');
   try {
-    for await (const s of stream as AsyncIterable<string>) {
+    let first = true;
+    for await (const read of stream as AsyncIterable<string>) {
+      let s = read;
+      if (first) {
+        first = false;
+        // Blank lines or spaces before the XML declaration (a file pasted from an RFC's figure) are
+        // not well-formed XML, but nothing hides there: they are skipped, their lines still counted.
+        const lead = /^\uFEFF?\s+(?=<\?xml[\s?])/.exec(s);
+        if (lead !== null) {
+          for (let i = lead[0].indexOf('\n'); i !== -1; i = lead[0].indexOf('\n', i + 1)) linesBefore++;
+          s = s.slice(lead[0].length);
+        }
+      }
       if (stream.bytesRead > maxBytes) {
         throw new PskcStreamError('unsafe', `the file is larger than the ${maxBytes}-byte limit for PSKC files`);
       }

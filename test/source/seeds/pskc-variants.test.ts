@@ -63,6 +63,13 @@ describe('PSKC variants', () => {
     expect(seeds[0]).toMatchObject({ serial: 'V-1', manufacturer: 'A&B <Tokens> A<', model: 'M&1' });
   });
 
+  it('skips blank space before the XML declaration (a figure pasted from an RFC), counting its lines', async () => {
+    const xml = readFileSync(seedsFixture('rfc6030-figure2.pskc'), 'utf8');
+    const { seeds, problems } = await read(tmp.file('indented.pskc', `\n\n  ${xml}`));
+    expect(seeds.map((s) => [s.serial, s.line])).toEqual([['12345678', 6]]);
+    expect(codes(problems)).not.toContain('error:pskc-invalid');
+  });
+
   it('ignores look-alike elements from other namespaces', async () => {
     const xml = onePackage({ device: '<SerialNo>V-1</SerialNo><x:UserId xmlns:x="urn:example:other">mallory@example.com</x:UserId>' });
     const { seeds } = await read(tmp.file('other-ns.pskc', xml));
