@@ -4,10 +4,6 @@
  * inside this process and as a process of its own, timed from spawn to exit as validate is).
  * Targets: under 5 s, under 400 MB, at most 3x the bare parse.
  *
- * Also printed: the CPU time (user + system, all threads) of validate and of the bare parse process.
- * On a busy machine the wall times mostly measure the other load (validate's two threads wait for
- * cores more than the one-thread baseline does); the CPU times move much less with it.
- *
  *   npm run build && node dist/bench/validate-100k.js [--users 100000] [--runs 3]
  */
 import { spawn } from 'node:child_process';
@@ -46,16 +42,7 @@ async function bareParse(): Promise<number> {
  * The same bare pass as a process of its own, timed like validate (spawn to exit): Node's start-up
  * and csv-parse's loading included, so that both figures are measured the same way.
  */
-/** Preloaded into a measured process: prints its CPU time (user + system, every thread) on exit. */
-const CPU_PRELOAD = `data:text/javascript,${encodeURIComponent('process.on("exit",()=>{const u=process.resourceUsage();process.stderr.write("\\nBENCH_CPU_MS="+Math.round((u.userCPUTime+u.systemCPUTime)/1000)+"\\n")})')}`;
-
-function cpuMs(stderr: string): number {
-  const m = /BENCH_CPU_MS=(\d+)/.exec(stderr);
-  if (!m) throw new Error(`no CPU time reported: ${stderr.slice(0, 500)}`);
-  return Number(m[1]);
-}
-
-function bareParseProcess(): Promise<{ ms: number; cpuMs: number }> {
+function bareParseProcess(): Promise<number> {
   const script = `
     import { createReadStream } from 'node:fs';
     import { parse } from 'csv-parse';
@@ -65,18 +52,16 @@ function bareParseProcess(): Promise<{ ms: number; cpuMs: number }> {
     if (n !== ${users + 1}) { console.error('read ' + n + ' records'); process.exit(1); }`;
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(process.execPath, ['--import', CPU_PRELOAD, '--input-type=module', '-e', script, join(dir, 'users.csv')], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, join(dir, 'users.csv')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve({ ms: performance.now() - t, cpuMs: cpuMs(err) }) : reject(new Error(`bare parse process exited ${code}: ${err}`))));
+    child.on('close', (code) => (code === 0 ? resolve(performance.now() - t) : reject(new Error(`bare parse process exited ${code}`))));
   });
 }
 
-function validate(): Promise<{ ms: number; rssKb: number; cpuMs: number; report: { users: number; tokens: unknown[]; errors: unknown[] } }> {
+function validate(): Promise<{ ms: number; rssKb: number; report: { users: number; tokens: unknown[]; errors: unknown[] } }> {
   return new Promise((resolve, reject) => {
     const t = performance.now();
-    const child = spawn(process.execPath, ['--import', rss, '--import', CPU_PRELOAD, cli, 'validate', '--source', dir, '--tokens', join(dir, 'tokens', 'seeds.pskc'), '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', rss, cli, 'validate', '--source', dir, '--tokens', join(dir, 'tokens', 'seeds.pskc'), '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -86,7 +71,7 @@ function validate(): Promise<{ ms: number; rssKb: number; cpuMs: number; report:
       const ms = performance.now() - t;
       const m = /BENCH_MAX_RSS_KB=(\d+)/.exec(err);
       if (code !== 0 || !m) return reject(new Error(`validate exited ${code}: ${err.slice(0, 2000)}`));
-      resolve({ ms, rssKb: Number(m[1]), cpuMs: cpuMs(err), report: JSON.parse(Buffer.concat(out).toString('utf8')) });
+      resolve({ ms, rssKb: Number(m[1]), report: JSON.parse(Buffer.concat(out).toString('utf8')) });
     });
   });
 }
@@ -96,21 +81,16 @@ const bare: number[] = [];
 const bareProc: number[] = [];
 const full: number[] = [];
 const mem: number[] = [];
-const cpu: number[] = [];
-const bareCpu: number[] = [];
 await bareParse(); // warm the file cache
 for (let i = 0; i < runs; i++) {
   bare.push(await bareParse());
-  const own = await bareParseProcess();
-  bareProc.push(own.ms);
-  bareCpu.push(own.cpuMs);
+  bareProc.push(await bareParseProcess());
   const r = await validate();
   if (r.report.users !== users || r.report.tokens.length !== users || r.report.errors.length !== 0) {
     throw new Error(`unexpected report: ${r.report.users} users, ${r.report.tokens.length} tokens, ${r.report.errors.length} errors`);
   }
   full.push(r.ms);
   mem.push(r.rssKb);
-  cpu.push(r.cpuMs);
 }
 const b = median(bare);
 const bp = median(bareProc);
@@ -122,6 +102,5 @@ process.stdout.write(
     `  mfa-migrate validate   ${(f / 1000).toFixed(2)} s wall, peak ${peakMb.toFixed(0)} MB   (targets: < 5 s, < 400 MB)`,
     `  bare csv-parse pass    ${(b / 1000).toFixed(2)} s in this process (warm), ${(bp / 1000).toFixed(2)} s as a process of its own (spawn to exit, like validate)`,
     `  ratio                  ${(f / b).toFixed(2)}x the in-process bare parse, ${(f / bp).toFixed(2)}x the bare parse process   (target: <= 3x)`,
-    `  CPU time               validate ${(median(cpu) / 1000).toFixed(2)} s (both threads), bare parse process ${(median(bareCpu) / 1000).toFixed(2)} s: ${(median(cpu) / median(bareCpu)).toFixed(2)}x`,
   ].join('\n') + '\n',
 );
