@@ -9,56 +9,19 @@
  * client's own HTTP parsing stays small and the same for both. Every shim answer is checked against
  * what the generator expects (HOTP codes in counter order are accepted, wrong codes rejected).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { closeSync, constants, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Secret } from '../src/model/secret.js';
-import type { OathSeed } from '../src/model/export-data.js';
 import { runImportStore } from '../src/shim/shim-operations.js';
-
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const a = process.argv[i]!;
-  if (a.startsWith('--')) args.set(a.slice(2), process.argv[i + 1]?.startsWith('--') === false ? process.argv[++i]! : 'true');
-}
-const num = (name: string, def: number): number => (args.has(name) ? Number(args.get(name)) : def);
+import { args, benchSeed, cpuSeconds, hotp, makeUsers, num, pct, startChild, stopChild, type BenchUser } from './shim-bench-kit.js';
 
 // ---------------------------------------------------------------- workload
-interface BenchUser {
-  name: string;
-  type: 'hotp' | 'totp';
-  secret: Buffer;
-  /** HOTP: next counter; TOTP: last step this client used. */
-  counter: number;
-  lastCode: string | null;
-}
-
-function hotp(secret: Buffer, counter: number): string {
-  const msg = Buffer.alloc(8);
-  msg.writeUInt32BE(Math.floor(counter / 2 ** 32), 0);
-  msg.writeUInt32BE(counter >>> 0, 4);
-  const mac = createHmac('sha1', secret).update(msg).digest();
-  const off = mac[mac.length - 1]! & 15;
-  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
-function makeUsers(count: number): BenchUser[] {
-  // 80 % HOTP (each accept needs the next counter: unlimited accepts per user), 20 % TOTP.
-  return Array.from({ length: count }, (_, i) => ({
-    name: `user${i}@bench.contoso.com`,
-    type: i % 5 === 4 ? 'totp' : 'hotp',
-    secret: randomBytes(20),
-    counter: -1,
-    lastCode: null,
-  }));
-}
-
 let requestSeq = 0;
 
 /**
@@ -292,46 +255,7 @@ function diskWriteLatency(dir: string): { p50: number; p99: number } {
   }
 }
 
-/** user + system CPU seconds of a process, from /proc (Linux); null elsewhere. */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
-    return ticks / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
-}
-const CLOCK_TICKS = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
 // ---------------------------------------------------------------- orchestration
-function startChild(cmd: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
-  });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-const pct = (sorted: Float64Array, p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]! : NaN);
-
 function line(label: string, r: RunResult): string {
   const rps = r.requests / r.seconds;
   const cpu = r.cpuSeconds !== null && r.requests > 0 ? `   server CPU ${((r.cpuSeconds * 1e6) / r.requests).toFixed(0).padStart(4)} µs/req` : '';
@@ -387,7 +311,8 @@ async function runBenchmark(): Promise<void> {
   const floor = diskWriteLatency(work);
   console.log(`Durable write floor on this disk (O_DSYNC, 1.5 KB, in place, like one journal batch): p50 ${floor.p50.toFixed(2)} ms, p99 ${floor.p99.toFixed(2)} ms\n`);
   const base = await startChild([here, '--baseline-server'], {});
-  const shim = await startChild([cli, 'shim', 'serve', '--store', store, '--port', '0', '--rate-limit', '0'], { MFA_SHIM_KEY: key.toString('base64') });
+  // Rate limit and source budget off: all traffic comes from one address (the budget would refuse the wrong codes' source).
+  const shim = await startChild([cli, 'shim', 'serve', '--store', store, '--port', '0', '--rate-limit', '0', '--source-max-fails', '0'], { MFA_SHIM_KEY: key.toString('base64') });
   const runs = { baseClosed: [] as RunResult[], baseOpen: [] as RunResult[], shimClosed: [] as RunResult[], shimOpen: [] as RunResult[] };
   const ratios: number[] = [];
   try {
@@ -438,21 +363,6 @@ async function runBenchmark(): Promise<void> {
   console.log(`  shim p99: open loop at ${rate} req/s ${pct(so.latenciesMs, 99).toFixed(2)} ms (baseline ${pct(bo.latenciesMs, 99).toFixed(2)} ms); closed loop ${pct(sc.latenciesMs, 99).toFixed(2)} ms (baseline ${pct(bc.latenciesMs, 99).toFixed(2)} ms)  (target < 10 ms: ${pct(so.latenciesMs, 99) < 10 ? 'met' : 'NOT met'} open loop)`);
 }
 
-function benchSeed(serial: string, u: BenchUser): OathSeed {
-  const secret = new Secret(u.secret);
-  return {
-    serial,
-    type: u.type,
-    algorithm: 'sha1',
-    digits: 6,
-    period: u.type === 'totp' ? 30 : null,
-    counter: u.type === 'hotp' ? 0n : null,
-    secret,
-    fingerprint: secret.fingerprint(),
-    source: 'bench',
-  };
-}
-
 // ---------------------------------------------------------------- baseline server (child mode)
 if (args.has('baseline-server')) {
   // The bare endpoint: read the body, parse JSON, check the two fields, answer a JSON verdict.
@@ -478,6 +388,96 @@ if (args.has('baseline-server')) {
     process.stdout.write(`listening on http://127.0.0.1:${addr.port}\n`);
   });
   process.on('SIGTERM', () => server.close(() => process.exit(0)));
+} else if (args.has('postgres')) {
+  await runPostgresBenchmark();
 } else {
   await runBenchmark();
+}
+
+/**
+ * `--postgres`: the shim with its state in PostgreSQL beside the shim with the local journal, same
+ * run, alternating slices; then two nodes on the one database against one node. PostgreSQL is the
+ * distribution's, started here (test/shim/postgres-server.ts), with its default durability
+ * (fsync on, synchronous commit).
+ */
+async function runPostgresBenchmark(): Promise<void> {
+  const { startPostgres, unavailable } = await import('../test/shim/postgres-server.js');
+  if (unavailable) throw new Error(`cannot run: ${unavailable}`);
+  const duration = num('duration', 5);
+  const clients = num('clients', 64);
+  const userCount = num('users', 5000);
+  const rate = num('rate', 500);
+  const slice = num('slice', 1);
+  const slices = Math.max(1, Math.round(duration / slice));
+  const cli = fileURLToPath(new URL('../bin/cli/main.js', import.meta.url));
+  const key = randomBytes(32);
+  const work = mkdtempSync(join(tmpdir(), 'shim-pg-bench-'));
+  const cpu = cpus();
+  console.log(`Verify shim with its state in PostgreSQL vs the local journal, over loopback HTTP: ${clients} keep-alive clients; ${duration} s per mode, ${slices} alternating slices of ${slice} s`);
+  console.log(`Machine: ${cpu[0]?.model ?? 'unknown CPU'} x ${cpu.length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const pg = await startPostgres();
+  const env = { MFA_SHIM_KEY: key.toString('base64'), ...pg.env };
+  const savedPassfile = process.env.PGPASSFILE;
+  process.env.PGPASSFILE = pg.env.PGPASSFILE;
+  const children: ChildProcess[] = [];
+  try {
+    const { parseStateUrl } = await import('../src/shim/postgres/state-url.js');
+    const state = parseStateUrl(pg.url);
+    const localUsers = makeUsers(userCount);
+    const pgUsers = makeUsers(userCount);
+    const localStore = join(work, 'local.store');
+    const pgStore = join(work, 'pg.store');
+    const input = (us: BenchUser[]) => ({ users: us.map((u) => ({ username: u.name, enabled: true })), tokens: us.map((u, i) => ({ seed: benchSeed(`B${i}`, u), user: u.name })) });
+    await runImportStore({ store: localStore, key, input: input(localUsers) });
+    await runImportStore({ store: pgStore, key, input: input(pgUsers), state });
+    const { copyFileSync } = await import('node:fs');
+    copyFileSync(pgStore, join(work, 'pg-b.store'));
+    const flags = ['--port', '0', '--rate-limit', '0', '--source-max-fails', '0'];
+    const local = await startChild([cli, 'shim', 'serve', '--store', localStore, ...flags], env);
+    const nodeA = await startChild([cli, 'shim', 'serve', '--store', pgStore, '--state', pg.url, ...flags], env);
+    const nodeB = await startChild([cli, 'shim', 'serve', '--store', join(work, 'pg-b.store'), '--state', pg.url, ...flags], env);
+    children.push(local.child, nodeA.child, nodeB.child);
+    const half = Math.floor(pgUsers.length / 2);
+    const [usersA, usersB] = [pgUsers.slice(0, half), pgUsers.slice(half)];
+    const runs = { local: [] as RunResult[], pg: [] as RunResult[], two: [] as RunResult[], localOpen: [] as RunResult[], pgOpen: [] as RunResult[] };
+    await runLoad(local.port, clients, 1, localUsers, local.child.pid!);
+    await runLoad(nodeA.port, clients, 1, pgUsers, nodeA.child.pid!);
+    for (let i = 0; i < slices; i++) {
+      for (const which of i % 2 === 0 ? ['local', 'pg', 'two'] : ['two', 'pg', 'local']) {
+        if (which === 'local') runs.local.push(await runLoad(local.port, clients, slice, localUsers, local.child.pid!));
+        else if (which === 'pg') runs.pg.push(await runLoad(nodeA.port, clients, slice, pgUsers, nodeA.child.pid!));
+        else {
+          // Two nodes, each with half the clients and half the users (a load balancer in front).
+          const [a, b] = await Promise.all([runLoad(nodeA.port, clients / 2, slice, usersA, nodeA.child.pid!), runLoad(nodeB.port, clients / 2, slice, usersB, nodeB.child.pid!)]);
+          runs.two.push({ ...pool([a, b]), seconds: slice });
+        }
+      }
+    }
+    for (let i = 0; i < slices; i++) {
+      for (const which of i % 2 === 0 ? ['local', 'pg'] : ['pg', 'local']) {
+        if (which === 'local') runs.localOpen.push(await runLoad(local.port, clients, slice, localUsers, local.child.pid!, rate));
+        else runs.pgOpen.push(await runLoad(nodeA.port, clients, slice, pgUsers, nodeA.child.pid!, rate));
+      }
+    }
+    const [lc, pc, tc, lo, po] = [pool(runs.local), pool(runs.pg), pool(runs.two), pool(runs.localOpen), pool(runs.pgOpen)];
+    console.log(line('local journal, closed loop', lc));
+    console.log(line('PostgreSQL, closed loop', pc));
+    console.log(line('PostgreSQL 2 nodes, closed', tc));
+    console.log(line('local journal, open loop', lo));
+    console.log(line('PostgreSQL, open loop', po));
+    const all = pool([...runs.pg, ...runs.two, ...runs.pgOpen]);
+    const mix = [...all.reasons].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${((100 * v) / all.requests).toFixed(1)} %`).join(', ');
+    console.log(`  PostgreSQL answers: ${mix}; unexpected ${all.unexpected + pool([...runs.local, ...runs.localOpen]).unexpected}; connection errors ${all.errors}`);
+    const ratio = pc.requests / pc.seconds / (lc.requests / lc.seconds);
+    console.log(`  throughput PostgreSQL / local journal (closed loop): ${ratio.toFixed(2)}  (target >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+    console.log(`  PostgreSQL p99 open loop at ${rate} req/s: ${pct(po.latenciesMs, 99).toFixed(2)} ms (local journal ${pct(lo.latenciesMs, 99).toFixed(2)} ms)  (target < 20 ms: ${pct(po.latenciesMs, 99) < 20 ? 'met' : 'NOT met'})`);
+    const scale = tc.requests / tc.seconds / (pc.requests / pc.seconds);
+    console.log(`  two nodes / one node on one database (closed loop): ${scale.toFixed(2)}  (target > 1: ${scale > 1 ? 'met' : 'NOT met'})`);
+  } finally {
+    for (const c of children) await stopChild(c).catch(() => undefined);
+    if (savedPassfile === undefined) delete process.env.PGPASSFILE;
+    else process.env.PGPASSFILE = savedPassfile;
+    await pg.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
 }

@@ -17,7 +17,8 @@ await build({
   platform: 'node',
   resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
   // Required at run time, only when a real tenant is reached (see src/graph/auth.ts).
-  external: ['@azure/identity'],
+  // pg's optional native binding (pg-native) is never used: pg falls back to its JavaScript client.
+  external: ['@azure/identity', 'pg-native'],
   logLevel: 'warn',
   output: { dir: out, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
 });

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, copyFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GraphClient } from '../graph/graph-client.js';
 import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
 import { UserError } from '../model/user-error.js';
-import { encodePlanFile, SavedPlan, writePlanFile } from '../plan/plan-file.js';
+import { encodePlanFile, readPlanHeader, SavedPlan, writePlanFile } from '../plan/plan-file.js';
 import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
+import { storageProblem } from '../apply/journal.js';
 import { planFileOf, type MadePlan } from './plan.js';
 import { resultRows, type ResultRow } from './results.js';
 import { checkPlanAgainstSources } from './plan-check.js';
@@ -25,6 +27,7 @@ export interface ApplyRequest {
   concurrency: number;
   activationRate?: number;
   policyPropagationWait?: number;
+  tokenPath?: 'auto' | 'bulk' | 'single';
   signal?: AbortSignal;
   onProgress?: (p: ApplyProgressEvent) => void;
   log?: (line: string) => void;
@@ -62,7 +65,7 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   const seeds = await checkPlanAgainstSources(plan, req.log);
   const outcome = await startApply(
     plan,
-    { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency, ...(req.activationRate !== undefined ? { activationRate: req.activationRate } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}) },
+    { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency, ...(req.activationRate !== undefined ? { activationRate: req.activationRate } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}), ...(req.tokenPath ? { tokenPath: req.tokenPath } : {}) },
     {
       client: req.graph,
       stateDir,
@@ -75,6 +78,34 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   );
   const kept = users ? new Set(users) : undefined;
   return { outcome, stateDir, results: resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users) };
+}
+
+/**
+ * `apply PLANFILE`: the plan is copied into the state folder first (0600, in a folder only this user
+ * can write) and everything (the check against its sources, the pre-flight, every wave) reads that
+ * copy, which must be byte for byte the file named: an edit to the file during the run cannot reach
+ * the tenant.
+ */
+export async function applyPlanFile(path: string, req: ApplyRequest): Promise<Applied> {
+  const header = await readPlanHeader(path);
+  const stateDir = await stateDirFor(req.stateDir, header.tenant.id);
+  const copy = join(stateDir, `.plan-${randomBytes(6).toString('hex')}.jsonl`);
+  try {
+    await copyFile(path, copy, constants.COPYFILE_EXCL);
+    await chmod(copy, 0o600);
+  } catch (err) {
+    await unlink(copy).catch(() => undefined);
+    const why = storageProblem(err);
+    if (why) throw new UserError(`cannot copy the plan into the state folder ${stateDir} (${why}): nothing was sent`, 1, { cause: err });
+    throw new UserError(`cannot read the plan file ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, 1, { cause: err });
+  }
+  try {
+    const plan = await SavedPlan.open(path, copy);
+    if (plan.header.tenant.id !== header.tenant.id) throw new UserError(`${path} changed while it was being read: apply it again`);
+    return await applySavedPlan(plan, { ...req, stateDir });
+  } finally {
+    await unlink(copy).catch(() => undefined);
+  }
 }
 
 /** `apply --source`: a plan made in this process, saved beside the runs (0600) so the run keeps its copy, then applied. */

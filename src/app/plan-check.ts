@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { OathSeed } from '../model/export-data.js';
 import { formatProblem, SourceError } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
 import { fatalProblems } from '../plan/build-plan.js';
-import { fingerprintFiles } from '../plan/fingerprint.js';
-import type { PlanUserLine, SavedPlan } from '../plan/plan-file.js';
-import { firstDifference, rederivePlan } from '../plan/rederive.js';
+import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
+import type { SavedPlan } from '../plan/plan-file.js';
+import { firstDifference } from '../plan/rederive.js';
 import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
@@ -55,23 +55,28 @@ export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: stri
   const bundle = await readPlanSources(plan);
   const src = plan.header.source;
   const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(src.dir, f))).map((f) => ({ name: f, path: join(src.dir, f) }));
+  const read = [...files, ...src.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))];
   let fingerprint: string;
+  let each: { sha256: string; bytes: number }[];
   try {
-    fingerprint = await fingerprintFiles([...files, ...src.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))]);
+    ({ fingerprint, files: each } = await hashFiles(read));
   } catch (err) {
     throw new UserError(`cannot read the plan's sources again (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): they must be where the plan was made from`);
   }
   if (fingerprint !== plan.header.source_fingerprint) {
     throw new UserError(`the export or seed files changed since the plan was made (${src.dir}, ${src.tokens.length} seed file(s)): make a new plan, or put them back as they were`);
   }
+  // The input files the plan lists (2.1) are the ones it was made from, hash for hash.
+  const inputs = plan.header.inputs;
+  if (inputs && canonicalJson(inputs.map((f) => [f.path, f.sha256, f.bytes])) !== canonicalJson(read.map((f, i) => [resolve(f.path), each[i]!.sha256, each[i]!.bytes]))) {
+    throw new EditedPlanError(plan.path, 'its list of input files and their SHA-256 is not the files it was made from');
+  }
   const seeds = new Map(bundle.seeds.map((s) => [serialKey(s.serial), s]));
   if (!plan.recordsTenant) {
     log?.(`Note: ${plan.path} (format ${plan.header.format_version}) records no tenant state, so it was checked against its sources' fingerprint only.`);
     return seeds;
   }
-  const lines: PlanUserLine[] = [];
-  for await (const chunk of plan.lines()) lines.push(...chunk);
-  const where = firstDifference(plan.header, plan.policyChanges, lines, rederivePlan(plan.header, lines, bundle));
+  const where = await firstDifference(plan, bundle);
   if (where) throw new EditedPlanError(plan.path, where);
   return seeds;
 }

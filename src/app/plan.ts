@@ -3,13 +3,15 @@ import { join, resolve } from 'node:path';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
 import type { GraphClient } from '../graph/graph-client.js';
-import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
+import { readCutover, setMembership } from '../graph/cutover-reader.js';
+import { groupMemberUpns, resolveGroup, type GroupRef } from '../graph/groups-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
 import { formatProblem, SourceError, type Problem } from '../model/problem.js';
 import { UserError } from '../model/user-error.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
-import { fingerprintFiles } from '../plan/fingerprint.js';
+import { hashFiles } from '../plan/fingerprint.js';
+import type { PlanInputFile } from '../plan/plan-model.js';
 import { toPlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
@@ -32,6 +34,13 @@ export interface PlanRequest {
   prune: boolean;
   /** Plan the rest when token serials have no seed (their tokens are skipped, their users' default kept). */
   allowMissingSeeds: boolean;
+  /** --rollout-group (names or ids, in fill order): switch users by staged rollout. */
+  rolloutGroups?: string[];
+  /** --federated-mfa reject: the federation's final step. */
+  federatedMfa?: 'reject';
+  forceFederation?: boolean;
+  /** --campaign-group: phone-only users into this group, targeted by the registration campaign. */
+  campaignGroup?: string;
   graph: GraphClient;
   concurrency: number;
   onProgress?: (done: number, total: number) => void;
@@ -64,6 +73,13 @@ export class UntrustedExportError extends UserError {
   }
 }
 
+/** The cutover asked for cannot be planned: staged rollout's limits, users a federation change would leave behind. */
+export class CutoverRefusedError extends UserError {
+  constructor(readonly reasons: string[]) {
+    super(`the cutover cannot be planned as asked:\n${reasons.map((r) => `  ${r}`).join('\n')}`);
+  }
+}
+
 /** Reads the export and the tenant, and builds the plan. Reads only. */
 export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   let bundle: ExportBundle;
@@ -84,27 +100,53 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   // Hash the export now, next to reading it, not after a tenant read that can take minutes (a file
   // edited meanwhile would give a fingerprint of other content); the hashing overlaps the reads.
   const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(req.source, f))).map((f) => ({ name: f, path: join(req.source, f) }));
-  const fingerprint = fingerprintFiles([...files, ...req.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))]);
-  fingerprint.catch(() => {}); // awaited below; a Graph failure may come first
+  const read = [...files, ...req.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))];
+  const hashed = hashFiles(read);
+  hashed.catch(() => {}); // awaited below; a Graph failure may come first
 
   const client = req.graph;
-  const scope = await resolveScope(client, bundle, req);
+  const { scope, group: scopeGroup } = await resolveScope(client, bundle, req);
   const target: PolicyTarget = req.targetGroup ? await resolveGroup(client, req.targetGroup, '--target-group') : ALL_USERS;
   const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));
   const names = new Set(inScope.map((u) => u.username));
   const serials = bundle.tokens.filter((t) => t.user !== undefined && names.has(t.user)).map((t) => t.seed.serial);
-  const [tenant, identity] = await Promise.all([
+  const rolloutGroups = req.rolloutGroups ?? [];
+  const wantsCutover = rolloutGroups.length > 0 || req.federatedMfa !== undefined || req.campaignGroup !== undefined;
+  const [tenant, identity, cutover] = await Promise.all([
     readTenant(client, { upns: inScope.map((u) => u.username), serials, policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
     client.identity(),
+    wantsCutover
+      ? readCutover(client, { rolloutGroups, rollout: rolloutGroups.length > 0 || req.federatedMfa !== undefined, ...(req.campaignGroup ? { campaignGroup: req.campaignGroup } : {}), federation: req.federatedMfa !== undefined })
+      : Promise.resolve(undefined),
   ]);
+  if (cutover) {
+    tenant.cutover = cutover.cutover;
+    setMembership(tenant.users.values(), cutover.memberOf);
+  }
   const built = buildPlan({
     bundle,
     tenant,
     ...(scope ? { scope } : {}),
-    options: { includeEmail: req.includeEmail, defaultMethod: req.defaultMethod, prune: req.prune, target },
-    sourceFingerprint: await fingerprint,
+    options: {
+      includeEmail: req.includeEmail,
+      defaultMethod: req.defaultMethod,
+      prune: req.prune,
+      target,
+      cutover: {
+        rolloutGroups: cutover?.rolloutGroups ?? [],
+        federatedMfa: req.federatedMfa ?? null,
+        forceFederation: req.forceFederation ?? false,
+        campaignGroup: cutover?.campaignGroup ?? null,
+        ...(scopeGroup ? { scopeGroup } : {}),
+      },
+    },
+    sourceFingerprint: (await hashed).fingerprint,
     now: new Date(),
   });
+  if (built.refusals.length > 0) throw new CutoverRefusedError(built.refusals);
+  // Each input file with its own hash, for the report's sign-off header (the fingerprint ties them together).
+  const roles: PlanInputFile['role'][] = [...files.map((f) => (f.name === USERS_FILE ? 'users' : f.name === DEVICES_FILE ? 'devices' : 'settings') as PlanInputFile['role']), ...req.tokens.map(() => 'seeds' as const)];
+  built.plan.inputs = (await hashed).files.map((h, i) => ({ role: roles[i]!, path: resolve(read[i]!.path), sha256: h.sha256, bytes: h.bytes }));
   built.plan.graph = client.root;
   built.plan.identity = { appId: identity.appId, upn: identity.upn };
   built.plan.tool_version = packageVersion();
@@ -119,11 +161,12 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   return { built, bundle, source, tenant };
 }
 
-async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest): Promise<Set<string> | undefined> {
+async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest): Promise<{ scope: Set<string> | undefined; group?: GroupRef }> {
   let scope: Set<string> | undefined;
+  let group: GroupRef | undefined;
   if (req.users) scope = new Set(await readUserList(req.users));
   if (req.group) {
-    const group = await resolveGroup(client, req.group, '--group');
+    group = await resolveGroup(client, req.group, '--group');
     const members = new Set((await groupMemberUpns(client, group.id)).map((u) => u.toLowerCase()));
     scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
   }
@@ -132,5 +175,5 @@ async function resolveScope(client: GraphClient, bundle: ExportBundle, req: Plan
     const unknown = [...scope].filter((u) => !known.has(u));
     if (unknown.length > 0) req.log?.(`Note: ${unknown.length} user(s) in --users are not in the export and are ignored`);
   }
-  return scope;
+  return { scope, ...(group ? { group } : {}) };
 }

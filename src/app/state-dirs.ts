@@ -1,6 +1,7 @@
-import { lstat, mkdir, readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, mkdir, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { UserError } from '../model/user-error.js';
 
 /**
@@ -23,7 +24,15 @@ export function tenantStateDir(tenantId: string, env: NodeJS.ProcessEnv = proces
  * whoever can write there can plant a run that resume would pick, or edit a journal rollback trusts.
  */
 export async function checkStateDir(dir: string, create: boolean): Promise<void> {
-  if (create) await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (create) {
+    // A folder that cannot be made or written (a read-only mount, no permission) is said so before anything starts.
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await access(dir, constants.W_OK);
+    } catch (err) {
+      throw new UserError(`cannot write to the state folder ${dir}: ${fsReason(await whyNotMade(dir, err))}; name a writable one with --state-dir`);
+    }
+  }
   for (const path of [dir, join(dir, 'runs')]) {
     let st;
     try {
@@ -54,4 +63,26 @@ export async function allStateDirs(env: NodeJS.ProcessEnv = process.env): Promis
   const base = stateBase(env);
   const names = await readdir(base, { withFileTypes: true }).catch(() => []);
   return names.filter((d) => d.isDirectory()).map((d) => join(base, d.name)).sort();
+}
+
+/** A recursive mkdir on a read-only mount says ENOENT: the nearest folder that exists tells the real reason. */
+async function whyNotMade(dir: string, err: unknown): Promise<unknown> {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    try {
+      await access(d, constants.W_OK);
+      return err;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || d === dirname(d)) return e;
+    }
+  }
+}
+
+function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EROFS') return 'it is on a read-only file system';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOTDIR') return 'a part of the path is a file';
+  if (code === 'ENOSPC') return 'the disk is full';
+  return code ?? (err as Error).message;
 }

@@ -1,11 +1,12 @@
-import type { BatchPipeline, PipelineOutcome } from '../graph/batch-pipeline.js';
+import type { BatchPipeline, PipelineOutcome, Prepared } from '../graph/batch-pipeline.js';
 import { errorText, isSuccess } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { Backoff } from '../graph/retry-policy.js';
 import type { Journal, OpRecord, OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
-import { lookUpBeforeCreate, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
+import { lookUpBeforeCreate, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
+import { serialKey } from '../model/serial.js';
 
 export interface ExecutorOptions {
   client: GraphClient;
@@ -37,7 +38,7 @@ export interface ExecStats {
   /** Activations waiting for the hardware OATH policy to apply, and until when they are tried. */
   waitingForPolicy: number;
   policyWaitUntil?: number;
-  /** Activations held back by the activation pace. */
+  /** Times an activation was held back to keep the activation pace. */
   paced: number;
   done: number;
   failed: number;
@@ -65,6 +66,10 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** A token create whose serial was looked up in the inventory already. */
   looked?: boolean;
+  /** Graph's request id of the last answer to this operation (journaled with its outcome). */
+  requestId?: string;
+  /** A bulk create's serials the inventory holds already: left out of it. */
+  skip?: Set<string>;
   /** An activation being tried again while the hardware OATH policy propagates. */
   waitedForPolicy?: boolean;
 }
@@ -206,21 +211,29 @@ export class Executor {
       return this.checkFinished();
     }
     if (s.op.kind === 'token-create' && !s.looked) return void this.lookUpFirst(s);
-    if (s.op.kind === 'token-activate' && this.opts.activationPace) {
-      const wait = this.paceWait(this.opts.activationPace);
-      if (wait > 0) return this.later(s, wait, true);
-    }
+    if (s.op.kind === 'token-bulk-create' && !s.looked) return void this.lookUpBulk(s);
     const ctx = { ...this.opts.context, results: this.results };
-    const first = callFor(s.op, ctx);
+    const first = callFor(s.op, ctx, s.skip);
     if ('error' in first) return this.settle(s, 'failed', first.error);
     if ('deferMs' in first) return this.later(s, first.deferMs);
-    if (s.op.kind === 'token-activate') this.activationTimes.push(Date.now());
     s.status = 'submitted';
     s.attempts++;
     this.active++;
-    const lazy = s.op.kind === 'token-activate';
+    // An activation's code is made when its batch forms, and the pace is kept there, at sending time.
+    const lazy = s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate';
+    const activation = (): Prepared => {
+      const pace = this.opts.activationPace;
+      const wait = pace ? this.paceWait(pace) : 0;
+      if (wait > 0) {
+        this.stats.paced++;
+        return { deferMs: wait };
+      }
+      const made = callFor(s.op, { ...this.opts.context, results: this.results });
+      if ('call' in made) this.activationTimes.push(Date.now());
+      return made;
+    };
     this.pipeline
-      .submit({ version: first.call.version, call: lazy ? () => callFor(s.op, { ...this.opts.context, results: this.results }) : first.call, tag: s.op.id })
+      .submit({ version: first.call.version, call: lazy ? activation : first.call, tag: s.op.id })
       .then((outcome) => this.onOutcome(s, outcome))
       .catch((err: unknown) => this.abort(err))
       .finally(() => {
@@ -230,13 +243,11 @@ export class Executor {
       });
   }
 
-  /** Sends an operation again after `ms` (held back by the pace, a time step, a backoff or the policy). */
-  private later(s: Slot, ms: number, paced = false): void {
+  /** Sends an operation again after `ms` (a time step, a backoff, the policy). */
+  private later(s: Slot, ms: number): void {
     s.status = 'timed';
-    if (paced) this.stats.paced++;
     s.timer = setTimeout(() => {
       s.timer = undefined;
-      if (paced) this.stats.paced--;
       if (s.status === 'timed') {
         s.status = 'waiting';
         this.submit(s);
@@ -252,6 +263,7 @@ export class Executor {
   }
 
   private onOutcome(s: Slot, outcome: PipelineOutcome): void {
+    if ((outcome.kind === 'answer' || outcome.kind === 'unknown') && outcome.requestId) s.requestId = outcome.requestId;
     switch (outcome.kind) {
       case 'stopped':
         s.status = 'stopped';
@@ -281,7 +293,7 @@ export class Executor {
         }
         // Refused because the hardware OATH policy has not reached this user yet: tried again until
         // the propagation time the run allows is over.
-        const until = s.op.kind === 'token-activate' && res.status >= 400 && res.status < 500 && refusedByPolicy(res) ? this.opts.policyPropagationUntil?.() : undefined;
+        const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && res.status >= 400 && res.status < 500 && refusedByPolicy(res) ? this.opts.policyPropagationUntil?.() : undefined;
         if (until !== undefined && Date.now() < until && !this.interrupted) {
           if (!s.waitedForPolicy) {
             s.waitedForPolicy = true;
@@ -330,6 +342,34 @@ export class Executor {
           this.submit(s);
         }
       }, this.backoff(s.attempts));
+    } finally {
+      this.active--;
+      this.checkFinished();
+    }
+  }
+
+  /** A bulk create leaves out the serials the inventory has already: never two tokens of one serial. */
+  private async lookUpBulk(s: Slot): Promise<void> {
+    s.status = 'verify';
+    s.looked = true;
+    this.active++;
+    try {
+      // Tokens of users this run does not write now (left out as stale) are not created either.
+      const wanted = new Set((this.dependents.get(s.op.id) ?? []).map((id) => serialKey(String(this.slots.get(id)?.op.after?.serialNumber ?? ''))));
+      s.skip = await serialsPresent(s.op, this.opts.client);
+      for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) if (!wanted.has(serialKey(t.serialNumber))) s.skip.add(serialKey(t.serialNumber));
+      const all = ((s.op.after?.tokens as unknown[]) ?? []).length;
+      if (s.skip.size === all) return this.settle(s, 'done', undefined, { devices: {} });
+      s.status = 'waiting';
+      this.submit(s);
+    } catch (err) {
+      s.looked = false;
+      if (++s.attempts >= this.maxAttempts || this.interrupted) {
+        if (this.interrupted) s.status = 'stopped';
+        else this.settle(s, 'failed', `looking up the tokens' serials failed: ${(err as Error).message}`);
+        return;
+      }
+      this.later(s, this.backoff(s.attempts));
     } finally {
       this.active--;
       this.checkFinished();
@@ -385,7 +425,7 @@ export class Executor {
     s.status = status;
     if (error && status !== 'done') s.error = error;
     this.stats[status]++;
-    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}) });
+    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {
       const n = this.slots.get(next);
       if (n) this.promote(n);

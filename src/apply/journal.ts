@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendSynced } from '../io/fsync.js';
@@ -36,6 +37,26 @@ export interface OpRecord {
   /** What the operation produced that later steps need (a created token's id). */
   result?: Record<string, unknown>;
   error?: string;
+  /** Graph's `request-id` of the answer (the $batch item's, else the envelope's): what Microsoft support asks for. */
+  requestId?: string;
+}
+
+/**
+ * The hash chain: every line ends with `"hash"`, the SHA-256 (hex) of the previous line's hash
+ * followed by this line's bytes without its hash member; the first line's "previous hash" is the
+ * plan hash it records. An edit of any line breaks the chain from that line on.
+ */
+export function chainHash(previous: string, lineWithoutHash: string): string {
+  return createHash('sha256').update(previous).update(lineWithoutHash).digest('hex');
+}
+
+/** The hash member as the journal writes it: always last on its line. */
+const HASH_MEMBER = /,"hash":"([0-9a-f]{64})"\}$/;
+
+/** A line's hash and the line without it, or undefined for a line written before the chain. */
+export function splitHash(line: string): { hash: string; body: string } | undefined {
+  const m = HASH_MEMBER.exec(line);
+  return m ? { hash: m[1]!, body: `${line.slice(0, m.index)}}` } : undefined;
 }
 
 type Line = RunHeader | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave'; at: string; wave: number; state: 'started' | 'done' } | { t: 'end'; at: string; state: Exclude<RunState, 'running' | 'interrupted'>; counts: Record<OpState, number> };
@@ -50,6 +71,8 @@ export interface RunView {
   end?: { state: Exclude<RunState, 'running' | 'interrupted'>; at: string; counts: Record<OpState, number> };
   /** Time of the last record. */
   last: string;
+  /** Time of each operation's last record (its outcome, or its start when it has none). */
+  times: Map<string, string>;
   /** Lines that could not be read (a torn last line is not one): the run is read without them. */
   problems: string[];
 }
@@ -62,15 +85,27 @@ export interface RunView {
  * retried. Secrets are never written.
  */
 export class Journal {
+  /** Appends in the order they were asked for (their hashes chain in that order). */
+  private queue: Promise<void> = Promise.resolve();
+  /** The first write that failed: later lines would chain from a line that is not on disk. */
+  private failed: JournalWriteError | undefined;
+
   private constructor(
     readonly dir: string,
     private fh: FileHandle,
+    /** The last line's hash (undefined: a journal written before the chain, continued without one). */
+    private last: string | undefined,
   ) {}
+
+  /** The hash of the last line written: what apply, resume and rollback print at the end. */
+  get head(): string | undefined {
+    return this.last;
+  }
 
   static async create(runDir: string, header: RunHeader): Promise<Journal> {
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     const fh = await open(join(runDir, 'journal.jsonl'), 'wx', 0o600);
-    const j = new Journal(runDir, fh);
+    const j = new Journal(runDir, fh, header.planHash);
     await j.write([header]);
     return j;
   }
@@ -99,12 +134,14 @@ export class Journal {
         await fh.truncate(keep);
         await fh.sync();
       }
-    } catch (err) {
+      // The chain goes on from the last whole line's hash (none: the journal predates the chain).
+      const last = splitHash(await lastLine(fh, keep));
       await fh.close();
+      return new Journal(runDir, await open(path, 'a', 0o600), last?.hash);
+    } catch (err) {
+      await fh.close().catch(() => undefined);
       throw err;
     }
-    await fh.close();
-    return new Journal(runDir, await open(path, 'a', 0o600));
   }
 
   async ops(ops: OpRecord[]): Promise<void> {
@@ -123,12 +160,44 @@ export class Journal {
     await this.fh.close();
   }
 
-  private async write(lines: Line[]): Promise<void> {
-    try {
-      await appendSynced(this.fh, lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-    } catch (err) {
-      throw new JournalWriteError(this.dir, err);
+  private write(lines: Line[]): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    // Hashed now, in the order asked, and appended in that order.
+    const text = lines
+      .map((l) => {
+        const body = JSON.stringify(l);
+        if (this.last === undefined) return `${body}\n`;
+        this.last = chainHash(this.last, body);
+        return `${body.slice(0, -1)},"hash":"${this.last}"}\n`;
+      })
+      .join('');
+    const done = this.queue.then(async () => {
+      if (this.failed) throw this.failed;
+      try {
+        await appendSynced(this.fh, text);
+      } catch (err) {
+        throw (this.failed ??= new JournalWriteError(this.dir, err));
+      }
+    });
+    this.queue = done.catch(() => undefined);
+    return done;
+  }
+}
+
+/** The last line of the first `end` bytes of a file (without its newline); '' when there is none. */
+async function lastLine(fh: FileHandle, end: number): Promise<string> {
+  if (end === 0) return '';
+  const stop = end - 1; // the newline that ends the last line
+  let chunk = 64 * 1024;
+  for (;;) {
+    const from = Math.max(0, stop - chunk);
+    const buf = Buffer.alloc(stop - from);
+    await fh.read(buf, 0, buf.length, from);
+    const nl = buf.lastIndexOf(0x0a);
+    if (nl >= 0 || from === 0) {
+      return buf.toString('utf8', nl >= 0 ? nl + 1 : 0);
     }
+    chunk *= 4;
   }
 }
 
@@ -163,6 +232,7 @@ export async function readRun(runDir: string): Promise<RunView> {
   let header: RunHeader | undefined;
   const ops = new Map<string, OpRecord>();
   const doneOrder: string[] = [];
+  const times = new Map<string, string>();
   let wavesDone = 0;
   let end: RunView['end'];
   let last = '';
@@ -189,6 +259,7 @@ export async function readRun(runDir: string): Promise<RunView> {
         for (const o of line.ops) {
           if (o.state === 'done' && ops.get(o.op)?.state !== 'done') doneOrder.push(o.op);
           ops.set(o.op, { ...ops.get(o.op), ...o });
+          times.set(o.op, line.at);
         }
         last = line.at;
         break;
@@ -203,7 +274,7 @@ export async function readRun(runDir: string): Promise<RunView> {
     }
   }
   if (!header) throw new UserError(`${runDir}/journal.jsonl has no run header: it cannot be read`);
-  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, problems };
+  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, times, problems };
 }
 
 export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpState, number> {
@@ -272,4 +343,71 @@ export async function listRuns(stateDir: string, isActive: (id: string) => boole
     if (r.rollback_of) byId.get(r.rollback_of)?.rolled_back_by.push(r.id);
   }
   return out.sort((a, b) => b.started.localeCompare(a.started) || b.id.localeCompare(a.id));
+}
+
+/** What `runs verify` found: the chain whole, broken at a line, or a journal written before the chain. */
+export type JournalCheck =
+  | { state: 'verified'; lines: number; planHash: string; head: string }
+  | { state: 'broken'; line: number; reason: string }
+  | { state: 'unverifiable'; reason: string };
+
+/**
+ * Checks a run's journal line by line: each line's hash must be the SHA-256 of the previous hash and
+ * the line without its hash, starting from the plan hash of the first line; and that plan hash must
+ * be the run's plan copy's (an apply) or the undone run's (a rollback). Names the first bad line.
+ */
+export async function verifyJournal(runDir: string): Promise<JournalCheck> {
+  const bytes = await readFile(join(runDir, 'journal.jsonl'));
+  const text = bytes.toString('utf8');
+  const lines = text.split('\n');
+  const torn = lines.pop();
+  let previous: string | undefined;
+  let header: RunHeader | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const n = i + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { state: 'broken', line: n, reason: 'not valid JSON' };
+    }
+    const split = splitHash(raw);
+    if (i === 0) {
+      header = value as RunHeader;
+      if (header.t !== 'run' || typeof header.planHash !== 'string') return { state: 'broken', line: 1, reason: 'not a run header' };
+      if (!split) return { state: 'unverifiable', reason: 'the journal was written before journals carried a hash chain' };
+      previous = header.planHash;
+    }
+    if (!split) return { state: 'broken', line: n, reason: 'it has no hash' };
+    if (chainHash(previous!, split.body) !== split.hash) return { state: 'broken', line: n, reason: 'its hash does not match its content and the line before it' };
+    previous = split.hash;
+  }
+  if (!header) return { state: 'broken', line: 1, reason: 'the journal is empty' };
+  if (torn) return { state: 'broken', line: lines.length + 1, reason: 'the last line is incomplete (a crash while writing leaves this; resume cuts it off)' };
+  const planProblem = await planHashProblem(runDir, header);
+  if (planProblem) return { state: 'broken', line: 1, reason: planProblem };
+  return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous! };
+}
+
+/** Whether the plan hash the chain starts from is the run's plan: its copy (apply), the undone run's (rollback). */
+async function planHashProblem(runDir: string, header: RunHeader): Promise<string | undefined> {
+  if (header.kind === 'rollback') {
+    if (!header.rollbackOf) return 'a rollback that names no run';
+    let undone: RunView;
+    try {
+      undone = await readRun(join(runDir, '..', header.rollbackOf));
+    } catch {
+      return `the run it undoes (${header.rollbackOf}) cannot be read`;
+    }
+    return undone.header.planHash === header.planHash ? undefined : `its plan hash is not the one of the run it undoes (${header.rollbackOf})`;
+  }
+  let plan: Buffer;
+  try {
+    plan = await readFile(join(runDir, header.planFile ?? 'plan.json'));
+  } catch {
+    return `the run's plan copy (${header.planFile ?? 'plan.json'}) cannot be read`;
+  }
+  const hash = createHash('sha256').update(plan).digest('hex');
+  return hash === header.planHash ? undefined : `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (sha256 ${hash})`;
 }

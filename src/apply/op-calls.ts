@@ -1,7 +1,10 @@
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { Prepared } from '../graph/batch-pipeline.js';
-import { activateToken, assignToken, createDevice, deactivateToken, deleteDevice, unassignToken } from '../graph/calls/hardware-oath.js';
+import { activateToken, assignAndActivateBySerial, assignToken, bulkCreateDevices, createDevice, deactivateToken, deleteDevice, deviceOf, unassignToken } from '../graph/calls/hardware-oath.js';
 import { patchMethodConfiguration, patchRegistrationCampaign, patchReportSuspiciousActivity } from '../graph/calls/policy.js';
+import { addGroupMember, removeGroupMember } from '../graph/calls/groups.js';
+import { setFederatedIdpMfaBehavior } from '../graph/calls/domains.js';
+import { attachRolloutGroup, createRolloutPolicy, deleteRolloutPolicy, detachRolloutGroup, updateRolloutPolicy } from '../graph/calls/rollout.js';
 import { createEmailMethod, createPhoneMethod, deleteEmailMethod, deletePhoneMethod, setDefaultMethod, updateEmailMethod, updatePhoneMethod } from '../graph/calls/user-methods.js';
 import type { OathSeed } from '../model/export-data.js';
 import type { PhoneType } from '../model/tenant.js';
@@ -9,7 +12,7 @@ import { serialKey } from '../model/serial.js';
 import { splitResource } from '../plan/resource-state.js';
 import { encodeBase32 } from '../source/seeds/secret-encoding.js';
 import { activationCode } from './activation-code.js';
-import type { Operation } from './operations.js';
+import { ROLLOUT_POLICY_OP, type Operation } from './operations.js';
 
 export interface CallContext {
   /** Results of finished operations (a created token's device id), by operation id. */
@@ -28,7 +31,7 @@ const ROOT_REPORT = 'reportSuspiciousActivitySettings';
  * The Graph call that performs an operation, made when its batch is formed (an activation code is
  * valid for one time step): or a wait (the code would expire in flight), or why it cannot be made.
  */
-export function callFor(op: Operation, ctx: CallContext): Prepared {
+export function callFor(op: Operation, ctx: CallContext, skipSerials?: ReadonlySet<string>): Prepared {
   const after = op.after ?? {};
   const userId = op.userId ?? '';
   switch (op.kind) {
@@ -70,6 +73,23 @@ export function callFor(op: Operation, ctx: CallContext): Prepared {
     }
     case 'token-assign':
       return { call: assignToken(userId, String(after.deviceId)) };
+    case 'token-bulk-create': {
+      const devices = [];
+      for (const t of (after.tokens as { serialNumber: string; secretFingerprint: string; hashFunction: string; timeIntervalInSeconds: number }[]) ?? []) {
+        if (skipSerials?.has(serialKey(t.serialNumber))) continue;
+        const seed = seedOf(t.serialNumber, t.secretFingerprint, ctx);
+        if ('error' in seed) return seed;
+        devices.push({ serialNumber: seed.seed.serial, manufacturer: seed.seed.manufacturer ?? 'Unknown', model: seed.seed.model ?? 'Unknown', secretKey: encodeBase32(seed.seed.secret.reveal()), timeIntervalInSeconds: Number(t.timeIntervalInSeconds), hashFunction: String(t.hashFunction) });
+      }
+      return { call: bulkCreateDevices(devices) };
+    }
+    case 'token-assign-activate': {
+      const seed = seedFor(op, ctx);
+      if ('error' in seed) return seed;
+      const timing = activationCode(seed.seed.secret, after.timeIntervalInSeconds as 30 | 60, after.hashFunction as 'hmacsha1' | 'hmacsha256', ctx.now());
+      if ('waitMs' in timing) return { deferMs: timing.waitMs };
+      return { call: assignAndActivateBySerial(userId, seed.seed.serial, timing.code) };
+    }
     case 'token-activate': {
       const seed = seedFor(op, ctx);
       if ('error' in seed) return seed;
@@ -96,14 +116,59 @@ export function callFor(op: Operation, ctx: CallContext): Prepared {
       if (!deviceId) return { error: 'the token device id is unknown' };
       return { call: deleteDevice(deviceId) };
     }
+    case 'rollout-policy-create':
+      return { call: createRolloutPolicy(String(after.displayName), 'Users moved from MFA Server to Entra MFA, group by group (mfa-migrate)') };
+    case 'rollout-policy-update':
+    case 'rollout-policy-delete':
+    case 'rollout-attach':
+    case 'rollout-detach': {
+      const policyId = rolloutPolicyIdOf(op, ctx);
+      if (!policyId) return { error: 'the staged rollout policy id is unknown' };
+      if (op.kind === 'rollout-policy-update') return { call: updateRolloutPolicy(policyId, { isEnabled: after.isEnabled === true }) };
+      if (op.kind === 'rollout-policy-delete') return { call: deleteRolloutPolicy(policyId) };
+      const groupId = String((op.kind === 'rollout-attach' ? after : (op.before as Record<string, unknown> | null) ?? {}).groupId);
+      return { call: op.kind === 'rollout-attach' ? attachRolloutGroup(policyId, groupId) : detachRolloutGroup(policyId, groupId) };
+    }
+    case 'rollout-add':
+    case 'campaign-add':
+      return { call: addGroupMember(splitResource(op.resource)[1]!, userId) };
+    case 'group-member-remove':
+      return { call: removeGroupMember(splitResource(op.resource)[1]!, userId) };
+    case 'federation-update': {
+      const domain = op.resource.split('/')[1]!;
+      return { call: setFederatedIdpMfaBehavior(domain, String(after.id), String(after.federatedIdpMfaBehavior)) };
+    }
   }
+}
+
+/** The rollout policy an operation works on: created by this run, or the tenant's (planned, or recorded by the run undone). */
+export function rolloutPolicyIdOf(op: Operation, ctx: Pick<CallContext, 'results'>): string | undefined {
+  const created = ctx.results.get(ROLLOUT_POLICY_OP)?.policyId;
+  if (typeof created === 'string') return created;
+  for (const v of [op.after?.policyId, op.after?.id, (op.before as Record<string, unknown> | null)?.policyId, (op.before as Record<string, unknown> | null)?.id]) {
+    if (typeof v === 'string') return v;
+  }
+  return undefined;
 }
 
 /** What a successful answer gives that later operations need (a created token's device id). */
 export function resultOf(op: Operation, body: unknown): Record<string, unknown> | undefined {
+  if (op.kind === 'token-bulk-create') {
+    // The tokens created, by serial: what rollback deletes.
+    const devices: Record<string, string> = {};
+    for (const item of (body as { value?: unknown[] } | null)?.value ?? []) {
+      const d = deviceOf(item);
+      if (d) devices[String(d.serialNumber)] = d.id;
+    }
+    return { devices };
+  }
   if (op.kind === 'token-create') {
     const id = (body as { id?: string } | null)?.id;
     return id ? { deviceId: id } : undefined;
+  }
+  if (op.kind === 'rollout-policy-create') {
+    const id = (body as { id?: string } | null)?.id;
+    return id ? { policyId: id } : undefined;
   }
   return undefined;
 }
@@ -113,10 +178,13 @@ function phoneOf(after: Record<string, unknown>): { phoneNumber: string; phoneTy
 }
 
 function seedFor(op: Operation, ctx: CallContext): { seed: OathSeed } | { error: string } {
-  const serial = splitResource(op.resource)[1]!;
+  return seedOf(splitResource(op.resource)[1]!, op.after?.secretFingerprint, ctx);
+}
+
+function seedOf(serial: string, fingerprint: unknown, ctx: CallContext): { seed: OathSeed } | { error: string } {
   const seed = ctx.seeds.get(serialKey(serial));
   if (!seed) return { error: `the seed of token ${serial} is no longer in the seed files` };
-  if (seed.fingerprint !== op.after?.secretFingerprint) return { error: `the seed of token ${serial} changed since the plan (fingerprint ${seed.fingerprint}, planned ${String(op.after?.secretFingerprint)})` };
+  if (seed.fingerprint !== fingerprint) return { error: `the seed of token ${serial} changed since the plan (fingerprint ${seed.fingerprint}, planned ${String(fingerprint)})` };
   return { seed };
 }
 

@@ -4,6 +4,9 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { deviceOf, findDevicesBySerial, getDevice } from '../graph/calls/hardware-oath.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
+import { listFederationConfiguration, parseFederation } from '../graph/calls/domains.js';
+import { listDirectMembers } from '../graph/calls/groups.js';
+import { readRolloutPolicy } from '../graph/cutover-reader.js';
 import { PHONE_METHOD_IDS } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import { canonicalJson } from '../plan/fingerprint.js';
@@ -29,6 +32,20 @@ export async function lookUpBeforeCreate(op: Operation, client: GraphClient): Pr
   if (same.length === 0) return { found: 'none' };
   const holder = same[0]!.assignedTo?.id;
   return { found: 'other', reason: `a token with serial ${serial} appeared in the inventory since the plan (${holder ? `assigned to ${holder}` : 'unassigned'}): not created beside it; plan again` };
+}
+
+/** The serials of a bulk create that the inventory holds already (another apply of the plan, or someone): left out of it. */
+export async function serialsPresent(op: Operation, client: GraphClient): Promise<Set<string>> {
+  const present = new Set<string>();
+  // All at once: the client packs reads issued together into $batch envelopes (one at a time was a round trip each).
+  await Promise.all(
+    ((op.after?.tokens as { serialNumber: string }[]) ?? []).map(async (t) => {
+      const res = await client.read<{ value?: unknown[] }>(findDevicesBySerial(t.serialNumber));
+      if (!isSuccess(res)) throw new Error(`reading the inventory for ${t.serialNumber} failed: ${res.status}`);
+      if ((res.body?.value ?? []).map(deviceOf).some((d) => d && serialKey(String(d.serialNumber)) === serialKey(t.serialNumber))) present.add(serialKey(t.serialNumber));
+    }),
+  );
+  return present;
 }
 
 export interface Verified {
@@ -96,19 +113,57 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       if (op.kind === 'token-delete') return { done: !device };
       return { done: !device || !device.assignedTo?.id };
     }
+    case 'token-bulk-create': {
+      // Done when every serial it creates is in the inventory (assigned since, or not).
+      const devices: Record<string, string> = {};
+      for (const t of ((after.tokens as { serialNumber: string }[]) ?? [])) {
+        const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(t.serialNumber)))?.value ?? [];
+        const d = items.map(deviceOf).find((x) => x && serialKey(String(x.serialNumber)) === serialKey(t.serialNumber));
+        if (!d) return { done: false };
+        devices[t.serialNumber] = d.id;
+      }
+      return { done: true, result: { devices } };
+    }
     case 'token-create':
     case 'token-assign':
+    case 'token-assign-activate':
     case 'token-activate': {
       const serial = splitResource(op.resource)[1]!;
       const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(serial)))?.value ?? [];
       const mine = items.map(deviceOf).find((d) => d && serialKey(String(d.serialNumber)) === serialKey(serial) && d.assignedTo?.id === op.userId);
       if (!mine) return { done: false };
-      if (op.kind === 'token-activate') return { done: mine.status === 'activated' };
+      if (op.kind === 'token-activate' || op.kind === 'token-assign-activate') return { done: mine.status === 'activated', ...(op.kind === 'token-assign-activate' ? { result: { deviceId: mine.id } } : {}) };
       return { done: true, result: { deviceId: mine.id } };
     }
     case 'signin-update': {
       const prefs = await get<{ userPreferredMethodForSecondaryAuthentication?: string | null }>(getSignInPreferences(userId));
       return { done: prefs?.userPreferredMethodForSecondaryAuthentication === after.userPreferredMethodForSecondaryAuthentication };
+    }
+    case 'rollout-policy-create':
+    case 'rollout-policy-update':
+    case 'rollout-policy-delete':
+    case 'rollout-attach':
+    case 'rollout-detach': {
+      const policy = await readRolloutPolicy(client);
+      if (op.kind === 'rollout-policy-create') return policy ? { done: true, result: { policyId: policy.id } } : { done: false };
+      if (op.kind === 'rollout-policy-update') return { done: policy?.isEnabled === after.isEnabled };
+      const before = (op.before as { policyId?: string; groupId?: string } | null) ?? {};
+      if (op.kind === 'rollout-policy-delete') return { done: policy?.id !== before.policyId };
+      if (op.kind === 'rollout-attach') return { done: !!policy?.appliesTo.includes(String(after.groupId)) };
+      return { done: !policy?.appliesTo.includes(String(before.groupId)) };
+    }
+    case 'rollout-add':
+    case 'campaign-add':
+    case 'group-member-remove': {
+      const groupId = splitResource(op.resource)[1]!;
+      let member = false;
+      for await (const m of client.pages<{ id?: string }>(listDirectMembers(groupId), `reading back the members of group ${groupId}`)) if (m.id === userId) member = true;
+      return { done: op.kind === 'group-member-remove' ? !member : member };
+    }
+    case 'federation-update': {
+      const domain = op.resource.split('/')[1]!;
+      const f = parseFederation(await get(listFederationConfiguration(domain)));
+      return { done: f?.federatedIdpMfaBehavior === after.federatedIdpMfaBehavior };
     }
   }
 }

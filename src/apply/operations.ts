@@ -1,4 +1,5 @@
-import type { SavedPolicyChange } from '../plan/plan-file.js';
+import type { SavedCutoverChange, SavedPolicyChange } from '../plan/plan-file.js';
+import { createHash } from 'node:crypto';
 import type { PlanUser, SavedUserChange } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 
@@ -13,12 +14,26 @@ export type OpKind =
   | 'token-create'
   | 'token-assign'
   | 'token-activate'
+  /** A wave's new tokens created in the inventory in one request (#$delta), unassigned. */
+  | 'token-bulk-create'
+  /** An inventory token assigned to the user and activated in one write, by serial number. */
+  | 'token-assign-activate'
   | 'signin-update'
+  // The cutover:
+  | 'rollout-policy-create'
+  | 'rollout-policy-update'
+  | 'rollout-attach'
+  | 'rollout-add'
+  | 'campaign-add'
+  | 'federation-update'
   // Rollback only:
   | 'email-delete'
   | 'token-deactivate'
   | 'token-unassign'
-  | 'token-delete';
+  | 'token-delete'
+  | 'rollout-policy-delete'
+  | 'rollout-detach'
+  | 'group-member-remove';
 
 /**
  * One Graph write the apply performs. Ids are stable (derived from the plan), so a resumed run
@@ -39,6 +54,39 @@ export interface Operation {
   stateFingerprint: string;
   /** Operations of the same user (or policy) that must succeed first. */
   dependsOn: string[];
+  /**
+   * A federation change: the domain whose users' switches (rollout-add operations), this many, must
+   * all be done first. They run in earlier steps (the waves), so the run checks this itself.
+   */
+  requires?: { domain: string; switches: number };
+}
+
+/** The id of the operation that creates (or enables) the MFA rollout policy; attachments read a created policy's id from its result. */
+export const ROLLOUT_POLICY_OP = 'cutover/featureRolloutPolicy';
+
+/**
+ * The cutover's tenant-level operations: the rollout policy and its groups go in the policy step,
+ * before the waves (a group is attached while it is small, users are added to it after); each
+ * domain's federation goes after the waves, once every switch of its users succeeded.
+ */
+export function cutoverOperations(changes: readonly SavedCutoverChange[]): { beforeWaves: Operation[]; afterWaves: Operation[] } {
+  const beforeWaves: Operation[] = [];
+  const afterWaves: Operation[] = [];
+  const base = (c: SavedCutoverChange) => ({ resource: c.target, before: c.before, after: c.after, stateFingerprint: c.state_fingerprint, dependsOn: [] as string[] });
+  const creates = changes.some((c) => c.target === 'featureRolloutPolicies/multiFactorAuthentication' && c.action === 'create');
+  for (const c of changes) {
+    if (c.target === 'featureRolloutPolicies/multiFactorAuthentication') {
+      beforeWaves.push({ ...base(c), id: ROLLOUT_POLICY_OP, kind: c.action === 'create' ? 'rollout-policy-create' : 'rollout-policy-update', after: c.action === 'create' ? c.after : { isEnabled: c.after.isEnabled } });
+    } else if (c.target.startsWith('featureRolloutPolicies/multiFactorAuthentication/appliesTo/')) {
+      beforeWaves.push({ ...base(c), id: `cutover/featureRolloutPolicy/appliesTo/${String(c.after.groupId)}`, kind: 'rollout-attach', dependsOn: creates ? [ROLLOUT_POLICY_OP] : [] });
+    } else if (c.target.startsWith('domains/')) {
+      const domain = c.target.split('/')[1]!;
+      afterWaves.push({ ...base(c), id: `cutover/${c.target}`, kind: 'federation-update', requires: { domain, switches: c.switches ?? 0 } });
+    } else {
+      throw new Error(`unknown cutover target ${c.target}`);
+    }
+  }
+  return { beforeWaves, afterWaves };
 }
 
 /** The root policy's targets, each written by its own PATCH (the campaign is on v1.0, the report settings only on beta). */
@@ -84,11 +132,22 @@ export function policyOperations(changes: readonly SavedPolicyChange[]): Operati
  * a token created (assigned in the same call) before it is activated, every method before the
  * default method that may point at it, and deletions (--prune) last, after the default has moved.
  */
-export function userOperations(u: PlanUser): Operation[] {
+/**
+ * How hardware tokens are written: `bulk`, a wave's new tokens created in one inventory request and
+ * each assigned and activated in one write (about one write per token); `single`, each created
+ * assigned and then activated (two writes per token), where Graph lacks the bulk actions.
+ */
+export type TokenPath = 'bulk' | 'single';
+
+/** New tokens per bulk create: some 400 bytes each, so a $batch of 20 such requests stays well under Graph's 4 MB. */
+export const BULK_CREATE_SIZE = 200;
+
+export function userOperations(u: PlanUser, tokenPath: TokenPath = 'single'): Operation[] {
   const ops: Operation[] = [];
   const methodOps: string[] = [];
   const deletes: SavedUserChange[] = [];
   let mobileOp: string | undefined;
+  let switchOp: Operation | undefined;
   const base = (c: SavedUserChange) => ({
     user: u.upn,
     userId: u.userId,
@@ -122,6 +181,13 @@ export function userOperations(u: PlanUser): Operation[] {
       methodOps.push(id(''));
     } else if (kind === 'hardwareOathMethods') {
       const before = c.before as { id?: string; assignedTo?: string | null; status?: string } | null;
+      if (tokenPath === 'bulk' && (c.action === 'create' || !before?.assignedTo)) {
+        // Created by its wave's bulk create (when new), then assigned and activated in one write.
+        const op: Operation = { ...base(c), id: id('assign-activate'), kind: 'token-assign-activate', after: { ...c.after, created: c.action === 'create' }, dependsOn: [] };
+        ops.push(op);
+        methodOps.push(op.id);
+        continue;
+      }
       const activate: Operation = { ...base(c), id: id('activate'), kind: 'token-activate', after: c.after, dependsOn: [] };
       if (c.action === 'create') {
         const create: Operation = { ...base(c), id: id('create'), kind: 'token-create', after: c.after, dependsOn: [] };
@@ -136,6 +202,10 @@ export function userOperations(u: PlanUser): Operation[] {
       methodOps.push(activate.id);
     } else if (kind === 'signInPreferences') {
       ops.push({ ...base(c), id: id(''), kind: 'signin-update', after: c.after, dependsOn: [...methodOps] });
+    } else if (kind === 'campaignGroup') {
+      ops.push({ ...base(c), id: id(''), kind: 'campaign-add', after: c.after, dependsOn: [] });
+    } else if (kind === 'rolloutGroup') {
+      switchOp = { ...base(c), id: id(''), kind: 'rollout-add', after: c.after, dependsOn: [] };
     }
   }
   const signin = ops.find((o) => o.kind === 'signin-update');
@@ -153,6 +223,9 @@ export function userOperations(u: PlanUser): Operation[] {
     ops.push(op);
     previous = op.id;
   }
+  // Switched to Entra MFA last, and only once everything else of the user succeeded: a failed or
+  // skipped operation leaves them on MFA Server (the executor skips what depends on a failure).
+  if (switchOp) ops.push({ ...switchOp, dependsOn: ops.map((o) => o.id) });
   return ops;
 }
 
@@ -161,6 +234,29 @@ function rank(c: SavedUserChange): number {
   if (kind === 'phoneMethods') return key === 'mobile' ? 0 : key === 'alternateMobile' ? 1 : 2;
   if (kind === 'emailMethods') return 3;
   if (kind === 'hardwareOathMethods') return 4;
-  return 5;
+  if (kind === 'signInPreferences') return 5;
+  return 6;
 }
 
+/**
+ * A wave's operations: its users' and, on the bulk token path, the bulk creates of its new tokens
+ * (each user's assign-and-activate waiting for the one that creates their token). Deterministic, so
+ * a resume rebuilds the same ids.
+ */
+export function waveOperations(users: readonly PlanUser[], tokenPath: TokenPath): Operation[] {
+  const ops = users.flatMap((u) => userOperations(u, tokenPath));
+  if (tokenPath !== 'bulk') return ops;
+  const creates = ops.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created);
+  const bulks: Operation[] = [];
+  for (let i = 0; i < creates.length; i += BULK_CREATE_SIZE) {
+    const chunk = creates.slice(i, i + BULK_CREATE_SIZE);
+    const tokens = chunk.map((o) => {
+      const a = o.after as Record<string, unknown>;
+      return { serialNumber: a.serialNumber, hashFunction: a.hashFunction, timeIntervalInSeconds: a.timeIntervalInSeconds, secretFingerprint: a.secretFingerprint };
+    });
+    const id = `tokens/${createHash('sha256').update(tokens.map((t) => String(t.serialNumber)).join('\n')).digest('hex').slice(0, 16)}`;
+    bulks.push({ id, kind: 'token-bulk-create', resource: 'hardwareOathDevices', before: null, after: { tokens }, stateFingerprint: '', dependsOn: [] });
+    for (const o of chunk) o.dependsOn = [...o.dependsOn, id];
+  }
+  return [...bulks, ...ops];
+}

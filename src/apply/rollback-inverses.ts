@@ -2,7 +2,7 @@ import type { TenantSnapshot } from '../model/tenant.js';
 import { canonicalJson } from '../plan/fingerprint.js';
 import { policyPropertyState, sameResourceState, userResourceState } from '../plan/resource-state.js';
 import type { OpRecord } from './journal.js';
-import type { Operation } from './operations.js';
+import { ROLLOUT_POLICY_OP, type Operation } from './operations.js';
 
 /** The phone method a default method uses (Graph will not delete it while it is the default). */
 const PHONE_BEHIND_DEFAULT: Record<string, string> = {
@@ -34,14 +34,29 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
   }
   const lastOf = new Map<string, string>();
   const userOps: Operation[] = [];
+  const inventoryOps: Operation[] = [];
   const policyOps: Operation[] = [];
+  // A domain's federation is put back first, on its own: it went last, and it is the change that
+  // reaches every user of the domain.
+  const federationOps: Operation[] = [];
   const add = (o: Operation) => {
-    const key = o.userId ?? 'policy';
+    if (o.kind === 'federation-update') {
+      federationOps.push(o);
+      return;
+    }
+    const key = o.userId ?? (o.kind === 'token-delete' ? 'inventory' : 'policy');
     const prev = lastOf.get(key);
     o.dependsOn = prev ? [prev] : [];
     lastOf.set(key, o.id);
-    (o.userId ? userOps : policyOps).push(o);
+    (o.userId ? userOps : key === 'inventory' ? inventoryOps : policyOps).push(o);
   };
+  const createdPolicy = records.get(ROLLOUT_POLICY_OP)?.result?.policyId;
+  // Devices created by bulk creates, by serial (an assign-and-activate by serial answers no id).
+  const bulkDevices = new Map<string, string>();
+  for (const op of done) {
+    if (op.kind !== 'token-bulk-create') continue;
+    for (const [serial, id] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) bulkDevices.set(serial.toLowerCase(), id);
+  }
   for (const op of [...done].reverse()) {
     const base = { user: op.user, userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
     const id = `rollback/${op.id}`;
@@ -79,6 +94,20 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
       case 'token-assign':
         add({ ...base, id, kind: 'token-unassign', after: null, before: { ...op.after, deviceId: (op.after as { deviceId?: string } | null)?.deviceId } });
         break;
+      case 'token-assign-activate': {
+        const serial = String((op.after as { serialNumber?: string } | null)?.serialNumber ?? '');
+        const fromRun = records.get(op.id)?.result?.deviceId;
+        const deviceId = typeof fromRun === 'string' ? fromRun : (bulkDevices.get(serial.toLowerCase()) ?? (op.before as { id?: string } | null)?.id);
+        add({ ...base, id: `${id}/deactivate`, kind: 'token-deactivate', after: null, before: { ...op.after, deviceId } });
+        add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
+        break;
+      }
+      case 'token-bulk-create':
+        // The tokens it created go from the inventory once their users' inverses have unassigned them.
+        for (const [serial, deviceId] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) {
+          add({ id: `${id}/${serial}`, kind: 'token-delete', resource: `hardwareOathMethods/${serial}`, stateFingerprint: '', dependsOn: [], after: null, before: { serialNumber: serial, deviceId } });
+        }
+        break;
       case 'token-activate': {
         // Deactivated (Graph: it stays assigned); a token the run created or assigned is then unassigned by their inverses.
         const created = records.get(`${op.userId}/${op.resource}/create`)?.result?.deviceId;
@@ -99,15 +128,37 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
       case 'policy-root':
         add({ ...base, id, kind: op.kind, after: planned, before: op.after });
         break;
+      case 'rollout-add':
+      case 'campaign-add':
+        add({ ...base, id, kind: 'group-member-remove', after: null, before: { groupId: op.resource.split('/')[1] } });
+        break;
+      case 'rollout-attach': {
+        const policyId = typeof createdPolicy === 'string' ? createdPolicy : op.after?.policyId;
+        add({ ...base, id, kind: 'rollout-detach', after: null, before: { groupId: op.after?.groupId, policyId } });
+        break;
+      }
+      case 'rollout-policy-create':
+        if (typeof createdPolicy === 'string') add({ ...base, id, kind: 'rollout-policy-delete', after: null, before: { policyId: createdPolicy } });
+        else notReversible.push({ target: op.resource, reason: 'the id of the staged rollout policy the run created was not recorded: delete it in the portal' });
+        break;
+      case 'rollout-policy-update':
+        add({ ...base, id, kind: 'rollout-policy-update', after: { id: planned?.id, isEnabled: planned?.isEnabled === true }, before: { ...planned, ...op.after } });
+        break;
+      case 'federation-update':
+        add({ ...base, id, kind: 'federation-update', after: planned, before: op.after });
+        break;
       default:
         break;
     }
   }
-  // The policy is put back after every user's methods are.
-  const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy').map(([, v]) => v);
+  // Bulk-created tokens are deleted after every user's tokens are unassigned, and the policy is put
+  // back last, after every user's methods are.
+  const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy' && k !== 'inventory').map(([, v]) => v);
+  const firstInventory = inventoryOps[0];
+  if (firstInventory) firstInventory.dependsOn = [...firstInventory.dependsOn, ...lastUserOps];
   const firstPolicy = policyOps[0];
-  if (firstPolicy) firstPolicy.dependsOn = [...firstPolicy.dependsOn, ...lastUserOps];
-  return { inverses: [...userOps, ...policyOps], notReversible };
+  if (firstPolicy) firstPolicy.dependsOn = [...firstPolicy.dependsOn, ...lastUserOps, ...(lastOf.has('inventory') ? [lastOf.get('inventory')!] : [])];
+  return { inverses: [...federationOps, ...userOps, ...inventoryOps, ...policyOps], notReversible };
 }
 
 /** Why an inverse must not run: the object it would touch no longer holds what the run left there. Pure. */
@@ -120,6 +171,9 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
     }
     return undefined;
   }
+  if (CUTOVER_KINDS.has(inv.kind) && !inv.userId) return cutoverChangedSince(inv, tenant);
+  // A token of the inventory the run created: Graph itself refuses to delete one that is assigned.
+  if (inv.kind === 'token-delete' && !inv.user) return undefined;
   const user = inv.user ? tenant.users.get(inv.user.toLowerCase()) : undefined;
   if (!user) return 'the user is no longer in the tenant';
   const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
@@ -137,6 +191,34 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
       return now && now.assignedTo === user.id ? undefined : 'the token is no longer assigned to the user';
     case 'signin-update':
       return now?.userPreferredMethodForSecondaryAuthentication === left?.userPreferredMethodForSecondaryAuthentication ? undefined : 'the default method changed since the run';
+    case 'group-member-remove':
+      if (!user.memberOf) return undefined;
+      return user.memberOf.includes(String(left?.groupId)) ? undefined : 'the user is no longer a member of the group';
+    default:
+      return undefined;
+  }
+}
+
+const CUTOVER_KINDS: ReadonlySet<Operation['kind']> = new Set(['rollout-policy-update', 'rollout-policy-delete', 'rollout-detach', 'federation-update']);
+
+/** The rollout policy and the federations, as the rollback reads them: each must still hold what the run left. */
+function cutoverChangedSince(inv: Operation, tenant: TenantSnapshot): string | undefined {
+  const c = tenant.cutover;
+  if (!c) return undefined;
+  const left = (inv.before as Record<string, unknown> | null) ?? {};
+  const policy = c.rolloutPolicy;
+  switch (inv.kind) {
+    case 'rollout-policy-update':
+      return policy && policy.id === left.id && policy.isEnabled === left.isEnabled ? undefined : 'the staged rollout policy changed since the run';
+    case 'rollout-policy-delete':
+      return policy?.id === left.policyId ? undefined : 'the staged rollout policy the run created is gone';
+    case 'rollout-detach':
+      return policy && policy.id === left.policyId && policy.appliesTo.includes(String(left.groupId)) ? undefined : 'the group no longer is in the staged rollout policy';
+    case 'federation-update': {
+      const domain = inv.resource.split('/')[1];
+      const d = c.federatedDomains.find((x) => x.id === domain);
+      return d?.federatedIdpMfaBehavior === left.federatedIdpMfaBehavior ? undefined : `the federation of ${domain} changed since the run`;
+    }
     default:
       return undefined;
   }

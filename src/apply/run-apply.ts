@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, link, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -11,7 +11,10 @@ import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { Journal, readRun, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
-import { policyOperations, userOperations, type Operation } from './operations.js';
+import { BULK_CREATE_SIZE, cutoverOperations, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
+import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
+import { cutoverStale } from './cutover-preflight.js';
+import { runFederationStep, upnDomain } from './federation-step.js';
 import { findStale, type StaleObject } from './staleness.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -30,6 +33,13 @@ export interface ApplySelection {
   activationRate?: number;
   /** Minutes an activation refused for a policy reason is tried again after the run enabled hardware OATH tokens (default 20). */
   policyPropagationWait?: number;
+  /** How tokens are written: bulk (when this Graph has the actions: `auto`, the default) or one by one. Runs record the path taken. */
+  tokenPath?: TokenPath | 'auto';
+}
+
+/** The token path a run recorded (runs from before the bulk path wrote tokens one by one). */
+export function runTokenPath(sel: Pick<ApplySelection, 'tokenPath'>): TokenPath {
+  return sel.tokenPath === 'bulk' ? 'bulk' : 'single';
 }
 
 const PACE_WINDOW_MS = 5 * 60_000;
@@ -61,6 +71,8 @@ export interface ApplyOutcome {
   /** Waves run (or found done) of the whole run. */
   wavesDone: number;
   waves: number;
+  /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
+  journalHash?: string;
 }
 
 /** The plan refers to objects that changed in the tenant since it was made. */
@@ -76,7 +88,7 @@ export class StalePlanError extends UserError {
 }
 
 export interface ApplyProgressEvent {
-  phase: 'preflight' | 'policy' | 'wave' | 'running' | 'done';
+  phase: 'preflight' | 'policy' | 'wave' | 'federation' | 'running' | 'done';
   wave?: number;
   waves?: number;
   users: number;
@@ -135,11 +147,21 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
   logTakeover(lock, deps);
   try {
     const positions = selectUsers(plan, sel);
-    const policyOps = policyOperations(plan.policyChanges);
+    const cutover = cutoverOperations(plan.cutoverChanges);
+    const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
     deps.onProgress?.({ phase: 'preflight', users: 0, usersTotal: positions.length, stats: emptyStats() });
     const preflightAt = Date.now();
-    const { stale, total } = await preflight(plan, positions, policyOps, deps.client, sel.concurrency);
+    const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency);
+    stale.push(...(await cutoverStale(plan, positions, deps.client)));
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale);
+    // Tokens in bulk (about one write each) where this Graph has the actions, else one by one.
+    let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'single' ? sel.tokenPath : 'single';
+    if ((sel.tokenPath ?? 'auto') === 'auto' && plan.hasTokenChanges) {
+      const someone = positions.map((i) => plan.users[i]!.userId).find((id): id is string => id !== null);
+      tokenPath = someone && (await bulkTokenActionsAvailable(deps.client, someone)) ? 'bulk' : 'single';
+      if (tokenPath === 'single') deps.log?.('This Graph has no bulk token create or assign-and-activate by serial: tokens are created and activated one by one (two writes each).');
+    }
+    const total = (await countOperations(plan, positions, policyOps.length, tokenPath, sel.batchSize)) + cutover.afterWaves.length;
     const staleUsers = new Set(stale.filter((s) => s.user).map((s) => s.user!.toLowerCase()));
     const stalePolicy = stale.some((s) => !s.user);
 
@@ -149,7 +171,8 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     try {
       await mkdir(runDir, { recursive: true, mode: 0o700 });
       await lock.setRun(runId);
-      await copyFile(plan.path, join(runDir, planFile));
+      // The private copy apply read becomes the run's (a hard link: no second copy of a large plan on a small disk).
+      await link(plan.file, join(runDir, planFile)).catch(() => copyFile(plan.file, join(runDir, planFile)));
       await syncDirectory(runDir);
     } catch (err) {
       const why = storageProblem(err);
@@ -168,18 +191,18 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },
       planFile,
-      options: { ...sel, skippedStale: [...staleUsers], stalePolicy },
+      options: { ...sel, tokenPath, skippedStale: [...staleUsers], stalePolicy },
       totalOps: total,
     };
     const journal = await Journal.create(runDir, header);
-    const skipped: OpRecord[] = stalePolicy ? policyOps.map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
+    const skipped: OpRecord[] = stalePolicy ? [...policyOps, ...cutover.afterWaves].map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
     for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
       for (const u of await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))) {
-        if (staleUsers.has(u.upn.toLowerCase())) for (const o of userOperations(u)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
+        if (staleUsers.has(u.upn.toLowerCase())) for (const o of userOperations(u, tokenPath)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
       }
     }
     await journal.ops(skipped);
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel, deps, stale, tenant, readAt: preflightAt });
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath }, deps, stale, tenant, readAt: preflightAt });
   } finally {
     await lock.release();
   }
@@ -215,7 +238,9 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
     const sel: ApplySelection = { ...saved, ...(waves !== undefined ? { waves } : {}) };
     const positions = selectUsers(plan, sel);
     const journal = await Journal.append(runDir);
-    return await execute({ runId, runDir, journal, plan, positions, policyOps: policyOperations(plan.policyChanges), total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone });
+    const cutover = cutoverOperations(plan.cutoverChanges);
+    const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone });
   } finally {
     await lock.release();
   }
@@ -233,6 +258,8 @@ interface RunContext {
   plan: SavedPlan;
   positions: number[];
   policyOps: Operation[];
+  /** Each domain's federation: after the waves. */
+  federationOps: Operation[];
   total: number;
   prior: ReadonlyMap<string, OpRecord>;
   sel: ApplySelection;
@@ -293,11 +320,19 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     const p = prior.get(id);
     return p ? { status: p.state === 'started' ? 'pending' : p.state, ...(p.error ? { error: p.error } : {}) } : { status: 'pending' };
   };
+  // Switches done, by domain: a domain's federation waits for all of its own.
+  const switchesDone = new Map<string, number>();
+  const tokenPath = runTokenPath(sel);
   const tally = (users: PlanUser[], now: ReadonlyMap<string, OpOutcome>) => {
+    // Operations of the wave as a whole (its bulk token creates) count in the run's totals.
+    for (const o of waveOperations(users, tokenPath).filter((x) => !x.userId)) counts[statusOf(o.id, now).status]++;
     for (const u of users) {
-      const ops = userOperations(u);
+      const ops = userOperations(u, tokenPath);
       const st = ops.map((o) => statusOf(o.id, now));
       for (const s of st) counts[s.status]++;
+      ops.forEach((o, i) => {
+        if (o.kind === 'rollout-add' && st[i]!.status === 'done') switchesDone.set(upnDomain(u.upn), (switchesDone.get(upnDomain(u.upn)) ?? 0) + 1);
+      });
       outcomes.push(outcomeOf(u.upn, st));
     }
     usersDone += users.length;
@@ -316,6 +351,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     if (policyFailed) {
       if (!executor.wasInterrupted) deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
       for (let w = 0; w < waves; w++) tally(await readWave(w), new Map());
+      for (const o of ctx.federationOps) counts[statusOf(o.id, new Map()).status]++;
       state = executor.wasInterrupted ? 'interrupted' : 'partial';
       if (state !== 'interrupted') await journal.end('partial', counts);
       return outcome();
@@ -326,9 +362,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     const stopAt = sel.waves ?? Infinity;
     let started = 0;
     let recheck: { wave: number; result: Promise<StaleObject[]> } | undefined;
-    const pendingOps = (users: PlanUser[]) => users.flatMap((u) => userOperations(u)).filter((o) => !settledBefore(prior.get(o.id)));
+    const pendingOps = (users: PlanUser[]) => waveOperations(users, tokenPath).filter((o) => !settledBefore(prior.get(o.id)));
     const fresh = () => ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS;
-    const recheckWave = (w: number, users: PlanUser[]) => ({ wave: w, result: staleAmong(trimTouched(users, prior), deps.client, sel.concurrency) });
+    const recheckWave = (w: number, users: PlanUser[]) => ({ wave: w, result: staleAmong(trimTouched(users, prior, tokenPath), deps.client, sel.concurrency) });
     for (let w = 0; w < waves; w++) {
       const wave = await readWave(w);
       const ops = pendingOps(wave);
@@ -370,6 +406,14 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       wavesDone = Math.max(wavesDone, w + 1);
       await journal.wave(w + 1, 'done');
     }
+    // 3. Each domain's federation, last, once every switch of its users succeeded (not while waves are left).
+    const federationPending = ctx.federationOps.filter((o) => !settledBefore(prior.get(o.id)));
+    let federationNow = new Map<string, OpOutcome>();
+    if (federationPending.length > 0 && state === 'completed' && !executor.wasInterrupted) {
+      report('federation');
+      federationNow = await runFederationStep(federationPending, switchesDone, prior, executor, journal);
+    }
+    for (const o of ctx.federationOps) counts[statusOf(o.id, federationNow).status]++;
     if (state === 'completed' && (counts.failed > 0 || counts.skipped > 0 || counts.pending > 0)) state = 'partial';
     if (executor.wasInterrupted) state = 'interrupted';
     // An interrupted run has no end record: `runs` shows it interrupted, and resume finishes it.
@@ -383,7 +427,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   }
 
   function outcome(): ApplyOutcome {
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, counts, stats: executor.stats, wavesDone, waves };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, counts, stats: executor.stats, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}) };
   }
 }
 
@@ -404,25 +448,44 @@ function emptyStats(): ExecStats {
 }
 
 /** Before the run starts: every user (in chunks, so what is held stays small) and the policy; and the run's operation count. */
-async function preflight(plan: SavedPlan, positions: number[], policyOps: Operation[], client: GraphClient, concurrency: number): Promise<{ stale: StaleObject[]; total: number }> {
+async function preflight(plan: SavedPlan, positions: number[], policyOps: Operation[], client: GraphClient, concurrency: number): Promise<StaleObject[]> {
   const stale: StaleObject[] = [];
-  let total = policyOps.length;
   if (policyOps.length > 0) {
     const policy = await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     stale.push(...findStale([], plan.policyChanges, { tenant: { id: 'unknown', displayName: '' }, policy, users: new Map(), hardwareTokens: new Map() }));
   }
   for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
-    const users = await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK));
-    for (const u of users) total += userOperations(u).length;
-    stale.push(...(await staleAmong(users, client, concurrency)));
+    stale.push(...(await staleAmong(await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)), client, concurrency)));
   }
-  return { stale, total };
+  return stale;
+}
+
+/** The run's operation count, for progress from its first frame: every wave's, bulk token creates included. */
+async function countOperations(plan: SavedPlan, positions: number[], policyOps: number, tokenPath: TokenPath, batchSize: number): Promise<number> {
+  let total = policyOps;
+  const creates = new Uint32Array(Math.ceil(positions.length / batchSize));
+  for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
+    (await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))).forEach((u, j) => {
+      const ops = userOperations(u, tokenPath);
+      total += ops.length;
+      creates[Math.floor((i + j) / batchSize)]! += ops.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created).length;
+    });
+  }
+  for (const n of creates) total += Math.ceil(n / BULK_CREATE_SIZE);
+  return total;
 }
 
 /** The users' changes this run has not touched yet: objects it changed itself are not compared again. */
-function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>): PlanUser[] {
+function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>, tokenPath: TokenPath): PlanUser[] {
+  // Tokens a bulk create of the wave has sent (or made) are this run's doing too.
+  const bulkSent = new Set<string>();
+  for (const o of waveOperations(users, tokenPath)) {
+    const r = o.kind === 'token-bulk-create' ? prior.get(o.id) : undefined;
+    if (r && r.state !== 'pending') for (const t of (o.after?.tokens as { serialNumber: string }[]) ?? []) bulkSent.add(`hardwareOathMethods/${t.serialNumber}`);
+  }
   const touched = (u: PlanUser, resource: string) => {
-    for (const step of ['', '/create', '/assign', '/activate', '/delete']) {
+    if (bulkSent.has(resource)) return true;
+    for (const step of ['', '/create', '/assign', '/activate', '/assign-activate', '/delete']) {
       const r = prior.get(`${u.userId}/${resource}${step}`);
       if (r && r.state !== 'pending') return true;
     }

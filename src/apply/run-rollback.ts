@@ -8,9 +8,10 @@ import { UserError } from '../model/user-error.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
 import { countStates, Journal, listRuns, readRun, type OpRecord, type OpState, type RunView } from './journal.js';
-import { policyOperations, userOperations, type Operation } from './operations.js';
+import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
+import { readCutoverFor } from './cutover-preflight.js';
 import { changedSince, inverseOperations, type Unreversible } from './rollback-inverses.js';
-import { newRunId, openRunPlan, selectUsers, type ApplySelection, type RunEnd } from './run-apply.js';
+import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplySelection, type RunEnd } from './run-apply.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
@@ -25,6 +26,8 @@ export interface RollbackOutcome {
   notReversible: Unreversible[];
   counts: Record<OpState, number>;
   stats: ExecStats;
+  /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
+  journalHash?: string;
 }
 
 export interface RollbackDeps {
@@ -41,10 +44,14 @@ export interface RollbackDeps {
 async function doneOperations(runDir: string, run: RunView): Promise<Operation[]> {
   const plan = await openRunPlan(runDir, run);
   const sel = run.header.options as unknown as ApplySelection;
-  const doneUsers = new Set(run.doneOrder.map((id) => id.split('/')[0]!));
-  const positions = selectUsers(plan, sel).filter((i) => doneUsers.has(plan.users[i]!.userId ?? ''));
-  const byId = new Map<string, Operation>(policyOperations(plan.policyChanges).map((o) => [o.id, o]));
-  for (const u of await plan.read(positions)) for (const o of userOperations(u)) byId.set(o.id, o);
+  const positions = selectUsers(plan, sel);
+  const cutover = cutoverOperations(plan.cutoverChanges);
+  const byId = new Map<string, Operation>([...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves].map((o) => [o.id, o]));
+  // The run's operations wave by wave, as it made them (a wave's bulk token creates belong to no user).
+  const size = sel.batchSize > 0 ? sel.batchSize : 500;
+  for (let i = 0; i < positions.length; i += size) {
+    for (const o of waveOperations(await plan.read(positions.slice(i, i + size)), runTokenPath(sel))) byId.set(o.id, o);
+  }
   // What to put back is what the journal recorded before each write (from the plan as it was checked
   // when the run applied it), not what the plan copy says now.
   return run.doneOrder
@@ -151,10 +158,11 @@ async function executeRollback(
     for (const o of pending) statuses.set(o.id, 'pending');
     for (const [id, s] of await executor.run(pending, prior)) statuses.set(id, s.status);
     const counts = countStates([...statuses].map(([op, state]) => ({ op, state })), inverses.length);
-    if (executor.wasInterrupted) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats };
+    const head = () => (journal.head ? { journalHash: journal.head } : {});
+    if (executor.wasInterrupted) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
-    return { runId, rollbackOf, state, counts, stats: executor.stats };
+    return { runId, rollbackOf, state, counts, stats: executor.stats, ...head() };
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     await journal.close();
@@ -164,5 +172,6 @@ async function executeRollback(
 async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number) {
   const upns = [...new Set(inverses.filter((o) => o.user).map((o) => o.user!))];
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
-  return readTenant(client, { upns, serials, policy: true, organization: false, concurrency });
+  const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
+  return cutover ? cutover.apply(tenant) : tenant;
 }

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { applyMadePlan, applySavedPlan, type Applied } from '../app/apply.js';
+import { applyMadePlan, applyPlanFile, type Applied } from '../app/apply.js';
 import { makePlan } from '../app/plan.js';
 import { resumeRun } from '../app/resume.js';
 import { rollbackRun } from '../app/rollback.js';
@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../io/atomic-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
-import { SavedPlan } from '../plan/plan-file.js';
+import { readPlanHeader } from '../plan/plan-file.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { addGraphOptions, connectFromOptions, nonNegativeInt, positiveInt, type GraphCliOptions } from './graph-options.js';
 import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
@@ -24,6 +24,7 @@ import { renderApplySummary, renderRollbackSummary } from './views/apply-summary
 import { commandHint } from './views/command-hint.js';
 import { renderResultsCsv } from './views/results-csv.js';
 import { renderRunsTable, runsJson } from './views/runs-table.js';
+import { registerRunsVerify } from './runs-verify-command.js';
 import type { ResultRow } from '../app/results.js';
 
 interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
@@ -35,6 +36,7 @@ interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
   skipStale: boolean;
   activationRate: number;
   policyPropagationWait: number;
+  tokenPath: 'auto' | 'bulk' | 'single';
   autoApprove: boolean;
   results?: string;
 }
@@ -62,6 +64,7 @@ export function registerApply(program: Command): void {
     .option('--skip-stale', 'leave out objects that changed since the plan (and report them) instead of refusing to start', false)
     .option('--activation-rate <n>', 'hardware token activations per 5 minutes at most (the admin center documents 200)', (v) => positiveInt(v, '--activation-rate'), DEFAULT_ACTIVATION_RATE)
     .option('--policy-propagation-wait <minutes>', 'when the run enables hardware OATH tokens: how long activations refused until the policy applies are tried again (Entra takes up to 20 minutes)', (v) => nonNegativeInt(v, '--policy-propagation-wait'), DEFAULT_POLICY_PROPAGATION_WAIT)
+    .addOption(new Option('--token-path <path>', 'hardware tokens: bulk (a bulk create per wave, then one assign-and-activate each), single (create, then activate, each), auto (bulk where this Graph has the actions)').choices(['auto', 'bulk', 'single']).default('auto'))
     .option('--auto-approve', 'with --source: apply without asking', false)
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
     .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false)
@@ -89,6 +92,7 @@ Examples:
         skipStale: opts.skipStale,
         concurrency: opts.concurrency,
         activationRate: opts.activationRate,
+        tokenPath: opts.tokenPath,
         policyPropagationWait: opts.policyPropagationWait,
         log: say,
       };
@@ -97,9 +101,9 @@ Examples:
         // The saved plan is the approved plan: nothing may reshape it now.
         const shaping = PLAN_SHAPING_OPTIONS.filter((o) => cmd.getOptionValueSource(o.key) === 'cli').map((o) => o.flag);
         if (shaping.length > 0) throw new UserError(`${shaping.join(', ')}: these options shape a plan: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
-        const plan = await SavedPlan.open(planfile);
-        const graph = connectFromOptions(opts, false, plan.header.graph);
-        return run(opts, (ctl) => applySavedPlan(plan, { ...base, graph, ...ctl }));
+        const header = await readPlanHeader(planfile);
+        const graph = connectFromOptions(opts, false, header.graph);
+        return run(opts, (ctl) => applyPlanFile(planfile, { ...base, graph, ...ctl }));
       }
       if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
       if (!opts.autoApprove && !process.stdin.isTTY) throw new UserError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
@@ -193,9 +197,9 @@ Examples:
       }
     });
 
-  program
+  const runs = program
     .command('runs')
-    .description('List the runs, newest first: kind, tenant, Graph, state, counts, and which rollback undid which apply.')
+    .description('List the runs, newest first: kind, tenant, Graph, state, counts, and which rollback undid which apply. `runs verify RUN_ID` checks a journal.')
     .option('--state-dir <dir>', 'one state folder (default: every tenant folder of the state base)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate runs\n  $ mfa-migrate runs --format json --state-dir ./state')
@@ -204,6 +208,7 @@ Examples:
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(runsJson(all), null, 2)}\n`);
       else process.stdout.write(renderRunsTable(all));
     });
+  registerRunsVerify(runs);
 
   program
     .command('force-unlock')

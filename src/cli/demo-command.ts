@@ -26,7 +26,7 @@ export function sampleSeedArgs(sample: string): string[] {
 export function registerDemo(program: Command, run: (argv: string[]) => Promise<void>): void {
   program
     .command('demo')
-    .description('Plan the bundled Contoso sample export against the embedded Graph emulator and write the HTML mapping report (no tenant needed).')
+    .description('Plan the bundled Contoso sample export against the embedded Graph emulator, with the cutover (staged rollout, federation), and write the HTML mapping report (no tenant needed).')
     // Outside the working folder by default: run from a checkout, the demo must not leave files in it.
     .option('--report <file>', 'where to write the HTML report', join(tmpdir(), 'mfa-migrate-demo-report.html'))
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report /tmp/report.html')
@@ -40,6 +40,11 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
           '--source', sample,
           ...sampleSeedArgs(sample),
           '--graph-url', emulator.url,
+          // The whole cutover: users switched by staged rollout once their methods are there, then
+          // the federated contoso.com's final step (forced: judy and zoe have no cloud method).
+          '--rollout-group', 'MFA Staged Rollout',
+          '--federated-mfa', 'reject',
+          '--force-federation',
           '--report', opts.report,
         ]);
       } finally {

@@ -18,7 +18,10 @@ type Registrar = (program: Command) => void;
 const REGISTRARS: Record<string, () => Promise<Registrar>> = {
   validate: async () => (await import('./validate-command.js')).registerValidate,
   plan: async () => (await import('./plan-command.js')).registerPlan,
+  show: async () => (await import('./show-command.js')).registerShow,
+  report: async () => (await import('./report-command.js')).registerReport,
   apply: async () => (await import('./apply-command.js')).registerApply,
+  status: async () => (await import('./status-command.js')).registerStatus,
   emulator: async () => (await import('./emulator-command.js')).registerEmulator,
   demo: async () => {
     const { registerDemo } = await import('./demo-command.js');
@@ -28,6 +31,7 @@ const REGISTRARS: Record<string, () => Promise<Registrar>> = {
       });
   },
   shim: async () => (await import('./shim-command.js')).registerShim,
+  doctor: async () => (await import('./doctor-command.js')).registerDoctor,
 };
 /** Commands registered by another command's module. */
 const ALIASES: Record<string, string> = { resume: 'apply', rollback: 'apply', runs: 'apply', 'force-unlock': 'apply' };

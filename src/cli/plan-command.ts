@@ -1,18 +1,19 @@
 import { Option, type Command } from 'commander';
+import { createHash } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { makePlan, planFileOf, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
-import { writeFileAtomic } from '../io/atomic-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
 import { encodePlanFile, writePlanFile } from '../plan/plan-file.js';
-import { renderReportHtml, renderReportMarkdown } from '../plan/render-report.js';
+import { renderPlanJson } from '../plan/plan-json.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
 import { addGraphOptions, connectFromOptions, type GraphCliOptions } from './graph-options.js';
 import { Progress } from './progress.js';
-import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
+import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 export interface PlanCliOptions extends SeedCliOptions, GraphCliOptions {
   source: string;
@@ -23,6 +24,10 @@ export interface PlanCliOptions extends SeedCliOptions, GraphCliOptions {
   defaultMethod: DefaultMethodMode;
   prune: boolean;
   allowMissingSeeds: boolean;
+  rolloutGroup: string[];
+  federatedMfa?: 'reject';
+  forceFederation: boolean;
+  campaignGroup?: string;
   showPhoneNumbers: boolean;
   color?: boolean;
 }
@@ -38,7 +43,14 @@ export const PLAN_SHAPING_OPTIONS: readonly { key: string; flag: string }[] = [
   { key: 'pskcKeyFile', flag: '--pskc-key-file' },
   { key: 'pskcPasswordFile', flag: '--pskc-password-file' },
   { key: 'pskcMac', flag: '--pskc-mac' },
+  { key: 'rolloutGroup', flag: '--rollout-group' },
+  { key: 'federatedMfa', flag: '--federated-mfa' },
+  { key: 'forceFederation', flag: '--force-federation' },
+  { key: 'campaignGroup', flag: '--campaign-group' },
 ];
+
+/** Staged rollout takes at most this many groups per feature. */
+const MAX_ROLLOUT_GROUPS = 10;
 
 /** Options shared by plan and apply --source: what to migrate and how. */
 export function addPlanningOptions(cmd: Command, graphHelp?: string): Command {
@@ -52,11 +64,18 @@ export function addPlanningOptions(cmd: Command, graphHelp?: string): Command {
     .option('--include-email', 'migrate email addresses as email methods', false)
     .addOption(new Option('--default-method <mode>', "how to set users' default MFA method").choices(['always', 'if-unset', 'most-secure-if-unset', 'never']).default('if-unset'))
     .option('--prune', 'delete tenant phone methods that MFA Server does not have', false)
-    .option('--allow-missing-seeds', 'plan even when token serials have no seed: those tokens are skipped and their users keep their default method', false);
+    .option('--allow-missing-seeds', 'plan even when token serials have no seed: those tokens are skipped and their users keep their default method', false)
+    .option('--rollout-group <nameOrId>', 'switch users to Entra MFA by staged rollout: add each user with a cloud method to this assigned group once their methods are there (repeatable, up to 10, filled in order)', collect, [] as string[])
+    .addOption(new Option('--federated-mfa <mode>', "the final step for federated domains: reject the federated IdP's MFA (Entra does it), once every user of the domain is switched").choices(['reject']))
+    .option('--force-federation', 'with --federated-mfa reject: plan it even while users of the domain are not switched', false)
+    .option('--campaign-group <nameOrId>', 'add users left with SMS and voice only to this assigned group, and target it with the Authenticator registration campaign');
 }
 
 /** The plan use case's request from the command line (the Graph client is added by the caller). */
 export function planRequestFrom(opts: PlanCliOptions): Omit<PlanRequest, 'graph'> {
+  const rolloutGroups = opts.rolloutGroup ?? [];
+  if (rolloutGroups.length > MAX_ROLLOUT_GROUPS) throw new UserError(`--rollout-group is given ${rolloutGroups.length} times: staged rollout takes at most ${MAX_ROLLOUT_GROUPS} groups per feature`);
+  if (opts.forceFederation && !opts.federatedMfa) throw new UserError('--force-federation goes with --federated-mfa reject');
   return {
     source: opts.source,
     tokens: opts.tokens,
@@ -70,6 +89,10 @@ export function planRequestFrom(opts: PlanCliOptions): Omit<PlanRequest, 'graph'
     defaultMethod: opts.defaultMethod,
     prune: opts.prune,
     allowMissingSeeds: opts.allowMissingSeeds,
+    ...(rolloutGroups.length > 0 ? { rolloutGroups } : {}),
+    ...(opts.federatedMfa ? { federatedMfa: opts.federatedMfa } : {}),
+    ...(opts.forceFederation ? { forceFederation: true } : {}),
+    ...(opts.campaignGroup ? { campaignGroup: opts.campaignGroup } : {}),
     concurrency: opts.concurrency,
   };
 }
@@ -88,7 +111,7 @@ export function registerPlan(program: Command): void {
     .option('--report <file>', "write the auditors' mapping report (.html or .md)")
     .option('--out <planfile>', 'save the plan for `mfa-migrate apply PLANFILE`')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error', false)
-    .option('--show-phone-numbers', 'show phone numbers in full (masked by default)', false)
+    .option('--show-phone-numbers', 'show phone numbers in full in the output and the report (masked by default; the --out file always holds them)', false)
     .addHelpText(
       'after',
       `
@@ -98,10 +121,14 @@ Examples:
   $ mfa-migrate plan --source ./export --tokens seeds.pskc --auth client-secret \\
         --tenant-id $TENANT --client-id $APP --client-secret-file ./secret.txt \\
         --target-group "MFA Migration Wave 1" --report report.html --out wave1.plan
-  $ mfa-migrate plan --source ./export --group "MFA Migration Wave 1" --format json --detailed-exitcode`,
+  $ mfa-migrate plan --source ./export --group "MFA Migration Wave 1" --format json --detailed-exitcode
+  $ mfa-migrate plan --source ./export --tokens seeds.pskc --group "MFA Migration Wave 1" \
+        --rollout-group "MFA Staged Rollout" --campaign-group "SMS users" --out wave1.plan
+  $ mfa-migrate plan --source ./export --tokens seeds.pskc --rollout-group "MFA Staged Rollout" \
+        --federated-mfa reject --out final.plan             # the last wave: federation after every switch`,
     )
     .action(async (opts: PlanCommandOptions) => {
-      if (opts.report && !/\.(html?|md)$/i.test(opts.report)) throw new UserError(`--report ${opts.report}: the report is HTML or Markdown: name the file .html or .md`);
+      if (opts.report) checkReportPath(opts.report);
       // Fail before minutes of reading, not after: the files must be writable where asked.
       for (const [flag, file] of [['--out', opts.out], ['--report', opts.report]] as const) if (file) await assertWritableDir(flag, file);
       const graph = connectFromOptions(opts, true);
@@ -116,15 +143,14 @@ Examples:
         progress.stop();
       }
       const { plan } = made.built;
-      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+      // The saved plan's bytes first: their hash (the one apply's journal records) goes into the output and the report.
+      const saved = opts.out ? encodePlanFile(planFileOf(made)) : undefined;
+      if (saved) plan.plan_hash = createHash('sha256').update(saved).digest('hex');
+      if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
-      if (opts.report) {
-        const report = /\.md$/i.test(opts.report) ? renderReportMarkdown(plan, { showPhoneNumbers: opts.showPhoneNumbers }) : renderReportHtml(plan, { showPhoneNumbers: opts.showPhoneNumbers });
-        await writeFileAtomic(opts.report, report, 0o600);
-        process.stderr.write(`Mapping report written to ${opts.report}\n`);
-      }
-      if (opts.out) {
-        await writePlanFile(opts.out, encodePlanFile(planFileOf(made)));
+      if (opts.report) await writePlanReport(opts.report, plan, opts.showPhoneNumbers);
+      if (opts.out && saved) {
+        await writePlanFile(opts.out, saved);
         process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: mfa-migrate apply ${opts.out}\n`);
       }
       const changes = plan.summary.create + plan.summary.update + plan.summary.delete;

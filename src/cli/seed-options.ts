@@ -38,6 +38,7 @@ export function seedReadOptionsFrom(opts: SeedCliOptions): SeedReadOptions {
   return out;
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** Commander's accumulator for a repeatable option. */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }

@@ -227,12 +227,15 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   (doc.groups ?? []).forEach((g, i) => {
     const group = state.groups[i];
     if (!group) return;
+    // A set beside the list: a 50,000-member group is quadratic with includes().
+    const listed = new Set(group.members);
     (g.members ?? []).forEach((ref, j) => {
       const path = `$.groups[${i}].members[${j}]`;
       const member = state.findGroup(ref)?.id ?? state.findUser(ref)?.id ?? (state.directoryObject(ref)?.kind === 'contact' ? ref.toLowerCase() : undefined);
       if (!member) return problems.push(`${path}: no user (id or userPrincipalName), group or contact (id) '${ref}'`);
       if (member === group.id) return problems.push(`${path}: a group cannot be a member of itself`);
-      if (group.members.includes(member)) return problems.push(`${path}: '${ref}' is listed twice`);
+      if (listed.has(member)) return problems.push(`${path}: '${ref}' is listed twice`);
+      listed.add(member);
       group.members.push(member);
     });
   });

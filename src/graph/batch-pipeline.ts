@@ -20,10 +20,10 @@ export interface PipelineRequest {
 }
 
 export type PipelineOutcome =
-  /** Graph's final answer: a success, or an error retrying cannot change. */
-  | { kind: 'answer'; response: GraphResponse }
+  /** Graph's final answer: a success, or an error retrying cannot change. `requestId`: see requestIdOf. */
+  | { kind: 'answer'; response: GraphResponse; requestId?: string }
   /** A write that may or may not have been applied (5xx, timeout, lost answer): the caller reads it back. */
-  | { kind: 'unknown'; reason: string }
+  | { kind: 'unknown'; reason: string; requestId?: string }
   /** The request's own function refused to make it (e.g. its seed is gone); nothing was sent. */
   | { kind: 'refused'; reason: string }
   /** stop() was called before the request was sent: nothing was sent. */
@@ -260,12 +260,14 @@ export class BatchPipeline {
       // A failed envelope stands for each of its items (a 429 on it throttles them all).
       const response = answers ? answers[i] : envelope;
       const d = this.policy.decide({ call: e.call!, attempt: e.attempts, ...(response ? { response } : { error }) });
+      const id = requestIdOf(response, envelope);
+      const requestId = id ? { requestId: id } : {};
       switch (d.action) {
         case 'accept':
-          e.resolve({ kind: 'answer', response: response! });
+          e.resolve({ kind: 'answer', response: response!, ...requestId });
           break;
         case 'unknown':
-          e.resolve({ kind: 'unknown', reason: d.reason });
+          e.resolve({ kind: 'unknown', reason: d.reason, ...requestId });
           break;
         case 'throw':
           e.reject(d.error);
@@ -316,4 +318,13 @@ export class BatchPipeline {
     this.timer = undefined;
     this.timerDue = Infinity;
   }
+}
+
+/**
+ * Graph's `request-id` for one answer, what Microsoft support traces a request by: the item's own
+ * header, else the one in its error body (`innerError`), else the `$batch` envelope's.
+ */
+export function requestIdOf(item: GraphResponse | undefined, envelope: GraphResponse | undefined): string | undefined {
+  const inner = (item?.body as { error?: { innerError?: Record<string, unknown> } } | null | undefined)?.error?.innerError?.['request-id'];
+  return item?.headers['request-id'] ?? (typeof inner === 'string' ? inner : undefined) ?? envelope?.headers['request-id'];
 }

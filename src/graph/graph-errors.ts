@@ -7,7 +7,7 @@ export class GraphRequestError extends UserError {
     readonly what: string,
     readonly response: GraphResponse,
   ) {
-    super(`${what} failed: ${errorText(response)}`);
+    super(`${what} failed: ${errorText(response)}${response.status === 403 ? ' (the signed-in app or admin lacks a permission for it: `mfa-migrate doctor` names it, docs/permissions.md lists them)' : ''}`);
   }
 }
 

@@ -2,6 +2,9 @@ import type { DefaultMethod, PhoneType, TenantHardwareToken, TenantUser } from '
 import type { DirectoryUser } from './calls/users.js';
 import type { RawDevice } from './calls/hardware-oath.js';
 
+/** Strong methods the tool never creates but that count for the user (not phone-only). */
+const PASSWORDLESS_TYPES = ['.fido2AuthenticationMethod', '.windowsHelloForBusinessAuthenticationMethod', '.platformCredentialAuthenticationMethod'];
+
 const DEFAULT_METHODS: ReadonlySet<string> = new Set(['push', 'oath', 'voiceMobile', 'voiceAlternateMobile', 'voiceOffice', 'sms']);
 
 export function toToken(d: RawDevice): TenantHardwareToken {
@@ -40,6 +43,7 @@ export function toTenantUser(u: DirectoryUser, methods: unknown, prefs: unknown,
     id: u.id,
     userPrincipalName: u.userPrincipalName,
     ...(u.accountEnabled !== undefined ? { accountEnabled: u.accountEnabled } : {}),
+    ...(typeof u.userType === 'string' ? { userType: u.userType } : {}),
     phones: [],
     emails: [],
     authenticatorCount: 0,
@@ -53,6 +57,7 @@ export function toTenantUser(u: DirectoryUser, methods: unknown, prefs: unknown,
     else if (type.endsWith('.emailAuthenticationMethod')) user.emails.push({ id: String(m.id), emailAddress: String(m.emailAddress) });
     else if (type.endsWith('.microsoftAuthenticatorAuthenticationMethod')) user.authenticatorCount++;
     else if (type.endsWith('.softwareOathAuthenticationMethod')) user.softwareOathCount++;
+    else if (PASSWORDLESS_TYPES.some((t) => type.endsWith(t))) user.passwordlessCount = (user.passwordlessCount ?? 0) + 1;
     else if (type.endsWith('.hardwareOathAuthenticationMethod')) {
       const device = m.device as RawDevice | undefined;
       const id = String(device?.id ?? m.id);

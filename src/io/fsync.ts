@@ -84,7 +84,8 @@ const DSYNC: number | undefined = constants.O_DSYNC;
  * bytes are on disk, so a write is one system call and no separate flush round trip.
  */
 export function openForSyncedWrites(path: string): number {
-  return openSync(path, constants.O_WRONLY | (DSYNC ?? 0));
+  // O_NOFOLLOW: a symbolic link planted in place of the file is refused (ELOOP), never written through.
+  return openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW | (DSYNC ?? 0));
 }
 
 /**

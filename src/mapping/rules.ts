@@ -8,7 +8,6 @@ export const RULES = {
   'USER-MATCH': 'An export user is matched to the tenant user whose UPN equals the username, case-insensitively.',
   'USER-DISABLED': 'A user disabled in MFA Server is skipped: nothing is written for them.',
   'USER-NOT-FOUND': 'A user with no tenant account of that UPN is skipped and reported.',
-  'USER-PHONE-ONLY': 'A user left with phone methods only is reported: Microsoft-provided SMS and voice retire on 2027-02-01.',
   'USER-PIN-MODE': 'Phone call (PIN) and mobile app (PIN) modes have no per-user cloud setting: reported with the replacement (voice OTP, number matching).',
   'USER-TWO-WAY-SMS': 'Two-way text messages are not supported by Entra: the user gets one-way SMS codes.',
   // Phones (Microsoft's migration utility rules)
@@ -56,6 +55,16 @@ export const RULES = {
   'POL-CAMPAIGN': 'User enrollment or mobile app activation allowed -> the Authenticator registration campaign is enabled for the target group.',
   'POL-REPORT-SUSPICIOUS': 'Fraud alert -> report suspicious activity enabled, with the reporting code.',
   'POL-MANUAL': 'A server setting with no cloud equivalent through Graph: reported with the manual step to take.',
+  // Cutover (staged rollout, federation, the SMS/voice retirement)
+  'CUTOVER-STAGED-ROLLOUT':
+    'With --rollout-group, the staged rollout policy of feature multiFactorAuthentication exists and is enabled (created if missing, never for the whole organisation) and applies to every named group; a group staged rollout cannot use (dynamic, holding groups or contacts, over 50,000 members, over 200 members when first added, past 10 groups) refuses the plan.',
+  'CUTOVER-SWITCH-USER':
+    'A user left with at least one working cloud MFA method is added to the first named rollout group with room (at most 50,000 members a group), only once every other change of theirs succeeded; a user already in a rollout group is left there; a user with no cloud method is not switched and is reported.',
+  'CUTOVER-FEDERATION':
+    "With --federated-mfa reject, each verified federated domain of the plan's users gets federatedIdpMfaBehavior rejectMfaByFederatedIdp, last, once every switch of its users succeeded; refused while a user of the domain is neither switched nor switched by the plan (unless --force-federation).",
+  'CUTOVER-PHONE-DEADLINE':
+    'A user left with SMS and voice only (email does not count: it is not an MFA method) is reported with the day Microsoft-provided SMS and voice retire for them, 2027-02-01 (2027-07-01 for external users), from which a blocking passkey registration prompt stops their sign-in; the plan also says whether the tenant lets them register a passkey.',
+  'CUTOVER-CAMPAIGN': 'With --campaign-group, users left with SMS and voice only are added to that assigned group, and the Microsoft Authenticator registration campaign targets it.',
 } as const;
 
 export type RuleId = keyof typeof RULES;

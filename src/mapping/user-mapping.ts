@@ -34,7 +34,32 @@ export interface UserMapping {
   email?: { emailAddress: string; rule: RuleId; because: string };
   tokens: DesiredToken[];
   defaultMethod?: DefaultMethodDecision;
+  /** The user's cloud MFA methods once the plan is applied (absent for a skipped user). */
+  methodsAfter?: MethodsAfter;
   findings: Finding[];
+}
+
+/**
+ * The MFA methods a user will have in Entra once the plan is applied. Email is not one: Entra uses
+ * email one-time codes for self-service password reset, not for MFA sign-in.
+ */
+export interface MethodsAfter {
+  phones: PhoneType[];
+  /** A hardware (activated or planned) or software OATH token. */
+  oath: boolean;
+  authenticator: boolean;
+  /** Passkeys (FIDO2), Windows Hello for Business, platform credentials. */
+  passwordless: boolean;
+}
+
+/** Whether the user can do MFA in Entra at all once the plan is applied. */
+export function hasCloudMethod(m: MethodsAfter): boolean {
+  return m.phones.length > 0 || m.oath || m.authenticator || m.passwordless;
+}
+
+/** SMS and voice only: what Microsoft's SMS/voice retirement blocks. */
+export function isPhoneOnly(m: MethodsAfter): boolean {
+  return m.phones.length > 0 && !m.oath && !m.authenticator && !m.passwordless;
 }
 
 /** Maps one export user against their tenant account. Pure: the same input gives the same output. */
@@ -142,17 +167,6 @@ export function mapUser(input: UserMappingInput): UserMapping {
     });
   }
 
-  const strong = available.has('push') || available.has('oath') || tenantUser.emails.length > 0;
-  if (!strong && finalPhones.size > 0) {
-    findings.push({
-      severity: 'warning',
-      code: 'phone-only-methods',
-      user: name,
-      rule: 'USER-PHONE-ONLY',
-      message: 'the user will have phone methods only; Microsoft-provided SMS and voice retire on 2027-02-01: have them register Authenticator or a passkey',
-    });
-  }
-
   return {
     user: name,
     tenantUser,
@@ -161,6 +175,12 @@ export function mapUser(input: UserMappingInput): UserMapping {
     ...(email ? { email } : {}),
     tokens: oath.tokens,
     defaultMethod,
+    methodsAfter: {
+      phones: [...finalPhones],
+      oath: available.has('oath'),
+      authenticator: tenantUser.authenticatorCount > 0,
+      passwordless: (tenantUser.passwordlessCount ?? 0) > 0,
+    },
     findings,
   };
 }

@@ -21,6 +21,13 @@ export interface PhoneNumber {
   entra: string;
 }
 
+/** A phone's cells as exported, before normalisation: kept so a report can show them beside Entra's format. */
+export interface ExportedPhone {
+  countryCode?: string;
+  number: string;
+  extension?: string;
+}
+
 /** One row of users.csv, typed. Optional fields are absent when the cell was empty. */
 export interface MfaUser {
   /** 1-based line of the row in users.csv. */
@@ -40,6 +47,8 @@ export interface MfaUser {
   mobileAppMode?: MobileAppMode;
   oathTokenSerial?: string;
   language?: string;
+  /** The phone cells as written in the export (valid or not), for reports. */
+  exportedPhones?: { phone?: ExportedPhone; backup_phone?: ExportedPhone };
   /** Phone cells that were present but unusable: kept so the mapping can report them per user. */
   invalidPhones?: { field: 'phone' | 'backup_phone'; reason: string }[];
 }

@@ -1,25 +1,30 @@
 /**
- * Masks a phone number for logs and terminal output: keeps the country code, the first three and
- * the last four digits (`+1 425***0101`), and the extension marker. Short numbers keep less.
+ * Masks a phone number for logs, terminal output, JSON output and reports: keeps the country code
+ * and the last two digits, one `*` for each other digit (`+1 ********01`, as Entra's own screens
+ * show a number), and the extension marker with its digits hidden (`x***`). Short numbers (fewer
+ * than five digits) keep none.
  */
 export function maskPhone(phone: string): string {
   const m = /^(\+\d{1,4})\s*([\d\s\-().]*?)(\s*x\s*\d+)?$/i.exec(phone.trim());
-  if (!m) return maskDigits(phone);
+  if (!m) return maskPhoneText(phone);
   const digits = (m[2] ?? '').replace(/\D/g, '');
   const ext = m[3] ? 'x***' : '';
-  return `${m[1]} ${maskNational(digits)}${ext}`;
+  return `${m[1]} ${maskRun(digits)}${ext}`;
 }
 
-function maskNational(digits: string): string {
-  if (digits.length >= 9) return `${digits.slice(0, 3)}***${digits.slice(-4)}`;
-  if (digits.length >= 5) return `***${digits.slice(-2)}`;
-  return '***';
+/**
+ * A phone as typed in an export cell (`030 1234567`, `(425) 555-0101 x12`): every digit but the
+ * last two is replaced by `*`, punctuation and spacing kept, so a reader can still see the shape
+ * the number was written in (a trunk prefix, a separate extension) without the number.
+ */
+export function maskPhoneText(text: string): string {
+  const total = (text.match(/\d/g) ?? []).length;
+  const keep = total >= 5 ? 2 : 0;
+  let seen = 0;
+  return text.replace(/\d/g, (d) => (++seen > total - keep ? d : '*'));
 }
 
-/** Any text that may hold a phone number: keep at most the last two digits of each digit run. */
-function maskDigits(text: string): string {
-  return text.replace(/\d[\d\s\-().]{3,}\d/g, (run) => {
-    const d = run.replace(/\D/g, '');
-    return `***${d.slice(-2)}`;
-  });
+function maskRun(digits: string): string {
+  const keep = digits.length >= 5 ? 2 : 0;
+  return '*'.repeat(digits.length - keep) + digits.slice(digits.length - keep);
 }

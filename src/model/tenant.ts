@@ -33,10 +33,60 @@ export interface TenantUser {
   /** Microsoft Authenticator registrations. */
   authenticatorCount: number;
   softwareOathCount: number;
+  /** Passkeys (FIDO2), Windows Hello for Business and platform credentials: strong methods Graph cannot create. */
+  passwordlessCount?: number;
   /** Hardware OATH methods on the user (device ids, with serials when the inventory knows them). */
   hardwareOath: { id: string; serialNumber?: string; status?: string; notInInventory?: boolean }[];
   defaultMethod: DefaultMethod | null;
   isSystemPreferredEnabled?: boolean;
+  /** `Member` or `Guest` (external users meet the SMS/voice retirement later), when read. */
+  userType?: string;
+  /**
+   * Ids of the cutover groups (TenantCutover.groups) the user is a direct member of, when they were
+   * read (plan, rollback); absent when not read (apply's re-reads of users).
+   */
+  memberOf?: string[];
+}
+
+/** A group the cutover uses (a staged rollout group, the campaign group), as read. */
+export interface TenantGroup {
+  id: string;
+  displayName: string;
+  /** `groupTypes` holds DynamicMembership: its members come from a rule and cannot be written. */
+  dynamic: boolean;
+  /** Direct members by kind: staged rollout refuses groups holding groups (nesting) or contacts. */
+  users: number;
+  groups: number;
+  contacts: number;
+}
+
+/** The staged rollout policy of feature multiFactorAuthentication. */
+export interface TenantRolloutPolicy {
+  id: string;
+  displayName: string;
+  isEnabled: boolean;
+  isAppliedToOrganization: boolean;
+  /** Ids of the groups it applies to. */
+  appliesTo: string[];
+}
+
+/** A verified federated domain and its federation configuration (internalDomainFederation). */
+export interface TenantFederatedDomain {
+  /** The domain name, lower case (Graph's domain id). */
+  id: string;
+  /** The internalDomainFederation's id (needed to PATCH it); null when the domain has none. */
+  federationId: string | null;
+  federatedIdpMfaBehavior: string | null;
+}
+
+/** What the plan read for the cutover (staged rollout, federation, the campaign group). */
+export interface TenantCutover {
+  /** The multiFactorAuthentication rollout policy; null when the tenant has none. */
+  rolloutPolicy: TenantRolloutPolicy | null;
+  /** The --rollout-group groups, those the policy applies to, and the --campaign-group. */
+  groups: TenantGroup[];
+  /** Verified federated domains (read for --federated-mfa). */
+  federatedDomains: TenantFederatedDomain[];
 }
 
 /** What the plan knows of the tenant. */
@@ -48,4 +98,6 @@ export interface TenantSnapshot {
   users: Map<string, TenantUser>;
   /** Inventory tokens keyed by serialKey(serial); a serial may exist more than once (Graph allows it). */
   hardwareTokens: Map<string, TenantHardwareToken[]>;
+  /** Staged rollout, federation and campaign group state, when the plan's cutover options asked for it. */
+  cutover?: TenantCutover;
 }

@@ -1,13 +1,16 @@
+import { mapCutover, type CutoverMapping, type CutoverOptions, type CutoverUser } from '../mapping/cutover-rules.js';
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
-import { mapPolicy, type PolicyTarget } from '../mapping/policy-rules.js';
+import { mapPolicy, type PolicyMapping, type PolicyTarget } from '../mapping/policy-rules.js';
 import { mapUser, methodUsage, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
 import { entraTokenFit } from '../model/entra-oath.js';
-import type { MobileDevice, OathSeed } from '../model/export-data.js';
+import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import type { Problem, ProblemCode } from '../model/problem.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import type { ExportBundle } from '../source/export-bundle.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
-import { diffUser } from './user-diff.js';
+import { methodsAfter } from './methods-after.js';
+import { serverRecord } from './server-record.js';
+import { cutoverUserChanges, diffUser } from './user-diff.js';
 
 /** Export problems that make the whole export untrustworthy: the plan stops on them. */
 export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
@@ -39,7 +42,7 @@ export interface PlanInput {
   tenant: TenantSnapshot;
   /** Lower-cased usernames in scope; all export users when absent. */
   scope?: ReadonlySet<string>;
-  options: MappingOptions & { target: PolicyTarget };
+  options: MappingOptions & { target: PolicyTarget; cutover?: CutoverOptions };
   sourceFingerprint: string;
   now: Date;
 }
@@ -47,36 +50,35 @@ export interface PlanInput {
 export interface BuiltPlan {
   plan: Plan;
   mappings: UserMapping[];
+  /** Why the cutover cannot be planned as asked (staged rollout's limits, unswitched users of a domain): the plan is refused. */
+  refusals: string[];
 }
 
-/** Maps the export against the tenant and diffs: the whole plan, without any I/O. */
-export function buildPlan(input: PlanInput): BuiltPlan {
-  const { bundle, tenant, options } = input;
+const NO_CUTOVER: CutoverOptions = { rolloutGroups: [], federatedMfa: null, forceFederation: false, campaignGroup: null };
+
+/**
+ * What planning any one user needs of the whole export: the users in scope (export order), their
+ * seeds and devices, the policy (its reasons count every user in scope) and the export's own findings.
+ */
+export interface PlanContext {
+  users: MfaUser[];
+  seedsByUser: Map<string, OathSeed[]>;
+  seedSerials: Map<string, string[]>;
+  devicesByUser: Map<string, MobileDevice[]>;
+  policy: PolicyMapping;
+  exportFindings: Finding[];
+  options: PlanInput['options'];
+  cutoverOptions: CutoverOptions;
+}
+
+export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options'> & { policy: TenantSnapshot['policy'] }): PlanContext {
+  const { bundle, options } = input;
   const users = bundle.users.filter((u) => !input.scope || input.scope.has(u.username.toLowerCase()));
   const seedsByUser = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed);
   const devicesByUser = groupBy<MobileDevice, MobileDevice>(bundle.devices, (d) => d.username.toLowerCase(), (d) => d);
   const tokenUsers = new Set([...seedsByUser].filter(([, seeds]) => seeds.some((s: OathSeed) => entraTokenFit(s).ok)).map(([k]) => k));
-
-  const policy = mapPolicy(bundle.settings, methodUsage(users, tokenUsers, new Set(devicesByUser.keys())), tenant.policy, options.target);
-  const mappings = users.map((user) => {
-    const key = user.username.toLowerCase();
-    return mapUser({
-      user,
-      seeds: seedsByUser.get(key) ?? [],
-      devices: devicesByUser.get(key) ?? [],
-      tenantUser: tenant.users.get(key),
-      inventory: tenant.hardwareTokens,
-      enabledDefaults: policy.enabledDefaults,
-      options,
-    });
-  });
-  const userChanges: UserChange[] = mappings.flatMap((m) => diffUser(m, tenant.hardwareTokens));
-  const pendingUsers = new Set(userChanges.filter((c) => c.action !== 'no-op').map((c) => c.user_id));
-  const planUsers: PlanUserStatus[] = mappings.map((m) => ({
-    user: m.user,
-    user_id: m.tenantUser?.id ?? null,
-    status: m.skipped?.code === 'user-disabled' ? 'disabled' : !m.tenantUser ? 'not-in-tenant' : pendingUsers.has(m.tenantUser.id) ? 'changes' : 'unchanged',
-  }));
+  const policy = mapPolicy(bundle.settings, methodUsage(users, tokenUsers, new Set(devicesByUser.keys())), input.policy, options.target);
+  const seedSerials = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed.serial);
 
   const byLine = new Map(users.map((u) => [u.line, u]));
   const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
@@ -90,44 +92,179 @@ export function buildPlan(input: PlanInput): BuiltPlan {
       const user = problemUser(p);
       return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });
-  const propagation: Finding[] = [];
-  const enablesHardwareOath = policy.changes.some((c) => /\/HardwareOath$/i.test(c.target) && c.property === 'state' && c.after === 'enabled');
-  if (enablesHardwareOath && userChanges.some((c) => c.resource.startsWith('hardwareOathMethods/') && c.action !== 'no-op')) {
-    propagation.push({
-      severity: 'info',
-      code: 'hardware-oath-propagation',
-      rule: 'POL-HARDWARE-OATH',
-      message: 'the plan enables hardware OATH tokens and activates tokens: Entra can take up to 20 minutes to apply the policy ("allow an hour"); apply tries activations it refuses meanwhile again for --policy-propagation-wait minutes (default 20)',
-    });
+  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
+}
+
+/** One user mapped and diffed against the tenant, before the cutover (which needs every user) adds its changes. */
+export interface MappedUser {
+  user: MfaUser;
+  mapping: UserMapping;
+  changes: UserChange[];
+}
+
+/** Maps one export user of the context against the tenant: pure, and independent of the other users. */
+export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantSnapshot, 'users' | 'hardwareTokens'>): MappedUser {
+  const key = user.username.toLowerCase();
+  const mapping = mapUser({
+    user,
+    seeds: ctx.seedsByUser.get(key) ?? [],
+    devices: ctx.devicesByUser.get(key) ?? [],
+    tenantUser: tenant.users.get(key),
+    inventory: tenant.hardwareTokens,
+    enabledDefaults: ctx.policy.enabledDefaults,
+    options: ctx.options,
+  });
+  return { user, mapping, changes: diffUser(mapping, tenant.hardwareTokens) };
+}
+
+/** The staged rollout, federation and SMS/voice deadline over every user in scope (in the plan's order). */
+export function planCutover(ctx: PlanContext, users: readonly CutoverUser[], tenant: Pick<TenantSnapshot, 'cutover' | 'policy'>): CutoverMapping {
+  return mapCutover({ mappings: users, cutover: tenant.cutover, policy: tenant.policy, policyChanges: ctx.policy.changes, options: ctx.cutoverOptions });
+}
+
+/** One user planned: the mapping, the changes (no-ops included, the cutover's last) and the user's line in the plan. */
+export interface PlannedUser {
+  mapping: UserMapping;
+  changes: UserChange[];
+  status: PlanUserStatus;
+}
+
+/** A mapped user's plan completed with what the cutover decided for them. */
+export function finishUser(ctx: PlanContext, m: MappedUser, cutover: CutoverMapping): PlannedUser {
+  const { mapping, user } = m;
+  const key = user.username.toLowerCase();
+  const changes = [...m.changes, ...cutoverUserChanges(mapping, cutover.users.get(mapping.user.toLowerCase()))];
+  const status = mapping.skipped?.code === 'user-disabled' ? 'disabled' : !mapping.tenantUser ? 'not-in-tenant' : changes.some((c) => c.action !== 'no-op') ? 'changes' : 'unchanged';
+  return {
+    mapping,
+    changes,
+    status: {
+      user: mapping.user,
+      user_id: mapping.tenantUser?.id ?? null,
+      status,
+      server: serverRecord(user, ctx.seedSerials.get(key) ?? [], ctx.devicesByUser.get(key)?.length ?? 0),
+      methods_after: mapping.tenantUser && !mapping.skipped ? methodsAfter(mapping.tenantUser, changes) : null,
+    },
+  };
+}
+
+/**
+ * The plan's counts, added up one planned user at a time, so that a plan can be checked without
+ * holding all its users (apply re-derives a saved plan in chunks).
+ */
+export class PlanTally {
+  private readonly actions = { create: 0, update: 0, delete: 0, 'no-op': 0 };
+  private readonly status = { changes: 0, unchanged: 0, not_in_tenant: 0, disabled: 0, no_usable_method: 0 };
+  private readonly severities: Record<FindingSeverity, number> = { error: 0, warning: 0, info: 0 };
+  private readonly campaign: string[] = [];
+  private users = 0;
+  private tokenWrites = false;
+
+  add(p: PlannedUser): void {
+    this.users++;
+    for (const c of p.changes) {
+      this.actions[c.action]++;
+      if (c.resource.startsWith('hardwareOathMethods/') && c.action !== 'no-op') this.tokenWrites = true;
+    }
+    this.status[p.status.status === 'not-in-tenant' ? 'not_in_tenant' : p.status.status]++;
+    if (p.status.methods_after?.length === 0) this.status.no_usable_method++;
+    for (const f of p.mapping.findings) {
+      this.severities[f.severity]++;
+      if (f.code === 'mobile-app-reregistration' && f.severity === 'warning') this.campaign.push(f.user!);
+    }
   }
-  const findings = sortFindings([...policy.findings, ...propagation, ...exportFindings, ...mappings.flatMap((m) => m.findings)]);
 
-  const count = (a: UserChange['action']) => userChanges.filter((c) => c.action === a).length;
-  const policyTargets = new Set(policy.changes.map((c) => c.target)).size;
-  const severities: Record<FindingSeverity, number> = { error: 0, warning: 0, info: 0 };
-  for (const f of findings) severities[f.severity]++;
+  /** The summary, the plan-wide findings the users imply, and the registration campaign (in the findings' order). */
+  finish(ctx: PlanContext, cutover: CutoverMapping): { summary: Plan['summary']; propagation: Finding[]; campaign: string[] } {
+    const propagation: Finding[] = [];
+    const enablesHardwareOath = ctx.policy.changes.some((c) => /\/HardwareOath$/i.test(c.target) && c.property === 'state' && c.after === 'enabled');
+    if (enablesHardwareOath && this.tokenWrites) {
+      propagation.push({
+        severity: 'info',
+        code: 'hardware-oath-propagation',
+        rule: 'POL-HARDWARE-OATH',
+        message: 'the plan enables hardware OATH tokens and activates tokens: Entra can take up to 20 minutes to apply the policy ("allow an hour"); apply tries activations it refuses meanwhile again for --policy-propagation-wait minutes (default 20)',
+      });
+    }
+    const severities = { ...this.severities };
+    for (const f of [...ctx.policy.findings, ...propagation, ...ctx.exportFindings, ...cutover.findings]) severities[f.severity]++;
+    const a = this.actions;
+    const policyTargets = new Set(cutover.policyChanges.map((c) => c.target)).size;
+    const cutoverCount = (action: 'create' | 'update') => cutover.changes.filter((c) => c.action === action).length;
+    return {
+      summary: {
+        phone_only_after_retirement: cutover.phoneOnly,
+        users: this.users,
+        create: a.create + cutoverCount('create'),
+        update: a.update + policyTargets + cutoverCount('update'),
+        delete: a.delete,
+        no_op: a['no-op'],
+        findings: severities,
+        user_changes: { create: a.create, update: a.update, delete: a.delete, no_op: a['no-op'], total: a.create + a.update + a.delete + a['no-op'] },
+        policy: { targets: policyTargets, changes: cutover.policyChanges.length },
+        cutover: { create: cutoverCount('create'), update: cutoverCount('update') },
+        user_status: { ...this.status },
+      },
+      propagation,
+      // Findings are sorted by user within a severity (sortFindings): the campaign lists users in that order.
+      campaign: [...this.campaign].sort((x, y) => x.localeCompare(y)),
+    };
+  }
+}
 
+/** Maps the export against the tenant and diffs: the whole plan, without any I/O. */
+export function buildPlan(input: PlanInput): BuiltPlan {
+  const { tenant } = input;
+  const ctx = planContext({ ...input, policy: tenant.policy });
+  const mapped = ctx.users.map((user) => mapOneUser(ctx, user, tenant));
+  const cutover = planCutover(ctx, mapped.map((m) => m.mapping), tenant);
+  const tally = new PlanTally();
+  const planned = mapped.map((m) => {
+    const p = finishUser(ctx, m, cutover);
+    tally.add(p);
+    return p;
+  });
+  const { summary, propagation, campaign } = tally.finish(ctx, cutover);
+  const findings = sortFindings([
+    ...ctx.policy.findings,
+    ...propagation,
+    ...cutover.findings.filter((f) => !f.user),
+    ...ctx.exportFindings,
+    ...planned.flatMap((p) => p.mapping.findings),
+    ...cutover.findings.filter((f) => f.user),
+  ]);
   const plan: Plan = {
     format_version: PLAN_FORMAT_VERSION,
     created: input.now.toISOString(),
     source_fingerprint: input.sourceFingerprint,
     tenant: { ...tenant.tenant },
-    options: { include_email: options.includeEmail, default_method: options.defaultMethod, prune: options.prune, target_group: { ...options.target } },
-    summary: {
-      users: users.length,
-      create: count('create'),
-      update: count('update') + policyTargets,
-      delete: count('delete'),
-      no_op: count('no-op'),
-      findings: severities,
-    },
-    policy_changes: policy.changes,
-    user_changes: userChanges,
-    users: planUsers,
+    options: planOptions(ctx),
+    summary,
+    policy_changes: cutover.policyChanges,
+    cutover_changes: cutover.changes,
+    user_changes: planned.flatMap((p) => p.changes),
+    users: planned.map((p) => p.status),
     findings,
-    registration_campaign: findings.filter((f) => f.code === 'mobile-app-reregistration' && f.severity === 'warning').map((f) => f.user!),
+    registration_campaign: campaign,
+    cutover: cutover.summary,
   };
-  return { plan, mappings };
+  return { plan, mappings: planned.map((p) => p.mapping), refusals: cutover.refusals };
+}
+
+/** The options as the plan records them. */
+export function planOptions(ctx: Pick<PlanContext, 'options' | 'cutoverOptions'>): Plan['options'] {
+  const { options, cutoverOptions: c } = ctx;
+  return {
+    include_email: options.includeEmail,
+    default_method: options.defaultMethod,
+    prune: options.prune,
+    target_group: { ...options.target },
+    rollout_groups: c.rolloutGroups.map((g) => ({ ...g })),
+    federated_mfa: c.federatedMfa,
+    force_federation: c.forceFederation,
+    campaign_group: c.campaignGroup ? { ...c.campaignGroup } : null,
+    scope_group: c.scopeGroup ? { ...c.scopeGroup } : null,
+  };
 }
 
 const SEVERITY_ORDER: Record<FindingSeverity, number> = { error: 0, warning: 1, info: 2 };

@@ -20,11 +20,24 @@ export function stateFingerprint(value: unknown): string {
 
 /** sha256 over the given files' names and bytes, in order: ties a plan to one export. */
 export async function fingerprintFiles(files: { name: string; path: string }[]): Promise<string> {
+  return (await hashFiles(files)).fingerprint;
+}
+
+/** The fingerprint of the files together, and each file's own sha256 and size, from one read of each. */
+export async function hashFiles(files: { name: string; path: string }[]): Promise<{ fingerprint: string; files: { sha256: string; bytes: number }[] }> {
   const hash = createHash('sha256');
+  const each: { sha256: string; bytes: number }[] = [];
   for (const f of files) {
     hash.update(`${f.name}\u0000`);
-    for await (const chunk of createReadStream(f.path)) hash.update(chunk as Buffer);
+    const own = createHash('sha256');
+    let bytes = 0;
+    for await (const chunk of createReadStream(f.path)) {
+      hash.update(chunk as Buffer);
+      own.update(chunk as Buffer);
+      bytes += (chunk as Buffer).length;
+    }
     hash.update('\u0000');
+    each.push({ sha256: own.digest('hex'), bytes });
   }
-  return hash.digest('hex');
+  return { fingerprint: hash.digest('hex'), files: each };
 }

@@ -1,27 +1,32 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import * as z from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
+import type { CutoverChange } from '../mapping/cutover-rules.js';
 import type { PolicyChange } from '../mapping/policy-rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { stateFingerprint } from './fingerprint.js';
-import type { Plan, UserChange } from './plan-model.js';
-import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
+import type { MethodKind, Plan, ServerRecord, UserChange } from './plan-model.js';
+import type { TenantCutover, TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 
 /**
  * The saved plan (`plan --out`, and each run's copy): this module alone reads and writes it.
  *
  * Format 2.x is JSON Lines: a header line (`kind`, `format_version`, tenant, Graph root, options,
- * source, summary), then one line per policy change (`"t":"policy"`), per user with changes
- * (`"t":"user"`) and per finding (`"t":"finding"`), and an end line counting the lines before it, so a
- * cut-off file is refused. Every line is validated on reading. A major version other than 2 is
- * refused, except 1.x (one JSON object), which apply, resume and rollback still read. A minor version
- * adds fields: readers ignore fields they do not know (Terraform's rule).
+ * source, summary), then one line per policy change (`"t":"policy"`), per cutover change
+ * (`"t":"cutover"`, 2.2), per user (`"t":"user"`) and per finding (`"t":"finding"`), and an end line
+ * counting the lines before it, so a cut-off file is refused. Every line is validated on reading. A
+ * major version other than 2 is refused, except 1.x (one JSON object), which apply, resume and
+ * rollback still read. A minor version adds fields or line types: readers ignore fields they do not
+ * know (Terraform's rule). 2.1 added the input files with their SHA-256 (`inputs`, header), each
+ * user's MFA Server record (`server`) and methods after the plan (`methods_after`), and the summary's
+ * counts that add up; 2.2 the cutover: its lines, `cutover_seen` in the header, and each user's group
+ * memberships in `seen.memberOf`.
  */
-export const PLAN_FILE_VERSION = '2.0';
+export const PLAN_FILE_VERSION = '2.2';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
@@ -34,6 +39,7 @@ export interface PlanSource {
 }
 
 export type SavedPolicyChange = PolicyChange & { state_fingerprint: string };
+export type SavedCutoverChange = CutoverChange & { state_fingerprint: string };
 export type SavedUserChange = Omit<UserChange, 'user' | 'user_id'> & { state_fingerprint: string };
 
 /**
@@ -57,8 +63,14 @@ export interface SeenUser {
   tokens: TenantHardwareToken[];
 }
 
+/** What a 2.1 user line adds: the MFA Server record and the methods after the plan. */
+export interface UserRecordFields {
+  server?: ServerRecord;
+  methods_after?: MethodKind[] | null;
+}
+
 /** A user line read whole: changes (no-ops too) and what the plan saw. */
-export interface PlanUserLine extends SeenUser {
+export interface PlanUserLine extends SeenUser, UserRecordFields {
   upn: string;
   userId: string | null;
   status: UserStatus;
@@ -67,12 +79,14 @@ export interface PlanUserLine extends SeenUser {
   line: number;
 }
 
-/** Everything of a saved plan but its users and findings. */
-export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'user_changes' | 'findings' | 'users'> {
+/** Everything of a saved plan but its changes, users and findings (fields of later minor versions are absent from earlier files). */
+export interface PlanHeader extends Omit<Plan, 'policy_changes' | 'cutover_changes' | 'user_changes' | 'findings' | 'users' | 'plan_hash'> {
   kind: typeof PLAN_KIND;
   source: PlanSource;
   /** The authentication methods policy as the plan read it (2.0; absent in 1.x). */
   policy_seen?: AuthenticationMethodsPolicy;
+  /** The rollout policy, cutover groups and federated domains as the plan read them (2.2, when read). */
+  cutover_seen?: TenantCutover;
 }
 
 const sourceSchema = z.looseObject({
@@ -81,6 +95,14 @@ const sourceSchema = z.looseObject({
   pskcKeyFile: z.string().optional(),
   pskcPasswordFile: z.string().optional(),
   pskcMac: z.string(),
+});
+
+const groupRef = z.looseObject({ id: z.string(), displayName: z.string() });
+const count = z.number().int().min(0);
+const cutoverSeenSchema = z.looseObject({
+  rolloutPolicy: z.looseObject({ id: z.string(), displayName: z.string(), isEnabled: z.boolean(), isAppliedToOrganization: z.boolean(), appliesTo: z.array(z.string()) }).nullable(),
+  groups: z.array(z.looseObject({ id: z.string(), displayName: z.string(), dynamic: z.boolean(), users: count, groups: count, contacts: count })),
+  federatedDomains: z.array(z.looseObject({ id: z.string(), federationId: z.string().nullable(), federatedIdpMfaBehavior: z.string().nullable() })),
 });
 
 const headerSchema = z.looseObject({
@@ -92,10 +114,22 @@ const headerSchema = z.looseObject({
   graph: z.string().optional(),
   identity: z.looseObject({ appId: z.string().nullable(), upn: z.string().nullable() }).optional(),
   tool_version: z.string().optional(),
-  options: z.looseObject({ include_email: z.boolean(), default_method: z.string(), prune: z.boolean(), target_group: z.looseObject({ id: z.string(), displayName: z.string() }) }),
+  inputs: z.array(z.looseObject({ role: z.string(), path: z.string(), sha256: z.string(), bytes: z.number() })).optional(),
+  options: z.looseObject({
+    include_email: z.boolean(),
+    default_method: z.string(),
+    prune: z.boolean(),
+    target_group: groupRef,
+    rollout_groups: z.array(groupRef).optional(),
+    federated_mfa: z.literal('reject').nullable().optional(),
+    force_federation: z.boolean().optional(),
+    campaign_group: groupRef.nullable().optional(),
+    scope_group: groupRef.nullable().optional(),
+  }),
   summary: z.looseObject({}),
   registration_campaign: z.array(z.string()),
   source: sourceSchema,
+  cutover_seen: cutoverSeenSchema.optional(),
 });
 
 const jsonObject = z.record(z.string(), z.unknown());
@@ -109,6 +143,18 @@ const policyLine = z.looseObject({
   rule: z.string(),
   because: z.string(),
   setting: z.string(),
+  state_fingerprint: z.string(),
+});
+
+const cutoverLine = z.looseObject({
+  t: z.literal('cutover'),
+  target: z.string().min(1),
+  action: z.enum(['create', 'update']),
+  before: jsonObject.nullable(),
+  after: jsonObject,
+  rule: z.string(),
+  because: z.string(),
+  switches: z.number().int().min(0).optional(),
   state_fingerprint: z.string(),
 });
 
@@ -130,6 +176,8 @@ const userLine = z.looseObject({
   changes: z.array(changeSchema),
   seen: jsonObject.nullable().optional(),
   tokens_seen: z.array(jsonObject).optional(),
+  server: jsonObject.optional(),
+  methods_after: z.array(z.string()).nullable().optional(),
 });
 
 const findingLine = z.looseObject({ t: z.literal('finding'), severity: z.enum(['error', 'warning', 'info']), code: z.string(), user: z.string().optional(), rule: z.string(), message: z.string() });
@@ -140,7 +188,8 @@ const endLine = z.looseObject({ t: z.literal('end'), lines: z.number().int().min
 export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
-  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser>)[];
+  cutover: SavedCutoverChange[];
+  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser> & UserRecordFields)[];
   findings: Finding[];
 }
 
@@ -150,7 +199,7 @@ export interface PlanFileContent {
  * from the recorded sources and refuse a file whose changes are not what they give.
  */
 export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapshot, serialsOf?: (upn: string) => readonly string[]): PlanFileContent {
-  const { policy_changes, user_changes, findings, users: roster, ...rest } = plan;
+  const { policy_changes, cutover_changes, user_changes, findings, users: roster, plan_hash: _hash, ...rest } = plan;
   const changesOf = new Map<string, SavedUserChange[]>();
   for (const { user: _u, user_id, ...c } of user_changes) {
     let list = changesOf.get(user_id);
@@ -158,24 +207,31 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
     list.push({ ...c, state_fingerprint: stateFingerprint(c.before) });
   }
   return {
-    header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source, ...(tenant ? { policy_seen: tenant.policy } : {}) },
+    header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source, ...(tenant ? { policy_seen: tenant.policy } : {}), ...(tenant?.cutover ? { cutover_seen: tenant.cutover } : {}) },
     policy: policy_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
+    cutover: cutover_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
     users: roster.map((u) => ({
       upn: u.user,
       userId: u.user_id,
       status: u.status,
       changes: u.user_id === null ? [] : (changesOf.get(u.user_id) ?? []),
+      ...(u.server ? { server: u.server } : {}),
+      ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
       ...(tenant ? { seen: tenant.users.get(u.user.toLowerCase()) ?? null, tokens: (serialsOf?.(u.user) ?? []).flatMap((s) => tenant.hardwareTokens.get(serialKey(s)) ?? []) } : {}),
     })),
     findings,
   };
 }
 
-/** The bytes of a saved plan (2.0, JSON Lines). */
+/** The bytes of a saved plan (2.x, JSON Lines). */
 export function encodePlanFile(file: PlanFileContent): Buffer {
   const lines: string[] = [JSON.stringify(file.header)];
   for (const c of file.policy) lines.push(JSON.stringify({ t: 'policy', ...c }));
-  for (const u of file.users) lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
+  for (const c of file.cutover) lines.push(JSON.stringify({ t: 'cutover', ...c }));
+  for (const u of file.users) {
+    const record = { ...(u.server ? { server: u.server } : {}), ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}) };
+    lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...record, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
+  }
   for (const f of file.findings) lines.push(JSON.stringify({ t: 'finding', ...f }));
   lines.push(JSON.stringify({ t: 'end', lines: lines.length }));
   return Buffer.from(`${lines.join('\n')}\n`);
@@ -204,21 +260,29 @@ export interface UserEntry {
 }
 
 /**
- * A saved plan opened for apply, resume and rollback: the header, the policy changes and findings
+ * A saved plan opened for apply, resume and rollback: the header and the policy changes
  * in memory, and an index of the users' lines, each read from the file when a wave needs it (a plan
  * for 100,000 users need not be held in memory).
  */
 export class SavedPlan {
   private constructor(
+    /** The plan file as the admin named it (what messages say). */
     readonly path: string,
+    /** The file read: the same, or a private copy of it (apply reads its own copy, which nobody else can change). */
+    readonly file: string,
     /** sha256 of the file's bytes. */
     readonly hash: string,
     readonly header: PlanHeader,
     readonly policyChanges: SavedPolicyChange[],
-    readonly findings: Finding[],
+    /** Staged rollout and federation changes (2.2; none in older files). */
+    readonly cutoverChanges: SavedCutoverChange[],
+    /** Where each finding's line is ([offset, length] pairs; a 1.x plan's findings are in memory). */
+    private readonly findingLines: number[] | Finding[],
     private readonly entries: UserEntry[],
     /** Whether any change is a hardware token's (apply then needs the seeds). */
     readonly hasTokenChanges: boolean,
+    /** The inventory tokens the plan saw for its users' serials (every user line's tokens_seen, each once). */
+    readonly tokensSeen: readonly TenantHardwareToken[],
     /** 1.x plans: the users themselves, by position (there is no line to read). */
     private readonly inMemory?: Map<number, PlanUser>,
   ) {}
@@ -236,18 +300,48 @@ export class SavedPlan {
   /** Every user line whole (no-ops and what the plan saw included), in order, a chunk at a time. */
   async *lines(chunk = 1000): AsyncGenerator<PlanUserLine[]> {
     if (this.inMemory) throw new UserError(`${this.path}: a plan of format ${this.header.format_version} holds no user lines`);
-    const fh = await open(this.path, 'r');
+    const fh = await open(this.file, 'r');
     try {
       for (let i = 0; i < this.entries.length; i += chunk) {
         const out: PlanUserLine[] = [];
         for (const e of this.entries.slice(i, i + chunk)) {
           const buf = Buffer.allocUnsafe(e.length);
           await fh.read(buf, 0, e.length, e.offset);
-          const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[] };
-          out.push({ upn: u.user, userId: u.user_id, status: e.status, changes: u.changes, seen: u.seen === undefined ? null : u.seen, tokens: u.tokens_seen ?? [], line: e.line });
+          const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[] } & UserRecordFields;
+          out.push({
+            upn: u.user,
+            userId: u.user_id,
+            status: e.status,
+            changes: u.changes,
+            seen: u.seen === undefined ? null : u.seen,
+            tokens: u.tokens_seen ?? [],
+            ...(u.server !== undefined ? { server: u.server } : {}),
+            ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
+            line: e.line,
+          });
         }
         yield out;
       }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** The plan's findings, read from the file (they were checked when it was opened). */
+  async findings(): Promise<Finding[]> {
+    const at = this.findingLines;
+    if (this.inMemory) return at as Finding[];
+    const fh = await open(this.file, 'r');
+    try {
+      const out: Finding[] = [];
+      for (let i = 0; i < at.length; i += 2) {
+        const buf = Buffer.allocUnsafe(at[i + 1] as number);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, at[i] as number);
+        if (bytesRead !== buf.length) throw new UserError(`${this.path}: the plan file changed while it was being read`);
+        const { t: _t, ...f } = JSON.parse(buf.toString('utf8')) as Finding & { t: string };
+        out.push(f);
+      }
+      return out;
     } finally {
       await fh.close();
     }
@@ -261,7 +355,7 @@ export class SavedPlan {
   /** The users at these positions of `users`, read from the file, with their changes other than no-ops. */
   async read(positions: readonly number[]): Promise<PlanUser[]> {
     if (this.inMemory) return positions.map((i) => this.inMemory!.get(i)!);
-    const fh = await open(this.path, 'r');
+    const fh = await open(this.file, 'r');
     try {
       const out: PlanUser[] = [];
       for (const i of positions) out.push(await readUserLine(fh, this.entries[i]!, this.path));
@@ -271,45 +365,58 @@ export class SavedPlan {
     }
   }
 
-  /** Opens a saved plan; refuses what is not one, an unknown major version, a cut-off or invalid file, naming the line. */
-  static async open(path: string): Promise<SavedPlan> {
-    let bytes: Buffer;
+  /**
+   * Opens a saved plan; refuses what is not one, an unknown major version, a cut-off or invalid file,
+   * naming the line. The file is read a slab at a time (hashed, each line checked, an index of the
+   * user lines kept): a plan for 100,000 users is some 120 MB that need not be held at once.
+   */
+  static async open(path: string, file = path): Promise<SavedPlan> {
+    let fh: FileHandle;
     try {
-      bytes = await readFile(path);
+      fh = await open(file, 'r');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new UserError(code === 'ENOENT' ? `cannot read the plan file ${path}: no such file` : `cannot read the plan file ${path} (${code ?? (err as Error).message})`);
+      throw cannotRead(path, err);
     }
-    const hash = createHash('sha256').update(bytes).digest('hex');
-    const firstEnd = bytes.indexOf(0x0a);
-    const first = bytes.toString('utf8', 0, firstEnd < 0 ? bytes.length : firstEnd);
-    let head: unknown;
     try {
-      head = JSON.parse(first);
-    } catch {
-      return SavedPlan.openV1(path, hash, bytes);
+      const hash = createHash('sha256');
+      const reader = new LineReader(fh, hash);
+      const first = await reader.next().catch((err: unknown) => Promise.reject(cannotRead(path, err)));
+      let head: unknown;
+      try {
+        head = first ? JSON.parse(first.text) : undefined;
+      } catch {
+        // Not a JSON line: a 1.x plan is one JSON object over many lines.
+      }
+      // 1.x: a JSON object over many lines (its first line is not JSON), or on one line.
+      const major = String((head as { format_version?: unknown } | null)?.format_version ?? '').split('.')[0];
+      if (head === undefined || major === '1') {
+        await fh.close();
+        return SavedPlan.openV1(path, file, await readFile(file).catch((err: unknown) => Promise.reject(cannotRead(path, err))));
+      }
+      return await SavedPlan.openV2(path, file, reader, hash, head);
+    } finally {
+      await fh.close().catch(() => undefined);
     }
-    return SavedPlan.openV2(path, hash, bytes, head);
   }
 
-  private static openV2(path: string, hash: string, bytes: Buffer, head: unknown): SavedPlan {
+  private static async openV2(path: string, file: string, reader: LineReader, hash: Hash, head: unknown): Promise<SavedPlan> {
     const header = parseHeader(path, head, 1);
     const policy: SavedPolicyChange[] = [];
-    const findings: Finding[] = [];
+    const cutover: SavedCutoverChange[] = [];
+    // Only where each finding is: apply does not need them, and a large plan has one or two a user.
+    const findings: number[] = [];
     const entries: UserEntry[] = [];
     let tokenChanges = false;
     let ended = false;
     let lineNo = 1;
-    let start = bytes.indexOf(0x0a) + 1;
     const userIds = new Set<string>();
-    while (start > 0 && start < bytes.length) {
-      const end = bytes.indexOf(0x0a, start);
-      const stop = end < 0 ? bytes.length : end;
+    const tokens = new Map<string, TenantHardwareToken>();
+    for (let l = await reader.next(); l; l = await reader.next()) {
       lineNo++;
       if (ended) throw invalid(path, lineNo, 'text after the end line');
       let value: unknown;
       try {
-        value = JSON.parse(bytes.toString('utf8', start, stop));
+        value = JSON.parse(l.text);
       } catch (err) {
         throw invalid(path, lineNo, `not JSON (${(err as Error).message})`);
       }
@@ -324,13 +431,18 @@ export class SavedPlan {
         if (pending.length > 0 && u.user_id === null) throw invalid(path, lineNo, `user ${u.user} has changes but no user_id`);
         if (pending.some((c) => c.resource.startsWith('hardwareOathMethods/'))) tokenChanges = true;
         const status: UserStatus = u.status ?? (pending.length > 0 ? 'changes' : 'unchanged');
-        entries.push({ upn: u.user, userId: u.user_id, status, pending: pending.length, offset: start, length: stop - start, line: lineNo });
+        entries.push({ upn: u.user, userId: u.user_id, status, pending: pending.length, offset: l.offset, length: l.length, line: lineNo });
+        // Kept while the line is parsed anyway: re-deriving any user needs the whole inventory seen, which is small.
+        for (const t of (u.tokens_seen ?? []) as unknown as TenantHardwareToken[]) if (!tokens.has(t.id)) tokens.set(t.id, t);
       } else if (t === 'policy') {
         const { t: _t, ...c } = check(policyLine, value, path, lineNo);
         policy.push(c as SavedPolicyChange);
+      } else if (t === 'cutover') {
+        const { t: _t, ...c } = check(cutoverLine, value, path, lineNo);
+        cutover.push(c as SavedCutoverChange);
       } else if (t === 'finding') {
-        const { t: _t, ...f } = check(findingLine, value, path, lineNo);
-        findings.push(f as Finding);
+        check(findingLine, value, path, lineNo);
+        findings.push(l.offset, l.length);
       } else if (t === 'end') {
         const e = check(endLine, value, path, lineNo);
         if (e.lines !== lineNo - 1) throw invalid(path, lineNo, `the end line counts ${e.lines} lines, the file has ${lineNo - 1}`);
@@ -338,14 +450,14 @@ export class SavedPlan {
       } else {
         throw invalid(path, lineNo, `unknown line type ${JSON.stringify(t)}`);
       }
-      start = stop + 1;
     }
     if (!ended) throw new UserError(`${path}: the plan file is cut off (no end line): save the plan again`);
-    return new SavedPlan(path, hash, header, policy, findings, entries, tokenChanges);
+    return new SavedPlan(path, file, hash.digest('hex'), header, policy, cutover, findings, entries, tokenChanges, [...tokens.values()]);
   }
 
   /** Format 1.x: one JSON object with `user_changes` (plans saved before 2.0, and the copies in their runs). */
-  private static openV1(path: string, hash: string, bytes: Buffer): SavedPlan {
+  private static openV1(path: string, file: string, bytes: Buffer): SavedPlan {
+    const hash = createHash('sha256').update(bytes).digest('hex');
     let data: Record<string, unknown>;
     try {
       data = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
@@ -375,8 +487,35 @@ export class SavedPlan {
     const policy = Array.isArray(data.policy_changes) ? (data.policy_changes as SavedPolicyChange[]) : [];
     const findings = Array.isArray(data.findings) ? (data.findings as Finding[]) : [];
     const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
-    return new SavedPlan(path, hash, header, policy, findings, entries, tokenChanges, new Map(users.map((u, i) => [i, u])));
+    return new SavedPlan(path, file, hash, header, policy, [], findings, entries, tokenChanges, [], new Map(users.map((u, i) => [i, u])));
   }
+}
+
+/** A saved plan's header alone (its first line; a 1.x plan is read whole): enough to know its tenant and Graph. */
+export async function readPlanHeader(path: string): Promise<PlanHeader> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw cannotRead(path, err);
+  }
+  let head: unknown;
+  try {
+    const first = await new LineReader(fh, createHash('sha256')).next().catch((err: unknown) => Promise.reject(cannotRead(path, err)));
+    head = first ? JSON.parse(first.text) : undefined;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+  } finally {
+    await fh.close();
+  }
+  const major = String((head as { format_version?: unknown } | null)?.format_version ?? '').split('.')[0];
+  if (head === undefined || major === '1') return (await SavedPlan.open(path)).header;
+  return parseHeader(path, head, 1);
+}
+
+/** The minor version of a saved plan's format (`2.1` -> 1): what it is expected to hold. */
+export function formatMinor(header: Pick<PlanHeader, 'format_version'>): number {
+  return Number(header.format_version.split('.')[1] ?? 0);
 }
 
 function parseHeader(path: string, value: unknown, line: number | undefined): PlanHeader {
@@ -412,4 +551,61 @@ async function readUserLine(fh: FileHandle, e: UserEntry, path: string): Promise
   const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[] };
   if (u.user_id !== e.userId || u.user_id === null) throw new UserError(`${path}: the plan file changed while it was being applied`);
   return { upn: u.user, userId: u.user_id, changes: u.changes.filter((c) => c.action !== 'no-op') };
+}
+
+function cannotRead(path: string, err: unknown): UserError {
+  if (err instanceof UserError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  return new UserError(code === 'ENOENT' ? `cannot read the plan file ${path}: no such file` : `cannot read the plan file ${path} (${code ?? (err as Error).message})`);
+}
+
+/** Slabs read at a time by LineReader. */
+const SLAB = 1 << 20;
+
+/**
+ * A file's lines one at a time, each with its byte offset and length, every byte fed to `hash` as it
+ * is read. Blank text after the last newline is not a line; a last line without a newline is.
+ */
+class LineReader {
+  private slab = Buffer.alloc(0);
+  private at = 0;
+  private slabOffset = 0;
+  private eof = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly hash: Hash,
+  ) {}
+
+  /** The next line (`ended` false when it ran to the end of the file without a newline), or undefined at the end. */
+  async next(): Promise<{ text: string; offset: number; length: number; ended: boolean } | undefined> {
+    for (;;) {
+      const nl = this.slab.indexOf(0x0a, this.at);
+      if (nl >= 0) {
+        const line = { text: this.slab.toString('utf8', this.at, nl), offset: this.slabOffset + this.at, length: nl - this.at, ended: true };
+        this.at = nl + 1;
+        return line;
+      }
+      if (this.eof) {
+        if (this.at >= this.slab.length) return undefined;
+        const line = { text: this.slab.toString('utf8', this.at), offset: this.slabOffset + this.at, length: this.slab.length - this.at, ended: false };
+        this.at = this.slab.length;
+        return line;
+      }
+      await this.fill();
+    }
+  }
+
+  /** Keeps the unread part of the slab and appends the next slab of the file. */
+  private async fill(): Promise<void> {
+    const rest = this.slab.subarray(this.at);
+    const buf = Buffer.allocUnsafe(Math.max(SLAB, rest.length * 2));
+    rest.copy(buf, 0);
+    const { bytesRead } = await this.fh.read(buf, rest.length, buf.length - rest.length, null);
+    if (bytesRead === 0) this.eof = true;
+    this.hash.update(buf.subarray(rest.length, rest.length + bytesRead));
+    this.slabOffset += this.at;
+    this.slab = buf.subarray(0, rest.length + bytesRead);
+    this.at = 0;
+  }
 }

@@ -1,17 +1,25 @@
+import type { CutoverChange, CutoverSummary } from '../mapping/cutover-rules.js';
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
-import type { PolicyChange } from '../mapping/policy-rules.js';
+import type { PolicyChange, PolicyTarget } from '../mapping/policy-rules.js';
 import type { RuleId } from '../mapping/rules.js';
 
 /**
  * The version of `plan --format json`: minor for additions, major for breaking changes (as
- * Terraform). 1.1 added `users`, the tenant's `displayName`, `graph`, `identity` and `tool_version`.
- * The saved plan file has its own version (plan-file.ts).
+ * Terraform). 1.1 added `users`, the tenant's `displayName`, `graph`, `identity` and `tool_version`;
+ * 1.2 each user's MFA Server record (`users[].server`) and methods after the plan
+ * (`users[].methods_after`), the counts that add up (`summary.user_changes`, `summary.policy`,
+ * `summary.user_status`), the input files with their SHA-256 (`inputs`) and `plan_hash`;
+ * 1.3 the cutover: `cutover_changes`, `cutover`, the cutover options, `summary.cutover` and
+ * `summary.phone_only_after_retirement`. The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.1';
+export const PLAN_FORMAT_VERSION = '1.3';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 
-/** `phoneMethods/mobile|alternateMobile|office`, `emailMethods`, `hardwareOathMethods/<serial>`, `signInPreferences`. */
+/**
+ * `phoneMethods/mobile|alternateMobile|office`, `emailMethods`, `hardwareOathMethods/<serial>`,
+ * `signInPreferences`, `rolloutGroup/<groupId>`, `campaignGroup/<groupId>`.
+ */
 export type UserResource = string;
 
 export interface UserChange {
@@ -26,20 +34,81 @@ export interface UserChange {
   because: string;
 }
 
+/** A phone of the MFA Server record: the cells as exported, and what they normalise to. */
+export interface ServerPhone {
+  country_code: string | null;
+  number: string;
+  extension: string | null;
+  /** Entra's format (`+49 301234567`), or null when the number is not valid (a finding says why). */
+  entra: string | null;
+}
+
+/** The user as MFA Server exported them (users.csv, the seed files, devices.csv): what the plan maps from. */
+export interface ServerRecord {
+  /** Line of the user's row in users.csv. */
+  line: number;
+  enabled: boolean;
+  phone: ServerPhone | null;
+  backup_phone: ServerPhone | null;
+  /** `phone_call`, `text_message`, `mobile_app` or `oath_token`; null when the export has none. */
+  default_method: string | null;
+  /** The user's OATH token serials: users.csv's, then those the seed files assign to the user. */
+  token_serials: string[];
+  /** Mobile app registrations in devices.csv. */
+  mobile_app_devices: number;
+}
+
+/** A sign-in method kind a user can hold in Entra. */
+export type MethodKind = 'microsoftAuthenticator' | 'hardwareOath' | 'softwareOath' | 'mobilePhone' | 'alternateMobilePhone' | 'officePhone';
+
 /** Every in-scope user once, with what the plan decided for them as a whole. */
 export interface PlanUserStatus {
   user: string;
   user_id: string | null;
   status: 'changes' | 'unchanged' | 'not-in-tenant' | 'disabled';
+  /** 1.2: the MFA Server record the plan mapped from. */
+  server?: ServerRecord;
+  /**
+   * 1.2: the methods the user will hold once the plan is applied (those the tenant has, with the
+   * plan's creates and deletes); empty: left with no usable method. Null for users the plan does
+   * not touch (not in the tenant, disabled).
+   */
+  methods_after?: MethodKind[] | null;
 }
 
 export interface PlanSummary {
+  /** 1.3: users whose methods once the plan is applied are SMS and voice only (shown first: the retirement blocks them). */
+  phone_only_after_retirement?: number;
   users: number;
+  /**
+   * Terraform's totals of resources: user changes by action, plus one `update` for each policy
+   * target that changes (a method configuration, the registration campaign, report suspicious
+   * activity), plus each cutover change by its action. `user_changes`, `policy` and `cutover`
+   * below give them apart.
+   */
   create: number;
   update: number;
   delete: number;
   no_op: number;
   findings: Record<FindingSeverity, number>;
+  /** 1.2: user changes only, by action; they add up to `user_changes.length`. */
+  user_changes?: { create: number; update: number; delete: number; no_op: number; total: number };
+  /** 1.2: policy changes, counted apart: properties (`policy_changes.length`) and the targets they belong to. */
+  policy?: { targets: number; changes: number };
+  /** 1.3: cutover changes (staged rollout policy and groups, federation) by action. */
+  cutover?: { create: number; update: number };
+  /** 1.2: users in scope by status (they add up to `users`), and those left with no usable method. */
+  user_status?: { changes: number; unchanged: number; not_in_tenant: number; disabled: number; no_usable_method: number };
+}
+
+/** An input file of the plan with its SHA-256 (the export and seed files; never keys or passwords). */
+export interface PlanInputFile {
+  /** `users`, `devices`, `settings` (the export) or `seeds` (a --tokens file). */
+  role: 'users' | 'devices' | 'settings' | 'seeds';
+  /** The absolute path read. */
+  path: string;
+  sha256: string;
+  bytes: number;
 }
 
 /** `mfa-migrate plan --format json` and the body of a saved plan file. */
@@ -53,12 +122,37 @@ export interface Plan {
   /** Who signed in (either may be null: an app has no UPN; the emulator's placeholder token names nobody). */
   identity?: { appId: string | null; upn: string | null };
   tool_version?: string;
-  options: { include_email: boolean; default_method: string; prune: boolean; target_group: { id: string; displayName: string } };
+  /** 1.2: every input file, with its SHA-256. */
+  inputs?: PlanInputFile[];
+  /**
+   * 1.2: SHA-256 of the saved plan file (the hash apply's journal records), when there is one:
+   * `plan --out` prints it, `show` computes it. Not inside the saved file (it cannot hold its own hash).
+   */
+  plan_hash?: string;
+  options: PlanOptions;
   summary: PlanSummary;
   policy_changes: PolicyChange[];
+  /** 1.3: staged rollout policy and groups, domains' federation. */
+  cutover_changes: CutoverChange[];
   user_changes: UserChange[];
   users: PlanUserStatus[];
   findings: Finding[];
   /** Users who must register Microsoft Authenticator again (their mobile-app devices cannot move). */
   registration_campaign: string[];
+  /** 1.3: the cutover as a whole: rollout groups filled, who is switched, federation, campaign group, passkeys (absent in plans saved before it). */
+  cutover?: CutoverSummary;
+}
+
+export interface PlanOptions {
+  include_email: boolean;
+  default_method: string;
+  prune: boolean;
+  target_group: PolicyTarget;
+  /** 1.3 (absent in plans saved before it): --rollout-group (in fill order), --federated-mfa, --force-federation, --campaign-group. */
+  rollout_groups?: PolicyTarget[];
+  federated_mfa?: 'reject' | null;
+  force_federation?: boolean;
+  campaign_group?: PolicyTarget | null;
+  /** 1.3: the --group scope (a rollout group that is also the scope is warned about). */
+  scope_group?: PolicyTarget | null;
 }

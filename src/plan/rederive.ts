@@ -1,72 +1,155 @@
-import type { PolicyTarget } from '../mapping/policy-rules.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
-import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
+import { cutoverUser, type CutoverMapping, type CutoverUser } from '../mapping/cutover-rules.js';
+import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import type { ExportBundle } from '../source/export-bundle.js';
-import { buildPlan } from './build-plan.js';
+import { finishUser, mapOneUser, planContext, planCutover, planOptions, PlanTally, type MappedUser, type PlanContext } from './build-plan.js';
 import { canonicalJson } from './fingerprint.js';
-import type { PlanHeader, PlanUserLine, SavedPolicyChange } from './plan-file.js';
-import type { Plan } from './plan-model.js';
+import { formatMinor, type PlanUserLine, type SavedCutoverChange, type SavedPlan, type SavedPolicyChange } from './plan-file.js';
+import type { PlanUserStatus, UserChange } from './plan-model.js';
+
+/** User lines re-derived at a time: bounds what is held of a large plan. */
+const CHUNK = 1000;
 
 /**
- * The plan again, from its recorded sources (the export, read afresh) and the tenant state it
- * recorded having seen: pure. Planning is deterministic, so a saved plan whose changes are not
- * exactly this one's was edited after it was made.
+ * Where a saved plan first differs from planning its recorded sources (the export, read afresh)
+ * against the tenant state it recorded having seen; undefined when it does not. Planning is pure
+ * and deterministic, so a saved plan that differs was edited after it was made.
+ *
+ * A chunk of users at a time, never the whole plan at once: each user's own changes depend only on
+ * the export, the policy and the inventory, but the cutover (staged rollout groups filled in order,
+ * a domain's unswitched users) needs every user, so the lines are read twice: first to map every
+ * user and keep what the cutover reads of them, then to complete and compare each user's plan.
  */
-export function rederivePlan(header: PlanHeader, lines: readonly PlanUserLine[], bundle: ExportBundle): Plan {
-  const users = new Map<string, TenantUser>();
+export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): Promise<string | undefined> {
+  const header = saved.header;
+  const o = header.options;
+  const ctx = planContext({
+    bundle,
+    policy: header.policy_seen ?? {},
+    scope: new Set(saved.users.map((u) => u.upn.toLowerCase())),
+    options: {
+      includeEmail: o.include_email,
+      defaultMethod: o.default_method as DefaultMethodMode,
+      prune: o.prune,
+      target: o.target_group,
+      cutover: {
+        rolloutGroups: o.rollout_groups ?? [],
+        federatedMfa: o.federated_mfa ?? null,
+        forceFederation: o.force_federation ?? false,
+        campaignGroup: o.campaign_group ?? null,
+        ...(o.scope_group ? { scopeGroup: o.scope_group } : {}),
+      },
+    },
+  });
+  if (saved.users.length !== ctx.users.length) return `the plan lists ${saved.users.length} users; planning gives ${ctx.users.length}`;
   const hardwareTokens = new Map<string, TenantHardwareToken[]>();
-  for (const l of lines) {
-    if (l.seen) users.set(l.upn.toLowerCase(), l.seen);
-    for (const t of l.tokens) {
-      const key = serialKey(t.serialNumber);
-      const list = hardwareTokens.get(key) ?? [];
-      if (!list.some((x) => x.id === t.id)) hardwareTokens.set(key, [...list, t]);
+  for (const t of saved.tokensSeen) {
+    const key = serialKey(t.serialNumber);
+    hardwareTokens.set(key, [...(hardwareTokens.get(key) ?? []), t]);
+  }
+  const mapLine = (l: PlanUserLine, i: number): MappedUser => mapOneUser(ctx, ctx.users[i]!, { users: new Map<string, TenantUser>(l.seen ? [[l.upn.toLowerCase(), l.seen]] : []), hardwareTokens });
+
+  // Pass 1: every user mapped, the cutover planned over all of them.
+  const forCutover: CutoverUser[] = [];
+  let i = 0;
+  for await (const lines of saved.lines(CHUNK)) {
+    for (const l of lines) {
+      const user = ctx.users[i]!;
+      if (user.username.toLowerCase() !== l.upn.toLowerCase()) return `line ${l.line} (${l.upn}): planning gives ${user.username} there`;
+      forCutover.push(cutoverUser(mapLine(l, i++).mapping));
     }
   }
-  const tenant: TenantSnapshot = { tenant: { id: header.tenant.id, displayName: header.tenant.displayName ?? '' }, policy: header.policy_seen ?? {}, users, hardwareTokens };
-  const o = header.options;
-  return buildPlan({
-    bundle,
-    tenant,
-    scope: new Set(lines.map((l) => l.upn.toLowerCase())),
-    options: { includeEmail: o.include_email, defaultMethod: o.default_method as DefaultMethodMode, prune: o.prune, target: o.target_group as PolicyTarget },
-    sourceFingerprint: header.source_fingerprint,
-    now: new Date(header.created),
-  }).plan;
+  const cutover = planCutover(ctx, forCutover, { policy: header.policy_seen ?? {}, ...(header.cutover_seen ? { cutover: header.cutover_seen } : {}) });
+  forCutover.length = 0;
+  const changed = firstPolicyDifference(saved.policyChanges, cutover) ?? firstCutoverDifference(saved.cutoverChanges, cutover);
+  if (changed) return changed;
+
+  // Pass 2: each user's plan completed and compared with their line.
+  const records = formatMinor(header) >= 1;
+  const tally = new PlanTally();
+  i = 0;
+  for await (const lines of saved.lines(CHUNK)) {
+    for (const l of lines) {
+      const planned = finishUser(ctx, mapLine(l, i++), cutover);
+      tally.add(planned);
+      const where = userDifference(l, planned.status, planned.changes, records);
+      if (where) return where;
+    }
+  }
+  return firstSummaryDifference(saved, ctx, cutover, tally);
 }
 
-/** Where a saved plan first differs from what its sources give; undefined when it does not. */
-export function firstDifference(header: PlanHeader, policy: readonly SavedPolicyChange[], lines: readonly PlanUserLine[], derived: Plan): string | undefined {
-  const same = (a: unknown, b: unknown) => canonicalJson(a) === canonicalJson(b);
-  const policyFields = (c: Omit<SavedPolicyChange, 'state_fingerprint'>) => ({ target: c.target, property: c.property, before: c.before, after: c.after, rule: c.rule, because: c.because, setting: c.setting });
-  for (let i = 0; i < Math.max(policy.length, derived.policy_changes.length); i++) {
+const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
+
+function firstPolicyDifference(policy: readonly SavedPolicyChange[], cutover: CutoverMapping): string | undefined {
+  const derived = cutover.policyChanges;
+  const fields = (c: Omit<SavedPolicyChange, 'state_fingerprint'>) => ({ target: c.target, property: c.property, before: c.before, after: c.after, rule: c.rule, because: c.because, setting: c.setting });
+  for (let i = 0; i < Math.max(policy.length, derived.length); i++) {
     const saved = policy[i];
-    const want = derived.policy_changes[i];
-    if (!saved || !want || !same(policyFields(saved), policyFields(want))) {
+    const want = derived[i];
+    if (!saved || !want || !same(fields(saved), fields(want))) {
       return `policy change ${i + 1} (${saved ? `${saved.target}.${saved.property}` : 'missing'}) is not what planning gives (${want ? `${want.target}.${want.property} ${JSON.stringify(want.before)} -> ${JSON.stringify(want.after)}` : 'no such change'})`;
     }
   }
-  const byUser = new Map<string, typeof derived.user_changes>();
-  for (const c of derived.user_changes) byUser.set(c.user.toLowerCase(), [...(byUser.get(c.user.toLowerCase()) ?? []), c]);
-  if (lines.length !== derived.users.length) return `the plan lists ${lines.length} users; planning gives ${derived.users.length}`;
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    const u = derived.users[i]!;
-    const at = `line ${l.line} (${l.upn})`;
-    if (l.upn !== u.user || l.userId !== u.user_id || l.status !== u.status) return `${at}: user ${l.upn} ${l.userId ?? '-'} ${l.status} is not what planning gives (${u.user} ${u.user_id ?? '-'} ${u.status})`;
-    const want = byUser.get(l.upn.toLowerCase()) ?? [];
-    if (l.changes.length !== want.length) return `${at}: ${l.changes.length} changes, planning gives ${want.length}`;
-    for (let j = 0; j < want.length; j++) {
-      const s = l.changes[j]!;
-      const w = want[j]!;
-      for (const k of ['resource', 'action', 'before', 'after', 'rule', 'because'] as const) {
-        if (!same(s[k], w[k])) return `${at}: ${s.resource} ${k} is ${JSON.stringify(s[k])} in the file, planning its sources gives ${JSON.stringify(w[k])}`;
-      }
+  return undefined;
+}
+
+function firstCutoverDifference(changes: readonly SavedCutoverChange[], cutover: CutoverMapping): string | undefined {
+  const derived = cutover.changes;
+  const fields = (c: Omit<SavedCutoverChange, 'state_fingerprint'>) => ({ target: c.target, action: c.action, before: c.before, after: c.after, rule: c.rule, because: c.because, switches: c.switches ?? null });
+  for (let i = 0; i < Math.max(changes.length, derived.length); i++) {
+    const saved = changes[i];
+    const want = derived[i];
+    if (!saved || !want || !same(fields(saved), fields(want))) {
+      return `cutover change ${i + 1} (${saved ? `${saved.action} ${saved.target}` : 'missing'}) is not what planning gives (${want ? `${want.action} ${want.target}` : 'no such change'})`;
     }
   }
-  for (const k of ['summary', 'options', 'registration_campaign'] as const) {
-    if (!same(header[k], derived[k])) return `the plan's ${k} is not what planning gives`;
+  return undefined;
+}
+
+function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserChange[], records: boolean): string | undefined {
+  const at = `line ${l.line} (${l.upn})`;
+  if (l.upn !== u.user || l.userId !== u.user_id || l.status !== u.status) return `${at}: user ${l.upn} ${l.userId ?? '-'} ${l.status} is not what planning gives (${u.user} ${u.user_id ?? '-'} ${u.status})`;
+  // 2.1 records the MFA Server record and the methods after the plan: both must be what the sources give.
+  if (records) {
+    if (!same(l.server ?? null, u.server ?? null)) return `${at}: the MFA Server record is not what the export gives`;
+    if (!same(l.methods_after ?? null, u.methods_after ?? null)) return `${at}: methods_after is ${JSON.stringify(l.methods_after ?? null)} in the file, planning gives ${JSON.stringify(u.methods_after ?? null)}`;
   }
+  if (l.changes.length !== want.length) return `${at}: ${l.changes.length} changes, planning gives ${want.length}`;
+  for (let j = 0; j < want.length; j++) {
+    const s = l.changes[j]!;
+    const w = want[j]!;
+    for (const k of ['resource', 'action', 'before', 'after', 'rule', 'because'] as const) {
+      if (!same(s[k], w[k])) return `${at}: ${s.resource} ${k} is ${JSON.stringify(s[k])} in the file, planning its sources gives ${JSON.stringify(w[k])}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The plan-wide fields. A file older than 2.2 predates the cutover: its summary (2.0: also without
+ * 2.1's counts) and options are compared on the fields it has, but not the findings' counts (the
+ * cutover's rules report the SMS/voice deadline and passkeys in their own way), and it has no cutover.
+ */
+function firstSummaryDifference(saved: SavedPlan, ctx: PlanContext, cutover: CutoverMapping, tally: PlanTally): string | undefined {
+  const header = saved.header;
+  const { summary, campaign } = tally.finish(ctx, cutover);
+  const options = planOptions(ctx);
+  const onKeysOf = (fields: object, planned: object, drop: readonly string[] = []) =>
+    Object.fromEntries(Object.keys(fields).filter((k) => !drop.includes(k)).map((k) => [k, (planned as Record<string, unknown>)[k]]));
+  const compared: [string, unknown, unknown][] =
+    formatMinor(header) >= 2
+      ? [
+          ['summary', header.summary, summary],
+          ['options', header.options, options],
+          ['cutover', header.cutover, cutover.summary],
+        ]
+      : [
+          ['summary', onKeysOf(header.summary, header.summary, ['findings']), onKeysOf(header.summary, summary, ['findings'])],
+          ['options', header.options, onKeysOf(header.options, options)],
+        ];
+  compared.push(['registration_campaign', header.registration_campaign, campaign]);
+  for (const [k, want, got] of compared) if (!same(want, got)) return `the plan's ${k} is not what planning gives`;
   return undefined;
 }

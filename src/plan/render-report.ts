@@ -1,171 +1,327 @@
 import { RULES, type RuleId } from '../mapping/rules.js';
+import type { Finding } from '../mapping/finding.js';
+import { escHtml, escMarkdown } from '../report/escape.js';
+import { anchorIds, controls, filterSelect, htmlPage } from '../report/html-page.js';
+import { countLines, planCounts } from './plan-counts.js';
+import { maskServerRecord } from './plan-json.js';
+import type { MethodKind, Plan, PlanUserStatus, ServerPhone, ServerRecord, UserChange } from './plan-model.js';
 import { formatValue } from './render-terminal.js';
-import type { Plan } from './plan-model.js';
 
 export interface ReportOptions {
   showPhoneNumbers: boolean;
 }
 
-interface Table {
-  title: string;
-  intro?: string;
-  head: string[];
-  rows: string[][];
+/**
+ * The auditors' mapping report, HTML or Markdown, the same sections in both: a header to sign off
+ * (tenant, Graph, who, tool, plan hash, input files and their hashes, options, a sign-off block),
+ * the counts by the plan's one rule, the users left with no usable method first, the settings
+ * mapping, every in-scope user exactly once (their MFA Server record beside the planned cloud state,
+ * each change with its rule and reason, their findings), the other findings, the registration
+ * campaign and the rule glossary (docs/mapping.md's rules, from mapping/rules.ts, which a test keeps
+ * in step with it). Deterministic: the same plan renders to the same bytes.
+ */
+
+const TITLE = 'MFA Server to Entra migration: mapping report';
+
+const STATUS_LABEL: Record<PlanUserStatus['status'], string> = {
+  changes: 'changes',
+  unchanged: 'already matches',
+  'not-in-tenant': 'not in the tenant: skipped',
+  disabled: 'disabled in MFA Server: skipped',
+};
+
+const METHOD_LABEL: Record<MethodKind, string> = {
+  microsoftAuthenticator: 'Microsoft Authenticator',
+  hardwareOath: 'hardware OATH token',
+  softwareOath: 'software OATH token',
+  mobilePhone: 'mobile phone',
+  alternateMobilePhone: 'alternate mobile phone',
+  officePhone: 'office phone',
+};
+
+const DEFAULT_LABEL: Record<string, string> = { phone_call: 'phone call', text_message: 'text message', mobile_app: 'mobile app', oath_token: 'OATH token' };
+
+/** One in-scope user as the report shows them. */
+interface UserView {
+  u: PlanUserStatus;
+  anchor: string;
+  changes: UserChange[];
+  findings: Finding[];
+  server: ServerRecord | undefined;
+  noUsableMethod: boolean;
 }
 
-/**
- * The auditors' mapping report: what each MFA Server setting and user becomes in Entra, with the
- * rule and the reason, every finding, and the fingerprints that tie it to one export and one
- * tenant read. Deterministic: the same plan renders byte-identically apart from its timestamp.
- */
-function reportTables(plan: Plan, opts: ReportOptions): { summary: [string, string][]; tables: Table[] } {
-  const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
-  const s = plan.summary;
-  const summary: [string, string][] = [
-    ['Generated', plan.created],
-    ['Tenant', plan.tenant.id],
+interface ReportData {
+  header: [string, string][];
+  rehearsal: boolean;
+  inputs: string[][];
+  counts: string[];
+  settings: string[][];
+  /** The cutover: staged rollout, the rollout groups' fill, the federation, passkeys. */
+  cutover: string[][];
+  phoneOnly: UserView[];
+  users: UserView[];
+  otherFindings: Finding[];
+  usedRules: RuleId[];
+}
+
+const isRule = (r: string): r is RuleId => Object.hasOwn(RULES, r);
+
+/** Whether the Graph root is a loopback address: the emulator, a rehearsal, not a tenant. */
+export function isLoopbackGraph(root: string | undefined): boolean {
+  if (!root) return false;
+  try {
+    const host = new URL(root).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+function reportData(plan: Plan, opts: ReportOptions): ReportData {
+  const o = plan.options;
+  const rehearsal = isLoopbackGraph(plan.graph);
+  const who = plan.identity ? (plan.identity.upn ?? (plan.identity.appId ? `application ${plan.identity.appId}` : 'not named by the token (the emulator)')) : 'not recorded';
+  const header: [string, string][] = [
+    ['Tenant', plan.tenant.displayName ? `${plan.tenant.displayName} (${plan.tenant.id})` : plan.tenant.id],
+    ['Graph', plan.graph ? `${plan.graph}${rehearsal ? ' (emulator / rehearsal)' : ''}` : 'not recorded'],
+    ['Signed in as', who],
+    ['Tool version', plan.tool_version ? `mfa-migrate ${plan.tool_version}` : 'not recorded'],
+    ['Plan created', plan.created],
+    ['Plan SHA-256', plan.plan_hash ?? 'not saved: a plan made without --out has no file to hash (save it with plan --out and report it with show PLANFILE --report)'],
     ['Source fingerprint', plan.source_fingerprint],
     ['Plan format', plan.format_version],
-    ['Options', `default method ${plan.options.default_method}; prune ${plan.options.prune ? 'yes' : 'no'}; include email ${plan.options.include_email ? 'yes' : 'no'}; target ${plan.options.target_group.displayName}`],
-    ['Users in scope', String(s.users)],
-    ['Changes', `${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged`],
-    ['Findings', `${s.findings.error} error(s), ${s.findings.warning} warning(s), ${s.findings.info} info`],
+    ['Options', `default method ${o.default_method}; prune ${o.prune ? 'yes' : 'no'}; include email ${o.include_email ? 'yes' : 'no'}; target ${o.target_group.displayName} (${o.target_group.id})`],
   ];
-  const settings: Table = {
-    title: 'Settings mapping',
-    intro: 'Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.',
-    head: ['On-premises setting', 'Cloud target', 'Before', 'After', 'Rule', 'Reason'],
-    rows: [
-      ...plan.policy_changes.map((c) => [c.setting, `${c.target}.${c.property}`, show(c.before), show(c.after), c.rule, c.because]),
-      ...plan.findings.filter((f) => f.rule === 'POL-MANUAL').map((f) => [f.code, 'no cloud setting through Graph', '', '', f.rule, f.message]),
-    ],
-  };
-  const users: Table = {
-    title: 'User changes',
-    intro: 'Every resource the plan would touch, unchanged ones included.',
-    head: ['User', 'Resource', 'Action', 'Before', 'After', 'Rule', 'Reason'],
-    rows: plan.user_changes.map((c) => [c.user, c.resource, c.action, show(c.before), show(c.after), c.rule, c.because]),
-  };
-  const findings: Table = {
-    title: 'Findings',
-    head: ['Severity', 'User', 'Code', 'Rule', 'Finding'],
-    rows: plan.findings.map((f) => [f.severity, f.user ?? '', f.code, f.rule, f.message]),
-  };
-  const campaign: Table = {
-    title: 'Registration campaign',
-    intro: 'Users whose MFA Server mobile app registrations cannot move and who must register Microsoft Authenticator.',
-    head: ['User'],
-    rows: plan.registration_campaign.map((u) => [u]),
-  };
-  const used = new Set<RuleId>([...plan.policy_changes.map((c) => c.rule), ...plan.user_changes.map((c) => c.rule), ...plan.findings.map((f) => f.rule)]);
-  const rules: Table = {
-    title: 'Rules applied',
-    head: ['Rule', 'What it does'],
-    rows: (Object.keys(RULES) as RuleId[]).filter((r) => used.has(r)).map((r) => [r, RULES[r]]),
-  };
-  return { summary, tables: [settings, users, findings, campaign, rules] };
+  const inputs = (plan.inputs ?? []).map((f) => [f.role, f.path, f.sha256, String(f.bytes)]);
+  const planned = planCounts(plan);
+  const words = countLines(planned);
+  const counts = [
+    // First: these users are stopped at sign-in from the retirement day unless they register something else.
+    ...(planned.phoneOnly > 0 ? [`${planned.phoneOnly} user(s) left with SMS and voice only: from 2027-02-01 a blocking passkey registration prompt stops their sign-in`] : []),
+    words.plan,
+    words.userChanges,
+    words.policy,
+    ...(words.cutover ? [words.cutover] : []),
+    words.users,
+    `Findings: ${words.findings}`,
+  ];
+  const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
+  const settings = [
+    ...plan.policy_changes.map((c) => [c.setting, `${c.target}.${c.property}`, show(c.before), show(c.after), c.rule, c.because]),
+    ...plan.findings.filter((f) => f.rule === 'POL-MANUAL').map((f) => [f.code, 'no cloud setting through Graph', '', '', f.rule, f.message]),
+  ];
+  const cut = plan.cutover;
+  const cutover = [
+    ...(plan.cutover_changes ?? []).map((x) => [x.target, x.action, show(x.before), show(x.after), x.rule, x.switches !== undefined ? `${x.because} (apply: last, after the ${x.switches} switch(es))` : x.because]),
+    ...(cut?.rollout_groups ?? []).map((g) => [`rollout group ${g.displayName}`, 'fill', `${g.members_before} member(s)`, `${g.members_before + g.added} member(s)`, 'CUTOVER-SWITCH-USER', `${g.added} user(s) switched by this plan`]),
+    ...(cut?.federation ?? []).filter((f) => !f.planned).map((f) => [`domains/${f.domain}`, 'no-op', show(f.federatedIdpMfaBehavior), '', 'CUTOVER-FEDERATION', f.users === 0 ? 'no user of the plan in the domain' : 'left as it is']),
+    ...(cut ? [['passkeys (FIDO2)', 'read', show(cut.passkeys.state), '', 'CUTOVER-PHONE-DEADLINE', `targets ${cut.passkeys.include_targets.join(', ') || 'none'}; for the users left with SMS/voice only: ${cut.passkeys.allowed_for_phone_only}`]] : []),
+  ];
+  const changesOf = new Map<string, UserChange[]>();
+  for (const c of plan.user_changes) changesOf.set(c.user.toLowerCase(), [...(changesOf.get(c.user.toLowerCase()) ?? []), c]);
+  const findingsOf = new Map<string, Finding[]>();
+  for (const f of plan.findings) if (f.user !== undefined && f.rule !== 'POL-MANUAL') findingsOf.set(f.user.toLowerCase(), [...(findingsOf.get(f.user.toLowerCase()) ?? []), f]);
+  const anchors = anchorIds(plan.users.map((u) => u.user), 'user');
+  const users = plan.users.map((u, i) => ({
+    u,
+    anchor: anchors[i]!,
+    changes: changesOf.get(u.user.toLowerCase()) ?? [],
+    findings: findingsOf.get(u.user.toLowerCase()) ?? [],
+    server: u.server && !opts.showPhoneNumbers ? maskServerRecord(u.server) : u.server,
+    noUsableMethod: u.methods_after?.length === 0,
+  }));
+  const inScope = new Set(plan.users.map((u) => u.user.toLowerCase()));
+  const otherFindings = plan.findings.filter((f) => f.rule !== 'POL-MANUAL' && (f.user === undefined || !inScope.has(f.user.toLowerCase())));
+  const used = new Set<string>([...plan.policy_changes.map((c) => c.rule), ...(plan.cutover_changes ?? []).map((c) => c.rule), ...plan.user_changes.map((c) => c.rule), ...plan.findings.map((f) => f.rule)]);
+  const usedRules = (Object.keys(RULES) as RuleId[]).filter((r) => used.has(r));
+  const phoneOnlyUsers = new Set(plan.findings.filter((f) => f.code === 'phone-only-after-retirement').map((f) => f.user?.toLowerCase()));
+  const phoneOnly = users.filter((v) => phoneOnlyUsers.has(v.u.user.toLowerCase()));
+  return { header, rehearsal, inputs, counts, settings, cutover, phoneOnly, users, otherFindings, usedRules };
 }
 
+const SETTINGS_HEAD = ['On-premises setting', 'Cloud target', 'Before', 'After', 'Rule', 'Reason'];
+const CUTOVER_HEAD = ['Cloud target', 'Action', 'Before', 'After', 'Rule', 'Reason'];
+const CUTOVER_INTRO =
+  'Staged rollout (the policy, the groups users are switched by, their fill), the federated domains (the final step) and the passkey configuration. Each user switched is among their changes (rolloutGroup/<group>).';
+const PHONE_ONLY_TITLE = 'Users left with SMS and voice only';
+const PHONE_ONLY_INTRO = 'From 2027-02-01 (2027-07-01 for Global Administrators and external users), when Microsoft-provided SMS and voice retire, a blocking passkey registration prompt stops their sign-in unless they register something else.';
+const CHANGE_HEAD = ['Resource', 'Action', 'Before', 'After', 'Rule', 'Reason'];
+const FINDING_HEAD = ['Severity', 'Code', 'Rule', 'Finding'];
+const INPUT_HEAD = ['Role', 'File', 'SHA-256', 'Bytes'];
+const SIGNOFF = ['Prepared by', 'Reviewed by', 'Approved by'];
+
+function phoneCells(p: ServerPhone | null): [string, string] {
+  if (!p) return ['none', ''];
+  const asExported = [p.country_code !== null ? `country code ${p.country_code}` : 'no country code', p.number, p.extension !== null ? `extension ${p.extension}` : 'no extension'].join(' · ');
+  return [asExported, p.entra ?? 'not a valid number: never sent (see the findings)'];
+}
+
+/** The MFA Server record as rows: field, as exported, what the plan makes of it. */
+function serverRows(r: ServerRecord | undefined): [string, string, string][] {
+  if (!r) return [['Record', 'not in this plan (saved before format 2.1)', '']];
+  const [p1, e1] = phoneCells(r.phone);
+  const [p2, e2] = phoneCells(r.backup_phone);
+  return [
+    ['users.csv line', String(r.line), ''],
+    ['Enabled', r.enabled ? 'yes' : 'no', ''],
+    ['Primary phone', p1, e1],
+    ['Backup phone', p2, e2],
+    ['Default method', r.default_method ? (DEFAULT_LABEL[r.default_method] ?? r.default_method) : 'none', ''],
+    ['OATH token serials', r.token_serials.length > 0 ? r.token_serials.join(', ') : 'none', ''],
+    ['Mobile app registrations', String(r.mobile_app_devices), ''],
+  ];
+}
+
+function methodsText(v: UserView): string {
+  const m = v.u.methods_after;
+  if (m === undefined) return 'not in this plan (saved before format 2.1)';
+  if (m === null) return 'not touched by the plan';
+  return m.length === 0 ? 'none: the user is left with no usable method' : m.map((k) => METHOD_LABEL[k] ?? k).join(', ');
+}
+
+function changeRow(c: UserChange, show: (v: unknown) => string): string[] {
+  return [c.resource, c.action, show(c.before), show(c.after), c.rule, c.because];
+}
+
+function entryTitle(v: UserView): string {
+  return `${STATUS_LABEL[v.u.status]}${v.noUsableMethod ? '; no usable method' : ''}`;
+}
+
+// ---------------------------------------------------------------- Markdown
+
 export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
-  const { summary, tables } = reportTables(plan, opts);
-  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-  const out = ['# MFA Server to Entra migration: mapping report', '', '| | |', '|---|---|', ...summary.map(([k, v]) => `| ${k} | ${cell(v)} |`), ''];
-  for (const t of tables) {
-    out.push(`## ${t.title} (${t.rows.length})`, '');
-    if (t.intro) out.push(t.intro, '');
-    if (t.rows.length === 0) {
-      out.push('None.', '');
-      continue;
-    }
-    out.push(`| ${t.head.join(' | ')} |`, `|${t.head.map(() => '---').join('|')}|`);
-    for (const r of t.rows) out.push(`| ${r.map(cell).join(' | ')} |`);
-    out.push('');
+  const d = reportData(plan, opts);
+  const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
+  const md = escMarkdown;
+  const ruleLink = (r: string) => (isRule(r) ? `[${r}](#rule-${r.toLowerCase()})` : md(r));
+  const table = (head: string[], rows: string[][], raw: ReadonlySet<number> = new Set()) =>
+    rows.length === 0 ? ['None.', ''] : [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((c, i) => (raw.has(i) ? c : md(c))).join(' | ')} |`), ''];
+  const ruleCol = (rows: string[][], at: number) => rows.map((r) => r.map((c, i) => (i === at ? ruleLink(c) : md(c))));
+  const out: string[] = [`# ${TITLE}`, ''];
+
+  out.push('## Sign-off', '', '| | |', '|---|---|', ...d.header.map(([k, v]) => `| ${k} | ${md(v)} |`), '');
+  out.push('### Input files', '', ...table(INPUT_HEAD, d.inputs));
+  out.push('| Sign-off | Name | Date | Signature |', '|---|---|---|---|', ...SIGNOFF.map((s) => `| ${s} | | | |`), '');
+
+  out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '');
+
+  out.push(`## ${PHONE_ONLY_TITLE} (${d.phoneOnly.length})`, '', PHONE_ONLY_INTRO, '');
+  out.push(...(d.phoneOnly.length === 0 ? ['None.', ''] : [...d.phoneOnly.map((v) => `- [${md(v.u.user)}](#${v.anchor})`), '']));
+
+  const attention = d.users.filter((v) => v.noUsableMethod);
+  out.push(`## Users left with no usable method (${attention.length})`, '');
+  out.push(...(attention.length === 0 ? ['None.', ''] : [...attention.map((v) => `- [${md(v.u.user)}](#${v.anchor}): ${md(STATUS_LABEL[v.u.status])}`), '']));
+
+  out.push(`## Settings mapping (${d.settings.length})`, '', 'Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.', '');
+  out.push(...table(SETTINGS_HEAD, ruleCol(d.settings, 4), new Set([0, 1, 2, 3, 4, 5])));
+  out.push(`## Cutover (${d.cutover.length})`, '', CUTOVER_INTRO, '');
+  out.push(...table(CUTOVER_HEAD, ruleCol(d.cutover, 4), new Set([0, 1, 2, 3, 4, 5])));
+
+  out.push(`## Users (${d.users.length})`, '', 'Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings.', '');
+  for (const v of d.users) {
+    out.push(`### <a id="${v.anchor}"></a>${md(v.u.user)}: ${md(entryTitle(v))}`, '');
+    out.push('MFA Server record:', '', ...table(['Field', 'As exported', 'Entra form'], serverRows(v.server)));
+    out.push(`Methods after the plan: ${md(methodsText(v))}`, '');
+    if (v.changes.length > 0) out.push('Planned changes:', '', ...table(CHANGE_HEAD, ruleCol(v.changes.map((c) => changeRow(c, show)), 4), new Set([0, 1, 2, 3, 4, 5])));
+    if (v.findings.length > 0) out.push('Findings:', '', ...table(FINDING_HEAD, ruleCol(v.findings.map((f) => [f.severity, f.code, f.rule, f.message]), 2), new Set([0, 1, 2, 3])));
   }
+
+  out.push(`## Other findings (${d.otherFindings.length})`, '', ...table(['Severity', 'User', 'Code', 'Rule', 'Finding'], ruleCol(d.otherFindings.map((f) => [f.severity, f.user ?? '', f.code, f.rule, f.message]), 3), new Set([0, 1, 2, 3, 4])));
+  out.push(`## Registration campaign (${plan.registration_campaign.length})`, '', 'Users whose MFA Server mobile app registrations cannot move and who must register Microsoft Authenticator.', '');
+  out.push(...(plan.registration_campaign.length === 0 ? ['None.', ''] : [...plan.registration_campaign.map((u) => `- ${md(u)}`), '']));
+  out.push('## Rule glossary', '', 'The rules of docs/mapping.md; those this plan applied are marked.', '', '| Rule | Applied | What it does |', '|---|---|---|');
+  for (const r of Object.keys(RULES) as RuleId[]) out.push(`| <a id="rule-${r.toLowerCase()}"></a>${r} | ${d.usedRules.includes(r) ? 'yes' : ''} | ${md(RULES[r])} |`);
+  out.push('');
   return out.join('\n');
 }
 
+// ---------------------------------------------------------------- HTML
+
 /**
- * Lets long identifiers wrap where a reader would split them rather than mid-word: paths and
- * property paths (`authenticationMethodConfigurations/Voice.isOfficePhoneAllowed`) after `/` and
- * `.`; values (`{userPreferredMethodForSecondaryAuthentication: null}`) also between the words of a
- * long camelCase property name. `<wbr>` adds no text, so copying a cell still gives the exact value.
+ * Lets long identifiers wrap where a reader would split them: after `/` and `.` in paths, and
+ * between the words of a long camelCase property name. `<wbr>` adds no text, so copying a cell
+ * still gives the exact value.
  */
 const breakPaths = (html: string) => html.replace(/([/.])(?=[A-Za-z0-9])/g, '$1<wbr>');
 const breakWords = (html: string) => breakPaths(html).replace(/[A-Za-z]{16,}(?=:)/g, (key) => key.replace(/([a-z])(?=[A-Z][a-z])/g, '$1<wbr>'));
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-
-const CSS = `
-:root { --ink: #1b1f24; --muted: #5b6470; --line: #d7dce2; --head: #f3f5f8; --create: #116329; --update: #7d4e00; --delete: #a40e26; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--ink); margin: 2rem auto; max-width: 1200px; padding: 0 1rem; }
-h1 { font-size: 1.6rem; margin: 0 0 1rem; }
-h2 { font-size: 1.2rem; margin: 2rem 0 .5rem; border-bottom: 2px solid var(--line); padding-bottom: .25rem; }
-p.intro { color: var(--muted); margin: .25rem 0 .75rem; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 1rem; }
-th, td { border: 1px solid var(--line); padding: .35rem .5rem; text-align: left; vertical-align: top; overflow-wrap: break-word; }
-th { background: var(--head); font-weight: 600; white-space: nowrap; }
-td.action, td.sev { white-space: nowrap; }
-table.summary { width: auto; }
-table.summary th { width: 12rem; }
-td.mono, td code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
-tr.create td.action { color: var(--create); font-weight: 600; }
-tr.update td.action { color: var(--update); font-weight: 600; }
-tr.delete td.action { color: var(--delete); font-weight: 600; }
-tr.no-op { color: var(--muted); }
-tr.error td.sev { color: var(--delete); font-weight: 600; }
-tr.warning td.sev { color: var(--update); font-weight: 600; }
-.none { color: var(--muted); font-style: italic; }
-@media print {
-  body { margin: 0; max-width: none; font-size: 10.5px; }
-  h2 { break-after: avoid; }
-  tr { break-inside: avoid; }
-  thead { display: table-header-group; }
-}`;
-
 export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
-  const { summary, tables } = reportTables(plan, opts);
-  const body: string[] = [];
-  body.push('<h1>MFA Server to Entra migration: mapping report</h1>');
-  body.push(`<table class="summary"><tbody>${summary.map(([k, v]) => `<tr><th>${esc(k)}</th><td class="mono">${esc(v)}</td></tr>`).join('')}</tbody></table>`);
-  for (const t of tables) {
-    body.push(`<h2>${esc(t.title)} (${t.rows.length})</h2>`);
-    if (t.intro) body.push(`<p class="intro">${esc(t.intro)}</p>`);
-    if (t.rows.length === 0) {
-      body.push('<p class="none">None.</p>');
-      continue;
-    }
-    const actionCol = t.head.indexOf('Action');
-    const sevCol = t.head.indexOf('Severity');
-    const rows = t.rows
-      .map((r) => {
-        const cls = actionCol >= 0 ? r[actionCol] : sevCol >= 0 ? r[sevCol] : '';
-        const cells = r.map((v, i) => {
-          const head = t.head[i] ?? '';
-          if (i === actionCol) return `<td class="action">${esc(v)}</td>`;
-          if (i === sevCol) return `<td class="sev">${esc(v)}</td>`;
-          if (/^(Before|After)$/.test(head)) return `<td class="mono">${breakWords(esc(v))}</td>`;
-          if (/^(Rule|Resource|Cloud target)$/.test(head)) return `<td class="mono">${breakPaths(esc(v))}</td>`;
-          if (head === 'On-premises setting') return `<td>${breakPaths(esc(v))}</td>`;
-          return `<td>${esc(v)}</td>`;
-        }).join('');
-        return `<tr class="${esc(cls ?? '')}">${cells}</tr>`;
-      })
-      .join('\n');
-    body.push(`<table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n${rows}\n</tbody></table>`);
-  }
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>MFA migration mapping report: ${esc(plan.tenant.id)}</title>
-<style>${CSS}
-</style>
-</head>
-<body>
-${body.join('\n')}
-</body>
-</html>
-`;
+  const d = reportData(plan, opts);
+  const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
+  const e = escHtml;
+  const rule = (r: string) => (isRule(r) ? `<a class="mono" href="#rule-${r.toLowerCase()}">${r}</a>` : `<span class="mono">${e(r)}</span>`);
+  const cell = (head: string, v: string): string => {
+    if (head === 'Rule') return `<td>${rule(v)}</td>`;
+    if (head === 'Action' || head === 'Severity') return `<td class="${e(v)}">${e(v)}</td>`;
+    if (head === 'Before' || head === 'After') return `<td class="mono">${breakWords(e(v))}</td>`;
+    if (head === 'Resource' || head === 'Cloud target' || head === 'SHA-256' || head === 'File') return `<td class="mono">${breakPaths(e(v))}</td>`;
+    if (head === 'On-premises setting') return `<td>${breakPaths(e(v))}</td>`;
+    return `<td>${e(v)}</td>`;
+  };
+  const table = (head: string[], rows: string[][], cls = '') =>
+    rows.length === 0
+      ? '<p class="none">None.</p>'
+      : `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.map((r) => `<tr>${r.map((v, i) => cell(head[i] ?? '', v)).join('')}</tr>`).join('\n')}\n</tbody></table>`;
+  const body: string[] = [`<h1>${e(TITLE)}</h1>`];
+
+  body.push('<h2 id="sign-off">Sign-off</h2>');
+  body.push(`<table class="kv"><tbody>${d.header.map(([k, v]) => `<tr><th>${e(k)}</th><td class="mono">${k === 'Graph' && d.rehearsal ? `${e(plan.graph!)} <span class="rehearsal">emulator / rehearsal</span>` : e(v)}</td></tr>`).join('')}</tbody></table>`);
+  body.push('<h3>Input files</h3>', table(INPUT_HEAD, d.inputs));
+  body.push(`<table class="signoff"><thead><tr><th>Sign-off</th><th>Name</th><th>Date</th><th>Signature</th></tr></thead><tbody>${SIGNOFF.map((s) => `<tr><th>${s}</th><td></td><td></td><td></td></tr>`).join('')}</tbody></table>`);
+
+  body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`);
+
+  body.push(`<h2 id="phone-only">${e(PHONE_ONLY_TITLE)} (${d.phoneOnly.length})</h2>`, `<p class="intro">${e(PHONE_ONLY_INTRO)}</p>`);
+  body.push(d.phoneOnly.length === 0 ? '<p class="none">None.</p>' : `<ul>${d.phoneOnly.map((v) => `<li><a href="#${v.anchor}">${e(v.u.user)}</a></li>`).join('')}</ul>`);
+
+  const attention = d.users.filter((v) => v.noUsableMethod);
+  body.push(`<h2 id="no-usable-method">Users left with no usable method (${attention.length})</h2>`);
+  body.push(attention.length === 0 ? '<p class="none">None.</p>' : `<ul>${attention.map((v) => `<li><a href="#${v.anchor}">${e(v.u.user)}</a>: ${e(STATUS_LABEL[v.u.status])}</li>`).join('')}</ul>`);
+
+  body.push(`<h2 id="settings">Settings mapping (${d.settings.length})</h2>`, '<p class="intro">Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.</p>', table(SETTINGS_HEAD, d.settings));
+
+  body.push(`<h2 id="cutover">Cutover (${d.cutover.length})</h2>`, `<p class="intro">${e(CUTOVER_INTRO)}</p>`, table(CUTOVER_HEAD, d.cutover));
+
+  body.push(`<h2 id="users">Users (${d.users.length})</h2>`, '<p class="intro">Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings. Users with nothing to change are collapsed.</p>');
+  const actions = ['create', 'update', 'delete', 'no-op'].map((a) => [a, a] as const);
+  const outcomes = [...(Object.keys(STATUS_LABEL) as PlanUserStatus['status'][]).map((s) => [s, STATUS_LABEL[s]] as const), ['no-usable-method', 'no usable method'] as const];
+  body.push(
+    controls([
+      filterSelect('actions', 'Action', actions),
+      filterSelect('rules', 'Rule', d.usedRules.map((r) => [r, r] as const)),
+      filterSelect('severities', 'Severity', ['error', 'warning', 'info'].map((s) => [s, s] as const)),
+      filterSelect('outcome', 'Outcome', outcomes),
+    ]),
+  );
+  for (const v of d.users) body.push(userEntry(v, show, table));
+
+  body.push(`<h2 id="other-findings">Other findings (${d.otherFindings.length})</h2>`, table(['Severity', 'User', 'Code', 'Rule', 'Finding'], d.otherFindings.map((f) => [f.severity, f.user ?? '', f.code, f.rule, f.message])));
+  body.push(`<h2 id="campaign">Registration campaign (${plan.registration_campaign.length})</h2>`, '<p class="intro">Users whose MFA Server mobile app registrations cannot move and who must register Microsoft Authenticator.</p>');
+  body.push(plan.registration_campaign.length === 0 ? '<p class="none">None.</p>' : `<ul>${plan.registration_campaign.map((u) => `<li>${e(u)}</li>`).join('')}</ul>`);
+  body.push('<h2 id="rules">Rule glossary</h2>', '<p class="intro">The rules of docs/mapping.md; those this plan applied are marked.</p>');
+  body.push(`<table><thead><tr><th>Rule</th><th>Applied</th><th>What it does</th></tr></thead><tbody>\n${(Object.keys(RULES) as RuleId[]).map((r) => `<tr id="rule-${r.toLowerCase()}"><td class="mono">${r}</td><td>${d.usedRules.includes(r) ? 'yes' : ''}</td><td>${e(RULES[r])}</td></tr>`).join('\n')}\n</tbody></table>`);
+  return htmlPage(`MFA migration mapping report: ${plan.tenant.displayName ?? plan.tenant.id}`, body.join('\n'));
+}
+
+function userEntry(v: UserView, show: (v: unknown) => string, table: (head: string[], rows: string[][], cls?: string) => string): string {
+  const e = escHtml;
+  const data = [
+    `data-user="${e(v.u.user.toLowerCase())}"`,
+    `data-outcome="${v.u.status}${v.noUsableMethod ? ' no-usable-method' : ''}"`,
+    `data-actions="${[...new Set(v.changes.map((c) => c.action))].join(' ')}"`,
+    `data-rules="${e([...new Set([...v.changes.map((c) => c.rule), ...v.findings.map((f) => f.rule)])].join(' '))}"`,
+    `data-severities="${[...new Set(v.findings.map((f) => f.severity))].join(' ')}"`,
+  ].join(' ');
+  const badge = `<span class="badge ${v.u.status}">${e(STATUS_LABEL[v.u.status])}</span>${v.noUsableMethod ? '<span class="badge none-usable">no usable method</span>' : ''}`;
+  const server = `<div><h4>MFA Server record</h4><table class="kv"><tbody>${serverRows(v.server)
+    .map(([k, a, b]) => `<tr><th>${e(k)}</th><td class="mono">${e(a)}${b ? `<br>→ ${e(b)}` : ''}</td></tr>`)
+    .join('')}</tbody></table></div>`;
+  const cloud = `<div><h4>Planned cloud state</h4><p>Methods after the plan: ${e(methodsText(v))}</p>${v.changes.length > 0 ? table(CHANGE_HEAD, v.changes.map((c) => changeRow(c, show))) : '<p class="none">No change.</p>'}</div>`;
+  const findings = v.findings.length > 0 ? `<h4>Findings</h4>${table(FINDING_HEAD, v.findings.map((f) => [f.severity, f.code, f.rule, f.message]))}` : '';
+  const inner = `<div class="cols">${server}${cloud}</div>${findings}`;
+  const title = `${e(v.u.user)}${badge}`;
+  // Users with nothing to change are collapsed; those with changes, or left with no usable method, are open.
+  if (v.u.status !== 'changes' && !v.noUsableMethod) return `<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary>${inner}</details>`;
+  return `<section class="entry${v.noUsableMethod ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${inner}</section>`;
 }

@@ -1,6 +1,7 @@
 import { maskPhone } from '../model/mask.js';
 import type { Plan, UserChange } from './plan-model.js';
 import { printable } from '../model/printable.js';
+import { countLines, planCounts } from './plan-counts.js';
 
 export interface TerminalOptions {
   color: boolean;
@@ -10,6 +11,11 @@ export interface TerminalOptions {
 }
 
 const SYMBOL: Record<UserChange['action'], string> = { create: '+', update: '~', delete: '-', 'no-op': '=' };
+
+const NOTHING_TO_CHANGE: Record<Plan['users'][number]['status'], string> = { changes: 'no-ops only', unchanged: 'already matches', 'not-in-tenant': 'not in the tenant: skipped', disabled: 'disabled in MFA Server: skipped' };
+
+/** Users with nothing to change listed by name (beyond: a count), unless --verbose. */
+const REST_LISTED = 200;
 
 /**
  * Terraform-style plan for admins: `+` create, `~` update, `-` delete, grouped by policy section
@@ -27,6 +33,15 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const lines: string[] = [];
 
   lines.push(bold(`Plan for tenant ${printable(plan.tenant.id)}`), dim(`  source ${plan.source_fingerprint}, default method ${plan.options.default_method}${plan.options.prune ? ', prune' : ''}${plan.options.include_email ? ', include email' : ''}, target ${printable(plan.options.target_group.displayName)}`), '');
+  if (plan.plan_hash) lines.push(dim(`  saved plan sha256 ${plan.plan_hash}, made ${plan.created}`));
+  const counts = planCounts(plan);
+  // First: these users are stopped at sign-in from the retirement day unless they register something else.
+  if (counts.phoneOnly > 0) {
+    lines.push(
+      yellow(bold(`${counts.phoneOnly} user(s) left with SMS and voice only: from 2027-02-01, when Microsoft-provided SMS and voice retire, a blocking passkey registration prompt stops their sign-in (findings phone-only-after-retirement).`)),
+      '',
+    );
+  }
   lines.push(dim('Actions: + create, ~ update in place, - delete'), '');
 
   if (plan.policy_changes.length > 0) {
@@ -40,15 +55,31 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     lines.push('');
   }
 
+  const cutover = plan.cutover_changes ?? [];
+  if (cutover.length > 0 || (plan.cutover?.rollout_groups.length ?? 0) > 0) {
+    lines.push(bold('Cutover (staged rollout, federation)'));
+    for (const ch of cutover) {
+      const detail = ch.action === 'create' ? describe(ch.after, show) : changedFields({ ...ch, user: '', user_id: '', resource: ch.target }, show);
+      const last = ch.switches !== undefined ? dim(` (last: once the ${ch.switches} switch(es) of the domain succeeded)`) : '';
+      lines.push(paint[ch.action](`  ${SYMBOL[ch.action]} ${ch.target}`) + `  ${detail}${last}  ${dim(`[${ch.rule}] ${ch.because}`)}`);
+    }
+    for (const g of plan.cutover?.rollout_groups ?? []) {
+      lines.push(`  rollout group ${printable(JSON.stringify(g.displayName))}: ${g.members_before} -> ${g.members_before + g.added} member(s)${g.attached ? '' : ', added to staged rollout first'}`);
+    }
+    lines.push('');
+  }
+
   const byUser = new Map<string, UserChange[]>();
   for (const ch of plan.user_changes) {
     if (ch.action === 'no-op' && !opts.verbose) continue;
     byUser.set(ch.user, [...(byUser.get(ch.user) ?? []), ch]);
   }
+  const noUsable = new Set(plan.users.filter((u) => u.methods_after?.length === 0).map((u) => u.user));
+  const flag = (user: string) => (noUsable.has(user) ? `  ${red('no usable method after the plan')}` : '');
   if (byUser.size > 0) {
     lines.push(bold('Users'));
     for (const [user, changes] of byUser) {
-      lines.push(`  ${printable(user)}`);
+      lines.push(`  ${printable(user)}${flag(user)}`);
       for (const ch of changes) {
         const sym = SYMBOL[ch.action];
         const detail =
@@ -65,6 +96,16 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     lines.push('');
   }
 
+  // Every in-scope user is accounted for: those with nothing to change are listed with why.
+  const rest = plan.users.filter((u) => !byUser.has(u.user));
+  if (rest.length > 0) {
+    lines.push(bold(`Users with nothing to change (${rest.length})`));
+    const listed = opts.verbose ? rest : rest.slice(0, REST_LISTED);
+    for (const u of listed) lines.push(`  ${printable(u.user)}  ${dim(NOTHING_TO_CHANGE[u.status])}${flag(u.user)}`);
+    if (listed.length < rest.length) lines.push(dim(`  ... and ${rest.length - listed.length} more (the report, or show --verbose, lists every user)`));
+    lines.push('');
+  }
+
   if (plan.findings.length > 0) {
     lines.push(bold('Findings'));
     for (const sev of ['error', 'warning', 'info'] as const) {
@@ -77,16 +118,15 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     lines.push('');
   }
 
-  const s = plan.summary;
-  lines.push(
-    bold(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`) +
-      ` Users: ${s.users}. Findings: ${s.findings.error} error(s), ${s.findings.warning} warning(s), ${s.findings.info} info.`,
-  );
+  const words = countLines(counts);
+  lines.push(bold(words.plan), `  ${words.userChanges}`, `  ${words.policy}`, ...(words.cutover ? [`  ${words.cutover}`] : []), `  ${words.users}`, `  Findings: ${words.findings}`);
   return `${lines.join('\n')}\n`;
 }
 
 function describe(v: Record<string, unknown> | null, show: (v: unknown) => string): string {
   if (!v) return '';
+  // A group membership: its name says more than its id (which the resource carries).
+  if (typeof v.groupId === 'string' && typeof v.displayName === 'string') return `group=${show(v.displayName)}`;
   return Object.entries(v)
     .filter(([k]) => k !== 'phoneType')
     .map(([k, x]) => `${k}=${show(x)}`)

@@ -27,6 +27,11 @@ export function userResourceState(resource: string, user: TenantUser, inventory:
     }
     case 'signInPreferences':
       return { userPreferredMethodForSecondaryAuthentication: user.defaultMethod };
+    case 'rolloutGroup':
+    case 'campaignGroup':
+      // Membership as read with the cutover groups; apply's re-reads of users do not read it (its
+      // cutover pre-flight compares the groups themselves), and then it counts as absent.
+      return user.memberOf?.includes(key!) ? { groupId: key } : null;
     default:
       throw new Error(`unknown plan resource ${resource}`);
   }

@@ -1,4 +1,5 @@
 import { sameNumber } from '../mapping/phone-rules.js';
+import type { GroupDecision, UserCutover } from '../mapping/cutover-rules.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
 import type { TenantHardwareToken } from '../model/tenant.js';
 import type { UserChange } from './plan-model.js';
@@ -59,4 +60,18 @@ export function diffUser(m: UserMapping, inventory: ReadonlyMap<string, TenantHa
     }
   }
   return out;
+}
+
+/** A user's staged rollout and campaign group memberships as plan changes: `rolloutGroup/<id>`, `campaignGroup/<id>`. */
+export function cutoverUserChanges(m: UserMapping, d: UserCutover | undefined): UserChange[] {
+  const t = m.tenantUser;
+  if (!t || m.skipped || !d) return [];
+  const change = (kind: string, g: GroupDecision): UserChange => {
+    const resource = `${kind}/${g.group.id}`;
+    const before = userResourceState(resource, t, new Map());
+    return g.action === 'add'
+      ? { user: m.user, user_id: t.id, resource, action: 'create', before, after: { groupId: g.group.id, displayName: g.group.displayName }, rule: g.rule, because: g.because }
+      : { user: m.user, user_id: t.id, resource, action: 'no-op', before, after: before, rule: g.rule, because: g.because };
+  };
+  return [...(d.rollout ? [change('rolloutGroup', d.rollout)] : []), ...(d.campaign ? [change('campaignGroup', d.campaign)] : [])];
 }

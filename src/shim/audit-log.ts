@@ -1,5 +1,7 @@
-import { close as closeFile, open as openFile, writeSync } from 'node:fs';
+import { close as closeFile, constants, writeSync } from 'node:fs';
 import { syncDescriptor } from '../io/fsync.js';
+import { printable } from '../model/printable.js';
+import { openPrivateOutput } from './private-file.js';
 
 export const auditPathOf = (store: string): string => `${store}.audit.jsonl`;
 
@@ -8,6 +10,8 @@ export interface AuditEvent {
   event: 'verify' | 'unlock' | 'start' | 'stop' | 'import';
   user?: string;
   client?: string;
+  /** The end user's address the request was counted under (client_ip, Calling-Station-Id), when not the client itself. */
+  source?: string;
   result?: 'accept' | 'reject';
   reason?: string;
   serial?: string | null;
@@ -38,8 +42,9 @@ export class AuditLog {
     this.#fd = fd;
   }
 
+  /** Opens (or creates) the log: never through a symbolic link, only a regular 0600 file of this user. */
   static async open(path: string, onError: (message: string) => void, now: () => number = Date.now): Promise<AuditLog> {
-    const fd = await new Promise<number>((resolve, reject) => openFile(path, 'a', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))));
+    const fd = openPrivateOutput(path, 'audit log', constants.O_APPEND);
     return new AuditLog(path, fd, onError, now);
   }
 
@@ -84,8 +89,10 @@ export class AuditLog {
 function auditLine(time: string, e: AuditEvent): string {
   let line = `{"time":"${time}","event":"${e.event}"`;
   // User names come from the request: cap them so a client cannot bloat the log.
-  if (e.user !== undefined) line += `,"user":${JSON.stringify(e.user.length > MAX_FIELD ? `${e.user.slice(0, MAX_FIELD)}…` : e.user)}`;
-  if (e.client !== undefined) line += `,"client":${JSON.stringify(e.client)}`;
+  // Control characters and bidi overrides from the request are written as visible escapes (printable).
+  if (e.user !== undefined) line += `,"user":${JSON.stringify(printable(e.user.length > MAX_FIELD ? `${e.user.slice(0, MAX_FIELD)}…` : e.user))}`;
+  if (e.client !== undefined) line += `,"client":${JSON.stringify(printable(e.client))}`;
+  if (e.source !== undefined && e.source !== e.client) line += `,"source":${JSON.stringify(printable(e.source))}`;
   if (e.result !== undefined) line += `,"result":"${e.result}"`;
   if (e.reason !== undefined) line += `,"reason":${JSON.stringify(e.reason)}`;
   if (e.serial !== undefined) line += `,"serial":${JSON.stringify(e.serial)}`;

@@ -1,13 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { isIP } from 'node:net';
 import type { AuditLog } from './audit-log.js';
 import type { ShimMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
-import type { Verifier, VerifyReason, VerifyResult } from './verifier.js';
+import type { SourceBudget } from './source-budget.js';
+import type { VerifyGate } from './verify-gate.js';
+import type { VerifyReason, VerifyResult } from './verifier.js';
 
 export interface ShimHttpOptions {
-  verifier: Verifier;
+  gate: VerifyGate;
+  /** The failure budget of end-user addresses (issue 17 item 8). */
+  budget: SourceBudget;
   metrics: ShimMetrics;
   audit: AuditLog;
   limiter: RateLimiter;
@@ -18,7 +23,9 @@ export interface ShimHttpOptions {
   maxBodyBytes?: number;
   /** Whether state can still be persisted (false after a journal failure: fail closed). */
   healthy: () => boolean;
-  gauges: () => { users: number; tokens: Record<string, number>; lockedUsers: number };
+  /** Why it is not healthy (default state_unavailable), for /healthz. */
+  unhealthyReason?: () => string;
+  gauges: () => { users: number; tokens: Record<string, number>; lockedUsers: number | null; radiusUp?: boolean };
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4096;
@@ -88,8 +95,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer }
   });
 }
 
-/** `{user, code}` from the body, or undefined when it is not exactly that shape. */
-export function parseVerifyRequest(body: Buffer): { user: string; code: string } | undefined {
+/** `{user, code, client_ip?}` from the body, or undefined when it is not that shape. */
+export function parseVerifyRequest(body: Buffer): { user: string; code: string; clientIp?: string } | undefined {
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
@@ -97,10 +104,13 @@ export function parseVerifyRequest(body: Buffer): { user: string; code: string }
     return undefined;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const { user, code } = value as { user?: unknown; code?: unknown };
+  const { user, code, client_ip: clientIp } = value as { user?: unknown; code?: unknown; client_ip?: unknown };
   if (typeof user !== 'string' || typeof code !== 'string') return undefined;
   if (user.trim() === '' || user.length > MAX_USER_LENGTH || code === '' || code.length > MAX_CODE_LENGTH) return undefined;
-  return { user, code };
+  if (clientIp === undefined || clientIp === null) return { user, code };
+  // The end user's address, as an IPv4 or IPv6 address (what the caller saw).
+  if (typeof clientIp !== 'string' || isIP(clientIp) === 0) return undefined;
+  return { user, code, clientIp: clientIp.startsWith('::ffff:') && isIP(clientIp.slice(7)) === 4 ? clientIp.slice(7) : clientIp };
 }
 
 function digest(text: string): Buffer {
@@ -164,38 +174,27 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         finish(400, 'reject', 'malformed', 'error' in read ? { connection: 'close' } : undefined);
         return;
       }
-      if (!opts.healthy()) {
-        opts.metrics.internalError();
+      // The end user's address counts failures: the client_ip an authenticated caller passes (an
+      // application or proxy in front of many users), else the caller's own address.
+      const authenticated = expectedKey !== undefined;
+      const source = authenticated && request.clientIp !== undefined ? request.clientIp : client;
+      const outcome = await opts.gate.verify({ user: request.user, code: request.code, who: { source, authenticated }, client, budget: opts.budget });
+      if (outcome.kind === 'unavailable') {
         send(res, 503, '{"error":"state_unavailable"}');
         return;
       }
-      const verdict = opts.verifier.verify(request.user, request.code);
-      try {
-        // No answer before the state change it caused is on disk: a used-up code never becomes usable
-        // again after a restart, and a counted failure stays counted.
-        await verdict.durable;
-      } catch {
-        opts.metrics.internalError();
-        opts.audit.write({ event: 'verify', user: request.user, client, result: 'reject', reason: 'state_unavailable', serial: verdict.serial ?? null });
-        send(res, 503, '{"error":"state_unavailable"}');
+      if (outcome.kind === 'refused') {
+        // As the rate limit: the verdict shape, with 429 and Retry-After telling it apart from a user lock-out.
+        finish(429, 'reject', 'locked_out', { 'retry-after': String(outcome.retryAfterSeconds) });
         return;
       }
-      opts.metrics.verdict(verdict.result, verdict.reason);
-      opts.audit.write({
-        event: 'verify',
-        user: verdict.user?.username ?? request.user,
-        client,
-        result: verdict.result,
-        reason: verdict.reason,
-        serial: verdict.serial ?? null,
-      });
-      finish(200, verdict.result, verdict.reason);
+      finish(200, outcome.verdict.result, outcome.verdict.reason);
       return;
     }
 
     if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
       const ok = opts.healthy();
-      send(res, ok ? 200 : 503, ok ? '{"status":"ok"}' : '{"status":"failing","error":"state_unavailable"}');
+      send(res, ok ? 200 : 503, ok ? '{"status":"ok"}' : JSON.stringify({ status: 'failing', error: opts.unhealthyReason?.() ?? 'state_unavailable' }));
       return;
     }
     if (path === '/metrics' && req.method === 'GET') {

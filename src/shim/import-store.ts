@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { OathSeed } from '../model/export-data.js';
 import { STORE_FORMAT, STORE_VERSION, type StoreDocument, type StoredToken, type StoredUser } from './store-file.js';
-import { userKey, type ShimToken, type ShimUser } from './store-model.js';
+import { isAsciiUserName, userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { MAX_DIGITS, MIN_DIGITS } from '../otp/hotp.js';
 
 /** What the import needs from the export: the users (users.csv) and the seeds matched to them. */
 export interface ImportInput {
-  users: { username: string; enabled: boolean }[];
+  users: { username: string; enabled: boolean; group?: string }[];
   tokens: { seed: OathSeed; user?: string }[];
 }
 
@@ -65,6 +65,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
   const now = (options.now ?? new Date()).toISOString();
   const users = new Map<string, StoredUser & { disabled: boolean }>();
   for (const u of input.users) {
+    if (!isAsciiUserName(u.username)) continue; // its tokens are skipped below, naming it
     const key = userKey(u.username);
     const existing = users.get(key);
     if (existing) {
@@ -72,7 +73,15 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
       continue;
     }
     const before = previous?.users.get(key);
-    users.set(key, { username: u.username, tokens: [], fails: before?.fails ?? 0, lockedAt: before?.lockedAt ?? null, disabled: !u.enabled });
+    users.set(key, {
+      username: u.username,
+      ...(u.group !== undefined && u.group !== '' ? { group: u.group } : {}),
+      tokens: [],
+      fails: before?.fails ?? 0,
+      lockedAt: before?.lockedAt ?? null,
+      sources: before?.sources ?? {},
+      disabled: !u.enabled,
+    });
   }
 
   const tokens = new Map<string, StoredToken>();
@@ -101,6 +110,10 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
       skip('no user in the export has this token');
       continue;
     }
+    if (!isAsciiUserName(user)) {
+      skip(`user name ${JSON.stringify(user)} is not a printable ASCII name (UPN): the shim matches ASCII user names only`);
+      continue;
+    }
     const unsupported = unsupportedReason(seed);
     if (unsupported) {
       skip(unsupported);
@@ -114,7 +127,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     let owner = users.get(key);
     if (!owner) {
       const before = previous?.users.get(key);
-      owner = { username: user, tokens: [], fails: before?.fails ?? 0, lockedAt: before?.lockedAt ?? null, disabled: false };
+      owner = { username: user, tokens: [], fails: before?.fails ?? 0, lockedAt: before?.lockedAt ?? null, sources: before?.sources ?? {}, disabled: false };
       users.set(key, owner);
     }
     if (owner.disabled && !options.includeDisabled) {
@@ -157,8 +170,7 @@ function unsupportedReason(seed: OathSeed): string | undefined {
   if (!['sha1', 'sha256', 'sha512'].includes(seed.algorithm)) return `hash algorithm ${String(seed.algorithm)} is not supported`;
   if (!Number.isInteger(seed.digits) || seed.digits < MIN_DIGITS || seed.digits > MAX_DIGITS) return `${seed.digits}-digit codes are not supported (${MIN_DIGITS} to ${MAX_DIGITS})`;
   if (seed.type === 'totp' && seed.period !== null && (!Number.isInteger(seed.period) || seed.period <= 0)) return `time step ${seed.period} is not a positive whole number of seconds`;
-  // The shim's state keeps counters as numbers: exact up to 2^53 - 1 (seed files allow up to 2^64 - 1).
-  if (seed.type === 'hotp' && seed.counter !== null && (seed.counter < 0n || seed.counter > BigInt(Number.MAX_SAFE_INTEGER))) return `counter ${seed.counter} is beyond what the shim's state holds (2^53 - 1)`;
+  if (seed.type === 'hotp' && seedCounter(seed) === undefined) return `counter ${String(seed.counter)} is not a valid HOTP counter (0 to 2^64 - 1)`;
   if (seed.secret.length === 0) return 'the seed is empty';
   return undefined;
 }
@@ -175,7 +187,7 @@ function storedTokenFor(seed: OathSeed, before: ShimToken | undefined): { stored
     period,
     secret: seed.secret.reveal().toString('base64'),
     fingerprint,
-    counter: seed.type === 'hotp' ? Math.max(Number(seed.counter ?? 0n), same ? (before.counter ?? 0) : 0) : null,
+    counter: seed.type === 'hotp' ? maxCounter(seedCounter(seed) ?? 0n, same ? (before.counter ?? 0n) : 0n) : null,
     lastStep: seed.type === 'totp' && same ? before.lastStep : null,
     drift: seed.type === 'totp' ? (same ? before.drift : Math.trunc(seed.timeDrift ?? 0)) : 0,
   };
@@ -184,3 +196,16 @@ function storedTokenFor(seed: OathSeed, before: ShimToken | undefined): { stored
   stored.source = seed.source;
   return { stored, change: before === undefined ? 'added' : same ? 'kept' : 'reset' };
 }
+
+const MAX_COUNTER = 2n ** 64n - 1n;
+
+/** The seed file's HOTP counter as a bigint (the readers give a number or, for counters past 2^53, a bigint); undefined if invalid. */
+function seedCounter(seed: OathSeed): bigint | undefined {
+  const c: unknown = seed.counter;
+  if (c === null || c === undefined) return 0n;
+  if (typeof c === 'number') return Number.isSafeInteger(c) && c >= 0 ? BigInt(c) : undefined;
+  if (typeof c === 'bigint') return c >= 0n && c <= MAX_COUNTER ? c : undefined;
+  return undefined;
+}
+
+const maxCounter = (a: bigint, b: bigint): bigint => (a > b ? a : b);

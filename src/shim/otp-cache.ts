@@ -3,6 +3,7 @@ import { hotpValue } from '../otp/hotp.js';
 import type { ShimToken } from './store-model.js';
 
 const REDACTED = '[otp values redacted]';
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * A token's recently computed OTP values, direct-mapped by counter (HOTP) or time step (TOTP). The
@@ -24,8 +25,16 @@ export class OtpCache {
     this.#mask = size - 1;
   }
 
-  /** The token's OTP value at `counter` (computed and remembered on a miss). */
-  value(token: ShimToken, counter: number): number {
+  /**
+   * The token's OTP value at `counter` (computed and remembered on a miss). HOTP counters come as
+   * bigints (RFC 4226 runs to 2^64 - 1); those beyond 2^53 - 1 are computed every time (no exact
+   * number tag for them; no token gets there by use).
+   */
+  value(token: ShimToken, counter: number | bigint): number {
+    if (typeof counter === 'bigint') {
+      if (counter > SAFE) return hotpValue(token.secret.reveal(), token.algorithm, counter, token.digits);
+      counter = Number(counter);
+    }
     const slot = counter & this.#mask;
     if (this.#tags[slot] === counter) return this.#values[slot]!;
     const value = hotpValue(token.secret.reveal(), token.algorithm, counter, token.digits);

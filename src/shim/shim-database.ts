@@ -1,12 +1,36 @@
+import { randomBytes } from 'node:crypto';
+import { rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { syncDirectory } from '../io/fsync.js';
 import { Secret } from '../model/secret.js';
 import { deriveKey } from './store-key.js';
-import { readStoreFile, StoreError, writeStoreFile, type StoreDocument } from './store-file.js';
+import { readStoreFile, STORE_VERSION, StoreError, writeStoreFile, type StoreDocument } from './store-file.js';
 import { StoreLock } from './store-lock.js';
-import { createJournal, cutJournal, JournalWriter, readJournal, type JournalRecord } from './state-journal.js';
-import { userKey, type ShimToken, type ShimUser, type TokenStatePatch, type UserStatePatch } from './store-model.js';
-import type { StateSink } from './verifier.js';
+import { createJournal, cutJournal, JournalWriter, readJournal, type JournalIdentity, type JournalRecord } from './state-journal.js';
+import { userKey, type ShimToken, type ShimUser } from './store-model.js';
+import { MemoryState } from './memory-state.js';
 
 export const journalPathOf = (store: string): string => `${store}.journal`;
+/** Where a new generation's journal is made before the store that names it is written (then renamed in). */
+export const nextJournalPathOf = (store: string): string => `${store}.journal.next`;
+
+/**
+ * Writes a store generation and the (empty) journal that continues it, so that the store names its
+ * journal and a crash at any point leaves a consistent pair: the journal is created beside
+ * (`.journal.next`) and durable first, then the store is replaced, then the journal renamed in. A
+ * start that finds the store naming the `.next` journal finishes the rename. Returns the document as
+ * written and the journal's length.
+ */
+export async function writeStoreGeneration(path: string, key: Buffer, doc: StoreDocument): Promise<{ doc: StoreDocument; journalBytes: number }> {
+  const id = randomBytes(8).toString('hex');
+  const written: StoreDocument = { ...doc, version: STORE_VERSION, journal: { id } };
+  const next = nextJournalPathOf(path);
+  const journalBytes = await createJournal(next, deriveKey(key, 'journal-mac'), doc.storeId, doc.gen, id);
+  await writeStoreFile(path, written, key);
+  await rename(next, journalPathOf(path));
+  await syncDirectory(dirname(path));
+  return { doc: written, journalBytes };
+}
 
 export interface OpenOptions {
   /** Shown to other processes that find the store busy, e.g. "shim serve". */
@@ -15,7 +39,22 @@ export interface OpenOptions {
   compactAfter?: number;
   /** Called with operator-facing notes (e.g. a cut-off journal tail was dropped). */
   onNotice?: (message: string) => void;
+  /**
+   * Start from the store's own state when its journal is missing or not the one it names (the
+   * changes since the last compaction are then lost); without it such a start is refused.
+   */
+  resetState?: boolean;
+  /**
+   * The verification state lives elsewhere (PostgreSQL, --state): the store is read for its users
+   * and seeds only; no journal is read or written, nothing is compacted. The lock is still taken
+   * when `lock` is not false (serve: one process per store file).
+   */
+  seedsOnly?: boolean;
+  lock?: boolean;
 }
+
+/** A lock that is not taken (seeds-only readers that run beside a server). */
+const NO_LOCK = { release: () => Promise.resolve(), releaseSync: () => undefined } as unknown as StoreLock;
 
 /**
  * The open token store: seeds and state in memory, every state change applied at once and appended
@@ -23,11 +62,9 @@ export interface OpenOptions {
  * store generation and starts a new journal; `shim serve` compacts at start and clean stop, and the
  * database itself when the journal grows past `compactAfter` records.
  */
-export class ShimDatabase implements StateSink {
-  readonly users = new Map<string, ShimUser>();
-  readonly tokens = new Map<string, ShimToken>();
+export class ShimDatabase extends MemoryState {
   #doc: Omit<StoreDocument, 'users' | 'tokens'>;
-  #journal: JournalWriter;
+  #journal: JournalWriter | undefined;
   #compacting: Promise<void> | null = null;
   #closed = false;
 
@@ -36,41 +73,72 @@ export class ShimDatabase implements StateSink {
     private readonly key: Buffer,
     private readonly lock: StoreLock,
     doc: StoreDocument,
-    journal: JournalWriter,
     private readonly compactAfter: number,
     private readonly onNotice: (message: string) => void,
   ) {
+    super();
     this.#doc = { format: doc.format, version: doc.version, storeId: doc.storeId, gen: doc.gen, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
-    this.#journal = journal;
     loadDocument(doc, this.users, this.tokens, path);
   }
 
   static async open(path: string, key: Buffer, options: OpenOptions): Promise<ShimDatabase> {
-    const lock = await StoreLock.acquire(path, options.command);
+    const lock = options.lock === false ? NO_LOCK : await StoreLock.acquire(path, options.command);
     try {
       const doc = await readStoreFile(path, key);
+      if (options.seedsOnly) return new ShimDatabase(path, key, lock, doc, Infinity, options.onNotice ?? (() => undefined));
       const macKey = deriveKey(key, 'journal-mac');
       const journalPath = journalPathOf(path);
-      const journal = await readJournal(journalPath, macKey, doc.storeId, doc.gen);
+      const nextPath = nextJournalPathOf(path);
+      const expected: JournalIdentity = { storeId: doc.storeId, gen: doc.gen, ...(doc.journal ? { journalId: doc.journal.id } : {}) };
+      let journal = await readJournal(journalPath, macKey, expected);
+      if (journal.status !== 'current' && doc.journal) {
+        // A compaction or import stopped between writing the store and renaming its journal in.
+        const next = await readJournal(nextPath, macKey, expected);
+        if (next.status === 'current') {
+          await rename(nextPath, journalPath);
+          await syncDirectory(dirname(path));
+          journal = next;
+        }
+      }
+      await rm(nextPath, { force: true }); // one stopped before its store was written
       const notice = options.onNotice ?? (() => undefined);
+      // A version 1 store names no journal: its generation's journal, or an older one (its crash window), continues it.
+      const legacyOk = doc.journal === undefined && journal.status === 'stale';
+      if (journal.status !== 'current' && !legacyOk) {
+        const what = journal.status === 'missing' ? 'is missing' : journal.status === 'stale' ? 'is an older generation\'s' : 'is not the one the store names (another store\'s, or replaced)';
+        if (!options.resetState) {
+          throw new StoreError(
+            `${journalPath}: the state journal ${what}: the state changes since the store was written (used codes, counted failures) cannot be known; restore the journal, or start with --reset-state to continue from the store's own state`,
+          );
+        }
+        notice(`--reset-state: ${journalPath} ${what}; continuing from the state in ${path} (generation ${doc.gen})`);
+      }
       if (journal.droppedTail > 0) {
         notice(`${journalPath}: dropped ${journal.droppedTail} cut-off line(s) at the end (a write interrupted by a crash; never acknowledged)`);
       }
-      let end = journal.intactBytes;
+      const db = new ShimDatabase(path, key, lock, doc, options.compactAfter ?? 200_000, notice);
+      db.stateReset = journal.status !== 'current' && !legacyOk;
       if (journal.status === 'current') {
+        db.#apply(journal.records);
         if (journal.droppedTail > 0) await cutJournal(journalPath, journal.intactBytes);
-      } else {
-        end = await createJournal(journalPath, macKey, doc.storeId, doc.gen);
       }
-      const writer = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, end);
-      const db = new ShimDatabase(path, key, lock, doc, writer, options.compactAfter ?? 200_000, notice);
-      db.#apply(journal.records);
+      if (journal.status === 'current' && doc.journal) {
+        db.#journal = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, journal.intactBytes);
+      } else {
+        // Start a journal the store names: a new generation holding the state as it stands.
+        const { doc: written, journalBytes } = await writeStoreGeneration(path, key, db.snapshot());
+        db.#doc = { ...db.#doc, gen: written.gen, updatedAt: written.updatedAt };
+        db.#journal = await JournalWriter.open(journalPath, macKey, written.storeId, written.gen, 1, journalBytes);
+      }
       return db;
     } catch (err) {
       await lock.release();
       throw err;
     }
   }
+
+  /** The journal was missing or foreign and --reset-state continued from the store's own state. */
+  stateReset = false;
 
   get storeId(): string {
     return this.#doc.storeId;
@@ -86,28 +154,16 @@ export class ShimDatabase implements StateSink {
 
   /** Set when the journal could not be written: the state on disk lags behind, so stop answering. */
   get failure(): Error | null {
-    return this.#journal.failed;
+    return this.#journal?.failed ?? null;
   }
 
-  findUser(key: string): ShimUser | undefined {
-    return this.users.get(key);
-  }
-
-  setTokenState(token: ShimToken, state: TokenStatePatch): Promise<void> {
-    token.counter = state.counter;
-    token.lastStep = state.lastStep;
-    token.drift = state.drift;
-    return this.#append({ token: token.serial, counter: state.counter, lastStep: state.lastStep, drift: state.drift });
-  }
-
-  setUserState(user: ShimUser, state: UserStatePatch): Promise<void> {
-    user.fails = state.fails;
-    user.lockedAt = state.lockedAt;
-    return this.#append({ user: user.key, fails: state.fails, lockedAt: state.lockedAt });
+  protected override persist(record: JournalRecord): Promise<void> {
+    return this.#append(record);
   }
 
   #append(record: JournalRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreError(`${this.path}: the store is closed`));
+    if (!this.#journal) return Promise.reject(new StoreError(`${this.path}: opened for its seeds only; the state is elsewhere`));
     const done = this.#journal.append(record);
     if (this.#journal.written >= this.compactAfter && !this.#compacting) void this.compact().catch(() => undefined);
     return done;
@@ -120,7 +176,7 @@ export class ShimDatabase implements StateSink {
         if (token) Object.assign(token, { counter: r.counter, lastStep: r.lastStep, drift: r.drift });
       } else {
         const user = this.users.get(r.user);
-        if (user) Object.assign(user, { fails: r.fails, lockedAt: r.lockedAt });
+        if (user) this.setUser(user, { fails: r.fails, lockedAt: r.lockedAt, sources: r.sources ?? {} });
       }
     }
   }
@@ -131,7 +187,14 @@ export class ShimDatabase implements StateSink {
       ...this.#doc,
       gen: this.#doc.gen + 1,
       updatedAt: new Date().toISOString(),
-      users: [...this.users.values()].map((u) => ({ username: u.username, tokens: u.tokens.map((t) => t.serial), fails: u.fails, lockedAt: u.lockedAt })),
+      users: [...this.users.values()].map((u) => ({
+        username: u.username,
+        ...(u.group !== undefined ? { group: u.group } : {}),
+        tokens: u.tokens.map((t) => t.serial),
+        fails: u.fails,
+        lockedAt: u.lockedAt,
+        sources: u.sources,
+      })),
       tokens: [...this.tokens.values()].map(storedTokenOf),
     };
   }
@@ -150,19 +213,19 @@ export class ShimDatabase implements StateSink {
   }
 
   async #compact(): Promise<void> {
-    if (this.#journal.failed) throw this.#journal.failed;
-    const before = await this.#journal.detach();
-    const doc = this.snapshot();
+    const journal = this.#journal;
+    if (!journal) return;
+    if (journal.failed) throw journal.failed;
+    const before = await journal.detach();
     try {
-      await writeStoreFile(this.path, doc, this.key);
+      const { doc, journalBytes } = await writeStoreGeneration(this.path, this.key, this.snapshot());
       before.resolve();
-      const end = await createJournal(journalPathOf(this.path), deriveKey(this.key, 'journal-mac'), doc.storeId, doc.gen);
       this.#doc = { ...this.#doc, gen: doc.gen, updatedAt: doc.updatedAt };
-      await this.#journal.resume(journalPathOf(this.path), doc.gen, end);
+      await journal.resume(journalPathOf(this.path), doc.gen, journalBytes);
     } catch (err) {
       const failure = new StoreError(`${this.path}: compaction failed: ${(err as Error).message}`);
       before.reject(failure);
-      this.#journal.fail(failure);
+      journal.fail(failure);
       this.onNotice(failure.message);
       throw failure;
     }
@@ -173,10 +236,10 @@ export class ShimDatabase implements StateSink {
     if (this.#closed) return;
     try {
       if (this.#compacting) await this.#compacting.catch(() => undefined);
-      if (options.compact && !this.#journal.failed) await this.compact();
+      if (options.compact && this.#journal && !this.#journal.failed) await this.compact();
     } finally {
       this.#closed = true;
-      await this.#journal.close();
+      await this.#journal?.close();
       await this.lock.release();
     }
   }
@@ -219,7 +282,7 @@ export function loadDocument(doc: StoreDocument, users: Map<string, ShimUser>, t
       period: t.type === 'totp' ? (t.period ?? 30) : null,
       secret,
       fingerprint: t.fingerprint,
-      counter: t.type === 'hotp' ? (t.counter ?? 0) : null,
+      counter: t.type === 'hotp' ? (t.counter ?? 0n) : null,
       lastStep: t.type === 'totp' ? t.lastStep : null,
       drift: t.type === 'totp' ? t.drift : 0,
     };
@@ -232,7 +295,8 @@ export function loadDocument(doc: StoreDocument, users: Map<string, ShimUser>, t
   for (const u of doc.users) {
     const key = userKey(u.username);
     if (users.has(key)) throw new StoreError(`${file}: user ${u.username} appears twice`);
-    const user: ShimUser = { username: u.username, key, tokens: [], fails: u.fails, lockedAt: u.lockedAt };
+    const user: ShimUser = { username: u.username, key, tokens: [], fails: u.fails, lockedAt: u.lockedAt, sources: u.sources ?? {}, version: 0 };
+    if (u.group !== undefined) user.group = u.group;
     for (const serial of u.tokens) {
       const token = tokens.get(serial);
       if (!token) throw new StoreError(`${file}: user ${u.username} names token ${serial}, which the store does not hold`);
@@ -244,3 +308,4 @@ export function loadDocument(doc: StoreDocument, users: Map<string, ShimUser>, t
     users.set(key, user);
   }
 }
+

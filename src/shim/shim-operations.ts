@@ -1,17 +1,17 @@
 import { existsSync } from 'node:fs';
 import { AuditLog, auditPathOf } from './audit-log.js';
+import { checkReplaceable } from './private-file.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
+import { PgState } from './postgres/pg-state.js';
 import type { ShimRules } from './rules.js';
-import { ShimDatabase, journalPathOf } from './shim-database.js';
-import { writeStoreFile } from './store-file.js';
-import { deriveKey } from './store-key.js';
+import { loadDocument, ShimDatabase, journalPathOf, writeStoreGeneration } from './shim-database.js';
+import { readStoreFile, writeStoreFile } from './store-file.js';
 import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-lock.js';
-import { createJournal } from './state-journal.js';
-import { userKey } from './store-model.js';
+import { userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { requestUnlock } from './unlock-requests.js';
-import { Verifier, type VerifyReason, type VerifyResult } from './verifier.js';
+import { Verifier, type StateBackend, type VerifyReason, type VerifyResult } from './verifier.js';
 
-/** The one-shot commands (check, unlock, import) as functions; src/cli/shim-command.ts only wires flags. */
+/** The one-shot commands (check, unlock, import) as functions; src/app/shim-*.ts wire them to requests. */
 
 export interface OneShotOptions {
   store: string;
@@ -19,17 +19,58 @@ export interface OneShotOptions {
   auditLog?: string;
   now?: () => number;
   onNotice?: (message: string) => void;
+  /** Continue from the store's own state when its journal (or database state) is missing or foreign. */
+  resetState?: boolean;
+  /** The shared state in PostgreSQL (--state); default: the store's local journal. */
+  state?: URL;
 }
 
-/** `shim check`: one verification with the same rules and state as the server (which must not be running). */
+/** The store's users and seeds, and where their state is: the local journal, or PostgreSQL. */
+interface OpenState {
+  db: ShimDatabase;
+  backend: StateBackend;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the state for a one-shot command. Local: the store with its journal, under the store lock
+ * (the server, if any, owns the state then). PostgreSQL: the store for its seeds only, without the
+ * lock (the database arbitrates: a check or unlock beside running servers is safe).
+ */
+async function openState(opts: OneShotOptions, command: string): Promise<OpenState> {
+  const notice = opts.onNotice ?? (() => undefined);
+  if (!opts.state) {
+    const db = await ShimDatabase.open(opts.store, opts.key, { command, onNotice: notice, resetState: opts.resetState === true });
+    return { db, backend: db, close: () => db.close() };
+  }
+  const db = await ShimDatabase.open(opts.store, opts.key, { command, onNotice: notice, seedsOnly: true, lock: false });
+  try {
+    const pg = await PgState.open(opts.state, db.storeId, { onNotice: notice, poolSize: 2 });
+    try {
+      await pg.attach(storeStateOf(db), opts.resetState === true);
+    } catch (err) {
+      await pg.close();
+      throw err;
+    }
+    return { db, backend: pg, close: async () => (await pg.close(), await db.close()) };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+export function storeStateOf(db: { storeId: string; generation: number; users: Map<string, ShimUser>; tokens: Map<string, ShimToken> }) {
+  return { storeId: db.storeId, gen: db.generation, users: db.users.values(), tokens: db.tokens.values() };
+}
+
+/** `shim check`: one verification with the same rules and state as the server. */
 export async function runCheck(
   opts: OneShotOptions & { rules: ShimRules; user: string; code: string },
 ): Promise<{ result: VerifyResult; reason: VerifyReason; serial?: string }> {
-  const db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim check', onNotice: opts.onNotice ?? (() => undefined) });
+  const state = await openState(opts, 'shim check');
   try {
     const now = opts.now ?? Date.now;
-    const verdict = new Verifier(db, opts.rules, now).verify(opts.user, opts.code);
-    await verdict.durable;
+    const verdict = await new Verifier(state.db, state.backend, opts.rules, now).verify(opts.user, opts.code);
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
     audit.write({
       event: 'verify',
@@ -44,7 +85,7 @@ export async function runCheck(
     if (verdict.serial !== undefined) out.serial = verdict.serial;
     return out;
   } finally {
-    await db.close();
+    await state.close();
   }
 }
 
@@ -54,53 +95,80 @@ export type UnlockOutcome =
   | { status: 'unknown_user' };
 
 /**
- * `shim unlock`: clears the user's fail counter and lock-out. While `shim serve` holds the store the
- * change is handed to it as an unlock request (see unlock-requests.ts).
+ * `shim unlock`: clears the user's failures and lock-out. With the local state, while `shim serve`
+ * holds the store, the change is handed to it as a MAC'd unlock request (see unlock-requests.ts);
+ * with PostgreSQL state it is written to the database, for every node at once.
  */
 export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user: string }): Promise<UnlockOutcome> {
-  const holder = await liveHolder(opts.store);
-  if (holder) return { status: 'requested', server: holder, requestFile: await requestUnlock(opts.store, opts.user) };
-  let db: ShimDatabase;
+  // While a server holds the store: a request MAC'd with the store key, for a user the store holds.
+  const handOver = async (server: LockHolder): Promise<UnlockOutcome> => {
+    const doc = await readStoreFile(opts.store, opts.key);
+    if (!doc.users.some((u) => userKey(u.username) === userKey(opts.user))) return { status: 'unknown_user' };
+    return { status: 'requested', server, requestFile: await requestUnlock(opts.store, opts.user, opts.key, doc.storeId) };
+  };
+  if (!opts.state) {
+    const holder = await liveHolder(opts.store);
+    if (holder) return handOver(holder);
+  }
+  let state: OpenState;
   try {
-    db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim unlock', onNotice: opts.onNotice ?? (() => undefined) });
+    state = await openState(opts, 'shim unlock');
   } catch (err) {
-    if (err instanceof StoreBusyError) return { status: 'requested', server: err.holder, requestFile: await requestUnlock(opts.store, opts.user) };
+    if (err instanceof StoreBusyError) return handOver(err.holder);
     throw err;
   }
   try {
-    if (!db.findUser(userKey(opts.user))) return { status: 'unknown_user' };
+    if (!state.db.findUser(userKey(opts.user))) return { status: 'unknown_user' };
     const now = opts.now ?? Date.now;
-    const done = new Verifier(db, opts.rules, now).unlock(opts.user)!;
-    await done.durable;
+    const done = (await new Verifier(state.db, state.backend, opts.rules, now).unlock(opts.user))!;
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
     audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
     await audit.close();
     return { status: 'unlocked', username: done.user.username, wasLocked: done.wasLocked };
   } finally {
-    await db.close();
+    await state.close();
   }
 }
 
 /**
  * `shim import`: builds the next store generation from the export, keeping the state of unchanged
- * tokens, and writes it atomically (0600) with a fresh journal. Holds the store lock throughout.
+ * tokens, and writes it atomically (0600) with a fresh journal, or, with --state, writes the state
+ * to PostgreSQL (where an accept made meanwhile on a running node is never moved backwards). Holds
+ * the store lock throughout.
  */
 export async function runImportStore(opts: OneShotOptions & { input: ImportInput; importOptions?: ImportOptions }): Promise<ImportSummary> {
+  // The files the import writes: never through a planted symbolic link, never another user's (issue 17 item 10).
+  checkReplaceable(opts.store, 'store');
+  checkReplaceable(journalPathOf(opts.store), 'state journal');
+  const notice = opts.onNotice ?? (() => undefined);
   let previous: PreviousStore | undefined;
   let db: ShimDatabase | undefined;
   let lock: StoreLock | undefined;
-  if (existsSync(opts.store)) {
-    db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: opts.onNotice ?? (() => undefined) });
-    previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens };
-  } else {
-    lock = await StoreLock.acquire(opts.store, 'shim import');
-  }
+  let pg: PgState | undefined;
   try {
+    if (existsSync(opts.store)) {
+      db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined });
+      previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens };
+    } else {
+      lock = await StoreLock.acquire(opts.store, 'shim import');
+    }
+    if (opts.state) {
+      pg = await PgState.open(opts.state, previous?.storeId ?? '', { onNotice: notice, poolSize: 2 });
+      if (db) await takeDatabaseState(pg, db);
+    }
     const { doc, summary } = buildStore(opts.input, previous, opts.importOptions);
-    await writeStoreFile(opts.store, doc, opts.key);
-    // The old journal (older generation) is now folded in or obsolete; start this generation's.
-    await createJournal(journalPathOf(opts.store), deriveKey(opts.key, 'journal-mac'), doc.storeId, doc.gen);
-    const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), opts.now ?? Date.now);
+    if (pg) {
+      // The state is the database's: the store file holds the seeds (and names no local journal).
+      await writeStoreFile(opts.store, doc, opts.key);
+      const users = new Map<string, ShimUser>();
+      const tokens = new Map<string, ShimToken>();
+      loadDocument(doc, users, tokens, opts.store);
+      await pg.load({ storeId: doc.storeId, gen: doc.gen, users: users.values(), tokens: tokens.values() });
+    } else {
+      // The store and the empty journal of this generation, which it names; the old journal is folded in or obsolete.
+      await writeStoreGeneration(opts.store, opts.key, doc);
+    }
+    const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), notice, opts.now ?? Date.now);
     audit.write({
       event: 'import',
       detail: `generation ${doc.gen}: ${summary.users} users, ${summary.tokens} tokens (${summary.added} new, ${summary.kept} kept, ${summary.reset} reset, ${summary.removed.length} removed, ${summary.skipped.length} skipped)`,
@@ -108,7 +176,21 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
     await audit.close();
     return summary;
   } finally {
+    await pg?.close();
     await db?.close();
     await lock?.release();
+  }
+}
+
+/** Puts the database's state of each token (of the same seed) and user on the store's, for buildStore to keep. */
+async function takeDatabaseState(pg: PgState, db: ShimDatabase): Promise<void> {
+  const { tokens, users } = await pg.readAll();
+  for (const token of db.tokens.values()) {
+    const t = tokens.get(token.serial);
+    if (t && t.fingerprint === token.fingerprint) Object.assign(token, { counter: t.counter, lastStep: t.lastStep, drift: t.drift });
+  }
+  for (const user of db.users.values()) {
+    const u = users.get(user.key);
+    if (u) Object.assign(user, u);
   }
 }

@@ -10,7 +10,14 @@ import { ShimDatabase } from './shim-database.js';
 import { userKey } from './store-model.js';
 import { UnlockRequestDir } from './unlock-requests.js';
 import { Verifier } from './verifier.js';
+import { SourceBudget } from './source-budget.js';
+import { VerifyGate } from './verify-gate.js';
 import { UserError } from '../model/user-error.js';
+import { PgState } from './postgres/pg-state.js';
+import { storeStateOf } from './shim-operations.js';
+import type { RadiusClient } from './radius/clients-file.js';
+import { RadiusServer } from './radius/radius-server.js';
+import { NO_REPLY_ATTRIBUTES, type ReplyAttributes } from './radius/reply-attributes.js';
 
 export interface ShimServiceOptions {
   store: string;
@@ -19,6 +26,8 @@ export interface ShimServiceOptions {
   port: number;
   rules: ShimRules;
   rateLimit: { perSecond: number; burst: number };
+  /** Failures one end-user address may have across all users within the lock-out window (0: no budget). */
+  sourceMaxFails?: number;
   apiKey?: string;
   tls?: { cert: Buffer; key: Buffer };
   /** Allow a non-loopback bind without an API key and TLS. */
@@ -26,6 +35,12 @@ export interface ShimServiceOptions {
   auditLog?: string;
   maxBodyBytes?: number;
   compactAfter?: number;
+  /** Continue from the store's own state when its journal (or database state) is missing or foreign. */
+  resetState?: boolean;
+  /** Shared verification state in PostgreSQL (--state); default: the store's local journal. */
+  state?: URL;
+  /** RADIUS front end (--radius-port, --radius-clients, --radius-attributes); off when absent. */
+  radius?: { port: number; clients: RadiusClient[]; replyAttributes?: ReplyAttributes };
   now?: () => number;
   onNotice?: (message: string) => void;
 }
@@ -33,6 +48,8 @@ export interface ShimServiceOptions {
 export interface ShimService {
   url: string;
   address: AddressInfo;
+  /** The RADIUS socket's address, when RADIUS is on. */
+  radiusAddress?: AddressInfo;
   db: ShimDatabase;
   server: Server;
   auditPath: string;
@@ -42,6 +59,14 @@ export interface ShimService {
 /** A configuration the service refuses to run with. */
 export class ShimConfigError extends UserError {
   override name = 'ShimConfigError';
+}
+
+/** Failures one end-user address may have across all users within the window (issue 17 item 8). */
+export const DEFAULT_SOURCE_MAX_FAILS = 30;
+
+/** The window of a source's failures is the lock-out's (15 minutes when lock-outs never expire); answers slow down by 1 s from half the budget. */
+export function sourceBudgetRules(maxFails: number, rules: ShimRules): ConstructorParameters<typeof SourceBudget>[0] {
+  return { maxFails, windowMs: (rules.lockoutMinutes > 0 ? rules.lockoutMinutes : 15) * 60_000, slowDownMs: 1000 };
 }
 
 /** True for addresses only this machine can reach. */
@@ -63,50 +88,83 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
   }
   const now = opts.now ?? Date.now;
   const notice = opts.onNotice ?? (() => undefined);
-  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice };
+  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined };
   if (opts.compactAfter !== undefined) dbOptions.compactAfter = opts.compactAfter;
   const db = await ShimDatabase.open(opts.store, opts.key, dbOptions);
   let audit: AuditLog | undefined;
+  let pg: PgState | undefined;
+  let radius: RadiusServer | undefined;
   try {
-    await db.compact();
+    if (opts.state) {
+      pg = await PgState.open(opts.state, db.storeId, { onNotice: notice });
+      await pg.attach(storeStateOf(db), opts.resetState === true);
+    } else {
+      await db.compact();
+    }
     const auditPath = opts.auditLog ?? auditPathOf(opts.store);
     audit = await AuditLog.open(auditPath, notice, now);
     const auditLog = audit;
-    const unlocks = new UnlockRequestDir(opts.store, (user) =>
-      auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: 'unlocked' }),
+    const unlocks = new UnlockRequestDir(
+      opts.store,
+      opts.key,
+      db.storeId,
+      (user) => auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: 'unlocked' }),
+      (file) => {
+        notice(`${file}: unlock request dropped: it was not made with this store's key (forged, or for another store)`);
+        auditLog.write({ event: 'unlock', client: 'shim unlock', result: 'reject', reason: 'forged_request', detail: file });
+      },
     );
-    const verifier = new Verifier(db, opts.rules, now, unlocks);
+    // With shared state, `shim unlock` writes to the database; unlock requests are the local state's.
+    const verifier = new Verifier(db, pg ?? db, opts.rules, now, pg ? undefined : unlocks);
 
     const applyUnlockRequests = async (): Promise<void> => {
       for (const request of await unlocks.drain()) {
         const user = db.findUser(userKey(request.user));
         if (!user) continue;
-        const wasLocked = user.lockedAt !== null;
         if (user.lockedAt !== null && request.requestedAt < user.lockedAt) continue; // asked before this lock-out began
-        const done = verifier.unlock(user.username);
-        await done?.durable;
-        auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: wasLocked ? 'unlocked' : 'fail_counter_reset' });
+        const done = await verifier.unlock(user.username);
+        if (done) auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
       }
     };
-    await applyUnlockRequests();
+    if (!pg) await applyUnlockRequests();
 
     const metrics = new ShimMetrics();
     const limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst, now);
+    const stateUp = (): boolean => (pg ? pg.healthy : db.failure === null);
+    const gate = new VerifyGate(verifier, metrics, audit, stateUp);
+    const budgetRules = sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules);
+    const budget = new SourceBudget(budgetRules, now);
+    if (opts.radius) {
+      radius = new RadiusServer({
+        gate,
+        metrics,
+        clients: opts.radius.clients,
+        defaults: { rateLimit: opts.rateLimit, sourceBudget: budgetRules },
+        replyAttributes: opts.radius.replyAttributes ?? NO_REPLY_ATTRIBUTES,
+        now,
+        onNotice: notice,
+      });
+    }
+    const radiusServer = radius;
+    const healthy = (): boolean => stateUp() && (radiusServer === undefined || radiusServer.up);
     const server = createShimServer({
-      verifier,
+      gate,
+      budget,
       metrics,
       audit,
       limiter,
       ...(opts.apiKey !== undefined ? { apiKey: opts.apiKey } : {}),
       ...(opts.tls ? { tls: opts.tls } : {}),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
-      healthy: () => db.failure === null,
+      healthy,
+      unhealthyReason: () => (stateUp() ? 'radius_down' : 'state_unavailable'),
       gauges: () => {
         const tokens: Record<string, number> = { totp: 0, hotp: 0 };
         for (const t of db.tokens.values()) tokens[t.type] = (tokens[t.type] ?? 0) + 1;
-        let lockedUsers = 0;
-        for (const u of db.users.values()) if (u.lockedAt !== null) lockedUsers++;
-        return { users: db.users.size, tokens, lockedUsers };
+        let lockedUsers: number | null = 0;
+        if (pg) lockedUsers = null; // in the database, not in this process
+        else for (const u of db.users.values()) if (u.lockedAt !== null) lockedUsers++;
+        return { users: db.users.size, tokens, lockedUsers, ...(radiusServer ? { radiusUp: radiusServer.up } : {}) };
       },
     });
 
@@ -118,13 +176,21 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       });
     });
     const address = server.address() as AddressInfo;
+    const radiusAddress = radiusServer ? await radiusServer.listen(opts.radius!.port, opts.host) : undefined;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `${opts.tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
-    audit.write({ event: 'start', detail: `listening on ${url}; ${db.users.size} users, ${db.tokens.size} tokens` });
+    if (db.stateReset) audit.write({ event: 'start', detail: 'state reset (--reset-state): the journal was missing or foreign; continued from the store' });
+    audit.write({
+      event: 'start',
+      detail: `listening on ${url}${radiusAddress ? ` and RADIUS udp/${radiusAddress.port}` : ''}; ${db.users.size} users, ${db.tokens.size} tokens; state ${pg ? 'in PostgreSQL' : 'in the local journal'}`,
+    });
 
     const timers = [
-      setInterval(() => limiter.prune(), 60_000),
-      setInterval(() => void applyUnlockRequests().catch((err: Error) => notice(`unlock requests: ${err.message}`)), 5_000),
+      setInterval(() => {
+        limiter.prune();
+        budget.prune();
+      }, 60_000),
+      ...(pg ? [] : [setInterval(() => void applyUnlockRequests().catch((err: Error) => notice(`unlock requests: ${err.message}`)), 5_000)]),
     ];
     for (const t of timers) t.unref();
 
@@ -132,12 +198,14 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const close = (): Promise<void> => {
       closing ??= (async () => {
         for (const t of timers) clearInterval(t);
+        await radiusServer?.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
         });
         auditLog.write({ event: 'stop' });
         try {
+          await pg?.close();
           await db.close({ compact: true });
         } finally {
           await auditLog.close();
@@ -145,8 +213,10 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       })();
       return closing;
     };
-    return { url, address, db, server, auditPath, close };
+    return { url, address, ...(radiusAddress ? { radiusAddress } : {}), db, server, auditPath, close };
   } catch (err) {
+    await radius?.close().catch(() => undefined);
+    await pg?.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;

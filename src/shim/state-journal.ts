@@ -3,7 +3,8 @@ import { closeSync, fstatSync, write, writeSync } from 'node:fs';
 import { readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { datasyncDescriptor, openForSyncedWrites, writeAtSynced } from '../io/fsync.js';
-import { StoreError } from './store-file.js';
+import { counterJson, StoreError, storedCounter } from './store-file.js';
+import type { SourceFailures } from './store-model.js';
 
 /**
  * The state journal: an append-only file of JSON lines beside the store that records every change of
@@ -26,8 +27,8 @@ import { StoreError } from './store-file.js';
  * asynchronous O_DSYNC write measured the same as this synchronous one, so the simpler one stayed.
  */
 export type JournalRecord =
-  | { token: string; counter: number | null; lastStep: number | null; drift: number }
-  | { user: string; fails: number; lockedAt: number | null };
+  | { token: string; counter: bigint | null; lastStep: number | null; drift: number }
+  | { user: string; fails: number; lockedAt: number | null; sources?: SourceFailures };
 
 export const JOURNAL_FORMAT = 'mfa-migrate-shim-journal';
 
@@ -57,28 +58,47 @@ function macMatches(expected: string, given: string): boolean {
 }
 
 export interface JournalContents {
-  /** 'current': the journal continues the store's generation; 'stale': older (already folded into the store) or another store's; 'missing'. */
-  status: 'current' | 'stale' | 'missing';
+  /**
+   * 'current': the journal the store names (or, for a version 1 store, one of its generation);
+   * 'missing': no journal; 'stale': an older generation of this store (a version 1 store's crash
+   * window); 'foreign': another store's, or not the one this store names.
+   */
+  status: 'current' | 'missing' | 'stale' | 'foreign';
   records: JournalRecord[];
   /** The next sequence number to write. */
   nextSeq: number;
   /** Byte length of the intact part (a torn tail beyond it must be cut before appending). */
   intactBytes: number;
-  /** Lines dropped from the end because they were cut off or unreadable. */
+  /** Lines dropped from the end because they were cut off (a write interrupted by a crash). */
   droppedTail: number;
 }
 
-export async function readJournal(file: string, macKey: Buffer, storeId: string, gen: number): Promise<JournalContents> {
+/** Which journal a store expects: its id and generation, and the id its header must carry (absent for version 1 stores). */
+export interface JournalIdentity {
+  storeId: string;
+  gen: number;
+  journalId?: string;
+}
+
+const NO_RECORDS = { records: [], nextSeq: 1, intactBytes: 0, droppedTail: 0 };
+
+export async function readJournal(file: string, macKey: Buffer, expected: JournalIdentity): Promise<JournalContents> {
+  const { storeId, gen } = expected;
   let buf: Buffer;
   try {
     buf = await readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', records: [], nextSeq: 1, intactBytes: 0, droppedTail: 0 };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing', ...NO_RECORDS };
     throw new StoreError(`${file}: cannot read the state journal (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  // The preallocated, never-written part is zeros: the journal ends before it.
+  // The preallocated, never-written part is zeros: the journal ends before it. Anything after a
+  // zeroed stretch was written there once: records were wiped (issue 17 item 7), not a crash.
   const zero = buf.indexOf(0);
-  if (zero >= 0) buf = buf.subarray(0, zero);
+  if (zero >= 0) {
+    const after = buf.subarray(zero).findIndex((b) => b !== 0);
+    if (after >= 0) throw new StoreError(`${file}: bytes ${zero}-${zero + after - 1} are zeroed but records follow them (records were wiped); restore the journal, or start with --reset-state`);
+    buf = buf.subarray(0, zero);
+  }
   const lines: { text: string; end: number }[] = [];
   let start = 0;
   for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, start)) {
@@ -89,13 +109,11 @@ export async function readJournal(file: string, macKey: Buffer, storeId: string,
 
   const header = lines[0] ? parseHeader(lines[0].text) : undefined;
   if (!header) {
-    // No complete header: the journal was being created when the process stopped, or is not a journal.
-    if (lines.length > 1) throw new StoreError(`${file}: line 1: not a shim state journal header`);
-    return { status: 'missing', records: [], nextSeq: 1, intactBytes: 0, droppedTail: lines.length + tornTail };
+    // Journals are created whole (temporary file and rename): an unreadable header is not a crash artefact.
+    if (buf.length === 0) return { status: 'missing', ...NO_RECORDS };
+    return { status: 'foreign', ...NO_RECORDS };
   }
-  if (header.storeId !== storeId || header.gen < gen) {
-    return { status: 'stale', records: [], nextSeq: 1, intactBytes: 0, droppedTail: 0 };
-  }
+  if (header.storeId !== storeId) return { status: 'foreign', ...NO_RECORDS };
   if (!macMatches(macOf(macKey, storeId, header.gen, header.body), header.mac)) {
     throw new StoreError(`${file}: line 1: the journal header failed its integrity check (modified, or written with another key)`);
   }
@@ -104,6 +122,8 @@ export async function readJournal(file: string, macKey: Buffer, storeId: string,
       `${file}: the journal is newer (generation ${header.gen}) than the store (generation ${gen}): the store file was replaced by an older copy; restore the current store or import again`,
     );
   }
+  if (header.gen < gen) return { status: 'stale', ...NO_RECORDS };
+  if (expected.journalId !== undefined && header.journalId !== expected.journalId) return { status: 'foreign', ...NO_RECORDS };
 
   const records: JournalRecord[] = [];
   let seq = 0;
@@ -112,39 +132,31 @@ export async function readJournal(file: string, macKey: Buffer, storeId: string,
   let pending: { seq: number; record: JournalRecord }[] = [];
   let pendingText = '';
   let pendingFrom = -1;
-  let firstBad: number | undefined;
   for (let i = 1; i < lines.length; i++) {
     const text = lines[i]!.text;
     const commit = parseCommit(text);
     if (!commit) {
       const record = parseRecord(text);
       if (pendingFrom < 0) pendingFrom = i;
-      if (record) pending.push(record);
-      else firstBad ??= pendingFrom; // unreadable: its batch cannot verify
+      pending.push(record ?? { seq: -1, record: { user: '', fails: 0, lockedAt: null } }); // unreadable: its batch cannot verify
       pendingText += `${text}\n`;
       continue;
     }
-    const authentic = pending.length > 0 && macMatches(macOf(macKey, storeId, gen, pendingText + commit.body), commit.mac);
     const batchStart = pendingFrom < 0 ? i : pendingFrom;
-    const batch = pending;
-    pending = [];
-    pendingText = '';
-    pendingFrom = -1;
-    if (!authentic) {
-      firstBad ??= batchStart;
-      continue;
-    }
-    if (firstBad !== undefined) {
-      // A bad batch followed by authentic ones is not a crash artefact: refuse rather than silently lose state.
-      throw new StoreError(`${file}: line ${firstBad + 1}: a batch of state records failed its integrity check (modified or corrupted)`);
-    }
-    for (const [k, r] of batch.entries()) {
-      if (r.seq !== seq + 1 || (k === batch.length - 1 && r.seq !== commit.last)) {
+    // A complete batch (its commit line written out) must verify, wherever it is: a crash cuts a
+    // write short, it does not complete it with a wrong MAC.
+    const authentic = pending.length > 0 && pending.every((r) => r.seq >= 0) && macMatches(macOf(macKey, storeId, gen, pendingText + commit.body), commit.mac);
+    if (!authentic) throw new StoreError(`${file}: line ${batchStart + 1}: a batch of state records failed its integrity check (modified or corrupted)`);
+    for (const [k, r] of pending.entries()) {
+      if (r.seq !== seq + 1 || (k === pending.length - 1 && r.seq !== commit.last)) {
         throw new StoreError(`${file}: line ${batchStart + k + 1}: record ${r.seq} follows record ${seq} (records were removed or reordered)`);
       }
       seq = r.seq;
       records.push(r.record);
     }
+    pending = [];
+    pendingText = '';
+    pendingFrom = -1;
     intactBytes = lines[i]!.end;
     intactLine = i;
   }
@@ -152,13 +164,15 @@ export async function readJournal(file: string, macKey: Buffer, storeId: string,
   return { status: 'current', records, nextSeq: seq + 1, intactBytes, droppedTail };
 }
 
-function parseHeader(line: string): { storeId: string; gen: number; body: string; mac: string } | undefined {
+function parseHeader(line: string): { storeId: string; gen: number; journalId?: string; body: string; mac: string } | undefined {
   const sealed = unsealLine(line);
   if (!sealed) return undefined;
   try {
-    const h = JSON.parse(sealed.body) as { journal?: unknown; version?: unknown; storeId?: unknown; gen?: unknown };
-    if (h.journal !== JOURNAL_FORMAT || h.version !== 1 || typeof h.storeId !== 'string' || !Number.isInteger(h.gen)) return undefined;
-    return { storeId: h.storeId, gen: h.gen as number, body: sealed.body, mac: sealed.mac };
+    const h = JSON.parse(sealed.body) as { journal?: unknown; version?: unknown; storeId?: unknown; gen?: unknown; journalId?: unknown };
+    if (h.journal !== JOURNAL_FORMAT || typeof h.storeId !== 'string' || !Number.isInteger(h.gen)) return undefined;
+    if (h.version === 1) return { storeId: h.storeId, gen: h.gen as number, body: sealed.body, mac: sealed.mac };
+    if (h.version !== 2 || typeof h.journalId !== 'string') return undefined;
+    return { storeId: h.storeId, gen: h.gen as number, journalId: h.journalId, body: sealed.body, mac: sealed.mac };
   } catch {
     return undefined;
   }
@@ -175,13 +189,25 @@ function parseRecord(line: string): { seq: number; record: JournalRecord } | und
   if (typeof r !== 'object' || r === null || !Number.isSafeInteger(r.seq)) return undefined;
   const seq = r.seq as number;
   const intOrNull = (v: unknown): v is number | null => v === null || Number.isSafeInteger(v);
-  if (typeof r.token === 'string' && intOrNull(r.counter) && intOrNull(r.lastStep) && Number.isSafeInteger(r.drift)) {
-    return { seq, record: { token: r.token, counter: r.counter, lastStep: r.lastStep, drift: r.drift as number } };
+  if (typeof r.token === 'string' && intOrNull(r.lastStep) && Number.isSafeInteger(r.drift)) {
+    const counter = r.counter === null ? null : storedCounter.safeParse(r.counter);
+    if (counter === null || counter.success) return { seq, record: { token: r.token, counter: counter?.data ?? null, lastStep: r.lastStep, drift: r.drift as number } };
   }
   if (typeof r.user === 'string' && Number.isSafeInteger(r.fails) && intOrNull(r.lockedAt)) {
-    return { seq, record: { user: r.user, fails: r.fails as number, lockedAt: r.lockedAt } };
+    const record: JournalRecord = { user: r.user, fails: r.fails as number, lockedAt: r.lockedAt };
+    if (isSources(r.sources)) record.sources = r.sources;
+    else if (r.sources !== undefined) return undefined;
+    return { seq, record };
   }
   return undefined;
+}
+
+function isSources(v: unknown): v is SourceFailures {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.values(v).every((s: unknown) => {
+    const o = s as { fails?: unknown; at?: unknown };
+    return typeof s === 'object' && s !== null && Number.isSafeInteger(o.fails) && Number.isSafeInteger(o.at);
+  });
 }
 
 /** A commit line `{"commit":<last seq>,"mac":"…"}`: the number, the body its MAC covers, the MAC. */
@@ -201,7 +227,7 @@ function parseCommit(line: string): { last: number; body: string; mac: string } 
 function sealBatch(macKey: Buffer, storeId: string, gen: number, records: JournalRecord[], firstSeq: number): string {
   let text = '';
   let seq = firstSeq;
-  for (const record of records) text += `${JSON.stringify({ seq: seq++, ...record })}\n`;
+  for (const record of records) text += `${JSON.stringify({ seq: seq++, ...record }, counterJson)}\n`;
   const body = `{"commit":${seq - 1}}`;
   return `${text}${body.slice(0, -1)}${MAC_FIELD}${macOf(macKey, storeId, gen, text + body)}"}\n`;
 }
@@ -211,9 +237,9 @@ export async function cutJournal(file: string, intactBytes: number): Promise<voi
   await truncate(file, intactBytes);
 }
 
-/** Creates (or replaces) the journal with just a header for this store generation; returns its length. */
-export async function createJournal(file: string, macKey: Buffer, storeId: string, gen: number): Promise<number> {
-  const header = Buffer.from(sealLine(macKey, storeId, gen, { journal: JOURNAL_FORMAT, version: 1, storeId, gen }));
+/** Creates (or replaces) the journal with just a header for this store generation and journal id; returns its length. */
+export async function createJournal(file: string, macKey: Buffer, storeId: string, gen: number, journalId: string): Promise<number> {
+  const header = Buffer.from(sealLine(macKey, storeId, gen, { journal: JOURNAL_FORMAT, version: 2, storeId, gen, journalId }));
   await writeFileAtomic(file, header, 0o600);
   return header.length;
 }

@@ -6,11 +6,25 @@ import { deriveKey, storeKeyId } from './store-key.js';
 import { UserError } from '../model/user-error.js';
 
 export const STORE_FORMAT = 'mfa-migrate-shim-store';
-export const STORE_VERSION = 1;
+/** 2: the store names its journal (issue 17 item 7). Version 1 stores are read, and rewritten as 2. */
+export const STORE_VERSION = 2;
 
 /** A store that cannot be read: missing, not a store, wrong key, tampered, inconsistent. */
 export class StoreError extends UserError {
   override name = 'StoreError';
+}
+
+const MAX_COUNTER = 2n ** 64n - 1n;
+
+/** A HOTP counter as JSON holds it exactly: a number up to 2^53 - 1, a decimal string beyond. */
+export const storedCounter = z
+  .union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)])
+  .transform((v) => BigInt(v))
+  .refine((v) => v <= MAX_COUNTER, 'a HOTP counter is at most 2^64 - 1');
+
+/** JSON.stringify replacer for bigints (the counters): numbers while exact, decimal strings beyond. */
+export function counterJson(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()) : value;
 }
 
 const storedToken = z
@@ -26,7 +40,8 @@ const storedToken = z
     manufacturer: z.string().optional(),
     model: z.string().optional(),
     source: z.string().optional(),
-    counter: z.number().int().nonnegative().nullable(),
+    /** HOTP: a number, or a decimal string beyond 2^53 - 1 (RFC 4226 counters run to 2^64 - 1). */
+    counter: storedCounter.nullable(),
     lastStep: z.number().int().nonnegative().nullable(),
     drift: z.number().int(),
   })
@@ -35,34 +50,43 @@ const storedToken = z
 const storedUser = z
   .object({
     username: z.string().min(1),
+    /** users.csv user_group, when the export has one. */
+    group: z.string().optional(),
     tokens: z.array(z.string()),
     fails: z.number().int().nonnegative(),
     lockedAt: z.number().int().nullable(),
+    /** Failures per source since the last success (lockout.ts); absent in stores written before it. */
+    sources: z.record(z.string(), z.object({ fails: z.number().int().nonnegative(), at: z.number().int() }).strict()).optional(),
   })
   .strict();
 
 const storeDocument = z
   .object({
     format: z.literal(STORE_FORMAT),
-    version: z.literal(STORE_VERSION),
+    version: z.union([z.literal(1), z.literal(2)]),
     /** Random id of this store lineage; the journal names it so one store's journal never feeds another. */
     storeId: z.string().regex(/^[0-9a-f]{16}$/),
     /** Bumped on every rewrite (import, compaction); the journal of an older generation is already folded in. */
     gen: z.number().int().positive(),
     createdAt: z.string(),
     updatedAt: z.string(),
+    /**
+     * The journal that continues this generation: a random id its header must carry. A missing or
+     * foreign journal is refused, not silently replaced (version 2; absent in version 1 stores).
+     */
+    journal: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/) }).strict().optional(),
     users: z.array(storedUser),
     tokens: z.array(storedToken),
   })
   .strict();
 
-export type StoredToken = z.infer<typeof storedToken>;
-export type StoredUser = z.infer<typeof storedUser>;
-export type StoreDocument = z.infer<typeof storeDocument>;
+export type StoredToken = z.output<typeof storedToken>;
+export type StoredUser = z.output<typeof storedUser>;
+export type StoreDocument = z.output<typeof storeDocument>;
 
 const envelope = z.object({
   format: z.literal(STORE_FORMAT),
-  version: z.literal(STORE_VERSION),
+  version: z.union([z.literal(1), z.literal(2)]),
   cipher: z.literal('aes-256-gcm'),
   keyId: z.string(),
   iv: z.string(),
@@ -71,8 +95,8 @@ const envelope = z.object({
 });
 
 /** The header fields are bound to the ciphertext as GCM additional data, so none can be swapped. */
-function additionalData(keyId: string): Buffer {
-  return Buffer.from(JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION, cipher: 'aes-256-gcm', keyId }));
+function additionalData(keyId: string, version: number = STORE_VERSION): Buffer {
+  return Buffer.from(JSON.stringify({ format: STORE_FORMAT, version, cipher: 'aes-256-gcm', keyId }));
 }
 
 /** The store file's bytes: a JSON envelope around the AES-256-GCM-encrypted document. */
@@ -81,7 +105,7 @@ export function encryptStore(doc: StoreDocument, key: Buffer): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', deriveKey(key, 'store-encryption'), iv);
   cipher.setAAD(additionalData(keyId));
-  const plaintext = Buffer.from(JSON.stringify(doc));
+  const plaintext = Buffer.from(JSON.stringify({ ...doc, version: STORE_VERSION }, counterJson));
   const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   plaintext.fill(0);
   return (
@@ -111,7 +135,7 @@ export function decryptStore(text: string, key: Buffer, file: string): StoreDocu
   let plaintext: Buffer;
   try {
     const decipher = createDecipheriv('aes-256-gcm', deriveKey(key, 'store-encryption'), Buffer.from(outer.iv, 'base64'));
-    decipher.setAAD(additionalData(keyId));
+    decipher.setAAD(additionalData(keyId, outer.version));
     decipher.setAuthTag(Buffer.from(outer.tag, 'base64'));
     plaintext = Buffer.concat([decipher.update(Buffer.from(outer.ciphertext, 'base64')), decipher.final()]);
   } catch {

@@ -1,6 +1,6 @@
 import { createHash, hkdfSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { UserError } from '../model/user-error.js';
+import { readSecretFile } from './private-file.js';
 
 export const STORE_KEY_ENV = 'MFA_SHIM_KEY';
 const KEY_BYTES = 32;
@@ -15,14 +15,12 @@ export class StoreKeyError extends UserError {
  * MFA_SHIM_KEY environment variable. Both hold the key in base64 (standard or URL-safe alphabet);
  * `openssl rand -base64 32` makes one.
  */
-export function loadStoreKey(opts: { keyFile?: string; env?: NodeJS.ProcessEnv }): Buffer {
+export function loadStoreKey(opts: { keyFile?: string; env?: NodeJS.ProcessEnv; strictPermissions?: boolean; onNotice?: (message: string) => void }): Buffer {
   if (opts.keyFile !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(opts.keyFile, 'utf8');
-    } catch (err) {
-      throw new StoreKeyError(`cannot read key file ${opts.keyFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
+    const text = readSecretFile(opts.keyFile, 'key file', {
+      ...(opts.strictPermissions !== undefined ? { strict: opts.strictPermissions } : {}),
+      ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
+    }).toString('utf8');
     return parseStoreKey(text, `key file ${opts.keyFile}`);
   }
   const fromEnv = (opts.env ?? process.env)[STORE_KEY_ENV];
@@ -50,6 +48,6 @@ export function storeKeyId(key: Buffer): string {
 }
 
 /** A separate key for each use (store encryption, journal MACs), so one key never serves two purposes. */
-export function deriveKey(key: Buffer, purpose: 'store-encryption' | 'journal-mac'): Buffer {
+export function deriveKey(key: Buffer, purpose: 'store-encryption' | 'journal-mac' | 'unlock-mac'): Buffer {
   return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `mfa-migrate shim ${purpose}`, 32));
 }

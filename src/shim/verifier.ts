@@ -1,6 +1,7 @@
 import { SubmittedCode } from '../otp/submitted-code.js';
+import { afterFailure, CLEARED, isCleared, lockStatus, type Requester } from './lockout.js';
 import type { ShimRules } from './rules.js';
-import { userKey, type ShimToken, type ShimUser, type TokenStatePatch, type UserStatePatch } from './store-model.js';
+import { userKey, type ShimToken, type ShimUser, type TokenState, type UserState } from './store-model.js';
 import { checkToken } from './token-check.js';
 
 export type VerifyResult = 'accept' | 'reject';
@@ -22,15 +23,44 @@ export interface Verdict {
   user?: ShimUser;
   /** The token that accepted the code, or that recognised it as a replay. */
   serial?: string;
-  /** Settles when every state change this verdict made is durable; answer only after that. */
-  durable: Promise<void>;
+  /** The answer counted as a failure (of the user, and of the source's budget). */
+  failure: boolean;
+  /** For locked_out: whether the user is locked, or only this source for this user. */
+  lockScope?: 'user' | 'source';
 }
 
-/** Where the verifier's state changes go: applied in memory at once, persisted asynchronously. */
-export interface StateSink {
+/** The user's state and their tokens' (in the order of `user.tokens`), as the state holds them now. */
+export interface StateView {
+  user: UserState & { version: number };
+  tokens: TokenState[];
+  /** Read from a cache of this node's (PostgreSQL): confirm it before an answer that writes nothing. */
+  cached?: boolean;
+}
+
+/**
+ * Where verification state lives: the local journal (shim-database.ts) or PostgreSQL (pg-state.ts).
+ * Both answer the same compare-and-set operations, so the verifier is one code path for both, and
+ * any number of verifiers (requests in flight, nodes) never accept one code twice.
+ */
+export interface StateBackend {
+  /** `fresh`: not from a cache. */
+  read(user: ShimUser, fresh?: boolean): StateView | Promise<StateView>;
+  /**
+   * Accepts a code: the token's state becomes `next` only if the code is still unused, i.e. HOTP:
+   * the stored counter is at most `next.counter - 1`; TOTP: the last step is null or before
+   * `next.lastStep`, and only if the user's state is still the version read (so that the lock-out
+   * decided on is still the user's); the accept bumps that version, so that every decision made
+   * from the state before it fails its compare-and-set. Resolves true when it did, once the change
+   * is durable; false when another verification got there first.
+   */
+  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState): Promise<boolean>;
+  /** Writes the user's state only if it is still the version read; true when it did (durable). */
+  updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean>;
+}
+
+/** The users and their tokens (seeds and parameters; never state). */
+export interface UserDirectory {
   findUser(key: string): ShimUser | undefined;
-  setTokenState(token: ShimToken, state: TokenStatePatch): Promise<void>;
-  setUserState(user: ShimUser, state: UserStatePatch): Promise<void>;
 }
 
 /** An out-of-band unlock (from `shim unlock` while the server runs), consumed when found. */
@@ -38,85 +68,110 @@ export interface UnlockRequests {
   take(user: ShimUser): boolean;
 }
 
-const DONE = Promise.resolve();
+/** The state kept changing under this verification (a storm of requests for one user). */
+export class StateContentionError extends Error {}
+
+/** A request's origin when none is given (`shim check` at the console: unauthenticated, so the classic lock-out applies). */
+export const CONSOLE: Requester = { source: 'shim check', authenticated: false };
+
+const MAX_ATTEMPTS = 8;
 
 /**
- * The verification engine. verify() runs synchronously from lookup to state change, so in Node's
- * single thread two requests for the same user are serialised by construction: the second sees the
- * first one's new counter / last step, and a code is accepted at most once.
+ * The verification engine: read the user's state, check the code, write the outcome with a
+ * compare-and-set; when another verification changed the state in between, read again and decide
+ * again (the code is then typically a replay). A verdict is returned only once every state change it
+ * made is durable.
  */
 export class Verifier {
   constructor(
-    private readonly state: StateSink,
+    private readonly users: UserDirectory,
+    private readonly state: StateBackend,
     private readonly rules: ShimRules,
     private readonly now: () => number = Date.now,
     private readonly unlockRequests?: UnlockRequests,
   ) {}
 
-  verify(username: string, code: string): Verdict {
-    const user = this.state.findUser(userKey(username));
-    if (!user) return { result: 'reject', reason: 'unknown_user', durable: DONE };
-    if (user.tokens.length === 0) return { result: 'reject', reason: 'no_token', user, durable: DONE };
-
-    const nowMs = this.now();
-    const pending: Promise<void>[] = [];
-    if (this.isLockedOut(user, nowMs, pending)) {
-      return { result: 'reject', reason: 'locked_out', user, durable: settle(pending) };
-    }
-
+  async verify(username: string, code: string, who: Requester = CONSOLE): Promise<Verdict> {
+    const user = this.users.findUser(userKey(username));
+    if (!user) return { result: 'reject', reason: 'unknown_user', failure: false };
+    if (user.tokens.length === 0) return { result: 'reject', reason: 'no_token', user, failure: false };
     const submitted = new SubmittedCode(code);
-    let accepted: { token: ShimToken; state: TokenStatePatch } | undefined;
-    let replayedBy: ShimToken | undefined;
-    if (submitted.digitsOnly) {
-      // Every token is checked (no early exit), so timing does not tell which token matched.
-      for (const token of user.tokens) {
-        const check = checkToken(token, submitted, nowMs, this.rules);
-        if (check.outcome === 'accept' && !accepted) accepted = { token, state: check.state };
-        else if (check.outcome === 'replayed' && !replayedBy) replayedBy = token;
+
+    let fresh = false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const nowMs = this.now();
+      const read = this.state.read(user, fresh);
+      const view = read instanceof Promise ? await read : read;
+      // An answer that writes nothing is given only from the state as it is now, not a cache's.
+      const confirm = (): boolean => {
+        if (view.cached !== true) return false;
+        fresh = true;
+        return true;
+      };
+      let current = view.user;
+
+      const lock = lockStatus(current, who, nowMs, this.rules);
+      if (lock.kind === 'locked' && !(lock.scope === 'user' && this.unlockRequests?.take(user))) {
+        if (confirm()) continue;
+        return { result: 'reject', reason: 'locked_out', user, failure: false, lockScope: lock.scope };
       }
-    }
+      if (lock.kind !== 'open') {
+        const next = lock.kind === 'expired' ? lock.next : { ...CLEARED, sources: {} };
+        if (!(await this.state.updateUser(user, current, next))) continue;
+        current = { ...next, version: current.version + 1 };
+      }
 
-    if (accepted) {
-      pending.push(this.state.setTokenState(accepted.token, accepted.state));
-      if (user.fails !== 0 || user.lockedAt !== null) pending.push(this.state.setUserState(user, { fails: 0, lockedAt: null }));
-      return { result: 'accept', reason: 'ok', user, serial: accepted.token.serial, durable: settle(pending) };
-    }
+      let accepted: { token: ShimToken; state: TokenState } | undefined;
+      let replayed: { token: ShimToken; exact: boolean } | undefined;
+      if (submitted.digitsOnly) {
+        // Every token is checked (no early exit), so timing does not tell which token matched.
+        for (const [i, token] of user.tokens.entries()) {
+          const check = checkToken(token, view.tokens[i]!, submitted, nowMs, this.rules);
+          if (check.outcome === 'accept' && !accepted) accepted = { token, state: check.state };
+          else if (check.outcome === 'replayed' && (!replayed || (check.exact && !replayed.exact))) replayed = { token, exact: check.exact };
+        }
+      }
 
-    const fails = user.fails + 1;
-    pending.push(this.state.setUserState(user, { fails, lockedAt: fails >= this.rules.maxFails ? nowMs : null }));
-    const verdict: Verdict = { result: 'reject', reason: replayedBy ? 'replayed' : 'wrong_code', user, durable: settle(pending) };
-    if (replayedBy) verdict.serial = replayedBy.serial;
-    return verdict;
+      if (accepted) {
+        if (!(await this.state.accept(user, current, accepted.token, accepted.state))) continue;
+        // The accept bumped the user's state version.
+        if (!isCleared(current)) await this.#clear(user, { ...current, version: current.version + 1 });
+        return { result: 'accept', reason: 'ok', user, serial: accepted.token.serial, failure: false };
+      }
+      if (replayed?.exact) {
+        if (confirm()) continue;
+        // The code just accepted, again: a retry or a duplicate, not a guess. Not counted.
+        return { result: 'reject', reason: 'replayed', user, serial: replayed.token.serial, failure: false };
+      }
+      if (!(await this.state.updateUser(user, current, afterFailure(current, who, nowMs, this.rules)))) continue;
+      const verdict: Verdict = { result: 'reject', reason: replayed ? 'replayed' : 'wrong_code', user, failure: true };
+      if (replayed) verdict.serial = replayed.token.serial;
+      return verdict;
+    }
+    throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts`);
   }
 
-  /** Clears a user's fail counter and lock-out. Returns the user, or undefined when unknown. */
-  unlock(username: string): { user: ShimUser; wasLocked: boolean; durable: Promise<void> } | undefined {
-    const user = this.state.findUser(userKey(username));
+  /** After an accept: the failures are forgotten (retried if a failure was counted in between). */
+  async #clear(user: ShimUser, seen: StateView['user']): Promise<void> {
+    let current = seen;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (await this.state.updateUser(user, current, { ...CLEARED, sources: {} })) return;
+      const read = this.state.read(user, true);
+      current = (read instanceof Promise ? await read : read).user;
+      if (isCleared(current)) return;
+    }
+  }
+
+  /** Clears a user's failures and lock-out. Returns the user, or undefined when unknown. */
+  async unlock(username: string): Promise<{ user: ShimUser; wasLocked: boolean } | undefined> {
+    const user = this.users.findUser(userKey(username));
     if (!user) return undefined;
-    const wasLocked = user.lockedAt !== null || user.fails >= this.rules.maxFails;
-    const durable = user.fails !== 0 || user.lockedAt !== null ? this.state.setUserState(user, { fails: 0, lockedAt: null }) : DONE;
-    return { user, wasLocked, durable };
-  }
-
-  /** True while the user is locked out; clears an expired or externally released lock-out on the way. */
-  private isLockedOut(user: ShimUser, nowMs: number, pending: Promise<void>[]): boolean {
-    if (user.lockedAt === null && user.fails < this.rules.maxFails) return false;
-    if (user.lockedAt === null) {
-      // maxFails was lowered since these failures were counted: the lock-out starts now.
-      pending.push(this.state.setUserState(user, { fails: user.fails, lockedAt: nowMs }));
-      return true;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const read = this.state.read(user, true);
+      const current = (read instanceof Promise ? await read : read).user;
+      const wasLocked = current.lockedAt !== null || Object.values(current.sources).some((s) => s.fails >= this.rules.maxFails);
+      if (isCleared(current) || (await this.state.updateUser(user, current, { ...CLEARED, sources: {} }))) return { user, wasLocked };
     }
-    const expired = this.rules.lockoutMinutes > 0 && nowMs - user.lockedAt >= this.rules.lockoutMinutes * 60_000;
-    if (expired || this.unlockRequests?.take(user)) {
-      pending.push(this.state.setUserState(user, { fails: 0, lockedAt: null }));
-      return false;
-    }
-    return true;
+    throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts`);
   }
-}
-
-function settle(pending: Promise<void>[]): Promise<void> {
-  if (pending.length === 0) return DONE;
-  if (pending.length === 1) return pending[0]!;
-  return Promise.all(pending).then(() => undefined);
 }

@@ -207,6 +207,7 @@ function readPhone(
     }
     return;
   }
+  (user.exportedPhones ??= {})[field] = { ...(cc !== undefined ? { countryCode: cc } : {}), number, ...(ext !== undefined ? { extension: ext } : {}) };
   const result = parsePhone(cc, number, ext);
   if (result.ok) {
     if (field === 'phone') user.phone = result.phone;

@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +19,9 @@ describe('an edited plan is refused', () => {
   let plan: Plan;
   let lines: Line[];
   const userLine = (upn: string) => lines.findIndex((l) => l.t === 'user' && l.user === upn);
-  const edited = (name: string, edit: (ls: Line[]) => void) => {
-    const copy = structuredClone(lines);
+  /** A copy of `base` (the plan's lines by default) edited and written to `name`. */
+  const edited = (name: string, edit: (ls: Line[]) => void, base: Line[] = lines) => {
+    const copy = structuredClone(base);
     edit(copy);
     const p = join(tmp.dir, name);
     writeFileSync(p, dump(copy));
@@ -111,6 +112,36 @@ describe('an edited plan is refused', () => {
     expect(igorNow.methods.phone.find((p: Snapshot) => p.phoneType === 'mobile').phoneNumber).toBe(truth);
   });
 
+  it('the plan file edited while the run is under way: the run applies the plan it checked, read from its own copy', async () => {
+    const g2 = fakeGraph();
+    const file = join(tmp.dir, 'during.plan');
+    const { plan: p2 } = await planTo(g2, file);
+    const original = readFileSync(file);
+    const all = parse(original.toString('utf8'));
+    const target = all.filter((l) => l.t === 'user' && l.changes.some((c: Line) => c.resource === 'phoneMethods/mobile' && c.action === 'create')).at(-1)!;
+    const planned = target.changes.find((c: Line) => c.resource === 'phoneMethods/mobile').after.phoneNumber as string;
+    const stateDir = join(tmp.dir, 's-during');
+    let editedAt: number | undefined;
+    const applied = await applyFile(g2, file, stateDir, {
+      batchSize: 4,
+      onProgress: (e) => {
+        if (e.phase !== 'wave' || editedAt !== undefined) return;
+        editedAt = e.wave;
+        target.changes.find((c: Line) => c.resource === 'phoneMethods/mobile').after.phoneNumber = '+1 2065550666';
+        writeFileSync(file, dump(all));
+      },
+    });
+    expect(editedAt).toBe(1);
+    expect(applied.outcome.state).toBe('completed');
+    expect(p2.users.findIndex((u) => u.user === target.user)).toBeGreaterThan(8);
+    const now = (g2.emu.snapshot() as Snapshot).users.find((u: Snapshot) => u.userPrincipalName === target.user);
+    expect(now.methods.phone.find((x: Snapshot) => x.phoneType === 'mobile').phoneNumber).toBe(planned);
+    // The run keeps the bytes it checked; the private copy it read is gone from the state folder.
+    const [runDir] = runDirs(stateDir);
+    expect(readFileSync(join(runDir!, 'plan.jsonl')).equals(original)).toBe(true);
+    expect(readdirSync(stateDir).filter((f) => f.startsWith('.plan-'))).toEqual([]);
+  });
+
   it('a state folder others can write is refused (a run planted there is never picked)', async () => {
     const stateDir = join(tmp.dir, 's4');
     chmodSync(stateDir, 0o777);
@@ -120,6 +151,44 @@ describe('an edited plan is refused', () => {
     } finally {
       chmodSync(stateDir, 0o700);
     }
+  });
+
+  it('a cutover edited (a domain federated without waiting for its switches; a group read as emptier than it was): refused before any write', async () => {
+    const cutFile = join(tmp.dir, 'cutover.plan');
+    await planTo(g, cutFile, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
+    const cut = parse(readFileSync(cutFile, 'utf8'));
+    const write = (name: string, edit: (ls: Line[]) => void) => edited(name, edit, cut);
+    g.emu.clearRequests();
+    const noWait = write('nowait.plan', (ls) => {
+      ls.find((l) => l.t === 'cutover' && l.target.startsWith('domains/'))!.switches = 0;
+    });
+    await expect(applyFile(g, noWait, join(tmp.dir, 's5'))).rejects.toThrow(/nowait\.plan is not the plan its sources give.*: cutover change 3 \(update domains\/contoso\.com\/federationConfiguration\)/);
+    const seen = write('seen.plan', (ls) => {
+      ls[0]!.cutover_seen.groups[0].users = 150;
+    });
+    await expect(applyFile(g, seen, join(tmp.dir, 's5'))).rejects.toThrow(/seen\.plan is not the plan its sources give.*: cutover change 2/);
+    const dropped = write('dropped.plan', (ls) => {
+      ls.splice(ls.findIndex((l) => l.t === 'cutover' && l.target.startsWith('domains/')), 1);
+      ls.at(-1)!.lines = ls.length - 1;
+    });
+    await expect(applyFile(g, dropped, join(tmp.dir, 's5'))).rejects.toThrow(/dropped\.plan is not the plan its sources give.*: cutover change 3 \(missing\)/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  it('a plan saved before the cutover (format 2.0: no cutover, no phone-only count) is still the plan its sources give', async () => {
+    const old = join(tmp.dir, 'v20.plan');
+    const copy = structuredClone(lines);
+    const { cutover: _c, ...header } = copy[0]!;
+    const { phone_only_after_retirement: _p, ...summary } = header.summary;
+    const { rollout_groups: _r, federated_mfa: _f, force_federation: _ff, campaign_group: _cg, scope_group: _s, ...options } = header.options;
+    // The 2.0 rules counted one phone-only finding per user and no passkey finding.
+    copy[0] = { ...header, format_version: '2.0', summary: { ...summary, findings: { ...summary.findings, warning: summary.findings.warning - 1 } }, options };
+    for (const l of copy) if (l.t === 'user' && l.seen) delete l.seen.userType;
+    writeFileSync(old, dump(copy));
+    g.emu.reset();
+    g.emu.clearRequests();
+    const r = await applyFile(g, old, join(tmp.dir, 's6'), { maxUsers: 1 });
+    expect(r.outcome.state).toBe('completed');
   });
 
   it('the unedited plan is the plan its sources give', () => {

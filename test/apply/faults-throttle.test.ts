@@ -8,7 +8,7 @@ import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, runDirs, tempDir } from '../helpers/migration.js';
 import { expectNoDuplicateCreates, expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 
-const USERS = 1200;
+const USERS = 600;
 
 /**
  * A few thousand synthetic users against a Graph that throttles (its write quota, time-scaled) and
@@ -30,10 +30,10 @@ describe(`apply: ${USERS} users, fault rate 0.1, throttled`, () => {
     g = fakeGraph({
       tenant: join(source, 'tenant.json'),
       throttle: 'L',
-      // Graph's write window of 150 s becomes 0.75 s, and holds 1,200 writes instead of 3,000 so that
+      // Graph's write window of 150 s becomes 1.5 s, and holds 400 writes instead of 3,000 (under 300 writes a second) so that
       // this run, slowed by the faults, meets the quota several times.
-      timeScale: 200,
-      throttleLimits: { appWrites: 1200 },
+      timeScale: 100,
+      throttleLimits: { appWrites: 400 },
       faultRate: 0.1,
       seed: 11,
       requestLogLimit: 1_000_000,
@@ -60,7 +60,7 @@ describe(`apply: ${USERS} users, fault rate 0.1, throttled`, () => {
   it('met throttling and faults on the way, and read writes back before resending them', () => {
     const items = writes(g.emu.requests());
     expect(items.filter((w) => w.status === 429).length).toBeGreaterThan(0);
-    expect(items.filter((w) => w.status >= 500).length).toBeGreaterThan(100);
+    expect(items.filter((w) => w.status >= 500).length).toBeGreaterThan(50);
     expect(applied.outcome.stats.throttled).toBeGreaterThan(0);
     expect(applied.outcome.stats.verified).toBeGreaterThan(0);
   });
@@ -70,7 +70,9 @@ describe(`apply: ${USERS} users, fault rate 0.1, throttled`, () => {
     expectPlanApplied(plan, state);
     expectNoDuplicateCreates(g.emu.requests(), state);
     // No write was answered "already exists": a write whose answer was lost was read back, not resent blindly.
-    const conflicts = writes(g.emu.requests()).filter((w) => w.status === 400 || w.status === 409);
+    // (The bulk-create probe, an empty list Graph refuses as such, asks whether the action exists.)
+    const probe = (w: { body: unknown }) => JSON.stringify(w.body) === JSON.stringify({ '@context': '#$delta', value: [] });
+    const conflicts = writes(g.emu.requests()).filter((w) => (w.status === 400 || w.status === 409) && !probe(w));
     expect(conflicts.map((w) => `${w.method} ${w.path} ${w.status}`)).toEqual([]);
   });
 

@@ -77,3 +77,62 @@ describe('rollback: what changed since the run is left alone', () => {
     expect(changedSince(deactivate!, t)).toBe('the token is no longer assigned to the user');
   });
 });
+
+describe('rollback of the cutover', () => {
+  const G1 = 'aaaaaaaa-0000-4000-8000-000000000001';
+  const cut = (o: Partial<Operation> & Pick<Operation, 'id' | 'kind' | 'resource'>) => op({ user: undefined, userId: undefined, ...o });
+  const create = cut({ id: 'cutover/featureRolloutPolicy', kind: 'rollout-policy-create', resource: 'featureRolloutPolicies/multiFactorAuthentication', after: { displayName: 'MFA Server migration', isEnabled: true } });
+  const attach = cut({ id: `cutover/featureRolloutPolicy/appliesTo/${G1}`, kind: 'rollout-attach', resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${G1}`, after: { groupId: G1, displayName: 'Rollout', policyId: null } });
+  const add = op({ id: `${U}/rolloutGroup/${G1}`, kind: 'rollout-add', resource: `rolloutGroup/${G1}`, after: { groupId: G1 } });
+  const fed = cut({ id: 'cutover/domains/contoso.com/federationConfiguration', kind: 'federation-update', resource: 'domains/contoso.com/federationConfiguration', before: { id: 'f1', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }, after: { id: 'f1', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' } });
+  const done = new Map<string, OpRecord>([[create.id, { op: create.id, state: 'done', result: { policyId: 'pol-1' } }]]);
+
+  it('puts the federation back first, on its own; removes the users it added; detaches the group and deletes the policy it created, last', () => {
+    const { inverses, notReversible } = inverseOperations([create, attach, mobileCreate, add, fed], done);
+    expect(notReversible).toEqual([]);
+    expect(inverses.map((i) => [i.id, i.kind, i.dependsOn.length])).toEqual([
+      [`rollback/${fed.id}`, 'federation-update', 0],
+      [`rollback/${add.id}`, 'group-member-remove', 0],
+      [`rollback/${mobileCreate.id}`, 'phone-delete', 1],
+      [`rollback/${attach.id}`, 'rollout-detach', 1],
+      [`rollback/${create.id}`, 'rollout-policy-delete', 1],
+    ]);
+    expect(inverses[0]!.after).toEqual(fed.before);
+    expect(inverses[3]!.before).toEqual({ groupId: G1, policyId: 'pol-1' });
+    expect(inverses[4]!.before).toEqual({ policyId: 'pol-1' });
+    // The policy chain waits for the user's last inverse.
+    expect(inverses[3]!.dependsOn).toEqual([inverses[2]!.id]);
+  });
+
+  it('disables a policy it enabled (never deletes one it did not create); one created without its id recorded is left, said so', () => {
+    const enable = cut({ id: 'cutover/featureRolloutPolicy', kind: 'rollout-policy-update', resource: 'featureRolloutPolicies/multiFactorAuthentication', before: { id: 'pol-0', isEnabled: false, isAppliedToOrganization: false }, after: { isEnabled: true } });
+    expect(inverseOperations([enable], new Map()).inverses).toEqual([expect.objectContaining({ kind: 'rollout-policy-update', after: { id: 'pol-0', isEnabled: false } })]);
+    expect(inverseOperations([create], new Map()).notReversible).toEqual([{ target: create.resource, reason: expect.stringMatching(/was not recorded/) }]);
+  });
+
+  it('leaves alone what changed since the run: a user no longer in the group, a federation set otherwise, a policy gone', () => {
+    const { inverses } = inverseOperations([create, attach, add, fed], done);
+    const [fedBack, remove, detach, del] = inverses;
+    const user = { id: U, userPrincipalName: 'a@x.com', phones: [], emails: [], authenticatorCount: 0, softwareOathCount: 0, hardwareOath: [], defaultMethod: null } as TenantUser;
+    const tenant = (memberOf: string[], behaviour: string, policy: boolean): TenantSnapshot => ({
+      tenant: { id: 't', displayName: '' },
+      policy: {},
+      users: new Map([['a@x.com', { ...user, memberOf }]]),
+      hardwareTokens: new Map(),
+      cutover: {
+        rolloutPolicy: policy ? { id: 'pol-1', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G1] } : null,
+        groups: [],
+        federatedDomains: [{ id: 'contoso.com', federationId: 'f1', federatedIdpMfaBehavior: behaviour }],
+      },
+    });
+    const as = tenant([G1], 'rejectMfaByFederatedIdp', true);
+    expect([fedBack, remove, detach, del].map((i) => changedSince(i!, as))).toEqual([undefined, undefined, undefined, undefined]);
+    const changed = tenant([], 'enforceMfaByFederatedIdp', false);
+    expect([fedBack, remove, detach, del].map((i) => changedSince(i!, changed))).toEqual([
+      'the federation of contoso.com changed since the run',
+      'the user is no longer a member of the group',
+      'the group no longer is in the staged rollout policy',
+      'the staged rollout policy the run created is gone',
+    ]);
+  });
+});

@@ -55,7 +55,8 @@ describe('token activations', () => {
     // Six activations, two per 400 ms: the last pair no earlier than 800 ms after the first.
     expect(Date.now() - started).toBeGreaterThanOrEqual(780);
     const times = g.emu.requests().filter((r) => r.items?.some((i) => i.path.endsWith('/activate'))).map((r) => Date.parse(r.time));
-    for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(390);
+    // (The pace is kept when a batch is formed; the emulator stamps a request as it arrives.)
+    for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(350);
   });
 
   it('refused while the hardware OATH policy the run enabled propagates are tried again until it applies; with no wait allowed they fail', async () => {
@@ -69,7 +70,7 @@ describe('token activations', () => {
       expect(plan.findings.some((f) => f.code === 'hardware-oath-propagation')).toBe(true);
       const r = await applyFile(g, planFile, join(planDir, `s-${wait}`), { policyPropagationWait: wait });
       expect(r.outcome.state).toBe(expected);
-      const activations = g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => i.path.endsWith('/activate'));
+      const activations = g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => /\/(activate|assignAndActivateBySerialNumber)$/.test(i.path));
       expect(activations.some((a) => a.status === 400)).toBe(true);
       if (expected === 'completed') {
         expectPlanApplied(plan as Plan, g.emu.snapshot());

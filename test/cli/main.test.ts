@@ -10,7 +10,7 @@ describe('mfa-migrate (the program)', () => {
   it('lists every command in its help, and each command, aliases included, has its own help with examples', async () => {
     const top = await runCli(['--help']);
     expect(top.code).toBe(0);
-    const commands = ['validate', 'plan', 'apply', 'resume', 'rollback', 'runs', 'emulator', 'demo', 'shim'];
+    const commands = ['validate', 'plan', 'apply', 'resume', 'rollback', 'runs', 'status', 'emulator', 'demo', 'shim'];
     for (const c of commands) expect(top.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
     for (const c of commands) {
       const r = await runCli([c, '--help']);

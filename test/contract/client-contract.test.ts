@@ -24,6 +24,18 @@ describe('contract: every request the client sends (plan, apply, rollback of the
       for (const version of ['v1.0', 'beta']) expect([...shapes].some((s) => s.startsWith(`${method} ${version} `)), `${method} ${version}`).toBe(true);
     }
     expect(workload.requests.length).toBeGreaterThan(300);
+    // The cutover: staged rollout, group members, the federation, each written and undone.
+    for (const shape of [
+      'POST v1.0 policies/featureRolloutPolicies',
+      'POST v1.0 policies/featureRolloutPolicies/{id}/appliesTo/$ref',
+      'DELETE v1.0 policies/featureRolloutPolicies/{id}/appliesTo/{id}/$ref',
+      'DELETE v1.0 policies/featureRolloutPolicies/{id}',
+      'POST v1.0 groups/{id}/members/$ref',
+      'DELETE v1.0 groups/{id}/members/{id}/$ref',
+      'PATCH v1.0 domains/contoso.com/federationConfiguration/{id}',
+    ]) {
+      expect(shapes, shape).toContain(shape);
+    }
   });
 
   it("is in Microsoft's published contract, but for the known violations of today's client", () => {

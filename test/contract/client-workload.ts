@@ -20,8 +20,9 @@ export interface WorkloadResult {
 
 /**
  * A representative workload of the current client, through the use cases the CLI calls: plan the bundled
- * Contoso sample (every seed file, email methods, pruning, a target group, defaults always set), apply it,
- * roll it back, all against an in-process emulator that records every request the client sends.
+ * Contoso sample (every seed file, email methods, pruning, a target group, defaults always set, the
+ * cutover: a rollout group, the federation, a campaign group), apply it, roll it back, all against an
+ * in-process emulator that records every request the client sends.
  */
 export async function runClientWorkload(options: EmulatorOptions = {}): Promise<WorkloadResult> {
   const requests: RecordedRequest[] = [];
@@ -43,6 +44,10 @@ export async function runClientWorkload(options: EmulatorOptions = {}): Promise<
       defaultMethod: 'always',
       prune: true,
       allowMissingSeeds: false,
+      rolloutGroups: ['MFA Staged Rollout'],
+      federatedMfa: 'reject',
+      forceFederation: true,
+      campaignGroup: 'MFA Migration Wave 1',
       graph: connect(true),
       concurrency: 4,
     });

@@ -75,6 +75,11 @@ describe('the README', () => {
     expect(out).toMatch(/Run \S+: stopped after wave 1 of \d+\./);
     expect(out).toMatch(/Run \S+: completed\./);
     expect(out).toMatch(/Rollback \S+ of run \S+: completed\./);
+    // The cutover: the final step refused while judy and zoe are left behind, then forced and applied.
+    expect(out).toMatch(/the cutover cannot be planned as asked:\n.*judy@contoso\.com, zoe@contoso\.com/);
+    const status = JSON.parse(readFileSync(join(work, 'status.json'), 'utf8'));
+    expect(status.federation).toEqual([{ domain: 'contoso.com', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' }]);
+    expect(status.rollout_policy.groups).toEqual([expect.objectContaining({ displayName: 'MFA Staged Rollout', members: 35 })]);
     expect(out).toMatch(/"result":"reject"/);
     expect(readFileSync(join(work, 'report.html'), 'utf8')).toContain('<!doctype html>');
     expect(readFileSync(join(work, 'wave1.csv'), 'utf8')).toMatch(/^user,outcome,done,failed,skipped,first_error\n/);

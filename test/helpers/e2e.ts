@@ -18,14 +18,14 @@ export const TEST_STATE_HOME = mkdtempSync(join(tmpdir(), 'mfa-state-home-'));
 
 type Runner = (args: string[], opts?: { env?: Record<string, string> }) => Promise<CliResult>;
 
-/** `mfa-migrate plan ... --out FILE --format json` as a process; the plan object it printed. */
+/** `mfa-migrate plan ... --out FILE --format json --show-phone-numbers` as a process; the plan object it printed (numbers in full, to check the tenant against). */
 export async function cliPlanTo(graphUrl: string, out: string, source = CONTOSO, extra: string[] = source === CONTOSO ? CONTOSO_SEED_ARGS : []): Promise<Plan> {
   return planVia(runCli, graphUrl, out, source, extra);
 }
 
 /** The same, with a given runner (runMain: in process). */
 export async function planVia(run: Runner, graphUrl: string, out: string, source = CONTOSO, extra: string[] = source === CONTOSO ? CONTOSO_SEED_ARGS : []): Promise<Plan> {
-  const r = await run(['plan', '--source', source, ...extra, '--graph-url', graphUrl, '--out', out, '--format', 'json'], { env: { XDG_STATE_HOME: TEST_STATE_HOME } });
+  const r = await run(['plan', '--source', source, ...extra, '--graph-url', graphUrl, '--out', out, '--format', 'json', '--show-phone-numbers'], { env: { XDG_STATE_HOME: TEST_STATE_HOME } });
   if (r.code !== 0) throw new Error(`plan exited ${r.code}: ${r.stderr}`);
   return JSON.parse(r.stdout) as Plan;
 }

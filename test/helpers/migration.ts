@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applySavedPlan, type Applied, type ApplyRequest } from '../../src/app/apply.js';
+import { applyPlanFile, type Applied, type ApplyRequest } from '../../src/app/apply.js';
 import { makePlan, planFileOf, type MadePlan, type PlanRequest } from '../../src/app/plan.js';
 import { resumeRun, type ResumeRequest } from '../../src/app/resume.js';
 import { rollbackRun, type RollbackRequest } from '../../src/app/rollback.js';
-import { encodePlanFile, SavedPlan, writePlanFile } from '../../src/plan/plan-file.js';
+import { encodePlanFile, writePlanFile } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../../src/source/seeds/pskc-credentials.js';
 import { packageRoot } from '../../src/io/package-root.js';
@@ -51,7 +51,7 @@ export async function planTo(g: FakeGraph, path: string, over: Partial<PlanReque
 const TEST_RETRY = { capMs: 300 };
 
 export async function applyFile(g: FakeGraph, path: string, stateDir: string, over: Partial<ApplyRequest> = {}): Promise<Applied> {
-  return applySavedPlan(await SavedPlan.open(path), { graph: g.client({ retry: TEST_RETRY }), stateDir, batchSize: 500, skipStale: false, concurrency: 4, ...over });
+  return applyPlanFile(path, { graph: g.client({ retry: TEST_RETRY }), stateDir, batchSize: 500, skipStale: false, concurrency: 4, ...over });
 }
 
 export function resumeIn(g: FakeGraph, stateDir: string, over: Partial<ResumeRequest> = {}) {

@@ -23,6 +23,7 @@ export interface PlanChange {
 export interface PlanDoc {
   user_changes: PlanChange[];
   policy_changes: { target: string; property: string; after: unknown }[];
+  cutover_changes?: { target: string; after: Record<string, unknown> }[];
 }
 
 // The emulator's state, as GET /_emulator/state returns it (test code reads it loosely).
@@ -31,7 +32,7 @@ export type Snapshot = any;
 /**
  * Asserts that the tenant holds what every change of the plan promised: phones, email, each token
  * created once, assigned, activated with the planned seed (fingerprint), period and hash, the default
- * method, and the policy values.
+ * method, group memberships, the policy values, and the cutover (rollout policy, its groups, federation).
  */
 export function expectPlanApplied(plan: PlanDoc, state: Snapshot, skipUsers: Set<string> = new Set()): void {
   const users = new Map<string, Snapshot>(state.users.map((u: Snapshot) => [u.id, u]));
@@ -59,6 +60,8 @@ export function expectPlanApplied(plan: PlanDoc, state: Snapshot, skipUsers: Set
       expect(u.methods.hardwareOath, where).toContain(d.id);
     } else if (kind === 'signInPreferences') {
       expect(u.signInPreferences?.userPreferredMethodForSecondaryAuthentication, where).toBe(c.after!.userPreferredMethodForSecondaryAuthentication);
+    } else if (kind === 'rolloutGroup' || kind === 'campaignGroup') {
+      expect(state.groups.find((g: Snapshot) => g.id === key)?.members, where).toContain(c.user_id);
     } else {
       throw new Error(`unknown resource ${c.resource}`);
     }
@@ -75,6 +78,12 @@ export function expectPlanApplied(plan: PlanDoc, state: Snapshot, skipUsers: Set
       holder = policy[c.target];
     }
     expect(holder?.[c.property], `policy ${c.target}.${c.property}`).toEqual(c.after);
+  }
+  for (const c of plan.cutover_changes ?? []) {
+    const rollout = state.featureRolloutPolicies.find((p: Snapshot) => p.feature === 'multiFactorAuthentication');
+    if (c.target === 'featureRolloutPolicies/multiFactorAuthentication') expect(rollout, c.target).toMatchObject({ isEnabled: true, isAppliedToOrganization: false });
+    else if (c.target.includes('/appliesTo/')) expect(rollout?.appliesTo, c.target).toContain(c.after.groupId);
+    else expect(state.domains.find((d: Snapshot) => c.target === `domains/${d.id}/federationConfiguration`)?.federatedIdpMfaBehavior, c.target).toBe(c.after.federatedIdpMfaBehavior);
   }
 }
 

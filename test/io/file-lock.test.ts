@@ -35,7 +35,8 @@ describe('process identity', () => {
     // A zombie: its parent (sleep, after exec) never reaps it. kill(pid, 0) still succeeds on it.
     const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5']);
     const zombie = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (c: Buffer) => resolve(c.toString()))));
-    for (let i = 0; i < 100 && !readFileSync(`/proc/${zombie}/stat`, 'latin1').includes(') Z '); i++) await new Promise((r) => setTimeout(r, 10));
+    // Up to 4 s for sh to run sleep 0 and exec (a loaded machine can take a while).
+    for (let i = 0; i < 400 && !readFileSync(`/proc/${zombie}/stat`, 'latin1').includes(') Z '); i++) await new Promise((r) => setTimeout(r, 10));
     expect(() => process.kill(zombie, 0)).not.toThrow();
     expect(processState(zombie)).toEqual({ running: false });
     sh.kill('SIGKILL');

@@ -31,16 +31,22 @@ async function until(at: number): Promise<void> {
 const [mode, a, b] = process.argv.slice(2);
 if (mode === 'contend') {
   const spec = JSON.parse(b!) as { targets: string[]; goAt: number[]; holdMs: number };
-  const results: { got: boolean; error?: string }[] = [];
+  // Times (ms since the epoch, fractional) let the test tell a race from a late start under load.
+  const results: { got: boolean; error?: string; triedAt: number; gotAt?: number; releasedAt?: number }[] = [];
+  const now = (): number => performance.timeOrigin + performance.now();
   for (let i = 0; i < spec.targets.length; i++) {
     await until(spec.goAt[i]!);
+    const triedAt = now();
     try {
       const lock = await take(a as Kind, spec.targets[i]!);
-      results.push({ got: true });
+      const gotAt = now();
       await sleep(spec.holdMs);
+      // Taken before the release: the other contender must not hold it in between.
+      const releasedAt = now();
       await lock.release();
+      results.push({ got: true, triedAt, gotAt, releasedAt });
     } catch (err) {
-      results.push({ got: false, error: `${(err as Error).name}: ${(err as Error).message}` });
+      results.push({ got: false, error: `${(err as Error).name}: ${(err as Error).message}`, triedAt });
     }
   }
   process.stdout.write(`${JSON.stringify(results)}\n`);

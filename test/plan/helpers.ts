@@ -36,9 +36,9 @@ export function runPlan(url: string, args: string[], opts: { env?: Record<string
   return runMain(['plan', ...args, '--graph-url', url], opts);
 }
 
-/** Runs a JSON plan and parses it; fails with the CLI's stderr when it did not succeed. */
+/** Runs a JSON plan (phone numbers shown in full) and parses it; fails with the CLI's stderr when it did not succeed. */
 export async function planJson(url: string, args: string[] = CONTOSO): Promise<{ plan: Plan; result: CliResult }> {
-  const result = await runPlan(url, [...args, '--format', 'json']);
+  const result = await runPlan(url, [...args, '--format', 'json', '--show-phone-numbers']);
   if (result.code !== 0 && result.code !== 2) throw new Error(`plan exited ${result.code}: ${result.stderr}`);
   return { plan: JSON.parse(result.stdout) as Plan, result };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,10 +72,66 @@ describe('the saved plan file', () => {
     expect((await SavedPlan.open(write('v27.plan', `${newer}\n`))).users).toHaveLength(plan.users.length);
   });
 
+  it('a plan of many megabytes is read a slab at a time: the hash is of the whole file, every line found where it is', async () => {
+    const lines = text.trimEnd().split('\n');
+    const userLines = lines.filter((l) => l.includes('"t":"user"'));
+    const rest = lines.slice(1).filter((l) => !l.includes('"t":"user"') && !l.startsWith('{"t":"end"'));
+    // Copies of the users under new names and ids, so that lines straddle the 1 MiB slabs at many places.
+    const many: string[] = [];
+    for (let n = 0; many.length < 6000; n++) {
+      for (const l of userLines) {
+        const u = JSON.parse(l) as { user: string; user_id: string | null };
+        many.push(JSON.stringify({ ...JSON.parse(l), user: `c${n}-${u.user}`, user_id: u.user_id === null ? null : `${u.user_id}-${n}` }));
+      }
+    }
+    const body = [lines[0]!, ...many, ...rest];
+    const big = `${[...body, JSON.stringify({ t: 'end', lines: body.length })].join('\n')}\n`;
+    expect(big.length).toBeGreaterThan(3 * 1024 * 1024);
+    const file = write('big.plan', big);
+    const saved = await SavedPlan.open(file);
+    expect(saved.hash).toBe(createHash('sha256').update(readFileSync(file)).digest('hex'));
+    expect(saved.users.map((u) => u.upn)).toEqual(many.map((l) => (JSON.parse(l) as { user: string }).user));
+    const read: string[] = [];
+    for await (const chunk of saved.lines(700)) read.push(...chunk.map((u) => `${u.line} ${u.upn} ${u.userId}`));
+    expect(read).toEqual(many.map((l, i) => `${i + 2} ${(JSON.parse(l) as { user: string }).user} ${(JSON.parse(l) as { user_id: string | null }).user_id}`));
+    // The last line without its newline is still a line.
+    expect((await SavedPlan.open(write('no-newline.plan', big.trimEnd()))).users).toHaveLength(many.length);
+  });
+
+  it('2.1: holds the cutover, one line per change, and what the plan read of the rollout policy, groups and domains; an invalid cutover line is refused', async () => {
+    const cutPath = join(tmp.dir, 'cutover.plan');
+    const { plan: cut } = await planTo(fakeGraph(), cutPath, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
+    const cutText = readFileSync(cutPath, 'utf8');
+    const lines = cutText.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+    const cutoverLines = lines.filter((l) => l.t === 'cutover');
+    expect(cutoverLines.map((l) => [l.target.replace(/[0-9a-f-]{36}/, '{id}'), l.action])).toEqual([
+      ['featureRolloutPolicies/multiFactorAuthentication', 'create'],
+      ['featureRolloutPolicies/multiFactorAuthentication/appliesTo/{id}', 'create'],
+      ['domains/contoso.com/federationConfiguration', 'update'],
+    ]);
+    expect(cutoverLines.every((l) => typeof l.state_fingerprint === 'string')).toBe(true);
+    expect(lines[0]!.cutover_seen).toMatchObject({ rolloutPolicy: null, groups: [{ displayName: 'MFA Staged Rollout', users: 0, dynamic: false }], federatedDomains: [{ id: 'contoso.com' }] });
+    expect(lines[0]!.options).toMatchObject({ rollout_groups: [{ displayName: 'MFA Staged Rollout' }], federated_mfa: 'reject', force_federation: true });
+    // Each user line records which of the groups read held the user (none yet).
+    expect(lines.filter((l) => l.t === 'user' && l.seen).every((l) => Array.isArray(l.seen.memberOf))).toBe(true);
+    const saved = await SavedPlan.open(cutPath);
+    expect(saved.cutoverChanges.map((c) => c.target)).toEqual(cut.cutover_changes.map((c) => c.target));
+    expect(saved.cutoverChanges[2]!.switches).toBe(cut.cutover!.switched.by_plan);
+    expect(saved.header.cutover_seen?.federatedDomains[0]?.federatedIdpMfaBehavior).toBe('acceptIfMfaDoneByFederatedIdp');
+
+    const at = lines.findIndex((l) => l.t === 'cutover');
+    const bad = [...cutText.trimEnd().split('\n')];
+    bad[at] = bad[at]!.replace('"action":"create"', '"action":"attach"');
+    await expect(SavedPlan.open(write('bad-cutover.plan', `${bad.join('\n')}\n`))).rejects.toThrow(new RegExp(`line ${at + 1}: not a valid plan line: action`));
+    const badSeen = [JSON.stringify({ ...lines[0], cutover_seen: { ...lines[0]!.cutover_seen, groups: [{ id: 'x' }] } }), ...cutText.trimEnd().split('\n').slice(1)];
+    await expect(SavedPlan.open(write('bad-seen.plan', `${badSeen.join('\n')}\n`))).rejects.toThrow(/line 1: invalid plan header: cutover_seen\.groups\.0\.displayName/);
+  });
+
   it('still reads a 1.x plan (one JSON object), as earlier runs hold their copies', async () => {
     const v1 = { kind: 'mfa-migrate-plan', format_version: '1.0', created: plan.created, source_fingerprint: plan.source_fingerprint, tenant: { id: plan.tenant.id }, options: plan.options, summary: plan.summary, policy_changes: plan.policy_changes, user_changes: plan.user_changes.map((c) => ({ ...c, state_fingerprint: 'x' })), findings: plan.findings, registration_campaign: plan.registration_campaign, source: { dir: '/x', tokens: [], pskcMac: 'fail' } };
     const saved = await SavedPlan.open(write('v1.plan', `${JSON.stringify(v1, null, 2)}\n`));
     expect(saved.format).toBe('1');
+    expect((await SavedPlan.open(write('v1-one-line.plan', JSON.stringify(v1)))).users).toEqual(saved.users);
     expect(saved.header.tenant).toEqual({ id: plan.tenant.id });
     const pending = new Set(plan.user_changes.filter((c) => c.action !== 'no-op').map((c) => c.user));
     expect(saved.users.map((u) => u.upn).sort()).toEqual([...pending].sort());

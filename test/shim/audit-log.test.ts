@@ -1,7 +1,25 @@
-import { readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/shim/audit-log.js';
+import { printable } from '../../src/model/printable.js';
 import { tempDir } from './helpers.js';
+
+/** A full file system for the failing write: a small tmpfs (the tests run as root), or the reason it cannot be had. */
+function fullTmpfs(dir: string): string | undefined {
+  try {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+  try {
+    writeFileSync(`${dir}/filler`, Buffer.alloc(1024 * 1024));
+  } catch {
+    // ENOSPC: full, as wanted
+  }
+  return undefined;
+}
 
 let tmp: ReturnType<typeof tempDir> | undefined;
 afterEach(() => tmp?.cleanup());
@@ -19,7 +37,7 @@ describe('audit log', () => {
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(users.length + 1);
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    parsed.slice(0, 4).forEach((p, i) => expect(p).toEqual({ time: '2026-01-01T08:00:00.000Z', event: 'verify', user: users[i], client: '10.0.0.7', result: 'reject', reason: 'wrong_code', serial: null }));
+    parsed.slice(0, 4).forEach((p, i) => expect(p).toEqual({ time: '2026-01-01T08:00:00.000Z', event: 'verify', user: printable(users[i]!), client: '10.0.0.7', result: 'reject', reason: 'wrong_code', serial: null }));
     expect(parsed[4]!.user).toBe(`${'x'.repeat(256)}…`);
     expect(parsed[5]).toEqual({ time: '2026-01-01T08:00:00.000Z', event: 'stop' });
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -35,14 +53,82 @@ describe('audit log', () => {
     }
     expect(readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { detail: string }).detail)).toEqual(['run 1', 'run 2']);
 
-    const notices: string[] = [];
-    const full = await AuditLog.open('/dev/full', (m) => notices.push(m));
-    full.write({ event: 'start' });
-    await new Promise((r) => setImmediate(r));
-    full.write({ event: 'stop' });
-    await new Promise((r) => setImmediate(r));
-    await full.close();
-    expect(notices).toHaveLength(1);
-    expect(notices[0]).toMatch(/audit log \/dev\/full: write failed/);
+    const fullDir = tmp.path('full');
+    const cannot = fullTmpfs(fullDir);
+    if (cannot) {
+      process.stderr.write(`audit log write-failure check skipped: cannot mount a tmpfs (${cannot})\n`);
+      return;
+    }
+    try {
+      const notices: string[] = [];
+      const full = await AuditLog.open(`${fullDir}/audit.jsonl`, (m) => notices.push(m));
+      full.write({ event: 'start', detail: 'x'.repeat(8192) });
+      await new Promise((r) => setImmediate(r));
+      full.write({ event: 'stop', detail: 'x'.repeat(8192) });
+      await new Promise((r) => setImmediate(r));
+      await full.close();
+      expect(notices).toHaveLength(1);
+      expect(notices[0]).toMatch(/audit log .*full\/audit.jsonl: write failed/);
+    } finally {
+      execFileSync('umount', [fullDir]);
+    }
+  });
+
+  it('issue 17 item 10: never writes through a symbolic link, nor to a file of another user or one others can read', async () => {
+    tmp = tempDir();
+    const target = tmp.path('shell-rc');
+    writeFileSync(target, 'echo hello\n', { mode: 0o600 });
+    const link = tmp.path('link.audit.jsonl');
+    symlinkSync(target, link);
+    await expect(AuditLog.open(link, () => undefined)).rejects.toThrow(/audit log .*link\.audit\.jsonl is a symbolic link; refusing to write through it/);
+    expect(readFileSync(target, 'utf8')).toBe('echo hello\n');
+
+    const open = tmp.path('open.audit.jsonl');
+    writeFileSync(open, '', { mode: 0o644 });
+    chmodSync(open, 0o644);
+    await expect(AuditLog.open(open, () => undefined)).rejects.toThrow(/has mode 0644; chmod 600 it/);
+
+    const foreign = tmp.path('foreign.audit.jsonl');
+    writeFileSync(foreign, '', { mode: 0o600 });
+    if (process.getuid?.() === 0) {
+      chownSync(foreign, 4242, 4242);
+      await expect(AuditLog.open(foreign, () => undefined)).rejects.toThrow(/is owned by uid 4242, not by this user/);
+    }
+    await expect(AuditLog.open(tmp.dir, () => undefined)).rejects.toThrow(/audit log|EISDIR/);
+  });
+
+  it('shows control characters and bidi overrides in user names as escapes', async () => {
+    tmp = tempDir();
+    const path = tmp.path('c.audit.jsonl');
+    const log = await AuditLog.open(path, () => undefined);
+    log.write({ event: 'verify', user: 'evil\u202egnp.exe\u001b]0;x\u0007', result: 'reject', reason: 'unknown_user' });
+    await log.close();
+    const line = readFileSync(path, 'utf8');
+    expect(line).not.toMatch(/[\u202e\u001b\u0007]/);
+    expect((JSON.parse(line) as { user: string }).user).toBe('evil\\u202egnp.exe\\u001b]0;x\\u0007');
+  });
+});
+
+describe('shim import outputs', () => {
+  it('issue 17 item 10: refuses to replace a store or journal that is a symbolic link or not a private file of this user', async () => {
+    const { runImportStore } = await import('../../src/shim/shim-operations.js');
+    const { TEST_KEY } = await import('./helpers.js');
+    tmp = tempDir();
+    const target = tmp.path('elsewhere');
+    writeFileSync(target, 'precious\n', { mode: 0o600 });
+    const store = tmp.path('shim.store');
+    symlinkSync(target, store);
+    const input = { users: [{ username: 'ivan@contoso.com', enabled: true }], tokens: [] };
+    await expect(runImportStore({ store, key: TEST_KEY, input })).rejects.toThrow(/store .*shim\.store is a symbolic link; refusing to replace it/);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+
+    const store2 = tmp.path('two.store');
+    symlinkSync(target, `${store2}.journal`);
+    await expect(runImportStore({ store: store2, key: TEST_KEY, input })).rejects.toThrow(/state journal .*two\.store\.journal is a symbolic link/);
+    const store3 = tmp.path('three.store');
+    writeFileSync(store3, '{}', { mode: 0o644 });
+    chmodSync(store3, 0o644);
+    await expect(runImportStore({ store: store3, key: TEST_KEY, input })).rejects.toThrow(/store .*three\.store has mode 0644/);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
   });
 });

@@ -95,8 +95,8 @@ describe('shim serve (process)', () => {
 
     s = await serve();
     expect((await verify(s.url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'replayed' });
-    for (let i = 0; i < 6; i++) expect((await verify(s.url, 'ivan@contoso.com', '000000')).json).toMatchObject({ reason: 'wrong_code' });
-    // 3 + 1 (replay) + 6 = 10 failures: locked, and that survives another crash.
+    for (let i = 0; i < 7; i++) expect((await verify(s.url, 'ivan@contoso.com', '000000')).json).toMatchObject({ reason: 'wrong_code' });
+    // 3 + 7 = 10 failures (the exact replay is none): locked, and that survives another crash.
     s.child.kill('SIGKILL');
     await s.exited;
 

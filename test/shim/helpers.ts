@@ -1,11 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { OathAlgorithm, OathSeed, OathType } from '../../src/model/export-data.js';
 import { Secret } from '../../src/model/secret.js';
-import type { ShimToken, ShimUser, TokenStatePatch, UserStatePatch } from '../../src/shim/store-model.js';
+import type { ShimToken, ShimUser } from '../../src/shim/store-model.js';
 import { userKey } from '../../src/shim/store-model.js';
-import type { StateSink } from '../../src/shim/verifier.js';
+import { MemoryState } from '../../src/shim/memory-state.js';
+import type { JournalRecord } from '../../src/shim/state-journal.js';
 
 /** RFC 4226 / RFC 6238 seeds (ASCII digits), per algorithm as in the RFC 6238 errata. */
 export const RFC_SEED_SHA1 = Buffer.from('12345678901234567890');
@@ -53,36 +55,25 @@ export function token(partial: Parameters<typeof seed>[0]): ShimToken {
     period: s.period,
     secret: s.secret,
     fingerprint: s.fingerprint,
-    counter: s.counter === null ? null : Number(s.counter),
+    counter: s.counter === null ? null : BigInt(s.counter),
     lastStep: null,
     drift: s.timeDrift ?? 0,
   };
 }
 
-/** An in-memory StateSink that records what would be journaled. */
-export class MemorySink implements StateSink {
-  readonly users = new Map<string, ShimUser>();
-  readonly writes: (TokenStatePatch | UserStatePatch)[] = [];
+/** The in-memory state, recording what would be journaled. */
+export class MemorySink extends MemoryState {
+  readonly writes: JournalRecord[] = [];
 
   addUser(username: string, tokens: ShimToken[]): ShimUser {
-    const user: ShimUser = { username, key: userKey(username), tokens, fails: 0, lockedAt: null };
+    const user: ShimUser = { username, key: userKey(username), tokens, fails: 0, lockedAt: null, sources: {}, version: 0 };
     this.users.set(user.key, user);
+    for (const t of tokens) this.tokens.set(t.serial, t);
     return user;
   }
 
-  findUser(key: string): ShimUser | undefined {
-    return this.users.get(key);
-  }
-
-  setTokenState(t: ShimToken, state: TokenStatePatch): Promise<void> {
-    Object.assign(t, state);
-    this.writes.push(state);
-    return Promise.resolve();
-  }
-
-  setUserState(user: ShimUser, state: UserStatePatch): Promise<void> {
-    Object.assign(user, state);
-    this.writes.push(state);
+  protected override persist(record: JournalRecord): Promise<void> {
+    this.writes.push(record);
     return Promise.resolve();
   }
 }
@@ -99,4 +90,21 @@ export class TestClock {
 export function tempDir(prefix = 'shim-test-'): { dir: string; path: (name: string) => string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Whether openssl (for test certificates) is installed. */
+export const haveOpenssl = (() => {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** `shim serve` in this process on a test store: loopback, any port, no rate limit, the test's clock. */
+export async function startTestService(store: string, clock: TestClock, extra: Partial<import('../../src/shim/shim-service.js').ShimServiceOptions> = {}) {
+  const { startShimService } = await import('../../src/shim/shim-service.js');
+  const { DEFAULT_RULES } = await import('../../src/shim/rules.js');
+  return startShimService({ store, key: TEST_KEY, host: '127.0.0.1', port: 0, rules: DEFAULT_RULES, rateLimit: { perSecond: 0, burst: 1 }, now: clock.now, ...extra });
 }

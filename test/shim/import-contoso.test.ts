@@ -64,7 +64,7 @@ describe.skipIf(!haveSeeds)('shim import on fixtures/contoso (users.csv + tokens
     tmp.cleanup();
   });
 
-  it('writes the store 0600 and prints a summary without any secret', () => {
+  it('writes the store 0600 and prints a summary without any secret', async () => {
     expect(statSync(store).mode & 0o777).toBe(0o600);
     expect(importOutput).toMatch(/Token store .* \d+ users, \d+ tokens/);
     expect(importOutput).toMatch(/20019998 .*no user in the export has this token/);
@@ -78,7 +78,7 @@ describe.skipIf(!haveSeeds)('shim import on fixtures/contoso (users.csv + tokens
     }
   });
 
-  it.each(EXPECTED)('imports $serial for $user with the seed and parameters of the seed file', (e) => {
+  it.each(EXPECTED)('imports $serial for $user with the seed and parameters of the seed file', async (e) => {
     const t = tokens.get(e.serial);
     expect(t, e.serial).toBeDefined();
     expect(Buffer.from(t!.secret, 'base64')).toEqual(e.seed);

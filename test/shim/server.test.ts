@@ -1,19 +1,22 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
-import { startShimService, ShimConfigError, isLoopbackHost, type ShimService, type ShimServiceOptions } from '../../src/shim/shim-service.js';
+import { ShimConfigError, isLoopbackHost, type ShimService, type ShimServiceOptions } from '../../src/shim/shim-service.js';
 import { runImportStore, runUnlock } from '../../src/shim/shim-operations.js';
 import { call, verify } from './http-client.js';
-import { MemorySink, RFC_SEED_SHA1, RFC_SEED_SHA512, TEST_KEY, TestClock, seed, tempDir, token } from './helpers.js';
+import { MemorySink, RFC_SEED_SHA1, RFC_SEED_SHA512, TEST_KEY, TestClock, haveOpenssl, seed, tempDir, token , startTestService } from './helpers.js';
 import { AuditLog } from '../../src/shim/audit-log.js';
 import { createShimServer } from '../../src/shim/http-server.js';
 import { ShimMetrics } from '../../src/shim/metrics.js';
 import { RateLimiter } from '../../src/shim/rate-limiter.js';
 import { Verifier } from '../../src/shim/verifier.js';
+import { VerifyGate } from '../../src/shim/verify-gate.js';
+import { SourceBudget } from '../../src/shim/source-budget.js';
+import type { ShimUser } from '../../src/shim/store-model.js';
 
 const T0 = 1_700_000_000_000;
 const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
@@ -25,16 +28,7 @@ let service: ShimService | undefined;
 let clock: TestClock;
 
 async function start(extra: Partial<ShimServiceOptions> = {}): Promise<ShimService> {
-  service = await startShimService({
-    store,
-    key: TEST_KEY,
-    host: '127.0.0.1',
-    port: 0,
-    rules: DEFAULT_RULES,
-    rateLimit: { perSecond: 0, burst: 1 },
-    now: clock.now,
-    ...extra,
-  });
+  service = await startTestService(store, clock, extra);
   return service;
 }
 
@@ -178,6 +172,32 @@ describe('POST /v1/verify', () => {
   });
 });
 
+describe('unlock requests (issue 17 item 13)', () => {
+  it('issue 17 item 13: a request without the store key\'s MAC unlocks nobody; one from `shim unlock` does', async () => {
+    const { url } = await start();
+    for (let i = 0; i < 10; i++) await verify(url, 'ivan@contoso.com', '000000');
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    // Someone who can write the store's folder, but has no store key, plants requests.
+    const { requestUnlock, unlockDirOf } = await import('../../src/shim/unlock-requests.js');
+    const planted = await requestUnlock(store, 'ivan@contoso.com', Buffer.alloc(32, 1), service!.db.storeId, Date.now());
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    writeFileSync(planted, JSON.stringify({ user: 'ivan@contoso.com', requestedAt: Date.now() }));
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    expect(readdirSync(unlockDirOf(store))).toEqual([]);
+    // A request for another store (its own key, another id) does not count either.
+    await requestUnlock(store, 'ivan@contoso.com', TEST_KEY, '0123456789abcdef', Date.now());
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    expect(service!.db.users.get('ivan@contoso.com')!.lockedAt).not.toBeNull();
+    expect((await runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com' })).status).toBe('requested');
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect((await runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'nobody@contoso.com' })).status).toBe('unknown_user');
+    const path = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    expect(readFileSync(path, 'utf8').match(/"reason":"forged_request"/g)).toHaveLength(3);
+  });
+});
+
 describe('rate limit', () => {
   it('answers 429 with Retry-After past the burst, keeping the verdict shape, without touching the user', async () => {
     const { url } = await start({ rateLimit: { perSecond: 1, burst: 3 } });
@@ -187,7 +207,7 @@ describe('rate limit', () => {
     expect(limited.headers['retry-after']).toBe('1');
     expect(limited.json).toEqual({ result: 'reject', reason: 'locked_out' });
     expect(service!.db.users.get('ivan@contoso.com')!.fails).toBe(3);
-    expect(service!.db.tokens.get('20010003')!.counter).toBe(0);
+    expect(service!.db.tokens.get('20010003')!.counter).toBe(0n);
     clock.advance(1);
     expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
     const metrics = await call(`${url}/metrics`);
@@ -244,15 +264,17 @@ describe('fail closed', () => {
     sink.addUser('ivan@contoso.com', [token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' })]);
     let failed = false;
     const failing = {
-      findUser: (key: string) => sink.findUser(key),
-      setTokenState: () => ((failed = true), Promise.reject(new Error('disk gone'))),
-      setUserState: () => ((failed = true), Promise.reject(new Error('disk gone'))),
+      read: (user: ShimUser) => sink.read(user),
+      accept: () => ((failed = true), Promise.reject(new Error('disk gone'))),
+      updateUser: () => ((failed = true), Promise.reject(new Error('disk gone'))),
     };
     const tmpAudit = tmp.path('fail.audit.jsonl');
     const audit = await AuditLog.open(tmpAudit, () => undefined);
+    const metrics = new ShimMetrics();
     const server = createShimServer({
-      verifier: new Verifier(failing, DEFAULT_RULES, clock.now),
-      metrics: new ShimMetrics(),
+      gate: new VerifyGate(new Verifier(sink, failing, DEFAULT_RULES, clock.now), metrics, audit, () => !failed),
+      budget: new SourceBudget({ maxFails: 0, windowMs: 1, slowDownMs: 0 }),
+      metrics,
       audit,
       limiter: new RateLimiter(0, 1),
       healthy: () => !failed,
@@ -275,7 +297,7 @@ describe('fail closed', () => {
 });
 
 describe('exposure', () => {
-  it('knows loopback addresses', () => {
+  it('knows loopback addresses', async () => {
     for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) expect(isLoopbackHost(h), h).toBe(true);
     for (const h of ['0.0.0.0', '::', '192.0.2.2', 'shim.contoso.com', '10.0.0.1']) expect(isLoopbackHost(h), h).toBe(false);
   });
@@ -290,14 +312,6 @@ describe('exposure', () => {
     expect(insecure.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
   });
 
-  const haveOpenssl = (() => {
-    try {
-      execFileSync('openssl', ['version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
 
   it.skipIf(!haveOpenssl)('serves HTTPS with a Bearer API key on 0.0.0.0', async () => {
     const cert = tmp.path('cert.pem');

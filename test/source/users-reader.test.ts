@@ -25,6 +25,7 @@ describe('readUsers', () => {
         lastName: 'Ivanov',
         enabled: true,
         phone: { countryCode: '1', nationalNumber: '4255550109', entra: '+1 4255550109' },
+        exportedPhones: { phone: { countryCode: '1', number: '4255550109' } },
         defaultMethod: 'oath_token',
         oathTokenSerial: '123',
       },
@@ -122,6 +123,8 @@ describe('readUsers', () => {
     const { users } = await read('username,phone_country_code,phone,phone_extension,backup_country_code,backup_phone\na@b.com,1,4255550103,1234,1,425-555-0166 x560\n');
     expect(users?.[0]?.phone?.entra).toBe('+1 4255550103x1234');
     expect(users?.[0]?.backupPhone).toMatchObject({ extension: '560', entra: '+1 4255550166x560' });
+    // The cells as written are kept beside the normalised number, for the report's MFA Server column.
+    expect(users?.[0]?.exportedPhones).toEqual({ phone: { countryCode: '1', number: '4255550103', extension: '1234' }, backup_phone: { countryCode: '1', number: '425-555-0166 x560' } });
   });
 
   it('reports short rows and warns about unknown columns', async () => {

@@ -15,6 +15,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${(s.done / seconds).toFixed(1)} ops/s`,
     ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
     ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),
+    journalLine(o.journalHash, o.runId),
     ...(hint ? [`Resume with: ${hint}`] : []),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
@@ -27,7 +28,13 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
     `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
     ...o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
     ...o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
+    journalLine(o.journalHash, o.runId),
     ...(hint ? [`Resume with: ${hint}`] : []),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}
+
+/** The journal's final hash: noted now, it shows later that the journal was not edited or cut (`runs verify`). */
+function journalLine(hash: string | undefined, runId: string): string {
+  return hash ? `  journal hash ${hash} (note it: mfa-migrate runs verify ${runId} prints the same while the journal is unedited)` : '  journal hash: none (a journal written before the hash chain)';
 }

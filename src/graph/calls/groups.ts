@@ -1,5 +1,8 @@
 import type { GraphCall } from '../graph-call.js';
 
+/** The directoryObject reference a `$ref` body carries. */
+export const directoryObjectRef = (id: string) => ({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${id}` });
+
 export interface GroupRef {
   id: string;
   displayName: string;
@@ -18,4 +21,31 @@ export const listTransitiveMembers = (groupId: string): GraphCall => ({
   method: 'GET',
   version: 'v1.0',
   path: `/groups/${encodeURIComponent(groupId)}/transitiveMembers?$select=id,userPrincipalName`,
+});
+
+/** A group with what staged rollout cares about: whether its members come from a rule. */
+export const getGroupKind = (id: string): GraphCall => ({
+  method: 'GET',
+  version: 'v1.0',
+  path: `/groups/${encodeURIComponent(id)}?$select=id,displayName,groupTypes,membershipRule`,
+});
+
+/** A group's direct members, each with its `@odata.type` (user, group, orgContact). */
+export const listDirectMembers = (groupId: string): GraphCall => ({
+  method: 'GET',
+  version: 'v1.0',
+  path: `/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`,
+});
+
+export const addGroupMember = (groupId: string, objectId: string): GraphCall => ({
+  method: 'POST',
+  version: 'v1.0',
+  path: `/groups/${encodeURIComponent(groupId)}/members/$ref`,
+  body: directoryObjectRef(objectId),
+});
+
+export const removeGroupMember = (groupId: string, objectId: string): GraphCall => ({
+  method: 'DELETE',
+  version: 'v1.0',
+  path: `/groups/${encodeURIComponent(groupId)}/members/${encodeURIComponent(objectId)}/$ref`,
 });

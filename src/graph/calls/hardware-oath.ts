@@ -54,6 +54,28 @@ export const createDevice = (d: NewDevice): GraphCall => ({
   },
 });
 
+/**
+ * Many inventory tokens in one request: a `#$delta` PATCH of the collection (entra-docs
+ * how-to-mfa-manage-oath-tokens). Created unassigned; keep a request well under Graph's 4 MB.
+ */
+export const bulkCreateDevices = (devices: readonly Omit<NewDevice, 'assignTo'>[]): GraphCall => ({
+  method: 'PATCH',
+  version: 'beta',
+  path: INVENTORY,
+  body: {
+    '@context': '#$delta',
+    value: devices.map((d) => ({ serialNumber: d.serialNumber, manufacturer: d.manufacturer, model: d.model, secretKey: d.secretKey, timeIntervalInSeconds: d.timeIntervalInSeconds, hashFunction: d.hashFunction })),
+  },
+});
+
+/** Assigns an inventory token to the user and activates it, in one write, by its serial number. */
+export const assignAndActivateBySerial = (userId: string, serialNumber: string, verificationCode: string): GraphCall => ({
+  method: 'POST',
+  version: 'beta',
+  path: `${userTokens(userId)}/assignAndActivateBySerialNumber`,
+  body: { serialNumber, verificationCode },
+});
+
 export const deleteDevice = (deviceId: string): GraphCall => ({ method: 'DELETE', version: 'beta', path: `${INVENTORY}/${encodeURIComponent(deviceId)}` });
 
 /** The user's own hardware OATH methods: shows tokens the inventory list may miss (legacy uploads). */

@@ -13,12 +13,13 @@ export function userPath(idOrUpn: string): string {
   return `/users/${encodeURIComponent(idOrUpn)}`;
 }
 
-const USER_SELECT = '$select=id,userPrincipalName,accountEnabled';
+const USER_SELECT = '$select=id,userPrincipalName,accountEnabled,userType';
 
 export interface DirectoryUser {
   id: string;
   userPrincipalName: string;
   accountEnabled?: boolean;
+  userType?: string | null;
 }
 
 /** One user by UPN or object id (404 when there is none). */

@@ -1,0 +1,103 @@
+/** What the shim benchmarks share: arguments, the OATH workload, child servers, CPU and percentiles. */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Secret } from '../src/model/secret.js';
+import type { OathSeed } from '../src/model/export-data.js';
+
+export const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i]!;
+  if (a.startsWith('--')) args.set(a.slice(2), process.argv[i + 1]?.startsWith('--') === false ? process.argv[++i]! : 'true');
+}
+export const num = (name: string, def: number): number => (args.has(name) ? Number(args.get(name)) : def);
+
+
+export interface BenchUser {
+  name: string;
+  type: 'hotp' | 'totp';
+  secret: Buffer;
+  /** HOTP: next counter; TOTP: last step this client used. */
+  counter: number;
+  lastCode: string | null;
+}
+
+export function hotp(secret: Buffer, counter: number): string {
+  const msg = Buffer.alloc(8);
+  msg.writeUInt32BE(Math.floor(counter / 2 ** 32), 0);
+  msg.writeUInt32BE(counter >>> 0, 4);
+  const mac = createHmac('sha1', secret).update(msg).digest();
+  const off = mac[mac.length - 1]! & 15;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+export function makeUsers(count: number): BenchUser[] {
+  // 80 % HOTP (each accept needs the next counter: unlimited accepts per user), 20 % TOTP.
+  return Array.from({ length: count }, (_, i) => ({
+    name: `user${i}@bench.contoso.com`,
+    type: i % 5 === 4 ? 'totp' : 'hotp',
+    secret: randomBytes(20),
+    counter: -1,
+    lastCode: null,
+  }));
+}
+
+
+/** user + system CPU seconds of a process, from /proc (Linux); null elsewhere. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+
+/** Starts a server child; resolves with the port it prints ("listening on http://host:PORT", and " and radius udp/PORT" when it has one). */
+export function startChild(cmd: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number; radiusPort?: number }> {
+  const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on https?:\/\/[^:]+:(\d+)( and radius udp\/(\d+))?/.exec(out);
+      if (m && out.includes('\n')) resolve({ child, port: Number(m[1]), ...(m[3] ? { radiusPort: Number(m[3]) } : {}) });
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code} before listening`)));
+  });
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+
+export const pct = (sorted: Float64Array, p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]! : NaN);
+
+
+export function benchSeed(serial: string, u: BenchUser): OathSeed {
+  const secret = new Secret(u.secret);
+  return {
+    serial,
+    type: u.type,
+    algorithm: 'sha1',
+    digits: 6,
+    period: u.type === 'totp' ? 30 : null,
+    counter: u.type === 'hotp' ? 0n : null,
+    secret,
+    fingerprint: secret.fingerprint(),
+    source: 'bench',
+  };
+}
+

@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readRun, verifyJournal, type JournalCheck } from '../apply/journal.js';
+import { cutoverOperations, policyOperations, waveOperations } from '../apply/operations.js';
+import { runTokenPath, selectUsers, type ApplySelection } from '../apply/run-apply.js';
+import { UserError } from '../model/user-error.js';
+import { SavedPlan } from '../plan/plan-file.js';
+import { buildRunReport, type RunReport } from '../report/run-report.js';
+import { runsIn, stateDirsToSearch } from './runs.js';
+import { checkRunDir } from './state-dirs.js';
+
+/** A run's folder, by id, in the state folder given or in any tenant folder (it must be private, as for every run command). */
+export async function locateRun(runId: string, given: string | undefined): Promise<{ stateDir: string; runDir: string }> {
+  if (!/^[A-Za-z0-9._-]+$/.test(runId) || runId === '.' || runId === '..') throw new UserError(`${JSON.stringify(runId)} is not a run id`);
+  const { dirs } = await stateDirsToSearch(given);
+  for (const stateDir of dirs) {
+    const runDir = join(stateDir, 'runs', runId);
+    if (!existsSync(join(runDir, 'journal.jsonl'))) continue;
+    await checkRunDir(runDir);
+    return { stateDir, runDir };
+  }
+  throw new UserError(`no run ${runId} in ${given ?? 'any tenant folder of the state base (give --state-dir to look elsewhere)'}`);
+}
+
+/** `runs verify RUN_ID`: the journal's hash chain and plan hash, checked. */
+export async function verifyRun(runId: string, stateDir: string | undefined): Promise<JournalCheck & { runDir: string }> {
+  const { runDir } = await locateRun(runId, stateDir);
+  return { ...(await verifyJournal(runDir)), runDir };
+}
+
+/** `report RUN_ID`: what a run did, per user, from its journal (checked) and its plan. Reads only. */
+export async function runReport(runId: string, given: string | undefined): Promise<RunReport> {
+  const { stateDir, runDir } = await locateRun(runId, given);
+  const view = await readRun(runDir);
+  const { runs } = await runsIn(stateDir);
+  const summary = runs.find((r) => r.id === runId)!;
+  const check = await verifyJournal(runDir);
+  const h = view.header;
+  const planDir = h.kind === 'rollback' && h.rollbackOf ? join(stateDir, 'runs', h.rollbackOf) : runDir;
+  const planView = planDir === runDir ? view : await readRun(planDir);
+  let plan: SavedPlan;
+  try {
+    plan = await SavedPlan.open(join(planDir, planView.header.planFile ?? 'plan.json'));
+  } catch (err) {
+    throw new UserError(`run ${runId}: the plan copy it applied cannot be read (${(err as Error).message})`);
+  }
+  const sel = planView.header.options as unknown as Partial<ApplySelection>;
+  const planned: { id: string }[] = [];
+  if (h.kind === 'apply') {
+    const cutover = cutoverOperations(plan.cutoverChanges);
+    planned.push(...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves);
+    // The run's operations as it built them: wave by wave, on the token path it recorded.
+    const positions = selectUsers(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}) });
+    const wave = sel.batchSize ?? 500;
+    for (let i = 0; i < positions.length; i += wave) planned.push(...waveOperations(await plan.read(positions.slice(i, i + wave)), runTokenPath(sel)));
+  }
+  return buildRunReport({
+    view,
+    summary,
+    check,
+    rolledBackBy: runs.filter((r) => r.rollback_of === runId).sort((a, b) => a.started.localeCompare(b.started)),
+    roster: plan.users,
+    planned,
+    ...(sel.users ? { selected: new Set(sel.users.map((u) => u.toLowerCase())) } : {}),
+  });
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { UserError } from '../model/user-error.js';
+import { readSecretFile } from '../shim/private-file.js';
+import type { ShimRules } from '../shim/rules.js';
+import { startShimService, type ShimService, type ShimServiceOptions } from '../shim/shim-service.js';
+import { storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
+import { parseStateUrl } from '../shim/postgres/state-url.js';
+import { readClientsFile } from '../shim/radius/clients-file.js';
+import { readReplyAttributes } from '../shim/radius/reply-attributes.js';
+
+export interface ShimServeRequest extends ShimStoreRequest {
+  host: string;
+  port: number;
+  rules: ShimRules;
+  rateLimit: { perSecond: number; burst: number };
+  sourceMaxFails?: number;
+  apiKeyFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  insecure: boolean;
+  maxBodyBytes: number;
+  /** RADIUS: the UDP port (on --host), the clients file (0600), the optional reply attributes file. */
+  radiusPort?: number;
+  radiusClients?: string;
+  radiusAttributes?: string;
+}
+
+/** `shim serve`: reads the key files the request names and starts the service; the caller stops it. */
+export async function startShimServe(req: ShimServeRequest): Promise<ShimService> {
+  if ((req.tlsCert === undefined) !== (req.tlsKey === undefined)) throw new UserError('--tls-cert and --tls-key go together');
+  const notice = req.onNotice ?? (() => undefined);
+  const secretOptions = { strict: req.strictPermissions === true, onNotice: notice };
+  const key = storeKeyOf(req);
+  const options: ShimServiceOptions = {
+    store: req.store,
+    key,
+    host: req.host,
+    port: req.port,
+    rules: req.rules,
+    rateLimit: req.rateLimit,
+    insecure: req.insecure,
+    maxBodyBytes: req.maxBodyBytes,
+    resetState: req.resetState === true,
+    onNotice: notice,
+  };
+  if (req.sourceMaxFails !== undefined) options.sourceMaxFails = req.sourceMaxFails;
+  if (req.apiKeyFile !== undefined) options.apiKey = readApiKey(req.apiKeyFile, secretOptions);
+  if (req.tlsCert !== undefined && req.tlsKey !== undefined) {
+    options.tls = { cert: readCertificate(req.tlsCert), key: readSecretFile(req.tlsKey, 'TLS key', secretOptions) };
+  }
+  if (req.auditLog !== undefined) options.auditLog = req.auditLog;
+  if (req.state !== undefined) options.state = parseStateUrl(req.state);
+  if ((req.radiusPort === undefined) !== (req.radiusClients === undefined)) throw new UserError('--radius-port and --radius-clients go together');
+  if (req.radiusAttributes !== undefined && req.radiusPort === undefined) throw new UserError('--radius-attributes needs --radius-port and --radius-clients');
+  if (req.radiusPort !== undefined && req.radiusClients !== undefined) {
+    options.radius = {
+      port: req.radiusPort,
+      clients: readClientsFile(req.radiusClients),
+      ...(req.radiusAttributes !== undefined ? { replyAttributes: readReplyAttributes(req.radiusAttributes) } : {}),
+    };
+  }
+  if (req.now) options.now = req.now;
+  const service = await withFileErrors(() => startShimService(options));
+  if (req.insecure && service.url.startsWith('http:')) notice('warning: --insecure: serving without TLS');
+  return service;
+}
+
+function readApiKey(file: string, options: Parameters<typeof readSecretFile>[2]): string {
+  const key = readSecretFile(file, 'API key file', options).toString('utf8').trim();
+  if (key.length < 16 || /\s/.test(key)) throw new UserError(`API key file ${file}: the key must be at least 16 characters without white space`);
+  return key;
+}
+
+function readCertificate(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UserError(`cannot read TLS certificate ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}

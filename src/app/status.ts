@@ -1,0 +1,146 @@
+import type { GraphClient } from '../graph/graph-client.js';
+import { readCutover, setMembership } from '../graph/cutover-reader.js';
+import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
+import { readTenant } from '../graph/tenant-reader.js';
+import { formatProblem, SourceError } from '../model/problem.js';
+import type { TenantCutover, TenantUser } from '../model/tenant.js';
+import { UserError } from '../model/user-error.js';
+import { readExport } from '../source/export-bundle.js';
+import { readUserList } from './user-list.js';
+
+export interface StatusRequest {
+  /** An export folder: its users are in scope (and its disabled ones say so). */
+  source?: string;
+  /** A file of UPNs: only these (with --source: those of the export among them). */
+  users?: string;
+  /** A group's members (nested included): only these. */
+  group?: string;
+  graph: GraphClient;
+  concurrency: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One user in scope, where the cutover stands for them. */
+export interface UserStatusRow {
+  user: string;
+  user_id: string | null;
+  /** Has at least one cloud MFA method (phone, OATH token, Authenticator, passkey...): the data moved. */
+  migrated: boolean;
+  /** Cloud MFA methods: mobile, alternateMobile, office, hardwareOath, softwareOath, authenticator, passwordless. */
+  methods: string[];
+  /** Uses Entra MFA: in a group of the enabled staged rollout policy, or in a domain whose federation rejects the IdP's MFA. */
+  switched: boolean;
+  /** The rollout group, `organization` (the policy applies to everyone) or `federation`. */
+  switched_by: string | null;
+  /** SMS and voice only: blocked at sign-in from 2027-02-01 unless they register something else. */
+  phone_only: boolean;
+  /** Why the user is not switched and cannot be yet; null when switched or ready to be. */
+  blocked: string | null;
+}
+
+export interface StatusResult {
+  tenant: { id: string; displayName: string };
+  rollout_policy: { id: string; displayName: string; isEnabled: boolean; isAppliedToOrganization: boolean; groups: { id: string; displayName: string; members: number }[] } | null;
+  federation: { domain: string; federatedIdpMfaBehavior: string | null }[];
+  counts: { users: number; migrated: number; switched: number; ready: number; phone_only: number; blocked: number };
+  users: UserStatusRow[];
+}
+
+const PHONES = ['mobile', 'alternateMobile', 'office'];
+
+/** Where the cutover stands, per user in scope, with counts. Reads only. */
+export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
+  if (!req.source && !req.users && !req.group) throw new UserError('status needs a scope: --source DIR (the export\'s users), --users FILE or --group NAME');
+  const { upns, disabled } = await scopeOf(req);
+  const [tenantSnapshot, cutover] = await Promise.all([
+    readTenant(req.graph, { upns, serials: [], policy: false, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
+    readCutover(req.graph, { rolloutGroups: [], rollout: true, federation: true }),
+  ]);
+  setMembership(tenantSnapshot.users.values(), cutover.memberOf);
+  const rows = upns.map((upn) => rowOf(upn, tenantSnapshot.users.get(upn.toLowerCase()), disabled.has(upn.toLowerCase()), cutover.cutover));
+  const policy = cutover.cutover.rolloutPolicy;
+  return {
+    tenant: tenantSnapshot.tenant,
+    rollout_policy: policy
+      ? {
+          id: policy.id,
+          displayName: policy.displayName,
+          isEnabled: policy.isEnabled,
+          isAppliedToOrganization: policy.isAppliedToOrganization,
+          groups: policy.appliesTo.map((id) => {
+            const g = cutover.cutover.groups.find((x) => x.id === id);
+            return { id, displayName: g?.displayName ?? '', members: g?.users ?? 0 };
+          }),
+        }
+      : null,
+    federation: cutover.cutover.federatedDomains.map((d) => ({ domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior })),
+    counts: {
+      users: rows.length,
+      migrated: rows.filter((r) => r.migrated).length,
+      switched: rows.filter((r) => r.switched).length,
+      ready: rows.filter((r) => r.migrated && !r.switched && !r.blocked).length,
+      phone_only: rows.filter((r) => r.phone_only).length,
+      blocked: rows.filter((r) => r.blocked).length,
+    },
+    users: rows,
+  };
+}
+
+function rowOf(upn: string, u: TenantUser | undefined, disabledInServer: boolean, cutover: TenantCutover): UserStatusRow {
+  if (!u) return { user: upn, user_id: null, migrated: false, methods: [], switched: false, switched_by: null, phone_only: false, blocked: 'not in the tenant' };
+  const methods = [
+    ...PHONES.filter((t) => u.phones.some((p) => p.phoneType === t)),
+    ...(u.hardwareOath.some((t) => t.status === undefined || t.status === 'activated') ? ['hardwareOath'] : []),
+    ...(u.softwareOathCount > 0 ? ['softwareOath'] : []),
+    ...(u.authenticatorCount > 0 ? ['authenticator'] : []),
+    ...((u.passwordlessCount ?? 0) > 0 ? ['passwordless'] : []),
+  ];
+  const migrated = methods.length > 0;
+  const phoneOnly = migrated && methods.every((m) => PHONES.includes(m));
+  const by = switchedBy(u, cutover);
+  const blocked = by
+    ? null
+    : disabledInServer
+      ? 'disabled in MFA Server: not migrated'
+      : !migrated
+        ? 'no cloud MFA method: migrate the user first'
+        : cutover.rolloutPolicy && !cutover.rolloutPolicy.isEnabled && (u.memberOf ?? []).some((g) => cutover.rolloutPolicy!.appliesTo.includes(g))
+          ? 'in a rollout group, but the staged rollout policy is disabled'
+          : null;
+  return { user: u.userPrincipalName, user_id: u.id, migrated, methods, switched: by !== null, switched_by: by, phone_only: phoneOnly, blocked };
+}
+
+/** What switches the user to Entra MFA, if anything. */
+function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
+  const domain = u.userPrincipalName.slice(u.userPrincipalName.lastIndexOf('@') + 1).toLowerCase();
+  if (cutover.federatedDomains.some((d) => d.id === domain && d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp')) return 'federation';
+  const p = cutover.rolloutPolicy;
+  if (!p?.isEnabled) return null;
+  if (p.isAppliedToOrganization) return 'organization';
+  const g = (u.memberOf ?? []).find((id) => p.appliesTo.includes(id));
+  return g ? (cutover.groups.find((x) => x.id === g)?.displayName ?? g) : null;
+}
+
+/** The users in scope, in order: the export's (disabled ones noted), narrowed by --users and --group. */
+async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: Set<string> }> {
+  let upns: string[] | undefined;
+  const disabled = new Set<string>();
+  if (req.source) {
+    try {
+      const bundle = await readExport({ source: req.source, tokens: [], seeds: { pskcMac: 'fail' } });
+      upns = bundle.users.map((u) => u.username);
+      for (const u of bundle.users) if (!u.enabled) disabled.add(u.username.toLowerCase());
+    } catch (err) {
+      if (err instanceof SourceError) throw new UserError(formatProblem(err.problem));
+      throw err;
+    }
+  }
+  const keep = (list: readonly string[]) => {
+    const wanted = new Set(list.map((u) => u.toLowerCase()));
+    upns = upns ? upns.filter((u) => wanted.has(u.toLowerCase())) : [...list];
+  };
+  if (req.users) keep(await readUserList(req.users));
+  if (req.group) keep(await groupMemberUpns(req.graph, (await resolveGroup(req.graph, req.group, '--group')).id));
+  const seen = new Set<string>();
+  return { upns: (upns ?? []).filter((u) => !seen.has(u.toLowerCase()) && seen.add(u.toLowerCase())), disabled };
+}

@@ -1,0 +1,126 @@
+import type { GraphClient } from '../graph/graph-client.js';
+import { readFederatedDomains, readGroups, readRolloutPolicy, setMembership } from '../graph/cutover-reader.js';
+import { federationState, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
+import type { TenantCutover, TenantSnapshot } from '../model/tenant.js';
+import { stateFingerprint } from '../plan/fingerprint.js';
+import type { SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
+import { splitResource } from '../plan/resource-state.js';
+import type { Operation } from './operations.js';
+import type { StaleObject } from './staleness.js';
+
+/** The cutover state as read now: the rollout policy, groups with their users, federated domains. */
+export interface LiveCutover {
+  cutover: TenantCutover;
+  memberOf: ReadonlyMap<string, string[]>;
+  /** The tenant snapshot with this cutover state and each user's memberships set. */
+  apply(tenant: TenantSnapshot): TenantSnapshot;
+}
+
+const GROUP_KINDS = new Set(['rolloutGroup', 'campaignGroup']);
+
+/** What of the cutover some operations touch: the policy, groups, domains. */
+function touched(ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 'after'>[]): { policy: boolean; groups: string[]; domains: string[] } {
+  const groups = new Set<string>();
+  const domains = new Set<string>();
+  let policy = false;
+  for (const o of ops) {
+    const [kind, key] = splitResource(o.resource);
+    if (GROUP_KINDS.has(kind) && key) groups.add(key);
+    if (o.kind.startsWith('rollout-')) policy = true;
+    if (o.kind === 'rollout-attach' || o.kind === 'rollout-detach') groups.add(String((o.kind === 'rollout-attach' ? o.after : (o.before as Record<string, unknown>))?.groupId));
+    if (o.kind === 'federation-update') domains.add(o.resource.split('/')[1]!);
+  }
+  return { policy, groups: [...groups], domains: [...domains] };
+}
+
+/** Reads the cutover state the operations touch, or undefined when they touch none. */
+export async function readCutoverFor(client: GraphClient, ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 'after'>[]): Promise<LiveCutover | undefined> {
+  const t = touched(ops);
+  if (!t.policy && t.groups.length === 0 && t.domains.length === 0) return undefined;
+  const [rolloutPolicy, { groups, memberOf }, federatedDomains] = await Promise.all([
+    t.policy ? readRolloutPolicy(client) : Promise.resolve(null),
+    readGroups(client, t.groups),
+    t.domains.length > 0 ? readFederatedDomains(client, t.domains) : Promise.resolve([]),
+  ]);
+  const cutover: TenantCutover = { rolloutPolicy, groups, federatedDomains };
+  return {
+    cutover,
+    memberOf,
+    apply: (tenant) => {
+      setMembership(tenant.users.values(), memberOf);
+      return { ...tenant, cutover };
+    },
+  };
+}
+
+/** A group membership a plan adds (a user's rolloutGroup or campaignGroup create). */
+export interface PlannedAdd {
+  upn: string;
+  userId: string;
+  resource: string;
+}
+
+/**
+ * Compares the cutover objects a plan will write with the tenant now: the rollout policy, groups to
+ * attach (not attached since, still usable and small enough for a first add), domains' federation,
+ * and each planned member add (not a member since; the group keeps room). Pure.
+ */
+export function findCutoverStale(changes: readonly SavedCutoverChange[], adds: readonly PlannedAdd[], live: Pick<LiveCutover, 'cutover' | 'memberOf'>, limits: StagedRolloutLimits = STAGED_ROLLOUT_LIMITS): StaleObject[] {
+  const out: StaleObject[] = [];
+  const { rolloutPolicy: policy, groups, federatedDomains } = live.cutover;
+  const groupOf = (id: string) => groups.find((g) => g.id === id);
+  const stale = (target: string, planned: string, now: unknown, reason: string, user?: string) =>
+    out.push({ ...(user ? { user } : {}), target, planned, now: typeof now === 'string' ? now : stateFingerprint(now), reason });
+  for (const c of changes) {
+    if (c.target === 'featureRolloutPolicies/multiFactorAuthentication') {
+      const now = rolloutPolicyState(policy);
+      if (stateFingerprint(now) !== c.state_fingerprint) stale(c.target, c.state_fingerprint, now, 'the staged rollout policy changed since the plan');
+    } else if (c.target.includes('/appliesTo/')) {
+      const id = String(c.after.groupId);
+      const g = groupOf(id);
+      if (policy?.appliesTo.includes(id)) stale(c.target, c.state_fingerprint, 'attached', 'the group was added to the staged rollout policy since the plan');
+      else if (!g) stale(c.target, c.state_fingerprint, 'absent', 'the group is no longer in the tenant');
+      else {
+        const why = unusableGroup(g, limits) ?? (g.users > limits.membersAtFirstAdd ? `it has ${g.users} members now, more than the ${limits.membersAtFirstAdd} staged rollout takes when a group is first added` : undefined);
+        if (why) stale(c.target, c.state_fingerprint, String(g.users), `"${g.displayName}": ${why}`);
+      }
+    } else if (c.target.startsWith('domains/')) {
+      const now = federationState(federatedDomains.find((d) => d.id === c.target.split('/')[1]));
+      if (stateFingerprint(now) !== c.state_fingerprint) stale(c.target, c.state_fingerprint, now, 'the federation changed since the plan');
+    }
+  }
+  const addsTo = new Map<string, number>();
+  for (const a of adds) {
+    const id = splitResource(a.resource)[1]!;
+    if (!groupOf(id)) stale(a.resource, stateFingerprint(null), 'absent', 'the group is no longer in the tenant', a.upn);
+    else if ((live.memberOf.get(a.userId) ?? []).includes(id)) stale(a.resource, stateFingerprint(null), { groupId: id }, 'the user was added to the group since the plan', a.upn);
+    else if (a.resource.startsWith('rolloutGroup/')) addsTo.set(id, (addsTo.get(id) ?? 0) + 1);
+  }
+  for (const [id, n] of addsTo) {
+    const g = groupOf(id)!;
+    if (g.users + n > limits.membersPerGroup) stale(`rolloutGroup/${id}`, String(n), String(g.users), `"${g.displayName}" has ${g.users} members now: adding ${n} passes the ${limits.membersPerGroup} staged rollout takes per group`);
+  }
+  return out;
+}
+
+/** The pre-flight check of the cutover: reads what the plan's cutover writes touch and compares it. */
+export async function cutoverStale(plan: SavedPlan, positions: readonly number[], client: GraphClient, chunk = 500): Promise<StaleObject[]> {
+  const adds: PlannedAdd[] = [];
+  for (let i = 0; i < positions.length; i += chunk) {
+    for (const u of await plan.read(positions.slice(i, i + chunk))) {
+      for (const c of u.changes) if (c.action === 'create' && GROUP_KINDS.has(splitResource(c.resource)[0])) adds.push({ upn: u.upn, userId: u.userId, resource: c.resource });
+    }
+  }
+  if (plan.cutoverChanges.length === 0 && adds.length === 0) return [];
+  const probe = [
+    ...plan.cutoverChanges.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
+    ...adds.map((a) => ({ kind: a.resource.startsWith('rolloutGroup/') ? ('rollout-add' as const) : ('campaign-add' as const), resource: a.resource, before: null, after: null })),
+  ];
+  const live = await readCutoverFor(client, probe);
+  return live ? findCutoverStale(plan.cutoverChanges, adds, live) : [];
+}
+
+function kindOf(c: SavedCutoverChange): Operation['kind'] {
+  if (c.target.startsWith('domains/')) return 'federation-update';
+  return c.target.includes('/appliesTo/') ? 'rollout-attach' : 'rollout-policy-update';
+}

@@ -1,0 +1,39 @@
+import { Option, type Command } from 'commander';
+import { runReport } from '../app/report.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
+import { printable } from '../model/printable.js';
+import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../report/render-run-report.js';
+import { checkReportPath, isMarkdown } from './views/plan-report-file.js';
+
+interface ReportOptions {
+  report?: string;
+  format: 'text' | 'json';
+  stateDir?: string;
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .argument('<runId>', 'the apply or rollback run to report')
+    .description("What a run did, per user: each operation with its outcome, time, Graph's request id and, for failures, Graph's error; the plan hash it applied, the journal's verification and final hash, and its rollback. Reads the state folder only.")
+    .option('--report <file>', 'write the run report (.html or .md)')
+    .addOption(new Option('--format <format>', 'standard output: a summary, or the whole report as JSON').choices(['text', 'json']).default('text'))
+    .option('--state-dir <dir>', "the run's state folder (default: look in every tenant folder of the state base)")
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mfa-migrate report 20261128T101500Z-3f2a9c1d --report wave1-run.html
+  $ mfa-migrate report 20261128T101500Z-3f2a9c1d --format json > wave1-run.json`,
+    )
+    .action(async (runId: string, opts: ReportOptions) => {
+      if (opts.report) checkReportPath(opts.report);
+      const report = await runReport(runId, opts.stateDir);
+      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else process.stdout.write(printable(renderRunReportText(report), true));
+      if (opts.report) {
+        await writeFileAtomic(opts.report, isMarkdown(opts.report) ? renderRunReportMarkdown(report) : renderRunReportHtml(report), 0o600);
+        process.stderr.write(`Run report written to ${opts.report}\n`);
+      }
+    });
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { verifyRun } from '../app/report.js';
+import { EXIT } from '../model/exit-code.js';
+import { printable } from '../model/printable.js';
+import { UserError } from '../model/user-error.js';
+
+/** A journal written before journals carried a hash chain: nothing to check it against. */
+export const EXIT_UNVERIFIABLE = 2;
+
+/** `runs verify RUN_ID`, a subcommand of `runs`. */
+export function registerRunsVerify(runs: Command): void {
+  runs
+    .command('verify')
+    .argument('<runId>', 'the run whose journal to check')
+    .description("Check a run's journal: every line's hash chains from the one before, starting from the plan hash, and that plan hash is the run's plan. Prints the final hash (compare it with the one apply, resume or rollback printed).")
+    .option('--state-dir <dir>', "the run's state folder (default: look in every tenant folder of the state base)")
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 the journal is whole; 1 it was edited (the first bad line is named) or cannot be read;
+2 unverifiable: the journal was written before journals carried a hash chain.
+
+Examples:
+  $ mfa-migrate runs verify 20261128T101500Z-3f2a9c1d
+  $ mfa-migrate runs verify 20261128T101500Z-3f2a9c1d --state-dir ./state`,
+    )
+    .action(async (runId: string, _opts: unknown, cmd: Command) => {
+      // `runs` has --state-dir too, and takes it wherever it is given: read it from either.
+      const { stateDir } = cmd.optsWithGlobals<{ stateDir?: string }>();
+      const r = await verifyRun(runId, stateDir);
+      const where = printable(`${r.runDir}/journal.jsonl`);
+      if (r.state === 'unverifiable') throw new UserError(`run ${runId}: unverifiable: ${r.reason} (${where})`, EXIT_UNVERIFIABLE);
+      if (r.state === 'broken') throw new UserError(`run ${runId}: the journal was changed after it was written: line ${r.line} of ${where}: ${r.reason}`, EXIT.error);
+      process.stdout.write(`Run ${runId}: journal verified: ${r.lines} lines chained from plan hash ${r.planHash}\nFinal hash ${r.head}\n`);
+    });
+}

@@ -1,0 +1,40 @@
+import { Option, type Command } from 'commander';
+import { showPlan } from '../app/show.js';
+import { renderPlanJson } from '../plan/plan-json.js';
+import { renderPlanTerminal } from '../plan/render-terminal.js';
+import { useColor } from './color.js';
+import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
+
+interface ShowOptions {
+  format: 'text' | 'json';
+  report?: string;
+  showPhoneNumbers: boolean;
+  verbose: boolean;
+  color?: boolean;
+}
+
+export function registerShow(program: Command): void {
+  program
+    .command('show')
+    .argument('<planfile>', 'a plan saved by `mfa-migrate plan --out` (or the plan.jsonl copy in a run folder)')
+    .description('Show a saved plan offline, as plan showed it when it was made (no tenant access): for people, as JSON (the object plan --format json printed), or as the mapping report.')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--report <file>', "write the auditors' mapping report (.html or .md)")
+    .option('--show-phone-numbers', 'show phone numbers in full (masked by default)', false)
+    .option('--verbose', 'also list the resources the plan leaves unchanged', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mfa-migrate show wave1.plan
+  $ mfa-migrate show wave1.plan --format json > wave1.json
+  $ mfa-migrate show wave1.plan --report wave1-review.html`,
+    )
+    .action(async (planfile: string, opts: ShowOptions) => {
+      if (opts.report) checkReportPath(opts.report);
+      const plan = await showPlan(planfile);
+      if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
+      else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, verbose: opts.verbose }));
+      if (opts.report) await writePlanReport(opts.report, plan, opts.showPhoneNumbers);
+    });
+}

@@ -1,0 +1,22 @@
+import type { DoctorReport } from '../../app/doctor.js';
+import { printable } from '../../model/printable.js';
+
+const MARK = { ok: 'ok  ', warn: 'warn', fail: 'FAIL' } as const;
+
+/** `doctor`'s text: who and where, each check, and a verdict with what to fix first. */
+export function renderDoctor(r: DoctorReport, color: boolean): string {
+  const paint = (code: string) => (s: string) => (color ? `\u001b[${code}m${s}\u001b[0m` : s);
+  const tint = { ok: paint('32'), warn: paint('33'), fail: paint('31') };
+  const lines = [`Graph ${r.graph}${r.rehearsal ? ' (loopback: the emulator, a rehearsal)' : ''}`];
+  if (r.tenant) lines.push(`Tenant ${r.tenant.displayName} (${r.tenant.id})`);
+  const who = r.identity.upn ? `${r.identity.upn} (delegated)` : r.identity.appDisplayName ?? r.identity.appId ?? 'unknown';
+  lines.push(`Signed in as ${who}; permissions: ${r.identity.permissions.length ? r.identity.permissions.join(', ') : '(none named in the token)'}`, '');
+  for (const c of r.checks) {
+    lines.push(`${tint[c.state](MARK[c.state])} ${c.detail}`);
+    if (c.fix && c.state !== 'ok') lines.push(`      fix: ${c.fix}`);
+  }
+  for (const c of r.commands) lines.push(`${c.ready ? tint.ok('ready') : tint.fail('not ready')}: ${c.command}${c.missing.length ? ` (lacks: ${c.missing.join(', ')})` : ''}`);
+  const fails = r.checks.filter((c) => c.state === 'fail').length;
+  lines.push('', r.ready ? tint.ok('Ready.') : tint.fail(`Not ready: ${fails} check(s) failed; fix them first (the fixes are under each).`));
+  return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}

@@ -1,0 +1,24 @@
+import type { StatusResult } from '../../app/status.js';
+import { printable } from '../../model/printable.js';
+
+/** `status`: the counts first, the rollout policy and federations, then one row per user. */
+export function renderStatus(s: StatusResult): string {
+  const c = s.counts;
+  const out = [
+    `Cutover status for tenant ${printable(s.tenant.displayName)} (${s.tenant.id}): ${c.users} user(s) in scope`,
+    `  ${c.switched} switched to Entra MFA, ${c.ready} migrated and ready to switch, ${c.blocked} blocked, ${c.phone_only} with SMS/voice only (blocked at sign-in from 2027-02-01)`,
+  ];
+  const p = s.rollout_policy;
+  out.push(
+    p
+      ? `  staged rollout (multiFactorAuthentication): ${p.isEnabled ? 'enabled' : 'disabled'}${p.isAppliedToOrganization ? ', whole organisation' : ''}; groups: ${p.groups.map((g) => `${printable(g.displayName || g.id)} (${g.members})`).join(', ') || 'none'}`
+      : '  staged rollout (multiFactorAuthentication): no policy',
+  );
+  for (const f of s.federation) out.push(`  federated domain ${f.domain}: federatedIdpMfaBehavior ${f.federatedIdpMfaBehavior ?? 'not set'}`);
+  out.push('');
+  const head = ['USER', 'MIGRATED', 'SWITCHED', 'PHONE-ONLY', 'METHODS', 'BLOCKED'];
+  const rows = s.users.map((u) => [u.user, u.migrated ? 'yes' : 'no', u.switched ? `yes (${u.switched_by})` : 'no', u.phone_only ? 'yes' : 'no', u.methods.join(',') || '-', u.blocked ?? ''].map((v) => printable(v)));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) out.push(r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd());
+  return `${out.join('\n')}\n`;
+}

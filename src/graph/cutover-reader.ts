@@ -1,0 +1,116 @@
+import type { TenantCutover, TenantFederatedDomain, TenantGroup, TenantRolloutPolicy, TenantUser } from '../model/tenant.js';
+import type { GraphClient } from './graph-client.js';
+import { isSuccess } from './graph-call.js';
+import { UserError } from '../model/user-error.js';
+import { GraphRequestError } from './graph-errors.js';
+import { getGroupKind, listDirectMembers } from './calls/groups.js';
+import { listDomains, listFederationConfiguration, parseDomain, parseFederation } from './calls/domains.js';
+import { getRolloutPolicy, listRolloutPolicies, MFA_FEATURE, parseRolloutPolicy } from './calls/rollout.js';
+import { resolveGroup, type GroupRef } from './groups-reader.js';
+
+export interface CutoverReadOptions {
+  /** --rollout-group values (names or ids), in fill order. */
+  rolloutGroups: readonly string[];
+  /** Read the rollout policy and the members of the groups it applies to (for --rollout-group and --federated-mfa). */
+  rollout: boolean;
+  /** --campaign-group (name or id). */
+  campaignGroup?: string;
+  /** Read the verified federated domains and their federation configuration. */
+  federation: boolean;
+}
+
+export interface CutoverRead {
+  cutover: TenantCutover;
+  /** The --rollout-group groups, resolved, in the order given. */
+  rolloutGroups: GroupRef[];
+  campaignGroup?: GroupRef;
+  /** By user id: the ids of the groups read that hold the user directly. */
+  memberOf: Map<string, string[]>;
+}
+
+/**
+ * Reads what the cutover needs: the multiFactorAuthentication rollout policy and the groups it applies
+ * to, the named rollout and campaign groups (kind and direct members), and the verified federated
+ * domains' federation configuration. Reads only.
+ */
+export async function readCutover(client: GraphClient, opts: CutoverReadOptions): Promise<CutoverRead> {
+  const rolloutGroups: GroupRef[] = [];
+  for (const g of opts.rolloutGroups) rolloutGroups.push(await resolveGroup(client, g, '--rollout-group'));
+  const campaignGroup = opts.campaignGroup ? await resolveGroup(client, opts.campaignGroup, '--campaign-group') : undefined;
+  const [rolloutPolicy, federatedDomains] = await Promise.all([
+    opts.rollout ? readRolloutPolicy(client) : Promise.resolve(null),
+    opts.federation ? readFederatedDomains(client) : Promise.resolve([]),
+  ]);
+  const ids = [...new Set([...rolloutGroups.map((g) => g.id), ...(rolloutPolicy?.appliesTo ?? []), ...(campaignGroup ? [campaignGroup.id] : [])])];
+  const { groups, memberOf } = await readGroups(client, ids);
+  return { cutover: { rolloutPolicy, groups, federatedDomains }, rolloutGroups, ...(campaignGroup ? { campaignGroup } : {}), memberOf };
+}
+
+/** The multiFactorAuthentication rollout policy with its groups, or null when the tenant has none. */
+export async function readRolloutPolicy(client: GraphClient): Promise<TenantRolloutPolicy | null> {
+  try {
+    for await (const item of client.pages<unknown>(listRolloutPolicies(), 'listing the staged rollout policies')) {
+      const p = parseRolloutPolicy(item);
+      if (p?.feature !== MFA_FEATURE) continue;
+      const full = parseRolloutPolicy(await client.get(getRolloutPolicy(p.id), `reading the staged rollout policy ${p.id}`));
+      if (!full) return null;
+      const { feature: _f, ...policy } = full;
+      return policy;
+    }
+    return null;
+  } catch (err) {
+    // Graph has no application permission for staged rollout: an app-only sign-in never gets there.
+    if (err instanceof GraphRequestError && err.response.status === 403) {
+      throw new UserError(
+        `${err.message}: staged rollout has no application permission in Microsoft Graph; sign in as an admin (--auth device-code or azure-cli) with the delegated permission Policy.ReadWrite.HybridAuthentication`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** Groups by id: their kind and direct members by kind; a group deleted since is left out. */
+export async function readGroups(client: GraphClient, ids: readonly string[]): Promise<{ groups: TenantGroup[]; memberOf: Map<string, string[]> }> {
+  const memberOf = new Map<string, string[]>();
+  const groups = await Promise.all(
+    ids.map(async (id): Promise<TenantGroup | undefined> => {
+      const res = await client.request<{ id: string; displayName?: string; groupTypes?: string[] | null }>(getGroupKind(id));
+      if (res.status === 404) return undefined;
+      if (!isSuccess(res)) throw new GraphRequestError(`reading the group ${id}`, res);
+      const g = res.body;
+      const out: TenantGroup = { id: g.id, displayName: g.displayName ?? '', dynamic: (g.groupTypes ?? []).includes('DynamicMembership'), users: 0, groups: 0, contacts: 0 };
+      for await (const m of client.pages<{ '@odata.type'?: string; id?: string }>(listDirectMembers(id), `listing the members of group ${out.displayName || id}`)) {
+        const type = String(m['@odata.type'] ?? '').toLowerCase();
+        if (type.endsWith('.group')) out.groups++;
+        else if (type.endsWith('.orgcontact')) out.contacts++;
+        else if (type.endsWith('.user') && typeof m.id === 'string') {
+          out.users++;
+          memberOf.set(m.id, [...(memberOf.get(m.id) ?? []), out.id]);
+        }
+      }
+      return out;
+    }),
+  );
+  return { groups: groups.filter((g): g is TenantGroup => g !== undefined), memberOf };
+}
+
+/** Verified federated domains (all, or those named), each with its federation's id and MFA behaviour. */
+export async function readFederatedDomains(client: GraphClient, only?: readonly string[]): Promise<TenantFederatedDomain[]> {
+  const wanted = only ? new Set(only.map((d) => d.toLowerCase())) : undefined;
+  const federated: string[] = [];
+  for await (const item of client.pages<unknown>(listDomains(), 'listing the domains')) {
+    const d = parseDomain(item);
+    if (d && d.isVerified && d.authenticationType.toLowerCase() === 'federated' && (!wanted || wanted.has(d.id))) federated.push(d.id);
+  }
+  return Promise.all(
+    federated.map(async (id) => {
+      const f = parseFederation(await client.get(listFederationConfiguration(id), `reading the federation configuration of ${id}`));
+      return { id, federationId: f?.id ?? null, federatedIdpMfaBehavior: f?.federatedIdpMfaBehavior ?? null };
+    }),
+  );
+}
+
+/** Records on each user which of the groups read hold them (none: an empty list, so that "read" shows). */
+export function setMembership(users: Iterable<TenantUser>, memberOf: ReadonlyMap<string, string[]>): void {
+  for (const u of users) u.memberOf = [...(memberOf.get(u.id) ?? [])];
+}

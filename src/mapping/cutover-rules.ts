@@ -1,0 +1,435 @@
+import type * as Graph from '@microsoft/microsoft-graph-types-beta';
+import { federationState, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
+import type { TenantCutover, TenantGroup, TenantUser } from '../model/tenant.js';
+import type { Finding } from './finding.js';
+import { findConfig, type PolicyChange, type PolicyTarget } from './policy-rules.js';
+import type { RuleId } from './rules.js';
+import { hasCloudMethod, isPhoneOnly, type UserMapping } from './user-mapping.js';
+
+/**
+ * The cutover, pure: which users staged rollout switches to Entra MFA (and into which group), the
+ * rollout policy and group attachments it needs, the federation's final step, the SMS/voice retirement
+ * per user, and the campaign group. Staged rollout's limits (entra-docs staged rollout and MFA Server
+ * Migration Utility docs) are checked here, so that apply never discovers them.
+ */
+
+/** The day Microsoft-provided SMS and voice retire (entra-docs concept-sms-voice-retirement). */
+export const SMS_VOICE_RETIREMENT = '2027-02-01';
+/** The same for Global Administrators and external users. */
+export const SMS_VOICE_RETIREMENT_LATE = '2027-07-01';
+
+export const ROLLOUT_POLICY_TARGET = 'featureRolloutPolicies/multiFactorAuthentication';
+export const ROLLOUT_POLICY_NAME = 'MFA Server migration';
+const REJECT = 'rejectMfaByFederatedIdp';
+const CAMPAIGN = 'registrationEnforcement/authenticationMethodsRegistrationCampaign';
+
+export interface CutoverOptions {
+  /** --rollout-group, in fill order. */
+  rolloutGroups: readonly PolicyTarget[];
+  federatedMfa: 'reject' | null;
+  forceFederation: boolean;
+  campaignGroup: PolicyTarget | null;
+  /** The --group migration scope, if any. */
+  scopeGroup?: PolicyTarget;
+}
+
+/** One tenant-level cutover change: the rollout policy, a group attached to it, a domain's federation. */
+export interface CutoverChange {
+  /** `featureRolloutPolicies/multiFactorAuthentication`, `.../appliesTo/<groupId>`, `domains/<domain>/federationConfiguration`. */
+  target: string;
+  action: 'create' | 'update';
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown>;
+  rule: RuleId;
+  because: string;
+  /** Federation: how many of the domain's users this plan switches; apply changes it once all of them are. */
+  switches?: number;
+}
+
+/** A user's membership decision for one group. */
+export interface GroupDecision {
+  group: PolicyTarget;
+  /** `add`: the plan adds the user; `member`: already there. */
+  action: 'add' | 'member';
+  rule: RuleId;
+  because: string;
+}
+
+export interface UserCutover {
+  rollout?: GroupDecision;
+  campaign?: GroupDecision;
+}
+
+export interface RolloutGroupFill {
+  id: string;
+  displayName: string;
+  attached: boolean;
+  members_before: number;
+  added: number;
+}
+
+export interface FederationSummary {
+  domain: string;
+  federatedIdpMfaBehavior: string | null;
+  planned: boolean;
+  users: number;
+  unswitched: number;
+}
+
+export type PasskeyAllowance = 'all' | 'some' | 'none' | 'unknown';
+
+/** What the plan JSON says of the cutover as a whole. */
+export interface CutoverSummary {
+  rollout_groups: RolloutGroupFill[];
+  switched: { already: number; by_plan: number; not_switched: number };
+  federation: FederationSummary[];
+  campaign_group: { id: string; displayName: string; added: number } | null;
+  passkeys: { state: string | null; include_targets: string[]; allowed_for_phone_only: PasskeyAllowance };
+}
+
+/**
+ * What the cutover reads of a user's mapping: little, so that every user's can be kept while a
+ * large saved plan is checked a chunk of users at a time.
+ */
+export type CutoverUser = Pick<UserMapping, 'user' | 'skipped' | 'methodsAfter'> & { tenantUser?: Pick<TenantUser, 'id' | 'userPrincipalName' | 'memberOf' | 'userType'> | undefined };
+
+/** A mapping as the cutover keeps it. */
+export function cutoverUser(m: CutoverUser): CutoverUser {
+  const t = m.tenantUser;
+  return {
+    user: m.user,
+    ...(m.skipped ? { skipped: m.skipped } : {}),
+    ...(m.methodsAfter ? { methodsAfter: m.methodsAfter } : {}),
+    tenantUser: t ? { id: t.id, userPrincipalName: t.userPrincipalName, ...(t.memberOf ? { memberOf: t.memberOf } : {}), ...(t.userType !== undefined ? { userType: t.userType } : {}) } : undefined,
+  };
+}
+
+export interface CutoverInput {
+  /** Every in-scope user's mapping, in the plan's order. */
+  mappings: readonly CutoverUser[];
+  cutover: TenantCutover | undefined;
+  policy: Graph.AuthenticationMethodsPolicy;
+  /** The authentication methods policy changes of the plan (the campaign group joins the campaign's). */
+  policyChanges: readonly PolicyChange[];
+  options: CutoverOptions;
+  limits?: StagedRolloutLimits;
+}
+
+export interface CutoverMapping {
+  changes: CutoverChange[];
+  /** By lower-cased export username. */
+  users: Map<string, UserCutover>;
+  policyChanges: PolicyChange[];
+  findings: Finding[];
+  /** Why the plan cannot be made as asked (it exits 1 naming them). */
+  refusals: string[];
+  summary: CutoverSummary;
+  phoneOnly: number;
+}
+
+const domainOf = (upn: string) => upn.slice(upn.lastIndexOf('@') + 1).toLowerCase();
+
+/** The cutover of the plan's users. Pure: the same input gives the same output. */
+export function mapCutover(input: CutoverInput): CutoverMapping {
+  const out: CutoverMapping = {
+    changes: [],
+    users: new Map(),
+    policyChanges: [...input.policyChanges],
+    findings: [],
+    refusals: [],
+    summary: { rollout_groups: [], switched: { already: 0, by_plan: 0, not_switched: 0 }, federation: [], campaign_group: null, passkeys: { state: null, include_targets: [], allowed_for_phone_only: 'unknown' } },
+    phoneOnly: 0,
+  };
+  const decide = (m: CutoverUser) => {
+    const key = m.user.toLowerCase();
+    let d = out.users.get(key);
+    if (!d) out.users.set(key, (d = {}));
+    return d;
+  };
+  const active = input.mappings.filter((m) => m.tenantUser && !m.skipped && m.methodsAfter);
+  const phoneOnly = active.filter((m) => isPhoneOnly(m.methodsAfter!));
+  out.phoneOnly = phoneOnly.length;
+
+  const switched = planRollout(input, active, out, decide);
+  if (input.options.campaignGroup) planCampaign(input, phoneOnly, out, decide);
+  const passkeys = passkeyAllowance(input, phoneOnly);
+  out.summary.passkeys = passkeys.summary;
+  for (const m of phoneOnly) out.findings.push(phoneOnlyFinding(m, passkeys.of(m), input.options.campaignGroup));
+  if (phoneOnly.length > 0) out.findings.push(passkeys.finding(phoneOnly.length));
+  if (input.options.federatedMfa === 'reject') planFederation(input, active, switched, out);
+  return out;
+}
+
+/** The staged rollout: the policy, the groups, each user's group. Returns who is switched once the plan is applied. */
+function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: CutoverMapping, decide: (m: CutoverUser) => UserCutover): (m: CutoverUser) => boolean {
+  const limits = input.limits ?? STAGED_ROLLOUT_LIMITS;
+  const named = input.options.rolloutGroups;
+  const policy = input.cutover?.rolloutPolicy ?? null;
+  const groupById = new Map((input.cutover?.groups ?? []).map((g) => [g.id, g]));
+  const attached = new Set(policy?.appliesTo ?? []);
+  const memberOf = (u: Pick<TenantUser, 'memberOf'>) => new Set(u.memberOf ?? []);
+  // Without --rollout-group the plan only needs to know who is switched already (for the federation).
+  if (named.length === 0) {
+    if (policy?.isAppliedToOrganization && policy.isEnabled) return () => true;
+    return (m) => policy?.isEnabled === true && [...memberOf(m.tenantUser!)].some((g) => attached.has(g));
+  }
+
+  const refuse = (why: string) => out.refusals.push(why);
+  if (named.length > limits.groupsPerFeature) refuse(`--rollout-group is given ${named.length} times: staged rollout takes at most ${limits.groupsPerFeature} groups per feature`);
+  if (policy?.isAppliedToOrganization) {
+    refuse(`the staged rollout policy "${policy.displayName}" for multiFactorAuthentication applies to the whole organisation: every user is switched already, and groups do not apply (drop --rollout-group, or turn that off in the portal first)`);
+  }
+  const groups: TenantGroup[] = [];
+  for (const ref of named) {
+    const g = groupById.get(ref.id);
+    if (!g) {
+      refuse(`--rollout-group "${ref.displayName}" (${ref.id}) could not be read`);
+      continue;
+    }
+    const why = unusableGroup(g, limits);
+    if (why) refuse(`--rollout-group "${g.displayName}": ${why}`);
+    if (!attached.has(g.id) && g.users > limits.membersAtFirstAdd) {
+      refuse(`--rollout-group "${g.displayName}" has ${g.users} members: staged rollout takes a group only while it has at most ${limits.membersAtFirstAdd} (it may grow after), so name an emptier group, or one attached to the policy already`);
+    }
+    groups.push(g);
+  }
+  const newGroups = groups.filter((g) => !attached.has(g.id));
+  if (attached.size + newGroups.length > limits.groupsPerFeature) {
+    refuse(`the staged rollout policy applies to ${attached.size} group(s) already; adding ${newGroups.length} more passes the ${limits.groupsPerFeature} groups staged rollout takes per feature`);
+  }
+  if (input.options.scopeGroup && named.some((g) => g.id === input.options.scopeGroup!.id)) {
+    out.findings.push({
+      severity: 'warning',
+      code: 'rollout-group-is-scope',
+      rule: 'CUTOVER-STAGED-ROLLOUT',
+      message: `"${input.options.scopeGroup.displayName}" is both the migration scope (--group) and a rollout group: Microsoft advises separate groups, so that adding a user to the scope does not switch them before their methods are there`,
+    });
+  }
+
+  // The policy: there and enabled, never for the whole organisation.
+  if (!policy) {
+    out.changes.push({
+      target: ROLLOUT_POLICY_TARGET,
+      action: 'create',
+      before: null,
+      after: { displayName: ROLLOUT_POLICY_NAME, feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false },
+      rule: 'CUTOVER-STAGED-ROLLOUT',
+      because: 'the tenant has no staged rollout policy for multiFactorAuthentication: created for the named groups only',
+    });
+  } else if (!policy.isEnabled) {
+    const others = policy.appliesTo.filter((id) => !named.some((g) => g.id === id)).length;
+    out.changes.push({
+      target: ROLLOUT_POLICY_TARGET,
+      action: 'update',
+      before: rolloutPolicyState(policy),
+      after: { ...rolloutPolicyState(policy)!, isEnabled: true },
+      rule: 'CUTOVER-STAGED-ROLLOUT',
+      because: `the staged rollout policy "${policy.displayName}" is disabled${others > 0 ? `; enabling it switches the members of its ${others} other group(s) too` : ''}`,
+    });
+  }
+  for (const g of newGroups) {
+    out.changes.push({
+      target: `${ROLLOUT_POLICY_TARGET}/appliesTo/${g.id}`,
+      action: 'create',
+      before: null,
+      after: { groupId: g.id, displayName: g.displayName, policyId: policy?.id ?? null },
+      rule: 'CUTOVER-STAGED-ROLLOUT',
+      because: `"${g.displayName}" has ${g.users} member(s): it is added to staged rollout now (at most ${limits.membersAtFirstAdd} when first added), its users after`,
+    });
+  }
+
+  // Users, in the plan's order, into the first group with room.
+  const fill = new Map(groups.map((g) => [g.id, g.users]));
+  const rolloutIds = new Set([...attached, ...groups.map((g) => g.id)]);
+  const nameOf = (id: string) => groupById.get(id)?.displayName ?? id;
+  const isSwitched = new Set<string>();
+  let overflow = 0;
+  for (const m of active) {
+    const u = m.tenantUser!;
+    const holding = [...memberOf(u)].find((id) => rolloutIds.has(id));
+    if (holding) {
+      decide(m).rollout = { group: { id: holding, displayName: nameOf(holding) }, action: 'member', rule: 'CUTOVER-SWITCH-USER', because: `already a member of "${nameOf(holding)}" (staged rollout)` };
+      isSwitched.add(u.id);
+      out.summary.switched.already++;
+      continue;
+    }
+    if (!hasCloudMethod(m.methodsAfter!)) {
+      out.summary.switched.not_switched++;
+      out.findings.push({
+        severity: 'warning',
+        code: 'not-switched',
+        user: m.user,
+        rule: 'CUTOVER-SWITCH-USER',
+        message: 'no cloud MFA method once the plan is applied: not added to a rollout group (the user stays on MFA Server; migrate a method first)',
+      });
+      continue;
+    }
+    const g = groups.find((x) => fill.get(x.id)! < limits.membersPerGroup);
+    if (!g) {
+      overflow++;
+      continue;
+    }
+    fill.set(g.id, fill.get(g.id)! + 1);
+    decide(m).rollout = {
+      group: { id: g.id, displayName: g.displayName },
+      action: 'add',
+      rule: 'CUTOVER-SWITCH-USER',
+      because: `switched to Entra MFA by staged rollout once every other change of the user succeeded ("${g.displayName}", member ${fill.get(g.id)} of at most ${limits.membersPerGroup})`,
+    };
+    isSwitched.add(u.id);
+    out.summary.switched.by_plan++;
+  }
+  if (overflow > 0) {
+    const room = groups.reduce((n, g) => n + Math.max(0, limits.membersPerGroup - g.users), 0);
+    refuse(`the rollout groups have room for ${room} more user(s) (${limits.membersPerGroup} a group) and this plan switches ${room + overflow}: add another --rollout-group`);
+  }
+  out.summary.rollout_groups = groups.map((g) => ({ id: g.id, displayName: g.displayName, attached: attached.has(g.id), members_before: g.users, added: fill.get(g.id)! - g.users }));
+  return (m) => isSwitched.has(m.tenantUser!.id);
+}
+
+/** The final step: the federated IdP's MFA rejected, per verified federated domain of the plan's users. */
+function planFederation(input: CutoverInput, active: readonly CutoverUser[], switched: (m: CutoverUser) => boolean, out: CutoverMapping): void {
+  const enabled = input.mappings.filter((m) => m.tenantUser && m.skipped?.code !== 'user-disabled');
+  const activeSet = new Set(active);
+  for (const d of input.cutover?.federatedDomains ?? []) {
+    const users = enabled.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
+    const summary: FederationSummary = { domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, planned: false, users: users.length, unswitched: 0 };
+    out.summary.federation.push(summary);
+    if (users.length === 0) {
+      out.findings.push({ severity: 'info', code: 'federation-not-in-scope', rule: 'CUTOVER-FEDERATION', message: `${d.id} is federated but holds no user of this plan: its federation is left as it is` });
+      continue;
+    }
+    if (d.federatedIdpMfaBehavior === REJECT) continue;
+    if (!d.federationId) {
+      out.refusals.push(`--federated-mfa reject: ${d.id} is federated but Graph shows no federation configuration for it`);
+      continue;
+    }
+    const unswitched = users.filter((m) => !activeSet.has(m) || !switched(m)).map((m) => m.user);
+    summary.unswitched = unswitched.length;
+    const list = `${unswitched.slice(0, 20).join(', ')}${unswitched.length > 20 ? ` and ${unswitched.length - 20} more` : ''}`;
+    if (unswitched.length > 0 && !input.options.forceFederation) {
+      out.refusals.push(
+        `--federated-mfa reject: ${unswitched.length} user(s) of ${d.id} in scope are neither switched already nor switched by this plan: ${list}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; switch them first (or --force-federation)`,
+      );
+      continue;
+    }
+    summary.planned = true;
+    const switches = active.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id && out.users.get(m.user.toLowerCase())?.rollout?.action === 'add').length;
+    out.changes.push({
+      target: `domains/${d.id}/federationConfiguration`,
+      action: 'update',
+      before: federationState(d),
+      after: { id: d.federationId, federatedIdpMfaBehavior: REJECT },
+      rule: 'CUTOVER-FEDERATION',
+      because: `the final step for ${d.id}: Entra does the MFA of every user of the domain${switches > 0 ? `, once the ${switches} switch(es) of this plan succeeded` : ''}`,
+      switches,
+    });
+    out.findings.push({
+      severity: 'warning',
+      code: 'federation-reject',
+      rule: 'CUTOVER-FEDERATION',
+      message: `${d.id}: rejectMfaByFederatedIdp can take up to 24 hours to apply and affects every user of the domain, not only this plan's; apply sets it last, once every switch of the domain succeeded`,
+    });
+    if (unswitched.length > 0) {
+      out.findings.push({
+        severity: 'warning',
+        code: 'federation-forced',
+        rule: 'CUTOVER-FEDERATION',
+        message: `${d.id}: --force-federation: ${unswitched.length} user(s) of the domain are not switched and will meet Entra MFA when it applies: ${list}`,
+      });
+    }
+  }
+}
+
+/** Phone-only users into the campaign group, which the Authenticator registration campaign targets. */
+function planCampaign(input: CutoverInput, phoneOnly: readonly CutoverUser[], out: CutoverMapping, decide: (m: CutoverUser) => UserCutover): void {
+  const ref = input.options.campaignGroup!;
+  const g = input.cutover?.groups.find((x) => x.id === ref.id);
+  if (!g) {
+    out.refusals.push(`--campaign-group "${ref.displayName}" (${ref.id}) could not be read`);
+    return;
+  }
+  if (g.dynamic) {
+    out.refusals.push(`--campaign-group "${g.displayName}" is a dynamic group: its members come from its rule and cannot be added (use an assigned group)`);
+    return;
+  }
+  let added = 0;
+  for (const m of phoneOnly) {
+    const member = (m.tenantUser!.memberOf ?? []).includes(g.id);
+    if (!member) added++;
+    decide(m).campaign = {
+      group: { id: g.id, displayName: g.displayName },
+      action: member ? 'member' : 'add',
+      rule: 'CUTOVER-CAMPAIGN',
+      because: member ? `already a member of "${g.displayName}"` : `SMS and voice only: the Authenticator registration campaign targets "${g.displayName}"`,
+    };
+  }
+  out.summary.campaign_group = { id: g.id, displayName: g.displayName, added };
+
+  // The campaign on, targeting the group: merged into the plan's own campaign changes (one change per property).
+  const campaign = input.policy.registrationEnforcement?.authenticationMethodsRegistrationCampaign;
+  const planned = (property: string) => out.policyChanges.find((c) => c.target === CAMPAIGN && c.property === property);
+  const setting = `--campaign-group "${g.displayName}"`;
+  const stateChange = planned('state');
+  const enabledBefore = campaign?.state === 'enabled';
+  if (!enabledBefore && !stateChange) {
+    out.policyChanges.push({ target: CAMPAIGN, property: 'state', before: campaign?.state ?? null, after: 'enabled', rule: 'CUTOVER-CAMPAIGN', because: `phone-only users are asked to register Microsoft Authenticator`, setting });
+  }
+  const target = { id: g.id, targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' };
+  const before = (campaign?.includeTargets ?? []) as { id?: string }[];
+  const targetsChange = planned('includeTargets');
+  // The targets once the plan's own changes are applied: a campaign this plan turns on (for the
+  // campaign group alone) drops the default all_users, which would prompt everyone.
+  const effective = (targetsChange?.after as { id?: string }[] | undefined) ?? (enabledBefore || stateChange ? before : []);
+  if (effective.some((t) => t.id === g.id || (t.id === 'all_users' && (enabledBefore || stateChange)))) return;
+  if (targetsChange) {
+    out.policyChanges[out.policyChanges.indexOf(targetsChange)] = { ...targetsChange, after: [...effective, target], because: `${targetsChange.because}; and "${g.displayName}" (${setting})` };
+  } else {
+    out.policyChanges.push({ target: CAMPAIGN, property: 'includeTargets', before, after: [...effective, target], rule: 'CUTOVER-CAMPAIGN', because: `target "${g.displayName}"`, setting });
+  }
+}
+
+/** Whether the tenant's FIDO2 (passkey) configuration lets the phone-only users register a passkey. */
+function passkeyAllowance(input: CutoverInput, phoneOnly: readonly CutoverUser[]) {
+  const fido2 = findConfig(input.policy, 'Fido2') as (Record<string, unknown> & { state?: string | null }) | undefined;
+  const ids = (list: unknown) => ((list as { id?: string }[] | null | undefined) ?? []).map((t) => String(t.id));
+  const include = ids(fido2?.includeTargets);
+  const exclude = ids(fido2?.excludeTargets);
+  const on = fido2?.state === 'enabled';
+  const campaign = input.options.campaignGroup?.id;
+  const of = (m: CutoverUser): PasskeyAllowance => {
+    if (!on) return 'none';
+    const known = new Set([...(m.tenantUser!.memberOf ?? []), ...(campaign ? [campaign] : [])]);
+    const read = new Set([...(input.cutover?.groups ?? []).map((g) => g.id), ...(campaign ? [campaign] : [])]);
+    if (exclude.some((id) => known.has(id))) return 'none';
+    if (exclude.some((id) => !read.has(id))) return 'unknown';
+    if (include.includes('all_users') || include.some((id) => known.has(id))) return 'all';
+    return include.some((id) => !read.has(id)) ? 'unknown' : 'none';
+  };
+  const each = phoneOnly.map(of);
+  const overall: PasskeyAllowance = each.length === 0 || !on ? (on ? 'all' : 'none') : each.every((a) => a === 'all') ? 'all' : each.every((a) => a === 'none') ? 'none' : each.includes('unknown') ? 'unknown' : 'some';
+  const targets = include.join(', ') || 'no one';
+  return {
+    of,
+    summary: { state: fido2?.state ?? null, include_targets: include, allowed_for_phone_only: overall },
+    finding: (n: number): Finding =>
+      !on
+        ? { severity: 'warning', code: 'passkeys-disabled', rule: 'CUTOVER-PHONE-DEADLINE', message: `passkeys (FIDO2) are disabled in the authentication methods policy: the ${n} user(s) left with SMS and voice only cannot register the passkey the retirement's prompt asks for; enable FIDO2 for them, or have them register Microsoft Authenticator` }
+        : overall === 'all'
+          ? { severity: 'info', code: 'passkeys-allowed', rule: 'CUTOVER-PHONE-DEADLINE', message: `passkeys (FIDO2) are enabled (targets: ${targets}) for all ${n} user(s) left with SMS and voice only` }
+          : { severity: 'warning', code: 'passkeys-limited', rule: 'CUTOVER-PHONE-DEADLINE', message: `passkeys (FIDO2) are enabled for ${targets}${exclude.length ? ` (excluded: ${exclude.join(', ')})` : ''} only: not every one of the ${n} user(s) left with SMS and voice only can register one (${overall === 'none' ? 'none of them' : overall === 'some' ? 'some of them' : 'membership not read'})` },
+  };
+}
+
+function phoneOnlyFinding(m: CutoverUser, passkeys: PasskeyAllowance, campaign: PolicyTarget | null): Finding {
+  const external = m.tenantUser!.userType === 'Guest';
+  const day = external ? `${SMS_VOICE_RETIREMENT_LATE} (external user)` : `${SMS_VOICE_RETIREMENT} (${SMS_VOICE_RETIREMENT_LATE} if a Global Administrator)`;
+  const allowed = { all: 'passkeys allowed', some: 'passkeys allowed', none: 'passkeys not allowed by the policy', unknown: 'passkeys allowed for some groups' }[passkeys];
+  return {
+    severity: 'warning',
+    code: 'phone-only-after-retirement',
+    user: m.user,
+    rule: 'CUTOVER-PHONE-DEADLINE',
+    message: `SMS/voice only: from ${day} a blocking passkey registration prompt stops their sign-in (${allowed}); ${campaign ? `in the campaign group "${campaign.displayName}"` : 'have them register Authenticator or a passkey'}`,
+  };
+}

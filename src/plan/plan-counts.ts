@@ -1,0 +1,55 @@
+import type { Plan } from './plan-model.js';
+
+/** The plan's counts, by the one rule terminal, JSON and report share (docs/plan-format.md, "Counting"). */
+export interface PlanCounts {
+  /** Terraform's totals: user changes by action, plus one `update` per policy target that changes, plus the cutover changes by action. */
+  totals: { create: number; update: number; delete: number; no_op: number };
+  userChanges: { create: number; update: number; delete: number; no_op: number; total: number };
+  policy: { targets: number; changes: number };
+  /** Staged rollout and federation changes (1.3), by action. */
+  cutover: { create: number; update: number; total: number };
+  /** Users left with SMS and voice only (their phone-only-after-retirement findings). */
+  phoneOnly: number;
+  users: { inScope: number; changes: number; unchanged: number; notInTenant: number; disabled: number; noUsableMethod: number };
+  findings: { error: number; warning: number; info: number };
+}
+
+/** Counted from the plan's arrays (so a plan saved before 2.1, whose summary has fewer counts, counts the same way). */
+export function planCounts(plan: Plan): PlanCounts {
+  const action = (a: string) => plan.user_changes.filter((c) => c.action === a).length;
+  const status = (s: string) => plan.users.filter((u) => u.status === s).length;
+  const userChanges = { create: action('create'), update: action('update'), delete: action('delete'), no_op: action('no-op'), total: plan.user_changes.length };
+  const policy = { targets: new Set(plan.policy_changes.map((c) => c.target)).size, changes: plan.policy_changes.length };
+  const cutoverChanges = plan.cutover_changes ?? [];
+  const cutover = { create: cutoverChanges.filter((c) => c.action === 'create').length, update: cutoverChanges.filter((c) => c.action === 'update').length, total: cutoverChanges.length };
+  const sev = (s: string) => plan.findings.filter((f) => f.severity === s).length;
+  return {
+    totals: { create: userChanges.create + cutover.create, update: userChanges.update + policy.targets + cutover.update, delete: userChanges.delete, no_op: userChanges.no_op },
+    userChanges,
+    policy,
+    cutover,
+    phoneOnly: plan.findings.filter((f) => f.code === 'phone-only-after-retirement').length,
+    users: {
+      inScope: plan.users.length,
+      changes: status('changes'),
+      unchanged: status('unchanged'),
+      notInTenant: status('not-in-tenant'),
+      disabled: status('disabled'),
+      noUsableMethod: plan.users.filter((u) => u.methods_after?.length === 0).length,
+    },
+    findings: { error: sev('error'), warning: sev('warning'), info: sev('info') },
+  };
+}
+
+/** The counts in words, one line each: the first is Terraform's, the others say what it is made of. */
+export function countLines(c: PlanCounts): { plan: string; userChanges: string; policy: string; cutover?: string; users: string; findings: string } {
+  const u = c.users;
+  return {
+    plan: `Plan: ${c.totals.create} to add, ${c.totals.update} to change, ${c.totals.delete} to destroy, ${c.totals.no_op} unchanged.`,
+    userChanges: `${c.userChanges.total} user method changes: ${c.userChanges.create} to add, ${c.userChanges.update} to change, ${c.userChanges.delete} to destroy, ${c.userChanges.no_op} unchanged`,
+    policy: `${c.policy.targets} policy setting(s) to change (${c.policy.changes} propert${c.policy.changes === 1 ? 'y' : 'ies'}), counted apart from user changes`,
+    ...(c.cutover.total > 0 ? { cutover: `${c.cutover.total} cutover change(s) (staged rollout, federation): ${c.cutover.create} to add, ${c.cutover.update} to change, counted apart from user changes` } : {}),
+    users: `${u.inScope} user(s) in scope: ${u.changes} with changes, ${u.unchanged} already match, ${u.notInTenant} not in the tenant, ${u.disabled} disabled; ${u.noUsableMethod} left with no usable method`,
+    findings: `${c.findings.error} error(s), ${c.findings.warning} warning(s), ${c.findings.info} info`,
+  };
+}

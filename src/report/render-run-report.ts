@@ -1,0 +1,139 @@
+import { isLoopbackGraph } from '../plan/render-report.js';
+import { escHtml, escMarkdown } from './escape.js';
+import { anchorIds, controls, filterSelect, htmlPage } from './html-page.js';
+import type { RunReport, RunReportOperation, RunReportUser, RunUserOutcome } from './run-report.js';
+
+/**
+ * The run report (`report RUN_ID`), HTML or Markdown with the same sections: the run (tenant, Graph,
+ * who, plan hash, the journal's verification and final hash, its rollback), the counts, every
+ * failed operation with Graph's error and request id, the policy step, and every user of the plan
+ * once with each operation's outcome, time and request id. Deterministic: the same journal renders
+ * to the same bytes.
+ */
+
+const OUTCOME_LABEL: Record<RunUserOutcome, string> = {
+  done: 'done',
+  partial: 'partly done',
+  failed: 'failed',
+  skipped: 'skipped',
+  'not-started': 'not started',
+  unchanged: 'nothing to do (already matched)',
+  'not-in-tenant': 'not in the tenant (skipped by the plan)',
+  disabled: 'disabled in MFA Server (skipped by the plan)',
+  'not-selected': 'not selected for this run',
+};
+
+const OP_HEAD = ['Operation', 'State', 'Time', 'Request id', 'Error'];
+const FAILED_HEAD = ['User', 'Operation', 'State', 'Time', 'Request id', 'Error'];
+
+interface RunData {
+  title: string;
+  header: [string, string][];
+  counts: string[];
+  failed: string[][];
+  policy: string[][];
+  shared: string[][];
+  users: { u: RunReportUser; anchor: string; rows: string[][] }[];
+}
+
+const opRow = (o: RunReportOperation) => [o.target, o.state, o.at ?? '', o.request_id ?? '', o.error ?? ''];
+
+function runData(r: RunReport): RunData {
+  const run = r.run;
+  const c = run.counts;
+  const who = run.identity ? (run.identity.upn ?? (run.identity.appId ? `application ${run.identity.appId}` : 'not named by the token (the emulator)')) : 'not recorded';
+  const journal =
+    r.journal.state === 'verified'
+      ? `verified: ${r.journal.lines} lines chained from the plan hash; final hash ${r.journal.final_hash}`
+      : r.journal.state === 'unverifiable'
+        ? `unverifiable: ${r.journal.problem}`
+        : `EDITED: ${r.journal.problem}`;
+  const header: [string, string][] = [
+    ['Run', `${run.id} (${run.kind})`],
+    ['State', run.state],
+    ['Tenant', run.tenant ? `${run.tenant.displayName} (${run.tenant.id})` : 'not recorded'],
+    ['Graph', run.graph ? `${run.graph}${isLoopbackGraph(run.graph) ? ' (emulator / rehearsal)' : ''}` : 'not recorded'],
+    ['Signed in as', who],
+    ['Started', run.started],
+    ['Finished', run.finished ?? 'not finished'],
+    ['Plan SHA-256', run.plan_hash],
+    ['Journal', journal],
+    ...(r.rollback.of ? [['Rollback of', r.rollback.of] as [string, string]] : []),
+    ['Rolled back by', r.rollback.by.length > 0 ? r.rollback.by.map((b) => `${b.id} (${b.state}${b.finished ? `, ${b.finished}` : ''})`).join('; ') : 'none'],
+  ];
+  const tally = (k: RunUserOutcome) => r.users.filter((u) => u.outcome === k).length;
+  const counts = [
+    `${run.total_operations} operation(s): ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
+    `${r.users.length} user(s): ${(Object.keys(OUTCOME_LABEL) as RunUserOutcome[])
+      .map((k) => [k, tally(k)] as const)
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${n} ${OUTCOME_LABEL[k]}`)
+      .join(', ')}`,
+  ];
+  const anchors = anchorIds(r.users.map((u) => u.user), 'user');
+  const failed = [
+    ...r.policy.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => ['policy', ...opRow(o)]),
+    ...r.shared.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => ['shared', ...opRow(o)]),
+    ...r.users.flatMap((u) => u.operations.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => [u.user, ...opRow(o)])),
+  ];
+  return {
+    title: `MFA migration ${run.kind} run report: ${run.id}`,
+    header,
+    counts,
+    failed,
+    policy: r.policy.map(opRow),
+    shared: r.shared.map(opRow),
+    users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow) })),
+  };
+}
+
+export function renderRunReportMarkdown(r: RunReport): string {
+  const d = runData(r);
+  const md = escMarkdown;
+  const table = (head: string[], rows: string[][]) => (rows.length === 0 ? ['None.', ''] : [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(md).join(' | ')} |`), '']);
+  const out = [`# ${md(d.title)}`, '', '## Run', '', '| | |', '|---|---|', ...d.header.map(([k, v]) => `| ${k} | ${md(v)} |`), ''];
+  out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '');
+  out.push(`## Failed and skipped operations (${d.failed.length})`, '', ...table(FAILED_HEAD, d.failed));
+  out.push(`## Policy (${d.policy.length})`, '', ...table(OP_HEAD, d.policy));
+  out.push(`## Shared operations (${d.shared.length})`, '', 'Operations of no one user: bulk token creates.', '', ...table(OP_HEAD, d.shared));
+  out.push(`## Users (${d.users.length})`, '');
+  for (const v of d.users) {
+    out.push(`### <a id="${v.anchor}"></a>${md(v.u.user)}: ${md(OUTCOME_LABEL[v.u.outcome])}`, '');
+    if (v.rows.length > 0) out.push(...table(OP_HEAD, v.rows));
+  }
+  return out.join('\n');
+}
+
+export function renderRunReportHtml(r: RunReport): string {
+  const d = runData(r);
+  const e = escHtml;
+  const cell = (head: string, v: string) => (head === 'State' ? `<td class="${e(v)}">${e(v)}</td>` : head === 'Operation' || head === 'Request id' || head === 'Time' ? `<td class="mono">${e(v)}</td>` : `<td>${e(v)}</td>`);
+  const table = (head: string[], rows: string[][]) =>
+    rows.length === 0
+      ? '<p class="none">None.</p>'
+      : `<table><thead><tr>${head.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.map((row) => `<tr>${row.map((v, i) => cell(head[i]!, v)).join('')}</tr>`).join('\n')}\n</tbody></table>`;
+  const body = [`<h1>${e(d.title)}</h1>`, '<h2 id="run">Run</h2>'];
+  body.push(`<table class="kv"><tbody>${d.header.map(([k, v]) => `<tr><th>${e(k)}</th><td class="mono">${e(v)}</td></tr>`).join('')}</tbody></table>`);
+  body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`);
+  body.push(`<h2 id="failed">Failed and skipped operations (${d.failed.length})</h2>`, table(FAILED_HEAD, d.failed));
+  body.push(`<h2 id="policy">Policy (${d.policy.length})</h2>`, table(OP_HEAD, d.policy));
+  body.push(`<h2 id="shared">Shared operations (${d.shared.length})</h2>`, '<p class="intro">Operations of no one user: bulk token creates.</p>', table(OP_HEAD, d.shared));
+  body.push(`<h2 id="users">Users (${d.users.length})</h2>`);
+  const outcomes = (Object.keys(OUTCOME_LABEL) as RunUserOutcome[]).filter((k) => d.users.some((v) => v.u.outcome === k)).map((k) => [k, OUTCOME_LABEL[k]] as const);
+  body.push(controls([filterSelect('outcome', 'Outcome', outcomes), filterSelect('states', 'Operation state', ['done', 'failed', 'skipped', 'started', 'pending'].map((s) => [s, s] as const))]));
+  for (const v of d.users) {
+    const data = `data-user="${e(v.u.user.toLowerCase())}" data-outcome="${v.u.outcome}" data-states="${[...new Set(v.u.operations.map((o) => o.state))].join(' ')}"`;
+    const title = `${e(v.u.user)}<span class="badge ${v.u.outcome}">${e(OUTCOME_LABEL[v.u.outcome])}</span>`;
+    if (v.rows.length === 0) body.push(`<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary><p class="none">No operation.</p></details>`);
+    else body.push(`<section class="entry${v.u.outcome === 'failed' || v.u.outcome === 'partial' ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${table(OP_HEAD, v.rows)}</section>`);
+  }
+  return htmlPage(d.title, body.join('\n'));
+}
+
+/** The run report for the terminal: the header, the counts and the failures. */
+export function renderRunReportText(r: RunReport): string {
+  const d = runData(r);
+  const lines = [d.title, ...d.header.map(([k, v]) => `  ${k}: ${v}`), ...d.counts.map((c) => `  ${c}`)];
+  if (d.failed.length > 0) lines.push('Failed and skipped operations:', ...d.failed.map(([user, op, state, at, id, err]) => `  ${user} ${op}: ${state} at ${at}${id ? ` (request-id ${id})` : ''}: ${err}`));
+  return `${lines.join('\n')}\n`;
+}

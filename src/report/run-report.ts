@@ -1,0 +1,148 @@
+import type { JournalCheck, OpState, RunHeader, RunSummary, RunView } from '../apply/journal.js';
+import type { UserStatus } from '../plan/plan-file.js';
+
+/** The version of `report RUN_ID --format json`. */
+export const RUN_REPORT_FORMAT_VERSION = '1.0';
+
+/** One Graph write of the run, as its journal recorded it. */
+export interface RunReportOperation {
+  /** The operation's id in the journal (`<user id>/<resource>[/<step>]`, `policy/<target>`). */
+  op: string;
+  /** The plan resource or policy target, with its step (`hardwareOathMethods/123/activate`). */
+  target: string;
+  /** `pending`: never sent (the run stopped before it, or it is still to be resumed). */
+  state: OpState;
+  /** When the journal last recorded it (null: never journaled). */
+  at: string | null;
+  /** Graph's request id of its answer, when Graph answered. */
+  request_id: string | null;
+  /** Graph's error (or why it was skipped), for operations that did not succeed. */
+  error: string | null;
+}
+
+export type RunUserOutcome = 'done' | 'partial' | 'failed' | 'skipped' | 'not-started' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-selected';
+
+export interface RunReportUser {
+  user: string;
+  user_id: string | null;
+  /** What the plan decided for the user. */
+  plan_status: UserStatus;
+  outcome: RunUserOutcome;
+  operations: RunReportOperation[];
+}
+
+/** `report RUN_ID`: what a run did, per user, with its evidence. */
+export interface RunReport {
+  format_version: string;
+  run: {
+    id: string;
+    kind: RunHeader['kind'];
+    state: RunSummary['state'];
+    started: string;
+    finished: string | null;
+    graph: string | null;
+    tenant: { id: string; displayName: string } | null;
+    identity: { appId: string | null; upn: string | null } | null;
+    /** The plan hash the run applied (for a rollback, the one of the run it undoes). */
+    plan_hash: string;
+    total_operations: number;
+    counts: Record<OpState, number>;
+  };
+  /** `runs verify`'s finding, and the journal's final hash when its chain is whole. */
+  journal: { state: JournalCheck['state']; final_hash: string | null; lines: number | null; problem: string | null };
+  rollback: { of: string | null; by: { id: string; state: RunSummary['state']; finished: string | null }[] };
+  policy: RunReportOperation[];
+  /** Operations of no one user: a wave's bulk token create (`tokens/<hash>`), anything else the journal holds. */
+  shared: RunReportOperation[];
+  users: RunReportUser[];
+}
+
+export interface RunReportInput {
+  view: RunView;
+  summary: RunSummary;
+  check: JournalCheck;
+  /** Rollback runs of this run (from the state folder's listing). */
+  rolledBackBy: RunSummary[];
+  /** The plan's users, in order (for a rollback: the plan of the run it undoes). */
+  roster: readonly { upn: string; userId: string | null; status: UserStatus }[];
+  /** Every operation the run set out to do, when known (an apply: from its plan copy); journaled ones are added. */
+  planned: readonly { id: string; userId?: string }[];
+  /** Users the run selected (lower-case UPNs), when it was narrowed. */
+  selected?: ReadonlySet<string>;
+}
+
+/** Builds the run report from the journal replayed and the plan's roster. Pure. */
+export function buildRunReport(input: RunReportInput): RunReport {
+  const { view, summary, check } = input;
+  const h = view.header;
+  const opView = (id: string): RunReportOperation => {
+    const r = view.ops.get(id);
+    const state: OpState = r?.state ?? 'pending';
+    const unsettled = state === 'started' || state === 'pending';
+    return {
+      op: id,
+      target: id.slice(id.indexOf('/') + 1),
+      state,
+      at: view.times.get(id) ?? null,
+      request_id: r?.requestId ?? null,
+      error: state !== 'done' && !unsettled ? (r?.error ?? null) : null,
+    };
+  };
+  // Every operation once: those planned, in the plan's order, then any other the journal holds.
+  const ids: string[] = [];
+  const seen = new Set<string>();
+  for (const o of [...input.planned.map((p) => p.id), ...view.ops.keys()]) if (!seen.has(o) && (seen.add(o), true)) ids.push(o);
+  const byUser = new Map<string, string[]>();
+  const userIds = new Set(input.roster.flatMap((u) => (u.userId !== null ? [u.userId] : [])));
+  const policy: RunReportOperation[] = [];
+  const shared: RunReportOperation[] = [];
+  for (const id of ids) {
+    const owner = id.slice(0, id.indexOf('/'));
+    if (owner === 'policy') policy.push(opView(id));
+    else if (userIds.has(owner)) byUser.set(owner, [...(byUser.get(owner) ?? []), id]);
+    else shared.push(opView(id));
+  }
+  const users: RunReportUser[] = input.roster
+    .map((u) => {
+      const operations = (u.userId !== null ? (byUser.get(u.userId) ?? []) : []).map(opView);
+      return { user: u.upn, user_id: u.userId, plan_status: u.status, outcome: outcomeOf(u, operations, input.selected), operations };
+    })
+    // A rollback concerns only the users whose changes it undoes.
+    .filter((u) => h.kind === 'apply' || u.operations.length > 0);
+  return {
+    format_version: RUN_REPORT_FORMAT_VERSION,
+    run: {
+      id: h.id,
+      kind: h.kind,
+      state: summary.state,
+      started: h.created,
+      finished: view.end?.at ?? null,
+      graph: h.graph ?? null,
+      tenant: h.tenant ?? null,
+      identity: h.identity ?? null,
+      plan_hash: h.planHash,
+      total_operations: h.totalOps,
+      counts: summary.counts,
+    },
+    journal:
+      check.state === 'verified'
+        ? { state: 'verified', final_hash: check.head, lines: check.lines, problem: null }
+        : { state: check.state, final_hash: null, lines: null, problem: check.state === 'broken' ? `line ${check.line}: ${check.reason}` : check.reason },
+    rollback: { of: h.rollbackOf ?? null, by: input.rolledBackBy.map((r) => ({ id: r.id, state: r.state, finished: r.finished })) },
+    policy,
+    shared,
+    users,
+  };
+}
+
+function outcomeOf(u: RunReportInput['roster'][number], ops: RunReportOperation[], selected: ReadonlySet<string> | undefined): RunUserOutcome {
+  if (ops.length === 0) {
+    if (u.status !== 'changes') return u.status;
+    return selected && !selected.has(u.upn.toLowerCase()) ? 'not-selected' : 'not-started';
+  }
+  const n = (s: OpState) => ops.filter((o) => o.state === s).length;
+  if (n('done') === ops.length) return 'done';
+  if (n('failed') > 0) return n('done') > 0 ? 'partial' : 'failed';
+  if (n('skipped') > 0) return n('done') > 0 ? 'partial' : 'skipped';
+  return n('done') > 0 ? 'partial' : 'not-started';
+}

@@ -1,0 +1,76 @@
+import type { ShimRules } from './rules.js';
+import type { SourceFailures, UserState } from './store-model.js';
+
+/**
+ * The lock-out model (issue 17 item 8; docs/shim.md "Lock-out"). One address must not be able to
+ * lock users out (149 requests from one address locked out all 13 token users), yet guessing from
+ * many addresses must still stop. So failures are counted per user *and per source* (the end user's
+ * address: the caller's own, the `client_ip` an authenticated caller passes, or the RADIUS
+ * Calling-Station-Id), and a user is locked only
+ *  - when the failures reached `maxFails` and came from more than one source, or
+ *  - when one source reached `maxFails` on its own and its caller is not authenticated (no API key):
+ *    nothing vouches for that address, so the user is protected as before.
+ * A single source behind an authenticated caller (a VPN, an application) that reaches `maxFails` is
+ * blocked for that user only: the user keeps signing in from elsewhere (Entra smart lockout's
+ * familiar / unfamiliar split, with the source address as the location). Each source also has a
+ * failure budget across all users (source-budget.ts). An exact replay of an accepted code is no
+ * failure at all (10 parallel replays of a user's valid code used to lock the user).
+ */
+
+/** Sources remembered per user (the newest); with two or more the multi-source rule applies anyway. */
+export const MAX_SOURCES_PER_USER = 16;
+
+/** Who is asking, as far as the lock-out is concerned. */
+export interface Requester {
+  /** The end user's address (or the caller's when it names none). */
+  source: string;
+  /** The caller proved itself (API key, RADIUS shared secret): it vouches for `source`. */
+  authenticated: boolean;
+}
+
+export type LockStatus =
+  /** Nothing stands in the way. */
+  | { kind: 'open' }
+  /** Locked: the user, or this source for this user. */
+  | { kind: 'locked'; scope: 'user' | 'source' }
+  /** A lock (of the user or of this source) has run out: write `next`, then go on. */
+  | { kind: 'expired'; next: UserState };
+
+const expired = (at: number, nowMs: number, rules: ShimRules): boolean => rules.lockoutMinutes > 0 && nowMs - at >= rules.lockoutMinutes * 60_000;
+
+export const CLEARED: Readonly<UserState> = Object.freeze({ fails: 0, lockedAt: null, sources: Object.freeze({}) as SourceFailures });
+
+export function isCleared(state: UserState): boolean {
+  return state.fails === 0 && state.lockedAt === null && Object.keys(state.sources).length === 0;
+}
+
+/** Whether a request from `who` may try a code for a user in `state` at `nowMs`. */
+export function lockStatus(state: UserState, who: Requester, nowMs: number, rules: ShimRules): LockStatus {
+  if (state.lockedAt !== null) {
+    return expired(state.lockedAt, nowMs, rules) ? { kind: 'expired', next: { ...CLEARED, sources: {} } } : { kind: 'locked', scope: 'user' };
+  }
+  const mine = state.sources[who.source];
+  if (mine && mine.fails >= rules.maxFails) {
+    if (!expired(mine.at, nowMs, rules)) return { kind: 'locked', scope: 'source' };
+    const sources = { ...state.sources };
+    delete sources[who.source];
+    return { kind: 'expired', next: { fails: Math.max(0, state.fails - mine.fails), lockedAt: null, sources } };
+  }
+  return { kind: 'open' };
+}
+
+/** The user's state after a counted failure from `who`, the lock-out decided as described above. */
+export function afterFailure(state: UserState, who: Requester, nowMs: number, rules: ShimRules): UserState {
+  const sources: SourceFailures = { ...state.sources };
+  const mine = { fails: (sources[who.source]?.fails ?? 0) + 1, at: nowMs };
+  delete sources[who.source];
+  sources[who.source] = mine; // newest last
+  const names = Object.keys(sources);
+  if (names.length > MAX_SOURCES_PER_USER) {
+    for (const name of names.sort((a, b) => sources[a]!.at - sources[b]!.at).slice(0, names.length - MAX_SOURCES_PER_USER)) delete sources[name];
+  }
+  const fails = state.fails + 1;
+  const manySources = Object.keys(sources).length >= 2 && fails >= rules.maxFails;
+  const loneUnvouched = !who.authenticated && mine.fails >= rules.maxFails;
+  return { fails, lockedAt: manySources || loneUnvouched ? nowMs : null, sources };
+}

@@ -1,0 +1,57 @@
+import type { PoolClient } from 'pg';
+
+/**
+ * The shim's tables, versioned: `mfa_shim_schema` holds the version, and every start applies the
+ * migrations above it, in one transaction under an advisory lock (so nodes starting together migrate
+ * once). Append a migration to change the schema; never edit one that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: one row per store lineage, token and user; the state only (seeds stay in the encrypted store file).
+  `CREATE TABLE mfa_shim_stores (
+     store_id   text PRIMARY KEY,
+     generation integer NOT NULL,
+     updated_at timestamptz NOT NULL DEFAULT now()
+   );
+   CREATE TABLE mfa_shim_tokens (
+     store_id    text NOT NULL REFERENCES mfa_shim_stores ON DELETE CASCADE,
+     serial      text NOT NULL,
+     fingerprint text NOT NULL,
+     counter     numeric(20, 0),
+     last_step   bigint,
+     drift       integer NOT NULL DEFAULT 0,
+     PRIMARY KEY (store_id, serial)
+   );
+   CREATE TABLE mfa_shim_users (
+     store_id  text NOT NULL REFERENCES mfa_shim_stores ON DELETE CASCADE,
+     user_key  text NOT NULL,
+     fails     integer NOT NULL DEFAULT 0,
+     locked_at bigint,
+     sources   jsonb NOT NULL DEFAULT '{}',
+     version   bigint NOT NULL DEFAULT 0,
+     PRIMARY KEY (store_id, user_key)
+   );`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema to SCHEMA_VERSION; refuses a database whose schema is newer than this tool. */
+export async function migrate(client: PoolClient): Promise<{ from: number; to: number }> {
+  await client.query('BEGIN');
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('mfa-migrate shim schema'))");
+    await client.query('CREATE TABLE IF NOT EXISTS mfa_shim_schema (version integer NOT NULL)');
+    const row = (await client.query<{ version: number }>('SELECT version FROM mfa_shim_schema')).rows[0];
+    const from = row?.version ?? 0;
+    if (from > SCHEMA_VERSION) {
+      throw new Error(`the database's shim schema is version ${from}, newer than this tool's (${SCHEMA_VERSION}): upgrade mfa-migrate`);
+    }
+    for (let v = from; v < SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]!);
+    if (row === undefined) await client.query('INSERT INTO mfa_shim_schema (version) VALUES ($1)', [SCHEMA_VERSION]);
+    else if (from < SCHEMA_VERSION) await client.query('UPDATE mfa_shim_schema SET version = $1', [SCHEMA_VERSION]);
+    await client.query('COMMIT');
+    return { from, to: SCHEMA_VERSION };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,28 @@
+import { UserError } from '../../model/user-error.js';
+
+/**
+ * `--state postgres://[user@]host[:port]/database[?...]`: where the shared verification state lives.
+ * A password in the URL is refused (it would show in the process list, shell history and logs): it
+ * comes from PGPASSFILE (or ~/.pgpass, mode 0600) or the PGPASSWORD variable, as for psql.
+ */
+export function parseStateUrl(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UserError(`--state: not a URL; expected postgres://user@host:port/database`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new UserError(`--state: ${url.protocol.replace(/:$/, '')} is not supported; expected postgres://user@host:port/database`);
+  }
+  if (url.password !== '' || /(^|&)password=/i.test(url.search.slice(1))) {
+    throw new UserError('--state: the URL holds a password; put it in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD instead');
+  }
+  if (url.pathname.length <= 1) throw new UserError('--state: the URL names no database (postgres://user@host:port/database)');
+  return url;
+}
+
+/** The URL as it may be shown (it holds no password: parseStateUrl refused that). */
+export function shownStateUrl(url: URL): string {
+  return `${url.protocol}//${url.username ? `${decodeURIComponent(url.username)}@` : ''}${url.host}${url.pathname}`;
+}

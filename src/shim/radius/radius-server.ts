@@ -1,0 +1,193 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { isIP, type AddressInfo } from 'node:net';
+import type { ShimMetrics } from '../metrics.js';
+import { RateLimiter } from '../rate-limiter.js';
+import { SourceBudget, type SourceBudgetRules } from '../source-budget.js';
+import type { GateOutcome, VerifyGate } from '../verify-gate.js';
+import type { VerifyReason } from '../verifier.js';
+import { clientFor, type RadiusClient } from './clients-file.js';
+import { ATTR, attribute, CODE, decodePacket, decodeUserPassword, encodeResponse, MalformedPacketError, verifyRequestMessageAuthenticator, type Attribute, type Packet } from './packet.js';
+import type { ReplyAttributes } from './reply-attributes.js';
+import { RetransmissionCache } from './retransmission-cache.js';
+
+export interface RadiusServerOptions {
+  gate: VerifyGate;
+  metrics: ShimMetrics;
+  clients: readonly RadiusClient[];
+  /** Budgets for clients whose line sets none (the serve flags). */
+  defaults: { rateLimit: { perSecond: number; burst: number }; sourceBudget: SourceBudgetRules };
+  replyAttributes: ReplyAttributes;
+  now?: () => number;
+  onNotice?: (message: string) => void;
+}
+
+/** Longest code taken from User-Password (as /v1/verify's `code`). */
+const MAX_CODE_LENGTH = 16;
+const MAX_USER_LENGTH = 256;
+
+/** What the VPN shows the user (Reply-Message): the reason, never the code. */
+const REPLY_TEXT: Record<VerifyReason, string> = {
+  ok: 'Accepted',
+  wrong_code: 'Wrong code',
+  replayed: 'Code already used; wait for the next one',
+  locked_out: 'Locked out after too many failures; try again later or call the help desk',
+  unknown_user: 'Unknown user',
+  no_token: 'No OATH token for this user',
+  malformed: 'Malformed request',
+};
+
+/** Per client: its own rate limiter and failure budget, counting end users by Calling-Station-Id. */
+interface ClientState {
+  client: RadiusClient;
+  limiter: RateLimiter;
+  budget: SourceBudget;
+}
+
+/**
+ * The RADIUS front end (RFC 2865) of `shim serve`: Access-Request with PAP, the password being the
+ * code, verified through the same gate as POST /v1/verify (rules, state, lock-out, budgets, audit).
+ * Every request must carry a valid Message-Authenticator (RFC 3579; BlastRADIUS, CVE-2024-3596):
+ * without one, with a wrong one, from an unknown client, or malformed, it is dropped silently and
+ * counted. Every answer carries one. Retransmissions get the cached answer (RFC 5080 2.2.2).
+ * Status-Server (RFC 5997) is answered.
+ */
+export class RadiusServer {
+  #socket: Socket | undefined;
+  #up = false;
+  readonly #cache: RetransmissionCache;
+  readonly #clients: ClientState[];
+  readonly #pruner: NodeJS.Timeout;
+
+  constructor(private readonly opts: RadiusServerOptions) {
+    const now = opts.now ?? Date.now;
+    this.#cache = new RetransmissionCache(30_000, now);
+    this.#clients = opts.clients.map((client) => ({
+      client,
+      limiter: new RateLimiter(client.rateLimit ?? opts.defaults.rateLimit.perSecond, client.rateBurst ?? opts.defaults.rateLimit.burst, now),
+      budget: new SourceBudget(client.sourceMaxFails !== undefined ? { ...opts.defaults.sourceBudget, maxFails: client.sourceMaxFails } : opts.defaults.sourceBudget, now),
+    }));
+    this.#pruner = setInterval(() => {
+      this.#cache.prune();
+      for (const c of this.#clients) {
+        c.limiter.prune();
+        c.budget.prune();
+      }
+    }, 10_000);
+    this.#pruner.unref();
+  }
+
+  /** Listening and not failed (for /healthz). */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    const socket = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4', reuseAddr: false });
+    this.#socket = socket;
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        socket.on('error', (err) => {
+          this.#up = false;
+          this.opts.onNotice?.(`RADIUS socket failed: ${err.message}`);
+        });
+        socket.on('message', (msg, rinfo) => this.#receive(msg, rinfo));
+        this.#up = true;
+        resolve(socket.address());
+      });
+    });
+  }
+
+  #drop(reason: string): void {
+    this.opts.metrics.radiusDropped(reason);
+  }
+
+  #receive(msg: Buffer, rinfo: RemoteInfo): void {
+    const client = clientFor(this.opts.clients, rinfo.address);
+    const state = client && this.#clients.find((c) => c.client === client);
+    if (!state) return this.#drop('unknown_client');
+    let packet: Packet;
+    try {
+      packet = decodePacket(msg);
+    } catch (err) {
+      if (err instanceof MalformedPacketError) return this.#drop('malformed');
+      throw err;
+    }
+    if (packet.code !== CODE.accessRequest && packet.code !== CODE.statusServer) return this.#drop('unsupported_code');
+    const secret = state.client.secret;
+    if (attribute(packet, ATTR.messageAuthenticator) === undefined) return this.#drop('no_message_authenticator');
+    if (!verifyRequestMessageAuthenticator(msg, packet, secret)) return this.#drop('bad_message_authenticator');
+    const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${packet.authenticator.toString('hex')}`;
+    const cached = this.#cache.lookup(key);
+    if (cached !== undefined) {
+      this.opts.metrics.radiusRetransmission();
+      // Still being answered: the answer will go out once; a retransmission is not verified twice.
+      if (cached !== null) this.#send(cached, rinfo);
+      return;
+    }
+    this.#cache.begin(key);
+    this.opts.metrics.radiusRequest(packet.code === CODE.statusServer ? 'status_server' : 'access_request');
+    const started = performance.now();
+    this.#answer(packet, state).then(
+      ({ code, attributes }) => {
+        const response = encodeResponse(code, packet, attributes, secret);
+        this.#cache.finish(key, response);
+        this.#send(response, rinfo);
+        this.opts.metrics.radiusResponse(code === CODE.accessAccept ? 'access_accept' : 'access_reject', (performance.now() - started) / 1000);
+      },
+      (err: Error) => {
+        this.#cache.forget(key);
+        this.opts.onNotice?.(`RADIUS: ${err.message}`);
+      },
+    );
+  }
+
+  async #answer(packet: Packet, state: ClientState): Promise<{ code: number; attributes: Attribute[] }> {
+    const reply = (code: number, text: string, more: Attribute[] = []): { code: number; attributes: Attribute[] } => ({
+      code,
+      attributes: [...more, { type: ATTR.replyMessage, value: Buffer.from(text) }],
+    });
+    if (packet.code === CODE.statusServer) return reply(CODE.accessAccept, 'mfa-migrate shim: up');
+    const userName = attribute(packet, ATTR.userName);
+    const hidden = attribute(packet, ATTR.userPassword);
+    if (!userName || !hidden) {
+      this.opts.metrics.verdict('reject', 'malformed');
+      return reply(CODE.accessReject, attribute(packet, ATTR.chapPassword) ? 'Only PAP is supported' : REPLY_TEXT.malformed);
+    }
+    const password = decodeUserPassword(hidden, state.client.secret, packet.authenticator);
+    const user = userName.toString('utf8');
+    const code = password?.toString('utf8');
+    if (code === undefined || code === '' || code.length > MAX_CODE_LENGTH || user.trim() === '' || user.length > MAX_USER_LENGTH) {
+      this.opts.metrics.verdict('reject', 'malformed');
+      return reply(CODE.accessReject, REPLY_TEXT.malformed);
+    }
+    // The end user's address (Calling-Station-Id) counts, where the client sends it; else the client itself.
+    const station = attribute(packet, ATTR.callingStationId)?.toString('utf8');
+    const caller = `radius:${state.client.name}`;
+    const source = station !== undefined && station !== '' ? station : caller;
+    const wait = state.limiter.take(source);
+    if (wait > 0) {
+      this.opts.metrics.rateLimited();
+      return reply(CODE.accessReject, `Too many requests; try again in ${wait} s`);
+    }
+    const outcome: GateOutcome = await this.opts.gate.verify({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget });
+    if (outcome.kind === 'unavailable') return reply(CODE.accessReject, 'Verification is unavailable; try again later');
+    if (outcome.kind === 'refused') return reply(CODE.accessReject, `Too many failures from this address; try again in ${outcome.retryAfterSeconds} s`);
+    const v = outcome.verdict;
+    if (v.result === 'accept') return reply(CODE.accessAccept, REPLY_TEXT.ok, this.opts.replyAttributes.forUser(v.user!.key, v.user!.group));
+    return reply(CODE.accessReject, REPLY_TEXT[v.reason]);
+  }
+
+  #send(response: Buffer, rinfo: RemoteInfo): void {
+    this.#socket?.send(response, rinfo.port, rinfo.address);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#pruner);
+    this.#up = false;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { UserError } from '../../model/user-error.js';
+import type { Attribute } from './packet.js';
+import { userKey } from '../store-model.js';
+
+/**
+ * `--radius-attributes FILE`: attributes returned on Access-Accept per user or per export group
+ * (users.csv `user_group`), since VPN policies key on them (Entra's NPS extension drops them when
+ * OTP is used). One rule per line: `user:UPN` or `group:NAME`, then `Name=value` pairs; `#` starts a
+ * comment. A user's own rule replaces its group's. Values are text, or whole numbers for the
+ * integer attributes, or IPv4 addresses for the address ones.
+ */
+const DICTIONARY: Record<string, { type: number; kind: 'text' | 'integer' | 'ipv4' }> = {
+  'Filter-Id': { type: 11, kind: 'text' },
+  Class: { type: 25, kind: 'text' },
+  'Session-Timeout': { type: 27, kind: 'integer' },
+  'Idle-Timeout': { type: 28, kind: 'integer' },
+  'Framed-IP-Address': { type: 8, kind: 'ipv4' },
+  'Framed-IP-Netmask': { type: 9, kind: 'ipv4' },
+  'Framed-Pool': { type: 88, kind: 'text' },
+  'Reply-Message': { type: 18, kind: 'text' },
+};
+
+export interface ReplyAttributes {
+  forUser(userKey: string, group: string | undefined): Attribute[];
+}
+
+export const NO_REPLY_ATTRIBUTES: ReplyAttributes = { forUser: () => [] };
+
+export function readReplyAttributes(path: string): ReplyAttributes {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read --radius-attributes ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  return parseReplyAttributes(text, path);
+}
+
+export function parseReplyAttributes(text: string, path: string): ReplyAttributes {
+  const users = new Map<string, Attribute[]>();
+  const groups = new Map<string, Attribute[]>();
+  for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    const where = `${path}: line ${i + 1}`;
+    const fields = raw.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean);
+    if (fields.length === 0) continue;
+    const [selector, ...pairs] = fields as [string, ...string[]];
+    const m = /^(user|group):(.+)$/.exec(selector);
+    if (!m) throw new UserError(`${where}: expected user:UPN or group:NAME, then Name=value pairs`);
+    const attributes = pairs.map((pair) => encodeAttribute(pair, where));
+    const [map, key] = m[1] === 'user' ? [users, userKey(m[2]!)] : [groups, m[2]!];
+    if (map.has(key)) throw new UserError(`${where}: ${selector} has a rule already`);
+    map.set(key, attributes);
+  }
+  return { forUser: (userKey, group) => users.get(userKey) ?? (group !== undefined ? groups.get(group) : undefined) ?? [] };
+}
+
+function encodeAttribute(pair: string, where: string): Attribute {
+  const eq = pair.indexOf('=');
+  const name = eq > 0 ? pair.slice(0, eq) : pair;
+  const value = eq > 0 ? pair.slice(eq + 1) : '';
+  const entry = DICTIONARY[name];
+  if (!entry || eq < 0) throw new UserError(`${where}: ${pair}: expected Name=value with Name one of ${Object.keys(DICTIONARY).join(', ')}`);
+  if (entry.kind === 'integer') {
+    if (!/^\d+$/.test(value) || Number(value) > 0xffff_ffff) throw new UserError(`${where}: ${name} takes a whole number`);
+    const buf = Buffer.alloc(4);
+    buf.writeUInt32BE(Number(value));
+    return { type: entry.type, value: buf };
+  }
+  if (entry.kind === 'ipv4') {
+    if (isIP(value) !== 4) throw new UserError(`${where}: ${name} takes an IPv4 address`);
+    return { type: entry.type, value: Buffer.from(value.split('.').map(Number)) };
+  }
+  const buf = Buffer.from(value, 'utf8');
+  if (buf.length === 0 || buf.length > 253) throw new UserError(`${where}: ${name} takes 1 to 253 bytes of text`);
+  return { type: entry.type, value: buf };
+}

@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AuditLog } from './audit-log.js';
+import type { Requester } from './lockout.js';
+import type { ShimMetrics } from './metrics.js';
+import type { SourceBudget } from './source-budget.js';
+import type { Verdict, Verifier } from './verifier.js';
+
+export interface GateRequest {
+  user: string;
+  code: string;
+  who: Requester;
+  /** The front end's name for the caller, for the audit log (a TCP address, a RADIUS client's name). */
+  client: string;
+  /** The failure budget of the caller's sources (per RADIUS client, or the HTTP one). */
+  budget: SourceBudget;
+}
+
+export type GateOutcome =
+  | { kind: 'verdict'; verdict: Verdict }
+  /** The source spent its failure budget: refused without checking the code. */
+  | { kind: 'refused'; retryAfterSeconds: number }
+  /** The state cannot be read or written (journal failed, database unreachable). */
+  | { kind: 'unavailable' };
+
+/**
+ * The one verification path of every front end (HTTP /v1/verify and RADIUS): health, the source's
+ * failure budget, the verifier (rules, state, lock-out), then metrics and the audit log. A front end
+ * only parses its protocol and renders the outcome.
+ */
+export class VerifyGate {
+  constructor(
+    private readonly verifier: Verifier,
+    private readonly metrics: ShimMetrics,
+    private readonly audit: AuditLog,
+    private readonly healthy: () => boolean,
+  ) {}
+
+  async verify(req: GateRequest): Promise<GateOutcome> {
+    if (!this.healthy()) {
+      this.metrics.internalError();
+      return { kind: 'unavailable' };
+    }
+    const budget = req.budget.check(req.who.source);
+    if (budget.kind === 'refused') {
+      // Counted, not audited per request: a flood would flood the log.
+      this.metrics.sourceRefused();
+      return { kind: 'refused', retryAfterSeconds: budget.retryAfterSeconds };
+    }
+    let verdict: Verdict;
+    try {
+      // No answer before the state change it caused is durable (the verifier resolves only then).
+      verdict = await this.verifier.verify(req.user, req.code, req.who);
+    } catch {
+      this.metrics.internalError();
+      this.audit.write({ event: 'verify', user: req.user, client: req.client, source: req.who.source, result: 'reject', reason: 'state_unavailable', serial: null });
+      return { kind: 'unavailable' };
+    }
+    if (verdict.failure) req.budget.failed(req.who.source);
+    if (budget.delayMs > 0 && verdict.result === 'reject') await sleep(budget.delayMs);
+    this.metrics.verdict(verdict.result, verdict.reason);
+    this.audit.write({
+      event: 'verify',
+      user: verdict.user?.username ?? req.user,
+      client: req.client,
+      source: req.who.source,
+      result: verdict.result,
+      reason: verdict.lockScope === 'source' ? 'locked_out_source' : verdict.reason,
+      serial: verdict.serial ?? null,
+    });
+    return { kind: 'verdict', verdict };
+  }
+}

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runDoctor } from '../../src/app/doctor.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { CONTOSO } from '../helpers/migration.js';
+import { runMain } from '../helpers/run-main.js';
+import { startEmulator } from '../../src/emulator/index.js';
+
+const contoso = () => JSON.parse(readFileSync(join(CONTOSO, 'tenant.json'), 'utf8')) as Record<string, unknown>;
+const appWith = (roles: string[]) => ({ ...contoso(), identity: { appId: '11111111-2222-3333-4444-555555555555', appDisplayName: 'migration app', roles } });
+const ALL = ['Organization.Read.All', 'User.Read.All', 'Policy.ReadWrite.AuthenticationMethod', 'UserAuthenticationMethod.ReadWrite.All', 'GroupMember.Read.All', 'Domain.Read.All'];
+
+/** Issue 13: doctor on a ready tenant, one missing a permission, one without beta. */
+describe('mfa-migrate doctor', () => {
+  it('a ready tenant: the tenant and identity named, every read works, exit 0', async () => {
+    const r = await runDoctor(fakeGraph({ tenant: appWith(ALL) }).client({ readOnly: true }), { source: CONTOSO });
+    expect(r.ready).toBe(true);
+    expect(r.tenant).toMatchObject({ displayName: 'Contoso' });
+    expect(r.identity).toMatchObject({ kind: 'application', appDisplayName: 'migration app', permissions: [...ALL].sort() });
+    expect(r.commands.every((c) => c.ready)).toBe(true);
+    expect(r.checks.filter((c) => c.id.startsWith('read:') && c.state !== 'ok').map((c) => c.id)).toEqual(['read:rollout']);
+    // An application cannot do staged rollout (Graph has no application permission for it): said, not failed.
+    expect(r.checks.find((c) => c.id === 'permission:cutover')).toMatchObject({ state: 'warn' });
+    for (const id of ['policy-migration-state', 'system-preferred', 'policy-size', 'hardware-oath', 'export-users']) expect(r.checks.some((c) => c.id === id), id).toBe(true);
+  });
+
+  it('a permission missing: not ready, naming what cannot be done, the permission to grant and its source', async () => {
+    const r = await runDoctor(fakeGraph({ tenant: appWith(ALL.filter((p) => p !== 'UserAuthenticationMethod.ReadWrite.All')) }).client({ readOnly: true }));
+    expect(r.ready).toBe(false);
+    const failed = r.checks.filter((c) => c.state === 'fail');
+    expect(failed.map((c) => c.id)).toEqual(expect.arrayContaining(['permission:plan:methods.read', 'read:methods']));
+    expect(failed.find((c) => c.id === 'permission:plan:methods.read')?.fix).toMatch(/grant UserAuthenticationMethod\.Read\.All \(application\).*learn\.microsoft\.com/);
+    expect(r.commands.find((c) => c.command === 'plan')).toMatchObject({ ready: false, missing: ['methods.read'] });
+  });
+
+  it('reading the inventory with Policy.Read.AuthenticationMethod only: the token read fails, with the permission that works', async () => {
+    const roles = ['Organization.Read.All', 'User.Read.All', 'Policy.Read.AuthenticationMethod', 'UserAuthenticationMethod.Read.All'];
+    const r = await runDoctor(fakeGraph({ tenant: appWith(roles) }).client({ readOnly: true }), { source: CONTOSO });
+    expect(r.checks.find((c) => c.id === 'read:inventory')).toMatchObject({ state: 'warn', detail: expect.stringMatching(/403 Authorization_RequestDenied/), fix: expect.stringMatching(/Policy\.Read\.All/) });
+    expect(r.checks.find((c) => c.id === 'export-tokens')).toMatchObject({ state: 'fail' });
+    expect(r.ready).toBe(false);
+  });
+
+  it('no beta endpoints in this Graph: not ready, saying the beta APIs are missing', async () => {
+    const r = await runDoctor(fakeGraph({ behaviour: { betaAvailable: false } }).client({ readOnly: true }));
+    expect(r.ready).toBe(false);
+    const beta = r.checks.filter((c) => c.state === 'fail' && /beta/.test(c.detail));
+    expect(beta.map((c) => c.id)).toEqual(expect.arrayContaining(['read:policy', 'read:methods', 'read:inventory', 'read:sign-in-preferences']));
+    expect(beta[0]!.fix).toMatch(/beta only/);
+  });
+
+  it('the command: text and JSON, exit 0 ready and 1 not', async () => {
+    const emu = await startEmulator({ port: 0, throttle: 'off', behaviour: { betaAvailable: false } });
+    try {
+      const text = await runMain(['doctor', '--graph-url', emu.url]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/^Graph http:\/\/127\.0\.0\.1:\d+ \(loopback: the emulator, a rehearsal\)\nTenant Contoso/);
+      expect(text.stdout).toMatch(/Not ready: \d+ check\(s\) failed/);
+      const json = await runMain(['doctor', '--graph-url', emu.url, '--format', 'json']);
+      expect(JSON.parse(json.stdout)).toMatchObject({ ready: false, tenant: { displayName: 'Contoso' }, rehearsal: true });
+    } finally {
+      await emu.stop();
+    }
+  });
+});

@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { UserError } from '../../src/model/user-error.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { applyFile, CONTOSO, CONTOSO_TOKENS, planTo, tempDir } from '../helpers/migration.js';
+import { runMain } from '../helpers/run-main.js';
+
+/** A read-only tmpfs (the tests run as root; where mounting is not allowed they are skipped, saying why). */
+function mountReadOnly(dir: string): string | undefined {
+  mkdirSync(dir, { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
+  }
+}
+
+const tmp = tempDir('readonly');
+const readOnly = join(tmp.dir, 'ro');
+const cannot = mountReadOnly(readOnly);
+if (cannot) process.stderr.write(`read-only folder tests skipped: cannot mount a tmpfs (${cannot})\n`);
+
+/** Issue 17 item 15: a read-only --state-dir or --out is said so before anything is read or written, without a stack. */
+describe.skipIf(cannot !== undefined)('read-only folders', () => {
+  let emu: RunningEmulator;
+  beforeAll(async () => {
+    emu = await startEmulator({ port: 0, throttle: 'off' });
+  });
+  afterAll(async () => {
+    await emu.stop();
+    try {
+      execFileSync('umount', [readOnly]);
+    } catch {
+      // not mounted
+    }
+    tmp.cleanup();
+  });
+
+  it('apply refuses a read-only state folder, existing or to be made in it, before any write to the tenant', async () => {
+    const g = fakeGraph();
+    const planFile = join(tmp.dir, 'contoso.plan');
+    await planTo(g, planFile);
+    g.emu.clearRequests();
+    for (const stateDir of [readOnly, join(readOnly, 'tenant-a')]) {
+      const err = (await applyFile(g, planFile, stateDir).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(UserError);
+      expect(err.message).toBe(`cannot write to the state folder ${stateDir}: it is on a read-only file system; name a writable one with --state-dir`);
+    }
+    expect(g.operations().filter((o) => o.method !== 'GET')).toEqual([]);
+    expect(existsSync(join(readOnly, 'tenant-a'))).toBe(false);
+  });
+
+  it('the CLI says so in one line, exit 1; plan --out in a read-only folder fails before the plan is read or printed', async () => {
+    const planFile = join(tmp.dir, 'cli.plan');
+    const tokens = CONTOSO_TOKENS.flatMap((t) => ['--tokens', t]);
+    const seedKeys = ['--pskc-key-file', join(CONTOSO, 'tokens', 'psk.hex'), '--pskc-password-file', join(CONTOSO, 'tokens', 'pskc-password.txt')];
+    const planned = await runMain(['plan', '--source', CONTOSO, ...tokens, ...seedKeys, '--graph-url', emu.url, '--out', planFile]);
+    expect(planned.code, planned.stderr).toBe(0);
+
+    const applied = await runMain(['apply', planFile, '--state-dir', readOnly]);
+    expect(applied.code).toBe(1);
+    expect(applied.stderr).toContain(`cannot write to the state folder ${readOnly}: it is on a read-only file system`);
+    expect(applied.stderr).not.toMatch(/\n\s+at /);
+
+    const before = emu.requests().length;
+    const refused = await runMain(['plan', '--source', CONTOSO, ...tokens, ...seedKeys, '--graph-url', emu.url, '--out', join(readOnly, 'x.plan')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain(`--out ${join(readOnly, 'x.plan')}: cannot write in ${readOnly} (EROFS)`);
+    expect(emu.requests().length).toBe(before);
+  });
+});

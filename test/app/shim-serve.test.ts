@@ -1,0 +1,56 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startShimServe, type ShimServeRequest } from '../../src/app/shim-serve.js';
+import { DEFAULT_RULES } from '../../src/shim/rules.js';
+import { runImportStore } from '../../src/shim/shim-operations.js';
+import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, haveOpenssl, seed, tempDir } from '../shim/helpers.js';
+
+if (!haveOpenssl) process.stderr.write('TLS key permission test skipped: openssl is not installed\n');
+
+let tmp: ReturnType<typeof tempDir>;
+let base: ShimServeRequest;
+beforeEach(async () => {
+  tmp = tempDir();
+  const store = tmp.path('shim.store');
+  await runImportStore({
+    store,
+    key: TEST_KEY,
+    input: { users: [{ username: 'ivan@contoso.com', enabled: true }], tokens: [{ seed: seed({ serial: 'H1', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' }] },
+  });
+  const keyFile = tmp.path('store.key');
+  writeFileSync(keyFile, TEST_KEY_B64, { mode: 0o600 });
+  base = { store, keyFile, host: '127.0.0.1', port: 0, rules: DEFAULT_RULES, rateLimit: { perSecond: 0, burst: 1 }, insecure: false, maxBodyBytes: 4096 };
+});
+afterEach(() => tmp.cleanup());
+
+describe('shim serve: key files', () => {
+  it.skipIf(!haveOpenssl)('issue 17 item 17: a TLS key others can read is warned about, and refused with --strict-permissions', async () => {
+    const cert = tmp.path('cert.pem');
+    const key = tmp.path('key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    chmodSync(key, 0o644);
+    const notices: string[] = [];
+    const service = await startShimServe({ ...base, tlsCert: cert, tlsKey: key, onNotice: (m) => notices.push(m) });
+    await service.close();
+    expect(notices.join('\n')).toMatch(/warning: TLS key .*key\.pem has mode 0644: group or others can access it; chmod 600 it/);
+    await expect(startShimServe({ ...base, tlsCert: cert, tlsKey: key, strictPermissions: true })).rejects.toThrow(/TLS key .*key\.pem has mode 0644/);
+    chmodSync(key, 0o600);
+    const strictOk = await startShimServe({ ...base, tlsCert: cert, tlsKey: key, strictPermissions: true });
+    await strictOk.close();
+  });
+
+  it('issue 17 item 17: the store key file and the API key file likewise', async () => {
+    chmodSync(base.keyFile!, 0o640);
+    const apiKey = tmp.path('api.key');
+    writeFileSync(apiKey, 'a'.repeat(32), { mode: 0o600 });
+    chmodSync(apiKey, 0o604);
+    await expect(startShimServe({ ...base, strictPermissions: true })).rejects.toThrow(/key file .*store\.key has mode 0640/);
+    chmodSync(base.keyFile!, 0o600);
+    await expect(startShimServe({ ...base, apiKeyFile: apiKey, strictPermissions: true })).rejects.toThrow(/API key file .*api\.key has mode 0604/);
+    const notices: string[] = [];
+    const service = await startShimServe({ ...base, apiKeyFile: apiKey, onNotice: (m) => notices.push(m) });
+    await service.close();
+    expect(notices.join('\n')).toMatch(/warning: API key file .* has mode 0604/);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { findCutoverStale, type PlannedAdd } from '../../src/apply/cutover-preflight.js';
+import type { TenantCutover, TenantGroup } from '../../src/model/tenant.js';
+import { stateFingerprint } from '../../src/plan/fingerprint.js';
+import type { SavedCutoverChange } from '../../src/plan/plan-file.js';
+
+const G1 = 'aaaaaaaa-0000-4000-8000-000000000001';
+const group = (over: Partial<TenantGroup> = {}): TenantGroup => ({ id: G1, displayName: 'Rollout', dynamic: false, users: 0, groups: 0, contacts: 0, ...over });
+const change = (c: Omit<SavedCutoverChange, 'state_fingerprint' | 'rule' | 'because'>): SavedCutoverChange => ({ ...c, rule: 'CUTOVER-STAGED-ROLLOUT', because: '', state_fingerprint: stateFingerprint(c.before) });
+const policyCreate = change({ target: 'featureRolloutPolicies/multiFactorAuthentication', action: 'create', before: null, after: {} });
+const attach = change({ target: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${G1}`, action: 'create', before: null, after: { groupId: G1 } });
+const federation = change({ target: 'domains/contoso.com/federationConfiguration', action: 'update', before: { id: 'f1', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }, after: { id: 'f1', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' } });
+const add: PlannedAdd = { upn: 'a@contoso.com', userId: 'u1', resource: `rolloutGroup/${G1}` };
+const live = (over: Partial<TenantCutover> = {}, memberOf: Record<string, string[]> = {}) => ({
+  cutover: { rolloutPolicy: null, groups: [group()], federatedDomains: [{ id: 'contoso.com', federationId: 'f1', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }], ...over },
+  memberOf: new Map(Object.entries(memberOf)),
+});
+
+describe('the cutover pre-flight: what changed in the tenant since the plan', () => {
+  it('finds nothing when the tenant is as the plan read it', () => {
+    expect(findCutoverStale([policyCreate, attach, federation], [add], live())).toEqual([]);
+  });
+
+  it('a policy created since, the group attached since or grown past 200, the federation changed, the user added since: each stale, the user by name', () => {
+    const reasons = (l: ReturnType<typeof live>, adds = [add]) => findCutoverStale([policyCreate, attach, federation], adds, l).map((s) => `${s.user ?? '-'} ${s.target.split('/')[0]}: ${s.reason}`);
+    const policy = { id: 'p', displayName: 'Someone else', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G1] };
+    expect(reasons(live({ rolloutPolicy: policy }))).toEqual([
+      '- featureRolloutPolicies: the staged rollout policy changed since the plan',
+      '- featureRolloutPolicies: the group was added to the staged rollout policy since the plan',
+    ]);
+    expect(reasons(live({ groups: [group({ users: 201 })] }))).toEqual([expect.stringMatching(/^- featureRolloutPolicies: "Rollout": it has 201 members now, more than the 200/)]);
+    expect(reasons(live({ groups: [group({ dynamic: true })] }))).toEqual([expect.stringMatching(/a dynamic group/)]);
+    expect(reasons(live({ federatedDomains: [{ id: 'contoso.com', federationId: 'f1', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' }] }))).toEqual(['- domains: the federation changed since the plan']);
+    expect(reasons(live({}, { u1: [G1] }))).toEqual(['a@contoso.com rolloutGroup: the user was added to the group since the plan']);
+    expect(reasons(live({ groups: [] }))).toEqual(['- featureRolloutPolicies: the group is no longer in the tenant', 'a@contoso.com rolloutGroup: the group is no longer in the tenant']);
+  });
+
+  it('a group that would pass 50,000 with the plan\'s adds is stale', () => {
+    const adds = [add, { ...add, upn: 'b@contoso.com', userId: 'u2' }];
+    expect(findCutoverStale([], adds, live({ groups: [group({ users: 49_999 })] })).map((s) => s.reason)).toEqual(['"Rollout" has 49999 members now: adding 2 passes the 50000 staged rollout takes per group']);
+  });
+});

@@ -1,0 +1,202 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CutoverRefusedError } from '../../src/app/plan.js';
+import { cutoverStatus } from '../../src/app/status.js';
+import type { Plan } from '../../src/plan/plan-model.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
+
+const ROLLOUT = 'MFA Staged Rollout';
+const tmp = tempDir('cutover');
+afterAll(() => tmp.cleanup());
+let n = 0;
+const fresh = () => join(tmp.dir, `case${++n}`);
+
+const groupOf = (s: Snapshot, name: string) => s.groups.find((g: Snapshot) => g.displayName === name);
+const idOf = (s: Snapshot, upn: string) => s.users.find((u: Snapshot) => u.userPrincipalName.toLowerCase() === upn.toLowerCase())?.id;
+const switchedBy = (plan: Plan) => plan.user_changes.filter((c) => c.resource.startsWith('rolloutGroup/') && c.action === 'create').map((c) => c.user);
+const federation = (s: Snapshot, domain = 'contoso.com') => s.domains.find((d: Snapshot) => d.id === domain).federatedIdpMfaBehavior;
+/** An operation's last journal record. */
+const opRecord = (runDir: string, op: string) => journalLines(runDir).filter((l) => l.t === 'ops').flatMap((l) => l.ops).filter((o: Snapshot) => o.op === op).at(-1);
+
+describe('apply switches a user only once their data is there', () => {
+  it('the Contoso sample, switched by staged rollout: policy created, group attached, every user with a cloud method added; re-planning shows no change', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    const { plan } = await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const switched = switchedBy(plan);
+    expect(switched).toHaveLength(35);
+    // judy (an 8-digit token, no phone) and zoe (email only) have no cloud method: not switched.
+    expect(switched).not.toContain('judy@contoso.com');
+    expect(plan.findings.filter((f) => f.code === 'not-switched').map((f) => f.user)).toEqual(['judy@contoso.com', 'zoe@contoso.com']);
+
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir, { batchSize: 10 });
+    expect(outcome.state).toBe('completed');
+    const s = g.emu.snapshot() as Snapshot;
+    expectPlanApplied(plan, s);
+    const group = groupOf(s, ROLLOUT);
+    expect(s.featureRolloutPolicies).toEqual([expect.objectContaining({ feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false, appliesTo: [group.id] })]);
+    expect(group.members.sort()).toEqual(switched.map((u) => idOf(s, u)).sort());
+    // Each user's switch came after every other write of theirs.
+    const log = writes(g.emu.requests());
+    for (const upn of ['grace@contoso.com', 'bob@contoso.com']) {
+      const id = idOf(s, upn);
+      const mine = log.map((w, i) => [w, i] as const).filter(([w]) => w.path.includes(id) || JSON.stringify(w.body ?? '').includes(id));
+      expect(mine.at(-1)![0].path).toMatch(/\/groups\/[^/]+\/members\/\$ref$/);
+    }
+
+    const again = (await planTo(g, `${dir}-again.plan`, { rolloutGroups: [ROLLOUT] })).plan;
+    expect([again.summary.create, again.summary.update, again.summary.delete]).toEqual([0, 0, 0]);
+    expect(again.cutover_changes).toEqual([]);
+    expect(again.cutover!.switched).toEqual({ already: 35, by_plan: 0, not_switched: 2 });
+  });
+
+  it('a user whose token activation fails is not switched, and the results say why; the others are', async () => {
+    const g = fakeGraph();
+    // A token of grace's serial in the inventory with another seed: the plan activates it, the code from the export's seed is refused.
+    const device = await g.raw.post('/beta/directory/authenticationMethodDevices/hardwareOathDevices', { serialNumber: '20010001', manufacturer: 'Other', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1' });
+    expect(device.status).toBe(201);
+    const dir = fresh();
+    const { plan } = await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    expect(plan.user_changes.find((c) => c.user === 'grace@contoso.com' && c.resource === 'hardwareOathMethods/20010001')?.rule).toBe('OATH-ACTIVATE-EXISTING');
+    expect(switchedBy(plan)).toContain('grace@contoso.com');
+
+    const { outcome, results } = await applyFile(g, `${dir}.plan`, dir);
+    expect(outcome.state).toBe('partial');
+    const grace = results.find((r) => r.user === 'grace@contoso.com')!;
+    expect(grace).toMatchObject({ outcome: 'partial', failed: 1 });
+    expect(grace.first_error).toMatch(/^400/);
+    const s = g.emu.snapshot() as Snapshot;
+    const graceId = idOf(s, 'grace@contoso.com');
+    expect(groupOf(s, ROLLOUT).members).not.toContain(graceId);
+    expect(groupOf(s, ROLLOUT).members).toHaveLength(34);
+    const rec = opRecord(runDirs(dir)[0]!, `${graceId}/rolloutGroup/${groupOf(s, ROLLOUT).id}`);
+    // Whichever token path the run took (bulk: assign-and-activate in one write; single: activate).
+    expect(rec.state).toBe('skipped');
+    expect(rec.error).toMatch(new RegExp(`^skipped: ${graceId}/hardwareOathMethods/20010001/(assign-)?activate did not succeed$`));
+  });
+});
+
+describe('the staged rollout limits are met in the plan, not discovered in apply', () => {
+  it('a dynamic group is refused, with the reason', async () => {
+    const g = fakeGraph();
+    const err = await planTo(g, `${fresh()}.plan`, { rolloutGroups: ['Contoso Sales'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CutoverRefusedError);
+    expect((err as Error).message).toMatch(/--rollout-group "Contoso Sales": a dynamic group: staged rollout does not take dynamic groups/);
+    const nested = await planTo(g, `${fresh()}.plan`, { rolloutGroups: ['MFA Migration All'] }).catch((e: unknown) => e);
+    expect((nested as Error).message).toMatch(/"MFA Migration All": it holds 1 group\(s\): staged rollout does not take nested groups/);
+  });
+});
+
+describe('federation: the final step', () => {
+  it('is refused while users of the domain are left on MFA Server, naming them', async () => {
+    const g = fakeGraph();
+    const err = await planTo(g, `${fresh()}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CutoverRefusedError);
+    expect((err as Error).message).toMatch(/2 user\(s\) of contoso\.com in scope are neither switched already nor switched by this plan: judy@contoso\.com, zoe@contoso\.com/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  it('is applied last when every switch of the domain succeeded; rollback puts back the groups, the policy and the federation', async () => {
+    const g = fakeGraph();
+    const before = g.emu.snapshot() as Snapshot;
+    const dir = fresh();
+    // The users with a cloud method: judy and zoe are left out of this plan's scope.
+    const users = join(tmp.dir, 'switchable.txt');
+    writeFileSync(users, (before.users as Snapshot[]).map((u) => u.userPrincipalName).filter((u: string) => !/^(judy|zoe)@/.test(u)).join('\n'));
+    const { plan } = await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT], federatedMfa: 'reject' });
+    const fed = plan.cutover_changes.find((c) => c.target === 'domains/contoso.com/federationConfiguration')!;
+    expect(fed).toMatchObject({ switches: 35, after: { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' } });
+    expect(plan.findings.find((f) => f.code === 'federation-reject')!.message).toMatch(/up to 24 hours/);
+
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir, { batchSize: 10 });
+    expect(outcome.state).toBe('completed');
+    const after = g.emu.snapshot() as Snapshot;
+    expect(federation(after)).toBe('rejectMfaByFederatedIdp');
+    // Last: after every member add.
+    const log = writes(g.emu.requests());
+    expect(log.at(-1)).toMatchObject({ method: 'PATCH' });
+    expect(log.at(-1)!.path).toMatch(/\/domains\/contoso\.com\/federationConfiguration\//);
+
+    const rolled = await rollbackIn(g, dir, outcome.runId);
+    expect(rolled.outcome.state).toBe('completed');
+    const back = g.emu.snapshot() as Snapshot;
+    expect(federation(back)).toBe('acceptIfMfaDoneByFederatedIdp');
+    expect(back.featureRolloutPolicies).toEqual([]);
+    expect(groupOf(back, ROLLOUT).members).toEqual([]);
+    expect(back.groups).toEqual(before.groups);
+  });
+
+  it('is left as it is, saying why, when a switch of the domain did not succeed', async () => {
+    const g = fakeGraph();
+    await g.raw.post('/beta/directory/authenticationMethodDevices/hardwareOathDevices', { serialNumber: '20010002', manufacturer: 'Other', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 60, hashFunction: 'hmacsha256' });
+    const dir = fresh();
+    const { plan } = await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    expect(plan.findings.find((f) => f.code === 'federation-forced')!.message).toContain('judy@contoso.com, zoe@contoso.com');
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+    expect(outcome.state).toBe('partial');
+    expect(federation(g.emu.snapshot() as Snapshot)).toBe('acceptIfMfaDoneByFederatedIdp');
+    const rec = opRecord(runDirs(dir)[0]!, 'cutover/domains/contoso.com/federationConfiguration');
+    expect(rec).toMatchObject({ state: 'skipped', error: '1 of the 35 switch(es) of contoso.com did not succeed: its federation is left as it is' });
+  });
+});
+
+describe('rollback of a policy that was there, disabled', () => {
+  it('disables it again and detaches the group it attached; users it added leave the group', async () => {
+    const g = fakeGraph();
+    const created = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Earlier pilot', feature: 'multiFactorAuthentication', isEnabled: false, isAppliedToOrganization: false });
+    const dir = fresh();
+    const { plan } = await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    expect(plan.cutover_changes.map((c) => c.action)).toEqual(['update', 'create']);
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+    expect((g.emu.snapshot() as Snapshot).featureRolloutPolicies[0]).toMatchObject({ id: created.body.id, isEnabled: true });
+    await rollbackIn(g, dir, outcome.runId);
+    const back = g.emu.snapshot() as Snapshot;
+    expect(back.featureRolloutPolicies).toEqual([expect.objectContaining({ id: created.body.id, isEnabled: false, appliesTo: [] })]);
+    expect(groupOf(back, ROLLOUT).members).toEqual([]);
+  });
+});
+
+describe('apply re-reads the cutover before it writes', () => {
+  it('a user added to the rollout group since the plan is stale (apply refuses; --skip-stale leaves the user out)', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const s = g.emu.snapshot() as Snapshot;
+    const ref = { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(s, 'alice@contoso.com')}` };
+    expect((await g.raw.post(`/v1.0/groups/${groupOf(s, ROLLOUT).id}/members/$ref`, ref)).status).toBe(204);
+    await expect(applyFile(g, `${dir}.plan`, dir)).rejects.toThrow(/alice@contoso\.com rolloutGroup\/\S+: the user was added to the group since the plan/);
+    const { results } = await applyFile(g, `${dir}.plan`, dir, { skipStale: true });
+    expect(results.find((r) => r.user === 'alice@contoso.com')).toMatchObject({ outcome: 'skipped', first_error: 'stale' });
+  });
+});
+
+describe('status', () => {
+  it('counts what the tenant holds: migrated, switched, phone-only, blocked', async () => {
+    const g: FakeGraph = fakeGraph();
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    await applyFile(g, `${dir}.plan`, dir, { maxUsers: 12 });
+    const status = await cutoverStatus({ source: join(process.cwd(), 'fixtures', 'contoso'), graph: g.client({ readOnly: true }), concurrency: 4 });
+    const s = g.emu.snapshot() as Snapshot;
+    const members = new Set(groupOf(s, ROLLOUT).members);
+    const rows = new Map(status.users.map((r) => [r.user.toLowerCase(), r]));
+    const tenantUsers = (s.users as Snapshot[]).filter((u) => rows.has(u.userPrincipalName.toLowerCase()));
+    const cloud = (u: Snapshot) => u.methods.phone.length + u.methods.hardwareOath.length + u.methods.microsoftAuthenticator.length + u.methods.softwareOath.length;
+    expect(status.counts.users).toBe(40);
+    expect(status.counts.switched).toBe(tenantUsers.filter((u) => members.has(u.id)).length);
+    expect(status.counts.switched).toBe(12);
+    expect(status.counts.migrated).toBe(tenantUsers.filter((u) => cloud(u) > 0).length);
+    expect(status.counts.phone_only).toBe(tenantUsers.filter((u) => u.methods.phone.length > 0 && cloud(u) === u.methods.phone.length).length);
+    expect(rows.get('sybil@contoso.com')).toMatchObject({ migrated: false, blocked: 'not in the tenant' });
+    expect(rows.get('judy@contoso.com')).toMatchObject({ migrated: false, switched: false, blocked: 'no cloud MFA method: migrate the user first' });
+    expect(status.rollout_policy).toMatchObject({ isEnabled: true, groups: [{ displayName: ROLLOUT, members: 12 }] });
+    expect(status.federation).toEqual([{ domain: 'contoso.com', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }]);
+    expect(g.operations().filter((o) => o.method !== 'GET').length).toBeGreaterThan(0); // the apply's; status itself reads only:
+    const writesBefore = writes(g.emu.requests()).length;
+    await cutoverStatus({ source: join(process.cwd(), 'fixtures', 'contoso'), graph: g.client({ readOnly: true }), concurrency: 4 });
+    expect(writes(g.emu.requests())).toHaveLength(writesBefore);
+  });
+});

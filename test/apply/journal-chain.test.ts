@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainHash, splitHash, verifyJournal } from '../../src/apply/journal.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+
+/** Issue 14: each journal line carries a hash chained from the plan hash; any edit of a line breaks it there. */
+describe('the journal hash chain', () => {
+  let g: FakeGraph;
+  let tmp: ReturnType<typeof tempDir>;
+  let planFile: string;
+  let stateDir: string;
+  let applyDir: string;
+  let finalHash: string | undefined;
+  const journal = (dir: string) => join(dir, 'journal.jsonl');
+
+  beforeAll(async () => {
+    tmp = tempDir('chain');
+    g = fakeGraph();
+    planFile = join(tmp.dir, 'contoso.plan');
+    await planTo(g, planFile);
+    stateDir = join(tmp.dir, 'state');
+    // One wave, then a resume: the chain goes on across the two processes' appends.
+    const first = await applyFile(g, planFile, stateDir, { batchSize: 10, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    const resumed = await resumeIn(g, stateDir);
+    expect(resumed.outcome.state).toBe('completed');
+    finalHash = resumed.outcome.journalHash;
+    applyDir = runDirs(stateDir)[0]!;
+  }, 60_000);
+  afterAll(() => tmp?.cleanup());
+
+  it('chains every line from the plan hash to the final hash apply and resume report', async () => {
+    const lines = readFileSync(journal(applyDir!), 'utf8').trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(10);
+    let previous = JSON.parse(lines[0]!).planHash as string;
+    expect(previous).toBe(createHash('sha256').update(readFileSync(join(applyDir!, 'plan.jsonl'))).digest('hex'));
+    for (const line of lines) {
+      const split = splitHash(line)!;
+      expect(split.hash).toBe(chainHash(previous, split.body));
+      // The line without its hash is exactly what was hashed: the same object less one member.
+      const { hash: _h, ...rest } = JSON.parse(line);
+      expect(JSON.parse(split.body)).toEqual(rest);
+      previous = split.hash;
+    }
+    expect(previous).toBe(finalHash);
+    expect(await verifyJournal(applyDir!)).toEqual({ state: 'verified', lines: lines.length, planHash: JSON.parse(lines[0]!).planHash, head: finalHash });
+  });
+
+  it('fails on a one-byte edit of any line, naming that line', async () => {
+    const original = readFileSync(journal(applyDir!));
+    const starts = [0];
+    for (let i = 0; i < original.length - 1; i++) if (original[i] === 0x0a) starts.push(i + 1);
+    try {
+      for (let n = 0; n < starts.length; n++) {
+        const copy = Buffer.from(original);
+        // A byte in the middle of the line, replaced by another printable one.
+        const end = n + 1 < starts.length ? starts[n + 1]! - 1 : original.length - 1;
+        const at = Math.floor((starts[n]! + end) / 2);
+        copy[at] = copy[at] === 0x41 ? 0x42 : 0x41;
+        writeFileSync(journal(applyDir!), copy);
+        expect(await verifyJournal(applyDir!), `line ${n + 1}`).toMatchObject({ state: 'broken', line: n + 1 });
+      }
+    } finally {
+      writeFileSync(journal(applyDir!), original);
+    }
+    expect((await verifyJournal(applyDir!)).state).toBe('verified');
+  });
+
+  it("fails when the run's plan copy is not the plan the chain starts from, and when lines are taken out", async () => {
+    const plan = readFileSync(join(applyDir!, 'plan.jsonl'));
+    const original = readFileSync(journal(applyDir!), 'utf8');
+    try {
+      writeFileSync(join(applyDir!, 'plan.jsonl'), Buffer.concat([plan, Buffer.from('\n')]));
+      expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'broken', line: 1, reason: expect.stringMatching(/plan copy .* is not the plan the journal records/) });
+      writeFileSync(join(applyDir!, 'plan.jsonl'), plan);
+      const lines = original.split('\n');
+      writeFileSync(journal(applyDir!), [...lines.slice(0, 3), ...lines.slice(4)].join('\n'));
+      expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'broken', line: 4 });
+    } finally {
+      writeFileSync(join(applyDir!, 'plan.jsonl'), plan);
+      writeFileSync(journal(applyDir!), original);
+    }
+  });
+
+  it('says "unverifiable" for a journal written before the chain', async () => {
+    const original = readFileSync(journal(applyDir!), 'utf8');
+    try {
+      const legacy = original.trimEnd().split('\n').map((l) => splitHash(l)!.body);
+      writeFileSync(journal(applyDir!), `${legacy.join('\n')}\n`);
+      expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'unverifiable' });
+    } finally {
+      writeFileSync(journal(applyDir!), original);
+    }
+  });
+
+  it('chains a rollback run from the plan hash of the run it undoes', async () => {
+    const { outcome } = await rollbackIn(g, stateDir, applyDir!.split('/').at(-1)!);
+    expect(outcome.state).toBe('completed');
+    const rollbackDir = join(stateDir, 'runs', outcome.runId);
+    const check = await verifyJournal(rollbackDir);
+    expect(check).toMatchObject({ state: 'verified', head: outcome.journalHash });
+  });
+});

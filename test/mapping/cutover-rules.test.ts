@@ -1,0 +1,229 @@
+import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
+import { describe, expect, it } from 'vitest';
+import { mapCutover, type CutoverInput, type CutoverOptions } from '../../src/mapping/cutover-rules.js';
+import type { PolicyChange } from '../../src/mapping/policy-rules.js';
+import type { MethodsAfter, UserMapping } from '../../src/mapping/user-mapping.js';
+import type { PhoneType, TenantCutover, TenantGroup } from '../../src/model/tenant.js';
+
+const G = (n: number) => `00000000-0000-4000-8000-0000000000g${n}`;
+const group = (n: number, over: Partial<TenantGroup> = {}): TenantGroup => ({ id: G(n), displayName: `Group ${n}`, dynamic: false, users: 0, groups: 0, contacts: 0, ...over });
+const ref = (n: number) => ({ id: G(n), displayName: `Group ${n}` });
+
+interface UserSpec {
+  phones?: PhoneType[];
+  oath?: boolean;
+  authenticator?: boolean;
+  passwordless?: boolean;
+  memberOf?: string[];
+  userType?: string;
+  domain?: string;
+  disabled?: boolean;
+}
+
+/** A user as the mapping leaves them: their methods once the plan is applied, and what the tenant says of them. */
+function user(name: string, spec: UserSpec = {}): UserMapping {
+  const upn = `${name}@${spec.domain ?? 'contoso.com'}`;
+  const methodsAfter: MethodsAfter = { phones: spec.phones ?? [], oath: spec.oath ?? false, authenticator: spec.authenticator ?? false, passwordless: spec.passwordless ?? false };
+  return {
+    user: upn,
+    tenantUser: {
+      id: `id-${name}`,
+      userPrincipalName: upn,
+      phones: [],
+      emails: [],
+      authenticatorCount: 0,
+      softwareOathCount: 0,
+      hardwareOath: [],
+      defaultMethod: null,
+      memberOf: spec.memberOf ?? [],
+      ...(spec.userType ? { userType: spec.userType } : {}),
+    },
+    phones: [],
+    cloudOnlyPhones: [],
+    tokens: [],
+    findings: [],
+    ...(spec.disabled ? { skipped: { code: 'user-disabled', rule: 'USER-DISABLED' } } : { methodsAfter }),
+  };
+}
+
+const phoneUser = (name: string, spec: UserSpec = {}) => user(name, { phones: ['mobile'], ...spec });
+const tokenUser = (name: string, spec: UserSpec = {}) => user(name, { phones: ['mobile'], oath: true, ...spec });
+
+const NONE: CutoverOptions = { rolloutGroups: [], federatedMfa: null, forceFederation: false, campaignGroup: null };
+const tenant = (over: Partial<TenantCutover> = {}): TenantCutover => ({ rolloutPolicy: null, groups: [], federatedDomains: [], ...over });
+const FEDERATED = { id: 'contoso.com', federationId: 'fed-1', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' };
+
+function cutover(mappings: UserMapping[], options: Partial<CutoverOptions>, t: TenantCutover = tenant(), more: Partial<CutoverInput> = {}) {
+  return mapCutover({ mappings, cutover: t, policy: {}, policyChanges: [], options: { ...NONE, ...options }, ...more });
+}
+const decisions = (r: ReturnType<typeof mapCutover>) => Object.fromEntries([...r.users].map(([k, d]) => [k.split('@')[0], d.rollout ? `${d.rollout.action} ${d.rollout.group.displayName}` : '-']));
+
+describe('staged rollout: the policy, the groups, who is switched where', () => {
+  it('creates the MFA policy when there is none (never for the whole organisation), attaches the empty group, and switches every user left with a cloud method', () => {
+    const r = cutover([phoneUser('alice'), tokenUser('bob'), user('judy'), user('niaj', { authenticator: true })], { rolloutGroups: [ref(1)] }, tenant({ groups: [group(1)] }));
+    expect(r.refusals).toEqual([]);
+    expect(r.changes.map((c) => [c.target, c.action, c.rule])).toEqual([
+      ['featureRolloutPolicies/multiFactorAuthentication', 'create', 'CUTOVER-STAGED-ROLLOUT'],
+      [`featureRolloutPolicies/multiFactorAuthentication/appliesTo/${G(1)}`, 'create', 'CUTOVER-STAGED-ROLLOUT'],
+    ]);
+    expect(r.changes[0]!.after).toEqual({ displayName: 'MFA Server migration', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
+    expect(decisions(r)).toEqual({ alice: 'add Group 1', bob: 'add Group 1', niaj: 'add Group 1' });
+    // judy has no cloud method: not switched, and said so.
+    expect(r.findings.filter((f) => f.code === 'not-switched').map((f) => [f.user, f.rule, f.severity])).toEqual([['judy@contoso.com', 'CUTOVER-SWITCH-USER', 'warning']]);
+    expect(r.summary.switched).toEqual({ already: 0, by_plan: 3, not_switched: 1 });
+    expect(r.summary.rollout_groups).toEqual([{ id: G(1), displayName: 'Group 1', attached: false, members_before: 0, added: 3 }]);
+  });
+
+  it('enables a disabled policy (saying whom else it switches), leaves an enabled one and its attached groups alone', () => {
+    const disabled = { id: 'p1', displayName: 'MFA', isEnabled: false, isAppliedToOrganization: false, appliesTo: [G(2)] };
+    const r = cutover([phoneUser('alice')], { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: disabled, groups: [group(1), group(2, { users: 7 })] }));
+    expect(r.changes[0]).toMatchObject({ action: 'update', before: { id: 'p1', isEnabled: false, isAppliedToOrganization: false }, after: { id: 'p1', isEnabled: true, isAppliedToOrganization: false } });
+    expect(r.changes[0]!.because).toMatch(/switches the members of its 1 other group/);
+    expect(r.changes[1]!.after).toEqual({ groupId: G(1), displayName: 'Group 1', policyId: 'p1' });
+    const enabled = cutover([phoneUser('alice')], { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: { ...disabled, isEnabled: true, appliesTo: [G(1)] }, groups: [group(1, { users: 5000 })] }));
+    expect(enabled.changes).toEqual([]);
+    expect(decisions(enabled)).toEqual({ alice: 'add Group 1' });
+  });
+
+  it('fills the groups in the order given, never past the per-group limit: the rest go to the next group', () => {
+    const limits = { groupsPerFeature: 10, membersPerGroup: 3, membersAtFirstAdd: 2 };
+    const users = ['a', 'b', 'c', 'd', 'e'].map((n) => phoneUser(n));
+    const r = cutover(users, { rolloutGroups: [ref(1), ref(2)] }, tenant({ groups: [group(1, { users: 1 }), group(2)] }), { limits });
+    expect(decisions(r)).toEqual({ a: 'add Group 1', b: 'add Group 1', c: 'add Group 2', d: 'add Group 2', e: 'add Group 2' });
+    expect(r.summary.rollout_groups.map((g) => [g.displayName, g.members_before, g.added])).toEqual([['Group 1', 1, 2], ['Group 2', 0, 3]]);
+    // With the real limits: a group 2 short of 50,000 takes 2, the next takes the rest.
+    const real = cutover(users, { rolloutGroups: [ref(1), ref(2)] }, tenant({ rolloutPolicy: { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(1)] }, groups: [group(1, { users: 49_998 }), group(2)] }));
+    expect(decisions(real)).toEqual({ a: 'add Group 1', b: 'add Group 1', c: 'add Group 2', d: 'add Group 2', e: 'add Group 2' });
+    expect(real.changes.map((c) => c.target)).toEqual([`featureRolloutPolicies/multiFactorAuthentication/appliesTo/${G(2)}`]);
+    // No room left for everyone: refused, not discovered in apply.
+    const full = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ groups: [group(1, { users: 2 })] }), { limits });
+    expect(full.refusals).toEqual(['the rollout groups have room for 1 more user(s) (3 a group) and this plan switches 5: add another --rollout-group']);
+  });
+
+  it('refuses what staged rollout cannot use, with the reason: dynamic, nested, contacts, too big, too big for a first add, past 10 groups', () => {
+    const named = [1, 2, 3, 4, 5].map(ref);
+    const r = cutover([phoneUser('alice')], { rolloutGroups: named }, tenant({
+      groups: [group(1, { dynamic: true }), group(2, { groups: 1 }), group(3, { contacts: 2 }), group(4, { users: 50_001 }), group(5, { users: 201 })],
+    }));
+    expect(r.refusals).toEqual([
+      '--rollout-group "Group 1": a dynamic group: staged rollout does not take dynamic groups (use an assigned group)',
+      '--rollout-group "Group 2": it holds 1 group(s): staged rollout does not take nested groups',
+      '--rollout-group "Group 3": it holds 2 contact(s): staged rollout takes groups of users only',
+      '--rollout-group "Group 4": it has 50001 members: staged rollout takes at most 50000 per group',
+      expect.stringMatching(/^--rollout-group "Group 4" has 50001 members: staged rollout takes a group only while it has at most 200/),
+      expect.stringMatching(/^--rollout-group "Group 5" has 201 members: staged rollout takes a group only while it has at most 200/),
+    ]);
+    // A group attached already may be bigger than 200: the first-add limit is behind it.
+    const attached = cutover([phoneUser('alice')], { rolloutGroups: [ref(5)] }, tenant({ rolloutPolicy: { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(5)] }, groups: [group(5, { users: 201 })] }));
+    expect(attached.refusals).toEqual([]);
+    const eleven = Array.from({ length: 11 }, (_, i) => ({ id: `g${i}`, displayName: `G${i}` }));
+    expect(cutover([], { rolloutGroups: eleven }, tenant({ groups: eleven.map((g) => ({ ...group(0), ...g })) })).refusals[0]).toMatch(/given 11 times: staged rollout takes at most 10 groups per feature/);
+    const nine = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: Array.from({ length: 9 }, (_, i) => `old${i}`) };
+    expect(cutover([], { rolloutGroups: [ref(1), ref(2)] }, tenant({ rolloutPolicy: nine, groups: [group(1), group(2)] })).refusals).toEqual([
+      'the staged rollout policy applies to 9 group(s) already; adding 2 more passes the 10 groups staged rollout takes per feature',
+    ]);
+    const org = cutover([], { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: { ...nine, appliesTo: [], isAppliedToOrganization: true }, groups: [group(1)] }));
+    expect(org.refusals[0]).toMatch(/applies to the whole organisation/);
+  });
+
+  it('leaves a user already in a rollout group (named, or attached to the policy) where they are; warns when the rollout group is the migration scope', () => {
+    const policy = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(9)] };
+    const r = cutover([phoneUser('alice', { memberOf: [G(9)] }), phoneUser('bob', { memberOf: [G(1)] }), phoneUser('carol')], { rolloutGroups: [ref(1)], scopeGroup: ref(1) }, tenant({ rolloutPolicy: policy, groups: [group(1, { users: 1 }), group(9, { users: 1, displayName: 'Old wave' })] }));
+    expect(decisions(r)).toEqual({ alice: 'member Old wave', bob: 'member Group 1', carol: 'add Group 1' });
+    expect(r.summary.switched).toEqual({ already: 2, by_plan: 1, not_switched: 0 });
+    expect(r.findings.filter((f) => f.code === 'rollout-group-is-scope').map((f) => f.severity)).toEqual(['warning']);
+  });
+});
+
+describe('federation: the final step', () => {
+  const options = { rolloutGroups: [ref(1)], federatedMfa: 'reject' as const };
+  const t = (over: Partial<TenantCutover> = {}) => tenant({ groups: [group(1)], federatedDomains: [FEDERATED], ...over });
+
+  it('is planned when every in-scope user of the domain is switched, last, waiting for the switches this plan makes', () => {
+    const r = cutover([phoneUser('alice'), tokenUser('bob'), user('rupert', { disabled: true }), phoneUser('other', { domain: 'fabrikam.com' })], options, t());
+    expect(r.refusals).toEqual([]);
+    const fed = r.changes.find((c) => c.target === 'domains/contoso.com/federationConfiguration')!;
+    expect(fed).toMatchObject({ action: 'update', before: { id: 'fed-1', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }, after: { id: 'fed-1', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' }, rule: 'CUTOVER-FEDERATION', switches: 2 });
+    expect(r.findings.find((f) => f.code === 'federation-reject')!.message).toMatch(/up to 24 hours .*every user of the domain/);
+    expect(r.summary.federation).toEqual([{ domain: 'contoso.com', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp', planned: true, users: 2, unswitched: 0 }]);
+    // rupert is disabled in MFA Server (not migrated, nothing to switch), `other` is of another domain: neither counts.
+  });
+
+  it('is refused, naming the users, while users of the domain are neither switched nor switched by the plan; --force-federation plans it with a warning naming them', () => {
+    const users = [phoneUser('alice'), user('judy'), user('zoe')];
+    const refused = cutover(users, options, t());
+    expect(refused.changes.some((c) => c.target.startsWith('domains/'))).toBe(false);
+    expect(refused.refusals).toEqual([expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in scope are neither switched already nor switched by this plan: judy@contoso\.com, zoe@contoso\.com\. .*--force-federation/)]);
+    const forced = cutover(users, { ...options, forceFederation: true }, t());
+    expect(forced.refusals).toEqual([]);
+    expect(forced.changes.find((c) => c.target.startsWith('domains/'))!.switches).toBe(1);
+    expect(forced.findings.find((f) => f.code === 'federation-forced')!.message).toContain('judy@contoso.com, zoe@contoso.com');
+  });
+
+  it('without --rollout-group, counts as switched the users the enabled policy reaches; leaves a domain with no user of the plan, and one that rejects already, alone', () => {
+    const policy = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(1)] };
+    const users = [phoneUser('alice', { memberOf: [G(1)] }), phoneUser('bob')];
+    const one = cutover(users, { federatedMfa: 'reject' }, t({ rolloutPolicy: policy }));
+    expect(one.refusals).toEqual([expect.stringContaining('1 user(s) of contoso.com in scope')]);
+    const both = cutover([users[0]!, phoneUser('bob', { memberOf: [G(1)] })], { federatedMfa: 'reject' }, t({ rolloutPolicy: policy }));
+    expect(both.changes.map((c) => [c.target, c.switches])).toEqual([['domains/contoso.com/federationConfiguration', 0]]);
+    const off = cutover([phoneUser('bob', { memberOf: [G(1)] })], { federatedMfa: 'reject' }, t({ rolloutPolicy: { ...policy, isEnabled: false } }));
+    expect(off.refusals).toHaveLength(1);
+    const elsewhere = cutover([phoneUser('x', { domain: 'fabrikam.com' })], { federatedMfa: 'reject' }, t());
+    expect(elsewhere.changes).toEqual([]);
+    expect(elsewhere.findings.map((f) => f.code)).toContain('federation-not-in-scope');
+    const done = cutover([user('judy')], { federatedMfa: 'reject' }, t({ federatedDomains: [{ ...FEDERATED, federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' }] }));
+    expect([done.changes, done.refusals]).toEqual([[], []]);
+  });
+});
+
+describe('the SMS/voice retirement', () => {
+  it('names 2027-02-01 for every user left with SMS and voice only (2027-07-01 for an external user), counts them; email does not count, a token, Authenticator or passkey does', () => {
+    const r = cutover([phoneUser('alice'), user('bob', { phones: ['office', 'alternateMobile'] }), phoneUser('guest', { userType: 'Guest' }), tokenUser('grace'), phoneUser('niaj', { authenticator: true }), phoneUser('pat', { passwordless: true }), user('zoe')], {});
+    const phoneOnly = r.findings.filter((f) => f.code === 'phone-only-after-retirement');
+    expect(phoneOnly.map((f) => f.user)).toEqual(['alice@contoso.com', 'bob@contoso.com', 'guest@contoso.com']);
+    expect(r.phoneOnly).toBe(3);
+    expect(phoneOnly[0]).toMatchObject({ severity: 'warning', rule: 'CUTOVER-PHONE-DEADLINE' });
+    expect(phoneOnly[0]!.message).toMatch(/from 2027-02-01 \(2027-07-01 if a Global Administrator\) a blocking passkey registration prompt stops their sign-in/);
+    expect(phoneOnly[2]!.message).toMatch(/from 2027-07-01 \(external user\)/);
+  });
+
+  it("reads the tenant's FIDO2 configuration: whether the phone-only users may register a passkey", () => {
+    const fido2 = (state: string, include: string[], exclude: string[] = []): AuthenticationMethodsPolicy => ({
+      authenticationMethodConfigurations: [{ id: 'Fido2', state, includeTargets: include.map((id) => ({ id })), excludeTargets: exclude.map((id) => ({ id })) } as never],
+    });
+    const users = [phoneUser('alice', { memberOf: [G(1)] }), phoneUser('bob')];
+    const run = (policy: AuthenticationMethodsPolicy) => mapCutover({ mappings: users, cutover: tenant({ groups: [group(1)] }), policy, policyChanges: [], options: NONE });
+    const off = run(fido2('disabled', ['all_users']));
+    expect(off.summary.passkeys).toEqual({ state: 'disabled', include_targets: ['all_users'], allowed_for_phone_only: 'none' });
+    expect(off.findings.find((f) => f.code === 'passkeys-disabled')!.message).toMatch(/2 user\(s\) left with SMS and voice only cannot register/);
+    expect(run(fido2('enabled', ['all_users'])).findings.find((f) => f.code === 'passkeys-allowed')?.severity).toBe('info');
+    expect(run(fido2('enabled', [G(1)])).summary.passkeys.allowed_for_phone_only).toBe('some');
+    expect(run(fido2('enabled', ['all_users'], [G(1)])).summary.passkeys.allowed_for_phone_only).toBe('some');
+    expect(run(fido2('enabled', ['unread-group'])).summary.passkeys.allowed_for_phone_only).toBe('unknown');
+  });
+
+  it('--campaign-group adds them to the group, targeted by the Authenticator registration campaign (merged with the plan\'s own campaign change)', () => {
+    const users = [phoneUser('alice'), phoneUser('bob', { memberOf: [G(3)] }), tokenUser('grace')];
+    const campaignPolicy = (state: string, targets: string[]): AuthenticationMethodsPolicy => ({ registrationEnforcement: { authenticationMethodsRegistrationCampaign: { state, includeTargets: targets.map((id) => ({ id, targetType: 'group' })) } } as never });
+    const run = (policy: AuthenticationMethodsPolicy, policyChanges: PolicyChange[] = []) =>
+      mapCutover({ mappings: users, cutover: tenant({ groups: [group(3, { users: 1 })] }), policy, policyChanges, options: { ...NONE, campaignGroup: ref(3) } });
+    const r = run(campaignPolicy('default', ['all_users']));
+    expect([...r.users].map(([u, d]) => `${u} ${d.campaign?.action}`)).toEqual(['alice@contoso.com add', 'bob@contoso.com member']);
+    // A Microsoft-managed campaign (all users) becomes the tool's, for the campaign group only.
+    expect(r.policyChanges.map((c) => [c.property, c.after, c.rule])).toEqual([
+      ['state', 'enabled', 'CUTOVER-CAMPAIGN'],
+      ['includeTargets', [{ id: G(3), targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }], 'CUTOVER-CAMPAIGN'],
+    ]);
+    expect(r.summary.campaign_group).toEqual({ id: G(3), displayName: 'Group 3', added: 1 });
+    // On for everyone already: nothing to change.
+    expect(run(campaignPolicy('enabled', ['all_users'])).policyChanges).toEqual([]);
+    // The plan turns it on for the target group (POL-CAMPAIGN): the campaign group joins that change.
+    const own: PolicyChange = { target: 'registrationEnforcement/authenticationMethodsRegistrationCampaign', property: 'includeTargets', before: [], after: [{ id: 'target' }], rule: 'POL-CAMPAIGN', because: 'target T', setting: 's' };
+    const merged = run(campaignPolicy('enabled', []), [own]);
+    expect(merged.policyChanges).toHaveLength(1);
+    expect(merged.policyChanges[0]).toMatchObject({ rule: 'POL-CAMPAIGN', after: [{ id: 'target' }, { id: G(3) }] });
+    const dynamic = mapCutover({ mappings: users, cutover: tenant({ groups: [group(3, { dynamic: true })] }), policy: {}, policyChanges: [], options: { ...NONE, campaignGroup: ref(3) } });
+    expect(dynamic.refusals).toEqual(['--campaign-group "Group 3" is a dynamic group: its members come from its rule and cannot be added (use an assigned group)']);
+  });
+});

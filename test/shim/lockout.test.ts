@@ -1,0 +1,138 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hotpCode } from '../../src/otp/hotp.js';
+import { afterFailure, lockStatus, CLEARED } from '../../src/shim/lockout.js';
+import { DEFAULT_RULES } from '../../src/shim/rules.js';
+import type { ShimService, ShimServiceOptions } from '../../src/shim/shim-service.js';
+import { runImportStore } from '../../src/shim/shim-operations.js';
+import { SourceBudget } from '../../src/shim/source-budget.js';
+import type { UserState } from '../../src/shim/store-model.js';
+import { call, verify } from './http-client.js';
+import { RFC_SEED_SHA1, TEST_KEY, TestClock, seed, tempDir , startTestService } from './helpers.js';
+
+const T0 = 1_700_000_000_000;
+const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
+const USERS = Array.from({ length: 13 }, (_, i) => `user${i}@contoso.com`);
+const API_KEY = 'lockout-test-api-key-0123456789';
+
+let tmp: ReturnType<typeof tempDir>;
+let store: string;
+let service: ShimService | undefined;
+let clock: TestClock;
+
+async function start(extra: Partial<ShimServiceOptions> = {}): Promise<ShimService> {
+  service = await startTestService(store, clock, extra);
+  return service;
+}
+
+beforeEach(async () => {
+  tmp = tempDir();
+  store = tmp.path('shim.store');
+  clock = new TestClock(T0);
+  await runImportStore({
+    store,
+    key: TEST_KEY,
+    input: {
+      users: USERS.map((username) => ({ username, enabled: true })),
+      tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })),
+    },
+  });
+});
+afterEach(async () => {
+  await service?.close();
+  service = undefined;
+  tmp.cleanup();
+});
+
+describe('issue 17 item 8: lock-out as a lever', () => {
+  it('issue 17 item 8: 149 wrong codes from one address over 13 users lock nobody out; the address is slowed, then refused', async () => {
+    const { url } = await start({ sourceMaxFails: 20 });
+    const statuses: number[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 149; i++) statuses.push((await verify(url, USERS[i % USERS.length], '000000')).status);
+    // 20 failures counted (10 of them slowed by 1 s), the other 129 refused unchecked with 429.
+    expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(129);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
+    for (const user of USERS) {
+      expect(service!.db.users.get(user)!.lockedAt, user).toBeNull();
+      expect(service!.db.users.get(user)!.fails).toBeLessThanOrEqual(2);
+    }
+    expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_source_refused_total 129$/m);
+  }, 30_000);
+
+  it('issue 17 item 8: 10 parallel replays of a valid code do not lock the user out', async () => {
+    const { url } = await start();
+    expect((await verify(url, USERS[0], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    const replies = await Promise.all(Array.from({ length: 10 }, () => verify(url, USERS[0], H(0))));
+    expect(replies.map((r) => r.json)).toEqual(Array.from({ length: 10 }, () => ({ result: 'reject', reason: 'replayed' })));
+    expect(service!.db.users.get(USERS[0]!)).toMatchObject({ fails: 0, lockedAt: null });
+    expect((await verify(url, USERS[0], H(1))).json).toEqual({ result: 'accept', reason: 'ok' });
+  });
+
+  it('issue 17 item 8: an authenticated caller passes client_ip; one address failing blocks only itself, two addresses lock the user', async () => {
+    const { url } = await start({ apiKey: API_KEY, sourceMaxFails: 0 });
+    const headers = { authorization: `Bearer ${API_KEY}` };
+    const from = (clientIp: string | undefined, code: string, user = USERS[0]) =>
+      call(`${url}/v1/verify`, { headers, body: clientIp === undefined ? { user, code } : { user, code, client_ip: clientIp } });
+    for (let i = 0; i < 10; i++) expect((await from('198.51.100.7', '000000')).json).toEqual({ result: 'reject', reason: 'wrong_code' });
+    // That address is now blocked for this user, even with the right code; the user is not locked.
+    expect((await from('198.51.100.7', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    expect(service!.db.users.get(USERS[0]!)!.lockedAt).toBeNull();
+    // The user, from their own address, signs in; that clears the failures.
+    expect((await from('203.0.113.9', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect(service!.db.users.get(USERS[0]!)).toMatchObject({ fails: 0, lockedAt: null, sources: {} });
+    // Guessing from two addresses: locked at the tenth failure, for everyone.
+    for (let i = 0; i < 10; i++) await from(i % 2 === 0 ? '198.51.100.7' : '198.51.100.8', '000000');
+    expect(service!.db.users.get(USERS[0]!)!.lockedAt).toBe(T0);
+    expect((await from('203.0.113.9', H(1))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    // A malformed client_ip is a malformed request, counted for no one.
+    expect((await from('not-an-ip', '000000', USERS[1])).status).toBe(400);
+    expect(service!.db.users.get(USERS[1]!)!.fails).toBe(0);
+  });
+
+  it('issue 17 item 8: without an API key, client_ip is not trusted: the TCP peer is the source', async () => {
+    const { url } = await start({ sourceMaxFails: 0 });
+    for (let i = 0; i < 10; i++) await call(`${url}/v1/verify`, { body: { user: USERS[0], code: '000000', client_ip: `192.0.2.${i}` } });
+    expect(Object.keys(service!.db.users.get(USERS[0]!)!.sources)).toEqual(['127.0.0.1']);
+    // One unauthenticated source beyond the user's budget: the user is locked (nothing vouches for the address).
+    expect(service!.db.users.get(USERS[0]!)!.lockedAt).toBe(T0);
+  });
+});
+
+describe('the lock-out rules (pure)', () => {
+  const rules = { ...DEFAULT_RULES, maxFails: 3, lockoutMinutes: 15 };
+  const vouched = { source: '198.51.100.7', authenticated: true };
+
+  it('blocks a lone vouched source for the user until the lock-out time has passed since its last failure', () => {
+    let state: UserState = { ...CLEARED, sources: {} };
+    for (let i = 0; i < 3; i++) state = afterFailure(state, vouched, T0 + i, rules);
+    expect(state.lockedAt).toBeNull();
+    expect(lockStatus(state, vouched, T0 + 10, rules)).toEqual({ kind: 'locked', scope: 'source' });
+    expect(lockStatus(state, { source: '203.0.113.9', authenticated: true }, T0 + 10, rules)).toEqual({ kind: 'open' });
+    expect(lockStatus(state, vouched, T0 + 2 + 15 * 60_000, rules)).toEqual({ kind: 'expired', next: { fails: 0, lockedAt: null, sources: {} } });
+  });
+
+  it('remembers at most 16 sources per user, the newest', () => {
+    let state: UserState = { ...CLEARED, sources: {} };
+    for (let i = 0; i < 40; i++) state = afterFailure(state, { source: `10.0.0.${i}`, authenticated: true }, T0 + i, { ...rules, maxFails: 1000 });
+    expect(Object.keys(state.sources)).toHaveLength(16);
+    expect(state.sources['10.0.0.39']).toEqual({ fails: 1, at: T0 + 39 });
+    expect(state.fails).toBe(40);
+  });
+
+  it('the source budget slows from half and refuses at the budget, until failures age out', () => {
+    let now = T0;
+    const budget = new SourceBudget({ maxFails: 4, windowMs: 60_000, slowDownMs: 1000 }, () => now);
+    expect(budget.check('a')).toEqual({ kind: 'ok', delayMs: 0 });
+    budget.failed('a');
+    budget.failed('a');
+    expect(budget.check('a')).toEqual({ kind: 'ok', delayMs: 1000 });
+    budget.failed('a');
+    now += 10_000;
+    budget.failed('a');
+    expect(budget.check('a')).toEqual({ kind: 'refused', retryAfterSeconds: 50 });
+    expect(budget.check('b')).toEqual({ kind: 'ok', delayMs: 0 });
+    now += 50_000; // the three oldest age out
+    expect(budget.check('a')).toEqual({ kind: 'ok', delayMs: 0 });
+  });
+});

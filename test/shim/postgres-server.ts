@@ -1,0 +1,133 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * A real PostgreSQL server for the tests, from the distribution's packages (Debian: postgresql;
+ * `.ci/run` installs it where missing). PostgreSQL refuses to run as root, so as root the cluster
+ * belongs to the unprivileged `postgres` account the package creates. Password authentication
+ * (scram-sha-256) on 127.0.0.1, the password given to clients through a PGPASSFILE, as the shim's
+ * docs tell admins to. `unavailable` says why a server cannot be had (the tests then skip, saying so).
+ */
+
+function binDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    for (const v of versions) if (existsSync(join(root, v, 'bin', 'postgres'))) return join(root, v, 'bin');
+  }
+  try {
+    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+const asRoot = process.getuid?.() === 0;
+const account = (() => {
+  if (!asRoot) return undefined;
+  try {
+    return { uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) };
+  } catch {
+    return undefined;
+  }
+})();
+
+export const unavailable: string | undefined = (() => {
+  const bin = binDir();
+  if (!bin) return 'PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run does)';
+  if (asRoot && !account) return 'running as root and there is no postgres account to run PostgreSQL as';
+  return undefined;
+})();
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface TestPostgres {
+  /** postgres://shim@127.0.0.1:PORT/mfa_shim (no password: see env). */
+  url: string;
+  /** PGPASSFILE for clients. */
+  env: Record<string, string>;
+  /** Stops the server at once (connections cut), as a crash or a failover would. */
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** psql as the superuser, in database `db` (default postgres). */
+  sql(text: string, db?: string): string;
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  if (unavailable) throw new Error(unavailable);
+  const bin = binDir()!;
+  const dir = mkdtempSync(join(tmpdir(), 'shim-pg-'));
+  chmodSync(dir, 0o755);
+  const data = join(dir, 'data');
+  const password = `pw-${Math.random().toString(36).slice(2)}`;
+  const pwfile = join(dir, 'pw');
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  if (account) {
+    chownSync(dir, account.uid, account.gid);
+    chownSync(pwfile, account.uid, account.gid);
+  }
+  const as = (cmd: string, args: string[]): [string, string[]] => (account ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]);
+  const run = (cmd: string, args: string[]): string => {
+    const [c, a] = as(cmd, args);
+    return execFileSync(c, a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
+  };
+  run(join(bin, 'initdb'), ['-D', data, '-U', 'shim', '--pwfile', pwfile, '--auth-local', 'trust', '--auth-host', 'scram-sha-256', '-E', 'UTF8', '--no-sync']);
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const [c, a] = as(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB']);
+    const proc = spawn(c, a, { stdio: ['ignore', 'ignore', 'pipe'], cwd: dir });
+    child = proc;
+    let log = '';
+    proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      try {
+        run(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q']);
+        return;
+      } catch {
+        if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`PostgreSQL did not start: ${log}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  };
+  const stopWith = async (signal: NodeJS.Signals): Promise<void> => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+    // As root the server runs under runuser: signal the postgres process itself (runuser's child).
+    const pids = account ? execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number) : [proc.pid!];
+    for (const pid of pids) process.kill(pid, signal);
+    await exited;
+  };
+  await start();
+  const sql = (text: string, db = 'postgres'): string => run(join(bin, 'psql'), ['-h', dir, '-p', String(port), '-U', 'shim', '-d', db, '-At', '-c', text]);
+  sql('CREATE DATABASE mfa_shim');
+  const passfile = join(dir, 'client.pgpass');
+  writeFileSync(passfile, `127.0.0.1:${port}:*:shim:${password}\n`, { mode: 0o600 });
+  return {
+    url: `postgres://shim@127.0.0.1:${port}/mfa_shim`,
+    env: { PGPASSFILE: passfile },
+    // SIGQUIT: immediate shutdown, connections cut (crash recovery at the next start).
+    kill: () => stopWith('SIGQUIT'),
+    start,
+    stop: async () => {
+      await stopWith('SIGINT');
+      rmSync(dir, { recursive: true, force: true });
+    },
+    sql,
+  };
+}

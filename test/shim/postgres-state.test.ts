@@ -1,0 +1,192 @@
+import { copyFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { hotpCode } from '../../src/otp/hotp.js';
+import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
+import { DEFAULT_RULES } from '../../src/shim/rules.js';
+import { runCheck, runImportStore, runUnlock } from '../../src/shim/shim-operations.js';
+import type { ShimService } from '../../src/shim/shim-service.js';
+import { startServeProcess } from './cli-process.js';
+import { parseClients } from '../../src/shim/radius/clients-file.js';
+import { radclient, radclientMissing } from './radius/radclient.js';
+import { call, verify } from './http-client.js';
+import { startPostgres, unavailable, type TestPostgres } from './postgres-server.js';
+import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
+
+if (unavailable) process.stderr.write(`PostgreSQL state tests skipped: ${unavailable}\n`);
+
+const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
+const USERS = Array.from({ length: 40 }, (_, i) => `user${i}@contoso.com`);
+
+let pg: TestPostgres;
+let tmp: ReturnType<typeof tempDir>;
+let savedPassfile: string | undefined;
+
+describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16)', () => {
+  beforeAll(async () => {
+    pg = await startPostgres();
+    savedPassfile = process.env.PGPASSFILE;
+    process.env.PGPASSFILE = pg.env.PGPASSFILE;
+  }, 60_000);
+  afterAll(async () => {
+    if (savedPassfile === undefined) delete process.env.PGPASSFILE;
+    else process.env.PGPASSFILE = savedPassfile;
+    await pg?.stop();
+  });
+
+  let store: string;
+  let n = 0;
+  const children: ChildProcess[] = [];
+  let service: ShimService | undefined;
+  /** A fresh database per test (the server is shared). */
+  async function freshImport(): Promise<URL> {
+    tmp = tempDir();
+    store = tmp.path('shim.store');
+    const db = `shim_${++n}`;
+    pg.sql(`CREATE DATABASE ${db}`);
+    const state = parseStateUrl(pg.url.replace(/\/mfa_shim$/, `/${db}`));
+    await runImportStore({
+      store,
+      key: TEST_KEY,
+      state,
+      input: { users: USERS.map((username) => ({ username, enabled: true })), tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) },
+    });
+    return state;
+  }
+  afterEach(async () => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await service?.close().catch(() => undefined);
+    service = undefined;
+    tmp?.cleanup();
+  });
+
+  it('refuses a URL holding a password, and creates a versioned schema', async () => {
+    expect(() => parseStateUrl('postgres://shim:secret@db/mfa')).toThrow(/holds a password; put it in PGPASSFILE/);
+    expect(() => parseStateUrl('postgres://shim@db/mfa?password=x')).toThrow(/holds a password/);
+    expect(() => parseStateUrl('mysql://db/mfa')).toThrow(/not supported/);
+    const state = await freshImport();
+    const db = state.pathname.slice(1);
+    expect(pg.sql(`SELECT version FROM mfa_shim_schema`, db)).toMatch(/^1$/m);
+    expect(pg.sql(`SELECT count(*) FROM mfa_shim_tokens`, db)).toMatch(/^40$/m);
+    // No seed in the database: only the state.
+    expect(pg.sql(`SELECT string_agg(column_name, ',') FROM information_schema.columns WHERE table_name = 'mfa_shim_tokens'`, db)).not.toMatch(/secret|seed/);
+    pg.sql(`UPDATE mfa_shim_schema SET version = 99`, db);
+    await expect(runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(0) })).rejects.toThrow(/schema is version 99, newer than this tool's/);
+  });
+
+  it('verifies with the database as the state; check and unlock work beside a running server; a store not in the database is refused', async () => {
+    const state = await freshImport();
+    const clock = new TestClock(1_700_000_000_000);
+    service = await startTestService(store, clock, { state });
+    expect((await verify(service.url, USERS[0], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(0) })).reason).toBe('replayed');
+    expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(1) })).reason).toBe('ok');
+    expect((await verify(service.url, USERS[0], H(1))).json).toEqual({ result: 'reject', reason: 'replayed' });
+    for (let i = 0; i < 10; i++) await verify(service.url, USERS[1], '000000');
+    expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    expect(await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[1]! })).toMatchObject({ status: 'unlocked', wasLocked: true });
+    expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    // A store the database does not know.
+    const other = tmp.path('other.store');
+    await runImportStore({ store: other, key: TEST_KEY, input: { users: [{ username: 'x@contoso.com', enabled: true }], tokens: [] } });
+    await expect(runCheck({ store: other, key: TEST_KEY, state, rules: DEFAULT_RULES, user: 'x@contoso.com', code: '123456' })).rejects.toThrow(/holds no state for this store/);
+  });
+
+  it('answers 503 state_unavailable when the database is lost, turns /healthz unhealthy, and reconnects by itself', async () => {
+    const state = await freshImport();
+    const secret = 'vpn-shared-secret-0123456789';
+    service = await startTestService(store, new TestClock(Date.now()), { state, radius: { port: 0, clients: parseClients(`127.0.0.1 ${secret} vpn\n`, 'clients') } });
+    expect((await verify(service.url, USERS[2], H(0))).status).toBe(200);
+    await pg.kill();
+    try {
+      const lost = await verify(service.url, USERS[2], H(1));
+      expect(lost.status).toBe(503);
+      expect(lost.json).toEqual({ error: 'state_unavailable' });
+      expect((await call(`${service.url}/healthz`)).json).toEqual({ status: 'failing', error: 'state_unavailable' });
+      expect((await verify(service.url, USERS[2], H(1))).status).toBe(503);
+      if (!radclientMissing) {
+        const reply = await radclient(service.radiusAddress!.port, secret, { 'User-Name': USERS[2]!, 'User-Password': H(1) });
+        expect(reply.code).toBe('Access-Reject');
+        expect(reply.attributes['Reply-Message']).toBe('Verification is unavailable; try again later');
+      }
+    } finally {
+      await pg.start();
+    }
+    const deadline = Date.now() + 15_000;
+    while ((await call(`${service.url}/healthz`)).status !== 200) {
+      if (Date.now() > deadline) throw new Error('the shim did not reconnect');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect((await verify(service.url, USERS[2], H(1))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect((await call(`${service.url}/metrics`)).text).toMatch(/^mfa_shim_up 1$/m);
+  }, 60_000);
+
+  describe('two nodes on one database', () => {
+    const env = (): Record<string, string> => ({ MFA_SHIM_KEY: TEST_KEY_B64, ...pg.env });
+    async function twoNodes(state: URL): Promise<[string, string, ChildProcess, ChildProcess]> {
+      // Each node has its own copy of the store file (same key), as on two machines.
+      const storeB = tmp.path('node-b.store');
+      copyFileSync(store, storeB);
+      const a = await startServeProcess(['--store', store, '--port', '0', '--state', state.href, '--rate-limit', '0', '--source-max-fails', '0'], env());
+      const b = await startServeProcess(['--store', storeB, '--port', '0', '--state', state.href, '--rate-limit', '0', '--source-max-fails', '0'], env());
+      children.push(a.child, b.child);
+      return [a.url, b.url, a.child, b.child];
+    }
+
+    it('50 concurrent submissions of one code over both nodes give exactly one accept; a lock-out on one holds on the other', async () => {
+      const state = await freshImport();
+      const [a, b] = await twoNodes(state);
+      const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => verify(i % 2 === 0 ? a : b, USERS[3], H(0))));
+      const reasons = replies.map((r) => (r.json as { reason: string }).reason);
+      expect(reasons.filter((r) => r === 'ok')).toHaveLength(1);
+      expect(reasons.filter((r) => r === 'replayed')).toHaveLength(49);
+      // Ten failures on node A lock the user out on node B as well, though B has seen the user
+      // unlocked (its cache of the user's state is checked by every change and every refusal).
+      expect((await verify(b, USERS[4], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+      for (let i = 0; i < 10; i++) expect((await verify(a, USERS[4], '000000')).json).toEqual({ result: 'reject', reason: 'wrong_code' });
+      expect((await verify(b, USERS[4], H(1))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+      expect((await verify(b, USERS[4], H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+      // A node whose copy of a user's state is old decides again from the database: B saw user 5
+      // at counter 1; A moves the counter 15 on (past B's look-ahead); B accepts the next code.
+      expect((await verify(b, USERS[5], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+      for (let c = 1; c <= 15; c++) expect((await verify(a, USERS[5], H(c))).json).toEqual({ result: 'accept', reason: 'ok' });
+      expect((await verify(b, USERS[5], H(16))).json).toEqual({ result: 'accept', reason: 'ok' });
+      expect((await verify(b, USERS[5], H(15))).json).toEqual({ result: 'reject', reason: 'replayed' });
+      // An unlock on A (through the database) holds on B at once.
+      const unlock = await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[4]! });
+      expect(unlock).toMatchObject({ status: 'unlocked', wasLocked: true });
+      expect((await verify(b, USERS[4], H(1))).json).toEqual({ result: 'accept', reason: 'ok' });
+    }, 60_000);
+
+    it('kill -9 of a node under load loses no accepted code: the other node answers every one of them "replayed"', async () => {
+      const state = await freshImport();
+      const [a, b, childA] = await twoNodes(state);
+      const accepted: { user: string; code: string }[] = [];
+      let killed = false;
+      const load = USERS.map(async (user, i) => {
+        for (let c = 0; c < 30 && !killed; c++) {
+          const code = H(c);
+          try {
+            const r = await verify(a, user, code);
+            if ((r.json as { result?: string } | undefined)?.result === 'accept') accepted.push({ user, code });
+          } catch {
+            return; // the node died under this request: it was never answered
+          }
+          if (i === 0 && c === 10) {
+            childA.kill('SIGKILL');
+            killed = true;
+          }
+        }
+      });
+      await Promise.all(load);
+      expect(accepted.length).toBeGreaterThan(10);
+      // Each user's last accepted code is an exact replay on the other node; every earlier one is refused too.
+      for (const user of USERS) {
+        const mine = accepted.filter((a) => a.user === user).reverse();
+        if (mine.length === 0) continue;
+        expect((await verify(b, user, mine[0]!.code)).json, `${user} ${mine[0]!.code}`).toEqual({ result: 'reject', reason: 'replayed' });
+        for (const { code } of mine.slice(1)) expect((await verify(b, user, code)).json, `${user} ${code}`).toMatchObject({ result: 'reject' });
+      }
+    }, 60_000);
+  });
+});

@@ -1,0 +1,63 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { clientFor, parseClients, readClientsFile } from '../../../src/shim/radius/clients-file.js';
+import { parseReplyAttributes } from '../../../src/shim/radius/reply-attributes.js';
+import { tempDir } from '../helpers.js';
+
+let tmp: ReturnType<typeof tempDir> | undefined;
+afterEach(() => tmp?.cleanup());
+const S = 'a-long-shared-secret-0123';
+
+describe('RADIUS clients file', () => {
+  it('reads ADDRESS[/PREFIX] SECRET [NAME] [options], comments, and matches the most specific network', () => {
+    const clients = parseClients(
+      `# VPN concentrators\n10.0.0.0/8 ${S} campus rate-limit=200\n10.1.2.3 ${S}x vpn-1   # the big one\n\n2001:db8::/32 ${S} v6 source-max-fails=50\n`,
+      'clients',
+    );
+    expect(clientFor(clients, '10.1.2.3')?.name).toBe('vpn-1');
+    expect(clientFor(clients, '::ffff:10.1.2.3')?.name).toBe('vpn-1');
+    expect(clientFor(clients, '10.9.9.9')).toMatchObject({ name: 'campus', rateLimit: 200 });
+    expect(clientFor(clients, '2001:db8::7')).toMatchObject({ name: 'v6', sourceMaxFails: 50 });
+    expect(clientFor(clients, '192.0.2.1')).toBeUndefined();
+    expect(clientFor(clients, '10.1.2.3')!.secret.toString()).toBe(`${S}x`);
+  });
+
+  it('names file, line and field of what is wrong', () => {
+    expect(() => parseClients('10.0.0.1\n', 'c')).toThrow(/c: line 1: expected ADDRESS\[\/PREFIX\] SECRET/);
+    expect(() => parseClients(`# x\nvpn.example ${S}\n`, 'c')).toThrow(/c: line 2: vpn\.example is not an IP address/);
+    expect(() => parseClients(`10.0.0.0/33 ${S}\n`, 'c')).toThrow(/prefix \/33 must be 0 to 32/);
+    expect(() => parseClients('10.0.0.1 short\n', 'c')).toThrow(/shorter than 16 characters/);
+    expect(() => parseClients(`10.0.0.1 ${S} n color=blue\n`, 'c')).toThrow(/color=blue is not an option/);
+    expect(() => parseClients(`10.0.0.1 ${S}\n10.0.0.1/32 ${S}\n`, 'c')).toThrow(/line 2: 10\.0\.0\.1\/32 is already the client of line 1/);
+    expect(() => parseClients('# nothing\n', 'c')).toThrow(/no RADIUS client/);
+  });
+
+  it('issue 17 item 17: refuses a clients file that group or others can read, whatever --strict-permissions says', () => {
+    tmp = tempDir();
+    const file = tmp.path('clients');
+    writeFileSync(file, `127.0.0.1 ${S} local\n`, { mode: 0o600 });
+    expect(readClientsFile(file)).toHaveLength(1);
+    chmodSync(file, 0o644);
+    expect(() => readClientsFile(file)).toThrow(/RADIUS clients file .*clients has mode 0644: group or others can access it; chmod 600 it/);
+    chmodSync(file, 0o640);
+    expect(() => readClientsFile(file)).toThrow(/mode 0640/);
+  });
+});
+
+describe('RADIUS reply attributes file', () => {
+  it('gives a user its own rule, else its group\'s; encodes text, integers and addresses', () => {
+    const rules = parseReplyAttributes('group:Engineering Filter-Id=eng Session-Timeout=3600\nuser:Ivan@Contoso.com Class=vpn-admins Framed-IP-Address=10.8.0.7 # ivan\n', 'a');
+    expect(rules.forUser('ivan@contoso.com', 'Engineering')).toEqual([
+      { type: 25, value: Buffer.from('vpn-admins') },
+      { type: 8, value: Buffer.from([10, 8, 0, 7]) },
+    ]);
+    expect(rules.forUser('grace@contoso.com', 'Engineering')).toEqual([
+      { type: 11, value: Buffer.from('eng') },
+      { type: 27, value: Buffer.from([0, 0, 0x0e, 0x10]) },
+    ]);
+    expect(rules.forUser('zoe@contoso.com', undefined)).toEqual([]);
+    expect(() => parseReplyAttributes('grace Class=x\n', 'a')).toThrow(/a: line 1: expected user:UPN or group:NAME/);
+    expect(() => parseReplyAttributes('user:x Colour=blue\n', 'a')).toThrow(/Colour=blue: expected Name=value with Name one of/);
+    expect(() => parseReplyAttributes('user:x Session-Timeout=soon\n', 'a')).toThrow(/Session-Timeout takes a whole number/);
+  });
+});

@@ -1,0 +1,103 @@
+import { createHash, createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  ATTR,
+  CODE,
+  attribute,
+  decodePacket,
+  decodeUserPassword,
+  encodeAccessRequest,
+  encodeResponse,
+  hideUserPassword,
+  MalformedPacketError,
+  verifyRequestMessageAuthenticator,
+  verifyResponseAuthenticator,
+  verifyResponseMessageAuthenticator,
+} from '../../../src/shim/radius/packet.js';
+
+const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+/** RFC 2865 section 7.1: the Access-Request of user nemo, password arctangent, secret xyzzy5461, and its Access-Accept. */
+const RFC2865_REQUEST = hex(`01 00 00 38 0f 40 3f 94 73 97 80 57 bd 83 d5 cb 98 f4 22 7a 01 06 6e 65 6d 6f 02 12 0d be 70 8d 93 d4 13 ce
+  31 96 e4 3f 78 2a 0a ee 04 06 c0 a8 01 10 05 06 00 00 00 03`);
+const RFC2865_ACCEPT = hex(`02 00 00 26 86 fe 22 0e 76 24 ba 2a 10 05 f6 bf 9b 55 e0 b2 06 06 00 00 00 01 0f 06 00 00 00 00 0e 06 c0 a8 01 03`);
+const SECRET = Buffer.from('xyzzy5461');
+
+describe('RADIUS packets (RFC 2865, RFC 3579)', () => {
+  it('decodes the RFC 2865 7.1 Access-Request and reveals its PAP password', () => {
+    const p = decodePacket(RFC2865_REQUEST);
+    expect(p).toMatchObject({ code: CODE.accessRequest, identifier: 0 });
+    expect(attribute(p, ATTR.userName)!.toString()).toBe('nemo');
+    expect(decodeUserPassword(attribute(p, ATTR.userPassword)!, SECRET, p.authenticator)!.toString()).toBe('arctangent');
+    // Hiding it again gives the RFC's bytes.
+    expect(hideUserPassword(Buffer.from('arctangent'), SECRET, p.authenticator)).toEqual(attribute(p, ATTR.userPassword));
+  });
+
+  it('checks the RFC 2865 7.1 Response Authenticator, and computes the same one', () => {
+    const request = decodePacket(RFC2865_REQUEST);
+    expect(verifyResponseAuthenticator(RFC2865_ACCEPT, request.authenticator, SECRET)).toBe(true);
+    expect(verifyResponseAuthenticator(RFC2865_ACCEPT, request.authenticator, Buffer.from('wrong'))).toBe(false);
+    // MD5(Code+ID+Length+RequestAuth+Attributes+Secret), written out.
+    const copy = Buffer.from(RFC2865_ACCEPT);
+    request.authenticator.copy(copy, 4);
+    expect(createHash('md5').update(copy).update(SECRET).digest()).toEqual(RFC2865_ACCEPT.subarray(4, 20));
+  });
+
+  it('hides and reveals passwords of any length up to 128 bytes (several 16-byte blocks, chained)', () => {
+    const ra = Buffer.alloc(16, 0x5a);
+    for (const length of [1, 6, 15, 16, 17, 31, 32, 33, 64, 127, 128]) {
+      const password = Buffer.from(Array.from({ length }, (_, i) => 0x30 + (i % 10)));
+      const hidden = hideUserPassword(password, SECRET, ra);
+      expect(hidden.length % 16, `length ${length}`).toBe(0);
+      expect(decodeUserPassword(hidden, SECRET, ra), `length ${length}`).toEqual(password);
+    }
+    expect(decodeUserPassword(Buffer.alloc(15), SECRET, ra)).toBeUndefined();
+    expect(decodeUserPassword(Buffer.alloc(144), SECRET, ra)).toBeUndefined();
+  });
+
+  it('computes the Message-Authenticator as RFC 3579 3.2 defines it and refuses a request whose packet was changed', () => {
+    const ra = Buffer.alloc(16, 7);
+    const secret = Buffer.from('0123456789abcdef0123');
+    const buf = encodeAccessRequest(42, ra, [{ type: ATTR.userName, value: Buffer.from('ivan@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from('123456'), secret, ra) }], secret);
+    const p = decodePacket(buf);
+    // HMAC-MD5 over the packet with the attribute's value as 16 zero octets.
+    const at = buf.length - 16;
+    expect(buf[at - 2]).toBe(ATTR.messageAuthenticator);
+    const zeroed = Buffer.from(buf);
+    zeroed.fill(0, at);
+    expect(createHmac('md5', secret).update(zeroed).digest()).toEqual(buf.subarray(at));
+    expect(verifyRequestMessageAuthenticator(buf, p, secret)).toBe(true);
+    expect(verifyRequestMessageAuthenticator(buf, p, Buffer.from('another secret 0123'))).toBe(false);
+    const tampered = Buffer.from(buf);
+    tampered[22]! ^= 1; // a byte of User-Name
+    expect(verifyRequestMessageAuthenticator(tampered, decodePacket(tampered), secret)).toBe(false);
+    const none = encodeAccessRequest(42, ra, [{ type: ATTR.userName, value: Buffer.from('x') }], secret, { messageAuthenticator: false });
+    expect(verifyRequestMessageAuthenticator(none, decodePacket(none), secret)).toBe(false);
+  });
+
+  it('answers with the Message-Authenticator first and a valid Response Authenticator', () => {
+    const ra = Buffer.alloc(16, 9);
+    const secret = Buffer.from('0123456789abcdef0123');
+    const request = decodePacket(encodeAccessRequest(7, ra, [{ type: ATTR.userName, value: Buffer.from('u') }], secret));
+    const response = encodeResponse(CODE.accessAccept, request, [{ type: ATTR.replyMessage, value: Buffer.from('Accepted') }], secret);
+    const r = decodePacket(response);
+    expect(r.code).toBe(CODE.accessAccept);
+    expect(r.identifier).toBe(7);
+    expect(r.attributes[0]!.type).toBe(ATTR.messageAuthenticator);
+    expect(verifyResponseMessageAuthenticator(response, ra, secret)).toBe(true);
+    expect(verifyResponseAuthenticator(response, ra, secret)).toBe(true);
+    expect(verifyResponseAuthenticator(response, Buffer.alloc(16), secret)).toBe(false);
+  });
+
+  it('refuses malformed datagrams', () => {
+    expect(() => decodePacket(Buffer.alloc(19))).toThrow(MalformedPacketError);
+    const short = Buffer.from(RFC2865_REQUEST);
+    short.writeUInt16BE(200, 2);
+    expect(() => decodePacket(short)).toThrow(/length field 200/);
+    const badAttr = Buffer.from(RFC2865_REQUEST);
+    badAttr[21] = 1; // attribute length below 2
+    expect(() => decodePacket(badAttr)).toThrow(/attribute 1 has length 1/);
+    // Octets past Length are padding (RFC 2865 3).
+    expect(decodePacket(Buffer.concat([RFC2865_REQUEST, Buffer.alloc(5)])).attributes).toHaveLength(4);
+  });
+});

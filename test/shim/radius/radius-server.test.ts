@@ -1,0 +1,155 @@
+import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hotpCode } from '../../../src/otp/hotp.js';
+import { parseClients } from '../../../src/shim/radius/clients-file.js';
+import { ATTR, CODE, decodePacket, encodeAccessRequest, hideUserPassword, verifyResponseAuthenticator, verifyResponseMessageAuthenticator } from '../../../src/shim/radius/packet.js';
+import { parseReplyAttributes } from '../../../src/shim/radius/reply-attributes.js';
+import { runImportStore } from '../../../src/shim/shim-operations.js';
+import type { ShimService, ShimServiceOptions } from '../../../src/shim/shim-service.js';
+import { call } from '../http-client.js';
+import { RFC_SEED_SHA1, TEST_KEY, TestClock, seed, startTestService, tempDir } from '../helpers.js';
+import { radclient, radclientMissing } from './radclient.js';
+
+if (radclientMissing) process.stderr.write(`RADIUS tests with radclient skipped: ${radclientMissing}\n`);
+
+const SECRET = 'vpn-shared-secret-0123456789';
+const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
+
+let tmp: ReturnType<typeof tempDir>;
+let store: string;
+let service: ShimService | undefined;
+
+async function start(extra: Partial<ShimServiceOptions> = {}, clients = `127.0.0.1 ${SECRET} vpn-1\n`): Promise<{ service: ShimService; port: number }> {
+  service = await startTestService(store, new TestClock(Date.now()), {
+    radius: {
+      port: 0,
+      clients: parseClients(clients, 'clients'),
+      replyAttributes: parseReplyAttributes('group:VPN-Admins Class=vpn-admins Filter-Id=admins\nuser:grace@contoso.com Filter-Id=grace-only\n', 'attributes'),
+    },
+    ...extra,
+  });
+  return { service, port: service.radiusAddress!.port };
+}
+
+beforeEach(async () => {
+  tmp = tempDir();
+  store = tmp.path('shim.store');
+  await runImportStore({
+    store,
+    key: TEST_KEY,
+    input: {
+      users: [
+        { username: 'ivan@contoso.com', enabled: true, group: 'VPN-Admins' },
+        { username: 'grace@contoso.com', enabled: true, group: 'VPN-Admins' },
+        { username: 'zoe@contoso.com', enabled: true },
+      ],
+      tokens: ['ivan@contoso.com', 'grace@contoso.com', 'zoe@contoso.com'].map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })),
+    },
+  });
+});
+afterEach(async () => {
+  await service?.close();
+  service = undefined;
+  tmp.cleanup();
+});
+
+const metric = async (name: string): Promise<number> => {
+  const text = (await call(`${service!.url}/metrics`)).text;
+  const m = new RegExp(`^${name.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+};
+
+describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclient', () => {
+  it('accepts a right code once (with the group\'s attributes), rejects a replay and a wrong code with a Reply-Message, never the code', async () => {
+    const { port } = await start();
+    const ok = (await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': H(0) }));
+    expect(ok.code, ok.output).toBe('Access-Accept');
+    expect(ok.attributes).toMatchObject({ 'Reply-Message': 'Accepted', Class: expect.stringMatching(/vpn-admins|0x76706e2d61646d696e73/), 'Filter-Id': 'admins' });
+    const replay = (await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': H(0) }));
+    expect(replay.code).toBe('Access-Reject');
+    expect(replay.attributes['Reply-Message']).toBe('Code already used; wait for the next one');
+    const wrong = (await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': '000000' }));
+    expect(wrong.code).toBe('Access-Reject');
+    expect(wrong.attributes['Reply-Message']).toBe('Wrong code');
+    expect(wrong.output.split('Received')[1]).not.toContain('000000');
+    // The user's own rule replaces the group's.
+    expect((await radclient(port, SECRET, { 'User-Name': 'grace@contoso.com', 'User-Password': H(0) })).attributes).toMatchObject({ 'Filter-Id': 'grace-only' });
+    expect((await radclient(port, SECRET, { 'User-Name': 'nobody@contoso.com', 'User-Password': H(0) })).attributes['Reply-Message']).toBe('Unknown user');
+    // The same path as /v1/verify: the verdicts are in the same metrics and the audit log.
+    expect(await metric('mfa_shim_verify_requests_total{result="accept",reason="ok"}')).toBe(2);
+    const auditPath = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const audit = (await import('node:fs')).readFileSync(auditPath, 'utf8');
+    expect(audit).toMatch(/"event":"verify","user":"ivan@contoso.com","client":"radius:vpn-1","result":"accept","reason":"ok","serial":"H0"/);
+    expect(audit).not.toContain(H(0));
+  });
+
+  it('drops requests without a Message-Authenticator, with a wrong one (another secret), or from an unknown client, and counts them', async () => {
+    const { port } = await start();
+    const none = (await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': H(0) }, { messageAuthenticator: false, timeout: 1 }));
+    expect(none.code, none.output).toBeUndefined();
+    expect(none.output).toMatch(/No reply/);
+    const wrong = (await radclient(port, 'not-the-shared-secret-0123', { 'User-Name': 'ivan@contoso.com', 'User-Password': H(0) }, { timeout: 1 }));
+    expect(wrong.code).toBeUndefined();
+    expect(await metric('mfa_shim_radius_dropped_total{reason="no_message_authenticator"}')).toBe(1);
+    expect(await metric('mfa_shim_radius_dropped_total{reason="bad_message_authenticator"}')).toBe(1);
+    // Nothing was verified: the code is still good.
+    expect((await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': H(0) })).code).toBe('Access-Accept');
+    await service!.close();
+    const other = await start({}, `127.0.0.2 ${SECRET} elsewhere\n`);
+    expect((await radclient(other.port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': H(1) }, { timeout: 1 })).code).toBeUndefined();
+    expect(await metric('mfa_shim_radius_dropped_total{reason="unknown_client"}')).toBe(1);
+  });
+
+  it('answers Status-Server (RFC 5997); /healthz and /metrics cover RADIUS', async () => {
+    const { port } = await start();
+    const status = (await radclient(port, SECRET, {}, { type: 'status' }));
+    expect(status.code, status.output).toBe('Access-Accept');
+    expect((await call(`${service!.url}/healthz`)).status).toBe(200);
+    expect(await metric('mfa_shim_radius_up')).toBe(1);
+    expect(await metric('mfa_shim_radius_requests_total{code="status_server"}')).toBe(1);
+  });
+
+  it('counts failures by Calling-Station-Id, per client budget: one end user\'s address spends its own budget, not the VPN\'s', async () => {
+    const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=4\n`);
+    for (let i = 0; i < 4; i++) expect((await radclient(port, SECRET, { 'User-Name': ['ivan', 'grace', 'zoe', 'ivan'][i] + '@contoso.com', 'User-Password': '000000', 'Calling-Station-Id': '198.51.100.7' })).code).toBe('Access-Reject');
+    const refused = (await radclient(port, SECRET, { 'User-Name': 'zoe@contoso.com', 'User-Password': H(0), 'Calling-Station-Id': '198.51.100.7' }));
+    expect(refused.attributes['Reply-Message']).toMatch(/Too many failures from this address; try again in \d+ s/);
+    // Another end user behind the same VPN is not held back.
+    expect((await radclient(port, SECRET, { 'User-Name': 'zoe@contoso.com', 'User-Password': H(0), 'Calling-Station-Id': '203.0.113.9' })).code).toBe('Access-Accept');
+    expect(await metric('mfa_shim_source_refused_total')).toBe(1);
+  }, 20_000);
+});
+
+describe('RADIUS retransmissions (RFC 5080)', () => {
+  it('answers a retransmission from the cache without verifying again', async () => {
+    const { port } = await start();
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    const answers: Buffer[] = [];
+    socket.on('message', (m) => answers.push(m));
+    try {
+      const ra = randomBytes(16);
+      const secret = Buffer.from(SECRET);
+      const request = encodeAccessRequest(99, ra, [{ type: ATTR.userName, value: Buffer.from('ivan@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from(H(0)), secret, ra) }], secret);
+      for (let i = 0; i < 3; i++) {
+        socket.send(request, port, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      expect(answers).toHaveLength(answers.length >= 2 ? answers.length : 2);
+      for (const a of answers) {
+        expect(a).toEqual(answers[0]);
+        expect(decodePacket(a).code).toBe(CODE.accessAccept);
+        expect(verifyResponseAuthenticator(a, ra, secret)).toBe(true);
+        expect(verifyResponseMessageAuthenticator(a, ra, secret)).toBe(true);
+      }
+      expect(await metric('mfa_shim_radius_retransmissions_total')).toBe(2);
+      expect(await metric('mfa_shim_verify_requests_total{result="accept",reason="ok"}')).toBe(1);
+      expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="replayed"}')).toBe(0);
+    } finally {
+      socket.close();
+    }
+  });
+});
