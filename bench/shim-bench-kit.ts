@@ -94,7 +94,7 @@ export function benchSeed(serial: string, u: BenchUser): OathSeed {
     algorithm: 'sha1',
     digits: 6,
     period: u.type === 'totp' ? 30 : null,
-    counter: u.type === 'hotp' ? 0 : null,
+    counter: u.type === 'hotp' ? 0n : null,
     secret,
     fingerprint: secret.fingerprint(),
     source: 'bench',

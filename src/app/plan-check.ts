@@ -4,6 +4,7 @@ import type { OathSeed } from '../model/export-data.js';
 import { formatProblem, SourceError } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
+import { fatalProblems } from '../plan/build-plan.js';
 import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { firstDifference } from '../plan/rederive.js';
@@ -31,12 +32,17 @@ export async function readPlanSources(plan: SavedPlan): Promise<ExportBundle> {
   } catch (err) {
     throw new UserError((err as Error).message);
   }
+  let bundle: ExportBundle;
   try {
-    return await readExport({ source: src.dir, tokens: src.tokens, seeds });
+    bundle = await readExport({ source: src.dir, tokens: src.tokens, seeds });
   } catch (err) {
     if (err instanceof SourceError) throw new UserError(`cannot read the plan's export again: ${formatProblem(err.problem)}`);
     throw err;
   }
+  // What stops plan stops apply too: a seed file that no longer decrypts, two serials with one secret.
+  const fatal = fatalProblems(bundle.problems.items);
+  if (fatal.length > 0) throw new UserError(`cannot use the plan's export and seed files as they are now:\n${fatal.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+  return bundle;
 }
 
 /**

@@ -1,17 +1,21 @@
 import { Option, type Command } from 'commander';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
+import { PSKC_MAC_MODES, type PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { UserError } from '../model/user-error.js';
 
 /** The seed-file options shared by validate, plan, apply and shim import. */
 export function addSeedOptions(cmd: Command): Command {
   return cmd
-    .option('--tokens <file>', 'OATH seed file: PSKC, Entra upload CSV or generic seed CSV (repeatable)', collect, [] as string[])
-    .option('--pskc-key-file <file>', 'pre-shared AES key for encrypted PSKC files (hex)')
+    .option('--tokens <file>', 'OATH seed file: PSKC (RFC 6030 or its drafts), Entra upload CSV, seed CSV with a header, or LinOTP/privacyIDEA OATH CSV (repeatable)', collect, [] as string[])
+    .option('--pskc-key-file <file>', 'pre-shared key for encrypted PSKC files (hex; AES or Triple-DES)')
     .option('--pskc-password-file <file>', 'password for PBKDF2-encrypted PSKC files (first line of the file)')
     .addOption(
-      new Option('--pskc-mac <mode>', 'PSKC ValueMAC checking: fail = a bad MAC refuses the file, skip = leave bad keys out, off = do not check')
-        .choices(['fail', 'skip', 'off'])
+      new Option(
+        '--pskc-mac <mode>',
+        'PSKC ValueMAC checking: fail = a bad or missing MAC refuses the file, skip = leave bad keys out, allow-unprotected = as fail but read encrypted values that carry no MAC at all (with a warning), off = do not check',
+      )
+        .choices(PSKC_MAC_MODES)
         .default('fail'),
     );
 }
@@ -20,7 +24,7 @@ export interface SeedCliOptions {
   tokens: string[];
   pskcKeyFile?: string;
   pskcPasswordFile?: string;
-  pskcMac: 'fail' | 'skip' | 'off';
+  pskcMac: PskcMacMode;
 }
 
 export function seedReadOptionsFrom(opts: SeedCliOptions): SeedReadOptions {

@@ -25,11 +25,22 @@ export function registerValidate(program: Command): void {
     .addHelpText(
       'after',
       `
+Seed files (--tokens), told apart by their content (docs/seed-formats.md):
+  PSKC (RFC 6030)       plain, or encrypted with AES-CBC, Triple-DES-CBC, AES or Triple-DES key wrap
+                        under --pskc-key-file, or with a PBKDF2 password (--pskc-password-file)
+  PSKC drafts           draft-ietf-keyprov-pskc-02 and the older ActivIdentity-style container
+                        (including its PBE-3DES password encryption)
+  Entra upload CSV      upn,serial number,secret key,time interval,manufacturer,model
+  seed CSV              a header naming a serial and a secret column
+  OATH CSV              LinOTP/privacyIDEA, no header: serial, hex key, hotp|totp, digits[, period|counter]
+In the JSON report a HOTP counter above 2^53 - 1 is a decimal string.
+
 Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors.
 
 Examples:
   $ mfa-migrate validate --source ./export
   $ mfa-migrate validate --source ./export --tokens seeds.pskc --pskc-key-file psk.hex
+  $ mfa-migrate validate --source ./export --tokens activid.xml --pskc-password-file pw.txt --tokens tokens.oath
   $ mfa-migrate validate --source ./export --tokens vendor.pskc --tokens entra-upload.csv --format json > report.json`,
     )
     .action(async (opts: ValidateOptions) => {

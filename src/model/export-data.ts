@@ -76,8 +76,11 @@ export interface OathSeed {
   digits: number;
   /** TOTP time step in seconds; null for HOTP. */
   period: number | null;
-  /** HOTP moving factor; null for TOTP. */
-  counter: number | null;
+  /**
+   * HOTP moving factor; null for TOTP. A bigint: RFC 4226's counter (and RFC 6030's `Counter`,
+   * xs:unsignedLong) runs to 2^64 - 1, past what a number holds exactly (2^53 - 1).
+   */
+  counter: bigint | null;
   /** TOTP drift in time steps, when the vendor file carries it (PSKC TimeDrift). */
   timeDrift?: number;
   manufacturer?: string;

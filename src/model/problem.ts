@@ -19,6 +19,7 @@ export type ProblemCode =
   | 'seed-missing'
   | 'seed-unassigned'
   | 'seed-duplicate'
+  | 'secret-duplicate'
   | 'secret-invalid'
   | 'secret-short'
   | 'pskc-invalid'

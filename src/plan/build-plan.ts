@@ -27,6 +27,7 @@ export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
   'pskc-decrypt',
   'pskc-mac',
   'token-shared',
+  'secret-duplicate',
 ]);
 
 /** Per-user export problems the mapping itself reports (so they are not listed twice). */

@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { Readable, Transform } from 'node:stream';
 import { parse } from 'csv-parse';
 import { SourceError } from '../model/problem.js';
+import { csvLimits, DEFAULT_CSV_LIMITS, fileTooLargeMessage, recordTooLongMessage, type CsvLimits } from './csv-limits.js';
 
 /** A CSV file's header as read, with how the file was written. */
 export interface CsvHeader {
@@ -35,39 +36,43 @@ export interface CsvConsumer {
  * file cannot be read, is not UTF-8, or is not CSV at all; ragged rows reach the consumer as they
  * are, to be reported per line.
  */
-export async function forEachCsvRow(path: string, display: string, consumer: CsvConsumer): Promise<void> {
+export async function forEachCsvRow(path: string, display: string, consumer: CsvConsumer, limits: Partial<CsvLimits> = DEFAULT_CSV_LIMITS): Promise<void> {
+  const caps = csvLimits(limits);
   let head: Buffer;
   try {
     const fh = await open(path, 'r');
     try {
+      const { size } = await fh.stat();
+      if (size > caps.maxFileBytes) throw new SourceError({ severity: 'error', code: 'file-unreadable', file: display, message: fileTooLargeMessage(size, caps) });
       const { buffer, bytesRead } = await fh.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
       head = buffer.subarray(0, bytesRead);
     } finally {
       await fh.close();
     }
   } catch (err) {
+    if (err instanceof SourceError) throw err;
     throw unreadable(err, display);
   }
-  await consume(createReadStream(path, { highWaterMark: 1 << 20 }), head, display, consumer);
+  await consume(createReadStream(path, { highWaterMark: 1 << 20 }), head, display, consumer, caps);
 }
 
 /** Parses a CSV held in memory (same rules as forEachCsvRow). */
-export async function parseCsvTable(buf: Buffer, display: string): Promise<CsvTable> {
+export async function parseCsvTable(buf: Buffer, display: string, limits: Partial<CsvLimits> = DEFAULT_CSV_LIMITS): Promise<CsvTable> {
   const rows: CsvRow[] = [];
   let header: CsvHeader | undefined;
-  await consume(Readable.from([buf]), buf, display, { header: (h) => (header = h), row: (r) => rows.push(r) });
+  await consume(Readable.from([buf]), buf, display, { header: (h) => (header = h), row: (r) => rows.push(r) }, csvLimits(limits));
   return { ...header!, rows };
 }
 
 /** Reads a whole CSV file into memory (small files). */
-export async function readCsvTable(path: string, display: string): Promise<CsvTable> {
+export async function readCsvTable(path: string, display: string, limits: Partial<CsvLimits> = DEFAULT_CSV_LIMITS): Promise<CsvTable> {
   const rows: CsvRow[] = [];
   let header: CsvHeader | undefined;
-  await forEachCsvRow(path, display, { header: (h) => (header = h), row: (r) => rows.push(r) });
+  await forEachCsvRow(path, display, { header: (h) => (header = h), row: (r) => rows.push(r) }, limits);
   return { ...header!, rows };
 }
 
-async function consume(input: Readable, head: Buffer, display: string, consumer: CsvConsumer): Promise<void> {
+async function consume(input: Readable, head: Buffer, display: string, consumer: CsvConsumer, limits: CsvLimits): Promise<void> {
   const headText = head.toString('utf8');
   const delimiter = detectDelimiter(headText.charCodeAt(0) === 0xfeff ? headText.slice(1) : headText);
   // Two per-cell scans are needed only for some files, which the raw bytes tell: newlines inside
@@ -84,7 +89,7 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
     },
   });
   input.on('error', (err) => sniff.destroy(err));
-  const parser = input.pipe(sniff).pipe(parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: false }));
+  const parser = input.pipe(sniff).pipe(parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: false, max_record_size: limits.maxRecordSize }));
   // Line numbers are counted here rather than with csv-parse's `info` (which costs a third of the
   // parse): each record ends one line after the newlines inside its quoted cells.
   let line = 1;
@@ -137,6 +142,9 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
     // Only csv-parse's own errors (CSV_...) say the file is not CSV; anything else thrown by a row's
     // reader is a fault of ours and must not pass for the admin's (it would also drop every row).
     if (typeof e.code !== 'string' || !e.code.startsWith('CSV_')) throw err;
+    if (e.code === 'CSV_MAX_RECORD_SIZE') {
+      throw new SourceError({ severity: 'error', code: 'csv-malformed', file: display, ...(e.lines !== undefined ? { line: e.lines } : {}), message: `${recordTooLongMessage(limits)}; the file is refused` });
+    }
     throw new SourceError({
       severity: 'error',
       code: 'csv-malformed',

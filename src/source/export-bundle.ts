@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join, relative, isAbsolute } from 'node:path';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { ProblemList, SourceError } from '../model/problem.js';
+import type { CsvLimits } from './csv-limits.js';
 import type { TokenAssignment } from './export-checks.js';
 import { readSeedsConcurrently } from './seed-loader.js';
 import type { SeedReadOptions } from './seeds/read-seed-files.js';
@@ -13,6 +14,8 @@ export interface ExportOptions {
   /** Seed files (--tokens), in the order given. */
   tokens: string[];
   seeds: SeedReadOptions;
+  /** Caps on users.csv and devices.csv (DEFAULT_CSV_LIMITS unless given); seed CSVs take theirs from `seeds`. */
+  csvLimits?: Partial<CsvLimits>;
 }
 
 /** Everything read from an export, joined, with every problem found on the way. */
@@ -62,7 +65,7 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   let usersByName: ReadonlyMap<string, number> | undefined;
   try {
     const reader = usersReader(problems);
-    await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader);
+    await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader, opts.csvLimits);
     users = (await reader.result()) ?? [];
     usersByName = reader.byName();
   } catch (err) {
@@ -75,7 +78,7 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
     files.devices = DEVICES_FILE;
     try {
       const reader = devicesReader(problems);
-      await forEachCsvRow(join(dir, DEVICES_FILE), DEVICES_FILE, reader);
+      await forEachCsvRow(join(dir, DEVICES_FILE), DEVICES_FILE, reader, opts.csvLimits);
       devices = (await reader.result()) ?? [];
     } catch (err) {
       if (!(err instanceof SourceError)) throw err;

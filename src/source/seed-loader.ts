@@ -41,7 +41,9 @@ export interface WireSeeds {
   algorithms: Uint8Array;
   digits: Uint8Array;
   periods: Float64Array;
-  counters: Float64Array;
+  /** HOTP counters, exact to 2^64 - 1; `hasCounter[i]` is 0 for none (TOTP). */
+  counters: BigUint64Array;
+  hasCounter: Uint8Array;
   drifts: Float64Array;
   lines: Float64Array;
   /** The batch's distinct source, manufacturer and model values. */
@@ -51,7 +53,11 @@ export interface WireSeeds {
   manufacturers: Int32Array;
   models: Int32Array;
   users: (string | null)[];
-  /** Fingerprints are computed on the receiving side, which waits for the worker with time to spare. */
+  /**
+   * The seeds' fingerprints one after another (16 hex characters each), computed on the worker's
+   * side: the main thread, busy with users.csv's phones, finishes after the worker, not before.
+   */
+  fingerprints: string;
   secrets: Uint8Array;
   /** secrets[offsets[i]..offsets[i+1]] is seed i's secret. */
   offsets: Uint32Array;
@@ -206,6 +212,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
   }
   offsets[n] = total;
   const serials = new Array<string>(n);
+  const fingerprints = new Array<string>(n);
   const serialEnds = new Uint32Array(n);
   let serialLength = 0;
   const w: WireSeeds = {
@@ -215,7 +222,8 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     algorithms: new Uint8Array(n),
     digits: new Uint8Array(n),
     periods: new Float64Array(n),
-    counters: new Float64Array(n),
+    counters: new BigUint64Array(n),
+    hasCounter: new Uint8Array(n),
     drifts: new Float64Array(n),
     lines: new Float64Array(n),
     values: [],
@@ -223,6 +231,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     manufacturers: new Int32Array(n),
     models: new Int32Array(n),
     users: new Array<string | null>(n),
+    fingerprints: '',
     secrets: new Uint8Array(total),
     offsets,
   };
@@ -245,7 +254,10 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.algorithms[i] = ALGORITHMS.indexOf(s.algorithm);
     w.digits[i] = s.digits;
     w.periods[i] = s.period ?? NaN;
-    w.counters[i] = s.counter ?? NaN;
+    if (s.counter !== null) {
+      w.counters[i] = s.counter;
+      w.hasCounter[i] = 1;
+    }
     w.drifts[i] = s.timeDrift ?? NaN;
     w.lines[i] = s.line ?? NaN;
     w.sources[i] = indexOf(s.source);
@@ -253,14 +265,16 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.models[i] = indexOf(s.model);
     w.users[i] = s.user || null;
     w.secrets.set(bytes, offsets[i]!);
+    fingerprints[i] = secretFingerprint(bytes);
   }
   w.serials = serials.join('');
+  w.fingerprints = fingerprints.join('');
   return w;
 }
 
 /** The buffers of a WireSeeds to transfer with it. */
 export function wireTransfer(w: WireSeeds): ArrayBuffer[] {
-  return [w.serialEnds, w.types, w.algorithms, w.digits, w.periods, w.counters, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
+  return [w.serialEnds, w.types, w.algorithms, w.digits, w.periods, w.counters, w.hasCounter, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
 }
 
 /**
@@ -277,6 +291,7 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
     strings.set(v, v);
     return v;
   });
+  const fingerprintChars = n === 0 ? 0 : w.fingerprints.length / n;
   for (let i = 0; i < n; i++) {
     // Each secret is a view into the transferred buffer (no copy left behind to wipe).
     const secret = Secret.adopt(w.secrets, w.offsets[i]!, w.offsets[i + 1]!);
@@ -286,9 +301,9 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
       algorithm: ALGORITHMS[w.algorithms[i]!]!,
       digits: w.digits[i]!,
       period: orNull(w.periods[i]!),
-      counter: orNull(w.counters[i]!),
+      counter: w.hasCounter[i] === 1 ? w.counters[i]! : null,
       secret,
-      fingerprint: secretFingerprint(w.secrets.subarray(w.offsets[i]!, w.offsets[i + 1]!)),
+      fingerprint: w.fingerprints.slice(i * fingerprintChars, (i + 1) * fingerprintChars),
       source: values[w.sources[i]!]!,
     };
     if (!Number.isNaN(w.lines[i]!)) seed.line = w.lines[i]!;

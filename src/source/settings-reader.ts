@@ -1,7 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type * as z from 'zod';
 import type { ProblemList } from '../model/problem.js';
 import { settingsSchema, type ServerSettings } from './settings-schema.js';
+
+/** settings.json is a few kB; one far larger is read whole into memory by nothing. */
+const MAX_SETTINGS_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads and validates settings.json. Syntax errors name the line and column; schema errors name
@@ -10,6 +13,11 @@ import { settingsSchema, type ServerSettings } from './settings-schema.js';
 export async function readSettings(path: string, display: string, problems: ProblemList): Promise<ServerSettings | undefined> {
   let text: string;
   try {
+    const { size } = await stat(path);
+    if (size > MAX_SETTINGS_BYTES) {
+      problems.error('file-unreadable', { file: display }, `the file is ${size} bytes, more than the ${MAX_SETTINGS_BYTES}-byte limit for settings.json; it is not read`);
+      return undefined;
+    }
     text = await readFile(path, 'utf8');
   } catch (err) {
     problems.error('file-unreadable', { file: display }, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);

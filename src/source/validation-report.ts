@@ -21,7 +21,8 @@ export interface ValidationToken {
   algorithm: string;
   digits: number;
   period: number | null;
-  counter: number | null;
+  /** A number up to 2^53 - 1 (Number.MAX_SAFE_INTEGER); above, the exact value as a decimal string. */
+  counter: number | string | null;
   fingerprint: string;
   source: string;
   manufacturer: string | null;
@@ -52,7 +53,7 @@ export function buildValidationReport(bundle: ExportBundle): ValidationReport {
       algorithm: seed.algorithm,
       digits: seed.digits,
       period: seed.period,
-      counter: seed.counter,
+      counter: counterJson(seed.counter),
       fingerprint: seed.fingerprint,
       source: seed.source,
       manufacturer: seed.manufacturer ?? null,
@@ -72,4 +73,13 @@ function reported(p: Problem): ReportedProblem {
     code: p.code,
     message: p.message,
   };
+}
+
+/**
+ * A HOTP counter for JSON: runs to 2^64 - 1, and JSON readers (JavaScript's among them) read numbers
+ * as doubles, exact only up to 2^53 - 1; above that the exact value is written as a decimal string.
+ */
+export function counterJson(counter: bigint | null): number | string | null {
+  if (counter === null) return null;
+  return counter <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(counter) : counter.toString();
 }

@@ -71,6 +71,8 @@ describe('mfa-migrate validate', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Examples:');
     expect(r.stdout).toContain('--pskc-mac');
+    expect(r.stdout).toContain('allow-unprotected');
+    for (const format of ['PSKC drafts', 'OATH CSV', 'key wrap']) expect(r.stdout).toContain(format);
   });
 });
 

@@ -32,7 +32,7 @@ describe('mapOathTokens', () => {
   });
 
   it.each([
-    ['HOTP', { type: 'hotp' as const, period: null, counter: 5 }, 'hotp-unsupported', 'OATH-HOTP-UNSUPPORTED'],
+    ['HOTP', { type: 'hotp' as const, period: null, counter: 5n }, 'hotp-unsupported', 'OATH-HOTP-UNSUPPORTED'],
     ['8 digits', { digits: 8 }, 'token-unsupported', 'OATH-UNSUPPORTED'],
     ['SHA-512', { algorithm: 'sha512' as const }, 'token-unsupported', 'OATH-UNSUPPORTED'],
     ['45 s', { period: 45 }, 'token-unsupported', 'OATH-UNSUPPORTED'],

@@ -36,7 +36,7 @@ export function seed(partial: {
     algorithm: partial.algorithm ?? 'sha1',
     digits: partial.digits ?? 6,
     period: type === 'totp' ? (partial.period === undefined ? 30 : partial.period) : null,
-    counter: type === 'hotp' ? (partial.counter ?? 0) : null,
+    counter: type === 'hotp' ? BigInt(partial.counter ?? 0) : null,
     secret,
     fingerprint: secret.fingerprint(),
     source: 'test-seeds.csv',

@@ -55,11 +55,11 @@ describe('crossCheck', () => {
   });
 
   it.each([
-    [{ type: 'hotp' as const, period: null, counter: 0 }, /HOTP/],
+    [{ type: 'hotp' as const, period: null, counter: 0n }, /HOTP/],
     [{ digits: 8 }, /8 digits/],
     [{ period: 45 }, /45 s period/],
     [{ algorithm: 'sha512' as const }, /SHA512/],
-  ])('warns token-unsupported for %j', (over, reason) => {
+  ])('warns token-unsupported for %o', (over, reason) => {
     const { problems } = check([user('a@b.com', 2, '1')], [makeSeed({ serial: '1', ...over })]);
     expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'token-unsupported', message: expect.stringMatching(reason) })]);
   });
@@ -102,7 +102,7 @@ describe('TokenJoin: crossCheck in steps, as seeds arrive', () => {
             serial,
             line: 1 + Math.floor(rnd() * 4),
             ...(rnd() < 0.3 ? { user: rnd() < 0.7 ? pick(names) : 'nobody@x.com' } : {}),
-            ...(rnd() < 0.2 ? { type: 'hotp' as const, period: null, counter: 0 } : {}),
+            ...(rnd() < 0.2 ? { type: 'hotp' as const, period: null, counter: 0n } : {}),
             ...(rnd() < 0.2 ? { digits: 8 } : {}),
           }),
         );

@@ -70,6 +70,7 @@ describe('reading an export never fails on a cell', () => {
   }, 60_000);
 
   it('reports problems with file and line for random values in every part of a PSKC KeyPackage', async () => {
+    const SEED_CHECKS = new Set(['secret-duplicate', 'seed-duplicate', 'seed-unassigned', 'token-unsupported', 'token-user-mismatch']);
     let seed = 9;
     const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
     const xml = (v: string) => v.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('"', '&quot;');
@@ -97,8 +98,9 @@ describe('reading an export never fails on a cell', () => {
     // Nearly every key has some bad value; each is reported where it is, and the file is read to its end.
     for (const p of fromFile) {
       expect(p.line, JSON.stringify(p)).toBeGreaterThan(2);
-      expect(p.path, JSON.stringify(p)).toMatch(/^KeyPackage\[\d+\]/);
+      // The checks on read seeds (duplicates across files, assignment, Entra's limits) name the line, not the element.
+      if (!SEED_CHECKS.has(p.code)) expect(p.path ?? '', JSON.stringify(p)).toMatch(/^KeyPackage\[\d+\]/);
     }
-    expect(Math.max(...fromFile.map((p) => Number(/^KeyPackage\[(\d+)\]/.exec(p.path!)![1])))).toBeGreaterThan(190);
+    expect(Math.max(...fromFile.filter((p) => p.path !== undefined).map((p) => Number(/^KeyPackage\[(\d+)\]/.exec(p.path!)![1])))).toBeGreaterThan(190);
   }, 60_000);
 });

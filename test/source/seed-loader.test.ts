@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateExport } from '../../fixtures/generate-export.js';
 import { TEST_PSK } from '../../fixtures/make-contoso-seeds.js';
+import { VENDOR_KEYS } from '../../fixtures/make-vendor-seeds.js';
 import { sampleSeedArgs } from '../../src/cli/demo-command.js';
 import { runCli } from '../helpers/run-cli.js';
 
@@ -74,5 +75,18 @@ describe('seed files read in a worker thread or in the main thread', () => {
     expect(new Set(report.tokens.map((tk) => tk.source))).toEqual(new Set(['tokens/seeds.pskc']));
     expect(report.warnings.filter((w) => w.code === 'seed-duplicate')).toEqual([]);
     expect(report.errors.filter((e) => e.code === 'seed-duplicate')).toEqual([]);
+  }, 60_000);
+
+  it('the vendor formats (drafts, key wraps, OATH CSV, counters past 2^53, a secret shared across files)', async () => {
+    const f = 'fixtures/seeds/formats';
+    writeFileSync(join(dir, 'aes128.hex'), VENDOR_KEYS.aes128.toString('hex'));
+    const files = ['rfc6030-kw-aes128.pskc', 'rfc6030-hotp-big-counters.pskc', 'draft-ietf-keyprov-pskc-02-encrypted.pskc', 'draft-hoyer-00-secretcontainer.pskc', 'rfc6030-no-algorithm.pskc', 'oath-linotp.csv', 'oath-privacyidea-v2.csv'];
+    const { code, report } = await bothWays(['validate', '--source', 'fixtures/contoso', '--pskc-key-file', join(dir, 'aes128.hex'), ...files.flatMap((x) => ['--tokens', `${f}/${x}`])]);
+    expect(code).toBe(1);
+    const counters = new Map(report.tokens.map((tk) => [(tk as unknown as { serial: string }).serial, (tk as unknown as { counter: unknown }).counter]));
+    expect(counters.get('BIG-1')).toBe('9007199254740993');
+    expect(counters.get('BIG-2')).toBe('18446744073709551615');
+    expect(counters.get('oath-h1')).toBe(3);
+    expect(report.errors.some((e) => e.code === 'secret-duplicate')).toBe(true);
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
+import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
 import { makeOathSeed } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
@@ -11,7 +12,7 @@ import { decodeBase32 } from './secret-encoding.js';
  * manufacturer,model`): Base32 secrets of TOTP SHA-1 tokens with 6-digit codes. Whether Entra will
  * take a given interval (30 or 60 s) is for the export-level validation to say, not this reader.
  */
-export async function readEntraUploadCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList): Promise<OathSeed[]> {
+export async function readEntraUploadCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
   await forEachSeedCsvRow(
     path,
@@ -61,6 +62,7 @@ export async function readEntraUploadCsv(path: string, display: string, delimite
         ),
       );
     },
+    limits,
   );
   return seeds;
 }

@@ -1,6 +1,7 @@
 import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
-import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
+import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
+import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
 import { makeOathSeed } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { GENERIC_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
@@ -14,7 +15,7 @@ import { decodeSecret, guessSecretEncoding, type SecretEncoding } from './secret
  * 64 bytes SHA-512 (the convention of LinOTP and privacyIDEA seed files), anything else SHA-1. There
  * is deliberately no file-wide default that could overwrite a per-row value (privacyIDEA #1061).
  */
-export async function readGenericSeedCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList): Promise<OathSeed[]> {
+export async function readGenericSeedCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
   await forEachSeedCsvRow(
     path,
@@ -47,7 +48,7 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
         else digits = d;
       }
       let period: number | null = null;
-      let counter: number | null = null;
+      let counter: bigint | null = null;
       if (type === 'totp') {
         period = 30;
         if (row.get('period') !== '') {
@@ -55,10 +56,10 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
           if (period === null) bad('period', `the period must be a whole number of seconds from 1 to ${PERIOD_MAX}`);
         }
       } else {
-        counter = 0;
+        counter = 0n;
         if (row.get('counter') !== '') {
-          counter = parseInteger(row.get('counter'), 0, Number.MAX_SAFE_INTEGER);
-          if (counter === null) bad('counter', 'the counter must be a whole number of 0 or more');
+          counter = parseCounter(row.get('counter'));
+          if (counter === null) bad('counter', 'the counter must be a whole number from 0 to 18446744073709551615 (2^64 - 1)');
         }
       }
       let explicitAlgorithm: OathAlgorithm | undefined;
@@ -114,6 +115,7 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
         ),
       );
     },
+    limits,
   );
   return seeds;
 }

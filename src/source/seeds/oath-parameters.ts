@@ -32,6 +32,17 @@ export function parseInteger(text: string, min: number, max: number): number | n
   return Number.isSafeInteger(n) && n >= min && n <= max ? n : null;
 }
 
+/** RFC 4226's counter is 8 bytes: 0 to 2^64 - 1 (RFC 6030 types `Counter` as xs:unsignedLong). */
+export const COUNTER_MAX = (1n << 64n) - 1n;
+
+/** A HOTP counter written in decimal, 0 to 2^64 - 1, exact; null otherwise. */
+export function parseCounter(text: string): bigint | null {
+  const s = text.trim();
+  if (!/^\+?\d{1,20}$/.test(s)) return null;
+  const n = BigInt(s);
+  return n <= COUNTER_MAX ? n : null;
+}
+
 /** OTP lengths a device can show. RFC 4226 requires at least 6; 10 is the longest any profile allows. */
 export const DIGITS_MIN = 6;
 export const DIGITS_MAX = 10;

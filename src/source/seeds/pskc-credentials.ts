@@ -14,18 +14,18 @@ function readOrThrow(path: string, what: string): Buffer {
   }
 }
 
-/** --pskc-key-file: the pre-shared AES key as hex (16, 24 or 32 bytes); whitespace and `0x` are tolerated. */
+/** --pskc-key-file: the pre-shared key as hex (AES: 16, 24 or 32 bytes; Triple-DES: 16 or 24); whitespace and `0x` are tolerated. */
 export function loadPskcKeyFile(path: string): Buffer {
   const raw = readOrThrow(path, 'PSKC key file');
   let text = raw.toString('utf8').replace(/^\uFEFF/, '').replace(/\s+/g, '');
   raw.fill(0);
   if (text.startsWith('0x') || text.startsWith('0X')) text = text.slice(2);
-  if (text.length === 0) throw new Error(`the PSKC key file ${path} is empty: it should hold the pre-shared AES key as hex`);
+  if (text.length === 0) throw new Error(`the PSKC key file ${path} is empty: it should hold the pre-shared key as hex`);
   if (!/^[0-9a-fA-F]+$/.test(text)) {
-    throw new Error(`the PSKC key file ${path} holds characters that are not hex digits: it should hold the pre-shared AES key as hex`);
+    throw new Error(`the PSKC key file ${path} holds characters that are not hex digits: it should hold the pre-shared key as hex`);
   }
   if (text.length % 2 !== 0 || ![32, 48, 64].includes(text.length)) {
-    throw new Error(`the PSKC key file ${path} holds ${text.length} hex digits; an AES key is 32, 48 or 64 hex digits (16, 24 or 32 bytes)`);
+    throw new Error(`the PSKC key file ${path} holds ${text.length} hex digits; a PSKC key is 32, 48 or 64 hex digits (16, 24 or 32 bytes: AES, or Triple-DES with 16 or 24)`);
   }
   return Buffer.from(text, 'hex');
 }

@@ -1,16 +1,25 @@
 import type { OathAlgorithm, OathType } from '../../model/export-data.js';
 import { ProblemList, type Problem, type ProblemCode, type Where } from '../../model/problem.js';
-import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm } from './oath-parameters.js';
+import { COUNTER_MAX, DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm } from './oath-parameters.js';
 import { warnIfShortSecret } from './oath-seed.js';
-import { PskcFatal, PskcKeys } from './pskc-keys.js';
-import { attr, child, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
+import { binaryInteger, plainInteger } from './pskc-integers.js';
+import { PskcFatal, PskcKeys, type EncryptedField, type PskcContainerProtection } from './pskc-keys.js';
+import type { PskcMacMode } from './pskc-mac-mode.js';
+import { attr, child, childAny, DEFAULT_PSKC_LIMITS, DRAFT_NAMESPACES, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 import type { SeedSink } from './seed-sink.js';
 
 /**
- * Reads an RFC 6030 PSKC file into OathSeeds: HOTP and TOTP keys, plain or encrypted (pre-shared
- * key or PBKDF2 password), with ValueMACs checked according to `pskcMac`.
+ * Reads a PSKC file into OathSeeds: HOTP and TOTP keys, plain or encrypted (pre-shared key or
+ * password), with ValueMACs checked according to `pskcMac`. Two dialects:
+ *
+ * - RFC 6030: KeyContainer Version 1.0 / KeyPackage / DeviceInfo + Key@Algorithm / Data/Secret …
+ * - the drafts before it, as older token shipments use them: draft-ietf-keyprov-pskc (Device
+ *   instead of KeyPackage, Key@KeyAlgorithm and @KeyId, Usage/ResponseFormat, MACAlgorithm) and
+ *   draft-hoyer-keyprov-portable-symmetric-key-container (as ActivIdentity writes it: a
+ *   container-level EncryptionMethod with the IV or a PBE salt, DigestMethod, DeviceId, and
+ *   Data Name="SECRET" holding a Value and a ValueDigest; its -00 says SecretContainer and Secret).
  *
  * This is the hot path for 100k-token files: per key it does a handful of child lookups and one
  * hash; element paths for problems are built only when a problem is reported.
@@ -19,32 +28,50 @@ import type { SeedSink } from './seed-sink.js';
 export const DEFAULT_MAX_XML_BYTES = 256 * 1024 * 1024;
 
 type OathKeyKind = OathType | 'other';
+type Dialect = 'rfc6030' | 'draft';
 
 const HOTP_URI = 'urn:ietf:params:xml:ns:keyprov:pskc:hotp';
 const TOTP_URI = 'urn:ietf:params:xml:ns:keyprov:pskc:totp';
 const kindCache = new Map<string, OathKeyKind>();
 
-/** `urn:ietf:params:xml:ns:keyprov:pskc:hotp`, `...pskc#totp`, draft `http://www.ietf.org/keyprov/pskc#hotp`. */
+/**
+ * `urn:ietf:params:xml:ns:keyprov:pskc:hotp`, the drafts' `…pskc#totp`, `http://www.ietf.org/keyprov/pskc#hotp`
+ * and plain `HOTP`. OCRA (`…#OCRA-1:HOTP-SHA1-6:…`), PIN, SecurID and the like are 'other'.
+ */
 function keyKind(algorithm: string): OathKeyKind {
   if (algorithm === HOTP_URI) return 'hotp';
   if (algorithm === TOTP_URI) return 'totp';
   let kind = kindCache.get(algorithm);
   if (kind === undefined) {
     const s = algorithm.trim().toLowerCase();
-    kind = /[:#/]hotp$/.test(s) ? 'hotp' : /[:#/]totp$/.test(s) ? 'totp' : 'other';
+    kind = /(^|[:#/])hotp$/.test(s) ? 'hotp' : /(^|[:#/])totp$/.test(s) ? 'totp' : 'other';
     if (kindCache.size < 100) kindCache.set(ownString(algorithm), kind);
   }
   return kind;
 }
 
+/** The drafts' `Data Name="..."` for each RFC 6030 Data child. */
+const LEGACY_DATA_NAMES: Record<string, DataName> = { secret: 'Secret', counter: 'Counter', time: 'Time', time_interval: 'TimeInterval', timeinterval: 'TimeInterval', time_drift: 'TimeDrift', timedrift: 'TimeDrift' };
+type DataName = 'Secret' | 'Counter' | 'Time' | 'TimeInterval' | 'TimeDrift';
+
 /** An integer Data element (Counter, Time, TimeInterval, TimeDrift) that could not be read. */
 const BAD = Symbol('bad');
 
-/** Where a key is: its KeyPackage (line, 1-based index) and the token serial once known. */
+/** Where a key is: its package (line, element and 1-based index), its key element, and the serial once known. */
 interface KeyLocation {
   line: number;
-  index: number;
+  /** `KeyPackage[3]` (or the drafts' `Device[3]`). */
+  pkg: string;
+  /** `Key` (or the first draft's `Secret`). */
+  key: string;
   serial: string;
+}
+
+/** A Data value: RFC 6030's Data/<Name>, or the drafts' Data Name="<NAME>" (Value, ValueDigest). */
+interface DataValue {
+  el: XmlElement;
+  name: DataName;
+  legacy: boolean;
 }
 
 /** Reads a PSKC file, handing each seed to `sink` as soon as it is read (a refused file is discarded there). */
@@ -56,14 +83,16 @@ export async function readPskcFileInto(path: string, display: string, opts: Seed
 class PskcFileReader {
   readonly #display: string;
   readonly #opts: SeedReadOptions;
-  readonly #macMode: 'fail' | 'skip' | 'off';
+  readonly #macMode: PskcMacMode;
   /** Problems of this file; merged into the caller's list at the end (errors only if refused). */
   readonly #problems = new ProblemList();
   readonly #sink: SeedSink;
   readonly #pool = new StringPool();
+  readonly #container: PskcContainerProtection = {};
   #keys: PskcKeys | undefined;
-  #encryptionKeyEl: XmlElement | undefined;
-  #macMethodEl: XmlElement | undefined;
+  #root: PskcRoot | undefined;
+  /** Known from the root's namespace, or from the first package (KeyPackage or the drafts' Device). */
+  #dialect: Dialect | undefined;
   #packages = 0;
   #macFailures = 0;
 
@@ -76,7 +105,8 @@ class PskcFileReader {
 
   async read(path: string, maxBytes: number, problems: ProblemList): Promise<void> {
     try {
-      await streamPskc(path, maxBytes, { root: (r) => this.#root(r), element: (el) => this.#element(el) });
+      await streamPskc(path, maxBytes, { root: (r) => this.#onRoot(r), element: (el) => this.#element(el) }, { ...DEFAULT_PSKC_LIMITS, ...this.#opts.pskcLimits });
+      if (this.#dialect === undefined) this.#decideDialect('rfc6030');
     } catch (err) {
       if (err instanceof PskcStreamError) {
         const code: ProblemCode = err.kind === 'unsafe' ? 'pskc-unsafe' : err.kind === 'not-pskc' ? 'seed-format-unknown' : 'pskc-invalid';
@@ -90,15 +120,17 @@ class PskcFileReader {
       throw err;
     }
     if (this.#packages === 0) this.#problems.error('pskc-invalid', this.#where(), 'the KeyContainer holds no KeyPackage');
-    if (this.#macMode === 'fail' && this.#macFailures > 0) {
+    if ((this.#macMode === 'fail' || this.#macMode === 'allow-unprotected') && this.#macFailures > 0) {
       return this.#refuse(problems, {
         severity: 'error',
         code: 'pskc-mac',
         file: this.#display,
-        message: `${this.#macFailures} ValueMAC check(s) failed, so the whole file is refused (--pskc-mac fail). The file may have been altered; if you trust it, --pskc-mac skip reads the other keys`,
+        message: `${this.#macFailures} ValueMAC check(s) failed, so the whole file is refused (--pskc-mac ${this.#macMode}). The file may have been altered; if you trust it, --pskc-mac skip reads the other keys`,
       });
     }
-    this.#keys?.reportUnprotected(this.#problems);
+    const unprotected = this.#keys?.unprotectedProblem();
+    if (unprotected?.severity === 'error') return this.#refuse(problems, unprotected);
+    if (unprotected !== undefined) this.#problems.items.push(unprotected);
     for (const p of this.#problems.items) problems.items.push(p);
   }
 
@@ -117,117 +149,165 @@ class PskcFileReader {
     return w;
   }
 
-  #root(root: PskcRoot): void {
-    const version = root.attrs.Version;
-    if (version !== undefined && !/^1(\.\d+)?$/.test(version.trim())) {
-      throw new PskcStreamError('invalid', `KeyContainer Version "${version}" is not supported (expected 1.0)`, root.line);
+  #onRoot(root: PskcRoot): void {
+    this.#root = root;
+    // The drafts' own namespaces (and the first draft's SecretContainer) say so at once; in RFC
+    // 6030's namespace, draft-ietf-keyprov-pskc-02's files show it by their Device elements.
+    if (root.name === 'SecretContainer' || DRAFT_NAMESPACES.includes(root.namespace)) this.#dialect = 'draft';
+  }
+
+  /**
+   * RFC 6030 files must say Version 1.0 (a later version may change what the elements mean); the
+   * drafts wrote 1, 1.0, 1.2 or nothing, and are read as the drafts they are.
+   */
+  #decideDialect(dialect: Dialect): void {
+    this.#dialect = dialect;
+    const root = this.#root;
+    const version = root?.attrs.Version ?? root?.attrs.version;
+    if (dialect === 'rfc6030' && version !== undefined && version.trim() !== '1.0') {
+      throw new PskcStreamError('invalid', `KeyContainer Version "${version}" is not supported (expected 1.0)`, root?.line);
     }
   }
 
   #element(el: XmlElement): Promise<void> | void {
     if (!el.inPskc) return;
-    if (el.name === 'KeyPackage') {
-      const index = ++this.#packages;
-      if (this.#keys === undefined) {
-        const enc = firstEncryptedValue(el);
-        if (enc !== undefined) {
-          // The first encrypted value: resolve the keys once (PBKDF2 is async), then read on.
-          const keys = new PskcKeys(this.#display, this.#opts, this.#encryptionKeyEl, this.#macMethodEl, this.#macMode);
-          this.#keys = keys;
-          return keys.prepare(enc, el.line).then(() => this.#package(el, index));
+    switch (el.name) {
+      case 'KeyPackage':
+      case 'Device': {
+        if (this.#dialect === undefined) this.#decideDialect(el.name === 'Device' ? 'draft' : 'rfc6030');
+        const index = ++this.#packages;
+        if (this.#keys === undefined) {
+          const first = this.#firstEncrypted(el);
+          if (first !== undefined) {
+            // The first encrypted value: resolve the keys once (PBKDF2 is async), then read on.
+            const keys = new PskcKeys(this.#display, this.#opts, this.#container, this.#macMode, this.#dialect === 'draft');
+            this.#keys = keys;
+            return keys.prepare(first, el.line).then(() => this.#package(el, index));
+          }
         }
+        this.#package(el, index);
+        return;
       }
-      this.#package(el, index);
-    } else if (el.name === 'EncryptionKey') {
-      this.#encryptionKeyEl = el;
-    } else if (el.name === 'MACMethod') {
-      this.#macMethodEl = el;
+      case 'EncryptionKey':
+        this.#container.encryptionKey = el;
+        return;
+      case 'EncryptionMethod':
+        this.#container.encryptionMethod = el;
+        return;
+      case 'MACMethod':
+        this.#container.macMethod = el;
+        return;
+      case 'DigestMethod':
+        this.#container.digestMethod = el;
+        return;
+      case 'MACAlgorithm':
+        this.#container.macAlgorithm = el;
+        return;
+    }
+  }
+
+  /** The key elements of a package: Key (the first draft: Secret, under Device). */
+  *#keyElements(pkg: XmlElement): Generator<XmlElement> {
+    for (const c of pkg.children) {
+      if (c.inPskc && (c.name === 'Key' || (c.name === 'Secret' && pkg.name === 'Device'))) yield c;
     }
   }
 
   #package(pkg: XmlElement, index: number): void {
     let keys = 0;
-    for (const c of pkg.children) {
-      if (c.name === 'Key' && c.inPskc) {
-        keys++;
-        this.#key(c, pkg, index);
-      }
+    for (const key of this.#keyElements(pkg)) {
+      keys++;
+      this.#key(key, pkg, index);
     }
-    if (keys === 0) this.#problems.warning('pskc-invalid', this.#where(pkg.line, `KeyPackage[${index}]`), 'KeyPackage has no Key: nothing to read from it');
+    if (keys === 0) this.#problems.warning('pskc-invalid', this.#where(pkg.line, `${pkg.name}[${index}]`), `${pkg.name} has no Key: nothing to read from it`);
   }
 
   #key(key: XmlElement, pkg: XmlElement, index: number): void {
     const line = pkg.line;
-    const deviceInfo = child(pkg, 'DeviceInfo');
-    const serial = ownString((child(deviceInfo, 'SerialNo')?.text ?? '').trim() || (attr(key, 'Id') ?? '').trim());
-    const loc: KeyLocation = { line, index, serial };
-    const algorithmUri = attr(key, 'Algorithm');
+    const deviceInfo = child(pkg, 'DeviceInfo') ?? child(pkg, 'DeviceId');
+    const keyId = attr(key, 'Id') ?? attr(key, 'KeyId') ?? attr(key, 'SecretId');
+    const serial = ownString((child(deviceInfo, 'SerialNo')?.text ?? '').trim() || (keyId ?? '').trim());
+    const loc: KeyLocation = { line, pkg: `${pkg.name}[${index}]`, key: key.name, serial };
+    const algorithmUri = attr(key, 'Algorithm') ?? attr(key, 'KeyAlgorithm') ?? attr(key, 'SecretAlgorithm');
+    let type: OathKeyKind;
     if (algorithmUri === undefined || algorithmUri.trim() === '') {
-      this.#problems.error('pskc-invalid', this.#at(loc, 'Key', 'Algorithm'), `Key${this.#of(loc)} has no Algorithm attribute`);
-      return;
+      // Optional in RFC 6030's schema: a key with a TimeInterval is TOTP, any other HOTP.
+      type = this.#dataValue(key, 'TimeInterval') !== undefined ? 'totp' : 'hotp';
+      this.#problems.warning(
+        'pskc-invalid',
+        this.#at(loc, '', 'Algorithm'),
+        `Key${this.#of(loc)} has no Algorithm attribute; read as ${type.toUpperCase()} because it ${type === 'totp' ? 'has' : 'has no'} TimeInterval`,
+      );
+    } else {
+      type = keyKind(algorithmUri);
     }
-    const type = keyKind(algorithmUri);
     if (type === 'other') {
       this.#problems.warning(
         'value-invalid',
-        this.#at(loc, 'Key', 'Algorithm'),
-        `key algorithm "${algorithmUri.trim()}"${this.#of(loc)} is neither HOTP nor TOTP; the key is left out`,
+        this.#at(loc, '', 'Algorithm'),
+        `key algorithm "${algorithmUri!.trim()}"${this.#of(loc)} is neither HOTP nor TOTP; the key is left out`,
       );
       return;
     }
     if (!serial) {
-      this.#problems.error('pskc-invalid', this.#where(line, `KeyPackage[${index}]/DeviceInfo`, 'SerialNo'), 'KeyPackage has no DeviceInfo/SerialNo and its Key no Id: the token has no serial number');
+      this.#problems.error('pskc-invalid', this.#where(line, `${loc.pkg}/DeviceInfo`, 'SerialNo'), `${pkg.name} has no DeviceInfo/SerialNo and its Key no Id: the token has no serial number`);
       return;
     }
 
     let ok = true;
     const params = child(key, 'AlgorithmParameters');
     let algorithm: OathAlgorithm = 'sha1';
-    const suite = child(params, 'Suite')?.text.trim();
+    // privacyIDEA's export writes the hash as <Suite hashalgo="sha256"/>.
+    const suiteEl = child(params, 'Suite');
+    const suite = suiteEl?.text.trim() || attr(suiteEl, 'hashalgo')?.trim();
     if (suite) {
       const parsed = parseOathAlgorithm(suite);
       if (parsed === null) {
-        this.#problems.error('value-invalid', this.#at(loc, 'Key/AlgorithmParameters/Suite', 'Suite'), `Suite "${suite}" of token ${serial} is not SHA1, SHA256 or SHA512`);
+        this.#problems.error('value-invalid', this.#at(loc, 'AlgorithmParameters/Suite', 'Suite'), `Suite "${suite}" of token ${serial} is not SHA1, SHA256 or SHA512`);
         ok = false;
       } else {
         algorithm = parsed;
       }
     }
     let digits = 6;
-    const response = child(params, 'ResponseFormat');
+    // RFC 6030: AlgorithmParameters/ResponseFormat; the drafts: Usage/ResponseFormat (Format, length).
+    const responseParent = child(params, 'ResponseFormat') !== undefined ? 'AlgorithmParameters' : 'Usage';
+    const response = child(params, 'ResponseFormat') ?? child(child(key, 'Usage'), 'ResponseFormat');
     if (response !== undefined) {
-      const length = attr(response, 'Length');
+      const length = attr(response, 'Length') ?? attr(response, 'length');
       const parsed = length === undefined ? null : parseInteger(length, DIGITS_MIN, DIGITS_MAX);
       if (parsed === null) {
         this.#problems.error(
           'value-invalid',
-          this.#at(loc, 'Key/AlgorithmParameters/ResponseFormat', 'Length'),
+          this.#at(loc, `${responseParent}/ResponseFormat`, 'Length'),
           `ResponseFormat Length of token ${serial} must be a whole number from ${DIGITS_MIN} to ${DIGITS_MAX}`,
         );
         ok = false;
       } else {
         digits = parsed;
       }
-      const encoding = attr(response, 'Encoding');
+      const encoding = attr(response, 'Encoding') ?? attr(response, 'Format') ?? attr(response, 'format');
       if (encoding !== undefined && encoding.trim().toUpperCase() !== 'DECIMAL') {
-        this.#problems.error('value-invalid', this.#at(loc, 'Key/AlgorithmParameters/ResponseFormat', 'Encoding'), `ResponseFormat Encoding "${encoding}" of token ${serial} is not DECIMAL`);
+        this.#problems.error('value-invalid', this.#at(loc, `${responseParent}/ResponseFormat`, 'Encoding'), `ResponseFormat Encoding "${encoding}" of token ${serial} is not DECIMAL`);
         ok = false;
       }
     }
 
-    const data = child(key, 'Data');
-    const secretEl = child(data, 'Secret');
-    if (data === undefined || secretEl === undefined) {
-      this.#problems.error('pskc-invalid', this.#at(loc, 'Key/Data', 'Secret'), `Key of token ${serial} has no Data/Secret`);
+    const secretValue = this.#dataValue(key, 'Secret');
+    if (secretValue === undefined) {
+      this.#problems.error('pskc-invalid', this.#at(loc, 'Data', 'Secret'), `Key of token ${serial} has no Data/Secret`);
       return;
     }
-    const secret = this.#binary(secretEl, loc);
-    const counter = this.#integer(child(data, 'Counter'), loc, 0, Number.MAX_SAFE_INTEGER, false);
-    const interval = this.#integer(child(data, 'TimeInterval'), loc, 1, PERIOD_MAX, false);
-    const drift = this.#integer(child(data, 'TimeDrift'), loc, -1_000_000, 1_000_000, true);
-    const time = this.#integer(child(data, 'Time'), loc, 0, Number.MAX_SAFE_INTEGER, false);
+    const secret = this.#binary(secretValue, loc);
+    // Only the values of the key's own type are read: exporters fill the others with anything
+    // (privacyIDEA writes an HOTP key's TimeInterval as 0, and a TOTP key's Counter as its last step).
+    const hotp = type === 'hotp';
+    const counter = hotp ? this.#integer(this.#dataValue(key, 'Counter'), loc, 0n, COUNTER_MAX, false) : undefined;
+    const interval = hotp ? undefined : this.#integer(this.#dataValue(key, 'TimeInterval'), loc, 1n, BigInt(PERIOD_MAX), false);
+    const time = hotp ? undefined : this.#integer(this.#dataValue(key, 'Time'), loc, 0n, BigInt(Number.MAX_SAFE_INTEGER), false);
+    const drift = hotp || interval === BAD ? undefined : this.#drift(key, loc, interval === undefined ? 30 : Number(interval));
     if (secret !== null && secret.length === 0) {
-      this.#problems.error('secret-invalid', this.#at(loc, 'Key/Data/Secret', 'Secret'), `the secret of token ${serial} is empty`);
+      this.#problems.error('secret-invalid', this.#at(loc, this.#dataPath(secretValue), 'Secret'), `the secret of token ${serial} is empty`);
       return;
     }
     if (secret === null || counter === BAD || interval === BAD || drift === BAD || time === BAD || !ok) {
@@ -235,22 +315,22 @@ class PskcFileReader {
       return;
     }
     if (type === 'hotp' && counter === undefined) {
-      this.#problems.warning('value-invalid', this.#at(loc, 'Key/Data', 'Counter'), `HOTP token ${serial} has no Counter; 0 is assumed (the token may need a resync)`);
+      this.#problems.warning('value-invalid', this.#at(loc, 'Data', 'Counter'), `HOTP token ${serial} has no Counter; 0 is assumed (the token may need a resync)`);
     }
-    if (type === 'totp' && time !== undefined && time !== 0) {
-      this.#problems.warning('value-invalid', this.#at(loc, 'Key/Data/Time', 'Time'), `TOTP token ${serial} has Time ${time}; codes are computed from the Unix epoch (T0 = 0)`);
+    if (type === 'totp' && time !== undefined && time !== 0n) {
+      this.#problems.warning('value-invalid', this.#at(loc, 'Data/Time', 'Time'), `TOTP token ${serial} has Time ${time}; codes are computed from the Unix epoch (T0 = 0)`);
     }
     const user = (child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim();
-    warnIfShortSecret(serial, secret.length, this.#problems, () => this.#at(loc, 'Key/Data/Secret'));
+    warnIfShortSecret(serial, secret.length, this.#problems, () => this.#at(loc, this.#dataPath(secretValue)));
     this.#sink.addRead(
       {
         serial,
         type,
         algorithm,
         digits,
-        period: type === 'totp' ? (interval ?? 30) : null,
-        counter: type === 'hotp' ? (counter ?? 0) : null,
-        timeDrift: drift,
+        period: type === 'totp' ? (interval === undefined ? 30 : Number(interval)) : null,
+        counter: type === 'hotp' ? (counter ?? 0n) : null,
+        timeDrift: drift === undefined ? undefined : Number(drift),
         manufacturer: this.#pool.get(child(deviceInfo, 'Manufacturer')?.text.trim() ?? ''),
         model: this.#pool.get(child(deviceInfo, 'Model')?.text.trim() ?? ''),
         user: ownString(user),
@@ -261,78 +341,131 @@ class PskcFileReader {
     );
   }
 
+  /**
+   * TimeDrift, in time steps (RFC 6030). privacyIDEA's export writes its timeShift there instead: seconds,
+   * as a decimal (`-12.5`); a key issued by privacyIDEA has it turned into whole steps. Any other
+   * drift that is not a whole number is left out with a warning (codes then start from no drift).
+   */
+  #drift(key: XmlElement, loc: KeyLocation, period: number): bigint | undefined | typeof BAD {
+    const v = this.#dataValue(key, 'TimeDrift');
+    const text = v === undefined ? undefined : child(v.el, v.legacy ? 'Value' : 'PlainValue')?.text.trim();
+    if (text === undefined || !/^[+-]?\d+\.\d*$/.test(text)) return this.#integer(v, loc, -1_000_000n, 1_000_000n, true);
+    if ((child(key, 'Issuer')?.text.trim().toLowerCase() ?? '') === 'privacyidea') return BigInt(Math.round(Number(text) / period));
+    this.#problems.warning('value-invalid', this.#at(loc, this.#dataPath(v!), 'TimeDrift'), `TimeDrift "${text}" of token ${loc.serial} is not a whole number of time steps; it is left out`);
+    return undefined;
+  }
+
   /** " (token S)" when the serial is known. */
   #of(loc: KeyLocation): string {
     return loc.serial ? ` (token ${loc.serial})` : '';
   }
 
+  /** Where something of the key is: `sub` is its path below the key element ('' for the key itself). */
   #at(loc: KeyLocation, sub: string, field?: string): Where {
-    return this.#where(loc.line, `KeyPackage[${loc.index}]/${sub}`, field);
+    return this.#where(loc.line, `${loc.pkg}/${loc.key}${sub ? `/${sub}` : ''}`, field);
   }
 
-  /** A Data child's bytes: PlainValue (Base64) or EncryptedValue. Reports and returns null on failure. */
-  #binary(el: XmlElement, loc: KeyLocation): Buffer | null {
-    const plain = child(el, 'PlainValue');
-    if (plain !== undefined) {
-      const bytes = decodeBase64(plain.text);
-      if (bytes === null) {
-        this.#problems.error('secret-invalid', this.#at(loc, `Key/Data/${el.name}/PlainValue`, el.name), `the ${el.name} PlainValue of token ${loc.serial} is not valid Base64`);
+  /** `Data/Secret`, or the drafts' `Data[@Name="SECRET"]`. */
+  #dataPath(v: DataValue): string {
+    return v.legacy ? `Data[@Name="${attr(v.el, 'Name')}"]` : `Data/${v.name}`;
+  }
+
+  /**
+   * A key's Data value. RFC 6030 files are looked up RFC 6030's way only (the hot path); in the
+   * drafts (or when a key has no Data/Secret) the drafts' Data Name="..." elements are looked at too.
+   */
+  #dataValue(key: XmlElement, name: DataName): DataValue | undefined {
+    const data = child(key, 'Data');
+    const el = child(data, name);
+    if (el !== undefined) return { el, name, legacy: false };
+    if (this.#dialect !== 'draft' && (name !== 'Secret' || data === undefined)) return undefined;
+    for (const d of key.children) {
+      if (d.name !== 'Data' || !d.inPskc) continue;
+      const legacyName = attr(d, 'Name');
+      if (legacyName !== undefined && LEGACY_DATA_NAMES[legacyName.trim().toLowerCase()] === name) return { el: d, name, legacy: true };
+    }
+    return undefined;
+  }
+
+  /** The value's encrypted form, if it has one: RFC 6030's EncryptedValue, or a draft's Value that the file encrypts. */
+  #encrypted(v: DataValue, loc: Pick<KeyLocation, 'pkg' | 'key'>): EncryptedField | undefined {
+    if (!v.legacy) {
+      const enc = child(v.el, 'EncryptedValue');
+      if (enc === undefined) return undefined;
+      const path = `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`;
+      const macText = (child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest'))?.text;
+      // draft-ietf-keyprov-pskc-02 names PBES2 here and the real cipher in an EncryptionScheme inside it.
+      const method = childAny(enc, 'EncryptionMethod');
+      const cipherUri = attr(childAny(method, 'EncryptionScheme'), 'Algorithm') ?? attr(method, 'Algorithm');
+      // Its Figure 5 also puts the ValueMAC inside the EncryptedValue.
+      const mac = macText ?? (this.#dialect === 'draft' ? child(enc, 'ValueMAC')?.text : undefined);
+      return { name: v.name, path, cipherUri, cipherText: childAny(childAny(enc, 'CipherData'), 'CipherValue')?.text, macText: mac, valueElement: 'EncryptedValue' };
+    }
+    // As python-pskc reads them: a draft's Value is encrypted when the container names a cipher and
+    // the value carries a digest; otherwise it is the plain value (Base64).
+    const value = child(v.el, 'Value');
+    const macText = (child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest'))?.text;
+    if (value === undefined || macText === undefined || PskcKeys.containerCipherUri(this.#container) === undefined) return undefined;
+    return { name: v.name, path: `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`, cipherUri: undefined, cipherText: value.text, macText, valueElement: 'Value' };
+  }
+
+  /** The first encrypted value of a package, if any: the cue to resolve the file's keys. */
+  #firstEncrypted(pkg: XmlElement): EncryptedField | undefined {
+    for (const key of this.#keyElements(pkg)) {
+      for (const name of ['Secret', 'Counter', 'TimeInterval', 'TimeDrift', 'Time'] as const) {
+        const v = this.#dataValue(key, name);
+        const enc = v === undefined ? undefined : this.#encrypted(v, { pkg: pkg.name, key: key.name });
+        if (enc !== undefined) return enc;
       }
-      return bytes;
     }
-    const enc = child(el, 'EncryptedValue');
-    if (enc === undefined || this.#keys === undefined) {
-      this.#problems.error('pskc-invalid', this.#at(loc, `Key/Data/${el.name}`, el.name), `${el.name} of token ${loc.serial} has neither a PlainValue nor an EncryptedValue`);
-      return null;
-    }
-    const result = this.#keys.decryptValue(el, enc, loc.serial, loc.line, `KeyPackage[${loc.index}]/Key/Data/${el.name}`, this.#problems);
-    if (result === 'mac-failed') {
-      this.#macFailures++;
-      return null;
-    }
-    return result;
+    return undefined;
   }
 
-  /** Integer Data elements: decimal PlainValue, or an EncryptedValue holding a big-endian integer. */
-  #integer(el: XmlElement | undefined, loc: KeyLocation, min: number, max: number, signed: boolean): number | undefined | typeof BAD {
-    if (el === undefined) return undefined;
-    let n: number | null;
-    const plain = child(el, 'PlainValue');
-    if (plain !== undefined) {
-      n = parseInteger(plain.text, min, max);
-    } else {
-      const bytes = this.#binary(el, loc);
-      if (bytes === null) return BAD;
-      n = bigEndianInteger(bytes, signed, min, max);
+  /** A value's bytes: PlainValue (Base64), EncryptedValue, or a draft's Value. Reports and returns null on failure. */
+  #binary(v: DataValue, loc: KeyLocation): Buffer | null {
+    const enc = this.#encrypted(v, loc);
+    if (enc !== undefined) {
+      if (this.#keys === undefined) throw new Error('an encrypted value before the file keys were prepared');
+      const result = this.#keys.decrypt(enc, loc.serial, loc.line, this.#problems);
+      if (result === 'mac-failed') {
+        this.#macFailures++;
+        return null;
+      }
+      return result;
     }
-    if (n === null) {
-      this.#problems.error('value-invalid', this.#at(loc, `Key/Data/${el.name}`, el.name), `${el.name} of token ${loc.serial} must be a whole number from ${min} to ${max}`);
+    const plain = child(v.el, v.legacy ? 'Value' : 'PlainValue');
+    if (plain === undefined) {
+      this.#problems.error('pskc-invalid', this.#at(loc, this.#dataPath(v), v.name), `${v.name} of token ${loc.serial} has neither a PlainValue nor an EncryptedValue`);
+      return null;
+    }
+    const bytes = decodeBase64(plain.text);
+    if (bytes === null) {
+      this.#problems.error('secret-invalid', this.#at(loc, `${this.#dataPath(v)}/${plain.name}`, v.name), `the ${v.name} ${plain.name} of token ${loc.serial} is not valid Base64`);
+    }
+    return bytes;
+  }
+
+  /**
+   * Integer Data values: decimal PlainValue (or Base64 of the number's digits or of its big-endian
+   * bytes, as the drafts and some vendors write it), or encrypted (digits or big-endian bytes).
+   */
+  #integer(v: DataValue | undefined, loc: KeyLocation, min: bigint, max: bigint, signed: boolean): bigint | undefined | typeof BAD {
+    if (v === undefined) return undefined;
+    let n: bigint | null;
+    const enc = this.#encrypted(v, loc);
+    const plain = enc === undefined ? child(v.el, v.legacy ? 'Value' : 'PlainValue') : undefined;
+    if (plain !== undefined) {
+      n = plainInteger(plain.text, signed);
+    } else {
+      const bytes = this.#binary(v, loc);
+      if (bytes === null) return BAD;
+      n = binaryInteger(bytes, signed);
+      bytes.fill(0);
+    }
+    if (n === null || n < min || n > max) {
+      this.#problems.error('value-invalid', this.#at(loc, this.#dataPath(v), v.name), `${v.name} of token ${loc.serial} must be a whole number from ${min} to ${max}`);
       return BAD;
     }
     return n;
   }
-}
-
-/** The first EncryptedValue of a KeyPackage, if any: the cue to resolve the file's keys. */
-function firstEncryptedValue(pkg: XmlElement): XmlElement | undefined {
-  for (const key of pkg.children) {
-    if (key.name !== 'Key') continue;
-    const data = child(key, 'Data');
-    if (data === undefined) continue;
-    for (const d of data.children) {
-      const enc = child(d, 'EncryptedValue');
-      if (enc !== undefined) return enc;
-    }
-  }
-  return undefined;
-}
-
-/** Encrypted integers are big-endian (python-pskc and vendors write 8 bytes); negative drifts as two's complement. */
-function bigEndianInteger(bytes: Buffer, signed: boolean, min: number, max: number): number | null {
-  if (bytes.length === 0 || bytes.length > 8) return null;
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  if (signed && (bytes[0]! & 0x80) !== 0) v -= 1n << BigInt(bytes.length * 8);
-  bytes.fill(0);
-  return v >= BigInt(min) && v <= BigInt(max) ? Number(v) : null;
 }

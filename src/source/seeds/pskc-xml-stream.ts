@@ -14,6 +14,20 @@ import { SaxesParser, type SaxesTagPlain } from 'saxes';
 
 export const PSKC_NAMESPACE = 'urn:ietf:params:xml:ns:keyprov:pskc';
 
+/**
+ * The container namespaces of the drafts before RFC 6030, as token shipments still use them:
+ * draft-ietf-keyprov-pskc (…:pskc:1.0; its -02 also wrote RFC 6030's own namespace),
+ * draft-hoyer-keyprov-portable-symmetric-key-container (…:container:1.0 as ActivIdentity writes it,
+ * …:container in its -01), and the OATH namespace of its -00 (root SecretContainer).
+ */
+export const DRAFT_NAMESPACES: readonly string[] = [
+  'urn:ietf:params:xml:ns:keyprov:pskc:1.0',
+  'urn:ietf:params:xml:ns:keyprov:container:1.0',
+  'urn:ietf:params:xml:ns:keyprov:container',
+  'http://www.openauthentication.org/OATH/2006/08/PSKC',
+  'http://www.openauthentication.org/OATH/2006/10/PSKC',
+];
+
 export interface XmlElement {
   /** Local name (prefix removed). */
   name: string;
@@ -29,6 +43,8 @@ export interface XmlElement {
 }
 
 export interface PskcRoot {
+  /** KeyContainer, or SecretContainer (the first draft). */
+  name: string;
   namespace: string;
   attrs: Record<string, string>;
   line: number;
@@ -61,12 +77,36 @@ export interface PskcStreamHandler {
 
 const CHUNK_BYTES = 1 << 20;
 
+/**
+ * Caps on the shape of the document, checked while streaming: each KeyContainer child is held as a
+ * tree until it is complete, so without them one hostile KeyPackage of 50 million elements (or text
+ * nodes of hundreds of MB, or nesting a million deep) would take the process's memory. Real PSKC
+ * files nest about 8 deep, hold a dozen children per element and some hundred elements and a few
+ * kB of text per KeyPackage; the defaults leave wide room.
+ */
+export interface PskcLimits {
+  /** Element nesting, the KeyContainer being depth 1. */
+  maxDepth: number;
+  /** Child elements of any one element below the KeyContainer. */
+  maxChildren: number;
+  /** Elements in one KeyContainer child (a KeyPackage, a Signature), itself included. */
+  maxElements: number;
+  /** Characters of one text node, and of all the text kept in one KeyContainer child. */
+  maxText: number;
+}
+
+export const DEFAULT_PSKC_LIMITS: PskcLimits = { maxDepth: 32, maxChildren: 1_000, maxElements: 10_000, maxText: 1 << 20 };
+
 /** Shared by all leaf elements (most of them): saves an array per element. Never mutated. */
 const NO_CHILDREN: XmlElement[] = [];
 
 /** Reads `path` through saxes, calling `handler`. Throws PskcStreamError for XML problems. */
-export async function streamPskc(path: string, maxBytes: number, handler: PskcStreamHandler): Promise<void> {
+export async function streamPskc(path: string, maxBytes: number, handler: PskcStreamHandler, limits: PskcLimits = DEFAULT_PSKC_LIMITS): Promise<void> {
   const parser = new SaxesParser({ xmlns: false, position: false });
+  const { maxDepth, maxChildren, maxElements, maxText } = limits;
+  /** Elements and text characters in the KeyContainer child being built. */
+  let treeElements = 0;
+  let treeText = 0;
 
   // Line tracking over the decoded text: newlines are counted lazily up to the positions asked for.
   let chunk = '';
@@ -154,6 +194,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
       }
       defaultNs = bindings[''];
     }
+    if (depth >= maxDepth) fail('unsafe', `elements are nested more than ${maxDepth} deep; no PSKC file needs that, and the file is refused`);
     const qname = tag.name;
     const colon = qname.indexOf(':');
     const local = colon === -1 ? qname : qname.slice(colon + 1);
@@ -161,13 +202,13 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     if (ns === undefined && colon !== -1) fail('invalid', `unbound namespace prefix "${qname.slice(0, colon)}"`);
 
     if (depth === 0) {
-      if (local !== 'KeyContainer') fail('not-pskc', `the XML root element is ${local}, not a PSKC KeyContainer`);
+      if (local !== 'KeyContainer' && local !== 'SecretContainer') fail('not-pskc', `the XML root element is ${local}, not a PSKC KeyContainer`);
       const namespace = ns ?? '';
-      if (namespace !== PSKC_NAMESPACE && namespace !== '') {
-        fail('not-pskc', `the KeyContainer is in namespace "${namespace}", not RFC 6030's ${PSKC_NAMESPACE}`);
+      if (namespace !== PSKC_NAMESPACE && namespace !== '' && !DRAFT_NAMESPACES.includes(namespace)) {
+        fail('not-pskc', `the ${local} is in namespace "${namespace}", not RFC 6030's ${PSKC_NAMESPACE} (nor one of its drafts')`);
       }
       pskcNs = namespace;
-      handler.root({ namespace, attrs, line: lineAt(parser.position) });
+      handler.root({ name: local, namespace, attrs, line: lineAt(parser.position) });
     } else {
       const el: XmlElement = {
         name: local,
@@ -178,11 +219,16 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
         // The line of the start tag's end: where it starts, unless its attributes span lines.
         line: depth === 1 ? lineAt(parser.position) : 0,
       };
-      if (depth > 1) {
+      if (depth === 1) {
+        treeElements = 0;
+        treeText = 0;
+      } else {
         const parent = open[open.length - 1]!;
         if (parent.children === NO_CHILDREN) parent.children = [el];
+        else if (parent.children.length >= maxChildren) fail('unsafe', `an element has more than ${maxChildren} child elements; no PSKC file needs that, and the file is refused`);
         else parent.children.push(el);
       }
+      if (++treeElements > maxElements) fail('unsafe', `a KeyContainer child (a KeyPackage, say) holds more than ${maxElements} elements; no PSKC file needs that, and the file is refused`);
       open.push(el);
     }
     depth++;
@@ -198,10 +244,15 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   // collects no text, entities included, while no handler is set.
   const onText = (t: string): void => {
     text += t;
+    treeText += t.length;
+    if (text.length > maxText || treeText > maxText) tooMuchText();
   };
+  const tooMuchText = (): never => fail('unsafe', `a KeyContainer child (a KeyPackage, say) holds more than ${maxText} characters of text; no PSKC file needs that, and the file is refused`);
   let listening = false;
   parser.on('cdata', (t) => {
     text += t;
+    treeText += t.length;
+    if (text.length > maxText || treeText > maxText) tooMuchText();
   });
   parser.on('closetag', () => {
     if (listening) {
@@ -222,9 +273,29 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     if (depth === 1) deliver(el);
   });
 
+  // saxes buffers a text node (or a tag) whole before handing it on, so the text caps above would
+  // only be checked once the whole stretch is in memory: the stretch between two '<' is measured
+  // here, across chunks, before the parser sees it. (Inside one chunk a stretch is at most a chunk.)
+  let run = 0;
+  const maxRun = maxText + 4096; // a text node and the tag before it
+  const measure = (s: string): void => {
+    const first = s.indexOf('<');
+    if (first === -1) {
+      run += s.length;
+      if (run > maxRun) tooMuchTextAt(chunkStart + s.length);
+    } else {
+      if (run + first > maxRun) tooMuchTextAt(chunkStart + first);
+      run = s.length - s.lastIndexOf('<') - 1;
+    }
+  };
+  const tooMuchTextAt = (absolute: number): never => {
+    throw new PskcStreamError('unsafe', `the file holds a text or tag of more than ${maxText} characters; no PSKC file needs that, and the file is refused`, lineAt(absolute));
+  };
+
   const feed = async (s: string): Promise<void> => {
     chunk = s;
     scanned = 0;
+    measure(s);
     parser.write(s);
     lineAt(chunkStart + s.length);
     chunkStart += s.length;
@@ -236,7 +307,19 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   // UTF-8 into U+FFFD, which a PSKC file has no reason to contain, so that is what is checked.
   stream.setEncoding('utf8');
   try {
-    for await (const s of stream as AsyncIterable<string>) {
+    let first = true;
+    for await (const read of stream as AsyncIterable<string>) {
+      let s = read;
+      if (first) {
+        first = false;
+        // Blank lines or spaces before the XML declaration (a file pasted from an RFC's figure) are
+        // not well-formed XML, but nothing hides there: they are skipped, their lines still counted.
+        const lead = /^\uFEFF?\s+(?=<\?xml[\s?])/.exec(s);
+        if (lead !== null) {
+          for (let i = lead[0].indexOf('\n'); i !== -1; i = lead[0].indexOf('\n', i + 1)) linesBefore++;
+          s = s.slice(lead[0].length);
+        }
+      }
       if (stream.bytesRead > maxBytes) {
         throw new PskcStreamError('unsafe', `the file is larger than the ${maxBytes}-byte limit for PSKC files`);
       }

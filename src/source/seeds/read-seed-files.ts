@@ -2,26 +2,33 @@ import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
 import { readEntraUploadCsv } from './entra-upload-csv.js';
 import { readGenericSeedCsv } from './generic-seed-csv.js';
+import { readOathCsv } from './oath-csv.js';
 import { readPskcFileInto } from './pskc-reader.js';
 import { dedupeSeeds, dropDuplicateSeeds, type SeedDeduplicator } from './seed-duplicates.js';
 import { sniffSeedFile } from './seed-file-format.js';
+import { csvLimits, type CsvLimits } from '../csv-limits.js';
+import type { PskcMacMode } from './pskc-mac-mode.js';
+import type { PskcLimits } from './pskc-xml-stream.js';
 import { SeedArray, type SeedSink } from './seed-sink.js';
 
 export { loadPskcKeyFile, loadPskcPasswordFile } from './pskc-credentials.js';
+export { PSKC_MAC_MODES, type PskcMacMode } from './pskc-mac-mode.js';
 export { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
+export { DEFAULT_PSKC_LIMITS, type PskcLimits } from './pskc-xml-stream.js';
 
 export interface SeedReadOptions {
   /** Pre-shared key bytes (from --pskc-key-file, hex). */
   pskcKey?: Buffer;
   /** From --pskc-password-file (PBKDF2). */
   pskcPassword?: string;
-  /**
-   * Default 'fail': one bad ValueMAC and the whole file is refused (error pskc-mac, no seeds from it);
-   * 'skip': bad-MAC keys are left out, each an error; 'off': MACs not checked.
-   */
-  pskcMac?: 'fail' | 'skip' | 'off';
+  /** Default 'fail'; see PskcMacMode. */
+  pskcMac?: PskcMacMode;
   /** Default DEFAULT_MAX_XML_BYTES (256 MiB); bigger PSKC files are refused. */
   maxXmlBytes?: number;
+  /** Caps on a PSKC document's shape (DEFAULT_PSKC_LIMITS unless given); beyond them the file is refused (pskc-unsafe). */
+  pskcLimits?: Partial<PskcLimits>;
+  /** Caps on seed CSV files and rows (DEFAULT_CSV_LIMITS unless given); beyond them the file is not read. */
+  csvLimits?: Partial<CsvLimits>;
 }
 
 /**
@@ -61,7 +68,8 @@ async function readOneSeedFile(path: string, opts: SeedReadOptions, problems: Pr
  * dropping repeated serials (the caller does, with dropDuplicateSeeds, once it has them all).
  */
 export async function readSeedFileInto(path: string, opts: SeedReadOptions, problems: ProblemList, display: string, sink: SeedSink): Promise<void> {
-  const sniffed = await sniffSeedFile(path, opts.maxXmlBytes);
+  const csvCaps = csvLimits(opts.csvLimits);
+  const sniffed = await sniffSeedFile(path, opts.maxXmlBytes, csvCaps);
   switch (sniffed.kind) {
     case 'problem':
       problems.error(sniffed.code, { file: display }, sniffed.message);
@@ -69,10 +77,13 @@ export async function readSeedFileInto(path: string, opts: SeedReadOptions, prob
     case 'pskc':
       return readPskcFileInto(path, display, opts, problems, sink);
     case 'entra':
-      for (const seed of await readEntraUploadCsv(path, display, sniffed.delimiter, problems)) sink.add(seed);
+      for (const seed of await readEntraUploadCsv(path, display, sniffed.delimiter, problems, csvCaps)) sink.add(seed);
       return;
     case 'generic':
-      for (const seed of await readGenericSeedCsv(path, display, sniffed.delimiter, problems)) sink.add(seed);
+      for (const seed of await readGenericSeedCsv(path, display, sniffed.delimiter, problems, csvCaps)) sink.add(seed);
+      return;
+    case 'oath-csv':
+      for (const seed of await readOathCsv(path, display, sniffed.version, problems, csvCaps)) sink.add(seed);
       return;
   }
 }

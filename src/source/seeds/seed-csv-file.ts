@@ -1,6 +1,7 @@
 import type { ProblemList, Where } from '../../model/problem.js';
+import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { mapColumns, type ColumnMap, type ColumnSpec, type CsvDelimiter } from './seed-csv-header.js';
-import { readCsvRows, SeedCsvSyntaxError } from './seed-csv-rows.js';
+import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
 
 /** One data row with its cells looked up by role. */
 export class SeedCsvRow<K extends string> {
@@ -47,13 +48,14 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
   layout: SeedCsvLayout<S>,
   problems: ProblemList,
   onRow: (row: SeedCsvRow<Extract<keyof S, string>>) => void,
+  limits: CsvLimits = DEFAULT_CSV_LIMITS,
 ): Promise<void> {
   type K = Extract<keyof S, string>;
   let columns: ColumnMap<K> | undefined;
   let width = 0;
   let rows = 0;
   try {
-    for await (const { line, cells } of readCsvRows(path, delimiter)) {
+    for await (const { line, cells } of readCsvRows(path, delimiter, limits)) {
       if (columns === undefined) {
         columns = mapColumns(cells, layout.spec);
         width = cells.length;
@@ -83,16 +85,6 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
       problems.warning('csv-malformed', { file: display }, `${layout.formatName}: the file has a header but no rows with seeds`);
     }
   } catch (err) {
-    if (err instanceof SeedCsvSyntaxError) {
-      const where: Where = { file: display };
-      if (err.line !== undefined) where.line = err.line;
-      problems.error('csv-malformed', where, `${err.message}; reading stopped here`);
-      return;
-    }
-    if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall) {
-      problems.error('file-unreadable', { file: display }, `cannot read the seed file (${(err as NodeJS.ErrnoException).code})`);
-      return;
-    }
-    throw err;
+    if (!reportCsvReadFailure(err, display, problems)) throw err;
   }
 }

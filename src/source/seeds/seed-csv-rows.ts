@@ -1,5 +1,7 @@
 import { parse, CsvError } from 'csv-parse';
 import { createReadStream } from 'node:fs';
+import { DEFAULT_CSV_LIMITS, recordTooLongMessage, type CsvLimits } from '../csv-limits.js';
+import type { ProblemList, Where } from '../../model/problem.js';
 import type { CsvDelimiter } from './seed-csv-header.js';
 
 export interface CsvRow {
@@ -27,14 +29,13 @@ const SYNTAX_MESSAGES: Record<string, string> = {
   CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by something other than a delimiter',
   CSV_INVALID_OPENING_QUOTE: 'a quote opens inside a cell',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text follows a closing quote',
-  CSV_MAX_RECORD_SIZE: 'a row is too long',
 };
 
 /**
  * Streams the rows of a seed CSV (header included), UTF-8 with or without BOM, CRLF or LF. Blank
- * rows are skipped; cells are trimmed.
+ * rows are skipped; cells are trimmed; `comments` skips lines starting with '#'.
  */
-export async function* readCsvRows(path: string, delimiter: CsvDelimiter): AsyncGenerator<CsvRow> {
+export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits: CsvLimits = DEFAULT_CSV_LIMITS, opts: { comments?: boolean } = {}): AsyncGenerator<CsvRow> {
   const source = createReadStream(path);
   const parser = parse({
     delimiter,
@@ -44,7 +45,9 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter): Async
     relax_column_count: true,
     relax_quotes: true,
     skip_empty_lines: true,
-    max_record_size: 1 << 20,
+    max_record_size: limits.maxRecordSize,
+    // Lines whose first non-blank character is '#' (a '#' inside a cell is kept).
+    ...(opts.comments ? { comment: '#', comment_no_infix: true } : {}),
   });
   // pipe() does not forward source errors; without this a read error would leave the loop waiting.
   source.on('error', (err) => parser.destroy(err));
@@ -57,11 +60,31 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter): Async
   } catch (err) {
     if (err instanceof CsvError) {
       const line = (err as CsvError & { lines?: number }).lines;
-      throw new SeedCsvSyntaxError(SYNTAX_MESSAGES[err.code] ?? `CSV syntax error (${err.code})`, line);
+      const message = err.code === 'CSV_MAX_RECORD_SIZE' ? recordTooLongMessage(limits) : (SYNTAX_MESSAGES[err.code] ?? `CSV syntax error (${err.code})`);
+      throw new SeedCsvSyntaxError(message, line);
     }
     throw err;
   } finally {
     source.destroy();
     parser.destroy();
   }
+}
+
+/**
+ * Reports a failure that ended the reading of a seed CSV (a syntax error, a read error) and says
+ * whether it was one; anything else is a fault of ours, for the caller to rethrow.
+ */
+export function reportCsvReadFailure(err: unknown, display: string, problems: ProblemList): boolean {
+  if (err instanceof SeedCsvSyntaxError) {
+    const where: Where = { file: display };
+    if (err.line !== undefined) where.line = err.line;
+    problems.error('csv-malformed', where, `${err.message}; reading stopped here`);
+    return true;
+  }
+  const errno = err as NodeJS.ErrnoException;
+  if (err instanceof Error && typeof errno.code === 'string' && errno.syscall) {
+    problems.error('file-unreadable', { file: display }, `cannot read the seed file (${errno.code})`);
+    return true;
+  }
+  return false;
 }

@@ -6,30 +6,44 @@ function describe(seed: OathSeed): string {
   return seed.line === undefined ? seed.source : `${seed.source} line ${seed.line}`;
 }
 
+function whereIs(seed: OathSeed): Where {
+  const where: Where = { file: seed.source };
+  if (seed.line !== undefined) where.line = seed.line;
+  return where;
+}
+
 /**
  * Keeps the first seed of each serial, seed by seed as they are read. A later copy with the same
  * secret is a warning (harmless, e.g. the same seed file given twice); a different secret is an
  * error, since only one of them can be the token's, and the first is kept only so that later checks
- * can still run; a dropped copy's secret is wiped. The index it builds is handed on to the cross-file checks, which need the same one.
+ * can still run; a dropped copy's secret is wiped.
+ *
+ * Two different serials with the same secret are an error too (secret-duplicate): no vendor ships
+ * two tokens with one seed, and a PSKC ValueMAC does not bind the serial, so a CipherValue copied
+ * from one KeyPackage into another passes every other check and would let one user's codes verify
+ * for another. Both seeds are kept (so reports list both serials); the error stops plan, apply and
+ * shim import. The indexes it builds are handed on to the cross-file checks, which need the same ones.
  */
 export class SeedDeduplicator {
   /** The seeds kept, in the order read. */
   readonly seeds: OathSeed[] = [];
   /** serialKey(serial) -> position in `seeds`. */
   readonly bySerial = new Map<string, number>();
+  /** Secret fingerprint -> position in `seeds` of the first seed with that secret. */
+  readonly #byFingerprint = new Map<string, number>();
 
   /** Keeps `seed`, or reports it as a copy; true when kept. */
   add(seed: OathSeed, problems: ProblemList): boolean {
     const key = serialKey(seed.serial);
     const earlier = this.bySerial.get(key);
     if (earlier === undefined) {
+      this.#checkSecretUnique(seed, problems);
       this.bySerial.set(key, this.seeds.length);
       this.seeds.push(seed);
       return true;
     }
     const first = this.seeds[earlier]!;
-    const where: Where = { file: seed.source };
-    if (seed.line !== undefined) where.line = seed.line;
+    const where = whereIs(seed);
     if (first.secret.equals(seed.secret)) {
       problems.warning('seed-duplicate', where, `token ${seed.serial} is also in ${describe(first)} with the same seed; this copy is ignored`);
     } else {
@@ -46,8 +60,29 @@ export class SeedDeduplicator {
 
   /** Forgets the seeds kept from position `length` on (a file refused after they were read). */
   truncate(length: number): void {
-    for (let i = length; i < this.seeds.length; i++) this.bySerial.delete(serialKey(this.seeds[i]!.serial));
+    for (let i = length; i < this.seeds.length; i++) {
+      const seed = this.seeds[i]!;
+      this.bySerial.delete(serialKey(seed.serial));
+      if (this.#byFingerprint.get(seed.fingerprint) === i) this.#byFingerprint.delete(seed.fingerprint);
+    }
     this.seeds.length = Math.min(length, this.seeds.length);
+  }
+
+  /** secret-duplicate: `seed` (a new serial) has the secret of a seed kept earlier. */
+  #checkSecretUnique(seed: OathSeed, problems: ProblemList): void {
+    const earlier = this.#byFingerprint.get(seed.fingerprint);
+    if (earlier === undefined) {
+      this.#byFingerprint.set(seed.fingerprint, this.seeds.length);
+      return;
+    }
+    const first = this.seeds[earlier]!;
+    // The fingerprint is 64 bits of SHA-256: compare the secrets themselves before calling it a copy.
+    if (!first.secret.equals(seed.secret)) return;
+    problems.error(
+      'secret-duplicate',
+      whereIs(seed),
+      `token ${seed.serial} has the same secret as token ${first.serial} in ${describe(first)} (fingerprint ${seed.fingerprint}); no two tokens share a seed, so the file may have been altered (a secret copied from one token to another): find out which token the seed belongs to before migrating`,
+    );
   }
 }
 

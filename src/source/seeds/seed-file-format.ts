@@ -1,11 +1,14 @@
 import { open } from 'node:fs/promises';
 import type { ProblemCode } from '../../model/problem.js';
+import { DEFAULT_CSV_LIMITS, fileTooLargeMessage, type CsvLimits } from '../csv-limits.js';
 import { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
+import { sniffOathCsv } from './oath-csv.js';
 import { detectDelimiter, parseHeaderLine, seedCsvKind, type CsvDelimiter } from './seed-csv-header.js';
 
 export type SniffedSeedFile =
   | { kind: 'pskc' }
   | { kind: 'entra' | 'generic'; delimiter: CsvDelimiter }
+  | { kind: 'oath-csv'; version: 1 | 2 }
   | { kind: 'problem'; code: ProblemCode; message: string };
 
 const HEAD_BYTES = 64 * 1024;
@@ -13,9 +16,11 @@ const HEAD_BYTES = 64 * 1024;
 /**
  * Tells the seed file format from the content, never the extension: XML (first non-blank character
  * `<`) is PSKC; otherwise the first non-blank line must be a CSV header naming the serial and secret
- * columns. A headerless CSV is refused without quoting its first line, which would hold a secret.
+ * columns, or the file must be LinOTP's and privacyIDEA's headerless OATH CSV (`hotp` or `totp` as
+ * a line's third cell). Any other headerless CSV is refused without quoting its first line, which
+ * would hold a secret.
  */
-export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_BYTES): Promise<SniffedSeedFile> {
+export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_BYTES, csvCaps: CsvLimits = DEFAULT_CSV_LIMITS): Promise<SniffedSeedFile> {
   let head: Buffer;
   let size: number;
   try {
@@ -61,12 +66,19 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
   const header = parseHeaderLine(firstLine, delimiter);
   const kind = header === null ? null : seedCsvKind(header);
   if (kind === null) {
+    // The whole head, unless the file goes on past it (then its last line may be cut short).
+    const oath = sniffOathCsv(size > head.length ? text.slice(start, text.lastIndexOf('\n') + 1) : text.slice(start));
+    if (oath !== null) {
+      if (size > csvCaps.maxFileBytes) return { kind: 'problem', code: 'file-unreadable', message: fileTooLargeMessage(size, csvCaps) };
+      return { kind: 'oath-csv', version: oath.version };
+    }
     return {
       kind: 'problem',
       code: 'seed-format-unknown',
       message:
-        'not a recognised seed file: expected PSKC XML (RFC 6030), Entra\'s OATH upload CSV (header "upn,serial number,secret key,time interval,manufacturer,model") or a seed CSV whose header names a serial and a secret column',
+        'not a recognised seed file: expected PSKC XML (RFC 6030 or its drafts), Entra\'s OATH upload CSV (header "upn,serial number,secret key,time interval,manufacturer,model"), a seed CSV whose header names a serial and a secret column, or the LinOTP/privacyIDEA OATH CSV (serial, hex key, hotp|totp, digits[, period or counter], no header)',
     };
   }
+  if (size > csvCaps.maxFileBytes) return { kind: 'problem', code: 'file-unreadable', message: fileTooLargeMessage(size, csvCaps) };
   return { kind, delimiter };
 }

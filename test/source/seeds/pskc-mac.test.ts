@@ -45,11 +45,45 @@ describe('PSKC ValueMAC checking', () => {
     expect(seeds).toHaveLength(2);
   });
 
-  it('encrypted values with no MAC at all: read, with one warning for the file', async () => {
-    const { seeds, problems } = await read(seedsFixture('no-mac.pskc'), psk);
-    expect(seeds).toHaveLength(2);
-    expect(codes(problems)).toEqual(['warning:pskc-mac']);
-    expect(problems[0]!.message).toMatch(/^2 encrypted value/);
+  describe('issue 17 item 6: encrypted values with no MAC at all', () => {
+    /** no-mac.pskc with one bit of T-1's IV flipped: AES-CBC decrypts it to a different seed, no error. */
+    function flippedIv(): string {
+      const xml = readFileSync(seedsFixture('no-mac.pskc'), 'utf8');
+      const value = /<xenc:CipherValue>([^<]+)<\/xenc:CipherValue>/.exec(xml)!;
+      const bytes = Buffer.from(value[1]!, 'base64');
+      bytes[0]! ^= 0x01;
+      return xml.replace(value[1]!, bytes.toString('base64'));
+    }
+
+    it("are refused under the default 'fail' (and under 'skip'): a flipped IV byte would change a seed unnoticed", async () => {
+      for (const opts of [psk, { ...psk, pskcMac: 'skip' as const }]) {
+        const { seeds, problems } = await read(seedsFixture('no-mac.pskc'), opts);
+        expect(seeds).toEqual([]);
+        expect(codes(problems)).toEqual(['error:pskc-mac']);
+        expect(problems[0]!.message).toMatch(/^2 encrypted value.*whole file is refused.*--pskc-mac allow-unprotected/);
+      }
+      const { seeds } = await read(tempDir().file('flipped.pskc', flippedIv()), psk);
+      expect(seeds).toEqual([]);
+    });
+
+    it("are read with one warning for the file under 'allow-unprotected' (and silently under 'off')", async () => {
+      const { seeds, problems } = await read(seedsFixture('no-mac.pskc'), { ...psk, pskcMac: 'allow-unprotected' });
+      expect(seeds).toHaveLength(2);
+      expect(codes(problems)).toEqual(['warning:pskc-mac']);
+      expect(problems[0]!.message).toMatch(/^2 encrypted value/);
+      // The lenient reading is what it says: the altered value comes out as another seed.
+      const altered = await read(tempDir().file('flipped.pskc', flippedIv()), { ...psk, pskcMac: 'allow-unprotected' });
+      expect(bySerial(altered.seeds).get('T-1')!.secret.reveal().equals(TEST_SECRETS.a)).toBe(false);
+      const off = await read(seedsFixture('no-mac.pskc'), { ...psk, pskcMac: 'off' });
+      expect(off.seeds).toHaveLength(2);
+      expect(off.problems).toEqual([]);
+    });
+
+    it("a bad ValueMAC still refuses the file under 'allow-unprotected'", async () => {
+      const { seeds, problems } = await read(seedsFixture('bad-mac.pskc'), { ...psk, pskcMac: 'allow-unprotected' });
+      expect(seeds).toEqual([]);
+      expect(codes(problems)).toEqual(['error:pskc-mac', 'error:pskc-mac']);
+    });
   });
 
   it('AES-192-CBC with encrypted Counter and negative TimeDrift', async () => {
@@ -57,7 +91,7 @@ describe('PSKC ValueMAC checking', () => {
     const { seeds, problems } = await read(seedsFixture('aes192-hotp-encrypted-counter.pskc'), { pskcKey: key });
     expect(problems).toEqual([]);
     const s = bySerial(seeds);
-    expect(s.get('H-1')).toMatchObject({ type: 'hotp', counter: 1234, period: null });
+    expect(s.get('H-1')).toMatchObject({ type: 'hotp', counter: 1234n, period: null });
     expect(s.get('T-3')).toMatchObject({ type: 'totp', algorithm: 'sha256', timeDrift: -2, period: 30, counter: null });
     expect(s.get('T-3')!.secret.reveal().equals(TEST_SECRETS.c)).toBe(true);
   });

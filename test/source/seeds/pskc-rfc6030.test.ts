@@ -18,7 +18,7 @@ describe('RFC 6030 example files', () => {
     expect(seed!.type).toBe('hotp');
     expect(seed!.algorithm).toBe('sha1');
     expect(seed!.digits).toBe(6);
-    expect(seed!.counter).toBe(0);
+    expect(seed!.counter).toBe(0n);
     expect(seed!.period).toBeNull();
     expect(seed!.secret.reveal().toString('ascii')).toBe('1234');
     expect(seed!.line).toBe(4);
@@ -32,7 +32,7 @@ describe('RFC 6030 example files', () => {
     expect(seeds).toHaveLength(1);
     const seed = seeds[0]!;
     expect(seed.secret.reveal().equals(RFC_SECRET)).toBe(true);
-    expect(seed).toMatchObject({ serial: '987654321', type: 'hotp', digits: 8, counter: 0, manufacturer: 'Manufacturer', line: 25 });
+    expect(seed).toMatchObject({ serial: '987654321', type: 'hotp', digits: 8, counter: 0n, manufacturer: 'Manufacturer', line: 25 });
     expect(seed.fingerprint).toBe(seed.secret.fingerprint());
   });
 

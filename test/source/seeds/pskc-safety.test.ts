@@ -91,3 +91,72 @@ describe('PSKC parsing is safe against hostile XML', () => {
     expect(problems[0]!.message).toMatch(/IterationCount/);
   });
 });
+
+/**
+ * Issue 17 item 9: a KeyContainer child is held as a tree until it is complete; a hostile one (50M
+ * elements, nesting a million deep, huge text) exhausted memory or aborted the process. The shape is
+ * capped while streaming; the caps are settable, so these files stay small.
+ */
+describe('issue 17 item 9: PSKC streaming caps (depth, children per element, elements, text) end in pskc-unsafe', () => {
+  const tmp = tempDir();
+  const NS = 'urn:ietf:params:xml:ns:keyprov:pskc';
+  const secret = (n: number): string => Buffer.from(`1234567890123456789${n}`).toString('base64');
+  /** A good KeyPackage (serial S-1) followed by one whose DeviceInfo holds `junk`. */
+  const file = (name: string, junk: string): string =>
+    tmp.file(
+      name,
+      `<?xml version="1.0"?>\n<KeyContainer Version="1.0" xmlns="${NS}">\n` +
+        `<KeyPackage><DeviceInfo><SerialNo>S-1</SerialNo></DeviceInfo><Key Algorithm="${NS}:totp"><Data><Secret><PlainValue>${secret(1)}</PlainValue></Secret></Data></Key></KeyPackage>\n` +
+        `<KeyPackage><DeviceInfo>${junk}<SerialNo>S-2</SerialNo></DeviceInfo><Key Algorithm="${NS}:hotp"><Data><Secret><PlainValue>${secret(2)}</PlainValue></Secret><Counter><PlainValue>0</PlainValue></Counter></Data></Key></KeyPackage>\n</KeyContainer>\n`,
+    );
+
+  it('nesting deeper than maxDepth (default 32): refused, also a million deep, without a crash', async () => {
+    const deep = (n: number): string => '<x>'.repeat(n) + '</x>'.repeat(n);
+    const small = await read(file('deep-40.pskc', deep(40)));
+    expect(small.seeds).toEqual([]);
+    expect(codes(small.problems)).toEqual(['error:pskc-unsafe']);
+    expect(small.problems[0]!.message).toMatch(/nested more than 32 deep/);
+    expect(small.problems[0]!.line).toBe(4);
+    const huge = await read(file('deep-1m.pskc', deep(1_000_000)));
+    expect(codes(huge.problems)).toEqual(['error:pskc-unsafe']);
+    const settable = await read(file('deep-5.pskc', deep(5)), { pskcLimits: { maxDepth: 6 } });
+    expect(codes(settable.problems)).toEqual(['error:pskc-unsafe']);
+    expect(codes((await read(file('deep-5b.pskc', deep(5)))).problems)).toEqual([]);
+  });
+
+  it('more than maxChildren child elements under one element: refused', async () => {
+    const { seeds, problems } = await read(file('wide.pskc', '<x/>'.repeat(1_001)));
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['error:pskc-unsafe']);
+    expect(problems[0]!.message).toMatch(/more than 1000 child elements/);
+    expect(codes((await read(file('wide-10.pskc', '<x/>'.repeat(10)), { pskcLimits: { maxChildren: 10 } })).problems)).toEqual(['error:pskc-unsafe']);
+  });
+
+  it('more than maxElements in one KeyPackage (however they nest): refused before they pile up', async () => {
+    // 50 wide groups of 500: each element has few enough children, the package has far too many.
+    const groups = `<g>${'<x/>'.repeat(500)}</g>`.repeat(50);
+    const before = process.memoryUsage().heapUsed;
+    const { seeds, problems } = await read(file('many.pskc', groups));
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['error:pskc-unsafe']);
+    expect(problems[0]!.message).toMatch(/more than 10000 elements/);
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('text beyond maxText (one node or a KeyPackage in all): refused, also a node larger than a read chunk', async () => {
+    const { seeds, problems } = await read(file('text.pskc', `<x>${'a'.repeat(200)}</x>`), { pskcLimits: { maxText: 100 } });
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['error:pskc-unsafe']);
+    expect(codes((await read(file('texts.pskc', `<x>${'a'.repeat(60)}</x><y>${'a'.repeat(60)}</y>`), { pskcLimits: { maxText: 100 } })).problems)).toEqual(['error:pskc-unsafe']);
+    // 3 MB of text in one node, over several 1 MiB chunks: stopped at the default 1 MiB.
+    const big = await read(file('big-text.pskc', `<x>${'a'.repeat(3 * 1024 * 1024)}</x>`));
+    expect(codes(big.problems)).toEqual(['error:pskc-unsafe']);
+    expect(big.problems[0]!.message).toMatch(/more than 1048576 characters/);
+  });
+
+  it('within the caps, files read as before', async () => {
+    const { seeds, problems } = await read(file('fine.pskc', '<x>ok</x>'.repeat(20)));
+    expect(problems).toEqual([]);
+    expect(seeds.map((s) => s.serial)).toEqual(['S-1', 'S-2']);
+  });
+});

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TEST_PSK, TEST_SECRETS } from '../../../fixtures/make-contoso-seeds.js';
@@ -32,7 +33,7 @@ describe('PSKC variants', () => {
     const { seeds, problems } = await read(seedsFixture('totp-hash-uri.pskc'));
     const s = bySerial(seeds);
     expect(s.get('U-1')).toMatchObject({ type: 'totp', period: 60, timeDrift: 3, counter: null });
-    expect(s.get('U-2')).toMatchObject({ type: 'hotp', counter: 7, period: null });
+    expect(s.get('U-2')).toMatchObject({ type: 'hotp', counter: 7n, period: null });
     expect(s.get('U-2')!.timeDrift).toBeUndefined();
     expect(s.has('U-3')).toBe(false);
     expect(codes(problems)).toEqual(['warning:value-invalid']);
@@ -60,6 +61,13 @@ describe('PSKC variants', () => {
     expect(problems).toEqual([]);
     expect(seeds).toHaveLength(1);
     expect(seeds[0]).toMatchObject({ serial: 'V-1', manufacturer: 'A&B <Tokens> A<', model: 'M&1' });
+  });
+
+  it('skips blank space before the XML declaration (a figure pasted from an RFC), counting its lines', async () => {
+    const xml = readFileSync(seedsFixture('rfc6030-figure2.pskc'), 'utf8');
+    const { seeds, problems } = await read(tmp.file('indented.pskc', `\n\n  ${xml}`));
+    expect(seeds.map((s) => [s.serial, s.line])).toEqual([['12345678', 6]]);
+    expect(codes(problems)).not.toContain('error:pskc-invalid');
   });
 
   it('ignores look-alike elements from other namespaces', async () => {
@@ -164,8 +172,10 @@ describe('PSKC variants', () => {
   });
 
   it('line numbers stay right across read chunks in a large file', async () => {
+    // A distinct secret per token: tokens sharing one are an error (secret-duplicate).
+    const secret = (i: number): string => createHash('sha1').update(`L-${i}`).digest('base64');
     const pkg = (i: number): string =>
-      `  <KeyPackage>\n    <DeviceInfo><SerialNo>L-${i}</SerialNo></DeviceInfo>\n    <Key Algorithm="${NS}:totp"><Data><Secret><PlainValue>${TEST_SECRETS.a.toString('base64')}</PlainValue></Secret></Data></Key>\n  </KeyPackage>\n`;
+      `  <KeyPackage>\n    <DeviceInfo><SerialNo>L-${i}</SerialNo></DeviceInfo>\n    <Key Algorithm="${NS}:totp"><Data><Secret><PlainValue>${secret(i)}</PlainValue></Secret></Data></Key>\n  </KeyPackage>\n`;
     const count = 12_000; // ~2.4 MB: several 1 MiB chunks
     const body = Array.from({ length: count }, (_, i) => pkg(i)).join('');
     const xml = `<?xml version="1.0"?>\n<KeyContainer Version="1.0" xmlns="${NS}">\n${body}</KeyContainer>\n`;

@@ -20,7 +20,7 @@ describe('generic seed CSV', () => {
       ['G-2', 'totp', 'sha256', 6, 30, null, 32, 3], // 32-byte hex seed, no algorithm -> sha256
       ['G-3', 'totp', 'sha512', 6, 30, null, 64, 4], // 64-byte hex seed, all defaults -> sha512
       ['G-4', 'totp', 'sha1', 6, 30, null, 32, 5], // explicit sha1 wins over the 32-byte length
-      ['G-5', 'hotp', 'sha1', 8, null, 99, 20, 6], // HOTP keeps its counter
+      ['G-5', 'hotp', 'sha1', 8, null, 99n, 20, 6], // HOTP keeps its counter
       ['G-6', 'totp', 'sha256', 6, 60, null, 20, 7], // grouped lower-case Base32; explicit HMAC-SHA256
     ]);
     expect(seeds[0]).toMatchObject({ manufacturer: 'Test', model: 'M1', source: seedsFixture('generic.csv') });
@@ -43,7 +43,8 @@ describe('generic seed CSV', () => {
   it('an all-hex even-length seed without encoding column is read as hex; otherwise Base32', async () => {
     const path = tmp.file('guess.csv', 'serial;seed\nA;3132333435363738393031323334353637383930\nB;GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n');
     const { seeds, problems } = await read(path);
-    expect(problems).toEqual([]);
+    // Both decode to the same seed, which two tokens must not share: proof that both decodings are right.
+    expect(codes(problems)).toEqual(['error:secret-duplicate']);
     expect(seeds.map((s) => s.secret.reveal().toString('ascii'))).toEqual(['12345678901234567890', '12345678901234567890']);
   });
 
@@ -72,8 +73,8 @@ describe('generic seed CSV', () => {
     for (const s of ['JBSWY3DPEHPK3PXP18', 'ABCDEF0123456789ABCDEF012345678', 'GEZDGNBVGY3TQOJQ']) expect(text).not.toContain(s);
   });
 
-  it('a headerless CSV (privacyIDEA style) is refused without echoing its first line', async () => {
-    const { seeds, problems, text } = await read(seedsFixture('headerless.csv'));
+  it('a headerless CSV other than the LinOTP/privacyIDEA OATH CSV is refused without echoing its first line', async () => {
+    const { seeds, problems, text } = await read(tmp.file('headerless-other.csv', 'token01, 3132333435363738393031323334353637383930, event, 6\n'));
     expect(seeds).toEqual([]);
     expect(codes(problems)).toEqual(['error:seed-format-unknown']);
     expect(text).not.toContain('3132333435');

@@ -1,0 +1,108 @@
+import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
+import type { ProblemList, Where } from '../../model/problem.js';
+import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
+import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOathType } from './oath-parameters.js';
+import { makeOathSeed } from './oath-seed.js';
+import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
+import { decodeHex } from './secret-encoding.js';
+
+/**
+ * The headerless OATH token CSV that LinOTP and privacyIDEA import and export, one token a line:
+ *
+ *     serial, key, type, digits, period or counter
+ *
+ * The key is hex; the type `hotp` (the default when the line stops after the key) or `totp`; digits
+ * default to 6; the fifth cell is the TOTP period (default 30) or the HOTP counter (default 0).
+ * privacyIDEA's `# version: 2` files put user, resolver and realm before these. Lines starting with
+ * `#` are comments; spaces after the commas are allowed. The hash follows the key length, as
+ * privacyIDEA reads these files: 32 bytes SHA-256, 64 bytes SHA-512, otherwise SHA-1 (28 and 48
+ * bytes mean SHA-224 and SHA-384, which no target here takes: refused). Other token types the
+ * format carries (ocra, tan, ...) are left out with a warning.
+ */
+
+/** The cells of a line, after version 2's user, resolver and realm. */
+const FIELDS = ['serial', 'key', 'type', 'digits', 'period or counter'] as const;
+
+/** Recognises the format from the start of a file with no header: `hotp` or `totp` as a line's type. */
+export function sniffOathCsv(head: string): { version: 1 | 2 } | null {
+  const lines = head.split(/\r?\n/);
+  const version = /^\s*#\s*version:\s*2\s*$/i.test(lines[0] ?? '') ? 2 : 1;
+  const typeColumn = version === 2 ? 5 : 2;
+  for (const line of lines) {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    const type = t.split(',')[typeColumn]?.trim().toLowerCase();
+    if (type === 'hotp' || type === 'totp') return { version };
+  }
+  return null;
+}
+
+export async function readOathCsv(path: string, display: string, version: 1 | 2, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
+  const seeds: OathSeed[] = [];
+  const skip = version === 2 ? 3 : 0;
+  try {
+    for await (const { line, cells } of readCsvRows(path, ',', limits, { comments: true })) {
+      const where = (i?: number): Where => (i === undefined ? { file: display, line } : { file: display, line, field: FIELDS[i]! });
+      const cell = (i: number): string => cells[skip + i] ?? '';
+      const serial = cell(0);
+      if (serial === '') {
+        problems.warning('value-invalid', where(0), 'the line has no serial; it is skipped');
+        continue;
+      }
+      if (cells.length < skip + 2 || cell(1) === '') {
+        problems.error('secret-invalid', where(1), `token ${serial} has no key; the line is skipped`);
+        continue;
+      }
+      const typeText = cells.length > skip + 2 ? cell(2) : 'hotp';
+      const type: OathType | null = parseOathType(typeText);
+      if (type === null) {
+        problems.warning('value-invalid', where(2), `token ${serial} is of type "${typeText}", not HOTP or TOTP; it is left out`);
+        continue;
+      }
+      let ok = true;
+      const bad = (i: number, message: string): void => {
+        problems.error('value-invalid', where(i), `${message}; the line of token ${serial} is skipped`);
+        ok = false;
+      };
+      let digits = 6;
+      if (cell(3) !== '') {
+        const d = parseInteger(cell(3), DIGITS_MIN, DIGITS_MAX);
+        if (d === null) bad(3, `digits must be a whole number from ${DIGITS_MIN} to ${DIGITS_MAX}`);
+        else digits = d;
+      }
+      let period: number | null = null;
+      let counter: bigint | null = null;
+      if (type === 'totp') {
+        period = cell(4) === '' ? 30 : parseInteger(cell(4), 1, PERIOD_MAX);
+        if (period === null) bad(4, `the period must be a whole number of seconds from 1 to ${PERIOD_MAX}`);
+      } else {
+        counter = cell(4) === '' ? 0n : parseCounter(cell(4));
+        if (counter === null) bad(4, 'the counter must be a whole number from 0 to 18446744073709551615 (2^64 - 1)');
+      }
+      const bytes = decodeHex(cell(1));
+      if (bytes === null) {
+        problems.error('secret-invalid', where(1), `the key of token ${serial} is not valid hex (an even number of 0-9, a-f); the line is skipped`);
+        continue;
+      }
+      const algorithm = hashForKeyLength(bytes.length);
+      if (algorithm === null) bad(1, `a ${bytes.length}-byte key means SHA-${bytes.length === 28 ? 224 : 384} in this format, which is not supported`);
+      if (!ok || algorithm === null) {
+        bytes.fill(0);
+        continue;
+      }
+      const user = version === 2 ? (cells[0] ?? '') : '';
+      seeds.push(makeOathSeed({ serial, type, algorithm, digits, period, counter, user, source: display, line }, bytes, problems, where(1)));
+    }
+  } catch (err) {
+    if (!reportCsvReadFailure(err, display, problems)) throw err;
+  }
+  return seeds;
+}
+
+/** privacyIDEA's rule: the hash is told by the key length. */
+function hashForKeyLength(bytes: number): OathAlgorithm | null {
+  if (bytes === 32) return 'sha256';
+  if (bytes === 64) return 'sha512';
+  if (bytes === 28 || bytes === 48) return null;
+  return 'sha1';
+}

@@ -1,0 +1,33 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { VENDOR_KEYS } from '../../fixtures/make-vendor-seeds.js';
+import { readExport } from '../../src/source/export-bundle.js';
+import { buildValidationReport, counterJson } from '../../src/source/validation-report.js';
+import { FIXTURES } from './seeds/seed-test-helpers.js';
+
+describe("validate's JSON: HOTP counters past 2^53 - 1 are decimal strings", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'validation-report-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a number up to Number.MAX_SAFE_INTEGER, the exact decimal string above it', () => {
+    expect(counterJson(null)).toBeNull();
+    expect(counterJson(0n)).toBe(0);
+    expect(counterJson(9007199254740991n)).toBe(9007199254740991);
+    expect(counterJson(9007199254740992n)).toBe('9007199254740992');
+    expect(counterJson(18446744073709551615n)).toBe('18446744073709551615');
+  });
+
+  it('in the report of an export, JSON.parse gives back the exact counters', async () => {
+    const source = join(dir, 'export');
+    mkdirSync(source);
+    writeFileSync(join(source, 'users.csv'), 'username\nnobody@contoso.com\n');
+    const bundle = await readExport({ source, tokens: [join(FIXTURES, 'seeds', 'formats', 'rfc6030-hotp-big-counters.pskc')], seeds: { pskcKey: VENDOR_KEYS.aes128 } });
+    const report = JSON.parse(JSON.stringify(buildValidationReport(bundle))) as { tokens: { serial: string; counter: unknown }[] };
+    expect(report.tokens.map((t) => [t.serial, t.counter])).toEqual([
+      ['BIG-1', '9007199254740993'],
+      ['BIG-2', '18446744073709551615'],
+    ]);
+  });
+});
