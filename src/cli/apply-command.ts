@@ -19,6 +19,7 @@ import { addGraphOptions, connectFromOptions, nonNegativeInt, positiveInt, type 
 import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
 import { addPlanningOptions, PLAN_SHAPING_OPTIONS, planRequestFrom, type PlanCliOptions } from './plan-command.js';
 import { Progress } from './progress.js';
+import { secretFilesFrom } from './strict-permissions.js';
 import { useColor } from './color.js';
 import { renderApplySummary, renderRollbackSummary } from './views/apply-summary.js';
 import { commandHint } from './views/command-hint.js';
@@ -82,6 +83,8 @@ Examples:
     .action(async (planfile: string | undefined, opts: ApplyCliOptions) => {
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
       const users = opts.users ? await readUserList(opts.users) : undefined;
+      // One for the run: apply --source reads the PSKC files to plan and again to check the plan.
+      const secretFiles = secretFilesFrom(opts, say);
       const base = {
         ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
         ...(users ? { users } : {}),
@@ -94,6 +97,7 @@ Examples:
         activationRate: opts.activationRate,
         tokenPath: opts.tokenPath,
         policyPropagationWait: opts.policyPropagationWait,
+        secretFiles,
         log: say,
       };
       if (planfile) {
@@ -109,7 +113,7 @@ Examples:
       if (!opts.autoApprove && !process.stdin.isTTY) throw new UserError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
       const graph = connectFromOptions(opts, false);
       const progress = new Progress('Reading tenant users');
-      const made = await makePlan({ ...planRequestFrom({ ...opts, source: opts.source }), graph, onProgress: (d, t) => progress.count(d, t), log: say }).finally(() => progress.stop());
+      const made = await makePlan({ ...planRequestFrom({ ...opts, source: opts.source }, secretFiles), graph, onProgress: (d, t) => progress.count(d, t), log: say }).finally(() => progress.stop());
       const p = made.built.plan;
       process.stdout.write(renderPlanTerminal(p, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
       if (p.summary.create + p.summary.update + p.summary.delete === 0) {
@@ -147,6 +151,7 @@ Examples:
           ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
           ...(opts.waves !== undefined ? { waves: opts.waves } : {}),
           connect: (root) => connectFromOptions(opts, false, root),
+          secretFiles: secretFilesFrom(opts, say),
           log: say,
           ...ctl,
         }),
