@@ -4,6 +4,7 @@ import { chmod, copyFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GraphClient } from '../graph/graph-client.js';
 import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
+import type { SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
 import { encodePlanFile, readPlanHeader, SavedPlan, writePlanFile } from '../plan/plan-file.js';
 import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
@@ -28,6 +29,8 @@ export interface ApplyRequest {
   activationRate?: number;
   policyPropagationWait?: number;
   tokenPath?: 'auto' | 'bulk' | 'single';
+  /** How the PSKC key and password files the plan records are read again: --strict-permissions, where warnings go. */
+  secretFiles?: SecretFileOptions;
   signal?: AbortSignal;
   onProgress?: (p: ApplyProgressEvent) => void;
   log?: (line: string) => void;
@@ -55,14 +58,15 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
     const unknown = req.users.filter((u) => !planned.has(u.toLowerCase()));
     if (unknown.length > 0) throw new UserError(`not in the plan: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''} (--users selects among the plan's users)`);
   }
+  // Before anything is sent (the group's members are read below): the file is exactly what its
+  // sources give (an edited plan is refused), and its key files pass --strict-permissions.
+  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles);
   let users = req.users?.map((u) => u.toLowerCase());
   if (req.group) {
     const g = await resolveGroup(req.graph, req.group, '--group');
     const members = new Set((await groupMemberUpns(req.graph, g.id)).map((u) => u.toLowerCase()));
     users = (users ?? [...planned]).filter((u) => members.has(u));
   }
-  // Before anything is written: the file is exactly what its sources give (an edited plan is refused).
-  const seeds = await checkPlanAgainstSources(plan, req.log);
   const outcome = await startApply(
     plan,
     { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency, ...(req.activationRate !== undefined ? { activationRate: req.activationRate } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}), ...(req.tokenPath ? { tokenPath: req.tokenPath } : {}) },

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { OathSeed } from '../model/export-data.js';
 import { formatProblem, SourceError } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
+import type { SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
 import { fatalProblems } from '../plan/build-plan.js';
 import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
@@ -19,17 +20,21 @@ export class EditedPlanError extends UserError {
   }
 }
 
-/** The export and seed files a plan records, read again (the seeds for apply, the rest to plan again). */
-export async function readPlanSources(plan: SavedPlan): Promise<ExportBundle> {
+/**
+ * The export and seed files a plan records, read again (the seeds for apply, the rest to plan
+ * again). Its PSKC key and password files are warned about or refused as `files` says.
+ */
+export async function readPlanSources(plan: SavedPlan, files: SecretFileOptions = {}): Promise<ExportBundle> {
   const src = plan.header.source;
   let seeds: SeedReadOptions;
   try {
     seeds = {
       pskcMac: src.pskcMac as SeedReadOptions['pskcMac'],
-      ...(src.pskcKeyFile ? { pskcKey: loadPskcKeyFile(src.pskcKeyFile) } : {}),
-      ...(src.pskcPasswordFile ? { pskcPassword: loadPskcPasswordFile(src.pskcPasswordFile) } : {}),
+      ...(src.pskcKeyFile ? { pskcKey: loadPskcKeyFile(src.pskcKeyFile, files) } : {}),
+      ...(src.pskcPasswordFile ? { pskcPassword: loadPskcPasswordFile(src.pskcPasswordFile, files) } : {}),
     };
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError((err as Error).message);
   }
   let bundle: ExportBundle;
@@ -49,10 +54,13 @@ export async function readPlanSources(plan: SavedPlan): Promise<ExportBundle> {
  * Checks a saved plan against its sources before anything is written: the export and seed files
  * must be the ones it was made from (their fingerprint), and planning them against the tenant state
  * the plan recorded must give exactly its changes; the first difference is named. Returns the
- * seeds, read once for both. A 1.x plan recorded no tenant state: it is checked by fingerprint only.
+ * seeds, read once for both. The PSKC key and password files are checked as `secretFiles` says
+ * (warnings to the log unless it names where). A 1.x plan recorded no tenant state: it is checked
+ * by fingerprint only.
  */
-export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: string) => void): Promise<Map<string, OathSeed>> {
-  const bundle = await readPlanSources(plan);
+export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: string) => void, secretFiles: SecretFileOptions = {}): Promise<Map<string, OathSeed>> {
+  const onNotice = secretFiles.onNotice ?? log;
+  const bundle = await readPlanSources(plan, { ...secretFiles, ...(onNotice ? { onNotice } : {}) });
   const src = plan.header.source;
   const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(src.dir, f))).map((f) => ({ name: f, path: join(src.dir, f) }));
   const read = [...files, ...src.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))];

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { readRun } from '../apply/journal.js';
 import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
+import type { SecretFileOptions } from '../io/secret-file.js';
 import { resultRows, type ResultRow } from './results.js';
 import { findRun } from './runs.js';
 import { checkPlanAgainstSources } from './plan-check.js';
@@ -12,6 +13,8 @@ export interface ResumeRequest {
   waves?: number;
   /** The Graph of the run (its journal names the root) unless the admin named one. */
   connect: (runGraphRoot: string | undefined) => GraphClient;
+  /** How the PSKC key and password files the plan records are read again: --strict-permissions, where warnings go. */
+  secretFiles?: SecretFileOptions;
   signal?: AbortSignal;
   onProgress?: (p: ApplyProgressEvent) => void;
   log?: (line: string) => void;
@@ -25,7 +28,7 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   const view = await readRun(runDir);
   const plan = await openRunPlan(runDir, view);
   // The run's copy of the plan is checked as apply checked it: exactly what its sources give.
-  const seeds = await checkPlanAgainstSources(plan, req.log);
+  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles);
   const client = req.connect(view.header.graph ?? plan.header.graph);
   const outcome = await resumeApply(run.id, req.waves, {
     client,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { UserError } from '../model/user-error.js';
-import { readSecretFile } from '../shim/private-file.js';
+import { readSecretFile } from '../io/secret-file.js';
 import type { ShimRules } from '../shim/rules.js';
 import { startShimService, type ShimService, type ShimServiceOptions } from '../shim/shim-service.js';
 import { storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';

@@ -18,6 +18,7 @@ import { runJob } from './run-job.js';
 import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
 import { addPlanningOptions, PLAN_SHAPING_OPTIONS, planRequestFrom, type PlanCliOptions } from './plan-command.js';
 import { Progress } from './progress.js';
+import { secretFilesFrom } from './strict-permissions.js';
 import { useColor } from './color.js';
 import { renderApplySummary, renderRollbackSummary } from './views/apply-summary.js';
 import { commandHint } from './views/command-hint.js';
@@ -81,6 +82,8 @@ Examples:
     .action(async (planfile: string | undefined, opts: ApplyCliOptions) => {
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
       const users = opts.users ? await readUserList(opts.users) : undefined;
+      // One for the run: apply --source reads the PSKC files to plan and again to check the plan.
+      const secretFiles = secretFilesFrom(opts, say);
       const base = {
         ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
         ...(users ? { users } : {}),
@@ -93,6 +96,7 @@ Examples:
         activationRate: opts.activationRate,
         tokenPath: opts.tokenPath,
         policyPropagationWait: opts.policyPropagationWait,
+        secretFiles,
         log: say,
       };
       if (planfile) {
@@ -101,14 +105,15 @@ Examples:
         const shaping = PLAN_SHAPING_OPTIONS.filter((o) => cmd.getOptionValueSource(o.key) === 'cli').map((o) => o.flag);
         if (shaping.length > 0) throw new UserError(`${shaping.join(', ')}: these options shape a plan: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
         const header = await readPlanHeader(planfile);
-        const { log: _log, ...request } = base;
+        // The job crosses to a worker thread as data: the secret-file notices are made there.
+        const { log: _log, secretFiles: _files, ...request } = base;
         return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request }, { ...ctl, log: say }, header.summary.users));
       }
       if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
       if (!opts.autoApprove && !process.stdin.isTTY) throw new UserError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
       const graph = connectFromOptions(opts, false);
       const progress = new Progress('Reading tenant users');
-      const made = await makePlan({ ...planRequestFrom({ ...opts, source: opts.source }), graph, onProgress: (d, t) => progress.count(d, t), log: say }).finally(() => progress.stop());
+      const made = await makePlan({ ...planRequestFrom({ ...opts, source: opts.source }, secretFiles), graph, onProgress: (d, t) => progress.count(d, t), log: say }).finally(() => progress.stop());
       const p = made.built.plan;
       process.stdout.write(renderPlanTerminal(p, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
       if (p.summary.create + p.summary.update + p.summary.delete === 0) {

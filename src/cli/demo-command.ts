@@ -1,19 +1,23 @@
 import type { Command } from 'commander';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import { packageRoot } from '../io/package-root.js';
 
 
-/** Every seed file of the Contoso sample with the key and password it needs (also used by the tests). */
-export function sampleSeedArgs(sample: string): string[] {
+/**
+ * Every seed file of the Contoso sample with the key and password it needs (also used by the
+ * tests), the key and password read from `keys` (default: beside the seed files).
+ */
+export function sampleSeedArgs(sample: string, keys = join(sample, 'tokens')): string[] {
   const tokens = join(sample, 'tokens');
   return [
     '--tokens', join(tokens, 'seeds.pskc'),
     '--tokens', join(tokens, 'seeds-psk.pskc'),
-    '--pskc-key-file', join(tokens, 'psk.hex'),
+    '--pskc-key-file', join(keys, 'psk.hex'),
     '--tokens', join(tokens, 'seeds-password.pskc'),
-    '--pskc-password-file', join(tokens, 'pskc-password.txt'),
+    '--pskc-password-file', join(keys, 'pskc-password.txt'),
     '--tokens', join(tokens, 'entra-upload.csv'),
     '--tokens', join(tokens, 'generic-seeds.csv'),
   ];
@@ -34,11 +38,12 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
       const emulator = await startEmulator({ port: 0 });
       process.stderr.write(`Embedded Graph emulator at ${emulator.url} (bundled Contoso tenant)\n`);
       const sample = join(packageRoot(), 'fixtures', 'contoso');
+      const keys = privateSampleKeys(sample);
       try {
         await run([
           'plan',
           '--source', sample,
-          ...sampleSeedArgs(sample),
+          ...sampleSeedArgs(sample, keys),
           '--graph-url', emulator.url,
           // The whole cutover: users switched by staged rollout once their methods are there, then
           // the federated contoso.com's final step (forced: judy and zoe have no cloud method).
@@ -49,7 +54,22 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
         ]);
       } finally {
         await emulator.stop();
+        rmSync(keys, { recursive: true, force: true });
       }
       process.stdout.write(`\nThe auditors' mapping report is at ${resolve(opts.report)}\n`);
     });
+}
+
+/**
+ * The sample's PSKC key and password copied 0600 into a private temporary folder: installed, the
+ * package's files are readable by all (0644), and the demo should not warn about its own sample
+ * keys or tell the admin to chmod a file of the package.
+ */
+function privateSampleKeys(sample: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mfa-migrate-demo-keys-'));
+  for (const name of ['psk.hex', 'pskc-password.txt']) {
+    copyFileSync(join(sample, 'tokens', name), join(dir, name));
+    chmodSync(join(dir, name), 0o600);
+  }
+  return dir;
 }

@@ -4,13 +4,14 @@ import { connectGraph } from '../graph/connect.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { DEFAULT_GRAPH_ROOT } from '../graph/graph-root.js';
 import { UserError } from '../model/user-error.js';
+import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 
 /** The emulator's shared secret, when it was started with --token (the emulator reads the same variable). */
 export const EMULATOR_TOKEN_ENV = 'MFA_MIGRATE_EMULATOR_TOKEN';
 
 /** Options shared by every command that talks to Graph. */
 export function addGraphOptions(cmd: Command, rootHelp = `Microsoft Graph root (default ${DEFAULT_GRAPH_ROOT}); a loopback URL such as the emulator's needs no credential`): Command {
-  return cmd
+  cmd
     .option('--graph-url <url>', rootHelp)
     .option('--allow-graph-host <host>', 'also send the access token to this host (a proxy of yours); repeatable', collect, [] as string[])
     .addOption(new Option('--auth <mode>', 'how to sign in to Graph').choices([...AUTH_MODES]).default('default'))
@@ -19,6 +20,7 @@ export function addGraphOptions(cmd: Command, rootHelp = `Microsoft Graph root (
     .option('--client-secret-file <file>', 'file holding the client secret (default: AZURE_CLIENT_SECRET); never pass a secret on the command line')
     .option('--certificate-path <file>', 'PEM certificate with private key, for --auth certificate')
     .option('--concurrency <n>', 'Graph $batch requests in flight', (v) => positiveInt(v, '--concurrency'), 4);
+  return addStrictPermissionsOption(cmd, ['the client secret file', 'the certificate']);
 }
 
 export interface GraphCliOptions {
@@ -30,6 +32,8 @@ export interface GraphCliOptions {
   clientSecretFile?: string;
   certificatePath?: string;
   concurrency: number;
+  /** --strict-permissions: refuse a client secret file or certificate group or others can access. */
+  strictPermissions: boolean;
 }
 
 /** The Graph options alone (a job carries them to the thread that connects). */
@@ -43,6 +47,7 @@ export function graphCliOptions(opts: GraphCliOptions): GraphCliOptions {
     ...(opts.clientSecretFile !== undefined ? { clientSecretFile: opts.clientSecretFile } : {}),
     ...(opts.certificatePath !== undefined ? { certificatePath: opts.certificatePath } : {}),
     concurrency: opts.concurrency,
+    strictPermissions: opts.strictPermissions,
   };
 }
 
@@ -60,6 +65,7 @@ export function connectFromOptions(opts: GraphCliOptions, readOnly: boolean, fal
     ...(opts.clientId ? { clientId: opts.clientId } : {}),
     ...(opts.clientSecretFile ? { clientSecretFile: opts.clientSecretFile } : {}),
     ...(opts.certificatePath ? { certificatePath: opts.certificatePath } : {}),
+    secretFiles: secretFilesFrom(opts),
     readOnly,
     concurrency: opts.concurrency,
     ...(emulatorToken ? { emulatorToken } : {}),

@@ -4,6 +4,7 @@ import { rollbackRun } from '../app/rollback.js';
 import type { ApplyProgressEvent } from '../apply/run-apply.js';
 import type { RollbackOutcome } from '../apply/run-rollback.js';
 import { connectFromOptions, type GraphCliOptions } from './graph-options.js';
+import { secretFilesFrom } from './strict-permissions.js';
 import type { JobControl } from './run-job.js';
 
 /**
@@ -39,6 +40,8 @@ export type JobMessage =
 
 /** Runs a job in this thread. */
 export async function runJobHere(job: Job, ctl: JobControl): Promise<Applied | { outcome: RollbackOutcome; stateDir: string }> {
+  // Said once each, through the job's notices (apply --source reads the PSKC files twice).
+  const secretFiles = secretFilesFrom(job.graph, ctl.log);
   const events = {
     signal: ctl.signal,
     log: ctl.log,
@@ -49,10 +52,10 @@ export async function runJobHere(job: Job, ctl: JobControl): Promise<Applied | {
     case 'apply': {
       const { readPlanHeader } = await import('../plan/plan-file.js');
       const header = await readPlanHeader(job.planFile);
-      return applyPlanFile(job.planFile, { ...job.request, graph: connectFromOptions(job.graph, false, header.graph), ...events });
+      return applyPlanFile(job.planFile, { ...job.request, graph: connectFromOptions(job.graph, false, header.graph), secretFiles, ...events });
     }
     case 'resume':
-      return resumeRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root), ...events });
+      return resumeRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root), secretFiles, ...events });
     case 'rollback': {
       const { onProgress: _p, ...rest } = events;
       return rollbackRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root), ...rest });

@@ -4,6 +4,7 @@ import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { makePlan, planFileOf, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
+import type { SecretFileOptions } from '../io/secret-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
 import { encodePlanFile, writePlanFile } from '../plan/plan-file.js';
@@ -12,6 +13,7 @@ import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
 import { addGraphOptions, connectFromOptions, type GraphCliOptions } from './graph-options.js';
 import { Progress } from './progress.js';
+import { secretFilesFrom } from './strict-permissions.js';
 import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
 import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
@@ -71,15 +73,18 @@ export function addPlanningOptions(cmd: Command, graphHelp?: string): Command {
     .option('--campaign-group <nameOrId>', 'add users left with SMS and voice only to this assigned group, and target it with the Authenticator registration campaign');
 }
 
-/** The plan use case's request from the command line (the Graph client is added by the caller). */
-export function planRequestFrom(opts: PlanCliOptions): Omit<PlanRequest, 'graph'> {
+/**
+ * The plan use case's request from the command line (the Graph client is added by the caller);
+ * the PSKC key and password files are read here, checked as `secretFiles` says.
+ */
+export function planRequestFrom(opts: PlanCliOptions, secretFiles: SecretFileOptions = secretFilesFrom(opts)): Omit<PlanRequest, 'graph'> {
   const rolloutGroups = opts.rolloutGroup ?? [];
   if (rolloutGroups.length > MAX_ROLLOUT_GROUPS) throw new UserError(`--rollout-group is given ${rolloutGroups.length} times: staged rollout takes at most ${MAX_ROLLOUT_GROUPS} groups per feature`);
   if (opts.forceFederation && !opts.federatedMfa) throw new UserError('--force-federation goes with --federated-mfa reject');
   return {
     source: opts.source,
     tokens: opts.tokens,
-    seeds: seedReadOptionsFrom(opts),
+    seeds: seedReadOptionsFrom(opts, secretFiles),
     ...(opts.pskcKeyFile ? { pskcKeyFile: opts.pskcKeyFile } : {}),
     ...(opts.pskcPasswordFile ? { pskcPasswordFile: opts.pskcPasswordFile } : {}),
     ...(opts.users ? { users: opts.users } : {}),

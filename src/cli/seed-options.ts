@@ -2,11 +2,13 @@ import { Option, type Command } from 'commander';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
 import { PSKC_MAC_MODES, type PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
+import type { SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
+import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 
 /** The seed-file options shared by validate, plan, apply and shim import. */
 export function addSeedOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--tokens <file>', 'OATH seed file: PSKC (RFC 6030 or its drafts), Entra upload CSV, seed CSV with a header, or LinOTP/privacyIDEA OATH CSV (repeatable)', collect, [] as string[])
     .option('--pskc-key-file <file>', 'pre-shared key for encrypted PSKC files (hex; AES or Triple-DES)')
     .option('--pskc-password-file <file>', 'password for PBKDF2-encrypted PSKC files (first line of the file)')
@@ -18,6 +20,7 @@ export function addSeedOptions(cmd: Command): Command {
         .choices(PSKC_MAC_MODES)
         .default('fail'),
     );
+  return addStrictPermissionsOption(cmd, ['the PSKC key file', 'the PSKC password file']);
 }
 
 export interface SeedCliOptions {
@@ -25,14 +28,18 @@ export interface SeedCliOptions {
   pskcKeyFile?: string;
   pskcPasswordFile?: string;
   pskcMac: PskcMacMode;
+  /** --strict-permissions: refuse a PSKC key or password file group or others can access. */
+  strictPermissions: boolean;
 }
 
-export function seedReadOptionsFrom(opts: SeedCliOptions): SeedReadOptions {
+/** The seed options read: the PSKC key and password files warned about or refused as `files` says. */
+export function seedReadOptionsFrom(opts: SeedCliOptions, files: SecretFileOptions = secretFilesFrom(opts)): SeedReadOptions {
   const out: SeedReadOptions = { pskcMac: opts.pskcMac };
   try {
-    if (opts.pskcKeyFile) out.pskcKey = loadPskcKeyFile(opts.pskcKeyFile);
-    if (opts.pskcPasswordFile) out.pskcPassword = loadPskcPasswordFile(opts.pskcPasswordFile);
+    if (opts.pskcKeyFile) out.pskcKey = loadPskcKeyFile(opts.pskcKeyFile, files);
+    if (opts.pskcPasswordFile) out.pskcPassword = loadPskcPasswordFile(opts.pskcPasswordFile, files);
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError((err as Error).message);
   }
   return out;

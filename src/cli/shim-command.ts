@@ -8,6 +8,7 @@ import { startShimServe } from '../app/shim-serve.js';
 import { DEFAULT_SOURCE_MAX_FAILS } from '../shim/shim-service.js';
 import { unlockShimUser } from '../app/shim-unlock.js';
 import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 import { addRuleOptions, addStoreOptions, notice, readCode, rulesFrom, storeRequestFrom, untilStopped, wholeNumber, type RuleFlags, type StoreFlags } from './shim-options.js';
 import { renderImportSummary, renderUnlocked } from './views/shim-views.js';
 
@@ -49,8 +50,9 @@ interface ServeFlags extends StoreFlags, RuleFlags {
 }
 
 function registerServe(shim: Command): void {
-  addRuleOptions(
-    addStoreOptions(
+  addStrictPermissionsOption(
+    addRuleOptions(
+      addStoreOptions(
       shim
         .command('serve')
         .description('Serve POST /v1/verify, GET /healthz and GET /metrics from the token store.')
@@ -67,7 +69,9 @@ function registerServe(shim: Command): void {
         .option('--radius-port <port>', 'also answer RADIUS Access-Requests (PAP) on this UDP port of --host (default: off)', wholeNumber(0, 65535))
         .option('--radius-clients <file>', 'RADIUS clients, one per line: ADDRESS[/PREFIX] SECRET [NAME] (mode 0600)')
         .option('--radius-attributes <file>', 'RADIUS attributes returned on Access-Accept per user or group (user:UPN | group:NAME  Name=value ...)'),
+      ),
     ),
+    ['the API key file', 'the TLS key'],
   )
     .addHelpText(
       'after',
@@ -216,7 +220,7 @@ Examples:
         ...storeRequestFrom(flags),
         source: flags.source,
         tokens: flags.tokens,
-        seeds: seedReadOptionsFrom(flags),
+        seeds: seedReadOptionsFrom(flags, secretFilesFrom(flags, notice)),
         includeDisabled: flags.includeDisabled,
         force: flags.force,
         onProblem: (p) => process.stderr.write(`${p.severity}: ${printable(formatProblem(p))}\n`),

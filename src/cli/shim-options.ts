@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../model/user-error.js';
 import { DEFAULT_RULES, validateRules, type ShimRules } from '../shim/rules.js';
 import type { ShimStoreRequest } from '../app/shim-store.js';
+import { addStrictPermissionsOption } from './strict-permissions.js';
 
 /** The flags shared by the shim's subcommands, and how they become a use case's request. */
 
@@ -24,11 +25,11 @@ export function addRuleOptions(cmd: Command): Command {
 }
 
 export function addStoreOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .requiredOption('--store <file>', 'the encrypted token store')
     .option('--key-file <file>', 'file holding the store key (base64 of 32 bytes); default: $MFA_SHIM_KEY')
-    .option('--audit-log <file>', 'JSON-lines audit log (default: <store>.audit.jsonl)')
-    .option('--strict-permissions', 'refuse key files that group or others can read (default: warn)', false)
+    .option('--audit-log <file>', 'JSON-lines audit log (default: <store>.audit.jsonl)');
+  return addStrictPermissionsOption(cmd, ['the store key file'])
     .option('--state <url>', 'keep the verification state in PostgreSQL (postgres://user@host:port/database; no password in the URL: PGPASSFILE or PGPASSWORD), shared by several nodes; default: the local journal')
     .option('--reset-state', "start from the store's own state when its state journal is missing or not the one it names (the changes since the store was written are lost)", false);
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { TokenCredential } from '@azure/identity';
+import { checkSecretFile, readSecretFile, type SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
 
 /**
@@ -20,6 +20,12 @@ export interface AuthOptions {
   /** File holding the client secret; otherwise AZURE_CLIENT_SECRET. Never a command-line value. */
   clientSecretFile?: string;
   certificatePath?: string;
+  /**
+   * How the client secret file and the certificate (with its private key) are checked: a file
+   * group or others can access is warned about (through `onNotice`, else the log), or refused
+   * with `strict` (--strict-permissions).
+   */
+  secretFiles?: SecretFileOptions;
 }
 
 export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
@@ -39,21 +45,24 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
     if (!value) throw new AuthConfigError(`--auth ${opts.auth} needs ${what}`);
     return value;
   };
+  const files: SecretFileOptions = { ...opts.secretFiles, onNotice: opts.secretFiles?.onNotice ?? log };
   const { AzureCliCredential, ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, DeviceCodeCredential, ManagedIdentityCredential } = identity();
   switch (opts.auth ?? 'default') {
     case 'client-secret': {
       let secret = env.AZURE_CLIENT_SECRET;
       if (opts.clientSecretFile) {
-        try {
-          secret = readFileSync(opts.clientSecretFile, 'utf8').split(/\r?\n/)[0]?.trim();
-        } catch (err) {
-          throw new AuthConfigError(`cannot read --client-secret-file ${opts.clientSecretFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-        }
+        const raw = readSecretFile(opts.clientSecretFile, 'client secret file', files);
+        secret = raw.toString('utf8').split(/\r?\n/)[0]?.trim();
+        raw.fill(0);
       }
       return new ClientSecretCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), need(secret, '--client-secret-file or AZURE_CLIENT_SECRET'));
     }
-    case 'certificate':
-      return new ClientCertificateCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), { certificatePath: need(opts.certificatePath, '--certificate-path') });
+    case 'certificate': {
+      const certificatePath = need(opts.certificatePath, '--certificate-path');
+      // @azure/identity reads the file (PEM, private key included) by its path when it signs in.
+      checkSecretFile(certificatePath, 'certificate', files);
+      return new ClientCertificateCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), { certificatePath });
+    }
     case 'device-code':
       return new DeviceCodeCredential({
         ...(tenantId ? { tenantId } : {}),

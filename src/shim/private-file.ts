@@ -1,13 +1,11 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
-import { UserError } from '../model/user-error.js';
+import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
+import { UnsafeFileError } from '../io/secret-file.js';
 
 /**
- * The shim's own files as an attacker on the same host would try them (issue 17 items 10 and 17):
- * a symlink planted where the audit log goes, a key file left readable by everyone.
+ * The files the shim writes as an attacker on the same host would try them (issue 17 item 10): a
+ * symlink planted where the audit log goes, an output file others can read. (The key files it
+ * reads go through io/secret-file.ts.)
  */
-
-/** A file the shim refuses to use, naming the file and what to do. */
-export class UnsafeFileError extends UserError {}
 
 const uid = (): number | undefined => process.getuid?.();
 
@@ -57,42 +55,6 @@ export function checkReplaceable(path: string, what: string): void {
   try {
     const problem = unsafeOutput(fstatSync(fd));
     if (problem) throw new UnsafeFileError(`${what} ${path} ${problem}`);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-export interface SecretFileOptions {
-  /** Refuse (rather than warn about) a file group or others can read. */
-  strict?: boolean;
-  /** Refuse a file group or others can read whatever `strict` says (the RADIUS clients file). */
-  alwaysStrict?: boolean;
-  onNotice?: (message: string) => void;
-}
-
-/**
- * Reads a file holding a secret (store key, TLS key, API key, RADIUS secrets). Group or others
- * being able to read or write it is warned about, or refused with --strict-permissions (and always
- * for the RADIUS clients file). Symbolic links are followed: secrets are often mounted so.
- */
-export function readSecretFile(path: string, what: string, options: SecretFileOptions = {}): Buffer {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY);
-  } catch (err) {
-    throw new UnsafeFileError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new UnsafeFileError(`${what} ${path} is not a regular file`);
-    if ((st.mode & 0o077) !== 0) {
-      const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-      if (options.strict || options.alwaysStrict) {
-        throw new UnsafeFileError(`${what} ${path} has mode ${mode}: group or others can access it; chmod 600 it`);
-      }
-      options.onNotice?.(`warning: ${what} ${path} has mode ${mode}: group or others can access it; chmod 600 it (--strict-permissions refuses such files)`);
-    }
-    return readFileSync(fd);
   } finally {
     closeSync(fd);
   }

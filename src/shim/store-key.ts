@@ -1,6 +1,6 @@
 import { createHash, hkdfSync } from 'node:crypto';
 import { UserError } from '../model/user-error.js';
-import { readSecretFile } from './private-file.js';
+import { readSecretFile } from '../io/secret-file.js';
 
 export const STORE_KEY_ENV = 'MFA_SHIM_KEY';
 const KEY_BYTES = 32;

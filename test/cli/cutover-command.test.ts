@@ -86,6 +86,8 @@ describe('the cutover on the command line', () => {
   it('the demo plans the whole cutover', async () => {
     const demo = await runMain(['demo', '--report', join(tmp.dir, 'demo.html')]);
     expect(demo.code).toBe(0);
+    // Issue 17 item 17: the sample's own key and password (0644 as installed) are used from private copies, without a warning.
+    expect(demo.stderr).not.toMatch(/has mode|chmod/);
     expect(demo.stdout).toMatch(/\+ featureRolloutPolicies\/multiFactorAuthentication/);
     expect(demo.stdout).toMatch(/~ domains\/contoso\.com\/federationConfiguration .*"rejectMfaByFederatedIdp" \(last: once the 35 switch\(es\) of the domain succeeded\)/);
     expect(demo.stdout).toMatch(/federation-forced/);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthConfigError, createCredential } from '../../src/graph/auth.js';
+import { createCredential } from '../../src/graph/auth.js';
 import { isLoopback } from '../../src/graph/graph-root.js';
+import { UnsafeFileError } from '../../src/io/secret-file.js';
 
 describe('createCredential', () => {
   it('builds the @azure/identity credential of each mode (the library is loaded on first use)', () => {
@@ -24,7 +25,7 @@ describe('createCredential', () => {
   });
 
   it('names what is missing, and never the secret', () => {
-    expect(() => createCredential({ auth: 'client-secret', clientId: 'c', clientSecretFile: '/nonexistent/secret' }, {})).toThrow(new AuthConfigError('cannot read --client-secret-file /nonexistent/secret (ENOENT)'));
+    expect(() => createCredential({ auth: 'client-secret', clientId: 'c', clientSecretFile: '/nonexistent/secret' }, {})).toThrow(new UnsafeFileError('cannot read client secret file /nonexistent/secret (ENOENT)'));
     expect(() => createCredential({ auth: 'client-secret', clientId: 'c' }, { AZURE_CLIENT_SECRET: 'hunter2-secret' })).toThrow(/^--auth client-secret needs --tenant-id or AZURE_TENANT_ID$/);
     expect(() => createCredential({ auth: 'certificate', tenantId: 't', clientId: 'c' }, {})).toThrow(/needs --certificate-path/);
   });
@@ -37,5 +38,38 @@ describe('createCredential', () => {
     expect(isLoopback('https://graph.microsoft.com')).toBe(false);
     expect(isLoopback('http://127.0.0.1.example.com')).toBe(false);
     expect(isLoopback('not a url')).toBe(false);
+  });
+
+  it('issue 17 item 17: a client secret file or certificate group or others can read is warned about, refused with strict, silent at 0600', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-'));
+    try {
+      const ids = { tenantId: '11111111-2222-3333-4444-555555555555', clientId: '66666666-7777-8888-9999-000000000000' };
+      const secret = join(dir, 'secret.txt');
+      writeFileSync(secret, 'hunter2-client-secret\n');
+      // Read by path when signing in: the content is not looked at here.
+      const certificate = join(dir, 'app.pem');
+      writeFileSync(certificate, '-----BEGIN PRIVATE KEY-----\nhunter2\n-----END PRIVATE KEY-----\n');
+      for (const [path, what, opts] of [
+        [secret, 'client secret file', { auth: 'client-secret', ...ids, clientSecretFile: secret }],
+        [certificate, 'certificate', { auth: 'certificate', ...ids, certificatePath: certificate }],
+      ] as const) {
+        chmodSync(path, 0o640);
+        const logged: string[] = [];
+        const log = (l: string) => logged.push(l);
+        // Warnings go to the log unless the options say where.
+        expect(createCredential(opts, {}, log)).toBeTruthy();
+        expect(logged).toEqual([`warning: ${what} ${path} has mode 0640: group or others can access it; chmod 600 it (--strict-permissions refuses such files)`]);
+        const notices: string[] = [];
+        expect(createCredential({ ...opts, secretFiles: { onNotice: (m) => notices.push(m) } }, {}, log)).toBeTruthy();
+        expect([logged.length, notices.length]).toEqual([1, 1]);
+        expect(() => createCredential({ ...opts, secretFiles: { strict: true } }, {}, log)).toThrow(new UnsafeFileError(`${what} ${path} has mode 0640: group or others can access it; chmod 600 it`));
+        chmodSync(path, 0o600);
+        expect(createCredential({ ...opts, secretFiles: { strict: true } }, {}, log)).toBeTruthy();
+        expect(logged).toHaveLength(1);
+        expect(logged.join()).not.toContain('hunter2');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

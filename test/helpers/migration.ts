@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPlanFile, type Applied, type ApplyRequest } from '../../src/app/apply.js';
@@ -33,6 +33,21 @@ export function contosoRequest(source = CONTOSO, tokens = CONTOSO_TOKENS): Omit<
     allowMissingSeeds: false,
     concurrency: 4,
   };
+}
+
+/**
+ * The Contoso PSKC key and password copied 0600 into `dir` (created 0700): git keeps the
+ * repository's copies 0644, which the commands warn about (issue 17 item 17).
+ */
+export function privateContosoKeys(dir: string): { dir: string; key: string; password: string } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const [key, password] = ['psk.hex', 'pskc-password.txt'].map((name) => {
+    const copy = join(dir, name);
+    copyFileSync(join(TOKENS, name), copy);
+    chmodSync(copy, 0o600);
+    return copy;
+  }) as [string, string];
+  return { dir, key, password };
 }
 
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {

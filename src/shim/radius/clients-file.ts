@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../model/user-error.js';
-import { readSecretFile } from '../private-file.js';
+import { readSecretFile } from '../../io/secret-file.js';
 
 /** One RADIUS client (a VPN concentrator, a NAS): where it sends from, its shared secret, its budgets. */
 export interface RadiusClient {

@@ -1,22 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { readSecretFile, type SecretFileOptions } from '../../io/secret-file.js';
 
 /**
  * Loaders for the secrets that unlock encrypted PSKC files. Errors name the file and what is wrong
- * with it but never echo its content.
+ * with it but never echo its content. A file group or others can access is warned about through
+ * `files.onNotice`, or refused with `files.strict` (--strict-permissions).
  */
 
-function readOrThrow(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new Error(`cannot read the ${what} ${path} (${code})`, { cause: err });
-  }
-}
-
 /** --pskc-key-file: the pre-shared key as hex (AES: 16, 24 or 32 bytes; Triple-DES: 16 or 24); whitespace and `0x` are tolerated. */
-export function loadPskcKeyFile(path: string): Buffer {
-  const raw = readOrThrow(path, 'PSKC key file');
+export function loadPskcKeyFile(path: string, files: SecretFileOptions = {}): Buffer {
+  const raw = readSecretFile(path, 'PSKC key file', files);
   let text = raw.toString('utf8').replace(/^\uFEFF/, '').replace(/\s+/g, '');
   raw.fill(0);
   if (text.startsWith('0x') || text.startsWith('0X')) text = text.slice(2);
@@ -31,8 +23,8 @@ export function loadPskcKeyFile(path: string): Buffer {
 }
 
 /** --pskc-password-file: the first line of the file, without its line ending. */
-export function loadPskcPasswordFile(path: string): string {
-  const raw = readOrThrow(path, 'PSKC password file');
+export function loadPskcPasswordFile(path: string, files: SecretFileOptions = {}): string {
+  const raw = readSecretFile(path, 'PSKC password file', files);
   const text = raw.toString('utf8').replace(/^\uFEFF/, '');
   raw.fill(0);
   const newline = text.indexOf('\n');

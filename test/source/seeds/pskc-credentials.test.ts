@@ -1,3 +1,4 @@
+import { chmodSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../../../src/source/seeds/read-seed-files.js';
 import { tempDir } from './seed-test-helpers.js';
@@ -44,6 +45,25 @@ describe('--pskc-key-file / --pskc-password-file loaders', () => {
       loadPskcPasswordFile(path);
     } catch (err) {
       expect((err as Error).message).not.toContain('qwerty');
+    }
+  });
+
+  it('issue 17 item 17: a key or password file group or others can read is warned about, refused when strict, silent at 0600; never echoed', () => {
+    const key = tmp.file('perm-key.hex', '00112233445566778899aabbccddeeff\n');
+    const password = tmp.file('perm-password.txt', 'hunter2-password\n');
+    for (const [path, load, what] of [
+      [key, loadPskcKeyFile, 'PSKC key file'],
+      [password, loadPskcPasswordFile, 'PSKC password file'],
+    ] as const) {
+      chmodSync(path, 0o644);
+      const notices: string[] = [];
+      expect(load(path, { onNotice: (m) => notices.push(m) })).toBeTruthy();
+      expect(notices).toEqual([`warning: ${what} ${path} has mode 0644: group or others can access it; chmod 600 it (--strict-permissions refuses such files)`]);
+      expect(() => load(path, { strict: true, onNotice: (m) => notices.push(m) })).toThrow(`${what} ${path} has mode 0644: group or others can access it; chmod 600 it`);
+      chmodSync(path, 0o600);
+      expect(load(path, { strict: true, onNotice: (m) => notices.push(m) })).toBeTruthy();
+      expect(notices).toHaveLength(1);
+      expect(notices.join()).not.toMatch(/00112233|hunter2/);
     }
   });
 });

@@ -1,0 +1,76 @@
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { EXIT } from '../model/exit-code.js';
+import { UserError } from '../model/user-error.js';
+
+/**
+ * Files holding a secret that the operator hands the tool: keys, passwords, the client secret, a
+ * certificate with its private key (issue 17 item 17). Group or others being able to access one is
+ * warned about, or refused with --strict-permissions. Messages name the file and its mode, never
+ * its content.
+ */
+
+/** A file the tool refuses to use, naming the file and what to do. */
+export class UnsafeFileError extends UserError {}
+
+export interface SecretFileOptions {
+  /** Refuse (rather than warn about) a file group or others can access: --strict-permissions. */
+  strict?: boolean;
+  /** Refuse such a file whatever `strict` says (the shim's RADIUS clients file). */
+  alwaysStrict?: boolean;
+  /** Where the warning goes; without it a file others can read is used silently. */
+  onNotice?: (message: string) => void;
+}
+
+function failure(path: string, what: string, err: unknown): UnsafeFileError {
+  return new UnsafeFileError(`cannot read ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, EXIT.error, { cause: err });
+}
+
+/**
+ * Warns about or refuses a secret file from its status. A regular file or a pipe (`<(pass show x)`
+ * hands one over without a file at all) is accepted; a directory or device is not.
+ */
+function checkStats(st: Stats, path: string, what: string, options: SecretFileOptions): void {
+  if (!st.isFile() && !st.isFIFO()) throw new UnsafeFileError(`${what} ${path} is not a regular file`);
+  if ((st.mode & 0o077) === 0) return;
+  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  if (options.strict || options.alwaysStrict) {
+    throw new UnsafeFileError(`${what} ${path} has mode ${mode}: group or others can access it; chmod 600 it`);
+  }
+  options.onNotice?.(`warning: ${what} ${path} has mode ${mode}: group or others can access it; chmod 600 it (--strict-permissions refuses such files)`);
+}
+
+/**
+ * Reads a file holding a secret, checking the descriptor it reads (no window between the check and
+ * the read). Symbolic links are followed: secrets are often mounted so.
+ */
+export function readSecretFile(path: string, what: string, options: SecretFileOptions = {}): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY);
+  } catch (err) {
+    throw failure(path, what, err);
+  }
+  try {
+    checkStats(fstatSync(fd), path, what, options);
+    return readFileSync(fd);
+  } catch (err) {
+    if (err instanceof UnsafeFileError) throw err;
+    throw failure(path, what, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The same check, from the file's status only, for a secret file another library reads by its path
+ * (the certificate @azure/identity's ClientCertificateCredential loads when it first signs in).
+ */
+export function checkSecretFile(path: string, what: string, options: SecretFileOptions = {}): void {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw failure(path, what, err);
+  }
+  checkStats(st, path, what, options);
+}
