@@ -1,0 +1,57 @@
+import { chmodSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
+import { CONTOSO, CONTOSO_TOKENS, tempDir } from '../helpers/migration.js';
+import { runCli } from '../helpers/run-cli.js';
+import { TEST_STATE_HOME } from '../helpers/e2e.js';
+
+/**
+ * The installed CLI runs apply, resume and rollback in a worker thread (src/cli/run-job.ts): what the
+ * admin sees must be what the job did there: its notices, its errors with their exit status, its run.
+ */
+describe('apply, resume and rollback in their worker thread', () => {
+  let emu: RunningEmulator;
+  const tmp = tempDir('job-worker');
+  const key = join(tmp.dir, 'psk.hex');
+  const password = join(tmp.dir, 'pskc-password.txt');
+  const planFile = join(tmp.dir, 'p.plan');
+  const stateDir = join(tmp.dir, 'state');
+  const env = { XDG_STATE_HOME: TEST_STATE_HOME };
+
+  beforeAll(async () => {
+    emu = await startEmulator({ port: 0, throttle: 'off' });
+    copyFileSync(join(CONTOSO, 'tokens', 'psk.hex'), key);
+    copyFileSync(join(CONTOSO, 'tokens', 'pskc-password.txt'), password);
+    chmodSync(key, 0o600);
+    chmodSync(password, 0o600);
+    const seeds = [...CONTOSO_TOKENS.flatMap((t) => ['--tokens', t]), '--pskc-key-file', key, '--pskc-password-file', password];
+    const planned = await runCli(['plan', '--source', CONTOSO, ...seeds, '--graph-url', emu.url, '--out', planFile], { env });
+    expect(planned.code, planned.stderr).toBe(0);
+  }, 60_000);
+  afterAll(async () => {
+    await emu.stop();
+    tmp.cleanup();
+  });
+
+  it('a refusal in the job is one line and exit 1, before any run; a warning is shown and the run completes; rollback undoes it', async () => {
+    chmodSync(key, 0o644);
+    const refused = await runCli(['apply', planFile, '--state-dir', stateDir, '--strict-permissions'], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(`mfa-migrate: PSKC key file ${key} has mode 0644: group or others can access it; chmod 600 it`);
+    expect(existsSync(join(stateDir, 'runs')) ? readdirSync(join(stateDir, 'runs')) : []).toEqual([]);
+
+    const applied = await runCli(['apply', planFile, '--state-dir', stateDir], { env });
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stderr).toContain(`warning: PSKC key file ${key} has mode 0644`);
+    const runId = /Run (\S+): completed/.exec(applied.stdout)?.[1];
+    expect(runId).toBeDefined();
+
+    const rolled = await runCli(['rollback', runId!, '--state-dir', stateDir], { env });
+    expect(rolled.code, rolled.stderr).toBe(0);
+    expect(rolled.stdout).toMatch(/completed/);
+    const again = await runCli(['rollback', runId!, '--state-dir', stateDir], { env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(new RegExp(`run ${runId} was rolled back already, completely, by run \\S+\\n$`));
+  }, 120_000);
+});
