@@ -160,6 +160,11 @@ export class PlanTally {
   private users = 0;
   private tokenWrites = false;
 
+  /** The cutover's findings, counted (a large plan's checker then need not keep them: one or two a user). */
+  addCutoverFindings(findings: readonly Finding[]): void {
+    for (const f of findings) this.severities[f.severity]++;
+  }
+
   add(p: PlannedUser): void {
     this.users++;
     for (const c of p.changes) {
@@ -187,7 +192,7 @@ export class PlanTally {
       });
     }
     const severities = { ...this.severities };
-    for (const f of [...ctx.policy.findings, ...propagation, ...ctx.exportFindings, ...cutover.findings]) severities[f.severity]++;
+    for (const f of [...ctx.policy.findings, ...propagation, ...ctx.exportFindings]) severities[f.severity]++;
     const a = this.actions;
     const policyTargets = new Set(cutover.policyChanges.map((c) => c.target)).size;
     const cutoverCount = (action: 'create' | 'update') => cutover.changes.filter((c) => c.action === action).length;
@@ -219,6 +224,7 @@ export function buildPlan(input: PlanInput): BuiltPlan {
   const mapped = ctx.users.map((user) => mapOneUser(ctx, user, tenant));
   const cutover = planCutover(ctx, mapped.map((m) => m.mapping), tenant);
   const tally = new PlanTally();
+  tally.addCutoverFindings(cutover.findings);
   const planned = mapped.map((m) => {
     const p = finishUser(ctx, m, cutover);
     tally.add(p);

@@ -69,10 +69,13 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
   forCutover.length = 0;
   const changed = firstPolicyDifference(saved.policyChanges, cutover) ?? firstCutoverDifference(saved.cutoverChanges, cutover);
   if (changed) return changed;
+  const tally = new PlanTally();
+  // Only their counts are compared: the per-user ones (the SMS/voice deadline) are let go.
+  tally.addCutoverFindings(cutover.findings);
+  cutover.findings.length = 0;
 
   // Pass 2: each user's plan completed and compared with their line.
   const records = formatMinor(header) >= 1;
-  const tally = new PlanTally();
   i = 0;
   for await (const lines of saved.lines(CHUNK)) {
     for (const l of lines) {
