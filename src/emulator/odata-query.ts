@@ -62,6 +62,9 @@ export type FilterFields<T> = Record<string, (item: T) => unknown>;
 
 type Token = { kind: 'ident' | 'string' | 'number' | 'punct'; text: string; value?: string | number; at: number };
 
+/** Values an `in` may hold (learn.microsoft.com/graph/filter-query-parameter: 15 expressions by default). */
+export const MAX_IN_VALUES = 15;
+
 /**
  * Compiles a $filter into a predicate. `fields` maps each filterable property (lower case, `a/b` for
  * nested) to its value; string comparisons ignore case like the directory does.
@@ -136,6 +139,8 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
         values.push(literal());
       }
       expect(')');
+      // Graph's directory allows 15 values in an `in` (the filter docs' note; its error text).
+      if (values.length > MAX_IN_VALUES) throw errors.badRequest(`Too many child clauses specified in search filter expression containing 'OR' operators: ${values.length}. Max allowed: ${MAX_IN_VALUES}.`);
       return (item) => values.some((v) => same(f.get(item), v));
     }
     if (op?.kind === 'ident' && ['ne', 'gt', 'ge', 'lt', 'le'].includes(op.text.toLowerCase())) throw unsupported(f.name);

@@ -58,6 +58,19 @@ describe('users', () => {
     expect(many.body.value).toHaveLength(2);
   });
 
+  it('finds users by id with `in`, 15 ids at most (a UPN among the ids matches nobody); 16 is refused with Graph\'s message', async () => {
+    const listed = await graph.get('/v1.0/users?$select=id,userPrincipalName&$top=20');
+    const users = listed.body.value as { id: string; userPrincipalName: string }[];
+    const fifteen = users.slice(0, 15);
+    const quoted = (xs: string[]) => xs.map((x) => `'${x}'`).join(',');
+    const r = await graph.get(`/v1.0/users?$filter=${encodeURIComponent(`id in (${quoted([...fifteen.map((u) => u.id.toUpperCase()), 'not-an-id'])})`)}&$select=id,userPrincipalName`);
+    expectGraphError(r, 400, 'BadRequest');
+    expect(r.body.error.message).toBe("Too many child clauses specified in search filter expression containing 'OR' operators: 16. Max allowed: 15.");
+    const ok = await graph.get(`/v1.0/users?$filter=${encodeURIComponent(`id in (${quoted([...fifteen.slice(0, 13).map((u) => u.id), fifteen[13]!.userPrincipalName, 'not-an-id'])})`)}&$select=id,userPrincipalName`);
+    expect(ok.status).toBe(200);
+    expect((ok.body.value as { id: string }[]).map((u) => u.id).sort()).toEqual(fifteen.slice(0, 13).map((u) => u.id).sort());
+  });
+
   it('refuses filters on unsupported properties and malformed filters', async () => {
     expectGraphError(await graph.get("/v1.0/users?$filter=shoeSize eq '9'"), 400, 'Request_UnsupportedQuery');
     expectGraphError(await graph.get('/v1.0/users?$filter=userPrincipalName eq alice'), 400, 'BadRequest');
