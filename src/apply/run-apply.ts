@@ -454,8 +454,15 @@ async function preflight(plan: SavedPlan, positions: number[], policyOps: Operat
     const policy = await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     stale.push(...findStale([], plan.policyChanges, { tenant: { id: 'unknown', displayName: '' }, policy, users: new Map(), hardwareTokens: new Map() }));
   }
-  for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
-    stale.push(...(await staleAmong(await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)), client, concurrency)));
+  // Two chunks in flight: the next one's reads keep the batches full while one ends (its last
+  // users' answers) and is compared.
+  const chunk = (i: number) => plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)).then((users) => staleAmong(users, client, concurrency));
+  let next = positions.length > 0 ? chunk(0) : undefined;
+  for (let i = 0; next; i += PREFLIGHT_CHUNK) {
+    const current = next;
+    next = i + PREFLIGHT_CHUNK < positions.length ? chunk(i + PREFLIGHT_CHUNK) : undefined;
+    next?.catch(() => undefined);
+    stale.push(...(await current));
   }
   return stale;
 }

@@ -7,7 +7,7 @@ import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
 import { getOrganization, parseOrganization } from './calls/organization.js';
 import { getPolicy } from './calls/policy.js';
-import { getUser, listUsers, type DirectoryUser } from './calls/users.js';
+import { findUsersById, getUser, listUsers, USERS_BY_ID_MAX, type DirectoryUser } from './calls/users.js';
 import { deviceOf, findDevicesBySerial, listDevices, listUserTokens, type RawDevice } from './calls/hardware-oath.js';
 import { getSignInPreferences, listMethods } from './calls/user-methods.js';
 import { tokensByAssignee, toTenantUser, toToken } from './tenant-user.js';
@@ -50,43 +50,62 @@ export async function readTenant(client: GraphClient, opts: TenantReadOptions): 
 
 async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<TenantSnapshot> {
   const read = <T>(call: Parameters<GraphClient['read']>[0]) => client.read<T>(call, opts.concurrency);
-  const [tenant, policy, directory, inventory] = await Promise.all([
-    opts.organization ? readOrganization(client) : Promise.resolve({ id: 'unknown', displayName: '' }),
-    opts.policy ? client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy') : Promise.resolve({} as AuthenticationMethodsPolicy),
-    opts.known ? confirmUsers(read, opts.known) : resolveUsers(client, read, opts.upns ?? []),
-    readInventory(client, read, opts.serials),
-  ]);
+  // Started together and awaited where needed: each user's reads go out as soon as the user is
+  // known, so the batches stay full instead of draining between the steps. Marked handled now:
+  // a failure is thrown where they are awaited.
+  const tenantP = opts.organization ? readOrganization(client) : Promise.resolve({ id: 'unknown', displayName: '' });
+  const policyP = opts.policy ? client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy') : Promise.resolve({} as AuthenticationMethodsPolicy);
+  const inventoryP = readInventory(client, read, opts.serials);
+  // Indexed once, when it has been read.
+  const assigneesP = inventoryP.then((inventory) => tokensByAssignee(inventory.tokens));
+  for (const p of [tenantP, policyP, inventoryP, assigneesP]) p.catch(() => undefined);
 
-  const byAssignee = tokensByAssignee(inventory.tokens);
   const needsPrefs = new Map((opts.known ?? []).map((k) => [k.userId, k.needsPreferences]));
   const users = new Map<string, TenantUser>();
   let done = 0;
-  const found = [...directory.values()];
-  await Promise.all(
-    found.map(async (u) => {
-      const wantPrefs = needsPrefs.get(u.id) ?? true;
-      const [methods, prefs] = await Promise.all([read(listMethods(u.id)), wantPrefs ? read(getSignInPreferences(u.id)) : undefined]);
-      if (opts.known && (methods.status === 404 || prefs?.status === 404)) return;
-      const methodsBody = ok(methods, `reading the methods of ${u.userPrincipalName}`);
-      const prefsBody = prefs ? ok(prefs, `reading the sign-in preferences of ${u.userPrincipalName}`) : {};
-      let user = toTenantUser(u, methodsBody, prefsBody, byAssignee.get(u.id) ?? new Map());
-      if (user.hardwareOath.some((t) => !inventory.ids.has(t.id))) {
-        const own = await read<{ value?: unknown[] }>(listUserTokens(u.id));
-        const devices = new Map<string, RawDevice>();
-        for (const item of (ok(own, `reading the hardware tokens of ${u.userPrincipalName}`) as { value?: unknown[] } | null)?.value ?? []) {
-          const d = deviceOf(item);
-          if (!d) continue;
-          // Keyed by the device's id and by the method's own id (the methods list may give either).
-          devices.set(d.id, d);
-          const methodId = (item as { id?: unknown }).id;
-          if (typeof methodId === 'string') devices.set(methodId, d);
-        }
-        user = toTenantUser(u, methodsBody, prefsBody, byAssignee.get(u.id) ?? new Map(), devices);
+  let total = opts.known?.length ?? 0;
+  const readUser = async (u: DirectoryUser): Promise<void> => {
+    const wantPrefs = needsPrefs.get(u.id) ?? true;
+    const [methods, prefs] = await Promise.all([read(listMethods(u.id)), wantPrefs ? read(getSignInPreferences(u.id)) : undefined]);
+    if (opts.known && (methods.status === 404 || prefs?.status === 404)) return;
+    const methodsBody = ok(methods, `reading the methods of ${u.userPrincipalName}`);
+    const prefsBody = prefs ? ok(prefs, `reading the sign-in preferences of ${u.userPrincipalName}`) : {};
+    const [inventory, byAssignee] = await Promise.all([inventoryP, assigneesP]);
+    let user = toTenantUser(u, methodsBody, prefsBody, byAssignee.get(u.id) ?? new Map());
+    if (user.hardwareOath.some((t) => !inventory.ids.has(t.id))) {
+      const own = await read<{ value?: unknown[] }>(listUserTokens(u.id));
+      const devices = new Map<string, RawDevice>();
+      for (const item of (ok(own, `reading the hardware tokens of ${u.userPrincipalName}`) as { value?: unknown[] } | null)?.value ?? []) {
+        const d = deviceOf(item);
+        if (!d) continue;
+        // Keyed by the device's id and by the method's own id (the methods list may give either).
+        devices.set(d.id, d);
+        const methodId = (item as { id?: unknown }).id;
+        if (typeof methodId === 'string') devices.set(methodId, d);
       }
-      users.set(u.userPrincipalName.toLowerCase(), user);
-      opts.onProgress?.(++done, found.length);
-    }),
-  );
+      user = toTenantUser(u, methodsBody, prefsBody, byAssignee.get(u.id) ?? new Map(), devices);
+    }
+    users.set(u.userPrincipalName.toLowerCase(), user);
+  };
+  const counted = async (work: Promise<void>): Promise<void> => {
+    await work;
+    opts.onProgress?.(++done, total);
+  };
+  if (opts.known) {
+    const groups: (typeof opts.known)[] = [];
+    for (let i = 0; i < opts.known.length; i += USERS_BY_ID_MAX) groups.push(opts.known.slice(i, i + USERS_BY_ID_MAX));
+    await Promise.all(
+      groups.map(async (group) => {
+        const found = await confirmUsers(read, group);
+        await Promise.all(group.map((k) => counted(found.has(k.userId) ? readUser(found.get(k.userId)!) : Promise.resolve())));
+      }),
+    );
+  } else {
+    const directory = await resolveUsers(client, read, opts.upns ?? []);
+    total = directory.size;
+    await Promise.all([...directory.values()].map((u) => counted(readUser(u))));
+  }
+  const [tenant, policy, inventory] = await Promise.all([tenantP, policyP, inventoryP]);
   return { tenant, policy, users, hardwareTokens: inventory.tokens };
 }
 
@@ -101,17 +120,14 @@ export async function readOrganization(client: GraphClient): Promise<{ id: strin
  * Users known by id, each confirmed to still be the user of that UPN: a user deleted since, or an
  * id that now belongs to someone else (an edited plan), is left out.
  */
-async function confirmUsers(read: (c: ReturnType<typeof getUser>) => Promise<GraphResponse>, known: readonly { upn: string; userId: string }[]): Promise<Map<string, DirectoryUser>> {
+async function confirmUsers(read: <T>(c: ReturnType<typeof getUser>) => Promise<GraphResponse<T>>, group: readonly { upn: string; userId: string }[]): Promise<Map<string, DirectoryUser>> {
+  const res = await read<{ value?: DirectoryUser[] }>(findUsersById(group.map((k) => k.userId)));
+  const listed = new Map((ok(res, `reading the users ${group[0]!.upn}${group.length > 1 ? ` and ${group.length - 1} more` : ''}`) as { value?: DirectoryUser[] } | null)?.value?.map((u) => [u.id.toLowerCase(), u]) ?? []);
   const out = new Map<string, DirectoryUser>();
-  await Promise.all(
-    known.map(async (k) => {
-      const res = await read(getUser(k.userId));
-      if (res.status === 404) return;
-      const u = ok(res, `reading the user ${k.upn}`) as DirectoryUser;
-      if (u.id !== k.userId || u.userPrincipalName.toLowerCase() !== k.upn.toLowerCase()) return;
-      out.set(k.upn.toLowerCase(), u);
-    }),
-  );
+  for (const k of group) {
+    const u = listed.get(k.userId.toLowerCase());
+    if (u && u.id === k.userId && u.userPrincipalName.toLowerCase() === k.upn.toLowerCase()) out.set(k.userId, u);
+  }
   return out;
 }
 

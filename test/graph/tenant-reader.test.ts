@@ -116,6 +116,25 @@ describe('readTenant against the emulator', () => {
     expect(items.filter((i) => i.path.includes('hardwareOathDevices?$filter='))).toHaveLength(3);
   });
 
+  it("users known by id (apply's re-check) are confirmed 15 to a request; a user whose id now has another UPN is left out, as is an unknown id", async () => {
+    calm.emu.clearRequests();
+    const known = Array.from({ length: 40 }, (_, i) => ({ upn: `user${i}@big.example`, userId: id(i, 1), needsPreferences: i % 2 === 0 }));
+    known[5] = { ...known[5]!, upn: 'someone.else@big.example' };
+    known[6] = { ...known[6]!, userId: id(9999, 1) };
+    const serialsOf40 = known.map((_, i) => `S${String(i).padStart(4, '0')}`);
+    const snap = await readTenant(calm.client({ readOnly: true }), { known, serials: serialsOf40, policy: false, organization: false, concurrency: 4 });
+    expect([...snap.users.keys()].sort()).toEqual(known.filter((_, i) => i !== 5 && i !== 6).map((k) => k.upn).sort());
+    expect(snap.users.get('user8@big.example')).toEqual(whole.users.get('user8@big.example'));
+    const items = calm.operations();
+    const lists = items.filter((i) => i.path.startsWith('/v1.0/users?'));
+    expect(lists).toHaveLength(3);
+    expect(lists.every((i) => decodeURIComponent(i.path).includes('$filter=id in ('))).toBe(true);
+    expect(items.filter((i) => /^\/v1\.0\/users\/[^/?]+\?/.test(i.path))).toEqual([]);
+    // Methods for the 38 confirmed; sign-in preferences only where a change needs them.
+    expect(items.filter((i) => i.path.endsWith('/authentication/methods'))).toHaveLength(38);
+    expect(items.filter((i) => i.path.endsWith('/authentication/signInPreferences'))).toHaveLength(known.filter((k, i) => k.needsPreferences && i !== 6).length);
+  });
+
   it('reads the same tenant under throttling, waiting out the 429s', async () => {
     const again = await read(throttled, { upns: [...upns, 'nobody@big.example'], serials, concurrency: 4 });
     expect(plain(again)).toEqual(plain(whole));

@@ -27,3 +27,17 @@ export const getUser = (idOrUpn: string): GraphCall => ({ method: 'GET', version
 
 /** Every user of the directory, 999 a page. */
 export const listUsers = (): GraphCall => ({ method: 'GET', version: 'v1.0', path: `/users?${USER_SELECT}&$top=999` });
+
+/** Ids an `in` filter may hold: Graph allows 15 expressions in one (learn.microsoft.com/graph/filter-query-parameter). */
+export const USERS_BY_ID_MAX = 15;
+
+/**
+ * Up to 15 users by object id in one request (`$filter=id in (...)`): a re-check of thousands of
+ * users costs a fifteenth of the requests, and of the resource units (a list is 2 units, $select
+ * takes one off), that one GET each would. Ids that are no user are simply absent.
+ */
+export function findUsersById(ids: readonly string[]): GraphCall {
+  if (ids.length === 0 || ids.length > USERS_BY_ID_MAX) throw new Error(`findUsersById takes 1 to ${USERS_BY_ID_MAX} ids, not ${ids.length}`);
+  const list = ids.map((id) => `'${id.replace(/'/g, "''")}'`).join(',');
+  return { method: 'GET', version: 'v1.0', path: `/users?$filter=${encodeURIComponent(`id in (${list})`)}&${USER_SELECT}&$top=${USERS_BY_ID_MAX}` };
+}
