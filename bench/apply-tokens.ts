@@ -8,6 +8,8 @@
  *
  *   npm run build && node dist/bench/apply-tokens.js [--users 4000] [--time-scale 50] [--latency 10]
  *
+ * Then the bundled sample (fixtures/contoso) the same way, both paths, for its writes per migrated user.
+ *
  * Target: the bulk path at most 1.1 token writes per token user (one assign-and-activate and a
  * two-hundredth of a bulk create, where the per-token path needs two), every token active and
  * assigned once, nothing failed.
@@ -16,7 +18,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateExport } from '../fixtures/generate-export.js';
-import { arg, auditWrites, fmt, load, readJournal, runCli, startEmulatorProcess } from './apply-bench-kit.js';
+import { arg, auditWrites, fmt, load, readJournal, ROOT, runCli, startEmulatorProcess } from './apply-bench-kit.js';
 
 const WRITE_QUOTA = 3000;
 const WRITE_WINDOW_S = 150;
@@ -99,11 +101,44 @@ async function main(): Promise<void> {
       const perUser = bulk.writes / migrated;
       const whole = (r: PathRun) => r.failed === 0 && r.serialsTwice === 0 && r.activeAssigned === migrated;
       const ok = whole(single) && whole(bulk) && bulk.tokenWrites / migrated <= TOKEN_WRITES_TARGET && bulk.writes < single.writes;
+      const sample = await sampleWrites();
+      process.stdout.write(`\nThe bundled sample (fixtures/contoso: ${sample.migrated} users migrated, ${sample.tokenUsers} with hardware tokens), the emulator's defaults:\n\n`);
+      process.stdout.write('| token path | writes | writes per migrated user | token writes |\n|---|---:|---:|---:|\n');
+      for (const r of sample.runs) process.stdout.write(`| ${r.path} | ${r.writes} | ${fmt(r.writes / sample.migrated, 2)} | ${r.tokenWrites} |\n`);
       process.stdout.write(`\nTarget: bulk at most ${TOKEN_WRITES_TARGET} token writes per token, fewer writes than single, every token active and assigned once, nothing failed: ${ok ? 'met' : 'NOT met'} (${fmt(perUser, 2)} writes per user against ${fmt(single.writes / migrated, 2)})\n`);
     } finally {
       await emu.stop();
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Writes of apply on the bundled sample, each token path, on a fresh emulator each. */
+async function sampleWrites(): Promise<{ migrated: number; tokenUsers: number; runs: { path: string; writes: number; tokenWrites: number }[] }> {
+  const contoso = join(ROOT, 'fixtures', 'contoso');
+  const tokens = join(contoso, 'tokens');
+  const seeds = [...['seeds.pskc', 'seeds-psk.pskc', 'seeds-password.pskc', 'entra-upload.csv', 'generic-seeds.csv'].flatMap((f) => ['--tokens', join(tokens, f)]), '--pskc-key-file', join(tokens, 'psk.hex'), '--pskc-password-file', join(tokens, 'pskc-password.txt')];
+  const dir = mkdtempSync(join(tmpdir(), 'bench-apply-sample-'));
+  const emu = await startEmulatorProcess([]);
+  try {
+    const planFile = join(dir, 'sample.plan');
+    const plan = await runCli(['plan', '--source', contoso, ...seeds, '--graph-url', emu.url, '--out', planFile, '--format', 'json']);
+    if (plan.code !== 0) throw new Error(`sample plan failed: ${plan.stderr}`);
+    const p = JSON.parse(plan.stdout) as { users: { user: string; status: string }[]; user_changes: { user: string; resource: string; action: string }[] };
+    const migrated = p.users.filter((u) => u.status === 'changes').length;
+    const tokenUsers = new Set(p.user_changes.filter((c) => c.resource.startsWith('hardwareOathMethods/') && c.action !== 'no-op').map((c) => c.user)).size;
+    const runs: { path: string; writes: number; tokenWrites: number }[] = [];
+    for (const path of ['single', 'bulk'] as const) {
+      await emu.reset();
+      const applied = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, `state-${path}`), '--token-path', path]);
+      if (applied.code !== 0) throw new Error(`sample apply --token-path ${path} exited ${applied.code}: ${applied.stderr.slice(-2000)}`);
+      const log = await emu.get<Parameters<typeof auditWrites>[0]>('requests');
+      runs.push({ path, writes: auditWrites(log).ok, tokenWrites: tokenWritesIn(log) });
+    }
+    return { migrated, tokenUsers, runs };
+  } finally {
+    await emu.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

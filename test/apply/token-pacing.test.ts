@@ -62,9 +62,10 @@ describe('token activations', () => {
   it('refused while the hardware OATH policy the run enabled propagates are tried again until it applies; with no wait allowed they fail', async () => {
     const planDir = join(tmp.dir, 'prop');
     mkdirSync(planDir);
-    // The Contoso plan enables HardwareOath and activates tokens; the emulator refuses activations for 3 s after.
-    for (const [wait, expected] of [[0.25, 'completed'], [0, 'partial']] as const) {
-      const g = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 3 } });
+    // The Contoso plan enables HardwareOath and activates tokens; the emulator refuses activations for 6 s after
+    // (long enough that the first activations meet it on a loaded machine; the wait allowed, 30 s, outlasts it).
+    for (const [wait, expected] of [[0.5, 'completed'], [0, 'partial']] as const) {
+      const g = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 6 } });
       const planFile = join(planDir, `p-${wait}.plan`);
       const { plan } = await planTo(g, planFile);
       expect(plan.findings.some((f) => f.code === 'hardware-oath-propagation')).toBe(true);
