@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 
 /**
  * RADIUS packets (RFC 2865), the User-Password hiding of PAP (RFC 2865 5.2), the Response
@@ -87,6 +87,11 @@ export function attribute(p: Packet, type: number): Buffer | undefined {
   return p.attributes.find((a) => a.type === type)?.value;
 }
 
+/** MD5 of a then b: one-shot (crypto.hash), about half the cost of a Hash object per request. */
+function md5(a: Uint8Array, b: Uint8Array): Buffer {
+  return hash('md5', Buffer.concat([a, b]), 'buffer');
+}
+
 /** Where the Message-Authenticator's value sits in the packet's bytes, or -1. */
 function messageAuthenticatorOffset(buf: Buffer): number {
   const length = buf.readUInt16BE(2);
@@ -131,7 +136,7 @@ export function encodeResponse(code: number, request: Packet, attributes: Attrib
   });
   const at = HEADER + 2;
   messageAuthenticatorOf(buf, at, secret, request.authenticator).copy(buf, at);
-  createHash('md5').update(buf).update(secret).digest().copy(buf, 4);
+  md5(buf, secret).copy(buf, 4);
   return buf;
 }
 
@@ -143,7 +148,7 @@ function papXor(input: Buffer, secret: Buffer, requestAuthenticator: Buffer, hid
   const out = Buffer.alloc(input.length);
   let previous = requestAuthenticator;
   for (let i = 0; i < input.length; i += 16) {
-    const b = createHash('md5').update(secret).update(previous).digest();
+    const b = md5(secret, previous);
     for (let j = 0; j < 16; j++) out[i + j] = input[i + j]! ^ b[j]!;
     previous = (hiding ? out : input).subarray(i, i + 16);
   }
@@ -187,7 +192,7 @@ export function verifyResponseAuthenticator(response: Buffer, requestAuthenticat
   const copy = Buffer.from(response.subarray(0, response.readUInt16BE(2)));
   const given = Buffer.from(copy.subarray(4, 20));
   requestAuthenticator.copy(copy, 4);
-  return timingSafeEqual(createHash('md5').update(copy).update(secret).digest(), given);
+  return timingSafeEqual(md5(copy, secret), given);
 }
 
 /** True when the response's Message-Authenticator verifies (computed with the Request Authenticator). */

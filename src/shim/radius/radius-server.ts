@@ -24,6 +24,8 @@ export interface RadiusServerOptions {
 /** Longest code taken from User-Password (as /v1/verify's `code`). */
 const MAX_CODE_LENGTH = 16;
 const MAX_USER_LENGTH = 256;
+/** Sending addresses whose client is remembered (#clientOf). */
+const MAX_ADDRESSES_KEPT = 4096;
 
 /** What the VPN shows the user (Reply-Message): the reason, never the code. */
 const REPLY_TEXT: Record<VerifyReason, string> = {
@@ -56,6 +58,12 @@ export class RadiusServer {
   #up = false;
   readonly #cache: RetransmissionCache;
   readonly #clients: ClientState[];
+  /**
+   * The client of each sending address seen (null: none), so that the networks are matched once per
+   * address, not per datagram (a BlockList check costs about as much as a hash). Bounded: forgotten
+   * when full, since a spoofed flood can come from any number of addresses.
+   */
+  readonly #byAddress = new Map<string, ClientState | null>();
   readonly #pruner: NodeJS.Timeout;
 
   constructor(private readonly opts: RadiusServerOptions) {
@@ -103,9 +111,19 @@ export class RadiusServer {
     this.opts.metrics.radiusDropped(reason);
   }
 
+  #clientOf(address: string): ClientState | null {
+    let state = this.#byAddress.get(address);
+    if (state === undefined) {
+      const client = clientFor(this.opts.clients, address);
+      state = (client && this.#clients.find((c) => c.client === client)) ?? null;
+      if (this.#byAddress.size >= MAX_ADDRESSES_KEPT) this.#byAddress.clear();
+      this.#byAddress.set(address, state);
+    }
+    return state;
+  }
+
   #receive(msg: Buffer, rinfo: RemoteInfo): void {
-    const client = clientFor(this.opts.clients, rinfo.address);
-    const state = client && this.#clients.find((c) => c.client === client);
+    const state = this.#clientOf(rinfo.address);
     if (!state) return this.#drop('unknown_client');
     let packet: Packet;
     try {
