@@ -1,4 +1,4 @@
-import { closeSync, constants, fdatasync, fdatasyncSync, fsync, fsyncSync, openSync, writeSync, writeFileSync, fchmodSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fsync, fsyncSync, openSync, write, writeSync, writeFileSync, fchmodSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 
 /**
@@ -86,6 +86,21 @@ const DSYNC: number | undefined = constants.O_DSYNC;
 export function openForSyncedWrites(path: string): number {
   // O_NOFOLLOW: a symbolic link planted in place of the file is refused (ELOOP), never written through.
   return openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW | (DSYNC ?? 0));
+}
+
+/**
+ * writeAtSynced through the thread pool: the promise settles once the bytes are on disk, and the
+ * event loop runs on while the disk takes its time (the shim verifies the next requests meanwhile).
+ */
+export async function writeAtSyncedAsync(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  let off = 0;
+  while (off < bytes.length) {
+    const from = off;
+    off += await new Promise<number>((resolve, reject) =>
+      write(fd, bytes, from, bytes.length - from, position + from, (err, n) => (err ? reject(err) : resolve(n))),
+    );
+  }
+  if (DSYNC === undefined) await datasyncDescriptor(fd);
 }
 
 /**

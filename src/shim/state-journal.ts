@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { closeSync, fstatSync, write, writeSync } from 'node:fs';
 import { readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic-file.js';
-import { datasyncDescriptor, openForSyncedWrites, writeAtSynced } from '../io/fsync.js';
+import { datasyncDescriptor, openForSyncedWrites, writeAtSyncedAsync } from '../io/fsync.js';
 import { counterJson, StoreError, storedCounter } from './store-file.js';
 import type { SourceFailures } from './store-model.js';
 
@@ -282,6 +282,8 @@ export class JournalWriter {
   #scheduled = false;
   #paused = false;
   #extending: Promise<void> | null = null;
+  /** The batch write on its way to disk (one at a time: the next batch gathers meanwhile). */
+  #writing: Promise<void> | null = null;
   #failed: Error | null = null;
   /** Records written in this generation (drives compaction). */
   written = 0;
@@ -332,25 +334,46 @@ export class JournalWriter {
     });
   }
 
+  /**
+   * Writes the batch gathered so far, unless a write is on its way: then the batch keeps gathering
+   * and goes when that write is on disk (group commit). The event loop is not held while the disk
+   * syncs, so requests go on being verified (against the state in memory, which already holds
+   * every queued record) while earlier answers wait for their records.
+   */
   #flush(): void {
-    if (this.#paused || this.#batch.records.length === 0) return;
+    if (this.#paused || this.#writing || this.#batch.records.length === 0) return;
     const batch = this.#batch;
     this.#batch = new JournalBatch();
     const text = sealBatch(this.macKey, this.storeId, this.#gen, batch.records, this.#seq);
     this.#seq += batch.records.length;
+    let bytes: Buffer;
     try {
-      const bytes = Buffer.from(text);
+      bytes = Buffer.from(text);
       if (this.#offset + bytes.length > this.#size) this.#extendSync(bytes.length);
-      // O_DSYNC: the write returns once the bytes are on disk.
-      writeAtSynced(this.#fd, bytes, this.#offset);
-      this.#offset += bytes.length;
-      this.written += batch.records.length;
-      batch.resolve();
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)));
       batch.reject(this.#failed!);
       return;
     }
+    const at = this.#offset;
+    this.#offset += bytes.length;
+    // O_DSYNC: the write completes once the bytes are on disk.
+    this.#writing = writeAtSyncedAsync(this.#fd, bytes, at).then(
+      () => {
+        this.written += batch.records.length;
+        this.#writing = null;
+        batch.resolve();
+        this.#afterWrite();
+      },
+      (err: unknown) => {
+        this.#writing = null;
+        this.#fail(err instanceof Error ? err : new Error(String(err)));
+        batch.reject(this.#failed!);
+      },
+    );
+  }
+
+  #afterWrite(): void {
     // Keep zeroed room ahead, in the background (positional writes beyond the end do not disturb the batches).
     if (this.#size - this.#offset < PREALLOCATE_RESERVE && !this.#extending) {
       this.#extending = this.#extend()
@@ -359,6 +382,8 @@ export class JournalWriter {
           this.#extending = null;
         });
     }
+    // What gathered while the disk was busy goes now, in the same turn.
+    if (this.#batch.records.length > 0) this.#flush();
   }
 
   /** Zero-fills up to PREALLOCATE_BYTES beyond the end and makes the new size durable. */
@@ -394,6 +419,8 @@ export class JournalWriter {
    */
   async detach(): Promise<JournalBatch> {
     this.#paused = true;
+    // The write on its way finishes in this generation's file before the caller moves on.
+    if (this.#writing) await this.#writing;
     const batch = this.#batch;
     this.#batch = new JournalBatch();
     return batch;
@@ -423,7 +450,9 @@ export class JournalWriter {
   /** Writes what is queued and closes the file. */
   async close(): Promise<void> {
     this.#paused = false;
+    if (this.#writing) await this.#writing;
     this.#flush();
+    while (this.#writing) await this.#writing;
     if (this.#extending) await this.#extending;
     try {
       closeSync(this.#fd);

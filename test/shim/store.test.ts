@@ -133,6 +133,29 @@ describe('state journal and database', () => {
     }
   });
 
+  it('keeps every change answered while an earlier batch was still on its way to disk, in order, across a crash', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const verifier = new Verifier(db, db, DEFAULT_RULES, now);
+    // Each wave is queued while the previous wave's write may still be in flight (group commit).
+    const answers: Promise<{ result: string }>[] = [];
+    for (let c = 0; c < 8; c++) {
+      answers.push(verifier.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', c, 6)));
+      answers.push(verifier.verify('grace@contoso.com', '000000'));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const results = (await Promise.all(answers)).map((a) => a.result);
+    expect(results.filter((r) => r === 'accept')).toHaveLength(8);
+    db.releaseLockSync(); // crash: nothing is closed or flushed
+
+    const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    try {
+      expect(after.tokens.get('H1')!.counter).toBe(8n);
+      expect(after.users.get('grace@contoso.com')!.fails).toBe(8);
+    } finally {
+      await after.close();
+    }
+  });
+
   it('drops a cut-off last line (never acknowledged) and continues cleanly after it', async () => {
     const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     await new Verifier(db, db, DEFAULT_RULES, now).verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6));
