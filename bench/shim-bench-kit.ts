@@ -31,6 +31,25 @@ export function hotp(secret: Buffer, counter: number): string {
   return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
+/**
+ * A code the shim must refuse as wrong for this user: not the code of any counter or time step it
+ * could accept now, nor of one already used. A fixed "000000" matches one of the ten HOTP look-ahead
+ * codes once in 100,000 tries; accepted, it moves the counter on and the bench's next fresh codes
+ * read as replays (seen as a few "unexpected" answers in some runs).
+ */
+export function wrongCode(u: BenchUser): string {
+  const taken = new Set<string>();
+  if (u.type === 'hotp') {
+    for (let c = Math.max(0, u.counter - 2); c <= Math.max(0, u.counter) + 12; c++) taken.add(hotp(u.secret, c));
+  } else {
+    const step = Math.floor(Date.now() / 30_000);
+    for (let t = step - 3; t <= step + 3; t++) taken.add(hotp(u.secret, t));
+  }
+  let code = 0;
+  while (taken.has(String(code).padStart(6, '0'))) code += 111_111;
+  return String(code).padStart(6, '0');
+}
+
 export function makeUsers(count: number): BenchUser[] {
   // 80 % HOTP (each accept needs the next counter: unlimited accepts per user), 20 % TOTP.
   return Array.from({ length: count }, (_, i) => ({

@@ -19,7 +19,7 @@ import { closeSync, constants, fsyncSync, mkdtempSync, openSync, rmSync, writeSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runImportStore } from '../src/shim/shim-operations.js';
-import { args, benchSeed, cpuSeconds, hotp, makeUsers, num, pct, startChild, stopChild, type BenchUser } from './shim-bench-kit.js';
+import { args, benchSeed, cpuSeconds, hotp, makeUsers, num, pct, startChild, stopChild, wrongCode, type BenchUser } from './shim-bench-kit.js';
 
 // ---------------------------------------------------------------- workload
 let requestSeq = 0;
@@ -35,7 +35,7 @@ function nextRequest(u: BenchUser): { body: string; expect: string[] } | null {
   if (u.type === 'totp' && u.counter >= Math.floor(Date.now() / 30_000)) return null; // no fresh code until the next step
   const r = (requestSeq++ * 37) % 100;
   const body = (code: string) => JSON.stringify({ user: u.name, code });
-  if (r < 5) return { body: body(r % 2 ? '000000' : '999999'), expect: ['wrong_code', 'replayed', 'ok'] };
+  if (r < 5) return { body: body(wrongCode(u)), expect: ['wrong_code'] };
   if (r < 10 && u.lastCode !== null) return { body: body(u.lastCode), expect: ['replayed'] };
   if (u.type === 'hotp') {
     if (u.counter < 0) u.counter = 0;
@@ -59,6 +59,7 @@ interface RunResult {
   latenciesMs: Float64Array;
   reasons: Map<string, number>;
   unexpected: number;
+  surprises: Map<string, number>;
   errors: number;
 }
 
@@ -99,6 +100,8 @@ async function runLoad(
   const lat: number[] = [];
   const reasons = new Map<string, number>();
   let unexpected = 0;
+  /** What was expected and what came instead, counted. */
+  const surprises = new Map<string, number>();
   let errors = 0;
   let measured = 0;
   const start = performance.now();
@@ -183,7 +186,11 @@ async function runLoad(
           // counted under http_<status>
         }
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-        if (users && (status !== 200 || !expected.includes(reason))) unexpected++;
+        if (users && (status !== 200 || !expected.includes(reason))) {
+          unexpected++;
+          const what = `${expected.join('|')} -> ${reason}`;
+          surprises.set(what, (surprises.get(what) ?? 0) + 1);
+        }
       }
       proceed();
     });
@@ -228,6 +235,7 @@ async function runLoad(
       latenciesMs: Float64Array.from(lat).sort(),
       reasons,
       unexpected,
+      surprises,
       errors,
     };
   });
@@ -273,6 +281,10 @@ function pool(rs: RunResult[]): RunResult {
       return m;
     }, new Map<string, number>()),
     unexpected: rs.reduce((a, r) => a + r.unexpected, 0),
+    surprises: rs.reduce((m, r) => {
+      for (const [k, v] of r.surprises) m.set(k, (m.get(k) ?? 0) + v);
+      return m;
+    }, new Map<string, number>()),
     errors: rs.reduce((a, r) => a + r.errors, 0),
   };
 }
@@ -467,7 +479,9 @@ async function runPostgresBenchmark(): Promise<void> {
     console.log(line('PostgreSQL, open loop', po));
     const all = pool([...runs.pg, ...runs.two, ...runs.pgOpen]);
     const mix = [...all.reasons].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${((100 * v) / all.requests).toFixed(1)} %`).join(', ');
-    console.log(`  PostgreSQL answers: ${mix}; unexpected ${all.unexpected + pool([...runs.local, ...runs.localOpen]).unexpected}; connection errors ${all.errors}`);
+    const localAll = pool([...runs.local, ...runs.localOpen]);
+    console.log(`  PostgreSQL answers: ${mix}; unexpected: local journal ${localAll.unexpected}, PostgreSQL ${pool([...runs.pg, ...runs.pgOpen]).unexpected}, two nodes ${tc.unexpected}; connection errors ${all.errors}`);
+    for (const [what, n] of pool([...runs.local, ...runs.localOpen, ...runs.pg, ...runs.two, ...runs.pgOpen]).surprises) console.log(`    unexpected: expected ${what}: ${n}`);
     const ratio = pc.requests / pc.seconds / (lc.requests / lc.seconds);
     console.log(`  throughput PostgreSQL / local journal (closed loop): ${ratio.toFixed(2)}  (target >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
     console.log(`  PostgreSQL p99 open loop at ${rate} req/s: ${pct(po.latenciesMs, 99).toFixed(2)} ms (local journal ${pct(lo.latenciesMs, 99).toFixed(2)} ms)  (target < 20 ms: ${pct(po.latenciesMs, 99) < 20 ? 'met' : 'NOT met'})`);
