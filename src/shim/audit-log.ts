@@ -23,9 +23,9 @@ const MAX_FIELD = 256;
 /**
  * Append-only JSON-lines audit log (0600). Lines written in the same turn of the event loop go out in
  * one write at the end of that turn; the log is not fsync'ed per line (the state journal carries the
- * durability guarantee). The write is a plain synchronous append to the page cache, made in the same
- * turn as the journal's: through the thread pool it cost the shim about a tenth of its throughput
- * (a pool round trip per turn), measured with bench/shim-throughput.ts.
+ * durability guarantee). The write is a plain synchronous append to the page cache (no disk wait):
+ * through the thread pool it cost the shim about a tenth of its throughput (a pool round trip per
+ * turn), measured with bench/shim-throughput.ts.
  */
 export class AuditLog {
   #pending: string[] = [];
