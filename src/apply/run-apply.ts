@@ -66,6 +66,8 @@ export interface ApplyOutcome {
   tenant: BoundTenant;
   stale: StaleObject[];
   users: UserOutcome[];
+  /** How many users ended each way (what the summary prints, without the users themselves). */
+  userCounts: Record<UserOutcome['outcome'], number>;
   counts: Record<OpState, number>;
   stats: ExecStats;
   /** Waves run (or found done) of the whole run. */
@@ -427,7 +429,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   }
 
   function outcome(): ApplyOutcome {
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, counts, stats: executor.stats, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}) };
+    const userCounts = { done: 0, partial: 0, failed: 0, skipped: 0, 'not-started': 0 };
+    for (const u of outcomes) userCounts[u.outcome]++;
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}) };
   }
 }
 

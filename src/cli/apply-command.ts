@@ -25,7 +25,7 @@ import { commandHint } from './views/command-hint.js';
 import { renderResultsCsv } from './views/results-csv.js';
 import { renderRunsTable, runsJson } from './views/runs-table.js';
 import { registerRunsVerify } from './runs-verify-command.js';
-import type { ResultRow } from '../app/results.js';
+import type { AppliedHandoff } from './job.js';
 
 interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
   source?: string;
@@ -107,7 +107,7 @@ Examples:
         const header = await readPlanHeader(planfile);
         // The job crosses to a worker thread as data: the secret-file notices are made there.
         const { log: _log, secretFiles: _files, ...request } = base;
-        return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request }, { ...ctl, log: say }, header.summary.users));
+        return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, header.summary.users));
       }
       if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
       if (!opts.autoApprove && !process.stdin.isTTY) throw new UserError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
@@ -147,7 +147,7 @@ Examples:
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
       const request = { ...(runId ? { runId } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.waves !== undefined ? { waves: opts.waves } : {}) };
       const size = await operationsOfRun(runId, opts.stateDir);
-      await run(opts, (ctl) => runJob({ kind: 'resume', graph: graphCliOptions(opts), request }, { ...ctl, log: say }, size));
+      await run(opts, (ctl) => runJob({ kind: 'resume', graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, size));
     });
 
   const rollback = program
@@ -227,12 +227,12 @@ interface RunControl {
 }
 
 /** Runs apply or resume with progress, interrupts, the summary, the results file and the exit status. */
-async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied>): Promise<void> {
+async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied | AppliedHandoff>): Promise<void> {
   const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
   const interrupts: Interrupts = watchInterrupts(say);
   const progress = new Progress('apply');
   let current: { runId: string; stateDir: string } | undefined;
-  let applied: Applied;
+  let applied: Applied | AppliedHandoff;
   try {
     applied = await go({ signal: interrupts.signal, onProgress: (e) => progress.apply(e), onRun: (runId, stateDir) => (current = { runId, stateDir }) });
   } catch (err) {
@@ -247,7 +247,7 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
   const unfinished = o.state !== 'completed';
   const hint = unfinished ? commandHint(['resume', o.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
   process.stdout.write(renderApplySummary(o, applied.stateDir, hint));
-  if (opts.results) await writeResults(opts.results, applied.results);
+  if (opts.results) await writeResults(opts.results, 'results' in applied ? renderResultsCsv(applied.results) : (applied.resultsCsv ?? ''));
   process.exitCode = exitStatus(o, interrupts.received());
 }
 
@@ -259,8 +259,8 @@ export function exitStatus(o: Pick<ApplyOutcome, 'state' | 'counts'>, signal: 'S
   return EXIT.ok;
 }
 
-async function writeResults(path: string, rows: readonly ResultRow[]): Promise<void> {
-  await writeFileAtomic(path, renderResultsCsv(rows), 0o600);
+async function writeResults(path: string, csv: string): Promise<void> {
+  await writeFileAtomic(path, csv, 0o600);
   process.stderr.write(`Results written to ${path}\n`);
 }
 

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError } from '../model/user-error.js';
-import { runJobHere, type Job, type JobMessage } from './job.js';
+import { handoffOf, runJobHere, type Job, type JobMessage } from './job.js';
 
 const port = parentPort!;
 const post = (m: JobMessage) => port.postMessage(m);
@@ -14,13 +14,14 @@ port.on('message', (m: { kind: string }) => {
 });
 
 try {
-  const result = await runJobHere(workerData as Job, {
+  const job = workerData as Job;
+  const result = await runJobHere(job, {
     signal: controller.signal,
     log: (line) => post({ kind: 'log', line }),
     onProgress: (event) => post({ kind: 'progress', event }),
     onRun: (runId, stateDir) => post({ kind: 'run', runId, stateDir }),
   });
-  post({ kind: 'done', result });
+  post({ kind: 'done', result: 'results' in result && job.kind !== 'rollback' ? handoffOf(result, job.results) : result });
 } catch (err) {
   const e = err instanceof Error ? err : new Error(String(err));
   post({ kind: 'error', user: err instanceof UserError, message: e.message, exitCode: err instanceof UserError ? err.exitCode : 1, ...(e.stack ? { stack: e.stack } : {}) });

@@ -1,4 +1,5 @@
 import { applyPlanFile, type Applied } from '../app/apply.js';
+import type { ApplyOutcome } from '../apply/run-apply.js';
 import { resumeRun } from '../app/resume.js';
 import { rollbackRun } from '../app/rollback.js';
 import type { ApplyProgressEvent } from '../apply/run-apply.js';
@@ -6,14 +7,15 @@ import type { RollbackOutcome } from '../apply/run-rollback.js';
 import { connectFromOptions, type GraphCliOptions } from './graph-options.js';
 import { secretFilesFrom } from './strict-permissions.js';
 import type { JobControl } from './run-job.js';
+import { renderResultsCsv } from './views/results-csv.js';
 
 /**
  * A long-running command's work as data (it may cross to a worker thread): apply of a saved plan,
  * resume, rollback. Only plain values: the Graph client is built where the job runs.
  */
 export type Job =
-  | { kind: 'apply'; planFile: string; graph: GraphCliOptions; request: ApplyJobRequest }
-  | { kind: 'resume'; graph: GraphCliOptions; request: { runId?: string; stateDir?: string; waves?: number } }
+  | { kind: 'apply'; planFile: string; graph: GraphCliOptions; request: ApplyJobRequest; results: boolean }
+  | { kind: 'resume'; graph: GraphCliOptions; request: { runId?: string; stateDir?: string; waves?: number }; results: boolean }
   | { kind: 'rollback'; graph: GraphCliOptions; request: { runId: string; stateDir?: string; force: boolean; concurrency: number } };
 
 export interface ApplyJobRequest {
@@ -35,7 +37,7 @@ export type JobMessage =
   | { kind: 'progress'; event: ApplyProgressEvent }
   | { kind: 'run'; runId: string; stateDir: string }
   | { kind: 'log'; line: string }
-  | { kind: 'done'; result: Applied | { outcome: RollbackOutcome; stateDir: string } }
+  | { kind: 'done'; result: AppliedHandoff | { outcome: RollbackOutcome; stateDir: string } }
   | { kind: 'error'; user: boolean; message: string; exitCode: number; stack?: string };
 
 /** Runs a job in this thread. */
@@ -61,4 +63,25 @@ export async function runJobHere(job: Job, ctl: JobControl): Promise<Applied | {
       return rollbackRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root), ...rest });
     }
   }
+}
+
+/**
+ * An apply's or resume's result as the worker hands it over: what the thread that prints needs, not
+ * one object per user (100,000 users' outcomes and result rows, copied across, were the run's peak
+ * of memory): the counts, the users that failed or are partial (the summary names 20), and the
+ * results file's text when it was asked for.
+ */
+export interface AppliedHandoff {
+  outcome: ApplyOutcome;
+  stateDir: string;
+  resultsCsv?: string;
+}
+
+export function handoffOf(applied: Applied, results: boolean): AppliedHandoff {
+  const shown = applied.outcome.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20);
+  return {
+    outcome: { ...applied.outcome, users: shown },
+    stateDir: applied.stateDir,
+    ...(results ? { resultsCsv: renderResultsCsv(applied.results) } : {}),
+  };
 }

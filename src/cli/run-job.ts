@@ -5,7 +5,7 @@ import type { Applied } from '../app/apply.js';
 import type { RollbackOutcome } from '../apply/run-rollback.js';
 import type { ApplyProgressEvent } from '../apply/run-apply.js';
 import { UserError } from '../model/user-error.js';
-import type { Job, JobMessage } from './job.js';
+import type { AppliedHandoff, Job, JobMessage } from './job.js';
 
 /** What a job reports as it runs. */
 export interface JobControl {
@@ -15,14 +15,16 @@ export interface JobControl {
   log: (line: string) => void;
 }
 
-export type JobResult<J extends Job> = J['kind'] extends 'rollback' ? { outcome: RollbackOutcome; stateDir: string } : Applied;
+/** A rollback's outcome; an apply's or resume's whole (run here) or as handed over by the worker. */
+export type JobResult<J extends Job> = J['kind'] extends 'rollback' ? { outcome: RollbackOutcome; stateDir: string } : Applied | AppliedHandoff;
 
 /**
  * Heap ceiling of the job's worker, by the users (or operations) it may handle. Not to squeeze the
  * job (a 100,000-user apply holds about 125 MB at its largest, 1.25 KB a user), but because V8 sizes
  * its collections by the ceiling: with one under 2 GB it lets the heap grow to about 1.3-1.5 times
  * what is live before collecting, against 4 times under the default ceiling of a large machine. A
- * 100,000-user apply peaked at 600-700 MB in this thread, 280-300 MB in a worker of 384-512 MB.
+ * 100,000-user apply peaked at 600-700 MB in this thread, 280-300 MB in a worker of 384-512 MB,
+ * 260-280 MB once the worker stopped handing over every user's outcome (job.ts, handoffOf).
  * 3 KB a user leaves the job more than twice what it needs.
  */
 export function jobHeapMb(users: number): number {

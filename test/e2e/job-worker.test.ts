@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -41,9 +41,17 @@ describe('apply, resume and rollback in their worker thread', () => {
     expect(refused.stderr.trim()).toBe(`mfa-migrate: PSKC key file ${key} has mode 0644: group or others can access it; chmod 600 it`);
     expect(existsSync(join(stateDir, 'runs')) ? readdirSync(join(stateDir, 'runs')) : []).toEqual([]);
 
-    const applied = await runCli(['apply', planFile, '--state-dir', stateDir], { env });
+    const resultsFile = join(tmp.dir, 'results.csv');
+    const applied = await runCli(['apply', planFile, '--state-dir', stateDir, '--results', resultsFile], { env });
     expect(applied.code, applied.stderr).toBe(0);
     expect(applied.stderr).toContain(`warning: PSKC key file ${key} has mode 0644`);
+    // The worker hands over counts and the results file's text, not each user: both still add up.
+    const rows = readFileSync(resultsFile, 'utf8').trim().split('\n');
+    expect(rows[0]).toBe('user,outcome,done,failed,skipped,first_error');
+    const done = rows.filter((r) => r.split(',')[1] === 'done').length;
+    expect(done).toBeGreaterThan(20);
+    expect(applied.stdout).toContain(`users: ${done} done, 0 partial, 0 failed, 0 skipped, 0 not started`);
+    expect(rows.length - 1).toBe(new Set(rows.slice(1).map((r) => r.split(',')[0])).size);
     const runId = /Run (\S+): completed/.exec(applied.stdout)?.[1];
     expect(runId).toBeDefined();
 

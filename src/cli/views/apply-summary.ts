@@ -7,7 +7,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
   const c = o.counts;
   const s = o.stats;
   const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
-  const users = (k: string) => o.users.filter((u) => u.outcome === k).length;
+  const users = (k: keyof ApplyOutcome['userCounts']) => o.userCounts[k];
   const lines = [
     `Run ${o.runId}: ${o.state}${o.state === 'stopped' ? ` after wave ${o.wavesDone} of ${o.waves}` : ''}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
     `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
