@@ -3,7 +3,7 @@ import { readFederatedDomains, readGroups, readRolloutPolicy, setMembership } fr
 import { federationState, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
-import type { SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
+import type { PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import type { Operation } from './operations.js';
 import type { StaleObject } from './staleness.js';
@@ -103,14 +103,13 @@ export function findCutoverStale(changes: readonly SavedCutoverChange[], adds: r
   return out;
 }
 
-/** The pre-flight check of the cutover: reads what the plan's cutover writes touch and compares it. */
-export async function cutoverStale(plan: SavedPlan, positions: readonly number[], client: GraphClient, chunk = 500): Promise<StaleObject[]> {
-  const adds: PlannedAdd[] = [];
-  for (let i = 0; i < positions.length; i += chunk) {
-    for (const u of await plan.read(positions.slice(i, i + chunk))) {
-      for (const c of u.changes) if (c.action === 'create' && GROUP_KINDS.has(splitResource(c.resource)[0])) adds.push({ upn: u.upn, userId: u.userId, resource: c.resource });
-    }
-  }
+/** A user's planned group adds (rollout and campaign groups), gathered while apply's pre-flight reads the users. */
+export function groupAddsOf(u: Pick<PlanUser, 'upn' | 'userId' | 'changes'>, into: PlannedAdd[]): void {
+  for (const c of u.changes) if (c.action === 'create' && GROUP_KINDS.has(splitResource(c.resource)[0])) into.push({ upn: u.upn, userId: u.userId, resource: c.resource });
+}
+
+/** The pre-flight check of the cutover: reads what the plan's cutover writes touch (the adds from groupAddsOf) and compares it. */
+export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[], client: GraphClient): Promise<StaleObject[]> {
   if (plan.cutoverChanges.length === 0 && adds.length === 0) return [];
   const probe = [
     ...plan.cutoverChanges.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),

@@ -13,7 +13,7 @@ import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { Journal, readRun, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
-import { cutoverStale } from './cutover-preflight.js';
+import { cutoverStale, groupAddsOf, type PlannedAdd } from './cutover-preflight.js';
 import { runFederationStep, upnDomain } from './federation-step.js';
 import { findStale, type StaleObject } from './staleness.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
@@ -153,8 +153,10 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
     deps.onProgress?.({ phase: 'preflight', users: 0, usersTotal: positions.length, stats: emptyStats() });
     const preflightAt = Date.now();
-    const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency);
-    stale.push(...(await cutoverStale(plan, positions, deps.client)));
+    // One pass over the users' lines: the pre-flight reads each once and the scan takes what else it needs.
+    const scan = new UserScan(plan.hasTokenChanges, sel.batchSize);
+    const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency, (users, first) => scan.add(users, first));
+    stale.push(...(await cutoverStale(plan, scan.groupAdds, deps.client)));
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale);
     // Tokens in bulk (about one write each) where this Graph has the actions, else one by one.
     let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'single' ? sel.tokenPath : 'single';
@@ -163,7 +165,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       tokenPath = someone && (await bulkTokenActionsAvailable(deps.client, someone)) ? 'bulk' : 'single';
       if (tokenPath === 'single') deps.log?.('This Graph has no bulk token create or assign-and-activate by serial: tokens are created and activated one by one (two writes each).');
     }
-    const total = (await countOperations(plan, positions, policyOps.length, tokenPath, sel.batchSize)) + cutover.afterWaves.length;
+    const total = scan.operations(tokenPath) + policyOps.length + cutover.afterWaves.length;
     const staleUsers = new Set(stale.filter((s) => s.user).map((s) => s.user!.toLowerCase()));
     const stalePolicy = stale.some((s) => !s.user);
 
@@ -198,9 +200,11 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     };
     const journal = await Journal.create(runDir, header);
     const skipped: OpRecord[] = stalePolicy ? [...policyOps, ...cutover.afterWaves].map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
-    for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
-      for (const u of await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))) {
-        if (staleUsers.has(u.upn.toLowerCase())) for (const o of userOperations(u, tokenPath)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
+    // Only the stale users' lines are read again (usually none).
+    const stalePositions = staleUsers.size > 0 ? positions.filter((i) => staleUsers.has(plan.users[i]!.upn.toLowerCase())) : [];
+    for (let i = 0; i < stalePositions.length; i += PREFLIGHT_CHUNK) {
+      for (const u of await plan.read(stalePositions.slice(i, i + PREFLIGHT_CHUNK))) {
+        for (const o of userOperations(u, tokenPath)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
       }
     }
     await journal.ops(skipped);
@@ -452,7 +456,14 @@ function emptyStats(): ExecStats {
 }
 
 /** Before the run starts: every user (in chunks, so what is held stays small) and the policy; and the run's operation count. */
-async function preflight(plan: SavedPlan, positions: number[], policyOps: Operation[], client: GraphClient, concurrency: number): Promise<StaleObject[]> {
+async function preflight(
+  plan: SavedPlan,
+  positions: number[],
+  policyOps: Operation[],
+  client: GraphClient,
+  concurrency: number,
+  visit: (users: readonly PlanUser[], first: number) => void,
+): Promise<StaleObject[]> {
   const stale: StaleObject[] = [];
   if (policyOps.length > 0) {
     const policy = await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
@@ -460,7 +471,11 @@ async function preflight(plan: SavedPlan, positions: number[], policyOps: Operat
   }
   // Two chunks in flight: the next one's reads keep the batches full while one ends (its last
   // users' answers) and is compared.
-  const chunk = (i: number) => plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)).then((users) => staleAmong(users, client, concurrency));
+  const chunk = (i: number) =>
+    plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)).then((users) => {
+      visit(users, i);
+      return staleAmong(users, client, concurrency);
+    });
   let next = positions.length > 0 ? chunk(0) : undefined;
   for (let i = 0; next; i += PREFLIGHT_CHUNK) {
     const current = next;
@@ -471,19 +486,43 @@ async function preflight(plan: SavedPlan, positions: number[], policyOps: Operat
   return stale;
 }
 
-/** The run's operation count, for progress from its first frame: every wave's, bulk token creates included. */
-async function countOperations(plan: SavedPlan, positions: number[], policyOps: number, tokenPath: TokenPath, batchSize: number): Promise<number> {
-  let total = policyOps;
-  const creates = new Uint32Array(Math.ceil(positions.length / batchSize));
-  for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
-    (await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))).forEach((u, j) => {
-      const ops = userOperations(u, tokenPath);
-      total += ops.length;
-      creates[Math.floor((i + j) / batchSize)]! += ops.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created).length;
+/**
+ * What apply needs from every selected user's line besides staleness, taken as the pre-flight reads
+ * them: the run's operation count (for progress from its first frame, on either token path, since
+ * the path is settled after the pre-flight; bulk creates counted per wave) and the planned group adds.
+ */
+class UserScan {
+  readonly groupAdds: PlannedAdd[] = [];
+  #single = 0;
+  #bulk = 0;
+  readonly #createsPerWave: number[] = [];
+
+  constructor(
+    private readonly tokens: boolean,
+    private readonly batchSize: number,
+  ) {}
+
+  add(users: readonly PlanUser[], first: number): void {
+    users.forEach((u, j) => {
+      groupAddsOf(u, this.groupAdds);
+      const single = userOperations(u, 'single').length;
+      this.#single += single;
+      if (!this.tokens) return;
+      const bulk = userOperations(u, 'bulk');
+      this.#bulk += bulk.length;
+      const created = bulk.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created).length;
+      const wave = Math.floor((first + j) / this.batchSize);
+      this.#createsPerWave[wave] = (this.#createsPerWave[wave] ?? 0) + created;
     });
   }
-  for (const n of creates) total += Math.ceil(n / BULK_CREATE_SIZE);
-  return total;
+
+  /** The users' operations on a token path, bulk creates included (policy and federation steps not). */
+  operations(path: TokenPath): number {
+    if (path === 'single' || !this.tokens) return this.#single;
+    let creates = 0;
+    for (const n of this.#createsPerWave) creates += Math.ceil((n ?? 0) / BULK_CREATE_SIZE);
+    return this.#bulk + creates;
+  }
 }
 
 /** The users' changes this run has not touched yet: objects it changed itself are not compared again. */
