@@ -217,6 +217,11 @@ export class ShimDatabase extends MemoryState {
     if (!journal) return;
     if (journal.failed) throw journal.failed;
     const before = await journal.detach();
+    // The write on its way when compaction began may have failed: then the journal is failed for good.
+    if (journal.failed) {
+      before.reject(journal.failed);
+      throw journal.failed;
+    }
     try {
       const { doc, journalBytes } = await writeStoreGeneration(this.path, this.key, this.snapshot());
       before.resolve();

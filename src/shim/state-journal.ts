@@ -21,10 +21,11 @@ import type { SourceFailures } from './store-model.js';
  * Speed (measured, docs/benchmarks.md): the file is preallocated with zeros (the journal ends at the
  * first NUL byte) and written in place with O_DSYNC, so a batch is one write system call that returns
  * when the data is on disk, with no file-size change and hence no file-system journal commit. The
- * write is made synchronously on the event loop once per loop turn, after all requests read in that
- * turn (Redis's `appendfsync always` does the same). Append + fdatasync through the thread pool (two
- * round trips) waited about 3.5 ms per batch under load, the in-place O_DSYNC write 0.2-0.4 ms; an
- * asynchronous O_DSYNC write measured the same as this synchronous one, so the simpler one stayed.
+ * write runs in the thread pool, one at a time: what is appended meanwhile gathers into the next
+ * batch, written as soon as the one before is on disk (group commit), and the event loop verifies on
+ * while the disk syncs. Append + fdatasync through the thread pool (two round trips) waited about
+ * 3.5 ms per batch under load, the in-place O_DSYNC write 0.2-0.4 ms; written on the event loop (as
+ * up to session 4) it held the server for a third of its busy time under the RADIUS benchmark.
  */
 export type JournalRecord =
   | { token: string; counter: bigint | null; lastStep: number | null; drift: number }
@@ -248,7 +249,7 @@ export async function createJournal(file: string, macKey: Buffer, storeId: strin
 const PREALLOCATE_BYTES = 4 * 1024 * 1024;
 const PREALLOCATE_RESERVE = 1024 * 1024;
 
-/** Records waiting for the same write + fdatasync, and the promise their verdicts wait on. */
+/** Records waiting for the same durable write, and the promise their verdicts wait on. */
 export class JournalBatch {
   readonly records: JournalRecord[] = [];
   readonly done: Promise<void>;
@@ -266,9 +267,10 @@ export class JournalBatch {
 }
 
 /**
- * Appends records with group commit: every record appended in one turn of the event loop goes out in
- * one durable write at the end of that turn. After a write error the journal is failed for good:
- * every pending and later append rejects (the server then answers 503 and reports unhealthy).
+ * Appends records with group commit: the records appended while no write is on its way go out in one
+ * durable write at the end of the turn; those appended while one is on its way, in the next write. After
+ * a write error the journal is failed for good: every pending and later append rejects (the server
+ * then answers 503 and reports unhealthy), and nothing more is written to the file.
  */
 export class JournalWriter {
   #fd: number;
@@ -341,24 +343,25 @@ export class JournalWriter {
    * every queued record) while earlier answers wait for their records.
    */
   #flush(): void {
-    if (this.#paused || this.#writing || this.#batch.records.length === 0) return;
+    // A failed journal writes nothing more: a later batch past the failed write's gap would make the
+    // file unreadable at the next start, where now it ends at the last batch on disk.
+    if (this.#failed || this.#paused || this.#writing || this.#batch.records.length === 0) return;
     const batch = this.#batch;
     this.#batch = new JournalBatch();
-    const text = sealBatch(this.macKey, this.storeId, this.#gen, batch.records, this.#seq);
+    const bytes = Buffer.from(sealBatch(this.macKey, this.storeId, this.#gen, batch.records, this.#seq));
     this.#seq += batch.records.length;
-    let bytes: Buffer;
-    try {
-      bytes = Buffer.from(text);
-      if (this.#offset + bytes.length > this.#size) this.#extendSync(bytes.length);
-    } catch (err) {
-      this.#fail(err instanceof Error ? err : new Error(String(err)));
-      batch.reject(this.#failed!);
-      return;
-    }
     const at = this.#offset;
     this.#offset += bytes.length;
-    // O_DSYNC: the write completes once the bytes are on disk.
-    this.#writing = writeAtSyncedAsync(this.#fd, bytes, at).then(
+    const write = async (): Promise<void> => {
+      // A batch past the zeroed room: an unfinished background extension still has zeros to write
+      // there, which would land on the batch; wait for it, then extend here if still short.
+      if (at + bytes.length > this.#size && this.#extending) await this.#extending;
+      if (this.#failed) throw this.#failed;
+      if (at + bytes.length > this.#size) this.#extendSync(at + bytes.length);
+      // O_DSYNC: the write completes once the bytes are on disk.
+      await writeAtSyncedAsync(this.#fd, bytes, at);
+    };
+    this.#writing = write().then(
       () => {
         this.written += batch.records.length;
         this.#writing = null;
@@ -401,9 +404,9 @@ export class JournalWriter {
     this.#size = Math.max(this.#size, size);
   }
 
-  /** A batch larger than the room left: extend now (rare; only with huge batches or a slow disk). */
-  #extendSync(bytes: number): void {
-    const target = this.#offset + bytes + PREALLOCATE_BYTES;
+  /** A batch ending past the room left (at `end`): extend now (rare; only with huge batches or a slow disk). */
+  #extendSync(end: number): void {
+    const target = end + PREALLOCATE_BYTES;
     const zeros = Buffer.alloc(Math.min(1024 * 1024, target - this.#size));
     while (this.#size < target) this.#size += writeSync(this.#fd, zeros, 0, Math.min(zeros.length, target - this.#size), this.#size);
   }

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import * as fsync from '../../src/io/fsync.js';
+
+/**
+ * The state journal's writer with its writes held or failed at will: the background zero-filling
+ * (node:fs write of 1 MiB zero chunks) can be held back, and one batch write can be made to fail.
+ */
+const gate = { hold: false, held: [] as (() => void)[] };
+vi.mock('node:fs', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('node:fs')>();
+  const write = (...args: unknown[]) => {
+    const buf = args[1] as Buffer;
+    if (gate.hold && buf.length === 1024 * 1024 && buf.every((b) => b === 0)) {
+      gate.held.push(() => (orig.write as (...a: unknown[]) => void)(...args));
+      return;
+    }
+    return (orig.write as (...a: unknown[]) => void)(...args);
+  };
+  return { ...orig, write, default: { ...orig, write } };
+});
+vi.mock('../../src/io/fsync.js', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../src/io/fsync.js')>();
+  return { ...orig, writeAtSyncedAsync: vi.fn(orig.writeAtSyncedAsync) };
+});
+
+const { createJournal, JournalWriter, readJournal } = await import('../../src/shim/state-journal.js');
+
+const key = Buffer.alloc(32, 7);
+const dirs: string[] = [];
+afterEach(() => {
+  gate.hold = false;
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function newJournal() {
+  const dir = mkdtempSync(join(tmpdir(), 'journal-writer-'));
+  dirs.push(dir);
+  const file = join(dir, 'j');
+  const end = await createJournal(file, key, 'S', 1, 'J');
+  return { file, writer: await JournalWriter.open(file, key, 'S', 1, 1, end) };
+}
+
+describe('state journal writer: one batch in flight', () => {
+  it('never lets the background zero-filling land on a batch written past the zeroed room', async () => {
+    const { file, writer } = await newJournal();
+    const record = (i: number) => ({ user: `user-${'x'.repeat(60)}-${i}`, fails: i, lockedAt: null });
+    let i = 0;
+    // About 3.2 MB in one batch: less than the reserve is left, so the background extension starts.
+    const first: Promise<void>[] = [];
+    while (i < 26_000) first.push(writer.append(record(i++)));
+    gate.hold = true;
+    await Promise.all(first);
+    await new Promise((r) => setImmediate(r));
+    // About 1.2 MB more while the extension's zeros are held: more than the room left.
+    const second: Promise<void>[] = [];
+    for (let k = 0; k < 12_000; k++) second.push(writer.append(record(i++)));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(gate.held.length).toBeGreaterThan(0);
+    gate.hold = false;
+    for (const release of gate.held.splice(0)) release();
+    await Promise.all(second);
+    await writer.close();
+    const read = await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' });
+    expect(read.records).toHaveLength(i);
+  });
+
+  it('after a failed write, writes nothing more (the batch gathered meanwhile is refused too), and the file still reads', async () => {
+    const { file, writer } = await newJournal();
+    const record = (i: number) => ({ user: `u${i}`, fails: i, lockedAt: null });
+    await writer.append(record(1));
+    let failNow!: () => void;
+    vi.mocked(fsync.writeAtSyncedAsync).mockImplementationOnce(() => new Promise((_, reject) => (failNow = () => reject(new Error('EIO')))));
+    const inFlight = writer.append(record(2));
+    await new Promise((r) => setImmediate(r));
+    const gathered = writer.append(record(3));
+    failNow();
+    await expect(inFlight).rejects.toThrow(/state journal write failed: EIO/);
+    await expect(gathered).rejects.toThrow(/state journal write failed: EIO/);
+    await expect(writer.append(record(4))).rejects.toThrow(/EIO/);
+    await writer.close();
+    const read = await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' });
+    expect(read.records).toHaveLength(1);
+  });
+});
