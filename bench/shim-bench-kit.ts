@@ -40,7 +40,7 @@ export function hotp(secret: Buffer, counter: number): string {
 export function wrongCode(u: BenchUser): string {
   const taken = new Set<string>();
   if (u.type === 'hotp') {
-    for (let c = Math.max(0, u.counter - 2); c <= Math.max(0, u.counter) + 12; c++) taken.add(hotp(u.secret, c));
+    for (let c = Math.max(0, u.counter - 12); c <= Math.max(0, u.counter) + 12; c++) taken.add(hotp(u.secret, c));
   } else {
     const step = Math.floor(Date.now() / 30_000);
     for (let t = step - 3; t <= step + 3; t++) taken.add(hotp(u.secret, t));
