@@ -492,7 +492,8 @@ async function preflight(
  * the path is settled after the pre-flight; bulk creates counted per wave) and the planned group adds.
  */
 class UserScan {
-  readonly groupAdds: PlannedAdd[] = [];
+  /** By the chunk's first position: two chunks are read at once, and their adds stay in plan order. */
+  readonly #adds = new Map<number, PlannedAdd[]>();
   #single = 0;
   #bulk = 0;
   readonly #createsPerWave: number[] = [];
@@ -502,9 +503,15 @@ class UserScan {
     private readonly batchSize: number,
   ) {}
 
+  get groupAdds(): PlannedAdd[] {
+    return [...this.#adds].sort((a, b) => a[0] - b[0]).flatMap(([, adds]) => adds);
+  }
+
   add(users: readonly PlanUser[], first: number): void {
+    const adds: PlannedAdd[] = [];
+    this.#adds.set(first, adds);
     users.forEach((u, j) => {
-      groupAddsOf(u, this.groupAdds);
+      groupAddsOf(u, adds);
       const single = userOperations(u, 'single').length;
       this.#single += single;
       if (!this.tokens) return;

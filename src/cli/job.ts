@@ -72,6 +72,7 @@ export async function runJobHere(job: Job, ctl: JobControl): Promise<Applied | {
  * results file's text when it was asked for.
  */
 export interface AppliedHandoff {
+  /** Its `users` are only the failed or partial ones, the first 20 (userCounts counts everyone). */
   outcome: ApplyOutcome;
   stateDir: string;
   resultsCsv?: string;
