@@ -4,7 +4,7 @@ import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import type { ExportBundle } from '../source/export-bundle.js';
 import { finishUser, mapOneUser, planContext, planCutover, planOptions, PlanTally, type MappedUser, type PlanContext } from './build-plan.js';
-import { canonicalJson } from './fingerprint.js';
+import { canonicalJson, stateFingerprint } from './fingerprint.js';
 import { formatMinor, type PlanUserLine, type SavedCutoverChange, type SavedPlan, type SavedPolicyChange } from './plan-file.js';
 import type { PlanUserStatus, UserChange } from './plan-model.js';
 
@@ -96,6 +96,7 @@ function firstPolicyDifference(policy: readonly SavedPolicyChange[], cutover: Cu
   for (let i = 0; i < Math.max(policy.length, derived.length); i++) {
     const saved = policy[i];
     const want = derived[i];
+    if (saved && saved.state_fingerprint !== stateFingerprint(saved.before)) return `policy change ${i + 1} (${saved.target}.${saved.property}): its state_fingerprint is not its before state's`;
     if (!saved || !want || !same(fields(saved), fields(want))) {
       return `policy change ${i + 1} (${saved ? `${saved.target}.${saved.property}` : 'missing'}) is not what planning gives (${want ? `${want.target}.${want.property} ${JSON.stringify(want.before)} -> ${JSON.stringify(want.after)}` : 'no such change'})`;
     }
@@ -109,6 +110,7 @@ function firstCutoverDifference(changes: readonly SavedCutoverChange[], cutover:
   for (let i = 0; i < Math.max(changes.length, derived.length); i++) {
     const saved = changes[i];
     const want = derived[i];
+    if (saved && saved.state_fingerprint !== stateFingerprint(saved.before)) return `cutover change ${i + 1} (${saved.action} ${saved.target}): its state_fingerprint is not its before state's`;
     if (!saved || !want || !same(fields(saved), fields(want))) {
       return `cutover change ${i + 1} (${saved ? `${saved.action} ${saved.target}` : 'missing'}) is not what planning gives (${want ? `${want.action} ${want.target}` : 'no such change'})`;
     }
@@ -131,6 +133,8 @@ function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserC
     for (const k of ['resource', 'action', 'before', 'after', 'rule', 'because'] as const) {
       if (!same(s[k], w[k])) return `${at}: ${s.resource} ${k} is ${JSON.stringify(s[k])} in the file, planning its sources gives ${JSON.stringify(w[k])}`;
     }
+    // The pre-flight compares the tenant with the fingerprint, the executor acts on `before`: they must agree.
+    if (s.state_fingerprint !== stateFingerprint(s.before)) return `${at}: ${s.resource} state_fingerprint is not its before state's`;
   }
   return undefined;
 }

@@ -6,6 +6,13 @@ import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
+import { SavedPlan } from '../../src/plan/plan-file.js';
+import { readPlanSources } from '../../src/app/plan-check.js';
+import { firstDifference } from '../../src/plan/rederive.js';
+import { stateFingerprint } from '../../src/plan/fingerprint.js';
+import { setDefaultMethod } from '../../src/graph/calls/user-methods.js';
+import { StalePlanError } from '../../src/apply/run-apply.js';
+import { CONTOSO } from '../helpers/migration.js';
 
 type Line = Record<string, any>;
 const parse = (text: string): Line[] => text.trimEnd().split('\n').map((l) => JSON.parse(l) as Line);
@@ -193,5 +200,99 @@ describe('an edited plan is refused', () => {
 
   it('the unedited plan is the plan its sources give', () => {
     expect(plan.users.length).toBeGreaterThan(30);
+  });
+});
+
+/**
+ * The tenant state a plan recorded is data in the file too: an edit to it, with every change made to
+ * match it (as planning the faked state would), must not pass either (found by a review).
+ */
+describe('an edited plan whose recorded tenant state was edited to match its changes is refused', () => {
+  const tmp = tempDir('tamper-seen');
+  afterAll(() => tmp.cleanup());
+
+  /** Quinn's tenant default is voice (kept under if-unset); the file says she had none, and asks for SMS. */
+  async function fakedDefault(g: FakeGraph): Promise<{ lines: Line[]; quinnId: string }> {
+    const quinnId = (g.emu.snapshot() as Snapshot).users.find((u: { userPrincipalName: string }) => u.userPrincipalName === 'quinn@contoso.com')!.id as string;
+    await g.client().request(setDefaultMethod(quinnId, 'voiceMobile'));
+    const honest = join(tmp.dir, `honest-${quinnId.slice(0, 4)}-${Math.random().toString(16).slice(2)}.plan`);
+    await planTo(g, honest);
+    const lines = parse(readFileSync(honest, 'utf8'));
+    const q = lines.find((l) => l.t === 'user' && l.user === 'quinn@contoso.com')!;
+    expect(q.status).toBe('unchanged');
+    q.seen.defaultMethod = null;
+    q.status = 'changes';
+    const s = lines[0]!.summary;
+    s.update++;
+    s.no_op--;
+    s.user_changes.update++;
+    s.user_changes.no_op--;
+    s.user_status.changes++;
+    s.user_status.unchanged--;
+    // What planning the faked state gives, taken from the re-derivation's own answers, as an attacker could.
+    const p = join(tmp.dir, 'probe.plan');
+    for (let k = 0; k < 12; k++) {
+      writeFileSync(p, dump(lines));
+      const saved = await SavedPlan.open(p);
+      const where = await firstDifference(saved, await readPlanSources(saved));
+      const m = where && /\((.+?)\): (\S+) (\w+) is .* in the file, planning its sources gives (.*)$/.exec(where);
+      if (!m) break;
+      lines.find((l) => l.t === 'user' && l.user === m[1])!.changes.find((c: Line) => c.resource === m[2])[m[3]!] = JSON.parse(m[4]!);
+    }
+    const change = q.changes.find((c: Line) => c.resource === 'signInPreferences');
+    expect(change).toMatchObject({ action: 'update', after: { userPreferredMethodForSecondaryAuthentication: 'sms' } });
+    return { lines, quinnId };
+  }
+
+  it('with the state fingerprints left as they were: refused by the re-derivation, nothing written', async () => {
+    const g = fakeGraph();
+    const { lines } = await fakedDefault(g);
+    const p = join(tmp.dir, 'kept-fingerprint.plan');
+    writeFileSync(p, dump(lines));
+    g.emu.clearRequests();
+    await expect(applyFile(g, p, join(tmp.dir, 's-kept'))).rejects.toThrow(/kept-fingerprint\.plan is not the plan its sources give.*quinn@contoso\.com\): signInPreferences state_fingerprint is not its before state's/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  it('with the fingerprints made to match the edited state: refused as stale by the pre-flight, nothing written', async () => {
+    const g = fakeGraph();
+    const { lines, quinnId } = await fakedDefault(g);
+    const q = lines.find((l) => l.t === 'user' && l.user === 'quinn@contoso.com')!;
+    for (const c of q.changes) c.state_fingerprint = stateFingerprint(c.before);
+    const p = join(tmp.dir, 'new-fingerprint.plan');
+    writeFileSync(p, dump(lines));
+    g.emu.clearRequests();
+    await expect(applyFile(g, p, join(tmp.dir, 's-new'))).rejects.toThrow(StalePlanError);
+    expect(writes(g.emu.requests())).toEqual([]);
+    const now = (g.emu.snapshot() as Snapshot).users.find((u: { id: string }) => u.id === quinnId)!;
+    expect(JSON.stringify(now)).toContain('voiceMobile');
+  });
+
+  it('with the recorded policy removed from the header, or the users\' recorded state: the file is refused as invalid', async () => {
+    const g = fakeGraph();
+    const honest = join(tmp.dir, 'plain.plan');
+    await planTo(g, honest);
+    const lines = parse(readFileSync(honest, 'utf8'));
+    const noPolicy = structuredClone(lines);
+    delete noPolicy[0]!.policy_seen;
+    writeFileSync(join(tmp.dir, 'no-policy-seen.plan'), dump(noPolicy));
+    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan, line 1: invalid plan header: policy_seen/);
+    const noSeen = structuredClone(lines);
+    const at = noSeen.findIndex((l) => l.t === 'user');
+    delete noSeen[at]!.seen;
+    writeFileSync(join(tmp.dir, 'no-seen.plan'), dump(noSeen));
+    await expect(applyFile(g, join(tmp.dir, 'no-seen.plan'), join(tmp.dir, 's-ns'))).rejects.toThrow(new RegExp(`no-seen\\.plan, line ${at + 1}: not a valid plan line: a user line records what the plan saw`));
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  it('a 1.x plan (no tenant state recorded) is not applied: it could not be checked', async () => {
+    const g = fakeGraph();
+    const { plan } = await planTo(g, join(tmp.dir, 'for-v1.plan'));
+    const v1 = { kind: 'mfa-migrate-plan', format_version: '1.0', created: plan.created, source_fingerprint: plan.source_fingerprint, tenant: { id: plan.tenant.id }, options: plan.options, summary: plan.summary, policy_changes: plan.policy_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })), user_changes: plan.user_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })), findings: plan.findings, registration_campaign: plan.registration_campaign, source: { dir: CONTOSO, tokens: [], pskcMac: 'fail' } };
+    const p = join(tmp.dir, 'v1.plan');
+    writeFileSync(p, JSON.stringify(v1));
+    g.emu.clearRequests();
+    await expect(applyFile(g, p, join(tmp.dir, 's-v1'))).rejects.toThrow(/v1\.plan: plan format 1\.0 \(from an earlier mfa-migrate\) records no tenant state/);
+    expect(writes(g.emu.requests())).toEqual([]);
   });
 });
