@@ -180,7 +180,7 @@ Examples:
         process.stdout.write(renderRollbackSummary(outcome, stateDir, hint));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;
       } catch (err) {
-        if (current && interrupts.received()) say(`Run ${current.runId} interrupted. Finish it with: ${commandHint(['rollback', current.runId], opts)}`);
+        if (current) say(`Run ${current.runId} ${interrupts.received() ? 'interrupted' : 'stopped by an error'}. Finish it with: ${commandHint(['rollback', current.runId, ...(opts.force ? ['--force'] : [])], opts)}`);
         throw err;
       } finally {
         interrupts.dispose();

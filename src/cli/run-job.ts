@@ -27,7 +27,9 @@ export type JobResult<J extends Job> = J['kind'] extends 'rollback' ? { outcome:
  * 260-280 MB once the worker stopped handing over every user's outcome (job.ts, handoffOf).
  * 3 KB a user leaves the job more than twice what it needs.
  */
-export function jobHeapMb(users: number): number {
+export function jobHeapMb(users: number, env: NodeJS.ProcessEnv = process.env): number {
+  const given = env.MFA_MIGRATE_JOB_HEAP_MB;
+  if (given !== undefined && /^[1-9]\d*$/.test(given.trim())) return Number(given.trim());
   return Math.min(8192, Math.max(384, Math.ceil((users * 3 * 1024) / (1024 * 1024))));
 }
 
@@ -44,6 +46,7 @@ export async function runJob<J extends Job>(job: J, ctl: JobControl, users: numb
   }
   const heapMb = jobHeapMb(users);
   const worker = new Worker(entry, { workerData: job, resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 24 } });
+  let runStarted = false;
   const abort = () => worker.postMessage({ kind: 'abort' });
   if (ctl.signal.aborted) abort();
   else ctl.signal.addEventListener('abort', abort, { once: true });
@@ -52,7 +55,10 @@ export async function runJob<J extends Job>(job: J, ctl: JobControl, users: numb
       let settled = false;
       worker.on('message', (m: JobMessage) => {
         if (m.kind === 'progress') ctl.onProgress?.(m.event);
-        else if (m.kind === 'run') ctl.onRun?.(m.runId, m.stateDir);
+        else if (m.kind === 'run') {
+          runStarted = true;
+          ctl.onRun?.(m.runId, m.stateDir);
+        }
         else if (m.kind === 'log') ctl.log(m.line);
         else if (m.kind === 'done') {
           settled = true;
@@ -65,11 +71,16 @@ export async function runJob<J extends Job>(job: J, ctl: JobControl, users: numb
       });
       worker.once('error', (err) => {
         settled = true;
-        // Past the ceiling the worker is stopped like a crash: the journal stands, and resume (sized by
-        // the run's operations, at least one per user) gets a higher ceiling.
+        // Past the ceiling the worker is stopped like a crash: the journal stands. The command that
+        // started it names the run to finish (its state folder included); a larger ceiling is the
+        // admin's to give, since the same job would be sized the same again.
         if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-          const again = job.kind === 'rollback' ? `mfa-migrate rollback ${job.request.runId}` : 'mfa-migrate resume';
-          reject(new UserError(`the ${job.kind} ran out of memory (a ceiling of ${heapMb} MB for ${users} users or operations); finish it with ${again}, which allows more`));
+          const more = `set MFA_MIGRATE_JOB_HEAP_MB=${heapMb * 2}`;
+          reject(
+            new UserError(
+              `the ${job.kind} ran out of memory (a heap ceiling of ${heapMb} MB, sized for ${users} users or operations): ${runStarted ? `${more} and finish the run` : `no run was started and nothing was written; ${more} and run it again`}`,
+            ),
+          );
         } else reject(err);
       });
       worker.once('exit', (code) => {

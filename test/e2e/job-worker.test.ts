@@ -62,4 +62,13 @@ describe('apply, resume and rollback in their worker thread', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(new RegExp(`run ${runId} was rolled back already, completely, by run \\S+\\n$`));
   }, 120_000);
+
+  it('a job past its heap ceiling says so, with the ceiling and how to give more; before a run, that nothing was written', async () => {
+    const oom = join(tmp.dir, 'oom-state');
+    const out = await runCli(['apply', planFile, '--state-dir', oom], { env: { ...env, MFA_MIGRATE_JOB_HEAP_MB: '12' } });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/the apply ran out of memory \(a heap ceiling of 12 MB, sized for \d+ users or operations\): no run was started and nothing was written; set MFA_MIGRATE_JOB_HEAP_MB=24 and run it again/);
+    expect(out.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(oom, 'runs')) ? readdirSync(join(oom, 'runs')) : []).toEqual([]);
+  }, 60_000);
 });
