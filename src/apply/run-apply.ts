@@ -77,6 +77,13 @@ export interface ApplyOutcome {
   journalHash?: string;
 }
 
+/** An interrupt during the pre-flight: the run never started (no run, no journal), nothing was written. */
+export class InterruptedBeforeRunError extends UserError {
+  constructor() {
+    super('interrupted during the pre-flight, before the run started: nothing was written, and there is no run to resume', 130);
+  }
+}
+
 /** The plan refers to objects that changed in the tenant since it was made. */
 export class StalePlanError extends UserError {
   constructor(readonly stale: StaleObject[]) {
@@ -155,8 +162,9 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const preflightAt = Date.now();
     // One pass over the users' lines: the pre-flight reads each once and the scan takes what else it needs.
     const scan = new UserScan(plan.hasTokenChanges, sel.batchSize);
-    const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency, (users, first) => scan.add(users, first));
+    const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency, (users, first) => scan.add(users, first), deps.signal);
     stale.push(...(await cutoverStale(plan, scan.groupAdds, deps.client)));
+    if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale);
     // Tokens in bulk (about one write each) where this Graph has the actions, else one by one.
     let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'single' ? sel.tokenPath : 'single';
@@ -463,6 +471,7 @@ async function preflight(
   client: GraphClient,
   concurrency: number,
   visit: (users: readonly PlanUser[], first: number) => void,
+  signal?: AbortSignal,
 ): Promise<StaleObject[]> {
   const stale: StaleObject[] = [];
   if (policyOps.length > 0) {
@@ -482,6 +491,8 @@ async function preflight(
     next = i + PREFLIGHT_CHUNK < positions.length ? chunk(i + PREFLIGHT_CHUNK) : undefined;
     next?.catch(() => undefined);
     stale.push(...(await current));
+    // An interrupt stops the reading between chunks: a long pre-flight (minutes at Graph's pace) ends now.
+    if (signal?.aborted) throw new InterruptedBeforeRunError();
   }
   return stale;
 }

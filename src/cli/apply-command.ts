@@ -238,6 +238,9 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
   } catch (err) {
     progress.stop();
     if (current) say(`Run ${current.runId} stopped by an error. Finish it with: ${commandHint(['resume', current.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) })}`);
+    // Interrupted before a run existed: the exit status is the signal's, as for an interrupted run.
+    const signal = interrupts.received();
+    if (signal && err instanceof UserError && err.exitCode === SIGNAL_EXIT.SIGINT) throw new UserError(err.message, SIGNAL_EXIT[signal]);
     throw err;
   } finally {
     progress.stop();
