@@ -55,7 +55,7 @@ export function graphCliOptions(opts: GraphCliOptions): GraphCliOptions {
  * Connects to Graph: the --graph-url given, else `fallbackRoot` (a plan's or a run's own Graph),
  * else Microsoft Graph.
  */
-export function connectFromOptions(opts: GraphCliOptions, readOnly: boolean, fallbackRoot?: string): GraphClient {
+export function connectFromOptions(opts: GraphCliOptions, readOnly: boolean, fallbackRoot?: string, log?: (line: string) => void): GraphClient {
   const emulatorToken = process.env[EMULATOR_TOKEN_ENV];
   return connectGraph({
     graphUrl: opts.graphUrl ?? fallbackRoot ?? DEFAULT_GRAPH_ROOT,
@@ -65,7 +65,9 @@ export function connectFromOptions(opts: GraphCliOptions, readOnly: boolean, fal
     ...(opts.clientId ? { clientId: opts.clientId } : {}),
     ...(opts.clientSecretFile ? { clientSecretFile: opts.clientSecretFile } : {}),
     ...(opts.certificatePath ? { certificatePath: opts.certificatePath } : {}),
-    secretFiles: secretFilesFrom(opts),
+    // In a job's worker, through the job's notices (relayed in order, shown printable), not its own stderr.
+    secretFiles: log ? secretFilesFrom(opts, log) : secretFilesFrom(opts),
+    ...(log ? { log } : {}),
     readOnly,
     concurrency: opts.concurrency,
     ...(emulatorToken ? { emulatorToken } : {}),

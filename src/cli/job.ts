@@ -54,13 +54,13 @@ export async function runJobHere(job: Job, ctl: JobControl): Promise<Applied | {
     case 'apply': {
       const { readPlanHeader } = await import('../plan/plan-file.js');
       const header = await readPlanHeader(job.planFile);
-      return applyPlanFile(job.planFile, { ...job.request, graph: connectFromOptions(job.graph, false, header.graph), secretFiles, ...events });
+      return applyPlanFile(job.planFile, { ...job.request, graph: connectFromOptions(job.graph, false, header.graph, ctl.log), secretFiles, ...events });
     }
     case 'resume':
-      return resumeRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root), secretFiles, ...events });
+      return resumeRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root, ctl.log), secretFiles, ...events });
     case 'rollback': {
       const { onProgress: _p, ...rest } = events;
-      return rollbackRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root), ...rest });
+      return rollbackRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root, ctl.log), ...rest });
     }
   }
 }

@@ -16,6 +16,8 @@ export interface ConnectOptions extends AuthOptions {
   emulatorToken?: string;
   retry?: RetryPolicyOptions;
   timeoutMs?: number;
+  /** Where sign-in prompts (device code) go; standard error when not given. */
+  log?: (line: string) => void;
 }
 
 /** What DefaultAzureCredential tries, in order (@azure/identity 4). */
@@ -33,7 +35,7 @@ export function connectGraph(opts: ConnectOptions): GraphClient {
   } else {
     const mode = opts.auth ?? 'default';
     const hint = ` (tried --auth ${mode}${mode === 'default' ? `: ${DEFAULT_CHAIN}` : ''}; choose how to sign in with --auth, or rehearse against the local emulator with --graph-url http://127.0.0.1:PORT)`;
-    tokens = credentialTokens(createCredential(opts), hint);
+    tokens = credentialTokens(createCredential(opts, process.env, opts.log), hint);
   }
   return new GraphClient({
     root,
