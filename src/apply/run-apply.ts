@@ -347,9 +347,11 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       ops.forEach((o, i) => {
         if (o.kind === 'rollout-add' && st[i]!.status === 'done') switchesDone.set(upnDomain(u.upn), (switchesDone.get(upnDomain(u.upn)) ?? 0) + 1);
       });
-      outcomes.push(outcomeOf(u.upn, st));
+      const outcome = outcomeOf(u.upn, st);
+      outcomes.push(outcome);
+      // Progress counts users the run got to: after an interrupt, the waves not sent are not "done".
+      if (outcome.outcome !== 'not-started') usersDone++;
     }
-    usersDone += users.length;
   };
   const readWave = (w: number) => plan.read(positions.slice(w * sel.batchSize, (w + 1) * sel.batchSize));
   try {

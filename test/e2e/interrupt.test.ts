@@ -63,6 +63,11 @@ describe('apply interrupted by a signal', () => {
       expect(frames.length).toBeGreaterThan(1);
       expect(new Set(frames.map(([, t]) => t)).size).toBe(1);
       for (let i = 1; i < frames.length; i++) expect(frames[i]![0]).toBeGreaterThanOrEqual(frames[i - 1]![0]!);
+      // Its users count those the run got to, never the waves not sent (it said all of them before).
+      const userFrames = [...r.stderr.matchAll(/users (\d+)\/(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+      const started = rows.filter((x) => x.outcome !== 'not-started' && x.outcome !== 'unchanged' && x.outcome !== 'not-in-tenant' && x.outcome !== 'disabled').length;
+      expect(userFrames.at(-1)![0]).toBeLessThan(userFrames.at(-1)![1]);
+      expect(userFrames.at(-1)![0]).toBeLessThanOrEqual(started);
 
       const resumed = await runCli(['resume', '--state-dir', stateDir]);
       expect(resumed.code, resumed.stderr).toBe(0);
