@@ -29,6 +29,8 @@ export interface ApplyRequest {
   activationRate?: number;
   policyPropagationWait?: number;
   tokenPath?: 'auto' | 'bulk' | 'single';
+  /** The SHA-256 of the approved plan file (from the signed-off report): any other file is refused. */
+  planHash?: string;
   /** How the PSKC key and password files the plan records are read again: --strict-permissions, where warnings go. */
   secretFiles?: SecretFileOptions;
   signal?: AbortSignal;
@@ -109,6 +111,9 @@ export async function applyPlanFile(path: string, req: ApplyRequest): Promise<Ap
   try {
     const plan = await SavedPlan.open(path, copy);
     if (plan.header.tenant.id !== header.tenant.id) throw new UserError(`${path} changed while it was being read: apply it again`);
+    if (req.planHash !== undefined && plan.hash !== req.planHash.toLowerCase()) {
+      throw new UserError(`${path} is not the approved plan: its SHA-256 is ${plan.hash}, --plan-hash gives ${req.planHash}; nothing was sent`);
+    }
     return await applySavedPlan(plan, { ...req, stateDir });
   } finally {
     await unlink(copy).catch(() => undefined);

@@ -39,6 +39,7 @@ interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
   tokenPath: 'auto' | 'bulk' | 'single';
   autoApprove: boolean;
   results?: string;
+  planHash?: string;
 }
 
 const EXIT_STATUS = `
@@ -67,6 +68,7 @@ export function registerApply(program: Command): void {
     .addOption(new Option('--token-path <path>', 'hardware tokens: bulk (a bulk create per wave, then one assign-and-activate each), single (create, then activate, each), auto (bulk where this Graph has the actions)').choices(['auto', 'bulk', 'single']).default('auto'))
     .option('--auto-approve', 'with --source: apply without asking', false)
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
+    .option('--plan-hash <sha256>', 'the SHA-256 of the approved plan file (in the signed-off report\'s header): a plan file with another hash is refused before anything is sent', (v) => sha256Hex(v))
     .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false)
     .addHelpText(
       'after',
@@ -75,6 +77,7 @@ export function registerApply(program: Command): void {
 Examples:
   $ mfa-migrate plan --source ./export --tokens seeds.pskc --out wave1.plan
   $ mfa-migrate apply wave1.plan --results wave1.csv
+  $ mfa-migrate apply wave1.plan --plan-hash 3f0c…e91a                 # only the plan the report signed off
   $ mfa-migrate apply wave1.plan --batch-size 200 --waves 1          # first wave only
   $ mfa-migrate apply wave1.plan --users pilot.txt                     # some of the plan's users
   $ mfa-migrate apply --source ./export --tokens seeds.pskc --auto-approve --graph-url http://127.0.0.1:5580`,
@@ -96,6 +99,7 @@ Examples:
         activationRate: opts.activationRate,
         tokenPath: opts.tokenPath,
         policyPropagationWait: opts.policyPropagationWait,
+        ...(opts.planHash ? { planHash: opts.planHash } : {}),
         secretFiles,
         log: say,
       };
@@ -110,6 +114,7 @@ Examples:
         return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, header.summary.users));
       }
       if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
+      if (opts.planHash) throw new UserError('--plan-hash names an approved plan file: give the file (mfa-migrate apply PLANFILE --plan-hash ...)');
       if (!opts.autoApprove && !process.stdin.isTTY) throw new UserError('--source without --auto-approve needs a terminal to confirm; pass --auto-approve to apply without asking');
       const graph = connectFromOptions(opts, false);
       const progress = new Progress('Reading tenant users');
@@ -274,4 +279,11 @@ async function confirm(question: string): Promise<boolean> {
   } finally {
     rl.close();
   }
+}
+
+/** A SHA-256 in hex (64 characters), as the report and `runs` show it. */
+function sha256Hex(v: string): string {
+  const h = v.trim().toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(h)) throw new UserError(`--plan-hash must be a SHA-256 in hex (64 characters), got "${v}"`);
+  return h;
 }

@@ -30,6 +30,7 @@ export interface ApplyJobRequest {
   activationRate?: number;
   policyPropagationWait?: number;
   tokenPath?: 'auto' | 'bulk' | 'single';
+  planHash?: string;
 }
 
 /** What a job's worker posts to the thread that started it. */

@@ -296,3 +296,24 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
     expect(writes(g.emu.requests())).toEqual([]);
   });
 });
+
+/** The approved plan, by its hash: the report an auditor signs shows the file's SHA-256, and apply can insist on it. */
+describe('apply --plan-hash', () => {
+  const tmp = tempDir('plan-hash');
+  afterAll(() => tmp.cleanup());
+
+  it('refuses any other file before anything is sent, and applies the file with that hash (any case)', async () => {
+    const g = fakeGraph();
+    const planFile = join(tmp.dir, 'approved.plan');
+    await planTo(g, planFile);
+    const hash = createHash('sha256').update(readFileSync(planFile)).digest('hex');
+    expect((await SavedPlan.open(planFile)).hash).toBe(hash);
+    const other = join(tmp.dir, 'other.plan');
+    await planTo(g, other, { includeEmail: true });
+    g.emu.clearRequests();
+    await expect(applyFile(g, other, join(tmp.dir, 's1'), { planHash: hash })).rejects.toThrow(new RegExp(`other\\.plan is not the approved plan: its SHA-256 is [0-9a-f]{64}, --plan-hash gives ${hash}; nothing was sent`));
+    expect(g.emu.requests()).toEqual([]);
+    const applied = await applyFile(g, planFile, join(tmp.dir, 's2'), { planHash: hash.toUpperCase() });
+    expect(applied.outcome.state).toBe('completed');
+  });
+});
