@@ -7,7 +7,7 @@ import { readTenant } from '../graph/tenant-reader.js';
 import { UserError } from '../model/user-error.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
-import { countStates, Journal, listRuns, readRun, type OpRecord, type OpState, type RunView } from './journal.js';
+import { countStates, Journal, listRuns, readRun, verifyJournal, type OpRecord, type OpState, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { changedSince, inverseOperations, type Unreversible } from './rollback-inverses.js';
@@ -61,6 +61,15 @@ async function doneOperations(runDir: string, run: RunView): Promise<Operation[]
 }
 
 /**
+ * Rollback acts on what a journal records (what each write replaced): an edited or damaged journal
+ * is refused, naming the first bad line. A journal written before the hash chain cannot be checked.
+ */
+async function requireIntactJournal(runDir: string, runId: string): Promise<void> {
+  const check = await verifyJournal(runDir);
+  if (check.state === 'broken') throw new UserError(`the journal of run ${runId} was edited or damaged (line ${check.line}: ${check.reason}): rollback puts back what it records, so it refuses; mfa-migrate runs verify ${runId} shows the same`);
+}
+
+/**
  * Undoes what an apply run did, newest first: deletes what it created, restores what it updated
  * and the previous default method, deactivates the tokens it activated, puts back the policy.
  * Objects changed since the run are reported and left alone unless --force. Itself journaled (kind
@@ -70,6 +79,10 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
   const applyDir = join(deps.stateDir, 'runs', applyRunId);
   const run = await readRun(applyDir);
   if (run.header.kind !== 'apply') throw new UserError(`run ${applyRunId} is a ${run.header.kind}, not an apply`);
+  await requireIntactJournal(applyDir, applyRunId);
+  // Writes in flight when the run stopped (a crash) have no known outcome: resume reads them back.
+  const unknown = [...run.ops.values()].filter((r) => r.state === 'started').length;
+  if (unknown > 0) throw new UserError(`run ${applyRunId} has ${unknown} operation(s) whose outcome is unknown (it stopped while they were in flight): finish it first with mfa-migrate resume ${applyRunId}, which reads them back, then roll it back`);
   const earlier = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === applyRunId);
   const complete = earlier.find((r) => r.state === 'completed');
   if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
@@ -119,6 +132,8 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
   if (view.header.kind !== 'rollback' || !view.header.rollbackOf) throw new UserError(`run ${rollbackRunId} is not a rollback`);
   if (view.end?.state === 'completed') throw new UserError(`run ${rollbackRunId} is a rollback that completed: nothing is left to undo`);
   const applyDir = join(deps.stateDir, 'runs', view.header.rollbackOf);
+  await requireIntactJournal(join(deps.stateDir, 'runs', rollbackRunId), rollbackRunId);
+  await requireIntactJournal(applyDir, view.header.rollbackOf);
   const run = await readRun(applyDir);
   const tenant = await bindTenant(deps.client, view.header.tenant ?? run.header.tenant ?? (await openRunPlan(applyDir, run)).header.tenant);
   const lock = await acquireLock(deps.stateDir, 'rollback');
@@ -149,8 +164,9 @@ async function executeRollback(
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   if (deps.signal?.aborted) executor.interrupt();
   try {
-    // Left alone as changed since the run: settled, unless this rollback was told to --force.
-    const settled = (r: OpRecord | undefined) => r?.state === 'done' || (r?.state === 'skipped' && !(deps.force && r.error === 'changed since the run'));
+    // Left alone as changed since the run: settled, unless this rollback was told to --force. Skipped
+    // because something it depends on failed: tried again (as apply's resume does).
+    const settled = (r: OpRecord | undefined) => r?.state === 'done' || (r?.state === 'skipped' && r.error === 'changed since the run' && !deps.force);
     const pending = inverses.filter((o) => !settled(prior.get(o.id)));
     executor.expect(inverses.length, inverses.length - pending.length);
     const statuses = new Map<string, OpState>();
