@@ -85,6 +85,8 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
   }
 
   const tokens = new Map<string, StoredToken>();
+  /** User and secret fingerprint -> the serial of theirs that holds it. */
+  const secretHolders = new Map<string, string>();
   const summary: ImportSummary = {
     generation: (previous?.generation ?? 0) + 1,
     users: 0,
@@ -123,6 +125,15 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
       skip('serial already imported from another seed');
       continue;
     }
+    // One secret under two of a user's serials would take each code twice (once per token's counter):
+    // the first serial keeps it (seed files refuse this as secret-duplicate; --force or an API caller
+    // could still bring it here).
+    const fingerprint = seed.secret.fingerprint();
+    const holder = secretHolders.get(`${userKey(user)}\n${fingerprint}`);
+    if (holder !== undefined) {
+      skip(`the same secret as token ${holder} (one secret under two serials would accept each code twice)`);
+      continue;
+    }
     const key = userKey(user);
     let owner = users.get(key);
     if (!owner) {
@@ -136,6 +147,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     }
     const { stored, change } = storedTokenFor(seed, previous?.tokens.get(seed.serial));
     tokens.set(seed.serial, stored);
+    secretHolders.set(`${key}\n${fingerprint}`, seed.serial);
     owner.tokens.push(seed.serial);
     summary[change]++;
     const kind = `${seed.type.toUpperCase()} ${seed.algorithm.toUpperCase()} ${seed.digits} digits${seed.type === 'totp' ? ` ${stored.period} s` : ''}`;

@@ -44,15 +44,22 @@ export function isCleared(state: UserState): boolean {
   return state.fails === 0 && state.lockedAt === null && Object.keys(state.sources).length === 0;
 }
 
+/**
+ * The sources are keyed by text the request carries (a Calling-Station-Id can be `__proto__`): a copy
+ * without a prototype takes any key as its own, and a read sees only own keys.
+ */
+const sourcesCopy = (from: SourceFailures): SourceFailures => Object.assign(Object.create(null) as SourceFailures, from);
+const sourceOf = (sources: SourceFailures, name: string) => (Object.hasOwn(sources, name) ? sources[name] : undefined);
+
 /** Whether a request from `who` may try a code for a user in `state` at `nowMs`. */
 export function lockStatus(state: UserState, who: Requester, nowMs: number, rules: ShimRules): LockStatus {
   if (state.lockedAt !== null) {
     return expired(state.lockedAt, nowMs, rules) ? { kind: 'expired', next: { ...CLEARED, sources: {} } } : { kind: 'locked', scope: 'user' };
   }
-  const mine = state.sources[who.source];
+  const mine = sourceOf(state.sources, who.source);
   if (mine && mine.fails >= rules.maxFails) {
     if (!expired(mine.at, nowMs, rules)) return { kind: 'locked', scope: 'source' };
-    const sources = { ...state.sources };
+    const sources = sourcesCopy(state.sources);
     delete sources[who.source];
     return { kind: 'expired', next: { fails: Math.max(0, state.fails - mine.fails), lockedAt: null, sources } };
   }
@@ -61,8 +68,8 @@ export function lockStatus(state: UserState, who: Requester, nowMs: number, rule
 
 /** The user's state after a counted failure from `who`, the lock-out decided as described above. */
 export function afterFailure(state: UserState, who: Requester, nowMs: number, rules: ShimRules): UserState {
-  const sources: SourceFailures = { ...state.sources };
-  const mine = { fails: (sources[who.source]?.fails ?? 0) + 1, at: nowMs };
+  const sources = sourcesCopy(state.sources);
+  const mine = { fails: (sourceOf(sources, who.source)?.fails ?? 0) + 1, at: nowMs };
   delete sources[who.source];
   sources[who.source] = mine; // newest last
   const names = Object.keys(sources);

@@ -132,7 +132,9 @@ export class Verifier {
         }
       }
 
-      if (accepted) {
+      // A code one of the user's tokens has already used is refused even where another token would
+      // take it (the same secret under two serials would otherwise take each code twice).
+      if (accepted && !replayed) {
         if (!(await this.state.accept(user, current, accepted.token, accepted.state))) continue;
         // The accept bumped the user's state version.
         if (!isCleared(current)) await this.#clear(user, { ...current, version: current.version + 1 });

@@ -112,6 +112,19 @@ describe('the lock-out rules (pure)', () => {
     expect(lockStatus(state, vouched, T0 + 2 + 15 * 60_000, rules)).toEqual({ kind: 'expired', next: { fails: 0, lockedAt: null, sources: {} } });
   });
 
+  it('counts a source named __proto__ (a Calling-Station-Id is any text) like any other: blocked at the limit, and with another source the user is locked', () => {
+    const proto = { source: '__proto__', authenticated: true };
+    let state: UserState = { ...CLEARED, sources: {} };
+    for (let i = 0; i < 3; i++) state = afterFailure(state, proto, T0 + i, rules);
+    expect(Object.keys(state.sources)).toEqual(['__proto__']);
+    expect(lockStatus(state, proto, T0 + 10, rules)).toEqual({ kind: 'locked', scope: 'source' });
+    // Through the state's JSON (journal, store, PostgreSQL) it is still that source.
+    const reread = JSON.parse(JSON.stringify(state)) as UserState;
+    expect(lockStatus(reread, proto, T0 + 10, rules)).toEqual({ kind: 'locked', scope: 'source' });
+    state = afterFailure(state, { source: '203.0.113.9', authenticated: true }, T0 + 20, rules);
+    expect(state.lockedAt).toBe(T0 + 20);
+  });
+
   it('remembers at most 16 sources per user, the newest', () => {
     let state: UserState = { ...CLEARED, sources: {} };
     for (let i = 0; i < 40; i++) state = afterFailure(state, { source: `10.0.0.${i}`, authenticated: true }, T0 + i, { ...rules, maxFails: 1000 });

@@ -133,6 +133,31 @@ describe('state journal and database', () => {
     }
   });
 
+  it('one secret under two of a user\'s serials: the second is not imported, so a code is accepted once, not once per token', async () => {
+    const s = tmp.path('twice.store');
+    const summary = await runImportStore({
+      store: s,
+      key: TEST_KEY,
+      input: {
+        users: [{ username: 'ivan@contoso.com', enabled: true }],
+        tokens: [
+          { seed: seed({ serial: 'H-A', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' },
+          { seed: seed({ serial: 'H-B', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' },
+        ],
+      },
+    });
+    expect(summary.skipped.map((k) => [k.serial, k.reason])).toEqual([['H-B', expect.stringMatching(/the same secret as token H-A/)]]);
+    const db = await ShimDatabase.open(s, TEST_KEY, { command: 'test' });
+    try {
+      const v = new Verifier(db, db, DEFAULT_RULES, now);
+      const code = hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6);
+      expect((await v.verify('ivan@contoso.com', code)).result).toBe('accept');
+      expect(await v.verify('ivan@contoso.com', code)).toMatchObject({ result: 'reject', reason: 'replayed' });
+    } finally {
+      await db.close();
+    }
+  });
+
   it('keeps every change answered while an earlier batch was still on its way to disk, in order, across a crash', async () => {
     const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     const verifier = new Verifier(db, db, DEFAULT_RULES, now);
