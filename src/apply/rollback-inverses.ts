@@ -151,6 +151,10 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
         break;
     }
   }
+  // Nothing else starts before every federation is put back: a domain left rejecting its IdP's MFA
+  // while its users leave the rollout group (or lose their methods) would stop their sign-ins.
+  const federations = federationOps.map((o) => o.id);
+  if (federations.length > 0) for (const o of [...userOps, ...inventoryOps, ...policyOps]) if (o.dependsOn.length === 0) o.dependsOn = [...federations];
   // Bulk-created tokens are deleted after every user's tokens are unassigned, and the policy is put
   // back last, after every user's methods are.
   const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy' && k !== 'inventory').map(([, v]) => v);

@@ -92,16 +92,18 @@ describe('rollback of the cutover', () => {
     expect(notReversible).toEqual([]);
     expect(inverses.map((i) => [i.id, i.kind, i.dependsOn.length])).toEqual([
       [`rollback/${fed.id}`, 'federation-update', 0],
-      [`rollback/${add.id}`, 'group-member-remove', 0],
+      [`rollback/${add.id}`, 'group-member-remove', 1],
       [`rollback/${mobileCreate.id}`, 'phone-delete', 1],
-      [`rollback/${attach.id}`, 'rollout-detach', 1],
+      [`rollback/${attach.id}`, 'rollout-detach', 2],
       [`rollback/${create.id}`, 'rollout-policy-delete', 1],
     ]);
+    // Everything waits for the federation (a failed one leaves the users in the rollout group, resumable).
+    expect(inverses[1]!.dependsOn).toEqual([inverses[0]!.id]);
     expect(inverses[0]!.after).toEqual(fed.before);
     expect(inverses[3]!.before).toEqual({ groupId: G1, policyId: 'pol-1' });
     expect(inverses[4]!.before).toEqual({ policyId: 'pol-1' });
-    // The policy chain waits for the user's last inverse.
-    expect(inverses[3]!.dependsOn).toEqual([inverses[2]!.id]);
+    // The policy chain waits for the federation and the user's last inverse.
+    expect(inverses[3]!.dependsOn).toEqual([inverses[0]!.id, inverses[2]!.id]);
   });
 
   it('disables a policy it enabled (never deletes one it did not create); one created without its id recorded is left, said so', () => {
