@@ -141,10 +141,33 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
     const { inverses, notReversible } = inverseOperations(await doneOperations(applyDir, run), run.ops);
-    const policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
+    // Objects changed since are left alone when a rollback is finished too (time has passed since it
+    // stopped): what is left to undo is compared again where this rollback has not yet touched the
+    // object (a token it deactivated is no longer as the run left it, by its own doing). The cutover's
+    // objects are not compared again: its inverses change each other's (a detach, then the delete).
+    const force = deps.force || view.header.options?.force === true;
+    const objectOf = (o: Operation) => `${o.userId ?? ''} ${o.resource}`;
+    const touched = new Set(inverses.filter((o) => view.ops.get(o.id)?.state === 'done').map(objectOf));
+    const toCompare = force ? [] : inverses.filter((o) => !isSettled(view.ops.get(o.id), false) && !touched.has(objectOf(o)) && !RECHECK_EXEMPT.has(o.kind));
+    let policy: AuthenticationMethodsPolicy;
+    const changed: { opId: string; user?: string; target: string; reason: string }[] = [];
+    if (toCompare.length > 0) {
+      const snapshot = await readTenantFor(deps.client, toCompare, deps.concurrency);
+      policy = snapshot.policy;
+      for (const inv of toCompare) {
+        const reason = changedSince(inv, snapshot);
+        if (reason) changed.push({ opId: inv.id, ...(inv.user ? { user: inv.user } : {}), target: inv.resource, reason });
+      }
+    } else {
+      policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
+    }
     const journal = await Journal.append(join(deps.stateDir, 'runs', rollbackRunId));
-    const outcome = await executeRollback(rollbackRunId, view.header.rollbackOf, journal, inverses, view.ops, policy, deps);
-    return { ...outcome, tenant, changedSince: [], notReversible };
+    const skipped: OpRecord[] = changed.map((c) => ({ op: c.opId, state: 'skipped', error: 'changed since the run' }));
+    if (skipped.length > 0) await journal.ops(skipped);
+    const prior = new Map(view.ops);
+    for (const s of skipped) prior.set(s.op, s);
+    const outcome = await executeRollback(rollbackRunId, view.header.rollbackOf, journal, inverses, prior, policy, { ...deps, force });
+    return { ...outcome, tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
   }
@@ -164,9 +187,7 @@ async function executeRollback(
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   if (deps.signal?.aborted) executor.interrupt();
   try {
-    // Left alone as changed since the run: settled, unless this rollback was told to --force. Skipped
-    // because something it depends on failed: tried again (as apply's resume does).
-    const settled = (r: OpRecord | undefined) => r?.state === 'done' || (r?.state === 'skipped' && r.error === 'changed since the run' && !deps.force);
+    const settled = (r: OpRecord | undefined) => isSettled(r, deps.force);
     const pending = inverses.filter((o) => !settled(prior.get(o.id)));
     executor.expect(inverses.length, inverses.length - pending.length);
     const statuses = new Map<string, OpState>();
@@ -184,6 +205,17 @@ async function executeRollback(
     await journal.close();
   }
 }
+
+/**
+ * Done, or left alone as changed since the run (unless --force). Skipped because something it depends
+ * on failed: tried again when the rollback is finished (as apply's resume does).
+ */
+function isSettled(r: OpRecord | undefined, force: boolean): boolean {
+  return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'changed since the run' && !force);
+}
+
+/** Inverses not compared again when a rollback is finished (see resumeRollback). */
+const RECHECK_EXEMPT: ReadonlySet<Operation['kind']> = new Set(['rollout-policy-update', 'rollout-policy-delete', 'rollout-detach', 'federation-update']);
 
 async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number) {
   const upns = [...new Set(inverses.filter((o) => o.user).map((o) => o.user!))];

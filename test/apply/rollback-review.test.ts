@@ -4,7 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connectGraph } from '../../src/graph/connect.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
-import { writes } from '../helpers/tenant-checks.js';
+import { writes, type Snapshot } from '../helpers/tenant-checks.js';
+import { updatePhoneMethod } from '../../src/graph/calls/user-methods.js';
 
 /** Rollback's gaps a review found: each test fails without its fix. */
 describe('rollback, as a review tried it', () => {
@@ -69,5 +70,23 @@ describe('rollback, as a review tried it', () => {
     const finished = await rollbackIn(g, dir, first.outcome.runId);
     expect(finished.outcome.state).toBe('completed');
     expect(finished.outcome.counts).toMatchObject({ failed: 0, skipped: 0, pending: 0 });
+  });
+
+  it('finishing an interrupted rollback leaves alone what was changed since it stopped, and says so', async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'changed-meanwhile');
+    await planTo(g, `${dir}.plan`);
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+    const stopped = new AbortController();
+    stopped.abort();
+    const first = await rollbackIn(g, dir, outcome.runId, { signal: stopped.signal });
+    expect(first.outcome.state).toBe('interrupted');
+    // Meanwhile an admin sets igor's mobile to another number.
+    const igor = (g.emu.snapshot() as Snapshot).users.find((u: { userPrincipalName: string }) => u.userPrincipalName === 'igor@contoso.com');
+    await g.client().request(updatePhoneMethod(igor.id, { phoneNumber: '+1 2065550777', phoneType: 'mobile' }));
+    const finished = await rollbackIn(g, dir, first.outcome.runId);
+    expect(finished.outcome.changedSince).toEqual([expect.objectContaining({ user: 'igor@contoso.com', target: 'phoneMethods/mobile', reason: expect.stringMatching(/changed since the run/) })]);
+    const now = (g.emu.snapshot() as Snapshot).users.find((u: { id: string }) => u.id === igor.id);
+    expect(now.methods.phone.find((p: { phoneType: string }) => p.phoneType === 'mobile').phoneNumber).toBe('+1 2065550777');
   });
 });
