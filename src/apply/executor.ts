@@ -179,8 +179,12 @@ export class Executor {
     for (const op of ops) {
       const s = this.slots.get(op.id)!;
       if (s.status !== 'waiting') continue;
-      if (prior.get(op.id)?.state === 'started') void this.readBack(s, 'left started by an earlier run');
-      else this.promote(s);
+      const left = prior.get(op.id);
+      if (left?.state === 'started') {
+        // A bulk create's journaled `before` says which serials the inventory held before it.
+        if (op.kind === 'token-bulk-create' && left.before !== undefined) s.op = { ...s.op, before: left.before };
+        void this.readBack(s, 'left started by an earlier run');
+      } else this.promote(s);
     }
     this.checkFinished();
     await done;
@@ -359,6 +363,9 @@ export class Executor {
       s.skip = await serialsPresent(s.op, this.opts.client);
       for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) if (!wanted.has(serialKey(t.serialNumber))) s.skip.add(serialKey(t.serialNumber));
       const all = ((s.op.after?.tokens as unknown[]) ?? []).length;
+      // What the inventory held already is journaled with the write (its `before`): a read-back after
+      // an unknown outcome, in this run or after a crash, then credits the run only with what it made.
+      s.op = { ...s.op, before: { present: [...s.skip].sort() } };
       if (s.skip.size === all) return this.settle(s, 'done', undefined, { devices: {} });
       s.status = 'waiting';
       this.submit(s);

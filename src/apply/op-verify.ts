@@ -114,13 +114,15 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       return { done: !device || !device.assignedTo?.id };
     }
     case 'token-bulk-create': {
-      // Done when every serial it creates is in the inventory (assigned since, or not).
+      // Done when every serial it creates is in the inventory (assigned since, or not). The devices it
+      // made are the run's (rollback deletes them); those the inventory held before it are not.
+      const present = new Set(((op.before as { present?: string[] } | null)?.present ?? []).map(serialKey));
       const devices: Record<string, string> = {};
       for (const t of ((after.tokens as { serialNumber: string }[]) ?? [])) {
         const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(t.serialNumber)))?.value ?? [];
         const d = items.map(deviceOf).find((x) => x && serialKey(String(x.serialNumber)) === serialKey(t.serialNumber));
         if (!d) return { done: false };
-        devices[t.serialNumber] = d.id;
+        if (!present.has(serialKey(t.serialNumber))) devices[t.serialNumber] = d.id;
       }
       return { done: true, result: { devices } };
     }

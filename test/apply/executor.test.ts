@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
 import { Journal, readRun } from '../../src/apply/journal.js';
+import { verifyOp } from '../../src/apply/op-verify.js';
 import type { Operation } from '../../src/apply/operations.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { journalLines, tempDir } from '../helpers/migration.js';
@@ -146,5 +147,18 @@ describe('Executor on the fake Graph', () => {
     expect(g.operations().filter((o) => o.method === 'POST')).toEqual([]);
     const view = await readRun(join(tmp.dir, 'lookup'));
     expect(view.ops.get(create(0).id)?.result).toEqual({ deviceId: mine.body.id, adopted: true });
+  });
+
+  it("a bulk create read back after an unknown outcome credits the run only with the tokens it made, not those the inventory held before", async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const inventory = '/beta/directory/authenticationMethodDevices/hardwareOathDevices';
+    const device = (serial: string) => ({ serialNumber: serial, manufacturer: 'M', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1' });
+    const before = await g.raw.post(inventory, device('B-0'));
+    const made = await g.raw.post(inventory, device('B-1'));
+    const tokens = ['B-0', 'B-1'].map((serialNumber) => ({ serialNumber, hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, secretFingerprint: 'x' }));
+    const bulk: Operation = { id: 'wave-1/hardwareOathDevices', kind: 'token-bulk-create', resource: 'hardwareOathDevices', stateFingerprint: '', before: { present: ['B-0'] }, after: { tokens }, dependsOn: [] };
+    const v = await verifyOp(bulk, g.client());
+    expect(v).toEqual({ done: true, result: { devices: { 'B-1': made.body.id } } });
+    expect(before.body.id).not.toBe(made.body.id);
   });
 });
