@@ -83,14 +83,15 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
   // Writes in flight when the run stopped (a crash) have no known outcome: resume reads them back.
   const unknown = [...run.ops.values()].filter((r) => r.state === 'started').length;
   if (unknown > 0) throw new UserError(`run ${applyRunId} has ${unknown} operation(s) whose outcome is unknown (it stopped while they were in flight): finish it first with mfa-migrate resume ${applyRunId}, which reads them back, then roll it back`);
-  const earlier = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === applyRunId);
-  const complete = earlier.find((r) => r.state === 'completed');
-  if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
-  const unfinished = earlier.find((r) => r.state !== 'completed');
-  if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with mfa-migrate rollback ${unfinished.id}`);
   const tenant = await bindTenant(deps.client, run.header.tenant ?? (await openRunPlan(applyDir, run)).header.tenant);
   const lock = await acquireLock(deps.stateDir, 'rollback');
   try {
+    // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
+    const earlier = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === applyRunId);
+    const complete = earlier.find((r) => r.state === 'completed');
+    if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
+    const unfinished = earlier.find((r) => r.state !== 'completed');
+    if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with mfa-migrate rollback ${unfinished.id}`);
     const { inverses, notReversible } = inverseOperations(await doneOperations(applyDir, run), run.ops);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
