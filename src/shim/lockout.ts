@@ -7,7 +7,8 @@ import type { SourceFailures, UserState } from './store-model.js';
  * many addresses must still stop. So failures are counted per user *and per source* (the end user's
  * address: the caller's own, the `client_ip` an authenticated caller passes, or the RADIUS
  * Calling-Station-Id), and a user is locked only
- *  - when the failures reached `maxFails` and came from more than one source, or
+ *  - when the failures reached `maxFails` and came from more than one source, the sources besides the
+ *    busiest one accounting for at least half of `maxFails`, or
  *  - when one source reached `maxFails` on its own and its caller is not authenticated (no API key):
  *    nothing vouches for that address, so the user is protected as before.
  * A single source behind an authenticated caller (a VPN, an application) that reaches `maxFails` is
@@ -77,7 +78,11 @@ export function afterFailure(state: UserState, who: Requester, nowMs: number, ru
     for (const name of names.sort((a, b) => sources[a]!.at - sources[b]!.at).slice(0, names.length - MAX_SOURCES_PER_USER)) delete sources[name];
   }
   const fails = state.fails + 1;
-  const manySources = Object.keys(sources).length >= 2 && fails >= rules.maxFails;
+  // Guessing spread over sources locks the user; one source's failures plus a typo elsewhere do not
+  // (one vouched address failing 9 times must not leave the user one mistyped code from a lock-out):
+  // beyond the busiest source, the others must account for half the limit.
+  const busiest = Math.max(...Object.values(sources).map((f) => f.fails));
+  const manySources = Object.keys(sources).length >= 2 && fails >= rules.maxFails && fails - busiest >= Math.ceil(rules.maxFails / 2);
   const loneUnvouched = !who.authenticated && mine.fails >= rules.maxFails;
   return { fails, lockedAt: manySources || loneUnvouched ? nowMs : null, sources };
 }

@@ -122,7 +122,20 @@ describe('the lock-out rules (pure)', () => {
     const reread = JSON.parse(JSON.stringify(state)) as UserState;
     expect(lockStatus(reread, proto, T0 + 10, rules)).toEqual({ kind: 'locked', scope: 'source' });
     state = afterFailure(state, { source: '203.0.113.9', authenticated: true }, T0 + 20, rules);
-    expect(state.lockedAt).toBe(T0 + 20);
+    state = afterFailure(state, { source: '203.0.113.9', authenticated: true }, T0 + 21, rules);
+    expect(state.lockedAt).toBe(T0 + 21);
+  });
+
+  it("one source's failures and a typo from elsewhere do not lock the user; guessing spread over sources does", () => {
+    const ten = { ...rules, maxFails: 10 };
+    let state: UserState = { ...CLEARED, sources: {} };
+    for (let i = 0; i < 9; i++) state = afterFailure(state, vouched, T0 + i, ten);
+    state = afterFailure(state, { source: '203.0.113.9', authenticated: true }, T0 + 20, ten);
+    expect(state.lockedAt).toBeNull();
+    expect(lockStatus(state, { source: '203.0.113.9', authenticated: true }, T0 + 21, ten)).toEqual({ kind: 'open' });
+    let spread: UserState = { ...CLEARED, sources: {} };
+    for (let i = 0; i < 10; i++) spread = afterFailure(spread, { source: `10.0.0.${i % 4}`, authenticated: true }, T0 + i, ten);
+    expect(spread.lockedAt).toBe(T0 + 9);
   });
 
   it('remembers at most 16 sources per user, the newest', () => {
