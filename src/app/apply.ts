@@ -60,9 +60,9 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
     const unknown = req.users.filter((u) => !planned.has(u.toLowerCase()));
     if (unknown.length > 0) throw new UserError(`not in the plan: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''} (--users selects among the plan's users)`);
   }
-  // A plan that records no tenant state (format 1.x, from an earlier mfa-migrate) cannot be derived
-  // again, so an edit to it could not be told: apply takes only plans this version can check.
-  if (!plan.recordsTenant) throw new UserError(`${plan.path}: plan format ${plan.header.format_version} (from an earlier mfa-migrate) records no tenant state, so an edit to it could not be detected: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
+  // A plan that records no tenant state (1.x and the first 2.0 files, or one with it removed) cannot
+  // be derived again, so an edit to it could not be told: apply takes only plans it can check.
+  if (!plan.recordsTenant) throw new UserError(`${plan.path}: this plan (format ${plan.header.format_version}) records no tenant state, so an edit to it could not be detected: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
   // Before anything is sent (the group's members are read below): the file is exactly what its
   // sources give (an edited plan is refused), and its key files pass --strict-permissions.
   const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles);

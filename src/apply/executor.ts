@@ -363,8 +363,9 @@ export class Executor {
       s.skip = await serialsPresent(s.op, this.opts.client);
       for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) if (!wanted.has(serialKey(t.serialNumber))) s.skip.add(serialKey(t.serialNumber));
       const all = ((s.op.after?.tokens as unknown[]) ?? []).length;
-      // What the inventory held already is journaled with the write (its `before`): a read-back after
-      // an unknown outcome, in this run or after a crash, then credits the run only with what it made.
+      // What the request leaves out (held already, or its user not written now) is journaled with the
+      // write (its `before`): a read-back after an unknown outcome, in this run or after a crash, then
+      // credits the run only with what it made, and does not wait for the rest.
       s.op = { ...s.op, before: { present: [...s.skip].sort() } };
       if (s.skip.size === all) return this.settle(s, 'done', undefined, { devices: {} });
       s.status = 'waiting';

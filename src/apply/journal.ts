@@ -356,7 +356,7 @@ export type JournalCheck =
  * the line without its hash, starting from the plan hash of the first line; and that plan hash must
  * be the run's plan copy's (an apply) or the undone run's (a rollback). Names the first bad line.
  */
-export async function verifyJournal(runDir: string): Promise<JournalCheck> {
+export async function verifyJournal(runDir: string, opts: { tornLastLineAllowed?: boolean } = {}): Promise<JournalCheck> {
   const bytes = await readFile(join(runDir, 'journal.jsonl'));
   const text = bytes.toString('utf8');
   const lines = text.split('\n');
@@ -384,7 +384,7 @@ export async function verifyJournal(runDir: string): Promise<JournalCheck> {
     previous = split.hash;
   }
   if (!header) return { state: 'broken', line: 1, reason: 'the journal is empty' };
-  if (torn) return { state: 'broken', line: lines.length + 1, reason: 'the last line is incomplete (a crash while writing leaves this; resume cuts it off)' };
+  if (torn && !opts.tornLastLineAllowed) return { state: 'broken', line: lines.length + 1, reason: 'the last line is incomplete (a crash while writing leaves this; resume cuts it off)' };
   const planProblem = await planHashProblem(runDir, header);
   if (planProblem) return { state: 'broken', line: 1, reason: planProblem };
   return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous! };
@@ -410,4 +410,15 @@ async function planHashProblem(runDir: string, header: RunHeader): Promise<strin
   }
   const hash = createHash('sha256').update(plan).digest('hex');
   return hash === header.planHash ? undefined : `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (sha256 ${hash})`;
+}
+
+/**
+ * Resume and rollback act on what a journal records (what is done; what each write replaced): an
+ * edited or damaged journal is refused, naming the first bad line. A journal written before the hash
+ * chain cannot be checked.
+ */
+export async function requireIntactJournal(runDir: string, runId: string): Promise<void> {
+  // A torn last line is what a crash while writing leaves (appending cuts it off): not an edit.
+  const check = await verifyJournal(runDir, { tornLastLineAllowed: true });
+  if (check.state === 'broken') throw new UserError(`the journal of run ${runId} was edited or damaged (line ${check.line}: ${check.reason}): what it records is acted on, so it is refused; mfa-migrate runs verify ${runId} shows the same`);
 }

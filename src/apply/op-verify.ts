@@ -119,10 +119,12 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       const present = new Set(((op.before as { present?: string[] } | null)?.present ?? []).map(serialKey));
       const devices: Record<string, string> = {};
       for (const t of ((after.tokens as { serialNumber: string }[]) ?? [])) {
+        // Left out of the request (held already, or its user not written now): nothing to find.
+        if (present.has(serialKey(t.serialNumber))) continue;
         const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(t.serialNumber)))?.value ?? [];
         const d = items.map(deviceOf).find((x) => x && serialKey(String(x.serialNumber)) === serialKey(t.serialNumber));
         if (!d) return { done: false };
-        if (!present.has(serialKey(t.serialNumber))) devices[t.serialNumber] = d.id;
+        devices[t.serialNumber] = d.id;
       }
       return { done: true, result: { devices } };
     }

@@ -10,7 +10,7 @@ import type { OathSeed } from '../model/export-data.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
-import { Journal, readRun, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
+import { Journal, readRun, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, type PlannedAdd } from './cutover-preflight.js';
@@ -240,6 +240,7 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
   const runDir = join(deps.stateDir, 'runs', runId);
   const view = await readRun(runDir);
   if (view.header.kind !== 'apply') throw new UserError(`run ${runId} is a ${view.header.kind}; use rollback to resume it`);
+  await requireIntactJournal(runDir, runId);
   const plan = await openRunPlan(runDir, view);
   const tenant = await bindTenant(deps.client, view.header.tenant ?? plan.header.tenant);
   const lock = await acquireLock(deps.stateDir, 'resume');

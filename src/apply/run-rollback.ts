@@ -7,7 +7,7 @@ import { readTenant } from '../graph/tenant-reader.js';
 import { UserError } from '../model/user-error.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
-import { countStates, Journal, listRuns, readRun, verifyJournal, type OpRecord, type OpState, type RunView } from './journal.js';
+import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { changedSince, inverseOperations, type Unreversible } from './rollback-inverses.js';
@@ -58,15 +58,6 @@ async function doneOperations(runDir: string, run: RunView): Promise<Operation[]
     .map((id) => byId.get(id))
     .filter((o): o is Operation => !!o)
     .map((o) => (run.ops.get(o.id)?.before !== undefined ? { ...o, before: run.ops.get(o.id)!.before } : o));
-}
-
-/**
- * Rollback acts on what a journal records (what each write replaced): an edited or damaged journal
- * is refused, naming the first bad line. A journal written before the hash chain cannot be checked.
- */
-async function requireIntactJournal(runDir: string, runId: string): Promise<void> {
-  const check = await verifyJournal(runDir);
-  if (check.state === 'broken') throw new UserError(`the journal of run ${runId} was edited or damaged (line ${check.line}: ${check.reason}): rollback puts back what it records, so it refuses; mfa-migrate runs verify ${runId} shows the same`);
 }
 
 /**
@@ -148,7 +139,8 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     // objects are not compared again: its inverses change each other's (a detach, then the delete).
     const force = deps.force || view.header.options?.force === true;
     const objectOf = (o: Operation) => `${o.userId ?? ''} ${o.resource}`;
-    const touched = new Set(inverses.filter((o) => view.ops.get(o.id)?.state === 'done').map(objectOf));
+    // Sent by this rollback (done, or `started` when it stopped: read back, not compared).
+    const touched = new Set(inverses.filter((o) => ['done', 'started'].includes(view.ops.get(o.id)?.state ?? '')).map(objectOf));
     const toCompare = force ? [] : inverses.filter((o) => !isSettled(view.ops.get(o.id), false) && !touched.has(objectOf(o)) && !RECHECK_EXEMPT.has(o.kind));
     let policy: AuthenticationMethodsPolicy;
     const changed: { opId: string; user?: string; target: string; reason: string }[] = [];

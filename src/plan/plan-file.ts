@@ -346,9 +346,13 @@ export class SavedPlan {
     }
   }
 
-  /** Whether the file records what the plan saw of the tenant (every 2.x file does, checked when read; 1.x did not). */
+  /**
+   * Whether the file records what the plan saw of the tenant (plan --out writes it; 1.x files and the
+   * first 2.0 ones did not). apply refuses a file without it: only its sources' fingerprint could be
+   * checked, so removing it from an edited plan must not be a way past the check.
+   */
   get recordsTenant(): boolean {
-    return this.format === '2';
+    return this.header.policy_seen !== undefined;
   }
 
   /** The users at these positions of `users`, read from the file, with their changes other than no-ops. */
@@ -422,7 +426,6 @@ export class SavedPlan {
       const t = (value as { t?: unknown } | null)?.t;
       if (t === 'user') {
         const u = check(userLine, value, path, lineNo);
-        if (u.seen === undefined || u.tokens_seen === undefined) throw invalid(path, lineNo, 'a user line records what the plan saw of the user (seen, tokens_seen)');
         const key = u.user.toLowerCase();
         if (userIds.has(key) || (u.user_id !== null && userIds.has(u.user_id))) throw invalid(path, lineNo, `user ${u.user} appears twice`);
         userIds.add(key);
@@ -526,12 +529,6 @@ function parseHeader(path: string, value: unknown, line: number | undefined): Pl
   const major = version.split('.')[0];
   if (major !== '2' && major !== '1') throw new UserError(`${path}: plan format ${version} is not supported (this mfa-migrate reads 1.x and 2.x): use the mfa-migrate that wrote it, or plan again`);
   if ((major === '1') !== (line === undefined)) throw new UserError(`${path}: plan format ${version} does not match the file's layout`);
-  // A 2.x file always records the tenant as planned: without it only the sources' fingerprint could be
-  // checked, so an edited plan with this field removed would pass.
-  if (major === '2') {
-    const seen = (value as { policy_seen?: unknown }).policy_seen;
-    if (seen === null || typeof seen !== 'object' || Array.isArray(seen)) throw new UserError(`${path}, line ${line}: invalid plan header: policy_seen: a ${version} plan records the policy it saw`);
-  }
   const r = headerSchema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0]!;
