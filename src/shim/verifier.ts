@@ -98,6 +98,8 @@ export class Verifier {
     const submitted = new SubmittedCode(code);
 
     let fresh = false;
+    // An unlock request is consumed when found: once taken, it holds for every attempt of this verification.
+    let unlockTaken = false;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const nowMs = this.now();
       const read = this.state.read(user, fresh);
@@ -111,7 +113,8 @@ export class Verifier {
       let current = view.user;
 
       const lock = lockStatus(current, who, nowMs, this.rules);
-      if (lock.kind === 'locked' && !(lock.scope === 'user' && this.unlockRequests?.take(user))) {
+      if (lock.kind === 'locked' && lock.scope === 'user' && !unlockTaken) unlockTaken = this.unlockRequests?.take(user) === true;
+      if (lock.kind === 'locked' && !(lock.scope === 'user' && unlockTaken)) {
         if (confirm()) continue;
         return { result: 'reject', reason: 'locked_out', user, failure: false, lockScope: lock.scope };
       }

@@ -248,6 +248,28 @@ describe('lock-out', () => {
     requests.add('ivan@contoso.com');
     expect((await verifier.verify('ivan@contoso.com', '755224')).reason).toBe('ok');
   });
+
+  it('an unlock request taken holds through a retried state write (it is consumed when found)', async () => {
+    const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
+    const sink = new MemorySink();
+    sink.addUser('ivan@contoso.com', [t]);
+    const requests = new Set<string>();
+    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => T0, { take: (u: ShimUser) => requests.delete(u.key) });
+    await verifier.verify('ivan@contoso.com', '000000');
+    await verifier.verify('ivan@contoso.com', '000000');
+    requests.add('ivan@contoso.com');
+    // Another node changed the user's state in between: the first write of this verification loses the race.
+    const write = sink.updateUser.bind(sink);
+    let lose = true;
+    sink.updateUser = (...args: Parameters<typeof write>) => {
+      if (lose) {
+        lose = false;
+        return Promise.resolve(false);
+      }
+      return write(...args);
+    };
+    expect((await verifier.verify('ivan@contoso.com', '755224')).reason).toBe('ok');
+  });
 });
 
 describe('rules', () => {
