@@ -66,6 +66,8 @@ interface Slot {
   timer?: NodeJS.Timeout;
   /** A token create whose serial was looked up in the inventory already. */
   looked?: boolean;
+  /** A bulk create an earlier attempt may have applied in part: what it made is read back at the end. */
+  rereadResult?: boolean;
   /** Graph's request id of the last answer to this operation (journaled with its outcome). */
   requestId?: string;
   /** A bulk create's serials the inventory holds already: left out of it. */
@@ -182,7 +184,10 @@ export class Executor {
       const left = prior.get(op.id);
       if (left?.state === 'started') {
         // A bulk create's journaled `before` says which serials the inventory held before it.
-        if (op.kind === 'token-bulk-create' && left.before !== undefined) s.op = { ...s.op, before: left.before };
+        if (op.kind === 'token-bulk-create') {
+          if (left.before !== undefined) s.op = { ...s.op, before: left.before };
+          s.rereadResult = true;
+        }
         void this.readBack(s, 'left started by an earlier run');
       } else this.promote(s);
     }
@@ -291,6 +296,8 @@ export class Executor {
             s.waitedForPolicy = false;
             this.stats.waitingForPolicy--;
           }
+          // Sent again after a partial attempt: the answer lists only this send's tokens.
+          if (s.op.kind === 'token-bulk-create' && s.rereadResult) return void this.readBack(s, 'a bulk create sent again');
           const result = resultOf(s.op, res.body);
           if (result) this.results.set(s.op.id, result);
           return this.settle(s, 'done', undefined, result);
@@ -365,9 +372,11 @@ export class Executor {
       const all = ((s.op.after?.tokens as unknown[]) ?? []).length;
       // What the request leaves out (held already, or its user not written now) is journaled with the
       // write (its `before`): a read-back after an unknown outcome, in this run or after a crash, then
-      // credits the run only with what it made, and does not wait for the rest.
-      s.op = { ...s.op, before: { present: [...s.skip].sort() } };
-      if (s.skip.size === all) return this.settle(s, 'done', undefined, { devices: {} });
+      // credits the run only with what it made, and does not wait for the rest. Looked up again after
+      // an attempt that may have applied in part, the first attempt's list stands: what that attempt
+      // made is left out of the request now, but it is still the run's.
+      if ((s.op.before as { present?: unknown } | null)?.present === undefined) s.op = { ...s.op, before: { present: [...s.skip].sort() } };
+      if (s.skip.size === all) return s.rereadResult ? void this.readBack(s, 'made by an earlier attempt') : this.settle(s, 'done', undefined, { devices: {} });
       s.status = 'waiting';
       this.submit(s);
     } catch (err) {
@@ -412,7 +421,12 @@ export class Executor {
         s.status = 'stopped';
         return;
       }
-      // Not applied: safe to send again, after a pause.
+      // Not applied: safe to send again, after a pause. A bulk create may have been applied in part:
+      // its serials are looked up again (never two tokens of one serial), and what it made read back.
+      if (s.op.kind === 'token-bulk-create') {
+        s.looked = false;
+        s.rereadResult = true;
+      }
       this.resent++;
       s.status = 'timed';
       s.timer = setTimeout(() => {
