@@ -86,9 +86,12 @@ export class InterruptedBeforeRunError extends UserError {
 
 /** The plan refers to objects that changed in the tenant since it was made. */
 export class StalePlanError extends UserError {
-  constructor(readonly stale: StaleObject[]) {
+  constructor(
+    readonly stale: StaleObject[],
+    tenantWide = false,
+  ) {
     super(
-      `the plan is stale: ${stale.length} object(s) changed in the tenant since it was made (re-plan, or --skip-stale to leave them out):\n${stale
+      `the plan is stale: ${stale.length} object(s) changed in the tenant since it was made (${tenantWide ? 'the authentication methods policy or the cutover: --skip-stale leaves out users, not these, since every user\'s methods and switch rest on them; make a new plan' : 're-plan, or --skip-stale to leave them out'}):\n${stale
         .slice(0, 50)
         .map((s) => `  ${s.user ?? 'policy'} ${s.target}: ${s.reason}`)
         .join('\n')}${stale.length > 50 ? `\n  ... and ${stale.length - 50} more` : ''}`,
@@ -166,6 +169,11 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     stale.push(...(await cutoverStale(plan, scan.groupAdds, deps.client)));
     if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale);
+    // The policy and the cutover are not for --skip-stale: without the policy step the users' methods
+    // would not be enabled, and without the rollout's attach they would be switched into a group the
+    // policy does not apply to (or switched with their methods off).
+    const tenantWide = stale.filter((s) => !s.user);
+    if (tenantWide.length > 0) throw new StalePlanError(tenantWide, true);
     // Tokens in bulk (about one write each) where this Graph has the actions, else one by one.
     let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'single' ? sel.tokenPath : 'single';
     if ((sel.tokenPath ?? 'auto') === 'auto' && plan.hasTokenChanges) {

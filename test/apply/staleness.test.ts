@@ -85,3 +85,20 @@ describe('apply: stale plans', () => {
     expectPlanApplied(plan, g.emu.snapshot(), new Set(['frank@contoso.com']));
   });
 });
+
+/** Found by a review: --skip-stale with a stale policy skipped the policy step and still wrote and switched every user. */
+describe('--skip-stale and the tenant-wide objects', () => {
+  const tmp2 = tempDir('stale-policy');
+  afterAll(() => tmp2.cleanup());
+
+  it('a methods policy changed since the plan is refused even with --skip-stale, nothing written', async () => {
+    const g = fakeGraph();
+    const dir = join(tmp2.dir, 'policy');
+    await planTo(g, `${dir}.plan`, { rolloutGroups: ['MFA Staged Rollout'] });
+    const tap = await g.raw.patch('/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass', { '@odata.type': '#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration', defaultLifetimeInMinutes: 30 });
+    expect(tap.status).toBeLessThan(300);
+    g.emu.clearRequests();
+    await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(/the authentication methods policy or the cutover: --skip-stale leaves out users, not these/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+});
