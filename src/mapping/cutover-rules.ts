@@ -353,6 +353,13 @@ function planCampaign(input: CutoverInput, phoneOnly: readonly CutoverUser[], ou
     out.refusals.push(`--campaign-group "${g.displayName}" is a dynamic group: its members come from its rule and cannot be added (use an assigned group)`);
     return;
   }
+  // Added to a rollout group, a user is switched to Entra MFA: the campaign's adds do not wait for the
+  // user's methods as the switch does, so a campaign group must never be one.
+  const rollout = input.options.rolloutGroups.some((x) => x.id === g.id) || (input.cutover?.rolloutPolicy?.appliesTo ?? []).includes(g.id);
+  if (rollout) {
+    out.refusals.push(`--campaign-group "${g.displayName}" is a staged rollout group for MFA: adding a user to it switches the user to Entra MFA, before their methods are there (use a group of its own for the campaign)`);
+    return;
+  }
   let added = 0;
   for (const m of phoneOnly) {
     const member = (m.tenantUser!.memberOf ?? []).includes(g.id);

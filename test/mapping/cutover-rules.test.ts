@@ -225,5 +225,12 @@ describe('the SMS/voice retirement', () => {
     expect(merged.policyChanges[0]).toMatchObject({ rule: 'POL-CAMPAIGN', after: [{ id: 'target' }, { id: G(3) }] });
     const dynamic = mapCutover({ mappings: users, cutover: tenant({ groups: [group(3, { dynamic: true })] }), policy: {}, policyChanges: [], options: { ...NONE, campaignGroup: ref(3) } });
     expect(dynamic.refusals).toEqual(['--campaign-group "Group 3" is a dynamic group: its members come from its rule and cannot be added (use an assigned group)']);
+    // A rollout group (named, or attached to the MFA rollout policy) as the campaign group: adding to it would
+    // switch users before their methods are there (found by a review).
+    const rolloutRefusal = ['--campaign-group "Group 3" is a staged rollout group for MFA: adding a user to it switches the user to Entra MFA, before their methods are there (use a group of its own for the campaign)'];
+    const named = mapCutover({ mappings: users, cutover: tenant({ groups: [group(3)] }), policy: {}, policyChanges: [], options: { ...NONE, rolloutGroups: [ref(3)], campaignGroup: ref(3) } });
+    expect(named.refusals).toEqual(expect.arrayContaining(rolloutRefusal));
+    const attached = mapCutover({ mappings: users, cutover: tenant({ rolloutPolicy: { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(3)] }, groups: [group(3)] }), policy: {}, policyChanges: [], options: { ...NONE, campaignGroup: ref(3) } });
+    expect(attached.refusals).toEqual(rolloutRefusal);
   });
 });
