@@ -44,15 +44,17 @@ export const fatalErrorStrategy: RetryStrategy = {
 };
 
 /**
- * 429 (and 503 with Retry-After): Graph did not take the request, so it is safe to send again, read
- * or write, after the wait Graph asks for (each item of a batch has its own).
+ * 429: Graph did not take the request, so it is safe to send again, read or write, after the wait
+ * Graph asks for (each item of a batch has its own). A 503 with Retry-After is waited out the same
+ * way for a read; for a write it is a 5xx like any other (transientStrategy: read back first), since
+ * nothing says the service did not apply it before answering.
  */
 export function throttlingStrategy(backoff: Backoff): RetryStrategy {
   return {
     name: 'throttling',
     decide: (r) => {
       const res = r.response;
-      if (!res || !(res.status === 429 || (res.status === 503 && res.headers['retry-after'] !== undefined))) return undefined;
+      if (!res || !(res.status === 429 || (res.status === 503 && res.headers['retry-after'] !== undefined && !isWriteCall(r.call)))) return undefined;
       return { action: 'retry', afterMs: retryAfterMs(res.headers['retry-after']) ?? backoff(r.attempt), throttled: true };
     },
   };

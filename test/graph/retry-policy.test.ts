@@ -12,13 +12,16 @@ const reset = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECO
 describe('retry strategies, each on its own', () => {
   const backoff = () => 777;
 
-  it('throttling: a 429 (or a 503 with Retry-After) is sent again after the wait Graph asks for, read or write', () => {
+  it('throttling: a 429 (or, for a read, a 503 with Retry-After) is sent again after the wait Graph asks for', () => {
     const s = throttlingStrategy(backoff);
     expect(s.decide({ call: POST, attempt: 1, response: res(429, { 'retry-after': '2' }) })).toEqual({ action: 'retry', afterMs: 2000, throttled: true });
     expect(s.decide({ call: GET, attempt: 1, response: res(429) })).toEqual({ action: 'retry', afterMs: 777, throttled: true });
     expect(s.decide({ call: GET, attempt: 1, response: res(503, { 'retry-after': '0.5' }) })).toEqual({ action: 'retry', afterMs: 500, throttled: true });
     expect(s.decide({ call: GET, attempt: 1, response: res(503) })).toBeUndefined();
     expect(s.decide({ call: GET, attempt: 1, response: res(200) })).toBeUndefined();
+    // A write answered 503 may have been applied all the same: its outcome is read back, never resent blind (found by a review).
+    expect(s.decide({ call: POST, attempt: 1, response: res(503, { 'retry-after': '1' }) })).toBeUndefined();
+    expect(defaultRetryPolicy({ maxAttempts: 3 }).decide({ call: POST, attempt: 1, response: res(503, { 'retry-after': '1' }) })).toMatchObject({ action: 'unknown' });
   });
 
   it('transient: a 5xx, a timeout or a reset retries a read, and makes a write\'s outcome unknown', () => {
