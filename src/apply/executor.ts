@@ -23,6 +23,8 @@ export interface ExecutorOptions {
   lookUp?: (op: Operation) => Promise<InventoryLookup>;
   /** At most this many token activations per window (the admin center documents 200 per 5 minutes). */
   activationPace?: { activations: number; windowMs: number };
+  /** When activations were sent before this executor (a resumed run's, within the window): they count against the pace. */
+  activationsSent?: readonly number[];
   /**
    * Until when an activation refused for a policy reason is tried again rather than failed: the run
    * enabled hardware OATH tokens, which Entra takes up to 20 minutes to apply ("allow an hour").
@@ -118,6 +120,7 @@ export class Executor {
     this.maxAttempts = opts.maxAttempts ?? 8;
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
     this.lookUp = opts.lookUp ?? ((op) => lookUpBeforeCreate(op, opts.client));
+    this.activationTimes.push(...[...(opts.activationsSent ?? [])].sort((a, b) => a - b));
     this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, paced: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,

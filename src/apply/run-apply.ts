@@ -263,7 +263,14 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
     const journal = await Journal.append(runDir);
     const cutover = cutoverOperations(plan.cutoverChanges);
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone });
+    // Activations the run sent within the pace's window count against it now too (a resume right after
+    // an interrupt must not send a second full quota in the same five minutes).
+    const since = Date.now() - PACE_WINDOW_MS;
+    const activationsSent = [...view.times]
+      .filter(([id]) => /\/(activate|assign-activate)$/.test(id) && view.ops.get(id)?.state !== 'pending')
+      .map(([, at]) => Date.parse(at))
+      .filter((t) => t > since);
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent });
   } finally {
     await lock.release();
   }
@@ -293,6 +300,8 @@ interface RunContext {
   readAt?: number;
   /** Waves a resumed run had finished before. */
   wavesBefore?: number;
+  /** When activations were sent within the pace's window before this run (resume). */
+  activationsSent?: number[];
 }
 
 /** Done, or left out as stale: not run again by a resume. Failed operations are retried, and so are those skipped because a dependency failed. */
@@ -318,6 +327,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     concurrency: sel.concurrency,
     context: { seeds: deps.seeds, policy: policyRead, now: Date.now },
     activationPace: { activations: sel.activationRate ?? DEFAULT_ACTIVATION_RATE, windowMs: PACE_WINDOW_MS },
+    ...(ctx.activationsSent ? { activationsSent: ctx.activationsSent } : {}),
     policyPropagationUntil: () => policyPropagationUntil(executor),
     // Tried again some twenty times over the wait, at most once a minute.
     propagationRetryMs: Math.min(60_000, Math.max(1_000, waitMs / 20)),
