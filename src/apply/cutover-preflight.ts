@@ -65,7 +65,13 @@ export interface PlannedAdd {
  * attach (not attached since, still usable and small enough for a first add), domains' federation,
  * and each planned member add (not a member since; the group keeps room). Pure.
  */
-export function findCutoverStale(changes: readonly SavedCutoverChange[], adds: readonly PlannedAdd[], live: Pick<LiveCutover, 'cutover' | 'memberOf'>, limits: StagedRolloutLimits = STAGED_ROLLOUT_LIMITS): StaleObject[] {
+export function findCutoverStale(
+  changes: readonly SavedCutoverChange[],
+  adds: readonly PlannedAdd[],
+  live: Pick<LiveCutover, 'cutover' | 'memberOf'>,
+  limits: StagedRolloutLimits = STAGED_ROLLOUT_LIMITS,
+  seen?: TenantCutover,
+): StaleObject[] {
   const out: StaleObject[] = [];
   const { rolloutPolicy: policy, groups, federatedDomains } = live.cutover;
   const groupOf = (id: string) => groups.find((g) => g.id === id);
@@ -87,6 +93,16 @@ export function findCutoverStale(changes: readonly SavedCutoverChange[], adds: r
     } else if (c.target.startsWith('domains/')) {
       const now = federationState(federatedDomains.find((d) => d.id === c.target.split('/')[1]));
       if (stateFingerprint(now) !== c.state_fingerprint) stale(c.target, c.state_fingerprint, now, 'the federation changed since the plan');
+      // The plan counted the domain's users switched by the staged rollout it saw: if that was undone
+      // since (the policy disabled or gone, a group detached, members removed: a rollback of the run
+      // that switched them), rejecting federated MFA would meet users not on Entra MFA.
+      const was = seen?.rolloutPolicy;
+      if (was?.isEnabled) {
+        const shrunk = was.appliesTo.find((id) => !policy?.appliesTo.includes(id) || (groupOf(id)?.users ?? 0) < (seen!.groups.find((g) => g.id === id)?.users ?? 0));
+        if (!policy?.isEnabled || shrunk !== undefined) {
+          stale(c.target, c.state_fingerprint, 'rollout undone', `the staged rollout the plan counted the domain's users switched by changed since (${!policy ? 'the policy is gone' : !policy.isEnabled ? 'the policy is disabled' : `group ${shrunk} detached or with fewer members`}): make a new plan`);
+        }
+      }
     }
   }
   const addsTo = new Map<string, number>();
@@ -115,8 +131,13 @@ export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[],
     ...plan.cutoverChanges.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
     ...adds.map((a) => ({ kind: a.resource.startsWith('rolloutGroup/') ? ('rollout-add' as const) : ('campaign-add' as const), resource: a.resource, before: null, after: null })),
   ];
+  // A federation change: the staged rollout the plan saw is read again too (see findCutoverStale).
+  const seen = plan.header.cutover_seen;
+  if (seen?.rolloutPolicy && plan.cutoverChanges.some((c) => c.target.startsWith('domains/'))) {
+    for (const id of seen.rolloutPolicy.appliesTo) probe.push({ kind: 'rollout-attach', resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`, before: null, after: { groupId: id } });
+  }
   const live = await readCutoverFor(client, probe);
-  return live ? findCutoverStale(plan.cutoverChanges, adds, live) : [];
+  return live ? findCutoverStale(plan.cutoverChanges, adds, live, STAGED_ROLLOUT_LIMITS, seen) : [];
 }
 
 function kindOf(c: SavedCutoverChange): Operation['kind'] {

@@ -39,4 +39,16 @@ describe('the cutover pre-flight: what changed in the tenant since the plan', ()
     const adds = [add, { ...add, upn: 'b@contoso.com', userId: 'u2' }];
     expect(findCutoverStale([], adds, live({ groups: [group({ users: 49_999 })] })).map((s) => s.reason)).toEqual(['"Rollout" has 49999 members now: adding 2 passes the 50000 staged rollout takes per group']);
   });
+
+  it("the federation's final step: the staged rollout the plan saw switching the domain's users must still be there (found by a review)", () => {
+    const enabled = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G1] };
+    const seen: TenantCutover = { rolloutPolicy: enabled, groups: [group({ users: 35 })], federatedDomains: [] };
+    const reasons = (l: ReturnType<typeof live>) => findCutoverStale([federation], [], l, undefined, seen).map((s) => s.reason);
+    expect(reasons(live({ rolloutPolicy: enabled, groups: [group({ users: 35 })] }))).toEqual([]);
+    expect(reasons(live({ rolloutPolicy: enabled, groups: [group({ users: 40 })] }))).toEqual([]);
+    expect(reasons(live({ rolloutPolicy: null, groups: [group({ users: 35 })] }))).toEqual([expect.stringMatching(/switched by changed since \(the policy is gone\)/)]);
+    expect(reasons(live({ rolloutPolicy: { ...enabled, isEnabled: false }, groups: [group({ users: 35 })] }))).toEqual([expect.stringMatching(/the policy is disabled/)]);
+    expect(reasons(live({ rolloutPolicy: enabled, groups: [group({ users: 0 })] }))).toEqual([expect.stringMatching(/detached or with fewer members/)]);
+    expect(reasons(live({ rolloutPolicy: { ...enabled, appliesTo: [] }, groups: [group({ users: 35 })] }))).toEqual([expect.stringMatching(/detached or with fewer members/)]);
+  });
 });

@@ -200,3 +200,26 @@ describe('status', () => {
     expect(writes(g.emu.requests())).toHaveLength(writesBefore);
   });
 });
+
+/** Found by a review: a saved final step applied after the switching run was rolled back flipped the domain all the same. */
+describe('the federation final step, saved, after the switching was undone', () => {
+  const tmpFed = tempDir('cutover-final-step');
+  afterAll(() => tmpFed.cleanup());
+
+  it('is refused (the staged rollout it counted on is gone), and the domain keeps accepting its IdP\'s MFA', async () => {
+    const g = fakeGraph();
+    const dir = join(tmpFed.dir, 'a');
+    const before = g.emu.snapshot() as Snapshot;
+    const users = join(tmpFed.dir, 'switch.txt');
+    writeFileSync(users, (before.users as Snapshot[]).map((u) => u.userPrincipalName as string).filter((u) => !/^(judy|zoe)@/.test(u)).join('\n'));
+    await planTo(g, `${dir}.plan`, { users, rolloutGroups: ['MFA Staged Rollout'] });
+    const first = await applyFile(g, `${dir}.plan`, dir);
+    expect(first.outcome.state).toBe('completed');
+    await planTo(g, `${dir}-final.plan`, { users, rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject' });
+    await rollbackIn(g, dir, first.outcome.runId);
+    g.emu.clearRequests();
+    await expect(applyFile(g, `${dir}-final.plan`, join(tmpFed.dir, 'b'))).rejects.toThrow(/the staged rollout the plan counted the domain's users switched by changed since/);
+    expect(writes(g.emu.requests())).toEqual([]);
+    expect((g.emu.snapshot() as Snapshot).domains.find((d: Snapshot) => d.id === 'contoso.com').federatedIdpMfaBehavior).not.toBe('rejectMfaByFederatedIdp');
+  });
+});
