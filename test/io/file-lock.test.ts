@@ -32,8 +32,9 @@ describe('process identity', () => {
     expect(identityAlive({ ...me, processStart: me.processStart!.replace(/\d+$/, '1') })).toBe(false);
     expect(identityAlive({ pid: deadPid(), host: hostname() })).toBe(false);
     expect(identityAlive({ pid: deadPid(), host: `not-${hostname()}` })).toBe(true);
-    // A zombie: its parent (sleep, after exec) never reaps it. kill(pid, 0) still succeeds on it.
-    const sh = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5']);
+    // A zombie: its parent never reaps it (python forks and sleeps; a shell could reap its background
+    // child before exec, and then there was no zombie at all). kill(pid, 0) still succeeds on it.
+    const sh = spawn('/usr/bin/python3', ['-c', 'import os, sys, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(5)']);
     const zombie = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (c: Buffer) => resolve(c.toString()))));
     // Up to 4 s for sh to run sleep 0 and exec (a loaded machine can take a while).
     for (let i = 0; i < 400 && !readFileSync(`/proc/${zombie}/stat`, 'latin1').includes(') Z '); i++) await new Promise((r) => setTimeout(r, 10));
