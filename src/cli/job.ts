@@ -1,4 +1,4 @@
-import { applyPlanFile, type Applied } from '../app/apply.js';
+import { applyPlanFile, type Applied, type ApplyRequest } from '../app/apply.js';
 import type { ApplyOutcome } from '../apply/run-apply.js';
 import { resumeRun } from '../app/resume.js';
 import { rollbackRun } from '../app/rollback.js';
@@ -18,20 +18,8 @@ export type Job =
   | { kind: 'resume'; graph: GraphCliOptions; request: { runId?: string; stateDir?: string; waves?: number }; results: boolean }
   | { kind: 'rollback'; graph: GraphCliOptions; request: { runId: string; stateDir?: string; force: boolean; concurrency: number } };
 
-export interface ApplyJobRequest {
-  stateDir?: string;
-  users?: string[];
-  group?: string;
-  maxUsers?: number;
-  batchSize: number;
-  waves?: number;
-  skipStale: boolean;
-  concurrency: number;
-  activationRate?: number;
-  policyPropagationWait?: number;
-  tokenPath?: 'auto' | 'bulk' | 'single';
-  planHash?: string;
-}
+/** An apply's request as data: the use case's, less what is made where the job runs (the client, callbacks). */
+export type ApplyJobRequest = Omit<ApplyRequest, 'graph' | 'secretFiles' | 'signal' | 'onProgress' | 'log' | 'onRun'>;
 
 /** What a job's worker posts to the thread that started it. */
 export type JobMessage =
