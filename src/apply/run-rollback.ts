@@ -4,6 +4,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { GraphClient } from '../graph/graph-client.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
+import type { TenantSnapshot } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
@@ -86,10 +87,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const { inverses, notReversible } = inverseOperations(await doneOperations(applyDir, run), run.ops);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
-    const changed = deps.force ? [] : inverses.flatMap((inv) => {
-      const reason = changedSince(inv, snapshot);
-      return reason ? [{ opId: inv.id, ...(inv.user ? { user: inv.user } : {}), target: inv.resource, reason }] : [];
-    });
+    const changed = deps.force ? [] : changedObjects(inverses, snapshot);
     const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
     await mkdir(runDir, { recursive: true, mode: 0o700 });
@@ -109,7 +107,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       options: { force: deps.force },
       totalOps: inverses.length,
     });
-    const skipped: OpRecord[] = changed.map((c) => ({ op: c.opId, state: 'skipped', error: 'changed since the run' }));
+    const skipped = changed.map(skipRecord);
     await journal.ops(skipped);
     const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, deps);
     return { ...outcome, tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
@@ -143,19 +141,16 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const touched = new Set(inverses.filter((o) => ['done', 'started'].includes(view.ops.get(o.id)?.state ?? '')).map(objectOf));
     const toCompare = force ? [] : inverses.filter((o) => !isSettled(view.ops.get(o.id), false) && !touched.has(objectOf(o)) && !RECHECK_EXEMPT.has(o.kind));
     let policy: AuthenticationMethodsPolicy;
-    const changed: { opId: string; user?: string; target: string; reason: string }[] = [];
+    let changed: ChangedObject[] = [];
     if (toCompare.length > 0) {
       const snapshot = await readTenantFor(deps.client, toCompare, deps.concurrency);
       policy = snapshot.policy;
-      for (const inv of toCompare) {
-        const reason = changedSince(inv, snapshot);
-        if (reason) changed.push({ opId: inv.id, ...(inv.user ? { user: inv.user } : {}), target: inv.resource, reason });
-      }
+      changed = changedObjects(toCompare, snapshot);
     } else {
       policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     }
     const journal = await Journal.append(join(deps.stateDir, 'runs', rollbackRunId));
-    const skipped: OpRecord[] = changed.map((c) => ({ op: c.opId, state: 'skipped', error: 'changed since the run' }));
+    const skipped = changed.map(skipRecord);
     if (skipped.length > 0) await journal.ops(skipped);
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
@@ -198,6 +193,23 @@ async function executeRollback(
     await journal.close();
   }
 }
+
+interface ChangedObject {
+  opId: string;
+  user?: string;
+  target: string;
+  reason: string;
+}
+
+/** The inverses whose object no longer holds what the run left there, with why. */
+function changedObjects(inverses: readonly Operation[], snapshot: TenantSnapshot): ChangedObject[] {
+  return inverses.flatMap((inv) => {
+    const reason = changedSince(inv, snapshot);
+    return reason ? [{ opId: inv.id, ...(inv.user ? { user: inv.user } : {}), target: inv.resource, reason }] : [];
+  });
+}
+
+const skipRecord = (c: ChangedObject): OpRecord => ({ op: c.opId, state: 'skipped', error: 'changed since the run' });
 
 /**
  * Done, or left alone as changed since the run (unless --force). Skipped because something it depends
