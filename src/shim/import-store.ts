@@ -145,7 +145,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
       skip(`user ${owner.username} is disabled in MFA Server (use --include-disabled to import it anyway)`);
       continue;
     }
-    const { stored, change } = storedTokenFor(seed, previous?.tokens.get(seed.serial));
+    const { stored, change } = storedTokenFor(seed, fingerprint, previous?.tokens.get(seed.serial));
     tokens.set(seed.serial, stored);
     secretHolders.set(`${key}\n${fingerprint}`, seed.serial);
     owner.tokens.push(seed.serial);
@@ -187,9 +187,8 @@ function unsupportedReason(seed: OathSeed): string | undefined {
   return undefined;
 }
 
-function storedTokenFor(seed: OathSeed, before: ShimToken | undefined): { stored: StoredToken; change: TokenChange } {
+function storedTokenFor(seed: OathSeed, fingerprint: string, before: ShimToken | undefined): { stored: StoredToken; change: TokenChange } {
   const period = seed.type === 'totp' ? (seed.period ?? 30) : null;
-  const fingerprint = seed.secret.fingerprint();
   const same = before !== undefined && before.fingerprint === fingerprint && before.type === seed.type && before.period === period;
   const stored: StoredToken = {
     serial: seed.serial,
