@@ -453,7 +453,7 @@ export class JournalWriter {
   /** Writes what is queued and closes the file. */
   async close(): Promise<void> {
     this.#paused = false;
-    if (this.#writing) await this.#writing;
+    // A write on its way writes what gathered meanwhile when it ends (#afterWrite): wait for the chain.
     this.#flush();
     while (this.#writing) await this.#writing;
     if (this.#extending) await this.#extending;
