@@ -15,7 +15,12 @@ export function canonicalJson(value: unknown): string {
 
 /** First 16 hex of sha256 over the canonical JSON of a tenant object's state. */
 export function stateFingerprint(value: unknown): string {
-  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 16);
+  return fingerprintOfCanonical(canonicalJson(value));
+}
+
+/** stateFingerprint of a value whose canonical JSON is at hand already. */
+export function fingerprintOfCanonical(canonical: string): string {
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
 /** sha256 over the given files' names and bytes, in order: ties a plan to one export. */

@@ -4,7 +4,7 @@ import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import type { ExportBundle } from '../source/export-bundle.js';
 import { finishUser, mapOneUser, planContext, planCutover, planOptions, PlanTally, type MappedUser, type PlanContext } from './build-plan.js';
-import { canonicalJson, stateFingerprint } from './fingerprint.js';
+import { canonicalJson, fingerprintOfCanonical, stateFingerprint } from './fingerprint.js';
 import { formatMinor, type PlanUserLine, type SavedCutoverChange, type SavedPlan, type SavedPolicyChange } from './plan-file.js';
 import type { PlanUserStatus, UserChange } from './plan-model.js';
 
@@ -130,11 +130,14 @@ function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserC
   for (let j = 0; j < want.length; j++) {
     const s = l.changes[j]!;
     const w = want[j]!;
+    let before = '';
     for (const k of ['resource', 'action', 'before', 'after', 'rule', 'because'] as const) {
-      if (!same(s[k], w[k])) return `${at}: ${s.resource} ${k} is ${JSON.stringify(s[k])} in the file, planning its sources gives ${JSON.stringify(w[k])}`;
+      const text = canonicalJson(s[k]);
+      if (text !== canonicalJson(w[k])) return `${at}: ${s.resource} ${k} is ${JSON.stringify(s[k])} in the file, planning its sources gives ${JSON.stringify(w[k])}`;
+      if (k === 'before') before = text;
     }
     // The pre-flight compares the tenant with the fingerprint, the executor acts on `before`: they must agree.
-    if (s.state_fingerprint !== stateFingerprint(s.before)) return `${at}: ${s.resource} state_fingerprint is not its before state's`;
+    if (s.state_fingerprint !== fingerprintOfCanonical(before)) return `${at}: ${s.resource} state_fingerprint is not its before state's`;
   }
   return undefined;
 }
