@@ -260,3 +260,8 @@ export function waveOperations(users: readonly PlanUser[], tokenPath: TokenPath)
   }
   return [...bulks, ...ops];
 }
+
+/** Whether an operation id is a token activation's (the ids userOperations makes: `<user>/<resource>/activate`, `.../assign-activate`). */
+export function isActivationId(id: string): boolean {
+  return id.endsWith('/activate') || id.endsWith('/assign-activate');
+}

@@ -11,7 +11,7 @@ import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { Journal, readRun, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
-import { BULK_CREATE_SIZE, cutoverOperations, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
+import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, type PlannedAdd } from './cutover-preflight.js';
 import { runFederationStep, upnDomain } from './federation-step.js';
@@ -267,7 +267,7 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
     // an interrupt must not send a second full quota in the same five minutes).
     const since = Date.now() - PACE_WINDOW_MS;
     const activationsSent = [...view.times]
-      .filter(([id]) => /\/(activate|assign-activate)$/.test(id) && view.ops.get(id)?.state !== 'pending')
+      .filter(([id]) => isActivationId(id) && view.ops.get(id)?.state !== 'pending')
       .map(([, at]) => Date.parse(at))
       .filter((t) => t > since);
     return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent });
