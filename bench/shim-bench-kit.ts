@@ -83,7 +83,9 @@ const CLOCK_TICKS = (() => {
 
 /** Starts a server child; resolves with the port it prints ("listening on http://host:PORT", and " and radius udp/PORT" when it has one). */
 export function startChild(cmd: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number; radiusPort?: number }> {
-  const child = spawn(process.execPath, cmd, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_CPU_PROF=DIR: each server writes a V8 CPU profile there when it stops (node --cpu-prof).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, ...cmd], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
