@@ -25,7 +25,7 @@ export class MemoryState implements UserDirectory, StateBackend {
     };
   }
 
-  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState): Promise<boolean> {
+  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState, clearFailures: boolean): Promise<boolean> {
     if (user.version !== expected.version) return FALSE;
     const unused =
       token.type === 'hotp'
@@ -36,7 +36,14 @@ export class MemoryState implements UserDirectory, StateBackend {
     token.lastStep = next.lastStep;
     token.drift = next.drift;
     user.version++; // as in PostgreSQL: a decision made from the state before this accept must fail its compare-and-set
-    return this.persist({ token: token.serial, counter: token.counter, lastStep: token.lastStep, drift: token.drift }).then(() => true);
+    const accepted = this.persist({ token: token.serial, counter: token.counter, lastStep: token.lastStep, drift: token.drift });
+    if (!clearFailures) return accepted.then(() => true);
+    // Written after the token's record: a crash between the two keeps the accept and forgets nothing.
+    user.fails = 0;
+    user.lockedAt = null;
+    user.sources = {};
+    const cleared = this.persist({ user: user.key, fails: 0, lockedAt: null, sources: {} });
+    return Promise.all([accepted, cleared]).then(() => true);
   }
 
   updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean> {

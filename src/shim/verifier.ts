@@ -50,10 +50,12 @@ export interface StateBackend {
    * the stored counter is at most `next.counter - 1`; TOTP: the last step is null or before
    * `next.lastStep`, and only if the user's state is still the version read (so that the lock-out
    * decided on is still the user's); the accept bumps that version, so that every decision made
-   * from the state before it fails its compare-and-set. Resolves true when it did, once the change
-   * is durable; false when another verification got there first.
+   * from the state before it fails its compare-and-set. `clearFailures`: the same change forgets
+   * the user's failures and lock-out (an accepted code clears them; one compare-and-set, so no
+   * failure counted in between is lost or cleared without an accept). Resolves true when it did,
+   * once the change is durable; false when another verification got there first.
    */
-  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState): Promise<boolean>;
+  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState, clearFailures: boolean): Promise<boolean>;
   /** Writes the user's state only if it is still the version read; true when it did (durable). */
   updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean>;
 }
@@ -138,9 +140,7 @@ export class Verifier {
       // A code one of the user's tokens has already used is refused even where another token would
       // take it (the same secret under two serials would otherwise take each code twice).
       if (accepted && !replayed) {
-        if (!(await this.state.accept(user, current, accepted.token, accepted.state))) continue;
-        // The accept bumped the user's state version.
-        if (!isCleared(current)) await this.#clear(user, { ...current, version: current.version + 1 });
+        if (!(await this.state.accept(user, current, accepted.token, accepted.state, !isCleared(current)))) continue;
         return { result: 'accept', reason: 'ok', user, serial: accepted.token.serial, failure: false };
       }
       if (replayed?.exact) {
@@ -154,17 +154,6 @@ export class Verifier {
       return verdict;
     }
     throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts`);
-  }
-
-  /** After an accept: the failures are forgotten (retried if a failure was counted in between). */
-  async #clear(user: ShimUser, seen: StateView['user']): Promise<void> {
-    let current = seen;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (await this.state.updateUser(user, current, { ...CLEARED, sources: {} })) return;
-      const read = this.state.read(user, true);
-      current = (read instanceof Promise ? await read : read).user;
-      if (isCleared(current)) return;
-    }
   }
 
   /** Clears a user's failures and lock-out. Returns the user, or undefined when unknown. */

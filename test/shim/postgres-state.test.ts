@@ -4,7 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
 import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
-import { runCheck, runImportStore, runUnlock } from '../../src/shim/shim-operations.js';
+import { runCheck, runImportStore, runUnlock, storeStateOf } from '../../src/shim/shim-operations.js';
+import { PgState } from '../../src/shim/postgres/pg-state.js';
+import { ShimDatabase } from '../../src/shim/shim-database.js';
+import { Verifier } from '../../src/shim/verifier.js';
 import type { ShimService } from '../../src/shim/shim-service.js';
 import { startServeProcess } from './cli-process.js';
 import { parseClients } from '../../src/shim/radius/clients-file.js';
@@ -120,6 +123,83 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect((await verify(service.url, USERS[2], H(1))).json).toEqual({ result: 'accept', reason: 'ok' });
     expect((await call(`${service.url}/metrics`)).text).toMatch(/^mfa_shim_up 1$/m);
   }, 60_000);
+
+  describe('batched statements, in process (group commit)', () => {
+    /** Two PgStates on one database (two nodes), over the seeds of the store file. */
+    async function openNodes(state: URL): Promise<{ db: ShimDatabase; a: PgState; b: PgState; close: () => Promise<void> }> {
+      const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+      const a = await PgState.open(state, db.storeId);
+      const b = await PgState.open(state, db.storeId);
+      await a.attach(storeStateOf(db), false);
+      return { db, a, b, close: async () => (await a.close(), await b.close(), await db.close()) };
+    }
+
+    it('decides each request of a batch alone: a stale version, a used code and a clearing accept beside plain ones', async () => {
+      const state = await freshImport();
+      const { db, a, close } = await openNodes(state);
+      try {
+        const u = (i: number) => db.findUser(USERS[i]!.toLowerCase())!;
+        const views = await Promise.all([0, 1, 2, 3, 4].map((i) => a.read(u(i), true)));
+        // User 3 has failures to clear; user 2's code 0 is used already.
+        expect(await a.updateUser(u(3), views[3]!.user, { fails: 4, lockedAt: null, sources: { '203.0.113.9': { fails: 4, at: 1 } } })).toBe(true);
+        expect(await a.accept(u(2), views[2]!.user, u(2).tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false)).toBe(true);
+        const v2 = await a.read(u(2), true);
+        const v3 = await a.read(u(3), true);
+        const next = { counter: 1n, lastStep: null, drift: 0 };
+        // One event-loop turn: one batch.
+        const outcomes = await Promise.all([
+          a.accept(u(0), views[0]!.user, u(0).tokens[0]!, next, false),
+          a.accept(u(1), { ...views[1]!.user, version: views[1]!.user.version + 7 }, u(1).tokens[0]!, next, false),
+          a.accept(u(2), v2.user, u(2).tokens[0]!, next, true),
+          a.accept(u(3), v3.user, u(3).tokens[0]!, next, true),
+          a.accept(u(4), views[4]!.user, u(4).tokens[0]!, { counter: 5n, lastStep: null, drift: 0 }, false),
+        ]);
+        expect(outcomes).toEqual([true, false, false, true, true]);
+        const after = await Promise.all([0, 1, 2, 3, 4].map((i) => a.read(u(i), true)));
+        expect(after.map((v) => v.tokens[0]!.counter)).toEqual([1n, 0n, 1n, 1n, 5n]);
+        // The refused accept of user 2 changed nothing of theirs (its version neither); user 3's cleared with the accept.
+        expect(after[2]!.user.version).toBe(v2.user.version);
+        expect(after[3]!.user).toMatchObject({ fails: 0, lockedAt: null, sources: {} });
+        expect(after[1]!.user.version).toBe(views[1]!.user.version);
+      } finally {
+        await close();
+      }
+    });
+
+    it('two nodes, 40 users, every code sent to both at once: each accepted exactly once', async () => {
+      const state = await freshImport();
+      const { db, a, b, close } = await openNodes(state);
+      try {
+        const clock = new TestClock(1_700_000_000_000);
+        const [va, vb] = [new Verifier(db, a, DEFAULT_RULES, clock.now), new Verifier(db, b, DEFAULT_RULES, clock.now)];
+        for (let c = 0; c < 3; c++) {
+          const verdicts = await Promise.all(USERS.flatMap((user) => [va.verify(user, H(c)), vb.verify(user, H(c)), va.verify(user, H(c))]));
+          const ok = verdicts.filter((v) => v.reason === 'ok');
+          expect(ok).toHaveLength(USERS.length);
+          expect(new Set(ok.map((v) => v.user!.key)).size).toBe(USERS.length);
+          expect(verdicts.filter((v) => v.reason === 'replayed')).toHaveLength(2 * USERS.length);
+        }
+      } finally {
+        await close();
+      }
+    });
+
+    it('an import moves every user to a new version: a node deciding from before it is refused and decides again', async () => {
+      const state = await freshImport();
+      const { db, a, b, close } = await openNodes(state);
+      try {
+        const user = db.findUser(USERS[6]!.toLowerCase())!;
+        const seen = await a.read(user, true);
+        await b.load(storeStateOf(db));
+        expect(await a.accept(user, seen.user, user.tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false)).toBe(false);
+        const fresh = await a.read(user);
+        expect(fresh.user.version).toBe(seen.user.version + 1);
+        expect(await a.accept(user, fresh.user, user.tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false)).toBe(true);
+      } finally {
+        await close();
+      }
+    });
+  });
 
   describe('two nodes on one database', () => {
     const env = (): Record<string, string> => ({ MFA_SHIM_KEY: TEST_KEY_B64, ...pg.env });

@@ -4,6 +4,7 @@ import pgpass from 'pgpass';
 import { UserError } from '../../model/user-error.js';
 import type { ShimToken, ShimUser, SourceFailures, TokenState, UserState } from '../store-model.js';
 import type { StateBackend, StateView } from '../verifier.js';
+import { BatchItemError, CommitBatcher } from './commit-batcher.js';
 import { migrate } from './schema.js';
 import { shownStateUrl } from './state-url.js';
 
@@ -21,32 +22,92 @@ export interface PgStateOptions {
   probeMs?: number;
   /** Connections in the pool (default 16). */
   poolSize?: number;
+  /** Batches of accepts in flight at once (default 2; commit-batcher.ts). */
+  batchesInFlight?: number;
 }
 
-// The user's row with one row per token (a join: no JSON built or parsed per request).
-const READ: pg.QueryConfig = {
-  name: 'mfa-shim-read',
-  text: `SELECT u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text AS counter, t.last_step, t.drift
-         FROM mfa_shim_users u
-         LEFT JOIN mfa_shim_tokens t ON t.store_id = u.store_id AND t.serial = ANY($3::text[])
-         WHERE u.store_id = $1 AND u.user_key = $2`,
-};
-// The acceptance compare-and-set, one statement each: a code is accepted only while still unused.
-// ... and only while the user's state is the version the lock-out was decided on; the accept bumps
-// that version (one statement), so that any change a node decided from an older copy of the user's
-// or the tokens' state fails its compare-and-set.
-const acceptStatement = (setToken: string, unused: string, key: string, version: string): string => `
-  WITH accepted AS (
-    UPDATE mfa_shim_tokens SET ${setToken}
-    WHERE store_id = $1 AND serial = $2 AND fingerprint = $3 AND ${unused}
-      AND EXISTS (SELECT 1 FROM mfa_shim_users WHERE store_id = $1 AND user_key = ${key} AND version = ${version})
-    RETURNING 1)
-  UPDATE mfa_shim_users SET version = version + 1
-  WHERE store_id = $1 AND user_key = ${key} AND version = ${version} AND EXISTS (SELECT 1 FROM accepted)`;
-const ACCEPT_HOTP = acceptStatement('counter = $4', 'counter < $4', '$5', '$6');
-const ACCEPT_TOTP = acceptStatement('last_step = $4, drift = $5', '(last_step IS NULL OR last_step < $4)', '$6', '$7');
-const UPDATE_USER =
-  'UPDATE mfa_shim_users SET fails = $3, locked_at = $4, sources = $5, version = version + 1 WHERE store_id = $1 AND user_key = $2 AND version = $6';
+// Users' rows with one row per token, for a batch of users: one row per (user, serial) pair asked.
+const READ_BATCH = `
+  SELECT k.user_key, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text AS counter, t.last_step, t.drift
+  FROM unnest($2::text[], $3::text[]) AS k(user_key, serial)
+  JOIN mfa_shim_users u ON u.store_id = $1 AND u.user_key = k.user_key
+  LEFT JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = k.serial`;
+interface ReadRow {
+  user_key: string;
+  fails: number;
+  locked_at: string | null;
+  sources: SourceFailures;
+  version: string;
+  serial: string | null;
+  fingerprint: string | null;
+  counter: string | null;
+  last_step: string | null;
+  drift: number | null;
+}
+
+// The acceptance compare-and-set, a batch of them in one statement (commit-batcher.ts; one per user).
+// Each is taken only while the user's state is still the version read: every change to a user's
+// state or tokens' state bumps that version (accepts, failures, an import), so the token's state
+// the code was checked against, and the lock-out decided on, are still the user's. The user's row
+// goes to the next version first, which locks it: a concurrent accept for the same user, on any
+// node, waits and then finds the version gone (PostgreSQL re-checks an UPDATE's WHERE on a row
+// changed under it). The token's state is then set where the code is still unused (a second guard).
+// The version bump makes every decision taken from an older copy of the state fail its
+// compare-and-set. `clear`: the accept also forgets the user's failures and lock-out; the row is
+// updated only with the accept (the unused condition is checked on it too, from the statement's
+// snapshot, which the version makes current). Users' rows are locked in user_key order (the batch
+// is sent sorted; unnest's rows drive the join), so two nodes' batches do not deadlock; if one ever
+// did, PostgreSQL aborts one and it is sent again. A HOTP request carries a counter, a TOTP request
+// a last step and drift.
+const UNUSED = 'CASE WHEN v.counter IS NULL THEN (t.last_step IS NULL OR t.last_step < v.last_step) ELSE t.counter < v.counter END';
+const ACCEPT_BATCH = `
+  WITH v AS (
+    SELECT * FROM unnest($2::integer[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::numeric[], $8::bigint[], $9::integer[], $10::boolean[])
+      AS v(i, user_key, version, serial, fingerprint, counter, last_step, drift, clear)
+  ), bumped AS (
+    UPDATE mfa_shim_users u SET
+      version   = u.version + 1,
+      fails     = CASE WHEN v.clear THEN 0 ELSE u.fails END,
+      locked_at = CASE WHEN v.clear THEN NULL ELSE u.locked_at END,
+      sources   = CASE WHEN v.clear THEN '{}'::jsonb ELSE u.sources END
+    FROM v WHERE u.store_id = $1 AND u.user_key = v.user_key AND u.version = v.version
+      AND EXISTS (SELECT 1 FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = v.serial AND t.fingerprint = v.fingerprint AND ${UNUSED})
+    RETURNING v.i
+  )
+  UPDATE mfa_shim_tokens t SET
+    counter   = CASE WHEN v.counter IS NULL THEN t.counter ELSE v.counter END,
+    last_step = CASE WHEN v.counter IS NULL THEN v.last_step ELSE t.last_step END,
+    drift     = CASE WHEN v.counter IS NULL THEN v.drift ELSE t.drift END
+  FROM v JOIN bumped b ON b.i = v.i
+  WHERE t.store_id = $1 AND t.serial = v.serial AND t.fingerprint = v.fingerprint AND ${UNUSED}
+  RETURNING v.i`;
+// A batch of user state changes (failures, lock-outs, unlocks), each a compare-and-set on the version.
+const UPDATE_USERS_BATCH = `
+  WITH v AS (
+    SELECT * FROM unnest($2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::bigint[], $7::jsonb[])
+      AS v(i, user_key, version, fails, locked_at, sources)
+  )
+  UPDATE mfa_shim_users u SET fails = v.fails, locked_at = v.locked_at, sources = v.sources, version = u.version + 1
+  FROM v WHERE u.store_id = $1 AND u.user_key = v.user_key AND u.version = v.version
+  RETURNING v.i`;
+
+/** An accept waiting for its batch. */
+interface AcceptRequest {
+  user: ShimUser;
+  expected: StateView['user'];
+  token: ShimToken;
+  next: TokenState;
+  clear: boolean;
+}
+/** A user state change waiting for its batch. */
+interface UpdateRequest {
+  user: ShimUser;
+  expected: StateView['user'];
+  next: UserState;
+}
+/** PostgreSQL's deadlock_detected and serialization_failure: the statement did nothing; send it again. */
+const RETRIED_CODES = new Set(['40P01', '40001']);
+const MAX_BATCH_TRIES = 3;
 
 /** The database cannot be reached or answered wrongly: answered as lost state (503, Access-Reject). */
 export class StateUnavailableError extends Error {}
@@ -70,6 +131,10 @@ export class PgState implements StateBackend {
   ) {
     // An idle connection dropped by the server is reported here; without a listener it would end the process.
     pool.on('error', (err) => this.#lost(err));
+    const batching = { maxInFlight: options.batchesInFlight ?? 2 };
+    this.#reads = new CommitBatcher((batch) => this.#readBatch(batch), (user) => user.key, batching);
+    this.#accepts = new CommitBatcher((batch) => this.#acceptBatch(batch), (r) => r.user.key, batching);
+    this.#updates = new CommitBatcher((batch) => this.#updateBatch(batch), (r) => r.user.key, batching);
   }
 
   /** Connects, creates or migrates the schema. */
@@ -174,6 +239,9 @@ export class PgState implements StateBackend {
         [store.storeId, users.map((u) => u.key), users.map((u) => u.fails), users.map((u) => u.lockedAt), users.map((u) => JSON.stringify(u.sources))],
       );
       await client.query('DELETE FROM mfa_shim_users WHERE store_id = $1 AND NOT (user_key = ANY($2::text[]))', [store.storeId, users.map((u) => u.key)]);
+      // Tokens' state may have changed under every user: a decision any node took from before this
+      // import must fail its compare-and-set (the accept relies on the version alone being current).
+      await client.query('UPDATE mfa_shim_users SET version = version + 1 WHERE store_id = $1', [store.storeId]);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -211,65 +279,104 @@ export class PgState implements StateBackend {
   async read(user: ShimUser, fresh = false): Promise<StateView> {
     const cached = fresh ? undefined : this.#cache.get(user.key);
     if (cached) return { ...cached, cached: true };
-    const view = await this.#readFresh(user);
+    const view = await this.#reads.submit(user);
     this.#cache.set(user.key, view);
     return view;
   }
 
-  async #readFresh(user: ShimUser): Promise<StateView> {
-    const result = await this.#query<{
-      fails: number;
-      locked_at: string | null;
-      sources: SourceFailures;
-      version: string;
-      serial: string | null;
-      fingerprint: string | null;
-      counter: string | null;
-      last_step: string | null;
-      drift: number | null;
-    }>({ ...READ, values: [this.storeId, user.key, user.tokens.map((t) => t.serial)] });
-    const row = result.rows[0];
-    if (!row) throw new StateUnavailableError(`the database has no state for user ${user.key}`);
-    return {
-      user: { fails: row.fails, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources, version: Number(row.version) },
-      tokens: user.tokens.map((token) => {
-        const t = result.rows.length === 1 ? row : result.rows.find((r) => r.serial === token.serial);
-        // No row, or a row for another seed: this node's store file is not the current one.
-        if (!t || t.serial !== token.serial || t.fingerprint !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is missing or for another seed`);
-        return { counter: t.counter === null ? null : BigInt(t.counter), lastStep: t.last_step === null ? null : Number(t.last_step), drift: t.drift ?? 0 };
-      }),
-    };
+  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState, clearFailures: boolean): Promise<boolean> {
+    return this.#accepts.submit({ user, expected, token, next, clear: clearFailures });
   }
 
-  async accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState): Promise<boolean> {
-    const values =
-      token.type === 'hotp'
-        ? [this.storeId, token.serial, token.fingerprint, next.counter!.toString(), user.key, expected.version]
-        : [this.storeId, token.serial, token.fingerprint, next.lastStep, next.drift, user.key, expected.version];
-    const result = await this.#query({ name: `mfa-shim-accept-${token.type}`, text: token.type === 'hotp' ? ACCEPT_HOTP : ACCEPT_TOTP, values });
-    const done = result.rowCount === 1;
-    const cached = this.#cache.get(user.key);
-    if (done && cached) {
-      const i = user.tokens.indexOf(token);
-      if (i >= 0) cached.tokens[i] = next;
-      cached.user = { ...cached.user, version: expected.version + 1 };
-    } else if (!done) {
-      this.#cache.delete(user.key);
+  updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean> {
+    return this.#updates.submit({ user, expected, next });
+  }
+
+  // Every read and change goes in a batch (commit-batcher.ts): one statement, one round trip and
+  // one commit for all that arrived meanwhile, where each would otherwise wake the database.
+  readonly #reads: CommitBatcher<ShimUser, StateView>;
+  readonly #accepts: CommitBatcher<AcceptRequest, boolean>;
+  readonly #updates: CommitBatcher<UpdateRequest, boolean>;
+
+  async #readBatch(batch: ShimUser[]): Promise<(StateView | BatchItemError)[]> {
+    const pairs = batch.flatMap((user) => user.tokens.map((t) => [user.key, t.serial] as const));
+    const result = await this.#batchQuery<ReadRow>('mfa-shim-read-batch', READ_BATCH, [this.storeId, pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
+    const rowsOf = new Map<string, ReadRow[]>();
+    for (const row of result.rows) {
+      const rows = rowsOf.get(row.user_key);
+      if (rows) rows.push(row);
+      else rowsOf.set(row.user_key, [row]);
     }
-    return done;
+    // One user's missing state fails that user's read, not the batch's.
+    return batch.map((user) => {
+      try {
+        return viewOf(user, rowsOf.get(user.key) ?? []);
+      } catch (err) {
+        return new BatchItemError(err);
+      }
+    });
   }
 
-  async updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean> {
-    const result = await this.#query({
-      name: 'mfa-shim-update-user',
-      text: UPDATE_USER,
-      values: [this.storeId, user.key, next.fails, next.lockedAt, JSON.stringify(next.sources), expected.version],
+  async #acceptBatch(batch: AcceptRequest[]): Promise<boolean[]> {
+    const order = sortedByUser(batch);
+    const result = await this.#batchQuery<{ i: number }>('mfa-shim-accept-batch', ACCEPT_BATCH, [
+      this.storeId,
+      order,
+      order.map((i) => batch[i]!.user.key),
+      order.map((i) => batch[i]!.expected.version),
+      order.map((i) => batch[i]!.token.serial),
+      order.map((i) => batch[i]!.token.fingerprint),
+      order.map((i) => (batch[i]!.token.type === 'hotp' ? batch[i]!.next.counter!.toString() : null)),
+      order.map((i) => (batch[i]!.token.type === 'hotp' ? null : batch[i]!.next.lastStep)),
+      order.map((i) => (batch[i]!.token.type === 'hotp' ? 0 : batch[i]!.next.drift)),
+      order.map((i) => batch[i]!.clear),
+    ]);
+    const done = new Set(result.rows.map((r) => r.i));
+    return batch.map(({ user, expected, token, next, clear }, i) => {
+      const accepted = done.has(i);
+      const cached = this.#cache.get(user.key);
+      if (accepted && cached) {
+        const t = user.tokens.indexOf(token);
+        if (t >= 0) cached.tokens[t] = next;
+        cached.user = clear ? { fails: 0, lockedAt: null, sources: {}, version: expected.version + 1 } : { ...cached.user, version: expected.version + 1 };
+      } else if (!accepted) {
+        this.#cache.delete(user.key);
+      }
+      return accepted;
     });
-    const done = result.rowCount === 1;
-    const cached = this.#cache.get(user.key);
-    if (done && cached) cached.user = { ...next, version: expected.version + 1 };
-    else if (!done) this.#cache.delete(user.key);
-    return done;
+  }
+
+  async #updateBatch(batch: UpdateRequest[]): Promise<boolean[]> {
+    const order = sortedByUser(batch);
+    const result = await this.#batchQuery<{ i: number }>('mfa-shim-update-users-batch', UPDATE_USERS_BATCH, [
+      this.storeId,
+      order,
+      order.map((i) => batch[i]!.user.key),
+      order.map((i) => batch[i]!.expected.version),
+      order.map((i) => batch[i]!.next.fails),
+      order.map((i) => batch[i]!.next.lockedAt),
+      order.map((i) => JSON.stringify(batch[i]!.next.sources)),
+    ]);
+    const done = new Set(result.rows.map((r) => r.i));
+    return batch.map(({ user, expected, next }, i) => {
+      const updated = done.has(i);
+      const cached = this.#cache.get(user.key);
+      if (updated && cached) cached.user = { ...next, version: expected.version + 1 };
+      else if (!updated) this.#cache.delete(user.key);
+      return updated;
+    });
+  }
+
+  /** One batch's statement; sent again when PostgreSQL aborted it for a deadlock (it did nothing). */
+  async #batchQuery<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.pool.query<R>({ name, text, values });
+      } catch (err) {
+        if (attempt < MAX_BATCH_TRIES && RETRIED_CODES.has((err as { code?: string }).code ?? '')) continue;
+        throw this.#failed(err as Error);
+      }
+    }
   }
 
   /** Forgets the cached state (after the database was lost: it may have been restored from a backup). */
@@ -277,14 +384,11 @@ export class PgState implements StateBackend {
     this.#cache.clear();
   }
 
-  async #query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.pool.query<R>(config);
-    } catch (err) {
-      this.#forget();
-      this.#lost(err as Error);
-      throw new StateUnavailableError(`state database: ${(err as Error).message}`);
-    }
+  /** A statement failed: the state is answered as lost until the database answers again. */
+  #failed(err: Error): StateUnavailableError {
+    this.#forget();
+    this.#lost(err);
+    return new StateUnavailableError(`state database: ${err.message}`);
   }
 
   /** The database is gone or failing: answer as lost state until a probe gets through again. */
@@ -313,4 +417,24 @@ export class PgState implements StateBackend {
     if (this.#probe) clearInterval(this.#probe);
     await this.pool.end();
   }
+}
+
+/** A batch's positions in user_key order: every batch locks users' rows in one order (no deadlock). */
+function sortedByUser(batch: readonly { user: ShimUser }[]): number[] {
+  return batch.map((_, i) => i).sort((a, b) => (batch[a]!.user.key < batch[b]!.user.key ? -1 : batch[a]!.user.key > batch[b]!.user.key ? 1 : 0));
+}
+
+/** A user's state from their rows (one per token asked); refused when the database does not hold this store's tokens. */
+function viewOf(user: ShimUser, rows: readonly ReadRow[]): StateView {
+  const row = rows[0];
+  if (!row) throw new StateUnavailableError(`the database has no state for user ${user.key}`);
+  return {
+    user: { fails: row.fails, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources, version: Number(row.version) },
+    tokens: user.tokens.map((token) => {
+      const t = rows.find((r) => r.serial === token.serial);
+      // No row, or a row for another seed: this node's store file is not the current one.
+      if (!t || t.fingerprint !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is missing or for another seed`);
+      return { counter: t.counter === null ? null : BigInt(t.counter), lastStep: t.last_step === null ? null : Number(t.last_step), drift: t.drift ?? 0 };
+    }),
+  };
 }

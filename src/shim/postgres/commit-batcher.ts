@@ -1,0 +1,117 @@
+/**
+ * Group commit for the database's compare-and-sets: requests that arrive while a batch is in flight
+ * gather, and go together as one statement (one round trip, one transaction, one WAL flush) when a
+ * slot frees. An idle node sends a request at once (after the current event-loop turn, so that
+ * requests read in the same turn share a batch); a busy one sends fewer, larger batches, which is
+ * where a per-statement cost (node-postgres' CPU, PostgreSQL's parse-execute-commit) is saved.
+ *
+ * A batch holds at most one request per key (one user): two compare-and-sets of one row in one
+ * statement would be decided by the join's order, not by the rules. A second request for a key
+ * waits for the next batch.
+ */
+export interface CommitBatcherOptions {
+  /** Batches in flight at once (default 2). */
+  maxInFlight?: number;
+  /** Requests in one batch at most (default 256). */
+  maxBatch?: number;
+}
+
+/** One request's failure inside a batch that otherwise went through (the others are answered). */
+export class BatchItemError {
+  constructor(readonly error: unknown) {}
+}
+
+interface Pending<T, R> {
+  item: T;
+  resolve: (result: R) => void;
+  reject: (err: unknown) => void;
+}
+
+export class CommitBatcher<T, R> {
+  readonly #queue: Pending<T, R>[] = [];
+  #inFlight = 0;
+  #scheduled = false;
+  readonly #maxInFlight: number;
+  readonly #maxBatch: number;
+
+  /**
+   * `run` sends one batch and answers each request, in the batch's order (a BatchItemError rejects
+   * that request alone); it rejects when the whole batch failed (each request is then rejected with
+   * its error).
+   */
+  constructor(
+    private readonly run: (items: T[]) => Promise<(R | BatchItemError)[]>,
+    private readonly keyOf: (item: T) => string,
+    options: CommitBatcherOptions = {},
+  ) {
+    this.#maxInFlight = Math.max(1, options.maxInFlight ?? 2);
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
+  }
+
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ item, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => {
+          this.#scheduled = false;
+          this.#flush();
+        });
+      }
+    });
+  }
+
+  /** Requests waiting (not yet sent). */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  #flush(): void {
+    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) this.#send(this.#take());
+  }
+
+  /** The next batch: the queue's order, one request per key, the rest left in order. */
+  #take(): Pending<T, R>[] {
+    const batch: Pending<T, R>[] = [];
+    const keys = new Set<string>();
+    const left: Pending<T, R>[] = [];
+    let i = 0;
+    for (; i < this.#queue.length && batch.length < this.#maxBatch; i++) {
+      const p = this.#queue[i]!;
+      const key = this.keyOf(p.item);
+      if (keys.has(key)) left.push(p);
+      else {
+        keys.add(key);
+        batch.push(p);
+      }
+    }
+    this.#queue.splice(0, i, ...left);
+    return batch;
+  }
+
+  #send(batch: Pending<T, R>[]): void {
+    this.#inFlight++;
+    let settled: Promise<unknown>;
+    try {
+      settled = this.run(batch.map((p) => p.item)).then(
+        (results) => {
+          for (const [i, p] of batch.entries()) {
+            const result = results[i]!;
+            if (result instanceof BatchItemError) p.reject(result.error);
+            else p.resolve(result);
+          }
+        },
+        (err: unknown) => {
+          for (const p of batch) p.reject(err);
+        },
+      );
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      settled = Promise.resolve();
+    }
+    void settled.finally(() => {
+      this.#inFlight--;
+      this.#flush();
+    });
+  }
+}
