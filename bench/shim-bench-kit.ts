@@ -1,7 +1,7 @@
 /** What the shim benchmarks share: arguments, the OATH workload, child servers, CPU and percentiles. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Secret } from '../src/model/secret.js';
 import type { OathSeed } from '../src/model/export-data.js';
 
@@ -72,6 +72,39 @@ export function cpuSeconds(pid: number): number | null {
     return null;
   }
 }
+/** The machine's CPU seconds, busy and in all (every core), from /proc/stat; null where there is none. */
+export function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = f.reduce((a, b) => a + b, 0);
+    const idle = f[3]! + (f[4] ?? 0); // idle, iowait
+    return { busy: (total - idle) / CLOCK_TICKS, total: total / CLOCK_TICKS };
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds of every process with this command name (e.g. PostgreSQL's server processes). */
+export function cpuSecondsOf(command: string): number | null {
+  try {
+    let ticks = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes(`(${command})`)) continue;
+        const fields = stat.split(') ')[1]!.split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return ticks / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
 const CLOCK_TICKS = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

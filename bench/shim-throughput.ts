@@ -19,7 +19,7 @@ import { closeSync, constants, fsyncSync, mkdtempSync, openSync, rmSync, writeSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runImportStore } from '../src/shim/shim-operations.js';
-import { args, benchSeed, cpuSeconds, hotp, makeUsers, num, pct, startChild, stopChild, wrongCode, type BenchUser } from './shim-bench-kit.js';
+import { args, benchSeed, cpuSeconds, cpuSecondsOf, hotp, machineCpu, makeUsers, num, pct, startChild, stopChild, wrongCode, type BenchUser } from './shim-bench-kit.js';
 
 // ---------------------------------------------------------------- workload
 let requestSeq = 0;
@@ -454,8 +454,11 @@ async function runPostgresBenchmark(): Promise<void> {
     const runs = { local: [] as RunResult[], pg: [] as RunResult[], two: [] as RunResult[], localOpen: [] as RunResult[], pgOpen: [] as RunResult[] };
     await runLoad(local.port, clients, 1, localUsers, local.child.pid!);
     await runLoad(nodeA.port, clients, 1, pgUsers, nodeA.child.pid!);
+    // Where the machine's CPU went in each closed-loop mode: all cores busy, and PostgreSQL's share.
+    const usage = { local: { busy: 0, total: 0, pg: 0 }, pg: { busy: 0, total: 0, pg: 0 }, two: { busy: 0, total: 0, pg: 0 } };
     for (let i = 0; i < slices; i++) {
-      for (const which of i % 2 === 0 ? ['local', 'pg', 'two'] : ['two', 'pg', 'local']) {
+      for (const which of i % 2 === 0 ? (['local', 'pg', 'two'] as const) : (['two', 'pg', 'local'] as const)) {
+        const [m0, p0] = [machineCpu(), cpuSecondsOf('postgres')];
         if (which === 'local') runs.local.push(await runLoad(local.port, clients, slice, localUsers, local.child.pid!));
         else if (which === 'pg') runs.pg.push(await runLoad(nodeA.port, clients, slice, pgUsers, nodeA.child.pid!));
         else {
@@ -463,6 +466,12 @@ async function runPostgresBenchmark(): Promise<void> {
           const [a, b] = await Promise.all([runLoad(nodeA.port, clients / 2, slice, usersA, nodeA.child.pid!), runLoad(nodeB.port, clients / 2, slice, usersB, nodeB.child.pid!)]);
           runs.two.push({ ...pool([a, b]), seconds: slice });
         }
+        const [m1, p1] = [machineCpu(), cpuSecondsOf('postgres')];
+        if (m0 && m1) {
+          usage[which].busy += m1.busy - m0.busy;
+          usage[which].total += m1.total - m0.total;
+        }
+        if (p0 !== null && p1 !== null) usage[which].pg += p1 - p0;
       }
     }
     for (let i = 0; i < slices; i++) {
@@ -477,6 +486,13 @@ async function runPostgresBenchmark(): Promise<void> {
     console.log(line('PostgreSQL 2 nodes, closed', tc));
     console.log(line('local journal, open loop', lo));
     console.log(line('PostgreSQL, open loop', po));
+    const cores = cpus().length;
+    for (const [label, which, r] of [['local journal', 'local', lc], ['PostgreSQL', 'pg', pc], ['PostgreSQL 2 nodes', 'two', tc]] as const) {
+      const u = usage[which];
+      if (u.total > 0 && r.requests > 0) {
+        console.log(`  machine, ${label.padEnd(20)} ${((100 * u.busy) / u.total).toFixed(0).padStart(3)} % of ${cores} cores busy   PostgreSQL server CPU ${((u.pg * 1e6) / r.requests).toFixed(0).padStart(4)} µs/req`);
+      }
+    }
     const all = pool([...runs.pg, ...runs.two, ...runs.pgOpen]);
     const mix = [...all.reasons].sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${((100 * v) / all.requests).toFixed(1)} %`).join(', ');
     const localAll = pool([...runs.local, ...runs.localOpen]);
