@@ -5,6 +5,7 @@ import { hotpCode } from '../../src/otp/hotp.js';
 import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { runCheck, runImportStore, runUnlock, storeStateOf } from '../../src/shim/shim-operations.js';
+import pgClient from 'pg';
 import { PgState } from '../../src/shim/postgres/pg-state.js';
 import { ShimDatabase } from '../../src/shim/shim-database.js';
 import { Verifier } from '../../src/shim/verifier.js';
@@ -146,21 +147,29 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         const v2 = await a.read(u(2), true);
         const v3 = await a.read(u(3), true);
         const next = { counter: 1n, lastStep: null, drift: 0 };
-        // One event-loop turn: one batch.
+        const [v6, v7] = [await a.read(u(6), true), await a.read(u(7), true)];
+        const [version6, version7] = [v6.user.version, v7.user.version];
+        const failed = { fails: 1, lockedAt: null, sources: {} };
+        // One event-loop turn: one batch (one statement) of accepts, reads and user changes.
         const outcomes = await Promise.all([
           a.accept(u(0), views[0]!.user, u(0).tokens[0]!, next, false),
           a.accept(u(1), { ...views[1]!.user, version: views[1]!.user.version + 7 }, u(1).tokens[0]!, next, false),
           a.accept(u(2), v2.user, u(2).tokens[0]!, next, true),
           a.accept(u(3), v3.user, u(3).tokens[0]!, next, true),
           a.accept(u(4), views[4]!.user, u(4).tokens[0]!, { counter: 5n, lastStep: null, drift: 0 }, false),
+          a.read(u(5), true).then((v) => v.tokens[0]!.counter),
+          a.updateUser(u(6), v6.user, failed),
+          a.updateUser(u(7), { ...v7.user, version: v7.user.version - 1 }, failed),
         ]);
-        expect(outcomes).toEqual([true, false, false, true, true]);
-        const after = await Promise.all([0, 1, 2, 3, 4].map((i) => a.read(u(i), true)));
-        expect(after.map((v) => v.tokens[0]!.counter)).toEqual([1n, 0n, 1n, 1n, 5n]);
+        expect(outcomes).toEqual([true, false, false, true, true, 0n, true, false]);
+        const after = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => a.read(u(i), true)));
+        expect(after.map((v) => v.tokens[0]!.counter)).toEqual([1n, 0n, 1n, 1n, 5n, 0n, 0n, 0n]);
         // The refused accept of user 2 changed nothing of theirs (its version neither); user 3's cleared with the accept.
         expect(after[2]!.user.version).toBe(v2.user.version);
         expect(after[3]!.user).toMatchObject({ fails: 0, lockedAt: null, sources: {} });
         expect(after[1]!.user.version).toBe(views[1]!.user.version);
+        expect(after[6]!.user).toMatchObject({ fails: 1, version: version6 + 1 });
+        expect(after[7]!.user).toMatchObject({ fails: 0, version: version7 });
       } finally {
         await close();
       }
@@ -182,6 +191,54 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       } finally {
         await close();
       }
+    });
+
+    it("locks a batch's users in the database's order before changing any, whatever order the requests came in (no deadlock between nodes)", async () => {
+      const state = await freshImport();
+      const { db, a, close } = await openNodes(state);
+      const holder = new pgClient.Client({ connectionString: state.href });
+      const prober = new pgClient.Client({ connectionString: state.href });
+      await holder.connect();
+      await prober.connect();
+      try {
+        const [lo, hi] = [db.findUser(USERS[1]!.toLowerCase())!, db.findUser(USERS[2]!.toLowerCase())!];
+        const [vlo, vhi] = [await a.read(lo, true), await a.read(hi, true)];
+        // Another transaction holds the later user's row.
+        await holder.query('BEGIN');
+        await holder.query('SELECT 1 FROM mfa_shim_users WHERE user_key = $1 FOR UPDATE', [hi.key]);
+        const failed = { fails: 1, lockedAt: null, sources: {} };
+        // One batch, the later user first.
+        const batch = Promise.all([a.updateUser(hi, vhi.user, failed), a.updateUser(lo, vlo.user, failed)]);
+        await new Promise((r) => setTimeout(r, 300));
+        // The batch waits for the later user's row having already locked the earlier one's.
+        await expect(prober.query('SELECT 1 FROM mfa_shim_users WHERE user_key = $1 FOR UPDATE NOWAIT', [lo.key])).rejects.toMatchObject({ code: '55P03' });
+        await holder.query('ROLLBACK');
+        expect(await batch).toEqual([true, true]);
+      } finally {
+        await holder.end();
+        await prober.end();
+        await close();
+      }
+    });
+
+    it('reads and unlocks a user who has no token left', async () => {
+      tmp = tempDir();
+      store = tmp.path('shim.store');
+      const dbName = `shim_${++n}`;
+      pg.sql(`CREATE DATABASE ${dbName}`);
+      const state = parseStateUrl(pg.url.replace(/\/mfa_shim$/, `/${dbName}`));
+      const input = { users: [{ username: 'kept@contoso.com', enabled: true }, { username: 'bare@contoso.com', enabled: true }], tokens: [{ seed: seed({ serial: 'K1', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'kept@contoso.com' }] };
+      await runImportStore({ store, key: TEST_KEY, state, input });
+      const { db, a, close } = await openNodes(state);
+      try {
+        const bare = db.findUser('bare@contoso.com')!;
+        const view = await a.read(bare, true);
+        expect(view.tokens).toEqual([]);
+        expect(await a.updateUser(bare, view.user, { fails: 10, lockedAt: 1, sources: {} })).toBe(true);
+      } finally {
+        await close();
+      }
+      expect(await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: 'bare@contoso.com' })).toMatchObject({ status: 'unlocked', wasLocked: true });
     });
 
     it('an import moves every user to a new version: a node deciding from before it is refused and decides again', async () => {

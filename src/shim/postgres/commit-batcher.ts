@@ -28,7 +28,9 @@ interface Pending<T, R> {
 }
 
 export class CommitBatcher<T, R> {
-  readonly #queue: Pending<T, R>[] = [];
+  /** Waiting requests by key, keys in the order their oldest waiting request came. */
+  readonly #waiting = new Map<string, Pending<T, R>[]>();
+  #count = 0;
   #inFlight = 0;
   #scheduled = false;
   readonly #maxInFlight: number;
@@ -50,7 +52,11 @@ export class CommitBatcher<T, R> {
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      this.#queue.push({ item, resolve, reject });
+      const key = this.keyOf(item);
+      const list = this.#waiting.get(key);
+      if (list) list.push({ item, resolve, reject });
+      else this.#waiting.set(key, [{ item, resolve, reject }]);
+      this.#count++;
       if (!this.#scheduled) {
         this.#scheduled = true;
         setImmediate(() => {
@@ -63,29 +69,23 @@ export class CommitBatcher<T, R> {
 
   /** Requests waiting (not yet sent). */
   get waiting(): number {
-    return this.#queue.length;
+    return this.#count;
   }
 
   #flush(): void {
-    while (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) this.#send(this.#take());
+    while (this.#inFlight < this.#maxInFlight && this.#count > 0) this.#send(this.#take());
   }
 
-  /** The next batch: the queue's order, one request per key, the rest left in order. */
+  /** The next batch: the oldest waiting request of each key, in the order the keys came. */
   #take(): Pending<T, R>[] {
     const batch: Pending<T, R>[] = [];
-    const keys = new Set<string>();
-    const left: Pending<T, R>[] = [];
-    let i = 0;
-    for (; i < this.#queue.length && batch.length < this.#maxBatch; i++) {
-      const p = this.#queue[i]!;
-      const key = this.keyOf(p.item);
-      if (keys.has(key)) left.push(p);
-      else {
-        keys.add(key);
-        batch.push(p);
-      }
+    for (const [key, list] of this.#waiting) {
+      if (batch.length === this.#maxBatch) break;
+      batch.push(list.shift()!);
+      // A key with more waiting keeps its place: its next request goes in the next batch.
+      if (list.length === 0) this.#waiting.delete(key);
     }
-    this.#queue.splice(0, i, ...left);
+    this.#count -= batch.length;
     return batch;
   }
 
@@ -95,16 +95,19 @@ export class CommitBatcher<T, R> {
     try {
       settled = this.run(batch.map((p) => p.item)).then(
         (results) => {
+          if (!Array.isArray(results) || results.length !== batch.length) {
+            throw new Error(`a batch of ${batch.length} was answered with ${Array.isArray(results) ? results.length : 'no'} results`);
+          }
           for (const [i, p] of batch.entries()) {
-            const result = results[i]!;
+            const result = results[i] as R | BatchItemError;
             if (result instanceof BatchItemError) p.reject(result.error);
             else p.resolve(result);
           }
         },
-        (err: unknown) => {
-          for (const p of batch) p.reject(err);
-        },
-      );
+      ).catch((err: unknown) => {
+        // A request already answered ignores this (a promise settles once).
+        for (const p of batch) p.reject(err);
+      });
     } catch (err) {
       for (const p of batch) p.reject(err);
       settled = Promise.resolve();

@@ -4,8 +4,9 @@ import pgpass from 'pgpass';
 import { UserError } from '../../model/user-error.js';
 import type { ShimToken, ShimUser, SourceFailures, TokenState, UserState } from '../store-model.js';
 import type { StateBackend, StateView } from '../verifier.js';
-import { BatchItemError, CommitBatcher } from './commit-batcher.js';
+import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
 import { migrate } from './schema.js';
+import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateBatchRow, type StateRequest } from './state-batch.js';
 import { shownStateUrl } from './state-url.js';
 
 /** What the database is told about a store: its lineage, generation, users and tokens (with their initial state). */
@@ -22,95 +23,15 @@ export interface PgStateOptions {
   probeMs?: number;
   /** Connections in the pool (default 16). */
   poolSize?: number;
-  /** Batches of accepts in flight at once (default 2; commit-batcher.ts). */
+  /** Batches in flight at once (default 1: the next gathers while one is at the database; commit-batcher.ts). */
   batchesInFlight?: number;
 }
 
-// Users' rows with one row per token, for a batch of users: one row per (user, serial) pair asked.
-const READ_BATCH = `
-  SELECT k.user_key, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text AS counter, t.last_step, t.drift
-  FROM unnest($2::text[], $3::text[]) AS k(user_key, serial)
-  JOIN mfa_shim_users u ON u.store_id = $1 AND u.user_key = k.user_key
-  LEFT JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = k.serial`;
-interface ReadRow {
-  user_key: string;
-  fails: number;
-  locked_at: string | null;
-  sources: SourceFailures;
-  version: string;
-  serial: string | null;
-  fingerprint: string | null;
-  counter: string | null;
-  last_step: string | null;
-  drift: number | null;
-}
-
-// The acceptance compare-and-set, a batch of them in one statement (commit-batcher.ts; one per user).
-// Each is taken only while the user's state is still the version read: every change to a user's
-// state or tokens' state bumps that version (accepts, failures, an import), so the token's state
-// the code was checked against, and the lock-out decided on, are still the user's. The user's row
-// goes to the next version first, which locks it: a concurrent accept for the same user, on any
-// node, waits and then finds the version gone (PostgreSQL re-checks an UPDATE's WHERE on a row
-// changed under it). The token's state is then set where the code is still unused (a second guard).
-// The version bump makes every decision taken from an older copy of the state fail its
-// compare-and-set. `clear`: the accept also forgets the user's failures and lock-out; the row is
-// updated only with the accept (the unused condition is checked on it too, from the statement's
-// snapshot, which the version makes current). Users' rows are locked in user_key order (the batch
-// is sent sorted; unnest's rows drive the join), so two nodes' batches do not deadlock; if one ever
-// did, PostgreSQL aborts one and it is sent again. A HOTP request carries a counter, a TOTP request
-// a last step and drift.
-const UNUSED = 'CASE WHEN v.counter IS NULL THEN (t.last_step IS NULL OR t.last_step < v.last_step) ELSE t.counter < v.counter END';
-const ACCEPT_BATCH = `
-  WITH v AS (
-    SELECT * FROM unnest($2::integer[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::numeric[], $8::bigint[], $9::integer[], $10::boolean[])
-      AS v(i, user_key, version, serial, fingerprint, counter, last_step, drift, clear)
-  ), bumped AS (
-    UPDATE mfa_shim_users u SET
-      version   = u.version + 1,
-      fails     = CASE WHEN v.clear THEN 0 ELSE u.fails END,
-      locked_at = CASE WHEN v.clear THEN NULL ELSE u.locked_at END,
-      sources   = CASE WHEN v.clear THEN '{}'::jsonb ELSE u.sources END
-    FROM v WHERE u.store_id = $1 AND u.user_key = v.user_key AND u.version = v.version
-      AND EXISTS (SELECT 1 FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = v.serial AND t.fingerprint = v.fingerprint AND ${UNUSED})
-    RETURNING v.i
-  )
-  UPDATE mfa_shim_tokens t SET
-    counter   = CASE WHEN v.counter IS NULL THEN t.counter ELSE v.counter END,
-    last_step = CASE WHEN v.counter IS NULL THEN v.last_step ELSE t.last_step END,
-    drift     = CASE WHEN v.counter IS NULL THEN v.drift ELSE t.drift END
-  FROM v JOIN bumped b ON b.i = v.i
-  WHERE t.store_id = $1 AND t.serial = v.serial AND t.fingerprint = v.fingerprint AND ${UNUSED}
-  RETURNING v.i`;
-// A batch of user state changes (failures, lock-outs, unlocks), each a compare-and-set on the version.
-const UPDATE_USERS_BATCH = `
-  WITH v AS (
-    SELECT * FROM unnest($2::integer[], $3::text[], $4::bigint[], $5::integer[], $6::bigint[], $7::jsonb[])
-      AS v(i, user_key, version, fails, locked_at, sources)
-  )
-  UPDATE mfa_shim_users u SET fails = v.fails, locked_at = v.locked_at, sources = v.sources, version = u.version + 1
-  FROM v WHERE u.store_id = $1 AND u.user_key = v.user_key AND u.version = v.version
-  RETURNING v.i`;
-
-/** An accept waiting for its batch. */
-interface AcceptRequest {
-  user: ShimUser;
-  expected: StateView['user'];
-  token: ShimToken;
-  next: TokenState;
-  clear: boolean;
-}
-/** A user state change waiting for its batch. */
-interface UpdateRequest {
-  user: ShimUser;
-  expected: StateView['user'];
-  next: UserState;
-}
 /** PostgreSQL's deadlock_detected and serialization_failure: the statement did nothing; send it again. */
 const RETRIED_CODES = new Set(['40P01', '40001']);
 const MAX_BATCH_TRIES = 3;
 
-/** The database cannot be reached or answered wrongly: answered as lost state (503, Access-Reject). */
-export class StateUnavailableError extends Error {}
+export { StateUnavailableError };
 
 /**
  * Verification state in PostgreSQL (issue 16): any number of `shim serve` nodes share it, and every
@@ -131,10 +52,7 @@ export class PgState implements StateBackend {
   ) {
     // An idle connection dropped by the server is reported here; without a listener it would end the process.
     pool.on('error', (err) => this.#lost(err));
-    const batching = { maxInFlight: options.batchesInFlight ?? 2 };
-    this.#reads = new CommitBatcher((batch) => this.#readBatch(batch), (user) => user.key, batching);
-    this.#accepts = new CommitBatcher((batch) => this.#acceptBatch(batch), (r) => r.user.key, batching);
-    this.#updates = new CommitBatcher((batch) => this.#updateBatch(batch), (r) => r.user.key, batching);
+    this.#batches = new CommitBatcher((batch) => this.#sendBatch(batch), (r) => r.user.key, { maxInFlight: options.batchesInFlight ?? 1 });
   }
 
   /** Connects, creates or migrates the schema. */
@@ -149,6 +67,10 @@ export class PgState implements StateBackend {
       query_timeout: 5000,
       keepAlive: true,
       application_name: 'mfa-migrate shim',
+      // The batch statement is prepared once per connection; planned once too (a plan per execution,
+      // PostgreSQL's default for its first runs and whenever it looks cheaper, costs more than the
+      // statement's work). Options from the URL are kept.
+      options: [(fromUrl as { options?: string }).options, '-c plan_cache_mode=force_generic_plan'].filter(Boolean).join(' '),
     };
     if (process.env.PGPASSWORD === undefined) {
       const who = { host: config.host ?? 'localhost', port: String(config.port ?? 5432), database: config.database ?? '', user: config.user ?? process.env.PGUSER ?? '' };
@@ -207,6 +129,10 @@ export class PgState implements StateBackend {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      // Verifications' changes wait while an import writes (reads go on): an import's writes would
+      // otherwise take users' and tokens' rows in another order than a batch (state-batch.ts) and
+      // the two could deadlock.
+      await client.query('LOCK TABLE mfa_shim_users, mfa_shim_tokens IN SHARE ROW EXCLUSIVE MODE');
       await client.query(
         `INSERT INTO mfa_shim_stores (store_id, generation) VALUES ($1, $2)
          ON CONFLICT (store_id) DO UPDATE SET generation = EXCLUDED.generation, updated_at = now()`,
@@ -278,93 +204,43 @@ export class PgState implements StateBackend {
 
   async read(user: ShimUser, fresh = false): Promise<StateView> {
     const cached = fresh ? undefined : this.#cache.get(user.key);
-    if (cached) return { ...cached, cached: true };
-    const view = await this.#reads.submit(user);
-    this.#cache.set(user.key, view);
+    // Copies: the cache's entry changes with this node's changes, a view handed out does not.
+    if (cached) return { user: cached.user, tokens: [...cached.tokens], cached: true };
+    const view = (await this.#batches.submit({ kind: 'read', user })) as StateView;
+    this.#cache.set(user.key, { user: view.user, tokens: [...view.tokens] });
     return view;
   }
 
-  accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState, clearFailures: boolean): Promise<boolean> {
-    return this.#accepts.submit({ user, expected, token, next, clear: clearFailures });
-  }
-
-  updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean> {
-    return this.#updates.submit({ user, expected, next });
-  }
-
-  // Every read and change goes in a batch (commit-batcher.ts): one statement, one round trip and
-  // one commit for all that arrived meanwhile, where each would otherwise wake the database.
-  readonly #reads: CommitBatcher<ShimUser, StateView>;
-  readonly #accepts: CommitBatcher<AcceptRequest, boolean>;
-  readonly #updates: CommitBatcher<UpdateRequest, boolean>;
-
-  async #readBatch(batch: ShimUser[]): Promise<(StateView | BatchItemError)[]> {
-    const pairs = batch.flatMap((user) => user.tokens.map((t) => [user.key, t.serial] as const));
-    const result = await this.#batchQuery<ReadRow>('mfa-shim-read-batch', READ_BATCH, [this.storeId, pairs.map((p) => p[0]), pairs.map((p) => p[1])]);
-    const rowsOf = new Map<string, ReadRow[]>();
-    for (const row of result.rows) {
-      const rows = rowsOf.get(row.user_key);
-      if (rows) rows.push(row);
-      else rowsOf.set(row.user_key, [row]);
+  async accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState, clearFailures: boolean): Promise<boolean> {
+    const done = (await this.#batches.submit({ kind: 'accept', user, expected, token, next, clear: clearFailures })) as boolean;
+    // The entry is brought forward only from the version this change was decided on (a read that
+    // came back meanwhile may hold another); otherwise it goes, and the next request reads.
+    const cached = this.#cache.get(user.key);
+    if (done && cached?.user.version === expected.version) {
+      const t = user.tokens.indexOf(token);
+      if (t >= 0) cached.tokens[t] = next;
+      cached.user = clearFailures ? { fails: 0, lockedAt: null, sources: {}, version: expected.version + 1 } : { ...expected, version: expected.version + 1 };
+    } else {
+      this.#cache.delete(user.key);
     }
-    // One user's missing state fails that user's read, not the batch's.
-    return batch.map((user) => {
-      try {
-        return viewOf(user, rowsOf.get(user.key) ?? []);
-      } catch (err) {
-        return new BatchItemError(err);
-      }
-    });
+    return done;
   }
 
-  async #acceptBatch(batch: AcceptRequest[]): Promise<boolean[]> {
-    const order = sortedByUser(batch);
-    const result = await this.#batchQuery<{ i: number }>('mfa-shim-accept-batch', ACCEPT_BATCH, [
-      this.storeId,
-      order,
-      order.map((i) => batch[i]!.user.key),
-      order.map((i) => batch[i]!.expected.version),
-      order.map((i) => batch[i]!.token.serial),
-      order.map((i) => batch[i]!.token.fingerprint),
-      order.map((i) => (batch[i]!.token.type === 'hotp' ? batch[i]!.next.counter!.toString() : null)),
-      order.map((i) => (batch[i]!.token.type === 'hotp' ? null : batch[i]!.next.lastStep)),
-      order.map((i) => (batch[i]!.token.type === 'hotp' ? 0 : batch[i]!.next.drift)),
-      order.map((i) => batch[i]!.clear),
-    ]);
-    const done = new Set(result.rows.map((r) => r.i));
-    return batch.map(({ user, expected, token, next, clear }, i) => {
-      const accepted = done.has(i);
-      const cached = this.#cache.get(user.key);
-      if (accepted && cached) {
-        const t = user.tokens.indexOf(token);
-        if (t >= 0) cached.tokens[t] = next;
-        cached.user = clear ? { fails: 0, lockedAt: null, sources: {}, version: expected.version + 1 } : { ...cached.user, version: expected.version + 1 };
-      } else if (!accepted) {
-        this.#cache.delete(user.key);
-      }
-      return accepted;
-    });
+  async updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean> {
+    const done = (await this.#batches.submit({ kind: 'update', user, expected, next })) as boolean;
+    const cached = this.#cache.get(user.key);
+    if (done && cached?.user.version === expected.version) cached.user = { ...next, version: expected.version + 1 };
+    else this.#cache.delete(user.key);
+    return done;
   }
 
-  async #updateBatch(batch: UpdateRequest[]): Promise<boolean[]> {
-    const order = sortedByUser(batch);
-    const result = await this.#batchQuery<{ i: number }>('mfa-shim-update-users-batch', UPDATE_USERS_BATCH, [
-      this.storeId,
-      order,
-      order.map((i) => batch[i]!.user.key),
-      order.map((i) => batch[i]!.expected.version),
-      order.map((i) => batch[i]!.next.fails),
-      order.map((i) => batch[i]!.next.lockedAt),
-      order.map((i) => JSON.stringify(batch[i]!.next.sources)),
-    ]);
-    const done = new Set(result.rows.map((r) => r.i));
-    return batch.map(({ user, expected, next }, i) => {
-      const updated = done.has(i);
-      const cached = this.#cache.get(user.key);
-      if (updated && cached) cached.user = { ...next, version: expected.version + 1 };
-      else if (!updated) this.#cache.delete(user.key);
-      return updated;
-    });
+  // Every read and change goes in a batch (commit-batcher.ts, state-batch.ts): one statement, one
+  // round trip and one commit for all that arrived meanwhile, where each would wake the database.
+  readonly #batches: CommitBatcher<StateRequest, StateView | boolean>;
+
+  async #sendBatch(batch: StateRequest[]): Promise<(StateView | boolean | BatchItemError)[]> {
+    const result = await this.#batchQuery<StateBatchRow>('mfa-shim-state-batch', STATE_BATCH, stateBatchValues(this.storeId, batch));
+    return stateBatchAnswers(batch, result.rows);
   }
 
   /** One batch's statement; sent again when PostgreSQL aborted it for a deadlock (it did nothing). */
@@ -417,24 +293,4 @@ export class PgState implements StateBackend {
     if (this.#probe) clearInterval(this.#probe);
     await this.pool.end();
   }
-}
-
-/** A batch's positions in user_key order: every batch locks users' rows in one order (no deadlock). */
-function sortedByUser(batch: readonly { user: ShimUser }[]): number[] {
-  return batch.map((_, i) => i).sort((a, b) => (batch[a]!.user.key < batch[b]!.user.key ? -1 : batch[a]!.user.key > batch[b]!.user.key ? 1 : 0));
-}
-
-/** A user's state from their rows (one per token asked); refused when the database does not hold this store's tokens. */
-function viewOf(user: ShimUser, rows: readonly ReadRow[]): StateView {
-  const row = rows[0];
-  if (!row) throw new StateUnavailableError(`the database has no state for user ${user.key}`);
-  return {
-    user: { fails: row.fails, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources, version: Number(row.version) },
-    tokens: user.tokens.map((token) => {
-      const t = rows.find((r) => r.serial === token.serial);
-      // No row, or a row for another seed: this node's store file is not the current one.
-      if (!t || t.fingerprint !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is missing or for another seed`);
-      return { counter: t.counter === null ? null : BigInt(t.counter), lastStep: t.last_step === null ? null : Number(t.last_step), drift: t.drift ?? 0 };
-    }),
-  };
 }

@@ -83,4 +83,22 @@ describe('CommitBatcher (group commit of the PostgreSQL state)', () => {
     // Nothing is left in flight: the next request is sent.
     await expect(batcher.submit('b:1')).rejects.toThrow('bad parameters');
   });
+
+  it('rejects the whole batch when the runner answers another number of results than it was given', async () => {
+    const batcher = new CommitBatcher<string, string>(async (items) => items.slice(1), keyOf);
+    const all = ['a:1', 'b:1'].map((i) => batcher.submit(i).catch((e: Error) => e.message));
+    expect(await Promise.all(all)).toEqual(['a batch of 2 was answered with 1 results', 'a batch of 2 was answered with 1 results']);
+  });
+
+  it('answers a flood for one key in order, one a batch, beside other keys, without rescanning the queue', async () => {
+    let batches = 0;
+    const batcher = new CommitBatcher<string, string>(async (items) => (batches++, items), keyOf, { maxInFlight: 1 });
+    const flood = Array.from({ length: 20_000 }, (_, i) => batcher.submit(`a:${i}`));
+    const others = Array.from({ length: 300 }, (_, i) => batcher.submit(`u${i}:0`));
+    expect(await Promise.all(flood)).toEqual(Array.from({ length: 20_000 }, (_, i) => `a:${i}`));
+    expect(await Promise.all(others)).toHaveLength(300);
+    // The first batch took a:0 and 255 other keys; the second a:1 and the 45 left; then a's alone.
+    expect(batches).toBe(20_000);
+    expect(batcher.waiting).toBe(0);
+  });
 });

@@ -1,0 +1,157 @@
+import type { ShimToken, ShimUser, SourceFailures, TokenState, UserState } from '../store-model.js';
+import type { StateView } from '../verifier.js';
+import { BatchItemError } from './commit-batcher.js';
+
+/**
+ * One batch of a node's requests to the shared state, sent as one statement (one round trip, one
+ * transaction, one commit): reads of users' state, accepts, and changes of users' state (failures,
+ * lock-outs, unlocks). A batch holds at most one request per user (commit-batcher.ts), so its parts
+ * never touch one user twice. Every change is a compare-and-set on the user's version (below).
+ */
+export type StateRequest =
+  | { kind: 'read'; user: ShimUser }
+  | { kind: 'accept'; user: ShimUser; expected: StateView['user']; token: ShimToken; next: TokenState; clear: boolean }
+  | { kind: 'update'; user: ShimUser; expected: StateView['user']; next: UserState };
+
+// Each change is taken only while the user's state is still the version read: every change to a
+// user's state or tokens' state bumps that version (accepts, failures, unlocks, an import), so the
+// token's state a code was checked against, and the lock-out decided on, are still the user's.
+// The user's row goes to the next version first, which locks it: a concurrent change for the same
+// user, on any node, waits and then finds the version gone (PostgreSQL re-checks an UPDATE's WHERE
+// on a row changed under it). An accept then sets the token's state where the code is still unused
+// (a second guard; the user's row changes only with it: the same condition from the statement's
+// snapshot, which the version makes current), and may clear the user's failures in the same
+// change. The bump makes every decision taken from an older copy of the state fail its
+// compare-and-set. Before any change, the batch's users' rows are locked in the database's own
+// user_key order (\`locked\`: a condition without columns is a one-time filter, run before the
+// update reads a row), the one order every batch of every node takes, so batches do not deadlock
+// whatever plan each gets; an import locks the tables before it writes (pg-state.ts). Should one
+// deadlock anyway, PostgreSQL aborts the statement (nothing of it is done) and it is sent again.
+// Reads see the state as the statement
+// began; they are of other users than the batch's changes. A HOTP accept carries a counter, a
+// TOTP accept a last step and drift.
+const UNUSED = 'CASE WHEN w.counter IS NULL THEN (t.last_step IS NULL OR t.last_step < w.last_step) ELSE t.counter < w.counter END';
+export const STATE_BATCH = `
+  WITH r AS (
+    SELECT * FROM unnest($2::integer[], $3::text[], $4::text[]) AS r(i, user_key, serial)
+  ), w AS (
+    SELECT * FROM unnest($5::integer[], $6::boolean[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::numeric[], $12::bigint[], $13::integer[], $14::boolean[], $15::integer[], $16::bigint[], $17::jsonb[])
+      AS w(i, accept, user_key, version, serial, fingerprint, counter, last_step, drift, clear, fails, locked_at, sources)
+  ), locked AS MATERIALIZED (
+    SELECT 1 FROM mfa_shim_users u WHERE u.store_id = $1 AND u.user_key = ANY($7::text[])
+    ORDER BY u.user_key
+    FOR UPDATE
+  ), changed AS (
+    UPDATE mfa_shim_users u SET
+      version   = u.version + 1,
+      fails     = CASE WHEN NOT w.accept THEN w.fails     WHEN w.clear THEN 0            ELSE u.fails END,
+      locked_at = CASE WHEN NOT w.accept THEN w.locked_at WHEN w.clear THEN NULL         ELSE u.locked_at END,
+      sources   = CASE WHEN NOT w.accept THEN w.sources   WHEN w.clear THEN '{}'::jsonb  ELSE u.sources END
+    FROM w
+    WHERE (SELECT count(*) FROM locked) >= 0
+      AND u.store_id = $1 AND u.user_key = w.user_key AND u.version = w.version
+      AND (NOT w.accept OR EXISTS (SELECT 1 FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = w.serial AND t.fingerprint = w.fingerprint AND ${UNUSED}))
+    RETURNING w.i, w.accept
+  ), accepted AS (
+    UPDATE mfa_shim_tokens t SET
+      counter   = CASE WHEN w.counter IS NULL THEN t.counter ELSE w.counter END,
+      last_step = CASE WHEN w.counter IS NULL THEN w.last_step ELSE t.last_step END,
+      drift     = CASE WHEN w.counter IS NULL THEN w.drift ELSE t.drift END
+    FROM w JOIN changed c ON c.i = w.i AND c.accept
+    WHERE t.store_id = $1 AND t.serial = w.serial AND t.fingerprint = w.fingerprint AND ${UNUSED}
+    RETURNING w.i
+  )
+  SELECT i, NULL::integer AS fails, NULL::bigint AS locked_at, NULL::jsonb AS sources, NULL::bigint AS version,
+         NULL::text AS serial, NULL::text AS fingerprint, NULL::text AS counter, NULL::bigint AS last_step, NULL::integer AS drift
+    FROM changed WHERE NOT accept
+  UNION ALL
+  SELECT i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM accepted
+  UNION ALL
+  SELECT r.i, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text, t.last_step, t.drift
+    FROM r JOIN mfa_shim_users u ON u.store_id = $1 AND u.user_key = r.user_key
+    LEFT JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = r.serial`;
+
+/** A row of the batch's answer: a change that was made (request i), or a read's row (one per token). */
+export interface StateBatchRow {
+  i: number;
+  fails: number | null;
+  locked_at: string | null;
+  sources: SourceFailures | null;
+  version: string | null;
+  serial: string | null;
+  fingerprint: string | null;
+  counter: string | null;
+  last_step: string | null;
+  drift: number | null;
+}
+
+/** The statement's parameters for a batch: reads by (request, user, serial); changes by request. */
+export function stateBatchValues(storeId: string, batch: readonly StateRequest[]): unknown[] {
+  const reads: [number, string, string | null][] = [];
+  const changes: number[] = [];
+  for (const [i, request] of batch.entries()) {
+    if (request.kind === 'read') {
+      // A user without tokens is still read (an unlock of a user whose tokens were removed).
+      if (request.user.tokens.length === 0) reads.push([i, request.user.key, null]);
+      for (const token of request.user.tokens) reads.push([i, request.user.key, token.serial]);
+    }
+    else changes.push(i);
+  }
+  const c = changes.map((i) => batch[i] as Exclude<StateRequest, { kind: 'read' }>);
+  const accept = (r: (typeof c)[number]) => (r.kind === 'accept' ? r : undefined);
+  const update = (r: (typeof c)[number]) => (r.kind === 'update' ? r : undefined);
+  return [
+    storeId,
+    reads.map((r) => r[0]),
+    reads.map((r) => r[1]),
+    reads.map((r) => r[2]),
+    changes,
+    c.map((r) => r.kind === 'accept'),
+    c.map((r) => r.user.key),
+    c.map((r) => r.expected.version),
+    c.map((r) => accept(r)?.token.serial ?? null),
+    c.map((r) => accept(r)?.token.fingerprint ?? null),
+    c.map((r) => { const a = accept(r); return a && a.token.type === 'hotp' ? a.next.counter!.toString() : null; }),
+    c.map((r) => { const a = accept(r); return a && a.token.type !== 'hotp' ? a.next.lastStep : null; }),
+    c.map((r) => { const a = accept(r); return a && a.token.type !== 'hotp' ? a.next.drift : 0; }),
+    c.map((r) => accept(r)?.clear ?? false),
+    c.map((r) => update(r)?.next.fails ?? null),
+    c.map((r) => update(r)?.next.lockedAt ?? null),
+    c.map((r) => { const u = update(r); return u ? JSON.stringify(u.next.sources) : null; }),
+  ];
+}
+
+/** Each request's answer: a read's state view (or its error), a change's done or not. */
+export function stateBatchAnswers(batch: readonly StateRequest[], rows: readonly StateBatchRow[]): (StateView | boolean | BatchItemError)[] {
+  const rowsOf = new Map<number, StateBatchRow[]>();
+  for (const row of rows) {
+    const list = rowsOf.get(row.i);
+    if (list) list.push(row);
+    else rowsOf.set(row.i, [row]);
+  }
+  return batch.map((request, i) => {
+    if (request.kind !== 'read') return rowsOf.has(i);
+    try {
+      return viewOf(request.user, rowsOf.get(i) ?? []);
+    } catch (err) {
+      return new BatchItemError(err);
+    }
+  });
+}
+
+/** The database cannot be reached, answered wrongly, or holds no state (or another seed's) for a user: answered as lost state (503, Access-Reject). */
+export class StateUnavailableError extends Error {}
+
+/** A user's state from their rows (one per token asked). */
+function viewOf(user: ShimUser, rows: readonly StateBatchRow[]): StateView {
+  const row = rows[0];
+  if (!row || row.version === null) throw new StateUnavailableError(`the database has no state for user ${user.key}`);
+  return {
+    user: { fails: row.fails!, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources!, version: Number(row.version) },
+    tokens: user.tokens.map((token) => {
+      const t = rows.find((r) => r.serial === token.serial);
+      if (!t || t.fingerprint !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is missing or for another seed`);
+      return { counter: t.counter === null ? null : BigInt(t.counter), lastStep: t.last_step === null ? null : Number(t.last_step), drift: t.drift ?? 0 };
+    }),
+  };
+}
