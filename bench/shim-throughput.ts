@@ -31,28 +31,40 @@ let requestSeq = 0;
  * (the whole HOTP window plus look-behind is computed), 5 % the user's last code again (a double
  * submit: replayed).
  */
-function nextRequest(u: BenchUser): { body: string; expect: string[] } | null {
+function nextRequest(u: BenchUser): BenchRequest | null {
   if (u.type === 'totp' && u.counter >= Math.floor(Date.now() / 30_000)) return null; // no fresh code until the next step
   const r = (requestSeq++ * 37) % 100;
   const body = (code: string) => JSON.stringify({ user: u.name, code });
-  if (r < 5) return { body: body(wrongCode(u)), expect: ['wrong_code'] };
+  if (r < 5) return { body: body(wrongCode(u)), expect: ['wrong_code'], about: about(u, 'wrong') };
   if (r < 10 && u.lastCode !== null) {
     // A TOTP code two steps old is outside the window: the shim cannot tell it from a wrong code.
     const stale = u.type === 'totp' && u.counter < Math.floor(Date.now() / 30_000) - 1;
-    return { body: body(u.lastCode), expect: stale ? ['replayed', 'wrong_code'] : ['replayed'] };
+    return { body: body(u.lastCode), expect: stale ? ['replayed', 'wrong_code'] : ['replayed'], about: about(u, 'replay') };
   }
   if (u.type === 'hotp') {
     if (u.counter < 0) u.counter = 0;
     u.lastCode = hotp(u.secret, u.counter++);
-    return { body: body(u.lastCode), expect: ['ok'] };
+    return { body: body(u.lastCode), expect: ['ok'], about: about(u, 'fresh') };
   }
   const step = Math.floor(Date.now() / 30_000);
   const candidate = Math.max(step - 1, u.counter + 1);
   u.counter = candidate;
   u.lastCode = hotp(u.secret, candidate);
   // At a step boundary the server may already be one step further (then step - 1 is out of the window).
-  return { body: body(u.lastCode), expect: ['ok', 'wrong_code'] };
+  return { body: body(u.lastCode), expect: ['ok', 'wrong_code'], about: about(u, 'fresh') };
 }
+
+interface BenchRequest {
+  body: string;
+  expect: string[];
+  /** For the report of an unexpected answer: the user, what was sent, and when in the TOTP step. */
+  about?: () => string;
+}
+const about = (u: BenchUser, kind: string) => {
+  const at = Date.now();
+  const counter = u.counter;
+  return () => `${u.name} (${u.type}) ${kind}, counter after ${counter}, ${((at % 30_000) / 1000).toFixed(1)} s into the step`;
+};
 
 // ---------------------------------------------------------------- load generator (raw sockets)
 interface RunResult {
@@ -131,6 +143,7 @@ async function runLoad(
     let buf: Buffer = Buffer.alloc(0);
     let dueAt = 0;
     let expected: string[] = [];
+    let about: (() => string) | undefined;
     let done = false;
     const finish = (): void => {
       if (done) return;
@@ -142,13 +155,14 @@ async function runLoad(
       busy: false,
       finish,
       send: (due: number) => {
-        let req: { body: string; expect: string[] } | null = dummy;
+        let req: BenchRequest | null = dummy;
         if (users) {
           req = null;
           for (let tries = 0; req === null && tries < mine.length; tries++) req = nextRequest(mine[next++ % mine.length]!);
           req ??= { body: JSON.stringify({ user: mine[0]!.name, code: '000000' }), expect: ['wrong_code', 'replayed', 'locked_out'] };
         }
         expected = req.expect;
+        about = req.about;
         dueAt = due;
         conn.busy = true;
         const body = Buffer.from(req.body);
@@ -194,6 +208,8 @@ async function runLoad(
           unexpected++;
           const what = `${expected.join('|')} -> ${reason}`;
           surprises.set(what, (surprises.get(what) ?? 0) + 1);
+          // The first few in full: enough to tell the bench's model from the shim's answer.
+          if (unexpected <= 5 && about) console.log(`    unexpected: ${what}: ${about()}`);
         }
       }
       proceed();
