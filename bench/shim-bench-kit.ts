@@ -50,6 +50,24 @@ export function wrongCode(u: BenchUser): string {
   return String(code).padStart(6, '0');
 }
 
+/**
+ * Whether the user's last code, sent again, would be a valid code the shim must accept: six digits
+ * repeat, and a HOTP token's next ten codes (the look-ahead; TOTP: the steps in the window) hold
+ * the last one again about once in 100,000 replays. The shim then rightly accepts it, its counter
+ * jumps ahead of the bench's, and the bench's next fresh codes read as replays (seen as "ok ->
+ * replayed" and then "locked_out" for one user in some runs). Such a replay is not sent.
+ */
+export function replayIsFresh(u: BenchUser): boolean {
+  if (u.lastCode === null) return false;
+  if (u.type === 'hotp') {
+    for (let c = u.counter; c < u.counter + 10; c++) if (hotp(u.secret, c) === u.lastCode) return true;
+    return false;
+  }
+  const step = Math.floor(Date.now() / 30_000);
+  for (let t = step - 2; t <= step + 2; t++) if (t > u.counter && hotp(u.secret, t) === u.lastCode) return true;
+  return false;
+}
+
 export function makeUsers(count: number): BenchUser[] {
   // 80 % HOTP (each accept needs the next counter: unlimited accepts per user), 20 % TOTP.
   return Array.from({ length: count }, (_, i) => ({

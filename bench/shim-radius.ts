@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ATTR, CODE, decodePacket, encodeAccessRequest, encodeResponse, hideUserPassword } from '../src/shim/radius/packet.js';
 import { runImportStore } from '../src/shim/shim-operations.js';
-import { args, benchSeed, cpuSeconds, hotp, makeUsers, num, pct, startChild, stopChild, wrongCode, type BenchUser } from './shim-bench-kit.js';
+import { args, benchSeed, cpuSeconds, hotp, makeUsers, num, pct, replayIsFresh, startChild, stopChild, wrongCode, type BenchUser } from './shim-bench-kit.js';
 
 const SECRET = Buffer.from('bench-radius-shared-secret-0123456789');
 
@@ -40,7 +40,7 @@ function nextCode(u: BenchUser): { code: string; accept: boolean | null } | null
   if (u.type === 'totp' && u.counter >= Math.floor(Date.now() / 30_000)) return null;
   const r = (seq++ * 37) % 100;
   if (r < 5) return { code: wrongCode(u), accept: false };
-  if (r < 10 && u.lastCode !== null) return { code: u.lastCode, accept: false };
+  if (r < 10 && u.lastCode !== null && !replayIsFresh(u)) return { code: u.lastCode, accept: false };
   if (u.type === 'hotp') {
     if (u.counter < 0) u.counter = 0;
     u.lastCode = hotp(u.secret, u.counter++);
