@@ -6,7 +6,7 @@ import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { runCheck, runImportStore, runUnlock, storeStateOf } from '../../src/shim/shim-operations.js';
 import pgClient from 'pg';
-import { PgState } from '../../src/shim/postgres/pg-state.js';
+import { PgState, StateUnavailableError } from '../../src/shim/postgres/pg-state.js';
 import { ShimDatabase } from '../../src/shim/shim-database.js';
 import { Verifier } from '../../src/shim/verifier.js';
 import type { ShimService } from '../../src/shim/shim-service.js';
@@ -239,6 +239,57 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         await close();
       }
       expect(await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: 'bare@contoso.com' })).toMatchObject({ status: 'unlocked', wasLocked: true });
+    });
+
+    it('a statement the node gives up on is cancelled by the server too: the code is not used up by an answer of lost state', async () => {
+      const state = await freshImport();
+      const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+      const a = await PgState.open(state, db.storeId, { answerTimeoutMs: 700, probeMs: 50 });
+      await a.attach(storeStateOf(db), false);
+      const holder = new pgClient.Client({ connectionString: state.href });
+      await holder.connect();
+      try {
+        const user = db.findUser(USERS[9]!.toLowerCase())!;
+        const seen = await a.read(user, true);
+        // An import holding the tables longer than the node waits.
+        await holder.query('BEGIN');
+        await holder.query('LOCK TABLE mfa_shim_users, mfa_shim_tokens IN SHARE ROW EXCLUSIVE MODE');
+        await expect(a.accept(user, seen.user, user.tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false)).rejects.toThrow(StateUnavailableError);
+        await new Promise((r) => setTimeout(r, 600));
+        await holder.query('COMMIT');
+        await new Promise((r) => setTimeout(r, 300));
+        const after = await a.read(user, true);
+        expect(after.tokens[0]!.counter).toBe(0n);
+        expect(after.user.version).toBe(seen.user.version);
+      } finally {
+        await holder.end();
+        await a.close();
+        await db.close();
+      }
+    });
+
+    it('a node starting on the generation the database holds writes nothing; a missing row is written again', async () => {
+      const state = await freshImport();
+      const { db, a, close } = await openNodes(state);
+      try {
+        const user = db.findUser(USERS[10]!.toLowerCase())!;
+        const before = await a.read(user, true);
+        const c = await PgState.open(state, db.storeId);
+        await c.attach(storeStateOf(db), false);
+        expect((await a.read(user, true)).user.version).toBe(before.user.version);
+        const dbName = state.pathname.slice(1);
+        pg.sql(`DELETE FROM mfa_shim_tokens WHERE serial = 'H10'`, dbName);
+        await c.attach(storeStateOf(db), false);
+        await c.close();
+        // Written again, and nothing else touched.
+        expect(pg.sql(`SELECT count(*) FROM mfa_shim_tokens`, dbName)).toMatch(/^40$/m);
+        expect(pg.sql(`SELECT count(*) FROM mfa_shim_users`, dbName)).toMatch(/^40$/m);
+        const restored = await a.read(user, true);
+        expect(restored.tokens[0]!.counter).toBe(0n);
+        expect(restored.user.version).toBe(before.user.version + 1);
+      } finally {
+        await close();
+      }
     });
 
     it('an import moves every user to a new version: a node deciding from before it is refused and decides again', async () => {

@@ -23,9 +23,24 @@ export interface PgStateOptions {
   probeMs?: number;
   /** Connections in the pool (default 16). */
   poolSize?: number;
+  /** How long a statement may take before its requests are answered as lost state (default 5 s). */
+  answerTimeoutMs?: number;
   /** Batches in flight at once (default 1: the next gathers while one is at the database; commit-batcher.ts). */
   batchesInFlight?: number;
 }
+
+/**
+ * - A statement the shim stops waiting for (answerTimeoutMs, 5 s: answered as lost state) is
+ *   cancelled by the server first (half a second sooner): a code is never used up by a change the
+ *   node answered as failed.
+ * - The batch statement is prepared once per connection and planned once too, unless the server or
+ *   the role asks otherwise (the default, auto, plans some executions again, which costs more than
+ *   the statement's work).
+ * Sent as SQL, not as startup options: PGOPTIONS and the URL's options stay the user's, and poolers
+ * that refuse unknown startup parameters (PgBouncer) still connect.
+ */
+const sessionSettings = (statementTimeoutMs: number): string => `SELECT set_config('statement_timeout', '${statementTimeoutMs}ms', false),
+  CASE WHEN current_setting('plan_cache_mode', true) = 'auto' THEN set_config('plan_cache_mode', 'force_generic_plan', false) END`;
 
 /** PostgreSQL's deadlock_detected and serialization_failure: the statement did nothing; send it again. */
 const RETRIED_CODES = new Set(['40P01', '40001']);
@@ -60,23 +75,24 @@ export class PgState implements StateBackend {
     // The URL's parts (host, port, database, user, sslmode...) as pg reads them; the password never
     // from it (state-url.ts refuses one), but from PGPASSWORD, else PGPASSFILE / ~/.pgpass, as psql.
     const { password: _none, ...fromUrl } = parseConnectionString(url.href);
+    const answerTimeout = options.answerTimeoutMs ?? 5000;
     const config: pg.PoolConfig = {
       ...(fromUrl as pg.PoolConfig),
       max: options.poolSize ?? 16,
       connectionTimeoutMillis: 3000,
-      query_timeout: 5000,
+      query_timeout: answerTimeout,
       keepAlive: true,
       application_name: 'mfa-migrate shim',
-      // The batch statement is prepared once per connection; planned once too (a plan per execution,
-      // PostgreSQL's default for its first runs and whenever it looks cheaper, costs more than the
-      // statement's work). Options from the URL are kept.
-      options: [(fromUrl as { options?: string }).options, '-c plan_cache_mode=force_generic_plan'].filter(Boolean).join(' '),
     };
     if (process.env.PGPASSWORD === undefined) {
       const who = { host: config.host ?? 'localhost', port: String(config.port ?? 5432), database: config.database ?? '', user: config.user ?? process.env.PGUSER ?? '' };
       config.password = () => new Promise<string>((resolve) => pgpass(who, (p) => resolve(p ?? '')));
     }
     const pool = new pg.Pool(config);
+    // Each connection's session settings, sent before anything else on it (a failure, e.g. a
+    // PostgreSQL before 12 or a pooler refusing SET, leaves the server's own).
+    const settings = sessionSettings(Math.max(50, answerTimeout - 500));
+    pool.on('connect', (client) => void client.query(settings).catch(() => undefined));
     const state = new PgState(pool, url, storeId, options);
     let client: pg.PoolClient;
     try {
@@ -105,7 +121,9 @@ export class PgState implements StateBackend {
    * same store file) and that every user and token has its row. `reset`: take the store's own state
    * where the database has none, or another generation (the admin's explicit choice).
    */
-  async attach(store: StoreState, reset: boolean): Promise<void> {
+  async attach(given: StoreState, reset: boolean): Promise<void> {
+    // Read twice below (the check, then maybe the load): iterables of a map's values are read once.
+    const store = { ...given, users: [...given.users], tokens: [...given.tokens] };
     const row = (await this.pool.query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1', [store.storeId])).rows[0];
     const where = `--state ${shownStateUrl(this.url)}`;
     if (!row && !reset) {
@@ -116,7 +134,25 @@ export class PgState implements StateBackend {
         `${where} holds the state of store generation ${row.generation}, this store file is generation ${store.gen}: give every node the same, current store file (or start with --reset-state)`,
       );
     }
+    // A node starting on the generation the database holds, with every row there, writes nothing
+    // (an import locks the tables: a rolling restart would pause every node's changes once a node).
+    if (row && !reset && (await this.#holdsAll(store))) return;
     await this.load(store);
+  }
+
+  /** Whether every user and token of the store has its row (the token's for the same seed). */
+  async #holdsAll(store: { storeId: string; users: ShimUser[]; tokens: ShimToken[] }): Promise<boolean> {
+    const { tokens, users } = store;
+    const found = (
+      await this.pool.query<{ tokens: string; users: string }>(
+        `SELECT (SELECT count(*) FROM unnest($2::text[], $3::text[]) AS k(serial, fingerprint)
+                   JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = k.serial AND t.fingerprint = k.fingerprint) AS tokens,
+                (SELECT count(*) FROM unnest($4::text[]) AS k(user_key)
+                   JOIN mfa_shim_users u ON u.store_id = $1 AND u.user_key = k.user_key) AS users`,
+        [store.storeId, tokens.map((t) => t.serial), tokens.map((t) => t.fingerprint), users.map((u) => u.key)],
+      )
+    ).rows[0]!;
+    return Number(found.tokens) === tokens.length && Number(found.users) === users.length;
   }
 
   /**
@@ -129,9 +165,11 @@ export class PgState implements StateBackend {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      // Verifications' changes wait while an import writes (reads go on): an import's writes would
-      // otherwise take users' and tokens' rows in another order than a batch (state-batch.ts) and
-      // the two could deadlock.
+      // An import of many users may take longer than a verification's statement may.
+      await client.query('SET LOCAL statement_timeout = 0');
+      // Verifications wait while an import writes (their batches change rows): an import's writes
+      // would otherwise take users' and tokens' rows in another order than a batch (state-batch.ts)
+      // and the two could deadlock.
       await client.query('LOCK TABLE mfa_shim_users, mfa_shim_tokens IN SHARE ROW EXCLUSIVE MODE');
       await client.query(
         `INSERT INTO mfa_shim_stores (store_id, generation) VALUES ($1, $2)
@@ -171,10 +209,13 @@ export class PgState implements StateBackend {
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
       client.release();
+      throw err;
     }
+    // Statistics for the plans of the rows just written (skipped with a warning by a role that does
+    // not own the tables; autovacuum gets there in time anyway).
+    await client.query('ANALYZE mfa_shim_users, mfa_shim_tokens').catch(() => undefined);
+    client.release();
   }
 
   /** Every token's and user's state (for an import keeping the state of unchanged tokens). */

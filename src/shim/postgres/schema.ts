@@ -38,6 +38,8 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export async function migrate(client: PoolClient): Promise<{ from: number; to: number }> {
   await client.query('BEGIN');
   try {
+    // Waiting for another node's migration may take longer than a verification's statement may.
+    await client.query('SET LOCAL statement_timeout = 0');
     await client.query("SELECT pg_advisory_xact_lock(hashtext('mfa-migrate shim schema'))");
     await client.query('CREATE TABLE IF NOT EXISTS mfa_shim_schema (version integer NOT NULL)');
     const row = (await client.query<{ version: number }>('SELECT version FROM mfa_shim_schema')).rows[0];

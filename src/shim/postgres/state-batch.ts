@@ -28,8 +28,10 @@ export type StateRequest =
 // whatever plan each gets; an import locks the tables before it writes (pg-state.ts). Should one
 // deadlock anyway, PostgreSQL aborts the statement (nothing of it is done) and it is sent again.
 // Reads see the state as the statement
-// began; they are of other users than the batch's changes. A HOTP accept carries a counter, a
-// TOTP accept a last step and drift.
+// began; they are of other users than the batch's changes, and look each row up by its key (a
+// lateral subquery with LIMIT 1 is not turned into a join: the plan, generic and made once per
+// connection, never scans a store's users, whatever the table's statistics say). A HOTP accept
+// carries a counter, a TOTP accept a last step and drift.
 const UNUSED = 'CASE WHEN w.counter IS NULL THEN (t.last_step IS NULL OR t.last_step < w.last_step) ELSE t.counter < w.counter END';
 export const STATE_BATCH = `
   WITH r AS (
@@ -68,8 +70,9 @@ export const STATE_BATCH = `
   SELECT i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM accepted
   UNION ALL
   SELECT r.i, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text, t.last_step, t.drift
-    FROM r JOIN mfa_shim_users u ON u.store_id = $1 AND u.user_key = r.user_key
-    LEFT JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = r.serial`;
+    FROM r
+    CROSS JOIN LATERAL (SELECT * FROM mfa_shim_users u WHERE u.store_id = $1 AND u.user_key = r.user_key LIMIT 1) u
+    LEFT JOIN LATERAL (SELECT * FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = r.serial LIMIT 1) t ON true`;
 
 /** A row of the batch's answer: a change that was made (request i), or a read's row (one per token). */
 export interface StateBatchRow {
