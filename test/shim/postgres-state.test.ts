@@ -70,7 +70,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect(() => parseStateUrl('mysql://db/mfa')).toThrow(/not supported/);
     const state = await freshImport();
     const db = state.pathname.slice(1);
-    expect(pg.sql(`SELECT version FROM mfa_shim_schema`, db)).toMatch(/^1$/m);
+    expect(pg.sql(`SELECT version FROM mfa_shim_schema`, db)).toMatch(/^2$/m);
     expect(pg.sql(`SELECT count(*) FROM mfa_shim_tokens`, db)).toMatch(/^40$/m);
     // No seed in the database: only the state.
     expect(pg.sql(`SELECT string_agg(column_name, ',') FROM information_schema.columns WHERE table_name = 'mfa_shim_tokens'`, db)).not.toMatch(/secret|seed/);
@@ -287,6 +287,47 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         const restored = await a.read(user, true);
         expect(restored.tokens[0]!.counter).toBe(0n);
         expect(restored.user.version).toBe(before.user.version + 1);
+      } finally {
+        await close();
+      }
+    });
+
+    it("a database of schema 1 is migrated to 2, its state kept and each token's user recorded on the next start", async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[14]!, code: H(0) })).reason).toBe('ok');
+      pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; UPDATE mfa_shim_schema SET version = 1`, dbName);
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[14]!, code: H(0) })).reason).toBe('replayed');
+      expect(pg.sql(`SELECT version FROM mfa_shim_schema`, dbName)).toMatch(/^2$/m);
+      expect(pg.sql(`SELECT count(*) FROM mfa_shim_tokens WHERE user_key IS NULL`, dbName)).toMatch(/^0$/m);
+      expect(pg.sql(`SELECT user_key FROM mfa_shim_tokens WHERE serial = 'H14'`, dbName)).toMatch(/^user14@contoso\.com$/m);
+    });
+
+    it('a node still serving an earlier store file cannot accept a token that has since moved to another user', async () => {
+      const state = await freshImport();
+      const { db: old, a, close } = await openNodes(state);
+      try {
+        const [from, to] = [USERS[12]!, USERS[13]!];
+        const userFrom = old.findUser(from.toLowerCase())!;
+        const seen = await a.read(userFrom, true);
+        // The next generation: token H12 is user 13's now.
+        const tokens = USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' as const }), user: i === 12 ? to : user }));
+        await runImportStore({ store, key: TEST_KEY, state, input: { users: USERS.map((username) => ({ username, enabled: true })), tokens } });
+        // The old node's copy says H12 is user 12's: refused, by the change and by a read alike.
+        expect(await a.accept(userFrom, { ...seen.user, version: seen.user.version + 1 }, userFrom.tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false)).toBe(false);
+        await expect(a.read(userFrom, true)).rejects.toThrow(/belongs to another user in the database's store generation/);
+        expect((await new Verifier(old, a, DEFAULT_RULES).verify(from, H(0)).catch((e: Error) => e.message))).toMatch(/belongs to another user/);
+        // A node on the new store file accepts it for its owner.
+        const current = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+        const c = await PgState.open(state, current.storeId);
+        try {
+          await c.attach(storeStateOf(current), false);
+          const verdict = await new Verifier(current, c, DEFAULT_RULES).verify(to, H(0));
+          expect(verdict).toMatchObject({ result: 'accept', serial: 'H12' });
+        } finally {
+          await c.close();
+          await current.close();
+        }
       } finally {
         await close();
       }

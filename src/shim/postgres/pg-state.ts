@@ -143,19 +143,20 @@ export class PgState implements StateBackend {
     await this.load(store);
   }
 
-  /** Whether every user and token of the store has its row (the token's for the same seed). */
+  /** Whether every user and token of the store has its row (the token's for the same seed and user). */
   async #holdsAll(store: { storeId: string; users: ShimUser[]; tokens: ShimToken[] }): Promise<boolean> {
-    const { tokens, users } = store;
+    const { users } = store;
+    const owned = users.flatMap((u) => u.tokens.map((t) => ({ t, owner: u.key })));
     const found = (
       await this.pool.query<{ tokens: string; users: string }>(
-        `SELECT (SELECT count(*) FROM unnest($2::text[], $3::text[]) AS k(serial, fingerprint)
-                   JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = k.serial AND t.fingerprint = k.fingerprint) AS tokens,
-                (SELECT count(*) FROM unnest($4::text[]) AS k(user_key)
+        `SELECT (SELECT count(*) FROM unnest($2::text[], $3::text[], $4::text[]) AS k(serial, fingerprint, user_key)
+                   JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = k.serial AND t.fingerprint = k.fingerprint AND t.user_key = k.user_key) AS tokens,
+                (SELECT count(*) FROM unnest($5::text[]) AS k(user_key)
                    JOIN mfa_shim_users u ON u.store_id = $1 AND u.user_key = k.user_key) AS users`,
-        [store.storeId, tokens.map((t) => t.serial), tokens.map((t) => t.fingerprint), users.map((u) => u.key)],
+        [store.storeId, owned.map((o) => o.t.serial), owned.map((o) => o.t.fingerprint), owned.map((o) => o.owner), users.map((u) => u.key)],
       )
     ).rows[0]!;
-    return Number(found.tokens) === tokens.length && Number(found.users) === users.length;
+    return Number(found.tokens) === store.tokens.length && Number(found.users) === users.length;
   }
 
   /**
@@ -183,10 +184,14 @@ export class PgState implements StateBackend {
         [store.storeId, store.gen],
       );
       const tokens = [...store.tokens];
+      const users = [...store.users];
+      const ownerOf = new Map<string, string>();
+      for (const u of users) for (const t of u.tokens) ownerOf.set(t.serial, u.key);
       await bulk(
-        `INSERT INTO mfa_shim_tokens (store_id, serial, fingerprint, counter, last_step, drift)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[], $5::bigint[], $6::integer[])
+        `INSERT INTO mfa_shim_tokens (store_id, serial, fingerprint, counter, last_step, drift, user_key)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[], $5::bigint[], $6::integer[], $7::text[])
          ON CONFLICT (store_id, serial) DO UPDATE SET
+           user_key  = EXCLUDED.user_key,
            counter   = CASE WHEN mfa_shim_tokens.fingerprint = EXCLUDED.fingerprint THEN GREATEST(mfa_shim_tokens.counter, EXCLUDED.counter) ELSE EXCLUDED.counter END,
            last_step = CASE WHEN mfa_shim_tokens.fingerprint = EXCLUDED.fingerprint THEN GREATEST(mfa_shim_tokens.last_step, EXCLUDED.last_step) ELSE EXCLUDED.last_step END,
            drift     = CASE WHEN mfa_shim_tokens.fingerprint = EXCLUDED.fingerprint THEN mfa_shim_tokens.drift ELSE EXCLUDED.drift END,
@@ -198,6 +203,7 @@ export class PgState implements StateBackend {
           tokens.map((t) => (t.counter === null ? null : t.counter.toString())),
           tokens.map((t) => t.lastStep),
           tokens.map((t) => t.drift),
+          tokens.map((t) => ownerOf.get(t.serial) ?? null),
         ],
       );
       // An anti-join (hashed), not `NOT (serial = ANY($2))`: that compares every row with the whole
@@ -206,7 +212,6 @@ export class PgState implements StateBackend {
         'DELETE FROM mfa_shim_tokens t WHERE t.store_id = $1 AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS k(serial) WHERE k.serial = t.serial)',
         [store.storeId, tokens.map((t) => t.serial)],
       );
-      const users = [...store.users];
       await bulk(
         `INSERT INTO mfa_shim_users (store_id, user_key, fails, locked_at, sources)
          SELECT $1, * FROM unnest($2::text[], $3::integer[], $4::bigint[], $5::jsonb[])

@@ -30,6 +30,10 @@ export const MIGRATIONS: readonly string[] = [
      version   bigint NOT NULL DEFAULT 0,
      PRIMARY KEY (store_id, user_key)
    );`,
+  // 2: the user each token belongs to, so that a node still serving an earlier store file (where a
+  // token since moved to another user was the first user's) cannot accept it for the old owner.
+  // Filled by the next import or node start; rows without it are not held to it.
+  `ALTER TABLE mfa_shim_tokens ADD COLUMN user_key text;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -33,6 +33,9 @@ export type StateRequest =
 // connection, never scans a store's users, whatever the table's statistics say). A HOTP accept
 // carries a counter, a TOTP accept a last step and drift.
 const UNUSED = 'CASE WHEN w.counter IS NULL THEN (t.last_step IS NULL OR t.last_step < w.last_step) ELSE t.counter < w.counter END';
+// The token is still this user's in the database's store generation (schema 2; rows written before
+// it hold no user and are not held to it).
+const OWNED = '(t.user_key IS NULL OR t.user_key = w.user_key)';
 export const STATE_BATCH = `
   WITH r AS (
     SELECT * FROM unnest($2::integer[], $3::text[], $4::text[]) AS r(i, user_key, serial)
@@ -52,7 +55,7 @@ export const STATE_BATCH = `
     FROM w
     WHERE (SELECT count(*) FROM locked) >= 0
       AND u.store_id = $1 AND u.user_key = w.user_key AND u.version = w.version
-      AND (NOT w.accept OR EXISTS (SELECT 1 FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = w.serial AND t.fingerprint = w.fingerprint AND ${UNUSED}))
+      AND (NOT w.accept OR EXISTS (SELECT 1 FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = w.serial AND t.fingerprint = w.fingerprint AND ${OWNED} AND ${UNUSED}))
     RETURNING w.i, w.accept
   ), accepted AS (
     UPDATE mfa_shim_tokens t SET
@@ -60,16 +63,17 @@ export const STATE_BATCH = `
       last_step = CASE WHEN w.counter IS NULL THEN w.last_step ELSE t.last_step END,
       drift     = CASE WHEN w.counter IS NULL THEN w.drift ELSE t.drift END
     FROM w JOIN changed c ON c.i = w.i AND c.accept
-    WHERE t.store_id = $1 AND t.serial = w.serial AND t.fingerprint = w.fingerprint AND ${UNUSED}
+    WHERE t.store_id = $1 AND t.serial = w.serial AND t.fingerprint = w.fingerprint AND ${OWNED} AND ${UNUSED}
     RETURNING w.i
   )
   SELECT i, NULL::integer AS fails, NULL::bigint AS locked_at, NULL::jsonb AS sources, NULL::bigint AS version,
-         NULL::text AS serial, NULL::text AS fingerprint, NULL::text AS counter, NULL::bigint AS last_step, NULL::integer AS drift
+         NULL::text AS serial, NULL::text AS fingerprint, NULL::text AS counter, NULL::bigint AS last_step, NULL::integer AS drift,
+         NULL::text AS owner
     FROM changed WHERE NOT accept
   UNION ALL
-  SELECT i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM accepted
+  SELECT i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM accepted
   UNION ALL
-  SELECT r.i, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text, t.last_step, t.drift
+  SELECT r.i, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text, t.last_step, t.drift, t.user_key AS owner
     FROM r
     CROSS JOIN LATERAL (SELECT * FROM mfa_shim_users u WHERE u.store_id = $1 AND u.user_key = r.user_key LIMIT 1) u
     LEFT JOIN LATERAL (SELECT * FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = r.serial LIMIT 1) t ON true`;
@@ -86,6 +90,8 @@ export interface StateBatchRow {
   counter: string | null;
   last_step: string | null;
   drift: number | null;
+  /** The user the token belongs to in the database's store generation (null: not recorded). */
+  owner: string | null;
 }
 
 /** The statement's parameters for a batch: reads by (request, user, serial); changes by request. */
@@ -154,6 +160,7 @@ function viewOf(user: ShimUser, rows: readonly StateBatchRow[]): StateView {
     tokens: user.tokens.map((token) => {
       const t = rows.find((r) => r.serial === token.serial);
       if (!t || t.fingerprint !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is missing or for another seed`);
+      if (t.owner !== null && t.owner !== user.key) throw new StateUnavailableError(`token ${token.serial} belongs to another user in the database's store generation: this node's store file is not the current one`);
       return { counter: t.counter === null ? null : BigInt(t.counter), lastStep: t.last_step === null ? null : Number(t.last_step), drift: t.drift ?? 0 };
     }),
   };
