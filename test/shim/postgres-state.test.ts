@@ -303,6 +303,26 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       expect(pg.sql(`SELECT user_key FROM mfa_shim_tokens WHERE serial = 'H14'`, dbName)).toMatch(/^user14@contoso\.com$/m);
     });
 
+    it('a migration waiting behind an import gives up within its bound and leaves nothing queued', async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; UPDATE mfa_shim_schema SET version = 1`, dbName);
+      const holder = new pgClient.Client({ connectionString: state.href });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query('LOCK TABLE mfa_shim_users, mfa_shim_tokens IN SHARE ROW EXCLUSIVE MODE');
+        await expect(PgState.open(state, 'x', { migrationLockTimeoutMs: 300 })).rejects.toThrow(/tables are busy .* within 0\.3 s: start the node again/);
+        expect(pg.sql(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'ALTER TABLE mfa_shim_tokens%'`, dbName)).toMatch(/^0$/m);
+        await holder.query('COMMIT');
+        const a = await PgState.open(state, 'x');
+        await a.close();
+        expect(pg.sql(`SELECT version FROM mfa_shim_schema`, dbName)).toMatch(/^2$/m);
+      } finally {
+        await holder.end();
+      }
+    });
+
     it('a node still serving an earlier store file cannot accept a token that has since moved to another user', async () => {
       const state = await freshImport();
       const { db: old, a, close } = await openNodes(state);

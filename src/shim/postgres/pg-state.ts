@@ -23,6 +23,8 @@ export interface PgStateOptions {
   probeMs?: number;
   /** Connections in the pool (default 16). */
   poolSize?: number;
+  /** How long a schema migration waits for the tables (default 5 s). */
+  migrationLockTimeoutMs?: number;
   /** How long a statement may take before its requests are answered as lost state (default 5 s). */
   answerTimeoutMs?: number;
   /** Batches in flight at once (default 1: the next gathers while one is at the database; commit-batcher.ts). */
@@ -95,7 +97,9 @@ export class PgState implements StateBackend {
     // Each connection's session settings, sent before anything else on it (a failure, e.g. a
     // PostgreSQL before 12 or a pooler refusing SET, leaves the server's own).
     const settings = sessionSettings(Math.max(50, answerTimeout - 500));
-    pool.on('connect', (client) => void client.query(settings).catch(() => undefined));
+    pool.on('connect', (client) =>
+      void client.query(settings).catch((err: Error) => options.onNotice?.(`--state ${shownStateUrl(url)}: the connection's settings were not taken (${err.message}); the server's own apply`)),
+    );
     const state = new PgState(pool, url, storeId, options);
     let client: pg.PoolClient;
     try {
@@ -105,7 +109,7 @@ export class PgState implements StateBackend {
       throw new UserError(`--state ${shownStateUrl(url)}: cannot connect: ${(err as Error).message}`);
     }
     try {
-      await migrate(client);
+      await migrate(client, options.migrationLockTimeoutMs);
       client.release();
     } catch (err) {
       client.release();
@@ -227,8 +231,9 @@ export class PgState implements StateBackend {
       await bulk('UPDATE mfa_shim_users SET version = version + 1 WHERE store_id = $1', [store.storeId]);
       await bulk('COMMIT');
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release();
+      await bulk('ROLLBACK').catch(() => undefined);
+      // Not back to the pool: after a timeout the connection may still be busy with the statement.
+      client.release(err as Error);
       throw err;
     }
     // Statistics for the plans of the rows just written (skipped with a warning by a role that does

@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 
 /**
  * The shim's tables, versioned: `mfa_shim_schema` holds the version, and every start applies the
@@ -39,25 +39,38 @@ export const MIGRATIONS: readonly string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** Brings the schema to SCHEMA_VERSION; refuses a database whose schema is newer than this tool. */
-export async function migrate(client: PoolClient): Promise<{ from: number; to: number }> {
-  await client.query('BEGIN');
+/** How long a migration may wait for a lock (another node's migration, an import's tables), by default. */
+const MIGRATION_LOCK_TIMEOUT_MS = 5000;
+/** The client's deadline for a migration's statements (above the lock wait; not a verification's). */
+const MIGRATION_QUERY_TIMEOUT_MS = 60_000;
+
+export async function migrate(client: PoolClient, lockTimeoutMs = MIGRATION_LOCK_TIMEOUT_MS): Promise<{ from: number; to: number }> {
+  // Each statement with the migration's own client deadline (the pool's is a verification's 5 s).
+  const run = <R extends QueryResultRow>(text: string, values?: unknown[]) => client.query<R>({ text, values, query_timeout: MIGRATION_QUERY_TIMEOUT_MS } as QueryConfig);
+  await run('BEGIN');
   try {
-    // Waiting for another node's migration may take longer than a verification's statement may.
-    await client.query('SET LOCAL statement_timeout = 0');
-    await client.query("SELECT pg_advisory_xact_lock(hashtext('mfa-migrate shim schema'))");
-    await client.query('CREATE TABLE IF NOT EXISTS mfa_shim_schema (version integer NOT NULL)');
-    const row = (await client.query<{ version: number }>('SELECT version FROM mfa_shim_schema')).rows[0];
+    // The session's statement limit is a verification's; a migration waits for locks instead, up
+    // to a bound: a migration queued behind an import's table lock would make every node's
+    // statements queue behind it (it needs the table to itself).
+    await run('SET LOCAL statement_timeout = 0');
+    await run(`SET LOCAL lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+    await run("SELECT pg_advisory_xact_lock(hashtext('mfa-migrate shim schema'))");
+    await run('CREATE TABLE IF NOT EXISTS mfa_shim_schema (version integer NOT NULL)');
+    const row = (await run<{ version: number }>('SELECT version FROM mfa_shim_schema')).rows[0];
     const from = row?.version ?? 0;
     if (from > SCHEMA_VERSION) {
       throw new Error(`the database's shim schema is version ${from}, newer than this tool's (${SCHEMA_VERSION}): upgrade mfa-migrate`);
     }
-    for (let v = from; v < SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v]!);
-    if (row === undefined) await client.query('INSERT INTO mfa_shim_schema (version) VALUES ($1)', [SCHEMA_VERSION]);
-    else if (from < SCHEMA_VERSION) await client.query('UPDATE mfa_shim_schema SET version = $1', [SCHEMA_VERSION]);
-    await client.query('COMMIT');
+    for (let v = from; v < SCHEMA_VERSION; v++) await run(MIGRATIONS[v]!);
+    if (row === undefined) await run('INSERT INTO mfa_shim_schema (version) VALUES ($1)', [SCHEMA_VERSION]);
+    else if (from < SCHEMA_VERSION) await run('UPDATE mfa_shim_schema SET version = $1', [SCHEMA_VERSION]);
+    await run('COMMIT');
     return { from, to: SCHEMA_VERSION };
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await run('ROLLBACK').catch(() => undefined);
+    if ((err as { code?: string }).code === '55P03') {
+      throw new Error(`the shim's tables are busy (an import or another node's migration) and the schema could not be migrated within ${lockTimeoutMs / 1000} s: start the node again`, { cause: err });
+    }
     throw err;
   }
 }
