@@ -1,3 +1,4 @@
+import { CLEARED } from './lockout.js';
 import type { JournalRecord } from './state-journal.js';
 import type { ShimToken, ShimUser, TokenState, UserState } from './store-model.js';
 import type { StateBackend, StateView, UserDirectory } from './verifier.js';
@@ -39,10 +40,8 @@ export class MemoryState implements UserDirectory, StateBackend {
     const accepted = this.persist({ token: token.serial, counter: token.counter, lastStep: token.lastStep, drift: token.drift });
     if (!clearFailures) return accepted.then(() => true);
     // Written after the token's record: a crash between the two keeps the accept and forgets nothing.
-    user.fails = 0;
-    user.lockedAt = null;
-    user.sources = {};
-    const cleared = this.persist({ user: user.key, fails: 0, lockedAt: null, sources: {} });
+    Object.assign(user, CLEARED, { sources: {} });
+    const cleared = this.persist({ user: user.key, fails: user.fails, lockedAt: user.lockedAt, sources: user.sources });
     return Promise.all([accepted, cleared]).then(() => true);
   }
 

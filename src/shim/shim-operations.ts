@@ -60,7 +60,7 @@ async function openState(opts: OneShotOptions, command: string): Promise<OpenSta
 }
 
 export function storeStateOf(db: { storeId: string; generation: number; users: Map<string, ShimUser>; tokens: Map<string, ShimToken> }) {
-  return { storeId: db.storeId, gen: db.generation, users: db.users.values(), tokens: db.tokens.values() };
+  return { storeId: db.storeId, gen: db.generation, users: [...db.users.values()], tokens: [...db.tokens.values()] };
 }
 
 /** `shim check`: one verification with the same rules and state as the server. */
@@ -163,7 +163,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
       const users = new Map<string, ShimUser>();
       const tokens = new Map<string, ShimToken>();
       loadDocument(doc, users, tokens, opts.store);
-      await pg.load({ storeId: doc.storeId, gen: doc.gen, users: users.values(), tokens: tokens.values() });
+      await pg.load({ storeId: doc.storeId, gen: doc.gen, users: [...users.values()], tokens: [...tokens.values()] });
     } else {
       // The store and the empty journal of this generation, which it names; the old journal is folded in or obsolete.
       await writeStoreGeneration(opts.store, opts.key, doc);

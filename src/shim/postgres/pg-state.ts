@@ -3,6 +3,7 @@ import { parse as parseConnectionString } from 'pg-connection-string';
 import pgpass from 'pgpass';
 import { UserError } from '../../model/user-error.js';
 import type { ShimToken, ShimUser, SourceFailures, TokenState, UserState } from '../store-model.js';
+import { CLEARED } from '../lockout.js';
 import type { StateBackend, StateView } from '../verifier.js';
 import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
 import { migrate } from './schema.js';
@@ -13,8 +14,8 @@ import { shownStateUrl } from './state-url.js';
 export interface StoreState {
   storeId: string;
   gen: number;
-  users: Iterable<ShimUser>;
-  tokens: Iterable<ShimToken>;
+  users: readonly ShimUser[];
+  tokens: readonly ShimToken[];
 }
 
 export interface PgStateOptions {
@@ -27,8 +28,6 @@ export interface PgStateOptions {
   migrationLockTimeoutMs?: number;
   /** How long a statement may take before its requests are answered as lost state (default 5 s). */
   answerTimeoutMs?: number;
-  /** Batches in flight at once (default 1: the next gathers while one is at the database; commit-batcher.ts). */
-  batchesInFlight?: number;
 }
 
 /**
@@ -72,7 +71,8 @@ export class PgState implements StateBackend {
   ) {
     // An idle connection dropped by the server is reported here; without a listener it would end the process.
     pool.on('error', (err) => this.#lost(err));
-    this.#batches = new CommitBatcher((batch) => this.#sendBatch(batch), (r) => r.user.key, { maxInFlight: options.batchesInFlight ?? 1 });
+    // One batch in flight: the next gathers while it is at the database (larger batches, fewer wake-ups).
+    this.#batches = new CommitBatcher((batch) => this.#sendBatch(batch), (r) => r.user.key, { maxInFlight: 1 });
   }
 
   /** Connects, creates or migrates the schema. */
@@ -128,9 +128,7 @@ export class PgState implements StateBackend {
    * same store file) and that every user and token has its row. `reset`: take the store's own state
    * where the database has none, or another generation (the admin's explicit choice).
    */
-  async attach(given: StoreState, reset: boolean): Promise<void> {
-    // Read twice below (the check, then maybe the load): iterables of a map's values are read once.
-    const store = { ...given, users: [...given.users], tokens: [...given.tokens] };
+  async attach(store: StoreState, reset: boolean): Promise<void> {
     const row = (await this.pool.query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1', [store.storeId])).rows[0];
     const where = `--state ${shownStateUrl(this.url)}`;
     if (!row && !reset) {
@@ -148,19 +146,18 @@ export class PgState implements StateBackend {
   }
 
   /** Whether every user and token of the store has its row (the token's for the same seed and user). */
-  async #holdsAll(store: { storeId: string; users: ShimUser[]; tokens: ShimToken[] }): Promise<boolean> {
-    const { users } = store;
-    const owned = users.flatMap((u) => u.tokens.map((t) => ({ t, owner: u.key })));
+  async #holdsAll(store: StoreState): Promise<boolean> {
+    const owners = tokenOwners(store.users);
     const found = (
       await this.pool.query<{ tokens: string; users: string }>(
         `SELECT (SELECT count(*) FROM unnest($2::text[], $3::text[], $4::text[]) AS k(serial, fingerprint, user_key)
                    JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = k.serial AND t.fingerprint = k.fingerprint AND t.user_key = k.user_key) AS tokens,
                 (SELECT count(*) FROM unnest($5::text[]) AS k(user_key)
                    JOIN mfa_shim_users u ON u.store_id = $1 AND u.user_key = k.user_key) AS users`,
-        [store.storeId, owned.map((o) => o.t.serial), owned.map((o) => o.t.fingerprint), owned.map((o) => o.owner), users.map((u) => u.key)],
+        [store.storeId, store.tokens.map((t) => t.serial), store.tokens.map((t) => t.fingerprint), store.tokens.map((t) => owners.get(t.serial) ?? null), store.users.map((u) => u.key)],
       )
     ).rows[0]!;
-    return Number(found.tokens) === store.tokens.length && Number(found.users) === users.length;
+    return Number(found.tokens) === store.tokens.length && Number(found.users) === store.users.length;
   }
 
   /**
@@ -187,10 +184,8 @@ export class PgState implements StateBackend {
          ON CONFLICT (store_id) DO UPDATE SET generation = EXCLUDED.generation, updated_at = now()`,
         [store.storeId, store.gen],
       );
-      const tokens = [...store.tokens];
-      const users = [...store.users];
-      const ownerOf = new Map<string, string>();
-      for (const u of users) for (const t of u.tokens) ownerOf.set(t.serial, u.key);
+      const { tokens, users } = store;
+      const owners = tokenOwners(users);
       await bulk(
         `INSERT INTO mfa_shim_tokens (store_id, serial, fingerprint, counter, last_step, drift, user_key)
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[], $5::bigint[], $6::integer[], $7::text[])
@@ -207,7 +202,7 @@ export class PgState implements StateBackend {
           tokens.map((t) => (t.counter === null ? null : t.counter.toString())),
           tokens.map((t) => t.lastStep),
           tokens.map((t) => t.drift),
-          tokens.map((t) => ownerOf.get(t.serial) ?? null),
+          tokens.map((t) => owners.get(t.serial) ?? null),
         ],
       );
       // An anti-join (hashed), not `NOT (serial = ANY($2))`: that compares every row with the whole
@@ -284,7 +279,7 @@ export class PgState implements StateBackend {
     if (done && cached?.user.version === expected.version) {
       const t = user.tokens.indexOf(token);
       if (t >= 0) cached.tokens[t] = next;
-      cached.user = clearFailures ? { fails: 0, lockedAt: null, sources: {}, version: expected.version + 1 } : { ...expected, version: expected.version + 1 };
+      cached.user = { ...(clearFailures ? { ...CLEARED, sources: {} } : expected), version: expected.version + 1 };
     } else {
       this.#cache.delete(user.key);
     }
@@ -303,16 +298,12 @@ export class PgState implements StateBackend {
   // round trip and one commit for all that arrived meanwhile, where each would wake the database.
   readonly #batches: CommitBatcher<StateRequest, StateView | boolean>;
 
-  async #sendBatch(batch: StateRequest[]): Promise<(StateView | boolean | BatchItemError)[]> {
-    const result = await this.#batchQuery<StateBatchRow>('mfa-shim-state-batch', STATE_BATCH, stateBatchValues(this.storeId, batch));
-    return stateBatchAnswers(batch, result.rows);
-  }
-
   /** One batch's statement; sent again when PostgreSQL aborted it for a deadlock (it did nothing). */
-  async #batchQuery<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+  async #sendBatch(batch: StateRequest[]): Promise<(StateView | boolean | BatchItemError)[]> {
+    const query = { name: 'mfa-shim-state-batch', text: STATE_BATCH, values: stateBatchValues(this.storeId, batch) };
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.pool.query<R>({ name, text, values });
+        return stateBatchAnswers(batch, (await this.pool.query<StateBatchRow>(query)).rows);
       } catch (err) {
         if (attempt < MAX_BATCH_TRIES && RETRIED_CODES.has((err as { code?: string }).code ?? '')) continue;
         throw this.#failed(err as Error);
@@ -320,14 +311,10 @@ export class PgState implements StateBackend {
     }
   }
 
-  /** Forgets the cached state (after the database was lost: it may have been restored from a backup). */
-  #forget(): void {
-    this.#cache.clear();
-  }
-
   /** A statement failed: the state is answered as lost until the database answers again. */
   #failed(err: Error): StateUnavailableError {
-    this.#forget();
+    // The cached state is forgotten: the database may come back restored from a backup.
+    this.#cache.clear();
     this.#lost(err);
     return new StateUnavailableError(`state database: ${err.message}`);
   }
@@ -358,4 +345,11 @@ export class PgState implements StateBackend {
     if (this.#probe) clearInterval(this.#probe);
     await this.pool.end();
   }
+}
+
+/** Each token's user, by serial (the store's users hold their tokens). */
+function tokenOwners(users: readonly ShimUser[]): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const u of users) for (const t of u.tokens) owners.set(t.serial, u.key);
+  return owners;
 }

@@ -96,38 +96,52 @@ export interface StateBatchRow {
 
 /** The statement's parameters for a batch: reads by (request, user, serial); changes by request. */
 export function stateBatchValues(storeId: string, batch: readonly StateRequest[]): unknown[] {
-  const reads: [number, string, string | null][] = [];
-  const changes: number[] = [];
-  for (const [i, request] of batch.entries()) {
-    if (request.kind === 'read') {
+  // Reads: one row per (request, user, serial). Changes: one row per request, the columns the other
+  // kind does not use left null.
+  const r = { i: [] as number[], user: [] as string[], serial: [] as (string | null)[] };
+  const w = {
+    i: [] as number[],
+    accept: [] as boolean[],
+    user: [] as string[],
+    version: [] as number[],
+    serial: [] as (string | null)[],
+    fingerprint: [] as (string | null)[],
+    counter: [] as (string | null)[],
+    lastStep: [] as (number | null)[],
+    drift: [] as number[],
+    clear: [] as boolean[],
+    fails: [] as (number | null)[],
+    lockedAt: [] as (number | null)[],
+    sources: [] as (string | null)[],
+  };
+  for (const [i, q] of batch.entries()) {
+    if (q.kind === 'read') {
       // A user without tokens is still read (an unlock of a user whose tokens were removed).
-      if (request.user.tokens.length === 0) reads.push([i, request.user.key, null]);
-      for (const token of request.user.tokens) reads.push([i, request.user.key, token.serial]);
+      for (const serial of q.user.tokens.length === 0 ? [null] : q.user.tokens.map((t) => t.serial)) {
+        r.i.push(i);
+        r.user.push(q.user.key);
+        r.serial.push(serial);
+      }
+      continue;
     }
-    else changes.push(i);
+    const accept = q.kind === 'accept' ? q : undefined;
+    const update = q.kind === 'update' ? q : undefined;
+    const hotp = accept?.token.type === 'hotp';
+    w.i.push(i);
+    w.accept.push(accept !== undefined);
+    w.user.push(q.user.key);
+    w.version.push(q.expected.version);
+    w.serial.push(accept?.token.serial ?? null);
+    w.fingerprint.push(accept?.token.fingerprint ?? null);
+    w.counter.push(hotp ? accept!.next.counter!.toString() : null);
+    w.lastStep.push(accept && !hotp ? accept.next.lastStep : null);
+    w.drift.push(accept && !hotp ? accept.next.drift : 0);
+    w.clear.push(accept?.clear ?? false);
+    w.fails.push(update?.next.fails ?? null);
+    w.lockedAt.push(update?.next.lockedAt ?? null);
+    w.sources.push(update ? JSON.stringify(update.next.sources) : null);
   }
-  const c = changes.map((i) => batch[i] as Exclude<StateRequest, { kind: 'read' }>);
-  const accept = (r: (typeof c)[number]) => (r.kind === 'accept' ? r : undefined);
-  const update = (r: (typeof c)[number]) => (r.kind === 'update' ? r : undefined);
-  return [
-    storeId,
-    reads.map((r) => r[0]),
-    reads.map((r) => r[1]),
-    reads.map((r) => r[2]),
-    changes,
-    c.map((r) => r.kind === 'accept'),
-    c.map((r) => r.user.key),
-    c.map((r) => r.expected.version),
-    c.map((r) => accept(r)?.token.serial ?? null),
-    c.map((r) => accept(r)?.token.fingerprint ?? null),
-    c.map((r) => { const a = accept(r); return a && a.token.type === 'hotp' ? a.next.counter!.toString() : null; }),
-    c.map((r) => { const a = accept(r); return a && a.token.type !== 'hotp' ? a.next.lastStep : null; }),
-    c.map((r) => { const a = accept(r); return a && a.token.type !== 'hotp' ? a.next.drift : 0; }),
-    c.map((r) => accept(r)?.clear ?? false),
-    c.map((r) => update(r)?.next.fails ?? null),
-    c.map((r) => update(r)?.next.lockedAt ?? null),
-    c.map((r) => { const u = update(r); return u ? JSON.stringify(u.next.sources) : null; }),
-  ];
+  return [storeId, r.i, r.user, r.serial, w.i, w.accept, w.user, w.version, w.serial, w.fingerprint, w.counter, w.lastStep, w.drift, w.clear, w.fails, w.lockedAt, w.sources];
 }
 
 /** Each request's answer: a read's state view (or its error), a change's done or not. */
