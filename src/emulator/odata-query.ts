@@ -66,10 +66,16 @@ type Token = { kind: 'ident' | 'string' | 'number' | 'punct'; text: string; valu
 export const MAX_IN_VALUES = 15;
 
 /**
+ * A compiled $filter. `equals`: set when the whole filter is one `field eq value` or `field in (...)`,
+ * so a route can look the items up by that key instead of testing every item.
+ */
+export type CompiledFilter<T> = ((item: T) => boolean) & { equals?: { field: string; values: (string | number | boolean | null)[] } };
+
+/**
  * Compiles a $filter into a predicate. `fields` maps each filterable property (lower case, `a/b` for
  * nested) to its value; string comparisons ignore case like the directory does.
  */
-export function compileFilter<T>(text: string, fields: FilterFields<T>, resource: string): (item: T) => boolean {
+export function compileFilter<T>(text: string, fields: FilterFields<T>, resource: string): CompiledFilter<T> {
   const tokens = tokenize(text);
   let pos = 0;
   const syntax = (detail: string): GraphError => errors.badRequest(`Invalid filter clause: ${detail}`);
@@ -83,12 +89,12 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
     pos++;
   };
   const textOf = (): string => text;
-  const field = (): { name: string; get: (item: T) => unknown } => {
+  const field = (): { name: string; key: string; get: (item: T) => unknown } => {
     const t = tokens[pos++];
     if (t?.kind !== 'ident') throw syntax(`expected a property name at position ${t?.at ?? text.length} in '${text}'.`);
     const get = fields[t.text.toLowerCase()];
     if (!get) throw unsupported(t.text);
-    return { name: t.text, get };
+    return { name: t.text, key: t.text.toLowerCase(), get };
   };
   const literal = (): string | number | boolean | null => {
     const t = tokens[pos++];
@@ -100,7 +106,7 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
     throw syntax(`Syntax error at position ${t.at} in '${text}'.`);
   };
 
-  const primary = (): ((item: T) => boolean) => {
+  const primary = (): CompiledFilter<T> => {
     const t = peek();
     if (t?.kind === 'punct' && t.text === '(') {
       pos++;
@@ -129,7 +135,7 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
     const op = tokens[pos++];
     if (isWord(op, 'eq')) {
       const value = literal();
-      return (item) => same(f.get(item), value);
+      return Object.assign((item: T) => same(f.get(item), value), { equals: { field: f.key, values: [value] } });
     }
     if (isWord(op, 'in')) {
       expect('(');
@@ -141,12 +147,12 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
       expect(')');
       // Graph's directory allows 15 values in an `in` (the filter docs' note; its error text).
       if (values.length > MAX_IN_VALUES) throw errors.badRequest(`Too many child clauses specified in search filter expression containing 'OR' operators: ${values.length}. Max allowed: ${MAX_IN_VALUES}.`);
-      return (item) => values.some((v) => same(f.get(item), v));
+      return Object.assign((item: T) => values.some((v) => same(f.get(item), v)), { equals: { field: f.key, values } });
     }
     if (op?.kind === 'ident' && ['ne', 'gt', 'ge', 'lt', 'le'].includes(op.text.toLowerCase())) throw unsupported(f.name);
     throw syntax(`Syntax error at position ${op?.at ?? text.length} in '${text}'.`);
   };
-  const andExpr = (): ((item: T) => boolean) => {
+  const andExpr = (): CompiledFilter<T> => {
     const parts = [primary()];
     while (isWord(peek(), 'and')) {
       pos++;
@@ -154,7 +160,7 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
     }
     return parts.length === 1 ? parts[0]! : (item) => parts.every((p) => p(item));
   };
-  const orExpr = (): ((item: T) => boolean) => {
+  const orExpr = (): CompiledFilter<T> => {
     const parts = [andExpr()];
     while (isWord(peek(), 'or')) {
       pos++;

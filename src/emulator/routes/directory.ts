@@ -83,20 +83,13 @@ function page<T>(ctx: HandlerContext, items: T[], fragment: string, toJson: (ite
   return collection(ctx, fragment, slice.map(toJson), extra);
 }
 
-/** The ids of a filter that is exactly `id in ('a', 'b')` or `id eq 'a'`; undefined for any other filter. */
-function idsOf(filter: string): string[] | undefined {
-  const m = /^\s*id\s+(?:in\s*\(((?:\s*'[^']*'\s*,)*\s*'[^']*'\s*)\)|eq\s+('[^']*'))\s*$/i.exec(filter);
-  if (!m) return undefined;
-  return [...(m[1] ?? m[2]!).matchAll(/'([^']*)'/g)].map((x) => x[1]!.toLowerCase());
-}
-
 function listUsers(ctx: HandlerContext): HandlerResult {
   rejectQueryOptions(ctx, ['$select', '$top', '$filter', '$count']);
   const select = parseSelect(ctx.req.query, USER_NAMES, 'user');
   const filterText = ctx.req.query.get('$filter');
   const filter = filterText !== null ? compileFilter(filterText, USER_FILTER, 'User') : undefined;
   // `id in (...)` (apply's re-check, 15 ids a request) looked up rather than matched against everyone.
-  const ids = filterText !== null ? idsOf(filterText) : undefined;
+  const ids = filter?.equals?.field === 'id' && filter.equals.values.every((v) => typeof v === 'string') ? (filter.equals.values as string[]).map((v) => v.toLowerCase()) : undefined;
   const byId = (id: string) => {
     const u = ctx.state.findUser(id);
     return u && u.id.toLowerCase() === id ? [u] : [];
