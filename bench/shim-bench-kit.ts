@@ -68,6 +68,36 @@ export function replayIsFresh(u: BenchUser): boolean {
   return false;
 }
 
+let codeSeq = 0;
+
+/**
+ * The next code to send for a user, what it is, and the answers the shim may give (the `reason`s of
+ * /v1/verify; RADIUS reads them as accept or reject), or null when a TOTP user has no fresh code until
+ * the next step (the client moves on to another user). Mix (deterministic): 90 % fresh codes (HOTP:
+ * the next counter; TOTP: the previous, then the current step), 5 % wrong codes, 5 % the user's last
+ * code again (a double submit: replayed).
+ */
+export function nextCode(u: BenchUser): { code: string; kind: 'fresh' | 'wrong' | 'replay'; expect: string[] } | null {
+  const step = Math.floor(Date.now() / 30_000);
+  if (u.type === 'totp' && u.counter >= step) return null;
+  const r = (codeSeq++ * 37) % 100;
+  if (r < 5) return { code: wrongCode(u), kind: 'wrong', expect: ['wrong_code'] };
+  if (r < 10 && u.lastCode !== null && !replayIsFresh(u)) {
+    // A TOTP code two steps old is outside the window: the shim cannot tell it from a wrong code.
+    const stale = u.type === 'totp' && u.counter < step - 1;
+    return { code: u.lastCode, kind: 'replay', expect: stale ? ['replayed', 'wrong_code'] : ['replayed'] };
+  }
+  if (u.type === 'hotp') {
+    if (u.counter < 0) u.counter = 0;
+    u.lastCode = hotp(u.secret, u.counter++);
+    return { code: u.lastCode, kind: 'fresh', expect: ['ok'] };
+  }
+  u.counter = Math.max(step - 1, u.counter + 1);
+  u.lastCode = hotp(u.secret, u.counter);
+  // At a step boundary the server may already be one step further (then step - 1 is out of the window).
+  return { code: u.lastCode, kind: 'fresh', expect: ['ok', 'wrong_code'] };
+}
+
 export function makeUsers(count: number): BenchUser[] {
   // 80 % HOTP (each accept needs the next counter: unlimited accepts per user), 20 % TOTP.
   return Array.from({ length: count }, (_, i) => ({

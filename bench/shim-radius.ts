@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ATTR, CODE, decodePacket, encodeAccessRequest, encodeResponse, hideUserPassword } from '../src/shim/radius/packet.js';
 import { runImportStore } from '../src/shim/shim-operations.js';
-import { args, benchSeed, cpuSeconds, hotp, makeUsers, num, pct, replayIsFresh, startChild, stopChild, wrongCode, type BenchUser } from './shim-bench-kit.js';
+import { args, benchSeed, cpuSeconds, makeUsers, nextCode, num, pct, startChild, stopChild, type BenchUser } from './shim-bench-kit.js';
 
 const SECRET = Buffer.from('bench-radius-shared-secret-0123456789');
 
@@ -33,23 +33,10 @@ interface RadiusRun {
   lost: number;
 }
 
-let seq = 0;
-
-/** The next PAP code for a user and whether an accept must follow (as shim-throughput's nextRequest). */
-function nextCode(u: BenchUser): { code: string; accept: boolean | null } | null {
-  if (u.type === 'totp' && u.counter >= Math.floor(Date.now() / 30_000)) return null;
-  const r = (seq++ * 37) % 100;
-  if (r < 5) return { code: wrongCode(u), accept: false };
-  if (r < 10 && u.lastCode !== null && !replayIsFresh(u)) return { code: u.lastCode, accept: false };
-  if (u.type === 'hotp') {
-    if (u.counter < 0) u.counter = 0;
-    u.lastCode = hotp(u.secret, u.counter++);
-    return { code: u.lastCode, accept: true };
-  }
-  const step = Math.floor(Date.now() / 30_000);
-  u.counter = Math.max(step - 1, u.counter + 1);
-  u.lastCode = hotp(u.secret, u.counter);
-  return { code: u.lastCode, accept: null };
+/** The next PAP code for a user and whether an accept must follow (true), may (null) or must not (false). */
+function nextPapCode(u: BenchUser): { code: string; accept: boolean | null } | null {
+  const next = nextCode(u);
+  return next && { code: next.code, accept: !next.expect.includes('ok') ? false : next.expect.length === 1 ? true : null };
 }
 
 async function runLoad(port: number, clients: number, seconds: number, users: BenchUser[] | null, serverPid: number, rate?: number): Promise<RadiusRun> {
@@ -95,7 +82,7 @@ async function runLoad(port: number, clients: number, seconds: number, users: Be
         req = null;
         for (let tries = 0; req === null && tries < mine.length; tries++) {
           const u = mine[next++ % mine.length]!;
-          req = nextCode(u);
+          req = nextPapCode(u);
           user = u.name;
         }
         req ??= { code: '000000', accept: null };

@@ -19,39 +19,13 @@ import { closeSync, constants, fsyncSync, mkdtempSync, openSync, rmSync, writeSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runImportStore } from '../src/shim/shim-operations.js';
-import { args, benchSeed, cpuSeconds, cpuSecondsOf, hotp, machineCpu, makeUsers, num, pct, replayIsFresh, startChild, stopChild, wrongCode, type BenchUser } from './shim-bench-kit.js';
+import { args, benchSeed, cpuSeconds, cpuSecondsOf, machineCpu, makeUsers, nextCode, num, pct, startChild, stopChild, type BenchUser } from './shim-bench-kit.js';
 
 // ---------------------------------------------------------------- workload
-let requestSeq = 0;
-
-/**
- * The next request for a user and the answers the shim may give, or null when a TOTP user has no
- * fresh code until the next step (the client moves on to another user). Mix (deterministic): 90 %
- * fresh codes (HOTP: the next counter; TOTP: the previous, then the current step), 5 % wrong codes
- * (the whole HOTP window plus look-behind is computed), 5 % the user's last code again (a double
- * submit: replayed).
- */
+/** The next request for a user (shim-bench-kit's nextCode, as a /v1/verify body), or null. */
 function nextRequest(u: BenchUser): BenchRequest | null {
-  if (u.type === 'totp' && u.counter >= Math.floor(Date.now() / 30_000)) return null; // no fresh code until the next step
-  const r = (requestSeq++ * 37) % 100;
-  const body = (code: string) => JSON.stringify({ user: u.name, code });
-  if (r < 5) return { body: body(wrongCode(u)), expect: ['wrong_code'], about: about(u, 'wrong') };
-  if (r < 10 && u.lastCode !== null && !replayIsFresh(u)) {
-    // A TOTP code two steps old is outside the window: the shim cannot tell it from a wrong code.
-    const stale = u.type === 'totp' && u.counter < Math.floor(Date.now() / 30_000) - 1;
-    return { body: body(u.lastCode), expect: stale ? ['replayed', 'wrong_code'] : ['replayed'], about: about(u, 'replay') };
-  }
-  if (u.type === 'hotp') {
-    if (u.counter < 0) u.counter = 0;
-    u.lastCode = hotp(u.secret, u.counter++);
-    return { body: body(u.lastCode), expect: ['ok'], about: about(u, 'fresh') };
-  }
-  const step = Math.floor(Date.now() / 30_000);
-  const candidate = Math.max(step - 1, u.counter + 1);
-  u.counter = candidate;
-  u.lastCode = hotp(u.secret, candidate);
-  // At a step boundary the server may already be one step further (then step - 1 is out of the window).
-  return { body: body(u.lastCode), expect: ['ok', 'wrong_code'], about: about(u, 'fresh') };
+  const next = nextCode(u);
+  return next && { body: JSON.stringify({ user: u.name, code: next.code }), expect: next.expect, about: about(u, next.kind) };
 }
 
 interface BenchRequest {
