@@ -419,6 +419,7 @@ export class Executor {
         if (v.result) this.results.set(s.op.id, v.result);
         return this.settle(s, 'done', undefined, v.result);
       }
+      if (v.refused) return this.settle(s, 'failed', `${reason}; ${v.refused}`);
       if (s.attempts >= this.maxAttempts) return this.settle(s, 'failed', reason);
       if (this.interrupted) {
         s.status = 'stopped';

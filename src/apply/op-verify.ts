@@ -53,6 +53,8 @@ export interface Verified {
   done: boolean;
   /** What a success would have given (a created token's device id). */
   result?: Record<string, unknown>;
+  /** Not done, and sending it again cannot do it (the tenant holds something else in its place): why. */
+  refused?: string;
 }
 
 /**
@@ -149,7 +151,13 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
     case 'rollout-attach':
     case 'rollout-detach': {
       const policy = await readRolloutPolicy(client);
-      if (op.kind === 'rollout-policy-create') return policy ? { done: true, result: { policyId: policy.id } } : { done: false };
+      if (op.kind === 'rollout-policy-create') {
+        if (!policy) return { done: false };
+        // A feature has one policy. Only one by this plan's name is this run's (or a second operator's
+        // run of the same plan): another's is never adopted, or a rollback would delete it.
+        if (policy.displayName === after.displayName) return { done: true, result: { policyId: policy.id } };
+        return { done: false, refused: `a staged rollout policy for MFA, "${policy.displayName}" (${policy.id}), was created by someone else since the plan; a feature has one policy` };
+      }
       if (op.kind === 'rollout-policy-update') return { done: policy?.isEnabled === after.isEnabled };
       const before = (op.before as { policyId?: string; groupId?: string } | null) ?? {};
       if (op.kind === 'rollout-policy-delete') return { done: policy?.id !== before.policyId };

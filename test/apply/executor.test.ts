@@ -161,4 +161,20 @@ describe('Executor on the fake Graph', () => {
     expect(v).toEqual({ done: true, result: { devices: { 'B-1': made.body.id } } });
     expect(before.body.id).not.toBe(made.body.id);
   });
+  it("a rollout policy create that meets another's MFA policy fails at once, naming it, and never adopts it (a rollback would delete it)", async () => {
+    const theirs = { displayName: 'MFA waves', feature: 'multiFactorAuthentication', isEnabled: true, appliesTo: [] };
+    // Staged rollout has no application permission: an admin signs in.
+    const g = fakeGraph({ tenant: { ...TENANT, featureRolloutPolicies: [theirs], identity: { userPrincipalName: 'u0@example.com' } } });
+    const { ex, journal } = await executor(g, tmp.dir, 'rollout-theirs');
+    const create: Operation = { id: 'featureRolloutPolicies/multiFactorAuthentication', kind: 'rollout-policy-create', resource: 'featureRolloutPolicies/multiFactorAuthentication', stateFingerprint: '', before: null, after: { displayName: 'MFA Server migration', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false }, dependsOn: [] };
+    g.emu.clearRequests();
+    const out = await ex.run([create]);
+    await journal.close();
+    expect(out.get(create.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/answered 409.*"MFA waves" \(.+\), was created by someone else since the plan/) });
+    expect(g.operations().filter((o) => o.method === 'POST')).toHaveLength(1);
+    // The policy by the plan's own name (this run's, or a second operator's run of the same plan) is.
+    const [policy] = (g.emu.snapshot() as { featureRolloutPolicies: { id: string }[] }).featureRolloutPolicies;
+    const ours = await verifyOp({ ...create, after: { ...create.after, displayName: 'MFA waves' } }, g.client());
+    expect(ours).toEqual({ done: true, result: { policyId: policy!.id } });
+  });
 });
