@@ -73,7 +73,11 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
       return clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
     case 'azure-cli':
       return new AzureCliCredential(tenantId ? { tenantId } : {});
-    case 'default':
+    case 'default': {
+      // DefaultAzureCredential signs in with the certificate (private key included) this names, read by path.
+      const envCertificate = env.AZURE_CLIENT_CERTIFICATE_PATH;
+      if (envCertificate) checkSecretFile(envCertificate, 'certificate (AZURE_CLIENT_CERTIFICATE_PATH)', files);
       return new DefaultAzureCredential(tenantId ? { tenantId } : {});
+    }
   }
 }

@@ -49,22 +49,24 @@ describe('createCredential', () => {
       // Read by path when signing in: the content is not looked at here.
       const certificate = join(dir, 'app.pem');
       writeFileSync(certificate, '-----BEGIN PRIVATE KEY-----\nhunter2\n-----END PRIVATE KEY-----\n');
-      for (const [path, what, opts] of [
-        [secret, 'client secret file', { auth: 'client-secret', ...ids, clientSecretFile: secret }],
-        [certificate, 'certificate', { auth: 'certificate', ...ids, certificatePath: certificate }],
+      for (const [path, what, opts, env] of [
+        [secret, 'client secret file', { auth: 'client-secret', ...ids, clientSecretFile: secret }, {}],
+        [certificate, 'certificate', { auth: 'certificate', ...ids, certificatePath: certificate }, {}],
+        // --auth default: DefaultAzureCredential reads the one the environment names.
+        [certificate, 'certificate (AZURE_CLIENT_CERTIFICATE_PATH)', { auth: 'default', ...ids }, { AZURE_CLIENT_CERTIFICATE_PATH: certificate }],
       ] as const) {
         chmodSync(path, 0o640);
         const logged: string[] = [];
         const log = (l: string) => logged.push(l);
         // Warnings go to the log unless the options say where.
-        expect(createCredential(opts, {}, log)).toBeTruthy();
+        expect(createCredential(opts, env, log)).toBeTruthy();
         expect(logged).toEqual([`warning: ${what} ${path} has mode 0640: group or others can access it; chmod 600 it (--strict-permissions refuses such files)`]);
         const notices: string[] = [];
-        expect(createCredential({ ...opts, secretFiles: { onNotice: (m) => notices.push(m) } }, {}, log)).toBeTruthy();
+        expect(createCredential({ ...opts, secretFiles: { onNotice: (m) => notices.push(m) } }, env, log)).toBeTruthy();
         expect([logged.length, notices.length]).toEqual([1, 1]);
-        expect(() => createCredential({ ...opts, secretFiles: { strict: true } }, {}, log)).toThrow(new UnsafeFileError(`${what} ${path} has mode 0640: group or others can access it; chmod 600 it`));
+        expect(() => createCredential({ ...opts, secretFiles: { strict: true } }, env, log)).toThrow(new UnsafeFileError(`${what} ${path} has mode 0640: group or others can access it; chmod 600 it`));
         chmodSync(path, 0o600);
-        expect(createCredential({ ...opts, secretFiles: { strict: true } }, {}, log)).toBeTruthy();
+        expect(createCredential({ ...opts, secretFiles: { strict: true } }, env, log)).toBeTruthy();
         expect(logged).toHaveLength(1);
         expect(logged.join()).not.toContain('hunter2');
       }
