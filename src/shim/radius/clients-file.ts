@@ -8,6 +8,8 @@ export interface RadiusClient {
   /** As written: `ADDRESS[/PREFIX]`. */
   network: string;
   prefix: number;
+  /** The network's family (an IPv4-mapped IPv6 network is read as the IPv4 one). */
+  family: 4 | 6;
   secret: Buffer;
   /** Per-client budgets (clients file options), else the serve flags. */
   rateLimit?: number;
@@ -38,46 +40,58 @@ export function readClientsFile(path: string): RadiusClient[] {
 
 export function parseClients(text: string, path: string): RadiusClient[] {
   const clients: RadiusClient[] = [];
-  const seen = new Map<string, number>();
+  const lines: number[] = [];
+  const names = new Map<string, number>();
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
+    // Fields are never repeated in errors: a secret written in the wrong place must not reach a log.
     const where = `${path}: line ${i + 1}`;
     const fields = raw.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean);
     if (fields.length === 0) continue;
     const [network, secret, ...rest] = fields as [string, string | undefined, ...string[]];
     if (secret === undefined) throw new UserError(`${where}: expected ADDRESS[/PREFIX] SECRET [NAME]`);
-    const [address, prefixText] = network.split('/') as [string, string | undefined];
-    const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-    const family = isIP(plain);
-    if (family === 0) throw new UserError(`${where}: ${network} is not an IP address or network`);
+    const [address, prefixText, ...more] = network.split('/') as [string, string | undefined, ...string[]];
+    let plain = address;
+    let family = isIP(plain);
+    if (family === 0 || more.length > 0) throw new UserError(`${where}: the first field is not an IP address or network (ADDRESS[/PREFIX])`);
     const bits = family === 4 ? 32 : 128;
-    const prefix = prefixText === undefined ? bits : Number(prefixText);
+    let prefix = prefixText === undefined ? bits : Number(prefixText);
     if (!/^\d+$/.test(prefixText ?? '0') || !Number.isInteger(prefix) || prefix < 0 || prefix > bits) throw new UserError(`${where}: prefix /${prefixText} must be 0 to ${bits}`);
+    // An IPv4-mapped IPv6 network is the IPv4 network it maps (datagrams arrive from IPv4 addresses).
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    if (mapped && isIP(mapped[1]!) === 4 && prefix >= 96) {
+      plain = mapped[1]!;
+      family = 4;
+      prefix -= 96;
+    }
     if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new UserError(`${where}: the shared secret is shorter than ${MIN_SECRET_BYTES} characters (RFC 2865 3); use a long random one`);
     const match = new BlockList();
     match.addSubnet(plain, prefix, family === 4 ? 'ipv4' : 'ipv6');
     const name = rest[0] !== undefined && !rest[0].includes('=') ? rest.shift()! : network;
-    const client: RadiusClient = { name, network, prefix, secret: Buffer.from(secret, 'utf8'), match };
-    for (const option of rest) {
+    const client: RadiusClient = { name, network, prefix, family: family === 4 ? 4 : 6, secret: Buffer.from(secret, 'utf8'), match };
+    for (const [n, option] of rest.entries()) {
       const [key, value] = option.split('=') as [string, string | undefined];
       const field = OPTIONS[key];
-      if (!field || value === undefined || !/^\d+$/.test(value)) {
-        throw new UserError(`${where}: ${option} is not an option (rate-limit=N, rate-burst=N, source-max-fails=N)`);
-      }
+      if (!field) throw new UserError(`${where}: field ${fields.length - rest.length + n + 1} is not an option (rate-limit=N, rate-burst=N, source-max-fails=N); a secret holds no space or #`);
+      if (value === undefined || !/^\d+$/.test(value)) throw new UserError(`${where}: ${key} takes a whole number`);
       client[field] = Number(value);
     }
-    const key = `${plain}/${prefix}`;
-    if (seen.has(key)) throw new UserError(`${where}: ${network} is already the client of line ${seen.get(key)}`);
-    seen.set(key, i + 1);
+    // The same network twice (10.0.0.5/24 is 10.0.0.0/24): one of them would never be matched.
+    const same = clients.findIndex((c) => c.family === client.family && c.prefix === prefix && c.match.check(plain, family === 4 ? 'ipv4' : 'ipv6'));
+    if (same >= 0) throw new UserError(`${where}: ${network} is already the client of line ${lines[same]}`);
+    // Names label the audit log and stand for the client where no Calling-Station-Id is sent.
+    if (names.has(name)) throw new UserError(`${where}: the name ${name} is already the client of line ${names.get(name)}`);
+    names.set(name, i + 1);
     clients.push(client);
+    lines.push(i + 1);
   }
   if (clients.length === 0) throw new UserError(`${path}: no RADIUS client (expected lines of ADDRESS[/PREFIX] SECRET [NAME])`);
-  // Most specific network first.
+  // Most specific network first (within a family: an address is only matched against its own).
   return clients.sort((a, b) => b.prefix - a.prefix);
 }
 
-/** The client a datagram from `address` belongs to (the most specific network), or undefined. */
+/** The client a datagram from `address` belongs to (the most specific network of its family), or undefined. */
 export function clientFor(clients: readonly RadiusClient[], address: string): RadiusClient | undefined {
   const plain = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-  const family = isIP(plain) === 6 ? 'ipv6' : 'ipv4';
-  return clients.find((c) => c.match.check(plain, family));
+  const family = isIP(plain) === 6 ? 6 : 4;
+  return clients.find((c) => c.family === family && c.match.check(plain, family === 4 ? 'ipv4' : 'ipv6'));
 }

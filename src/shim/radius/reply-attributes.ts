@@ -22,6 +22,13 @@ const DICTIONARY: Record<string, { type: number; kind: 'text' | 'integer' | 'ipv
   'Reply-Message': { type: 18, kind: 'text' },
 };
 
+/**
+ * Encoded bytes of one rule's attributes at most: with the answer's header, Message-Authenticator,
+ * Reply-Message and the request's Proxy-State (MAX_PROXY_STATE_BYTES), an answer stays within
+ * RADIUS's 4,096 bytes.
+ */
+export const MAX_RULE_BYTES = 2048;
+
 export interface ReplyAttributes {
   forUser(userKey: string, group: string | undefined): Attribute[];
 }
@@ -49,6 +56,8 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
     const m = /^(user|group):(.+)$/.exec(selector);
     if (!m) throw new UserError(`${where}: expected user:UPN or group:NAME, then Name=value pairs`);
     const attributes = pairs.map((pair) => encodeAttribute(pair, where));
+    const bytes = attributes.reduce((n, a) => n + 2 + a.value.length, 0);
+    if (bytes > MAX_RULE_BYTES) throw new UserError(`${where}: ${selector}'s attributes take ${bytes} bytes; at most ${MAX_RULE_BYTES} fit in an answer`);
     const [map, key] = m[1] === 'user' ? [users, userKey(m[2]!)] : [groups, m[2]!];
     if (map.has(key)) throw new UserError(`${where}: ${selector} has a rule already`);
     map.set(key, attributes);

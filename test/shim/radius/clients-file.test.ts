@@ -24,12 +24,41 @@ describe('RADIUS clients file', () => {
 
   it('names file, line and field of what is wrong', () => {
     expect(() => parseClients('10.0.0.1\n', 'c')).toThrow(/c: line 1: expected ADDRESS\[\/PREFIX\] SECRET/);
-    expect(() => parseClients(`# x\nvpn.example ${S}\n`, 'c')).toThrow(/c: line 2: vpn\.example is not an IP address/);
+    expect(() => parseClients(`# x\nvpn.example ${S}\n`, 'c')).toThrow(/c: line 2: the first field is not an IP address or network/);
+    expect(() => parseClients(`10.0.0.1/8/99 ${S}\n`, 'c')).toThrow(/line 1: the first field is not an IP address or network/);
     expect(() => parseClients(`10.0.0.0/33 ${S}\n`, 'c')).toThrow(/prefix \/33 must be 0 to 32/);
     expect(() => parseClients('10.0.0.1 short\n', 'c')).toThrow(/shorter than 16 characters/);
-    expect(() => parseClients(`10.0.0.1 ${S} n color=blue\n`, 'c')).toThrow(/color=blue is not an option/);
+    expect(() => parseClients(`10.0.0.1 ${S} n color=blue\n`, 'c')).toThrow(/line 1: field 4 is not an option/);
+    expect(() => parseClients(`10.0.0.1 ${S} n rate-limit=many\n`, 'c')).toThrow(/line 1: rate-limit takes a whole number/);
+    expect(() => parseClients(`10.0.0.0/24 ${S}\n10.0.0.5/24 ${S}\n`, 'c')).toThrow(/line 2: 10\.0\.0\.5\/24 is already the client of line 1/);
+    expect(() => parseClients(`10.0.0.1 ${S} vpn\n10.0.0.2 ${S} vpn\n`, 'c')).toThrow(/line 2: the name vpn is already the client of line 1/);
     expect(() => parseClients(`10.0.0.1 ${S}\n10.0.0.1/32 ${S}\n`, 'c')).toThrow(/line 2: 10\.0\.0\.1\/32 is already the client of line 1/);
     expect(() => parseClients('# nothing\n', 'c')).toThrow(/no RADIUS client/);
+  });
+
+  it('never repeats a field in an error, since a secret written in the wrong place would reach a log', () => {
+    const secret = 'Secret-With-No-Address-0123456789';
+    for (const text of [`${secret} 10.0.0.1 vpn\n`, `10.0.0.1 first-half-of-it-0123 second-half-${secret} more\n`]) {
+      let message = '';
+      try {
+        parseClients(text, 'c');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/^c: line 1: /);
+      expect(message).not.toContain(secret);
+    }
+  });
+
+  it('matches an address only against networks of its family; an IPv4-mapped network is the IPv4 one', () => {
+    const clients = parseClients(`10.0.0.5 ${S} vpn-1\n::ffff:10.0.0.0/104 ${S}x mapped\n::/0 ${S}y any-v6\n`, 'c');
+    // /32 beats the mapped /104 (an IPv4 /8): the prefixes compare within IPv4.
+    expect(clientFor(clients, '10.0.0.5')?.name).toBe('vpn-1');
+    expect(clientFor(clients, '10.9.9.9')?.name).toBe('mapped');
+    expect(clientFor(clients, '::ffff:10.9.9.9')?.name).toBe('mapped');
+    // An IPv6 catch-all does not catch IPv4 clients.
+    expect(clientFor(clients, '192.0.2.1')).toBeUndefined();
+    expect(clientFor(clients, '2001:db8::1')?.name).toBe('any-v6');
   });
 
   it('issue 17 item 17: refuses a clients file that group or others can read, whatever --strict-permissions says', () => {
@@ -59,5 +88,8 @@ describe('RADIUS reply attributes file', () => {
     expect(() => parseReplyAttributes('grace Class=x\n', 'a')).toThrow(/a: line 1: expected user:UPN or group:NAME/);
     expect(() => parseReplyAttributes('user:x Colour=blue\n', 'a')).toThrow(/Colour=blue: expected Name=value with Name one of/);
     expect(() => parseReplyAttributes('user:x Session-Timeout=soon\n', 'a')).toThrow(/Session-Timeout takes a whole number/);
+    // What would not fit an answer is refused when the file is read, not when a user is accepted.
+    const many = Array.from({ length: 9 }, () => `Class=${'c'.repeat(250)}`).join(' ');
+    expect(() => parseReplyAttributes(`group:VPN ${many}\n`, 'a')).toThrow(/a: line 1: group:VPN's attributes take 2268 bytes; at most 2048 fit in an answer/);
   });
 });
