@@ -49,6 +49,7 @@ export class ShimMetrics {
   readonly #radiusResponses = new Map<string, number>([['access_accept', 0], ['access_reject', 0]]);
   readonly #radiusDropped = new Map<string, number>(RADIUS_DROP_REASONS.map((r) => [r, 0]));
   #radiusRetransmissions = 0;
+  #radiusSendFailures = 0;
   readonly #radiusLatency = new Histogram();
   readonly #started = Date.now() / 1000;
 
@@ -87,9 +88,14 @@ export class ShimMetrics {
     this.#radiusRequests.set(kind, (this.#radiusRequests.get(kind) ?? 0) + 1);
   }
 
-  radiusResponse(kind: 'access_accept' | 'access_reject', seconds: number): void {
+  /** An answer sent; `seconds` from datagram to answer for an Access-Request (null for Status-Server). */
+  radiusResponse(kind: 'access_accept' | 'access_reject', seconds: number | null): void {
     this.#radiusResponses.set(kind, (this.#radiusResponses.get(kind) ?? 0) + 1);
-    this.#radiusLatency.observe(seconds);
+    if (seconds !== null) this.#radiusLatency.observe(seconds);
+  }
+
+  radiusSendFailed(): void {
+    this.#radiusSendFailures++;
   }
 
   /** A datagram dropped without an answer (unknown client, no or a wrong Message-Authenticator, malformed). */
@@ -148,6 +154,9 @@ export class ShimMetrics {
       out.push('# HELP mfa_shim_radius_retransmissions_total Retransmitted requests answered from the cache (RFC 5080), not verified again.');
       out.push('# TYPE mfa_shim_radius_retransmissions_total counter');
       out.push(`mfa_shim_radius_retransmissions_total ${this.#radiusRetransmissions}`);
+      out.push('# HELP mfa_shim_radius_send_failures_total RADIUS answers the socket failed to send (the client retransmits).');
+      out.push('# TYPE mfa_shim_radius_send_failures_total counter');
+      out.push(`mfa_shim_radius_send_failures_total ${this.#radiusSendFailures}`);
       out.push('# HELP mfa_shim_radius_duration_seconds Time to answer an Access-Request, including the durable state write.');
       out.push('# TYPE mfa_shim_radius_duration_seconds histogram');
       this.#radiusLatency.render('mfa_shim_radius_duration_seconds', out);

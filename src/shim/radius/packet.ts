@@ -22,6 +22,7 @@ export const ATTR = {
   nasIpAddress: 4,
   replyMessage: 18,
   callingStationId: 31,
+  proxyState: 33,
   nasIdentifier: 32,
   messageAuthenticator: 80,
 } as const;
@@ -87,6 +88,13 @@ export function attribute(p: Packet, type: number): Buffer | undefined {
   return p.attributes.find((a) => a.type === type)?.value;
 }
 
+/** How many attributes of `type` the packet carries (RFC 2865 5.44 allows some at most once). */
+export function attributeCount(p: Packet, type: number): number {
+  let n = 0;
+  for (const a of p.attributes) if (a.type === type) n++;
+  return n;
+}
+
 /** MD5 of a then b: one-shot (crypto.hash), about half the cost of a Hash object per request. */
 function md5(a: Uint8Array, b: Uint8Array): Buffer {
   return hash('md5', Buffer.concat([a, b]), 'buffer');
@@ -124,15 +132,17 @@ export function verifyRequestMessageAuthenticator(buf: Buffer, p: Packet, secret
 
 /**
  * An answer to `request`: the Message-Authenticator first (RFC 3579, and the BlastRADIUS advice to
- * put it first), computed with the Request Authenticator in the header, then the Response
- * Authenticator MD5(Code | Identifier | Length | Request Authenticator | Attributes | Secret).
+ * put it first), computed with the Request Authenticator in the header, then `attributes`, then the
+ * request's Proxy-State attributes, unmodified and in order (RFC 2865 5.33: proxies route answers
+ * by them), then the Response Authenticator MD5(Code | Identifier | Length | Request Authenticator |
+ * Attributes | Secret).
  */
 export function encodeResponse(code: number, request: Packet, attributes: Attribute[], secret: Buffer): Buffer {
   const buf = encodePacket({
     code,
     identifier: request.identifier,
     authenticator: request.authenticator,
-    attributes: [{ type: ATTR.messageAuthenticator, value: Buffer.alloc(16) }, ...attributes],
+    attributes: [{ type: ATTR.messageAuthenticator, value: Buffer.alloc(16) }, ...attributes, ...request.attributes.filter((a) => a.type === ATTR.proxyState)],
   });
   const at = HEADER + 2;
   messageAuthenticatorOf(buf, at, secret, request.authenticator).copy(buf, at);

@@ -6,8 +6,8 @@ import { SourceBudget, type SourceBudgetRules } from '../source-budget.js';
 import type { GateOutcome, VerifyGate } from '../verify-gate.js';
 import type { VerifyReason } from '../verifier.js';
 import { clientFor, type RadiusClient } from './clients-file.js';
-import { ATTR, attribute, CODE, decodePacket, decodeUserPassword, encodeResponse, MalformedPacketError, verifyRequestMessageAuthenticator, type Attribute, type Packet } from './packet.js';
-import type { ReplyAttributes } from './reply-attributes.js';
+import { ATTR, attribute, attributeCount, CODE, decodePacket, decodeUserPassword, encodeResponse, MalformedPacketError, verifyRequestMessageAuthenticator, type Attribute, type Packet } from './packet.js';
+import { MAX_RULE_BYTES, type ReplyAttributes } from './reply-attributes.js';
 import { RetransmissionCache } from './retransmission-cache.js';
 
 export interface RadiusServerOptions {
@@ -26,6 +26,12 @@ const MAX_CODE_LENGTH = 16;
 const MAX_USER_LENGTH = 256;
 /** Sending addresses whose client is remembered (#clientOf). */
 const MAX_ADDRESSES_KEPT = 4096;
+/**
+ * A request's Proxy-State attributes (copied into its answer) in bytes at most, so that an answer
+ * with its reply attributes (MAX_RULE_BYTES) always fits RADIUS's 4,096 bytes; proxies add a few
+ * dozen bytes each.
+ */
+const MAX_PROXY_STATE_BYTES = 4096 - 20 - 18 - 255 - MAX_RULE_BYTES - 256;
 
 /** What the VPN shows the user (Reply-Message): the reason, never the code. */
 const REPLY_TEXT: Record<VerifyReason, string> = {
@@ -136,6 +142,9 @@ export class RadiusServer {
     const secret = state.client.secret;
     if (attribute(packet, ATTR.messageAuthenticator) === undefined) return this.#drop('no_message_authenticator');
     if (!verifyRequestMessageAuthenticator(msg, packet, secret)) return this.#drop('bad_message_authenticator');
+    let proxyState = 0;
+    for (const a of packet.attributes) if (a.type === ATTR.proxyState) proxyState += 2 + a.value.length;
+    if (proxyState > MAX_PROXY_STATE_BYTES) return this.#drop('malformed');
     const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${packet.authenticator.toString('hex')}`;
     const cached = this.#cache.lookup(key);
     if (cached !== undefined) {
@@ -147,18 +156,20 @@ export class RadiusServer {
     this.#cache.begin(key);
     this.opts.metrics.radiusRequest(packet.code === CODE.statusServer ? 'status_server' : 'access_request');
     const started = performance.now();
-    this.#answer(packet, state).then(
-      ({ code, attributes }) => {
+    this.#answer(packet, state)
+      .then(({ code, attributes }) => {
         const response = encodeResponse(code, packet, attributes, secret);
         this.#cache.finish(key, response);
         this.#send(response, rinfo);
-        this.opts.metrics.radiusResponse(code === CODE.accessAccept ? 'access_accept' : 'access_reject', (performance.now() - started) / 1000);
-      },
-      (err: Error) => {
+        // The histogram times Access-Requests (a verification); a Status-Server answer is only counted.
+        const seconds = packet.code === CODE.statusServer ? null : (performance.now() - started) / 1000;
+        this.opts.metrics.radiusResponse(code === CODE.accessAccept ? 'access_accept' : 'access_reject', seconds);
+      })
+      // Whatever failed (the state, or making the answer), no answer goes out and a retransmission is asked afresh.
+      .catch((err: Error) => {
         this.#cache.forget(key);
         this.opts.onNotice?.(`RADIUS: ${err.message}`);
-      },
-    );
+      });
   }
 
   async #answer(packet: Packet, state: ClientState): Promise<{ code: number; attributes: Attribute[] }> {
@@ -169,6 +180,11 @@ export class RadiusServer {
     if (packet.code === CODE.statusServer) return reply(CODE.accessAccept, 'mfa-migrate shim: up');
     const userName = attribute(packet, ATTR.userName);
     const hidden = attribute(packet, ATTR.userPassword);
+    // RFC 2865 5.44: at most one of each in an Access-Request (two names would be verified as the first).
+    if (attributeCount(packet, ATTR.userName) > 1 || attributeCount(packet, ATTR.userPassword) > 1) {
+      this.opts.metrics.verdict('reject', 'malformed');
+      return reply(CODE.accessReject, REPLY_TEXT.malformed);
+    }
     if (!userName || !hidden) {
       this.opts.metrics.verdict('reject', 'malformed');
       return reply(CODE.accessReject, attribute(packet, ATTR.chapPassword) ? 'Only PAP is supported' : REPLY_TEXT.malformed);
@@ -198,7 +214,11 @@ export class RadiusServer {
   }
 
   #send(response: Buffer, rinfo: RemoteInfo): void {
-    this.#socket?.send(response, rinfo.port, rinfo.address);
+    // With a callback, a failed send (a full buffer, an unreachable route) is counted, not a socket
+    // 'error' that would mark the front end down for good.
+    this.#socket?.send(response, rinfo.port, rinfo.address, (err) => {
+      if (err) this.opts.metrics.radiusSendFailed();
+    });
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ export class RetransmissionCache {
   constructor(
     readonly ttlMs: number,
     private readonly now: () => number = Date.now,
+    readonly maxEntries = 100_000,
   ) {}
 
   /** The cached answer (null: in progress) for a retransmission, or undefined for a new request. */
@@ -25,6 +26,9 @@ export class RetransmissionCache {
   }
 
   begin(key: string): void {
+    // Bounded: under a flood the oldest entry goes (its retransmission would be verified again,
+    // and answered as a replay), not the memory.
+    if (this.#entries.size >= this.maxEntries) this.#entries.delete(this.#entries.keys().next().value!);
     this.#entries.set(key, { answer: null, at: this.now() });
   }
 

@@ -89,6 +89,19 @@ describe('RADIUS packets (RFC 2865, RFC 3579)', () => {
     expect(verifyResponseAuthenticator(response, Buffer.alloc(16), secret)).toBe(false);
   });
 
+  it('copies the request\'s Proxy-State attributes into the answer, unmodified and in order (RFC 2865 5.33)', () => {
+    const ra = Buffer.alloc(16, 3);
+    const secret = Buffer.from('0123456789abcdef0123');
+    const states = [Buffer.from('proxy-one'), Buffer.from([0, 1, 2, 255])];
+    const request = decodePacket(encodeAccessRequest(9, ra, [{ type: ATTR.proxyState, value: states[0]! }, { type: ATTR.userName, value: Buffer.from('u') }, { type: ATTR.proxyState, value: states[1]! }], secret));
+    const response = encodeResponse(CODE.accessReject, request, [{ type: ATTR.replyMessage, value: Buffer.from('Wrong code') }], secret);
+    const r = decodePacket(response);
+    expect(r.attributes.map((a) => a.type)).toEqual([ATTR.messageAuthenticator, ATTR.replyMessage, ATTR.proxyState, ATTR.proxyState]);
+    expect(r.attributes.filter((a) => a.type === ATTR.proxyState).map((a) => a.value)).toEqual(states);
+    expect(verifyResponseMessageAuthenticator(response, ra, secret)).toBe(true);
+    expect(verifyResponseAuthenticator(response, ra, secret)).toBe(true);
+  });
+
   it('refuses malformed datagrams', () => {
     expect(() => decodePacket(Buffer.alloc(19))).toThrow(MalformedPacketError);
     const short = Buffer.from(RFC2865_REQUEST);

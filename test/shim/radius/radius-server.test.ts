@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../../src/otp/hotp.js';
 import { parseClients } from '../../../src/shim/radius/clients-file.js';
-import { ATTR, CODE, decodePacket, encodeAccessRequest, hideUserPassword, verifyResponseAuthenticator, verifyResponseMessageAuthenticator } from '../../../src/shim/radius/packet.js';
+import { ATTR, attribute, CODE, decodePacket, encodeAccessRequest, hideUserPassword, verifyResponseAuthenticator, verifyResponseMessageAuthenticator } from '../../../src/shim/radius/packet.js';
 import { parseReplyAttributes } from '../../../src/shim/radius/reply-attributes.js';
 import { runImportStore } from '../../../src/shim/shim-operations.js';
 import type { ShimService, ShimServiceOptions } from '../../../src/shim/shim-service.js';
@@ -151,5 +151,52 @@ describe('RADIUS retransmissions (RFC 5080)', () => {
     } finally {
       socket.close();
     }
+  });
+});
+
+describe('RADIUS requests as RFC 2865 has them', () => {
+  const secret = Buffer.from(SECRET);
+  /** Sends one request over a raw socket and returns the answer (checked against the request) or null. */
+  async function ask(port: number, attributes: { type: number; value: Buffer }[], code: number = CODE.accessRequest): Promise<ReturnType<typeof decodePacket> | null> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    try {
+      const ra = randomBytes(16);
+      const answer = new Promise<Buffer | null>((resolve) => {
+        socket.once('message', (m) => resolve(m));
+        setTimeout(() => resolve(null), 1500);
+      });
+      socket.send(encodeAccessRequest(7, ra, attributes, secret, { code }), port, '127.0.0.1');
+      const a = await answer;
+      if (!a) return null;
+      expect(verifyResponseAuthenticator(a, ra, secret)).toBe(true);
+      expect(verifyResponseMessageAuthenticator(a, ra, secret)).toBe(true);
+      return decodePacket(a);
+    } finally {
+      socket.close();
+    }
+  }
+  const name = (u: string) => ({ type: ATTR.userName, value: Buffer.from(u) });
+  const password = (code: string, ra?: Buffer) => ({ type: ATTR.userPassword, value: hideUserPassword(Buffer.from(code), secret, ra ?? Buffer.alloc(16)) });
+
+  it('rejects two User-Names (5.44: at most one) as malformed without verifying either', async () => {
+    const { port } = await start();
+    const answer = await ask(port, [name('zoe@contoso.com'), name('ivan@contoso.com'), password('000000')]);
+    expect(answer?.code).toBe(CODE.accessReject);
+    expect(attribute(answer!, ATTR.replyMessage)?.toString()).toBe('Malformed request');
+    expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="malformed"}')).toBe(1);
+    expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="wrong_code"}')).toBe(0);
+  });
+
+  it('copies Proxy-State into the answer (5.33), drops a request whose Proxy-State could not fit an answer, and times only Access-Requests', async () => {
+    const { port } = await start();
+    const states = [Buffer.from('hop-1'), Buffer.from('hop-2')];
+    const answer = await ask(port, [{ type: ATTR.proxyState, value: states[0]! }, { type: ATTR.proxyState, value: states[1]! }], CODE.statusServer);
+    expect(answer?.code).toBe(CODE.accessAccept);
+    expect(answer!.attributes.filter((a) => a.type === ATTR.proxyState).map((a) => a.value)).toEqual(states);
+    expect(await metric('mfa_shim_radius_duration_seconds_count')).toBe(0);
+    const flood = Array.from({ length: 7 }, () => ({ type: ATTR.proxyState, value: Buffer.alloc(250, 1) }));
+    expect(await ask(port, [...flood, name('ivan@contoso.com'), password('000000')])).toBeNull();
+    expect(await metric('mfa_shim_radius_dropped_total{reason="malformed"}')).toBe(1);
   });
 });
