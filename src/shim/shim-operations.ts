@@ -152,8 +152,12 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
     } else {
       lock = await StoreLock.acquire(opts.store, 'shim import');
     }
+    // The generation the database must hold for this import to follow it (--reset-state: any).
+    const from = opts.resetState === true ? undefined : (previous?.generation ?? null);
     if (opts.state) {
       pg = await PgState.open(opts.state, previous?.storeId ?? '', { onNotice: notice, poolSize: 2 });
+      // Before the store file is written; checked again, under lock, when the state is.
+      if (previous && from !== undefined) await pg.checkGeneration(previous.storeId, from);
       if (db) await takeDatabaseState(pg, db);
     }
     const { doc, summary } = buildStore(opts.input, previous, opts.importOptions);
@@ -163,7 +167,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
       const users = new Map<string, ShimUser>();
       const tokens = new Map<string, ShimToken>();
       loadDocument(doc, users, tokens, opts.store);
-      await pg.load({ storeId: doc.storeId, gen: doc.gen, users: [...users.values()], tokens: [...tokens.values()] });
+      await pg.load({ storeId: doc.storeId, gen: doc.gen, users: [...users.values()], tokens: [...tokens.values()] }, from);
     } else {
       // The store and the empty journal of this generation, which it names; the old journal is folded in or obsolete.
       await writeStoreGeneration(opts.store, opts.key, doc);

@@ -1,4 +1,4 @@
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
@@ -67,6 +67,11 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
   it('refuses a URL holding a password, and creates a versioned schema', async () => {
     expect(() => parseStateUrl('postgres://shim:secret@db/mfa')).toThrow(/holds a password; put it in PGPASSFILE/);
     expect(() => parseStateUrl('postgres://shim@db/mfa?password=x')).toThrow(/holds a password/);
+    // As the client decodes the names: pass%77ord is password; sslpassword unlocks the client key.
+    for (const query of ['pass%77ord=x', 'sslpassword=x', '%20Password=x', 'sslmode=require&PASSWORD=x']) {
+      expect(() => parseStateUrl(`postgres://shim@db/mfa?${query}`), query).toThrow(/holds a password/);
+    }
+    expect(parseStateUrl('postgres://shim@db/mfa?sslmode=require&application_name=shim').pathname).toBe('/mfa');
     expect(() => parseStateUrl('mysql://db/mfa')).toThrow(/not supported/);
     const state = await freshImport();
     const db = state.pathname.slice(1);
@@ -289,6 +294,67 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         expect(restored.user.version).toBe(before.user.version + 1);
       } finally {
         await close();
+      }
+    });
+
+    it('an import from an old copy of the store file, or a node on a copy whose seeds differ, is refused: no used code comes back', async () => {
+      const state = await freshImport();
+      const OTHER = Buffer.from('another-seed-20bytes');
+      const O = (c: number): string => hotpCode(OTHER, 'sha1', c, 6);
+      const input = (secret0: Buffer) => ({
+        users: USERS.map((username) => ({ username, enabled: true })),
+        tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: i === 0 ? secret0 : RFC_SEED_SHA1, type: 'hotp' }), user })),
+      });
+      const copy = tmp.path('copy.store');
+      copyFileSync(store, copy);
+      // Generation 2 gives user 0 a new token seed, whose first codes are then used.
+      await runImportStore({ store, key: TEST_KEY, state, input: input(OTHER) });
+      for (const c of [0, 1]) expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(c) })).reason).toBe('ok');
+      // The old copy (generation 1) imported into the database: refused, the database unchanged.
+      await expect(runImportStore({ store: copy, key: TEST_KEY, state, input: input(OTHER) })).rejects.toThrow(/holds the state of store generation 2, and this import started from generation 1: another import ran since, or this store file is an old copy/);
+      // A store file of the database's generation whose seeds are not the ones the state was imported
+      // with (another file of that generation, as here after the row's seed is changed): a node on it
+      // is refused, where it used to write its own state over the database's.
+      const dbName = state.pathname.slice(1);
+      const fingerprint = pg.sql(`SELECT fingerprint FROM mfa_shim_tokens WHERE serial = 'H0'`, dbName).trim().split('\n').at(-1)!.trim();
+      pg.sql(`UPDATE mfa_shim_tokens SET fingerprint = 'another-file' WHERE serial = 'H0'`, dbName);
+      await expect(runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(1) })).rejects.toThrow(/1 of this store file's tokens have other seeds than the ones the database's state was imported with \(same generation 2\)/);
+      pg.sql(`UPDATE mfa_shim_tokens SET fingerprint = '${fingerprint}' WHERE serial = 'H0'`, dbName);
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(1) })).reason).toBe('replayed');
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(2) })).reason).toBe('ok');
+    });
+
+    it("a user removed and added again starts at versions no earlier row of theirs reached (a node's old cached copy cannot match)", async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      const version = (u: string) => BigInt(pg.sql(`SELECT version FROM mfa_shim_users WHERE user_key = '${u}'`, dbName).trim().split('\n').at(-1)!.trim());
+      const input = (users: string[]) => ({ users: users.map((username) => ({ username, enabled: true })), tokens: users.map((user) => ({ seed: seed({ serial: `H${USERS.indexOf(user)}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) });
+      for (let i = 0; i < 5; i++) await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[39]!, code: '000000' });
+      const old = version(USERS[39]!);
+      await runImportStore({ store, key: TEST_KEY, state, input: input(USERS.slice(0, 39)) });
+      await runImportStore({ store, key: TEST_KEY, state, input: input(USERS) });
+      expect(version(USERS[39]!)).toBeGreaterThanOrEqual(3n * 2n ** 32n);
+      expect(version(USERS[39]!)).toBeGreaterThan(old);
+      expect(version(USERS[0]!)).toBeLessThan(2n * 2n ** 32n);
+    });
+
+    it('a node runs as a role that may only read and write the rows (no CREATE on the schema)', async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      pg.sql(`DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'shim_rows') THEN CREATE ROLE shim_rows LOGIN PASSWORD 'rows-only-password'; END IF; END $$`);
+      pg.sql(`REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT USAGE ON SCHEMA public TO shim_rows; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO shim_rows`, dbName);
+      const passfile = tmp.path('rows.pgpass');
+      writeFileSync(passfile, `${state.hostname}:${state.port}:*:shim_rows:rows-only-password\n`, { mode: 0o600 });
+      const saved = process.env.PGPASSFILE;
+      process.env.PGPASSFILE = passfile;
+      try {
+        const rows = parseStateUrl(`postgres://shim_rows@${state.host}${state.pathname}`);
+        expect((await runCheck({ store, key: TEST_KEY, state: rows, rules: DEFAULT_RULES, user: USERS[15]!, code: H(0) })).reason).toBe('ok');
+        // A migration it would need is still refused clearly (it may not create).
+        pg.sql(`UPDATE mfa_shim_schema SET version = 1`, dbName);
+        await expect(runCheck({ store, key: TEST_KEY, state: rows, rules: DEFAULT_RULES, user: USERS[15]!, code: H(1) })).rejects.toThrow(/cannot create or migrate the shim's tables: .*(permission denied|must be owner)/);
+      } finally {
+        process.env.PGPASSFILE = saved;
       }
     });
 

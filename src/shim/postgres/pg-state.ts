@@ -32,8 +32,9 @@ export interface PgStateOptions {
 
 /**
  * - A statement the shim stops waiting for (answerTimeoutMs, 5 s: answered as lost state) is
- *   cancelled by the server first (half a second sooner): a code is never used up by a change the
- *   node answered as failed.
+ *   cancelled by the server first (half a second sooner), so a code is rarely used up by a change
+ *   the node answered as failed (the limit does not cover the commit, nor an answer lost on the way
+ *   back; never a code accepted twice).
  * - The batch statement is prepared once per connection and planned once too, unless the server or
  *   the role asks otherwise (the default, auto, plans some executions again, which costs more than
  *   the statement's work).
@@ -45,6 +46,12 @@ const sessionSettings = (statementTimeoutMs: number): string => `SELECT set_conf
 
 /** How long an import's bulk statements may take. */
 const BULK_TIMEOUT_MS = 10 * 60_000;
+/**
+ * A user's row created by generation G starts at version G x 2^32: above any version of a row an
+ * earlier generation created (a user's state changes fewer than 2^32 times in a generation), and
+ * within Number's exact integers for two million generations.
+ */
+const VERSIONS_PER_GENERATION = 2n ** 32n;
 
 /** PostgreSQL's deadlock_detected and serialization_failure: the statement did nothing; send it again. */
 const RETRIED_CODES = new Set(['40P01', '40001']);
@@ -139,10 +146,44 @@ export class PgState implements StateBackend {
         `${where} holds the state of store generation ${row.generation}, this store file is generation ${store.gen}: give every node the same, current store file (or start with --reset-state)`,
       );
     }
+    if (reset || !row) return this.load(store);
     // A node starting on the generation the database holds, with every row there, writes nothing
     // (an import locks the tables: a rolling restart would pause every node's changes once a node).
-    if (row && !reset && (await this.#holdsAll(store))) return;
-    await this.load(store);
+    if (await this.#holdsAll(store)) return;
+    // Rows missing (a newer schema's column not yet filled): filled in. But a token whose seed
+    // differs is another store file's of the same generation (an old copy imported elsewhere):
+    // taking it would put a used code's state back.
+    const differing = await this.#differingSeeds(store);
+    if (differing > 0) {
+      throw new UserError(
+        `${where}: ${differing} of this store file's tokens have other seeds than the ones the database's state was imported with (same generation ${store.gen}): this file is not the current store (an old copy?); give every node the current store file`,
+      );
+    }
+    await this.load(store, store.gen);
+  }
+
+  /** Tokens of the store whose row in the database is for another seed. */
+  async #differingSeeds(store: StoreState): Promise<number> {
+    const found = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM unnest($2::text[], $3::text[]) AS k(serial, fingerprint)
+         JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = k.serial AND t.fingerprint <> k.fingerprint`,
+      [store.storeId, store.tokens.map((t) => t.serial), store.tokens.map((t) => t.fingerprint)],
+    );
+    return Number(found.rows[0]!.n);
+  }
+
+  /**
+   * Refuses when the database holds another generation of the store than `from`, the one an import
+   * started from (null: none): another import ran since, or the import was made from an old copy of
+   * the store file; going on would put back the state of tokens whose codes were used since.
+   */
+  async checkGeneration(storeId: string, from: number | null, client: pg.ClientBase | pg.Pool = this.pool, lock = false): Promise<void> {
+    const row = (await client.query<{ generation: number }>(`SELECT generation FROM mfa_shim_stores WHERE store_id = $1${lock ? ' FOR UPDATE' : ''}`, [storeId])).rows[0];
+    if (row && row.generation !== from) {
+      throw new UserError(
+        `--state ${shownStateUrl(this.url)} holds the state of store generation ${row.generation}, and this import started from ${from === null ? 'no store file' : `generation ${from}`}: another import ran since, or this store file is an old copy; import again from the current store file (or give --reset-state to take this one's state)`,
+      );
+    }
   }
 
   /** Whether every user and token of the store has its row (the token's for the same seed and user). */
@@ -164,9 +205,11 @@ export class PgState implements StateBackend {
    * Writes a store generation's users and tokens: new ones with the store's state; a token whose seed
    * is unchanged keeps the database's state, never moved backwards (the greater counter and last
    * step win, so an accept on another node during an import is kept); a changed seed starts from the
-   * store's; rows of removed tokens and users go. One transaction.
+   * store's; rows of removed tokens and users go. One transaction. `from`: the generation the
+   * database must hold (checkGeneration), or undefined to take this store's state whatever it holds
+   * (--reset-state).
    */
-  async load(store: StoreState): Promise<void> {
+  async load(store: StoreState, from?: number | null): Promise<void> {
     const client = await this.pool.connect();
     // Bulk statements over every user and token: not held to a verification's deadline (5 s was
     // reached at 40,000 users), but not unbounded either.
@@ -179,6 +222,8 @@ export class PgState implements StateBackend {
       // would otherwise take users' and tokens' rows in another order than a batch (state-batch.ts)
       // and the two could deadlock.
       await bulk('LOCK TABLE mfa_shim_users, mfa_shim_tokens IN SHARE ROW EXCLUSIVE MODE');
+      // Checked under the store's row lock: two imports at once cannot both pass it.
+      if (from !== undefined) await this.checkGeneration(store.storeId, from, client, true);
       await bulk(
         `INSERT INTO mfa_shim_stores (store_id, generation) VALUES ($1, $2)
          ON CONFLICT (store_id) DO UPDATE SET generation = EXCLUDED.generation, updated_at = now()`,
@@ -212,10 +257,12 @@ export class PgState implements StateBackend {
         [store.storeId, tokens.map((t) => t.serial)],
       );
       await bulk(
-        `INSERT INTO mfa_shim_users (store_id, user_key, fails, locked_at, sources)
-         SELECT $1, * FROM unnest($2::text[], $3::integer[], $4::bigint[], $5::jsonb[])
+        `INSERT INTO mfa_shim_users (store_id, user_key, fails, locked_at, sources, version)
+         SELECT $1, k.*, $6::bigint FROM unnest($2::text[], $3::integer[], $4::bigint[], $5::jsonb[]) AS k
          ON CONFLICT (store_id, user_key) DO NOTHING`,
-        [store.storeId, users.map((u) => u.key), users.map((u) => u.fails), users.map((u) => u.lockedAt), users.map((u) => JSON.stringify(u.sources))],
+        // A new row's versions start where no earlier row's reached: a user removed and added again
+        // must not match a node's cached copy of the old row (a decision from it would then pass).
+        [store.storeId, users.map((u) => u.key), users.map((u) => u.fails), users.map((u) => u.lockedAt), users.map((u) => JSON.stringify(u.sources)), (BigInt(store.gen) * VERSIONS_PER_GENERATION).toString()],
       );
       await bulk(
         'DELETE FROM mfa_shim_users u WHERE u.store_id = $1 AND NOT EXISTS (SELECT 1 FROM unnest($2::text[]) AS k(user_key) WHERE k.user_key = u.user_key)',

@@ -47,6 +47,17 @@ const MIGRATION_QUERY_TIMEOUT_MS = 60_000;
 export async function migrate(client: PoolClient, lockTimeoutMs = MIGRATION_LOCK_TIMEOUT_MS): Promise<{ from: number; to: number }> {
   // Each statement with the migration's own client deadline (the pool's is a verification's 5 s).
   const run = <R extends QueryResultRow>(text: string, values?: unknown[]) => client.query<R>({ text, values, query_timeout: MIGRATION_QUERY_TIMEOUT_MS } as QueryConfig);
+  // Usually there is nothing to do: read the version first, so that a role granted only the tables'
+  // rows (no CREATE on the schema, which CREATE TABLE IF NOT EXISTS needs even when the table is
+  // there) can run a node.
+  const present = (await run<{ present: boolean }>("SELECT to_regclass('mfa_shim_schema') IS NOT NULL AS present")).rows[0]?.present === true;
+  if (present) {
+    const current = (await run<{ version: number }>('SELECT version FROM mfa_shim_schema')).rows[0]?.version;
+    if (current !== undefined && current > SCHEMA_VERSION) {
+      throw new Error(`the database's shim schema is version ${current}, newer than this tool's (${SCHEMA_VERSION}): upgrade mfa-migrate`);
+    }
+    if (current === SCHEMA_VERSION) return { from: current, to: SCHEMA_VERSION };
+  }
   await run('BEGIN');
   try {
     // The session's statement limit is a verification's; a migration waits for locks instead, up

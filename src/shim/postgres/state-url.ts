@@ -5,6 +5,8 @@ import { UserError } from '../../model/user-error.js';
  * A password in the URL is refused (it would show in the process list, shell history and logs): it
  * comes from PGPASSFILE (or ~/.pgpass, mode 0600) or the PGPASSWORD variable, as for psql.
  */
+const SECRET_PARAMETERS = new Set(['password', 'sslpassword']);
+
 export function parseStateUrl(text: string): URL {
   let url: URL;
   try {
@@ -15,7 +17,10 @@ export function parseStateUrl(text: string): URL {
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new UserError(`--state: ${url.protocol.replace(/:$/, '')} is not supported; expected postgres://user@host:port/database`);
   }
-  if (url.password !== '' || /(^|&)password=/i.test(url.search.slice(1))) {
+  // Parameter names as the client decodes them (pass%77ord is password), case and spaces aside;
+  // sslpassword unlocks the client key.
+  const secretParameter = [...url.searchParams.keys()].some((k) => SECRET_PARAMETERS.has(k.trim().toLowerCase()));
+  if (url.password !== '' || secretParameter) {
     throw new UserError('--state: the URL holds a password; put it in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD instead');
   }
   if (url.pathname.length <= 1) throw new UserError('--state: the URL names no database (postgres://user@host:port/database)');
