@@ -34,7 +34,7 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
     // Outside the working folder by default: run from a checkout, the demo must not leave files in it.
     .option('--report <file>', 'where to write the HTML report', join(tmpdir(), 'mfa-migrate-demo-report.html'))
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report /tmp/report.html')
-    .action(async (opts: { report: string }) => {
+    .action(async (opts: { report: string; color?: boolean }) => {
       const emulator = await startEmulator({ port: 0 });
       process.stderr.write(`Embedded Graph emulator at ${emulator.url} (bundled Contoso tenant)\n`);
       const sample = join(packageRoot(), 'fixtures', 'contoso');
@@ -51,6 +51,8 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
           '--federated-mfa', 'reject',
           '--force-federation',
           '--report', opts.report,
+          // --no-color (main.ts gives every command one) reaches the plan it runs.
+          ...(opts.color === false ? ['--no-color'] : []),
         ]);
       } finally {
         await emulator.stop();
