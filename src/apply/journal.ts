@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, readdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendSynced } from '../io/fsync.js';
+import { appendSynced, syncDescriptor } from '../io/fsync.js';
 import { UserError } from '../model/user-error.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
@@ -132,7 +132,7 @@ export class Journal {
       }
       if (keep < size) {
         await fh.truncate(keep);
-        await fh.sync();
+        await syncDescriptor(fh.fd);
       }
       // The chain goes on from the last whole line's hash (none: the journal predates the chain).
       const last = splitHash(await lastLine(fh, keep));
