@@ -456,6 +456,17 @@ export class SavedPlan {
       }
     }
     if (!ended) throw new UserError(`${path}: the plan file is cut off (no end line): save the plan again`);
+    // The end line counts lines, so a file cut short is caught; the summary counts users and
+    // findings, so lines taken out with the end line redone are caught too.
+    const summary = header.summary as { users?: unknown; findings?: Record<string, unknown> };
+    if (typeof summary.users === 'number' && summary.users !== entries.length) {
+      throw new UserError(`${path}: the summary counts ${summary.users} users, the file has ${entries.length} user lines: the file was edited; save the plan again`);
+    }
+    const counted = Object.values(summary.findings ?? {}).reduce<number>((n, v) => n + (typeof v === 'number' ? v : 0), 0);
+    // From 2.2 (older files' findings were counted by other rules: rederive.ts).
+    if (summary.findings !== undefined && formatMinor(header) >= 2 && counted !== findings.length / 2) {
+      throw new UserError(`${path}: the summary counts ${counted} findings, the file has ${findings.length / 2} finding lines: the file was edited; save the plan again`);
+    }
     return new SavedPlan(path, file, hash.digest('hex'), header, policy, cutover, findings, entries, tokenChanges, [...tokens.values()]);
   }
 

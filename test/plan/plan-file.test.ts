@@ -60,6 +60,20 @@ describe('the saved plan file', () => {
     const dup = [...lines];
     dup.splice(userAt, 0, lines[userAt]!);
     await expect(SavedPlan.open(write('dup.plan', `${dup.join('\n')}\n`))).rejects.toThrow(/appears twice/);
+    // Lines taken out and the end line redone to match: the header's summary still counts them.
+    const redone = (keep: (l: string) => boolean) => {
+      const body = lines.slice(0, -1).filter((l, i) => i === 0 || keep(l));
+      return `${[...body, JSON.stringify({ t: 'end', lines: body.length })].join('\n')}\n`;
+    };
+    const users = lines.filter((l) => l.startsWith('{"t":"user"')).length;
+    expect(users).toBeGreaterThan(5);
+    await expect(SavedPlan.open(write('header-only.plan', redone(() => false)))).rejects.toThrow(new RegExp(`the summary counts ${users} users, the file has 0 user lines: the file was edited`));
+    let dropped = false;
+    const oneUserLess = (l: string) => !(l.startsWith('{"t":"user"') && !dropped && (dropped = true));
+    await expect(SavedPlan.open(write('user-less.plan', redone(oneUserLess)))).rejects.toThrow(new RegExp(`the summary counts ${users} users, the file has ${users - 1} user lines`));
+    const findings = lines.filter((l) => l.startsWith('{"t":"finding"')).length;
+    expect(findings).toBeGreaterThan(0);
+    await expect(SavedPlan.open(write('no-findings.plan', redone((l) => !l.startsWith('{"t":"finding"'))))).rejects.toThrow(new RegExp(`the summary counts ${findings} findings, the file has 0 finding lines`));
   });
 
   it('refuses an unknown major version and what is not a plan; reads a newer minor version, ignoring fields it does not know', async () => {
@@ -84,7 +98,8 @@ describe('the saved plan file', () => {
         many.push(JSON.stringify({ ...JSON.parse(l), user: `c${n}-${u.user}`, user_id: u.user_id === null ? null : `${u.user_id}-${n}` }));
       }
     }
-    const body = [lines[0]!, ...many, ...rest];
+    const header = JSON.parse(lines[0]!) as { summary: { users: number } };
+    const body = [JSON.stringify({ ...header, summary: { ...header.summary, users: many.length } }), ...many, ...rest];
     const big = `${[...body, JSON.stringify({ t: 'end', lines: body.length })].join('\n')}\n`;
     expect(big.length).toBeGreaterThan(3 * 1024 * 1024);
     const file = write('big.plan', big);
