@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
@@ -12,7 +13,7 @@ import { UserError } from '../model/user-error.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
 import { hashFiles } from '../plan/fingerprint.js';
 import type { PlanInputFile } from '../plan/plan-model.js';
-import { toPlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
+import { encodePlanFile, toPlanFile, writePlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
@@ -61,6 +62,22 @@ export function planFileOf(made: MadePlan): PlanFileContent {
   const serials = new Map<string, string[]>();
   for (const t of made.bundle.tokens) if (t.user !== undefined) serials.set(t.user.toLowerCase(), [...(serials.get(t.user.toLowerCase()) ?? []), t.seed.serial]);
   return toPlanFile(made.built.plan, made.source, made.tenant, (upn) => serials.get(upn.toLowerCase()) ?? []);
+}
+
+/** A plan to save (`plan --out`): the file's bytes, and their SHA-256, the hash apply's journal records. */
+export interface SavedPlanBytes {
+  bytes: Buffer;
+  hash: string;
+}
+
+export function encodeSavedPlan(made: MadePlan): SavedPlanBytes {
+  const bytes = encodePlanFile(planFileOf(made));
+  return { bytes, hash: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** Writes a saved plan atomically, 0600. */
+export async function savePlan(path: string, saved: SavedPlanBytes): Promise<void> {
+  await writePlanFile(path, saved.bytes);
 }
 
 /** The export cannot be trusted: the plan stops before reading the tenant. */

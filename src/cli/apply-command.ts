@@ -1,11 +1,10 @@
 import { Option, type Command } from 'commander';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { applyMadePlan, type Applied } from '../app/apply.js';
+import { forceUnlockById } from '../app/force-unlock.js';
 import { makePlan } from '../app/plan.js';
-import { allRuns, operationsOfRun, stateDirsToSearch } from '../app/runs.js';
+import { allRuns, operationsOfRun } from '../app/runs.js';
 import { readUserList } from '../app/user-list.js';
-import { forceUnlock, readLock } from '../apply/state-lock.js';
 import { DEFAULT_ACTIVATION_RATE, DEFAULT_POLICY_PROPAGATION_WAIT, type ApplyOutcome } from '../apply/run-apply.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { EXIT } from '../model/exit-code.js';
@@ -212,16 +211,10 @@ Examples:
     .option('--state-dir <dir>', 'the state folder (default: look in every tenant folder of the state base)')
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate force-unlock 0b6f8d2e-2c1a-4c52-9a57-8f1f3c1e2d4b')
     .action(async (lockId: string, opts: { stateDir?: string }) => {
-      const { dirs } = await stateDirsToSearch(opts.stateDir);
-      for (const dir of dirs) {
-        const holder = await readLock(join(dir, 'lock'));
-        if (holder?.id !== lockId) continue;
-        process.stdout.write(printable(`Lock ${holder.id} of ${dir}: ${holder.operation} pid ${holder.pid} of ${holder.user}@${holder.host}, since ${holder.started}${holder.runId ? `, run ${holder.runId}` : ''}\n`));
-        await forceUnlock(dir, lockId);
-        process.stdout.write('Removed.\n');
-        return;
-      }
-      throw new UserError(`no lock ${lockId} in ${opts.stateDir ?? 'any tenant folder of the state base'}`);
+      await forceUnlockById(lockId, opts.stateDir, (dir, holder) =>
+        process.stdout.write(printable(`Lock ${holder.id} of ${dir}: ${holder.operation} pid ${holder.pid} of ${holder.user}@${holder.host}, since ${holder.started}${holder.runId ? `, run ${holder.runId}` : ''}\n`)),
+      );
+      process.stdout.write('Removed.\n');
     });
 }
 

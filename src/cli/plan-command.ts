@@ -1,13 +1,11 @@
 import { Option, type Command } from 'commander';
-import { createHash } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { makePlan, planFileOf, UntrustedExportError, type PlanRequest } from '../app/plan.js';
+import { encodeSavedPlan, makePlan, savePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
-import { encodePlanFile, writePlanFile } from '../plan/plan-file.js';
 import { renderPlanJson } from '../plan/plan-json.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
@@ -149,13 +147,13 @@ Examples:
       }
       const { plan } = made.built;
       // The saved plan's bytes first: their hash (the one apply's journal records) goes into the output and the report.
-      const saved = opts.out ? encodePlanFile(planFileOf(made)) : undefined;
-      if (saved) plan.plan_hash = createHash('sha256').update(saved).digest('hex');
+      const saved = opts.out ? encodeSavedPlan(made) : undefined;
+      if (saved) plan.plan_hash = saved.hash;
       if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
       if (opts.report) await writePlanReport(opts.report, plan, opts.showPhoneNumbers);
       if (opts.out && saved) {
-        await writePlanFile(opts.out, saved);
+        await savePlan(opts.out, saved);
         process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: mfa-migrate apply ${opts.out}\n`);
       }
       const changes = plan.summary.create + plan.summary.update + plan.summary.delete;

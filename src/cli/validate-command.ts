@@ -1,10 +1,9 @@
 import { Option, type Command } from 'commander';
-import { formatProblem, SourceError } from '../model/problem.js';
+import { validateExport } from '../app/validate.js';
+import { formatProblem } from '../model/problem.js';
 import { printable } from '../model/printable.js';
-import { readExport } from '../source/export-bundle.js';
-import { buildValidationReport, type ValidationReport } from '../source/validation-report.js';
+import type { ValidationReport } from '../source/validation-report.js';
 import { EXIT } from '../model/exit-code.js';
-import { UserError as CliError } from '../model/user-error.js';
 import { writeJsonStreamed } from './json-stream.js';
 import { useColor } from './color.js';
 import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
@@ -45,13 +44,7 @@ Examples:
     )
     .action(async (opts: ValidateOptions) => {
       const seeds = seedReadOptionsFrom(opts);
-      let report: ValidationReport;
-      try {
-        report = buildValidationReport(await readExport({ source: opts.source, tokens: opts.tokens, seeds }));
-      } catch (err) {
-        if (err instanceof SourceError) throw new CliError(formatProblem(err.problem));
-        throw err;
-      }
+      const report = await validateExport({ source: opts.source, tokens: opts.tokens, seeds });
       if (opts.format === 'json') await writeJsonStreamed(process.stdout, { ...report });
       else process.stdout.write(renderValidationText(report, useColor(opts, process.stdout)));
       process.exitCode = report.errors.length > 0 ? EXIT.error : EXIT.ok;
