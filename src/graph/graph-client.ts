@@ -1,3 +1,4 @@
+import pLimit, { type LimitFunction } from 'p-limit';
 import { isSuccess, type GraphCall, type GraphResponse } from './graph-call.js';
 import { GraphRequestError, GraphUnreachableError, isUnreachable } from './graph-errors.js';
 import { BatchPipeline, type PipelineOptions, type PipelineOutcome } from './batch-pipeline.js';
@@ -35,6 +36,8 @@ export class GraphClient {
   private readonly tokens: TokenSource;
   private readonly timeoutMs: number;
   private readonly readPipelines = new Map<number, BatchPipeline>();
+  /** Direct requests in flight at most (the batched reads have their pipeline's): a caller's Promise.all stays bounded. */
+  private readonly direct: LimitFunction;
 
   constructor(private readonly opts: GraphClientOptions) {
     this.root = opts.root;
@@ -43,6 +46,7 @@ export class GraphClient {
     this.backoff = exponentialBackoff(opts.retry);
     this.policy = defaultRetryPolicy(opts.retry, this.backoff);
     this.timeoutMs = opts.timeoutMs ?? 120_000;
+    this.direct = pLimit(Math.max(1, opts.concurrency));
     this.transport = new GraphTransport({ root: opts.root, tokens: opts.tokens, readOnly: opts.readOnly, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
   }
 
@@ -56,7 +60,7 @@ export class GraphClient {
    * answer; a write is sent once and its answer (or an unknown outcome) handed back.
    */
   async request<T = unknown>(call: GraphCall): Promise<GraphResponse<T>> {
-    return this.withPolicy<T>(call, () => this.transport.send<T>(call, this.timeoutMs));
+    return this.direct(() => this.withPolicy<T>(call, () => this.transport.send<T>(call, this.timeoutMs)));
   }
 
   /** A read that must succeed: the body, or GraphRequestError naming `what`. */
@@ -74,7 +78,7 @@ export class GraphClient {
       for (const item of res.body?.value ?? []) yield item;
       const next = res.body?.['@odata.nextLink'];
       if (!next) return;
-      res = await this.withPolicy(call, () => this.transport.sendUrl<{ value?: T[]; '@odata.nextLink'?: string }>(next, call.version, this.timeoutMs));
+      res = await this.direct(() => this.withPolicy(call, () => this.transport.sendUrl<{ value?: T[]; '@odata.nextLink'?: string }>(next, call.version, this.timeoutMs)));
     }
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { credentialTokens } from '../../src/graph/access-token.js';
 import { getUser, userPath } from '../../src/graph/calls/users.js';
+import { connectGraph } from '../../src/graph/connect.js';
 import { GraphClient } from '../../src/graph/graph-client.js';
 import { GraphRequestError, SignInError } from '../../src/graph/graph-errors.js';
 import { fakeGraph } from '../helpers/graph.js';
@@ -28,6 +29,26 @@ describe('GraphClient on the (in-process) emulator', () => {
     const g = fakeGraph();
     const res = await g.client().request({ method: 'PATCH', version: 'v1.0', path: `/users/${ALICE}/authentication/phoneMethods/${MOBILE}`, body: { phoneNumber: '+1 4255550000', phoneType: 'mobile' } });
     expect(res.status).toBe(204);
+  });
+
+  it('bounds direct requests as it bounds batched ones: a Promise.all of 30 has at most `concurrency` in flight', async () => {
+    const g = fakeGraph();
+    let inFlight = 0;
+    let most = 0;
+    const counting: typeof fetch = async (input, init) => {
+      const graphCall = String(input instanceof Request ? input.url : input).includes('/v1.0/');
+      if (graphCall) most = Math.max(most, ++inFlight);
+      try {
+        if (graphCall) await new Promise((r) => setTimeout(r, 5));
+        return await g.emu.fetch(input, init);
+      } finally {
+        if (graphCall) inFlight--;
+      }
+    };
+    const client = connectGraph({ graphUrl: g.emu.url, fetch: counting, readOnly: true, concurrency: 3 });
+    const answers = await Promise.all(Array.from({ length: 30 }, () => client.request(getUser(ALICE))));
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect(most).toBe(3);
   });
 
   it('follows @odata.nextLink whole through every page', async () => {
