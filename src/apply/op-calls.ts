@@ -10,7 +10,6 @@ import type { OathSeed } from '../model/export-data.js';
 import type { PhoneType } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import { splitResource } from '../plan/resource-state.js';
-import { encodeBase32 } from '../source/seeds/secret-encoding.js';
 import { activationCode } from './activation-code.js';
 import { ROLLOUT_POLICY_OP, type Operation } from './operations.js';
 
@@ -38,10 +37,10 @@ export function callFor(op: Operation, ctx: CallContext, skipSerials?: ReadonlyS
     case 'policy-config':
       return { call: patchMethodConfiguration(op.resource.slice('authenticationMethodConfigurations/'.length), after) };
     case 'policy-root': {
-      const body = rootPolicyBody(after, ctx.policy);
-      if (body.campaign && body.report) return { error: 'the registration campaign and the report-suspicious-activity settings are written by two operations' };
-      if (body.campaign) return { call: patchRegistrationCampaign(body.campaign) };
-      if (body.report) return { call: patchReportSuspiciousActivity(body.report) };
+      const changes = rootPolicyChanges(after);
+      if (changes.campaign && changes.report) return { error: 'the registration campaign and the report-suspicious-activity settings are written by two operations' };
+      if (changes.campaign) return { call: patchRegistrationCampaign(changes.campaign, ctx.policy) };
+      if (changes.report) return { call: patchReportSuspiciousActivity(changes.report, ctx.policy) };
       return { error: 'nothing to write to the policy' };
     }
     case 'phone-create':
@@ -64,7 +63,7 @@ export function callFor(op: Operation, ctx: CallContext, skipSerials?: ReadonlyS
           serialNumber: seed.seed.serial,
           manufacturer: seed.seed.manufacturer ?? 'Unknown',
           model: seed.seed.model ?? 'Unknown',
-          secretKey: encodeBase32(seed.seed.secret.reveal()),
+          secret: seed.seed.secret.reveal(),
           timeIntervalInSeconds: Number(after.timeIntervalInSeconds),
           hashFunction: String(after.hashFunction),
           assignTo: userId,
@@ -79,7 +78,7 @@ export function callFor(op: Operation, ctx: CallContext, skipSerials?: ReadonlyS
         if (skipSerials?.has(serialKey(t.serialNumber))) continue;
         const seed = seedOf(t.serialNumber, t.secretFingerprint, ctx);
         if ('error' in seed) return seed;
-        devices.push({ serialNumber: seed.seed.serial, manufacturer: seed.seed.manufacturer ?? 'Unknown', model: seed.seed.model ?? 'Unknown', secretKey: encodeBase32(seed.seed.secret.reveal()), timeIntervalInSeconds: Number(t.timeIntervalInSeconds), hashFunction: String(t.hashFunction) });
+        devices.push({ serialNumber: seed.seed.serial, manufacturer: seed.seed.manufacturer ?? 'Unknown', model: seed.seed.model ?? 'Unknown', secret: seed.seed.secret.reveal(), timeIntervalInSeconds: Number(t.timeIntervalInSeconds), hashFunction: String(t.hashFunction) });
       }
       return { call: bulkCreateDevices(devices) };
     }
@@ -196,14 +195,14 @@ export function deviceIdOf(op: Operation, ctx: Pick<CallContext, 'results'>): st
   return before?.id;
 }
 
-/** The root policy's complex properties, each sent whole: current values merged with the planned ones. */
-function rootPolicyBody(after: Record<string, unknown>, policy: AuthenticationMethodsPolicy): { campaign?: Record<string, unknown>; report?: Record<string, unknown> } {
+/** The planned properties of the root policy's two targets (`target.property` keys of the plan). */
+function rootPolicyChanges(after: Record<string, unknown>): { campaign?: Record<string, unknown>; report?: Record<string, unknown> } {
   let campaign: Record<string, unknown> | undefined;
   let report: Record<string, unknown> | undefined;
   for (const [key, value] of Object.entries(after)) {
     const [target, property] = [key.slice(0, key.lastIndexOf('.')), key.slice(key.lastIndexOf('.') + 1)];
-    if (target === ROOT_CAMPAIGN) (campaign ??= { ...(policy.registrationEnforcement?.authenticationMethodsRegistrationCampaign ?? {}) })[property] = value;
-    else if (target === ROOT_REPORT) (report ??= { ...(policy.reportSuspiciousActivitySettings ?? {}) })[property] = value;
+    if (target === ROOT_CAMPAIGN) (campaign ??= {})[property] = value;
+    else if (target === ROOT_REPORT) (report ??= {})[property] = value;
   }
   return { ...(campaign ? { campaign } : {}), ...(report ? { report } : {}) };
 }

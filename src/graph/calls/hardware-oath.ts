@@ -1,3 +1,4 @@
+import { encodeBase32 } from '../../otp/base32.js';
 import type { GraphCall } from '../graph-call.js';
 
 /** The tenant's hardware OATH token inventory: beta only. */
@@ -31,8 +32,8 @@ export interface NewDevice {
   serialNumber: string;
   manufacturer: string;
   model: string;
-  /** Base32, the seed itself: built only when sent, never kept. */
-  secretKey: string;
+  /** The seed: Base32-encoded (Graph's `secretKey`) only in the call's body, which is built when it is sent and never kept. */
+  secret: Uint8Array;
   timeIntervalInSeconds: number;
   hashFunction: string;
   /** Assigned to this user in the same call. */
@@ -47,7 +48,7 @@ export const createDevice = (d: NewDevice): GraphCall => ({
     serialNumber: d.serialNumber,
     manufacturer: d.manufacturer,
     model: d.model,
-    secretKey: d.secretKey,
+    secretKey: encodeBase32(d.secret),
     timeIntervalInSeconds: d.timeIntervalInSeconds,
     hashFunction: d.hashFunction,
     ...(d.assignTo ? { assignTo: { id: d.assignTo } } : {}),
@@ -64,7 +65,7 @@ export const bulkCreateDevices = (devices: readonly Omit<NewDevice, 'assignTo'>[
   path: INVENTORY,
   body: {
     '@context': '#$delta',
-    value: devices.map((d) => ({ serialNumber: d.serialNumber, manufacturer: d.manufacturer, model: d.model, secretKey: d.secretKey, timeIntervalInSeconds: d.timeIntervalInSeconds, hashFunction: d.hashFunction })),
+    value: devices.map((d) => ({ serialNumber: d.serialNumber, manufacturer: d.manufacturer, model: d.model, secretKey: encodeBase32(d.secret), timeIntervalInSeconds: d.timeIntervalInSeconds, hashFunction: d.hashFunction })),
   },
 });
 

@@ -1,3 +1,4 @@
+import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphCall, GraphVersion } from '../graph-call.js';
 import { ownValue } from '../../model/own-value.js';
 
@@ -54,16 +55,18 @@ const V1_CAMPAIGN_TARGET = new Set(['id', 'targetType', 'targetedAuthenticationM
  * v1.0 when every property it carries is v1.0's; otherwise on beta, since leaving a beta-only
  * property out of the whole would reset it.
  */
-export function patchRegistrationCampaign(campaign: Record<string, unknown>): GraphCall {
+export function patchRegistrationCampaign(changes: Record<string, unknown>, policy: AuthenticationMethodsPolicy): GraphCall {
+  // A complex property is replaced whole by a PATCH: the current value with the changes applied.
+  const campaign: Record<string, unknown> = { ...(policy.registrationEnforcement?.authenticationMethodsRegistrationCampaign ?? {}), ...changes };
   const targets = [...((campaign.includeTargets as unknown[] | undefined) ?? []), ...((campaign.excludeTargets as unknown[] | undefined) ?? [])];
   const v1 = Object.keys(campaign).every((k) => V1_CAMPAIGN.has(k)) && targets.every((t) => t !== null && typeof t === 'object' && Object.keys(t).every((k) => V1_CAMPAIGN_TARGET.has(k)));
   return { method: 'PATCH', version: v1 ? 'v1.0' : 'beta', path: POLICY, body: { registrationEnforcement: { authenticationMethodsRegistrationCampaign: campaign } } };
 }
 
 /** PATCH of the report-suspicious-activity settings (sent whole): beta only. */
-export const patchReportSuspiciousActivity = (settings: Record<string, unknown>): GraphCall => ({
+export const patchReportSuspiciousActivity = (changes: Record<string, unknown>, policy: AuthenticationMethodsPolicy): GraphCall => ({
   method: 'PATCH',
   version: 'beta',
   path: POLICY,
-  body: { reportSuspiciousActivitySettings: settings },
+  body: { reportSuspiciousActivitySettings: { ...(policy.reportSuspiciousActivitySettings ?? {}), ...changes } },
 });
