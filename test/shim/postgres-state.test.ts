@@ -311,7 +311,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       await runImportStore({ store, key: TEST_KEY, state, input: input(OTHER) });
       for (const c of [0, 1]) expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(c) })).reason).toBe('ok');
       // The old copy (generation 1) imported into the database: refused, the database unchanged.
-      await expect(runImportStore({ store: copy, key: TEST_KEY, state, input: input(OTHER) })).rejects.toThrow(/holds the state of store generation 2, and this import started from generation 1: another import ran since, or this store file is an old copy/);
+      await expect(runImportStore({ store: copy, key: TEST_KEY, state, input: input(OTHER) })).rejects.toThrow(/holds the state of store generation 2, newer than the one this import started from \(generation 1\): another import ran since, or this store file is an old copy/);
       // A store file of the database's generation whose seeds are not the ones the state was imported
       // with (another file of that generation, as here after the row's seed is changed): a node on it
       // is refused, where it used to write its own state over the database's.
@@ -322,6 +322,19 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       pg.sql(`UPDATE mfa_shim_tokens SET fingerprint = '${fingerprint}' WHERE serial = 'H0'`, dbName);
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(1) })).reason).toBe('replayed');
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(2) })).reason).toBe('ok');
+    });
+
+    it('an import whose database write failed after its store file was written is run again from that file', async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      const input = { users: USERS.map((username) => ({ username, enabled: true })), tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) };
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[3]!, code: H(0) })).reason).toBe('ok');
+      pg.sql(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the disk is full'; END $$; CREATE TRIGGER refuse BEFORE UPDATE ON mfa_shim_stores FOR EACH ROW EXECUTE FUNCTION refuse()`, dbName);
+      await expect(runImportStore({ store, key: TEST_KEY, state, input })).rejects.toThrow(/the disk is full/);
+      pg.sql(`DROP TRIGGER refuse ON mfa_shim_stores`, dbName);
+      // The store file is generation 2, the database still 1: the import runs again, and no used code comes back.
+      expect((await runImportStore({ store, key: TEST_KEY, state, input })).generation).toBe(3);
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[3]!, code: H(0) })).reason).toBe('replayed');
     });
 
     it("a user removed and added again starts at versions no earlier row of theirs reached (a node's old cached copy cannot match)", async () => {

@@ -173,15 +173,17 @@ export class PgState implements StateBackend {
   }
 
   /**
-   * Refuses when the database holds another generation of the store than `from`, the one an import
-   * started from (null: none): another import ran since, or the import was made from an old copy of
-   * the store file; going on would put back the state of tokens whose codes were used since.
+   * Refuses when the database holds a newer generation of the store than `from`, the one an import
+   * started from (null: none, so any): another import ran since, or the import was made from an old
+   * copy of the store file; going on would put back the state of tokens whose codes were used
+   * since. An older one is taken: an import whose store file was written but whose database write
+   * failed is run again from that file (an import never moves an unchanged token's state backwards).
    */
   async checkGeneration(storeId: string, from: number | null, client: pg.ClientBase | pg.Pool = this.pool, lock = false): Promise<void> {
     const row = (await client.query<{ generation: number }>(`SELECT generation FROM mfa_shim_stores WHERE store_id = $1${lock ? ' FOR UPDATE' : ''}`, [storeId])).rows[0];
-    if (row && row.generation !== from) {
+    if (row && (from === null || row.generation > from)) {
       throw new UserError(
-        `--state ${shownStateUrl(this.url)} holds the state of store generation ${row.generation}, and this import started from ${from === null ? 'no store file' : `generation ${from}`}: another import ran since, or this store file is an old copy; import again from the current store file (or give --reset-state to take this one's state)`,
+        `--state ${shownStateUrl(this.url)} holds the state of store generation ${row.generation}, newer than the one this import started from (${from === null ? 'no store file' : `generation ${from}`}): another import ran since, or this store file is an old copy; import again from the current store file (or give --reset-state to take this one's state)`,
       );
     }
   }
