@@ -41,7 +41,6 @@ export function readClientsFile(path: string): RadiusClient[] {
 export function parseClients(text: string, path: string): RadiusClient[] {
   const clients: RadiusClient[] = [];
   const lines: number[] = [];
-  const names = new Map<string, number>();
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     // Fields are never repeated in errors: a secret written in the wrong place must not reach a log.
     const where = `${path}: line ${i + 1}`;
@@ -56,10 +55,12 @@ export function parseClients(text: string, path: string): RadiusClient[] {
     const bits = family === 4 ? 32 : 128;
     let prefix = prefixText === undefined ? bits : Number(prefixText);
     if (!/^\d+$/.test(prefixText ?? '0') || !Number.isInteger(prefix) || prefix < 0 || prefix > bits) throw new UserError(`${where}: prefix /${prefixText} must be 0 to ${bits}`);
-    // An IPv4-mapped IPv6 network is the IPv4 network it maps (datagrams arrive from IPv4 addresses).
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-    if (mapped && isIP(mapped[1]!) === 4 && prefix >= 96) {
-      plain = mapped[1]!;
+    // An IPv4-mapped IPv6 network (::ffff:10.0.0.0/120, or ::ffff:a00:0/120) is the IPv4 network
+    // it maps: datagrams from those hosts arrive from IPv4 addresses.
+    const v4 = family === 6 ? mappedIPv4(address) : undefined;
+    if (v4 !== undefined) {
+      if (prefix < 96) throw new UserError(`${where}: an IPv4-mapped network needs a prefix of /96 or more (it is an IPv4 network)`);
+      plain = v4;
       family = 4;
       prefix -= 96;
     }
@@ -78,15 +79,27 @@ export function parseClients(text: string, path: string): RadiusClient[] {
     // The same network twice (10.0.0.5/24 is 10.0.0.0/24): one of them would never be matched.
     const same = clients.findIndex((c) => c.family === client.family && c.prefix === prefix && c.match.check(plain, family === 4 ? 'ipv4' : 'ipv6'));
     if (same >= 0) throw new UserError(`${where}: ${network} is already the client of line ${lines[same]}`);
-    // Names label the audit log and stand for the client where no Calling-Station-Id is sent.
-    if (names.has(name)) throw new UserError(`${where}: the name ${name} is already the client of line ${names.get(name)}`);
-    names.set(name, i + 1);
     clients.push(client);
     lines.push(i + 1);
   }
   if (clients.length === 0) throw new UserError(`${path}: no RADIUS client (expected lines of ADDRESS[/PREFIX] SECRET [NAME])`);
   // Most specific network first (within a family: an address is only matched against its own).
   return clients.sort((a, b) => b.prefix - a.prefix);
+}
+
+/** The IPv4 address an IPv4-mapped IPv6 address (::ffff:0:0/96, in either notation) stands for, or undefined. */
+function mappedIPv4(address: string): string | undefined {
+  // The URL parser writes an IPv6 address in its one canonical form (the mapped part in hex).
+  let host: string;
+  try {
+    host = new URL(`http://[${address}]/`).hostname;
+  } catch {
+    return undefined;
+  }
+  const m = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
+  if (!m) return undefined;
+  const [hi, lo] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16)];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
 /** The client a datagram from `address` belongs to (the most specific network of its family), or undefined. */

@@ -31,7 +31,7 @@ describe('RADIUS clients file', () => {
     expect(() => parseClients(`10.0.0.1 ${S} n color=blue\n`, 'c')).toThrow(/line 1: field 4 is not an option/);
     expect(() => parseClients(`10.0.0.1 ${S} n rate-limit=many\n`, 'c')).toThrow(/line 1: rate-limit takes a whole number/);
     expect(() => parseClients(`10.0.0.0/24 ${S}\n10.0.0.5/24 ${S}\n`, 'c')).toThrow(/line 2: 10\.0\.0\.5\/24 is already the client of line 1/);
-    expect(() => parseClients(`10.0.0.1 ${S} vpn\n10.0.0.2 ${S} vpn\n`, 'c')).toThrow(/line 2: the name vpn is already the client of line 1/);
+    expect(() => parseClients(`::ffff:10.0.0.0/24 ${S}\n`, 'c')).toThrow(/line 1: an IPv4-mapped network needs a prefix of \/96 or more/);
     expect(() => parseClients(`10.0.0.1 ${S}\n10.0.0.1/32 ${S}\n`, 'c')).toThrow(/line 2: 10\.0\.0\.1\/32 is already the client of line 1/);
     expect(() => parseClients('# nothing\n', 'c')).toThrow(/no RADIUS client/);
   });
@@ -59,6 +59,13 @@ describe('RADIUS clients file', () => {
     // An IPv6 catch-all does not catch IPv4 clients.
     expect(clientFor(clients, '192.0.2.1')).toBeUndefined();
     expect(clientFor(clients, '2001:db8::1')?.name).toBe('any-v6');
+    // Either notation of a mapped address; one name for a VPN's two addresses (one label in the audit log).
+    const both = parseClients(`::FFFF:a00:5 ${S} vpn\n2001:db8::5 ${S} vpn\n::ffff:192.0.2.0/120 ${S} pool\n`, 'c');
+    expect(clientFor(both, '10.0.0.5')?.name).toBe('vpn');
+    expect(clientFor(both, '::ffff:10.0.0.5')?.name).toBe('vpn');
+    expect(clientFor(both, '2001:db8::5')?.name).toBe('vpn');
+    expect(clientFor(both, '192.0.2.77')?.name).toBe('pool');
+    expect(clientFor(both, '10.0.0.6')).toBeUndefined();
   });
 
   it('issue 17 item 17: refuses a clients file that group or others can read, whatever --strict-permissions says', () => {
