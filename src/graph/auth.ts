@@ -74,9 +74,10 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
     case 'azure-cli':
       return new AzureCliCredential(tenantId ? { tenantId } : {});
     case 'default': {
-      // DefaultAzureCredential signs in with the certificate (private key included) this names, read by path.
+      // DefaultAzureCredential signs in with the certificate (private key included) this names, read
+      // by path, where its environment credential would use it: a tenant and a client id, no secret.
       const envCertificate = env.AZURE_CLIENT_CERTIFICATE_PATH;
-      if (envCertificate) checkSecretFile(envCertificate, 'certificate (AZURE_CLIENT_CERTIFICATE_PATH)', files);
+      if (envCertificate && env.AZURE_TENANT_ID && env.AZURE_CLIENT_ID && !env.AZURE_CLIENT_SECRET) checkSecretFile(envCertificate, 'certificate (AZURE_CLIENT_CERTIFICATE_PATH)', files);
       return new DefaultAzureCredential(tenantId ? { tenantId } : {});
     }
   }

@@ -53,8 +53,15 @@ function analyse(src: string, path: string, text: string): SourceFile {
       unchecked.push(`${file}:${lineOf(at)}`);
     }
   };
+  // require, and every name bound to a createRequire(...) (or called on the spot: createRequire(...)(path)).
+  const requires = new Set(['require']);
+  const bind = (node: ts.Node): void => {
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer && ts.isCallExpression(node.initializer) && ts.isIdentifier(node.initializer.expression) && node.initializer.expression.text === 'createRequire') requires.add(node.name.text);
+    ts.forEachChild(node, bind);
+  };
+  bind(sf);
   const isRequire = (callee: ts.Expression) =>
-    (ts.isIdentifier(callee) && callee.text === 'require') || (ts.isCallExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === 'createRequire');
+    (ts.isIdentifier(callee) && requires.has(callee.text)) || (ts.isCallExpression(callee) && ts.isIdentifier(callee.expression) && callee.expression.text === 'createRequire');
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) {
       if (node.moduleSpecifier) reference(node.moduleSpecifier, node);
@@ -94,11 +101,11 @@ describe('the layers (docs/architecture.md)', () => {
     const probe = analyse(
       src,
       join(src, 'source/probe.ts'),
-      'import type { A } from "../graph/a.js";\nconst m = await import(\n  `../apply/b.js`);\ntype C = typeof import("../plan/c.js");\nconst r = createRequire(import.meta.url)("../emulator/d.js");\nconst u = "https://graph.microsoft.com/v1.0/users"; // x\nconst p = await import(where);\n',
+      'import type { A } from "../graph/a.js";\nconst m = await import(\n  `../apply/b.js`);\ntype C = typeof import("../plan/c.js");\nconst r = createRequire(import.meta.url)("../emulator/d.js");\nconst u = "https://graph.microsoft.com/v1.0/users"; // x\nconst p = await import(where);\nconst load = createRequire(import.meta.url);\nload("../cli/e.js");\nload(where);\n',
     );
-    expect(probe.imports.map((i) => i.target)).toEqual(['graph/a.js', 'apply/b.js', 'plan/c.js', 'emulator/d.js']);
+    expect(probe.imports.map((i) => i.target)).toEqual(['graph/a.js', 'apply/b.js', 'plan/c.js', 'emulator/d.js', 'cli/e.js']);
     expect(probe.strings.filter((t) => GRAPH_PATH.test(t.text))).toEqual([{ text: 'https://graph.microsoft.com/v1.0/users', line: 6 }]);
-    expect(probe.unchecked).toEqual(['source/probe.ts:7']);
+    expect(probe.unchecked).toEqual(['source/probe.ts:7', 'source/probe.ts:10']);
   });
 
   it('every module reference is a literal path the check can follow', () => {

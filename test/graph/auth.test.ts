@@ -53,7 +53,7 @@ describe('createCredential', () => {
         [secret, 'client secret file', { auth: 'client-secret', ...ids, clientSecretFile: secret }, {}],
         [certificate, 'certificate', { auth: 'certificate', ...ids, certificatePath: certificate }, {}],
         // --auth default: DefaultAzureCredential reads the one the environment names.
-        [certificate, 'certificate (AZURE_CLIENT_CERTIFICATE_PATH)', { auth: 'default', ...ids }, { AZURE_CLIENT_CERTIFICATE_PATH: certificate }],
+        [certificate, 'certificate (AZURE_CLIENT_CERTIFICATE_PATH)', { auth: 'default' }, { AZURE_CLIENT_CERTIFICATE_PATH: certificate, AZURE_TENANT_ID: ids.tenantId, AZURE_CLIENT_ID: ids.clientId }],
       ] as const) {
         chmodSync(path, 0o640);
         const logged: string[] = [];
@@ -70,6 +70,12 @@ describe('createCredential', () => {
         expect(logged).toHaveLength(1);
         expect(logged.join()).not.toContain('hunter2');
       }
+      // Where the environment credential would not read it (a client secret comes first; no ids), it is not looked at.
+      const stale = join(dir, 'gone.pem');
+      for (const env of [{ AZURE_CLIENT_CERTIFICATE_PATH: stale, AZURE_TENANT_ID: ids.tenantId, AZURE_CLIENT_ID: ids.clientId, AZURE_CLIENT_SECRET: 'x' }, { AZURE_CLIENT_CERTIFICATE_PATH: stale }]) {
+        expect(createCredential({ auth: 'default', secretFiles: { strict: true } }, env, () => undefined)).toBeTruthy();
+      }
+      expect(() => createCredential({ auth: 'default' }, { AZURE_CLIENT_CERTIFICATE_PATH: stale, AZURE_TENANT_ID: ids.tenantId, AZURE_CLIENT_ID: ids.clientId }, () => undefined)).toThrow(/certificate \(AZURE_CLIENT_CERTIFICATE_PATH\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
