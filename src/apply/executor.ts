@@ -4,7 +4,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import type { Backoff } from '../graph/retry-policy.js';
 import type { Journal, OpRecord, OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
-import { lookUpBeforeCreate, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
+import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 import { serialKey } from '../model/serial.js';
 
@@ -406,8 +406,10 @@ export class Executor {
       try {
         v = await this.verify(s.op);
       } catch (err) {
-        // The read failed too (network down): read again later, or give up with the outcome unknown.
-        if (reads + 1 >= this.maxAttempts * 2 || this.interrupted) {
+        // The read failed too (network down, Graph failing): read again later, or give up with the
+        // outcome unknown; at once when Graph refused the read itself (a 4xx: reading again gets the same).
+        const refused = err instanceof ReadBackError && err.status >= 400 && err.status < 500;
+        if (refused || reads + 1 >= this.maxAttempts * 2 || this.interrupted) {
           if (this.interrupted) s.status = 'stopped';
           else this.settle(s, 'failed', `${reason}; outcome unknown: ${(err as Error).message}`);
           return;

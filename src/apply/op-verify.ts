@@ -48,6 +48,16 @@ export async function serialsPresent(op: Operation, client: GraphClient): Promis
   return present;
 }
 
+/** A read-back Graph answered with a final failure (the retry policy had already retried what it retries). */
+export class ReadBackError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
 export interface Verified {
   /** The operation's change is in the tenant. */
   done: boolean;
@@ -66,7 +76,7 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
   const get = async <T>(call: GraphCall): Promise<T | null> => {
     const res = await client.read<T>(call);
     if (res.status === 404) return null;
-    if (!isSuccess(res)) throw new Error(`reading back ${op.id} failed: ${res.status}`);
+    if (!isSuccess(res)) throw new ReadBackError(`reading back ${op.id} failed: ${res.status}`, res.status);
     return res.body;
   };
   const after = op.after ?? {};

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
 import { Journal, readRun } from '../../src/apply/journal.js';
-import { verifyOp } from '../../src/apply/op-verify.js';
+import { ReadBackError, verifyOp } from '../../src/apply/op-verify.js';
 import type { Operation } from '../../src/apply/operations.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { journalLines, tempDir } from '../helpers/migration.js';
@@ -176,5 +176,20 @@ describe('Executor on the fake Graph', () => {
     const [policy] = (g.emu.snapshot() as { featureRolloutPolicies: { id: string }[] }).featureRolloutPolicies;
     const ours = await verifyOp({ ...create, after: { ...create.after, displayName: 'MFA waves' } }, g.client());
     expect(ours).toEqual({ done: true, result: { policyId: policy!.id } });
+  });
+  it('a read-back Graph refuses (a 4xx) fails the operation at once with the outcome unknown, rather than reading again and again', async () => {
+    const g = fakeGraph({ tenant: TENANT, faultRate: 1, seed: 3 });
+    let reads = 0;
+    const journal = await Journal.create(join(tmp.dir, 'refused-read'), { t: 'run', id: 'refused-read', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const verify = async (op: Operation): Promise<never> => {
+      reads++;
+      throw new ReadBackError(`reading back ${op.id} failed: 403`, 403);
+    };
+    const ex = new Executor({ client: g.client({ retry: { capMs: 20 } }), journal, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now }, verify });
+    const [mobile] = userOps(0);
+    const out = await ex.run([mobile!]);
+    await journal.close();
+    expect(out.get(mobile!.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/outcome unknown: reading back .* failed: 403$/) });
+    expect(reads).toBe(1);
   });
 });
