@@ -407,8 +407,9 @@ export class Executor {
         v = await this.verify(s.op);
       } catch (err) {
         // The read failed too (network down, Graph failing): read again later, or give up with the
-        // outcome unknown; at once when Graph refused the read itself (a 4xx: reading again gets the same).
-        const refused = err instanceof ReadBackError && err.status >= 400 && err.status < 500;
+        // outcome unknown; at once when Graph refused the read itself (a 4xx but a timeout or
+        // throttling: reading again gets the same).
+        const refused = err instanceof ReadBackError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
         if (refused || reads + 1 >= this.maxAttempts * 2 || this.interrupted) {
           if (this.interrupted) s.status = 'stopped';
           else this.settle(s, 'failed', `${reason}; outcome unknown: ${(err as Error).message}`);
