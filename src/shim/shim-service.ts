@@ -94,6 +94,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
   let audit: AuditLog | undefined;
   let pg: PgState | undefined;
   let radius: RadiusServer | undefined;
+  let http: ReturnType<typeof createShimServer> | undefined;
   try {
     if (opts.state) {
       pg = await PgState.open(opts.state, db.storeId, { onNotice: notice });
@@ -135,6 +136,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const budgetRules = sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules);
     const budget = new SourceBudget(budgetRules, now);
     if (opts.radius) {
+      for (const warning of opts.radius.replyAttributes?.unmatched([...db.users.values()].map((u) => ({ key: u.key, group: u.group }))) ?? []) notice(warning);
       radius = new RadiusServer({
         gate,
         metrics,
@@ -169,14 +171,15 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     });
 
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err) => reject(listenError(err, `${opts.tls ? 'HTTPS' : 'HTTP'} on tcp ${opts.host} port ${opts.port}`, '--port')));
       server.listen(opts.port, opts.host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });
+    http = server;
     const address = server.address() as AddressInfo;
-    const radiusAddress = radiusServer ? await radiusServer.listen(opts.radius!.port, opts.host) : undefined;
+    const radiusAddress = radiusServer ? await radiusServer.listen(opts.radius!.port, opts.host).catch((err: unknown) => Promise.reject(listenError(err, `RADIUS on udp ${opts.host} port ${opts.radius!.port}`, '--radius-port'))) : undefined;
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `${opts.tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
     if (db.stateReset) audit.write({ event: 'start', detail: 'state reset (--reset-state): the journal was missing or foreign; continued from the store' });
@@ -215,10 +218,26 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     };
     return { url, address, ...(radiusAddress ? { radiusAddress } : {}), db, server, auditPath, close };
   } catch (err) {
+    // Nothing of it keeps running: a server left listening after its store's lock is released would
+    // answer beside the next process that takes the store.
     await radius?.close().catch(() => undefined);
+    const listening = http;
+    if (listening) await new Promise<void>((resolve) => {
+      listening.close(() => resolve());
+      listening.closeAllConnections();
+    });
     await pg?.close().catch(() => undefined);
     await audit?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** A socket that could not listen, said as the admin can act on it: which service, host and port, and why. */
+function listenError(err: unknown, what: string, flag: string): Error {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') return new UserError(`cannot listen for ${what}: the port is in use (another process; choose another with ${flag})`, undefined, { cause: err });
+  if (code === 'EACCES') return new UserError(`cannot listen for ${what}: permission denied (a port below 1024 needs privileges; choose another with ${flag})`, undefined, { cause: err });
+  if (code === 'EADDRNOTAVAIL') return new UserError(`cannot listen for ${what}: the address is not one of this machine's (--host)`, undefined, { cause: err });
+  return new UserError(`cannot listen for ${what}: ${code ?? (err as Error).message}`, undefined, { cause: err });
 }

@@ -69,4 +69,19 @@ export class VerifyGate {
     });
     return { kind: 'verdict', verdict };
   }
+
+  /** A request a front end could not make sense of (no code checked): counted and audited like any verification. */
+  malformed(req: { client: string; source?: string; user?: string; detail?: string }): void {
+    this.metrics.verdict('reject', 'malformed');
+    this.audit.write({
+      event: 'verify',
+      ...(req.user !== undefined ? { user: req.user } : {}),
+      client: req.client,
+      ...(req.source !== undefined ? { source: req.source } : {}),
+      result: 'reject',
+      reason: 'malformed',
+      serial: null,
+      ...(req.detail !== undefined ? { detail: req.detail } : {}),
+    });
+  }
 }

@@ -49,6 +49,8 @@ interface ClientState {
   client: RadiusClient;
   limiter: RateLimiter;
   budget: SourceBudget;
+  /** Told the admin once that this client sends no Calling-Station-Id. */
+  warnedNoStation?: boolean;
 }
 
 /**
@@ -71,6 +73,10 @@ export class RadiusServer {
    */
   readonly #byAddress = new Map<string, ClientState | null>();
   readonly #pruner: NodeJS.Timeout;
+  #closing = false;
+  /** Requests being verified and answered; close() waits for them. */
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
 
   constructor(private readonly opts: RadiusServerOptions) {
     const now = opts.now ?? Date.now;
@@ -129,6 +135,8 @@ export class RadiusServer {
   }
 
   #receive(msg: Buffer, rinfo: RemoteInfo): void {
+    // Stopping: what arrives now goes unanswered (the VPN retries it, or asks its other server).
+    if (this.#closing) return;
     const state = this.#clientOf(rinfo.address);
     if (!state) return this.#drop('unknown_client');
     let packet: Packet;
@@ -150,25 +158,30 @@ export class RadiusServer {
     if (cached !== undefined) {
       this.opts.metrics.radiusRetransmission();
       // Still being answered: the answer will go out once; a retransmission is not verified twice.
-      if (cached !== null) this.#send(cached, rinfo);
+      if (cached !== null) void this.#send(cached, rinfo);
       return;
     }
     this.#cache.begin(key);
     this.opts.metrics.radiusRequest(packet.code === CODE.statusServer ? 'status_server' : 'access_request');
     const started = performance.now();
+    this.#inFlight++;
     this.#answer(packet, state)
       .then(({ code, attributes }) => {
         const response = encodeResponse(code, packet, attributes, secret);
         this.#cache.finish(key, response);
-        this.#send(response, rinfo);
+        const sent = this.#send(response, rinfo);
         // The histogram times Access-Requests (a verification); a Status-Server answer is only counted.
         const seconds = packet.code === CODE.statusServer ? null : (performance.now() - started) / 1000;
         this.opts.metrics.radiusResponse(code === CODE.accessAccept ? 'access_accept' : 'access_reject', seconds);
+        return sent;
       })
       // Whatever failed (the state, or making the answer), no answer goes out and a retransmission is asked afresh.
       .catch((err: Error) => {
         this.#cache.forget(key);
         this.opts.onNotice?.(`RADIUS: ${err.message}`);
+      })
+      .finally(() => {
+        if (--this.#inFlight === 0) this.#drained?.();
       });
   }
 
@@ -178,28 +191,34 @@ export class RadiusServer {
       attributes: [...more, { type: ATTR.replyMessage, value: Buffer.from(text) }],
     });
     if (packet.code === CODE.statusServer) return reply(CODE.accessAccept, 'mfa-migrate shim: up');
-    const userName = attribute(packet, ATTR.userName);
-    const hidden = attribute(packet, ATTR.userPassword);
-    // RFC 2865 5.44: at most one of each in an Access-Request (two names would be verified as the first).
-    if (attributeCount(packet, ATTR.userName) > 1 || attributeCount(packet, ATTR.userPassword) > 1) {
-      this.opts.metrics.verdict('reject', 'malformed');
-      return reply(CODE.accessReject, REPLY_TEXT.malformed);
-    }
-    if (!userName || !hidden) {
-      this.opts.metrics.verdict('reject', 'malformed');
-      return reply(CODE.accessReject, attribute(packet, ATTR.chapPassword) ? 'Only PAP is supported' : REPLY_TEXT.malformed);
-    }
-    const password = decodeUserPassword(hidden, state.client.secret, packet.authenticator);
-    const user = userName.toString('utf8');
-    const code = password?.toString('utf8');
-    if (code === undefined || code === '' || code.length > MAX_CODE_LENGTH || user.trim() === '' || user.length > MAX_USER_LENGTH) {
-      this.opts.metrics.verdict('reject', 'malformed');
-      return reply(CODE.accessReject, REPLY_TEXT.malformed);
-    }
     // The end user's address (Calling-Station-Id) counts, where the client sends it; else the client itself.
     const station = attribute(packet, ATTR.callingStationId)?.toString('utf8');
     const caller = `radius:${state.client.name}`;
     const source = station !== undefined && station !== '' ? station : caller;
+    if (source === caller && !state.warnedNoStation) {
+      state.warnedNoStation = true;
+      this.opts.onNotice?.(`RADIUS client ${state.client.name} sends no Calling-Station-Id: its end users share one failure budget and rate limit (make the VPN send the user's address)`);
+    }
+    const userName = attribute(packet, ATTR.userName);
+    const hidden = attribute(packet, ATTR.userPassword);
+    const named = userName !== undefined && userName.length <= MAX_USER_LENGTH ? userName.toString('utf8') : undefined;
+    // Audited like every verification (a VPN set up for CHAP shows there), the code never.
+    const malformed = (text: string, detail: string) => {
+      this.opts.gate.malformed({ client: caller, ...(source !== caller ? { source } : {}), ...(named !== undefined ? { user: named } : {}), detail });
+      return reply(CODE.accessReject, text);
+    };
+    // RFC 2865 5.44: at most one of each in an Access-Request (two names would be verified as the first).
+    if (attributeCount(packet, ATTR.userName) > 1 || attributeCount(packet, ATTR.userPassword) > 1) return malformed(REPLY_TEXT.malformed, 'a repeated User-Name or User-Password');
+    if (!userName || !hidden) {
+      if (attribute(packet, ATTR.chapPassword)) return malformed('Only PAP is supported', 'CHAP-Password: only PAP is supported');
+      return malformed(REPLY_TEXT.malformed, userName ? 'no User-Password' : 'no User-Name');
+    }
+    const password = decodeUserPassword(hidden, state.client.secret, packet.authenticator);
+    const user = userName.toString('utf8');
+    const code = password?.toString('utf8');
+    if (user.trim() === '' || user.length > MAX_USER_LENGTH) return malformed(REPLY_TEXT.malformed, `a User-Name of ${user.length} characters`);
+    if (code === undefined) return malformed(REPLY_TEXT.malformed, 'a User-Password not hidden as PAP hides it');
+    if (code === '' || code.length > MAX_CODE_LENGTH) return malformed(REPLY_TEXT.malformed, `a password that is not a code (empty, or longer than ${MAX_CODE_LENGTH} characters)`);
     const wait = state.limiter.take(source);
     if (wait > 0) {
       this.opts.metrics.rateLimited();
@@ -213,15 +232,36 @@ export class RadiusServer {
     return reply(CODE.accessReject, REPLY_TEXT[v.reason]);
   }
 
-  #send(response: Buffer, rinfo: RemoteInfo): void {
-    // With a callback, a failed send (a full buffer, an unreachable route) is counted, not a socket
-    // 'error' that would mark the front end down for good.
-    this.#socket?.send(response, rinfo.port, rinfo.address, (err) => {
-      if (err) this.opts.metrics.radiusSendFailed();
+  /** Resolves once the datagram is handed to the system (close() waits for that: a send still resolving its address would be lost). */
+  #send(response: Buffer, rinfo: RemoteInfo): Promise<void> {
+    const socket = this.#socket;
+    if (!socket) return Promise.resolve();
+    return new Promise((resolve) => {
+      // With a callback, a failed send (a full buffer, an unreachable route) is counted, not a socket
+      // 'error' that would mark the front end down for good.
+      socket.send(response, rinfo.port, rinfo.address, (err) => {
+        if (err) this.opts.metrics.radiusSendFailed();
+        resolve();
+      });
     });
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops: new datagrams are no longer answered, the requests being verified are answered (within
+   * `graceMs`: a verification held back by a source's failure budget waits a second or so), then
+   * the socket closes.
+   */
+  async close(graceMs = 10_000): Promise<void> {
+    this.#closing = true;
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.#drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     clearInterval(this.#pruner);
     this.#up = false;
     const socket = this.#socket;

@@ -8,7 +8,7 @@ import { userKey } from '../store-model.js';
  * `--radius-attributes FILE`: attributes returned on Access-Accept per user or per export group
  * (users.csv `user_group`), since VPN policies key on them (Entra's NPS extension drops them when
  * OTP is used). One rule per line: `user:UPN` or `group:NAME`, then `Name=value` pairs; `#` starts a
- * comment. A user's own rule replaces its group's. Values are text, or whole numbers for the
+ * comment. A user's own rule replaces its group's; group names match whatever their case. Values are text, or whole numbers for the
  * integer attributes, or IPv4 addresses for the address ones.
  */
 const DICTIONARY: Record<string, { type: number; kind: 'text' | 'integer' | 'ipv4' }> = {
@@ -31,9 +31,11 @@ export const MAX_RULE_BYTES = 2048;
 
 export interface ReplyAttributes {
   forUser(userKey: string, group: string | undefined): Attribute[];
+  /** Warnings for rules naming no user or group of the store (their users would get no attributes). */
+  unmatched(users: Iterable<{ key: string; group?: string | undefined }>): string[];
 }
 
-export const NO_REPLY_ATTRIBUTES: ReplyAttributes = { forUser: () => [] };
+export const NO_REPLY_ATTRIBUTES: ReplyAttributes = { forUser: () => [], unmatched: () => [] };
 
 export function readReplyAttributes(path: string): ReplyAttributes {
   let text: string;
@@ -47,7 +49,9 @@ export function readReplyAttributes(path: string): ReplyAttributes {
 
 export function parseReplyAttributes(text: string, path: string): ReplyAttributes {
   const users = new Map<string, Attribute[]>();
+  // Group names compare as Windows compares them: case aside.
   const groups = new Map<string, Attribute[]>();
+  const lines = new Map<string, string>();
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const where = `${path}: line ${i + 1}`;
     const fields = raw.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean);
@@ -58,11 +62,22 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
     const attributes = pairs.map((pair) => encodeAttribute(pair, where));
     const bytes = attributes.reduce((n, a) => n + 2 + a.value.length, 0);
     if (bytes > MAX_RULE_BYTES) throw new UserError(`${where}: ${selector}'s attributes take ${bytes} bytes; at most ${MAX_RULE_BYTES} fit in an answer`);
-    const [map, key] = m[1] === 'user' ? [users, userKey(m[2]!)] : [groups, m[2]!];
+    const [map, key] = m[1] === 'user' ? [users, userKey(m[2]!)] : [groups, m[2]!.toLowerCase()];
     if (map.has(key)) throw new UserError(`${where}: ${selector} has a rule already`);
     map.set(key, attributes);
+    lines.set(`${m[1]}:${key}`, `${where}: ${selector}`);
   }
-  return { forUser: (userKey, group) => users.get(userKey) ?? (group !== undefined ? groups.get(group) : undefined) ?? [] };
+  return {
+    forUser: (userKey, group) => users.get(userKey) ?? (group !== undefined ? groups.get(group.toLowerCase()) : undefined) ?? [],
+    unmatched: (storeUsers) => {
+      const seen = new Set<string>();
+      for (const u of storeUsers) {
+        seen.add(`user:${u.key}`);
+        if (u.group !== undefined) seen.add(`group:${u.group.toLowerCase()}`);
+      }
+      return [...lines].filter(([k]) => !seen.has(k)).map(([, at]) => `warning: ${at} names no ${at.includes(': user:') ? 'user' : 'group'} of the store: it gives no one attributes`);
+    },
+  };
 }
 
 function encodeAttribute(pair: string, where: string): Attribute {

@@ -95,6 +95,13 @@ describe('RADIUS reply attributes file', () => {
     expect(() => parseReplyAttributes('grace Class=x\n', 'a')).toThrow(/a: line 1: expected user:UPN or group:NAME/);
     expect(() => parseReplyAttributes('user:x Colour=blue\n', 'a')).toThrow(/Colour=blue: expected Name=value with Name one of/);
     expect(() => parseReplyAttributes('user:x Session-Timeout=soon\n', 'a')).toThrow(/Session-Timeout takes a whole number/);
+    // Group names match whatever their case (as Windows compares them); a rule naming no one is pointed out.
+    expect(rules.forUser('grace@contoso.com', 'ENGINEERING')).toHaveLength(2);
+    const unmatched = parseReplyAttributes('group:Engineering Class=a\ngroup:Nope Class=b\nuser:nobody@contoso.com Class=c\nuser:Ivan@contoso.com Class=d\n', 'a');
+    expect(unmatched.unmatched([{ key: 'ivan@contoso.com', group: 'engineering' }, { key: 'zoe@contoso.com' }])).toEqual([
+      'warning: a: line 2: group:Nope names no group of the store: it gives no one attributes',
+      'warning: a: line 3: user:nobody@contoso.com names no user of the store: it gives no one attributes',
+    ]);
     // What would not fit an answer is refused when the file is read, not when a user is accepted.
     const many = Array.from({ length: 9 }, () => `Class=${'c'.repeat(250)}`).join(' ');
     expect(() => parseReplyAttributes(`group:VPN ${many}\n`, 'a')).toThrow(/a: line 1: group:VPN's attributes take 2268 bytes; at most 2048 fit in an answer/);

@@ -1,4 +1,7 @@
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../../src/otp/hotp.js';
@@ -199,5 +202,79 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     // Dropped: no answer (one would come within a millisecond or two on loopback).
     expect(await ask(port, [...flood, name('ivan@contoso.com'), password('000000')], CODE.accessRequest, 300)).toBeNull();
     expect(await metric('mfa_shim_radius_dropped_total{reason="malformed"}')).toBe(1);
+  });
+});
+
+describe('RADIUS: starting, stopping, and what the audit log and the admin are told', () => {
+  const secret = Buffer.from(SECRET);
+  const request = (attributes: { type: number; value: Buffer }[]) => {
+    const ra = randomBytes(16);
+    return { ra, bytes: encodeAccessRequest(11, ra, attributes, secret) };
+  };
+
+  it('a RADIUS port in use stops the start with one message naming it, and leaves nothing listening or locked', async () => {
+    const busy = createSocket('udp4');
+    await new Promise<void>((r) => busy.bind(0, '127.0.0.1', () => r()));
+    const port = busy.address().port;
+    const free = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    try {
+      await expect(start({ port: free, radius: { port, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients') } })).rejects.toThrow(
+        new RegExp(`cannot listen for RADIUS on udp 127\\.0\\.0\\.1 port ${port}: the port is in use`),
+      );
+      // The HTTP port it had opened is closed again, and the store is free for the next start.
+      await expect(call(`http://127.0.0.1:${free}/healthz`)).rejects.toThrow();
+      const next = await start();
+      expect((await call(`${next.service.url}/healthz`)).status).toBe(200);
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('answers the requests being verified when it stops, and audits malformed ones (never the code); a client without Calling-Station-Id is pointed out once', async () => {
+    const notices: string[] = [];
+    const { port } = await start({ onNotice: (m) => notices.push(m) }, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=4\n`);
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    const answers: Buffer[] = [];
+    socket.on('message', (m) => answers.push(m));
+    try {
+      const station = { type: ATTR.callingStationId, value: Buffer.from('198.51.100.20') };
+      // CHAP instead of PAP, twice without Calling-Station-Id.
+      for (let i = 0; i < 2; i++) {
+        socket.send(request([{ type: ATTR.userName, value: Buffer.from('zoe@contoso.com') }, { type: ATTR.chapPassword, value: Buffer.alloc(17, 1) }]).bytes, port, '127.0.0.1');
+      }
+      // Two failures from one end user: from then on its rejects are held back (a second).
+      for (let i = 0; i < 2; i++) {
+        const { ra, bytes } = request([{ type: ATTR.userName, value: Buffer.from('ivan@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from('000000'), secret, Buffer.alloc(16)) }, station]);
+        void ra;
+        socket.send(bytes, port, '127.0.0.1');
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      expect(answers).toHaveLength(4);
+      const held = request([{ type: ATTR.userName, value: Buffer.from('grace@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from('999999'), secret, Buffer.alloc(16)) }, station]);
+      socket.send(held.bytes, port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(answers).toHaveLength(4);
+      await service!.close();
+      service = undefined;
+      // Answered before the socket closed (the datagram is read here a moment later).
+      await new Promise((r) => setTimeout(r, 100));
+      expect(answers).toHaveLength(5);
+      expect(decodePacket(answers[4]!).code).toBe(CODE.accessReject);
+      expect(verifyResponseAuthenticator(answers[4]!, held.ra, secret)).toBe(true);
+      const audit = readFileSync(join(dirname(store), 'shim.store.audit.jsonl'), 'utf8');
+      const chap = audit.split('\n').filter((l) => l.includes('"reason":"malformed"'));
+      expect(chap).toHaveLength(2);
+      expect(chap[0]).toMatch(/"user":"zoe@contoso.com","client":"radius:vpn-1","result":"reject","reason":"malformed","serial":null,"detail":"CHAP-Password: only PAP is supported"/);
+      expect(audit).not.toContain('999999');
+      expect(notices.filter((n) => n.includes('sends no Calling-Station-Id'))).toEqual(['RADIUS client vpn-1 sends no Calling-Station-Id: its end users share one failure budget and rate limit (make the VPN send the user\'s address)']);
+    } finally {
+      socket.close();
+    }
   });
 });
