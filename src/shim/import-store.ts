@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { OathSeed } from '../model/export-data.js';
-import { STORE_FORMAT, STORE_VERSION, type StoreDocument, type StoredToken, type StoredUser } from './store-file.js';
+import { STORE_FORMAT, STORE_VERSION, type RetiredToken, type StoreDocument, type StoredToken, type StoredUser } from './store-file.js';
 import { isAsciiUserName, userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { MAX_DIGITS, MIN_DIGITS } from '../otp/hotp.js';
 
@@ -24,6 +24,8 @@ export interface PreviousStore {
   createdAt?: string;
   users: Map<string, ShimUser>;
   tokens: Map<string, ShimToken>;
+  /** Tokens earlier imports removed, with their state. */
+  retired?: readonly RetiredToken[];
 }
 
 export type TokenChange = 'added' | 'kept' | 'reset';
@@ -101,6 +103,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     skipped: [],
   };
   const perUser = new Map<string, ImportedToken[]>();
+  const retired = new Map((previous?.retired ?? []).map((r) => [r.serial, r]));
 
   for (const { seed, user } of input.tokens) {
     const skip = (reason: string): void => {
@@ -145,7 +148,11 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
       skip(`user ${owner.username} is disabled in MFA Server (use --include-disabled to import it anyway)`);
       continue;
     }
-    const { stored, change } = storedTokenFor(seed, fingerprint, previous?.tokens.get(seed.serial));
+    // A token removed by an earlier import and back now carries on from where its state stood.
+    const current = previous?.tokens.get(seed.serial);
+    const retiredState = current === undefined ? retired.get(seed.serial) : undefined;
+    const { stored, change: changed } = storedTokenFor(seed, fingerprint, current ?? retiredState);
+    const change: TokenChange = retiredState !== undefined ? 'added' : changed;
     tokens.set(seed.serial, stored);
     secretHolders.set(`${key}\n${fingerprint}`, seed.serial);
     owner.tokens.push(seed.serial);
@@ -160,6 +167,12 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
   }
 
   if (previous) summary.removed = [...previous.tokens.keys()].filter((serial) => !tokens.has(serial)).sort();
+  // What is removed now joins what was removed before (and is still away): their state is kept.
+  for (const serial of summary.removed) {
+    const t = previous!.tokens.get(serial)!;
+    retired.set(serial, { serial, fingerprint: t.fingerprint, type: t.type, period: t.period, counter: t.counter, lastStep: t.lastStep, drift: t.drift });
+  }
+  for (const serial of tokens.keys()) retired.delete(serial);
   summary.users = users.size;
   summary.tokens = tokens.size;
   summary.perUser = [...perUser.entries()].map(([key, list]) => ({ username: users.get(key)!.username, tokens: list }));
@@ -173,6 +186,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     updatedAt: now,
     users: [...users.values()].map(({ disabled: _disabled, ...u }) => u),
     tokens: [...tokens.values()],
+    ...(retired.size > 0 ? { retired: [...retired.values()].sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)) } : {}),
   };
   return { doc, summary };
 }
@@ -187,7 +201,7 @@ function unsupportedReason(seed: OathSeed): string | undefined {
   return undefined;
 }
 
-function storedTokenFor(seed: OathSeed, fingerprint: string, before: ShimToken | undefined): { stored: StoredToken; change: TokenChange } {
+function storedTokenFor(seed: OathSeed, fingerprint: string, before: Pick<ShimToken, 'fingerprint' | 'type' | 'period' | 'counter' | 'lastStep' | 'drift'> | undefined): { stored: StoredToken; change: TokenChange } {
   const period = seed.type === 'totp' ? (seed.period ?? 30) : null;
   const same = before !== undefined && before.fingerprint === fingerprint && before.type === seed.type && before.period === period;
   const stored: StoredToken = {

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { syncDirectory } from '../io/fsync.js';
 import { Secret } from '../model/secret.js';
 import { deriveKey } from './store-key.js';
-import { readStoreFile, STORE_VERSION, StoreError, writeStoreFile, type StoreDocument } from './store-file.js';
+import { readStoreFile, STORE_VERSION, StoreError, writeStoreFile, type RetiredToken, type StoreDocument } from './store-file.js';
 import { StoreLock } from './store-lock.js';
 import { createJournal, cutJournal, JournalWriter, readJournal, type JournalIdentity, type JournalRecord } from './state-journal.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
@@ -77,7 +77,8 @@ export class ShimDatabase extends MemoryState {
     private readonly onNotice: (message: string) => void,
   ) {
     super();
-    this.#doc = { format: doc.format, version: doc.version, storeId: doc.storeId, gen: doc.gen, createdAt: doc.createdAt, updatedAt: doc.updatedAt };
+    // Removed tokens' last state goes on into every later generation (compactions included).
+    this.#doc = { format: doc.format, version: doc.version, storeId: doc.storeId, gen: doc.gen, createdAt: doc.createdAt, updatedAt: doc.updatedAt, ...(doc.retired ? { retired: doc.retired } : {}) };
     loadDocument(doc, this.users, this.tokens, path);
   }
 
@@ -150,6 +151,11 @@ export class ShimDatabase extends MemoryState {
 
   get createdAt(): string {
     return this.#doc.createdAt;
+  }
+
+  /** Tokens imports removed, with their state then (for an import that brings one back). */
+  get retired(): readonly RetiredToken[] {
+    return this.#doc.retired ?? [];
   }
 
   /** Set when the journal could not be written: the state on disk lags behind, so stop answering. */

@@ -148,7 +148,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
   try {
     if (existsSync(opts.store)) {
       db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined });
-      previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens };
+      previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens, retired: db.retired };
     } else {
       lock = await StoreLock.acquire(opts.store, 'shim import');
     }

@@ -47,6 +47,23 @@ const storedToken = z
   })
   .strict();
 
+/**
+ * A token no longer in the export: its seed's fingerprint and where its state stood, kept so that
+ * the same token imported again carries on from there (a HOTP counter set back would accept its
+ * used codes again). No secret.
+ */
+const retiredToken = z
+  .object({
+    serial: z.string().min(1),
+    fingerprint: z.string(),
+    type: z.enum(['totp', 'hotp']),
+    period: z.number().int().positive().nullable(),
+    counter: storedCounter.nullable(),
+    lastStep: z.number().int().nonnegative().nullable(),
+    drift: z.number().int(),
+  })
+  .strict();
+
 const storedUser = z
   .object({
     username: z.string().min(1),
@@ -77,11 +94,14 @@ const storeDocument = z
     journal: z.object({ id: z.string().regex(/^[0-9a-f]{16}$/) }).strict().optional(),
     users: z.array(storedUser),
     tokens: z.array(storedToken),
+    /** Tokens removed by an import, with their state (absent when none). */
+    retired: z.array(retiredToken).optional(),
   })
   .strict();
 
 export type StoredToken = z.output<typeof storedToken>;
 export type StoredUser = z.output<typeof storedUser>;
+export type RetiredToken = z.output<typeof retiredToken>;
 export type StoreDocument = z.output<typeof storeDocument>;
 
 const envelope = z.object({

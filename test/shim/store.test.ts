@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runImportStore } from '../../src/shim/shim-operations.js';
+import { runCheck, runImportStore } from '../../src/shim/shim-operations.js';
 import { ShimDatabase, journalPathOf } from '../../src/shim/shim-database.js';
 import { readStoreFile, StoreError, writeStoreFile } from '../../src/shim/store-file.js';
 import { loadStoreKey, parseStoreKey, StoreKeyError } from '../../src/shim/store-key.js';
@@ -476,5 +476,28 @@ describe('re-import', () => {
     } finally {
       tmp2.cleanup();
     }
+  });
+});
+
+describe('a token an import removes and a later one brings back', () => {
+  it('carries on from where its state stood (its used codes stay used), with no secret kept for it meanwhile', async () => {
+    const H = (c: number) => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
+    for (const c of [0, 1, 2]) expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(c) })).reason).toBe('ok');
+    const without = input();
+    without.tokens = without.tokens.filter((t) => t.user !== 'ivan@contoso.com');
+    expect((await runImportStore({ store, key: TEST_KEY, input: without })).removed).toEqual(['H1']);
+    const away = await readStoreFile(store, TEST_KEY);
+    expect(away.retired).toEqual([{ serial: 'H1', fingerprint: expect.any(String), type: 'hotp', period: null, counter: 3n, lastStep: null, drift: 0 }]);
+    expect(JSON.stringify(away.retired, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain(RFC_SEED_SHA1.toString('base64'));
+    // Kept through a compaction (a server's start and stop write a new generation).
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    await db.compact();
+    await db.close();
+    expect((await readStoreFile(store, TEST_KEY)).retired).toEqual(away.retired);
+    // Back (the seed file still says counter 0): the codes already used are refused, the next one taken.
+    await runImportStore({ store, key: TEST_KEY, input: input() });
+    expect((await readStoreFile(store, TEST_KEY)).retired).toBeUndefined();
+    expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(1) })).reason).toBe('replayed');
+    expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(3) })).reason).toBe('ok');
   });
 });
