@@ -111,5 +111,9 @@ if (isEntryPoint()) {
   });
   main(process.argv).then((code) => {
     process.exitCode = code;
+    // A failed command has said why and has nothing left to do: a connection the error left half-open
+    // (a database login that stopped for want of a password waits for the server's one-minute login
+    // timeout) must not hold the exit. stdout and stderr are synchronous on pipes and files here.
+    if (code !== 0) setTimeout(() => process.exit(code), 500).unref();
   });
 }

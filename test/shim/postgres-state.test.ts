@@ -10,7 +10,7 @@ import { PgState, StateUnavailableError } from '../../src/shim/postgres/pg-state
 import { ShimDatabase } from '../../src/shim/shim-database.js';
 import { Verifier } from '../../src/shim/verifier.js';
 import type { ShimService } from '../../src/shim/shim-service.js';
-import { startServeProcess } from './cli-process.js';
+import { runCli, startServeProcess } from './cli-process.js';
 import { parseClients } from '../../src/shim/radius/clients-file.js';
 import { radclient, radclientMissing } from './radius/radclient.js';
 import { call, verify } from './http-client.js';
@@ -68,6 +68,8 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect(() => parseStateUrl('postgres://shim:secret@db/mfa')).toThrow(/holds a password; put it in PGPASSFILE/);
     expect(() => parseStateUrl('postgres://shim@db/mfa?password=x')).toThrow(/holds a password/);
     // As the client decodes the names: pass%77ord is password; sslpassword unlocks the client key.
+    expect(() => parseStateUrl('postgres://shim%3Ahunter2@db/mfa')).toThrow(/holds a password/);
+    expect(() => parseStateUrl('postgres://shim@db:99999/mfa')).toThrow(/not a valid URL \(a port is 1 to 65535\)/);
     for (const query of ['pass%77ord=x', 'sslpassword=x', '%20Password=x', 'sslmode=require&PASSWORD=x']) {
       expect(() => parseStateUrl(`postgres://shim@db/mfa?${query}`), query).toThrow(/holds a password/);
     }
@@ -310,6 +312,8 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       // Generation 2 gives user 0 a new token seed, whose first codes are then used.
       await runImportStore({ store, key: TEST_KEY, state, input: input(OTHER) });
       for (const c of [0, 1]) expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(c) })).reason).toBe('ok');
+      // Not even --reset-state takes the database back to the old copy's generation (a one-off check with it did).
+      await expect(runCheck({ store: copy, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(0), resetState: true })).rejects.toThrow(/holds the state of store generation 2, newer than this store file's \(generation 1\): even --reset-state does not take the database back/);
       // The old copy (generation 1) imported into the database: refused, the database unchanged.
       await expect(runImportStore({ store: copy, key: TEST_KEY, state, input: input(OTHER) })).rejects.toThrow(/holds the state of store generation 2, newer than the one this import started from \(generation 1\): another import ran since, or this store file is an old copy/);
       // A store file of the database's generation whose seeds are not the ones the state was imported
@@ -337,6 +341,19 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[3]!, code: H(0) })).reason).toBe('replayed');
     });
 
+    it('a token an import removes and a later one brings back carries on from its state: no used code is accepted again', async () => {
+      const state = await freshImport();
+      const input = (without?: string) => {
+        const users = USERS.filter((u) => u !== without);
+        return { users: users.map((username) => ({ username, enabled: true })), tokens: users.map((user) => ({ seed: seed({ serial: `H${USERS.indexOf(user)}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) };
+      };
+      for (const c of [0, 1, 2]) expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[5]!, code: H(c) })).reason).toBe('ok');
+      expect((await runImportStore({ store, key: TEST_KEY, state, input: input(USERS[5]) })).removed).toEqual(['H5']);
+      await runImportStore({ store, key: TEST_KEY, state, input: input() });
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[5]!, code: H(1) })).reason).toBe('replayed');
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[5]!, code: H(3) })).reason).toBe('ok');
+    });
+
     it("a user removed and added again starts at versions no earlier row of theirs reached (a node's old cached copy cannot match)", async () => {
       const state = await freshImport();
       const dbName = state.pathname.slice(1);
@@ -350,6 +367,27 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       expect(version(USERS[39]!)).toBeGreaterThan(old);
       expect(version(USERS[0]!)).toBeLessThan(2n * 2n ** 32n);
     });
+
+    it('with no password to give the server, a start ends at once with one message (it used to wait for ever)', async () => {
+      const state = await freshImport();
+      const empty = tmp.path('empty.pgpass');
+      writeFileSync(empty, '', { mode: 0o600 });
+      const saved = process.env.PGPASSFILE;
+      process.env.PGPASSFILE = empty;
+      try {
+        const started = Date.now();
+        await expect(runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[16]!, code: H(0) })).rejects.toThrow(
+          /--state postgres:\/\/shim@127\.0\.0\.1:\d+\/shim_\d+: cannot connect: the server asks for a password, and none is given for shim at 127\.0\.0\.1:\d+: put it in PGPASSFILE \(or ~\/\.pgpass, mode 0600\) or PGPASSWORD/,
+        );
+        expect(Date.now() - started).toBeLessThan(4000);
+      } finally {
+        process.env.PGPASSFILE = saved;
+      }
+      // The installed command too: one line, exit 1, no stack trace, no pg warning.
+      const r = runCli(['shim', 'check', '--store', store, '--state', state.href, '--user', USERS[16]!, '--code', H(0)], { env: { MFA_SHIM_KEY: TEST_KEY_B64, PGPASSFILE: empty } });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^mfa-migrate.*: --state .*: cannot connect: the server asks for a password, and none is given/)]);
+    }, 30_000);
 
     it('a node runs as a role that may only read and write the rows (no CREATE on the schema)', async () => {
       const state = await freshImport();

@@ -98,15 +98,24 @@ export class PgState implements StateBackend {
     };
     if (process.env.PGPASSWORD === undefined) {
       const who = { host: config.host ?? 'localhost', port: String(config.port ?? 5432), database: config.database ?? '', user: config.user ?? process.env.PGUSER ?? '' };
-      config.password = () => new Promise<string>((resolve) => pgpass(who, (p) => resolve(p ?? '')));
+      // Asked only when the server wants a password: none to give is said plainly (pg's own words
+      // are about SASL).
+      config.password = () =>
+        new Promise<string>((resolve, reject) =>
+          pgpass(who, (p) =>
+            p ? resolve(p) : reject(new Error(`the server asks for a password, and none is given for ${who.user || 'this user'} at ${who.host}:${who.port}: put it in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD`)),
+          ),
+        );
     }
-    const pool = new pg.Pool(config);
     // Each connection's session settings, sent before anything else on it (a failure, e.g. a
-    // PostgreSQL before 12 or a pooler refusing SET, leaves the server's own).
+    // PostgreSQL before 12 or a pooler refusing SET, leaves the server's own), and before the
+    // connection is handed out (pg-pool's onConnect is awaited): a query sent beside it
+    // would run on a busy connection, which pg warns about on stderr.
     const settings = sessionSettings(Math.max(50, answerTimeout - 500));
-    pool.on('connect', (client) =>
-      void client.query(settings).catch((err: Error) => options.onNotice?.(`--state ${shownStateUrl(url)}: the connection's settings were not taken (${err.message}); the server's own apply`)),
-    );
+    config.onConnect = async (client: pg.ClientBase) => {
+      await client.query(settings).catch((err: Error) => options.onNotice?.(`--state ${shownStateUrl(url)}: the connection's settings were not taken (${err.message}); the server's own apply`));
+    };
+    const pool = new pg.Pool(config);
     const state = new PgState(pool, url, storeId, options);
     let client: pg.PoolClient;
     try {
@@ -188,6 +197,16 @@ export class PgState implements StateBackend {
     }
   }
 
+  /** Refuses to write an older generation of the store than the database holds (--reset-state from an old copy). */
+  async #notBackwards(store: StoreState, client: pg.ClientBase): Promise<void> {
+    const row = (await client.query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1 FOR UPDATE', [store.storeId])).rows[0];
+    if (row && row.generation > store.gen) {
+      throw new UserError(
+        `--state ${shownStateUrl(this.url)} holds the state of store generation ${row.generation}, newer than this store file's (generation ${store.gen}): even --reset-state does not take the database back to an older store file; use the current one`,
+      );
+    }
+  }
+
   /** Whether every user and token of the store has its row (the token's for the same seed and user). */
   async #holdsAll(store: StoreState): Promise<boolean> {
     const owners = tokenOwners(store.users);
@@ -224,8 +243,10 @@ export class PgState implements StateBackend {
       // would otherwise take users' and tokens' rows in another order than a batch (state-batch.ts)
       // and the two could deadlock.
       await bulk('LOCK TABLE mfa_shim_users, mfa_shim_tokens IN SHARE ROW EXCLUSIVE MODE');
-      // Checked under the store's row lock: two imports at once cannot both pass it.
+      // Checked under the store's row lock: two imports at once cannot both pass it. Even
+      // --reset-state never takes the cluster back to an older generation than the one it holds.
       if (from !== undefined) await this.checkGeneration(store.storeId, from, client, true);
+      else await this.#notBackwards(store, client);
       await bulk(
         `INSERT INTO mfa_shim_stores (store_id, generation) VALUES ($1, $2)
          ON CONFLICT (store_id) DO UPDATE SET generation = EXCLUDED.generation, updated_at = now()`,

@@ -12,7 +12,7 @@ export function parseStateUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new UserError(`--state: not a URL; expected postgres://user@host:port/database`);
+    throw new UserError(`--state: not a valid URL (a port is 1 to 65535); expected postgres://user@host:port/database`);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new UserError(`--state: ${url.protocol.replace(/:$/, '')} is not supported; expected postgres://user@host:port/database`);
@@ -20,7 +20,8 @@ export function parseStateUrl(text: string): URL {
   // Parameter names as the client decodes them (pass%77ord is password), case and spaces aside;
   // sslpassword unlocks the client key.
   const secretParameter = [...url.searchParams.keys()].some((k) => SECRET_PARAMETERS.has(k.trim().toLowerCase()));
-  if (url.password !== '' || secretParameter) {
+  // A user name holding ':' once decoded (shim%3Ahunter2) reads as user:password.
+  if (url.password !== '' || secretParameter || decodeURIComponent(url.username).includes(':')) {
     throw new UserError('--state: the URL holds a password; put it in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD instead');
   }
   if (url.pathname.length <= 1) throw new UserError('--state: the URL names no database (postgres://user@host:port/database)');
