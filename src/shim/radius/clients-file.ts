@@ -44,7 +44,10 @@ export function parseClients(text: string, path: string): RadiusClient[] {
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     // Fields are never repeated in errors: a secret written in the wrong place must not reach a log.
     const where = `${path}: line ${i + 1}`;
-    const fields = raw.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean);
+    // A comment starts at a '#' at the start of the line or after white space; one inside a field is
+    // refused, not silently cut (a secret holding '#' would lose its end and every request would fail).
+    if (/[^\s#]#/.test(raw.replace(/(^|\s)#.*$/, ''))) throw new UserError(`${where}: '#' inside a field: a comment starts with '#' after white space, and a secret cannot hold '#'`);
+    const fields = raw.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).filter(Boolean);
     if (fields.length === 0) continue;
     const [network, secret, ...rest] = fields as [string, string | undefined, ...string[]];
     if (secret === undefined) throw new UserError(`${where}: expected ADDRESS[/PREFIX] SECRET [NAME]`);
@@ -74,6 +77,7 @@ export function parseClients(text: string, path: string): RadiusClient[] {
       const field = OPTIONS[key];
       if (!field) throw new UserError(`${where}: field ${fields.length - rest.length + n + 1} is not an option (rate-limit=N, rate-burst=N, source-max-fails=N); a secret holds no space or #`);
       if (value === undefined || !/^\d+$/.test(value)) throw new UserError(`${where}: ${key} takes a whole number`);
+      if (client[field] !== undefined) throw new UserError(`${where}: ${key} is given twice`);
       client[field] = Number(value);
     }
     // The same network twice (10.0.0.5/24 is 10.0.0.0/24): one of them would never be matched.

@@ -54,7 +54,10 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
   const lines = new Map<string, string>();
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const where = `${path}: line ${i + 1}`;
-    const fields = raw.replace(/#.*$/, '').trim().split(/\s+/).filter(Boolean);
+    // As in the clients file: '#' starts a comment at the start of the line or after white space;
+    // one inside a value is refused rather than cut off.
+    if (/[^\s#]#/.test(raw.replace(/(^|\s)#.*$/, ''))) throw new UserError(`${where}: '#' inside a value: a comment starts with '#' after white space`);
+    const fields = raw.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).filter(Boolean);
     if (fields.length === 0) continue;
     const [selector, ...pairs] = fields as [string, ...string[]];
     const m = /^(user|group):(.+)$/.exec(selector);

@@ -32,6 +32,10 @@ describe('RADIUS clients file', () => {
     expect(() => parseClients(`10.0.0.1 ${S} n rate-limit=many\n`, 'c')).toThrow(/line 1: rate-limit takes a whole number/);
     expect(() => parseClients(`10.0.0.0/24 ${S}\n10.0.0.5/24 ${S}\n`, 'c')).toThrow(/line 2: 10\.0\.0\.5\/24 is already the client of line 1/);
     expect(() => parseClients(`::ffff:10.0.0.0/24 ${S}\n`, 'c')).toThrow(/line 1: an IPv4-mapped network needs a prefix of \/96 or more/);
+    expect(() => parseClients(`10.0.0.1 ${S} n rate-limit=5 rate-limit=7\n`, 'c')).toThrow(/line 1: rate-limit is given twice/);
+    expect(() => parseClients(`10.0.0.1 ${S}#tail vpn\n`, 'c')).toThrow(/line 1: '#' inside a field: a comment starts with '#' after white space/);
+    // A comment after white space, or a whole comment line, is fine.
+    expect(parseClients(`# VPNs\n10.0.0.1 ${S} vpn # the one #1\n`, 'c').map((c) => c.name)).toEqual(['vpn']);
     expect(() => parseClients(`10.0.0.1 ${S}\n10.0.0.1/32 ${S}\n`, 'c')).toThrow(/line 2: 10\.0\.0\.1\/32 is already the client of line 1/);
     expect(() => parseClients('# nothing\n', 'c')).toThrow(/no RADIUS client/);
   });
