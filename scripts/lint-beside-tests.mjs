@@ -3,6 +3,7 @@
 // CPU fit beside it on two cores. Exits non-zero when either fails; the lint's findings are printed
 // after the tests' report, whole.
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const run = (cmd, args, opts) =>
   new Promise((resolve) => {
@@ -10,10 +11,11 @@ const run = (cmd, args, opts) =>
     let out = '';
     child.stdout?.on('data', (c) => (out += c));
     child.stderr?.on('data', (c) => (out += c));
+    child.on('error', (err) => resolve({ code: 1, out: `${out}${cmd}: ${err.message}\n` }));
     child.on('exit', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), out }));
   });
 
-const bin = (name) => new URL(`../node_modules/.bin/${name}`, import.meta.url).pathname;
+const bin = (name) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
 const lint = run(bin('eslint'), ['.'], { stdio: ['ignore', 'pipe', 'pipe'] });
 const tests = await run(bin('vitest'), ['run', ...process.argv.slice(2)], { stdio: 'inherit' });
 const linted = await lint;

@@ -113,7 +113,8 @@ if (isEntryPoint()) {
     process.exitCode = code;
     // A failed command has said why and has nothing left to do: a connection the error left half-open
     // (a database login that stopped for want of a password waits for the server's one-minute login
-    // timeout) must not hold the exit. stdout and stderr are synchronous on pipes and files here.
-    if (code !== 0) setTimeout(() => process.exit(code), 500).unref();
+    // timeout) must not hold the exit. Once what it wrote has reached its pipes (a reader such as
+    // `less` may take its time), it ends.
+    if (code !== 0) process.stdout.write('', () => process.stderr.write('', () => setTimeout(() => process.exit(code), 500).unref()));
   });
 }

@@ -103,7 +103,19 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     skipped: [],
   };
   const perUser = new Map<string, ImportedToken[]>();
-  const retired = new Map((previous?.retired ?? []).map((r) => [r.serial, r]));
+  /** The last state of tokens no longer in the store, by serial and seed fingerprint. */
+  const pair = (serial: string, fingerprint: string) => `${serial}\n${fingerprint}`;
+  const retired = new Map((previous?.retired ?? []).map((r) => [pair(r.serial, r.fingerprint), r]));
+  // Where a seed stood before under other serials (a seed moved): used only when that seed was under
+  // one serial alone (one seed shared by several tokens cannot say whose state is meant).
+  const bySeed = new Map<string, RetiredToken[]>();
+  for (const t of [...(previous?.tokens.values() ?? []), ...retired.values()]) bySeed.set(t.fingerprint, [...(bySeed.get(t.fingerprint) ?? []), t]);
+  const earlierState = (serial: string, fingerprint: string): RetiredToken | undefined => {
+    const same = retired.get(pair(serial, fingerprint));
+    if (same) return same;
+    const seen = bySeed.get(fingerprint) ?? [];
+    return new Set(seen.map((t) => t.serial)).size === 1 ? seen[0] : undefined;
+  };
 
   for (const { seed, user } of input.tokens) {
     const skip = (reason: string): void => {
@@ -148,11 +160,12 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
       skip(`user ${owner.username} is disabled in MFA Server (use --include-disabled to import it anyway)`);
       continue;
     }
-    // A token removed by an earlier import and back now carries on from where its state stood.
+    // A seed seen before (removed by an earlier import, or replaced under its serial, or under
+    // another serial) carries on from where its state stood: its used codes stay used.
     const current = previous?.tokens.get(seed.serial);
-    const retiredState = current === undefined ? retired.get(seed.serial) : undefined;
-    const { stored, change: changed } = storedTokenFor(seed, fingerprint, current ?? retiredState);
-    const change: TokenChange = retiredState !== undefined ? 'added' : changed;
+    const earlier = current?.fingerprint === fingerprint ? undefined : earlierState(seed.serial, fingerprint);
+    const { stored } = storedTokenFor(seed, fingerprint, earlier ?? current);
+    const change: TokenChange = current === undefined ? 'added' : current.fingerprint === fingerprint && current.type === stored.type && current.period === stored.period ? 'kept' : 'reset';
     tokens.set(seed.serial, stored);
     secretHolders.set(`${key}\n${fingerprint}`, seed.serial);
     owner.tokens.push(seed.serial);
@@ -167,12 +180,16 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
   }
 
   if (previous) summary.removed = [...previous.tokens.keys()].filter((serial) => !tokens.has(serial)).sort();
-  // What is removed now joins what was removed before (and is still away): their state is kept.
-  for (const serial of summary.removed) {
-    const t = previous!.tokens.get(serial)!;
-    retired.set(serial, { serial, fingerprint: t.fingerprint, type: t.type, period: t.period, counter: t.counter, lastStep: t.lastStep, drift: t.drift });
+  // Every token of the previous store not in this one with the same seed (removed, given another
+  // seed, or its seed moved to another serial) joins those kept from before; a token back with its
+  // seed leaves the list, and so does a seed that moved (its state goes on under the new serial).
+  const inUse = new Set([...tokens.values()].map((t) => pair(t.serial, t.fingerprint)));
+  for (const t of previous?.tokens.values() ?? []) {
+    if (!inUse.has(pair(t.serial, t.fingerprint))) retired.set(pair(t.serial, t.fingerprint), { serial: t.serial, fingerprint: t.fingerprint, type: t.type, period: t.period, counter: t.counter, lastStep: t.lastStep, drift: t.drift });
   }
-  for (const serial of tokens.keys()) retired.delete(serial);
+  const seedsInUse = new Map<string, number>();
+  for (const t of tokens.values()) seedsInUse.set(t.fingerprint, (seedsInUse.get(t.fingerprint) ?? 0) + 1);
+  for (const [key, r] of retired) if (inUse.has(key) || (seedsInUse.get(r.fingerprint) === 1 && new Set((bySeed.get(r.fingerprint) ?? []).map((t) => t.serial)).size === 1)) retired.delete(key);
   summary.users = users.size;
   summary.tokens = tokens.size;
   summary.perUser = [...perUser.entries()].map(([key, list]) => ({ username: users.get(key)!.username, tokens: list }));

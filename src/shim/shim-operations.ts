@@ -152,12 +152,14 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
     } else {
       lock = await StoreLock.acquire(opts.store, 'shim import');
     }
-    // The generation the database must hold for this import to follow it (--reset-state: any).
-    const from = opts.resetState === true ? undefined : (previous?.generation ?? null);
+    // The generation the database may hold at most for this import to follow it: the one it starts
+    // from. --reset-state (a missing or foreign journal) does not change that: an import from an
+    // old copy would put back used codes' state.
+    const from = previous?.generation ?? null;
     if (opts.state) {
       pg = await PgState.open(opts.state, previous?.storeId ?? '', { onNotice: notice, poolSize: 2 });
-      // Before the store file is written; checked again, under lock, when the state is.
-      if (previous && from !== undefined) await pg.checkGeneration(previous.storeId, from);
+      // Before the store file is written (a refused import changes nothing); checked again, under lock, when the state is.
+      if (previous) await pg.checkGeneration(previous.storeId, from);
       if (db) await takeDatabaseState(pg, db);
     }
     const { doc, summary } = buildStore(opts.input, previous, opts.importOptions);

@@ -8,6 +8,7 @@ import { runCheck, runImportStore, runUnlock, storeStateOf } from '../../src/shi
 import pgClient from 'pg';
 import { PgState, StateUnavailableError } from '../../src/shim/postgres/pg-state.js';
 import { ShimDatabase } from '../../src/shim/shim-database.js';
+import { readStoreFile } from '../../src/shim/store-file.js';
 import { Verifier } from '../../src/shim/verifier.js';
 import type { ShimService } from '../../src/shim/shim-service.js';
 import { runCli, startServeProcess } from './cli-process.js';
@@ -69,6 +70,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect(() => parseStateUrl('postgres://shim@db/mfa?password=x')).toThrow(/holds a password/);
     // As the client decodes the names: pass%77ord is password; sslpassword unlocks the client key.
     expect(() => parseStateUrl('postgres://shim%3Ahunter2@db/mfa')).toThrow(/holds a password/);
+    expect(() => parseStateUrl('postgres://sh%ZZim@db/mfa')).toThrow(/the user name in the URL has a broken %-escape/);
     expect(() => parseStateUrl('postgres://shim@db:99999/mfa')).toThrow(/not a valid URL \(a port is 1 to 65535\)/);
     for (const query of ['pass%77ord=x', 'sslpassword=x', '%20Password=x', 'sslmode=require&PASSWORD=x']) {
       expect(() => parseStateUrl(`postgres://shim@db/mfa?${query}`), query).toThrow(/holds a password/);
@@ -316,6 +318,9 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       await expect(runCheck({ store: copy, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(0), resetState: true })).rejects.toThrow(/holds the state of store generation 2, newer than this store file's \(generation 1\): even --reset-state does not take the database back/);
       // The old copy (generation 1) imported into the database: refused, the database unchanged.
       await expect(runImportStore({ store: copy, key: TEST_KEY, state, input: input(OTHER) })).rejects.toThrow(/holds the state of store generation 2, newer than the one this import started from \(generation 1\): another import ran since, or this store file is an old copy/);
+      // Nor with --reset-state, however often: a refused import writes nothing, the copy stays generation 1.
+      for (let i = 0; i < 2; i++) await expect(runImportStore({ store: copy, key: TEST_KEY, state, resetState: true, input: input(OTHER) })).rejects.toThrow(/newer than the one this import started from \(generation 1\)/);
+      expect((await readStoreFile(copy, TEST_KEY)).gen).toBe(1);
       // A store file of the database's generation whose seeds are not the ones the state was imported
       // with (another file of that generation, as here after the row's seed is changed): a node on it
       // is refused, where it used to write its own state over the database's.

@@ -500,4 +500,20 @@ describe('a token an import removes and a later one brings back', () => {
     expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(1) })).reason).toBe('replayed');
     expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(3) })).reason).toBe('ok');
   });
+
+  it('a seed replaced by mistake and then put back, or moved to another serial, carries on too', async () => {
+    const H = (c: number) => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
+    for (const c of [0, 1, 2]) expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(c) })).reason).toBe('ok');
+    const withIvans = (serial: string, secret: Buffer) => {
+      const i = input();
+      i.tokens[0] = { seed: seed({ serial, secret, type: 'hotp' }), user: 'ivan@contoso.com' };
+      return i;
+    };
+    expect((await runImportStore({ store, key: TEST_KEY, input: withIvans('H1', Buffer.from('a-wrong-seed-of-20-b')) })).reset).toBe(1);
+    expect((await runImportStore({ store, key: TEST_KEY, input: withIvans('H1', RFC_SEED_SHA1) })).reset).toBe(1);
+    expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(2) })).reason).toBe('replayed');
+    await runImportStore({ store, key: TEST_KEY, input: withIvans('H1-NEW', RFC_SEED_SHA1) });
+    expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(2) })).reason).toBe('replayed');
+    expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code: H(3) })).reason).toBe('ok');
+  });
 });

@@ -20,8 +20,14 @@ export function parseStateUrl(text: string): URL {
   // Parameter names as the client decodes them (pass%77ord is password), case and spaces aside;
   // sslpassword unlocks the client key.
   const secretParameter = [...url.searchParams.keys()].some((k) => SECRET_PARAMETERS.has(k.trim().toLowerCase()));
+  let user: string;
+  try {
+    user = decodeURIComponent(url.username);
+  } catch {
+    throw new UserError('--state: the user name in the URL has a broken %-escape');
+  }
   // A user name holding ':' once decoded (shim%3Ahunter2) reads as user:password.
-  if (url.password !== '' || secretParameter || decodeURIComponent(url.username).includes(':')) {
+  if (url.password !== '' || secretParameter || user.includes(':')) {
     throw new UserError('--state: the URL holds a password; put it in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD instead');
   }
   if (url.pathname.length <= 1) throw new UserError('--state: the URL names no database (postgres://user@host:port/database)');

@@ -54,9 +54,8 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
   const lines = new Map<string, string>();
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const where = `${path}: line ${i + 1}`;
-    // As in the clients file: '#' starts a comment at the start of the line or after white space;
-    // one inside a value is refused rather than cut off.
-    if (/[^\s#]#/.test(raw.replace(/(^|\s)#.*$/, ''))) throw new UserError(`${where}: '#' inside a value: a comment starts with '#' after white space`);
+    // '#' starts a comment at the start of the line or after white space; inside a field it is the
+    // field's (a guest's user#EXT#@... name, a group C#-Devs, a value).
     const fields = raw.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).filter(Boolean);
     if (fields.length === 0) continue;
     const [selector, ...pairs] = fields as [string, ...string[]];

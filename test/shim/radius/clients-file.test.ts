@@ -99,6 +99,8 @@ describe('RADIUS reply attributes file', () => {
     expect(() => parseReplyAttributes('grace Class=x\n', 'a')).toThrow(/a: line 1: expected user:UPN or group:NAME/);
     expect(() => parseReplyAttributes('user:x Colour=blue\n', 'a')).toThrow(/Colour=blue: expected Name=value with Name one of/);
     expect(() => parseReplyAttributes('user:x Session-Timeout=soon\n', 'a')).toThrow(/Session-Timeout takes a whole number/);
+    // '#' inside a field is the field's here (guest user names hold #EXT#), a comment after white space.
+    expect(parseReplyAttributes('user:ann_fabrikam.com#EXT#@contoso.onmicrosoft.com Filter-Id=g#1 # guest\n', 'a').forUser('ann_fabrikam.com#ext#@contoso.onmicrosoft.com', undefined)).toEqual([{ type: 11, value: Buffer.from('g#1') }]);
     // Group names match whatever their case (as Windows compares them); a rule naming no one is pointed out.
     expect(rules.forUser('grace@contoso.com', 'ENGINEERING')).toHaveLength(2);
     const unmatched = parseReplyAttributes('group:Engineering Class=a\ngroup:Nope Class=b\nuser:nobody@contoso.com Class=c\nuser:Ivan@contoso.com Class=d\n', 'a');
