@@ -103,19 +103,12 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     skipped: [],
   };
   const perUser = new Map<string, ImportedToken[]>();
-  /** The last state of tokens no longer in the store, by serial and seed fingerprint. */
-  const pair = (serial: string, fingerprint: string) => `${serial}\n${fingerprint}`;
-  const retired = new Map((previous?.retired ?? []).map((r) => [pair(r.serial, r.fingerprint), r]));
-  // Where a seed stood before under other serials (a seed moved): used only when that seed was under
-  // one serial alone (one seed shared by several tokens cannot say whose state is meant).
-  const bySeed = new Map<string, RetiredToken[]>();
-  for (const t of [...(previous?.tokens.values() ?? []), ...retired.values()]) bySeed.set(t.fingerprint, [...(bySeed.get(t.fingerprint) ?? []), t]);
-  const earlierState = (serial: string, fingerprint: string): RetiredToken | undefined => {
-    const same = retired.get(pair(serial, fingerprint));
-    if (same) return same;
-    const seen = bySeed.get(fingerprint) ?? [];
-    return new Set(seen.map((t) => t.serial)).size === 1 ? seen[0] : undefined;
-  };
+  // Where each seed's state stood, per kind of token it was (type and time step): the previous
+  // store's tokens, and those earlier imports took out (`retired`). A code once used stays used.
+  const retired = new Map<string, SeedState>();
+  for (const r of previous?.retired ?? []) retired.set(seedKey(r), further(retired.get(seedKey(r)), r));
+  const previousBySeed = new Map<string, SeedState>();
+  for (const t of previous?.tokens.values() ?? []) previousBySeed.set(seedKey(t), further(previousBySeed.get(seedKey(t)), t));
 
   for (const { seed, user } of input.tokens) {
     const skip = (reason: string): void => {
@@ -160,12 +153,14 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
       skip(`user ${owner.username} is disabled in MFA Server (use --include-disabled to import it anyway)`);
       continue;
     }
-    // A seed seen before (removed by an earlier import, or replaced under its serial, or under
-    // another serial) carries on from where its state stood: its used codes stay used.
+    // The state this seed had: its serial's own (with what a removed token of the same seed had got
+    // to), else the furthest any token of the seed got to (removed, replaced by mistake and put
+    // back, moved to another serial, shared). Another token in use with the same seed keeps its own.
     const current = previous?.tokens.get(seed.serial);
-    const earlier = current?.fingerprint === fingerprint ? undefined : earlierState(seed.serial, fingerprint);
-    const { stored } = storedTokenFor(seed, fingerprint, earlier ?? current);
-    const change: TokenChange = current === undefined ? 'added' : current.fingerprint === fingerprint && current.type === stored.type && current.period === stored.period ? 'kept' : 'reset';
+    const asKind = seedKey({ fingerprint, type: seed.type, period: seed.type === 'totp' ? (seed.period ?? 30) : null });
+    const before = current !== undefined && seedKey(current) === asKind ? further(current, retired.get(asKind)) : further(previousBySeed.get(asKind), retired.get(asKind));
+    const { stored } = storedTokenFor(seed, fingerprint, before);
+    const change: TokenChange = before !== undefined ? 'kept' : current !== undefined ? 'reset' : 'added';
     tokens.set(seed.serial, stored);
     secretHolders.set(`${key}\n${fingerprint}`, seed.serial);
     owner.tokens.push(seed.serial);
@@ -180,16 +175,24 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
   }
 
   if (previous) summary.removed = [...previous.tokens.keys()].filter((serial) => !tokens.has(serial)).sort();
-  // Every token of the previous store not in this one with the same seed (removed, given another
-  // seed, or its seed moved to another serial) joins those kept from before; a token back with its
-  // seed leaves the list, and so does a seed that moved (its state goes on under the new serial).
-  const inUse = new Set([...tokens.values()].map((t) => pair(t.serial, t.fingerprint)));
+  // The state of every token that is gone (removed, given another seed, another type or time step)
+  // goes on: in the tokens that hold its seed now (a code is the seed's, whoever types it), else
+  // kept aside for the seed's return. What can protect no code is dropped: a HOTP seed never used, a
+  // TOTP one never used or last used over a week ago.
+  const holders = new Map<string, StoredToken[]>();
+  for (const t of tokens.values()) holders.set(seedKey(t), [...(holders.get(seedKey(t)) ?? []), t]);
   for (const t of previous?.tokens.values() ?? []) {
-    if (!inUse.has(pair(t.serial, t.fingerprint))) retired.set(pair(t.serial, t.fingerprint), { serial: t.serial, fingerprint: t.fingerprint, type: t.type, period: t.period, counter: t.counter, lastStep: t.lastStep, drift: t.drift });
+    const same = tokens.get(t.serial);
+    if (same !== undefined && seedKey(same) === seedKey(t)) continue;
+    const heldBy = holders.get(seedKey(t));
+    if (heldBy) for (const h of heldBy) advance(h, t);
+    else retired.set(seedKey(t), further(retired.get(seedKey(t)), t));
   }
-  const seedsInUse = new Map<string, number>();
-  for (const t of tokens.values()) seedsInUse.set(t.fingerprint, (seedsInUse.get(t.fingerprint) ?? 0) + 1);
-  for (const [key, r] of retired) if (inUse.has(key) || (seedsInUse.get(r.fingerprint) === 1 && new Set((bySeed.get(r.fingerprint) ?? []).map((t) => t.serial)).size === 1)) retired.delete(key);
+  const nowSeconds = Date.parse(now) / 1000;
+  for (const [k, r] of retired) {
+    const unused = r.type === 'hotp' ? (r.counter ?? 0n) === 0n : r.lastStep === null || (r.lastStep + 1) * (r.period ?? 30) < nowSeconds - RETIRED_TOTP_SECONDS;
+    if (holders.has(k) || unused) retired.delete(k);
+  }
   summary.users = users.size;
   summary.tokens = tokens.size;
   summary.perUser = [...perUser.entries()].map(([key, list]) => ({ username: users.get(key)!.username, tokens: list }));
@@ -203,10 +206,44 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     updatedAt: now,
     users: [...users.values()].map(({ disabled: _disabled, ...u }) => u),
     tokens: [...tokens.values()],
-    ...(retired.size > 0 ? { retired: [...retired.values()].sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)) } : {}),
+    ...(retired.size > 0 ? { retired: [...retired.values()].map(retiredOf).sort((a, b) => (a.serial < b.serial ? -1 : a.serial > b.serial ? 1 : 0)) } : {}),
   };
   return { doc, summary };
 }
+
+/** A seed's verification state, and the serial it was last under. */
+type SeedState = Pick<ShimToken, 'serial' | 'fingerprint' | 'type' | 'period' | 'counter' | 'lastStep' | 'drift'>;
+
+/** A seed as a kind of token: a HOTP counter means nothing to TOTP, nor a 30 s step to a 60 s one. */
+function seedKey(t: Pick<SeedState, 'fingerprint' | 'type' | 'period'>): string {
+  return `${t.fingerprint}\n${t.type}\n${t.period ?? ''}`;
+}
+
+/** The further of two states of one seed: the higher HOTP counter, the later TOTP step. */
+function further(a: SeedState | undefined, b: SeedState): SeedState;
+function further(a: SeedState | undefined, b: SeedState | undefined): SeedState | undefined;
+function further(a: SeedState | undefined, b: SeedState | undefined): SeedState | undefined {
+  if (!a || !b) return a ?? b;
+  if (b.type === 'hotp') return (b.counter ?? 0n) > (a.counter ?? 0n) ? b : a;
+  return (b.lastStep ?? -1) > (a.lastStep ?? -1) ? b : a;
+}
+
+/** Moves a token's state on to where another token of its seed got (never back). */
+function advance(token: StoredToken, other: SeedState): void {
+  if (token.type === 'hotp') {
+    if ((other.counter ?? 0n) > (token.counter ?? 0n)) token.counter = other.counter;
+  } else if ((other.lastStep ?? -1) > (token.lastStep ?? -1)) {
+    token.lastStep = other.lastStep;
+    token.drift = other.drift;
+  }
+}
+
+function retiredOf(s: SeedState): RetiredToken {
+  return { serial: s.serial, fingerprint: s.fingerprint, type: s.type, period: s.period, counter: s.counter, lastStep: s.lastStep, drift: s.drift };
+}
+
+/** How long a removed TOTP seed's last step is kept: long after any code of it could verify again. */
+const RETIRED_TOTP_SECONDS = 7 * 86_400;
 
 function unsupportedReason(seed: OathSeed): string | undefined {
   if (seed.type !== 'totp' && seed.type !== 'hotp') return `token type ${String(seed.type)} is not OATH TOTP/HOTP`;
