@@ -190,7 +190,8 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
   }
   const nowSeconds = Date.parse(now) / 1000;
   for (const [k, r] of retired) {
-    const unused = r.type === 'hotp' ? (r.counter ?? 0n) === 0n : r.lastStep === null || (r.lastStep + 1) * (r.period ?? 30) < nowSeconds - RETIRED_TOTP_SECONDS;
+    // A TOTP step is the token's own clock: its drift away from the server's.
+    const unused = r.type === 'hotp' ? (r.counter ?? 0n) === 0n : r.lastStep === null || (r.lastStep - r.drift + 1) * (r.period ?? 30) < nowSeconds - RETIRED_TOTP_SECONDS;
     if (holders.has(k) || unused) retired.delete(k);
   }
   summary.users = users.size;

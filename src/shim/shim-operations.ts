@@ -169,7 +169,13 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
       const users = new Map<string, ShimUser>();
       const tokens = new Map<string, ShimToken>();
       loadDocument(doc, users, tokens, opts.store);
-      await pg.load({ storeId: doc.storeId, gen: doc.gen, users: [...users.values()], tokens: [...tokens.values()] }, from);
+      const newKind = [...tokens.values()]
+        .filter((t) => {
+          const was = previous?.tokens.get(t.serial);
+          return was !== undefined && was.fingerprint === t.fingerprint && (was.type !== t.type || was.period !== t.period);
+        })
+        .map((t) => t.serial);
+      await pg.load({ storeId: doc.storeId, gen: doc.gen, users: [...users.values()], tokens: [...tokens.values()], newKind }, from);
     } else {
       // The store and the empty journal of this generation, which it names; the old journal is folded in or obsolete.
       await writeStoreGeneration(opts.store, opts.key, doc);

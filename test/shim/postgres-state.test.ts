@@ -2,6 +2,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
+import { totpCode } from '../../src/otp/totp.js';
 import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { runCheck, runImportStore, runUnlock, storeStateOf } from '../../src/shim/shim-operations.js';
@@ -357,6 +358,20 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       await runImportStore({ store, key: TEST_KEY, state, input: input() });
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[5]!, code: H(1) })).reason).toBe('replayed');
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[5]!, code: H(3) })).reason).toBe('ok');
+    });
+
+    it('a TOTP token given another time step starts afresh: the database does not keep the old step (every code refused)', async () => {
+      const state = await freshImport();
+      const input = (period: number) => ({
+        users: USERS.map((username) => ({ username, enabled: true })),
+        tokens: USERS.map((user, i) => ({ seed: i === 8 ? seed({ serial: 'T8', secret: RFC_SEED_SHA1, type: 'totp', period }) : seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })),
+      });
+      await runImportStore({ store, key: TEST_KEY, state, input: input(30) });
+      const code = (period: number) => totpCode(RFC_SEED_SHA1, 'sha1', 6, period, Date.now());
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[8]!, code: code(30) })).reason).toBe('ok');
+      await runImportStore({ store, key: TEST_KEY, state, input: input(60) });
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[8]!, code: code(60) })).reason).toBe('ok');
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[8]!, code: code(60) })).reason).toBe('replayed');
     });
 
     it("a user removed and added again starts at versions no earlier row of theirs reached (a node's old cached copy cannot match)", async () => {

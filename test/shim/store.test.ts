@@ -6,6 +6,7 @@ import { readStoreFile, StoreError, writeStoreFile } from '../../src/shim/store-
 import { loadStoreKey, parseStoreKey, StoreKeyError } from '../../src/shim/store-key.js';
 import { StoreBusyError, lockPathOf } from '../../src/shim/store-lock.js';
 import { hotpCode } from '../../src/otp/hotp.js';
+import { totpCode } from '../../src/otp/totp.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { Verifier } from '../../src/shim/verifier.js';
 import { RFC_SEED_SHA1, RFC_SEED_SHA256, TEST_KEY, TEST_KEY_B64, seed, tempDir } from './helpers.js';
@@ -523,6 +524,21 @@ describe('a token an import removes and a later one brings back', () => {
     await runImportStore({ store, key: TEST_KEY, input: tokens(['H1-NEW', 'ivan@contoso.com']) });
     expect(await check('ivan@contoso.com', 5)).toBe('replayed');
     expect(await check('ivan@contoso.com', 7)).toBe('ok');
+  });
+
+  it("a TOTP token whose clock runs days behind keeps its last step aside as long as it could be replayed (the step is the token's)", async () => {
+    const KEY = Buffer.from('a-totp-seed-20-bytes');
+    const T = (ms: number) => totpCode(KEY, 'sha1', 6, 30, ms);
+    const drift = -30_000; // steps: the token's clock about 10 days behind the server's
+    const users = input().users;
+    const withT = (present: boolean) => ({ users, tokens: present ? [{ seed: seed({ serial: 'T9', secret: KEY, timeDrift: drift }), user: 'grace@contoso.com' }] : [] });
+    await runImportStore({ store, key: TEST_KEY, input: withT(true) });
+    const code = T(Date.now() + drift * 30_000);
+    expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'grace@contoso.com', code })).reason).toBe('ok');
+    await runImportStore({ store, key: TEST_KEY, input: withT(false) });
+    expect((await readStoreFile(store, TEST_KEY)).retired).toEqual([expect.objectContaining({ serial: 'T9', type: 'totp', drift })]);
+    await runImportStore({ store, key: TEST_KEY, input: withT(true) });
+    expect((await runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'grace@contoso.com', code })).reason).toBe('replayed');
   });
 
   it('a seed replaced by mistake and then put back, or moved to another serial, carries on too', async () => {

@@ -16,6 +16,12 @@ export interface StoreState {
   gen: number;
   users: readonly ShimUser[];
   tokens: readonly ShimToken[];
+  /**
+   * Serials whose state is the store's, not the greater of the store's and the database's: the
+   * same seed made another kind of token (HOTP and TOTP, or another time step), whose counter or
+   * step means something else.
+   */
+  newKind?: readonly string[];
 }
 
 export interface PgStateOptions {
@@ -254,6 +260,11 @@ export class PgState implements StateBackend {
       );
       const { tokens, users } = store;
       const owners = tokenOwners(users);
+      // Their rows' state cannot be compared with the store's: marked as another seed's, so that the
+      // upsert below takes the store's.
+      if (store.newKind && store.newKind.length > 0) {
+        await bulk(`UPDATE mfa_shim_tokens SET fingerprint = '' WHERE store_id = $1 AND serial = ANY($2::text[])`, [store.storeId, store.newKind]);
+      }
       await bulk(
         `INSERT INTO mfa_shim_tokens (store_id, serial, fingerprint, counter, last_step, drift, user_key)
          SELECT $1, * FROM unnest($2::text[], $3::text[], $4::numeric[], $5::bigint[], $6::integer[], $7::text[])
