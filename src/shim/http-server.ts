@@ -168,8 +168,7 @@ export function createShimServer(opts: ShimHttpOptions): Server {
       const read = await readBody(req, maxBody);
       const request = 'body' in read ? parseVerifyRequest(read.body) : undefined;
       if (!request) {
-        opts.metrics.verdict('reject', 'malformed');
-        opts.audit.write({ event: 'verify', client, result: 'reject', reason: 'malformed', serial: null });
+        opts.gate.malformed({ client });
         // After an oversized body, neither read the rest nor keep the connection.
         finish(400, 'reject', 'malformed', 'error' in read ? { connection: 'close' } : undefined);
         return;

@@ -151,17 +151,17 @@ export class PgState implements StateBackend {
    * where the database has none, or another generation (the admin's explicit choice).
    */
   async attach(store: StoreState, reset: boolean): Promise<void> {
-    const row = (await this.pool.query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1', [store.storeId])).rows[0];
+    if (reset) return this.load(store);
+    const held = await this.#generationOf(store.storeId);
     const where = `--state ${shownStateUrl(this.url)}`;
-    if (!row && !reset) {
+    if (held === undefined) {
       throw new UserError(`${where} holds no state for this store (id ${store.storeId}): import with --state, or start once with --reset-state to take the store's own state`);
     }
-    if (row && row.generation !== store.gen && !reset) {
+    if (held !== store.gen) {
       throw new UserError(
-        `${where} holds the state of store generation ${row.generation}, this store file is generation ${store.gen}: give every node the same, current store file (or start with --reset-state)`,
+        `${where} holds the state of store generation ${held}, this store file is generation ${store.gen}: give every node the same, current store file (or start with --reset-state)`,
       );
     }
-    if (reset || !row) return this.load(store);
     // A node starting on the generation the database holds, with every row there, writes nothing
     // (an import locks the tables: a rolling restart would pause every node's changes once a node).
     if (await this.#holdsAll(store)) return;
@@ -195,22 +195,27 @@ export class PgState implements StateBackend {
    * failed is run again from that file (an import never moves an unchanged token's state backwards).
    */
   async checkGeneration(storeId: string, from: number | null, client: pg.ClientBase | pg.Pool = this.pool, lock = false): Promise<void> {
-    const row = (await client.query<{ generation: number }>(`SELECT generation FROM mfa_shim_stores WHERE store_id = $1${lock ? ' FOR UPDATE' : ''}`, [storeId])).rows[0];
-    if (row && (from === null || row.generation > from)) {
+    const held = await this.#generationOf(storeId, client, lock);
+    if (held !== undefined && (from === null || held > from)) {
       throw new UserError(
-        `--state ${shownStateUrl(this.url)} holds the state of store generation ${row.generation}, newer than the one this import started from (${from === null ? 'no store file' : `generation ${from}`}): another import ran since, or this store file is an old copy; import again from the current store file (or give --reset-state to take this one's state)`,
+        `--state ${shownStateUrl(this.url)} holds the state of store generation ${held}, newer than the one this import started from (${from === null ? 'no store file' : `generation ${from}`}): another import ran since, or this store file is an old copy; import again from the current store file (or give --reset-state to take this one's state)`,
       );
     }
   }
 
   /** Refuses to write an older generation of the store than the database holds (--reset-state from an old copy). */
   async #notBackwards(store: StoreState, client: pg.ClientBase): Promise<void> {
-    const row = (await client.query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1 FOR UPDATE', [store.storeId])).rows[0];
-    if (row && row.generation > store.gen) {
+    const held = await this.#generationOf(store.storeId, client, true);
+    if (held !== undefined && held > store.gen) {
       throw new UserError(
-        `--state ${shownStateUrl(this.url)} holds the state of store generation ${row.generation}, newer than this store file's (generation ${store.gen}): even --reset-state does not take the database back to an older store file; use the current one`,
+        `--state ${shownStateUrl(this.url)} holds the state of store generation ${held}, newer than this store file's (generation ${store.gen}): even --reset-state does not take the database back to an older store file; use the current one`,
       );
     }
+  }
+
+  /** The store generation the database holds (undefined: none); `lock`: its row locked for the transaction. */
+  async #generationOf(storeId: string, client: pg.ClientBase | pg.Pool = this.pool, lock = false): Promise<number | undefined> {
+    return (await client.query<{ generation: number }>(`SELECT generation FROM mfa_shim_stores WHERE store_id = $1${lock ? ' FOR UPDATE' : ''}`, [storeId])).rows[0]?.generation;
   }
 
   /** Whether every user and token of the store has its row (the token's for the same seed and user). */

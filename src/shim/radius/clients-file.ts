@@ -46,8 +46,9 @@ export function parseClients(text: string, path: string): RadiusClient[] {
     const where = `${path}: line ${i + 1}`;
     // A comment starts at a '#' at the start of the line or after white space; one inside a field is
     // refused, not silently cut (a secret holding '#' would lose its end and every request would fail).
-    if (/[^\s#]#/.test(raw.replace(/(^|\s)#.*$/, ''))) throw new UserError(`${where}: '#' inside a field: a comment starts with '#' after white space, and a secret cannot hold '#'`);
-    const fields = raw.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).filter(Boolean);
+    const text = raw.replace(/(^|\s)#.*$/, '');
+    if (text.includes('#')) throw new UserError(`${where}: '#' inside a field: a comment starts with '#' after white space, and a secret cannot hold '#'`);
+    const fields = text.trim().split(/\s+/).filter(Boolean);
     if (fields.length === 0) continue;
     const [network, secret, ...rest] = fields as [string, string | undefined, ...string[]];
     if (secret === undefined) throw new UserError(`${where}: expected ADDRESS[/PREFIX] SECRET [NAME]`);
