@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, readdir, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
-import { appendSynced, syncDescriptor } from '../io/fsync.js';
+import { mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { appendSynced, syncDescriptor, syncDirectory } from '../io/fsync.js';
 import { UserError } from '../model/user-error.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
@@ -102,12 +102,35 @@ export class Journal {
     return this.last;
   }
 
-  static async create(runDir: string, header: RunHeader): Promise<Journal> {
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
-    const fh = await open(join(runDir, 'journal.jsonl'), 'wx', 0o600);
-    const j = new Journal(runDir, fh, header.planHash);
-    await j.write([header]);
-    return j;
+  /**
+   * Makes a run's folder and its journal. The folder is filled under a hidden name (by `fill`, then
+   * the header) and renamed in whole: a crash leaves no run, or a run whose journal says what it is;
+   * never a run folder `runs` cannot read. Called under the state folder's lock, so any hidden folder
+   * left beside it is a dead process's (nothing was sent for it) and is removed.
+   */
+  static async create(runDir: string, header: RunHeader, fill?: (dir: string) => Promise<void>): Promise<Journal> {
+    const runsDir = dirname(runDir);
+    await mkdir(runsDir, { recursive: true, mode: 0o700 });
+    for (const name of await readdir(runsDir)) {
+      if (isUnfinishedRunDir(name)) await rm(join(runsDir, name), { recursive: true, force: true });
+    }
+    const staging = join(runsDir, `.${basename(runDir)}.new`);
+    let fh: FileHandle | undefined;
+    try {
+      await mkdir(staging, { mode: 0o700 });
+      await fill?.(staging);
+      fh = await open(join(staging, 'journal.jsonl'), 'wx', 0o600);
+      const j = new Journal(runDir, fh, header.planHash);
+      await j.write([header]);
+      await syncDirectory(staging);
+      await rename(staging, runDir);
+      await syncDirectory(runsDir);
+      return j;
+    } catch (err) {
+      await fh?.close().catch(() => undefined);
+      await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      throw err;
+    }
   }
 
   /**
@@ -227,6 +250,11 @@ export class JournalWriteError extends UserError {
   }
 }
 
+/** A run folder being made (Journal.create), or left half-made by a crash: not a run. */
+function isUnfinishedRunDir(name: string): boolean {
+  return /^\..+\.new$/.test(name);
+}
+
 export async function readRun(runDir: string): Promise<RunView> {
   const text = await readFile(join(runDir, 'journal.jsonl'), 'utf8');
   let header: RunHeader | undefined;
@@ -313,6 +341,7 @@ export async function listRuns(stateDir: string, isActive: (id: string) => boole
   const out: RunSummary[] = [];
   const zero = { pending: 0, started: 0, done: 0, failed: 0, skipped: 0 };
   for (const id of ids) {
+    if (isUnfinishedRunDir(id)) continue;
     let view: RunView;
     try {
       view = await readRun(join(runsDir, id));

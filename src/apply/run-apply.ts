@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir } from 'node:fs/promises';
+import { copyFile, link } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
-import { syncDirectory } from '../io/fsync.js';
 import type { OathSeed } from '../model/export-data.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
@@ -188,18 +187,6 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
     const planFile = plan.format === '1' ? 'plan.json' : 'plan.jsonl';
-    try {
-      await mkdir(runDir, { recursive: true, mode: 0o700 });
-      await lock.setRun(runId);
-      // The private copy apply read becomes the run's (a hard link: no second copy of a large plan on a small disk).
-      await link(plan.file, join(runDir, planFile)).catch(() => copyFile(plan.file, join(runDir, planFile)));
-      await syncDirectory(runDir);
-    } catch (err) {
-      const why = storageProblem(err);
-      if (why) throw new UserError(`cannot set up the run in ${deps.stateDir} (${why}): nothing was sent; make room and apply again`, 1, { cause: err });
-      throw err;
-    }
-    deps.onRun?.(runId);
     const identity = await deps.client.identity();
     const header: RunHeader = {
       t: 'run',
@@ -214,7 +201,17 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       options: { ...sel, tokenPath, skippedStale: [...staleUsers], stalePolicy },
       totalOps: total,
     };
-    const journal = await Journal.create(runDir, header);
+    let journal: Journal;
+    try {
+      await lock.setRun(runId);
+      // The private copy apply read becomes the run's (a hard link: no second copy of a large plan on a small disk).
+      journal = await Journal.create(runDir, header, (dir) => link(plan.file, join(dir, planFile)).catch(() => copyFile(plan.file, join(dir, planFile))));
+    } catch (err) {
+      const why = storageProblem(err);
+      if (why) throw new UserError(`cannot set up the run in ${deps.stateDir} (${why}): nothing was sent; make room and apply again`, 1, { cause: err });
+      throw err;
+    }
+    deps.onRun?.(runId);
     const skipped: OpRecord[] = stalePolicy ? [...policyOps, ...cutover.afterWaves].map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
     // Only the stale users' lines are read again (usually none).
     const stalePositions = staleUsers.size > 0 ? positions.filter((i) => staleUsers.has(plan.users[i]!.upn.toLowerCase())) : [];

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -90,10 +89,8 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const changed = deps.force ? [] : changedObjects(inverses, snapshot);
     const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
-    await lock.setRun(runId);
-    deps.onRun?.(runId);
     const identity = await deps.client.identity();
+    await lock.setRun(runId);
     const journal = await Journal.create(runDir, {
       t: 'run',
       id: runId,
@@ -107,6 +104,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       options: { force: deps.force },
       totalOps: inverses.length,
     });
+    deps.onRun?.(runId);
     const skipped = changed.map(skipRecord);
     await journal.ops(skipped);
     const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, deps);
