@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, copyFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { GraphClient } from '../graph/graph-client.js';
 import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
@@ -10,6 +8,7 @@ import { encodePlanFile, readPlanHeader, SavedPlan, writePlanFile } from '../pla
 import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
 import { storageProblem } from '../apply/journal.js';
 import { planFileOf, type MadePlan } from './plan.js';
+import { planCopyPath, removeAbandonedPlanCopies } from './plan-copy.js';
 import { resultRows, type ResultRow } from './results.js';
 import { checkPlanAgainstSources } from './plan-check.js';
 import { checkStateDir, tenantStateDir } from './state-dirs.js';
@@ -98,7 +97,8 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
 export async function applyPlanFile(path: string, req: ApplyRequest): Promise<Applied> {
   const header = await readPlanHeader(path);
   const stateDir = await stateDirFor(req.stateDir, header.tenant.id);
-  const copy = join(stateDir, `.plan-${randomBytes(6).toString('hex')}.jsonl`);
+  await removeAbandonedPlanCopies(stateDir);
+  const copy = planCopyPath(stateDir);
   try {
     await copyFile(path, copy, constants.COPYFILE_EXCL);
     await chmod(copy, 0o600);
@@ -123,7 +123,8 @@ export async function applyPlanFile(path: string, req: ApplyRequest): Promise<Ap
 /** `apply --source`: a plan made in this process, saved beside the runs (0600) so the run keeps its copy, then applied. */
 export async function applyMadePlan(made: MadePlan, req: ApplyRequest): Promise<Applied> {
   const stateDir = await stateDirFor(req.stateDir, made.built.plan.tenant.id);
-  const path = join(stateDir, `.plan-${randomBytes(6).toString('hex')}.jsonl`);
+  await removeAbandonedPlanCopies(stateDir);
+  const path = planCopyPath(stateDir);
   await writePlanFile(path, encodePlanFile(planFileOf(made)));
   try {
     return await applySavedPlan(await SavedPlan.open(path), { ...req, stateDir });
