@@ -3,10 +3,11 @@ import { readFederatedDomains, readGroups, readRolloutPolicy, setMembership } fr
 import { federationState, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
-import type { PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
+import type { CountedSwitch, PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import type { Operation } from './operations.js';
 import type { StaleObject } from './staleness.js';
+import { someOf, upnDomain } from './federation-step.js';
 
 /** The cutover state as read now: the rollout policy, groups with their users, federated domains. */
 export interface LiveCutover {
@@ -53,6 +54,18 @@ export async function readCutoverFor(client: GraphClient, ops: readonly Pick<Ope
   };
 }
 
+/**
+ * The users of a domain the plan counts switched by staged rollout who are not now: in none of the
+ * groups that switched them (`switching`: only those attached to the enabled policy now; without it,
+ * any of the user's groups, for the pre-flight, when the plan may attach or enable them itself).
+ * A federation change rests on them: rejecting the federated IdP's MFA would meet them on MFA Server.
+ */
+export function unswitchedUsers(counted: readonly CountedSwitch[], domain: string, memberOf: ReadonlyMap<string, readonly string[]>, switching?: ReadonlySet<string>): string[] {
+  return counted
+    .filter((c) => upnDomain(c.upn) === domain && !(memberOf.get(c.userId) ?? []).some((g) => c.groups.includes(g) && (!switching || switching.has(g))))
+    .map((c) => c.upn);
+}
+
 /** A group membership a plan adds (a user's rolloutGroup or campaignGroup create). */
 export interface PlannedAdd {
   upn: string;
@@ -71,6 +84,7 @@ export function findCutoverStale(
   live: Pick<LiveCutover, 'cutover' | 'memberOf'>,
   limits: StagedRolloutLimits = STAGED_ROLLOUT_LIMITS,
   seen?: TenantCutover,
+  counted: readonly CountedSwitch[] = [],
 ): StaleObject[] {
   const out: StaleObject[] = [];
   const { rolloutPolicy: policy, groups, federatedDomains } = live.cutover;
@@ -103,6 +117,13 @@ export function findCutoverStale(
           stale(c.target, c.state_fingerprint, 'rollout undone', `the staged rollout the plan counted the domain's users switched by changed since (${!policy ? 'the policy is gone' : !policy.isEnabled ? 'the policy is disabled' : `group ${shrunk} detached or with fewer members`}): make a new plan`);
         }
       }
+      // Member counts alone miss a member taken out and another put in.
+      const left = unswitchedUsers(
+        counted.filter((s) => s.by === 'member'),
+        c.target.split('/')[1]!,
+        live.memberOf,
+      );
+      if (left.length > 0) stale(c.target, c.state_fingerprint, 'rollout undone', `${left.length} user(s) of the domain the plan counted switched by staged rollout are no longer in their rollout group (${someOf(left)}): make a new plan`);
     }
   }
   const addsTo = new Map<string, number>();
@@ -133,11 +154,26 @@ export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[],
   ];
   // A federation change: the staged rollout the plan saw is read again too (see findCutoverStale).
   const seen = plan.header.cutover_seen;
-  if (seen?.rolloutPolicy && plan.cutoverChanges.some((c) => c.target.startsWith('domains/'))) {
-    for (const id of seen.rolloutPolicy.appliesTo) probe.push({ kind: 'rollout-attach', resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`, before: null, after: { groupId: id } });
+  if (plan.cutoverChanges.some((c) => c.target.startsWith('domains/'))) {
+    const ids = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...plan.countedSwitches.flatMap((c) => (c.by === 'member' ? c.groups : []))]);
+    for (const id of ids) probe.push({ kind: 'rollout-attach', resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`, before: null, after: { groupId: id } });
   }
   const live = await readCutoverFor(client, probe);
-  return live ? findCutoverStale(plan.cutoverChanges, adds, live, STAGED_ROLLOUT_LIMITS, seen) : [];
+  return live ? findCutoverStale(plan.cutoverChanges, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches) : [];
+}
+
+/**
+ * Right before a federation change is sent (hours after the pre-flight, or in a resume): the users of
+ * each domain the plan counts switched who are not now, read from the tenant (the rollout policy and
+ * the groups that switch them).
+ */
+export async function unswitchedNow(client: GraphClient, counted: readonly CountedSwitch[], domains: readonly string[]): Promise<Map<string, string[]>> {
+  const mine = counted.filter((c) => domains.includes(upnDomain(c.upn)));
+  const probe = [...new Set(mine.flatMap((c) => c.groups))].map((id) => ({ kind: 'rollout-attach' as const, resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`, before: null, after: { groupId: id } }));
+  const live = probe.length > 0 ? await readCutoverFor(client, probe) : undefined;
+  const policy = live?.cutover.rolloutPolicy;
+  const switching = new Set(policy?.isEnabled ? policy.appliesTo : []);
+  return new Map(domains.map((d) => [d, unswitchedUsers(mine, d, live?.memberOf ?? new Map(), switching)]));
 }
 
 function kindOf(c: SavedCutoverChange): Operation['kind'] {

@@ -12,7 +12,7 @@ import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { Journal, readRun, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
-import { cutoverStale, groupAddsOf, type PlannedAdd } from './cutover-preflight.js';
+import { cutoverStale, groupAddsOf, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
 import { runFederationStep, upnDomain } from './federation-step.js';
 import { findStale, type StaleObject } from './staleness.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
@@ -443,7 +443,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     let federationNow = new Map<string, OpOutcome>();
     if (federationPending.length > 0 && state === 'completed' && !executor.wasInterrupted) {
       report('federation');
-      federationNow = await runFederationStep(federationPending, switchesDone, prior, executor, journal);
+      federationNow = await runFederationStep(federationPending, switchesDone, prior, executor, journal, (domains) => unswitchedNow(ctx.deps.client, ctx.plan.countedSwitches, domains));
     }
     for (const o of ctx.federationOps) counts[statusOf(o.id, federationNow).status]++;
     if (state === 'completed' && (counts.failed > 0 || counts.skipped > 0 || counts.pending > 0)) state = 'partial';

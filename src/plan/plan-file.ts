@@ -55,6 +55,21 @@ export interface PlanUser {
   changes: SavedUserChange[];
 }
 
+/**
+ * A user the plan counts switched to Entra MFA by staged rollout (a member of a rollout group when
+ * read, or added to one by the plan): what a domain's federation change rests on, checked again
+ * before it is sent (2.2 plans with a federation change; none otherwise).
+ */
+export interface CountedSwitch {
+  userId: string;
+  /** The user's UPN in the tenant (its domain is the federated domain). */
+  upn: string;
+  /** The rollout groups that switch the user. */
+  groups: string[];
+  /** `member`: in one of the groups when the plan read them; `plan`: added by the plan. */
+  by: 'member' | 'plan';
+}
+
 /** What the plan saw of one user in the tenant, so that the plan can be derived again from its sources. */
 export interface SeenUser {
   /** The user as read (null: not in the tenant). */
@@ -283,6 +298,8 @@ export class SavedPlan {
     readonly hasTokenChanges: boolean,
     /** The inventory tokens the plan saw for its users' serials (every user line's tokens_seen, each once). */
     readonly tokensSeen: readonly TenantHardwareToken[],
+    /** The users a federation change counts switched (none without one). */
+    readonly countedSwitches: readonly CountedSwitch[],
     /** 1.x plans: the users themselves, by position (there is no line to read). */
     private readonly inMemory?: Map<number, PlanUser>,
   ) {}
@@ -414,6 +431,10 @@ export class SavedPlan {
     let lineNo = 1;
     const userIds = new Set<string>();
     const tokens = new Map<string, TenantHardwareToken>();
+    // The groups that switch a user: attached to the rollout policy when read, or filled by this plan.
+    const seen = header.cutover_seen;
+    const rolloutIds = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...((header.options as { rollout_groups?: { id: string }[] }).rollout_groups ?? []).map((g) => g.id)]);
+    const switches: CountedSwitch[] = [];
     for (let l = await reader.next(); l; l = await reader.next()) {
       lineNo++;
       if (ended) throw invalid(path, lineNo, 'text after the end line');
@@ -438,6 +459,15 @@ export class SavedPlan {
         entries.push({ upn: u.user, userId: u.user_id, status, pending: pending.length, offset: l.offset, length: l.length, line: lineNo });
         // Kept while the line is parsed anyway: re-deriving any user needs the whole inventory seen, which is small.
         for (const t of (u.tokens_seen ?? []) as unknown as TenantHardwareToken[]) if (!tokens.has(t.id)) tokens.set(t.id, t);
+        if (rolloutIds.size > 0 && u.user_id !== null) {
+          const member = ((u.seen as { memberOf?: unknown } | null | undefined)?.memberOf ?? []) as unknown[];
+          const upn = (u.seen as { userPrincipalName?: unknown } | null | undefined)?.userPrincipalName;
+          const base = { userId: u.user_id, upn: typeof upn === 'string' ? upn : u.user };
+          const held = member.filter((id): id is string => typeof id === 'string' && rolloutIds.has(id));
+          const added = pending.filter((c) => c.action === 'create' && c.resource.startsWith('rolloutGroup/')).map((c) => c.resource.slice('rolloutGroup/'.length));
+          if (held.length > 0) switches.push({ ...base, groups: held, by: 'member' });
+          else if (added.length > 0) switches.push({ ...base, groups: added, by: 'plan' });
+        }
       } else if (t === 'policy') {
         const { t: _t, ...c } = check(policyLine, value, path, lineNo);
         policy.push(c as SavedPolicyChange);
@@ -467,7 +497,8 @@ export class SavedPlan {
     if (summary.findings !== undefined && formatMinor(header) >= 2 && counted !== findings.length / 2) {
       throw new UserError(`${path}: the summary counts ${counted} findings, the file has ${findings.length / 2} finding lines: the file was edited; save the plan again`);
     }
-    return new SavedPlan(path, file, hash.digest('hex'), header, policy, cutover, findings, entries, tokenChanges, [...tokens.values()]);
+    const federation = cutover.some((c) => c.target.startsWith('domains/'));
+    return new SavedPlan(path, file, hash.digest('hex'), header, policy, cutover, findings, entries, tokenChanges, [...tokens.values()], federation ? switches : []);
   }
 
   /** Format 1.x: one JSON object with `user_changes` (plans saved before 2.0, and the copies in their runs). */
@@ -502,7 +533,7 @@ export class SavedPlan {
     const policy = Array.isArray(data.policy_changes) ? (data.policy_changes as SavedPolicyChange[]) : [];
     const findings = Array.isArray(data.findings) ? (data.findings as Finding[]) : [];
     const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
-    return new SavedPlan(path, file, hash, header, policy, [], findings, entries, tokenChanges, [], new Map(users.map((u, i) => [i, u])));
+    return new SavedPlan(path, file, hash, header, policy, [], findings, entries, tokenChanges, [], [], new Map(users.map((u, i) => [i, u])));
   }
 }
 
