@@ -23,7 +23,12 @@ export interface Unreversible {
  * before the phone it pointed at is deleted; a token is deactivated before it is unassigned and
  * deleted) and the policy last (it went first). What Graph cannot undo is listed instead. Pure.
  */
-export function inverseOperations(done: readonly Operation[], records: ReadonlyMap<string, OpRecord>): { inverses: Operation[]; notReversible: Unreversible[] } {
+export function inverseOperations(
+  done: readonly Operation[],
+  records: ReadonlyMap<string, OpRecord>,
+  /** The groups the staged rollout policy applied to when the run's plan read it (2.2 plans), so that a group added since is seen. */
+  seenAppliesTo?: readonly string[],
+): { inverses: Operation[]; notReversible: Unreversible[] } {
   const notReversible: Unreversible[] = [];
   // A default method set where there was none stays (Graph cannot unset one), and so does the phone
   // it points at: Graph refuses to delete the phone that backs the default method.
@@ -51,6 +56,8 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
     (o.userId ? userOps : key === 'inventory' ? inventoryOps : policyOps).push(o);
   };
   const createdPolicy = records.get(ROLLOUT_POLICY_OP)?.result?.policyId;
+  // The groups the policy holds once the run is done: what it held (none, if the run created it) and what the run attached.
+  const attachedByRun = done.filter((o) => o.kind === 'rollout-attach').map((o) => String(o.after?.groupId));
   // Devices created by bulk creates, by serial (an assign-and-activate by serial answers no id).
   const bulkDevices = new Map<string, string>();
   for (const op of done) {
@@ -138,11 +145,11 @@ export function inverseOperations(done: readonly Operation[], records: ReadonlyM
         break;
       }
       case 'rollout-policy-create':
-        if (typeof createdPolicy === 'string') add({ ...base, id, kind: 'rollout-policy-delete', after: null, before: { policyId: createdPolicy } });
+        if (typeof createdPolicy === 'string') add({ ...base, id, kind: 'rollout-policy-delete', after: null, before: { policyId: createdPolicy, appliesTo: attachedByRun } });
         else notReversible.push({ target: op.resource, reason: 'the id of the staged rollout policy the run created was not recorded: delete it in the portal' });
         break;
       case 'rollout-policy-update':
-        add({ ...base, id, kind: 'rollout-policy-update', after: { id: planned?.id, isEnabled: planned?.isEnabled === true }, before: { ...planned, ...op.after } });
+        add({ ...base, id, kind: 'rollout-policy-update', after: { id: planned?.id, isEnabled: planned?.isEnabled === true }, before: { ...planned, ...op.after, ...(seenAppliesTo ? { appliesTo: [...seenAppliesTo, ...attachedByRun] } : {}) } });
         break;
       case 'federation-update':
         add({ ...base, id, kind: 'federation-update', after: planned, before: op.after });
@@ -211,11 +218,18 @@ function cutoverChangedSince(inv: Operation, tenant: TenantSnapshot): string | u
   if (!c) return undefined;
   const left = (inv.before as Record<string, unknown> | null) ?? {};
   const policy = c.rolloutPolicy;
+  // A group attached since the run: disabling or deleting the policy would switch its users back to MFA Server.
+  const addedSince = () => {
+    if (!policy || !Array.isArray(left.appliesTo)) return undefined;
+    if (policy.isAppliedToOrganization) return 'the staged rollout policy applies to the whole organisation since the run';
+    const added = policy.appliesTo.filter((id) => !(left.appliesTo as unknown[]).includes(id));
+    return added.length > 0 ? `${added.length} group(s) were added to the staged rollout policy since the run (${added.slice(0, 5).join(', ')}): its users would be switched back` : undefined;
+  };
   switch (inv.kind) {
     case 'rollout-policy-update':
-      return policy && policy.id === left.id && policy.isEnabled === left.isEnabled ? undefined : 'the staged rollout policy changed since the run';
+      return policy && policy.id === left.id && policy.isEnabled === left.isEnabled ? addedSince() : 'the staged rollout policy changed since the run';
     case 'rollout-policy-delete':
-      return policy?.id === left.policyId ? undefined : 'the staged rollout policy the run created is gone';
+      return policy?.id === left.policyId ? addedSince() : 'the staged rollout policy the run created is gone';
     case 'rollout-detach':
       return policy && policy.id === left.policyId && policy.appliesTo.includes(String(left.groupId)) ? undefined : 'the group no longer is in the staged rollout policy';
     case 'federation-update': {

@@ -41,8 +41,9 @@ export interface RollbackDeps {
 }
 
 /** The operations an apply run performed, in the order they were done. */
-async function doneOperations(runDir: string, run: RunView): Promise<Operation[]> {
+async function doneOperations(runDir: string, run: RunView): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined }> {
   const plan = await openRunPlan(runDir, run);
+  const seen = plan.header.cutover_seen;
   const sel = run.header.options as unknown as ApplySelection;
   const positions = selectUsers(plan, sel);
   const cutover = cutoverOperations(plan.cutoverChanges);
@@ -54,11 +55,14 @@ async function doneOperations(runDir: string, run: RunView): Promise<Operation[]
   }
   // What to put back is what the journal recorded before each write (from the plan as it was checked
   // when the run applied it), not what the plan copy says now.
-  return run.doneOrder
+  const done = run.doneOrder
     .map((id) => byId.get(id))
     .filter((o): o is Operation => !!o)
     .map((o) => (run.ops.get(o.id)?.before !== undefined ? { ...o, before: run.ops.get(o.id)!.before } : o));
+  return { done, seenAppliesTo: seen ? (seen.rolloutPolicy?.appliesTo ?? []) : undefined };
 }
+
+const inverseOperationsOf = (d: Awaited<ReturnType<typeof doneOperations>>, records: RunView['ops']) => inverseOperations(d.done, records, d.seenAppliesTo);
 
 /**
  * Undoes what an apply run did, newest first: deletes what it created, restores what it updated
@@ -83,7 +87,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
     const unfinished = earlier.find((r) => r.state !== 'completed');
     if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with mfa-migrate rollback ${unfinished.id}`);
-    const { inverses, notReversible } = inverseOperations(await doneOperations(applyDir, run), run.ops);
+    const { inverses, notReversible } = inverseOperationsOf(await doneOperations(applyDir, run), run.ops);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
     const changed = deps.force ? [] : changedObjects(inverses, snapshot);
@@ -128,7 +132,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
   try {
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
-    const { inverses, notReversible } = inverseOperations(await doneOperations(applyDir, run), run.ops);
+    const { inverses, notReversible } = inverseOperationsOf(await doneOperations(applyDir, run), run.ops);
     // Objects changed since are left alone when a rollback is finished too (time has passed since it
     // stopped): what is left to undo is compared again where this rollback has not yet touched the
     // object (a token it deactivated is no longer as the run left it, by its own doing). The cutover's

@@ -159,6 +159,41 @@ describe('rollback of a policy that was there, disabled', () => {
   });
 });
 
+/** Found by a black-box test: an admin who extended the staged rollout after the run had its users switched back by the rollback. */
+describe('rollback of the staged rollout policy, after a group was added to it since the run', () => {
+  const attach = (g: FakeGraph, policyId: string, name: string) =>
+    g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policyId}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${groupOf(g.emu.snapshot() as Snapshot, name).id}` });
+
+  it('leaves a policy the run created (reported, not deleted); the run\'s own group is detached', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+    const policy = (g.emu.snapshot() as Snapshot).featureRolloutPolicies[0];
+    expect((await attach(g, policy.id, 'MFA Migration Wave 1')).status).toBe(204);
+    const result = await rollbackIn(g, dir, outcome.runId);
+    expect(result.outcome.changedSince).toEqual([expect.objectContaining({ reason: expect.stringMatching(/^1 group\(s\) were added to the staged rollout policy since the run \(.+\): its users would be switched back$/) })]);
+    const back = g.emu.snapshot() as Snapshot;
+    expect(back.featureRolloutPolicies).toEqual([expect.objectContaining({ id: policy.id, isEnabled: true, appliesTo: [groupOf(back, 'MFA Migration Wave 1').id] })]);
+    expect(groupOf(back, ROLLOUT).members).toEqual([]);
+  });
+
+  it('leaves enabled a policy the run enabled; with --force it is disabled all the same', async () => {
+    for (const force of [false, true]) {
+      const g = fakeGraph();
+      await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Earlier pilot', feature: 'multiFactorAuthentication', isEnabled: false, isAppliedToOrganization: false });
+      const dir = fresh();
+      await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+      const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+      const policy = (g.emu.snapshot() as Snapshot).featureRolloutPolicies[0];
+      expect((await attach(g, policy.id, 'MFA Migration Wave 1')).status).toBe(204);
+      const result = await rollbackIn(g, dir, outcome.runId, { force });
+      expect(result.outcome.changedSince.map((c: { reason: string }) => c.reason)).toEqual(force ? [] : [expect.stringMatching(/were added to the staged rollout policy since the run/)]);
+      expect((g.emu.snapshot() as Snapshot).featureRolloutPolicies[0]).toMatchObject({ isEnabled: !force });
+    }
+  });
+});
+
 describe('apply re-reads the cutover before it writes', () => {
   it('a user added to the rollout group since the plan is stale (apply refuses; --skip-stale leaves the user out)', async () => {
     const g = fakeGraph();

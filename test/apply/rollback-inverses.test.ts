@@ -101,7 +101,7 @@ describe('rollback of the cutover', () => {
     expect(inverses[1]!.dependsOn).toEqual([inverses[0]!.id]);
     expect(inverses[0]!.after).toEqual(fed.before);
     expect(inverses[3]!.before).toEqual({ groupId: G1, policyId: 'pol-1' });
-    expect(inverses[4]!.before).toEqual({ policyId: 'pol-1' });
+    expect(inverses[4]!.before).toEqual({ policyId: 'pol-1', appliesTo: [G1] });
     // The policy chain waits for the federation and the user's last inverse.
     expect(inverses[3]!.dependsOn).toEqual([inverses[0]!.id, inverses[2]!.id]);
   });
