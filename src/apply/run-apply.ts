@@ -69,6 +69,12 @@ export interface ApplyOutcome {
   userCounts: Record<UserOutcome['outcome'], number>;
   counts: Record<OpState, number>;
   stats: ExecStats;
+  /**
+   * What the plan holds beyond the run's --users/--group/--max-users: users with changes, and the
+   * domains whose federation change needs switches of users not selected (left out of the run; a
+   * new plan, once they are switched, takes it).
+   */
+  notSelected: { users: number; federation: string[] };
   /** Waves run (or found done) of the whole run. */
   wavesDone: number;
   waves: number;
@@ -180,7 +186,13 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       tokenPath = someone && (await bulkTokenActionsAvailable(deps.client, someone)) ? 'bulk' : 'single';
       if (tokenPath === 'single') deps.log?.('This Graph has no bulk token create or assign-and-activate by serial: tokens are created and activated one by one (two writes each).');
     }
-    const total = scan.operations(tokenPath) + policyOps.length + cutover.afterWaves.length;
+    // A domain's federation waits for every switch of its users the plan has: with some of them not
+    // selected, no resume of this run could ever send it, so it is left out, and said.
+    const switchesSelected = new Map<string, number>();
+    for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.upn), (switchesSelected.get(upnDomain(a.upn)) ?? 0) + 1);
+    const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
+    const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
+    const total = scan.operations(tokenPath) + policyOps.length + federationOps.length;
     const staleUsers = new Set(stale.filter((s) => s.user).map((s) => s.user!.toLowerCase()));
     const stalePolicy = stale.some((s) => !s.user);
 
@@ -198,7 +210,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },
       planFile,
-      options: { ...sel, tokenPath, skippedStale: [...staleUsers], stalePolicy },
+      options: { ...sel, tokenPath, skippedStale: [...staleUsers], stalePolicy, ...(federationNotSelected.length > 0 ? { federationNotSelected } : {}) },
       totalOps: total,
     };
     let journal: Journal;
@@ -212,7 +224,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       throw err;
     }
     deps.onRun?.(runId);
-    const skipped: OpRecord[] = stalePolicy ? [...policyOps, ...cutover.afterWaves].map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
+    const skipped: OpRecord[] = stalePolicy ? [...policyOps, ...federationOps].map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
     // Only the stale users' lines are read again (usually none).
     const stalePositions = staleUsers.size > 0 ? positions.filter((i) => staleUsers.has(plan.users[i]!.upn.toLowerCase())) : [];
     for (let i = 0; i < stalePositions.length; i += PREFLIGHT_CHUNK) {
@@ -221,7 +233,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       }
     }
     await journal.ops(skipped);
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath }, deps, stale, tenant, readAt: preflightAt });
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath }, deps, stale, tenant, readAt: preflightAt });
   } finally {
     await lock.release();
   }
@@ -267,10 +279,16 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
       .filter(([id]) => isActivationId(id) && view.ops.get(id)?.state !== 'pending')
       .map(([, at]) => Date.parse(at))
       .filter((t) => t > since);
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: cutover.afterWaves, total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent });
+    const notSelected = (view.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent });
   } finally {
     await lock.release();
   }
+}
+
+/** The federation changes a run makes: the plan's, less the domains its selection leaves out. */
+function federationOf(afterWaves: readonly Operation[], notSelected: readonly string[]): Operation[] {
+  return afterWaves.filter((o) => !notSelected.includes(o.requires?.domain ?? ''));
 }
 
 function logTakeover(lock: HeldLock, deps: ApplyDeps): void {
@@ -461,7 +479,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   function outcome(): ApplyOutcome {
     const userCounts = { done: 0, partial: 0, failed: 0, skipped: 0, 'not-started': 0 };
     for (const u of outcomes) userCounts[u.outcome]++;
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}) };
+    const usersWithChanges = ctx.plan.users.reduce((n, u) => n + (u.pending > 0 ? 1 : 0), 0);
+    const notSelected = { users: usersWithChanges - ctx.positions.length, federation: ctx.plan.cutoverChanges.filter((c) => c.target.startsWith('domains/') && !ctx.federationOps.some((o) => o.id === `cutover/${c.target}`)).map((c) => c.target.split('/')[1]!) };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}) };
   }
 }
 

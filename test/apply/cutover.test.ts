@@ -143,6 +143,35 @@ describe('federation: the final step', () => {
   });
 });
 
+/** Found by a black-box test: a run narrowed by --users could never send the federation, and its advice (resume) went round in circles. */
+describe('federation with a narrowed run', () => {
+  it('is left out of the run, and said, when users whose switch it waits for are not selected; the run completes', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    const { plan } = await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const withChanges = new Set(plan.user_changes.map((c) => c.user.toLowerCase())).size;
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir, { users: ['bob@contoso.com', 'grace@contoso.com'] });
+    expect(outcome.state).toBe('completed');
+    expect(outcome.counts).toMatchObject({ failed: 0, skipped: 0, pending: 0 });
+    expect(outcome.notSelected).toEqual({ users: withChanges - 2, federation: ['contoso.com'] });
+    expect(federation(g.emu.snapshot() as Snapshot)).toBe('acceptIfMfaDoneByFederatedIdp');
+    const lines = journalLines(runDirs(dir)[0]!);
+    expect(lines[0].options.federationNotSelected).toEqual(['contoso.com']);
+    expect(lines.filter((l) => l.t === 'ops').flatMap((l) => l.ops).map((o: { op: string }) => o.op)).not.toContain('cutover/domains/contoso.com/federationConfiguration');
+    const { renderApplySummary } = await import('../../src/cli/views/apply-summary.js');
+    expect(renderApplySummary(outcome, dir, undefined)).toContain(`not selected for this run: ${withChanges - 2} user(s) of the plan with changes; the federation of contoso.com (it waits for every switch of the domain's users). To go on with them, make a new plan`);
+  });
+
+  it('is kept when every switch of the domain is selected', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    const { plan } = await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir, { users: [...new Set(plan.user_changes.map((c) => c.user.toLowerCase()))] });
+    expect(outcome.notSelected).toEqual({ users: 0, federation: [] });
+    expect(federation(g.emu.snapshot() as Snapshot)).toBe('rejectMfaByFederatedIdp');
+  });
+});
+
 describe('rollback of a policy that was there, disabled', () => {
   it('disables it again and detaches the group it attached; users it added leave the group', async () => {
     const g = fakeGraph();

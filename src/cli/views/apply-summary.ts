@@ -13,6 +13,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
     `  users: ${users('done')} done, ${users('partial')} partial, ${users('failed')} failed, ${users('skipped')} skipped, ${users('not-started')} not started`,
     `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${(s.done / seconds).toFixed(1)} ops/s`,
+    ...notSelectedLine(o.notSelected),
     ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
     ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),
     journalLine(o.journalHash, o.runId),
@@ -32,6 +33,16 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
     ...(hint ? [`Resume with: ${hint}`] : []),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}
+
+/** What the run's --users/--group/--max-users left out of the plan, and how to go on with it (not a resume: the run never had it). */
+function notSelectedLine(n: ApplyOutcome['notSelected'] | undefined): string[] {
+  if (!n || (n.users === 0 && n.federation.length === 0)) return [];
+  const what = [
+    ...(n.users > 0 ? [`${n.users} user(s) of the plan with changes`] : []),
+    ...n.federation.map((d) => `the federation of ${d} (it waits for every switch of the domain's users)`),
+  ];
+  return [`  not selected for this run: ${what.join('; ')}. To go on with them, make a new plan: what this run did shows as done in it`];
 }
 
 /** The journal's final hash: noted now, it shows later that the journal was not edited or cut (`runs verify`). */
