@@ -173,7 +173,8 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency, (users, first) => scan.add(users, first), deps.signal);
     stale.push(...(await cutoverStale(plan, scan.groupAdds, deps.client)));
     if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
-    if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale);
+    // Any policy or cutover object among them: --skip-stale cannot help, so it is not offered.
+    if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale, stale.some((s) => !s.user));
     // The policy and the cutover are not for --skip-stale: without the policy step the users' methods
     // would not be enabled, and without the rollout's attach they would be switched into a group the
     // policy does not apply to (or switched with their methods off).

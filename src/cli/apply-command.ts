@@ -78,7 +78,9 @@ Examples:
   $ mfa-migrate apply wave1.plan --results wave1.csv
   $ mfa-migrate apply wave1.plan --plan-hash 3f0c…e91a                 # only the plan the report signed off
   $ mfa-migrate apply wave1.plan --batch-size 200 --waves 1          # first wave only
-  $ mfa-migrate apply wave1.plan --users pilot.txt                     # some of the plan's users
+  $ mfa-migrate apply wave1.plan --users pilot.txt                     # some of the plan's users (the rest: a new plan)
+  $ mfa-migrate apply final.plan                                        # a plan with --rollout-group and --federated-mfa reject:
+                                                                        # users switched once their methods are there, the federation last
   $ mfa-migrate apply --source ./export --tokens seeds.pskc --auto-approve --graph-url http://127.0.0.1:5580`,
     )
     .action(async (planfile: string | undefined, opts: ApplyCliOptions) => {

@@ -125,9 +125,9 @@ Examples:
         --tenant-id $TENANT --client-id $APP --client-secret-file ./secret.txt \\
         --target-group "MFA Migration Wave 1" --report report.html --out wave1.plan
   $ mfa-migrate plan --source ./export --group "MFA Migration Wave 1" --format json --detailed-exitcode
-  $ mfa-migrate plan --source ./export --tokens seeds.pskc --group "MFA Migration Wave 1" \
+  $ mfa-migrate plan --source ./export --tokens seeds.pskc --group "MFA Migration Wave 1" \\
         --rollout-group "MFA Staged Rollout" --campaign-group "SMS users" --out wave1.plan
-  $ mfa-migrate plan --source ./export --tokens seeds.pskc --rollout-group "MFA Staged Rollout" \
+  $ mfa-migrate plan --source ./export --tokens seeds.pskc --rollout-group "MFA Staged Rollout" \\
         --federated-mfa reject --out final.plan             # the last wave: federation after every switch`,
     )
     .action(async (opts: PlanCommandOptions) => {

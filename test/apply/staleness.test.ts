@@ -99,6 +99,10 @@ describe('--skip-stale and the tenant-wide objects', () => {
     expect(tap.status).toBeLessThan(300);
     g.emu.clearRequests();
     await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(/the authentication methods policy or the cutover: --skip-stale leaves out users, not these/);
+    // Without --skip-stale the refusal does not offer it (a black-box test took the advice, to be refused again).
+    const err = (await applyFile(g, `${dir}.plan`, dir).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/--skip-stale leaves out users, not these, since every user's methods and switch rest on them; make a new plan/);
+    expect(err.message).not.toMatch(/re-plan, or --skip-stale/);
     expect(writes(g.emu.requests())).toEqual([]);
   });
 });

@@ -17,6 +17,8 @@ describe('mfa-migrate (the program)', () => {
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).toContain(`Usage: mfa-migrate ${c}`);
       expect(r.stdout, c).toMatch(/Examples?:/);
+      // An example's line continued without its backslash (a template literal ate it) runs on with spaces.
+      for (const line of r.stdout.split('\n').filter((l) => l.startsWith('  $ '))) expect(line, c).not.toMatch(/\S {6,}--/);
     }
   });
 
