@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { Readable, Transform } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse, type Options as CsvParseOptions } from 'csv-parse';
 import { SourceError } from '../model/problem.js';
 import { csvLimits, DEFAULT_CSV_LIMITS, fileTooLargeMessage, recordTooLongMessage, type CsvLimits } from './csv-limits.js';
 
@@ -53,14 +53,14 @@ export async function forEachCsvRow(path: string, display: string, consumer: Csv
     if (err instanceof SourceError) throw err;
     throw unreadable(err, display);
   }
-  await consume(createReadStream(path, { highWaterMark: 1 << 20 }), head, display, consumer, caps);
+  await consume(() => createReadStream(path, { highWaterMark: 1 << 20 }), head, display, consumer, caps);
 }
 
 /** Parses a CSV held in memory (same rules as forEachCsvRow). */
 export async function parseCsvTable(buf: Buffer, display: string, limits: Partial<CsvLimits> = DEFAULT_CSV_LIMITS): Promise<CsvTable> {
   const rows: CsvRow[] = [];
   let header: CsvHeader | undefined;
-  await consume(Readable.from([buf]), buf, display, { header: (h) => (header = h), row: (r) => rows.push(r) }, csvLimits(limits));
+  await consume(() => Readable.from([buf]), buf, display, { header: (h) => (header = h), row: (r) => rows.push(r) }, csvLimits(limits));
   return { ...header!, rows };
 }
 
@@ -72,7 +72,8 @@ export async function readCsvTable(path: string, display: string, limits: Partia
   return { ...header!, rows };
 }
 
-async function consume(input: Readable, head: Buffer, display: string, consumer: CsvConsumer, limits: CsvLimits): Promise<void> {
+async function consume(open: () => Readable, head: Buffer, display: string, consumer: CsvConsumer, limits: CsvLimits): Promise<void> {
+  const input = open();
   const headText = head.toString('utf8');
   const delimiter = detectDelimiter(headText.charCodeAt(0) === 0xfeff ? headText.slice(1) : headText);
   // Two per-cell scans are needed only for some files, which the raw bytes tell: newlines inside
@@ -89,11 +90,12 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
     },
   });
   input.on('error', (err) => sniff.destroy(err));
-  const parser = input.pipe(sniff).pipe(parse({ delimiter, bom: true, relax_column_count: true, relax_quotes: false, max_record_size: limits.maxRecordSize }));
+  const options = { delimiter, bom: true, relax_column_count: true, relax_quotes: false, max_record_size: limits.maxRecordSize };
+  const parser = input.pipe(sniff).pipe(parse(options));
   // Line numbers are counted here rather than with csv-parse's `info` (which costs a third of the
   // parse): each record ends one line after the newlines inside its quoted cells.
   let line = 1;
-  let sawHeader = false;
+  let header: string[] | undefined;
   const take = (cells: string[]): void => {
     const start = line;
     line += quoted ? 1 + countNewlines(cells) : 1;
@@ -105,9 +107,9 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
         }
       }
     }
-    if (!sawHeader) {
-      sawHeader = true;
-      consumer.header({ file: display, delimiter, header: cells.map((c) => c.trim()) });
+    if (!header) {
+      header = cells.map((c) => c.trim());
+      consumer.header({ file: display, delimiter, header });
     } else {
       consumer.row({ line: start, cells });
     }
@@ -139,23 +141,50 @@ async function consume(input: Readable, head: Buffer, display: string, consumer:
     if (err instanceof SourceError) throw err;
     const e = err as { lines?: number; message?: string; code?: string; syscall?: string };
     if (e.syscall !== undefined || e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') throw unreadable(err, display);
-    // Only csv-parse's own errors (CSV_...) say the file is not CSV; anything else thrown by a row's
-    // reader is a fault of ours and must not pass for the admin's (it would also drop every row).
-    if (typeof e.code !== 'string' || !e.code.startsWith('CSV_')) throw err;
-    if (e.code === 'CSV_MAX_RECORD_SIZE') {
-      throw new SourceError({ severity: 'error', code: 'csv-malformed', file: display, ...(e.lines !== undefined ? { line: e.lines } : {}), message: `${recordTooLongMessage(limits)}; the file is refused` });
+    // Only csv-parse's own errors say the file is not CSV; anything else thrown by a row's reader is
+    // a fault of ours and must not pass for the admin's (it would also drop every row).
+    if (!(err instanceof CsvError)) throw err;
+    // Where the failing record starts, and the header, from a second pass (csv-parse's own line is
+    // where it stopped: for a quote never closed, the end of the file; and records parsed with the
+    // failing one never reach 'readable'). Its message quotes the cell, which may be a seed: never passed on.
+    const at = await failingRecord(open, options);
+    const where = { file: display, line: at.line, ...(typeof err.column === 'number' ? { field: at.header?.[err.column]?.trim() || `cell ${err.column + 1}` } : {}) };
+    if (err.code === 'CSV_MAX_RECORD_SIZE') {
+      throw new SourceError({ severity: 'error', code: 'csv-malformed', ...where, message: `${recordTooLongMessage(limits)}; the file is refused` });
     }
-    throw new SourceError({
-      severity: 'error',
-      code: 'csv-malformed',
-      file: display,
-      ...(e.lines !== undefined ? { line: e.lines } : {}),
-      message: `not valid CSV: ${e.message ?? String(err)}`,
-    });
+    throw new SourceError({ severity: 'error', code: 'csv-malformed', ...where, message: `not valid CSV: ${CSV_ERRORS[err.code] ?? err.code}` });
   }
-  if (!sawHeader) {
+  if (!header) {
     throw new SourceError({ severity: 'error', code: 'csv-malformed', file: display, message: 'the file is empty: a header row is required' });
   }
+}
+
+/**
+ * Parses the file again up to its first error, each record as it is made (`on_record`, too slow for
+ * the main pass, but it sees the records parsed with the failing one): the line the failing record
+ * starts on, and the header.
+ */
+async function failingRecord(open: () => Readable, options: CsvParseOptions): Promise<{ line: number; header?: string[] }> {
+  let line = 1;
+  let header: string[] | undefined;
+  const parser = parse({
+    ...options,
+    on_record: (cells: string[]) => {
+      header ??= cells;
+      line += 1 + countNewlines(cells);
+      return null;
+    },
+  });
+  const input = open();
+  await new Promise<void>((resolve) => {
+    input.once('error', () => resolve());
+    parser.once('error', () => resolve());
+    parser.once('end', () => resolve());
+    parser.resume();
+    input.pipe(parser);
+  });
+  input.destroy();
+  return { line, ...(header ? { header } : {}) };
 }
 
 function unreadable(err: unknown, display: string): SourceError {
@@ -167,6 +196,16 @@ function unreadable(err: unknown, display: string): SourceError {
     message: code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? 'error'})`,
   });
 }
+
+/** What each of csv-parse's errors means for the admin, without the cell's text. */
+const CSV_ERRORS: Partial<Record<string, string>> = {
+  INVALID_OPENING_QUOTE: 'a `"` inside a cell that does not start with one (quote the whole cell and double each `"` in it)',
+  CSV_INVALID_CLOSING_QUOTE: 'text right after a quoted cell\'s closing `"` (double each `"` inside a quoted cell)',
+  CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text right after a quoted cell\'s closing `"` (double each `"` inside a quoted cell)',
+  CSV_QUOTE_NOT_CLOSED: 'a quoted cell that starts on this line is never closed (the file ends inside it)',
+  CSV_RECORD_INCONSISTENT_FIELDS_LENGTH: 'a row with another number of cells than the header',
+  CSV_INVALID_ARGUMENT: 'the file cannot be read as CSV',
+};
 
 const QUOTE = 0x22;
 const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD', 'utf8');

@@ -59,6 +59,21 @@ describe('parseCsvTable', async () => {
     });
   });
 
+  /** Found by a black-box test: a stray `"` was an unexpected error with a stack trace, quoting the cell (a seed). */
+  it('refuses a stray or misplaced quote as csv-malformed, naming the line the record starts on and its column, never the cell', async () => {
+    const cases: [string, number, string, RegExp][] = [
+      ['username,device_name,oath_secret\nalice@contoso.com,Phone,JBSWY3DPEH"PK3PXP\n', 2, 'oath_secret', /a `"` inside a cell that does not start with one/],
+      ['username,device_name,oath_secret\nalice@contoso.com,Phone,"JBSWY3DP"EHPK3PXP\n', 2, 'oath_secret', /text right after a quoted cell's closing `"`/],
+      ['username,device_name,oath_secret\nbob@contoso.com,Phone,X\n\nalice@contoso.com,"Phone,JBSWY3DPEHPK3PXP\n1,2,3\n4,5,6\n', 4, 'device_name', /a quoted cell that starts on this line is never closed/],
+    ];
+    for (const [text, line, field, message] of cases) {
+      const err = (await parseCsvTable(Buffer.from(text), 'devices.csv').catch((e: unknown) => e)) as SourceError;
+      expect(err, text).toBeInstanceOf(SourceError);
+      expect(err.problem, text).toMatchObject({ severity: 'error', code: 'csv-malformed', file: 'devices.csv', line, field, message: expect.stringMatching(message) });
+      expect(JSON.stringify(err.problem), text).not.toMatch(/JBSWY|EHPK|PK3PXP|"E"/);
+    }
+  });
+
   it('refuses a file that is not UTF-8, naming the line', async () => {
     const latin1 = Buffer.from('username,first_name\nalice@contoso.com,Alice\nj\xfcrgen@contoso.com,J\xfcrgen\n', 'latin1');
     await expect(parseCsvTable(latin1, 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-unreadable', line: 3, message: expect.stringMatching(/not UTF-8/) } });
