@@ -18,10 +18,11 @@ export function maskPhone(phone: string): string {
  * the number was written in (a trunk prefix, a separate extension) without the number.
  */
 export function maskPhoneText(text: string): string {
-  const total = (text.match(/\d/g) ?? []).length;
+  // Any script's digits (full-width, Arabic-Indic...): an export cell may hold them, and `\d` is ASCII only.
+  const total = (text.match(/\p{Nd}/gu) ?? []).length;
   const keep = total >= 5 ? 2 : 0;
   let seen = 0;
-  return text.replace(/\d/g, (d) => (++seen > total - keep ? d : '*'));
+  return text.replace(/\p{Nd}/gu, (d) => (++seen > total - keep ? d : '*'));
 }
 
 function maskRun(digits: string): string {

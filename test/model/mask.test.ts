@@ -19,4 +19,11 @@ describe('maskPhone (issue 17 item 16: the mask hides all but the last two digit
     expect(maskPhoneText('(425) 555-0101')).toBe('(***) ***-**01');
     expect(maskPhoneText('123')).toBe('***');
   });
+
+  it('masks digits of any script (a black-box test saw full-width and Arabic-Indic numbers echoed whole)', () => {
+    expect(maskPhoneText('４２５５５５０１０１')).toBe('********０１');
+    expect(maskPhoneText('٤٢٥٥٥٥٠١٠٣')).toBe('********٠٣');
+    expect(maskPhone('425５５５0102')).toBe('********02');
+    expect(maskPhone('+1 425 555 0104 ext ５５')).toBe('+* *** *** **** ext ５５');
+  });
 });
