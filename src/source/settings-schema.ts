@@ -1,4 +1,14 @@
+import { isIP } from 'node:net';
 import * as z from 'zod';
+
+/** `10.0.0.0/8`, `2001:db8::/32` or a single address: what a named location's IP range takes. */
+function isIpOrRange(text: string): boolean {
+  const [address = '', prefix, extra] = text.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 /** MFA Server methods, as settings.json names them. */
 const method = z.enum(['phone_call', 'text_message', 'mobile_app', 'oath_token']);
@@ -51,7 +61,7 @@ export const settingsSchema = z
         allowOathTokenAssociation: z.boolean().optional(),
         useOathTokenFallback: z.boolean().optional(),
         trustedIps: z
-          .array(z.string().regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, 'an IP address or CIDR range'))
+          .array(z.string().regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, { message: 'an IP address or CIDR range', abort: true }).refine(isIpOrRange, 'an IP address or CIDR range (IPv4 prefix 0-32, IPv6 prefix 0-128)'))
           .optional(),
       })
       .optional(),

@@ -38,6 +38,12 @@ describe('readSettings', () => {
     expect(problems.map((p) => p.path).sort()).toEqual(['$.company.lockout.failures', '$.userPortal.allowMethodSelection[1]']);
   });
 
+  it('checks trusted IPs as addresses and prefixes, not only their characters (a black-box test had "...." pass)', async () => {
+    const { problems } = await read(JSON.stringify({ userPortal: { trustedIps: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.1', '....', '10.0.0.256/24', '10.0.0.0/33', '::1/129', '10.0.0.0/8/8'] } }));
+    expect(problems.map((p) => p.path)).toEqual([3, 4, 5, 6, 7].map((i) => `$.userPortal.trustedIps[${i}]`));
+    expect(problems.every((p) => p.code === 'settings-invalid')).toBe(true);
+  });
+
   it('gives the line of a JSON syntax error', async () => {
     const { problems } = await read('{\n  "company": {\n    "lockout": { "enabled": true, }\n  }\n}');
     expect(problems).toEqual([expect.objectContaining({ code: 'settings-invalid', line: 3 })]);
