@@ -2,7 +2,8 @@ import { parsePhoneNumberFromString, PhoneNumber as LibPhoneNumber, type Country
 import metadata from 'libphonenumber-js/metadata.max.json';
 import type { PhoneNumber } from '../model/export-data.js';
 
-export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason: string };
+/** A failure names the extension cell when that cell, not the number, is what is wrong. */
+export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason: string; cell?: 'extension' };
 
 /** `555-123-4567 x890`, `... ext. 890`, `... extension 890`, `... #890` at the end of a number. */
 const EXTENSION_IN_NUMBER = /\s*(?:x|ext\.?|extension|#)\s*(\d+)\s*$/i;
@@ -33,7 +34,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
     extension = inNumber[1];
   }
   if (extension !== undefined && !/^\d{1,10}$/.test(extension)) {
-    return { ok: false, reason: 'the extension must be 1 to 10 digits' };
+    return { ok: false, reason: 'the extension must be 1 to 10 digits', ...(inNumber ? {} : { cell: 'extension' as const }) };
   }
   if (!plain && (!/^[+\d\s\-()./]+$/.test(text) || !/\d/.test(text))) {
     return { ok: false, reason: 'the number has characters other than digits and punctuation' };

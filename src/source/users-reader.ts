@@ -203,7 +203,7 @@ function readPhone(
 ): void {
   if (number === undefined) {
     if (ext !== undefined) {
-      problems.warning('value-invalid', { file, line: user.line, field: field === 'phone' ? 'phone_extension' : 'backup_extension' }, 'an extension without a phone number is ignored');
+      problems.warning('value-invalid', { file, line: user.line, field: extensionColumn(field) }, 'an extension without a phone number is ignored');
     }
     return;
   }
@@ -219,8 +219,10 @@ function readPhone(
     return;
   }
   (user.invalidPhones ??= []).push({ field, reason: result.reason });
-  problems.error('phone-invalid', { file, line: user.line, field }, `${maskPhone(number)}: ${result.reason}`);
+  problems.error('phone-invalid', { file, line: user.line, field: result.cell === 'extension' ? extensionColumn(field) : field }, `${maskPhone(number)}: ${result.reason}`);
 }
+
+const extensionColumn = (field: 'phone' | 'backup_phone') => (field === 'phone' ? 'phone_extension' : 'backup_extension');
 
 /** Cells that repeat across users (a language, a group name) kept once: 100,000 copies of "en" are 2 MB. */
 const sharedCells = new Map<string, string>();

@@ -127,6 +127,15 @@ describe('readUsers', () => {
     expect(users?.[0]?.exportedPhones).toEqual({ phone: { countryCode: '1', number: '4255550103', extension: '1234' }, backup_phone: { countryCode: '1', number: '425-555-0166 x560' } });
   });
 
+  it('names the extension column when the extension cell is what is wrong, the phone column when the number carries it', async () => {
+    const { problems } = await read('username,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension\na@b.com,1,4255550103,12a,1,4255550104,abc\nc@b.com,1,4255550105 x12345678901,,,,\n');
+    expect(problems.filter((p) => p.code === 'phone-invalid').map((p) => [p.line, p.field, p.message.replace(/^.*: /, '')])).toEqual([
+      [2, 'phone_extension', 'the extension must be 1 to 10 digits'],
+      [2, 'backup_extension', 'the extension must be 1 to 10 digits'],
+      [3, 'phone', 'the extension must be 1 to 10 digits'],
+    ]);
+  });
+
   it('reports short rows and warns about unknown columns', async () => {
     const { problems } = await read('username,favourite_colour,phone\na@b.com\n');
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'column-unknown', field: 'favourite_colour' }));
