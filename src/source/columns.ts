@@ -54,6 +54,31 @@ export function indexColumns<K extends string>(
 }
 
 /**
+ * Columns with no name in the header (`a,b,` ends with one): ignored, like unknown columns, so a
+ * value under one is warned about, once per column, at the first row that has one. Empty cells
+ * there (a trailing comma on every line, as spreadsheets write) are not.
+ */
+export class UnnamedColumns {
+  #left: number[];
+
+  constructor(
+    private readonly table: CsvHeader,
+    private readonly problems: ProblemList,
+  ) {
+    this.#left = table.header.flatMap((name, i) => (name.trim() === '' ? [i] : []));
+  }
+
+  check(cells: readonly string[], line: number): void {
+    if (this.#left.length === 0) return;
+    this.#left = this.#left.filter((i) => {
+      if (!cells[i]?.trim()) return true;
+      this.problems.warning('column-unknown', { file: this.table.file, line, field: `column ${i + 1}` }, `column ${i + 1} has no name in the header: its values are ignored (name it, or remove them)`);
+      return false;
+    });
+  }
+}
+
+/**
  * Every column's position (-1 when absent), as an object of one fixed shape: reading
  * `positions.email` is a plain property load, where `index[name]` with a varying name is not
  * (it counts on a 100,000-row file).

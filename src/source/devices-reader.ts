@@ -2,7 +2,7 @@ import type { MobileDevice } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { secretFingerprint } from '../model/secret.js';
 import { decodeBase32 } from './seeds/secret-encoding.js';
-import { cell, indexColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
+import { cell, indexColumns, UnnamedColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
 
 export const DEVICE_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user'], required: true },
@@ -20,12 +20,14 @@ export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
   let index: ColumnIndex<DeviceColumn> | undefined;
   let file = '';
   let width = 0;
+  let unnamed: UnnamedColumns | undefined;
   const devices: MobileDevice[] = [];
   return {
     header(h) {
       file = h.file;
       width = h.header.length;
       index = indexColumns(h, DEVICE_COLUMNS, problems);
+      unnamed = new UnnamedColumns(h, problems);
     },
     row({ line, cells }) {
       if (!index) return;
@@ -33,6 +35,7 @@ export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
         problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
         if (cells.length < width) return;
       }
+      unnamed?.check(cells, line);
       const device = readDeviceRow(line, cells, index, file, problems);
       if (device) devices.push(device);
     },

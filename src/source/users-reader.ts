@@ -1,7 +1,7 @@
 import type { ExportedPhone, MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirection, TextMessageMode } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
-import { cellAt, columnPositions, indexColumns, type ColumnSpec, type RowReader } from './columns.js';
+import { cellAt, columnPositions, indexColumns, UnnamedColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
 import { ownValue } from '../model/own-value.js';
 
@@ -89,6 +89,7 @@ export function usersReader(problems: ProblemList): UsersReader {
   let at: Record<UserColumn, number> | undefined;
   let file = '';
   let width = 0;
+  let unnamed: UnnamedColumns | undefined;
   let usable = true;
   const users: MfaUser[] = [];
   const seen = new Map<string, number>();
@@ -98,6 +99,7 @@ export function usersReader(problems: ProblemList): UsersReader {
       file = h.file;
       width = h.header.length;
       const index = indexColumns(h, USER_COLUMNS, problems);
+      unnamed = new UnnamedColumns(h, problems);
       at = index && columnPositions(index, USER_COLUMNS);
       usable = at !== undefined;
     },
@@ -107,6 +109,7 @@ export function usersReader(problems: ProblemList): UsersReader {
         problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
         if (cells.length < width) return;
       }
+      unnamed?.check(cells, line);
       const user = readUserRow(line, cells, at, file, problems, seen, users);
       if (!user) return;
       users.push(user);

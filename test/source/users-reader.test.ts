@@ -136,6 +136,11 @@ describe('readUsers', () => {
     ]);
   });
 
+  it('warns, once per column, about a value under a column with no name; not about empty cells under one', async () => {
+    const { problems } = await read('username,phone_country_code,phone,\na@b.com,1,4255550105,\nc@b.com,1,4255550106,junk\nd@b.com,1,4255550107,more\n');
+    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'column-unknown', line: 3, field: 'column 4', message: expect.stringMatching(/has no name in the header: its values are ignored/) })]);
+  });
+
   it('reports short rows and warns about unknown columns', async () => {
     const { problems } = await read('username,favourite_colour,phone\na@b.com\n');
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'column-unknown', field: 'favourite_colour' }));
