@@ -4,6 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { Readable, Transform } from 'node:stream';
 import { CsvError, parse, type Options as CsvParseOptions } from 'csv-parse';
 import { SourceError } from '../model/problem.js';
+import { looksLikeUtf16 } from './utf16.js';
 import { csvLimits, DEFAULT_CSV_LIMITS, fileTooLargeMessage, recordTooLongMessage, type CsvLimits } from './csv-limits.js';
 
 /** A CSV file's header as read, with how the file was written. */
@@ -73,6 +74,9 @@ export async function readCsvTable(path: string, display: string, limits: Partia
 }
 
 async function consume(open: () => Readable, head: Buffer, display: string, consumer: CsvConsumer, limits: CsvLimits): Promise<void> {
+  if (looksLikeUtf16(head)) {
+    throw new SourceError({ severity: 'error', code: 'file-unreadable', file: display, line: 1, message: 'the file is UTF-16 text, not UTF-8 (save it as UTF-8, with or without BOM)' });
+  }
   const input = open();
   const headText = head.toString('utf8');
   const delimiter = detectDelimiter(headText.charCodeAt(0) === 0xfeff ? headText.slice(1) : headText);

@@ -74,6 +74,17 @@ describe('parseCsvTable', async () => {
     }
   });
 
+  it('refuses UTF-16 text, with or without its byte-order mark, saying so (a black-box test got column errors full of NULs)', async () => {
+    const text = 'username,phone\nalice@contoso.com,4255550101\n';
+    for (const buf of [Buffer.from(text, 'utf16le'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), Buffer.from(text, 'utf16le').swap16()]) {
+      await expect(parseCsvTable(buf, 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-unreadable', message: expect.stringMatching(/UTF-16 text, not UTF-8/) } });
+    }
+    // Binary is not taken for UTF-16.
+    const { looksLikeUtf16 } = await import('../../src/source/utf16.js');
+    expect(looksLikeUtf16(Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4b, 0xcb]))).toBe(false);
+    expect(looksLikeUtf16(Buffer.from(text))).toBe(false);
+  });
+
   it('refuses a file that is not UTF-8, naming the line', async () => {
     const latin1 = Buffer.from('username,first_name\nalice@contoso.com,Alice\nj\xfcrgen@contoso.com,J\xfcrgen\n', 'latin1');
     await expect(parseCsvTable(latin1, 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-unreadable', line: 3, message: expect.stringMatching(/not UTF-8/) } });

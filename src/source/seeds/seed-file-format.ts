@@ -3,6 +3,7 @@ import type { ProblemCode } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, fileTooLargeMessage, type CsvLimits } from '../csv-limits.js';
 import { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 import { sniffOathCsv } from './oath-csv.js';
+import { looksLikeUtf16 } from '../utf16.js';
 import { detectDelimiter, parseHeaderLine, seedCsvKind, type CsvDelimiter } from './seed-csv-header.js';
 
 export type SniffedSeedFile =
@@ -43,7 +44,7 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
   }
 
   if (head.length === 0) return { kind: 'problem', code: 'seed-format-unknown', message: 'the seed file is empty' };
-  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
+  if (looksLikeUtf16(head)) {
     return { kind: 'problem', code: 'seed-format-unknown', message: 'the seed file is UTF-16 text; save it as UTF-8 and try again' };
   }
   if (head.includes(0)) {

@@ -116,6 +116,7 @@ describe('files that are not seed files', () => {
     ['a directory', () => join(FIXTURES, 'seeds'), 'file-unreadable'],
     ['empty', () => tmp.file('empty.csv', ''), 'seed-format-unknown'],
     ['UTF-16', () => tmp.file('utf16.csv', Buffer.from('\ufeffserial,secret\n', 'utf16le')), 'seed-format-unknown'],
+    ['UTF-16 without its byte-order mark', () => tmp.file('utf16-nobom.csv', Buffer.from('serial,secret\n1,JBSWY3DPEHPK3PXP\n', 'utf16le')), 'seed-format-unknown'],
     ['binary', () => tmp.file('seeds.gpg', Buffer.from([0x85, 0x01, 0x0c, 0x03, 0x00, 0x00, 0xff])), 'seed-format-unknown'],
     ['text without a seed header', () => tmp.file('notes.txt', 'These are the tokens we bought in 2019.\n'), 'seed-format-unknown'],
   ])('%s -> %s error naming the file', async (_name, make, code) => {
@@ -123,6 +124,7 @@ describe('files that are not seed files', () => {
     const { seeds, problems } = await read(path);
     expect(seeds).toEqual([]);
     expect(problems).toMatchObject([{ severity: 'error', code, file: path }]);
+    if (_name.startsWith('UTF-16')) expect(problems[0]!.message).toMatch(/UTF-16 text; save it as UTF-8/);
   });
 
   it('the display name is used in problems and as the seed source', async () => {
