@@ -23,7 +23,7 @@ export interface ResumeRequest {
 
 /** Finishes an apply run (the latest unfinished one when none is named), where it ran. */
 export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOutcome; stateDir: string; results: ResultRow[] }> {
-  const { stateDir, run } = await findRun(req.runId, req.stateDir, (r) => r.kind === 'apply' && ['interrupted', 'partial', 'stopped', 'running'].includes(r.state), 'unfinished apply run');
+  const { stateDir, run } = await findRun(req.runId, req.stateDir, (r) => r.kind === 'apply' && ['interrupted', 'partial', 'stopped', 'running'].includes(r.state) && r.rolled_back_by.length === 0, 'unfinished apply run (not rolled back)');
   const runDir = join(stateDir, 'runs', run.id);
   const view = await readRun(runDir);
   const plan = await openRunPlan(runDir, view);

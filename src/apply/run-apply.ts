@@ -9,7 +9,7 @@ import type { OathSeed } from '../model/export-data.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
-import { Journal, readRun, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
+import { Journal, listRuns, readRun, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
@@ -256,14 +256,23 @@ export async function openRunPlan(runDir: string, view: RunView): Promise<SavedP
 /** Finishes an interrupted run: done operations are not sent again; `started` ones are read back first. */
 export async function resumeApply(runId: string, waves: number | undefined, deps: ApplyDeps): Promise<ApplyOutcome> {
   const runDir = join(deps.stateDir, 'runs', runId);
-  const view = await readRun(runDir);
-  if (view.header.kind !== 'apply') throw new UserError(`run ${runId} is a ${view.header.kind}; use rollback to resume it`);
-  await requireIntactJournal(runDir, runId);
-  const plan = await openRunPlan(runDir, view);
-  const tenant = await bindTenant(deps.client, view.header.tenant ?? plan.header.tenant);
+  const seen = await readRun(runDir);
+  if (seen.header.kind !== 'apply') throw new UserError(`run ${runId} is a ${seen.header.kind}; use rollback to resume it`);
+  const tenant = await bindTenant(deps.client, seen.header.tenant ?? (await openRunPlan(runDir, seen)).header.tenant);
   const lock = await acquireLock(deps.stateDir, 'resume');
   logTakeover(lock, deps);
   try {
+    // Read again under the lock: another resume may have finished the run, or a rollback undone it,
+    // while this one waited for the lock (or connected).
+    const view = await readRun(runDir);
+    await requireIntactJournal(runDir, runId);
+    if (view.end?.state === 'completed') throw new UserError(`run ${runId} is completed: nothing is left to resume`);
+    const rollbacks = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === runId);
+    if (rollbacks.length > 0) {
+      const r = rollbacks[0]!;
+      throw new UserError(`run ${runId} was rolled back by run ${r.id} (${r.state}): resuming it would write again what that undid. ${r.state === 'completed' ? 'Make a new plan to apply again' : `Finish the rollback with mfa-migrate rollback ${r.id}, or make a new plan`}`);
+    }
+    const plan = await openRunPlan(runDir, view);
     await lock.setRun(runId);
     deps.onRun?.(runId);
     // A --waves limit belongs to the command that gave it: a resume runs the rest, or the waves it is given.

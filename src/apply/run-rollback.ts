@@ -72,15 +72,18 @@ const inverseOperationsOf = (d: Awaited<ReturnType<typeof doneOperations>>, reco
  */
 export async function startRollback(applyRunId: string, deps: RollbackDeps): Promise<RollbackOutcome> {
   const applyDir = join(deps.stateDir, 'runs', applyRunId);
-  const run = await readRun(applyDir);
-  if (run.header.kind !== 'apply') throw new UserError(`run ${applyRunId} is a ${run.header.kind}, not an apply`);
-  await requireIntactJournal(applyDir, applyRunId);
-  // Writes in flight when the run stopped (a crash) have no known outcome: resume reads them back.
-  const unknown = [...run.ops.values()].filter((r) => r.state === 'started').length;
-  if (unknown > 0) throw new UserError(`run ${applyRunId} has ${unknown} operation(s) whose outcome is unknown (it stopped while they were in flight): finish it first with mfa-migrate resume ${applyRunId}, which reads them back, then roll it back`);
-  const tenant = await bindTenant(deps.client, run.header.tenant ?? (await openRunPlan(applyDir, run)).header.tenant);
+  const seen = await readRun(applyDir);
+  if (seen.header.kind !== 'apply') throw new UserError(`run ${applyRunId} is a ${seen.header.kind}, not an apply`);
+  const tenant = await bindTenant(deps.client, seen.header.tenant ?? (await openRunPlan(applyDir, seen)).header.tenant);
+  // The lock first: a run still going is named as such (its holder), not judged by a journal it is writing.
   const lock = await acquireLock(deps.stateDir, 'rollback');
   try {
+    // Read under the lock: what a resume added while this one waited is undone too.
+    const run = await readRun(applyDir);
+    await requireIntactJournal(applyDir, applyRunId);
+    // Writes in flight when the run stopped (a crash) have no known outcome: resume reads them back.
+    const unknown = [...run.ops.values()].filter((r) => r.state === 'started').length;
+    if (unknown > 0) throw new UserError(`run ${applyRunId} has ${unknown} operation(s) whose outcome is unknown (it stopped while they were in flight): finish it first with mfa-migrate resume ${applyRunId}, which reads them back, then roll it back`);
     // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
     const earlier = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === applyRunId);
     const complete = earlier.find((r) => r.state === 'completed');
@@ -120,16 +123,24 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
 
 /** Finishes an interrupted rollback run. */
 export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps): Promise<RollbackOutcome> {
-  const view = await readRun(join(deps.stateDir, 'runs', rollbackRunId));
-  if (view.header.kind !== 'rollback' || !view.header.rollbackOf) throw new UserError(`run ${rollbackRunId} is not a rollback`);
-  if (view.end?.state === 'completed') throw new UserError(`run ${rollbackRunId} is a rollback that completed: nothing is left to undo`);
-  const applyDir = join(deps.stateDir, 'runs', view.header.rollbackOf);
-  await requireIntactJournal(join(deps.stateDir, 'runs', rollbackRunId), rollbackRunId);
-  await requireIntactJournal(applyDir, view.header.rollbackOf);
-  const run = await readRun(applyDir);
-  const tenant = await bindTenant(deps.client, view.header.tenant ?? run.header.tenant ?? (await openRunPlan(applyDir, run)).header.tenant);
+  const rollbackDir = join(deps.stateDir, 'runs', rollbackRunId);
+  const seen = await readRun(rollbackDir);
+  if (seen.header.kind !== 'rollback' || !seen.header.rollbackOf) throw new UserError(`run ${rollbackRunId} is not a rollback`);
+  const refuseCompleted = (v: RunView) => {
+    if (v.end?.state === 'completed') throw new UserError(`run ${rollbackRunId} is a rollback that completed: nothing is left to undo`);
+  };
+  refuseCompleted(seen);
+  const applyDir = join(deps.stateDir, 'runs', seen.header.rollbackOf);
+  const seenRun = await readRun(applyDir);
+  const tenant = await bindTenant(deps.client, seen.header.tenant ?? seenRun.header.tenant ?? (await openRunPlan(applyDir, seenRun)).header.tenant);
   const lock = await acquireLock(deps.stateDir, 'rollback');
   try {
+    // Read under the lock: another operator's finish of the same rollback, while this one waited, is seen.
+    const view = await readRun(rollbackDir);
+    refuseCompleted(view);
+    await requireIntactJournal(rollbackDir, rollbackRunId);
+    await requireIntactJournal(applyDir, seen.header.rollbackOf);
+    const run = await readRun(applyDir);
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
     const { inverses, notReversible } = inverseOperationsOf(await doneOperations(applyDir, run), run.ops);
@@ -156,7 +167,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     if (skipped.length > 0) await journal.ops(skipped);
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
-    const outcome = await executeRollback(rollbackRunId, view.header.rollbackOf, journal, inverses, prior, policy, { ...deps, force });
+    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, { ...deps, force });
     return { ...outcome, tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();

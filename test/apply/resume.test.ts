@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRuns } from '../../src/app/runs.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, planTo, resumeIn, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
 import { expectNoDuplicateCreates, expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 
 /** Users with something to do, in the order apply takes them (the plan's order). */
@@ -70,8 +70,34 @@ describe('apply --waves, then resume', () => {
     expect(after!.runs).toEqual([expect.objectContaining({ id: first.outcome.runId, state: 'partial', finished: expect.any(String) })]);
   }, 90_000);
 
+  /** Found by a black-box test: a resume after a rollback wrote again what the rollback had undone, and no rollback could undo that. */
+  it('a run rolled back (completely or not) is not resumed: a bare resume passes it by, a named one is refused naming the rollback', async () => {
+    const g2 = fakeGraph();
+    const stateDir = join(tmp.dir, 'rolled-back');
+    const file = join(tmp.dir, 'rb.plan');
+    await planTo(g2, file);
+    const first = await applyFile(g2, file, stateDir, { batchSize: 10, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    const back = await rollbackIn(g2, stateDir, first.outcome.runId);
+    expect(back.outcome.state).toBe('completed');
+    g2.emu.clearRequests();
+    await expect(resumeIn(g2, stateDir)).rejects.toThrow(/no unfinished apply run \(not rolled back\)/);
+    await expect(resumeIn(g2, stateDir, { runId: first.outcome.runId })).rejects.toThrow(new RegExp(`run ${first.outcome.runId} was rolled back by run ${back.outcome.runId} \\(completed\\): resuming it would write again what that undid. Make a new plan`));
+    expect(writes(g2.emu.requests())).toEqual([]);
+  });
+
+  it('a completed run is not resumed again', async () => {
+    const g2 = fakeGraph();
+    const stateDir = join(tmp.dir, 'completed');
+    const file = join(tmp.dir, 'c.plan');
+    await planTo(g2, file);
+    const first = await applyFile(g2, file, stateDir);
+    expect(first.outcome.state).toBe('completed');
+    await expect(resumeIn(g2, stateDir, { runId: first.outcome.runId })).rejects.toThrow(`run ${first.outcome.runId} is completed: nothing is left to resume`);
+  });
+
   it('resume with nothing to finish is an error naming the state folder; so is an unknown run', async () => {
-    await expect(resumeIn(g, join(tmp.dir, 'empty'))).rejects.toThrow(/no unfinished apply run in .*empty/);
+    await expect(resumeIn(g, join(tmp.dir, 'empty'))).rejects.toThrow(/no unfinished apply run \(not rolled back\) in .*empty/);
     await expect(resumeIn(g, join(tmp.dir, 'state'), { runId: '20200101T000000Z-deadbeef' })).rejects.toThrow(/no run 20200101T000000Z-deadbeef/);
   });
 });

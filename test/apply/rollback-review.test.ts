@@ -42,6 +42,24 @@ describe('rollback, as a review tried it', () => {
     await expect(rollbackIn(g, dir, outcome.runId)).rejects.toThrow(new RegExp(`run ${outcome.runId} has \\d+ operation\\(s\\) whose outcome is unknown .*: finish it first with mfa-migrate resume ${outcome.runId}`));
   });
 
+  /** Found by a black-box test: a rollback of a run still going said "finish it first with resume", which the lock then refused. */
+  it('a run still going (its lock held) is named as such, not judged by the journal it is writing', async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'going');
+    await planTo(g, `${dir}.plan`);
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+    const journal = join(runDirs(dir)[0]!, 'journal.jsonl');
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    writeFileSync(journal, `${lines.slice(0, lines.findLastIndex((l) => l.includes('"state":"started"')) + 1).join('\n')}\n`);
+    const { acquireLock } = await import('../../src/apply/state-lock.js');
+    const lock = await acquireLock(dir, 'apply');
+    try {
+      await expect(rollbackIn(g, dir, outcome.runId)).rejects.toThrow(/the state directory is in use by apply/);
+    } finally {
+      await lock.release();
+    }
+  });
+
   it('operations skipped because one they depend on failed are tried again when the rollback is finished', async () => {
     const g = fakeGraph();
     const dir = join(tmp.dir, 'dependency');
