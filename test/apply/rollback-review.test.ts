@@ -13,12 +13,17 @@ describe('rollback, as a review tried it', () => {
   const tmp = tempDir('rollback-review');
   afterAll(() => tmp.cleanup());
 
-  it("an edited journal (a write's recorded before state) is refused before anything is sent", async () => {
+  /** A plan applied in full to a fresh fake Graph, and its run's journal file. */
+  async function appliedRun(name: string) {
     const g = fakeGraph();
-    const dir = join(tmp.dir, 'edited');
+    const dir = join(tmp.dir, name);
     await planTo(g, `${dir}.plan`);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
-    const journal = join(runDirs(dir)[0]!, 'journal.jsonl');
+    return { g, dir, outcome, journal: join(runDirs(dir)[0]!, 'journal.jsonl') };
+  }
+
+  it("an edited journal (a write's recorded before state) is refused before anything is sent", async () => {
+    const { g, dir, outcome, journal } = await appliedRun('edited');
     const lines = readFileSync(journal, 'utf8').split('\n');
     const at = lines.findIndex((l) => l.includes('"state":"started"') && l.includes('phoneNumber'));
     expect(at).toBeGreaterThan(0);
@@ -30,12 +35,8 @@ describe('rollback, as a review tried it', () => {
   });
 
   it('a run stopped with writes in flight (outcome unknown) is not rolled back until resume has read them back', async () => {
-    const g = fakeGraph();
-    const dir = join(tmp.dir, 'started');
-    await planTo(g, `${dir}.plan`);
-    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+    const { g, dir, outcome, journal } = await appliedRun('started');
     // As a crash leaves it: the journal ends after a batch's `started` line.
-    const journal = join(runDirs(dir)[0]!, 'journal.jsonl');
     const lines = readFileSync(journal, 'utf8').split('\n');
     const last = lines.findLastIndex((l) => l.includes('"state":"started"'));
     writeFileSync(journal, `${lines.slice(0, last + 1).join('\n')}\n`);
@@ -44,11 +45,7 @@ describe('rollback, as a review tried it', () => {
 
   /** Found by a black-box test: a rollback of a run still going said "finish it first with resume", which the lock then refused. */
   it('a run still going (its lock held) is named as such, not judged by the journal it is writing', async () => {
-    const g = fakeGraph();
-    const dir = join(tmp.dir, 'going');
-    await planTo(g, `${dir}.plan`);
-    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
-    const journal = join(runDirs(dir)[0]!, 'journal.jsonl');
+    const { g, dir, outcome, journal } = await appliedRun('going');
     const lines = readFileSync(journal, 'utf8').split('\n');
     writeFileSync(journal, `${lines.slice(0, lines.findLastIndex((l) => l.includes('"state":"started"')) + 1).join('\n')}\n`);
     const { acquireLock } = await import('../../src/apply/state-lock.js');
