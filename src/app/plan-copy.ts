@@ -7,7 +7,7 @@ import { identityAlive, ownIdentity, type ProcessIdentity } from '../io/process-
  * The private plan copies apply reads (`apply PLANFILE`, `apply --source`) sit in the state folder
  * until the run ends. A killed apply cannot remove its own, and at 100,000 users each is about
  * 100 MB: so a copy's name says which process made it, and a copy whose process is gone from this
- * host is removed by the next apply. Copies made on another host (a shared state folder) are kept.
+ * host is removed by the next apply, resume or rollback. Copies made on another host (a shared state folder) are kept.
  */
 const PREFIX = '.plan-';
 

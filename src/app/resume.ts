@@ -5,6 +5,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { resultRows, type ResultRow } from './results.js';
 import { findRun } from './runs.js';
+import { removeAbandonedPlanCopies } from './plan-copy.js';
 import { checkPlanAgainstSources } from './plan-check.js';
 
 export interface ResumeRequest {
@@ -24,6 +25,7 @@ export interface ResumeRequest {
 /** Finishes an apply run (the latest unfinished one when none is named), where it ran. */
 export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOutcome; stateDir: string; results: ResultRow[] }> {
   const { stateDir, run } = await findRun(req.runId, req.stateDir, (r) => r.kind === 'apply' && ['interrupted', 'partial', 'stopped', 'running'].includes(r.state) && r.rolled_back_by.length === 0, 'unfinished apply run (not rolled back)');
+  await removeAbandonedPlanCopies(stateDir);
   const runDir = join(stateDir, 'runs', run.id);
   const view = await readRun(runDir);
   const plan = await openRunPlan(runDir, view);

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { readRun } from '../apply/journal.js';
 import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
 import type { GraphClient } from '../graph/graph-client.js';
+import { removeAbandonedPlanCopies } from './plan-copy.js';
 import { findRun } from './runs.js';
 
 export interface RollbackRequest {
@@ -18,6 +19,7 @@ export interface RollbackRequest {
 /** Undoes an apply run, or finishes an interrupted rollback run, where the run ran. */
 export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: RollbackOutcome; stateDir: string }> {
   const { stateDir, run } = await findRun(req.runId, req.stateDir, () => false, 'run');
+  await removeAbandonedPlanCopies(stateDir);
   const view = await readRun(join(stateDir, 'runs', run.id));
   const client = req.connect(view.header.graph);
   const deps = {

@@ -153,7 +153,7 @@ Examples:
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
       const request = { ...(runId ? { runId } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.waves !== undefined ? { waves: opts.waves } : {}) };
       const size = await operationsOfRun(runId, opts.stateDir);
-      await run(opts, (ctl) => runJob({ kind: 'resume', graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, size));
+      await run(opts, (ctl) => runJob({ kind: 'resume', graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, size), 'resume');
     });
 
   const rollback = program
@@ -227,10 +227,10 @@ interface RunControl {
 }
 
 /** Runs apply or resume with progress, interrupts, the summary, the results file and the exit status. */
-async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied | AppliedHandoff>): Promise<void> {
+async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied | AppliedHandoff>, label: 'apply' | 'resume' = 'apply'): Promise<void> {
   const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
   const interrupts: Interrupts = watchInterrupts(say);
-  const progress = new Progress('apply');
+  const progress = new Progress(label);
   let current: { runId: string; stateDir: string } | undefined;
   let applied: Applied | AppliedHandoff;
   try {
