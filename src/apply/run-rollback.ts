@@ -197,7 +197,8 @@ async function executeRollback(
     for (const [id, s] of await executor.run(pending, prior)) statuses.set(id, s.status);
     const counts = countStates([...statuses].map(([op, state]) => ({ op, state })), inverses.length);
     const head = () => (journal.head ? { journalHash: journal.head } : {});
-    if (executor.wasInterrupted) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, ...head() };
+    // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
+    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
     return { runId, rollbackOf, state, counts, stats: executor.stats, ...head() };

@@ -88,6 +88,25 @@ describe('rollback, as a review tried it', () => {
     expect(finished.outcome.counts).toMatchObject({ failed: 0, skipped: 0, pending: 0 });
   });
 
+  /** Found by a black-box test: interrupted after its last inverse was journaled, a rollback exited 130 asking to be resumed. */
+  it('a rollback interrupted with nothing left to do writes its end and completes', async () => {
+    const { g, dir, outcome } = await appliedRun('nothing-left');
+    const back = await rollbackIn(g, dir, outcome.runId);
+    expect(back.outcome.state).toBe('completed');
+    // As an interrupt right after the last inverse leaves it: every operation journaled, no end line.
+    const journal = join(dir, 'runs', back.outcome.runId, 'journal.jsonl');
+    const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
+    expect(JSON.parse(lines.at(-1)!).t).toBe('end');
+    writeFileSync(journal, `${lines.slice(0, -1).join('\n')}\n`);
+    const stopped = new AbortController();
+    stopped.abort();
+    g.emu.clearRequests();
+    const again = await rollbackIn(g, dir, back.outcome.runId, { signal: stopped.signal });
+    expect(again.outcome.state).toBe('completed');
+    expect(JSON.parse(readFileSync(journal, 'utf8').trimEnd().split('\n').at(-1)!)).toMatchObject({ t: 'end', state: 'completed' });
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
   it('finishing an interrupted rollback leaves alone what was changed since it stopped, and says so', async () => {
     const g = fakeGraph();
     const dir = join(tmp.dir, 'changed-meanwhile');
