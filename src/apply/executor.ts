@@ -43,6 +43,8 @@ export interface ExecStats {
   /** Times an activation was held back to keep the activation pace. */
   paced: number;
   done: number;
+  /** Of `done`, those an earlier pass of the run did (not sent now: rates leave them out). */
+  doneBefore: number;
   failed: number;
   skipped: number;
   throttled: number;
@@ -121,7 +123,7 @@ export class Executor {
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
     this.lookUp = opts.lookUp ?? ((op) => lookUpBeforeCreate(op, opts.client));
     this.activationTimes.push(...[...(opts.activationsSent ?? [])].sort((a, b) => a - b));
-    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, paced: 0 };
+    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, paced: 0, doneBefore: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
       beforeSend: (ids) => opts.journal.ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before }))),
@@ -145,6 +147,7 @@ export class Executor {
   expect(total: number, alreadyDone: number): void {
     this.stats.total = total;
     this.stats.done += alreadyDone;
+    this.stats.doneBefore += alreadyDone;
   }
 
   /** Stops sending new batches; run() ends once those in flight are answered and journaled. */

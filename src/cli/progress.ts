@@ -42,7 +42,7 @@ export class Progress {
     const finished = Math.max(this.shown, s.done + s.failed + s.skipped);
     this.shown = finished;
     const elapsed = (Date.now() - s.startedAt) / 1000;
-    const rate = elapsed > 1 ? (s.done + s.failed) / elapsed : 0;
+    const rate = elapsed > 1 ? (s.done - s.doneBefore + s.failed) / elapsed : 0;
     const eta = rate > 0 ? Math.round((s.total - finished) / rate) : undefined;
     const wave = e.wave !== undefined ? ` wave ${e.wave}/${e.waves}` : '';
     const waits = `${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy until ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC` : ''}${s.paced > 0 ? ` | activations paced (${s.paced} held back)` : ''}`;

@@ -12,7 +12,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     `Run ${o.runId}: ${o.state}${o.state === 'stopped' ? ` after wave ${o.wavesDone} of ${o.waves}` : ''}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
     `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
     `  users: ${users('done')} done, ${users('partial')} partial, ${users('failed')} failed, ${users('skipped')} skipped, ${users('not-started')} not started`,
-    `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${(s.done / seconds).toFixed(1)} ops/s`,
+    `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${((s.done - s.doneBefore) / seconds).toFixed(1)} ops/s`,
     ...notSelectedLine(o.notSelected),
     ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
     ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import type { ApplyOutcome } from '../../../src/apply/run-apply.js';
+import { renderApplySummary } from '../../../src/cli/views/apply-summary.js';
+
+const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
+  runId: 'r1',
+  runDir: '/s/runs/r1',
+  state: 'completed',
+  tenant: { id: 't', displayName: 'Contoso' },
+  stale: [],
+  users: [],
+  userCounts: { done: 0, partial: 0, failed: 0, skipped: 0, 'not-started': 0 },
+  counts: { pending: 0, started: 0, done, failed: 0, skipped: 0 },
+  stats: { total: done, waitingForPolicy: 0, paced: 0, done, doneBefore, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 4, startedAt: Date.now() - 10_000 },
+  notSelected: { users: 0, federation: [] },
+  wavesDone: 1,
+  waves: 1,
+});
+
+describe('renderApplySummary', () => {
+  it('counts in its rate only what this pass sent (a resume that sent nothing said 181 ops/s)', () => {
+    expect(renderApplySummary(outcome(100, 100), '/s', undefined)).toContain('0 batches, 0 throttled, 0 retried, 0 read back; 0.0 ops/s');
+    expect(renderApplySummary(outcome(100, 50), '/s', undefined)).toMatch(/; 5\.0 ops\/s/);
+  });
+});
