@@ -228,7 +228,8 @@ export class BatchPipeline {
     const version = batch[0]!.req.version;
     const requests = batch.map((e, i) => {
       const c = e.call!;
-      return { id: String(i + 1), method: c.method, url: c.path, ...(c.body !== undefined ? { body: c.body, headers: { 'Content-Type': 'application/json' } } : {}) };
+      const headers = { ...(c.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...c.headers };
+      return { id: String(i + 1), method: c.method, url: c.path, ...(c.body !== undefined ? { body: c.body } : {}), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
     });
     let answers: (GraphResponse | undefined)[] | undefined;
     let envelope: GraphResponse | undefined;

@@ -12,6 +12,8 @@ export interface GraphCall {
   version: GraphVersion;
   path: string;
   body?: unknown;
+  /** Request headers the call needs beyond the transport's own (e.g. `Prefer`), sent on every page and inside `$batch` too. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** An answer from Graph, direct or a `$batch` item; the body parsed when it is JSON. */

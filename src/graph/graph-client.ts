@@ -78,7 +78,7 @@ export class GraphClient {
       for (const item of res.body?.value ?? []) yield item;
       const next = res.body?.['@odata.nextLink'];
       if (!next) return;
-      res = await this.direct(() => this.withPolicy(call, () => this.transport.sendUrl<{ value?: T[]; '@odata.nextLink'?: string }>(next, call.version, this.timeoutMs)));
+      res = await this.direct(() => this.withPolicy(call, () => this.transport.sendUrl<{ value?: T[]; '@odata.nextLink'?: string }>(next, call.version, this.timeoutMs, call.headers)));
     }
   }
 

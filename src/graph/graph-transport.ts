@@ -48,17 +48,18 @@ export class GraphTransport {
 
   /** One send of a call. A hung connection ends in a TimeoutError after `timeoutMs`. */
   send<T = unknown>(call: GraphCall, timeoutMs: number): Promise<GraphResponse<T>> {
-    return this.sendRaw<T>(call.method, call.path, call.version, call.body, timeoutMs);
+    return this.sendRaw<T>(call.method, call.path, call.version, call.body, timeoutMs, call.headers);
   }
 
   /** GET of an absolute URL Graph gave (an @odata.nextLink), sent exactly as given. */
-  sendUrl<T = unknown>(url: string, version: GraphVersion, timeoutMs: number): Promise<GraphResponse<T>> {
-    return this.sendRaw<T>('GET', url, version, undefined, timeoutMs);
+  sendUrl<T = unknown>(url: string, version: GraphVersion, timeoutMs: number, headers?: Readonly<Record<string, string>>): Promise<GraphResponse<T>> {
+    return this.sendRaw<T>('GET', url, version, undefined, timeoutMs, headers);
   }
 
-  private async sendRaw<T>(method: HttpMethod, path: string, version: GraphVersion, body: unknown, timeoutMs: number): Promise<GraphResponse<T>> {
+  private async sendRaw<T>(method: HttpMethod, path: string, version: GraphVersion, body: unknown, timeoutMs: number, headers?: Readonly<Record<string, string>>): Promise<GraphResponse<T>> {
     const absolute = /^https?:\/\//.test(path);
     const req = this.client.api(absolute ? '/' : path).version(version).header('Accept-Language', 'en-US');
+    for (const [name, value] of Object.entries(headers ?? {})) req.header(name, value);
     // The timer is cleared as soon as the answer is in: AbortSignal.timeout would keep a timer and
     // its signal alive for the whole timeout after every request (tens of thousands in a large apply).
     const abort = new AbortController();

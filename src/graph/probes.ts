@@ -1,6 +1,7 @@
 import type { GraphCall } from './graph-call.js';
 import type { CapabilityId } from './permissions.js';
 import { getSignInPreferences, listMethods, listPhoneMethods } from './calls/user-methods.js';
+import { listRolloutPolicies } from './calls/rollout.js';
 
 /** A harmless read of one endpoint the tool uses: what `doctor` sends to see whether it works. */
 export interface Probe {
@@ -23,7 +24,7 @@ export const PROBES: readonly Probe[] = [
   { id: 'sign-in-preferences', what: "a user's default method (beta)", capability: 'methods.read', call: (u) => (u ? getSignInPreferences(u) : undefined) },
   { id: 'inventory', what: 'the hardware OATH token inventory (beta)', capability: 'inventory.read', call: () => get('beta', '/directory/authenticationMethodDevices/hardwareOathDevices?$top=1') },
   { id: 'groups', what: 'groups (v1.0)', capability: 'groups.read', call: () => get('v1.0', '/groups?$select=id,displayName&$top=1') },
-  { id: 'rollout', what: 'staged rollout policies (v1.0)', capability: 'rollout.read', call: () => get('v1.0', '/policies/featureRolloutPolicies') },
+  { id: 'rollout', what: 'staged rollout policies (v1.0)', capability: 'rollout.read', call: () => listRolloutPolicies() },
   { id: 'domains', what: 'domains (v1.0)', capability: 'domains.read', call: () => get('v1.0', '/domains?$select=id,authenticationType,isVerified') },
 ];
 

@@ -35,6 +35,18 @@ function appliesToJson(ctx: HandlerContext, policy: RolloutPolicyRecord): Record
   });
 }
 
+/**
+ * Graph's evolvable enums: a member after `unknownFutureValue` (certificateBasedAuthentication,
+ * multiFactorAuthentication) is answered as `unknownFutureValue` unless the request says
+ * `Prefer: include-unknown-enum-members`.
+ */
+function featureAsAnswered(ctx: HandlerContext, feature: string): string {
+  const sentinel = STAGED_FEATURES.indexOf('unknownFutureValue');
+  const late = STAGED_FEATURES.indexOf(feature as (typeof STAGED_FEATURES)[number]) > sentinel;
+  const prefer = (ctx.req.headers['prefer'] ?? '').split(',').map((p) => p.trim().toLowerCase());
+  return late && !prefer.includes('include-unknown-enum-members') ? 'unknownFutureValue' : feature;
+}
+
 function policyJson(ctx: HandlerContext, policy: RolloutPolicyRecord): Record<string, unknown> {
   const select = parseSelect(ctx.req.query, PROPERTIES, TYPE);
   const expand = parseExpand(ctx.req.query, ['appliesTo'], TYPE);
@@ -42,7 +54,7 @@ function policyJson(ctx: HandlerContext, policy: RolloutPolicyRecord): Record<st
     id: policy.id,
     displayName: policy.displayName,
     description: policy.description,
-    feature: policy.feature,
+    feature: featureAsAnswered(ctx, policy.feature),
     isEnabled: policy.isEnabled,
     isAppliedToOrganization: policy.isAppliedToOrganization,
   };

@@ -9,14 +9,21 @@ import { directoryObjectRef } from './groups.js';
  */
 const POLICIES = '/policies/featureRolloutPolicies';
 
+/**
+ * `multiFactorAuthentication` comes after `unknownFutureValue` in stagedFeatureName (an evolvable
+ * enum): without this preference Graph answers `unknownFutureValue` for it, and the MFA policy is
+ * never recognised. Sent with every call on these policies, reads and writes alike.
+ */
+const UNKNOWN_ENUM_MEMBERS = { Prefer: 'include-unknown-enum-members' } as const;
+
 /** The staged rollout feature that moves users from MFA Server (or a federated IdP's MFA) to Entra MFA. */
 export const MFA_FEATURE = 'multiFactorAuthentication';
 
 /** Every rollout policy of the tenant (one per feature at most). */
-export const listRolloutPolicies = (): GraphCall => ({ method: 'GET', version: 'v1.0', path: POLICIES });
+export const listRolloutPolicies = (): GraphCall => ({ method: 'GET', version: 'v1.0', path: POLICIES, headers: UNKNOWN_ENUM_MEMBERS });
 
 /** One policy with the groups it applies to. */
-export const getRolloutPolicy = (id: string): GraphCall => ({ method: 'GET', version: 'v1.0', path: `${POLICIES}/${encodeURIComponent(id)}?$expand=appliesTo` });
+export const getRolloutPolicy = (id: string): GraphCall => ({ method: 'GET', version: 'v1.0', path: `${POLICIES}/${encodeURIComponent(id)}?$expand=appliesTo`, headers: UNKNOWN_ENUM_MEMBERS });
 
 /** A new MFA rollout policy: enabled, for the groups added next only (never the whole organisation). */
 export const createRolloutPolicy = (displayName: string, description: string): GraphCall => ({
@@ -24,6 +31,7 @@ export const createRolloutPolicy = (displayName: string, description: string): G
   version: 'v1.0',
   path: POLICIES,
   body: { displayName, description, feature: MFA_FEATURE, isEnabled: true, isAppliedToOrganization: false },
+  headers: UNKNOWN_ENUM_MEMBERS,
 });
 
 export const updateRolloutPolicy = (id: string, properties: { isEnabled?: boolean; isAppliedToOrganization?: boolean }): GraphCall => ({
@@ -31,6 +39,7 @@ export const updateRolloutPolicy = (id: string, properties: { isEnabled?: boolea
   version: 'v1.0',
   path: `${POLICIES}/${encodeURIComponent(id)}`,
   body: properties,
+  headers: UNKNOWN_ENUM_MEMBERS,
 });
 
 export const deleteRolloutPolicy = (id: string): GraphCall => ({ method: 'DELETE', version: 'v1.0', path: `${POLICIES}/${encodeURIComponent(id)}` });
