@@ -95,6 +95,12 @@ export function findCutoverStale(
     if (c.target === 'featureRolloutPolicies/multiFactorAuthentication') {
       const now = rolloutPolicyState(policy);
       if (stateFingerprint(now) !== c.state_fingerprint) stale(c.target, c.state_fingerprint, now, 'the staged rollout policy changed since the plan');
+      // Enabling it switches every group it holds: one attached since the plan was not in the plan's count
+      // (and a rollback would take it for an admin's later addition).
+      else if (c.action === 'update' && policy && seen?.rolloutPolicy) {
+        const added = policy.appliesTo.filter((id) => !seen.rolloutPolicy!.appliesTo.includes(id));
+        if (added.length > 0) stale(c.target, c.state_fingerprint, `${added.length} group(s) attached`, `${added.length} group(s) were attached to the disabled staged rollout policy since the plan (${added.slice(0, 5).join(', ')}): enabling it would switch their users too`);
+      }
     } else if (c.target.includes('/appliesTo/')) {
       const id = String(c.after.groupId);
       const g = groupOf(id);
@@ -146,20 +152,22 @@ export function groupAddsOf(u: Pick<PlanUser, 'upn' | 'userId' | 'changes'>, int
 }
 
 /** The pre-flight check of the cutover: reads what the plan's cutover writes touch (the adds from groupAddsOf) and compares it. */
-export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[], client: GraphClient): Promise<StaleObject[]> {
-  if (plan.cutoverChanges.length === 0 && adds.length === 0) return [];
+export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[], client: GraphClient, leftOut: readonly string[] = []): Promise<StaleObject[]> {
+  // The federation changes of domains the run leaves out are not the run's to check.
+  const changes = plan.cutoverChanges.filter((c) => !(c.target.startsWith('domains/') && leftOut.includes(c.target.split('/')[1]!)));
+  if (changes.length === 0 && adds.length === 0) return [];
   const probe = [
-    ...plan.cutoverChanges.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
+    ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
     ...adds.map((a) => ({ kind: a.resource.startsWith('rolloutGroup/') ? ('rollout-add' as const) : ('campaign-add' as const), resource: a.resource, before: null, after: null })),
   ];
   // A federation change: the staged rollout the plan saw is read again too (see findCutoverStale).
   const seen = plan.header.cutover_seen;
-  if (plan.cutoverChanges.some((c) => c.target.startsWith('domains/'))) {
+  if (changes.some((c) => c.target.startsWith('domains/'))) {
     const ids = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...plan.countedSwitches.flatMap((c) => (c.by === 'member' ? c.groups : []))]);
     for (const id of ids) probe.push({ kind: 'rollout-attach', resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`, before: null, after: { groupId: id } });
   }
   const live = await readCutoverFor(client, probe);
-  return live ? findCutoverStale(plan.cutoverChanges, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches) : [];
+  return live ? findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches) : [];
 }
 
 /**

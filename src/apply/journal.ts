@@ -124,7 +124,13 @@ export class Journal {
       await j.write([header]);
       await syncDirectory(staging);
       await rename(staging, runDir);
-      await syncDirectory(runsDir);
+      try {
+        await syncDirectory(runsDir);
+      } catch (err) {
+        // Not known to be on disk, and the caller says nothing was sent: no run may stay for a resume to pick up.
+        await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
+        throw err;
+      }
       return j;
     } catch (err) {
       await fh?.close().catch(() => undefined);

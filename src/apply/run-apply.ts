@@ -171,7 +171,13 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     // One pass over the users' lines: the pre-flight reads each once and the scan takes what else it needs.
     const scan = new UserScan(plan.hasTokenChanges, sel.batchSize);
     const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency, (users, first) => scan.add(users, first), deps.signal);
-    stale.push(...(await cutoverStale(plan, scan.groupAdds, deps.client)));
+    // A domain's federation waits for every switch of its users the plan has: with some of them not
+    // selected, no resume of this run could ever send it, so it is left out (and not checked), and said.
+    const switchesSelected = new Map<string, number>();
+    for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.upn), (switchesSelected.get(upnDomain(a.upn)) ?? 0) + 1);
+    const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
+    const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
+    stale.push(...(await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected)));
     if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
     // Any policy or cutover object among them: --skip-stale cannot help, so it is not offered.
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale, stale.some((s) => !s.user));
@@ -187,12 +193,6 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       tokenPath = someone && (await bulkTokenActionsAvailable(deps.client, someone)) ? 'bulk' : 'single';
       if (tokenPath === 'single') deps.log?.('This Graph has no bulk token create or assign-and-activate by serial: tokens are created and activated one by one (two writes each).');
     }
-    // A domain's federation waits for every switch of its users the plan has: with some of them not
-    // selected, no resume of this run could ever send it, so it is left out, and said.
-    const switchesSelected = new Map<string, number>();
-    for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.upn), (switchesSelected.get(upnDomain(a.upn)) ?? 0) + 1);
-    const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
-    const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
     const total = scan.operations(tokenPath) + policyOps.length + federationOps.length;
     const staleUsers = new Set(stale.filter((s) => s.user).map((s) => s.user!.toLowerCase()));
     const stalePolicy = stale.some((s) => !s.user);

@@ -233,8 +233,13 @@ function isSettled(r: OpRecord | undefined, force: boolean): boolean {
   return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'changed since the run' && !force);
 }
 
-/** Inverses not compared again when a rollback is finished (see resumeRollback). */
-const RECHECK_EXEMPT: ReadonlySet<Operation['kind']> = new Set(['rollout-policy-update', 'rollout-policy-delete', 'rollout-detach', 'federation-update']);
+/**
+ * Inverses not compared again when a rollback is finished (see resumeRollback): a detach's group may
+ * be gone by this rollback's own doing. The policy's disable or delete is compared again (a group an
+ * admin attached while the rollback stood still must not be switched back), and so is nothing else
+ * of the cutover.
+ */
+const RECHECK_EXEMPT: ReadonlySet<Operation['kind']> = new Set(['rollout-detach', 'federation-update']);
 
 async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number) {
   const upns = [...new Set(inverses.filter((o) => o.user).map((o) => o.user!))];

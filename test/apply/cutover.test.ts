@@ -7,6 +7,7 @@ import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
+import { connectGraph } from '../../src/graph/connect.js';
 
 const ROLLOUT = 'MFA Staged Rollout';
 const tmp = tempDir('cutover');
@@ -172,6 +173,65 @@ describe('federation with a narrowed run', () => {
   });
 });
 
+/** From a review: checks of the cutover that a narrowed run, a late attach or a late leaver slipped through. */
+describe('the cutover pre-flight and final step, as a review tried them', () => {
+  it('a group attached to the disabled policy since the plan makes its enabling stale (it would switch that group too)', async () => {
+    const g = fakeGraph();
+    const pilot = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Earlier pilot', feature: 'multiFactorAuthentication', isEnabled: false, isAppliedToOrganization: false });
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const wave1 = groupOf(g.emu.snapshot() as Snapshot, 'MFA Migration Wave 1').id;
+    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${pilot.body.id}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${wave1}` })).status).toBe(204);
+    g.emu.clearRequests();
+    await expect(applyFile(g, `${dir}.plan`, dir)).rejects.toThrow(/1 group\(s\) were attached to the disabled staged rollout policy since the plan .*: enabling it would switch their users too/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  it('a run narrowed away from a domain\'s federation is not refused for that federation\'s premise', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    const users = join(tmp.dir, `first${n}.txt`);
+    const before = g.emu.snapshot() as Snapshot;
+    writeFileSync(users, (before.users as Snapshot[]).map((u) => u.userPrincipalName as string).filter((u) => !/^(judy|zoe|bob|carol)@/.test(u)).join('\n'));
+    await planTo(g, `${dir}-first.plan`, { users, rolloutGroups: [ROLLOUT] });
+    expect((await applyFile(g, `${dir}-first.plan`, `${dir}-first`)).outcome.state).toBe('completed');
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const s = g.emu.snapshot() as Snapshot;
+    expect((await g.raw.delete(`/v1.0/groups/${groupOf(s, ROLLOUT).id}/members/${idOf(s, 'alice@contoso.com')}/$ref`)).status).toBe(204);
+    // bob's switch alone (carol's is left): the federation is not this run's, so alice's leaving is not its business.
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir, { users: ['bob@contoso.com'] });
+    expect(outcome.state).toBe('completed');
+    expect(outcome.notSelected.federation).toEqual(['contoso.com']);
+    // The whole plan is refused, naming her.
+    await expect(applyFile(g, `${dir}.plan`, `${dir}-all`)).rejects.toThrow(/no longer in their rollout group \(alice@contoso\.com\)/);
+  });
+
+  it('a user counted switched who leaves the rollout group during the run keeps the domain as it is', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const s = g.emu.snapshot() as Snapshot;
+    const group = groupOf(s, ROLLOUT).id;
+    const grace = idOf(s, 'grace@contoso.com');
+    // Once grace has been added (the pre-flight is long done), an admin takes her out again.
+    let removed = false;
+    const fetch: typeof g.emu.fetch = async (input, init) => {
+      const res = await g.emu.fetch(input, init);
+      if (!removed && (g.emu.snapshot() as Snapshot).groups.find((x: Snapshot) => x.id === group).members.includes(grace)) {
+        removed = true;
+        await g.raw.delete(`/v1.0/groups/${group}/members/${grace}/$ref`);
+      }
+      return res;
+    };
+    const graph = connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } });
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir, { graph });
+    expect(removed).toBe(true);
+    expect(outcome.state).toBe('partial');
+    expect(federation(g.emu.snapshot() as Snapshot)).toBe('acceptIfMfaDoneByFederatedIdp');
+    expect(opRecord(runDirs(dir)[0]!, 'cutover/domains/contoso.com/federationConfiguration')).toMatchObject({ state: 'skipped', error: expect.stringMatching(/^1 user\(s\) of contoso\.com the plan counts switched by staged rollout are not switched now \(grace@contoso\.com\)/) });
+  });
+});
+
 describe('rollback of a policy that was there, disabled', () => {
   it('disables it again and detaches the group it attached; users it added leave the group', async () => {
     const g = fakeGraph();
@@ -205,6 +265,22 @@ describe('rollback of the staged rollout policy, after a group was added to it s
     const back = g.emu.snapshot() as Snapshot;
     expect(back.featureRolloutPolicies).toEqual([expect.objectContaining({ id: policy.id, isEnabled: true, appliesTo: [groupOf(back, 'MFA Migration Wave 1').id] })]);
     expect(groupOf(back, ROLLOUT).members).toEqual([]);
+  });
+
+  it('is compared again when an interrupted rollback is finished (a review found the finish deleted it)', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+    const stopped = new AbortController();
+    stopped.abort();
+    const first = await rollbackIn(g, dir, outcome.runId, { signal: stopped.signal });
+    expect(first.outcome.state).toBe('interrupted');
+    const policy = (g.emu.snapshot() as Snapshot).featureRolloutPolicies[0];
+    expect((await attach(g, policy.id, 'MFA Migration Wave 1')).status).toBe(204);
+    const finished = await rollbackIn(g, dir, first.outcome.runId);
+    expect(finished.outcome.changedSince.map((c: { reason: string }) => c.reason)).toEqual([expect.stringMatching(/were added to the staged rollout policy since the run/)]);
+    expect((g.emu.snapshot() as Snapshot).featureRolloutPolicies).toEqual([expect.objectContaining({ id: policy.id, isEnabled: true })]);
   });
 
   it('leaves enabled a policy the run enabled; with --force it is disabled all the same', async () => {
