@@ -25,6 +25,8 @@ export interface RunHeader {
   planFile?: string;
   /** The run a rollback undoes. */
   rollbackOf?: string;
+  /** A rollback's: what Graph cannot undo, left in place, with why (users by UPN; no secrets, no phone numbers). */
+  notReversible?: { user?: string; target: string; reason: string }[];
   options: Record<string, unknown>;
   totalOps: number;
 }

@@ -105,6 +105,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       created: new Date().toISOString(),
       planHash: run.header.planHash,
       rollbackOf: applyRunId,
+      ...(notReversible.length > 0 ? { notReversible } : {}),
       graph: deps.client.root,
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },

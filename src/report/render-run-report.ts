@@ -33,6 +33,8 @@ interface RunData {
   failed: string[][];
   policy: string[][];
   shared: string[][];
+  /** A rollback's: user, target, why. */
+  notReversible: string[][];
   users: { u: RunReportUser; anchor: string; rows: string[][] }[];
 }
 
@@ -83,9 +85,12 @@ function runData(r: RunReport): RunData {
     failed,
     policy: r.policy.map(opRow),
     shared: r.shared.map(opRow),
+    notReversible: r.rollback.not_reversible.map((x) => [x.user ?? 'policy', x.target, x.reason]),
     users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow) })),
   };
 }
+
+const NOT_REVERSIBLE_HEAD = ['User', 'Target', 'Why'];
 
 export function renderRunReportMarkdown(r: RunReport): string {
   const d = runData(r);
@@ -95,7 +100,8 @@ export function renderRunReportMarkdown(r: RunReport): string {
   out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '');
   out.push(`## Failed and skipped operations (${d.failed.length})`, '', ...table(FAILED_HEAD, d.failed));
   out.push(`## Policy (${d.policy.length})`, '', ...table(OP_HEAD, d.policy));
-  out.push(`## Shared operations (${d.shared.length})`, '', 'Operations of no one user: bulk token creates.', '', ...table(OP_HEAD, d.shared));
+  out.push(`## Shared operations (${d.shared.length})`, '', 'Operations of no one user: the staged rollout and federation changes, and hardware tokens created in bulk (named by their serials).', '', ...table(OP_HEAD, d.shared));
+  if (r.run.kind === 'rollback') out.push(`## Left in place: not reversible (${d.notReversible.length})`, '', ...table(NOT_REVERSIBLE_HEAD, d.notReversible));
   out.push(`## Users (${d.users.length})`, '');
   for (const v of d.users) {
     out.push(`### <a id="${v.anchor}"></a>${md(v.u.user)}: ${md(OUTCOME_LABEL[v.u.outcome])}`, '');
@@ -117,7 +123,8 @@ export function renderRunReportHtml(r: RunReport): string {
   body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`);
   body.push(`<h2 id="failed">Failed and skipped operations (${d.failed.length})</h2>`, table(FAILED_HEAD, d.failed));
   body.push(`<h2 id="policy">Policy (${d.policy.length})</h2>`, table(OP_HEAD, d.policy));
-  body.push(`<h2 id="shared">Shared operations (${d.shared.length})</h2>`, '<p class="intro">Operations of no one user: bulk token creates.</p>', table(OP_HEAD, d.shared));
+  body.push(`<h2 id="shared">Shared operations (${d.shared.length})</h2>`, '<p class="intro">Operations of no one user: the staged rollout and federation changes, and hardware tokens created in bulk (named by their serials).</p>', table(OP_HEAD, d.shared));
+  if (r.run.kind === 'rollback') body.push(`<h2 id="not-reversible">Left in place: not reversible (${d.notReversible.length})</h2>`, table(NOT_REVERSIBLE_HEAD, d.notReversible));
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`);
   const outcomes = (Object.keys(OUTCOME_LABEL) as RunUserOutcome[]).filter((k) => d.users.some((v) => v.u.outcome === k)).map((k) => [k, OUTCOME_LABEL[k]] as const);
   body.push(controls([filterSelect('outcome', 'Outcome', outcomes), filterSelect('states', 'Operation state', ['done', 'failed', 'skipped', 'started', 'pending'].map((s) => [s, s] as const))]));
@@ -134,6 +141,7 @@ export function renderRunReportHtml(r: RunReport): string {
 export function renderRunReportText(r: RunReport): string {
   const d = runData(r);
   const lines = [d.title, ...d.header.map(([k, v]) => `  ${k}: ${v}`), ...d.counts.map((c) => `  ${c}`)];
+  if (d.notReversible.length > 0) lines.push('Left in place (not reversible):', ...d.notReversible.map(([user, target, reason]) => `  ${user} ${target}: ${reason}`));
   if (d.failed.length > 0) lines.push('Failed and skipped operations:', ...d.failed.map(([user, op, state, at, id, err]) => `  ${user} ${op}: ${state} at ${at}${id ? ` (request-id ${id})` : ''}: ${err}`));
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@ import type { JournalCheck, OpState, RunHeader, RunSummary, RunView } from '../a
 import type { UserStatus } from '../plan/plan-file.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.0';
+export const RUN_REPORT_FORMAT_VERSION = '1.1';
 
 /** One Graph write of the run, as its journal recorded it. */
 export interface RunReportOperation {
@@ -50,7 +50,11 @@ export interface RunReport {
   };
   /** `runs verify`'s finding, and the journal's final hash when its chain is whole. */
   journal: { state: JournalCheck['state']; final_hash: string | null; lines: number | null; problem: string | null };
-  rollback: { of: string | null; by: { id: string; state: RunSummary['state']; finished: string | null }[] };
+  /**
+   * `not_reversible` (1.1; rollbacks): what the rollback found Graph cannot undo, left in place with
+   * the reason, as it recorded when it started (empty for rollbacks before 1.1 and for applies).
+   */
+  rollback: { of: string | null; by: { id: string; state: RunSummary['state']; finished: string | null }[]; not_reversible: { user: string | null; target: string; reason: string }[] };
   policy: RunReportOperation[];
   /** Operations of no one user: a wave's bulk token create (`tokens/<hash>`), anything else the journal holds. */
   shared: RunReportOperation[];
@@ -66,22 +70,31 @@ export interface RunReportInput {
   /** The plan's users, in order (for a rollback: the plan of the run it undoes). */
   roster: readonly { upn: string; userId: string | null; status: UserStatus }[];
   /** Every operation the run set out to do, when known (an apply: from its plan copy); journaled ones are added. */
-  planned: readonly { id: string; userId?: string }[];
+  planned: readonly { id: string; userId?: string; kind?: string; after?: unknown }[];
   /** Users the run selected (lower-case UPNs), when it was narrowed. */
   selected?: ReadonlySet<string>;
 }
+
+/** The apply operation a rollback's operation undoes (`rollback/<id>`), or the id itself. */
+const undone = (id: string): string => (id.startsWith('rollback/') ? id.slice('rollback/'.length) : id);
 
 /** Builds the run report from the journal replayed and the plan's roster. Pure. */
 export function buildRunReport(input: RunReportInput): RunReport {
   const { view, summary, check } = input;
   const h = view.header;
+  // A bulk create is named by the serials it creates (its id is a hash of them).
+  const bulkSerials = new Map(
+    input.planned.filter((p) => p.kind === 'token-bulk-create').map((p) => [p.id, ((p.after as { tokens?: { serialNumber?: unknown }[] } | null)?.tokens ?? []).map((t) => String(t.serialNumber))]),
+  );
   const opView = (id: string): RunReportOperation => {
     const r = view.ops.get(id);
     const state: OpState = r?.state ?? 'pending';
     const unsettled = state === 'started' || state === 'pending';
+    const key = undone(id);
+    const serials = bulkSerials.get(id);
     return {
       op: id,
-      target: id.slice(id.indexOf('/') + 1),
+      target: serials ? `hardware tokens created in bulk: ${serials.join(', ')}` : key.slice(key.indexOf('/') + 1),
       state,
       at: view.times.get(id) ?? null,
       request_id: r?.requestId ?? null,
@@ -97,7 +110,9 @@ export function buildRunReport(input: RunReportInput): RunReport {
   const policy: RunReportOperation[] = [];
   const shared: RunReportOperation[] = [];
   for (const id of ids) {
-    const owner = id.slice(0, id.indexOf('/'));
+    // A rollback's operation is the inverse of the apply's of the same id: it belongs where that one does.
+    const key = undone(id);
+    const owner = key.slice(0, key.indexOf('/'));
     if (owner === 'policy') policy.push(opView(id));
     else if (userIds.has(owner)) byUser.set(owner, [...(byUser.get(owner) ?? []), id]);
     else shared.push(opView(id));
@@ -128,7 +143,11 @@ export function buildRunReport(input: RunReportInput): RunReport {
       check.state === 'verified'
         ? { state: 'verified', final_hash: check.head, lines: check.lines, problem: null }
         : { state: check.state, final_hash: null, lines: null, problem: check.state === 'broken' ? `line ${check.line}: ${check.reason}` : check.reason },
-    rollback: { of: h.rollbackOf ?? null, by: input.rolledBackBy.map((r) => ({ id: r.id, state: r.state, finished: r.finished })) },
+    rollback: {
+      of: h.rollbackOf ?? null,
+      by: input.rolledBackBy.map((r) => ({ id: r.id, state: r.state, finished: r.finished })),
+      not_reversible: (h.notReversible ?? []).map((x) => ({ user: x.user ?? null, target: x.target, reason: x.reason })),
+    },
     policy,
     shared,
     users,
