@@ -5,6 +5,7 @@ import { anchorIds, controls, filterSelect, htmlPage } from '../report/html-page
 import { countLines, planCounts } from './plan-counts.js';
 import { maskServerRecord } from './plan-json.js';
 import type { MethodKind, Plan, PlanUserStatus, ServerPhone, ServerRecord, UserChange } from './plan-model.js';
+import { planOptionsText } from './options-text.js';
 import { formatValue } from './render-terminal.js';
 
 export interface ReportOptions {
@@ -91,7 +92,7 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
     ['Plan SHA-256', plan.plan_hash ?? 'not saved: a plan made without --out has no file to hash (save it with plan --out and report it with show PLANFILE --report)'],
     ['Source fingerprint', plan.source_fingerprint],
     ['Plan format', plan.format_version],
-    ['Options', `default method ${o.default_method}; prune ${o.prune ? 'yes' : 'no'}; include email ${o.include_email ? 'yes' : 'no'}; target ${o.target_group.displayName} (${o.target_group.id})`],
+    ['Options', planOptionsText(o, true).join('; ')],
   ];
   const inputs = (plan.inputs ?? []).map((f) => [f.role, f.path, f.sha256, String(f.bytes)]);
   const planned = planCounts(plan);

@@ -1,6 +1,7 @@
 import { maskPhone } from '../model/mask.js';
 import type { Plan, UserChange } from './plan-model.js';
 import { printable } from '../model/printable.js';
+import { planOptionsText } from './options-text.js';
 import { countLines, planCounts } from './plan-counts.js';
 
 export interface TerminalOptions {
@@ -32,7 +33,11 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const show = (v: unknown) => formatValue(v, opts.showPhoneNumbers);
   const lines: string[] = [];
 
-  lines.push(bold(`Plan for tenant ${printable(plan.tenant.id)}`), dim(`  source ${plan.source_fingerprint}, default method ${plan.options.default_method}${plan.options.prune ? ', prune' : ''}${plan.options.include_email ? ', include email' : ''}, target ${printable(plan.options.target_group.displayName)}`), '');
+  lines.push(
+    bold(`Plan for tenant ${printable(plan.tenant.displayName ? `${plan.tenant.displayName} (${plan.tenant.id})` : plan.tenant.id)}`),
+    dim(`  source ${plan.source_fingerprint}; ${printable(planOptionsText(plan.options, false).join('; '))}`),
+    '',
+  );
   if (plan.plan_hash) lines.push(dim(`  saved plan sha256 ${plan.plan_hash}, made ${plan.created}`));
   const counts = planCounts(plan);
   // First: these users are stopped at sign-in from the retirement day unless they register something else.
