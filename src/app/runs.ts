@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { listRuns, type RunSummary } from '../apply/journal.js';
+import { listRuns, verifyJournal, type RunSummary } from '../apply/journal.js';
 import { lockHolderAlive, readLock, type LockInfo } from '../apply/state-lock.js';
 import { UserError } from '../model/user-error.js';
 import { allStateDirs, checkRunDir, checkStateDir } from './state-dirs.js';
@@ -42,6 +42,14 @@ export async function stateDirsToSearch(given: string | undefined): Promise<{ di
 export async function allRuns(given: string | undefined): Promise<StateDirRuns[]> {
   const { dirs, refused } = await stateDirsToSearch(given);
   const out = await Promise.all(dirs.map(runsIn));
+  // The listing says when a run's evidence was edited (as `runs verify` would), not only `runs verify`.
+  for (const d of out) {
+    for (const r of d.runs) {
+      if (r.state === 'unreadable' || r.problem) continue;
+      const check = await verifyJournal(join(d.stateDir, 'runs', r.id), { tornLastLineAllowed: true });
+      if (check.state === 'broken') r.problem = check.planCopy ? `${check.reason}: changed after the run` : `edited journal: line ${check.line}: ${check.reason}`;
+    }
+  }
   return [...out, ...refused.map((r) => ({ stateDir: r.stateDir, runs: [], refused: r.reason }))];
 }
 

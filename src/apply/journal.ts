@@ -385,7 +385,7 @@ export async function listRuns(stateDir: string, isActive: (id: string) => boole
 /** What `runs verify` found: the chain whole, broken at a line, or a journal written before the chain. */
 export type JournalCheck =
   | { state: 'verified'; lines: number; planHash: string; head: string }
-  | { state: 'broken'; line: number; reason: string }
+  | { state: 'broken'; line: number; reason: string; /** An apply's plan copy does not match the hash its journal records (the journal's own lines are whole). */ planCopy?: true }
   | { state: 'unverifiable'; reason: string };
 
 /**
@@ -424,7 +424,7 @@ export async function verifyJournal(runDir: string, opts: { tornLastLineAllowed?
   if (torn && !opts.tornLastLineAllowed) return { state: 'broken', line: lines.length + 1, reason: 'the last line is incomplete (a crash while writing leaves this; resume cuts it off)' };
   // An apply's plan copy can be left to a caller that holds it to the header's hash itself (a rollback's check reads no plan).
   const planProblem = opts.planCopy === false && header.kind === 'apply' ? undefined : await planHashProblem(runDir, header);
-  if (planProblem) return { state: 'broken', line: 1, reason: planProblem };
+  if (planProblem) return { state: 'broken', line: 1, reason: planProblem, ...(header.kind === 'apply' ? { planCopy: true as const } : {}) };
   return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous! };
 }
 

@@ -243,7 +243,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
     expect(text.code).toBe(0);
     const out = text.stdout;
     const s = plan.summary;
-    expect(out).toContain(`Plan for tenant ${tenant.tenant.displayName} (${tenant.tenant.id})`);
+    expect(out).toContain(`Plan for tenant Contoso (${tenant.tenant.id})`);
     expect(out).toMatch(/^  source [0-9a-f]{64}; default method if-unset; prune no; include email no; target all users$/m);
     expect(out).toContain(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`);
     expect(out).toMatch(/~ authenticationMethodConfigurations\/Voice\n\s+state: "disabled" -> "enabled"\s+\[POL-VOICE\]/);

@@ -53,10 +53,25 @@ describe('mfa-migrate runs verify', () => {
       expect(edited.code).toBe(1);
       expect(edited.stderr).toMatch(/the journal was changed after it was written: line \d+ of .*journal\.jsonl: its hash does not match/);
       expect(edited.stderr).toContain(`line ${at + 1} of`);
+      // `runs` says so too (an auditor's black-box test saw an edited run listed as a normal one).
+      const listed = JSON.parse((await runMain(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { id: string; problem?: string }[];
+      expect(listed.find((r) => r.id === runId)?.problem).toBe(`edited journal: line ${at + 1}: its hash does not match its content and the line before it`);
       writeFileSync(path, `${original.trimEnd().split('\n').map((l) => splitHash(l)!.body).join('\n')}\n`);
       const legacy = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
       expect(legacy.code).toBe(2);
       expect(legacy.stderr).toMatch(/unverifiable: the journal was written before journals carried a hash chain/);
+      writeFileSync(path, original);
+      // An edit to the plan copy is named as such, not blamed on the journal.
+      const copy = join(stateDir, 'runs', runId, 'plan.jsonl');
+      const plan = readFileSync(copy);
+      try {
+        writeFileSync(copy, Buffer.concat([plan, Buffer.from(' ')]));
+        const copyEdited = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
+        expect(copyEdited.code).toBe(1);
+        expect(copyEdited.stderr).toMatch(/the run's plan copy \(plan\.jsonl\) is not the plan the journal records .*: it was changed after the run \(its journal, .* is not in question\)/);
+      } finally {
+        writeFileSync(copy, plan);
+      }
       const missing = await runMain(['runs', 'verify', 'nope', '--state-dir', stateDir]);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/no run nope/);
