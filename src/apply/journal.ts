@@ -61,7 +61,14 @@ export function splitHash(line: string): { hash: string; body: string } | undefi
   return m ? { hash: m[1]!, body: `${line.slice(0, m.index)}}` } : undefined;
 }
 
-type Line = RunHeader | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave'; at: string; wave: number; state: 'started' | 'done' } | { t: 'end'; at: string; state: Exclude<RunState, 'running' | 'interrupted'>; counts: Record<OpState, number> };
+/** A later pass of the run (resume, or a rollback finished): when, who signed in, with what options. */
+export interface ResumeRecord {
+  at: string;
+  identity: { appId: string | null; upn: string | null };
+  options: Record<string, unknown>;
+}
+
+type Line = RunHeader | ({ t: 'resume' } & ResumeRecord) | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave'; at: string; wave: number; state: 'started' | 'done' } | { t: 'end'; at: string; state: Exclude<RunState, 'running' | 'interrupted'>; counts: Record<OpState, number> };
 
 /** The state of a run, replayed from its journal. */
 export interface RunView {
@@ -77,6 +84,8 @@ export interface RunView {
   times: Map<string, string>;
   /** Lines that could not be read (a torn last line is not one): the run is read without them. */
   problems: string[];
+  /** Each later pass of the run, in order (journals before these records: none). */
+  resumes: ResumeRecord[];
 }
 
 /**
@@ -179,6 +188,11 @@ export class Journal {
     if (ops.length > 0) await this.write([{ t: 'ops', at: new Date().toISOString(), ops }]);
   }
 
+  /** Records a later pass of the run: an auditor sees who went on with it, when. */
+  async resumed(identity: ResumeRecord['identity'], options: Record<string, unknown>): Promise<void> {
+    await this.write([{ t: 'resume', at: new Date().toISOString(), identity, options }]);
+  }
+
   async wave(wave: number, state: 'started' | 'done'): Promise<void> {
     await this.write([{ t: 'wave', at: new Date().toISOString(), wave, state }]);
   }
@@ -273,6 +287,7 @@ export async function readRun(runDir: string): Promise<RunView> {
   let end: RunView['end'];
   let last = '';
   const problems: string[] = [];
+  const resumes: ResumeRecord[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
@@ -299,6 +314,10 @@ export async function readRun(runDir: string): Promise<RunView> {
         }
         last = line.at;
         break;
+      case 'resume':
+        resumes.push({ at: line.at, identity: line.identity, options: line.options });
+        last = line.at;
+        break;
       case 'wave':
         if (line.state === 'done') wavesDone = Math.max(wavesDone, line.wave);
         last = line.at;
@@ -310,7 +329,7 @@ export async function readRun(runDir: string): Promise<RunView> {
     }
   }
   if (!header) throw new UserError(`${runDir}/journal.jsonl has no run header: it cannot be read`);
-  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, times, problems };
+  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, times, problems, resumes };
 }
 
 export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpState, number> {

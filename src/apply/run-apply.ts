@@ -280,6 +280,8 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
     const sel: ApplySelection = { ...saved, ...(waves !== undefined ? { waves } : {}) };
     const positions = selectUsers(plan, sel);
     const journal = await Journal.append(runDir);
+    const identity = await deps.client.identity();
+    await journal.resumed({ appId: identity.appId, upn: identity.upn }, waves !== undefined ? { waves } : {});
     const cutover = cutoverOperations(plan.cutoverChanges);
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
     // Activations the run sent within the pace's window count against it now too (a resume right after

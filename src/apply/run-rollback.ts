@@ -164,6 +164,8 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
       policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     }
     const journal = await Journal.append(join(deps.stateDir, 'runs', rollbackRunId));
+    const identity = await deps.client.identity();
+    await journal.resumed({ appId: identity.appId, upn: identity.upn }, deps.force ? { force: true } : {});
     const skipped = changed.map(skipRecord);
     if (skipped.length > 0) await journal.ops(skipped);
     const prior = new Map(view.ops);

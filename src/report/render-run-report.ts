@@ -43,7 +43,9 @@ const opRow = (o: RunReportOperation) => [o.target, o.state, o.at ?? '', o.reque
 function runData(r: RunReport): RunData {
   const run = r.run;
   const c = run.counts;
-  const who = run.identity ? (run.identity.upn ?? (run.identity.appId ? `application ${run.identity.appId}` : 'not named by the token (the emulator)')) : 'not recorded';
+  const named = (i: { appId: string | null; upn: string | null }) => i.upn ?? (i.appId ? `application ${i.appId}` : 'not named by the token (the emulator)');
+  const who = run.identity ? named(run.identity) : 'not recorded';
+  const resumed = run.resumed.map((x) => `${x.at} by ${named(x.identity)}${Object.keys(x.options).length > 0 ? ` (${Object.entries(x.options).map(([k, v]) => `${k} ${String(v)}`).join(', ')})` : ''}`);
   const journal =
     r.journal.state === 'verified'
       ? `verified: ${r.journal.lines} lines chained from the plan hash; final hash ${r.journal.final_hash}`
@@ -57,6 +59,7 @@ function runData(r: RunReport): RunData {
     ['Graph', run.graph ? `${run.graph}${isLoopbackGraph(run.graph) ? ' (emulator / rehearsal)' : ''}` : 'not recorded'],
     ['Signed in as', who],
     ['Started', run.started],
+    ...(resumed.length > 0 ? [['Resumed', resumed.join('; ')] as [string, string]] : []),
     ['Finished', run.finished ?? 'not finished'],
     ['Plan SHA-256', run.plan_hash],
     ['Journal', journal],

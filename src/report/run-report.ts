@@ -43,6 +43,8 @@ export interface RunReport {
     graph: string | null;
     tenant: { id: string; displayName: string } | null;
     identity: { appId: string | null; upn: string | null } | null;
+    /** 1.1: each later pass (resume; a rollback finished): when, who signed in, its options (none in journals before it). */
+    resumed: { at: string; identity: { appId: string | null; upn: string | null }; options: Record<string, unknown> }[];
     /** The plan hash the run applied (for a rollback, the one of the run it undoes). */
     plan_hash: string;
     total_operations: number;
@@ -135,6 +137,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       graph: h.graph ?? null,
       tenant: h.tenant ?? null,
       identity: h.identity ?? null,
+      resumed: view.resumes.map((x) => ({ at: x.at, identity: x.identity, options: x.options })),
       plan_hash: h.planHash,
       total_operations: h.totalOps,
       counts: summary.counts,

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, tempDir } from '../helpers/migration.js';
+import { applyFile, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
 
 /** Found by an auditor's black-box test: a rollback's report showed no user and no policy, and nothing of what it left in place. */
 describe('the report of a rollback run', () => {
@@ -31,5 +31,19 @@ describe('the report of a rollback run', () => {
     expect(report.rollback.not_reversible).toEqual(back.outcome.notReversible.map((x) => ({ user: x.user ?? null, target: x.target, reason: x.reason })));
     expect(renderRunReportMarkdown(report)).toContain(`## Left in place: not reversible (${back.outcome.notReversible.length})`);
     expect(renderRunReportText(report)).toContain('Left in place (not reversible):');
+  });
+
+  it('records each resume of a run (when, who, its options): the report names them', async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'resumed');
+    await planTo(g, join(tmp.dir, 'r.plan'));
+    const first = await applyFile(g, join(tmp.dir, 'r.plan'), dir, { batchSize: 10, waves: 1 });
+    const before = Date.now();
+    await resumeIn(g, dir, { waves: 1 });
+    await resumeIn(g, dir);
+    const report = await runReport(first.outcome.runId, dir);
+    expect(report.run.resumed.map((x) => x.options)).toEqual([{ waves: 1 }, {}]);
+    expect(report.run.resumed.every((x) => Date.parse(x.at) >= before - 1000)).toBe(true);
+    expect(renderRunReportText(report)).toMatch(/Resumed: \S+ by .+ \(waves 1\); \S+ by /);
   });
 });
