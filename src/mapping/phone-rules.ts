@@ -64,7 +64,7 @@ export function mapPhones(user: MfaUser, tenantMobile: string | undefined): Phon
         rule: 'PHONE-PRIMARY-SMS-DROP-EXT',
         because: 'default method is text message and SMS cannot reach an extension',
       });
-      findings.push({ severity: 'warning', code: 'extension-dropped', user: name, rule: 'PHONE-PRIMARY-SMS-DROP-EXT', message: `extension ${primary.extension} of the primary phone dropped so that text messages reach it` });
+      findings.push({ severity: 'warning', code: 'extension-dropped', user: name, rule: 'PHONE-PRIMARY-SMS-DROP-EXT', message: "the primary phone's extension is dropped so that text messages reach it (the extension, like the number, is not shown)" });
     } else {
       primaryType = 'office';
       out.set('office', { phoneType: 'office', phoneNumber: primary.entra, from: 'phone', rule: 'PHONE-PRIMARY-OFFICE', because: 'primary phone has an extension' });

@@ -194,7 +194,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
   it('reports every CASES.md row with its rule', () => {
     const has = (user: string, ...expected: string[]) => expect(findingsOf(plan, user)).toEqual(expect.arrayContaining(expected));
     has('dave@contoso.com', 'warning extension-dropped PHONE-PRIMARY-SMS-DROP-EXT');
-    expect(plan.findings.find((f) => f.code === 'extension-dropped')!.message).toContain('extension 77');
+    expect(plan.findings.find((f) => f.code === 'extension-dropped')!.message).not.toContain('77');
     has('erin@contoso.com', 'warning backup-phone-skipped PHONE-BACKUP-SKIPPED');
     expect(change(plan, 'erin@contoso.com', 'phoneMethods/alternateMobile')).toBeUndefined();
     has('ivan@contoso.com', 'warning hotp-unsupported OATH-HOTP-UNSUPPORTED', 'info default-method-fallback DEFAULT-POLICY-FALLBACK');

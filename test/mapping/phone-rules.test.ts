@@ -36,6 +36,13 @@ describe('mapPhones (the migration utility rules)', () => {
     expect(r.findings.map((f) => f.code)).toEqual(codes);
   });
 
+  it('says an extension was dropped without showing it (findings reach reports, where numbers are masked)', () => {
+    const r = mapPhones(user(phone('4255550104', '4477'), undefined, 'text_message'), undefined);
+    const f = r.findings.find((x) => x.code === 'extension-dropped')!;
+    expect(f.message).toMatch(/extension is dropped/);
+    expect(f.message).not.toContain('4477');
+  });
+
   it('keeps a backup as alternateMobile when the tenant already has another mobile', () => {
     const r = mapPhones(user(undefined, phone('4255550134')), '+1 2065550999');
     expect(r.phones.map((x) => [x.phoneType, x.rule])).toEqual([['alternateMobile', 'PHONE-BACKUP-ALTERNATE']]);
