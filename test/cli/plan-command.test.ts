@@ -244,7 +244,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
     const out = text.stdout;
     const s = plan.summary;
     expect(out).toContain(`Plan for tenant Contoso (${tenant.tenant.id})`);
-    expect(out).toMatch(/^  source [0-9a-f]{64}; default method if-unset; prune no; include email no; target all users$/m);
+    expect(out).toMatch(/^ {2}source [0-9a-f]{64}; default method if-unset; prune no; include email no; target all users$/m);
     expect(out).toContain(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`);
     expect(out).toMatch(/~ authenticationMethodConfigurations\/Voice\n\s+state: "disabled" -> "enabled"\s+\[POL-VOICE\]/);
     expect(out).toMatch(/igor@contoso\.com\n\s+~ phoneMethods\/mobile\s+phoneNumber: \+1 \*{8}99 -> \+1 \*{8}32\s+\[PHONE-PRIMARY-MOBILE\]/);
