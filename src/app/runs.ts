@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import { listRuns, verifyJournal, type RunSummary } from '../apply/journal.js';
 import { lockHolderAlive, readLock, type LockInfo } from '../apply/state-lock.js';
 import { UserError } from '../model/user-error.js';
@@ -20,6 +21,20 @@ export async function runsIn(stateDir: string): Promise<StateDirRuns> {
   return { stateDir, runs: await listRuns(stateDir, (id) => holder?.runId === id), ...(holder ? { holder } : {}) };
 }
 
+/** Sets a run's `problem` when its journal, or what the journal points at, fails the check `runs verify` makes. */
+async function verifyProblem(stateDir: string, r: RunSummary): Promise<void> {
+  let check;
+  try {
+    check = await verifyJournal(join(stateDir, 'runs', r.id), { tornLastLineAllowed: true });
+  } catch (err) {
+    // Gone since the listing (a run folder removed by its own failed set-up), or unreadable now.
+    r.problem = `cannot be checked: ${(err as Error).message}`;
+    return;
+  }
+  if (check.state !== 'broken') return;
+  r.problem = check.about === 'plan-copy-changed' ? `${check.reason}: changed after the run` : check.about ? check.reason : `edited journal: line ${check.line}: ${check.reason}`;
+}
+
 /** The folders to look in: the one given (refused if not private), else every tenant folder (those not private left out, with the reason). */
 export async function stateDirsToSearch(given: string | undefined): Promise<{ dirs: string[]; refused: { stateDir: string; reason: string }[] }> {
   if (given) {
@@ -39,16 +54,13 @@ export async function stateDirsToSearch(given: string | undefined): Promise<{ di
   return { dirs, refused };
 }
 
-export async function allRuns(given: string | undefined): Promise<StateDirRuns[]> {
+export async function allRuns(given: string | undefined, opts: { verify?: boolean } = {}): Promise<StateDirRuns[]> {
   const { dirs, refused } = await stateDirsToSearch(given);
   const out = await Promise.all(dirs.map(runsIn));
-  // The listing says when a run's evidence was edited (as `runs verify` would), not only `runs verify`.
-  for (const d of out) {
-    for (const r of d.runs) {
-      if (r.state === 'unreadable' || r.problem) continue;
-      const check = await verifyJournal(join(d.stateDir, 'runs', r.id), { tornLastLineAllowed: true });
-      if (check.state === 'broken') r.problem = check.planCopy ? `${check.reason}: changed after the run` : `edited journal: line ${check.line}: ${check.reason}`;
-    }
+  // `runs` says when a run's evidence was edited (as `runs verify` would); sizing a resume does not need to.
+  if (opts.verify) {
+    const limit = pLimit(4);
+    await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable' && !r.problem).map((r) => limit(() => verifyProblem(d.stateDir, r)))));
   }
   return [...out, ...refused.map((r) => ({ stateDir: r.stateDir, runs: [], refused: r.reason }))];
 }

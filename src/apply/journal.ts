@@ -404,7 +404,16 @@ export async function listRuns(stateDir: string, isActive: (id: string) => boole
 /** What `runs verify` found: the chain whole, broken at a line, or a journal written before the chain. */
 export type JournalCheck =
   | { state: 'verified'; lines: number; planHash: string; head: string }
-  | { state: 'broken'; line: number; reason: string; /** An apply's plan copy does not match the hash its journal records (the journal's own lines are whole). */ planCopy?: true }
+  | {
+      state: 'broken';
+      line: number;
+      reason: string;
+      /**
+       * When the journal's lines are whole but what its header points at is not: the plan copy was
+       * changed, or cannot be read, or the run a rollback undoes cannot be read or records another plan.
+       */
+      about?: 'plan-copy-changed' | 'plan-copy-unreadable' | 'undone-run';
+    }
   | { state: 'unverifiable'; reason: string };
 
 /**
@@ -443,30 +452,31 @@ export async function verifyJournal(runDir: string, opts: { tornLastLineAllowed?
   if (torn && !opts.tornLastLineAllowed) return { state: 'broken', line: lines.length + 1, reason: 'the last line is incomplete (a crash while writing leaves this; resume cuts it off)' };
   // An apply's plan copy can be left to a caller that holds it to the header's hash itself (a rollback's check reads no plan).
   const planProblem = opts.planCopy === false && header.kind === 'apply' ? undefined : await planHashProblem(runDir, header);
-  if (planProblem) return { state: 'broken', line: 1, reason: planProblem, ...(header.kind === 'apply' ? { planCopy: true as const } : {}) };
+  if (planProblem) return { state: 'broken', line: 1, reason: planProblem.reason, about: planProblem.about };
   return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous! };
 }
 
 /** Whether the plan hash the chain starts from is the run's plan: its copy (apply), the undone run's (rollback). */
-async function planHashProblem(runDir: string, header: RunHeader): Promise<string | undefined> {
+async function planHashProblem(runDir: string, header: RunHeader): Promise<{ reason: string; about: 'plan-copy-changed' | 'plan-copy-unreadable' | 'undone-run' } | undefined> {
   if (header.kind === 'rollback') {
-    if (!header.rollbackOf) return 'a rollback that names no run';
+    const about = 'undone-run' as const;
+    if (!header.rollbackOf) return { reason: 'a rollback that names no run', about };
     let undone: RunView;
     try {
       undone = await readRun(join(runDir, '..', header.rollbackOf));
     } catch {
-      return `the run it undoes (${header.rollbackOf}) cannot be read`;
+      return { reason: `the run it undoes (${header.rollbackOf}) cannot be read`, about };
     }
-    return undone.header.planHash === header.planHash ? undefined : `its plan hash is not the one of the run it undoes (${header.rollbackOf})`;
+    return undone.header.planHash === header.planHash ? undefined : { reason: `its plan hash is not the one of the run it undoes (${header.rollbackOf})`, about };
   }
   let plan: Buffer;
   try {
     plan = await readFile(join(runDir, header.planFile ?? 'plan.json'));
   } catch {
-    return `the run's plan copy (${header.planFile ?? 'plan.json'}) cannot be read`;
+    return { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) cannot be read`, about: 'plan-copy-unreadable' };
   }
   const hash = createHash('sha256').update(plan).digest('hex');
-  return hash === header.planHash ? undefined : `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (sha256 ${hash})`;
+  return hash === header.planHash ? undefined : { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (sha256 ${hash})`, about: 'plan-copy-changed' };
 }
 
 /**

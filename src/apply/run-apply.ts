@@ -279,8 +279,8 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
     const { waves: _firstRunWaves, ...saved } = view.header.options as unknown as ApplySelection;
     const sel: ApplySelection = { ...saved, ...(waves !== undefined ? { waves } : {}) };
     const positions = selectUsers(plan, sel);
-    const journal = await Journal.append(runDir);
     const identity = await deps.client.identity();
+    const journal = await Journal.append(runDir);
     await journal.resumed({ appId: identity.appId, upn: identity.upn }, waves !== undefined ? { waves } : {});
     const cutover = cutoverOperations(plan.cutoverChanges);
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];

@@ -105,7 +105,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       created: new Date().toISOString(),
       planHash: run.header.planHash,
       rollbackOf: applyRunId,
-      ...(notReversible.length > 0 ? { notReversible } : {}),
+      notReversible,
       graph: deps.client.root,
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },
@@ -147,8 +147,9 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const { inverses, notReversible } = inverseOperationsOf(await doneOperations(applyDir, run), run.ops);
     // Objects changed since are left alone when a rollback is finished too (time has passed since it
     // stopped): what is left to undo is compared again where this rollback has not yet touched the
-    // object (a token it deactivated is no longer as the run left it, by its own doing). The cutover's
-    // objects are not compared again: its inverses change each other's (a detach, then the delete).
+    // object (a token it deactivated is no longer as the run left it, by its own doing). Of the
+    // cutover, only the policy's disable or delete is compared again (RECHECK_EXEMPT): a detach's
+    // group may be gone by this rollback's own doing.
     const force = deps.force || view.header.options?.force === true;
     const objectOf = (o: Operation) => `${o.userId ?? ''} ${o.resource}`;
     // Sent by this rollback (done, or `started` when it stopped: read back, not compared).
@@ -163,8 +164,8 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     } else {
       policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     }
-    const journal = await Journal.append(join(deps.stateDir, 'runs', rollbackRunId));
     const identity = await deps.client.identity();
+    const journal = await Journal.append(join(deps.stateDir, 'runs', rollbackRunId));
     await journal.resumed({ appId: identity.appId, upn: identity.upn }, deps.force ? { force: true } : {});
     const skipped = changed.map(skipRecord);
     if (skipped.length > 0) await journal.ops(skipped);

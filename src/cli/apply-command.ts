@@ -200,7 +200,7 @@ Examples:
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate runs\n  $ mfa-migrate runs --format json --state-dir ./state')
     .action(async (opts: { stateDir?: string; format: 'text' | 'json' }) => {
-      const all = await allRuns(opts.stateDir);
+      const all = await allRuns(opts.stateDir, { verify: true });
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(runsJson(all), null, 2)}\n`);
       else process.stdout.write(renderRunsTable(all));
     });

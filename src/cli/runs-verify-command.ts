@@ -30,7 +30,8 @@ Examples:
       const r = await verifyRun(runId, stateDir);
       const where = printable(`${r.runDir}/journal.jsonl`);
       if (r.state === 'unverifiable') throw new UserError(`run ${runId}: unverifiable: ${r.reason} (${where})`, EXIT_UNVERIFIABLE);
-      if (r.state === 'broken' && r.planCopy) throw new UserError(`run ${runId}: ${r.reason}: it was changed after the run (its journal, ${where}, is not in question)`, EXIT.error);
+      if (r.state === 'broken' && r.about === 'plan-copy-changed') throw new UserError(`run ${runId}: ${r.reason}: it was changed after the run (its journal, ${where}, is not in question)`, EXIT.error);
+      if (r.state === 'broken' && r.about) throw new UserError(`run ${runId}: ${r.reason} (its journal, ${where}, is whole)`, EXIT.error);
       if (r.state === 'broken') throw new UserError(`run ${runId}: the journal was changed after it was written: line ${r.line} of ${where}: ${r.reason}`, EXIT.error);
       process.stdout.write(`Run ${runId}: journal verified: ${r.lines} lines chained from plan hash ${r.planHash}\nFinal hash ${r.head}\n`);
     });

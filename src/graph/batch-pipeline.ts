@@ -228,7 +228,12 @@ export class BatchPipeline {
     const version = batch[0]!.req.version;
     const requests = batch.map((e, i) => {
       const c = e.call!;
-      const headers = { ...(c.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...c.headers };
+      // One header of a name whatever its case (a call's own Content-Type replaces the default).
+      const headers: Record<string, string> = {};
+      for (const [name, value] of [...(c.body !== undefined ? [['Content-Type', 'application/json'] as const] : []), ...Object.entries(c.headers ?? {})]) {
+        for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k];
+        headers[name] = value;
+      }
       return { id: String(i + 1), method: c.method, url: c.path, ...(c.body !== undefined ? { body: c.body } : {}), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
     });
     let answers: (GraphResponse | undefined)[] | undefined;

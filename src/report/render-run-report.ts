@@ -88,12 +88,13 @@ function runData(r: RunReport): RunData {
     failed,
     policy: r.policy.map(opRow),
     shared: r.shared.map(opRow),
-    notReversible: r.rollback.not_reversible.map((x) => [x.user ?? 'policy', x.target, x.reason]),
+    notReversible: (r.rollback.not_reversible ?? []).map((x) => [x.user ?? 'policy', x.target, x.reason]),
     users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow) })),
   };
 }
 
 const NOT_REVERSIBLE_HEAD = ['User', 'Target', 'Why'];
+const NOT_RECORDED = 'Not recorded: this rollback was made by a version of the tool that printed it to the terminal only.';
 
 export function renderRunReportMarkdown(r: RunReport): string {
   const d = runData(r);
@@ -104,7 +105,10 @@ export function renderRunReportMarkdown(r: RunReport): string {
   out.push(`## Failed and skipped operations (${d.failed.length})`, '', ...table(FAILED_HEAD, d.failed));
   out.push(`## Policy (${d.policy.length})`, '', ...table(OP_HEAD, d.policy));
   out.push(`## Shared operations (${d.shared.length})`, '', 'Operations of no one user: the staged rollout and federation changes, and hardware tokens created in bulk (named by their serials).', '', ...table(OP_HEAD, d.shared));
-  if (r.run.kind === 'rollback') out.push(`## Left in place: not reversible (${d.notReversible.length})`, '', ...table(NOT_REVERSIBLE_HEAD, d.notReversible));
+  if (r.run.kind === 'rollback') {
+    out.push(`## Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})`, '');
+    out.push(...(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : [NOT_RECORDED, '']));
+  }
   out.push(`## Users (${d.users.length})`, '');
   for (const v of d.users) {
     out.push(`### <a id="${v.anchor}"></a>${md(v.u.user)}: ${md(OUTCOME_LABEL[v.u.outcome])}`, '');
@@ -127,7 +131,10 @@ export function renderRunReportHtml(r: RunReport): string {
   body.push(`<h2 id="failed">Failed and skipped operations (${d.failed.length})</h2>`, table(FAILED_HEAD, d.failed));
   body.push(`<h2 id="policy">Policy (${d.policy.length})</h2>`, table(OP_HEAD, d.policy));
   body.push(`<h2 id="shared">Shared operations (${d.shared.length})</h2>`, '<p class="intro">Operations of no one user: the staged rollout and federation changes, and hardware tokens created in bulk (named by their serials).</p>', table(OP_HEAD, d.shared));
-  if (r.run.kind === 'rollback') body.push(`<h2 id="not-reversible">Left in place: not reversible (${d.notReversible.length})</h2>`, table(NOT_REVERSIBLE_HEAD, d.notReversible));
+  if (r.run.kind === 'rollback') {
+    body.push(`<h2 id="not-reversible">Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})</h2>`);
+    body.push(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : `<p class="none">${e(NOT_RECORDED)}</p>`);
+  }
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`);
   const outcomes = (Object.keys(OUTCOME_LABEL) as RunUserOutcome[]).filter((k) => d.users.some((v) => v.u.outcome === k)).map((k) => [k, OUTCOME_LABEL[k]] as const);
   body.push(controls([filterSelect('outcome', 'Outcome', outcomes), filterSelect('states', 'Operation state', ['done', 'failed', 'skipped', 'started', 'pending'].map((s) => [s, s] as const))]));

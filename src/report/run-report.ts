@@ -54,9 +54,10 @@ export interface RunReport {
   journal: { state: JournalCheck['state']; final_hash: string | null; lines: number | null; problem: string | null };
   /**
    * `not_reversible` (1.1; rollbacks): what the rollback found Graph cannot undo, left in place with
-   * the reason, as it recorded when it started (empty for rollbacks before 1.1 and for applies).
+   * the reason, as it recorded when it started; null for a rollback made before it recorded this,
+   * empty for an apply.
    */
-  rollback: { of: string | null; by: { id: string; state: RunSummary['state']; finished: string | null }[]; not_reversible: { user: string | null; target: string; reason: string }[] };
+  rollback: { of: string | null; by: { id: string; state: RunSummary['state']; finished: string | null }[]; not_reversible: { user: string | null; target: string; reason: string }[] | null };
   policy: RunReportOperation[];
   /** Operations of no one user: a wave's bulk token create (`tokens/<hash>`), anything else the journal holds. */
   shared: RunReportOperation[];
@@ -94,9 +95,11 @@ export function buildRunReport(input: RunReportInput): RunReport {
     const unsettled = state === 'started' || state === 'pending';
     const key = undone(id);
     const serials = bulkSerials.get(id);
+    // A rollback deletes a bulk-created token by serial (`tokens/<bulk hash>/<serial>`).
+    const bulkToken = /^tokens\/[0-9a-f]+\/(.+)$/.exec(key)?.[1];
     return {
       op: id,
-      target: serials ? `hardware tokens created in bulk: ${serials.join(', ')}` : key.slice(key.indexOf('/') + 1),
+      target: serials ? `hardware tokens created in bulk: ${serials.join(', ')}` : bulkToken ? `hardware token ${bulkToken} (created in bulk)` : key.slice(key.indexOf('/') + 1),
       state,
       at: view.times.get(id) ?? null,
       request_id: r?.requestId ?? null,
@@ -149,7 +152,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
     rollback: {
       of: h.rollbackOf ?? null,
       by: input.rolledBackBy.map((r) => ({ id: r.id, state: r.state, finished: r.finished })),
-      not_reversible: (h.notReversible ?? []).map((x) => ({ user: x.user ?? null, target: x.target, reason: x.reason })),
+      not_reversible: h.notReversible ? h.notReversible.map((x) => ({ user: x.user ?? null, target: x.target, reason: x.reason })) : h.kind === 'rollback' ? null : [],
     },
     policy,
     shared,

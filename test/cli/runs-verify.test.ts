@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -69,6 +69,12 @@ describe('mfa-migrate runs verify', () => {
         const copyEdited = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
         expect(copyEdited.code).toBe(1);
         expect(copyEdited.stderr).toMatch(/the run's plan copy \(plan\.jsonl\) is not the plan the journal records .*: it was changed after the run \(its journal, .* is not in question\)/);
+        // A copy that cannot be read is said so, not called changed; `runs` lists it with that problem.
+        rmSync(copy);
+        const gone = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
+        expect(gone.stderr).toMatch(/the run's plan copy \(plan\.jsonl\) cannot be read \(its journal, .* is whole\)/);
+        const listed = JSON.parse((await runMain(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { id: string; problem?: string }[];
+        expect(listed.find((r) => r.id === runId)?.problem).toBe("the run's plan copy (plan.jsonl) cannot be read");
       } finally {
         writeFileSync(copy, plan);
       }

@@ -141,3 +141,37 @@ describe('BatchPipeline: writes', () => {
     expect(await pipeline.submit({ version: 'v1.0', call: phone(0) })).toEqual({ kind: 'stopped' });
   });
 });
+
+/** From a review: a call's own headers (Prefer, for the staged rollout's evolvable enum) must reach Graph however the call is sent. */
+describe('a GraphCall with headers', () => {
+  it('sends them on a direct call, on every page after the first, and inside $batch (one header of a name, whatever its case)', async () => {
+    const g = fakeGraph({ tenant: tenantOf(5) });
+    const direct: string[] = [];
+    const batched: Record<string, string>[] = [];
+    const fetch: typeof g.emu.fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+      if (url.includes('$batch')) {
+        const text = init?.body ? String(init.body) : await (input as Request).clone().text();
+        for (const r of (JSON.parse(text) as { requests: { headers?: Record<string, string> }[] }).requests) batched.push(r.headers ?? {});
+      } else if (/^\/(v1\.0|beta)\//.test(new URL(url).pathname)) direct.push(`${new URL(url).pathname}${new URL(url).search.includes('skiptoken') ? ' (next page)' : ''} ${headers.get('prefer') ?? 'no prefer'}`);
+      return g.emu.fetch(input, init);
+    };
+    const client = connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4 });
+    const prefer = { Prefer: 'include-unknown-enum-members' };
+    const pageCall: GraphCall = { method: 'GET', version: 'v1.0', path: '/users?$top=2&$select=id', headers: prefer };
+    const ids: string[] = [];
+    for await (const u of client.pages<{ id: string }>(pageCall, 'users')) ids.push(u.id);
+    expect(ids).toHaveLength(5);
+    expect(direct.filter((d) => d.includes('(next page)')).length).toBeGreaterThanOrEqual(2);
+    expect(direct.every((d) => d.endsWith(' include-unknown-enum-members')), direct.join('\n')).toBe(true);
+    // Reads queued together go in a $batch; a write with a body keeps its Content-Type, the call's own winning.
+    await Promise.all([0, 1].map((i) => client.read({ ...getUser(i), headers: prefer })));
+    await client.write({ method: 'PATCH', version: 'v1.0', path: '/users/u0@example.com', body: { displayName: 'U' }, headers: { ...prefer, 'content-type': 'application/json' } });
+    expect(batched.length).toBeGreaterThanOrEqual(3);
+    for (const h of batched) {
+      expect(h['Prefer']).toBe('include-unknown-enum-members');
+      expect(Object.keys(h).filter((k) => k.toLowerCase() === 'content-type').length).toBeLessThanOrEqual(1);
+    }
+  });
+});

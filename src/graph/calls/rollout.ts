@@ -12,7 +12,8 @@ const POLICIES = '/policies/featureRolloutPolicies';
 /**
  * `multiFactorAuthentication` comes after `unknownFutureValue` in stagedFeatureName (an evolvable
  * enum): without this preference Graph answers `unknownFutureValue` for it, and the MFA policy is
- * never recognised. Sent with every call on these policies, reads and writes alike.
+ * never recognised. Sent with every call that reads a policy or may answer with one (list, get,
+ * create, update); the group attach and detach and the delete answer none.
  */
 const UNKNOWN_ENUM_MEMBERS = { Prefer: 'include-unknown-enum-members' } as const;
 
