@@ -6,7 +6,6 @@ import { makePlan } from '../app/plan.js';
 import { allRuns, operationsOfRun } from '../app/runs.js';
 import { readUserList } from '../app/user-list.js';
 import { DEFAULT_ACTIVATION_RATE, DEFAULT_POLICY_PROPAGATION_WAIT, type ApplyOutcome } from '../apply/run-apply.js';
-import { writeFileAtomic } from '../io/atomic-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
@@ -24,6 +23,7 @@ import { commandHint } from './views/command-hint.js';
 import { renderResultsCsv } from './views/results-csv.js';
 import { renderRunsTable, runsJson } from './views/runs-table.js';
 import { registerRunsVerify } from './runs-verify-command.js';
+import { checkOutputFile, writeOutputFile } from './output-file.js';
 import type { AppliedHandoff } from './job.js';
 
 interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
@@ -229,6 +229,8 @@ interface RunControl {
 /** Runs apply or resume with progress, interrupts, the summary, the results file and the exit status. */
 async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied | AppliedHandoff>, label: 'apply' | 'resume' = 'apply'): Promise<void> {
   const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
+  // Before anything is sent: a results file that cannot be written must not fail a run that wrote the tenant.
+  await checkOutputFile('--results', opts.results);
   const interrupts: Interrupts = watchInterrupts(say);
   const progress = new Progress(label);
   let current: { runId: string; stateDir: string } | undefined;
@@ -250,7 +252,13 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
   const unfinished = o.state !== 'completed';
   const hint = unfinished ? commandHint(['resume', o.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
   process.stdout.write(renderApplySummary(o, applied.stateDir, hint));
-  if (opts.results) await writeResults(opts.results, 'results' in applied ? renderResultsCsv(applied.results) : (applied.resultsCsv ?? ''));
+  if (opts.results) {
+    try {
+      await writeResults(opts.results, 'results' in applied ? renderResultsCsv(applied.results) : (applied.resultsCsv ?? ''));
+    } catch (err) {
+      throw new UserError(`${(err as Error).message}; the run itself is ${o.state} (the summary above): mfa-migrate report ${o.runId} lists every user's outcome`, 1, { cause: err });
+    }
+  }
   process.exitCode = exitStatus(o, interrupts.received());
 }
 
@@ -263,7 +271,7 @@ export function exitStatus(o: Pick<ApplyOutcome, 'state' | 'counts'>, signal: 'S
 }
 
 async function writeResults(path: string, csv: string): Promise<void> {
-  await writeFileAtomic(path, csv, 0o600);
+  await writeOutputFile('--results', path, csv);
   process.stderr.write(`Results written to ${path}\n`);
 }
 

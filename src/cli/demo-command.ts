@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../emulator/index.js';
+import { checkOutputFile } from './output-file.js';
 import { packageRoot } from '../io/package-root.js';
 
 
@@ -35,6 +36,7 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
     .option('--report <file>', 'where to write the HTML report', join(tmpdir(), 'mfa-migrate-demo-report.html'))
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report /tmp/report.html')
     .action(async (opts: { report: string; color?: boolean }) => {
+      await checkOutputFile('--report', opts.report);
       const emulator = await startEmulator({ port: 0 });
       process.stderr.write(`Embedded Graph emulator at ${emulator.url} (bundled Contoso tenant)\n`);
       const sample = join(packageRoot(), 'fixtures', 'contoso');

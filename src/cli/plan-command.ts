@@ -1,6 +1,4 @@
 import { Option, type Command } from 'commander';
-import { access, constants } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { encodeSavedPlan, makePlan, savePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
@@ -13,6 +11,7 @@ import { addGraphOptions, connectFromOptions, type GraphCliOptions } from './gra
 import { Progress } from './progress.js';
 import { secretFilesFrom } from './strict-permissions.js';
 import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
+import { asOutputError, checkOutputFile } from './output-file.js';
 import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 export interface PlanCliOptions extends SeedCliOptions, GraphCliOptions {
@@ -133,7 +132,7 @@ Examples:
     .action(async (opts: PlanCommandOptions) => {
       if (opts.report) checkReportPath(opts.report);
       // Fail before minutes of reading, not after: the files must be writable where asked.
-      for (const [flag, file] of [['--out', opts.out], ['--report', opts.report]] as const) if (file) await assertWritableDir(flag, file);
+      for (const [flag, file] of [['--out', opts.out], ['--report', opts.report]] as const) await checkOutputFile(flag, file);
       const graph = connectFromOptions(opts, true);
       const progress = new Progress('Reading tenant users');
       let made;
@@ -151,9 +150,9 @@ Examples:
       if (saved) plan.plan_hash = saved.hash;
       if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
-      if (opts.report) await writePlanReport(opts.report, plan, opts.showPhoneNumbers);
-      if (opts.out && saved) {
-        await savePlan(opts.out, saved);
+      if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
+      if (opts.out !== undefined && saved) {
+        await asOutputError('--out', opts.out, savePlan(opts.out, saved));
         process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: mfa-migrate apply ${opts.out}\n`);
       }
       const changes = plan.summary.create + plan.summary.update + plan.summary.delete;
@@ -161,11 +160,3 @@ Examples:
     });
 }
 
-async function assertWritableDir(flag: string, file: string): Promise<void> {
-  const dir = dirname(resolve(file));
-  try {
-    await access(dir, constants.W_OK);
-  } catch (err) {
-    throw new UserError(`${flag} ${file}: cannot write in ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-}

@@ -1,8 +1,8 @@
 import { Option, type Command } from 'commander';
 import { runReport } from '../app/report.js';
-import { writeFileAtomic } from '../io/atomic-file.js';
 import { printable } from '../model/printable.js';
 import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../report/render-run-report.js';
+import { checkOutputFile, writeOutputFile } from './output-file.js';
 import { checkReportPath, isMarkdown } from './views/plan-report-file.js';
 
 interface ReportOptions {
@@ -28,11 +28,12 @@ Examples:
     )
     .action(async (runId: string, opts: ReportOptions) => {
       if (opts.report) checkReportPath(opts.report);
+      await checkOutputFile('--report', opts.report);
       const report = await runReport(runId, opts.stateDir);
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else process.stdout.write(printable(renderRunReportText(report), true));
-      if (opts.report) {
-        await writeFileAtomic(opts.report, isMarkdown(opts.report) ? renderRunReportMarkdown(report) : renderRunReportHtml(report), 0o600);
+      if (opts.report !== undefined) {
+        await writeOutputFile('--report', opts.report, isMarkdown(opts.report) ? renderRunReportMarkdown(report) : renderRunReportHtml(report));
         process.stderr.write(`Run report written to ${opts.report}\n`);
       }
     });

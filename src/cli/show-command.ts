@@ -3,6 +3,7 @@ import { showPlan } from '../app/show.js';
 import { renderPlanJson } from '../plan/plan-json.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
+import { asOutputError, checkOutputFile } from './output-file.js';
 import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
 
 interface ShowOptions {
@@ -32,9 +33,10 @@ Examples:
     )
     .action(async (planfile: string, opts: ShowOptions) => {
       if (opts.report) checkReportPath(opts.report);
+      await checkOutputFile('--report', opts.report);
       const plan = await showPlan(planfile);
       if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, verbose: opts.verbose }));
-      if (opts.report) await writePlanReport(opts.report, plan, opts.showPhoneNumbers);
+      if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
     });
 }

@@ -72,5 +72,18 @@ describe.skipIf(cannot !== undefined)('read-only folders', () => {
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toContain(`--out ${join(readOnly, 'x.plan')}: cannot write in ${readOnly} (EROFS)`);
     expect(emu.requests().length).toBe(before);
+
+    // A black-box test: each of these did its work (apply: wrote the tenant), then ended in an unexpected error.
+    const folder = await runMain(['plan', '--source', CONTOSO, ...tokens, ...seedKeys, '--graph-url', emu.url, '--out', tmp.dir]);
+    expect([folder.code, folder.stdout, folder.stderr.trim()]).toEqual([1, '', `mfa-migrate: --out ${tmp.dir}: is a folder; name a file`]);
+    const empty = await runMain(['plan', '--source', CONTOSO, ...tokens, ...seedKeys, '--graph-url', emu.url, '--report', '']);
+    expect([empty.code, empty.stderr.trim()]).toEqual([1, 'mfa-migrate: --report: the file name is empty']);
+    const results = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 'state'), '--results', join(readOnly, 'r.csv')]);
+    expect(results.code).toBe(1);
+    expect(results.stderr).toContain(`--results ${join(readOnly, 'r.csv')}: cannot write in ${readOnly} (EROFS)`);
+    expect(results.stderr).not.toMatch(/\n\s+at /);
+    const shown = await runMain(['show', planFile, '--report', join(readOnly, 'r.html')]);
+    expect([shown.code, shown.stdout]).toEqual([1, '']);
+    expect(emu.requests().length).toBe(before);
   });
 });
