@@ -7,7 +7,7 @@ export const auditPathOf = (store: string): string => `${store}.audit.jsonl`;
 
 /** One audit line. Never holds a code or a secret. */
 export interface AuditEvent {
-  event: 'verify' | 'unlock' | 'start' | 'stop' | 'import';
+  event: 'verify' | 'unlock' | 'start' | 'stop' | 'import' | 'audit_gap';
   user?: string;
   client?: string;
   /** The end user's address the request was counted under (client_ip, Calling-Station-Id), when not the client itself. */
@@ -20,18 +20,32 @@ export interface AuditEvent {
 
 const MAX_FIELD = 256;
 
+/** Bytes kept while the log cannot be written (a full disk); past that, events are counted and dropped. */
+const MAX_BACKLOG_BYTES = 1 << 20;
+const RETRY_MS = 1000;
+
 /**
  * Append-only JSON-lines audit log (0600). Lines written in the same turn of the event loop go out in
  * one write at the end of that turn; the log is not fsync'ed per line (the state journal carries the
  * durability guarantee). The write is a plain synchronous append to the page cache (no disk wait):
  * through the thread pool it cost the shim about a tenth of its throughput (a pool round trip per
  * turn), measured with bench/shim-throughput.ts.
+ *
+ * A write that fails (a full disk) makes the log `down`: the shim then answers no verification (an
+ * accept must not go unaudited) and reports unhealthy. What was not written is kept, a line cut by
+ * a partial write included, and written, whole and in order, once a retry (every second) succeeds;
+ * beyond MAX_BACKLOG_BYTES events are dropped, and an `audit_gap` line says how many.
  */
 export class AuditLog {
   #pending: string[] = [];
   #scheduled = false;
-  #errorReported = false;
   #fd: number | null;
+  /** What a failed write left unwritten, oldest first (the first may be the rest of a cut line). */
+  #backlog: Buffer[] = [];
+  #backlogBytes = 0;
+  #down = false;
+  #dropped = 0;
+  #retry: NodeJS.Timeout | null = null;
 
   private constructor(
     readonly path: string,
@@ -48,6 +62,11 @@ export class AuditLog {
     return new AuditLog(path, fd, onError, now);
   }
 
+  /** False while the log cannot be written: verification stops, and /healthz says so. */
+  get up(): boolean {
+    return !this.#down;
+  }
+
   write(event: AuditEvent): void {
     this.#pending.push(auditLine(new Date(this.now()).toISOString(), event));
     if (!this.#scheduled) {
@@ -60,20 +79,85 @@ export class AuditLog {
   }
 
   #flush(): void {
-    if (this.#pending.length === 0 || this.#fd === null) return;
-    const bytes = Buffer.from(this.#pending.length === 1 ? this.#pending[0]! : this.#pending.join(''));
-    this.#pending = [];
-    try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(this.#fd, bytes, off, bytes.length - off);
-    } catch (err) {
-      if (!this.#errorReported) this.onError(`audit log ${this.path}: write failed: ${(err as Error).message}`);
-      this.#errorReported = true;
+    if (this.#fd === null) return;
+    if (this.#pending.length > 0) {
+      const bytes = Buffer.from(this.#pending.length === 1 ? this.#pending[0]! : this.#pending.join(''));
+      const events = this.#pending.length;
+      this.#pending = [];
+      if (this.#backlog.length === 0) {
+        // The usual case: nothing held back, one write.
+        const left = this.#writeAll(bytes);
+        if (left === undefined) return;
+        this.#hold(left);
+        return;
+      }
+      if (this.#backlogBytes + bytes.length > MAX_BACKLOG_BYTES) this.#dropped += events;
+      else this.#hold(bytes);
     }
+    this.#drain();
+  }
+
+  /** Writes what was held back, in order; once it is all out, the log is up again. */
+  #drain(): void {
+    while (this.#backlog.length > 0) {
+      const first = this.#backlog[0]!;
+      const left = this.#writeAll(first);
+      if (left !== undefined) {
+        this.#backlog[0] = left;
+        this.#backlogBytes -= first.length - left.length;
+        this.#failing();
+        return;
+      }
+      this.#backlog.shift();
+      this.#backlogBytes -= first.length;
+    }
+    if (this.#dropped > 0) {
+      const gap = auditLine(new Date(this.now()).toISOString(), { event: 'audit_gap', detail: `${this.#dropped} event(s) dropped while the log could not be written` });
+      this.#dropped = 0;
+      this.#hold(Buffer.from(gap));
+      this.#drain();
+      return;
+    }
+    if (this.#down) {
+      this.#down = false;
+      this.onError(`audit log ${this.path}: written again; verification resumes`);
+    }
+  }
+
+  /** Writes every byte, or returns what is left when a write fails (the log is then down). */
+  #writeAll(bytes: Buffer): Buffer | undefined {
+    let off = 0;
+    try {
+      while (off < bytes.length) off += writeSync(this.#fd!, bytes, off, bytes.length - off);
+      return undefined;
+    } catch (err) {
+      if (!this.#down) this.onError(`audit log ${this.path}: write failed: ${(err as Error).message}; verification stops until it can be written`);
+      this.#down = true;
+      return bytes.subarray(off);
+    }
+  }
+
+  #hold(bytes: Buffer): void {
+    this.#backlog.push(bytes);
+    this.#backlogBytes += bytes.length;
+    this.#failing();
+  }
+
+  /** While anything is held back: down, and tried again every second. */
+  #failing(): void {
+    this.#down = true;
+    if (this.#retry || this.#fd === null) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#flush();
+    }, RETRY_MS);
+    this.#retry.unref();
   }
 
   async close(): Promise<void> {
     this.#flush();
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
     const fd = this.#fd;
     if (fd === null) return;
     this.#fd = null;

@@ -179,7 +179,7 @@ export function createShimServer(opts: ShimHttpOptions): Server {
       const source = authenticated && request.clientIp !== undefined ? request.clientIp : client;
       const outcome = await opts.gate.verify({ user: request.user, code: request.code, who: { source, authenticated }, client, budget: opts.budget });
       if (outcome.kind === 'unavailable') {
-        send(res, 503, '{"error":"state_unavailable"}');
+        send(res, 503, opts.audit.up ? '{"error":"state_unavailable"}' : '{"error":"audit_unavailable"}');
         return;
       }
       if (outcome.kind === 'refused') {

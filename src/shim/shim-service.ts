@@ -132,7 +132,9 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const metrics = new ShimMetrics();
     const limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst, now);
     const stateUp = (): boolean => (pg ? pg.healthy : db.failure === null);
-    const gate = new VerifyGate(verifier, metrics, audit, stateUp);
+    // No verification while the audit log cannot be written: an accept must not go unaudited.
+    const canVerify = (): boolean => stateUp() && auditLog.up;
+    const gate = new VerifyGate(verifier, metrics, audit, canVerify);
     const budgetRules = sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules);
     const budget = new SourceBudget(budgetRules, now);
     if (opts.radius) {
@@ -148,7 +150,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       });
     }
     const radiusServer = radius;
-    const healthy = (): boolean => stateUp() && (radiusServer === undefined || radiusServer.up);
+    const healthy = (): boolean => canVerify() && (radiusServer === undefined || radiusServer.up);
     const server = createShimServer({
       gate,
       budget,
@@ -159,7 +161,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       ...(opts.tls ? { tls: opts.tls } : {}),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
       healthy,
-      unhealthyReason: () => (stateUp() ? 'radius_down' : 'state_unavailable'),
+      unhealthyReason: () => (!stateUp() ? 'state_unavailable' : !auditLog.up ? 'audit_unavailable' : 'radius_down'),
       gauges: () => {
         const tokens: Record<string, number> = { totp: 0, hotp: 0 };
         for (const t of db.tokens.values()) tokens[t.type] = (tokens[t.type] ?? 0) + 1;

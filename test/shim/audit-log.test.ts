@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/shim/audit-log.js';
 import { printable } from '../../src/model/printable.js';
@@ -64,11 +64,21 @@ describe('audit log', () => {
       const full = await AuditLog.open(`${fullDir}/audit.jsonl`, (m) => notices.push(m));
       full.write({ event: 'start', detail: 'x'.repeat(8192) });
       await new Promise((r) => setImmediate(r));
-      full.write({ event: 'stop', detail: 'x'.repeat(8192) });
+      // Down: the shim stops verifying (a black-box test saw accepts answered and never logged).
+      expect(full.up).toBe(false);
+      full.write({ event: 'verify', user: 'ivan@contoso.com', result: 'accept', reason: 'ok', serial: '20010001', detail: 'y'.repeat(8192) });
       await new Promise((r) => setImmediate(r));
-      await full.close();
       expect(notices).toHaveLength(1);
-      expect(notices[0]).toMatch(/audit log .*full\/audit.jsonl: write failed/);
+      expect(notices[0]).toMatch(/audit log .*full\/audit.jsonl: write failed: .*verification stops until it can be written/);
+      // Room again: what was held back is written whole and in order within a retry, and the log is up.
+      rmSync(`${fullDir}/filler`);
+      await new Promise((r) => setTimeout(r, 1300));
+      expect(full.up).toBe(true);
+      expect(notices[1]).toMatch(/written again; verification resumes/);
+      full.write({ event: 'stop' });
+      await full.close();
+      const events = readFileSync(`${fullDir}/audit.jsonl`, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+      expect(events).toEqual(['start', 'verify', 'stop']);
     } finally {
       execFileSync('umount', [fullDir]);
     }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -72,6 +72,45 @@ describe('POST /v1/verify', () => {
     expect((await verify(url, 'nobody@contoso.com', '123456')).json).toEqual({ result: 'reject', reason: 'unknown_user' });
     expect((await verify(url, 'zoe@contoso.com', '123456')).json).toEqual({ result: 'reject', reason: 'no_token' });
     expect((await verify(url, 'mallory@contoso.com', totp512(T0))).json).toEqual({ result: 'accept', reason: 'ok' });
+  });
+
+  /** Found by a black-box test: on a full disk, accepts were answered and never reached the audit log. */
+  it('verifies nothing while the audit log cannot be written, and resumes once it can, the held-back lines written whole', async () => {
+    const auditDir = tmp.path('audit');
+    mkdirSync(auditDir);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', auditDir], { stdio: 'pipe' });
+    } catch (err) {
+      process.stderr.write(`audit-down check skipped: cannot mount a tmpfs (${(err as Error).message.split('\n')[0]})\n`);
+      return;
+    }
+    try {
+      const { url } = await start({ auditLog: `${auditDir}/a.jsonl` });
+      try {
+        writeFileSync(`${auditDir}/filler`, Buffer.alloc(1 << 20));
+      } catch {
+        // ENOSPC: full, as wanted
+      }
+      // The first write to find the disk full (the start line, or this answer's, held back) takes the log down.
+      const first = await verify(url, 'ivan@contoso.com', H(0));
+      const used = first.status === 200 ? 1 : 0;
+      if (used === 0) expect([first.status, first.json]).toEqual([503, { error: 'audit_unavailable' }]);
+      else expect(first.json).toEqual({ result: 'accept', reason: 'ok' });
+      const refused = await verify(url, 'ivan@contoso.com', H(used));
+      expect([refused.status, refused.json]).toEqual([503, { error: 'audit_unavailable' }]);
+      expect((await call(`${url}/healthz`)).json).toEqual({ status: 'failing', error: 'audit_unavailable' });
+      rmSync(`${auditDir}/filler`);
+      await new Promise((r) => setTimeout(r, 1300));
+      expect((await verify(url, 'ivan@contoso.com', H(used))).json).toEqual({ result: 'accept', reason: 'ok' });
+      await service?.close();
+      service = undefined;
+      const lines = readFileSync(`${auditDir}/a.jsonl`, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; result?: string });
+      expect(lines.filter((l) => l.event === 'verify' && l.result === 'accept')).toHaveLength(used + 1);
+    } finally {
+      await service?.close();
+      service = undefined;
+      execFileSync('umount', [auditDir]);
+    }
   });
 
   it('gives exactly one accept for the same code sent concurrently', async () => {
