@@ -46,7 +46,8 @@ export async function buildProgram(args: readonly string[]): Promise<Command> {
     .description('Move users, OATH tokens and settings from on-premises Azure MFA Server to Microsoft Entra MFA.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage and examples)')
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // A usage error reads like every other error (`mfa-migrate: ...`), with a pointer to --help after it.
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`mfa-migrate: ${s.replace(/^error: /, '')}`) })
     .exitOverride();
   program.addHelpText(
     'after',

@@ -88,9 +88,11 @@ export class SourceError extends UserError {
 }
 
 export function formatProblem(p: Problem): string {
-  const at = [p.file, p.line !== undefined ? `line ${p.line}` : undefined, p.path, p.field ? `field ${p.field}` : undefined]
+  // An empty name (`--source ""`) is said, not left as a blank before the colon.
+  const file = p.file === '' ? '"" (an empty file name)' : p.file;
+  const at = [file, p.line !== undefined ? `line ${p.line}` : undefined, p.path, p.field ? `field ${p.field}` : undefined]
     .filter(Boolean)
     .join(', ');
   // Messages quote cells and seed-file values as they are: printed, they must not drive the terminal.
-  return printable(`${at}: ${p.message} [${p.code}]`);
+  return printable(`${at ? `${at}: ` : ''}${p.message} [${p.code}]`);
 }

@@ -29,6 +29,10 @@ describe('mfa-migrate (the program)', () => {
     const typo = await runCli(['plna']);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('Did you mean plan?');
+    // Usage errors read like every other error.
+    expect(typo.stderr.split('\n')[0]).toBe("mfa-migrate: unknown command 'plna'");
+    const unknown = await runCli(['validate', '--source', '.', '--bogus']);
+    expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([1, "mfa-migrate: unknown option '--bogus'"]);
   });
 
   it('ends quietly when its output pipe closes early (mfa-migrate validate --format json | head -1)', async () => {
