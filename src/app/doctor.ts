@@ -7,6 +7,7 @@ import { readOrganization } from '../graph/tenant-reader.js';
 import { isLoopback } from '../graph/graph-root.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
+import { isLoopbackGraph } from '../plan/render-report.js';
 import { getUser } from '../graph/calls/users.js';
 
 export type CheckState = 'ok' | 'warn' | 'fail';
@@ -107,7 +108,9 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
       checks.push({ id: `read:${probe.id}`, state: call.version === 'beta' ? 'fail' : 'warn', detail: `${probe.what}: Graph ${call.version} here has no such endpoint (${errorText(res)})`, fix: call.version === 'beta' ? 'the hardware OATH and default-method APIs are beta only: use a cloud whose Graph has them (the public cloud has), or migrate phones only' : undefined });
     } else if (res.status === 403 || res.status === 401) {
       const optional = ['groups.read', 'rollout.read', 'domains.read', 'inventory.read'].includes(probe.capability);
-      checks.push({ id: `read:${probe.id}`, state: optional ? 'warn' : 'fail', detail: `${probe.what}: refused (${errorText(res)})`, fix: fixFor(probe.capability, delegated) });
+      // A local emulator that refuses is one started with --token: no permission would help.
+      const fix = res.status === 401 && isLoopbackGraph(client.root) ? `this Graph is a local emulator started with --token: set MFA_MIGRATE_EMULATOR_TOKEN to that token` : fixFor(probe.capability, delegated);
+      checks.push({ id: `read:${probe.id}`, state: optional ? 'warn' : 'fail', detail: `${probe.what}: refused (${errorText(res)})`, fix });
     } else {
       checks.push({ id: `read:${probe.id}`, state: 'warn', detail: `${probe.what}: ${errorText(res)}` });
     }

@@ -25,6 +25,13 @@ describe('mfa-migrate doctor', () => {
     for (const id of ['policy-migration-state', 'system-preferred', 'policy-size', 'hardware-oath', 'export-users']) expect(r.checks.some((c) => c.id === id), id).toBe(true);
   });
 
+  it('a local emulator started with --token that refuses: the fix is the token, not a permission (a black-box test was told to grant one)', async () => {
+    const r = await runDoctor(fakeGraph({ tenant: appWith(ALL), token: 's3cr3t' }).client({ readOnly: true }));
+    const refused = r.checks.filter((c) => c.id.startsWith('read:') && c.state !== 'ok' && c.detail.includes('refused'));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const c of refused) expect(c.fix).toBe('this Graph is a local emulator started with --token: set MFA_MIGRATE_EMULATOR_TOKEN to that token');
+  });
+
   it('a permission missing: not ready, naming what cannot be done, the permission to grant and its source', async () => {
     const r = await runDoctor(fakeGraph({ tenant: appWith(ALL.filter((p) => p !== 'UserAuthenticationMethod.ReadWrite.All')) }).client({ readOnly: true }));
     expect(r.ready).toBe(false);
