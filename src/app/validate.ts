@@ -10,12 +10,14 @@ export interface ValidateRequest {
   /** Seed files (--tokens). */
   tokens: string[];
   seeds: SeedReadOptions;
+  /** How far users.csv has been read, in bytes. */
+  onProgress?: (read: number, total: number) => void;
 }
 
 /** `validate`: reads the export and its seed files and reports what is in them and what is wrong (never the network). */
 export async function validateExport(req: ValidateRequest): Promise<ValidationReport> {
   try {
-    return buildValidationReport(await readExport({ source: req.source, tokens: req.tokens, seeds: req.seeds }));
+    return buildValidationReport(await readExport({ source: req.source, tokens: req.tokens, seeds: req.seeds, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }));
   } catch (err) {
     // A file that cannot be read at all is one message naming it (file, line and field where known).
     if (err instanceof SourceError) throw new UserError(formatProblem(err.problem));

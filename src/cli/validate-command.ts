@@ -6,6 +6,10 @@ import type { ValidationReport } from '../source/validation-report.js';
 import { EXIT } from '../model/exit-code.js';
 import { writeJsonStreamed } from './json-stream.js';
 import { useColor } from './color.js';
+import { Progress } from './progress.js';
+
+/** users.csv from this size on shows how far it is read (about a second's reading). */
+const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
 import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 interface ValidateOptions extends SeedCliOptions {
@@ -44,7 +48,14 @@ Examples:
     )
     .action(async (opts: ValidateOptions) => {
       const seeds = seedReadOptionsFrom(opts);
-      const report = await validateExport({ source: opts.source, tokens: opts.tokens, seeds });
+      // A large export takes seconds: how much of users.csv is read, in MB (on stderr; nothing for a small one).
+      const progress = new Progress('Reading users.csv (MB)');
+      let report;
+      try {
+        report = await validateExport({ source: opts.source, tokens: opts.tokens, seeds, onProgress: (read, total) => total >= PROGRESS_FROM_BYTES && progress.count(read === total ? Math.ceil(total / 1e6) : Math.floor(read / 1e6), Math.ceil(total / 1e6)) });
+      } finally {
+        progress.stop();
+      }
       if (opts.format === 'json') await writeJsonStreamed(process.stdout, { ...report });
       else process.stdout.write(renderValidationText(report, useColor(opts, process.stdout)));
       process.exitCode = report.errors.length > 0 ? EXIT.error : EXIT.ok;

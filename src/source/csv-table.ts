@@ -37,13 +37,15 @@ export interface CsvConsumer {
  * file cannot be read, is not UTF-8, or is not CSV at all; ragged rows reach the consumer as they
  * are, to be reported per line.
  */
-export async function forEachCsvRow(path: string, display: string, consumer: CsvConsumer, limits: Partial<CsvLimits> = DEFAULT_CSV_LIMITS): Promise<void> {
+export async function forEachCsvRow(path: string, display: string, consumer: CsvConsumer, limits: Partial<CsvLimits> = DEFAULT_CSV_LIMITS, onBytes?: (read: number, total: number) => void): Promise<void> {
   const caps = csvLimits(limits);
   let head: Buffer;
+  let total = 0;
   try {
     const fh = await open(path, 'r');
     try {
       const { size } = await fh.stat();
+      total = size;
       if (size > caps.maxFileBytes) throw new SourceError({ severity: 'error', code: 'file-unreadable', file: display, message: fileTooLargeMessage(size, caps) });
       const { buffer, bytesRead } = await fh.read(Buffer.alloc(64 * 1024), 0, 64 * 1024, 0);
       head = buffer.subarray(0, bytesRead);
@@ -54,7 +56,7 @@ export async function forEachCsvRow(path: string, display: string, consumer: Csv
     if (err instanceof SourceError) throw err;
     throw unreadable(err, display);
   }
-  await consume(() => createReadStream(path, { highWaterMark: 1 << 20 }), head, display, consumer, caps);
+  await consume(() => createReadStream(path, { highWaterMark: 1 << 20 }), head, display, consumer, caps, onBytes && ((read) => onBytes(read, total)));
 }
 
 /** Parses a CSV held in memory (same rules as forEachCsvRow). */
@@ -73,7 +75,7 @@ export async function readCsvTable(path: string, display: string, limits: Partia
   return { ...header!, rows };
 }
 
-async function consume(open: () => Readable, head: Buffer, display: string, consumer: CsvConsumer, limits: CsvLimits): Promise<void> {
+async function consume(open: () => Readable, head: Buffer, display: string, consumer: CsvConsumer, limits: CsvLimits, onBytes?: (read: number) => void): Promise<void> {
   if (looksLikeUtf16(head)) {
     throw new SourceError({ severity: 'error', code: 'file-unreadable', file: display, line: 1, message: 'the file is UTF-16 text, not UTF-8 (save it as UTF-8, with or without BOM)' });
   }
@@ -86,8 +88,11 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
   // parser sees it, so no record is taken before the checks it needs are on.
   let quoted = false;
   let careful = false;
+  let read = 0;
   const sniff = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      read += chunk.length;
+      onBytes?.(read);
       if (!quoted && chunk.includes(QUOTE)) quoted = true;
       if (!careful && (!isUtf8(chunk) || chunk.includes(REPLACEMENT_CHARACTER))) careful = true;
       done(null, chunk);

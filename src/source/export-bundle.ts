@@ -16,6 +16,8 @@ export interface ExportOptions {
   seeds: SeedReadOptions;
   /** Caps on users.csv and devices.csv (DEFAULT_CSV_LIMITS unless given); seed CSVs take theirs from `seeds`. */
   csvLimits?: Partial<CsvLimits>;
+  /** How far users.csv has been read, in bytes (for progress on a large export). */
+  onProgress?: (read: number, total: number) => void;
 }
 
 /** Everything read from an export, joined, with every problem found on the way. */
@@ -65,7 +67,7 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   let usersByName: ReadonlyMap<string, number> | undefined;
   try {
     const reader = usersReader(problems);
-    await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader, opts.csvLimits);
+    await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader, opts.csvLimits, opts.onProgress);
     users = (await reader.result()) ?? [];
     usersByName = reader.byName();
   } catch (err) {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectDelimiter, forEachCsvRow, parseCsvTable, readCsvTable } from '../../src/source/csv-table.js';
@@ -88,6 +88,23 @@ describe('parseCsvTable', async () => {
   it('refuses a file that is not UTF-8, naming the line', async () => {
     const latin1 = Buffer.from('username,first_name\nalice@contoso.com,Alice\nj\xfcrgen@contoso.com,J\xfcrgen\n', 'latin1');
     await expect(parseCsvTable(latin1, 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-unreadable', line: 3, message: expect.stringMatching(/not UTF-8/) } });
+  });
+
+  it('reports how many bytes it has read, up to the whole file (validate shows it for a large export)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'csv-table-'));
+    const path = join(dir, 'users.csv');
+    const rows = Array.from({ length: 40_000 }, (_, i) => `user${i}@contoso.com,First${i},1,42555${String(i).padStart(5, '0')}`);
+    writeFileSync(path, `username,first_name,phone_country_code,phone\n${rows.join('\n')}\n`);
+    const seen: [number, number][] = [];
+    let n = 0;
+    await forEachCsvRow(path, 'users.csv', { header: () => undefined, row: () => void n++ }, undefined, (read, total) => seen.push([read, total]));
+    const size = statSync(path).size;
+    expect(n).toBe(40_000);
+    expect(seen.length).toBeGreaterThan(1);
+    expect(seen.every(([, total]) => total === size)).toBe(true);
+    expect(seen.map(([read]) => read)).toEqual([...seen.map(([read]) => read)].sort((a, b) => a - b));
+    expect(seen.at(-1)![0]).toBe(size);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("passes on a row reader's own fault as it is, not as a malformed file", async () => {
