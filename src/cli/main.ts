@@ -47,7 +47,7 @@ export async function buildProgram(args: readonly string[]): Promise<Command> {
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage and examples)')
     // A usage error reads like every other error (`mfa-migrate: ...`), with a pointer to --help after it.
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`mfa-migrate: ${s.replace(/^error: /, '')}`) })
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`mfa-migrate: ${printable(s.replace(/^error: /, ''), true)}`) })
     .exitOverride();
   program.addHelpText(
     'after',

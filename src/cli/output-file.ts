@@ -14,6 +14,8 @@ import { UserError } from '../model/user-error.js';
 export async function checkOutputFile(flag: string, path: string | undefined): Promise<void> {
   if (path === undefined) return;
   if (path.trim() === '') throw new UserError(`${flag}: the file name is empty`);
+  // resolve() would drop the slash, and the write then fail on a "folder" that is not one.
+  if (path.endsWith('/')) throw new UserError(`${flag} ${path}: ends with / (a folder); name a file`);
   const target = resolve(path);
   const st = await stat(target).catch(() => undefined);
   if (st?.isDirectory()) throw new UserError(`${flag} ${path}: is a folder; name a file`);

@@ -81,20 +81,36 @@ export class AuditLog {
   #flush(): void {
     if (this.#fd === null) return;
     if (this.#pending.length > 0) {
-      const bytes = Buffer.from(this.#pending.length === 1 ? this.#pending[0]! : this.#pending.join(''));
-      const events = this.#pending.length;
+      const lines = this.#pending;
       this.#pending = [];
       if (this.#backlog.length === 0) {
         // The usual case: nothing held back, one write.
-        const left = this.#writeAll(bytes);
+        const left = this.#writeAll(Buffer.from(lines.length === 1 ? lines[0]! : lines.join('')));
         if (left === undefined) return;
-        this.#hold(left);
+        // The rest of a line the write cut is kept whatever its size (else that line stays broken in the file).
+        const cut = left.indexOf(0x0a) + 1;
+        this.#hold(left.subarray(0, cut));
+        this.#keep(left.subarray(cut).toString('utf8').split(/(?<=\n)/).filter((l) => l !== ''));
         return;
       }
-      if (this.#backlogBytes + bytes.length > MAX_BACKLOG_BYTES) this.#dropped += events;
-      else this.#hold(bytes);
+      this.#keep(lines);
     }
     this.#drain();
+  }
+
+  /**
+   * Holds whole lines back while the log cannot be written, up to MAX_BACKLOG_BYTES. Past it, and
+   * then until the backlog is out (the gap line must follow what it counts), lines are dropped and
+   * counted, but never an accept: each was answered, and the requests in flight when the log went
+   * down bound how many there are.
+   */
+  #keep(lines: string[]): void {
+    if (lines.length === 0) return;
+    const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l), 0);
+    const keep = this.#dropped > 0 || this.#backlogBytes + bytes > MAX_BACKLOG_BYTES ? lines.filter((l) => l.includes('"result":"accept"')) : lines;
+    this.#dropped += lines.length - keep.length;
+    if (keep.length > 0) this.#hold(Buffer.from(keep.join('')));
+    else this.#failing();
   }
 
   /** Writes what was held back, in order; once it is all out, the log is up again. */
@@ -120,7 +136,7 @@ export class AuditLog {
     }
     if (this.#down) {
       this.#down = false;
-      this.onError(`audit log ${this.path}: written again; verification resumes`);
+      this.onError(`audit log ${this.path}: written again`);
     }
   }
 
@@ -131,7 +147,7 @@ export class AuditLog {
       while (off < bytes.length) off += writeSync(this.#fd!, bytes, off, bytes.length - off);
       return undefined;
     } catch (err) {
-      if (!this.#down) this.onError(`audit log ${this.path}: write failed: ${(err as Error).message}; verification stops until it can be written`);
+      if (!this.#down) this.onError(`audit log ${this.path}: write failed: ${(err as Error).message}; lines are held back and written once it can be`);
       this.#down = true;
       return bytes.subarray(off);
     }
@@ -158,6 +174,10 @@ export class AuditLog {
     this.#flush();
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = null;
+    // Still not writable at the end: what is lost is said, not dropped silently.
+    if (this.#backlogBytes > 0 || this.#dropped > 0) {
+      this.onError(`audit log ${this.path}: ${this.#backlogBytes} byte(s) held back${this.#dropped > 0 ? ` and ${this.#dropped} dropped event(s)` : ''} could not be written before closing: lost`);
+    }
     const fd = this.#fd;
     if (fd === null) return;
     this.#fd = null;

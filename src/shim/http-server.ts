@@ -179,7 +179,8 @@ export function createShimServer(opts: ShimHttpOptions): Server {
       const source = authenticated && request.clientIp !== undefined ? request.clientIp : client;
       const outcome = await opts.gate.verify({ user: request.user, code: request.code, who: { source, authenticated }, client, budget: opts.budget });
       if (outcome.kind === 'unavailable') {
-        send(res, 503, opts.audit.up ? '{"error":"state_unavailable"}' : '{"error":"audit_unavailable"}');
+        // As /healthz says it (the state first: that one needs a restart).
+        send(res, 503, opts.unhealthyReason?.() === 'audit_unavailable' ? '{"error":"audit_unavailable"}' : '{"error":"state_unavailable"}');
         return;
       }
       if (outcome.kind === 'refused') {

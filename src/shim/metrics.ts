@@ -164,7 +164,7 @@ export class ShimMetrics {
       out.push('# TYPE mfa_shim_radius_up gauge');
       out.push(`mfa_shim_radius_up ${gauges.radiusUp ? 1 : 0}`);
     }
-    out.push('# HELP mfa_shim_up 1 while state can be persisted, 0 after a journal write failed.');
+    out.push('# HELP mfa_shim_up 1 while healthy; 0 while the state cannot be read or persisted, the audit log cannot be written, or the RADIUS socket failed (as /healthz says).');
     out.push('# TYPE mfa_shim_up gauge');
     out.push(`mfa_shim_up ${gauges.healthy ? 1 : 0}`);
     out.push('# HELP mfa_shim_start_time_seconds Start time of the server (Unix seconds).');

@@ -6,19 +6,24 @@ import { printable } from '../../src/model/printable.js';
 import { tempDir } from './helpers.js';
 
 /** A full file system for the failing write: a small tmpfs (the tests run as root), or the reason it cannot be had. */
-function fullTmpfs(dir: string): string | undefined {
+function fullTmpfs(dir: string, size = '64k'): string | undefined {
   try {
     mkdirSync(dir, { recursive: true });
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
     return (err as Error).message.split('\n')[0];
   }
-  try {
-    writeFileSync(`${dir}/filler`, Buffer.alloc(1024 * 1024));
-  } catch {
-    // ENOSPC: full, as wanted
-  }
+  fill(dir, 'filler');
   return undefined;
+}
+
+/** Fills a small file system with one file (as large as it takes). */
+function fill(dir: string, name: string): void {
+  try {
+    writeFileSync(`${dir}/${name}`, Buffer.alloc(8 * 1024 * 1024));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  }
 }
 
 let tmp: ReturnType<typeof tempDir> | undefined;
@@ -69,18 +74,58 @@ describe('audit log', () => {
       full.write({ event: 'verify', user: 'ivan@contoso.com', result: 'accept', reason: 'ok', serial: '20010001', detail: 'y'.repeat(8192) });
       await new Promise((r) => setImmediate(r));
       expect(notices).toHaveLength(1);
-      expect(notices[0]).toMatch(/audit log .*full\/audit.jsonl: write failed: .*verification stops until it can be written/);
+      expect(notices[0]).toMatch(/audit log .*full\/audit.jsonl: write failed: .*; lines are held back and written once it can be/);
       // Room again: what was held back is written whole and in order within a retry, and the log is up.
       rmSync(`${fullDir}/filler`);
       await new Promise((r) => setTimeout(r, 1300));
       expect(full.up).toBe(true);
-      expect(notices[1]).toMatch(/written again; verification resumes/);
+      expect(notices[1]).toMatch(/full\/audit.jsonl: written again$/);
       full.write({ event: 'stop' });
       await full.close();
       const events = readFileSync(`${fullDir}/audit.jsonl`, 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
       expect(events).toEqual(['start', 'verify', 'stop']);
+      expect(notices).toHaveLength(2);
+
+      // Still full when it closes: what is lost is said, not dropped silently.
+      fill(fullDir, 'filler3');
+      const lost: string[] = [];
+      const last = await AuditLog.open(`${fullDir}/audit.jsonl`, (m) => lost.push(m));
+      last.write({ event: 'stop', detail: 'w'.repeat(8192) });
+      await last.close();
+      expect(lost.at(-1)).toMatch(/audit log .*: \d+ byte\(s\) held back could not be written before closing: lost$/);
     } finally {
       execFileSync('umount', [fullDir]);
+    }
+  });
+
+  it('past 1 MiB held back keeps only accepts, and a gap line after them counts what was dropped', async () => {
+    tmp = tempDir();
+    const dir = tmp.path('full');
+    const cannot = fullTmpfs(dir, '4m');
+    if (cannot) {
+      process.stderr.write(`audit log cap check skipped: cannot mount a tmpfs (${cannot})\n`);
+      return;
+    }
+    try {
+      const log = await AuditLog.open(`${dir}/audit.jsonl`, () => undefined);
+      for (const [prefix, accepted] of [['u', 299], ['v', 0]] as const) {
+        for (let i = 0; i < 300; i++) log.write({ event: 'verify', user: `${prefix}${i}`, result: i === accepted ? 'accept' : 'reject', reason: i === accepted ? 'ok' : 'wrong_code', serial: null, detail: 'z'.repeat(4000) });
+        await new Promise((r) => setImmediate(r));
+      }
+      expect(log.up).toBe(false);
+      rmSync(`${dir}/filler`);
+      await new Promise((r) => setTimeout(r, 1300));
+      expect(log.up).toBe(true);
+      await log.close();
+      const lines = readFileSync(`${dir}/audit.jsonl`, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; user?: string; detail?: string });
+      expect(lines.filter((l) => l.user === 'u299' || l.user === 'v0')).toHaveLength(2);
+      const gap = lines.at(-1)!;
+      expect(gap.event).toBe('audit_gap');
+      expect(gap.detail).toMatch(/^\d+ event\(s\) dropped while the log could not be written$/);
+      expect(lines.filter((l) => l.event === 'verify').length + Number(gap.detail!.split(' ')[0])).toBe(600);
+      expect(lines.reduce((n, l) => n + JSON.stringify(l).length, 0)).toBeLessThan(1.2 * (1 << 20));
+    } finally {
+      execFileSync('umount', [dir]);
     }
   });
 
