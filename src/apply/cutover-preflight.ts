@@ -164,7 +164,7 @@ export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[],
   const seen = plan.header.cutover_seen;
   if (changes.some((c) => c.target.startsWith('domains/'))) {
     const ids = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...plan.countedSwitches.flatMap((c) => (c.by === 'member' ? c.groups : []))]);
-    for (const id of ids) probe.push({ kind: 'rollout-attach', resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`, before: null, after: { groupId: id } });
+    for (const id of ids) probe.push(groupProbe(id));
   }
   const live = await readCutoverFor(client, probe);
   return live ? findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches) : [];
@@ -177,11 +177,16 @@ export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[],
  */
 export async function unswitchedNow(client: GraphClient, counted: readonly CountedSwitch[], domains: readonly string[]): Promise<Map<string, string[]>> {
   const mine = counted.filter((c) => domains.includes(upnDomain(c.upn)));
-  const probe = [...new Set(mine.flatMap((c) => c.groups))].map((id) => ({ kind: 'rollout-attach' as const, resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`, before: null, after: { groupId: id } }));
+  const probe = [...new Set(mine.flatMap((c) => c.groups))].map(groupProbe);
   const live = probe.length > 0 ? await readCutoverFor(client, probe) : undefined;
   const policy = live?.cutover.rolloutPolicy;
   const switching = new Set(policy?.isEnabled ? policy.appliesTo : []);
   return new Map(domains.map((d) => [d, unswitchedUsers(mine, d, live?.memberOf ?? new Map(), switching)]));
+}
+
+/** What readCutoverFor needs to read a rollout group with its members (and the policy): an attach of it. */
+function groupProbe(id: string) {
+  return { kind: 'rollout-attach' as const, resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`, before: null, after: { groupId: id } };
 }
 
 function kindOf(c: SavedCutoverChange): Operation['kind'] {

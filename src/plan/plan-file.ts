@@ -433,7 +433,7 @@ export class SavedPlan {
     const tokens = new Map<string, TenantHardwareToken>();
     // The groups that switch a user: attached to the rollout policy when read, or filled by this plan.
     const seen = header.cutover_seen;
-    const rolloutIds = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...((header.options as { rollout_groups?: { id: string }[] }).rollout_groups ?? []).map((g) => g.id)]);
+    const rolloutIds = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...(header.options.rollout_groups ?? []).map((g) => g.id)]);
     const switches: CountedSwitch[] = [];
     for (let l = await reader.next(); l; l = await reader.next()) {
       lineNo++;

@@ -43,7 +43,6 @@ export class AuditLog {
   /** What a failed write left unwritten, oldest first (the first may be the rest of a cut line). */
   #backlog: Buffer[] = [];
   #backlogBytes = 0;
-  #down = false;
   #dropped = 0;
   #retry: NodeJS.Timeout | null = null;
 
@@ -64,7 +63,7 @@ export class AuditLog {
 
   /** False while the log cannot be written: verification stops, and /healthz says so. */
   get up(): boolean {
-    return !this.#down;
+    return this.#backlog.length === 0 && this.#dropped === 0;
   }
 
   write(event: AuditEvent): void {
@@ -105,50 +104,44 @@ export class AuditLog {
    * down bound how many there are.
    */
   #keep(lines: string[]): void {
-    if (lines.length === 0) return;
     const bytes = lines.reduce((n, l) => n + Buffer.byteLength(l), 0);
     const keep = this.#dropped > 0 || this.#backlogBytes + bytes > MAX_BACKLOG_BYTES ? lines.filter((l) => l.includes('"result":"accept"')) : lines;
     this.#dropped += lines.length - keep.length;
     if (keep.length > 0) this.#hold(Buffer.from(keep.join('')));
-    else this.#failing();
+    this.#retryLater();
   }
 
-  /** Writes what was held back, in order; once it is all out, the log is up again. */
+  /** Writes what was held back, in order, then the gap line if events were dropped; once all is out, the log is up again. */
   #drain(): void {
-    while (this.#backlog.length > 0) {
-      const first = this.#backlog[0]!;
-      const left = this.#writeAll(first);
-      if (left !== undefined) {
-        this.#backlog[0] = left;
-        this.#backlogBytes -= first.length - left.length;
-        this.#failing();
-        return;
+    if (this.up) return;
+    for (;;) {
+      while (this.#backlog.length > 0) {
+        const first = this.#backlog[0]!;
+        const left = this.#writeAll(first);
+        if (left !== undefined) {
+          this.#backlog[0] = left;
+          this.#backlogBytes -= first.length - left.length;
+          this.#retryLater();
+          return;
+        }
+        this.#backlog.shift();
+        this.#backlogBytes -= first.length;
       }
-      this.#backlog.shift();
-      this.#backlogBytes -= first.length;
-    }
-    if (this.#dropped > 0) {
-      const gap = auditLine(new Date(this.now()).toISOString(), { event: 'audit_gap', detail: `${this.#dropped} event(s) dropped while the log could not be written` });
+      if (this.#dropped === 0) break;
+      this.#hold(Buffer.from(auditLine(new Date(this.now()).toISOString(), { event: 'audit_gap', detail: `${this.#dropped} event(s) dropped while the log could not be written` })));
       this.#dropped = 0;
-      this.#hold(Buffer.from(gap));
-      this.#drain();
-      return;
     }
-    if (this.#down) {
-      this.#down = false;
-      this.onError(`audit log ${this.path}: written again`);
-    }
+    this.onError(`audit log ${this.path}: written again`);
   }
 
-  /** Writes every byte, or returns what is left when a write fails (the log is then down). */
+  /** Writes every byte, or returns what is left when a write fails (said once an outage: while the log is up). */
   #writeAll(bytes: Buffer): Buffer | undefined {
     let off = 0;
     try {
       while (off < bytes.length) off += writeSync(this.#fd!, bytes, off, bytes.length - off);
       return undefined;
     } catch (err) {
-      if (!this.#down) this.onError(`audit log ${this.path}: write failed: ${(err as Error).message}; lines are held back and written once it can be`);
-      this.#down = true;
+      if (this.up) this.onError(`audit log ${this.path}: write failed: ${(err as Error).message}; lines are held back and written once it can be`);
       return bytes.subarray(off);
     }
   }
@@ -156,12 +149,10 @@ export class AuditLog {
   #hold(bytes: Buffer): void {
     this.#backlog.push(bytes);
     this.#backlogBytes += bytes.length;
-    this.#failing();
   }
 
-  /** While anything is held back: down, and tried again every second. */
-  #failing(): void {
-    this.#down = true;
+  /** While the log is down: tried again every second. */
+  #retryLater(): void {
     if (this.#retry || this.#fd === null) return;
     this.#retry = setTimeout(() => {
       this.#retry = null;
