@@ -3,9 +3,10 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
+import { policyAfter, policyTargetGroups } from '../mapping/policy-view.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership } from '../graph/cutover-reader.js';
-import { groupMemberUpns, resolveGroup, type GroupRef } from '../graph/groups-reader.js';
+import { groupMemberUpns, resolveGroup, transitiveMemberships, type GroupRef } from '../graph/groups-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
 import { formatProblem, SourceError, type Problem } from '../model/problem.js';
@@ -140,6 +141,10 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     tenant.cutover = cutover.cutover;
     setMembership(tenant.users.values(), cutover.memberOf);
   }
+  // Which users the policy's targets hold decides what each can sign in with once the plan is applied.
+  const targetGroups = [...new Set([...policyTargetGroups(policyAfter(tenant.policy, [])), ...(target.id === ALL_USERS.id ? [] : [target.id])])].sort();
+  const policyMembers = targetGroups.length > 0 ? await transitiveMemberships(client, targetGroups) : new Map<string, string[]>();
+  for (const u of tenant.users.values()) u.policyGroups = policyMembers.get(u.id) ?? [];
   const built = buildPlan({
     bundle,
     tenant,

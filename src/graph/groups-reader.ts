@@ -1,6 +1,6 @@
 import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
-import { findGroupsByName, getGroup, listTransitiveMembers, type GroupRef } from './calls/groups.js';
+import { findGroupsByName, getGroup, listTransitiveMemberIds, listTransitiveMembers, type GroupRef } from './calls/groups.js';
 import { GraphRequestError } from './graph-errors.js';
 import { isSuccess } from './graph-call.js';
 
@@ -30,5 +30,27 @@ export async function groupMemberUpns(client: GraphClient, groupId: string): Pro
   for await (const m of client.pages<{ userPrincipalName?: string }>(listTransitiveMembers(groupId), `listing the members of group ${groupId}`)) {
     if (m.userPrincipalName) out.push(m.userPrincipalName);
   }
+  return out;
+}
+
+/**
+ * By member id: which of the groups hold them, nested groups included. A group deleted since the
+ * policy named it holds nobody (Entra targets nobody through it either).
+ */
+export async function transitiveMemberships(client: GraphClient, groupIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  await Promise.all(
+    groupIds.map(async (groupId) => {
+      try {
+        for await (const m of client.pages<{ id?: string }>(listTransitiveMemberIds(groupId), `listing the members of group ${groupId}`)) {
+          if (typeof m.id === 'string') out.set(m.id, [...(out.get(m.id) ?? []), groupId]);
+        }
+      } catch (err) {
+        if (err instanceof GraphRequestError && err.response.status === 404) return;
+        throw err;
+      }
+    }),
+  );
+  for (const groups of out.values()) groups.sort();
   return out;
 }

@@ -36,7 +36,7 @@ const both = (id: CapabilityId, what: string, permissions: string[], source: str
 export const CAPABILITIES: readonly Capability[] = [
   { id: 'organization.read', what: 'read the tenant (GET /organization)', application: ['Organization.Read.All', 'Directory.Read.All'], delegated: ['User.Read', 'Organization.Read.All', 'Directory.Read.All'], source: learn('organization-list') },
   both('users.read', 'find users by UPN', ['User.ReadBasic.All', 'User.Read.All', 'Directory.Read.All'], learn('user-get')),
-  both('groups.read', 'resolve --group / --target-group and list members', ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All'], learn('group-list-transitivemembers')),
+  both('groups.read', 'resolve --group / --target-group and list the members of those and of the groups the authentication methods policy targets', ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All'], learn('group-list-transitivemembers')),
   both('policy.read', 'read the authentication methods policy', ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod', 'Policy.Read.All'], learn('authenticationmethodspolicy-get')),
   both('policy.write', 'change the authentication methods policy', ['Policy.ReadWrite.AuthenticationMethod'], learn('authenticationmethodspolicy-update')),
   both('methods.read', "read users' methods and sign-in preferences", ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'], learn('authentication-list-methods')),

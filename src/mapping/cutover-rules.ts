@@ -260,7 +260,7 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
         code: 'not-switched',
         user: m.user,
         rule: 'CUTOVER-SWITCH-USER',
-        message: 'no cloud MFA method once the plan is applied: not added to a rollout group (the user stays on MFA Server; migrate a method first)',
+        message: 'no cloud MFA method the policy lets them use once the plan is applied: not added to a rollout group (the user stays on MFA Server; migrate a method first, or enable one for them)',
       });
       continue;
     }

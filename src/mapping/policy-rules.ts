@@ -24,6 +24,8 @@ export interface MethodUsage {
   mobileApp: number;
   oathToken: number;
   officePhones: number;
+  /** Users who will have a phone from MFA Server (any type). */
+  phones: number;
   pinPhoneCall: number;
   pinMobileApp: number;
   twoWaySms: number;
@@ -41,7 +43,10 @@ export const ALL_USERS: PolicyTarget = { id: 'all_users', displayName: 'all user
 export interface PolicyMapping {
   changes: PolicyChange[];
   findings: Finding[];
-  /** Default methods the policy enables once the changes are applied. */
+  /**
+   * Default methods the policy enables for anyone once the changes are applied (their state only):
+   * what a plan of format 2.2 or older assumed for every user.
+   */
   enabledDefaults: Set<DefaultMethod>;
 }
 
@@ -85,11 +90,17 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
     }
   };
 
-  const voice = usage.phoneCall > 0 || allowed.has('phone_call');
+  // A migrated phone is of no use while neither voice nor SMS is on (Microsoft: "Users can't try
+  // their newly migrated MFA methods unless they're enabled"); voice reaches every phone type.
+  const voice = usage.phoneCall > 0 || allowed.has('phone_call') || usage.phones > 0;
   const sms = usage.textMessage > 0 || allowed.has('text_message');
   const app = usage.mobileApp > 0 || allowed.has('mobile_app') || portal?.allowMobileAppActivation === true;
   const oath = usage.oathToken > 0 || allowed.has('oath_token') || portal?.allowOathTokenAssociation === true;
-  if (voice) enable('Voice', 'POL-VOICE', reason('phone calls', usage.phoneCall, allowed.has('phone_call')), source('phone_call', 'default method phone call', usage.phoneCall), {});
+  if (voice) {
+    const why = [reason('phone calls', usage.phoneCall, allowed.has('phone_call')), usage.phones > 0 ? `${usage.phones} migrating user(s) will have a phone` : undefined].filter(Boolean).join('; ');
+    const setting = [source('phone_call', 'default method phone call', usage.phoneCall), usage.phones > 0 ? `${usage.phones} user(s) with a phone` : undefined].filter(Boolean).join('; ');
+    enable('Voice', 'POL-VOICE', why, setting, {});
+  }
   if (voice && usage.officePhones > 0) {
     const config = findConfig(policy, 'Voice');
     if (config?.isOfficePhoneAllowed !== true) {
@@ -129,16 +140,16 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
     }
   }
 
-  if (portal?.allowOneTimeBypass === true) mapBypass(policy, target, portal.oneTimeBypassSeconds ?? 300, changes);
+  if (portal?.allowOneTimeBypass === true) mapBypass(policy, target, portal.oneTimeBypassSeconds ?? 300, changes, findings);
   if (portal?.allowUserEnrollment === true || portal?.allowMobileAppActivation === true) mapCampaign(policy, target, changes);
   const fraud = settings?.company?.fraudAlert;
-  if (fraud?.enabled === true) mapFraudAlert(policy, target, fraud.reportingCode ?? 0, changes);
+  if (fraud?.enabled === true) mapFraudAlert(policy, target, fraud.reportingCode ?? 0, changes, findings);
 
   manualFindings(settings, usage, findings);
   return { changes, findings, enabledDefaults: enabledDefaults(policy, changes) };
 }
 
-function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, seconds: number, changes: PolicyChange[]): void {
+function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, seconds: number, changes: PolicyChange[], findings: Finding[]): void {
   const config = findConfig(policy, 'TemporaryAccessPass');
   const name = `authenticationMethodConfigurations/${config?.id ?? 'TemporaryAccessPass'}`;
   const lifetime = Math.max(10, Math.ceil(seconds / 60));
@@ -148,7 +159,8 @@ function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarg
   // group added when TAP is already on for other groups.
   const before = config?.includeTargets ?? [];
   const wantTarget = { id: target.id, targetType: 'group', isRegistrationRequired: false };
-  if (config?.state !== 'enabled') {
+  const enabled = config?.state === 'enabled';
+  if (!enabled) {
     changes.push({ target: name, property: 'state', before: config?.state ?? null, after: 'enabled', rule: 'POL-TAP', because, setting });
     if (!(before.length === 1 && before[0]?.id === target.id)) {
       changes.push({ target: name, property: 'includeTargets', before, after: [wantTarget], rule: 'POL-TAP', because: `target ${target.displayName}`, setting });
@@ -157,9 +169,24 @@ function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarg
     changes.push({ target: name, property: 'includeTargets', before, after: [...before, wantTarget], rule: 'POL-TAP', because: `add ${target.displayName} to the targets`, setting });
   }
   const min = (config?.minimumLifetimeInMinutes as number | null | undefined) ?? 60;
-  if (min > lifetime) changes.push({ target: name, property: 'minimumLifetimeInMinutes', before: config?.minimumLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because: 'the minimum lifetime must not exceed the default lifetime', setting });
-  if (config?.defaultLifetimeInMinutes !== lifetime) changes.push({ target: name, property: 'defaultLifetimeInMinutes', before: config?.defaultLifetimeInMinutes ?? null, after: lifetime, rule: 'POL-TAP', because, setting });
-  if (config?.isUsableOnce !== true) changes.push({ target: name, property: 'isUsableOnce', before: config?.isUsableOnce ?? null, after: true, rule: 'POL-TAP', because: 'a bypass is one-time', setting });
+  const wanted = [
+    ...(min > lifetime ? [{ property: 'minimumLifetimeInMinutes', before: config?.minimumLifetimeInMinutes ?? null, after: lifetime, because: 'the minimum lifetime must not exceed the default lifetime' }] : []),
+    ...(config?.defaultLifetimeInMinutes !== lifetime ? [{ property: 'defaultLifetimeInMinutes', before: config?.defaultLifetimeInMinutes ?? null, after: lifetime, because }] : []),
+    ...(config?.isUsableOnce !== true ? [{ property: 'isUsableOnce', before: config?.isUsableOnce ?? null, after: true, because: 'a bypass is one-time' }] : []),
+  ];
+  // TAP's lifetimes and one-time use are the whole tenant's: where it is already on for others, they are theirs to keep.
+  if (enabled && before.some((t) => t.id !== target.id)) {
+    if (wanted.length > 0) {
+      findings.push({
+        severity: 'info',
+        code: 'tap-settings-kept',
+        rule: 'POL-TAP',
+        message: `Temporary Access Pass is already on for others, so its settings, which apply to everyone it targets, are kept (${wanted.map((w) => `${w.property} ${JSON.stringify(w.before)}`).join(', ')}); MFA Server's bypass would give ${wanted.map((w) => `${w.property} ${JSON.stringify(w.after)}`).join(', ')}: change them by hand if that suits every TAP user`,
+      });
+    }
+    return;
+  }
+  for (const w of wanted) changes.push({ target: name, property: w.property, before: w.before, after: w.after, rule: 'POL-TAP', because: w.because, setting });
 }
 
 function mapCampaign(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, changes: PolicyChange[]): void {
@@ -186,14 +213,32 @@ function mapCampaign(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTa
   }
 }
 
-function mapFraudAlert(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, code: number, changes: PolicyChange[]): void {
+function mapFraudAlert(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, code: number, changes: PolicyChange[], findings: Finding[]): void {
   const current = policy.reportSuspiciousActivitySettings;
   const name = 'reportSuspiciousActivitySettings';
   const because = 'MFA Server fraud alert is on; report suspicious activity is its replacement';
   const setting = `company.fraudAlert.enabled: true, reportingCode: ${code}`;
-  if (current?.state !== 'enabled') changes.push({ target: name, property: 'state', before: current?.state ?? null, after: 'enabled', rule: 'POL-REPORT-SUSPICIOUS', because, setting });
-  if ((current?.voiceReportingCode ?? null) !== code) changes.push({ target: name, property: 'voiceReportingCode', before: current?.voiceReportingCode ?? null, after: code, rule: 'POL-REPORT-SUSPICIOUS', because: `fraud reporting code ${code}`, setting });
   const inc = current?.includeTarget;
+  const codeBefore = current?.voiceReportingCode ?? null;
+  if (current?.state === 'enabled' && inc?.id !== target.id) {
+    // On for others already: it has one target, so the target group cannot be added beside it, and
+    // its reporting code is theirs too. Left as it is, and said.
+    const covers = inc?.id === 'all_users';
+    const codeNote = codeBefore !== code ? `; its reporting code stays ${codeBefore ?? 'unset'} (MFA Server's is ${code})` : '';
+    if (!covers || codeNote) {
+      findings.push({
+        severity: covers ? 'info' : 'warning',
+        code: 'report-suspicious-kept',
+        rule: 'POL-REPORT-SUSPICIOUS',
+        message: covers
+          ? `report suspicious activity is already on for all users${codeNote}`
+          : `report suspicious activity is already on for group ${inc?.id ?? '(none)'} only, and takes one target: the plan leaves it as it is, so ${target.displayName} does not get it${codeNote}; point it at a group holding both by hand`,
+      });
+    }
+    return;
+  }
+  if (current?.state !== 'enabled') changes.push({ target: name, property: 'state', before: current?.state ?? null, after: 'enabled', rule: 'POL-REPORT-SUSPICIOUS', because, setting });
+  if (codeBefore !== code) changes.push({ target: name, property: 'voiceReportingCode', before: codeBefore, after: code, rule: 'POL-REPORT-SUSPICIOUS', because: `fraud reporting code ${code}`, setting });
   if (inc?.id !== 'all_users' && inc?.id !== target.id) {
     changes.push({ target: name, property: 'includeTarget', before: inc ?? null, after: { id: target.id, targetType: 'group' }, rule: 'POL-REPORT-SUSPICIOUS', because: `target ${target.displayName}`, setting });
   }

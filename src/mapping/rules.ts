@@ -45,15 +45,17 @@ export const RULES = {
   'DEFAULT-PUSH-NEEDS-APP': 'Mobile app default becomes push only when the user already has Microsoft Authenticator in the tenant.',
   'DEFAULT-KEPT-TOKEN-MISSING': "A user whose OATH token has no seed (planned with --allow-missing-seeds) keeps their default method whenever the token would have decided it: a missing seed never moves a user's default.",
   // Tenant policy
-  'POL-VOICE': 'Phone call allowed or in use in MFA Server -> Voice enabled for the target group.',
+  'POL-VOICE': 'Phone call allowed or in use in MFA Server, or a migrating user will have a phone -> Voice enabled for the target group (a migrated phone cannot be used while neither voice nor SMS is enabled).',
   'POL-VOICE-OFFICE': 'A user will have an office phone -> Voice allows office phones.',
   'POL-SMS': 'Text message allowed or in use -> SMS enabled for the target group.',
   'POL-AUTHENTICATOR': 'Mobile app allowed or in use -> Microsoft Authenticator enabled for the target group.',
   'POL-AUTHENTICATOR-OTP': 'Mobile app OATH passcode -> Authenticator OTP codes allowed (isSoftwareOathEnabled).',
   'POL-HARDWARE-OATH': 'OATH tokens allowed or in use -> hardware OATH tokens enabled for the target group.',
-  'POL-TAP': 'User-initiated one-time bypass -> Temporary Access Pass enabled, one-time use, lifetime from the bypass time (at least 10 minutes).',
+  'POL-TAP': 'User-initiated one-time bypass -> Temporary Access Pass enabled, one-time use, lifetime from the bypass time (at least 10 minutes); where TAP is already on for others, the target group is added and its settings, which are every TAP user\'s, are kept and reported.',
   'POL-CAMPAIGN': 'User enrollment or mobile app activation allowed -> the Authenticator registration campaign is enabled for the target group.',
-  'POL-REPORT-SUSPICIOUS': 'Fraud alert -> report suspicious activity enabled, with the reporting code.',
+  'POL-REPORT-SUSPICIOUS': 'Fraud alert -> report suspicious activity enabled, with the reporting code; where it is already on for others (it takes one target), it is left as it is and reported.',
+  'POL-USER-NOT-TARGETED':
+    "A method a user will have that the policy, as the plan leaves it, does not enable for them (disabled, not targeted at them or a group holding them, nested groups included, or excluded) does not count as a usable method: it is reported, never used as their default, and never switches them to Entra MFA.",
   'POL-MANUAL': 'A server setting with no cloud equivalent through Graph: reported with the manual step to take.',
   // Cutover (staged rollout, federation, the SMS/voice retirement)
   'CUTOVER-STAGED-ROLLOUT':

@@ -5,6 +5,7 @@ import type { Finding } from './finding.js';
 import { mapOathTokens, type DesiredToken } from './oath-rules.js';
 import { mapPhones, type DesiredPhone } from './phone-rules.js';
 import type { MethodUsage } from './policy-rules.js';
+import { enabledDefaultsFor, phoneUsable, userPolicy, type PolicyAfter, type UserPolicy } from './policy-view.js';
 import type { RuleId } from './rules.js';
 
 export interface MappingOptions {
@@ -19,8 +20,19 @@ export interface UserMappingInput {
   devices: MobileDevice[];
   tenantUser: TenantUser | undefined;
   inventory: ReadonlyMap<string, TenantHardwareToken[]>;
-  enabledDefaults: ReadonlySet<DefaultMethod>;
+  policy: UserMappingPolicy;
   options: MappingOptions;
+}
+
+/** The authentication methods policy as the plan leaves it. */
+export interface UserMappingPolicy {
+  after: PolicyAfter;
+  /**
+   * The default methods enabled for anyone, for a tenant user whose policy target groups were not
+   * read (`policyGroups` absent: a plan of format 2.2 or older, planned before targets were
+   * checked user by user, is re-derived as it was made).
+   */
+  enabledForAnyone: ReadonlySet<DefaultMethod>;
 }
 
 /** What one user should have in Entra, with the rule behind each part. */
@@ -61,6 +73,8 @@ export function hasCloudMethod(m: MethodsAfter): boolean {
 export function isPhoneOnly(m: MethodsAfter): boolean {
   return m.phones.length > 0 && !m.oath && !m.authenticator && !m.passwordless;
 }
+
+const PHONE_LABEL: Record<PhoneType, string> = { mobile: 'mobile', alternateMobile: 'alternate mobile', office: 'office' };
 
 /** Maps one export user against their tenant account. Pure: the same input gives the same output. */
 export function mapUser(input: UserMappingInput): UserMapping {
@@ -116,11 +130,14 @@ export function mapUser(input: UserMappingInput): UserMapping {
 
   const email = options.includeEmail && user.email ? { emailAddress: user.email, rule: 'EMAIL-FROM-EXPORT' as RuleId, because: 'MFA Server email address (--include-email)' } : undefined;
 
-  // Methods the user will have once the plan is applied.
+  // Methods the user will have once the plan is applied, and what the policy lets them use.
   const finalPhones = new Set<PhoneType>([...desiredTypes, ...(options.prune ? [] : cloudOnlyPhones.map((p) => p.phoneType))]);
+  const hardware = oath.tokens.length > 0 || tenantUser.hardwareOath.some((t) => t.status === undefined || t.status === 'activated');
+  const software = tenantUser.softwareOathCount > 0;
+  const policy: UserPolicy | undefined = tenantUser.policyGroups ? userPolicy(input.policy.after, tenantUser.id, tenantUser.policyGroups) : undefined;
   const available = new Set<DefaultMethod>();
   if (tenantUser.authenticatorCount > 0) available.add('push');
-  if (tenantUser.softwareOathCount > 0 || oath.tokens.length > 0 || tenantUser.hardwareOath.some((t) => t.status === undefined || t.status === 'activated')) available.add('oath');
+  if (hardware || software) available.add('oath');
   if (finalPhones.has('mobile')) {
     available.add('sms');
     available.add('voiceMobile');
@@ -128,12 +145,30 @@ export function mapUser(input: UserMappingInput): UserMapping {
   if (finalPhones.has('alternateMobile')) available.add('voiceAlternateMobile');
   if (finalPhones.has('office')) available.add('voiceOffice');
 
+  if (policy) {
+    const unusable = [
+      ...[...finalPhones].filter((t) => !phoneUsable(policy, t)).map((t) => `${PHONE_LABEL[t]} phone`),
+      ...(hardware && !policy.hardwareOath ? ['hardware OATH token'] : []),
+      ...(software && !policy.softwareOath ? ['software OATH token'] : []),
+      ...(tenantUser.authenticatorCount > 0 && !policy.authenticator ? ['Microsoft Authenticator'] : []),
+    ];
+    if (unusable.length > 0) {
+      findings.push({
+        severity: 'warning',
+        code: 'method-not-enabled',
+        user: name,
+        rule: 'POL-USER-NOT-TARGETED',
+        message: `the authentication methods policy, as the plan leaves it, does not let the user sign in with: ${unusable.join(', ')} (not targeted at the user or a group holding them, or excluded)`,
+      });
+    }
+  }
+
   const decide = (methods: ReadonlySet<DefaultMethod>) =>
     decideDefaultMethod({
       user,
       current: tenantUser.defaultMethod,
       available: methods,
-      enabledByPolicy: input.enabledDefaults,
+      enabledByPolicy: policy ? enabledDefaultsFor(policy, { hardware, software }) : input.policy.enabledForAnyone,
       ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
       ...(phones.backupType ? { backupType: phones.backupType } : {}),
       mode: options.defaultMethod,
@@ -176,9 +211,9 @@ export function mapUser(input: UserMappingInput): UserMapping {
     tokens: oath.tokens,
     defaultMethod,
     methodsAfter: {
-      phones: [...finalPhones],
-      oath: available.has('oath'),
-      authenticator: tenantUser.authenticatorCount > 0,
+      phones: [...finalPhones].filter((t) => !policy || phoneUsable(policy, t)),
+      oath: policy ? (hardware && policy.hardwareOath) || (software && policy.softwareOath) : hardware || software,
+      authenticator: tenantUser.authenticatorCount > 0 && (!policy || policy.authenticator),
       passwordless: (tenantUser.passwordlessCount ?? 0) > 0,
     },
     findings,
@@ -187,7 +222,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
 
 /** Counts what the migrating (enabled) users use: drives which policy methods must be enabled. */
 export function methodUsage(users: MfaUser[], tokenUsers: ReadonlySet<string>, deviceUsers: ReadonlySet<string>): MethodUsage {
-  const usage: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, pinPhoneCall: 0, pinMobileApp: 0, twoWaySms: 0, languages: 0 };
+  const usage: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, phones: 0, pinPhoneCall: 0, pinMobileApp: 0, twoWaySms: 0, languages: 0 };
   for (const u of users) {
     if (!u.enabled) continue;
     const key = u.username.toLowerCase();
@@ -195,7 +230,9 @@ export function methodUsage(users: MfaUser[], tokenUsers: ReadonlySet<string>, d
     if (u.defaultMethod === 'text_message') usage.textMessage++;
     if (u.defaultMethod === 'mobile_app' || deviceUsers.has(key)) usage.mobileApp++;
     if (u.defaultMethod === 'oath_token' || tokenUsers.has(key)) usage.oathToken++;
-    if (mapPhones(u, undefined).phones.some((p) => p.phoneType === 'office')) usage.officePhones++;
+    const phones = mapPhones(u, undefined).phones;
+    if (phones.length > 0) usage.phones++;
+    if (phones.some((p) => p.phoneType === 'office')) usage.officePhones++;
     if (u.phoneCallMode === 'pin') usage.pinPhoneCall++;
     if (u.mobileAppMode === 'pin') usage.pinMobileApp++;
     if (u.textMessageDirection === 'two_way') usage.twoWaySms++;

@@ -46,6 +46,11 @@ export interface TenantUser {
    * read (plan, rollback); absent when not read (apply's re-reads of users).
    */
   memberOf?: string[];
+  /**
+   * Ids of the groups the authentication methods policy targets (as the plan leaves it) that hold
+   * the user, nested groups included, when they were read (plan, from format 2.3); absent when not.
+   */
+  policyGroups?: string[];
 }
 
 /** A group the cutover uses (a staged rollout group, the campaign group), as read. */

@@ -24,9 +24,11 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
  * know (Terraform's rule). 2.1 added the input files with their SHA-256 (`inputs`, header), each
  * user's MFA Server record (`server`) and methods after the plan (`methods_after`), and the summary's
  * counts that add up; 2.2 the cutover: its lines, `cutover_seen` in the header, and each user's group
- * memberships in `seen.memberOf`.
+ * memberships in `seen.memberOf`; 2.3 each user's memberships of the groups the authentication
+ * methods policy targets (`seen.policyGroups`), by which what they can sign in with is judged
+ * (a plan without them is re-derived as it was made: every enabled method counted for everyone).
  */
-export const PLAN_FILE_VERSION = '2.2';
+export const PLAN_FILE_VERSION = '2.3';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */

@@ -3,7 +3,7 @@ import type * as Graph from '@microsoft/microsoft-graph-types-beta';
 import { ALL_USERS, mapPolicy, type MethodUsage } from '../../src/mapping/policy-rules.js';
 import type { ServerSettings } from '../../src/source/settings-schema.js';
 
-const none: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, pinPhoneCall: 0, pinMobileApp: 0, twoWaySms: 0, languages: 0 };
+const none: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, phones: 0, pinPhoneCall: 0, pinMobileApp: 0, twoWaySms: 0, languages: 0 };
 const group = { id: 'g-1', displayName: 'MFA Migration Wave 1' };
 
 /** Graph's defaults for a new tenant (the parts these rules read). */
@@ -84,6 +84,35 @@ describe('mapPolicy', () => {
     );
     // Report suspicious activity already covers all users: its target is left alone.
     expect(r.changes.filter((c) => c.property === 'includeTarget')).toEqual([]);
+  });
+
+  it('leaves the settings of a Temporary Access Pass already on for others as they are, and says what MFA Server would have set', () => {
+    const policy = defaultPolicy();
+    Object.assign(policy.authenticationMethodConfigurations![4]!, { state: 'enabled', includeTargets: [{ id: 'g-helpdesk', targetType: 'group' }] });
+    const r = mapPolicy({ userPortal: { allowOneTimeBypass: true, oneTimeBypassSeconds: 300 } }, none, policy, group);
+    // The group is added; the lifetimes and one-time use, which are every TAP user's, are not touched.
+    expect(r.changes).toEqual([expect.objectContaining({ property: 'includeTargets', after: [{ id: 'g-helpdesk', targetType: 'group' }, expect.objectContaining({ id: 'g-1' })] })]);
+    const [kept] = r.findings.filter((f) => f.code === 'tap-settings-kept');
+    expect(kept?.message).toMatch(/defaultLifetimeInMinutes 60, isUsableOnce false\); MFA Server's bypass would give minimumLifetimeInMinutes 10, defaultLifetimeInMinutes 10, isUsableOnce true/);
+    // TAP on for the target group alone: its settings are the group's, and are set.
+    Object.assign(policy.authenticationMethodConfigurations![4]!, { includeTargets: [{ id: 'g-1', targetType: 'group' }] });
+    const own = mapPolicy({ userPortal: { allowOneTimeBypass: true, oneTimeBypassSeconds: 300 } }, none, policy, group);
+    expect(own.changes.map((c) => c.property).sort()).toEqual(['defaultLifetimeInMinutes', 'isUsableOnce', 'minimumLifetimeInMinutes']);
+  });
+
+  it('never takes report suspicious activity from the group it is on for: it has one target', () => {
+    const policy = defaultPolicy();
+    policy.reportSuspiciousActivitySettings = { state: 'enabled', voiceReportingCode: 0, includeTarget: { id: 'g-all-staff', targetType: 'group' } };
+    const r = mapPolicy({ company: { fraudAlert: { enabled: true, reportingCode: 5 } } }, none, policy, group);
+    expect(r.changes.filter((c) => c.target === 'reportSuspiciousActivitySettings')).toEqual([]);
+    const [kept] = r.findings.filter((f) => f.code === 'report-suspicious-kept');
+    expect(kept).toMatchObject({ severity: 'warning', rule: 'POL-REPORT-SUSPICIOUS' });
+    expect(kept!.message).toMatch(/already on for group g-all-staff only.*MFA Migration Wave 1 does not get it; its reporting code stays 0 \(MFA Server's is 5\)/);
+    // On for all users: covered, and the code everyone uses is kept.
+    policy.reportSuspiciousActivitySettings = { state: 'enabled', voiceReportingCode: 0, includeTarget: { id: 'all_users', targetType: 'group' } };
+    const all = mapPolicy({ company: { fraudAlert: { enabled: true, reportingCode: 5 } } }, none, policy, group);
+    expect(all.changes).toEqual([]);
+    expect(all.findings.find((f) => f.code === 'report-suspicious-kept')).toMatchObject({ severity: 'info' });
   });
 
   it('turns on Authenticator OTP codes for the OATH passcode', () => {

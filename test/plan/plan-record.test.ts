@@ -88,8 +88,8 @@ describe('the plan as evidence', () => {
     expect(inputs.some((f) => /psk\.hex$|pskc-password\.txt$/.test(f.path))).toBe(false);
   });
 
-  it('saves all of it as format 2.2, and reads it back', async () => {
-    expect(lines[0]!.format_version).toBe('2.2');
+  it('saves all of it as format 2.3, and reads it back', async () => {
+    expect(lines[0]!.format_version).toBe('2.3');
     expect(lines[0]!.inputs).toEqual(plan.inputs);
     const saved = await SavedPlan.open(planFile);
     const read: Line[] = [];

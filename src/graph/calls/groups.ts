@@ -23,6 +23,13 @@ export const listTransitiveMembers = (groupId: string): GraphCall => ({
   path: `/groups/${encodeURIComponent(groupId)}/transitiveMembers?$select=id,userPrincipalName`,
 });
 
+/** The ids of a group's members, nested groups' members included, 999 to a page. */
+export const listTransitiveMemberIds = (groupId: string): GraphCall => ({
+  method: 'GET',
+  version: 'v1.0',
+  path: `/groups/${encodeURIComponent(groupId)}/transitiveMembers?$select=id&$top=999`,
+});
+
 /** A group with what staged rollout cares about: whether its members come from a rule. */
 export const getGroupKind = (id: string): GraphCall => ({
   method: 'GET',

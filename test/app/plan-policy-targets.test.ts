@@ -1,0 +1,108 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makePlan } from '../../src/app/plan.js';
+import type { Plan } from '../../src/plan/plan-model.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, contosoRequest, planTo, tempDir } from '../helpers/migration.js';
+
+const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
+const WAVE1 = '57d7fdeb-317f-5188-8dfd-bed4ed377a46'; // alice, bob, carol, grace, niaj
+const ALL = 'a30a9385-f524-51d1-a72f-a44b8c6422b7'; // Wave 1 (nested), dave, erin, frank, ...
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+/** An export of the rows given (tenant users of the Contoso emulator tenant), with no settings.json: only the users' own methods drive the policy. */
+function exportOf(rows: string[]): string {
+  const t = tempDir('policy-targets');
+  cleanups.push(t.cleanup);
+  writeFileSync(join(t.dir, 'users.csv'), [HEADER, ...rows, ''].join('\n'));
+  return t.dir;
+}
+
+async function plan(g: FakeGraph, source: string, over: Record<string, unknown> = {}): Promise<Plan> {
+  return (await makePlan({ ...contosoRequest(source, []), ...over, graph: g.client({ readOnly: true }) })).built.plan;
+}
+
+const statusOf = (p: Plan, upn: string) => p.users.find((s) => s.user === upn)!;
+const findingsOf = (p: Plan, upn: string, code: string) => p.findings.filter((f) => f.user === upn && f.code === code);
+const defaultSet = (p: Plan, upn: string) => p.user_changes.find((c) => c.user === upn && c.resource === 'signInPreferences' && c.action !== 'no-op')?.after?.userPreferredMethodForSecondaryAuthentication;
+
+describe('what each user can sign in with is judged by the policy as the plan leaves it', () => {
+  it('a phone migrated for a user whose default is the mobile app turns voice on: Microsoft says migrated methods cannot be used unless enabled', async () => {
+    const g = fakeGraph();
+    // The emulator's default policy, as a new tenant's: voice and SMS off.
+    const p = await plan(g, exportOf(['carol@contoso.com,1,1,4255550103,,,,,mobile_app']), { rolloutGroups: ['MFA Staged Rollout'] });
+    const voice = p.policy_changes.find((c) => /\/Voice$/.test(c.target) && c.property === 'state');
+    expect(voice).toMatchObject({ after: 'enabled', rule: 'POL-VOICE' });
+    expect(voice!.because).toMatch(/1 migrating user\(s\) will have a phone/);
+    expect(statusOf(p, 'carol@contoso.com').methods_after).toEqual(['mobilePhone']);
+    expect(findingsOf(p, 'carol@contoso.com', 'method-not-enabled')).toEqual([]);
+    // Switched: she has a method she can use.
+    expect(p.user_changes.some((c) => c.user === 'carol@contoso.com' && c.resource.startsWith('rolloutGroup/') && c.action === 'create')).toBe(true);
+  });
+
+  it('--target-group: a user outside the group gets no method from it, is not switched, and no default points at a method the policy keeps from them', async () => {
+    const g = fakeGraph();
+    const source = exportOf(['bob@contoso.com,1,1,4255550102,,,,,text_message', 'dave@contoso.com,1,1,4255550104,,,,,text_message']);
+    const p = await plan(g, source, { targetGroup: 'MFA Migration Wave 1', rolloutGroups: ['MFA Staged Rollout'] });
+    expect(p.policy_changes.find((c) => /\/Sms$/.test(c.target) && c.property === 'includeTargets')?.after).toEqual([expect.objectContaining({ id: WAVE1 })]);
+
+    // bob is in Wave 1: SMS and voice are his.
+    expect(statusOf(p, 'bob@contoso.com').methods_after).toEqual(['mobilePhone']);
+    expect(defaultSet(p, 'bob@contoso.com')).toBe('sms');
+    // dave is not: his phone is written, but he cannot use it.
+    expect(p.user_changes.some((c) => c.user === 'dave@contoso.com' && c.resource === 'phoneMethods/mobile' && c.action === 'create')).toBe(true);
+    expect(statusOf(p, 'dave@contoso.com').methods_after).toEqual([]);
+    expect(defaultSet(p, 'dave@contoso.com')).toBeUndefined();
+    const [notEnabled] = findingsOf(p, 'dave@contoso.com', 'method-not-enabled');
+    expect(notEnabled).toMatchObject({ severity: 'warning', rule: 'POL-USER-NOT-TARGETED' });
+    expect(notEnabled!.message).toMatch(/mobile phone/);
+    expect(findingsOf(p, 'dave@contoso.com', 'not-switched')).toHaveLength(1);
+    expect(p.user_changes.some((c) => c.user === 'dave@contoso.com' && c.resource.startsWith('rolloutGroup/'))).toBe(false);
+    expect(p.summary.user_status?.no_usable_method).toBe(1);
+  });
+
+  it('a nested group counts: a member of a group inside the target group is targeted', async () => {
+    const g = fakeGraph();
+    const p = await plan(g, exportOf(['carol@contoso.com,1,1,4255550103,,,,,phone_call']), { targetGroup: 'MFA Migration All' });
+    expect(p.policy_changes.find((c) => /\/Voice$/.test(c.target) && c.property === 'includeTargets')?.after).toEqual([expect.objectContaining({ id: ALL })]);
+    expect(statusOf(p, 'carol@contoso.com').methods_after).toEqual(['mobilePhone']);
+    expect(defaultSet(p, 'carol@contoso.com')).toBe('voiceMobile');
+  });
+
+  it('an exclude target wins over all users: the excluded user cannot use the method the policy already enables', async () => {
+    const g = fakeGraph();
+    const patched = await g.raw.patch('/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Voice', {
+      '@odata.type': '#microsoft.graph.voiceAuthenticationMethodConfiguration',
+      state: 'enabled',
+      includeTargets: [{ id: 'all_users', targetType: 'group' }],
+      excludeTargets: [{ id: WAVE1, targetType: 'group' }],
+    });
+    expect(patched.status).toBeLessThan(300);
+    const p = await plan(g, exportOf(['carol@contoso.com,1,1,4255550103,,,,,phone_call', 'dave@contoso.com,1,1,4255550104,,,,,phone_call']));
+    // Voice is on for all users already: the plan leaves it alone.
+    expect(p.policy_changes.filter((c) => /\/Voice$/.test(c.target))).toEqual([]);
+    expect(statusOf(p, 'dave@contoso.com').methods_after).toEqual(['mobilePhone']);
+    expect(defaultSet(p, 'dave@contoso.com')).toBe('voiceMobile');
+    expect(statusOf(p, 'carol@contoso.com').methods_after).toEqual([]);
+    expect(defaultSet(p, 'carol@contoso.com')).toBeUndefined();
+    expect(findingsOf(p, 'carol@contoso.com', 'default-method-unset')[0]?.message).toMatch(/the authentication methods policy does not enable voiceMobile/);
+  });
+
+  it('a saved plan records the memberships it judged by, so apply re-derives it as made', async () => {
+    const g = fakeGraph();
+    const source = exportOf(['bob@contoso.com,1,1,4255550102,,,,,text_message', 'dave@contoso.com,1,1,4255550104,,,,,text_message']);
+    const t = tempDir('policy-targets-apply');
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'wave.plan');
+    await planTo(g, file, { ...contosoRequest(source, []), targetGroup: 'MFA Migration Wave 1' });
+    const applied = await applyFile(g, file, join(t.dir, 'state'));
+    expect(applied.outcome.state).toBe('completed');
+    expect(applied.outcome.counts.failed).toBe(0);
+    expect(applied.outcome.counts.done).toBeGreaterThan(0);
+  });
+});
