@@ -93,7 +93,9 @@ export function mapUser(input: UserMappingInput): UserMapping {
   }
 
   const findings: Finding[] = [];
-  const phones = mapPhones(user, tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber);
+  // With --prune a tenant mobile MFA Server does not have goes: it cannot keep a backup phone from
+  // becoming the mobile (Graph refuses an alternateMobile without a mobile, and deleting a mobile beside one).
+  const phones = mapPhones(user, options.prune ? undefined : tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber);
   findings.push(...phones.findings);
   const desiredTypes = new Set(phones.phones.map((p) => p.phoneType));
   const cloudOnlyPhones = tenantUser.phones

@@ -1,0 +1,33 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fakeGraph } from '../helpers/graph.js';
+import { applyFile, contosoRequest, planTo, tempDir } from '../helpers/migration.js';
+
+const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
+const ALICE = 'a1f1d87d-05e0-555e-bdb8-de674260eb27'; // a mobile, +1 4255550101, in the tenant
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+describe('--prune and a backup phone with no primary', () => {
+  it('the backup becomes the mobile in place of the pruned one: no alternateMobile is left without a mobile, and apply succeeds', async () => {
+    const t = tempDir('prune');
+    cleanups.push(t.cleanup);
+    const source = join(t.dir, 'export');
+    mkdirSync(source);
+    writeFileSync(join(source, 'users.csv'), `${HEADER}\nalice@contoso.com,1,,,,1,2065550111,,phone_call\n`);
+    const g = fakeGraph();
+    const file = join(t.dir, 'prune.plan');
+    const { plan } = await planTo(g, file, { ...contosoRequest(source, []), prune: true });
+    const phones = plan.user_changes.filter((c) => c.user === 'alice@contoso.com' && c.resource.startsWith('phoneMethods/') && c.action !== 'no-op');
+    expect(phones).toEqual([expect.objectContaining({ resource: 'phoneMethods/mobile', action: 'update', rule: 'PHONE-BACKUP-AS-MOBILE', after: expect.objectContaining({ phoneNumber: '+1 2065550111' }) })]);
+
+    const applied = await applyFile(g, file, join(t.dir, 'state'));
+    expect(applied.outcome.counts.failed).toBe(0);
+    const after = await g.raw.get(`/v1.0/users/${ALICE}/authentication/phoneMethods`);
+    expect(after.body.value.map((p: { phoneType: string; phoneNumber: string }) => `${p.phoneType} ${p.phoneNumber}`)).toEqual(['mobile +1 2065550111']);
+  });
+});
