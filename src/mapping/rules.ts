@@ -6,7 +6,7 @@ export const RULES = {
   // Users
   'EXPORT-DATA': 'A per-user problem in the export or the seed files (an unreadable value, a short seed) is reported; the rest of the user is migrated.',
   'USER-MATCH': 'An export user is matched to the tenant user whose UPN equals the username, case-insensitively.',
-  'USER-DISABLED': 'A user disabled in MFA Server is skipped: nothing is written for them.',
+  'USER-DISABLED': 'A user disabled in MFA Server, or whose enabled value cannot be read, is skipped: nothing is written for them.',
   'USER-NOT-FOUND': 'A user with no tenant account of that UPN is skipped and reported.',
   'USER-PIN-MODE': 'Phone call (PIN) and mobile app (PIN) modes have no per-user cloud setting: reported with the replacement (voice OTP, number matching).',
   'USER-TWO-WAY-SMS': 'Two-way text messages are not supported by Entra: the user gets one-way SMS codes.',

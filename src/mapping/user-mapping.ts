@@ -82,7 +82,8 @@ export function mapUser(input: UserMappingInput): UserMapping {
   const name = user.username;
   const empty = { user: name, phones: [], cloudOnlyPhones: [], tokens: [] };
   if (!user.enabled) {
-    return { ...empty, skipped: { code: 'user-disabled', rule: 'USER-DISABLED' }, findings: [{ severity: 'info', code: 'user-disabled', user: name, rule: 'USER-DISABLED', message: 'disabled in MFA Server: skipped' }] };
+    const message = user.enabledUnreadable ? 'the enabled cell cannot be read: taken as disabled, skipped (correct the cell and plan again)' : 'disabled in MFA Server: skipped';
+    return { ...empty, skipped: { code: 'user-disabled', rule: 'USER-DISABLED' }, findings: [{ severity: user.enabledUnreadable ? 'warning' : 'info', code: 'user-disabled', user: name, rule: 'USER-DISABLED', message }] };
   }
   if (!tenantUser) {
     return {

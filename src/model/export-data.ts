@@ -37,6 +37,8 @@ export interface MfaUser {
   lastName?: string;
   email?: string;
   enabled: boolean;
+  /** The enabled cell could not be read: the user is taken as disabled (never migrated on a guess). */
+  enabledUnreadable?: true;
   userGroup?: string;
   phone?: PhoneNumber;
   backupPhone?: PhoneNumber;

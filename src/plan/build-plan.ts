@@ -91,7 +91,9 @@ export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options
   const problemUser = (p: Problem) => (p.file === 'users.csv' ? byLine.get(p.line!) : byName.get(bySeedLine.get(`${p.file}\u0000${p.line}`)?.toLowerCase() ?? ''));
   const exportFindings: Finding[] = bundle.problems.items
     .filter((p) => !FATAL_PROBLEMS.has(p.code) && !MAPPED_PROBLEMS.has(p.code) && p.line !== undefined)
-    .flatMap((p) => {
+    .flatMap((p): Finding[] => {
+      // A column the reader ignores is the whole plan's concern: what it held is in no user's plan.
+      if (p.code === 'column-unknown') return [{ severity: p.severity, code: p.code, rule: 'EXPORT-DATA', message: `${p.file}: ${p.message}` }];
       const user = problemUser(p);
       return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });

@@ -32,7 +32,9 @@ export function indexColumns<K extends string>(
     const name = byKey.get(headerKey(raw));
     if (name === undefined) {
       if (raw.trim() !== '') {
-        problems.warning('column-unknown', { file: table.file, line: 1, field: raw }, `unknown column "${raw}" is ignored`);
+        // A column that may say a user is disabled, ignored, would migrate users MFA Server keeps out.
+        const status = /disabl|status|lock|block|suspend|state|active/i.test(raw) ? ': if it says which users are disabled, name it "enabled" (true/false), or they are migrated as enabled' : '';
+        problems.warning('column-unknown', { file: table.file, line: 1, field: raw }, `unknown column "${raw}" is ignored${status}`);
       }
       return;
     }

@@ -166,7 +166,12 @@ function readUserRow(
     const v = enabled.toLowerCase();
     if (TRUE.has(v)) user.enabled = true;
     else if (FALSE.has(v)) user.enabled = false;
-    else problems.error('value-invalid', { file, line, field: 'enabled' }, `"${enabled}" is not one of true/false/yes/no/1/0`);
+    else {
+      // A user MFA Server may have disabled is never migrated on a guess.
+      user.enabled = false;
+      user.enabledUnreadable = true;
+      problems.error('value-invalid', { file, line, field: 'enabled' }, `"${enabled}" is not one of true/false/yes/no/1/0: the user is taken as disabled, and nothing is written for them`);
+    }
   }
 
   const method = choice(cells, at.default_method, METHOD_NAMES, line, file, 'default_method', problems, 'phone_call, text_message, mobile_app, oath_token (or Phone call, Text message, Mobile app, OATH token)');

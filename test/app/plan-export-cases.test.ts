@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeGraph } from '../helpers/graph.js';
+import { makePlan } from '../../src/app/plan.js';
 import { applyFile, contosoRequest, planTo, tempDir } from '../helpers/migration.js';
 
 const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
@@ -29,5 +30,33 @@ describe('--prune and a backup phone with no primary', () => {
     expect(applied.outcome.counts.failed).toBe(0);
     const after = await g.raw.get(`/v1.0/users/${ALICE}/authentication/phoneMethods`);
     expect(after.body.value.map((p: { phoneType: string; phoneNumber: string }) => `${p.phoneType} ${p.phoneNumber}`)).toEqual(['mobile +1 2065550111']);
+  });
+});
+
+describe('users MFA Server may keep out are never migrated on a guess', () => {
+  function exportWith(csv: string): string {
+    const t = tempDir('export-cases');
+    cleanups.push(t.cleanup);
+    writeFileSync(join(t.dir, 'users.csv'), csv);
+    return t.dir;
+  }
+
+  it('an unreadable enabled value: the user is skipped as disabled, nothing planned for them, and the plan says why', async () => {
+    const g = fakeGraph();
+    const source = exportWith(`${HEADER}\ncarol@contoso.com,locked,1,4255550103,,,,,phone_call\nbob@contoso.com,1,1,4255550102,,,,,phone_call\n`);
+    const plan = (await makePlan({ ...contosoRequest(source, []), graph: g.client({ readOnly: true }) })).built.plan;
+    expect(plan.users.find((u) => u.user === 'carol@contoso.com')?.status).toBe('disabled');
+    expect(plan.user_changes.filter((c) => c.user === 'carol@contoso.com' && c.action !== 'no-op')).toEqual([]);
+    expect(plan.findings.filter((f) => f.user === 'carol@contoso.com').map((f) => `${f.severity}:${f.code}`).sort()).toEqual(['error:value-invalid', 'warning:user-disabled']);
+    expect(plan.users.find((u) => u.user === 'bob@contoso.com')?.status).toBe('changes');
+  });
+
+  it('a column the reader does not know, such as Status, is a warning of the plan, not only of validate', async () => {
+    const g = fakeGraph();
+    const source = exportWith('username,Status,phone_country_code,phone,default_method\ncarol@contoso.com,Disabled,1,4255550103,phone_call\n');
+    const plan = (await makePlan({ ...contosoRequest(source, []), graph: g.client({ readOnly: true }) })).built.plan;
+    const [unknown] = plan.findings.filter((f) => f.code === 'column-unknown');
+    expect(unknown).toMatchObject({ severity: 'warning', rule: 'EXPORT-DATA' });
+    expect(unknown!.message).toMatch(/users\.csv: unknown column "Status" is ignored: if it says which users are disabled, name it "enabled"/);
   });
 });

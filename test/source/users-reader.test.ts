@@ -94,6 +94,12 @@ describe('readUsers', () => {
     expect(problems).toEqual([expect.objectContaining({ severity: 'error', code: 'value-invalid', file: 'users.csv', line: 2, field: column })]);
   });
 
+  it.each(['maybe', 'locked', 'suspended'])('takes a user whose enabled value is unreadable (%s) as disabled: never migrated on a guess', async (raw) => {
+    const { users, problems } = await read(`username,enabled\na@b.com,${raw}\n`);
+    expect(users?.[0]).toMatchObject({ enabled: false, enabledUnreadable: true });
+    expect(problems[0]?.message).toMatch(/taken as disabled/);
+  });
+
   it('reports duplicate usernames case-insensitively, naming the first line', async () => {
     const { users, problems } = await read('username\nAlice@Contoso.com\nbob@contoso.com\nalice@contoso.com\n');
     expect(users?.map((u) => u.username)).toEqual(['Alice@Contoso.com', 'bob@contoso.com']);
