@@ -3,7 +3,7 @@ import { VERIFY_REASONS, type VerifyReason, type VerifyResult } from './verifier
 /** Latency buckets in seconds: fine-grained below 10 ms, where the shim should live. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-export const RADIUS_DROP_REASONS = ['unknown_client', 'malformed', 'unsupported_code', 'no_message_authenticator', 'bad_message_authenticator'] as const;
+export const RADIUS_DROP_REASONS = ['unknown_client', 'malformed', 'unsupported_code', 'no_message_authenticator', 'bad_message_authenticator', 'unavailable'] as const;
 
 /** A latency histogram (seconds) on LATENCY_BUCKETS. */
 class Histogram {

@@ -35,6 +35,11 @@ export class VerifyGate {
     private readonly healthy: () => boolean,
   ) {}
 
+  /** Whether verifications can be made now (state and audit log up): what a front end's health check says. */
+  get up(): boolean {
+    return this.healthy();
+  }
+
   async verify(req: GateRequest): Promise<GateOutcome> {
     if (!this.healthy()) {
       this.metrics.internalError();

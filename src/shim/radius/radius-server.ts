@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP, type AddressInfo } from 'node:net';
 import type { ShimMetrics } from '../metrics.js';
@@ -153,7 +154,12 @@ export class RadiusServer {
     let proxyState = 0;
     for (const a of packet.attributes) if (a.type === ATTR.proxyState) proxyState += 2 + a.value.length;
     if (proxyState > MAX_PROXY_STATE_BYTES) return this.#drop('malformed');
-    const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${packet.authenticator.toString('hex')}`;
+    // RFC 5997 3: Status-Server is how a VPN picks a live server. A shim that cannot verify (state or
+    // audit log down) stays silent, so the VPN fails over, instead of saying up and then rejecting everyone.
+    if (packet.code === CODE.statusServer && !this.opts.gate.up) return this.#drop('unavailable');
+    // A retransmission is the same packet again (RFC 5080 2.2.2): the whole datagram, not only its
+    // identifier and authenticator, so a client reusing an authenticator for another request gets it verified.
+    const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${createHash('sha256').update(msg).digest('base64')}`;
     const cached = this.#cache.lookup(key);
     if (cached !== undefined) {
       this.opts.metrics.radiusRetransmission();
@@ -209,6 +215,7 @@ export class RadiusServer {
     };
     // RFC 2865 5.44: at most one of each in an Access-Request (two names would be verified as the first).
     if (attributeCount(packet, ATTR.userName) > 1 || attributeCount(packet, ATTR.userPassword) > 1) return malformed(REPLY_TEXT.malformed, 'a repeated User-Name or User-Password');
+    if (hidden && attribute(packet, ATTR.chapPassword)) return malformed(REPLY_TEXT.malformed, 'both User-Password and CHAP-Password (RFC 2865 4.1)');
     if (!userName || !hidden) {
       if (attribute(packet, ATTR.chapPassword)) return malformed('Only PAP is supported', 'CHAP-Password: only PAP is supported');
       return malformed(REPLY_TEXT.malformed, userName ? 'no User-Password' : 'no User-Name');

@@ -1,6 +1,6 @@
 /**
- * RFC 5080 2.2.2: a request with the same client address, port, identifier and Request
- * Authenticator as one seen within the last `ttlMs` is a retransmission: it gets the answer already
+ * RFC 5080 2.2.2: a request with the same client address, port and identifier, and the same
+ * content, as one seen within the last `ttlMs` is a retransmission (the caller's key says so): it gets the answer already
  * sent (or, while that is still being made, nothing more), and is never verified twice (a second
  * verification of one code would answer "replayed" to the user who typed it right).
  */

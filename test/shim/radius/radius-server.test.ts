@@ -7,7 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../../src/otp/hotp.js';
 import { parseClients } from '../../../src/shim/radius/clients-file.js';
 import { ATTR, attribute, CODE, decodePacket, encodeAccessRequest, hideUserPassword, verifyResponseAuthenticator, verifyResponseMessageAuthenticator } from '../../../src/shim/radius/packet.js';
-import { parseReplyAttributes } from '../../../src/shim/radius/reply-attributes.js';
+import { NO_REPLY_ATTRIBUTES, parseReplyAttributes } from '../../../src/shim/radius/reply-attributes.js';
+import { RadiusServer } from '../../../src/shim/radius/radius-server.js';
+import { ShimMetrics } from '../../../src/shim/metrics.js';
+import { VerifyGate } from '../../../src/shim/verify-gate.js';
 import { runImportStore } from '../../../src/shim/shim-operations.js';
 import type { ShimService, ShimServiceOptions } from '../../../src/shim/shim-service.js';
 import { call } from '../http-client.js';
@@ -155,6 +158,57 @@ describe('RADIUS retransmissions (RFC 5080)', () => {
       socket.close();
     }
   });
+
+  it('a request reusing an identifier and authenticator with other contents is no retransmission: it is verified, not given the cached accept', async () => {
+    const { port } = await start();
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    const answers: Buffer[] = [];
+    socket.on('message', (m) => answers.push(m));
+    try {
+      const ra = randomBytes(16);
+      const secret = Buffer.from(SECRET);
+      const ask = (user: string, code: string) => encodeAccessRequest(42, ra, [{ type: ATTR.userName, value: Buffer.from(user) }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from(code), secret, ra) }], secret);
+      socket.send(ask('ivan@contoso.com', H(0)), port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      socket.send(ask('zoe@contoso.com', '000000'), port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(answers.map((a) => decodePacket(a).code)).toEqual([CODE.accessAccept, CODE.accessReject]);
+      expect(await metric('mfa_shim_radius_retransmissions_total')).toBe(0);
+      expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="wrong_code"}')).toBe(1);
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+describe('RADIUS Status-Server while the shim cannot verify', () => {
+  it('is answered while the shim can verify and dropped while it cannot, so the VPN asks its other server', async () => {
+    let up = true;
+    const metrics = new ShimMetrics();
+    // Status-Server reads only the gate's health: no verifier or audit log is reached.
+    const gate = new VerifyGate(undefined as never, metrics, undefined as never, () => up);
+    const radius = new RadiusServer({ gate, metrics, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients'), defaults: { rateLimit: { perSecond: 100, burst: 100 }, sourceBudget: { maxFails: 10, windowMs: 60_000, slowDownMs: 0 } }, replyAttributes: NO_REPLY_ATTRIBUTES });
+    const { port } = await radius.listen(0, '127.0.0.1');
+    const socket = createSocket('udp4');
+    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+    const answers: Buffer[] = [];
+    socket.on('message', (m) => answers.push(m));
+    try {
+      const secret = Buffer.from(SECRET);
+      const status = () => encodeAccessRequest(1, randomBytes(16), [], secret, { code: CODE.statusServer });
+      socket.send(status(), port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      up = false;
+      socket.send(status(), port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(answers.map((a) => decodePacket(a).code)).toEqual([CODE.accessAccept]);
+      expect(metrics.render({ users: 0, tokens: {}, lockedUsers: null, healthy: up, radiusUp: true })).toMatch(/^mfa_shim_radius_dropped_total\{reason="unavailable"\} 1$/m);
+    } finally {
+      socket.close();
+      await radius.close();
+    }
+  });
 });
 
 describe('RADIUS requests as RFC 2865 has them', () => {
@@ -181,6 +235,14 @@ describe('RADIUS requests as RFC 2865 has them', () => {
   }
   const name = (u: string) => ({ type: ATTR.userName, value: Buffer.from(u) });
   const password = (code: string, ra?: Buffer) => ({ type: ATTR.userPassword, value: hideUserPassword(Buffer.from(code), secret, ra ?? Buffer.alloc(16)) });
+
+  it('rejects a request with both User-Password and CHAP-Password (4.1: must not) as malformed, without verifying it', async () => {
+    const { port } = await start();
+    const answer = await ask(port, [name('zoe@contoso.com'), password('000000'), { type: ATTR.chapPassword, value: Buffer.alloc(17, 1) }]);
+    expect(answer?.code).toBe(CODE.accessReject);
+    expect(attribute(answer!, ATTR.replyMessage)?.toString()).toBe('Malformed request');
+    expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="wrong_code"}')).toBe(0);
+  });
 
   it('rejects two User-Names (5.44: at most one) as malformed without verifying either', async () => {
     const { port } = await start();
