@@ -160,16 +160,18 @@ export class Journal {
     try {
       const { size } = await fh.stat();
       const tail = Buffer.alloc(Math.min(size, 1 << 20));
-      let keep = size;
-      // Walk back to the last newline (a torn line is shorter than the 1 MiB looked at in practice).
-      for (let end = size; end > 0 && keep === size; ) {
+      // Walk back, 1 MiB at a time, to the last newline: everything up to it is kept. (A journal
+      // that ends with one keeps every byte: the walk stops at the first newline it finds, which
+      // may be the very last byte.)
+      let keep: number | undefined;
+      for (let end = size; end > 0 && keep === undefined; ) {
         const start = Math.max(0, end - tail.length);
         const { bytesRead } = await fh.read(tail, 0, end - start, start);
         const nl = tail.subarray(0, bytesRead).lastIndexOf(0x0a);
         if (nl >= 0) keep = start + nl + 1;
-        else if (start === 0) keep = 0;
         end = start;
       }
+      keep ??= 0;
       if (keep < size) {
         await fh.truncate(keep);
         await syncDescriptor(fh.fd);

@@ -1,0 +1,61 @@
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Journal, verifyJournal, type OpRecord } from '../../src/apply/journal.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, resumeIn, runDirs, tempDir } from '../helpers/migration.js';
+
+/**
+ * Opening a journal to go on with it cuts off only a line torn by a crash. A journal of several MiB
+ * (a run of some thousands of users) that ends with a whole line keeps every byte: the walk back
+ * for the last newline once went past a newline at the very end into the MiB before it, and
+ * truncated there, losing whole waves of an intact journal without breaking its hash chain.
+ */
+describe('Journal.append on a journal larger than the 1 MiB it reads at a time', () => {
+  let g: FakeGraph;
+  let tmp: ReturnType<typeof tempDir>;
+  let stateDir: string;
+  let runDir: string;
+  const journal = () => join(runDir, 'journal.jsonl');
+
+  beforeAll(async () => {
+    tmp = tempDir('journal-append');
+    g = fakeGraph();
+    const planFile = join(tmp.dir, 'contoso.plan');
+    await planTo(g, planFile);
+    stateDir = join(tmp.dir, 'state');
+    const first = await applyFile(g, planFile, stateDir, { batchSize: 10, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    runDir = runDirs(stateDir)[0]!;
+    // Grow the journal past 3 MiB with records that change nothing: the ops of its first ops line, again.
+    const firstOps = readFileSync(journal(), 'utf8').split('\n').map((l) => (l ? JSON.parse(l) : null)).find((r) => r?.t === 'ops') as { ops: OpRecord[] };
+    const j = await Journal.append(runDir);
+    while (statSync(journal()).size < 3.2 * (1 << 20)) await j.ops(firstOps.ops);
+    await j.close();
+  }, 60_000);
+  afterAll(() => tmp?.cleanup());
+
+  it('keeps every byte of a journal that ends with a whole line', async () => {
+    const before = readFileSync(journal());
+    await (await Journal.append(runDir)).close();
+    expect(readFileSync(journal()).equals(before)).toBe(true);
+    expect(await verifyJournal(runDir)).toMatchObject({ state: 'verified', lines: before.toString().trimEnd().split('\n').length });
+  });
+
+  it('cuts off exactly a torn last line, short or longer than the MiB read at a time', async () => {
+    for (const torn of [Buffer.from('{"t":"ops","at":"2026'), Buffer.alloc(1.5 * (1 << 20), 0x61)]) {
+      const whole = statSync(journal()).size;
+      appendFileSync(journal(), torn);
+      await (await Journal.append(runDir)).close();
+      expect(statSync(journal()).size).toBe(whole);
+    }
+    expect((await verifyJournal(runDir)).state).toBe('verified');
+  });
+
+  it('a resume of the run goes on from where it was and completes it', async () => {
+    const resumed = await resumeIn(g, stateDir);
+    expect(resumed.outcome.state).toBe('completed');
+    expect(resumed.outcome.counts.failed).toBe(0);
+    expect((await verifyJournal(runDir)).state).toBe('verified');
+  });
+});
