@@ -5,7 +5,7 @@ import { deviceOf, findDevicesBySerial, getDevice } from '../graph/calls/hardwar
 import { getPolicy } from '../graph/calls/policy.js';
 import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
 import { listFederationConfiguration, parseFederation } from '../graph/calls/domains.js';
-import { listDirectMembers } from '../graph/calls/groups.js';
+import { checkMemberGroups } from '../graph/calls/groups.js';
 import { readRolloutPolicy } from '../graph/cutover-reader.js';
 import { PHONE_METHOD_IDS } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
@@ -177,9 +177,13 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
     case 'rollout-add':
     case 'campaign-add':
     case 'group-member-remove': {
+      // The user's membership asked of the user: paging the group (up to 50,000 members) while a run
+      // adds or removes others can skip a member, and a skipped member read as removed stays switched.
       const groupId = splitResource(op.resource)[1]!;
-      let member = false;
-      for await (const m of client.pages<{ id?: string }>(listDirectMembers(groupId), `reading back the members of group ${groupId}`)) if (m.id === userId) member = true;
+      const held = await get<{ value?: string[] }>(checkMemberGroups(userId, [groupId]));
+      // A user deleted since is in no group: nothing left to remove, and nobody to add.
+      if (held === null) return op.kind === 'group-member-remove' ? { done: true } : { done: false, refused: 'the user no longer exists' };
+      const member = (held.value ?? []).some((id) => id.toLowerCase() === groupId.toLowerCase());
       return { done: op.kind === 'group-member-remove' ? !member : member };
     }
     case 'federation-update': {

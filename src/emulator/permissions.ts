@@ -62,6 +62,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermissions>> = {
   'GET groups/{group}/transitiveMembers': same(MEMBERS_READ, page('group-list-transitivemembers')),
   'POST groups/{group}/members/$ref': same(MEMBERS_WRITE, page('group-post-members')),
   'DELETE groups/{group}/members/{member}/$ref': same(MEMBERS_WRITE, page('group-delete-members')),
+  // Graph asks for a user permission and a group one together; this table takes one of either list (both are the tool's).
+  'POST users/{user}/checkMemberGroups': same(MEMBERS_READ, page('directoryobject-checkmembergroups')),
   'GET organization': { application: ORGANIZATION_READ, delegated: [...ORGANIZATION_READ, 'User.Read'], source: page('organization-list') },
 
   'GET policies/authenticationMethodsPolicy': same(POLICY_READ, page('authenticationmethodspolicy-get')),

@@ -177,6 +177,19 @@ describe('Executor on the fake Graph', () => {
     const ours = await verifyOp({ ...create, after: { ...create.after, displayName: 'MFA waves' } }, g.client());
     expect(ours).toEqual({ done: true, result: { policyId: policy!.id } });
   });
+  it('reads a group membership back by asking of the user, in one call however large the group, not by paging the group', async () => {
+    const members = TENANT.users.slice(0, 50).map((u) => u.id);
+    const g = fakeGraph({ tenant: { ...TENANT, groups: [{ id: 'bbbbbbbb-0000-4000-8000-000000000001', displayName: 'Wave', members }] } });
+    const op = (kind: 'rollout-add' | 'group-member-remove', i: number): Operation => ({ id: `${userId(i)}/rolloutGroup/x`, kind, resource: 'rolloutGroup/bbbbbbbb-0000-4000-8000-000000000001', user: `u${i}@example.com`, userId: userId(i), stateFingerprint: '', before: null, after: {}, dependsOn: [] });
+    g.emu.clearRequests();
+    expect(await verifyOp(op('rollout-add', 7), g.client())).toEqual({ done: true });
+    expect(await verifyOp(op('group-member-remove', 7), g.client())).toEqual({ done: false });
+    expect(await verifyOp(op('group-member-remove', 55), g.client())).toEqual({ done: true });
+    expect(await verifyOp(op('rollout-add', 55), g.client())).toEqual({ done: false });
+    expect(g.operations().map((o) => `${o.method} ${o.path.replace(/^\/v1\.0/, '').split('?')[0]}`)).toEqual(
+      [7, 7, 55, 55].map((i) => `POST /users/${userId(i)}/checkMemberGroups`),
+    );
+  });
   it('a read-back Graph refuses (a 4xx) fails the operation at once with the outcome unknown, rather than reading again and again', async () => {
     const g = fakeGraph({ tenant: TENANT, faultRate: 1, seed: 3 });
     let reads = 0;

@@ -88,3 +88,19 @@ describe('group membership writes', () => {
     expect(emu.state.findGroup(DYNAMIC)!.members).toEqual([b]);
   });
 });
+
+describe('checkMemberGroups (a directoryObject action, for a user)', () => {
+  it('answers which of the groups given hold the user, nested groups included; refuses more than 20 and a body that is not a list of ids', async () => {
+    const nested = { ...TENANT, groups: [...TENANT.groups, { id: 'aaaaaaaa-0000-0000-0000-000000000004', displayName: 'Outer', members: [ASSIGNED] }] };
+    const { graph, emu } = inProcess({ tenant: nested });
+    const a = emu.state.findUser('a@example.com')!.id;
+    const b = emu.state.findUser('b@example.com')!.id;
+    const ask = (user: string, groupIds: unknown) => graph.post(`/v1.0/users/${user}/checkMemberGroups`, { groupIds });
+    const all = [ASSIGNED, DYNAMIC, 'aaaaaaaa-0000-0000-0000-000000000004', 'aaaaaaaa-0000-0000-0000-0000000000ff'];
+    expect((await ask(a, all)).body.value).toEqual([ASSIGNED, 'aaaaaaaa-0000-0000-0000-000000000004']);
+    expect((await ask(b, all)).body.value).toEqual([DYNAMIC]);
+    expectGraphError(await ask(a, Array.from({ length: 21 }, () => ASSIGNED)), 400, 'BadRequest');
+    expectGraphError(await ask(a, 'not a list'), 400, 'BadRequest');
+    expectGraphError(await ask('00000000-0000-0000-0000-00000000dead', [ASSIGNED]), 404, 'Request_ResourceNotFound');
+  });
+});

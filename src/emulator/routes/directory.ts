@@ -5,7 +5,7 @@ import { CONTACT_PROPERTIES, GROUP_PROPERTIES, USER_PROPERTIES, contactJson, gro
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
 import { checkRolloutGroupMemberAdd } from '../rollout-rules.js';
 import { isDynamicGroup, objectId, type GroupRecord, type UserRecord } from '../state.js';
-import { collection, entity, NO_CONTENT, rejectQueryOptions } from './common.js';
+import { collection, entity, NO_CONTENT, objectBody, rejectQueryOptions, requireUser } from './common.js';
 
 /** Users and groups: the directory objects the tool reads to find who to migrate. */
 export function registerDirectoryRoutes(router: Router): void {
@@ -17,6 +17,7 @@ export function registerDirectoryRoutes(router: Router): void {
   router.add({ pattern: 'groups/{group}/transitiveMembers', readCost: 5, handlers: { GET: (ctx) => listMembers(ctx, true) } });
   router.add({ pattern: 'groups/{group}/members/$ref', handlers: { POST: addMember } });
   router.add({ pattern: 'groups/{group}/members/{member}/$ref', handlers: { DELETE: removeMember } });
+  router.add({ pattern: 'users/{user}/checkMemberGroups', handlers: { POST: checkMemberGroups } });
   router.add({ pattern: 'organization', handlers: { GET: listOrganization } });
 }
 
@@ -210,4 +211,22 @@ function removeMember(ctx: HandlerContext): HandlerResult {
   if (isDynamicGroup(group)) throw refusedForDynamicGroup();
   group.members.splice(i, 1);
   return NO_CONTENT;
+}
+
+/** Graph's limit on the groups one checkMemberGroups call asks about. */
+const CHECK_MEMBER_GROUPS_MAX = 20;
+
+/** directoryObject: checkMemberGroups, for a user: which of the groups given hold the user, nested groups included. */
+function checkMemberGroups(ctx: HandlerContext): HandlerResult {
+  rejectQueryOptions(ctx, []);
+  const user = requireUser(ctx);
+  const body = objectBody(ctx, ['groupIds'], 'checkMemberGroups');
+  const ids = body['groupIds'];
+  if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string')) throw errors.badRequest("'groupIds' must be a collection of strings.");
+  if (ids.length > CHECK_MEMBER_GROUPS_MAX) throw errors.badRequest(`At most ${CHECK_MEMBER_GROUPS_MAX} groups can be checked in one request.`);
+  const held = (ids as string[]).filter((id) => {
+    const group = ctx.state.findGroup(id);
+    return group !== undefined && transitiveMemberIds(ctx, group).includes(user.id);
+  });
+  return collection(ctx, 'Collection(Edm.String)', held);
 }

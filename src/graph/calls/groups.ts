@@ -44,6 +44,18 @@ export const listDirectMembers = (groupId: string): GraphCall => ({
   path: `/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`,
 });
 
+/**
+ * Which of the groups (at most 20) hold the user, nested groups included: one consistent answer
+ * however large the groups, where paging a group's members while others are added or removed can
+ * skip one.
+ */
+export const checkMemberGroups = (userId: string, groupIds: readonly string[]): GraphCall => ({
+  method: 'POST',
+  version: 'v1.0',
+  path: `/users/${encodeURIComponent(userId)}/checkMemberGroups`,
+  body: { groupIds },
+});
+
 export const addGroupMember = (groupId: string, objectId: string): GraphCall => ({
   method: 'POST',
   version: 'v1.0',
