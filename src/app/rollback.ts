@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { readRun } from '../apply/journal.js';
 import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
+import type { ApplyProgressEvent } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { removeAbandonedPlanCopies } from './plan-copy.js';
 import { findRun } from './runs.js';
@@ -14,6 +15,7 @@ export interface RollbackRequest {
   signal?: AbortSignal;
   log?: (line: string) => void;
   onRun?: (runId: string, stateDir: string) => void;
+  onProgress?: (p: ApplyProgressEvent) => void;
 }
 
 /** Undoes an apply run, or finishes an interrupted rollback run, where the run ran. */
@@ -29,6 +31,7 @@ export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: Roll
     force: req.force,
     ...(req.log ? { log: req.log } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
+    ...(req.onProgress ? { onProgress: req.onProgress } : {}),
     onRun: (id: string) => req.onRun?.(id, stateDir),
   };
   const outcome = run.kind === 'rollback' ? await resumeRollback(run.id, deps) : await startRollback(run.id, deps);

@@ -170,7 +170,20 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const preflightAt = Date.now();
     // One pass over the users' lines: the pre-flight reads each once and the scan takes what else it needs.
     const scan = new UserScan(plan.hasTokenChanges, sel.batchSize);
-    const stale = await preflight(plan, positions, policyOps, deps.client, sel.concurrency, (users, first) => scan.add(users, first), deps.signal);
+    let checked = 0;
+    const stale = await preflight(
+      plan,
+      positions,
+      policyOps,
+      deps.client,
+      sel.concurrency,
+      (users, first) => {
+        scan.add(users, first);
+        checked += users.length;
+        deps.onProgress?.({ phase: 'preflight', users: checked, usersTotal: positions.length, stats: emptyStats() });
+      },
+      deps.signal,
+    );
     // A domain's federation waits for every switch of its users the plan has: with some of them not
     // selected, no resume of this run could ever send it, so it is left out (and not checked), and said.
     const switchesSelected = new Map<string, number>();
@@ -509,7 +522,7 @@ export function outcomeOf(upn: string, st: readonly OpOutcome[]): UserOutcome {
   return { upn, outcome, operations: st.length, done, failed, skipped, ...(error ? { error } : {}) };
 }
 
-function emptyStats(): ExecStats {
+export function emptyStats(): ExecStats {
   return { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 0, startedAt: Date.now(), waitingForPolicy: 0, paced: 0, doneBefore: 0 };
 }
 

@@ -11,7 +11,7 @@ import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpR
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { changedSince, inverseOperations, type Unreversible } from './rollback-inverses.js';
-import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplySelection, type RunEnd } from './run-apply.js';
+import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
@@ -38,6 +38,8 @@ export interface RollbackDeps {
   log?: (line: string) => void;
   signal?: AbortSignal;
   onRun?: (runId: string) => void;
+  /** Every second while the inverses are sent, and once at the end: operations only (a rollback has no users or waves). */
+  onProgress?: (p: ApplyProgressEvent) => void;
 }
 
 /** The operations an apply run performed, in the order they were done. */
@@ -191,6 +193,9 @@ async function executeRollback(
   const onAbort = () => executor.interrupt();
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   if (deps.signal?.aborted) executor.interrupt();
+  const report = (phase: 'running' | 'done') => deps.onProgress?.({ phase, users: 0, usersTotal: 0, stats: executor.stats });
+  const timer = setInterval(() => report('running'), 1000);
+  timer.unref();
   try {
     const settled = (r: OpRecord | undefined) => isSettled(r, deps.force);
     const pending = inverses.filter((o) => !settled(prior.get(o.id)));
@@ -199,6 +204,8 @@ async function executeRollback(
     for (const [id, r] of prior) statuses.set(id, r.state === 'started' ? 'pending' : r.state);
     for (const o of pending) statuses.set(o.id, 'pending');
     for (const [id, s] of await executor.run(pending, prior)) statuses.set(id, s.status);
+    clearInterval(timer);
+    report('done');
     const counts = countStates([...statuses].map(([op, state]) => ({ op, state })), inverses.length);
     const head = () => (journal.head ? { journalHash: journal.head } : {});
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
@@ -207,6 +214,7 @@ async function executeRollback(
     await journal.end(state, counts);
     return { runId, rollbackOf, state, counts, stats: executor.stats, ...head() };
   } finally {
+    clearInterval(timer);
     deps.signal?.removeEventListener('abort', onAbort);
     await journal.close();
   }

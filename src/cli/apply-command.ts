@@ -181,7 +181,12 @@ Examples:
       try {
         const request = { runId, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), force: opts.force, concurrency: opts.concurrency };
         const size = await operationsOfRun(runId, opts.stateDir);
-        const { outcome, stateDir } = await runJob({ kind: 'rollback', graph: graphCliOptions(opts), request }, { log: say, signal: interrupts.signal, onRun: (id, dir) => (current = { runId: id, stateDir: dir }) }, size);
+        const progress = new Progress('rollback');
+        const { outcome, stateDir } = await runJob(
+          { kind: 'rollback', graph: graphCliOptions(opts), request },
+          { log: say, signal: interrupts.signal, onProgress: (e) => progress.apply(e), onRun: (id, dir) => (current = { runId: id, stateDir: dir }) },
+          size,
+        ).finally(() => progress.stop());
         const hint = outcome.state !== 'completed' ? commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : [])], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
         process.stdout.write(renderRollbackSummary(outcome, stateDir, hint));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;

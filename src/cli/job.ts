@@ -47,10 +47,8 @@ export async function runJobHere(job: Job, ctl: JobControl): Promise<Applied | {
     }
     case 'resume':
       return resumeRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root, ctl.log), secretFiles, ...events });
-    case 'rollback': {
-      const { onProgress: _p, ...rest } = events;
-      return rollbackRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root, ctl.log), ...rest });
-    }
+    case 'rollback':
+      return rollbackRun({ ...job.request, connect: (root) => connectFromOptions(job.graph, false, root, ctl.log), ...events });
   }
 }
 

@@ -14,6 +14,8 @@ interface ProgressStream {
  */
 export class Progress {
   private bar: cliProgress.SingleBar | undefined;
+  /** The bar's format: a new one (apply's pre-flight, then its operations) starts a new bar. */
+  private barFormat: string | undefined;
   private lastLine = 0;
   private lastWave: number | undefined;
   private shown = 0;
@@ -28,12 +30,12 @@ export class Progress {
   }
 
   /** A counter: `label: done/total`. */
-  count(done: number, total: number): void {
-    if (this.tty) return this.draw(done, total, { detail: '' }, `${this.label} [{bar}] {value}/{total}{detail}`);
+  count(done: number, total: number, label = this.label): void {
+    if (this.tty) return this.draw(done, total, { detail: '' }, `${label} [{bar}] {value}/{total}{detail}`);
     const now = Date.now();
     if (now - this.lastLine < this.intervalMs && done < total) return;
     this.lastLine = now;
-    this.stream.write(`${this.label}: ${done}/${total}\n`);
+    this.stream.write(`${label}: ${done}/${total}\n`);
   }
 
   /** Apply's progress: operations of the whole run (all waves) from the first frame. */
@@ -47,21 +49,25 @@ export class Progress {
     const wave = e.wave !== undefined ? ` wave ${e.wave}/${e.waves}` : '';
     const waits = `${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy until ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC` : ''}${s.paced > 0 ? ` | activations paced (${s.paced} held back)` : ''}`;
     const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate.toFixed(1), throttled: s.throttled, failed: s.failed, etaText: eta === undefined ? '-' : formatDuration(eta), waits };
+    // The pre-flight reads every selected user again before anything is written: users checked.
+    if (e.phase === 'preflight') return this.count(e.users, e.usersTotal, `${this.label} pre-flight: users checked`);
+    // A rollback has no users or waves: operations only.
+    const users = e.usersTotal > 0 ? ` | users ${e.users}/${e.usersTotal}` : '';
     if (this.tty) {
-      if (e.phase === 'preflight') return;
-      return this.draw(finished, s.total, payload, `${this.label} [{bar}] {value}/{total} ops | users {users}/{usersTotal}{wave} | {rate} ops/s | throttled {throttled} | failed {failed}{waits} | ETA {etaText}`);
+      return this.draw(finished, s.total, { ...payload, users }, `${this.label} [{bar}] {value}/{total} ops{users}{wave} | {rate} ops/s | throttled {throttled} | failed {failed}{waits} | ETA {etaText}`);
     }
     // Without a terminal: a line when a wave starts and when the run ends.
     if (e.phase === 'wave' && e.wave !== this.lastWave) {
       this.lastWave = e.wave;
       this.lastLine = Date.now();
-      this.stream.write(`${this.label}:${wave}: ${finished}/${s.total} operations, users ${e.users}/${e.usersTotal}, ${payload.rate} ops/s, throttled ${s.throttled}, failed ${s.failed}${waits.replaceAll(' |', ',')}, ETA ${payload.etaText}\n`);
-    } else if (e.phase === 'running' && waits && Date.now() - this.lastLine >= 60_000) {
-      // A long wait within a wave (the policy propagating, the pace) says so once a minute.
+      this.stream.write(`${this.label}:${wave}: ${finished}/${s.total} operations${users.replace(' |', ',')}, ${payload.rate} ops/s, throttled ${s.throttled}, failed ${s.failed}${waits.replaceAll(' |', ',')}, ETA ${payload.etaText}\n`);
+    } else if (e.phase === 'running' && (waits || e.usersTotal === 0) && Date.now() - this.lastLine >= 60_000) {
+      // A long wait within a wave (the policy propagating, the pace) says so once a minute; so does
+      // a rollback, which has no waves to mark its way.
       this.lastLine = Date.now();
-      this.stream.write(`${this.label}:${wave}: ${finished}/${s.total} operations${waits.replaceAll(' |', ',')}\n`);
+      this.stream.write(`${this.label}${wave ? `:${wave}` : ''}: ${finished}/${s.total} operations${e.usersTotal === 0 ? `, ${payload.rate} ops/s, failed ${s.failed}, ETA ${payload.etaText}` : ''}${waits.replaceAll(' |', ',')}\n`);
     } else if (e.phase === 'done') {
-      this.stream.write(`${this.label}: ${finished}/${s.total} operations, users ${e.users}/${e.usersTotal}, throttled ${s.throttled}, failed ${s.failed}\n`);
+      this.stream.write(`${this.label}: ${finished}/${s.total} operations${users.replace(' |', ',')}, throttled ${s.throttled}, failed ${s.failed}\n`);
     }
   }
 
@@ -71,7 +77,9 @@ export class Progress {
   }
 
   private draw(value: number, total: number, payload: Record<string, unknown>, format: string): void {
+    if (this.bar && format !== this.barFormat) this.stop();
     if (!this.bar) {
+      this.barFormat = format;
       this.bar = new cliProgress.SingleBar({ format, hideCursor: true, stream: this.stream as NodeJS.WriteStream, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
       this.bar.start(Math.max(1, total), value, payload);
       return;

@@ -121,8 +121,11 @@ describe('federation: the final step', () => {
     expect(log.at(-1)).toMatchObject({ method: 'PATCH' });
     expect(log.at(-1)!.path).toMatch(/\/domains\/contoso\.com\/federationConfiguration\//);
 
-    const rolled = await rollbackIn(g, dir, outcome.runId);
+    const events: { phase: string; done: number; total: number }[] = [];
+    const rolled = await rollbackIn(g, dir, outcome.runId, { onProgress: (e) => events.push({ phase: e.phase, done: e.stats.done, total: e.stats.total }) });
     expect(rolled.outcome.state).toBe('completed');
+    // Progress for the admin: the last event is the end, every inverse done.
+    expect(events.at(-1)).toEqual({ phase: 'done', done: rolled.outcome.counts.done, total: rolled.outcome.counts.done });
     const back = g.emu.snapshot() as Snapshot;
     expect(federation(back)).toBe('acceptIfMfaDoneByFederatedIdp');
     expect(back.featureRolloutPolicies).toEqual([]);
