@@ -25,6 +25,9 @@ export function renderRunsTable(all: readonly StateDirRuns[]): string {
     const rows = d.runs.map((r) => {
       const c = r.counts;
       const link = r.rollback_of ? `rollback of ${r.rollback_of}` : r.rolled_back_by.length ? `rolled back by ${r.rolled_back_by.join(', ')}` : '';
+      // Sent with no answer journaled (a crash): counted as pending, and said, since a resume reads them back first.
+      const unknown = r.state !== 'unreadable' && c.started > 0 ? `${c.started} of the pending sent, outcome unknown` : '';
+      const notes = [link, unknown, r.problem ?? ''].filter(Boolean).join('; ');
       return [
         r.id,
         r.kind,
@@ -33,7 +36,7 @@ export function renderRunsTable(all: readonly StateDirRuns[]): string {
         r.graph ?? '-',
         r.started || '-',
         r.state === 'unreadable' ? '-' : `${c.done}/${c.failed}/${c.skipped}/${c.pending + c.started}`,
-        r.problem ? `${link}${link ? '; ' : ''}${r.problem}` : link,
+        notes,
       ];
     });
     const head = ['RUN', 'KIND', 'STATE', 'TENANT', 'GRAPH', 'STARTED', 'DONE/FAILED/SKIPPED/PENDING', 'NOTES'];
