@@ -44,6 +44,8 @@ export function parseClients(text: string, path: string): RadiusClient[] {
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     // Fields are never repeated in errors: a secret written in the wrong place must not reach a log.
     const where = `${path}: line ${i + 1}`;
+    // Bytes that are not UTF-8 were turned into U+FFFD: the secret would differ from the VPN's, and every request would be dropped.
+    if (raw.includes('\uFFFD')) throw new UserError(`${where}: not UTF-8 text (save the file as UTF-8)`);
     // A comment starts at a '#' at the start of the line or after white space; one inside a field is
     // refused, not silently cut (a secret holding '#' would lose its end and every request would fail).
     const text = raw.replace(/(^|\s)#.*$/, '');

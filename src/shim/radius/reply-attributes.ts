@@ -54,6 +54,8 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
   const lines = new Map<string, string>();
   for (const [i, raw] of text.split(/\r?\n/).entries()) {
     const where = `${path}: line ${i + 1}`;
+    // Bytes that are not UTF-8 were turned into U+FFFD: a value would be sent other than written.
+    if (raw.includes('\uFFFD')) throw new UserError(`${where}: not UTF-8 text (save the file as UTF-8)`);
     // '#' starts a comment at the start of the line or after white space; inside a field it is the
     // field's (a guest's user#EXT#@... name, a group C#-Devs, a value).
     const fields = raw.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).filter(Boolean);

@@ -18,6 +18,7 @@ export class SeedCsvSyntaxError extends Error {
   constructor(
     message: string,
     readonly line: number | undefined,
+    readonly code: 'csv-malformed' | 'file-unreadable' = 'csv-malformed',
   ) {
     super(message);
     this.name = 'SeedCsvSyntaxError';
@@ -55,6 +56,9 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (item.record.every((c) => c === '')) continue;
+      // Bytes that are not UTF-8 come out as U+FFFD: a serial or user name changed without a word
+      // (a file saved by Excel as Windows-1252, say). Refused at the line, as users.csv is.
+      if (item.record.some((c) => c.includes('\uFFFD'))) throw new SeedCsvSyntaxError('the file is not UTF-8 (save it as UTF-8, with or without BOM)', item.info.lines, 'file-unreadable');
       yield { line: item.info.lines, cells: item.record };
     }
   } catch (err) {
@@ -78,7 +82,7 @@ export function reportCsvReadFailure(err: unknown, display: string, problems: Pr
   if (err instanceof SeedCsvSyntaxError) {
     const where: Where = { file: display };
     if (err.line !== undefined) where.line = err.line;
-    problems.error('csv-malformed', where, `${err.message}; reading stopped here`);
+    problems.error(err.code, where, `${err.message}; reading stopped here`);
     return true;
   }
   const errno = err as NodeJS.ErrnoException;

@@ -40,6 +40,15 @@ describe('RADIUS clients file', () => {
     expect(() => parseClients('# nothing\n', 'c')).toThrow(/no RADIUS client/);
   });
 
+  it('refuses a line that is not UTF-8, in the clients file and the attributes file: a secret or value would differ from what was written', () => {
+    tmp = tempDir();
+    const clients = tmp.path('clients');
+    writeFileSync(clients, Buffer.concat([Buffer.from('# vpn\n127.0.0.1 Vq7sYx9kLmN2pR4t'), Buffer.from([0xe9]), Buffer.from('W6zA8cE0gJ3hF5dB latin\n')]), { mode: 0o600 });
+    expect(() => readClientsFile(clients)).toThrow(/clients: line 2: not UTF-8 text/);
+    const attributes = Buffer.concat([Buffer.from('group:VPN Class='), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]).toString('utf8');
+    expect(() => parseReplyAttributes(attributes, 'a')).toThrow(/a: line 1: not UTF-8 text/);
+  });
+
   it('never repeats a field in an error, since a secret written in the wrong place would reach a log', () => {
     const secret = 'Secret-With-No-Address-0123456789';
     for (const text of [`${secret} 10.0.0.1 vpn\n`, `10.0.0.1 first-half-of-it-0123 second-half-${secret} more\n`]) {

@@ -100,6 +100,17 @@ describe('generic seed CSV', () => {
     expect(text).not.toContain('JBSWY3DP');
   });
 
+  it.each([
+    ['an Entra upload CSV', 'upn,serial number,secret key,time interval,manufacturer,model\n', 'jos\xe9@contoso.com,E9,INQW4YLSPFJWKZLEIJ4XIZLTEMYDANBS,30,V,M\n'],
+    ['a generic seed CSV', 'serial,secret,manufacturer\n', 'G-9,INQW4YLSPFJWKZLEIJ4XIZLTEMYDANBS,Soci\xe9t\xe9\n'],
+    ['an OATH CSV', '', 'tok-9,3132333435363738393031323334353637383930,totp,6,30,Soci\xe9t\xe9\n'],
+  ])('%s that is not UTF-8 (Windows-1252, say) is refused at its line, not read with its bytes replaced', async (_kind, header, row) => {
+    const path = tmp.file('latin1.csv', Buffer.concat([Buffer.from(header), Buffer.from(row, 'latin1')]));
+    const { seeds, problems } = await read(path);
+    expect(seeds).toEqual([]);
+    expect(problems).toEqual([expect.objectContaining({ severity: 'error', code: 'file-unreadable', line: header ? 2 : 1, message: expect.stringMatching(/not UTF-8/) })]);
+  });
+
   it('a header with no rows is worth a warning', async () => {
     const { seeds, problems } = await read(tmp.file('header-only.csv', 'serial,secret\r\n\r\n'));
     expect(seeds).toEqual([]);
