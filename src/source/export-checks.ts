@@ -2,6 +2,7 @@ import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { entraTokenFit } from '../model/entra-oath.js';
 import { ProblemList, type ProblemCode, type Where } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
+import { shownValue } from '../model/shown-value.js';
 
 /** A seed and the export user it belongs to (username as written in users.csv), if any. */
 export interface TokenAssignment {
@@ -113,7 +114,7 @@ export class TokenJoin {
           this.#tokensPerUser[owner]!++;
         } else {
           t = { seed };
-          const why = seed.user !== undefined ? `the seed file names ${seed.user}, who is not in users.csv` : 'no user in users.csv has this serial';
+          const why = seed.user !== undefined ? `the seed file names ${shownValue(seed.user)}, who is not in users.csv` : 'no user in users.csv has this serial';
           this.#seedProblems.warning('seed-unassigned', where(seed, 'serial'), `token ${seed.serial} is not assigned: ${why}`);
         }
       }

@@ -5,6 +5,7 @@ import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOa
 import { makeOathSeed } from './oath-seed.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
 import { decodeHex } from './secret-encoding.js';
+import { shownValue } from '../../model/shown-value.js';
 
 /**
  * The headerless OATH token CSV that LinOTP and privacyIDEA import and export, one token a line:
@@ -28,13 +29,20 @@ export function sniffOathCsv(head: string): { version: 1 | 2 } | null {
   const lines = head.split(/\r?\n/);
   const version = /^\s*#\s*version:\s*2\s*$/i.test(lines[0] ?? '') ? 2 : 1;
   const typeColumn = version === 2 ? 5 : 2;
+  // A file of `serial, key` lines only (HOTP by default) is one too, when every line looks so: a
+  // hex key of 16 bytes or more in the key's cell, nothing after it (another headerless CSV is not).
+  let keysOnly = 0;
+  let other = false;
   for (const line of lines) {
     const t = line.trim();
     if (t === '' || t.startsWith('#')) continue;
-    const type = t.split(',')[typeColumn]?.trim().toLowerCase();
+    const cells = t.split(',').map((c) => c.trim());
+    const type = cells[typeColumn]?.toLowerCase();
     if (type === 'hotp' || type === 'totp') return { version };
+    if (cells.length === typeColumn && cells[0] !== '' && /^(?:[0-9a-f]{2}){16,}$/i.test(cells[typeColumn - 1] ?? '')) keysOnly++;
+    else other = true;
   }
-  return null;
+  return keysOnly > 0 && !other ? { version } : null;
 }
 
 export async function readOathCsv(path: string, display: string, version: 1 | 2, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
@@ -56,7 +64,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
       const typeText = cells.length > skip + 2 ? cell(2) : 'hotp';
       const type: OathType | null = parseOathType(typeText);
       if (type === null) {
-        problems.warning('value-invalid', where(2), `token ${serial} is of type "${typeText}", not HOTP or TOTP; it is left out`);
+        problems.warning('value-invalid', where(2), `token ${serial} is of type ${shownValue(typeText)}, not HOTP or TOTP; it is left out`);
         continue;
       }
       let ok = true;

@@ -5,6 +5,7 @@ import type { PskcMacMode } from './pskc-mac-mode.js';
 import { attr, child, childAny, type XmlElement } from './pskc-xml-stream.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
+import { shownValue } from '../../model/shown-value.js';
 
 /** A problem that makes the whole file unreadable (no key, wrong key, unsupported cipher). */
 export class PskcFatal extends Error {
@@ -204,7 +205,7 @@ export class PskcKeys {
     if (cipher === undefined) {
       throw this.#fatal(
         'pskc-decrypt',
-        `encryption algorithm "${uri.trim()}" is not supported (supported: ${SUPPORTED_CIPHER_LABELS.join(', ')}); ask the vendor for a file in one of those`,
+        `encryption algorithm ${shownValue(uri)} is not supported (supported: ${SUPPORTED_CIPHER_LABELS.join(', ')}); ask the vendor for a file in one of those`,
         line,
       );
     }
@@ -237,7 +238,7 @@ export class PskcKeys {
       const method = childAny(derived, 'KeyDerivationMethod');
       const uri = attr(method, 'Algorithm') ?? '';
       if (algorithmName(uri) !== 'pbkdf2') {
-        throw this.#fatal('pskc-decrypt', `key derivation "${uri}" is not supported (only PBKDF2)`, line);
+        throw this.#fatal('pskc-decrypt', `key derivation ${shownValue(uri)} is not supported (only PBKDF2)`, line);
       }
       const params = childAny(method, 'PBKDF2-params');
       const salt = this.#salt(childAny(childAny(params, 'Salt'), 'Specified')?.text, line);
@@ -247,7 +248,7 @@ export class PskcKeys {
       if (keyLength === null) throw this.#fatal('pskc-invalid', 'PBKDF2 KeyLength must be a whole number from 1 to 64', line);
       const prfUri = attr(childAny(params, 'PRF'), 'Algorithm');
       const prf = prfUri === undefined || prfUri.trim() === '' ? 'sha1' : hmacHash(prfUri);
-      if (prf === undefined || prf === 'md5') throw this.#fatal('pskc-decrypt', `PBKDF2 PRF "${prfUri}" is not supported`, line);
+      if (prf === undefined || prf === 'md5') throw this.#fatal('pskc-decrypt', `PBKDF2 PRF ${shownValue(String(prfUri))} is not supported`, line);
       const key = await derivePbkdf2(password, { salt, iterations, keyLength, prf });
       return { key, source: 'password (--pskc-password-file)' };
     }
@@ -272,7 +273,7 @@ export class PskcKeys {
     }
     if (this.opts.pskcKey === undefined) {
       const name = childAny(ek, 'KeyName')?.text.trim();
-      throw this.#fatal('pskc-decrypt', `the file is encrypted with a pre-shared key${name ? ` (KeyName "${name}")` : ''}: give it with --pskc-key-file`, line);
+      throw this.#fatal('pskc-decrypt', `the file is encrypted with a pre-shared key${name ? ` (KeyName ${shownValue(name)})` : ''}: give it with --pskc-key-file`, line);
     }
     return { key: this.opts.pskcKey, source: 'pre-shared key (--pskc-key-file)' };
   }
@@ -309,7 +310,7 @@ export class PskcKeys {
     const line = (declared ?? macAlgorithm)?.line;
     const hash = hmacHash(uri);
     if (hash === undefined && this.macMode !== 'off') {
-      throw this.#fatal('pskc-mac', `MACMethod algorithm "${uri}" is not supported (HMAC-SHA1/224/256/384/512, HMAC-MD5); --pskc-mac off reads the file without checking MACs`, line);
+      throw this.#fatal('pskc-mac', `MACMethod algorithm ${shownValue(uri)} is not supported (HMAC-SHA1/224/256/384/512, HMAC-MD5); --pskc-mac off reads the file without checking MACs`, line);
     }
     const macKeyEl = child(macMethod, 'MACKey');
     if (macKeyEl === undefined) {

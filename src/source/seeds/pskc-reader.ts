@@ -9,6 +9,7 @@ import { attr, child, childAny, DEFAULT_PSKC_LIMITS, DRAFT_NAMESPACES, ownString
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 import type { SeedSink } from './seed-sink.js';
+import { shownValue } from '../../model/shown-value.js';
 
 /**
  * Reads a PSKC file into OathSeeds: HOTP and TOTP keys, plain or encrypted (pre-shared key or
@@ -165,7 +166,7 @@ class PskcFileReader {
     const root = this.#root;
     const version = root?.attrs.Version ?? root?.attrs.version;
     if (dialect === 'rfc6030' && version !== undefined && version.trim() !== '1.0') {
-      throw new PskcStreamError('invalid', `KeyContainer Version "${version}" is not supported (expected 1.0)`, root?.line);
+      throw new PskcStreamError('invalid', `KeyContainer Version ${shownValue(String(version))} is not supported (expected 1.0)`, root?.line);
     }
   }
 
@@ -245,7 +246,7 @@ class PskcFileReader {
       this.#problems.warning(
         'value-invalid',
         this.#at(loc, '', 'Algorithm'),
-        `key algorithm "${algorithmUri!.trim()}"${this.#of(loc)} is neither HOTP nor TOTP; the key is left out`,
+        `key algorithm ${shownValue(algorithmUri!)}${this.#of(loc)} is neither HOTP nor TOTP; the key is left out`,
       );
       return;
     }
@@ -263,7 +264,7 @@ class PskcFileReader {
     if (suite) {
       const parsed = parseOathAlgorithm(suite);
       if (parsed === null) {
-        this.#problems.error('value-invalid', this.#at(loc, 'AlgorithmParameters/Suite', 'Suite'), `Suite "${suite}" of token ${serial} is not SHA1, SHA256 or SHA512`);
+        this.#problems.error('value-invalid', this.#at(loc, 'AlgorithmParameters/Suite', 'Suite'), `Suite ${shownValue(suite)} of token ${serial} is not SHA1, SHA256 or SHA512`);
         ok = false;
       } else {
         algorithm = parsed;
@@ -288,7 +289,7 @@ class PskcFileReader {
       }
       const encoding = attr(response, 'Encoding') ?? attr(response, 'Format') ?? attr(response, 'format');
       if (encoding !== undefined && encoding.trim().toUpperCase() !== 'DECIMAL') {
-        this.#problems.error('value-invalid', this.#at(loc, `${responseParent}/ResponseFormat`, 'Encoding'), `ResponseFormat Encoding "${encoding}" of token ${serial} is not DECIMAL`);
+        this.#problems.error('value-invalid', this.#at(loc, `${responseParent}/ResponseFormat`, 'Encoding'), `ResponseFormat Encoding ${shownValue(encoding)} of token ${serial} is not DECIMAL`);
         ok = false;
       }
     }
@@ -351,7 +352,7 @@ class PskcFileReader {
     const text = v === undefined ? undefined : child(v.el, v.legacy ? 'Value' : 'PlainValue')?.text.trim();
     if (text === undefined || !/^[+-]?\d+\.\d*$/.test(text)) return this.#integer(v, loc, -1_000_000n, 1_000_000n, true);
     if ((child(key, 'Issuer')?.text.trim().toLowerCase() ?? '') === 'privacyidea') return BigInt(Math.round(Number(text) / period));
-    this.#problems.warning('value-invalid', this.#at(loc, this.#dataPath(v!), 'TimeDrift'), `TimeDrift "${text}" of token ${loc.serial} is not a whole number of time steps; it is left out`);
+    this.#problems.warning('value-invalid', this.#at(loc, this.#dataPath(v!), 'TimeDrift'), `TimeDrift ${shownValue(text)} of token ${loc.serial} is not a whole number of time steps; it is left out`);
     return undefined;
   }
 

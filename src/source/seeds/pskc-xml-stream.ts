@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import { shownValue } from '../../model/shown-value.js';
 
 /**
  * Streams a PSKC document and hands over each child of the KeyContainer (EncryptionKey, MACMethod,
@@ -194,18 +195,18 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
       }
       defaultNs = bindings[''];
     }
-    if (depth >= maxDepth) fail('unsafe', `elements are nested more than ${maxDepth} deep; no PSKC file needs that, and the file is refused`);
+    if (depth >= maxDepth) fail('unsafe', `elements are nested more than ${maxDepth} deep; no PSKC file needs that`);
     const qname = tag.name;
     const colon = qname.indexOf(':');
     const local = colon === -1 ? qname : qname.slice(colon + 1);
     const ns = colon === -1 ? defaultNs : bindings[qname.slice(0, colon)];
-    if (ns === undefined && colon !== -1) fail('invalid', `unbound namespace prefix "${qname.slice(0, colon)}"`);
+    if (ns === undefined && colon !== -1) fail('invalid', `unbound namespace prefix ${shownValue(qname.slice(0, colon))}`);
 
     if (depth === 0) {
-      if (local !== 'KeyContainer' && local !== 'SecretContainer') fail('not-pskc', `the XML root element is ${local}, not a PSKC KeyContainer`);
+      if (local !== 'KeyContainer' && local !== 'SecretContainer') fail('not-pskc', `the XML root element is ${shownValue(local)}, not a PSKC KeyContainer`);
       const namespace = ns ?? '';
       if (namespace !== PSKC_NAMESPACE && namespace !== '' && !DRAFT_NAMESPACES.includes(namespace)) {
-        fail('not-pskc', `the ${local} is in namespace "${namespace}", not RFC 6030's ${PSKC_NAMESPACE} (nor one of its drafts')`);
+        fail('not-pskc', `the ${shownValue(local)} is in namespace ${shownValue(namespace)}, not RFC 6030's ${PSKC_NAMESPACE} (nor one of its drafts')`);
       }
       pskcNs = namespace;
       handler.root({ name: local, namespace, attrs, line: lineAt(parser.position) });
@@ -225,10 +226,10 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
       } else {
         const parent = open[open.length - 1]!;
         if (parent.children === NO_CHILDREN) parent.children = [el];
-        else if (parent.children.length >= maxChildren) fail('unsafe', `an element has more than ${maxChildren} child elements; no PSKC file needs that, and the file is refused`);
+        else if (parent.children.length >= maxChildren) fail('unsafe', `an element has more than ${maxChildren} child elements; no PSKC file needs that`);
         else parent.children.push(el);
       }
-      if (++treeElements > maxElements) fail('unsafe', `a KeyContainer child (a KeyPackage, say) holds more than ${maxElements} elements; no PSKC file needs that, and the file is refused`);
+      if (++treeElements > maxElements) fail('unsafe', `a KeyContainer child (a KeyPackage, say) holds more than ${maxElements} elements; no PSKC file needs that`);
       open.push(el);
     }
     depth++;
@@ -247,7 +248,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     treeText += t.length;
     if (text.length > maxText || treeText > maxText) tooMuchText();
   };
-  const tooMuchText = (): never => fail('unsafe', `a KeyContainer child (a KeyPackage, say) holds more than ${maxText} characters of text; no PSKC file needs that, and the file is refused`);
+  const tooMuchText = (): never => fail('unsafe', `a KeyContainer child (a KeyPackage, say) holds more than ${maxText} characters of text; no PSKC file needs that`);
   let listening = false;
   parser.on('cdata', (t) => {
     text += t;
@@ -289,7 +290,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     }
   };
   const tooMuchTextAt = (absolute: number): never => {
-    throw new PskcStreamError('unsafe', `the file holds a text or tag of more than ${maxText} characters; no PSKC file needs that, and the file is refused`, lineAt(absolute));
+    throw new PskcStreamError('unsafe', `the file holds a text or tag of more than ${maxText} characters; no PSKC file needs that`, lineAt(absolute));
   };
 
   const feed = async (s: string): Promise<void> => {

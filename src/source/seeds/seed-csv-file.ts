@@ -2,6 +2,7 @@ import type { ProblemList, Where } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { mapColumns, type ColumnMap, type ColumnSpec, type CsvDelimiter } from './seed-csv-header.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
+import { shownValue } from '../../model/shown-value.js';
 
 /** One data row with its cells looked up by role. */
 export class SeedCsvRow<K extends string> {
@@ -70,7 +71,7 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
           return;
         }
         for (const name of columns.unknown) {
-          problems.warning('column-unknown', { ...header, field: name }, `${layout.formatName}: column "${name}" is not recognised and is ignored`);
+          problems.warning('column-unknown', { ...header, field: name }, `${layout.formatName}: column ${shownValue(name)} is not recognised and is ignored`);
         }
         continue;
       }

@@ -115,7 +115,7 @@ describe('issue 17 item 9: PSKC streaming caps (depth, children per element, ele
     const small = await read(file('deep-40.pskc', deep(40)));
     expect(small.seeds).toEqual([]);
     expect(codes(small.problems)).toEqual(['error:pskc-unsafe']);
-    expect(small.problems[0]!.message).toMatch(/nested more than 32 deep/);
+    expect(small.problems[0]!.message).toMatch(/nested more than 32 deep; no PSKC file needs that; the file is refused$/);
     expect(small.problems[0]!.line).toBe(4);
     const huge = await read(file('deep-1m.pskc', deep(1_000_000)));
     expect(codes(huge.problems)).toEqual(['error:pskc-unsafe']);
@@ -158,5 +158,23 @@ describe('issue 17 item 9: PSKC streaming caps (depth, children per element, ele
     const { seeds, problems } = await read(file('fine.pskc', '<x>ok</x>'.repeat(20)));
     expect(problems).toEqual([]);
     expect(seeds.map((s) => s.serial)).toEqual(['S-1', 'S-2']);
+  });
+
+  it('never quotes a field that holds what could be a secret (an Algorithm, Suite or Version written in the wrong place)', async () => {
+    const secret = 'INQW4YLSPFJWKZLEIJ4XIZLTEMYDANBS';
+    const tmp = tempDir();
+    const path = tmp.file('misplaced.pskc', `<?xml version="1.0"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage><DeviceInfo><SerialNo>M-1</SerialNo></DeviceInfo>
+    <Key Id="M-1" Algorithm="${secret}"><Data><Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret></Data></Key></KeyPackage>
+  <KeyPackage><DeviceInfo><SerialNo>M-2</SerialNo></DeviceInfo>
+    <Key Id="M-2" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp"><AlgorithmParameters><Suite>${secret}</Suite></AlgorithmParameters>
+      <Data><Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret></Data></Key></KeyPackage>
+</KeyContainer>
+`);
+    const { problems, text } = await read(path);
+    expect(problems.length).toBeGreaterThanOrEqual(2);
+    expect(text).not.toContain(secret);
+    expect(text).toMatch(/a value of 32 characters, not shown/);
   });
 });

@@ -320,4 +320,16 @@ describe("LinOTP's and privacyIDEA's headerless OATH CSV", () => {
     expect(codes(other.problems)).toEqual(['error:seed-format-unknown']);
     expect(other.text).not.toContain(RFC4226_SECRET.toString('hex'));
   });
+
+  it('a file of serial, key lines only (HOTP by default) is one too; two cells that are not a hex key are not', async () => {
+    const tmp = tempDir();
+    const keysOnly = await read(tmp.file('keys-only.csv', `# exported\ntok1, ${OTHER_SECRET.toString('hex')}\ntok2,${RFC4226_SECRET.toString('hex')}\n`));
+    expect(keysOnly.problems).toEqual([]);
+    expect(keysOnly.seeds.map((s) => [s.serial, s.type, s.counter])).toEqual([['tok1', 'hotp', 0n], ['tok2', 'hotp', 0n]]);
+    const v2 = await read(tmp.file('keys-only-v2.csv', `# version: 2\nalice, ldap, corp, tok3, ${OTHER_SECRET.toString('hex')}\n`));
+    expect(v2.seeds.map((s) => [s.serial, s.user])).toEqual([['tok3', 'alice']]);
+    for (const text of [`name, value\ntok1, ${OTHER_SECRET.toString('hex')}\n`, 'tok1, abcdef\n', `tok1, ${OTHER_SECRET.toString('base64')}\n`]) {
+      expect(codes((await read(tmp.file('not-oath.csv', text))).problems)).toEqual(['error:seed-format-unknown']);
+    }
+  });
 });
