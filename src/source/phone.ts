@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, PhoneNumber as LibPhoneNumber, type CountryCode, type E164Number } from 'libphonenumber-js/max';
+import { getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, PhoneNumber as LibPhoneNumber, type CountryCode, type E164Number } from 'libphonenumber-js/max';
 import metadata from 'libphonenumber-js/metadata.max.json';
 import type { PhoneNumber } from '../model/export-data.js';
 
@@ -42,6 +42,9 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
 
   const cc = parseCountryCode(countryCodeCell);
   if (cc === 'invalid') return { ok: false, reason: 'the country code is not a number or a two-letter country' };
+  if (cc?.kind === 'region' && !isSupportedCountry(cc.region)) {
+    return { ok: false, reason: `the country code ${cc.region} is not a two-letter country (ISO 3166-1${cc.region === 'UK' ? ': the United Kingdom is GB' : ''})` };
+  }
   // libphonenumber throws (rather than answering) for a default calling code it does not know.
   if (cc?.kind === 'calling' && !isCallingCode(cc.callingCode)) return { ok: false, reason: `the country code ${cc.callingCode} is not a country calling code` };
   const international = text.startsWith('+') || text.startsWith('00');
@@ -69,9 +72,10 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
       : parsePhoneNumberFromString(text, { defaultCallingCode: cc!.callingCode, extract: false });
   if (!parsed) return { ok: false, reason: 'not a phone number' };
   if (international && cc !== undefined) {
-    const expected = cc.kind === 'region' ? undefined : cc.callingCode;
-    if (expected !== undefined && parsed.countryCallingCode !== expected) {
-      return { ok: false, reason: `the number's +${parsed.countryCallingCode} disagrees with country code ${expected}` };
+    // A country (GB) says its calling code (44) as a number does.
+    const expected = cc.kind === 'region' ? getCountryCallingCode(cc.region) : cc.callingCode;
+    if (parsed.countryCallingCode !== expected) {
+      return { ok: false, reason: `the number's +${parsed.countryCallingCode} disagrees with country code ${cc.kind === 'region' ? `${cc.region} (+${expected})` : expected}` };
     }
   }
   if (!parsed.isValid()) {

@@ -46,6 +46,27 @@ const METHOD_NAMES: Record<string, MfaMethod> = {
   token: 'oath_token',
 };
 
+/**
+ * A default method written with its mode, as MFA Server's Company Settings and the migration
+ * utility's docs name them (`Phone call (PIN)`, `Text message (OTP + PIN)`), or as the PhoneFactor
+ * SDK does (`sms_one_way_otp_plus_pin`, `phone_app_pin`). A mode column, when given, still decides.
+ */
+type MethodWithMode = Pick<MfaUser, 'phoneCallMode' | 'textMessageMode' | 'textMessageDirection' | 'mobileAppMode'> & { method: MfaMethod };
+const METHODS_WITH_MODE: Record<string, MethodWithMode> = {
+  'phone_call_(standard)': { method: 'phone_call', phoneCallMode: 'standard' },
+  'phone_call_(pin)': { method: 'phone_call', phoneCallMode: 'pin' },
+  'text_message_(otp)': { method: 'text_message', textMessageMode: 'otp' },
+  'text_message_(otp_pin)': { method: 'text_message', textMessageMode: 'otp_pin' },
+  'mobile_app_(standard)': { method: 'mobile_app', mobileAppMode: 'standard' },
+  'mobile_app_(pin)': { method: 'mobile_app', mobileAppMode: 'pin' },
+  sms_one_way_otp: { method: 'text_message', textMessageMode: 'otp', textMessageDirection: 'one_way' },
+  sms_one_way_otp_plus_pin: { method: 'text_message', textMessageMode: 'otp_pin', textMessageDirection: 'one_way' },
+  sms_two_way_otp: { method: 'text_message', textMessageMode: 'otp', textMessageDirection: 'two_way' },
+  sms_two_way_otp_plus_pin: { method: 'text_message', textMessageMode: 'otp_pin', textMessageDirection: 'two_way' },
+  phone_app_standard: { method: 'mobile_app', mobileAppMode: 'standard' },
+  phone_app_pin: { method: 'mobile_app', mobileAppMode: 'pin' },
+};
+
 const PHONE_CALL_MODES: Record<string, PhoneCallMode> = { standard: 'standard', pin: 'pin' };
 const MOBILE_APP_MODES: Record<string, MobileAppMode> = { standard: 'standard', pin: 'pin' };
 const TEXT_MESSAGE_MODES: Record<string, TextMessageMode> = { otp: 'otp', otp_pin: 'otp_pin', otp_plus_pin: 'otp_pin' };
@@ -174,8 +195,16 @@ function readUserRow(
     }
   }
 
-  const method = choice(cells, at.default_method, METHOD_NAMES, line, file, 'default_method', problems, 'phone_call, text_message, mobile_app, oath_token (or Phone call, Text message, Mobile app, OATH token)');
-  if (method) user.defaultMethod = method;
+  const rawMethod = cellAt(cells, at.default_method);
+  const withMode = rawMethod === undefined ? undefined : ownValue(METHODS_WITH_MODE, enumKey(rawMethod));
+  if (withMode) {
+    const { method, ...modes } = withMode;
+    user.defaultMethod = method;
+    Object.assign(user, modes);
+  } else {
+    const method = choice(cells, at.default_method, METHOD_NAMES, line, file, 'default_method', problems, 'phone_call, text_message, mobile_app, oath_token (or Phone call, Text message, Mobile app, OATH token, with a mode: Phone call (PIN), Text message (OTP + PIN), ...)');
+    if (method) user.defaultMethod = method;
+  }
   const callMode = choice(cells, at.phone_call_mode, PHONE_CALL_MODES, line, file, 'phone_call_mode', problems, 'standard, pin');
   if (callMode) user.phoneCallMode = callMode;
   const textMode = choice(cells, at.text_message_mode, TEXT_MESSAGE_MODES, line, file, 'text_message_mode', problems, 'otp, otp_pin');

@@ -12,6 +12,8 @@ describe('parsePhone', () => {
     [undefined, '0044 20 7946 0958', undefined, '+44 2079460958'],
     ['49', '030 1234567', undefined, '+49 301234567'],
     ['DE', '030 1234567', undefined, '+49 301234567'],
+    ['GB', '+44 20 7946 0958', undefined, '+44 2079460958'],
+    ['CA', '+1 416 555 0123', undefined, '+1 4165550123'],
     ['91', '98765 43210', undefined, '+91 9876543210'],
     ['1', '4255550103', '1234', '+1 4255550103x1234'],
     ['1', '(425) 555-0123 x45', undefined, '+1 4255550123x45'],
@@ -40,7 +42,11 @@ describe('parsePhone', () => {
     // Calling codes no country has (libphonenumber throws for these rather than answering).
     ['999', '123456', undefined, /country code 999 is not a country calling code/],
     ['0', '5551234', undefined, /country code 0 is not a country calling code/],
-    ['XX', '123456', undefined, /not a phone number/],
+    ['XX', '123456', undefined, /country code XX is not a two-letter country/],
+    ['UK', '020 7946 0958', undefined, /country code UK is not a two-letter country \(ISO 3166-1: the United Kingdom is GB\)/],
+    // A country, like a calling code, must agree with the number's own +CC.
+    ['GB', '+1 425 555 0102', undefined, /the number's \+1 disagrees with country code GB \(\+44\)/],
+    ['US', '+44 20 7946 0958', undefined, /the number's \+44 disagrees with country code US \(\+1\)/],
     [undefined, '+999 123456', undefined, /not a phone number/],
   ])('refuses cc=%s number=%s ext=%s', (cc, number, ext, reason) => {
     const r = parsePhone(cc, number, ext);
@@ -103,7 +109,9 @@ describe("parsePhone agrees with libphonenumber's own parse and isValid()", () =
         ] as const) {
           asked++;
           const full = parsePhoneNumberFromString(text, options);
-          const expected = full?.isValid() ? `+${full.countryCallingCode} ${full.nationalNumber}` : undefined;
+          // A number written internationally (00 1 ...) must agree with the country given, whichever way it is given.
+          const disagrees = /^(\+|00)/.test(text) && full?.countryCallingCode !== callingCode;
+          const expected = full?.isValid() && !disagrees ? `+${full.countryCallingCode} ${full.nationalNumber}` : undefined;
           const r = parsePhone(cell, text, undefined);
           expect(r.ok ? r.phone.entra : undefined, `${cell} ${text}`).toBe(expected);
           if (expected) valid++;

@@ -100,6 +100,23 @@ describe('readUsers', () => {
     expect(problems[0]?.message).toMatch(/taken as disabled/);
   });
 
+  it.each([
+    ['Phone call (PIN)', { defaultMethod: 'phone_call', phoneCallMode: 'pin' }],
+    ['Text message (OTP + PIN)', { defaultMethod: 'text_message', textMessageMode: 'otp_pin' }],
+    ['Mobile app (Standard)', { defaultMethod: 'mobile_app', mobileAppMode: 'standard' }],
+    ['sms_two_way_otp_plus_pin', { defaultMethod: 'text_message', textMessageMode: 'otp_pin', textMessageDirection: 'two_way' }],
+    ['phone_app_pin', { defaultMethod: 'mobile_app', mobileAppMode: 'pin' }],
+  ])('reads the default method %j with its mode, as the migration utility and the SDK name them', async (raw, expected) => {
+    const { users, problems } = await read(`username,default_method\na@b.com,${raw}\n`);
+    expect(problems).toEqual([]);
+    expect(users?.[0]).toMatchObject(expected);
+  });
+
+  it('a mode column still decides over the mode in the default method', async () => {
+    const { users } = await read('username,default_method,phone_call_mode\na@b.com,Phone call (PIN),standard\n');
+    expect(users?.[0]).toMatchObject({ defaultMethod: 'phone_call', phoneCallMode: 'standard' });
+  });
+
   it('reports duplicate usernames case-insensitively, naming the first line', async () => {
     const { users, problems } = await read('username\nAlice@Contoso.com\nbob@contoso.com\nalice@contoso.com\n');
     expect(users?.map((u) => u.username)).toEqual(['Alice@Contoso.com', 'bob@contoso.com']);
