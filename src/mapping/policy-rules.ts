@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
 import type { DefaultMethod } from '../model/tenant.js';
 import type { ServerSettings } from '../source/settings-schema.js';
@@ -258,19 +259,31 @@ function manualFindings(settings: ServerSettings | undefined, usage: MethodUsage
     add('info', 'two-way-sms', `two-way text messages${usage.twoWaySms ? ` (${usage.twoWaySms} user(s))` : ''} are not supported in Entra: users type the one-way SMS code`);
   }
   const lockout = settings?.company?.lockout;
-  if (lockout?.enabled) add('info', 'lockout', `MFA Server lockout (${lockout.failures ?? '?'} failures) only applies to PIN entry; Entra's smart lockout and the MFA Server-only lockout setting are set in the portal`);
+  if (lockout?.enabled) {
+    add('info', 'lockout', `MFA Server lockout (${lockout.failures ?? '?'} failures) counts wrong PINs, and Entra has no PINs: nothing to carry over (Entra's "Account lockout (MFA Server only)" setting applies to MFA Server alone)`);
+  }
+  const phoneCall = settings?.company?.phoneCall;
+  // The number itself is not repeated: phone numbers are masked in every output.
+  if (phoneCall?.callerId) add('info', 'caller-id', 'MFA Server phone calls show a caller ID of your own: set it for Entra\'s calls by hand (Multifactor authentication > Phone call settings; US numbers only)');
+  if (phoneCall?.customGreetings) add('info', 'custom-greetings', 'MFA Server plays custom greetings: upload them for Entra by hand (Multifactor authentication > Phone call settings: .wav or .mp3, at most 1 MB, under 20 s)');
   const fraud = settings?.company?.fraudAlert;
+  if (fraud?.enabled && (fraud.reportingCode ?? 0) !== 0 && !phoneCall?.customGreetings) {
+    add('warning', 'fraud-code-greetings', `Entra takes a fraud reporting code other than 0 (here ${fraud.reportingCode}) only with custom greetings that ask for it: with the default greetings callers report fraud with 0`);
+  }
   if (fraud?.enabled && fraud.blockUser) {
     add('warning', 'fraud-block', 'MFA Server blocks users who report fraud: with report suspicious activity, reporters become high user risk; add an Identity Protection user-risk policy to block them');
   }
   const portal = settings?.userPortal;
+  if (portal?.useOathTokenFallback) add('info', 'oath-fallback', 'OATH tokens as a fallback: in Entra a user picks any registered method at sign-in ("Sign in another way"), so a migrated token serves as one with no setting');
   if (portal?.useSecurityQuestions) add('info', 'security-questions', 'security questions are used only for self-service password reset in Entra; users pick a fallback MFA method at sign-in instead');
   if (portal?.trustedIps?.length) {
-    const privateRanges = portal.trustedIps.filter(isPrivate);
+    const notPublic = portal.trustedIps.filter((r) => !isPublicRange(r));
+    const publicCount = portal.trustedIps.length - notPublic.length;
+    const tooMany = publicCount > MAX_TRUSTED_IPS;
     add(
-      privateRanges.length ? 'warning' : 'info',
+      notPublic.length || tooMany ? 'warning' : 'info',
       'trusted-ips',
-      `trusted IPs (${portal.trustedIps.length}) become Conditional Access named locations, set by hand (public ranges only, at most 50)${privateRanges.length ? `; private ranges cannot be used: ${privateRanges.join(', ')}` : ''}`,
+      `trusted IPs (${portal.trustedIps.length}) become MFA trusted IPs or Conditional Access named locations, set by hand (public ranges only, at most ${MAX_TRUSTED_IPS} trusted IPs)${notPublic.length ? `; these are not public (private, shared, loopback, link-local, documentation or reserved, or they hold such addresses) and cannot be used: ${notPublic.join(', ')}` : ''}${tooMany ? `; ${publicCount} public ranges are more than the ${MAX_TRUSTED_IPS} trusted IPs take: merge them, or use a named location` : ''}`,
     );
   }
   if ((portal?.maxMobileAppDevices ?? 0) > 5) add('warning', 'device-limit', `MFA Server allows ${portal!.maxMobileAppDevices} mobile app devices per user; Entra allows 5 Authenticator registrations and OATH tokens in all`);
@@ -281,9 +294,45 @@ function manualFindings(settings: ServerSettings | undefined, usage: MethodUsage
   if (usage.languages > 0) add('info', 'language', `${usage.languages} user(s) have a language set in MFA Server; Entra uses the browser's language`);
 }
 
-function isPrivate(cidr: string): boolean {
-  const ip = cidr.split('/')[0] ?? '';
-  return /^10\./.test(ip) || /^192\.168\./.test(ip) || /^172\.(1[6-9]|2\d|3[01])\./.test(ip) || /^127\./.test(ip) || /^f[cd]/i.test(ip) || /^fe80:/i.test(ip);
+/** Entra's MFA trusted IPs take at most 50 ranges (MFA service settings). */
+const MAX_TRUSTED_IPS = 50;
+
+/** Address blocks that are not public (RFC 6890's special-purpose registries, the ones a trusted IP cannot be). */
+const NOT_PUBLIC: readonly string[] = [
+  '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24',
+  '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/3',
+  '::/8', '64:ff9b:1::/48', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'ff00::/8',
+];
+
+/** A range as its first and last address, in one number space per family. */
+function addressRange(cidr: string): { family: 4 | 6; first: bigint; last: bigint } | undefined {
+  const [ip = '', prefixText] = cidr.trim().split('/');
+  const family = isIP(ip);
+  if (family === 0) return undefined;
+  const bits = family === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? bits : Number(prefixText);
+  const value = family === 4 ? ip.split('.').reduce((n, o) => (n << 8n) | BigInt(Number(o)), 0n) : ipv6Value(ip);
+  const host = (1n << BigInt(bits - prefix)) - 1n;
+  return { family: family === 4 ? 4 : 6, first: value & ~host, last: (value & ~host) | host };
+}
+
+function ipv6Value(ip: string): bigint {
+  // An embedded IPv4 tail (::ffff:10.0.0.1) as two groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  const text = v4 ? ip.replace(v4[1]!, ((n) => `${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}`)(v4[1]!.split('.').reduce((a, o) => a * 256 + Number(o), 0))) : ip;
+  const [head = '', tail] = text.split('::');
+  const groups = (s: string) => (s ? s.split(':') : []);
+  const all = tail === undefined ? groups(head) : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];
+  return all.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
+}
+
+const NOT_PUBLIC_RANGES = NOT_PUBLIC.map((b) => addressRange(b)!);
+
+/** Whether a trusted IP range is public through and through: it overlaps no special-purpose block. */
+export function isPublicRange(cidr: string): boolean {
+  const r = addressRange(cidr);
+  if (!r) return false;
+  return !NOT_PUBLIC_RANGES.some((b) => b.family === r.family && r.first <= b.last && b.first <= r.last);
 }
 
 /** Which default methods the policy enables after the changes (for the default method fallback). */

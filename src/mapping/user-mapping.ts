@@ -118,14 +118,12 @@ export function mapUser(input: UserMappingInput): UserMapping {
           : `${input.devices.length} MFA Server mobile app device(s) cannot be moved: the user must register Microsoft Authenticator (registration campaign)`,
     });
   }
-  if (user.phoneCallMode === 'pin' || user.mobileAppMode === 'pin') {
-    findings.push({
-      severity: 'info',
-      code: 'pin-mode',
-      user: name,
-      rule: 'USER-PIN-MODE',
-      message: user.phoneCallMode === 'pin' ? 'phone call PIN mode: no per-user PIN in Entra (voice OTP or Authenticator instead)' : 'mobile app PIN mode: replaced by number matching',
-    });
+  // Each PIN mode the user has is said: both can be on.
+  if (user.phoneCallMode === 'pin') {
+    findings.push({ severity: 'info', code: 'pin-mode', user: name, rule: 'USER-PIN-MODE', message: 'phone call PIN mode: no per-user PIN in Entra (voice OTP or Authenticator instead)' });
+  }
+  if (user.mobileAppMode === 'pin') {
+    findings.push({ severity: 'info', code: 'pin-mode', user: name, rule: 'USER-PIN-MODE', message: 'mobile app PIN mode: replaced by number matching' });
   }
   if (user.textMessageDirection === 'two_way') {
     findings.push({ severity: 'info', code: 'two-way-sms', user: name, rule: 'USER-TWO-WAY-SMS', message: 'two-way text message becomes one-way SMS codes' });

@@ -38,6 +38,13 @@ export const settingsSchema = z
             reportingCode: z.number().int().min(0).max(9).optional().describe('digit pressed during the greeting to report fraud'),
           })
           .optional(),
+        phoneCall: z
+          .strictObject({
+            callerId: z.string().optional().describe('the number MFA Server phone calls show as caller ID'),
+            customGreetings: z.boolean().optional().describe('custom greeting recordings are played'),
+          })
+          .optional()
+          .describe('Company Settings > Phone Call: what has to be set by hand for Entra phone calls'),
         lockout: z
           .strictObject({
             enabled: z.boolean().optional(),

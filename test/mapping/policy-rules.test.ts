@@ -115,6 +115,30 @@ describe('mapPolicy', () => {
     expect(all.findings.find((f) => f.code === 'report-suspicious-kept')).toMatchObject({ severity: 'info' });
   });
 
+  it('tells public trusted IP ranges from those Entra cannot take, and says when there are more than 50', () => {
+    const trusted = (trustedIps: string[]) => mapPolicy({ userPortal: { trustedIps } }, none, defaultPolicy(), ALL_USERS).findings.find((f) => f.code === 'trusted-ips')!;
+    const fine = trusted(['203.0.114.0/24', '8.8.8.8', '2a00:1450::/32']);
+    expect(fine.severity).toBe('info');
+    for (const bad of ['100.64.0.0/10', '169.254.0.0/16', '::1', '0.0.0.0/0', '10.1.2.3', 'fd12::/16', '192.0.2.0/24', '::ffff:10.0.0.1']) {
+      const f = trusted(['8.8.8.8', bad]);
+      expect(f.severity, bad).toBe('warning');
+      expect(f.message, bad).toMatch(new RegExp(`not public .*cannot be used: ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`));
+    }
+    const many = trusted(Array.from({ length: 51 }, (_, i) => `8.8.${i}.0/24`));
+    expect(many).toMatchObject({ severity: 'warning', message: expect.stringMatching(/51 public ranges are more than the 50 trusted IPs take/) });
+  });
+
+  it('reports the phone call settings and fallbacks set by hand, and a fraud code that needs custom greetings', () => {
+    const r = mapPolicy({ company: { phoneCall: { callerId: '+1 425 555 0100', customGreetings: false }, fraudAlert: { enabled: true, reportingCode: 5 } }, userPortal: { useOathTokenFallback: true } }, none, defaultPolicy(), ALL_USERS);
+    const codes = r.findings.map((f) => `${f.severity}:${f.code}`);
+    expect(codes).toEqual(expect.arrayContaining(['info:caller-id', 'warning:fraud-code-greetings', 'info:oath-fallback']));
+    // The caller ID is a phone number: never printed.
+    expect(JSON.stringify(r.findings)).not.toMatch(/555/);
+    const greetings = mapPolicy({ company: { phoneCall: { customGreetings: true }, fraudAlert: { enabled: true, reportingCode: 5 } } }, none, defaultPolicy(), ALL_USERS);
+    expect(greetings.findings.map((f) => f.code)).toEqual(expect.arrayContaining(['custom-greetings']));
+    expect(greetings.findings.map((f) => f.code)).not.toContain('fraud-code-greetings');
+  });
+
   it('turns on Authenticator OTP codes for the OATH passcode', () => {
     const r = mapPolicy({ mobileApp: { oathPasscode: true } }, none, defaultPolicy(), ALL_USERS);
     expect(r.changes).toEqual([expect.objectContaining({ property: 'isSoftwareOathEnabled', before: false, after: true, rule: 'POL-AUTHENTICATOR-OTP' })]);
