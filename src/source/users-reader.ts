@@ -25,6 +25,11 @@ export const USER_COLUMNS = [
   { name: 'mobile_app_mode', aliases: ['app mode', 'mobile mode'] },
   { name: 'oath_token_serial', aliases: ['oath token serial number', 'oath serial', 'token serial', 'token serial number', 'oath token'] },
   { name: 'language', aliases: ['lang', 'locale'] },
+  // MFA Server keeps a language per method (Directory Integration's four language attributes).
+  { name: 'phone_call_language', aliases: ['call language'] },
+  { name: 'text_message_language', aliases: ['sms language', 'text language'] },
+  { name: 'mobile_app_language', aliases: ['app language'] },
+  { name: 'oath_token_language', aliases: ['token language'] },
 ] as const satisfies readonly ColumnSpec<string>[];
 
 type UserColumn = (typeof USER_COLUMNS)[number]['name'];
@@ -177,7 +182,7 @@ function readUserRow(
   if (email !== undefined) user.email = email;
   const group = cellAt(cells, at.user_group);
   if (group !== undefined) user.userGroup = shared(group);
-  const language = cellAt(cells, at.language);
+  const language = cellAt(cells, at.language) ?? cellAt(cells, at.phone_call_language) ?? cellAt(cells, at.text_message_language) ?? cellAt(cells, at.mobile_app_language) ?? cellAt(cells, at.oath_token_language);
   if (language !== undefined) user.language = shared(language);
   const serial = cellAt(cells, at.oath_token_serial);
   if (serial !== undefined) user.oathTokenSerial = serial;

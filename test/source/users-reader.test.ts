@@ -117,6 +117,12 @@ describe('readUsers', () => {
     expect(users?.[0]).toMatchObject({ defaultMethod: 'phone_call', phoneCallMode: 'standard' });
   });
 
+  it("reads MFA Server's per-method language columns as the user's language (reported only), without an unknown-column warning", async () => {
+    const { users, problems } = await read('username,Phone Call Language,Text Message Language,Mobile App Language,OATH Token Language\na@b.com,,de,fr,\nc@d.com,,,,\n');
+    expect(problems).toEqual([]);
+    expect(users?.map((u) => u.language)).toEqual(['de', undefined]);
+  });
+
   it('reports duplicate usernames case-insensitively, naming the first line', async () => {
     const { users, problems } = await read('username\nAlice@Contoso.com\nbob@contoso.com\nalice@contoso.com\n');
     expect(users?.map((u) => u.username)).toEqual(['Alice@Contoso.com', 'bob@contoso.com']);
