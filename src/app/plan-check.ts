@@ -9,7 +9,7 @@ import { fatalProblems } from '../plan/build-plan.js';
 import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { firstDifference } from '../plan/rederive.js';
-import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
+import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 
@@ -63,7 +63,7 @@ export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: stri
   const bundle = await readPlanSources(plan, { ...secretFiles, ...(onNotice ? { onNotice } : {}) });
   const src = plan.header.source;
   const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(src.dir, f))).map((f) => ({ name: f, path: join(src.dir, f) }));
-  const read = [...files, ...src.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))];
+  const read = [...files, ...src.tokens.map((t) => ({ name: seedFingerprintName(t, src.dir), path: t }))];
   let fingerprint: string;
   let each: { sha256: string; bytes: number }[];
   try {

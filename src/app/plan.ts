@@ -16,7 +16,7 @@ import { hashFiles } from '../plan/fingerprint.js';
 import type { PlanInputFile } from '../plan/plan-model.js';
 import { encodePlanFile, toPlanFile, writePlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
 import type { TenantSnapshot } from '../model/tenant.js';
-import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
+import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { readUserList } from './user-list.js';
 
@@ -118,7 +118,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   // Hash the export now, next to reading it, not after a tenant read that can take minutes (a file
   // edited meanwhile would give a fingerprint of other content); the hashing overlaps the reads.
   const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(req.source, f))).map((f) => ({ name: f, path: join(req.source, f) }));
-  const read = [...files, ...req.tokens.map((t, i) => ({ name: bundle.files.seeds[i] ?? t, path: t }))];
+  const read = [...files, ...req.tokens.map((t) => ({ name: seedFingerprintName(t, req.source), path: t }))];
   const hashed = hashFiles(read);
   hashed.catch(() => {}); // awaited below; a Graph failure may come first
 

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join, relative, isAbsolute } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { ProblemList, SourceError } from '../model/problem.js';
 import type { CsvLimits } from './csv-limits.js';
@@ -123,6 +123,15 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** A seed file inside the source folder is named relative to it; others as given. */
+/**
+ * A seed file's name in the sources' fingerprint: relative to the export folder when inside it,
+ * else absolute, whatever working folder the path was given from (a plan made with `--tokens
+ * seeds.csv` is checked again from its absolute path).
+ */
+export function seedFingerprintName(path: string, dir: string): string {
+  return displayName(resolve(path), resolve(dir));
+}
+
 function displayName(path: string, dir: string): string {
   const rel = relative(dir, path);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;

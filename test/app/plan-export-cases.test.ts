@@ -1,9 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeGraph } from '../helpers/graph.js';
 import { makePlan } from '../../src/app/plan.js';
-import { applyFile, contosoRequest, planTo, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, CONTOSO_TOKENS, contosoRequest, planTo, tempDir } from '../helpers/migration.js';
 
 const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
 const ALICE = 'a1f1d87d-05e0-555e-bdb8-de674260eb27'; // a mobile, +1 4255550101, in the tenant
@@ -58,5 +58,19 @@ describe('users MFA Server may keep out are never migrated on a guess', () => {
     const [unknown] = plan.findings.filter((f) => f.code === 'column-unknown');
     expect(unknown).toMatchObject({ severity: 'warning', rule: 'EXPORT-DATA' });
     expect(unknown!.message).toMatch(/users\.csv: unknown column "Status" is ignored: if it says which users are disabled, name it "enabled"/);
+  });
+});
+
+describe('a seed file given by a relative path, outside the export folder', () => {
+  it('is the same file when apply checks the sources again from its absolute path', async () => {
+    const t = tempDir('relative-tokens');
+    cleanups.push(t.cleanup);
+    const seeds = join(t.dir, 'generic-seeds.csv');
+    copyFileSync(CONTOSO_TOKENS.find((f) => f.endsWith('generic-seeds.csv'))!, seeds);
+    const g = fakeGraph();
+    const file = join(t.dir, 'relative.plan');
+    await planTo(g, file, { ...contosoRequest(CONTOSO, [relative(process.cwd(), seeds)]), allowMissingSeeds: true });
+    const applied = await applyFile(g, file, join(t.dir, 'state'));
+    expect(applied.outcome.state).toBe('completed');
   });
 });
