@@ -7,11 +7,23 @@ import type { SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
 import { fatalProblems } from '../plan/build-plan.js';
 import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
-import type { SavedPlan } from '../plan/plan-file.js';
+import { formatMinor, PLAN_FILE_VERSION, type SavedPlan } from '../plan/plan-file.js';
 import { firstDifference } from '../plan/rederive.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
+
+/**
+ * A saved plan of an older format whose changes are not what this version plans from its sources:
+ * the mapping rules changed since (an edit would read the same; either way it is not applied).
+ */
+export class OlderPlanError extends UserError {
+  constructor(path: string, version: string, where: string) {
+    super(
+      `${path} is a plan of format ${version}, made by an earlier version of mfa-migrate, and this version plans its sources differently (${where}): its rules have changed since. Make a new plan (mfa-migrate plan ... --out FILE) and apply that; runs already started from it go on with resume and rollback.`,
+    );
+  }
+}
 
 /** A saved plan whose changes are not what its recorded sources give: edited after it was made. */
 export class EditedPlanError extends UserError {
@@ -58,7 +70,7 @@ export async function readPlanSources(plan: SavedPlan, files: SecretFileOptions 
  * (warnings to the log unless it names where). A 1.x plan recorded no tenant state: it is checked
  * by fingerprint only.
  */
-export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: string) => void, secretFiles: SecretFileOptions = {}): Promise<Map<string, OathSeed>> {
+export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: string) => void, secretFiles: SecretFileOptions = {}, opts: { runCopy?: boolean } = {}): Promise<Map<string, OathSeed>> {
   const onNotice = secretFiles.onNotice ?? log;
   const bundle = await readPlanSources(plan, { ...secretFiles, ...(onNotice ? { onNotice } : {}) });
   const src = plan.header.source;
@@ -84,7 +96,15 @@ export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: stri
     log?.(`Note: ${plan.path} (format ${plan.header.format_version}) records no tenant state, so it was checked against its sources' fingerprint only.`);
     return seeds;
   }
+  // A plan of an older format was planned by older rules. A run's copy of one was checked when the
+  // run started (by the version that started it), and its hash is the journal's, which resume
+  // checks: it is not planned again, so a run begun before an upgrade can be finished after it.
+  const older = formatMinor(plan.header) < formatMinor({ format_version: PLAN_FILE_VERSION }) || plan.header.format_version.split('.')[0] !== PLAN_FILE_VERSION.split('.')[0];
+  if (opts.runCopy && older) {
+    log?.(`Note: the run's plan copy is of format ${plan.header.format_version} (an earlier version of mfa-migrate): it was checked against its sources when the run started and matches the journal, so it is not planned again with this version's rules.`);
+    return seeds;
+  }
   const where = await firstDifference(plan, bundle);
-  if (where) throw new EditedPlanError(plan.path, where);
+  if (where) throw older ? new OlderPlanError(plan.path, plan.header.format_version, where) : new EditedPlanError(plan.path, where);
   return seeds;
 }

@@ -29,8 +29,9 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   const runDir = join(stateDir, 'runs', run.id);
   const view = await readRun(runDir);
   const plan = await openRunPlan(runDir, view);
-  // The run's copy of the plan is checked as apply checked it: exactly what its sources give.
-  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles);
+  // The run's copy of the plan is checked as apply checked it: exactly what its sources give (one of
+  // an older format, checked by the version that started the run, by its hash and sources only).
+  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: true });
   const client = req.connect(view.header.graph ?? plan.header.graph);
   const outcome = await resumeApply(run.id, req.waves, {
     client,

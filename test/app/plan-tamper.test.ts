@@ -64,6 +64,30 @@ describe('an edited plan is refused', () => {
     expect(writes(g.emu.requests())).toEqual([]);
   });
 
+  it('a plan of an older format that this version plans differently is refused as such (make a new plan), not called edited', async () => {
+    const at = userLine('bob@contoso.com');
+    // What an earlier version's rules could have given: another phone for bob, in a 2.2 file.
+    const older = edited('older.plan', (ls) => {
+      ls[0]!.format_version = '2.2';
+      ls[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile').after.phoneNumber = '+1 2065550666';
+    });
+    await expect(applyFile(g, older, join(tmp.dir, 's-older'))).rejects.toThrow(/older\.plan is a plan of format 2\.2, made by an earlier version of mfa-migrate, and this version plans its sources differently \(line \d+ \(bob@contoso\.com\).*Make a new plan/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  it("a run begun from a plan of an older format is resumed without planning its copy again: its hash is the journal's", async () => {
+    const older = edited('older-run.plan', (ls) => (ls[0]!.format_version = '2.2'));
+    const stateDir = join(tmp.dir, 's-older-run');
+    // A tenant of its own: the other cases here read the untouched one.
+    const own = fakeGraph();
+    const first = await applyFile(own, older, stateDir, { batchSize: 5, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    const notes: string[] = [];
+    const resumed = await resumeIn(own, stateDir, { log: (l) => notes.push(l) });
+    expect(resumed.outcome.state).toBe('completed');
+    expect(notes).toContainEqual(expect.stringMatching(/run's plan copy is of format 2\.2 .* not planned again/));
+  });
+
   it("bob's line given another plan user's id: refused as a user listed twice", async () => {
     const zoe = (g.emu.snapshot() as Snapshot).users.find((u: Snapshot) => u.userPrincipalName === 'zoe@contoso.com');
     const at = userLine('bob@contoso.com');
