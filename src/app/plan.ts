@@ -142,9 +142,10 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     setMembership(tenant.users.values(), cutover.memberOf);
   }
   // Which users the policy's targets hold decides what each can sign in with once the plan is applied.
-  const targetGroups = [...new Set([...policyTargetGroups(policyAfter(tenant.policy, [])), ...(target.id === ALL_USERS.id ? [] : [target.id])])].sort();
-  const policyMembers = targetGroups.length > 0 ? await transitiveMemberships(client, targetGroups) : new Map<string, string[]>();
-  for (const u of tenant.users.values()) u.policyGroups = policyMembers.get(u.id) ?? [];
+  const targetGroups = [...new Set([...policyTargetGroups(policyAfter(tenant.policy, [])), ...(target.id === ALL_USERS.id ? [] : [target.id.toLowerCase()])])].sort();
+  const inTenant = new Set([...tenant.users.values()].map((u) => u.id.toLowerCase()));
+  const policyMembers = targetGroups.length > 0 ? await transitiveMemberships(client, targetGroups, inTenant) : new Map<string, string[]>();
+  for (const u of tenant.users.values()) u.policyGroups = policyMembers.get(u.id.toLowerCase()) ?? [];
   const built = buildPlan({
     bundle,
     tenant,

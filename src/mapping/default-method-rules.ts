@@ -21,6 +21,8 @@ export interface DefaultMethodInput {
   primaryType?: PhoneType;
   backupType?: PhoneType;
   mode: DefaultMethodMode;
+  /** Say when a default the tenant has already, and that is kept, is not one the user can use (the policy judged user by user). */
+  reportUnusableCurrent?: boolean;
 }
 
 export interface DefaultMethodDecision {
@@ -58,7 +60,19 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
 
   if (mode === 'never') return { rule: 'DEFAULT-NEVER', because: 'default methods are left as they are (--default-method never)', findings: [] };
   if (mode !== 'always' && current !== null) {
-    return { rule: 'DEFAULT-IF-UNSET', because: `the tenant already has ${current} as the default`, findings: [] };
+    const findings: Finding[] =
+      input.reportUnusableCurrent && !usable(current)
+        ? [
+            {
+              severity: 'warning',
+              code: 'default-method-unusable',
+              user: name,
+              rule: 'DEFAULT-IF-UNSET',
+              message: `the tenant's default ${current} is kept, but ${!available.has(current) ? 'the user will not have that method' : 'the authentication methods policy does not let the user use it'}: Entra asks for another method at sign-in (--default-method always sets one the user can use)`,
+            },
+          ]
+        : [];
+    return { rule: 'DEFAULT-IF-UNSET', because: `the tenant already has ${current} as the default`, findings };
   }
   if (mode === 'most-secure-if-unset') {
     return mostSecure

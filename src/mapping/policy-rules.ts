@@ -301,7 +301,7 @@ const MAX_TRUSTED_IPS = 50;
 const NOT_PUBLIC: readonly string[] = [
   '0.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.0.0.0/24', '192.0.2.0/24',
   '192.168.0.0/16', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '224.0.0.0/3',
-  '::/8', '64:ff9b:1::/48', '100::/64', '2001:db8::/32', 'fc00::/7', 'fe80::/10', 'ff00::/8',
+  '::/8', '64:ff9b:1::/48', '100::/64', '2001::/23', '2001:db8::/32', '2002::/16', '3fff::/20', 'fc00::/7', 'fe80::/10', 'ff00::/8',
 ];
 
 /** A range as its first and last address, in one number space per family. */
@@ -319,7 +319,7 @@ function addressRange(cidr: string): { family: 4 | 6; first: bigint; last: bigin
 function ipv6Value(ip: string): bigint {
   // An embedded IPv4 tail (::ffff:10.0.0.1) as two groups.
   const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  const text = v4 ? ip.replace(v4[1]!, ((n) => `${(n >> 16).toString(16)}:${(n & 0xffff).toString(16)}`)(v4[1]!.split('.').reduce((a, o) => a * 256 + Number(o), 0))) : ip;
+  const text = v4 ? ip.replace(v4[1]!, ((n) => `${Math.floor(n / 65536).toString(16)}:${(n % 65536).toString(16)}`)(v4[1]!.split('.').reduce((a, o) => a * 256 + Number(o), 0))) : ip;
   const [head = '', tail] = text.split('::');
   const groups = (s: string) => (s ? s.split(':') : []);
   const all = tail === undefined ? groups(head) : [...groups(head), ...Array(8 - groups(head).length - groups(tail).length).fill('0'), ...groups(tail)];

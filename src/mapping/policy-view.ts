@@ -69,7 +69,7 @@ export function policyAfter(policy: Graph.AuthenticationMethodsPolicy, changes: 
 export function policyTargetGroups(view: PolicyAfter): string[] {
   const ids = new Set<string>();
   for (const c of Object.values(view.configs)) {
-    for (const t of [...c.include, ...c.exclude]) if (t.id !== 'all_users' && t.targetType !== 'user') ids.add(t.id);
+    for (const t of [...c.include, ...c.exclude]) if (t.id.toLowerCase() !== 'all_users' && t.targetType !== 'user') ids.add(t.id.toLowerCase());
   }
   return [...ids].sort();
 }
@@ -80,8 +80,13 @@ export function policyTargetGroups(view: PolicyAfter): string[] {
  * (Entra: exclusion wins). `groups` are the target groups holding the user.
  */
 export function userPolicy(view: PolicyAfter, userId: string, groups: readonly string[]): UserPolicy {
-  const mine = new Set(groups);
-  const holds = (t: Target) => t.id === 'all_users' || t.id === userId || mine.has(t.id);
+  // Object ids compare case aside, as Graph compares them (a target may be written in capitals).
+  const mine = new Set(groups.map((g) => g.toLowerCase()));
+  const me = userId.toLowerCase();
+  const holds = (t: Target) => {
+    const id = t.id.toLowerCase();
+    return id === 'all_users' || id === me || mine.has(id);
+  };
   const on = (id: MethodConfig) => {
     const c = view.configs[id];
     return c.enabled && c.include.some(holds) && !c.exclude.some(holds);

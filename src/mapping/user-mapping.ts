@@ -170,6 +170,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
       current: tenantUser.defaultMethod,
       available: methods,
       enabledByPolicy: policy ? enabledDefaultsFor(policy, { hardware, software }) : input.policy.enabledForAnyone,
+      reportUnusableCurrent: policy !== undefined,
       ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
       ...(phones.backupType ? { backupType: phones.backupType } : {}),
       mode: options.defaultMethod,

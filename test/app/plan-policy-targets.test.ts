@@ -93,6 +93,24 @@ describe('what each user can sign in with is judged by the policy as the plan le
     expect(findingsOf(p, 'carol@contoso.com', 'default-method-unset')[0]?.message).toMatch(/the authentication methods policy does not enable voiceMobile/);
   });
 
+  it('a default the tenant has and keeps (if-unset) that the policy keeps from the user is said', async () => {
+    const g = fakeGraph();
+    const niaj = '9e5966d4-89a7-50b5-acaa-03fb97b912a4'; // Microsoft Authenticator registered, in Wave 1
+    expect((await g.raw.patch(`/beta/users/${niaj}/authentication/signInPreferences`, { userPreferredMethodForSecondaryAuthentication: 'push' })).status).toBeLessThan(300);
+    expect(
+      (
+        await g.raw.patch('/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/MicrosoftAuthenticator', {
+          '@odata.type': '#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration',
+          excludeTargets: [{ id: WAVE1, targetType: 'group' }],
+        })
+      ).status,
+    ).toBeLessThan(300);
+    const p = await plan(g, exportOf(['niaj@contoso.com,1,1,4255550114,,,,,mobile_app']));
+    expect(defaultSet(p, 'niaj@contoso.com')).toBeUndefined();
+    const [unusable] = findingsOf(p, 'niaj@contoso.com', 'default-method-unusable');
+    expect(unusable?.message).toMatch(/the tenant's default push is kept, but the authentication methods policy does not let the user use it/);
+  });
+
   it('a saved plan records the memberships it judged by, so apply re-derives it as made', async () => {
     const g = fakeGraph();
     const source = exportOf(['bob@contoso.com,1,1,4255550102,,,,,text_message', 'dave@contoso.com,1,1,4255550104,,,,,text_message']);

@@ -190,6 +190,15 @@ describe('Executor on the fake Graph', () => {
       [7, 7, 55, 55].map((i) => `POST /users/${userId(i)}/checkMemberGroups`),
     );
   });
+  it('a campaign add is read back as done only for a direct member: one through a nested group is not added yet', async () => {
+    const campaign = 'bbbbbbbb-0000-4000-8000-000000000002';
+    const inner = 'bbbbbbbb-0000-4000-8000-000000000003';
+    const g = fakeGraph({ tenant: { ...TENANT, groups: [{ id: inner, displayName: 'Inner', members: [userId(3)] }, { id: campaign, displayName: 'Campaign', members: [inner, userId(4)] }] } });
+    const add = (i: number): Operation => ({ id: `${userId(i)}/campaignGroup/x`, kind: 'campaign-add', resource: `campaignGroup/${campaign}`, user: `u${i}@example.com`, userId: userId(i), stateFingerprint: '', before: null, after: {}, dependsOn: [] });
+    expect(await verifyOp(add(3), g.client())).toEqual({ done: false });
+    expect(await verifyOp(add(4), g.client())).toEqual({ done: true });
+    expect(await verifyOp(add(5), g.client())).toEqual({ done: false });
+  });
   it('a read-back Graph refuses (a 4xx) fails the operation at once with the outcome unknown, rather than reading again and again', async () => {
     const g = fakeGraph({ tenant: TENANT, faultRate: 1, seed: 3 });
     let reads = 0;

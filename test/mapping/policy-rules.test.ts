@@ -119,7 +119,7 @@ describe('mapPolicy', () => {
     const trusted = (trustedIps: string[]) => mapPolicy({ userPortal: { trustedIps } }, none, defaultPolicy(), ALL_USERS).findings.find((f) => f.code === 'trusted-ips')!;
     const fine = trusted(['203.0.114.0/24', '8.8.8.8', '2a00:1450::/32']);
     expect(fine.severity).toBe('info');
-    for (const bad of ['100.64.0.0/10', '169.254.0.0/16', '::1', '0.0.0.0/0', '10.1.2.3', 'fd12::/16', '192.0.2.0/24', '::ffff:10.0.0.1']) {
+    for (const bad of ['100.64.0.0/10', '169.254.0.0/16', '::1', '0.0.0.0/0', '10.1.2.3', 'fd12::/16', '192.0.2.0/24', '::ffff:10.0.0.1', '::ffff:192.168.1.1', '::ffff:192.168.0.0/120', '2002::/16']) {
       const f = trusted(['8.8.8.8', bad]);
       expect(f.severity, bad).toBe('warning');
       expect(f.message, bad).toMatch(new RegExp(`not public .*cannot be used: ${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`));

@@ -27,6 +27,9 @@ describe('policyAfter / userPolicy', () => {
     expect(userPolicy(view, 'u3', ['g1']).authenticator).toBe(true);
     expect(userPolicy(view, 'u3', ['g1', 'g2']).authenticator).toBe(false);
     expect(userPolicy(view, 'u1', ['g2']).authenticator).toBe(false);
+    // Ids compare case aside, as Graph's do.
+    expect(userPolicy(view, 'U1', []).authenticator).toBe(true);
+    expect(userPolicy(view, 'u3', ['G1']).authenticator).toBe(true);
     // Groups to read: the group targets, not the user one.
     expect(policyTargetGroups(view)).toEqual(['g1', 'g2']);
   });

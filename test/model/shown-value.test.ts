@@ -15,6 +15,8 @@ describe('shownValue', () => {
     'INQW4YLSPFJWKZLEIJ4XIZLTEMYDANBS', // Base32
     '3132333435363738393031323334353637383930', // hex
     'MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=', // Base64
+    'JBSW Y3DP EHPK 3PXP', // Base32 in groups
+    '31:32:33:34:35:36:37:38:39:30', // hex with separators
     'x'.repeat(81),
   ])('never shows what could be a secret: %s', (v) => {
     expect(shownValue(v)).toBe(`(a value of ${v.length} characters, not shown: it could be a secret)`);
