@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
-import { policyAfter, policyTargetGroups } from '../mapping/policy-view.js';
+import { policyAfter, policyTargetGroups } from '../model/method-policy.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership } from '../graph/cutover-reader.js';
 import { groupMemberUpns, resolveGroup, transitiveMemberships, type GroupRef } from '../graph/groups-reader.js';

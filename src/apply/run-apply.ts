@@ -7,7 +7,9 @@ import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
 import { UserError } from '../model/user-error.js';
-import { SavedPlan, type PlanUser } from '../plan/plan-file.js';
+import { formatMinor, SavedPlan, type PlanUser } from '../plan/plan-file.js';
+import { policyAfter, policyTargetGroups, targetingChanges } from '../model/method-policy.js';
+import { transitiveMemberships } from '../graph/groups-reader.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { Journal, listRuns, readRun, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
@@ -537,16 +539,29 @@ async function preflight(
   signal?: AbortSignal,
 ): Promise<StaleObject[]> {
   const stale: StaleObject[] = [];
-  if (policyOps.length > 0) {
+  // What each user can sign in with was judged (2.3) by the policy's method targets and the users'
+  // memberships of their groups: both are read again, with the policy the plan changes.
+  const seen = plan.header.policy_seen;
+  const judged = seen !== undefined && formatMinor(plan.header) >= 3;
+  let memberships: Map<string, string[]> | undefined;
+  if (policyOps.length > 0 || judged) {
     const policy = await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
-    stale.push(...findStale([], plan.policyChanges, { tenant: { id: 'unknown', displayName: '' }, policy, users: new Map(), hardwareTokens: new Map() }));
+    if (policyOps.length > 0) stale.push(...findStale([], plan.policyChanges, { tenant: { id: 'unknown', displayName: '' }, policy, users: new Map(), hardwareTokens: new Map() }));
+    if (judged) {
+      for (const c of targetingChanges(seen, policy, plan.policyChanges)) {
+        stale.push({ target: `${c.target}.${c.property}`, planned: c.before, now: c.now, reason: "changed since the plan: what each user can sign in with was judged by the policy's method targets" });
+      }
+      const groups = policyTargetGroups(policyAfter(seen, plan.policyChanges));
+      const selected = new Set(positions.map((i) => plan.users[i]!.userId?.toLowerCase()).filter((id): id is string => id !== undefined));
+      memberships = groups.length > 0 ? await transitiveMemberships(client, groups, selected) : new Map();
+    }
   }
   // Two chunks in flight: the next one's reads keep the batches full while one ends (its last
   // users' answers) and is compared.
   const chunk = (i: number) =>
-    plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)).then((users) => {
+    plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)).then(async (users) => {
       visit(users, i);
-      return staleAmong(users, client, concurrency);
+      return [...(memberships ? membershipStale(users, memberships) : []), ...(await staleAmong(users, client, concurrency))];
     });
   let next = positions.length > 0 ? chunk(0) : undefined;
   for (let i = 0; next; i += PREFLIGHT_CHUNK) {
@@ -623,6 +638,20 @@ function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>, to
     return false;
   };
   return users.map((u) => ({ ...u, changes: u.changes.filter((c) => !touched(u, c.resource)) })).filter((u) => u.changes.length > 0);
+}
+
+/** Users whose memberships of the policy's target groups are not what the plan saw (a user with no recorded ones is left alone). */
+function membershipStale(users: readonly PlanUser[], now: ReadonlyMap<string, string[]>): StaleObject[] {
+  const out: StaleObject[] = [];
+  for (const u of users) {
+    if (!u.policyGroups) continue;
+    const planned = [...u.policyGroups].map((g) => g.toLowerCase()).sort().join(', ');
+    const current = [...(now.get(u.userId.toLowerCase()) ?? [])].sort().join(', ');
+    if (planned !== current) {
+      out.push({ user: u.upn, target: 'policy target groups', planned: planned || '(none)', now: current || '(none)', reason: "the groups of the authentication methods policy that hold the user changed since the plan: what the user can sign in with was judged by them" });
+    }
+  }
+  return out;
 }
 
 async function staleAmong(users: PlanUser[], client: GraphClient, concurrency: number): Promise<StaleObject[]> {

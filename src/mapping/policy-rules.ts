@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
+import { findConfig } from '../model/method-policy.js';
 import type { DefaultMethod } from '../model/tenant.js';
 import type { ServerSettings } from '../source/settings-schema.js';
 import type { Finding } from './finding.js';
@@ -41,6 +42,8 @@ export interface PolicyTarget {
 
 export const ALL_USERS: PolicyTarget = { id: 'all_users', displayName: 'all users' };
 
+export { findConfig };
+
 export interface PolicyMapping {
   changes: PolicyChange[];
   findings: Finding[];
@@ -51,12 +54,6 @@ export interface PolicyMapping {
   enabledDefaults: Set<DefaultMethod>;
 }
 
-type Config = Graph.AuthenticationMethodConfiguration & { id?: string | null; includeTargets?: ({ id?: string } & Record<string, unknown>)[] | null } & Record<string, unknown>;
-
-/** Case-insensitive lookup of a method configuration by id. */
-export function findConfig(policy: Graph.AuthenticationMethodsPolicy, id: string): Config | undefined {
-  return (policy.authenticationMethodConfigurations ?? []).find((c) => c.id?.toLowerCase() === id.toLowerCase()) as Config | undefined;
-}
 
 /**
  * Maps MFA Server's settings and the users' methods to the tenant's authentication methods policy,

@@ -5,7 +5,8 @@ import type { Finding } from './finding.js';
 import { mapOathTokens, type DesiredToken } from './oath-rules.js';
 import { mapPhones, type DesiredPhone } from './phone-rules.js';
 import type { MethodUsage } from './policy-rules.js';
-import { enabledDefaultsFor, phoneUsable, userPolicy, type PolicyAfter, type UserPolicy } from './policy-view.js';
+import type { PolicyAfter } from '../model/method-policy.js';
+import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from './policy-view.js';
 import type { RuleId } from './rules.js';
 
 export interface MappingOptions {

@@ -55,6 +55,8 @@ export interface PlanUser {
   upn: string;
   userId: string;
   changes: SavedUserChange[];
+  /** 2.3: the policy's target groups that held the user when planned (`seen.policyGroups`). */
+  policyGroups?: string[];
 }
 
 /**
@@ -622,9 +624,10 @@ async function readUserLine(fh: FileHandle, e: UserEntry, path: string): Promise
   const buf = Buffer.allocUnsafe(e.length);
   const { bytesRead } = await fh.read(buf, 0, e.length, e.offset);
   if (bytesRead !== e.length) throw new UserError(`${path}: the plan file changed while it was being applied`);
-  const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[] };
+  const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: { policyGroups?: unknown } | null };
   if (u.user_id !== e.userId || u.user_id === null) throw new UserError(`${path}: the plan file changed while it was being applied`);
-  return { upn: u.user, userId: u.user_id, changes: u.changes.filter((c) => c.action !== 'no-op') };
+  const groups = u.seen?.policyGroups;
+  return { upn: u.user, userId: u.user_id, changes: u.changes.filter((c) => c.action !== 'no-op'), ...(Array.isArray(groups) ? { policyGroups: groups.map(String) } : {}) };
 }
 
 function cannotRead(path: string, err: unknown): UserError {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makePlan } from '../../src/app/plan.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { StalePlanError } from '../../src/apply/run-apply.js';
 import { applyFile, contosoRequest, planTo, tempDir } from '../helpers/migration.js';
 
 const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
@@ -122,5 +123,34 @@ describe('what each user can sign in with is judged by the policy as the plan le
     expect(applied.outcome.state).toBe('completed');
     expect(applied.outcome.counts.failed).toBe(0);
     expect(applied.outcome.counts.done).toBeGreaterThan(0);
+  });
+
+  it('apply reads the memberships and method targets again: a user taken out of the target group since is stale, a target changed since refuses the plan', async () => {
+    const source = exportOf(['bob@contoso.com,1,1,4255550102,,,,,text_message', 'carol@contoso.com,1,1,4255550103,,,,,text_message']);
+    const t = tempDir('policy-targets-stale');
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'wave.plan');
+
+    const g = fakeGraph();
+    const bobId = ((await g.raw.get('/v1.0/users/bob@contoso.com')).body as { id: string }).id;
+    await planTo(g, file, { ...contosoRequest(source, []), targetGroup: 'MFA Migration Wave 1' });
+    expect((await g.raw.delete(`/v1.0/groups/${WAVE1}/members/${bobId}/$ref`)).status).toBe(204);
+    const err = (await applyFile(g, file, join(t.dir, 's1')).catch((e: unknown) => e)) as StalePlanError;
+    expect(err).toBeInstanceOf(StalePlanError);
+    expect(err.stale).toEqual([expect.objectContaining({ user: 'bob@contoso.com', target: 'policy target groups', planned: WAVE1, now: '(none)' })]);
+    // --skip-stale leaves bob out and writes carol.
+    const skipped = await applyFile(g, file, join(t.dir, 's2'), { skipStale: true });
+    expect(skipped.outcome.users.find((u) => u.upn === 'bob@contoso.com')?.outcome).toBe('skipped');
+    expect(skipped.outcome.counts.failed).toBe(0);
+
+    const h = fakeGraph();
+    await planTo(h, file, { ...contosoRequest(source, []), targetGroup: 'MFA Migration Wave 1' });
+    expect(
+      (await h.raw.patch('/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/HardwareOath', { '@odata.type': '#microsoft.graph.hardwareOathAuthenticationMethodConfiguration', state: 'enabled', includeTargets: [{ id: WAVE1, targetType: 'group' }] }))
+        .status,
+    ).toBeLessThan(300);
+    const tenantWide = (await applyFile(h, file, join(t.dir, 's3'), { skipStale: true }).catch((e: unknown) => e)) as StalePlanError;
+    expect(tenantWide).toBeInstanceOf(StalePlanError);
+    expect(tenantWide.stale.map((s) => s.target)).toEqual(expect.arrayContaining(['authenticationMethodConfigurations/HardwareOath.state', 'authenticationMethodConfigurations/HardwareOath.includeTargets']));
   });
 });
