@@ -1,9 +1,11 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership } from '../graph/cutover-reader.js';
-import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
+import { groupMemberUpns, resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
+import { phoneUsable, userPolicy, type UserPolicy } from '../mapping/policy-view.js';
+import { policyAfter, policyTargetGroups } from '../model/method-policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { formatProblem, SourceError } from '../model/problem.js';
-import type { TenantCutover, TenantUser } from '../model/tenant.js';
+import type { PhoneType, TenantCutover, TenantUser } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
 import { readUserList } from './user-list.js';
@@ -26,8 +28,10 @@ export interface UserStatusRow {
   user_id: string | null;
   /** Has at least one cloud MFA method (phone, OATH token, Authenticator, passkey...): the data moved. */
   migrated: boolean;
-  /** Cloud MFA methods: mobile, alternateMobile, office, hardwareOath, softwareOath, authenticator, passwordless. */
+  /** Cloud MFA methods the authentication methods policy lets the user use: mobile, alternateMobile, office, hardwareOath, softwareOath, authenticator, passwordless. */
   methods: string[];
+  /** Methods the user holds that the policy does not let them use (disabled, not targeted at them, or excluded). */
+  methods_not_enabled: string[];
   /** Uses Entra MFA: in a group of the enabled staged rollout policy, or in a domain whose federation rejects the IdP's MFA. */
   switched: boolean;
   /** The rollout group, `organization` (the policy applies to everyone) or `federation`. */
@@ -53,11 +57,20 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   if (!req.source && !req.users && !req.group) throw new UserError('status needs a scope: --source DIR (the export\'s users), --users FILE or --group NAME');
   const { upns, disabled } = await scopeOf(req);
   const [tenantSnapshot, cutover] = await Promise.all([
-    readTenant(req.graph, { upns, serials: [], policy: false, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
+    readTenant(req.graph, { upns, serials: [], policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
     readCutover(req.graph, { rolloutGroups: [], rollout: true, federation: true }),
   ]);
   setMembership(tenantSnapshot.users.values(), cutover.memberOf);
-  const rows = upns.map((upn) => rowOf(upn, tenantSnapshot.users.get(upn.toLowerCase()), disabled.has(upn.toLowerCase()), cutover.cutover));
+  // A method counts only where the policy lets the user use it, as the plan judges it.
+  const view = policyAfter(tenantSnapshot.policy, []);
+  const groups = policyTargetGroups(view);
+  const inTenant = new Set([...tenantSnapshot.users.values()].map((u) => u.id.toLowerCase()));
+  const memberships = groups.length > 0 ? await transitiveMemberships(req.graph, groups, inTenant) : new Map<string, string[]>();
+  const policyOf = (u: TenantUser) => userPolicy(view, u.id, memberships.get(u.id.toLowerCase()) ?? []);
+  const rows = upns.map((upn) => {
+    const u = tenantSnapshot.users.get(upn.toLowerCase());
+    return rowOf(upn, u, u ? policyOf(u) : undefined, disabled.has(upn.toLowerCase()), cutover.cutover);
+  });
   const policy = cutover.cutover.rolloutPolicy;
   return {
     tenant: tenantSnapshot.tenant,
@@ -86,15 +99,17 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   };
 }
 
-function rowOf(upn: string, u: TenantUser | undefined, disabledInServer: boolean, cutover: TenantCutover): UserStatusRow {
-  if (!u) return { user: upn, user_id: null, migrated: false, methods: [], switched: false, switched_by: null, phone_only: false, blocked: 'not in the tenant' };
-  const methods = [
-    ...PHONES.filter((t) => u.phones.some((p) => p.phoneType === t)),
-    ...(u.hardwareOath.some((t) => t.status === undefined || t.status === 'activated') ? ['hardwareOath'] : []),
-    ...(u.softwareOathCount > 0 ? ['softwareOath'] : []),
-    ...(u.authenticatorCount > 0 ? ['authenticator'] : []),
-    ...((u.passwordlessCount ?? 0) > 0 ? ['passwordless'] : []),
+function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | undefined, disabledInServer: boolean, cutover: TenantCutover): UserStatusRow {
+  if (!u || !policy) return { user: upn, user_id: null, migrated: false, methods: [], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, blocked: 'not in the tenant' };
+  const held: [string, boolean][] = [
+    ...PHONES.filter((t) => u.phones.some((p) => p.phoneType === t)).map((t): [string, boolean] => [t, phoneUsable(policy, t as PhoneType)]),
+    ...(u.hardwareOath.some((t) => t.status === undefined || t.status === 'activated') ? [['hardwareOath', policy.hardwareOath] as [string, boolean]] : []),
+    ...(u.softwareOathCount > 0 ? [['softwareOath', policy.softwareOath] as [string, boolean]] : []),
+    ...(u.authenticatorCount > 0 ? [['authenticator', policy.authenticator] as [string, boolean]] : []),
+    ...((u.passwordlessCount ?? 0) > 0 ? [['passwordless', true] as [string, boolean]] : []),
   ];
+  const methods = held.filter(([, usable]) => usable).map(([m]) => m);
+  const notEnabled = held.filter(([, usable]) => !usable).map(([m]) => m);
   const migrated = methods.length > 0;
   const phoneOnly = migrated && methods.every((m) => PHONES.includes(m));
   const by = switchedBy(u, cutover);
@@ -103,11 +118,13 @@ function rowOf(upn: string, u: TenantUser | undefined, disabledInServer: boolean
     : disabledInServer
       ? 'disabled in MFA Server: not migrated'
       : !migrated
-        ? 'no cloud MFA method: migrate the user first'
+        ? notEnabled.length > 0
+          ? 'no cloud MFA method the authentication methods policy lets them use: enable one for them'
+          : 'no cloud MFA method: migrate the user first'
         : cutover.rolloutPolicy && !cutover.rolloutPolicy.isEnabled && (u.memberOf ?? []).some((g) => cutover.rolloutPolicy!.appliesTo.includes(g))
           ? 'in a rollout group, but the staged rollout policy is disabled'
           : null;
-  return { user: u.userPrincipalName, user_id: u.id, migrated, methods, switched: by !== null, switched_by: by, phone_only: phoneOnly, blocked };
+  return { user: u.userPrincipalName, user_id: u.id, migrated, methods, methods_not_enabled: notEnabled, switched: by !== null, switched_by: by, phone_only: phoneOnly, blocked };
 }
 
 /** What switches the user to Entra MFA, if anything. */

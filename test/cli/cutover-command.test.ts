@@ -71,14 +71,31 @@ describe('the cutover on the command line', () => {
   it('status: the counts first, then one row per user; JSON for tools', async () => {
     const text = await runMain(['status', '--source', CONTOSO, '--graph-url', emu.url]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/^Cutover status for tenant Contoso \(\S+\): 40 user\(s\) in scope\n {2}0 switched to Entra MFA, 6 migrated and ready to switch, 34 blocked, 4 with SMS\/voice only/);
+    // The sample tenant has voice and SMS off (a new tenant's policy): its users' phones are not usable yet.
+    expect(text.stdout).toMatch(/^Cutover status for tenant Contoso \(\S+\): 40 user\(s\) in scope\n {2}0 switched to Entra MFA, 2 migrated and ready to switch, 38 blocked, 0 with SMS\/voice only/);
     expect(text.stdout).toMatch(/^ {2}staged rollout \(multiFactorAuthentication\): no policy$/m);
     expect(text.stdout).toMatch(/^ {2}federated domain contoso\.com: federatedIdpMfaBehavior acceptIfMfaDoneByFederatedIdp$/m);
     expect(text.stdout).toMatch(/^sybil@contoso\.com +no +no +no +- +not in the tenant$/m);
     const json = JSON.parse((await runMain(['status', '--source', CONTOSO, '--graph-url', emu.url, '--format', 'json'])).stdout);
-    // rupert has a mobile (migrated) but is disabled in MFA Server: blocked, not ready.
-    expect(json.counts).toEqual({ users: 40, migrated: 7, switched: 0, ready: 6, phone_only: 4, blocked: 34 });
-    expect(json.users.find((u: { user: string }) => u.user === 'quinn@contoso.com')).toMatchObject({ migrated: true, phone_only: true, methods: ['mobile', 'alternateMobile'], switched: false, blocked: null });
+    expect(json.counts).toEqual({ users: 40, migrated: 2, switched: 0, ready: 2, phone_only: 0, blocked: 38 });
+    expect(json.users.find((u: { user: string }) => u.user === 'quinn@contoso.com')).toMatchObject({
+      migrated: false,
+      methods: [],
+      methods_not_enabled: ['mobile', 'alternateMobile'],
+      blocked: 'no cloud MFA method the authentication methods policy lets them use: enable one for them',
+    });
+    // Voice on for all users, office phones too: quinn's phones count, SMS and voice only; rupert has a mobile but is disabled in MFA Server: blocked, not ready.
+    const voice = await fetch(`${emu.url}/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Voice`, {
+      method: 'PATCH',
+      headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ '@odata.type': '#microsoft.graph.voiceAuthenticationMethodConfiguration', state: 'enabled', isOfficePhoneAllowed: true, includeTargets: [{ id: 'all_users', targetType: 'group' }] }),
+    });
+    expect(voice.status).toBeLessThan(300);
+    const after = JSON.parse((await runMain(['status', '--source', CONTOSO, '--graph-url', emu.url, '--format', 'json'])).stdout);
+    // hana's hardware token stays unusable: hardware OATH is off.
+    expect(after.counts).toEqual({ users: 40, migrated: 6, switched: 0, ready: 5, phone_only: 4, blocked: 35 });
+    expect(after.users.find((u: { user: string }) => u.user === 'hana@contoso.com')).toMatchObject({ migrated: false, methods_not_enabled: ['hardwareOath'] });
+    expect(after.users.find((u: { user: string }) => u.user === 'quinn@contoso.com')).toMatchObject({ migrated: true, phone_only: true, methods: ['mobile', 'alternateMobile'], methods_not_enabled: [], switched: false, blocked: null });
     const none = await runMain(['status', '--graph-url', emu.url]);
     expect([none.code, none.stderr]).toEqual([1, expect.stringMatching(/status needs a scope: --source DIR/)]);
   });
