@@ -318,6 +318,9 @@ export async function readRun(runDir: string): Promise<RunView> {
         break;
       case 'resume':
         resumes.push({ at: line.at, identity: line.identity, options: line.options });
+        // A later pass began: the end an earlier pass wrote (stopped by --waves, partial) no longer
+        // says where the run stands; this pass's own end will, or its absence says it was cut short.
+        end = undefined;
         last = line.at;
         break;
       case 'wave':

@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Journal, listRuns, readRun } from '../../src/apply/journal.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, runDirs, tempDir } from '../helpers/migration.js';
+
+/**
+ * Found by a black-box tester: a run stopped by --waves, then resumed and killed during that resume,
+ * was listed as `stopped` with the first pass's finish time, which hid that the resume crashed.
+ */
+describe('where a run stands once a resume of it began', () => {
+  const tmp = tempDir('resume-state');
+  afterAll(() => tmp.cleanup());
+
+  it('the end record of an earlier pass no longer says it: interrupted (or running), not stopped', async () => {
+    const g = fakeGraph();
+    const planFile = join(tmp.dir, 'p.plan');
+    await planTo(g, planFile);
+    const stateDir = join(tmp.dir, 'state');
+    const first = await applyFile(g, planFile, stateDir, { batchSize: 10, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    const runDir = runDirs(stateDir)[0]!;
+    expect((await listRuns(stateDir))[0]).toMatchObject({ state: 'stopped', finished: expect.any(String) });
+
+    // A resume that wrote its record and was then killed (no end of its own).
+    const j = await Journal.append(runDir);
+    await j.resumed({ appId: 'a', upn: 'admin@contoso.com' }, {});
+    await j.close();
+    expect((await readRun(runDir)).end).toBeUndefined();
+    expect((await listRuns(stateDir))[0]).toMatchObject({ state: 'interrupted', finished: null });
+    expect((await listRuns(stateDir, () => true))[0]).toMatchObject({ state: 'running' });
+  });
+});
