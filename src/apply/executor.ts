@@ -455,6 +455,11 @@ export class Executor {
   private settle(s: Slot, status: 'done' | 'failed' | 'skipped', error?: string, result?: Record<string, unknown>): void {
     if (s.status === 'done' || s.status === 'failed' || s.status === 'skipped') return;
     s.status = status;
+    // However it ended (an answer, a read-back of an unknown outcome, a refusal, an interrupt), it waits no more.
+    if (s.waitedForPolicy) {
+      s.waitedForPolicy = false;
+      this.stats.waitingForPolicy--;
+    }
     if (error && status !== 'done') s.error = error;
     this.stats[status]++;
     this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });

@@ -81,4 +81,17 @@ describe('token activations', () => {
       }
     }
   }, 60_000);
+
+  it('an activation that waited for the policy and then ended another way (an unknown outcome read back) waits no more: the count the progress shows goes back to 0', async () => {
+    const planDir = join(tmp.dir, 'prop-faults');
+    mkdirSync(planDir);
+    const g = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 6 }, faultRate: 0.25, seed: 7 });
+    const planFile = join(planDir, 'p.plan');
+    await planTo(g, planFile);
+    const r = await applyFile(g, planFile, join(planDir, 's'), { policyPropagationWait: 0.5 });
+    // Some outcomes were unknown (5xx) and read back; some activations met the policy first.
+    expect(r.outcome.stats.verified).toBeGreaterThan(0);
+    expect(g.emu.requests().flatMap((e) => e.items ?? []).some((i) => /\/(activate|assignAndActivateBySerialNumber)$/.test(i.path) && i.status === 400)).toBe(true);
+    expect(r.outcome.stats.waitingForPolicy).toBe(0);
+  }, 60_000);
 });
