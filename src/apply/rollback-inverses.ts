@@ -173,6 +173,21 @@ export function inverseOperations(
 }
 
 /** Why an inverse must not run: the object it would touch no longer holds what the run left there. Pure. */
+/**
+ * For an inverse sent with no answer journaled: changed since only when the object is neither as the
+ * run left it (not undone yet) nor as the inverse makes it (undone, the answer lost).
+ */
+export function changedSinceSent(inv: Operation, tenant: TenantSnapshot): string | undefined {
+  const reason = changedSince(inv, tenant);
+  if (!reason || !inv.user) return reason;
+  const user = tenant.users.get(inv.user.toLowerCase());
+  if (!user) return reason;
+  const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
+  const target = inv.after as Record<string, unknown> | null | undefined;
+  const undone = target === null || target === undefined ? !now : !!now && sameResourceState(inv.resource, now, target);
+  return undone ? undefined : reason;
+}
+
 export function changedSince(inv: Operation, tenant: TenantSnapshot): string | undefined {
   const left = inv.before as Record<string, unknown> | null;
   if (inv.kind === 'policy-config' || inv.kind === 'policy-root') {

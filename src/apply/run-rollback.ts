@@ -10,7 +10,7 @@ import { Executor, type ExecStats } from './executor.js';
 import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
-import { changedSince, inverseOperations, type Unreversible } from './rollback-inverses.js';
+import { changedSince, changedSinceSent, inverseOperations, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -157,12 +157,15 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     // Sent by this rollback (done, or `started` when it stopped: read back, not compared).
     const touched = new Set(inverses.filter((o) => ['done', 'started'].includes(view.ops.get(o.id)?.state ?? '')).map(objectOf));
     const toCompare = force ? [] : inverses.filter((o) => !isSettled(view.ops.get(o.id), false) && !touched.has(objectOf(o)) && !RECHECK_EXEMPT.has(o.kind));
+    // A phone or email inverse sent with no answer journaled: a value that is neither the run's nor
+    // the inverse's own was set by someone while the rollback stood still, and is left alone too.
+    const sentUnanswered = force ? [] : inverses.filter((o) => view.ops.get(o.id)?.state === 'started' && RECHECKED_WHEN_STARTED.has(o.kind));
     let policy: AuthenticationMethodsPolicy;
     let changed: ChangedObject[] = [];
-    if (toCompare.length > 0) {
-      const snapshot = await readTenantFor(deps.client, toCompare, deps.concurrency);
+    if (toCompare.length > 0 || sentUnanswered.length > 0) {
+      const snapshot = await readTenantFor(deps.client, [...toCompare, ...sentUnanswered], deps.concurrency);
       policy = snapshot.policy;
-      changed = changedObjects(toCompare, snapshot);
+      changed = [...changedObjects(toCompare, snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent)];
     } else {
       policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     }
@@ -228,9 +231,9 @@ interface ChangedObject {
 }
 
 /** The inverses whose object no longer holds what the run left there, with why. */
-function changedObjects(inverses: readonly Operation[], snapshot: TenantSnapshot): ChangedObject[] {
+function changedObjects(inverses: readonly Operation[], snapshot: TenantSnapshot, compare: (inv: Operation, tenant: TenantSnapshot) => string | undefined = changedSince): ChangedObject[] {
   return inverses.flatMap((inv) => {
-    const reason = changedSince(inv, snapshot);
+    const reason = compare(inv, snapshot);
     return reason ? [{ opId: inv.id, ...(inv.user ? { user: inv.user } : {}), target: inv.resource, reason }] : [];
   });
 }
@@ -252,6 +255,9 @@ function isSettled(r: OpRecord | undefined, force: boolean): boolean {
  * of the cutover.
  */
 const RECHECK_EXEMPT: ReadonlySet<Operation['kind']> = new Set(['rollout-detach', 'federation-update']);
+
+/** Inverses compared again when left `started`: a phone or an email, which an admin may have edited meanwhile. */
+const RECHECKED_WHEN_STARTED: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'phone-update', 'phone-create', 'email-delete', 'email-update', 'email-create']);
 
 async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number) {
   const upns = [...new Set(inverses.filter((o) => o.user).map((o) => o.user!))];

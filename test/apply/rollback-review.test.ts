@@ -5,7 +5,7 @@ import { connectGraph } from '../../src/graph/connect.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
-import { readRun } from '../../src/apply/journal.js';
+import { Journal, readRun } from '../../src/apply/journal.js';
 import { updatePhoneMethod } from '../../src/graph/calls/user-methods.js';
 
 /** Rollback's gaps a review found: each test fails without its fix. */
@@ -158,5 +158,35 @@ describe('rollback, as a review tried it', () => {
     // made too, which this cut hides: those are compared, and some are reported; a real crash sends none of them).
     for (const op of sent) expect(view.ops.get(op)?.state, op).toBe('done');
     expect(finished.outcome.changedSince.length).toBeLessThan(finished.outcome.counts.done + finished.outcome.counts.skipped);
+  });
+});
+
+describe('a rollback finished after it stopped with an inverse sent and no answer journaled', () => {
+  const tmp = tempDir('rollback-started');
+  afterAll(() => tmp.cleanup());
+  const BOB = 'fd706bef-ca38-5a2c-9c94-df554914bf7b'; // the plan creates his mobile and alternate mobile
+  const ALTERNATE = 'b6332ec1-7057-4abe-9331-3d72feddfe41';
+
+  it('leaves alone a phone someone set to another number meanwhile (neither as the run left it nor as the delete makes it)', async () => {
+    const g = fakeGraph();
+    const planFile = join(tmp.dir, 'p.plan');
+    await planTo(g, planFile);
+    const stateDir = join(tmp.dir, 'state');
+    const { outcome } = await applyFile(g, planFile, stateDir);
+    expect(outcome.state).toBe('completed');
+    const stopped = new AbortController();
+    stopped.abort();
+    const first = await rollbackIn(g, stateDir, outcome.runId, { signal: stopped.signal });
+    expect(first.outcome.state).toBe('interrupted');
+    // As a kill would leave it: the delete of bob's alternate mobile sent, its answer never journaled.
+    const j = await Journal.append(join(stateDir, 'runs', first.outcome.runId));
+    await j.ops([{ op: `rollback/${BOB}/phoneMethods/alternateMobile`, state: 'started' }]);
+    await j.close();
+    // Meanwhile an admin gives bob another alternate number.
+    expect((await g.raw.patch(`/v1.0/users/${BOB}/authentication/phoneMethods/${ALTERNATE}`, { phoneNumber: '+1 2065550177', phoneType: 'alternateMobile' })).status).toBeLessThan(300);
+    const finished = await rollbackIn(g, stateDir, first.outcome.runId);
+    expect(finished.outcome.changedSince).toContainEqual(expect.objectContaining({ user: 'bob@contoso.com', target: 'phoneMethods/alternateMobile', reason: 'the phone changed since the run' }));
+    const phones = (await g.raw.get(`/v1.0/users/${BOB}/authentication/phoneMethods`)).body.value as { phoneType: string; phoneNumber: string }[];
+    expect(phones).toContainEqual(expect.objectContaining({ phoneType: 'alternateMobile', phoneNumber: '+1 2065550177' }));
   });
 });
