@@ -10,7 +10,7 @@
  * Target: peak RSS under 300 MB for 100,000 users.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateExport } from '../fixtures/generate-export.js';
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       const idle = await runCli(['runs', '--state-dir', join(dir, 'none')], { measureRss: true });
       const parsed = await parseOnly(planFile);
       const peaks: number[] = [];
-      let last: { writes: number; seconds: number; failed: number; duplicates: number; audited: number } | undefined;
+      let last: { writes: number; seconds: number; failed: number; duplicates: number; audited: number; stateDir: string } | undefined;
       for (let r = 0; r < runs; r++) {
         await emu.reset();
         const stateDir = join(dir, `state-${r}`);
@@ -42,8 +42,12 @@ async function main(): Promise<void> {
         peaks.push((applied.maxRssKb ?? 0) / 1024);
         const journal = readJournal(stateDir);
         const audit = auditWrites(await emu.get('requests'));
-        last = { writes: journal.counts.done ?? 0, seconds: applied.ms / 1000, failed: journal.counts.failed ?? 0, duplicates: audit.duplicateCreates, audited: audit.ok };
+        last = { writes: journal.counts.done ?? 0, seconds: applied.ms / 1000, failed: journal.counts.failed ?? 0, duplicates: audit.duplicateCreates, audited: audit.ok, stateDir };
       }
+      // The last run undone: a rollback reads every user again to compare (changed since?) before it writes.
+      const runId = readdirSync(join(last!.stateDir, 'runs'))[0]!;
+      const rolledBack = await runCli(['rollback', runId, '--state-dir', last!.stateDir], { measureRss: true });
+      if (rolledBack.code !== 0) throw new Error(`rollback exited ${rolledBack.code}: ${rolledBack.stderr.slice(-2000)}`);
       const worst = Math.max(...peaks);
       process.stdout.write(`apply memory: ${fmt(users)} users, plan file ${fmt(statSync(planFile).size / 1024 / 1024)} MB, ${fmt(last!.writes)} writes per run (${last!.seconds.toFixed(1)} s, throttling off)\n`);
       process.stdout.write(`load average before: ${loadBefore}; after: ${load()}\n\n`);
@@ -51,6 +55,7 @@ async function main(): Promise<void> {
       process.stdout.write(`| baseline: the CLI doing nothing (mfa-migrate runs) | ${fmt((idle.maxRssKb ?? 0) / 1024)} |\n`);
       process.stdout.write(`| baseline: parsing the plan file's lines alone | ${fmt(parsed)} |\n`);
       peaks.forEach((p, i) => process.stdout.write(`| mfa-migrate apply, run ${i + 1} | ${fmt(p)} |\n`));
+      process.stdout.write(`| mfa-migrate rollback of the last run (${(rolledBack.ms / 1000).toFixed(1)} s) | ${fmt((rolledBack.maxRssKb ?? 0) / 1024)} |\n`);
       process.stdout.write(`\nlast run: ${last!.failed} failed, ${last!.duplicates} created twice, ${fmt(last!.audited)} writes succeeded in the request log\n`);
       process.stdout.write(`Target < ${TARGET_MB} MB peak RSS: ${worst < TARGET_MB ? 'met' : 'NOT met'} (worst run ${fmt(worst)} MB)\n`);
     } finally {

@@ -1,6 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { listRuns, verifyJournal, type RunSummary } from '../apply/journal.js';
+import { listRuns, readRunHeader, verifyJournal, type RunSummary } from '../apply/journal.js';
 import { lockHolderAlive, readLock, type LockInfo } from '../apply/state-lock.js';
 import { UserError } from '../model/user-error.js';
 import { allStateDirs, checkRunDir, checkStateDir } from './state-dirs.js';
@@ -93,10 +94,18 @@ export async function findRun(runId: string | undefined, given: string | undefin
 /**
  * The operations of the run a resume or rollback would take up (the named one, else the largest
  * of the runs it may pick), to size its work by; 0 when there is none (the command then says so).
+ * Read from each journal's header line only: the journals themselves are read by the job.
  */
 export async function operationsOfRun(runId: string | undefined, given: string | undefined): Promise<number> {
-  const all = await allRuns(given).catch(() => []);
-  const total = (r: RunSummary) => Object.values(r.counts ?? {}).reduce((n, c) => n + c, 0);
-  const runs = all.flatMap((d) => d.runs).filter((r) => !runId || r.id === runId);
-  return runs.reduce((max, r) => Math.max(max, total(r)), 0);
+  const { dirs } = await stateDirsToSearch(given).catch(() => ({ dirs: [] as string[] }));
+  let max = 0;
+  for (const stateDir of dirs) {
+    const ids = await readdir(join(stateDir, 'runs')).catch(() => [] as string[]);
+    for (const id of ids) {
+      if (runId && id !== runId) continue;
+      const header = await readRunHeader(join(stateDir, 'runs', id));
+      if (header) max = Math.max(max, header.totalOps);
+    }
+  }
+  return max;
 }

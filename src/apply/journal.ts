@@ -279,6 +279,39 @@ function isUnfinishedRunDir(name: string): boolean {
   return /^\..+\.new$/.test(name);
 }
 
+/**
+ * A run's header alone (the journal's first line), read without the rest: what sizing a resume or
+ * rollback needs, where reading a 100,000-user journal whole held hundreds of MB. Undefined when
+ * the journal has no readable header.
+ */
+export async function readRunHeader(runDir: string): Promise<RunHeader | undefined> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await open(join(runDir, 'journal.jsonl'), 'r');
+    const buf = Buffer.alloc(64 * 1024);
+    let text = '';
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      text += buf.toString('utf8', 0, bytesRead);
+      pos += bytesRead;
+      const nl = text.indexOf('\n');
+      if (nl >= 0) {
+        text = text.slice(0, nl);
+        break;
+      }
+      // A header is a few KB (its options name the users of a narrowed run): a line past 16 MB is no header.
+      if (pos > 16 * 1024 * 1024) return undefined;
+    }
+    const line = JSON.parse(text) as Partial<RunHeader>;
+    return line.t === 'run' ? (line as RunHeader) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
 export async function readRun(runDir: string): Promise<RunView> {
   const text = await readFile(join(runDir, 'journal.jsonl'), 'utf8');
   let header: RunHeader | undefined;

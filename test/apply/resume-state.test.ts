@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Journal, listRuns, readRun } from '../../src/apply/journal.js';
+import { Journal, listRuns, readRun, readRunHeader } from '../../src/apply/journal.js';
+import { operationsOfRun } from '../../src/app/runs.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, runDirs, tempDir } from '../helpers/migration.js';
 
@@ -29,5 +30,11 @@ describe('where a run stands once a resume of it began', () => {
     expect((await readRun(runDir)).end).toBeUndefined();
     expect((await listRuns(stateDir))[0]).toMatchObject({ state: 'interrupted', finished: null });
     expect((await listRuns(stateDir, () => true))[0]).toMatchObject({ state: 'running' });
+
+    // Sizing a resume or rollback reads each journal's header line only.
+    const header = await readRunHeader(runDir);
+    expect(header).toMatchObject({ t: 'run', kind: 'apply', totalOps: first.outcome.counts.done + first.outcome.counts.pending });
+    expect(await operationsOfRun(undefined, stateDir)).toBe(header!.totalOps);
+    expect(await operationsOfRun('20990101T000000Z-00000000', stateDir)).toBe(0);
   });
 });
