@@ -41,8 +41,15 @@ describe('mfa-migrate rollback', () => {
     expect(rollback.stdout).toMatch(/: completed\./);
     // Back to the start, but for what Graph cannot undo, each reported: a default method set where
     // there was none (no way to unset one), and the phone it uses (Graph keeps the default's phone).
+    // The summary names the first 20; the rollback's report lists every one.
+    const listed = [...rollback.stdout.matchAll(/not reversible: (\S+) (\S+): /g)];
+    const rollbackId = /^Rollback (\S+) of run/.exec(rollback.stdout)![1]!;
+    const report = JSON.parse((await runMain(['report', rollbackId, '--state-dir', join(dir, 'state'), '--format', 'json'])).stdout) as { rollback: { not_reversible: { user: string; target: string }[] } };
+    const all = report.rollback.not_reversible;
+    expect(listed.length).toBe(Math.min(20, all.length));
+    if (all.length > 20) expect(rollback.stdout).toContain(`... and ${all.length - 20} more not reversible (${all.length} in all): mfa-migrate report ${rollbackId} lists every one`);
     const kept = new Map<string, string[]>();
-    for (const m of rollback.stdout.matchAll(/not reversible: (\S+) (\S+): /g)) kept.set(m[1]!.toLowerCase(), [...(kept.get(m[1]!.toLowerCase()) ?? []), m[2]!]);
+    for (const x of all) kept.set(x.user.toLowerCase(), [...(kept.get(x.user.toLowerCase()) ?? []), x.target]);
     expect(kept.size).toBeGreaterThan(0);
     const now = comparable(emu.snapshot()) as { users: { userPrincipalName: string; methods: { phone: { phoneType: string }[] }; signInPreferences?: unknown }[] };
     const was = before as typeof now;

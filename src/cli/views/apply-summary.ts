@@ -27,12 +27,20 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
     `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
-    ...o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
-    ...o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`),
+    ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone'),
+    ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible'),
     journalLine(o.journalHash, o.runId),
     ...(hint ? [`Resume with: ${hint}`] : []),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}
+
+/** Lines a summary names one by one: a 100,000-user rollback has as many defaults it cannot unset; the report lists them all. */
+const LISTED = 20;
+
+function firstOf(lines: string[], runId: string, what: string): string[] {
+  if (lines.length <= LISTED) return lines;
+  return [...lines.slice(0, LISTED), `  ... and ${lines.length - LISTED} more ${what} (${lines.length} in all): mfa-migrate report ${runId} lists every one`];
 }
 
 /** What the run's --users/--group/--max-users left out of the plan, and how to go on with it (not a resume: the run never had it). */
