@@ -64,6 +64,8 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   if (!plan.recordsTenant) throw new UserError(`${plan.path}: this plan (format ${plan.header.format_version}) records no tenant state, so an edit to it could not be detected: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
   // Before anything is sent (the group's members are read below): the file is exactly what its
   // sources give (an edited plan is refused), and its key files pass --strict-permissions.
+  // Seconds at this size (read the sources again, plan them again): said, so the wait is not silence.
+  if (plan.users.length >= 5_000) req.log?.(`Checking ${plan.path} against its export and seed files (${plan.users.length} users): an edited plan is never applied`);
   const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles);
   let users = req.users?.map((u) => u.toLowerCase());
   if (req.group) {
