@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
-import { policyAfter, policyTargetGroups } from '../model/method-policy.js';
+import { judgedGroups } from '../model/method-policy.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership } from '../graph/cutover-reader.js';
 import { groupMemberUpns, resolveGroup, transitiveMemberships, type GroupRef } from '../graph/groups-reader.js';
@@ -142,7 +142,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     setMembership(tenant.users.values(), cutover.memberOf);
   }
   // Which users the policy's targets hold decides what each can sign in with once the plan is applied.
-  const targetGroups = [...new Set([...policyTargetGroups(policyAfter(tenant.policy, [])), ...(target.id === ALL_USERS.id ? [] : [target.id.toLowerCase()])])].sort();
+  const targetGroups = judgedGroups(tenant.policy, target.id);
   const inTenant = new Set([...tenant.users.values()].map((u) => u.id.toLowerCase()));
   const policyMembers = targetGroups.length > 0 ? await transitiveMemberships(client, targetGroups, inTenant) : new Map<string, string[]>();
   for (const u of tenant.users.values()) u.policyGroups = policyMembers.get(u.id.toLowerCase()) ?? [];

@@ -8,8 +8,8 @@ import { readTenant } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
 import { UserError } from '../model/user-error.js';
 import { formatMinor, SavedPlan, type PlanUser } from '../plan/plan-file.js';
-import { policyAfter, policyTargetGroups, targetingChanges } from '../model/method-policy.js';
-import { transitiveMemberships } from '../graph/groups-reader.js';
+import { judgedGroups, targetingChanges } from '../model/method-policy.js';
+import { membershipsOf, transitiveMemberships } from '../graph/groups-reader.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { Journal, listRuns, readRun, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
@@ -288,6 +288,20 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
       throw new UserError(`run ${runId} was rolled back by run ${r.id} (${r.state}): resuming it would write again what that undid. ${r.state === 'completed' ? 'Make a new plan to apply again' : `Finish the rollback with mfa-migrate rollback ${r.id}, or make a new plan`}`);
     }
     const plan = await openRunPlan(runDir, view);
+    // The policy's method targets the plan judged users by (2.3), beyond what the plan itself
+    // changes, must still hold: a user's methods and switch rest on them (each wave's users'
+    // memberships are read again as the wave comes).
+    const seenPolicy = plan.header.policy_seen;
+    if (seenPolicy && formatMinor(plan.header) >= 3) {
+      const live = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
+      const changed = targetingChanges(seenPolicy, live, plan.policyChanges);
+      if (changed.length > 0) {
+        throw new StalePlanError(
+          changed.map((c) => ({ target: `${c.target}.${c.property}`, planned: c.before, now: c.now, reason: "changed since the plan: what each user can sign in with was judged by the policy's method targets" })),
+          true,
+        );
+      }
+    }
     await lock.setRun(runId);
     deps.onRun?.(runId);
     // A --waves limit belongs to the command that gave it: a resume runs the rest, or the waves it is given.
@@ -441,7 +455,15 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     let recheck: { wave: number; result: Promise<StaleObject[]> } | undefined;
     const pendingOps = (users: PlanUser[]) => waveOperations(users, tokenPath).filter((o) => !settledBefore(prior.get(o.id)));
     const fresh = () => ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS;
-    const recheckWave = (w: number, users: PlanUser[]) => ({ wave: w, result: staleAmong(trimTouched(users, prior, tokenPath), deps.client, sel.concurrency) });
+    // A wave read again (a long run, a resume) is checked for its users' memberships of the groups
+    // their methods were judged by (2.3) too, asked of each user.
+    const judged = plan.header.policy_seen !== undefined && formatMinor(plan.header) >= 3 ? judgedGroups(plan.header.policy_seen, plan.header.options.target_group?.id) : [];
+    const recheckWave = (w: number, users: PlanUser[]) => {
+      const left = trimTouched(users, prior, tokenPath);
+      const withGroups = left.filter((u) => u.policyGroups !== undefined);
+      const memberships = judged.length > 0 && withGroups.length > 0 ? membershipsOf(deps.client, withGroups.map((u) => u.userId), judged) : Promise.resolve(new Map<string, string[]>());
+      return { wave: w, result: Promise.all([memberships, staleAmong(left, deps.client, sel.concurrency)]).then(([m, stale]) => [...membershipStale(withGroups, m), ...stale]) };
+    };
     for (let w = 0; w < waves; w++) {
       const wave = await readWave(w);
       const ops = pendingOps(wave);
@@ -551,7 +573,7 @@ async function preflight(
       for (const c of targetingChanges(seen, policy, plan.policyChanges)) {
         stale.push({ target: `${c.target}.${c.property}`, planned: c.before, now: c.now, reason: "changed since the plan: what each user can sign in with was judged by the policy's method targets" });
       }
-      const groups = policyTargetGroups(policyAfter(seen, plan.policyChanges));
+      const groups = judgedGroups(seen, plan.header.options.target_group?.id);
       const selected = new Set(positions.map((i) => plan.users[i]!.userId?.toLowerCase()).filter((id): id is string => id !== undefined));
       memberships = groups.length > 0 ? await transitiveMemberships(client, groups, selected) : new Map();
     }

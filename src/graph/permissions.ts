@@ -59,7 +59,7 @@ export const COMMAND_NEEDS: readonly { command: string; needs: readonly Capabili
     needs: ['organization.read', 'users.read', 'policy.read', 'methods.read'],
     optional: [
       { id: 'inventory.read', when: 'with seed files (--tokens)' },
-      { id: 'groups.read', when: 'with --group, --target-group, --rollout-group or --campaign-group' },
+      { id: 'groups.read', when: 'with --group, --target-group, --rollout-group or --campaign-group, and when the authentication methods policy targets groups' },
       { id: 'rollout.read', when: 'with --rollout-group or --federated-mfa (a signed-in admin)' },
       { id: 'domains.read', when: 'with --federated-mfa' },
     ],
@@ -70,7 +70,7 @@ export const COMMAND_NEEDS: readonly { command: string; needs: readonly Capabili
     optional: [
       { id: 'inventory.read', when: 'with hardware tokens' },
       { id: 'inventory.write', when: 'with hardware tokens' },
-      { id: 'groups.read', when: 'with --group' },
+      { id: 'groups.read', when: 'with --group, and when the authentication methods policy targets groups (their members are read again)' },
       { id: 'rollout.read', when: 'when the plan has a staged rollout (a signed-in admin)' },
       { id: 'rollout.write', when: 'when the plan has a staged rollout (a signed-in admin)' },
       { id: 'members.write', when: 'when the plan adds users to rollout or campaign groups' },
@@ -80,9 +80,9 @@ export const COMMAND_NEEDS: readonly { command: string; needs: readonly Capabili
   },
   {
     command: 'status',
-    needs: ['organization.read', 'users.read', 'methods.read'],
+    needs: ['organization.read', 'users.read', 'policy.read', 'methods.read'],
     optional: [
-      { id: 'groups.read', when: 'with --group, and to see rollout group membership' },
+      { id: 'groups.read', when: 'with --group, to see rollout group membership, and when the authentication methods policy targets groups' },
       { id: 'rollout.read', when: 'to see who staged rollout switched (a signed-in admin)' },
       { id: 'domains.read', when: 'to see federated domains' },
     ],

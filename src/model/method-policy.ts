@@ -123,3 +123,14 @@ export function targetingChanges(seen: Graph.AuthenticationMethodsPolicy, live: 
   return out;
 }
 
+
+/**
+ * The groups whose memberships a plan records for each user (`seen.policyGroups`): those the policy
+ * targets as read, and the target group the plan may add. Those the policy names once the plan is
+ * applied are among them (a plan adds the target group, or replaces targets with it), so apply,
+ * reading these same groups again, compares like with like.
+ */
+export function judgedGroups(policy: Graph.AuthenticationMethodsPolicy, targetGroupId: string | undefined): string[] {
+  const target = targetGroupId && targetGroupId.toLowerCase() !== 'all_users' ? [targetGroupId.toLowerCase()] : [];
+  return [...new Set([...policyTargetGroups(policyAfter(policy, [])), ...target])].sort();
+}

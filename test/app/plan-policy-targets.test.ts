@@ -5,7 +5,7 @@ import { makePlan } from '../../src/app/plan.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { StalePlanError } from '../../src/apply/run-apply.js';
-import { applyFile, contosoRequest, planTo, tempDir } from '../helpers/migration.js';
+import { applyFile, contosoRequest, planTo, resumeIn, tempDir } from '../helpers/migration.js';
 
 const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
 const WAVE1 = '57d7fdeb-317f-5188-8dfd-bed4ed377a46'; // alice, bob, carol, grace, niaj
@@ -152,5 +152,57 @@ describe('what each user can sign in with is judged by the policy as the plan le
     const tenantWide = (await applyFile(h, file, join(t.dir, 's3'), { skipStale: true }).catch((e: unknown) => e)) as StalePlanError;
     expect(tenantWide).toBeInstanceOf(StalePlanError);
     expect(tenantWide.stale.map((s) => s.target)).toEqual(expect.arrayContaining(['authenticationMethodConfigurations/HardwareOath.state', 'authenticationMethodConfigurations/HardwareOath.includeTargets']));
+  });
+
+  /** Voice and SMS on, for the group given (all users when none). */
+  async function phonesOnFor(g: FakeGraph, group?: string) {
+    for (const id of ['Voice', 'Sms']) {
+      const res = await g.raw.patch(`/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/${id}`, {
+        '@odata.type': `#microsoft.graph.${id === 'Voice' ? 'voice' : 'sms'}AuthenticationMethodConfiguration`,
+        state: 'enabled',
+        includeTargets: [{ id: group ?? 'all_users', targetType: 'group' }],
+      });
+      expect(res.status).toBeLessThan(300);
+    }
+  }
+
+  it('a plan that changes nothing of the policy is not called stale for the target group it recorded (apply reads the same groups the plan did)', async () => {
+    const g = fakeGraph();
+    await phonesOnFor(g);
+    const source = exportOf(['bob@contoso.com,1,1,4255550102,,,,,text_message', 'dave@contoso.com,1,1,4255550104,,,,,text_message']);
+    const t = tempDir('policy-targets-same');
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'p.plan');
+    const { plan: made } = await planTo(g, file, { ...contosoRequest(source, []), targetGroup: 'MFA Migration Wave 1' });
+    expect(made.policy_changes.filter((c) => /\/(Voice|Sms)$/.test(c.target))).toEqual([]);
+    const applied = await applyFile(g, file, join(t.dir, 's'));
+    expect(applied.outcome.state).toBe('completed');
+  });
+
+  it('a resume reads again what each wave was judged by: a user taken out of the group since is stale; a method target changed since refuses the resume', async () => {
+    const source = exportOf(['alice@contoso.com,1,1,4255550101,,,,,phone_call', 'bob@contoso.com,1,1,4255550102,,,,,phone_call']);
+    const t = tempDir('policy-targets-resume');
+    cleanups.push(t.cleanup);
+    const file = join(t.dir, 'p.plan');
+
+    const g = fakeGraph();
+    await phonesOnFor(g, WAVE1);
+    await planTo(g, file, { ...contosoRequest(source, []) });
+    const first = await applyFile(g, file, join(t.dir, 's1'), { batchSize: 1, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    const bobId = ((await g.raw.get('/v1.0/users/bob@contoso.com')).body as { id: string }).id;
+    expect((await g.raw.delete(`/v1.0/groups/${WAVE1}/members/${bobId}/$ref`)).status).toBe(204);
+    const resumed = await resumeIn(g, join(t.dir, 's1'));
+    expect(resumed.outcome.users.find((u) => u.upn === 'bob@contoso.com')?.outcome).toBe('skipped');
+
+    const h = fakeGraph();
+    await phonesOnFor(h, WAVE1);
+    await planTo(h, file, { ...contosoRequest(source, []) });
+    expect((await applyFile(h, file, join(t.dir, 's2'), { batchSize: 1, waves: 1 })).outcome.state).toBe('stopped');
+    await phonesOnFor(h, ALL);
+    const refused = (await resumeIn(h, join(t.dir, 's2')).catch((e: unknown) => e)) as StalePlanError;
+    expect(refused).toBeInstanceOf(StalePlanError);
+    // (Voice's targets are the plan's own change: its step is done; SMS's were the plan's to judge by.)
+    expect(refused.stale.map((s) => s.target)).toEqual(['authenticationMethodConfigurations/Sms.includeTargets']);
   });
 });
