@@ -157,7 +157,11 @@ export class Executor {
     this.pipeline.stop();
     for (const s of this.slots.values()) {
       if (s.timer) clearTimeout(s.timer);
-      if (s.status === 'waiting' || s.status === 'timed') s.status = 'stopped';
+      if (s.status === 'waiting' || s.status === 'timed') {
+        s.status = 'stopped';
+        // Stopped, it waits for the policy no more (the progress's last line says so).
+        this.stopWaiting(s);
+      }
     }
     this.checkFinished();
   }
@@ -298,10 +302,7 @@ export class Executor {
             this.results.set(s.op.id, doneAt);
             return this.settle(s, 'done', undefined, doneAt);
           }
-          if (s.waitedForPolicy) {
-            s.waitedForPolicy = false;
-            this.stats.waitingForPolicy--;
-          }
+          this.stopWaiting(s);
           // Sent again after a partial attempt: the answer lists only this send's tokens.
           if (s.op.kind === 'token-bulk-create' && s.rereadResult) return void this.readBack(s, 'a bulk create sent again');
           const result = resultOf(s.op, res.body);
@@ -319,10 +320,6 @@ export class Executor {
           this.stats.policyWaitUntil = until;
           s.attempts--;
           return this.later(s, Math.min(this.opts.propagationRetryMs ?? 60_000, until - Date.now()));
-        }
-        if (s.waitedForPolicy) {
-          s.waitedForPolicy = false;
-          this.stats.waitingForPolicy--;
         }
         return this.settle(s, 'failed', errorText(res));
       }
@@ -452,14 +449,18 @@ export class Executor {
     }
   }
 
+  /** An activation that waited for the policy to propagate is no longer counted as waiting. */
+  private stopWaiting(s: Slot): void {
+    if (!s.waitedForPolicy) return;
+    s.waitedForPolicy = false;
+    this.stats.waitingForPolicy--;
+  }
+
   private settle(s: Slot, status: 'done' | 'failed' | 'skipped', error?: string, result?: Record<string, unknown>): void {
     if (s.status === 'done' || s.status === 'failed' || s.status === 'skipped') return;
     s.status = status;
-    // However it ended (an answer, a read-back of an unknown outcome, a refusal, an interrupt), it waits no more.
-    if (s.waitedForPolicy) {
-      s.waitedForPolicy = false;
-      this.stats.waitingForPolicy--;
-    }
+    // However it ended (an answer, a read-back of an unknown outcome, a refusal), it waits no more.
+    this.stopWaiting(s);
     if (error && status !== 'done') s.error = error;
     this.stats[status]++;
     this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
