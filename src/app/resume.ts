@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readRun } from '../apply/journal.js';
+import { readRun, verifyJournal } from '../apply/journal.js';
 import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
@@ -29,9 +29,11 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   const runDir = join(stateDir, 'runs', run.id);
   const view = await readRun(runDir);
   const plan = await openRunPlan(runDir, view);
-  // The run's copy of the plan is checked as apply checked it: exactly what its sources give (one of
-  // an older format, checked by the version that started the run, by its hash and sources only).
-  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: true });
+  // The run's copy of the plan is checked as apply checked it: exactly what its sources give. One of
+  // an older format, checked by the version that started the run, by its hash and sources only, and
+  // only when the journal's hash chain holds that hash (a journal from before the chain proves nothing).
+  const chained = (await verifyJournal(runDir, { tornLastLineAllowed: true })).state === 'verified';
+  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: chained });
   const client = req.connect(view.header.graph ?? plan.header.graph);
   const outcome = await resumeApply(run.id, req.waves, {
     client,

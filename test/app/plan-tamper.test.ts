@@ -88,6 +88,24 @@ describe('an edited plan is refused', () => {
     expect(notes).toContainEqual(expect.stringMatching(/run's plan copy is of format 2\.2 .* not planned again/));
   });
 
+  it('an older run copy edited, with the journal made to match and its hash chain stripped, is planned again and refused', async () => {
+    const older = edited('older-tampered.plan', (ls) => (ls[0]!.format_version = '2.2'));
+    const stateDir = join(tmp.dir, 's-older-tampered');
+    const own = fakeGraph();
+    expect((await applyFile(own, older, stateDir, { batchSize: 5, waves: 1 })).outcome.state).toBe('stopped');
+    const runDir = runDirs(stateDir)[0]!;
+    const copy = parse(readFileSync(join(runDir, 'plan.jsonl'), 'utf8'));
+    const at = copy.findIndex((l) => l.t === 'user' && l.user === 'bob@contoso.com');
+    copy[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile').after.phoneNumber = '+1 2065550666';
+    writeFileSync(join(runDir, 'plan.jsonl'), dump(copy));
+    const hash = createHash('sha256').update(readFileSync(join(runDir, 'plan.jsonl'))).digest('hex');
+    // A journal as written before the hash chain: no hash on any line.
+    const journal = parse(readFileSync(join(runDir, 'journal.jsonl'), 'utf8')).map(({ hash: _h, ...rest }) => rest);
+    journal[0]!.planHash = hash;
+    writeFileSync(join(runDir, 'journal.jsonl'), dump(journal));
+    await expect(resumeIn(own, stateDir)).rejects.toThrow(/plan\.jsonl is a plan of format 2\.2, made by an earlier version .*bob@contoso\.com/);
+  });
+
   it("bob's line given another plan user's id: refused as a user listed twice", async () => {
     const zoe = (g.emu.snapshot() as Snapshot).users.find((u: Snapshot) => u.userPrincipalName === 'zoe@contoso.com');
     const at = userLine('bob@contoso.com');
