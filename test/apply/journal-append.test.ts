@@ -30,7 +30,9 @@ describe('Journal.append on a journal larger than the 1 MiB it reads at a time',
     // Grow the journal past 3 MiB with records that change nothing: the ops of its first ops line, again.
     const firstOps = readFileSync(journal(), 'utf8').split('\n').map((l) => (l ? JSON.parse(l) : null)).find((r) => r?.t === 'ops') as { ops: OpRecord[] };
     const j = await Journal.append(runDir);
-    while (statSync(journal()).size < 3.2 * (1 << 20)) await j.ops(firstOps.ops);
+    // Large records, few of them: each is written and synced on its own.
+    const many = Array.from({ length: 50 }, () => firstOps.ops).flat();
+    while (statSync(journal()).size < 3.2 * (1 << 20)) await j.ops(many);
     await j.close();
   }, 60_000);
   afterAll(() => tmp?.cleanup());
