@@ -59,7 +59,8 @@ describe('token activations', () => {
     for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(350);
   });
 
-  it('refused while the hardware OATH policy the run enabled propagates are tried again until it applies; with no wait allowed they fail', async () => {
+  // The two propagation cases wait out the emulator's delay each: side by side, not one after the other.
+  it.concurrent('refused while the hardware OATH policy the run enabled propagates are tried again until it applies; with no wait allowed they fail', async () => {
     const planDir = join(tmp.dir, 'prop');
     mkdirSync(planDir);
     // The Contoso plan enables HardwareOath and activates tokens; the emulator refuses activations for 6 s after
@@ -82,7 +83,7 @@ describe('token activations', () => {
     }
   }, 60_000);
 
-  it('an activation that waited for the policy and then ended another way (an unknown outcome read back) waits no more: the count the progress shows goes back to 0', async () => {
+  it.concurrent('an activation that waited for the policy and then ended another way (an unknown outcome read back) waits no more: the count the progress shows goes back to 0', async () => {
     const planDir = join(tmp.dir, 'prop-faults');
     mkdirSync(planDir);
     const g = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 6 }, faultRate: 0.25, seed: 7 });
