@@ -7,7 +7,7 @@ import type { SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
 import { fatalProblems } from '../plan/build-plan.js';
 import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
-import { formatMinor, PLAN_FILE_VERSION, type SavedPlan } from '../plan/plan-file.js';
+import { isOlderFormat, type SavedPlan } from '../plan/plan-file.js';
 import { firstDifference } from '../plan/rederive.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
@@ -99,7 +99,7 @@ export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: stri
   // A plan of an older format was planned by older rules. A run's copy of one was checked when the
   // run started (by the version that started it), and its hash is the journal's, which resume
   // checks: it is not planned again, so a run begun before an upgrade can be finished after it.
-  const older = formatMinor(plan.header) < formatMinor({ format_version: PLAN_FILE_VERSION }) || plan.header.format_version.split('.')[0] !== PLAN_FILE_VERSION.split('.')[0];
+  const older = isOlderFormat(plan.header);
   if (opts.runCopy && older) {
     log?.(`Note: the run's plan copy is of format ${plan.header.format_version} (an earlier version of mfa-migrate): it was checked against its sources when the run started and matches the journal, so it is not planned again with this version's rules.`);
     return seeds;

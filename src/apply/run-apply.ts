@@ -291,16 +291,10 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
     // The policy's method targets the plan judged users by (2.3), beyond what the plan itself
     // changes, must still hold: a user's methods and switch rest on them (each wave's users'
     // memberships are read again as the wave comes).
-    const seenPolicy = plan.header.policy_seen;
-    if (seenPolicy && formatMinor(plan.header) >= 3) {
-      const live = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
-      const changed = targetingChanges(seenPolicy, live, plan.policyChanges);
-      if (changed.length > 0) {
-        throw new StalePlanError(
-          changed.map((c) => ({ target: `${c.target}.${c.property}`, planned: c.before, now: c.now, reason: "changed since the plan: what each user can sign in with was judged by the policy's method targets" })),
-          true,
-        );
-      }
+    const judged = judgedBy(plan);
+    if (judged) {
+      const changed = targetingStale(plan, judged, await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy'));
+      if (changed.length > 0) throw new StalePlanError(changed, true);
     }
     await lock.setRun(runId);
     deps.onRun?.(runId);
@@ -457,7 +451,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     const fresh = () => ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS;
     // A wave read again (a long run, a resume) is checked for its users' memberships of the groups
     // their methods were judged by (2.3) too, asked of each user.
-    const judged = plan.header.policy_seen !== undefined && formatMinor(plan.header) >= 3 ? judgedGroups(plan.header.policy_seen, plan.header.options.target_group?.id) : [];
+    const judged = judgedBy(plan)?.groups ?? [];
     const recheckWave = (w: number, users: PlanUser[]) => {
       const left = trimTouched(users, prior, tokenPath);
       const withGroups = left.filter((u) => u.policyGroups !== undefined);
@@ -563,19 +557,15 @@ async function preflight(
   const stale: StaleObject[] = [];
   // What each user can sign in with was judged (2.3) by the policy's method targets and the users'
   // memberships of their groups: both are read again, with the policy the plan changes.
-  const seen = plan.header.policy_seen;
-  const judged = seen !== undefined && formatMinor(plan.header) >= 3;
+  const judged = judgedBy(plan);
   let memberships: Map<string, string[]> | undefined;
   if (policyOps.length > 0 || judged) {
     const policy = await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     if (policyOps.length > 0) stale.push(...findStale([], plan.policyChanges, { tenant: { id: 'unknown', displayName: '' }, policy, users: new Map(), hardwareTokens: new Map() }));
     if (judged) {
-      for (const c of targetingChanges(seen, policy, plan.policyChanges)) {
-        stale.push({ target: `${c.target}.${c.property}`, planned: c.before, now: c.now, reason: "changed since the plan: what each user can sign in with was judged by the policy's method targets" });
-      }
-      const groups = judgedGroups(seen, plan.header.options.target_group?.id);
+      stale.push(...targetingStale(plan, judged, policy));
       const selected = new Set(positions.map((i) => plan.users[i]!.userId?.toLowerCase()).filter((id): id is string => id !== undefined));
-      memberships = groups.length > 0 ? await transitiveMemberships(client, groups, selected) : new Map();
+      memberships = judged.groups.length > 0 ? await transitiveMemberships(client, judged.groups, selected) : new Map();
     }
   }
   // Two chunks in flight: the next one's reads keep the batches full while one ends (its last
@@ -660,6 +650,26 @@ function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>, to
     return false;
   };
   return users.map((u) => ({ ...u, changes: u.changes.filter((c) => !touched(u, c.resource)) })).filter((u) => u.changes.length > 0);
+}
+
+/**
+ * What a plan of format 2.3 judged each user's methods by: the policy it saw and the groups whose
+ * memberships it recorded; undefined for an older plan, which judged no user by them.
+ */
+function judgedBy(plan: SavedPlan): { policy: AuthenticationMethodsPolicy; groups: string[] } | undefined {
+  const policy = plan.header.policy_seen;
+  if (!policy || formatMinor(plan.header) < 3) return undefined;
+  return { policy, groups: judgedGroups(policy, plan.header.options.target_group?.id) };
+}
+
+/** The policy's method targets changed since the plan, beyond what the plan itself changes: stale for the whole tenant. */
+function targetingStale(plan: SavedPlan, judged: { policy: AuthenticationMethodsPolicy }, live: AuthenticationMethodsPolicy): StaleObject[] {
+  return targetingChanges(judged.policy, live, plan.policyChanges).map((c) => ({
+    target: `${c.target}.${c.property}`,
+    planned: c.before,
+    now: c.now,
+    reason: "changed since the plan: what each user can sign in with was judged by the policy's method targets",
+  }));
 }
 
 /** Users whose memberships of the policy's target groups are not what the plan saw (a user with no recorded ones is left alone). */

@@ -1,5 +1,5 @@
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
-import { findConfig } from '../model/method-policy.js';
+import { findConfig, policyAfter, type MethodConfig, type PolicyAfter } from '../model/method-policy.js';
 import { isPublicRange, MAX_TRUSTED_IPS } from './trusted-ips.js';
 import type { DefaultMethod } from '../model/tenant.js';
 import type { ServerSettings } from '../source/settings-schema.js';
@@ -47,6 +47,8 @@ export { findConfig };
 export interface PolicyMapping {
   changes: PolicyChange[];
   findings: Finding[];
+  /** The policy as the changes leave it, to tell user by user what they can sign in with. */
+  after: PolicyAfter;
   /**
    * Default methods the policy enables for anyone once the changes are applied (their state only):
    * what a plan of format 2.2 or older assumed for every user.
@@ -144,7 +146,8 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
   if (fraud?.enabled === true) mapFraudAlert(policy, target, fraud.reportingCode ?? 0, changes, findings);
 
   manualFindings(settings, usage, findings);
-  return { changes, findings, enabledDefaults: enabledDefaults(policy, changes) };
+  const after = policyAfter(policy, changes);
+  return { changes, findings, after, enabledDefaults: enabledDefaults(after) };
 }
 
 function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, seconds: number, changes: PolicyChange[], findings: Finding[]): void {
@@ -293,20 +296,17 @@ function manualFindings(settings: ServerSettings | undefined, usage: MethodUsage
 
 
 /** Which default methods the policy enables after the changes (for the default method fallback). */
-function enabledDefaults(policy: Graph.AuthenticationMethodsPolicy, changes: PolicyChange[]): Set<DefaultMethod> {
-  const after = (id: string, property: string, current: unknown) => {
-    const c = changes.find((x) => x.target.toLowerCase() === `authenticationmethodconfigurations/${id.toLowerCase()}` && x.property === property);
-    return c ? c.after : current;
-  };
-  const on = (id: string) => after(id, 'state', findConfig(policy, id)?.state) === 'enabled';
+function enabledDefaults(view: PolicyAfter): Set<DefaultMethod> {
+  // Each method's state only, targets aside: what plans before 2.3 judged every user by.
+  const on = (id: MethodConfig) => view.configs[id].enabled;
   const out = new Set<DefaultMethod>();
   if (on('MicrosoftAuthenticator')) out.add('push');
-  if (on('HardwareOath') || on('SoftwareOath') || after('MicrosoftAuthenticator', 'isSoftwareOathEnabled', findConfig(policy, 'MicrosoftAuthenticator')?.isSoftwareOathEnabled) === true) out.add('oath');
+  if (on('HardwareOath') || on('SoftwareOath') || view.authenticatorOtp) out.add('oath');
   if (on('Sms')) out.add('sms');
   if (on('Voice')) {
     out.add('voiceMobile');
     out.add('voiceAlternateMobile');
-    if (after('Voice', 'isOfficePhoneAllowed', findConfig(policy, 'Voice')?.isOfficePhoneAllowed) === true) out.add('voiceOffice');
+    if (view.officePhoneAllowed) out.add('voiceOffice');
   }
   return out;
 }

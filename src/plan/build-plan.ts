@@ -2,7 +2,6 @@ import { mapCutover, type CutoverMapping, type CutoverOptions, type CutoverUser 
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
 import { mapPolicy, type PolicyMapping, type PolicyTarget } from '../mapping/policy-rules.js';
 import { userPolicy, type UserPolicy } from '../mapping/policy-view.js';
-import { policyAfter, type PolicyAfter } from '../model/method-policy.js';
 import { mapUser, methodUsage, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
@@ -68,8 +67,6 @@ export interface PlanContext {
   seedSerials: Map<string, string[]>;
   devicesByUser: Map<string, MobileDevice[]>;
   policy: PolicyMapping;
-  /** The policy as the plan leaves it, to tell user by user what they can sign in with. */
-  policyAfter: PolicyAfter;
   exportFindings: Finding[];
   options: PlanInput['options'];
   cutoverOptions: CutoverOptions;
@@ -98,12 +95,12 @@ export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options
       const user = problemUser(p);
       return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });
-  return { users, seedsByUser, seedSerials, devicesByUser, policy, policyAfter: policyAfter(input.policy, policy.changes), exportFindings, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
+  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
 }
 
 /** What the policy lets a tenant user use; undefined when their target groups were not read (a plan of format 2.2 or older). */
 function userPolicyOf(ctx: PlanContext, t: TenantUser): UserPolicy | undefined {
-  return t.policyGroups ? userPolicy(ctx.policyAfter, t.id, t.policyGroups) : undefined;
+  return t.policyGroups ? userPolicy(ctx.policy.after, t.id, t.policyGroups) : undefined;
 }
 
 /** One user mapped and diffed against the tenant, before the cutover (which needs every user) adds its changes. */
@@ -122,7 +119,7 @@ export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantS
     devices: ctx.devicesByUser.get(key) ?? [],
     tenantUser: tenant.users.get(key),
     inventory: tenant.hardwareTokens,
-    policy: { after: ctx.policyAfter, enabledForAnyone: ctx.policy.enabledDefaults },
+    policy: { after: ctx.policy.after, enabledForAnyone: ctx.policy.enabledDefaults },
     options: ctx.options,
   });
   return { user, mapping, changes: diffUser(mapping, tenant.hardwareTokens) };

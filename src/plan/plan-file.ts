@@ -563,6 +563,13 @@ export async function readPlanHeader(path: string): Promise<PlanHeader> {
   return parseHeader(path, head, 1);
 }
 
+/** Whether a saved plan is of an older format than this version writes (made by an earlier version, with its rules). */
+export function isOlderFormat(header: Pick<PlanHeader, 'format_version'>): boolean {
+  const [major, minor] = header.format_version.split('.');
+  const [currentMajor, currentMinor] = PLAN_FILE_VERSION.split('.');
+  return major !== currentMajor || Number(minor ?? 0) < Number(currentMinor);
+}
+
 /** The minor version of a saved plan's format (`2.1` -> 1): what it is expected to hold. */
 export function formatMinor(header: Pick<PlanHeader, 'format_version'>): number {
   return Number(header.format_version.split('.')[1] ?? 0);

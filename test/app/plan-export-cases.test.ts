@@ -1,22 +1,17 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fakeGraph } from '../helpers/graph.js';
 import { makePlan } from '../../src/app/plan.js';
-import { applyFile, CONTOSO, CONTOSO_TOKENS, contosoRequest, planTo, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, CONTOSO_TOKENS, contosoRequest, planTo, testDir } from '../helpers/migration.js';
 
 const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
 const ALICE = 'a1f1d87d-05e0-555e-bdb8-de674260eb27'; // a mobile, +1 4255550101, in the tenant
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
 
 describe('--prune and a backup phone with no primary', () => {
   it('the backup becomes the mobile in place of the pruned one: no alternateMobile is left without a mobile, and apply succeeds', async () => {
-    const t = tempDir('prune');
-    cleanups.push(t.cleanup);
+    const t = testDir('prune');
     const source = join(t.dir, 'export');
     mkdirSync(source);
     writeFileSync(join(source, 'users.csv'), `${HEADER}\nalice@contoso.com,1,,,,1,2065550111,,phone_call\n`);
@@ -35,8 +30,7 @@ describe('--prune and a backup phone with no primary', () => {
 
 describe('users MFA Server may keep out are never migrated on a guess', () => {
   function exportWith(csv: string): string {
-    const t = tempDir('export-cases');
-    cleanups.push(t.cleanup);
+    const t = testDir('export-cases');
     writeFileSync(join(t.dir, 'users.csv'), csv);
     return t.dir;
   }
@@ -63,8 +57,7 @@ describe('users MFA Server may keep out are never migrated on a guess', () => {
 
 describe('a seed file given by a relative path, outside the export folder', () => {
   it('is the same file when apply checks the sources again from its absolute path', async () => {
-    const t = tempDir('relative-tokens');
-    cleanups.push(t.cleanup);
+    const t = testDir('relative-tokens');
     const seeds = join(t.dir, 'generic-seeds.csv');
     copyFileSync(CONTOSO_TOKENS.find((f) => f.endsWith('generic-seeds.csv'))!, seeds);
     const g = fakeGraph();

@@ -1,25 +1,20 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makePlan } from '../../src/app/plan.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { StalePlanError } from '../../src/apply/run-apply.js';
-import { applyFile, contosoRequest, planTo, resumeIn, tempDir } from '../helpers/migration.js';
+import { applyFile, contosoRequest, planTo, resumeIn, testDir } from '../helpers/migration.js';
 
 const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
 const WAVE1 = '57d7fdeb-317f-5188-8dfd-bed4ed377a46'; // alice, bob, carol, grace, niaj
 const ALL = 'a30a9385-f524-51d1-a72f-a44b8c6422b7'; // Wave 1 (nested), dave, erin, frank, ...
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
 
 /** An export of the rows given (tenant users of the Contoso emulator tenant), with no settings.json: only the users' own methods drive the policy. */
 function exportOf(rows: string[]): string {
-  const t = tempDir('policy-targets');
-  cleanups.push(t.cleanup);
+  const t = testDir('policy-targets');
   writeFileSync(join(t.dir, 'users.csv'), [HEADER, ...rows, ''].join('\n'));
   return t.dir;
 }
@@ -115,8 +110,7 @@ describe('what each user can sign in with is judged by the policy as the plan le
   it('a saved plan records the memberships it judged by, so apply re-derives it as made', async () => {
     const g = fakeGraph();
     const source = exportOf(['bob@contoso.com,1,1,4255550102,,,,,text_message', 'dave@contoso.com,1,1,4255550104,,,,,text_message']);
-    const t = tempDir('policy-targets-apply');
-    cleanups.push(t.cleanup);
+    const t = testDir('policy-targets-apply');
     const file = join(t.dir, 'wave.plan');
     await planTo(g, file, { ...contosoRequest(source, []), targetGroup: 'MFA Migration Wave 1' });
     const applied = await applyFile(g, file, join(t.dir, 'state'));
@@ -127,8 +121,7 @@ describe('what each user can sign in with is judged by the policy as the plan le
 
   it('apply reads the memberships and method targets again: a user taken out of the target group since is stale, a target changed since refuses the plan', async () => {
     const source = exportOf(['bob@contoso.com,1,1,4255550102,,,,,text_message', 'carol@contoso.com,1,1,4255550103,,,,,text_message']);
-    const t = tempDir('policy-targets-stale');
-    cleanups.push(t.cleanup);
+    const t = testDir('policy-targets-stale');
     const file = join(t.dir, 'wave.plan');
 
     const g = fakeGraph();
@@ -170,8 +163,7 @@ describe('what each user can sign in with is judged by the policy as the plan le
     const g = fakeGraph();
     await phonesOnFor(g);
     const source = exportOf(['bob@contoso.com,1,1,4255550102,,,,,text_message', 'dave@contoso.com,1,1,4255550104,,,,,text_message']);
-    const t = tempDir('policy-targets-same');
-    cleanups.push(t.cleanup);
+    const t = testDir('policy-targets-same');
     const file = join(t.dir, 'p.plan');
     const { plan: made } = await planTo(g, file, { ...contosoRequest(source, []), targetGroup: 'MFA Migration Wave 1' });
     expect(made.policy_changes.filter((c) => /\/(Voice|Sms)$/.test(c.target))).toEqual([]);
@@ -181,8 +173,7 @@ describe('what each user can sign in with is judged by the policy as the plan le
 
   it('a resume reads again what each wave was judged by: a user taken out of the group since is stale; a method target changed since refuses the resume', async () => {
     const source = exportOf(['alice@contoso.com,1,1,4255550101,,,,,phone_call', 'bob@contoso.com,1,1,4255550102,,,,,phone_call']);
-    const t = tempDir('policy-targets-resume');
-    cleanups.push(t.cleanup);
+    const t = testDir('policy-targets-resume');
     const file = join(t.dir, 'p.plan');
 
     const g = fakeGraph();

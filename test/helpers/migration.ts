@@ -1,6 +1,7 @@
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onTestFinished } from 'vitest';
 import { applyPlanFile, type Applied, type ApplyRequest } from '../../src/app/apply.js';
 import { makePlan, planFileOf, type MadePlan, type PlanRequest } from '../../src/app/plan.js';
 import { resumeRun, type ResumeRequest } from '../../src/app/resume.js';
@@ -53,6 +54,13 @@ export function privateContosoKeys(dir: string): { dir: string; key: string; pas
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `mfa-${prefix}-`));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A folder for the running test alone, removed when it finishes. */
+export function testDir(prefix: string): { dir: string } {
+  const t = tempDir(prefix);
+  onTestFinished(t.cleanup);
+  return t;
 }
 
 /** Plans against the fake Graph (read-only) and saves the plan file; the Plan object is what `plan --format json` prints. */

@@ -66,6 +66,15 @@ const metric = async (name: string): Promise<number> => {
   return m ? Number(m[1]) : NaN;
 };
 
+/** A UDP client on loopback that keeps every datagram it is answered with. */
+async function listeningClient(): Promise<{ socket: ReturnType<typeof createSocket>; answers: Buffer[] }> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
+  const answers: Buffer[] = [];
+  socket.on('message', (m) => answers.push(m));
+  return { socket, answers };
+}
+
 describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclient', () => {
   it('accepts a right code once (with the group\'s attributes), rejects a replay and a wrong code with a Reply-Message, never the code', async () => {
     const { port } = await start();
@@ -132,10 +141,7 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
 describe('RADIUS retransmissions (RFC 5080)', () => {
   it('answers a retransmission from the cache without verifying again', async () => {
     const { port } = await start();
-    const socket = createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    const answers: Buffer[] = [];
-    socket.on('message', (m) => answers.push(m));
+    const { socket, answers } = await listeningClient();
     try {
       const ra = randomBytes(16);
       const secret = Buffer.from(SECRET);
@@ -161,10 +167,7 @@ describe('RADIUS retransmissions (RFC 5080)', () => {
 
   it('a request reusing an identifier and authenticator with other contents is no retransmission: it is verified, not given the cached accept', async () => {
     const { port } = await start();
-    const socket = createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    const answers: Buffer[] = [];
-    socket.on('message', (m) => answers.push(m));
+    const { socket, answers } = await listeningClient();
     try {
       const ra = randomBytes(16);
       const secret = Buffer.from(SECRET);
@@ -190,10 +193,7 @@ describe('RADIUS Status-Server while the shim cannot verify', () => {
     const gate = new VerifyGate(undefined as never, metrics, undefined as never, () => up);
     const radius = new RadiusServer({ gate, metrics, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients'), defaults: { rateLimit: { perSecond: 100, burst: 100 }, sourceBudget: { maxFails: 10, windowMs: 60_000, slowDownMs: 0 } }, replyAttributes: NO_REPLY_ATTRIBUTES });
     const { port } = await radius.listen(0, '127.0.0.1');
-    const socket = createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    const answers: Buffer[] = [];
-    socket.on('message', (m) => answers.push(m));
+    const { socket, answers } = await listeningClient();
     try {
       const secret = Buffer.from(SECRET);
       const status = () => encodeAccessRequest(1, randomBytes(16), [], secret, { code: CODE.statusServer });
@@ -300,10 +300,7 @@ describe('RADIUS: starting, stopping, and what the audit log and the admin are t
   it('answers the requests being verified when it stops, and audits malformed ones (never the code); a client without Calling-Station-Id is pointed out once', async () => {
     const notices: string[] = [];
     const { port } = await start({ onNotice: (m) => notices.push(m) }, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=4\n`);
-    const socket = createSocket('udp4');
-    await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
-    const answers: Buffer[] = [];
-    socket.on('message', (m) => answers.push(m));
+    const { socket, answers } = await listeningClient();
     try {
       const station = { type: ATTR.callingStationId, value: Buffer.from('198.51.100.20') };
       // CHAP instead of PAP, twice without Calling-Station-Id.
