@@ -5,7 +5,7 @@ import { deviceOf, findDevicesBySerial, getDevice } from '../graph/calls/hardwar
 import { getPolicy } from '../graph/calls/policy.js';
 import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
 import { listFederationConfiguration, parseFederation } from '../graph/calls/domains.js';
-import { checkMemberGroups, listDirectMembers } from '../graph/calls/groups.js';
+import { checkMemberGroups, listDirectMemberOf } from '../graph/calls/groups.js';
 import { readRolloutPolicy } from '../graph/cutover-reader.js';
 import { PHONE_METHOD_IDS } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
@@ -185,11 +185,15 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       if (held === null) return op.kind === 'group-member-remove' ? { done: true } : { done: false, refused: 'the user no longer exists' };
       const member = (held.value ?? []).some((id) => id.toLowerCase() === groupId.toLowerCase());
       // checkMemberGroups counts nested groups. A rollout group holds none (staged rollout refuses
-      // them); the campaign group may, so an add it says is there is confirmed among the direct
-      // members (rare: an add whose outcome was unknown).
-      if (op.kind === 'campaign-add' && member) {
-        for await (const m of client.pages<{ id?: string }>(listDirectMembers(groupId), `reading back the members of group ${groupId}`)) if (m.id?.toLowerCase() === userId.toLowerCase()) return { done: true };
-        return { done: false };
+      // them); the campaign group may, so a membership it reports for an add or a removal is
+      // confirmed among the user's direct memberships: a user also held through a nested group is
+      // removed once the direct membership is gone (rare: an outcome that was unknown, or a retry).
+      if (member && op.kind !== 'rollout-add') {
+        let direct = false;
+        for await (const g of client.pages<{ id?: string }>(listDirectMemberOf(userId), `reading back the groups user ${userId} is a direct member of`)) {
+          if (g.id?.toLowerCase() === groupId.toLowerCase()) direct = true;
+        }
+        return { done: op.kind === 'group-member-remove' ? !direct : direct };
       }
       return { done: op.kind === 'group-member-remove' ? !member : member };
     }

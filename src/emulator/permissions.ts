@@ -64,6 +64,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermissions>> = {
   'DELETE groups/{group}/members/{member}/$ref': same(MEMBERS_WRITE, page('group-delete-members')),
   // Graph asks for a user permission and a group one together; this table takes one of either list (both are the tool's).
   'POST users/{user}/checkMemberGroups': same(MEMBERS_READ, page('directoryobject-checkmembergroups')),
+  // Graph lists another user's memberships with User.Read.All or GroupMember.Read.All (delegated: User.Read); this table takes the group ones, like checkMemberGroups.
+  'GET users/{user}/memberOf': same(MEMBERS_READ, page('user-list-memberof')),
   'GET organization': { application: ORGANIZATION_READ, delegated: [...ORGANIZATION_READ, 'User.Read'], source: page('organization-list') },
 
   'GET policies/authenticationMethodsPolicy': same(POLICY_READ, page('authenticationmethodspolicy-get')),

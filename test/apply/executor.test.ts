@@ -186,9 +186,14 @@ describe('Executor on the fake Graph', () => {
     expect(await verifyOp(op('group-member-remove', 7), g.client())).toEqual({ done: false });
     expect(await verifyOp(op('group-member-remove', 55), g.client())).toEqual({ done: true });
     expect(await verifyOp(op('rollout-add', 55), g.client())).toEqual({ done: false });
-    expect(g.operations().map((o) => `${o.method} ${o.path.replace(/^\/v1\.0/, '').split('?')[0]}`)).toEqual(
-      [7, 7, 55, 55].map((i) => `POST /users/${userId(i)}/checkMemberGroups`),
-    );
+    // A removal the user still holds is confirmed among their direct memberships (the one extra read).
+    expect(g.operations().map((o) => `${o.method} ${o.path.replace(/^\/v1\.0/, '').split('?')[0]}`)).toEqual([
+      `POST /users/${userId(7)}/checkMemberGroups`,
+      `POST /users/${userId(7)}/checkMemberGroups`,
+      `GET /users/${userId(7)}/memberOf`,
+      `POST /users/${userId(55)}/checkMemberGroups`,
+      `POST /users/${userId(55)}/checkMemberGroups`,
+    ]);
   });
   it('a campaign add is read back as done only for a direct member: one through a nested group is not added yet', async () => {
     const campaign = 'bbbbbbbb-0000-4000-8000-000000000002';
@@ -198,6 +203,15 @@ describe('Executor on the fake Graph', () => {
     expect(await verifyOp(add(3), g.client())).toEqual({ done: false });
     expect(await verifyOp(add(4), g.client())).toEqual({ done: true });
     expect(await verifyOp(add(5), g.client())).toEqual({ done: false });
+  });
+  it("a campaign removal is done once the direct membership is gone, though the user stays in the group through a nested one", async () => {
+    const campaign = 'bbbbbbbb-0000-4000-8000-000000000002';
+    const inner = 'bbbbbbbb-0000-4000-8000-000000000003';
+    const g = fakeGraph({ tenant: { ...TENANT, groups: [{ id: inner, displayName: 'Inner', members: [userId(3), userId(4)] }, { id: campaign, displayName: 'Campaign', members: [inner, userId(4)] }] } });
+    const remove = (i: number): Operation => ({ id: `${userId(i)}/campaignGroup/x`, kind: 'group-member-remove', resource: `campaignGroup/${campaign}`, user: `u${i}@example.com`, userId: userId(i), stateFingerprint: '', before: { groupId: campaign }, after: null, dependsOn: [] });
+    expect(await verifyOp(remove(3), g.client())).toEqual({ done: true });
+    expect(await verifyOp(remove(4), g.client())).toEqual({ done: false });
+    expect(await verifyOp(remove(5), g.client())).toEqual({ done: true });
   });
   it('a read-back Graph refuses (a 4xx) fails the operation at once with the outcome unknown, rather than reading again and again', async () => {
     const g = fakeGraph({ tenant: TENANT, faultRate: 1, seed: 3 });

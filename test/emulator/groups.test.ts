@@ -104,3 +104,18 @@ describe('checkMemberGroups (a directoryObject action, for a user)', () => {
     expectGraphError(await ask('00000000-0000-0000-0000-00000000dead', [ASSIGNED]), 404, 'Request_ResourceNotFound');
   });
 });
+
+describe('memberOf (a user relationship)', () => {
+  it("lists the groups the user is a direct member of, not those holding them through a nested group, in pages of $top", async () => {
+    const OUTER = 'aaaaaaaa-0000-0000-0000-000000000004';
+    const nested = { ...TENANT, groups: [...TENANT.groups, { id: OUTER, displayName: 'Outer', members: [ASSIGNED] }, { id: 'aaaaaaaa-0000-0000-0000-000000000005', displayName: 'Also', members: ['a@example.com'] }] };
+    const { graph, emu } = inProcess({ tenant: nested });
+    const a = emu.state.findUser('a@example.com')!.id;
+    const first = (await graph.get(`/v1.0/users/${a}/memberOf?$select=id&$top=1`)).body;
+    expect(first.value).toEqual([{ '@odata.type': '#microsoft.graph.group', id: ASSIGNED }]);
+    const second = (await graph.get(first['@odata.nextLink'].replace(/^https?:\/\/[^/]+/, ''))).body;
+    expect(second.value).toEqual([{ '@odata.type': '#microsoft.graph.group', id: 'aaaaaaaa-0000-0000-0000-000000000005' }]);
+    expect(second['@odata.nextLink']).toBeUndefined();
+    expectGraphError(await graph.get('/v1.0/users/00000000-0000-0000-0000-00000000dead/memberOf'), 404, 'Request_ResourceNotFound');
+  });
+});

@@ -18,6 +18,7 @@ export function registerDirectoryRoutes(router: Router): void {
   router.add({ pattern: 'groups/{group}/members/$ref', handlers: { POST: addMember } });
   router.add({ pattern: 'groups/{group}/members/{member}/$ref', handlers: { DELETE: removeMember } });
   router.add({ pattern: 'users/{user}/checkMemberGroups', handlers: { POST: checkMemberGroups } });
+  router.add({ pattern: 'users/{user}/memberOf', readCost: 2, handlers: { GET: listMemberOf } });
   router.add({ pattern: 'organization', handlers: { GET: listOrganization } });
 }
 
@@ -211,6 +212,15 @@ function removeMember(ctx: HandlerContext): HandlerResult {
   if (isDynamicGroup(group)) throw refusedForDynamicGroup();
   group.members.splice(i, 1);
   return NO_CONTENT;
+}
+
+/** user: memberOf, the groups the user is a direct member of (the emulator has no roles or administrative units). */
+function listMemberOf(ctx: HandlerContext): HandlerResult {
+  rejectQueryOptions(ctx, ['$select', '$top', '$count']);
+  const user = requireUser(ctx);
+  const select = parseSelect(ctx.req.query, GROUP_NAMES, 'group');
+  const groups = ctx.state.groups.filter((g) => g.members.includes(user.id));
+  return page(ctx, groups, 'directoryObjects', (g) => ({ '@odata.type': '#microsoft.graph.group', ...groupJson(g, select) }));
 }
 
 /** Graph's limit on the groups one checkMemberGroups call asks about. */

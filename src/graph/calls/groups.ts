@@ -45,6 +45,17 @@ export const listDirectMembers = (groupId: string): GraphCall => ({
 });
 
 /**
+ * The groups and other directory objects (roles, administrative units) a user is a direct member of,
+ * 999 to a page. Asked of the user, so others joining or leaving a large group shift nothing; no
+ * OData cast, which would need Graph's eventually consistent index (`ConsistencyLevel: eventual`).
+ */
+export const listDirectMemberOf = (userId: string): GraphCall => ({
+  method: 'GET',
+  version: 'v1.0',
+  path: `/users/${encodeURIComponent(userId)}/memberOf?$select=id&$top=999`,
+});
+
+/**
  * Which of the groups (at most 20) hold the user, nested groups included: one consistent answer
  * however large the groups, where paging a group's members while others are added or removed can
  * skip one.
