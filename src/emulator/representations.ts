@@ -55,6 +55,7 @@ export const GROUP_PROPERTIES: Record<string, unknown> = {
   groupTypes: [],
   membershipRule: null,
   membershipRuleProcessingState: null,
+  visibility: null,
   createdDateTime: null,
 };
 

@@ -101,6 +101,8 @@ const groupSchema = z.strictObject({
   groupTypes: z.array(z.enum(['Unified', 'DynamicMembership'])).optional(),
   membershipRule: z.string().min(1).nullable().optional(),
   membershipRuleProcessingState: z.enum(['On', 'Paused']).nullable().optional(),
+  // 'HiddenMembership': only callers granted Member.Read.Hidden may list the members.
+  visibility: z.enum(['Public', 'Private', 'HiddenMembership']).nullable().optional(),
   createdDateTime: isoDate.nullable().optional(),
   /** Users (id or UPN), groups (id) and contacts (id). For a dynamic group: the members its rule gives now. */
   members: z.array(z.string().min(1)).optional(),

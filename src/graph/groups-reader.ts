@@ -50,6 +50,10 @@ export async function transitiveMemberships(client: GraphClient, groupIds: reado
         }
       } catch (err) {
         if (err instanceof GraphRequestError && err.response.status === 404) return;
+        // Graph hides the members of a group with hidden membership from apps without Member.Read.Hidden.
+        if (err instanceof GraphRequestError && err.response.status === 403) {
+          throw new GraphRequestError(`listing the members of group ${groupId} (if its membership is hidden, this also needs Member.Read.Hidden)`, err.response);
+        }
         throw err;
       }
     }),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_DELEGATED_PERMISSIONS } from '../../src/emulator/identity.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { ROOT } from '../helpers/run-cli.js';
@@ -146,5 +147,38 @@ describe('mfa-migrate plan: two groups of one name', () => {
     }
     expect(byId.result.code).toBe(0);
     expect(byId.plan.summary.users).toBe(exportUpns.filter((u) => transitiveUpns(wave.id).has(u.toLowerCase())).length);
+  });
+});
+
+describe('mfa-migrate plan: a policy target group with hidden membership', () => {
+  const emus: RunningEmulator[] = [];
+  const start = async (scopes?: string[]) => {
+    const doc = contosoTenant();
+    const sales = doc.groups.find((g) => g.displayName === 'Contoso Sales')! as Record<string, unknown>;
+    sales['visibility'] = 'HiddenMembership';
+    doc['authenticationMethodsPolicy'] = { authenticationMethodConfigurations: [{ id: 'Sms', state: 'enabled', includeTargets: [{ targetType: 'group', id: sales['id'] }] }] };
+    if (scopes) doc['identity'] = { ...(doc['identity'] as object), scopes };
+    const emu = await startEmulator({ port: 0, throttle: 'off', tenant: doc });
+    emus.push(emu);
+    return emu;
+  };
+  afterAll(async () => {
+    await Promise.all(emus.map((e) => e.stop()));
+  });
+
+  it('stops with the permission it needs named (Member.Read.Hidden), and plans once it is granted', async () => {
+    const [without, granted] = await Promise.all([start(), start([...DEFAULT_DELEGATED_PERMISSIONS, 'Member.Read.Hidden'])]);
+    const refused = await runPlan(without.url, CONTOSO);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/listing the members of group [0-9a-f-]{36} \(if its membership is hidden, this also needs Member\.Read\.Hidden\) failed: .*403/);
+    expect(refused.stderr).not.toMatch(/unexpected error|\n\s+at /);
+    // With SMS for Wave 1 as well, dave (in Contoso Sales only) can use SMS only through the hidden group.
+    const { plan } = await planJson(granted.url, [...CONTOSO, '--target-group', 'MFA Migration Wave 1']);
+    expect(transitiveUpns(group('Contoso Sales').id).has('dave@contoso.com')).toBe(true);
+    expect(transitiveUpns(group('MFA Migration Wave 1').id).has('dave@contoso.com')).toBe(false);
+    expect(plan.users.find((u) => u.user === 'dave@contoso.com')?.methods_after).toEqual(['mobilePhone']);
+    expect(plan.findings.filter((f) => f.user === 'dave@contoso.com' && f.rule === 'POL-USER-NOT-TARGETED')).toEqual([]);
+    // One outside both groups with a text-message default is not targeted.
+    expect(plan.findings.some((f) => f.rule === 'POL-USER-NOT-TARGETED')).toBe(true);
   });
 });

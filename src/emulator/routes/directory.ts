@@ -3,6 +3,7 @@ import { compileFilter, parseCount, parseSelect, parseTop, type FilterFields } f
 import { pageOf } from '../paging.js';
 import { CONTACT_PROPERTIES, GROUP_PROPERTIES, USER_PROPERTIES, contactJson, groupJson, userJson } from '../representations.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
+import { insufficientPrivileges } from '../permissions.js';
 import { checkRolloutGroupMemberAdd } from '../rollout-rules.js';
 import { isDynamicGroup, objectId, type GroupRecord, type UserRecord } from '../state.js';
 import { collection, entity, NO_CONTENT, objectBody, rejectQueryOptions, requireUser } from './common.js';
@@ -135,6 +136,9 @@ function getGroup(ctx: HandlerContext): HandlerResult {
 function listMembers(ctx: HandlerContext, transitive: boolean): HandlerResult {
   rejectQueryOptions(ctx, ['$select', '$top', '$count']);
   const group = requireGroup(ctx);
+  // Graph lists a hidden-membership group's members only to callers granted Member.Read.Hidden.
+  const grant = ctx.req.grant;
+  if (group.props['visibility'] === 'HiddenMembership' && grant !== 'unscoped' && !grant.permissions.has('Member.Read.Hidden')) throw insufficientPrivileges();
   const select = parseSelect(ctx.req.query, MEMBER_NAMES, 'directoryObject');
   const ids = transitive ? transitiveMemberIds(ctx, group) : group.members;
   const objects = ids.map((id) => ctx.state.directoryObject(id)).filter((o) => o !== undefined);
