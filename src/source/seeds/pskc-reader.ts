@@ -11,6 +11,9 @@ import { decodeBase64 } from './secret-encoding.js';
 import type { SeedSink } from './seed-sink.js';
 import { shownValue } from '../../model/shown-value.js';
 
+/** Version 1.0 however written: `1`, `1.0`, `1.00` (the schema's VersionType is digits, a dot, digits). */
+const RFC6030_VERSION = /^1(\.0{1,3})?$/;
+
 /**
  * Reads a PSKC file into OathSeeds: HOTP and TOTP keys, plain or encrypted (pre-shared key or
  * password), with ValueMACs checked according to `pskcMac`. Two dialects:
@@ -158,14 +161,15 @@ class PskcFileReader {
   }
 
   /**
-   * RFC 6030 files must say Version 1.0 (a later version may change what the elements mean); the
+   * RFC 6030 files must say Version 1.0 (a later version may change what the elements mean); `1`
+   * (some vendors' tools write it; python-pskc reads it) and `1.00` are the same version. The
    * drafts wrote 1, 1.0, 1.2 or nothing, and are read as the drafts they are.
    */
   #decideDialect(dialect: Dialect): void {
     this.#dialect = dialect;
     const root = this.#root;
     const version = root?.attrs.Version ?? root?.attrs.version;
-    if (dialect === 'rfc6030' && version !== undefined && version.trim() !== '1.0') {
+    if (dialect === 'rfc6030' && version !== undefined && !RFC6030_VERSION.test(version.trim())) {
       throw new PskcStreamError('invalid', `KeyContainer Version ${shownValue(String(version))} is not supported (expected 1.0)`, root?.line);
     }
   }

@@ -148,14 +148,22 @@ describe('keys without an Algorithm attribute, and the KeyContainer Version', ()
     ]);
   });
 
-  it('RFC 6030 files say Version 1.0: 1.1 (or 1, 2.0) is refused', async () => {
+  it('RFC 6030 files say Version 1.0 (written 1 or 1.00 too): 1.1 or 2.0 is refused', async () => {
     const tmp = tempDir();
     const { seeds, problems } = await read(formats('rfc6030-version-1.1.pskc'));
     expect(seeds).toEqual([]);
     expect(codes(problems)).toEqual(['error:pskc-invalid']);
     expect(problems[0]!.message).toMatch(/Version "1.1" is not supported/);
-    const one = readFileSync(formats('rfc6030-version-1.1.pskc'), 'utf8').replace('Version="1.1"', 'Version="1"');
-    expect(codes((await read(tmp.file('v1.pskc', one))).problems)).toEqual(['error:pskc-invalid']);
+    const as = async (version: string) => read(tmp.file(`v${version.trim()}.pskc`, readFileSync(formats('rfc6030-version-1.1.pskc'), 'utf8').replace('Version="1.1"', `Version="${version}"`)));
+    const one = await as('1.0');
+    expect(one.problems).toEqual([]);
+    expect(one.seeds.length).toBeGreaterThan(0);
+    for (const same of ['1', '1.00', ' 1 ']) {
+      const r = await as(same);
+      expect(r.problems, same).toEqual([]);
+      expect(r.seeds.map((s) => [s.serial, s.fingerprint]), same).toEqual(one.seeds.map((s) => [s.serial, s.fingerprint]));
+    }
+    for (const other of ['2.0', '1.01', '10', '01.0']) expect(codes((await as(other)).problems), other).toEqual(['error:pskc-invalid']);
   });
 });
 
