@@ -14,6 +14,11 @@ export interface GraphCall {
   body?: unknown;
   /** Request headers the call needs beyond the transport's own (e.g. `Prefer`), sent on every page and inside `$batch` too. */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * A POST that changes nothing (an action such as checkMemberGroups): retried like a read, since
+   * sending it again is harmless, where a write's failed answer leaves its outcome unknown.
+   */
+  safe?: true;
 }
 
 /** An answer from Graph, direct or a `$batch` item; the body parsed when it is JSON. */
@@ -24,8 +29,8 @@ export interface GraphResponse<T = unknown> {
   body: T;
 }
 
-export function isWriteCall(call: Pick<GraphCall, 'method'>): boolean {
-  return call.method !== 'GET';
+export function isWriteCall(call: Pick<GraphCall, 'method' | 'safe'>): boolean {
+  return call.method !== 'GET' && call.safe !== true;
 }
 
 export function isSuccess(res: GraphResponse): boolean {

@@ -3,7 +3,7 @@ import { isUnreachable, ReadOnlyViolation, SignInError } from './graph-errors.js
 
 /** What came of one send of a request: Graph's answer, or what stopped it (network, timeout). */
 export interface AttemptResult {
-  call: Pick<GraphCall, 'method'>;
+  call: Pick<GraphCall, 'method' | 'safe'>;
   /** Sends made so far, this one included (1 for the first). */
   attempt: number;
   response?: GraphResponse;

@@ -35,6 +35,14 @@ describe('retry strategies, each on its own', () => {
     expect(s.decide({ call: GET, attempt: 1, response: res(404) })).toBeUndefined();
   });
 
+  it('a POST that changes nothing (checkMemberGroups) is retried like a read, its 503 waited out as Graph asks', () => {
+    const SAFE = { method: 'POST' as const, safe: true as const };
+    const s = transientStrategy(backoff);
+    for (const r of [res(500), res(504), res(0)]) expect(s.decide({ call: SAFE, attempt: 1, response: r })).toEqual({ action: 'retry', afterMs: 777, throttled: false });
+    expect(throttlingStrategy(backoff).decide({ call: SAFE, attempt: 1, response: res(503, { 'retry-after': '2' }) })).toEqual({ action: 'retry', afterMs: 2000, throttled: true });
+    expect(conflictStrategy.decide({ call: SAFE, attempt: 1, response: res(409) })).toBeUndefined();
+  });
+
   it('conflict: a 409, or a 400 saying the object exists, makes a write\'s outcome unknown (read it back)', () => {
     expect(conflictStrategy.decide({ call: POST, attempt: 1, response: res(409) })).toMatchObject({ action: 'unknown' });
     expect(conflictStrategy.decide({ call: POST, attempt: 1, response: res(400, {}, { error: { message: 'The object already exists.' } }) })).toMatchObject({ action: 'unknown' });

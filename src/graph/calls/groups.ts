@@ -65,6 +65,7 @@ export const checkMemberGroups = (userId: string, groupIds: readonly string[]): 
   version: 'v1.0',
   path: `/users/${encodeURIComponent(userId)}/checkMemberGroups`,
   body: { groupIds },
+  safe: true,
 });
 
 export const addGroupMember = (groupId: string, objectId: string): GraphCall => ({
