@@ -5,7 +5,7 @@ import { UserError } from '../model/user-error.js';
 import { GraphRequestError } from './graph-errors.js';
 import { getGroupKind, listDirectMembers } from './calls/groups.js';
 import { listDomains, listFederationConfiguration, parseDomain, parseFederation } from './calls/domains.js';
-import { getRolloutPolicy, listRolloutPolicies, MFA_FEATURE, parseRolloutPolicy } from './calls/rollout.js';
+import { listRolloutPolicies, MFA_FEATURE, parseRolloutPolicy } from './calls/rollout.js';
 import { resolveGroup, type GroupRef } from './groups-reader.js';
 
 export interface CutoverReadOptions {
@@ -52,17 +52,16 @@ export async function readRolloutPolicy(client: GraphClient): Promise<TenantRoll
     for await (const item of client.pages<unknown>(listRolloutPolicies(), 'listing the staged rollout policies')) {
       const p = parseRolloutPolicy(item);
       if (p?.feature !== MFA_FEATURE) continue;
-      const full = parseRolloutPolicy(await client.get(getRolloutPolicy(p.id), `reading the staged rollout policy ${p.id}`));
-      if (!full) return null;
-      const { feature: _f, ...policy } = full;
+      const { feature: _f, ...policy } = p;
       return policy;
     }
     return null;
   } catch (err) {
-    // Graph has no application permission for staged rollout: an app-only sign-in never gets there.
+    // Graph has no application permission for staged rollout: an app-only sign-in never gets there,
+    // and a signed-in admin needs the delegated one.
     if (err instanceof GraphRequestError && err.response.status === 403) {
       throw new UserError(
-        `${err.message}: staged rollout has no application permission in Microsoft Graph; sign in as an admin (--auth device-code or azure-cli) with the delegated permission Policy.ReadWrite.HybridAuthentication`,
+        `${err.message}: staged rollout needs an admin signed in (--auth device-code or azure-cli; Graph has no application permission for it) with the delegated permission Policy.Read.HybridAuthentication to read it, Policy.ReadWrite.HybridAuthentication to apply`,
       );
     }
     throw err;

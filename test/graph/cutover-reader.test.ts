@@ -69,7 +69,15 @@ describe('the cutover reader', () => {
   it('an app-only sign-in is refused by Graph: the admin is told to sign in as an admin with the delegated permission', async () => {
     const { identity: _i, ...appOnly } = cutoverTenant();
     const g = fakeGraph({ tenant: appOnly });
-    await expect(readRolloutPolicy(g.client({ readOnly: true }))).rejects.toThrow(/staged rollout has no application permission .*Policy\.ReadWrite\.HybridAuthentication/);
+    await expect(readRolloutPolicy(g.client({ readOnly: true }))).rejects.toThrow(/staged rollout needs an admin signed in .*no application permission.*Policy\.Read\.HybridAuthentication to read it/);
+  });
+
+  it('reads the policy and its groups with the read-only delegated permission (the list takes $expand; a GET by id would need ReadWrite)', async () => {
+    const tenant = cutoverTenant();
+    const g = fakeGraph({ tenant: { ...tenant, identity: { ...(tenant['identity'] as object), scopes: ['Policy.Read.HybridAuthentication', 'User.Read'] } } });
+    g.emu.clearRequests();
+    expect(await readRolloutPolicy(g.client({ readOnly: true }))).toMatchObject({ displayName: 'MFA', appliesTo: [gid(1)] });
+    expect(g.operations().map((o) => `${o.method} ${o.path} ${o.status}`)).toEqual(['GET /v1.0/policies/featureRolloutPolicies?$expand=appliesTo 200']);
   });
 
   it('an unknown or ambiguous group name is the admin\'s to settle, naming the option', async () => {

@@ -20,11 +20,12 @@ const UNKNOWN_ENUM_MEMBERS = { Prefer: 'include-unknown-enum-members' } as const
 /** The staged rollout feature that moves users from MFA Server (or a federated IdP's MFA) to Entra MFA. */
 export const MFA_FEATURE = 'multiFactorAuthentication';
 
-/** Every rollout policy of the tenant (one per feature at most). */
-export const listRolloutPolicies = (): GraphCall => ({ method: 'GET', version: 'v1.0', path: POLICIES, headers: UNKNOWN_ENUM_MEMBERS });
-
-/** One policy with the groups it applies to. */
-export const getRolloutPolicy = (id: string): GraphCall => ({ method: 'GET', version: 'v1.0', path: `${POLICIES}/${encodeURIComponent(id)}?$expand=appliesTo`, headers: UNKNOWN_ENUM_MEMBERS });
+/**
+ * Every rollout policy of the tenant (one per feature at most), each with the groups it applies to.
+ * The list, not a GET of one policy: only the list takes `$expand` and the read-only permission
+ * (Policy.Read.HybridAuthentication); a GET by id needs Policy.ReadWrite.HybridAuthentication.
+ */
+export const listRolloutPolicies = (): GraphCall => ({ method: 'GET', version: 'v1.0', path: `${POLICIES}?$expand=appliesTo`, headers: UNKNOWN_ENUM_MEMBERS });
 
 /** A new MFA rollout policy: enabled, for the groups added next only (never the whole organisation). */
 export const createRolloutPolicy = (displayName: string, description: string): GraphCall => ({
