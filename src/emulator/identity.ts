@@ -16,7 +16,8 @@ export const DEFAULT_APPLICATION_PERMISSIONS: readonly string[] = [
   'GroupMember.Read.All',
   'GroupMember.ReadWrite.All',
   'Organization.Read.All',
-  'Domain.ReadWrite.All',
+  'Domain.Read.All',
+  'Domain-InternalFederation.ReadWrite.All',
   'Policy.ReadWrite.AuthenticationMethod',
   'UserAuthenticationMethod.ReadWrite.All',
 ];

@@ -43,8 +43,9 @@ const granular = (kind: string, access: 'Read' | 'ReadWrite'): string[] =>
 const ROLLOUT_READ = ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All'];
 const ROLLOUT_WRITE = ['Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All'];
 const DOMAINS_READ = ['Domain.Read.All', 'Domain.ReadWrite.All', 'Directory.Read.All'];
-const FEDERATION_READ = ['Domain.Read.All', 'Domain.ReadWrite.All'];
-const FEDERATION_WRITE = ['Domain.ReadWrite.All'];
+// Graph's tables: the federation configuration's own permissions are the least privileged, the Domain ones higher.
+const FEDERATION_READ = ['Domain-InternalFederation.Read.All', 'Domain-InternalFederation.ReadWrite.All', 'Domain.Read.All', 'Domain.ReadWrite.All'];
+const FEDERATION_WRITE = ['Domain-InternalFederation.ReadWrite.All', 'Domain.ReadWrite.All'];
 
 const AUTH = 'users/{user}/authentication';
 const CONFIGS = 'policies/authenticationMethodsPolicy/authenticationMethodConfigurations';

@@ -47,7 +47,7 @@ export const CAPABILITIES: readonly Capability[] = [
   { id: 'rollout.write', what: 'create staged rollout for MFA and attach groups (delegated only in Graph)', application: [], delegated: ['Policy.ReadWrite.HybridAuthentication'], source: learn('featurerolloutpolicies-post') },
   both('members.write', 'add users to rollout groups', ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All'], learn('group-post-members')),
   both('domains.read', 'read domains and their federation configuration', ['Domain.Read.All', 'Domain.ReadWrite.All'], learn('domain-list-federationconfiguration')),
-  both('federation.write', "change a federated domain's federatedIdpMfaBehavior (Graph documents a known issue: signed in as an admin, it may also need Directory.AccessAsUser.All consented)", ['Domain.ReadWrite.All'], learn('internaldomainfederation-update')),
+  both('federation.write', "change a federated domain's federatedIdpMfaBehavior (Graph documents a known issue: signed in as an admin, it may also need Directory.AccessAsUser.All consented)", ['Domain-InternalFederation.ReadWrite.All', 'Domain.ReadWrite.All'], learn('internaldomainfederation-update')),
 ];
 
 export const capability = (id: CapabilityId): Capability => CAPABILITIES.find((c) => c.id === id)!;

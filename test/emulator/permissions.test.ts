@@ -62,6 +62,26 @@ describe('permissions enforced per route', () => {
     expectGraphError(await phones.post('/v1.0/users/u0@example.com/authentication/emailMethods', { emailAddress: 'a@example.org' }), 403, 'Authorization_RequestDenied');
   });
 
+  it("takes the federation configuration's own permissions, the least privileged in Graph's tables, for its read and PATCH", async () => {
+    const federated = {
+      tenant: { id: TENANT_ID },
+      domains: [{ id: 'example.com', isDefault: true, federation: { id: 'f0000000-0000-4000-8000-000000000001', displayName: 'ADFS', issuerUri: 'http://sts.example.com/adfs/services/trust', passiveSignInUri: 'https://sts.example.com/adfs/ls/' } }],
+      users: [{ userPrincipalName: 'u0@example.com', displayName: 'U0' }],
+    };
+    const as = (roles: string[]) => {
+      const { emu, graph } = inProcess({ tenant: { ...federated, identity: { roles } } });
+      return graph.as(mintToken(emu.state.tenant.id, emu.state.identity));
+    };
+    const path = '/v1.0/domains/example.com/federationConfiguration/f0000000-0000-4000-8000-000000000001';
+    const body = { '@odata.type': '#microsoft.graph.internalDomainFederation', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' };
+    const own = as(['Domain-InternalFederation.ReadWrite.All']);
+    expect((await own.get('/v1.0/domains/example.com/federationConfiguration')).status).toBe(200);
+    expect((await own.patch(path, body)).status).toBe(204);
+    expect((await as(['Domain-InternalFederation.Read.All']).get(path)).status).toBe(200);
+    expectGraphError(await as(['Domain-InternalFederation.Read.All']).patch(path, body), 403, 'Authorization_RequestDenied');
+    expectGraphError(await as(['Domain.Read.All']).patch(path, body), 403, 'Authorization_RequestDenied');
+  });
+
   it('lets the default minted token read and write everything this tool touches', async () => {
     const { emu, graph } = inProcess();
     const app = graph.as((await introspect(emu, 'token', { method: 'POST' })).body.access_token);
