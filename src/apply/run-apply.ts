@@ -688,7 +688,7 @@ function membershipStale(users: readonly PlanUser[], now: ReadonlyMap<string, st
 
 async function staleAmong(users: PlanUser[], client: GraphClient, concurrency: number): Promise<StaleObject[]> {
   if (users.length === 0) return [];
-  const serials = users.flatMap((u) => u.changes.filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length)));
+  const serials = users.flatMap((u) => [...u.changes, ...(u.kept ?? [])].filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length)));
   const tenant = await readTenant(client, {
     known: users.map((u) => ({ upn: u.upn, userId: u.userId, needsPreferences: u.changes.some((c) => c.resource === 'signInPreferences') })),
     serials,

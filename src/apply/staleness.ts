@@ -23,14 +23,18 @@ export function findStale(users: readonly PlanUser[], policyChanges: readonly Sa
   }
   for (const u of users) {
     const user = tenant.users.get(u.upn.toLowerCase());
-    for (const c of u.changes) {
-      if (c.action === 'no-op') continue;
+    const pending = u.changes.filter((c) => c.action !== 'no-op');
+    if (pending.length === 0) continue;
+    // The methods the plan keeps as they are count too: a switch or a default rests on them.
+    for (const c of [...pending, ...(u.kept ?? [])]) {
       if (!user || user.id !== u.userId) {
         out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now: 'absent', reason: 'the user is no longer in the tenant' });
         continue;
       }
       const now = stateFingerprint(userResourceState(c.resource, user, tenant.hardwareTokens));
-      if (now !== c.state_fingerprint) out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now, reason: 'changed in the tenant since the plan' });
+      if (now === c.state_fingerprint) continue;
+      const reason = c.action === 'no-op' ? "changed in the tenant since the plan, which kept it as it was: the user's changes (a switch to Entra MFA, a default) rest on it" : 'changed in the tenant since the plan';
+      out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now, reason });
     }
   }
   return out;

@@ -55,6 +55,11 @@ export interface PlanUser {
   upn: string;
   userId: string;
   changes: SavedUserChange[];
+  /**
+   * The user's methods the plan leaves as they are (no-op phones, email, tokens): the user's changes
+   * rest on them (a switch to Entra MFA needs a method), so apply checks them for changes too.
+   */
+  kept?: SavedUserChange[];
   /** 2.3: the policy's target groups that held the user when planned (`seen.policyGroups`). */
   policyGroups?: string[];
 }
@@ -524,20 +529,25 @@ export class SavedPlan {
       const r = changeSchema.extend({ user: z.string().min(1), user_id: z.string().min(1) }).safeParse(raw);
       if (!r.success) throw new UserError(`${path}: user_changes[${i}] is not a user change (${r.error.issues[0]?.path.join('.') || 'value'}: ${r.error.issues[0]?.message})`);
       const { user, user_id, ...c } = r.data;
-      if (c.action === 'no-op') return;
-      if (c.resource.startsWith('hardwareOathMethods/')) tokenChanges = true;
       let u = byId.get(user_id);
       if (!u) {
         u = { upn: user, userId: user_id, changes: [] };
         byId.set(user_id, u);
         users.push(u);
       }
+      if (c.action === 'no-op') {
+        if (isKeptMethod(c as SavedUserChange)) (u.kept ??= []).push(c as SavedUserChange);
+        return;
+      }
+      if (c.resource.startsWith('hardwareOathMethods/')) tokenChanges = true;
       u.changes.push(c as SavedUserChange);
     });
     const policy = Array.isArray(data.policy_changes) ? (data.policy_changes as SavedPolicyChange[]) : [];
     const findings = Array.isArray(data.findings) ? (data.findings as Finding[]) : [];
-    const entries: UserEntry[] = users.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
-    return new SavedPlan(path, file, hash, header, policy, [], findings, entries, tokenChanges, [], [], new Map(users.map((u, i) => [i, u])));
+    // Users with something to do; one whose changes are all no-ops has nothing for apply.
+    const pending = users.filter((u) => u.changes.length > 0);
+    const entries: UserEntry[] = pending.map((u) => ({ upn: u.upn, userId: u.userId, status: 'changes', pending: u.changes.length, offset: 0, length: 0, line: 0 }));
+    return new SavedPlan(path, file, hash, header, policy, [], findings, entries, tokenChanges, [], [], new Map(pending.map((u, i) => [i, u])));
   }
 }
 
@@ -634,7 +644,19 @@ async function readUserLine(fh: FileHandle, e: UserEntry, path: string): Promise
   const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: { policyGroups?: unknown } | null };
   if (u.user_id !== e.userId || u.user_id === null) throw new UserError(`${path}: the plan file changed while it was being applied`);
   const groups = u.seen?.policyGroups;
-  return { upn: u.user, userId: u.user_id, changes: u.changes.filter((c) => c.action !== 'no-op'), ...(Array.isArray(groups) ? { policyGroups: groups.map(String) } : {}) };
+  const kept = u.changes.filter(isKeptMethod);
+  return {
+    upn: u.user,
+    userId: u.user_id,
+    changes: u.changes.filter((c) => c.action !== 'no-op'),
+    ...(kept.length > 0 ? { kept } : {}),
+    ...(Array.isArray(groups) ? { policyGroups: groups.map(String) } : {}),
+  };
+}
+
+/** A method the plan leaves as it is (a no-op phone, email or token); the default method and group memberships are not methods. */
+function isKeptMethod(c: SavedUserChange): boolean {
+  return c.action === 'no-op' && /^(phoneMethods|emailMethods|hardwareOathMethods)\//.test(c.resource);
 }
 
 function cannotRead(path: string, err: unknown): UserError {

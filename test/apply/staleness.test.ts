@@ -106,3 +106,45 @@ describe('--skip-stale and the tenant-wide objects', () => {
     expect(writes(g.emu.requests())).toEqual([]);
   });
 });
+
+/** Found by a black-box test: a user whose methods were removed after a plan that only switched them was switched with nothing to sign in with. */
+describe('the methods a plan keeps as they are', () => {
+  const tmp3 = tempDir('stale-kept');
+  afterAll(() => tmp3.cleanup());
+
+  it("are checked again: a user switched by the plan whose kept phones are gone since is stale, never switched", async () => {
+    const g = fakeGraph();
+    // Migrated first; the cutover planned afterwards keeps every method and only switches.
+    await planTo(g, join(tmp3.dir, 'methods.plan'));
+    expect((await applyFile(g, join(tmp3.dir, 'methods.plan'), join(tmp3.dir, 'first'))).outcome.state).toBe('completed');
+    const { plan } = await planTo(g, join(tmp3.dir, 'cutover.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
+    const bob = plan.user_changes.filter((c) => c.user === 'bob@contoso.com');
+    expect(bob.filter((c) => c.action !== 'no-op').map((c) => c.resource)).toEqual([expect.stringMatching(/^rolloutGroup\//)]);
+    expect(bob.some((c) => c.action === 'no-op' && c.resource.startsWith('phoneMethods/'))).toBe(true);
+
+    // An admin removes bob's phones (his default first, which Graph asks for).
+    // The alternate mobile first: Graph keeps none without a mobile.
+    const phones = ((await g.raw.get('/v1.0/users/bob@contoso.com/authentication/phoneMethods')).body.value as { id: string; phoneType: string }[]).sort((a, b) => (a.phoneType === 'mobile' ? 1 : 0) - (b.phoneType === 'mobile' ? 1 : 0));
+    expect(phones.length).toBeGreaterThan(0);
+    await g.raw.patch('/beta/users/bob@contoso.com/authentication/signInPreferences', { userPreferredMethodForSecondaryAuthentication: null });
+    for (const p of phones) {
+      const r = await g.raw.delete(`/v1.0/users/bob@contoso.com/authentication/phoneMethods/${p.id}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(204);
+    }
+    g.emu.clearRequests();
+
+    const err = (await applyFile(g, join(tmp3.dir, 'cutover.plan'), join(tmp3.dir, 'refused')).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/bob@contoso\.com phoneMethods\/mobile/);
+    expect(err.message).toMatch(/kept it as it was/);
+    expect(writes(g.emu.requests())).toEqual([]);
+
+    const skipped = await applyFile(g, join(tmp3.dir, 'cutover.plan'), join(tmp3.dir, 'skip'), { skipStale: true });
+    expect(skipped.outcome.stale.every((s) => s.user === 'bob@contoso.com')).toBe(true);
+    const state: Snapshot = g.emu.snapshot();
+    const bobId = state.users.find((u: Snapshot) => u.userPrincipalName === 'bob@contoso.com').id;
+    const rollout = state.groups.find((x: Snapshot) => x.displayName === 'MFA Staged Rollout');
+    expect(rollout.members).not.toContain(bobId);
+    // The others are switched.
+    expect(rollout.members.length).toBeGreaterThan(0);
+  });
+});
