@@ -168,10 +168,11 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   const groupById = new Map((input.cutover?.groups ?? []).map((g) => [g.id, g]));
   const attached = new Set(policy?.appliesTo ?? []);
   const memberOf = (u: Pick<TenantUser, 'memberOf'>) => new Set(u.memberOf ?? []);
-  // Without --rollout-group the plan only needs to know who is switched already (for the federation).
+  // Without --rollout-group the plan only needs to know who is switched already (for the federation),
+  // counting only users with a cloud method: one switched without is not ready for the IdP's MFA to go.
   if (named.length === 0) {
-    if (policy?.isAppliedToOrganization && policy.isEnabled) return () => true;
-    return (m) => policy?.isEnabled === true && [...memberOf(m.tenantUser!)].some((g) => attached.has(g));
+    if (policy?.isAppliedToOrganization && policy.isEnabled) return (m) => hasCloudMethod(m.methodsAfter!);
+    return (m) => policy?.isEnabled === true && [...memberOf(m.tenantUser!)].some((g) => attached.has(g)) && hasCloudMethod(m.methodsAfter!);
   }
 
   const refuse = (why: string) => out.refusals.push(why);
@@ -249,8 +250,21 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
     const holding = [...memberOf(u)].find((id) => rolloutIds.has(id));
     if (holding) {
       decide(m).rollout = { group: { id: holding, displayName: nameOf(holding) }, action: 'member', rule: 'CUTOVER-SWITCH-USER', because: `already a member of "${nameOf(holding)}" (staged rollout)` };
-      isSwitched.add(u.id);
       out.summary.switched.already++;
+      if (hasCloudMethod(m.methodsAfter!)) {
+        isSwitched.add(u.id);
+        continue;
+      }
+      // Their membership is the admin's (the plan never removes it), but it does not count as a
+      // switch: not for the federation step either.
+      const byPlan = !policy || !policy.isEnabled || !attached.has(holding);
+      out.findings.push({
+        severity: 'warning',
+        code: 'switched-without-method',
+        user: m.user,
+        rule: 'CUTOVER-SWITCH-USER',
+        message: `a member of the rollout group "${nameOf(holding)}" with no cloud MFA method the policy lets them use once the plan is applied: ${byPlan ? 'this plan switches them to Entra MFA by enabling staged rollout for that group' : 'switched to Entra MFA already'}, with nothing to sign in with (migrate or enable a method for them, or take them out of the group)`,
+      });
       continue;
     }
     if (!hasCloudMethod(m.methodsAfter!)) {
@@ -309,7 +323,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     const list = `${unswitched.slice(0, 20).join(', ')}${unswitched.length > 20 ? ` and ${unswitched.length - 20} more` : ''}`;
     if (unswitched.length > 0 && !input.options.forceFederation) {
       out.refusals.push(
-        `--federated-mfa reject: ${unswitched.length} user(s) of ${d.id} in scope are neither switched already nor switched by this plan: ${list}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; switch them first (or --force-federation)`,
+        `--federated-mfa reject: ${unswitched.length} user(s) of ${d.id} in scope are neither switched already nor switched by this plan, with a cloud MFA method they can use: ${list}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; switch them first (or --force-federation)`,
       );
       continue;
     }

@@ -96,7 +96,7 @@ describe('federation: the final step', () => {
     const g = fakeGraph();
     const err = await planTo(g, `${fresh()}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CutoverRefusedError);
-    expect((err as Error).message).toMatch(/2 user\(s\) of contoso\.com in scope are neither switched already nor switched by this plan: judy@contoso\.com, zoe@contoso\.com/);
+    expect((err as Error).message).toMatch(/2 user\(s\) of contoso\.com in scope are neither switched already nor switched by this plan, with a cloud MFA method they can use: judy@contoso\.com, zoe@contoso\.com/);
     expect(writes(g.emu.requests())).toEqual([]);
   });
 

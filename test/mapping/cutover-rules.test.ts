@@ -133,6 +133,26 @@ describe('staged rollout: the policy, the groups, who is switched where', () => 
     expect(r.summary.switched).toEqual({ already: 2, by_plan: 1, not_switched: 0 });
     expect(r.findings.filter((f) => f.code === 'rollout-group-is-scope').map((f) => f.severity)).toEqual(['warning']);
   });
+
+  it('a member of a rollout group with no cloud method stays a member, is warned of, and does not count as switched (found by a black-box test)', () => {
+    const users = [phoneUser('alice', { memberOf: [G(1)] }), user('judy', { memberOf: [G(1)] }), user('zoe', { memberOf: [G(9)] })];
+    const policy = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(9)] };
+    const groups = [group(1, { users: 2 }), group(9, { users: 1, displayName: 'Old wave' })];
+    const r = cutover(users, { rolloutGroups: [ref(1)], federatedMfa: 'reject' }, tenant({ rolloutPolicy: policy, groups, federatedDomains: [FEDERATED] }));
+    expect(decisions(r)).toEqual({ alice: 'member Group 1', judy: 'member Group 1', zoe: 'member Old wave' });
+    const warned = r.findings.filter((f) => f.code === 'switched-without-method');
+    expect(warned.map((f) => [f.user, f.severity])).toEqual([['judy@contoso.com', 'warning'], ['zoe@contoso.com', 'warning']]);
+    // Group 1 is attached by this plan: it is the plan that switches judy; zoe's group is attached already.
+    expect(warned[0]!.message).toMatch(/this plan switches them to Entra MFA/);
+    expect(warned[1]!.message).toMatch(/switched to Entra MFA already/);
+    // Neither counts for the federation: refused without --force-federation.
+    expect(r.refusals).toEqual([expect.stringMatching(/2 user\(s\) of contoso\.com in scope .*: judy@contoso\.com, zoe@contoso\.com/)]);
+    // Without --rollout-group the same: zoe, a member with no method, is not counted switched.
+    const plain = cutover([users[2]!], { federatedMfa: 'reject' }, tenant({ rolloutPolicy: policy, groups, federatedDomains: [FEDERATED] }));
+    expect(plain.refusals).toEqual([expect.stringContaining('1 user(s) of contoso.com in scope')]);
+    const org = cutover([users[2]!], { federatedMfa: 'reject' }, tenant({ rolloutPolicy: { ...policy, isAppliedToOrganization: true }, groups, federatedDomains: [FEDERATED] }));
+    expect(org.refusals).toEqual([expect.stringContaining('1 user(s) of contoso.com in scope')]);
+  });
 });
 
 describe('federation: the final step', () => {
@@ -153,7 +173,7 @@ describe('federation: the final step', () => {
     const users = [phoneUser('alice'), user('judy'), user('zoe')];
     const refused = cutover(users, options, t());
     expect(refused.changes.some((c) => c.target.startsWith('domains/'))).toBe(false);
-    expect(refused.refusals).toEqual([expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in scope are neither switched already nor switched by this plan: judy@contoso\.com, zoe@contoso\.com\. .*--force-federation/)]);
+    expect(refused.refusals).toEqual([expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in scope are neither switched already nor switched by this plan, with a cloud MFA method they can use: judy@contoso\.com, zoe@contoso\.com\. .*--force-federation/)]);
     const forced = cutover(users, { ...options, forceFederation: true }, t());
     expect(forced.refusals).toEqual([]);
     expect(forced.changes.find((c) => c.target.startsWith('domains/'))!.switches).toBe(1);
