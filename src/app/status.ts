@@ -114,7 +114,10 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
   const phoneOnly = migrated && methods.every((m) => PHONES.includes(m));
   const by = switchedBy(u, cutover);
   const blocked = by
-    ? null
+    ? migrated
+      ? null
+      : // Switched with nothing to sign in with: the one state that locks a user out now.
+        `switched to Entra MFA (${by}) with no cloud MFA method ${notEnabled.length > 0 ? 'the authentication methods policy lets them use' : 'at all'}: they cannot complete MFA (${notEnabled.length > 0 ? 'enable one for them' : 'migrate a method'}, or take them out of staged rollout)`
     : disabledInServer
       ? 'disabled in MFA Server: not migrated'
       : !migrated

@@ -341,6 +341,15 @@ describe('status', () => {
     const writesBefore = writes(g.emu.requests()).length;
     await cutoverStatus({ source: join(process.cwd(), 'fixtures', 'contoso'), graph: g.client({ readOnly: true }), concurrency: 4 });
     expect(writes(g.emu.requests())).toHaveLength(writesBefore);
+
+    // Found by a black-box test: judy put in the rollout group by hand, with no method, read as switched and not blocked.
+    const judyRef = { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(s, 'judy@contoso.com')}` };
+    expect((await g.raw.post(`/v1.0/groups/${groupOf(s, ROLLOUT).id}/members/$ref`, judyRef)).status).toBe(204);
+    const after = await cutoverStatus({ source: join(process.cwd(), 'fixtures', 'contoso'), graph: g.client({ readOnly: true }), concurrency: 4 });
+    const judy = after.users.find((r) => r.user.toLowerCase() === 'judy@contoso.com');
+    expect(judy).toMatchObject({ migrated: false, switched: true, switched_by: ROLLOUT, blocked: expect.stringMatching(/^switched to Entra MFA \(MFA Staged Rollout\) with no cloud MFA method at all: they cannot complete MFA/) });
+    // Still counted blocked (she was, for no method, before she was switched).
+    expect([after.counts.switched, after.counts.blocked]).toEqual([status.counts.switched + 1, status.counts.blocked]);
   });
 });
 
