@@ -78,6 +78,10 @@ interface Slot {
   skip?: Set<string>;
   /** An activation being tried again while the hardware OATH policy propagates. */
   waitedForPolicy?: boolean;
+  /** An earlier run (this one, resumed) may have sent it: what is found there may be its own doing. */
+  sentBefore?: boolean;
+  /** Its first send ever was answered "exists already": found there on read-back, it is another run's. */
+  foundThere?: boolean;
 }
 
 /** Graph's answer says the authentication methods policy does not (yet) allow it. */
@@ -181,7 +185,7 @@ export class Executor {
     this.dependents.clear();
     for (const op of ops) {
       const p = prior.get(op.id);
-      this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0 });
+      this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...(p && p.state !== 'pending' ? { sentBefore: true } : {}) });
       for (const d of op.dependsOn) this.dependents.set(d, [...(this.dependents.get(d) ?? []), op.id]);
     }
     const done = new Promise<void>((resolve, reject) => {
@@ -291,6 +295,8 @@ export class Executor {
         return this.settle(s, 'failed', outcome.reason);
       case 'unknown':
         s.error = outcome.reason;
+        // Graph said "exists" to the first send this operation ever had: nothing of this run made it.
+        if (outcome.existedAtFirstSend && s.attempts === 1 && !s.sentBefore) s.foundThere = true;
         void this.readBack(s, outcome.reason);
         return;
       case 'answer': {
@@ -419,8 +425,10 @@ export class Executor {
         return void this.readBack(s, reason, reads + 1);
       }
       if (v.done) {
-        if (v.result) this.results.set(s.op.id, v.result);
-        return this.settle(s, 'done', undefined, v.result);
+        // Made by another run of the plan (a second operator): adopted, so this run's rollback leaves it to theirs.
+        const result = s.foundThere ? { ...v.result, adopted: true } : v.result;
+        if (result) this.results.set(s.op.id, result);
+        return this.settle(s, 'done', undefined, result);
       }
       if (v.refused) return this.settle(s, 'failed', `${reason}; ${v.refused}`);
       if (s.attempts >= this.maxAttempts) return this.settle(s, 'failed', reason);

@@ -68,6 +68,11 @@ export function inverseOperations(
     const base = { user: op.user, userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
     const id = `rollback/${op.id}`;
     const planned = op.before as Record<string, unknown> | null;
+    // Found made by another run of the plan when this one sent it (a second operator): theirs to undo.
+    if (records.get(op.id)?.result?.adopted) {
+      notReversible.push({ ...(op.user ? { user: op.user } : {}), target: op.resource, reason: 'made by another run of the plan, found there when this run sent it: left for that run to undo' });
+      continue;
+    }
     switch (op.kind) {
       case 'phone-create': {
         const kept = op.userId ? keptDefaults.get(op.userId) : undefined;
@@ -91,8 +96,6 @@ export function inverseOperations(
         add({ ...base, id, kind: 'email-update', after: planned, before: op.after });
         break;
       case 'token-create': {
-        // A token another run of the plan had created (adopted here) is that run's to undo.
-        if (records.get(op.id)?.result?.adopted) break;
         const deviceId = records.get(op.id)?.result?.deviceId;
         add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
         add({ ...base, id: `${id}/delete`, kind: 'token-delete', after: null, before: { ...op.after, deviceId } });

@@ -22,8 +22,12 @@ export interface PipelineRequest {
 export type PipelineOutcome =
   /** Graph's final answer: a success, or an error retrying cannot change. `requestId`: see requestIdOf. */
   | { kind: 'answer'; response: GraphResponse; requestId?: string }
-  /** A write that may or may not have been applied (5xx, timeout, lost answer): the caller reads it back. */
-  | { kind: 'unknown'; reason: string; requestId?: string }
+  /**
+   * A write that may or may not have been applied (5xx, timeout, lost answer): the caller reads it
+   * back. `existedAtFirstSend`: the first send of the request was answered "exists already", so
+   * no send of this request made it (someone else did).
+   */
+  | { kind: 'unknown'; reason: string; requestId?: string; existedAtFirstSend?: true }
   /** The request's own function refused to make it (e.g. its seed is gone); nothing was sent. */
   | { kind: 'refused'; reason: string }
   /** stop() was called before the request was sent: nothing was sent. */
@@ -273,7 +277,7 @@ export class BatchPipeline {
           e.resolve({ kind: 'answer', response: response!, ...requestId });
           break;
         case 'unknown':
-          e.resolve({ kind: 'unknown', reason: d.reason, ...requestId });
+          e.resolve({ kind: 'unknown', reason: d.reason, ...requestId, ...(d.exists && e.attempts === 1 ? { existedAtFirstSend: true as const } : {}) });
           break;
         case 'throw':
           e.reject(d.error);

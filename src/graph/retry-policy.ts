@@ -16,8 +16,11 @@ export type RetryDecision =
   | { action: 'accept' }
   /** Send it again after a wait (`throttled` when Graph asked for the wait). */
   | { action: 'retry'; afterMs: number; throttled: boolean }
-  /** A write that may or may not have been applied: read it back before sending it again. */
-  | { action: 'unknown'; reason: string }
+  /**
+   * A write that may or may not have been applied: read it back before sending it again.
+   * `exists`: Graph said the object is there already (a conflict), not a lost answer.
+   */
+  | { action: 'unknown'; reason: string; exists?: true }
   /** Give up and throw: retrying cannot help. */
   | { action: 'throw'; error: unknown };
 
@@ -82,7 +85,7 @@ export const conflictStrategy: RetryStrategy = {
   decide: (r) => {
     const res = r.response;
     if (!res || !isWriteCall(r.call)) return undefined;
-    if (res.status === 409 || (res.status === 400 && /already|exists|conflict/i.test(JSON.stringify(res.body ?? '')))) return { action: 'unknown', reason: `answered ${res.status} (it may exist already)` };
+    if (res.status === 409 || (res.status === 400 && /already|exists|conflict/i.test(JSON.stringify(res.body ?? '')))) return { action: 'unknown', reason: `answered ${res.status} (it may exist already)`, exists: true };
     return undefined;
   },
 };

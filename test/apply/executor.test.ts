@@ -4,6 +4,7 @@ import { Executor } from '../../src/apply/executor.js';
 import { Journal, readRun } from '../../src/apply/journal.js';
 import { ReadBackError, verifyOp } from '../../src/apply/op-verify.js';
 import type { Operation } from '../../src/apply/operations.js';
+import { inverseOperations } from '../../src/apply/rollback-inverses.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { journalLines, tempDir } from '../helpers/migration.js';
 
@@ -176,6 +177,31 @@ describe('Executor on the fake Graph', () => {
     const [policy] = (g.emu.snapshot() as { featureRolloutPolicies: { id: string }[] }).featureRolloutPolicies;
     const ours = await verifyOp({ ...create, after: { ...create.after, displayName: 'MFA waves' } }, g.client());
     expect(ours).toEqual({ done: true, result: { policyId: policy!.id } });
+  });
+  it("what another run of the plan made first (Graph says it exists at this run's first send) is adopted: this run's rollback leaves it to theirs", async () => {
+    const name = 'MFA Server migration';
+    const group = 'bbbbbbbb-0000-4000-8000-000000000001';
+    // A second operator's run (another state folder) made the policy and added u1 a moment before.
+    const g = fakeGraph({ tenant: { ...TENANT, groups: [{ id: group, displayName: 'Wave', members: [userId(1)] }], featureRolloutPolicies: [{ displayName: name, feature: 'multiFactorAuthentication', isEnabled: true, appliesTo: [] }], identity: { userPrincipalName: 'u0@example.com' } } });
+    const { ex, journal, read } = await executor(g, tmp.dir, 'adopt');
+    const create: Operation = { id: 'featureRolloutPolicies/multiFactorAuthentication', kind: 'rollout-policy-create', resource: 'featureRolloutPolicies/multiFactorAuthentication', stateFingerprint: '', before: null, after: { displayName: name, feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false }, dependsOn: [] };
+    const add = (i: number): Operation => ({ id: `${userId(i)}/rolloutGroup/${group}`, kind: 'rollout-add', resource: `rolloutGroup/${group}`, user: `u${i}@example.com`, userId: userId(i), stateFingerprint: '', before: null, after: { groupId: group }, dependsOn: [] });
+    const out = await ex.run([create, add(1), add(2)]);
+    await journal.close();
+    const [policy] = (g.emu.snapshot() as { featureRolloutPolicies: { id: string }[] }).featureRolloutPolicies;
+    expect(out.get(create.id)).toMatchObject({ status: 'done' });
+    const run = await read();
+    expect(run.ops.get(create.id)?.result).toEqual({ policyId: policy!.id, adopted: true });
+    expect(run.ops.get(add(1).id)?.result).toEqual({ adopted: true });
+    // u2's add was this run's own.
+    expect(run.ops.get(add(2).id)).toMatchObject({ state: 'done' });
+    expect(run.ops.get(add(2).id)?.result?.adopted).toBeUndefined();
+    const { inverses, notReversible } = inverseOperations([create, add(1), add(2)], run.ops);
+    expect(inverses.map((o) => o.id)).toEqual([`rollback/${add(2).id}`]);
+    expect(notReversible.map((n) => [n.target, n.reason])).toEqual([
+      [`rolloutGroup/${group}`, expect.stringMatching(/made by another run of the plan/)],
+      ['featureRolloutPolicies/multiFactorAuthentication', expect.stringMatching(/made by another run of the plan/)],
+    ]);
   });
   it('reads a group membership back by asking of the user, in one call however large the group, not by paging the group', async () => {
     const members = TENANT.users.slice(0, 50).map((u) => u.id);
