@@ -84,8 +84,15 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const run = await readRun(applyDir);
     await requireIntactJournal(applyDir, applyRunId);
     // Writes in flight when the run stopped (a crash) have no known outcome: resume reads them back.
-    const unknown = [...run.ops.values()].filter((r) => r.state === 'started').length;
-    if (unknown > 0) throw new UserError(`run ${applyRunId} has ${unknown} operation(s) whose outcome is unknown (it stopped while they were in flight): finish it first with mfa-migrate resume ${applyRunId}, which reads them back, then roll it back`);
+    const started = [...run.ops.entries()].filter(([, r]) => r.state === 'started');
+    if (started.length > 0) {
+      // Stopped in a wave (user operations in flight): resuming that wave alone settles them; a plain
+      // resume would write the rest of the plan, the federation step included, only to undo it.
+      const inWave = started.some(([id]) => !isTenantWideOp(id));
+      throw new UserError(
+        `run ${applyRunId} has ${started.length} operation(s) whose outcome is unknown (it stopped while they were in flight): finish ${inWave ? 'the wave that stopped' : 'it'} first with mfa-migrate resume ${applyRunId}${inWave ? ' --waves 1' : ''}, which reads them back${inWave ? ' (without --waves the resume writes the rest of the plan)' : ''}, then roll it back`,
+      );
+    }
     // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
     const earlier = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === applyRunId);
     const complete = earlier.find((r) => r.state === 'completed');
@@ -264,4 +271,9 @@ async function readTenantFor(client: GraphClient, inverses: Operation[], concurr
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
   const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
   return cutover ? cutover.apply(tenant) : tenant;
+}
+
+/** An operation of the policy step or the cutover (the federation goes after the waves), not of a wave. */
+function isTenantWideOp(id: string): boolean {
+  return id.startsWith('policy/') || id.startsWith('cutover/');
 }
