@@ -82,7 +82,16 @@ interface Slot {
   sentBefore?: boolean;
   /** Its first send ever was answered "exists already": found there on read-back, it is another run's. */
   foundThere?: boolean;
+  /** When it was last sent (Date.now()). */
+  sentAt?: number;
+  /** 404s waited out because what it works on was created a moment ago (Graph's eventual consistency). */
+  replicaWaits?: number;
 }
+
+/** Operations that create what later operations of the run name by id or serial. */
+const CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create', 'rollout-policy-create']);
+/** Creates Graph does not refuse to repeat (one serial may be created twice): never resent while the object may not be visible yet. */
+const UNGUARDED_CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create']);
 
 /** Graph's answer says the authentication methods policy does not (yet) allow it. */
 function refusedByPolicy(res: { body: unknown }): boolean {
@@ -120,6 +129,8 @@ export class Executor {
   private failed: unknown;
   /** Sends made again after a read-back found the change missing. */
   private resent = 0;
+  /** When this step's creates were done (Date.now()), by operation id: what depends on them may 404 for a while. */
+  private readonly createdAt = new Map<string, number>();
 
   constructor(private readonly opts: ExecutorOptions) {
     this.backoff = opts.backoff ?? opts.client.backoff;
@@ -183,6 +194,7 @@ export class Executor {
     // A step's slots are not needed by the next: a 100,000-user apply would otherwise hold them all.
     this.slots.clear();
     this.dependents.clear();
+    this.createdAt.clear();
     for (const op of ops) {
       const p = prior.get(op.id);
       this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...(p && p.state !== 'pending' ? { sentBefore: true } : {}) });
@@ -241,6 +253,7 @@ export class Executor {
     if ('deferMs' in first) return this.later(s, first.deferMs);
     s.status = 'submitted';
     s.attempts++;
+    s.sentAt = Date.now();
     this.active++;
     // An activation's code is made when its batch forms, and the pace is kept there, at sending time.
     const lazy = s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate';
@@ -314,6 +327,13 @@ export class Executor {
           const result = resultOf(s.op, res.body);
           if (result) this.results.set(s.op.id, result);
           return this.settle(s, 'done', undefined, result);
+        }
+        // Not found, though this run created it a moment ago: Entra is eventually consistent (a new
+        // object may answer 404 at first), so it is tried again within the consistency window.
+        if (res.status === 404 && this.createdJustNow(s.op) && !this.interrupted) {
+          s.attempts--;
+          s.replicaWaits = (s.replicaWaits ?? 0) + 1;
+          return this.later(s, this.backoff(s.replicaWaits));
         }
         // Refused because the hardware OATH policy has not reached this user yet: tried again until
         // the propagation time the run allows is over.
@@ -431,6 +451,13 @@ export class Executor {
         return this.settle(s, 'done', undefined, result);
       }
       if (v.refused) return this.settle(s, 'failed', `${reason}; ${v.refused}`);
+      // A token create Graph would take twice (one serial, two tokens) is not sent again while what it
+      // may have made can still be missing from reads: read again until the consistency window is over.
+      const sinceSent = s.sentAt === undefined ? Infinity : Date.now() - s.sentAt;
+      if (UNGUARDED_CREATES.has(s.op.kind) && sinceSent < this.opts.client.consistencyMs && !this.interrupted) {
+        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(this.backoff(reads + 1), this.opts.client.consistencyMs - sinceSent))));
+        return void this.readBack(s, reason, reads + 1);
+      }
       if (s.attempts >= this.maxAttempts) return this.settle(s, 'failed', reason);
       if (this.interrupted) {
         s.status = 'stopped';
@@ -457,6 +484,13 @@ export class Executor {
     }
   }
 
+  /** Whether an operation works on what this step created within Graph's consistency window. */
+  private createdJustNow(op: Operation): boolean {
+    let latest = -Infinity;
+    for (const d of op.dependsOn) latest = Math.max(latest, this.createdAt.get(d) ?? -Infinity);
+    return Date.now() - latest < this.opts.client.consistencyMs;
+  }
+
   /** An activation that waited for the policy to propagate is no longer counted as waiting. */
   private stopWaiting(s: Slot): void {
     if (!s.waitedForPolicy) return;
@@ -470,6 +504,7 @@ export class Executor {
     // However it ended (an answer, a read-back of an unknown outcome, a refusal), it waits no more.
     this.stopWaiting(s);
     if (error && status !== 'done') s.error = error;
+    if (status === 'done' && CREATES.has(s.op.kind)) this.createdAt.set(s.op.id, Date.now());
     this.stats[status]++;
     this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {

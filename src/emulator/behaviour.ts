@@ -23,6 +23,12 @@ export interface Behaviour {
    * it is added to a rollout policy. Lower them to reach the limits in tests.
    */
   stagedRolloutLimits: { groupsPerFeature: number; membersPerGroup: number; membersAtFirstAdd: number };
+  /**
+   * Seconds (divided by --time-scale) after a hardware OATH token or a staged rollout policy is created
+   * during which Graph's other requests do not find it yet (404 by id or serial, left out of lists): Entra
+   * is eventually consistent, and Microsoft documents that a new object may answer "Not Found" at first.
+   */
+  replicationLagSeconds: number;
 }
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
@@ -31,4 +37,5 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   hardwareOathPropagationSeconds: 0,
   activationRateLimit: null,
   stagedRolloutLimits: { groupsPerFeature: 10, membersPerGroup: 50_000, membersAtFirstAdd: 200 },
+  replicationLagSeconds: 0,
 };

@@ -144,6 +144,8 @@ export class EmulatorState {
   readonly #groupsById = new Map<string, GroupRecord>();
   readonly #contactsById = new Map<string, ContactRecord>();
   readonly #devicesById = new Map<string, DeviceRecord>();
+  /** Objects just created that Graph's other requests do not find yet (behaviour.replicationLagSeconds): until when. */
+  readonly #hiddenUntil = new WeakMap<object, number>();
   /** Ids the emulator generates (methods, devices), reproducible for a seed. */
   readonly ids: Prng;
   /** Who POST /_emulator/token signs in. */
@@ -188,13 +190,33 @@ export class EmulatorState {
     this.#devicesById.set(device.id.toLowerCase(), device);
   }
 
+  /** A token by id; one created within the replication lag is not found yet. */
   findDevice(id: string): DeviceRecord | undefined {
-    return this.#devicesById.get(id.toLowerCase());
+    const d = this.#devicesById.get(id.toLowerCase());
+    return d && this.isVisible(d) ? d : undefined;
   }
 
-  /** The tokens the inventory lists (legacy tokens held by users are not among them). */
+  /** The tokens the inventory lists (legacy tokens held by users are not among them; new ones once replicated). */
   inventory(): DeviceRecord[] {
-    return this.devices.filter((d) => d.inInventory);
+    return this.devices.filter((d) => d.inInventory && this.isVisible(d));
+  }
+
+  /** Staged rollout policies other requests find (one created within the replication lag is not among them yet). */
+  visibleRolloutPolicies(): RolloutPolicyRecord[] {
+    return this.rolloutPolicies.filter((p) => this.isVisible(p));
+  }
+
+  /** Keeps a new object from other requests until `until` (performance.now() time). */
+  hideUntil(obj: object, until: number): void {
+    if (until > performance.now()) this.#hiddenUntil.set(obj, until);
+  }
+
+  isVisible(obj: object, now = performance.now()): boolean {
+    const until = this.#hiddenUntil.get(obj);
+    if (until === undefined) return true;
+    if (now < until) return false;
+    this.#hiddenUntil.delete(obj);
+    return true;
   }
 
   removeDevice(device: DeviceRecord): void {

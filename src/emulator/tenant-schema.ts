@@ -143,6 +143,7 @@ const behaviourSchema = z.strictObject({
   inventoryShape: z.enum(['device', 'method']).optional(),
   betaAvailable: z.boolean().optional(),
   hardwareOathPropagationSeconds: z.number().min(0).optional(),
+  replicationLagSeconds: z.number().min(0).optional(),
   activationRateLimit: z.strictObject({ activations: z.number().int().min(1), windowSeconds: z.number().positive() }).nullable().optional(),
   stagedRolloutLimits: z
     .strictObject({ groupsPerFeature: z.number().int().min(1), membersPerGroup: z.number().int().min(1), membersAtFirstAdd: z.number().int().min(1) })

@@ -3,7 +3,7 @@ import { isSuccess, type GraphCall, type GraphResponse } from './graph-call.js';
 import { GraphRequestError, GraphUnreachableError, isUnreachable } from './graph-errors.js';
 import { BatchPipeline, type PipelineOptions, type PipelineOutcome } from './batch-pipeline.js';
 import { GraphTransport } from './graph-transport.js';
-import { defaultRetryPolicy, exponentialBackoff, type Backoff, type RetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
+import { DEFAULT_CAP_MS, defaultRetryPolicy, exponentialBackoff, type Backoff, type RetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
 import { UserError } from '../model/user-error.js';
 import { identityOf, type TokenIdentity, type TokenSource } from './access-token.js';
 
@@ -32,6 +32,8 @@ export class GraphClient {
   readonly policy: RetryPolicy;
   /** The policy's backoff, for callers that wait between their own tries (apply's read-back and resend). */
   readonly backoff: Backoff;
+  /** How long an object Graph has just created may not be found yet (RetryPolicyOptions.consistencyMs). */
+  readonly consistencyMs: number;
   private readonly transport: GraphTransport;
   private readonly tokens: TokenSource;
   private readonly timeoutMs: number;
@@ -44,6 +46,7 @@ export class GraphClient {
     this.readOnly = opts.readOnly;
     this.tokens = opts.tokens;
     this.backoff = exponentialBackoff(opts.retry);
+    this.consistencyMs = opts.retry?.consistencyMs ?? opts.retry?.capMs ?? DEFAULT_CAP_MS;
     this.policy = defaultRetryPolicy(opts.retry, this.backoff);
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.direct = pLimit(Math.max(1, opts.concurrency));

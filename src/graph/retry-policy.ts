@@ -35,7 +35,7 @@ export type Backoff = (attempt: number) => number;
 /** Capped exponential backoff with full jitter: a random wait up to min(cap, base * 2^attempt). */
 export function exponentialBackoff(opts: { baseMs?: number; capMs?: number; random?: () => number } = {}): Backoff {
   const base = opts.baseMs ?? 250;
-  const cap = opts.capMs ?? 30_000;
+  const cap = opts.capMs ?? DEFAULT_CAP_MS;
   const random = opts.random ?? Math.random;
   return (attempt) => random() * Math.min(cap, base * 2 ** attempt);
 }
@@ -120,7 +120,15 @@ export interface RetryPolicyOptions {
   baseMs?: number;
   capMs?: number;
   random?: () => number;
+  /**
+   * How long Graph may not find an object it has just created (Entra is eventually consistent):
+   * a 404 for it, or its absence from a read-back, is not trusted sooner. Default: `capMs`.
+   */
+  consistencyMs?: number;
 }
+
+/** The longest wait between tries (and, by default, the consistency window): 30 s. */
+export const DEFAULT_CAP_MS = 30_000;
 
 /** The tool's policy: fatal errors, throttling, transient failures, conflicts; 8 attempts, backoff from 250 ms capped at 30 s. */
 export function defaultRetryPolicy(opts: RetryPolicyOptions = {}, backoff: Backoff = exponentialBackoff(opts)): RetryPolicy {

@@ -65,7 +65,7 @@ function policyJson(ctx: HandlerContext, policy: RolloutPolicyRecord): Record<st
 
 function requirePolicy(ctx: HandlerContext): RolloutPolicyRecord {
   const key = ctx.params['policy']!.toLowerCase();
-  const policy = ctx.state.rolloutPolicies.find((p) => p.id === key);
+  const policy = ctx.state.visibleRolloutPolicies().find((p) => p.id === key);
   if (!policy) throw errors.resourceNotFound(ctx.params['policy']!);
   return policy;
 }
@@ -74,7 +74,8 @@ function listPolicies(ctx: HandlerContext): HandlerResult {
   rejectQueryOptions(ctx, ['$select', '$filter', '$expand']);
   const filterText = ctx.req.query.get('$filter');
   const filter = filterText !== null ? compileFilter(filterText, FILTER, 'FeatureRolloutPolicy') : undefined;
-  const policies = filter ? ctx.state.rolloutPolicies.filter(filter) : ctx.state.rolloutPolicies;
+  const visible = ctx.state.visibleRolloutPolicies();
+  const policies = filter ? visible.filter(filter) : visible;
   return collection(ctx, POLICIES, policies.map((p) => policyJson(ctx, p)));
 }
 
@@ -132,6 +133,8 @@ function createPolicy(ctx: HandlerContext): HandlerResult {
     appliesTo: [],
   };
   ctx.state.rolloutPolicies.push(policy);
+  const lag = (ctx.state.behaviour.replicationLagSeconds * 1000) / ctx.timeScale;
+  if (lag > 0) ctx.state.hideUntil(policy, performance.now() + lag);
   return entity(ctx, `${POLICIES}/$entity`, policyJson(ctx, policy), 201);
 }
 

@@ -151,9 +151,11 @@ function createAll(ctx: HandlerContext, items: unknown[], bulk: boolean): Device
   for (const p of parsed) if (p.assignTo) extraPerUser.set(p.assignTo, (extraPerUser.get(p.assignTo) ?? 0) + 1);
   for (const [user, extra] of extraPerUser) checkRoomFor(user, extra);
   // Nothing stops the same serial number from being created twice: as in Graph, avoiding duplicates is the client's job.
+  const lag = (ctx.state.behaviour.replicationLagSeconds * 1000) / ctx.timeScale;
   return parsed.map((p) => {
     ctx.state.addDevice(p.device);
     if (p.assignTo) assign(p.device, p.assignTo);
+    if (lag > 0) ctx.state.hideUntil(p.device, performance.now() + lag);
     return p.device;
   });
 }
