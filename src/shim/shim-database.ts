@@ -9,10 +9,24 @@ import { StoreLock } from './store-lock.js';
 import { createJournal, cutJournal, JournalWriter, readJournal, type JournalIdentity, type JournalRecord } from './state-journal.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { MemoryState } from './memory-state.js';
+import { checkReplaceable } from './private-file.js';
 
 export const journalPathOf = (store: string): string => `${store}.journal`;
 /** Where a new generation's journal is made before the store that names it is written (then renamed in). */
 export const nextJournalPathOf = (store: string): string => `${store}.journal.next`;
+
+/**
+ * Refuses a store, or a journal beside it, that is a symbolic link or not a private regular file of
+ * this user (issue 17 item 10): every command that opens or replaces the store (import, serve, check,
+ * unlock) calls this before it writes anything, the lock included. `seedsOnly` (the state is in
+ * PostgreSQL, --state): the journal files are not used, so only the store is checked.
+ */
+export function checkStoreFiles(path: string, options: { seedsOnly?: boolean } = {}): void {
+  checkReplaceable(path, 'store');
+  if (options.seedsOnly) return;
+  checkReplaceable(journalPathOf(path), 'state journal');
+  checkReplaceable(nextJournalPathOf(path), 'state journal');
+}
 
 /**
  * Writes a store generation and the (empty) journal that continues it, so that the store names its
@@ -83,6 +97,7 @@ export class ShimDatabase extends MemoryState {
   }
 
   static async open(path: string, key: Buffer, options: OpenOptions): Promise<ShimDatabase> {
+    checkStoreFiles(path, { seedsOnly: options.seedsOnly === true });
     const lock = options.lock === false ? NO_LOCK : await StoreLock.acquire(path, options.command);
     try {
       const doc = await readStoreFile(path, key);

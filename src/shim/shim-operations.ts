@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { AuditLog, auditPathOf } from './audit-log.js';
-import { checkReplaceable } from './private-file.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
 import { PgState } from './postgres/pg-state.js';
 import type { ShimRules } from './rules.js';
-import { loadDocument, ShimDatabase, journalPathOf, writeStoreGeneration } from './shim-database.js';
+import { checkStoreFiles, loadDocument, ShimDatabase, writeStoreGeneration } from './shim-database.js';
 import { readStoreFile, writeStoreFile } from './store-file.js';
 import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-lock.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
@@ -102,6 +101,7 @@ export type UnlockOutcome =
 export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user: string }): Promise<UnlockOutcome> {
   // While a server holds the store: a request MAC'd with the store key, for a user the store holds.
   const handOver = async (server: LockHolder): Promise<UnlockOutcome> => {
+    checkStoreFiles(opts.store);
     const doc = await readStoreFile(opts.store, opts.key);
     if (!doc.users.some((u) => userKey(u.username) === userKey(opts.user))) return { status: 'unknown_user' };
     return { status: 'requested', server, requestFile: await requestUnlock(opts.store, opts.user, opts.key, doc.storeId) };
@@ -138,8 +138,7 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
  */
 export async function runImportStore(opts: OneShotOptions & { input: ImportInput; importOptions?: ImportOptions }): Promise<ImportSummary> {
   // The files the import writes: never through a planted symbolic link, never another user's (issue 17 item 10).
-  checkReplaceable(opts.store, 'store');
-  checkReplaceable(journalPathOf(opts.store), 'state journal');
+  checkStoreFiles(opts.store);
   const notice = opts.onNotice ?? (() => undefined);
   let previous: PreviousStore | undefined;
   let db: ShimDatabase | undefined;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../src/shim/audit-log.js';
 import { printable } from '../../src/model/printable.js';
@@ -185,5 +185,54 @@ describe('shim import outputs', () => {
     chmodSync(store3, 0o644);
     await expect(runImportStore({ store: store3, key: TEST_KEY, input })).rejects.toThrow(/store .*three\.store has mode 0644/);
     expect(readFileSync(target, 'utf8')).toBe('precious\n');
+  });
+
+  it('serve, check and unlock refuse a store or journal others can read or another user owns, as import does, before writing anything', async () => {
+    const { runCheck, runImportStore, runUnlock } = await import('../../src/shim/shim-operations.js');
+    const { DEFAULT_RULES } = await import('../../src/shim/rules.js');
+    const { TEST_KEY, TestClock, startTestService } = await import('./helpers.js');
+    tmp = tempDir();
+    const store = tmp.path('l.store');
+    const journal = `${store}.journal`;
+    await runImportStore({ store, key: TEST_KEY, input: { users: [{ username: 'ivan@contoso.com', enabled: true }], tokens: [] } });
+    const clock = new TestClock(1_700_000_000_000);
+    const rules = DEFAULT_RULES;
+    const commands = [
+      () => startTestService(store, clock),
+      () => runCheck({ store, key: TEST_KEY, rules, user: 'ivan@contoso.com', code: '123456' }),
+      () => runUnlock({ store, key: TEST_KEY, rules, user: 'ivan@contoso.com' }),
+    ];
+    const unchanged = () => [readFileSync(store, 'utf8'), readFileSync(journal).toString('base64'), statSync(store).mode, statSync(journal).mode, readFileSync(`${store}.audit.jsonl`, 'utf8')];
+    const cases: Array<[string, () => void, RegExp]> = [
+      ['store 0644', () => chmodSync(store, 0o644), /^store .*l\.store has mode 0644; chmod 600 it$/],
+      ['journal 0640', () => chmodSync(journal, 0o640), /^state journal .*l\.store\.journal has mode 0640; chmod 600 it$/],
+    ];
+    if (process.getuid?.() === 0) {
+      cases.push(['store of another user', () => chownSync(store, 4242, 4242), /^store .*l\.store is owned by uid 4242, not by this user/]);
+      cases.push(['journal of another user', () => chownSync(journal, 4242, 4242), /^state journal .*l\.store\.journal is owned by uid 4242/]);
+    }
+    for (const [, spoil, refusal] of cases) {
+      spoil();
+      const before = unchanged();
+      for (const command of commands) {
+        await expect(command()).rejects.toThrow(refusal);
+        expect(unchanged()).toEqual(before);
+        expect(existsSync(`${store}.lock`)).toBe(false);
+      }
+      for (const f of [store, journal]) {
+        chmodSync(f, 0o600);
+        chownSync(f, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+      }
+    }
+    // Changed while a server holds the store: an unlock handed over to it is refused too.
+    const service = await startTestService(store, clock);
+    try {
+      chmodSync(store, 0o644);
+      await expect(runUnlock({ store, key: TEST_KEY, rules, user: 'ivan@contoso.com' })).rejects.toThrow(/^store .*l\.store has mode 0644/);
+      expect(existsSync(`${store}.unlock`) ? readdirSync(`${store}.unlock`) : []).toEqual([]);
+      chmodSync(store, 0o600);
+    } finally {
+      await service.close();
+    }
   });
 });

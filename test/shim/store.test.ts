@@ -267,7 +267,7 @@ describe('state journal and database', () => {
 
     rmSync(journalPathOf(store));
     await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/state journal is missing: .*--reset-state/);
-    writeFileSync(journalPathOf(store), older);
+    writeFileSync(journalPathOf(store), older, { mode: 0o600 });
     await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/state journal is an older generation's/);
     // Another store's journal (same key).
     const other = tmp.path('other.store');
@@ -301,7 +301,7 @@ describe('state journal and database', () => {
     reopened.releaseLockSync();
     // Put the state back as a crash right before the rename would have left it.
     const { nextJournalPathOf } = await import('../../src/shim/shim-database.js');
-    writeFileSync(nextJournalPathOf(store), readFileSync(journalPathOf(store)));
+    writeFileSync(nextJournalPathOf(store), readFileSync(journalPathOf(store)), { mode: 0o600 });
     writeFileSync(journalPathOf(store), journalBefore);
     const after = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     expect(after.tokens.get('H1')!.counter).toBe(1n);
