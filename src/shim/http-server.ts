@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { isIP } from 'node:net';
 import type { AuditLog } from './audit-log.js';
+import { canonicalIp } from './ip-address.js';
 import type { ShimMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceBudget } from './source-budget.js';
@@ -53,10 +53,10 @@ function send(res: ServerResponse, status: number, body: Buffer | string, extra?
   res.end(buf);
 }
 
-/** The client address as audit and rate limit see it (IPv4-mapped IPv6 shortened). */
+/** The client address as audit and rate limit see it: the same text as a client_ip of the same address (canonicalIp). */
 export function clientAddress(req: IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? 'unknown';
-  return a.startsWith('::ffff:') ? a.slice(7) : a;
+  const a = req.socket.remoteAddress;
+  return a === undefined ? 'unknown' : (canonicalIp(a) ?? a);
 }
 
 /** The request body, or why it is unacceptable. Stops reading as soon as the limit is passed. */
@@ -108,9 +108,11 @@ export function parseVerifyRequest(body: Buffer): { user: string; code: string; 
   if (typeof user !== 'string' || typeof code !== 'string') return undefined;
   if (user.trim() === '' || user.length > MAX_USER_LENGTH || code === '' || code.length > MAX_CODE_LENGTH) return undefined;
   if (clientIp === undefined || clientIp === null) return { user, code };
-  // The end user's address, as an IPv4 or IPv6 address (what the caller saw).
-  if (typeof clientIp !== 'string' || isIP(clientIp) === 0) return undefined;
-  return { user, code, clientIp: clientIp.startsWith('::ffff:') && isIP(clientIp.slice(7)) === 4 ? clientIp.slice(7) : clientIp };
+  // The end user's address, as an IPv4 or IPv6 address (what the caller saw), in one text per
+  // address: each way of writing it must not count as another source.
+  const address = typeof clientIp === 'string' ? canonicalIp(clientIp) : undefined;
+  if (address === undefined) return undefined;
+  return { user, code, clientIp: address };
 }
 
 function digest(text: string): Buffer {

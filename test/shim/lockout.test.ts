@@ -90,6 +90,42 @@ describe('issue 17 item 8: lock-out as a lever', () => {
     expect(service!.db.users.get(USERS[1]!)!.fails).toBe(0);
   });
 
+  it('one address is one source however client_ip writes it (case, leading zeros, zero groups, IPv4-mapped, a zone id)', async () => {
+    const { url } = await start({ apiKey: API_KEY, sourceMaxFails: 0 });
+    const headers = { authorization: `Bearer ${API_KEY}` };
+    const spellings = ['2001:db8::1', '2001:DB8::1', '2001:0db8::1', '2001:db8:0:0:0:0:0:1', '2001:db8::1%anything', '2001:0DB8:0000::0001', '2001:db8::0:1', '2001:db8::1%eth0', '2001:db8:0::1', '2001:db8::1%25'];
+    for (const clientIp of spellings) {
+      expect((await call(`${url}/v1/verify`, { headers, body: { user: USERS[2], code: '000000', client_ip: clientIp } })).json).toEqual({ result: 'reject', reason: 'wrong_code' });
+    }
+    // Ten failures from one vouched-for address: that address is blocked for the user, the user is not locked.
+    expect(Object.keys(service!.db.users.get(USERS[2]!)!.sources)).toEqual(['2001:db8::1']);
+    expect(service!.db.users.get(USERS[2]!)!.lockedAt).toBeNull();
+    expect((await call(`${url}/v1/verify`, { headers, body: { user: USERS[2], code: H(0), client_ip: '2001:db8:0000:0000:0000:0000:0000:0001' } })).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    expect((await call(`${url}/v1/verify`, { headers, body: { user: USERS[2], code: H(0), client_ip: '203.0.113.9' } })).json).toEqual({ result: 'accept', reason: 'ok' });
+    // IPv4 and its IPv4-mapped IPv6 forms are one source too.
+    for (const clientIp of ['198.51.100.7', '::ffff:198.51.100.7', '::FFFF:c633:6407', '0:0:0:0:0:ffff:198.51.100.7']) {
+      await call(`${url}/v1/verify`, { headers, body: { user: USERS[3], code: '000000', client_ip: clientIp } });
+    }
+    expect(service!.db.users.get(USERS[3]!)!.sources).toEqual({ '198.51.100.7': expect.objectContaining({ fails: 4 }) });
+    // Not addresses: an empty zone id, a zone on IPv4, IPv4 with a leading zero.
+    for (const clientIp of ['2001:db8::1%', '198.51.100.7%eth0', '198.51.100.07', '[2001:db8::1]']) {
+      expect((await call(`${url}/v1/verify`, { headers, body: { user: USERS[4], code: '000000', client_ip: clientIp } })).status, clientIp).toBe(400);
+    }
+    expect(service!.db.users.get(USERS[4]!)!.fails).toBe(0);
+  });
+
+  it('parseVerifyRequest gives client_ip in one text per address', async () => {
+    const { parseVerifyRequest } = await import('../../src/shim/http-server.js');
+    const ip = (clientIp: string) => parseVerifyRequest(Buffer.from(JSON.stringify({ user: 'u', code: '1', client_ip: clientIp })))?.clientIp;
+    expect(ip('2001:DB8:0:0:1:0:0:1')).toBe('2001:db8::1:0:0:1');
+    expect(ip('FE80::0001%eth0')).toBe('fe80::1');
+    expect(ip('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(ip('::1.2.3.4')).toBe('::1.2.3.4');
+    expect(ip('0:0:0:0:0:0:0:0')).toBe('::');
+    expect(ip('203.0.113.9')).toBe('203.0.113.9');
+    expect(ip('fe80::1%')).toBeUndefined();
+  });
+
   it('issue 17 item 8: without an API key, client_ip is not trusted: the TCP peer is the source', async () => {
     const { url } = await start({ sourceMaxFails: 0 });
     for (let i = 0; i < 10; i++) await call(`${url}/v1/verify`, { body: { user: USERS[0], code: '000000', client_ip: `192.0.2.${i}` } });

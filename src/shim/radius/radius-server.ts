@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP, type AddressInfo } from 'node:net';
+import { canonicalIp } from '../ip-address.js';
 import type { ShimMetrics } from '../metrics.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { SourceBudget, type SourceBudgetRules } from '../source-budget.js';
@@ -198,7 +199,9 @@ export class RadiusServer {
     });
     if (packet.code === CODE.statusServer) return reply(CODE.accessAccept, 'mfa-migrate shim: up');
     // The end user's address (Calling-Station-Id) counts, where the client sends it; else the client itself.
-    const station = attribute(packet, ATTR.callingStationId)?.toString('utf8');
+    // An IP address in it is counted in one text per address (as client_ip); other forms (a MAC address, a phone number) as sent.
+    const sent = attribute(packet, ATTR.callingStationId)?.toString('utf8');
+    const station = sent !== undefined ? (canonicalIp(sent) ?? sent) : undefined;
     const caller = `radius:${state.client.name}`;
     const source = station !== undefined && station !== '' ? station : caller;
     if (source === caller && !state.warnedNoStation) {

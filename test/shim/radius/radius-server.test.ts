@@ -136,6 +136,23 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
     expect((await radclient(port, SECRET, { 'User-Name': 'zoe@contoso.com', 'User-Password': H(0), 'Calling-Station-Id': '203.0.113.9' })).code).toBe('Access-Accept');
     expect(await metric('mfa_shim_source_refused_total')).toBe(1);
   }, 20_000);
+
+  it('counts an IP address in Calling-Station-Id as one source however it is written', async () => {
+    const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=4\n`);
+    const stations = ['2001:db8::7', '2001:DB8::7', '2001:0db8:0:0:0:0:0:7', '2001:db8::7%eth0'];
+    for (let i = 0; i < 4; i++) expect((await radclient(port, SECRET, { 'User-Name': ['ivan', 'grace', 'zoe', 'ivan'][i] + '@contoso.com', 'User-Password': '000000', 'Calling-Station-Id': stations[i]! })).code).toBe('Access-Reject');
+    const refused = await radclient(port, SECRET, { 'User-Name': 'zoe@contoso.com', 'User-Password': H(0), 'Calling-Station-Id': '2001:db8:0::7' });
+    expect(refused.attributes['Reply-Message']).toMatch(/Too many failures from this address/);
+    expect(Object.keys(service!.db.users.get('ivan@contoso.com')!.sources)).toEqual(['2001:db8::7']);
+    // IPv4 and its IPv4-mapped form: one source; text that is no address (a MAC address) is counted as sent.
+    for (const station of ['198.51.100.7', '::ffff:198.51.100.7', '::FFFF:c633:6407']) await radclient(port, SECRET, { 'User-Name': 'grace@contoso.com', 'User-Password': '000000', 'Calling-Station-Id': station });
+    await radclient(port, SECRET, { 'User-Name': 'grace@contoso.com', 'User-Password': '000000', 'Calling-Station-Id': '00-11-22-AA-BB-CC' });
+    expect(service!.db.users.get('grace@contoso.com')!.sources).toEqual({
+      '2001:db8::7': expect.objectContaining({ fails: 1 }),
+      '198.51.100.7': expect.objectContaining({ fails: 3 }),
+      '00-11-22-AA-BB-CC': expect.objectContaining({ fails: 1 }),
+    });
+  }, 20_000);
 });
 
 describe('RADIUS retransmissions (RFC 5080)', () => {
