@@ -334,6 +334,48 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(2) })).reason).toBe('ok');
     });
 
+    it('refusing an old store file, the advice is the current file, never --reset-state (which is refused there too); its advice works', async () => {
+      const state = await freshImport();
+      const input = { users: USERS.map((username) => ({ username, enabled: true })), tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) };
+      const copy = tmp.path('copy.store');
+      copyFileSync(store, copy);
+      await runImportStore({ store, key: TEST_KEY, state, input }); // generation 2, on "the admin's machine"
+      const check = (file: string, resetState = false) => runCheck({ store: file, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(0), resetState });
+      const message = (p: Promise<unknown>) => p.then(() => 'no error', (err: Error) => err.message);
+      const offersReset = /(start|give) (once )?with --reset-state|give --reset-state|\(or start with --reset-state\)/;
+      const current = /current store file \(generation 2, the file the last import with --state wrote: copy it from the machine that ran that import, or from a node serving it\); --reset-state does not take the database back to an older generation/;
+
+      // serve, check (and unlock: the same attach) on the old copy.
+      const checkRefusal = await message(check(copy));
+      expect(checkRefusal).toMatch(/holds the state of store generation 2, newer than this store file's \(generation 1\): this file is an old copy; give every node the same, /);
+      expect(checkRefusal).toMatch(current);
+      expect(checkRefusal).not.toMatch(offersReset);
+      expect(await message(startTestService(copy, new TestClock(Date.now()), { state }))).toBe(checkRefusal);
+      expect(await message(runUnlock({ store: copy, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]! }))).toBe(checkRefusal);
+      // What the old message advised is refused, as documented.
+      await expect(check(copy, true)).rejects.toThrow(/even --reset-state does not take the database back to an older store file; use the current one \(generation 2, /);
+      // An import from the old copy.
+      const importRefusal = await message(runImportStore({ store: copy, key: TEST_KEY, state, input }));
+      expect(importRefusal).toMatch(/newer than the one this import started from \(generation 1\): another import ran since, or this store file is an old copy; import again from the /);
+      expect(importRefusal).toMatch(current);
+      expect(importRefusal).not.toMatch(offersReset);
+      await expect(runImportStore({ store: copy, key: TEST_KEY, state, input, resetState: true })).rejects.toThrow(/newer than the one this import started from/);
+
+      // The advice works: the current file copied over the old copy serves, checks and imports.
+      copyFileSync(store, copy);
+      expect((await check(copy)).reason).toBe('ok');
+      expect((await runImportStore({ store: copy, key: TEST_KEY, state, input })).generation).toBe(3);
+
+      // A store file newer than the database (its import did not write the database, here: run without
+      // --state): --reset-state, or the import again with --state, are offered, and work.
+      const local = (await runImportStore({ store: copy, key: TEST_KEY, input, resetState: true })).generation; // local only
+      const newer = await message(check(copy));
+      expect(newer).toContain(`holds the state of store generation 3, older than this store file's (generation ${local}): `);
+      expect(newer).toMatch(/: the import that wrote this file did not write the database .*run it again with --state \(or start once with --reset-state to take this file's state\)/);
+      expect((await runImportStore({ store: copy, key: TEST_KEY, state, input })).generation).toBe(local + 1);
+      expect((await check(copy)).reason).toBe('replayed');
+    });
+
     it('an import whose database write failed after its store file was written is run again from that file', async () => {
       const state = await freshImport();
       const dbName = state.pathname.slice(1);

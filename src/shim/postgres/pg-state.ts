@@ -66,6 +66,14 @@ const MAX_BATCH_TRIES = 3;
 export { StateUnavailableError };
 
 /**
+ * Where the store file of the generation the database holds is, for the errors refusing an older one.
+ * Only that file will do: --reset-state never takes the database back to an older generation.
+ */
+function currentStoreFile(held: number): string {
+  return `generation ${held}, the file the last import with --state wrote: copy it from the machine that ran that import, or from a node serving it`;
+}
+
+/**
  * Verification state in PostgreSQL (issue 16): any number of `shim serve` nodes share it, and every
  * change is a compare-and-set in one statement (verifier.ts), so no code is accepted twice across
  * nodes. Seeds never reach the database. When the database is lost, `healthy` turns false (requests
@@ -157,9 +165,15 @@ export class PgState implements StateBackend {
     if (held === undefined) {
       throw new UserError(`${where} holds no state for this store (id ${store.storeId}): import with --state, or start once with --reset-state to take the store's own state`);
     }
-    if (held !== store.gen) {
+    if (held > store.gen) {
+      // An old copy: --reset-state would be refused too (#notBackwards), so it is not offered.
       throw new UserError(
-        `${where} holds the state of store generation ${held}, this store file is generation ${store.gen}: give every node the same, current store file (or start with --reset-state)`,
+        `${where} holds the state of store generation ${held}, newer than this store file's (generation ${store.gen}): this file is an old copy; give every node the same, current store file (${currentStoreFile(held)}); --reset-state does not take the database back to an older generation`,
+      );
+    }
+    if (held < store.gen) {
+      throw new UserError(
+        `${where} holds the state of store generation ${held}, older than this store file's (generation ${store.gen}): the import that wrote this file did not write the database (its database write failed, or it ran without --state); run it again with --state (or start once with --reset-state to take this file's state), then give every node this file`,
       );
     }
     // A node starting on the generation the database holds, with every row there, writes nothing
@@ -198,7 +212,7 @@ export class PgState implements StateBackend {
     const held = await this.#generationOf(storeId, client, lock);
     if (held !== undefined && (from === null || held > from)) {
       throw new UserError(
-        `--state ${shownStateUrl(this.url)} holds the state of store generation ${held}, newer than the one this import started from (${from === null ? 'no store file' : `generation ${from}`}): another import ran since, or this store file is an old copy; import again from the current store file (or give --reset-state to take this one's state)`,
+        `--state ${shownStateUrl(this.url)} holds the state of store generation ${held}, newer than the one this import started from (${from === null ? 'no store file' : `generation ${from}`}): another import ran since, or this store file is an old copy; import again from the current store file (${currentStoreFile(held)}); --reset-state does not take the database back to an older generation`,
       );
     }
   }
@@ -208,7 +222,7 @@ export class PgState implements StateBackend {
     const held = await this.#generationOf(store.storeId, client, true);
     if (held !== undefined && held > store.gen) {
       throw new UserError(
-        `--state ${shownStateUrl(this.url)} holds the state of store generation ${held}, newer than this store file's (generation ${store.gen}): even --reset-state does not take the database back to an older store file; use the current one`,
+        `--state ${shownStateUrl(this.url)} holds the state of store generation ${held}, newer than this store file's (generation ${store.gen}): even --reset-state does not take the database back to an older store file; use the current one (${currentStoreFile(held)})`,
       );
     }
   }
