@@ -58,12 +58,13 @@ ul.counts { margin: .25rem 0 1rem; padding-left: 1.2rem; }
 .badge.changes, .badge.failed, .badge.error { border-color: var(--update); color: var(--update); }
 .badge.failed, .badge.error, .badge.none-usable { border-color: var(--delete); color: var(--delete); }
 .badge.done { border-color: var(--create); color: var(--create); }
+.badge.unknown { border-color: var(--update); color: var(--update); }
 td.create { color: var(--create); font-weight: 600; }
 td.update { color: var(--update); font-weight: 600; }
 td.delete, td.failed, td.error { color: var(--delete); font-weight: 600; }
 td.done { color: var(--create); font-weight: 600; }
 td.no-op, td.info { color: var(--muted); }
-td.warning { color: var(--update); font-weight: 600; }
+td.warning, td.started { color: var(--update); font-weight: 600; }
 .none { color: var(--muted); font-style: italic; }
 @media (max-width: 800px) { .cols { grid-template-columns: 1fr; } }
 @media print {

@@ -16,6 +16,7 @@ const OUTCOME_LABEL: Record<RunUserOutcome, string> = {
   partial: 'partly done',
   failed: 'failed',
   skipped: 'skipped',
+  unknown: 'sent, outcome unknown',
   'not-started': 'not started',
   unchanged: 'nothing to do (already matched)',
   'not-in-tenant': 'not in the tenant (skipped by the plan)',
@@ -68,12 +69,18 @@ function runData(r: RunReport): RunData {
   ];
   const tally = (k: RunUserOutcome) => r.users.filter((u) => u.outcome === k).length;
   const counts = [
-    `${run.total_operations} operation(s): ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
+    `${run.total_operations} operation(s): ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
     `${r.users.length} user(s): ${(Object.keys(OUTCOME_LABEL) as RunUserOutcome[])
       .map((k) => [k, tally(k)] as const)
       .filter(([, n]) => n > 0)
       .map(([k, n]) => `${n} ${OUTCOME_LABEL[k]}`)
       .join(', ')}`,
+    // Sent with no answer journaled: the run stopped while they were in flight, and they may have reached the tenant.
+    ...(c.started > 0
+      ? [
+          `${c.started} operation(s) sent with no answer journaled (the run stopped while they were in flight): they may have reached the tenant; ${run.kind === 'apply' ? `mfa-migrate resume ${run.id}` : `mfa-migrate rollback ${run.id}`} reads them back before anything else`,
+        ]
+      : []),
   ];
   const anchors = anchorIds(r.users.map((u) => u.user), 'user');
   const failed = [
@@ -142,7 +149,7 @@ export function renderRunReportHtml(r: RunReport): string {
     const data = `data-user="${e(v.u.user.toLowerCase())}" data-outcome="${v.u.outcome}" data-states="${[...new Set(v.u.operations.map((o) => o.state))].join(' ')}"`;
     const title = `${e(v.u.user)}<span class="badge ${v.u.outcome}">${e(OUTCOME_LABEL[v.u.outcome])}</span>`;
     if (v.rows.length === 0) body.push(`<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary><p class="none">No operation.</p></details>`);
-    else body.push(`<section class="entry${v.u.outcome === 'failed' || v.u.outcome === 'partial' ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${table(OP_HEAD, v.rows)}</section>`);
+    else body.push(`<section class="entry${v.u.outcome === 'failed' || v.u.outcome === 'partial' || v.u.outcome === 'unknown' ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${table(OP_HEAD, v.rows)}</section>`);
   }
   return htmlPage(d.title, body.join('\n'));
 }

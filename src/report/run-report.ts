@@ -2,7 +2,7 @@ import type { JournalCheck, OpState, RunHeader, RunSummary, RunView } from '../a
 import type { UserStatus } from '../plan/plan-file.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.1';
+export const RUN_REPORT_FORMAT_VERSION = '1.2';
 
 /** One Graph write of the run, as its journal recorded it. */
 export interface RunReportOperation {
@@ -10,7 +10,10 @@ export interface RunReportOperation {
   op: string;
   /** The plan resource or policy target, with its step (`hardwareOathMethods/123/activate`). */
   target: string;
-  /** `pending`: never sent (the run stopped before it, or it is still to be resumed). */
+  /**
+   * `pending`: never sent (the run stopped before it, or it is still to be resumed); `started`: sent
+   * with no answer journaled (the run stopped while it was in flight), so it may have reached the tenant.
+   */
   state: OpState;
   /** When the journal last recorded it (null: never journaled). */
   at: string | null;
@@ -20,7 +23,12 @@ export interface RunReportOperation {
   error: string | null;
 }
 
-export type RunUserOutcome = 'done' | 'partial' | 'failed' | 'skipped' | 'not-started' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-selected';
+/**
+ * `unknown` (1.2): an operation of the user's was sent with no answer journaled (the run stopped while
+ * it was in flight): the write may have reached the tenant; resume (or, for a rollback, rollback)
+ * reads it back. Never `not-started`, which means nothing of the user's was sent.
+ */
+export type RunUserOutcome = 'done' | 'partial' | 'failed' | 'skipped' | 'unknown' | 'not-started' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-selected';
 
 export interface RunReportUser {
   user: string;
@@ -48,6 +56,7 @@ export interface RunReport {
     /** The plan hash the run applied (for a rollback, the one of the run it undoes). */
     plan_hash: string;
     total_operations: number;
+    /** By operation state: `started` counts the operations sent with no answer journaled (outcome unknown), apart from `pending` (never sent). */
     counts: Record<OpState, number>;
   };
   /** `runs verify`'s finding, and the journal's final hash when its chain is whole. */
@@ -167,6 +176,9 @@ function outcomeOf(u: RunReportInput['roster'][number], ops: RunReportOperation[
   }
   const n = (s: OpState) => ops.filter((o) => o.state === s).length;
   if (n('done') === ops.length) return 'done';
+  // A write sent with no answer journaled may have reached the tenant: what the user holds is not known
+  // until it is read back, whatever else the user's operations did.
+  if (n('started') > 0) return 'unknown';
   if (n('failed') > 0) return n('done') > 0 ? 'partial' : 'failed';
   if (n('skipped') > 0) return n('done') > 0 ? 'partial' : 'skipped';
   return n('done') > 0 ? 'partial' : 'not-started';

@@ -1,9 +1,18 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runReport } from '../../src/app/report.js';
-import { renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
+import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
+
+/** Cuts a journal as a crash leaves it: just after the `n`-th line that journals a batch `started` (counted from the end when negative). */
+function crashAfterStarted(journal: string, n: number): void {
+  const lines = readFileSync(journal, 'utf8').split('\n');
+  const started = lines.flatMap((l, i) => (l.includes('"state":"started"') ? [i] : []));
+  const at = started.at(n)!;
+  writeFileSync(journal, `${lines.slice(0, at + 1).join('\n')}\n`);
+}
 
 /** Found by an auditor's black-box test: a rollback's report showed no user and no policy, and nothing of what it left in place. */
 describe('the report of a rollback run', () => {
@@ -18,7 +27,7 @@ describe('the report of a rollback run', () => {
     const back = await rollbackIn(g, dir, outcome.runId);
     expect(back.outcome.notReversible.length).toBeGreaterThan(0);
     const report = await runReport(back.outcome.runId, dir);
-    expect(report.format_version).toBe('1.1');
+    expect(report.format_version).toBe('1.2');
     // Every user the apply changed is there with the undo of their changes, none under "shared".
     const changed = new Set(plan.user_changes.map((c) => c.user.toLowerCase()));
     expect(new Set(report.users.map((u) => u.user.toLowerCase()))).toEqual(changed);
@@ -45,5 +54,45 @@ describe('the report of a rollback run', () => {
     expect(report.run.resumed.map((x) => x.options)).toEqual([{ waves: 1 }, {}]);
     expect(report.run.resumed.every((x) => Date.parse(x.at) >= before - 1000)).toBe(true);
     expect(renderRunReportText(report)).toMatch(/Resumed: \S+ by .+ \(waves 1\); \S+ by /);
+  });
+});
+
+/** Found by an auditor: after a crash, writes that had reached the tenant were reported "not started". */
+describe('the report of a run that stopped with writes in flight', () => {
+  const tmp = tempDir('run-report-crash');
+  afterAll(() => tmp.cleanup());
+
+  it('counts the operations sent with no answer apart from those never sent, and their users as "sent, outcome unknown"', async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'state');
+    await planTo(g, join(tmp.dir, 'c.plan'));
+    const { outcome } = await applyFile(g, join(tmp.dir, 'c.plan'), dir);
+    // A crash in the middle of the run: the journal ends after a batch was journaled `started`.
+    crashAfterStarted(join(dir, 'runs', outcome.runId, 'journal.jsonl'), 3);
+    const report = await runReport(outcome.runId, dir);
+    const c = report.run.counts;
+    expect(report.run.state).toBe('interrupted');
+    expect(c.started).toBeGreaterThan(0);
+    expect(c.pending).toBeGreaterThan(0);
+    const sent = report.users.filter((u) => u.operations.some((o) => o.state === 'started'));
+    expect(sent.length).toBeGreaterThan(0);
+    for (const u of sent) expect(u.outcome, u.user).toBe('unknown');
+    // Not started means nothing of the user's was sent.
+    for (const u of report.users.filter((x) => x.outcome === 'not-started')) expect(u.operations.every((o) => o.state === 'pending'), u.user).toBe(true);
+    expect(report.users.some((u) => u.outcome === 'not-started')).toBe(true);
+    const counts = `${report.run.total_operations} operation(s): ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`;
+    const text = renderRunReportText(report);
+    expect(text).toContain(counts);
+    expect(text).toContain(`${sent.length} sent, outcome unknown`);
+    expect(text).toContain(`${c.started} operation(s) sent with no answer journaled`);
+    expect(text).toContain(`mfa-migrate resume ${outcome.runId} reads them back`);
+    const md = renderRunReportMarkdown(report);
+    expect(md).toContain(counts);
+    expect(md).toMatch(/: sent, outcome unknown\n/);
+    const html = renderRunReportHtml(report);
+    expect(html).toContain(counts);
+    expect(html).toContain('<span class="badge unknown">sent, outcome unknown</span>');
+    expect(html.match(/data-outcome="unknown"/g)).toHaveLength(sent.length);
+    expect(html).toContain('<option value="unknown">sent, outcome unknown</option>');
   });
 });
