@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { readRun, verifyJournal, type JournalCheck } from '../apply/journal.js';
 import { cutoverOperations, policyOperations, waveOperations } from '../apply/operations.js';
 import { runTokenPath, selectUsers, type ApplySelection } from '../apply/run-apply.js';
+import { rollbackInverses } from '../apply/run-rollback.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan } from '../plan/plan-file.js';
 import { buildRunReport, type RunReport } from '../report/run-report.js';
@@ -45,8 +46,12 @@ export async function runReport(runId: string, given: string | undefined): Promi
     throw new UserError(`run ${runId}: the plan copy it applied cannot be read (${(err as Error).message})`);
   }
   const sel = planView.header.options as unknown as Partial<ApplySelection>;
-  const planned: { id: string }[] = [];
-  if (h.kind === 'apply') {
+  const planned: { id: string; userId?: string; kind?: string; after?: unknown }[] = [];
+  if (h.kind === 'rollback') {
+    // What the rollback set out to undo, as it computed it when it started (and computes it again to
+    // finish): the inverses of what the apply run's journal records done. Journaled ones are added.
+    planned.push(...(await rollbackInverses(plan, planView)).inverses);
+  } else if (h.kind === 'apply') {
     const cutover = cutoverOperations(plan.cutoverChanges);
     planned.push(...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves);
     // The run's operations as it built them: wave by wave, on the token path it recorded.

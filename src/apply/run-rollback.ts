@@ -5,6 +5,7 @@ import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
+import type { SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
 import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunView } from './journal.js';
@@ -43,8 +44,7 @@ export interface RollbackDeps {
 }
 
 /** The operations an apply run performed, in the order they were done. */
-async function doneOperations(runDir: string, run: RunView): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined }> {
-  const plan = await openRunPlan(runDir, run);
+async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined }> {
   const seen = plan.header.cutover_seen;
   const sel = run.header.options as unknown as ApplySelection;
   const positions = selectUsers(plan, sel);
@@ -64,7 +64,15 @@ async function doneOperations(runDir: string, run: RunView): Promise<{ done: Ope
   return { done, seenAppliesTo: seen ? (seen.rolloutPolicy?.appliesTo ?? []) : undefined };
 }
 
-const inverseOperationsOf = (d: Awaited<ReturnType<typeof doneOperations>>, records: RunView['ops']) => inverseOperations(d.done, records, d.seenAppliesTo);
+/**
+ * What a rollback of the apply run `run` (its journal as read, its plan copy opened) sends, newest
+ * first, and what it leaves in place: the same for the rollback that sends them and for the report
+ * that lists what an interrupted rollback still has to undo.
+ */
+export async function rollbackInverses(plan: SavedPlan, run: RunView): Promise<{ inverses: Operation[]; notReversible: Unreversible[] }> {
+  const d = await doneOperations(plan, run);
+  return inverseOperations(d.done, run.ops, d.seenAppliesTo);
+}
 
 /**
  * Undoes what an apply run did, newest first: deletes what it created, restores what it updated
@@ -99,7 +107,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
     const unfinished = earlier.find((r) => r.state !== 'completed');
     if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with mfa-migrate rollback ${unfinished.id}`);
-    const { inverses, notReversible } = inverseOperationsOf(await doneOperations(applyDir, run), run.ops);
+    const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
     const changed = deps.force ? [] : changedObjects(inverses, snapshot);
@@ -153,7 +161,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const run = await readRun(applyDir);
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
-    const { inverses, notReversible } = inverseOperationsOf(await doneOperations(applyDir, run), run.ops);
+    const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);
     // Objects changed since are left alone when a rollback is finished too (time has passed since it
     // stopped): what is left to undo is compared again where this rollback has not yet touched the
     // object (a token it deactivated is no longer as the run left it, by its own doing). Of the

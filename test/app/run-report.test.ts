@@ -42,6 +42,34 @@ describe('the report of a rollback run', () => {
     expect(renderRunReportText(report)).toContain('Left in place (not reversible):');
   });
 
+  it('of a rollback interrupted before it undid anything, lists what it still has to undo, under each user and the policy', async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'interrupted');
+    const { plan } = await planTo(g, join(tmp.dir, 'i.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
+    const { outcome } = await applyFile(g, join(tmp.dir, 'i.plan'), dir);
+    const back = await rollbackIn(g, dir, outcome.runId);
+    const whole = await runReport(back.outcome.runId, dir);
+    // As a crash right after the rollback was set up leaves it: its journal holds the header alone.
+    const journal = join(dir, 'runs', back.outcome.runId, 'journal.jsonl');
+    writeFileSync(journal, `${readFileSync(journal, 'utf8').split('\n')[0]!}\n`);
+    const report = await runReport(back.outcome.runId, dir);
+    expect(report.run.state).toBe('interrupted');
+    expect(report.run.counts.pending).toBe(report.run.total_operations);
+    const changed = new Set(plan.user_changes.map((c) => c.user.toLowerCase()));
+    expect(new Set(report.users.map((u) => u.user.toLowerCase()))).toEqual(changed);
+    for (const u of report.users) {
+      expect(u.outcome, u.user).toBe('not-started');
+      expect(u.operations.length, u.user).toBeGreaterThan(0);
+      expect(u.operations.every((o) => o.state === 'pending' && o.op.startsWith('rollback/'))).toBe(true);
+    }
+    // The same undos the finished rollback did, each in the same place.
+    const ids = (r: typeof report) => [...r.policy, ...r.shared, ...r.users.flatMap((u) => u.operations.map((o) => ({ ...o, op: `${u.user} ${o.op}` })))].map((o) => o.op).sort();
+    expect(ids(report)).toEqual(ids(whole));
+    expect(report.policy.length).toBeGreaterThan(0);
+    expect(renderRunReportText(report)).toContain(`${report.users.length} user(s): ${report.users.length} not started`);
+    expect(renderRunReportMarkdown(report)).toContain(`## Users (${changed.size})`);
+  });
+
   it('records each resume of a run (when, who, its options): the report names them', async () => {
     const g = fakeGraph();
     const dir = join(tmp.dir, 'resumed');
