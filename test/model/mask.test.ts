@@ -24,6 +24,29 @@ describe('maskPhone (issue 17 item 16: the mask hides all but the last two digit
     expect(maskPhoneText('４２５５５５０１０１')).toBe('********０１');
     expect(maskPhoneText('٤٢٥٥٥٥٠١٠٣')).toBe('********٠٣');
     expect(maskPhone('425５５５0102')).toBe('********02');
-    expect(maskPhone('+1 425 555 0104 ext ５５')).toBe('+* *** *** **** ext ５５');
+    // An extension in the cell is hidden, in any script: the number's last two digits show, as in Entra's form.
+    expect(maskPhone('+1 425 555 0104 ext ５５')).toBe('+* *** *** **04 ext ***');
+  });
+
+  it("hides an extension written in the number cell, and shows the number's last two digits, as the Entra form does (an auditor saw the two disclose both)", () => {
+    const cell = maskPhoneText('(425) 555-0123 x45');
+    const entra = maskPhone('+1 4255550123x45');
+    expect(cell).toBe('(***) ***-**23 x***');
+    expect(entra).toBe('+1 ********23x***');
+    // Side by side they reveal the same digits of the number, and nothing of the extension.
+    const shown = (t: string) => t.replace(/^\+\d+/, '').replace(/\D/g, '');
+    expect(shown(cell)).toBe('23');
+    expect(shown(entra)).toBe('23');
+    // An extension column besides (the cells disagree, so there is no Entra form): still hidden.
+    expect(maskPhoneText('425-555-7654 x12')).toBe('***-***-**54 x***');
+    for (const [text, masked] of [
+      ['425 555 0123 ext. 45', '*** *** **23 ext. ***'],
+      ['4255550123 extension 4567', '********23 extension ***'],
+      ['425.555.0123#9', '***.***.**23#***'],
+      ['4255550123X45', '********23X***'],
+      ['４２５５５５０１２３ｘ', '********２３ｘ'],
+    ]) expect(maskPhoneText(text!), text).toBe(masked);
+    // A short number keeps none of its digits, with or without an extension.
+    expect(maskPhoneText('1234 x5')).toBe('**** x***');
   });
 });
