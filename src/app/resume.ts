@@ -34,7 +34,7 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   // an older format, checked by the version that started the run, by its hash and sources only, and
   // only when the journal's hash chain holds that hash (a journal from before the chain proves nothing).
   // (Read only for such a copy: the journal of a large run is tens of MB.)
-  const chained = isOlderFormat(plan.header) && (await verifyJournal(runDir, { tornLastLineAllowed: true })).state === 'verified';
+  const chained = isOlderFormat(plan.header) && (await verifyJournal(runDir)).state === 'verified';
   const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: chained });
   const client = req.connect(view.header.graph ?? plan.header.graph);
   const outcome = await resumeApply(run.id, req.waves, {

@@ -26,7 +26,7 @@ export async function runsIn(stateDir: string): Promise<StateDirRuns> {
 async function verifyProblem(stateDir: string, r: RunSummary): Promise<void> {
   let check;
   try {
-    check = await verifyJournal(join(stateDir, 'runs', r.id), { tornLastLineAllowed: true });
+    check = await verifyJournal(join(stateDir, 'runs', r.id));
   } catch (err) {
     // Gone since the listing (a run folder removed by its own failed set-up), or unreadable now.
     r.problem = `cannot be checked: ${(err as Error).message}`;

@@ -441,7 +441,14 @@ export async function listRuns(stateDir: string, isActive: (id: string) => boole
 
 /** What `runs verify` found: the chain whole, broken at a line, or a journal written before the chain. */
 export type JournalCheck =
-  | { state: 'verified'; lines: number; planHash: string; head: string }
+  | {
+      state: 'verified';
+      lines: number;
+      planHash: string;
+      head: string;
+      /** A last line left incomplete by a crash while it was written (not an edit: resume and rollback cut it off); `lines` and `head` are of the whole lines before it. */
+      tornLine?: number;
+    }
   | {
       state: 'broken';
       line: number;
@@ -459,7 +466,7 @@ export type JournalCheck =
  * the line without its hash, starting from the plan hash of the first line; and that plan hash must
  * be the run's plan copy's (an apply) or the undone run's (a rollback). Names the first bad line.
  */
-export async function verifyJournal(runDir: string, opts: { tornLastLineAllowed?: boolean; planCopy?: boolean } = {}): Promise<JournalCheck> {
+export async function verifyJournal(runDir: string, opts: { planCopy?: boolean } = {}): Promise<JournalCheck> {
   const bytes = await readFile(join(runDir, 'journal.jsonl'));
   const text = bytes.toString('utf8');
   const lines = text.split('\n');
@@ -487,11 +494,26 @@ export async function verifyJournal(runDir: string, opts: { tornLastLineAllowed?
     previous = split.hash;
   }
   if (!header) return { state: 'broken', line: 1, reason: 'the journal is empty' };
-  if (torn && !opts.tornLastLineAllowed) return { state: 'broken', line: lines.length + 1, reason: 'the last line is incomplete (a crash while writing leaves this; resume cuts it off)' };
   // An apply's plan copy can be left to a caller that holds it to the header's hash itself (a rollback's check reads no plan).
   const planProblem = opts.planCopy === false && header.kind === 'apply' ? undefined : await planHashProblem(runDir, header);
   if (planProblem) return { state: 'broken', line: 1, reason: planProblem.reason, about: planProblem.about };
-  return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous! };
+  // A torn last line is what a crash while writing leaves (appending cuts it off): not an edit.
+  return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous!, ...(torn ? { tornLine: lines.length + 1 } : {}) };
+}
+
+/**
+ * What a journal check found that is not a whole journal, in the one wording `runs verify` and
+ * `report` both use (`where`: the journal's path, when it is to be named); undefined for a whole one.
+ * A torn last line is a crash, not an edit; a plan copy changed, unreadable, or a rollback whose
+ * undone run does not match, leaves the journal's own lines out of question.
+ */
+export function journalProblem(check: JournalCheck, where?: string): string | undefined {
+  const journal = where ? `its journal, ${where},` : 'its journal';
+  if (check.state === 'verified') return check.tornLine === undefined ? undefined : `line ${check.tornLine}${where ? ` of ${where}` : ''} is incomplete: a crash while writing leaves this, not an edit (the next resume or rollback of the run cuts it off); the lines before it are whole`;
+  if (check.state === 'unverifiable') return `unverifiable: ${check.reason}${where ? ` (${where})` : ''}`;
+  if (check.about === 'plan-copy-changed') return `${check.reason}: it was changed after the run (${journal} is not in question)`;
+  if (check.about) return `${check.reason} (${journal} is whole)`;
+  return `the journal was changed after it was written: line ${check.line}${where ? ` of ${where}` : ''}: ${check.reason}`;
 }
 
 /** Whether the plan hash the chain starts from is the run's plan: its copy (apply), the undone run's (rollback). */
@@ -526,6 +548,6 @@ export async function requireIntactJournal(runDir: string, runId: string): Promi
   // A torn last line is what a crash while writing leaves (appending cuts it off): not an edit. The plan
   // copy is not read and hashed here: the caller opens it (streamed) and holds it to the header's hash,
   // which the chain now vouches for.
-  const check = await verifyJournal(runDir, { tornLastLineAllowed: true, planCopy: false });
+  const check = await verifyJournal(runDir, { planCopy: false });
   if (check.state === 'broken') throw new UserError(`the journal of run ${runId} was edited or damaged (line ${check.line}: ${check.reason}): what it records is acted on, so it is refused; mfa-migrate runs verify ${runId} shows the same`);
 }

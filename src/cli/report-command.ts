@@ -1,6 +1,8 @@
 import { Option, type Command } from 'commander';
 import { runReport } from '../app/report.js';
+import { EXIT } from '../model/exit-code.js';
 import { printable } from '../model/printable.js';
+import { UserError } from '../model/user-error.js';
 import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../report/render-run-report.js';
 import { checkOutputFile, writeOutputFile } from './output-file.js';
 import { checkReportPath, isMarkdown } from './views/plan-report-file.js';
@@ -22,6 +24,10 @@ export function registerReport(program: Command): void {
     .addHelpText(
       'after',
       `
+Exit status: 0 the report was made; 1 an error, or the report was made (and written) but the run's
+evidence is in question, as runs verify exits 1: its journal was edited (said first in every format),
+its plan copy changed or cannot be read.
+
 Examples:
   $ mfa-migrate report 20261128T101500Z-3f2a9c1d --report wave1-run.html
   $ mfa-migrate report 20261128T101500Z-3f2a9c1d --format json > wave1-run.json`,
@@ -36,5 +42,7 @@ Examples:
         await writeOutputFile('--report', opts.report, isMarkdown(opts.report) ? renderRunReportMarkdown(report) : renderRunReportHtml(report));
         process.stderr.write(`Run report written to ${opts.report}\n`);
       }
+      // The report is written all the same (it is what an investigation starts from), but the evidence is in question: exit 1, as `runs verify` does.
+      if (report.journal.state === 'broken') throw new UserError(`run ${runId}: ${report.journal.problem}`, EXIT.error);
     });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { verifyRun } from '../app/report.js';
+import { journalProblem } from '../apply/journal.js';
 import { EXIT } from '../model/exit-code.js';
 import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
@@ -17,8 +18,9 @@ export function registerRunsVerify(runs: Command): void {
     .addHelpText(
       'after',
       `
-Exit status: 0 the journal is whole; 1 it was edited (the first bad line is named) or cannot be read;
-2 unverifiable: the journal was written before journals carried a hash chain.
+Exit status: 0 the journal is whole (a last line left incomplete by a crash is said so: it is not an
+edit); 1 it was edited (the first bad line is named), its plan copy was changed, or it cannot be
+read; 2 unverifiable: the journal was written before journals carried a hash chain.
 
 Examples:
   $ mfa-migrate runs verify 20261128T101500Z-3f2a9c1d
@@ -29,10 +31,11 @@ Examples:
       const { stateDir } = cmd.optsWithGlobals<{ stateDir?: string }>();
       const r = await verifyRun(runId, stateDir);
       const where = printable(`${r.runDir}/journal.jsonl`);
-      if (r.state === 'unverifiable') throw new UserError(`run ${runId}: unverifiable: ${r.reason} (${where})`, EXIT_UNVERIFIABLE);
-      if (r.state === 'broken' && r.about === 'plan-copy-changed') throw new UserError(`run ${runId}: ${r.reason}: it was changed after the run (its journal, ${where}, is not in question)`, EXIT.error);
-      if (r.state === 'broken' && r.about) throw new UserError(`run ${runId}: ${r.reason} (its journal, ${where}, is whole)`, EXIT.error);
-      if (r.state === 'broken') throw new UserError(`run ${runId}: the journal was changed after it was written: line ${r.line} of ${where}: ${r.reason}`, EXIT.error);
-      process.stdout.write(`Run ${runId}: journal verified: ${r.lines} lines chained from plan hash ${r.planHash}\nFinal hash ${r.head}\n`);
+      // The same words as `report` (journalProblem): a torn last line is a crash, not an edit; a plan copy changed is not the journal edited.
+      const problem = journalProblem(r, where);
+      if (r.state === 'unverifiable') throw new UserError(`run ${runId}: ${problem}`, EXIT_UNVERIFIABLE);
+      if (r.state === 'broken') throw new UserError(`run ${runId}: ${problem}`, EXIT.error);
+      process.stdout.write(`Run ${runId}: journal verified: ${r.lines} ${r.tornLine === undefined ? '' : 'whole '}lines chained from plan hash ${r.planHash}\nFinal hash ${r.head}\n`);
+      if (problem) process.stdout.write(`Note: ${problem}\n`);
     });
 }

@@ -44,6 +44,7 @@ th { background: var(--head); font-weight: 600; white-space: nowrap; }
 table.kv { width: auto; min-width: 60%; }
 table.kv th { width: 13rem; white-space: nowrap; }
 .mono, td code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
+p.alert { border: 2px solid var(--delete); color: var(--delete); background: #fff0f0; padding: .5rem .75rem; font-weight: 700; }
 .rehearsal { background: #fff4ce; border: 1px solid #e0b300; padding: 0 .35rem; font-weight: 600; }
 table.signoff td { height: 2.4rem; }
 ul.counts { margin: .25rem 0 1rem; padding-left: 1.2rem; }

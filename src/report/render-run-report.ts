@@ -29,6 +29,8 @@ const FAILED_HEAD = ['User', 'Operation', 'State', 'Time', 'Request id', 'Error'
 
 interface RunData {
   title: string;
+  /** What puts the report's evidence in question (an edited journal, a changed plan copy), shown first in every format. */
+  alert: string | null;
   header: [string, string][];
   counts: string[];
   failed: string[][];
@@ -47,12 +49,25 @@ function runData(r: RunReport): RunData {
   const named = (i: { appId: string | null; upn: string | null }) => i.upn ?? (i.appId ? `application ${i.appId}` : 'not named by the token (the emulator)');
   const who = run.identity ? named(run.identity) : 'not recorded';
   const resumed = run.resumed.map((x) => `${x.at} by ${named(x.identity)}${Object.keys(x.options).length > 0 ? ` (${Object.entries(x.options).map(([k, v]) => `${k} ${String(v)}`).join(', ')})` : ''}`);
+  // The journal's check in `runs verify`'s words (journal.problem): a torn last line is a crash, not an edit.
   const journal =
     r.journal.state === 'verified'
-      ? `verified: ${r.journal.lines} lines chained from the plan hash; final hash ${r.journal.final_hash}`
+      ? r.journal.about === 'torn-tail'
+        ? `verified: ${r.journal.lines} whole lines chained from the plan hash; final hash ${r.journal.final_hash}; ${r.journal.problem}`
+        : `verified: ${r.journal.lines} lines chained from the plan hash; final hash ${r.journal.final_hash}`
       : r.journal.state === 'unverifiable'
         ? `unverifiable: ${r.journal.problem}`
-        : `EDITED: ${r.journal.problem}`;
+        : r.journal.edited
+          ? `EDITED: ${r.journal.problem}`
+          : (r.journal.problem ?? '');
+  const alert =
+    r.journal.state !== 'broken'
+      ? null
+      : r.journal.edited
+        ? `WARNING: ${r.journal.problem}. What this report shows comes from that journal and cannot be taken as the run's record; mfa-migrate runs verify ${run.id} shows the same.`
+        : r.journal.about === 'undone-run'
+          ? `WARNING: ${r.journal.problem}. The operations listed are what the journal records; whose changes they undo is read from the run it names.`
+          : `WARNING: ${r.journal.problem}. The users and the operations not yet journaled are listed from that plan copy; the outcomes are the journal's.`;
   const header: [string, string][] = [
     ['Run', `${run.id} (${run.kind})`],
     ['State', run.state],
@@ -90,6 +105,7 @@ function runData(r: RunReport): RunData {
   ];
   return {
     title: `MFA migration ${run.kind} run report: ${run.id}`,
+    alert,
     header,
     counts,
     failed,
@@ -107,7 +123,7 @@ export function renderRunReportMarkdown(r: RunReport): string {
   const d = runData(r);
   const md = escMarkdown;
   const table = (head: string[], rows: string[][]) => (rows.length === 0 ? ['None.', ''] : [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(md).join(' | ')} |`), '']);
-  const out = [`# ${md(d.title)}`, '', '## Run', '', '| | |', '|---|---|', ...d.header.map(([k, v]) => `| ${k} | ${md(v)} |`), ''];
+  const out = [`# ${md(d.title)}`, '', ...(d.alert ? [`> **${md(d.alert)}**`, ''] : []), '## Run', '', '| | |', '|---|---|', ...d.header.map(([k, v]) => `| ${k} | ${md(v)} |`), ''];
   out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '');
   out.push(`## Failed and skipped operations (${d.failed.length})`, '', ...table(FAILED_HEAD, d.failed));
   out.push(`## Policy (${d.policy.length})`, '', ...table(OP_HEAD, d.policy));
@@ -132,7 +148,7 @@ export function renderRunReportHtml(r: RunReport): string {
     rows.length === 0
       ? '<p class="none">None.</p>'
       : `<table><thead><tr>${head.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.map((row) => `<tr>${row.map((v, i) => cell(head[i]!, v)).join('')}</tr>`).join('\n')}\n</tbody></table>`;
-  const body = [`<h1>${e(d.title)}</h1>`, '<h2 id="run">Run</h2>'];
+  const body = [`<h1>${e(d.title)}</h1>`, ...(d.alert ? [`<p class="alert" role="alert">${e(d.alert)}</p>`] : []), '<h2 id="run">Run</h2>'];
   body.push(`<table class="kv"><tbody>${d.header.map(([k, v]) => `<tr><th>${e(k)}</th><td class="mono">${e(v)}</td></tr>`).join('')}</tbody></table>`);
   body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`);
   body.push(`<h2 id="failed">Failed and skipped operations (${d.failed.length})</h2>`, table(FAILED_HEAD, d.failed));
@@ -157,7 +173,7 @@ export function renderRunReportHtml(r: RunReport): string {
 /** The run report for the terminal: the header, the counts and the failures. */
 export function renderRunReportText(r: RunReport): string {
   const d = runData(r);
-  const lines = [d.title, ...d.header.map(([k, v]) => `  ${k}: ${v}`), ...d.counts.map((c) => `  ${c}`)];
+  const lines = [...(d.alert ? [d.alert, ''] : []), d.title, ...d.header.map(([k, v]) => `  ${k}: ${v}`), ...d.counts.map((c) => `  ${c}`)];
   if (d.notReversible.length > 0) lines.push('Left in place (not reversible):', ...d.notReversible.map(([user, target, reason]) => `  ${user} ${target}: ${reason}`));
   if (d.failed.length > 0) lines.push('Failed and skipped operations:', ...d.failed.map(([user, op, state, at, id, err]) => `  ${user} ${op}: ${state} at ${at}${id ? ` (request-id ${id})` : ''}: ${err}`));
   return `${lines.join('\n')}\n`;

@@ -1,4 +1,4 @@
-import type { JournalCheck, OpState, RunHeader, RunSummary, RunView } from '../apply/journal.js';
+import { journalProblem, type JournalCheck, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
 import type { UserStatus } from '../plan/plan-file.js';
 
 /** The version of `report RUN_ID --format json`. */
@@ -59,8 +59,22 @@ export interface RunReport {
     /** By operation state: `started` counts the operations sent with no answer journaled (outcome unknown), apart from `pending` (never sent). */
     counts: Record<OpState, number>;
   };
-  /** `runs verify`'s finding, and the journal's final hash when its chain is whole. */
-  journal: { state: JournalCheck['state']; final_hash: string | null; lines: number | null; problem: string | null };
+  /**
+   * `runs verify`'s finding, and the journal's final hash when its chain is whole. `problem`: what is
+   * wrong, in `runs verify`'s words. 1.2: `edited`, a line of the journal changed after it was written
+   * (what the report shows from it cannot be trusted); `about`, what else the check found: `torn-tail`
+   * (state `verified`: the last line was left incomplete by a crash, not an edit; `lines` and
+   * `final_hash` are of the whole lines), `plan-copy-changed`, `plan-copy-unreadable` or `undone-run`
+   * (state `broken`, the journal's own lines whole), else null.
+   */
+  journal: {
+    state: JournalCheck['state'];
+    final_hash: string | null;
+    lines: number | null;
+    problem: string | null;
+    edited: boolean;
+    about: 'torn-tail' | 'plan-copy-changed' | 'plan-copy-unreadable' | 'undone-run' | null;
+  };
   /**
    * `not_reversible` (1.1; rollbacks): what the rollback found Graph cannot undo, left in place with
    * the reason, as it recorded when it started; null for a rollback made before it recorded this,
@@ -156,8 +170,10 @@ export function buildRunReport(input: RunReportInput): RunReport {
     },
     journal:
       check.state === 'verified'
-        ? { state: 'verified', final_hash: check.head, lines: check.lines, problem: null }
-        : { state: check.state, final_hash: null, lines: null, problem: check.state === 'broken' ? `line ${check.line}: ${check.reason}` : check.reason },
+        ? { state: 'verified', final_hash: check.head, lines: check.lines, problem: journalProblem(check) ?? null, edited: false, about: check.tornLine === undefined ? null : 'torn-tail' }
+        : check.state === 'broken'
+          ? { state: 'broken', final_hash: null, lines: null, problem: journalProblem(check)!, edited: !check.about, about: check.about ?? null }
+          : { state: check.state, final_hash: null, lines: null, problem: check.reason, edited: false, about: null },
     rollback: {
       of: h.rollbackOf ?? null,
       by: input.rolledBackBy.map((r) => ({ id: r.id, state: r.state, finished: r.finished })),

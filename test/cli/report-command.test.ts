@@ -88,7 +88,7 @@ describe('mfa-migrate report RUN_ID', () => {
     expect(report.users.map((u) => u.user)).toEqual(plan.users.map((u) => u.user));
     expect(report.users.find((u) => u.user === 'zoe@contoso.com')!.outcome).toBe('unchanged');
     expect(report.run).toMatchObject({ id: runId, kind: 'apply', state: 'partial', plan_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
-    expect(report.journal).toEqual({ state: 'verified', final_hash: journalHash, lines: expect.any(Number), problem: null });
+    expect(report.journal).toEqual({ state: 'verified', final_hash: journalHash, lines: expect.any(Number), problem: null, edited: false, about: null });
     const html = readFileSync(file('run.html'), 'utf8');
     expect(html).toContain(`final hash ${journalHash}`);
     expect(html.match(/class="entry[^"]*" id="user-/g)).toHaveLength(plan.users.length);

@@ -1,8 +1,9 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { splitHash } from '../../src/apply/journal.js';
+import type { RunReport } from '../../src/report/run-report.js';
 import { runMain } from '../helpers/run-main.js';
 import { runDirs, tempDir } from '../helpers/migration.js';
 import { CONTOSO, runPlan } from '../plan/helpers.js';
@@ -84,5 +85,88 @@ describe('mfa-migrate runs verify', () => {
     } finally {
       writeFileSync(path, original);
     }
+  });
+
+  /** Found by an auditor: `runs verify` called a crash's torn line an edit, and `report` called a changed plan copy an edited journal, and exited 0 on an edited one. */
+  describe('runs verify and report word each finding the same way', () => {
+    const journal = () => join(stateDir, 'runs', runId, 'journal.jsonl');
+    const report = async (...more: string[]) => {
+      const r = await runMain(['report', runId, '--state-dir', stateDir, ...more]);
+      return { ...r, json: more.includes('json') ? (JSON.parse(r.stdout) as RunReport) : undefined };
+    };
+
+    it('a torn last line is a crash, not an edit: both say so, and both exit 0', async () => {
+      const original = readFileSync(journal(), 'utf8');
+      const whole = original.trimEnd().split('\n').length;
+      try {
+        appendFileSync(journal(), '{"t":"ops","at":"2026');
+        const v = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
+        expect(v.code, v.stderr).toBe(0);
+        const words = `line ${whole + 1} is incomplete: a crash while writing leaves this, not an edit (the next resume or rollback of the run cuts it off); the lines before it are whole`;
+        expect(v.stdout).toContain(`journal verified: ${whole} whole lines chained`);
+        expect(v.stdout).toMatch(new RegExp(`Note: line ${whole + 1} of .*journal\\.jsonl is incomplete: a crash while writing leaves this, not an edit`));
+        expect(v.stdout + v.stderr).not.toMatch(/changed after it was written|edited/i);
+        const text = await report();
+        expect(text.code, text.stderr).toBe(0);
+        expect(text.stdout).toContain(`Journal: verified: ${whole} whole lines chained from the plan hash; final hash `);
+        expect(text.stdout).toContain(words);
+        expect(text.stdout).not.toMatch(/EDITED|WARNING/);
+        const json = (await report('--format', 'json')).json!;
+        expect(json.journal).toMatchObject({ state: 'verified', lines: whole, edited: false, about: 'torn-tail', problem: words });
+      } finally {
+        writeFileSync(journal(), original);
+      }
+    });
+
+    it('a changed plan copy is not an edited journal: report says what runs verify says, warns first, and exits 1', async () => {
+      const copy = join(stateDir, 'runs', runId, 'plan.jsonl');
+      const plan = readFileSync(copy);
+      try {
+        // An edit the plan file's own checks let through (a finding's text), so that the report can still be made.
+        writeFileSync(copy, plan.toString('utf8').replace(/("t":"finding".*?"message":")(.)/, '$1X'));
+        const v = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
+        expect(v.code).toBe(1);
+        const words = /^mfa-migrate: run \S+: (.*) \(its journal, .*, is not in question\)$/m.exec(v.stderr)![1]!;
+        const text = await report('--report', join(tmp.dir, 'copy.md'));
+        expect(text.code, text.stderr).toBe(1);
+        expect(text.stdout, text.stderr).not.toContain('EDITED');
+        expect(text.stdout, text.stderr).toContain('Journal:');
+        expect(text.stdout).toContain(`Journal: ${words} (its journal is not in question)`);
+        expect(text.stdout.split('\n')[0]).toBe(`WARNING: ${words} (its journal is not in question). The users and the operations not yet journaled are listed from that plan copy; the outcomes are the journal's.`);
+        expect(text.stderr).toContain(`mfa-migrate: run ${runId}: ${words} (its journal is not in question)`);
+        expect(readFileSync(join(tmp.dir, 'copy.md'), 'utf8')).toMatch(/^# .*\n\n> \*\*WARNING: /);
+        const json = await report('--format', 'json');
+        expect(json.code).toBe(1);
+        expect(json.json!.journal).toMatchObject({ state: 'broken', edited: false, about: 'plan-copy-changed' });
+      } finally {
+        writeFileSync(copy, plan);
+      }
+    });
+
+    it('an edited journal: report warns first in every format and exits 1, in the words of runs verify', async () => {
+      const original = readFileSync(journal(), 'utf8');
+      try {
+        const lines = original.split('\n');
+        const at = lines.findIndex((l) => l.includes('"state":"done"'));
+        lines[at] = lines[at]!.replace('"state":"done"', '"state":"dona"');
+        writeFileSync(journal(), lines.join('\n'));
+        const words = `the journal was changed after it was written: line ${at + 1}: its hash does not match its content and the line before it`;
+        const text = await report('--report', join(tmp.dir, 'edited.html'));
+        expect(text.code).toBe(1);
+        expect(text.stdout.split('\n')[0]).toBe(`WARNING: ${words}. What this report shows comes from that journal and cannot be taken as the run's record; mfa-migrate runs verify ${runId} shows the same.`);
+        expect(text.stdout).toContain(`Journal: EDITED: ${words}`);
+        expect(text.stderr).toContain(`mfa-migrate: run ${runId}: ${words}`);
+        const html = readFileSync(join(tmp.dir, 'edited.html'), 'utf8');
+        expect(html).toMatch(/<h1>[^<]*<\/h1>\n<p class="alert" role="alert">WARNING: the journal was changed after it was written: line \d+: /);
+        const json = await report('--format', 'json');
+        expect(json.code).toBe(1);
+        expect(json.json!.journal).toEqual({ state: 'broken', final_hash: null, lines: null, problem: words, edited: true, about: null });
+        const md = await report('--report', join(tmp.dir, 'edited.md'));
+        expect(md.code).toBe(1);
+        expect(readFileSync(join(tmp.dir, 'edited.md'), 'utf8')).toContain(`> **WARNING: ${words}.`);
+      } finally {
+        writeFileSync(journal(), original);
+      }
+    });
   });
 });
