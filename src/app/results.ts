@@ -4,7 +4,7 @@ import type { UserOutcome } from '../apply/run-apply.js';
 /** One row of `--results`: every user in scope once. */
 export interface ResultRow {
   user: string;
-  outcome: 'done' | 'partial' | 'failed' | 'skipped' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-started';
+  outcome: 'done' | 'partial' | 'failed' | 'skipped' | 'unknown' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-started';
   done: number;
   failed: number;
   skipped: number;

@@ -50,7 +50,8 @@ export const DEFAULT_POLICY_PROPAGATION_WAIT = 20;
 /** How one user of the run fared. */
 export interface UserOutcome {
   upn: string;
-  outcome: 'done' | 'partial' | 'failed' | 'skipped' | 'not-started';
+  /** `unknown`: an operation was sent and the run stopped before its answer (it may have reached the tenant). */
+  outcome: 'done' | 'partial' | 'failed' | 'skipped' | 'unknown' | 'not-started';
   operations: number;
   done: number;
   failed: number;
@@ -520,7 +521,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   }
 
   function outcome(): ApplyOutcome {
-    const userCounts = { done: 0, partial: 0, failed: 0, skipped: 0, 'not-started': 0 };
+    const userCounts = { done: 0, partial: 0, failed: 0, skipped: 0, unknown: 0, 'not-started': 0 };
     for (const u of outcomes) userCounts[u.outcome]++;
     const usersWithChanges = ctx.plan.users.reduce((n, u) => n + (u.pending > 0 ? 1 : 0), 0);
     const notSelected = { users: usersWithChanges - ctx.positions.length, federation: ctx.plan.cutoverChanges.filter((c) => c.target.startsWith('domains/') && !ctx.federationOps.some((o) => o.id === `cutover/${c.target}`)).map((c) => c.target.split('/')[1]!) };
@@ -535,8 +536,9 @@ export function outcomeOf(upn: string, st: readonly OpOutcome[]): UserOutcome {
   const failed = n('failed');
   const skipped = n('skipped');
   const error = st.find((s) => s.error && s.status !== 'done')?.error;
+  // As the run report judges it: a write sent with no answer may have reached the tenant, whatever else happened.
   const outcome: UserOutcome['outcome'] =
-    done === st.length ? 'done' : failed > 0 && done === 0 ? 'failed' : done > 0 ? 'partial' : skipped > 0 ? 'skipped' : 'not-started';
+    done === st.length ? 'done' : n('started') > 0 ? 'unknown' : failed > 0 && done === 0 ? 'failed' : done > 0 ? 'partial' : skipped > 0 ? 'skipped' : 'not-started';
   return { upn, outcome, operations: st.length, done, failed, skipped, ...(error ? { error } : {}) };
 }
 

@@ -10,8 +10,8 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
   const users = (k: keyof ApplyOutcome['userCounts']) => o.userCounts[k];
   const lines = [
     `Run ${o.runId}: ${o.state}${o.state === 'stopped' ? ` after wave ${o.wavesDone} of ${o.waves}` : ''}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
-    `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
-    `  users: ${users('done')} done, ${users('partial')} partial, ${users('failed')} failed, ${users('skipped')} skipped, ${users('not-started')} not started`,
+    `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
+    `  users: ${users('done')} done, ${users('partial')} partial, ${users('failed')} failed, ${users('skipped')} skipped, ${users('not-started')} not started${users('unknown') > 0 ? `, ${users('unknown')} sent with outcome unknown` : ''}`,
     `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${((s.done - s.doneBefore) / seconds).toFixed(1)} ops/s`,
     ...notSelectedLine(o.notSelected),
     ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
@@ -26,7 +26,7 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
-    `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending + c.started} pending`,
+    `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
     ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone'),
     ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible'),
     journalLine(o.journalHash, o.runId),

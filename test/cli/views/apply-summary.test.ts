@@ -9,7 +9,7 @@ const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
   tenant: { id: 't', displayName: 'Contoso' },
   stale: [],
   users: [],
-  userCounts: { done: 0, partial: 0, failed: 0, skipped: 0, 'not-started': 0 },
+  userCounts: { done: 0, partial: 0, failed: 0, skipped: 0, unknown: 0, 'not-started': 0 },
   counts: { pending: 0, started: 0, done, failed: 0, skipped: 0 },
   stats: { total: done, waitingForPolicy: 0, paced: 0, done, doneBefore, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 4, startedAt: Date.now() - 10_000 },
   notSelected: { users: 0, federation: [] },
@@ -21,5 +21,13 @@ describe('renderApplySummary', () => {
   it('counts in its rate only what this pass sent (a resume that sent nothing said 181 ops/s)', () => {
     expect(renderApplySummary(outcome(100, 100), '/s', undefined)).toContain('0 batches, 0 throttled, 0 retried, 0 read back; 0.0 ops/s');
     expect(renderApplySummary(outcome(100, 50), '/s', undefined)).toMatch(/; 5\.0 ops\/s/);
+  });
+
+  it('counts writes sent with no answer (an interrupt) apart from those never sent, and their users apart from those not started', () => {
+    const o = outcome(10, 0);
+    const text = renderApplySummary({ ...o, state: 'interrupted', counts: { ...o.counts, pending: 7, started: 3 }, userCounts: { ...o.userCounts, unknown: 2, 'not-started': 4 } }, '/s', 'mfa-migrate resume r1');
+    expect(text).toContain('operations: 10 done, 0 failed, 0 skipped, 7 pending, 3 sent with outcome unknown');
+    expect(text).toContain('0 skipped, 4 not started, 2 sent with outcome unknown');
+    expect(renderApplySummary(o, '/s', undefined)).not.toMatch(/outcome unknown/);
   });
 });
