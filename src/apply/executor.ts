@@ -86,6 +86,8 @@ interface Slot {
   sentAt?: number;
   /** 404s waited out because what it works on was created a moment ago (Graph's eventual consistency). */
   replicaWaits?: number;
+  /** When its activation was last sent, as counted against the activation pace. */
+  pacedAt?: number;
 }
 
 /** Operations that create what later operations of the run name by id or serial. */
@@ -265,7 +267,10 @@ export class Executor {
         return { deferMs: wait };
       }
       const made = callFor(s.op, { ...this.opts.context, results: this.results });
-      if ('call' in made) this.activationTimes.push(Date.now());
+      if ('call' in made) {
+        s.pacedAt = Date.now();
+        this.activationTimes.push(s.pacedAt);
+      }
       return made;
     };
     this.pipeline
@@ -331,6 +336,9 @@ export class Executor {
         // Not found, though this run created it a moment ago: Entra is eventually consistent (a new
         // object may answer 404 at first), so it is tried again within the consistency window.
         if (res.status === 404 && this.createdJustNow(s.op) && !this.interrupted) {
+          // Not an activation Graph counted (the token was not found): it does not use up the pace.
+          const paced = s.pacedAt === undefined ? -1 : this.activationTimes.indexOf(s.pacedAt);
+          if (paced >= 0) this.activationTimes.splice(paced, 1);
           s.attempts--;
           s.replicaWaits = (s.replicaWaits ?? 0) + 1;
           return this.later(s, this.backoff(s.replicaWaits));
