@@ -20,6 +20,7 @@ import { UserError } from '../model/user-error.js';
 import { campaignProblems, configurationProblems } from './policy-targets.js';
 import { unsupportedGroupReason } from './rollout-rules.js';
 import { tenantDocumentSchema, type ParsedTenantDocument, type TenantDocument } from './tenant-schema.js';
+import { jsonSyntaxText } from '../model/json-syntax.js';
 
 type LegacyToken = Exclude<NonNullable<NonNullable<NonNullable<ParsedTenantDocument['users']>[number]['methods']>['hardwareOath']>[number], string>;
 
@@ -50,7 +51,7 @@ export function readTenantFile(file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new TenantFileError(file, [`not valid JSON: ${(err as Error).message}`]);
+    throw new TenantFileError(file, [`not valid JSON: ${jsonSyntaxText(err, text)}`]);
   }
 }
 

@@ -11,6 +11,7 @@ import { stateFingerprint } from './fingerprint.js';
 import type { MethodKind, Plan, ServerRecord, UserChange } from './plan-model.js';
 import type { TenantCutover, TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
+import { jsonSyntaxText } from '../model/json-syntax.js';
 
 /**
  * The saved plan (`plan --out`, and each run's copy): this module alone reads and writes it.
@@ -451,7 +452,7 @@ export class SavedPlan {
       try {
         value = JSON.parse(l.text);
       } catch (err) {
-        throw invalid(path, lineNo, `not JSON (${(err as Error).message})`);
+        throw invalid(path, lineNo, `not JSON (${jsonSyntaxText(err, l.text)})`);
       }
       const t = (value as { t?: unknown } | null)?.t;
       if (t === 'user') {
@@ -517,7 +518,8 @@ export class SavedPlan {
     try {
       data = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
     } catch (err) {
-      throw new UserError(`${path}: not a plan file (${(err as Error).message})`);
+      // Never V8's message as it is: it quotes the file, which may be a key given by mistake.
+      throw new UserError(`${path}: not a plan file (${jsonSyntaxText(err, bytes.toString('utf8'))})`);
     }
     const header = parseHeader(path, data, undefined);
     const users: PlanUser[] = [];

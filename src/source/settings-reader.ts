@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type * as z from 'zod';
 import type { ProblemList } from '../model/problem.js';
 import { settingsSchema, type ServerSettings } from './settings-schema.js';
+import { jsonSyntaxProblem } from '../model/json-syntax.js';
 
 /** settings.json is a few kB; one far larger is read whole into memory by nothing. */
 const MAX_SETTINGS_BYTES = 16 * 1024 * 1024;
@@ -28,10 +29,10 @@ export async function readSettings(path: string, display: string, problems: Prob
   try {
     json = JSON.parse(text);
   } catch (err) {
-    const message = (err as Error).message;
-    const pos = /position (\d+)/.exec(message);
-    const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined;
-    problems.error('settings-invalid', { file: display, ...(line !== undefined ? { line } : {}) }, `not valid JSON: ${message}`);
+    // V8's message quotes the file (a caller ID, a PIN): only its reason and place are told.
+    const p = jsonSyntaxProblem(err, text);
+    const utf16 = text.includes('\u0000') ? ' (the file looks like UTF-16: save it as UTF-8)' : '';
+    problems.error('settings-invalid', { file: display, ...(p.line !== undefined ? { line: p.line } : {}) }, `not valid JSON: ${p.reason}${p.column !== undefined ? ` (column ${p.column})` : ''}${utf16}`);
     return undefined;
   }
   const result = settingsSchema.safeParse(json);

@@ -47,6 +47,14 @@ describe('the saved plan file', () => {
     expect(encodePlanFile(toPlanFile(plan, { dir: '/x', tokens: [], pskcMac: 'fail' })).equals(encodePlanFile(toPlanFile(structuredClone(plan), { dir: '/x', tokens: [], pskcMac: 'fail' })))).toBe(true);
   });
 
+  it("refuses a file that is not a plan without quoting it: a key file given by mistake was printed (found by a black-box test)", async () => {
+    for (const [name, secret] of [['psk.hex', 'b6627a32a9d41c0e5f3b8a7c9e2d1f00'], ['seed.txt', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP'], ['half.plan', '{"format_version":"1.0","k":"JBSWY3DPEHPK3PXP"']] as const) {
+      const err = (await SavedPlan.open(write(name, `${secret}\n`)).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/not a plan file/);
+      expect(err.message).not.toContain(secret.replace(/^.*"k":"/, '').slice(0, 8));
+    }
+  });
+
   it('refuses a cut-off file, an edited line, a line of an unknown type and text after the end, naming the line', async () => {
     const lines = text.trimEnd().split('\n');
     await expect(SavedPlan.open(write('cut.plan', `${lines.slice(0, -3).join('\n')}\n`))).rejects.toThrow(/cut off \(no end line\)/);

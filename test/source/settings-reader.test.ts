@@ -49,6 +49,14 @@ describe('readSettings', () => {
     expect(problems).toEqual([expect.objectContaining({ code: 'settings-invalid', line: 3 })]);
   });
 
+  it("never quotes the file in a syntax error (V8 does: a caller ID or PIN), and says when it is UTF-16", async () => {
+    const { problems } = await read('{ "company": { "phoneCall": { "callerId": \'+1 425 555 0100\' } } }');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.message).not.toMatch(/425/);
+    const utf16 = await read(Buffer.from('{"company":{}}', 'utf16le').toString('latin1'));
+    expect(utf16.problems[0]!.message).toMatch(/UTF-16: save it as UTF-8/);
+  });
+
   it('publishes the same schema as docs/settings.schema.json', () => {
     const published = JSON.parse(readFileSync(new URL('../../docs/settings.schema.json', import.meta.url), 'utf8'));
     expect(published).toEqual(settingsJsonSchema());
