@@ -99,7 +99,9 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
     },
   });
   input.on('error', (err) => sniff.destroy(err));
-  const options = { delimiter, bom: true, relax_column_count: true, relax_quotes: false, max_record_size: limits.maxRecordSize };
+  // Every line ending, not the first line's alone (csv-parse's default): a header saved by one tool and
+  // rows appended by another (CRLF then LF) would otherwise merge rows. About a tenth more parse time.
+  const options = { delimiter, record_delimiter: LINE_ENDINGS, bom: true, relax_column_count: true, relax_quotes: false, max_record_size: limits.maxRecordSize };
   const parser = input.pipe(sniff).pipe(parse(options));
   // Line numbers are counted here rather than with csv-parse's `info` (which costs a third of the
   // parse): each record ends one line after the newlines inside its quoted cells.
@@ -219,10 +221,25 @@ const CSV_ERRORS: Partial<Record<string, string>> = {
 const QUOTE = 0x22;
 const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD', 'utf8');
 
+/** CRLF first: csv-parse takes the first delimiter that matches. */
+const LINE_ENDINGS = ['\r\n', '\n', '\r'];
+
+/** Line breaks inside a record's quoted cells: CRLF, LF or a lone CR (a classic Mac file) each one. */
 function countNewlines(cells: string[]): number {
   let n = 0;
   for (const c of cells) {
-    for (let i = c.indexOf('\n'); i !== -1; i = c.indexOf('\n', i + 1)) n++;
+    if (c.indexOf('\r') === -1) {
+      for (let i = c.indexOf('\n'); i !== -1; i = c.indexOf('\n', i + 1)) n++;
+      continue;
+    }
+    for (let i = 0; i < c.length; i++) {
+      const ch = c.charCodeAt(i);
+      if (ch === 10) n++;
+      else if (ch === 13) {
+        n++;
+        if (c.charCodeAt(i + 1) === 10) i++;
+      }
+    }
   }
   return n;
 }

@@ -20,6 +20,18 @@ function toSemicolons(csv: string): string {
     .join('\n');
 }
 
+describe('line endings mixed in one file', () => {
+  it('skips blank lines of any ending and counts lines across quoted cells broken by CR, LF or CRLF', async () => {
+    const text = 'a,b\n\r\n1,"x\ry"\r\n\n2,"p\r\nq\nr"\r3,z\n';
+    const t = await parseCsvTable(Buffer.from(text), 'users.csv');
+    expect(t.rows.map((r) => [r.line, r.cells[0]])).toEqual([
+      [3, '1'],
+      [6, '2'],
+      [9, '3'],
+    ]);
+  });
+});
+
 describe('parseCsvTable', async () => {
   const plain = await parseCsvTable(Buffer.from(sample), 'users.csv');
 
@@ -34,6 +46,11 @@ describe('parseCsvTable', async () => {
     ['CRLF', (s: string) => s.replace(/\n/g, '\r\n')],
     ['semicolons', toSemicolons],
     ['BOM + CRLF + semicolons', (s: string) => `\uFEFF${toSemicolons(s).replace(/\n/g, '\r\n')}`],
+    // Found by a black-box test: csv-parse took the first line's ending for the whole file and merged rows.
+    ['CRLF header, LF rows', (s: string) => s.replace('\n', '\r\n')],
+    ['LF header, CRLF rows', (s: string) => { const i = s.indexOf('\n') + 1; return s.slice(0, i) + s.slice(i).replace(/\n/g, '\r\n'); }],
+    ['CR only', (s: string) => s.replace(/\n/g, '\r')],
+    ['every line its own ending', (s: string) => s.split('\n').map((l, i) => l + ['\n', '\r\n', '\r'][i % 3]).join('').replace(/[\r\n]+$/, '\n')],
   ])('reads a %s file the same as the plain one', async (_name, transform) => {
     const t = await parseCsvTable(Buffer.from(transform(sample)), 'users.csv');
     expect(t.header).toEqual(plain.header);

@@ -40,6 +40,8 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits
   const source = createReadStream(path);
   const parser = parse({
     delimiter,
+    // Every line ending, not the first line's alone (a header saved by one tool, rows by another).
+    record_delimiter: ['\r\n', '\n', '\r'],
     bom: true,
     trim: true,
     info: true,

@@ -33,6 +33,15 @@ describe('generic seed CSV', () => {
     expect(odd.seeds.map(essence)).toEqual(plain.seeds.map(essence));
   });
 
+  it('line endings mixed in one file (CRLF header, LF rows, a CR-only line) read the same, lines counted right', async () => {
+    const plain = await read(seedsFixture('generic.csv'));
+    const lines = (await import('node:fs')).readFileSync(seedsFixture('generic.csv'), 'utf8').replace(/\r/g, '').split('\n').filter(Boolean);
+    const mixed = await read(tmp.file('mixed.csv', lines.map((l, i) => l + ['\r\n', '\n', '\r'][i % 3]).join('')));
+    expect(mixed.problems).toEqual([]);
+    expect(mixed.seeds.map(essence)).toEqual(plain.seeds.map(essence));
+    expect(mixed.seeds.map((x) => x.line)).toEqual(plain.seeds.map((x) => x.line));
+  });
+
   it('a Base32 seed of 32 bytes is not length-inferred (the rule is for hex seeds)', async () => {
     const path = tmp.file('b32.csv', 'serial,secret\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n');
     const { seeds } = await read(path);
