@@ -20,6 +20,8 @@ export class Progress {
   private lastWave: number | undefined;
   private shown = 0;
   private readonly tty: boolean;
+  /** Takes off what guardTerminal set up. */
+  private unguard: (() => void) | undefined;
 
   constructor(
     private readonly label: string,
@@ -74,6 +76,29 @@ export class Progress {
   stop(): void {
     this.bar?.stop();
     this.bar = undefined;
+    this.unguard?.();
+    this.unguard = undefined;
+  }
+
+  /**
+   * The bar hides the cursor and turns line wrapping off; a Ctrl-C (or exit) that never reaches
+   * stop() left the terminal so. A signal no command handles itself stops the bar, then is raised
+   * again, so that the process ends as the signal would have ended it.
+   */
+  private guardTerminal(): void {
+    if (this.unguard) return;
+    const onExit = (): void => this.stop();
+    const onSignal = (sig: NodeJS.Signals): void => {
+      this.stop();
+      process.kill(process.pid, sig);
+    };
+    const signals = (['SIGINT', 'SIGTERM'] as const).filter((s) => process.listenerCount(s) === 0);
+    for (const s of signals) process.once(s, onSignal);
+    process.once('exit', onExit);
+    this.unguard = () => {
+      for (const s of signals) process.removeListener(s, onSignal);
+      process.removeListener('exit', onExit);
+    };
   }
 
   private draw(value: number, total: number, payload: Record<string, unknown>, format: string): void {
@@ -81,6 +106,7 @@ export class Progress {
     if (!this.bar) {
       this.barFormat = format;
       this.bar = new cliProgress.SingleBar({ format, hideCursor: true, stream: this.stream as NodeJS.WriteStream, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+      this.guardTerminal();
       this.bar.start(Math.max(1, total), value, payload);
       return;
     }

@@ -53,3 +53,41 @@ describe('Progress without a terminal', () => {
     expect(out.lines()).toEqual([expect.stringMatching(/^apply: wave 1\/2: 0\/100 operations, users 0\/40, /)]);
   });
 });
+
+describe('Progress on a terminal, stopped by a signal', () => {
+  it('shows the cursor and wraps lines again before the signal ends the process (Ctrl-C during validate left the terminal without them)', () => {
+    let text = '';
+    const tty = { isTTY: true, columns: 100, write: (t: string) => ((text += t), true), cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => tty, removeListener: () => tty };
+    const before = process.listeners('SIGINT');
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    try {
+      const p = new Progress('validate', tty);
+      p.count(10, 100);
+      const added = process.listeners('SIGINT').filter((l) => !before.includes(l));
+      expect(added).toHaveLength(1);
+      expect(text).toContain('\x1b[?25l'); // the bar hid the cursor
+      (added[0] as (s: NodeJS.Signals) => void)('SIGINT');
+      expect(text).toContain('\x1b[?25h'); // shown again
+      expect(kill).toHaveBeenCalledWith(process.pid, 'SIGINT');
+      // Nothing left behind: the signal's default (the process ends) applies once raised again.
+      expect(process.listeners('SIGINT')).toEqual(before);
+    } finally {
+      kill.mockRestore();
+      for (const l of process.listeners('SIGINT')) if (!before.includes(l)) process.removeListener('SIGINT', l);
+    }
+  });
+
+  it('leaves SIGINT to a command that handles it (apply)', () => {
+    const mine = () => undefined;
+    process.on('SIGINT', mine);
+    try {
+      const tty = { isTTY: true, columns: 100, write: () => true, cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => tty, removeListener: () => tty };
+      const p = new Progress('apply', tty);
+      p.count(1, 2);
+      expect(process.listeners('SIGINT')).toEqual([mine]);
+      p.stop();
+    } finally {
+      process.removeListener('SIGINT', mine);
+    }
+  });
+});
