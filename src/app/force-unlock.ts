@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { forceUnlock, readLock, type LockInfo } from '../apply/state-lock.js';
+import { hostname } from 'node:os';
+import { forceUnlock, lockHolderAlive, readLock, type LockInfo } from '../apply/state-lock.js';
 import { UserError } from '../model/user-error.js';
 import { stateDirsToSearch } from './runs.js';
 
@@ -12,6 +13,13 @@ export async function forceUnlockById(lockId: string, stateDir: string | undefin
   for (const dir of dirs) {
     const holder = await readLock(join(dir, 'lock'));
     if (holder?.id !== lockId) continue;
+    // A holder still running here is at work: its lock gone, a second run would write the same
+    // journal beside it (found by a black-box test: the journal was damaged for good).
+    if (holder.host === hostname() && lockHolderAlive(holder)) {
+      throw new UserError(
+        `lock ${lockId} of ${dir} is held by ${holder.operation}, pid ${holder.pid}, still running on this host: stop it first (Ctrl-C lets it journal what is in flight); force-unlock removes only the lock of a process that is gone (killed, crashed, another host's)`,
+      );
+    }
     show(dir, holder);
     await forceUnlock(dir, lockId);
     return;

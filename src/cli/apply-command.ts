@@ -219,7 +219,7 @@ Examples:
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate force-unlock 0b6f8d2e-2c1a-4c52-9a57-8f1f3c1e2d4b')
     .action(async (lockId: string, opts: { stateDir?: string }) => {
       await forceUnlockById(lockId, opts.stateDir, (dir, holder) =>
-        process.stdout.write(printable(`Lock ${holder.id} of ${dir}: ${holder.operation} pid ${holder.pid} of ${holder.user}@${holder.host}, since ${holder.started}${holder.runId ? `, run ${holder.runId}` : ''}\n`)),
+        process.stdout.write(`${printable(`Lock ${holder.id} of ${dir}: ${holder.operation} pid ${holder.pid} of ${holder.user}@${holder.host}, since ${holder.started}${holder.runId ? `, run ${holder.runId}` : ''}`)}\n`),
       );
       process.stdout.write('Removed.\n');
     });
