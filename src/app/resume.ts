@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { readRun, verifyJournal } from '../apply/journal.js';
+import { requireRunGraph } from '../apply/tenant-binding.js';
 import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
@@ -36,7 +37,9 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   // (Read only for such a copy: the journal of a large run is tens of MB.)
   const chained = isOlderFormat(plan.header) && (await verifyJournal(runDir)).state === 'verified';
   const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: chained });
-  const client = req.connect(view.header.graph ?? plan.header.graph);
+  const recorded = view.header.graph ?? plan.header.graph;
+  const client = req.connect(recorded);
+  requireRunGraph(recorded, client, run.id, 'resume');
   const outcome = await resumeApply(run.id, req.waves, {
     client,
     stateDir,

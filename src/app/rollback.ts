@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { readRun } from '../apply/journal.js';
+import { requireRunGraph } from '../apply/tenant-binding.js';
 import { resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
 import type { ApplyProgressEvent } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -24,6 +25,7 @@ export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: Roll
   await removeAbandonedPlanCopies(stateDir);
   const view = await readRun(join(stateDir, 'runs', run.id));
   const client = req.connect(view.header.graph);
+  requireRunGraph(view.header.graph, client, run.id, 'rollback');
   const deps = {
     client,
     stateDir,

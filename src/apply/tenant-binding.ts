@@ -26,3 +26,25 @@ export async function bindTenant(client: GraphClient, expected: { id: string; di
   if (org.id.toLowerCase() !== expected.id.toLowerCase()) throw new WrongTenantError(expected, client.root, org);
   return org;
 }
+
+/**
+ * A run is resumed and rolled back against the Graph it wrote to. Another root answering for the
+ * same tenant id (a rehearsal emulator loaded with the production tenant, say) would get the rest
+ * of a run whose first part went elsewhere, or undo what it never received.
+ */
+export function requireRunGraph(recorded: string | undefined, client: GraphClient, runId: string, command: 'resume' | 'rollback'): void {
+  if (recorded === undefined || sameRoot(recorded, client.root)) return;
+  throw new UserError(`run ${runId} wrote to ${recorded}, not ${client.root}: ${command} goes to the Graph the run wrote to (leave --graph-url out)`);
+}
+
+function sameRoot(a: string, b: string): boolean {
+  const norm = (x: string) => {
+    try {
+      const u = new URL(x);
+      return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`.toLowerCase();
+    } catch {
+      return x.replace(/\/+$/, '').toLowerCase();
+    }
+  };
+  return norm(a) === norm(b);
+}

@@ -140,7 +140,7 @@ Examples:
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error');
-  addGraphOptions(resume, 'Graph root (default: the one the run wrote to)')
+  addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)')
     .addHelpText(
       'after',
       `${EXIT_STATUS}
@@ -162,7 +162,7 @@ Examples:
     .description('Undo what an apply run did, newest first, against the tenant it ran on: delete what it created, restore what it updated and the previous default method, deactivate the tokens it activated, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--force', 'also overwrite objects changed in the tenant since the run', false);
-  addGraphOptions(rollback, 'Graph root (default: the one the run wrote to)')
+  addGraphOptions(rollback, 'Graph root: the one the run wrote to (the default; another is refused)')
     .addHelpText(
       'after',
       `
