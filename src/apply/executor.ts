@@ -92,6 +92,8 @@ interface Slot {
 
 /** Operations that create what later operations of the run name by id or serial. */
 const CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create', 'rollout-policy-create']);
+/** Removals (rollback's): a 404 may mean the object is gone already (another rollback, an admin), which is what they want. */
+const REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'email-delete', 'token-unassign', 'token-delete', 'token-deactivate', 'rollout-policy-delete', 'rollout-detach', 'group-member-remove']);
 /** Creates Graph does not refuse to repeat (one serial may be created twice): never resent while the object may not be visible yet. */
 const UNGUARDED_CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create']);
 
@@ -343,6 +345,8 @@ export class Executor {
           s.replicaWaits = (s.replicaWaits ?? 0) + 1;
           return this.later(s, this.backoff(s.replicaWaits));
         }
+        // Gone already: read back, and done if what the removal wants is there.
+        if (res.status === 404 && REMOVALS.has(s.op.kind) && !this.interrupted) return void this.readBack(s, `answered 404 (${errorText(res)})`);
         // Refused because the hardware OATH policy has not reached this user yet: tried again until
         // the propagation time the run allows is over.
         const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && res.status >= 400 && res.status < 500 && refusedByPolicy(res) ? this.opts.policyPropagationUntil?.() : undefined;

@@ -203,6 +203,15 @@ describe('Executor on the fake Graph', () => {
       ['featureRolloutPolicies/multiFactorAuthentication', expect.stringMatching(/made by another run of the plan/)],
     ]);
   });
+  it("a removal answered 404 is read back: the rollout policy deleted already (by another run's rollback) leaves nothing to detach, so the detach is done", async () => {
+    const g = fakeGraph({ tenant: { ...TENANT, identity: { userPrincipalName: 'u0@example.com' } } });
+    const { ex, journal } = await executor(g, tmp.dir, 'gone');
+    const detach: Operation = { id: 'rollback/cutover/featureRolloutPolicy/appliesTo/g1', kind: 'rollout-detach', resource: 'featureRolloutPolicies/multiFactorAuthentication', stateFingerprint: '', before: { groupId: 'bbbbbbbb-0000-4000-8000-000000000001', policyId: 'cccccccc-0000-4000-8000-000000000009' }, after: null, dependsOn: [] };
+    const out = await ex.run([detach]);
+    await journal.close();
+    expect(g.operations().map((o) => `${o.method} ${o.status}`)).toEqual(['DELETE 404', 'GET 200']);
+    expect(out.get(detach.id)).toMatchObject({ status: 'done' });
+  });
   it('reads a group membership back by asking of the user, in one call however large the group, not by paging the group', async () => {
     const members = TENANT.users.slice(0, 50).map((u) => u.id);
     const g = fakeGraph({ tenant: { ...TENANT, groups: [{ id: 'bbbbbbbb-0000-4000-8000-000000000001', displayName: 'Wave', members }] } });
