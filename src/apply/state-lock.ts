@@ -54,6 +54,8 @@ export async function acquireLock(stateDir: string, operation: string): Promise<
     lock = await FileLock.acquire<Fields>(lockPath(stateDir), { operation, user: safeUser(), started: new Date().toISOString() });
   } catch (err) {
     if (err instanceof LockBusyError) throw new LockHeldError(err.holder as LockInfo);
+    const why = FS_REASONS[(err as NodeJS.ErrnoException).code ?? ''];
+    if (why) throw new UserError(`cannot lock the state folder ${stateDir}: ${why}`);
     throw err;
   }
   const held: HeldLock = {
@@ -102,6 +104,15 @@ export async function forceUnlock(stateDir: string, lockId: string): Promise<Rem
 export function lockHolderAlive(lock: LockInfo): boolean {
   return identityAlive(lock);
 }
+
+/** Why a lock file cannot be written, for the errors an admin can act on. */
+const FS_REASONS: Readonly<Record<string, string>> = {
+  EROFS: 'it is on a read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+};
 
 function safeUser(): string {
   try {

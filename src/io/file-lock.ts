@@ -168,7 +168,13 @@ function unlinkQuietly(path: string): void {
 /** A temporary file beside the lock holding `content`, fsynced (so a crash never leaves an empty lock). */
 function writeTemp(path: string, content: object, mode: number): string {
   const temp = `${path}.${randomBytes(8).toString('hex')}.tmp`;
-  writeFileSyncedSync(temp, `${JSON.stringify(content)}\n`, { mode, exclusive: true });
+  try {
+    writeFileSyncedSync(temp, `${JSON.stringify(content)}\n`, { mode, exclusive: true });
+  } catch (err) {
+    // A full disk leaves the file made and empty: not left behind.
+    unlinkQuietly(temp);
+    throw err;
+  }
   return temp;
 }
 
