@@ -45,17 +45,32 @@ export async function checkStateDir(dir: string, create: boolean): Promise<void>
   }
 }
 
-/** Checks one run folder the same way. */
+/**
+ * Checks one run folder the same way, and the files in it (its journal, its plan copy, its
+ * results): each a real file of this user that others cannot write. A symbolic link in place of
+ * the journal would have a run read, verify or append to a file outside its folder.
+ */
 export async function checkRunDir(runDir: string): Promise<void> {
   assertPrivate(runDir, await lstat(runDir));
+  for (const entry of await readdir(runDir, { withFileTypes: true })) {
+    if (entry.isDirectory()) continue;
+    const path = join(runDir, entry.name);
+    const st = await lstat(path);
+    if (st.isSymbolicLink()) throw new UserError(`${path} is a symbolic link: a run's files must be real files of yours`);
+    assertOwned(path, st);
+  }
 }
 
 function assertPrivate(path: string, st: Awaited<ReturnType<typeof lstat>>): void {
   if (st.isSymbolicLink()) throw new UserError(`${path} is a symbolic link: a state folder must be a real folder of yours`);
   if (!st.isDirectory()) throw new UserError(`${path} is not a folder`);
+  assertOwned(path, st);
+}
+
+function assertOwned(path: string, st: Awaited<ReturnType<typeof lstat>>): void {
   const uid = process.getuid?.();
   if (uid !== undefined && st.uid !== uid) throw new UserError(`${path} belongs to another user (uid ${st.uid}): refusing to use runs someone else can plant or edit`);
-  if ((Number(st.mode) & 0o022) !== 0) throw new UserError(`${path} can be written by others (mode ${(Number(st.mode) & 0o777).toString(8)}): refusing to use it; chmod 700 it if it is yours`);
+  if ((Number(st.mode) & 0o022) !== 0) throw new UserError(`${path} can be written by others (mode ${(Number(st.mode) & 0o777).toString(8)}): refusing to use it; chmod ${st.isDirectory() ? 700 : 600} it if it is yours`);
 }
 
 /** The state folders to look in when none is named: every tenant folder under the base. */

@@ -1,4 +1,4 @@
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,6 +199,33 @@ describe('an edited plan is refused', () => {
     } finally {
       chmodSync(stateDir, 0o700);
     }
+  });
+
+  it("a run's own files are checked like its folder: a journal others can write, another user's, or a symbolic link is refused (found by a black-box test)", async () => {
+    const g = fakeGraph();
+    const file = join(tmp.dir, 'own-files.plan');
+    await planTo(g, file);
+    const stateDir = join(tmp.dir, 's6');
+    const { outcome } = await applyFile(g, file, stateDir, { batchSize: 5, waves: 1 });
+    expect(outcome.state).toBe('stopped');
+    const journal = join(runDirs(stateDir)[0]!, 'journal.jsonl');
+    const outside = join(tmp.dir, 'journal-elsewhere.jsonl');
+    const cases: [string, () => void, () => void, RegExp][] = [
+      ['writable', () => chmodSync(journal, 0o666), () => chmodSync(journal, 0o600), /journal\.jsonl can be written by others \(mode 666\): refusing to use it; chmod 600 it/],
+      ['foreign', () => chownSync(journal, 4242, 4242), () => chownSync(journal, process.getuid!(), process.getgid!()), /journal\.jsonl belongs to another user \(uid 4242\)/],
+      ['symlink', () => (renameSync(journal, outside), symlinkSync(outside, journal)), () => (unlinkSync(journal), renameSync(outside, journal)), /journal\.jsonl is a symbolic link/],
+    ];
+    for (const [name, spoil, mend, message] of cases) {
+      if (name === 'foreign' && process.getuid?.() !== 0) continue;
+      spoil();
+      try {
+        await expect(resumeIn(g, stateDir), name).rejects.toThrow(message);
+        await expect(rollbackIn(g, stateDir, outcome.runId), name).rejects.toThrow(message);
+      } finally {
+        mend();
+      }
+    }
+    expect((await resumeIn(g, stateDir)).outcome.state).toBe('completed');
   });
 
   it('a cutover edited (a domain federated without waiting for its switches; a group read as emptier than it was): refused before any write', async () => {
