@@ -5,6 +5,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { DEFAULT_GRAPH_ROOT } from '../graph/graph-root.js';
 import { UserError } from '../model/user-error.js';
 import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
+import { collect } from './seed-options.js';
 
 /** The emulator's shared secret, when it was started with --token (the emulator reads the same variable). */
 export const EMULATOR_TOKEN_ENV = 'MFA_MIGRATE_EMULATOR_TOKEN';
@@ -86,6 +87,3 @@ export function nonNegativeInt(v: string, name: string): number {
   return n;
 }
 
-export function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}

@@ -1,4 +1,4 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
 import { PSKC_MAC_MODES, type PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
@@ -45,7 +45,12 @@ export function seedReadOptionsFrom(opts: SeedCliOptions, files: SecretFileOptio
   return out;
 }
 
-/** Commander's accumulator for a repeatable option. */
+/**
+ * Commander's accumulator for a repeatable option. Commander takes the word after an option as its
+ * value even when it is the next option (`--tokens --source DIR` read `--source` as a seed file,
+ * then said --source was missing): such a value is refused as the option's missing value.
+ */
 export function collect(value: string, previous: string[]): string[] {
+  if (/^--[a-z]/i.test(value)) throw new InvalidArgumentError(`a value is missing (the next word is the option ${value})`);
   return [...previous, value];
 }

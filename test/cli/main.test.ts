@@ -33,6 +33,9 @@ describe('mfa-migrate (the program)', () => {
     expect(typo.stderr.split('\n')[0]).toBe("mfa-migrate: unknown command 'plna'");
     const unknown = await runCli(['validate', '--source', '.', '--bogus']);
     expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([1, "mfa-migrate: unknown option '--bogus'"]);
+    // A repeatable option followed by the next option: its value is missing, not "--source" (which then read as not given).
+    const missing = await runCli(['validate', '--tokens', '--source', '.']);
+    expect([missing.code, missing.stderr.split('\n')[0]]).toEqual([1, "mfa-migrate: option '--tokens <file>' argument '--source' is invalid. a value is missing (the next word is the option --source)"]);
   });
 
   it('ends quietly when its output pipe closes early (mfa-migrate validate --format json | head -1)', async () => {
