@@ -5,12 +5,13 @@ import { Readable, Transform } from 'node:stream';
 import { CsvError, parse, type Options as CsvParseOptions } from 'csv-parse';
 import { SourceError } from '../model/problem.js';
 import { looksLikeUtf16 } from './utf16.js';
+import { csvPreamble, detectDelimiter, type CsvDelimiter } from './csv-delimiter.js';
 import { csvLimits, DEFAULT_CSV_LIMITS, fileTooLargeMessage, recordTooLongMessage, type CsvLimits } from './csv-limits.js';
 
 /** A CSV file's header as read, with how the file was written. */
 export interface CsvHeader {
   file: string;
-  delimiter: ',' | ';';
+  delimiter: CsvDelimiter;
   header: string[];
 }
 
@@ -81,7 +82,10 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
   }
   const input = open();
   const headText = head.toString('utf8');
-  const delimiter = detectDelimiter(headText.charCodeAt(0) === 0xfeff ? headText.slice(1) : headText);
+  // PowerShell's `#TYPE` line, Excel's `sep=;`: skipped, the header is the line after.
+  const preamble = csvPreamble(headText);
+  const afterPreamble = headText.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/).slice(preamble.lines).join('\n');
+  const delimiter = preamble.delimiter ?? detectDelimiter(afterPreamble);
   // Two per-cell scans are needed only for some files, which the raw bytes tell: newlines inside
   // cells (only once a quote has appeared), and text that is not UTF-8 (decoded to U+FFFD; a chunk
   // cut inside a character also turns the check on, harmlessly). Each chunk is looked at before the
@@ -101,11 +105,11 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
   input.on('error', (err) => sniff.destroy(err));
   // Every line ending, not the first line's alone (csv-parse's default): a header saved by one tool and
   // rows appended by another (CRLF then LF) would otherwise merge rows. About a tenth more parse time.
-  const options = { delimiter, record_delimiter: LINE_ENDINGS, bom: true, relax_column_count: true, relax_quotes: false, max_record_size: limits.maxRecordSize };
+  const options = { delimiter, record_delimiter: LINE_ENDINGS, bom: true, relax_column_count: true, relax_quotes: false, max_record_size: limits.maxRecordSize, ...(preamble.lines > 0 ? { from_line: preamble.lines + 1 } : {}) };
   const parser = input.pipe(sniff).pipe(parse(options));
   // Line numbers are counted here rather than with csv-parse's `info` (which costs a third of the
   // parse): each record ends one line after the newlines inside its quoted cells.
-  let line = 1;
+  let line = 1 + preamble.lines;
   let header: string[] | undefined;
   const take = (cells: string[]): void => {
     const start = line;
@@ -158,7 +162,7 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
     // Where the failing record starts, and the header, from a second pass (csv-parse's own line is
     // where it stopped: for a quote never closed, the end of the file; and records parsed with the
     // failing one never reach 'readable'). Its message quotes the cell, which may be a seed: never passed on.
-    const at = await failingRecord(open, options);
+    const at = await failingRecord(open, options, 1 + preamble.lines);
     const where = { file: display, line: at.line, ...(typeof err.column === 'number' ? { field: at.header?.[err.column]?.trim() || `cell ${err.column + 1}` } : {}) };
     if (err.code === 'CSV_MAX_RECORD_SIZE') {
       throw new SourceError({ severity: 'error', code: 'csv-malformed', ...where, message: `${recordTooLongMessage(limits)}; the file is refused` });
@@ -175,8 +179,8 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
  * the main pass, but it sees the records parsed with the failing one): the line the failing record
  * starts on, and the header.
  */
-async function failingRecord(open: () => Readable, options: CsvParseOptions): Promise<{ line: number; header?: string[] }> {
-  let line = 1;
+async function failingRecord(open: () => Readable, options: CsvParseOptions, firstLine: number): Promise<{ line: number; header?: string[] }> {
+  let line = firstLine;
   let header: string[] | undefined;
   const parser = parse({
     ...options,
@@ -244,20 +248,7 @@ function countNewlines(cells: string[]): number {
   return n;
 }
 
-/** `;` when the header line has more semicolons than commas outside quotes, else `,`. */
-export function detectDelimiter(text: string): ',' | ';' {
-  let commas = 0;
-  let semicolons = 0;
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && (ch === '\n' || ch === '\r')) break;
-    else if (!quoted && ch === ',') commas++;
-    else if (!quoted && ch === ';') semicolons++;
-  }
-  return semicolons > commas ? ';' : ',';
-}
+export { detectDelimiter } from './csv-delimiter.js';
 
 /** Header matching key: case-insensitive, ignoring spaces, underscores, hyphens and dots. */
 export function headerKey(name: string): string {

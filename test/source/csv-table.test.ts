@@ -20,6 +20,22 @@ function toSemicolons(csv: string): string {
     .join('\n');
 }
 
+describe('lines before the header (found by a black-box test: the file was refused as having no username column)', () => {
+  it("skips PowerShell Export-Csv's #TYPE line and Excel's sep= line, taking the delimiter sep= names, lines counted from the file's top", async () => {
+    const plain = await parseCsvTable(Buffer.from(sample), 'users.csv');
+    const typed = await parseCsvTable(Buffer.from(`#TYPE System.Management.Automation.PSCustomObject\r\n${sample.replace(/\n/g, '\r\n')}`), 'users.csv');
+    const sep = await parseCsvTable(Buffer.from(`\uFEFFsep=;\n${toSemicolons(sample)}`), 'users.csv');
+    for (const t of [typed, sep]) {
+      expect(t.header).toEqual(plain.header);
+      expect(t.rows.map((r) => r.cells)).toEqual(plain.rows.map((r) => r.cells));
+      expect(t.rows.map((r) => r.line)).toEqual(plain.rows.map((r) => r.line + 1));
+    }
+    expect(sep.delimiter).toBe(';');
+    // A cell of a real header that happens to start so is not a preamble line.
+    expect((await parseCsvTable(Buffer.from('#TYPE,username\nx,a@b.c\n'), 'users.csv')).header).toEqual(['#TYPE', 'username']);
+  });
+});
+
 describe('line endings mixed in one file', () => {
   it('skips blank lines of any ending and counts lines across quoted cells broken by CR, LF or CRLF', async () => {
     const text = 'a,b\n\r\n1,"x\ry"\r\n\n2,"p\r\nq\nr"\r3,z\n';
@@ -50,6 +66,7 @@ describe('parseCsvTable', async () => {
     ['CRLF header, LF rows', (s: string) => s.replace('\n', '\r\n')],
     ['LF header, CRLF rows', (s: string) => { const i = s.indexOf('\n') + 1; return s.slice(0, i) + s.slice(i).replace(/\n/g, '\r\n'); }],
     ['CR only', (s: string) => s.replace(/\n/g, '\r')],
+    ['tab-delimited (Excel "Text (Tab delimited)")', (s: string) => s.replace(/,/g, '\t')],
     ['every line its own ending', (s: string) => s.split('\n').map((l, i) => l + ['\n', '\r\n', '\r'][i % 3]).join('').replace(/[\r\n]+$/, '\n')],
   ])('reads a %s file the same as the plain one', async (_name, transform) => {
     const t = await parseCsvTable(Buffer.from(transform(sample)), 'users.csv');
@@ -67,6 +84,7 @@ describe('parseCsvTable', async () => {
   it('detects the delimiter from the header line only, ignoring quoted ones', () => {
     expect(detectDelimiter('a;b;c\n1,2,3')).toBe(';');
     expect(detectDelimiter('"a;b",c\n')).toBe(',');
+    expect(detectDelimiter('a\tb\tc\n1,2,3')).toBe('\t');
   });
 
   it('refuses an empty file and unbalanced quotes with the file and line', async () => {

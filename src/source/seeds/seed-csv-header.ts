@@ -5,25 +5,14 @@ import { parse } from 'csv-parse/sync';
  * (case-insensitive, ignoring spaces, underscores and hyphens) and the column aliases.
  */
 
-export type CsvDelimiter = ',' | ';' | '\t';
+export { detectDelimiter, type CsvDelimiter } from '../csv-delimiter.js';
+import type { CsvDelimiter } from '../csv-delimiter.js';
 
 /** Compares header names the way admins write them: "Serial Number", "serial_number", "serialnumber". */
 export function normalizeHeader(name: string): string {
   return name.replace(/^\uFEFF/, '').toLowerCase().replace(/[\s_-]+/g, '');
 }
 
-/** The delimiter used most on the header line outside quotes (comma when none is used). */
-export function detectDelimiter(headerLine: string): CsvDelimiter {
-  const counts = { ',': 0, ';': 0, '\t': 0 };
-  let quoted = false;
-  for (const ch of headerLine) {
-    if (ch === '"') quoted = !quoted;
-    else if (!quoted && (ch === ',' || ch === ';' || ch === '\t')) counts[ch]++;
-  }
-  let best: CsvDelimiter = ',';
-  for (const d of [';', '\t'] as const) if (counts[d] > counts[best]) best = d;
-  return best;
-}
 
 /** Splits one header line into trimmed cells; null when it is not parseable CSV. */
 export function parseHeaderLine(line: string, delimiter: CsvDelimiter): string[] | null {
