@@ -118,8 +118,14 @@ function sortProblems(problems: ProblemList, fileOrder: string[]): void {
   for (const x of indexed) problems.items.push(x.p);
 }
 
+/** Whether the export holds something by that name: only a name that is not there counts as absent (a folder or an unreadable file is read, and refused saying why). */
 async function exists(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.isFile() ?? false;
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
 }
 
 /** A seed file inside the source folder is named relative to it; others as given. */

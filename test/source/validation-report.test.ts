@@ -31,3 +31,17 @@ describe("validate's JSON: HOTP counters past 2^53 - 1 are decimal strings", () 
     ]);
   });
 });
+
+describe('the export folder', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'export-folder-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a devices.csv or settings.json that is a folder is refused as unreadable, not taken as absent (found by a black-box test)', async () => {
+    const source = join(dir, 'export');
+    mkdirSync(join(source, 'devices.csv'), { recursive: true });
+    mkdirSync(join(source, 'settings.json'));
+    writeFileSync(join(source, 'users.csv'), 'username\nnobody@contoso.com\n');
+    const bundle = await readExport({ source, tokens: [], seeds: {} });
+    expect(bundle.problems.items.filter((p) => p.code === 'file-unreadable').map((p) => p.file).sort()).toEqual(['devices.csv', 'settings.json']);
+  });
+});
