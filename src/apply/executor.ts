@@ -32,6 +32,11 @@ export interface ExecutorOptions {
   policyPropagationUntil?: () => number | undefined;
   /** How often an activation waiting for the policy is tried again. */
   propagationRetryMs?: number;
+  /**
+   * When each operation of the run's earlier passes was last journaled (a resume's): a create sent
+   * or done moments before a crash may not be visible yet, and its consistency window counts from then.
+   */
+  priorTimes?: ReadonlyMap<string, string>;
   now?: () => number;
 }
 
@@ -88,6 +93,8 @@ interface Slot {
   replicaWaits?: number;
   /** When its activation was last sent, as counted against the activation pace. */
   pacedAt?: number;
+  /** Read-backs made only to wait out Graph's consistency window (apart from reads that failed). */
+  settleReads?: number;
 }
 
 /** Operations that create what later operations of the run name by id or serial. */
@@ -199,10 +206,21 @@ export class Executor {
     this.slots.clear();
     this.dependents.clear();
     this.createdAt.clear();
+    const priorAt = (id: string): number | undefined => {
+      const t = this.opts.priorTimes?.get(id);
+      return t === undefined ? undefined : Date.parse(t);
+    };
     for (const op of ops) {
       const p = prior.get(op.id);
-      this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...(p && p.state !== 'pending' ? { sentBefore: true } : {}) });
-      for (const d of op.dependsOn) this.dependents.set(d, [...(this.dependents.get(d) ?? []), op.id]);
+      // Sent by an earlier pass: when it was last journaled starts its consistency window.
+      const sent = p && p.state !== 'pending' ? { sentBefore: true as const, ...(priorAt(op.id) !== undefined ? { sentAt: priorAt(op.id)! } : {}) } : {};
+      this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...sent });
+      for (const d of op.dependsOn) {
+        this.dependents.set(d, [...(this.dependents.get(d) ?? []), op.id]);
+        // Created by an earlier pass moments before a crash: what depends on it may still meet a 404.
+        const at = prior.get(d)?.state === 'done' ? priorAt(d) : undefined;
+        if (at !== undefined) this.createdAt.set(d, at);
+      }
     }
     const done = new Promise<void>((resolve, reject) => {
       this.finish = resolve;
@@ -212,12 +230,11 @@ export class Executor {
       const s = this.slots.get(op.id)!;
       if (s.status !== 'waiting') continue;
       const left = prior.get(op.id);
+      // A bulk create's journaled `before` (from its first send, whatever came after) says which
+      // serials the inventory held before it: what it made since is the run's.
+      if (op.kind === 'token-bulk-create' && left && left.state !== 'pending' && left.before !== undefined) s.op = { ...s.op, before: left.before };
       if (left?.state === 'started') {
-        // A bulk create's journaled `before` says which serials the inventory held before it.
-        if (op.kind === 'token-bulk-create') {
-          if (left.before !== undefined) s.op = { ...s.op, before: left.before };
-          s.rereadResult = true;
-        }
+        if (op.kind === 'token-bulk-create') s.rereadResult = true;
         void this.readBack(s, 'left started by an earlier run');
       } else this.promote(s);
     }
@@ -315,6 +332,9 @@ export class Executor {
         return this.settle(s, 'failed', outcome.reason);
       case 'unknown':
         s.error = outcome.reason;
+        // Whatever it made existed by now at the latest: the consistency window counts from here
+        // (a write held long in the pipeline, throttled, would otherwise be sent again too soon).
+        s.sentAt = Date.now();
         // Graph said "exists" to the first send this operation ever had: nothing of this run made it.
         if (outcome.existedAtFirstSend && s.attempts === 1 && !s.sentBefore) s.foundThere = true;
         void this.readBack(s, outcome.reason);
@@ -372,8 +392,11 @@ export class Executor {
     try {
       const found = await this.lookUp(s.op);
       if (found.found === 'mine') {
-        this.results.set(s.op.id, { deviceId: found.deviceId, adopted: true });
-        return this.settle(s, 'done', undefined, { deviceId: found.deviceId, adopted: true });
+        // Adopted (another run's, for its rollback) only before anything of this run's was sent;
+        // after a send of its own (this pass, or an earlier one) the token may be this run's.
+        const result = !s.sentBefore && s.attempts === 0 ? { deviceId: found.deviceId, adopted: true } : { deviceId: found.deviceId };
+        this.results.set(s.op.id, result);
+        return this.settle(s, 'done', undefined, result);
       }
       if (found.found === 'other') return this.settle(s, 'failed', found.reason);
       s.status = 'waiting';
@@ -467,8 +490,9 @@ export class Executor {
       // may have made can still be missing from reads: read again until the consistency window is over.
       const sinceSent = s.sentAt === undefined ? Infinity : Date.now() - s.sentAt;
       if (UNGUARDED_CREATES.has(s.op.kind) && sinceSent < this.opts.client.consistencyMs && !this.interrupted) {
-        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(this.backoff(reads + 1), this.opts.client.consistencyMs - sinceSent))));
-        return void this.readBack(s, reason, reads + 1);
+        s.settleReads = (s.settleReads ?? 0) + 1;
+        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(this.backoff(s.settleReads!), this.opts.client.consistencyMs - sinceSent))));
+        return void this.readBack(s, reason, reads);
       }
       if (s.attempts >= this.maxAttempts) return this.settle(s, 'failed', reason);
       if (this.interrupted) {

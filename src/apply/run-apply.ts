@@ -316,7 +316,7 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
       .map(([, at]) => Date.parse(at))
       .filter((t) => t > since);
     const notSelected = (view.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent });
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, priorTimes: view.times, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent });
   } finally {
     await lock.release();
   }
@@ -343,6 +343,8 @@ interface RunContext {
   federationOps: Operation[];
   total: number;
   prior: ReadonlyMap<string, OpRecord>;
+  /** A resume's: when each operation of the earlier passes was last journaled. */
+  priorTimes?: ReadonlyMap<string, string>;
   sel: ApplySelection;
   deps: ApplyDeps;
   stale: StaleObject[];
@@ -382,6 +384,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     policyPropagationUntil: () => policyPropagationUntil(executor),
     // Tried again some twenty times over the wait, at most once a minute.
     propagationRetryMs: Math.min(60_000, Math.max(1_000, waitMs / 20)),
+    ...(ctx.priorTimes ? { priorTimes: ctx.priorTimes } : {}),
   });
   executor.seedResults(prior);
   executor.expect(ctx.total, [...prior.values()].filter((r) => r.state === 'done').length);

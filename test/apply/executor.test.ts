@@ -5,6 +5,7 @@ import { Journal, readRun } from '../../src/apply/journal.js';
 import { ReadBackError, verifyOp } from '../../src/apply/op-verify.js';
 import type { Operation } from '../../src/apply/operations.js';
 import { inverseOperations } from '../../src/apply/rollback-inverses.js';
+import { buildOathSeed } from '../../src/source/seeds/oath-seed.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { journalLines, tempDir } from '../helpers/migration.js';
 
@@ -262,5 +263,68 @@ describe('Executor on the fake Graph', () => {
     await journal.close();
     expect(out.get(mobile!.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/outcome unknown: reading back .* failed: 403$/) });
     expect(reads).toBe(1);
+  });
+});
+
+/** Found by a review: a resume soon after a crash lost the consistency waits and the adoption rule. */
+describe('Executor resuming a run that stopped moments ago, on an eventually consistent Graph', () => {
+  const tmp = tempDir('executor-resume');
+  afterAll(() => tmp.cleanup());
+  const INVENTORY = '/beta/directory/authenticationMethodDevices/hardwareOathDevices';
+  const SECRET = Buffer.from('3132333435363738393031323334353637383930', 'hex');
+  const seed = (serial: string) => buildOathSeed({ serial, type: 'totp', algorithm: 'sha1', digits: 6, period: 30, counter: null, source: 'seeds.csv', line: 2, manufacturer: 'M', model: 'T' }, Buffer.from(SECRET));
+  const ops = (i: number, serial: string) => {
+    const base = { user: `u${i}@example.com`, userId: userId(i), stateFingerprint: '', before: null, resource: `hardwareOathMethods/${serial}` };
+    const after = { serialNumber: serial, hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, secretFingerprint: seed(serial).fingerprint };
+    const create: Operation = { ...base, id: `${userId(i)}/hardwareOathMethods/${serial}/create`, kind: 'token-create', after, dependsOn: [] };
+    const activate: Operation = { ...base, id: `${userId(i)}/hardwareOathMethods/${serial}/activate`, kind: 'token-activate', after, dependsOn: [create.id] };
+    return { create, activate };
+  };
+  /** The emulator hides a new token for 0.8 s; the client's consistency window is 2 s. */
+  const lagging = () => fakeGraph({ tenant: TENANT, behaviour: { replicationLagSeconds: 8 }, timeScale: 10 });
+  const resumed = async (g: FakeGraph, name: string, serial: string, times: Map<string, string>) => {
+    const journal = await Journal.create(join(tmp.dir, name), { t: 'run', id: name, kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const ex = new Executor({ client: g.client({ retry: { capMs: 50, consistencyMs: 2_000 } }), journal, concurrency: 2, context: { seeds: new Map([[serial.toLowerCase(), seed(serial)]]), policy: {}, now: Date.now }, priorTimes: times });
+    return { ex, journal };
+  };
+  const devices = (g: FakeGraph, serial: string) => (g.emu.snapshot() as { hardwareOathDevices: { serialNumber: string }[] }).hardwareOathDevices.filter((d) => d.serialNumber === serial);
+
+  it('a create left started is read back until its window is over, not sent again while the token it made is not visible yet', async () => {
+    const g = lagging();
+    const { create } = ops(0, 'R-0');
+    // The crashed pass's create reached Graph just before the crash.
+    expect((await g.raw.post(INVENTORY, { serialNumber: 'R-0', manufacturer: 'M', model: 'T', secretKey: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', assignTo: { id: userId(0) } })).status).toBe(201);
+    const { ex, journal } = await resumed(g, 'started', 'R-0', new Map([[create.id, new Date().toISOString()]]));
+    const out = await ex.run([create], new Map([[create.id, { op: create.id, state: 'started' as const }]]));
+    await journal.close();
+    expect(out.get(create.id)).toEqual({ status: 'done' });
+    expect(devices(g, 'R-0')).toHaveLength(1);
+  });
+
+  it("a token the run's own earlier send made is not adopted (its rollback deletes it); what depends on it waits out the 404 of a token created moments before", async () => {
+    const g = lagging();
+    const { create } = ops(1, 'R-1');
+    const made = await g.raw.post(INVENTORY, { serialNumber: 'R-1', manufacturer: 'M', model: 'T', secretKey: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', assignTo: { id: userId(1) } });
+    expect(made.status).toBe(201);
+    const now = new Date().toISOString();
+    // Its create failed with the outcome unknown (it had landed), then the run stopped.
+    const { ex, journal } = await resumed(g, 'failed', 'R-1', new Map([[create.id, now]]));
+    await new Promise((r) => setTimeout(r, 900)); // visible now
+    const out = await ex.run([create], new Map([[create.id, { op: create.id, state: 'failed' as const, error: 'outcome unknown' }]]));
+    await journal.close();
+    expect(out.get(create.id)).toEqual({ status: 'done' });
+    const view = await readRun(join(tmp.dir, 'failed'));
+    expect(view.ops.get(create.id)?.result).toEqual({ deviceId: made.body.id });
+
+    // A create done by the crashed pass just now: the activation's 404 is waited out, not final.
+    const g2 = lagging();
+    const { create: create2, activate: activate2 } = ops(2, 'R-2');
+    const made2 = await g2.raw.post(INVENTORY, { serialNumber: 'R-2', manufacturer: 'M', model: 'T', secretKey: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', assignTo: { id: userId(2) } });
+    const second = await resumed(g2, 'activate', 'R-2', new Map([[create2.id, new Date().toISOString()]]));
+    second.ex.seedResults(new Map([[create2.id, { op: create2.id, state: 'done' as const, result: { deviceId: made2.body.id } }]]));
+    const out2 = await second.ex.run([activate2], new Map([[create2.id, { op: create2.id, state: 'done' as const, result: { deviceId: made2.body.id } }]]));
+    await second.journal.close();
+    expect(out2.get(activate2.id)).toEqual({ status: 'done' });
+    expect(g2.operations().filter((o) => o.path.endsWith('/activate')).map((o) => o.status)).toContain(404);
   });
 });
