@@ -250,11 +250,13 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
     const holding = [...memberOf(u)].find((id) => rolloutIds.has(id));
     if (holding) {
       decide(m).rollout = { group: { id: holding, displayName: nameOf(holding) }, action: 'member', rule: 'CUTOVER-SWITCH-USER', because: `already a member of "${nameOf(holding)}" (staged rollout)` };
-      out.summary.switched.already++;
       if (hasCloudMethod(m.methodsAfter!)) {
+        out.summary.switched.already++;
         isSwitched.add(u.id);
         continue;
       }
+      // Counted with those the plan cannot switch, as the federation step counts them.
+      out.summary.switched.not_switched++;
       // Their membership is the admin's (the plan never removes it), but it does not count as a
       // switch: not for the federation step either.
       const byPlan = !policy || !policy.isEnabled || !attached.has(holding);

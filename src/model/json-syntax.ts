@@ -15,6 +15,7 @@ export function jsonSyntaxProblem(err: unknown, text: string): JsonSyntaxProblem
   const reason =
     message
       .replace(/^Unexpected token .*$/s, 'Unexpected character')
+      .replace(/\s+after JSON at position \d+.*$/s, ' after the JSON value')
       .replace(/\s*in JSON at position \d+.*$/s, '')
       .replace(/, (\.\.\.)?".*$/s, '')
       .replace(/ is not valid JSON$/, '')

@@ -142,6 +142,7 @@ describe('staged rollout: the policy, the groups, who is switched where', () => 
     expect(decisions(r)).toEqual({ alice: 'member Group 1', judy: 'member Group 1', zoe: 'member Old wave' });
     const warned = r.findings.filter((f) => f.code === 'switched-without-method');
     expect(warned.map((f) => [f.user, f.severity])).toEqual([['judy@contoso.com', 'warning'], ['zoe@contoso.com', 'warning']]);
+    expect(r.summary.switched).toEqual({ already: 1, by_plan: 0, not_switched: 2 });
     // Group 1 is attached by this plan: it is the plan that switches judy; zoe's group is attached already.
     expect(warned[0]!.message).toMatch(/this plan switches them to Entra MFA/);
     expect(warned[1]!.message).toMatch(/switched to Entra MFA already/);

@@ -25,5 +25,6 @@ describe('jsonSyntaxProblem', () => {
     expect(t).toMatch(/^Expected ':' after property name at line 3, column 7$/);
     expect(problemOf('').t).toBe('Unexpected end of JSON input');
     expect(problemOf('xyz').t).toBe('Unexpected character');
+    expect(problemOf('{}\n x').t).toBe('Unexpected non-whitespace character after the JSON value at line 2, column 2');
   });
 });
