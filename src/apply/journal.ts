@@ -344,7 +344,10 @@ export async function readRun(runDir: string): Promise<RunView> {
       case 'ops':
         for (const o of line.ops) {
           if (o.state === 'done' && ops.get(o.op)?.state !== 'done') doneOrder.push(o.op);
-          ops.set(o.op, { ...ops.get(o.op), ...o });
+          const merged: OpRecord = { ...ops.get(o.op), ...o };
+          // An error of an earlier attempt is not the outcome of one that ended done.
+          if (o.state === 'done' && o.error === undefined) delete merged.error;
+          ops.set(o.op, merged);
           times.set(o.op, line.at);
         }
         last = line.at;

@@ -26,6 +26,17 @@ describe('Journal.create', () => {
     expect(view.ops.get('o1')?.state).toBe('done');
   });
 
+  it("replays an operation's records into its last outcome: a done after a failed attempt keeps no error, a started keeps the before of its first send", async () => {
+    tmp = tempDir('jcreate');
+    const runDir = join(tmp.dir, 'state', 'runs', 'r2');
+    const j = await Journal.create(runDir, header('r2'));
+    await j.ops([{ op: 'o1', state: 'started', before: { present: ['A'] } }]);
+    await j.ops([{ op: 'o1', state: 'failed', error: 'answered 503; outcome unknown' }]);
+    await j.ops([{ op: 'o1', state: 'done', result: { id: 'x' } }]);
+    await j.close();
+    expect((await readRun(runDir)).ops.get('o1')).toEqual({ op: 'o1', state: 'done', before: { present: ['A'] }, result: { id: 'x' } });
+  });
+
   it('leaves no run and no hidden folder when filling fails', async () => {
     tmp = tempDir('jcreate');
     const runsDir = join(tmp.dir, 'runs');
