@@ -22,7 +22,7 @@ describe.concurrent('apply against a Graph that is eventually consistent', () =>
   for (const tokenPath of ['single', 'bulk'] as const) {
     it(`${tokenPath} token path: what depends on a new token waits out its 404s; a create whose answer was lost is not sent again before it could show (no serial twice)`, async () => {
       const source = join(tmp.dir, `export-${tokenPath}`);
-      await generateExport({ out: source, users: 80, tokenShare: 0.5, deviceShare: 0, backupShare: 0, tenantMethodShare: 0, seed: 5, tenant: true });
+      await generateExport({ out: source, users: 30, tokenShare: 0.6, deviceShare: 0, backupShare: 0, tenantMethodShare: 0, seed: 5, tenant: true });
       const g = fakeGraph({ tenant: join(source, 'tenant.json'), behaviour: { replicationLagSeconds: 8 }, timeScale: 10, faultRate: 0.08, seed: 3, requestLogLimit: 1_000_000 });
       const planFile = join(tmp.dir, `${tokenPath}.plan`);
       const { plan } = await planTo(g, planFile, { source, tokens: [join(source, 'tokens', 'seeds.pskc')], seeds: { pskcMac: 'fail' } });
