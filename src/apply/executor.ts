@@ -212,8 +212,9 @@ export class Executor {
     };
     for (const op of ops) {
       const p = prior.get(op.id);
-      // Sent by an earlier pass: when it was last journaled starts its consistency window.
-      const sent = p && p.state !== 'pending' ? { sentBefore: true as const, ...(priorAt(op.id) !== undefined ? { sentAt: priorAt(op.id)! } : {}) } : {};
+      // Sent by an earlier pass (left started, or failed: perhaps with its outcome unknown; a skipped
+      // one never was): when it was last journaled starts its consistency window.
+      const sent = p && (p.state === 'started' || p.state === 'failed') ? { sentBefore: true as const, ...(priorAt(op.id) !== undefined ? { sentAt: priorAt(op.id)! } : {}) } : {};
       this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...sent });
       for (const d of op.dependsOn) {
         this.dependents.set(d, [...(this.dependents.get(d) ?? []), op.id]);
