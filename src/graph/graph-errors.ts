@@ -30,6 +30,13 @@ export class SignInError extends UserError {
   }
 }
 
+/** A page of results named its next page on another origin than the Graph root: the access token is not sent there. */
+export class ForeignNextLinkError extends UserError {
+  constructor(root: string, origin: string) {
+    super(`Graph's @odata.nextLink points to ${origin}, not to ${root}: refusing to send the access token there (a proxy or a tampered answer?)`);
+  }
+}
+
 /** Nothing listens at the Graph address, or its name does not resolve: a wrong --graph-url or a stopped emulator. */
 export class GraphUnreachableError extends UserError {
   constructor(root: string, cause: unknown) {

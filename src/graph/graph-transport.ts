@@ -1,6 +1,7 @@
 import { Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import type { GraphCall, GraphResponse, GraphVersion, HttpMethod } from './graph-call.js';
-import { ReadOnlyViolation } from './graph-errors.js';
+import { ForeignNextLinkError, ReadOnlyViolation } from './graph-errors.js';
+import { GRAPH_CLOUD_HOSTS } from './graph-root.js';
 import type { TokenSource } from './access-token.js';
 
 export interface TransportOptions {
@@ -51,8 +52,24 @@ export class GraphTransport {
     return this.sendRaw<T>(call.method, call.path, call.version, call.body, timeoutMs, call.headers);
   }
 
-  /** GET of an absolute URL Graph gave (an @odata.nextLink), sent exactly as given. */
+  /**
+   * GET of an absolute URL Graph gave (an @odata.nextLink), sent exactly as given, with the access
+   * token: so only to the Graph root's own scheme, host and port, or (behind a proxy root, whose
+   * pages Graph still names by its own host) to a Microsoft Graph cloud over https. A page naming
+   * anything else (a tampered answer) would have the token sent wherever it says.
+   */
   sendUrl<T = unknown>(url: string, version: GraphVersion, timeoutMs: number, headers?: Readonly<Record<string, string>>): Promise<GraphResponse<T>> {
+    let target: URL | undefined;
+    try {
+      target = new URL(url);
+    } catch {
+      target = undefined;
+    }
+    const graphCloud = target?.protocol === 'https:' && target.port === '' && GRAPH_CLOUD_HOSTS.includes(target.hostname.toLowerCase());
+    const origin = target?.origin;
+    if (origin !== new URL(this.root).origin && !graphCloud) {
+      return Promise.reject(new ForeignNextLinkError(this.root, origin ?? url.slice(0, 80)));
+    }
     return this.sendRaw<T>('GET', url, version, undefined, timeoutMs, headers);
   }
 

@@ -1,5 +1,5 @@
 import { isWriteCall, retryAfterMs, type GraphCall, type GraphResponse } from './graph-call.js';
-import { isUnreachable, ReadOnlyViolation, SignInError } from './graph-errors.js';
+import { ForeignNextLinkError, isUnreachable, ReadOnlyViolation, SignInError } from './graph-errors.js';
 
 /** What came of one send of a request: Graph's answer, or what stopped it (network, timeout). */
 export interface AttemptResult {
@@ -43,7 +43,8 @@ export function exponentialBackoff(opts: { baseMs?: number; capMs?: number; rand
 /** A refused write, no sign-in, nothing listening at the address: retrying cannot help. */
 export const fatalErrorStrategy: RetryStrategy = {
   name: 'fatal-error',
-  decide: (r) => (r.error !== undefined && (r.error instanceof ReadOnlyViolation || r.error instanceof SignInError || isUnreachable(r.error)) ? { action: 'throw', error: r.error } : undefined),
+  decide: (r) =>
+    r.error !== undefined && (r.error instanceof ReadOnlyViolation || r.error instanceof SignInError || r.error instanceof ForeignNextLinkError || isUnreachable(r.error)) ? { action: 'throw', error: r.error } : undefined,
 };
 
 /**

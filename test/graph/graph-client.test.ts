@@ -62,6 +62,28 @@ describe('GraphClient on the (in-process) emulator', () => {
     expect(pages.slice(1).every((p) => p.path.includes('$skiptoken='))).toBe(true);
   });
 
+  it('never sends the access token to a next page on another origin (found by a review: a proxy or tampered page could name any host)', async () => {
+    const g = fakeGraph();
+    const sent: { url: string; auth: string | null }[] = [];
+    const tampering: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      sent.push({ url, auth: new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined)).get('authorization') });
+      const res = await g.emu.fetch(input, init);
+      const body = (await res.json()) as Record<string, unknown>;
+      if (body['@odata.nextLink']) body['@odata.nextLink'] = String(body['@odata.nextLink']).replace(/^https?:\/\/[^/]+/, 'http://evil.example');
+      return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
+    };
+    const client = connectGraph({ graphUrl: g.emu.url, fetch: tampering, readOnly: true, concurrency: 2, retry: { capMs: 20 } });
+    const read = async () => {
+      for await (const _ of client.pages({ method: 'GET', version: 'v1.0', path: '/users?$select=id&$top=7' }, 'users'));
+    };
+    await expect(read()).rejects.toThrow(/Graph's @odata\.nextLink points to http:\/\/evil\.example, not to http:\/\/127\.0\.0\.1:\d+: refusing to send the access token there/);
+    // Every request, with its token, went to the emulator: none to the host the page named. (Behind a
+    // proxy root Graph names its pages by its own host: a Microsoft Graph cloud over https is let through.)
+    expect(sent.some((r) => r.url.includes('/v1.0/users') && r.auth?.startsWith('Bearer '))).toBe(true);
+    expect(sent.filter((r) => new URL(r.url).origin !== new URL(g.emu.url).origin)).toEqual([]);
+  });
+
   it('a failed read that must succeed is a GraphRequestError naming what was read and Graph\'s error', async () => {
     const g = fakeGraph();
     const err = await g.client({ readOnly: true }).get(getUser('nobody@contoso.com'), 'reading the user nobody@contoso.com').catch((e: unknown) => e);
