@@ -18,8 +18,8 @@ export function addGraphOptions(cmd: Command, rootHelp = `Microsoft Graph root (
     .addOption(new Option('--auth <mode>', 'how to sign in to Graph').choices([...AUTH_MODES]).default('default'))
     .option('--tenant-id <id>', 'Entra tenant id (default: AZURE_TENANT_ID)')
     .option('--client-id <id>', 'app (client) id (default: AZURE_CLIENT_ID)')
-    .option('--client-secret-file <file>', 'file holding the client secret (default: AZURE_CLIENT_SECRET); never pass a secret on the command line')
-    .option('--certificate-path <file>', 'PEM certificate with private key, for --auth certificate')
+    .option('--client-secret-file <file>', 'file holding the client secret (default: AZURE_CLIENT_SECRET); never pass a secret on the command line; implies --auth client-secret')
+    .option('--certificate-path <file>', 'PEM certificate with private key; implies --auth certificate')
     .option('--concurrency <n>', 'Graph $batch requests in flight', (v) => positiveInt(v, '--concurrency'), 4);
   return addStrictPermissionsOption(cmd, ['the client secret file', 'the certificate']);
 }

@@ -34,6 +34,23 @@ export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 export class AuthConfigError extends UserError {}
 
 /**
+ * The sign-in a command's options ask for. A client secret file or a certificate given without
+ * `--auth` names its sign-in (DefaultAzureCredential would ignore it and sign in as whatever its
+ * chain finds first: another, perhaps more privileged, identity); given with a mode that does not
+ * read it, it is refused rather than ignored.
+ */
+export function signInMode(opts: Pick<AuthOptions, 'auth' | 'clientSecretFile' | 'certificatePath'>): AuthMode {
+  const asked = opts.auth ?? 'default';
+  if (asked === 'default' && opts.clientSecretFile && opts.certificatePath) {
+    throw new AuthConfigError('--client-secret-file and --certificate-path are two sign-ins: choose one with --auth client-secret or --auth certificate');
+  }
+  const mode: AuthMode = asked !== 'default' ? asked : opts.clientSecretFile ? 'client-secret' : opts.certificatePath ? 'certificate' : 'default';
+  if (opts.clientSecretFile && mode !== 'client-secret') throw new AuthConfigError(`--client-secret-file is read only with --auth client-secret, not --auth ${mode}`);
+  if (opts.certificatePath && mode !== 'certificate') throw new AuthConfigError(`--certificate-path is read only with --auth certificate, not --auth ${mode}`);
+  return mode;
+}
+
+/**
  * Builds the @azure/identity credential for the chosen mode. Tenant and client come from the
  * options or AZURE_TENANT_ID / AZURE_CLIENT_ID; the client secret only from a file or
  * AZURE_CLIENT_SECRET, so it never appears in argv or shell history.
@@ -41,13 +58,14 @@ export class AuthConfigError extends UserError {}
 export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): TokenCredential {
   const tenantId = opts.tenantId ?? env.AZURE_TENANT_ID;
   const clientId = opts.clientId ?? env.AZURE_CLIENT_ID;
+  const mode = signInMode(opts);
   const need = (value: string | undefined, what: string): string => {
-    if (!value) throw new AuthConfigError(`--auth ${opts.auth} needs ${what}`);
+    if (!value) throw new AuthConfigError(`--auth ${mode} needs ${what}`);
     return value;
   };
   const files: SecretFileOptions = { ...opts.secretFiles, onNotice: opts.secretFiles?.onNotice ?? log };
   const { AzureCliCredential, ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, DeviceCodeCredential, ManagedIdentityCredential } = identity();
-  switch (opts.auth ?? 'default') {
+  switch (mode) {
     case 'client-secret': {
       let secret = env.AZURE_CLIENT_SECRET;
       if (opts.clientSecretFile) {

@@ -1,4 +1,4 @@
-import { createCredential, type AuthOptions } from './auth.js';
+import { createCredential, signInMode, type AuthOptions } from './auth.js';
 import { credentialTokens, emulatorTokens, type TokenSource } from './access-token.js';
 import { GraphClient } from './graph-client.js';
 import { isLoopback, parseGraphRoot } from './graph-root.js';
@@ -33,7 +33,7 @@ export function connectGraph(opts: ConnectOptions): GraphClient {
   if (opts.fetch || isLoopback(root)) {
     tokens = emulatorTokens(root, opts.fetch ?? fetch, opts.emulatorToken);
   } else {
-    const mode = opts.auth ?? 'default';
+    const mode = signInMode(opts);
     const hint = ` (tried --auth ${mode}${mode === 'default' ? `: ${DEFAULT_CHAIN}` : ''}; choose how to sign in with --auth, or rehearse against the local emulator with --graph-url http://127.0.0.1:PORT)`;
     tokens = credentialTokens(createCredential(opts, process.env, opts.log), hint);
   }

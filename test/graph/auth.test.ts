@@ -30,6 +30,23 @@ describe('createCredential', () => {
     expect(() => createCredential({ auth: 'certificate', tenantId: 't', clientId: 'c' }, {})).toThrow(/needs --certificate-path/);
   });
 
+  it('a secret file or certificate given without --auth names its sign-in, and one a mode would ignore is refused (found by a review: the default chain signed in as whatever it found)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-'));
+    try {
+      const secretFile = join(dir, 'secret.txt');
+      writeFileSync(secretFile, 'not-a-real-secret\n', { mode: 0o600 });
+      const ids = { tenantId: '11111111-2222-3333-4444-555555555555', clientId: '66666666-7777-8888-9999-000000000000' };
+      expect(createCredential({ ...ids, clientSecretFile: secretFile }, {}).constructor.name).toBe('ClientSecretCredential');
+      expect(createCredential({ auth: 'default', ...ids, clientSecretFile: secretFile }, {}).constructor.name).toBe('ClientSecretCredential');
+      expect(() => createCredential({ ...ids, certificatePath: join(dir, 'none.pem') }, {})).toThrow(/certificate/);
+      expect(() => createCredential({ auth: 'azure-cli', ...ids, clientSecretFile: secretFile }, {})).toThrow(/^--client-secret-file is read only with --auth client-secret, not --auth azure-cli$/);
+      expect(() => createCredential({ auth: 'device-code', certificatePath: secretFile }, {}, () => {})).toThrow(/^--certificate-path is read only with --auth certificate, not --auth device-code$/);
+      expect(() => createCredential({ ...ids, clientSecretFile: secretFile, certificatePath: secretFile }, {})).toThrow(/two sign-ins/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('treats only loopback hosts as the emulator', () => {
     expect(isLoopback('http://127.0.0.1:5580')).toBe(true);
     expect(isLoopback('http://localhost:8080')).toBe(true);
