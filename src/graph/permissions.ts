@@ -34,18 +34,19 @@ const learn = (name: string, beta = false) => `https://learn.microsoft.com/graph
 const both = (id: CapabilityId, what: string, permissions: string[], source: string): Capability => ({ id, what, application: permissions, delegated: permissions, source });
 
 export const CAPABILITIES: readonly Capability[] = [
-  { id: 'organization.read', what: 'read the tenant (GET /organization)', application: ['Organization.Read.All', 'Directory.Read.All'], delegated: ['User.Read', 'Organization.Read.All', 'Directory.Read.All'], source: learn('organization-list') },
-  both('users.read', 'find users by UPN', ['User.ReadBasic.All', 'User.Read.All', 'Directory.Read.All'], learn('user-get')),
-  both('groups.read', 'resolve --group / --target-group and list the members of those and of the groups the authentication methods policy targets', ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All'], learn('group-list-transitivemembers')),
+  // Least privileged first, then the higher ones Graph's tables also accept (doctor must not fail a grant Graph takes).
+  { id: 'organization.read', what: 'read the tenant (GET /organization)', application: ['Organization.Read.All', 'Organization.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All', 'User.Read.All'], delegated: ['User.Read', 'Organization.Read.All', 'Organization.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], source: learn('organization-list') },
+  both('users.read', 'find users by UPN', ['User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], learn('user-get')),
+  both('groups.read', 'resolve --group / --target-group and list the members of those and of the groups the authentication methods policy targets', ['GroupMember.Read.All', 'GroupMember.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All'], learn('group-list-transitivemembers')),
   both('policy.read', 'read the authentication methods policy', ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod', 'Policy.Read.All'], learn('authenticationmethodspolicy-get')),
   both('policy.write', 'change the authentication methods policy', ['Policy.ReadWrite.AuthenticationMethod'], learn('authenticationmethodspolicy-update')),
   both('methods.read', "read users' methods and sign-in preferences", ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'], learn('authentication-list-methods')),
   both('methods.write', "write users' phone and email methods, default method, assign and activate tokens", ['UserAuthenticationMethod.ReadWrite.All'], learn('hardwareoathauthenticationmethod-activate', true)),
   both('inventory.read', 'read the hardware OATH token inventory (not Policy.Read.AuthenticationMethod)', ['Policy.Read.All', 'Policy.ReadWrite.AuthenticationMethod'], learn('authenticationmethoddevice-list-hardwareoathdevices', true)),
   both('inventory.write', 'create and delete inventory tokens', ['Policy.ReadWrite.AuthenticationMethod'], learn('authenticationmethoddevice-post-hardwareoathdevices', true)),
-  { id: 'rollout.read', what: 'read staged rollout policies (delegated only in Graph)', application: [], delegated: ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication'], source: learn('featurerolloutpolicies-list') },
-  { id: 'rollout.write', what: 'create staged rollout for MFA and attach groups (delegated only in Graph)', application: [], delegated: ['Policy.ReadWrite.HybridAuthentication'], source: learn('featurerolloutpolicies-post') },
-  both('members.write', 'add users to rollout groups', ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All'], learn('group-post-members')),
+  { id: 'rollout.read', what: 'read staged rollout policies (delegated only in Graph)', application: [], delegated: ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All'], source: learn('featurerolloutpolicies-list') },
+  { id: 'rollout.write', what: 'create staged rollout for MFA and attach groups (delegated only in Graph)', application: [], delegated: ['Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All'], source: learn('featurerolloutpolicies-post') },
+  both('members.write', 'add users to rollout groups', ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'], learn('group-post-members')),
   both('domains.read', 'read domains and their federation configuration', ['Domain.Read.All', 'Domain.ReadWrite.All'], learn('domain-list-federationconfiguration')),
   both('federation.write', "change a federated domain's federatedIdpMfaBehavior (Graph documents a known issue: signed in as an admin, it may also need Directory.AccessAsUser.All consented)", ['Domain-InternalFederation.ReadWrite.All', 'Domain.ReadWrite.All'], learn('internaldomainfederation-update')),
 ];

@@ -32,6 +32,17 @@ describe('mfa-migrate doctor', () => {
     for (const c of refused) expect(c.fix).toBe('this Graph is a local emulator started with --token: set MFA_MIGRATE_EMULATOR_TOKEN to that token');
   });
 
+  it("a grant of higher permissions Graph takes (Directory.ReadWrite.All) is ready for plan and apply, not failed for lack of the least privileged ones (found by a review)", async () => {
+    const roles = ['Directory.ReadWrite.All', 'Policy.ReadWrite.AuthenticationMethod', 'UserAuthenticationMethod.ReadWrite.All'];
+    const r = await runDoctor(fakeGraph({ tenant: appWith(roles) }).client({ readOnly: true }));
+    expect(r.checks.filter((c) => c.state === 'fail').map((c) => c.id)).toEqual([]);
+    expect(r.commands.map((c) => [c.command, c.ready])).toEqual([
+      ['plan', true],
+      ['apply, resume, rollback', true],
+      ['status', true],
+    ]);
+  });
+
   it('a permission missing: not ready, naming what cannot be done, the permission to grant and its source', async () => {
     const r = await runDoctor(fakeGraph({ tenant: appWith(ALL.filter((p) => p !== 'UserAuthenticationMethod.ReadWrite.All')) }).client({ readOnly: true }));
     expect(r.ready).toBe(false);
