@@ -191,6 +191,29 @@ export function changedSinceSent(inv: Operation, tenant: TenantSnapshot): string
   return undone ? undefined : reason;
 }
 
+/**
+ * A removal whose target is gone already (another run's rollback, an admin): nothing is left for it
+ * to undo, and it is done, not "changed since the run" (which would keep the rollback partial for
+ * good, however often it is finished).
+ */
+export function alreadyUndone(inv: Operation, tenant: TenantSnapshot): boolean {
+  if (!inv.user) return false;
+  const user = tenant.users.get(inv.user.toLowerCase());
+  if (!user) return false;
+  const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
+  switch (inv.kind) {
+    case 'phone-delete':
+    case 'email-delete':
+    case 'token-deactivate':
+    case 'token-unassign':
+      return now === null;
+    case 'group-member-remove':
+      return user.memberOf !== undefined && !user.memberOf.includes(String((inv.before as { groupId?: unknown } | null)?.groupId));
+    default:
+      return false;
+  }
+}
+
 export function changedSince(inv: Operation, tenant: TenantSnapshot): string | undefined {
   const left = inv.before as Record<string, unknown> | null;
   if (inv.kind === 'policy-config' || inv.kind === 'policy-root') {

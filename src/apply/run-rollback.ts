@@ -11,7 +11,7 @@ import { Executor, type ExecStats } from './executor.js';
 import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
-import { changedSince, changedSinceSent, inverseOperations, type Unreversible } from './rollback-inverses.js';
+import { alreadyUndone, changedSince, changedSinceSent, inverseOperations, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -110,7 +110,10 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
-    const changed = deps.force ? [] : changedObjects(inverses, snapshot);
+    // Gone already (another run's rollback, an admin): done, nothing to send.
+    const gone = inverses.filter((inv) => alreadyUndone(inv, snapshot));
+    const goneIds = new Set(gone.map((g) => g.id));
+    const changed = deps.force ? [] : changedObjects(inverses.filter((inv) => !goneIds.has(inv.id)), snapshot);
     const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
     const identity = await deps.client.identity();
@@ -130,7 +133,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       totalOps: inverses.length,
     });
     deps.onRun?.(runId);
-    const skipped = changed.map(skipRecord);
+    const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
     await journal.ops(skipped);
     const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, deps);
     return { ...outcome, tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
@@ -176,18 +179,23 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     // the inverse's own was set by someone while the rollback stood still, and is left alone too.
     const sentUnanswered = force ? [] : inverses.filter((o) => view.ops.get(o.id)?.state === 'started' && RECHECKED_WHEN_STARTED.has(o.kind));
     let policy: AuthenticationMethodsPolicy;
+    // Left alone as changed when it started: gone since (another run's rollback, an admin), it is done.
+    const leftAlone = inverses.filter((o) => isSettled(view.ops.get(o.id), false) && view.ops.get(o.id)?.state === 'skipped');
     let changed: ChangedObject[] = [];
-    if (toCompare.length > 0 || sentUnanswered.length > 0) {
-      const snapshot = await readTenantFor(deps.client, [...toCompare, ...sentUnanswered], deps.concurrency);
+    let gone: Operation[] = [];
+    if (toCompare.length > 0 || sentUnanswered.length > 0 || leftAlone.length > 0) {
+      const snapshot = await readTenantFor(deps.client, [...toCompare, ...sentUnanswered, ...leftAlone], deps.concurrency);
       policy = snapshot.policy;
-      changed = [...changedObjects(toCompare, snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent)];
+      gone = [...toCompare, ...leftAlone].filter((inv) => alreadyUndone(inv, snapshot));
+      const goneIds = new Set(gone.map((g) => g.id));
+      changed = [...changedObjects(toCompare.filter((o) => !goneIds.has(o.id)), snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent)];
     } else {
       policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     }
     const identity = await deps.client.identity();
     const journal = await Journal.append(join(deps.stateDir, 'runs', rollbackRunId));
     await journal.resumed({ appId: identity.appId, upn: identity.upn }, deps.force ? { force: true } : {});
-    const skipped = changed.map(skipRecord);
+    const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
     if (skipped.length > 0) await journal.ops(skipped);
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
@@ -254,6 +262,7 @@ function changedObjects(inverses: readonly Operation[], snapshot: TenantSnapshot
 }
 
 const skipRecord = (c: ChangedObject): OpRecord => ({ op: c.opId, state: 'skipped', error: 'changed since the run' });
+const goneRecord = (inv: Operation): OpRecord => ({ op: inv.id, state: 'done', result: { goneAlready: true } });
 
 /**
  * Done, or left alone as changed since the run (unless --force). Skipped because something it depends

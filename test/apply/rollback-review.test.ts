@@ -126,6 +126,39 @@ describe('rollback, as a review tried it', () => {
     expect(now.methods.phone.find((p: { phoneType: string }) => p.phoneType === 'mobile').phoneNumber).toBe('+1 2065550777');
   });
 
+  it("what is gone already is undone, not 'changed since the run': the rollback completes, and finishing one that left it alone completes too (found by a black-box test)", async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'gone-already');
+    const { plan } = await planTo(g, `${dir}.plan`);
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir);
+    // Two phones the run created that no default of its own rests on (one that does is kept, not undone).
+    const BEHIND: Record<string, string> = { sms: 'phoneMethods/mobile', voiceMobile: 'phoneMethods/mobile', voiceAlternateMobile: 'phoneMethods/alternateMobile', voiceOffice: 'phoneMethods/office' };
+    const newDefault = (u: string) => plan.user_changes.find((c) => c.user === u && c.resource === 'signInPreferences' && c.action !== 'no-op' && !(c.before as { userPreferredMethodForSecondaryAuthentication?: unknown } | null)?.userPreferredMethodForSecondaryAuthentication)?.after?.userPreferredMethodForSecondaryAuthentication;
+    const undoable = plan.user_changes.filter((c) => c.resource.startsWith('phoneMethods/') && c.action === 'create' && BEHIND[String(newDefault(c.user))] !== c.resource);
+    const [first, second] = undoable;
+    expect(first && second).toBeTruthy();
+    const snap = g.emu.snapshot() as Snapshot;
+    const idOf = (upn: string) => snap.users.find((u: { userPrincipalName: string }) => u.userPrincipalName === upn).id as string;
+    const typeOf = (c: { resource: string }) => c.resource.slice('phoneMethods/'.length);
+    const removePhone = async (c: { user: string; resource: string }) => {
+      const phone = ((await g.raw.get(`/v1.0/users/${idOf(c.user)}/authentication/phoneMethods`)).body.value as { id: string; phoneType: string }[]).find((p) => p.phoneType === typeOf(c))!;
+      expect((await g.raw.delete(`/v1.0/users/${idOf(c.user)}/authentication/phoneMethods/${phone.id}`)).status).toBe(204);
+    };
+    // Another run's rollback (or an admin) removed the first's alternate mobile; the second's was changed (left alone).
+    await removePhone(first!);
+    await g.client().request(updatePhoneMethod(idOf(second!.user), { phoneNumber: '+1 2065550777', phoneType: typeOf(second!) as 'mobile' }));
+    const back = await rollbackIn(g, dir, outcome.runId);
+    expect(back.outcome.changedSince.filter((c) => c.target.startsWith('phoneMethods/')).map((c) => `${c.user} ${c.target}`)).toEqual([`${second!.user} ${second!.resource}`]);
+    const records = (await readRun(runDirs(dir).find((d) => d.endsWith(back.outcome.runId))!)).ops;
+    expect(records.get(`rollback/${idOf(first!.user)}/${first!.resource}`)).toMatchObject({ state: 'done', result: { goneAlready: true } });
+    // The second's is then removed too: finishing the rollback no longer leaves it alone.
+    await removePhone(second!);
+    const finished = await rollbackIn(g, dir, back.outcome.runId);
+    expect(finished.outcome.changedSince.filter((c) => c.target.startsWith('phoneMethods/'))).toEqual([]);
+    const after = (await readRun(runDirs(dir).find((d) => d.endsWith(back.outcome.runId))!)).ops;
+    expect(after.get(`rollback/${idOf(second!.user)}/${second!.resource}`)).toMatchObject({ state: 'done', result: { goneAlready: true } });
+  });
+
   it('a rollback that crashed while writing a journal line (a torn last line) can be finished', async () => {
     const g = fakeGraph();
     const dir = join(tmp.dir, 'torn');
