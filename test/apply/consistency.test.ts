@@ -8,12 +8,13 @@ import { expectNoDuplicateCreates, expectPlanApplied, writes, type Snapshot } fr
 /**
  * Entra is eventually consistent: a token or a staged rollout policy just created may answer 404 to
  * the next request for a while (found by a review of the Graph layer). The emulator's
- * replicationLagSeconds hides new objects for 0.8 s here (8 s time-scaled by 10); the client's
- * consistency window is 1.5 s, so that what depends on a new object always meets its 404s first.
+ * replicationLagSeconds hides new objects for 2.5 s here (25 s time-scaled by 10: long enough that a
+ * loaded machine still sends what depends on a new object within it); the client's consistency
+ * window is 4 s, so that what depends on a new object meets its 404s first.
  * Activations answered 404 must not use up the activation pace (200 per 5 minutes): a run of these
  * stalled for the pace's five minutes before they were given back.
  */
-const WINDOW = { capMs: 300, consistencyMs: 1_500 };
+const WINDOW = { capMs: 300, consistencyMs: 4_000 };
 
 describe.concurrent('apply against a Graph that is eventually consistent', () => {
   const tmp = tempDir('consistency');
@@ -23,7 +24,7 @@ describe.concurrent('apply against a Graph that is eventually consistent', () =>
     it(`${tokenPath} token path: what depends on a new token waits out its 404s; a create whose answer was lost is not sent again before it could show (no serial twice)`, async () => {
       const source = join(tmp.dir, `export-${tokenPath}`);
       await generateExport({ out: source, users: 30, tokenShare: 0.6, deviceShare: 0, backupShare: 0, tenantMethodShare: 0, seed: 5, tenant: true });
-      const g = fakeGraph({ tenant: join(source, 'tenant.json'), behaviour: { replicationLagSeconds: 8 }, timeScale: 10, faultRate: 0.08, seed: 3, requestLogLimit: 1_000_000 });
+      const g = fakeGraph({ tenant: join(source, 'tenant.json'), behaviour: { replicationLagSeconds: 25 }, timeScale: 10, faultRate: 0.08, seed: 3, requestLogLimit: 1_000_000 });
       const planFile = join(tmp.dir, `${tokenPath}.plan`);
       const { plan } = await planTo(g, planFile, { source, tokens: [join(source, 'tokens', 'seeds.pskc')], seeds: { pskcMac: 'fail' } });
       g.emu.clearRequests();
@@ -38,7 +39,7 @@ describe.concurrent('apply against a Graph that is eventually consistent', () =>
   }
 
   it('the rollout group is attached to a staged rollout policy created a moment before', async () => {
-    const g = fakeGraph({ behaviour: { replicationLagSeconds: 8 }, timeScale: 10 });
+    const g = fakeGraph({ behaviour: { replicationLagSeconds: 25 }, timeScale: 10 });
     const planFile = join(tmp.dir, 'rollout.plan');
     await planTo(g, planFile, { rolloutGroups: ['MFA Staged Rollout'] });
     g.emu.clearRequests();
