@@ -267,7 +267,7 @@ describe('Executor on the fake Graph', () => {
 });
 
 /** Found by a review: a resume soon after a crash lost the consistency waits and the adoption rule. */
-describe('Executor resuming a run that stopped moments ago, on an eventually consistent Graph', () => {
+describe.concurrent('Executor resuming a run that stopped moments ago, on an eventually consistent Graph', () => {
   const tmp = tempDir('executor-resume');
   afterAll(() => tmp.cleanup());
   const INVENTORY = '/beta/directory/authenticationMethodDevices/hardwareOathDevices';
