@@ -49,17 +49,25 @@ export function inverseOperations(
       federationOps.push(o);
       return;
     }
-    const key = o.userId ?? (o.kind === 'token-delete' ? 'inventory' : 'policy');
+    // Inventory deletes are not chained: each waits only for its own token's unassign (below), so
+    // they go side by side and one refused does not hold back the rest.
+    if (!o.userId && o.kind === 'token-delete') {
+      inventoryOps.push(o);
+      return;
+    }
+    const key = o.userId ?? 'policy';
     const prev = lastOf.get(key);
     o.dependsOn = prev ? [prev] : [];
     lastOf.set(key, o.id);
-    (o.userId ? userOps : key === 'inventory' ? inventoryOps : policyOps).push(o);
+    (o.userId ? userOps : policyOps).push(o);
   };
   const createdPolicy = records.get(ROLLOUT_POLICY_OP)?.result?.policyId;
   // The groups the policy holds once the run is done: what it held (none, if the run created it) and what the run attached.
   const attachedByRun = done.filter((o) => o.kind === 'rollout-attach').map((o) => String(o.after?.groupId));
   // Devices created by bulk creates, by serial (an assign-and-activate by serial answers no id).
   const bulkDevices = new Map<string, string>();
+  /** By serial (lower case): the unassign a bulk-created token's delete from the inventory waits for. */
+  const unassignBySerial = new Map<string, string>();
   for (const op of done) {
     if (op.kind !== 'token-bulk-create') continue;
     for (const [serial, id] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) bulkDevices.set(serial.toLowerCase(), id);
@@ -110,6 +118,7 @@ export function inverseOperations(
         const deviceId = typeof fromRun === 'string' ? fromRun : (bulkDevices.get(serial.toLowerCase()) ?? (op.before as { id?: string } | null)?.id);
         add({ ...base, id: `${id}/deactivate`, kind: 'token-deactivate', after: null, before: { ...op.after, deviceId } });
         add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
+        unassignBySerial.set(serial.toLowerCase(), `${id}/unassign`);
         break;
       }
       case 'token-bulk-create':
@@ -161,17 +170,19 @@ export function inverseOperations(
         break;
     }
   }
+  // A bulk-created token leaves the inventory once its user's unassign is done.
+  for (const o of inventoryOps) {
+    const unassign = unassignBySerial.get(String((o.before as { serialNumber?: unknown } | null)?.serialNumber ?? '').toLowerCase());
+    o.dependsOn = unassign ? [unassign] : [];
+  }
   // Nothing else starts before every federation is put back: a domain left rejecting its IdP's MFA
   // while its users leave the rollout group (or lose their methods) would stop their sign-ins.
   const federations = federationOps.map((o) => o.id);
   if (federations.length > 0) for (const o of [...userOps, ...inventoryOps, ...policyOps]) if (o.dependsOn.length === 0) o.dependsOn = [...federations];
-  // Bulk-created tokens are deleted after every user's tokens are unassigned, and the policy is put
-  // back last, after every user's methods are.
-  const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy' && k !== 'inventory').map(([, v]) => v);
-  const firstInventory = inventoryOps[0];
-  if (firstInventory) firstInventory.dependsOn = [...firstInventory.dependsOn, ...lastUserOps];
+  // The policy is put back last, after every user's methods are.
+  const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy').map(([, v]) => v);
   const firstPolicy = policyOps[0];
-  if (firstPolicy) firstPolicy.dependsOn = [...firstPolicy.dependsOn, ...lastUserOps, ...(lastOf.has('inventory') ? [lastOf.get('inventory')!] : [])];
+  if (firstPolicy) firstPolicy.dependsOn = [...firstPolicy.dependsOn, ...lastUserOps];
   return { inverses: [...federationOps, ...userOps, ...inventoryOps, ...policyOps], notReversible };
 }
 

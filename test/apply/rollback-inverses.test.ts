@@ -16,6 +16,24 @@ const policy = op({ id: 'policy/authenticationMethodConfigurations/Sms', kind: '
 const records = new Map<string, OpRecord>([[tokenCreate.id, { op: tokenCreate.id, state: 'done', result: { deviceId: 'dev-1' } }]]);
 
 describe('rollback: the inverse of each operation', () => {
+  it("a bulk create's tokens leave the inventory each after its own unassign, side by side: not one chain (one refused held back every later delete and the policy; 100,000 deletes went one at a time)", () => {
+    const V = '00000000-0000-4000-8000-000000000002';
+    const bulk = op({ id: 'tokens/abc', kind: 'token-bulk-create', resource: 'hardwareOathDevices', user: undefined, userId: undefined, after: { tokens: [{ serialNumber: 'B1' }, { serialNumber: 'B2' }, { serialNumber: 'B3' }] } });
+    const assign = (userId: string, serial: string) => op({ id: `${userId}/hardwareOathMethods/${serial}/assign-activate`, kind: 'token-assign-activate', resource: `hardwareOathMethods/${serial}`, userId, after: { serialNumber: serial, created: true }, dependsOn: [bulk.id] });
+    const done = [policy, bulk, assign(U, 'B1'), assign(V, 'B2')];
+    const recs = new Map<string, OpRecord>([[bulk.id, { op: bulk.id, state: 'done', result: { devices: { B1: 'd1', B2: 'd2', B3: 'd3' } } }]]);
+    const { inverses } = inverseOperations(done, recs);
+    const deletes = inverses.filter((i) => i.kind === 'token-delete');
+    expect(deletes.map((d) => [d.before, d.dependsOn])).toEqual([
+      [{ serialNumber: 'B1', deviceId: 'd1' }, [`rollback/${U}/hardwareOathMethods/B1/assign-activate/unassign`]],
+      [{ serialNumber: 'B2', deviceId: 'd2' }, [`rollback/${V}/hardwareOathMethods/B2/assign-activate/unassign`]],
+      // Made but never assigned (its user left out): nothing to wait for.
+      [{ serialNumber: 'B3', deviceId: 'd3' }, []],
+    ]);
+    // The policy waits for every user's methods, not for the inventory.
+    expect(inverses.find((i) => i.kind === 'policy-config')!.dependsOn.sort()).toEqual([`rollback/${U}/hardwareOathMethods/B1/assign-activate/unassign`, `rollback/${V}/hardwareOathMethods/B2/assign-activate/unassign`].sort());
+  });
+
   it('undoes newest first, chained per user, the policy last after every user', () => {
     const { inverses, notReversible } = inverseOperations([policy, mobileCreate, officeUpdate, tokenCreate, tokenActivate, preTokenActivate], records);
     expect(notReversible).toEqual([]);
