@@ -37,14 +37,14 @@ export function requireRunGraph(recorded: string | undefined, client: GraphClien
   throw new UserError(`run ${runId} wrote to ${recorded}, not ${client.root}: ${command} goes to the Graph the run wrote to (leave --graph-url out)`);
 }
 
+/** Roots are origins (parseGraphRoot makes them so): compared as such, whatever their case. */
 function sameRoot(a: string, b: string): boolean {
-  const norm = (x: string) => {
+  const origin = (x: string) => {
     try {
-      const u = new URL(x);
-      return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`.toLowerCase();
+      return new URL(x).origin;
     } catch {
-      return x.replace(/\/+$/, '').toLowerCase();
+      return x;
     }
   };
-  return norm(a) === norm(b);
+  return origin(a) === origin(b);
 }
