@@ -1,4 +1,4 @@
-import type { TenantSnapshot } from '../model/tenant.js';
+import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { canonicalJson } from '../plan/fingerprint.js';
 import { policyPropertyState, sameResourceState, userResourceState } from '../plan/resource-state.js';
 import type { OpRecord } from './journal.js';
@@ -67,7 +67,7 @@ export function inverseOperations(
   // Devices created by bulk creates, by serial (an assign-and-activate by serial answers no id).
   const bulkDevices = new Map<string, string>();
   /** By serial (lower case): the unassign a bulk-created token's delete from the inventory waits for. */
-  const unassignBySerial = new Map<string, string>();
+  const unassignBySerial = new Map<string, { id: string; userId: string }>();
   for (const op of done) {
     if (op.kind !== 'token-bulk-create') continue;
     for (const [serial, id] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) bulkDevices.set(serial.toLowerCase(), id);
@@ -118,7 +118,7 @@ export function inverseOperations(
         const deviceId = typeof fromRun === 'string' ? fromRun : (bulkDevices.get(serial.toLowerCase()) ?? (op.before as { id?: string } | null)?.id);
         add({ ...base, id: `${id}/deactivate`, kind: 'token-deactivate', after: null, before: { ...op.after, deviceId } });
         add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
-        unassignBySerial.set(serial.toLowerCase(), `${id}/unassign`);
+        unassignBySerial.set(serial.toLowerCase(), { id: `${id}/unassign`, userId: op.userId ?? '' });
         break;
       }
       case 'token-bulk-create':
@@ -173,7 +173,9 @@ export function inverseOperations(
   // A bulk-created token leaves the inventory once its user's unassign is done.
   for (const o of inventoryOps) {
     const unassign = unassignBySerial.get(String((o.before as { serialNumber?: unknown } | null)?.serialNumber ?? '').toLowerCase());
-    o.dependsOn = unassign ? [unassign] : [];
+    o.dependsOn = unassign ? [unassign.id] : [];
+    // Whom the run assigned it to (this rollback unassigns it first): anyone else holding it is a change.
+    if (unassign) o.before = { ...(o.before as Record<string, unknown>), heldBy: unassign.userId };
   }
   // Nothing else starts before every federation is put back: a domain left rejecting its IdP's MFA
   // while its users leave the rollout group (or lose their methods) would stop their sign-ins.
@@ -215,9 +217,12 @@ export function alreadyUndone(inv: Operation, tenant: TenantSnapshot): boolean {
   switch (inv.kind) {
     case 'phone-delete':
     case 'email-delete':
+      return now === null;
     case 'token-deactivate':
     case 'token-unassign':
-      return now === null;
+      // Gone only when the device is nowhere: one assigned to someone else since is not undone, it
+      // is changed (and left alone, with its delete).
+      return deviceNow(inv, tenant, user) === undefined;
     case 'group-member-remove':
       return user.memberOf !== undefined && !user.memberOf.includes(String((inv.before as { groupId?: unknown } | null)?.groupId));
     default:
@@ -235,8 +240,13 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
     return undefined;
   }
   if (CUTOVER_KINDS.has(inv.kind) && !inv.userId) return cutoverChangedSince(inv, tenant);
-  // A token of the inventory the run created: Graph itself refuses to delete one that is assigned.
-  if (inv.kind === 'token-delete' && !inv.user) return undefined;
+  // A token of the inventory the run created: not deleted while someone holds it (an unassign left
+  // alone does not hold back its delete, which must not take another user's token).
+  if (inv.kind === 'token-delete' && !inv.user) {
+    const device = deviceNow(inv, tenant);
+    const heldBy = (inv.before as { heldBy?: unknown } | null)?.heldBy;
+    return device?.assignedToId && device.assignedToId !== heldBy ? 'the token is assigned to another user' : undefined;
+  }
   const user = inv.user ? tenant.users.get(inv.user.toLowerCase()) : undefined;
   if (!user) return 'the user is no longer in the tenant';
   const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
@@ -252,6 +262,11 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
     case 'token-deactivate':
     case 'token-unassign':
       return now && now.assignedTo === user.id ? undefined : 'the token is no longer assigned to the user';
+    case 'token-delete': {
+      // The token the run created for the user, deleted once unassigned: not if another user holds it now.
+      const device = deviceNow(inv, tenant, user);
+      return device?.assignedToId && device.assignedToId !== user.id ? 'the token is assigned to another user' : undefined;
+    }
     case 'signin-update':
       return now?.userPreferredMethodForSecondaryAuthentication === left?.userPreferredMethodForSecondaryAuthentication ? undefined : 'the default method changed since the run';
     case 'group-member-remove':
@@ -260,6 +275,15 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
     default:
       return undefined;
   }
+}
+
+/** The device an inverse names (its `before.deviceId`) as the tenant holds it now: in the inventory, or held by the user. */
+function deviceNow(inv: Operation, tenant: TenantSnapshot, user?: TenantUser): { id: string; assignedToId?: string } | undefined {
+  const deviceId = (inv.before as { deviceId?: unknown } | null)?.deviceId;
+  if (typeof deviceId !== 'string') return undefined;
+  for (const tokens of tenant.hardwareTokens.values()) for (const t of tokens) if (t.id === deviceId) return t;
+  const held = user?.hardwareOath.find((t) => t.id === deviceId);
+  return held ? { id: held.id, assignedToId: user!.id } : undefined;
 }
 
 const CUTOVER_KINDS: ReadonlySet<Operation['kind']> = new Set(['rollout-policy-update', 'rollout-policy-delete', 'rollout-detach', 'federation-update']);

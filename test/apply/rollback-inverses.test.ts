@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OpRecord } from '../../src/apply/journal.js';
 import type { Operation } from '../../src/apply/operations.js';
-import { changedSince, inverseOperations } from '../../src/apply/rollback-inverses.js';
+import { alreadyUndone, changedSince, inverseOperations } from '../../src/apply/rollback-inverses.js';
 import type { TenantSnapshot, TenantUser } from '../../src/model/tenant.js';
 
 const U = '00000000-0000-4000-8000-000000000001';
@@ -15,6 +15,30 @@ const preTokenActivate = op({ id: `${U}/hardwareOathMethods/S2/activate`, kind: 
 const policy = op({ id: 'policy/authenticationMethodConfigurations/Sms', kind: 'policy-config', resource: 'authenticationMethodConfigurations/Sms', user: undefined, userId: undefined, before: { state: 'disabled' }, after: { state: 'enabled' } });
 const records = new Map<string, OpRecord>([[tokenCreate.id, { op: tokenCreate.id, state: 'done', result: { deviceId: 'dev-1' } }]]);
 
+describe('rollback: a token moved to another user since the run (found by a review)', () => {
+  it('is not gone already, and neither its unassign nor its delete touches it', () => {
+    const V = '00000000-0000-4000-8000-000000000002';
+    const { inverses } = inverseOperations([tokenCreate, tokenActivate], records);
+    const user = (id: string, upn: string): TenantUser => ({ id, userPrincipalName: upn, phones: [], emails: [], authenticatorCount: 0, softwareOathCount: 0, hardwareOath: [], defaultMethod: null });
+    const tenant: TenantSnapshot = {
+      tenant: { id: 't', displayName: 'T' },
+      policy: {},
+      users: new Map([
+        ['a@x.com', user(U, 'a@x.com')],
+        ['b@x.com', user(V, 'b@x.com')],
+      ]),
+      hardwareTokens: new Map([['s1', [{ id: 'dev-1', serialNumber: 'S1', status: 'activated', assignedToId: V }]]]),
+    };
+    for (const inv of inverses) {
+      expect(alreadyUndone(inv, tenant), inv.id).toBe(false);
+      expect(changedSince(inv, tenant), inv.id).toMatch(/no longer assigned to the user|assigned to another user/);
+    }
+    // Deleted from the tenant altogether: gone, and done.
+    const gone: TenantSnapshot = { ...tenant, hardwareTokens: new Map() };
+    expect(inverses.filter((inv) => inv.kind !== 'token-delete').map((inv) => alreadyUndone(inv, gone))).toEqual([true, true]);
+  });
+});
+
 describe('rollback: the inverse of each operation', () => {
   it("a bulk create's tokens leave the inventory each after its own unassign, side by side: not one chain (one refused held back every later delete and the policy; 100,000 deletes went one at a time)", () => {
     const V = '00000000-0000-4000-8000-000000000002';
@@ -25,8 +49,8 @@ describe('rollback: the inverse of each operation', () => {
     const { inverses } = inverseOperations(done, recs);
     const deletes = inverses.filter((i) => i.kind === 'token-delete');
     expect(deletes.map((d) => [d.before, d.dependsOn])).toEqual([
-      [{ serialNumber: 'B1', deviceId: 'd1' }, [`rollback/${U}/hardwareOathMethods/B1/assign-activate/unassign`]],
-      [{ serialNumber: 'B2', deviceId: 'd2' }, [`rollback/${V}/hardwareOathMethods/B2/assign-activate/unassign`]],
+      [{ serialNumber: 'B1', deviceId: 'd1', heldBy: U }, [`rollback/${U}/hardwareOathMethods/B1/assign-activate/unassign`]],
+      [{ serialNumber: 'B2', deviceId: 'd2', heldBy: V }, [`rollback/${V}/hardwareOathMethods/B2/assign-activate/unassign`]],
       // Made but never assigned (its user left out): nothing to wait for.
       [{ serialNumber: 'B3', deviceId: 'd3' }, []],
     ]);
