@@ -95,6 +95,8 @@ interface Slot {
   pacedAt?: number;
   /** Read-backs made only to wait out Graph's consistency window (apart from reads that failed). */
   settleReads?: number;
+  /** Sends this pass made (attempts also counts failed serial lookups, which send nothing). */
+  sends?: number;
 }
 
 /** Operations that create what later operations of the run name by id or serial. */
@@ -275,6 +277,7 @@ export class Executor {
     if ('deferMs' in first) return this.later(s, first.deferMs);
     s.status = 'submitted';
     s.attempts++;
+    s.sends = (s.sends ?? 0) + 1;
     s.sentAt = Date.now();
     this.active++;
     // An activation's code is made when its batch forms, and the pace is kept there, at sending time.
@@ -337,7 +340,7 @@ export class Executor {
         // (a write held long in the pipeline, throttled, would otherwise be sent again too soon).
         s.sentAt = Date.now();
         // Graph said "exists" to the first send this operation ever had: nothing of this run made it.
-        if (outcome.existedAtFirstSend && s.attempts === 1 && !s.sentBefore) s.foundThere = true;
+        if (outcome.existedAtFirstSend && s.sends === 1 && !s.sentBefore) s.foundThere = true;
         void this.readBack(s, outcome.reason);
         return;
       case 'answer': {
@@ -395,7 +398,7 @@ export class Executor {
       if (found.found === 'mine') {
         // Adopted (another run's, for its rollback) only before anything of this run's was sent;
         // after a send of its own (this pass, or an earlier one) the token may be this run's.
-        const result = !s.sentBefore && s.attempts === 0 ? { deviceId: found.deviceId, adopted: true } : { deviceId: found.deviceId };
+        const result = !s.sentBefore && !s.sends ? { deviceId: found.deviceId, adopted: true } : { deviceId: found.deviceId };
         this.results.set(s.op.id, result);
         return this.settle(s, 'done', undefined, result);
       }

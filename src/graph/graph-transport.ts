@@ -1,7 +1,7 @@
 import { Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import type { GraphCall, GraphResponse, GraphVersion, HttpMethod } from './graph-call.js';
 import { ForeignNextLinkError, ReadOnlyViolation } from './graph-errors.js';
-import { GRAPH_CLOUD_HOSTS } from './graph-root.js';
+import { GRAPH_CLOUD_HOSTS, isLoopback } from './graph-root.js';
 import type { TokenSource } from './access-token.js';
 
 export interface TransportOptions {
@@ -65,9 +65,13 @@ export class GraphTransport {
     } catch {
       target = undefined;
     }
+    const root = new URL(this.root);
     const graphCloud = target?.protocol === 'https:' && target.port === '' && GRAPH_CLOUD_HOSTS.includes(target.hostname.toLowerCase());
+    // The local emulator names its pages by the address it listens on (localhost, 0.0.0.0), which
+    // may not be the loopback address the root was given as: its own port on loopback is it.
+    const sameEmulator = target !== undefined && isLoopback(this.root) && (isLoopback(target.origin) || target.hostname === '0.0.0.0') && target.port === root.port && target.protocol === root.protocol;
     const origin = target?.origin;
-    if (origin !== new URL(this.root).origin && !graphCloud) {
+    if (origin !== root.origin && !graphCloud && !sameEmulator) {
       return Promise.reject(new ForeignNextLinkError(this.root, origin ?? url.slice(0, 80)));
     }
     return this.sendRaw<T>('GET', url, version, undefined, timeoutMs, headers);

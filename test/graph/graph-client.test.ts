@@ -84,6 +84,27 @@ describe('GraphClient on the (in-process) emulator', () => {
     expect(sent.filter((r) => new URL(r.url).origin !== new URL(g.emu.url).origin)).toEqual([]);
   });
 
+  it("follows a local emulator's next page named by the address it listens on (localhost, 0.0.0.0) on its own port", async () => {
+    const g = fakeGraph();
+    const port = new URL(g.emu.url).port;
+    const relinked = (host: string): typeof fetch => async (input, init) => {
+      const res = await g.emu.fetch(input, init);
+      const body = (await res.json()) as Record<string, unknown>;
+      if (body['@odata.nextLink']) body['@odata.nextLink'] = String(body['@odata.nextLink']).replace(/^https?:\/\/[^/]+/, `http://${host}`);
+      return new Response(JSON.stringify(body), { status: res.status, headers: res.headers });
+    };
+    const count = async (host: string) => {
+      const client = connectGraph({ graphUrl: g.emu.url, fetch: relinked(host), readOnly: true, concurrency: 2, retry: { capMs: 20 } });
+      let n = 0;
+      for await (const _ of client.pages({ method: 'GET', version: 'v1.0', path: '/users?$select=id&$top=7' }, 'users')) n++;
+      return n;
+    };
+    const all = (g.emu.snapshot().users as unknown[]).length;
+    expect(await count(`localhost:${port}`)).toBe(all);
+    expect(await count(`0.0.0.0:${port}`)).toBe(all);
+    await expect(count(`localhost:${Number(port) + 1}`)).rejects.toThrow(/refusing to send the access token there/);
+  });
+
   it('a failed read that must succeed is a GraphRequestError naming what was read and Graph\'s error', async () => {
     const g = fakeGraph();
     const err = await g.client({ readOnly: true }).get(getUser('nobody@contoso.com'), 'reading the user nobody@contoso.com').catch((e: unknown) => e);
