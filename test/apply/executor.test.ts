@@ -282,7 +282,8 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
   /** The emulator hides a new token for 2.5 s (a loaded machine still reads within it); the client's consistency window is 4 s. */
   const lagging = () => fakeGraph({ tenant: TENANT, behaviour: { replicationLagSeconds: 25 }, timeScale: 10 });
   const resumed = async (g: FakeGraph, name: string, serial: string, times: Map<string, string>) => {
-    const journal = await Journal.create(join(tmp.dir, name), { t: 'run', id: name, kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    // A folder of its own for each (the cases run side by side; a journal's creation clears abandoned hidden folders beside it).
+    const journal = await Journal.create(join(tmp.dir, name, 'run'), { t: 'run', id: name, kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
     const ex = new Executor({ client: g.client({ retry: { capMs: 50, consistencyMs: 4_000 } }), journal, concurrency: 2, context: { seeds: new Map([[serial.toLowerCase(), seed(serial)]]), policy: {}, now: Date.now }, priorTimes: times });
     return { ex, journal };
   };
@@ -312,7 +313,7 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
     const out = await ex.run([create], new Map([[create.id, { op: create.id, state: 'failed' as const, error: 'outcome unknown' }]]));
     await journal.close();
     expect(out.get(create.id)).toEqual({ status: 'done' });
-    const view = await readRun(join(tmp.dir, 'failed'));
+    const view = await readRun(join(tmp.dir, 'failed', 'run'));
     expect(view.ops.get(create.id)?.result).toEqual({ deviceId: made.body.id });
 
     // A create done by the crashed pass just now: what depends on it (a group attached to the new
@@ -323,7 +324,7 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
     expect(made2.status).toBe(201);
     const policyOp = 'cutover/featureRolloutPolicy';
     const attach: Operation = { id: `${policyOp}/appliesTo/bbbbbbbb-0000-4000-8000-00000000000a`, kind: 'rollout-attach', resource: 'featureRolloutPolicies/multiFactorAuthentication', stateFingerprint: '', before: null, after: { groupId: 'bbbbbbbb-0000-4000-8000-00000000000a' }, dependsOn: [policyOp] };
-    const journal2 = await Journal.create(join(tmp.dir, 'attach'), { t: 'run', id: 'attach', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const journal2 = await Journal.create(join(tmp.dir, 'attach', 'run'), { t: 'run', id: 'attach', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
     const ex2 = new Executor({ client: g2.client({ retry: { capMs: 50, consistencyMs: 4_000 } }), journal: journal2, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now }, priorTimes: new Map([[policyOp, new Date().toISOString()]]) });
     const prior2 = new Map([[policyOp, { op: policyOp, state: 'done' as const, result: { policyId: made2.body.id } }]]);
     ex2.seedResults(prior2);
