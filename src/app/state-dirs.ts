@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, lstat, mkdir, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fsReason } from '../io/fs-reason.js';
 import { UserError } from '../model/user-error.js';
 
 /**
@@ -91,13 +92,4 @@ async function whyNotMade(dir: string, err: unknown): Promise<unknown> {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || d === dirname(d)) return e;
     }
   }
-}
-
-function fsReason(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EROFS') return 'it is on a read-only file system';
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'ENOTDIR') return 'a part of the path is a file';
-  if (code === 'ENOSPC') return 'the disk is full';
-  return code ?? (err as Error).message;
 }

@@ -216,7 +216,9 @@ export class Executor {
       const p = prior.get(op.id);
       // Sent by an earlier pass (left started, or failed: perhaps with its outcome unknown; a skipped
       // one never was): when it was last journaled starts its consistency window.
-      const sent = p && (p.state === 'started' || p.state === 'failed') ? { sentBefore: true as const, ...(priorAt(op.id) !== undefined ? { sentAt: priorAt(op.id)! } : {}) } : {};
+      const sentBefore = p?.state === 'started' || p?.state === 'failed';
+      const at = sentBefore ? priorAt(op.id) : undefined;
+      const sent = sentBefore ? { sentBefore: true as const, ...(at !== undefined ? { sentAt: at } : {}) } : {};
       this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...sent });
       for (const d of op.dependsOn) {
         this.dependents.set(d, [...(this.dependents.get(d) ?? []), op.id]);

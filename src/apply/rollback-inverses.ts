@@ -1,6 +1,7 @@
 import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { canonicalJson } from '../plan/fingerprint.js';
-import { policyPropertyState, sameResourceState, userResourceState } from '../plan/resource-state.js';
+import { policyPropertyState, sameResourceState, splitResource, userResourceState } from '../plan/resource-state.js';
+import { serialKey } from '../model/serial.js';
 import type { OpRecord } from './journal.js';
 import { ROLLOUT_POLICY_OP, type Operation } from './operations.js';
 
@@ -277,11 +278,16 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
   }
 }
 
-/** The device an inverse names (its `before.deviceId`) as the tenant holds it now: in the inventory, or held by the user. */
+/**
+ * The device an inverse names (its `before.deviceId`) as the tenant holds it now: among the
+ * inventory's tokens of its serial (the resource's), or held by the user. Looked up by serial: a
+ * rollback compares up to one inverse per token against all of them.
+ */
 function deviceNow(inv: Operation, tenant: TenantSnapshot, user?: TenantUser): { id: string; assignedToId?: string } | undefined {
   const deviceId = (inv.before as { deviceId?: unknown } | null)?.deviceId;
   if (typeof deviceId !== 'string') return undefined;
-  for (const tokens of tenant.hardwareTokens.values()) for (const t of tokens) if (t.id === deviceId) return t;
+  const inInventory = tenant.hardwareTokens.get(serialKey(splitResource(inv.resource)[1] ?? ''))?.find((t) => t.id === deviceId);
+  if (inInventory) return inInventory;
   const held = user?.hardwareOath.find((t) => t.id === deviceId);
   return held ? { id: held.id, assignedToId: user!.id } : undefined;
 }

@@ -23,10 +23,11 @@ export function findStale(users: readonly PlanUser[], policyChanges: readonly Sa
   }
   for (const u of users) {
     const user = tenant.users.get(u.upn.toLowerCase());
-    const pending = u.changes.filter((c) => c.action !== 'no-op');
-    if (pending.length === 0) continue;
+    // A plan user's changes are its writes (the no-ops are `kept`, for its methods); a user with
+    // none has nothing resting on them.
+    if (u.changes.length === 0) continue;
     // The methods the plan keeps as they are count too: a switch or a default rests on them.
-    for (const c of [...pending, ...(u.kept ?? [])]) {
+    for (const c of [...u.changes, ...(u.kept ?? [])]) {
       if (!user || user.id !== u.userId) {
         out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now: 'absent', reason: 'the user is no longer in the tenant' });
         continue;

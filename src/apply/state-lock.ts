@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { FileLock, LockBusyError, LockIdMismatchError, forceRemoveLock, readLockState, type LockState } from '../io/file-lock.js';
+import { knownFsReason } from '../io/fs-reason.js';
 import { identityAlive } from '../io/process-start.js';
 import { UserError } from '../model/user-error.js';
 
@@ -54,7 +55,7 @@ export async function acquireLock(stateDir: string, operation: string): Promise<
     lock = await FileLock.acquire<Fields>(lockPath(stateDir), { operation, user: safeUser(), started: new Date().toISOString() });
   } catch (err) {
     if (err instanceof LockBusyError) throw new LockHeldError(err.holder as LockInfo);
-    const why = FS_REASONS[(err as NodeJS.ErrnoException).code ?? ''];
+    const why = knownFsReason(err);
     if (why) throw new UserError(`cannot lock the state folder ${stateDir}: ${why}`);
     throw err;
   }
@@ -104,15 +105,6 @@ export async function forceUnlock(stateDir: string, lockId: string): Promise<Rem
 export function lockHolderAlive(lock: LockInfo): boolean {
   return identityAlive(lock);
 }
-
-/** Why a lock file cannot be written, for the errors an admin can act on. */
-const FS_REASONS: Readonly<Record<string, string>> = {
-  EROFS: 'it is on a read-only file system',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  ENOSPC: 'the disk is full',
-  EDQUOT: 'the disk quota is used up',
-};
 
 function safeUser(): string {
   try {

@@ -23,9 +23,9 @@ export function detectDelimiter(text: string): CsvDelimiter {
  * Lines some tools write before a CSV's header: PowerShell's `Export-Csv` (Windows PowerShell 5.1,
  * without -NoTypeInformation) starts with `#TYPE <class>`, and Excel honours a `sep=<char>` line
  * naming the delimiter. How many such lines `text` starts with (a BOM aside), and the delimiter a
- * `sep=` line names.
+ * `sep=` line names, and the text from the header on.
  */
-export function csvPreamble(text: string): { lines: number; delimiter?: CsvDelimiter } {
+export function csvPreamble(text: string): { lines: number; delimiter?: CsvDelimiter; header: string } {
   let rest = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let lines = 0;
   let delimiter: CsvDelimiter | undefined;
@@ -34,9 +34,9 @@ export function csvPreamble(text: string): { lines: number; delimiter?: CsvDelim
     const line = end < 0 ? rest : rest.slice(0, end);
     const sep = /^"?sep=(.)"?,*\s*$/i.exec(line);
     if (sep && (sep[1] === ',' || sep[1] === ';' || sep[1] === '\t')) delimiter = sep[1];
-    else if (!/^#TYPE\s/i.test(line)) return { lines, ...(delimiter ? { delimiter } : {}) };
+    else if (!/^#TYPE\s/i.test(line)) return { lines, ...(delimiter ? { delimiter } : {}), header: rest };
     lines++;
-    if (end < 0) return { lines, ...(delimiter ? { delimiter } : {}) };
+    if (end < 0) return { lines, ...(delimiter ? { delimiter } : {}), header: '' };
     rest = rest.slice(end + (rest.startsWith('\r\n', end) ? 2 : 1));
   }
 }

@@ -84,8 +84,7 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
   const headText = head.toString('utf8');
   // PowerShell's `#TYPE` line, Excel's `sep=;`: skipped, the header is the line after.
   const preamble = csvPreamble(headText);
-  const afterPreamble = headText.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/).slice(preamble.lines).join('\n');
-  const delimiter = preamble.delimiter ?? detectDelimiter(afterPreamble);
+  const delimiter = preamble.delimiter ?? detectDelimiter(preamble.header);
   // Two per-cell scans are needed only for some files, which the raw bytes tell: newlines inside
   // cells (only once a quote has appeared), and text that is not UTF-8 (decoded to U+FFFD; a chunk
   // cut inside a character also turns the check on, harmlessly). Each chunk is looked at before the

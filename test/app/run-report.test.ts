@@ -4,15 +4,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
+import { applyFile, crashAfterStarted, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
 
 /** Cuts a journal as a crash leaves it: just after the `n`-th line that journals a batch `started` (counted from the end when negative). */
-function crashAfterStarted(journal: string, n: number): void {
-  const lines = readFileSync(journal, 'utf8').split('\n');
-  const started = lines.flatMap((l, i) => (l.includes('"state":"started"') ? [i] : []));
-  const at = started.at(n)!;
-  writeFileSync(journal, `${lines.slice(0, at + 1).join('\n')}\n`);
-}
 
 /** Found by an auditor's black-box test: a rollback's report showed no user and no policy, and nothing of what it left in place. */
 describe('the report of a rollback run', () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectGraph } from '../../src/graph/connect.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, crashAfterStarted, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { Journal, readRun } from '../../src/apply/journal.js';
 import { updatePhoneMethod } from '../../src/graph/calls/user-methods.js';
@@ -37,9 +37,7 @@ describe('rollback, as a review tried it', () => {
   it('a run stopped with writes in flight (outcome unknown) is not rolled back until resume has read them back', async () => {
     const { g, dir, outcome, journal } = await appliedRun('started');
     // As a crash leaves it: the journal ends after a batch's `started` line.
-    const lines = readFileSync(journal, 'utf8').split('\n');
-    const last = lines.findLastIndex((l) => l.includes('"state":"started"'));
-    writeFileSync(journal, `${lines.slice(0, last + 1).join('\n')}\n`);
+    crashAfterStarted(journal);
     // Stopped in a wave: resuming that wave alone settles them (a plain resume would write the rest of the plan; found by a black-box test).
     await expect(rollbackIn(g, dir, outcome.runId)).rejects.toThrow(new RegExp(`run ${outcome.runId} has \\d+ operation\\(s\\) whose outcome is unknown .*: finish the wave that stopped first with mfa-migrate resume ${outcome.runId} --waves 1, which reads them back \\(without --waves the resume writes the rest of the plan\\)`));
   });
@@ -47,8 +45,7 @@ describe('rollback, as a review tried it', () => {
   /** Found by a black-box test: a rollback of a run still going said "finish it first with resume", which the lock then refused. */
   it('a run still going (its lock held) is named as such, not judged by the journal it is writing', async () => {
     const { g, dir, outcome, journal } = await appliedRun('going');
-    const lines = readFileSync(journal, 'utf8').split('\n');
-    writeFileSync(journal, `${lines.slice(0, lines.findLastIndex((l) => l.includes('"state":"started"')) + 1).join('\n')}\n`);
+    crashAfterStarted(journal);
     const { acquireLock } = await import('../../src/apply/state-lock.js');
     const lock = await acquireLock(dir, 'apply');
     try {

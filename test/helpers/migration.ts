@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
@@ -87,6 +87,16 @@ export function rollbackIn(g: FakeGraph, stateDir: string, runId: string, over: 
 
 export function runDirs(stateDir: string): string[] {
   return readdirSync(join(stateDir, 'runs')).map((id) => join(stateDir, 'runs', id));
+}
+
+/**
+ * Cuts a journal as a crash leaves it: ending after its `n`th line holding a `started` record (from
+ * the end when negative: -1, the last), so those writes were sent with no answer journaled.
+ */
+export function crashAfterStarted(journal: string, n = -1): void {
+  const lines = readFileSync(journal, 'utf8').split('\n');
+  const at = lines.flatMap((l, i) => (l.includes('"state":"started"') ? [i] : [])).at(n)!;
+  writeFileSync(journal, `${lines.slice(0, at + 1).join('\n')}\n`);
 }
 
 /** The journal's lines, parsed. */
