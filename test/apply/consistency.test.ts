@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateExport } from '../../fixtures/generate-export.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, tempDir } from '../helpers/migration.js';
@@ -13,12 +13,22 @@ import { expectNoDuplicateCreates, expectPlanApplied, writes, type Snapshot } fr
  * window is 4 s, so that what depends on a new object meets its 404s first.
  * Activations answered 404 must not use up the activation pace (200 per 5 minutes): a run of these
  * stalled for the pace's five minutes before they were given back.
+ * An activation's code is sent only with 5 s of its 30 s time step left (src/apply/activation-code.ts):
+ * begun late in a step, the activations waited past the lag and met no 404. The clock (Date, which the
+ * client's codes and the emulator's check both read; the lag runs on performance.now()) starts each
+ * run at the beginning of a step.
  */
 const WINDOW = { capMs: 300, consistencyMs: 4_000 };
 
 describe.concurrent('apply against a Graph that is eventually consistent', () => {
   const tmp = tempDir('consistency');
-  afterAll(() => tmp.cleanup());
+  beforeAll(() => {
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Math.ceil(Date.now() / 30_000) * 30_000 + 500 });
+  });
+  afterAll(() => {
+    vi.useRealTimers();
+    tmp.cleanup();
+  });
 
   for (const tokenPath of ['single', 'bulk'] as const) {
     it(`${tokenPath} token path: what depends on a new token waits out its 404s; a create whose answer was lost is not sent again before it could show (no serial twice)`, async () => {
