@@ -45,6 +45,8 @@ export interface ExecStats {
   /** Activations waiting for the hardware OATH policy to apply, and until when they are tried. */
   waitingForPolicy: number;
   policyWaitUntil?: number;
+  /** Operations waiting for Graph to show what the run created moments before (its eventual consistency). */
+  waitingForGraph: number;
   /** Times an activation was held back to keep the activation pace. */
   paced: number;
   done: number;
@@ -91,6 +93,8 @@ interface Slot {
   sentAt?: number;
   /** 404s waited out because what it works on was created a moment ago (Graph's eventual consistency). */
   replicaWaits?: number;
+  /** Counted in stats.waitingForGraph. */
+  waitingForGraph?: boolean;
   /** When its activation was last sent, as counted against the activation pace. */
   pacedAt?: number;
   /** Read-backs made only to wait out Graph's consistency window (apart from reads that failed). */
@@ -151,7 +155,7 @@ export class Executor {
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
     this.lookUp = opts.lookUp ?? ((op) => lookUpBeforeCreate(op, opts.client));
     this.activationTimes.push(...[...(opts.activationsSent ?? [])].sort((a, b) => a - b));
-    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, paced: 0, doneBefore: 0 };
+    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, paced: 0, doneBefore: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
       beforeSend: (ids) => opts.journal.ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before }))),
@@ -369,6 +373,7 @@ export class Executor {
           if (paced >= 0) this.activationTimes.splice(paced, 1);
           s.attempts--;
           s.replicaWaits = (s.replicaWaits ?? 0) + 1;
+          this.startWaitingForGraph(s);
           return this.later(s, this.backoff(s.replicaWaits));
         }
         // Gone already: read back, and done if what the removal wants is there.
@@ -497,9 +502,11 @@ export class Executor {
       const sinceSent = s.sentAt === undefined ? Infinity : Date.now() - s.sentAt;
       if (UNGUARDED_CREATES.has(s.op.kind) && sinceSent < this.opts.client.consistencyMs && !this.interrupted) {
         s.settleReads = (s.settleReads ?? 0) + 1;
+        this.startWaitingForGraph(s);
         await new Promise((r) => setTimeout(r, Math.max(1, Math.min(this.backoff(s.settleReads!), this.opts.client.consistencyMs - sinceSent))));
         return void this.readBack(s, reason, reads);
       }
+      this.stopWaitingForGraph(s);
       if (s.attempts >= this.maxAttempts) return this.settle(s, 'failed', reason);
       if (this.interrupted) {
         s.status = 'stopped';
@@ -533,8 +540,21 @@ export class Executor {
     return Date.now() - latest < this.opts.client.consistencyMs;
   }
 
-  /** An activation that waited for the policy to propagate is no longer counted as waiting. */
+  private startWaitingForGraph(s: Slot): void {
+    if (s.waitingForGraph) return;
+    s.waitingForGraph = true;
+    this.stats.waitingForGraph++;
+  }
+
+  private stopWaitingForGraph(s: Slot): void {
+    if (!s.waitingForGraph) return;
+    s.waitingForGraph = false;
+    this.stats.waitingForGraph--;
+  }
+
+  /** An operation that waited (for the policy to propagate, for Graph to show a new object) is no longer counted as waiting. */
   private stopWaiting(s: Slot): void {
+    this.stopWaitingForGraph(s);
     if (!s.waitedForPolicy) return;
     s.waitedForPolicy = false;
     this.stats.waitingForPolicy--;

@@ -287,6 +287,15 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
     const ex = new Executor({ client: g.client({ retry: { capMs: 50, consistencyMs: 4_000 } }), journal, concurrency: 2, context: { seeds: new Map([[serial.toLowerCase(), seed(serial)]]), policy: {}, now: Date.now }, priorTimes: times });
     return { ex, journal };
   };
+  /** The most operations stats.waitingForGraph (shown in the progress line) counted while `ex` ran. */
+  const watchWaits = (ex: Executor) => {
+    let most = 0;
+    const timer = setInterval(() => (most = Math.max(most, ex.stats.waitingForGraph)), 10);
+    return () => {
+      clearInterval(timer);
+      return most;
+    };
+  };
   const devices = (g: FakeGraph, serial: string) => (g.emu.snapshot() as { hardwareOathDevices: { serialNumber: string }[] }).hardwareOathDevices.filter((d) => d.serialNumber === serial);
 
   it('a create left started is read back until its window is over, not sent again while the token it made is not visible yet', async () => {
@@ -295,10 +304,14 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
     // The crashed pass's create reached Graph just before the crash.
     expect((await g.raw.post(INVENTORY, { serialNumber: 'R-0', manufacturer: 'M', model: 'T', secretKey: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', assignTo: { id: userId(0) } })).status).toBe(201);
     const { ex, journal } = await resumed(g, 'started', 'R-0', new Map([[create.id, new Date().toISOString()]]));
+    const waited = watchWaits(ex);
     const out = await ex.run([create], new Map([[create.id, { op: create.id, state: 'started' as const }]]));
     await journal.close();
     expect(out.get(create.id)).toEqual({ status: 'done' });
     expect(devices(g, 'R-0')).toHaveLength(1);
+    // The progress line said it was waiting for Graph, and says so no more.
+    expect(waited()).toBe(1);
+    expect(ex.stats.waitingForGraph).toBe(0);
   });
 
   it("a token the run's own earlier send made is not adopted (its rollback deletes it); what depends on an object created moments before the crash waits out its 404", async () => {
@@ -328,9 +341,12 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
     const ex2 = new Executor({ client: g2.client({ retry: { capMs: 50, consistencyMs: 4_000 } }), journal: journal2, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now }, priorTimes: new Map([[policyOp, new Date().toISOString()]]) });
     const prior2 = new Map([[policyOp, { op: policyOp, state: 'done' as const, result: { policyId: made2.body.id } }]]);
     ex2.seedResults(prior2);
+    const waited = watchWaits(ex2);
     const out2 = await ex2.run([attach], prior2);
     await journal2.close();
     expect(out2.get(attach.id)).toEqual({ status: 'done' });
+    expect(waited()).toBe(1);
+    expect(ex2.stats.waitingForGraph).toBe(0);
     expect(g2.operations().filter((o) => o.path.endsWith('/appliesTo/$ref')).map((o) => o.status)).toEqual(expect.arrayContaining([404, 204]));
   });
 });

@@ -52,6 +52,17 @@ describe('Progress without a terminal', () => {
     new Progress('apply', out).apply(event('wave', { wave: 1, waves: 2, users: 0, usersTotal: 40 }, { total: 100 }));
     expect(out.lines()).toEqual([expect.stringMatching(/^apply: wave 1\/2: 0\/100 operations, users 0\/40, /)]);
   });
+
+  it('says what a wave is waiting for: the policy to propagate, Graph to show what the run just created, the activation pace', () => {
+    const out = pipe();
+    const p = new Progress('apply', out);
+    p.apply(event('wave', { wave: 1, waves: 2, users: 0, usersTotal: 40 }, { total: 100, waitingForGraph: 3 }));
+    p.apply(event('wave', { wave: 2, waves: 2, users: 20, usersTotal: 40 }, { total: 100, waitingForPolicy: 2, policyWaitUntil: Date.parse('2026-12-05T10:20:00Z'), paced: 5 }));
+    expect(out.lines()).toEqual([
+      expect.stringMatching(/^apply: wave 1\/2: .*, 3 waiting for Graph to show what the run just created, ETA /),
+      expect.stringMatching(/^apply: wave 2\/2: .*, 2 waiting for the policy until 10:20 UTC, activations paced \(5 held back\), ETA /),
+    ]);
+  });
 });
 
 describe('Progress on a terminal, stopped by a signal', () => {
