@@ -11,7 +11,7 @@ import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
 import { readPlanHeader } from '../plan/plan-file.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
-import { addGraphOptions, connectFromOptions, graphCliOptions, nonNegativeInt, positiveInt, type GraphCliOptions } from './graph-options.js';
+import { addConsistencyWindowOption, addGraphOptions, connectFromOptions, graphCliOptions, nonNegativeInt, positiveInt, type GraphCliOptions } from './graph-options.js';
 import { runJob } from './run-job.js';
 import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
 import { addPlanningOptions, PLAN_SHAPING_OPTIONS, planRequestFrom, type PlanCliOptions } from './plan-command.js';
@@ -68,7 +68,8 @@ export function registerApply(program: Command): void {
     .option('--auto-approve', 'with --source: apply without asking', false)
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
     .option('--plan-hash <sha256>', 'the SHA-256 of the approved plan file (in the signed-off report\'s header): a plan file with another hash is refused before anything is sent', (v) => sha256Hex(v))
-    .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false)
+    .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false);
+  addConsistencyWindowOption(cmd)
     .addHelpText(
       'after',
       `${EXIT_STATUS}
@@ -140,7 +141,7 @@ Examples:
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error');
-  addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)')
+  addConsistencyWindowOption(addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)'))
     .addHelpText(
       'after',
       `${EXIT_STATUS}
@@ -162,7 +163,7 @@ Examples:
     .description('Undo what an apply run did, newest first, against the tenant it ran on: delete what it created, restore what it updated and the previous default method, deactivate the tokens it activated, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--force', 'also overwrite objects changed in the tenant since the run', false);
-  addGraphOptions(rollback, 'Graph root: the one the run wrote to (the default; another is refused)')
+  addConsistencyWindowOption(addGraphOptions(rollback, 'Graph root: the one the run wrote to (the default; another is refused)'))
     .addHelpText(
       'after',
       `

@@ -3,6 +3,7 @@ import { AUTH_MODES, type AuthMode } from '../graph/auth.js';
 import { connectGraph } from '../graph/connect.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { DEFAULT_GRAPH_ROOT } from '../graph/graph-root.js';
+import { DEFAULT_CAP_MS } from '../graph/retry-policy.js';
 import { UserError } from '../model/user-error.js';
 import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 import { collect } from './seed-options.js';
@@ -35,6 +36,18 @@ export interface GraphCliOptions {
   concurrency: number;
   /** --strict-permissions: refuse a client secret file or certificate group or others can access. */
   strictPermissions: boolean;
+  /** --consistency-window (commands that write): seconds Graph may not find what the run just created. */
+  consistencyWindow?: number;
+}
+
+/**
+ * For the commands that write: how long an object the run has just created may answer 404 (Entra is
+ * eventually consistent; docs/apply.md). A tenant that replicates slower than the default can be
+ * given longer: what depends on a new object then waits longer before it fails, and a token create
+ * whose answer was lost is read back longer before it is sent again.
+ */
+export function addConsistencyWindowOption(cmd: Command): Command {
+  return cmd.option('--consistency-window <seconds>', `how long Graph may not find an object the run has just created (default ${DEFAULT_CAP_MS / 1000})`, (v) => positiveInt(v, '--consistency-window'));
 }
 
 /** The Graph options alone (a job carries them to the thread that connects). */
@@ -49,6 +62,7 @@ export function graphCliOptions(opts: GraphCliOptions): GraphCliOptions {
     ...(opts.certificatePath !== undefined ? { certificatePath: opts.certificatePath } : {}),
     concurrency: opts.concurrency,
     strictPermissions: opts.strictPermissions,
+    ...(opts.consistencyWindow !== undefined ? { consistencyWindow: opts.consistencyWindow } : {}),
   };
 }
 
@@ -72,6 +86,7 @@ export function connectFromOptions(opts: GraphCliOptions, readOnly: boolean, fal
     readOnly,
     concurrency: opts.concurrency,
     ...(emulatorToken ? { emulatorToken } : {}),
+    ...(opts.consistencyWindow !== undefined ? { retry: { consistencyMs: opts.consistencyWindow * 1000 } } : {}),
   });
 }
 

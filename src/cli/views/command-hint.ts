@@ -19,5 +19,6 @@ export function commandHint(words: string[], opts: Partial<GraphCliOptions> & { 
   if (opts.clientSecretFile) args.push('--client-secret-file', opts.clientSecretFile);
   if (opts.certificatePath) args.push('--certificate-path', opts.certificatePath);
   for (const h of opts.allowGraphHost ?? []) args.push('--allow-graph-host', h);
+  if (opts.consistencyWindow !== undefined) args.push('--consistency-window', String(opts.consistencyWindow));
   return ['mfa-migrate', ...args].map(shellArg).join(' ');
 }

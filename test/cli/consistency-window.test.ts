@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { connectFromOptions, graphCliOptions, type GraphCliOptions } from '../../src/cli/graph-options.js';
+import { commandHint } from '../../src/cli/views/command-hint.js';
+import { runMain } from '../helpers/run-main.js';
+
+/** --consistency-window: how long the commands that write wait for Graph to show what they created. */
+describe('--consistency-window', () => {
+  const base: GraphCliOptions = { graphUrl: 'http://127.0.0.1:9', allowGraphHost: [], auth: 'default', concurrency: 4, strictPermissions: false };
+
+  it("sets the Graph client's consistency window, 30 s when not given", () => {
+    expect(connectFromOptions(base, false).consistencyMs).toBe(30_000);
+    expect(connectFromOptions({ ...base, consistencyWindow: 120 }, false).consistencyMs).toBe(120_000);
+  });
+
+  it('crosses to the job worker with the other Graph options, and the hint to finish a run repeats it', () => {
+    expect(graphCliOptions({ ...base, consistencyWindow: 120 }).consistencyWindow).toBe(120);
+    expect(graphCliOptions(base)).not.toHaveProperty('consistencyWindow');
+    expect(commandHint(['resume', 'RUN'], { ...base, consistencyWindow: 120 })).toBe('mfa-migrate resume RUN --consistency-window 120');
+  });
+
+  it('is offered by apply, resume and rollback, and a value that is not a positive whole number of seconds is refused', async () => {
+    for (const command of ['apply', 'resume', 'rollback']) expect((await runMain([command, '--help'])).stdout).toContain('--consistency-window <seconds>');
+    for (const bad of ['0', '-5', '2.5', 'soon']) {
+      const r = await runMain(['resume', '--consistency-window', bad]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`--consistency-window must be a positive integer, got "${bad}"`);
+    }
+  });
+});
