@@ -2,9 +2,10 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { Readable, Transform } from 'node:stream';
-import { CsvError, parse, type Options as CsvParseOptions } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { SourceError } from '../model/problem.js';
 import { looksLikeUtf16 } from './utf16.js';
+import { countNewlines, failingRecord } from './csv-failing-record.js';
 import { csvPreamble, detectDelimiter, type CsvDelimiter } from './csv-delimiter.js';
 import { csvLimits, DEFAULT_CSV_LIMITS, fileTooLargeMessage, recordTooLongMessage, type CsvLimits } from './csv-limits.js';
 
@@ -173,34 +174,6 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
   }
 }
 
-/**
- * Parses the file again up to its first error, each record as it is made (`on_record`, too slow for
- * the main pass, but it sees the records parsed with the failing one): the line the failing record
- * starts on, and the header.
- */
-async function failingRecord(open: () => Readable, options: CsvParseOptions, firstLine: number): Promise<{ line: number; header?: string[] }> {
-  let line = firstLine;
-  let header: string[] | undefined;
-  const parser = parse({
-    ...options,
-    on_record: (cells: string[]) => {
-      header ??= cells;
-      line += 1 + countNewlines(cells);
-      return null;
-    },
-  });
-  const input = open();
-  await new Promise<void>((resolve) => {
-    input.once('error', () => resolve());
-    parser.once('error', () => resolve());
-    parser.once('end', () => resolve());
-    parser.resume();
-    input.pipe(parser);
-  });
-  input.destroy();
-  return { line, ...(header ? { header } : {}) };
-}
-
 function unreadable(err: unknown, display: string): SourceError {
   const code = (err as NodeJS.ErrnoException).code;
   return new SourceError({
@@ -226,26 +199,6 @@ const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD', 'utf8');
 
 /** CRLF first: csv-parse takes the first delimiter that matches. */
 const LINE_ENDINGS = ['\r\n', '\n', '\r'];
-
-/** Line breaks inside a record's quoted cells: CRLF, LF or a lone CR (a classic Mac file) each one. */
-function countNewlines(cells: string[]): number {
-  let n = 0;
-  for (const c of cells) {
-    if (c.indexOf('\r') === -1) {
-      for (let i = c.indexOf('\n'); i !== -1; i = c.indexOf('\n', i + 1)) n++;
-      continue;
-    }
-    for (let i = 0; i < c.length; i++) {
-      const ch = c.charCodeAt(i);
-      if (ch === 10) n++;
-      else if (ch === 13) {
-        n++;
-        if (c.charCodeAt(i + 1) === 10) i++;
-      }
-    }
-  }
-  return n;
-}
 
 export { detectDelimiter } from './csv-delimiter.js';
 

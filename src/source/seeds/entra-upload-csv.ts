@@ -2,7 +2,7 @@ import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
-import { makeOathSeed } from './oath-seed.js';
+import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { ENTRA_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
 import { decodeBase32 } from './secret-encoding.js';
@@ -14,7 +14,7 @@ import { decodeBase32 } from './secret-encoding.js';
  */
 export async function readEntraUploadCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
-  await forEachSeedCsvRow(
+  const whole = await forEachSeedCsvRow(
     path,
     display,
     delimiter,
@@ -64,5 +64,5 @@ export async function readEntraUploadCsv(path: string, display: string, delimite
     },
     limits,
   );
-  return seeds;
+  return whole ? seeds : wipeSeeds(seeds);
 }

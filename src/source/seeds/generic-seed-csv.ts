@@ -2,7 +2,7 @@ import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.
 import type { ProblemList } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
-import { makeOathSeed } from './oath-seed.js';
+import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { GENERIC_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
 import { decodeSecret, guessSecretEncoding, type SecretEncoding } from './secret-encoding.js';
@@ -17,7 +17,7 @@ import { decodeSecret, guessSecretEncoding, type SecretEncoding } from './secret
  */
 export async function readGenericSeedCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
-  await forEachSeedCsvRow(
+  const whole = await forEachSeedCsvRow(
     path,
     display,
     delimiter,
@@ -117,7 +117,7 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
     },
     limits,
   );
-  return seeds;
+  return whole ? seeds : wipeSeeds(seeds);
 }
 
 /** Seed length as the hash hint, for hex seeds only (vendor hex files follow this convention). */

@@ -2,7 +2,7 @@ import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.
 import type { ProblemList, Where } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOathType } from './oath-parameters.js';
-import { makeOathSeed } from './oath-seed.js';
+import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
 import { decodeHex } from './secret-encoding.js';
 import { shownValue } from '../../model/shown-value.js';
@@ -23,6 +23,8 @@ import { shownValue } from '../../model/shown-value.js';
 
 /** The cells of a line, after version 2's user, resolver and realm. */
 const FIELDS = ['serial', 'key', 'type', 'digits', 'period or counter'] as const;
+/** privacyIDEA's version 2 cells before them. */
+const V2_OWNER = ['user', 'resolver', 'realm'] as const;
 
 /** Recognises the format from the start of a file with no header: `hotp` or `totp` as a line's type. */
 export function sniffOathCsv(head: string): { version: 1 | 2 } | null {
@@ -49,7 +51,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
   const seeds: OathSeed[] = [];
   const skip = version === 2 ? 3 : 0;
   try {
-    for await (const { line, cells } of readCsvRows(path, ',', limits, { comments: true })) {
+    for await (const { line, cells } of readCsvRows(path, ',', limits, { comments: true, columns: version === 2 ? [...V2_OWNER, ...FIELDS] : FIELDS })) {
       const where = (i?: number): Where => (i === undefined ? { file: display, line } : { file: display, line, field: FIELDS[i]! });
       const cell = (i: number): string => cells[skip + i] ?? '';
       const serial = cell(0);
@@ -103,6 +105,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
     }
   } catch (err) {
     if (!reportCsvReadFailure(err, display, problems)) throw err;
+    return wipeSeeds(seeds);
   }
   return seeds;
 }

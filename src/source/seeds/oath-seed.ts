@@ -52,3 +52,9 @@ export function buildOathSeed(fields: SeedFields, bytes: Uint8Array): OathSeed {
   if (fields.user) seed.user = fields.user;
   return seed;
 }
+
+/** A refused file's seeds: each secret wiped, none handed on. */
+export function wipeSeeds(seeds: OathSeed[]): OathSeed[] {
+  for (const seed of seeds) seed.secret.reveal().fill(0);
+  return [];
+}

@@ -40,7 +40,8 @@ export interface SeedCsvLayout<S extends ColumnSpec> {
 /**
  * Reads a seed CSV: maps the header, checks each row's width, and calls `onRow` for rows that are
  * well formed. Problems name the file, line and column; no cell value is ever quoted (any cell could
- * be a secret shifted by a missing delimiter).
+ * be a secret shifted by a missing delimiter). False when the reading failed part way (a syntax
+ * error): the file is refused, and the caller drops what its rows gave.
  */
 export async function forEachSeedCsvRow<S extends ColumnSpec>(
   path: string,
@@ -50,7 +51,7 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
   problems: ProblemList,
   onRow: (row: SeedCsvRow<Extract<keyof S, string>>) => void,
   limits: CsvLimits = DEFAULT_CSV_LIMITS,
-): Promise<void> {
+): Promise<boolean> {
   type K = Extract<keyof S, string>;
   let columns: ColumnMap<K> | undefined;
   let width = 0;
@@ -64,11 +65,11 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
         const missing = layout.required.filter((r) => columns!.index[r] === undefined);
         if (missing.length > 0) {
           problems.error('column-missing', header, `${layout.formatName}: the header lacks column(s) ${missing.map((m) => `"${layout.columnNames?.[m] ?? layout.spec[m]![0]}"`).join(', ')}; nothing was read`);
-          return;
+          return true;
         }
         if (columns.duplicate.length > 0) {
           problems.error('csv-malformed', header, `${layout.formatName}: more than one column gives ${[...new Set(columns.duplicate)].join(', ')}; nothing was read`);
-          return;
+          return true;
         }
         for (const name of columns.unknown) {
           problems.warning('column-unknown', { ...header, field: name }, `${layout.formatName}: column ${shownValue(name)} is not recognised and is ignored`);
@@ -85,7 +86,9 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
     if (columns !== undefined && rows === 0) {
       problems.warning('csv-malformed', { file: display }, `${layout.formatName}: the file has a header but no rows with seeds`);
     }
+    return true;
   } catch (err) {
     if (!reportCsvReadFailure(err, display, problems)) throw err;
+    return false;
   }
 }

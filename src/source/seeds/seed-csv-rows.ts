@@ -1,5 +1,6 @@
-import { parse, CsvError } from 'csv-parse';
+import { parse, CsvError, type Options as CsvParseOptions } from 'csv-parse';
 import { createReadStream } from 'node:fs';
+import { failingRecord } from '../csv-failing-record.js';
 import { DEFAULT_CSV_LIMITS, recordTooLongMessage, type CsvLimits } from '../csv-limits.js';
 import type { ProblemList, Where } from '../../model/problem.js';
 import type { CsvDelimiter } from './seed-csv-header.js';
@@ -19,6 +20,8 @@ export class SeedCsvSyntaxError extends Error {
     message: string,
     readonly line: number | undefined,
     readonly code: 'csv-malformed' | 'file-unreadable' = 'csv-malformed',
+    /** The header name (or `cell N`) of the cell where the record goes wrong, when known. */
+    readonly field?: string,
   ) {
     super(message);
     this.name = 'SeedCsvSyntaxError';
@@ -26,7 +29,7 @@ export class SeedCsvSyntaxError extends Error {
 }
 
 const SYNTAX_MESSAGES: Record<string, string> = {
-  CSV_QUOTE_NOT_CLOSED: 'a quoted cell is not closed',
+  CSV_QUOTE_NOT_CLOSED: 'a quoted cell that starts in this row is never closed (the file ends inside it)',
   CSV_INVALID_CLOSING_QUOTE: 'a closing quote is followed by something other than a delimiter',
   CSV_INVALID_OPENING_QUOTE: 'a quote opens inside a cell',
   CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'text follows a closing quote',
@@ -34,24 +37,24 @@ const SYNTAX_MESSAGES: Record<string, string> = {
 
 /**
  * Streams the rows of a seed CSV (header included), UTF-8 with or without BOM, CRLF or LF. Blank
- * rows are skipped; cells are trimmed; `comments` skips lines starting with '#'.
+ * rows are skipped; cells are trimmed; `comments` skips lines starting with '#'. `columns` names the
+ * cells of a file with no header row (a syntax error names the cell it is in).
  */
-export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits: CsvLimits = DEFAULT_CSV_LIMITS, opts: { comments?: boolean } = {}): AsyncGenerator<CsvRow> {
-  const source = createReadStream(path);
-  const parser = parse({
+export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits: CsvLimits = DEFAULT_CSV_LIMITS, opts: { comments?: boolean; columns?: readonly string[] } = {}): AsyncGenerator<CsvRow> {
+  const options: CsvParseOptions = {
     delimiter,
     // Every line ending, not the first line's alone (a header saved by one tool, rows by another).
     record_delimiter: ['\r\n', '\n', '\r'],
     bom: true,
     trim: true,
-    info: true,
     relax_column_count: true,
     relax_quotes: true,
-    skip_empty_lines: true,
     max_record_size: limits.maxRecordSize,
     // Lines whose first non-blank character is '#' (a '#' inside a cell is kept).
     ...(opts.comments ? { comment: '#', comment_no_infix: true } : {}),
-  });
+  };
+  const source = createReadStream(path);
+  const parser = parse({ ...options, info: true, skip_empty_lines: true });
   // pipe() does not forward source errors; without this a read error would leave the loop waiting.
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
@@ -65,9 +68,15 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits
     }
   } catch (err) {
     if (err instanceof CsvError) {
-      const line = (err as CsvError & { lines?: number }).lines;
+      // csv-parse's line is where it stopped (for a quote never closed, the end of the file): name the
+      // line the bad record starts on, as users.csv does, from a second pass (its cells are never shown).
+      const at = await failingRecord(() => createReadStream(path), options, 1);
+      const column = (err as CsvError & { column?: number }).column;
+      // A headerless file's first row is data (a secret, perhaps): its cells are named by place.
+      const names = opts.columns ?? at.header?.map((h) => h.trim());
+      const field = typeof column === 'number' ? names?.[column] || `cell ${column + 1}` : undefined;
       const message = err.code === 'CSV_MAX_RECORD_SIZE' ? recordTooLongMessage(limits) : (SYNTAX_MESSAGES[err.code] ?? `CSV syntax error (${err.code})`);
-      throw new SeedCsvSyntaxError(message, line);
+      throw new SeedCsvSyntaxError(message, at.line, 'csv-malformed', field);
     }
     throw err;
   } finally {
@@ -84,7 +93,9 @@ export function reportCsvReadFailure(err: unknown, display: string, problems: Pr
   if (err instanceof SeedCsvSyntaxError) {
     const where: Where = { file: display };
     if (err.line !== undefined) where.line = err.line;
-    problems.error(err.code, where, `${err.message}; reading stopped here`);
+    if (err.field !== undefined) where.field = err.field;
+    // As users.csv: a file that is not read to its end is not read at all (the caller drops its seeds).
+    problems.error(err.code, where, `${err.message}; the file is refused: no seeds are read from it`);
     return true;
   }
   const errno = err as NodeJS.ErrnoException;

@@ -100,13 +100,28 @@ describe('generic seed CSV', () => {
     expect(codes(twice.problems)).toEqual(['error:csv-malformed']);
   });
 
-  it('an unterminated quote stops reading with csv-malformed and the line, without quoting the cell', async () => {
-    const path = tmp.file('quote.csv', 'serial,secret\nQ-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\nQ-2,"JBSWY3DPEHPK3PXPJBSWY3DP\n');
+  it('an unterminated quote refuses the file, naming the line its record starts on and the field, without quoting the cell', async () => {
+    const path = tmp.file('quote.csv', 'serial,secret\nQ-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\nQ-2,"JBSWY3DPEHPK3PXPJBSWY3DP\n\nQ-3,X\n');
     const { seeds, problems, text } = await read(path);
-    expect(seeds.map((s) => s.serial)).toEqual(['Q-1']);
-    expect(codes(problems)).toEqual(['error:csv-malformed']);
-    expect(problems[0]!.line).toBeGreaterThanOrEqual(3);
+    expect(seeds).toEqual([]);
+    expect(problems).toEqual([expect.objectContaining({ severity: 'error', code: 'csv-malformed', line: 3, field: 'secret', message: expect.stringMatching(/never closed.*the file is refused/) })]);
     expect(text).not.toContain('JBSWY3DP');
+  });
+
+  it.each([
+    // A quote opened in the serial cell of line 3 closes in line 4 with text after it (csv-parse stops at line 4).
+    ['a stray quote that closes a line later', 'upn,serial number,secret key,time interval\na@c.com,X1,MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U,30\nb@c.com,"X2,MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43V,30\nc@c.com,X"3,MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43W,30\n', 3, 'serial number'],
+    // The quote is never closed (csv-parse stops at the end of the file).
+    ['a quote never closed', 'upn,serial number,secret key,time interval\nl5@c.com,L5,MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U,30\nl3@c.com,L3,"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30\n', 3, 'secret key'],
+    // CRLF, a blank line and a multi-line quoted cell before the bad record.
+    ['CRLF and a multi-line cell before it', 'serial,secret,model\r\nM-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,"two\r\nlines"\r\n\r\nM-2,"GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJR,x\r\n', 5, 'secret'],
+    // The OATH CSV: comment lines count, and with no header the cell is named by its place (never by the first row).
+    ['an OATH CSV with comments', '# tokens\ntok-1,3132333435363738393031323334353637383930,totp,6,30\n# more\n\ntok-2,"3132333435363738393031323334353637383931,totp,6,30\n', 5, 'key'],
+  ])('%s: the whole file is refused at the line the bad record starts on, with its field', async (_kind, content, line, field) => {
+    const { seeds, problems, text } = await read(tmp.file('bad-quote.csv', content));
+    expect(seeds).toEqual([]);
+    expect(problems).toEqual([expect.objectContaining({ severity: 'error', code: 'csv-malformed', line, field, message: expect.stringMatching(/the file is refused/) })]);
+    expect(text).not.toMatch(/MFRGGZ|GEZDGN|3132333435/);
   });
 
   it.each([
