@@ -26,6 +26,7 @@ export type ProblemCode =
   | 'pskc-unsafe'
   | 'pskc-decrypt'
   | 'pskc-mac'
+  | 'pskc-policy'
   | 'token-unsupported'
   | 'token-user-mismatch'
   | 'token-shared'
@@ -44,6 +45,8 @@ export interface Problem {
   path?: string;
   /** Column or property name. */
   field?: string;
+  /** The token serial a seed file's problem is about, where a later check needs it (a key left out by its PSKC Policy); the message names it too. */
+  serial?: string;
   message: string;
 }
 
@@ -77,6 +80,7 @@ export interface Where {
   line?: number;
   path?: string;
   field?: string;
+  serial?: string;
 }
 
 /** Thrown when a file cannot be read at all; carries the problem to report. */

@@ -1,6 +1,6 @@
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { entraTokenFit } from '../model/entra-oath.js';
-import { ProblemList, type ProblemCode, type Where } from '../model/problem.js';
+import { ProblemList, type Problem, type ProblemCode, type Where } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
 import { shownValue } from '../model/shown-value.js';
 
@@ -130,9 +130,12 @@ export class TokenJoin {
     this.advance(seeds, bySerial);
     const { users, usersFile, seedFilesGiven } = this.#input;
     const hint = seedFilesGiven ? 'is in none of the seed files given' : 'has no seed: no seed file was given (--tokens)';
+    const leftOut = policyLeftOut(problems);
     for (const u of this.#pending!) {
       const user = users[u]!;
-      this.#userProblem(u, 'error', 'seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: token serial ${user.oathTokenSerial} ${hint}`);
+      const policy = leftOut.get(serialKey(user.oathTokenSerial!));
+      const why = policy === undefined ? `token serial ${user.oathTokenSerial} ${hint}` : `no key of token serial ${user.oathTokenSerial} may be migrated: in ${policy.file}${policy.line !== undefined ? ` line ${policy.line}` : ''}, ${policy.message} [pskc-policy]`;
+      this.#userProblem(u, 'error', 'seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: ${why}`);
     }
     // Users' problems in user order (a user has at most one), then the seeds', as one pass would give them.
     const order = this.#problemUsers.map((u, i) => i).sort((a, b) => this.#problemUsers[a]! - this.#problemUsers[b]! || a - b);
@@ -193,4 +196,13 @@ function checkDeviceLimit(
 
 function where(seed: OathSeed, field: string) {
   return { file: seed.source, ...(seed.line !== undefined ? { line: seed.line } : {}), field };
+}
+
+/** The seed readers' keys left out by their PSKC Policy, by serial: a missing seed then says why. */
+function policyLeftOut(problems: ProblemList): Map<string, Problem> {
+  const byKey = new Map<string, Problem>();
+  for (const p of problems.items) {
+    if (p.code === 'pskc-policy' && p.serial !== undefined && !byKey.has(serialKey(p.serial))) byKey.set(serialKey(p.serial), p);
+  }
+  return byKey;
 }

@@ -4,6 +4,7 @@ import { COUNTER_MAX, DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOat
 import { warnIfShortSecret } from './oath-seed.js';
 import { binaryInteger, plainInteger } from './pskc-integers.js';
 import { PskcFatal, PskcKeys, type EncryptedField, type PskcContainerProtection } from './pskc-keys.js';
+import { policyVerdict } from './pskc-policy.js';
 import type { PskcMacMode } from './pskc-mac-mode.js';
 import { attr, child, childAny, DEFAULT_PSKC_LIMITS, DRAFT_NAMESPACES, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
 import type { SeedReadOptions } from './read-seed-files.js';
@@ -99,12 +100,15 @@ class PskcFileReader {
   #dialect: Dialect | undefined;
   #packages = 0;
   #macFailures = 0;
+  /** What Policy dates are checked against: one time for the whole file. */
+  readonly #now: Date;
 
   constructor(display: string, opts: SeedReadOptions, sink: SeedSink) {
     this.#sink = sink;
     this.#display = display;
     this.#opts = opts;
     this.#macMode = opts.pskcMac ?? 'fail';
+    this.#now = opts.now ?? new Date();
   }
 
   async read(path: string, maxBytes: number, problems: ProblemList): Promise<void> {
@@ -257,6 +261,21 @@ class PskcFileReader {
     if (!serial) {
       this.#problems.error('pskc-invalid', this.#where(line, `${loc.pkg}/DeviceInfo`, 'SerialNo'), `${pkg.name} has no DeviceInfo/SerialNo and its Key no Id: the token has no serial number`);
       return;
+    }
+    // RFC 6030 section 5: a key its Policy does not allow now is left out (its secret is not even
+    // decrypted); the serial goes with the warning so that the token's user is told why it has no seed.
+    const policy = policyVerdict(key, this.#now);
+    const named = `token ${serial}${keyId ? ` (Key Id ${shownValue(keyId)})` : ''}`;
+    if (!policy.usable) {
+      this.#problems.warning('pskc-policy', { ...this.#at(loc, policy.path, policy.field), serial }, `${named} is left out: ${policy.reason}`);
+      return;
+    }
+    if (policy.transactions !== undefined) {
+      this.#problems.warning(
+        'pskc-policy',
+        this.#at(loc, 'Policy/NumberOfTransactions', 'NumberOfTransactions'),
+        `${named} may be used ${policy.transactions} time(s) by its Policy, but neither Entra nor the shim counts uses: the token keeps working after that`,
+      );
     }
 
     let ok = true;

@@ -29,6 +29,8 @@ export interface SeedReadOptions {
   pskcLimits?: Partial<PskcLimits>;
   /** Caps on seed CSV files and rows (DEFAULT_CSV_LIMITS unless given); beyond them the file is not read. */
   csvLimits?: Partial<CsvLimits>;
+  /** The time PSKC keys' Policy StartDate and ExpiryDate are checked against; the time of reading unless given (tests). */
+  now?: Date;
 }
 
 /**
