@@ -89,6 +89,8 @@ export interface OathSeed {
   model?: string;
   /** The user the seed file names (Entra upload CSV `upn`, PSKC `UserId`), if any. */
   user?: string;
+  /** PSKC `Key@Id` (the drafts' `KeyId`): tells apart the keys a file gives one device. */
+  keyId?: string;
   secret: Secret;
   /** secret.fingerprint(), kept as data for reports. */
   fingerprint: string;

@@ -29,6 +29,9 @@ export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
   'pskc-mac',
   'token-shared',
   'secret-duplicate',
+  // As an error only: two different seeds for one serial (one device's several keys, or a copy that
+  // is not the token's). The first is kept for the checks; planning it would pick one unasked.
+  'seed-duplicate',
 ]);
 
 /** Per-user export problems the mapping itself reports (so they are not listed twice). */

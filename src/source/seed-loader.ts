@@ -53,6 +53,8 @@ export interface WireSeeds {
   manufacturers: Int32Array;
   models: Int32Array;
   users: (string | null)[];
+  /** PSKC Key Ids; null for none. */
+  keyIds: (string | null)[];
   /**
    * The seeds' fingerprints one after another (16 hex characters each), computed on the worker's
    * side: the main thread, busy with users.csv's phones, finishes after the worker, not before.
@@ -231,6 +233,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     manufacturers: new Int32Array(n),
     models: new Int32Array(n),
     users: new Array<string | null>(n),
+    keyIds: new Array<string | null>(n),
     fingerprints: '',
     secrets: new Uint8Array(total),
     offsets,
@@ -264,6 +267,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.manufacturers[i] = indexOf(s.manufacturer);
     w.models[i] = indexOf(s.model);
     w.users[i] = s.user || null;
+    w.keyIds[i] = s.keyId ?? null;
     w.secrets.set(bytes, offsets[i]!);
     fingerprints[i] = secretFingerprint(bytes);
   }
@@ -311,6 +315,7 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
     if (w.manufacturers[i] !== -1) seed.manufacturer = values[w.manufacturers[i]!]!;
     if (w.models[i] !== -1) seed.model = values[w.models[i]!]!;
     if (w.users[i] !== null) seed.user = w.users[i]!;
+    if (w.keyIds[i] !== null) seed.keyId = w.keyIds[i]!;
     out[i] = seed;
   }
   return out;

@@ -50,6 +50,7 @@ export function buildOathSeed(fields: SeedFields, bytes: Uint8Array): OathSeed {
   if (fields.manufacturer) seed.manufacturer = fields.manufacturer;
   if (fields.model) seed.model = fields.model;
   if (fields.user) seed.user = fields.user;
+  if (fields.keyId !== undefined) seed.keyId = fields.keyId;
   return seed;
 }
 

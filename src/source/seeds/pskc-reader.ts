@@ -358,6 +358,7 @@ class PskcFileReader {
         manufacturer: this.#pool.get(child(deviceInfo, 'Manufacturer')?.text.trim() ?? ''),
         model: this.#pool.get(child(deviceInfo, 'Model')?.text.trim() ?? ''),
         user: ownString(user),
+        ...(keyId !== undefined ? { keyId: ownString(keyId) } : {}),
         source: this.#display,
         line,
       },

@@ -1,6 +1,7 @@
 import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList, Where } from '../../model/problem.js';
 import { serialKey } from '../../model/serial.js';
+import { shownValue } from '../../model/shown-value.js';
 
 function describe(seed: OathSeed): string {
   return seed.line === undefined ? seed.source : `${seed.source} line ${seed.line}`;
@@ -10,6 +11,15 @@ function whereIs(seed: OathSeed): Where {
   const where: Where = { file: seed.source };
   if (seed.line !== undefined) where.line = seed.line;
   return where;
+}
+
+/**
+ * Two keys a PSKC file gives one device (RFC 6030 Figure 10, draft-ietf-keyprov-pskc's Device with
+ * several Keys): same file, different Key Ids. Not a sign of tampering, as two seeds for one serial
+ * from different places are, but still not migratable: Entra keys tokens by serial.
+ */
+function severalKeysOfOneDevice(first: OathSeed, later: OathSeed): boolean {
+  return first.source === later.source && first.keyId !== undefined && later.keyId !== undefined && first.keyId !== later.keyId;
 }
 
 /**
@@ -46,6 +56,12 @@ export class SeedDeduplicator {
     const where = whereIs(seed);
     if (first.secret.equals(seed.secret)) {
       problems.warning('seed-duplicate', where, `token ${seed.serial} is also in ${describe(first)} with the same seed; this copy is ignored`);
+    } else if (severalKeysOfOneDevice(first, seed)) {
+      problems.error(
+        'seed-duplicate',
+        where,
+        `token ${seed.serial} is one device with several keys in ${seed.source}: Key Id ${shownValue(first.keyId!)} (line ${first.line ?? '?'}, fingerprint ${first.fingerprint}) and Key Id ${shownValue(seed.keyId!)} (line ${seed.line ?? '?'}, fingerprint ${seed.fingerprint}), both usable now. Entra holds one key per token serial, so the token cannot be migrated until one is chosen: keep only the key the device uses (a file that gives one key per validity period, as RFC 6030 Figure 10 does, needs Policy StartDate and ExpiryDate on each key so that one is valid now)`,
+      );
     } else {
       problems.error(
         'seed-duplicate',
