@@ -18,7 +18,7 @@ export function renderPlanJson(plan: Plan, opts: PlanJsonOptions): string {
 
 /** A copy of the plan with every phone number masked: the `phoneNumber` of each state, and the MFA Server record's phones. */
 export function maskPlanPhones(plan: Plan): Plan {
-  const masked = maskValue(plan) as Plan;
+  const masked = maskPhoneFields(plan) as Plan;
   return { ...masked, users: masked.users.map((u) => (u.server ? { ...u, server: maskServerRecord(u.server) } : u)) };
 }
 
@@ -29,9 +29,10 @@ export function maskServerRecord(r: ServerRecord): ServerRecord {
   return { ...r, phone: phone(r.phone), backup_phone: phone(r.backup_phone) };
 }
 
-function maskValue(value: unknown, key?: string): unknown {
+/** A copy of a value (a method's state, a whole plan) with the `phoneNumber` of every object in it masked. */
+export function maskPhoneFields(value: unknown, key?: string): unknown {
   if (typeof value === 'string') return key === 'phoneNumber' ? maskPhone(value) : value;
-  if (Array.isArray(value)) return value.map((v) => maskValue(v));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskValue(v, k)]));
+  if (Array.isArray(value)) return value.map((v) => maskPhoneFields(v));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskPhoneFields(v, k)]));
   return value;
 }

@@ -7,6 +7,7 @@ import { finishUser, mapOneUser, planContext, planCutover, planOptions, PlanTall
 import { canonicalJson, fingerprintOfCanonical, stateFingerprint } from './fingerprint.js';
 import { formatMinor, type PlanUserLine, type SavedCutoverChange, type SavedPlan, type SavedPolicyChange } from './plan-file.js';
 import type { PlanUserStatus, UserChange } from './plan-model.js';
+import { maskPhoneFields } from './plan-json.js';
 
 /** User lines re-derived at a time: small, so that what a chunk allocates dies young (V8 then frees it cheaply). */
 const CHUNK = 200;
@@ -118,13 +119,24 @@ function firstCutoverDifference(changes: readonly SavedCutoverChange[], cutover:
   return undefined;
 }
 
+/**
+ * Two values that differ, for an error: phone numbers masked as in every output (an error is printed
+ * and logged; the plan file is the only place that holds them in full). When the masks hide where
+ * they differ, it says so.
+ */
+function shownPair(inFile: unknown, derived: unknown, fileSide: string, derivedSide: string): string {
+  const a = JSON.stringify(maskPhoneFields(inFile));
+  const b = JSON.stringify(maskPhoneFields(derived));
+  return `is ${a} ${fileSide}, ${derivedSide} ${b}${a === b ? ' (phone numbers masked: they differ in digits the mask hides)' : ''}`;
+}
+
 function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserChange[], records: boolean): string | undefined {
   const at = `line ${l.line} (${l.upn})`;
   if (l.upn !== u.user || l.userId !== u.user_id || l.status !== u.status) return `${at}: user ${l.upn} ${l.userId ?? '-'} ${l.status} is not what planning gives (${u.user} ${u.user_id ?? '-'} ${u.status})`;
   // 2.1 records the MFA Server record and the methods after the plan: both must be what the sources give.
   if (records) {
     if (!same(l.server ?? null, u.server ?? null)) return `${at}: the MFA Server record is not what the export gives`;
-    if (!same(l.methods_after ?? null, u.methods_after ?? null)) return `${at}: methods_after is ${JSON.stringify(l.methods_after ?? null)} in the file, planning gives ${JSON.stringify(u.methods_after ?? null)}`;
+    if (!same(l.methods_after ?? null, u.methods_after ?? null)) return `${at}: methods_after ${shownPair(l.methods_after ?? null, u.methods_after ?? null, 'in the file', 'planning gives')}`;
   }
   if (l.changes.length !== want.length) return `${at}: ${l.changes.length} changes, planning gives ${want.length}`;
   for (let j = 0; j < want.length; j++) {
@@ -133,7 +145,7 @@ function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserC
     let before = '';
     for (const k of ['resource', 'action', 'before', 'after', 'rule', 'because'] as const) {
       const text = canonicalJson(s[k]);
-      if (text !== canonicalJson(w[k])) return `${at}: ${s.resource} ${k} is ${JSON.stringify(s[k])} in the file, planning its sources gives ${JSON.stringify(w[k])}`;
+      if (text !== canonicalJson(w[k])) return `${at}: ${s.resource} ${k} ${shownPair(s[k], w[k], 'in the file', 'planning its sources gives')}`;
       if (k === 'before') before = text;
     }
     // The pre-flight compares the tenant with the fingerprint, the executor acts on `before`: they must agree.

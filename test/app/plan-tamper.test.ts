@@ -51,8 +51,21 @@ describe('an edited plan is refused', () => {
       const c = ls[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile');
       c.after.phoneNumber = '+1 2065550666';
     });
-    await expect(applyFile(g, p, join(tmp.dir, 's1'))).rejects.toThrow(new RegExp(`number\\.plan is not the plan its sources give.*line ${at + 1} \\(bob@contoso\\.com\\): phoneMethods/mobile after is`));
+    const refusal = await applyFile(g, p, join(tmp.dir, 's1')).then(
+      () => '',
+      (err: Error) => err.message,
+    );
+    expect(refusal).toMatch(new RegExp(`number\\.plan is not the plan its sources give.*line ${at + 1} \\(bob@contoso\\.com\\): phoneMethods/mobile after is`));
+    // Both numbers masked, as in every output (the message is printed and may be logged).
+    expect(refusal).toContain('"+1 ********66"');
+    expect(refusal).not.toMatch(/2065550666|4255550102/);
     expect(writes(g.emu.requests())).toEqual([]);
+    // An edit the mask hides is still named as one.
+    const hidden = edited('hidden.plan', (ls) => {
+      const c = ls[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile');
+      c.after.phoneNumber = c.after.phoneNumber.replace(/\d(\d{2})$/, (d: string, last: string) => `${(Number(d[0]) + 1) % 10}${last}`);
+    });
+    await expect(applyFile(g, hidden, join(tmp.dir, 's1h'))).rejects.toThrow(/phoneMethods\/mobile after is .* \(phone numbers masked: they differ in digits the mask hides\)/);
   });
 
   it('a change added (a delete), or one taken out: refused', async () => {
