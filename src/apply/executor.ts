@@ -337,6 +337,9 @@ export class Executor {
     switch (outcome.kind) {
       case 'stopped':
         s.status = 'stopped';
+        // Sent, answered 429 and not sent again: Graph did not take it. Journaled pending again, so
+        // the run's evidence does not count it among the writes whose outcome is unknown.
+        if (outcome.notTaken) this.record({ op: s.op.id, state: 'pending' });
         return;
       case 'refused':
         return this.settle(s, 'failed', outcome.reason);

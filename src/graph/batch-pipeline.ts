@@ -30,8 +30,12 @@ export type PipelineOutcome =
   | { kind: 'unknown'; reason: string; requestId?: string; existedAtFirstSend?: true }
   /** The request's own function refused to make it (e.g. its seed is gone); nothing was sent. */
   | { kind: 'refused'; reason: string }
-  /** stop() was called before the request was sent: nothing was sent. */
-  | { kind: 'stopped' };
+  /**
+   * stop() was called before the request was sent again: nothing was sent, or (`notTaken`) what
+   * was sent was answered 429, which Graph did not take (a write's journaled `started` is not an
+   * unknown outcome then).
+   */
+  | { kind: 'stopped'; notTaken?: true };
 
 export interface PipelineStats {
   requests: number;
@@ -136,7 +140,7 @@ export class BatchPipeline {
     this.head['v1.0'] = 0;
     this.head.beta = 0;
     this.delayed = [];
-    for (const e of waiting) e.resolve({ kind: 'stopped' });
+    for (const e of waiting) e.resolve(e.attempts > 0 ? { kind: 'stopped', notTaken: true } : { kind: 'stopped' });
   }
 
   /** Batches sent and not yet answered. */
@@ -286,7 +290,7 @@ export class BatchPipeline {
           this.stats.retried++;
           if (this.stopping) {
             // Not sent again after stop(): Graph did not take it (a throttled write), or it only read.
-            e.resolve({ kind: 'stopped' });
+            e.resolve({ kind: 'stopped', notTaken: true });
             break;
           }
           if (d.throttled) {

@@ -118,6 +118,26 @@ describe('Executor on the fake Graph', () => {
     expect(view.doneOrder).toHaveLength(sent);
   });
 
+  it('interrupt() while throttled: what Graph answered 429 and was waiting to be sent again is journaled pending, not left an unknown outcome', async () => {
+    // Retry-After is some seconds here (time-scaled by 10 only): the interrupt comes while the throttled writes wait.
+    const g = fakeGraph({ tenant: TENANT, throttle: 'S', throttleLimits: { appWrites: 10 }, timeScale: 10 });
+    const { ex, journal, read } = await executor(g, tmp.dir, 'interrupt-throttled', 4);
+    const running = ex.run(Array.from({ length: 20 }, (_, i) => userOps(i)).flat());
+    while (ex.stats.throttled === 0) await new Promise((r) => setTimeout(r, 5));
+    ex.interrupt();
+    const out = await running;
+    await journal.close();
+    const view = await read();
+    const refused = new Set(g.operations().filter((o) => o.status === 429).map((o) => o.path));
+    expect(refused.size).toBeGreaterThan(0);
+    expect([...view.ops.values()].filter((r) => r.state === 'started')).toEqual([]);
+    // Each write whose every send was answered 429 is pending in the journal as in the run's outcome.
+    const pendingSent = [...view.ops.entries()].filter(([, r]) => r.state === 'pending').map(([id]) => id);
+    expect(pendingSent.length).toBeGreaterThan(0);
+    for (const id of pendingSent) expect(out.get(id)?.status).toBe('pending');
+    expect(view.doneOrder).toHaveLength(g.operations().filter((o) => o.method !== 'GET' && o.status < 300).length);
+  });
+
   it('reads back operations an earlier run left started before sending anything', async () => {
     const g = fakeGraph({ tenant: TENANT });
     // u0's mobile was sent and applied, but the run died before journaling the answer.
