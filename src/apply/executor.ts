@@ -47,8 +47,10 @@ export interface ExecStats {
   policyWaitUntil?: number;
   /** Operations waiting for Graph to show what the run created moments before (its eventual consistency). */
   waitingForGraph: number;
-  /** Times an activation was held back to keep the activation pace. */
+  /** Activations held back at least once to keep the activation pace. */
   paced: number;
+  /** Activations held back by the pace now. */
+  pacedWaiting: number;
   done: number;
   /** Of `done`, those an earlier pass of the run did (not sent now: rates leave them out). */
   doneBefore: number;
@@ -95,6 +97,8 @@ interface Slot {
   replicaWaits?: number;
   /** Counted in stats.waitingForGraph. */
   waitingForGraph?: boolean;
+  /** Counted in stats.pacedWaiting. */
+  heldByPace?: boolean;
   /** When its activation was last sent, as counted against the activation pace. */
   pacedAt?: number;
   /** Read-backs made only to wait out Graph's consistency window (apart from reads that failed). */
@@ -155,7 +159,7 @@ export class Executor {
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
     this.lookUp = opts.lookUp ?? ((op) => lookUpBeforeCreate(op, opts.client));
     this.activationTimes.push(...[...(opts.activationsSent ?? [])].sort((a, b) => a - b));
-    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, paced: 0, doneBefore: 0 };
+    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, doneBefore: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
       beforeSend: (ids) => opts.journal.ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before }))),
@@ -292,9 +296,15 @@ export class Executor {
       const pace = this.opts.activationPace;
       const wait = pace ? this.paceWait(pace) : 0;
       if (wait > 0) {
-        this.stats.paced++;
+        // Counted once per activation, however often its turn comes round before the pace allows it.
+        if (!s.heldByPace) {
+          s.heldByPace = true;
+          this.stats.paced++;
+          this.stats.pacedWaiting++;
+        }
         return { deferMs: wait };
       }
+      this.stopPaceWait(s);
       const made = callFor(s.op, { ...this.opts.context, results: this.results });
       if ('call' in made) {
         s.pacedAt = Date.now();
@@ -337,6 +347,7 @@ export class Executor {
     switch (outcome.kind) {
       case 'stopped':
         s.status = 'stopped';
+        this.stopWaiting(s);
         // Sent, answered 429 and not sent again: Graph did not take it. Journaled pending again, so
         // the run's evidence does not count it among the writes whose outcome is unknown.
         if (outcome.notTaken) this.record({ op: s.op.id, state: 'pending' });
@@ -555,9 +566,16 @@ export class Executor {
     this.stats.waitingForGraph--;
   }
 
-  /** An operation that waited (for the policy to propagate, for Graph to show a new object) is no longer counted as waiting. */
+  private stopPaceWait(s: Slot): void {
+    if (!s.heldByPace) return;
+    s.heldByPace = false;
+    this.stats.pacedWaiting--;
+  }
+
+  /** An operation that waited (for the policy to propagate, for Graph to show a new object, for the pace) is no longer counted as waiting. */
   private stopWaiting(s: Slot): void {
     this.stopWaitingForGraph(s);
+    this.stopPaceWait(s);
     if (!s.waitedForPolicy) return;
     s.waitedForPolicy = false;
     this.stats.waitingForPolicy--;

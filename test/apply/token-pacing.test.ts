@@ -57,6 +57,10 @@ describe('token activations', () => {
     const times = g.emu.requests().filter((r) => r.items?.some((i) => i.path.endsWith('/activate'))).map((r) => Date.parse(r.time));
     // (The pace is kept when a batch is formed; the emulator stamps a request as it arrives.)
     for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(350);
+    // The progress counts activations held back, not the times their turn came round: four of six
+    // waited (the first two went at once), and none waits now.
+    expect(ex.stats.paced).toBe(N - 2);
+    expect(ex.stats.pacedWaiting).toBe(0);
   });
 
   // The two propagation cases wait out the emulator's delay each: side by side, not one after the other.

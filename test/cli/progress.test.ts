@@ -57,10 +57,10 @@ describe('Progress without a terminal', () => {
     const out = pipe();
     const p = new Progress('apply', out);
     p.apply(event('wave', { wave: 1, waves: 2, users: 0, usersTotal: 40 }, { total: 100, waitingForGraph: 3 }));
-    p.apply(event('wave', { wave: 2, waves: 2, users: 20, usersTotal: 40 }, { total: 100, waitingForPolicy: 2, policyWaitUntil: Date.parse('2026-12-05T10:20:00Z'), paced: 5 }));
+    p.apply(event('wave', { wave: 2, waves: 2, users: 20, usersTotal: 40 }, { total: 100, waitingForPolicy: 2, policyWaitUntil: Date.parse('2026-12-05T10:20:00Z'), paced: 9, pacedWaiting: 5 }));
     expect(out.lines()).toEqual([
       expect.stringMatching(/^apply: wave 1\/2: .*, 3 waiting for Graph to show what the run just created, ETA /),
-      expect.stringMatching(/^apply: wave 2\/2: .*, 2 waiting for the policy until 10:20 UTC, activations paced \(5 held back\), ETA /),
+      expect.stringMatching(/^apply: wave 2\/2: .*, 2 waiting for the policy until 10:20 UTC, 5 activation\(s\) held back by the pace, ETA /),
     ]);
   });
 });

@@ -11,7 +11,7 @@ const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
   users: [],
   userCounts: { done: 0, partial: 0, failed: 0, skipped: 0, unknown: 0, 'not-started': 0 },
   counts: { pending: 0, started: 0, done, failed: 0, skipped: 0 },
-  stats: { total: done, waitingForPolicy: 0, waitingForGraph: 0, paced: 0, done, doneBefore, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 4, startedAt: Date.now() - 10_000 },
+  stats: { total: done, waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, done, doneBefore, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 4, startedAt: Date.now() - 10_000 },
   notSelected: { users: 0, federation: [] },
   wavesDone: 1,
   waves: 1,
