@@ -27,13 +27,3 @@ export function phoneTypeForId(id: string): PhoneType | undefined {
   const lower = id.toLowerCase();
   return PHONE_TYPES.find((t) => PHONE_METHOD_IDS[t] === lower);
 }
-
-/** For logs: keeps the country code and the last two digits ("+1 ********01x**"). */
-export function maskPhoneNumber(value: string): string {
-  const m = /^(\+\d{1,3} )(.*)$/.exec(value);
-  const head = m?.[1] ?? '';
-  const rest = m?.[2] ?? value;
-  const [number = '', ext] = rest.split('x');
-  const masked = number.length > 2 ? '*'.repeat(number.length - 2) + number.slice(-2) : '*'.repeat(number.length);
-  return head + masked + (ext !== undefined ? 'x' + '*'.repeat(ext.length) : '');
-}

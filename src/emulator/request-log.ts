@@ -1,4 +1,4 @@
-import { maskPhoneNumber } from './phone-number.js';
+import { maskPhone } from '../model/mask.js';
 import { parseSecretKey } from './oath-secret.js';
 
 export interface RequestLogEntry {
@@ -71,7 +71,8 @@ export function redactBody(value: unknown): unknown {
     } else if (CODE_KEYS.has(lower) && v !== null && v !== undefined) {
       out[key] = '[redacted]';
     } else if (PHONE_KEYS.has(lower) && typeof v === 'string') {
-      out[key] = maskPhoneNumber(v);
+      // Masked as the tool masks a number everywhere (an extension's length hidden too).
+      out[key] = maskPhone(v);
     } else {
       out[key] = redactBody(v);
     }

@@ -38,6 +38,13 @@ describe('recording every request a client sends (contract tests)', () => {
     expect(seen[3]!.body).toBeNull();
   });
 
+  it("masks a phone number as the tool does everywhere: an extension's digits and their count hidden", async () => {
+    const seen: RecordedRequest[] = [];
+    const { graph } = inProcess({ onRequest: (r) => seen.push(r) });
+    await graph.post('/v1.0/users/alice@contoso.com/authentication/phoneMethods', { phoneType: 'office', phoneNumber: '+1 4255550101x12345' });
+    expect(seen[0]!.body).toMatchObject({ phoneNumber: '+1 ********01x***' });
+  });
+
   it('appends JSON lines to a file in the directory MFA_MIGRATE_EMULATOR_RECORD names', async () => {
     dir = mkdtempSync(join(tmpdir(), 'emu-record-'));
     process.env[RECORD_ENV] = join(dir, 'nested');
