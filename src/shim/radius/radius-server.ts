@@ -158,9 +158,11 @@ export class RadiusServer {
     // RFC 5997 3: Status-Server is how a VPN picks a live server. A shim that cannot verify (state or
     // audit log down) stays silent, so the VPN fails over, instead of saying up and then rejecting everyone.
     if (packet.code === CODE.statusServer && !this.opts.gate.up) return this.#drop('unavailable');
-    // A retransmission is the same packet again (RFC 5080 2.2.2): the whole datagram, not only its
-    // identifier and authenticator, so a client reusing an authenticator for another request gets it verified.
-    const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${createHash('sha256').update(msg).digest('base64')}`;
+    // A retransmission is the same packet again (RFC 5080 2.2.2): the whole packet, not only its
+    // identifier and authenticator, so a client reusing an authenticator for another request gets it
+    // verified. The packet ends at its Length: octets past it are padding (RFC 2865 3), and a
+    // retransmission padded otherwise is still the same request.
+    const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${createHash('sha256').update(msg.subarray(0, msg.readUInt16BE(2))).digest('base64')}`;
     const cached = this.#cache.lookup(key);
     if (cached !== undefined) {
       this.opts.metrics.radiusRetransmission();

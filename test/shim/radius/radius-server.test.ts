@@ -157,13 +157,17 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
 });
 
 describe('RADIUS retransmissions (RFC 5080)', () => {
+  const secret = Buffer.from(SECRET);
+  /** A PAP Access-Request as a VPN sends it. */
+  const papRequest = (identifier: number, ra: Buffer, user: string, code: string) =>
+    encodeAccessRequest(identifier, ra, [{ type: ATTR.userName, value: Buffer.from(user) }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from(code), secret, ra) }], secret);
+
   it('answers a retransmission from the cache without verifying again', async () => {
     const { port } = await start();
     const { socket, answers } = await listeningClient();
     try {
       const ra = randomBytes(16);
-      const secret = Buffer.from(SECRET);
-      const request = encodeAccessRequest(99, ra, [{ type: ATTR.userName, value: Buffer.from('ivan@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from(H(0)), secret, ra) }], secret);
+      const request = papRequest(99, ra, 'ivan@contoso.com', H(0));
       for (let i = 0; i < 3; i++) {
         socket.send(request, port, '127.0.0.1');
         await new Promise((r) => setTimeout(r, 150));
@@ -183,13 +187,33 @@ describe('RADIUS retransmissions (RFC 5080)', () => {
     }
   });
 
+  it('a retransmission with padding after Length (RFC 2865 3: ignored) is the same request: answered from the cache, not verified again', async () => {
+    const { port } = await start();
+    const { socket, answers } = await listeningClient();
+    try {
+      const request = papRequest(77, randomBytes(16), 'ivan@contoso.com', H(0));
+      socket.send(request, port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      // The same request again, with zeros after the packet's Length.
+      socket.send(Buffer.concat([request, Buffer.alloc(4)]), port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(answers).toHaveLength(2);
+      expect(answers[1]).toEqual(answers[0]);
+      expect(decodePacket(answers[1]!).code).toBe(CODE.accessAccept);
+      expect(await metric('mfa_shim_radius_retransmissions_total')).toBe(1);
+      expect(await metric('mfa_shim_verify_requests_total{result="accept",reason="ok"}')).toBe(1);
+      expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="replayed"}')).toBe(0);
+    } finally {
+      socket.close();
+    }
+  });
+
   it('a request reusing an identifier and authenticator with other contents is no retransmission: it is verified, not given the cached accept', async () => {
     const { port } = await start();
     const { socket, answers } = await listeningClient();
     try {
       const ra = randomBytes(16);
-      const secret = Buffer.from(SECRET);
-      const ask = (user: string, code: string) => encodeAccessRequest(42, ra, [{ type: ATTR.userName, value: Buffer.from(user) }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from(code), secret, ra) }], secret);
+      const ask = (user: string, code: string) => papRequest(42, ra, user, code);
       socket.send(ask('ivan@contoso.com', H(0)), port, '127.0.0.1');
       await new Promise((r) => setTimeout(r, 200));
       socket.send(ask('zoe@contoso.com', '000000'), port, '127.0.0.1');
