@@ -240,7 +240,11 @@ export class RadiusServer {
     if (outcome.kind === 'unavailable') return reply(CODE.accessReject, 'Verification is unavailable; try again later');
     if (outcome.kind === 'refused') return reply(CODE.accessReject, `Too many failures from this address; try again in ${outcome.retryAfterSeconds} s`);
     const v = outcome.verdict;
-    if (v.result === 'accept') return reply(CODE.accessAccept, REPLY_TEXT.ok, this.opts.replyAttributes.forUser(v.user!.key, v.user!.group));
+    if (v.result === 'accept') {
+      const granted = this.opts.replyAttributes.forUser(v.user!.key, v.user!.group);
+      // The admin's Reply-Message, where the rule gives one, is what the user sees: not beside "Accepted" (the VPN would show both).
+      return granted.some((a) => a.type === ATTR.replyMessage) ? { code: CODE.accessAccept, attributes: granted } : reply(CODE.accessAccept, REPLY_TEXT.ok, granted);
+    }
     return reply(CODE.accessReject, REPLY_TEXT[v.reason]);
   }
 

@@ -8,17 +8,20 @@ import { userKey } from '../store-model.js';
  * `--radius-attributes FILE`: attributes returned on Access-Accept per user or per export group
  * (users.csv `user_group`), since VPN policies key on them (Entra's NPS extension drops them when
  * OTP is used). One rule per line: `user:UPN` or `group:NAME`, then `Name=value` pairs; `#` starts a
- * comment. A user's own rule replaces its group's; group names match whatever their case. Values are text, or whole numbers for the
- * integer attributes, or IPv4 addresses for the address ones.
+ * comment. A user's own rule replaces its group's whole (nothing is merged, so a single-valued
+ * attribute in both is the user's); group names match whatever their case. Values are text, or
+ * whole numbers for the integer attributes, or IPv4 addresses for the address ones.
  */
-const DICTIONARY: Record<string, { type: number; kind: 'text' | 'integer' | 'ipv4' }> = {
+const DICTIONARY: Record<string, { type: number; kind: 'text' | 'integer' | 'ipv4'; once?: true }> = {
   'Filter-Id': { type: 11, kind: 'text' },
   Class: { type: 25, kind: 'text' },
-  'Session-Timeout': { type: 27, kind: 'integer' },
-  'Idle-Timeout': { type: 28, kind: 'integer' },
-  'Framed-IP-Address': { type: 8, kind: 'ipv4' },
-  'Framed-IP-Netmask': { type: 9, kind: 'ipv4' },
-  'Framed-Pool': { type: 88, kind: 'text' },
+  // `once`: at most one in an Access-Accept (RFC 2865 5.44's table; Framed-Pool: RFC 2869 5.19).
+  // A second would leave the VPN to pick one, and VPNs pick differently.
+  'Session-Timeout': { type: 27, kind: 'integer', once: true },
+  'Idle-Timeout': { type: 28, kind: 'integer', once: true },
+  'Framed-IP-Address': { type: 8, kind: 'ipv4', once: true },
+  'Framed-IP-Netmask': { type: 9, kind: 'ipv4', once: true },
+  'Framed-Pool': { type: 88, kind: 'text', once: true },
   'Reply-Message': { type: 18, kind: 'text' },
 };
 
@@ -64,6 +67,7 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
     const m = /^(user|group):(.+)$/.exec(selector);
     if (!m) throw new UserError(`${where}: expected user:UPN or group:NAME, then Name=value pairs`);
     const attributes = pairs.map((pair) => encodeAttribute(pair, where));
+    refuseRepeats(attributes, where);
     const bytes = attributes.reduce((n, a) => n + 2 + a.value.length, 0);
     if (bytes > MAX_RULE_BYTES) throw new UserError(`${where}: ${selector}'s attributes take ${bytes} bytes; at most ${MAX_RULE_BYTES} fit in an answer`);
     const [map, key] = m[1] === 'user' ? [users, userKey(m[2]!)] : [groups, m[2]!.toLowerCase()];
@@ -82,6 +86,16 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
       return [...lines].filter(([k]) => !seen.has(k)).map(([, at]) => `warning: ${at} names no ${at.includes(': user:') ? 'user' : 'group'} of the store: it gives no one attributes`);
     },
   };
+}
+
+/** A rule gives each single-valued attribute at most once (RFC 2865 5.44). */
+function refuseRepeats(attributes: Attribute[], where: string): void {
+  const seen = new Set<number>();
+  for (const a of attributes) {
+    const [name, entry] = Object.entries(DICTIONARY).find(([, e]) => e.type === a.type)!;
+    if (entry.once && seen.has(a.type)) throw new UserError(`${where}: ${name} is given more than once; an Access-Accept carries it at most once (RFC 2865 5.44)`);
+    seen.add(a.type);
+  }
 }
 
 function encodeAttribute(pair: string, where: string): Attribute {

@@ -121,4 +121,20 @@ describe('RADIUS reply attributes file', () => {
     const many = Array.from({ length: 9 }, () => `Class=${'c'.repeat(250)}`).join(' ');
     expect(() => parseReplyAttributes(`group:VPN ${many}\n`, 'a')).toThrow(/a: line 1: group:VPN's attributes take 2268 bytes; at most 2048 fit in an answer/);
   });
+
+  it('refuses a single-valued attribute given twice in a rule (RFC 2865 5.44), names file, line and attribute; repeatable ones may repeat', () => {
+    expect(() => parseReplyAttributes('# rules\nuser:alice@contoso.com Session-Timeout=5 Session-Timeout=6\n', '/etc/mfa-shim/radius-attributes')).toThrow(
+      '/etc/mfa-shim/radius-attributes: line 2: Session-Timeout is given more than once; an Access-Accept carries it at most once (RFC 2865 5.44)',
+    );
+    for (const pair of ['Idle-Timeout=60', 'Framed-IP-Address=10.8.0.7', 'Framed-IP-Netmask=255.255.255.0', 'Framed-Pool=vpn']) {
+      expect(() => parseReplyAttributes(`group:VPN ${pair} Class=x ${pair}\n`, 'a')).toThrow(`a: line 1: ${pair.split('=')[0]} is given more than once`);
+    }
+    const rules = parseReplyAttributes('group:VPN Class=a Class=b Filter-Id=f Filter-Id=g Reply-Message=Hello Reply-Message=there\n', 'a');
+    expect(rules.forUser('ivan@contoso.com', 'VPN').map((a) => a.value.toString())).toEqual(['a', 'b', 'f', 'g', 'Hello', 'there']);
+  });
+
+  it('a user rule and a group rule both giving Session-Timeout: the user\'s alone is sent (its rule replaces the group\'s whole)', () => {
+    const rules = parseReplyAttributes('group:VPN Session-Timeout=3600 Class=vpn\nuser:ivan@contoso.com Session-Timeout=60\n', 'a');
+    expect(rules.forUser('ivan@contoso.com', 'VPN')).toEqual([{ type: 27, value: Buffer.from([0, 0, 0, 60]) }]);
+  });
 });

@@ -255,12 +255,14 @@ describe('RADIUS Status-Server while the shim cannot verify', () => {
 
 describe('RADIUS requests as RFC 2865 has them', () => {
   const secret = Buffer.from(SECRET);
-  /** Sends one request over a raw socket and returns the answer (checked against the request) or null. */
-  async function ask(port: number, attributes: { type: number; value: Buffer }[], code: number = CODE.accessRequest, waitMs = 5000): Promise<ReturnType<typeof decodePacket> | null> {
+  /**
+   * Sends one request over a raw socket and returns the answer (checked against the request) or null.
+   * `ra`: the Request Authenticator, for a password that must decode right (password(code, ra)).
+   */
+  async function ask(port: number, attributes: { type: number; value: Buffer }[], code: number = CODE.accessRequest, waitMs = 5000, ra = randomBytes(16)): Promise<ReturnType<typeof decodePacket> | null> {
     const socket = createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.0.1', () => r()));
     try {
-      const ra = randomBytes(16);
       const answer = new Promise<Buffer | null>((resolve) => {
         socket.once('message', (m) => resolve(m));
         setTimeout(() => resolve(null), waitMs);
@@ -284,6 +286,18 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     expect(answer?.code).toBe(CODE.accessReject);
     expect(attribute(answer!, ATTR.replyMessage)?.toString()).toBe('Malformed request');
     expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="wrong_code"}')).toBe(0);
+  });
+
+  it('sends a rule\'s Reply-Message on Access-Accept instead of the shim\'s own "Accepted", never both', async () => {
+    const { port } = await start({ radius: { port: 0, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients'), replyAttributes: parseReplyAttributes('user:zoe@contoso.com Reply-Message=Welcome,_Zoe Session-Timeout=60\n', 'attributes') } });
+    const ra = randomBytes(16);
+    const zoe = await ask(port, [name('zoe@contoso.com'), password(H(0), ra)], CODE.accessRequest, 5000, ra);
+    expect(zoe?.code).toBe(CODE.accessAccept);
+    expect(zoe!.attributes.filter((a) => a.type === ATTR.replyMessage).map((a) => a.value.toString())).toEqual(['Welcome,_Zoe']);
+    // No rule: the shim's own.
+    const ivan = await ask(port, [name('ivan@contoso.com'), password(H(0), ra)], CODE.accessRequest, 5000, ra);
+    expect(ivan?.code).toBe(CODE.accessAccept);
+    expect(ivan!.attributes.filter((a) => a.type === ATTR.replyMessage).map((a) => a.value.toString())).toEqual(['Accepted']);
   });
 
   it('rejects two User-Names (5.44: at most one) as malformed without verifying either', async () => {
