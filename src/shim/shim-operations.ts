@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { AuditLog, auditPathOf } from './audit-log.js';
+import { UserError } from '../model/user-error.js';
+import { AuditLog, auditPathOf, type AuditEvent } from './audit-log.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
 import { PgState } from './postgres/pg-state.js';
 import type { ShimRules } from './rules.js';
@@ -8,7 +9,7 @@ import { readStoreFile, writeStoreFile } from './store-file.js';
 import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-lock.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { requestUnlock } from './unlock-requests.js';
-import { Verifier, type StateBackend, type VerifyReason, type VerifyResult } from './verifier.js';
+import { Verifier, type StateBackend, type Verdict, type VerifyReason, type VerifyResult } from './verifier.js';
 
 /** The one-shot commands (check, unlock, import) as functions; src/app/shim-*.ts wire them to requests. */
 
@@ -69,17 +70,20 @@ export async function runCheck(
   const state = await openState(opts, 'shim check');
   try {
     const now = opts.now ?? Date.now;
-    const verdict = await new Verifier(state.db, state.backend, opts.rules, now).verify(opts.user, opts.code);
+    // Opened first: a log that cannot be opened stops the check before a code is used up.
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
-    audit.write({
-      event: 'verify',
-      user: verdict.user?.username ?? opts.user,
-      client: 'shim check',
-      result: verdict.result,
-      reason: verdict.reason,
-      serial: verdict.serial ?? null,
-    });
-    await audit.close();
+    let verdict: Verdict;
+    let written = true;
+    try {
+      verdict = await new Verifier(state.db, state.backend, opts.rules, now).verify(opts.user, opts.code);
+      const line: AuditEvent = { event: 'verify', user: verdict.user?.username ?? opts.user, client: 'shim check', result: verdict.result, reason: verdict.reason, serial: verdict.serial ?? null };
+      // As the server: no accept is answered without its audit line (the code stays used up).
+      if (verdict.result === 'accept') written = await audit.writeAccept(line);
+      else audit.write(line);
+    } finally {
+      await audit.close();
+    }
+    if (!written) throw new UserError(`audit log ${audit.path} cannot be written: the code was accepted and is used up, but is not answered as accepted (an accept is never answered without its audit line); use the next code once the log can be written`);
     const out: { result: VerifyResult; reason: VerifyReason; serial?: string } = { result: verdict.result, reason: verdict.reason };
     if (verdict.serial !== undefined) out.serial = verdict.serial;
     return out;

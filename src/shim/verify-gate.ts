@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AuditLog } from './audit-log.js';
+import type { AuditEvent, AuditLog } from './audit-log.js';
 import type { Requester } from './lockout.js';
 import type { ShimMetrics } from './metrics.js';
 import type { SourceBudget } from './source-budget.js';
@@ -62,8 +62,7 @@ export class VerifyGate {
     }
     if (verdict.failure) req.budget.failed(req.who.source);
     if (budget.delayMs > 0 && verdict.result === 'reject') await sleep(budget.delayMs);
-    this.metrics.verdict(verdict.result, verdict.reason);
-    this.audit.write({
+    const line: AuditEvent = {
       event: 'verify',
       user: verdict.user?.username ?? req.user,
       client: req.client,
@@ -71,7 +70,21 @@ export class VerifyGate {
       result: verdict.result,
       reason: verdict.lockScope === 'source' ? 'locked_out_source' : verdict.reason,
       serial: verdict.serial ?? null,
-    });
+    };
+    if (verdict.result === 'accept') {
+      // No accept is answered before its audit line is written. If it cannot be, the answer is the
+      // refusal for a lost audit log, and the code stays used up (the state change is durable
+      // already; undoing it would reopen a replay): the user types the next code. The log keeps a
+      // line saying so, in the accept's place.
+      const written = await this.audit.writeAccept(line);
+      if (!written) {
+        this.metrics.internalError();
+        return { kind: 'unavailable' };
+      }
+    } else {
+      this.audit.write(line);
+    }
+    this.metrics.verdict(verdict.result, verdict.reason);
     return { kind: 'verdict', verdict };
   }
 

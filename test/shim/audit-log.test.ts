@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditLog } from '../../src/shim/audit-log.js';
+import { AuditLog, type AuditEvent } from '../../src/shim/audit-log.js';
 import { printable } from '../../src/model/printable.js';
-import { tempDir } from './helpers.js';
+import { setImmutable, tempDir } from './helpers.js';
 
 /** A full file system for the failing write: a small tmpfs (the tests run as root), or the reason it cannot be had. */
 function fullTmpfs(dir: string, size = '64k'): string | undefined {
@@ -23,6 +23,20 @@ function fill(dir: string, name: string): void {
     writeFileSync(`${dir}/${name}`, Buffer.alloc(8 * 1024 * 1024));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  }
+}
+
+/** Runs `check` with a full tmpfs at `dir` (unmounted after), or says it is skipped and why. */
+async function onFullTmpfs(dir: string, what: string, check: () => Promise<void>): Promise<void> {
+  const cannot = fullTmpfs(dir);
+  if (cannot) {
+    process.stderr.write(`${what} skipped: cannot mount a tmpfs (${cannot})\n`);
+    return;
+  }
+  try {
+    await check();
+  } finally {
+    execFileSync('umount', [dir]);
   }
 }
 
@@ -96,6 +110,81 @@ describe('audit log', () => {
     } finally {
       execFileSync('umount', [fullDir]);
     }
+  });
+
+  it('writeAccept resolves once the line is in the file; a line it could not write is replaced by the refusal answered instead, kept and written later', async () => {
+    tmp = tempDir();
+    const path = tmp.path('c.audit.jsonl');
+    const log = await AuditLog.open(path, () => undefined, () => Date.UTC(2026, 0, 1, 8));
+    const accept = (user: string): AuditEvent => ({ event: 'verify', user, client: 'radius:vpn-1', result: 'accept', reason: 'ok', serial: 'H0' });
+    expect(await log.writeAccept(accept('ivan@contoso.com'))).toBe(true);
+    // Resolved: in the file already, not only queued.
+    expect(readFileSync(path, 'utf8')).toContain('"user":"ivan@contoso.com","client":"radius:vpn-1","result":"accept"');
+    const cannot = setImmutable(path, true);
+    if (cannot) {
+      process.stderr.write(`audit log confirmed-write check skipped: cannot chattr +i (${cannot})\n`);
+      return;
+    }
+    try {
+      // Written in one turn with a reject: the write fails, the accept's writer is told.
+      const failed = log.writeAccept(accept('grace@contoso.com'));
+      log.write({ event: 'verify', user: 'zoe@contoso.com', result: 'reject', reason: 'wrong_code', serial: null });
+      expect(await failed).toBe(false);
+      expect(log.up).toBe(false);
+      // While the log is down nothing is written: told at once.
+      expect(await log.writeAccept(accept('ann@contoso.com'))).toBe(false);
+    } finally {
+      setImmutable(path, false);
+    }
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(log.up).toBe(true);
+    await log.close();
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => [l.user, l.result, l.reason])).toEqual([
+      ['ivan@contoso.com', 'accept', 'ok'],
+      ['grace@contoso.com', 'reject', 'audit_unavailable'],
+      ['zoe@contoso.com', 'reject', 'wrong_code'],
+      ['ann@contoso.com', 'reject', 'audit_unavailable'],
+    ]);
+    expect(lines[1]).toMatchObject({ serial: 'H0', detail: 'the code was accepted and is used up, but answered as unavailable: its audit line could not be written' });
+  });
+
+  it('an accept line cut by a partial write is completed later, followed by the refusal that was answered', async () => {
+    tmp = tempDir();
+    const dir = tmp.path('full');
+    await onFullTmpfs(dir, 'audit log cut-line check', async () => {
+      rmSync(`${dir}/filler`);
+      const log = await AuditLog.open(`${dir}/audit.jsonl`, () => undefined);
+      log.write({ event: 'start' });
+      await new Promise((r) => setImmediate(r));
+      // The file's first page has room left; the rest of the disk has none: the next write is cut.
+      fill(dir, 'filler');
+      const accept: AuditEvent = { event: 'verify', user: 'ivan@contoso.com', result: 'accept', reason: 'ok', serial: 'H0', detail: 'y'.repeat(8192) };
+      expect(await log.writeAccept(accept)).toBe(false);
+      rmSync(`${dir}/filler`);
+      await new Promise((r) => setTimeout(r, 1300));
+      await log.close();
+      const lines = readFileSync(`${dir}/audit.jsonl`, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.map((l) => [l.event, l.result, l.reason])).toEqual([['start', undefined, undefined], ['verify', 'accept', 'ok'], ['verify', 'reject', 'audit_unavailable']]);
+    });
+  });
+
+  it('shim check: an accept whose line cannot be written is not answered accept; the code stays used up', async () => {
+    const { runCheck, runImportStore } = await import('../../src/shim/shim-operations.js');
+    const { DEFAULT_RULES } = await import('../../src/shim/rules.js');
+    const { RFC_SEED_SHA1, TEST_KEY, seed } = await import('./helpers.js');
+    const { hotpCode } = await import('../../src/otp/hotp.js');
+    tmp = tempDir();
+    const store = tmp.path('k.store');
+    await runImportStore({ store, key: TEST_KEY, input: { users: [{ username: 'ivan@contoso.com', enabled: true }], tokens: [{ seed: seed({ serial: 'H0', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' }] } });
+    const dir = tmp.path('full');
+    await onFullTmpfs(dir, 'shim check audit check', async () => {
+      const check = (code: string) => runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', code, auditLog: `${dir}/audit.jsonl` });
+      await expect(check(hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6))).rejects.toThrow(/audit log .*full\/audit\.jsonl cannot be written: the code was accepted and is used up, but is not answered as accepted/);
+      rmSync(`${dir}/filler`);
+      expect(await check(hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6))).toMatchObject({ result: 'reject', reason: 'replayed' });
+      expect(await check(hotpCode(RFC_SEED_SHA1, 'sha1', 1, 6))).toMatchObject({ result: 'accept', reason: 'ok' });
+    });
   });
 
   it('past 1 MiB held back keeps only accepts, and a gap line after them counts what was dropped', async () => {

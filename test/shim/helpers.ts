@@ -92,6 +92,19 @@ export function tempDir(prefix = 'shim-test-'): { dir: string; path: (name: stri
   return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Makes a file immutable (`chattr +i`: every write to it fails, also through a descriptor already
+ * open) or writable again; returns why it cannot (not root, a file system without the flag).
+ */
+export function setImmutable(path: string, on: boolean): string | undefined {
+  try {
+    execFileSync('chattr', [on ? '+i' : '-i', path], { stdio: 'pipe' });
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+}
+
 /** Whether openssl (for test certificates) is installed. */
 export const haveOpenssl = (() => {
   try {

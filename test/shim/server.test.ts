@@ -91,7 +91,8 @@ describe('POST /v1/verify', () => {
       } catch {
         // ENOSPC: full, as wanted
       }
-      // The first write to find the disk full (the start line, or this answer's, held back) takes the log down.
+      // The first write to find the disk full (the start line, or this answer's, held back) takes the log down;
+      // an accept whose own line failed is answered 503 too, its code used up.
       const first = await verify(url, 'ivan@contoso.com', H(0));
       const used = first.status === 200 ? 1 : 0;
       if (used === 0) expect([first.status, first.json]).toEqual([503, { error: 'audit_unavailable' }]);
@@ -101,7 +102,7 @@ describe('POST /v1/verify', () => {
       expect((await call(`${url}/healthz`)).json).toEqual({ status: 'failing', error: 'audit_unavailable' });
       rmSync(`${auditDir}/filler`);
       await new Promise((r) => setTimeout(r, 1300));
-      expect((await verify(url, 'ivan@contoso.com', H(used))).json).toEqual({ result: 'accept', reason: 'ok' });
+      expect((await verify(url, 'ivan@contoso.com', H(used + 1))).json).toEqual({ result: 'accept', reason: 'ok' });
       await service?.close();
       service = undefined;
       const lines = readFileSync(`${auditDir}/a.jsonl`, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { event: string; result?: string });

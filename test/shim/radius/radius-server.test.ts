@@ -13,8 +13,8 @@ import { ShimMetrics } from '../../../src/shim/metrics.js';
 import { VerifyGate } from '../../../src/shim/verify-gate.js';
 import { runImportStore } from '../../../src/shim/shim-operations.js';
 import type { ShimService, ShimServiceOptions } from '../../../src/shim/shim-service.js';
-import { call } from '../http-client.js';
-import { RFC_SEED_SHA1, TEST_KEY, TestClock, seed, startTestService, tempDir } from '../helpers.js';
+import { call, verify } from '../http-client.js';
+import { RFC_SEED_SHA1, TEST_KEY, TestClock, seed, setImmutable, startTestService, tempDir } from '../helpers.js';
 import { radclient, radclientMissing } from './radclient.js';
 
 if (radclientMissing) process.stderr.write(`RADIUS tests with radclient skipped: ${radclientMissing}\n`);
@@ -352,6 +352,55 @@ describe('RADIUS: starting, stopping, and what the audit log and the admin are t
       busy.close();
     }
   });
+
+  /** Found by a black-box review: with the audit log made immutable, the first right code was answered accept, its line only held in memory. */
+  it('answers no accept, over RADIUS or HTTP, whose audit line could not be written: the refusal instead, the code used up, and a line saying so', async () => {
+    const { service: s, port } = await start();
+    const { socket, answers } = await listeningClient();
+    const log = s.auditPath;
+    // The start line is written (it goes out at the end of the start's turn).
+    await new Promise((r) => setTimeout(r, 50));
+    const cannot = setImmutable(log, true);
+    if (cannot) {
+      process.stderr.write(`audit-unwritable check skipped: cannot chattr +i (${cannot})\n`);
+      socket.close();
+      return;
+    }
+    try {
+      expect(await verify(s.url, 'ivan@contoso.com', H(0))).toMatchObject({ status: 503, json: { error: 'audit_unavailable' } });
+      expect((await call(`${s.url}/healthz`)).json).toEqual({ status: 'failing', error: 'audit_unavailable' });
+      setImmutable(log, false);
+      await new Promise((r) => setTimeout(r, 1300));
+      expect((await call(`${s.url}/healthz`)).status).toBe(200);
+      // Again over RADIUS, the log up when the request comes in and failing when its accept is to be written.
+      setImmutable(log, true);
+      const ra = randomBytes(16);
+      socket.send(encodeAccessRequest(5, ra, [{ type: ATTR.userName, value: Buffer.from('grace@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from(H(0)), secret, ra) }], secret), port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(answers).toHaveLength(1);
+      const reject = decodePacket(answers[0]!);
+      expect(reject.code).toBe(CODE.accessReject);
+      expect(attribute(reject, ATTR.replyMessage)?.toString()).toBe('Verification is unavailable; try again later');
+    } finally {
+      setImmutable(log, false);
+      socket.close();
+    }
+    await new Promise((r) => setTimeout(r, 1300));
+    // The codes stay used up (the state change was durable before the answer): the user types the next one.
+    expect((await verify(s.url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'replayed' });
+    expect((await verify(s.url, 'ivan@contoso.com', H(1))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect(await metric('mfa_shim_verify_requests_total{result="accept",reason="ok"}')).toBe(1);
+    await s.close();
+    service = undefined;
+    const lines = readFileSync(log, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const verifies = lines.filter((l) => l.event === 'verify').map((l) => [l.user, l.client, l.result, l.reason, l.serial]);
+    expect(verifies).toEqual([
+      ['ivan@contoso.com', '127.0.0.1', 'reject', 'audit_unavailable', 'H0'],
+      ['grace@contoso.com', 'radius:vpn-1', 'reject', 'audit_unavailable', 'H1'],
+      ['ivan@contoso.com', '127.0.0.1', 'reject', 'replayed', 'H0'],
+      ['ivan@contoso.com', '127.0.0.1', 'accept', 'ok', 'H0'],
+    ]);
+  }, 20_000);
 
   it('answers the requests being verified when it stops, and audits malformed ones (never the code); a client without Calling-Station-Id is pointed out once', async () => {
     const notices: string[] = [];
