@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
 import { Journal } from '../../src/apply/journal.js';
 import type { Operation } from '../../src/apply/operations.js';
@@ -31,10 +31,21 @@ const activate = (i: number): Operation => ({
   dependsOn: [],
 });
 
-/** Found by a review: the pace's memory was the executor's only, so a resume sent a second full quota at once. */
+/**
+ * Found by a review: the pace's memory was the executor's only, so a resume sent a second full quota at once.
+ * An activation begun with less than 5 s of its time step left waits for the next step (src/apply/activation-code.ts),
+ * by when the earlier run's activations (400 ms window) no longer count and nothing is paced: the clock (Date) starts
+ * at the beginning of a step.
+ */
 describe('the activation pace across a resume', () => {
   const tmp = tempDir('pace-resume');
-  afterAll(() => tmp.cleanup());
+  beforeAll(() => {
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Math.ceil(Date.now() / 30_000) * 30_000 + 500 });
+  });
+  afterAll(() => {
+    vi.useRealTimers();
+    tmp.cleanup();
+  });
 
   it('activations an earlier run sent within the window count: the next one waits for the window', async () => {
     const run = async (name: string, activationsSent?: number[]) => {
