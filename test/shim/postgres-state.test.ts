@@ -412,8 +412,10 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       const code = (period: number) => totpCode(RFC_SEED_SHA1, 'sha1', 6, period, Date.now());
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[8]!, code: code(30) })).reason).toBe('ok');
       await runImportStore({ store, key: TEST_KEY, state, input: input(60) });
-      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[8]!, code: code(60) })).reason).toBe('ok');
-      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[8]!, code: code(60) })).reason).toBe('replayed');
+      // One code sent twice: made again for the second check, it is the next step's if a minute began in between (accepted).
+      const minute = code(60);
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[8]!, code: minute })).reason).toBe('ok');
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[8]!, code: minute })).reason).toBe('replayed');
     });
 
     it("a user removed and added again starts at versions no earlier row of theirs reached (a node's old cached copy cannot match)", async () => {
