@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
 import { Journal } from '../../src/apply/journal.js';
 import type { Operation } from '../../src/apply/operations.js';
@@ -22,13 +22,23 @@ const TENANT = {
   authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }] },
 };
 
-/** Issue 13 items 7 and 8: activations paced, and tried again while the hardware OATH policy propagates. */
+/**
+ * Issue 13 items 7 and 8: activations paced, and tried again while the hardware OATH policy propagates.
+ * Begun with less than 5 s of a time step left, activations wait for the next step (src/apply/activation-code.ts)
+ * on timers of their own and the first two go out in a $batch each: the first one's journal fsync, slow under load,
+ * then ate the 50 ms the pace check allows (expected 306 to be greater than or equal to 350). The clock (Date)
+ * starts at the beginning of a minute, a step of the 30 s and the 60 s tokens alike.
+ */
 describe('token activations', () => {
   let tmp: ReturnType<typeof tempDir>;
   beforeAll(() => {
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Math.ceil(Date.now() / 60_000) * 60_000 + 500 });
     tmp = tempDir('pacing');
   });
-  afterAll(() => tmp.cleanup());
+  afterAll(() => {
+    vi.useRealTimers();
+    tmp.cleanup();
+  });
 
   it('are paced: no more activations in a window than the pace allows', async () => {
     const g = fakeGraph({ tenant: TENANT });
