@@ -9,8 +9,10 @@
  */
 import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { acquireLock } from '../../src/apply/state-lock.js';
-import { StoreLock } from '../../src/shim/store-lock.js';
+import { readLockState } from '../../src/io/file-lock.js';
+import { lockPathOf, StoreLock } from '../../src/shim/store-lock.js';
 
 type Kind = 'apply' | 'store';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -31,8 +33,8 @@ async function until(at: number): Promise<void> {
 const [mode, a, b] = process.argv.slice(2);
 if (mode === 'contend') {
   const spec = JSON.parse(b!) as { targets: string[]; goAt: number[]; holdMs: number };
-  // Times (ms since the epoch, fractional) let the test tell a race from a late start under load.
-  const results: { got: boolean; error?: string; triedAt: number; gotAt?: number; releasedAt?: number }[] = [];
+  // Times (ms since the epoch, fractional) let the test tell a race (overlapping holds) from a late start under load.
+  const results: { got: boolean; error?: string; triedAt: number; gotAt?: number; releasedAt?: number; kept?: boolean }[] = [];
   const now = (): number => performance.timeOrigin + performance.now();
   for (let i = 0; i < spec.targets.length; i++) {
     await until(spec.goAt[i]!);
@@ -43,8 +45,11 @@ if (mode === 'contend') {
       await sleep(spec.holdMs);
       // Taken before the release: the other contender must not hold it in between.
       const releasedAt = now();
+      // Still this process's lock at the end of its hold: not removed or replaced by the other.
+      const held = readLockState(a === 'apply' ? join(spec.targets[i]!, 'lock') : lockPathOf(spec.targets[i]!));
+      const kept = held.kind === 'held' && held.holder.pid === process.pid;
       await lock.release();
-      results.push({ got: true, triedAt, gotAt, releasedAt });
+      results.push({ got: true, triedAt, gotAt, releasedAt, kept });
     } catch (err) {
       results.push({ got: false, error: `${(err as Error).name}: ${(err as Error).message}`, triedAt });
     }
