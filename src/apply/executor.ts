@@ -292,7 +292,15 @@ export class Executor {
     this.active++;
     // An activation's code is made when its batch forms, and the pace is kept there, at sending time.
     const lazy = s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate';
+    // When this submission's call was last made, as counted against the pace.
+    let countedAt: number | undefined;
     const activation = (): Prepared => {
+      // Asked again after a call was made: that send was answered 429 (the pipeline resends a write
+      // for nothing else), which Graph did not take nor count, so its slot of the pace is given back.
+      if (countedAt !== undefined) {
+        this.givePaceBack(countedAt);
+        countedAt = undefined;
+      }
       const pace = this.opts.activationPace;
       const wait = pace ? this.paceWait(pace) : 0;
       if (wait > 0) {
@@ -307,7 +315,7 @@ export class Executor {
       this.stopPaceWait(s);
       const made = callFor(s.op, { ...this.opts.context, results: this.results });
       if ('call' in made) {
-        s.pacedAt = Date.now();
+        s.pacedAt = countedAt = Date.now();
         this.activationTimes.push(s.pacedAt);
       }
       return made;
@@ -333,6 +341,12 @@ export class Executor {
         this.submit(s);
       }
     }, Math.max(1, ms));
+  }
+
+  /** An activation Graph did not count (answered 429 or 404) leaves the pace. */
+  private givePaceBack(at: number): void {
+    const i = this.activationTimes.indexOf(at);
+    if (i >= 0) this.activationTimes.splice(i, 1);
   }
 
   /** How long until another activation fits the pace (0: now). */
@@ -383,8 +397,7 @@ export class Executor {
         // object may answer 404 at first), so it is tried again within the consistency window.
         if (res.status === 404 && this.createdJustNow(s.op) && !this.interrupted) {
           // Not an activation Graph counted (the token was not found): it does not use up the pace.
-          const paced = s.pacedAt === undefined ? -1 : this.activationTimes.indexOf(s.pacedAt);
-          if (paced >= 0) this.activationTimes.splice(paced, 1);
+          if (s.pacedAt !== undefined) this.givePaceBack(s.pacedAt);
           s.attempts--;
           s.replicaWaits = (s.replicaWaits ?? 0) + 1;
           this.startWaitingForGraph(s);
