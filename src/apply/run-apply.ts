@@ -83,6 +83,13 @@ export interface ApplyOutcome {
   waves: number;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
   journalHash?: string;
+  /**
+   * Something is left that a resume can do (an operation pending, sent with no answer, failed, or
+   * skipped after a failure). Users left out as stale are not: a resume never sends them.
+   */
+  resumable: boolean;
+  /** Users left out as stale (in this pass or an earlier one): only a new plan can take them. The first 20 are named. */
+  staleUsers: { count: number; first: string[] };
 }
 
 /** An interrupt during the pre-flight: the run never started (no run, no journal), nothing was written. */
@@ -410,13 +417,21 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   // Switches done, by domain: a domain's federation waits for all of its own.
   const switchesDone = new Map<string, number>();
   const tokenPath = runTokenPath(sel);
+  // What a resume could still do, and the users only a new plan can take.
+  let resumable = false;
+  const staleUsers = { count: 0, first: [] as string[] };
+  const count = (s: OpOutcome) => {
+    counts[s.status]++;
+    if (!settledNow(s)) resumable = true;
+  };
   const tally = (users: PlanUser[], now: ReadonlyMap<string, OpOutcome>) => {
     // Operations of the wave as a whole (its bulk token creates) count in the run's totals.
-    for (const o of waveOperations(users, tokenPath).filter((x) => !x.userId)) counts[statusOf(o.id, now).status]++;
+    for (const o of waveOperations(users, tokenPath).filter((x) => !x.userId)) count(statusOf(o.id, now));
     for (const u of users) {
       const ops = userOperations(u, tokenPath);
       const st = ops.map((o) => statusOf(o.id, now));
-      for (const s of st) counts[s.status]++;
+      for (const s of st) count(s);
+      if (st.some(isStale) && staleUsers.count++ < LISTED_STALE) staleUsers.first.push(u.upn);
       ops.forEach((o, i) => {
         if (o.kind === 'rollout-add' && st[i]!.status === 'done') switchesDone.set(upnDomain(u.upn), (switchesDone.get(upnDomain(u.upn)) ?? 0) + 1);
       });
@@ -435,12 +450,12 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       report('policy');
       policyNow = await executor.run(policyPending, prior);
     }
-    for (const o of ctx.policyOps) counts[statusOf(o.id, policyNow).status]++;
+    for (const o of ctx.policyOps) count(statusOf(o.id, policyNow));
     const policyFailed = ctx.policyOps.some((o) => statusOf(o.id, policyNow).status !== 'done' && !settledBefore(prior.get(o.id)));
     if (policyFailed) {
       if (!executor.wasInterrupted) deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
       for (let w = 0; w < waves; w++) tally(await readWave(w), new Map());
-      for (const o of ctx.federationOps) counts[statusOf(o.id, new Map()).status]++;
+      for (const o of ctx.federationOps) count(statusOf(o.id, new Map()));
       state = executor.wasInterrupted ? 'interrupted' : 'partial';
       if (state !== 'interrupted') await journal.end('partial', counts);
       return outcome();
@@ -510,7 +525,13 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       report('federation');
       federationNow = await runFederationStep(federationPending, switchesDone, prior, executor, journal, (domains) => unswitchedNow(ctx.deps.client, ctx.plan.countedSwitches, domains));
     }
-    for (const o of ctx.federationOps) counts[statusOf(o.id, federationNow).status]++;
+    for (const o of ctx.federationOps) {
+      const s = statusOf(o.id, federationNow);
+      counts[s.status]++;
+      // Short of switches that are all settled (stale users', the rest done), no resume can send it: only a new plan for those users.
+      const domain = o.requires?.domain ?? '';
+      if (!settledNow(s) && (switchesDone.get(domain) ?? 0) >= (o.requires?.switches ?? 0)) resumable = true;
+    }
     if (state === 'completed' && (counts.failed > 0 || counts.skipped > 0 || counts.pending > 0)) state = 'partial';
     if (executor.wasInterrupted) state = 'interrupted';
     // An interrupted run has no end record: `runs` shows it interrupted, and resume finishes it.
@@ -528,9 +549,19 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     for (const u of outcomes) userCounts[u.outcome]++;
     const usersWithChanges = ctx.plan.users.reduce((n, u) => n + (u.pending > 0 ? 1 : 0), 0);
     const notSelected = { users: usersWithChanges - ctx.positions.length, federation: ctx.plan.cutoverChanges.filter((c) => c.target.startsWith('domains/') && !ctx.federationOps.some((o) => o.id === `cutover/${c.target}`)).map((c) => c.target.split('/')[1]!) };
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}) };
+    // Stopped or interrupted, the waves left are the resume's even when no operation of theirs was read.
+    const canResume = resumable || state === 'stopped' || state === 'interrupted';
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
   }
 }
+
+/** Users named by a summary that leaves them to a new plan (the rest are counted). */
+const LISTED_STALE = 20;
+
+const isStale = (s: OpOutcome) => s.status === 'skipped' && s.error === 'stale';
+
+/** As settledBefore, for an outcome: done, or left out as stale (a resume sends neither again). */
+const settledNow = (s: OpOutcome) => s.status === 'done' || isStale(s);
 
 /** One user's outcome from their operations' states. */
 export function outcomeOf(upn: string, st: readonly OpOutcome[]): UserOutcome {

@@ -42,8 +42,8 @@ interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
 }
 
 const EXIT_STATUS = `
-Exit status: 0 every operation succeeded; 3 some failed or were skipped (the run can be resumed;
-this wins over 4); 4 stopped by --waves with waves left; 1 error (wrong tenant, stale plan, lock
+Exit status: 0 every operation succeeded; 3 some failed or were skipped (resume sends again what
+failed; users left out as stale need a new plan of them; this wins over 4); 4 stopped by --waves with waves left; 1 error (wrong tenant, stale plan, lock
 held, Graph unreachable); 130 or 143 interrupted by SIGINT or SIGTERM (resume finishes the run).`;
 
 const stateDirHelp = 'folder for the lock and the journals of runs (default: ${XDG_STATE_HOME:-~/.local/state}/mfa-migrate/<tenant id>)';
@@ -255,8 +255,8 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
     interrupts.dispose();
   }
   const o = applied.outcome;
-  const unfinished = o.state !== 'completed';
-  const hint = unfinished ? commandHint(['resume', o.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
+  // Offered only when a resume has something to do: users left out as stale get a new plan (the summary says).
+  const hint = o.resumable ? commandHint(['resume', o.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
   process.stdout.write(renderApplySummary(o, applied.stateDir, hint));
   if (opts.results) {
     try {

@@ -66,6 +66,8 @@ describe('apply switches a user only once their data is there', () => {
 
     const { outcome, results } = await applyFile(g, `${dir}.plan`, dir);
     expect(outcome.state).toBe('partial');
+    // A failure is for resume to send again.
+    expect(outcome.resumable).toBe(true);
     const grace = results.find((r) => r.user === 'grace@contoso.com')!;
     expect(grace).toMatchObject({ outcome: 'partial', failed: 1 });
     expect(grace.first_error).toMatch(/^400/);
@@ -144,6 +146,19 @@ describe('federation: the final step', () => {
     expect(federation(g.emu.snapshot() as Snapshot)).toBe('acceptIfMfaDoneByFederatedIdp');
     const rec = opRecord(runDirs(dir)[0]!, 'cutover/domains/contoso.com/federationConfiguration');
     expect(rec).toMatchObject({ state: 'skipped', error: '1 of the 35 switch(es) of contoso.com did not succeed: its federation is left as it is' });
+  });
+
+  /** Found by a review: a run left with only stale users offered a resume, which could never send them nor the federation waiting for them. */
+  it('waits for a stale user\'s switch that no resume sends: the run is not offered for resume, and says who needs a new plan', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    expect((await g.raw.patch('/v1.0/users/igor@contoso.com/authentication/phoneMethods/3179e48a-750b-4051-897c-87b9720928f7', { phoneNumber: '+1 2065550188', phoneType: 'mobile' })).status).toBe(204);
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir, { skipStale: true });
+    expect(outcome.state).toBe('partial');
+    expect(opRecord(runDirs(dir)[0]!, 'cutover/domains/contoso.com/federationConfiguration')).toMatchObject({ state: 'skipped', error: expect.stringMatching(/^1 of the 35 switch\(es\) of contoso\.com did not succeed/) });
+    expect(outcome.resumable).toBe(false);
+    expect(outcome.staleUsers).toEqual({ count: 1, first: ['igor@contoso.com'] });
   });
 });
 

@@ -58,6 +58,9 @@ describe('apply: stale plans', () => {
     const stateDir = join(tmp.dir, 'skip');
     const r = await applyFile(g, planFile, stateDir, { skipStale: true });
     expect(r.outcome.state).toBe('partial');
+    // Nothing but stale users is left: no resume sends them (a new plan of them does).
+    expect(r.outcome.resumable).toBe(false);
+    expect(r.outcome.staleUsers).toEqual({ count: 2, first: ['bob@contoso.com', 'igor@contoso.com'] });
     expect(r.outcome.stale.map((s) => `${s.user} ${s.target}`).sort()).toEqual(['bob@contoso.com phoneMethods/mobile', 'igor@contoso.com phoneMethods/mobile']);
     const state: Snapshot = g.emu.snapshot();
     expectPlanApplied(plan, state, new Set(['bob@contoso.com', 'igor@contoso.com']));

@@ -122,6 +122,29 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(rows).toHaveLength((plan as unknown as Plan).users.length);
   }, 60_000);
 
+  /** Found by a review: a run whose only problem was a stale user said "Resume with", and the resume sent nothing and said it again. */
+  it('--skip-stale: a run left with only stale users names them for a new plan and offers no resume (exit 3 either way)', async () => {
+    const stateDir = join(tmp.dir, 's-stale');
+    const res = await fetch(`${emu.url}/v1.0/users/igor@contoso.com/authentication/phoneMethods/3179e48a-750b-4051-897c-87b9720928f7`, {
+      method: 'PATCH',
+      headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ phoneNumber: '+1 2065550188', phoneType: 'mobile' }),
+    });
+    expect(res.status).toBe(204);
+    const r = await runMain(['apply', planFile, '--skip-stale', '--graph-url', emu.url, '--state-dir', stateDir]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/: partial\./);
+    expect(r.stdout).toContain('Left out as stale, which no resume sends: 1 user(s): igor@contoso.com. Finish them with a new plan: mfa-migrate plan ... --users FILE --out FILE');
+    expect(r.stdout).not.toContain('Resume with');
+    // The resume (still asked for) sends nothing and says the same, not "Resume with" again.
+    emu.clearRequests();
+    const again = await runMain(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
+    expect(again.code).toBe(3);
+    expect(writes(emu.requests())).toEqual([]);
+    expect(again.stdout).toContain('Left out as stale, which no resume sends: 1 user(s): igor@contoso.com.');
+    expect(again.stdout).not.toContain('Resume with');
+  }, 60_000);
+
   it('runs: text and JSON with no runs, a bad --format refused', async () => {
     const empty = join(tmp.dir, 'empty');
     const text = await runMain(['runs', '--state-dir', empty]);

@@ -18,8 +18,16 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),
     journalLine(o.journalHash, o.runId),
     ...(hint ? [`Resume with: ${hint}`] : []),
+    ...newPlanLine(o.staleUsers),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}
+
+/** Users left out as stale: a resume never sends them (it would write over what changed), so the way on is a new plan of them. */
+function newPlanLine(s: ApplyOutcome['staleUsers']): string[] {
+  if (s.count === 0) return [];
+  const named = `${s.first.join(', ')}${s.count > s.first.length ? ` and ${s.count - s.first.length} more (the --results rows with first_error stale, or mfa-migrate report)` : ''}`;
+  return [`Left out as stale, which no resume sends: ${s.count} user(s): ${named}. Finish them with a new plan: mfa-migrate plan ... --users FILE --out FILE (this plan's options; FILE lists them, one a line), then apply it`];
 }
 
 export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined): string {

@@ -15,6 +15,8 @@ const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
   notSelected: { users: 0, federation: [] },
   wavesDone: 1,
   waves: 1,
+  resumable: false,
+  staleUsers: { count: 0, first: [] },
 });
 
 describe('renderApplySummary', () => {
@@ -29,5 +31,15 @@ describe('renderApplySummary', () => {
     expect(text).toContain('operations: 10 done, 0 failed, 0 skipped, 7 pending, 3 sent with outcome unknown');
     expect(text).toContain('0 skipped, 4 not started, 2 sent with outcome unknown');
     expect(renderApplySummary(o, '/s', undefined)).not.toMatch(/outcome unknown/);
+  });
+
+  it('names the users left out as stale and the way on for them, a new plan (no resume sends them)', () => {
+    const o = { ...outcome(10, 0), state: 'partial' as const, staleUsers: { count: 22, first: Array.from({ length: 20 }, (_, i) => `u${i}@contoso.com`) } };
+    const text = renderApplySummary(o, '/s', undefined);
+    expect(text).toContain('Left out as stale, which no resume sends: 22 user(s): u0@contoso.com, u1@contoso.com');
+    expect(text).toContain('u19@contoso.com and 2 more');
+    expect(text).toContain('mfa-migrate plan ... --users FILE --out FILE');
+    expect(text).not.toContain('Resume with');
+    expect(renderApplySummary(outcome(10, 0), '/s', undefined)).not.toContain('Left out as stale');
   });
 });
