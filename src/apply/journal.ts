@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { appendSynced, syncDescriptor, syncDirectory } from '../io/fsync.js';
+import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
@@ -552,5 +553,5 @@ export async function requireIntactJournal(runDir: string, runId: string): Promi
   // copy is not read and hashed here: the caller opens it (streamed) and holds it to the header's hash,
   // which the chain now vouches for.
   const check = await verifyJournal(runDir, { planCopy: false });
-  if (check.state === 'broken') throw new UserError(`the journal of run ${runId} was edited or damaged (line ${check.line}: ${check.reason}): what it records is acted on, so it is refused; mfa-migrate runs verify ${runId} shows the same`);
+  if (check.state === 'broken') throw new UserError(`the journal of run ${runId} was edited or damaged (line ${check.line}: ${check.reason}): what it records is acted on, so it is refused; ${cliCommand(['runs', 'verify', runId, '--state-dir', dirname(dirname(runDir))])} shows the same`);
 }

@@ -6,6 +6,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
+import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
 import { formatMinor, SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { judgedGroups, targetingChanges } from '../model/method-policy.js';
@@ -293,7 +294,7 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
     const rollbacks = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === runId);
     if (rollbacks.length > 0) {
       const r = rollbacks[0]!;
-      throw new UserError(`run ${runId} was rolled back by run ${r.id} (${r.state}): resuming it would write again what that undid. ${r.state === 'completed' ? 'Make a new plan to apply again' : `Finish the rollback with mfa-migrate rollback ${r.id}, or make a new plan`}`);
+      throw new UserError(`run ${runId} was rolled back by run ${r.id} (${r.state}): resuming it would write again what that undid. ${r.state === 'completed' ? 'Make a new plan to apply again' : `Finish the rollback with ${cliCommand(['rollback', r.id, '--state-dir', deps.stateDir])}, or make a new plan`}`);
     }
     const plan = await openRunPlan(runDir, view);
     // The policy's method targets the plan judged users by (2.3), beyond what the plan itself

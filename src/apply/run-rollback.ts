@@ -4,6 +4,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import type { TenantSnapshot } from '../model/tenant.js';
+import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
@@ -98,7 +99,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       // resume would write the rest of the plan, the federation step included, only to undo it.
       const inWave = started.some(([id]) => !isTenantWideOp(id));
       throw new UserError(
-        `run ${applyRunId} has ${started.length} operation(s) whose outcome is unknown (it stopped while they were in flight): finish ${inWave ? 'the wave that stopped' : 'it'} first with mfa-migrate resume ${applyRunId}${inWave ? ' --waves 1' : ''}, which reads them back${inWave ? ' (without --waves the resume writes the rest of the plan)' : ''}, then roll it back`,
+        `run ${applyRunId} has ${started.length} operation(s) whose outcome is unknown (it stopped while they were in flight): finish ${inWave ? 'the wave that stopped' : 'it'} first with ${cliCommand(['resume', applyRunId, ...(inWave ? ['--waves', '1'] : []), '--state-dir', deps.stateDir])}, which reads them back${inWave ? ' (without --waves the resume writes the rest of the plan)' : ''}, then roll it back`,
       );
     }
     // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
@@ -106,7 +107,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const complete = earlier.find((r) => r.state === 'completed');
     if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
     const unfinished = earlier.find((r) => r.state !== 'completed');
-    if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with mfa-migrate rollback ${unfinished.id}`);
+    if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with ${cliCommand(['rollback', unfinished.id, '--state-dir', deps.stateDir])}`);
     const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);

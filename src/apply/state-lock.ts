@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { FileLock, LockBusyError, LockIdMismatchError, forceRemoveLock, readLockState, type LockState } from '../io/file-lock.js';
 import { knownFsReason } from '../io/fs-reason.js';
 import { identityAlive } from '../io/process-start.js';
+import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
 
 export { LockUnreadableError } from '../io/file-lock.js';
@@ -23,8 +24,12 @@ export interface LockInfo {
 
 /** Another run holds the state directory. */
 export class LockHeldError extends UserError {
-  constructor(readonly holder: LockInfo) {
-    super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}; if that process is gone for good: mfa-migrate force-unlock ${holder.id}`);
+  constructor(
+    readonly holder: LockInfo,
+    stateDir: string,
+  ) {
+    // The folder named: force-unlock without it looks only in the state base.
+    super(`the state directory is in use by ${holder.operation} (lock ${holder.id}), pid ${holder.pid} of ${holder.user}@${holder.host}, started ${holder.started}; if that process is gone for good: ${cliCommand(['force-unlock', holder.id, '--state-dir', stateDir])}`);
     this.name = 'LockHeldError';
   }
 }
@@ -54,7 +59,7 @@ export async function acquireLock(stateDir: string, operation: string): Promise<
   try {
     lock = await FileLock.acquire<Fields>(lockPath(stateDir), { operation, user: safeUser(), started: new Date().toISOString() });
   } catch (err) {
-    if (err instanceof LockBusyError) throw new LockHeldError(err.holder as LockInfo);
+    if (err instanceof LockBusyError) throw new LockHeldError(err.holder as LockInfo, stateDir);
     const why = knownFsReason(err);
     if (why) throw new UserError(`cannot lock the state folder ${stateDir}: ${why}`);
     throw err;

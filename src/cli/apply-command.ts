@@ -189,7 +189,7 @@ Examples:
           size,
         ).finally(() => progress.stop());
         const hint = outcome.state !== 'completed' ? commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : [])], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
-        process.stdout.write(renderRollbackSummary(outcome, stateDir, hint));
+        process.stdout.write(renderRollbackSummary(outcome, stateDir, hint, opts.stateDir));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;
       } catch (err) {
         if (current) say(`Run ${current.runId} ${interrupts.received() ? 'interrupted' : 'stopped by an error'}. Finish it with: ${commandHint(['rollback', current.runId, ...(opts.force ? ['--force'] : [])], opts)}`);
@@ -257,12 +257,12 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
   const o = applied.outcome;
   // Offered only when a resume has something to do: users left out as stale get a new plan (the summary says).
   const hint = o.resumable ? commandHint(['resume', o.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
-  process.stdout.write(renderApplySummary(o, applied.stateDir, hint));
+  process.stdout.write(renderApplySummary(o, applied.stateDir, hint, opts.stateDir));
   if (opts.results) {
     try {
       await writeResults(opts.results, 'results' in applied ? renderResultsCsv(applied.results) : (applied.resultsCsv ?? ''));
     } catch (err) {
-      throw new UserError(`${(err as Error).message}; the run itself is ${o.state} (the summary above): mfa-migrate report ${o.runId} lists every user's outcome`, 1, { cause: err });
+      throw new UserError(`${(err as Error).message}; the run itself is ${o.state} (the summary above): ${commandHint(['report', o.runId], opts.stateDir ? { stateDir: opts.stateDir } : {})} lists every user's outcome`, 1, { cause: err });
     }
   }
   process.exitCode = exitStatus(o, interrupts.received());

@@ -1,3 +1,4 @@
+import { commandHint } from './views/command-hint.js';
 import { Option, type Command } from 'commander';
 import { encodeSavedPlan, makePlan, savePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
@@ -153,7 +154,8 @@ Examples:
       if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
       if (opts.out !== undefined && saved) {
         await asOutputError('--out', opts.out, savePlan(opts.out, saved));
-        process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: mfa-migrate apply ${opts.out}\n`);
+        // As the other hints: quoted, with the sign-in options given (apply goes back to the plan's own Graph root).
+        process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: ${commandHint(['apply', opts.out], opts)}\n`);
       }
       const changes = plan.summary.create + plan.summary.update + plan.summary.delete;
       process.exitCode = opts.detailedExitcode && changes > 0 ? EXIT.changes : EXIT.ok;

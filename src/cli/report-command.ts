@@ -37,9 +37,9 @@ Examples:
       await checkOutputFile('--report', opts.report);
       const report = await runReport(runId, opts.stateDir);
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else process.stdout.write(printable(renderRunReportText(report), true));
+      else process.stdout.write(printable(renderRunReportText(report, opts), true));
       if (opts.report !== undefined) {
-        await writeOutputFile('--report', opts.report, isMarkdown(opts.report) ? renderRunReportMarkdown(report) : renderRunReportHtml(report));
+        await writeOutputFile('--report', opts.report, isMarkdown(opts.report) ? renderRunReportMarkdown(report, opts) : renderRunReportHtml(report, opts));
         process.stderr.write(`Run report written to ${opts.report}\n`);
       }
       // The report is written all the same (it is what an investigation starts from), but the evidence is in question: exit 1, as `runs verify` does.

@@ -1,3 +1,4 @@
+import { cliCommand } from '../model/command-line.js';
 import { isLoopbackGraph } from '../plan/render-report.js';
 import { escHtml, escMarkdown } from './escape.js';
 import { anchorIds, controls, filterSelect, htmlPage } from './html-page.js';
@@ -43,8 +44,14 @@ interface RunData {
 
 const opRow = (o: RunReportOperation) => [o.target, o.state, o.at ?? '', o.request_id ?? '', o.error ?? ''];
 
-function runData(r: RunReport): RunData {
+/** How the report was asked for: the state folder given (--state-dir), which the commands it names must be given too. */
+export interface RunReportWhere {
+  stateDir?: string;
+}
+
+function runData(r: RunReport, where: RunReportWhere): RunData {
   const run = r.run;
+  const command = (words: string[]) => cliCommand([...words, ...(where.stateDir ? ['--state-dir', where.stateDir] : [])]);
   const c = run.counts;
   const named = (i: { appId: string | null; upn: string | null }) => i.upn ?? (i.appId ? `application ${i.appId}` : 'not named by the token (the emulator)');
   const who = run.identity ? named(run.identity) : 'not recorded';
@@ -64,7 +71,7 @@ function runData(r: RunReport): RunData {
     r.journal.state !== 'broken'
       ? null
       : r.journal.edited
-        ? `WARNING: ${r.journal.problem}. What this report shows comes from that journal and cannot be taken as the run's record; mfa-migrate runs verify ${run.id} shows the same.`
+        ? `WARNING: ${r.journal.problem}. What this report shows comes from that journal and cannot be taken as the run's record; ${command(['runs', 'verify', run.id])} shows the same.`
         : r.journal.about === 'undone-run'
           ? `WARNING: ${r.journal.problem}. The operations listed are what the journal records; whose changes they undo is read from the run it names.`
           : `WARNING: ${r.journal.problem}. The users and the operations not yet journaled are listed from that plan copy; the outcomes are the journal's.`;
@@ -93,7 +100,7 @@ function runData(r: RunReport): RunData {
     // Sent with no answer journaled: the run stopped while they were in flight, and they may have reached the tenant.
     ...(c.started > 0
       ? [
-          `${c.started} operation(s) sent with no answer journaled (the run stopped while they were in flight): they may have reached the tenant; ${run.kind === 'apply' ? `mfa-migrate resume ${run.id}` : `mfa-migrate rollback ${run.id}`} reads them back before anything else`,
+          `${c.started} operation(s) sent with no answer journaled (the run stopped while they were in flight): they may have reached the tenant; ${command([run.kind === 'apply' ? 'resume' : 'rollback', run.id])} reads them back before anything else`,
         ]
       : []),
   ];
@@ -119,8 +126,8 @@ function runData(r: RunReport): RunData {
 const NOT_REVERSIBLE_HEAD = ['User', 'Target', 'Why'];
 const NOT_RECORDED = 'Not recorded: this rollback was made by a version of the tool that printed it to the terminal only.';
 
-export function renderRunReportMarkdown(r: RunReport): string {
-  const d = runData(r);
+export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}): string {
+  const d = runData(r, where);
   const md = escMarkdown;
   const table = (head: string[], rows: string[][]) => (rows.length === 0 ? ['None.', ''] : [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(md).join(' | ')} |`), '']);
   const out = [`# ${md(d.title)}`, '', ...(d.alert ? [`> **${md(d.alert)}**`, ''] : []), '## Run', '', '| | |', '|---|---|', ...d.header.map(([k, v]) => `| ${k} | ${md(v)} |`), ''];
@@ -140,8 +147,8 @@ export function renderRunReportMarkdown(r: RunReport): string {
   return out.join('\n');
 }
 
-export function renderRunReportHtml(r: RunReport): string {
-  const d = runData(r);
+export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): string {
+  const d = runData(r, where);
   const e = escHtml;
   const cell = (head: string, v: string) => (head === 'State' ? `<td class="${e(v)}">${e(v)}</td>` : head === 'Operation' || head === 'Request id' || head === 'Time' ? `<td class="mono">${e(v)}</td>` : `<td>${e(v)}</td>`);
   const table = (head: string[], rows: string[][]) =>
@@ -171,8 +178,8 @@ export function renderRunReportHtml(r: RunReport): string {
 }
 
 /** The run report for the terminal: the header, the counts and the failures. */
-export function renderRunReportText(r: RunReport): string {
-  const d = runData(r);
+export function renderRunReportText(r: RunReport, where: RunReportWhere = {}): string {
+  const d = runData(r, where);
   const lines = [...(d.alert ? [d.alert, ''] : []), d.title, ...d.header.map(([k, v]) => `  ${k}: ${v}`), ...d.counts.map((c) => `  ${c}`)];
   if (d.notReversible.length > 0) lines.push('Left in place (not reversible):', ...d.notReversible.map(([user, target, reason]) => `  ${user} ${target}: ${reason}`));
   if (d.failed.length > 0) lines.push('Failed and skipped operations:', ...d.failed.map(([user, op, state, at, id, err]) => `  ${user} ${op}: ${state} at ${at}${id ? ` (request-id ${id})` : ''}: ${err}`));

@@ -30,7 +30,7 @@ describe('rollback, as a review tried it', () => {
     lines[at] = lines[at]!.replace(/"phoneNumber":"\+1 [0-9]+"/, '"phoneNumber":"+1 9995550123"');
     writeFileSync(journal, lines.join('\n'));
     g.emu.clearRequests();
-    await expect(rollbackIn(g, dir, outcome.runId)).rejects.toThrow(new RegExp(`the journal of run ${outcome.runId} was edited or damaged \\(line ${at + 1}: `));
+    await expect(rollbackIn(g, dir, outcome.runId)).rejects.toThrow(new RegExp(`the journal of run ${outcome.runId} was edited or damaged \\(line ${at + 1}: .*; mfa-migrate runs verify ${outcome.runId} --state-dir ${dir.replace(/[/.]/g, '\\$&')} shows the same`));
     expect(writes(g.emu.requests())).toEqual([]);
   });
 
@@ -39,7 +39,7 @@ describe('rollback, as a review tried it', () => {
     // As a crash leaves it: the journal ends after a batch's `started` line.
     crashAfterStarted(journal);
     // Stopped in a wave: resuming that wave alone settles them (a plain resume would write the rest of the plan; found by a black-box test).
-    await expect(rollbackIn(g, dir, outcome.runId)).rejects.toThrow(new RegExp(`run ${outcome.runId} has \\d+ operation\\(s\\) whose outcome is unknown .*: finish the wave that stopped first with mfa-migrate resume ${outcome.runId} --waves 1, which reads them back \\(without --waves the resume writes the rest of the plan\\)`));
+    await expect(rollbackIn(g, dir, outcome.runId)).rejects.toThrow(new RegExp(`run ${outcome.runId} has \\d+ operation\\(s\\) whose outcome is unknown .*: finish the wave that stopped first with mfa-migrate resume ${outcome.runId} --waves 1 --state-dir ${dir.replace(/[/.]/g, '\\$&')}, which reads them back \\(without --waves the resume writes the rest of the plan\\)`));
   });
 
   /** Found by a black-box test: a rollback of a run still going said "finish it first with resume", which the lock then refused. */

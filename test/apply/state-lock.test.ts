@@ -134,7 +134,8 @@ describe('apply and resume with the lock held', () => {
       expect(err.message).toContain(`pid ${holder.pid}`);
       expect(err.message).toContain(holder.host);
       expect(err.message).toContain(holder.started);
-      expect(err.message).toContain(`mfa-migrate force-unlock ${holder.id}`);
+      // The folder named: force-unlock without it looks only in the state base.
+      expect(err.message).toContain(`mfa-migrate force-unlock ${holder.id} --state-dir ${stateDir}`);
     }
     expect(second.message).toMatch(/in use by apply/);
     expect(existsSync(join(stateDir, 'lock'))).toBe(false);

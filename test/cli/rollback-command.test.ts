@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -47,7 +47,7 @@ describe('mfa-migrate rollback', () => {
     const report = JSON.parse((await runMain(['report', rollbackId, '--state-dir', join(dir, 'state'), '--format', 'json'])).stdout) as { rollback: { not_reversible: { user: string; target: string }[] } };
     const all = report.rollback.not_reversible;
     expect(listed.length).toBe(Math.min(20, all.length));
-    if (all.length > 20) expect(rollback.stdout).toContain(`... and ${all.length - 20} more not reversible (${all.length} in all): mfa-migrate report ${rollbackId} lists every one`);
+    if (all.length > 20) expect(rollback.stdout).toContain(`... and ${all.length - 20} more not reversible (${all.length} in all): mfa-migrate report ${rollbackId} --state-dir ${join(dir, 'state')} lists every one`);
     const kept = new Map<string, string[]>();
     for (const x of all) kept.set(x.user.toLowerCase(), [...(kept.get(x.user.toLowerCase()) ?? []), x.target]);
     expect(kept.size).toBeGreaterThan(0);
@@ -73,6 +73,28 @@ describe('mfa-migrate rollback', () => {
 
     const after = JSON.parse((await runMain(['runs', '--state-dir', join(dir, 'state'), '--format', 'json'])).stdout) as { kind: string; state: string }[];
     expect(after.map((r) => `${r.kind}:${r.state}`)).toEqual(['rollback:completed', 'apply:completed']);
+  });
+
+  /** Found by a review: the hint dropped --state-dir, and run as printed it found another copy of the run and said "verified". */
+  it('names the --state-dir it was given in every command it prints (the summary\'s, an edited journal\'s refusal)', async () => {
+    emu.reset();
+    const dir = mkdtempSync(join(tmpdir(), 'rollback-hint-'));
+    const state = join(dir, 'state');
+    expect((await runMain(['plan', '--source', 'fixtures/contoso', ...SEEDS, '--graph-url', emu.url, '--out', join(dir, 'p.plan')])).code).toBe(0);
+    const apply = await runMain(['apply', join(dir, 'p.plan'), '--graph-url', emu.url, '--state-dir', state]);
+    expect(apply.code).toBe(0);
+    const id = /^Run (\S+):/.exec(apply.stdout)![1]!;
+    expect(apply.stdout).toContain(`(note it: mfa-migrate runs verify ${id} --state-dir ${state} prints the same`);
+    const journal = join(state, 'runs', id, 'journal.jsonl');
+    writeFileSync(journal, readFileSync(journal, 'utf8').replace(/"state":"done"/, '"state":"failed"'));
+    const rollback = await runMain(['rollback', id, '--state-dir', state]);
+    expect(rollback.code).toBe(1);
+    const hint = /; (mfa-migrate runs verify .*) shows the same/.exec(rollback.stderr)![1]!;
+    expect(hint).toBe(`mfa-migrate runs verify ${id} --state-dir ${state}`);
+    // Run as printed, it checks that journal: edited.
+    const verify = await runMain(hint.split(' ').slice(1));
+    expect(verify.code).toBe(1);
+    expect(verify.stdout + verify.stderr).toMatch(/changed after it was written/);
   });
 
   it('leaves alone what changed since the run and reports it (exit 3)', async () => {

@@ -153,7 +153,7 @@ describe('mfa-migrate runs verify', () => {
         const words = `the journal was changed after it was written: line ${at + 1}: its hash does not match its content and the line before it`;
         const text = await report('--report', join(tmp.dir, 'edited.html'));
         expect(text.code).toBe(1);
-        expect(text.stdout.split('\n')[0]).toBe(`WARNING: ${words}. What this report shows comes from that journal and cannot be taken as the run's record; mfa-migrate runs verify ${runId} shows the same.`);
+        expect(text.stdout.split('\n')[0]).toBe(`WARNING: ${words}. What this report shows comes from that journal and cannot be taken as the run's record; mfa-migrate runs verify ${runId} --state-dir ${stateDir} shows the same.`);
         expect(text.stdout).toContain(`Journal: EDITED: ${words}`);
         expect(text.stderr).toContain(`mfa-migrate: run ${runId}: ${words}`);
         const html = readFileSync(join(tmp.dir, 'edited.html'), 'utf8');

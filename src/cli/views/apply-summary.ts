@@ -1,9 +1,11 @@
 import type { ApplyOutcome } from '../../apply/run-apply.js';
 import type { RollbackOutcome } from '../../apply/run-rollback.js';
+import { cliCommand } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
 
 /** What apply and resume print at the end: the run, its tenant, the counts, what failed, what to do next. */
-export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: string | undefined): string {
+/** `given`: the --state-dir the command was given, which the commands the summary names need too. */
+export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: string | undefined, given?: string): string {
   const c = o.counts;
   const s = o.stats;
   const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
@@ -16,28 +18,28 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ...notSelectedLine(o.notSelected),
     ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
     ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),
-    journalLine(o.journalHash, o.runId),
+    journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
-    ...newPlanLine(o.staleUsers),
+    ...newPlanLine(o.staleUsers, o.runId, given),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
 }
 
 /** Users left out as stale: a resume never sends them (it would write over what changed), so the way on is a new plan of them. */
-function newPlanLine(s: ApplyOutcome['staleUsers']): string[] {
+function newPlanLine(s: ApplyOutcome['staleUsers'], runId: string, given: string | undefined): string[] {
   if (s.count === 0) return [];
-  const named = `${s.first.join(', ')}${s.count > s.first.length ? ` and ${s.count - s.first.length} more (the --results rows with first_error stale, or mfa-migrate report)` : ''}`;
+  const named = `${s.first.join(', ')}${s.count > s.first.length ? ` and ${s.count - s.first.length} more (the --results rows with first_error stale, or ${onRun(['report', runId], given)})` : ''}`;
   return [`Left out as stale, which no resume sends: ${s.count} user(s): ${named}. Finish them with a new plan: mfa-migrate plan ... --users FILE --out FILE (this plan's options; FILE lists them, one a line), then apply it`];
 }
 
-export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined): string {
+export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined, given?: string): string {
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
     `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
-    ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone'),
-    ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible'),
-    journalLine(o.journalHash, o.runId),
+    ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
+    ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible', given),
+    journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
@@ -46,9 +48,9 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
 /** Lines a summary names one by one: a 100,000-user rollback has as many defaults it cannot unset; the report lists them all. */
 const LISTED = 20;
 
-function firstOf(lines: string[], runId: string, what: string): string[] {
+function firstOf(lines: string[], runId: string, what: string, given: string | undefined): string[] {
   if (lines.length <= LISTED) return lines;
-  return [...lines.slice(0, LISTED), `  ... and ${lines.length - LISTED} more ${what} (${lines.length} in all): mfa-migrate report ${runId} lists every one`];
+  return [...lines.slice(0, LISTED), `  ... and ${lines.length - LISTED} more ${what} (${lines.length} in all): ${onRun(['report', runId], given)} lists every one`];
 }
 
 /** What the run's --users/--group/--max-users left out of the plan, and how to go on with it (not a resume: the run never had it). */
@@ -62,6 +64,11 @@ function notSelectedLine(n: ApplyOutcome['notSelected'] | undefined): string[] {
 }
 
 /** The journal's final hash: noted now, it shows later that the journal was not edited or cut (`runs verify`). */
-function journalLine(hash: string | undefined, runId: string): string {
-  return hash ? `  journal hash ${hash} (note it: mfa-migrate runs verify ${runId} prints the same while the journal is unedited)` : '  journal hash: none (a journal written before the hash chain)';
+function journalLine(hash: string | undefined, runId: string, given: string | undefined): string {
+  return hash ? `  journal hash ${hash} (note it: ${onRun(['runs', 'verify', runId], given)} prints the same while the journal is unedited)` : '  journal hash: none (a journal written before the hash chain)';
+}
+
+/** A command on the run, with the --state-dir given: without it the command looks only in the state base (and may find another copy of the run). */
+function onRun(words: string[], given: string | undefined): string {
+  return cliCommand([...words, ...(given ? ['--state-dir', given] : [])]);
 }

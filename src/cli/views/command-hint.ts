@@ -1,9 +1,5 @@
+import { cliCommand } from '../../model/command-line.js';
 import type { GraphCliOptions } from '../graph-options.js';
-
-/** Quotes an argument for a POSIX shell when it needs it. */
-export function shellArg(a: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * A command to print as a hint that works as printed: the sign-in and state options the admin gave
@@ -20,5 +16,5 @@ export function commandHint(words: string[], opts: Partial<GraphCliOptions> & { 
   if (opts.certificatePath) args.push('--certificate-path', opts.certificatePath);
   for (const h of opts.allowGraphHost ?? []) args.push('--allow-graph-host', h);
   if (opts.consistencyWindow !== undefined) args.push('--consistency-window', String(opts.consistencyWindow));
-  return ['mfa-migrate', ...args].map(shellArg).join(' ');
+  return cliCommand(args);
 }
