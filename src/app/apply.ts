@@ -86,8 +86,7 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
       onRun: (id) => req.onRun?.(id, stateDir),
     },
   );
-  const kept = users ? new Set(users) : undefined;
-  return { outcome, stateDir, results: resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users) };
+  return { outcome, stateDir, results: resultRows(plan.users, outcome.users) };
 }
 
 /**

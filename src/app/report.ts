@@ -47,6 +47,8 @@ export async function runReport(runId: string, given: string | undefined): Promi
   }
   const sel = planView.header.options as unknown as Partial<ApplySelection>;
   const planned: { id: string; userId?: string; kind?: string; after?: unknown }[] = [];
+  // Who the run selected (--users, --group, --max-users): the others with changes are `not-selected`, as the summary and --results say.
+  let selected: Set<string> | undefined;
   if (h.kind === 'rollback') {
     // What the rollback set out to undo, as it computed it when it started (and computes it again to
     // finish): the inverses of what the apply run's journal records done. Journaled ones are added.
@@ -56,6 +58,7 @@ export async function runReport(runId: string, given: string | undefined): Promi
     planned.push(...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves);
     // The run's operations as it built them: wave by wave, on the token path it recorded.
     const positions = selectUsers(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}) });
+    selected = new Set(positions.map((i) => plan.users[i]!.upn.toLowerCase()));
     const wave = sel.batchSize ?? 500;
     for (let i = 0; i < positions.length; i += wave) planned.push(...waveOperations(await plan.read(positions.slice(i, i + wave)), runTokenPath(sel)));
   }
@@ -66,6 +69,6 @@ export async function runReport(runId: string, given: string | undefined): Promi
     rolledBackBy: runs.filter((r) => r.rollback_of === runId).sort((a, b) => a.started.localeCompare(b.started)),
     roster: plan.users,
     planned,
-    ...(sel.users ? { selected: new Set(sel.users.map((u) => u.toLowerCase())) } : {}),
+    ...(selected ? { selected } : {}),
   });
 }

@@ -1,10 +1,10 @@
 import type { UserEntry } from '../plan/plan-file.js';
 import type { UserOutcome } from '../apply/run-apply.js';
 
-/** One row of `--results`: every user in scope once. */
+/** One row of `--results`: every user of the plan once, in the words `report` uses. */
 export interface ResultRow {
   user: string;
-  outcome: 'done' | 'partial' | 'failed' | 'skipped' | 'unknown' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-started';
+  outcome: 'done' | 'partial' | 'failed' | 'skipped' | 'unknown' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-started' | 'not-selected';
   done: number;
   failed: number;
   skipped: number;
@@ -12,21 +12,16 @@ export interface ResultRow {
 }
 
 /**
- * Every user of the plan that the run's --users/--group narrowing keeps, in the plan's order: those
- * the run worked on with their outcome, the others with what the plan decided for them.
+ * Every user of the plan, in the plan's order, as `report` lists them: those the run selected with
+ * their outcome (`not-started` when it never got to them), users with changes that the run's
+ * --users/--group/--max-users left out `not-selected` (a new plan takes them; no resume does), the
+ * others with what the plan decided for them. The run has an outcome for every user it selected.
  */
-export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn: string) => boolean, outcomes: readonly UserOutcome[]): ResultRow[] {
+export function resultRows(roster: readonly Readonly<UserEntry>[], outcomes: readonly UserOutcome[]): ResultRow[] {
   const byUser = new Map(outcomes.map((o) => [o.upn.toLowerCase(), o]));
-  const rows: ResultRow[] = [];
-  for (const u of roster) {
-    if (!inScope(u.upn)) continue;
+  return roster.map((u) => {
     const o = byUser.get(u.upn.toLowerCase());
-    if (o) {
-      rows.push({ user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? '' });
-      continue;
-    }
-    const outcome: ResultRow['outcome'] = u.status === 'changes' ? 'not-started' : u.status;
-    rows.push({ user: u.upn, outcome, done: 0, failed: 0, skipped: 0, first_error: '' });
-  }
-  return rows;
+    if (o) return { user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? '' };
+    return { user: u.upn, outcome: u.status === 'changes' ? 'not-selected' : u.status, done: 0, failed: 0, skipped: 0, first_error: '' };
+  });
 }

@@ -94,7 +94,7 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(writes(emu.requests())).toEqual([]);
   }, 60_000);
 
-  it('--users and --max-users limit who is migrated; --results lists exactly them', async () => {
+  it('--users and --max-users limit who is migrated; --results, report and the summary call the others not selected', async () => {
     const usersFile = join(tmp.dir, 'users.txt');
     writeFileSync(usersFile, 'upn\nbob@contoso.com\n# a comment\nGRACE@contoso.com\nnot-in-plan@contoso.com\n');
     const results = join(tmp.dir, 'some.csv');
@@ -106,7 +106,18 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     writeFileSync(usersFile, 'upn\nbob@contoso.com\n# a comment\nGRACE@contoso.com\n');
     const r = await runMain(['apply', planFile, '--users', usersFile, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's4'), '--results', results]);
     expect(r.code).toBe(0);
-    expect(parseCsv(readFileSync(results, 'utf8')).map((x) => [x.user, x.outcome])).toEqual([['bob@contoso.com', 'done'], ['grace@contoso.com', 'done']]);
+    // Found by a review: --results left the users out that report called not-selected. Both list every user of the plan, in the same words.
+    const withChanges = (plan as unknown as Plan).users.filter((u) => u.status === 'changes').length;
+    const picked = parseCsv(readFileSync(results, 'utf8'));
+    expect(picked).toHaveLength((plan as unknown as Plan).users.length);
+    expect(picked.filter((x) => x.outcome === 'done').map((x) => x.user)).toEqual(['bob@contoso.com', 'grace@contoso.com']);
+    expect(picked.filter((x) => x.outcome === 'not-selected')).toHaveLength(withChanges - 2);
+    expect(picked.filter((x) => x.outcome === 'not-started')).toEqual([]);
+    expect(r.stdout).toContain(`0 not started`);
+    expect(r.stdout).toContain(`not selected for this run: ${withChanges - 2} user(s)`);
+    const pickedId = /^Run (\S+):/.exec(r.stdout)![1]!;
+    const pickedReport = JSON.parse((await runMain(['report', pickedId, '--state-dir', join(tmp.dir, 's4'), '--format', 'json'])).stdout) as { users: { user: string; outcome: string }[] };
+    expect(pickedReport.users.map((u) => [u.user, u.outcome])).toEqual(picked.map((x) => [x.user, x.outcome]));
     const state: Snapshot = emu.snapshot();
     const others = new Set(plan.user_changes.map((c) => c.user.toLowerCase()).filter((u) => u !== 'bob@contoso.com' && u !== 'grace@contoso.com'));
     expectPlanApplied(plan, state, others);
@@ -118,8 +129,17 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(max.code).toBe(0);
     const rows = parseCsv(readFileSync(results, 'utf8'));
     expect(rows.filter((x) => x.outcome === 'done')).toHaveLength(3);
-    expect(rows.filter((x) => x.outcome === 'not-started').length).toBeGreaterThan(10);
+    // Beyond --max-users: not selected (the summary said "0 not started" and "not selected: N" while these said not-started).
+    expect(rows.filter((x) => x.outcome === 'not-selected')).toHaveLength(withChanges - 3);
+    expect(rows.filter((x) => x.outcome === 'not-started')).toEqual([]);
     expect(rows).toHaveLength((plan as unknown as Plan).users.length);
+    expect(max.stdout).toContain(`not selected for this run: ${withChanges - 3} user(s)`);
+    const maxId = /^Run (\S+):/.exec(max.stdout)![1]!;
+    for (const format of [[], ['--format', 'json']]) {
+      const rep = await runMain(['report', maxId, '--state-dir', join(tmp.dir, 's5'), ...format]);
+      if (format.length > 0) expect((JSON.parse(rep.stdout) as { users: { user: string; outcome: string }[] }).users.map((u) => [u.user, u.outcome])).toEqual(rows.map((x) => [x.user, x.outcome]));
+      else expect(rep.stdout).toContain(`${withChanges - 3} not selected for this run`);
+    }
   }, 60_000);
 
   /** Found by a review: a run whose only problem was a stale user said "Resume with", and the resume sent nothing and said it again. */
