@@ -77,7 +77,8 @@ export function registerApply(program: Command): void {
 Examples:
   $ mfa-migrate plan --source ./export --tokens seeds.pskc --out wave1.plan
   $ mfa-migrate apply wave1.plan --results wave1.csv
-  $ mfa-migrate apply wave1.plan --plan-hash 3f0c…e91a                 # only the plan the report signed off
+  $ sha256sum wave1.plan > wave1.plan.sha256                           # at sign-off: the hash the report's header shows
+  $ mfa-migrate apply wave1.plan --plan-hash "$(cut -d' ' -f1 wave1.plan.sha256)"   # only the plan signed off
   $ mfa-migrate apply wave1.plan --batch-size 200 --waves 1          # first wave only
   $ mfa-migrate apply wave1.plan --users pilot.txt                     # some of the plan's users (the rest: a new plan)
   $ mfa-migrate apply final.plan                                        # a plan with --rollout-group and --federated-mfa reject:

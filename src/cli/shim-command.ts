@@ -85,7 +85,7 @@ Examples:
       --tls-cert ./shim.crt --tls-key ./shim.key
   $ curl -s localhost:8085/v1/verify -d '{"user":"ivan@contoso.com","code":"287082"}'
   {"result":"accept","reason":"ok"}
-  $ mfa-migrate shim serve --store ./shim.store --host 10.0.0.5 --api-key-file ./api.key \
+  $ mfa-migrate shim serve --store ./shim.store --host 10.0.0.5 --api-key-file ./api.key \\
       --tls-cert ./shim.crt --tls-key ./shim.key --radius-port 1812 --radius-clients ./radius-clients
   $ mfa-migrate shim serve --store ./shim.store --state postgres://shim@db.example:5432/mfa_shim
 
@@ -143,7 +143,7 @@ accepted code is used up and a wrong one counts towards the lock-out, as on the 
 Examples:
   $ mfa-migrate shim check --store ./shim.store --user ivan@contoso.com --code 287082
   $ read -s CODE; echo "$CODE" | mfa-migrate shim check --store ./shim.store --user ivan@contoso.com --code -
-  $ PGPASSFILE=~/.pgpass mfa-migrate shim check --store ./shim.store --state postgres://shim@db:5432/mfa_shim \
+  $ PGPASSFILE=~/.pgpass mfa-migrate shim check --store ./shim.store --state postgres://shim@db:5432/mfa_shim \\
       --user ivan@contoso.com --code -`,
     )
     .action(async (flags: StoreFlags & RuleFlags & { user: string; code: string }) => {
@@ -212,7 +212,7 @@ Examples:
   $ mfa-migrate shim import --source ./export --tokens ./tokens/seeds.pskc --store ./shim.store
   $ mfa-migrate shim import --source ./export --tokens vendor.pskc --pskc-key-file psk.hex \\
       --tokens entra-upload.csv --store ./shim.store --key-file ./shim.key
-  $ mfa-migrate shim import --source ./export --tokens ./tokens/seeds.pskc --store ./shim.store \
+  $ mfa-migrate shim import --source ./export --tokens ./tokens/seeds.pskc --store ./shim.store \\
       --state postgres://shim@db:5432/mfa_shim      # the state goes to PostgreSQL (docs/shim.md)`,
     )
     .action(async (flags: ImportFlags) => {

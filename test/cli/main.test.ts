@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateExport } from '../../fixtures/generate-export.js';
 import { CLI, ROOT, runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 
 describe('mfa-migrate (the program)', () => {
   it('lists every command in its help, and each command, aliases included, has its own help with examples', async () => {
@@ -19,6 +20,20 @@ describe('mfa-migrate (the program)', () => {
       expect(r.stdout, c).toMatch(/Examples?:/);
       // An example's line continued without its backslash (a template literal ate it) runs on with spaces.
       for (const line of r.stdout.split('\n').filter((l) => l.startsWith('  $ '))) expect(line, c).not.toMatch(/\S {6,}--/);
+    }
+  });
+
+  /** Found by a review: the shim's sub-commands' examples ran on (a template literal ate the backslash), and apply's --plan-hash example was refused as written. */
+  it('prints sub-commands\' examples as they run: continued lines keep their backslash, no elided value', async () => {
+    for (const c of [['shim', 'import'], ['shim', 'serve'], ['shim', 'check'], ['shim', 'unlock'], ['runs', 'verify'], ['apply'], ['resume'], ['rollback'], ['report'], ['plan']]) {
+      const r = await runMain([...c, '--help']);
+      expect(r.code, c.join(' ')).toBe(0);
+      const lines = r.stdout.split('\n');
+      for (const [i, line] of lines.entries()) {
+        if (!line.startsWith('  $ ') && !lines[i - 1]?.endsWith(' \\')) continue;
+        expect(line, c.join(' ')).not.toMatch(/\S {6,}--/);
+        expect(line, c.join(' ')).not.toMatch(/…|\.\.\./);
+      }
     }
   });
 
