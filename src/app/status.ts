@@ -117,7 +117,7 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
     ? migrated
       ? null
       : // Switched with nothing to sign in with: the one state that locks a user out now.
-        `switched to Entra MFA (${by}) with no cloud MFA method ${notEnabled.length > 0 ? 'the authentication methods policy lets them use' : 'at all'}: they cannot complete MFA (${notEnabled.length > 0 ? 'enable one for them' : 'migrate a method'}, or take them out of staged rollout)`
+        `switched to Entra MFA (${by}) with no cloud MFA method ${notEnabled.length > 0 ? 'the authentication methods policy lets them use' : 'at all'}: they cannot complete MFA (${notEnabled.length > 0 ? 'enable one for them' : 'migrate a method'}${switchBack(by)})`
     : disabledInServer
       ? 'disabled in MFA Server: not migrated'
       : !migrated
@@ -131,6 +131,17 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
 }
 
 /** What switches the user to Entra MFA, if anything. */
+/**
+ * What else takes a locked-out user back to MFA Server: only leaving their rollout group. A domain
+ * that rejects the federated IdP's MFA, or a policy for the whole organisation, switches them
+ * whatever group they are in (cutover.md): for one user, a cloud method is the only way.
+ */
+function switchBack(by: string): string {
+  if (by === 'federation') return ": their domain rejects the federated IdP's MFA, for every user of it";
+  if (by === 'organization') return ': the staged rollout policy applies to the whole organisation';
+  return `, or take them out of the rollout group ${by}`;
+}
+
 function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
   const domain = u.userPrincipalName.slice(u.userPrincipalName.lastIndexOf('@') + 1).toLowerCase();
   if (cutover.federatedDomains.some((d) => d.id === domain && d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp')) return 'federation';
