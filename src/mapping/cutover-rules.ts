@@ -325,7 +325,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     const list = `${unswitched.slice(0, 20).join(', ')}${unswitched.length > 20 ? ` and ${unswitched.length - 20} more` : ''}`;
     if (unswitched.length > 0 && !input.options.forceFederation) {
       out.refusals.push(
-        `--federated-mfa reject: ${unswitched.length} user(s) of ${d.id} in scope are neither switched already nor switched by this plan, with a cloud MFA method they can use: ${list}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; switch them first (or --force-federation)`,
+        `--federated-mfa reject: ${unswitched.length} user(s) of ${d.id} in scope would be left on MFA Server, neither switched already nor switched by this plan (it switches only users left with a cloud MFA method they can use): ${list}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; switch them first (or --force-federation)`,
       );
       continue;
     }

@@ -98,7 +98,7 @@ describe('federation: the final step', () => {
     const g = fakeGraph();
     const err = await planTo(g, `${fresh()}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CutoverRefusedError);
-    expect((err as Error).message).toMatch(/2 user\(s\) of contoso\.com in scope are neither switched already nor switched by this plan, with a cloud MFA method they can use: judy@contoso\.com, zoe@contoso\.com/);
+    expect((err as Error).message).toMatch(/2 user\(s\) of contoso\.com in scope would be left on MFA Server, neither switched already nor switched by this plan \(it switches only users left with a cloud MFA method they can use\): judy@contoso\.com, zoe@contoso\.com/);
     expect(writes(g.emu.requests())).toEqual([]);
   });
 

@@ -174,7 +174,7 @@ describe('federation: the final step', () => {
     const users = [phoneUser('alice'), user('judy'), user('zoe')];
     const refused = cutover(users, options, t());
     expect(refused.changes.some((c) => c.target.startsWith('domains/'))).toBe(false);
-    expect(refused.refusals).toEqual([expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in scope are neither switched already nor switched by this plan, with a cloud MFA method they can use: judy@contoso\.com, zoe@contoso\.com\. .*--force-federation/)]);
+    expect(refused.refusals).toEqual([expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in scope would be left on MFA Server, neither switched already nor switched by this plan \(it switches only users left with a cloud MFA method they can use\): judy@contoso\.com, zoe@contoso\.com\. .*--force-federation/)]);
     const forced = cutover(users, { ...options, forceFederation: true }, t());
     expect(forced.refusals).toEqual([]);
     expect(forced.changes.find((c) => c.target.startsWith('domains/'))!.switches).toBe(1);
