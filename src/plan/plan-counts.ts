@@ -46,7 +46,7 @@ export function countLines(c: PlanCounts): { plan: string; userChanges: string; 
   const u = c.users;
   return {
     plan: `Plan: ${c.totals.create} to add, ${c.totals.update} to change, ${c.totals.delete} to destroy, ${c.totals.no_op} unchanged.`,
-    userChanges: `${c.userChanges.total} user method changes: ${c.userChanges.create} to add, ${c.userChanges.update} to change, ${c.userChanges.delete} to destroy, ${c.userChanges.no_op} unchanged`,
+    userChanges: `${c.userChanges.total} user resource(s): ${c.userChanges.create} to add, ${c.userChanges.update} to change, ${c.userChanges.delete} to destroy, ${c.userChanges.no_op} unchanged`,
     policy: `${c.policy.targets} policy setting(s) to change (${c.policy.changes} propert${c.policy.changes === 1 ? 'y' : 'ies'}), counted apart from user changes`,
     ...(c.cutover.total > 0 ? { cutover: `${c.cutover.total} cutover change(s) (staged rollout, federation): ${c.cutover.create} to add, ${c.cutover.update} to change, counted apart from user changes` } : {}),
     users: `${u.inScope} user(s) in scope: ${u.changes} with changes, ${u.unchanged} already match, ${u.notInTenant} not in the tenant, ${u.disabled} disabled; ${u.noUsableMethod} left with no usable method`,

@@ -65,7 +65,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     lines.push(bold('Cutover (staged rollout, federation)'));
     for (const ch of cutover) {
       const detail = ch.action === 'create' ? describe(ch.after, show) : changedFields({ ...ch, user: '', user_id: '', resource: ch.target }, show);
-      const last = ch.switches !== undefined ? dim(` (last: once the ${ch.switches} switch(es) of the domain succeeded)`) : '';
+      const last = ch.switches !== undefined ? dim(` (${lastStep(ch.switches)})`) : '';
       lines.push(paint[ch.action](`  ${SYMBOL[ch.action]} ${ch.target}`) + `  ${detail}${last}  ${dim(`[${ch.rule}] ${ch.because}`)}`);
     }
     for (const g of plan.cutover?.rollout_groups ?? []) {
@@ -163,4 +163,9 @@ export function formatValue(v: unknown, showPhoneNumbers: boolean): string {
     return `{${Object.entries(o).map(([k, x]) => `${k}: ${formatValue(x, showPhoneNumbers)}`).join(', ')}}`;
   }
   return String(v);
+}
+
+/** When the federation change goes: after the switches it waits for, or, with none (every user switched already), simply last. */
+function lastStep(switches: number): string {
+  return switches > 0 ? `last: once the ${switches} switch(es) of the domain succeeded` : 'last: no switch of the domain is left to wait for';
 }

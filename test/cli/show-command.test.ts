@@ -66,7 +66,7 @@ describe('mfa-migrate show', () => {
     expect(text.code, text.stderr).toBe(0);
     const s = plan.summary;
     expect(text.stdout).toContain(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`);
-    expect(text.stdout).toContain(`${s.user_changes!.total} user method changes: ${s.user_changes!.create} to add`);
+    expect(text.stdout).toContain(`${s.user_changes!.total} user resource(s): ${s.user_changes!.create} to add`);
     expect(text.stdout).toContain(`${s.users} user(s) in scope: ${s.user_status!.changes} with changes, ${s.user_status!.unchanged} already match`);
     expect(text.stdout).toContain(`saved plan sha256 ${plan.plan_hash}`);
     // Every in-scope user appears once: with their changes, or among those with nothing to change (zoe).

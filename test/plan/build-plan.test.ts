@@ -67,6 +67,18 @@ describe('buildPlan (pure)', () => {
     expect(shown).toMatch(/\u001b\[32m/);
   });
 
+  /** Found by a review: a federation change with no switch left to wait for said "once the 0 switch(es) ... succeeded". */
+  it('says when a federation change goes: after the switches it waits for, or with none left, simply last', () => {
+    const { plan } = buildPlan(input);
+    const fed = (switches: number) => ({ target: 'domains/contoso.com/federationConfiguration', action: 'update' as const, before: { federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }, after: { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' }, rule: plan.policy_changes[0]!.rule, because: 'b', switches });
+    const text = (switches: number) => renderPlanTerminal({ ...plan, cutover_changes: [fed(switches)] }, { color: false, showPhoneNumbers: false });
+    expect(text(3)).toContain('(last: once the 3 switch(es) of the domain succeeded)');
+    expect(text(0)).toContain('(last: no switch of the domain is left to wait for)');
+    expect(text(0)).not.toContain('0 switch(es)');
+    // Unchanged user resources are not counted as "changes".
+    expect(text(0)).toMatch(/\n {2}\d+ user resource\(s\): \d+ to add, \d+ to change, \d+ to destroy, \d+ unchanged\n/);
+  });
+
   it('renders the reports the same bytes for the same plan', () => {
     const { plan } = buildPlan(input);
     expect(renderReportHtml(plan, { showPhoneNumbers: false })).toBe(renderReportHtml(structuredClone(plan), { showPhoneNumbers: false }));
