@@ -72,7 +72,7 @@ export function renderValidationText(r: ValidationReport, color: boolean): strin
     bold(`Export ${printable(r.source)}`),
     `  users.csv      ${r.users} users (${r.users - r.enabled_users} disabled)`,
     `  devices.csv    ${r.devices} mobile app registrations`,
-    `  settings.json  ${r.settings ? 'read' : 'not present or not valid'}`,
+    `  settings.json  ${settingsState(r)}`,
     `  seed files     ${r.tokens.length} tokens from ${r.seed_files.length} file(s), ${assigned} assigned to users`,
   ];
   const byType = new Map<string, number>();
@@ -97,4 +97,10 @@ export function renderValidationText(r: ValidationReport, color: boolean): strin
       : `Valid${r.warnings.length ? ` with ${r.warnings.length} warning(s)` : ''}.`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** Read, absent (it is optional), or refused: an error then names what is wrong with it. */
+function settingsState(r: ValidationReport): string {
+  if (r.settings) return 'read';
+  return r.errors.some((e) => e.file === 'settings.json') ? 'not valid (the errors below say why)' : 'absent (optional)';
 }

@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 
 describe('mfa-migrate validate', () => {
   it('reports the sample export with errors in JSON: every problem with file, line or path, field and code', async () => {
@@ -41,6 +42,17 @@ describe('mfa-migrate validate', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('users.csv, line 4, field username:');
     expect(r.stdout).toMatch(/Not valid: 14 error\(s\), 3 warning\(s\)\./);
+    expect(r.stdout).toContain('settings.json  not valid (the errors below say why)');
+  });
+
+  /** Found by a review: an export without settings.json (it is optional) read "not present or not valid". */
+  it('says settings.json is absent, not "not present or not valid", when the export has none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validate-nosettings-'));
+    writeFileSync(join(dir, 'users.csv'), readFileSync('fixtures/contoso/users.csv', 'utf8').split('\n').slice(0, 1).join('\n') + '\n');
+    const r = await runMain(['validate', '--source', dir]);
+    expect(r.stdout).toContain('settings.json  absent (optional)');
+    cpSync('fixtures/contoso/settings.json', join(dir, 'settings.json'));
+    expect((await runMain(['validate', '--source', dir])).stdout).toContain('settings.json  read');
   });
 
   it('exits 0 when there are only warnings', async () => {
