@@ -7,6 +7,7 @@ import { UserError } from '../model/user-error.js';
 import { ownValue } from '../model/own-value.js';
 import { printable } from '../model/printable.js';
 import { packageVersion } from '../io/package-root.js';
+import { checkRequiredOptionsLast } from './required-options.js';
 
 
 type Registrar = (program: Command) => void;
@@ -63,6 +64,7 @@ Examples:
   const modules = versionOnly ? [] : named !== undefined && Object.hasOwn(REGISTRARS, named) ? [named] : Object.keys(REGISTRARS);
   for (const register of await Promise.all(modules.map((m) => REGISTRARS[m]!()))) register(program);
   addNoColor(program);
+  checkRequiredOptionsLast(program);
   return program;
 }
 

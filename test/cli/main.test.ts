@@ -37,6 +37,19 @@ describe('mfa-migrate (the program)', () => {
     }
   });
 
+  /** Found by a review: commander checked required options first, so `plan --bogus` complained of --source, not of --bogus. */
+  it('reports an unknown option before a required one missing, and a missing required one still', async () => {
+    const first = async (args: string[]) => {
+      const r = await runMain(args);
+      return [r.code, r.stderr.split('\n')[0]];
+    };
+    expect(await first(['plan', '--bogus'])).toEqual([1, "mfa-migrate: unknown option '--bogus'"]);
+    expect(await first(['shim', 'check', '--bogus'])).toEqual([1, "mfa-migrate: unknown option '--bogus'"]);
+    expect(await first(['plan'])).toEqual([1, "mfa-migrate: required option '--source <dir>' not specified"]);
+    expect(await first(['shim', 'check', '--store', 'x.store', '--code', '1'])).toEqual([1, "mfa-migrate: required option '--user <user>' not specified"]);
+    expect((await runMain(['plan', '--bogus'])).stderr).toContain('(run with --help for usage and examples)');
+  });
+
   it('prints its version without loading any command, and suggests the command meant for a typo (exit 1)', async () => {
     const v = await runCli(['--version']);
     expect(v.code).toBe(0);
