@@ -86,7 +86,8 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
       onRun: (id) => req.onRun?.(id, stateDir),
     },
   );
-  return { outcome, stateDir, results: resultRows(plan.users, outcome.users) };
+  const kept = users ? new Set(users) : undefined;
+  return { outcome, stateDir, results: resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readRun, verifyJournal } from '../apply/journal.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
-import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
+import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { resultRows, type ResultRow } from './results.js';
@@ -49,5 +49,7 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
     ...(req.signal ? { signal: req.signal } : {}),
     onRun: (id) => req.onRun?.(id, stateDir),
   });
-  return { outcome, stateDir, results: resultRows(plan.users, outcome.users) };
+  const users = (view.header.options as unknown as ApplySelection).users;
+  const kept = users ? new Set(users.map((u) => u.toLowerCase())) : undefined;
+  return { outcome, stateDir, results: resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users) };
 }

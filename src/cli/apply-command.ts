@@ -66,7 +66,7 @@ export function registerApply(program: Command): void {
     .option('--policy-propagation-wait <minutes>', 'when the run enables hardware OATH tokens: how long activations refused until the policy applies are tried again (Entra takes up to 20 minutes)', (v) => nonNegativeInt(v, '--policy-propagation-wait'), DEFAULT_POLICY_PROPAGATION_WAIT)
     .addOption(new Option('--token-path <path>', 'hardware tokens: bulk (a bulk create per wave, then one assign-and-activate each), single (create, then activate, each), auto (bulk where this Graph has the actions)').choices(['auto', 'bulk', 'single']).default('auto'))
     .option('--auto-approve', 'with --source: apply without asking', false)
-    .option('--results <file.csv>', 'write one row per user of the plan (as report lists them): user, outcome, done, failed, skipped, first_error')
+    .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
     .option('--plan-hash <sha256>', 'the SHA-256 of the approved plan file (in the signed-off report\'s header): a plan file with another hash is refused before anything is sent', (v) => sha256Hex(v))
     .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false);
   addConsistencyWindowOption(cmd)
@@ -141,7 +141,7 @@ Examples:
     .description('Finish an interrupted or partial apply run, against the Graph and tenant it ran on: operations already done are not sent again; ones whose outcome is unknown are read back first.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
-    .option('--results <file.csv>', 'write one row per user of the plan (as report lists them): user, outcome, done, failed, skipped, first_error');
+    .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error');
   addConsistencyWindowOption(addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)'))
     .addHelpText(
       'after',
