@@ -99,6 +99,8 @@ interface Slot {
   waitingForGraph?: boolean;
   /** Counted in stats.pacedWaiting. */
   heldByPace?: boolean;
+  /** Counted in stats.paced. */
+  pacedOnce?: boolean;
   /** When its activation was last sent, as counted against the activation pace. */
   pacedAt?: number;
   /** Read-backs made only to wait out Graph's consistency window (apart from reads that failed). */
@@ -194,9 +196,7 @@ export class Executor {
     for (const s of this.slots.values()) {
       if (s.timer) clearTimeout(s.timer);
       if (s.status === 'waiting' || s.status === 'timed') {
-        s.status = 'stopped';
-        // Stopped, it waits for the policy no more (the progress's last line says so).
-        this.stopWaiting(s);
+        this.markStopped(s);
       }
     }
     this.checkFinished();
@@ -276,7 +276,7 @@ export class Executor {
   /** Sends an operation: its call is made now to learn its version, and again when its batch forms. */
   private submit(s: Slot): void {
     if (this.interrupted) {
-      s.status = 'stopped';
+      this.markStopped(s);
       return this.checkFinished();
     }
     if (s.op.kind === 'token-create' && !s.looked) return void this.lookUpFirst(s);
@@ -307,8 +307,11 @@ export class Executor {
         // Counted once per activation, however often its turn comes round before the pace allows it.
         if (!s.heldByPace) {
           s.heldByPace = true;
-          this.stats.paced++;
           this.stats.pacedWaiting++;
+          if (!s.pacedOnce) {
+            s.pacedOnce = true;
+            this.stats.paced++;
+          }
         }
         return { deferMs: wait };
       }
@@ -360,11 +363,12 @@ export class Executor {
     if ((outcome.kind === 'answer' || outcome.kind === 'unknown') && outcome.requestId) s.requestId = outcome.requestId;
     switch (outcome.kind) {
       case 'stopped':
-        s.status = 'stopped';
-        this.stopWaiting(s);
-        // Sent, answered 429 and not sent again: Graph did not take it. Journaled pending again, so
-        // the run's evidence does not count it among the writes whose outcome is unknown.
-        if (outcome.notTaken) this.record({ op: s.op.id, state: 'pending' });
+        this.markStopped(s);
+        // Sent, answered 429 and not sent again: Graph did not take it. When those were its only
+        // sends ever (no earlier submission of this pass, whose outcome was unknown; no earlier
+        // pass), it is journaled pending again, so the run's evidence does not count it among the
+        // writes whose outcome is unknown. Otherwise it stays started: resume reads it back.
+        if (outcome.notTaken && s.sends === 1 && !s.sentBefore) this.record({ op: s.op.id, state: 'pending' });
         return;
       case 'refused':
         return this.settle(s, 'failed', outcome.reason);
@@ -442,7 +446,7 @@ export class Executor {
     } catch (err) {
       // The lookup failed (network): it is tried again with the create, after a pause.
       if (++s.attempts >= this.maxAttempts || this.interrupted) {
-        if (this.interrupted) s.status = 'stopped';
+        if (this.interrupted) this.markStopped(s);
         else this.settle(s, 'failed', `looking up the token's serial failed: ${(err as Error).message}`);
         return;
       }
@@ -484,7 +488,7 @@ export class Executor {
     } catch (err) {
       s.looked = false;
       if (++s.attempts >= this.maxAttempts || this.interrupted) {
-        if (this.interrupted) s.status = 'stopped';
+        if (this.interrupted) this.markStopped(s);
         else this.settle(s, 'failed', `looking up the tokens' serials failed: ${(err as Error).message}`);
         return;
       }
@@ -510,7 +514,7 @@ export class Executor {
         // throttling: reading again gets the same).
         const refused = err instanceof ReadBackError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
         if (refused || reads + 1 >= this.maxAttempts * 2 || this.interrupted) {
-          if (this.interrupted) s.status = 'stopped';
+          if (this.interrupted) this.markStopped(s);
           else this.settle(s, 'failed', `${reason}; outcome unknown: ${(err as Error).message}`);
           return;
         }
@@ -536,7 +540,7 @@ export class Executor {
       this.stopWaitingForGraph(s);
       if (s.attempts >= this.maxAttempts) return this.settle(s, 'failed', reason);
       if (this.interrupted) {
-        s.status = 'stopped';
+        this.markStopped(s);
         return;
       }
       // Not applied: safe to send again, after a pause. A bulk create may have been applied in part:
@@ -583,6 +587,12 @@ export class Executor {
     if (!s.heldByPace) return;
     s.heldByPace = false;
     this.stats.pacedWaiting--;
+  }
+
+  /** Stopped by an interrupt: it waits for nothing any more (the progress's last line says so). */
+  private markStopped(s: Slot): void {
+    s.status = 'stopped';
+    this.stopWaiting(s);
   }
 
   /** An operation that waited (for the policy to propagate, for Graph to show a new object, for the pace) is no longer counted as waiting. */

@@ -6,6 +6,7 @@ import { ReadBackError, verifyOp } from '../../src/apply/op-verify.js';
 import type { Operation } from '../../src/apply/operations.js';
 import { inverseOperations } from '../../src/apply/rollback-inverses.js';
 import { buildOathSeed } from '../../src/source/seeds/oath-seed.js';
+import { connectGraph } from '../../src/graph/connect.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { journalLines, tempDir } from '../helpers/migration.js';
 
@@ -136,6 +137,37 @@ describe('Executor on the fake Graph', () => {
     expect(pendingSent.length).toBeGreaterThan(0);
     for (const id of pendingSent) expect(out.get(id)?.status).toBe('pending');
     expect(view.doneOrder).toHaveLength(g.operations().filter((o) => o.method !== 'GET' && o.status < 300).length);
+  });
+
+  it('interrupt() while throttled after an unknown outcome: the write stays started (its first send may have reached Graph), not pending', async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    // The phone create's first send is answered 503 (outcome unknown; not applied here, and the
+    // read-back finds nothing), its resend 429 with a long Retry-After, during which the run stops.
+    const answers = [503, 429];
+    const sent: number[] = [];
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const url = String(input);
+      const requests = init?.method === 'POST' && url.endsWith('/$batch') ? (JSON.parse(String(init.body)) as { requests: { id: string; method: string }[] }).requests : [];
+      if (requests.some((r) => r.method === 'POST') && answers.length > 0) {
+        const status = answers.shift()!;
+        sent.push(status);
+        const headers = status === 429 ? { 'Retry-After': '30' } : {};
+        const responses = requests.map((r) => ({ id: r.id, status, headers, body: { error: { code: status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', message: 'test' } } }));
+        return new Response(JSON.stringify({ responses }), { status: 200, headers: { 'content-type': 'application/json' } });
+      }
+      return g.emu.fetch(input, init);
+    };
+    const journal = await Journal.create(join(tmp.dir, 'unknown-then-429'), { t: 'run', id: 'unknown-then-429', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const client = connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 1, retry: { capMs: 20 } });
+    const ex = new Executor({ client, journal, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now } });
+    const [mobile] = userOps(0);
+    const running = ex.run([mobile!]);
+    while (sent.length < 2) await new Promise((r) => setTimeout(r, 5));
+    ex.interrupt();
+    const out = await running;
+    await journal.close();
+    expect(out.get(mobile!.id)?.status).toBe('pending');
+    expect((await readRun(join(tmp.dir, 'unknown-then-429'))).ops.get(mobile!.id)?.state).toBe('started');
   });
 
   it('reads back operations an earlier run left started before sending anything', async () => {
