@@ -128,8 +128,9 @@ export class AuditLog {
     const batch = this.#pending;
     this.#pending = [];
     if (this.#fd === null) {
-      // Closed: nothing more is written, and a writer waiting is told so.
+      // Closed: nothing more is written; a writer waiting is told so, and what is lost is said.
       for (const p of batch) p.settle?.(false);
+      if (batch.length > 0) this.onError(`audit log ${this.path}: ${batch.length} event(s) came after it was closed and could not be written: lost`);
       return;
     }
     if (batch.length > 0) {

@@ -102,7 +102,8 @@ function encodeAttribute(pair: string, where: string): Attribute {
   const eq = pair.indexOf('=');
   const name = eq > 0 ? pair.slice(0, eq) : pair;
   const value = eq > 0 ? pair.slice(eq + 1) : '';
-  const entry = DICTIONARY[name];
+  // Own keys only: `toString=x` must not find Object.prototype's.
+  const entry = Object.hasOwn(DICTIONARY, name) ? DICTIONARY[name] : undefined;
   if (!entry || eq < 0) throw new UserError(`${where}: ${pair}: expected Name=value with Name one of ${Object.keys(DICTIONARY).join(', ')}`);
   if (entry.kind === 'integer') {
     if (!/^\d+$/.test(value) || Number(value) > 0xffff_ffff) throw new UserError(`${where}: ${name} takes a whole number`);

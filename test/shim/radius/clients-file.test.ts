@@ -107,6 +107,8 @@ describe('RADIUS reply attributes file', () => {
     expect(rules.forUser('zoe@contoso.com', undefined)).toEqual([]);
     expect(() => parseReplyAttributes('grace Class=x\n', 'a')).toThrow(/a: line 1: expected user:UPN or group:NAME/);
     expect(() => parseReplyAttributes('user:x Colour=blue\n', 'a')).toThrow(/Colour=blue: expected Name=value with Name one of/);
+    // A name Object.prototype has is no attribute either (it was a TypeError).
+    for (const name of ['toString', 'constructor', '__proto__']) expect(() => parseReplyAttributes(`user:x ${name}=1\n`, 'a')).toThrow(new RegExp(`${name}=1: expected Name=value with Name one of`));
     expect(() => parseReplyAttributes('user:x Session-Timeout=soon\n', 'a')).toThrow(/Session-Timeout takes a whole number/);
     // '#' inside a field is the field's here (guest user names hold #EXT#), a comment after white space.
     expect(parseReplyAttributes('user:ann_fabrikam.com#EXT#@contoso.onmicrosoft.com Filter-Id=g#1 # guest\n', 'a').forUser('ann_fabrikam.com#ext#@contoso.onmicrosoft.com', undefined)).toEqual([{ type: 11, value: Buffer.from('g#1') }]);
