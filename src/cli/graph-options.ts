@@ -46,8 +46,15 @@ export interface GraphCliOptions {
  * given longer: what depends on a new object then waits longer before it fails, and a token create
  * whose answer was lost is read back longer before it is sent again.
  */
+const MAX_CONSISTENCY_WINDOW_S = 600;
+
 export function addConsistencyWindowOption(cmd: Command): Command {
-  return cmd.option('--consistency-window <seconds>', `how long Graph may not find an object the run has just created (default ${DEFAULT_CAP_MS / 1000})`, (v) => positiveInt(v, '--consistency-window'));
+  return cmd.option('--consistency-window <seconds>', `how long Graph may not find an object the run has just created (default ${DEFAULT_CAP_MS / 1000}, at most ${MAX_CONSISTENCY_WINDOW_S})`, (v) => {
+    const n = positiveInt(v, '--consistency-window');
+    // A 404 that is not Graph's lag (the user deleted meanwhile) is tried again for that long.
+    if (n > MAX_CONSISTENCY_WINDOW_S) throw new UserError(`--consistency-window is at most ${MAX_CONSISTENCY_WINDOW_S} seconds, got ${n}`);
+    return n;
+  });
 }
 
 /** The Graph options alone (a job carries them to the thread that connects). */

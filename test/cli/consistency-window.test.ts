@@ -18,12 +18,16 @@ describe('--consistency-window', () => {
     expect(commandHint(['resume', 'RUN'], { ...base, consistencyWindow: 120 })).toBe('mfa-migrate resume RUN --consistency-window 120');
   });
 
-  it('is offered by apply, resume and rollback, and a value that is not a positive whole number of seconds is refused', async () => {
+  it('is offered by apply, resume and rollback, and a value that is not a whole number of seconds from 1 to 600 is refused', async () => {
     for (const command of ['apply', 'resume', 'rollback']) expect((await runMain([command, '--help'])).stdout).toContain('--consistency-window <seconds>');
     for (const bad of ['0', '-5', '2.5', 'soon']) {
       const r = await runMain(['resume', '--consistency-window', bad]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`--consistency-window must be a positive integer, got "${bad}"`);
     }
+    // Ten minutes at most: a 404 that is no lag (a user deleted meanwhile) is tried again that long.
+    const long = await runMain(['apply', 'x.plan', '--consistency-window', '601']);
+    expect(long.code).toBe(1);
+    expect(long.stderr).toContain('--consistency-window is at most 600 seconds, got 601');
   });
 });
