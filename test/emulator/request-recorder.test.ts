@@ -9,10 +9,13 @@ import { DEVICES, newToken } from './oath-helpers.js';
 
 describe('recording every request a client sends (contract tests)', () => {
   let dir: string | undefined;
+  // Set for a whole suite run (to record its requests), it is put back: later files share this worker.
+  const given = process.env[RECORD_ENV];
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
     dir = undefined;
-    delete process.env[RECORD_ENV];
+    if (given === undefined) delete process.env[RECORD_ENV];
+    else process.env[RECORD_ENV] = given;
   });
 
   it('hands each direct request and $batch item (run or 424) to the hook, as sent, secrets redacted', async () => {
