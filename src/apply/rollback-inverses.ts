@@ -13,6 +13,9 @@ const PHONE_BEHIND_DEFAULT: Record<string, string> = {
   voiceOffice: 'phoneMethods/office',
 };
 
+/** What a rollback journals for an object it left alone because it changed since the run. */
+export const CHANGED_SINCE = 'changed since the run';
+
 export interface Unreversible {
   user?: string;
   target: string;

@@ -12,7 +12,7 @@ import { Executor, type ExecStats } from './executor.js';
 import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
-import { alreadyUndone, changedSince, changedSinceSent, inverseOperations, type Unreversible } from './rollback-inverses.js';
+import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -262,7 +262,7 @@ function changedObjects(inverses: readonly Operation[], snapshot: TenantSnapshot
   });
 }
 
-const skipRecord = (c: ChangedObject): OpRecord => ({ op: c.opId, state: 'skipped', error: 'changed since the run' });
+const skipRecord = (c: ChangedObject): OpRecord => ({ op: c.opId, state: 'skipped', error: CHANGED_SINCE });
 const goneRecord = (inv: Operation): OpRecord => ({ op: inv.id, state: 'done', result: { goneAlready: true } });
 
 /**
@@ -270,7 +270,7 @@ const goneRecord = (inv: Operation): OpRecord => ({ op: inv.id, state: 'done', r
  * on failed: tried again when the rollback is finished (as apply's resume does).
  */
 function isSettled(r: OpRecord | undefined, force: boolean): boolean {
-  return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'changed since the run' && !force);
+  return r?.state === 'done' || (r?.state === 'skipped' && r.error === CHANGED_SINCE && !force);
 }
 
 /**

@@ -59,7 +59,7 @@ ul.counts { margin: .25rem 0 1rem; padding-left: 1.2rem; }
 .badge.changes, .badge.failed, .badge.error { border-color: var(--update); color: var(--update); }
 .badge.failed, .badge.error, .badge.none-usable { border-color: var(--delete); color: var(--delete); }
 .badge.done { border-color: var(--create); color: var(--create); }
-.badge.unknown { border-color: var(--update); color: var(--update); }
+.badge.unknown, .badge.partly-undone, .badge.not-undone { border-color: var(--update); color: var(--update); }
 td.create { color: var(--create); font-weight: 600; }
 td.update { color: var(--update); font-weight: 600; }
 td.delete, td.failed, td.error { color: var(--delete); font-weight: 600; }

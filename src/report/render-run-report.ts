@@ -23,9 +23,16 @@ const OUTCOME_LABEL: Record<RunUserOutcome, string> = {
   'not-in-tenant': 'not in the tenant (skipped by the plan)',
   disabled: 'disabled in MFA Server (skipped by the plan)',
   'not-selected': 'not selected for this run',
+  // A rollback's user with changes left in place (not reversible, or changed since the run): never plain "done".
+  'partly-undone': 'partly undone (changes left in place)',
+  'not-undone': 'not undone (every change left in place)',
 };
 
+/** Outcomes a reader must look at (the HTML marks them). */
+const ATTENTION: ReadonlySet<RunUserOutcome> = new Set(['failed', 'partial', 'unknown', 'partly-undone', 'not-undone']);
+
 const OP_HEAD = ['Operation', 'State', 'Time', 'Request id', 'Error'];
+const LEFT_HEAD = ['Left in place', 'Why'];
 const FAILED_HEAD = ['User', 'Operation', 'State', 'Time', 'Request id', 'Error'];
 
 interface RunData {
@@ -39,7 +46,7 @@ interface RunData {
   shared: string[][];
   /** A rollback's: user, target, why. */
   notReversible: string[][];
-  users: { u: RunReportUser; anchor: string; rows: string[][] }[];
+  users: { u: RunReportUser; anchor: string; rows: string[][]; left: string[][] }[];
 }
 
 const opRow = (o: RunReportOperation) => [o.target, o.state, o.at ?? '', o.request_id ?? '', o.error ?? ''];
@@ -119,7 +126,7 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     policy: r.policy.map(opRow),
     shared: r.shared.map(opRow),
     notReversible: (r.rollback.not_reversible ?? []).map((x) => [x.user ?? 'policy', x.target, x.reason]),
-    users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow) })),
+    users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow), left: u.left_in_place.map((x) => [x.target, x.reason]) })),
   };
 }
 
@@ -143,6 +150,7 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
   for (const v of d.users) {
     out.push(`### <a id="${v.anchor}"></a>${md(v.u.user)}: ${md(OUTCOME_LABEL[v.u.outcome])}`, '');
     if (v.rows.length > 0) out.push(...table(OP_HEAD, v.rows));
+    if (v.left.length > 0) out.push(...table(LEFT_HEAD, v.left));
   }
   return out.join('\n');
 }
@@ -171,8 +179,8 @@ export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): s
   for (const v of d.users) {
     const data = `data-user="${e(v.u.user.toLowerCase())}" data-outcome="${v.u.outcome}" data-states="${[...new Set(v.u.operations.map((o) => o.state))].join(' ')}"`;
     const title = `${e(v.u.user)}<span class="badge ${v.u.outcome}">${e(OUTCOME_LABEL[v.u.outcome])}</span>`;
-    if (v.rows.length === 0) body.push(`<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary><p class="none">No operation.</p></details>`);
-    else body.push(`<section class="entry${v.u.outcome === 'failed' || v.u.outcome === 'partial' || v.u.outcome === 'unknown' ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${table(OP_HEAD, v.rows)}</section>`);
+    if (v.rows.length === 0 && v.left.length === 0) body.push(`<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary><p class="none">No operation.</p></details>`);
+    else body.push(`<section class="entry${ATTENTION.has(v.u.outcome) ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${v.rows.length > 0 ? table(OP_HEAD, v.rows) : ''}${v.left.length > 0 ? table(LEFT_HEAD, v.left) : ''}</section>`);
   }
   return htmlPage(d.title, body.join('\n'));
 }

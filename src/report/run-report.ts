@@ -1,8 +1,9 @@
 import { journalProblem, type JournalCheck, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
 import type { UserStatus } from '../plan/plan-file.js';
+import { CHANGED_SINCE } from '../apply/rollback-inverses.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.2';
+export const RUN_REPORT_FORMAT_VERSION = '1.3';
 
 /** One Graph write of the run, as its journal recorded it. */
 export interface RunReportOperation {
@@ -27,8 +28,16 @@ export interface RunReportOperation {
  * `unknown` (1.2): an operation of the user's was sent with no answer journaled (the run stopped while
  * it was in flight): the write may have reached the tenant; resume (or, for a rollback, rollback)
  * reads it back. Never `not-started`, which means nothing of the user's was sent.
+ * `partly-undone`, `not-undone` (1.3; rollbacks): some, or none, of the user's changes were undone and
+ * the rest left in place (`left_in_place` says why); never `done` while anything is left.
  */
-export type RunUserOutcome = 'done' | 'partial' | 'failed' | 'skipped' | 'unknown' | 'not-started' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-selected';
+export type RunUserOutcome = 'done' | 'partial' | 'failed' | 'skipped' | 'unknown' | 'not-started' | 'unchanged' | 'not-in-tenant' | 'disabled' | 'not-selected' | 'partly-undone' | 'not-undone';
+
+/** One change of the user's a rollback left in place, and why. */
+export interface LeftInPlace {
+  target: string;
+  reason: string;
+}
 
 export interface RunReportUser {
   user: string;
@@ -37,6 +46,11 @@ export interface RunReportUser {
   plan_status: UserStatus;
   outcome: RunUserOutcome;
   operations: RunReportOperation[];
+  /**
+   * 1.3, a rollback's: the user's changes it left in place, with why (Graph cannot undo it, as the
+   * rollback recorded when it started; or it changed since the run and was left alone). Empty for an apply.
+   */
+  left_in_place: LeftInPlace[];
 }
 
 /** `report RUN_ID`: what a run did, per user, with its evidence. */
@@ -145,13 +159,18 @@ export function buildRunReport(input: RunReportInput): RunReport {
     else if (userIds.has(owner)) byUser.set(owner, [...(byUser.get(owner) ?? []), id]);
     else shared.push(opView(id));
   }
+  const notReversible = new Map<string, LeftInPlace[]>();
+  for (const x of h.notReversible ?? []) if (x.user) notReversible.set(x.user.toLowerCase(), [...(notReversible.get(x.user.toLowerCase()) ?? []), { target: x.target, reason: x.reason }]);
   const users: RunReportUser[] = input.roster
     .map((u) => {
       const operations = (u.userId !== null ? (byUser.get(u.userId) ?? []) : []).map(opView);
-      return { user: u.upn, user_id: u.userId, plan_status: u.status, outcome: outcomeOf(u, operations, input.selected), operations };
+      const left = h.kind === 'rollback' ? leftInPlace(notReversible.get(u.upn.toLowerCase()) ?? [], operations) : [];
+      const base = outcomeOf(u, operations, input.selected);
+      return { user: u.upn, user_id: u.userId, plan_status: u.status, outcome: h.kind === 'rollback' ? undoOutcome(base, operations, left) : base, operations, left_in_place: left };
     })
-    // A rollback concerns only the users whose changes it undoes.
-    .filter((u) => h.kind === 'apply' || u.operations.length > 0);
+    // A rollback concerns the users whose changes it undoes or leaves in place (all of the apply's, a user
+    // whose every change Graph cannot undo included).
+    .filter((u) => h.kind === 'apply' || u.operations.length > 0 || u.left_in_place.length > 0);
   return {
     format_version: RUN_REPORT_FORMAT_VERSION,
     run: {
@@ -198,4 +217,21 @@ function outcomeOf(u: RunReportInput['roster'][number], ops: RunReportOperation[
   if (n('failed') > 0) return n('done') > 0 ? 'partial' : 'failed';
   if (n('skipped') > 0) return n('done') > 0 ? 'partial' : 'skipped';
   return n('done') > 0 ? 'partial' : 'not-started';
+}
+
+/** What a rollback left of the user's changes: what Graph cannot undo, then what changed since the run. */
+function leftInPlace(notReversible: LeftInPlace[], ops: RunReportOperation[]): LeftInPlace[] {
+  const changed = ops.filter(isLeftAlone).map((o) => ({ target: o.target, reason: `${CHANGED_SINCE}: left alone (rollback --force overwrites it)` }));
+  return [...notReversible, ...changed];
+}
+
+const isLeftAlone = (o: RunReportOperation) => o.state === 'skipped' && o.error === CHANGED_SINCE;
+
+/**
+ * A rollback's user with anything left in place is not `done`: `partly-undone` when some undo was done,
+ * `not-undone` when none was. An outcome that still calls for action (failed, unknown, pending) stays.
+ */
+function undoOutcome(base: RunUserOutcome, ops: RunReportOperation[], left: LeftInPlace[]): RunUserOutcome {
+  if (left.length === 0 || !ops.every((o) => o.state === 'done' || isLeftAlone(o))) return base;
+  return ops.some((o) => o.state === 'done') ? 'partly-undone' : 'not-undone';
 }

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readRun } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
 import { fakeGraph } from '../helpers/graph.js';
@@ -21,7 +22,7 @@ describe('the report of a rollback run', () => {
     const back = await rollbackIn(g, dir, outcome.runId);
     expect(back.outcome.notReversible.length).toBeGreaterThan(0);
     const report = await runReport(back.outcome.runId, dir);
-    expect(report.format_version).toBe('1.2');
+    expect(report.format_version).toBe('1.3');
     // Every user the apply changed is there with the undo of their changes, none under "shared".
     const changed = new Set(plan.user_changes.map((c) => c.user.toLowerCase()));
     expect(new Set(report.users.map((u) => u.user.toLowerCase()))).toEqual(changed);
@@ -34,6 +35,43 @@ describe('the report of a rollback run', () => {
     expect(report.rollback.not_reversible).toEqual(back.outcome.notReversible.map((x) => ({ user: x.user ?? null, target: x.target, reason: x.reason })));
     expect(renderRunReportMarkdown(report)).toContain(`## Left in place: not reversible (${back.outcome.notReversible.length})`);
     expect(renderRunReportText(report)).toContain('Left in place (not reversible):');
+  });
+
+  /** Found by an auditor: users with changes left in place were "done", and those with nothing undone were missing. */
+  it("lists every user of the run it concerns, with what it left in place and why, and none of them as done", async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'left');
+    await planTo(g, join(tmp.dir, 'l.plan'));
+    const { outcome } = await applyFile(g, join(tmp.dir, 'l.plan'), dir);
+    // Bob's alternate phone, which the run created, is changed by someone since: the rollback leaves it alone.
+    const bob = (await readRun(join(dir, 'runs', outcome.runId))).doneOrder.find((id) => id.endsWith('/phoneMethods/alternateMobile'))!.split('/')[0]!;
+    expect((await g.raw.patch(`/v1.0/users/${bob}/authentication/phoneMethods/b6332ec1-7057-4abe-9331-3d72feddfe41`, { phoneNumber: '+1 2065550177', phoneType: 'alternateMobile' })).status).toBeLessThan(300);
+    const back = await rollbackIn(g, dir, outcome.runId);
+    const report = await runReport(back.outcome.runId, dir);
+    // Every user the apply changed, those with nothing Graph could undo too.
+    const applied = await runReport(outcome.runId, dir);
+    const changed = applied.users.filter((u) => u.operations.some((o) => o.state === 'done')).map((u) => u.user);
+    expect(report.users.map((u) => u.user)).toEqual(changed);
+    const carol = report.users.find((u) => u.user === 'carol@contoso.com')!;
+    expect(carol).toMatchObject({ outcome: 'not-undone', operations: [] });
+    expect(carol.left_in_place.map((x) => x.target).sort()).toEqual(['phoneMethods/office', 'signInPreferences']);
+    expect(report.users.find((u) => u.user_id === bob)!.left_in_place).toContainEqual({ target: 'phoneMethods/alternateMobile', reason: 'changed since the run: left alone (rollback --force overwrites it)' });
+    // Each change Graph cannot undo is under its user, and no user with anything left is done.
+    const listed = report.users.flatMap((u) => u.left_in_place.filter((x) => !x.reason.startsWith('changed since')).map((x) => ({ user: u.user, ...x })));
+    expect(listed.length).toBe(back.outcome.notReversible.length);
+    for (const u of report.users) expect(u.outcome, u.user).toBe(u.left_in_place.length === 0 ? 'done' : u.operations.some((o) => o.state === 'done') ? 'partly-undone' : 'not-undone');
+    const n = (k: string) => report.users.filter((u) => u.outcome === k).length;
+    expect(n('not-undone')).toBeGreaterThan(0);
+    expect(n('partly-undone')).toBeGreaterThan(0);
+    // The same counts in every format.
+    const counts = `${report.users.length} user(s): ${[['done', 'done'], ['partly-undone', 'partly undone (changes left in place)'], ['not-undone', 'not undone (every change left in place)']].filter(([k]) => n(k!) > 0).map(([k, label]) => `${n(k!)} ${label}`).join(', ')}`;
+    expect(renderRunReportText(report)).toContain(counts);
+    const md = renderRunReportMarkdown(report);
+    expect(md).toContain(counts);
+    expect(md).toContain('### <a id="user-carol-contoso-com"></a>carol@contoso.com: not undone (every change left in place)\n\n| Left in place | Why |');
+    const html = renderRunReportHtml(report);
+    expect(html).toContain(counts);
+    expect(html.match(/data-outcome="not-undone"/g)).toHaveLength(n('not-undone'));
   });
 
   it('of a rollback interrupted before it undid anything, lists what it still has to undo, under each user and the policy', async () => {
