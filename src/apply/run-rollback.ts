@@ -26,6 +26,8 @@ export interface RollbackOutcome {
   changedSince: Unreversible[];
   /** What cannot be undone through Graph. */
   notReversible: Unreversible[];
+  /** Undos done by finding their object gone (removed outside this tool), in this pass or an earlier one: nothing was sent. */
+  goneAlready: Omit<Unreversible, 'reason'>[];
   counts: Record<OpState, number>;
   stats: ExecStats;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
@@ -236,10 +238,11 @@ async function executeRollback(
     const counts = countStates([...statuses].map(([op, state]) => ({ op, state })), inverses.length);
     const head = () => (journal.head ? { journalHash: journal.head } : {});
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
-    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, ...head() };
+    const goneOf = () => inverses.filter((o) => prior.get(o.id)?.result?.goneAlready === true).map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource }));
+    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, goneAlready: goneOf(), ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
-    return { runId, rollbackOf, state, counts, stats: executor.stats, ...head() };
+    return { runId, rollbackOf, state, counts, stats: executor.stats, goneAlready: goneOf(), ...head() };
   } finally {
     clearInterval(timer);
     deps.signal?.removeEventListener('abort', onAbort);

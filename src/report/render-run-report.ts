@@ -47,9 +47,15 @@ interface RunData {
   /** A rollback's: user, target, why. */
   notReversible: string[][];
   users: { u: RunReportUser; anchor: string; rows: string[][]; left: string[][] }[];
+  /** A rollback's undos done by finding their object gone: who, what. */
+  gone: string[][];
 }
 
-const opRow = (o: RunReportOperation) => [o.target, o.state, o.at ?? '', o.request_id ?? '', o.error ?? ''];
+/** An undo done by finding its object gone: nothing was sent, so the reader must not take it for this tool's removal. */
+export const GONE_ALREADY = 'done (gone already: removed outside this tool)';
+
+const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.state);
+const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', o.error ?? ''];
 
 /** How the report was asked for: the state folder given (--state-dir), which the commands it names must be given too. */
 export interface RunReportWhere {
@@ -97,8 +103,9 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     ['Rolled back by', r.rollback.by.length > 0 ? r.rollback.by.map((b) => `${b.id} (${b.state}${b.finished ? `, ${b.finished}` : ''})`).join('; ') : 'none'],
   ];
   const tally = (k: RunUserOutcome) => r.users.filter((u) => u.outcome === k).length;
+  const gone = [...r.policy, ...r.shared, ...r.users.flatMap((u) => u.operations)].filter((o) => o.gone_already).length;
   const counts = [
-    `${run.total_operations} operation(s): ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
+    `${run.total_operations} operation(s): ${c.done} done${gone > 0 ? ` (${gone} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
     `${r.users.length} user(s): ${(Object.keys(OUTCOME_LABEL) as RunUserOutcome[])
       .map((k) => [k, tally(k)] as const)
       .filter(([, n]) => n > 0)
@@ -126,6 +133,11 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     policy: r.policy.map(opRow),
     shared: r.shared.map(opRow),
     notReversible: (r.rollback.not_reversible ?? []).map((x) => [x.user ?? 'policy', x.target, x.reason]),
+    gone: [
+      ...r.policy.filter((o) => o.gone_already).map((o) => ['policy', o.target]),
+      ...r.shared.filter((o) => o.gone_already).map((o) => ['shared', o.target]),
+      ...r.users.flatMap((u) => u.operations.filter((o) => o.gone_already).map((o) => [u.user, o.target])),
+    ],
     users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow), left: u.left_in_place.map((x) => [x.target, x.reason]) })),
   };
 }
@@ -158,7 +170,8 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
 export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): string {
   const d = runData(r, where);
   const e = escHtml;
-  const cell = (head: string, v: string) => (head === 'State' ? `<td class="${e(v)}">${e(v)}</td>` : head === 'Operation' || head === 'Request id' || head === 'Time' ? `<td class="mono">${e(v)}</td>` : `<td>${e(v)}</td>`);
+  // The class is the state's first word: `done (gone already: ...)` is styled as done.
+  const cell = (head: string, v: string) => (head === 'State' ? `<td class="${e(v.split(' ')[0]!)}">${e(v)}</td>` : head === 'Operation' || head === 'Request id' || head === 'Time' ? `<td class="mono">${e(v)}</td>` : `<td>${e(v)}</td>`);
   const table = (head: string[], rows: string[][]) =>
     rows.length === 0
       ? '<p class="none">None.</p>'
@@ -190,6 +203,7 @@ export function renderRunReportText(r: RunReport, where: RunReportWhere = {}): s
   const d = runData(r, where);
   const lines = [...(d.alert ? [d.alert, ''] : []), d.title, ...d.header.map(([k, v]) => `  ${k}: ${v}`), ...d.counts.map((c) => `  ${c}`)];
   if (d.notReversible.length > 0) lines.push('Left in place (not reversible):', ...d.notReversible.map(([user, target, reason]) => `  ${user} ${target}: ${reason}`));
+  if (d.gone.length > 0) lines.push(`Gone already (removed outside this tool; nothing to undo, counted done):`, ...d.gone.map(([user, target]) => `  ${user} ${target}`));
   if (d.failed.length > 0) lines.push('Failed and skipped operations:', ...d.failed.map(([user, op, state, at, id, err]) => `  ${user} ${op}: ${state} at ${at}${id ? ` (request-id ${id})` : ''}: ${err}`));
   return `${lines.join('\n')}\n`;
 }

@@ -22,6 +22,11 @@ export interface RunReportOperation {
   request_id: string | null;
   /** Graph's error (or why it was skipped), for operations that did not succeed. */
   error: string | null;
+  /**
+   * 1.3, a rollback's: `done` because what it removes was gone already when the rollback came to it
+   * (removed outside this tool: an admin, another run's rollback); nothing was sent.
+   */
+  gone_already: boolean;
 }
 
 /**
@@ -141,6 +146,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       at: view.times.get(id) ?? null,
       request_id: r?.requestId ?? null,
       error: state !== 'done' && !unsettled ? (r?.error ?? null) : null,
+      gone_already: state === 'done' && r?.result?.goneAlready === true,
     };
   };
   // Every operation once: those planned, in the plan's order, then any other the journal holds.

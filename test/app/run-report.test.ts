@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRun } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
+import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, crashAfterStarted, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
@@ -37,14 +38,20 @@ describe('the report of a rollback run', () => {
     expect(renderRunReportText(report)).toContain('Left in place (not reversible):');
   });
 
+  /** Contoso planned and applied in its own state folder; `bob`, the id of the user whose alternate phone the run created. */
+  async function appliedContoso(name: string) {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, name);
+    await planTo(g, join(tmp.dir, `${name}.plan`));
+    const { outcome } = await applyFile(g, join(tmp.dir, `${name}.plan`), dir);
+    const bob = (await readRun(join(dir, 'runs', outcome.runId))).doneOrder.find((id) => id.endsWith('/phoneMethods/alternateMobile'))!.split('/')[0]!;
+    return { g, dir, outcome, bob };
+  }
+
   /** Found by an auditor: users with changes left in place were "done", and those with nothing undone were missing. */
   it("lists every user of the run it concerns, with what it left in place and why, and none of them as done", async () => {
-    const g = fakeGraph();
-    const dir = join(tmp.dir, 'left');
-    await planTo(g, join(tmp.dir, 'l.plan'));
-    const { outcome } = await applyFile(g, join(tmp.dir, 'l.plan'), dir);
+    const { g, dir, outcome, bob } = await appliedContoso('left');
     // Bob's alternate phone, which the run created, is changed by someone since: the rollback leaves it alone.
-    const bob = (await readRun(join(dir, 'runs', outcome.runId))).doneOrder.find((id) => id.endsWith('/phoneMethods/alternateMobile'))!.split('/')[0]!;
     expect((await g.raw.patch(`/v1.0/users/${bob}/authentication/phoneMethods/b6332ec1-7057-4abe-9331-3d72feddfe41`, { phoneNumber: '+1 2065550177', phoneType: 'alternateMobile' })).status).toBeLessThan(300);
     const back = await rollbackIn(g, dir, outcome.runId);
     const report = await runReport(back.outcome.runId, dir);
@@ -72,6 +79,33 @@ describe('the report of a rollback run', () => {
     const html = renderRunReportHtml(report);
     expect(html).toContain(counts);
     expect(html.match(/data-outcome="not-undone"/g)).toHaveLength(n('not-undone'));
+  });
+
+  /** Found by an auditor: an undo whose object another admin had removed was shown as plain "done". */
+  it('shows an undo found gone already (removed outside this tool) apart from one it did, in every format and the summary', async () => {
+    const { g, dir, outcome, bob } = await appliedContoso('gone');
+    // An admin deletes Bob's alternate phone, which the run created, before the rollback.
+    expect((await g.raw.delete(`/v1.0/users/${bob}/authentication/phoneMethods/b6332ec1-7057-4abe-9331-3d72feddfe41`)).status).toBeLessThan(300);
+    const back = await rollbackIn(g, dir, outcome.runId);
+    expect(back.outcome.goneAlready).toEqual([{ user: 'bob@contoso.com', target: 'phoneMethods/alternateMobile' }]);
+    const summary = renderRollbackSummary(back.outcome, dir, undefined);
+    expect(summary).toContain(`operations: ${back.outcome.counts.done} done (1 gone already: removed outside this tool), `);
+    expect(summary).toContain('  gone already (removed outside this tool; nothing to undo): bob@contoso.com phoneMethods/alternateMobile');
+    const report = await runReport(back.outcome.runId, dir);
+    const ops = report.users.flatMap((u) => u.operations);
+    expect(ops.filter((o) => o.gone_already).map((o) => o.op)).toEqual([`rollback/${bob}/phoneMethods/alternateMobile`]);
+    const counts = `${report.run.total_operations} operation(s): ${report.run.counts.done} done (1 gone already: removed outside this tool), `;
+    const text = renderRunReportText(report);
+    expect(text).toContain(counts);
+    expect(text).toContain('Gone already (removed outside this tool; nothing to undo, counted done):\n  bob@contoso.com phoneMethods/alternateMobile\n');
+    const md = renderRunReportMarkdown(report);
+    expect(md).toContain(counts);
+    expect(md).toContain('| phoneMethods/alternateMobile | done (gone already: removed outside this tool) |');
+    const html = renderRunReportHtml(report);
+    expect(html).toContain(counts);
+    expect(html).toContain('<td class="done">done (gone already: removed outside this tool)</td>');
+    // The undos it sent are plain done.
+    expect(md.match(/\| done \|/g)!.length).toBe([...report.policy, ...report.shared, ...ops].filter((o) => o.state === 'done').length - 1);
   });
 
   it('of a rollback interrupted before it undid anything, lists what it still has to undo, under each user and the policy', async () => {

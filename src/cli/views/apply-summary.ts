@@ -36,7 +36,8 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
-    `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
+    `  operations: ${c.done} done${o.goneAlready.length > 0 ? ` (${o.goneAlready.length} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
+    ...firstOf(o.goneAlready.map((x) => `  gone already (removed outside this tool; nothing to undo): ${x.user ?? 'policy'} ${x.target}`), o.runId, 'gone already', given),
     ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
     ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible', given),
     journalLine(o.journalHash, o.runId, given),
