@@ -26,6 +26,12 @@ export interface RollbackOutcome {
   changedSince: Unreversible[];
   /** What cannot be undone through Graph. */
   notReversible: Unreversible[];
+  /**
+   * Something a `rollback` of this run without --force can still do (an undo pending, sent with no
+   * answer, failed, or skipped after a failure); what was left alone as changed since the run only
+   * --force sends.
+   */
+  resumable: boolean;
   /** Undos done by finding their object gone (removed outside this tool), in this pass or an earlier one: nothing was sent. */
   goneAlready: Omit<Unreversible, 'reason'>[];
   counts: Record<OpState, number>;
@@ -186,12 +192,15 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const leftAlone = inverses.filter((o) => isSettled(view.ops.get(o.id), false) && view.ops.get(o.id)?.state === 'skipped');
     let changed: ChangedObject[] = [];
     let gone: Operation[] = [];
+    // Left alone by an earlier pass and still there: left alone again (without --force), and said so on every pass.
+    let stillLeft: ChangedObject[] = [];
     if (toCompare.length > 0 || sentUnanswered.length > 0 || leftAlone.length > 0) {
       const snapshot = await readTenantFor(deps.client, [...toCompare, ...sentUnanswered, ...leftAlone], deps.concurrency);
       policy = snapshot.policy;
       gone = [...toCompare, ...leftAlone].filter((inv) => alreadyUndone(inv, snapshot));
       const goneIds = new Set(gone.map((g) => g.id));
       changed = [...changedObjects(toCompare.filter((o) => !goneIds.has(o.id)), snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent)];
+      if (!force) stillLeft = changedObjects(leftAlone.filter((o) => !goneIds.has(o.id)), snapshot, (inv, tenant) => changedSince(inv, tenant) ?? `${CHANGED_SINCE} (an earlier pass found it so)`);
     } else {
       policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     }
@@ -203,7 +212,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
     const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, { ...deps, force });
-    return { ...outcome, tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
+    return { ...outcome, tenant, changedSince: [...stillLeft, ...changed].map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
   }
@@ -232,17 +241,21 @@ async function executeRollback(
     const statuses = new Map<string, OpState>();
     for (const [id, r] of prior) statuses.set(id, r.state === 'started' ? 'pending' : r.state);
     for (const o of pending) statuses.set(o.id, 'pending');
-    for (const [id, s] of await executor.run(pending, prior)) statuses.set(id, s.status);
+    const results = await executor.run(pending, prior);
+    for (const [id, o] of results) statuses.set(id, o.status);
+    // Skipped as changed since the run (settled: only --force sends it) or after a failure (tried again).
+    const leftAlone = inverses.filter((o) => statuses.get(o.id) === 'skipped' && (results.get(o.id) ?? prior.get(o.id))?.error === CHANGED_SINCE).length;
     clearInterval(timer);
     report('done');
     const counts = countStates([...statuses].map(([op, state]) => ({ op, state })), inverses.length);
     const head = () => (journal.head ? { journalHash: journal.head } : {});
-    // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
+    const resumable = counts.pending + counts.started + counts.failed > 0 || counts.skipped > leftAlone;
     const goneOf = () => inverses.filter((o) => prior.get(o.id)?.result?.goneAlready === true).map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource }));
-    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, goneAlready: goneOf(), ...head() };
+    // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
+    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
-    return { runId, rollbackOf, state, counts, stats: executor.stats, goneAlready: goneOf(), ...head() };
+    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), ...head() };
   } finally {
     clearInterval(timer);
     deps.signal?.removeEventListener('abort', onAbort);

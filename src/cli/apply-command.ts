@@ -168,7 +168,7 @@ Examples:
     .addHelpText(
       'after',
       `
-Exit status: 0 everything was undone; 3 something was left (changed since the run, or failed): resumable;
+Exit status: 0 everything was undone; 3 something was left: failed (rollback the same id again) or changed since the run (only --force overwrites it);
 1 error (a run already rolled back, wrong tenant); 130 or 143 interrupted.
 
 Examples:
@@ -189,8 +189,11 @@ Examples:
           { log: say, signal: interrupts.signal, onProgress: (e) => progress.apply(e), onRun: (id, dir) => (current = { runId: id, stateDir: dir }) },
           size,
         ).finally(() => progress.stop());
-        const hint = outcome.state !== 'completed' ? commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : [])], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
-        process.stdout.write(renderRollbackSummary(outcome, stateDir, hint, opts.stateDir));
+        const where = { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) };
+        // A resume that only meets what it left alone makes no progress: offer it only when it can do more.
+        const hint = outcome.state !== 'completed' && outcome.resumable ? commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : [])], where) : undefined;
+        const forceHint = opts.force ? undefined : commandHint(['rollback', outcome.runId, '--force'], where);
+        process.stdout.write(renderRollbackSummary(outcome, stateDir, hint, opts.stateDir, forceHint));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;
       } catch (err) {
         if (current) say(`Run ${current.runId} ${interrupts.received() ? 'interrupted' : 'stopped by an error'}. Finish it with: ${commandHint(['rollback', current.runId, ...(opts.force ? ['--force'] : [])], opts)}`);

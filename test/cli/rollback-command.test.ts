@@ -116,5 +116,19 @@ describe('mfa-migrate rollback', () => {
     expect(r.stdout).toMatch(/left alone \(changed since the run\): igor@contoso.com phoneMethods\/mobile/);
     const phones = (await (await fetch(`${emu.url}/v1.0/users/${bob.id}/authentication/phoneMethods`, { headers: { Authorization: 'Bearer t' } })).json()) as { value: { phoneType: string; phoneNumber: string }[] };
     expect(phones.value.find((p) => p.phoneType === 'mobile')?.phoneNumber).toBe('+1 2065550777');
+    // Found by an auditor: a second pass dropped the left-alone line and offered a resume that could do nothing.
+    const id = /^Rollback (\S+) of run/.exec(r.stdout)![1]!;
+    const force = `To put them back as the run found them, overwriting what was changed since: mfa-migrate rollback ${id} --force --state-dir ${join(dir, 'state')}`;
+    const again = await runMain(['rollback', id, '--state-dir', join(dir, 'state')]);
+    expect(again.code).toBe(3);
+    for (const out of [r.stdout, again.stdout]) {
+      expect(out).toMatch(/left alone \(changed since the run\): igor@contoso.com phoneMethods\/mobile: the phone changed since the run\n/);
+      expect(out).toContain(`Left alone: 1 object(s) changed since the run, which no rollback without --force touches. ${force}`);
+      expect(out).not.toContain('Resume with:');
+    }
+    const forced = await runMain(force.split(': ').at(-1)!.split(' ').slice(1));
+    expect(forced.code, forced.stdout).toBe(0);
+    expect(forced.stdout).toMatch(/: completed\./);
+    expect(forced.stdout).not.toContain('left alone');
   });
 });

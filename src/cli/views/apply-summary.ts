@@ -32,7 +32,11 @@ function newPlanLine(s: ApplyOutcome['staleUsers'], runId: string, given: string
   return [`Left out as stale, which no resume sends: ${s.count} user(s): ${named}. Finish them with a new plan: mfa-migrate plan ... --users FILE --out FILE (this plan's options; FILE lists them, one a line), then apply it`];
 }
 
-export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined, given?: string): string {
+/**
+ * `hint`: the command that goes on with the rollback, when one without --force can do more;
+ * `forceHint`: the same with --force, offered when objects changed since the run were left alone.
+ */
+export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined, given?: string, forceHint?: string): string {
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
@@ -42,6 +46,10 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
     ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible', given),
     journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
+    // A rollback without --force leaves them alone again: only --force makes progress on them.
+    ...(forceHint && o.changedSince.length > 0
+      ? [`Left alone: ${o.changedSince.length} object(s) changed since the run, which no rollback without --force touches. To put them back as the run found them, overwriting what was changed since: ${forceHint}`]
+      : []),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
 }
