@@ -79,6 +79,8 @@ export interface ApplyOutcome {
    * new plan, once they are switched, takes it).
    */
   notSelected: { users: number; federation: string[] };
+  /** The run's federation changes that are not done (skipped, failed, pending), by domain, with why. */
+  federationLeft: { domain: string; status: OpState; error?: string }[];
   /** Waves run (or found done) of the whole run. */
   wavesDone: number;
   waves: number;
@@ -402,6 +404,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
 
   const counts: Record<OpState, number> = { pending: 0, started: 0, done: 0, failed: 0, skipped: 0 };
   const outcomes: UserOutcome[] = [];
+  // Each domain's federation as the run leaves it: the summary names it (it is no user's, so no --results row has it).
+  const federation = new Map<string, OpOutcome>();
   let usersDone = 0;
   const waves = Math.ceil(positions.length / sel.batchSize);
   let wavesDone = ctx.wavesBefore ?? 0;
@@ -456,7 +460,10 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     if (policyFailed) {
       if (!executor.wasInterrupted) deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
       for (let w = 0; w < waves; w++) tally(await readWave(w), new Map());
-      for (const o of ctx.federationOps) count(statusOf(o.id, new Map()));
+      for (const o of ctx.federationOps) {
+        federation.set(o.id, statusOf(o.id, new Map()));
+        count(federation.get(o.id)!);
+      }
       state = executor.wasInterrupted ? 'interrupted' : 'partial';
       if (state !== 'interrupted') await journal.end('partial', counts);
       return outcome();
@@ -528,6 +535,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     }
     for (const o of ctx.federationOps) {
       const s = statusOf(o.id, federationNow);
+      federation.set(o.id, s);
       counts[s.status]++;
       // Short of switches that are all settled (stale users', the rest done), no resume can send it: only a new plan for those users.
       const domain = o.requires?.domain ?? '';
@@ -552,7 +560,11 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     const notSelected = { users: usersWithChanges - ctx.positions.length, federation: ctx.plan.cutoverChanges.filter((c) => c.target.startsWith('domains/') && !ctx.federationOps.some((o) => o.id === `cutover/${c.target}`)).map((c) => c.target.split('/')[1]!) };
     // Stopped or interrupted, the waves left are the resume's even when no operation of theirs was read.
     const canResume = resumable || state === 'stopped' || state === 'interrupted';
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
+    const federationLeft = ctx.federationOps.flatMap((o) => {
+      const f = federation.get(o.id);
+      return f && f.status !== 'done' ? [{ domain: o.requires?.domain ?? o.resource.split('/')[1]!, status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
+    });
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
   }
 }
 

@@ -8,6 +8,7 @@ import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { connectGraph } from '../../src/graph/connect.js';
+import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
 
 const ROLLOUT = 'MFA Staged Rollout';
 const tmp = tempDir('cutover');
@@ -146,6 +147,8 @@ describe('federation: the final step', () => {
     expect(federation(g.emu.snapshot() as Snapshot)).toBe('acceptIfMfaDoneByFederatedIdp');
     const rec = opRecord(runDirs(dir)[0]!, 'cutover/domains/contoso.com/federationConfiguration');
     expect(rec).toMatchObject({ state: 'skipped', error: '1 of the 35 switch(es) of contoso.com did not succeed: its federation is left as it is' });
+    // Found by an auditor: the summary counted it skipped but named only the users.
+    expect(renderApplySummary(outcome, dir, undefined)).toContain("\n  federation of contoso.com (shared, no user's): skipped: 1 of the 35 switch(es) of contoso.com did not succeed: its federation is left as it is\n");
   });
 
   /** Found by a review: a run left with only stale users offered a resume, which could never send them nor the federation waiting for them. */

@@ -16,6 +16,8 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     `  users: ${users('done')} done, ${users('partial')} partial, ${users('failed')} failed, ${users('skipped')} skipped, ${users('not-started')} not started${users('unknown') > 0 ? `, ${users('unknown')} sent with outcome unknown` : ''}`,
     `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${((s.done - s.doneBefore) / seconds).toFixed(1)} ops/s`,
     ...notSelectedLine(o.notSelected),
+    // A shared operation, no user's: the --results rows never show it.
+    ...o.federationLeft.map((f) => `  federation of ${f.domain} (shared, no user's): ${f.status === 'pending' ? 'not sent' : f.status}${f.error ? `: ${f.error}` : ''}`),
     ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
     ...o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20).map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`),
     journalLine(o.journalHash, o.runId, given),

@@ -13,6 +13,7 @@ const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
   counts: { pending: 0, started: 0, done, failed: 0, skipped: 0 },
   stats: { total: done, waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, done, doneBefore, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 4, startedAt: Date.now() - 10_000 },
   notSelected: { users: 0, federation: [] },
+  federationLeft: [],
   wavesDone: 1,
   waves: 1,
   resumable: false,
