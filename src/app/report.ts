@@ -49,6 +49,7 @@ export async function runReport(runId: string, given: string | undefined): Promi
   const planned: { id: string; userId?: string; kind?: string; after?: unknown }[] = [];
   // Who the run selected (--users, --group, --max-users): the others with changes are `not-selected`, as the summary and --results say.
   let selected: Set<string> | undefined;
+  const notSelectedOps = new Set<string>();
   if (h.kind === 'rollback') {
     // What the rollback set out to undo, as it computed it when it started (and computes it again to
     // finish): the inverses of what the apply run's journal records done. Journaled ones are added.
@@ -56,6 +57,9 @@ export async function runReport(runId: string, given: string | undefined): Promi
   } else if (h.kind === 'apply') {
     const cutover = cutoverOperations(plan.cutoverChanges);
     planned.push(...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves);
+    // A domain's federation the run's selection left out (it waits for switches of users not selected).
+    const fedLeftOut = (planView.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
+    for (const o of cutover.afterWaves) if (fedLeftOut.includes(o.requires?.domain ?? '')) notSelectedOps.add(o.id);
     // The run's operations as it built them: wave by wave, on the token path it recorded.
     const positions = selectUsers(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}) });
     selected = new Set(positions.map((i) => plan.users[i]!.upn.toLowerCase()));
@@ -70,5 +74,6 @@ export async function runReport(runId: string, given: string | undefined): Promi
     roster: plan.users,
     planned,
     ...(selected ? { selected } : {}),
+    notSelectedOps,
   });
 }

@@ -5,6 +5,9 @@ import { CHANGED_SINCE } from '../apply/rollback-inverses.js';
 /** The version of `report RUN_ID --format json`. */
 export const RUN_REPORT_FORMAT_VERSION = '1.3';
 
+/** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
+export type RunReportOpState = OpState | 'not-selected';
+
 /** One Graph write of the run, as its journal recorded it. */
 export interface RunReportOperation {
   /** The operation's id in the journal (`<user id>/<resource>[/<step>]`, `policy/<target>`). */
@@ -15,7 +18,7 @@ export interface RunReportOperation {
    * `pending`: never sent (the run stopped before it, or it is still to be resumed); `started`: sent
    * with no answer journaled (the run stopped while it was in flight), so it may have reached the tenant.
    */
-  state: OpState;
+  state: RunReportOpState;
   /** When the journal last recorded it (null: never journaled). */
   at: string | null;
   /** Graph's request id of its answer, when Graph answered. */
@@ -118,6 +121,8 @@ export interface RunReportInput {
   planned: readonly { id: string; userId?: string; kind?: string; after?: unknown }[];
   /** Users the run selected (lower-case UPNs), when it was narrowed. */
   selected?: ReadonlySet<string>;
+  /** Operations of the plan the run's selection left out (a domain's federation waiting for users not selected). */
+  notSelectedOps?: ReadonlySet<string>;
 }
 
 /** The apply operation a rollback's operation undoes (`rollback/<id>`), or the id itself. */
@@ -133,7 +138,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
   );
   const opView = (id: string): RunReportOperation => {
     const r = view.ops.get(id);
-    const state: OpState = r?.state ?? 'pending';
+    const state: RunReportOpState = r?.state ?? (input.notSelectedOps?.has(id) ? 'not-selected' : 'pending');
     const unsettled = state === 'started' || state === 'pending';
     const key = undone(id);
     const serials = bulkSerials.get(id);

@@ -9,6 +9,8 @@ import { applyFile, journalLines, planTo, rollbackIn, runDirs, tempDir } from '.
 import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
+import { runReport } from '../../src/app/report.js';
+import { renderRunReportMarkdown } from '../../src/report/render-run-report.js';
 
 const ROLLOUT = 'MFA Staged Rollout';
 const tmp = tempDir('cutover');
@@ -180,8 +182,13 @@ describe('federation with a narrowed run', () => {
     const lines = journalLines(runDirs(dir)[0]!);
     expect(lines[0].options.federationNotSelected).toEqual(['contoso.com']);
     expect(lines.filter((l) => l.t === 'ops').flatMap((l) => l.ops).map((o: { op: string }) => o.op)).not.toContain('cutover/domains/contoso.com/federationConfiguration');
-    const { renderApplySummary } = await import('../../src/cli/views/apply-summary.js');
     expect(renderApplySummary(outcome, dir, undefined)).toContain(`not selected for this run: ${withChanges - 2} user(s) of the plan with changes; the federation of contoso.com (it waits for every switch of the domain's users). To go on with them, make a new plan`);
+    // Found by an auditor: the report listed it pending (to be sent) while its counts said 0 pending.
+    const report = await runReport(outcome.runId, dir);
+    expect(report.run.counts.pending).toBe(0);
+    expect(report.shared.find((o) => o.op === 'cutover/domains/contoso.com/federationConfiguration')).toMatchObject({ state: 'not-selected', at: null, error: null });
+    expect(report.shared.filter((o) => o.state === 'pending')).toEqual([]);
+    expect(renderRunReportMarkdown(report)).toContain('| domains/contoso.com/federationConfiguration | not-selected |');
   });
 
   it('is kept when every switch of the domain is selected', async () => {
