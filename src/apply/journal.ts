@@ -540,7 +540,10 @@ async function planHashProblem(runDir: string, header: RunHeader): Promise<{ rea
     return { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) cannot be read`, about: 'plan-copy-unreadable' };
   }
   const hash = createHash('sha256').update(plan).digest('hex');
-  return hash === header.planHash ? undefined : { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (sha256 ${hash})`, about: 'plan-copy-changed' };
+  // Both hashes: the recorded one is what an auditor compares with the plan hash signed off in the change ticket.
+  return hash === header.planHash
+    ? undefined
+    : { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (the journal records sha256 ${header.planHash}; the file is sha256 ${hash})`, about: 'plan-copy-changed' };
 }
 
 /**

@@ -73,8 +73,15 @@ describe('the journal hash chain', () => {
     const plan = readFileSync(join(applyDir!, 'plan.jsonl'));
     const original = readFileSync(journal(applyDir!), 'utf8');
     try {
-      writeFileSync(join(applyDir!, 'plan.jsonl'), Buffer.concat([plan, Buffer.from('\n')]));
-      expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'broken', line: 1, reason: expect.stringMatching(/plan copy .* is not the plan the journal records/) });
+      const swapped = Buffer.concat([plan, Buffer.from('\n')]);
+      writeFileSync(join(applyDir!, 'plan.jsonl'), swapped);
+      // Both hashes, so that the recorded one can be compared with the one signed off.
+      const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+      expect(await verifyJournal(applyDir!)).toMatchObject({
+        state: 'broken',
+        line: 1,
+        reason: `the run's plan copy (plan.jsonl) is not the plan the journal records (the journal records sha256 ${sha(plan)}; the file is sha256 ${sha(swapped)})`,
+      });
       writeFileSync(join(applyDir!, 'plan.jsonl'), plan);
       const lines = original.split('\n');
       writeFileSync(journal(applyDir!), [...lines.slice(0, 3), ...lines.slice(4)].join('\n'));
