@@ -74,7 +74,9 @@ const CONFIGURATION_PATCH: Record<string, z.ZodType> = {
   }),
   smsAuthenticationMethodConfiguration: z.strictObject({
     ...base,
-    includeTargets: z.array(includeTarget.extend({ isUsableForSignIn: bool.optional() })).optional(),
+    // A target sent without isUsableForSignIn is taken as on: SMS sign-in is Graph's default for SMS
+    // ("Use for sign-in" is on by default), so a client must turn it off explicitly.
+    includeTargets: z.array(includeTarget.extend({ isUsableForSignIn: bool.default(true) })).optional(),
   }),
   voiceAuthenticationMethodConfiguration: z.strictObject({
     ...base,

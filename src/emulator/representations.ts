@@ -3,6 +3,7 @@ import type * as GB from '@microsoft/microsoft-graph-types-beta';
 import type { WithODataType } from './default-policy.js';
 import type { ApiVersion } from './graph-request.js';
 import { EMAIL_METHOD_ID, PASSWORD_METHOD_ID, PHONE_METHOD_IDS, PHONE_TYPES, type PhoneType } from './phone-number.js';
+import { smsSignInState } from './sms-sign-in.js';
 import type { AuthenticatorRecord, ContactRecord, DeviceRecord, EmulatorState, GroupRecord, SoftwareOathRecord, UserRecord } from './state.js';
 
 /** User properties the emulator knows (and a tenant file may set), with the value Graph shows when unset. */
@@ -87,15 +88,6 @@ export function groupJson(group: GroupRecord, select: string[] | undefined): Par
   return directoryJson(group.id, group.props, GROUP_PROPERTIES, select) as Partial<G.Group>;
 }
 
-/** The SMS sign-in readiness Graph reports for a phone, derived from the SMS policy. */
-function smsSignInState(state: EmulatorState, type: PhoneType): G.AuthenticationMethodSignInState {
-  if (type !== 'mobile') return 'notSupported';
-  const sms = state.policy.authenticationMethodConfigurations.find((c) => c.id?.toLowerCase() === 'sms');
-  const targets = (sms?.['includeTargets'] as { isUsableForSignIn?: boolean }[] | undefined) ?? [];
-  if (sms?.state !== 'enabled' || !targets.some((t) => t.isUsableForSignIn)) return 'notAllowedByPolicy';
-  return 'ready';
-}
-
 export function phoneJson(state: EmulatorState, user: UserRecord, type: PhoneType): WithODataType<G.PhoneAuthenticationMethod> | undefined {
   const phone = user.phones[type];
   if (!phone) return undefined;
@@ -104,7 +96,7 @@ export function phoneJson(state: EmulatorState, user: UserRecord, type: PhoneTyp
     id: PHONE_METHOD_IDS[type],
     phoneNumber: phone.phoneNumber,
     phoneType: type,
-    smsSignInState: smsSignInState(state, type),
+    smsSignInState: smsSignInState(state, user, type),
   };
 }
 

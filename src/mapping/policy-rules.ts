@@ -1,5 +1,6 @@
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
 import { findConfig, policyAfter, type MethodConfig, type PolicyAfter } from '../model/method-policy.js';
+import { mapSmsSignIn } from './sms-sign-in.js';
 import { isPublicRange, MAX_TRUSTED_IPS } from './trusted-ips.js';
 import type { DefaultMethod } from '../model/tenant.js';
 import type { ServerSettings } from '../source/settings-schema.js';
@@ -116,6 +117,7 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
     }
   }
   if (sms) enable('Sms', 'POL-SMS', reason('text messages', usage.textMessage, allowed.has('text_message')), source('text_message', 'default method text message', usage.textMessage), { isUsableForSignIn: false });
+  mapSmsSignIn(policy, changes, findings, usage.phones);
   if (app) {
     const activation = portal?.allowMobileAppActivation ? 'userPortal.allowMobileAppActivation: true' : undefined;
     enable('MicrosoftAuthenticator', 'POL-AUTHENTICATOR', reason('the mobile app', usage.mobileApp, allowed.has('mobile_app')) || 'MFA Server lets users activate the mobile app', source('mobile_app', 'the mobile app', usage.mobileApp, activation), { authenticationMode: 'any' });

@@ -48,6 +48,8 @@ export const RULES = {
   'POL-VOICE': 'Phone call allowed or in use in MFA Server, or a migrating user will have a phone -> Voice enabled for the target group (a migrated phone cannot be used while neither voice nor SMS is enabled).',
   'POL-VOICE-OFFICE': 'A user will have an office phone -> Voice allows office phones.',
   'POL-SMS': 'Text message allowed or in use -> SMS enabled for the target group.',
+  'POL-SMS-SIGN-IN':
+    'SMS the plan turns on is for MFA only: the targets it leaves enabled get isUsableForSignIn false (SMS sign-in needs no password, and MFA Server used text messages as a second factor only); SMS the tenant already has on with sign-in usable is left as it is and reported.',
   'POL-AUTHENTICATOR': 'Mobile app allowed or in use -> Microsoft Authenticator enabled for the target group.',
   'POL-AUTHENTICATOR-OTP': 'Mobile app OATH passcode -> Authenticator OTP codes allowed (isSoftwareOathEnabled).',
   'POL-HARDWARE-OATH': 'OATH tokens allowed or in use -> hardware OATH tokens enabled for the target group.',

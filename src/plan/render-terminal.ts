@@ -158,7 +158,8 @@ export function formatValue(v: unknown, showPhoneNumbers: boolean): string {
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     if (typeof o.id === 'string' && Object.keys(o).every((k) => ['id', 'targetType', 'isRegistrationRequired', 'isUsableForSignIn', 'authenticationMode', 'targetedAuthenticationMethod'].includes(k))) {
-      return o.id;
+      // SMS sign-in (no password) is the one target setting a reader must see change.
+      return o.isUsableForSignIn === true ? `${o.id} (usable for sign-in)` : o.id;
     }
     return `{${Object.entries(o).map(([k, x]) => `${k}: ${formatValue(x, showPhoneNumbers)}`).join(', ')}}`;
   }

@@ -99,12 +99,15 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
     expect(plan.summary.findings.error).toBe(0);
   });
 
+  const SMS_ALL_USERS = (isUsableForSignIn: boolean) => ({ id: 'all_users', targetType: 'group', isRegistrationRequired: false, isUsableForSignIn });
   it('changes the authentication methods policy as the Contoso settings and users need, property by property', () => {
     const rows = plan.policy_changes.map((c) => [c.target, c.property, c.before, c.after, c.rule]);
     expect(rows).toEqual([
       ['authenticationMethodConfigurations/Voice', 'state', 'disabled', 'enabled', 'POL-VOICE'],
       ['authenticationMethodConfigurations/Voice', 'isOfficePhoneAllowed', false, true, 'POL-VOICE-OFFICE'],
       ['authenticationMethodConfigurations/Sms', 'state', 'disabled', 'enabled', 'POL-SMS'],
+      // SMS turned on for MFA only: the default all_users target's sign-in goes off.
+      ['authenticationMethodConfigurations/Sms', 'includeTargets', [SMS_ALL_USERS(true)], [SMS_ALL_USERS(false)], 'POL-SMS-SIGN-IN'],
       ['authenticationMethodConfigurations/HardwareOath', 'state', 'disabled', 'enabled', 'POL-HARDWARE-OATH'],
       ['authenticationMethodConfigurations/MicrosoftAuthenticator', 'isSoftwareOathEnabled', false, true, 'POL-AUTHENTICATOR-OTP'],
       ['authenticationMethodConfigurations/TemporaryAccessPass', 'state', 'disabled', 'enabled', 'POL-TAP'],

@@ -37,6 +37,25 @@ describe('phone methods', () => {
     expect((await graph.get(auth('bob@contoso.com', 'phoneMethods'))).body.value).toEqual([]);
   });
 
+  it("reports smsSignInState from the SMS policy: ready only where a target holding the user has isUsableForSignIn on", async () => {
+    const SMS = '/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Sms';
+    const type = '#microsoft.graph.smsAuthenticationMethodConfiguration';
+    await graph.post(auth('bob@contoso.com', 'phoneMethods'), { phoneNumber: '+1 4255550102', phoneType: 'mobile' });
+    const state = async () => (await graph.get(auth('bob@contoso.com', `phoneMethods/${MOBILE}`))).body.smsSignInState;
+    expect(await state()).toBe('notAllowedByPolicy');
+    // Enabling SMS keeps the default all_users target, sign-in on (Graph's default).
+    expect((await graph.patch(SMS, { '@odata.type': type, state: 'enabled' })).status).toBe(204);
+    expect(await state()).toBe('ready');
+    expect((await graph.patch(SMS, { '@odata.type': type, includeTargets: [{ id: 'all_users', targetType: 'group', isUsableForSignIn: false }] })).status).toBe(204);
+    expect(await state()).toBe('notAllowedByPolicy');
+    // A target sent without the field is taken as Graph's default: sign-in on.
+    await graph.patch(SMS, { '@odata.type': type, includeTargets: [{ id: 'all_users', targetType: 'group' }] });
+    expect((await graph.get(SMS)).body.includeTargets).toEqual([{ id: 'all_users', targetType: 'group', isUsableForSignIn: true }]);
+    expect(await state()).toBe('ready');
+    await graph.patch(SMS, { '@odata.type': type, excludeTargets: [{ id: (await graph.get('/v1.0/users/bob@contoso.com')).body.id, targetType: 'user' }] });
+    expect(await state()).toBe('notAllowedByPolicy');
+  });
+
   it('refuses a bad phoneType, read-only smsSignInState and unknown properties', async () => {
     expectGraphError(await graph.post(auth('bob@contoso.com', 'phoneMethods'), { phoneNumber: '+1 4255550102', phoneType: 'pager' }), 400, 'badRequest');
     expectGraphError(

@@ -49,8 +49,8 @@ describe('mapPolicy', () => {
     const settings: ServerSettings = { userPortal: { allowMethodSelection: ['text_message'] } };
     const r = mapPolicy(settings, { ...none, phoneCall: 1, officePhones: 1 }, defaultPolicy(), ALL_USERS);
     expect(r.changes).toEqual(expect.arrayContaining([change('authenticationMethodConfigurations/Sms', 'state'), { target: 'authenticationMethodConfigurations/Voice', property: 'isOfficePhoneAllowed', before: false, after: true, rule: 'POL-VOICE-OFFICE', because: '1 migrating user(s) will have an office phone', setting: '1 user(s) with a phone extension' }]));
-    // all_users target already there: state changes only.
-    expect(r.changes.filter((c) => c.property === 'includeTargets')).toEqual([]);
+    // all_users target already there: no target added; SMS's is only made MFA-only (POL-SMS-SIGN-IN).
+    expect(r.changes.filter((c) => c.property === 'includeTargets').map((c) => c.rule)).toEqual(['POL-SMS-SIGN-IN']);
     expect(r.enabledDefaults.has('voiceOffice')).toBe(true);
   });
 
@@ -60,6 +60,34 @@ describe('mapPolicy', () => {
     (policy.authenticationMethodConfigurations![1] as Record<string, unknown>).includeTargets = [{ id: 'g-other', targetType: 'group' }];
     const r = mapPolicy(undefined, { ...none, textMessage: 1 }, policy, group);
     expect(r.changes).toEqual([expect.objectContaining({ property: 'includeTargets', after: [{ id: 'g-other', targetType: 'group' }, expect.objectContaining({ id: 'g-1' })] })]);
+  });
+
+  it('turns SMS on for MFA only: the all_users target it keeps gets isUsableForSignIn false, with its rule', () => {
+    const policy = defaultPolicy();
+    (policy.authenticationMethodConfigurations![1] as Record<string, unknown>).includeTargets = [{ id: 'all_users', targetType: 'group', isUsableForSignIn: true }];
+    const r = mapPolicy(undefined, { ...none, textMessage: 2, phones: 2 }, policy, ALL_USERS);
+    expect(r.changes.filter((c) => c.target.endsWith('/Sms'))).toEqual([
+      expect.objectContaining({ property: 'state', after: 'enabled', rule: 'POL-SMS' }),
+      expect.objectContaining({
+        property: 'includeTargets',
+        before: [{ id: 'all_users', targetType: 'group', isUsableForSignIn: true }],
+        after: [{ id: 'all_users', targetType: 'group', isUsableForSignIn: false }],
+        rule: 'POL-SMS-SIGN-IN',
+        because: expect.stringMatching(/MFA only.*no password/),
+      }),
+    ]);
+    expect(r.findings.filter((f) => f.rule === 'POL-SMS-SIGN-IN')).toEqual([]);
+  });
+
+  it("leaves SMS sign-in the tenant already has on, and says so when phones migrate", () => {
+    const policy = defaultPolicy();
+    Object.assign(policy.authenticationMethodConfigurations![1]!, { state: 'enabled', includeTargets: [{ id: 'all_users', targetType: 'group', isUsableForSignIn: true }] });
+    const r = mapPolicy(undefined, { ...none, textMessage: 1, phones: 1 }, policy, ALL_USERS);
+    expect(r.changes.filter((c) => c.target.endsWith('/Sms'))).toEqual([]);
+    expect(r.findings).toEqual([expect.objectContaining({ severity: 'warning', code: 'sms-sign-in-kept', rule: 'POL-SMS-SIGN-IN', message: expect.stringContaining('for all users') })]);
+    // Sign-in already off, or no phone migrating: nothing to say.
+    Object.assign(policy.authenticationMethodConfigurations![1]!, { includeTargets: [{ id: 'all_users', targetType: 'group', isUsableForSignIn: false }] });
+    expect(mapPolicy(undefined, { ...none, phones: 1 }, policy, ALL_USERS).findings).toEqual([]);
   });
 
   it.each([

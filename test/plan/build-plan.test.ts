@@ -3,7 +3,7 @@ import { ALL_USERS } from '../../src/mapping/policy-rules.js';
 import { readTenant } from '../../src/graph/tenant-reader.js';
 import type { TenantSnapshot } from '../../src/model/tenant.js';
 import { buildPlan, type PlanInput } from '../../src/plan/build-plan.js';
-import { renderPlanTerminal } from '../../src/plan/render-terminal.js';
+import { formatValue, renderPlanTerminal } from '../../src/plan/render-terminal.js';
 import { renderReportHtml, renderReportMarkdown } from '../../src/plan/render-report.js';
 import { readExport, type ExportBundle } from '../../src/source/export-bundle.js';
 import { fakeGraph } from '../helpers/graph.js';
@@ -77,6 +77,11 @@ describe('buildPlan (pure)', () => {
     expect(text(0)).not.toContain('0 switch(es)');
     // Unchanged user resources are not counted as "changes".
     expect(text(0)).toMatch(/\n {2}\d+ user resource\(s\): \d+ to add, \d+ to change, \d+ to destroy, \d+ unchanged\n/);
+  });
+
+  it('shows a policy target by its id, and says when it is usable for SMS sign-in', () => {
+    const sms = (on: boolean) => [{ id: 'all_users', targetType: 'group', isRegistrationRequired: false, isUsableForSignIn: on }];
+    expect(`${formatValue(sms(true), false)} -> ${formatValue(sms(false), false)}`).toBe('[all_users (usable for sign-in)] -> [all_users]');
   });
 
   it('renders the reports the same bytes for the same plan', () => {
