@@ -269,18 +269,3 @@ export function preferredMethodProblem(state: EmulatorState, user: UserRecord, m
       return user.phones.office ? undefined : `${method} requires an office phone method`;
   }
 }
-
-/** The phone type that backs a default method, if the default is a phone method. */
-export function phoneBehindPreference(method: PreferredMethod | null): PhoneType | undefined {
-  switch (method) {
-    case 'sms':
-    case 'voiceMobile':
-      return 'mobile';
-    case 'voiceAlternateMobile':
-      return 'alternateMobile';
-    case 'voiceOffice':
-      return 'office';
-    default:
-      return undefined;
-  }
-}

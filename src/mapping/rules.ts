@@ -21,6 +21,8 @@ export const RULES = {
   'PHONE-INVALID': 'A phone that is not a valid number for its country is never sent.',
   'PHONE-KEEP-CLOUD': 'A phone the tenant has and MFA Server does not is kept (deleted only with --prune).',
   'PHONE-PRUNE': 'With --prune, a tenant phone absent from MFA Server is deleted.',
+  'PHONE-PRUNE-KEPT':
+    "With --prune, a tenant phone absent from MFA Server that Graph cannot delete is kept and reported: the one behind the user's default method when the plan does not move the default (a delete that frees it waits for the default's change), and a mobile beside a kept alternate.",
   // Email
   'EMAIL-FROM-EXPORT': 'With --include-email, the MFA Server email address becomes the email method.',
   // OATH

@@ -4,6 +4,7 @@ import { decideDefaultMethod, type DefaultMethodDecision, type DefaultMethodMode
 import type { Finding } from './finding.js';
 import { mapOathTokens, type DesiredToken } from './oath-rules.js';
 import { mapPhones, type DesiredPhone } from './phone-rules.js';
+import { keepPrunedPhones, type CloudOnlyPhone } from './prune-default.js';
 import type { MethodUsage } from './policy-rules.js';
 import type { PolicyAfter } from '../model/method-policy.js';
 import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from './policy-view.js';
@@ -42,8 +43,8 @@ export interface UserMapping {
   tenantUser?: TenantUser;
   skipped?: { code: 'user-disabled' | 'user-not-found'; rule: RuleId };
   phones: DesiredPhone[];
-  /** Tenant phones MFA Server does not have: deleted with --prune, else kept. */
-  cloudOnlyPhones: { phoneType: PhoneType; phoneNumber: string; rule: RuleId }[];
+  /** Tenant phones MFA Server does not have: deleted with --prune (unless Graph would refuse: PHONE-PRUNE-KEPT), else kept. */
+  cloudOnlyPhones: CloudOnlyPhone[];
   email?: { emailAddress: string; rule: RuleId; because: string };
   tokens: DesiredToken[];
   defaultMethod?: DefaultMethodDecision;
@@ -100,7 +101,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
   const phones = mapPhones(user, options.prune ? undefined : tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber);
   findings.push(...phones.findings);
   const desiredTypes = new Set(phones.phones.map((p) => p.phoneType));
-  const cloudOnlyPhones = tenantUser.phones
+  let cloudOnlyPhones: CloudOnlyPhone[] = tenantUser.phones
     .filter((p) => !desiredTypes.has(p.phoneType))
     .map((p) => ({ phoneType: p.phoneType, phoneNumber: p.phoneNumber, rule: (options.prune ? 'PHONE-PRUNE' : 'PHONE-KEEP-CLOUD') as RuleId }));
 
@@ -133,19 +134,65 @@ export function mapUser(input: UserMappingInput): UserMapping {
   const email = options.includeEmail && user.email ? { emailAddress: user.email, rule: 'EMAIL-FROM-EXPORT' as RuleId, because: 'MFA Server email address (--include-email)' } : undefined;
 
   // Methods the user will have once the plan is applied, and what the policy lets them use.
-  const finalPhones = new Set<PhoneType>([...desiredTypes, ...(options.prune ? [] : cloudOnlyPhones.map((p) => p.phoneType))]);
   const hardware = oath.tokens.length > 0 || tenantUser.hardwareOath.some((t) => t.status === undefined || t.status === 'activated');
   const software = tenantUser.softwareOathCount > 0;
   const policy: UserPolicy | undefined = tenantUser.policyGroups ? userPolicy(input.policy.after, tenantUser.id, tenantUser.policyGroups) : undefined;
-  const available = new Set<DefaultMethod>();
-  if (tenantUser.authenticatorCount > 0) available.add('push');
-  if (hardware || software) available.add('oath');
-  if (finalPhones.has('mobile')) {
-    available.add('sms');
-    available.add('voiceMobile');
+  const phonesAfter = (cloud: typeof cloudOnlyPhones) => new Set<PhoneType>([...desiredTypes, ...cloud.filter((p) => p.rule !== 'PHONE-PRUNE').map((p) => p.phoneType)]);
+  const availableWith = (phonesLeft: ReadonlySet<PhoneType>) => {
+    const available = new Set<DefaultMethod>();
+    if (tenantUser.authenticatorCount > 0) available.add('push');
+    if (hardware || software) available.add('oath');
+    if (phonesLeft.has('mobile')) {
+      available.add('sms');
+      available.add('voiceMobile');
+    }
+    if (phonesLeft.has('alternateMobile')) available.add('voiceAlternateMobile');
+    if (phonesLeft.has('office')) available.add('voiceOffice');
+    return available;
+  };
+
+  const decide = (methods: ReadonlySet<DefaultMethod>) =>
+    decideDefaultMethod({
+      user,
+      current: tenantUser.defaultMethod,
+      available: methods,
+      enabledByPolicy: policy ? enabledDefaultsFor(policy, { hardware, software }) : input.policy.enabledForAnyone,
+      reportUnusableCurrent: policy !== undefined,
+      ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
+      ...(phones.backupType ? { backupType: phones.backupType } : {}),
+      mode: options.defaultMethod,
+    });
+  const decideFor = (available: ReadonlySet<DefaultMethod>): DefaultMethodDecision => {
+    const decided = decide(available);
+    // A token left out for want of its seed must not move the user's default: had it been there, would
+    // the decision differ? Then the default is left as it is.
+    if (!oath.findings.some((f) => f.code === 'seed-missing') || decide(new Set([...available, 'oath'])).target === decided.target) return decided;
+    return {
+      rule: 'DEFAULT-KEPT-TOKEN-MISSING',
+      because: `the user's token ${user.oathTokenSerial} has no seed: the default method is left as it is`,
+      findings: [
+        {
+          severity: 'warning',
+          code: 'default-kept-token-missing',
+          user: name,
+          rule: 'DEFAULT-KEPT-TOKEN-MISSING',
+          message: `default method left ${tenantUser.defaultMethod ?? 'unset'}: token ${user.oathTokenSerial} has no seed (add its seed file and plan again to migrate it)`,
+        },
+      ],
+    };
+  };
+  let defaultMethod = decideFor(availableWith(phonesAfter(cloudOnlyPhones)));
+  if (options.prune) {
+    // Graph refuses to delete the phone behind the default: where the plan does not move the
+    // default off it, the phone stays, and the default is decided again with it there.
+    const kept = keepPrunedPhones(name, cloudOnlyPhones, defaultMethod.target ?? tenantUser.defaultMethod);
+    if (kept.findings.length > 0) {
+      cloudOnlyPhones = kept.phones;
+      findings.push(...kept.findings);
+      defaultMethod = decideFor(availableWith(phonesAfter(cloudOnlyPhones)));
+    }
   }
-  if (finalPhones.has('alternateMobile')) available.add('voiceAlternateMobile');
-  if (finalPhones.has('office')) available.add('voiceOffice');
+  const finalPhones = phonesAfter(cloudOnlyPhones);
 
   if (policy) {
     const unusable = [
@@ -165,35 +212,6 @@ export function mapUser(input: UserMappingInput): UserMapping {
     }
   }
 
-  const decide = (methods: ReadonlySet<DefaultMethod>) =>
-    decideDefaultMethod({
-      user,
-      current: tenantUser.defaultMethod,
-      available: methods,
-      enabledByPolicy: policy ? enabledDefaultsFor(policy, { hardware, software }) : input.policy.enabledForAnyone,
-      reportUnusableCurrent: policy !== undefined,
-      ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
-      ...(phones.backupType ? { backupType: phones.backupType } : {}),
-      mode: options.defaultMethod,
-    });
-  let defaultMethod = decide(available);
-  // A token left out for want of its seed must not move the user's default: had it been there, would
-  // the decision differ? Then the default is left as it is.
-  if (oath.findings.some((f) => f.code === 'seed-missing') && decide(new Set([...available, 'oath'])).target !== defaultMethod.target) {
-    defaultMethod = {
-      rule: 'DEFAULT-KEPT-TOKEN-MISSING',
-      because: `the user's token ${user.oathTokenSerial} has no seed: the default method is left as it is`,
-      findings: [
-        {
-          severity: 'warning',
-          code: 'default-kept-token-missing',
-          user: name,
-          rule: 'DEFAULT-KEPT-TOKEN-MISSING',
-          message: `default method left ${tenantUser.defaultMethod ?? 'unset'}: token ${user.oathTokenSerial} has no seed (add its seed file and plan again to migrate it)`,
-        },
-      ],
-    };
-  }
   findings.push(...defaultMethod.findings);
   if (defaultMethod.target !== undefined && defaultMethod.target !== tenantUser.defaultMethod && tenantUser.isSystemPreferredEnabled === true) {
     findings.push({

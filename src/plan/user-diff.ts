@@ -1,4 +1,5 @@
 import { sameNumber } from '../mapping/phone-rules.js';
+import { phoneBehindDefault } from '../model/default-phone.js';
 import type { GroupDecision, UserCutover } from '../mapping/cutover-rules.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
 import type { TenantHardwareToken } from '../model/tenant.js';
@@ -29,8 +30,10 @@ export function diffUser(m: UserMapping, inventory: ReadonlyMap<string, TenantHa
   for (const p of m.cloudOnlyPhones) {
     const resource = `phoneMethods/${p.phoneType}`;
     const before = state(resource)!;
-    if (p.rule === 'PHONE-PRUNE') out.push({ ...base, resource, action: 'delete', before, after: null, rule: p.rule, because: 'not in MFA Server (--prune)' });
-    else out.push({ ...base, resource, action: 'no-op', before, after: before, rule: p.rule, because: 'not in MFA Server; kept' });
+    // Apply deletes it only once the default's change succeeded (Graph refuses while it backs the default).
+    const backsDefault = phoneBehindDefault(t.defaultMethod) === p.phoneType;
+    if (p.rule === 'PHONE-PRUNE') out.push({ ...base, resource, action: 'delete', before, after: null, rule: p.rule, because: `not in MFA Server (--prune)${backsDefault ? `; deleted once the default has moved off ${t.defaultMethod}` : ''}` });
+    else out.push({ ...base, resource, action: 'no-op', before, after: before, rule: p.rule, because: p.rule === 'PHONE-PRUNE-KEPT' ? 'not in MFA Server; kept, as Graph cannot delete it (a finding says why)' : 'not in MFA Server; kept' });
   }
 
   if (m.email) {

@@ -28,6 +28,44 @@ describe('--prune and a backup phone with no primary', () => {
   });
 });
 
+describe('--prune and a tenant phone behind the default method', () => {
+  async function setUp(defaultMethod: 'if-unset' | 'always') {
+    const t = testDir('prune-default');
+    const source = join(t.dir, 'export');
+    mkdirSync(source);
+    writeFileSync(join(source, 'users.csv'), `${HEADER}\nalice@contoso.com,1,1,4255550101,,,,,phone_call\n`);
+    const g = fakeGraph();
+    // An office phone MFA Server does not have, and the user's default rings it.
+    expect((await g.raw.post(`/v1.0/users/${ALICE}/authentication/phoneMethods`, { phoneNumber: '+1 4255550000x12', phoneType: 'office' })).status).toBe(201);
+    expect((await g.raw.patch(`/beta/users/${ALICE}/authentication/signInPreferences`, { userPreferredMethodForSecondaryAuthentication: 'voiceOffice' })).status).toBe(204);
+    const file = join(t.dir, 'prune.plan');
+    const { plan } = await planTo(g, file, { ...contosoRequest(source, []), prune: true, defaultMethod });
+    const applied = await applyFile(g, file, join(t.dir, 'state'));
+    const phones = (await g.raw.get(`/v1.0/users/${ALICE}/authentication/phoneMethods`)).body.value.map((p: { phoneType: string }) => p.phoneType);
+    return { plan, applied, phones };
+  }
+
+  it('the plan keeping the default: the phone is kept, with a finding that says why, and apply succeeds', async () => {
+    const { plan, applied, phones } = await setUp('if-unset');
+    const office = plan.user_changes.find((c) => c.user === 'alice@contoso.com' && c.resource === 'phoneMethods/office');
+    expect(office).toMatchObject({ action: 'no-op', rule: 'PHONE-PRUNE-KEPT' });
+    const findings = plan.findings.filter((f) => f.user === 'alice@contoso.com');
+    expect(findings).toContainEqual(expect.objectContaining({ code: 'prune-kept', rule: 'PHONE-PRUNE-KEPT', message: expect.stringMatching(/office phone .*default method voiceOffice, which the plan does not move/) }));
+    // The default is judged with the phone there (the user has it; office phones are off in this tenant's policy).
+    expect(findings.filter((f) => /will not have that method/.test(f.message))).toEqual([]);
+    expect(applied.outcome.counts.failed).toBe(0);
+    expect(phones).toEqual(['mobile', 'office']);
+  });
+
+  it('the plan moving the default: the phone is deleted after the default moved, and apply succeeds', async () => {
+    const { plan, applied, phones } = await setUp('always');
+    const mine = plan.user_changes.filter((c) => c.user === 'alice@contoso.com' && c.action !== 'no-op');
+    expect(mine.map((c) => `${c.action} ${c.resource} ${c.rule}`)).toEqual(['delete phoneMethods/office PHONE-PRUNE', 'update signInPreferences DEFAULT-FROM-SERVER']);
+    expect(applied.outcome.counts.failed).toBe(0);
+    expect(phones).toEqual(['mobile']);
+  });
+});
+
 describe('users MFA Server may keep out are never migrated on a guess', () => {
   function exportWith(csv: string): string {
     const t = testDir('export-cases');

@@ -10,7 +10,8 @@ import {
   softwareOathJson,
 } from '../representations.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
-import { PREFERRED_METHODS, phoneBehindPreference, preferredMethodProblem, type PreferredMethod } from '../state.js';
+import { phoneBehindDefault } from '../../model/default-phone.js';
+import { PREFERRED_METHODS, preferredMethodProblem, type PreferredMethod } from '../state.js';
 import { collection, entity, NO_CONTENT, objectBody, requireUser } from './common.js';
 
 const AUTH = 'users/{user}/authentication';
@@ -107,7 +108,7 @@ function deletePhone(ctx: HandlerContext): HandlerResult {
   if (type === 'mobile' && user.phones.alternateMobile) {
     throw errors.ruleViolation('The mobile phone cannot be deleted while the user has an alternateMobile phone: update the mobile number instead.');
   }
-  if (phoneBehindPreference(user.signInPreferences.userPreferredMethodForSecondaryAuthentication) === type) {
+  if (phoneBehindDefault(user.signInPreferences.userPreferredMethodForSecondaryAuthentication) === type) {
     throw errors.ruleViolation(`The ${type} phone backs the user's default sign-in method and cannot be deleted.`);
   }
   delete user.phones[type];
