@@ -7,6 +7,8 @@ export type DefaultMethodMode = 'always' | 'if-unset' | 'most-secure-if-unset' |
 
 /** Most secure first, as Entra's system-preferred MFA orders them (Authenticator, TOTP, telephony). */
 export const MOST_SECURE_FIRST: readonly DefaultMethod[] = ['push', 'oath', 'sms', 'voiceMobile', 'voiceAlternateMobile', 'voiceOffice'];
+/** The same when the mobile number is a landline: a call reaches it, a text message may not. */
+const MOST_SECURE_FIRST_LANDLINE: readonly DefaultMethod[] = ['push', 'oath', 'voiceMobile', 'sms', 'voiceAlternateMobile', 'voiceOffice'];
 
 const VOICE_FOR: Record<PhoneType, DefaultMethod> = { mobile: 'voiceMobile', alternateMobile: 'voiceAlternateMobile', office: 'voiceOffice' };
 
@@ -23,6 +25,8 @@ export interface DefaultMethodInput {
   mode: DefaultMethodMode;
   /** Say when a default the tenant has already, and that is kept, is not one the user can use (the policy judged user by user). */
   reportUnusableCurrent?: boolean;
+  /** Whether the user's mobile number, once the plan is applied, is a landline (asked only when SMS could be chosen). */
+  mobileIsLandline?: () => boolean;
 }
 
 export interface DefaultMethodDecision {
@@ -56,7 +60,11 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
   const { user, current, available, enabledByPolicy, mode } = input;
   const name = user.username;
   const usable = (m: DefaultMethod) => available.has(m) && enabledByPolicy.has(m);
-  const mostSecure = MOST_SECURE_FIRST.find(usable);
+  const first = MOST_SECURE_FIRST.find(usable);
+  // SMS to a landline may never arrive: the most secure method puts voice first on such a number.
+  const landline = first === 'sms' && usable('voiceMobile') && input.mobileIsLandline?.() === true;
+  const mostSecure = landline ? MOST_SECURE_FIRST_LANDLINE.find(usable) : first;
+  const landlineNote = landline ? ' (voice before SMS: the mobile number is a landline)' : '';
 
   if (mode === 'never') return { rule: 'DEFAULT-NEVER', because: 'default methods are left as they are (--default-method never)', findings: [] };
   if (mode !== 'always' && current !== null) {
@@ -76,7 +84,7 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
   }
   if (mode === 'most-secure-if-unset') {
     return mostSecure
-      ? { target: mostSecure, rule: 'DEFAULT-MOST-SECURE', because: `${mostSecure} is the most secure method the user will have`, findings: [] }
+      ? { target: mostSecure, rule: landline ? 'DEFAULT-SMS-LANDLINE' : 'DEFAULT-MOST-SECURE', because: `${mostSecure} is the most secure method the user will have${landlineNote}`, findings: [] }
       : { rule: 'DEFAULT-MOST-SECURE', because: 'the user will have no method the policy enables', findings: [] };
   }
 
@@ -104,7 +112,7 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
   return {
     target: mostSecure,
     rule,
-    because: `${why}; ${mostSecure} is the most secure method available`,
+    because: `${why}; ${mostSecure} is the most secure method available${landlineNote}`,
     findings: [{ severity: 'info', code: 'default-method-fallback', user: name, rule, message: `default method ${wanted} replaced by ${mostSecure}: ${why}` }],
   };
 }

@@ -3,12 +3,13 @@ import type { DefaultMethod, PhoneType, TenantHardwareToken, TenantUser } from '
 import { decideDefaultMethod, type DefaultMethodDecision, type DefaultMethodMode } from './default-method-rules.js';
 import type { Finding } from './finding.js';
 import { mapOathTokens, type DesiredToken } from './oath-rules.js';
-import { mapPhones, type DesiredPhone } from './phone-rules.js';
+import { mapPhones, sameNumber, type DesiredPhone } from './phone-rules.js';
 import { keepPrunedPhones, type CloudOnlyPhone } from './prune-default.js';
 import type { MethodUsage } from './policy-rules.js';
 import type { PolicyAfter } from '../model/method-policy.js';
 import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from './policy-view.js';
 import type { RuleId } from './rules.js';
+import { isFixedLineOnly } from '../source/phone-line-type.js';
 
 export interface MappingOptions {
   includeEmail: boolean;
@@ -151,6 +152,11 @@ export function mapUser(input: UserMappingInput): UserMapping {
     return available;
   };
 
+  // The mobile number SMS would go to: MFA Server's, else the tenant's kept one. Typed only when asked.
+  const plannedMobile = phones.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber;
+  const mobileNumber = plannedMobile ?? tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber;
+  let landline: boolean | undefined;
+  const mobileIsLandline = () => (landline ??= mobileNumber !== undefined && isFixedLineOnly(mobileNumber));
   const decide = (methods: ReadonlySet<DefaultMethod>) =>
     decideDefaultMethod({
       user,
@@ -161,6 +167,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
       ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
       ...(phones.backupType ? { backupType: phones.backupType } : {}),
       mode: options.defaultMethod,
+      mobileIsLandline,
     });
   const decideFor = (available: ReadonlySet<DefaultMethod>): DefaultMethodDecision => {
     const decided = decide(available);
@@ -213,6 +220,19 @@ export function mapUser(input: UserMappingInput): UserMapping {
   }
 
   findings.push(...defaultMethod.findings);
+  // SMS the plan points at a landline (its default, or its number under the tenant's SMS default) is said.
+  const tenantMobile = tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber;
+  const writesMobile = plannedMobile !== undefined && (tenantMobile === undefined || !sameNumber(tenantMobile, plannedMobile));
+  const smsAfter = (defaultMethod.target ?? tenantUser.defaultMethod) === 'sms' && (defaultMethod.target === 'sms' || writesMobile);
+  if (smsAfter && mobileIsLandline()) {
+    findings.push({
+      severity: 'warning',
+      code: 'sms-to-landline',
+      user: name,
+      rule: 'DEFAULT-SMS-LANDLINE',
+      message: `the default method is SMS, but the mobile phone's number is a landline (libphonenumber: fixed line), which may not receive text messages: check the number, or set voiceMobile as the default${defaultMethod.target === 'sms' ? ` (${defaultMethod.because})` : ''}`,
+    });
+  }
   if (defaultMethod.target !== undefined && defaultMethod.target !== tenantUser.defaultMethod && tenantUser.isSystemPreferredEnabled === true) {
     findings.push({
       severity: 'info',

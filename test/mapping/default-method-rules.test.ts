@@ -41,6 +41,19 @@ describe('decideDefaultMethod', () => {
     expect(d.rule).toBe(rule);
   });
 
+  it('puts voice before SMS on a landline mobile, asking the number type only when SMS would win', () => {
+    let asked = 0;
+    const landline = (available: DefaultMethod[], enabled: DefaultMethod[] = ALL) =>
+      decideDefaultMethod({ user: user('mobile_app'), current: null, available: new Set(available), enabledByPolicy: new Set(enabled), primaryType: 'mobile', mode: 'most-secure-if-unset', mobileIsLandline: () => (asked++, true) });
+    expect(landline(['sms', 'voiceMobile'])).toMatchObject({ target: 'voiceMobile', rule: 'DEFAULT-SMS-LANDLINE', because: expect.stringContaining('landline') });
+    expect(asked).toBe(1);
+    // No voice to fall back to: SMS it is (the mapping reports it).
+    expect(landline(['sms', 'voiceMobile'], ['sms']).target).toBe('sms');
+    // Push first: the number is never typed.
+    expect(landline(['push', 'sms', 'voiceMobile']).target).toBe('push');
+    expect(asked).toBe(1);
+  });
+
   it('reports a fallback and a default it cannot set', () => {
     expect(decide('mobile_app', null, ['sms']).findings).toEqual([expect.objectContaining({ code: 'default-method-fallback', severity: 'info' })]);
     expect(decide('text_message', null, ['sms'], 'if-unset', []).findings).toEqual([expect.objectContaining({ code: 'default-method-unset', severity: 'warning' })]);
