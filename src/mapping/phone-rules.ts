@@ -71,7 +71,11 @@ export function mapPhones(user: MfaUser, tenantMobile: string | undefined): Phon
     }
   }
 
-  if (backup) {
+  const primaryWritten = primaryType ? out.get(primaryType)!.phoneNumber : undefined;
+  if (backup && primaryWritten !== undefined && sameNumber(backup.entra, primaryWritten)) {
+    // The same number twice (mobile and alternateMobile) is no backup: one phone, written once.
+    findings.push({ severity: 'info', code: 'backup-phone-same', user: name, rule: 'PHONE-BACKUP-SAME', message: 'backup phone not migrated: it is the same number as the primary phone, which is migrated' });
+  } else if (backup) {
     if (backup.extension === undefined) {
       backupType = 'alternateMobile';
       out.set('alternateMobile', { phoneType: 'alternateMobile', phoneNumber: backup.entra, from: 'backup_phone', rule: 'PHONE-BACKUP-ALTERNATE', because: 'backup phone has no extension' });

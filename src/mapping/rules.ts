@@ -17,6 +17,7 @@ export const RULES = {
   'PHONE-BACKUP-ALTERNATE': 'Backup phone without extension -> alternateMobile.',
   'PHONE-BACKUP-OFFICE': 'Backup phone with extension -> office.',
   'PHONE-BACKUP-SKIPPED': 'Backup phone skipped when both phones have extensions (office holds one number).',
+  'PHONE-BACKUP-SAME': 'Backup phone skipped when it is the number the primary phone is written as (extension included): Entra would hold one phone twice.',
   'PHONE-BACKUP-AS-MOBILE': 'Backup phone becomes mobile when the user would have no mobile: Entra needs a mobile before an alternateMobile.',
   'PHONE-INVALID': 'A phone that is not a valid number for its country is never sent.',
   'PHONE-KEEP-CLOUD': 'A phone the tenant has and MFA Server does not is kept (deleted only with --prune).',

@@ -29,6 +29,9 @@ describe('mapPhones (the migration utility rules)', () => {
     ['both with extensions, default text -> primary mobile, backup still skipped', phone('4255550105', '12'), phone('4255550155', '34'), 'text_message', [['mobile', '+1 4255550105', 'PHONE-PRIMARY-SMS-DROP-EXT']], ['extension-dropped', 'backup-phone-skipped']],
     ['backup only -> mobile (Entra needs a mobile first)', undefined, phone('4255550134'), 'phone_call', [['mobile', '+1 4255550134', 'PHONE-BACKUP-AS-MOBILE']], ['backup-phone-as-mobile']],
     ['primary with extension + backup without -> office + backup as mobile', phone('4255550103', '9'), phone('4255550134'), 'phone_call', [['mobile', '+1 4255550134', 'PHONE-BACKUP-AS-MOBILE'], ['office', '+1 4255550103x9', 'PHONE-PRIMARY-OFFICE']], ['backup-phone-as-mobile']],
+    ['backup the same number as the primary -> written once', phone('4255550110'), phone('4255550110'), 'phone_call', [['mobile', '+1 4255550110', 'PHONE-PRIMARY-MOBILE']], ['backup-phone-same']],
+    ['backup the number the primary is written as once its extension is dropped -> written once', phone('4255550110', '5'), phone('4255550110'), 'text_message', [['mobile', '+1 4255550110', 'PHONE-PRIMARY-SMS-DROP-EXT']], ['extension-dropped', 'backup-phone-same']],
+    ['backup the same number with another extension -> both, office and mobile', phone('4255550110'), phone('4255550110', '5'), 'phone_call', [['mobile', '+1 4255550110', 'PHONE-PRIMARY-MOBILE'], ['office', '+1 4255550110x5', 'PHONE-BACKUP-OFFICE']], []],
     ['no phones', undefined, undefined, 'oath_token', [], []],
   ] as const)('%s', (_case, p, b, method, expected, codes) => {
     const r = mapPhones(user(p, b, method), undefined);
