@@ -79,17 +79,20 @@ export function mapPhones(user: MfaUser, tenantMobile: string | undefined): Phon
     if (backup.extension === undefined) {
       backupType = 'alternateMobile';
       out.set('alternateMobile', { phoneType: 'alternateMobile', phoneNumber: backup.entra, from: 'backup_phone', rule: 'PHONE-BACKUP-ALTERNATE', because: 'backup phone has no extension' });
-    } else if (primary?.extension !== undefined) {
+    } else if (out.has('office')) {
       findings.push({
         severity: 'warning',
         code: 'backup-phone-skipped',
         user: name,
         rule: 'PHONE-BACKUP-SKIPPED',
-        message: 'backup phone not migrated: both phones have extensions and Entra has one office phone',
+        message: "backup phone not migrated: it has an extension, and the primary phone, which has one too, holds Entra's one office phone",
       });
     } else {
+      // The office slot is free: no primary, one without an extension, or one whose extension a
+      // text-message default dropped (it went to mobile).
       backupType = 'office';
-      out.set('office', { phoneType: 'office', phoneNumber: backup.entra, from: 'backup_phone', rule: 'PHONE-BACKUP-OFFICE', because: 'backup phone has an extension' });
+      const because = primary?.extension !== undefined ? 'backup phone has an extension; the office phone is free, as the primary went to mobile' : 'backup phone has an extension';
+      out.set('office', { phoneType: 'office', phoneNumber: backup.entra, from: 'backup_phone', rule: 'PHONE-BACKUP-OFFICE', because });
     }
   }
 

@@ -16,7 +16,7 @@ export const RULES = {
   'PHONE-PRIMARY-SMS-DROP-EXT': 'Primary phone with extension when the default method is text message -> extension dropped, mobile.',
   'PHONE-BACKUP-ALTERNATE': 'Backup phone without extension -> alternateMobile.',
   'PHONE-BACKUP-OFFICE': 'Backup phone with extension -> office.',
-  'PHONE-BACKUP-SKIPPED': 'Backup phone skipped when both phones have extensions (office holds one number).',
+  'PHONE-BACKUP-SKIPPED': "Backup phone with extension skipped when the primary phone, with an extension too, holds the office phone (Entra has one); when a text-message default sent the primary to mobile, the backup takes the free office phone (PHONE-BACKUP-OFFICE).",
   'PHONE-BACKUP-SAME': 'Backup phone skipped when it is the number the primary phone is written as (extension included): Entra would hold one phone twice.',
   'PHONE-BACKUP-AS-MOBILE': 'Backup phone becomes mobile when the user would have no mobile: Entra needs a mobile before an alternateMobile.',
   'PHONE-INVALID': 'A phone that is not a valid number for its country is never sent.',

@@ -26,7 +26,7 @@ describe('mapPhones (the migration utility rules)', () => {
     ['backup, no extension -> alternateMobile', phone('4255550102'), phone('2065550102'), 'text_message', [['mobile', '+1 4255550102', 'PHONE-PRIMARY-MOBILE'], ['alternateMobile', '+1 2065550102', 'PHONE-BACKUP-ALTERNATE']], []],
     ['backup with extension -> office', phone('4255550106'), phone('4255550166', '560'), 'phone_call', [['mobile', '+1 4255550106', 'PHONE-PRIMARY-MOBILE'], ['office', '+1 4255550166x560', 'PHONE-BACKUP-OFFICE']], []],
     ['both with extensions -> backup skipped', phone('4255550105', '12'), phone('4255550155', '34'), 'phone_call', [['office', '+1 4255550105x12', 'PHONE-PRIMARY-OFFICE']], ['backup-phone-skipped']],
-    ['both with extensions, default text -> primary mobile, backup still skipped', phone('4255550105', '12'), phone('4255550155', '34'), 'text_message', [['mobile', '+1 4255550105', 'PHONE-PRIMARY-SMS-DROP-EXT']], ['extension-dropped', 'backup-phone-skipped']],
+    ['both with extensions, default text -> primary mobile, backup takes the free office phone', phone('4255550105', '12'), phone('4255550155', '34'), 'text_message', [['mobile', '+1 4255550105', 'PHONE-PRIMARY-SMS-DROP-EXT'], ['office', '+1 4255550155x34', 'PHONE-BACKUP-OFFICE']], ['extension-dropped']],
     ['backup only -> mobile (Entra needs a mobile first)', undefined, phone('4255550134'), 'phone_call', [['mobile', '+1 4255550134', 'PHONE-BACKUP-AS-MOBILE']], ['backup-phone-as-mobile']],
     ['primary with extension + backup without -> office + backup as mobile', phone('4255550103', '9'), phone('4255550134'), 'phone_call', [['mobile', '+1 4255550134', 'PHONE-BACKUP-AS-MOBILE'], ['office', '+1 4255550103x9', 'PHONE-PRIMARY-OFFICE']], ['backup-phone-as-mobile']],
     ['backup the same number as the primary -> written once', phone('4255550110'), phone('4255550110'), 'phone_call', [['mobile', '+1 4255550110', 'PHONE-PRIMARY-MOBILE']], ['backup-phone-same']],
@@ -37,6 +37,11 @@ describe('mapPhones (the migration utility rules)', () => {
     const r = mapPhones(user(p, b, method), undefined);
     expect(r.phones.map((x) => [x.phoneType, x.phoneNumber, x.rule])).toEqual(expected);
     expect(r.findings.map((f) => f.code)).toEqual(codes);
+  });
+
+  it('says why a backup with an extension is skipped: the primary holds the office phone', () => {
+    const r = mapPhones(user(phone('4255550105', '12'), phone('4255550155', '34'), 'phone_call'), undefined);
+    expect(r.findings.map((f) => f.message)).toEqual(["backup phone not migrated: it has an extension, and the primary phone, which has one too, holds Entra's one office phone"]);
   });
 
   it('says an extension was dropped without showing it (findings reach reports, where numbers are masked)', () => {
