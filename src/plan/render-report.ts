@@ -1,3 +1,4 @@
+import { STATUS_LABELS, statusLabel } from './status-label.js';
 import { RULES, type RuleId } from '../mapping/rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { escHtml, escMarkdown } from '../report/escape.js';
@@ -24,12 +25,6 @@ export interface ReportOptions {
 
 const TITLE = 'MFA Server to Entra migration: mapping report';
 
-const STATUS_LABEL: Record<PlanUserStatus['status'], string> = {
-  changes: 'changes',
-  unchanged: 'already matches',
-  'not-in-tenant': 'not in the tenant: skipped',
-  disabled: 'disabled in MFA Server: skipped',
-};
 
 const METHOD_LABEL: Record<MethodKind, string> = {
   microsoftAuthenticator: 'Microsoft Authenticator',
@@ -186,7 +181,7 @@ function changeRow(c: UserChange, show: (v: unknown) => string): string[] {
 }
 
 function entryTitle(v: UserView): string {
-  return `${STATUS_LABEL[v.u.status]}${v.noUsableMethod ? '; no usable method' : ''}`;
+  return `${statusLabel(v.u)}${v.noUsableMethod ? '; no usable method' : ''}`;
 }
 
 // ---------------------------------------------------------------- Markdown
@@ -212,7 +207,7 @@ export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
 
   const attention = d.users.filter((v) => v.noUsableMethod);
   out.push(`## Users left with no usable method (${attention.length})`, '');
-  out.push(...(attention.length === 0 ? ['None.', ''] : [...attention.map((v) => `- [${md(v.u.user)}](#${v.anchor}): ${md(STATUS_LABEL[v.u.status])}`), '']));
+  out.push(...(attention.length === 0 ? ['None.', ''] : [...attention.map((v) => `- [${md(v.u.user)}](#${v.anchor}): ${md(statusLabel(v.u))}`), '']));
 
   out.push(`## Settings mapping (${d.settings.length})`, '', 'Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.', '');
   out.push(...table(SETTINGS_HEAD, ruleCol(d.settings, 4), new Set([0, 1, 2, 3, 4, 5])));
@@ -278,7 +273,7 @@ export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
 
   const attention = d.users.filter((v) => v.noUsableMethod);
   body.push(`<h2 id="no-usable-method">Users left with no usable method (${attention.length})</h2>`);
-  body.push(attention.length === 0 ? '<p class="none">None.</p>' : `<ul>${attention.map((v) => `<li><a href="#${v.anchor}">${e(v.u.user)}</a>: ${e(STATUS_LABEL[v.u.status])}</li>`).join('')}</ul>`);
+  body.push(attention.length === 0 ? '<p class="none">None.</p>' : `<ul>${attention.map((v) => `<li><a href="#${v.anchor}">${e(v.u.user)}</a>: ${e(statusLabel(v.u))}</li>`).join('')}</ul>`);
 
   body.push(`<h2 id="settings">Settings mapping (${d.settings.length})</h2>`, '<p class="intro">Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.</p>', table(SETTINGS_HEAD, d.settings));
 
@@ -286,7 +281,7 @@ export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
 
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`, '<p class="intro">Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings. Users with nothing to change are collapsed.</p>');
   const actions = ['create', 'update', 'delete', 'no-op'].map((a) => [a, a] as const);
-  const outcomes = [...(Object.keys(STATUS_LABEL) as PlanUserStatus['status'][]).map((s) => [s, STATUS_LABEL[s]] as const), ['no-usable-method', 'no usable method'] as const];
+  const outcomes = [...(Object.keys(STATUS_LABELS) as PlanUserStatus['status'][]).map((s) => [s, STATUS_LABELS[s]] as const), ['no-usable-method', 'no usable method'] as const];
   body.push(
     controls([
       filterSelect('actions', 'Action', actions),
@@ -314,7 +309,7 @@ function userEntry(v: UserView, show: (v: unknown) => string, table: (head: stri
     `data-rules="${e([...new Set([...v.changes.map((c) => c.rule), ...v.findings.map((f) => f.rule)])].join(' '))}"`,
     `data-severities="${[...new Set(v.findings.map((f) => f.severity))].join(' ')}"`,
   ].join(' ');
-  const badge = `<span class="badge ${v.u.status}">${e(STATUS_LABEL[v.u.status])}</span>${v.noUsableMethod ? '<span class="badge none-usable">no usable method</span>' : ''}`;
+  const badge = `<span class="badge ${v.u.status}">${e(statusLabel(v.u))}</span>${v.noUsableMethod ? '<span class="badge none-usable">no usable method</span>' : ''}`;
   const server = `<div><h4>MFA Server record</h4><table class="kv"><tbody>${serverRows(v.server)
     .map(([k, a, b]) => `<tr><th>${e(k)}</th><td class="mono">${e(a)}${b ? `<br>→ ${e(b)}` : ''}</td></tr>`)
     .join('')}</tbody></table></div>`;

@@ -1,3 +1,4 @@
+import { statusLabel } from './status-label.js';
 import { maskPhone } from '../model/mask.js';
 import type { Plan, UserChange } from './plan-model.js';
 import { printable } from '../model/printable.js';
@@ -13,7 +14,6 @@ export interface TerminalOptions {
 
 const SYMBOL: Record<UserChange['action'], string> = { create: '+', update: '~', delete: '-', 'no-op': '=' };
 
-const NOTHING_TO_CHANGE: Record<Plan['users'][number]['status'], string> = { changes: 'no-ops only', unchanged: 'already matches', 'not-in-tenant': 'not in the tenant: skipped', disabled: 'disabled in MFA Server: skipped' };
 
 /** Users with nothing to change listed by name (beyond: a count), unless --verbose. */
 const REST_LISTED = 200;
@@ -106,7 +106,8 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   if (rest.length > 0) {
     lines.push(bold(`Users with nothing to change (${rest.length})`));
     const listed = opts.verbose ? rest : rest.slice(0, REST_LISTED);
-    for (const u of listed) lines.push(`  ${printable(u.user)}  ${dim(NOTHING_TO_CHANGE[u.status])}${flag(u.user)}`);
+    // A user with changes that are all no-ops (listed only with --verbose above) has no-ops only.
+    for (const u of listed) lines.push(`  ${printable(u.user)}  ${dim(u.status === 'changes' ? 'no-ops only' : statusLabel(u))}${flag(u.user)}`);
     if (listed.length < rest.length) lines.push(dim(`  ... and ${rest.length - listed.length} more (the report, or show --verbose, lists every user)`));
     lines.push('');
   }

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { makePlan } from '../../src/app/plan.js';
 import type { DefaultMethodMode } from '../../src/mapping/default-method-rules.js';
 import type { Plan } from '../../src/plan/plan-model.js';
+import { renderReportMarkdown } from '../../src/plan/render-report.js';
+import { renderPlanTerminal } from '../../src/plan/render-terminal.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { contosoRequest, testDir } from '../helpers/migration.js';
 
@@ -39,5 +41,15 @@ describe('a landline in the mobile slot', () => {
     // A UK mobile, and a North American number (FIXED_LINE_OR_MOBILE), still get SMS.
     expect(changesOf(plan, 'carol@contoso.com')).toContain('update signInPreferences {"userPreferredMethodForSecondaryAuthentication":"sms"} DEFAULT-MOST-SECURE');
     expect(changesOf(plan, 'dave@contoso.com')).toContain('update signInPreferences {"userPreferredMethodForSecondaryAuthentication":"sms"} DEFAULT-MOST-SECURE');
+  });
+});
+
+describe('a user whose every phone is invalid', () => {
+  it('is shown as having nothing to migrate because of it, not as already matching', async () => {
+    const plan = await planRows(['bob@contoso.com,1,1,555-0100,,1,12345,,phone_call', 'carol@contoso.com,1,1,4255550103,,,,,']);
+    const text = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
+    expect(text).toMatch(/bob@contoso\.com {2}nothing to migrate: the phones are invalid \(see the findings\) {2}no usable method after the plan/);
+    expect(renderReportMarkdown(plan, { showPhoneNumbers: false })).toContain('nothing to migrate: the phones are invalid (see the findings)');
+    expect(findingsOf(plan, 'bob@contoso.com').filter((f) => f.code === 'phone-invalid')).toHaveLength(2);
   });
 });

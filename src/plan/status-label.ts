@@ -1,0 +1,21 @@
+import type { PlanUserStatus } from './plan-model.js';
+
+const LABEL: Record<PlanUserStatus['status'], string> = {
+  changes: 'changes',
+  unchanged: 'already matches',
+  'not-in-tenant': 'not in the tenant: skipped',
+  disabled: 'disabled in MFA Server: skipped',
+};
+
+/**
+ * A user's status in words. A user with nothing to change because every phone MFA Server has is
+ * invalid (never sent) matches nothing: that is said, not "already matches".
+ */
+export function statusLabel(u: Pick<PlanUserStatus, 'status' | 'server'>): string {
+  const phones = [u.server?.phone, u.server?.backup_phone].filter((p) => p !== null && p !== undefined);
+  if (u.status === 'unchanged' && phones.length > 0 && phones.every((p) => p.entra === null)) return 'nothing to migrate: the phones are invalid (see the findings)';
+  return LABEL[u.status];
+}
+
+/** The statuses' words, for a legend. */
+export const STATUS_LABELS: Readonly<Record<PlanUserStatus['status'], string>> = LABEL;
