@@ -5,6 +5,7 @@ import type { Finding } from './finding.js';
 import { mapOathTokens, type DesiredToken } from './oath-rules.js';
 import { mapPhones, sameNumber, type DesiredPhone } from './phone-rules.js';
 import { keepPrunedPhones, type CloudOnlyPhone } from './prune-default.js';
+import { replacedPhoneFindings } from './phone-replace.js';
 import type { MethodUsage } from './policy-rules.js';
 import type { PolicyAfter } from '../model/method-policy.js';
 import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from './policy-view.js';
@@ -100,7 +101,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
   // With --prune a tenant mobile MFA Server does not have goes: it cannot keep a backup phone from
   // becoming the mobile (Graph refuses an alternateMobile without a mobile, and deleting a mobile beside one).
   const phones = mapPhones(user, options.prune ? undefined : tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber);
-  findings.push(...phones.findings);
+  findings.push(...phones.findings, ...replacedPhoneFindings(name, phones.phones, tenantUser.phones));
   const desiredTypes = new Set(phones.phones.map((p) => p.phoneType));
   let cloudOnlyPhones: CloudOnlyPhone[] = tenantUser.phones
     .filter((p) => !desiredTypes.has(p.phoneType))
