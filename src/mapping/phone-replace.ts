@@ -13,13 +13,16 @@ export function replacedPhoneFindings(user: string, desired: readonly DesiredPho
   return desired.flatMap((p): Finding[] => {
     const was = tenant.find((t) => t.phoneType === p.phoneType);
     if (!was || sameNumber(was.phoneNumber, p.phoneNumber)) return [];
+    const [before, after] = [maskPhone(was.phoneNumber), maskPhone(p.phoneNumber)];
+    // Masks keep two digits: two numbers may mask alike, and the message must not read as no change.
+    const by = before === after ? `another number ending alike (${after})` : after;
     return [
       {
         severity: 'warning',
         code: 'phone-replaced',
         user,
         rule: 'PHONE-REPLACE',
-        message: `the tenant's ${LABEL[p.phoneType]} phone ${maskPhone(was.phoneNumber)} is replaced by MFA Server's ${maskPhone(p.phoneNumber)}; rollback restores ${maskPhone(was.phoneNumber)}`,
+        message: `the tenant's ${LABEL[p.phoneType]} phone ${before} is replaced by MFA Server's ${by}; rollback restores ${before}`,
       },
     ];
   });
