@@ -28,8 +28,12 @@ import { jsonSyntaxText } from '../model/json-syntax.js';
  * memberships in `seen.memberOf`; 2.3 each user's memberships of the groups the authentication
  * methods policy targets (`seen.policyGroups`), by which what they can sign in with is judged
  * (a plan without them is re-derived as it was made: every enabled method counted for everyone).
+ * 2.4 holds the same lines, planned by changed rules (SMS turned on for MFA only, phones behind the
+ * default kept by --prune, landlines, backup phones): a 2.3 file that this version plans otherwise
+ * is an earlier version's (OlderPlanError), not an edited one, and a run begun from one is finished
+ * without being planned again.
  */
-export const PLAN_FILE_VERSION = '2.3';
+export const PLAN_FILE_VERSION = '2.4';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */

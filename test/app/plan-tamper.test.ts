@@ -85,6 +85,12 @@ describe('an edited plan is refused', () => {
       ls[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile').after.phoneNumber = '+1 2065550666';
     });
     await expect(applyFile(g, older, join(tmp.dir, 's-older'))).rejects.toThrow(/older\.plan is a plan of format 2\.2, made by an earlier version of mfa-migrate, and this version plans its sources differently \(line \d+ \(bob@contoso\.com\).*Make a new plan/);
+    // 2.3 plans were made before the rules of 2.4 (SMS for MFA only, ...): one this version plans otherwise is an earlier version's too.
+    const before24 = edited('before-2.4.plan', (ls) => {
+      ls[0]!.format_version = '2.3';
+      ls[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile').after.phoneNumber = '+1 2065550666';
+    });
+    await expect(applyFile(g, before24, join(tmp.dir, 's-before24'))).rejects.toThrow(/before-2\.4\.plan is a plan of format 2\.3, made by an earlier version of mfa-migrate/);
     expect(writes(g.emu.requests())).toEqual([]);
   });
 
@@ -357,7 +363,7 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
     const noPolicy = structuredClone(lines);
     delete noPolicy[0]!.policy_seen;
     writeFileSync(join(tmp.dir, 'no-policy-seen.plan'), dump(noPolicy));
-    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan: this plan \(format 2\.3\) records no tenant state, so an edit to it could not be detected/);
+    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan: this plan \(format 2\.4\) records no tenant state, so an edit to it could not be detected/);
     const noSeen = structuredClone(lines);
     const at = noSeen.findIndex((l) => l.t === 'user');
     delete noSeen[at]!.seen;
