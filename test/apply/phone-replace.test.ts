@@ -7,7 +7,7 @@ import { applyFile, contosoRequest, planTo, rollbackIn, testDir } from '../helpe
 const ALICE = 'a1f1d87d-05e0-555e-bdb8-de674260eb27'; // a mobile, +1 4255550101, in the tenant
 
 describe("a tenant phone MFA Server's number replaces", () => {
-  it('is named, masked, in a finding that says rollback restores it; and rollback does', async () => {
+  it('is named in a finding that says rollback restores it (the numbers are the change\'s before and after); and rollback does', async () => {
     const t = testDir('phone-replace');
     const source = join(t.dir, 'export');
     mkdirSync(source);
@@ -18,7 +18,8 @@ describe("a tenant phone MFA Server's number replaces", () => {
     expect(plan.user_changes.find((c) => c.resource === 'phoneMethods/mobile')).toMatchObject({ action: 'update', rule: 'PHONE-PRIMARY-MOBILE' });
     const [replaced] = plan.findings.filter((f) => f.code === 'phone-replaced');
     expect(replaced).toMatchObject({ severity: 'warning', user: 'alice@contoso.com', rule: 'PHONE-REPLACE' });
-    expect(replaced!.message).toBe("the tenant's mobile phone +1 ********01 is replaced by MFA Server's +1 ********99; rollback restores +1 ********01");
+    expect(replaced!.message).toBe("the tenant's mobile phone is replaced by MFA Server's, another number (the change's before and after); rollback restores the tenant's");
+    expect(plan.user_changes.find((c) => c.resource === 'phoneMethods/mobile')).toMatchObject({ before: { phoneNumber: '+1 4255550101' }, after: { phoneNumber: '+1 4255550199' } });
 
     const mobile = async () => (await g.raw.get(`/v1.0/users/${ALICE}/authentication/phoneMethods`)).body.value.find((p: { phoneType: string }) => p.phoneType === 'mobile').phoneNumber;
     const { outcome } = await applyFile(g, file, join(t.dir, 'state'));
