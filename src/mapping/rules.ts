@@ -19,7 +19,7 @@ export const RULES = {
   'PHONE-BACKUP-SKIPPED': "Backup phone with extension skipped when the primary phone, with an extension too, holds the office phone (Entra has one); when a text-message default sent the primary to mobile, the backup takes the free office phone (PHONE-BACKUP-OFFICE).",
   'PHONE-BACKUP-SAME': 'Backup phone skipped when it is the number the primary phone is written as (extension included): Entra would hold one phone twice.',
   'PHONE-BACKUP-AS-MOBILE': 'Backup phone becomes mobile when the user would have no mobile: Entra needs a mobile before an alternateMobile.',
-  'PHONE-REPLACE': "A tenant phone of the type MFA Server's phone goes to, with another number, is updated to MFA Server's (the utility's \"update MFA phone\"): the replaced number is reported, masked, and rollback restores it.",
+  'PHONE-REPLACE': "A tenant phone of the type MFA Server's phone goes to, with another number, is updated to MFA Server's (the utility's \"update MFA phone\"): a warning says the tenant's number is replaced (the numbers are the change's before and after, masked unless `--show-phone-numbers`), and rollback restores it.",
   'PHONE-INVALID': 'A phone that is not a valid number for its country is never sent.',
   'PHONE-KEEP-CLOUD': 'A phone the tenant has and MFA Server does not is kept (deleted only with --prune).',
   'PHONE-PRUNE': 'With --prune, a tenant phone absent from MFA Server is deleted.',
