@@ -130,7 +130,6 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
   return { user: u.userPrincipalName, user_id: u.id, migrated, methods, methods_not_enabled: notEnabled, switched: by !== null, switched_by: by, phone_only: phoneOnly, blocked };
 }
 
-/** What switches the user to Entra MFA, if anything. */
 /**
  * What else takes a locked-out user back to MFA Server: only leaving their rollout group. A domain
  * that rejects the federated IdP's MFA, or a policy for the whole organisation, switches them
@@ -142,6 +141,7 @@ function switchBack(by: string): string {
   return `, or take them out of the rollout group ${by}`;
 }
 
+/** What switches the user to Entra MFA, if anything. */
 function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
   const domain = u.userPrincipalName.slice(u.userPrincipalName.lastIndexOf('@') + 1).toLowerCase();
   if (cutover.federatedDomains.some((d) => d.id === domain && d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp')) return 'federation';

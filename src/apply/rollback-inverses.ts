@@ -192,7 +192,6 @@ export function inverseOperations(
   return { inverses: [...federationOps, ...userOps, ...inventoryOps, ...policyOps], notReversible };
 }
 
-/** Why an inverse must not run: the object it would touch no longer holds what the run left there. Pure. */
 /**
  * For an inverse sent with no answer journaled: changed since only when the object is neither as the
  * run left it (not undone yet) nor as the inverse makes it (undone, the answer lost).
@@ -234,6 +233,7 @@ export function alreadyUndone(inv: Operation, tenant: TenantSnapshot): boolean {
   }
 }
 
+/** Why an inverse must not run: the object it would touch no longer holds what the run left there. Pure. */
 export function changedSince(inv: Operation, tenant: TenantSnapshot): string | undefined {
   const left = inv.before as Record<string, unknown> | null;
   if (inv.kind === 'policy-config' || inv.kind === 'policy-root') {

@@ -3,8 +3,10 @@ import type { RollbackOutcome } from '../../apply/run-rollback.js';
 import { cliCommand } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
 
-/** What apply and resume print at the end: the run, its tenant, the counts, what failed, what to do next. */
-/** `given`: the --state-dir the command was given, which the commands the summary names need too. */
+/**
+ * What apply and resume print at the end: the run, its tenant, the counts, what failed, what to do
+ * next. `given`: the --state-dir the command was given, which the commands the summary names need too.
+ */
 export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: string | undefined, given?: string): string {
   const c = o.counts;
   const s = o.stats;
