@@ -16,6 +16,15 @@ const PHONE_BEHIND_DEFAULT: Record<string, string> = {
 /** What a rollback journals for an object it left alone because it changed since the run. */
 export const CHANGED_SINCE = 'changed since the run';
 
+/**
+ * An undo left alone with what it waits for (the default restored before a phone is deleted, say):
+ * sent alone, Graph would refuse it on every pass. Only --force sends either.
+ */
+export const waitsForLeftAlone = (resource: string) => `${CHANGED_SINCE}: it waits for the undo of ${resource}, left alone`;
+
+/** A journaled error that says the undo was left alone: changed since the run, or waiting for one that was. */
+export const isLeftAloneError = (error: string | undefined) => error === CHANGED_SINCE || (error?.startsWith(`${CHANGED_SINCE}: `) ?? false);
+
 export interface Unreversible {
   user?: string;
   target: string;

@@ -12,7 +12,7 @@ import { Executor, type ExecStats } from './executor.js';
 import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
-import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, type Unreversible } from './rollback-inverses.js';
+import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -235,22 +235,26 @@ async function executeRollback(
   const timer = setInterval(() => report('running'), 1000);
   timer.unref();
   try {
+    const waiting = deps.force ? [] : waitingForLeftAlone(inverses, prior);
+    if (waiting.length > 0) await journal.ops(waiting);
+    const before = new Map(prior);
+    for (const r of waiting) before.set(r.op, r);
     const settled = (r: OpRecord | undefined) => isSettled(r, deps.force);
-    const pending = inverses.filter((o) => !settled(prior.get(o.id)));
+    const pending = inverses.filter((o) => !settled(before.get(o.id)));
     executor.expect(inverses.length, inverses.length - pending.length);
     const statuses = new Map<string, OpState>();
-    for (const [id, r] of prior) statuses.set(id, r.state === 'started' ? 'pending' : r.state);
+    for (const [id, r] of before) statuses.set(id, r.state === 'started' ? 'pending' : r.state);
     for (const o of pending) statuses.set(o.id, 'pending');
-    const results = await executor.run(pending, prior);
+    const results = await executor.run(pending, before);
     for (const [id, o] of results) statuses.set(id, o.status);
-    // Skipped as changed since the run (settled: only --force sends it) or after a failure (tried again).
-    const leftAlone = inverses.filter((o) => statuses.get(o.id) === 'skipped' && (results.get(o.id) ?? prior.get(o.id))?.error === CHANGED_SINCE).length;
+    // Skipped as changed since the run, or waiting for one that was (settled: only --force sends them), or after a failure (tried again).
+    const leftAlone = inverses.filter((o) => statuses.get(o.id) === 'skipped' && isLeftAloneError((results.get(o.id) ?? before.get(o.id))?.error)).length;
     clearInterval(timer);
     report('done');
     const counts = countStates([...statuses].map(([op, state]) => ({ op, state })), inverses.length);
     const head = () => (journal.head ? { journalHash: journal.head } : {});
     const resumable = counts.pending + counts.started + counts.failed > 0 || counts.skipped > leftAlone;
-    const goneOf = () => inverses.filter((o) => prior.get(o.id)?.result?.goneAlready === true).map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource }));
+    const goneOf = () => inverses.filter((o) => before.get(o.id)?.result?.goneAlready === true).map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource }));
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
     if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
@@ -286,7 +290,24 @@ const goneRecord = (inv: Operation): OpRecord => ({ op: inv.id, state: 'done', r
  * on failed: tried again when the rollback is finished (as apply's resume does).
  */
 function isSettled(r: OpRecord | undefined, force: boolean): boolean {
-  return r?.state === 'done' || (r?.state === 'skipped' && r.error === CHANGED_SINCE && !force);
+  return r?.state === 'done' || (r?.state === 'skipped' && isLeftAloneError(r.error) && !force);
+}
+
+/**
+ * A user's phone deletes not done while the restore of their default method is left alone as
+ * changed since the run: left alone with it. Graph refuses to delete the phone behind the default,
+ * and the default is now someone else's choice; sent, the delete met that refusal on every pass (the
+ * executor takes an undo outside its step for done). The user's other undos (chained only to go
+ * newest first) and the policy's still run.
+ */
+function waitingForLeftAlone(inverses: readonly Operation[], prior: ReadonlyMap<string, OpRecord>): OpRecord[] {
+  const leftDefaults = new Map(
+    inverses.filter((o) => o.kind === 'signin-update' && o.user !== undefined && prior.get(o.id)?.state === 'skipped' && isLeftAloneError(prior.get(o.id)?.error)).map((o) => [o.user!, o]),
+  );
+  if (leftDefaults.size === 0) return [];
+  return inverses
+    .filter((o) => o.kind === 'phone-delete' && o.user !== undefined && leftDefaults.has(o.user) && prior.get(o.id)?.state !== 'done' && !isLeftAloneError(prior.get(o.id)?.error))
+    .map((o) => ({ op: o.id, state: 'skipped' as const, error: waitsForLeftAlone(leftDefaults.get(o.user!)!.resource) }));
 }
 
 /**

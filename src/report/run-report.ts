@@ -1,6 +1,6 @@
 import { journalProblem, type JournalCheck, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
 import type { UserStatus } from '../plan/plan-file.js';
-import { CHANGED_SINCE } from '../apply/rollback-inverses.js';
+import { isLeftAloneError } from '../apply/rollback-inverses.js';
 
 /** The version of `report RUN_ID --format json`. */
 export const RUN_REPORT_FORMAT_VERSION = '1.3';
@@ -232,11 +232,11 @@ function outcomeOf(u: RunReportInput['roster'][number], ops: RunReportOperation[
 
 /** What a rollback left of the user's changes: what Graph cannot undo, then what changed since the run. */
 function leftInPlace(notReversible: LeftInPlace[], ops: RunReportOperation[]): LeftInPlace[] {
-  const changed = ops.filter(isLeftAlone).map((o) => ({ target: o.target, reason: `${CHANGED_SINCE}: left alone (rollback --force overwrites it)` }));
+  const changed = ops.filter(isLeftAlone).map((o) => ({ target: o.target, reason: `${o.error}: left alone (rollback --force overwrites it)` }));
   return [...notReversible, ...changed];
 }
 
-const isLeftAlone = (o: RunReportOperation) => o.state === 'skipped' && o.error === CHANGED_SINCE;
+const isLeftAlone = (o: RunReportOperation) => o.state === 'skipped' && isLeftAloneError(o.error ?? undefined);
 
 /**
  * A rollback's user with anything left in place is not `done`: `partly-undone` when some undo was done,
