@@ -35,5 +35,6 @@ export function smsSignInState(state: EmulatorState, user: UserRecord, type: Pho
   const include = (sms?.['includeTargets'] as Target[] | undefined) ?? [];
   const exclude = (sms?.['excludeTargets'] as Target[] | undefined) ?? [];
   if (sms?.state !== 'enabled' || exclude.some((t) => holds(state, t, user))) return 'notAllowedByPolicy';
-  return include.some((t) => t.isUsableForSignIn === true && holds(state, t, user)) ? 'ready' : 'notAllowedByPolicy';
+  // A target without the field has it on, as Graph's default (and as the emulator stores one sent without it).
+  return include.some((t) => t.isUsableForSignIn !== false && holds(state, t, user)) ? 'ready' : 'notAllowedByPolicy';
 }
