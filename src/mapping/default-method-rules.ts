@@ -60,11 +60,13 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
   const { user, current, available, enabledByPolicy, mode } = input;
   const name = user.username;
   const usable = (m: DefaultMethod) => available.has(m) && enabledByPolicy.has(m);
-  const first = MOST_SECURE_FIRST.find(usable);
-  // SMS to a landline may never arrive: the most secure method puts voice first on such a number.
-  const landline = first === 'sms' && usable('voiceMobile') && input.mobileIsLandline?.() === true;
-  const mostSecure = landline ? MOST_SECURE_FIRST_LANDLINE.find(usable) : first;
-  const landlineNote = landline ? ' (voice before SMS: the mobile number is a landline)' : '';
+  // The most secure method the user will have, worked out only where a decision uses it (typing the
+  // number costs a metadata lookup). SMS to a landline may never arrive: voice comes first on one.
+  const pickMostSecure = () => {
+    const first = MOST_SECURE_FIRST.find(usable);
+    const landline = first === 'sms' && usable('voiceMobile') && input.mobileIsLandline?.() === true;
+    return { mostSecure: landline ? MOST_SECURE_FIRST_LANDLINE.find(usable) : first, landline, landlineNote: landline ? ' (voice before SMS: the mobile number is a landline)' : '' };
+  };
 
   if (mode === 'never') return { rule: 'DEFAULT-NEVER', because: 'default methods are left as they are (--default-method never)', findings: [] };
   if (mode !== 'always' && current !== null) {
@@ -83,6 +85,7 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
     return { rule: 'DEFAULT-IF-UNSET', because: `the tenant already has ${current} as the default`, findings };
   }
   if (mode === 'most-secure-if-unset') {
+    const { mostSecure, landline, landlineNote } = pickMostSecure();
     return mostSecure
       ? { target: mostSecure, rule: landline ? 'DEFAULT-SMS-LANDLINE' : 'DEFAULT-MOST-SECURE', because: `${mostSecure} is the most secure method the user will have${landlineNote}`, findings: [] }
       : { rule: 'DEFAULT-MOST-SECURE', because: 'the user will have no method the policy enables', findings: [] };
@@ -102,6 +105,7 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
         ? `the user will not have a method for ${wanted}`
         : `the authentication methods policy does not enable ${wanted}`;
   const rule: RuleId = wanted === 'push' && !available.has('push') ? 'DEFAULT-PUSH-NEEDS-APP' : 'DEFAULT-POLICY-FALLBACK';
+  const { mostSecure, landlineNote } = pickMostSecure();
   if (!mostSecure) {
     return {
       rule,
