@@ -63,7 +63,7 @@ export function addPlanningOptions(cmd: Command, graphHelp?: string): Command {
     .option('--target-group <nameOrId>', 'enable the migrated methods for this group instead of all users')
     .option('--include-email', 'migrate email addresses as email methods', false)
     .addOption(new Option('--default-method <mode>', "how to set users' default MFA method").choices(['always', 'if-unset', 'most-secure-if-unset', 'never']).default('if-unset'))
-    .option('--prune', 'delete tenant phone methods that MFA Server does not have', false)
+    .option('--prune', 'delete tenant phone methods that MFA Server does not have (except one Graph cannot delete, such as the phone behind a default the plan keeps: kept, PHONE-PRUNE-KEPT)', false)
     .option('--allow-missing-seeds', 'plan even when token serials have no seed: those tokens are skipped and their users keep their default method', false)
     .option('--rollout-group <nameOrId>', 'switch users to Entra MFA by staged rollout: add each user with a cloud method to this assigned group once their methods are there (repeatable, up to 10, filled in order)', collect, [] as string[])
     .addOption(new Option('--federated-mfa <mode>', "the final step for federated domains: reject the federated IdP's MFA (Entra does it), once every user of the domain is switched").choices(['reject']))
