@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readRun, verifyJournal } from '../apply/journal.js';
+import { readRun, verifyJournal, type RunSummary } from '../apply/journal.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
 import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -24,9 +24,23 @@ export interface ResumeRequest {
   onRun?: (runId: string, stateDir: string) => void;
 }
 
-/** Finishes an apply run (the latest unfinished one when none is named), where it ran. */
+/**
+ * A partial run with nothing failed, unsent or of unknown outcome: what it skipped, it skipped as
+ * stale (a skip after a failure comes with that failure), which no resume sends. The latest such run
+ * is not the one a plain `resume` takes up: an older run a resume can finish would hide behind it.
+ */
+function onlyStaleLeft(r: RunSummary): boolean {
+  return r.state === 'partial' && r.counts.failed + r.counts.pending + r.counts.started === 0;
+}
+
+/** Finishes an apply run (the latest unfinished one a resume can finish, when none is named), where it ran. */
 export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOutcome; stateDir: string; results: ResultRow[] }> {
-  const { stateDir, run } = await findRun(req.runId, req.stateDir, (r) => r.kind === 'apply' && ['interrupted', 'partial', 'stopped', 'running'].includes(r.state) && r.rolled_back_by.length === 0, 'unfinished apply run (not rolled back)');
+  const { stateDir, run } = await findRun(
+    req.runId,
+    req.stateDir,
+    (r) => r.kind === 'apply' && ['interrupted', 'partial', 'stopped', 'running'].includes(r.state) && r.rolled_back_by.length === 0 && !onlyStaleLeft(r),
+    'unfinished apply run a resume can finish (not rolled back; a run left with only users skipped as stale needs a new plan of them)',
+  );
   await removeAbandonedPlanCopies(stateDir);
   const runDir = join(stateDir, 'runs', run.id);
   const view = await readRun(runDir);

@@ -137,7 +137,7 @@ Examples:
 
   const resume = program
     .command('resume')
-    .argument('[runId]', 'the run to finish (default: the latest unfinished apply run)')
+    .argument('[runId]', 'the run to finish (default: the latest unfinished apply run a resume can finish)')
     .description('Finish an interrupted or partial apply run, against the Graph and tenant it ran on: operations already done are not sent again; ones whose outcome is unknown are read back first.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
@@ -148,7 +148,7 @@ Examples:
       `${EXIT_STATUS}
 
 Examples:
-  $ mfa-migrate resume                       # the latest unfinished apply run
+  $ mfa-migrate resume                       # the latest unfinished apply run a resume can finish
   $ mfa-migrate resume 20261128T101500Z-3f2a9c1d --waves 1`,
     )
     .action(async (runId: string | undefined, opts: GraphCliOptions & { stateDir?: string; results?: string; waves?: number }) => {

@@ -81,7 +81,7 @@ describe('apply --waves, then resume', () => {
     const back = await rollbackIn(g2, stateDir, first.outcome.runId);
     expect(back.outcome.state).toBe('completed');
     g2.emu.clearRequests();
-    await expect(resumeIn(g2, stateDir)).rejects.toThrow(/no unfinished apply run \(not rolled back\)/);
+    await expect(resumeIn(g2, stateDir)).rejects.toThrow(/no unfinished apply run a resume can finish \(not rolled back;/);
     await expect(resumeIn(g2, stateDir, { runId: first.outcome.runId })).rejects.toThrow(new RegExp(`run ${first.outcome.runId} was rolled back by run ${back.outcome.runId} \\(completed\\): resuming it would write again what that undid. Make a new plan`));
     expect(writes(g2.emu.requests())).toEqual([]);
   });
@@ -97,7 +97,7 @@ describe('apply --waves, then resume', () => {
   });
 
   it('resume with nothing to finish is an error naming the state folder; so is an unknown run', async () => {
-    await expect(resumeIn(g, join(tmp.dir, 'empty'))).rejects.toThrow(/no unfinished apply run \(not rolled back\) in .*empty/);
+    await expect(resumeIn(g, join(tmp.dir, 'empty'))).rejects.toThrow(/no unfinished apply run a resume can finish \(not rolled back; .*\) in .*empty/);
     await expect(resumeIn(g, join(tmp.dir, 'state'), { runId: '20200101T000000Z-deadbeef' })).rejects.toThrow(/no run 20200101T000000Z-deadbeef/);
   });
 });

@@ -156,9 +156,14 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(r.stdout).toMatch(/: partial\./);
     expect(r.stdout).toContain('Left out as stale, which no resume sends: 1 user(s): igor@contoso.com. Finish them with a new plan: mfa-migrate plan ... --users FILE --out FILE');
     expect(r.stdout).not.toContain('Resume with');
-    // The resume (still asked for) sends nothing and says the same, not "Resume with" again.
+    // A plain resume does not take it up (an older run a resume can finish would hide behind it)...
     emu.clearRequests();
-    const again = await runMain(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
+    const plain = await runMain(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('no unfinished apply run a resume can finish (not rolled back; a run left with only users skipped as stale needs a new plan of them)');
+    // ...and named, it sends nothing and says the same, not "Resume with" again.
+    const runId = /^Run (\S+):/.exec(r.stdout)![1]!;
+    const again = await runMain(['resume', runId, '--graph-url', emu.url, '--state-dir', stateDir]);
     expect(again.code).toBe(3);
     expect(writes(emu.requests())).toEqual([]);
     expect(again.stdout).toContain('Left out as stale, which no resume sends: 1 user(s): igor@contoso.com.');
