@@ -97,6 +97,8 @@ interface Slot {
   replicaWaits?: number;
   /** Counted in stats.waitingForGraph. */
   waitingForGraph?: boolean;
+  /** A send of this pass had an unknown outcome (it may have been applied). */
+  outcomeUnknown?: boolean;
   /** Counted in stats.pacedWaiting. */
   heldByPace?: boolean;
   /** Counted in stats.paced. */
@@ -196,6 +198,9 @@ export class Executor {
     for (const s of this.slots.values()) {
       if (s.timer) clearTimeout(s.timer);
       if (s.status === 'waiting' || s.status === 'timed') {
+        // Waiting to be sent again after answers that applied nothing (a 404 while Graph replicates,
+        // a refusal while the policy propagates): not an unknown outcome either.
+        if (s.status === 'timed') this.backToPending(s);
         this.markStopped(s);
       }
     }
@@ -364,15 +369,13 @@ export class Executor {
     switch (outcome.kind) {
       case 'stopped':
         this.markStopped(s);
-        // Sent, answered 429 and not sent again: Graph did not take it. When those were its only
-        // sends ever (no earlier submission of this pass, whose outcome was unknown; no earlier
-        // pass), it is journaled pending again, so the run's evidence does not count it among the
-        // writes whose outcome is unknown. Otherwise it stays started: resume reads it back.
-        if (outcome.notTaken && s.sends === 1 && !s.sentBefore) this.record({ op: s.op.id, state: 'pending' });
+        // Sent, answered 429 and not sent again: Graph did not take it.
+        if (outcome.notTaken) this.backToPending(s);
         return;
       case 'refused':
         return this.settle(s, 'failed', outcome.reason);
       case 'unknown':
+        s.outcomeUnknown = true;
         s.error = outcome.reason;
         // Whatever it made existed by now at the latest: the consistency window counts from here
         // (a write held long in the pipeline, throttled, would otherwise be sent again too soon).
@@ -587,6 +590,17 @@ export class Executor {
     if (!s.heldByPace) return;
     s.heldByPace = false;
     this.stats.pacedWaiting--;
+  }
+
+  /**
+   * An operation stopped after sends whose every answer applied nothing (429, a 404 waited out, a
+   * refusal while the policy propagates): when those were its only sends ever (none of this pass
+   * with an unknown outcome, none of an earlier pass), it is journaled pending again, so the run's
+   * evidence does not count it among the writes whose outcome is unknown. Otherwise it stays
+   * started, and resume reads it back.
+   */
+  private backToPending(s: Slot): void {
+    if ((s.sends ?? 0) > 0 && !s.outcomeUnknown && !s.sentBefore) this.record({ op: s.op.id, state: 'pending' });
   }
 
   /** Stopped by an interrupt: it waits for nothing any more (the progress's last line says so). */

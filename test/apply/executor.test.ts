@@ -350,6 +350,26 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
   };
   const devices = (g: FakeGraph, serial: string) => (g.emu.snapshot() as { hardwareOathDevices: { serialNumber: string }[] }).hardwareOathDevices.filter((d) => d.serialNumber === serial);
 
+  it('interrupted while it waits out a 404 on an object created moments before, an operation is journaled pending (the 404s applied nothing), as the summary counts it', async () => {
+    const g = fakeGraph({ tenant: { ...TENANT, identity: { userPrincipalName: 'u0@example.com' }, groups: [{ id: 'bbbbbbbb-0000-4000-8000-00000000000b', displayName: 'Rollout', members: [] }] }, behaviour: { replicationLagSeconds: 25 }, timeScale: 10 });
+    const made = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'MFA Server migration', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
+    expect(made.status).toBe(201);
+    const policyOp = 'cutover/featureRolloutPolicy';
+    const attach: Operation = { id: `${policyOp}/appliesTo/bbbbbbbb-0000-4000-8000-00000000000b`, kind: 'rollout-attach', resource: 'featureRolloutPolicies/multiFactorAuthentication', stateFingerprint: '', before: null, after: { groupId: 'bbbbbbbb-0000-4000-8000-00000000000b' }, dependsOn: [policyOp] };
+    const journal = await Journal.create(join(tmp.dir, 'lag-interrupt', 'run'), { t: 'run', id: 'lag-interrupt', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const ex = new Executor({ client: g.client({ retry: { capMs: 50, consistencyMs: 4_000 } }), journal, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now }, priorTimes: new Map([[policyOp, new Date().toISOString()]]) });
+    const prior = new Map([[policyOp, { op: policyOp, state: 'done' as const, result: { policyId: made.body.id } }]]);
+    ex.seedResults(prior);
+    const running = ex.run([attach], prior);
+    while (ex.stats.waitingForGraph === 0) await new Promise((r) => setTimeout(r, 5));
+    ex.interrupt();
+    const out = await running;
+    await journal.close();
+    expect(g.operations().filter((o) => o.path.endsWith('/appliesTo/$ref')).map((o) => o.status)).toContain(404);
+    expect(out.get(attach.id)?.status).toBe('pending');
+    expect((await readRun(join(tmp.dir, 'lag-interrupt', 'run'))).ops.get(attach.id)?.state).toBe('pending');
+  });
+
   it('a create left started is read back until its window is over, not sent again while the token it made is not visible yet', async () => {
     const g = lagging();
     const { create } = ops(0, 'R-0');
