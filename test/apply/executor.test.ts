@@ -348,18 +348,26 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
       return most;
     };
   };
-  const devices = (g: FakeGraph, serial: string) => (g.emu.snapshot() as { hardwareOathDevices: { serialNumber: string }[] }).hardwareOathDevices.filter((d) => d.serialNumber === serial);
-
-  it('interrupted while it waits out a 404 on an object created moments before, an operation is journaled pending (the 404s applied nothing), as the summary counts it', async () => {
-    const g = fakeGraph({ tenant: { ...TENANT, identity: { userPrincipalName: 'u0@example.com' }, groups: [{ id: 'bbbbbbbb-0000-4000-8000-00000000000b', displayName: 'Rollout', members: [] }] }, behaviour: { replicationLagSeconds: 25 }, timeScale: 10 });
+  /**
+   * A staged rollout policy a crashed pass created just now (Graph still hides it, lag 2.5 s), and an
+   * executor resuming with the attach of a group to it, which meets 404s until the policy shows.
+   */
+  const attachToNewPolicy = async (name: string, group: string) => {
+    const g = fakeGraph({ tenant: { ...TENANT, identity: { userPrincipalName: 'u0@example.com' }, groups: [{ id: group, displayName: 'Rollout', members: [] }] }, behaviour: { replicationLagSeconds: 25 }, timeScale: 10 });
     const made = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'MFA Server migration', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
     expect(made.status).toBe(201);
     const policyOp = 'cutover/featureRolloutPolicy';
-    const attach: Operation = { id: `${policyOp}/appliesTo/bbbbbbbb-0000-4000-8000-00000000000b`, kind: 'rollout-attach', resource: 'featureRolloutPolicies/multiFactorAuthentication', stateFingerprint: '', before: null, after: { groupId: 'bbbbbbbb-0000-4000-8000-00000000000b' }, dependsOn: [policyOp] };
-    const journal = await Journal.create(join(tmp.dir, 'lag-interrupt', 'run'), { t: 'run', id: 'lag-interrupt', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const attach: Operation = { id: `${policyOp}/appliesTo/${group}`, kind: 'rollout-attach', resource: 'featureRolloutPolicies/multiFactorAuthentication', stateFingerprint: '', before: null, after: { groupId: group }, dependsOn: [policyOp] };
+    const journal = await Journal.create(join(tmp.dir, name, 'run'), { t: 'run', id: name, kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
     const ex = new Executor({ client: g.client({ retry: { capMs: 50, consistencyMs: 4_000 } }), journal, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now }, priorTimes: new Map([[policyOp, new Date().toISOString()]]) });
     const prior = new Map([[policyOp, { op: policyOp, state: 'done' as const, result: { policyId: made.body.id } }]]);
     ex.seedResults(prior);
+    return { g, attach, journal, ex, prior };
+  };
+  const devices = (g: FakeGraph, serial: string) => (g.emu.snapshot() as { hardwareOathDevices: { serialNumber: string }[] }).hardwareOathDevices.filter((d) => d.serialNumber === serial);
+
+  it('interrupted while it waits out a 404 on an object created moments before, an operation is journaled pending (the 404s applied nothing), as the summary counts it', async () => {
+    const { g, attach, journal, ex, prior } = await attachToNewPolicy('lag-interrupt', 'bbbbbbbb-0000-4000-8000-00000000000b');
     const running = ex.run([attach], prior);
     while (ex.stats.waitingForGraph === 0) await new Promise((r) => setTimeout(r, 5));
     ex.interrupt();
@@ -404,15 +412,7 @@ describe.concurrent('Executor resuming a run that stopped moments ago, on an eve
     // A create done by the crashed pass just now: what depends on it (a group attached to the new
     // staged rollout policy) meets a 404 and waits it out, not final. (No activation here: its code
     // may wait for the next time step, past the lag.)
-    const g2 = fakeGraph({ tenant: { ...TENANT, identity: { userPrincipalName: 'u0@example.com' }, groups: [{ id: 'bbbbbbbb-0000-4000-8000-00000000000a', displayName: 'Rollout', members: [] }] }, behaviour: { replicationLagSeconds: 25 }, timeScale: 10 });
-    const made2 = await g2.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'MFA Server migration', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
-    expect(made2.status).toBe(201);
-    const policyOp = 'cutover/featureRolloutPolicy';
-    const attach: Operation = { id: `${policyOp}/appliesTo/bbbbbbbb-0000-4000-8000-00000000000a`, kind: 'rollout-attach', resource: 'featureRolloutPolicies/multiFactorAuthentication', stateFingerprint: '', before: null, after: { groupId: 'bbbbbbbb-0000-4000-8000-00000000000a' }, dependsOn: [policyOp] };
-    const journal2 = await Journal.create(join(tmp.dir, 'attach', 'run'), { t: 'run', id: 'attach', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
-    const ex2 = new Executor({ client: g2.client({ retry: { capMs: 50, consistencyMs: 4_000 } }), journal: journal2, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now }, priorTimes: new Map([[policyOp, new Date().toISOString()]]) });
-    const prior2 = new Map([[policyOp, { op: policyOp, state: 'done' as const, result: { policyId: made2.body.id } }]]);
-    ex2.seedResults(prior2);
+    const { g: g2, attach, journal: journal2, ex: ex2, prior: prior2 } = await attachToNewPolicy('attach', 'bbbbbbbb-0000-4000-8000-00000000000a');
     const waited = watchWaits(ex2);
     const out2 = await ex2.run([attach], prior2);
     await journal2.close();
