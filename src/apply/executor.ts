@@ -99,6 +99,8 @@ interface Slot {
   waitingForGraph?: boolean;
   /** A send of this pass had an unknown outcome (it may have been applied). */
   outcomeUnknown?: boolean;
+  /** Journaled `started` by this pass (its batch was sent). */
+  startedThisPass?: boolean;
   /** Counted in stats.pacedWaiting. */
   heldByPace?: boolean;
   /** Counted in stats.paced. */
@@ -166,7 +168,13 @@ export class Executor {
     this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, doneBefore: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
-      beforeSend: (ids) => opts.journal.ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before }))),
+      beforeSend: (ids) => {
+        for (const id of ids) {
+          const slot = this.slots.get(id);
+          if (slot) slot.startedThisPass = true;
+        }
+        return opts.journal.ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before })));
+      },
     });
   }
 
@@ -369,8 +377,9 @@ export class Executor {
     switch (outcome.kind) {
       case 'stopped':
         this.markStopped(s);
-        // Sent, answered 429 and not sent again: Graph did not take it.
-        if (outcome.notTaken) this.backToPending(s);
+        // Not sent again (answered 429, or queued to be sent again after a 404 or a refusal while
+        // the policy propagates, when the interrupt came): what its sends were answered applied nothing.
+        this.backToPending(s);
         return;
       case 'refused':
         return this.settle(s, 'failed', outcome.reason);
@@ -600,7 +609,7 @@ export class Executor {
    * started, and resume reads it back.
    */
   private backToPending(s: Slot): void {
-    if ((s.sends ?? 0) > 0 && !s.outcomeUnknown && !s.sentBefore) this.record({ op: s.op.id, state: 'pending' });
+    if (s.startedThisPass && !s.outcomeUnknown && !s.sentBefore) this.record({ op: s.op.id, state: 'pending' });
   }
 
   /** Stopped by an interrupt: it waits for nothing any more (the progress's last line says so). */

@@ -31,11 +31,10 @@ export type PipelineOutcome =
   /** The request's own function refused to make it (e.g. its seed is gone); nothing was sent. */
   | { kind: 'refused'; reason: string }
   /**
-   * stop() was called before the request was sent again: nothing was sent, or (`notTaken`) what
-   * was sent was answered 429, which Graph did not take (a write's journaled `started` is not an
-   * unknown outcome then).
+   * stop() was called before the request was sent (again): nothing more was sent. A write sent
+   * before was answered 429 then (which Graph did not take), or was never sent.
    */
-  | { kind: 'stopped'; notTaken?: true };
+  | { kind: 'stopped' };
 
 export interface PipelineStats {
   requests: number;
@@ -140,7 +139,7 @@ export class BatchPipeline {
     this.head['v1.0'] = 0;
     this.head.beta = 0;
     this.delayed = [];
-    for (const e of waiting) e.resolve(e.attempts > 0 ? { kind: 'stopped', notTaken: true } : { kind: 'stopped' });
+    for (const e of waiting) e.resolve({ kind: 'stopped' });
   }
 
   /** Batches sent and not yet answered. */
@@ -290,7 +289,7 @@ export class BatchPipeline {
           this.stats.retried++;
           if (this.stopping) {
             // Not sent again after stop(): Graph did not take it (a throttled write), or it only read.
-            e.resolve({ kind: 'stopped', notTaken: true });
+            e.resolve({ kind: 'stopped' });
             break;
           }
           if (d.throttled) {
