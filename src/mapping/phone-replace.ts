@@ -1,8 +1,7 @@
 import type { TenantUser } from '../model/tenant.js';
 import type { Finding } from './finding.js';
+import { PHONE_LABEL } from './phone-label.js';
 import { sameNumber, type DesiredPhone } from './phone-rules.js';
-
-const LABEL = { mobile: 'mobile', alternateMobile: 'alternate mobile', office: 'office' } as const;
 
 /**
  * A tenant phone MFA Server overwrites (the utility's "update MFA phone"): the number the user had in
@@ -20,7 +19,7 @@ export function replacedPhoneFindings(user: string, desired: readonly DesiredPho
         code: 'phone-replaced',
         user,
         rule: 'PHONE-REPLACE',
-        message: `the tenant's ${LABEL[p.phoneType]} phone is replaced by MFA Server's, another number (the change's before and after); rollback restores the tenant's`,
+        message: `the tenant's ${PHONE_LABEL[p.phoneType]} phone is replaced by MFA Server's, another number (the change's before and after); rollback restores the tenant's`,
       },
     ];
   });

@@ -1,6 +1,7 @@
 import { phoneBehindDefault } from '../model/default-phone.js';
 import type { DefaultMethod, PhoneType } from '../model/tenant.js';
 import type { Finding } from './finding.js';
+import { PHONE_LABEL } from './phone-label.js';
 import type { RuleId } from './rules.js';
 
 export interface CloudOnlyPhone {
@@ -8,8 +9,6 @@ export interface CloudOnlyPhone {
   phoneNumber: string;
   rule: RuleId;
 }
-
-const LABEL: Record<PhoneType, string> = { mobile: 'mobile', alternateMobile: 'alternate mobile', office: 'office' };
 
 /**
  * With --prune, the tenant phones the plan would delete though Graph refuses: the one behind the
@@ -21,7 +20,7 @@ export function keepPrunedPhones(user: string, phones: CloudOnlyPhone[], keeps: 
   const behind = phoneBehindDefault(keeps);
   const findings: Finding[] = [];
   const keep = (p: CloudOnlyPhone, why: string): CloudOnlyPhone => {
-    findings.push({ severity: 'warning', code: 'prune-kept', user, rule: 'PHONE-PRUNE-KEPT', message: `the tenant's ${LABEL[p.phoneType]} phone is not in MFA Server but is not deleted (--prune): ${why}` });
+    findings.push({ severity: 'warning', code: 'prune-kept', user, rule: 'PHONE-PRUNE-KEPT', message: `the tenant's ${PHONE_LABEL[p.phoneType]} phone is not in MFA Server but is not deleted (--prune): ${why}` });
     return { ...p, rule: 'PHONE-PRUNE-KEPT' };
   };
   let out = phones.map((p) => (p.rule === 'PHONE-PRUNE' && p.phoneType === behind ? keep(p, `it backs the user's default method ${keeps}, which the plan does not move, and Graph cannot delete it while it does`) : p));

@@ -3,6 +3,7 @@ import type { DefaultMethod, PhoneType, TenantHardwareToken, TenantUser } from '
 import { decideDefaultMethod, type DefaultMethodDecision, type DefaultMethodMode } from './default-method-rules.js';
 import type { Finding } from './finding.js';
 import { mapOathTokens, type DesiredToken } from './oath-rules.js';
+import { PHONE_LABEL } from './phone-label.js';
 import { mapPhones, sameNumber, type DesiredPhone } from './phone-rules.js';
 import { keepPrunedPhones, type CloudOnlyPhone } from './prune-default.js';
 import { replacedPhoneFindings } from './phone-replace.js';
@@ -77,8 +78,6 @@ export function hasCloudMethod(m: MethodsAfter): boolean {
 export function isPhoneOnly(m: MethodsAfter): boolean {
   return m.phones.length > 0 && !m.oath && !m.authenticator && !m.passwordless;
 }
-
-const PHONE_LABEL: Record<PhoneType, string> = { mobile: 'mobile', alternateMobile: 'alternate mobile', office: 'office' };
 
 /** Maps one export user against their tenant account. Pure: the same input gives the same output. */
 export function mapUser(input: UserMappingInput): UserMapping {

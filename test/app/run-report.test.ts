@@ -8,8 +8,6 @@ import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } fro
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, crashAfterStarted, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
 
-/** Cuts a journal as a crash leaves it: just after the `n`-th line that journals a batch `started` (counted from the end when negative). */
-
 /** Found by an auditor's black-box test: a rollback's report showed no user and no policy, and nothing of what it left in place. */
 describe('the report of a rollback run', () => {
   const tmp = tempDir('run-report');

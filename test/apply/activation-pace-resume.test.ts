@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
 import { Journal } from '../../src/apply/journal.js';
 import type { Operation } from '../../src/apply/operations.js';
@@ -9,6 +9,7 @@ import { serialKey } from '../../src/model/serial.js';
 import { encodeBase32 } from '../../src/otp/base32.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { tempDir } from '../helpers/migration.js';
+import { clockAtStepStart } from '../helpers/clock.js';
 
 const bytes = (i: number) => Buffer.alloc(20, i + 1);
 const users = Array.from({ length: 2 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, userPrincipalName: `u${i}@example.com`, displayName: `U${i}` }));
@@ -39,13 +40,8 @@ const activate = (i: number): Operation => ({
  */
 describe('the activation pace across a resume', () => {
   const tmp = tempDir('pace-resume');
-  beforeAll(() => {
-    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Math.ceil(Date.now() / 30_000) * 30_000 + 500 });
-  });
-  afterAll(() => {
-    vi.useRealTimers();
-    tmp.cleanup();
-  });
+  clockAtStepStart(30_000);
+  afterAll(() => tmp.cleanup());
 
   it('activations an earlier run sent within the window count: the next one waits for the window', async () => {
     const run = async (name: string, activationsSent?: number[]) => {

@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { generateExport } from '../../fixtures/generate-export.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, tempDir } from '../helpers/migration.js';
 import { expectNoDuplicateCreates, expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
+import { clockAtStepStart } from '../helpers/clock.js';
 
 /**
  * Entra is eventually consistent: a token or a staged rollout policy just created may answer 404 to
@@ -22,13 +23,8 @@ const WINDOW = { capMs: 300, consistencyMs: 4_000 };
 
 describe.concurrent('apply against a Graph that is eventually consistent', () => {
   const tmp = tempDir('consistency');
-  beforeAll(() => {
-    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Math.ceil(Date.now() / 30_000) * 30_000 + 500 });
-  });
-  afterAll(() => {
-    vi.useRealTimers();
-    tmp.cleanup();
-  });
+  clockAtStepStart(30_000);
+  afterAll(() => tmp.cleanup());
 
   for (const tokenPath of ['single', 'bulk'] as const) {
     it(`${tokenPath} token path: what depends on a new token waits out its 404s; a create whose answer was lost is not sent again before it could show (no serial twice)`, async () => {

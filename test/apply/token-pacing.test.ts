@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
 import { Journal } from '../../src/apply/journal.js';
 import type { Operation } from '../../src/apply/operations.js';
@@ -12,6 +12,7 @@ import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, tempDir } from '../helpers/migration.js';
 import { expectPlanApplied } from '../helpers/tenant-checks.js';
+import { clockAtStepStart } from '../helpers/clock.js';
 
 const N = 6;
 const bytes = (i: number) => Buffer.alloc(20, i + 1);
@@ -52,14 +53,12 @@ async function activationRun(g: ReturnType<typeof fakeGraph>, dir: string, name:
 
 describe('token activations', () => {
   let tmp: ReturnType<typeof tempDir>;
+  // A minute: a step of the 30 s and the 60 s tokens alike.
+  clockAtStepStart(60_000);
   beforeAll(() => {
-    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: Math.ceil(Date.now() / 60_000) * 60_000 + 500 });
     tmp = tempDir('pacing');
   });
-  afterAll(() => {
-    vi.useRealTimers();
-    tmp.cleanup();
-  });
+  afterAll(() => tmp.cleanup());
 
   it('are paced: no more activations in a window than the pace allows', async () => {
     const g = fakeGraph({ tenant: TENANT });
