@@ -120,10 +120,16 @@ const REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'email
 /** Creates Graph does not refuse to repeat (one serial may be created twice): never resent while the object may not be visible yet. */
 const UNGUARDED_CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create']);
 
-/** Graph's answer says the authentication methods policy does not (yet) allow it. */
-function refusedByPolicy(res: { body: unknown }): boolean {
-  const message = (res.body as { error?: { message?: string } } | null)?.error?.message ?? '';
-  return /polic/i.test(message) && /(not enabled|not allowed|disabled|propagat|take up to)/i.test(message);
+/**
+ * An activation refusal the policy's propagation may end. Graph's wording of that refusal is not
+ * documented (only the delay: "up to 20 minutes ... Allow an hour"), so within the wait any 400 or 403 is
+ * taken for it, except one that names a missing permission or role, which waiting does not mend. A
+ * refusal for another reason (a wrong code, say) fails once the wait is over, with Graph's last words.
+ */
+function mayBePolicyPropagation(res: { status: number; body: unknown }): boolean {
+  if (res.status !== 400 && res.status !== 403) return false;
+  const error = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
+  return !/Authorization_RequestDenied|AccessDenied|privilege|permission|not authori[sz]ed|consent|\brole\b/i.test(`${error?.code ?? ''} ${error?.message ?? ''}`);
 }
 
 /**
@@ -421,9 +427,9 @@ export class Executor {
         }
         // Gone already: read back, and done if what the removal wants is there.
         if (res.status === 404 && REMOVALS.has(s.op.kind) && !this.interrupted) return void this.readBack(s, `answered 404 (${errorText(res)})`);
-        // Refused because the hardware OATH policy has not reached this user yet: tried again until
-        // the propagation time the run allows is over.
-        const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && res.status >= 400 && res.status < 500 && refusedByPolicy(res) ? this.opts.policyPropagationUntil?.() : undefined;
+        // Refused, maybe because the hardware OATH policy the run enabled has not reached this user
+        // yet: tried again until the propagation time the run allows is over.
+        const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && mayBePolicyPropagation(res) ? this.opts.policyPropagationUntil?.() : undefined;
         if (until !== undefined && Date.now() < until && !this.interrupted) {
           if (!s.waitedForPolicy) {
             s.waitedForPolicy = true;

@@ -1,3 +1,4 @@
+import { DEFAULT_BEHAVIOUR } from './behaviour.js';
 import { GraphError } from './graph-error.js';
 import type { EmulatorState } from './state.js';
 import { retryAfterHeader } from './throttle.js';
@@ -17,14 +18,13 @@ export function noteHardwareOathChange(state: EmulatorState, wasEnabled: boolean
   if (!wasEnabled && isHardwareOathEnabled(state)) state.hardwareOathEnabledAt = now;
 }
 
-export const POLICY_NOT_EFFECTIVE_MESSAGE =
-  'Hardware OATH tokens are not enabled for this user by the authentication methods policy. Policy changes can take up to 20 minutes to apply.';
+export const POLICY_NOT_EFFECTIVE_MESSAGE = DEFAULT_BEHAVIOUR.hardwareOathPropagationRefusal.message;
 
 /** Graph's refusal of an activation now, or undefined when it may go ahead (it is then counted against the pace). */
 export function activationRefusal(state: EmulatorState, timeScale: number, now = performance.now()): GraphError | undefined {
-  const { hardwareOathPropagationSeconds: delay, activationRateLimit: pace } = state.behaviour;
+  const { hardwareOathPropagationSeconds: delay, hardwareOathPropagationRefusal: refusal, activationRateLimit: pace } = state.behaviour;
   if (delay > 0 && (!isHardwareOathEnabled(state) || now < state.hardwareOathEnabledAt + (delay * 1000) / timeScale)) {
-    return new GraphError(400, 'badRequest', POLICY_NOT_EFFECTIVE_MESSAGE);
+    return new GraphError(refusal.status, refusal.code, refusal.message);
   }
   if (pace) {
     const window = state.activationWindow;

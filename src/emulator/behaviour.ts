@@ -16,6 +16,11 @@ export interface Behaviour {
    * for a policy reason; 0: none. With a delay, activations also fail while HardwareOath is disabled.
    */
   hardwareOathPropagationSeconds: number;
+  /**
+   * How Graph words that refusal: undocumented (only the delay is), so a test can give it another status,
+   * code or message and check that the client does not depend on the emulator's wording.
+   */
+  hardwareOathPropagationRefusal: { status: 400 | 403; code: string; message: string };
   /** At most `activations` activations per `windowSeconds` (time-scaled) in the tenant; null: no limit. */
   activationRateLimit: { activations: number; windowSeconds: number } | null;
   /**
@@ -35,6 +40,11 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   inventoryShape: 'device',
   betaAvailable: true,
   hardwareOathPropagationSeconds: 0,
+  hardwareOathPropagationRefusal: {
+    status: 400,
+    code: 'badRequest',
+    message: 'Hardware OATH tokens are not enabled for this user by the authentication methods policy. Policy changes can take up to 20 minutes to apply.',
+  },
   activationRateLimit: null,
   stagedRolloutLimits: { groupsPerFeature: 10, membersPerGroup: 50_000, membersAtFirstAdd: 200 },
   replicationLagSeconds: 0,

@@ -115,6 +115,31 @@ describe('token activations', () => {
     }
   }, 60_000);
 
+  it.concurrent("Graph's wording of the propagation refusal is not documented: one worded otherwise (a 403) is waited out too; one naming a missing permission fails at once", async () => {
+    const planDir = join(tmp.dir, 'prop-wording');
+    mkdirSync(planDir);
+    const otherWords = { status: 403, code: 'Forbidden', message: 'This operation is not available for the token yet.' } as const;
+    const g = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 6, hardwareOathPropagationRefusal: otherWords } });
+    const planFile = join(planDir, 'p.plan');
+    const { plan } = await planTo(g, planFile);
+    const r = await applyFile(g, planFile, join(planDir, 's'), { policyPropagationWait: 0.5 });
+    expect(r.outcome.state).toBe('completed');
+    expect(g.emu.requests().flatMap((e) => e.items ?? []).some((i) => /\/(activate|assignAndActivateBySerialNumber)$/.test(i.path) && i.status === 403)).toBe(true);
+    expectPlanApplied(plan as Plan, g.emu.snapshot());
+
+    const denied = { status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } as const;
+    const d = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 3600, hardwareOathPropagationRefusal: denied } });
+    const deniedPlan = join(planDir, 'd.plan');
+    await planTo(d, deniedPlan);
+    const rd = await applyFile(d, deniedPlan, join(planDir, 'sd'), { policyPropagationWait: 30 });
+    expect(rd.outcome.state).toBe('partial');
+    // Each activation sent once: refused for a permission, it is not tried again for the 30 minutes allowed.
+    const sent = d.emu.requests().flatMap((e) => e.items ?? []).filter((i) => /\/(activate|assignAndActivateBySerialNumber)$/.test(i.path) && i.status === 403);
+    expect(sent.length).toBeGreaterThan(1);
+    expect(new Set(sent.map((i) => i.path)).size).toBe(sent.length);
+    expect(rd.results.some((x) => x.outcome !== 'done' && /Insufficient privileges/.test(x.first_error))).toBe(true);
+  }, 60_000);
+
   it.concurrent('an activation that waited for the policy and then ended another way (an unknown outcome read back) waits no more: the count the progress shows goes back to 0', async () => {
     const planDir = join(tmp.dir, 'prop-faults');
     mkdirSync(planDir);
