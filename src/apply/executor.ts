@@ -113,8 +113,6 @@ interface Slot {
   sends?: number;
 }
 
-/** Operations that create what later operations of the run name by id or serial. */
-const CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create', 'rollout-policy-create']);
 /** Removals (rollback's): a 404 may mean the object is gone already (another rollback, an admin), which is what they want. */
 const REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'email-delete', 'token-unassign', 'token-delete', 'token-deactivate', 'rollout-policy-delete', 'rollout-detach', 'group-member-remove']);
 /** Creates Graph does not refuse to repeat (one serial may be created twice): never resent while the object may not be visible yet. */
@@ -163,8 +161,11 @@ export class Executor {
   private failed: unknown;
   /** Sends made again after a read-back found the change missing. */
   private resent = 0;
-  /** When this step's creates were done (Date.now()), by operation id: what depends on them may 404 for a while. */
-  private readonly createdAt = new Map<string, number>();
+  /**
+   * When operations others depend on were done (Date.now()), by id: what depends on them may meet a 404
+   * (a token or policy just created), or a default method refused (a method just registered), for a while.
+   */
+  private readonly dependedOnDoneAt = new Map<string, number>();
 
   constructor(private readonly opts: ExecutorOptions) {
     this.backoff = opts.backoff ?? opts.client.backoff;
@@ -235,7 +236,7 @@ export class Executor {
     // A step's slots are not needed by the next: a 100,000-user apply would otherwise hold them all.
     this.slots.clear();
     this.dependents.clear();
-    this.createdAt.clear();
+    this.dependedOnDoneAt.clear();
     const priorAt = (id: string): number | undefined => {
       const t = this.opts.priorTimes?.get(id);
       return t === undefined ? undefined : Date.parse(t);
@@ -250,9 +251,9 @@ export class Executor {
       this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...sent });
       for (const d of op.dependsOn) {
         this.dependents.set(d, [...(this.dependents.get(d) ?? []), op.id]);
-        // Created by an earlier pass moments before a crash: what depends on it may still meet a 404.
+        // Done by an earlier pass moments before a crash: what depends on it may still meet a 404.
         const at = prior.get(d)?.state === 'done' ? priorAt(d) : undefined;
-        if (at !== undefined) this.createdAt.set(d, at);
+        if (at !== undefined) this.dependedOnDoneAt.set(d, at);
       }
     }
     const done = new Promise<void>((resolve, reject) => {
@@ -417,8 +418,9 @@ export class Executor {
           return this.settle(s, 'done', undefined, result);
         }
         // Not found, though this run created it a moment ago: Entra is eventually consistent (a new
-        // object may answer 404 at first), so it is tried again within the consistency window.
-        if (res.status === 404 && this.createdJustNow(s.op) && !this.interrupted) {
+        // object may answer 404 at first), so it is tried again within the consistency window. So is a
+        // default method refused (400) moments after the method it names was registered or activated.
+        if ((res.status === 404 || (res.status === 400 && s.op.kind === 'signin-update')) && this.dependsOnJustDone(s.op) && !this.interrupted) {
           // Not an activation Graph counted (the token was not found): it does not use up the pace.
           if (s.pacedAt !== undefined) this.givePaceBack(s.pacedAt);
           s.attempts--;
@@ -583,10 +585,10 @@ export class Executor {
     }
   }
 
-  /** Whether an operation works on what this step created within Graph's consistency window. */
-  private createdJustNow(op: Operation): boolean {
+  /** Whether an operation depends on one this step (or a pass moments before) did within Graph's consistency window. */
+  private dependsOnJustDone(op: Operation): boolean {
     let latest = -Infinity;
-    for (const d of op.dependsOn) latest = Math.max(latest, this.createdAt.get(d) ?? -Infinity);
+    for (const d of op.dependsOn) latest = Math.max(latest, this.dependedOnDoneAt.get(d) ?? -Infinity);
     return Date.now() - latest < this.opts.client.consistencyMs;
   }
 
@@ -640,7 +642,7 @@ export class Executor {
     // However it ended (an answer, a read-back of an unknown outcome, a refusal), it waits no more.
     this.stopWaiting(s);
     if (error && status !== 'done') s.error = error;
-    if (status === 'done' && CREATES.has(s.op.kind)) this.createdAt.set(s.op.id, Date.now());
+    if (status === 'done' && this.dependents.has(s.op.id)) this.dependedOnDoneAt.set(s.op.id, Date.now());
     this.stats[status]++;
     this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {

@@ -146,6 +146,8 @@ export class EmulatorState {
   readonly #devicesById = new Map<string, DeviceRecord>();
   /** Objects just created that Graph's other requests do not find yet (behaviour.replicationLagSeconds): until when. */
   readonly #hiddenUntil = new WeakMap<object, number>();
+  /** Methods just registered or activated that the default-method check does not see yet: until when. */
+  readonly #unsettledUntil = new WeakMap<object, number>();
   /** Ids the emulator generates (methods, devices), reproducible for a seed. */
   readonly ids: Prng;
   /** Who POST /_emulator/token signs in. */
@@ -211,6 +213,22 @@ export class EmulatorState {
     if (until > performance.now()) this.#hiddenUntil.set(obj, until);
   }
 
+  /**
+   * Keeps a method just registered (a phone) or activated (a token) from the default-method check until
+   * `until`: a new method may not be seen everywhere at once (behaviour.replicationLagSeconds).
+   */
+  unsettledUntil(method: object, until: number): void {
+    if (until > performance.now()) this.#unsettledUntil.set(method, until);
+  }
+
+  isSettled(method: object, now = performance.now()): boolean {
+    const until = this.#unsettledUntil.get(method);
+    if (until === undefined) return true;
+    if (now < until) return false;
+    this.#unsettledUntil.delete(method);
+    return true;
+  }
+
   isVisible(obj: object, now = performance.now()): boolean {
     const until = this.#hiddenUntil.get(obj);
     if (until === undefined) return true;
@@ -257,15 +275,22 @@ export function preferredMethodProblem(state: EmulatorState, user: UserRecord, m
     case 'push':
       return user.authenticators.length > 0 ? undefined : 'push requires a Microsoft Authenticator registration';
     case 'oath': {
-      const activatedHardware = user.hardwareOath.some((id) => state.findDevice(id)?.status === 'activated');
+      const activatedHardware = user.hardwareOath.some((id) => {
+        const d = state.findDevice(id);
+        return d?.status === 'activated' && state.isSettled(d);
+      });
       return activatedHardware || user.softwareOath.length > 0 ? undefined : 'oath requires an activated hardware or software OATH token';
     }
     case 'sms':
     case 'voiceMobile':
-      return user.phones.mobile ? undefined : `${method} requires a mobile phone method`;
+      return settledPhone(state, user.phones.mobile) ? undefined : `${method} requires a mobile phone method`;
     case 'voiceAlternateMobile':
-      return user.phones.alternateMobile ? undefined : `${method} requires an alternateMobile phone method`;
+      return settledPhone(state, user.phones.alternateMobile) ? undefined : `${method} requires an alternateMobile phone method`;
     case 'voiceOffice':
-      return user.phones.office ? undefined : `${method} requires an office phone method`;
+      return settledPhone(state, user.phones.office) ? undefined : `${method} requires an office phone method`;
   }
+}
+
+function settledPhone(state: EmulatorState, phone: PhoneRecord | undefined): boolean {
+  return phone !== undefined && state.isSettled(phone);
 }

@@ -41,6 +41,9 @@ describe.concurrent('apply against a Graph that is eventually consistent', () =>
       expectNoDuplicateCreates(g.emu.requests(), state);
       // The lag was met: requests about a new token were answered 404 before they went through.
       expect(writes(g.emu.requests()).filter((w) => w.status === 404).length).toBeGreaterThan(0);
+      // A default method set moments after its phone was registered or its token activated was refused, and set later.
+      const defaults = writes(g.emu.requests()).filter((w) => /signInPreferences$/.test(w.path));
+      expect(defaults.map((w) => w.status)).toContain(400);
     }, 120_000);
   }
 

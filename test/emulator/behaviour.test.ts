@@ -74,6 +74,29 @@ describe('behaviour.hardwareOathPropagationSeconds', () => {
   });
 });
 
+describe('behaviour.replicationLagSeconds and the default method', () => {
+  it('refuses a default method naming a phone just registered or a token just activated until the lag is over; an older method is seen at once', async () => {
+    await awayFromStepBoundary(30);
+    const enabled = { authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }] } };
+    // 60 s at time scale 200: 300 ms.
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(1, { ...enabled, behaviour: { replicationLagSeconds: 60 } }), timeScale: 200 });
+    const prefs = `/beta/users/${USER}/authentication/signInPreferences`;
+    expect((await graph.post(`/v1.0/users/${USER}/authentication/phoneMethods`, { phoneNumber: '+1 2065550100', phoneType: 'mobile' })).status).toBe(201);
+    expectGraphError(await graph.patch(prefs, { userPreferredMethodForSecondaryAuthentication: 'sms' }), 400, 'badRequest');
+    expect((await activation(graph, emu.state, '50000000')).status).toBe(204);
+    expectGraphError(await graph.patch(prefs, { userPreferredMethodForSecondaryAuthentication: 'oath' }), 400, 'badRequest');
+    // The new phone itself is read back at once (only the default-method check lags).
+    expect((await graph.get(`/v1.0/users/${USER}/authentication/phoneMethods`)).body.value).toHaveLength(1);
+    await sleep(320);
+    expect((await graph.patch(prefs, { userPreferredMethodForSecondaryAuthentication: 'sms' })).status).toBe(204);
+    expect((await graph.patch(prefs, { userPreferredMethodForSecondaryAuthentication: 'oath' })).status).toBe(204);
+    // Without the switch, no lag.
+    const plain = inProcess({ tenant: tenantWithUsers(1) });
+    expect((await plain.graph.post(`/v1.0/users/${USER}/authentication/phoneMethods`, { phoneNumber: '+1 2065550100', phoneType: 'mobile' })).status).toBe(201);
+    expect((await plain.graph.patch(prefs, { userPreferredMethodForSecondaryAuthentication: 'sms' })).status).toBe(204);
+  });
+});
+
 describe('behaviour.activationRateLimit', () => {
   it('refuses activations past the pace with 429 and a Retry-After, counting every kind of activation', async () => {
     await awayFromStepBoundary(30);

@@ -46,3 +46,8 @@ export function rejectQueryOptions(ctx: HandlerContext, supported: readonly stri
     }
   }
 }
+
+/** behaviour.replicationLagSeconds in this emulator's time (divided by --time-scale). */
+export function lagMs(ctx: HandlerContext): number {
+  return (ctx.state.behaviour.replicationLagSeconds * 1000) / ctx.timeScale;
+}

@@ -6,7 +6,7 @@ import type { HandlerContext, HandlerResult, Router } from '../router.js';
 import type { RolloutPolicyRecord } from '../state.js';
 import { STAGED_FEATURES } from '../tenant-schema.js';
 import { referencedId } from './directory.js';
-import { collection, entity, NO_CONTENT, objectBody, rejectQueryOptions } from './common.js';
+import { collection, entity, lagMs, NO_CONTENT, objectBody, rejectQueryOptions } from './common.js';
 
 const POLICIES = 'policies/featureRolloutPolicies';
 const TYPE = 'featureRolloutPolicy';
@@ -133,7 +133,7 @@ function createPolicy(ctx: HandlerContext): HandlerResult {
     appliesTo: [],
   };
   ctx.state.rolloutPolicies.push(policy);
-  const lag = (ctx.state.behaviour.replicationLagSeconds * 1000) / ctx.timeScale;
+  const lag = lagMs(ctx);
   if (lag > 0) ctx.state.hideUntil(policy, performance.now() + lag);
   return entity(ctx, `${POLICIES}/$entity`, policyJson(ctx, policy), 201);
 }

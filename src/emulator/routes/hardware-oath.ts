@@ -7,7 +7,7 @@ import { isPlainObject } from '../policy-rules.js';
 import { deviceJson, hardwareMethodJson } from '../representations.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
 import { MAX_OATH_AND_AUTHENTICATOR, oathAndAuthenticatorCount, type DeviceRecord, type EmulatorState, type UserRecord } from '../state.js';
-import { collection, entity, NO_CONTENT, objectBody, rejectQueryOptions, requireUser } from './common.js';
+import { collection, entity, lagMs, NO_CONTENT, objectBody, rejectQueryOptions, requireUser } from './common.js';
 
 const DEVICES = 'directory/authenticationMethodDevices/hardwareOathDevices';
 const METHODS = 'users/{user}/authentication/hardwareOathMethods';
@@ -151,7 +151,7 @@ function createAll(ctx: HandlerContext, items: unknown[], bulk: boolean): Device
   for (const p of parsed) if (p.assignTo) extraPerUser.set(p.assignTo, (extraPerUser.get(p.assignTo) ?? 0) + 1);
   for (const [user, extra] of extraPerUser) checkRoomFor(user, extra);
   // Nothing stops the same serial number from being created twice: as in Graph, avoiding duplicates is the client's job.
-  const lag = (ctx.state.behaviour.replicationLagSeconds * 1000) / ctx.timeScale;
+  const lag = lagMs(ctx);
   return parsed.map((p) => {
     ctx.state.addDevice(p.device);
     if (p.assignTo) assign(p.device, p.assignTo);
@@ -314,7 +314,8 @@ function invalidCode(): GraphError {
   return new GraphError(400, 'badRequest', 'The verification code is not valid for this hardware OATH token.');
 }
 
-function markActivated(device: DeviceRecord, displayName: string | undefined): void {
+function markActivated(ctx: HandlerContext, device: DeviceRecord, displayName: string | undefined): void {
+  if (device.status !== 'activated') ctx.state.unsettledUntil(device, performance.now() + lagMs(ctx));
   device.status = 'activated';
   device.lastUsedDateTime = new Date().toISOString();
   if (displayName !== undefined) device.displayName = displayName;
@@ -335,7 +336,7 @@ function activateUserToken(ctx: HandlerContext): HandlerResult {
     if (device.status !== 'activated') device.status = 'failedActivation';
     throw invalidCode();
   }
-  markActivated(device, displayName);
+  markActivated(ctx, device, displayName);
   return NO_CONTENT;
 }
 
@@ -355,7 +356,7 @@ function assignAndActivateDevice(ctx: HandlerContext, user: UserRecord, device: 
   checkActivationAllowed(ctx);
   if (!codeIsValid(device, code)) throw invalidCode();
   assign(device, user);
-  markActivated(device, displayName);
+  markActivated(ctx, device, displayName);
   return NO_CONTENT;
 }
 

@@ -12,7 +12,7 @@ import {
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
 import { phoneBehindDefault } from '../../model/default-phone.js';
 import { PREFERRED_METHODS, preferredMethodProblem, type PreferredMethod } from '../state.js';
-import { collection, entity, NO_CONTENT, objectBody, requireUser } from './common.js';
+import { collection, entity, lagMs, NO_CONTENT, objectBody, requireUser } from './common.js';
 
 const AUTH = 'users/{user}/authentication';
 
@@ -81,7 +81,8 @@ function createPhone(ctx: HandlerContext): HandlerResult {
   if (type === 'alternateMobile' && !user.phones.mobile) {
     throw errors.ruleViolation('An alternateMobile phone can only be added to a user who has a mobile phone.');
   }
-  user.phones[type] = { phoneNumber, createdDateTime: new Date().toISOString() };
+  const phone = (user.phones[type] = { phoneNumber, createdDateTime: new Date().toISOString() });
+  ctx.state.unsettledUntil(phone, performance.now() + lagMs(ctx));
   return entity(ctx, `${ctxPath(ctx, 'phoneMethods')}/$entity`, phoneJson(ctx.state, user, type)!, 201);
 }
 
