@@ -210,7 +210,11 @@ export class EmulatorState {
 
   /** Keeps a new object from other requests until `until` (performance.now() time). */
   hideUntil(obj: object, until: number): void {
-    if (until > performance.now()) this.#hiddenUntil.set(obj, until);
+    holdUntil(this.#hiddenUntil, obj, until);
+  }
+
+  isVisible(obj: object, now = performance.now()): boolean {
+    return isPast(this.#hiddenUntil, obj, now);
   }
 
   /**
@@ -218,23 +222,11 @@ export class EmulatorState {
    * `until`: a new method may not be seen everywhere at once (behaviour.replicationLagSeconds).
    */
   unsettledUntil(method: object, until: number): void {
-    if (until > performance.now()) this.#unsettledUntil.set(method, until);
+    holdUntil(this.#unsettledUntil, method, until);
   }
 
   isSettled(method: object, now = performance.now()): boolean {
-    const until = this.#unsettledUntil.get(method);
-    if (until === undefined) return true;
-    if (now < until) return false;
-    this.#unsettledUntil.delete(method);
-    return true;
-  }
-
-  isVisible(obj: object, now = performance.now()): boolean {
-    const until = this.#hiddenUntil.get(obj);
-    if (until === undefined) return true;
-    if (now < until) return false;
-    this.#hiddenUntil.delete(obj);
-    return true;
+    return isPast(this.#unsettledUntil, method, now);
   }
 
   removeDevice(device: DeviceRecord): void {
@@ -293,4 +285,17 @@ export function preferredMethodProblem(state: EmulatorState, user: UserRecord, m
 
 function settledPhone(state: EmulatorState, phone: PhoneRecord | undefined): boolean {
   return phone !== undefined && state.isSettled(phone);
+}
+
+function holdUntil(held: WeakMap<object, number>, obj: object, until: number): void {
+  if (until > performance.now()) held.set(obj, until);
+}
+
+/** Whether what `held` holds back of `obj` is over (forgotten once it is). */
+function isPast(held: WeakMap<object, number>, obj: object, now: number): boolean {
+  const until = held.get(obj);
+  if (until === undefined) return true;
+  if (now < until) return false;
+  held.delete(obj);
+  return true;
 }
