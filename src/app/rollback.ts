@@ -11,6 +11,8 @@ export interface RollbackRequest {
   runId: string;
   stateDir?: string;
   force: boolean;
+  /** Roll back although later apply runs on the tenant are still in effect. */
+  outOfOrder?: boolean;
   concurrency: number;
   connect: (runGraphRoot: string | undefined) => GraphClient;
   signal?: AbortSignal;
@@ -31,6 +33,7 @@ export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: Roll
     stateDir,
     concurrency: req.concurrency,
     force: req.force,
+    outOfOrder: req.outOfOrder ?? false,
     ...(req.log ? { log: req.log } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),

@@ -9,7 +9,7 @@ import { UserError } from '../model/user-error.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
-import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunView } from './journal.js';
+import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunSummary, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
@@ -45,6 +45,8 @@ export interface RollbackDeps {
   stateDir: string;
   concurrency: number;
   force: boolean;
+  /** Roll back although apply runs made after it on the same tenant are still in effect. */
+  outOfOrder?: boolean;
   log?: (line: string) => void;
   signal?: AbortSignal;
   onRun?: (runId: string) => void;
@@ -111,11 +113,13 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       );
     }
     // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
-    const earlier = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === applyRunId);
+    const runs = await listRuns(deps.stateDir);
+    const earlier = runs.filter((r) => r.rollback_of === applyRunId);
     const complete = earlier.find((r) => r.state === 'completed');
     if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
     const unfinished = earlier.find((r) => r.state !== 'completed');
     if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with ${cliCommand(['rollback', unfinished.id, '--state-dir', deps.stateDir])}`);
+    if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, run, deps.stateDir);
     const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
@@ -149,6 +153,36 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Runs are undone newest first. A later apply run on the same tenant may rest on what this one set up
+ * (the methods policy it enabled, the staged rollout policy it created, the methods whose users a later
+ * federation change sent to Entra): undoing this one under it would leave users switched to Entra MFA
+ * with no method, or switched back unawares. Refused, naming those runs, while any is still in effect
+ * (something done, not completely rolled back); `--out-of-order` rolls back anyway.
+ */
+function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: string, run: RunView, stateDir: string): void {
+  const undone = new Set(runs.filter((r) => r.kind === 'rollback' && r.state === 'completed').map((r) => r.id));
+  const graph = run.header.graph ?? null;
+  const later = runs.filter(
+    (r) =>
+      r.kind === 'apply' &&
+      r.id !== applyRunId &&
+      r.started > run.header.created &&
+      r.tenant?.id === run.header.tenant?.id &&
+      (r.graph === null || graph === null || r.graph === graph) &&
+      r.counts.done > 0 &&
+      !r.rolled_back_by.some((id) => undone.has(id)),
+  );
+  if (later.length === 0) return;
+  // listRuns gives newest first: the one to undo first leads.
+  const named = later.map((r) => `${r.id} (started ${r.started}, ${r.counts.done} operation(s) done${r.rolled_back_by.length > 0 ? ', partly rolled back' : ''})`);
+  throw new UserError(
+    `run ${applyRunId} is not the newest run in effect on this tenant: ${later.length === 1 ? 'apply run' : `${later.length} apply runs`} made after it ${later.length === 1 ? 'is' : 'are'} not rolled back: ${named.join('; ')}. ` +
+      `What ${later.length === 1 ? 'it does' : 'they do'} may rest on what run ${applyRunId} set up (the methods policy it enabled, the staged rollout policy it created, users' methods that a later federation change relies on), ` +
+      `so roll back newest first: ${cliCommand(['rollback', later[0]!.id, '--state-dir', stateDir])}; to roll back run ${applyRunId} anyway, add --out-of-order`,
+  );
 }
 
 /** Finishes an interrupted rollback run. */

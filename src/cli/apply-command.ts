@@ -163,25 +163,28 @@ Examples:
     .argument('<runId>', 'the apply run to undo (or an interrupted rollback run to finish)')
     .description('Undo what an apply run did, newest first, against the tenant it ran on: delete what it created, restore what it updated and the previous default method, deactivate the tokens it activated, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
-    .option('--force', 'also overwrite objects changed in the tenant since the run', false);
+    .option('--force', 'also overwrite objects changed in the tenant since the run', false)
+    .option('--out-of-order', 'roll back this run although apply runs made after it on the tenant are still in effect (they may rest on what it set up; refused without this)', false);
   addConsistencyWindowOption(addGraphOptions(rollback, 'Graph root: the one the run wrote to (the default; another is refused)'))
     .addHelpText(
       'after',
       `
 Exit status: 0 everything was undone; 3 something was left: failed (rollback the same id again) or changed since the run (only --force overwrites it);
-1 error (a run already rolled back, wrong tenant); 130 or 143 interrupted.
+1 error (a run already rolled back, a later run still in effect, wrong tenant); 130 or 143 interrupted.
+Runs are rolled back newest first: one with later apply runs on the tenant still in effect is refused,
+naming them, unless --out-of-order.
 
 Examples:
   $ mfa-migrate runs
   $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d
   $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d --force`,
     )
-    .action(async (runId: string, opts: GraphCliOptions & { stateDir?: string; force: boolean }) => {
+    .action(async (runId: string, opts: GraphCliOptions & { stateDir?: string; force: boolean; outOfOrder: boolean }) => {
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
       const interrupts = watchInterrupts(say);
       let current: { runId: string; stateDir: string } | undefined;
       try {
-        const request = { runId, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), force: opts.force, concurrency: opts.concurrency };
+        const request = { runId, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), force: opts.force, outOfOrder: opts.outOfOrder, concurrency: opts.concurrency };
         const size = await operationsOfRun(runId, opts.stateDir);
         const progress = new Progress('rollback');
         const { outcome, stateDir } = await runJob(
