@@ -1,4 +1,4 @@
-import { isWriteCall, retryAfterMs, type GraphCall, type GraphResponse } from './graph-call.js';
+import { errorText, isWriteCall, retryAfterMs, type GraphCall, type GraphResponse } from './graph-call.js';
 import { ForeignNextLinkError, isUnreachable, ReadOnlyViolation, SignInError } from './graph-errors.js';
 
 /** What came of one send of a request: Graph's answer, or what stopped it (network, timeout). */
@@ -80,13 +80,19 @@ export function transientStrategy(backoff: Backoff): RetryStrategy {
   };
 }
 
-/** 409, or a 400 saying the object exists: an earlier attempt whose answer was lost may have applied the write. */
+/**
+ * 409, or a 400 saying the object exists (Graph's "One or more added object references already exist"):
+ * an earlier attempt whose answer was lost may have applied the write. Other words with "already" in
+ * them are not that ("The group ... already has 50000 members, the most it supports").
+ */
 export const conflictStrategy: RetryStrategy = {
   name: 'conflict',
   decide: (r) => {
     const res = r.response;
     if (!res || !isWriteCall(r.call)) return undefined;
-    if (res.status === 409 || (res.status === 400 && /already|exists|conflict/i.test(JSON.stringify(res.body ?? '')))) return { action: 'unknown', reason: `answered ${res.status} (it may exist already)`, exists: true };
+    const e = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
+    const saysExists = res.status === 400 && /already exist|exists already|conflict/i.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
+    if (res.status === 409 || saysExists) return { action: 'unknown', reason: `answered ${errorText(res)} (it may exist already)`, exists: true };
     return undefined;
   },
 };
