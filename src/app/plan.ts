@@ -134,7 +134,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     readTenant(client, { upns: inScope.map((u) => u.username), serials, policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
     client.identity(),
     wantsCutover
-      ? readCutover(client, { rolloutGroups, rollout: rolloutGroups.length > 0 || req.federatedMfa !== undefined, ...(req.campaignGroup ? { campaignGroup: req.campaignGroup } : {}), federation: req.federatedMfa !== undefined })
+      ? readCutover(client, { rolloutGroups, rollout: rolloutGroups.length > 0 || req.federatedMfa !== undefined, ...(req.campaignGroup ? { campaignGroup: req.campaignGroup } : {}), federation: rolloutGroups.length > 0 || req.federatedMfa !== undefined })
       : Promise.resolve(undefined),
   ]);
   if (cutover) {

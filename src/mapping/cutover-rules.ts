@@ -244,9 +244,31 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   const rolloutIds = new Set([...attached, ...groups.map((g) => g.id)]);
   const nameOf = (id: string) => groupById.get(id)?.displayName ?? id;
   const isSwitched = new Set<string>();
+  // A domain whose federation rejects the IdP's MFA already sends every user of it to Entra MFA: a
+  // rollout group adds nothing for them.
+  const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT).map((d) => d.id.toLowerCase()));
+  const byFederation = new Map<string, number>();
   let overflow = 0;
   for (const m of active) {
     const u = m.tenantUser!;
+    const domain = domainOf(u.userPrincipalName);
+    if (rejecting.has(domain)) {
+      if (hasCloudMethod(m.methodsAfter!)) {
+        out.summary.switched.already++;
+        isSwitched.add(u.id);
+        byFederation.set(domain, (byFederation.get(domain) ?? 0) + 1);
+        continue;
+      }
+      out.summary.switched.not_switched++;
+      out.findings.push({
+        severity: 'warning',
+        code: 'switched-without-method',
+        user: m.user,
+        rule: 'CUTOVER-SWITCH-USER',
+        message: `${domain} rejects the federated IdP's MFA already, so Entra does this user's MFA, and they have no cloud MFA method the policy lets them use once the plan is applied: nothing to sign in with (migrate or enable a method for them)`,
+      });
+      continue;
+    }
     const holding = [...memberOf(u)].find((id) => rolloutIds.has(id));
     if (holding) {
       decide(m).rollout = { group: { id: holding, displayName: nameOf(holding) }, action: 'member', rule: 'CUTOVER-SWITCH-USER', because: `already a member of "${nameOf(holding)}" (staged rollout)` };
@@ -294,6 +316,14 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
     };
     isSwitched.add(u.id);
     out.summary.switched.by_plan++;
+  }
+  for (const [domain, n] of byFederation) {
+    out.findings.push({
+      severity: 'info',
+      code: 'switched-by-federation',
+      rule: 'CUTOVER-SWITCH-USER',
+      message: `${n} user(s) of ${domain}, whose federation rejects the IdP's MFA already, are switched to Entra MFA by it: not added to a rollout group`,
+    });
   }
   if (overflow > 0) {
     const room = groups.reduce((n, g) => n + Math.max(0, limits.membersPerGroup - g.users), 0);

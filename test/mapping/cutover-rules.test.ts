@@ -156,6 +156,20 @@ describe('staged rollout: the policy, the groups, who is switched where', () => 
   });
 });
 
+describe('a domain whose federation rejects the IdP\'s MFA already', () => {
+  const REJECTING = { ...FEDERATED, federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' };
+  it('switches its users already: none is added to a rollout group; one with no cloud method is warned of as switched without one, not as left on MFA Server (a black-box test found the plan and status disagreeing)', () => {
+    const users = [phoneUser('alice'), user('judy'), phoneUser('other', { domain: 'fabrikam.com' })];
+    const r = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ groups: [group(1)], federatedDomains: [REJECTING] }));
+    expect(decisions(r)).toEqual({ other: 'add Group 1' });
+    expect(r.summary.switched).toEqual({ already: 1, by_plan: 1, not_switched: 1 });
+    expect(r.findings.filter((f) => f.user === 'judy@contoso.com').map((f) => [f.code, f.severity])).toEqual([['switched-without-method', 'warning']]);
+    expect(r.findings.find((f) => f.user === 'judy@contoso.com')!.message).toMatch(/^contoso\.com rejects the federated IdP's MFA already, so Entra does this user's MFA/);
+    expect(r.findings.find((f) => f.code === 'switched-by-federation')!.message).toBe("1 user(s) of contoso.com, whose federation rejects the IdP's MFA already, are switched to Entra MFA by it: not added to a rollout group");
+    expect(r.findings.some((f) => f.code === 'not-switched')).toBe(false);
+  });
+});
+
 describe('federation: the final step', () => {
   const options = { rolloutGroups: [ref(1)], federatedMfa: 'reject' as const };
   const t = (over: Partial<TenantCutover> = {}) => tenant({ groups: [group(1)], federatedDomains: [FEDERATED], ...over });
