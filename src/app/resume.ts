@@ -14,6 +14,8 @@ export interface ResumeRequest {
   runId?: string;
   stateDir?: string;
   waves?: number;
+  /** Minutes activations refused while the hardware OATH policy propagates are tried again (the run's own when unset). */
+  policyPropagationWait?: number;
   /** The Graph of the run (its journal names the root) unless the admin named one. */
   connect: (runGraphRoot: string | undefined) => GraphClient;
   /** How the PSKC key and password files the plan records are read again: --strict-permissions, where warnings go. */
@@ -54,7 +56,7 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   const recorded = view.header.graph ?? plan.header.graph;
   const client = req.connect(recorded);
   requireRunGraph(recorded, client, run.id, 'resume');
-  const outcome = await resumeApply(run.id, req.waves, {
+  const outcome = await resumeApply(run.id, { ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}) }, {
     client,
     stateDir,
     seeds,

@@ -280,7 +280,14 @@ export async function openRunPlan(runDir: string, view: RunView): Promise<SavedP
 }
 
 /** Finishes an interrupted run: done operations are not sent again; `started` ones are read back first. */
-export async function resumeApply(runId: string, waves: number | undefined, deps: ApplyDeps): Promise<ApplyOutcome> {
+/** What a resume may set anew for the rest of the run: the waves it runs, and how long activations wait for the policy. */
+export interface ResumeOverrides {
+  waves?: number;
+  policyPropagationWait?: number;
+}
+
+export async function resumeApply(runId: string, overrides: ResumeOverrides, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const { waves, policyPropagationWait } = overrides;
   const runDir = join(deps.stateDir, 'runs', runId);
   const seen = await readRun(runDir);
   if (seen.header.kind !== 'apply') throw new UserError(`run ${runId} is a ${seen.header.kind}; use rollback to resume it`);
@@ -311,7 +318,7 @@ export async function resumeApply(runId: string, waves: number | undefined, deps
     deps.onRun?.(runId);
     // A --waves limit belongs to the command that gave it: a resume runs the rest, or the waves it is given.
     const { waves: _firstRunWaves, ...saved } = view.header.options as unknown as ApplySelection;
-    const sel: ApplySelection = { ...saved, ...(waves !== undefined ? { waves } : {}) };
+    const sel: ApplySelection = { ...saved, ...(waves !== undefined ? { waves } : {}), ...(policyPropagationWait !== undefined ? { policyPropagationWait } : {}) };
     const positions = selectUsers(plan, sel);
     const identity = await deps.client.identity();
     const journal = await Journal.append(runDir);

@@ -141,6 +141,7 @@ Examples:
     .description('Finish an interrupted or partial apply run, against the Graph and tenant it ran on: operations already done are not sent again; ones whose outcome is unknown are read back first.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
+    .option('--policy-propagation-wait <minutes>', "how long activations refused until the hardware OATH policy applies are tried again, counted from when the run's policy step was done (default: what the run was started with)", (v) => nonNegativeInt(v, '--policy-propagation-wait'))
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error');
   addConsistencyWindowOption(addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)'))
     .addHelpText(
@@ -149,11 +150,17 @@ Examples:
 
 Examples:
   $ mfa-migrate resume                       # the latest unfinished apply run a resume can finish
-  $ mfa-migrate resume 20261128T101500Z-3f2a9c1d --waves 1`,
+  $ mfa-migrate resume 20261128T101500Z-3f2a9c1d --waves 1
+  $ mfa-migrate resume --policy-propagation-wait 60   # Entra asks to allow an hour after enabling hardware OATH`,
     )
-    .action(async (runId: string | undefined, opts: GraphCliOptions & { stateDir?: string; results?: string; waves?: number }) => {
+    .action(async (runId: string | undefined, opts: GraphCliOptions & { stateDir?: string; results?: string; waves?: number; policyPropagationWait?: number }) => {
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
-      const request = { ...(runId ? { runId } : {}), ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), ...(opts.waves !== undefined ? { waves: opts.waves } : {}) };
+      const request = {
+        ...(runId ? { runId } : {}),
+        ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
+        ...(opts.waves !== undefined ? { waves: opts.waves } : {}),
+        ...(opts.policyPropagationWait !== undefined ? { policyPropagationWait: opts.policyPropagationWait } : {}),
+      };
       const size = await operationsOfRun(runId, opts.stateDir);
       await run(opts, (ctl) => runJob({ kind: 'resume', graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, size), 'resume');
     });

@@ -10,7 +10,7 @@ import { serialKey } from '../../src/model/serial.js';
 import { encodeBase32 } from '../../src/otp/base32.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, tempDir } from '../helpers/migration.js';
+import { applyFile, planTo, resumeIn, tempDir } from '../helpers/migration.js';
 import { expectPlanApplied } from '../helpers/tenant-checks.js';
 import { clockAtStepStart } from '../helpers/clock.js';
 
@@ -113,6 +113,20 @@ describe('token activations', () => {
         expect(r.results.filter((x) => x.outcome !== 'done' && /not enabled .* policy/.test(x.first_error)).length).toBeGreaterThan(0);
       }
     }
+  }, 60_000);
+
+  it.concurrent('a resume may allow a longer propagation wait than the run was started with (--policy-propagation-wait on resume; a black-box test found it refused)', async () => {
+    const planDir = join(tmp.dir, 'prop-resume');
+    mkdirSync(planDir);
+    const g = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 10 } });
+    const planFile = join(planDir, 'p.plan');
+    const { plan } = await planTo(g, planFile);
+    const stateDir = join(planDir, 's');
+    const first = await applyFile(g, planFile, stateDir, { policyPropagationWait: 0 });
+    expect(first.outcome.state).toBe('partial');
+    const resumed = await resumeIn(g, stateDir, { runId: first.outcome.runId, policyPropagationWait: 1 });
+    expect(resumed.outcome.state).toBe('completed');
+    expectPlanApplied(plan as Plan, g.emu.snapshot());
   }, 60_000);
 
   it.concurrent("Graph's wording of the propagation refusal is not documented: one worded otherwise (a 403) is waited out too; one naming a missing permission fails at once", async () => {
