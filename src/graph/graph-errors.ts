@@ -7,9 +7,14 @@ export class GraphRequestError extends UserError {
     readonly what: string,
     readonly response: GraphResponse,
   ) {
-    super(`${what} failed: ${errorText(response)}${response.status === 403 ? ' (the signed-in app or admin lacks a permission for it: `mfa-migrate doctor` names it, docs/permissions.md lists them)' : ''}`);
+    super(`${what} failed: ${errorText(response)}${HINTS[response.status] ?? ''}`);
   }
 }
+
+const HINTS: Record<number, string> = {
+  401: ' (Graph refused the access token: sign in again; a local emulator started with --token wants that token in MFA_MIGRATE_EMULATOR_TOKEN)',
+  403: ' (the signed-in app or admin lacks a permission for it: `mfa-migrate doctor` names it, docs/permissions.md lists them)',
+};
 
 /** A command that only reads tried to write: refused before anything was sent (a bug, never the admin's doing). */
 export class ReadOnlyViolation extends Error {

@@ -69,6 +69,12 @@ describe('planning against real-tenant shapes', () => {
     expect(err.message).toMatch(/reading the inventory token \S+ failed: 403 Authorization_RequestDenied: .* \(the signed-in app or admin lacks a permission for it: `mfa-migrate doctor` names it/);
   });
 
+  it('a Graph that refuses the access token (401) says what to do: sign in again, or give a token-guarded emulator its token (a black-box test found only "Invalid audience")', async () => {
+    // The client sends 'Bearer test-token' to the in-process emulator; this one wants another.
+    const err = (await makePlan({ ...contosoRequest(), graph: fakeGraph({ token: 'another-token' }).client({ readOnly: true }) }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/failed: 401 InvalidAuthenticationToken: .* \(Graph refused the access token: sign in again; a local emulator started with --token wants that token in MFA_MIGRATE_EMULATOR_TOKEN\)$/);
+  });
+
   it('says when a default it sets is ignored because the user has system-preferred MFA on; --default-method never sets none', async () => {
     const doc = contoso();
     for (const u of doc.users) u.signInPreferences = { ...(u.signInPreferences ?? {}), isSystemPreferredAuthenticationMethodEnabled: true };
