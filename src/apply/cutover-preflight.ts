@@ -29,6 +29,8 @@ function touched(ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 
     if (GROUP_KINDS.has(kind) && key) groups.add(key);
     if (o.kind.startsWith('rollout-')) policy = true;
     if (o.kind === 'rollout-attach' || o.kind === 'rollout-detach') groups.add(String((o.kind === 'rollout-attach' ? o.after : (o.before as Record<string, unknown>))?.groupId));
+    // A rollback's disable or delete of the policy: the users its groups hold now, against what the run left.
+    for (const id of Object.keys(((o.before as Record<string, unknown> | null)?.membersLeft as Record<string, number> | undefined) ?? {})) groups.add(id);
     if (o.kind === 'federation-update') domains.add(o.resource.split('/')[1]!);
   }
   return { policy, groups: [...groups], domains: [...domains] };

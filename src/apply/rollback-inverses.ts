@@ -41,6 +41,8 @@ export function inverseOperations(
   records: ReadonlyMap<string, OpRecord>,
   /** The groups the staged rollout policy applied to when the run's plan read it (2.2 plans), so that a group added since is seen. */
   seenAppliesTo?: readonly string[],
+  /** How many users each group the plan read held once the run was done (2.2 plans), so that users added to them since are seen. */
+  membersLeft?: Readonly<Record<string, number>>,
 ): { inverses: Operation[]; notReversible: Unreversible[] } {
   const notReversible: Unreversible[] = [];
   // A default method set where there was none stays (Graph cannot unset one), and so does the phone
@@ -75,6 +77,11 @@ export function inverseOperations(
     (o.userId ? userOps : policyOps).push(o);
   };
   const createdPolicy = records.get(ROLLOUT_POLICY_OP)?.result?.policyId;
+  // The users the policy's groups held when the run was done: a disable or delete must not switch back users added since.
+  const membersOf = (groupIds: readonly string[]) => {
+    const counts = Object.fromEntries(groupIds.filter((g) => membersLeft?.[g] !== undefined).map((g) => [g, membersLeft![g]!]));
+    return Object.keys(counts).length > 0 ? { membersLeft: counts } : {};
+  };
   // The groups the policy holds once the run is done: what it held (none, if the run created it) and what the run attached.
   const attachedByRun = done.filter((o) => o.kind === 'rollout-attach').map((o) => String(o.after?.groupId));
   // Devices created by bulk creates, by serial (an assign-and-activate by serial answers no id).
@@ -166,15 +173,15 @@ export function inverseOperations(
         break;
       case 'rollout-attach': {
         const policyId = typeof createdPolicy === 'string' ? createdPolicy : op.after?.policyId;
-        add({ ...base, id, kind: 'rollout-detach', after: null, before: { groupId: op.after?.groupId, policyId } });
+        add({ ...base, id, kind: 'rollout-detach', after: null, before: { groupId: op.after?.groupId, policyId, ...membersOf([String(op.after?.groupId)]) } });
         break;
       }
       case 'rollout-policy-create':
-        if (typeof createdPolicy === 'string') add({ ...base, id, kind: 'rollout-policy-delete', after: null, before: { policyId: createdPolicy, appliesTo: attachedByRun } });
+        if (typeof createdPolicy === 'string') add({ ...base, id, kind: 'rollout-policy-delete', after: null, before: { policyId: createdPolicy, appliesTo: attachedByRun, ...membersOf(attachedByRun) } });
         else notReversible.push({ target: op.resource, reason: 'the id of the staged rollout policy the run created was not recorded: delete it in the portal' });
         break;
       case 'rollout-policy-update':
-        add({ ...base, id, kind: 'rollout-policy-update', after: { id: planned?.id, isEnabled: planned?.isEnabled === true }, before: { ...planned, ...op.after, ...(seenAppliesTo ? { appliesTo: [...seenAppliesTo, ...attachedByRun] } : {}) } });
+        add({ ...base, id, kind: 'rollout-policy-update', after: { id: planned?.id, isEnabled: planned?.isEnabled === true }, before: { ...planned, ...op.after, ...(seenAppliesTo ? { appliesTo: [...seenAppliesTo, ...attachedByRun] } : {}), ...membersOf([...(seenAppliesTo ?? []), ...attachedByRun]) } });
         break;
       case 'federation-update':
         add({ ...base, id, kind: 'federation-update', after: planned, before: op.after });
@@ -317,7 +324,16 @@ function cutoverChangedSince(inv: Operation, tenant: TenantSnapshot): string | u
     if (!policy || !Array.isArray(left.appliesTo)) return undefined;
     if (policy.isAppliedToOrganization) return 'the staged rollout policy applies to the whole organisation since the run';
     const added = policy.appliesTo.filter((id) => !(left.appliesTo as unknown[]).includes(id));
-    return added.length > 0 ? `${added.length} group(s) were added to the staged rollout policy since the run (${added.slice(0, 5).join(', ')}): its users would be switched back` : undefined;
+    if (added.length > 0) return `${added.length} group(s) were added to the staged rollout policy since the run (${added.slice(0, 5).join(', ')}): its users would be switched back`;
+    return membersAddedSince();
+  };
+  // Users added to its groups since (by hand, or by a run rolled back out of order): switched back too.
+  const membersAddedSince = () => {
+    for (const [groupId, n] of Object.entries((left.membersLeft as Record<string, number> | undefined) ?? {})) {
+      const g = c.groups.find((x) => x.id === groupId);
+      if (g && policy?.appliesTo.includes(groupId) && g.users > n) return `${g.users - n} user(s) were added to "${g.displayName}" since the run (it holds ${g.users}, the run left ${n}): they would be switched back to MFA Server`;
+    }
+    return undefined;
   };
   switch (inv.kind) {
     case 'rollout-policy-update':
@@ -325,7 +341,7 @@ function cutoverChangedSince(inv: Operation, tenant: TenantSnapshot): string | u
     case 'rollout-policy-delete':
       return policy?.id === left.policyId ? addedSince() : 'the staged rollout policy the run created is gone';
     case 'rollout-detach':
-      return policy && policy.id === left.policyId && policy.appliesTo.includes(String(left.groupId)) ? undefined : 'the group no longer is in the staged rollout policy';
+      return policy && policy.id === left.policyId && policy.appliesTo.includes(String(left.groupId)) ? membersAddedSince() : 'the group no longer is in the staged rollout policy';
     case 'federation-update': {
       const domain = inv.resource.split('/')[1];
       const d = c.federatedDomains.find((x) => x.id === domain);

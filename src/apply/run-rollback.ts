@@ -55,7 +55,7 @@ export interface RollbackDeps {
 }
 
 /** The operations an apply run performed, in the order they were done. */
-async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined }> {
+async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined; membersLeft: Record<string, number> | undefined }> {
   const seen = plan.header.cutover_seen;
   const sel = run.header.options as unknown as ApplySelection;
   const positions = selectUsers(plan, sel);
@@ -72,7 +72,17 @@ async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Op
     .map((id) => byId.get(id))
     .filter((o): o is Operation => !!o)
     .map((o) => (run.ops.get(o.id)?.before !== undefined ? { ...o, before: run.ops.get(o.id)!.before } : o));
-  return { done, seenAppliesTo: seen ? (seen.rolloutPolicy?.appliesTo ?? []) : undefined };
+  return { done, seenAppliesTo: seen ? (seen.rolloutPolicy?.appliesTo ?? []) : undefined, membersLeft: seen ? membersLeft(seen.groups, done) : undefined };
+}
+
+/** How many users each group the plan read held once the run was done: as the plan read it, and the users the run added. */
+function membersLeft(groups: readonly { id: string; users: number }[], done: readonly Operation[]): Record<string, number> {
+  const left = Object.fromEntries(groups.map((g) => [g.id, g.users]));
+  for (const o of done) {
+    const [kind, groupId] = splitResource(o.resource);
+    if (o.kind === 'rollout-add' && kind === 'rolloutGroup' && groupId !== undefined && groupId in left) left[groupId]!++;
+  }
+  return left;
 }
 
 /**
@@ -82,7 +92,7 @@ async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Op
  */
 export async function rollbackInverses(plan: SavedPlan, run: RunView): Promise<{ inverses: Operation[]; notReversible: Unreversible[] }> {
   const d = await doneOperations(plan, run);
-  return inverseOperations(d.done, run.ops, d.seenAppliesTo);
+  return inverseOperations(d.done, run.ops, d.seenAppliesTo, d.membersLeft);
 }
 
 /**

@@ -53,4 +53,31 @@ describe('rollback order', () => {
     expect(back.outcome.rollbackOf).toBe(first.outcome.runId);
     expect(back.outcome.counts.done).toBeGreaterThan(0);
   });
+
+  it("users added by hand to the run's rollout group since the run keep the staged rollout policy the run created: its delete is left alone as changed since, the run's own members are removed", async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'state-3');
+    await planTo(g, join(tmp.dir, 'w.plan'), { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
+    const run = await applyFile(g, join(tmp.dir, 'w.plan'), dir);
+    expect(run.outcome.state).toBe('completed');
+    let s = g.emu.snapshot() as Snapshot;
+    const group = s.groups.find((x: Snapshot) => x.displayName === ROLLOUT);
+    const byRun = [...group.members];
+    expect(byRun.length).toBeGreaterThan(0);
+    // An admin switches one more user by hand.
+    const other = s.users.find((u: Snapshot) => !group.members.includes(u.id));
+    expect((await g.raw.post(`/v1.0/groups/${group.id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${other.id}` })).status).toBe(204);
+
+    const back = await rollbackIn(g, dir, run.outcome.runId);
+    // Neither the group's detach nor the policy's delete: either would switch that user back.
+    const reason = `1 user(s) were added to "${ROLLOUT}" since the run (it holds ${byRun.length + 1}, the run left ${byRun.length}): they would be switched back to MFA Server`;
+    expect(back.outcome.changedSince.map((c) => [c.target, c.reason])).toEqual([
+      [`featureRolloutPolicies/multiFactorAuthentication/appliesTo/${group.id}`, reason],
+      ['featureRolloutPolicies/multiFactorAuthentication', reason],
+    ]);
+    s = g.emu.snapshot() as Snapshot;
+    expect(s.featureRolloutPolicies).toHaveLength(1);
+    expect(s.featureRolloutPolicies[0].appliesTo).toEqual([group.id]);
+    expect(s.groups.find((x: Snapshot) => x.id === group.id).members).toEqual([other.id]);
+  });
 });
