@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, rollbackIn, tempDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
+import type { PlanRequest } from '../../src/app/plan.js';
 
 /**
  * Runs are undone newest first (a black-box test of the cutover): rolling back a first wave under a
@@ -14,12 +15,18 @@ describe('rollback order', () => {
   afterAll(() => tmp.cleanup());
   const ROLLOUT = 'MFA Staged Rollout';
 
-  it('a run with a later apply run still in effect is refused, naming it; --out-of-order rolls it back anyway; once the later run is rolled back, it goes ahead', async () => {
+  /** A fresh fake Graph, and a first wave (the scope group) applied to it from state folder `name`, completed. */
+  async function firstWave(name: string, over: Partial<PlanRequest> = {}) {
     const g = fakeGraph();
-    const dir = join(tmp.dir, 'state');
-    await planTo(g, join(tmp.dir, 'wave1.plan'), { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
-    const first = await applyFile(g, join(tmp.dir, 'wave1.plan'), dir);
+    const dir = join(tmp.dir, name);
+    await planTo(g, `${dir}-wave1.plan`, { group: 'MFA Migration Wave 1', ...over });
+    const first = await applyFile(g, `${dir}-wave1.plan`, dir);
     expect(first.outcome.state).toBe('completed');
+    return { g, dir, first };
+  }
+
+  it('a run with a later apply run still in effect is refused, naming it; --out-of-order rolls it back anyway; once the later run is rolled back, it goes ahead', async () => {
+    const { g, dir, first } = await firstWave('state', { rolloutGroups: [ROLLOUT] });
     await planTo(g, join(tmp.dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
     const second = await applyFile(g, join(tmp.dir, 'all.plan'), dir);
     expect(second.outcome.state).toBe('completed');
@@ -42,10 +49,7 @@ describe('rollback order', () => {
   });
 
   it('--out-of-order rolls a run back under a later one still in effect', async () => {
-    const g = fakeGraph();
-    const dir = join(tmp.dir, 'state-2');
-    await planTo(g, join(tmp.dir, 'w1.plan'), { group: 'MFA Migration Wave 1' });
-    const first = await applyFile(g, join(tmp.dir, 'w1.plan'), dir);
+    const { g, dir, first } = await firstWave('state-2');
     await planTo(g, join(tmp.dir, 'rest.plan'));
     const second = await applyFile(g, join(tmp.dir, 'rest.plan'), dir);
     expect(second.outcome.counts.done).toBeGreaterThan(0);
@@ -55,11 +59,7 @@ describe('rollback order', () => {
   });
 
   it("users added by hand to the run's rollout group since the run keep the staged rollout policy the run created: its delete is left alone as changed since, the run's own members are removed", async () => {
-    const g = fakeGraph();
-    const dir = join(tmp.dir, 'state-3');
-    await planTo(g, join(tmp.dir, 'w.plan'), { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
-    const run = await applyFile(g, join(tmp.dir, 'w.plan'), dir);
-    expect(run.outcome.state).toBe('completed');
+    const { g, dir, first: run } = await firstWave('state-3', { rolloutGroups: [ROLLOUT] });
     let s = g.emu.snapshot() as Snapshot;
     const group = s.groups.find((x: Snapshot) => x.displayName === ROLLOUT);
     const byRun = [...group.members];
