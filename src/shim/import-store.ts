@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { OathSeed } from '../model/export-data.js';
 import { STORE_FORMAT, STORE_VERSION, type RetiredToken, type StoreDocument, type StoredToken, type StoredUser } from './store-file.js';
-import { isAsciiUserName, userKey, type ShimToken, type ShimUser } from './store-model.js';
+import { isAsciiUserName, MAX_HOTP_COUNTER, userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { MAX_DIGITS, MIN_DIGITS } from '../otp/hotp.js';
 
 /** What the import needs from the export: the users (users.csv) and the seeds matched to them. */
@@ -277,14 +277,13 @@ function storedTokenFor(seed: OathSeed, fingerprint: string, before: Pick<ShimTo
   return { stored, change: before === undefined ? 'added' : same ? 'kept' : 'reset' };
 }
 
-const MAX_COUNTER = 2n ** 64n - 1n;
 
 /** The seed file's HOTP counter as a bigint (the readers give a number or, for counters past 2^53, a bigint); undefined if invalid. */
 function seedCounter(seed: OathSeed): bigint | undefined {
   const c: unknown = seed.counter;
   if (c === null || c === undefined) return 0n;
   if (typeof c === 'number') return Number.isSafeInteger(c) && c >= 0 ? BigInt(c) : undefined;
-  if (typeof c === 'bigint') return c >= 0n && c <= MAX_COUNTER ? c : undefined;
+  if (typeof c === 'bigint') return c >= 0n && c <= MAX_HOTP_COUNTER ? c : undefined;
   return undefined;
 }
 

@@ -2,7 +2,7 @@ import type { SubmittedCode } from '../otp/submitted-code.js';
 import { totpStep } from '../otp/totp.js';
 import { OtpCache } from './otp-cache.js';
 import type { ShimRules } from './rules.js';
-import type { ShimToken, TokenState } from './store-model.js';
+import { MAX_HOTP_COUNTER, type ShimToken, type TokenState } from './store-model.js';
 
 /**
  * What one token says about one code. `state` is the token's new state when the code is accepted;
@@ -28,7 +28,7 @@ export function checkToken(token: ShimToken, state: TokenState, code: SubmittedC
  * becomes m + 1, so a used code can never match again. A code that matches one of the lookBehind
  * values just below the counter is reported as `replayed` (privacyIDEA's "previous otp used again"),
  * `exact` when it is the value just below (the last accepted one). Counters are bigints: RFC 4226's
- * counter runs to 2^64 - 1. Each comparison is constant-time. The search stops at a match, as
+ * counter runs to 2^64 - 1 (the last one's code is never taken). Each comparison is constant-time. The search stops at a match, as
  * privacyIDEA's and otplib's do: the time then tells only how far ahead a correct code was; a wrong
  * code always costs the whole window.
  */
@@ -38,7 +38,9 @@ function checkHotp(token: ShimToken, state: TokenState, code: SubmittedCode, rul
   const counter = state.counter ?? 0n;
   const end = counter + BigInt(rules.hotpLookAhead);
   for (let c = counter; c < end; c++) {
-    if (c > MAX_COUNTER) break;
+    // The code of the last counter is never taken: the counter after it (what the state keeps) would
+    // pass 2^64 - 1, which no store holds. The token is then used up.
+    if (c >= MAX_HOTP_COUNTER) break;
     if (code.matches(cache.value(token, c), token.digits)) {
       return { outcome: 'accept', state: { counter: c + 1n, lastStep: null, drift: 0 } };
     }
@@ -51,7 +53,6 @@ function checkHotp(token: ShimToken, state: TokenState, code: SubmittedCode, rul
   return replayed !== undefined ? { outcome: 'replayed', exact: replayed === counter - 1n } : { outcome: 'wrong' };
 }
 
-const MAX_COUNTER = 2n ** 64n - 1n;
 
 /**
  * TOTP (RFC 6238, T0 = 0): the expected step is the server's step plus the token's learned drift;

@@ -25,7 +25,7 @@ export function seed(partial: {
   algorithm?: OathAlgorithm;
   digits?: number;
   period?: number | null;
-  counter?: number | null;
+  counter?: number | bigint | null;
   timeDrift?: number;
 }): OathSeed {
   const type = partial.type ?? 'totp';

@@ -144,6 +144,17 @@ describe('HOTP', () => {
     expect((await verifier.verify('ivan@contoso.com', VECTORS[0]!)).reason).toBe('wrong_code');
   });
 
+  it('never takes the code of the last counter, 2^64 - 1: the counter after it would pass what RFC 4226 and the store hold (a black-box test: accepting it left a store no command could read)', async () => {
+    const last = 2n ** 64n - 1n;
+    const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp', counter: last - 2n });
+    const { verifier } = setup([t]);
+    expect((await verifier.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', last - 2n, 6))).reason).toBe('ok');
+    expect((await verifier.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', last - 1n, 6))).reason).toBe('ok');
+    expect(t.counter).toBe(last);
+    expect((await verifier.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', last, 6))).reason).toBe('wrong_code');
+    expect(t.counter).toBe(last);
+  });
+
   it('honours configured windows', async () => {
     const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
     const { verifier } = setup([t], { ...DEFAULT_RULES, hotpLookAhead: 3, hotpLookBehind: 0 });
