@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../model/user-error.js';
 import { writeFileSyncedSync } from './fsync.js';
@@ -70,6 +70,13 @@ export class LockUnreadableError extends UserError {
 }
 
 /** Another process has been changing the lock for longer than the grace period (stopped half-way?). */
+/** The lock's name is a symbolic link: never followed, never taken over (whoever planted it could point it anywhere). */
+export class LockIsLinkError extends UserError {
+  constructor(readonly path: string) {
+    super(`${path} is a symbolic link, not a lock: refused (a lock is never read or taken through a link); remove it if nothing of yours put it there`);
+  }
+}
+
 export class LockContendedError extends UserError {
   constructor(
     readonly path: string,
@@ -114,9 +121,13 @@ function parseRecord<T extends object>(bytes: Buffer): LockRecord<T> | undefined
 export function readLockState<T extends object>(path: string): LockState<T> {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // Not through a link: a dangling one read as free, while the exclusive create met it as taken,
+    // and acquire went round that loop at full speed for ever (a black-box test).
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'free' };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'free' };
+    if (code === 'ELOOP') throw new LockIsLinkError(path);
     throw err;
   }
   let bytes: Buffer;

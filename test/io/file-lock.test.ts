@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { forceUnlock, inspectLock, acquireLock, LockHeldError } from '../../src/apply/state-lock.js';
-import { FileLock, LockBusyError, LockContendedError, LockIdMismatchError, LockUnreadableError, forceRemoveLock, readLockState } from '../../src/io/file-lock.js';
+import { FileLock, LockBusyError, LockContendedError, LockIdMismatchError, LockIsLinkError, LockUnreadableError, forceRemoveLock, readLockState } from '../../src/io/file-lock.js';
 import { identityAlive, ownIdentity, processState } from '../../src/io/process-start.js';
 import { tempDir } from '../shim/helpers.js';
 
@@ -116,6 +116,22 @@ describe('FileLock', () => {
     await expect(forceRemoveLock(path, 'unreadable-000000000000')).rejects.toBeInstanceOf(LockIdMismatchError);
     expect(await forceRemoveLock(path, id)).toMatchObject({ kind: 'unreadable', id });
     expect(readLockState(path)).toEqual({ kind: 'free' });
+  });
+
+  it('a lock that is a symbolic link, dangling or not, is refused at once, naming it, and left as it is (a dangling one made acquire spin for ever)', async () => {
+    const dir = fresh();
+    const target = join(dir, 'elsewhere');
+    writeFileSync(target, JSON.stringify({ id: 'x', pid: process.pid, host: hostname() }));
+    for (const [name, to] of [['dangling', join(dir, 'nothing-here')], ['pointing', target]] as const) {
+      const path = join(dir, `${name}.lock`);
+      symlinkSync(to, path);
+      const err = await FileLock.acquire(path, {}, { graceMs: 400 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LockIsLinkError);
+      expect((err as Error).message).toBe(`${path} is a symbolic link, not a lock: refused (a lock is never read or taken through a link); remove it if nothing of yours put it there`);
+      expect(readlinkSync(path)).toBe(to);
+    }
+    // Nothing left behind by the attempts (their temporary files).
+    expect(readdirSync(dir).sort()).toEqual(['dangling.lock', 'elsewhere', 'pointing.lock']);
   });
 });
 
