@@ -109,7 +109,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       opts.store,
       opts.key,
       db.storeId,
-      (user) => auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: 'unlocked' }),
+      (user, wasLocked) => auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: wasLocked ? 'unlocked' : 'fail_counter_reset' }),
       (file) => {
         notice(`${file}: unlock request dropped: it was not made with this store's key (forged, or for another store)`);
         auditLog.write({ event: 'unlock', client: 'shim unlock', result: 'reject', reason: 'forged_request', detail: file });

@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { deriveKey } from './store-key.js';
-import { userKey, type ShimUser } from './store-model.js';
+import { userKey, type ShimUser, type UserState } from './store-model.js';
 import type { UnlockRequests } from './verifier.js';
 
 /**
@@ -57,22 +57,25 @@ export class UnlockRequestDir implements UnlockRequests {
   readonly #macKey: Buffer;
 
   /**
-   * `onRelease` hears of every lock-out released by a request (for the audit log), `onForged` of every
+   * `onRelease` hears of every state cleared by a request (for the audit log), `onForged` of every
    * request dropped because its MAC does not verify.
    */
   constructor(
     store: string,
     key: Buffer,
     private readonly storeId: string,
-    private readonly onRelease: (user: ShimUser) => void = () => undefined,
+    private readonly onRelease: (user: ShimUser, wasLocked: boolean) => void = () => undefined,
     private readonly onForged: (file: string) => void = () => undefined,
   ) {
     this.dir = unlockDirOf(store);
     this.#macKey = deriveKey(key, 'unlock-mac');
   }
 
-  /** Consumes a request for this user; true if it releases the user's current lock-out. Synchronous: it runs inside verify(). */
-  take(user: ShimUser): boolean {
+  /**
+   * Consumes a request for this user; true if it clears their state (`state`, as verify() read it):
+   * made before a lock-out began, it does not release it. Synchronous: it runs inside verify().
+   */
+  take(user: ShimUser, state: UserState, locked: boolean): boolean {
     const file = fileFor(this.dir, user.key);
     let value: unknown;
     try {
@@ -90,8 +93,8 @@ export class UnlockRequestDir implements UnlockRequests {
       this.onForged(file);
       return false;
     }
-    const releases = request.user === user.key && (user.lockedAt === null || request.requestedAt >= user.lockedAt);
-    if (releases) this.onRelease(user);
+    const releases = request.user === user.key && (state.lockedAt === null || request.requestedAt >= state.lockedAt);
+    if (releases) this.onRelease(user, locked);
     return releases;
   }
 

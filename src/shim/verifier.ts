@@ -67,7 +67,8 @@ export interface UserDirectory {
 
 /** An out-of-band unlock (from `shim unlock` while the server runs), consumed when found. */
 export interface UnlockRequests {
-  take(user: ShimUser): boolean;
+  /** Consumes a pending request for the user; true if it clears their state as it is now (`locked`: whether that is a lock-out, for the audit). */
+  take(user: ShimUser, state: UserState, locked: boolean): boolean;
 }
 
 /** The state kept changing under this verification (a storm of requests for one user). */
@@ -115,13 +116,16 @@ export class Verifier {
       let current = view.user;
 
       const lock = lockStatus(current, who, nowMs, this.rules);
-      if (lock.kind === 'locked' && lock.scope === 'user' && !unlockTaken) unlockTaken = this.unlockRequests?.take(user) === true;
-      if (lock.kind === 'locked' && !(lock.scope === 'user' && unlockTaken)) {
+      // A pending `shim unlock` is applied at the user's next attempt whenever it has something to
+      // clear, not only once they are locked out: taken then, the failures it cleared would have led
+      // to a lock-out it predates, which it could no longer release.
+      if (!unlockTaken && !isCleared(current)) unlockTaken = this.unlockRequests?.take(user, current, lock.kind === 'locked') === true;
+      if (lock.kind === 'locked' && !unlockTaken) {
         if (confirm()) continue;
         return { result: 'reject', reason: 'locked_out', user, failure: false, lockScope: lock.scope };
       }
-      if (lock.kind !== 'open') {
-        const next = lock.kind === 'expired' ? lock.next : { ...CLEARED, sources: {} };
+      if (lock.kind !== 'open' || (unlockTaken && !isCleared(current))) {
+        const next = lock.kind === 'expired' && !unlockTaken ? lock.next : { ...CLEARED, sources: {} };
         if (!(await this.state.updateUser(user, current, next))) continue;
         current = { ...next, version: current.version + 1 };
       }

@@ -213,6 +213,22 @@ describe('POST /v1/verify', () => {
 });
 
 describe('unlock requests (issue 17 item 13)', () => {
+  it('a request for a user who has failures but is not locked out yet resets them at their next attempt (a black-box test: taken only once they were locked, it was dropped as older than the lock-out)', async () => {
+    const { url } = await start();
+    for (let i = 0; i < 5; i++) await verify(url, 'ivan@contoso.com', '000000');
+    clock.advance(1);
+    expect((await runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com' })).status).toBe('requested');
+    // The five failures before it are gone: ten more are needed for a lock-out.
+    const answers = [];
+    for (let i = 0; i < 11; i++) answers.push(((await verify(url, 'ivan@contoso.com', '000000')).json as { reason: string }).reason);
+    expect(answers).toEqual([...Array(10).fill('wrong_code'), 'locked_out']);
+    const path = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const events = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string });
+    expect(events.filter((e) => e.event === 'unlock').map((e) => e.reason)).toEqual(['fail_counter_reset']);
+  });
+
   it('issue 17 item 13: a request without the store key\'s MAC unlocks nobody; one from `shim unlock` does', async () => {
     const { url } = await start();
     for (let i = 0; i < 10; i++) await verify(url, 'ivan@contoso.com', '000000');
