@@ -73,10 +73,12 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect(() => parseStateUrl('postgres://shim%3Ahunter2@db/mfa')).toThrow(/holds a password/);
     expect(() => parseStateUrl('postgres://sh%ZZim@db/mfa')).toThrow(/the user name in the URL has a broken %-escape/);
     expect(() => parseStateUrl('postgres://shim@db:99999/mfa')).toThrow(/not a valid URL \(a port is 1 to 65535\)/);
-    for (const query of ['pass%77ord=x', 'sslpassword=x', '%20Password=x', 'sslmode=require&PASSWORD=x']) {
+    // A user:password given as the user parameter, which the client takes (a black-box test connected so).
+    for (const query of ['pass%77ord=x', 'sslpassword=x', '%20Password=x', 'sslmode=require&PASSWORD=x', 'user=shim:hunter2', 'user=shim%3Ahunter2']) {
       expect(() => parseStateUrl(`postgres://shim@db/mfa?${query}`), query).toThrow(/holds a password/);
     }
     expect(parseStateUrl('postgres://shim@db/mfa?sslmode=require&application_name=shim').pathname).toBe('/mfa');
+    expect(parseStateUrl('postgres://db/mfa?user=shim').pathname).toBe('/mfa');
     expect(() => parseStateUrl('mysql://db/mfa')).toThrow(/not supported/);
     const state = await freshImport();
     const db = state.pathname.slice(1);

@@ -26,8 +26,10 @@ export function parseStateUrl(text: string): URL {
   } catch {
     throw new UserError('--state: the user name in the URL has a broken %-escape');
   }
-  // A user name holding ':' once decoded (shim%3Ahunter2) reads as user:password.
-  if (url.password !== '' || secretParameter || user.includes(':')) {
+  // A user name holding ':' once decoded (shim%3Ahunter2), or given as a parameter (?user=shim:hunter2),
+  // reads as user:password.
+  const userParameters = [...url.searchParams.entries()].filter(([k]) => k.trim().toLowerCase() === 'user').map(([, v]) => v);
+  if (url.password !== '' || secretParameter || [user, ...userParameters].some((u) => u.includes(':'))) {
     throw new UserError('--state: the URL holds a password; put it in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD instead');
   }
   if (url.pathname.length <= 1) throw new UserError('--state: the URL names no database (postgres://user@host:port/database)');
