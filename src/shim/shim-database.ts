@@ -133,18 +133,20 @@ export class ShimDatabase extends MemoryState {
         notice(`${journalPath}: dropped ${journal.droppedTail} cut-off line(s) at the end (a write interrupted by a crash; never acknowledged)`);
       }
       const db = new ShimDatabase(path, key, lock, doc, options.compactAfter ?? 200_000, notice);
+      // Said once, on stderr: from then on every verification is answered 503 state_unavailable.
+      const journalFailed = (err: Error) => notice(`${err.message}: nothing is verified (503 state_unavailable) until the shim is restarted, once the cause is fixed`);
       db.stateReset = journal.status !== 'current' && !legacyOk;
       if (journal.status === 'current') {
         db.#apply(journal.records);
         if (journal.droppedTail > 0) await cutJournal(journalPath, journal.intactBytes);
       }
       if (journal.status === 'current' && doc.journal) {
-        db.#journal = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, journal.intactBytes);
+        db.#journal = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, journal.intactBytes, journalFailed);
       } else {
         // Start a journal the store names: a new generation holding the state as it stands.
         const { doc: written, journalBytes } = await writeStoreGeneration(path, key, db.snapshot());
         db.#doc = { ...db.#doc, gen: written.gen, updatedAt: written.updatedAt };
-        db.#journal = await JournalWriter.open(journalPath, macKey, written.storeId, written.gen, 1, journalBytes);
+        db.#journal = await JournalWriter.open(journalPath, macKey, written.storeId, written.gen, 1, journalBytes, journalFailed);
       }
       return db;
     } catch (err) {
@@ -251,8 +253,8 @@ export class ShimDatabase extends MemoryState {
     } catch (err) {
       const failure = new StoreError(`${this.path}: compaction failed: ${(err as Error).message}`);
       before.reject(failure);
+      // Said on stderr by the journal's failure notice.
       journal.fail(failure);
-      this.onNotice(failure.message);
       throw failure;
     }
   }

@@ -287,6 +287,8 @@ export class JournalWriter {
   /** The batch write on its way to disk (one at a time: the next batch gathers meanwhile). */
   #writing: Promise<void> | null = null;
   #failed: Error | null = null;
+  #file = '';
+  #onFailure: ((err: Error) => void) | undefined;
   /** Records written in this generation (drives compaction). */
   written = 0;
 
@@ -306,9 +308,14 @@ export class JournalWriter {
     this.written = nextSeq - 1;
   }
 
-  /** Continues the journal `file` of generation `gen` after its last intact line (ending at byte `end`). */
-  static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number, end: number): Promise<JournalWriter> {
+  /**
+   * Continues the journal `file` of generation `gen` after its last intact line (ending at byte `end`).
+   * `onFailure` hears once when a write fails and the journal is failed for good (for the operator).
+   */
+  static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number, end: number, onFailure?: (err: Error) => void): Promise<JournalWriter> {
     const writer = new JournalWriter(openForSyncedWrites(file), end, macKey, storeId, gen, nextSeq);
+    writer.#file = file;
+    writer.#onFailure = onFailure;
     await writer.#extend();
     return writer;
   }
@@ -411,9 +418,11 @@ export class JournalWriter {
     while (this.#size < target) this.#size += writeSync(this.#fd, zeros, 0, Math.min(zeros.length, target - this.#size), this.#size);
   }
 
-  #fail(err: Error): void {
-    this.#failed ??= new Error(`state journal write failed: ${err.message}`);
+  #fail(err: Error, wrap = true): void {
+    const first = this.#failed === null;
+    this.#failed ??= wrap ? new Error(`${this.#file}: state journal write failed: ${err.message}`) : err;
     this.#batch.reject(this.#failed);
+    if (first) this.#onFailure?.(this.#failed);
   }
 
   /**
@@ -447,7 +456,7 @@ export class JournalWriter {
 
   /** Marks the journal failed (e.g. compaction could not write the store). */
   fail(err: Error): void {
-    this.#fail(err);
+    this.#fail(err, false);
   }
 
   /** Writes what is queued and closes the file. */

@@ -35,12 +35,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function newJournal() {
+async function newJournal(onFailure?: (err: Error) => void) {
   const dir = mkdtempSync(join(tmpdir(), 'journal-writer-'));
   dirs.push(dir);
   const file = join(dir, 'j');
   const end = await createJournal(file, key, 'S', 1, 'J');
-  return { file, writer: await JournalWriter.open(file, key, 'S', 1, 1, end) };
+  return { file, writer: await JournalWriter.open(file, key, 'S', 1, 1, end, onFailure) };
 }
 
 describe('state journal writer: one batch in flight', () => {
@@ -67,8 +67,9 @@ describe('state journal writer: one batch in flight', () => {
     expect(read.records).toHaveLength(i);
   });
 
-  it('after a failed write, writes nothing more (the batch gathered meanwhile is refused too), and the file still reads', async () => {
-    const { file, writer } = await newJournal();
+  it('after a failed write, writes nothing more (the batch gathered meanwhile is refused too), and the file still reads; the failure, naming the file, is told once (a black-box test on a full disk saw 503s and nothing on stderr)', async () => {
+    const told: string[] = [];
+    const { file, writer } = await newJournal((err) => told.push(err.message));
     const record = (i: number) => ({ user: `u${i}`, fails: i, lockedAt: null });
     await writer.append(record(1));
     let failNow!: () => void;
@@ -80,6 +81,7 @@ describe('state journal writer: one batch in flight', () => {
     await expect(inFlight).rejects.toThrow(/state journal write failed: EIO/);
     await expect(gathered).rejects.toThrow(/state journal write failed: EIO/);
     await expect(writer.append(record(4))).rejects.toThrow(/EIO/);
+    expect(told).toEqual([`${file}: state journal write failed: EIO`]);
     await writer.close();
     const read = await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' });
     expect(read.records).toHaveLength(1);
