@@ -95,7 +95,11 @@ const ROOT_OP_IDS: Record<string, string> = {
   reportSuspiciousActivitySettings: 'policy/reportSuspiciousActivitySettings',
 };
 
-/** The policy step: one PATCH per method configuration, one per complex property of the policy itself. */
+/**
+ * The policy step: one PATCH per method configuration, one per complex property of the policy itself,
+ * one after another. They are parts of one policy object (its 20 KB limit is the whole policy's), and how
+ * Graph takes concurrent saves of it is not documented: sent side by side, one could be lost or refused.
+ */
 export function policyOperations(changes: readonly SavedPolicyChange[]): Operation[] {
   const byTarget = new Map<string, SavedPolicyChange[]>();
   for (const c of changes) byTarget.set(c.target, [...(byTarget.get(c.target) ?? []), c]);
@@ -124,6 +128,7 @@ export function policyOperations(changes: readonly SavedPolicyChange[]): Operati
       dependsOn: [],
     });
   }
+  for (let i = 1; i < ops.length; i++) ops[i]!.dependsOn = [ops[i - 1]!.id];
   return ops;
 }
 

@@ -57,6 +57,13 @@ describe('apply: the Contoso sample export', () => {
     expect(g.emu.requests().filter((e) => e.method !== 'GET' && !e.path.includes('$batch'))).toEqual([]);
   });
 
+  it('saves the parts of the authentication methods policy one at a time, never two in one batch (how Graph takes concurrent saves of one policy is not documented)', () => {
+    const batches = g.emu.requests().filter((r) => r.path.endsWith('/$batch'));
+    const policyWrites = batches.map((b) => b.items!.filter((i) => i.method !== 'GET' && i.path.includes('/policies/authenticationMethodsPolicy')).length);
+    expect(policyWrites.reduce((a, b) => a + b, 0)).toBeGreaterThan(2);
+    expect(Math.max(...policyWrites)).toBe(1);
+  });
+
   it('writes phones, email and method configurations other than HardwareOath on v1.0, the rest on beta', () => {
     const writes = g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => i.method !== 'GET');
     for (const w of writes) {
