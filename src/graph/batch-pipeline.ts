@@ -1,5 +1,6 @@
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { GraphCall, GraphResponse, GraphVersion } from './graph-call.js';
+import { bodyForRoot } from './graph-root.js';
 import type { GraphTransport } from './graph-transport.js';
 import { lowerKeys } from './graph-transport.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -241,7 +242,7 @@ export class BatchPipeline {
         for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k];
         headers[name] = value;
       }
-      return { id: String(i + 1), method: c.method, url: c.path, ...(c.body !== undefined ? { body: c.body } : {}), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
+      return { id: String(i + 1), method: c.method, url: c.path, ...(c.body !== undefined ? { body: bodyForRoot(c.body, this.transport.root) } : {}), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
     });
     let answers: (GraphResponse | undefined)[] | undefined;
     let envelope: GraphResponse | undefined;

@@ -9,6 +9,25 @@ export const GRAPH_CLOUD_HOSTS: readonly string[] = ['graph.microsoft.com', 'gra
 
 export const DEFAULT_GRAPH_ROOT = 'https://graph.microsoft.com';
 
+/**
+ * A `$ref` body names its object by a Graph URL (`@odata.id`), which the calls build on the public
+ * cloud's host; in a national cloud it names that cloud's own (the docs' examples there do). A root
+ * that is not a Graph cloud (the emulator, a proxy) leaves it as built.
+ */
+export function bodyForRoot(body: unknown, root: string): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  const ref = (body as Record<string, unknown>)['@odata.id'];
+  if (typeof ref !== 'string' || !ref.startsWith(`${DEFAULT_GRAPH_ROOT}/`)) return body;
+  let host: string;
+  try {
+    host = new URL(root).hostname;
+  } catch {
+    return body;
+  }
+  if (!GRAPH_CLOUD_HOSTS.includes(host) || host === new URL(DEFAULT_GRAPH_ROOT).hostname) return body;
+  return { ...body, '@odata.id': `https://${host}${ref.slice(DEFAULT_GRAPH_ROOT.length)}` };
+}
+
 /** Loopback Graph roots (the emulator) need no credential. */
 export function isLoopback(url: string): boolean {
   try {

@@ -1,7 +1,7 @@
 import { Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import type { GraphCall, GraphResponse, GraphVersion, HttpMethod } from './graph-call.js';
 import { ForeignNextLinkError, ReadOnlyViolation } from './graph-errors.js';
-import { GRAPH_CLOUD_HOSTS, isLoopback } from './graph-root.js';
+import { bodyForRoot, GRAPH_CLOUD_HOSTS, isLoopback } from './graph-root.js';
 import type { TokenSource } from './access-token.js';
 
 export interface TransportOptions {
@@ -49,7 +49,7 @@ export class GraphTransport {
 
   /** One send of a call. A hung connection ends in a TimeoutError after `timeoutMs`. */
   send<T = unknown>(call: GraphCall, timeoutMs: number): Promise<GraphResponse<T>> {
-    return this.sendRaw<T>(call.method, call.path, call.version, call.body, timeoutMs, call.headers);
+    return this.sendRaw<T>(call.method, call.path, call.version, bodyForRoot(call.body, this.root), timeoutMs, call.headers);
   }
 
   /**

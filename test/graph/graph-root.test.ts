@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isLoopback, parseGraphRoot } from '../../src/graph/graph-root.js';
+import { addGroupMember } from '../../src/graph/calls/groups.js';
+import { bodyForRoot, isLoopback, parseGraphRoot } from '../../src/graph/graph-root.js';
+import { GraphTransport } from '../../src/graph/graph-transport.js';
 
 describe('--graph-url', () => {
   it('takes Microsoft Graph\'s clouds and loopback emulators, as roots', () => {
@@ -33,5 +35,27 @@ describe('--graph-url', () => {
     expect(isLoopback('http://[::1]:80')).toBe(true);
     expect(isLoopback('http://127.0.0.1.example.com')).toBe(false);
     expect(isLoopback('https://graph.microsoft.com')).toBe(false);
+  });
+});
+
+describe('a $ref body in a national cloud', () => {
+  const ref = (root: string) => (bodyForRoot(addGroupMember('g', 'u').body, root) as Record<string, string>)['@odata.id'];
+  it("names the object on the root's own Graph cloud; the public cloud, the emulator and a proxy keep the URL as built", () => {
+    expect(ref('https://graph.microsoft.us')).toBe('https://graph.microsoft.us/v1.0/directoryObjects/u');
+    expect(ref('https://dod-graph.microsoft.us')).toBe('https://dod-graph.microsoft.us/v1.0/directoryObjects/u');
+    expect(ref('https://microsoftgraph.chinacloudapi.cn')).toBe('https://microsoftgraph.chinacloudapi.cn/v1.0/directoryObjects/u');
+    for (const root of ['https://graph.microsoft.com', 'http://127.0.0.1:5580', 'https://graph-proxy.example.com']) expect(ref(root)).toBe('https://graph.microsoft.com/v1.0/directoryObjects/u');
+    expect(bodyForRoot({ state: 'enabled' }, 'https://graph.microsoft.us')).toEqual({ state: 'enabled' });
+  });
+
+  it('is what the transport sends there', async () => {
+    let sent: unknown;
+    const capture: typeof fetch = async (_url, init) => {
+      sent = JSON.parse(String(init?.body));
+      return new Response(null, { status: 204 });
+    };
+    const transport = new GraphTransport({ root: 'https://graph.microsoft.us', tokens: { token: async () => 't' }, readOnly: false, fetch: capture });
+    expect((await transport.send(addGroupMember('g', 'u'), 5_000)).status).toBe(204);
+    expect(sent).toEqual({ '@odata.id': 'https://graph.microsoft.us/v1.0/directoryObjects/u' });
   });
 });
