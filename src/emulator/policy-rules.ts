@@ -167,16 +167,20 @@ const policyPatch = (version: ApiVersion) =>
       })
       .nullable()
       .optional(),
-    reportSuspiciousActivitySettings: z
-      .strictObject({ state: advancedState.optional(), includeTarget: simpleTarget.optional(), voiceReportingCode: z.number().int().min(0).max(9).nullable().optional() })
-      .nullable()
-      .optional(),
-    systemCredentialPreferences: z
-      .strictObject({ state: advancedState.optional(), includeTargets: z.array(simpleTarget).optional(), excludeTargets: z.array(excludeTarget).optional() })
-      .nullable()
-      .optional(),
+    // Beta's only: the v1.0 schema (CSDL) has neither report-suspicious-activity settings nor
+    // system-preferred MFA on the policy, nor the platform settings.
     ...(version === 'beta'
-      ? { microsoftAuthenticatorPlatformSettings: z.strictObject({ enforceAppPIN: z.looseObject({}).optional() }).optional() }
+      ? {
+          reportSuspiciousActivitySettings: z
+            .strictObject({ state: advancedState.optional(), includeTarget: simpleTarget.optional(), voiceReportingCode: z.number().int().min(0).max(9).nullable().optional() })
+            .nullable()
+            .optional(),
+          systemCredentialPreferences: z
+            .strictObject({ state: advancedState.optional(), includeTargets: z.array(simpleTarget).optional(), excludeTargets: z.array(excludeTarget).optional() })
+            .nullable()
+            .optional(),
+          microsoftAuthenticatorPlatformSettings: z.strictObject({ enforceAppPIN: z.looseObject({}).optional() }).optional(),
+        }
       : {}),
   });
 

@@ -137,7 +137,7 @@ describe('tenant states a migration meets, set from the tenant file', () => {
         },
       },
     });
-    const policy = (await graph.get('/v1.0/policies/authenticationMethodsPolicy')).body;
+    const policy = (await graph.get('/beta/policies/authenticationMethodsPolicy')).body;
     expect(policy.policyMigrationState).toBe('migrationInProgress');
     expect(policy.systemCredentialPreferences.state).toBe('enabled');
     expect((await graph.get('/beta/users/u0@example.com/authentication/signInPreferences')).body.isSystemPreferredAuthenticationMethodEnabled).toBe(true);

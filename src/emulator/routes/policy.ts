@@ -23,10 +23,13 @@ function refuseProblems(problems: string[]): void {
   if (problems.length > 0) throw errors.badRequest(`Invalid value for property '${problems[0]!.split(':')[0]}': ${problems[0]!.split(': ').slice(1).join(': ')}.`);
 }
 
-/** The policy as the version shows it (the platform settings exist only in the beta schema). */
+/** Properties of the policy only the beta schema has (the v1.0 CSDL's authenticationMethodsPolicy lacks them). */
+const BETA_ONLY = ['microsoftAuthenticatorPlatformSettings', 'reportSuspiciousActivitySettings', 'systemCredentialPreferences'];
+
+/** The policy as the version shows it. */
 function policyJson(ctx: HandlerContext): Record<string, unknown> {
   const policy = structuredClone(ctx.state.policy) as unknown as Record<string, unknown>;
-  if (ctx.req.version === 'v1.0') delete policy['microsoftAuthenticatorPlatformSettings'];
+  if (ctx.req.version === 'v1.0') for (const p of BETA_ONLY) delete policy[p];
   return policy;
 }
 
