@@ -113,6 +113,10 @@ interface Slot {
   sends?: number;
 }
 
+/** Operations that create what later operations of the run name by id or serial (a 404 from those may be Graph's lag). */
+const CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create', 'rollout-policy-create']);
+/** Writes that register or activate a method a default method may name (a refusal of that default may be Graph's lag). */
+const METHOD_WRITES: ReadonlySet<Operation['kind']> = new Set(['phone-create', 'phone-update', 'email-create', 'token-activate', 'token-assign-activate']);
 /** Removals (rollback's): a 404 may mean the object is gone already (another rollback, an admin), which is what they want. */
 const REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'email-delete', 'token-unassign', 'token-delete', 'token-deactivate', 'rollout-policy-delete', 'rollout-detach', 'group-member-remove']);
 /** Creates Graph does not refuse to repeat (one serial may be created twice): never resent while the object may not be visible yet. */
@@ -420,7 +424,8 @@ export class Executor {
         // Not found, though this run created it a moment ago: Entra is eventually consistent (a new
         // object may answer 404 at first), so it is tried again within the consistency window. So is a
         // default method refused (400) moments after the method it names was registered or activated.
-        if ((res.status === 404 || (res.status === 400 && s.op.kind === 'signin-update')) && this.dependsOnJustDone(s.op) && !this.interrupted) {
+        const lagging = res.status === 404 ? this.dependsOnJustDone(s.op, CREATES) : res.status === 400 && s.op.kind === 'signin-update' && this.dependsOnJustDone(s.op, METHOD_WRITES);
+        if (lagging && !this.interrupted) {
           // Not an activation Graph counted (the token was not found): it does not use up the pace.
           if (s.pacedAt !== undefined) this.givePaceBack(s.pacedAt);
           s.attempts--;
@@ -585,10 +590,14 @@ export class Executor {
     }
   }
 
-  /** Whether an operation depends on one this step (or a pass moments before) did within Graph's consistency window. */
-  private dependsOnJustDone(op: Operation): boolean {
+  /** Whether an operation depends on one of `kinds` this step (or a pass moments before) did within Graph's consistency window. */
+  private dependsOnJustDone(op: Operation, kinds: ReadonlySet<Operation['kind']>): boolean {
     let latest = -Infinity;
-    for (const d of op.dependsOn) latest = Math.max(latest, this.dependedOnDoneAt.get(d) ?? -Infinity);
+    for (const d of op.dependsOn) {
+      // One done by an earlier pass, not among this step's operations, is of a kind not known here: it counts.
+      const kind = this.slots.get(d)?.op.kind;
+      if (kind === undefined || kinds.has(kind)) latest = Math.max(latest, this.dependedOnDoneAt.get(d) ?? -Infinity);
+    }
     return Date.now() - latest < this.opts.client.consistencyMs;
   }
 

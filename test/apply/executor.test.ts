@@ -74,6 +74,20 @@ describe('Executor on the fake Graph', () => {
     expect(ex.stats).toMatchObject({ done: 3, failed: 1, skipped: 2 });
   });
 
+  it("a 404 is waited out as Graph's lag only after a write that created what it names: after another write just done it fails at once (a review: any dependency done a moment before counted)", async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const { ex, journal } = await executor(g, tmp.dir, 'no-lag');
+    const base = { user: 'u2@example.com', userId: userId(2), stateFingerprint: '', before: null };
+    const mobile: Operation = { ...base, id: `${userId(2)}/phoneMethods/mobile`, kind: 'phone-create', resource: 'phoneMethods/mobile', after: { phoneNumber: '+1 4255550101', phoneType: 'mobile' }, dependsOn: [] };
+    // The user has no office phone: its update is answered 404, a moment after the mobile was created.
+    const office: Operation = { ...base, id: `${userId(2)}/phoneMethods/office`, kind: 'phone-update', resource: 'phoneMethods/office', after: { phoneNumber: '+1 4255550100', phoneType: 'office' }, dependsOn: [mobile.id] };
+    const out = await ex.run([mobile, office]);
+    await journal.close();
+    expect(out.get(mobile.id)?.status).toBe('done');
+    expect(out.get(office.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^404 /) });
+    expect(g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => i.method === 'PATCH')).toHaveLength(1);
+  });
+
   it('reads back a write whose outcome is unknown (5xx, some applied all the same) and never creates it twice', async () => {
     const g = fakeGraph({ tenant: TENANT, faultRate: 0.3, seed: 5 });
     const { ex, journal } = await executor(g, tmp.dir, 'faults');
