@@ -81,9 +81,10 @@ export function transientStrategy(backoff: Backoff): RetryStrategy {
 }
 
 /**
- * 409, or a 400 saying the object exists (Graph's "One or more added object references already exist"):
- * an earlier attempt whose answer was lost may have applied the write. Other words with "already" in
- * them are not that ("The group ... already has 50000 members, the most it supports").
+ * 409, or a 400 saying the object exists (Graph's "One or more added object references already exist";
+ * already assigned, a member, registered, in use): an earlier attempt whose answer was lost may have
+ * applied the write. Other words with "already" in them are not that ("The group ... already has 50000
+ * members, the most it supports").
  */
 export const conflictStrategy: RetryStrategy = {
   name: 'conflict',
@@ -91,7 +92,7 @@ export const conflictStrategy: RetryStrategy = {
     const res = r.response;
     if (!res || !isWriteCall(r.call)) return undefined;
     const e = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
-    const saysExists = res.status === 400 && /already exist|exists already|conflict/i.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
+    const saysExists = res.status === 400 && /already (exist|assigned|a member|registered|in use)|exists already|conflict/i.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
     if (res.status === 409 || saysExists) return { action: 'unknown', reason: `answered ${errorText(res)} (it may exist already)`, exists: true };
     return undefined;
   },

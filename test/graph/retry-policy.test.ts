@@ -51,6 +51,9 @@ describe('retry strategies, each on its own', () => {
     expect(
       conflictStrategy.decide({ call: POST, attempt: 1, response: res(400, {}, { error: { code: 'Request_BadRequest', message: "One or more added object references already exist for the following modified properties: 'members'." } }) }),
     ).toMatchObject({ action: 'unknown', reason: "answered 400 Request_BadRequest: One or more added object references already exist for the following modified properties: 'members'. (it may exist already)" });
+    for (const message of ['The token is already assigned to this user.', 'The user is already a member of the group.', 'This phone number is already registered.']) {
+      expect(conflictStrategy.decide({ call: POST, attempt: 1, response: res(400, {}, { error: { code: 'badRequest', message } }) }), message).toMatchObject({ action: 'unknown' });
+    }
     // "already" about something else is a refusal, not "it may exist" (found by a black-box test: a staged rollout group's limit was read back and sent again 16 times).
     expect(conflictStrategy.decide({ call: POST, attempt: 1, response: res(400, {}, { error: { code: 'Request_BadRequest', message: "The group 'G' is used by staged rollout and already has 2 members, the most it supports per group." } }) })).toBeUndefined();
     expect(conflictStrategy.decide({ call: GET, attempt: 1, response: res(409) })).toBeUndefined();
