@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { deriveKey } from './store-key.js';
-import { userKey, type ShimUser, type UserState } from './store-model.js';
+import { userKey, type ShimUser } from './store-model.js';
 import type { UnlockRequests } from './verifier.js';
 
 /**
@@ -71,17 +71,14 @@ export class UnlockRequestDir implements UnlockRequests {
     this.#macKey = deriveKey(key, 'unlock-mac');
   }
 
-  /**
-   * Consumes a request for this user; true if it clears their state (`state`, as verify() read it):
-   * made before a lock-out began, it does not release it. Synchronous: it runs inside verify().
-   */
-  take(user: ShimUser, state: UserState, locked: boolean): boolean {
+  /** Consumes the user's request, if any: when it was made, if it is authentic. Synchronous: it runs inside verify(). */
+  take(user: ShimUser): number | undefined {
     const file = fileFor(this.dir, user.key);
     let value: unknown;
     try {
       value = JSON.parse(readFileSync(file, 'utf8'));
     } catch {
-      return false;
+      return undefined;
     }
     try {
       unlinkSync(file);
@@ -91,11 +88,13 @@ export class UnlockRequestDir implements UnlockRequests {
     const request = authentic(value, this.#macKey, this.storeId);
     if (!request) {
       this.onForged(file);
-      return false;
+      return undefined;
     }
-    const releases = request.user === user.key && (state.lockedAt === null || request.requestedAt >= state.lockedAt);
-    if (releases) this.onRelease(user, locked);
-    return releases;
+    return request.user === user.key ? request.requestedAt : undefined;
+  }
+
+  applied(user: ShimUser, wasLocked: boolean): void {
+    this.onRelease(user, wasLocked);
   }
 
   /** All pending authentic requests (consumed); unreadable files are removed, forged ones reported. */

@@ -67,8 +67,10 @@ export interface UserDirectory {
 
 /** An out-of-band unlock (from `shim unlock` while the server runs), consumed when found. */
 export interface UnlockRequests {
-  /** Consumes a pending request for the user; true if it clears their state as it is now (`locked`: whether that is a lock-out, for the audit). */
-  take(user: ShimUser, state: UserState, locked: boolean): boolean;
+  /** Consumes the user's pending authentic request, if any: when it was made. */
+  take(user: ShimUser): number | undefined;
+  /** A request taken has cleared the user's state (for the audit log; `wasLocked`: a lock-out, not only failures). */
+  applied(user: ShimUser, wasLocked: boolean): void;
 }
 
 /** The state kept changing under this verification (a storm of requests for one user). */
@@ -101,8 +103,10 @@ export class Verifier {
     const submitted = new SubmittedCode(code);
 
     let fresh = false;
-    // An unlock request is consumed when found: once taken, it holds for every attempt of this verification.
-    let unlockTaken = false;
+    // An unlock request is consumed when found, and judged against the state of each attempt of this
+    // verification (until it is applied): it never releases a lock-out that began after it was made.
+    let unlockLooked = false;
+    let unlockAt: number | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const nowMs = this.now();
       const read = this.state.read(user, fresh);
@@ -119,14 +123,23 @@ export class Verifier {
       // A pending `shim unlock` is applied at the user's next attempt whenever it has something to
       // clear, not only once they are locked out: taken then, the failures it cleared would have led
       // to a lock-out it predates, which it could no longer release.
-      if (!unlockTaken && !isCleared(current)) unlockTaken = this.unlockRequests?.take(user, current, lock.kind === 'locked') === true;
-      if (lock.kind === 'locked' && !unlockTaken) {
+      if (!unlockLooked && !isCleared(current)) {
+        unlockLooked = true;
+        unlockAt = this.unlockRequests?.take(user);
+      }
+      const unlocking = unlockAt !== undefined && !isCleared(current) && (current.lockedAt === null || unlockAt >= current.lockedAt);
+      if (lock.kind === 'locked' && !unlocking) {
         if (confirm()) continue;
         return { result: 'reject', reason: 'locked_out', user, failure: false, lockScope: lock.scope };
       }
-      if (lock.kind !== 'open' || (unlockTaken && !isCleared(current))) {
-        const next = lock.kind === 'expired' && !unlockTaken ? lock.next : { ...CLEARED, sources: {} };
+      if (lock.kind !== 'open' || unlocking) {
+        const next = lock.kind === 'expired' && !unlocking ? lock.next : { ...CLEARED, sources: {} };
         if (!(await this.state.updateUser(user, current, next))) continue;
+        if (unlocking) {
+          // Audited once the state change is made, as the sweep's unlocks are.
+          this.unlockRequests!.applied(user, current.lockedAt !== null || lock.kind === 'locked');
+          unlockAt = undefined;
+        }
         current = { ...next, version: current.version + 1 };
       }
 

@@ -245,41 +245,97 @@ describe('lock-out', () => {
     expect((await verifier.unlock('nobody@contoso.com'))).toBeUndefined();
   });
 
+  /** Unlock requests kept in memory: when each was made, by user; what was applied, in order. */
+  function requestBox() {
+    const requests = new Map<string, number>();
+    const applied: [string, boolean][] = [];
+    const box = {
+      take: (u: ShimUser) => {
+        const at = requests.get(u.key);
+        requests.delete(u.key);
+        return at;
+      },
+      applied: (u: ShimUser, wasLocked: boolean) => void applied.push([u.key, wasLocked]),
+    };
+    return { requests, applied, box };
+  }
+
   it('honours an out-of-band unlock request at the next attempt', async () => {
     const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
     const sink = new MemorySink();
     sink.addUser('ivan@contoso.com', [t]);
-    const requests = new Set<string>();
-    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => T0, {
-      take: (u: ShimUser) => requests.delete(u.key),
-    });
+    const { requests, applied, box } = requestBox();
+    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => T0, box);
     (await verifier.verify('ivan@contoso.com', '000000'));
     (await verifier.verify('ivan@contoso.com', '000000'));
     expect((await verifier.verify('ivan@contoso.com', '755224')).reason).toBe('locked_out');
-    requests.add('ivan@contoso.com');
+    requests.set('ivan@contoso.com', T0);
     expect((await verifier.verify('ivan@contoso.com', '755224')).reason).toBe('ok');
+    expect(applied).toEqual([['ivan@contoso.com', true]]);
   });
 
-  it('an unlock request taken holds through a retried state write (it is consumed when found)', async () => {
+  it('an unlock request taken holds through a retried state write (it is consumed when found), and is audited once, when its change is made', async () => {
     const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
     const sink = new MemorySink();
     sink.addUser('ivan@contoso.com', [t]);
-    const requests = new Set<string>();
-    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => T0, { take: (u: ShimUser) => requests.delete(u.key) });
+    const { requests, applied, box } = requestBox();
+    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => T0, box);
     await verifier.verify('ivan@contoso.com', '000000');
     await verifier.verify('ivan@contoso.com', '000000');
-    requests.add('ivan@contoso.com');
+    requests.set('ivan@contoso.com', T0);
     // Another node changed the user's state in between: the first write of this verification loses the race.
     const write = sink.updateUser.bind(sink);
     let lose = true;
     sink.updateUser = (...args: Parameters<typeof write>) => {
       if (lose) {
         lose = false;
+        expect(applied).toEqual([]);
         return Promise.resolve(false);
       }
       return write(...args);
     };
     expect((await verifier.verify('ivan@contoso.com', '755224')).reason).toBe('ok');
+    expect(applied).toEqual([['ivan@contoso.com', true]]);
+  });
+
+  it('a request taken before a lock-out that other attempts cause meanwhile does not release it (a review: it held through the retries whatever the state)', async () => {
+    const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
+    const sink = new MemorySink();
+    sink.addUser('ivan@contoso.com', [t]);
+    const { requests, applied, box } = requestBox();
+    let now = T0;
+    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => now, box);
+    await verifier.verify('ivan@contoso.com', '000000');
+    requests.set('ivan@contoso.com', T0);
+    now = T0 + 1000;
+    // This attempt takes the request (one failure to clear); its write loses to another node's, which locks the user out.
+    const write = sink.updateUser.bind(sink);
+    let lose = true;
+    sink.updateUser = async (user, seen, next) => {
+      if (lose) {
+        lose = false;
+        await write(user, seen, { fails: 2, lockedAt: now, sources: {} });
+        return false;
+      }
+      return write(user, seen, next);
+    };
+    expect((await verifier.verify('ivan@contoso.com', '755224')).reason).toBe('locked_out');
+    expect(applied).toEqual([]);
+  });
+
+  it('a request for a user with failures but no lock-out resets them, audited as such', async () => {
+    const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
+    const sink = new MemorySink();
+    const user = sink.addUser('ivan@contoso.com', [t]);
+    const { requests, applied, box } = requestBox();
+    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 3 }, () => T0, box);
+    await verifier.verify('ivan@contoso.com', '000000');
+    await verifier.verify('ivan@contoso.com', '000000');
+    requests.set('ivan@contoso.com', T0);
+    expect((await verifier.verify('ivan@contoso.com', '000000')).reason).toBe('wrong_code');
+    // Cleared first, then this failure counted: one, not three (a lock-out).
+    expect(user.fails).toBe(1);
+    expect(applied).toEqual([['ivan@contoso.com', false]]);
   });
 });
 
