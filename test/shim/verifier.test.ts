@@ -245,8 +245,10 @@ describe('lock-out', () => {
     expect((await verifier.unlock('nobody@contoso.com'))).toBeUndefined();
   });
 
-  /** Unlock requests kept in memory: when each was made, by user; what was applied, in order. */
-  function requestBox() {
+  /** Ivan with one HOTP token, and unlock requests kept in memory: when each was made, by user; what was applied, in order. */
+  function withUnlockRequests(maxFails: number, now: () => number = () => T0) {
+    const sink = new MemorySink();
+    const user = sink.addUser('ivan@contoso.com', [token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' })]);
     const requests = new Map<string, number>();
     const applied: [string, boolean][] = [];
     const box = {
@@ -257,15 +259,11 @@ describe('lock-out', () => {
       },
       applied: (u: ShimUser, wasLocked: boolean) => void applied.push([u.key, wasLocked]),
     };
-    return { requests, applied, box };
+    return { sink, user, requests, applied, verifier: new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails }, now, box) };
   }
 
   it('honours an out-of-band unlock request at the next attempt', async () => {
-    const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
-    const sink = new MemorySink();
-    sink.addUser('ivan@contoso.com', [t]);
-    const { requests, applied, box } = requestBox();
-    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => T0, box);
+    const { requests, applied, verifier } = withUnlockRequests(2);
     (await verifier.verify('ivan@contoso.com', '000000'));
     (await verifier.verify('ivan@contoso.com', '000000'));
     expect((await verifier.verify('ivan@contoso.com', '755224')).reason).toBe('locked_out');
@@ -275,11 +273,7 @@ describe('lock-out', () => {
   });
 
   it('an unlock request taken holds through a retried state write (it is consumed when found), and is audited once, when its change is made', async () => {
-    const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
-    const sink = new MemorySink();
-    sink.addUser('ivan@contoso.com', [t]);
-    const { requests, applied, box } = requestBox();
-    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => T0, box);
+    const { sink, requests, applied, verifier } = withUnlockRequests(2);
     await verifier.verify('ivan@contoso.com', '000000');
     await verifier.verify('ivan@contoso.com', '000000');
     requests.set('ivan@contoso.com', T0);
@@ -299,12 +293,8 @@ describe('lock-out', () => {
   });
 
   it('a request taken before a lock-out that other attempts cause meanwhile does not release it (a review: it held through the retries whatever the state)', async () => {
-    const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
-    const sink = new MemorySink();
-    sink.addUser('ivan@contoso.com', [t]);
-    const { requests, applied, box } = requestBox();
     let now = T0;
-    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 2 }, () => now, box);
+    const { sink, requests, applied, verifier } = withUnlockRequests(2, () => now);
     await verifier.verify('ivan@contoso.com', '000000');
     requests.set('ivan@contoso.com', T0);
     now = T0 + 1000;
@@ -324,11 +314,7 @@ describe('lock-out', () => {
   });
 
   it('a request for a user with failures but no lock-out resets them, audited as such', async () => {
-    const t = token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' });
-    const sink = new MemorySink();
-    const user = sink.addUser('ivan@contoso.com', [t]);
-    const { requests, applied, box } = requestBox();
-    const verifier = new Verifier(sink, sink, { ...DEFAULT_RULES, maxFails: 3 }, () => T0, box);
+    const { user, requests, applied, verifier } = withUnlockRequests(3);
     await verifier.verify('ivan@contoso.com', '000000');
     await verifier.verify('ivan@contoso.com', '000000');
     requests.set('ivan@contoso.com', T0);
