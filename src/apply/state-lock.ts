@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { FileLock, LockBusyError, LockIdMismatchError, forceRemoveLock, readLockState, type LockState } from '../io/file-lock.js';
+import { FileLock, LockBusyError, LockIdMismatchError, LockIsLinkError, forceRemoveLock, readLockState, type LockState } from '../io/file-lock.js';
 import { knownFsReason } from '../io/fs-reason.js';
 import { identityAlive } from '../io/process-start.js';
 import { cliCommand } from '../model/command-line.js';
@@ -75,9 +75,18 @@ export async function acquireLock(stateDir: string, operation: string): Promise<
   return held;
 }
 
-/** The lock's record at `path` (the state directory's `lock` file); undefined when free or unreadable. */
+/**
+ * The lock's record at `path` (the state directory's `lock` file); undefined when free or unreadable,
+ * a symbolic link included (listing runs goes on; taking that lock is refused, naming it).
+ */
 export async function readLock(path: string): Promise<LockInfo | undefined> {
-  const state = readLockState<Fields>(path);
+  let state: LockState<Fields>;
+  try {
+    state = readLockState<Fields>(path);
+  } catch (err) {
+    if (err instanceof LockIsLinkError) return undefined;
+    throw err;
+  }
   return state.kind === 'held' ? (state.holder as LockInfo) : undefined;
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +100,14 @@ describe('runs: which run is running', () => {
     await twoInterruptedRuns(dir);
     writeLock(dir, { pid: await deadPid(), runId: '20261127T090000Z-bbbbbbbb' });
     expect(Object.values(await states(dir))).toEqual(['interrupted', 'interrupted']);
+  });
+
+  it('lists the runs of a folder whose lock is a symbolic link (a review: one such folder made `runs` fail for every tenant); taking that lock is refused, naming it', async () => {
+    const dir = join(tmp.dir, 'linked');
+    await twoInterruptedRuns(dir);
+    symlinkSync(join(tmp.dir, 'nowhere'), join(dir, 'lock'));
+    expect(Object.values(await states(dir))).toEqual(['interrupted', 'interrupted']);
+    await expect(acquireLock(dir, 'apply')).rejects.toThrow(`${join(dir, 'lock')} is a symbolic link, not a lock`);
   });
 });
 
