@@ -152,7 +152,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       graph: deps.client.root,
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },
-      options: { force: deps.force },
+      options: { force: deps.force, ...(deps.outOfOrder ? { outOfOrder: true } : {}) },
       totalOps: inverses.length,
     });
     deps.onRun?.(runId);
@@ -173,25 +173,42 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
  * (something done, not completely rolled back); `--out-of-order` rolls back anyway.
  */
 function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: string, run: RunView, stateDir: string): void {
-  const undone = new Set(runs.filter((r) => r.kind === 'rollback' && r.state === 'completed').map((r) => r.id));
+  const byId = new Map(runs.map((r) => [r.id, r]));
+  const undone = (r: RunSummary) => r.rolled_back_by.some((id) => byId.get(id)?.state === 'completed');
   const graph = run.header.graph ?? null;
-  const later = runs.filter(
-    (r) =>
+  const tenant = run.header.tenant?.id ?? null;
+  const later = runs.filter((r) => {
+    if (r.id === applyRunId) return false;
+    // A journal that cannot be read may be a later run of this tenant: ordered by its id (its start time).
+    if (r.kind === 'unknown') return r.id > applyRunId;
+    return (
       r.kind === 'apply' &&
-      r.id !== applyRunId &&
       r.started > run.header.created &&
-      r.tenant?.id === run.header.tenant?.id &&
+      (r.tenant === null || tenant === null || r.tenant.id === tenant) &&
       (r.graph === null || graph === null || r.graph === graph) &&
-      r.counts.done > 0 &&
-      !r.rolled_back_by.some((id) => undone.has(id)),
-  );
+      // Something done, or sent with its outcome unknown (it may have been applied).
+      r.counts.done + r.counts.started > 0 &&
+      !undone(r)
+    );
+  });
   if (later.length === 0) return;
   // listRuns gives newest first: the one to undo first leads.
-  const named = later.map((r) => `${r.id} (started ${r.started}, ${r.counts.done} operation(s) done${r.rolled_back_by.length > 0 ? ', partly rolled back' : ''})`);
+  const named = later.map((r) =>
+    r.kind === 'unknown' ? `${r.id} (its journal cannot be read: ${r.problem ?? 'unknown'}; mfa-migrate runs verify ${r.id} says why)` : `${r.id} (started ${r.started}, ${r.counts.done} operation(s) done${r.rolled_back_by.length > 0 ? ', partly rolled back' : ''})`,
+  );
+  const first = later[0]!;
+  // Rolled back in part already: its rollback to finish (what it left alone only --force undoes).
+  const rollback = first.rolled_back_by.map((id) => byId.get(id)).find((r) => r !== undefined && r.state !== 'completed');
+  const next =
+    first.kind === 'unknown'
+      ? `check run ${first.id} first (${cliCommand(['runs', 'verify', first.id, '--state-dir', stateDir])})`
+      : rollback
+        ? `finish run ${first.id}'s rollback first: ${cliCommand(['rollback', rollback.id, '--state-dir', stateDir])}${rollback.state === 'partial' ? ' (add --force for what it left alone as changed since the run)' : ''}`
+        : `roll back newest first: ${cliCommand(['rollback', first.id, '--state-dir', stateDir])}`;
   throw new UserError(
-    `run ${applyRunId} is not the newest run in effect on this tenant: ${later.length === 1 ? 'apply run' : `${later.length} apply runs`} made after it ${later.length === 1 ? 'is' : 'are'} not rolled back: ${named.join('; ')}. ` +
+    `run ${applyRunId} is not the newest run in effect on this tenant: ${later.length === 1 ? 'a run' : `${later.length} runs`} made after it ${later.length === 1 ? 'is' : 'are'} not rolled back: ${named.join('; ')}. ` +
       `What ${later.length === 1 ? 'it does' : 'they do'} may rest on what run ${applyRunId} set up (the methods policy it enabled, the staged rollout policy it created, users' methods that a later federation change relies on), ` +
-      `so roll back newest first: ${cliCommand(['rollback', later[0]!.id, '--state-dir', stateDir])}; to roll back run ${applyRunId} anyway, add --out-of-order`,
+      `so ${next}; to roll back run ${applyRunId} anyway, add --out-of-order`,
   );
 }
 
@@ -215,6 +232,9 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     await requireIntactJournal(rollbackDir, rollbackRunId);
     await requireIntactJournal(applyDir, seen.header.rollbackOf);
     const run = await readRun(applyDir);
+    // Newest first here too: an apply made since this rollback stopped may rest on what is left to undo
+    // (one started with --out-of-order goes on as it was started).
+    if (!deps.outOfOrder && (view.header.options as { outOfOrder?: boolean }).outOfOrder !== true) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, run, deps.stateDir);
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
     const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);

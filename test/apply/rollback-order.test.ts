@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakeGraph } from '../helpers/graph.js';
@@ -35,7 +36,7 @@ describe('rollback order', () => {
     const before = JSON.stringify(g.emu.snapshot());
     g.emu.clearRequests();
     await expect(rollbackIn(g, dir, first.outcome.runId)).rejects.toThrow(
-      new RegExp(`run ${first.outcome.runId} is not the newest run in effect on this tenant: apply run made after it is not rolled back: ${second.outcome.runId} \\(started .*, \\d+ operation\\(s\\) done\\)\\..*roll back newest first: mfa-migrate rollback ${second.outcome.runId} --state-dir .*; to roll back run ${first.outcome.runId} anyway, add --out-of-order`),
+      new RegExp(`run ${first.outcome.runId} is not the newest run in effect on this tenant: a run made after it is not rolled back: ${second.outcome.runId} \\(started .*, \\d+ operation\\(s\\) done\\)\\..*roll back newest first: mfa-migrate rollback ${second.outcome.runId} --state-dir .*; to roll back run ${first.outcome.runId} anyway, add --out-of-order`),
     );
     // Refused before anything was sent.
     expect(g.emu.requests().filter((r) => r.method !== 'GET')).toEqual([]);
@@ -79,5 +80,28 @@ describe('rollback order', () => {
     expect(s.featureRolloutPolicies).toHaveLength(1);
     expect(s.featureRolloutPolicies[0].appliesTo).toEqual([group.id]);
     expect(s.groups.find((x: Snapshot) => x.id === group.id).members).toEqual([other.id]);
+  });
+
+  it('a later run whose journal cannot be read counts (it may be this tenant\'s), and finishing an interrupted rollback under a later run is refused too, unless it was started --out-of-order (a review)', async () => {
+    const { g, dir, first } = await firstWave('state-4');
+    const stopped = new AbortController();
+    stopped.abort();
+    const interrupted = await rollbackIn(g, dir, first.outcome.runId, { signal: stopped.signal });
+    expect(interrupted.outcome.state).toBe('interrupted');
+    await planTo(g, join(tmp.dir, 'rest-4.plan'));
+    const second = await applyFile(g, join(tmp.dir, 'rest-4.plan'), dir);
+    expect(second.outcome.counts.done).toBeGreaterThan(0);
+    await expect(rollbackIn(g, dir, interrupted.outcome.runId)).rejects.toThrow(new RegExp(`run ${first.outcome.runId} is not the newest run in effect on this tenant: a run made after it is not rolled back: ${second.outcome.runId} `));
+
+    // The later run's journal unreadable: it still counts, by its id.
+    writeFileSync(join(dir, 'runs', second.outcome.runId, 'journal.jsonl'), '');
+    await expect(rollbackIn(g, dir, interrupted.outcome.runId)).rejects.toThrow(new RegExp(`${second.outcome.runId} \\(its journal cannot be read: .*check run ${second.outcome.runId} first \\(mfa-migrate runs verify ${second.outcome.runId} --state-dir `));
+
+    // Started out of order, it is finished as it was started.
+    const { g: g2, dir: dir2, first: first2 } = await firstWave('state-5');
+    const outOfOrder = await rollbackIn(g2, dir2, first2.outcome.runId, { signal: stopped.signal, outOfOrder: true });
+    await planTo(g2, join(tmp.dir, 'rest-5.plan'));
+    expect((await applyFile(g2, join(tmp.dir, 'rest-5.plan'), dir2)).outcome.counts.done).toBeGreaterThan(0);
+    expect((await rollbackIn(g2, dir2, outOfOrder.outcome.runId)).outcome.state).toBe('completed');
   });
 });
