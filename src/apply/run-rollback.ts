@@ -179,8 +179,9 @@ function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: s
   const tenant = run.header.tenant?.id ?? null;
   const later = runs.filter((r) => {
     if (r.id === applyRunId) return false;
-    // A journal that cannot be read may be a later run of this tenant: ordered by its id (its start time).
-    if (r.kind === 'unknown') return r.id > applyRunId;
+    // A journal that cannot be read may be a later run of this tenant: ordered by its id's start time
+    // (to the second: one of the same second counts).
+    if (r.kind === 'unknown') return idTime(r.id) >= idTime(applyRunId);
     return (
       r.kind === 'apply' &&
       r.started > run.header.created &&
@@ -211,6 +212,9 @@ function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: s
       `so ${next}; to roll back run ${applyRunId} anyway, add --out-of-order`,
   );
 }
+
+/** The start time a run id begins with (`20261128T101500Z-3f2a9c1d`: to the second). */
+const idTime = (id: string): string => id.split('-')[0] ?? id;
 
 /** Finishes an interrupted rollback run. */
 export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps): Promise<RollbackOutcome> {
