@@ -154,10 +154,15 @@ export function groupAddsOf(u: Pick<PlanUser, 'upn' | 'userId' | 'changes'>, int
 }
 
 /** The pre-flight check of the cutover: reads what the plan's cutover writes touch (the adds from groupAddsOf) and compares it. */
-export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[], client: GraphClient, leftOut: readonly string[] = []): Promise<StaleObject[]> {
+export async function cutoverStale(
+  plan: SavedPlan,
+  adds: readonly PlannedAdd[],
+  client: GraphClient,
+  leftOut: readonly string[] = [],
+): Promise<{ stale: StaleObject[]; groupUsers: Record<string, number> }> {
   // The federation changes of domains the run leaves out are not the run's to check.
   const changes = plan.cutoverChanges.filter((c) => !(c.target.startsWith('domains/') && leftOut.includes(c.target.split('/')[1]!)));
-  if (changes.length === 0 && adds.length === 0) return [];
+  if (changes.length === 0 && adds.length === 0) return { stale: [], groupUsers: {} };
   const probe = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
     ...adds.map((a) => ({ kind: a.resource.startsWith('rolloutGroup/') ? ('rollout-add' as const) : ('campaign-add' as const), resource: a.resource, before: null, after: null })),
@@ -169,7 +174,10 @@ export async function cutoverStale(plan: SavedPlan, adds: readonly PlannedAdd[],
     for (const id of ids) probe.push(groupProbe(id));
   }
   const live = await readCutoverFor(client, probe);
-  return live ? findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches) : [];
+  if (!live) return { stale: [], groupUsers: {} };
+  // The users each group read holds as the run starts: what a rollback compares with, not the plan's older read.
+  const groupUsers = Object.fromEntries(live.cutover.groups.map((g) => [g.id, g.users]));
+  return { stale: findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches), groupUsers };
 }
 
 /**

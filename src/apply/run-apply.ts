@@ -203,7 +203,8 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.upn), (switchesSelected.get(upnDomain(a.upn)) ?? 0) + 1);
     const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
     const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
-    stale.push(...(await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected)));
+    const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected);
+    stale.push(...cutoverRead.stale);
     if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
     // Any policy or cutover object among them: --skip-stale cannot help, so it is not offered.
     if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale, stale.some((s) => !s.user));
@@ -237,7 +238,14 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },
       planFile,
-      options: { ...sel, tokenPath, skippedStale: [...staleUsers], stalePolicy, ...(federationNotSelected.length > 0 ? { federationNotSelected } : {}) },
+      options: {
+        ...sel,
+        tokenPath,
+        skippedStale: [...staleUsers],
+        stalePolicy,
+        ...(federationNotSelected.length > 0 ? { federationNotSelected } : {}),
+        ...(Object.keys(cutoverRead.groupUsers).length > 0 ? { groupUsersAtStart: cutoverRead.groupUsers } : {}),
+      },
       totalOps: total,
     };
     let journal: Journal;

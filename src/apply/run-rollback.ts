@@ -72,15 +72,20 @@ async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Op
     .map((id) => byId.get(id))
     .filter((o): o is Operation => !!o)
     .map((o) => (run.ops.get(o.id)?.before !== undefined ? { ...o, before: run.ops.get(o.id)!.before } : o));
-  return { done, seenAppliesTo: seen ? (seen.rolloutPolicy?.appliesTo ?? []) : undefined, membersLeft: seen ? membersLeft(seen.groups, done) : undefined };
+  const atStart = (run.header.options as { groupUsersAtStart?: Record<string, number> }).groupUsersAtStart ?? {};
+  return { done, seenAppliesTo: seen ? (seen.rolloutPolicy?.appliesTo ?? []) : undefined, membersLeft: seen ? membersLeft(seen.groups, atStart, done, run) : undefined };
 }
 
-/** How many users each group the plan read held once the run was done: as the plan read it, and the users the run added. */
-function membersLeft(groups: readonly { id: string; users: number }[], done: readonly Operation[]): Record<string, number> {
-  const left = Object.fromEntries(groups.map((g) => [g.id, g.users]));
+/**
+ * How many users each group the plan read held once the run was done: as the run found it when it
+ * started (the plan's read for a group it did not read, or a run from before that was recorded), and the
+ * users the run added (not those it found members already).
+ */
+function membersLeft(groups: readonly { id: string; users: number }[], atStart: Readonly<Record<string, number>>, done: readonly Operation[], run: RunView): Record<string, number> {
+  const left = Object.fromEntries(groups.map((g) => [g.id, atStart[g.id] ?? g.users]));
   for (const o of done) {
     const [kind, groupId] = splitResource(o.resource);
-    if (o.kind === 'rollout-add' && kind === 'rolloutGroup' && groupId !== undefined && groupId in left) left[groupId]!++;
+    if (o.kind === 'rollout-add' && kind === 'rolloutGroup' && groupId !== undefined && groupId in left && !run.ops.get(o.id)?.result?.adopted) left[groupId]!++;
   }
   return left;
 }

@@ -104,4 +104,20 @@ describe('rollback order', () => {
     expect((await applyFile(g2, join(tmp.dir, 'rest-5.plan'), dir2)).outcome.counts.done).toBeGreaterThan(0);
     expect((await rollbackIn(g2, dir2, outOfOrder.outcome.runId)).outcome.state).toBe('completed');
   });
+
+  it('a user added to the rollout group between the plan and the apply counts as the run found the group, not as added since (a review: the rollback left the policy alone, and so blocked every earlier run)', async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'state-6');
+    await planTo(g, `${dir}.plan`, { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
+    const s = g.emu.snapshot() as Snapshot;
+    const group = s.groups.find((x: Snapshot) => x.displayName === ROLLOUT);
+    const other = s.users.find((u: Snapshot) => !group.members.includes(u.id) && u.userPrincipalName.startsWith('judy'));
+    expect((await g.raw.post(`/v1.0/groups/${group.id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${other.id}` })).status).toBe(204);
+    const run = await applyFile(g, `${dir}.plan`, dir);
+    expect(run.outcome.state).toBe('completed');
+    const back = await rollbackIn(g, dir, run.outcome.runId);
+    expect(back.outcome.changedSince).toEqual([]);
+    expect(back.outcome.state).toBe('completed');
+    expect((g.emu.snapshot() as Snapshot).featureRolloutPolicies).toHaveLength(0);
+  });
 });
