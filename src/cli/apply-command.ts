@@ -176,7 +176,8 @@ Examples:
     .addHelpText(
       'after',
       `
-Exit status: 0 everything was undone; 3 something was left: failed (rollback the same id again) or changed since the run (only --force overwrites it);
+Exit status: 0 every undo Graph allows was done (what it cannot undo, a default method set where the user had none and the
+phone behind it, is listed, not attempted); 3 something was left: failed (rollback the same id again) or changed since the run (only --force overwrites it);
 1 error (a run already rolled back, a later run still in effect, wrong tenant); 130 or 143 interrupted.
 Runs are rolled back newest first: one with later apply runs on the tenant still in effect is refused,
 naming them, unless --out-of-order.
