@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { copyFile, link } from 'node:fs/promises';
+import { copyFile, link, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -12,7 +12,7 @@ import { formatMinor, SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { judgedGroups, targetingChanges } from '../model/method-policy.js';
 import { membershipsOf, transitiveMemberships } from '../graph/groups-reader.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
-import { Journal, listRuns, readRun, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
+import { Journal, listRuns, readRun, readRunHeader, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
@@ -107,9 +107,11 @@ export class StalePlanError extends UserError {
   constructor(
     readonly stale: StaleObject[],
     tenantWide = false,
+    /** Earlier apply runs of this very plan: what they changed is what now reads as changed. */
+    appliedBy: readonly string[] = [],
   ) {
     super(
-      `the plan is stale: ${stale.length} object(s) changed in the tenant since it was made (${tenantWide ? 'the authentication methods policy or the cutover: --skip-stale leaves out users, not these, since every user\'s methods and switch rest on them; make a new plan' : 're-plan, or --skip-stale to leave them out'}):\n${stale
+      `${appliedBy.length > 0 ? `this plan was applied already (run ${appliedBy.join(', run ')}): the changes it made are what now differ from it, so nothing of it is left to apply as it stands; make a new plan for what is left (mfa-migrate runs shows how that run ended). ` : ''}the plan is stale: ${stale.length} object(s) changed in the tenant since it was made (${tenantWide ? 'the authentication methods policy or the cutover: --skip-stale leaves out users, not these, since every user\'s methods and switch rest on them; make a new plan' : 're-plan, or --skip-stale to leave them out'}):\n${stale
         .slice(0, 50)
         .map((s) => `  ${s.user ?? 'policy'} ${s.target}: ${s.reason}`)
         .join('\n')}${stale.length > 50 ? `\n  ... and ${stale.length - 50} more` : ''}`,
@@ -161,6 +163,13 @@ export function selectUsers(plan: SavedPlan, sel: Pick<ApplySelection, 'users' |
   return out;
 }
 
+/** The apply runs in the state folder made from the plan with this hash, oldest first (headers only). */
+async function runsOfPlan(stateDir: string, planHash: string): Promise<string[]> {
+  const ids = (await readdir(join(stateDir, 'runs')).catch(() => [] as string[])).sort();
+  const headers = await Promise.all(ids.map(async (id) => [id, await readRunHeader(join(stateDir, 'runs', id))] as const));
+  return headers.filter(([, h]) => h?.kind === 'apply' && h.planHash === planHash).map(([id]) => id);
+}
+
 export function newRunId(): string {
   return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
 }
@@ -207,7 +216,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     stale.push(...cutoverRead.stale);
     if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
     // Any policy or cutover object among them: --skip-stale cannot help, so it is not offered.
-    if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale, stale.some((s) => !s.user));
+    if (stale.length > 0 && !sel.skipStale) throw new StalePlanError(stale, stale.some((s) => !s.user), await runsOfPlan(deps.stateDir, plan.hash));
     // The policy and the cutover are not for --skip-stale: without the policy step the users' methods
     // would not be enabled, and without the rollout's attach they would be switched into a group the
     // policy does not apply to (or switched with their methods off).
