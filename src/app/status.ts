@@ -113,7 +113,10 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
   const migrated = methods.length > 0;
   const phoneOnly = migrated && methods.every((m) => PHONES.includes(m));
   const by = switchedBy(u, cutover);
-  const blocked = by
+  // Sign-in turned off in Entra: no MFA is asked of them at all, so nothing blocks them there.
+  const blocked = u.accountEnabled === false
+    ? null
+    : by
     ? migrated
       ? null
       : // Switched with nothing to sign in with: the one state that locks a user out now.

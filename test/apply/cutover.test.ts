@@ -378,8 +378,11 @@ describe('status', () => {
     expect(judy!.blocked).toMatch(/\(migrate a method, or take them out of the rollout group MFA Staged Rollout\)$/);
     // Found by a review: switched by her domain's federation, she was told to leave staged rollout, which does not switch her back.
     expect((await g.raw.patch('/v1.0/domains/contoso.com/federationConfiguration/1a72dea7-5ea5-52f2-b6fe-45661bf854b3', { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
-    const federated = (await cutoverStatus({ source: join(process.cwd(), 'fixtures', 'contoso'), graph: g.client({ readOnly: true }), concurrency: 4 })).users.find((r) => r.user.toLowerCase() === 'judy@contoso.com');
+    const afterFederation = await cutoverStatus({ source: join(process.cwd(), 'fixtures', 'contoso'), graph: g.client({ readOnly: true }), concurrency: 4 });
+    const federated = afterFederation.users.find((r) => r.user.toLowerCase() === 'judy@contoso.com');
     expect(federated).toMatchObject({ switched_by: 'federation', blocked: "switched to Entra MFA (federation) with no cloud MFA method at all: they cannot complete MFA (migrate a method: their domain rejects the federated IdP's MFA, for every user of it)" });
+    // Found by a new admin: ravi, whose Entra sign-in is turned off, was flagged as unable to complete MFA.
+    expect(afterFederation.users.find((r) => r.user.toLowerCase() === 'ravi@contoso.com')).toMatchObject({ switched: true, switched_by: 'federation', blocked: null });
   });
 });
 
