@@ -22,9 +22,12 @@ export function renderRunsTable(all: readonly StateDirRuns[]): string {
       out.push('  no runs', '');
       continue;
     }
+    const stateOf = new Map(d.runs.map((r) => [r.id, r.state]));
+    // A rollback not completed (interrupted, partial, running) is named with its state: "rolled back" alone overstated it.
+    const by = (id: string) => (stateOf.get(id) === 'completed' ? id : `${id} (${stateOf.get(id) ?? 'not listed'})`);
     const rows = d.runs.map((r) => {
       const c = r.counts;
-      const link = r.rollback_of ? `rollback of ${r.rollback_of}` : r.rolled_back_by.length ? `rolled back by ${r.rolled_back_by.join(', ')}` : '';
+      const link = r.rollback_of ? `rollback of ${r.rollback_of}` : r.rolled_back_by.length ? `rolled back by ${r.rolled_back_by.map(by).join(', ')}` : '';
       // Sent with no answer journaled (a crash): counted as pending, and said, since a resume reads them back first.
       const unknown = r.state !== 'unreadable' && c.started > 0 ? `${c.started} of the pending sent, outcome unknown` : '';
       const notes = [link, unknown, r.problem ?? ''].filter(Boolean).join('; ');

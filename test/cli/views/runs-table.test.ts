@@ -25,6 +25,16 @@ describe('runs table', () => {
   it('says nothing of them when there are none, and keeps the links and problems', () => {
     const text = renderRunsTable([{ stateDir: '/s', runs: [run({ counts: { pending: 0, started: 0, done: 80, failed: 0, skipped: 0 }, rolled_back_by: ['r2'], problem: 'edited journal: line 3' })] }]);
     expect(text).not.toMatch(/outcome unknown/);
-    expect(text).toMatch(/rolled back by r2; edited journal: line 3/);
+    expect(text).toMatch(/rolled back by r2 \(not listed\); edited journal: line 3/);
+  });
+
+  it('names a rollback that has not completed with its state (a new admin read "rolled back by" of one interrupted)', () => {
+    const rollback = (id: string, state: RunSummary['state'], started: string) => run({ id, kind: 'rollback', state, started, rollback_of: 'a1' });
+    const text = renderRunsTable([
+      { stateDir: '/s', runs: [rollback('r2', 'interrupted', '2026-12-05T07:00:00.000Z'), run({ id: 'a1', state: 'completed', rolled_back_by: ['r2'] })] },
+      { stateDir: '/t', runs: [rollback('r3', 'completed', '2026-12-05T07:00:00.000Z'), run({ id: 'a1', state: 'completed', rolled_back_by: ['r3'] })] },
+    ]);
+    expect(text).toMatch(/rolled back by r2 \(interrupted\)/);
+    expect(text).toMatch(/rolled back by r3(?! \()/);
   });
 });
