@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/io/package-root.js';
@@ -7,6 +8,18 @@ import { tempDir } from '../helpers/migration.js';
 import { CLI } from '../helpers/fresh-bundle.js';
 
 const ROOT = packageRoot();
+
+/** A TCP port free on the loopback now (the system picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 /** The README's walkthrough blocks, in order, as written. */
 export function walkthroughBlocks(readme: string): string[] {
@@ -18,9 +31,11 @@ export function walkthroughBlocks(readme: string): string[] {
 /**
  * One bash script of the blocks, with only what a reader does by eye made explicit: a server started
  * with `&` is waited for until it listens (and stopped at the end), `<run-id>` is the newest run's id
- * (`mfa-migrate runs --format json`), and a command whose comment says `# exit N` may exit N.
+ * (`mfa-migrate runs --format json`), and a command whose comment says `# exit N` may exit N. The
+ * ports line (`PORT=... SHIM_PORT=...`, which the README says to change if taken) gets `ports`, so
+ * that the test never meets a port another process holds.
  */
-export function walkthroughScript(blocks: string[]): string {
+export function walkthroughScript(blocks: string[], ports?: { graph: number; shim: number }): string {
   const lines = [
     'set -euo pipefail',
     "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",
@@ -30,12 +45,13 @@ export function walkthroughScript(blocks: string[]): string {
   for (const block of blocks) {
     for (const raw of block.split('\n')) {
       let line = raw.replaceAll('<run-id>', '"$(latest_run)"');
+      if (ports && /^PORT=\d+ SHIM_PORT=\d+$/.test(line)) line = `PORT=${ports.graph} SHIM_PORT=${ports.shim}`;
       const exit = /^(.*\S)\s+#\s*exit (\d+)\b.*$/.exec(line);
       if (exit) line = `${exit[1]} || test $? -eq ${exit[2]}`;
       lines.push(line);
       if (/\s&\s*$/.test(raw)) {
-        const port = /--port (\d+)/.exec(raw)?.[1] ?? (/shim serve/.test(raw) ? '8085' : undefined);
-        if (port) lines.push(`wait_for_port ${port}`);
+        const port = /--port (\d+|\$\w+)/.exec(raw)?.[1] ?? (/shim serve/.test(raw) ? '8085' : undefined);
+        if (port) lines.push(`wait_for_port ${port.startsWith('$') ? `"${port}"` : port}`);
       }
     }
   }
@@ -44,8 +60,10 @@ export function walkthroughScript(blocks: string[]): string {
 
 describe('the README', () => {
   let tmp: ReturnType<typeof tempDir>;
-  beforeAll(() => {
+  let ports: { graph: number; shim: number };
+  beforeAll(async () => {
     tmp = tempDir('readme');
+    ports = { graph: await freePort(), shim: await freePort() };
   });
   afterAll(() => tmp.cleanup());
 
@@ -60,7 +78,9 @@ describe('the README', () => {
     const work = join(tmp.dir, 'work');
     mkdirSync(work);
     symlinkSync(join(ROOT, 'fixtures'), join(work, 'fixtures'));
-    const script = walkthroughScript(blocks);
+    const script = walkthroughScript(blocks, ports);
+    // On ports free now, not the README's own (another process may hold them).
+    expect(script).toContain(`PORT=${ports.graph} SHIM_PORT=${ports.shim}\n`);
     writeFileSync(join(tmp.dir, 'walkthrough.sh'), script);
     const r = spawnSync('bash', [join(tmp.dir, 'walkthrough.sh')], {
       cwd: work,
