@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { listRuns, readRunHeader, verifyJournal, type RunSummary } from '../apply/journal.js';
@@ -83,7 +83,12 @@ export async function findRun(runId: string | undefined, given: string | undefin
     const { runs } = await runsIn(stateDir);
     for (const run of runs) if (runId ? run.id === runId : pick(run)) found.push({ stateDir, run });
   }
-  if (found.length === 0) throw new UserError(runId ? `no run ${runId} in ${where}` : `no ${what} in ${where}`);
+  if (found.length === 0) {
+    // A plan file given where a run id goes (`resume wave1.plan`): say what the command takes.
+    const aFile = runId !== undefined && (await stat(runId).then((st) => st.isFile()).catch(() => false));
+    const hint = aFile ? ` (${runId} is a file: this command takes a run id, which mfa-migrate runs lists; a saved plan is applied with mfa-migrate apply ${runId})` : '';
+    throw new UserError(runId ? `no run ${runId} in ${where}${hint}` : `no ${what} in ${where}`);
+  }
   found.sort((a, b) => b.run.started.localeCompare(a.run.started));
   const f = found[0]!;
   if (f.run.state === 'unreadable') throw new UserError(`run ${f.run.id} in ${f.stateDir} cannot be read: ${f.run.problem}`);

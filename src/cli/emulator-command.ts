@@ -81,9 +81,13 @@ Examples:
         if (err instanceof TenantFileError) throw new CliError(err.message);
         if (err instanceof EmulatorOptionError) throw new CliError(err.message, EXIT.usage);
         const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-          throw new CliError(`cannot listen on ${flags.host}:${flags.port}: ${code}`);
-        }
+        // In the shim's words (src/shim/shim-service.ts): what it means, and what to give instead.
+        const why: Record<string, string> = {
+          EADDRINUSE: 'the port is in use (another process; choose another with --port)',
+          EACCES: 'permission denied (a port below 1024 needs privileges; choose another with --port)',
+          EADDRNOTAVAIL: "the address is not one of this machine's (--host)",
+        };
+        if (code !== undefined && Object.hasOwn(why, code)) throw new CliError(`cannot listen on ${flags.host}:${flags.port}: ${why[code]}`);
         throw err;
       }
       process.stdout.write(`Graph emulator listening on ${emulator.url}\n`);

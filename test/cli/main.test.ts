@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +65,31 @@ describe('mfa-migrate (the program)', () => {
     // A repeatable option followed by the next option: its value is missing, not "--source" (which then read as not given).
     const missing = await runCli(['validate', '--tokens', '--source', '.']);
     expect([missing.code, missing.stderr.split('\n')[0]]).toEqual([1, "mfa-migrate: option '--tokens <file>' argument '--source' is invalid. a value is missing (the next word is the option --source)"]);
+  });
+
+  it('says what a new admin got wrong: a plan file given to resume, the emulator on a port in use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'main-hints-'));
+    try {
+      const plan = join(dir, 'wave1.plan');
+      writeFileSync(plan, '{}');
+      const state = join(dir, 'state');
+      mkdirSync(state, { mode: 0o700 });
+      const r = await runMain(['resume', plan, '--state-dir', state]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`no run ${plan} in ${state} (${plan} is a file: this command takes a run id, which mfa-migrate runs lists; a saved plan is applied with mfa-migrate apply ${plan})`);
+      const busy = createServer();
+      await new Promise<void>((res) => busy.listen(0, '127.0.0.1', res));
+      const port = (busy.address() as AddressInfo).port;
+      try {
+        const e = await runMain(['emulator', '--port', String(port)]);
+        expect(e.code).toBe(1);
+        expect(e.stderr).toContain(`cannot listen on 127.0.0.1:${port}: the port is in use (another process; choose another with --port)`);
+      } finally {
+        busy.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('ends quietly when its output pipe closes early (mfa-migrate validate --format json | head -1)', async () => {
