@@ -32,10 +32,12 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
   program
     .command('demo')
     .description('Plan the bundled Contoso sample export against the embedded Graph emulator, with the cutover (staged rollout, federation), and write the HTML mapping report (no tenant needed).')
-    // Outside the working folder by default: run from a checkout, the demo must not leave files in it.
-    .option('--report <file>', 'where to write the HTML report', join(tmpdir(), 'mfa-migrate-demo-report.html'))
-    .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report /tmp/report.html')
-    .action(async (opts: { report: string; color?: boolean }) => {
+    // Outside the working folder by default (run from a checkout, the demo must not leave files in
+    // it), in a folder of its own: a fixed name in a shared /tmp could be another user's file or link.
+    .option('--report <file>', 'where to write the HTML report (default: report.html in a new private folder under the system temp folder)')
+    .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report ./demo-report.html')
+    .action(async (given: { report?: string; color?: boolean }) => {
+      const opts = { ...given, report: given.report ?? join(mkdtempSync(join(tmpdir(), 'mfa-migrate-demo-')), 'report.html') };
       await checkOutputFile('--report', opts.report);
       const emulator = await startEmulator({ port: 0 });
       process.stderr.write(`Embedded Graph emulator at ${emulator.url} (bundled Contoso tenant)\n`);

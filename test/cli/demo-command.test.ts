@@ -1,4 +1,6 @@
-import { join } from 'node:path';
+import { rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerDemo } from '../../src/cli/demo-command.js';
@@ -20,6 +22,21 @@ describe('demo', () => {
       }
     } finally {
       tmp.cleanup();
+    }
+  });
+
+  it('without --report, writes it in a new private folder of its own, not at a fixed name in the shared temp folder (a new admin noticed)', async () => {
+    const reports: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const program = new Command().exitOverride();
+      registerDemo(program, async (argv) => void reports.push(argv[argv.indexOf('--report') + 1]!));
+      await program.parseAsync(['demo'], { from: 'user' });
+    }
+    expect(reports[0]).not.toBe(reports[1]);
+    for (const r of reports) {
+      expect(r.startsWith(tmpdir())).toBe(true);
+      expect(statSync(dirname(r)).mode & 0o777).toBe(0o700);
+      rmSync(dirname(r), { recursive: true, force: true });
     }
   });
 });
