@@ -137,13 +137,14 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
     } catch (err) {
       throw new UserError(`--source ${opts.source}: ${(err as Error).message}`);
     }
-    const sample = bundle.users.filter((u) => u.enabled).slice(0, 20);
+    const enabled = bundle.users.filter((u) => u.enabled);
+    const sample = enabled.slice(0, 20);
     let found = 0;
     for (const u of sample) {
       const res = await client.request(getUser(u.username)).catch(() => undefined);
       if (res && isSuccess(res)) found++;
     }
-    checks.push({ id: 'export-users', state: found === sample.length ? 'ok' : found === 0 ? 'fail' : 'warn', detail: `${found} of ${sample.length} export users looked up are in this tenant${found === 0 && sample.length > 0 ? ': wrong tenant?' : ''}`, ...(found < sample.length ? { fix: 'users not found are skipped by the plan; check the export is for this tenant and the UPNs match' } : {}) });
+    checks.push({ id: 'export-users', state: found === sample.length ? 'ok' : found === 0 ? 'fail' : 'warn', detail: `${found} of ${sample.length} export users looked up are in this tenant${sample.length < enabled.length ? ` (the first ${sample.length} of the export's ${enabled.length} enabled users: a sample; plan reads them all)` : ''}${found === 0 && sample.length > 0 ? ': wrong tenant?' : ''}`, ...(found < sample.length ? { fix: 'users not found are skipped by the plan; check the export is for this tenant and the UPNs match' } : {}) });
     if (bundle.users.some((u) => u.oathTokenSerial !== undefined) && !checks.some((c) => c.id === 'read:inventory' && c.state === 'ok')) {
       checks.push({ id: 'export-tokens', state: 'fail', detail: 'the export has OATH tokens, and the token inventory cannot be read', fix: fixFor('inventory.read', delegated) });
     }

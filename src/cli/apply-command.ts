@@ -232,7 +232,7 @@ Examples:
     .argument('<lockId>', 'the lock id the "in use" message names')
     .description('Remove a state folder\'s lock left by a process that is gone for good (another host\'s, say), after showing its holder. Only the lock of that id is removed.')
     .option('--state-dir <dir>', 'the state folder (default: look in every tenant folder of the state base)')
-    .addHelpText('after', '\nExamples:\n  $ mfa-migrate force-unlock 0b6f8d2e-2c1a-4c52-9a57-8f1f3c1e2d4b')
+    .addHelpText('after', '\nExamples:\n  $ mfa-migrate force-unlock 0b6f8d2e2c1a4c529a578f1f3c1e2d4b   # the id the "in use" message gives')
     .action(async (lockId: string, opts: { stateDir?: string }) => {
       await forceUnlockById(lockId, opts.stateDir, (dir, holder) =>
         process.stdout.write(`${printable(`Lock ${holder.id} of ${dir}: ${holder.operation} pid ${holder.pid} of ${holder.user}@${holder.host}, since ${holder.started}${holder.runId ? `, run ${holder.runId}` : ''}`)}\n`),

@@ -23,6 +23,8 @@ describe('mfa-migrate doctor', () => {
     // An application cannot do staged rollout (Graph has no application permission for it): said, not failed.
     expect(r.checks.find((c) => c.id === 'permission:cutover')).toMatchObject({ state: 'warn' });
     for (const id of ['policy-migration-state', 'system-preferred', 'policy-size', 'hardware-oath', 'export-users']) expect(r.checks.some((c) => c.id === id), id).toBe(true);
+    // A sample, said as such (a new admin read "19 of 20 looked up" of an export of 40).
+    expect(r.checks.find((c) => c.id === 'export-users')!.detail).toMatch(/^\d+ of 20 export users looked up are in this tenant \(the first 20 of the export's \d+ enabled users: a sample; plan reads them all\)/);
   });
 
   it('a local emulator started with --token that refuses: the fix is the token, not a permission (a black-box test was told to grant one)', async () => {
