@@ -9,6 +9,9 @@ import type { Operation } from './operations.js';
 import type { StaleObject } from './staleness.js';
 import { someOf, upnDomain } from './federation-step.js';
 
+/** A domain's federation rejecting the IdP's MFA: Entra does the MFA of all its users. */
+const REJECT_MFA = 'rejectMfaByFederatedIdp';
+
 /** The cutover state as read now: the rollout policy, groups with their users, federated domains. */
 export interface LiveCutover {
   cutover: TenantCutover;
@@ -162,13 +165,17 @@ export async function cutoverStale(
 ): Promise<{ stale: StaleObject[]; groupUsers: Record<string, number> }> {
   // The federation changes of domains the run leaves out are not the run's to check.
   const changes = plan.cutoverChanges.filter((c) => !(c.target.startsWith('domains/') && leftOut.includes(c.target.split('/')[1]!)));
-  if (changes.length === 0 && adds.length === 0) return { stale: [], groupUsers: {} };
-  const probe = [
+  const seen = plan.header.cutover_seen;
+  // A staged rollout plan counted the users of a domain rejecting the IdP's MFA already as switched by
+  // it (none added to a group): that must still hold, or they would be left on MFA Server unsaid.
+  const rejecting = (plan.header.options.rollout_groups?.length ?? 0) > 0 ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_MFA && plan.users.some((u) => upnDomain(u.upn) === d.id)) : [];
+  if (changes.length === 0 && adds.length === 0 && rejecting.length === 0) return { stale: [], groupUsers: {} };
+  const probe: Parameters<typeof readCutoverFor>[1][number][] = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
     ...adds.map((a) => ({ kind: a.resource.startsWith('rolloutGroup/') ? ('rollout-add' as const) : ('campaign-add' as const), resource: a.resource, before: null, after: null })),
+    ...rejecting.map((d) => ({ kind: 'federation-update' as const, resource: `domains/${d.id}/federationConfiguration`, before: null, after: null })),
   ];
   // A federation change: the staged rollout the plan saw is read again too (see findCutoverStale).
-  const seen = plan.header.cutover_seen;
   if (changes.some((c) => c.target.startsWith('domains/'))) {
     const ids = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...plan.countedSwitches.flatMap((c) => (c.by === 'member' ? c.groups : []))]);
     for (const id of ids) probe.push(groupProbe(id));
@@ -177,7 +184,18 @@ export async function cutoverStale(
   if (!live) return { stale: [], groupUsers: {} };
   // The users each group read holds as the run starts: what a rollback compares with, not the plan's older read.
   const groupUsers = Object.fromEntries(live.cutover.groups.map((g) => [g.id, g.users]));
-  return { stale: findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches), groupUsers };
+  const stale = findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches);
+  for (const d of rejecting) {
+    const now = live.cutover.federatedDomains.find((x) => x.id === d.id)?.federatedIdpMfaBehavior ?? null;
+    if (now === REJECT_MFA) continue;
+    stale.push({
+      target: `domains/${d.id}/federationConfiguration`,
+      planned: REJECT_MFA,
+      now: now ?? 'not federated',
+      reason: `the plan counted the users of ${d.id} switched to Entra MFA by its federation (rejecting the IdP's MFA) and added none to a rollout group; it is ${now ?? 'not federated'} now, so they would stay on MFA Server`,
+    });
+  }
+  return { stale, groupUsers };
 }
 
 /**

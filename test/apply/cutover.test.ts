@@ -339,6 +339,23 @@ describe('apply re-reads the cutover before it writes', () => {
     const { results } = await applyFile(g, `${dir}.plan`, dir, { skipStale: true });
     expect(results.find((r) => r.user === 'alice@contoso.com')).toMatchObject({ outcome: 'skipped', first_error: 'stale' });
   });
+
+  it("a domain that rejected the IdP's MFA when planned (its users counted switched by it, none added to a group) and accepts it now is stale, even with --skip-stale (a review)", async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    const federation = '/v1.0/domains/contoso.com/federationConfiguration/1a72dea7-5ea5-52f2-b6fe-45661bf854b3';
+    expect((await g.raw.patch(federation, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
+    const { plan } = await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    expect(switchedBy(plan)).toEqual([]);
+    expect(plan.findings.some((f) => f.code === 'switched-by-federation')).toBe(true);
+    expect((await g.raw.patch(federation, { federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' })).status).toBe(204);
+    const stale = /policy domains\/contoso\.com\/federationConfiguration: the plan counted the users of contoso\.com switched to Entra MFA by its federation .* it is acceptIfMfaDoneByFederatedIdp now, so they would stay on MFA Server/;
+    await expect(applyFile(g, `${dir}.plan`, dir)).rejects.toThrow(stale);
+    await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(stale);
+    // Rejecting again as planned: it goes ahead.
+    expect((await g.raw.patch(federation, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
+    expect((await applyFile(g, `${dir}.plan`, dir)).outcome.state).toBe('completed');
+  });
 });
 
 describe('status', () => {
