@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { OathAlgorithm } from '../model/export-data.js';
+import { HmacKey } from '../model/hmac-key.js';
 
 /**
  * RFC 4226 HOTP on node:crypto: the one OTP implementation of the project (the shim's verification
@@ -49,4 +50,27 @@ export function hotpValue(key: Uint8Array, algorithm: OathAlgorithm, counter: nu
 /** The code as the user types it: `digits` decimal digits with leading zeros. */
 export function hotpCode(key: Uint8Array, algorithm: OathAlgorithm, counter: number | bigint, digits: number): string {
   return String(hotpValue(key, algorithm, counter, digits)).padStart(digits, '0');
+}
+
+/** An HMAC key for hotpValueOf: the seed's padded blocks computed once (model/hmac-key.ts). As secret as the seed. */
+export function hotpKey(key: Uint8Array, algorithm: OathAlgorithm): HmacKey {
+  return new HmacKey(algorithm, key, 8);
+}
+
+/**
+ * hotpValue for a key from hotpKey and a counter that is a safe integer: the same value at about a
+ * third of the cost (no Hmac object, no digest Buffer), for the shim's verification hot path.
+ */
+export function hotpValueOf(key: HmacKey, counter: number, digits: number): number {
+  if (!(Number.isSafeInteger(counter) && counter >= 0)) throw new RangeError(`HOTP counter ${counter} is not a whole number from 0 to 2^53 - 1`);
+  const modulus = POWERS_OF_TEN[digits];
+  if (modulus === undefined || digits < 1) throw new RangeError(`HOTP code length ${digits} is outside 1 to ${POWERS_OF_TEN.length - 1}`);
+  const m = key.message;
+  m.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 0);
+  m.writeUInt32BE(counter >>> 0, 4);
+  const mac = key.digest(8);
+  // Dynamic truncation (RFC 4226 5.3) on the digest's latin1 string: one char a byte.
+  const offset = mac.charCodeAt(mac.length - 1) & 0x0f;
+  const bits = ((mac.charCodeAt(offset) & 0x7f) << 24) | (mac.charCodeAt(offset + 1) << 16) | (mac.charCodeAt(offset + 2) << 8) | mac.charCodeAt(offset + 3);
+  return bits % modulus;
 }

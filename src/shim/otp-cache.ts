@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
-import { hotpValue } from '../otp/hotp.js';
+import type { HmacKey } from '../model/hmac-key.js';
+import { hotpKey, hotpValue, hotpValueOf } from '../otp/hotp.js';
 import type { ShimToken } from './store-model.js';
 
 const REDACTED = '[otp values redacted]';
@@ -16,6 +17,8 @@ export class OtpCache {
   readonly #tags: Float64Array;
   readonly #values: Int32Array;
   readonly #mask: number;
+  /** The token's HMAC key, made on the first miss (its seed's padded blocks: as secret as the seed). */
+  #key: HmacKey | undefined;
 
   constructor(window: number) {
     let size = 4;
@@ -37,7 +40,7 @@ export class OtpCache {
     }
     const slot = counter & this.#mask;
     if (this.#tags[slot] === counter) return this.#values[slot]!;
-    const value = hotpValue(token.secret.reveal(), token.algorithm, counter, token.digits);
+    const value = hotpValueOf((this.#key ??= hotpKey(token.secret.reveal(), token.algorithm)), counter, token.digits);
     this.#tags[slot] = counter;
     this.#values[slot] = value;
     return value;

@@ -1,4 +1,5 @@
-import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
+import { HmacKey } from '../../model/hmac-key.js';
 
 /**
  * RADIUS packets (RFC 2865), the User-Password hiding of PAP (RFC 2865 5.2), the Response
@@ -95,9 +96,43 @@ export function attributeCount(p: Packet, type: number): number {
   return n;
 }
 
-/** MD5 of a then b: one-shot (crypto.hash), about half the cost of a Hash object per request. */
-function md5(a: Uint8Array, b: Uint8Array): Buffer {
-  return hash('md5', Buffer.concat([a, b]), 'buffer');
+/** Scratch for md5(a, b): one thread, used synchronously (grown if ever too small). */
+let md5Scratch = Buffer.alloc(MAX_PACKET + 256);
+
+/**
+ * MD5 of a then b, as a latin1 string (one char a byte): one `crypto.hash` call on a reused buffer.
+ * A digest returned as a Buffer, or a Buffer.concat, costs more than the hash itself (a native
+ * allocation each).
+ */
+function md5(a: Uint8Array, b: Uint8Array): string {
+  const n = a.length + b.length;
+  if (n > md5Scratch.length) md5Scratch = Buffer.alloc(n);
+  md5Scratch.set(a, 0);
+  md5Scratch.set(b, a.length);
+  return hash('md5', md5Scratch.subarray(0, n), 'binary');
+}
+
+/**
+ * The HMAC-MD5 key of each shared secret, its padded blocks computed once (model/hmac-key.ts),
+ * looked up by the secret's Buffer (a client's, for as long as it is configured).
+ */
+const hmacKeys = new WeakMap<Buffer, HmacKey>();
+
+function hmacKeyOf(secret: Buffer): HmacKey {
+  let key = hmacKeys.get(secret);
+  if (key === undefined) {
+    key = new HmacKey('md5', secret, MAX_PACKET);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
+/** A 16-byte digest compared in constant time with `bytes[at, at + 16)`. */
+const compared = Buffer.alloc(16);
+function equals16(digest: string, bytes: Buffer, at: number): boolean {
+  if (at + 16 > bytes.length) return false;
+  compared.write(digest, 0, 'latin1');
+  return timingSafeEqual(compared, bytes.subarray(at, at + 16));
 }
 
 /** Where the Message-Authenticator's value sits in the packet's bytes, or -1. */
@@ -110,12 +145,19 @@ function messageAuthenticatorOffset(buf: Buffer): number {
   return -1;
 }
 
-/** HMAC-MD5 over the packet with the Message-Authenticator's value zeroed and `authenticator` in the header. */
-function messageAuthenticatorOf(buf: Buffer, valueAt: number, secret: Buffer, authenticator: Buffer): Buffer {
-  const copy = Buffer.from(buf.subarray(0, buf.readUInt16BE(2)));
-  authenticator.copy(copy, 4);
-  copy.fill(0, valueAt, valueAt + 16);
-  return createHmac('md5', secret).update(copy).digest();
+/**
+ * HMAC-MD5 over the packet (up to its Length) with the Message-Authenticator's value zeroed and
+ * `authenticator` in the header, as a latin1 string. The packet is copied into the key's scratch
+ * space and changed there, never in place.
+ */
+function messageAuthenticatorOf(buf: Buffer, valueAt: number, secret: Buffer, authenticator: Buffer): string {
+  const key = hmacKeyOf(secret);
+  const length = Math.min(buf.readUInt16BE(2), buf.length, MAX_PACKET);
+  const m = key.message;
+  buf.copy(m, 0, 0, length);
+  authenticator.copy(m, 4);
+  m.fill(0, valueAt, valueAt + 16);
+  return key.digest(length);
 }
 
 /**
@@ -126,8 +168,7 @@ export function verifyRequestMessageAuthenticator(buf: Buffer, p: Packet, secret
   if (p.attributes.filter((a) => a.type === ATTR.messageAuthenticator).length !== 1) return false;
   const at = messageAuthenticatorOffset(buf);
   if (at < 0) return false;
-  const expected = messageAuthenticatorOf(buf, at, secret, p.authenticator);
-  return timingSafeEqual(expected, buf.subarray(at, at + 16));
+  return equals16(messageAuthenticatorOf(buf, at, secret, p.authenticator), buf, at);
 }
 
 /**
@@ -145,8 +186,8 @@ export function encodeResponse(code: number, request: Packet, attributes: Attrib
     attributes: [{ type: ATTR.messageAuthenticator, value: Buffer.alloc(16) }, ...attributes, ...request.attributes.filter((a) => a.type === ATTR.proxyState)],
   });
   const at = HEADER + 2;
-  messageAuthenticatorOf(buf, at, secret, request.authenticator).copy(buf, at);
-  md5(buf, secret).copy(buf, 4);
+  buf.write(messageAuthenticatorOf(buf, at, secret, request.authenticator), at, 'latin1');
+  buf.write(md5(buf, secret), 4, 'latin1');
   return buf;
 }
 
@@ -159,7 +200,7 @@ function papXor(input: Buffer, secret: Buffer, requestAuthenticator: Buffer, hid
   let previous = requestAuthenticator;
   for (let i = 0; i < input.length; i += 16) {
     const b = md5(secret, previous);
-    for (let j = 0; j < 16; j++) out[i + j] = input[i + j]! ^ b[j]!;
+    for (let j = 0; j < 16; j++) out[i + j] = input[i + j]! ^ b.charCodeAt(j);
     previous = (hiding ? out : input).subarray(i, i + 16);
   }
   return out;
@@ -192,7 +233,7 @@ export function encodeAccessRequest(identifier: number, authenticator: Buffer, a
   });
   if (withMa) {
     const at = messageAuthenticatorOffset(buf);
-    messageAuthenticatorOf(buf, at, secret, authenticator).copy(buf, at);
+    buf.write(messageAuthenticatorOf(buf, at, secret, authenticator), at, 'latin1');
   }
   return buf;
 }
@@ -202,12 +243,12 @@ export function verifyResponseAuthenticator(response: Buffer, requestAuthenticat
   const copy = Buffer.from(response.subarray(0, response.readUInt16BE(2)));
   const given = Buffer.from(copy.subarray(4, 20));
   requestAuthenticator.copy(copy, 4);
-  return timingSafeEqual(md5(copy, secret), given);
+  return timingSafeEqual(Buffer.from(md5(copy, secret), 'latin1'), given);
 }
 
 /** True when the response's Message-Authenticator verifies (computed with the Request Authenticator). */
 export function verifyResponseMessageAuthenticator(response: Buffer, requestAuthenticator: Buffer, secret: Buffer): boolean {
   const at = messageAuthenticatorOffset(response);
   if (at < 0) return false;
-  return timingSafeEqual(messageAuthenticatorOf(response, at, secret, requestAuthenticator), response.subarray(at, at + 16));
+  return equals16(messageAuthenticatorOf(response, at, secret, requestAuthenticator), response, at);
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP, type AddressInfo } from 'node:net';
 import { canonicalIp } from '../ip-address.js';
@@ -162,7 +162,7 @@ export class RadiusServer {
     // identifier and authenticator, so a client reusing an authenticator for another request gets it
     // verified. The packet ends at its Length: octets past it are padding (RFC 2865 3), and a
     // retransmission padded otherwise is still the same request.
-    const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${createHash('sha256').update(msg.subarray(0, msg.readUInt16BE(2))).digest('base64')}`;
+    const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${hash('sha256', msg.subarray(0, msg.readUInt16BE(2)), 'base64')}`;
     const cached = this.#cache.lookup(key);
     if (cached !== undefined) {
       this.opts.metrics.radiusRetransmission();

@@ -102,6 +102,35 @@ describe('RADIUS packets (RFC 2865, RFC 3579)', () => {
     expect(verifyResponseAuthenticator(response, ra, secret)).toBe(true);
   });
 
+  it('computes both authenticators as createHmac and createHash do, whatever the secret\'s length and with several secrets in turn', () => {
+    const ra = Buffer.alloc(16, 0x42);
+    // Secrets shorter than, as long as and longer than HMAC-MD5's 64-byte block (RFC 2104 hashes a longer key first).
+    const secrets = [Buffer.from('0123456789abcdef'), Buffer.alloc(64, 'k'), Buffer.from('s'.repeat(65)), Buffer.from('x'.repeat(200))];
+    for (let round = 0; round < 2; round++) {
+      for (const secret of secrets) {
+        const buf = encodeAccessRequest(3, ra, [{ type: ATTR.userName, value: Buffer.from(`user-${secret.length}`) }], secret);
+        const at = buf.length - 16;
+        const zeroed = Buffer.from(buf);
+        zeroed.fill(0, at);
+        expect(buf.subarray(at), `request, secret of ${secret.length}`).toEqual(createHmac('md5', secret).update(zeroed).digest());
+        // Octets past Length are padding: not in the HMAC (RFC 2865 3), and the datagram itself is not changed.
+        const padded = Buffer.concat([buf, Buffer.alloc(7, 0xee)]);
+        const before = Buffer.from(padded);
+        expect(verifyRequestMessageAuthenticator(padded, decodePacket(padded), secret)).toBe(true);
+        expect(padded).toEqual(before);
+        const request = decodePacket(buf);
+        const response = encodeResponse(CODE.accessReject, request, [{ type: ATTR.replyMessage, value: Buffer.from('Wrong code') }], secret);
+        const withRequestAuth = Buffer.from(response);
+        ra.copy(withRequestAuth, 4);
+        const maZeroed = Buffer.from(withRequestAuth);
+        maZeroed.fill(0, 22, 38);
+        expect(response.subarray(22, 38), `response, secret of ${secret.length}`).toEqual(createHmac('md5', secret).update(maZeroed).digest());
+        expect(response.subarray(4, 20)).toEqual(createHash('md5').update(withRequestAuth).update(secret).digest());
+        for (const other of secrets) if (other !== secret) expect(verifyRequestMessageAuthenticator(buf, request, other)).toBe(false);
+      }
+    }
+  });
+
   it('refuses malformed datagrams', () => {
     expect(() => decodePacket(Buffer.alloc(19))).toThrow(MalformedPacketError);
     const short = Buffer.from(RFC2865_REQUEST);
