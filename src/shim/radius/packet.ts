@@ -85,8 +85,18 @@ export function encodePacket(p: Packet): Buffer {
   return buf;
 }
 
+/** Writes `a` at `at`; returns where the next attribute goes. */
+function putAttribute(buf: Buffer, at: number, a: Attribute): number {
+  if (a.value.length > 253) throw new RangeError(`attribute ${a.type} is longer than 253 bytes`);
+  buf[at] = a.type;
+  buf[at + 1] = a.value.length + 2;
+  a.value.copy(buf, at + 2);
+  return at + a.value.length + 2;
+}
+
 export function attribute(p: Packet, type: number): Buffer | undefined {
-  return p.attributes.find((a) => a.type === type)?.value;
+  for (const a of p.attributes) if (a.type === type) return a.value;
+  return undefined;
 }
 
 /** How many attributes of `type` the packet carries (RFC 2865 5.44 allows some at most once). */
@@ -165,7 +175,7 @@ function messageAuthenticatorOf(buf: Buffer, valueAt: number, secret: Buffer, au
  * verifies with the client's secret (RFC 3579 3.2; required on every request since BlastRADIUS).
  */
 export function verifyRequestMessageAuthenticator(buf: Buffer, p: Packet, secret: Buffer): boolean {
-  if (p.attributes.filter((a) => a.type === ATTR.messageAuthenticator).length !== 1) return false;
+  if (attributeCount(p, ATTR.messageAuthenticator) !== 1) return false;
   const at = messageAuthenticatorOffset(buf);
   if (at < 0) return false;
   return equals16(messageAuthenticatorOf(buf, at, secret, p.authenticator), buf, at);
@@ -179,14 +189,24 @@ export function verifyRequestMessageAuthenticator(buf: Buffer, p: Packet, secret
  * Attributes | Secret).
  */
 export function encodeResponse(code: number, request: Packet, attributes: Attribute[], secret: Buffer): Buffer {
-  const buf = encodePacket({
-    code,
-    identifier: request.identifier,
-    authenticator: request.authenticator,
-    attributes: [{ type: ATTR.messageAuthenticator, value: Buffer.alloc(16) }, ...attributes, ...request.attributes.filter((a) => a.type === ATTR.proxyState)],
-  });
-  const at = HEADER + 2;
-  buf.write(messageAuthenticatorOf(buf, at, secret, request.authenticator), at, 'latin1');
+  // Written straight into the answer's bytes (no list of attributes put together first): every byte
+  // is written, so the buffer need not start zeroed.
+  let length = HEADER + 18;
+  for (const a of attributes) length += 2 + a.value.length;
+  for (const a of request.attributes) if (a.type === ATTR.proxyState) length += 2 + a.value.length;
+  if (length > MAX_PACKET) throw new RangeError(`a RADIUS packet of ${length} bytes is longer than ${MAX_PACKET}`);
+  const buf = Buffer.allocUnsafe(length);
+  buf[0] = code;
+  buf[1] = request.identifier;
+  buf.writeUInt16BE(length, 2);
+  request.authenticator.copy(buf, 4);
+  buf[HEADER] = ATTR.messageAuthenticator;
+  buf[HEADER + 1] = 18;
+  buf.fill(0, HEADER + 2, HEADER + 18);
+  let at = HEADER + 18;
+  for (const a of attributes) at = putAttribute(buf, at, a);
+  for (const a of request.attributes) if (a.type === ATTR.proxyState) at = putAttribute(buf, at, a);
+  buf.write(messageAuthenticatorOf(buf, HEADER + 2, secret, request.authenticator), HEADER + 2, 'latin1');
   buf.write(md5(buf, secret), 4, 'latin1');
   return buf;
 }
@@ -213,6 +233,28 @@ export function decodeUserPassword(hidden: Buffer, secret: Buffer, requestAuthen
   let end = out.length;
   while (end > 0 && out[end - 1] === 0) end--;
   return out.subarray(0, end);
+}
+
+/** Where decodeUserPasswordText reveals a password (wiped after each use). */
+const revealed = Buffer.alloc(128);
+
+/**
+ * decodeUserPassword as UTF-8 text (what the shim verifies), with no Buffer made: the password is
+ * revealed into a scratch buffer that is zeroed again before returning.
+ */
+export function decodeUserPasswordText(hidden: Buffer, secret: Buffer, requestAuthenticator: Buffer): string | undefined {
+  if (hidden.length === 0 || hidden.length % 16 !== 0 || hidden.length > 128) return undefined;
+  let previous: Buffer = requestAuthenticator;
+  for (let i = 0; i < hidden.length; i += 16) {
+    const b = md5(secret, previous);
+    for (let j = 0; j < 16; j++) revealed[i + j] = hidden[i + j]! ^ b.charCodeAt(j);
+    previous = hidden.subarray(i, i + 16);
+  }
+  let end = hidden.length;
+  while (end > 0 && revealed[end - 1] === 0) end--;
+  const text = revealed.toString('utf8', 0, end);
+  revealed.fill(0, 0, hidden.length);
+  return text;
 }
 
 /** RFC 2865 5.2 the other way (for tests and the benchmark's client). */

@@ -5,10 +5,10 @@ import { canonicalIp } from '../ip-address.js';
 import type { ShimMetrics } from '../metrics.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { SourceBudget, type SourceBudgetRules } from '../source-budget.js';
-import type { GateOutcome, VerifyGate } from '../verify-gate.js';
+import type { GateOutcome, GateRequest, VerifyGate } from '../verify-gate.js';
 import type { VerifyReason } from '../verifier.js';
 import { clientFor, type RadiusClient } from './clients-file.js';
-import { ATTR, attribute, attributeCount, CODE, decodePacket, decodeUserPassword, encodeResponse, MalformedPacketError, verifyRequestMessageAuthenticator, type Attribute, type Packet } from './packet.js';
+import { ATTR, attribute, attributeCount, CODE, decodePacket, decodeUserPasswordText, encodeResponse, MalformedPacketError, verifyRequestMessageAuthenticator, type Attribute, type Packet } from './packet.js';
 import { MAX_RULE_BYTES, type ReplyAttributes } from './reply-attributes.js';
 import { RetransmissionCache } from './retransmission-cache.js';
 
@@ -46,9 +46,30 @@ const REPLY_TEXT: Record<VerifyReason, string> = {
   malformed: 'Malformed request',
 };
 
+/** An answer: its code and attributes (the Reply-Message among them). Never changed once made (the constant ones are shared). */
+interface Reply {
+  code: number;
+  attributes: Attribute[];
+}
+
+const reply = (code: number, text: string): Reply => ({ code, attributes: [{ type: ATTR.replyMessage, value: Buffer.from(text) }] });
+
+/** The answers to verdicts, made once: the accept, and a reject for each reason. */
+const ACCEPTED = reply(CODE.accessAccept, REPLY_TEXT.ok);
+const REJECTED = Object.fromEntries(Object.entries(REPLY_TEXT).map(([reason, text]) => [reason, reply(CODE.accessReject, text)])) as Record<VerifyReason, Reply>;
+const STATUS_UP = reply(CODE.accessAccept, 'mfa-migrate shim: up');
+const UNAVAILABLE = reply(CODE.accessReject, 'Verification is unavailable; try again later');
+
+/** A request to verify through the gate (what #prepare gives when the answer depends on the code). */
+class Ask {
+  constructor(readonly request: GateRequest) {}
+}
+
 /** Per client: its own rate limiter and failure budget, counting end users by Calling-Station-Id. */
 interface ClientState {
   client: RadiusClient;
+  /** How the gate and the audit log name the client: `radius:NAME`. */
+  caller: string;
   limiter: RateLimiter;
   budget: SourceBudget;
   /** Told the admin once that this client sends no Calling-Station-Id. */
@@ -85,6 +106,7 @@ export class RadiusServer {
     this.#cache = new RetransmissionCache(30_000, now);
     this.#clients = opts.clients.map((client) => ({
       client,
+      caller: `radius:${client.name}`,
       limiter: new RateLimiter(client.rateLimit ?? opts.defaults.rateLimit.perSecond, client.rateBurst ?? opts.defaults.rateLimit.burst, now),
       budget: new SourceBudget(client.sourceMaxFails !== undefined ? { ...opts.defaults.sourceBudget, maxFails: client.sourceMaxFails } : opts.defaults.sourceBudget, now),
     }));
@@ -167,44 +189,51 @@ export class RadiusServer {
     if (cached !== undefined) {
       this.opts.metrics.radiusRetransmission();
       // Still being answered: the answer will go out once; a retransmission is not verified twice.
-      if (cached !== null) void this.#send(cached, rinfo);
+      if (cached !== null) this.#send(cached, rinfo, this.#sent);
       return;
     }
     this.#cache.begin(key);
     this.opts.metrics.radiusRequest(packet.code === CODE.statusServer ? 'status_server' : 'access_request');
-    const started = performance.now();
     this.#inFlight++;
-    this.#answer(packet, state)
-      .then(({ code, attributes }) => {
-        const response = encodeResponse(code, packet, attributes, secret);
-        this.#cache.finish(key, response);
-        const sent = this.#send(response, rinfo);
-        // The histogram times Access-Requests (a verification); a Status-Server answer is only counted.
-        const seconds = packet.code === CODE.statusServer ? null : (performance.now() - started) / 1000;
-        this.opts.metrics.radiusResponse(code === CODE.accessAccept ? 'access_accept' : 'access_reject', seconds);
-        return sent;
-      })
-      // Whatever failed (the state, or making the answer), no answer goes out and a retransmission is asked afresh.
-      .catch((err: Error) => {
-        this.#cache.forget(key);
-        this.opts.onNotice?.(`RADIUS: ${err.message}`);
-      })
-      .finally(() => {
-        if (--this.#inFlight === 0) this.#drained?.();
-      });
+    void this.#handle(packet, state, key, rinfo);
   }
 
-  async #answer(packet: Packet, state: ClientState): Promise<{ code: number; attributes: Attribute[] }> {
-    const reply = (code: number, text: string, more: Attribute[] = []): { code: number; attributes: Attribute[] } => ({
-      code,
-      attributes: [...more, { type: ATTR.replyMessage, value: Buffer.from(text) }],
-    });
-    if (packet.code === CODE.statusServer) return reply(CODE.accessAccept, 'mfa-migrate shim: up');
+  /**
+   * Verifies and answers one request; the request is in flight (close() waits) until its answer is
+   * handed to the system. One async step per request: the reply is decided synchronously except
+   * for the gate's verification (#prepare, #render).
+   */
+  async #handle(packet: Packet, state: ClientState, key: string, rinfo: RemoteInfo): Promise<void> {
+    const started = performance.now();
+    let response: Buffer;
+    let code: number;
+    try {
+      const prepared = this.#prepare(packet, state);
+      const reply = prepared instanceof Ask ? this.#render(await this.opts.gate.verify(prepared.request)) : prepared;
+      code = reply.code;
+      response = encodeResponse(code, packet, reply.attributes, state.client.secret);
+      this.#cache.finish(key, response);
+      this.#send(response, rinfo, this.#answered);
+    } catch (err) {
+      // Whatever failed (the state, or making the answer), no answer goes out and a retransmission is asked afresh.
+      this.#cache.forget(key);
+      this.opts.onNotice?.(`RADIUS: ${(err as Error).message}`);
+      this.#answered();
+      return;
+    }
+    // The histogram times Access-Requests (a verification); a Status-Server answer is only counted.
+    const seconds = packet.code === CODE.statusServer ? null : (performance.now() - started) / 1000;
+    this.opts.metrics.radiusResponse(code === CODE.accessAccept ? 'access_accept' : 'access_reject', seconds);
+  }
+
+  /** The answer to a request that needs no verification (Status-Server, malformed, rate-limited), or what to ask the gate. */
+  #prepare(packet: Packet, state: ClientState): Reply | Ask {
+    if (packet.code === CODE.statusServer) return STATUS_UP;
     // The end user's address (Calling-Station-Id) counts, where the client sends it; else the client itself.
     // An IP address in it is counted in one text per address (as client_ip); other forms (a MAC address, a phone number) as sent.
     const sent = attribute(packet, ATTR.callingStationId)?.toString('utf8');
     const station = sent !== undefined ? (canonicalIp(sent) ?? sent) : undefined;
-    const caller = `radius:${state.client.name}`;
+    const caller = state.caller;
     const source = station !== undefined && station !== '' ? station : caller;
     if (source === caller && !state.warnedNoStation) {
       state.warnedNoStation = true;
@@ -214,7 +243,7 @@ export class RadiusServer {
     const hidden = attribute(packet, ATTR.userPassword);
     const named = userName !== undefined && userName.length <= MAX_USER_LENGTH ? userName.toString('utf8') : undefined;
     // Audited like every verification (a VPN set up for CHAP shows there), the code never.
-    const malformed = (text: string, detail: string) => {
+    const malformed = (text: string, detail: string): Reply => {
       this.opts.gate.malformed({ client: caller, ...(source !== caller ? { source } : {}), ...(named !== undefined ? { user: named } : {}), detail });
       return reply(CODE.accessReject, text);
     };
@@ -225,9 +254,8 @@ export class RadiusServer {
       if (attribute(packet, ATTR.chapPassword)) return malformed('Only PAP is supported', 'CHAP-Password: only PAP is supported');
       return malformed(REPLY_TEXT.malformed, userName ? 'no User-Password' : 'no User-Name');
     }
-    const password = decodeUserPassword(hidden, state.client.secret, packet.authenticator);
-    const user = userName.toString('utf8');
-    const code = password?.toString('utf8');
+    const code = decodeUserPasswordText(hidden, state.client.secret, packet.authenticator);
+    const user = named ?? userName.toString('utf8');
     if (user.trim() === '' || user.length > MAX_USER_LENGTH) return malformed(REPLY_TEXT.malformed, `a User-Name of ${user.length} characters`);
     if (code === undefined) return malformed(REPLY_TEXT.malformed, 'a User-Password not hidden as PAP hides it');
     if (code === '' || code.length > MAX_CODE_LENGTH) return malformed(REPLY_TEXT.malformed, `a password that is not a code (empty, or longer than ${MAX_CODE_LENGTH} characters)`);
@@ -236,30 +264,43 @@ export class RadiusServer {
       this.opts.metrics.rateLimited();
       return reply(CODE.accessReject, `Too many requests; try again in ${wait} s`);
     }
-    const outcome: GateOutcome = await this.opts.gate.verify({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget });
-    if (outcome.kind === 'unavailable') return reply(CODE.accessReject, 'Verification is unavailable; try again later');
+    return new Ask({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget });
+  }
+
+  /** The answer to the gate's outcome. */
+  #render(outcome: GateOutcome): Reply {
+    if (outcome.kind === 'unavailable') return UNAVAILABLE;
     if (outcome.kind === 'refused') return reply(CODE.accessReject, `Too many failures from this address; try again in ${outcome.retryAfterSeconds} s`);
     const v = outcome.verdict;
     if (v.result === 'accept') {
       const granted = this.opts.replyAttributes.forUser(v.user!.key, v.user!.group);
+      if (granted.length === 0) return ACCEPTED;
       // The admin's Reply-Message, where the rule gives one, is what the user sees: not beside "Accepted" (the VPN would show both).
-      return granted.some((a) => a.type === ATTR.replyMessage) ? { code: CODE.accessAccept, attributes: granted } : reply(CODE.accessAccept, REPLY_TEXT.ok, granted);
+      return granted.some((a) => a.type === ATTR.replyMessage) ? { code: CODE.accessAccept, attributes: granted } : { code: CODE.accessAccept, attributes: [...granted, ...ACCEPTED.attributes] };
     }
-    return reply(CODE.accessReject, REPLY_TEXT[v.reason]);
+    return REJECTED[v.reason];
   }
 
-  /** Resolves once the datagram is handed to the system (close() waits for that: a send still resolving its address would be lost). */
-  #send(response: Buffer, rinfo: RemoteInfo): Promise<void> {
+  /** A failed send (a full buffer, an unreachable route) is counted, not a socket 'error' that would mark the front end down for good. */
+  readonly #sent = (err: Error | null): void => {
+    if (err) this.opts.metrics.radiusSendFailed();
+  };
+
+  /** An answer handed to the system (or not sent): the request is no longer in flight. */
+  readonly #answered = (err: Error | null = null): void => {
+    this.#sent(err);
+    if (--this.#inFlight === 0) this.#drained?.();
+  };
+
+  /**
+   * Hands the datagram to the system; `done` runs once it is (close() waits for that: a send still
+   * resolving its address would be lost), or at once when there is no socket. A send that throws
+   * (the socket closed under it) throws to the caller, `done` not called.
+   */
+  #send(response: Buffer, rinfo: RemoteInfo, done: (err: Error | null) => void): void {
     const socket = this.#socket;
-    if (!socket) return Promise.resolve();
-    return new Promise((resolve) => {
-      // With a callback, a failed send (a full buffer, an unreachable route) is counted, not a socket
-      // 'error' that would mark the front end down for good.
-      socket.send(response, rinfo.port, rinfo.address, (err) => {
-        if (err) this.opts.metrics.radiusSendFailed();
-        resolve();
-      });
-    });
+    if (!socket) return done(null);
+    socket.send(response, rinfo.port, rinfo.address, done);
   }
 
   /**

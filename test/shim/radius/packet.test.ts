@@ -6,6 +6,8 @@ import {
   attribute,
   decodePacket,
   decodeUserPassword,
+  decodeUserPasswordText,
+  encodePacket,
   encodeAccessRequest,
   encodeResponse,
   hideUserPassword,
@@ -129,6 +131,26 @@ describe('RADIUS packets (RFC 2865, RFC 3579)', () => {
         for (const other of secrets) if (other !== secret) expect(verifyRequestMessageAuthenticator(buf, request, other)).toBe(false);
       }
     }
+  });
+
+  it('reveals PAP passwords as text as decodeUserPassword does, and answers byte for byte as the packet encoder would', () => {
+    const ra = Buffer.alloc(16, 0x11);
+    const secret = Buffer.from('0123456789abcdef0123');
+    for (const password of ['123456', '', '\u00e9t\u00e9 code', 'x'.repeat(16), 'y'.repeat(17), 'z'.repeat(128)]) {
+      const hidden = hideUserPassword(Buffer.from(password), secret, ra);
+      expect(decodeUserPasswordText(hidden, secret, ra)).toBe(decodeUserPassword(hidden, secret, ra)!.toString('utf8'));
+    }
+    expect(decodeUserPasswordText(Buffer.alloc(15), secret, ra)).toBeUndefined();
+    expect(decodeUserPasswordText(Buffer.alloc(144), secret, ra)).toBeUndefined();
+    const request = decodePacket(encodeAccessRequest(5, ra, [{ type: ATTR.proxyState, value: Buffer.from('p1') }, { type: ATTR.userName, value: Buffer.from('u') }], secret));
+    const attributes = [{ type: ATTR.replyMessage, value: Buffer.from('Accepted') }, { type: 26, value: Buffer.from([0, 0, 0, 9, 1, 5, 0x61, 0x62, 0x63]) }];
+    const response = encodeResponse(CODE.accessAccept, request, attributes, secret);
+    // The same packet made the plain way: header, a zeroed Message-Authenticator, the attributes, the Proxy-State.
+    const plain = encodePacket({ code: CODE.accessAccept, identifier: 5, authenticator: ra, attributes: [{ type: ATTR.messageAuthenticator, value: Buffer.alloc(16) }, ...attributes, { type: ATTR.proxyState, value: Buffer.from('p1') }] });
+    plain.set(createHmac('md5', secret).update(plain).digest(), 22);
+    plain.set(createHash('md5').update(plain).update(secret).digest(), 4);
+    expect(response).toEqual(plain);
+    expect(() => encodeResponse(CODE.accessAccept, request, [{ type: ATTR.replyMessage, value: Buffer.alloc(254) }], secret)).toThrow(RangeError);
   });
 
   it('refuses malformed datagrams', () => {

@@ -253,6 +253,47 @@ describe('RADIUS Status-Server while the shim cannot verify', () => {
   });
 });
 
+describe('RADIUS when a verification fails outright', () => {
+  it('sends no answer, verifies a retransmission afresh, and does not hold close() for it', async () => {
+    const metrics = new ShimMetrics();
+    const secret = Buffer.from(SECRET);
+    const asked: string[] = [];
+    const notices: string[] = [];
+    // A gate whose first verification throws (what the state failing mid-request looks like to the front end).
+    const gate = {
+      up: true,
+      malformed: () => undefined,
+      verify: (req: { user: string }) => {
+        asked.push(req.user);
+        return asked.length === 1 ? Promise.reject(new Error('state went away')) : Promise.resolve({ kind: 'unavailable' as const });
+      },
+    } as unknown as VerifyGate;
+    const radius = new RadiusServer({ gate, metrics, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients'), defaults: { rateLimit: { perSecond: 0, burst: 0 }, sourceBudget: { maxFails: 0, windowMs: 60_000, slowDownMs: 0 } }, replyAttributes: NO_REPLY_ATTRIBUTES, onNotice: (m) => notices.push(m) });
+    const { port } = await radius.listen(0, '127.0.0.1');
+    const { socket, answers } = await listeningClient();
+    try {
+      const ra = randomBytes(16);
+      const request = encodeAccessRequest(7, ra, [{ type: ATTR.userName, value: Buffer.from('ivan@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from('123456'), secret, ra) }], secret);
+      socket.send(request, port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(answers).toHaveLength(0);
+      expect(notices.filter((n) => n.startsWith('RADIUS:'))).toEqual(['RADIUS: state went away']);
+      socket.send(request, port, '127.0.0.1');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(asked).toEqual(['ivan@contoso.com', 'ivan@contoso.com']);
+      expect(answers.map((a) => decodePacket(a).code)).toEqual([CODE.accessReject]);
+      expect(attribute(decodePacket(answers[0]!), ATTR.replyMessage)?.toString()).toBe('Verification is unavailable; try again later');
+      expect(metrics.render({ users: 0, tokens: {}, lockedUsers: null, healthy: true, radiusUp: true })).toMatch(/^mfa_shim_radius_requests_total\{code="access_request"\} 2$/m);
+    } finally {
+      socket.close();
+      const started = Date.now();
+      await radius.close(5_000);
+      // Nothing left in flight: close() does not wait out its grace.
+      expect(Date.now() - started).toBeLessThan(1_000);
+    }
+  });
+});
+
 describe('RADIUS requests as RFC 2865 has them', () => {
   const secret = Buffer.from(SECRET);
   /**
