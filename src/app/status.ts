@@ -113,11 +113,9 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
   const migrated = methods.length > 0;
   const phoneOnly = migrated && methods.every((m) => PHONES.includes(m));
   const by = switchedBy(u, cutover);
-  // Sign-in turned off in Entra: no MFA is asked of them at all, so nothing blocks them there.
-  const blocked = u.accountEnabled === false
-    ? null
-    : by
-    ? migrated
+  const blocked = by
+    ? // Sign-in turned off in Entra: no MFA is asked of them at all, so being switched blocks nothing.
+      migrated || u.accountEnabled === false
       ? null
       : // Switched with nothing to sign in with: the one state that locks a user out now.
         `switched to Entra MFA (${by}) with no cloud MFA method ${notEnabled.length > 0 ? 'the authentication methods policy lets them use' : 'at all'}: they cannot complete MFA (${notEnabled.length > 0 ? 'enable one for them' : 'migrate a method'}${switchBack(by)})`
