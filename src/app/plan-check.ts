@@ -18,9 +18,12 @@ import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
  * the mapping rules changed since (an edit would read the same; either way it is not applied).
  */
 export class OlderPlanError extends UserError {
-  constructor(path: string, version: string, where: string) {
+  constructor(path: string, version: string, where: string, unchainedRun?: string) {
     super(
-      `${path} is a plan of format ${version}, made by an earlier version of mfa-migrate, and this version plans its sources differently (${where}): its rules have changed since. Make a new plan (mfa-migrate plan ... --out FILE) and apply that; runs already started from it go on with resume and rollback.`,
+      `${path} is a plan of format ${version}, made by an earlier version of mfa-migrate, and this version plans its sources differently (${where}): its rules have changed since. ` +
+        (unchainedRun
+          ? `Run ${unchainedRun}'s journal is from before journals were hash-chained, so nothing shows this copy is the plan the run started with, and it is not taken on trust: finish the run with the version of mfa-migrate that started it, or undo it with mfa-migrate rollback ${unchainedRun} (which plans nothing again), then make a new plan.`
+          : 'Make a new plan (mfa-migrate plan ... --out FILE) and apply that; runs already started from it go on with resume and rollback.'),
     );
   }
 }
@@ -70,7 +73,13 @@ export async function readPlanSources(plan: SavedPlan, files: SecretFileOptions 
  * (warnings to the log unless it names where). A 1.x plan recorded no tenant state: it is checked
  * by fingerprint only.
  */
-export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: string) => void, secretFiles: SecretFileOptions = {}, opts: { runCopy?: boolean } = {}): Promise<Map<string, OathSeed>> {
+export async function checkPlanAgainstSources(
+  plan: SavedPlan,
+  log?: (line: string) => void,
+  secretFiles: SecretFileOptions = {},
+  /** A run's plan copy: `runCopy` when its journal's hash chain holds the copy's hash; `runId` names the run either way. */
+  opts: { runCopy?: boolean; runId?: string } = {},
+): Promise<Map<string, OathSeed>> {
   const onNotice = secretFiles.onNotice ?? log;
   const bundle = await readPlanSources(plan, { ...secretFiles, ...(onNotice ? { onNotice } : {}) });
   const src = plan.header.source;
@@ -105,6 +114,6 @@ export async function checkPlanAgainstSources(plan: SavedPlan, log?: (line: stri
     return seeds;
   }
   const where = await firstDifference(plan, bundle);
-  if (where) throw older ? new OlderPlanError(plan.path, plan.header.format_version, where) : new EditedPlanError(plan.path, where);
+  if (where) throw older ? new OlderPlanError(plan.path, plan.header.format_version, where, opts.runId) : new EditedPlanError(plan.path, where);
   return seeds;
 }

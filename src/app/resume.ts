@@ -52,7 +52,7 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   // only when the journal's hash chain holds that hash (a journal from before the chain proves nothing).
   // (Read only for such a copy: the journal of a large run is tens of MB.)
   const chained = isOlderFormat(plan.header) && (await verifyJournal(runDir)).state === 'verified';
-  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: chained });
+  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: chained, runId: run.id });
   const recorded = view.header.graph ?? plan.header.graph;
   const client = req.connect(recorded);
   requireRunGraph(recorded, client, run.id, 'resume');

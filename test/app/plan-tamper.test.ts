@@ -1,6 +1,6 @@
 import { chmodSync, chownSync, readdirSync, readFileSync, renameSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
@@ -123,6 +123,11 @@ describe('an edited plan is refused', () => {
     journal[0]!.planHash = hash;
     writeFileSync(join(runDir, 'journal.jsonl'), dump(journal));
     await expect(resumeIn(own, stateDir)).rejects.toThrow(/plan\.jsonl is a plan of format 2\.2, made by an earlier version .*bob@contoso\.com/);
+    // What to do says this run, not "runs already started go on with resume" (this is that resume).
+    const runId = basename(runDir);
+    await expect(resumeIn(own, stateDir)).rejects.toThrow(
+      `Run ${runId}'s journal is from before journals were hash-chained, so nothing shows this copy is the plan the run started with, and it is not taken on trust: finish the run with the version of mfa-migrate that started it, or undo it with mfa-migrate rollback ${runId} (which plans nothing again), then make a new plan.`,
+    );
   });
 
   it("bob's line given another plan user's id: refused as a user listed twice", async () => {
