@@ -22,6 +22,7 @@ export type ProblemCode =
   | 'secret-duplicate'
   | 'secret-invalid'
   | 'secret-short'
+  | 'secret-suspect'
   | 'pskc-invalid'
   | 'pskc-unsafe'
   | 'pskc-decrypt'

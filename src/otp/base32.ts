@@ -41,6 +41,20 @@ export function decodeBase32(text: string): Buffer | null {
   return out;
 }
 
+/**
+ * Whether Base32 text (valid, unpadded or padded) ends in bits past its last whole byte that are not
+ * zero (RFC 4648 3.5 lets a decoder refuse that). No encoder writes them: text with such bits was
+ * cut short or mistyped, so the bytes decoded from it are not the seed that was meant.
+ */
+export function base32HasStrayBits(text: string): boolean {
+  const s = text.replace(/=+$/, '');
+  const stray = (s.length * 5) % 8;
+  if (stray === 0 || s.length === 0) return false;
+  const code = s.charCodeAt(s.length - 1);
+  const last = code < 128 ? VALUE[code]! : -1;
+  return last > 0 && (last & ((1 << stray) - 1)) !== 0;
+}
+
 export function encodeBase32(bytes: Uint8Array): string {
   let out = '';
   let bits = 0;

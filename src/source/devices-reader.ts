@@ -1,7 +1,7 @@
 import type { MobileDevice } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { secretFingerprint } from '../model/secret.js';
-import { decodeBase32 } from './seeds/secret-encoding.js';
+import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './seeds/secret-encoding.js';
 import { cell, indexColumns, UnnamedColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
 
 export const DEVICE_COLUMNS = [
@@ -67,7 +67,10 @@ function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceC
     if (secret !== undefined) {
       const bytes = decodeBase32(secret);
       if (bytes === null) problems.error('secret-invalid', { file, line, field: 'oath_secret' }, 'the OATH secret is not valid Base32');
-      else device.oathSecretFingerprint = secretFingerprint(bytes);
+      else {
+        if (base32StrayBits(secret)) problems.warning('secret-suspect', { file, line, field: 'oath_secret' }, `the OATH secret ${STRAY_BITS_MESSAGE}`);
+        device.oathSecretFingerprint = secretFingerprint(bytes);
+      }
     }
     return device;
 }

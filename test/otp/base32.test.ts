@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ScureBase32Plugin } from 'otplib';
 import { parseSecretKey } from '../../src/emulator/oath-secret.js';
-import { decodeBase32, encodeBase32 } from '../../src/otp/base32.js';
+import { base32HasStrayBits, decodeBase32, encodeBase32 } from '../../src/otp/base32.js';
 import { decodeBase32 as decodeSeedBase32 } from '../../src/source/seeds/secret-encoding.js';
 
 // @scure/base through otplib's plugin: an independent implementation of RFC 4648 to compare with.
@@ -29,9 +29,12 @@ describe('Base32 (RFC 4648)', () => {
     for (const bad of ['', '=', 'M', 'MZX', 'MZXW6Y', 'MZ=XW', 'MZXW6YT1', 'MZXW6YT8', 'MZXW 6YTB', 'MZXW6YTB!', 'MZXW6YTÄ']) expect(decodeBase32(bad), bad).toBeNull();
   });
 
-  it('ignores non-zero unused trailing bits (Entra\'s upload example), where scure refuses them', () => {
+  it('ignores non-zero unused trailing bits (Entra\'s upload example), where scure refuses them; says they are there', () => {
     expect(decodeBase32('2234567abcdef2234567abcdef')?.length).toBe(16);
     expect(() => scure.decode('2234567abcdef2234567abcdef')).toThrow();
+    expect(base32HasStrayBits('2234567abcdef2234567abcdef')).toBe(true);
+    for (const [, encoded] of VECTORS) expect(base32HasStrayBits(encoded), encoded).toBe(false);
+    for (let n = 1; n <= 40; n++) expect(base32HasStrayBits(encodeBase32(randomBytes(n)))).toBe(false);
   });
 
   it('equals scure on random bytes of every length up to 80 (Graph\'s maximum)', () => {

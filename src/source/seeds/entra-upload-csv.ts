@@ -5,7 +5,7 @@ import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { ENTRA_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
-import { decodeBase32 } from './secret-encoding.js';
+import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './secret-encoding.js';
 
 /**
  * Entra admin center's OATH token upload CSV (`upn,serial number,secret key,time interval,
@@ -41,6 +41,7 @@ export async function readEntraUploadCsv(path: string, display: string, delimite
         problems.error('secret-invalid', row.where('secret'), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7); the row is skipped`);
         return;
       }
+      if (base32StrayBits(row.get('secret'))) problems.warning('secret-suspect', row.where('secret'), `the secret key of token ${serial} ${STRAY_BITS_MESSAGE}`);
       seeds.push(
         makeOathSeed(
           {

@@ -5,7 +5,7 @@ import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOa
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { GENERIC_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
-import { decodeSecret, guessSecretEncoding, type SecretEncoding } from './secret-encoding.js';
+import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE, type SecretEncoding } from './secret-encoding.js';
 
 /**
  * The generic seed CSV: `serial,secret` plus optional `encoding,type,digits,period,algorithm,
@@ -89,6 +89,7 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
         problems.error('secret-invalid', row.where('secret'), `the secret of token ${serial} is not valid ${how}${guessed}; the row is skipped`);
         return;
       }
+      if (used === 'base32' && base32StrayBits(secretText)) problems.warning('secret-suspect', row.where('secret'), `the Base32 secret of token ${serial} ${STRAY_BITS_MESSAGE}`);
       if (!ok) {
         bytes.fill(0);
         return;

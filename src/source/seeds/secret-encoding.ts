@@ -3,7 +3,7 @@
  * so that no error message can ever carry the seed: callers report the file, line and field only.
  */
 
-import { decodeBase32 as decodeBase32Text, encodeBase32 } from '../../otp/base32.js';
+import { base32HasStrayBits, decodeBase32 as decodeBase32Text, encodeBase32 } from '../../otp/base32.js';
 
 export type SecretEncoding = 'base32' | 'hex';
 
@@ -17,6 +17,14 @@ export function decodeBase32(text: string): Buffer | null {
 }
 
 export { encodeBase32 };
+
+/** A valid Base32 seed whose last character carries bits past the last byte that are not zero (base32HasStrayBits). */
+export function base32StrayBits(text: string): boolean {
+  return base32HasStrayBits(text.replace(GROUPING, ''));
+}
+
+/** The warning's words for such a seed (never the value). */
+export const STRAY_BITS_MESSAGE = 'ends in bits past its last whole byte that are not zero, which no Base32 encoder writes: it may be cut short or mistyped, and the codes of a wrong seed never match; check it against the vendor\'s file';
 
 /** Hex, case-insensitive, optional `0x` prefix and grouping whitespace; odd length is refused. */
 export function decodeHex(text: string): Buffer | null {
