@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import { GRAPH_SCOPE } from './auth.js';
+import { DEFAULT_GRAPH_ROOT, tokenCloudOf } from './graph-root.js';
 import { SignInError } from './graph-errors.js';
 
 /** What an access token says about who holds it (claims of the JWT; nothing is verified here, Graph does that). */
@@ -43,14 +43,14 @@ export interface TokenSource {
 }
 
 /** Access tokens from an @azure/identity credential, reused until five minutes before they expire. */
-export function credentialTokens(credential: TokenCredential, hint = ''): TokenSource {
+export function credentialTokens(credential: TokenCredential, hint = '', scope = tokenCloudOf(DEFAULT_GRAPH_ROOT).scope): TokenSource {
   let cached: { token: string; expires: number } | undefined;
   return {
     async token() {
       if (cached && cached.expires - Date.now() > 5 * 60_000) return cached.token;
       let t: Awaited<ReturnType<TokenCredential['getToken']>>;
       try {
-        t = await credential.getToken(GRAPH_SCOPE);
+        t = await credential.getToken(scope);
       } catch (err) {
         throw new SignInError(err, hint);
       }

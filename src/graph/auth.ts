@@ -26,9 +26,9 @@ export interface AuthOptions {
    * with `strict` (--strict-permissions).
    */
   secretFiles?: SecretFileOptions;
+  /** The Microsoft Entra ID endpoint of a national cloud (graph-root.ts tokenCloudOf); the public cloud's when unset. */
+  authorityHost?: string;
 }
-
-export const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
 
 /** Thrown for a credential that cannot be built from the options given; the message names what is missing. */
 export class AuthConfigError extends UserError {}
@@ -64,6 +64,7 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
     return value;
   };
   const files: SecretFileOptions = { ...opts.secretFiles, onNotice: opts.secretFiles?.onNotice ?? log };
+  const authority = opts.authorityHost ? { authorityHost: opts.authorityHost } : {};
   const { AzureCliCredential, ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, DeviceCodeCredential, ManagedIdentityCredential } = identity();
   switch (mode) {
     case 'client-secret': {
@@ -73,16 +74,17 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
         secret = raw.toString('utf8').split(/\r?\n/)[0]?.trim();
         raw.fill(0);
       }
-      return new ClientSecretCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), need(secret, '--client-secret-file or AZURE_CLIENT_SECRET'));
+      return new ClientSecretCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), need(secret, '--client-secret-file or AZURE_CLIENT_SECRET'), authority);
     }
     case 'certificate': {
       const certificatePath = need(opts.certificatePath, '--certificate-path');
       // @azure/identity reads the file (PEM, private key included) by its path when it signs in.
       checkSecretFile(certificatePath, 'certificate', files);
-      return new ClientCertificateCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), { certificatePath });
+      return new ClientCertificateCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), { certificatePath }, authority);
     }
     case 'device-code':
       return new DeviceCodeCredential({
+        ...authority,
         ...(tenantId ? { tenantId } : {}),
         ...(clientId ? { clientId } : {}),
         userPromptCallback: (info) => log(info.message),
@@ -96,7 +98,7 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
       // by path, where its environment credential would use it: a tenant and a client id, no secret.
       const envCertificate = env.AZURE_CLIENT_CERTIFICATE_PATH;
       if (envCertificate && env.AZURE_TENANT_ID && env.AZURE_CLIENT_ID && !env.AZURE_CLIENT_SECRET) checkSecretFile(envCertificate, 'certificate (AZURE_CLIENT_CERTIFICATE_PATH)', files);
-      return new DefaultAzureCredential(tenantId ? { tenantId } : {});
+      return new DefaultAzureCredential({ ...authority, ...(tenantId ? { tenantId } : {}) });
     }
   }
 }

@@ -1,7 +1,7 @@
 import { createCredential, signInMode, type AuthOptions } from './auth.js';
 import { credentialTokens, emulatorTokens, type TokenSource } from './access-token.js';
 import { GraphClient } from './graph-client.js';
-import { isLoopback, parseGraphRoot } from './graph-root.js';
+import { isLoopback, parseGraphRoot, tokenCloudOf } from './graph-root.js';
 import type { RetryPolicyOptions } from './retry-policy.js';
 
 export interface ConnectOptions extends AuthOptions {
@@ -35,7 +35,9 @@ export function connectGraph(opts: ConnectOptions): GraphClient {
   } else {
     const mode = signInMode(opts);
     const hint = ` (tried --auth ${mode}${mode === 'default' ? `: ${DEFAULT_CHAIN}` : ''}; choose how to sign in with --auth, or rehearse against the local emulator with --graph-url http://127.0.0.1:PORT)`;
-    tokens = credentialTokens(createCredential(opts, process.env, opts.log), hint);
+    // A national cloud's tokens: its own scope and sign-in endpoint (a proxy root stands for the public cloud).
+    const cloud = tokenCloudOf(root);
+    tokens = credentialTokens(createCredential({ ...opts, ...(cloud.authorityHost ? { authorityHost: cloud.authorityHost } : {}) }, process.env, opts.log), hint, cloud.scope);
   }
   return new GraphClient({
     root,

@@ -10,6 +10,23 @@ export const GRAPH_CLOUD_HOSTS: readonly string[] = ['graph.microsoft.com', 'gra
 export const DEFAULT_GRAPH_ROOT = 'https://graph.microsoft.com';
 
 /**
+ * Where a Graph root's access tokens come from (Graph docs, "National cloud deployments": a token's
+ * scope names the cloud's own Graph domain, and the cloud's Microsoft Entra ID endpoint issues it).
+ * A root that is not a Graph cloud (a proxy of the admin's) stands for the public cloud.
+ */
+export function tokenCloudOf(root: string): { scope: string; authorityHost?: string } {
+  let host = '';
+  try {
+    host = new URL(root).hostname;
+  } catch {
+    // not a URL: the public cloud's
+  }
+  if (host === 'graph.microsoft.us' || host === 'dod-graph.microsoft.us') return { scope: `https://${host}/.default`, authorityHost: 'https://login.microsoftonline.us' };
+  if (host === 'microsoftgraph.chinacloudapi.cn') return { scope: `https://${host}/.default`, authorityHost: 'https://login.chinacloudapi.cn' };
+  return { scope: `${DEFAULT_GRAPH_ROOT}/.default` };
+}
+
+/**
  * A `$ref` body names its object by a Graph URL (`@odata.id`), which the calls build on the public
  * cloud's host; in a national cloud it names that cloud's own (the docs' examples there do). A root
  * that is not a Graph cloud (the emulator, a proxy) leaves it as built.

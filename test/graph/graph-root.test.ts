@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addGroupMember } from '../../src/graph/calls/groups.js';
-import { bodyForRoot, isLoopback, parseGraphRoot } from '../../src/graph/graph-root.js';
+import { credentialTokens } from '../../src/graph/access-token.js';
+import { bodyForRoot, isLoopback, parseGraphRoot, tokenCloudOf } from '../../src/graph/graph-root.js';
 import { GraphTransport } from '../../src/graph/graph-transport.js';
 
 describe('--graph-url', () => {
@@ -57,5 +58,20 @@ describe('a $ref body in a national cloud', () => {
     const transport = new GraphTransport({ root: 'https://graph.microsoft.us', tokens: { token: async () => 't' }, readOnly: false, fetch: capture });
     expect((await transport.send(addGroupMember('g', 'u'), 5_000)).status).toBe(204);
     expect(sent).toEqual({ '@odata.id': 'https://graph.microsoft.us/v1.0/directoryObjects/u' });
+  });
+});
+
+describe('access tokens in a national cloud', () => {
+  it("ask the cloud's own scope of its own sign-in endpoint; a proxy root and the emulator stand for the public cloud (a review: a run there was refused at sign-in)", async () => {
+    expect(tokenCloudOf('https://graph.microsoft.com')).toEqual({ scope: 'https://graph.microsoft.com/.default' });
+    expect(tokenCloudOf('https://graph.microsoft.us')).toEqual({ scope: 'https://graph.microsoft.us/.default', authorityHost: 'https://login.microsoftonline.us' });
+    expect(tokenCloudOf('https://dod-graph.microsoft.us')).toEqual({ scope: 'https://dod-graph.microsoft.us/.default', authorityHost: 'https://login.microsoftonline.us' });
+    expect(tokenCloudOf('https://microsoftgraph.chinacloudapi.cn')).toEqual({ scope: 'https://microsoftgraph.chinacloudapi.cn/.default', authorityHost: 'https://login.chinacloudapi.cn' });
+    expect(tokenCloudOf('https://graph-proxy.example.com')).toEqual({ scope: 'https://graph.microsoft.com/.default' });
+    const asked: string[] = [];
+    const credential = { getToken: async (scope: string | string[]) => (asked.push(String(scope)), { token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) };
+    expect(await credentialTokens(credential, '', tokenCloudOf('https://graph.microsoft.us').scope).token()).toBe('t');
+    expect(await credentialTokens(credential).token()).toBe('t');
+    expect(asked).toEqual(['https://graph.microsoft.us/.default', 'https://graph.microsoft.com/.default']);
   });
 });
