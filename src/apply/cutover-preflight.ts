@@ -162,13 +162,16 @@ export async function cutoverStale(
   adds: readonly PlannedAdd[],
   client: GraphClient,
   leftOut: readonly string[] = [],
+  /** Positions in plan.users of the users this run applies (all, when not given). */
+  selected?: readonly number[],
 ): Promise<{ stale: StaleObject[]; groupUsers: Record<string, number> }> {
   // The federation changes of domains the run leaves out are not the run's to check.
   const changes = plan.cutoverChanges.filter((c) => !(c.target.startsWith('domains/') && leftOut.includes(c.target.split('/')[1]!)));
   const seen = plan.header.cutover_seen;
   // A staged rollout plan counted the users of a domain rejecting the IdP's MFA already as switched by
   // it (none added to a group): that must still hold, or they would be left on MFA Server unsaid.
-  const rejecting = (plan.header.options.rollout_groups?.length ?? 0) > 0 ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_MFA && plan.users.some((u) => upnDomain(u.upn) === d.id)) : [];
+  const runUsers = selected ? selected.map((i) => plan.users[i]!) : plan.users;
+  const rejecting = (plan.header.options.rollout_groups?.length ?? 0) > 0 ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_MFA && runUsers.some((u) => upnDomain(u.upn) === d.id)) : [];
   if (changes.length === 0 && adds.length === 0 && rejecting.length === 0) return { stale: [], groupUsers: {} };
   const probe: Parameters<typeof readCutoverFor>[1][number][] = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),

@@ -212,7 +212,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.upn), (switchesSelected.get(upnDomain(a.upn)) ?? 0) + 1);
     const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
     const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
-    const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected);
+    const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected, positions);
     stale.push(...cutoverRead.stale);
     if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
     // Any policy or cutover object among them: --skip-stale cannot help, so it is not offered.

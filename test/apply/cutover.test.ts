@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CutoverRefusedError } from '../../src/app/plan.js';
 import { cutoverStatus } from '../../src/app/status.js';
+import { cutoverStale } from '../../src/apply/cutover-preflight.js';
+import { SavedPlan } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
@@ -352,6 +354,10 @@ describe('apply re-reads the cutover before it writes', () => {
     const stale = /policy domains\/contoso\.com\/federationConfiguration: the plan counted the users of contoso\.com switched to Entra MFA by its federation .* it is acceptIfMfaDoneByFederatedIdp now, so they would stay on MFA Server/;
     await expect(applyFile(g, `${dir}.plan`, dir)).rejects.toThrow(stale);
     await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(stale);
+    // Only for a run holding users of that domain (a review: a run of other users was refused too).
+    const saved = await SavedPlan.open(`${dir}.plan`);
+    expect((await cutoverStale(saved, [], g.client({ readOnly: true }), [], [])).stale).toEqual([]);
+    expect((await cutoverStale(saved, [], g.client({ readOnly: true }), [], [0])).stale).toHaveLength(1);
     // Rejecting again as planned: it goes ahead.
     expect((await g.raw.patch(federation, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
     expect((await applyFile(g, `${dir}.plan`, dir)).outcome.state).toBe('completed');
