@@ -186,7 +186,7 @@ function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: s
     if (r.id === applyRunId) return false;
     // A journal that cannot be read may be a later run of this tenant: ordered by its id's start time
     // (to the second: one of the same second counts).
-    if (r.kind === 'unknown') return idTime(r.id) >= idTime(applyRunId);
+    if (r.kind === 'unknown') return RUN_ID.test(r.id) && idTime(r.id) >= idTime(applyRunId);
     return (
       r.kind === 'apply' &&
       r.started > run.header.created &&
@@ -220,6 +220,8 @@ function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: s
 
 /** The start time a run id begins with (`20261128T101500Z-3f2a9c1d`: to the second). */
 const idTime = (id: string): string => id.split('-')[0] ?? id;
+/** A run id as newRunId makes them: a folder of another name under runs/ (an admin's `archive`) is no run. */
+const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
 /** Finishes an interrupted rollback run. */
 export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps): Promise<RollbackOutcome> {

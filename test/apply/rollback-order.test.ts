@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakeGraph } from '../helpers/graph.js';
@@ -93,6 +93,9 @@ describe('rollback order', () => {
     expect(second.outcome.counts.done).toBeGreaterThan(0);
     await expect(rollbackIn(g, dir, interrupted.outcome.runId)).rejects.toThrow(new RegExp(`run ${first.outcome.runId} is not the newest run in effect on this tenant: a run made after it is not rolled back: ${second.outcome.runId} `));
 
+    // A folder of another name under runs/ (an admin's archive) is no later run (a review: it sorted after every date).
+    mkdirSync(join(dir, 'runs', 'archive'));
+    await expect(rollbackIn(g, dir, interrupted.outcome.runId)).rejects.toThrow(new RegExp(`a run made after it is not rolled back: ${second.outcome.runId} \\(started [^;]*\\)\\. `));
     // The later run's journal unreadable: it still counts, by its id.
     writeFileSync(join(dir, 'runs', second.outcome.runId, 'journal.jsonl'), '');
     await expect(rollbackIn(g, dir, interrupted.outcome.runId)).rejects.toThrow(new RegExp(`${second.outcome.runId} \\(its journal cannot be read: .*check run ${second.outcome.runId} first \\(mfa-migrate runs verify ${second.outcome.runId} --state-dir `));
