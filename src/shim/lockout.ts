@@ -52,6 +52,20 @@ export function isCleared(state: UserState): boolean {
 const sourcesCopy = (from: SourceFailures): SourceFailures => Object.assign(Object.create(null) as SourceFailures, from);
 const sourceOf = (sources: SourceFailures, name: string) => (Object.hasOwn(sources, name) ? sources[name] : undefined);
 
+/** Whether the user is locked out now, whole or from one of their sources (what an unlock releases). */
+export function anyLockOut(state: UserState, rules: ShimRules): boolean {
+  return state.lockedAt !== null || Object.values(state.sources).some((s) => s.fails >= rules.maxFails);
+}
+
+/**
+ * Whether an unlock request made at `requestedAt` may clear `state`: never a lock-out that began after
+ * it, of the user or of one of their sources (docs/shim.md, `shim unlock`).
+ */
+export function unlockReaches(state: UserState, requestedAt: number, rules: ShimRules): boolean {
+  if (state.lockedAt !== null && requestedAt < state.lockedAt) return false;
+  return !Object.values(state.sources).some((s) => s.fails >= rules.maxFails && requestedAt < s.at);
+}
+
 /** Whether a request from `who` may try a code for a user in `state` at `nowMs`. */
 export function lockStatus(state: UserState, who: Requester, nowMs: number, rules: ShimRules): LockStatus {
   if (state.lockedAt !== null) {

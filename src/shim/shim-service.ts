@@ -9,6 +9,7 @@ import type { ShimRules } from './rules.js';
 import { ShimDatabase } from './shim-database.js';
 import { userKey } from './store-model.js';
 import { UnlockRequestDir } from './unlock-requests.js';
+import { unlockReaches } from './lockout.js';
 import { Verifier } from './verifier.js';
 import { SourceBudget } from './source-budget.js';
 import { VerifyGate } from './verify-gate.js';
@@ -122,7 +123,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       for (const request of await unlocks.drain()) {
         const user = db.findUser(userKey(request.user));
         if (!user) continue;
-        if (user.lockedAt !== null && request.requestedAt < user.lockedAt) continue; // asked before this lock-out began
+        if (!unlockReaches(user, request.requestedAt, opts.rules)) continue; // asked before this lock-out (of the user, or of a source) began
         const done = await verifier.unlock(user.username);
         if (done) auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
       }

@@ -1,5 +1,5 @@
 import { SubmittedCode } from '../otp/submitted-code.js';
-import { afterFailure, CLEARED, isCleared, lockStatus, type Requester } from './lockout.js';
+import { afterFailure, anyLockOut, CLEARED, isCleared, lockStatus, unlockReaches, type Requester } from './lockout.js';
 import type { ShimRules } from './rules.js';
 import { userKey, type ShimToken, type ShimUser, type TokenState, type UserState } from './store-model.js';
 import { checkToken } from './token-check.js';
@@ -127,7 +127,7 @@ export class Verifier {
         unlockLooked = true;
         unlockAt = this.unlockRequests?.take(user);
       }
-      const unlocking = unlockAt !== undefined && !isCleared(current) && (current.lockedAt === null || unlockAt >= current.lockedAt);
+      const unlocking = unlockAt !== undefined && !isCleared(current) && unlockReaches(current, unlockAt, this.rules);
       if (lock.kind === 'locked' && !unlocking) {
         if (confirm()) continue;
         return { result: 'reject', reason: 'locked_out', user, failure: false, lockScope: lock.scope };
@@ -137,7 +137,7 @@ export class Verifier {
         if (!(await this.state.updateUser(user, current, next))) continue;
         if (unlocking) {
           // Audited once the state change is made, as the sweep's unlocks are.
-          this.unlockRequests!.applied(user, current.lockedAt !== null || lock.kind === 'locked');
+          this.unlockRequests!.applied(user, anyLockOut(current, this.rules));
           unlockAt = undefined;
         }
         current = { ...next, version: current.version + 1 };
@@ -180,7 +180,7 @@ export class Verifier {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const read = this.state.read(user, true);
       const current = (read instanceof Promise ? await read : read).user;
-      const wasLocked = current.lockedAt !== null || Object.values(current.sources).some((s) => s.fails >= this.rules.maxFails);
+      const wasLocked = anyLockOut(current, this.rules);
       if (isCleared(current) || (await this.state.updateUser(user, current, { ...CLEARED, sources: {} }))) return { user, wasLocked };
     }
     throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts`);

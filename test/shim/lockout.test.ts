@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
-import { afterFailure, lockStatus, CLEARED } from '../../src/shim/lockout.js';
+import { afterFailure, anyLockOut, lockStatus, unlockReaches, CLEARED } from '../../src/shim/lockout.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import type { ShimService, ShimServiceOptions } from '../../src/shim/shim-service.js';
 import { runImportStore } from '../../src/shim/shim-operations.js';
@@ -138,6 +138,18 @@ describe('issue 17 item 8: lock-out as a lever', () => {
 describe('the lock-out rules (pure)', () => {
   const rules = { ...DEFAULT_RULES, maxFails: 3, lockoutMinutes: 15 };
   const vouched = { source: '198.51.100.7', authenticated: true };
+
+  it("an unlock request reaches no lock-out that began after it, of the user or of a source, and says a source's lock-out is one (a review)", () => {
+    let state: UserState = { ...CLEARED, sources: {} };
+    for (let i = 0; i < 3; i++) state = afterFailure(state, vouched, T0 + 1000 + i, rules);
+    expect(anyLockOut(state, rules)).toBe(true);
+    expect(unlockReaches(state, T0, rules)).toBe(false);
+    expect(unlockReaches(state, T0 + 1002, rules)).toBe(true);
+    const userLocked: UserState = { fails: 10, lockedAt: T0 + 1000, sources: {} };
+    expect([unlockReaches(userLocked, T0, rules), unlockReaches(userLocked, T0 + 1000, rules), anyLockOut(userLocked, rules)]).toEqual([false, true, true]);
+    const failuresOnly = afterFailure({ ...CLEARED, sources: {} }, vouched, T0 + 1000, rules);
+    expect([unlockReaches(failuresOnly, T0, rules), anyLockOut(failuresOnly, rules)]).toEqual([true, false]);
+  });
 
   it('blocks a lone vouched source for the user until the lock-out time has passed since its last failure', () => {
     let state: UserState = { ...CLEARED, sources: {} };

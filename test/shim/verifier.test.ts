@@ -313,6 +313,17 @@ describe('lock-out', () => {
     expect(applied).toEqual([]);
   });
 
+  it("a request made before a source's lock-out began, found after it, does not release it (a review: only the user's lock-out time was compared)", async () => {
+    let now = T0 + 1000;
+    const { requests, applied, verifier } = withUnlockRequests(3, () => now);
+    const vpn = { source: '198.51.100.7', authenticated: true };
+    for (let i = 0; i < 3; i++) await verifier.verify('ivan@contoso.com', '000000', vpn);
+    requests.set('ivan@contoso.com', T0);
+    now += 10;
+    expect((await verifier.verify('ivan@contoso.com', '755224', vpn)).reason).toBe('locked_out');
+    expect(applied).toEqual([]);
+  });
+
   it('a request for a user with failures but no lock-out resets them, audited as such', async () => {
     const { user, requests, applied, verifier } = withUnlockRequests(3);
     await verifier.verify('ivan@contoso.com', '000000');
