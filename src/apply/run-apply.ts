@@ -163,11 +163,20 @@ export function selectUsers(plan: SavedPlan, sel: Pick<ApplySelection, 'users' |
   return out;
 }
 
-/** The apply runs in the state folder made from the plan with this hash, oldest first (headers only). */
+/**
+ * The apply runs in the state folder made from the plan with this hash that are in effect (something
+ * done, not completely rolled back), oldest first: found by their headers, then read whole.
+ */
 async function runsOfPlan(stateDir: string, planHash: string): Promise<string[]> {
   const ids = (await readdir(join(stateDir, 'runs')).catch(() => [] as string[])).sort();
   const headers = await Promise.all(ids.map(async (id) => [id, await readRunHeader(join(stateDir, 'runs', id))] as const));
-  return headers.filter(([, h]) => h?.kind === 'apply' && h.planHash === planHash).map(([id]) => id);
+  const mine = headers.filter(([, h]) => h?.kind === 'apply' && h.planHash === planHash).map(([id]) => id);
+  if (mine.length === 0) return [];
+  const byId = new Map((await listRuns(stateDir)).map((r) => [r.id, r]));
+  return mine.filter((id) => {
+    const r = byId.get(id);
+    return r !== undefined && r.counts.done > 0 && !r.rolled_back_by.some((b) => byId.get(b)?.state === 'completed');
+  });
 }
 
 export function newRunId(): string {
@@ -221,7 +230,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     // would not be enabled, and without the rollout's attach they would be switched into a group the
     // policy does not apply to (or switched with their methods off).
     const tenantWide = stale.filter((s) => !s.user);
-    if (tenantWide.length > 0) throw new StalePlanError(tenantWide, true);
+    if (tenantWide.length > 0) throw new StalePlanError(tenantWide, true, await runsOfPlan(deps.stateDir, plan.hash));
     // Tokens in bulk (about one write each) where this Graph has the actions, else one by one.
     let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'single' ? sel.tokenPath : 'single';
     if ((sel.tokenPath ?? 'auto') === 'auto' && plan.hasTokenChanges) {

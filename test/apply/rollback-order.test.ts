@@ -123,4 +123,13 @@ describe('rollback order', () => {
     expect(back.outcome.state).toBe('completed');
     expect((g.emu.snapshot() as Snapshot).featureRolloutPolicies).toHaveLength(0);
   });
+
+  it('a plan applied and then completely rolled back is not said to be "applied already" when it reads as stale (a review)', async () => {
+    const { g, dir, first } = await firstWave('state-7');
+    expect((await rollbackIn(g, dir, first.outcome.runId)).outcome.state).toBe('completed');
+    // What Graph cannot undo (a default method set where there was none) stays: the plan reads as stale.
+    const err = (await applyFile(g, `${dir}-wave1.plan`, dir).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/the plan is stale/);
+    expect(err.message).not.toMatch(/applied already/);
+  });
 });
