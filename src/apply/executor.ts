@@ -113,8 +113,11 @@ interface Slot {
   sends?: number;
 }
 
-/** Operations that create what later operations of the run name by id or serial (a 404 from those may be Graph's lag). */
-const CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create', 'rollout-policy-create']);
+/**
+ * Operations that create what later operations of the run name by id or serial, a token assigned
+ * included (its activation names the user's new method): a 404 from those may be Graph's lag.
+ */
+const CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create', 'token-assign', 'rollout-policy-create']);
 /** Writes that register or activate a method a default method may name (a refusal of that default may be Graph's lag). */
 const METHOD_WRITES: ReadonlySet<Operation['kind']> = new Set(['phone-create', 'phone-update', 'email-create', 'token-activate', 'token-assign-activate']);
 /** Removals (rollback's): a 404 may mean the object is gone already (another rollback, an admin), which is what they want. */

@@ -148,6 +148,8 @@ export class EmulatorState {
   readonly #hiddenUntil = new WeakMap<object, number>();
   /** Methods just registered or activated that the default-method check does not see yet: until when. */
   readonly #unsettledUntil = new WeakMap<object, number>();
+  /** Tokens just assigned that their user's method path does not find yet: until when. */
+  readonly #assignedUntil = new WeakMap<object, number>();
   /** Ids the emulator generates (methods, devices), reproducible for a seed. */
   readonly ids: Prng;
   /** Who POST /_emulator/token signs in. */
@@ -227,6 +229,19 @@ export class EmulatorState {
 
   isSettled(method: object, now = performance.now()): boolean {
     return isPast(this.#unsettledUntil, method, now);
+  }
+
+  /**
+   * Keeps a token just assigned from its user's method path (`/users/{id}/authentication/hardwareOathMethods/{id}`,
+   * and its activate, deactivate and delete) until `until`: the user's new method may not be found there
+   * at first (behaviour.replicationLagSeconds); the inventory shows the assignment at once.
+   */
+  holdAssignment(device: object, until: number): void {
+    holdUntil(this.#assignedUntil, device, until);
+  }
+
+  isAssignmentVisible(device: object, now = performance.now()): boolean {
+    return isPast(this.#assignedUntil, device, now);
   }
 
   removeDevice(device: DeviceRecord): void {

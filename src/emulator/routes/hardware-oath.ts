@@ -254,7 +254,7 @@ function requireUserToken(ctx: HandlerContext): { user: UserRecord; device: Devi
   const user = requireUser(ctx);
   const id = ctx.params['id']!.toLowerCase();
   const device = user.hardwareOath.includes(id) ? ctx.state.findDevice(id) : undefined;
-  if (!device) throw errors.itemNotFound('hardware OATH method', ctx.params['id']!);
+  if (!device || !ctx.state.isAssignmentVisible(device)) throw errors.itemNotFound('hardware OATH method', ctx.params['id']!);
   return { user, device };
 }
 
@@ -285,6 +285,7 @@ function assignUserToken(ctx: HandlerContext): HandlerResult {
   const device = deviceToAssign(ctx, user, body['device']);
   if (typeof body['displayName'] === 'string') device.displayName = body['displayName'];
   assign(device, user);
+  ctx.state.holdAssignment(device, performance.now() + lagMs(ctx));
   return entity(ctx, `users('${ctx.params['user']}')/authentication/hardwareOathMethods/$entity`, hardwareMethodJson(ctx.state, device), 201);
 }
 
