@@ -128,15 +128,17 @@ const UNGUARDED_CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create
 /**
  * An activation refusal the policy's propagation may end. Graph's wording of that refusal is not
  * documented (only the delay: "up to 20 minutes ... Allow an hour"), so within the wait any 400 or 403 is
- * taken for it, except one that names what waiting does not mend: a missing permission or role, or the
- * verification code. A refusal worded otherwise for another reason fails once the wait is over.
+ * taken for it, except one that names what waiting does not mend: a missing permission or role, the
+ * verification code, the token's serial number or the inventory (two tokens of one serial, say). A
+ * refusal worded otherwise for another reason fails once the wait is over.
  */
 function mayBePolicyPropagation(res: { status: number; body: unknown }): boolean {
   if (res.status !== 400 && res.status !== 403) return false;
   const error = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
   return !NOT_MENDED_BY_WAITING.test(`${error?.code ?? ''} ${error?.message ?? ''}`);
 }
-const NOT_MENDED_BY_WAITING = /Authorization_RequestDenied|AccessDenied|privilege|permission|not authori[sz]ed|consent|\brole\b|verification ?code|invalid ?code|code is (not )?valid/i;
+const NOT_MENDED_BY_WAITING =
+  /Authorization_RequestDenied|AccessDenied|privilege|permission|not authori[sz]ed|consent|\brole\b|verification ?code|invalid ?code|code is (not )?valid|serial ?number|inventory|duplicate|already (assigned|activated)/i;
 
 /**
  * Runs operations through Graph: each goes to the write pipeline (`$batch`, throttle-aware) once

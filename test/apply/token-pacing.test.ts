@@ -154,6 +154,26 @@ describe('token activations', () => {
     expect(rd.results.some((x) => x.outcome !== 'done' && /Insufficient privileges/.test(x.first_error))).toBe(true);
   }, 60_000);
 
+  it.concurrent('an assign-and-activate refused because two tokens of the inventory share its serial (another operator created it too) fails at once, not after the propagation wait (a black-box test of two operators: both runs stalled 20 minutes)', async () => {
+    const dir = join(tmp.dir, 'dup-serial');
+    mkdirSync(dir);
+    const device = { ...TENANT.hardwareOathDevices[0]!, serialNumber: 'DUP-1', status: 'available' };
+    const tenant = { ...TENANT, users: TENANT.users.map((u) => ({ ...u, methods: {} })), hardwareOathDevices: [device, { ...device, id: '22222222-0000-4000-8000-000000000000' }] };
+    const g = fakeGraph({ tenant });
+    const secret = new Secret(bytes(0));
+    const seeds = new Map<string, OathSeed>([[serialKey('DUP-1'), { serial: 'DUP-1', secret, fingerprint: secret.fingerprint() } as OathSeed]]);
+    const journal = await Journal.create(join(dir, 'run'), { t: 'run', id: 'dup', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 1 });
+    const until = Date.now() + 20_000;
+    const ex = new Executor({ client: g.client({ retry: { capMs: 50 } }), journal, concurrency: 1, context: { seeds, policy: {}, now: Date.now }, policyPropagationUntil: () => until, propagationRetryMs: 200 });
+    const u = TENANT.users[0]!;
+    const op: Operation = { id: `${u.id}/hardwareOathMethods/DUP-1/assign-activate`, kind: 'token-assign-activate', user: u.userPrincipalName, userId: u.id, resource: 'hardwareOathMethods/DUP-1', before: null, after: { serialNumber: 'DUP-1', hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, secretFingerprint: secret.fingerprint(), created: false }, stateFingerprint: '', dependsOn: [] };
+    const out = await ex.run([op]);
+    await journal.close();
+    expect(out.get(op.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^400 .*serial number 'DUP-1'/) });
+    expect(g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => i.path.endsWith('/assignAndActivateBySerialNumber'))).toHaveLength(1);
+    expect(Date.now()).toBeLessThan(until);
+  }, 30_000);
+
   it.concurrent('an activation that waited for the policy and then ended another way (an unknown outcome read back) waits no more: the count the progress shows goes back to 0', async () => {
     const planDir = join(tmp.dir, 'prop-faults');
     mkdirSync(planDir);
