@@ -3,6 +3,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { GraphClient } from '../graph/graph-client.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
+import { readFederatedDomains } from '../graph/cutover-reader.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
@@ -14,6 +15,7 @@ import { cutoverOperations, policyOperations, waveOperations, type Operation } f
 import { readCutoverFor } from './cutover-preflight.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
+import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
@@ -136,6 +138,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with ${cliCommand(['rollback', unfinished.id, '--state-dir', deps.stateDir])}`);
     if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, run, deps.stateDir);
     const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);
+    if (!deps.force) await refuseUnderForeignFederation(deps, inverses);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
     // Gone already (another run's rollback, an admin): done, nothing to send.
@@ -215,6 +218,43 @@ function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: s
     `run ${applyRunId} is not the newest run in effect on this tenant: ${later.length === 1 ? 'a run' : `${later.length} runs`} made after it ${later.length === 1 ? 'is' : 'are'} not rolled back: ${named.join('; ')}. ` +
       `What ${later.length === 1 ? 'it does' : 'they do'} may rest on what run ${applyRunId} set up (the methods policy it enabled, the staged rollout policy it created, users' methods that a later federation change relies on), ` +
       `so ${next}; to roll back run ${applyRunId} anyway, add --out-of-order`,
+  );
+}
+
+/** Undos that take a cloud MFA method away from its user. */
+const METHOD_REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'token-deactivate', 'token-unassign', 'token-delete']);
+
+/**
+ * A domain whose federation rejects the IdP's MFA sends every user of it to Entra MFA, whatever any
+ * state folder says: set by another operator's run (another folder), or by an admin, after this run,
+ * taking this run's methods from its users would leave them unable to sign in. Read from the tenant,
+ * so it holds across state folders; one this run set itself is put back first by the rollback.
+ */
+async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[]): Promise<void> {
+  const ownFederation = new Set(inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()));
+  const usersByDomain = new Map<string, Set<string>>();
+  for (const o of inverses) {
+    if (!METHOD_REMOVALS.has(o.kind) || !o.user) continue;
+    const domain = upnDomain(o.user);
+    if (ownFederation.has(domain)) continue;
+    usersByDomain.set(domain, (usersByDomain.get(domain) ?? new Set()).add(o.user));
+  }
+  if (usersByDomain.size === 0) return;
+  let domains;
+  try {
+    domains = await readFederatedDomains(deps.client, [...usersByDomain.keys()]);
+  } catch (err) {
+    deps.log?.(`Warning: the domains' federation could not be read (${(err as Error).message}): check that no domain of this run's users rejects the federated IdP's MFA before relying on this rollback.`);
+    return;
+  }
+  const rejecting = domains.filter((d) => d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp');
+  if (rejecting.length === 0) return;
+  const named = rejecting.map((d) => {
+    const users = [...usersByDomain.get(d.id.toLowerCase())!];
+    return `${d.id} (${users.length} user(s): ${users.slice(0, 5).join(', ')}${users.length > 5 ? ', ...' : ''})`;
+  });
+  throw new UserError(
+    `${named.join('; ')}: the domain's federation rejects the federated IdP's MFA now, and not by this run (another operator's run, or an admin): Entra does the MFA of every user of it, and this rollback would take cloud methods away from them, leaving those with no other method unable to sign in. Put the domain's federation back first (a rollback of the run that set it, or the admin center), or add --force to roll back anyway`,
   );
 }
 

@@ -132,4 +132,18 @@ describe('rollback order', () => {
     expect(err.message).toMatch(/the plan is stale/);
     expect(err.message).not.toMatch(/applied already/);
   });
+
+  it("is refused while a domain of the run's users rejects the federated IdP's MFA by another's doing (another folder's run, an admin), naming it; --force rolls back anyway (a black-box test of two operators: the users were left with no method under Entra MFA)", async () => {
+    const { g, dir, first } = await firstWave('state-8', { rolloutGroups: [ROLLOUT] });
+    // Another operator, from another state folder, flips the federation of contoso.com.
+    const federation = '/v1.0/domains/contoso.com/federationConfiguration/1a72dea7-5ea5-52f2-b6fe-45661bf854b3';
+    expect((await g.raw.patch(federation, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
+    g.emu.clearRequests();
+    await expect(rollbackIn(g, dir, first.outcome.runId)).rejects.toThrow(
+      /^contoso\.com \(\d+ user\(s\): .*\): the domain's federation rejects the federated IdP's MFA now, and not by this run .*or add --force to roll back anyway$/,
+    );
+    expect(g.emu.requests().filter((r) => r.method !== 'GET')).toEqual([]);
+    // --force: the admin has seen it.
+    expect((await rollbackIn(g, dir, first.outcome.runId, { force: true })).outcome.state).toBe('completed');
+  });
 });
