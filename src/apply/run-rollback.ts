@@ -36,6 +36,8 @@ export interface RollbackOutcome {
   resumable: boolean;
   /** Undos done by finding their object gone (removed outside this tool), in this pass or an earlier one: nothing was sent. */
   goneAlready: Omit<Unreversible, 'reason'>[];
+  /** Undos that failed, with Graph's answer (a rollback of the same id tries them again). */
+  failures: Unreversible[];
   counts: Record<OpState, number>;
   stats: ExecStats;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
@@ -370,11 +372,14 @@ async function executeRollback(
     const head = () => (journal.head ? { journalHash: journal.head } : {});
     const resumable = counts.pending + counts.started + counts.failed > 0 || counts.skipped > leftAlone;
     const goneOf = () => inverses.filter((o) => before.get(o.id)?.result?.goneAlready === true).map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource }));
+    const failures = inverses
+      .filter((o) => statuses.get(o.id) === 'failed')
+      .map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource, reason: (results.get(o.id) ?? before.get(o.id))?.error ?? 'failed' }));
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
-    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), ...head() };
+    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
-    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), ...head() };
+    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), failures, ...head() };
   } finally {
     clearInterval(timer);
     deps.signal?.removeEventListener('abort', onAbort);

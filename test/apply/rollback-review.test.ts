@@ -1,5 +1,6 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectGraph } from '../../src/graph/connect.js';
 import { fakeGraph } from '../helpers/graph.js';
@@ -81,6 +82,9 @@ describe('rollback, as a review tried it', () => {
     expect(broke).toBe(1);
     expect(first.outcome.state).toBe('partial');
     expect(first.outcome.counts.skipped).toBeGreaterThan(0);
+    // The summary names the failure with Graph's answer (a black-box test saw "1 failed" and nothing more).
+    expect(first.outcome.failures).toEqual([expect.objectContaining({ target: expect.stringMatching(/^hardwareOathMethods\//), reason: expect.stringMatching(/^\d{3} /) })]);
+    expect(renderRollbackSummary(first.outcome, dir, undefined)).toMatch(/\n {2}failed: \S+@contoso\.com hardwareOathMethods\/\S+: \d{3} /);
     const finished = await rollbackIn(g, dir, first.outcome.runId);
     expect(finished.outcome.state).toBe('completed');
     expect(finished.outcome.counts).toMatchObject({ failed: 0, skipped: 0, pending: 0 });

@@ -45,8 +45,10 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
     `  operations: ${c.done} done${o.goneAlready.length > 0 ? ` (${o.goneAlready.length} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
+    ...firstOf(o.failures.map((x) => `  failed: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'failed', given),
     ...firstOf(o.goneAlready.map((x) => `  gone already (removed outside this tool; nothing to undo): ${x.user ?? 'policy'} ${x.target}`), o.runId, 'gone already', given),
     ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
+    ...byReason(o.notReversible),
     ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible', given),
     journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
@@ -56,6 +58,14 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
       : []),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}
+
+/** Past the lines named one by one, how many of each reason: adopted objects and defaults Graph cannot unset are not lost in the count. */
+function byReason(items: readonly { reason: string }[]): string[] {
+  if (items.length <= LISTED) return [];
+  const counts = new Map<string, number>();
+  for (const x of items) counts.set(x.reason, (counts.get(x.reason) ?? 0) + 1);
+  return [`  not reversible, ${items.length} in all: ${[...counts].map(([reason, n]) => `${n} ${reason}`).join('; ')}`];
 }
 
 /** Lines a summary names one by one: a 100,000-user rollback has as many defaults it cannot unset; the report lists them all. */

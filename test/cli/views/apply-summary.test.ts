@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApplyOutcome } from '../../../src/apply/run-apply.js';
-import { renderApplySummary } from '../../../src/cli/views/apply-summary.js';
+import type { RollbackOutcome } from '../../../src/apply/run-rollback.js';
+import { renderApplySummary, renderRollbackSummary } from '../../../src/cli/views/apply-summary.js';
 
 const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
   runId: 'r1',
@@ -42,5 +43,36 @@ describe('renderApplySummary', () => {
     expect(text).toContain('mfa-migrate plan ... --users FILE --out FILE');
     expect(text).not.toContain('Resume with');
     expect(renderApplySummary(outcome(10, 0), '/s', undefined)).not.toContain('Left out as stale');
+  });
+});
+
+const rollbackOutcome = (over: Partial<RollbackOutcome>): RollbackOutcome =>
+  ({
+    runId: 'r2',
+    rollbackOf: 'r1',
+    state: 'completed',
+    tenant: { id: 't-1', displayName: 'Contoso' },
+    changedSince: [],
+    notReversible: [],
+    resumable: false,
+    goneAlready: [],
+    failures: [],
+    counts: { pending: 0, started: 0, done: 10, failed: 0, skipped: 0 },
+    ...over,
+  }) as RollbackOutcome;
+
+describe('rollback summary', () => {
+  it('past the lines it names, counts what it left in place by reason: objects adopted from another run are not lost among defaults Graph cannot unset (a black-box test of two operators)', () => {
+    const adopted = 'made by another run of the plan, found there when this run sent it: left for that run to undo';
+    const kept = 'the user had no default method before the run and Graph cannot unset one: left as sms';
+    const notReversible = [
+      ...Array.from({ length: 22 }, (_, i) => ({ user: `u${i}@contoso.com`, target: 'signInPreferences', reason: kept })),
+      ...Array.from({ length: 3 }, (_, i) => ({ user: `v${i}@contoso.com`, target: 'hardwareOathMethods/S', reason: adopted })),
+    ];
+    const text = renderRollbackSummary(rollbackOutcome({ notReversible }), '/s', undefined);
+    expect(text).toContain(`  not reversible, 25 in all: 22 ${kept}; 3 ${adopted}\n`);
+    expect(text.match(/^ {2}not reversible: /gm)).toHaveLength(20);
+    // Twenty or fewer are named one by one, with no count line.
+    expect(renderRollbackSummary(rollbackOutcome({ notReversible: notReversible.slice(20) }), '/s', undefined)).not.toContain('in all');
   });
 });
