@@ -77,7 +77,7 @@ export async function checkPlanAgainstSources(
   plan: SavedPlan,
   log?: (line: string) => void,
   secretFiles: SecretFileOptions = {},
-  /** A run's plan copy: `runCopy` when its journal's hash chain holds the copy's hash; `runId` names the run either way. */
+  /** A run's plan copy: `runCopy` when its journal's hash chain holds the copy's hash; `runId` names the run when its journal has no chain. */
   opts: { runCopy?: boolean; runId?: string } = {},
 ): Promise<Map<string, OathSeed>> {
   const onNotice = secretFiles.onNotice ?? log;

@@ -51,8 +51,9 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   // an older format, checked by the version that started the run, by its hash and sources only, and
   // only when the journal's hash chain holds that hash (a journal from before the chain proves nothing).
   // (Read only for such a copy: the journal of a large run is tens of MB.)
-  const chained = isOlderFormat(plan.header) && (await verifyJournal(runDir)).state === 'verified';
-  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: chained, runId: run.id });
+  const check = isOlderFormat(plan.header) ? (await verifyJournal(runDir)).state : undefined;
+  // A journal from before the chain gets the advice for one; a broken one is refused below (requireIntactJournal) in its own words.
+  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: check === 'verified', ...(check === 'unverifiable' ? { runId: run.id } : {}) });
   const recorded = view.header.graph ?? plan.header.graph;
   const client = req.connect(recorded);
   requireRunGraph(recorded, client, run.id, 'resume');
