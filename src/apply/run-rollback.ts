@@ -3,6 +3,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { GraphClient } from '../graph/graph-client.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
+import { GraphRequestError } from '../graph/graph-errors.js';
 import { readFederatedDomains } from '../graph/cutover-reader.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { cliCommand } from '../model/command-line.js';
@@ -139,8 +140,9 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const unfinished = earlier.find((r) => r.state !== 'completed');
     if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with ${cliCommand(['rollback', unfinished.id, '--state-dir', deps.stateDir])}`);
     if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, run, deps.stateDir);
-    const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);
-    if (!deps.force) await refuseUnderForeignFederation(deps, inverses);
+    const plan = await openRunPlan(applyDir, run);
+    const { inverses, notReversible } = await rollbackInverses(plan, run);
+    if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
     // Gone already (another run's rollback, an admin): done, nothing to send.
@@ -232,8 +234,11 @@ const METHOD_REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete',
  * taking this run's methods from its users would leave them unable to sign in. Read from the tenant,
  * so it holds across state folders; one this run set itself is put back first by the rollback.
  */
-async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[]): Promise<void> {
+async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[], plan: SavedPlan): Promise<void> {
   const ownFederation = new Set(inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()));
+  // Rejecting already when the plan read it: the run's methods were added under it, and taking them
+  // away puts the users back as they were (not in a state someone else made since).
+  for (const d of plan.header.cutover_seen?.federatedDomains ?? []) if (d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp') ownFederation.add(d.id.toLowerCase());
   const usersByDomain = new Map<string, Set<string>>();
   for (const o of inverses) {
     if (!METHOD_REMOVALS.has(o.kind) || !o.user) continue;
@@ -246,7 +251,10 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
   try {
     domains = await readFederatedDomains(deps.client, [...usersByDomain.keys()]);
   } catch (err) {
-    deps.log?.(`Warning: the domains' federation could not be read (${(err as Error).message}): check that no domain of this run's users rejects the federated IdP's MFA before relying on this rollback.`);
+    // Only a missing permission (Domain.Read.All) lets the rollback go on unchecked, said; anything
+    // else (Graph failing, the network) stops it as any failed read does.
+    if (!(err instanceof GraphRequestError && err.response.status === 403)) throw err;
+    deps.log?.(`Warning: the domains' federation could not be read (${err.message}): check that no domain of this run's users rejects the federated IdP's MFA before relying on this rollback.`);
     return;
   }
   const rejecting = domains.filter((d) => d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp');
@@ -256,7 +264,7 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
     return `${d.id} (${users.length} user(s): ${users.slice(0, 5).join(', ')}${users.length > 5 ? ', ...' : ''})`;
   });
   throw new UserError(
-    `${named.join('; ')}: the domain's federation rejects the federated IdP's MFA now, and not by this run (another operator's run, or an admin): Entra does the MFA of every user of it, and this rollback would take cloud methods away from them, leaving those with no other method unable to sign in. Put the domain's federation back first (a rollback of the run that set it, or the admin center), or add --force to roll back anyway`,
+    `${named.join('; ')}: the domain's federation rejects the federated IdP's MFA now, which neither this run nor its plan's read of the tenant did (another operator's run, or an admin, since): Entra does the MFA of every user of it, and this rollback would take cloud methods away from them, leaving those with no other method unable to sign in. Put the domain's federation back first (a rollback of the run that set it, or the admin center), or add --out-of-order to roll back anyway`,
   );
 }
 
@@ -287,10 +295,14 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const run = await readRun(applyDir);
     // Newest first here too: an apply made since this rollback stopped may rest on what is left to undo
     // (one started with --out-of-order goes on as it was started).
-    if (!deps.outOfOrder && (view.header.options as { outOfOrder?: boolean }).outOfOrder !== true) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, run, deps.stateDir);
+    const outOfOrder = deps.outOfOrder || (view.header.options as { outOfOrder?: boolean }).outOfOrder === true;
+    if (!outOfOrder) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, run, deps.stateDir);
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
-    const { inverses, notReversible } = await rollbackInverses(await openRunPlan(applyDir, run), run);
+    const plan = await openRunPlan(applyDir, run);
+    const { inverses, notReversible } = await rollbackInverses(plan, run);
+    // The tenant's federation is read again too: time has passed since the rollback stopped.
+    if (!outOfOrder) await refuseUnderForeignFederation(deps, inverses.filter((o) => view.ops.get(o.id)?.state !== 'done'), plan);
     // Objects changed since are left alone when a rollback is finished too (time has passed since it
     // stopped): what is left to undo is compared again where this rollback has not yet touched the
     // object (a token it deactivated is no longer as the run left it, by its own doing). Of the

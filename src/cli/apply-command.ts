@@ -171,7 +171,7 @@ Examples:
     .description('Undo what an apply run did, newest first, against the tenant it ran on: delete what it created, restore what it updated and the previous default method, deactivate the tokens it activated, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--force', 'also overwrite objects changed in the tenant since the run', false)
-    .option('--out-of-order', 'roll back this run although apply runs made after it on the tenant are still in effect (they may rest on what it set up; refused without this)', false);
+    .option('--out-of-order', 'roll back this run although later changes rest on it: apply runs made after it still in effect, or a domain of its users made to reject the federated IdP\'s MFA since (refused without this)', false);
   addConsistencyWindowOption(addGraphOptions(rollback, 'Graph root: the one the run wrote to (the default; another is refused)'))
     .addHelpText(
       'after',
@@ -180,7 +180,8 @@ Exit status: 0 every undo Graph allows was done (what it cannot undo, a default 
 phone behind it, is listed, not attempted); 3 something was left: failed (rollback the same id again) or changed since the run (only --force overwrites it);
 1 error (a run already rolled back, a later run still in effect, wrong tenant); 130 or 143 interrupted.
 Runs are rolled back newest first: one with later apply runs on the tenant still in effect is refused,
-naming them, unless --out-of-order.
+naming them, unless --out-of-order; so is one that would take methods from users of a domain made to
+reject the federated IdP's MFA since the run.
 
 Examples:
   $ mfa-migrate runs

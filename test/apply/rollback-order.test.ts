@@ -15,6 +15,7 @@ describe('rollback order', () => {
   const tmp = tempDir('rollback-order');
   afterAll(() => tmp.cleanup());
   const ROLLOUT = 'MFA Staged Rollout';
+  const FEDERATION = '/v1.0/domains/contoso.com/federationConfiguration/1a72dea7-5ea5-52f2-b6fe-45661bf854b3';
 
   /** A fresh fake Graph, and a first wave (the scope group) applied to it from state folder `name`, completed. */
   async function firstWave(name: string, over: Partial<PlanRequest> = {}) {
@@ -133,17 +134,29 @@ describe('rollback order', () => {
     expect(err.message).not.toMatch(/applied already/);
   });
 
-  it("is refused while a domain of the run's users rejects the federated IdP's MFA by another's doing (another folder's run, an admin), naming it; --force rolls back anyway (a black-box test of two operators: the users were left with no method under Entra MFA)", async () => {
+  it("is refused while a domain of the run's users rejects the federated IdP's MFA by another's doing (another folder's run, an admin), naming it, and so is finishing an interrupted rollback; --out-of-order rolls back anyway (a black-box test of two operators: the users were left with no method under Entra MFA)", async () => {
     const { g, dir, first } = await firstWave('state-8', { rolloutGroups: [ROLLOUT] });
+    const stopped = new AbortController();
+    stopped.abort();
+    const interrupted = await rollbackIn(g, dir, first.outcome.runId, { signal: stopped.signal });
     // Another operator, from another state folder, flips the federation of contoso.com.
-    const federation = '/v1.0/domains/contoso.com/federationConfiguration/1a72dea7-5ea5-52f2-b6fe-45661bf854b3';
-    expect((await g.raw.patch(federation, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
+    expect((await g.raw.patch(FEDERATION, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
     g.emu.clearRequests();
-    await expect(rollbackIn(g, dir, first.outcome.runId)).rejects.toThrow(
-      /^contoso\.com \(\d+ user\(s\): .*\): the domain's federation rejects the federated IdP's MFA now, and not by this run .*or add --force to roll back anyway$/,
-    );
+    const refused = /^contoso\.com \(\d+ user\(s\): .*\): the domain's federation rejects the federated IdP's MFA now, which neither this run nor its plan's read of the tenant did .*or add --out-of-order to roll back anyway$/;
+    await expect(rollbackIn(g, dir, interrupted.outcome.runId)).rejects.toThrow(refused);
+    // --force is not the way past it: that would also overwrite what others changed since the run.
+    await expect(rollbackIn(g, dir, interrupted.outcome.runId, { force: true })).rejects.toThrow(refused);
     expect(g.emu.requests().filter((r) => r.method !== 'GET')).toEqual([]);
-    // --force: the admin has seen it.
-    expect((await rollbackIn(g, dir, first.outcome.runId, { force: true })).outcome.state).toBe('completed');
+    expect((await rollbackIn(g, dir, interrupted.outcome.runId, { outOfOrder: true })).outcome.state).toBe('completed');
+  });
+
+  it('is not refused for a domain that rejected the IdP\'s MFA already when the plan read the tenant: the rollback puts the users back as they were (a review)', async () => {
+    const g = fakeGraph();
+    const dir = join(tmp.dir, 'state-9');
+    expect((await g.raw.patch(FEDERATION, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
+    await planTo(g, `${dir}.plan`, { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
+    const run = await applyFile(g, `${dir}.plan`, dir);
+    expect(run.outcome.state).toBe('completed');
+    expect((await rollbackIn(g, dir, run.outcome.runId)).outcome.state).toBe('completed');
   });
 });
