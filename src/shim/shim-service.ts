@@ -125,7 +125,8 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
         if (!user) continue;
         if (!unlockReaches(user, request.requestedAt, opts.rules)) continue; // asked before this lock-out (of the user, or of a source) began
         const done = await verifier.unlock(user.username);
-        if (done) auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
+        // A request for a user with nothing to clear changed nothing: no audit line says it did.
+        if (done?.cleared) auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
       }
     };
     if (!pg) await applyUnlockRequests();

@@ -174,14 +174,15 @@ export class Verifier {
   }
 
   /** Clears a user's failures and lock-out. Returns the user, or undefined when unknown. */
-  async unlock(username: string): Promise<{ user: ShimUser; wasLocked: boolean } | undefined> {
+  async unlock(username: string): Promise<{ user: ShimUser; wasLocked: boolean; cleared: boolean } | undefined> {
     const user = this.users.findUser(userKey(username));
     if (!user) return undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const read = this.state.read(user, true);
       const current = (read instanceof Promise ? await read : read).user;
       const wasLocked = anyLockOut(current, this.rules);
-      if (isCleared(current) || (await this.state.updateUser(user, current, { ...CLEARED, sources: {} }))) return { user, wasLocked };
+      if (isCleared(current)) return { user, wasLocked, cleared: false };
+      if (await this.state.updateUser(user, current, { ...CLEARED, sources: {} })) return { user, wasLocked, cleared: true };
     }
     throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts`);
   }

@@ -213,6 +213,23 @@ describe('POST /v1/verify', () => {
 });
 
 describe('unlock requests (issue 17 item 13)', () => {
+  it('a request for a user with nothing to clear, applied by the sweep, writes no audit line saying it cleared something', async () => {
+    await start();
+    const storeId = service!.db.storeId;
+    await service!.close();
+    service = undefined;
+    const { requestUnlock, unlockDirOf } = await import('../../src/shim/unlock-requests.js');
+    await requestUnlock(store, 'ivan@contoso.com', TEST_KEY, storeId, Date.now());
+    // The sweep at start takes it.
+    await start();
+    expect(readdirSync(unlockDirOf(store))).toEqual([]);
+    const path = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const events = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string });
+    expect(events.filter((e) => e.event === 'unlock')).toEqual([]);
+  });
+
   it('a request for a user who has failures but is not locked out yet resets them at their next attempt (a black-box test: taken only once they were locked, it was dropped as older than the lock-out)', async () => {
     const { url } = await start();
     for (let i = 0; i < 5; i++) await verify(url, 'ivan@contoso.com', '000000');
