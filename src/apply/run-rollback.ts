@@ -50,7 +50,7 @@ export interface RollbackDeps {
   stateDir: string;
   concurrency: number;
   force: boolean;
-  /** Roll back although apply runs made after it on the same tenant are still in effect. */
+  /** Roll back although later changes rest on it: later apply runs still in effect, a federation made to reject the IdP's MFA since. */
   outOfOrder?: boolean;
   log?: (line: string) => void;
   signal?: AbortSignal;
@@ -230,20 +230,20 @@ const METHOD_REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete',
 
 /**
  * A domain whose federation rejects the IdP's MFA sends every user of it to Entra MFA, whatever any
- * state folder says: set by another operator's run (another folder), or by an admin, after this run,
- * taking this run's methods from its users would leave them unable to sign in. Read from the tenant,
- * so it holds across state folders; one this run set itself is put back first by the rollback.
+ * state folder says: set since the run by another operator's run (another folder) or an admin, taking
+ * this run's methods from its users would leave them unable to sign in. Read from the tenant, so it
+ * holds across state folders.
  */
 async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[], plan: SavedPlan): Promise<void> {
-  const ownFederation = new Set(inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()));
-  // Rejecting already when the plan read it: the run's methods were added under it, and taking them
-  // away puts the users back as they were (not in a state someone else made since).
-  for (const d of plan.header.cutover_seen?.federatedDomains ?? []) if (d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp') ownFederation.add(d.id.toLowerCase());
+  // Domains this run set (the rollback puts them back first), or that rejected already when its plan
+  // read them (the run's methods were added under it; taking them away puts the users back as they were).
+  const notSince = new Set(inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()));
+  for (const d of plan.header.cutover_seen?.federatedDomains ?? []) if (d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp') notSince.add(d.id.toLowerCase());
   const usersByDomain = new Map<string, Set<string>>();
   for (const o of inverses) {
     if (!METHOD_REMOVALS.has(o.kind) || !o.user) continue;
     const domain = upnDomain(o.user);
-    if (ownFederation.has(domain)) continue;
+    if (notSince.has(domain)) continue;
     usersByDomain.set(domain, (usersByDomain.get(domain) ?? new Set()).add(o.user));
   }
   if (usersByDomain.size === 0) return;
