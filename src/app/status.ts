@@ -9,6 +9,7 @@ import type { PhoneType, TenantCutover, TenantUser } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
 import { readUserList } from './user-list.js';
+import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 
 export interface StatusRequest {
   /** An export folder: its users are in scope (and its disabled ones say so). */
@@ -145,7 +146,7 @@ function switchBack(by: string): string {
 /** What switches the user to Entra MFA, if anything. */
 function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
   const domain = u.userPrincipalName.slice(u.userPrincipalName.lastIndexOf('@') + 1).toLowerCase();
-  if (cutover.federatedDomains.some((d) => d.id === domain && d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp')) return 'federation';
+  if (cutover.federatedDomains.some((d) => d.id === domain && d.federatedIdpMfaBehavior === REJECT_IDP_MFA)) return 'federation';
   const p = cutover.rolloutPolicy;
   if (!p?.isEnabled) return null;
   if (p.isAppliedToOrganization) return 'organization';

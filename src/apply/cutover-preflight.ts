@@ -1,6 +1,6 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readFederatedDomains, readGroups, readRolloutPolicy, setMembership } from '../graph/cutover-reader.js';
-import { federationState, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
+import { federationState, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
 import type { CountedSwitch, PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
@@ -8,9 +8,6 @@ import { splitResource } from '../plan/resource-state.js';
 import type { Operation } from './operations.js';
 import type { StaleObject } from './staleness.js';
 import { someOf, upnDomain } from './federation-step.js';
-
-/** A domain's federation rejecting the IdP's MFA: Entra does the MFA of all its users. */
-const REJECT_MFA = 'rejectMfaByFederatedIdp';
 
 /** The cutover state as read now: the rollout policy, groups with their users, federated domains. */
 export interface LiveCutover {
@@ -171,7 +168,7 @@ export async function cutoverStale(
   // A staged rollout plan counted the users of a domain rejecting the IdP's MFA already as switched by
   // it (none added to a group): that must still hold, or they would be left on MFA Server unsaid.
   const runUsers = selected ? selected.map((i) => plan.users[i]!) : plan.users;
-  const rejecting = (plan.header.options.rollout_groups?.length ?? 0) > 0 ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_MFA && runUsers.some((u) => upnDomain(u.upn) === d.id)) : [];
+  const rejecting = (plan.header.options.rollout_groups?.length ?? 0) > 0 ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && runUsers.some((u) => upnDomain(u.upn) === d.id)) : [];
   if (changes.length === 0 && adds.length === 0 && rejecting.length === 0) return { stale: [], groupUsers: {} };
   const probe: Parameters<typeof readCutoverFor>[1][number][] = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
@@ -190,10 +187,10 @@ export async function cutoverStale(
   const stale = findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches);
   for (const d of rejecting) {
     const now = live.cutover.federatedDomains.find((x) => x.id === d.id)?.federatedIdpMfaBehavior ?? null;
-    if (now === REJECT_MFA) continue;
+    if (now === REJECT_IDP_MFA) continue;
     stale.push({
       target: `domains/${d.id}/federationConfiguration`,
-      planned: REJECT_MFA,
+      planned: REJECT_IDP_MFA,
       now: now ?? 'not federated',
       reason: `the plan counted the users of ${d.id} switched to Entra MFA by its federation (rejecting the IdP's MFA) and added none to a rollout group; it is ${now ?? 'not federated'} now, so they would stay on MFA Server`,
     });

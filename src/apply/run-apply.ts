@@ -179,6 +179,9 @@ async function runsOfPlan(stateDir: string, planHash: string): Promise<string[]>
   });
 }
 
+/** The shape of the ids newRunId makes: the start time to the second, then 8 hex digits. */
+export const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
+
 export function newRunId(): string {
   return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
 }

@@ -5,6 +5,7 @@ import { getPolicy } from '../graph/calls/policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { GraphRequestError } from '../graph/graph-errors.js';
 import { readFederatedDomains } from '../graph/cutover-reader.js';
+import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
@@ -15,7 +16,7 @@ import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpR
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
-import { newRunId, openRunPlan, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
+import { newRunId, openRunPlan, RUN_ID, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -193,6 +194,7 @@ function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: s
     if (r.id === applyRunId) return false;
     // A journal that cannot be read may be a later run of this tenant: ordered by its id's start time
     // (to the second: one of the same second counts).
+    // A folder of another name under runs/ (an admin's `archive`) is no run.
     if (r.kind === 'unknown') return RUN_ID.test(r.id) && idTime(r.id) >= idTime(applyRunId);
     return (
       r.kind === 'apply' &&
@@ -238,7 +240,7 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
   // Domains this run set (the rollback puts them back first), or that rejected already when its plan
   // read them (the run's methods were added under it; taking them away puts the users back as they were).
   const notSince = new Set(inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()));
-  for (const d of plan.header.cutover_seen?.federatedDomains ?? []) if (d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp') notSince.add(d.id.toLowerCase());
+  for (const d of plan.header.cutover_seen?.federatedDomains ?? []) if (d.federatedIdpMfaBehavior === REJECT_IDP_MFA) notSince.add(d.id.toLowerCase());
   const usersByDomain = new Map<string, Set<string>>();
   for (const o of inverses) {
     if (!METHOD_REMOVALS.has(o.kind) || !o.user) continue;
@@ -257,7 +259,7 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
     deps.log?.(`Warning: the domains' federation could not be read (${err.message}): check that no domain of this run's users rejects the federated IdP's MFA before relying on this rollback.`);
     return;
   }
-  const rejecting = domains.filter((d) => d.federatedIdpMfaBehavior === 'rejectMfaByFederatedIdp');
+  const rejecting = domains.filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA);
   if (rejecting.length === 0) return;
   const named = rejecting.map((d) => {
     const users = [...usersByDomain.get(d.id.toLowerCase())!];
@@ -270,8 +272,6 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
 
 /** The start time a run id begins with (`20261128T101500Z-3f2a9c1d`: to the second). */
 const idTime = (id: string): string => id.split('-')[0] ?? id;
-/** A run id as newRunId makes them: a folder of another name under runs/ (an admin's `archive`) is no run. */
-const RUN_ID = /^\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
 /** Finishes an interrupted rollback run. */
 export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps): Promise<RollbackOutcome> {

@@ -15,12 +15,7 @@ export const DEFAULT_GRAPH_ROOT = 'https://graph.microsoft.com';
  * A root that is not a Graph cloud (a proxy of the admin's) stands for the public cloud.
  */
 export function tokenCloudOf(root: string): { scope: string; authorityHost?: string } {
-  let host = '';
-  try {
-    host = new URL(root).hostname;
-  } catch {
-    // not a URL: the public cloud's
-  }
+  const host = hostOf(root);
   if (host === 'graph.microsoft.us' || host === 'dod-graph.microsoft.us') return { scope: `https://${host}/.default`, authorityHost: 'https://login.microsoftonline.us' };
   if (host === 'microsoftgraph.chinacloudapi.cn') return { scope: `https://${host}/.default`, authorityHost: 'https://login.chinacloudapi.cn' };
   return { scope: `${DEFAULT_GRAPH_ROOT}/.default` };
@@ -35,14 +30,18 @@ export function bodyForRoot(body: unknown, root: string): unknown {
   if (typeof body !== 'object' || body === null) return body;
   const ref = (body as Record<string, unknown>)['@odata.id'];
   if (typeof ref !== 'string' || !ref.startsWith(`${DEFAULT_GRAPH_ROOT}/`)) return body;
-  let host: string;
-  try {
-    host = new URL(root).hostname;
-  } catch {
-    return body;
-  }
-  if (!GRAPH_CLOUD_HOSTS.includes(host) || host === new URL(DEFAULT_GRAPH_ROOT).hostname) return body;
+  const host = hostOf(root);
+  if (host === undefined || !GRAPH_CLOUD_HOSTS.includes(host) || host === hostOf(DEFAULT_GRAPH_ROOT)) return body;
   return { ...body, '@odata.id': `https://${host}${ref.slice(DEFAULT_GRAPH_ROOT.length)}` };
+}
+
+/** A root's host name; undefined for text that is not a URL. */
+function hostOf(root: string): string | undefined {
+  try {
+    return new URL(root).hostname;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Loopback Graph roots (the emulator) need no credential. */

@@ -1,5 +1,5 @@
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
-import { federationState, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
+import { federationState, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantGroup, TenantUser } from '../model/tenant.js';
 import type { Finding } from './finding.js';
 import { findConfig, type PolicyChange, type PolicyTarget } from './policy-rules.js';
@@ -20,7 +20,6 @@ export const SMS_VOICE_RETIREMENT_LATE = '2027-07-01';
 
 export const ROLLOUT_POLICY_TARGET = 'featureRolloutPolicies/multiFactorAuthentication';
 export const ROLLOUT_POLICY_NAME = 'MFA Server migration';
-const REJECT = 'rejectMfaByFederatedIdp';
 const CAMPAIGN = 'registrationEnforcement/authenticationMethodsRegistrationCampaign';
 
 export interface CutoverOptions {
@@ -246,7 +245,7 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   const isSwitched = new Set<string>();
   // A domain whose federation rejects the IdP's MFA already sends every user of it to Entra MFA: a
   // rollout group adds nothing for them.
-  const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT).map((d) => d.id.toLowerCase()));
+  const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
   const byFederation = new Map<string, number>();
   let overflow = 0;
   for (const m of active) {
@@ -345,7 +344,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       out.findings.push({ severity: 'info', code: 'federation-not-in-scope', rule: 'CUTOVER-FEDERATION', message: `${d.id} is federated but holds no user of this plan: its federation is left as it is` });
       continue;
     }
-    if (d.federatedIdpMfaBehavior === REJECT) continue;
+    if (d.federatedIdpMfaBehavior === REJECT_IDP_MFA) continue;
     if (!d.federationId) {
       out.refusals.push(`--federated-mfa reject: ${d.id} is federated but Graph shows no federation configuration for it`);
       continue;
@@ -365,7 +364,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       target: `domains/${d.id}/federationConfiguration`,
       action: 'update',
       before: federationState(d),
-      after: { id: d.federationId, federatedIdpMfaBehavior: REJECT },
+      after: { id: d.federationId, federatedIdpMfaBehavior: REJECT_IDP_MFA },
       rule: 'CUTOVER-FEDERATION',
       because: `the final step for ${d.id}: Entra does the MFA of every user of the domain${switches > 0 ? `, once the ${switches} switch(es) of this plan succeeded` : ''}`,
       switches,

@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { inspect } from 'node:util';
+import { Redacted } from './redacted.js';
 
 export type HmacAlgorithm = 'md5' | 'sha1' | 'sha256' | 'sha512';
 
@@ -19,7 +19,7 @@ const REDACTED = '[hmac key redacted]';
  * padded blocks are as secret as the key: they are never printed (toString, toJSON and inspect say
  * so), and kept in memory only.
  */
-export class HmacKey {
+export class HmacKey extends Redacted(REDACTED) {
   readonly #algorithm: HmacAlgorithm;
   readonly #block: number;
   /** K ^ ipad, then the message. */
@@ -30,6 +30,7 @@ export class HmacKey {
   readonly message: Buffer;
 
   constructor(algorithm: HmacAlgorithm, key: Uint8Array, maxMessage: number) {
+    super();
     const block = BLOCK_BYTES[algorithm];
     if (block === undefined) throw new RangeError(`HMAC algorithm ${String(algorithm)} is not supported`);
     this.#algorithm = algorithm;
@@ -58,17 +59,5 @@ export class HmacKey {
   of(bytes: Uint8Array): string {
     this.message.set(bytes);
     return this.digest(bytes.length);
-  }
-
-  toString(): string {
-    return REDACTED;
-  }
-
-  toJSON(): string {
-    return REDACTED;
-  }
-
-  [inspect.custom](): string {
-    return REDACTED;
   }
 }

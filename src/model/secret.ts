@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { inspect } from 'node:util';
+import { Redacted } from './redacted.js';
 
 const REDACTED = '[secret redacted]';
 /** Passed to the constructor by adopt() only: take the bytes in place. */
@@ -12,7 +12,7 @@ const FINGERPRINT_LENGTH = 16;
  * Secret bytes (an OATH seed, a key). The bytes are reachable only through `reveal()`, so that
  * logging, JSON.stringify, template strings and util.inspect can never print them by accident.
  */
-export class Secret {
+export class Secret extends Redacted(REDACTED) {
   /** The bytes, once a Buffer of them exists. */
   #bytes: Buffer | undefined;
   /** Otherwise where they are: #store[#start..#end] (adopted secrets make their Buffer on first use). */
@@ -24,6 +24,7 @@ export class Secret {
   constructor(bytes: Uint8Array);
   constructor(bytes: Uint8Array, how: typeof ADOPT, start: number, end: number);
   constructor(bytes: Uint8Array, how?: typeof ADOPT, start = 0, end = bytes.length) {
+    super();
     if (how === ADOPT) {
       this.#store = bytes;
     } else {
@@ -58,18 +59,6 @@ export class Secret {
 
   equals(other: Secret): boolean {
     return this.reveal().equals(other.reveal());
-  }
-
-  toString(): string {
-    return REDACTED;
-  }
-
-  toJSON(): string {
-    return REDACTED;
-  }
-
-  [inspect.custom](): string {
-    return REDACTED;
   }
 }
 

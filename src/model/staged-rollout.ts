@@ -28,6 +28,9 @@ export function rolloutPolicyState(p: { id: string; isEnabled: boolean; isApplie
 }
 
 /** A domain's federation state as a plan records it. */
+/** A domain's federatedIdpMfaBehavior that rejects the federated IdP's MFA: Entra does the MFA of every user of it. */
+export const REJECT_IDP_MFA = 'rejectMfaByFederatedIdp';
+
 export function federationState(d: { federationId: string | null; federatedIdpMfaBehavior: string | null } | undefined): Record<string, unknown> | null {
   return d?.federationId ? { id: d.federationId, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior } : null;
 }

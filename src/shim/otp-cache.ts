@@ -1,7 +1,7 @@
-import { inspect } from 'node:util';
 import type { HmacKey } from '../model/hmac-key.js';
 import { hotpKey, hotpValue, hotpValueOf } from '../otp/hotp.js';
 import type { ShimToken } from './store-model.js';
+import { Redacted } from '../model/redacted.js';
 
 const REDACTED = '[otp values redacted]';
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -13,7 +13,7 @@ const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * as the whole window, so values inside one window never evict each other. The values are as
  * sensitive as the seed: kept only in memory, never printed or persisted.
  */
-export class OtpCache {
+export class OtpCache extends Redacted(REDACTED) {
   readonly #tags: Float64Array;
   readonly #values: Int32Array;
   readonly #mask: number;
@@ -21,6 +21,7 @@ export class OtpCache {
   #key: HmacKey | undefined;
 
   constructor(window: number) {
+    super();
     let size = 4;
     while (size < window) size *= 2;
     this.#tags = new Float64Array(size).fill(-1);
@@ -44,17 +45,5 @@ export class OtpCache {
     this.#tags[slot] = counter;
     this.#values[slot] = value;
     return value;
-  }
-
-  toString(): string {
-    return REDACTED;
-  }
-
-  toJSON(): string {
-    return REDACTED;
-  }
-
-  [inspect.custom](): string {
-    return REDACTED;
   }
 }
