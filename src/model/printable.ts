@@ -14,3 +14,12 @@ const UNPRINTABLE_OR_NEWLINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2
 export function printable(text: string, keepNewlines = false): string {
   return text.replace(keepNewlines ? UNPRINTABLE : UNPRINTABLE_OR_NEWLINE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * Text that must read the same to every eye, such as a user name the shim matches as ASCII only:
+ * everything outside printable ASCII is shown as `\u212a`-style text, so that a look-alike (the
+ * Kelvin sign for K, a Cyrillic a) cannot pass for the name it imitates in a log an auditor reads.
+ */
+export function printableAscii(text: string): string {
+  return text.replace(/[^\u0020-\u007e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

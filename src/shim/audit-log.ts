@@ -1,6 +1,6 @@
 import { close as closeFile, constants, writeSync } from 'node:fs';
 import { syncDescriptor } from '../io/fsync.js';
-import { printable } from '../model/printable.js';
+import { printable, printableAscii } from '../model/printable.js';
 import { openPrivateOutput } from './private-file.js';
 
 export const auditPathOf = (store: string): string => `${store}.audit.jsonl`;
@@ -262,8 +262,9 @@ function insteadOf(p: PendingLine): string {
 function auditLine(time: string, e: AuditEvent): string {
   let line = `{"time":"${time}","event":"${e.event}"`;
   // User names come from the request: cap them so a client cannot bloat the log.
-  // Control characters and bidi overrides from the request are written as visible escapes (printable).
-  if (e.user !== undefined) line += `,"user":${JSON.stringify(printable(e.user.length > MAX_FIELD ? `${e.user.slice(0, MAX_FIELD)}…` : e.user))}`;
+  // The shim matches ASCII user names only, so anything else in one (control characters, bidi
+  // overrides, look-alikes such as the Kelvin sign) is written as a visible escape.
+  if (e.user !== undefined) line += `,"user":${JSON.stringify(e.user.length > MAX_FIELD ? `${printableAscii(e.user.slice(0, MAX_FIELD))}…` : printableAscii(e.user))}`;
   if (e.client !== undefined) line += `,"client":${JSON.stringify(printable(e.client))}`;
   if (e.source !== undefined && e.source !== e.client) line += `,"source":${JSON.stringify(printable(e.source))}`;
   if (e.result !== undefined) line += `,"result":"${e.result}"`;

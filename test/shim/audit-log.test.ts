@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditEvent } from '../../src/shim/audit-log.js';
-import { printable } from '../../src/model/printable.js';
+import { printableAscii } from '../../src/model/printable.js';
 import { setImmutable, tempDir } from './helpers.js';
 
 /** A full file system for the failing write: a small tmpfs (the tests run as root), or the reason it cannot be had. */
@@ -68,7 +68,7 @@ describe('audit log', () => {
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(users.length + 1);
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    parsed.slice(0, 4).forEach((p, i) => expect(p).toEqual({ time: '2026-01-01T08:00:00.000Z', event: 'verify', user: printable(users[i]!), client: '10.0.0.7', result: 'reject', reason: 'wrong_code', serial: null }));
+    parsed.slice(0, 4).forEach((p, i) => expect(p).toEqual({ time: '2026-01-01T08:00:00.000Z', event: 'verify', user: printableAscii(users[i]!), client: '10.0.0.7', result: 'reject', reason: 'wrong_code', serial: null }));
     expect(parsed[4]!.user).toBe(`${'x'.repeat(256)}…`);
     expect(parsed[5]).toEqual({ time: '2026-01-01T08:00:00.000Z', event: 'stop' });
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -259,6 +259,22 @@ describe('audit log', () => {
     const line = readFileSync(path, 'utf8');
     expect(line).not.toMatch(/[\u202e\u001b\u0007]/);
     expect((JSON.parse(line) as { user: string }).user).toBe('evil\\u202egnp.exe\\u001b]0;x\\u0007');
+  });
+
+  it('shows look-alikes in user names as escapes: the shim matches ASCII names only, so the log must not pass one off as another', async () => {
+    tmp = tempDir();
+    const path = tmp.path('k.audit.jsonl');
+    const log = await AuditLog.open(path, () => undefined);
+    // The Kelvin sign and a Cyrillic a, which a terminal shows as "Kim" and "alice".
+    log.write({ event: 'verify', user: '\u212aim@contoso.com', result: 'reject', reason: 'unknown_user' });
+    log.write({ event: 'verify', user: '\u0430lice@contoso.com', result: 'reject', reason: 'unknown_user' });
+    log.write({ event: 'verify', user: `${'\u212a'.repeat(300)}`, result: 'reject', reason: 'unknown_user' });
+    await log.close();
+    const users = readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { user: string }).user);
+    expect(users[0]).toBe('\\u212aim@contoso.com');
+    expect(users[1]).toBe('\\u0430lice@contoso.com');
+    // A capped name is cut before it is escaped, so no escape is cut in half.
+    expect(users[2]).toMatch(/^(\\u212a)+…$/);
   });
 });
 
