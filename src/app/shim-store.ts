@@ -1,3 +1,4 @@
+import { fsReason } from '../io/fs-reason.js';
 import { UserError } from '../model/user-error.js';
 import { loadStoreKey } from '../shim/store-key.js';
 import { parseStateUrl } from '../shim/postgres/state-url.js';
@@ -50,7 +51,7 @@ export async function withFileErrors<T>(work: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (!(err instanceof UserError) && err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
       const e = err as NodeJS.ErrnoException;
-      throw new UserError(`${e.syscall} ${e.path ?? ''} failed: ${e.code}`.replace(/\s+/g, ' '), undefined, { cause: err });
+      throw new UserError(`${e.syscall} ${e.path ?? ''} failed: ${fsReason(err)}`.replace(/\s+/g, ' '), undefined, { cause: err });
     }
     throw err;
   }

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { closeSync, fstatSync, write, writeSync } from 'node:fs';
 import { readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { fsReason } from '../io/fs-reason.js';
 import { datasyncDescriptor, openForSyncedWrites, writeAtSyncedAsync } from '../io/fsync.js';
 import { counterJson, StoreError, storedCounter } from './store-file.js';
 import type { SourceFailures } from './store-model.js';
@@ -316,7 +317,7 @@ export class JournalWriter {
     const writer = new JournalWriter(openForSyncedWrites(file), end, macKey, storeId, gen, nextSeq);
     writer.#file = file;
     writer.#onFailure = onFailure;
-    await writer.#extend();
+    await writer.#extendOrClose(file);
     return writer;
   }
 
@@ -411,6 +412,16 @@ export class JournalWriter {
     this.#size = Math.max(this.#size, size);
   }
 
+  /** The first room of a journal file; a failure (a full disk) names the file and closes it. */
+  async #extendOrClose(file: string): Promise<void> {
+    try {
+      await this.#extend();
+    } catch (err) {
+      closeSync(this.#fd);
+      throw new StoreError(`${file}: cannot make room for the state journal (${PREALLOCATE_BYTES / 1024 / 1024} MB): ${fsReason(err)}`, undefined, { cause: err });
+    }
+  }
+
   /** A batch ending past the room left (at `end`): extend now (rare; only with huge batches or a slow disk). */
   #extendSync(end: number): void {
     const target = end + PREALLOCATE_BYTES;
@@ -449,6 +460,7 @@ export class JournalWriter {
     this.#seq = 1;
     this.written = 0;
     closeSync(old);
+    // A failure here fails the journal (the caller's compaction error names the store).
     await this.#extend();
     this.#paused = false;
     this.#schedule();

@@ -8,11 +8,16 @@ import * as fsync from '../../src/io/fsync.js';
  * The state journal's writer with its writes held or failed at will: the background zero-filling
  * (node:fs write of 1 MiB zero chunks) can be held back, and one batch write can be made to fail.
  */
-const gate = { hold: false, held: [] as (() => void)[] };
+const gate = { hold: false, full: false, held: [] as (() => void)[] };
 vi.mock('node:fs', async (importOriginal) => {
   const orig = await importOriginal<typeof import('node:fs')>();
   const write = (...args: unknown[]) => {
     const buf = args[1] as Buffer;
+    if (gate.full && buf.every((b) => b === 0)) {
+      const done = args[args.length - 1] as (err: Error | null) => void;
+      setImmediate(() => done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' })));
+      return;
+    }
     if (gate.hold && buf.length === 1024 * 1024 && buf.every((b) => b === 0)) {
       gate.held.push(() => (orig.write as (...a: unknown[]) => void)(...args));
       return;
@@ -32,6 +37,7 @@ const key = Buffer.alloc(32, 7);
 const dirs: string[] = [];
 afterEach(() => {
   gate.hold = false;
+  gate.full = false;
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -42,6 +48,24 @@ async function newJournal(onFailure?: (err: Error) => void) {
   const end = await createJournal(file, key, 'S', 1, 'J');
   return { file, writer: await JournalWriter.open(file, key, 'S', 1, 1, end, onFailure) };
 }
+
+describe('state journal writer: opening', () => {
+  it('on a full disk, refuses to open naming the journal file and the cause (a black-box test saw only "write failed: ENOSPC")', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'journal-writer-'));
+    dirs.push(dir);
+    const file = join(dir, 'j');
+    const end = await createJournal(file, key, 'S', 1, 'J');
+    gate.full = true;
+    const err = await JournalWriter.open(file, key, 'S', 1, 1, end).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toBe(`${file}: cannot make room for the state journal (4 MB): the disk is full`);
+    // The file still reads: nothing was half-written.
+    gate.full = false;
+    const read = await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' });
+    expect(read.status).toBe('current');
+    expect(read.intactBytes).toBe(end);
+  });
+});
 
 describe('state journal writer: one batch in flight', () => {
   it('never lets the background zero-filling land on a batch written past the zeroed room', async () => {
