@@ -4,7 +4,7 @@
  */
 export const RULES = {
   // Users
-  'EXPORT-DATA': 'A per-user problem in the export or the seed files (an unreadable value, a short seed) is reported; the rest of the user is migrated.',
+  'EXPORT-DATA': 'A problem in the export or the seed files is reported: a user\'s (an unreadable value, a short seed) in that user\'s plan, the rest of the user migrated; one of no user in users.csv (a seed no user has, a device of someone not in the export, a row with no username) in every plan, so that every token and device of the input is accounted for.',
   'USER-MATCH': 'An export user is matched to the tenant user whose UPN equals the username, case-insensitively.',
   'USER-DISABLED': 'A user disabled in MFA Server, or whose enabled value cannot be read, is skipped: nothing is written for them.',
   'USER-NOT-FOUND': 'A user with no tenant account of that UPN is skipped and reported.',

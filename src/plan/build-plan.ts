@@ -7,7 +7,7 @@ import { entraTokenFit } from '../model/entra-oath.js';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import type { Problem, ProblemCode } from '../model/problem.js';
 import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
-import type { ExportBundle } from '../source/export-bundle.js';
+import { DEVICES_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
 import { methodsAfter } from './methods-after.js';
 import { serverRecord } from './server-record.js';
@@ -35,7 +35,7 @@ export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
 ]);
 
 /** Per-user export problems the mapping itself reports (so they are not listed twice). */
-const MAPPED_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>(['phone-invalid', 'seed-missing', 'token-unsupported', 'device-limit', 'seed-unassigned']);
+const MAPPED_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>(['phone-invalid', 'seed-missing', 'token-unsupported', 'device-limit']);
 
 export function fatalProblems(problems: readonly Problem[]): Problem[] {
   return problems.filter((p) => p.severity === 'error' && FATAL_PROBLEMS.has(p.code));
@@ -84,21 +84,34 @@ export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options
   const policy = mapPolicy(bundle.settings, methodUsage(users, tokenUsers, new Set(devicesByUser.keys())), input.policy, options.target);
   const seedSerials = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed.serial);
 
-  const byLine = new Map(users.map((u) => [u.line, u]));
-  const byName = new Map(users.map((u) => [u.username.toLowerCase(), u]));
-  // A seed file problem (a short seed, a user mismatch) belongs to the user the seed goes to: the
-  // readers locate it at the seed's own file and line.
-  const bySeedLine = new Map(bundle.tokens.filter((t) => t.user !== undefined && t.seed.line !== undefined).map((t) => [`${t.seed.source}\u0000${t.seed.line}`, t.user!]));
-  const problemUser = (p: Problem) => (p.file === 'users.csv' ? byLine.get(p.line!) : byName.get(bySeedLine.get(`${p.file}\u0000${p.line}`)?.toLowerCase() ?? ''));
-  const exportFindings: Finding[] = bundle.problems.items
+  const exportFindings = exportProblemFindings(bundle, users);
+  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
+}
+
+/**
+ * The export's problems as the plan's findings: a user's in that user's plan (the plan of a narrower
+ * scope leaves other users' out), and those of nobody in users.csv (a seed no user has, a device of
+ * someone not in the export, a column the reader ignores) in every plan, so that an auditor can
+ * account for every token and device of the input. A problem of the seed file or devices.csv belongs
+ * to the user the seed or device goes to: the readers locate it at its own file and line.
+ */
+function exportProblemFindings(bundle: ExportBundle, inScope: readonly MfaUser[]): Finding[] {
+  const scoped = new Set(inScope.map((u) => u.username.toLowerCase()));
+  const byLine = new Map(bundle.users.map((u) => [u.line, u.username]));
+  const ownerAt = new Map<string, string>();
+  for (const t of bundle.tokens) if (t.user !== undefined && t.seed.line !== undefined) ownerAt.set(`${t.seed.source}\u0000${t.seed.line}`, t.user);
+  const known = new Set(bundle.users.map((u) => u.username.toLowerCase()));
+  for (const d of bundle.devices) if (known.has(d.username.toLowerCase())) ownerAt.set(`${DEVICES_FILE}\u0000${d.line}`, d.username);
+  const ownerOf = (p: Problem) => (p.file === USERS_FILE ? byLine.get(p.line!) : ownerAt.get(`${p.file}\u0000${p.line}`));
+  return bundle.problems.items
     .filter((p) => !FATAL_PROBLEMS.has(p.code) && !MAPPED_PROBLEMS.has(p.code) && p.line !== undefined)
     .flatMap((p): Finding[] => {
       // A column the reader ignores is the whole plan's concern: what it held is in no user's plan.
       if (p.code === 'column-unknown') return [{ severity: p.severity, code: p.code, rule: 'EXPORT-DATA', message: `${p.file}: ${p.message}` }];
-      const user = problemUser(p);
-      return user ? [{ severity: p.severity, code: p.code, user: user.username, rule: 'EXPORT-DATA' as const, message: `${p.field ?? 'row'}: ${p.message}` }] : [];
+      const owner = ownerOf(p);
+      if (owner === undefined) return [{ severity: p.severity, code: p.code, rule: 'EXPORT-DATA', message: `${p.file}, line ${p.line}${p.field ? `, field ${p.field}` : ''}: ${p.message}` }];
+      return scoped.has(owner.toLowerCase()) ? [{ severity: p.severity, code: p.code, user: owner, rule: 'EXPORT-DATA', message: `${p.field ?? 'row'}: ${p.message}` }] : [];
     });
-  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
 }
 
 /** What the policy lets a tenant user use; undefined when their target groups were not read (a plan of format 2.2 or older). */

@@ -93,6 +93,41 @@ describe('users MFA Server may keep out are never migrated on a guess', () => {
   });
 });
 
+describe('every token and device of the input is accounted for in the plan (an auditor compares the two)', () => {
+  function exportOf(): { source: string; seeds: string; usersFile: string } {
+    const t = testDir('export-accounted');
+    writeFileSync(join(t.dir, 'users.csv'), `${HEADER}\nalice@contoso.com,1,1,4255550101,,,,,phone_call\ncarol@contoso.com,1,1,4255550103,,,,,phone_call\n,1,1,4255550199,,,,,phone_call\n`);
+    writeFileSync(join(t.dir, 'devices.csv'), 'username,device_name,registered_at,device_token,oath_secret\nghost@contoso.com,iPhone 15,2025-03-01T10:00:00Z,,\ncarol@contoso.com,,2025-03-01T10:00:00Z,,\n');
+    const seeds = join(t.dir, 'seeds.csv');
+    writeFileSync(seeds, 'serial,secret,encoding,type,digits,period\n20019998,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,base32,totp,6,30\n');
+    const usersFile = join(t.dir, 'scope.txt');
+    writeFileSync(usersFile, 'alice@contoso.com\n');
+    return { source: t.dir, seeds, usersFile };
+  }
+  const shown = (f: { severity: string; code: string; user?: string; message: string }) => `${f.severity}:${f.code}:${f.user ?? '-'}:${f.message}`;
+
+  it('a seed no user has, a device of someone not in users.csv and a row with no username are findings of every plan, naming file, line and field', async () => {
+    const { source, seeds, usersFile } = exportOf();
+    for (const scope of [{}, { users: usersFile }]) {
+      const plan = (await makePlan({ ...contosoRequest(source, [seeds]), ...scope, graph: fakeGraph().client({ readOnly: true }) })).built.plan;
+      const whole = plan.findings.filter((f) => f.rule === 'EXPORT-DATA' && f.user === undefined).map(shown);
+      expect(whole).toEqual([
+        expect.stringMatching(/^error:username-invalid:-:users\.csv, line 4, field username: /),
+        expect.stringMatching(/^warning:device-unknown-user:-:devices\.csv, line 2, field username: ghost@contoso\.com is not in users\.csv; the device is ignored$/),
+        expect.stringMatching(/^warning:seed-unassigned:-:seeds\.csv, line 2, field serial: token 20019998 is not assigned: no user in users\.csv has this serial$/),
+      ]);
+    }
+  });
+
+  it('a device\'s problem is its user\'s: in their plan, and left out of a plan whose scope leaves them out', async () => {
+    const { source, seeds, usersFile } = exportOf();
+    const all = (await makePlan({ ...contosoRequest(source, [seeds]), graph: fakeGraph().client({ readOnly: true }) })).built.plan;
+    expect(all.findings.filter((f) => f.user === 'carol@contoso.com' && f.rule === 'EXPORT-DATA').map(shown)).toEqual(['warning:value-invalid:carol@contoso.com:device_name: device name is empty']);
+    const scoped = (await makePlan({ ...contosoRequest(source, [seeds]), users: usersFile, graph: fakeGraph().client({ readOnly: true }) })).built.plan;
+    expect(scoped.findings.filter((f) => f.code === 'value-invalid')).toEqual([]);
+  });
+});
+
 describe('a seed file given by a relative path, outside the export folder', () => {
   it('is the same file when apply checks the sources again from its absolute path', async () => {
     const t = testDir('relative-tokens');
