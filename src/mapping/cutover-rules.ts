@@ -106,6 +106,11 @@ export function cutoverUser(m: CutoverUser): CutoverUser {
 export interface CutoverInput {
   /** Every in-scope user's mapping, in the plan's order. */
   mappings: readonly CutoverUser[];
+  /**
+   * The export's enabled users a narrower scope (--users, --group) leaves out. The plan reads nothing
+   * of them, so it cannot count them switched; a domain's federation moves them all the same.
+   */
+  outOfScope?: readonly string[];
   cutover: TenantCutover | undefined;
   policy: Graph.AuthenticationMethodsPolicy;
   /** The authentication methods policy changes of the plan (the campaign group joins the campaign's). */
@@ -351,6 +356,22 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     }
     const unswitched = users.filter((m) => !activeSet.has(m) || !switched(m)).map((m) => m.user);
     summary.unswitched = unswitched.length;
+    const unread = (input.outOfScope ?? []).filter((u) => domainOf(u) === d.id.toLowerCase());
+    if (unread.length > 0) {
+      const names = `${unread.slice(0, 20).join(', ')}${unread.length > 20 ? ` and ${unread.length - 20} more` : ''}`;
+      if (!input.options.forceFederation) {
+        out.refusals.push(
+          `--federated-mfa reject: ${unread.length} user(s) of ${d.id} in the export are outside this plan's scope (--users, --group), so it cannot tell whether they are switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; plan the final step with every user of the domain in scope (or --force-federation)`,
+        );
+        continue;
+      }
+      out.findings.push({
+        severity: 'warning',
+        code: 'federation-forced',
+        rule: 'CUTOVER-FEDERATION',
+        message: `${d.id}: --force-federation: ${unread.length} user(s) of the domain in the export are outside this plan's scope and were not checked; any of them not switched will meet Entra MFA when it applies: ${names}`,
+      });
+    }
     const list = `${unswitched.slice(0, 20).join(', ')}${unswitched.length > 20 ? ` and ${unswitched.length - 20} more` : ''}`;
     if (unswitched.length > 0 && !input.options.forceFederation) {
       out.refusals.push(

@@ -9,6 +9,7 @@ import type { Problem, ProblemCode } from '../model/problem.js';
 import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { DEVICES_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
+import { stateFingerprint } from './fingerprint.js';
 import { methodsAfter } from './methods-after.js';
 import { serverRecord } from './server-record.js';
 import { cutoverUserChanges, diffUser } from './user-diff.js';
@@ -71,6 +72,10 @@ export interface PlanContext {
   devicesByUser: Map<string, MobileDevice[]>;
   policy: PolicyMapping;
   exportFindings: Finding[];
+  /** The export's enabled users the scope leaves out (the federation step must not forget them). */
+  outOfScope: string[];
+  /** Whether a scope (--users, --group) narrows the plan; else it holds every user of the export. */
+  narrowed: boolean;
   options: PlanInput['options'];
   cutoverOptions: CutoverOptions;
 }
@@ -85,7 +90,8 @@ export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options
   const seedSerials = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed.serial);
 
   const exportFindings = exportProblemFindings(bundle, users);
-  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
+  const outOfScope = input.scope ? bundle.users.filter((u) => u.enabled && !input.scope!.has(u.username.toLowerCase())).map((u) => u.username) : [];
+  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, outOfScope, narrowed: input.scope !== undefined, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
 }
 
 /**
@@ -143,7 +149,7 @@ export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantS
 
 /** The staged rollout, federation and SMS/voice deadline over every user in scope (in the plan's order). */
 export function planCutover(ctx: PlanContext, users: readonly CutoverUser[], tenant: Pick<TenantSnapshot, 'cutover' | 'policy'>): CutoverMapping {
-  return mapCutover({ mappings: users, cutover: tenant.cutover, policy: tenant.policy, policyChanges: ctx.policy.changes, options: ctx.cutoverOptions });
+  return mapCutover({ mappings: users, outOfScope: ctx.outOfScope, cutover: tenant.cutover, policy: tenant.policy, policyChanges: ctx.policy.changes, options: ctx.cutoverOptions });
 }
 
 /** One user planned: the mapping, the changes (no-ops included, the cutover's last) and the user's line in the plan. */
@@ -282,7 +288,7 @@ export function buildPlan(input: PlanInput): BuiltPlan {
 }
 
 /** The options as the plan records them. */
-export function planOptions(ctx: Pick<PlanContext, 'options' | 'cutoverOptions'>): Plan['options'] {
+export function planOptions(ctx: Pick<PlanContext, 'options' | 'cutoverOptions' | 'narrowed' | 'users'>): Plan['options'] {
   const { options, cutoverOptions: c } = ctx;
   return {
     include_email: options.includeEmail,
@@ -294,6 +300,7 @@ export function planOptions(ctx: Pick<PlanContext, 'options' | 'cutoverOptions'>
     force_federation: c.forceFederation,
     campaign_group: c.campaignGroup ? { ...c.campaignGroup } : null,
     scope_group: c.scopeGroup ? { ...c.scopeGroup } : null,
+    scope_users: ctx.narrowed ? { count: ctx.users.length, fingerprint: stateFingerprint(ctx.users.map((u) => u.username.toLowerCase())) } : null,
   };
 }
 

@@ -31,9 +31,12 @@ import { jsonSyntaxText } from '../model/json-syntax.js';
  * 2.4 holds the same lines, planned by changed rules (SMS turned on for MFA only, phones behind the
  * default kept by --prune, landlines, backup phones): a 2.3 file that this version plans otherwise
  * is an earlier version's (OlderPlanError), not an edited one, and a run begun from one is finished
- * without being planned again.
+ * without being planned again. 2.5 records a narrower scope's users in the options (`scope_users`:
+ * a user line taken out shows) and plans by changed rules (the export's problems of no user are
+ * findings; a domain's federation counts its users a narrower scope leaves out): a 2.4 file planned
+ * otherwise is an earlier version's too.
  */
-export const PLAN_FILE_VERSION = '2.4';
+export const PLAN_FILE_VERSION = '2.5';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
@@ -154,6 +157,7 @@ const headerSchema = z.looseObject({
     force_federation: z.boolean().optional(),
     campaign_group: groupRef.nullable().optional(),
     scope_group: groupRef.nullable().optional(),
+    scope_users: z.looseObject({ count, fingerprint: z.string() }).nullable().optional(),
   }),
   summary: z.looseObject({}),
   registration_campaign: z.array(z.string()),

@@ -143,6 +143,11 @@ export interface Plan {
   cutover?: CutoverSummary;
 }
 
+export interface ScopeUsers {
+  count: number;
+  fingerprint: string;
+}
+
 export interface PlanOptions {
   include_email: boolean;
   default_method: string;
@@ -155,4 +160,10 @@ export interface PlanOptions {
   campaign_group?: PolicyTarget | null;
   /** 1.3: the --group scope (a rollout group that is also the scope is warned about). */
   scope_group?: PolicyTarget | null;
+  /**
+   * Saved plan 2.5: the users a narrower scope (--users, --group) holds, counted and fingerprinted
+   * (their lower-cased names in export order), so that a user line taken out of the file shows;
+   * null when the plan holds every user of the export (then re-planning its sources gives them all).
+   */
+  scope_users?: ScopeUsers | null;
 }

@@ -28,7 +28,8 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
   const ctx = planContext({
     bundle,
     policy: header.policy_seen ?? {},
-    scope: new Set(saved.users.map((u) => u.upn.toLowerCase())),
+    // 2.5 says whether a scope narrowed the plan: if none did, planning its sources gives every user of the export.
+    ...(formatMinor(header) >= 5 && o.scope_users === null ? {} : { scope: new Set(saved.users.map((u) => u.upn.toLowerCase())) }),
     options: {
       includeEmail: o.include_email,
       defaultMethod: o.default_method as DefaultMethodMode,
@@ -68,6 +69,8 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
   }
   const cutover = planCutover(ctx, forCutover, { policy: header.policy_seen ?? {}, ...(header.cutover_seen ? { cutover: header.cutover_seen } : {}) });
   forCutover.length = 0;
+  // A saved plan was not refused when it was made, from the same state: a refusal now means its users were edited (one left out).
+  if (cutover.refusals.length > 0) return `planning its users refuses it: ${cutover.refusals[0]}`;
   const changed = firstPolicyDifference(saved.policyChanges, cutover) ?? firstCutoverDifference(saved.cutoverChanges, cutover);
   if (changed) return changed;
   const tally = new PlanTally();
@@ -162,19 +165,21 @@ function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserC
 function firstSummaryDifference(saved: SavedPlan, ctx: PlanContext, cutover: CutoverMapping, tally: PlanTally): string | undefined {
   const header = saved.header;
   const { summary, campaign } = tally.finish(ctx, cutover);
-  const options = planOptions(ctx);
+  // Before 2.5 the options did not record the scope's users: not compared there.
+  const planned = planOptions(ctx);
+  const [savedOptions, options] = formatMinor(header) >= 5 ? [header.options, planned] : [{ ...header.options, scope_users: undefined }, { ...planned, scope_users: undefined }];
   const onKeysOf = (fields: object, planned: object, drop: readonly string[] = []) =>
     Object.fromEntries(Object.keys(fields).filter((k) => !drop.includes(k)).map((k) => [k, (planned as Record<string, unknown>)[k]]));
   const compared: [string, unknown, unknown][] =
     formatMinor(header) >= 2
       ? [
           ['summary', header.summary, summary],
-          ['options', header.options, options],
+          ['options', savedOptions, options],
           ['cutover', header.cutover, cutover.summary],
         ]
       : [
           ['summary', onKeysOf(header.summary, header.summary, ['findings']), onKeysOf(header.summary, summary, ['findings'])],
-          ['options', header.options, onKeysOf(header.options, options)],
+          ['options', savedOptions, onKeysOf(savedOptions, options)],
         ];
   compared.push(['registration_campaign', header.registration_campaign, campaign]);
   for (const [k, want, got] of compared) if (!same(want, got)) return `the plan's ${k} is not what planning gives`;

@@ -77,6 +77,50 @@ describe('an edited plan is refused', () => {
     expect(writes(g.emu.requests())).toEqual([]);
   });
 
+  /** Found by an auditor's black-box test: a user's line taken out, with the counts made to match, was applied. */
+  it('a user\'s line taken out, with its findings and the counts made to match: refused, from a plan of the whole export and from one of --users', async () => {
+    const cut = (name: string, base: Line[], upn: string) =>
+      edited(
+        name,
+        (ls) => {
+          const at = ls.findIndex((l) => l.t === 'user' && l.user === upn);
+          const status = ls[at]!.status.status as string;
+          ls.splice(at, 1);
+          for (let i = ls.length - 1; i >= 0; i--) {
+            if (ls[i]!.t !== 'finding' || ls[i]!.user !== upn) continue;
+            ls[0]!.summary.findings[ls[i]!.severity]--;
+            ls.splice(i, 1);
+          }
+          ls[0]!.summary.users--;
+          ls[0]!.summary.user_status[status]--;
+          ls.at(-1)!.lines = ls.length - 1;
+        },
+        base,
+      );
+    const whole = cut('whole-cut.plan', lines, 'rupert@contoso.com');
+    await expect(applyFile(g, whole, join(tmp.dir, 's-cut1'))).rejects.toThrow(/whole-cut\.plan is not the plan its sources give.*the plan lists \d+ users; planning gives \d+/);
+
+    const usersFile = join(tmp.dir, 'scope.txt');
+    writeFileSync(usersFile, 'alice@contoso.com\nbob@contoso.com\nrupert@contoso.com\n');
+    const scopedFile = join(tmp.dir, 'scoped.plan');
+    await planTo(g, scopedFile, { users: usersFile });
+    const scoped = parse(readFileSync(scopedFile, 'utf8'));
+    expect(scoped[0]!.options.scope_users).toEqual({ count: 3, fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(lines[0]!.options.scope_users).toBeNull();
+    // The summary made to be what planning the two users left gives: only the scope's record shows the cut.
+    const twoFile = join(tmp.dir, 'two.txt');
+    writeFileSync(twoFile, 'alice@contoso.com\nbob@contoso.com\n');
+    await planTo(g, join(tmp.dir, 'two.plan'), { users: twoFile });
+    const two = parse(readFileSync(join(tmp.dir, 'two.plan'), 'utf8'));
+    const part = edited('scoped-cut.plan', (ls) => (ls[0]!.summary = two[0]!.summary), parse(readFileSync(cut('scoped-cut.plan', scoped, 'rupert@contoso.com'), 'utf8')));
+    await expect(applyFile(g, part, join(tmp.dir, 's-cut2'))).rejects.toThrow(/scoped-cut\.plan is not the plan its sources give.*the plan's options is not what planning gives/);
+    expect(writes(g.emu.requests())).toEqual([]);
+    // The unedited narrower plan is the plan its sources give.
+    expect((await applyFile(g, scopedFile, join(tmp.dir, 's-cut3'), { maxUsers: 1 })).outcome.state).toBe('completed');
+    g.emu.reset();
+    g.emu.clearRequests();
+  });
+
   it('a plan of an older format that this version plans differently is refused as such (make a new plan), not called edited', async () => {
     const at = userLine('bob@contoso.com');
     // What an earlier version's rules could have given: another phone for bob, in a 2.2 file.
@@ -368,7 +412,7 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
     const noPolicy = structuredClone(lines);
     delete noPolicy[0]!.policy_seen;
     writeFileSync(join(tmp.dir, 'no-policy-seen.plan'), dump(noPolicy));
-    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan: this plan \(format 2\.4\) records no tenant state, so an edit to it could not be detected/);
+    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan: this plan \(format 2\.5\) records no tenant state, so an edit to it could not be detected/);
     const noSeen = structuredClone(lines);
     const at = noSeen.findIndex((l) => l.t === 'user');
     delete noSeen[at]!.seen;

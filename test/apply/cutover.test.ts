@@ -111,10 +111,11 @@ describe('federation: the final step', () => {
     const g = fakeGraph();
     const before = g.emu.snapshot() as Snapshot;
     const dir = fresh();
-    // The users with a cloud method: judy and zoe are left out of this plan's scope.
+    // The users with a cloud method: judy and zoe are left out of this plan's scope, which the
+    // federation step cannot check, so it is forced.
     const users = join(tmp.dir, 'switchable.txt');
     writeFileSync(users, (before.users as Snapshot[]).map((u) => u.userPrincipalName).filter((u: string) => !/^(judy|zoe)@/.test(u)).join('\n'));
-    const { plan } = await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT], federatedMfa: 'reject' });
+    const { plan } = await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     const fed = plan.cutover_changes.find((c) => c.target === 'domains/contoso.com/federationConfiguration')!;
     expect(fed).toMatchObject({ switches: 35, after: { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' } });
     expect(plan.findings.find((f) => f.code === 'federation-reject')!.message).toMatch(/up to 24 hours/);
@@ -423,7 +424,7 @@ describe('the federation final step, saved, after the switching was undone', () 
     await planTo(g, `${dir}.plan`, { users, rolloutGroups: ['MFA Staged Rollout'] });
     const first = await applyFile(g, `${dir}.plan`, dir);
     expect(first.outcome.state).toBe('completed');
-    await planTo(g, `${dir}-final.plan`, { users, rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject' });
+    await planTo(g, `${dir}-final.plan`, { users, rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
     await rollbackIn(g, dir, first.outcome.runId);
     g.emu.clearRequests();
     await expect(applyFile(g, `${dir}-final.plan`, join(tmpFed.dir, 'b'))).rejects.toThrow(/the staged rollout the plan counted the domain's users switched by changed since/);
@@ -445,7 +446,7 @@ describe('the federation final step, with a user counted switched taken out of t
     writeFileSync(users, (before.users as Snapshot[]).map((u) => u.userPrincipalName as string).filter((u) => !/^(judy|zoe)@/.test(u)).join('\n'));
     await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
     expect((await applyFile(g, `${dir}.plan`, dir)).outcome.state).toBe('completed');
-    const final = await planTo(g, `${dir}-final.plan`, { users, rolloutGroups: [ROLLOUT], federatedMfa: 'reject' });
+    const final = await planTo(g, `${dir}-final.plan`, { users, rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     const s = g.emu.snapshot() as Snapshot;
     const group = groupOf(s, ROLLOUT);
     const member = (upn: string, add: boolean) =>

@@ -195,6 +195,22 @@ describe('federation: the final step', () => {
     expect(forced.findings.find((f) => f.code === 'federation-forced')!.message).toContain('judy@contoso.com, zoe@contoso.com');
   });
 
+  it('is refused while the export holds users of the domain a narrower scope (--users, --group) leaves out, whom the plan cannot count switched; --force-federation plans it with a warning naming them (a black-box test flipped a domain past two unswitched users so)', () => {
+    const users = [phoneUser('alice'), tokenUser('bob')];
+    const outOfScope = ['judy@contoso.com', 'Zoe@Contoso.com', 'other@fabrikam.com'];
+    const refused = cutover(users, options, t(), { outOfScope });
+    expect(refused.changes.some((c) => c.target.startsWith('domains/'))).toBe(false);
+    expect(refused.refusals).toEqual([
+      expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in the export are outside this plan's scope \(--users, --group\), so it cannot tell whether they are switched: judy@contoso\.com, Zoe@Contoso\.com\. .*every user of the domain in scope \(or --force-federation\)$/),
+    ]);
+    const forced = cutover(users, { ...options, forceFederation: true }, t(), { outOfScope });
+    expect(forced.refusals).toEqual([]);
+    expect(forced.changes.find((c) => c.target.startsWith('domains/'))!.switches).toBe(2);
+    expect(forced.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message)).toEqual([expect.stringMatching(/^contoso\.com: --force-federation: 2 user\(s\) of the domain in the export are outside this plan's scope and were not checked.*: judy@contoso\.com, Zoe@Contoso\.com$/)]);
+    // Users of another domain left out do not hold this one back.
+    expect(cutover(users, options, t(), { outOfScope: ['other@fabrikam.com'] }).refusals).toEqual([]);
+  });
+
   it('without --rollout-group, counts as switched the users the enabled policy reaches; leaves a domain with no user of the plan, and one that rejects already, alone', () => {
     const policy = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(1)] };
     const users = [phoneUser('alice', { memberOf: [G(1)] }), phoneUser('bob')];
