@@ -1,10 +1,14 @@
 import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../model/user-error.js';
 import { readSecretFile } from '../../io/secret-file.js';
+import { fieldLines } from './config-fields.js';
 
 /** One RADIUS client (a VPN concentrator, a NAS): where it sends from, its shared secret, its budgets. */
 export interface RadiusClient {
+  /** The NAME field, else the network as written (the audit log's label either way). */
   name: string;
+  /** The line of the clients file it is on (messages and the startup list of clients name it). */
+  line: number;
   /** As written: `ADDRESS[/PREFIX]`. */
   network: string;
   prefix: number;
@@ -29,9 +33,10 @@ export const MIN_SECRET_BYTES = 16;
 
 /**
  * The clients file: one client per line, whitespace-separated `ADDRESS[/PREFIX] SECRET [NAME]
- * [option=value ...]` (options: rate-limit, rate-burst, source-max-fails), `#` starts a comment
- * (so a secret cannot hold `#`). It holds secrets: it must be 0600 (refused outright when group or
- * others can access it, issue 17 item 17).
+ * [option=value ...]` (options: rate-limit, rate-burst, source-max-fails), `#` starts a comment.
+ * An unquoted secret ends at the first space (what follows is the NAME); one holding spaces or `#`
+ * is written in double quotes (`"two words 0123456789"`, `\"` and `\\` inside). It holds secrets:
+ * it must be 0600 (refused outright when group or others can access it, issue 17 item 17).
  */
 export function readClientsFile(path: string): RadiusClient[] {
   const text = readSecretFile(path, 'RADIUS clients file', { alwaysStrict: true }).toString('utf8');
@@ -40,18 +45,12 @@ export function readClientsFile(path: string): RadiusClient[] {
 
 export function parseClients(text: string, path: string): RadiusClient[] {
   const clients: RadiusClient[] = [];
-  const lines: number[] = [];
-  for (const [i, raw] of text.split(/\r?\n/).entries()) {
-    // Fields are never repeated in errors: a secret written in the wrong place must not reach a log.
-    const where = `${path}: line ${i + 1}`;
-    // Bytes that are not UTF-8 were turned into U+FFFD: the secret would differ from the VPN's, and every request would be dropped.
-    if (raw.includes('\uFFFD')) throw new UserError(`${where}: not UTF-8 text (save the file as UTF-8)`);
-    // A comment starts at a '#' at the start of the line or after white space; one inside a field is
-    // refused, not silently cut (a secret holding '#' would lose its end and every request would fail).
-    const text = raw.replace(/(^|\s)#.*$/, '');
-    if (text.includes('#')) throw new UserError(`${where}: '#' inside a field: a comment starts with '#' after white space, and a secret cannot hold '#'`);
-    const fields = text.trim().split(/\s+/).filter(Boolean);
-    if (fields.length === 0) continue;
+  // Fields are never repeated in errors: a secret written in the wrong place must not reach a log.
+  for (const { line, where, fields: all } of fieldLines(text, path)) {
+    // A '#' inside an unquoted field is refused, not silently kept or cut: written as `SECRET#x`
+    // it was most likely meant as a comment, or as a secret the VPN has whole.
+    if (all.some((f) => !f.quoted && f.text.includes('#'))) throw new UserError(`${where}: '#' inside a field: a comment starts with '#' after white space, and a secret holding '#' goes in double quotes`);
+    const fields = all.map((f) => f.text);
     const [network, secret, ...rest] = fields as [string, string | undefined, ...string[]];
     if (secret === undefined) throw new UserError(`${where}: expected ADDRESS[/PREFIX] SECRET [NAME]`);
     const [address, prefixText, ...more] = network.split('/') as [string, string | undefined, ...string[]];
@@ -70,24 +69,29 @@ export function parseClients(text: string, path: string): RadiusClient[] {
       family = 4;
       prefix -= 96;
     }
-    if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new UserError(`${where}: the shared secret is shorter than ${MIN_SECRET_BYTES} characters (RFC 2865 3); use a long random one`);
+    if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) {
+      // With more fields after it, the secret may have been cut at a space.
+      const cut = rest.length > 0 && !all[1]!.quoted ? '; an unquoted secret ends at the first space (one holding spaces goes in double quotes)' : '';
+      throw new UserError(`${where}: the shared secret is shorter than ${MIN_SECRET_BYTES} characters (RFC 2865 3); use a long random one${cut}`);
+    }
     const match = new BlockList();
     match.addSubnet(plain, prefix, family === 4 ? 'ipv4' : 'ipv6');
-    const name = rest[0] !== undefined && !rest[0].includes('=') ? rest.shift()! : network;
-    const client: RadiusClient = { name, network, prefix, family: family === 4 ? 4 : 6, secret: Buffer.from(secret, 'utf8'), match };
+    // The third field is the name unless it is an option (a quoted one always is the name).
+    const named = rest[0] !== undefined && (all[2]!.quoted || !rest[0].includes('='));
+    const name = named ? rest.shift()! : network;
+    const client: RadiusClient = { name, network, prefix, family: family === 4 ? 4 : 6, secret: Buffer.from(secret, 'utf8'), match, line };
     for (const [n, option] of rest.entries()) {
       const [key, value] = option.split('=') as [string, string | undefined];
       const field = OPTIONS[key];
-      if (!field) throw new UserError(`${where}: field ${fields.length - rest.length + n + 1} is not an option (rate-limit=N, rate-burst=N, source-max-fails=N); a secret holds no space or #`);
+      if (!field) throw new UserError(`${where}: field ${fields.length - rest.length + n + 1} is not an option (rate-limit=N, rate-burst=N, source-max-fails=N); a secret holding spaces goes in double quotes`);
       if (value === undefined || !/^\d+$/.test(value)) throw new UserError(`${where}: ${key} takes a whole number`);
       if (client[field] !== undefined) throw new UserError(`${where}: ${key} is given twice`);
       client[field] = Number(value);
     }
     // The same network twice (10.0.0.5/24 is 10.0.0.0/24): one of them would never be matched.
     const same = clients.findIndex((c) => c.family === client.family && c.prefix === prefix && c.match.check(plain, family === 4 ? 'ipv4' : 'ipv6'));
-    if (same >= 0) throw new UserError(`${where}: ${network} is already the client of line ${lines[same]}`);
+    if (same >= 0) throw new UserError(`${where}: ${network} is already the client of line ${clients[same]!.line}`);
     clients.push(client);
-    lines.push(i + 1);
   }
   if (clients.length === 0) throw new UserError(`${path}: no RADIUS client (expected lines of ADDRESS[/PREFIX] SECRET [NAME])`);
   // Most specific network first (within a family: an address is only matched against its own).

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { UserError } from '../../model/user-error.js';
 import type { Attribute } from './packet.js';
 import { userKey } from '../store-model.js';
+import { asField, fieldLines } from './config-fields.js';
 
 /**
  * `--radius-attributes FILE`: attributes returned on Access-Accept per user or per export group
@@ -10,7 +11,8 @@ import { userKey } from '../store-model.js';
  * OTP is used). One rule per line: `user:UPN` or `group:NAME`, then `Name=value` pairs; `#` starts a
  * comment. A user's own rule replaces its group's whole (nothing is merged, so a single-valued
  * attribute in both is the user's); group names match whatever their case. Values are text, or
- * whole numbers for the integer attributes, or IPv4 addresses for the address ones.
+ * whole numbers for the integer attributes, or IPv4 addresses for the address ones. A name or value
+ * with spaces is written in double quotes: `group:"VPN Users" Reply-Message="Welcome to the VPN"`.
  */
 const DICTIONARY: Record<string, { type: number; kind: 'text' | 'integer' | 'ipv4'; once?: true }> = {
   'Filter-Id': { type: 11, kind: 'text' },
@@ -31,6 +33,9 @@ const DICTIONARY: Record<string, { type: number; kind: 'text' | 'integer' | 'ipv
  * RADIUS's 4,096 bytes.
  */
 export const MAX_RULE_BYTES = 2048;
+
+/** Where a quoted part may start besides a field's start: after `user:`, `group:` or `Name=`. */
+const QUOTE_AFTER = /^(?:user:|group:|[A-Za-z-]+=)$/;
 
 export interface ReplyAttributes {
   forUser(userKey: string, group: string | undefined): Attribute[];
@@ -55,18 +60,13 @@ export function parseReplyAttributes(text: string, path: string): ReplyAttribute
   // Group names compare as Windows compares them: case aside.
   const groups = new Map<string, Attribute[]>();
   const lines = new Map<string, string>();
-  for (const [i, raw] of text.split(/\r?\n/).entries()) {
-    const where = `${path}: line ${i + 1}`;
-    // Bytes that are not UTF-8 were turned into U+FFFD: a value would be sent other than written.
-    if (raw.includes('\uFFFD')) throw new UserError(`${where}: not UTF-8 text (save the file as UTF-8)`);
-    // '#' starts a comment at the start of the line or after white space; inside a field it is the
-    // field's (a guest's user#EXT#@... name, a group C#-Devs, a value).
-    const fields = raw.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).filter(Boolean);
-    if (fields.length === 0) continue;
-    const [selector, ...pairs] = fields as [string, ...string[]];
-    const m = /^(user|group):(.+)$/.exec(selector);
+  // '#' inside a field is the field's (a guest's user#EXT#@... name, a group C#-Devs, a value).
+  for (const { where, fields } of fieldLines(text, path, QUOTE_AFTER)) {
+    const [first, ...pairs] = fields.map((f) => f.text) as [string, ...string[]];
+    const m = /^(user|group):(.+)$/.exec(first);
     if (!m) throw new UserError(`${where}: expected user:UPN or group:NAME, then Name=value pairs`);
     const attributes = pairs.map((pair) => encodeAttribute(pair, where));
+    const selector = `${m[1]}:${asField(m[2]!)}`;
     refuseRepeats(attributes, where);
     const bytes = attributes.reduce((n, a) => n + 2 + a.value.length, 0);
     if (bytes > MAX_RULE_BYTES) throw new UserError(`${where}: ${selector}'s attributes take ${bytes} bytes; at most ${MAX_RULE_BYTES} fit in an answer`);
@@ -104,7 +104,11 @@ function encodeAttribute(pair: string, where: string): Attribute {
   const value = eq > 0 ? pair.slice(eq + 1) : '';
   // Own keys only: `toString=x` must not find Object.prototype's.
   const entry = Object.hasOwn(DICTIONARY, name) ? DICTIONARY[name] : undefined;
-  if (!entry || eq < 0) throw new UserError(`${where}: ${pair}: expected Name=value with Name one of ${Object.keys(DICTIONARY).join(', ')}`);
+  if (!entry || eq < 0) {
+    // A word with no '=' is most often the rest of a value with spaces, or of a group name.
+    const hint = eq < 0 ? '; a name or value with spaces goes in double quotes (group:"VPN Users", Reply-Message="Welcome to the VPN")' : '';
+    throw new UserError(`${where}: ${asField(pair)}: expected Name=value with Name one of ${Object.keys(DICTIONARY).join(', ')}${hint}`);
+  }
   if (entry.kind === 'integer') {
     if (!/^\d+$/.test(value) || Number(value) > 0xffff_ffff) throw new UserError(`${where}: ${name} takes a whole number`);
     const buf = Buffer.alloc(4);

@@ -63,6 +63,52 @@ describe('RADIUS clients file', () => {
     }
   });
 
+  it('reads a secret or name in double quotes (spaces, #, " and \\ inside); a quote inside an unquoted field is an ordinary character', () => {
+    const clients = parseClients(
+      [
+        '10.0.0.1 "0123456789abcdef XYZ" vpn-1',
+        '10.0.0.2 "hash#and \\"quote\\" and \\\\ back" "VPN two"',
+        '10.0.0.3 "0123456789abcdef" "a=b" rate-limit=5',
+        // Files written before quotes existed read as they did.
+        '10.0.0.4 ab"cd\\ef0123456789"x old',
+        '',
+      ].join('\n'),
+      'c',
+    );
+    const at = (a: string) => clientFor(clients, a)!;
+    expect(at('10.0.0.1').secret.toString()).toBe('0123456789abcdef XYZ');
+    expect(at('10.0.0.1').name).toBe('vpn-1');
+    expect(at('10.0.0.2').secret.toString()).toBe('hash#and "quote" and \\ back');
+    expect(at('10.0.0.2').name).toBe('VPN two');
+    // A quoted third field is the name even with an '='.
+    expect(at('10.0.0.3')).toMatchObject({ name: 'a=b', rateLimit: 5 });
+    expect(at('10.0.0.4').secret.toString()).toBe('ab"cd\\ef0123456789"x');
+    expect(clients.map((c) => c.line).sort()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('refuses a quote left open, text after a closing quote, or a stray backslash in quotes, naming file, line and field, never the secret', () => {
+    const secret = 'Secret With Spaces 0123456789';
+    const cases: [string, RegExp][] = [
+      [`# vpn\n10.0.0.1 "${secret} vpn-1\n`, /^c: line 2: field 2: the quote is not closed \(a " is missing at its end\)$/],
+      [`10.0.0.1 "${secret}"tail vpn-1\n`, /^c: line 1: field 2: text after the closing quote/],
+      [`10.0.0.1 "${secret}\\n" vpn-1\n`, /^c: line 1: field 2: inside quotes a backslash goes only before " or \\/],
+      [`10.0.0.1 ${secret} vpn-1\n`, /^c: line 1: the shared secret is shorter than 16 characters .*; an unquoted secret ends at the first space \(one holding spaces goes in double quotes\)$/],
+      [`10.0.0.1 "0123456789abcdef" "VPN ${secret}\n`, /^c: line 1: field 3: the quote is not closed/],
+      [`10.0.0.1 0123456789abcdef#${secret}\n`, /^c: line 1: '#' inside a field: .*a secret holding '#' goes in double quotes$/],
+      [`10.0.0.1 0123456789abcdef vpn ${secret}\n`, /^c: line 1: field 4 is not an option .*; a secret holding spaces goes in double quotes$/],
+    ];
+    for (const [text, expected] of cases) {
+      let message = '';
+      try {
+        parseClients(text, 'c');
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(expected);
+      for (const word of secret.split(' ')) expect(message).not.toContain(word);
+    }
+  });
+
   it('matches an address only against networks of its family; an IPv4-mapped network is the IPv4 one', () => {
     const clients = parseClients(`10.0.0.5 ${S} vpn-1\n::ffff:10.0.0.0/104 ${S}x mapped\n::/0 ${S}y any-v6\n`, 'c');
     // /32 beats the mapped /104 (an IPv4 /8): the prefixes compare within IPv4.
@@ -133,6 +179,41 @@ describe('RADIUS reply attributes file', () => {
     }
     const rules = parseReplyAttributes('group:VPN Class=a Class=b Filter-Id=f Filter-Id=g Reply-Message=Hello Reply-Message=there\n', 'a');
     expect(rules.forUser('ivan@contoso.com', 'VPN').map((a) => a.value.toString())).toEqual(['a', 'b', 'f', 'g', 'Hello', 'there']);
+  });
+
+  it('reads group names, users and values in double quotes, so they can hold spaces (MFA Server groups are free text)', () => {
+    const rules = parseReplyAttributes(
+      [
+        'group:"VPN Users" Reply-Message="Welcome to the VPN" Class=vpn-users   # quoted and not',
+        'user:"ivan@contoso.com" Filter-Id="a \\"b\\" \\\\ c" Class="g #1"',
+        // A quote inside an unquoted value is an ordinary character, as it always was.
+        'group:Ops Reply-Message=Say_"hi"',
+        '"group:Whole Field" "Class=whole one"',
+        '',
+      ].join('\n'),
+      'a',
+    );
+    const text = (user: string, group?: string) => rules.forUser(user, group).map((a) => [a.type, a.value.toString()]);
+    expect(text('grace@contoso.com', 'vpn users')).toEqual([[18, 'Welcome to the VPN'], [25, 'vpn-users']]);
+    expect(text('ivan@contoso.com', 'VPN Users')).toEqual([[11, 'a "b" \\ c'], [25, 'g #1']]);
+    expect(text('zoe@contoso.com', 'Ops')).toEqual([[18, 'Say_"hi"']]);
+    expect(text('zoe@contoso.com', 'whole field')).toEqual([[25, 'whole one']]);
+    // Messages show a name with spaces as it is written.
+    expect(rules.unmatched([])).toContain('warning: a: line 1: group:"VPN Users" names no group of the store: it gives no one attributes');
+  });
+
+  it('refuses unquoted spaces and a quote left open, naming file, line and what is wrong', () => {
+    expect(() => parseReplyAttributes('group:VPN-Admins Reply-Message=Welcome to the VPN\n', 'a')).toThrow(
+      /^a: line 1: to: expected Name=value with Name one of .*; a name or value with spaces goes in double quotes \(group:"VPN Users", Reply-Message="Welcome to the VPN"\)$/,
+    );
+    // A backslash outside quotes is an ordinary character, not an escape.
+    expect(() => parseReplyAttributes('group:VPN\\ Users Class=x\n', 'a')).toThrow(/^a: line 1: Users: expected Name=value/);
+    expect(() => parseReplyAttributes('# rules\ngroup:"VPN Users Class=x\n', 'a')).toThrow(/^a: line 2: field 1: the quote is not closed \(a " is missing at its end\)$/);
+    expect(() => parseReplyAttributes('group:VPN Reply-Message="Welcome to the VPN\n', 'a')).toThrow(/^a: line 1: field 2: the quote is not closed/);
+    expect(() => parseReplyAttributes('group:VPN Class="a"b\n', 'a')).toThrow(/^a: line 1: field 2: text after the closing quote/);
+    expect(() => parseReplyAttributes('group:VPN Filter-Id="DOMAIN\\admins"\n', 'a')).toThrow(/^a: line 1: field 2: inside quotes a backslash goes only before " or \\ \(write \\\\ for a backslash\)$/);
+    expect(() => parseReplyAttributes('group:"" Class=x\n', 'a')).toThrow(/^a: line 1: expected user:UPN or group:NAME/);
+    expect(() => parseReplyAttributes('group:"VPN Users" Class=x\ngroup:"vpn users" Class=y\n', 'a')).toThrow(/^a: line 2: group:"vpn users" has a rule already$/);
   });
 
   it('a user rule and a group rule both giving Session-Timeout: the user\'s alone is sent (its rule replaces the group\'s whole)', () => {

@@ -118,6 +118,28 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
     expect(await metric('mfa_shim_radius_dropped_total{reason="unknown_client"}')).toBe(1);
   });
 
+  it('a quoted shared secret with spaces authenticates; a quoted group with spaces gets its quoted Reply-Message', async () => {
+    const spaced = 'vpn shared secret with spaces 0123';
+    store = tmp.path('groups.store');
+    await runImportStore({ store, key: TEST_KEY, input: { users: [{ username: 'ann@contoso.com', enabled: true, group: 'VPN Users' }], tokens: [{ seed: seed({ serial: 'A1', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ann@contoso.com' }] } });
+    const { port } = await start({
+      radius: {
+        port: 0,
+        clients: parseClients(`127.0.0.1 "${spaced}" "VPN one"\n`, 'clients'),
+        replyAttributes: parseReplyAttributes('group:"VPN Users" Reply-Message="Welcome to the VPN" Filter-Id="vpn users"\n', 'attributes'),
+      },
+    });
+    const ok = await radclient(port, spaced, { 'User-Name': 'ann@contoso.com', 'User-Password': H(0) });
+    expect(ok.code, ok.output).toBe('Access-Accept');
+    expect(ok.attributes).toMatchObject({ 'Reply-Message': 'Welcome to the VPN', 'Filter-Id': 'vpn users' });
+    // The secret cut at its first space is not the VPN's.
+    expect((await radclient(port, 'vpn', { 'User-Name': 'ann@contoso.com', 'User-Password': H(1) }, { timeout: 1 })).code).toBeUndefined();
+    const auditPath = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    expect(readFileSync(auditPath, 'utf8')).toContain('"client":"radius:VPN one"');
+  });
+
   it('answers Status-Server (RFC 5997); /healthz and /metrics cover RADIUS', async () => {
     const { port } = await start();
     const status = (await radclient(port, SECRET, {}, { type: 'status' }));
