@@ -6,6 +6,7 @@ import { startShimService, type ShimService, type ShimServiceOptions } from '../
 import { storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
 import { parseStateUrl } from '../shim/postgres/state-url.js';
 import { readClientsFile } from '../shim/radius/clients-file.js';
+import { asField } from '../shim/radius/config-fields.js';
 import { readReplyAttributes } from '../shim/radius/reply-attributes.js';
 
 export interface ShimServeRequest extends ShimStoreRequest {
@@ -52,16 +53,21 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
   if (req.state !== undefined) options.state = parseStateUrl(req.state);
   if ((req.radiusPort === undefined) !== (req.radiusClients === undefined)) throw new UserError('--radius-port and --radius-clients go together');
   if (req.radiusAttributes !== undefined && req.radiusPort === undefined) throw new UserError('--radius-attributes needs --radius-port and --radius-clients');
+  const clients = req.radiusClients !== undefined ? readClientsFile(req.radiusClients) : [];
   if (req.radiusPort !== undefined && req.radiusClients !== undefined) {
     options.radius = {
       port: req.radiusPort,
-      clients: readClientsFile(req.radiusClients),
+      clients,
       ...(req.radiusAttributes !== undefined ? { replyAttributes: readReplyAttributes(req.radiusAttributes) } : {}),
     };
   }
   if (req.now) options.now = req.now;
   const service = await withFileErrors(() => startShimService(options));
   if (req.insecure && service.url.startsWith('http:')) notice('warning: --insecure: serving without TLS');
+  // Each client as read, in the file's order: a secret cut at a space shows its rest as the name.
+  for (const c of [...clients].sort((a, b) => a.line - b.line)) {
+    notice(`radius client ${c.network} ${c.name === c.network ? '(no name)' : asField(c.name)} (${req.radiusClients} line ${c.line})`);
+  }
   return service;
 }
 

@@ -54,3 +54,19 @@ describe('shim serve: key files', () => {
     expect(notices.join('\n')).toMatch(/warning: API key file .* has mode 0604/);
   });
 });
+
+describe('shim serve: RADIUS clients', () => {
+  it('lists each RADIUS client at start as address and name, so a secret cut at a space shows (its rest reads as the name)', async () => {
+    const clients = tmp.path('radius-clients');
+    writeFileSync(clients, '# VPNs\n127.0.0.2 "0123456789abcdef XYZ" "VPN two"\n127.0.0.1 0123456789abcdef XYZ\n10.0.0.0/8 0123456789abcdefghij\n', { mode: 0o600 });
+    const notices: string[] = [];
+    const service = await startShimServe({ ...base, radiusPort: 0, radiusClients: clients, onNotice: (m) => notices.push(m) });
+    await service.close();
+    expect(notices.filter((m) => m.startsWith('radius client'))).toEqual([
+      `radius client 127.0.0.2 "VPN two" (${clients} line 2)`,
+      `radius client 127.0.0.1 XYZ (${clients} line 3)`,
+      `radius client 10.0.0.0/8 (no name) (${clients} line 4)`,
+    ]);
+    expect(notices.join('\n')).not.toMatch(/0123456789abcdef/);
+  });
+});
