@@ -5,6 +5,7 @@ import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { ENTRA_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
+import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './secret-encoding.js';
 
 /**
@@ -12,6 +13,9 @@ import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './secret-enco
  * manufacturer,model`): Base32 secrets of TOTP SHA-1 tokens with 6-digit codes. Whether Entra will
  * take a given interval (30 or 60 s) is for the export-level validation to say, not this reader.
  */
+/** The cells kept as names of the token or its user (shown in reports and plans, sent to Entra). */
+const NAME_COLUMNS = ['upn', 'manufacturer', 'model'] as const;
+
 export async function readEntraUploadCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
   const whole = await forEachSeedCsvRow(
@@ -31,6 +35,9 @@ export async function readEntraUploadCsv(path: string, display: string, delimite
         problems.error('value-invalid', row.where('serial'), 'the serial number is empty; the row is skipped');
         return;
       }
+      // Before any message names the token: a seed in the serial's place must not become its name.
+      if (refuseSecretLikeCell(serial, 'serial number', 'serial', problems, row.where('serial'), 'row')) return;
+      for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, row.where(role), 'row')) return;
       const period = parseInteger(row.get('period'), 1, PERIOD_MAX);
       if (period === null) {
         problems.error('value-invalid', row.where('period'), `the time interval of token ${serial} must be a whole number of seconds from 1 to ${PERIOD_MAX}; the row is skipped`);

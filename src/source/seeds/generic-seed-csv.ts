@@ -5,6 +5,7 @@ import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOa
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { GENERIC_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
+import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE, type SecretEncoding } from './secret-encoding.js';
 
 /**
@@ -29,6 +30,10 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
         problems.error('value-invalid', row.where('serial'), 'the serial is empty; the row is skipped');
         return;
       }
+      // Before any message names the token: a seed in the serial's place must not become its name,
+      // nor one in a name's place a device's name (columns swapped, or a header naming them wrongly).
+      if (refuseSecretLikeCell(serial, 'serial', 'serial', problems, row.where('serial'), 'row')) return;
+      for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, row.where(role), 'row')) return;
       let ok = true;
       const bad = (role: Parameters<typeof row.where>[0], message: string): void => {
         problems.error('value-invalid', row.where(role), `${message}; the row of token ${serial} is skipped`);
@@ -120,6 +125,9 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
   );
   return whole ? seeds : wipeSeeds(seeds);
 }
+
+/** The cells kept as names of the token or its user (shown in reports and plans, sent to Entra). */
+const NAME_COLUMNS = ['user', 'manufacturer', 'model'] as const;
 
 /** Seed length as the hash hint, for hex seeds only (vendor hex files follow this convention). */
 export function inferAlgorithm(encoding: SecretEncoding, length: number): OathAlgorithm {

@@ -6,6 +6,7 @@ import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
 import { decodeHex } from './secret-encoding.js';
 import { shownValue } from '../../model/shown-value.js';
+import { refuseSecretLikeCell } from './secret-like-cell.js';
 
 /**
  * The headerless OATH token CSV that LinOTP and privacyIDEA import and export, one token a line:
@@ -59,6 +60,9 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
         problems.warning('value-invalid', where(0), 'the line has no serial; it is skipped');
         continue;
       }
+      // Before any message names the token: a key in the serial's place must not become its name.
+      if (refuseSecretLikeCell(serial, 'serial', 'serial', problems, where(0), 'line')) continue;
+      if (version === 2 && refuseSecretLikeCell(cells[0] ?? '', 'user', 'name', problems, { file: display, line, field: 'user' }, 'line')) continue;
       if (cells.length < skip + 2 || cell(1) === '') {
         problems.error('secret-invalid', where(1), `token ${serial} has no key; the line is skipped`);
         continue;
