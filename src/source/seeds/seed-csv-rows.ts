@@ -1,12 +1,12 @@
 import { parse, CsvError, type Options as CsvParseOptions } from 'csv-parse';
 import { createReadStream } from 'node:fs';
-import { failingRecord } from '../csv-failing-record.js';
+import { countNewlines, failingRecord } from '../csv-failing-record.js';
 import { DEFAULT_CSV_LIMITS, recordTooLongMessage, type CsvLimits } from '../csv-limits.js';
 import type { ProblemList, Where } from '../../model/problem.js';
 import type { CsvDelimiter } from './seed-csv-header.js';
 
 export interface CsvRow {
-  /** 1-based line of the row (its last line, should a quoted cell span lines). */
+  /** 1-based line the row starts on (a quoted cell may span lines), as users.csv names its rows. */
   line: number;
   cells: string[];
 }
@@ -54,17 +54,28 @@ export async function* readCsvRows(path: string, delimiter: CsvDelimiter, limits
     ...(opts.comments ? { comment: '#', comment_no_infix: true } : {}),
   };
   const source = createReadStream(path);
-  const parser = parse({ ...options, info: true, skip_empty_lines: true });
+  // `raw`: csv-parse's own line count (`info.lines`) is the record's last line, and counts a CRLF
+  // inside quotes as two. Lines are counted here instead, as users.csv does: a record's raw text
+  // holds the comment and blank lines skipped before it, and its line breaks.
+  const parser = parse({ ...options, raw: true, skip_empty_lines: true });
   // pipe() does not forward source errors; without this a read error would leave the loop waiting.
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    let before = 0; // lines wholly read before the current record's raw text
+    for await (const item of parser as AsyncIterable<{ record: string[]; raw: string }>) {
+      const breaks = countNewlines([item.raw]);
+      const end = item.raw.charCodeAt(item.raw.length - 1);
+      // The last line of the file may have no line break after it.
+      const ended = end === 10 || end === 13 ? 1 : 0;
+      // Most records are one line with nothing skipped before them: no need to look at their cells.
+      const line = breaks === ended ? before + 1 : before + breaks + 1 - ended - countNewlines(item.record);
+      before += breaks;
       if (item.record.every((c) => c === '')) continue;
       // Bytes that are not UTF-8 come out as U+FFFD: a serial or user name changed without a word
       // (a file saved by Excel as Windows-1252, say). Refused at the line, as users.csv is.
-      if (item.record.some((c) => c.includes('\uFFFD'))) throw new SeedCsvSyntaxError('the file is not UTF-8 (save it as UTF-8, with or without BOM)', item.info.lines, 'file-unreadable');
-      yield { line: item.info.lines, cells: item.record };
+      if (item.record.some((c) => c.includes('\uFFFD'))) throw new SeedCsvSyntaxError('the file is not UTF-8 (save it as UTF-8, with or without BOM)', line, 'file-unreadable');
+      yield { line, cells: item.record };
     }
   } catch (err) {
     if (err instanceof CsvError) {

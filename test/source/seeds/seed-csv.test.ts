@@ -135,6 +135,20 @@ describe('generic seed CSV', () => {
     expect(problems).toEqual([expect.objectContaining({ severity: 'error', code: 'file-unreadable', line: header ? 2 : 1, message: expect.stringMatching(/not UTF-8/) })]);
   });
 
+  /** Found by a black-box test: a row whose quoted cell spans lines was named by its last line. */
+  it.each([
+    ['a generic CSV, LF', 'serial,secret,model\nS1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,"multi\nline\nmodel"\nS2,31323334,m\nS3,x1,m\n', [2], [['secret-short', 5], ['secret-invalid', 6]]],
+    // csv-parse counts a CRLF inside quotes as two lines: every later row was one line off per CRLF.
+    ['a generic CSV, CRLF in and after the cell', 'serial,secret,model\r\nS1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,"two\r\nlines"\r\n\r\nS2,31323334,m\r\nS3,x1,m', [2], [['secret-short', 5], ['secret-invalid', 6]]],
+    ['an Entra upload CSV', 'upn,serial number,secret key,time interval,model\nalice@contoso.com,E1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,"a\r\nb"\nbob@contoso.com,E2,GEZDGNBVGY3TQOJQ,30,m\n', [2], [['secret-short', 4]]],
+    // Comment and blank lines before a row that spans lines (a key written in two groups).
+    ['an OATH CSV with comments', '# tokens\n\ntok-1, "3132333435363738393031323334353637383930\r\n3132", totp\n# more\ntok-2, 31323334, totp\n', [3], [['secret-short', 6]]],
+  ])('%s: a row with a line break inside a quoted cell is at the line it starts on, and so are the rows after it', async (_kind, content, seedLines, problemLines) => {
+    const { seeds, problems } = await read(tmp.file('multiline.csv', content));
+    expect(seeds.map((x) => x.line).slice(0, seedLines.length)).toEqual(seedLines);
+    expect(problems.map((p) => [p.code, p.line])).toEqual(problemLines);
+  });
+
   it('a header with no rows is worth a warning', async () => {
     const { seeds, problems } = await read(tmp.file('header-only.csv', 'serial,secret\r\n\r\n'));
     expect(seeds).toEqual([]);
