@@ -4,6 +4,7 @@ import { basename, dirname, join } from 'node:path';
 import { appendSynced, syncDescriptor, syncDirectory } from '../io/fsync.js';
 import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
+import { readPlanHeader, type PlanHeader } from '../plan/plan-file.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type RunKind = 'apply' | 'rollback';
@@ -490,7 +491,11 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
     if (i === 0) {
       header = value as RunHeader;
       if (header.t !== 'run' || typeof header.planHash !== 'string') return { state: 'broken', line: 1, reason: 'not a run header' };
-      if (!split) return { state: 'unverifiable', reason: 'the journal was written before journals carried a hash chain' };
+      if (!split) {
+        const chained = await chainedByItsPlan(runDir, header);
+        if (chained) return { state: 'broken', line: 1, reason: `it has no hash, though ${chained}: the hash chain was taken out` };
+        return { state: 'unverifiable', reason: 'the journal was written before journals carried a hash chain' };
+      }
       previous = header.planHash;
     }
     if (!split) return { state: 'broken', line: n, reason: 'it has no hash' };
@@ -518,6 +523,25 @@ export function journalProblem(check: JournalCheck, where?: string): string | un
   if (check.about === 'plan-copy-changed') return `${check.reason}: it was changed after the run (${journal} is not in question)`;
   if (check.about) return `${check.reason} (${journal} is whole)`;
   return `the journal was changed after it was written: line ${check.line}${where ? ` of ${where}` : ''}: ${check.reason}`;
+}
+
+/**
+ * Why a journal without hashes cannot be one written before the hash chain, if it cannot: its run's
+ * plan copy (a rollback's: the undone run's) is of a format that only versions with the chain wrote
+ * (2.2 on; 2.1 was written for a while before it). Else undefined: the run may predate the chain.
+ */
+async function chainedByItsPlan(runDir: string, header: RunHeader): Promise<string | undefined> {
+  const [dir, file] = header.kind === 'rollback' ? [join(runDir, '..', header.rollbackOf ?? ''), 'plan.jsonl'] : [runDir, header.planFile ?? 'plan.json'];
+  if (file !== 'plan.jsonl') return undefined;
+  let plan: PlanHeader;
+  try {
+    plan = await readPlanHeader(join(dir, file));
+  } catch {
+    return undefined;
+  }
+  const [major, minor] = plan.format_version.split('.').map(Number);
+  if (major !== 2 || minor! < 2) return undefined;
+  return `${header.kind === 'rollback' ? `the plan copy of the run it undoes (${header.rollbackOf})` : "the run's plan copy"} is of format ${plan.format_version}, which only versions that chain their journals wrote`;
 }
 
 /** Whether the plan hash the chain starts from is the run's plan: its copy (apply), the undone run's (rollback). */

@@ -152,7 +152,8 @@ describe('an edited plan is refused', () => {
   });
 
   it('an older run copy edited, with the journal made to match and its hash chain stripped, is planned again and refused', async () => {
-    const older = edited('older-tampered.plan', (ls) => (ls[0]!.format_version = '2.2'));
+    // 2.1: the last format written before journals were chained (a journal without hashes beside a later copy is an edit).
+    const older = edited('older-tampered.plan', (ls) => (ls[0]!.format_version = '2.1'));
     const stateDir = join(tmp.dir, 's-older-tampered');
     const own = fakeGraph();
     expect((await applyFile(own, older, stateDir, { batchSize: 5, waves: 1 })).outcome.state).toBe('stopped');
@@ -166,7 +167,7 @@ describe('an edited plan is refused', () => {
     const journal = parse(readFileSync(join(runDir, 'journal.jsonl'), 'utf8')).map(({ hash: _h, ...rest }) => rest);
     journal[0]!.planHash = hash;
     writeFileSync(join(runDir, 'journal.jsonl'), dump(journal));
-    await expect(resumeIn(own, stateDir)).rejects.toThrow(/plan\.jsonl is a plan of format 2\.2, made by an earlier version .*bob@contoso\.com/);
+    await expect(resumeIn(own, stateDir)).rejects.toThrow(/plan\.jsonl is a plan of format 2\.1, made by an earlier version .*bob@contoso\.com/);
     // What to do says this run, not "runs already started go on with resume" (this is that resume).
     const runId = basename(runDir);
     await expect(resumeIn(own, stateDir)).rejects.toThrow(

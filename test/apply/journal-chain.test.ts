@@ -92,12 +92,34 @@ describe('the journal hash chain', () => {
     }
   });
 
-  it('says "unverifiable" for a journal written before the chain', async () => {
+  it('says "unverifiable" for a journal written before the chain (its plan copy of a format versions before the chain wrote)', async () => {
     const original = readFileSync(journal(applyDir!), 'utf8');
+    const copy = join(applyDir!, 'plan.jsonl');
+    const plan = readFileSync(copy, 'utf8');
     try {
       const legacy = original.trimEnd().split('\n').map((l) => splitHash(l)!.body);
       writeFileSync(journal(applyDir!), `${legacy.join('\n')}\n`);
+      writeFileSync(copy, plan.replace(/"format_version":"2\.\d+"/, '"format_version":"2.1"'));
       expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'unverifiable' });
+    } finally {
+      writeFileSync(journal(applyDir!), original);
+      writeFileSync(copy, plan);
+    }
+  });
+
+  /** Found by an auditor's black-box test: hashes stripped and a line edited passed as a journal from before the chain. */
+  it('fails a journal whose hashes were taken out when its plan copy shows the run began after the chain', async () => {
+    const original = readFileSync(journal(applyDir!), 'utf8');
+    try {
+      const stripped = original.trimEnd().split('\n').map((l) => splitHash(l)!.body);
+      const at = stripped.findIndex((l) => l.includes('"state":"done"'));
+      stripped[at] = stripped[at]!.replace('"state":"done"', '"state":"failed"');
+      writeFileSync(journal(applyDir!), `${stripped.join('\n')}\n`);
+      expect(await verifyJournal(applyDir!)).toEqual({
+        state: 'broken',
+        line: 1,
+        reason: expect.stringMatching(/^it has no hash, though the run's plan copy is of format 2\.\d+, which only versions that chain their journals wrote: the hash chain was taken out$/),
+      });
     } finally {
       writeFileSync(journal(applyDir!), original);
     }
@@ -109,5 +131,10 @@ describe('the journal hash chain', () => {
     const rollbackDir = join(stateDir, 'runs', outcome.runId);
     const check = await verifyJournal(rollbackDir);
     expect(check).toMatchObject({ state: 'verified', head: outcome.journalHash });
+    // Its hashes taken out: the plan copy of the run it undoes shows it was written with the chain.
+    const original = readFileSync(journal(rollbackDir), 'utf8');
+    writeFileSync(journal(rollbackDir), `${original.trimEnd().split('\n').map((l) => splitHash(l)!.body).join('\n')}\n`);
+    expect(await verifyJournal(rollbackDir)).toMatchObject({ state: 'broken', line: 1, reason: expect.stringContaining('the plan copy of the run it undoes') });
+    writeFileSync(journal(rollbackDir), original);
   });
 });

@@ -58,7 +58,16 @@ describe('mfa-migrate runs verify', () => {
       const listed = JSON.parse((await runMain(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { id: string; problem?: string }[];
       expect(listed.find((r) => r.id === runId)?.problem).toBe(`edited journal: line ${at + 1}: its hash does not match its content and the line before it`);
       writeFileSync(path, `${original.trimEnd().split('\n').map((l) => splitHash(l)!.body).join('\n')}\n`);
+      // Hashes taken out of a run whose plan copy only versions with the chain wrote: an edit.
+      const stripped = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
+      expect(stripped.code).toBe(1);
+      expect(stripped.stderr).toMatch(/line 1 .*it has no hash, though the run's plan copy is of format 2\.\d+/);
+      // A run from before the chain (its plan copy of format 2.1): unverifiable.
+      const copyPath = join(stateDir, 'runs', runId, 'plan.jsonl');
+      const copyText = readFileSync(copyPath, 'utf8');
+      writeFileSync(copyPath, copyText.replace(/"format_version":"2\.\d+"/, '"format_version":"2.1"'));
       const legacy = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
+      writeFileSync(copyPath, copyText);
       expect(legacy.code).toBe(2);
       expect(legacy.stderr).toMatch(/unverifiable: the journal was written before journals carried a hash chain/);
       writeFileSync(path, original);
