@@ -107,7 +107,11 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     lines.push(bold(`Users with nothing to change (${rest.length})`));
     const listed = opts.verbose ? rest : rest.slice(0, REST_LISTED);
     // A user with changes that are all no-ops (listed only with --verbose above) has no-ops only.
-    for (const u of listed) lines.push(`  ${printable(u.user)}  ${dim(u.status === 'changes' ? 'no-ops only' : statusLabel(u))}${flag(u.user)}`);
+    for (const u of listed) {
+      const label = u.status === 'changes' ? 'no-ops only' : statusLabel(u);
+      // The label of a user left with nothing says so already: not twice.
+      lines.push(`  ${printable(u.user)}  ${label.includes('no usable method') ? red(label) : `${dim(label)}${flag(u.user)}`}`);
+    }
     if (listed.length < rest.length) lines.push(dim(`  ... and ${rest.length - listed.length} more (the report, or show --verbose, lists every user)`));
     lines.push('');
   }

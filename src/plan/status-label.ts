@@ -8,12 +8,15 @@ const LABEL: Record<PlanUserStatus['status'], string> = {
 };
 
 /**
- * A user's status in words. A user with nothing to change because every phone MFA Server has is
- * invalid (never sent) matches nothing: that is said, not "already matches".
+ * A user's status in words. A user with nothing to change who is left with no usable method (a
+ * token Entra cannot take, an email only, no phone), or whose every phone is invalid (never sent),
+ * matches nothing: that is said, not "already matches".
  */
-export function statusLabel(u: Pick<PlanUserStatus, 'status' | 'server'>): string {
+export function statusLabel(u: Pick<PlanUserStatus, 'status' | 'server' | 'methods_after'>): string {
+  if (u.status !== 'unchanged') return LABEL[u.status];
   const phones = [u.server?.phone, u.server?.backup_phone].filter((p) => p !== null && p !== undefined);
-  if (u.status === 'unchanged' && phones.length > 0 && phones.every((p) => p.entra === null)) return 'nothing to migrate: the phones are invalid (see the findings)';
+  if (phones.length > 0 && phones.every((p) => p.entra === null)) return 'nothing to migrate: the phones are invalid (see the findings)';
+  if (u.methods_after?.length === 0) return 'nothing to migrate, and left with no usable method (see the findings)';
   return LABEL[u.status];
 }
 

@@ -19,7 +19,7 @@ const OUTCOME_LABEL: Record<RunUserOutcome, string> = {
   skipped: 'skipped',
   unknown: 'sent, outcome unknown',
   'not-started': 'not started',
-  unchanged: 'nothing to do (already matched)',
+  unchanged: 'nothing to do (no change planned)',
   'not-in-tenant': 'not in the tenant (skipped by the plan)',
   disabled: 'disabled in MFA Server (skipped by the plan)',
   'not-selected': 'not selected for this run',
