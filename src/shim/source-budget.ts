@@ -5,6 +5,13 @@
  * for `windowMs` (a sliding window). From half the budget on, answers to that source are delayed;
  * at the budget its requests are refused without being checked until its oldest failure ages out.
  * Kept in memory per process, like the rate limit: each node of a cluster counts its own.
+ *
+ * A verification in flight holds a place in its source's budget until it is settled (counted as a
+ * failure, or given back): checked only against failures already answered, requests sent in
+ * parallel were all verified (60 wrong codes at once with a budget of 30). A request that finds
+ * the budget taken up by failures and requests in flight waits for one of those to settle, then is
+ * verified or refused as the budget then stands; so parallel requests never get more codes checked
+ * than the budget, and a busy source's right codes wait instead of being refused.
  */
 export interface SourceBudgetRules {
   /** Failures one source may have within the window across all users (0: no budget). */
@@ -14,10 +21,27 @@ export interface SourceBudgetRules {
   slowDownMs: number;
 }
 
-export type BudgetCheck = { kind: 'ok'; delayMs: number } | { kind: 'refused'; retryAfterSeconds: number };
+/** A place in the budget, held while the verification runs: settle it once, with whether it failed. */
+export interface BudgetPlace {
+  kind: 'ok';
+  /** How long a rejected answer is held back. */
+  delayMs: number;
+  settle(failed: boolean): void;
+}
+
+export type BudgetCheck = BudgetPlace | { kind: 'refused'; retryAfterSeconds: number };
+
+const UNLIMITED: BudgetPlace = Object.freeze({ kind: 'ok', delayMs: 0, settle: () => {} });
+
+/** A source's verifications in flight, and the requests waiting for one of them to settle (in arrival order). */
+interface InFlight {
+  count: number;
+  waiting: ((check: BudgetCheck) => void)[];
+}
 
 export class SourceBudget {
   readonly #failures = new Map<string, number[]>();
+  readonly #inFlight = new Map<string, InFlight>();
 
   constructor(
     readonly rules: SourceBudgetRules,
@@ -37,21 +61,58 @@ export class SourceBudget {
     return times;
   }
 
-  /** Whether `source` may try another code now, and how long its answer is held back. */
-  check(source: string): BudgetCheck {
-    if (this.rules.maxFails <= 0) return { kind: 'ok', delayMs: 0 };
+  /**
+   * A place for one verification from `source`, or its refusal; a promise when it must wait for a
+   * verification of the source in flight (synchronous otherwise, the common case).
+   */
+  reserve(source: string): BudgetCheck | Promise<BudgetCheck> {
+    if (this.rules.maxFails <= 0) return UNLIMITED;
+    const flight = this.#inFlight.get(source);
+    // Behind the requests already waiting: they go first.
+    const now = flight && flight.waiting.length > 0 ? undefined : this.#take(source);
+    return now ?? new Promise<BudgetCheck>((resolve) => this.#inFlight.get(source)!.waiting.push(resolve));
+  }
+
+  /** The budget as it stands: a place, a refusal, or undefined when requests in flight hold the rest (then one is). */
+  #take(source: string): BudgetCheck | undefined {
     const nowMs = this.now();
     const times = this.#recent(source, nowMs);
-    const n = times?.length ?? 0;
-    if (n >= this.rules.maxFails) {
+    const failed = times?.length ?? 0;
+    if (failed >= this.rules.maxFails) {
       return { kind: 'refused', retryAfterSeconds: Math.max(1, Math.ceil((times![0]! + this.rules.windowMs - nowMs) / 1000)) };
     }
-    return { kind: 'ok', delayMs: n >= Math.ceil(this.rules.maxFails / 2) ? this.rules.slowDownMs : 0 };
+    let flight = this.#inFlight.get(source);
+    const held = failed + (flight?.count ?? 0);
+    if (held >= this.rules.maxFails) return undefined;
+    if (!flight) this.#inFlight.set(source, (flight = { count: 0, waiting: [] }));
+    flight.count++;
+    let settled = false;
+    return {
+      kind: 'ok',
+      // Slowed as it would be if the ones in flight had failed before it (as they would one by one).
+      delayMs: held >= Math.ceil(this.rules.maxFails / 2) ? this.rules.slowDownMs : 0,
+      settle: (didFail) => {
+        if (settled) return;
+        settled = true;
+        this.#settle(source, didFail);
+      },
+    };
+  }
+
+  #settle(source: string, failed: boolean): void {
+    if (failed) this.#failed(source);
+    const flight = this.#inFlight.get(source)!;
+    flight.count--;
+    while (flight.waiting.length > 0) {
+      const check = this.#take(source);
+      if (!check) break; // still held by others in flight: the next to settle lets the next waiter go
+      flight.waiting.shift()!(check);
+    }
+    if (flight.count === 0 && flight.waiting.length === 0) this.#inFlight.delete(source);
   }
 
   /** Counts a failure of `source`. */
-  failed(source: string): void {
-    if (this.rules.maxFails <= 0) return;
+  #failed(source: string): void {
     const nowMs = this.now();
     const times = this.#recent(source, nowMs) ?? [];
     times.push(nowMs);

@@ -45,7 +45,10 @@ export class VerifyGate {
       this.metrics.internalError();
       return { kind: 'unavailable' };
     }
-    const budget = req.budget.check(req.who.source);
+    // A place in the budget is taken before the code is checked and held until the verdict, so that
+    // requests in flight at once count against it (source-budget.ts).
+    const reserved = req.budget.reserve(req.who.source);
+    const budget = reserved instanceof Promise ? await reserved : reserved;
     if (budget.kind === 'refused') {
       // Counted, not audited per request: a flood would flood the log.
       this.metrics.sourceRefused();
@@ -56,11 +59,12 @@ export class VerifyGate {
       // No answer before the state change it caused is durable (the verifier resolves only then).
       verdict = await this.verifier.verify(req.user, req.code, req.who);
     } catch {
+      budget.settle(false);
       this.metrics.internalError();
       this.audit.write({ event: 'verify', user: req.user, client: req.client, source: req.who.source, result: 'reject', reason: 'state_unavailable', serial: null });
       return { kind: 'unavailable' };
     }
-    if (verdict.failure) req.budget.failed(req.who.source);
+    budget.settle(verdict.failure);
     if (budget.delayMs > 0 && verdict.result === 'reject') await sleep(budget.delayMs);
     const line: AuditEvent = {
       event: 'verify',

@@ -4,7 +4,7 @@ import { afterFailure, anyLockOut, lockStatus, unlockReaches, CLEARED } from '..
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import type { ShimService, ShimServiceOptions } from '../../src/shim/shim-service.js';
 import { runImportStore } from '../../src/shim/shim-operations.js';
-import { SourceBudget } from '../../src/shim/source-budget.js';
+import { SourceBudget, type BudgetPlace } from '../../src/shim/source-budget.js';
 import type { UserState } from '../../src/shim/store-model.js';
 import { call, verify } from './http-client.js';
 import { RFC_SEED_SHA1, TEST_KEY, TestClock, seed, tempDir , startTestService } from './helpers.js';
@@ -59,6 +59,14 @@ describe('issue 17 item 8: lock-out as a lever', () => {
     }
     expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_source_refused_total 129$/m);
   }, 30_000);
+
+  it('60 wrong codes sent at once from one address get only the budget (30) verified, the rest 429 (a black-box test: all 60 were verified)', async () => {
+    const { url } = await start();
+    const replies = await Promise.all(Array.from({ length: 60 }, (_, i) => verify(url, USERS[i % USERS.length], '000000')));
+    expect(replies.filter((r) => r.status === 200).map((r) => r.json)).toEqual(Array.from({ length: 30 }, () => ({ result: 'reject', reason: 'wrong_code' })));
+    expect(replies.filter((r) => r.status === 429)).toHaveLength(30);
+    expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_verify_requests_total\{result="reject",reason="wrong_code"\} 30$/m);
+  }, 20_000);
 
   it('issue 17 item 8: 10 parallel replays of a valid code do not lock the user out', async () => {
     const { url } = await start();
@@ -197,16 +205,39 @@ describe('the lock-out rules (pure)', () => {
   it('the source budget slows from half and refuses at the budget, until failures age out', () => {
     let now = T0;
     const budget = new SourceBudget({ maxFails: 4, windowMs: 60_000, slowDownMs: 1000 }, () => now);
-    expect(budget.check('a')).toEqual({ kind: 'ok', delayMs: 0 });
-    budget.failed('a');
-    budget.failed('a');
-    expect(budget.check('a')).toEqual({ kind: 'ok', delayMs: 1000 });
-    budget.failed('a');
+    const fail = (): void => (budget.reserve('a') as BudgetPlace).settle(true);
+    const first = budget.reserve('a') as BudgetPlace;
+    expect(first).toMatchObject({ kind: 'ok', delayMs: 0 });
+    first.settle(true);
+    fail();
+    const slowed = budget.reserve('a') as BudgetPlace;
+    expect(slowed).toMatchObject({ kind: 'ok', delayMs: 1000 });
+    slowed.settle(false);
+    fail();
     now += 10_000;
-    budget.failed('a');
-    expect(budget.check('a')).toEqual({ kind: 'refused', retryAfterSeconds: 50 });
-    expect(budget.check('b')).toEqual({ kind: 'ok', delayMs: 0 });
+    fail();
+    expect(budget.reserve('a')).toEqual({ kind: 'refused', retryAfterSeconds: 50 });
+    expect(budget.reserve('b')).toMatchObject({ kind: 'ok', delayMs: 0 });
     now += 50_000; // the three oldest age out
-    expect(budget.check('a')).toEqual({ kind: 'ok', delayMs: 0 });
+    expect(budget.reserve('a')).toMatchObject({ kind: 'ok', delayMs: 0 });
+  });
+
+  it('the source budget counts verifications in flight: beyond it a request waits, then is verified or refused as the budget stands', async () => {
+    const budget = new SourceBudget({ maxFails: 4, windowMs: 60_000, slowDownMs: 1000 }, () => T0);
+    const places = [0, 1, 2, 3].map(() => budget.reserve('a') as BudgetPlace);
+    // Slowed as the third and fourth failure in a row would be.
+    expect(places.map((p) => p.delayMs)).toEqual([0, 0, 1000, 1000]);
+    const waiting = [budget.reserve('a'), budget.reserve('a'), budget.reserve('a')];
+    for (const w of waiting) expect(w).toBeInstanceOf(Promise);
+    // One in flight is no failure: the first waiting takes its place.
+    places[0]!.settle(false);
+    places[0]!.settle(true); // settled once only
+    const next = await waiting[0]!;
+    expect(next).toMatchObject({ kind: 'ok', delayMs: 1000 });
+    // The rest fail: the budget is spent, and the requests still waiting are refused.
+    for (const p of [places[1]!, places[2]!, places[3]!, next as BudgetPlace]) p.settle(true);
+    expect(await waiting[1]).toEqual({ kind: 'refused', retryAfterSeconds: 60 });
+    expect(await waiting[2]).toEqual({ kind: 'refused', retryAfterSeconds: 60 });
+    expect(budget.reserve('a')).toEqual({ kind: 'refused', retryAfterSeconds: 60 });
   });
 });

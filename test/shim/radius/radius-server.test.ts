@@ -249,6 +249,36 @@ describe('RADIUS retransmissions (RFC 5080)', () => {
   });
 });
 
+describe('RADIUS source budget under parallel requests', () => {
+  const secret = Buffer.from(SECRET);
+
+  it('60 wrong codes sent at once with one Calling-Station-Id get only the budget (30) verified, the rest refused (a black-box test: all 60 were)', async () => {
+    const { port } = await start();
+    const { socket, answers } = await listeningClient();
+    try {
+      for (let i = 0; i < 60; i++) {
+        const ra = randomBytes(16);
+        const user = ['ivan', 'grace', 'zoe'][i % 3] + '@contoso.com';
+        const attributes = [
+          { type: ATTR.userName, value: Buffer.from(user) },
+          { type: ATTR.userPassword, value: hideUserPassword(Buffer.from('000000'), secret, ra) },
+          { type: ATTR.callingStationId, value: Buffer.from('198.51.100.7') },
+        ];
+        socket.send(encodeAccessRequest(i, ra, attributes, secret), port, '127.0.0.1');
+      }
+      const deadline = Date.now() + 10_000;
+      while (answers.length < 60 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const texts = answers.map((a) => attribute(decodePacket(a), ATTR.replyMessage)!.toString());
+      expect(texts.filter((t) => t === 'Wrong code')).toHaveLength(30);
+      expect(texts.filter((t) => /^Too many failures from this address; try again in \d+ s$/.test(t))).toHaveLength(30);
+      expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="wrong_code"}')).toBe(30);
+      expect(await metric('mfa_shim_source_refused_total')).toBe(30);
+    } finally {
+      socket.close();
+    }
+  }, 20_000);
+});
+
 describe('RADIUS Status-Server while the shim cannot verify', () => {
   it('is answered while the shim can verify and dropped while it cannot, so the VPN asks its other server', async () => {
     let up = true;

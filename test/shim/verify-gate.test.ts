@@ -1,0 +1,81 @@
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hotpCode } from '../../src/otp/hotp.js';
+import { AuditLog } from '../../src/shim/audit-log.js';
+import type { JournalRecord } from '../../src/shim/state-journal.js';
+import { ShimMetrics } from '../../src/shim/metrics.js';
+import { DEFAULT_RULES } from '../../src/shim/rules.js';
+import { SourceBudget } from '../../src/shim/source-budget.js';
+import { Verifier } from '../../src/shim/verifier.js';
+import { VerifyGate, type GateOutcome } from '../../src/shim/verify-gate.js';
+import { MemorySink, RFC_SEED_SHA1, TestClock, tempDir, token } from './helpers.js';
+
+const T0 = 1_700_000_000_000;
+const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
+const USERS = Array.from({ length: 7 }, (_, i) => `user${i}@contoso.com`);
+
+/** State whose every change takes a few milliseconds to be durable, as a disk's or a database's: verifications overlap. */
+class SlowSink extends MemorySink {
+  protected override persist(_record: JournalRecord): Promise<void> {
+    return new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+let tmp: ReturnType<typeof tempDir>;
+let audit: AuditLog;
+
+beforeEach(async () => {
+  tmp = tempDir();
+  audit = await AuditLog.open(tmp.path('audit.jsonl'), () => undefined);
+});
+afterEach(async () => {
+  await audit.close();
+  tmp.cleanup();
+});
+
+function gate(): { gate: VerifyGate; sink: SlowSink } {
+  const sink = new SlowSink();
+  for (const [i, user] of USERS.entries()) sink.addUser(user, [token({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' })]);
+  return { gate: new VerifyGate(new Verifier(sink, sink, DEFAULT_RULES, new TestClock(T0).now), new ShimMetrics(), audit, () => true), sink };
+}
+
+const kinds = (outcomes: GateOutcome[]): Record<string, number> => {
+  const counted: Record<string, number> = {};
+  for (const o of outcomes) {
+    const k = o.kind === 'verdict' ? o.verdict.reason : o.kind;
+    counted[k] = (counted[k] ?? 0) + 1;
+  }
+  return counted;
+};
+
+describe('the source budget under parallel requests (a black-box test: 60 wrong codes at once were all verified)', () => {
+  it('60 wrong codes at once from one source over 7 users: the budget (30) is verified, the rest refused', async () => {
+    const { gate: g } = gate();
+    const budget = new SourceBudget({ maxFails: 30, windowMs: 15 * 60_000, slowDownMs: 0 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => g.verify({ user: USERS[i % USERS.length]!, code: '000000', who: { source: '198.51.100.7', authenticated: true }, client: 'test', budget })),
+    );
+    expect(kinds(outcomes)).toEqual({ wrong_code: 30, refused: 30 });
+    await audit.close();
+    const lines = readFileSync(tmp.path('audit.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.filter((l) => l.includes('"reason":"wrong_code"'))).toHaveLength(30);
+    // Another source is not held back by this one.
+    expect(budget.reserve('203.0.113.9')).toMatchObject({ kind: 'ok' });
+  });
+
+  it('a budget of 4: 5 parallel guesses get 4 checked', async () => {
+    const { gate: g } = gate();
+    const budget = new SourceBudget({ maxFails: 4, windowMs: 15 * 60_000, slowDownMs: 0 });
+    const outcomes = await Promise.all(USERS.slice(0, 5).map((user) => g.verify({ user, code: '000000', who: { source: 's', authenticated: true }, client: 'test', budget })));
+    expect(kinds(outcomes)).toEqual({ wrong_code: 4, refused: 1 });
+  });
+
+  it('right codes sent at once from one source beyond its budget wait their turn instead of being refused', async () => {
+    const { gate: g, sink } = gate();
+    const budget = new SourceBudget({ maxFails: 2, windowMs: 15 * 60_000, slowDownMs: 0 });
+    // 7 users behind one address, all at once through a budget of 2: none of them a failure.
+    const outcomes = await Promise.all(USERS.map((user) => g.verify({ user, code: H(0), who: { source: 'nat', authenticated: true }, client: 'test', budget })));
+    expect(kinds(outcomes)).toEqual({ ok: 7 });
+    for (const user of USERS) expect(sink.users.get(user)!.tokens[0]!.counter).toBe(1n);
+  });
+});
