@@ -185,6 +185,11 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         send(res, 503, opts.unhealthyReason?.() === 'audit_unavailable' ? '{"error":"audit_unavailable"}' : '{"error":"state_unavailable"}');
         return;
       }
+      if (outcome.kind === 'busy') {
+        // Nothing was decided: the same request again shortly is the answer (not a lock-out, not an outage).
+        send(res, 503, '{"error":"busy"}', { 'retry-after': '1' });
+        return;
+      }
       if (outcome.kind === 'refused') {
         // As the rate limit: the verdict shape, with 429 and Retry-After telling it apart from a user lock-out.
         finish(429, 'reject', 'locked_out', { 'retry-after': String(outcome.retryAfterSeconds) });

@@ -45,6 +45,7 @@ export class ShimMetrics {
   #unauthorized = 0;
   #sourceRefused = 0;
   #internalErrors = 0;
+  #busy = 0;
   readonly #radiusRequests = new Map<string, number>([['access_request', 0], ['status_server', 0]]);
   readonly #radiusResponses = new Map<string, number>([['access_accept', 0], ['access_reject', 0]]);
   readonly #radiusDropped = new Map<string, number>(RADIUS_DROP_REASONS.map((r) => [r, 0]));
@@ -69,6 +70,11 @@ export class ShimMetrics {
 
   rateLimited(): void {
     this.#rateLimited++;
+  }
+
+  /** A request answered busy: other nodes kept changing the user's state while this one decided. */
+  busy(): void {
+    this.#busy++;
   }
 
   /** A request refused because its source (end-user address) spent its failure budget. */
@@ -127,6 +133,9 @@ export class ShimMetrics {
     out.push('# HELP mfa_shim_internal_errors_total Verifications answered 503 because state could not be persisted.');
     out.push('# TYPE mfa_shim_internal_errors_total counter');
     out.push(`mfa_shim_internal_errors_total ${this.#internalErrors}`);
+    out.push('# HELP mfa_shim_busy_total Verifications answered busy: other nodes kept changing the user\'s state while this one decided.');
+    out.push('# TYPE mfa_shim_busy_total counter');
+    out.push(`mfa_shim_busy_total ${this.#busy}`);
     out.push('# HELP mfa_shim_verify_duration_seconds Time to answer POST /v1/verify, including the state fsync.');
     out.push('# TYPE mfa_shim_verify_duration_seconds histogram');
     this.#latency.render('mfa_shim_verify_duration_seconds', out);

@@ -1,4 +1,5 @@
 import { SubmittedCode } from '../otp/submitted-code.js';
+import { KeyedQueue } from './keyed-queue.js';
 import { afterFailure, anyLockOut, CLEARED, isCleared, lockStatus, unlockReaches, type Requester } from './lockout.js';
 import type { ShimRules } from './rules.js';
 import { userKey, type ShimToken, type ShimUser, type TokenState, type UserState } from './store-model.js';
@@ -73,7 +74,10 @@ export interface UnlockRequests {
   applied(user: ShimUser, wasLocked: boolean): void;
 }
 
-/** The state kept changing under this verification (a storm of requests for one user). */
+/**
+ * The state kept changing under this verification: other nodes verifying the same user at once (a
+ * node runs one user's verifications one at a time). Not an outage: answered as busy, try again.
+ */
 export class StateContentionError extends Error {}
 
 /** A request's origin when none is given (`shim check` at the console: unauthenticated, so the classic lock-out applies). */
@@ -88,6 +92,8 @@ const MAX_ATTEMPTS = 8;
  * made is durable.
  */
 export class Verifier {
+  readonly #perUser = new KeyedQueue();
+
   constructor(
     private readonly users: UserDirectory,
     private readonly state: StateBackend,
@@ -101,7 +107,11 @@ export class Verifier {
     if (!user) return { result: 'reject', reason: 'unknown_user', failure: false };
     if (user.tokens.length === 0) return { result: 'reject', reason: 'no_token', user, failure: false };
     const submitted = new SubmittedCode(code);
+    // One user's verifications one at a time on this node: only another node's can make one read again.
+    return this.#perUser.run(user.key, () => this.#decide(user, submitted, who));
+  }
 
+  async #decide(user: ShimUser, submitted: SubmittedCode, who: Requester): Promise<Verdict> {
     let fresh = false;
     // An unlock request is consumed when found, and judged against the state of each attempt of this
     // verification (until it is applied): it never releases a lock-out that began after it was made.
@@ -170,7 +180,7 @@ export class Verifier {
       if (replayed) verdict.serial = replayed.token.serial;
       return verdict;
     }
-    throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts`);
+    throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts (other verifications of the user); try again`);
   }
 
   /** Clears a user's failures and lock-out. Returns the user, or undefined when unknown. */
@@ -184,6 +194,6 @@ export class Verifier {
       if (isCleared(current)) return { user, wasLocked, cleared: false };
       if (await this.state.updateUser(user, current, { ...CLEARED, sources: {} })) return { user, wasLocked, cleared: true };
     }
-    throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts`);
+    throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts (other verifications of the user); try again`);
   }
 }

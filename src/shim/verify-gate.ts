@@ -3,7 +3,7 @@ import type { AuditEvent, AuditLog } from './audit-log.js';
 import type { Requester } from './lockout.js';
 import type { ShimMetrics } from './metrics.js';
 import type { SourceBudget } from './source-budget.js';
-import type { Verdict, Verifier } from './verifier.js';
+import { StateContentionError, type Verdict, type Verifier } from './verifier.js';
 
 export interface GateRequest {
   user: string;
@@ -20,7 +20,9 @@ export type GateOutcome =
   /** The source spent its failure budget: refused without checking the code. */
   | { kind: 'refused'; retryAfterSeconds: number }
   /** The state cannot be read or written (journal failed, database unreachable). */
-  | { kind: 'unavailable' };
+  | { kind: 'unavailable' }
+  /** Other nodes kept changing the user's state while this one decided: nothing decided, try again. */
+  | { kind: 'busy' };
 
 /**
  * The one verification path of every front end (HTTP /v1/verify and RADIUS): health, the source's
@@ -58,8 +60,14 @@ export class VerifyGate {
     try {
       // No answer before the state change it caused is durable (the verifier resolves only then).
       verdict = await this.verifier.verify(req.user, req.code, req.who);
-    } catch {
+    } catch (err) {
       budget.settle(false);
+      if (err instanceof StateContentionError) {
+        // A contended compare-and-set, not an outage: counted and audited as its own reason.
+        this.metrics.busy();
+        this.audit.write({ event: 'verify', user: req.user, client: req.client, source: req.who.source, result: 'reject', reason: 'busy', serial: null });
+        return { kind: 'busy' };
+      }
       this.metrics.internalError();
       this.audit.write({ event: 'verify', user: req.user, client: req.client, source: req.who.source, result: 'reject', reason: 'state_unavailable', serial: null });
       return { kind: 'unavailable' };

@@ -137,6 +137,25 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect((await call(`${service.url}/metrics`)).text).toMatch(/^mfa_shim_up 1$/m);
   }, 60_000);
 
+  it('24 verifications of one user at once on one node are each decided: none answered as lost state (a black-box test: 9 at once gave 2)', async () => {
+    const state = await freshImport();
+    service = await startTestService(store, new TestClock(Date.now()), { state, sourceMaxFails: 0 });
+    const burst = async (code: string): Promise<Record<string, number>> => {
+      const replies = await Promise.all(Array.from({ length: 24 }, () => verify(service!.url, USERS[6], code)));
+      expect(replies.filter((r) => r.status !== 200).map((r) => r.json)).toEqual([]);
+      const counted: Record<string, number> = {};
+      for (const r of replies) counted[(r.json as { reason: string }).reason] = (counted[(r.json as { reason: string }).reason] ?? 0) + 1;
+      return counted;
+    };
+    // One accept, the rest exact replays of it (counted for no one).
+    expect(await burst(H(0))).toEqual({ ok: 1, replayed: 23 });
+    // Ten wrong codes lock the user (one unauthenticated source), as one by one; the rest find the lock-out.
+    expect(await burst('000000')).toEqual({ wrong_code: 10, locked_out: 14 });
+    const metrics = (await call(`${service.url}/metrics`)).text;
+    expect(metrics).toMatch(/^mfa_shim_internal_errors_total 0$/m);
+    expect(metrics).toMatch(/^mfa_shim_busy_total 0$/m);
+  }, 30_000);
+
   describe('batched statements, in process (group commit)', () => {
     /** Two PgStates on one database (two nodes), over the seeds of the store file. */
     async function openNodes(state: URL): Promise<{ db: ShimDatabase; a: PgState; b: PgState; close: () => Promise<void> }> {

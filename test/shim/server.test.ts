@@ -13,7 +13,7 @@ import { AuditLog } from '../../src/shim/audit-log.js';
 import { createShimServer } from '../../src/shim/http-server.js';
 import { ShimMetrics } from '../../src/shim/metrics.js';
 import { RateLimiter } from '../../src/shim/rate-limiter.js';
-import { Verifier } from '../../src/shim/verifier.js';
+import { Verifier, type StateBackend } from '../../src/shim/verifier.js';
 import { VerifyGate } from '../../src/shim/verify-gate.js';
 import { SourceBudget } from '../../src/shim/source-budget.js';
 import type { ShimUser } from '../../src/shim/store-model.js';
@@ -331,30 +331,35 @@ describe('health, metrics, audit', () => {
 });
 
 describe('fail closed', () => {
-  it('answers 503 and reports unhealthy when a state change cannot be persisted', async () => {
-    // The persistence layer refuses every write (as after a disk error); the HTTP layer must never answer accept.
+  /** The HTTP front end in this process over `backend` (ivan's HOTP token), the health `healthy` says. */
+  async function serveOver(backend: (sink: MemorySink) => StateBackend, healthy: () => boolean): Promise<{ url: string; close: () => Promise<void> }> {
     const sink = new MemorySink();
     sink.addUser('ivan@contoso.com', [token({ serial: 'H', secret: RFC_SEED_SHA1, type: 'hotp' })]);
-    let failed = false;
-    const failing = {
-      read: (user: ShimUser) => sink.read(user),
-      accept: () => ((failed = true), Promise.reject(new Error('disk gone'))),
-      updateUser: () => ((failed = true), Promise.reject(new Error('disk gone'))),
-    };
-    const tmpAudit = tmp.path('fail.audit.jsonl');
-    const audit = await AuditLog.open(tmpAudit, () => undefined);
+    const audit = await AuditLog.open(tmp.path('fail.audit.jsonl'), () => undefined);
     const metrics = new ShimMetrics();
     const server = createShimServer({
-      gate: new VerifyGate(new Verifier(sink, failing, DEFAULT_RULES, clock.now), metrics, audit, () => !failed),
+      gate: new VerifyGate(new Verifier(sink, backend(sink), DEFAULT_RULES, clock.now), metrics, audit, healthy),
       budget: new SourceBudget({ maxFails: 0, windowMs: 1, slowDownMs: 0 }),
       metrics,
       audit,
       limiter: new RateLimiter(0, 1),
-      healthy: () => !failed,
+      healthy,
       gauges: () => ({ users: 1, tokens: { hotp: 1 }, lockedUsers: 0 }),
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { url, close: async () => (await new Promise<void>((r) => server.close(() => r())), await audit.close()) };
+  }
+
+  it('answers 503 and reports unhealthy when a state change cannot be persisted', async () => {
+    // The persistence layer refuses every write (as after a disk error); the HTTP layer must never answer accept.
+    let failed = false;
+    const failing = (sink: MemorySink): StateBackend => ({
+      read: (user: ShimUser) => sink.read(user),
+      accept: () => ((failed = true), Promise.reject(new Error('disk gone'))),
+      updateUser: () => ((failed = true), Promise.reject(new Error('disk gone'))),
+    });
+    const { url, close } = await serveOver(failing, () => !failed);
     try {
       const first = await verify(url, 'ivan@contoso.com', H(0));
       expect(first.status).toBe(503);
@@ -363,8 +368,24 @@ describe('fail closed', () => {
       expect((await call(`${url}/healthz`)).status).toBe(503);
       expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_up 0$/m);
     } finally {
-      await new Promise<void>((r) => server.close(() => r()));
-      await audit.close();
+      await close();
+    }
+  });
+
+  it('answers 503 busy with Retry-After, staying healthy, when other nodes keep changing the user\'s state (not lost state)', async () => {
+    const contended = (sink: MemorySink): StateBackend => ({ read: (user: ShimUser) => sink.read(user), accept: () => Promise.resolve(false), updateUser: () => Promise.resolve(false) });
+    const { url, close } = await serveOver(contended, () => true);
+    try {
+      const busy = await verify(url, 'ivan@contoso.com', H(0));
+      expect(busy.status).toBe(503);
+      expect(busy.json).toEqual({ error: 'busy' });
+      expect(busy.headers['retry-after']).toBe('1');
+      expect((await call(`${url}/healthz`)).status).toBe(200);
+      const metrics = (await call(`${url}/metrics`)).text;
+      expect(metrics).toMatch(/^mfa_shim_busy_total 1$/m);
+      expect(metrics).toMatch(/^mfa_shim_internal_errors_total 0$/m);
+    } finally {
+      await close();
     }
   });
 });

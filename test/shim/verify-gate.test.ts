@@ -6,7 +6,7 @@ import type { JournalRecord } from '../../src/shim/state-journal.js';
 import { ShimMetrics } from '../../src/shim/metrics.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { SourceBudget } from '../../src/shim/source-budget.js';
-import { Verifier } from '../../src/shim/verifier.js';
+import { Verifier, type StateBackend, type StateView } from '../../src/shim/verifier.js';
 import { VerifyGate, type GateOutcome } from '../../src/shim/verify-gate.js';
 import { MemorySink, RFC_SEED_SHA1, TestClock, tempDir, token } from './helpers.js';
 
@@ -14,12 +14,22 @@ const T0 = 1_700_000_000_000;
 const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
 const USERS = Array.from({ length: 7 }, (_, i) => `user${i}@contoso.com`);
 
-/** State whose every change takes a few milliseconds to be durable, as a disk's or a database's: verifications overlap. */
+/** State made durable a few milliseconds after a change, as a disk's or a database's: verifications overlap. */
 class SlowSink extends MemorySink {
   protected override persist(_record: JournalRecord): Promise<void> {
     return new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** The sink's state as it was when asked, answered a moment later, as a database's: verifications read side by side decide from the same version. */
+const slowReads = (sink: SlowSink): StateBackend => ({
+  read: (user) => {
+    const view = sink.read(user);
+    return new Promise<StateView>((r) => setTimeout(() => r(view), 1));
+  },
+  accept: (...args) => sink.accept(...args),
+  updateUser: (...args) => sink.updateUser(...args),
+});
 
 let tmp: ReturnType<typeof tempDir>;
 let audit: AuditLog;
@@ -36,7 +46,7 @@ afterEach(async () => {
 function gate(): { gate: VerifyGate; sink: SlowSink } {
   const sink = new SlowSink();
   for (const [i, user] of USERS.entries()) sink.addUser(user, [token({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' })]);
-  return { gate: new VerifyGate(new Verifier(sink, sink, DEFAULT_RULES, new TestClock(T0).now), new ShimMetrics(), audit, () => true), sink };
+  return { gate: new VerifyGate(new Verifier(sink, slowReads(sink), DEFAULT_RULES, new TestClock(T0).now), new ShimMetrics(), audit, () => true), sink };
 }
 
 const kinds = (outcomes: GateOutcome[]): Record<string, number> => {
@@ -77,5 +87,35 @@ describe('the source budget under parallel requests (a black-box test: 60 wrong 
     const outcomes = await Promise.all(USERS.map((user) => g.verify({ user, code: H(0), who: { source: 'nat', authenticated: true }, client: 'test', budget })));
     expect(kinds(outcomes)).toEqual({ ok: 7 });
     for (const user of USERS) expect(sink.users.get(user)!.tokens[0]!.counter).toBe(1n);
+  });
+});
+
+describe('one user verified many times at once (a black-box test: 9 at once on a PostgreSQL node gave 2 "unavailable")', () => {
+  it('30 wrong codes at once for one user from 3 sources: each is decided, none is unavailable; the lock-out comes at 10 as one by one', async () => {
+    const { gate: g } = gate();
+    const budget = new SourceBudget({ maxFails: 0, windowMs: 1, slowDownMs: 0 });
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => g.verify({ user: USERS[0]!, code: '000000', who: { source: `10.0.0.${i % 3}`, authenticated: true }, client: 'test', budget })),
+    );
+    expect(kinds(outcomes)).toEqual({ wrong_code: 10, locked_out: 20 });
+  });
+
+  it('a compare-and-set that keeps failing (other nodes) is answered and audited busy: not lost state, not an internal error, no failure counted', async () => {
+    const { sink } = gate();
+    // Another node changes the user's state before every write of this one.
+    const contended: StateBackend = { read: (user) => sink.read(user), accept: () => Promise.resolve(false), updateUser: () => Promise.resolve(false) };
+    const metrics = new ShimMetrics();
+    const g = new VerifyGate(new Verifier(sink, contended, DEFAULT_RULES, new TestClock(T0).now), metrics, audit, () => true);
+    const budget = new SourceBudget({ maxFails: 1, windowMs: 60_000, slowDownMs: 0 });
+    const who = { source: '198.51.100.7', authenticated: true };
+    expect(await g.verify({ user: USERS[1]!, code: H(0), who, client: 'test', budget })).toEqual({ kind: 'busy' });
+    // Its place in the budget was given back (a budget of 1 would otherwise be spent).
+    expect(await g.verify({ user: USERS[1]!, code: '000000', who, client: 'test', budget })).toEqual({ kind: 'busy' });
+    const text = metrics.render({ users: 7, tokens: { hotp: 7 }, lockedUsers: 0, healthy: true });
+    expect(text).toMatch(/^mfa_shim_busy_total 2$/m);
+    expect(text).toMatch(/^mfa_shim_internal_errors_total 0$/m);
+    await audit.close();
+    const lines = readFileSync(tmp.path('audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([0, 1].map(() => expect.objectContaining({ event: 'verify', user: USERS[1], result: 'reject', reason: 'busy' })));
   });
 });

@@ -59,6 +59,7 @@ const ACCEPTED = reply(CODE.accessAccept, REPLY_TEXT.ok);
 const REJECTED = Object.fromEntries(Object.entries(REPLY_TEXT).map(([reason, text]) => [reason, reply(CODE.accessReject, text)])) as Record<VerifyReason, Reply>;
 const STATUS_UP = reply(CODE.accessAccept, 'mfa-migrate shim: up');
 const UNAVAILABLE = reply(CODE.accessReject, 'Verification is unavailable; try again later');
+const BUSY = reply(CODE.accessReject, 'Too many verifications of this user at once; try again');
 
 /** A request to verify through the gate (what #prepare gives when the answer depends on the code). */
 class Ask {
@@ -270,6 +271,7 @@ export class RadiusServer {
   /** The answer to the gate's outcome. */
   #render(outcome: GateOutcome): Reply {
     if (outcome.kind === 'unavailable') return UNAVAILABLE;
+    if (outcome.kind === 'busy') return BUSY;
     if (outcome.kind === 'refused') return reply(CODE.accessReject, `Too many failures from this address; try again in ${outcome.retryAfterSeconds} s`);
     const v = outcome.verdict;
     if (v.result === 'accept') {
