@@ -326,6 +326,9 @@ export async function readRun(runDir: string): Promise<RunView> {
   const problems: string[] = [];
   const resumes: ResumeRecord[] = [];
   const lines = text.split('\n');
+  // What follows the last newline is a line torn by a crash (or a full disk), even when it parses:
+  // it is not read, as going on with the run (Journal.append) cuts it off and the chain check leaves it out.
+  lines.pop();
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     if (!raw) continue;
@@ -333,9 +336,8 @@ export async function readRun(runDir: string): Promise<RunView> {
     try {
       line = JSON.parse(raw) as Line;
     } catch {
-      // A torn last line (a crash mid-write) is expected and ignored; anything else is damage,
-      // reported, and the run is read from every line that is whole.
-      if (i < lines.length - 1) problems.push(`line ${i + 1} is not valid JSON`);
+      // Damage: reported, and the run is read from every line that is whole.
+      problems.push(`line ${i + 1} is not valid JSON`);
       continue;
     }
     switch (line.t) {

@@ -1,7 +1,7 @@
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Journal, verifyJournal, type OpRecord } from '../../src/apply/journal.js';
+import { Journal, readRun, verifyJournal, type OpRecord } from '../../src/apply/journal.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, runDirs, tempDir } from '../helpers/migration.js';
 
@@ -60,4 +60,44 @@ describe('Journal.append on a journal larger than the 1 MiB it reads at a time',
     expect(resumed.outcome.counts.failed).toBe(0);
     expect((await verifyJournal(runDir)).state).toBe('verified');
   });
+});
+
+/**
+ * A whole last record that lost only its newline (a crash, or a full disk, between the record and
+ * its newline) is torn like any other: found by a fault-injection test, where the run read it as done,
+ * a resume then cut it off and completed the run, and the journal was left with operations still
+ * `started` that neither resume (completed) nor rollback (outcome unknown) would take up.
+ */
+describe('a last record without its newline', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir('journal-newline');
+  });
+  afterAll(() => tmp?.cleanup());
+
+  it('is not read, so a resume reads its operations back and no operation is left started', async () => {
+    const g = fakeGraph();
+    const planFile = join(tmp.dir, 'contoso.plan');
+    await planTo(g, planFile);
+    const stateDir = join(tmp.dir, 'state');
+    expect((await applyFile(g, planFile, stateDir, { batchSize: 10, waves: 1 })).outcome.state).toBe('stopped');
+    const runDir = runDirs(stateDir)[0]!;
+    const path = join(runDir, 'journal.jsonl');
+    const text = readFileSync(path, 'utf8');
+    // Cut the journal just after its last record of done operations, and its newline.
+    const lines = text.trimEnd().split('\n');
+    const at = lines.findLastIndex((l) => l.startsWith('{"t":"ops"') && l.includes('"state":"done"'));
+    const doneIds = (JSON.parse(lines[at]!) as { ops: OpRecord[] }).ops.filter((o) => o.state === 'done').map((o) => o.op);
+    expect(doneIds.length).toBeGreaterThan(0);
+    writeFileSync(path, lines.slice(0, at + 1).join('\n'));
+    const read = await readRun(runDir);
+    for (const id of doneIds) expect(read.ops.get(id)?.state, id).toBe('started');
+
+    const resumed = await resumeIn(g, stateDir);
+    expect(resumed.outcome.state).toBe('completed');
+    const after = await readRun(runDir);
+    expect([...after.ops.values()].filter((o) => o.state === 'started')).toEqual([]);
+    for (const id of doneIds) expect(after.ops.get(id)?.state, id).toBe('done');
+    expect((await verifyJournal(runDir)).state).toBe('verified');
+  }, 60_000);
 });
