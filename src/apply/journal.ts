@@ -108,6 +108,8 @@ export class Journal {
     private fh: FileHandle,
     /** The last line's hash (undefined: a journal written before the chain, continued without one). */
     private last: string | undefined,
+    /** Whose journal: the command that goes on with the run after a failed write. */
+    private readonly kind: RunKind,
   ) {}
 
   /** The hash of the last line written: what apply, resume and rollback print at the end. */
@@ -133,7 +135,7 @@ export class Journal {
       await mkdir(staging, { mode: 0o700 });
       await fill?.(staging);
       fh = await open(join(staging, 'journal.jsonl'), 'wx', 0o600);
-      const j = new Journal(runDir, fh, header.planHash);
+      const j = new Journal(runDir, fh, header.planHash, header.kind);
       await j.write([header]);
       await syncDirectory(staging);
       await rename(staging, runDir);
@@ -148,6 +150,10 @@ export class Journal {
     } catch (err) {
       await fh?.close().catch(() => undefined);
       await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      // No run was made: there is none to go on with, only the command to run again.
+      const cause = err instanceof JournalWriteError ? err.cause : err;
+      const problem = storageProblem(cause);
+      if (problem) throw new UserError(`cannot make the folder of a new run in ${runsDir} (${problem}): nothing was sent. Make room (or make it writable), then run the command again`, 1, { cause });
       throw err;
     }
   }
@@ -181,7 +187,8 @@ export class Journal {
       // The chain goes on from the last whole line's hash (none: the journal predates the chain).
       const last = splitHash(await lastLine(fh, keep));
       await fh.close();
-      return new Journal(runDir, await open(path, 'a', 0o600), last?.hash);
+      const kind = (await readRunHeader(runDir))?.kind ?? 'apply';
+      return new Journal(runDir, await open(path, 'a', 0o600), last?.hash, kind);
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
@@ -225,7 +232,7 @@ export class Journal {
       try {
         await appendSynced(this.fh, text);
       } catch (err) {
-        throw (this.failed ??= new JournalWriteError(this.dir, err));
+        throw (this.failed ??= new JournalWriteError(this.dir, err, this.kind));
       }
     });
     this.queue = done.catch(() => undefined);
@@ -268,11 +275,13 @@ export function storageProblem(err: unknown): string | undefined {
  * what is journaled stays true (a torn last line is cut off when the run is resumed).
  */
 export class JournalWriteError extends UserError {
-  constructor(runDir: string, cause: unknown) {
+  constructor(runDir: string, cause: unknown, kind: RunKind = 'apply') {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
     const what = STORAGE_ERRORS[code] ?? (cause as Error).message;
-    const id = runDir.split('/').filter(Boolean).at(-1);
-    super(`cannot write the journal of run ${id} (${code || 'error'}: ${what}): nothing more was sent. Make room (or make it writable), then resume run ${id}: what is journaled is true`, 1, { cause });
+    const id = runDir.split('/').filter(Boolean).at(-1)!;
+    // A rollback goes on with `rollback ROLLBACK_ID`; `resume` takes apply runs only.
+    const goOn = cliCommand([kind === 'rollback' ? 'rollback' : 'resume', id]);
+    super(`cannot write the journal of run ${id} (${code || 'error'}: ${what}): nothing more was sent. Make room (or make it writable), then go on with ${goOn}: what is journaled is true`, 1, { cause });
   }
 }
 

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { copyFile, link, readdir } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { copyFile, link, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -298,13 +298,18 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
 /** The plan copy of a run, checked against the hash its journal recorded. */
 export async function openRunPlan(runDir: string, view: RunView): Promise<SavedPlan> {
   const file = view.header.planFile ?? 'plan.json';
+  const path = join(runDir, file);
+  // What to put back: the plan whose SHA-256 the journal records (the one signed off), under this name.
+  const putBack = `put the run's plan back there (the file whose sha256 is ${view.header.planHash}, the plan applied)`;
   let plan: SavedPlan;
   try {
-    plan = await SavedPlan.open(join(runDir, file));
+    plan = await SavedPlan.open(path);
   } catch (err) {
-    throw new UserError(`run ${view.header.id}: its plan copy cannot be read (${(err as Error).message})`);
+    const sha = await readFile(path).then((b) => createHash('sha256').update(b).digest('hex'), () => undefined);
+    if (sha === undefined || sha === view.header.planHash) throw new UserError(`run ${view.header.id}: its plan copy cannot be read (${(err as Error).message})`);
+    throw new UserError(`run ${view.header.id}: its plan copy ${path} was changed after the run (sha256 ${sha}; the journal records ${view.header.planHash}) and cannot be read (${(err as Error).message}): ${putBack}`);
   }
-  if (plan.hash !== view.header.planHash) throw new UserError(`run ${view.header.id}: its plan copy does not match the journal (edited since the run?)`);
+  if (plan.hash !== view.header.planHash) throw new UserError(`run ${view.header.id}: its plan copy ${path} was changed after the run (sha256 ${plan.hash}; the journal records ${view.header.planHash}): ${putBack}`);
   return plan;
 }
 

@@ -68,7 +68,14 @@ export async function acquireLock(stateDir: string, operation: string): Promise<
     info: { ...lock.record } as LockInfo,
     ...(lock.tookOver ? { tookOver: lock.tookOver as LockInfo } : {}),
     setRun: async (runId) => {
-      if (await lock.update({ runId })) held.info.runId = runId;
+      try {
+        if (await lock.update({ runId })) held.info.runId = runId;
+      } catch (err) {
+        // The lock is held all the same; it only does not name the run. On a full or read-only disk
+        // the run's journal is refused next, saying so (a fault-injection test met a stack trace here).
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') throw err;
+      }
     },
     release: () => lock.release(),
   };

@@ -59,7 +59,30 @@ describe.skipIf(cannot !== undefined)('apply on a disk that fills up', () => {
     expect(resumed.outcome).toMatchObject({ runId: run.id, state: 'completed' });
     expectPlanApplied(plan, g.emu.snapshot());
     expectNoDuplicateCreates(g.emu.requests(), g.emu.snapshot());
+
+    // Full again before the rollback: no run is made, and the message says to run the command again
+    // (a fault-injection test met a stack trace from the lock, then "resume run X" for a run never made).
+    const used = Number(execFileSync('df', ['--output=used', '-B1', stateDir]).toString().trim().split('\n').at(-1));
+    // Room for the lock (some pages), none for the rollback's journal.
+    execFileSync('mount', ['-o', `remount,size=${Math.ceil(used / 4096) * 4096 + 3 * 4096}`, stateDir]);
+    const full = (await rollbackIn(g, stateDir, run.id).catch((e: unknown) => e)) as Error;
+    // (With a page more or less for the lock, the lock itself is refused first, as clearly.)
+    expect(full.message).toMatch(/^cannot make the folder of a new run in \S+ \(ENOSPC: the disk is full\): nothing was sent\. Make room \(or make it writable\), then run the command again$|^cannot lock the state folder \S+: the disk is full$/);
+    expect(full.stack).not.toMatch(/FileLock\.update/);
+    expect((await allRuns(stateDir))[0]!.runs).toHaveLength(1);
+
+    execFileSync('mount', ['-o', 'remount,size=4m', stateDir]);
     const rolled = await rollbackIn(g, stateDir, run.id);
     expect(rolled.outcome.state).toBe('completed');
   }, 60_000);
+});
+
+describe('a journal write that fails', () => {
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  it("names the command that goes on with the run: resume for an apply, rollback for a rollback (a fault-injection test was told to resume a rollback, which resume cannot)", () => {
+    expect(new JournalWriteError('/s/runs/20261205T130000Z-aaaaaaaa', enospc, 'apply').message).toBe(
+      'cannot write the journal of run 20261205T130000Z-aaaaaaaa (ENOSPC: the disk is full): nothing more was sent. Make room (or make it writable), then go on with mfa-migrate resume 20261205T130000Z-aaaaaaaa: what is journaled is true',
+    );
+    expect(new JournalWriteError('/s/runs/20261205T130000Z-bbbbbbbb', enospc, 'rollback').message).toContain('then go on with mfa-migrate rollback 20261205T130000Z-bbbbbbbb:');
+  });
 });

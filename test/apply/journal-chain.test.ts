@@ -125,6 +125,24 @@ describe('the journal hash chain', () => {
     }
   });
 
+  /** A fault-injection test: copying the approved plan back mended the run, but nothing said which file that was. */
+  it('a plan copy changed after the run: rollback names both hashes and what to put back; restored, the run goes on', async () => {
+    const copy = join(applyDir!, 'plan.jsonl');
+    const plan = readFileSync(copy);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const runId = applyDir!.split('/').at(-1)!;
+    try {
+      for (const changed of [Buffer.concat([plan, Buffer.from('\n')]), plan.subarray(0, 200)]) {
+        writeFileSync(copy, changed);
+        const err = (await rollbackIn(g, stateDir, runId).catch((e: unknown) => e)) as Error;
+        expect(err.message).toContain(`its plan copy ${copy} was changed after the run (sha256 ${sha(changed)}; the journal records ${sha(plan)})`);
+        expect(err.message).toContain(`put the run's plan back there (the file whose sha256 is ${sha(plan)}, the plan applied)`);
+      }
+    } finally {
+      writeFileSync(copy, plan);
+    }
+  });
+
   it('chains a rollback run from the plan hash of the run it undoes', async () => {
     const { outcome } = await rollbackIn(g, stateDir, applyDir!.split('/').at(-1)!);
     expect(outcome.state).toBe('completed');
