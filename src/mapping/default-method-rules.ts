@@ -25,8 +25,11 @@ export interface DefaultMethodInput {
   mode: DefaultMethodMode;
   /** Say when a default the tenant has already, and that is kept, is not one the user can use (the policy judged user by user). */
   reportUnusableCurrent?: boolean;
-  /** Whether the user's mobile number, once the plan is applied, is a landline (asked only when SMS could be chosen). */
-  mobileIsLandline?: () => boolean;
+  /**
+   * The type, in words, of the user's mobile number once the plan is applied when it takes no text
+   * messages (a landline, a toll-free number...), else null; asked only when SMS could be chosen.
+   */
+  mobileSmsLess?: () => string | null;
 }
 
 export interface DefaultMethodDecision {
@@ -64,8 +67,9 @@ export function decideDefaultMethod(input: DefaultMethodInput): DefaultMethodDec
   // number costs a metadata lookup). SMS to a landline may never arrive: voice comes first on one.
   const pickMostSecure = () => {
     const first = MOST_SECURE_FIRST.find(usable);
-    const landline = first === 'sms' && usable('voiceMobile') && input.mobileIsLandline?.() === true;
-    return { mostSecure: landline ? MOST_SECURE_FIRST_LANDLINE.find(usable) : first, landline, landlineNote: landline ? ' (voice before SMS: the mobile number is a landline)' : '' };
+    const type = first === 'sms' && usable('voiceMobile') ? (input.mobileSmsLess?.() ?? null) : null;
+    const landline = type !== null;
+    return { mostSecure: landline ? MOST_SECURE_FIRST_LANDLINE.find(usable) : first, landline, landlineNote: landline ? ` (voice before SMS: the mobile number is ${type === 'fixed line' ? 'a landline' : `a ${type} number`})` : '' };
   };
 
   if (mode === 'never') return { rule: 'DEFAULT-NEVER', because: 'default methods are left as they are (--default-method never)', findings: [] };

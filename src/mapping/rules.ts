@@ -48,7 +48,7 @@ export const RULES = {
   'DEFAULT-POLICY-FALLBACK': 'A default whose method the policy does not enable, or the user will not have, falls back to the most secure enabled method the user will have.',
   'DEFAULT-PUSH-NEEDS-APP': 'Mobile app default becomes push only when the user already has Microsoft Authenticator in the tenant.',
   'DEFAULT-SMS-LANDLINE':
-    'A mobile phone whose number libphonenumber types as a landline (FIXED_LINE, not FIXED_LINE_OR_MOBILE) may not receive text messages: the most secure method puts voice before SMS on it, and an SMS default the plan still sets on it (MFA Server\'s text message, or no voice to fall back to) is reported.',
+    'A mobile phone whose number libphonenumber types as taking no text messages (a landline: FIXED_LINE, not FIXED_LINE_OR_MOBILE; a toll-free, premium-rate or shared-cost number, a UAN or voicemail) may not receive them: the most secure method puts voice before SMS on it, and an SMS default the plan still sets on it (MFA Server\'s text message, or no voice to fall back to) is reported.',
   'DEFAULT-KEPT-TOKEN-MISSING': "A user whose OATH token has no seed (planned with --allow-missing-seeds) keeps their default method whenever the token would have decided it: a missing seed never moves a user's default.",
   // Tenant policy
   'POL-VOICE': 'Phone call allowed or in use in MFA Server, or a migrating user will have a phone -> Voice enabled for the target group (a migrated phone cannot be used while neither voice nor SMS is enabled).',

@@ -11,7 +11,7 @@ import type { MethodUsage } from './policy-rules.js';
 import type { PolicyAfter } from '../model/method-policy.js';
 import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from './policy-view.js';
 import type { RuleId } from './rules.js';
-import { isFixedLineOnly } from '../source/phone-line-type.js';
+import { smsLessLineType } from '../source/phone-line-type.js';
 
 export interface MappingOptions {
   includeEmail: boolean;
@@ -155,8 +155,8 @@ export function mapUser(input: UserMappingInput): UserMapping {
   // The mobile number SMS would go to: MFA Server's, else the tenant's kept one. Typed only when asked.
   const plannedMobile = phones.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber;
   const mobileNumber = plannedMobile ?? tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber;
-  let landline: boolean | undefined;
-  const mobileIsLandline = () => (landline ??= mobileNumber !== undefined && isFixedLineOnly(mobileNumber));
+  let lineType: string | null | undefined;
+  const mobileSmsLess = () => (lineType ??= (mobileNumber !== undefined ? smsLessLineType(mobileNumber) : undefined) ?? null);
   const decide = (methods: ReadonlySet<DefaultMethod>) =>
     decideDefaultMethod({
       user,
@@ -167,7 +167,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
       ...(phones.primaryType ? { primaryType: phones.primaryType } : {}),
       ...(phones.backupType ? { backupType: phones.backupType } : {}),
       mode: options.defaultMethod,
-      mobileIsLandline,
+      mobileSmsLess,
     });
   const decideFor = (available: ReadonlySet<DefaultMethod>): DefaultMethodDecision => {
     const decided = decide(available);
@@ -224,13 +224,14 @@ export function mapUser(input: UserMappingInput): UserMapping {
   const tenantMobile = tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber;
   const writesMobile = plannedMobile !== undefined && (tenantMobile === undefined || !sameNumber(tenantMobile, plannedMobile));
   const smsAfter = (defaultMethod.target ?? tenantUser.defaultMethod) === 'sms' && (defaultMethod.target === 'sms' || writesMobile);
-  if (smsAfter && mobileIsLandline()) {
+  const smsLess = smsAfter ? mobileSmsLess() : null;
+  if (smsLess !== null) {
     findings.push({
       severity: 'warning',
       code: 'sms-to-landline',
       user: name,
       rule: 'DEFAULT-SMS-LANDLINE',
-      message: `the default method is SMS, but the mobile phone's number is a landline (libphonenumber: fixed line), which may not receive text messages: check the number, or set voiceMobile as the default${defaultMethod.target === 'sms' ? ` (${defaultMethod.because})` : ''}`,
+      message: `the default method is SMS, but the mobile phone's number is ${smsLess === 'fixed line' ? 'a landline' : `a ${smsLess} number`} (libphonenumber: ${smsLess}), which may not receive text messages: check the number, or set voiceMobile as the default${defaultMethod.target === 'sms' ? ` (${defaultMethod.because})` : ''}`,
     });
   }
   if (defaultMethod.target !== undefined && defaultMethod.target !== tenantUser.defaultMethod && tenantUser.isSystemPreferredEnabled === true) {

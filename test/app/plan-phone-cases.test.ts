@@ -31,6 +31,14 @@ describe('a landline in the mobile slot', () => {
     expect(findingsOf(plan, 'carol@contoso.com').map((f) => f.code)).not.toContain('sms-to-landline');
   });
 
+  it('a toll-free or premium-rate number with the text message default is said as such (a black-box test saw them planned unsaid)', async () => {
+    const plan = await planRows(['bob@contoso.com,1,1,800 555 0100,,,,,text_message', 'carol@contoso.com,1,44,0800 123 4567,,,,,text_message', 'dave@contoso.com,1,1,900 555 0100,,,,,text_message']);
+    const said = (u: string) => findingsOf(plan, u).find((f) => f.code === 'sms-to-landline')?.message;
+    expect(said('bob@contoso.com')).toMatch(/the mobile phone's number is a toll free number \(libphonenumber: toll free\), which may not receive text messages/);
+    expect(said('carol@contoso.com')).toMatch(/is a toll free number/);
+    expect(said('dave@contoso.com')).toMatch(/is a premium rate number/);
+  });
+
   it('most-secure-if-unset puts voice before SMS on a landline, and keeps SMS on a mobile', async () => {
     // erin's text messages have the plan enable SMS.
     const rows = ['bob@contoso.com,1,44,020 7946 0959,,,,,phone_call', 'carol@contoso.com,1,44,07400 123456,,,,,phone_call', 'dave@contoso.com,1,1,4255550104,,,,,phone_call', 'erin@contoso.com,1,1,4255550105,,,,,text_message'];

@@ -44,7 +44,7 @@ describe('decideDefaultMethod', () => {
   it('puts voice before SMS on a landline mobile, asking the number type only when SMS would win', () => {
     let asked = 0;
     const landline = (available: DefaultMethod[], enabled: DefaultMethod[] = ALL) =>
-      decideDefaultMethod({ user: user('mobile_app'), current: null, available: new Set(available), enabledByPolicy: new Set(enabled), primaryType: 'mobile', mode: 'most-secure-if-unset', mobileIsLandline: () => (asked++, true) });
+      decideDefaultMethod({ user: user('mobile_app'), current: null, available: new Set(available), enabledByPolicy: new Set(enabled), primaryType: 'mobile', mode: 'most-secure-if-unset', mobileSmsLess: () => (asked++, 'fixed line') });
     expect(landline(['sms', 'voiceMobile'])).toMatchObject({ target: 'voiceMobile', rule: 'DEFAULT-SMS-LANDLINE', because: expect.stringContaining('landline') });
     expect(asked).toBe(1);
     // No voice to fall back to: SMS it is (the mapping reports it).
@@ -52,6 +52,9 @@ describe('decideDefaultMethod', () => {
     // Push first: the number is never typed.
     expect(landline(['push', 'sms', 'voiceMobile']).target).toBe('push');
     expect(asked).toBe(1);
+    // A toll-free number is said as such.
+    const tollFree = decideDefaultMethod({ user: user('mobile_app'), current: null, available: new Set<DefaultMethod>(['sms', 'voiceMobile']), enabledByPolicy: new Set(ALL), primaryType: 'mobile', mode: 'most-secure-if-unset', mobileSmsLess: () => 'toll free' });
+    expect(tollFree).toMatchObject({ target: 'voiceMobile', rule: 'DEFAULT-SMS-LANDLINE', because: expect.stringContaining('(voice before SMS: the mobile number is a toll free number)') });
   });
 
   it('reports a fallback and a default it cannot set', () => {

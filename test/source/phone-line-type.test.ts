@@ -1,18 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { isFixedLineOnly } from '../../src/source/phone-line-type.js';
+import { smsLessLineType } from '../../src/source/phone-line-type.js';
 
-describe('isFixedLineOnly (libphonenumber max metadata)', () => {
+describe('smsLessLineType (libphonenumber max metadata)', () => {
   it('finds landlines, also in a country that shares its calling code (found by a review: typed under the main country alone, they had no type)', () => {
-    expect(isFixedLineOnly('+44 2079460959')).toBe(true); // London
-    expect(isFixedLineOnly('+44 1481256789')).toBe(true); // Guernsey, under +44
-    expect(isFixedLineOnly('+358 18123456')).toBe(true); // Åland, under +358
-    expect(isFixedLineOnly('+49 3012345678x12')).toBe(true); // Berlin, an extension aside
+    expect(smsLessLineType('+44 2079460959')).toBe('fixed line'); // London
+    expect(smsLessLineType('+44 1481256789')).toBe('fixed line'); // Guernsey, under +44
+    expect(smsLessLineType('+358 18123456')).toBe('fixed line'); // Åland, under +358
+    expect(smsLessLineType('+49 3012345678x12')).toBe('fixed line'); // Berlin, an extension aside
   });
 
-  it('is false for mobiles, for numbers the plan cannot tell apart (North America) and for what it cannot read', () => {
-    expect(isFixedLineOnly('+7 7011234567')).toBe(false); // Kazakh mobile, under +7
-    expect(isFixedLineOnly('+44 7700900123')).toBe(false); // UK mobile
-    expect(isFixedLineOnly('+1 4255550101')).toBe(false); // FIXED_LINE_OR_MOBILE
-    expect(isFixedLineOnly('+999 1')).toBe(false);
+  it('finds toll-free and premium-rate numbers, which take no text messages either (a black-box test saw them planned as SMS defaults unsaid)', () => {
+    expect(smsLessLineType('+1 8005550100')).toBe('toll free');
+    expect(smsLessLineType('+1 9005550100')).toBe('premium rate');
+    expect(smsLessLineType('+44 8001234567')).toBe('toll free');
+    expect(smsLessLineType('+44 9012345678')).toBe('premium rate');
+  });
+
+  it('is undefined for mobiles, for numbers the plan cannot tell apart (North America) and for what it cannot read', () => {
+    expect(smsLessLineType('+7 7011234567')).toBeUndefined(); // Kazakh mobile, under +7
+    expect(smsLessLineType('+44 7700900123')).toBeUndefined(); // UK mobile
+    expect(smsLessLineType('+1 4255550101')).toBeUndefined(); // FIXED_LINE_OR_MOBILE
+    expect(smsLessLineType('+999 1')).toBeUndefined();
   });
 });
