@@ -47,8 +47,11 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
   }
   // libphonenumber throws (rather than answering) for a default calling code it does not know.
   if (cc?.kind === 'calling' && !isCallingCode(cc.callingCode)) return { ok: false, reason: `the country code ${cc.callingCode} is not a country calling code` };
-  const international = text.startsWith('+') || text.startsWith('00');
+  // `00` dials out of most countries; `011` out of North America, whose numbers never start with 0.
+  const nanpOut = cc?.kind === 'calling' && cc.callingCode === '1' && /^011[\s\-.]*[1-9]/.test(text);
+  const international = text.startsWith('+') || text.startsWith('00') || nanpOut;
   if (international && text.startsWith('00')) text = `+${text.slice(2)}`;
+  else if (nanpOut) text = `+${text.slice(3).trimStart()}`;
   if (!international && cc === undefined) {
     return { ok: false, reason: 'no country code: fill the country code column or write the number as +CC ...' };
   }
@@ -71,7 +74,8 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
       ? parsePhoneNumberFromString(text, { defaultCountry: cc!.region, extract: false })
       : parsePhoneNumberFromString(text, { defaultCallingCode: cc!.callingCode, extract: false });
   if (!parsed) return { ok: false, reason: 'not a phone number' };
-  if (international && cc !== undefined) {
+  // Dialled out of North America with `011`, country code 1 is where it is dialled from, not the number's.
+  if (international && cc !== undefined && !nanpOut) {
     // A country (GB) says its calling code (44) as a number does.
     const expected = cc.kind === 'region' ? getCountryCallingCode(cc.region) : cc.callingCode;
     if (parsed.countryCallingCode !== expected) {

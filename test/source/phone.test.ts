@@ -20,6 +20,9 @@ describe('parsePhone', () => {
     ['1', '425-555-0123 ext. 45', undefined, '+1 4255550123x45'],
     ['1', '425-555-0123 extension 45', '45', '+1 4255550123x45'],
     ['61', '2 9876 5432', undefined, '+61 298765432'],
+    // Dialled out of North America (a black-box test saw it refused as "not a valid number for +1").
+    ['1', '011 44 20 7946 0958', undefined, '+44 2079460958'],
+    ['+1', '01149301234567', undefined, '+49 301234567'],
   ])('cc=%s number=%s ext=%s -> %s', (cc, number, ext, entra) => {
     const r = parsePhone(cc, number, ext);
     expect(r).toMatchObject({ ok: true, phone: { entra } });
