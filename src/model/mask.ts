@@ -16,7 +16,7 @@ export function maskPhone(phone: string): string {
  * An extension written at the end of a number cell (`x45`, `ext. 45`, `extension 45`, `#45`), as the
  * export reader takes it apart (src/source/phone.ts), with digits of any script.
  */
-const EXTENSION_AT_END = /\s*(?:x|ext\.?|extension|#)\s*\p{Nd}+\s*$/iu;
+const EXTENSION_AT_END = /\s*(?:x|ext\.?|extension|#|;ext=)\s*\p{Nd}+\s*$/iu;
 
 /**
  * A phone as typed in an export cell (`030 1234567`, `(425) 555-0101 x12`): every digit of the
@@ -32,13 +32,16 @@ export function maskPhoneText(text: string): string {
   return maskDigits(text.slice(0, ext.index)) + ext[0].replace(/\p{Nd}+/u, '***');
 }
 
-/** Every digit but the last two (none when fewer than five) as `*`, everything else kept. */
+/**
+ * Every digit but the last two (none when fewer than five) as `*`, punctuation and spacing kept.
+ * Letters count as digits: a vanity number's letters are its digits (1-800-FLOWERS).
+ */
 function maskDigits(text: string): string {
   // Any script's digits (full-width, Arabic-Indic...): an export cell may hold them, and `\d` is ASCII only.
-  const total = (text.match(/\p{Nd}/gu) ?? []).length;
+  const total = (text.match(/[\p{Nd}\p{L}]/gu) ?? []).length;
   const keep = total >= 5 ? 2 : 0;
   let seen = 0;
-  return text.replace(/\p{Nd}/gu, (d) => (++seen > total - keep ? d : '*'));
+  return text.replace(/[\p{Nd}\p{L}]/gu, (d) => (++seen > total - keep ? d : '*'));
 }
 
 function maskRun(digits: string): string {

@@ -44,7 +44,11 @@ describe('maskPhone (issue 17 item 16: the mask hides all but the last two digit
       ['4255550123 extension 4567', '********23 extension ***'],
       ['425.555.0123#9', '***.***.**23#***'],
       ['4255550123X45', '********23X***'],
-      ['４２５５５５０１２３ｘ', '********２３ｘ'],
+      // A letter counts as a digit (a vanity number's are): the last two kept are then ３ and ｘ.
+      ['４２５５５５０１２３ｘ', '*********３ｘ'],
+      // Found by a black-box test: vanity letters and RFC 3966's `;ext=` showed through.
+      ['1-800-FLOWERS', '*-***-*****RS'],
+      ['+1-425-555-0123;ext=55', '+*-***-***-**23;ext=***'],
     ]) expect(maskPhoneText(text!), text).toBe(masked);
     // A short number keeps none of its digits, with or without an extension.
     expect(maskPhoneText('1234 x5')).toBe('**** x***');
