@@ -11,6 +11,7 @@ export type ProblemCode =
   | 'column-unknown'
   | 'column-duplicate'
   | 'duplicate-user'
+  | 'export-empty'
   | 'username-invalid'
   | 'phone-invalid'
   | 'value-invalid'

@@ -70,6 +70,10 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
     await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader, opts.csvLimits, opts.onProgress);
     users = (await reader.result()) ?? [];
     usersByName = reader.byName();
+    // A header and nothing else reads as valid: said, so an export cut short is not taken for an empty migration.
+    if (users.length === 0 && !problems.items.some((p) => p.file === USERS_FILE)) {
+      problems.warning('export-empty', { file: USERS_FILE, line: 1 }, 'users.csv holds no users: nothing to migrate (an export cut short, or its header alone?)');
+    }
   } catch (err) {
     if (!(err instanceof SourceError)) throw err;
     problems.items.push(err.problem);

@@ -45,3 +45,20 @@ describe('the export folder', () => {
     expect(bundle.problems.items.filter((p) => p.code === 'file-unreadable').map((p) => p.file).sort()).toEqual(['devices.csv', 'settings.json']);
   });
 });
+
+describe('an export with no users', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'export-empty-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is said (a black-box test read "Valid" and an empty plan for a users.csv of its header alone); one whose rows were refused says why already', async () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    writeFileSync(join(empty, 'users.csv'), 'username,phone_country_code,phone\n');
+    const bundle = await readExport({ source: empty, tokens: [], seeds: {} });
+    expect(bundle.problems.items).toEqual([{ severity: 'warning', code: 'export-empty', file: 'users.csv', line: 1, message: 'users.csv holds no users: nothing to migrate (an export cut short, or its header alone?)' }]);
+    const refused = join(dir, 'refused');
+    mkdirSync(refused);
+    writeFileSync(join(refused, 'users.csv'), 'username,phone_country_code,phone\n,1,4255550101\n');
+    expect((await readExport({ source: refused, tokens: [], seeds: {} })).problems.items.map((p) => p.code)).toEqual(['username-invalid']);
+  });
+});
