@@ -546,7 +546,8 @@ export class Executor {
         const refused = err instanceof ReadBackError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
         if (refused || reads + 1 >= this.maxAttempts * 2 || this.interrupted) {
           if (this.interrupted) this.markStopped(s);
-          else this.settle(s, 'failed', `${reason}; outcome unknown: ${(err as Error).message}`);
+          // Marked in the journal: a rollback reads it back (it may have been applied).
+          else this.settle(s, 'failed', `${reason}; outcome unknown: ${(err as Error).message}`, undefined, true);
           return;
         }
         await new Promise((r) => setTimeout(r, this.backoff(reads + 1)));
@@ -650,7 +651,7 @@ export class Executor {
     this.stats.waitingForPolicy--;
   }
 
-  private settle(s: Slot, status: 'done' | 'failed' | 'skipped', error?: string, result?: Record<string, unknown>): void {
+  private settle(s: Slot, status: 'done' | 'failed' | 'skipped', error?: string, result?: Record<string, unknown>, outcomeUnknown?: true): void {
     if (s.status === 'done' || s.status === 'failed' || s.status === 'skipped') return;
     s.status = status;
     // However it ended (an answer, a read-back of an unknown outcome, a refusal), it waits no more.
@@ -658,7 +659,7 @@ export class Executor {
     if (error && status !== 'done') s.error = error;
     if (status === 'done' && this.dependents.has(s.op.id)) this.dependedOnDoneAt.set(s.op.id, Date.now());
     this.stats[status]++;
-    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
+    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(outcomeUnknown ? { outcomeUnknown } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {
       const n = this.slots.get(next);
       if (n) this.promote(n);

@@ -41,6 +41,11 @@ export interface OpRecord {
   /** What the operation produced that later steps need (a created token's id). */
   result?: Record<string, unknown>;
   error?: string;
+  /**
+   * A failure whose write may have been applied (sent, answered with no outcome, and the read-back
+   * failed too): rollback reads it back. `false` once read back and found not applied.
+   */
+  outcomeUnknown?: boolean;
   /** Graph's `request-id` of the answer (the $batch item's, else the envelope's): what Microsoft support asks for. */
   requestId?: string;
 }
@@ -360,6 +365,8 @@ export async function readRun(runDir: string): Promise<RunView> {
           const merged: OpRecord = { ...ops.get(o.op), ...o };
           // An error of an earlier attempt is not the outcome of one that ended done.
           if (o.state === 'done' && o.error === undefined) delete merged.error;
+          // Nor is an earlier send's unknown outcome, once one was done.
+          if (o.state === 'done' && o.outcomeUnknown === undefined) delete merged.outcomeUnknown;
           ops.set(o.op, merged);
           times.set(o.op, line.at);
         }

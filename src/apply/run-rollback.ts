@@ -20,6 +20,7 @@ import { newRunId, openRunPlan, RUN_ID, runTokenPath, selectUsers, type ApplyPro
 import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
+import { settleUnknownOutcomes, unknownOutcomes } from './rollback-settle.js';
 
 export interface RollbackOutcome {
   runId: string;
@@ -60,26 +61,54 @@ export interface RollbackDeps {
   onProgress?: (p: ApplyProgressEvent) => void;
 }
 
-/** The operations an apply run performed, in the order they were done. */
-async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined; membersLeft: Record<string, number> | undefined }> {
-  const seen = plan.header.cutover_seen;
+/**
+ * An apply run's operations by id, rebuilt from its plan copy as the run made them: the policy step,
+ * the cutover, and each wave (a wave's bulk token creates belong to no user).
+ */
+async function runOperations(plan: SavedPlan, run: RunView): Promise<Map<string, Operation>> {
   const sel = run.header.options as unknown as ApplySelection;
   const positions = selectUsers(plan, sel);
   const cutover = cutoverOperations(plan.cutoverChanges);
   const byId = new Map<string, Operation>([...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves].map((o) => [o.id, o]));
-  // The run's operations wave by wave, as it made them (a wave's bulk token creates belong to no user).
   const size = sel.batchSize > 0 ? sel.batchSize : 500;
   for (let i = 0; i < positions.length; i += size) {
     for (const o of waveOperations(await plan.read(positions.slice(i, i + size)), runTokenPath(sel))) byId.set(o.id, o);
   }
-  // What to put back is what the journal recorded before each write (from the plan as it was checked
-  // when the run applied it), not what the plan copy says now.
-  const done = run.doneOrder
+  return byId;
+}
+
+/**
+ * The run's operations of these ids, in that order. What to put back is what the journal recorded
+ * before each write (from the plan as it was checked when the run applied it), not what the plan copy
+ * says now; a bulk create's journaled `before` also says which serials were not its own.
+ */
+function journaledOperations(byId: ReadonlyMap<string, Operation>, ids: readonly string[], run: RunView): Operation[] {
+  return ids
     .map((id) => byId.get(id))
     .filter((o): o is Operation => !!o)
     .map((o) => (run.ops.get(o.id)?.before !== undefined ? { ...o, before: run.ops.get(o.id)!.before } : o));
+}
+
+/** The operations an apply run performed, in the order they were done. */
+async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined; membersLeft: Record<string, number> | undefined }> {
+  const seen = plan.header.cutover_seen;
+  const done = journaledOperations(await runOperations(plan, run), run.doneOrder, run);
   const atStart = (run.header.options as { groupUsersAtStart?: Record<string, number> }).groupUsersAtStart ?? {};
   return { done, seenAppliesTo: seen ? (seen.rolloutPolicy?.appliesTo ?? []) : undefined, membersLeft: seen ? membersLeft(seen.groups, atStart, done, run) : undefined };
+}
+
+/**
+ * Settles the apply run's operations of unknown outcome by reading them back (rollback-settle.ts),
+ * journaled in the run's own journal, and gives the run as its journal now reads: what was found
+ * applied is undone (and counted, as the users a rollout add put in a group are) like anything the
+ * run did.
+ */
+async function settleBeforeRollback(applyDir: string, plan: SavedPlan, run: RunView, deps: RollbackDeps): Promise<RunView> {
+  const unknown = unknownOutcomes(run);
+  if (unknown.length === 0) return run;
+  const found = await settleUnknownOutcomes(applyDir, run, journaledOperations(await runOperations(plan, run), unknown, run), deps.client);
+  deps.log?.(`Read back ${unknown.length} operation(s) of run ${run.header.id} whose outcome was unknown: ${found.applied} applied (undone with the rest), ${found.notApplied} not applied; journaled in that run.`);
+  return readRun(applyDir);
 }
 
 /**
@@ -121,18 +150,8 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
   const lock = await acquireLock(deps.stateDir, 'rollback');
   try {
     // Read under the lock: what a resume added while this one waited is undone too.
-    const run = await readRun(applyDir);
+    const seenUnderLock = await readRun(applyDir);
     await requireIntactJournal(applyDir, applyRunId);
-    // Writes in flight when the run stopped (a crash) have no known outcome: resume reads them back.
-    const started = [...run.ops.entries()].filter(([, r]) => r.state === 'started');
-    if (started.length > 0) {
-      // Stopped in a wave (user operations in flight): resuming that wave alone settles them; a plain
-      // resume would write the rest of the plan, the federation step included, only to undo it.
-      const inWave = started.some(([id]) => !isTenantWideOp(id));
-      throw new UserError(
-        `run ${applyRunId} has ${started.length} operation(s) whose outcome is unknown (it stopped while they were in flight): finish ${inWave ? 'the wave that stopped' : 'it'} first with ${cliCommand(['resume', applyRunId, ...(inWave ? ['--waves', '1'] : []), '--state-dir', deps.stateDir])}, which reads them back${inWave ? ' (without --waves the resume writes the rest of the plan)' : ''}, then roll it back`,
-      );
-    }
     // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
     const runs = await listRuns(deps.stateDir);
     const earlier = runs.filter((r) => r.rollback_of === applyRunId);
@@ -140,8 +159,11 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
     const unfinished = earlier.find((r) => r.state !== 'completed');
     if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with ${cliCommand(['rollback', unfinished.id, '--state-dir', deps.stateDir])}`);
-    if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, run, deps.stateDir);
-    const plan = await openRunPlan(applyDir, run);
+    if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, seenUnderLock, deps.stateDir);
+    const plan = await openRunPlan(applyDir, seenUnderLock);
+    // Writes whose outcome is unknown (in flight when the run stopped, or failed unanswered) are read
+    // back first: what was applied is undone too.
+    const run = await settleBeforeRollback(applyDir, plan, seenUnderLock, deps);
     const { inverses, notReversible } = await rollbackInverses(plan, run);
     if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
     // Objects changed since the run are not overwritten (unless --force).
@@ -292,14 +314,16 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     refuseCompleted(view);
     await requireIntactJournal(rollbackDir, rollbackRunId);
     await requireIntactJournal(applyDir, seen.header.rollbackOf);
-    const run = await readRun(applyDir);
+    const seenRunUnderLock = await readRun(applyDir);
     // Newest first here too: an apply made since this rollback stopped may rest on what is left to undo
     // (one started with --out-of-order goes on as it was started).
     const outOfOrder = deps.outOfOrder || (view.header.options as { outOfOrder?: boolean }).outOfOrder === true;
-    if (!outOfOrder) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, run, deps.stateDir);
+    if (!outOfOrder) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, seenRunUnderLock, deps.stateDir);
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
-    const plan = await openRunPlan(applyDir, run);
+    const plan = await openRunPlan(applyDir, seenRunUnderLock);
+    // A rollback started before rollbacks read these back (none is left by one started since).
+    const run = await settleBeforeRollback(applyDir, plan, seenRunUnderLock, deps);
     const { inverses, notReversible } = await rollbackInverses(plan, run);
     // The tenant's federation is read again too: time has passed since the rollback stopped.
     if (!outOfOrder) await refuseUnderForeignFederation(deps, inverses.filter((o) => view.ops.get(o.id)?.state !== 'done'), plan);
@@ -458,9 +482,4 @@ async function readTenantFor(client: GraphClient, inverses: Operation[], concurr
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
   const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
   return cutover ? cutover.apply(tenant) : tenant;
-}
-
-/** An operation of the policy step or the cutover (the federation goes after the waves), not of a wave. */
-function isTenantWideOp(id: string): boolean {
-  return id.startsWith('policy/') || id.startsWith('cutover/');
 }

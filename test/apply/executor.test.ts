@@ -329,6 +329,8 @@ describe('Executor on the fake Graph', () => {
     await journal.close();
     expect(out.get(mobile!.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/outcome unknown: reading back .* failed: 403$/) });
     expect(reads).toBe(1);
+    // Marked in the journal: a rollback reads it back (it may have been applied).
+    expect((await readRun(join(tmp.dir, 'refused-read'))).ops.get(mobile!.id)).toMatchObject({ state: 'failed', outcomeUnknown: true });
   });
 });
 

@@ -1,0 +1,72 @@
+import type { GraphClient } from '../graph/graph-client.js';
+import { UserError } from '../model/user-error.js';
+import { Journal, type OpRecord, type RunView } from './journal.js';
+import { verifyOp, type Verified } from './op-verify.js';
+import type { Operation } from './operations.js';
+
+/** How the executor words a failure whose read-back failed too (journals written before `outcomeUnknown`). */
+const OUTCOME_UNKNOWN_WORDING = '; outcome unknown: ';
+
+/** What a rollback journals for a write of unknown outcome it read back and did not find. */
+export const NOT_APPLIED = 'read back by rollback: not applied';
+
+/**
+ * The operations of an apply run whose outcome is unknown: sent when the run stopped (a crash, left
+ * `started`), or failed with the read-back of an unanswered send failing too. Any of them may have
+ * been applied.
+ */
+export function unknownOutcomes(run: RunView): string[] {
+  return [...run.ops.values()].filter(isUnknownOutcome).map((r) => r.op);
+}
+
+function isUnknownOutcome(r: OpRecord): boolean {
+  if (r.state === 'started') return true;
+  if (r.state !== 'failed') return false;
+  return r.outcomeUnknown ?? r.error?.includes(OUTCOME_UNKNOWN_WORDING) ?? false;
+}
+
+/**
+ * Reads back the apply run's operations of unknown outcome (`ops`, rebuilt as the run made them, with
+ * the `before` its journal recorded) and journals what was found in the run's own journal: `done` with
+ * what the read gave (a created object's id), or `failed`, not applied. Read-only against Graph, so a
+ * rollback settles them itself rather than sending the admin to a resume that would write the rest of
+ * the plan only for the rollback to undo it. All or nothing: a read that fails refuses the rollback
+ * and journals nothing.
+ */
+export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops: readonly Operation[], client: GraphClient): Promise<{ applied: number; notApplied: number }> {
+  if (ops.length === 0) return { applied: 0, notApplied: 0 };
+  let found: Verified[];
+  try {
+    found = await Promise.all(ops.map((op) => readBack(op, client, run.times.get(op.id))));
+  } catch (err) {
+    throw new UserError(
+      `run ${run.header.id} has ${ops.length} operation(s) whose outcome is unknown (sent with no answer, or stopped while in flight), and reading them back failed (${(err as Error).message}): nothing was sent or journaled; try the rollback again`,
+    );
+  }
+  const records = ops.map((op, i): OpRecord => {
+    const v = found[i]!;
+    if (v.done) return { op: op.id, state: 'done', ...(v.result ? { result: v.result } : {}) };
+    return { op: op.id, state: 'failed', error: v.refused ? `${NOT_APPLIED}: ${v.refused}` : NOT_APPLIED, outcomeUnknown: false };
+  });
+  const journal = await Journal.append(applyDir);
+  try {
+    await journal.ops(records);
+  } finally {
+    await journal.close();
+  }
+  const applied = records.filter((r) => r.state === 'done').length;
+  return { applied, notApplied: records.length - applied };
+}
+
+/**
+ * The executor's read-back: a change not found within Graph's consistency window of its last journal
+ * record (a crash moments ago) is read once more when that window is over, since "not applied" is
+ * final here (the rollback does not undo it).
+ */
+async function readBack(op: Operation, client: GraphClient, lastRecorded: string | undefined): Promise<Verified> {
+  const v = await verifyOp(op, client);
+  const wait = (lastRecorded === undefined ? 0 : Date.parse(lastRecorded)) + client.consistencyMs - Date.now();
+  if (v.done || v.refused || !(wait > 0)) return v;
+  await new Promise((r) => setTimeout(r, wait));
+  return verifyOp(op, client);
+}
