@@ -46,6 +46,10 @@ export interface PlanRequest {
   graph: GraphClient;
   concurrency: number;
   onProgress?: (done: number, total: number) => void;
+  /** Bytes of users.csv read, of its size (a large export takes seconds). */
+  onReadProgress?: (read: number, total: number) => void;
+  /** Users found while the directory is listed, before their reads (a large scope). */
+  onListing?: (found: number, wanted: number) => void;
   /** A note for the admin (users of --users not in the export). */
   log?: (line: string) => void;
 }
@@ -102,7 +106,7 @@ export class CutoverRefusedError extends UserError {
 export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   let bundle: ExportBundle;
   try {
-    bundle = await readExport({ source: req.source, tokens: req.tokens, seeds: req.seeds });
+    bundle = await readExport({ source: req.source, tokens: req.tokens, seeds: req.seeds, ...(req.onReadProgress ? { onProgress: req.onReadProgress } : {}) });
   } catch (err) {
     if (err instanceof SourceError) throw new UserError(formatProblem(err.problem));
     throw err;
@@ -131,7 +135,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   const rolloutGroups = req.rolloutGroups ?? [];
   const wantsCutover = rolloutGroups.length > 0 || req.federatedMfa !== undefined || req.campaignGroup !== undefined;
   const [tenant, identity, cutover] = await Promise.all([
-    readTenant(client, { upns: inScope.map((u) => u.username), serials, policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
+    readTenant(client, { upns: inScope.map((u) => u.username), serials, policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}), ...(req.onListing ? { onListing: req.onListing } : {}) }),
     client.identity(),
     wantsCutover
       ? readCutover(client, { rolloutGroups, rollout: rolloutGroups.length > 0 || req.federatedMfa !== undefined, ...(req.campaignGroup ? { campaignGroup: req.campaignGroup } : {}), federation: rolloutGroups.length > 0 || req.federatedMfa !== undefined })

@@ -138,7 +138,14 @@ Examples:
       const progress = new Progress('Reading tenant users');
       let made;
       try {
-        made = await makePlan({ ...planRequestFrom(opts), graph, onProgress: (d, t) => progress.count(d, t), log: (l) => process.stderr.write(`${l}\n`) });
+        made = await makePlan({
+          ...planRequestFrom(opts),
+          graph,
+          onReadProgress: (read, total) => progress.bytes(read, total, 'Reading users.csv (MB)'),
+          onListing: (found, wanted) => progress.count(found, wanted, "Listing the directory: the plan's users found"),
+          onProgress: (d, t) => progress.count(d, t),
+          log: (l) => process.stderr.write(`${l}\n`),
+        });
       } catch (err) {
         if (err instanceof UntrustedExportError && opts.format === 'json') process.stdout.write(`${JSON.stringify({ errors: err.problems }, null, 2)}\n`);
         throw err;

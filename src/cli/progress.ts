@@ -12,6 +12,9 @@ interface ProgressStream {
  * operations with users, rate, throttling and ETA) redrawn in place; otherwise plain lines: a
  * counter every few seconds, apply one line per wave. Its figures never go backwards.
  */
+/** Files smaller than this are read without a progress line. */
+const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
+
 export class Progress {
   private bar: cliProgress.SingleBar | undefined;
   /** The bar's format: a new one (apply's pre-flight, then its operations) starts a new bar. */
@@ -38,6 +41,12 @@ export class Progress {
     if (now - this.lastLine < this.intervalMs && done < total) return;
     this.lastLine = now;
     this.stream.write(`${label}: ${done}/${total}\n`);
+  }
+
+  /** Bytes of a file read, in MB, under `label`: nothing for a file under 16 MB, read in a moment. */
+  bytes(read: number, total: number, label: string): void {
+    if (total < PROGRESS_FROM_BYTES) return;
+    this.count(read === total ? Math.ceil(total / 1e6) : Math.floor(read / 1e6), Math.ceil(total / 1e6), label);
   }
 
   /** Apply's progress: operations of the whole run (all waves) from the first frame. */

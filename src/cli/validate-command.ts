@@ -9,7 +9,6 @@ import { useColor } from './color.js';
 import { Progress } from './progress.js';
 
 /** users.csv from this size on shows how far it is read (about a second's reading). */
-const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
 import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 interface ValidateOptions extends SeedCliOptions {
@@ -52,7 +51,7 @@ Examples:
       const progress = new Progress('Reading users.csv (MB)');
       let report;
       try {
-        report = await validateExport({ source: opts.source, tokens: opts.tokens, seeds, onProgress: (read, total) => total >= PROGRESS_FROM_BYTES && progress.count(read === total ? Math.ceil(total / 1e6) : Math.floor(read / 1e6), Math.ceil(total / 1e6)) });
+        report = await validateExport({ source: opts.source, tokens: opts.tokens, seeds, onProgress: (read, total) => progress.bytes(read, total, 'Reading users.csv (MB)') });
       } finally {
         progress.stop();
       }

@@ -24,6 +24,8 @@ export interface TenantReadOptions {
   /** `$batch` requests in flight. */
   concurrency: number;
   onProgress?: (done: number, total: number) => void;
+  /** While the directory is listed to find many users (before their reads): how many of them were found so far. */
+  onListing?: (found: number, wanted: number) => void;
 }
 
 /** Above this many users the whole directory is listed (999 a page) rather than looked up one by one. */
@@ -101,7 +103,7 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
       }),
     );
   } else {
-    const directory = await resolveUsers(client, read, opts.upns ?? []);
+    const directory = await resolveUsers(client, read, opts.upns ?? [], opts.onListing);
     total = directory.size;
     await Promise.all([...directory.values()].map((u) => counted(readUser(u))));
   }
@@ -131,14 +133,18 @@ async function confirmUsers(read: <T>(c: ReturnType<typeof getUser>) => Promise<
   return out;
 }
 
-async function resolveUsers(client: GraphClient, read: (c: ReturnType<typeof getUser>) => Promise<GraphResponse>, upns: readonly string[]): Promise<Map<string, DirectoryUser>> {
+async function resolveUsers(client: GraphClient, read: (c: ReturnType<typeof getUser>) => Promise<GraphResponse>, upns: readonly string[], onListing?: (found: number, wanted: number) => void): Promise<Map<string, DirectoryUser>> {
   const wanted = new Set(upns.map((u) => u.toLowerCase()));
   const out = new Map<string, DirectoryUser>();
   if (wanted.size > LIST_USERS_ABOVE) {
+    // Listing a large directory takes minutes (999 users a page): said as it goes, a page at a time.
+    let listed = 0;
     for await (const u of client.pages<DirectoryUser>(listUsers(), 'listing the directory\'s users')) {
       const key = u.userPrincipalName?.toLowerCase();
       if (key && wanted.has(key)) out.set(key, u);
+      if (++listed % 999 === 0) onListing?.(out.size, wanted.size);
     }
+    onListing?.(out.size, wanted.size);
     return out;
   }
   await Promise.all(

@@ -72,6 +72,18 @@ describe('readTenant against the emulator', () => {
     expect(calm.emu.requests().every((e) => e.status === 200 && (e.items ?? []).every((i) => i.status === 200))).toBe(true);
   });
 
+  it('says how many of the scope it found as it lists the directory, a page at a time (a black-box test sat through a silent listing)', async () => {
+    const listing: [number, number][] = [];
+    const reads: number[] = [];
+    await readTenant(calm.client({ readOnly: true }), { upns: [...upns, 'nobody@big.example'], serials: [], policy: false, organization: false, concurrency: 4, onListing: (f, w) => listing.push([f, w]), onProgress: (d) => reads.push(d) });
+    expect(listing).toEqual([
+      [999, 1051],
+      [1050, 1051],
+    ]);
+    // The listing comes before the users' reads.
+    expect(reads).toHaveLength(1050);
+  });
+
   it('holds every user, matched by UPN case-insensitively, with their methods and default', () => {
     expect(whole.tenant.id).toBe(TENANT);
     expect(whole.policy.authenticationMethodConfigurations?.length).toBeGreaterThan(5);
