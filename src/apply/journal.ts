@@ -75,7 +75,7 @@ export interface ResumeRecord {
   options: Record<string, unknown>;
 }
 
-type Line = RunHeader | ({ t: 'resume' } & ResumeRecord) | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave'; at: string; wave: number; state: 'started' | 'done' } | { t: 'end'; at: string; state: Exclude<RunState, 'running' | 'interrupted'>; counts: Record<OpState, number> };
+type Line = RunHeader | ({ t: 'resume' } & ResumeRecord) | ({ t: 'settle' } & ResumeRecord) | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave'; at: string; wave: number; state: 'started' | 'done' } | { t: 'end'; at: string; state: Exclude<RunState, 'running' | 'interrupted'>; counts: Record<OpState, number> };
 
 /** The state of a run, replayed from its journal. */
 export interface RunView {
@@ -113,8 +113,8 @@ export class Journal {
     private fh: FileHandle,
     /** The last line's hash (undefined: a journal written before the chain, continued without one). */
     private last: string | undefined,
-    /** Whose journal: the command that goes on with the run after a failed write. */
-    private readonly kind: RunKind,
+    /** The command that goes on after a failed write (words after `mfa-migrate`). */
+    private readonly goOn: readonly string[],
   ) {}
 
   /** The hash of the last line written: what apply, resume and rollback print at the end. */
@@ -140,7 +140,7 @@ export class Journal {
       await mkdir(staging, { mode: 0o700 });
       await fill?.(staging);
       fh = await open(join(staging, 'journal.jsonl'), 'wx', 0o600);
-      const j = new Journal(runDir, fh, header.planHash, header.kind);
+      const j = new Journal(runDir, fh, header.planHash, goOnWith(runDir, header.kind));
       await j.write([header]);
       await syncDirectory(staging);
       await rename(staging, runDir);
@@ -167,7 +167,7 @@ export class Journal {
    * Opens a run's journal to go on with it. A line torn by a crash (or a full disk) is cut off
    * first, so the next record starts on a line of its own and the journal stays readable.
    */
-  static async append(runDir: string): Promise<Journal> {
+  static async append(runDir: string, goOn?: readonly string[]): Promise<Journal> {
     const path = join(runDir, 'journal.jsonl');
     const fh = await open(path, 'r+');
     try {
@@ -192,8 +192,7 @@ export class Journal {
       // The chain goes on from the last whole line's hash (none: the journal predates the chain).
       const last = splitHash(await lastLine(fh, keep));
       await fh.close();
-      const kind = (await readRunHeader(runDir))?.kind ?? 'apply';
-      return new Journal(runDir, await open(path, 'a', 0o600), last?.hash, kind);
+      return new Journal(runDir, await open(path, 'a', 0o600), last?.hash, goOn ?? goOnWith(runDir, (await readRunHeader(runDir))?.kind ?? 'apply'));
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
@@ -202,6 +201,11 @@ export class Journal {
 
   async ops(ops: OpRecord[]): Promise<void> {
     if (ops.length > 0) await this.write([{ t: 'ops', at: new Date().toISOString(), ops }]);
+  }
+
+  /** Records that a rollback read back the run's writes of unknown outcome, journaled next: who, when, what it found. */
+  async settled(identity: ResumeRecord['identity'], options: Record<string, unknown>): Promise<void> {
+    await this.write([{ t: 'settle', at: new Date().toISOString(), identity, options }]);
   }
 
   /** Records a later pass of the run: an auditor sees who went on with it, when. */
@@ -237,7 +241,7 @@ export class Journal {
       try {
         await appendSynced(this.fh, text);
       } catch (err) {
-        throw (this.failed ??= new JournalWriteError(this.dir, err, this.kind));
+        throw (this.failed ??= new JournalWriteError(this.dir, err, this.goOn));
       }
     });
     this.queue = done.catch(() => undefined);
@@ -280,14 +284,17 @@ export function storageProblem(err: unknown): string | undefined {
  * what is journaled stays true (a torn last line is cut off when the run is resumed).
  */
 export class JournalWriteError extends UserError {
-  constructor(runDir: string, cause: unknown, kind: RunKind = 'apply') {
+  constructor(runDir: string, cause: unknown, goOn: readonly string[] = goOnWith(runDir, 'apply')) {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
     const what = STORAGE_ERRORS[code] ?? (cause as Error).message;
-    const id = runDir.split('/').filter(Boolean).at(-1)!;
-    // A rollback goes on with `rollback ROLLBACK_ID`; `resume` takes apply runs only.
-    const goOn = cliCommand([kind === 'rollback' ? 'rollback' : 'resume', id]);
-    super(`cannot write the journal of run ${id} (${code || 'error'}: ${what}): nothing more was sent. Make room (or make it writable), then go on with ${goOn}: what is journaled is true`, 1, { cause });
+    const id = basename(runDir);
+    super(`cannot write the journal of run ${id} (${code || 'error'}: ${what}): nothing more was sent. Make room (or make it writable), then go on with ${cliCommand(goOn)}: what is journaled is true`, 1, { cause });
   }
+}
+
+/** How a run goes on after its journal could not be written: an apply by `resume`, a rollback by `rollback` (resume takes apply runs only). */
+export function goOnWith(runDir: string, kind: RunKind): string[] {
+  return [kind === 'rollback' ? 'rollback' : 'resume', basename(runDir), '--state-dir', dirname(dirname(runDir))];
 }
 
 /** A run folder being made (Journal.create), or left half-made by a crash: not a run. */
@@ -365,8 +372,8 @@ export async function readRun(runDir: string): Promise<RunView> {
           const merged: OpRecord = { ...ops.get(o.op), ...o };
           // An error of an earlier attempt is not the outcome of one that ended done.
           if (o.state === 'done' && o.error === undefined) delete merged.error;
-          // Nor is an earlier send's unknown outcome, once one was done.
-          if (o.state === 'done' && o.outcomeUnknown === undefined) delete merged.outcomeUnknown;
+          // Nor is an earlier send's unknown outcome the outcome of a later record (done, or failed with Graph's answer).
+          if (o.outcomeUnknown === undefined) delete merged.outcomeUnknown;
           ops.set(o.op, merged);
           times.set(o.op, line.at);
         }
@@ -377,6 +384,12 @@ export async function readRun(runDir: string): Promise<RunView> {
         // A later pass began: the end an earlier pass wrote (stopped by --waves, partial) no longer
         // says where the run stands; this pass's own end will, or its absence says it was cut short.
         end = undefined;
+        last = line.at;
+        break;
+      case 'settle':
+        // A rollback read back writes of unknown outcome and journaled them here: listed with the
+        // later passes, for an auditor, but the run's own end still says where it stands.
+        resumes.push({ at: line.at, identity: line.identity, options: line.options });
         last = line.at;
         break;
       case 'wave':

@@ -1,5 +1,6 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { UserError } from '../model/user-error.js';
+import { dirname } from 'node:path';
 import { Journal, type OpRecord, type RunView } from './journal.js';
 import { verifyOp, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
@@ -33,7 +34,7 @@ function isUnknownOutcome(r: OpRecord): boolean {
  * the plan only for the rollback to undo it. All or nothing: a read that fails refuses the rollback
  * and journals nothing.
  */
-export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops: readonly Operation[], client: GraphClient): Promise<{ applied: number; notApplied: number }> {
+export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops: readonly Operation[], client: GraphClient, identity: { appId: string | null; upn: string | null }): Promise<{ applied: number; notApplied: number }> {
   if (ops.length === 0) return { applied: 0, notApplied: 0 };
   let found: Verified[];
   try {
@@ -48,13 +49,17 @@ export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops:
     if (v.done) return { op: op.id, state: 'done', ...(v.result ? { result: v.result } : {}) };
     return { op: op.id, state: 'failed', error: v.refused ? `${NOT_APPLIED}: ${v.refused}` : NOT_APPLIED, outcomeUnknown: false };
   });
-  const journal = await Journal.append(applyDir);
+  const applied = records.filter((r) => r.state === 'done').length;
+  // A write that fails here is finished by the rollback run again (it reads them back again), never by a
+  // resume of the apply run, which would write the rest of the plan.
+  const journal = await Journal.append(applyDir, ['rollback', run.header.id, '--state-dir', dirname(dirname(applyDir))]);
   try {
+    // Who read them back, when, and what was found: the apply run's journal says why these records follow its end.
+    await journal.settled(identity, { readBackByRollback: true, applied, notApplied: records.length - applied });
     await journal.ops(records);
   } finally {
     await journal.close();
   }
-  const applied = records.filter((r) => r.state === 'done').length;
   return { applied, notApplied: records.length - applied };
 }
 

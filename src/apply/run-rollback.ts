@@ -106,7 +106,8 @@ async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Op
 async function settleBeforeRollback(applyDir: string, plan: SavedPlan, run: RunView, deps: RollbackDeps): Promise<RunView> {
   const unknown = unknownOutcomes(run);
   if (unknown.length === 0) return run;
-  const found = await settleUnknownOutcomes(applyDir, run, journaledOperations(await runOperations(plan, run), unknown, run), deps.client);
+  const identity = await deps.client.identity();
+  const found = await settleUnknownOutcomes(applyDir, run, journaledOperations(await runOperations(plan, run), unknown, run), deps.client, { appId: identity.appId, upn: identity.upn });
   deps.log?.(`Read back ${unknown.length} operation(s) of run ${run.header.id} whose outcome was unknown: ${found.applied} applied (undone with the rest), ${found.notApplied} not applied; journaled in that run.`);
   return readRun(applyDir);
 }

@@ -3,7 +3,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRuns } from '../../src/app/runs.js';
-import { JournalWriteError } from '../../src/apply/journal.js';
+import { goOnWith, JournalWriteError } from '../../src/apply/journal.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
@@ -80,9 +80,9 @@ describe.skipIf(cannot !== undefined)('apply on a disk that fills up', () => {
 describe('a journal write that fails', () => {
   const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   it("names the command that goes on with the run: resume for an apply, rollback for a rollback (a fault-injection test was told to resume a rollback, which resume cannot)", () => {
-    expect(new JournalWriteError('/s/runs/20261205T130000Z-aaaaaaaa', enospc, 'apply').message).toBe(
-      'cannot write the journal of run 20261205T130000Z-aaaaaaaa (ENOSPC: the disk is full): nothing more was sent. Make room (or make it writable), then go on with mfa-migrate resume 20261205T130000Z-aaaaaaaa: what is journaled is true',
+    expect(new JournalWriteError('/s/runs/20261205T130000Z-aaaaaaaa', enospc, goOnWith('/s/runs/20261205T130000Z-aaaaaaaa', 'apply')).message).toBe(
+      'cannot write the journal of run 20261205T130000Z-aaaaaaaa (ENOSPC: the disk is full): nothing more was sent. Make room (or make it writable), then go on with mfa-migrate resume 20261205T130000Z-aaaaaaaa --state-dir /s: what is journaled is true',
     );
-    expect(new JournalWriteError('/s/runs/20261205T130000Z-bbbbbbbb', enospc, 'rollback').message).toContain('then go on with mfa-migrate rollback 20261205T130000Z-bbbbbbbb:');
+    expect(new JournalWriteError('/s/runs/20261205T130000Z-bbbbbbbb', enospc, goOnWith('/s/runs/20261205T130000Z-bbbbbbbb', 'rollback')).message).toContain('then go on with mfa-migrate rollback 20261205T130000Z-bbbbbbbb --state-dir /s:');
   });
 });

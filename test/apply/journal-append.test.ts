@@ -101,3 +101,34 @@ describe('a last record without its newline', () => {
     expect((await verifyJournal(runDir)).state).toBe('verified');
   }, 60_000);
 });
+
+describe('journals written record by record', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir('journal-records');
+  });
+  afterAll(() => tmp?.cleanup());
+
+  it('an operation first failed with its outcome unknown, then failed with Graph\'s answer, is no longer of unknown outcome: the later record is its outcome (a review: the mark outlived it, and a rollback would read it back)', async () => {
+    const runDir = join(tmp.dir, 'runs', '20261205T130000Z-aaaaaaaa');
+    const j = await Journal.create(runDir, { t: 'run', id: '20261205T130000Z-aaaaaaaa', kind: 'apply', created: '2026-12-05T13:00:00.000Z', planHash: 'a'.repeat(64), options: {}, totalOps: 1 });
+    await j.ops([{ op: 'u1/phone', state: 'started' }]);
+    await j.ops([{ op: 'u1/phone', state: 'failed', error: 'sent; outcome unknown: 403', outcomeUnknown: true }]);
+    await j.ops([{ op: 'u1/phone', state: 'started' }]);
+    await j.ops([{ op: 'u1/phone', state: 'failed', error: 'Graph answered 400: invalid phone number' }]);
+    await j.close();
+    const r = (await readRun(runDir)).ops.get('u1/phone')!;
+    expect(r).toEqual({ op: 'u1/phone', state: 'failed', error: 'Graph answered 400: invalid phone number' });
+  });
+
+  it('a journal opened to go on with another command in mind names that command when a write fails: a rollback reading back an apply run\'s writes goes on by the rollback, not by a resume of the apply (a review)', async () => {
+    const runDir = join(tmp.dir, 'runs', '20261205T130000Z-bbbbbbbb');
+    await (await Journal.create(runDir, { t: 'run', id: '20261205T130000Z-bbbbbbbb', kind: 'apply', created: '2026-12-05T13:00:00.000Z', planHash: 'b'.repeat(64), options: {}, totalOps: 1 })).close();
+    const plain = await Journal.append(runDir);
+    await plain.close();
+    await expect(plain.ops([{ op: 'x', state: 'done' }])).rejects.toThrow(`then go on with mfa-migrate resume 20261205T130000Z-bbbbbbbb --state-dir ${tmp.dir}:`);
+    const settling = await Journal.append(runDir, ['rollback', '20261205T130000Z-bbbbbbbb', '--state-dir', tmp.dir]);
+    await settling.close();
+    await expect(settling.ops([{ op: 'x', state: 'done' }])).rejects.toThrow(`then go on with mfa-migrate rollback 20261205T130000Z-bbbbbbbb --state-dir ${tmp.dir}:`);
+  });
+});

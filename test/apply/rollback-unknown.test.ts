@@ -110,6 +110,13 @@ describe('rollback settles writes of unknown outcome itself, read-only', () => {
     const after = await readRun(runDir);
     for (const r of lostIds) expect(after.ops.get(r.op)).toMatchObject({ state: 'done' });
     expect(after.ops.get(lostIds[0]!.op)!.outcomeUnknown).toBeUndefined();
+    // Said in the apply run's journal, before the records it explains (a review: done records after the run's end, unexplained).
+    const lines = readFileSync(join(runDir, 'journal.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { t: string; options?: unknown; identity?: unknown });
+    const settle = lines.findIndex((l) => l.t === 'settle');
+    expect(lines[settle]).toMatchObject({ options: { readBackByRollback: true, applied: lostIds.length, notApplied: 0 }, identity: expect.any(Object) });
+    expect(lines.findIndex((l) => l.t === 'end')).toBeLessThan(settle);
+    expect(lines[settle + 1]!.t).toBe('ops');
+    expect(after.resumes.at(-1)!.options).toMatchObject({ readBackByRollback: true });
   });
 
   it('journals written before the mark: a failure worded "; outcome unknown: " is read back too', async () => {
