@@ -25,6 +25,16 @@ describe('a serial that looks like a secret', () => {
     expect(secretLikeCell(RFC4226_SECRET.toString('base64'), 'serial')).toBe('28 Base64 characters');
   });
 
+  it('product names and GUID serials, in groups of unequal sizes, pass whatever their characters (a review saw real tokens skipped)', () => {
+    for (const name of ['Yubico YubiKey 5 NFC', 'C302-i Programmable TOTP Card', 'miniOTP-2 programmable', 'Token2 Switzerland', 'Molto2 v2 multi-profile', 'Thales SafeNet OTP 110 token', 'Gemalto IDProve 100 OTP Token']) {
+      expect(secretLikeCell(name, 'name'), name).toBeNull();
+    }
+    expect(secretLikeCell('3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'serial')).toBeNull();
+    // Grouped evenly, a seed is still one (the last group may be shorter).
+    expect(secretLikeCell('JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PX', 'name')).toBe('31 Base32 characters');
+    expect(secretLikeCell('3f2504e04f8911d39a0c0305e82c3301', 'serial')).toBe('32 hex characters');
+  });
+
   it('names made of letters are words, not seeds, unless 32 letters or more in one piece', () => {
     for (const name of ['christopherjones', 'Feitian Technologies', 'TokenVendorAcme', 'alice@contoso.com', 'OTP c200 TOTP SHA1 30s']) expect(secretLikeCell(name, 'name'), name).toBeNull();
     expect(secretLikeCell('christopherjones', 'serial')).toBe('16 Base32 characters');
