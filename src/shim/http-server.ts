@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AuditLog } from './audit-log.js';
-import { canonicalIp } from './ip-address.js';
+import { canonicalIp, endUserSource } from './ip-address.js';
 import type { ShimMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceBudget } from './source-budget.js';
@@ -108,9 +108,9 @@ export function parseVerifyRequest(body: Buffer): { user: string; code: string; 
   if (typeof user !== 'string' || typeof code !== 'string') return undefined;
   if (user.trim() === '' || user.length > MAX_USER_LENGTH || code === '' || code.length > MAX_CODE_LENGTH) return undefined;
   if (clientIp === undefined || clientIp === null) return { user, code };
-  // The end user's address, as an IPv4 or IPv6 address (what the caller saw), in one text per
-  // address: each way of writing it must not count as another source.
-  const address = typeof clientIp === 'string' ? canonicalIp(clientIp) : undefined;
+  // The end user's address, as an IPv4 or IPv6 address (what the caller saw), as the source it counts
+  // as: one text per address (each way of writing it must not count as another source), an IPv6 one by its /64.
+  const address = typeof clientIp === 'string' ? endUserSource(clientIp) : undefined;
   if (address === undefined) return undefined;
   return { user, code, clientIp: address };
 }

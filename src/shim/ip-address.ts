@@ -22,3 +22,21 @@ export function canonicalIp(text: string): string | undefined {
   const address = new SocketAddress({ address: zone >= 0 ? text.slice(0, zone) : text, family: 'ipv6' }).address;
   return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
+
+/**
+ * The source an end user's address counts as, for the failure budgets, the rate limits and the
+ * two-sources rule: an IPv4 address as it is; an IPv6 address by its /64 (`2001:db8:0:1::/64`, written as Node writes addresses), the
+ * network one home or phone is given, inside which it picks new addresses at will (privacy
+ * extensions): counted by the whole address, one end user would have a fresh budget per address.
+ * Undefined for text that is not an IP address.
+ */
+export function endUserSource(text: string): string | undefined {
+  const ip = canonicalIp(text);
+  if (ip === undefined || !ip.includes(':')) return ip;
+  const [head = '', tail] = ip.split('::');
+  const front = head === '' ? [] : head.split(':');
+  const back = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? front : [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+  const network = new SocketAddress({ address: [...groups.slice(0, 4), '0', '0', '0', '0'].join(':'), family: 'ipv6' }).address;
+  return `${network}/64`;
+}

@@ -106,7 +106,7 @@ describe('issue 17 item 8: lock-out as a lever', () => {
       expect((await call(`${url}/v1/verify`, { headers, body: { user: USERS[2], code: '000000', client_ip: clientIp } })).json).toEqual({ result: 'reject', reason: 'wrong_code' });
     }
     // Ten failures from one vouched-for address: that address is blocked for the user, the user is not locked.
-    expect(Object.keys(service!.db.users.get(USERS[2]!)!.sources)).toEqual(['2001:db8::1']);
+    expect(Object.keys(service!.db.users.get(USERS[2]!)!.sources)).toEqual(['2001:db8::/64']);
     expect(service!.db.users.get(USERS[2]!)!.lockedAt).toBeNull();
     expect((await call(`${url}/v1/verify`, { headers, body: { user: USERS[2], code: H(0), client_ip: '2001:db8:0000:0000:0000:0000:0000:0001' } })).json).toEqual({ result: 'reject', reason: 'locked_out' });
     expect((await call(`${url}/v1/verify`, { headers, body: { user: USERS[2], code: H(0), client_ip: '203.0.113.9' } })).json).toEqual({ result: 'accept', reason: 'ok' });
@@ -122,14 +122,17 @@ describe('issue 17 item 8: lock-out as a lever', () => {
     expect(service!.db.users.get(USERS[4]!)!.fails).toBe(0);
   });
 
-  it('parseVerifyRequest gives client_ip in one text per address', async () => {
+  it('parseVerifyRequest gives client_ip as the source it counts as: one text per address, an IPv6 one by its /64', async () => {
     const { parseVerifyRequest } = await import('../../src/shim/http-server.js');
     const ip = (clientIp: string) => parseVerifyRequest(Buffer.from(JSON.stringify({ user: 'u', code: '1', client_ip: clientIp })))?.clientIp;
-    expect(ip('2001:DB8:0:0:1:0:0:1')).toBe('2001:db8::1:0:0:1');
-    expect(ip('FE80::0001%eth0')).toBe('fe80::1');
+    // A review: each address of one home /64 (privacy extensions pick new ones at will) had a budget of its own.
+    expect(ip('2001:DB8:0:0:1:0:0:1')).toBe('2001:db8::/64');
+    expect(ip('2001:db8:0:0:ffff:1234:5678:9abc')).toBe('2001:db8::/64');
+    expect(ip('2001:db8:0:1::1')).toBe('2001:db8:0:1::/64');
+    expect(ip('FE80::0001%eth0')).toBe('fe80::/64');
     expect(ip('::ffff:203.0.113.9')).toBe('203.0.113.9');
-    expect(ip('::1.2.3.4')).toBe('::1.2.3.4');
-    expect(ip('0:0:0:0:0:0:0:0')).toBe('::');
+    expect(ip('::1.2.3.4')).toBe('::/64');
+    expect(ip('0:0:0:0:0:0:0:0')).toBe('::/64');
     expect(ip('203.0.113.9')).toBe('203.0.113.9');
     expect(ip('fe80::1%')).toBeUndefined();
   });

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { isIP, type AddressInfo } from 'node:net';
-import { canonicalIp } from '../ip-address.js';
+import { endUserSource } from '../ip-address.js';
 import type { ShimMetrics } from '../metrics.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { SourceBudget, type SourceBudgetRules } from '../source-budget.js';
@@ -231,9 +231,9 @@ export class RadiusServer {
   #prepare(packet: Packet, state: ClientState): Reply | Ask {
     if (packet.code === CODE.statusServer) return STATUS_UP;
     // The end user's address (Calling-Station-Id) counts, where the client sends it; else the client itself.
-    // An IP address in it is counted in one text per address (as client_ip); other forms (a MAC address, a phone number) as sent.
+    // An IP address in it counts as client_ip does (one text per address, IPv6 by its /64); other forms (a MAC address, a phone number) as sent.
     const sent = attribute(packet, ATTR.callingStationId)?.toString('utf8');
-    const station = sent !== undefined ? (canonicalIp(sent) ?? sent) : undefined;
+    const station = sent !== undefined ? (endUserSource(sent) ?? sent) : undefined;
     const caller = state.caller;
     const source = station !== undefined && station !== '' ? station : caller;
     if (source === caller && !state.warnedNoStation) {

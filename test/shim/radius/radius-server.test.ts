@@ -159,19 +159,20 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
     expect(await metric('mfa_shim_source_refused_total')).toBe(1);
   }, 20_000);
 
-  it('counts an IP address in Calling-Station-Id as one source however it is written', async () => {
+  it('counts an IP address in Calling-Station-Id as one source however it is written, an IPv6 one by its /64', async () => {
     const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=4\n`);
-    const stations = ['2001:db8::7', '2001:DB8::7', '2001:0db8:0:0:0:0:0:7', '2001:db8::7%eth0'];
+    // The last two are other addresses of the same /64 (privacy extensions): the same end user.
+    const stations = ['2001:db8::7', '2001:DB8::7', '2001:0db8:0:0:0:0:0:8', '2001:db8::abcd:7%eth0'];
     // Side by side (each radclient is a process of its own): the count does not depend on their order.
     const rejects = await Promise.all([0, 1, 2, 3].map((i) => radclient(port, SECRET, { 'User-Name': ['ivan', 'grace', 'zoe', 'ivan'][i] + '@contoso.com', 'User-Password': '000000', 'Calling-Station-Id': stations[i]! })));
     expect(rejects.map((r) => r.code)).toEqual(['Access-Reject', 'Access-Reject', 'Access-Reject', 'Access-Reject']);
     const refused = await radclient(port, SECRET, { 'User-Name': 'zoe@contoso.com', 'User-Password': H(0), 'Calling-Station-Id': '2001:db8:0::7' });
     expect(refused.attributes['Reply-Message']).toMatch(/Too many failures from this address/);
-    expect(Object.keys(service!.db.users.get('ivan@contoso.com')!.sources)).toEqual(['2001:db8::7']);
+    expect(Object.keys(service!.db.users.get('ivan@contoso.com')!.sources)).toEqual(['2001:db8::/64']);
     // IPv4 and its IPv4-mapped form: one source; text that is no address (a MAC address) is counted as sent.
     await Promise.all(['198.51.100.7', '::ffff:198.51.100.7', '::FFFF:c633:6407', '00-11-22-AA-BB-CC'].map((station) => radclient(port, SECRET, { 'User-Name': 'grace@contoso.com', 'User-Password': '000000', 'Calling-Station-Id': station })));
     expect(service!.db.users.get('grace@contoso.com')!.sources).toEqual({
-      '2001:db8::7': expect.objectContaining({ fails: 1 }),
+      '2001:db8::/64': expect.objectContaining({ fails: 1 }),
       '198.51.100.7': expect.objectContaining({ fails: 3 }),
       '00-11-22-AA-BB-CC': expect.objectContaining({ fails: 1 }),
     });
