@@ -361,7 +361,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       const names = `${unread.slice(0, 20).join(', ')}${unread.length > 20 ? ` and ${unread.length - 20} more` : ''}`;
       if (!input.options.forceFederation) {
         out.refusals.push(
-          `--federated-mfa reject: ${unread.length} user(s) of ${d.id} in the export are outside this plan's scope (--users, --group), so it cannot tell whether they are switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; plan the final step with every user of the domain in scope (or --force-federation)`,
+          `--federated-mfa reject: ${unread.length} user(s) of ${d.id} in the export are outside this plan's scope (--users, --group), so it cannot tell whether they are switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; plan the final step with every user of the domain in scope: the whole export, or a --users list of them (a user no longer in the tenant counts for nothing there) (or --force-federation)`,
         );
         continue;
       }

@@ -201,7 +201,7 @@ describe('federation: the final step', () => {
     const refused = cutover(users, options, t(), { outOfScope });
     expect(refused.changes.some((c) => c.target.startsWith('domains/'))).toBe(false);
     expect(refused.refusals).toEqual([
-      expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in the export are outside this plan's scope \(--users, --group\), so it cannot tell whether they are switched: judy@contoso\.com, Zoe@Contoso\.com\. .*every user of the domain in scope \(or --force-federation\)$/),
+      expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in the export are outside this plan's scope \(--users, --group\), so it cannot tell whether they are switched: judy@contoso\.com, Zoe@Contoso\.com\. .*every user of the domain in scope: the whole export, or a --users list of them \(a user no longer in the tenant counts for nothing there\) \(or --force-federation\)$/),
     ]);
     const forced = cutover(users, { ...options, forceFederation: true }, t(), { outOfScope });
     expect(forced.refusals).toEqual([]);
