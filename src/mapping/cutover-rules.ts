@@ -90,7 +90,7 @@ export interface CutoverSummary {
  * What the cutover reads of a user's mapping: little, so that every user's can be kept while a
  * large saved plan is checked a chunk of users at a time.
  */
-export type CutoverUser = Pick<UserMapping, 'user' | 'skipped' | 'methodsAfter'> & { tenantUser?: Pick<TenantUser, 'id' | 'userPrincipalName' | 'memberOf' | 'userType'> | undefined };
+export type CutoverUser = Pick<UserMapping, 'user' | 'skipped' | 'methodsAfter'> & { tenantUser?: Pick<TenantUser, 'id' | 'userPrincipalName' | 'memberOf' | 'userType' | 'accountEnabled'> | undefined };
 
 /** A mapping as the cutover keeps it. */
 export function cutoverUser(m: CutoverUser): CutoverUser {
@@ -99,7 +99,7 @@ export function cutoverUser(m: CutoverUser): CutoverUser {
     user: m.user,
     ...(m.skipped ? { skipped: m.skipped } : {}),
     ...(m.methodsAfter ? { methodsAfter: m.methodsAfter } : {}),
-    tenantUser: t ? { id: t.id, userPrincipalName: t.userPrincipalName, ...(t.memberOf ? { memberOf: t.memberOf } : {}), ...(t.userType !== undefined ? { userType: t.userType } : {}) } : undefined,
+    tenantUser: t ? { id: t.id, userPrincipalName: t.userPrincipalName, ...(t.memberOf ? { memberOf: t.memberOf } : {}), ...(t.userType !== undefined ? { userType: t.userType } : {}), ...(t.accountEnabled !== undefined ? { accountEnabled: t.accountEnabled } : {}) } : undefined,
   };
 }
 
@@ -339,7 +339,10 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
 
 /** The final step: the federated IdP's MFA rejected, per verified federated domain of the plan's users. */
 function planFederation(input: CutoverInput, active: readonly CutoverUser[], switched: (m: CutoverUser) => boolean, out: CutoverMapping): void {
-  const enabled = input.mappings.filter((m) => m.tenantUser && m.skipped?.code !== 'user-disabled');
+  // A user disabled in MFA Server is left out of the plan, but while their Entra account can sign in,
+  // the federation moves them to Entra MFA all the same: they count (a black-box test saw them locked out).
+  const disabledHere = (m: CutoverUser) => m.skipped?.code === 'user-disabled';
+  const enabled = input.mappings.filter((m) => m.tenantUser && (!disabledHere(m) || m.tenantUser.accountEnabled !== false));
   const activeSet = new Set(active);
   for (const d of input.cutover?.federatedDomains ?? []) {
     const users = enabled.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
@@ -354,7 +357,10 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       out.refusals.push(`--federated-mfa reject: ${d.id} is federated but Graph shows no federation configuration for it`);
       continue;
     }
-    const unswitched = users.filter((m) => !activeSet.has(m) || !switched(m)).map((m) => m.user);
+    const left = users.filter((m) => !activeSet.has(m) || !switched(m));
+    const unswitched = left.map((m) => m.user);
+    const disabledLeft = left.filter(disabledHere).length;
+    const ofThem = disabledLeft > 0 ? ` (${disabledLeft} of them disabled in MFA Server, whose Entra account can still sign in)` : '';
     summary.unswitched = unswitched.length;
     const unread = (input.outOfScope ?? []).filter((u) => domainOf(u) === d.id.toLowerCase());
     if (unread.length > 0) {
@@ -375,7 +381,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     const list = `${unswitched.slice(0, 20).join(', ')}${unswitched.length > 20 ? ` and ${unswitched.length - 20} more` : ''}`;
     if (unswitched.length > 0 && !input.options.forceFederation) {
       out.refusals.push(
-        `--federated-mfa reject: ${unswitched.length} user(s) of ${d.id} in scope would be left on MFA Server, neither switched already nor switched by this plan (it switches only users left with a cloud MFA method they can use): ${list}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; switch them first (or --force-federation)`,
+        `--federated-mfa reject: ${unswitched.length} user(s) of ${d.id} in scope would be left on MFA Server, neither switched already nor switched by this plan (it switches only users left with a cloud MFA method they can use)${ofThem}: ${list}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; switch them first (or --force-federation)`,
       );
       continue;
     }
@@ -401,7 +407,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
         severity: 'warning',
         code: 'federation-forced',
         rule: 'CUTOVER-FEDERATION',
-        message: `${d.id}: --force-federation: ${unswitched.length} user(s) of the domain are not switched and will meet Entra MFA when it applies: ${list}`,
+        message: `${d.id}: --force-federation: ${unswitched.length} user(s) of the domain are not switched and will meet Entra MFA when it applies${ofThem}: ${list}`,
       });
     }
   }

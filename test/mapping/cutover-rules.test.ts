@@ -18,6 +18,8 @@ interface UserSpec {
   userType?: string;
   domain?: string;
   disabled?: boolean;
+  /** The Entra account's accountEnabled (absent: not read). */
+  accountEnabled?: boolean;
 }
 
 /** A user as the mapping leaves them: their methods once the plan is applied, and what the tenant says of them. */
@@ -36,6 +38,7 @@ function user(name: string, spec: UserSpec = {}): UserMapping {
       hardwareOath: [],
       defaultMethod: null,
       memberOf: spec.memberOf ?? [],
+      ...(spec.accountEnabled !== undefined ? { accountEnabled: spec.accountEnabled } : {}),
       ...(spec.userType ? { userType: spec.userType } : {}),
     },
     phones: [],
@@ -175,13 +178,21 @@ describe('federation: the final step', () => {
   const t = (over: Partial<TenantCutover> = {}) => tenant({ groups: [group(1)], federatedDomains: [FEDERATED], ...over });
 
   it('is planned when every in-scope user of the domain is switched, last, waiting for the switches this plan makes', () => {
-    const r = cutover([phoneUser('alice'), tokenUser('bob'), user('rupert', { disabled: true }), phoneUser('other', { domain: 'fabrikam.com' })], options, t());
+    const r = cutover([phoneUser('alice'), tokenUser('bob'), user('rupert', { disabled: true, accountEnabled: false }), phoneUser('other', { domain: 'fabrikam.com' })], options, t());
     expect(r.refusals).toEqual([]);
     const fed = r.changes.find((c) => c.target === 'domains/contoso.com/federationConfiguration')!;
     expect(fed).toMatchObject({ action: 'update', before: { id: 'fed-1', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }, after: { id: 'fed-1', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' }, rule: 'CUTOVER-FEDERATION', switches: 2 });
     expect(r.findings.find((f) => f.code === 'federation-reject')!.message).toMatch(/up to 24 hours .*every user of the domain/);
     expect(r.summary.federation).toEqual([{ domain: 'contoso.com', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp', planned: true, users: 2, unswitched: 0 }]);
-    // rupert is disabled in MFA Server (not migrated, nothing to switch), `other` is of another domain: neither counts.
+    // rupert is disabled in MFA Server and in Entra (not migrated, cannot sign in), `other` is of another domain: neither counts.
+  });
+
+  it('counts a user disabled in MFA Server whose Entra account can still sign in: the federation moves them too (a black-box test saw them locked out unsaid)', () => {
+    const users = [phoneUser('alice'), user('rupert', { disabled: true, accountEnabled: true })];
+    const refused = cutover(users, options, t());
+    expect(refused.refusals).toEqual([expect.stringMatching(/^--federated-mfa reject: 1 user\(s\) of contoso\.com in scope would be left on MFA Server, .* \(1 of them disabled in MFA Server, whose Entra account can still sign in\): rupert@contoso\.com\./)]);
+    const forced = cutover(users, { ...options, forceFederation: true }, t());
+    expect(forced.findings.find((f) => f.code === 'federation-forced')!.message).toMatch(/1 user\(s\) of the domain are not switched .*\(1 of them disabled in MFA Server, whose Entra account can still sign in\): rupert@contoso\.com$/);
   });
 
   it('is refused, naming the users, while users of the domain are neither switched nor switched by the plan; --force-federation plans it with a warning naming them', () => {
