@@ -72,7 +72,7 @@ describe('the cutover on the command line', () => {
     const text = await runMain(['status', '--source', CONTOSO, '--graph-url', emu.url]);
     expect(text.code).toBe(0);
     // The sample tenant has voice and SMS off (a new tenant's policy): its users' phones are not usable yet.
-    expect(text.stdout).toMatch(/^Cutover status for tenant Contoso \(\S+\): 40 user\(s\) in scope\n {2}0 switched to Entra MFA, 2 migrated and ready to switch, 38 blocked, 0 with SMS\/voice only/);
+    expect(text.stdout).toMatch(/^Cutover status for tenant Contoso \(\S+\): 40 user\(s\) in scope\n {2}0 switched to Entra MFA, 2 migrated and ready to switch, 38 blocked before the switch; 0 of all with SMS\/voice only/);
     expect(text.stdout).toMatch(/^ {2}staged rollout \(multiFactorAuthentication\): no policy$/m);
     expect(text.stdout).toMatch(/^ {2}federated domain contoso\.com: federatedIdpMfaBehavior acceptIfMfaDoneByFederatedIdp$/m);
     expect(text.stdout).toMatch(/^sybil@contoso\.com +no +no +no +- +not in the tenant$/m);

@@ -4,9 +4,12 @@ import { printable } from '../../model/printable.js';
 /** `status`: the counts first, the rollout policy and federations, then one row per user. */
 export function renderStatus(s: StatusResult): string {
   const c = s.counts;
+  // Parts that add up to the users in scope (a black-box test added up overlapping counts): a switched
+  // user who is blocked is counted with the switched, and said; SMS/voice only is a trait across them.
+  const switchedBlocked = s.users.filter((u) => u.switched && u.blocked).length;
   const out = [
     `Cutover status for tenant ${printable(s.tenant.displayName)} (${s.tenant.id}): ${c.users} user(s) in scope`,
-    `  ${c.switched} switched to Entra MFA, ${c.ready} migrated and ready to switch, ${c.blocked} blocked, ${c.phone_only} with SMS/voice only (blocked at sign-in from 2027-02-01)`,
+    `  ${c.switched} switched to Entra MFA${switchedBlocked > 0 ? ` (${switchedBlocked} of them blocked)` : ''}, ${c.ready} migrated and ready to switch, ${c.blocked - switchedBlocked} blocked before the switch; ${c.phone_only} of all with SMS/voice only (blocked at sign-in from 2027-02-01)`,
   ];
   const p = s.rollout_policy;
   out.push(

@@ -1,0 +1,18 @@
+import { describe, expect, it } from 'vitest';
+import type { StatusResult, UserStatusRow } from '../../../src/app/status.js';
+import { renderStatus } from '../../../src/cli/views/status-table.js';
+
+const row = (user: string, over: Partial<UserStatusRow>): UserStatusRow => ({ user, user_id: `id-${user}`, migrated: true, methods: ['mobile'], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, blocked: null, ...over });
+
+describe('status counts', () => {
+  it('add up to the users in scope: a switched user who is blocked is counted with the switched, and said (a black-box test added up 39 + 0 + 3 for 40 users)', () => {
+    const users = [
+      row('a@contoso.com', { switched: true, switched_by: 'federation' }),
+      row('b@contoso.com', { switched: true, switched_by: 'federation', migrated: false, methods: [], blocked: 'switched to Entra MFA (federation) with no cloud MFA method at all' }),
+      row('c@contoso.com', {}),
+      row('d@contoso.com', { migrated: false, methods: [], blocked: 'no cloud MFA method: migrate the user first' }),
+    ];
+    const s: StatusResult = { tenant: { id: 't', displayName: 'Contoso' }, rollout_policy: null, federation: [], counts: { users: 4, migrated: 2, switched: 2, ready: 1, phone_only: 0, blocked: 2 }, users };
+    expect(renderStatus(s).split('\n')[1]).toBe('  2 switched to Entra MFA (1 of them blocked), 1 migrated and ready to switch, 1 blocked before the switch; 0 of all with SMS/voice only (blocked at sign-in from 2027-02-01)');
+  });
+});
