@@ -81,6 +81,8 @@ export interface ApplyOutcome {
   notSelected: { users: number; federation: string[] };
   /** The run's federation changes that are not done (skipped, failed, pending), by domain, with why. */
   federationLeft: { domain: string; status: OpState; error?: string }[];
+  /** The domains whose federation the run changed (done): every user of them now meets Entra MFA. */
+  federationDone: string[];
   /** Waves run (or found done) of the whole run. */
   wavesDone: number;
   waves: number;
@@ -601,11 +603,13 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     const notSelected = { users: usersWithChanges - ctx.positions.length, federation: ctx.plan.cutoverChanges.filter((c) => c.target.startsWith('domains/') && !ctx.federationOps.some((o) => o.id === `cutover/${c.target}`)).map((c) => c.target.split('/')[1]!) };
     // Stopped or interrupted, the waves left are the resume's even when no operation of theirs was read.
     const canResume = resumable || state === 'stopped' || state === 'interrupted';
+    const domainOf = (o: Operation) => o.requires?.domain ?? o.resource.split('/')[1]!;
     const federationLeft = ctx.federationOps.flatMap((o) => {
       const f = federation.get(o.id);
-      return f && f.status !== 'done' ? [{ domain: o.requires?.domain ?? o.resource.split('/')[1]!, status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
+      return f && f.status !== 'done' ? [{ domain: domainOf(o), status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
     });
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
+    const federationDone = ctx.federationOps.filter((o) => federation.get(o.id)?.status === 'done').map(domainOf);
+    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
   }
 }
 

@@ -122,6 +122,7 @@ describe('federation: the final step', () => {
 
     const { outcome } = await applyFile(g, `${dir}.plan`, dir, { batchSize: 10 });
     expect(outcome.state).toBe('completed');
+    expect([outcome.federationDone, outcome.federationLeft]).toEqual([['contoso.com'], []]);
     const after = g.emu.snapshot() as Snapshot;
     expect(federation(after)).toBe('rejectMfaByFederatedIdp');
     // Last: after every member add.

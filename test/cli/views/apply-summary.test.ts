@@ -15,6 +15,7 @@ const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
   stats: { total: done, waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, done, doneBefore, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 4, startedAt: Date.now() - 10_000 },
   notSelected: { users: 0, federation: [] },
   federationLeft: [],
+  federationDone: [],
   wavesDone: 1,
   waves: 1,
   resumable: false,
@@ -33,6 +34,13 @@ describe('renderApplySummary', () => {
     expect(text).toContain('operations: 10 done, 0 failed, 0 skipped, 7 pending, 3 sent with outcome unknown');
     expect(text).toContain('0 skipped, 4 not started, 2 sent with outcome unknown');
     expect(renderApplySummary(o, '/s', undefined)).not.toMatch(/outcome unknown/);
+  });
+
+  it('says a domain\'s federation changed, which moves every user of it at once (a black-box test saw only "1 done")', () => {
+    expect(renderApplySummary({ ...outcome(1, 0), federationDone: ['contoso.com'] }, '/s', undefined)).toContain(
+      "  federation of contoso.com: done: it rejects the federated IdP's MFA now, so every user of the domain meets Entra MFA (allow up to 24 hours)",
+    );
+    expect(renderApplySummary(outcome(1, 0), '/s', undefined)).not.toContain('federation of');
   });
 
   it('names the users left out as stale and the way on for them, a new plan (no resume sends them)', () => {
