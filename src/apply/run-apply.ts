@@ -335,8 +335,9 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
     // while this one waited for the lock (or connected).
     const view = await readRun(runDir);
     await requireIntactJournal(runDir, runId);
-    if (view.end?.state === 'completed') throw new UserError(`run ${runId} is completed: nothing is left to resume`);
+    // A rollback first: a completed run that was rolled back, in part or whole, is named with its rollback (a black-box test).
     const rollbacks = (await listRuns(deps.stateDir)).filter((r) => r.rollback_of === runId);
+    if (view.end?.state === 'completed' && rollbacks.length === 0) throw new UserError(`run ${runId} is completed: nothing is left to resume`);
     if (rollbacks.length > 0) {
       const r = rollbacks[0]!;
       throw new UserError(`run ${runId} was rolled back by run ${r.id} (${r.state}): resuming it would write again what that undid. ${r.state === 'completed' ? 'Make a new plan to apply again' : `Finish the rollback with ${cliCommand(['rollback', r.id, '--state-dir', deps.stateDir])}, or make a new plan`}`);

@@ -94,6 +94,9 @@ describe('apply --waves, then resume', () => {
     const first = await applyFile(g2, file, stateDir);
     expect(first.outcome.state).toBe('completed');
     await expect(resumeIn(g2, stateDir, { runId: first.outcome.runId })).rejects.toThrow(`run ${first.outcome.runId} is completed: nothing is left to resume`);
+    // Rolled back since: the refusal names the rollback (a black-box test read "nothing is left to resume").
+    const back = await rollbackIn(g2, stateDir, first.outcome.runId);
+    await expect(resumeIn(g2, stateDir, { runId: first.outcome.runId })).rejects.toThrow(`run ${first.outcome.runId} was rolled back by run ${back.outcome.runId} (${back.outcome.state})`);
   });
 
   it('resume with nothing to finish is an error naming the state folder; so is an unknown run', async () => {
