@@ -36,6 +36,12 @@ describe('renderApplySummary', () => {
     expect(renderApplySummary(o, '/s', undefined)).not.toMatch(/outcome unknown/);
   });
 
+  it('says when token activations waited for the activation pace, which no throttled count explains', () => {
+    const o = outcome(300, 0);
+    expect(renderApplySummary({ ...o, stats: { ...o.stats, paced: 75 } }, '/s', undefined)).toContain('  75 token activation(s) waited for the activation pace (--activation-rate a 5 minutes)');
+    expect(renderApplySummary(o, '/s', undefined)).not.toContain('activation pace');
+  });
+
   it('says a domain\'s federation changed, which moves every user of it at once (a black-box test saw only "1 done")', () => {
     expect(renderApplySummary({ ...outcome(1, 0), federationDone: ['contoso.com'] }, '/s', undefined)).toContain(
       "  federation of contoso.com: done: it rejects the federated IdP's MFA now, so every user of the domain meets Entra MFA (allow up to 24 hours)",
