@@ -36,6 +36,13 @@ export async function writeJsonStreamed(out: Writable, value: Record<string, unk
   await flush();
 }
 
+/** Writes text made a piece at a time (planJsonChunks), waiting whenever the stream asks: never all of it at once. */
+export async function writeChunks(out: Writable, chunks: Iterable<string>): Promise<void> {
+  for (const chunk of chunks) {
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+}
+
 /** Elements serialised together: one JSON.stringify call per group costs far less than one per element. */
 const GROUP = 256;
 const ELEMENT_BREAK = '},\n    {"';

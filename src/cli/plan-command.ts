@@ -5,7 +5,8 @@ import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
-import { renderPlanJson } from '../plan/plan-json.js';
+import { planJsonChunks } from '../plan/plan-json.js';
+import { writeChunks } from './json-stream.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
 import { addGraphOptions, connectFromOptions, type GraphCliOptions } from './graph-options.js';
@@ -156,7 +157,7 @@ Examples:
       // The saved plan's bytes first: their hash (the one apply's journal records) goes into the output and the report.
       const saved = opts.out ? encodeSavedPlan(made) : undefined;
       if (saved) plan.plan_hash = saved.hash;
-      if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
+      if (opts.format === 'json') await writeChunks(process.stdout, planJsonChunks(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
       if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
       if (opts.out !== undefined && saved) {

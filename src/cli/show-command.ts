@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { showPlan } from '../app/show.js';
-import { renderPlanJson } from '../plan/plan-json.js';
+import { planJsonChunks } from '../plan/plan-json.js';
+import { writeChunks } from './json-stream.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
 import { asOutputError, checkOutputFile } from './output-file.js';
@@ -35,7 +36,7 @@ Examples:
       if (opts.report) checkReportPath(opts.report);
       await checkOutputFile('--report', opts.report);
       const plan = await showPlan(planfile);
-      if (opts.format === 'json') process.stdout.write(renderPlanJson(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
+      if (opts.format === 'json') await writeChunks(process.stdout, planJsonChunks(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, verbose: opts.verbose }));
       if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
     });
