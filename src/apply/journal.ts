@@ -525,6 +525,9 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
       if (!split) {
         const chained = await chainedByItsPlan(runDir, header);
         if (chained) return { state: 'broken', line: 1, reason: `it has no hash, though ${chained}: the hash chain was taken out` };
+        // What it points at is checked all the same: a plan copy that is not the one recorded is said (a review).
+        const planProblem = opts.planCopy === false && header.kind === 'apply' ? undefined : await planHashProblem(runDir, header);
+        if (planProblem) return { state: 'broken', line: 1, reason: planProblem.reason, about: planProblem.about };
         return { state: 'unverifiable', reason: 'the journal was written before journals carried a hash chain' };
       }
       previous = header.planHash;

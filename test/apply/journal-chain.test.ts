@@ -98,8 +98,18 @@ describe('the journal hash chain', () => {
     const plan = readFileSync(copy, 'utf8');
     try {
       const legacy = original.trimEnd().split('\n').map((l) => splitHash(l)!.body);
+      const older = plan.replace(/"format_version":"2\.\d+"/, '"format_version":"2.1"');
+      writeFileSync(copy, older);
+      // The plan copy is still held to the plan hash the header records (a review: a copy relabelled, or renamed, passed).
       writeFileSync(journal(applyDir!), `${legacy.join('\n')}\n`);
-      writeFileSync(copy, plan.replace(/"format_version":"2\.\d+"/, '"format_version":"2.1"'));
+      expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'broken', line: 1, about: 'plan-copy-changed' });
+      const renamed = [legacy[0]!.replace('"planFile":"plan.jsonl"', '"planFile":"plan.json"'), ...legacy.slice(1)];
+      writeFileSync(journal(applyDir!), `${renamed.join('\n')}\n`);
+      expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'broken', line: 1, about: 'plan-copy-unreadable' });
+      // A run from before the chain: its header records its own plan copy's hash.
+      const header = JSON.parse(legacy[0]!) as { planHash: string };
+      header.planHash = createHash('sha256').update(older).digest('hex');
+      writeFileSync(journal(applyDir!), `${[JSON.stringify(header), ...legacy.slice(1)].join('\n')}\n`);
       expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'unverifiable' });
     } finally {
       writeFileSync(journal(applyDir!), original);

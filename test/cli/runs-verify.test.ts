@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +66,12 @@ describe('mfa-migrate runs verify', () => {
       // A run from before the chain (its plan copy of format 2.1): unverifiable.
       const copyPath = join(stateDir, 'runs', runId, 'plan.jsonl');
       const copyText = readFileSync(copyPath, 'utf8');
-      writeFileSync(copyPath, copyText.replace(/"format_version":"2\.\d+"/, '"format_version":"2.1"'));
+      const older = copyText.replace(/"format_version":"2\.\d+"/, '"format_version":"2.1"');
+      writeFileSync(copyPath, older);
+      const legacyLines = original.trimEnd().split('\n').map((l) => splitHash(l)!.body);
+      const header = JSON.parse(legacyLines[0]!) as { planHash: string };
+      header.planHash = createHash('sha256').update(older).digest('hex');
+      writeFileSync(path, `${[JSON.stringify(header), ...legacyLines.slice(1)].join('\n')}\n`);
       const legacy = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
       writeFileSync(copyPath, copyText);
       expect(legacy.code).toBe(2);
