@@ -190,8 +190,8 @@ Examples:
     )
     .action(async (runId: string, opts: GraphCliOptions & { stateDir?: string; force: boolean; outOfOrder: boolean }) => {
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
-      const interrupts = watchInterrupts(say);
       let current: { runId: string; stateDir: string } | undefined;
+      const interrupts = watchInterrupts(say, () => current && commandHint(['rollback', current.runId, ...(opts.force ? ['--force'] : [])], { ...opts, stateDir: current.stateDir }));
       try {
         const request = { runId, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), force: opts.force, outOfOrder: opts.outOfOrder, concurrency: opts.concurrency };
         const size = await operationsOfRun(runId, opts.stateDir);
@@ -253,9 +253,9 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
   const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
   // Before anything is sent: a results file that cannot be written must not fail a run that wrote the tenant.
   await checkOutputFile('--results', opts.results);
-  const interrupts: Interrupts = watchInterrupts(say);
-  const progress = new Progress(label);
   let current: { runId: string; stateDir: string } | undefined;
+  const interrupts: Interrupts = watchInterrupts(say, () => current && commandHint(['resume', current.runId], { ...opts, stateDir: current.stateDir }));
+  const progress = new Progress(label);
   let applied: Applied | AppliedHandoff;
   try {
     applied = await go({ signal: interrupts.signal, onProgress: (e) => progress.apply(e), onRun: (runId, stateDir) => (current = { runId, stateDir }) });

@@ -14,20 +14,26 @@ export interface Interrupts {
  * a run that has not wound down within `graceMs`. The journal stays true either way: what was left
  * `started` is read back on resume.
  */
-export function watchInterrupts(say: (line: string) => void, graceMs = 60_000): Interrupts {
+export function watchInterrupts(say: (line: string) => void, goOn: () => string | undefined, graceMs = 60_000): Interrupts {
   const controller = new AbortController();
   let first: 'SIGINT' | 'SIGTERM' | undefined;
   let timer: NodeJS.Timeout | undefined;
+  // The command that finishes the run, as the first signal's summary would have printed it (a black-box
+  // test was told "resume" with no run id, for a rollback, which resume cannot finish).
+  const next = () => {
+    const command = goOn();
+    return command ? `finish the run with ${command}, which reads back what was in flight` : 'no run was started yet, so nothing was sent';
+  };
   const on = (sig: 'SIGINT' | 'SIGTERM') => {
     if (first) {
-      say(`${sig} again: exiting now (resume reads back what was in flight).`);
+      say(`${sig} again: exiting now; ${next()}.`);
       process.exit(SIGNAL_EXIT[first]);
     }
     first = sig;
     say(`${sig}: sending nothing more; waiting for the batches in flight to be answered and journaled (${sig === 'SIGINT' ? 'Ctrl-C again' : 'SIGINT'} to exit at once)...`);
     controller.abort(new Error(sig));
     timer = setTimeout(() => {
-      say(`still waiting after ${Math.round(graceMs / 1000)} s: exiting now (resume reads back what was in flight).`);
+      say(`still waiting after ${Math.round(graceMs / 1000)} s: exiting now; ${next()}.`);
       process.exit(SIGNAL_EXIT[sig]);
     }, graceMs);
     timer.unref();

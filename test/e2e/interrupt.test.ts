@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { cliPlanTo, spawnCli } from '../helpers/e2e.js';
-import { tempDir } from '../helpers/migration.js';
+import { CONTOSO, tempDir } from '../helpers/migration.js';
 import { runCli } from '../helpers/run-cli.js';
 import { expectNoDuplicateCreates, expectPlanApplied, parseCsv, type PlanDoc } from '../helpers/tenant-checks.js';
 
@@ -76,4 +76,48 @@ describe('apply interrupted by a signal', () => {
       expectNoDuplicateCreates(emu.requests(), emu.snapshot());
     }, 60_000);
   }
+});
+
+/** Found by a black-box test: a second Ctrl-C said "resume reads back what was in flight", with no run id, for a rollback (which resume cannot finish). */
+describe('a rollback interrupted twice', () => {
+  let emu: RunningEmulator;
+  let tmp: ReturnType<typeof tempDir>;
+
+  beforeAll(async () => {
+    tmp = tempDir('sigint-twice');
+    // Answers slow enough that a batch is still in flight at the second signal.
+    emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 150 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await emu?.stop();
+    tmp?.cleanup();
+  });
+
+  it('exits at once naming the command that finishes it: the rollback of its own run id, with its state folder', async () => {
+    // Two users of the sample: a short run to undo.
+    const source = join(tmp.dir, 'export');
+    mkdirSync(source);
+    writeFileSync(join(source, 'users.csv'), readFileSync(join(CONTOSO, 'users.csv'), 'utf8').split('\n').slice(0, 3).join('\n') + '\n');
+    const planFile = join(tmp.dir, 'two.plan');
+    await cliPlanTo(emu.url, planFile, source);
+    const stateDir = join(tmp.dir, 'state');
+    const applied = await runCli(['apply', planFile, '--state-dir', stateDir]);
+    expect(applied.stdout).toMatch(/Run \S+: completed/);
+    const applyId = /Run (\S+): /.exec(applied.stdout)![1]!;
+    const { child, exit } = spawnCli(['rollback', applyId, '--state-dir', stateDir, '--concurrency', '1']);
+    const runsDir = join(stateDir, 'runs');
+    const rollbackId = () => readdirSync(runsDir).find((id) => id !== applyId && !id.startsWith('.') && existsSync(join(runsDir, id, 'journal.jsonl')) && readFileSync(join(runsDir, id, 'journal.jsonl'), 'utf8').includes('"state":"started"'));
+    for (let i = 0; i < 400 && !rollbackId(); i++) await new Promise((r) => setTimeout(r, 20));
+    const id = rollbackId();
+    expect(id).toBeDefined();
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const r = await exit;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain(`SIGINT again: exiting now; finish the run with mfa-migrate rollback ${id} --state-dir ${stateDir}, which reads back what was in flight.`);
+    const finished = await runCli(['rollback', id!, '--state-dir', stateDir]);
+    expect(finished.code, finished.stderr).toBe(0);
+  }, 60_000);
 });
