@@ -1,5 +1,6 @@
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
+import { GraphUnreachableError } from '../graph/graph-errors.js';
 import { isSuccess, errorText } from '../graph/graph-call.js';
 import { capability, COMMAND_NEEDS, grants, type CapabilityId } from '../graph/permissions.js';
 import { endpointMissing, PROBES } from '../graph/probes.js';
@@ -62,6 +63,12 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
     report.tenant = await readOrganization(client);
     checks.push({ id: 'tenant', state: 'ok', detail: `tenant ${report.tenant.displayName} (${report.tenant.id}) at ${client.root}${report.rehearsal ? ': a loopback Graph (the emulator): a rehearsal' : ''}` });
   } catch (err) {
+    // Nothing answers at that address: one failure with a network fix, not a permission to grant
+    // and eight more failures of the same cause (a black-box test).
+    if (err instanceof GraphUnreachableError) {
+      checks.push({ id: 'graph', state: 'fail', detail: err.message, fix: 'check --graph-url (a rehearsal: is the emulator running?), the network and any proxy between here and Graph' });
+      return finish(report);
+    }
     checks.push({ id: 'tenant', state: 'fail', detail: `cannot read the tenant: ${(err as Error).message}`, fix: fixFor('organization.read', delegated) });
   }
 

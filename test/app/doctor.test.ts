@@ -6,6 +6,7 @@ import { fakeGraph } from '../helpers/graph.js';
 import { CONTOSO } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 import { startEmulator } from '../../src/emulator/index.js';
+import { connectGraph } from '../../src/graph/connect.js';
 
 const contoso = () => JSON.parse(readFileSync(join(CONTOSO, 'tenant.json'), 'utf8')) as Record<string, unknown>;
 const appWith = (roles: string[]) => ({ ...contoso(), identity: { appId: '11111111-2222-3333-4444-555555555555', appDisplayName: 'migration app', roles } });
@@ -25,6 +26,16 @@ describe('mfa-migrate doctor', () => {
     for (const id of ['policy-migration-state', 'system-preferred', 'policy-size', 'hardware-oath', 'export-users']) expect(r.checks.some((c) => c.id === id), id).toBe(true);
     // A sample, said as such (a new admin read "19 of 20 looked up" of an export of 40).
     expect(r.checks.find((c) => c.id === 'export-users')!.detail).toMatch(/^\d+ of 20 export users looked up are in this tenant \(the first 20 of the export's \d+ enabled users: a sample; plan reads them all\)/);
+  });
+
+  it('nothing answering at the Graph address: one failure with a network fix, not a permission to grant (a black-box test got nine failures and Organization.Read.All)', async () => {
+    const emu = await startEmulator({ port: 0 });
+    const url = emu.url;
+    await emu.stop();
+    const r = await runDoctor(connectGraph({ graphUrl: url, readOnly: true, concurrency: 2, retry: { capMs: 50 } }));
+    expect(r.ready).toBe(false);
+    const failed = r.checks.filter((c) => c.state === 'fail');
+    expect(failed).toEqual([{ id: 'graph', state: 'fail', detail: expect.stringMatching(new RegExp(`^cannot reach Graph at ${url}`)), fix: expect.stringContaining('check --graph-url (a rehearsal: is the emulator running?)') }]);
   });
 
   it('a local emulator started with --token that refuses: the fix is the token, not a permission (a black-box test was told to grant one)', async () => {
