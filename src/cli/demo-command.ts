@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import { checkOutputFile } from './output-file.js';
+import { checkReportPath } from './views/plan-report-file.js';
 import { packageRoot } from '../io/package-root.js';
 
 
@@ -37,6 +38,8 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
     .option('--report <file>', 'where to write the HTML report (default: report.html in a new private folder under the system temp folder)')
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report ./demo-report.html')
     .action(async (given: { report?: string; color?: boolean }) => {
+      // The report's name and folder first, before anything starts (as plan checks them).
+      if (given.report !== undefined) checkReportPath(given.report);
       const opts = { ...given, report: given.report ?? join(mkdtempSync(join(tmpdir(), 'mfa-migrate-demo-')), 'report.html') };
       await checkOutputFile('--report', opts.report);
       const emulator = await startEmulator({ port: 0 });

@@ -25,6 +25,22 @@ describe('demo', () => {
     }
   });
 
+  it('refuses a report name plan would refuse before it starts anything (a black-box test saw the emulator start first)', async () => {
+    const runs: string[][] = [];
+    const program = new Command().exitOverride();
+    registerDemo(program, async (argv) => void runs.push(argv));
+    const said: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (said.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      await expect(program.parseAsync(['demo', '--report', join(tmpdir(), 'x.txt')], { from: 'user' })).rejects.toThrow(/--report/);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(runs).toEqual([]);
+    expect(said.join('')).not.toMatch(/emulator/i);
+  });
+
   it('without --report, writes it in a new private folder of its own, not at a fixed name in the shared temp folder (a new admin noticed)', async () => {
     const reports: string[] = [];
     for (let i = 0; i < 2; i++) {
