@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
@@ -39,6 +40,8 @@ async function verifyProblem(stateDir: string, r: RunSummary): Promise<void> {
 /** The folders to look in: the one given (refused if not private), else every tenant folder (those not private left out, with the reason). */
 export async function stateDirsToSearch(given: string | undefined): Promise<{ dirs: string[]; refused: { stateDir: string; reason: string }[] }> {
   if (given) {
+    // A folder that is not there is a typo more often than a state with no runs (a black-box test: `runs` in CI said "no runs").
+    if (!existsSync(given)) throw new UserError(`the state folder ${given} does not exist (--state-dir): no run was made there`);
     await checkStateDir(given, false);
     return { dirs: [given], refused: [] };
   }

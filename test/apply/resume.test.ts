@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRuns } from '../../src/app/runs.js';
@@ -100,7 +100,10 @@ describe('apply --waves, then resume', () => {
   });
 
   it('resume with nothing to finish is an error naming the state folder; so is an unknown run', async () => {
+    mkdirSync(join(tmp.dir, 'empty'), { mode: 0o700, recursive: true });
     await expect(resumeIn(g, join(tmp.dir, 'empty'))).rejects.toThrow(/no unfinished apply run a resume can finish \(not rolled back; .*\) in .*empty/);
+    // A state folder that is not there is said so (a typo), not "no unfinished run".
+    await expect(resumeIn(g, join(tmp.dir, 'no-such'))).rejects.toThrow(/the state folder .*no-such does not exist \(--state-dir\)/);
     await expect(resumeIn(g, join(tmp.dir, 'state'), { runId: '20200101T000000Z-deadbeef' })).rejects.toThrow(/no run 20200101T000000Z-deadbeef/);
   });
 });

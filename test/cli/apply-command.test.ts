@@ -1,5 +1,5 @@
 import type { Plan } from '../../src/plan/plan-model.js';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -170,8 +170,12 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(again.stdout).not.toContain('Resume with');
   }, 60_000);
 
-  it('runs: text and JSON with no runs, a bad --format refused', async () => {
+  it('runs: text and JSON with no runs, a bad --format refused; a state folder that is not there is an error, not "no runs" (a black-box test)', async () => {
+    const missing = await runMain(['runs', '--state-dir', join(tmp.dir, 'no-such-folder')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`the state folder ${join(tmp.dir, 'no-such-folder')} does not exist (--state-dir): no run was made there`);
     const empty = join(tmp.dir, 'empty');
+    mkdirSync(empty, { mode: 0o700 });
     const text = await runMain(['runs', '--state-dir', empty]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/empty:\n {2}no runs/);
