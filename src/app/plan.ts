@@ -131,11 +131,14 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   const target: PolicyTarget = req.targetGroup ? await resolveGroup(client, req.targetGroup, '--target-group') : ALL_USERS;
   const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));
   const names = new Set(inScope.map((u) => u.username));
+  // The federation's final step moves every user of a domain, those disabled in MFA Server too: whether
+  // their Entra account can still sign in is read (nothing is planned for them).
+  const toRead = req.federatedMfa === 'reject' ? bundle.users.filter((u) => !scope || scope.has(u.username.toLowerCase())) : inScope;
   const serials = bundle.tokens.filter((t) => t.user !== undefined && names.has(t.user)).map((t) => t.seed.serial);
   const rolloutGroups = req.rolloutGroups ?? [];
   const wantsCutover = rolloutGroups.length > 0 || req.federatedMfa !== undefined || req.campaignGroup !== undefined;
   const [tenant, identity, cutover] = await Promise.all([
-    readTenant(client, { upns: inScope.map((u) => u.username), serials, policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}), ...(req.onListing ? { onListing: req.onListing } : {}) }),
+    readTenant(client, { upns: toRead.map((u) => u.username), serials, policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}), ...(req.onListing ? { onListing: req.onListing } : {}) }),
     client.identity(),
     wantsCutover
       ? readCutover(client, { rolloutGroups, rollout: rolloutGroups.length > 0 || req.federatedMfa !== undefined, ...(req.campaignGroup ? { campaignGroup: req.campaignGroup } : {}), federation: rolloutGroups.length > 0 || req.federatedMfa !== undefined })

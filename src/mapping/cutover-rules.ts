@@ -107,8 +107,9 @@ export interface CutoverInput {
   /** Every in-scope user's mapping, in the plan's order. */
   mappings: readonly CutoverUser[];
   /**
-   * The export's enabled users a narrower scope (--users, --group) leaves out. The plan reads nothing
-   * of them, so it cannot count them switched; a domain's federation moves them all the same.
+   * The export's users a narrower scope (--users, --group) leaves out, those disabled in MFA Server
+   * too. The plan reads nothing of them, so it cannot count them switched; a domain's federation
+   * moves them all the same.
    */
   outOfScope?: readonly string[];
   cutover: TenantCutover | undefined;

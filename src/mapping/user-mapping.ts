@@ -86,7 +86,8 @@ export function mapUser(input: UserMappingInput): UserMapping {
   const empty = { user: name, phones: [], cloudOnlyPhones: [], tokens: [] };
   if (!user.enabled) {
     const message = user.enabledUnreadable ? 'the enabled cell cannot be read: taken as disabled, skipped (correct the cell and plan again)' : 'disabled in MFA Server: skipped';
-    return { ...empty, skipped: { code: 'user-disabled', rule: 'USER-DISABLED' }, findings: [{ severity: user.enabledUnreadable ? 'warning' : 'info', code: 'user-disabled', user: name, rule: 'USER-DISABLED', message }] };
+    // Their tenant account, when it was read (for the federation step), is kept: nothing is planned for them.
+    return { ...empty, ...(tenantUser ? { tenantUser } : {}), skipped: { code: 'user-disabled', rule: 'USER-DISABLED' }, findings: [{ severity: user.enabledUnreadable ? 'warning' : 'info', code: 'user-disabled', user: name, rule: 'USER-DISABLED', message }] };
   }
   if (!tenantUser) {
     return {

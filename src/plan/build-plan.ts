@@ -72,7 +72,7 @@ export interface PlanContext {
   devicesByUser: Map<string, MobileDevice[]>;
   policy: PolicyMapping;
   exportFindings: Finding[];
-  /** The export's enabled users the scope leaves out (the federation step must not forget them). */
+  /** The export's users the scope leaves out (the federation step must not forget them). */
   outOfScope: string[];
   /** Whether a scope (--users, --group) narrows the plan; else it holds every user of the export. */
   narrowed: boolean;
@@ -90,7 +90,8 @@ export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options
   const seedSerials = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed.serial);
 
   const exportFindings = exportProblemFindings(bundle, users);
-  const outOfScope = input.scope ? bundle.users.filter((u) => u.enabled && !input.scope!.has(u.username.toLowerCase())).map((u) => u.username) : [];
+  // Those disabled in MFA Server too: their Entra account may still sign in, and it was not read.
+  const outOfScope = input.scope ? bundle.users.filter((u) => !input.scope!.has(u.username.toLowerCase())).map((u) => u.username) : [];
   return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, outOfScope, narrowed: input.scope !== undefined, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
 }
 

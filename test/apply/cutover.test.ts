@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CutoverRefusedError } from '../../src/app/plan.js';
@@ -7,7 +7,7 @@ import { cutoverStale } from '../../src/apply/cutover-preflight.js';
 import { SavedPlan } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
@@ -105,6 +105,26 @@ describe('federation: the final step', () => {
     expect(err).toBeInstanceOf(CutoverRefusedError);
     expect((err as Error).message).toMatch(/2 user\(s\) of contoso\.com in scope would be left on MFA Server, neither switched already nor switched by this plan \(it switches only users left with a cloud MFA method they can use\): judy@contoso\.com, zoe@contoso\.com/);
     expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  /** A review found the first version inert: the plan did not read disabled users, so it never knew their Entra account could sign in. */
+  it('counts users disabled in MFA Server whose Entra account can still sign in; --force-federation names them, and the plan applies as planned', async () => {
+    const tenant = JSON.parse(readFileSync(join(CONTOSO, 'tenant.json'), 'utf8')) as { users: { userPrincipalName: string; accountEnabled?: boolean; methods?: unknown }[] };
+    for (const u of tenant.users) if (/^(rupert|ravi)@/.test(u.userPrincipalName)) u.accountEnabled = true;
+    const g = fakeGraph({ tenant });
+    const err = await planTo(g, `${fresh()}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject' }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/4 user\(s\) of contoso\.com in scope would be left on MFA Server, .*\(2 of them disabled in MFA Server, whose Entra account can still sign in\): judy@contoso\.com, rupert@contoso\.com, zoe@contoso\.com, ravi@contoso\.com\./);
+    const file = `${fresh()}.plan`;
+    const { plan } = await planTo(g, file, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    expect(plan.findings.find((f) => f.code === 'federation-forced')!.message).toMatch(/\(2 of them disabled in MFA Server, whose Entra account can still sign in\)/);
+    // Nothing planned for them: they stay disabled in the plan, with their tenant account recorded.
+    expect(plan.users.filter((u) => /^(rupert|ravi)@/.test(u.user)).map((u) => [u.status, u.user_id !== null])).toEqual([
+      ['disabled', true],
+      ['disabled', true],
+    ]);
+    expect(plan.user_changes.filter((c) => /^(rupert|ravi)@/.test(c.user))).toEqual([]);
+    // The saved plan is the plan its sources give: apply takes it.
+    expect((await applyFile(g, file, `${fresh()}-state`, { maxUsers: 1 })).outcome.state).toBe('completed');
   });
 
   it('is applied last when every switch of the domain succeeded; rollback puts back the groups, the policy and the federation', async () => {
