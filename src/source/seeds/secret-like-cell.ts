@@ -12,13 +12,14 @@ import type { ProblemList, Where } from '../../model/problem.js';
  * for a seed when it is only hex and 20 or more characters (all digits too: RFC 4226's seed is),
  * only Base32 and 16 or more, or only Base64 and 24 or more (a 16-byte seed). A name (`user`,
  * `manufacturer`, `model`) made of letters alone is a word, not a seed, unless it is 32 letters or
- * more written without a space. Groups of unequal sizes are words, or a GUID, whatever their characters.
+ * more written without a space. Words of unequal sizes, parted by spaces, are text whatever their characters.
  */
 export function secretLikeCell(value: string, kind: 'serial' | 'name'): string | null {
-  // Vendors print a seed in groups of one size (`JBSW Y3DP EHPK`, `3a:5f:c2`), the last maybe shorter.
-  // Words of other sizes are text (`Yubico YubiKey 5 NFC`, `Token2 Switzerland`), and a GUID's 8-4-4-4-12
-  // groups a software token's serial: neither is a seed however its characters read (a review).
-  const groups = value.trim().split(/[\s:-]+/).filter((g) => g !== '');
+  // Vendors print a seed in groups of one size (`JBSW Y3DP EHPK`), the last maybe shorter (a `0x`
+  // before it and `=` padding after it aside). Words of other sizes are text (`Yubico YubiKey 5 NFC`,
+  // `Token2 Switzerland`), not a seed however its characters read (a review). Only spaces part words:
+  // a hex or Base64 seed cut by `-` or `:` (a GUID's shape included) is still one.
+  const groups = value.trim().replace(/^0x/i, '').replace(/=+$/, '').split(/\s+/).filter((g) => g !== '');
   if (groups.length > 1 && !groups.every((g, i) => (i === groups.length - 1 ? g.length <= groups[0]!.length : g.length === groups[0]!.length))) return null;
   let s = value.replace(/[\s:-]+/g, '');
   if (/^0x/i.test(s)) s = s.slice(2);

@@ -25,14 +25,17 @@ describe('a serial that looks like a secret', () => {
     expect(secretLikeCell(RFC4226_SECRET.toString('base64'), 'serial')).toBe('28 Base64 characters');
   });
 
-  it('product names and GUID serials, in groups of unequal sizes, pass whatever their characters (a review saw real tokens skipped)', () => {
+  it('product names, words of unequal sizes, pass whatever their characters (a review saw real tokens skipped)', () => {
     for (const name of ['Yubico YubiKey 5 NFC', 'C302-i Programmable TOTP Card', 'miniOTP-2 programmable', 'Token2 Switzerland', 'Molto2 v2 multi-profile', 'Thales SafeNet OTP 110 token', 'Gemalto IDProve 100 OTP Token']) {
       expect(secretLikeCell(name, 'name'), name).toBeNull();
     }
-    expect(secretLikeCell('3f2504e0-4f89-11d3-9a0c-0305e82c3301', 'serial')).toBeNull();
-    // Grouped evenly, a seed is still one (the last group may be shorter).
+    // Grouped evenly, a seed is still one: the last group may be shorter, a 0x or padding aside (a second review).
     expect(secretLikeCell('JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3PX', 'name')).toBe('31 Base32 characters');
-    expect(secretLikeCell('3f2504e04f8911d39a0c0305e82c3301', 'serial')).toBe('32 hex characters');
+    expect(secretLikeCell('0x3a5f c2d1 e4b7 a9f0 1234 5678 90ab cdef 0011 2233', 'serial')).toBe('40 hex characters');
+    expect(secretLikeCell('JBSW Y3DP EHPK 3PXP JBSW Y3DP EHPK 3P======', 'serial')).toBe('36 Base32 characters');
+    // Cut by `-` or `:` in any sizes (a GUID's shape included), hex or Base64 is still a seed.
+    expect(secretLikeCell('3a5fc2d1-e4b7-a9f0-1234-567890abcdef', 'serial')).toBe('32 hex characters');
+    expect(secretLikeCell('q83vEjRWeJq-83vEjRWeJq83v-EjRWeJ', 'serial')).toBe('30 Base64 characters');
   });
 
   it('names made of letters are words, not seeds, unless 32 letters or more in one piece', () => {
