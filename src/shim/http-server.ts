@@ -59,6 +59,15 @@ export function clientAddress(req: IncomingMessage): string {
   return a === undefined ? 'unknown' : (canonicalIp(a) ?? a);
 }
 
+/**
+ * The source a request's failures count under: the client_ip an authenticated caller passes (an
+ * application or proxy in front of many users), else the caller's own address, counted as client_ip
+ * would be (an IPv6 one by its /64: a review saw one host get a budget per address).
+ */
+export function sourceOf(authenticated: boolean, clientIp: string | undefined, client: string): string {
+  return authenticated && clientIp !== undefined ? clientIp : (endUserSource(client) ?? client);
+}
+
 /** The request body, or why it is unacceptable. Stops reading as soon as the limit is passed. */
 function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer } | { error: 'too_large' | 'aborted' }> {
   return new Promise((resolve) => {
@@ -152,7 +161,7 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         opts.metrics.latency((performance.now() - started) / 1000);
       };
 
-      const wait = opts.limiter.take(client);
+      const wait = opts.limiter.take(endUserSource(client) ?? client);
       if (wait > 0) {
         // Keeps the verify contract (result/reason); the 429 status and Retry-After tell it apart from a user lock-out.
         opts.metrics.rateLimited();
@@ -175,10 +184,8 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         finish(400, 'reject', 'malformed', 'error' in read ? { connection: 'close' } : undefined);
         return;
       }
-      // The end user's address counts failures: the client_ip an authenticated caller passes (an
-      // application or proxy in front of many users), else the caller's own address.
       const authenticated = expectedKey !== undefined;
-      const source = authenticated && request.clientIp !== undefined ? request.clientIp : client;
+      const source = sourceOf(authenticated, request.clientIp, client);
       const outcome = await opts.gate.verify({ user: request.user, code: request.code, who: { source, authenticated }, client, budget: opts.budget });
       if (outcome.kind === 'unavailable') {
         // As /healthz says it (the state first: that one needs a restart).

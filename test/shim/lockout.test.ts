@@ -122,6 +122,16 @@ describe('issue 17 item 8: lock-out as a lever', () => {
     expect(service!.db.users.get(USERS[4]!)!.fails).toBe(0);
   });
 
+  it('without client_ip (or without the API key that vouches for it), the caller\'s own address is the source, an IPv6 one by its /64 too (a review)', async () => {
+    const { sourceOf } = await import('../../src/shim/http-server.js');
+    expect(sourceOf(false, undefined, '2001:db8::1')).toBe('2001:db8::/64');
+    expect(sourceOf(false, undefined, '2001:db8::2')).toBe('2001:db8::/64');
+    expect(sourceOf(false, '198.51.100.7', '2001:db8::2')).toBe('2001:db8::/64');
+    expect(sourceOf(true, '198.51.100.7', '2001:db8::2')).toBe('198.51.100.7');
+    expect(sourceOf(false, undefined, '203.0.113.9')).toBe('203.0.113.9');
+    expect(sourceOf(false, undefined, 'unknown')).toBe('unknown');
+  });
+
   it('parseVerifyRequest gives client_ip as the source it counts as: one text per address, an IPv6 one by its /64', async () => {
     const { parseVerifyRequest } = await import('../../src/shim/http-server.js');
     const ip = (clientIp: string) => parseVerifyRequest(Buffer.from(JSON.stringify({ user: 'u', code: '1', client_ip: clientIp })))?.clientIp;
