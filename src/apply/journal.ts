@@ -93,6 +93,8 @@ export interface RunView {
   problems: string[];
   /** Each later pass of the run, in order (journals before these records: none). */
   resumes: ResumeRecord[];
+  /** Each read-back of its writes of unknown outcome by a rollback (`options`: how many were found applied and not). */
+  readBacks: ResumeRecord[];
 }
 
 /**
@@ -346,6 +348,7 @@ export async function readRun(runDir: string): Promise<RunView> {
   let last = '';
   const problems: string[] = [];
   const resumes: ResumeRecord[] = [];
+  const readBacks: ResumeRecord[] = [];
   const lines = text.split('\n');
   // What follows the last newline is a line torn by a crash (or a full disk), even when it parses:
   // it is not read, as going on with the run (Journal.append) cuts it off and the chain check leaves it out.
@@ -387,9 +390,9 @@ export async function readRun(runDir: string): Promise<RunView> {
         last = line.at;
         break;
       case 'settle':
-        // A rollback read back writes of unknown outcome and journaled them here: listed with the
-        // later passes, for an auditor, but the run's own end still says where it stands.
-        resumes.push({ at: line.at, identity: line.identity, options: line.options });
+        // A rollback read back writes of unknown outcome and journaled them here: said apart from the
+        // later passes (it wrote nothing), and the run's own end still says where it stands.
+        readBacks.push({ at: line.at, identity: line.identity, options: line.options });
         last = line.at;
         break;
       case 'wave':
@@ -403,7 +406,7 @@ export async function readRun(runDir: string): Promise<RunView> {
     }
   }
   if (!header) throw new UserError(`${runDir}/journal.jsonl has no run header: it cannot be read`);
-  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, times, problems, resumes };
+  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, times, problems, resumes, readBacks };
 }
 
 export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpState, number> {

@@ -96,6 +96,7 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     ['Signed in as', who],
     ['Started', run.started],
     ...(resumed.length > 0 ? [['Resumed', resumed.join('; ')] as [string, string]] : []),
+    ...(run.read_back.length > 0 ? [['Read back by a rollback', run.read_back.map((x) => `${x.at} by ${named(x.identity)}: ${x.applied} write(s) of unknown outcome found applied, ${x.not_applied} not`).join('; ')] as [string, string]] : []),
     ['Finished', run.finished ?? 'not finished'],
     ['Plan SHA-256', run.plan_hash],
     ['Journal', journal],

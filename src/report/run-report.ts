@@ -3,7 +3,7 @@ import type { UserStatus } from '../plan/plan-file.js';
 import { isLeftAloneError } from '../apply/rollback-inverses.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.3';
+export const RUN_REPORT_FORMAT_VERSION = '1.4';
 
 /** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
 export type RunReportOpState = OpState | 'not-selected';
@@ -75,6 +75,8 @@ export interface RunReport {
     identity: { appId: string | null; upn: string | null } | null;
     /** 1.1: each later pass (resume; a rollback finished): when, who signed in, its options (none in journals before it). */
     resumed: { at: string; identity: { appId: string | null; upn: string | null }; options: Record<string, unknown> }[];
+    /** 1.4: each read-back of the run's writes of unknown outcome by a rollback: who, when, how many were found applied and not. */
+    read_back: { at: string; identity: { appId: string | null; upn: string | null }; applied: number; not_applied: number }[];
     /** The plan hash the run applied (for a rollback, the one of the run it undoes). */
     plan_hash: string;
     total_operations: number;
@@ -194,6 +196,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       tenant: h.tenant ?? null,
       identity: h.identity ?? null,
       resumed: view.resumes.map((x) => ({ at: x.at, identity: x.identity, options: x.options })),
+      read_back: view.readBacks.map((x) => ({ at: x.at, identity: x.identity, applied: Number(x.options.applied ?? 0), not_applied: Number(x.options.notApplied ?? 0) })),
       plan_hash: h.planHash,
       total_operations: h.totalOps,
       counts: summary.counts,
