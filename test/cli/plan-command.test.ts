@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import type { Plan, UserChange } from '../../src/plan/plan-model.js';
 import { ROOT, type CliResult } from '../helpers/run-cli.js';
+import { spawnCli } from '../helpers/e2e.js';
 import { CONTOSO, CONTOSO_SEEDS, contosoSecret, contosoTenant, operations, planJson, runPlan, userId, writesIn, type ContosoTenant } from '../plan/helpers.js';
 
 const tenant: ContosoTenant = contosoTenant();
@@ -293,6 +294,14 @@ describe('mfa-migrate plan --detailed-exitcode, --out, then apply and plan again
   afterAll(async () => {
     await emu?.stop();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('saves the plan before it prints it: a reader that closes the output early (| head) does not cost the plan file (a review)', async () => {
+    const planFile = join(dir, 'cut.plan');
+    const { child, exit } = spawnCli(['plan', ...CONTOSO, '--graph-url', emu.url, '--format', 'json', '--out', planFile]);
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    await exit;
+    expect((await SavedPlan.open(planFile)).header.kind).toBe('mfa-migrate-plan');
   });
 
   it('exits 2 with changes, saves the plan 0600, and after the apply plans nothing to do (exit 0)', async () => {
