@@ -98,7 +98,7 @@ export class ShimDatabase extends MemoryState {
 
   static async open(path: string, key: Buffer, options: OpenOptions): Promise<ShimDatabase> {
     checkStoreFiles(path, { seedsOnly: options.seedsOnly === true });
-    const lock = options.lock === false ? NO_LOCK : await StoreLock.acquire(path, options.command);
+    const lock = options.lock === false ? NO_LOCK : await StoreLock.acquire(path, options.command, options.seedsOnly === true);
     try {
       const doc = await readStoreFile(path, key);
       if (options.seedsOnly) return new ShimDatabase(path, key, lock, doc, Infinity, options.onNotice ?? (() => undefined));
@@ -124,7 +124,7 @@ export class ShimDatabase extends MemoryState {
         const what = journal.status === 'missing' ? 'is missing' : journal.status === 'stale' ? 'is an older generation\'s' : 'is not the one the store names (another store\'s, or replaced)';
         if (!options.resetState) {
           throw new StoreError(
-            `${journalPath}: the state journal ${what}: the state changes since the store was written (used codes, counted failures) cannot be known; restore the journal, or start with --reset-state to continue from the store's own state`,
+            `${journalPath}: the state journal ${what}: the state changes since the store was written (used codes, counted failures) cannot be known; restore the journal, or start with --reset-state to continue from the store's own state${journal.status === 'missing' ? ' (a store whose nodes keep their state in PostgreSQL has no journal: give the command --state postgres://... instead)' : ''}`,
           );
         }
         notice(`--reset-state: ${journalPath} ${what}; continuing from the state in ${path} (generation ${doc.gen})`);

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { UserError } from '../model/user-error.js';
+import { shellArg } from '../model/command-line.js';
 import { AuditLog, auditPathOf, type AuditEvent } from './audit-log.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
 import { PgState } from './postgres/pg-state.js';
@@ -105,6 +106,12 @@ export type UnlockOutcome =
 export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user: string }): Promise<UnlockOutcome> {
   // While a server holds the store: a request MAC'd with the store key, for a user the store holds.
   const handOver = async (server: LockHolder): Promise<UnlockOutcome> => {
+    // A server on shared state reads no unlock requests: the request would sit there, said done (a black-box test).
+    if (server.sharedState) {
+      throw new UserError(
+        `${opts.store} is served by \`mfa-migrate ${server.command}\` (pid ${server.pid} on ${server.host}) with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock ${shellArg(opts.user)} --store ${shellArg(opts.store)} --state postgres://...`,
+      );
+    }
     checkStoreFiles(opts.store);
     const doc = await readStoreFile(opts.store, opts.key);
     if (!doc.users.some((u) => userKey(u.username) === userKey(opts.user))) return { status: 'unknown_user' };

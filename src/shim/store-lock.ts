@@ -9,6 +9,8 @@ export interface LockHolder {
   command: string;
   startedAt: string;
   processStart?: string;
+  /** The holder keeps the verification state in PostgreSQL (`--state`): unlock requests are not its. */
+  sharedState?: boolean;
 }
 
 /** The store is held by another live process (typically `shim serve`). */
@@ -26,7 +28,7 @@ export class StoreBusyError extends StoreError {
 
 export const lockPathOf = (store: string): string => `${store}.lock`;
 
-type Fields = Pick<LockHolder, 'command' | 'startedAt'>;
+type Fields = Pick<LockHolder, 'command' | 'startedAt' | 'sharedState'>;
 
 /**
  * One process at a time owns a store's state (the in-memory counters are the truth while it runs).
@@ -43,10 +45,10 @@ export class StoreLock {
     return this.lock.record as LockHolder;
   }
 
-  static async acquire(store: string, command: string): Promise<StoreLock> {
+  static async acquire(store: string, command: string, sharedState = false): Promise<StoreLock> {
     const path = lockPathOf(store);
     try {
-      return new StoreLock(path, await FileLock.acquire<Fields>(path, { command, startedAt: new Date().toISOString() }));
+      return new StoreLock(path, await FileLock.acquire<Fields>(path, { command, startedAt: new Date().toISOString(), ...(sharedState ? { sharedState } : {}) }));
     } catch (err) {
       if (err instanceof LockBusyError) throw new StoreBusyError(store, err.holder as LockHolder);
       const code = (err as NodeJS.ErrnoException).code;

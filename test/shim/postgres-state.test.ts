@@ -100,6 +100,8 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect((await verify(service.url, USERS[0], H(1))).json).toEqual({ result: 'reject', reason: 'replayed' });
     for (let i = 0; i < 10; i++) await verify(service.url, USERS[1], '000000');
     expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    // Without --state it would be handed to the server as a request it never reads (a black-box test: "handed to the running server", and still locked).
+    await expect(runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: USERS[1]! })).rejects.toThrow(/with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock .* --state postgres:\/\/\.\.\./);
     expect(await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[1]! })).toMatchObject({ status: 'unlocked', wasLocked: true });
     expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
     // A store the database does not know.
