@@ -60,6 +60,9 @@ export interface TestPostgres {
   env: Record<string, string>;
   /** Stops the server at once (connections cut), as a crash or a failover would. */
   kill(): Promise<void>;
+  /** Stops the server's processes where they are (SIGSTOP), as a hung host would: connections hang, nothing is refused. */
+  freeze(): void;
+  thaw(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** psql as the superuser, in database `db` (default postgres). */
@@ -104,14 +107,23 @@ export async function startPostgres(): Promise<TestPostgres> {
       }
     }
   };
+  // As root the server runs under runuser: the postgres process itself is runuser's child.
+  const serverPids = (proc: ChildProcess): number[] => (account ? execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number) : [proc.pid!]);
   const stopWith = async (signal: NodeJS.Signals): Promise<void> => {
     const proc = child;
     if (!proc || proc.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-    // As root the server runs under runuser: signal the postgres process itself (runuser's child).
-    const pids = account ? execFileSync('pgrep', ['-P', String(proc.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number) : [proc.pid!];
-    for (const pid of pids) process.kill(pid, signal);
+    for (const pid of serverPids(proc)) process.kill(pid, signal);
     await exited;
+  };
+  // The postmaster and every backend: a frozen host answers nothing at all. runuser stops itself when
+  // its child stops (as su does): it is woken too, or it would never exit.
+  const signalAll = (signal: NodeJS.Signals): void => {
+    if (account && signal === 'SIGCONT') process.kill(child!.pid!, signal);
+    for (const pid of serverPids(child!)) {
+      process.kill(pid, signal);
+      for (const backend of execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number)) process.kill(backend, signal);
+    }
   };
   await start();
   const sql = (text: string, db = 'postgres'): string => run(join(bin, 'psql'), ['-h', dir, '-p', String(port), '-U', 'shim', '-d', db, '-At', '-c', text]);
@@ -123,6 +135,8 @@ export async function startPostgres(): Promise<TestPostgres> {
     env: { PGPASSFILE: passfile },
     // SIGQUIT: immediate shutdown, connections cut (crash recovery at the next start).
     kill: () => stopWith('SIGQUIT'),
+    freeze: () => signalAll('SIGSTOP'),
+    thaw: () => signalAll('SIGCONT'),
     start,
     stop: async () => {
       await stopWith('SIGINT');

@@ -274,6 +274,38 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       expect(await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: 'bare@contoso.com' })).toMatchObject({ status: 'unlocked', wasLocked: true });
     });
 
+    it('an idle node finds the database gone by itself, and says it is back once (a black-box test: /healthz ok through an outage, "reconnected" three times)', async () => {
+      const state = await freshImport();
+      const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+      const notices: string[] = [];
+      const a = await PgState.open(state, db.storeId, { answerTimeoutMs: 700, probeMs: 50, heartbeatMs: 100, idleTimeoutMs: 100, onNotice: (m) => notices.push(m) });
+      try {
+        await a.attach(storeStateOf(db), false);
+        expect(a.healthy).toBe(true);
+        // Idle: the pool has let its connections go, so no dropped connection tells of the outage.
+        await new Promise((r) => setTimeout(r, 400));
+        pg.freeze();
+        try {
+          // No statement of its own: the heartbeat finds it (once its connection attempt times out, 3 s).
+          const deadline = Date.now() + 8000;
+          while (a.healthy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          expect(a.healthy).toBe(false);
+          // Probes meanwhile, every 50 ms, each waiting for a connection far longer than that.
+          await new Promise((r) => setTimeout(r, 1000));
+        } finally {
+          pg.thaw();
+        }
+        const deadline = Date.now() + 15_000;
+        while (!a.healthy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(a.healthy).toBe(true);
+        await new Promise((r) => setTimeout(r, 500));
+        expect(notices.filter((m) => m.endsWith(': reconnected'))).toHaveLength(1);
+      } finally {
+        await a.close();
+        await db.close();
+      }
+    }, 30_000);
+
     it('a statement the node gives up on is cancelled by the server too: the code is not used up by an answer of lost state', async () => {
       const state = await freshImport();
       const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });

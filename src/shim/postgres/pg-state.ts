@@ -28,8 +28,12 @@ export interface PgStateOptions {
   onNotice?: (message: string) => void;
   /** How often a lost database is probed (default 1 s). */
   probeMs?: number;
+  /** How often a database that seems up is asked whether it is, when nothing else asked it (default 5 s). */
+  heartbeatMs?: number;
   /** Connections in the pool (default 16). */
   poolSize?: number;
+  /** How long an unused connection is kept (default pg's 10 s). */
+  idleTimeoutMs?: number;
   /** How long a schema migration waits for the tables (default 5 s). */
   migrationLockTimeoutMs?: number;
   /** How long a statement may take before its requests are answered as lost state (default 5 s). */
@@ -82,6 +86,7 @@ function currentStoreFile(held: number): string {
 export class PgState implements StateBackend {
   #healthy = true;
   #probe: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(
@@ -105,6 +110,7 @@ export class PgState implements StateBackend {
     const config: pg.PoolConfig = {
       ...(fromUrl as pg.PoolConfig),
       max: options.poolSize ?? 16,
+      ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMillis: options.idleTimeoutMs } : {}),
       connectionTimeoutMillis: 3000,
       query_timeout: answerTimeout,
       keepAlive: true,
@@ -146,7 +152,29 @@ export class PgState implements StateBackend {
       await pool.end().catch(() => undefined);
       throw new UserError(`--state ${shownStateUrl(url)}: cannot create or migrate the shim's tables: ${(err as Error).message}`);
     }
+    state.#beat();
     return state;
+  }
+
+  /**
+   * Asks the database now and then whether it is up: an idle node has no statement to fail, and its
+   * pool no connection left to drop, so /healthz and Status-Server would say healthy through an
+   * outage until a user's verification failed (a black-box test).
+   */
+  #beat(): void {
+    let asking = false;
+    this.#heartbeat = setInterval(() => {
+      if (asking || !this.#healthy || this.#closed) return;
+      asking = true;
+      this.pool.query('SELECT 1').then(
+        () => (asking = false),
+        (err: Error) => {
+          asking = false;
+          this.#failed(err);
+        },
+      );
+    }, this.options.heartbeatMs ?? 5000);
+    this.#heartbeat.unref();
   }
 
   get healthy(): boolean {
@@ -425,16 +453,21 @@ export class PgState implements StateBackend {
     if (this.#healthy) this.options.onNotice?.(`--state ${shownStateUrl(this.url)}: ${err.message}; answering state_unavailable until it is back`);
     this.#healthy = false;
     if (this.#probe) return;
+    // One probe at a time: those still waiting when one gets through would each say "reconnected" (a black-box test saw three).
+    let asking = false;
     this.#probe = setInterval(() => {
+      if (asking) return;
+      asking = true;
       this.pool.query('SELECT 1').then(
         () => {
+          asking = false;
           clearInterval(this.#probe);
           this.#probe = undefined;
-          if (this.#closed) return;
+          if (this.#closed || this.#healthy) return;
           this.#healthy = true;
           this.options.onNotice?.(`--state ${shownStateUrl(this.url)}: reconnected`);
         },
-        () => undefined,
+        () => (asking = false),
       );
     }, this.options.probeMs ?? 1000);
     this.#probe.unref();
@@ -443,6 +476,7 @@ export class PgState implements StateBackend {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#probe) clearInterval(this.#probe);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.pool.end();
   }
 }
