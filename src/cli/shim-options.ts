@@ -1,3 +1,4 @@
+import { printable } from '../model/printable.js';
 import { InvalidArgumentError, type Command } from 'commander';
 import { UserError } from '../model/user-error.js';
 import { DEFAULT_RULES, validateRules, type ShimRules } from '../shim/rules.js';
@@ -64,8 +65,9 @@ export function rulesFrom(flags: RuleFlags): ShimRules {
   return rules;
 }
 
+/** An operator's note on stderr: what it quotes from files and requests (a client's name, a user) shown printable. */
 export const notice = (message: string): void => {
-  process.stderr.write(`mfa-migrate shim: ${message}\n`);
+  process.stderr.write(`mfa-migrate shim: ${printable(message)}\n`);
 };
 
 export function storeRequestFrom(flags: StoreFlags): ShimStoreRequest {
