@@ -358,7 +358,9 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       out.refusals.push(`--federated-mfa reject: ${d.id} is federated but Graph shows no federation configuration for it`);
       continue;
     }
-    const left = users.filter((m) => !activeSet.has(m) || !switched(m));
+    // A disabled user has nothing planned, so no method to judge: switched already (or by the rollout the
+    // plan enables) is what counts; the federation changes nothing for them then (a review).
+    const left = users.filter((m) => (disabledHere(m) ? !reachedByRollout(input, m) : !activeSet.has(m) || !switched(m)));
     const unswitched = left.map((m) => m.user);
     const disabledLeft = left.filter(disabledHere).length;
     const ofThem = disabledLeft > 0 ? ` (${disabledLeft} of them disabled in MFA Server, whose Entra account can still sign in)` : '';
@@ -412,6 +414,16 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       });
     }
   }
+}
+
+/** Whether staged rollout sends a user to Entra MFA once the plan is applied: the policy enabled (or enabled by the plan's groups), for the organisation or a group of theirs attached to it (or attached by the plan). */
+function reachedByRollout(input: CutoverInput, m: CutoverUser): boolean {
+  const policy = input.cutover?.rolloutPolicy ?? null;
+  const named = input.options.rolloutGroups;
+  if (!(policy?.isEnabled === true || named.length > 0)) return false;
+  if (policy?.isAppliedToOrganization === true) return true;
+  const attached = new Set([...(policy?.appliesTo ?? []), ...named.map((g) => g.id)]);
+  return (m.tenantUser!.memberOf ?? []).some((g) => attached.has(g));
 }
 
 /** Phone-only users into the campaign group, which the Authenticator registration campaign targets. */

@@ -193,6 +193,13 @@ describe('federation: the final step', () => {
     expect(refused.refusals).toEqual([expect.stringMatching(/^--federated-mfa reject: 1 user\(s\) of contoso\.com in scope would be left on MFA Server, .* \(1 of them disabled in MFA Server, whose Entra account can still sign in\): rupert@contoso\.com\./)]);
     const forced = cutover(users, { ...options, forceFederation: true }, t());
     expect(forced.findings.find((f) => f.code === 'federation-forced')!.message).toMatch(/1 user\(s\) of the domain are not switched .*\(1 of them disabled in MFA Server, whose Entra account can still sign in\): rupert@contoso\.com$/);
+    // Switched already (a review): in a group of the rollout, or under a policy for the whole organisation, the federation changes nothing for them.
+    expect(cutover([phoneUser('alice'), user('rupert', { disabled: true, accountEnabled: true, memberOf: [G(1)] })], options, t()).refusals).toEqual([]);
+    const orgWide = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: true, appliesTo: [] };
+    expect(cutover([phoneUser('alice'), user('rupert', { disabled: true, accountEnabled: true })], { federatedMfa: 'reject' }, t({ rolloutPolicy: orgWide })).refusals).toEqual([]);
+    // A group of theirs attached to a disabled policy, with no --rollout-group to enable it: not switched.
+    const off = { id: 'p', displayName: 'MFA', isEnabled: false, isAppliedToOrganization: false, appliesTo: [G(1)] };
+    expect(cutover([phoneUser('alice', { memberOf: [G(1)] }), user('rupert', { disabled: true, accountEnabled: true, memberOf: [G(1)] })], { federatedMfa: 'reject' }, t({ rolloutPolicy: off })).refusals).toHaveLength(1);
   });
 
   it('is refused, naming the users, while users of the domain are neither switched nor switched by the plan; --force-federation plans it with a warning naming them', () => {
