@@ -21,7 +21,7 @@ export class StoreBusyError extends StoreError {
     readonly holder: LockHolder,
   ) {
     super(
-      `${store} is in use by \`mfa-migrate ${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}); stop it first, or use its HTTP API`,
+      `${store} is in use by \`mfa-migrate ${holder.command}\` (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}); ${holder.sharedState ? 'its state is in PostgreSQL: give this command --state postgres://... to work beside it' : 'stop it first, or use its HTTP API'}`,
     );
   }
 }
