@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { cliPlanTo, spawnCli } from '../helpers/e2e.js';
+import { planVia, spawnCli } from '../helpers/e2e.js';
 import { CONTOSO, tempDir } from '../helpers/migration.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 
 /** Found by a black-box test: a second Ctrl-C said "resume reads back what was in flight", with no run id, for a rollback (which resume cannot finish). */
 describe('a rollback interrupted twice', () => {
@@ -54,9 +54,10 @@ describe('a rollback interrupted twice', () => {
     mkdirSync(source);
     writeFileSync(join(source, 'users.csv'), readFileSync(join(CONTOSO, 'users.csv'), 'utf8').split('\n').slice(0, 3).join('\n') + '\n');
     const planFile = join(tmp.dir, 'two.plan');
-    await cliPlanTo(graphUrl, planFile, source);
+    // Planned, applied and finished in process: only the run signalled is a process of its own.
+    await planVia(runMain, graphUrl, planFile, source);
     const stateDir = join(tmp.dir, 'state');
-    const applied = await runCli(['apply', planFile, '--state-dir', stateDir]);
+    const applied = await runMain(['apply', planFile, '--state-dir', stateDir]);
     expect(applied.stdout).toMatch(/Run \S+: completed/);
     const applyId = /Run (\S+): /.exec(applied.stdout)![1]!;
     holdMs = 3000;
@@ -74,7 +75,7 @@ describe('a rollback interrupted twice', () => {
     holdMs = 0;
     expect(r.code).toBe(130);
     expect(r.stderr).toContain(`SIGINT again: exiting now; finish the run with mfa-migrate rollback ${id} --state-dir ${stateDir}, which reads back what was in flight.`);
-    const finished = await runCli(['rollback', id!, '--state-dir', stateDir]);
+    const finished = await runMain(['rollback', id!, '--state-dir', stateDir]);
     expect(finished.code, finished.stderr).toBe(0);
   }, 60_000);
 });
