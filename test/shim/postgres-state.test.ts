@@ -280,7 +280,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       const state = await freshImport();
       const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
       const notices: string[] = [];
-      const a = await PgState.open(state, db.storeId, { answerTimeoutMs: 700, probeMs: 50, heartbeatMs: 100, idleTimeoutMs: 100, onNotice: (m) => notices.push(m) });
+      const a = await PgState.open(state, db.storeId, { answerTimeoutMs: 700, probeMs: 50, heartbeatMs: 100, idleTimeoutMs: 100, connectTimeoutMs: 500, onNotice: (m) => notices.push(m) });
       try {
         await a.attach(storeStateOf(db), false);
         expect(a.healthy).toBe(true);
@@ -288,7 +288,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         await new Promise((r) => setTimeout(r, 400));
         pg.freeze();
         try {
-          // No statement of its own: the heartbeat finds it (once its connection attempt times out, 3 s).
+          // No statement of its own: the heartbeat finds it (once its connection attempt times out).
           const deadline = Date.now() + 8000;
           while (a.healthy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
           expect(a.healthy).toBe(false);

@@ -34,6 +34,8 @@ export interface PgStateOptions {
   poolSize?: number;
   /** How long an unused connection is kept (default pg's 10 s). */
   idleTimeoutMs?: number;
+  /** How long a new connection may take (default 3 s). */
+  connectTimeoutMs?: number;
   /** How long a schema migration waits for the tables (default 5 s). */
   migrationLockTimeoutMs?: number;
   /** How long a statement may take before its requests are answered as lost state (default 5 s). */
@@ -111,7 +113,7 @@ export class PgState implements StateBackend {
       ...(fromUrl as pg.PoolConfig),
       max: options.poolSize ?? 16,
       ...(options.idleTimeoutMs !== undefined ? { idleTimeoutMillis: options.idleTimeoutMs } : {}),
-      connectionTimeoutMillis: 3000,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 3000,
       query_timeout: answerTimeout,
       keepAlive: true,
       application_name: 'mfa-migrate shim',
