@@ -4,6 +4,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import type { Backoff } from '../graph/retry-policy.js';
 import type { Journal, OpRecord, OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
+import { OUTCOME_UNKNOWN_WORDING } from './rollback-settle.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 import { serialKey } from '../model/serial.js';
@@ -547,7 +548,7 @@ export class Executor {
         if (refused || reads + 1 >= this.maxAttempts * 2 || this.interrupted) {
           if (this.interrupted) this.markStopped(s);
           // Marked in the journal: a rollback reads it back (it may have been applied).
-          else this.settle(s, 'failed', `${reason}; outcome unknown: ${(err as Error).message}`, undefined, true);
+          else this.settle(s, 'failed', `${reason}${OUTCOME_UNKNOWN_WORDING}${(err as Error).message}`, undefined, true);
           return;
         }
         await new Promise((r) => setTimeout(r, this.backoff(reads + 1)));

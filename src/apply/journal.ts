@@ -286,7 +286,7 @@ export function storageProblem(err: unknown): string | undefined {
  * what is journaled stays true (a torn last line is cut off when the run is resumed).
  */
 export class JournalWriteError extends UserError {
-  constructor(runDir: string, cause: unknown, goOn: readonly string[] = goOnWith(runDir, 'apply')) {
+  constructor(runDir: string, cause: unknown, goOn: readonly string[]) {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
     const what = STORAGE_ERRORS[code] ?? (cause as Error).message;
     const id = basename(runDir);
@@ -529,9 +529,7 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
         const chained = await chainedByItsPlan(runDir, header);
         if (chained) return { state: 'broken', line: 1, reason: `it has no hash, though ${chained}: the hash chain was taken out` };
         // What it points at is checked all the same: a plan copy that is not the one recorded is said (a review).
-        const planProblem = opts.planCopy === false && header.kind === 'apply' ? undefined : await planHashProblem(runDir, header);
-        if (planProblem) return { state: 'broken', line: 1, reason: planProblem.reason, about: planProblem.about };
-        return { state: 'unverifiable', reason: 'the journal was written before journals carried a hash chain' };
+        return (await pointsAtOthers(runDir, header, opts)) ?? { state: 'unverifiable', reason: 'the journal was written before journals carried a hash chain' };
       }
       previous = header.planHash;
     }
@@ -540,11 +538,17 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
     previous = split.hash;
   }
   if (!header) return { state: 'broken', line: 1, reason: 'the journal is empty' };
-  // An apply's plan copy can be left to a caller that holds it to the header's hash itself (a rollback's check reads no plan).
-  const planProblem = opts.planCopy === false && header.kind === 'apply' ? undefined : await planHashProblem(runDir, header);
-  if (planProblem) return { state: 'broken', line: 1, reason: planProblem.reason, about: planProblem.about };
+  const elsewhere = await pointsAtOthers(runDir, header, opts);
+  if (elsewhere) return elsewhere;
   // A torn last line is what a crash while writing leaves (appending cuts it off): not an edit.
   return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous!, ...(torn ? { tornLine: lines.length + 1 } : {}) };
+}
+
+/** A journal whose plan hash is not the run's plan (its copy, or the undone run's), as its check says it; undefined when it is. */
+async function pointsAtOthers(runDir: string, header: RunHeader, opts: { planCopy?: boolean }): Promise<JournalCheck | undefined> {
+  // An apply's plan copy can be left to a caller that holds it to the header's hash itself (a rollback's check reads no plan).
+  const problem = opts.planCopy === false && header.kind === 'apply' ? undefined : await planHashProblem(runDir, header);
+  return problem ? { state: 'broken', line: 1, reason: problem.reason, about: problem.about } : undefined;
 }
 
 /**

@@ -1,15 +1,14 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { UserError } from '../model/user-error.js';
-import { dirname } from 'node:path';
-import { Journal, type OpRecord, type RunView } from './journal.js';
+import { goOnWith, Journal, type OpRecord, type RunView } from './journal.js';
 import { verifyOp, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 
 /** How the executor words a failure whose read-back failed too (journals written before `outcomeUnknown`). */
-const OUTCOME_UNKNOWN_WORDING = '; outcome unknown: ';
+export const OUTCOME_UNKNOWN_WORDING = '; outcome unknown: ';
 
 /** What a rollback journals for a write of unknown outcome it read back and did not find. */
-export const NOT_APPLIED = 'read back by rollback: not applied';
+const NOT_APPLIED = 'read back by rollback: not applied';
 
 /**
  * The operations of an apply run whose outcome is unknown: sent when the run stopped (a crash, left
@@ -52,7 +51,7 @@ export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops:
   const applied = records.filter((r) => r.state === 'done').length;
   // A write that fails here is finished by the rollback run again (it reads them back again), never by a
   // resume of the apply run, which would write the rest of the plan.
-  const journal = await Journal.append(applyDir, ['rollback', run.header.id, '--state-dir', dirname(dirname(applyDir))]);
+  const journal = await Journal.append(applyDir, goOnWith(applyDir, 'rollback'));
   try {
     // Who read them back, when, and what was found: the apply run's journal says why these records follow its end.
     await journal.settled(identity, { readBackByRollback: true, applied, notApplied: records.length - applied });

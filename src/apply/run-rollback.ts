@@ -315,16 +315,16 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     refuseCompleted(view);
     await requireIntactJournal(rollbackDir, rollbackRunId);
     await requireIntactJournal(applyDir, seen.header.rollbackOf);
-    const seenRunUnderLock = await readRun(applyDir);
+    const seenUnderLock = await readRun(applyDir);
     // Newest first here too: an apply made since this rollback stopped may rest on what is left to undo
     // (one started with --out-of-order goes on as it was started).
     const outOfOrder = deps.outOfOrder || (view.header.options as { outOfOrder?: boolean }).outOfOrder === true;
-    if (!outOfOrder) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, seenRunUnderLock, deps.stateDir);
+    if (!outOfOrder) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, seenUnderLock, deps.stateDir);
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
-    const plan = await openRunPlan(applyDir, seenRunUnderLock);
+    const plan = await openRunPlan(applyDir, seenUnderLock);
     // A rollback started before rollbacks read these back (none is left by one started since).
-    const run = await settleBeforeRollback(applyDir, plan, seenRunUnderLock, deps);
+    const run = await settleBeforeRollback(applyDir, plan, seenUnderLock, deps);
     const { inverses, notReversible } = await rollbackInverses(plan, run);
     // The tenant's federation is read again too: time has passed since the rollback stopped.
     if (!outOfOrder) await refuseUnderForeignFederation(deps, inverses.filter((o) => view.ops.get(o.id)?.state !== 'done'), plan);

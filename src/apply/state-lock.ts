@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { FileLock, LockBusyError, LockIdMismatchError, LockIsLinkError, forceRemoveLock, readLockState, type LockState } from '../io/file-lock.js';
-import { knownFsReason } from '../io/fs-reason.js';
+import { isOutOfRoom, knownFsReason } from '../io/fs-reason.js';
 import { identityAlive } from '../io/process-start.js';
 import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
@@ -73,8 +73,7 @@ export async function acquireLock(stateDir: string, operation: string): Promise<
       } catch (err) {
         // The lock is held all the same; it only does not name the run. On a full or read-only disk
         // the run's journal is refused next, saying so (a fault-injection test met a stack trace here).
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') throw err;
+        if (!isOutOfRoom(err)) throw err;
       }
     },
     release: () => lock.release(),

@@ -191,7 +191,9 @@ Examples:
     .action(async (runId: string, opts: GraphCliOptions & { stateDir?: string; force: boolean; outOfOrder: boolean }) => {
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
       let current: { runId: string; stateDir: string } | undefined;
-      const interrupts = watchInterrupts(say, () => current && commandHint(['rollback', current.runId, ...(opts.force ? ['--force'] : [])], { ...opts, stateDir: current.stateDir }));
+      // The command that goes on with a rollback run, with the options it was given.
+      const goOn = (id: string, where: typeof opts) => commandHint(['rollback', id, ...(opts.force ? ['--force'] : [])], where);
+      const interrupts = watchInterrupts(say, () => current && goOn(current.runId, { ...opts, stateDir: current.stateDir }));
       try {
         const request = { runId, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), force: opts.force, outOfOrder: opts.outOfOrder, concurrency: opts.concurrency };
         const size = await operationsOfRun(runId, opts.stateDir);
@@ -203,12 +205,12 @@ Examples:
         ).finally(() => progress.stop());
         const where = { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) };
         // A resume that only meets what it left alone makes no progress: offer it only when it can do more.
-        const hint = outcome.state !== 'completed' && outcome.resumable ? commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : [])], where) : undefined;
+        const hint = outcome.state !== 'completed' && outcome.resumable ? goOn(outcome.runId, where) : undefined;
         const forceHint = opts.force ? undefined : commandHint(['rollback', outcome.runId, '--force'], where);
         process.stdout.write(renderRollbackSummary(outcome, stateDir, hint, opts.stateDir, forceHint));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;
       } catch (err) {
-        if (current) say(`Run ${current.runId} ${interrupts.received() ? 'interrupted' : 'stopped by an error'}. Finish it with: ${commandHint(['rollback', current.runId, ...(opts.force ? ['--force'] : [])], opts)}`);
+        if (current) say(`Run ${current.runId} ${interrupts.received() ? 'interrupted' : 'stopped by an error'}. Finish it with: ${goOn(current.runId, opts)}`);
         throw err;
       } finally {
         interrupts.dispose();

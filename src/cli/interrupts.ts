@@ -10,9 +10,10 @@ export interface Interrupts {
 
 /**
  * SIGINT/SIGTERM during a run: the first stops sending (the run journals what is in flight, writes
- * its results, releases its lock and says how to resume); a second SIGINT exits at once, and so does
- * a run that has not wound down within `graceMs`. The journal stays true either way: what was left
- * `started` is read back on resume.
+ * its results, releases its lock and names the command that finishes it); a second SIGINT exits at
+ * once, and so does a run that has not wound down within `graceMs`, naming that command (`goOn`:
+ * resume for an apply, rollback for a rollback). The journal stays true either way: what was left
+ * `started` is read back by that command.
  */
 export function watchInterrupts(say: (line: string) => void, goOn: () => string | undefined, graceMs = 60_000): Interrupts {
   const controller = new AbortController();

@@ -7,14 +7,14 @@ interface ProgressStream {
   write(text: string): unknown;
 }
 
+/** Files smaller than this (about a second's reading) are read without a progress line. */
+const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
+
 /**
  * Progress on stderr, the one renderer of the tool: on a terminal a bar (a counter, or apply's
  * operations with users, rate, throttling and ETA) redrawn in place; otherwise plain lines: a
  * counter every few seconds, apply one line per wave. Its figures never go backwards.
  */
-/** Files smaller than this are read without a progress line. */
-const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
-
 export class Progress {
   private bar: cliProgress.SingleBar | undefined;
   /** The bar's format: a new one (apply's pre-flight, then its operations) starts a new bar. */

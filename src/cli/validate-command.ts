@@ -8,7 +8,6 @@ import { writeJsonStreamed } from './json-stream.js';
 import { useColor } from './color.js';
 import { Progress } from './progress.js';
 
-/** users.csv from this size on shows how far it is read (about a second's reading). */
 import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 interface ValidateOptions extends SeedCliOptions {
@@ -48,10 +47,11 @@ Examples:
     .action(async (opts: ValidateOptions) => {
       const seeds = seedReadOptionsFrom(opts);
       // A large export takes seconds: how much of users.csv is read, in MB (on stderr; nothing for a small one).
-      const progress = new Progress('Reading users.csv (MB)');
+      const label = 'Reading users.csv (MB)';
+      const progress = new Progress(label);
       let report;
       try {
-        report = await validateExport({ source: opts.source, tokens: opts.tokens, seeds, onProgress: (read, total) => progress.bytes(read, total, 'Reading users.csv (MB)') });
+        report = await validateExport({ source: opts.source, tokens: opts.tokens, seeds, onProgress: (read, total) => progress.bytes(read, total, label) });
       } finally {
         progress.stop();
       }

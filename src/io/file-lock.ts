@@ -1,3 +1,4 @@
+import { isOutOfRoom } from './fs-reason.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -351,8 +352,7 @@ export class FileLock<T extends object> {
       // On a full or read-only disk no claim file can be written. The holder's own lock is never taken
       // over while it lives, so removing it without the claim is safe: this is how a run that stopped on
       // a full disk still lets go of its state folder.
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EROFS') throw err;
+      if (!isOutOfRoom(err)) throw err;
       this.#removeIfOurs();
     }
   }

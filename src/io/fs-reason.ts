@@ -8,6 +8,12 @@ const REASONS: Readonly<Record<string, string>> = {
   EDQUOT: 'the disk quota is used up',
 };
 
+/** Whether a write was refused for want of room, or of a writable file system: what a full disk gives. */
+export function isOutOfRoom(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
+}
+
 /** The reason for such an error; undefined for any other. */
 export function knownFsReason(err: unknown): string | undefined {
   return REASONS[(err as NodeJS.ErrnoException | null)?.code ?? ''];

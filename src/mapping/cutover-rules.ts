@@ -175,10 +175,7 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   const memberOf = (u: Pick<TenantUser, 'memberOf'>) => new Set(u.memberOf ?? []);
   // Without --rollout-group the plan only needs to know who is switched already (for the federation),
   // counting only users with a cloud method: one switched without is not ready for the IdP's MFA to go.
-  if (named.length === 0) {
-    if (policy?.isAppliedToOrganization && policy.isEnabled) return (m) => hasCloudMethod(m.methodsAfter!);
-    return (m) => policy?.isEnabled === true && [...memberOf(m.tenantUser!)].some((g) => attached.has(g)) && hasCloudMethod(m.methodsAfter!);
-  }
+  if (named.length === 0) return (m) => reachedByRollout(input, m) && hasCloudMethod(m.methodsAfter!);
 
   const refuse = (why: string) => out.refusals.push(why);
   if (named.length > limits.groupsPerFeature) refuse(`--rollout-group is given ${named.length} times: staged rollout takes at most ${limits.groupsPerFeature} groups per feature`);
@@ -343,10 +340,10 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
   // A user disabled in MFA Server is left out of the plan, but while their Entra account can sign in,
   // the federation moves them to Entra MFA all the same: they count (a black-box test saw them locked out).
   const disabledHere = (m: CutoverUser) => m.skipped?.code === 'user-disabled';
-  const enabled = input.mappings.filter((m) => m.tenantUser && (!disabledHere(m) || m.tenantUser.accountEnabled !== false));
+  const counted = input.mappings.filter((m) => m.tenantUser && (!disabledHere(m) || m.tenantUser.accountEnabled !== false));
   const activeSet = new Set(active);
   for (const d of input.cutover?.federatedDomains ?? []) {
-    const users = enabled.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
+    const users = counted.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
     const summary: FederationSummary = { domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, planned: false, users: users.length, unswitched: 0 };
     out.summary.federation.push(summary);
     if (users.length === 0) {

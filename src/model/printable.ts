@@ -5,6 +5,9 @@
 const UNPRINTABLE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 const UNPRINTABLE_OR_NEWLINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
+/** A character (a UTF-16 code unit) as `\u001b`-style text. */
+const escaped = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
 /**
  * Text from the admin's files, vendors' seed files or Graph, made safe to print on a terminal:
  * each such character is shown as `\u001b`-style text, so that a cell holding an escape sequence
@@ -12,7 +15,7 @@ const UNPRINTABLE_OR_NEWLINE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2
  * only when asked (a message of several lines); a one-line message shows them as `\u000a`.
  */
 export function printable(text: string, keepNewlines = false): string {
-  return text.replace(keepNewlines ? UNPRINTABLE : UNPRINTABLE_OR_NEWLINE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(keepNewlines ? UNPRINTABLE : UNPRINTABLE_OR_NEWLINE, escaped);
 }
 
 /**
@@ -21,5 +24,5 @@ export function printable(text: string, keepNewlines = false): string {
  * Kelvin sign for K, a Cyrillic a) cannot pass for the name it imitates in a log an auditor reads.
  */
 export function printableAscii(text: string): string {
-  return text.replace(/[^\u0020-\u007e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(/[^\u0020-\u007e]/g, escaped);
 }

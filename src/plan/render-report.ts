@@ -1,4 +1,4 @@
-import { STATUS_LABELS, statusLabel } from './status-label.js';
+import { saysNoUsableMethod, STATUS_LABELS, statusLabel } from './status-label.js';
 import { RULES, type RuleId } from '../mapping/rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { escHtml, escMarkdown } from '../report/escape.js';
@@ -186,7 +186,7 @@ function entryTitle(v: UserView): string {
 
 /** Whether the status label says it already (a user with nothing to change left with no usable method), or there is nothing to say. */
 function noUsableTold(v: UserView): boolean {
-  return !v.noUsableMethod || statusLabel(v.u).includes('no usable method');
+  return !v.noUsableMethod || saysNoUsableMethod(statusLabel(v.u));
 }
 
 // ---------------------------------------------------------------- Markdown

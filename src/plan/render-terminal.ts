@@ -1,4 +1,4 @@
-import { statusLabel } from './status-label.js';
+import { saysNoUsableMethod, statusLabel } from './status-label.js';
 import { maskPhone } from '../model/mask.js';
 import type { Plan, UserChange } from './plan-model.js';
 import { printable } from '../model/printable.js';
@@ -110,7 +110,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     for (const u of listed) {
       const label = u.status === 'changes' ? 'no-ops only' : statusLabel(u);
       // The label of a user left with nothing says so already: not twice.
-      lines.push(`  ${printable(u.user)}  ${label.includes('no usable method') ? red(label) : `${dim(label)}${flag(u.user)}`}`);
+      lines.push(`  ${printable(u.user)}  ${saysNoUsableMethod(label) ? red(label) : `${dim(label)}${flag(u.user)}`}`);
     }
     if (listed.length < rest.length) lines.push(dim(`  ... and ${rest.length - listed.length} more (the report, or show --verbose, lists every user)`));
     lines.push('');

@@ -7,6 +7,13 @@ const LABEL: Record<PlanUserStatus['status'], string> = {
   disabled: 'disabled in MFA Server: skipped',
 };
 
+const LEFT_WITH_NOTHING = 'nothing to migrate, and left with no usable method (see the findings)';
+
+/** Whether a status label says the user is left with no usable method already (a flag beside it would say it twice). */
+export function saysNoUsableMethod(label: string): boolean {
+  return label === LEFT_WITH_NOTHING;
+}
+
 /**
  * A user's status in words. A user with nothing to change who is left with no usable method (a
  * token Entra cannot take, an email only, no phone), or whose every phone is invalid (never sent),
@@ -16,7 +23,7 @@ export function statusLabel(u: Pick<PlanUserStatus, 'status' | 'server' | 'metho
   if (u.status !== 'unchanged') return LABEL[u.status];
   const phones = [u.server?.phone, u.server?.backup_phone].filter((p) => p !== null && p !== undefined);
   if (phones.length > 0 && phones.every((p) => p.entra === null)) return 'nothing to migrate: the phones are invalid (see the findings)';
-  if (u.methods_after?.length === 0) return 'nothing to migrate, and left with no usable method (see the findings)';
+  if (u.methods_after?.length === 0) return LEFT_WITH_NOTHING;
   return LABEL[u.status];
 }
 

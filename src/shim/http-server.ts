@@ -65,7 +65,12 @@ export function clientAddress(req: IncomingMessage): string {
  * would be (an IPv6 one by its /64: a review saw one host get a budget per address).
  */
 export function sourceOf(authenticated: boolean, clientIp: string | undefined, client: string): string {
-  return authenticated && clientIp !== undefined ? clientIp : (endUserSource(client) ?? client);
+  return authenticated && clientIp !== undefined ? clientIp : callerSource(client);
+}
+
+/** The caller's own address as a source and a rate-limit key: as client_ip counts (an IPv6 one by its /64). */
+function callerSource(client: string): string {
+  return endUserSource(client) ?? client;
 }
 
 /** The request body, or why it is unacceptable. Stops reading as soon as the limit is passed. */
@@ -161,7 +166,7 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         opts.metrics.latency((performance.now() - started) / 1000);
       };
 
-      const wait = opts.limiter.take(endUserSource(client) ?? client);
+      const wait = opts.limiter.take(callerSource(client));
       if (wait > 0) {
         // Keeps the verify contract (result/reason); the 429 status and Retry-After tell it apart from a user lock-out.
         opts.metrics.rateLimited();

@@ -22,9 +22,4 @@ export class KeyedQueue {
     });
     return result;
   }
-
-  /** Keys with a task queued or running. */
-  get size(): number {
-    return this.#tails.size;
-  }
 }

@@ -91,6 +91,11 @@ const MAX_ATTEMPTS = 8;
  * again (the code is then typically a replay). A verdict is returned only once every state change it
  * made is durable.
  */
+/** Other verifications of the user kept winning the compare-and-set: nothing was decided. */
+function contention(username: string): StateContentionError {
+  return new StateContentionError(`the state of ${username} kept changing during ${MAX_ATTEMPTS} attempts (other verifications of the user); try again`);
+}
+
 export class Verifier {
   readonly #perUser = new KeyedQueue();
 
@@ -180,7 +185,7 @@ export class Verifier {
       if (replayed) verdict.serial = replayed.token.serial;
       return verdict;
     }
-    throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts (other verifications of the user); try again`);
+    throw contention(user.username);
   }
 
   /** Clears a user's failures and lock-out. Returns the user, or undefined when unknown. */
@@ -194,6 +199,6 @@ export class Verifier {
       if (isCleared(current)) return { user, wasLocked, cleared: false };
       if (await this.state.updateUser(user, current, { ...CLEARED, sources: {} })) return { user, wasLocked, cleared: true };
     }
-    throw new StateContentionError(`the state of ${user.username} kept changing during ${MAX_ATTEMPTS} attempts (other verifications of the user); try again`);
+    throw contention(user.username);
   }
 }

@@ -28,7 +28,7 @@ export interface PgStateOptions {
   onNotice?: (message: string) => void;
   /** How often a lost database is probed (default 1 s). */
   probeMs?: number;
-  /** How often a database that seems up is asked whether it is, when nothing else asked it (default 5 s). */
+  /** How often a database that seems up is asked whether it is, idle or not (default 5 s). */
   heartbeatMs?: number;
   /** Connections in the pool (default 16). */
   poolSize?: number;
@@ -164,19 +164,33 @@ export class PgState implements StateBackend {
    * outage until a user's verification failed (a black-box test).
    */
   #beat(): void {
+    this.#heartbeat = this.#ask(
+      this.options.heartbeatMs ?? 5000,
+      () => this.#healthy && !this.#closed,
+      () => undefined,
+      (err) => this.#failed(err),
+    );
+  }
+
+  /** Every `ms`, while `wanted()`, `SELECT 1`: one at a time (one still waiting is never joined by another). */
+  #ask(ms: number, wanted: () => boolean, answered: () => void, failed: (err: Error) => void): NodeJS.Timeout {
     let asking = false;
-    this.#heartbeat = setInterval(() => {
-      if (asking || !this.#healthy || this.#closed) return;
+    const timer = setInterval(() => {
+      if (asking || !wanted()) return;
       asking = true;
       this.pool.query('SELECT 1').then(
-        () => (asking = false),
+        () => {
+          asking = false;
+          answered();
+        },
         (err: Error) => {
           asking = false;
-          this.#failed(err);
+          failed(err);
         },
       );
-    }, this.options.heartbeatMs ?? 5000);
-    this.#heartbeat.unref();
+    }, ms);
+    timer.unref();
+    return timer;
   }
 
   get healthy(): boolean {
@@ -456,23 +470,18 @@ export class PgState implements StateBackend {
     this.#healthy = false;
     if (this.#probe) return;
     // One probe at a time: those still waiting when one gets through would each say "reconnected" (a black-box test saw three).
-    let asking = false;
-    this.#probe = setInterval(() => {
-      if (asking) return;
-      asking = true;
-      this.pool.query('SELECT 1').then(
-        () => {
-          asking = false;
-          clearInterval(this.#probe);
-          this.#probe = undefined;
-          if (this.#closed || this.#healthy) return;
-          this.#healthy = true;
-          this.options.onNotice?.(`--state ${shownStateUrl(this.url)}: reconnected`);
-        },
-        () => (asking = false),
-      );
-    }, this.options.probeMs ?? 1000);
-    this.#probe.unref();
+    this.#probe = this.#ask(
+      this.options.probeMs ?? 1000,
+      () => true,
+      () => {
+        clearInterval(this.#probe);
+        this.#probe = undefined;
+        if (this.#closed || this.#healthy) return;
+        this.#healthy = true;
+        this.options.onNotice?.(`--state ${shownStateUrl(this.url)}: reconnected`);
+      },
+      () => undefined,
+    );
   }
 
   async close(): Promise<void> {

@@ -8,13 +8,14 @@ import { ENTRA_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './secret-encoding.js';
 
+/** The cells kept as names of the token or its user (shown in reports and plans, sent to Entra). */
+const NAME_COLUMNS = ['upn', 'manufacturer', 'model'] as const;
+
 /**
  * Entra admin center's OATH token upload CSV (`upn,serial number,secret key,time interval,
  * manufacturer,model`): Base32 secrets of TOTP SHA-1 tokens with 6-digit codes. Whether Entra will
  * take a given interval (30 or 60 s) is for the export-level validation to say, not this reader.
  */
-/** The cells kept as names of the token or its user (shown in reports and plans, sent to Entra). */
-const NAME_COLUMNS = ['upn', 'manufacturer', 'model'] as const;
 
 export async function readEntraUploadCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
