@@ -58,12 +58,14 @@ export function anyLockOut(state: UserState, rules: ShimRules): boolean {
 }
 
 /**
- * Whether an unlock request made at `requestedAt` may clear `state`: never a lock-out that began after
- * it, of the user or of one of their sources (docs/shim.md, `shim unlock`).
+ * Whether an unlock request made at `requestedAt` may clear `state`: only failures counted before it,
+ * so never a lock-out that began after it (of the user or of one of their sources), nor failures made
+ * since: a request kept and put back later cannot wipe a guesser's count (a review: 450 guesses, never
+ * locked out). docs/shim.md, `shim unlock`.
  */
-export function unlockReaches(state: UserState, requestedAt: number, rules: ShimRules): boolean {
+export function unlockReaches(state: UserState, requestedAt: number): boolean {
   if (state.lockedAt !== null && requestedAt < state.lockedAt) return false;
-  return !Object.values(state.sources).some((s) => s.fails >= rules.maxFails && requestedAt < s.at);
+  return !Object.values(state.sources).some((s) => requestedAt < s.at);
 }
 
 /** Whether a request from `who` may try a code for a user in `state` at `nowMs`. */

@@ -123,7 +123,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       for (const request of await unlocks.drain()) {
         const user = db.findUser(userKey(request.user));
         if (!user) continue;
-        if (!unlockReaches(user, request.requestedAt, opts.rules)) continue; // asked before this lock-out (of the user, or of a source) began
+        if (!unlockReaches(user, request.requestedAt)) continue; // asked before failures counted since (a lock-out of the user, or of a source, among them)
         const done = await verifier.unlock(user.username);
         // A request for a user with nothing to clear changed nothing: no audit line says it did.
         if (done?.cleared) auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });

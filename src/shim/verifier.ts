@@ -142,7 +142,7 @@ export class Verifier {
         unlockLooked = true;
         unlockAt = this.unlockRequests?.take(user);
       }
-      const unlocking = unlockAt !== undefined && !isCleared(current) && unlockReaches(current, unlockAt, this.rules);
+      const unlocking = unlockAt !== undefined && !isCleared(current) && unlockReaches(current, unlockAt);
       if (lock.kind === 'locked' && !unlocking) {
         if (confirm()) continue;
         return { result: 'reject', reason: 'locked_out', user, failure: false, lockScope: lock.scope };

@@ -164,12 +164,21 @@ describe('the lock-out rules (pure)', () => {
     let state: UserState = { ...CLEARED, sources: {} };
     for (let i = 0; i < 3; i++) state = afterFailure(state, vouched, T0 + 1000 + i, rules);
     expect(anyLockOut(state, rules)).toBe(true);
-    expect(unlockReaches(state, T0, rules)).toBe(false);
-    expect(unlockReaches(state, T0 + 1002, rules)).toBe(true);
+    expect(unlockReaches(state, T0)).toBe(false);
+    expect(unlockReaches(state, T0 + 1002)).toBe(true);
     const userLocked: UserState = { fails: 10, lockedAt: T0 + 1000, sources: {} };
-    expect([unlockReaches(userLocked, T0, rules), unlockReaches(userLocked, T0 + 1000, rules), anyLockOut(userLocked, rules)]).toEqual([false, true, true]);
+    expect([unlockReaches(userLocked, T0), unlockReaches(userLocked, T0 + 1000), anyLockOut(userLocked, rules)]).toEqual([false, true, true]);
+  });
+
+  it('an unlock request clears only failures counted before it: one kept and put back later cannot wipe a guesser\'s count (a security review: 450 guesses, never locked out)', () => {
     const failuresOnly = afterFailure({ ...CLEARED, sources: {} }, vouched, T0 + 1000, rules);
-    expect([unlockReaches(failuresOnly, T0, rules), anyLockOut(failuresOnly, rules)]).toEqual([true, false]);
+    expect([unlockReaches(failuresOnly, T0 + 1000), unlockReaches(failuresOnly, T0 + 2000), anyLockOut(failuresOnly, rules)]).toEqual([true, true, false]);
+    // A failure after the request (the request put back for the third time): it no longer reaches.
+    expect(unlockReaches(failuresOnly, T0)).toBe(false);
+    let guessed: UserState = { ...CLEARED, sources: {} };
+    for (let i = 0; i < 2; i++) guessed = afterFailure(guessed, { source: `198.51.100.${i}`, authenticated: true }, T0 + 5000 + i, rules);
+    expect(unlockReaches(guessed, T0 + 5000)).toBe(false);
+    expect(unlockReaches(guessed, T0 + 5001)).toBe(true);
   });
 
   it('blocks a lone vouched source for the user until the lock-out time has passed since its last failure', () => {
