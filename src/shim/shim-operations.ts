@@ -5,8 +5,8 @@ import { AuditLog, auditPathOf, type AuditEvent } from './audit-log.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
 import { PgState } from './postgres/pg-state.js';
 import type { ShimRules } from './rules.js';
-import { checkStoreFiles, loadDocument, ShimDatabase, writeStoreGeneration } from './shim-database.js';
-import { readStoreFile, writeStoreFile } from './store-file.js';
+import { checkStoreFiles, journalPathOf, loadDocument, ShimDatabase, writeStoreGeneration } from './shim-database.js';
+import { readStoreFile, StoreError, writeStoreFile } from './store-file.js';
 import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-lock.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { requestUnlock } from './unlock-requests.js';
@@ -161,6 +161,13 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
       previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens, retired: db.retired };
     } else {
       lock = await StoreLock.acquire(opts.store, 'shim import');
+      // A journal with no store is a store lost (deleted, not restored): a first import over it would
+      // start every counter again and overwrite the journal, the one record of the codes used (a review).
+      if (existsSync(journalPathOf(opts.store)) && opts.resetState !== true) {
+        throw new StoreError(
+          `${opts.store} does not exist, but its state journal ${journalPathOf(opts.store)} does: the store was lost, and a new one would accept used codes again. Restore the store from a backup; or, to start the state again from nothing, import with --reset-state`,
+        );
+      }
     }
     // The generation the database may hold at most for this import to follow it: the one it starts
     // from. --reset-state (a missing or foreign journal) does not change that: an import from an

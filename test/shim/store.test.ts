@@ -394,6 +394,20 @@ describe('state journal and database', () => {
 });
 
 describe('re-import', () => {
+  it('refuses to import over a lost store whose journal is still there, which would accept used codes again; --reset-state says to (a security review)', async () => {
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
+    const v = new Verifier(db, db, DEFAULT_RULES, () => 1_700_000_000_000);
+    expect((await v.verify('ivan@contoso.com', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6))).reason).toBe('ok');
+    await db.close();
+    const journal = readFileSync(journalPathOf(store));
+    rmSync(store);
+    await expect(runImportStore({ store, key: TEST_KEY, input: input() })).rejects.toThrow(/shim\.store does not exist, but its state journal .*shim\.store\.journal does: the store was lost, and a new one would accept used codes again\. Restore the store from a backup; or, to start the state again from nothing, import with --reset-state/);
+    // Nothing written: the journal is as it was, no store made.
+    expect(readFileSync(journalPathOf(store)).equals(journal)).toBe(true);
+    expect(existsSync(store)).toBe(false);
+    expect((await runImportStore({ store, key: TEST_KEY, input: input(), resetState: true })).added).toBe(2);
+  });
+
   it('keeps the state of unchanged tokens and users, resets changed seeds, drops removed tokens', async () => {
     const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     const v = new Verifier(db, db, DEFAULT_RULES, () => 1_700_000_000_000);
