@@ -288,8 +288,9 @@ export class Executor {
     const out = new Map<string, OpOutcome>();
     for (const op of ops) {
       const s = this.slots.get(op.id)!;
-      const status: OpState = s.status === 'done' || s.status === 'failed' || s.status === 'skipped' ? s.status : 'pending';
-      out.set(op.id, { status, ...(s.error && status !== 'done' ? { error: s.error } : {}) });
+      const status: OpState = s.status === 'done' || s.status === 'failed' || s.status === 'skipped' ? s.status : this.leftAs(s, prior.get(op.id));
+      const error = s.error ?? (status === 'failed' ? prior.get(op.id)?.error : undefined);
+      out.set(op.id, { status, ...(error && status !== 'done' ? { error } : {}) });
     }
     return out;
   }
@@ -624,6 +625,17 @@ export class Executor {
     if (!s.heldByPace) return;
     s.heldByPace = false;
     this.stats.pacedWaiting--;
+  }
+
+  /**
+   * A stopped operation's state as the journal leaves it (what the summary, the --results file and
+   * the report must all say): started when a send of it may have applied (this pass's, of unknown
+   * outcome; or an earlier pass's), else as an earlier pass left it, else pending (a scale test saw the
+   * summary call pending what the report called sent with outcome unknown).
+   */
+  private leftAs(s: Slot, prior: OpRecord | undefined): OpState {
+    if (s.startedThisPass) return s.outcomeUnknown || s.sentBefore ? 'started' : 'pending';
+    return prior?.state === 'started' || prior?.state === 'failed' ? prior.state : 'pending';
   }
 
   /**

@@ -180,7 +180,8 @@ describe('Executor on the fake Graph', () => {
     ex.interrupt();
     const out = await running;
     await journal.close();
-    expect(out.get(mobile!.id)?.status).toBe('pending');
+    // The outcome the summary and --results read says what the journal says (a scale test saw them disagree with the report).
+    expect(out.get(mobile!.id)?.status).toBe('started');
     expect((await readRun(join(tmp.dir, 'unknown-then-429'))).ops.get(mobile!.id)?.state).toBe('started');
   });
 
