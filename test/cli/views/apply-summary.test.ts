@@ -36,6 +36,13 @@ describe('renderApplySummary', () => {
     expect(renderApplySummary(o, '/s', undefined)).not.toMatch(/outcome unknown/);
   });
 
+  it('names the first 20 users failed or partly done, then counts the rest and says where they are (a scale test saw 20 of 192 and no more said)', () => {
+    const users = Array.from({ length: 25 }, (_, i) => ({ upn: `u${i}@contoso.com`, outcome: 'partial' as const, error: 'answered 502' }));
+    const text = renderApplySummary({ ...outcome(10, 0), state: 'partial', users: users as unknown as ApplyOutcome['users'] }, '/s', undefined, '/s');
+    expect(text.match(/^ {2}u\d+@contoso\.com: answered 502$/gm)).toHaveLength(20);
+    expect(text).toContain('  ... and 5 more users failed or partly done (25 in all): mfa-migrate report r1 --state-dir /s lists every one');
+  });
+
   it('says when token activations waited for the activation pace, which no throttled count explains', () => {
     const o = outcome(300, 0);
     expect(renderApplySummary({ ...o, stats: { ...o.stats, paced: 75 } }, '/s', undefined)).toContain('  75 token activation(s) waited for the activation pace (--activation-rate a 5 minutes)');
