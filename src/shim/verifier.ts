@@ -119,7 +119,7 @@ export class Verifier {
   async #decide(user: ShimUser, submitted: SubmittedCode, who: Requester): Promise<Verdict> {
     let fresh = false;
     // An unlock request is consumed when found, and judged against the state of each attempt of this
-    // verification (until it is applied): it never releases a lock-out that began after it was made.
+    // verification (until it is applied): it clears only failures counted before it was made.
     let unlockLooked = false;
     let unlockAt: number | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
