@@ -22,6 +22,8 @@ export class Progress {
   private lastLine = 0;
   private lastWave: number | undefined;
   private shown = 0;
+  /** When Graph first throttled the run, and how many operations had been sent then. */
+  private throttledFrom: { at: number; sent: number } | undefined;
   private readonly tty: boolean;
   /** Takes off what guardTerminal set up. */
   private unguard: (() => void) | undefined;
@@ -49,13 +51,27 @@ export class Progress {
     this.count(read === total ? Math.ceil(total / 1e6) : Math.floor(read / 1e6), Math.ceil(total / 1e6), label);
   }
 
+  /**
+   * Operations a second, for the ETA: since the start, until Graph throttles the run; from then on,
+   * since its first 429 (once 10 s have passed), as that is the pace the rest will go at. Taken from the
+   * start, the burst before the quota ran out had the ETA a tenth of the time left (a scale test).
+   */
+  private rateOf(s: ApplyProgressEvent['stats']): number {
+    const now = Date.now();
+    const sent = s.done - s.doneBefore + s.failed;
+    if (s.throttled > 0 && this.throttledFrom === undefined) this.throttledFrom = { at: now, sent };
+    const throttled = this.throttledFrom;
+    if (throttled && now - throttled.at >= 10_000) return (sent - throttled.sent) / ((now - throttled.at) / 1000);
+    const elapsed = (now - s.startedAt) / 1000;
+    return elapsed > 1 ? sent / elapsed : 0;
+  }
+
   /** Apply's progress: operations of the whole run (all waves) from the first frame. */
   apply(e: ApplyProgressEvent): void {
     const s = e.stats;
     const finished = Math.max(this.shown, s.done + s.failed + s.skipped);
     this.shown = finished;
-    const elapsed = (Date.now() - s.startedAt) / 1000;
-    const rate = elapsed > 1 ? (s.done - s.doneBefore + s.failed) / elapsed : 0;
+    const rate = this.rateOf(s);
     const eta = rate > 0 ? Math.round((s.total - finished) / rate) : undefined;
     const wave = e.wave !== undefined ? ` wave ${e.wave}/${e.waves}` : '';
     const waits = `${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy until ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC` : ''}${s.waitingForGraph > 0 ? ` | ${s.waitingForGraph} waiting for Graph to show what the run just created` : ''}${s.pacedWaiting > 0 ? ` | ${s.pacedWaiting} activation(s) held back by the pace` : ''}`;

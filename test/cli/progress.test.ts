@@ -47,6 +47,20 @@ describe('Progress without a terminal', () => {
     ]);
   });
 
+  it('once Graph throttles the run, counts its rate from the first 429, not from the burst before it (a scale test read an ETA of 19 s for a minute)', () => {
+    vi.useFakeTimers();
+    const out = pipe();
+    const p = new Progress('rollback', out);
+    const startedAt = Date.now();
+    // A burst of 6,000 in 5 s, then the quota: 400 a second.
+    vi.advanceTimersByTime(5000);
+    p.apply(event('running', {}, { total: 60_000, done: 6000, throttled: 1, startedAt }));
+    vi.advanceTimersByTime(61_000);
+    p.apply(event('running', {}, { total: 60_000, done: 6000 + 61 * 400, throttled: 40, startedAt }));
+    // 29,600 left at 400 a second: 74 s (from the start, 460.6 a second and 64 s).
+    expect(out.lines().at(-1)).toBe('rollback: 30400/60000 operations, 400.0 ops/s, failed 0, ETA 1m14s');
+  });
+
   it("apply's wave lines still name the users", () => {
     const out = pipe();
     new Progress('apply', out).apply(event('wave', { wave: 1, waves: 2, users: 0, usersTotal: 40 }, { total: 100 }));
