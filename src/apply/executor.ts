@@ -289,8 +289,7 @@ export class Executor {
     for (const op of ops) {
       const s = this.slots.get(op.id)!;
       const status: OpState = s.status === 'done' || s.status === 'failed' || s.status === 'skipped' ? s.status : this.leftAs(s, prior.get(op.id));
-      const error = s.error ?? (status === 'failed' ? prior.get(op.id)?.error : undefined);
-      out.set(op.id, { status, ...(error && status !== 'done' ? { error } : {}) });
+      out.set(op.id, { status, ...(s.error && status !== 'done' ? { error: s.error } : {}) });
     }
     return out;
   }
@@ -628,14 +627,14 @@ export class Executor {
   }
 
   /**
-   * A stopped operation's state as the journal leaves it (what the summary, the --results file and
-   * the report must all say): started when a send of it may have applied (this pass's, of unknown
-   * outcome; or an earlier pass's), else as an earlier pass left it, else pending (a scale test saw the
+   * A stopped operation's state for the summary, the --results file and the report alike: started
+   * when the journal leaves it so, a send of it that may have applied (this pass's, of unknown
+   * outcome; or an earlier pass's), else pending: to be sent by the next pass (a scale test saw the
    * summary call pending what the report called sent with outcome unknown).
    */
   private leftAs(s: Slot, prior: OpRecord | undefined): OpState {
     if (s.startedThisPass) return s.outcomeUnknown || s.sentBefore ? 'started' : 'pending';
-    return prior?.state === 'started' || prior?.state === 'failed' ? prior.state : 'pending';
+    return prior?.state === 'started' ? 'started' : 'pending';
   }
 
   /**

@@ -461,7 +461,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     const s = now.get(id);
     if (s) return s;
     const p = prior.get(id);
-    return p ? { status: p.state === 'started' ? 'pending' : p.state, ...(p.error ? { error: p.error } : {}) } : { status: 'pending' };
+    // Left started by an earlier pass and not sent in this one: its outcome is still unknown (as runs and report say).
+    return p ? { status: p.state, ...(p.error ? { error: p.error } : {}) } : { status: 'pending' };
   };
   // Switches done, by domain: a domain's federation waits for all of its own.
   const switchesDone = new Map<string, number>();
