@@ -2,9 +2,8 @@ import type { BatchPipeline, PipelineOutcome, Prepared } from '../graph/batch-pi
 import { errorText, isSuccess } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { Backoff } from '../graph/retry-policy.js';
-import type { Journal, OpRecord, OpState } from './journal.js';
+import { OUTCOME_UNKNOWN_WORDING, type Journal, type OpRecord, type OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
-import { OUTCOME_UNKNOWN_WORDING } from './rollback-settle.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 import { serialKey } from '../model/serial.js';

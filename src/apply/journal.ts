@@ -33,6 +33,9 @@ export interface RunHeader {
   totalOps: number;
 }
 
+/** How the executor words a failure whose read-back failed too (what marks it in journals written before `outcomeUnknown`). */
+export const OUTCOME_UNKNOWN_WORDING = '; outcome unknown: ';
+
 export interface OpRecord {
   op: string;
   state: OpState;

@@ -1,11 +1,8 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { UserError } from '../model/user-error.js';
-import { goOnWith, Journal, type OpRecord, type RunView } from './journal.js';
+import { goOnWith, Journal, OUTCOME_UNKNOWN_WORDING, type OpRecord, type RunView } from './journal.js';
 import { verifyOp, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
-
-/** How the executor words a failure whose read-back failed too (journals written before `outcomeUnknown`). */
-export const OUTCOME_UNKNOWN_WORDING = '; outcome unknown: ';
 
 /** What a rollback journals for a write of unknown outcome it read back and did not find. */
 const NOT_APPLIED = 'read back by rollback: not applied';

@@ -12,7 +12,7 @@ import { formatMinor, SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { judgedGroups, targetingChanges } from '../model/method-policy.js';
 import { membershipsOf, transitiveMemberships } from '../graph/groups-reader.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
-import { Journal, listRuns, readRun, readRunHeader, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
+import { goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
@@ -315,13 +315,13 @@ export async function openRunPlan(runDir: string, view: RunView): Promise<SavedP
   return plan;
 }
 
-/** Finishes an interrupted run: done operations are not sent again; `started` ones are read back first. */
 /** What a resume may set anew for the rest of the run: the waves it runs, and how long activations wait for the policy. */
 export interface ResumeOverrides {
   waves?: number;
   policyPropagationWait?: number;
 }
 
+/** Finishes an interrupted run: done operations are not sent again; `started` ones are read back first. */
 export async function resumeApply(runId: string, overrides: ResumeOverrides, deps: ApplyDeps): Promise<ApplyOutcome> {
   const { waves, policyPropagationWait } = overrides;
   const runDir = join(deps.stateDir, 'runs', runId);
@@ -358,7 +358,7 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
     const sel: ApplySelection = { ...saved, ...(waves !== undefined ? { waves } : {}), ...(policyPropagationWait !== undefined ? { policyPropagationWait } : {}) };
     const positions = selectUsers(plan, sel);
     const identity = await deps.client.identity();
-    const journal = await Journal.append(runDir);
+    const journal = await Journal.append(runDir, goOnWith(runDir, 'apply'));
     await journal.resumed({ appId: identity.appId, upn: identity.upn }, waves !== undefined ? { waves } : {});
     const cutover = cutoverOperations(plan.cutoverChanges);
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];

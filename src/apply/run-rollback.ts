@@ -12,7 +12,7 @@ import { UserError } from '../model/user-error.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats } from './executor.js';
-import { countStates, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunSummary, type RunView } from './journal.js';
+import { countStates, goOnWith, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunSummary, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
@@ -90,9 +90,9 @@ function journaledOperations(byId: ReadonlyMap<string, Operation>, ids: readonly
 }
 
 /** The operations an apply run performed, in the order they were done. */
-async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined; membersLeft: Record<string, number> | undefined }> {
+async function doneOperations(plan: SavedPlan, run: RunView, byId?: ReadonlyMap<string, Operation>): Promise<{ done: Operation[]; seenAppliesTo: readonly string[] | undefined; membersLeft: Record<string, number> | undefined }> {
   const seen = plan.header.cutover_seen;
-  const done = journaledOperations(await runOperations(plan, run), run.doneOrder, run);
+  const done = journaledOperations(byId ?? (await runOperations(plan, run)), run.doneOrder, run);
   const atStart = (run.header.options as { groupUsersAtStart?: Record<string, number> }).groupUsersAtStart ?? {};
   return { done, seenAppliesTo: seen ? (seen.rolloutPolicy?.appliesTo ?? []) : undefined, membersLeft: seen ? membersLeft(seen.groups, atStart, done, run) : undefined };
 }
@@ -103,11 +103,11 @@ async function doneOperations(plan: SavedPlan, run: RunView): Promise<{ done: Op
  * applied is undone (and counted, as the users a rollout add put in a group are) like anything the
  * run did.
  */
-async function settleBeforeRollback(applyDir: string, plan: SavedPlan, run: RunView, deps: RollbackDeps): Promise<RunView> {
+async function settleBeforeRollback(applyDir: string, byId: ReadonlyMap<string, Operation>, run: RunView, deps: RollbackDeps): Promise<RunView> {
   const unknown = unknownOutcomes(run);
   if (unknown.length === 0) return run;
   const identity = await deps.client.identity();
-  const found = await settleUnknownOutcomes(applyDir, run, journaledOperations(await runOperations(plan, run), unknown, run), deps.client, { appId: identity.appId, upn: identity.upn });
+  const found = await settleUnknownOutcomes(applyDir, run, journaledOperations(byId, unknown, run), deps.client, { appId: identity.appId, upn: identity.upn });
   deps.log?.(`Read back ${unknown.length} operation(s) of run ${run.header.id} whose outcome was unknown: ${found.applied} applied (undone with the rest), ${found.notApplied} not applied; journaled in that run.`);
   return readRun(applyDir);
 }
@@ -129,10 +129,10 @@ function membersLeft(groups: readonly { id: string; users: number }[], atStart: 
 /**
  * What a rollback of the apply run `run` (its journal as read, its plan copy opened) sends, newest
  * first, and what it leaves in place: the same for the rollback that sends them and for the report
- * that lists what an interrupted rollback still has to undo.
+ * that lists what an interrupted rollback still has to undo. `byId`: the run's operations, when rebuilt already.
  */
-export async function rollbackInverses(plan: SavedPlan, run: RunView): Promise<{ inverses: Operation[]; notReversible: Unreversible[] }> {
-  const d = await doneOperations(plan, run);
+export async function rollbackInverses(plan: SavedPlan, run: RunView, byId?: ReadonlyMap<string, Operation>): Promise<{ inverses: Operation[]; notReversible: Unreversible[] }> {
+  const d = await doneOperations(plan, run, byId);
   return inverseOperations(d.done, run.ops, d.seenAppliesTo, d.membersLeft);
 }
 
@@ -164,8 +164,10 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const plan = await openRunPlan(applyDir, seenUnderLock);
     // Writes whose outcome is unknown (in flight when the run stopped, or failed unanswered) are read
     // back first: what was applied is undone too.
-    const run = await settleBeforeRollback(applyDir, plan, seenUnderLock, deps);
-    const { inverses, notReversible } = await rollbackInverses(plan, run);
+    // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
+    const byId = await runOperations(plan, seenUnderLock);
+    const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
+    const { inverses, notReversible } = await rollbackInverses(plan, run, byId);
     if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
@@ -324,8 +326,10 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     deps.onRun?.(rollbackRunId);
     const plan = await openRunPlan(applyDir, seenUnderLock);
     // A rollback started before rollbacks read these back (none is left by one started since).
-    const run = await settleBeforeRollback(applyDir, plan, seenUnderLock, deps);
-    const { inverses, notReversible } = await rollbackInverses(plan, run);
+    // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
+    const byId = await runOperations(plan, seenUnderLock);
+    const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
+    const { inverses, notReversible } = await rollbackInverses(plan, run, byId);
     // The tenant's federation is read again too: time has passed since the rollback stopped.
     if (!outOfOrder) await refuseUnderForeignFederation(deps, inverses.filter((o) => view.ops.get(o.id)?.state !== 'done'), plan);
     // Objects changed since are left alone when a rollback is finished too (time has passed since it
@@ -359,7 +363,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
       policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
     }
     const identity = await deps.client.identity();
-    const journal = await Journal.append(join(deps.stateDir, 'runs', rollbackRunId));
+    const journal = await Journal.append(rollbackDir, goOnWith(rollbackDir, 'rollback'));
     await journal.resumed({ appId: identity.appId, upn: identity.upn }, deps.force ? { force: true } : {});
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
     if (skipped.length > 0) await journal.ops(skipped);

@@ -203,10 +203,9 @@ Examples:
           { log: say, signal: interrupts.signal, onProgress: (e) => progress.apply(e), onRun: (id, dir) => (current = { runId: id, stateDir: dir }) },
           size,
         ).finally(() => progress.stop());
-        const where = { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) };
         // A resume that only meets what it left alone makes no progress: offer it only when it can do more.
-        const hint = outcome.state !== 'completed' && outcome.resumable ? goOn(outcome.runId, where) : undefined;
-        const forceHint = opts.force ? undefined : commandHint(['rollback', outcome.runId, '--force'], where);
+        const hint = outcome.state !== 'completed' && outcome.resumable ? goOn(outcome.runId, opts) : undefined;
+        const forceHint = opts.force ? undefined : commandHint(['rollback', outcome.runId, '--force'], opts);
         process.stdout.write(renderRollbackSummary(outcome, stateDir, hint, opts.stateDir, forceHint));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;
       } catch (err) {
@@ -263,7 +262,7 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
     applied = await go({ signal: interrupts.signal, onProgress: (e) => progress.apply(e), onRun: (runId, stateDir) => (current = { runId, stateDir }) });
   } catch (err) {
     progress.stop();
-    if (current) say(`Run ${current.runId} stopped by an error. Finish it with: ${commandHint(['resume', current.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) })}`);
+    if (current) say(`Run ${current.runId} stopped by an error. Finish it with: ${commandHint(['resume', current.runId], opts)}`);
     // Interrupted before a run existed: the exit status is the signal's, as for an interrupted run.
     const signal = interrupts.received();
     if (signal && err instanceof UserError && err.exitCode === SIGNAL_EXIT.SIGINT) throw new UserError(err.message, SIGNAL_EXIT[signal]);
@@ -274,7 +273,7 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
   }
   const o = applied.outcome;
   // Offered only when a resume has something to do: users left out as stale get a new plan (the summary says).
-  const hint = o.resumable ? commandHint(['resume', o.runId], { ...opts, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}) }) : undefined;
+  const hint = o.resumable ? commandHint(['resume', o.runId], opts) : undefined;
   process.stdout.write(renderApplySummary(o, applied.stateDir, hint, opts.stateDir));
   if (opts.results) {
     try {

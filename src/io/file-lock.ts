@@ -70,7 +70,6 @@ export class LockUnreadableError extends UserError {
   }
 }
 
-/** Another process has been changing the lock for longer than the grace period (stopped half-way?). */
 /** The lock's name is a symbolic link: never followed, never taken over (whoever planted it could point it anywhere). */
 export class LockIsLinkError extends UserError {
   constructor(readonly path: string) {
@@ -78,6 +77,7 @@ export class LockIsLinkError extends UserError {
   }
 }
 
+/** Another process has been changing the lock for longer than the grace period (stopped half-way?). */
 export class LockContendedError extends UserError {
   constructor(
     readonly path: string,

@@ -175,7 +175,10 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   const memberOf = (u: Pick<TenantUser, 'memberOf'>) => new Set(u.memberOf ?? []);
   // Without --rollout-group the plan only needs to know who is switched already (for the federation),
   // counting only users with a cloud method: one switched without is not ready for the IdP's MFA to go.
-  if (named.length === 0) return (m) => reachedByRollout(input, m) && hasCloudMethod(m.methodsAfter!);
+  if (named.length === 0) {
+    const reached = rolloutReach(input);
+    return (m) => reached(m) && hasCloudMethod(m.methodsAfter!);
+  }
 
   const refuse = (why: string) => out.refusals.push(why);
   if (named.length > limits.groupsPerFeature) refuse(`--rollout-group is given ${named.length} times: staged rollout takes at most ${limits.groupsPerFeature} groups per feature`);
@@ -342,6 +345,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
   const disabledHere = (m: CutoverUser) => m.skipped?.code === 'user-disabled';
   const counted = input.mappings.filter((m) => m.tenantUser && (!disabledHere(m) || m.tenantUser.accountEnabled !== false));
   const activeSet = new Set(active);
+  const reached = rolloutReach(input);
   for (const d of input.cutover?.federatedDomains ?? []) {
     const users = counted.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
     const summary: FederationSummary = { domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, planned: false, users: users.length, unswitched: 0 };
@@ -357,7 +361,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     }
     // A disabled user has nothing planned, so no method to judge: switched already (or by the rollout the
     // plan enables) is what counts; the federation changes nothing for them then (a review).
-    const left = users.filter((m) => (disabledHere(m) ? !reachedByRollout(input, m) : !activeSet.has(m) || !switched(m)));
+    const left = users.filter((m) => (disabledHere(m) ? !reached(m) : !activeSet.has(m) || !switched(m)));
     const unswitched = left.map((m) => m.user);
     const disabledLeft = left.filter(disabledHere).length;
     const ofThem = disabledLeft > 0 ? ` (${disabledLeft} of them disabled in MFA Server, whose Entra account can still sign in)` : '';
@@ -413,14 +417,14 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
   }
 }
 
-/** Whether staged rollout sends a user to Entra MFA once the plan is applied: the policy enabled (or enabled by the plan's groups), for the organisation or a group of theirs attached to it (or attached by the plan). */
-function reachedByRollout(input: CutoverInput, m: CutoverUser): boolean {
+/** Who staged rollout sends to Entra MFA once the plan is applied: the policy enabled (or enabled by the plan's groups), for the organisation or a group of theirs attached to it (or attached by the plan). */
+function rolloutReach(input: CutoverInput): (m: CutoverUser) => boolean {
   const policy = input.cutover?.rolloutPolicy ?? null;
   const named = input.options.rolloutGroups;
-  if (!(policy?.isEnabled === true || named.length > 0)) return false;
-  if (policy?.isAppliedToOrganization === true) return true;
+  if (!(policy?.isEnabled === true || named.length > 0)) return () => false;
+  if (policy?.isAppliedToOrganization === true) return () => true;
   const attached = new Set([...(policy?.appliesTo ?? []), ...named.map((g) => g.id)]);
-  return (m.tenantUser!.memberOf ?? []).some((g) => attached.has(g));
+  return (m) => (m.tenantUser!.memberOf ?? []).some((g) => attached.has(g));
 }
 
 /** Phone-only users into the campaign group, which the Authenticator registration campaign targets. */

@@ -181,12 +181,13 @@ function changeRow(c: UserChange, show: (v: unknown) => string): string[] {
 }
 
 function entryTitle(v: UserView): string {
-  return `${statusLabel(v.u)}${noUsableTold(v) ? '' : '; no usable method'}`;
+  const label = statusLabel(v.u);
+  return `${label}${noUsableTold(v, label) ? '' : '; no usable method'}`;
 }
 
-/** Whether the status label says it already (a user with nothing to change left with no usable method), or there is nothing to say. */
-function noUsableTold(v: UserView): boolean {
-  return !v.noUsableMethod || saysNoUsableMethod(statusLabel(v.u));
+/** Whether the user's status label says it already (a user with nothing to change left with no usable method), or there is nothing to say. */
+function noUsableTold(v: UserView, label: string): boolean {
+  return !v.noUsableMethod || saysNoUsableMethod(label);
 }
 
 // ---------------------------------------------------------------- Markdown
@@ -314,7 +315,8 @@ function userEntry(v: UserView, show: (v: unknown) => string, table: (head: stri
     `data-rules="${e([...new Set([...v.changes.map((c) => c.rule), ...v.findings.map((f) => f.rule)])].join(' '))}"`,
     `data-severities="${[...new Set(v.findings.map((f) => f.severity))].join(' ')}"`,
   ].join(' ');
-  const badge = `<span class="badge ${v.u.status}">${e(statusLabel(v.u))}</span>${noUsableTold(v) ? '' : '<span class="badge none-usable">no usable method</span>'}`;
+  const label = statusLabel(v.u);
+  const badge = `<span class="badge ${v.u.status}">${e(label)}</span>${noUsableTold(v, label) ? '' : '<span class="badge none-usable">no usable method</span>'}`;
   const server = `<div><h4>MFA Server record</h4><table class="kv"><tbody>${serverRows(v.server)
     .map(([k, a, b]) => `<tr><th>${e(k)}</th><td class="mono">${e(a)}${b ? `<br>→ ${e(b)}` : ''}</td></tr>`)
     .join('')}</tbody></table></div>`;

@@ -166,7 +166,9 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         opts.metrics.latency((performance.now() - started) / 1000);
       };
 
-      const wait = opts.limiter.take(callerSource(client));
+      // The caller's own address as a source, worked out once for the rate limit and the failure budget.
+      const caller = callerSource(client);
+      const wait = opts.limiter.take(caller);
       if (wait > 0) {
         // Keeps the verify contract (result/reason); the 429 status and Retry-After tell it apart from a user lock-out.
         opts.metrics.rateLimited();
@@ -190,7 +192,7 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         return;
       }
       const authenticated = expectedKey !== undefined;
-      const source = sourceOf(authenticated, request.clientIp, client);
+      const source = sourceOf(authenticated, request.clientIp, caller);
       const outcome = await opts.gate.verify({ user: request.user, code: request.code, who: { source, authenticated }, client, budget: opts.budget });
       if (outcome.kind === 'unavailable') {
         // As /healthz says it (the state first: that one needs a restart).

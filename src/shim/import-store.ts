@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { OathSeed } from '../model/export-data.js';
 import { STORE_FORMAT, STORE_VERSION, type RetiredToken, type StoreDocument, type StoredToken, type StoredUser } from './store-file.js';
-import { isAsciiUserName, MAX_HOTP_COUNTER, userKey, type ShimToken, type ShimUser } from './store-model.js';
-import { MAX_DIGITS, MIN_DIGITS } from '../otp/hotp.js';
+import { isAsciiUserName, userKey, type ShimToken, type ShimUser } from './store-model.js';
+import { MAX_COUNTER, MAX_DIGITS, MIN_DIGITS } from '../otp/hotp.js';
 
 /** What the import needs from the export: the users (users.csv) and the seeds matched to them. */
 export interface ImportInput {
@@ -283,7 +283,7 @@ function seedCounter(seed: OathSeed): bigint | undefined {
   const c: unknown = seed.counter;
   if (c === null || c === undefined) return 0n;
   if (typeof c === 'number') return Number.isSafeInteger(c) && c >= 0 ? BigInt(c) : undefined;
-  if (typeof c === 'bigint') return c >= 0n && c <= MAX_HOTP_COUNTER ? c : undefined;
+  if (typeof c === 'bigint') return c >= 0n && c <= MAX_COUNTER ? c : undefined;
   return undefined;
 }
 

@@ -106,11 +106,13 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const auditPath = opts.auditLog ?? auditPathOf(opts.store);
     audit = await AuditLog.open(auditPath, notice, now);
     const auditLog = audit;
+    // An unlock request applied, at a user's attempt or by the sweep: one line either way.
+    const auditUnlock = (username: string, wasLocked: boolean) => auditLog.write({ event: 'unlock', user: username, client: 'shim unlock', result: 'accept', reason: wasLocked ? 'unlocked' : 'fail_counter_reset' });
     const unlocks = new UnlockRequestDir(
       opts.store,
       opts.key,
       db.storeId,
-      (user, wasLocked) => auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: wasLocked ? 'unlocked' : 'fail_counter_reset' }),
+      (user, wasLocked) => auditUnlock(user.username, wasLocked),
       (file) => {
         notice(`${file}: unlock request dropped: it was not made with this store's key (forged, or for another store)`);
         auditLog.write({ event: 'unlock', client: 'shim unlock', result: 'reject', reason: 'forged_request', detail: file });
@@ -126,7 +128,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
         if (!unlockReaches(user, request.requestedAt)) continue; // asked before failures counted since (a lock-out of the user, or of a source, among them)
         const done = await verifier.unlock(user.username);
         // A request for a user with nothing to clear changed nothing: no audit line says it did.
-        if (done?.cleared) auditLog.write({ event: 'unlock', user: user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
+        if (done?.cleared) auditUnlock(user.username, done.wasLocked);
       }
     };
     if (!pg) await applyUnlockRequests();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { deriveKey, storeKeyId } from './store-key.js';
 import { UserError } from '../model/user-error.js';
-import { MAX_HOTP_COUNTER } from './store-model.js';
+import { MAX_COUNTER } from '../otp/hotp.js';
 
 export const STORE_FORMAT = 'mfa-migrate-shim-store';
 /** 2: the store names its journal (issue 17 item 7). Version 1 stores are read, and rewritten as 2. */
@@ -20,7 +20,7 @@ export class StoreError extends UserError {
 export const storedCounter = z
   .union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d{1,20}$/)])
   .transform((v) => BigInt(v))
-  .refine((v) => v <= MAX_HOTP_COUNTER, 'a HOTP counter is at most 2^64 - 1');
+  .refine((v) => v <= MAX_COUNTER, 'a HOTP counter is at most 2^64 - 1');
 
 /** JSON.stringify replacer for bigints (the counters): numbers while exact, decimal strings beyond. */
 export function counterJson(_key: string, value: unknown): unknown {

@@ -2,9 +2,6 @@ import type { OathAlgorithm, OathType } from '../model/export-data.js';
 import type { Secret } from '../model/secret.js';
 import type { OtpCache } from './otp-cache.js';
 
-/** RFC 4226's counter is 8 bytes: the most a HOTP counter (the next one expected) can be. */
-export const MAX_HOTP_COUNTER = 2n ** 64n - 1n;
-
 /**
  * One OATH token as the shim holds it in memory: the seed and its parameters, plus the mutable
  * verification state that the state journal persists.

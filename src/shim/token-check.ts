@@ -2,7 +2,8 @@ import type { SubmittedCode } from '../otp/submitted-code.js';
 import { totpStep } from '../otp/totp.js';
 import { OtpCache } from './otp-cache.js';
 import type { ShimRules } from './rules.js';
-import { MAX_HOTP_COUNTER, type ShimToken, type TokenState } from './store-model.js';
+import { MAX_COUNTER } from '../otp/hotp.js';
+import type { ShimToken, TokenState } from './store-model.js';
 
 /**
  * What one token says about one code. `state` is the token's new state when the code is accepted;
@@ -40,7 +41,7 @@ function checkHotp(token: ShimToken, state: TokenState, code: SubmittedCode, rul
   for (let c = counter; c < end; c++) {
     // The code of the last counter is never taken: the counter after it (what the state keeps) would
     // pass 2^64 - 1, which no store holds. The token is then used up.
-    if (c >= MAX_HOTP_COUNTER) break;
+    if (c >= MAX_COUNTER) break;
     if (code.matches(cache.value(token, c), token.digits)) {
       return { outcome: 'accept', state: { counter: c + 1n, lastStep: null, drift: 0 } };
     }

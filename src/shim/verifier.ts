@@ -85,17 +85,17 @@ export const CONSOLE: Requester = { source: 'shim check', authenticated: false }
 
 const MAX_ATTEMPTS = 8;
 
+/** Other verifications of the user kept winning the compare-and-set: nothing was decided. */
+function contention(username: string): StateContentionError {
+  return new StateContentionError(`the state of ${username} kept changing during ${MAX_ATTEMPTS} attempts (other verifications of the user); try again`);
+}
+
 /**
  * The verification engine: read the user's state, check the code, write the outcome with a
  * compare-and-set; when another verification changed the state in between, read again and decide
  * again (the code is then typically a replay). A verdict is returned only once every state change it
  * made is durable.
  */
-/** Other verifications of the user kept winning the compare-and-set: nothing was decided. */
-function contention(username: string): StateContentionError {
-  return new StateContentionError(`the state of ${username} kept changing during ${MAX_ATTEMPTS} attempts (other verifications of the user); try again`);
-}
-
 export class Verifier {
   readonly #perUser = new KeyedQueue();
 

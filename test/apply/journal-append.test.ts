@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal, readRun, verifyJournal, type OpRecord } from '../../src/apply/journal.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, planTo, resumeIn, runDirs, tempDir, testDir } from '../helpers/migration.js';
 
 /**
  * Opening a journal to go on with it cuts off only a line torn by a crash. A journal of several MiB
@@ -69,13 +69,8 @@ describe('Journal.append on a journal larger than the 1 MiB it reads at a time',
  * `started` that neither resume (completed) nor rollback (outcome unknown) would take up.
  */
 describe('a last record without its newline', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  beforeAll(() => {
-    tmp = tempDir('journal-newline');
-  });
-  afterAll(() => tmp?.cleanup());
-
   it('is not read, so a resume reads its operations back and no operation is left started', async () => {
+    const tmp = testDir('journal-newline');
     const g = fakeGraph();
     const planFile = join(tmp.dir, 'contoso.plan');
     await planTo(g, planFile);
@@ -103,13 +98,8 @@ describe('a last record without its newline', () => {
 });
 
 describe('journals written record by record', () => {
-  let tmp: ReturnType<typeof tempDir>;
-  beforeAll(() => {
-    tmp = tempDir('journal-records');
-  });
-  afterAll(() => tmp?.cleanup());
-
   it('an operation first failed with its outcome unknown, then failed with Graph\'s answer, is no longer of unknown outcome: the later record is its outcome (a review: the mark outlived it, and a rollback would read it back)', async () => {
+    const tmp = testDir('journal-records');
     const runDir = join(tmp.dir, 'runs', '20261205T130000Z-aaaaaaaa');
     const j = await Journal.create(runDir, { t: 'run', id: '20261205T130000Z-aaaaaaaa', kind: 'apply', created: '2026-12-05T13:00:00.000Z', planHash: 'a'.repeat(64), options: {}, totalOps: 1 });
     await j.ops([{ op: 'u1/phone', state: 'started' }]);
@@ -122,6 +112,7 @@ describe('journals written record by record', () => {
   });
 
   it('a journal opened to go on with another command in mind names that command when a write fails: a rollback reading back an apply run\'s writes goes on by the rollback, not by a resume of the apply (a review)', async () => {
+    const tmp = testDir('journal-go-on');
     const runDir = join(tmp.dir, 'runs', '20261205T130000Z-bbbbbbbb');
     await (await Journal.create(runDir, { t: 'run', id: '20261205T130000Z-bbbbbbbb', kind: 'apply', created: '2026-12-05T13:00:00.000Z', planHash: 'b'.repeat(64), options: {}, totalOps: 1 })).close();
     const plain = await Journal.append(runDir);
