@@ -11,6 +11,12 @@ import { collect } from './seed-options.js';
 /** The emulator's shared secret, when it was started with --token (the emulator reads the same variable). */
 export const EMULATOR_TOKEN_ENV = 'MFA_MIGRATE_EMULATOR_TOKEN';
 
+/**
+ * Each request in flight is a $batch of up to 20 Graph calls, and Graph throttles an app per tenant:
+ * past a few dozen, more in flight only turns into 429s (and a typo of 400 into a burst of 8,000 calls).
+ */
+const MAX_CONCURRENCY = 32;
+
 /** Options shared by every command that talks to Graph. */
 export function addGraphOptions(cmd: Command, rootHelp = `Microsoft Graph root (default ${DEFAULT_GRAPH_ROOT}); a loopback URL such as the emulator's needs no credential`): Command {
   cmd
@@ -21,7 +27,11 @@ export function addGraphOptions(cmd: Command, rootHelp = `Microsoft Graph root (
     .option('--client-id <id>', 'app (client) id (default: AZURE_CLIENT_ID)')
     .option('--client-secret-file <file>', 'file holding the client secret (default: AZURE_CLIENT_SECRET); never pass a secret on the command line; implies --auth client-secret')
     .option('--certificate-path <file>', 'PEM certificate with private key; implies --auth certificate')
-    .option('--concurrency <n>', 'Graph $batch requests in flight', (v) => positiveInt(v, '--concurrency'), 4);
+    .option('--concurrency <n>', `Graph $batch requests in flight, at most ${MAX_CONCURRENCY}`, (v) => {
+      const n = positiveInt(v, '--concurrency');
+      if (n > MAX_CONCURRENCY) throw new UserError(`--concurrency is at most ${MAX_CONCURRENCY} (each $batch carries up to 20 requests; more in flight only draws throttling from Graph), got ${n}`);
+      return n;
+    }, 4);
   return addStrictPermissionsOption(cmd, ['the client secret file', 'the certificate']);
 }
 
