@@ -38,6 +38,20 @@ describe('--pskc-key-file / --pskc-password-file loaders', () => {
     expect(loadPskcPasswordFile(tmp.file('pw2.txt', 'qwerty'))).toBe('qwerty');
   });
 
+  it("a password or key saved as UTF-16 with its byte-order mark (Windows PowerShell 5.1's `>`) is read as its text; without the mark it is refused by name, not tried as a wrong password", () => {
+    const bom = (le: boolean, text: string) => {
+      const body = Buffer.from(text, 'utf16le');
+      return le ? Buffer.concat([Buffer.from([0xff, 0xfe]), body]) : Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(body).swap16()]);
+    };
+    expect(loadPskcPasswordFile(tmp.file('pw-le.txt', bom(true, 'Pässwort 1\r\n')))).toBe('Pässwort 1');
+    expect(loadPskcPasswordFile(tmp.file('pw-be.txt', bom(false, 'Pässwort 1\r\n')))).toBe('Pässwort 1');
+    expect(loadPskcKeyFile(tmp.file('key-le.hex', bom(true, '00112233445566778899aabbccddeeff\r\n'))).toString('hex')).toBe('00112233445566778899aabbccddeeff');
+    const bare = tmp.file('pw-utf16-bare.txt', Buffer.from('hunter2-password\r\n', 'utf16le'));
+    expect(() => loadPskcPasswordFile(bare)).toThrow(`the PSKC password file ${bare} is UTF-16 text without a byte-order mark: save it as UTF-8`);
+    // UTF-8 with its mark, as Notepad saves it, as before.
+    expect(loadPskcPasswordFile(tmp.file('pw-utf8-bom.txt', '\uFEFFqwerty\n'))).toBe('qwerty');
+  });
+
   it('empty password file is refused without echoing anything', () => {
     const path = tmp.file('pw-empty.txt', '\nqwerty\n');
     expect(() => loadPskcPasswordFile(path)).toThrow(/is empty or its first line is blank/);
