@@ -1,5 +1,6 @@
 import { headerKey, type CsvHeader } from './csv-table.js';
 import type { ProblemList } from '../model/problem.js';
+import { quotedCell } from './quoted-cell.js';
 
 /** A CSV column we understand: its canonical name and the header spellings admins use for it. */
 export interface ColumnSpec<K extends string> {
@@ -34,7 +35,9 @@ export function indexColumns<K extends string>(
       if (raw.trim() !== '') {
         // A column that may say a user is disabled, ignored, would migrate users MFA Server keeps out.
         const status = /disabl|status|lock|block|suspend|state|active/i.test(raw) ? ': if it says which users are disabled, name it "enabled" (true/false), or they are migrated as enabled' : '';
-        problems.warning('column-unknown', { file: table.file, line: 1, field: raw }, `unknown column "${raw}" is ignored${status}`);
+        // A file without its header line has a row of values here: a seed or a phone is not shown as a name.
+        const shown = quotedCell(raw);
+        problems.warning('column-unknown', { file: table.file, line: 1, field: shown.startsWith('"') ? shown.slice(1, -1) : `column ${i + 1}` }, `unknown column ${shown} is ignored${status}`);
       }
       return;
     }
@@ -78,6 +81,18 @@ export class UnnamedColumns {
       return false;
     });
   }
+}
+
+/**
+ * A row's cells against the header's count. More cells than the header names are an error unless the
+ * extra ones are empty (a spreadsheet's trailing commas); fewer are an error and the row is not read
+ * (false): its cells cannot be told apart.
+ */
+export function rowFits(cells: readonly string[], width: number, file: string, line: number, problems: ProblemList): boolean {
+  if (cells.length === width) return true;
+  if (cells.length > width && cells.every((c, i) => i < width || c.trim() === '')) return true;
+  problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
+  return cells.length > width;
 }
 
 /**

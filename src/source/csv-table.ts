@@ -114,7 +114,8 @@ async function consume(open: () => Readable, head: Buffer, display: string, cons
   const take = (cells: string[]): void => {
     const start = line;
     line += quoted ? 1 + countNewlines(cells) : 1;
-    if (cells.length === 1 && cells[0] === '') return; // blank line
+    // A blank line, one of spaces, or a spreadsheet's row of empty cells (`,,,`, left where rows were deleted).
+    if (cells.every(blank)) return;
     if (careful) {
       for (const c of cells) {
         if (c.includes('\uFFFD')) {
@@ -199,6 +200,8 @@ const REPLACEMENT_CHARACTER = Buffer.from('\uFFFD', 'utf8');
 
 /** CRLF first: csv-parse takes the first delimiter that matches. */
 const LINE_ENDINGS = ['\r\n', '\n', '\r'];
+
+const blank = (c: string): boolean => c.trim() === '';
 
 export { detectDelimiter } from './csv-delimiter.js';
 

@@ -2,7 +2,9 @@ import type { MobileDevice } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { secretFingerprint } from '../model/secret.js';
 import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './seeds/secret-encoding.js';
-import { cell, indexColumns, UnnamedColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
+import { refuseSecretLikeCell } from './seeds/secret-like-cell.js';
+import { quotedCell } from './quoted-cell.js';
+import { cell, indexColumns, rowFits, UnnamedColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
 
 export const DEVICE_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user'], required: true },
@@ -31,10 +33,7 @@ export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
     },
     row({ line, cells }) {
       if (!index) return;
-      if (cells.length !== width) {
-        problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
-        if (cells.length < width) return;
-      }
+      if (!rowFits(cells, width, file, line, problems)) return;
       unnamed?.check(cells, line);
       const device = readDeviceRow(line, cells, index, file, problems);
       if (device) devices.push(device);
@@ -52,13 +51,18 @@ function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceC
       return undefined;
     }
     const deviceName = cell(cells, index, 'device_name') ?? '';
+    const registered = cell(cells, index, 'registered_at');
+    // The app's seed under another column (columns out of order): the row is refused, the value never
+    // shown (a username is quoted by findings, reports and plans).
+    for (const [field, value] of [['username', username], ['device_name', deviceName], ['registered_at', registered ?? '']] as const) {
+      if (refuseSecretLikeCell(value, field === 'device_name' ? 'device name' : field, 'name', problems, { file, line, field }, 'row')) return undefined;
+    }
     if (deviceName === '') problems.warning('value-invalid', { file, line, field: 'device_name' }, 'device name is empty');
     const device: MobileDevice = { line, username, deviceName };
 
-    const registered = cell(cells, index, 'registered_at');
     if (registered !== undefined) {
       const t = Date.parse(registered);
-      if (Number.isNaN(t)) problems.warning('value-invalid', { file, line, field: 'registered_at' }, `"${registered}" is not a date (use ISO 8601, e.g. 2025-03-01T10:00:00Z)`);
+      if (Number.isNaN(t)) problems.warning('value-invalid', { file, line, field: 'registered_at' }, `${quotedCell(registered)} is not a date (use ISO 8601, e.g. 2025-03-01T10:00:00Z)`);
       else device.registeredAt = new Date(t).toISOString();
     }
     const token = cell(cells, index, 'device_token');

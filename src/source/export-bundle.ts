@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { ProblemList, SourceError } from '../model/problem.js';
@@ -62,6 +62,7 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
     import('./export-checks.js'),
   ]);
 
+  await misnamedFiles(dir, problems);
   const files: ExportBundle['files'] = { users: USERS_FILE, seeds: seedDisplay };
   let users: MfaUser[] = [];
   let usersByName: ReadonlyMap<string, number> | undefined;
@@ -111,6 +112,22 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   const tokens = tokenJoin.finish(seeds, seedResult.bySerial, devices, problems);
   sortProblems(problems, [USERS_FILE, DEVICES_FILE, SETTINGS_FILE, ...seedDisplay]);
   return { sourceDir: dir, users, devices, ...(settings ? { settings } : {}), seeds, tokens, files, problems };
+}
+
+/**
+ * An export file named in other letter case (`Devices.csv`, `Settings.JSON`, as a copy from a Windows
+ * server may name them) is not read on a file system that tells case apart: said, not left out in
+ * silence (its users' devices, the server's settings). Renaming it is the admin's call, and keeps
+ * the plan's record of its files the same on every machine.
+ */
+async function misnamedFiles(dir: string, problems: ProblemList): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const wanted of [USERS_FILE, DEVICES_FILE, SETTINGS_FILE]) {
+    if (names.includes(wanted)) continue;
+    for (const name of names.filter((n) => n.toLowerCase() === wanted)) {
+      problems.error('file-missing', { file: name }, `${name} is not read: export file names are read as written; rename it ${wanted}`);
+    }
+  }
 }
 
 /** Problems in file order (as listed), then line order: the same export always reports the same way. */

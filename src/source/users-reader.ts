@@ -1,7 +1,8 @@
 import type { ExportedPhone, MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirection, TextMessageMode } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
-import { cellAt, columnPositions, indexColumns, UnnamedColumns, type ColumnSpec, type RowReader } from './columns.js';
+import { quotedCell } from './quoted-cell.js';
+import { cellAt, columnPositions, indexColumns, rowFits, UnnamedColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
 import { ownValue } from '../model/own-value.js';
 
@@ -70,6 +71,9 @@ const METHODS_WITH_MODE: Record<string, MethodWithMode> = {
   sms_two_way_otp_plus_pin: { method: 'text_message', textMessageMode: 'otp_pin', textMessageDirection: 'two_way' },
   phone_app_standard: { method: 'mobile_app', mobileAppMode: 'standard' },
   phone_app_pin: { method: 'mobile_app', mobileAppMode: 'pin' },
+  // The SDK's phone-call modes are bare: `standard`, `pin` (its `pinMode`).
+  standard: { method: 'phone_call', phoneCallMode: 'standard' },
+  pin: { method: 'phone_call', phoneCallMode: 'pin' },
 };
 
 const PHONE_CALL_MODES: Record<string, PhoneCallMode> = { standard: 'standard', pin: 'pin' };
@@ -95,6 +99,8 @@ function normaliseEnum(v: string): string {
   return v
     .trim()
     .toLowerCase()
+    .replace(/\s*\(\s*/g, ' (') // `Phone Call(PIN)` as `Phone call (PIN)`
+    .replace(/\s*\)/g, ')')
     .replace(/\s*\+\s*/g, '_')
     .replace(/[\s-]+/g, '_');
 }
@@ -131,10 +137,7 @@ export function usersReader(problems: ProblemList): UsersReader {
     },
     row({ line, cells }) {
       if (!at) return;
-      if (cells.length !== width) {
-        problems.error('csv-malformed', { file, line }, `row has ${cells.length} cells but the header has ${width}`);
-        if (cells.length < width) return;
-      }
+      if (!rowFits(cells, width, file, line, problems)) return;
       unnamed?.check(cells, line);
       const user = readUserRow(line, cells, at, file, problems, seen, users);
       if (!user) return;
@@ -170,7 +173,7 @@ function readUserRow(
   // The row is kept from here on: it becomes users[users.length].
   seen.set(key, users.length);
   if (!UPN.test(username)) {
-    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${username} is not a user principal name (name@domain); it will only match a tenant user with that exact UPN`);
+    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${quotedCell(username)} is not a user principal name (name@domain); it will only match a tenant user with that exact UPN`);
   }
 
   const user: MfaUser = { line, username, enabled: true };
@@ -196,7 +199,7 @@ function readUserRow(
       // A user MFA Server may have disabled is never migrated on a guess.
       user.enabled = false;
       user.enabledUnreadable = true;
-      problems.error('value-invalid', { file, line, field: 'enabled' }, `"${enabled}" is not one of true/false/yes/no/1/0: the user is taken as disabled, and nothing is written for them`);
+      problems.error('value-invalid', { file, line, field: 'enabled' }, `${quotedCell(enabled)} is not one of true/false/yes/no/1/0: the user is taken as disabled, and nothing is written for them`);
     }
   }
 
@@ -226,7 +229,7 @@ function choice<T>(cells: string[], position: number, table: Record<string, T>, 
   const raw = cellAt(cells, position);
   if (raw === undefined) return undefined;
   const v = ownValue(table, enumKey(raw));
-  if (v === undefined) problems.error('value-invalid', { file, line, field }, `"${raw}" is not one of ${allowed}`);
+  if (v === undefined) problems.error('value-invalid', { file, line, field }, `${quotedCell(raw)} is not one of ${allowed}`);
   return v;
 }
 

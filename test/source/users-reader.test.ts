@@ -106,6 +106,10 @@ describe('readUsers', () => {
     ['Mobile app (Standard)', { defaultMethod: 'mobile_app', mobileAppMode: 'standard' }],
     ['sms_two_way_otp_plus_pin', { defaultMethod: 'text_message', textMessageMode: 'otp_pin', textMessageDirection: 'two_way' }],
     ['phone_app_pin', { defaultMethod: 'mobile_app', mobileAppMode: 'pin' }],
+    ['standard', { defaultMethod: 'phone_call', phoneCallMode: 'standard' }],
+    ['PIN', { defaultMethod: 'phone_call', phoneCallMode: 'pin' }],
+    ['Phone Call(PIN)', { defaultMethod: 'phone_call', phoneCallMode: 'pin' }],
+    ['Text Message ( OTP+PIN )', { defaultMethod: 'text_message', textMessageMode: 'otp_pin' }],
   ])('reads the default method %j with its mode, as the migration utility and the SDK name them', async (raw, expected) => {
     const { users, problems } = await read(`username,default_method\na@b.com,${raw}\n`);
     expect(problems).toEqual([]);
@@ -174,6 +178,32 @@ describe('readUsers', () => {
     const { problems } = await read('username,favourite_colour,phone\na@b.com\n');
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'warning', code: 'column-unknown', field: 'favourite_colour' }));
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'error', code: 'csv-malformed', line: 2 }));
+  });
+
+  it('skips lines of spaces and rows of empty cells, and takes trailing empty cells as no error; extra cells with text are one', async () => {
+    const { users, problems } = await read('username,phone_country_code,phone\r\na@b.com,1,4255550105,,\r\n,,\r\n   \r\n\t,  ,\r\nc@b.com,1,4255550106,x\r\n');
+    expect(users?.map((u) => u.username)).toEqual(['a@b.com', 'c@b.com']);
+    expect(problems.map((p) => [p.code, p.line, p.message])).toEqual([['csv-malformed', 6, 'row has 4 cells but the header has 3']]);
+  });
+
+  it('masks a phone number and hides a seed-like value quoted from a column that holds neither (columns out of order)', async () => {
+    const { problems } = await read('username,enabled,default_method\na@b.com,+44 20 7946 0958,text_message\nb@b.com,true,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n4255550101,true,\n');
+    expect(problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'enabled', '"+** ** **** **58" is not one of true/false/yes/no/1/0: the user is taken as disabled, and nothing is written for them'],
+      [3, 'default_method', expect.stringMatching(/^a value that looks like a secret \(32 Base32 characters, not shown\) is not one of phone_call, /)],
+      [4, 'username', 'username "********01" is not a user principal name (name@domain); it will only match a tenant user with that exact UPN'],
+    ]);
+  });
+
+  it('a file without its header line: its first row is not shown as column names where it holds a phone or a seed', async () => {
+    const { problems } = await read('a@b.com,+1 425 555 0101,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,Alice\n');
+    const unknown = problems.filter((p) => p.code === 'column-unknown').map((p) => [p.field, p.message]);
+    expect(unknown).toEqual([
+      ['a@b.com', 'unknown column "a@b.com" is ignored'],
+      ['+* *** *** **01', 'unknown column "+* *** *** **01" is ignored'],
+      ['column 3', 'unknown column a value that looks like a secret (32 Base32 characters, not shown) is ignored'],
+      ['Alice', 'unknown column "Alice" is ignored'],
+    ]);
   });
 
   it('warns when a username is not a UPN', async () => {

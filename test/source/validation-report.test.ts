@@ -44,6 +44,25 @@ describe('the export folder', () => {
     const bundle = await readExport({ source, tokens: [], seeds: {} });
     expect(bundle.problems.items.filter((p) => p.code === 'file-unreadable').map((p) => p.file).sort()).toEqual(['devices.csv', 'settings.json']);
   });
+
+  it('an export file named in other letter case (copied from a Windows server) is an error naming it, not left out in silence', async () => {
+    const source = join(dir, 'cased');
+    mkdirSync(source);
+    writeFileSync(join(source, 'users.csv'), 'username\nnobody@contoso.com\n');
+    writeFileSync(join(source, 'Devices.csv'), 'username,device_name\nnobody@contoso.com,Phone\n');
+    writeFileSync(join(source, 'Settings.JSON'), '{}');
+    const bundle = await readExport({ source, tokens: [], seeds: {} });
+    expect(bundle.devices).toEqual([]);
+    expect(bundle.problems.items.map((p) => [p.severity, p.code, p.file, p.message])).toEqual([
+      ['error', 'file-missing', 'Devices.csv', 'Devices.csv is not read: export file names are read as written; rename it devices.csv'],
+      ['error', 'file-missing', 'Settings.JSON', 'Settings.JSON is not read: export file names are read as written; rename it settings.json'],
+    ]);
+    // Beside the file of the right name, another spelling is no error: it is not what the export names.
+    writeFileSync(join(source, 'devices.csv'), 'username,device_name\nnobody@contoso.com,Phone\n');
+    const both = await readExport({ source, tokens: [], seeds: {} });
+    expect(both.devices).toHaveLength(1);
+    expect(both.problems.items.map((p) => p.file)).toEqual(['Settings.JSON']);
+  });
 });
 
 describe('an export with no users', () => {

@@ -1,0 +1,20 @@
+import { maskPhoneText } from '../model/mask.js';
+import { secretLikeCell } from './seeds/secret-like-cell.js';
+
+/**
+ * A cell (or header name) quoted in a problem's message, for a column that holds neither a secret
+ * nor a phone number, where one can still land when the columns are out of order or the file has no
+ * header line: what looks like a seed is described, not shown, and what reads as a phone number is
+ * masked as one is (phones are masked unless asked, and a message cannot be asked).
+ */
+export function quotedCell(value: string): string {
+  const looks = secretLikeCell(value, 'name');
+  if (looks !== null) return `a value that looks like a secret (${looks}, not shown)`;
+  return `"${phoneLike(value) ? maskPhoneText(value) : value}"`;
+}
+
+/** Digits (five or more, any script) with a phone's punctuation alone, an extension at the end allowed: `+1 (425) 555-0101 x12`. */
+function phoneLike(value: string): boolean {
+  const number = value.replace(/\s*(?:x|ext\.?|extension|#|;ext=)\s*\p{Nd}+\s*$/iu, '');
+  return /^[+\p{Nd}\s().\/-]+$/u.test(number) && (number.match(/\p{Nd}/gu) ?? []).length >= 5;
+}
