@@ -5,7 +5,8 @@ import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
 import { judgedGroups } from '../model/method-policy.js';
 import type { GraphClient } from '../graph/graph-client.js';
-import { readCutover, setMembership } from '../graph/cutover-reader.js';
+import { readCutover, setMembership, type CutoverRead } from '../graph/cutover-reader.js';
+import { groupsThePlanSwitches, rolloutMember } from '../mapping/rollout-members.js';
 import { groupMemberUpns, resolveGroup, transitiveMemberships, type GroupRef } from '../graph/groups-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
@@ -15,7 +16,7 @@ import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js'
 import { hashFiles } from '../plan/fingerprint.js';
 import type { PlanInputFile } from '../plan/plan-model.js';
 import { encodePlanFile, toPlanFile, writePlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
-import type { TenantSnapshot } from '../model/tenant.js';
+import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { readUserList } from './user-list.js';
@@ -148,11 +149,13 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     tenant.cutover = cutover.cutover;
     setMembership(tenant.users.values(), cutover.memberOf);
   }
+  const members = cutover ? await readRolloutMembers(client, cutover, tenant, req.concurrency) : [];
   // Which users the policy's targets hold decides what each can sign in with once the plan is applied.
   const targetGroups = judgedGroups(tenant.policy, target.id);
-  const inTenant = new Set([...tenant.users.values()].map((u) => u.id.toLowerCase()));
+  const inTenant = new Set([...tenant.users.values(), ...members].map((u) => u.id.toLowerCase()));
   const policyMembers = targetGroups.length > 0 ? await transitiveMemberships(client, targetGroups, inTenant) : new Map<string, string[]>();
-  for (const u of tenant.users.values()) u.policyGroups = policyMembers.get(u.id.toLowerCase()) ?? [];
+  for (const u of [...tenant.users.values(), ...members]) u.policyGroups = policyMembers.get(u.id.toLowerCase()) ?? [];
+  if (tenant.cutover && cutover && cutover.rolloutGroups.length > 0) tenant.cutover.rolloutMembers = members.map(rolloutMember);
   const built = buildPlan({
     bundle,
     tenant,
@@ -189,6 +192,26 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     pskcMac: req.seeds.pskcMac ?? 'fail',
   };
   return { built, bundle, source, tenant };
+}
+
+/**
+ * The members of the rollout groups the plan switches (attaches, or all the policy's when it creates
+ * or enables it), as tenant users: those the plan read already, and the others read now (their
+ * methods; a member deleted meanwhile is left out). Attaching a group switches every member, in the
+ * plan's scope or not.
+ */
+async function readRolloutMembers(client: GraphClient, cutover: CutoverRead, tenant: TenantSnapshot, concurrency: number): Promise<TenantUser[]> {
+  const switching = new Set(groupsThePlanSwitches(cutover.cutover.rolloutPolicy, cutover.rolloutGroups.map((g) => g.id)));
+  if (switching.size === 0) return [];
+  const byId = new Map([...tenant.users.values()].map((u) => [u.id, u]));
+  const ids = [...cutover.memberOf].filter(([, groups]) => groups.some((g) => switching.has(g))).map(([id]) => id);
+  const unread = ids.filter((id) => !byId.has(id) && cutover.memberUpns.has(id));
+  if (unread.length > 0) {
+    const more = await readTenant(client, { known: unread.map((id) => ({ upn: cutover.memberUpns.get(id)!, userId: id, needsPreferences: false })), serials: [], policy: false, organization: false, concurrency });
+    setMembership(more.users.values(), cutover.memberOf);
+    for (const u of more.users.values()) byId.set(u.id, u);
+  }
+  return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
 async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest): Promise<{ scope: Set<string> | undefined; group?: GroupRef }> {

@@ -26,6 +26,8 @@ export interface CutoverRead {
   campaignGroup?: GroupRef;
   /** By user id: the ids of the groups read that hold the user directly. */
   memberOf: Map<string, string[]>;
+  /** By user id: the members' userPrincipalName. */
+  memberUpns: Map<string, string>;
 }
 
 /**
@@ -42,8 +44,8 @@ export async function readCutover(client: GraphClient, opts: CutoverReadOptions)
     opts.federation ? readFederatedDomains(client) : Promise.resolve([]),
   ]);
   const ids = [...new Set([...rolloutGroups.map((g) => g.id), ...(rolloutPolicy?.appliesTo ?? []), ...(campaignGroup ? [campaignGroup.id] : [])])];
-  const { groups, memberOf } = await readGroups(client, ids);
-  return { cutover: { rolloutPolicy, groups, federatedDomains }, rolloutGroups, ...(campaignGroup ? { campaignGroup } : {}), memberOf };
+  const { groups, memberOf, memberUpns } = await readGroups(client, ids);
+  return { cutover: { rolloutPolicy, groups, federatedDomains }, rolloutGroups, ...(campaignGroup ? { campaignGroup } : {}), memberOf, memberUpns };
 }
 
 /** The multiFactorAuthentication rollout policy with its groups, or null when the tenant has none. */
@@ -69,8 +71,9 @@ export async function readRolloutPolicy(client: GraphClient): Promise<TenantRoll
 }
 
 /** Groups by id: their kind and direct members by kind; a group deleted since is left out. */
-export async function readGroups(client: GraphClient, ids: readonly string[]): Promise<{ groups: TenantGroup[]; memberOf: Map<string, string[]> }> {
+export async function readGroups(client: GraphClient, ids: readonly string[]): Promise<{ groups: TenantGroup[]; memberOf: Map<string, string[]>; memberUpns: Map<string, string> }> {
   const memberOf = new Map<string, string[]>();
+  const memberUpns = new Map<string, string>();
   const groups = await Promise.all(
     ids.map(async (id): Promise<TenantGroup | undefined> => {
       const res = await client.request<{ id: string; displayName?: string; groupTypes?: string[] | null }>(getGroupKind(id));
@@ -78,19 +81,20 @@ export async function readGroups(client: GraphClient, ids: readonly string[]): P
       if (!isSuccess(res)) throw new GraphRequestError(`reading the group ${id}`, res);
       const g = res.body;
       const out: TenantGroup = { id: g.id, displayName: g.displayName ?? '', dynamic: (g.groupTypes ?? []).includes('DynamicMembership'), users: 0, groups: 0, contacts: 0 };
-      for await (const m of client.pages<{ '@odata.type'?: string; id?: string }>(listDirectMembers(id), `listing the members of group ${out.displayName || id}`)) {
+      for await (const m of client.pages<{ '@odata.type'?: string; id?: string; userPrincipalName?: string }>(listDirectMembers(id), `listing the members of group ${out.displayName || id}`)) {
         const type = String(m['@odata.type'] ?? '').toLowerCase();
         if (type.endsWith('.group')) out.groups++;
         else if (type.endsWith('.orgcontact')) out.contacts++;
         else if (type.endsWith('.user') && typeof m.id === 'string') {
           out.users++;
           memberOf.set(m.id, [...(memberOf.get(m.id) ?? []), out.id]);
+          if (typeof m.userPrincipalName === 'string') memberUpns.set(m.id, m.userPrincipalName);
         }
       }
       return out;
     }),
   );
-  return { groups: groups.filter((g): g is TenantGroup => g !== undefined), memberOf };
+  return { groups: groups.filter((g): g is TenantGroup => g !== undefined), memberOf, memberUpns };
 }
 
 /** Verified federated domains (all, or those named), each with its federation's id and MFA behaviour. */

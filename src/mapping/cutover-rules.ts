@@ -1,10 +1,11 @@
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
 import { federationState, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
-import type { TenantCutover, TenantGroup, TenantUser } from '../model/tenant.js';
+import type { TenantCutover, TenantGroup, TenantRolloutPolicy, TenantUser } from '../model/tenant.js';
 import type { Finding } from './finding.js';
 import { findConfig, type PolicyChange, type PolicyTarget } from './policy-rules.js';
 import type { RuleId } from './rules.js';
-import { hasCloudMethod, isPhoneOnly, type UserMapping } from './user-mapping.js';
+import { groupsThePlanSwitches } from './rollout-members.js';
+import { hasCloudMethod, isPhoneOnly, type MethodsAfter, type UserMapping } from './user-mapping.js';
 
 /**
  * The cutover, pure: which users staged rollout switches to Entra MFA (and into which group), the
@@ -113,6 +114,11 @@ export interface CutoverInput {
    */
   outOfScope?: readonly string[];
   cutover: TenantCutover | undefined;
+  /**
+   * The members of the rollout groups the plan switches (`cutover.rolloutMembers`) with what they can
+   * sign in with once the plan is applied; those among the plan's users are judged as they are.
+   */
+  others?: readonly { id: string; upn: string; memberOf: readonly string[]; methodsAfter: MethodsAfter }[];
   policy: Graph.AuthenticationMethodsPolicy;
   /** The authentication methods policy changes of the plan (the campaign group joins the campaign's). */
   policyChanges: readonly PolicyChange[];
@@ -208,7 +214,7 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
       severity: 'warning',
       code: 'rollout-group-is-scope',
       rule: 'CUTOVER-STAGED-ROLLOUT',
-      message: `"${input.options.scopeGroup.displayName}" is both the migration scope (--group) and a rollout group: Microsoft advises separate groups, so that adding a user to the scope does not switch them before their methods are there`,
+      message: `"${input.options.scopeGroup.displayName}" is both the migration scope (--group) and a rollout group: Microsoft advises separate groups, so that adding a user to the scope does not switch them before their methods are there${groupsThePlanSwitches(policy, named.map((g) => g.id)).includes(input.options.scopeGroup.id) ? '; and this plan switches its members when it attaches it, first, before it writes their methods (one whose writes then fail stays switched without them)' : ''}`,
     });
   }
 
@@ -334,8 +340,35 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
     const room = groups.reduce((n, g) => n + Math.max(0, limits.membersPerGroup - g.users), 0);
     refuse(`the rollout groups have room for ${room} more user(s) (${limits.membersPerGroup} a group) and this plan switches ${room + overflow}: add another --rollout-group`);
   }
+  switchedOthers(input, active, policy, nameOf, out);
   out.summary.rollout_groups = groups.map((g) => ({ id: g.id, displayName: g.displayName, attached: attached.has(g.id), members_before: g.users, added: fill.get(g.id)! - g.users }));
   return (m) => isSwitched.has(m.tenantUser!.id);
+}
+
+/** Users named in a finding that lists them; the rest are counted. */
+const LISTED_AT_MOST = 20;
+
+/**
+ * The members of the groups the plan switches who are not among its users (outside the scope, or
+ * left out of it, as disabled in MFA Server): attaching their group or enabling the policy switches
+ * them all the same. Those with nothing to sign in with are named, a finding per group.
+ */
+function switchedOthers(input: CutoverInput, active: readonly CutoverUser[], policy: TenantRolloutPolicy | null, nameOf: (id: string) => string, out: CutoverMapping): void {
+  const switching = groupsThePlanSwitches(policy, input.options.rolloutGroups.map((g) => g.id));
+  if (switching.length === 0) return;
+  const planned = new Set(active.map((m) => m.tenantUser!.id));
+  const how = !policy ? 'creating the staged rollout policy for it' : !policy.isEnabled ? 'enabling the staged rollout policy' : 'attaching the group to staged rollout';
+  for (const group of switching) {
+    const stranded = (input.others ?? []).filter((o) => o.memberOf.includes(group) && !planned.has(o.id) && !hasCloudMethod(o.methodsAfter)).map((o) => o.upn).sort();
+    if (stranded.length === 0) continue;
+    const listed = stranded.slice(0, LISTED_AT_MOST).join(', ') + (stranded.length > LISTED_AT_MOST ? ` and ${stranded.length - LISTED_AT_MOST} more` : '');
+    out.findings.push({
+      severity: 'warning',
+      code: 'switched-without-method',
+      rule: 'CUTOVER-SWITCH-USER',
+      message: `${stranded.length} member(s) of "${nameOf(group)}" outside this plan's users have no cloud MFA method the policy lets them use: ${how} switches them to Entra MFA with nothing to sign in with (migrate or enable a method for them, or take them out of the group): ${listed}`,
+    });
+  }
 }
 
 /** The final step: the federated IdP's MFA rejected, per verified federated domain of the plan's users. */

@@ -84,6 +84,25 @@ export interface TenantFederatedDomain {
   federatedIdpMfaBehavior: string | null;
 }
 
+/**
+ * A member of a rollout group the plan switches (one it attaches, or every group of the policy it
+ * enables), as read: what they can sign in with, by kind (nothing of a phone but its type).
+ */
+export interface TenantRolloutMember {
+  id: string;
+  userPrincipalName: string;
+  /** The groups read that hold them directly. */
+  memberOf: string[];
+  /** The authentication methods policy's target groups that hold them (the policy after the plan judges their methods). */
+  policyGroups: string[];
+  phones: PhoneType[];
+  /** An activated hardware OATH token (or one whose status Graph does not give). */
+  hardwareOath: boolean;
+  softwareOath: boolean;
+  authenticator: boolean;
+  passwordless: boolean;
+}
+
 /** What the plan read for the cutover (staged rollout, federation, the campaign group). */
 export interface TenantCutover {
   /** The multiFactorAuthentication rollout policy; null when the tenant has none. */
@@ -92,6 +111,11 @@ export interface TenantCutover {
   groups: TenantGroup[];
   /** Verified federated domains (read for --federated-mfa). */
   federatedDomains: TenantFederatedDomain[];
+  /**
+   * Every user member of the groups the plan switches (from 2.6): those outside the plan's users are
+   * switched too, so the plan judges what they can sign in with; apply tells a member who joined since.
+   */
+  rolloutMembers?: TenantRolloutMember[];
 }
 
 /** What the plan knows of the tenant. */

@@ -34,9 +34,10 @@ import { jsonSyntaxText } from '../model/json-syntax.js';
  * without being planned again. 2.5 records a narrower scope's users in the options (`scope_users`:
  * a user line taken out shows) and plans by changed rules (the export's problems of no user are
  * findings; a domain's federation counts its users a narrower scope leaves out): a 2.4 file planned
- * otherwise is an earlier version's too.
+ * otherwise is an earlier version's too. 2.6 records the members of the rollout groups the plan
+ * switches (`cutover_seen.rolloutMembers`): those outside its users are judged too.
  */
-export const PLAN_FILE_VERSION = '2.5';
+export const PLAN_FILE_VERSION = '2.6';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */

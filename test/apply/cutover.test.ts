@@ -225,6 +225,40 @@ describe('federation with a narrowed run', () => {
   });
 });
 
+describe('members of a rollout group outside the plan (a black-box test saw them switched with no method, unwarned)', () => {
+  const addTo = async (g: FakeGraph, group: string, upns: string[]) => {
+    const s = g.emu.snapshot() as Snapshot;
+    for (const upn of upns) expect((await g.raw.post(`/v1.0/groups/${groupOf(s, group).id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(s, upn)}` })).status).toBe(204);
+  };
+
+  it('attaching a group, or enabling the policy, switches every member: those outside the plan with nothing to sign in with are named; the plan applies as saved', async () => {
+    const g = fakeGraph();
+    // judy (a token Entra cannot take) and zoe (email only) have no cloud method; alice has phones.
+    await addTo(g, ROLLOUT, ['judy@contoso.com', 'zoe@contoso.com', 'alice@contoso.com']);
+    const dir = fresh();
+    const users = join(tmp.dir, `scope${n}.txt`);
+    writeFileSync(users, 'bob@contoso.com\ncarol@contoso.com\n');
+    const { plan } = await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
+    expect(plan.findings.filter((f) => f.code === 'switched-without-method').map((f) => [f.user, f.message])).toEqual([
+      [undefined, `2 member(s) of "${ROLLOUT}" outside this plan's users have no cloud MFA method the policy lets them use: creating the staged rollout policy for it switches them to Entra MFA with nothing to sign in with (migrate or enable a method for them, or take them out of the group): judy@contoso.com, zoe@contoso.com`],
+    ]);
+    // Saved with what was read of them, so the saved plan is checked against the same finding.
+    const saved = await SavedPlan.open(`${dir}.plan`);
+    expect(saved.header.cutover_seen?.rolloutMembers?.map((m) => m.userPrincipalName).sort()).toEqual(['alice@contoso.com', 'judy@contoso.com', 'zoe@contoso.com']);
+    expect((await applyFile(g, `${dir}.plan`, dir)).outcome.state).toBe('completed');
+
+    // The policy disabled since, with its group: enabling it again names them the same way.
+    const s = g.emu.snapshot() as Snapshot;
+    expect((await g.raw.patch(`/v1.0/policies/featureRolloutPolicies/${s.featureRolloutPolicies[0].id}`, { isEnabled: false })).status).toBe(204);
+    const again = (await planTo(g, `${dir}-again.plan`, { users, rolloutGroups: [ROLLOUT] })).plan;
+    expect(again.findings.filter((f) => f.code === 'switched-without-method').map((f) => f.message)).toEqual([expect.stringMatching(/^2 member\(s\) of "MFA Staged Rollout" outside this plan's users .*: enabling the staged rollout policy switches them .*: judy@contoso\.com, zoe@contoso\.com$/)]);
+    // A group attached and enabled already switches nobody new: nothing to say of its members.
+    expect((await g.raw.patch(`/v1.0/policies/featureRolloutPolicies/${s.featureRolloutPolicies[0].id}`, { isEnabled: true })).status).toBe(204);
+    const third = (await planTo(g, `${dir}-third.plan`, { users, rolloutGroups: [ROLLOUT] })).plan;
+    expect(third.findings.filter((f) => f.code === 'switched-without-method')).toEqual([]);
+  });
+});
+
 /** From a review: checks of the cutover that a narrowed run, a late attach or a late leaver slipped through. */
 describe('the cutover pre-flight and final step, as a review tried them', () => {
   it('a group attached to the disabled policy since the plan makes its enabling stale (it would switch that group too)', async () => {

@@ -135,6 +135,10 @@ describe('staged rollout: the policy, the groups, who is switched where', () => 
     expect(decisions(r)).toEqual({ alice: 'member Old wave', bob: 'member Group 1', carol: 'add Group 1' });
     expect(r.summary.switched).toEqual({ already: 2, by_plan: 1, not_switched: 0 });
     expect(r.findings.filter((f) => f.code === 'rollout-group-is-scope').map((f) => f.severity)).toEqual(['warning']);
+    // Group 1 is attached by this plan, first: its members are switched before their methods are written.
+    expect(r.findings.find((f) => f.code === 'rollout-group-is-scope')?.message).toMatch(/; and this plan switches its members when it attaches it, first, before it writes their methods \(one whose writes then fail stays switched without them\)$/);
+    const attached = cutover([phoneUser('bob', { memberOf: [G(1)] })], { rolloutGroups: [ref(1)], scopeGroup: ref(1) }, tenant({ rolloutPolicy: { ...policy, appliesTo: [G(1)] }, groups: [group(1, { users: 1 })] }));
+    expect(attached.findings.find((f) => f.code === 'rollout-group-is-scope')?.message).toMatch(/before their methods are there$/);
   });
 
   it('a member of a rollout group with no cloud method stays a member, is warned of, and does not count as switched (found by a black-box test)', () => {

@@ -37,11 +37,11 @@ export const getGroupKind = (id: string): GraphCall => ({
   path: `/groups/${encodeURIComponent(id)}?$select=id,displayName,groupTypes,membershipRule`,
 });
 
-/** A group's direct members, each with its `@odata.type` (user, group, orgContact). */
+/** A group's direct members, each with its `@odata.type` (user, group, orgContact); users with their userPrincipalName. */
 export const listDirectMembers = (groupId: string): GraphCall => ({
   method: 'GET',
   version: 'v1.0',
-  path: `/groups/${encodeURIComponent(groupId)}/members?$select=id&$top=999`,
+  path: `/groups/${encodeURIComponent(groupId)}/members?$select=id,userPrincipalName&$top=999`,
 });
 
 /**

@@ -1,0 +1,40 @@
+import type { TenantRolloutMember, TenantRolloutPolicy, TenantUser } from '../model/tenant.js';
+import { phoneUsable, type UserPolicy } from './policy-view.js';
+import type { MethodsAfter } from './user-mapping.js';
+
+/**
+ * The rollout groups whose members a plan with `--rollout-group` switches to Entra MFA: those it
+ * attaches to the policy, and, when it creates or enables the policy, every group the policy applies
+ * to as well (their members are switched when it is enabled, whoever they are).
+ */
+export function groupsThePlanSwitches(policy: TenantRolloutPolicy | null, named: readonly string[]): string[] {
+  if (named.length === 0) return [];
+  if (!policy || !policy.isEnabled) return [...new Set([...(policy?.appliesTo ?? []), ...named])];
+  const attached = new Set(policy.appliesTo);
+  return [...new Set(named.filter((id) => !attached.has(id)))];
+}
+
+/** A tenant user, as a member of a group the plan switches: their methods by kind. */
+export function rolloutMember(t: TenantUser): TenantRolloutMember {
+  return {
+    id: t.id,
+    userPrincipalName: t.userPrincipalName,
+    memberOf: [...(t.memberOf ?? [])],
+    policyGroups: [...(t.policyGroups ?? [])],
+    phones: t.phones.map((p) => p.phoneType),
+    hardwareOath: t.hardwareOath.some((h) => h.status === undefined || h.status === 'activated'),
+    softwareOath: t.softwareOathCount > 0,
+    authenticator: t.authenticatorCount > 0,
+    passwordless: (t.passwordlessCount ?? 0) > 0,
+  };
+}
+
+/** What such a member can sign in with once the plan is applied (the plan writes nothing of theirs): the policy after it decides. */
+export function memberMethodsAfter(m: TenantRolloutMember, policy: UserPolicy | undefined): MethodsAfter {
+  return {
+    phones: m.phones.filter((t) => !policy || phoneUsable(policy, t)),
+    oath: policy ? (m.hardwareOath && policy.hardwareOath) || (m.softwareOath && policy.softwareOath) : m.hardwareOath || m.softwareOath,
+    authenticator: m.authenticator && (!policy || policy.authenticator),
+    passwordless: m.passwordless,
+  };
+}
