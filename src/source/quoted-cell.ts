@@ -16,5 +16,5 @@ export function quotedCell(value: string): string {
 /** Digits (five or more, any script) with a phone's punctuation alone, an extension at the end allowed: `+1 (425) 555-0101 x12`. */
 function phoneLike(value: string): boolean {
   const number = value.replace(/\s*(?:x|ext\.?|extension|#|;ext=)\s*\p{Nd}+\s*$/iu, '');
-  return /^[+\p{Nd}\s().\/-]+$/u.test(number) && (number.match(/\p{Nd}/gu) ?? []).length >= 5;
+  return /^[+\p{Nd}\s()./-]+$/u.test(number) && (number.match(/\p{Nd}/gu) ?? []).length >= 5;
 }
