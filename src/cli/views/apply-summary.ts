@@ -26,12 +26,19 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ...o.federationDone.map((d) => `  federation of ${d}: done: it rejects the federated IdP's MFA now, so every user of the domain meets Entra MFA (allow up to 24 hours)`),
     ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
     // Named up to LISTED, then counted, with where the rest are (a scale test saw 20 of 192 and no more said).
-    ...firstOf(o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').map((u) => `  ${u.upn}: ${u.error ?? u.outcome}`), o.runId, 'users failed or partly done', given),
+    ...firstOf(o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').map((u) => `  ${u.upn}: ${u.error ?? unexplained(u)}`), o.runId, 'users failed or partly done', given),
     journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
     ...newPlanLine(o.staleUsers, o.runId, given),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}
+
+/** A user partly done with no error: the run stopped (an interrupt, --waves) before the rest was sent (a black-box test read a bare "partial"). */
+function unexplained(u: ApplyOutcome['users'][number]): string {
+  if (u.outcome !== 'partial' || u.failed > 0) return u.outcome;
+  if (u.skipped > 0) return `partly done (${u.done} of ${u.operations} operation(s), ${u.skipped} skipped)`;
+  return `partly done (${u.done} of ${u.operations} operation(s)): the run stopped before the rest was sent`;
 }
 
 /** Users left out as stale: a resume never sends them (it would write over what changed), so the way on is a new plan of them. */

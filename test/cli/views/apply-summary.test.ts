@@ -43,6 +43,18 @@ describe('renderApplySummary', () => {
     expect(text).toContain('  ... and 5 more users failed or partly done (25 in all): mfa-migrate report r1 --state-dir /s lists every one');
   });
 
+  it('says why a user is partly done when no operation of theirs failed (a black-box test read a bare "partial" after an interrupt)', () => {
+    const users = [
+      { upn: 'a@contoso.com', outcome: 'partial', operations: 4, done: 2, failed: 0, skipped: 0 },
+      { upn: 'b@contoso.com', outcome: 'partial', operations: 4, done: 3, failed: 0, skipped: 1 },
+      { upn: 'c@contoso.com', outcome: 'failed', operations: 1, done: 0, failed: 1, skipped: 0 },
+    ] as ApplyOutcome['users'];
+    const text = renderApplySummary({ ...outcome(5, 0), state: 'interrupted', users }, '/s', 'mfa-migrate resume r1');
+    expect(text).toContain('  a@contoso.com: partly done (2 of 4 operation(s)): the run stopped before the rest was sent\n');
+    expect(text).toContain('  b@contoso.com: partly done (3 of 4 operation(s), 1 skipped)\n');
+    expect(text).toContain('  c@contoso.com: failed\n');
+  });
+
   it('says when token activations waited for the activation pace, which no throttled count explains', () => {
     const o = outcome(300, 0);
     expect(renderApplySummary({ ...o, stats: { ...o.stats, paced: 75 } }, '/s', undefined)).toContain('  75 token activation(s) waited for the activation pace (--activation-rate a 5 minutes)');
