@@ -1,7 +1,7 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readFederatedDomains, readGroups, readRolloutPolicy, setMembership } from '../graph/cutover-reader.js';
 import { federationState, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
-import type { TenantCutover, TenantSnapshot } from '../model/tenant.js';
+import type { TenantCutover, TenantRolloutPolicy, TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
 import type { CountedSwitch, PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
@@ -18,6 +18,7 @@ export interface LiveCutover {
 }
 
 const GROUP_KINDS = new Set(['rolloutGroup', 'campaignGroup']);
+const ROLLOUT_POLICY = 'featureRolloutPolicies/multiFactorAuthentication';
 
 /** What of the cutover some operations touch: the policy, groups, domains. */
 function touched(ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 'after'>[]): { policy: boolean; groups: string[]; domains: string[] } {
@@ -145,7 +146,61 @@ export function findCutoverStale(
     const g = groupOf(id)!;
     if (g.users + n > limits.membersPerGroup) stale(`rolloutGroup/${id}`, String(n), String(g.users), `"${g.displayName}" has ${g.users} members now: adding ${n} passes the ${limits.membersPerGroup} staged rollout takes per group`);
   }
+  // The switches rest on the policy enabled and their groups attached: as the plan read them, or as its own changes (compared above) leave them.
+  out.push(...rolloutStale(policy, addsTo, (id) => groupOf(id)?.displayName || id, plannedRollout(changes)));
   return out;
+}
+
+/** What of the staged rollout a run's policy step is still to do: create or enable the policy, attach groups. */
+export interface PlannedRollout {
+  policy: boolean;
+  attaches: ReadonlySet<string>;
+}
+
+/** What a plan's cutover changes do to the staged rollout (all of it, before the run's policy step). */
+export function plannedRollout(changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[]): PlannedRollout {
+  return {
+    policy: changes.some((c) => c.target === ROLLOUT_POLICY),
+    attaches: new Set(changes.filter((c) => c.target.startsWith(`${ROLLOUT_POLICY}/appliesTo/`)).map((c) => String(c.after?.groupId))),
+  };
+}
+
+/**
+ * The staged rollout a plan's switches (its users' rolloutGroup adds, counted by group) rest on: the
+ * policy there and enabled, and each group they go to attached to it. A user added to a group of a
+ * disabled policy, or one detached from it, stays on MFA Server though the add succeeds. `planned`:
+ * what the run's own policy step is still to do (whose changes are compared as such); after the
+ * step, nothing. Pure; `nameOf` names a group by id.
+ */
+export function rolloutStale(policy: TenantRolloutPolicy | null, addsTo: ReadonlyMap<string, number>, nameOf: (id: string) => string, planned: PlannedRollout = { policy: false, attaches: new Set() }): StaleObject[] {
+  if (addsTo.size === 0) return [];
+  const users = [...addsTo.values()].reduce((a, b) => a + b, 0);
+  const after = `the ${users} user(s) the plan adds to rollout groups would not be switched to Entra MFA (added to the group all the same)`;
+  if (!policy) return planned.policy ? [] : [{ target: ROLLOUT_POLICY, planned: 'enabled', now: 'absent', reason: `the staged rollout policy was deleted since the plan: ${after}` }];
+  const out: StaleObject[] = [];
+  if (!policy.isEnabled && !planned.policy) out.push({ target: ROLLOUT_POLICY, planned: 'enabled', now: 'disabled', reason: `the staged rollout policy was disabled since the plan: ${after}` });
+  for (const [id, n] of addsTo) {
+    if (policy.appliesTo.includes(id) || planned.attaches.has(id)) continue;
+    out.push({ target: `${ROLLOUT_POLICY}/appliesTo/${id}`, planned: 'attached', now: 'detached', reason: `"${nameOf(id)}" was detached from the staged rollout policy since the plan: the ${n} user(s) the plan adds to it would not be switched to Entra MFA` });
+  }
+  return out;
+}
+
+/** The groups a plan names by id (its --rollout-group groups and those it read), for what rolloutStale says. */
+export function groupNamesOf(plan: Pick<SavedPlan, 'header'>): (id: string) => string {
+  const names = new Map<string, string>();
+  for (const g of plan.header.cutover_seen?.groups ?? []) names.set(g.id, g.displayName);
+  for (const g of plan.header.options.rollout_groups ?? []) names.set(g.id, g.displayName);
+  return (id) => names.get(id) || id;
+}
+
+/**
+ * Right before switches are written (a resume, a wave of a long run): the staged rollout they rest
+ * on, read again (the policy alone: one read). `addsTo`: the switches left, counted by group.
+ */
+export async function rolloutStaleNow(client: GraphClient, addsTo: ReadonlyMap<string, number>, nameOf: (id: string) => string, planned?: PlannedRollout): Promise<StaleObject[]> {
+  if (addsTo.size === 0) return [];
+  return rolloutStale(await readRolloutPolicy(client), addsTo, nameOf, planned);
 }
 
 /** A user's planned group adds (rollout and campaign groups), gathered while apply's pre-flight reads the users. */

@@ -15,7 +15,8 @@ import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
-import { cutoverStale, groupAddsOf, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
+import { cutoverStale, groupAddsOf, groupNamesOf, plannedRollout, rolloutStaleNow, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
+import { splitResource } from '../plan/resource-state.js';
 import { runFederationStep, upnDomain } from './federation-step.js';
 import { findStale, type StaleObject } from './staleness.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
@@ -351,16 +352,22 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
       const changed = targetingStale(plan, judged, await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy'));
       if (changed.length > 0) throw new StalePlanError(changed, true);
     }
-    await lock.setRun(runId);
-    deps.onRun?.(runId);
     // A --waves limit belongs to the command that gave it: a resume runs the rest, or the waves it is given.
     const { waves: _firstRunWaves, ...saved } = view.header.options as unknown as ApplySelection;
     const sel: ApplySelection = { ...saved, ...(waves !== undefined ? { waves } : {}), ...(policyPropagationWait !== undefined ? { policyPropagationWait } : {}) };
     const positions = selectUsers(plan, sel);
+    const cutover = cutoverOperations(plan.cutoverChanges);
+    // The policy step may be long done: the switches left rest on the staged rollout as the plan read
+    // it (or as what is left of that step will set it), read again before anything is written.
+    const rolloutReadAt = Date.now();
+    const rolloutLeft = new Set(cutover.beforeWaves.filter((o) => !settledBefore(view.ops.get(o.id))).map((o) => o.resource));
+    const rollout = await rolloutStaleNow(deps.client, await switchesLeft(plan, positions, view.ops), groupNamesOf(plan), plannedRollout(plan.cutoverChanges.filter((c) => rolloutLeft.has(c.target))));
+    if (rollout.length > 0) throw new StalePlanError(rollout, true);
+    await lock.setRun(runId);
+    deps.onRun?.(runId);
     const identity = await deps.client.identity();
     const journal = await Journal.append(runDir, goOnWith(runDir, 'apply'));
     await journal.resumed({ appId: identity.appId, upn: identity.upn }, waves !== undefined ? { waves } : {});
-    const cutover = cutoverOperations(plan.cutoverChanges);
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
     // Activations the run sent within the pace's window count against it now too (a resume right after
     // an interrupt must not send a second full quota in the same five minutes).
@@ -370,7 +377,7 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
       .map(([, at]) => Date.parse(at))
       .filter((t) => t > since);
     const notSelected = (view.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, priorTimes: view.times, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent });
+    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, priorTimes: view.times, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent, rolloutReadAt });
   } finally {
     await lock.release();
   }
@@ -409,11 +416,32 @@ interface RunContext {
   wavesBefore?: number;
   /** When activations were sent within the pace's window before this run (resume). */
   activationsSent?: number[];
+  /** When the staged rollout the switches rest on was last read (a resume's check; a new run's is readAt's pre-flight). */
+  rolloutReadAt?: number;
 }
 
 /** Done, or left out as stale: not run again by a resume. Failed operations are retried, and so are those skipped because a dependency failed. */
 function settledBefore(r: OpRecord | undefined): boolean {
   return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'stale');
+}
+
+/**
+ * The switches a run has left, counted by group: its selected users' rollout group adds not settled
+ * (read from their lines, in chunks; none to read for a plan that names no rollout group).
+ */
+async function switchesLeft(plan: SavedPlan, positions: readonly number[], prior: ReadonlyMap<string, OpRecord>): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  if ((plan.header.options.rollout_groups?.length ?? 0) === 0) return out;
+  for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
+    const adds: PlannedAdd[] = [];
+    for (const u of await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))) groupAddsOf(u, adds);
+    for (const a of adds) {
+      const [kind, group] = splitResource(a.resource);
+      // Keyed as userOperations keys a rollout-add.
+      if (kind === 'rolloutGroup' && !settledBefore(prior.get(`${a.userId}/${a.resource}`))) out.set(group!, (out.get(group!) ?? 0) + 1);
+    }
+  }
+  return out;
 }
 
 async function execute(ctx: RunContext): Promise<ApplyOutcome> {
@@ -492,6 +520,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     }
   };
   const readWave = (w: number) => plan.read(positions.slice(w * sel.batchSize, (w + 1) * sel.batchSize));
+  // The staged rollout the switches rest on, read again before a wave's switches are written once the last read is old.
+  let rolloutReadAt = ctx.rolloutReadAt ?? ctx.readAt ?? 0;
+  const groupName = groupNamesOf(plan);
   try {
     // 1. The policy, its own step: every method must be enabled before a user's default points at it.
     const policyPending = ctx.policyOps.filter((o) => !settledBefore(prior.get(o.id)));
@@ -499,6 +530,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     if (policyPending.length > 0) {
       report('policy');
       policyNow = await executor.run(policyPending, prior);
+      // What the step itself set is not read back at once (a read right after a write may not show it yet).
+      if (policyPending.some((o) => o.kind.startsWith('rollout-'))) rolloutReadAt = Date.now();
     }
     for (const o of ctx.policyOps) count(statusOf(o.id, policyNow));
     const policyFailed = ctx.policyOps.some((o) => statusOf(o.id, policyNow).status !== 'done' && !settledBefore(prior.get(o.id)));
@@ -538,6 +571,20 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
         else if (!executor.wasInterrupted) wavesDone = Math.max(wavesDone, w + 1);
         tally(wave, new Map());
         continue;
+      }
+      if (ops.some((o) => o.kind === 'rollout-add') && Date.now() - rolloutReadAt >= RECHECK_AFTER_MS) {
+        const addsTo = new Map<string, number>();
+        for (const o of ops) {
+          const group = o.kind === 'rollout-add' ? splitResource(o.resource)[1]! : undefined;
+          if (group) addsTo.set(group, (addsTo.get(group) ?? 0) + 1);
+        }
+        const rollout = await rolloutStaleNow(deps.client, addsTo, groupName);
+        rolloutReadAt = Date.now();
+        // Nothing of the wave is written: the run stops here (a resume reads it again, and goes on once it holds again).
+        if (rollout.length > 0) {
+          deps.log?.(`Wave ${w + 1} was not started: the staged rollout its switches rest on changed since the plan (below). Put it back as the plan read it (the policy enabled, the group attached) and resume, or roll the run back and make a new plan.`);
+          throw new StalePlanError(rollout, true);
+        }
       }
       started++;
       await journal.wave(w + 1, 'started');

@@ -37,7 +37,30 @@ describe('the cutover pre-flight: what changed in the tenant since the plan', ()
 
   it('a group that would pass 50,000 with the plan\'s adds is stale', () => {
     const adds = [add, { ...add, upn: 'b@contoso.com', userId: 'u2' }];
-    expect(findCutoverStale([], adds, live({ groups: [group({ users: 49_999 })] })).map((s) => s.reason)).toEqual(['"Rollout" has 49999 members now: adding 2 passes the 50000 staged rollout takes per group']);
+    const enabled = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G1] };
+    expect(findCutoverStale([], adds, live({ rolloutPolicy: enabled, groups: [group({ users: 49_999 })] })).map((s) => s.reason)).toEqual(['"Rollout" has 49999 members now: adding 2 passes the 50000 staged rollout takes per group']);
+  });
+
+  /** Found by a black-box test: a plan that only adds users to an attached group of the enabled policy was applied after the policy was disabled, "done" and nobody switched. */
+  it('switches that rest on the policy enabled and their group attached, as the plan read them: stale once it is disabled, deleted or detached', () => {
+    const enabled = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G1] };
+    const adds = [add, { ...add, upn: 'b@contoso.com', userId: 'u2' }];
+    const stale = (l: ReturnType<typeof live>, changes: SavedCutoverChange[] = []) => findCutoverStale(changes, adds, l).map((s) => `${s.target} ${s.now}: ${s.reason}`);
+    expect(stale(live({ rolloutPolicy: enabled }))).toEqual([]);
+    expect(stale(live({ rolloutPolicy: { ...enabled, isEnabled: false } }))).toEqual([
+      'featureRolloutPolicies/multiFactorAuthentication disabled: the staged rollout policy was disabled since the plan: the 2 user(s) the plan adds to rollout groups would not be switched to Entra MFA (added to the group all the same)',
+    ]);
+    expect(stale(live({ rolloutPolicy: null }))).toEqual([expect.stringMatching(/^featureRolloutPolicies\/multiFactorAuthentication absent: the staged rollout policy was deleted since the plan: the 2 user\(s\)/)]);
+    expect(stale(live({ rolloutPolicy: { ...enabled, appliesTo: [] } }))).toEqual([
+      `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${G1} detached: "Rollout" was detached from the staged rollout policy since the plan: the 2 user(s) the plan adds to it would not be switched to Entra MFA`,
+    ]);
+    // What the plan itself creates, enables or attaches is its own changes' to compare (the policy's fingerprint, an attach not made since).
+    const enable = change({ target: 'featureRolloutPolicies/multiFactorAuthentication', action: 'update', before: { id: 'p', isEnabled: false, isAppliedToOrganization: false }, after: { id: 'p', isEnabled: true, isAppliedToOrganization: false } });
+    expect(stale(live({ rolloutPolicy: { ...enabled, isEnabled: false } }), [enable])).toEqual([]);
+    expect(stale(live({ rolloutPolicy: { ...enabled, isEnabled: false, appliesTo: [] } }), [enable])).toEqual([expect.stringMatching(/appliesTo\/\S+ detached: "Rollout" was detached/)]);
+    expect(stale(live({ rolloutPolicy: null }), [policyCreate, attach])).toEqual([]);
+    // Only switches: a campaign group's adds rest on no rollout.
+    expect(findCutoverStale([], [{ ...add, resource: `campaignGroup/${G1}` }], live({ rolloutPolicy: null }))).toEqual([]);
   });
 
   it("the federation's final step: the staged rollout the plan saw switching the domain's users must still be there (found by a review)", () => {
