@@ -21,7 +21,7 @@ export interface CutoverReadOptions {
 
 export interface CutoverRead {
   cutover: TenantCutover;
-  /** The --rollout-group groups, resolved, in the order given. */
+  /** The --rollout-group groups, resolved, in the order given, each once. */
   rolloutGroups: GroupRef[];
   campaignGroup?: GroupRef;
   /** By user id: the ids of the groups read that hold the user directly. */
@@ -37,7 +37,11 @@ export interface CutoverRead {
  */
 export async function readCutover(client: GraphClient, opts: CutoverReadOptions): Promise<CutoverRead> {
   const rolloutGroups: GroupRef[] = [];
-  for (const g of opts.rolloutGroups) rolloutGroups.push(await resolveGroup(client, g, '--rollout-group'));
+  for (const g of opts.rolloutGroups) {
+    const ref = await resolveGroup(client, g, '--rollout-group');
+    // One group named twice (by name and by id): once, where it was first named in the fill order.
+    if (!rolloutGroups.some((x) => x.id.toLowerCase() === ref.id.toLowerCase())) rolloutGroups.push(ref);
+  }
   const campaignGroup = opts.campaignGroup ? await resolveGroup(client, opts.campaignGroup, '--campaign-group') : undefined;
   const [rolloutPolicy, federatedDomains] = await Promise.all([
     opts.rollout ? readRolloutPolicy(client) : Promise.resolve(null),

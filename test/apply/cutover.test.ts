@@ -537,3 +537,20 @@ describe('the federation final step, with a user counted switched taken out of t
     expect((await unswitchedNow(client, saved.countedSwitches, ['contoso.com'])).get('contoso.com')).toHaveLength(35);
   });
 });
+
+/** Found by a black-box test: a rollout group named twice (once by name, once by id) was listed twice ("rollout groups MFA Staged Rollout, MFA Staged Rollout"). */
+describe('a rollout group named twice', () => {
+  it('by name and by id is one group of the plan: attached once, filled once, listed once', async () => {
+    const g = fakeGraph();
+    const id = groupOf(g.emu.snapshot() as Snapshot, ROLLOUT).id as string;
+    const once = (await planTo(g, `${fresh()}.plan`, { rolloutGroups: [ROLLOUT] })).plan;
+    const file = `${fresh()}.plan`;
+    const { plan } = await planTo(g, file, { rolloutGroups: [ROLLOUT, id, ROLLOUT.toUpperCase()] });
+    expect(plan.options.rollout_groups).toEqual([{ id, displayName: ROLLOUT }]);
+    expect(plan.cutover!.rollout_groups).toEqual(once.cutover!.rollout_groups);
+    expect(plan.cutover_changes.map((c) => c.target)).toEqual(['featureRolloutPolicies/multiFactorAuthentication', `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${id}`]);
+    expect(switchedBy(plan)).toEqual(switchedBy(once));
+    // And the saved plan applies as planned.
+    expect((await applyFile(g, file, fresh())).outcome.state).toBe('completed');
+  });
+});
