@@ -88,6 +88,8 @@ export function findCutoverStale(
   limits: StagedRolloutLimits = STAGED_ROLLOUT_LIMITS,
   seen?: TenantCutover,
   counted: readonly CountedSwitch[] = [],
+  /** The user ids of the plan's users (a member joined since is judged as one of them). */
+  planUsers: ReadonlySet<string> = new Set(),
 ): StaleObject[] {
   const out: StaleObject[] = [];
   const { rolloutPolicy: policy, groups, federatedDomains } = live.cutover;
@@ -148,7 +150,32 @@ export function findCutoverStale(
   }
   // The switches rest on the policy enabled and their groups attached: as the plan read them, or as its own changes (compared above) leave them.
   out.push(...rolloutStale(policy, addsTo, (id) => groupOf(id)?.displayName || id, plannedRollout(changes)));
+  if (seen?.rolloutMembers) out.push(...joinedSince(changes, live.memberOf, seen, planUsers, (id) => groupOf(id)?.displayName || id));
   return out;
+}
+
+/**
+ * Users who joined a group the plan switches (attaches, or holds in the policy it creates or enables)
+ * since the plan: it judged what each member it read can sign in with (2.6, `rolloutMembers`), and
+ * its step would switch them unjudged (a black-box test saw one switched with no method). The plan's
+ * own users are checked as such. Pure.
+ */
+export function joinedSince(changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[], memberOf: ReadonlyMap<string, readonly string[]>, seen: TenantCutover, planUsers: ReadonlySet<string>, nameOf: (id: string) => string): StaleObject[] {
+  const planned = plannedRollout(changes);
+  const switching = new Set([...planned.attaches, ...(planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : [])]);
+  if (switching.size === 0) return [];
+  const known = new Set((seen.rolloutMembers ?? []).map((m) => m.id));
+  const joined = new Map<string, number>();
+  for (const [userId, groups] of memberOf) {
+    if (known.has(userId) || planUsers.has(userId)) continue;
+    for (const g of groups) if (switching.has(g)) joined.set(g, (joined.get(g) ?? 0) + 1);
+  }
+  return [...joined].map(([g, n]) => ({
+    target: `${ROLLOUT_POLICY}/appliesTo/${g}`,
+    planned: 'members as read',
+    now: `${n} joined`,
+    reason: `${n} user(s) joined "${nameOf(g)}" since the plan: ${planned.attaches.has(g) ? 'attaching the group' : 'enabling the staged rollout policy'} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: make a new plan`,
+  }));
 }
 
 /** What of the staged rollout a run's policy step is still to do: create or enable the policy, attach groups. */
@@ -230,6 +257,11 @@ export async function cutoverStale(
     ...adds.map((a) => ({ kind: a.resource.startsWith('rolloutGroup/') ? ('rollout-add' as const) : ('campaign-add' as const), resource: a.resource, before: null, after: null })),
     ...rejecting.map((d) => ({ kind: 'federation-update' as const, resource: `domains/${d.id}/federationConfiguration`, before: null, after: null })),
   ];
+  // The groups whose members the policy step switches, when the plan judged them (2.6): who joined since.
+  if (seen?.rolloutMembers) {
+    const planned = plannedRollout(changes);
+    for (const id of planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : []) probe.push(groupProbe(id));
+  }
   // A federation change: the staged rollout the plan saw is read again too (see findCutoverStale).
   if (changes.some((c) => c.target.startsWith('domains/'))) {
     const ids = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...plan.countedSwitches.flatMap((c) => (c.by === 'member' ? c.groups : []))]);
@@ -239,7 +271,7 @@ export async function cutoverStale(
   if (!live) return { stale: [], groupUsers: {} };
   // The users each group read holds as the run starts: what a rollback compares with, not the plan's older read.
   const groupUsers = Object.fromEntries(live.cutover.groups.map((g) => [g.id, g.users]));
-  const stale = findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches);
+  const stale = findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches, new Set(plan.users.flatMap((u) => (u.userId ? [u.userId] : []))));
   for (const d of rejecting) {
     const now = live.cutover.federatedDomains.find((x) => x.id === d.id)?.federatedIdpMfaBehavior ?? null;
     if (now === REJECT_IDP_MFA) continue;

@@ -257,6 +257,30 @@ describe('members of a rollout group outside the plan (a black-box test saw them
     const third = (await planTo(g, `${dir}-third.plan`, { users, rolloutGroups: [ROLLOUT] })).plan;
     expect(third.findings.filter((f) => f.code === 'switched-without-method')).toEqual([]);
   });
+
+  it('a user who joined a group the plan attaches, or holds in the policy it enables, since the plan makes it stale, before anything is written', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    const users = join(tmp.dir, `scope${n}.txt`);
+    writeFileSync(users, 'bob@contoso.com\n');
+    await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
+    await addTo(g, ROLLOUT, ['judy@contoso.com']);
+    g.emu.clearRequests();
+    await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan: attaching the group would switch them to Entra MFA without the plan having checked that they have a method to sign in with: make a new plan/);
+    expect(writes(g.emu.requests())).toEqual([]);
+    // Planned again, judy is judged (and named), and the plan applies.
+    const { plan } = await planTo(g, `${dir}-again.plan`, { users, rolloutGroups: [ROLLOUT] });
+    expect(plan.findings.find((f) => f.code === 'switched-without-method')?.message).toMatch(/: judy@contoso\.com$/);
+    expect((await applyFile(g, `${dir}-again.plan`, `${dir}-again`)).outcome.state).toBe('completed');
+
+    // The policy disabled, then a plan that enables it; zoe joins its group since.
+    const s = g.emu.snapshot() as Snapshot;
+    expect((await g.raw.patch(`/v1.0/policies/featureRolloutPolicies/${s.featureRolloutPolicies[0].id}`, { isEnabled: false })).status).toBe(204);
+    writeFileSync(users, 'carol@contoso.com\n');
+    await planTo(g, `${dir}-enable.plan`, { users, rolloutGroups: [ROLLOUT] });
+    await addTo(g, ROLLOUT, ['zoe@contoso.com']);
+    await expect(applyFile(g, `${dir}-enable.plan`, `${dir}-enable`)).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan: enabling the staged rollout policy would switch them/);
+  });
 });
 
 /** From a review: checks of the cutover that a narrowed run, a late attach or a late leaver slipped through. */
