@@ -1,3 +1,4 @@
+import { createSecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../model/user-error.js';
 import { readSecretFile } from '../io/secret-file.js';
@@ -48,6 +49,7 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
   if (req.apiKeyFile !== undefined) options.apiKey = readApiKey(req.apiKeyFile, secretOptions);
   if (req.tlsCert !== undefined && req.tlsKey !== undefined) {
     options.tls = { cert: readCertificate(req.tlsCert), key: readSecretFile(req.tlsKey, 'TLS key', secretOptions) };
+    checkTlsPair(options.tls, req.tlsCert, req.tlsKey);
   }
   if (req.auditLog !== undefined) options.auditLog = req.auditLog;
   if (req.state !== undefined) options.state = parseStateUrl(req.state);
@@ -75,6 +77,27 @@ function readApiKey(file: string, options: Parameters<typeof readSecretFile>[2])
   const key = readSecretFile(file, 'API key file', options).toString('utf8').trim();
   if (key.length < 16 || /\s/.test(key)) throw new UserError(`API key file ${file}: the key must be at least 16 characters without white space`);
   return key;
+}
+
+/**
+ * The certificate and key tried together before anything starts: OpenSSL's refusal (a file not PEM,
+ * a key of another certificate, an encrypted key) named by file, not an unexpected error with a stack
+ * trace (a black-box test). OpenSSL's own words name no key material.
+ */
+function checkTlsPair(tls: { cert: Buffer; key: Buffer }, certFile: string, keyFile: string): void {
+  try {
+    createSecureContext({ cert: tls.cert, key: tls.key });
+  } catch (err) {
+    const text = String((err as Error).message ?? err);
+    const why = /no start line/i.test(text)
+      ? 'one of them is not PEM (-----BEGIN ...-----), or the key was given as the certificate'
+      : /key values mismatch/i.test(text)
+        ? 'the key is not the certificate\'s'
+        : /bad decrypt|bad password|passphrase/i.test(text)
+          ? 'the key is encrypted: give it unencrypted (openssl pkey -in KEY -out KEY.plain), in a file only you can read'
+          : text;
+    throw new UserError(`the TLS certificate ${certFile} and key ${keyFile} cannot be used: ${why}`);
+  }
 }
 
 function readCertificate(file: string): Buffer {

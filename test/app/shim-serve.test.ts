@@ -40,6 +40,26 @@ describe('shim serve: key files', () => {
     await strictOk.close();
   });
 
+  it.skipIf(!haveOpenssl)('a certificate or key TLS cannot use is one line naming both files, not an unexpected error (a black-box test saw a stack trace)', async () => {
+    const pair = (name: string, extra: string[] = []) => {
+      const cert = tmp.path(`${name}.crt`);
+      const key = tmp.path(`${name}.key`);
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', ...extra, '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+      chmodSync(key, 0o600);
+      return { cert, key };
+    };
+    const a = pair('a', ['-nodes']);
+    const b = pair('b', ['-nodes']);
+    const locked = pair('locked', ['-passout', 'pass:hunter2']);
+    const notPem = tmp.path('not.pem');
+    writeFileSync(notPem, 'this is no certificate\n', { mode: 0o600 });
+    const tried = async (tlsCert: string, tlsKey: string) => (await startShimServe({ ...base, tlsCert, tlsKey }).then(async (s) => { await s.close(); return 'started'; }, (e: Error) => e.message));
+    expect(await tried(notPem, a.key)).toBe(`the TLS certificate ${notPem} and key ${a.key} cannot be used: one of them is not PEM (-----BEGIN ...-----), or the key was given as the certificate`);
+    expect(await tried(a.cert, b.key)).toBe(`the TLS certificate ${a.cert} and key ${b.key} cannot be used: the key is not the certificate's`);
+    expect(await tried(locked.cert, locked.key)).toMatch(/cannot be used: the key is encrypted: give it unencrypted/);
+    expect(await tried(a.cert, a.key)).toBe('started');
+  });
+
   it('issue 17 item 17: the store key file and the API key file likewise', async () => {
     chmodSync(base.keyFile!, 0o640);
     const apiKey = tmp.path('api.key');
