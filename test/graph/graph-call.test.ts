@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { errorText } from '../../src/graph/graph-call.js';
+import { encodeBase32 } from '../../src/otp/base32.js';
+
+/** Graph's error text goes into journals and reports, which are kept (and hash-chained: nothing is scrubbed later). */
+describe('errorText', () => {
+  it("is Graph's status, code and message", () => {
+    expect(errorText({ status: 404, headers: {}, body: { error: { code: 'Request_ResourceNotFound', message: "Resource 'x' does not exist." } } })).toBe("404 Request_ResourceNotFound: Resource 'x' does not exist.");
+    expect(errorText({ status: 502, headers: {}, body: null })).toBe('502');
+  });
+
+  it('takes out a seed and an activation code a message quotes from the request (a black-box test put a body-echoing proxy in front of Graph)', () => {
+    const seed = encodeBase32(Buffer.from('12345678901234567890'));
+    const echoed = `invalid request body: {"serialNumber":"20010001","secretKey":"${seed}","timeIntervalInSeconds":30} and {"verificationCode":"123456"}; seed=${seed}`;
+    const text = errorText({ status: 400, headers: {}, body: { error: { code: 'BadRequest', message: echoed } } });
+    expect(text).toBe('400 BadRequest: invalid request body: {"serialNumber":"20010001","secretKey":"[redacted]","timeIntervalInSeconds":30} and {"verificationCode":"[redacted]"}; seed=[redacted]');
+    expect(text).not.toContain(seed);
+  });
+});
