@@ -32,7 +32,8 @@ export class RequestRecorder {
     dir: string | undefined,
   ) {
     if (dir) {
-      mkdirSync(dir, { recursive: true });
+      // Bodies are redacted, but user names and ids are there: the tool's own files' modes (a black-box test ran under umask 000).
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
       this.#file = join(dir, `requests-${process.pid}.jsonl`);
     }
   }
@@ -52,6 +53,6 @@ export class RequestRecorder {
       status,
     };
     this.hook?.(entry);
-    if (this.#file) appendFileSync(this.#file, `${JSON.stringify(entry)}\n`);
+    if (this.#file) appendFileSync(this.#file, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
   }
 }

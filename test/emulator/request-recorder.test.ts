@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,5 +58,8 @@ describe('recording every request a client sends (contract tests)', () => {
     expect(files).toEqual([`requests-${process.pid}.jsonl`]);
     const lines = readFileSync(join(dir, 'nested', files[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RecordedRequest);
     expect(lines.map((l) => `${l.method} ${l.version} ${l.path} ${l.status}`)).toEqual(['GET v1.0 organization 200', 'GET beta nothing 400']);
+    // Only the user's: user names and ids are in it (a black-box test under umask 000 found 0777 and 0666).
+    expect(statSync(join(dir, 'nested')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'nested', files[0]!)).mode & 0o777).toBe(0o600);
   });
 });
