@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { validateExport } from '../app/validate.js';
+import { UnreadableSourceError, validateExport } from '../app/validate.js';
 import { formatProblem } from '../model/problem.js';
 import { printable } from '../model/printable.js';
 import type { ValidationReport } from '../source/validation-report.js';
@@ -52,6 +52,9 @@ Examples:
       let report;
       try {
         report = await validateExport({ source: opts.source, tokens: opts.tokens, seeds, onProgress: (read, total) => progress.bytes(read, total, label) });
+      } catch (err) {
+        if (!(err instanceof UnreadableSourceError && opts.format === 'json')) throw err;
+        report = err.report;
       } finally {
         progress.stop();
       }

@@ -72,6 +72,10 @@ describe('mfa-migrate validate', () => {
     const missing = await runCli(['validate', '--source', '/nonexistent/export']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nonexistent\/export: the source folder does not exist/);
+    // With --format json the answer is JSON still: the report of that one error (a black-box test got the stderr line alone).
+    const json = await runCli(['validate', '--source', '/nonexistent/export', '--format', 'json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ source: '/nonexistent/export', users: 0, errors: [{ file: '/nonexistent/export', code: 'file-missing', message: 'the source folder does not exist or is not a folder' }] });
     const empty = mkdtempSync(join(tmpdir(), 'validate-empty-'));
     const r = await runCli(['validate', '--source', empty, '--format', 'json']);
     expect(r.code).toBe(1);
