@@ -30,6 +30,13 @@ describe('crossCheck', () => {
     expect(problems).toContainEqual(expect.objectContaining({ severity: 'error', code: 'seed-missing', file: 'users.csv', line: 7, field: 'oath_token_serial' }));
   });
 
+  it("a disabled user's missing seed is a warning, not an error that stops the plan: nothing is migrated for them (a black-box test)", () => {
+    const { problems } = check([{ ...user('a@b.com', 7, '999'), enabled: false }], []);
+    expect(problems.map((p) => [p.severity, p.code, p.message])).toEqual([
+      ['warning', 'seed-missing', 'a@b.com: token serial 999 is in none of the seed files given (the user is disabled in MFA Server: nothing is migrated for them; the seed is needed if they are enabled again)'],
+    ]);
+  });
+
   it('warns seed-unassigned on the seed file line', () => {
     const { tokens, problems } = check([], [makeSeed({ serial: '5', source: 'tokens/x.csv', line: 4 })]);
     expect(tokens).toHaveLength(1);
