@@ -107,15 +107,22 @@ export function connectFromOptions(opts: GraphCliOptions, readOnly: boolean, fal
   });
 }
 
-export function positiveInt(v: string, name: string): number {
+/** Decimal digits alone, and a number JavaScript holds exactly: `Number()` took `0x10`, `1e3`, `""` and 10^21 (a black-box test). */
+function wholeNumber(v: string): number | undefined {
+  if (!/^\d+$/.test(v.trim())) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer, got "${v}"`);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+export function positiveInt(v: string, name: string): number {
+  const n = wholeNumber(v);
+  if (n === undefined || n < 1) throw new UserError(`${name} must be a positive integer, got "${v}"`);
   return n;
 }
 
 export function nonNegativeInt(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`${name} must be a whole number, 0 or more, got "${v}"`);
+  const n = wholeNumber(v);
+  if (n === undefined) throw new UserError(`${name} must be a whole number, 0 or more, got "${v}"`);
   return n;
 }
 

@@ -7,6 +7,7 @@ import { UserError } from '../model/user-error.js';
 import { ownValue } from '../model/own-value.js';
 import { printable } from '../model/printable.js';
 import { packageVersion } from '../io/package-root.js';
+import { checkOptionValues } from './option-values.js';
 import { checkRequiredOptionsLast } from './required-options.js';
 
 
@@ -65,6 +66,7 @@ Examples:
   for (const register of await Promise.all(modules.map((m) => REGISTRARS[m]!()))) register(program);
   addNoColor(program);
   checkRequiredOptionsLast(program);
+  checkOptionValues(program, args);
   return program;
 }
 

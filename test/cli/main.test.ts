@@ -51,6 +51,31 @@ describe('mfa-migrate (the program)', () => {
     expect((await runMain(['plan', '--bogus'])).stderr).toContain('(run with --help for usage and examples)');
   });
 
+  it("refuses an empty value, an empty argument, and an option of one value given twice, before the command runs (a black-box test: --users \"$UNSET\" applied the whole plan)", async () => {
+    const first = async (args: string[]) => {
+      const r = await runMain(args);
+      return [r.code, r.stderr.split('\n')[0]];
+    };
+    expect(await first(['apply', 'x.plan', '--users', ''])).toEqual([1, "mfa-migrate: option '--users <file>' is given an empty value"]);
+    expect(await first(['plan', '--source', '.', '--target-group', ''])).toEqual([1, "mfa-migrate: option '--target-group <nameOrId>' is given an empty value"]);
+    expect(await first(['validate', '--source', '.', '--tokens', 'a.pskc', '--tokens', ''])).toEqual([1, "mfa-migrate: option '--tokens <file>' is given an empty value"]);
+    expect(await first(['shim', 'import', '--store', '', '--source', '.'])).toEqual([1, "mfa-migrate: option '--store <file>' is given an empty value"]);
+    expect(await first(['apply', ''])).toEqual([1, 'mfa-migrate: an argument is empty']);
+    expect(await first(['plan', '--source', '.', '--users', 'a.txt', '--users=b.txt'])).toEqual([1, "mfa-migrate: option '--users <file>' is given more than once: it takes one value"]);
+    expect(await first(['plan', '--source', '.', '--group', 'A', '--group', 'B'])).toEqual([1, "mfa-migrate: option '--group <nameOrId>' is given more than once: it takes one value"]);
+    // Repeatable options stay repeatable.
+    const tokens = await runMain(['validate', '--source', '/nonexistent', '--tokens', 'a.pskc', '--tokens', 'b.pskc']);
+    expect(tokens.stderr).toContain('the source folder does not exist');
+  });
+
+  it('takes decimal digits alone as a count: no hex, exponent or number past 2^53 (a black-box test: --batch-size 0x10 was 16)', async () => {
+    for (const bad of ['0x10', '1e3', '99999999999999999999999', '']) {
+      const r = await runMain(['apply', 'x.plan', '--batch-size', bad]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.split('\n')[0]).toMatch(bad === '' ? /is given an empty value|must be a positive integer/ : new RegExp(`--batch-size must be a positive integer, got "${bad}"`));
+    }
+  });
+
   it('prints its version without loading any command, and suggests the command meant for a typo (exit 1)', async () => {
     const v = await runCli(['--version']);
     expect(v.code).toBe(0);
