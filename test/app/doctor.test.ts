@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/app/doctor.js';
+import { renderDoctor } from '../../src/cli/views/doctor.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { CONTOSO } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
@@ -35,7 +36,13 @@ describe('mfa-migrate doctor', () => {
     const r = await runDoctor(connectGraph({ graphUrl: url, readOnly: true, concurrency: 2, retry: { capMs: 50 } }));
     expect(r.ready).toBe(false);
     const failed = r.checks.filter((c) => c.state === 'fail');
-    expect(failed).toEqual([{ id: 'graph', state: 'fail', detail: expect.stringMatching(new RegExp(`^cannot reach Graph at ${url}`)), fix: expect.stringContaining('check --graph-url (a rehearsal: is the emulator running?)') }]);
+    expect(failed).toEqual([{ id: 'graph', state: 'fail', detail: expect.stringMatching(new RegExp(`^cannot reach Graph at ${url}`)), fix: expect.stringContaining('check --graph-url (a rehearsal: is the emulator running?)') }]);  });
+
+  it('a sign-in that failed reads "Not signed in", not "Signed in as unknown" (a black-box test)', () => {
+    const failed = { ready: false, graph: 'https://graph.microsoft.com', rehearsal: false, tenant: null, identity: { kind: 'unknown' as const, appId: null, appDisplayName: null, upn: null, permissions: [] }, checks: [{ id: 'sign-in', state: 'fail' as const, detail: 'ClientSecretCredential: AADSTS7000215: invalid client secret', fix: 'check --auth' }], commands: [] };
+    expect(renderDoctor(failed, false).split('\n').slice(0, 4)).toEqual(['Graph https://graph.microsoft.com', 'Not signed in', '', 'FAIL ClientSecretCredential: AADSTS7000215: invalid client secret']);
+    const ok = { ...failed, identity: { ...failed.identity, kind: 'application' as const, appDisplayName: 'migration app', permissions: ['User.Read.All'] }, checks: [{ id: 'sign-in', state: 'ok' as const, detail: 'signed in' }] };
+    expect(renderDoctor(ok, false).split('\n')[1]).toBe('Signed in as migration app; permissions: User.Read.All');
   });
 
   it('a local emulator started with --token that refuses: the fix is the token, not a permission (a black-box test was told to grant one)', async () => {

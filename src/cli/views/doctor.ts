@@ -9,8 +9,10 @@ export function renderDoctor(r: DoctorReport, color: boolean): string {
   const tint = { ok: paint('32'), warn: paint('33'), fail: paint('31') };
   const lines = [`Graph ${r.graph}${r.rehearsal ? ' (loopback: the emulator, a rehearsal)' : ''}`];
   if (r.tenant) lines.push(`Tenant ${r.tenant.displayName} (${r.tenant.id})`);
-  const who = r.identity.upn ? `${r.identity.upn} (delegated)` : r.identity.appDisplayName ?? r.identity.appId ?? 'unknown';
-  lines.push(`Signed in as ${who}; permissions: ${r.identity.permissions.length ? r.identity.permissions.join(', ') : '(none named in the token)'}`, '');
+  const who = r.identity.upn ? `${r.identity.upn} (delegated)` : (r.identity.appDisplayName ?? r.identity.appId);
+  // A sign-in that failed is said by its check below, not as "Signed in as unknown" (a black-box test).
+  const signedIn = r.checks.find((c) => c.id === 'sign-in')?.state === 'ok';
+  lines.push(signedIn ? `Signed in as ${who ?? 'an unnamed identity'}; permissions: ${r.identity.permissions.length ? r.identity.permissions.join(', ') : '(none named in the token)'}` : 'Not signed in', '');
   for (const c of r.checks) {
     lines.push(`${tint[c.state](MARK[c.state])} ${c.detail}`);
     if (c.fix && c.state !== 'ok') lines.push(`      fix: ${c.fix}`);
