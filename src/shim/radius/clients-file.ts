@@ -28,6 +28,13 @@ const OPTIONS: Record<string, keyof Pick<RadiusClient, 'rateLimit' | 'rateBurst'
   'source-max-fails': 'sourceMaxFails',
 };
 
+/** Each option's range: the `shim serve` flag's (a burst of 0 refused every request of that VPN, for good; a black-box test). */
+const RANGES: Record<keyof typeof OPTIONS, [number, number]> = {
+  'rate-limit': [0, 1_000_000_000],
+  'rate-burst': [1, 1_000_000_000],
+  'source-max-fails': [0, 1_000_000],
+};
+
 /** RFC 2865 3: the shared secret SHOULD be at least 16 octets (and BlastRADIUS made weak ones dangerous). */
 export const MIN_SECRET_BYTES = 16;
 
@@ -84,7 +91,8 @@ export function parseClients(text: string, path: string): RadiusClient[] {
       const [key, value] = option.split('=') as [string, string | undefined];
       const field = OPTIONS[key];
       if (!field) throw new UserError(`${where}: field ${fields.length - rest.length + n + 1} is not an option (rate-limit=N, rate-burst=N, source-max-fails=N); a secret holding spaces goes in double quotes`);
-      if (value === undefined || !/^\d+$/.test(value)) throw new UserError(`${where}: ${key} takes a whole number`);
+      const [min, max] = RANGES[key]!;
+      if (value === undefined || !/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UserError(`${where}: ${key} takes a whole number from ${min} to ${max}`);
       if (client[field] !== undefined) throw new UserError(`${where}: ${key} is given twice`);
       client[field] = Number(value);
     }

@@ -30,6 +30,10 @@ describe('RADIUS clients file', () => {
     expect(() => parseClients('10.0.0.1 short\n', 'c')).toThrow(/shorter than 16 characters/);
     expect(() => parseClients(`10.0.0.1 ${S} n color=blue\n`, 'c')).toThrow(/line 1: field 4 is not an option/);
     expect(() => parseClients(`10.0.0.1 ${S} n rate-limit=many\n`, 'c')).toThrow(/line 1: rate-limit takes a whole number/);
+    // The serve flags' ranges: a burst of 0 refused that VPN's every request, for good (a black-box test).
+    expect(() => parseClients(`10.0.0.1 ${S} n rate-burst=0\n`, 'c')).toThrow(/line 1: rate-burst takes a whole number from 1 to 1000000000/);
+    expect(() => parseClients(`10.0.0.1 ${S} n source-max-fails=99999999999999999999\n`, 'c')).toThrow(/line 1: source-max-fails takes a whole number from 0 to 1000000/);
+    expect(parseClients(`10.0.0.1 ${S} n rate-limit=0 rate-burst=1 source-max-fails=0\n`, 'c')[0]).toMatchObject({ rateLimit: 0, rateBurst: 1, sourceMaxFails: 0 });
     expect(() => parseClients(`10.0.0.0/24 ${S}\n10.0.0.5/24 ${S}\n`, 'c')).toThrow(/line 2: 10\.0\.0\.5\/24 is already the client of line 1/);
     expect(() => parseClients(`::ffff:10.0.0.0/24 ${S}\n`, 'c')).toThrow(/line 1: an IPv4-mapped network needs a prefix of \/96 or more/);
     expect(() => parseClients(`10.0.0.1 ${S} n rate-limit=5 rate-limit=7\n`, 'c')).toThrow(/line 1: rate-limit is given twice/);
