@@ -394,6 +394,15 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     expect(ivan!.attributes.filter((a) => a.type === ATTR.replyMessage).map((a) => a.value.toString())).toEqual(['Accepted']);
   });
 
+  it("counts a malformed request against its client's rate limit, as over HTTP (a black-box test: 8 in a row past a burst of 3, each audited)", async () => {
+    const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 rate-limit=1 rate-burst=3\n`);
+    const chap = [name('zoe@contoso.com'), { type: ATTR.chapPassword, value: Buffer.alloc(17, 1) }];
+    const texts: string[] = [];
+    for (let i = 0; i < 5; i++) texts.push(attribute((await ask(port, chap))!, ATTR.replyMessage)!.toString());
+    expect(texts.slice(0, 3)).toEqual(['Only PAP is supported', 'Only PAP is supported', 'Only PAP is supported']);
+    expect(texts.slice(3)).toEqual([expect.stringMatching(/^Too many requests; try again in \d+ s$/), expect.stringMatching(/^Too many requests/)]);
+  });
+
   it('rejects two User-Names (5.44: at most one) as malformed without verifying either', async () => {
     const { port } = await start();
     const answer = await ask(port, [name('zoe@contoso.com'), name('ivan@contoso.com'), password('000000')]);
