@@ -110,11 +110,22 @@ function isEntryPoint(): boolean {
 
 if (isEntryPoint()) {
   // Output piped into `head` and the like: a closed pipe ends the command quietly, not with a stack trace.
+  // Output that cannot be written otherwise (a full disk, /dev/full): the command's work goes on, since
+  // a migration must not stop halfway for its summary; it ends with exit 1, having said so once (a
+  // black-box test saw a completed apply end in a stack trace, and one killed by its progress line).
+  let outputLost: string | undefined;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
+    if (outputLost !== undefined) return;
+    outputLost = err.code ?? err.message;
+    // Set now too: the error may come after the command has ended, or leave its last write unanswered.
+    if (!process.exitCode) process.exitCode = EXIT.error;
+    process.stderr.write(`mfa-migrate: the output could not be written (${outputLost}): it is incomplete; what the command did stands\n`);
   });
-  main(process.argv).then((code) => {
+  // Nowhere left to say anything (progress, notices): the work goes on, its journal and results as ever.
+  process.stderr.on('error', () => undefined);
+  main(process.argv).then((result) => {
+    const code = outputLost !== undefined && result === 0 ? EXIT.error : result;
     process.exitCode = code;
     // A failed command has said why and has nothing left to do: a connection the error left half-open
     // (a database login that stopped for want of a password waits for the server's one-minute login

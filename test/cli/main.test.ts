@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { generateExport } from '../../fixtures/generate-export.js';
 import { CLI, ROOT, runCli } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
+import { startEmulator } from '../../src/emulator/index.js';
 
 describe('mfa-migrate (the program)', () => {
   it('lists every command in its help, and each command, aliases included, has its own help with examples', async () => {
@@ -134,4 +135,33 @@ describe('mfa-migrate (the program)', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it.skipIf(!existsSync('/dev/full'))('output it cannot write (a full disk: /dev/full) ends in one line and exit 1, not a stack trace; stderr it cannot write stops nothing (a black-box test saw an apply killed by its progress line)', async () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const run = async (args: string[], stdio: ['ignore', number | 'pipe', number | 'pipe']) => {
+        const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio });
+        let stderr = '';
+        child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+        return { code, stderr };
+      };
+      const lost = await run(['validate', '--source', 'fixtures/contoso', '--format', 'json'], ['ignore', full, 'pipe']);
+      expect(lost).toEqual({ code: 1, stderr: 'mfa-migrate: the output could not be written (ENOSPC): it is incomplete; what the command did stands\n' });
+      // Its notices on stderr unwritable, a plan is made and saved all the same, exit 0.
+      const dir = mkdtempSync(join(tmpdir(), 'main-full-'));
+      const emu = await startEmulator({ port: 0 });
+      try {
+        const planFile = join(dir, 'x.plan');
+        const saved = await run(['plan', '--source', 'fixtures/contoso', '--allow-missing-seeds', '--graph-url', emu.url, '--out', planFile], ['ignore', 'pipe', full]);
+        expect(saved.code).toBe(0);
+        expect(existsSync(planFile)).toBe(true);
+      } finally {
+        await emu.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    } finally {
+      closeSync(full);
+    }
+  });
 });
