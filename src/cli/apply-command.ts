@@ -263,6 +263,8 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
   } catch (err) {
     progress.stop();
     if (current) say(`Run ${current.runId} stopped by an error. Finish it with: ${commandHint(['resume', current.runId], opts)}`);
+    // Said, not left for the admin to find missing (a black-box test): the journal has every user's outcome.
+    if (current && opts.results) say(`--results ${opts.results} was not written: ${commandHint(['report', current.runId], { stateDir: current.stateDir })} lists every user's outcome so far`);
     // Interrupted before a run existed: the exit status is the signal's, as for an interrupted run.
     const signal = interrupts.received();
     if (signal && err instanceof UserError && err.exitCode === SIGNAL_EXIT.SIGINT) throw new UserError(err.message, SIGNAL_EXIT[signal]);
