@@ -141,12 +141,12 @@ export class ShimDatabase extends MemoryState {
         if (journal.droppedTail > 0) await cutJournal(journalPath, journal.intactBytes);
       }
       if (journal.status === 'current' && doc.journal) {
-        db.#journal = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, journal.intactBytes, journalFailed);
+        db.#journal = await JournalWriter.open(journalPath, macKey, doc.storeId, doc.gen, journal.nextSeq, journal.intactBytes, journalFailed, notice);
       } else {
         // Start a journal the store names: a new generation holding the state as it stands.
         const { doc: written, journalBytes } = await writeStoreGeneration(path, key, db.snapshot());
         db.#doc = { ...db.#doc, gen: written.gen, updatedAt: written.updatedAt };
-        db.#journal = await JournalWriter.open(journalPath, macKey, written.storeId, written.gen, 1, journalBytes, journalFailed);
+        db.#journal = await JournalWriter.open(journalPath, macKey, written.storeId, written.gen, 1, journalBytes, journalFailed, notice);
       }
       return db;
     } catch (err) {

@@ -249,6 +249,8 @@ export async function createJournal(file: string, macKey: Buffer, storeId: strin
 /** Zeros written ahead of the journal's end at a time, and the reserve below which more are added. */
 const PREALLOCATE_BYTES = 4 * 1024 * 1024;
 const PREALLOCATE_RESERVE = 1024 * 1024;
+/** How long after room could not be made ahead it is tried again. */
+const ROOM_RETRY_MS = 10_000;
 
 /** Records waiting for the same durable write, and the promise their verdicts wait on. */
 export class JournalBatch {
@@ -290,6 +292,10 @@ export class JournalWriter {
   #failed: Error | null = null;
   #file = '';
   #onFailure: ((err: Error) => void) | undefined;
+  #onNotice: ((message: string) => void) | undefined;
+  /** When the room ahead could not be made (a full disk): not before this is it tried again. */
+  #roomRetryAt = 0;
+  #roomShort = false;
   /** Records written in this generation (drives compaction). */
   written = 0;
 
@@ -313,10 +319,11 @@ export class JournalWriter {
    * Continues the journal `file` of generation `gen` after its last intact line (ending at byte `end`).
    * `onFailure` hears once when a write fails and the journal is failed for good (for the operator).
    */
-  static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number, end: number, onFailure?: (err: Error) => void): Promise<JournalWriter> {
+  static async open(file: string, macKey: Buffer, storeId: string, gen: number, nextSeq: number, end: number, onFailure?: (err: Error) => void, onNotice?: (message: string) => void): Promise<JournalWriter> {
     const writer = new JournalWriter(openForSyncedWrites(file), end, macKey, storeId, gen, nextSeq);
     writer.#file = file;
     writer.#onFailure = onFailure;
+    writer.#onNotice = onNotice;
     await writer.#extendOrClose(file);
     return writer;
   }
@@ -386,9 +393,20 @@ export class JournalWriter {
 
   #afterWrite(): void {
     // Keep zeroed room ahead, in the background (positional writes beyond the end do not disturb the batches).
-    if (this.#size - this.#offset < PREALLOCATE_RESERVE && !this.#extending) {
+    // Room not made ahead (a full disk) fails nothing: the records go on into the room left, and it is
+    // tried again; only a batch with no room left fails the journal (a black-box test saw the shim stop
+    // with 1 MB of its journal unused).
+    if (this.#size - this.#offset < PREALLOCATE_RESERVE && !this.#extending && Date.now() >= this.#roomRetryAt) {
       this.#extending = this.#extend()
-        .catch((err: unknown) => this.#fail(err instanceof Error ? err : new Error(String(err))))
+        .then(() => {
+          if (this.#roomShort) this.#onNotice?.(`${this.#file}: room made for the state journal again`);
+          this.#roomShort = false;
+        })
+        .catch((err: unknown) => {
+          this.#roomRetryAt = Date.now() + ROOM_RETRY_MS;
+          if (!this.#roomShort) this.#onNotice?.(`${this.#file}: cannot make room ahead for the state journal (${fsReason(err)}): verifying goes on in the ${this.#size - this.#offset} bytes left; tried again every ${ROOM_RETRY_MS / 1000} s`);
+          this.#roomShort = true;
+        })
         .finally(() => {
           this.#extending = null;
         });

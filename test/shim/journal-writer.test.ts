@@ -91,6 +91,33 @@ describe('state journal writer: one batch in flight', () => {
     expect(read.records).toHaveLength(i);
   });
 
+  it('a full disk when room is made ahead fails nothing: the records go on into the room left, it is said once, and room is made again when there is some (a black-box test saw the shim stop with 1 MB unused)', async () => {
+    const notices: string[] = [];
+    const failures: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'journal-writer-'));
+    dirs.push(dir);
+    const file = join(dir, 'j');
+    const end = await createJournal(file, key, 'S', 1, 'J');
+    const writer = await JournalWriter.open(file, key, 'S', 1, 1, end, (e) => failures.push(e.message), (m) => notices.push(m));
+    const record = (i: number) => ({ user: `user-${'x'.repeat(60)}-${i}`, fails: i, lockedAt: null });
+    let i = 0;
+    // About 3.2 MB: less than the reserve is left, so room is made ahead, on a disk now full.
+    gate.full = true;
+    const first: Promise<void>[] = [];
+    while (i < 26_000) first.push(writer.append(record(i++)));
+    await Promise.all(first);
+    await new Promise((r) => setTimeout(r, 20));
+    // More records, into the room left: written, not refused.
+    const second: Promise<void>[] = [];
+    for (let k = 0; k < 1000; k++) second.push(writer.append(record(i++)));
+    await Promise.all(second);
+    expect(writer.failed).toBeNull();
+    expect(failures).toEqual([]);
+    expect(notices).toEqual([expect.stringMatching(new RegExp(`^${file}: cannot make room ahead for the state journal \\(.*\\): verifying goes on in the \\d+ bytes left; tried again every 10 s$`))]);
+    await writer.close();
+    expect((await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' })).records).toHaveLength(i);
+  });
+
   it('after a failed write, writes nothing more (the batch gathered meanwhile is refused too), and the file still reads; the failure, naming the file, is told once (a black-box test on a full disk saw 503s and nothing on stderr)', async () => {
     const told: string[] = [];
     const { file, writer } = await newJournal((err) => told.push(err.message));
