@@ -17,6 +17,6 @@ export interface ShimChecked {
 /** `shim check`: one verification, offline, with the rules and state of the server (which must be stopped). */
 export async function checkShimCode(req: ShimCheckRequest): Promise<ShimChecked> {
   const key = storeKeyOf(req);
-  const outcome = await withFileErrors(() => runCheck({ ...operationOptions(req, key), rules: req.rules, user: req.user, code: req.code }));
+  const outcome = await withFileErrors(() => runCheck({ ...operationOptions(req, key), rules: req.rules, user: req.user, code: req.code }), req.store);
   return { result: outcome.result, reason: outcome.reason };
 }

@@ -46,6 +46,7 @@ export async function importShimStore(req: ShimImportRequest): Promise<ShimImpor
       },
       importOptions: { includeDisabled: req.includeDisabled },
     }),
+    req.store,
   );
   return { summary, problems };
 }

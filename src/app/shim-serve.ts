@@ -64,7 +64,7 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
     };
   }
   if (req.now) options.now = req.now;
-  const service = await withFileErrors(() => startShimService(options));
+  const service = await withFileErrors(() => startShimService(options), req.store);
   if (req.insecure && service.url.startsWith('http:')) notice('warning: --insecure: serving without TLS');
   // Each client as read, in the file's order: a secret cut at a space shows its rest as the name.
   for (const c of [...clients].sort((a, b) => a.line - b.line)) {

@@ -45,13 +45,15 @@ export function operationOptions(req: ShimStoreRequest, key: Buffer): { store: s
  * Runs a shim use case, turning a failed system call (a folder that vanished, a full disk) into a
  * one-line error naming the call, the file and the cause; the shim's own errors are UserErrors already.
  */
-export async function withFileErrors<T>(work: () => Promise<T>): Promise<T> {
+export async function withFileErrors<T>(work: () => Promise<T>, store?: string): Promise<T> {
   try {
     return await work();
   } catch (err) {
     if (!(err instanceof UserError) && err instanceof Error && typeof (err as NodeJS.ErrnoException).syscall === 'string') {
       const e = err as NodeJS.ErrnoException;
-      throw new UserError(`${e.syscall} ${e.path ?? ''} failed: ${fsReason(err)}`.replace(/\s+/g, ' '), undefined, { cause: err });
+      // A write to an open file names no path: the store it was for is named (a black-box test read "write failed").
+      const where = e.path ?? (store !== undefined ? `for the store ${store} (or its journal beside it)` : '');
+      throw new UserError(`${e.syscall} ${where} failed: ${fsReason(err)}`.replace(/\s+/g, ' '), undefined, { cause: err });
     }
     throw err;
   }

@@ -18,6 +18,11 @@ describe('withFileErrors', () => {
     expect((err as Error).message).toBe('write failed: EIO');
   });
 
+  it('names the store a write without a path was for (a black-box test on a full disk read "write failed: the disk is full")', async () => {
+    const err = await withFileErrors(() => Promise.reject(fsError('ENOSPC', 'write')), '/srv/shim/s.store').catch((e: unknown) => e);
+    expect((err as Error).message).toBe('write for the store /srv/shim/s.store (or its journal beside it) failed: the disk is full');
+  });
+
   it('passes the shim\'s own errors and other errors through as they are', async () => {
     const own = new UserError('the store key is wrong');
     await expect(withFileErrors(() => Promise.reject(own))).rejects.toBe(own);
