@@ -88,8 +88,6 @@ export function findCutoverStale(
   limits: StagedRolloutLimits = STAGED_ROLLOUT_LIMITS,
   seen?: TenantCutover,
   counted: readonly CountedSwitch[] = [],
-  /** The user ids of the plan's users (a member joined since is judged as one of them). */
-  planUsers: ReadonlySet<string> = new Set(),
 ): StaleObject[] {
   const out: StaleObject[] = [];
   const { rolloutPolicy: policy, groups, federatedDomains } = live.cutover;
@@ -150,24 +148,26 @@ export function findCutoverStale(
   }
   // The switches rest on the policy enabled and their groups attached: as the plan read them, or as its own changes (compared above) leave them.
   out.push(...rolloutStale(policy, addsTo, (id) => groupOf(id)?.displayName || id, plannedRollout(changes)));
-  if (seen?.rolloutMembers) out.push(...joinedSince(changes, live.memberOf, seen, planUsers, (id) => groupOf(id)?.displayName || id));
+  // This run's own adds to a group are checked as such (added since, above); anyone else who joined is not the plan's judging.
+  if (seen?.rolloutMembers) out.push(...joinedSince(changes, live.memberOf, seen, new Set(adds.filter((a) => a.resource.startsWith('rolloutGroup/')).map((a) => a.userId)), (id) => groupOf(id)?.displayName || id));
   return out;
 }
 
 /**
  * Users who joined a group the plan switches (attaches, or holds in the policy it creates or enables)
  * since the plan: it judged what each member it read can sign in with (2.6, `rolloutMembers`), and
- * its step would switch them unjudged (a black-box test saw one switched with no method). The plan's
- * own users are checked as such. Pure.
+ * its step would switch them unjudged (a black-box test saw one switched with no method), a user of
+ * the plan it chose not to switch (no cloud method) too. `addedByRun`: the users this run adds to a
+ * rollout group, checked as such. Pure.
  */
-export function joinedSince(changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[], memberOf: ReadonlyMap<string, readonly string[]>, seen: TenantCutover, planUsers: ReadonlySet<string>, nameOf: (id: string) => string): StaleObject[] {
+export function joinedSince(changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[], memberOf: ReadonlyMap<string, readonly string[]>, seen: TenantCutover, addedByRun: ReadonlySet<string>, nameOf: (id: string) => string): StaleObject[] {
   const planned = plannedRollout(changes);
   const switching = new Set([...planned.attaches, ...(planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : [])]);
   if (switching.size === 0) return [];
   const known = new Set((seen.rolloutMembers ?? []).map((m) => m.id));
   const joined = new Map<string, number>();
   for (const [userId, groups] of memberOf) {
-    if (known.has(userId) || planUsers.has(userId)) continue;
+    if (known.has(userId) || addedByRun.has(userId)) continue;
     for (const g of groups) if (switching.has(g)) joined.set(g, (joined.get(g) ?? 0) + 1);
   }
   return [...joined].map(([g, n]) => ({
@@ -271,7 +271,7 @@ export async function cutoverStale(
   if (!live) return { stale: [], groupUsers: {} };
   // The users each group read holds as the run starts: what a rollback compares with, not the plan's older read.
   const groupUsers = Object.fromEntries(live.cutover.groups.map((g) => [g.id, g.users]));
-  const stale = findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches, new Set(plan.users.flatMap((u) => (u.userId ? [u.userId] : []))));
+  const stale = findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches);
   for (const d of rejecting) {
     const now = live.cutover.federatedDomains.find((x) => x.id === d.id)?.federatedIdpMfaBehavior ?? null;
     if (now === REJECT_IDP_MFA) continue;

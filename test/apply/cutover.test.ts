@@ -281,6 +281,19 @@ describe('members of a rollout group outside the plan (a black-box test saw them
     await addTo(g, ROLLOUT, ['zoe@contoso.com']);
     await expect(applyFile(g, `${dir}-enable.plan`, `${dir}-enable`)).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan: enabling the staged rollout policy would switch them/);
   });
+
+  it("a user of the plan it chose not to switch (no cloud method) who joins the group since is stale too (a review: the plan's users were let through)", async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    const users = join(tmp.dir, `scope${n}.txt`);
+    writeFileSync(users, 'bob@contoso.com\njudy@contoso.com\n');
+    const { plan } = await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
+    expect(plan.findings.filter((f) => f.code === 'not-switched').map((f) => f.user)).toEqual(['judy@contoso.com']);
+    await addTo(g, ROLLOUT, ['judy@contoso.com']);
+    g.emu.clearRequests();
+    await expect(applyFile(g, `${dir}.plan`, dir)).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan: attaching the group would switch them/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
 });
 
 /** From a review: checks of the cutover that a narrowed run, a late attach or a late leaver slipped through. */
