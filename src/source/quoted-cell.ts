@@ -15,6 +15,8 @@ export function quotedCell(value: string): string {
 
 /** Digits (five or more, any script) with a phone's punctuation alone, an extension at the end allowed: `+1 (425) 555-0101 x12`. */
 function phoneLike(value: string): boolean {
+  // A date is the value the admin must see to fix it (`2025-13-01` where `enabled` belongs: a review).
+  if (/^\d{4}-\d{1,2}-\d{1,2}(?:[T ]|$)/.test(value.trim())) return false;
   const number = value.replace(/\s*(?:x|ext\.?|extension|#|;ext=)\s*\p{Nd}+\s*$/iu, '');
   return /^[+\p{Nd}\s()./-]+$/u.test(number) && (number.match(/\p{Nd}/gu) ?? []).length >= 5;
 }

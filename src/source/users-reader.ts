@@ -2,6 +2,7 @@ import type { ExportedPhone, MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, T
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
 import { quotedCell } from './quoted-cell.js';
+import { refuseSecretLikeCell } from './seeds/secret-like-cell.js';
 import { cellAt, columnPositions, indexColumns, rowFits, UnnamedColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
 import { ownValue } from '../model/own-value.js';
@@ -164,6 +165,9 @@ function readUserRow(
     problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
     return undefined;
   }
+  // A seed where the username belongs (columns out of order): the row is refused, never shown (a
+  // username is in every finding, plan and report; a review saw one printed three times over).
+  if (!username.includes('@') && refuseSecretLikeCell(username, 'username', 'name', problems, { file, line, field: 'username' }, 'row')) return undefined;
   const key = username.toLowerCase();
   const first = seen.get(key);
   if (first !== undefined) {

@@ -49,6 +49,12 @@ describe('readDevices', () => {
     expect(JSON.stringify(problems).toUpperCase()).not.toContain(seed);
   });
 
+  it('takes hyphenated device names for names, not seeds (a review saw Pixel-7-Pro-Work-Phone refused)', async () => {
+    const { devices, problems } = await read('username,device_name\na@b.com,Pixel-7-Pro-Work-Phone\nb@b.com,Johns-Galaxy-S7-Edge\nc@b.com,JBSW-Y3DP-EHPK-3PXP-JBSW-Y3DP\n');
+    expect(devices?.map((d) => d.deviceName)).toEqual(['Pixel-7-Pro-Work-Phone', 'Johns-Galaxy-S7-Edge']);
+    expect(problems.map((p) => [p.line, p.field])).toEqual([[4, 'device_name']]);
+  });
+
   it('masks a phone number found where a date belongs, and skips rows of empty cells; trailing empty cells are no error', async () => {
     const { devices, problems } = await read('username,device_name,registered_at\na@b.com,Phone,+1 (425) 555-0101,\n,,\n  \nc@b.com,Tablet,yesterday,,\n');
     expect(devices?.map((d) => d.username)).toEqual(['a@b.com', 'c@b.com']);

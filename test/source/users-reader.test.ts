@@ -195,6 +195,16 @@ describe('readUsers', () => {
     ]);
   });
 
+  it('refuses a row whose username looks like a seed, never showing it; a date in a column meant for neither is shown as it is (a review)', async () => {
+    const { users, problems } = await read('username,enabled\nJBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,true\na@b.com,2025-13-01\nCONTOSO\\alice,true\n');
+    expect(users?.map((u) => u.username)).toEqual(['a@b.com', 'CONTOSO\\alice']);
+    expect(problems.map((p) => [p.line, p.field, p.message])).toEqual([
+      [2, 'username', 'the username looks like a secret (32 Base32 characters, not shown): are the columns in the right order? The row is skipped'],
+      [3, 'enabled', '"2025-13-01" is not one of true/false/yes/no/1/0: the user is taken as disabled, and nothing is written for them'],
+      [4, 'username', expect.stringMatching(/^username "CONTOSO\\alice" is not a user principal name/)],
+    ]);
+  });
+
   it('a file without its header line: its first row is not shown as column names where it holds a phone or a seed', async () => {
     const { problems } = await read('a@b.com,+1 425 555 0101,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,Alice\n');
     const unknown = problems.filter((p) => p.code === 'column-unknown').map((p) => [p.field, p.message]);

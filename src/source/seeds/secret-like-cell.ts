@@ -12,15 +12,19 @@ import type { ProblemList, Where } from '../../model/problem.js';
  * for a seed when it is only hex and 20 or more characters (all digits too: RFC 4226's seed is),
  * only Base32 and 16 or more, or only Base64 and 24 or more (a 16-byte seed). A name (`user`,
  * `manufacturer`, `model`) made of letters alone is a word, not a seed, unless it is 32 letters or
- * more written without a space. Words of unequal sizes, parted by spaces, are text whatever their characters.
+ * more written without a space. Words of unequal sizes, parted by spaces (in a name, hyphens too), are text whatever their characters.
  */
 export function secretLikeCell(value: string, kind: 'serial' | 'name'): string | null {
   // Vendors print a seed in groups of one size (`JBSW Y3DP EHPK`), the last maybe shorter (a `0x`
   // before it and `=` padding after it aside). Words of other sizes are text (`Yubico YubiKey 5 NFC`,
   // `Token2 Switzerland`), not a seed however its characters read (a review). Only spaces part words:
   // a hex or Base64 seed cut by `-` or `:` (a GUID's shape included) is still one.
-  const groups = value.trim().replace(/^0x/i, '').replace(/=+$/, '').split(/\s+/).filter((g) => g !== '');
-  if (groups.length > 1 && !groups.every((g, i) => (i === groups.length - 1 ? g.length <= groups[0]!.length : g.length === groups[0]!.length))) return null;
+  const bare = value.trim().replace(/^0x/i, '').replace(/=+$/, '');
+  const unequal = (groups: string[]) => groups.length > 1 && !groups.every((g, i) => (i === groups.length - 1 ? g.length <= groups[0]!.length : g.length === groups[0]!.length));
+  if (unequal(bare.split(/\s+/).filter((g) => g !== ''))) return null;
+  // A name's words may be parted by hyphens too (`Pixel-7-Pro-Work-Phone`: a review saw it refused),
+  // unless they are hex alone (a hex seed in a GUID's shape stays one).
+  if (kind === 'name' && /[^0-9a-f\s-]/i.test(bare) && unequal(bare.split(/[\s-]+/).filter((g) => g !== ''))) return null;
   let s = value.replace(/[\s:-]+/g, '');
   if (/^0x/i.test(s)) s = s.slice(2);
   if (kind === 'name' && /^[a-z]+$/i.test(s) && (s.length < 32 || /\s/.test(value.trim()))) return null;
