@@ -8,11 +8,15 @@ import type { Command, Option } from 'commander';
  */
 export function checkOptionValues(program: Command, raw: readonly string[]): void {
   program.hook('preAction', (_root, action) => {
-    for (let cmd: Command | null = action; cmd; cmd = cmd.parent) {
+    // An option a command and its parent both take (`runs --state-dir X verify ID --state-dir X`) may be given once to each.
+    const chain: Command[] = [];
+    for (let cmd: Command | null = action; cmd; cmd = cmd.parent) chain.push(cmd);
+    const defined = (long: string) => chain.filter((c) => c.options.some((o) => o.long === long)).length;
+    for (const cmd of chain) {
       for (const o of cmd.options) {
         const value: unknown = cmd.getOptionValue(o.attributeName());
         if (value === '' || (Array.isArray(value) && value.some((v) => v === ''))) action.error(`error: option '${o.flags}' is given an empty value`, { code: 'mfa-migrate.emptyOptionValue' });
-        if (takesOneValue(o) && raw.filter((a) => a === o.long || a.startsWith(`${o.long}=`)).length > 1) {
+        if (takesOneValue(o) && raw.filter((a) => a === o.long || a.startsWith(`${o.long}=`)).length > defined(o.long!)) {
           action.error(`error: option '${o.flags}' is given more than once: it takes one value`, { code: 'mfa-migrate.repeatedOption' });
         }
       }

@@ -48,9 +48,12 @@ export function errorText(res: GraphResponse): string {
 }
 
 /** What a token write's body holds that must not be kept: the seed (`secretKey`, Base32 as sent) and the activation code. */
-const SECRET_FIELD = /("?(?:secretKey|verificationCode)"?\s*[:=]\s*"?)[^",}&\s]*/gi;
-/** A Base32 run as a seed is sent (16 characters and more, upper case): Graph's own messages hold none. */
-const BASE32_RUN = /\b[A-Z2-7]{16,}=*/g;
+const SECRET_FIELD = /(\\?"?(?:secretKey|verificationCode)\\?"?\s*[:=]\s*\\?"?)[^"\\,}&\s]*/gi;
+/**
+ * A Base32 run as a seed is sent: 16 characters and more, upper case, letters and digits 2-7 both
+ * (a seed without a digit is one in a thousand), not part of a name (`SVCMFAADMIN@CONTOSO.COM`).
+ */
+const BASE32_RUN = /\b(?=[A-Z2-7]*[2-7])(?=[A-Z2-7]*[A-Z])[A-Z2-7]{16,}=*(?![\w@.])/g;
 
 export function withoutSecrets(text: string): string {
   return text.replace(SECRET_FIELD, '$1[redacted]').replace(BASE32_RUN, '[redacted]');

@@ -123,7 +123,8 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
 async function misnamedFiles(dir: string, problems: ProblemList): Promise<void> {
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const wanted of [USERS_FILE, DEVICES_FILE, SETTINGS_FILE]) {
-    if (names.includes(wanted)) continue;
+    // Found by its own name on a file system that ignores case (macOS, Windows): read, so no error (a review).
+    if (names.includes(wanted) || (await exists(join(dir, wanted)))) continue;
     for (const name of names.filter((n) => n.toLowerCase() === wanted)) {
       problems.error('file-missing', { file: name }, `${name} is not read: export file names are read as written; rename it ${wanted}`);
     }

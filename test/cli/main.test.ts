@@ -64,6 +64,9 @@ describe('mfa-migrate (the program)', () => {
     expect(await first(['apply', ''])).toEqual([1, 'mfa-migrate: an argument is empty']);
     expect(await first(['plan', '--source', '.', '--users', 'a.txt', '--users=b.txt'])).toEqual([1, "mfa-migrate: option '--users <file>' is given more than once: it takes one value"]);
     expect(await first(['plan', '--source', '.', '--group', 'A', '--group', 'B'])).toEqual([1, "mfa-migrate: option '--group <nameOrId>' is given more than once: it takes one value"]);
+    // An option both a command and its sub-command take may be given to each (a review).
+    const both = await runMain(['runs', '--state-dir', '/nonexistent/s', 'verify', 'RUN', '--state-dir', '/nonexistent/s']);
+    expect(both.stderr).not.toContain('more than once');
     // Repeatable options stay repeatable.
     const tokens = await runMain(['validate', '--source', '/nonexistent', '--tokens', 'a.pskc', '--tokens', 'b.pskc']);
     expect(tokens.stderr).toContain('the source folder does not exist');

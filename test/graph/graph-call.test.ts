@@ -16,4 +16,11 @@ describe('errorText', () => {
     expect(text).toBe('400 BadRequest: invalid request body: {"serialNumber":"20010001","secretKey":"[redacted]","timeIntervalInSeconds":30} and {"verificationCode":"[redacted]"}; seed=[redacted]');
     expect(text).not.toContain(seed);
   });
+
+  it('leaves what is no seed (an upper-case account, a serial, ids) and takes a code quoted twice over (a review)', () => {
+    const plain = "Insufficient privileges for 'SVCMFAMIGRATIONADMIN@CONTOSO.COM' on serial ABCDEFGHIJKLMNOPQR (request 0d9f3a52-6a1b-4c7e-9f00-1b2c3d4e5f60)";
+    expect(errorText({ status: 403, headers: {}, body: { error: { code: 'Authorization_RequestDenied', message: plain } } })).toBe(`403 Authorization_RequestDenied: ${plain}`);
+    const twice = 'body was "{\\"verificationCode\\":\\"123456\\"}"';
+    expect(errorText({ status: 400, headers: {}, body: { error: { message: twice } } })).toBe('400: body was "{\\"verificationCode\\":\\"[redacted]\\"}"');
+  });
 });
