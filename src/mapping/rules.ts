@@ -33,6 +33,7 @@ export const RULES = {
   'OATH-ACTIVATE-EXISTING': 'A token whose serial is in the tenant inventory, unassigned or not yet activated, is assigned and activated rather than created again.',
   'OATH-LEGACY': "A token the user already holds but the tenant's inventory does not list (uploaded through the older admin-center CSV route) is never created again: activated if it is not, left as it is otherwise, and reported (token-legacy).",
   'OATH-ASSIGNED-ELSEWHERE': 'A token whose serial is assigned to another tenant user is not touched and is reported.',
+  'OATH-GUEST': 'A guest user (userType Guest) is given no hardware OATH token: Entra does not assign them to guests in the resource tenant. Reported (token-guest); the verify shim can keep the token working.',
   'OATH-HOTP-UNSUPPORTED': 'HOTP tokens cannot move to Entra: reported (the verify shim can keep them working).',
   'OATH-UNSUPPORTED': 'Tokens with other digits, periods or hashes cannot move to Entra: reported.',
   'OATH-SEED-MISSING': 'A token serial with no seed cannot be migrated: reported.',

@@ -42,6 +42,13 @@ describe('mapOathTokens', () => {
     expect(r.findings).toEqual([expect.objectContaining({ code, rule, user: 'grace@contoso.com' })]);
   });
 
+  it('plans no token for a guest user: Entra does not assign them to guests (a black-box test applied one and got 400)', () => {
+    const r = mapOathTokens(user, [makeSeed({ serial: '1' })], tenantUser({ userType: 'Guest' }), inventory({ id: 'd9', serialNumber: '1', status: 'available' }));
+    expect(r.tokens).toEqual([]);
+    expect(r.findings).toEqual([{ severity: 'warning', code: 'token-guest', user: 'grace@contoso.com', rule: 'OATH-GUEST', message: 'token 1 not migrated: Entra does not assign hardware OATH tokens to guest users; keep it on the verify shim or register another method for the user' }]);
+    expect(mapOathTokens(user, [makeSeed({ serial: '1' })], tenantUser({ userType: 'Member' }), new Map()).tokens.map((t) => t.state)).toEqual(['create']);
+  });
+
   it('reports a serial with no seed', () => {
     expect(mapOathTokens(user, [], tenantUser(), new Map()).findings).toEqual([expect.objectContaining({ code: 'seed-missing', rule: 'OATH-SEED-MISSING' })]);
   });
