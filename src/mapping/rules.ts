@@ -10,6 +10,7 @@ export const RULES = {
   'USER-NOT-FOUND': 'A user with no tenant account of that UPN is skipped and reported.',
   'USER-PIN-MODE': 'Phone call (PIN) and mobile app (PIN) modes have no per-user cloud setting: reported with the replacement (voice OTP, number matching).',
   'USER-TWO-WAY-SMS': 'Two-way text messages are not supported by Entra: the user gets one-way SMS codes.',
+  'USER-NO-METHOD': 'A user left with no cloud MFA method the policy lets them use once the plan is applied is reported (no-usable-method), whatever the default-method mode: they cannot do Entra MFA until one is registered.',
   // Phones (Microsoft's migration utility rules)
   'PHONE-PRIMARY-MOBILE': 'Primary phone without extension -> mobile.',
   'PHONE-PRIMARY-OFFICE': 'Primary phone with extension -> office (Entra cannot send SMS to a number with an extension).',

@@ -245,6 +245,16 @@ export function mapUser(input: UserMappingInput): UserMapping {
     });
   }
 
+  const methodsAfter: MethodsAfter = {
+    phones: [...finalPhones].filter((t) => !policy || phoneUsable(policy, t)),
+    oath: policy ? (hardware && policy.hardwareOath) || (software && policy.softwareOath) : hardware || software,
+    authenticator: tenantUser.authenticatorCount > 0 && (!policy || policy.authenticator),
+    passwordless: (tenantUser.passwordlessCount ?? 0) > 0,
+  };
+  // Said whatever the default-method mode (a black-box test saw such users counted, and named by no finding, with most-secure-if-unset and never).
+  if (!hasCloudMethod(methodsAfter) && !findings.some((f) => f.code === 'default-method-unset')) {
+    findings.push({ severity: 'warning', code: 'no-usable-method', user: name, rule: 'USER-NO-METHOD', message: 'once the plan is applied the user has no cloud MFA method the policy lets them use: they cannot do Entra MFA until one is registered (a phone, a token Entra takes, Microsoft Authenticator)' });
+  }
   return {
     user: name,
     tenantUser,
@@ -253,12 +263,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
     ...(email ? { email } : {}),
     tokens: oath.tokens,
     defaultMethod,
-    methodsAfter: {
-      phones: [...finalPhones].filter((t) => !policy || phoneUsable(policy, t)),
-      oath: policy ? (hardware && policy.hardwareOath) || (software && policy.softwareOath) : hardware || software,
-      authenticator: tenantUser.authenticatorCount > 0 && (!policy || policy.authenticator),
-      passwordless: (tenantUser.passwordlessCount ?? 0) > 0,
-    },
+    methodsAfter,
     findings,
   };
 }

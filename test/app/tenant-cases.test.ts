@@ -86,4 +86,15 @@ describe('planning against real-tenant shapes', () => {
     const never = await makePlan({ ...contosoRequest(), defaultMethod: 'never', graph: g.client({ readOnly: true }) });
     expect(never.built.plan.user_changes.filter((c) => c.resource === 'signInPreferences' && c.action !== 'no-op')).toEqual([]);
   });
+
+  it('a user left with no cloud method is named by a finding whatever the default-method mode (a black-box test saw none with most-secure-if-unset and never)', async () => {
+    const g = fakeGraph();
+    for (const defaultMethod of ['if-unset', 'most-secure-if-unset', 'never', 'always'] as const) {
+      const { built } = await makePlan({ ...contosoRequest(), defaultMethod, graph: g.client({ readOnly: true }) });
+      const none = built.plan.users.filter((u) => u.methods_after?.length === 0).map((u) => u.user).sort();
+      expect(none, defaultMethod).toEqual(['judy@contoso.com', 'zoe@contoso.com']);
+      const named = built.plan.findings.filter((f) => f.code === 'no-usable-method' || f.code === 'default-method-unset').map((f) => f.user).sort();
+      expect(named, defaultMethod).toEqual(none);
+    }
+  });
 });
