@@ -148,8 +148,30 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
   if (fraud?.enabled === true) mapFraudAlert(policy, target, fraud.reportingCode ?? 0, changes, findings);
 
   manualFindings(settings, usage, findings);
+  systemPreferredFinding(policy, findings);
   const after = policyAfter(policy, changes);
   return { changes, findings, after, enabledDefaults: enabledDefaults(after) };
+}
+
+/**
+ * System-preferred MFA, tenant-wide (the policy's `systemCredentialPreferences`, beta): on, or Microsoft
+ * managed (on since 2023), Entra prompts the most secure method a user has, and a default method is
+ * used only by the NPS extension and the AD FS adapter. Said once for the plan; a user's own flag, where
+ * Graph gives it, is said per user (default-ignored-system-preferred). A black-box test saw a tenant with
+ * it on for everyone planned some 45 defaults with a word for one user.
+ */
+function systemPreferredFinding(policy: Graph.AuthenticationMethodsPolicy, findings: Finding[]): void {
+  const prefs = (policy as { systemCredentialPreferences?: { state?: string; includeTargets?: { id?: string }[]; excludeTargets?: { id?: string }[] } }).systemCredentialPreferences;
+  if (prefs?.state !== 'enabled' && prefs?.state !== 'default') return;
+  const include = prefs.includeTargets ?? [];
+  const whom = include.length === 0 || include.some((t) => t.id === 'all_users') ? 'all users' : `the ${include.length} group(s) it targets`;
+  const except = (prefs.excludeTargets ?? []).length > 0 ? ` (${prefs.excludeTargets!.length} excluded)` : '';
+  findings.push({
+    severity: 'info',
+    code: 'system-preferred-on',
+    rule: 'DEFAULT-SYSTEM-PREFERRED',
+    message: `system-preferred MFA is ${prefs.state === 'default' ? 'Microsoft managed (on)' : 'on'} in the tenant for ${whom}${except}: Entra prompts the most secure method each of them has, and a default method this plan sets for them is used only by the NPS extension and the AD FS adapter`,
+  });
 }
 
 function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, seconds: number, changes: PolicyChange[], findings: Finding[]): void {

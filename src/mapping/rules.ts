@@ -44,7 +44,7 @@ export const RULES = {
   // Default method
   'DEFAULT-FROM-SERVER': "MFA Server's default method maps to Entra's: phone call -> voice (where the phone went), text message -> sms, OATH token -> oath, mobile app -> push.",
   'DEFAULT-NEVER': "With --default-method never, no default method is set or changed.",
-  'DEFAULT-SYSTEM-PREFERRED': "A user with system-preferred MFA on (Microsoft managed) signs in with the method Entra prefers: a default method set for them is used only by the NPS extension and the AD FS adapter, and the plan says so (default-ignored-system-preferred).",
+  'DEFAULT-SYSTEM-PREFERRED': "A user with system-preferred MFA on (Microsoft managed) signs in with the method Entra prefers: a default method set for them is used only by the NPS extension and the AD FS adapter, and the plan says so: per user where Graph gives the user's flag (default-ignored-system-preferred), and once for the plan when the tenant's policy has it on or Microsoft managed (system-preferred-on).",
   'DEFAULT-IF-UNSET': 'With --default-method if-unset (the default), a default already set in the tenant is kept.',
   'DEFAULT-MOST-SECURE': 'With --default-method most-secure-if-unset, an unset default becomes the most secure method the user will have.',
   'DEFAULT-POLICY-FALLBACK': 'A default whose method the policy does not enable, or the user will not have, falls back to the most secure enabled method the user will have.',

@@ -22,7 +22,7 @@ function mountTmpfs(dir: string, size: string): string | undefined {
 
 const tmp = tempDir('diskfull');
 const stateDir = join(tmp.dir, 'state');
-// Room for the plan's private copy (it becomes the run's) and the first part of its journal (the sample's plan is some 80 KB, its journal some 24 KB).
+// Room for the plan's private copy (it becomes the run's) and the first part of its journal (the sample's plan is some 83 KB, its journal some 24 KB).
 const cannot = mountTmpfs(stateDir, '100k');
 if (cannot) process.stderr.write(`disk-full test skipped: cannot mount a tmpfs (${cannot})\n`);
 
@@ -45,7 +45,7 @@ describe.skipIf(cannot !== undefined)('apply on a disk that fills up', () => {
   });
 
   it('stops with a clear error (no stack), sending nothing unjournaled; once there is room, runs lists it, resume finishes it, rollback undoes it', async () => {
-    expect(statSync(planFile).size).toBeLessThan(83_000);
+    expect(statSync(planFile).size).toBeLessThan(86_000);
     const err = (await applyFile(g, planFile, stateDir, { batchSize: 5 }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(JournalWriteError);
     expect(err.message).toMatch(/cannot write the journal of run \S+ \(ENOSPC: the disk is full\): nothing more was sent/);

@@ -185,3 +185,17 @@ describe('mapPolicy', () => {
     );
   });
 });
+
+describe('system-preferred MFA in the tenant', () => {
+  const withPrefs = (prefs: Record<string, unknown>) => ({ ...defaultPolicy(), systemCredentialPreferences: prefs }) as Graph.AuthenticationMethodsPolicy;
+  const said = (policy: Graph.AuthenticationMethodsPolicy) => mapPolicy(undefined, none, policy, ALL_USERS).findings.filter((f) => f.code === 'system-preferred-on').map((f) => [f.severity, f.rule, f.message]);
+
+  it('is said once for the plan when on or Microsoft managed, for whom; not when off or not read (a black-box test: 45 defaults planned, one user warned)', () => {
+    expect(said(withPrefs({ state: 'default', includeTargets: [{ id: 'all_users' }], excludeTargets: [] }))).toEqual([
+      ['info', 'DEFAULT-SYSTEM-PREFERRED', 'system-preferred MFA is Microsoft managed (on) in the tenant for all users: Entra prompts the most secure method each of them has, and a default method this plan sets for them is used only by the NPS extension and the AD FS adapter'],
+    ]);
+    expect(said(withPrefs({ state: 'enabled', includeTargets: [{ id: 'g1' }, { id: 'g2' }], excludeTargets: [{ id: 'g3' }] }))[0]![2]).toMatch(/^system-preferred MFA is on in the tenant for the 2 group\(s\) it targets \(1 excluded\):/);
+    expect(said(withPrefs({ state: 'disabled' }))).toEqual([]);
+    expect(said(defaultPolicy())).toEqual([]);
+  });
+});
