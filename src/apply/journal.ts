@@ -1,3 +1,4 @@
+import { currentOperator, type Operator } from './operator.js';
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -23,6 +24,8 @@ export interface RunHeader {
   tenant?: { id: string; displayName: string };
   /** Who signed in, as the access token says. */
   identity?: { appId: string | null; upn: string | null };
+  /** The tool's version, the OS account and the machine that made the run (journals before it have none). */
+  operator?: Operator;
   /** The plan copy's file name in the run folder: plan.jsonl (2.x) or plan.json (1.x). */
   planFile?: string;
   /** The run a rollback undoes. */
@@ -75,6 +78,8 @@ export function splitHash(line: string): { hash: string; body: string } | undefi
 export interface ResumeRecord {
   at: string;
   identity: { appId: string | null; upn: string | null };
+  /** The pass's tool version, OS account and machine (journals before it have none). */
+  operator?: Operator;
   options: Record<string, unknown>;
 }
 
@@ -146,7 +151,7 @@ export class Journal {
       await fill?.(staging);
       fh = await open(join(staging, 'journal.jsonl'), 'wx', 0o600);
       const j = new Journal(runDir, fh, header.planHash, goOnWith(runDir, header.kind));
-      await j.write([header]);
+      await j.write([{ ...header, operator: header.operator ?? currentOperator() }]);
       await syncDirectory(staging);
       await rename(staging, runDir);
       try {
@@ -210,12 +215,12 @@ export class Journal {
 
   /** Records that a rollback read back the run's writes of unknown outcome, journaled next: who, when, what it found. */
   async settled(identity: ResumeRecord['identity'], options: Record<string, unknown>): Promise<void> {
-    await this.write([{ t: 'settle', at: new Date().toISOString(), identity, options }]);
+    await this.write([{ t: 'settle', at: new Date().toISOString(), identity, operator: currentOperator(), options }]);
   }
 
   /** Records a later pass of the run: an auditor sees who went on with it, when. */
   async resumed(identity: ResumeRecord['identity'], options: Record<string, unknown>): Promise<void> {
-    await this.write([{ t: 'resume', at: new Date().toISOString(), identity, options }]);
+    await this.write([{ t: 'resume', at: new Date().toISOString(), identity, operator: currentOperator(), options }]);
   }
 
   async wave(wave: number, state: 'started' | 'done'): Promise<void> {
@@ -386,7 +391,7 @@ export async function readRun(runDir: string): Promise<RunView> {
         last = line.at;
         break;
       case 'resume':
-        resumes.push({ at: line.at, identity: line.identity, options: line.options });
+        resumes.push({ at: line.at, identity: line.identity, ...(line.operator ? { operator: line.operator } : {}), options: line.options });
         // A later pass began: the end an earlier pass wrote (stopped by --waves, partial) no longer
         // says where the run stands; this pass's own end will, or its absence says it was cut short.
         end = undefined;
@@ -395,7 +400,7 @@ export async function readRun(runDir: string): Promise<RunView> {
       case 'settle':
         // A rollback read back writes of unknown outcome and journaled them here: said apart from the
         // later passes (it wrote nothing), and the run's own end still says where it stands.
-        readBacks.push({ at: line.at, identity: line.identity, options: line.options });
+        readBacks.push({ at: line.at, identity: line.identity, ...(line.operator ? { operator: line.operator } : {}), options: line.options });
         last = line.at;
         break;
       case 'wave':

@@ -68,7 +68,8 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
   const c = run.counts;
   const named = (i: { appId: string | null; upn: string | null }) => i.upn ?? (i.appId ? `application ${i.appId}` : 'not named by the token (the emulator)');
   const who = run.identity ? named(run.identity) : 'not recorded';
-  const resumed = run.resumed.map((x) => `${x.at} by ${named(x.identity)}${Object.keys(x.options).length > 0 ? ` (${Object.entries(x.options).map(([k, v]) => `${k} ${String(v)}`).join(', ')})` : ''}`);
+  const by = (o: RunReport['run']['operator'] | undefined) => (o ? `mfa-migrate ${o.tool_version}, OS account ${o.os_user} on ${o.host}` : 'not recorded');
+  const resumed = run.resumed.map((x) => `${x.at} by ${named(x.identity)}${x.operator ? ` (${by(x.operator)})` : ''}${Object.keys(x.options).length > 0 ? ` (${Object.entries(x.options).map(([k, v]) => `${k} ${optionText(v)}`).join(', ')})` : ''}`);
   // The journal's check in `runs verify`'s words (journal.problem): a torn last line is a crash, not an edit.
   const journal =
     r.journal.state === 'verified'
@@ -94,6 +95,8 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     ['Tenant', run.tenant ? `${run.tenant.displayName} (${run.tenant.id})` : 'not recorded'],
     ['Graph', run.graph ? `${run.graph}${isLoopbackGraph(run.graph) ? ' (emulator / rehearsal)' : ''}` : 'not recorded'],
     ['Signed in as', who],
+    ['Run by', by(run.operator)],
+    ['Options', Object.keys(run.options).length > 0 ? Object.entries(run.options).map(([k, v]) => `${k} ${optionText(v)}`).join(', ') : 'none'],
     ['Started', run.started],
     ...(resumed.length > 0 ? [['Resumed', resumed.join('; ')] as [string, string]] : []),
     ...(run.read_back.length > 0 ? [['Read back by a rollback', run.read_back.map((x) => `${x.at} by ${named(x.identity)}: ${x.applied} write(s) of unknown outcome found applied, ${x.not_applied} not`).join('; ')] as [string, string]] : []),
@@ -207,4 +210,11 @@ export function renderRunReportText(r: RunReport, where: RunReportWhere = {}): s
   if (d.gone.length > 0) lines.push(`Gone already (removed outside this tool; nothing to undo, counted done):`, ...d.gone.map(([user, target]) => `  ${user} ${target}`));
   if (d.failed.length > 0) lines.push('Failed and skipped operations:', ...d.failed.map(([user, op, state, at, id, err]) => `  ${user} ${op}: ${state} at ${at}${id ? ` (request-id ${id})` : ''}: ${err}`));
   return `${lines.join('\n')}\n`;
+}
+
+/** An option's value as the report shows it: lists joined, nothing of objects hidden. */
+function optionText(v: unknown): string {
+  // A long list (the users left out as stale) is counted past its first 20: the JSON has it whole.
+  if (Array.isArray(v)) return v.length === 0 ? '(none)' : v.slice(0, 20).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ') + (v.length > 20 ? ` and ${v.length - 20} more` : '');
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }

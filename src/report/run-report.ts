@@ -1,9 +1,10 @@
 import { journalProblem, type JournalCheck, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
 import type { UserStatus } from '../plan/plan-file.js';
 import { isLeftAloneError } from '../apply/rollback-inverses.js';
+import type { Operator } from '../apply/operator.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.4';
+export const RUN_REPORT_FORMAT_VERSION = '1.5';
 
 /** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
 export type RunReportOpState = OpState | 'not-selected';
@@ -73,8 +74,12 @@ export interface RunReport {
     graph: string | null;
     tenant: { id: string; displayName: string } | null;
     identity: { appId: string | null; upn: string | null } | null;
-    /** 1.1: each later pass (resume; a rollback finished): when, who signed in, its options (none in journals before it). */
-    resumed: { at: string; identity: { appId: string | null; upn: string | null }; options: Record<string, unknown> }[];
+    /** 1.5: the tool version, OS account and machine that made the run (null in journals before it). */
+    operator: { tool_version: string; os_user: string; host: string } | null;
+    /** 1.5: the run's options as it journaled them (apply: waves, batch size, --skip-stale, the users it left out as stale...; rollback: --force...). */
+    options: Record<string, unknown>;
+    /** 1.1: each later pass (resume; a rollback finished): when, who signed in, its options (none in journals before it); 1.5: its operator. */
+    resumed: { at: string; identity: { appId: string | null; upn: string | null }; operator?: { tool_version: string; os_user: string; host: string }; options: Record<string, unknown> }[];
     /** 1.4: each read-back of the run's writes of unknown outcome by a rollback: who, when, how many were found applied and not. */
     read_back: { at: string; identity: { appId: string | null; upn: string | null }; applied: number; not_applied: number }[];
     /** The plan hash the run applied (for a rollback, the one of the run it undoes). */
@@ -195,7 +200,9 @@ export function buildRunReport(input: RunReportInput): RunReport {
       graph: h.graph ?? null,
       tenant: h.tenant ?? null,
       identity: h.identity ?? null,
-      resumed: view.resumes.map((x) => ({ at: x.at, identity: x.identity, options: x.options })),
+      operator: h.operator ? operatorJson(h.operator) : null,
+      options: h.options,
+      resumed: view.resumes.map((x) => ({ at: x.at, identity: x.identity, ...(x.operator ? { operator: operatorJson(x.operator) } : {}), options: x.options })),
       read_back: view.readBacks.map((x) => ({ at: x.at, identity: x.identity, applied: Number(x.options.applied ?? 0), not_applied: Number(x.options.notApplied ?? 0) })),
       plan_hash: h.planHash,
       total_operations: h.totalOps,
@@ -248,4 +255,8 @@ const isLeftAlone = (o: RunReportOperation) => o.state === 'skipped' && isLeftAl
 function undoOutcome(base: RunUserOutcome, ops: RunReportOperation[], left: LeftInPlace[]): RunUserOutcome {
   if (left.length === 0 || !ops.every((o) => o.state === 'done' || isLeftAlone(o))) return base;
   return ops.some((o) => o.state === 'done') ? 'partly-undone' : 'not-undone';
+}
+
+function operatorJson(o: Operator): { tool_version: string; os_user: string; host: string } {
+  return { tool_version: o.toolVersion, os_user: o.osUser, host: o.host };
 }

@@ -1,5 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname, userInfo } from 'node:os';
+import { packageVersion } from '../../src/io/package-root.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRun } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
@@ -21,7 +23,7 @@ describe('the report of a rollback run', () => {
     const back = await rollbackIn(g, dir, outcome.runId);
     expect(back.outcome.notReversible.length).toBeGreaterThan(0);
     const report = await runReport(back.outcome.runId, dir);
-    expect(report.format_version).toBe('1.4');
+    expect(report.format_version).toBe('1.5');
     // Every user the apply changed is there with the undo of their changes, none under "shared".
     const changed = new Set(plan.user_changes.map((c) => c.user.toLowerCase()));
     expect(new Set(report.users.map((u) => u.user.toLowerCase()))).toEqual(changed);
@@ -146,6 +148,14 @@ describe('the report of a rollback run', () => {
     expect(report.run.resumed.map((x) => x.options)).toEqual([{ waves: 1 }, {}]);
     expect(report.run.resumed.every((x) => Date.parse(x.at) >= before - 1000)).toBe(true);
     expect(renderRunReportText(report)).toMatch(/Resumed: \S+ by .+ \(waves 1\); \S+ by /);
+    // Which mfa-migrate, which OS account, which machine made each pass, and the run's own options (an auditor found them missing).
+    const operator = { tool_version: packageVersion(), os_user: userInfo().username, host: hostname() };
+    expect(report.run.operator).toEqual(operator);
+    expect(report.run.resumed.map((x) => x.operator)).toEqual([operator, operator]);
+    expect(report.run.options).toMatchObject({ batchSize: 10, waves: 1, skipStale: false, skippedStale: [] });
+    const text = renderRunReportText(report);
+    expect(text).toContain(`Run by: mfa-migrate ${operator.tool_version}, OS account ${operator.os_user} on ${operator.host}`);
+    expect(text).toMatch(/Options: .*batchSize 10.*skipStale false/);
   });
 });
 
