@@ -505,6 +505,9 @@ export type JournalCheck =
        * changed, or cannot be read, or the run a rollback undoes cannot be read or records another plan.
        */
       about?: 'plan-copy-changed' | 'plan-copy-unreadable' | 'undone-run';
+      /** With `about`, when the journal's own chain is whole: its lines and final hash (an auditor compares it with the one noted). */
+      lines?: number;
+      head?: string;
     }
   | { state: 'unverifiable'; reason: string };
 
@@ -547,6 +550,8 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
   }
   if (!header) return { state: 'broken', line: 1, reason: 'the journal is empty' };
   const elsewhere = await pointsAtOthers(runDir, header, opts);
+  // The journal's own chain is whole: its final hash stays the evidence it was (an auditor lost it to an edited plan copy).
+  if (elsewhere?.state === 'broken') return { ...elsewhere, lines: lines.length, head: previous! };
   if (elsewhere) return elsewhere;
   // A torn last line is what a crash while writing leaves (appending cuts it off): not an edit.
   return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous!, ...(torn ? { tornLine: lines.length + 1 } : {}) };

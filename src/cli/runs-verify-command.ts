@@ -34,6 +34,8 @@ Examples:
       // The same words as `report` (journalProblem): a torn last line is a crash, not an edit; a plan copy changed is not the journal edited.
       const problem = journalProblem(r, where);
       if (r.state === 'unverifiable') throw new UserError(`run ${runId}: ${problem}`, EXIT_UNVERIFIABLE);
+      // The journal's own chain whole (only what it points at is not): its final hash is still said, to compare with the one noted.
+      if (r.state === 'broken' && r.head !== undefined) process.stdout.write(`Run ${runId}: the journal's own ${r.lines} lines are whole; final hash ${r.head}\n`);
       if (r.state === 'broken') throw new UserError(`run ${runId}: ${problem}`, EXIT.error);
       process.stdout.write(`Run ${runId}: journal verified: ${r.lines} ${r.tornLine === undefined ? '' : 'whole '}lines chained from plan hash ${r.planHash}\nFinal hash ${r.head}\n`);
       if (problem) process.stdout.write(`Note: ${problem}\n`);

@@ -212,7 +212,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       check.state === 'verified'
         ? { state: 'verified', final_hash: check.head, lines: check.lines, problem: journalProblem(check) ?? null, edited: false, about: check.tornLine === undefined ? null : 'torn-tail' }
         : check.state === 'broken'
-          ? { state: 'broken', final_hash: null, lines: null, problem: journalProblem(check)!, edited: !check.about, about: check.about ?? null }
+          ? { state: 'broken', final_hash: check.head ?? null, lines: check.lines ?? null, problem: journalProblem(check)!, edited: !check.about, about: check.about ?? null }
           : { state: check.state, final_hash: null, lines: null, problem: check.reason, edited: false, about: null },
     rollback: {
       of: h.rollbackOf ?? null,

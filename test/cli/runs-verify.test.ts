@@ -80,11 +80,15 @@ describe('mfa-migrate runs verify', () => {
       // An edit to the plan copy is named as such, not blamed on the journal.
       const copy = join(stateDir, 'runs', runId, 'plan.jsonl');
       const plan = readFileSync(copy);
+      const finalHash = /Final hash ([0-9a-f]{64})/.exec((await runMain(['runs', 'verify', runId, '--state-dir', stateDir])).stdout)?.[1];
+      expect(finalHash).toBeDefined();
       try {
         writeFileSync(copy, Buffer.concat([plan, Buffer.from(' ')]));
         const copyEdited = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
         expect(copyEdited.code).toBe(1);
         expect(copyEdited.stderr).toMatch(/the run's plan copy \(plan\.jsonl\) is not the plan the journal records .*: it was changed after the run \(its journal, .* is not in question\)/);
+        // The journal's own final hash is still said, for the auditor to compare with the one noted (an auditor lost it).
+        expect(copyEdited.stdout).toBe(`Run ${runId}: the journal's own ${original.trimEnd().split('\n').length} lines are whole; final hash ${finalHash}\n`);
         // A copy that cannot be read is said so, not called changed; `runs` lists it with that problem.
         rmSync(copy);
         const gone = await runMain(['runs', 'verify', runId, '--state-dir', stateDir]);
@@ -136,6 +140,8 @@ describe('mfa-migrate runs verify', () => {
     it('a changed plan copy is not an edited journal: report says what runs verify says, warns first, and exits 1', async () => {
       const copy = join(stateDir, 'runs', runId, 'plan.jsonl');
       const plan = readFileSync(copy);
+      const finalHash = /Final hash ([0-9a-f]{64})/.exec((await runMain(['runs', 'verify', runId, '--state-dir', stateDir])).stdout)?.[1];
+      expect(finalHash).toBeDefined();
       try {
         // An edit the plan file's own checks let through (a finding's text), so that the report can still be made.
         writeFileSync(copy, plan.toString('utf8').replace(/("t":"finding".*?"message":")(.)/, '$1X'));
