@@ -90,6 +90,8 @@ interface Slot {
   /** An earlier run (this one, resumed) may have sent it: what is found there may be its own doing. */
   sentBefore?: boolean;
   /** Its first send ever was answered "exists already": found there on read-back, it is another run's. */
+  /** Settled by reading the tenant back (why), not by Graph's answer to it: said in the journal. */
+  readBackReason?: string;
   foundThere?: boolean;
   /** When it was last sent (Date.now()). */
   sentAt?: number;
@@ -557,6 +559,7 @@ export class Executor {
         // Made by another run of the plan (a second operator): adopted, so this run's rollback leaves it to theirs.
         const result = s.foundThere ? { ...v.result, adopted: true } : v.result;
         if (result) this.results.set(s.op.id, result);
+        s.readBackReason = reason;
         return this.settle(s, 'done', undefined, result);
       }
       if (v.refused) return this.settle(s, 'failed', `${reason}; ${v.refused}`);
@@ -670,7 +673,7 @@ export class Executor {
     if (error && status !== 'done') s.error = error;
     if (status === 'done' && this.dependents.has(s.op.id)) this.dependedOnDoneAt.set(s.op.id, Date.now());
     this.stats[status]++;
-    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(outcomeUnknown ? { outcomeUnknown } : {}), ...(s.requestId ? { requestId: s.requestId } : {}) });
+    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(outcomeUnknown ? { outcomeUnknown } : {}), ...(s.requestId ? { requestId: s.requestId } : {}), ...(status === 'done' && s.readBackReason ? { readBack: s.readBackReason } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {
       const n = this.slots.get(next);
       if (n) this.promote(n);

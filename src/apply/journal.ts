@@ -54,6 +54,8 @@ export interface OpRecord {
   outcomeUnknown?: boolean;
   /** Graph's `request-id` of the answer (the $batch item's, else the envelope's): what Microsoft support asks for. */
   requestId?: string;
+  /** Done as found by reading the tenant back, not by Graph's answer to it: why it was read back (its answer lost, left started by an earlier pass). */
+  readBack?: string;
 }
 
 /**

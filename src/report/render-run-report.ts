@@ -54,7 +54,7 @@ interface RunData {
 /** An undo done by finding its object gone: nothing was sent, so the reader must not take it for this tool's removal. */
 export const GONE_ALREADY = 'done (gone already: removed outside this tool)';
 
-const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.state);
+const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.read_back ? `done (read back: ${o.read_back})` : o.state);
 const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', o.error ?? ''];
 
 /** How the report was asked for: the state folder given (--state-dir), which the commands it names must be given too. */

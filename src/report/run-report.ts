@@ -31,6 +31,8 @@ export interface RunReportOperation {
    * (removed outside this tool: an admin, another run's rollback); nothing was sent.
    */
   gone_already: boolean;
+  /** 1.5: `done` as found by reading the tenant back (why: its answer was lost, a pass before left it sent), not by Graph's answer; null otherwise. */
+  read_back: string | null;
 }
 
 /**
@@ -159,6 +161,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       request_id: r?.requestId ?? null,
       error: state !== 'done' && !unsettled ? (r?.error ?? null) : null,
       gone_already: state === 'done' && r?.result?.goneAlready === true,
+      read_back: state === 'done' ? (r?.readBack ?? null) : null,
     };
   };
   // Every operation once: those planned, in the plan's order, then any other the journal holds.

@@ -199,5 +199,18 @@ describe('the report of a run that stopped with writes in flight', () => {
     expect(html).toContain('<span class="badge unknown">sent, outcome unknown</span>');
     expect(html.match(/data-outcome="unknown"/g)).toHaveLength(sent.length);
     expect(html).toContain('<option value="unknown">sent, outcome unknown</option>');
+
+    // Resumed, what was in flight is read back: the report says which were found by reading the tenant,
+    // not by Graph's answer (an auditor saw them as plain answers with no request id).
+    const inFlight = report.users.flatMap((u) => u.operations).filter((o) => o.state === 'started').map((o) => o.op);
+    await resumeIn(g, dir);
+    const after = await runReport(outcome.runId, dir);
+    const ops = new Map([...after.policy, ...after.shared, ...after.users.flatMap((u) => u.operations)].map((o) => [o.op, o]));
+    const readBack = inFlight.filter((id) => ops.get(id)?.state === 'done');
+    expect(readBack.length).toBeGreaterThan(0);
+    for (const id of readBack) expect(ops.get(id)?.read_back, id).toBe('left started by an earlier run');
+    // Those Graph answered carry no such mark.
+    expect([...ops.values()].filter((o) => o.read_back !== null).map((o) => o.op).sort()).toEqual([...readBack].sort());
+    expect(renderRunReportMarkdown(after)).toContain('done (read back: left started by an earlier run)');
   });
 });
