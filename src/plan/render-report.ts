@@ -86,7 +86,8 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
     ['Plan created', plan.created],
     ['Plan SHA-256', plan.plan_hash ?? 'not saved: a plan made without --out has no file to hash (save it with plan --out and report it with show PLANFILE --report)'],
     ['Source fingerprint', plan.source_fingerprint],
-    ['Plan format', plan.format_version],
+    // The JSON output's version (plan --format json), not the saved plan's (plan-format.md): named so (an auditor took one for the other).
+    ['Plan JSON format', `${plan.format_version} (of plan --format json; the saved plan file has its own)`],
     ['Options', planOptionsText(o, true).join('; ')],
   ];
   const inputs = (plan.inputs ?? []).map((f) => [f.role, f.path, f.sha256, String(f.bytes)]);
