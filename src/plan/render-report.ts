@@ -89,6 +89,8 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
     // The JSON output's version (plan --format json), not the saved plan's (plan-format.md): named so (an auditor took one for the other).
     ['Plan JSON format', `${plan.format_version} (of plan --format json; the saved plan file has its own)`],
     ['Options', planOptionsText(o, true).join('; ')],
+    // A report with numbers in full is handled as such: it says so at its head (an auditor found no mark).
+    ['Phone numbers', opts.showPhoneNumbers ? 'SHOWN IN FULL (--show-phone-numbers): handle this report as personal data' : 'masked (--show-phone-numbers shows them)'],
   ];
   const inputs = (plan.inputs ?? []).map((f) => [f.role, f.path, f.sha256, String(f.bytes)]);
   const planned = planCounts(plan);

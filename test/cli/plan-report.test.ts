@@ -100,6 +100,10 @@ describe('mfa-migrate plan: outputs and reports', () => {
       expect(out).toContain('+1 4255550103x1234');
       expect(out).not.toContain('********');
     }
+    // Each report says at its head which it is (an auditor found no mark on one with numbers in full).
+    expect(read('shown.html')).toContain('SHOWN IN FULL (--show-phone-numbers): handle this report as personal data');
+    expect(read('a.html')).toContain('masked (--show-phone-numbers shows them)');
+    expect(read('a.md')).toContain('masked (--show-phone-numbers shows them)');
     // Asked for, the JSON plan shows them; the saved plan always holds them (apply needs them).
     expect(json.stdout).toContain('"phoneNumber": "+1 4255550132"');
     expect(read('contoso.plan')).toContain('"phoneNumber":"+1 4255550132"');
