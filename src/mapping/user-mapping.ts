@@ -98,6 +98,10 @@ export function mapUser(input: UserMappingInput): UserMapping {
   }
 
   const findings: Finding[] = [];
+  // Migrated all the same (the account may be enabled later), but said (a black-box test found no note).
+  if (tenantUser.accountEnabled === false) {
+    findings.push({ severity: 'info', code: 'account-disabled-in-tenant', user: name, rule: 'USER-MATCH', message: 'the tenant account is disabled (accountEnabled false): its methods are written, but the user cannot sign in until the account is enabled' });
+  }
   // With --prune a tenant mobile MFA Server does not have goes: it cannot keep a backup phone from
   // becoming the mobile (Graph refuses an alternateMobile without a mobile, and deleting a mobile beside one).
   const phones = mapPhones(user, options.prune ? undefined : tenantUser.phones.find((p) => p.phoneType === 'mobile')?.phoneNumber);

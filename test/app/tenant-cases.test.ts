@@ -87,6 +87,15 @@ describe('planning against real-tenant shapes', () => {
     expect(never.built.plan.user_changes.filter((c) => c.resource === 'signInPreferences' && c.action !== 'no-op')).toEqual([]);
   });
 
+  it('says when a tenant account is disabled: migrated all the same, with a note (a black-box test found none)', async () => {
+    const doc = contoso();
+    const bob = doc.users.find((u) => u.userPrincipalName === 'bob@contoso.com')!;
+    bob.accountEnabled = false;
+    const { built } = await makePlan({ ...contosoRequest(), graph: fakeGraph({ tenant: doc }).client({ readOnly: true }) });
+    expect(built.plan.findings.filter((f) => f.code === 'account-disabled-in-tenant').map((f) => [f.user, f.severity])).toEqual([['bob@contoso.com', 'info']]);
+    expect(built.plan.user_changes.some((c) => c.user === 'bob@contoso.com' && c.action !== 'no-op')).toBe(true);
+  });
+
   it('a user left with no cloud method is named by a finding whatever the default-method mode (a black-box test saw none with most-secure-if-unset and never)', async () => {
     const g = fakeGraph();
     for (const defaultMethod of ['if-unset', 'most-secure-if-unset', 'never', 'always'] as const) {
