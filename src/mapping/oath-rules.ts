@@ -132,7 +132,7 @@ export function mapOathTokens(
         state: 'activate',
         tenantToken: existing,
         rule: 'OATH-ACTIVATE-EXISTING',
-        because: onUser ? `the serial is assigned to the user but ${existing.status}` : 'the serial is in the tenant inventory, unassigned',
+        because: onUser ? `the serial is assigned to the user, not activated (${existing.status})` : 'the serial is in the tenant inventory, unassigned',
       });
     } else {
       tokens.push({ ...base, state: 'create', rule: 'OATH-HARDWARE', because: `TOTP ${seed.algorithm.toUpperCase()} ${seed.digits} digits ${seed.period} s fits Entra's hardware OATH tokens` });
