@@ -391,6 +391,23 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: O(2) })).reason).toBe('ok');
     });
 
+    it('a second store file holding the same seeds is refused on that database, at import and at start: two stores would each accept a code once (a black-box test)', async () => {
+      const state = await freshImport();
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(0) })).reason).toBe('ok');
+      const second = tmp.path('second.store');
+      const input = { users: USERS.map((username) => ({ username, enabled: true })), tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) };
+      const refused = /holds the state of the same seeds for store \S+ \(40 token\(s\)\): two store files on one database would each accept a code once/;
+      await expect(runImportStore({ store: second, key: TEST_KEY, state, input })).rejects.toThrow(refused);
+      // Made on another database, then started on this one (even asked to take its own state): refused too.
+      const otherDb = `shim_${++n}`;
+      pg.sql(`CREATE DATABASE ${otherDb}`);
+      const elsewhere = tmp.path('elsewhere.store');
+      await runImportStore({ store: elsewhere, key: TEST_KEY, state: parseStateUrl(pg.url.replace(/\/mfa_shim$/, `/${otherDb}`)), input });
+      await expect(runCheck({ store: elsewhere, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(0), resetState: true })).rejects.toThrow(refused);
+      // The first store goes on: its used code stays used.
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[0]!, code: H(0) })).reason).toBe('replayed');
+    });
+
     it('refusing an old store file, the advice is the current file, never --reset-state (which is refused there too); its advice works', async () => {
       const state = await freshImport();
       const input = { users: USERS.map((username) => ({ username, enabled: true })), tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) };

@@ -203,6 +203,7 @@ export class PgState implements StateBackend {
    * where the database has none, or another generation (the admin's explicit choice).
    */
   async attach(store: StoreState, reset: boolean): Promise<void> {
+    await this.#refuseSharedSeeds(store);
     if (reset) return this.load(store);
     const held = await this.#generationOf(store.storeId);
     const where = `--state ${shownStateUrl(this.url)}`;
@@ -233,6 +234,25 @@ export class PgState implements StateBackend {
       );
     }
     await this.load(store, store.gen);
+  }
+
+  /**
+   * Refuses a store whose tokens' seeds another store's state in this database holds too: two stores
+   * keep two counters for one token, so a code used through one is new to the other (a black-box test:
+   * each node imported its own store file, and a used code was accepted again). One database serves
+   * one store, whose file every node has a copy of.
+   */
+  async #refuseSharedSeeds(store: StoreState, client: pg.ClientBase | pg.Pool = this.pool): Promise<void> {
+    const found = await client.query<{ store_id: string; n: string }>(
+      `SELECT t.store_id, count(*) AS n FROM mfa_shim_tokens t
+        WHERE t.store_id <> $1 AND t.fingerprint <> '' AND t.fingerprint = ANY($2::text[]) GROUP BY t.store_id ORDER BY t.store_id`,
+      [store.storeId, [...new Set(store.tokens.map((t) => t.fingerprint).filter((f) => f !== ''))]],
+    );
+    if (found.rows.length === 0) return;
+    const others = found.rows.map((r) => `store ${r.store_id} (${r.n} token(s))`).join(', ');
+    throw new UserError(
+      `--state ${shownStateUrl(this.url)} holds the state of the same seeds for ${others}: two store files on one database would each accept a code once (a code used through one is new to the other); give every node a copy of one store file (docs/shim.md, "High availability"), or delete the other store's rows (tables mfa_shim_stores, mfa_shim_tokens, mfa_shim_users, by store_id) first`,
+    );
   }
 
   /** Tokens of the store whose row in the database is for another seed. */
@@ -316,6 +336,7 @@ export class PgState implements StateBackend {
       // --reset-state never takes the cluster back to an older generation than the one it holds.
       if (from !== undefined) await this.checkGeneration(store.storeId, from, client, true);
       else await this.#notBackwards(store, client);
+      await this.#refuseSharedSeeds(store, client);
       await bulk(
         `INSERT INTO mfa_shim_stores (store_id, generation) VALUES ($1, $2)
          ON CONFLICT (store_id) DO UPDATE SET generation = EXCLUDED.generation, updated_at = now()`,
