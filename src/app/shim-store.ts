@@ -55,6 +55,12 @@ export async function withFileErrors<T>(work: () => Promise<T>, store?: string):
       const where = e.path ?? (store !== undefined ? `for the store ${store} (or its journal beside it)` : '');
       throw new UserError(`${e.syscall} ${where} failed: ${fsReason(err)}`.replace(/\s+/g, ' '), undefined, { cause: err });
     }
+    // PostgreSQL's own refusal (a statement timed out behind a lock an import holds, a permission): one line, not a stack trace (a black-box test).
+    const pgError = err as { code?: unknown; severity?: unknown; message?: string } | null;
+    if (!(err instanceof UserError) && err instanceof Error && typeof pgError?.code === 'string' && /^[0-9A-Z]{5}$/.test(pgError.code) && typeof pgError.severity === 'string') {
+      const hint = pgError.code === '57014' ? ': the database did not answer in time (a long import, or a lock, holds its tables); try again once it is done' : '';
+      throw new UserError(`--state: PostgreSQL refused a statement (SQLSTATE ${pgError.code}: ${pgError.message})${hint}`, undefined, { cause: err });
+    }
     throw err;
   }
 }

@@ -23,6 +23,13 @@ describe('withFileErrors', () => {
     expect((err as Error).message).toBe('write for the store /srv/shim/s.store (or its journal beside it) failed: the disk is full');
   });
 
+  it("turns PostgreSQL's refusal of a statement into one line, with what to do for a timeout (a black-box test saw a stack trace behind a held lock)", async () => {
+    const timeout = Object.assign(new Error('canceling statement due to statement timeout'), { code: '57014', severity: 'ERROR' });
+    const err = await withFileErrors(() => Promise.reject(timeout)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe('--state: PostgreSQL refused a statement (SQLSTATE 57014: canceling statement due to statement timeout): the database did not answer in time (a long import, or a lock, holds its tables); try again once it is done');
+  });
+
   it('passes the shim\'s own errors and other errors through as they are', async () => {
     const own = new UserError('the store key is wrong');
     await expect(withFileErrors(() => Promise.reject(own))).rejects.toBe(own);
