@@ -308,6 +308,36 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       }
     }, 30_000);
 
+    it('a database that takes no writes (read-only, as a standby before promotion) is no healthy state: found by the heartbeat, back once it takes them (a black-box test saw /healthz 200 and every verification 503)', async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+      const notices: string[] = [];
+      const a = await PgState.open(state, db.storeId, { probeMs: 50, heartbeatMs: 100, idleTimeoutMs: 100, onNotice: (m) => notices.push(m) });
+      try {
+        await a.attach(storeStateOf(db), false);
+        expect(a.healthy).toBe(true);
+        pg.sql(`ALTER DATABASE ${dbName} SET default_transaction_read_only = on`);
+        // As a failover does: the connections dropped; the new ones are read-only.
+        pg.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`);
+        const deadline = Date.now() + 8000;
+        while (a.healthy && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        expect(a.healthy).toBe(false);
+        // Its probes find it still refusing writes: not said to be back.
+        await new Promise((r) => setTimeout(r, 500));
+        expect(a.healthy).toBe(false);
+        expect(notices.some((m) => m.endsWith(': reconnected'))).toBe(false);
+        pg.sql(`ALTER DATABASE ${dbName} RESET default_transaction_read_only`);
+        pg.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${dbName}' AND pid <> pg_backend_pid()`);
+        const back = Date.now() + 8000;
+        while (!a.healthy && Date.now() < back) await new Promise((r) => setTimeout(r, 50));
+        expect(a.healthy).toBe(true);
+      } finally {
+        await a.close();
+        await db.close();
+      }
+    }, 30_000);
+
     it('a statement the node gives up on is cancelled by the server too: the code is not used up by an answer of lost state', async () => {
       const state = await freshImport();
       const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });

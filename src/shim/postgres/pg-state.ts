@@ -172,22 +172,32 @@ export class PgState implements StateBackend {
     );
   }
 
-  /** Every `ms`, while `wanted()`, `SELECT 1`: one at a time (one still waiting is never joined by another). */
+  /**
+   * Every `ms`, while `wanted()`, whether the database takes writes: one at a time (one still waiting is
+   * never joined by another). A standby, or a database set read-only, answers reads but refuses every
+   * verification: it counts as lost (a black-box test saw /healthz 200 while each verification got 503).
+   */
   #ask(ms: number, wanted: () => boolean, answered: () => void, failed: (err: Error) => void): NodeJS.Timeout {
     let asking = false;
     const timer = setInterval(() => {
       if (asking || !wanted()) return;
       asking = true;
-      this.pool.query('SELECT 1').then(
-        () => {
-          asking = false;
-          answered();
-        },
-        (err: Error) => {
-          asking = false;
-          failed(err);
-        },
-      );
+      this.pool
+        .query<{ recovery: boolean; read_only: string }>("SELECT pg_is_in_recovery() AS recovery, current_setting('transaction_read_only') AS read_only")
+        .then((res) => {
+          const row = res.rows[0];
+          if (row?.recovery || row?.read_only === 'on') throw new Error(`the database takes no writes (${row.recovery ? 'a standby in recovery' : 'read-only'})`);
+        })
+        .then(
+          () => {
+            asking = false;
+            answered();
+          },
+          (err: Error) => {
+            asking = false;
+            failed(err);
+          },
+        );
     }, ms);
     timer.unref();
     return timer;
