@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import pg from 'pg';
 import { parse as parseConnectionString } from 'pg-connection-string';
 import pgpass from 'pgpass';
@@ -8,7 +10,7 @@ import type { StateBackend, StateView } from '../verifier.js';
 import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
 import { migrate } from './schema.js';
 import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateBatchRow, type StateRequest } from './state-batch.js';
-import { shownStateUrl } from './state-url.js';
+import { shownStateUrl, withRootCertificate } from './state-url.js';
 
 /** What the database is told about a store: its lineage, generation, users and tokens (with their initial state). */
 export interface StoreState {
@@ -107,7 +109,7 @@ export class PgState implements StateBackend {
   static async open(url: URL, storeId: string, options: PgStateOptions = {}): Promise<PgState> {
     // The URL's parts (host, port, database, user, sslmode...) as pg reads them; the password never
     // from it (state-url.ts refuses one), but from PGPASSWORD, else PGPASSFILE / ~/.pgpass, as psql.
-    const { password: _none, ...fromUrl } = parseConnectionString(url.href);
+    const { password: _none, ...fromUrl } = parseConnectionString(withRootCertificate(url, process.env, existsSync, homedir()).href);
     const answerTimeout = options.answerTimeoutMs ?? 5000;
     const config: pg.PoolConfig = {
       ...(fromUrl as pg.PoolConfig),

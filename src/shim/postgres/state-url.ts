@@ -40,3 +40,21 @@ export function parseStateUrl(text: string): URL {
 export function shownStateUrl(url: URL): string {
   return `${url.protocol}//${url.username ? `${decodeURIComponent(url.username)}@` : ''}${url.host}${url.pathname}`;
 }
+
+/**
+ * The URL with libpq's root certificate for a verifying TLS mode (`sslmode=verify-ca|verify-full`, in
+ * the URL or PGSSLMODE) where the URL names none: PGSSLROOTCERT, else ~/.postgresql/root.crt when it
+ * exists, as psql takes it. The pg client reads neither by itself (a black-box test against a private
+ * CA got "unable to verify the first certificate" where the docs promised the usual files).
+ */
+export function withRootCertificate(url: URL, env: NodeJS.ProcessEnv, exists: (path: string) => boolean, home: string): URL {
+  const mode = url.searchParams.get('sslmode') ?? env.PGSSLMODE;
+  if ((mode !== 'verify-ca' && mode !== 'verify-full') || url.searchParams.has('sslrootcert')) return url;
+  const fallback = `${home}/.postgresql/root.crt`;
+  const root = env.PGSSLROOTCERT ?? (exists(fallback) ? fallback : undefined);
+  if (root === undefined) return url;
+  const out = new URL(url.href);
+  out.searchParams.set('sslmode', mode);
+  out.searchParams.set('sslrootcert', root);
+  return out;
+}
