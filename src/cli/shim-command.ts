@@ -129,7 +129,7 @@ function registerCheck(shim: Command): void {
     addStoreOptions(
       shim
         .command('check')
-        .description('Verify one code offline, with the same rules and state as the server (which must be stopped).')
+        .description('Verify one code offline, with the same rules and state as the server (a server on the store file must be stopped; with --state postgres://... it may run).')
         .requiredOption('--user <user>', 'the user (case-insensitive)')
         .requiredOption('--code <code>', 'the code, or "-" to read it from stdin (keeps it out of the process list)'),
     ),
