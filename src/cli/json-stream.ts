@@ -9,9 +9,10 @@ export async function writeJsonStreamed(out: Writable, value: Record<string, unk
   let buf = '';
   const CHUNK = 1 << 16;
   const flush = async () => {
+    if (out.destroyed) return;
     const chunk = buf;
     buf = '';
-    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    if (!out.write(chunk)) await drained(out);
   };
   buf += '{\n';
   const keys = Object.keys(value).filter((k) => value[k] !== undefined);
@@ -39,8 +40,29 @@ export async function writeJsonStreamed(out: Writable, value: Record<string, unk
 /** Writes text made a piece at a time (planJsonChunks), waiting whenever the stream asks: never all of it at once. */
 export async function writeChunks(out: Writable, chunks: Iterable<string>): Promise<void> {
   for (const chunk of chunks) {
-    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+    // A stream that failed (a full disk) takes nothing more: what follows the output (a --report) is still done.
+    if (out.destroyed) return;
+    if (!out.write(chunk)) await drained(out);
   }
+}
+
+/**
+ * The stream asks for a pause: until it drains, or fails or closes (a full disk: it never drains,
+ * and a command waiting for it ended with its --report unwritten, a review found).
+ */
+function drained(out: Writable): Promise<void> {
+  if (out.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      out.off('drain', done);
+      out.off('close', done);
+      out.off('error', done);
+      resolve();
+    };
+    out.once('drain', done);
+    out.once('close', done);
+    out.once('error', done);
+  });
 }
 
 /** Elements serialised together: one JSON.stringify call per group costs far less than one per element. */

@@ -119,13 +119,15 @@ if (isEntryPoint()) {
     if (outputLost !== undefined) return;
     outputLost = err.code ?? err.message;
     // Set now too: the error may come after the command has ended, or leave its last write unanswered.
-    if (!process.exitCode) process.exitCode = EXIT.error;
+    if (!process.exitCode || process.exitCode === EXIT.changes) process.exitCode = EXIT.error;
     process.stderr.write(`mfa-migrate: the output could not be written (${outputLost}): it is incomplete; what the command did stands\n`);
   });
   // Nowhere left to say anything (progress, notices): the work goes on, its journal and results as ever.
   process.stderr.on('error', () => undefined);
   main(process.argv).then((result) => {
-    const code = outputLost !== undefined && result === 0 ? EXIT.error : result;
+    // A success (2 included: plan --detailed-exitcode's "changes") whose output was lost is a failure; a
+    // run's own state (3 partial, 4 stopped, 130/143 interrupted) is kept, for what a script does next.
+    const code = outputLost !== undefined && (result === 0 || result === EXIT.changes) ? EXIT.error : result;
     process.exitCode = code;
     // A failed command has said why and has nothing left to do: a connection the error left half-open
     // (a database login that stopped for want of a password waits for the server's one-minute login
