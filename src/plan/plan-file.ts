@@ -35,9 +35,12 @@ import { jsonSyntaxText } from '../model/json-syntax.js';
  * a user line taken out shows) and plans by changed rules (the export's problems of no user are
  * findings; a domain's federation counts its users a narrower scope leaves out): a 2.4 file planned
  * otherwise is an earlier version's too. 2.6 records the members of the rollout groups the plan
- * switches (`cutover_seen.rolloutMembers`): those outside its users are judged too.
+ * switches (`cutover_seen.rolloutMembers`): those outside its users are judged too. 2.7 holds the
+ * lines of 2.6, planned by changed rules (a guest's token not planned; findings for users left with no
+ * method, disabled tenant accounts and system-preferred MFA): a 2.6 file planned otherwise is an
+ * earlier version's.
  */
-export const PLAN_FILE_VERSION = '2.6';
+export const PLAN_FILE_VERSION = '2.7';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
