@@ -136,6 +136,8 @@ export interface CutoverMapping {
   refusals: string[];
   summary: CutoverSummary;
   phoneOnly: number;
+  /** Lower-cased usernames the cutover says have no cloud MFA method (not-switched, switched-without-method): the mapping need not say it again. */
+  methodless: Set<string>;
 }
 
 const domainOf = (upn: string) => upn.slice(upn.lastIndexOf('@') + 1).toLowerCase();
@@ -150,6 +152,7 @@ export function mapCutover(input: CutoverInput): CutoverMapping {
     refusals: [],
     summary: { rollout_groups: [], switched: { already: 0, by_plan: 0, not_switched: 0 }, federation: [], campaign_group: null, passkeys: { state: null, include_targets: [], allowed_for_phone_only: 'unknown' } },
     phoneOnly: 0,
+    methodless: new Set(),
   };
   const decide = (m: CutoverUser) => {
     const key = m.user.toLowerCase();
@@ -168,6 +171,7 @@ export function mapCutover(input: CutoverInput): CutoverMapping {
   for (const m of phoneOnly) out.findings.push(phoneOnlyFinding(m, passkeys.of(m), input.options.campaignGroup));
   if (phoneOnly.length > 0) out.findings.push(passkeys.finding(phoneOnly.length));
   if (input.options.federatedMfa === 'reject') planFederation(input, active, switched, out);
+  for (const f of out.findings) if (f.user && (f.code === 'not-switched' || f.code === 'switched-without-method')) out.methodless.add(f.user.toLowerCase());
   return out;
 }
 

@@ -168,6 +168,8 @@ export function finishUser(ctx: PlanContext, m: MappedUser, cutover: CutoverMapp
   const { mapping, user } = m;
   const key = user.username.toLowerCase();
   const changes = [...m.changes, ...cutoverUserChanges(mapping, cutover.users.get(mapping.user.toLowerCase()))];
+  // The cutover's word on a user with no method (not switched, or switched without one) is the one said (a review saw two warnings for one fact).
+  if (cutover.methodless.has(key) && mapping.findings.some((f) => f.code === 'no-usable-method')) mapping.findings = mapping.findings.filter((f) => f.code !== 'no-usable-method');
   const status = mapping.skipped?.code === 'user-disabled' ? 'disabled' : !mapping.tenantUser ? 'not-in-tenant' : changes.some((c) => c.action !== 'no-op') ? 'changes' : 'unchanged';
   return {
     mapping,

@@ -37,6 +37,8 @@ describe('apply switches a user only once their data is there', () => {
     // judy (an 8-digit token, no phone) and zoe (email only) have no cloud method: not switched.
     expect(switched).not.toContain('judy@contoso.com');
     expect(plan.findings.filter((f) => f.code === 'not-switched').map((f) => f.user)).toEqual(['judy@contoso.com', 'zoe@contoso.com']);
+    // Said once, by the cutover: not again as no-usable-method (a review saw two warnings for one fact).
+    expect(plan.findings.filter((f) => f.code === 'no-usable-method')).toEqual([]);
 
     const { outcome } = await applyFile(g, `${dir}.plan`, dir, { batchSize: 10 });
     expect(outcome.state).toBe('completed');

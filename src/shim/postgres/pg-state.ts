@@ -255,11 +255,13 @@ export class PgState implements StateBackend {
    * one store, whose file every node has a copy of.
    */
   async #refuseSharedSeeds(store: StoreState, client: pg.ClientBase | pg.Pool = this.pool): Promise<void> {
-    const found = await client.query<{ store_id: string; n: string }>(
-      `SELECT t.store_id, count(*) AS n FROM mfa_shim_tokens t
+    // Over every token: held to the bulk statements' bound, not a verification's (a review).
+    const found = await client.query<{ store_id: string; n: string }>({
+      text: `SELECT t.store_id, count(*) AS n FROM mfa_shim_tokens t
         WHERE t.store_id <> $1 AND t.fingerprint <> '' AND t.fingerprint = ANY($2::text[]) GROUP BY t.store_id ORDER BY t.store_id`,
-      [store.storeId, [...new Set(store.tokens.map((t) => t.fingerprint).filter((f) => f !== ''))]],
-    );
+      values: [store.storeId, [...new Set(store.tokens.map((t) => t.fingerprint).filter((f) => f !== ''))]],
+      query_timeout: BULK_TIMEOUT_MS,
+    } as pg.QueryConfig);
     if (found.rows.length === 0) return;
     const others = found.rows.map((r) => `store ${r.store_id} (${r.n} token(s))`).join(', ');
     throw new UserError(
