@@ -52,9 +52,9 @@ export function withRootCertificate(url: URL, env: NodeJS.ProcessEnv, exists: (p
   if ((mode !== 'verify-ca' && mode !== 'verify-full') || url.searchParams.has('sslrootcert')) return url;
   const fallback = `${home}/.postgresql/root.crt`;
   const root = env.PGSSLROOTCERT ?? (exists(fallback) ? fallback : undefined);
-  if (root === undefined) return url;
+  // `system` (libpq 16): the system's CAs, which the client uses when given none.
+  if (root === undefined || root === 'system') return url;
   const out = new URL(url.href);
-  out.searchParams.set('sslmode', mode);
   out.searchParams.set('sslrootcert', root);
   return out;
 }

@@ -9,7 +9,7 @@ describe('withRootCertificate', () => {
   it('adds PGSSLROOTCERT, else ~/.postgresql/root.crt when it exists, for verify-full and verify-ca (a black-box test against a private CA)', () => {
     expect(withRootCertificate(url('?sslmode=verify-full'), { PGSSLROOTCERT: '/etc/ca.pem' }, none, '/home/shim').searchParams.get('sslrootcert')).toBe('/etc/ca.pem');
     const fromHome = withRootCertificate(url(), { PGSSLMODE: 'verify-ca' }, (p) => p === '/home/shim/.postgresql/root.crt', '/home/shim');
-    expect([fromHome.searchParams.get('sslmode'), fromHome.searchParams.get('sslrootcert')]).toEqual(['verify-ca', '/home/shim/.postgresql/root.crt']);
+    expect([fromHome.searchParams.get('sslmode'), fromHome.searchParams.get('sslrootcert')]).toEqual([null, '/home/shim/.postgresql/root.crt']);
   });
 
   it('leaves the URL as it is otherwise: a root named in it, a mode that does not verify, no file to take', () => {
@@ -18,6 +18,7 @@ describe('withRootCertificate', () => {
       [url('?sslmode=require'), { PGSSLROOTCERT: '/etc/ca.pem' }],
       [url(), { PGSSLROOTCERT: '/etc/ca.pem' }],
       [url('?sslmode=verify-full'), {}],
+      [url('?sslmode=verify-full'), { PGSSLROOTCERT: 'system' }],
     ] as const) {
       expect(withRootCertificate(u, env, none, '/home/shim').href).toBe(u.href);
     }
