@@ -90,9 +90,9 @@ interface Slot {
   /** An earlier run (this one, resumed) may have sent it: what is found there may be its own doing. */
   sentBefore?: boolean;
   /** Its first send ever was answered "exists already": found there on read-back, it is another run's. */
+  foundThere?: boolean;
   /** Settled by reading the tenant back (why), not by Graph's answer to it: said in the journal. */
   readBackReason?: string;
-  foundThere?: boolean;
   /** When it was last sent (Date.now()). */
   sentAt?: number;
   /** 404s waited out because what it works on was created a moment ago (Graph's eventual consistency). */

@@ -62,7 +62,7 @@ export interface PolicyMapping {
  * Maps MFA Server's settings and the users' methods to the tenant's authentication methods policy,
  * as property-level changes against the current policy, plus findings for what Graph cannot set.
  */
-export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsage, policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget): PolicyMapping {
+export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsage, policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, setsDefaults = true): PolicyMapping {
   const changes: PolicyChange[] = [];
   const findings: Finding[] = [];
   const portal = settings?.userPortal;
@@ -148,7 +148,8 @@ export function mapPolicy(settings: ServerSettings | undefined, usage: MethodUsa
   if (fraud?.enabled === true) mapFraudAlert(policy, target, fraud.reportingCode ?? 0, changes, findings);
 
   manualFindings(settings, usage, findings);
-  systemPreferredFinding(policy, findings);
+  // Said where the plan may set default methods (not with --default-method never).
+  if (setsDefaults) systemPreferredFinding(policy, findings);
   const after = policyAfter(policy, changes);
   return { changes, findings, after, enabledDefaults: enabledDefaults(after) };
 }

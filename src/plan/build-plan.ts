@@ -87,7 +87,7 @@ export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options
   const seedsByUser = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed);
   const devicesByUser = groupBy<MobileDevice, MobileDevice>(bundle.devices, (d) => d.username.toLowerCase(), (d) => d);
   const tokenUsers = new Set([...seedsByUser].filter(([, seeds]) => seeds.some((s: OathSeed) => entraTokenFit(s).ok)).map(([k]) => k));
-  const policy = mapPolicy(bundle.settings, methodUsage(users, tokenUsers, new Set(devicesByUser.keys())), input.policy, options.target);
+  const policy = mapPolicy(bundle.settings, methodUsage(users, tokenUsers, new Set(devicesByUser.keys())), input.policy, options.target, options.defaultMethod !== 'never');
   const seedSerials = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed.serial);
 
   const exportFindings = exportProblemFindings(bundle, users);

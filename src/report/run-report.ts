@@ -83,7 +83,7 @@ export interface RunReport {
     /** 1.1: each later pass (resume; a rollback finished): when, who signed in, its options (none in journals before it); 1.5: its operator. */
     resumed: { at: string; identity: { appId: string | null; upn: string | null }; operator?: { tool_version: string; os_user: string; host: string }; options: Record<string, unknown> }[];
     /** 1.4: each read-back of the run's writes of unknown outcome by a rollback: who, when, how many were found applied and not. */
-    read_back: { at: string; identity: { appId: string | null; upn: string | null }; applied: number; not_applied: number }[];
+    read_back: { at: string; identity: { appId: string | null; upn: string | null }; operator?: { tool_version: string; os_user: string; host: string }; applied: number; not_applied: number }[];
     /** The plan hash the run applied (for a rollback, the one of the run it undoes). */
     plan_hash: string;
     total_operations: number;
@@ -206,7 +206,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       operator: h.operator ? operatorJson(h.operator) : null,
       options: h.options,
       resumed: view.resumes.map((x) => ({ at: x.at, identity: x.identity, ...(x.operator ? { operator: operatorJson(x.operator) } : {}), options: x.options })),
-      read_back: view.readBacks.map((x) => ({ at: x.at, identity: x.identity, applied: Number(x.options.applied ?? 0), not_applied: Number(x.options.notApplied ?? 0) })),
+      read_back: view.readBacks.map((x) => ({ at: x.at, identity: x.identity, ...(x.operator ? { operator: operatorJson(x.operator) } : {}), applied: Number(x.options.applied ?? 0), not_applied: Number(x.options.notApplied ?? 0) })),
       plan_hash: h.planHash,
       total_operations: h.totalOps,
       counts: summary.counts,

@@ -404,7 +404,7 @@ export class JournalWriter {
         })
         .catch((err: unknown) => {
           this.#roomRetryAt = Date.now() + ROOM_RETRY_MS;
-          if (!this.#roomShort) this.#onNotice?.(`${this.#file}: cannot make room ahead for the state journal (${fsReason(err)}): verifying goes on in the ${this.#size - this.#offset} bytes left; tried again every ${ROOM_RETRY_MS / 1000} s`);
+          if (!this.#roomShort) this.#onNotice?.(`${this.#file}: cannot make room ahead for the state journal (${fsReason(err)}): verifying goes on in the ${this.#size - this.#offset} bytes left; tried again at a write ${ROOM_RETRY_MS / 1000} s or more from now`);
           this.#roomShort = true;
         })
         .finally(() => {

@@ -197,5 +197,7 @@ describe('system-preferred MFA in the tenant', () => {
     expect(said(withPrefs({ state: 'enabled', includeTargets: [{ id: 'g1' }, { id: 'g2' }], excludeTargets: [{ id: 'g3' }] }))[0]![2]).toMatch(/^system-preferred MFA is on in the tenant for the 2 group\(s\) it targets \(1 excluded\):/);
     expect(said(withPrefs({ state: 'disabled' }))).toEqual([]);
     expect(said(defaultPolicy())).toEqual([]);
+    // With --default-method never no default is set: nothing to say.
+    expect(mapPolicy(undefined, none, withPrefs({ state: 'default' }), ALL_USERS, false).findings.filter((f) => f.code === 'system-preferred-on')).toEqual([]);
   });
 });
