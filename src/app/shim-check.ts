@@ -14,7 +14,7 @@ export interface ShimChecked {
   reason: VerifyReason;
 }
 
-/** `shim check`: one verification, offline, with the rules and state of the server (which must be stopped). */
+/** `shim check`: one verification, offline, with the rules and state of the server (stopped, unless the state is in PostgreSQL). */
 export async function checkShimCode(req: ShimCheckRequest): Promise<ShimChecked> {
   const key = storeKeyOf(req);
   const outcome = await withFileErrors(() => runCheck({ ...operationOptions(req, key), rules: req.rules, user: req.user, code: req.code }), req.store);

@@ -1,6 +1,4 @@
 import type { TenantRolloutMember, TenantRolloutPolicy, TenantUser } from '../model/tenant.js';
-import { phoneUsable, type UserPolicy } from './policy-view.js';
-import type { MethodsAfter } from './user-mapping.js';
 
 /**
  * The rollout groups whose members a plan with `--rollout-group` switches to Entra MFA: those it
@@ -29,12 +27,3 @@ export function rolloutMember(t: TenantUser): TenantRolloutMember {
   };
 }
 
-/** What such a member can sign in with once the plan is applied (the plan writes nothing of theirs): the policy after it decides. */
-export function memberMethodsAfter(m: TenantRolloutMember, policy: UserPolicy | undefined): MethodsAfter {
-  return {
-    phones: m.phones.filter((t) => !policy || phoneUsable(policy, t)),
-    oath: policy ? (m.hardwareOath && policy.hardwareOath) || (m.softwareOath && policy.softwareOath) : m.hardwareOath || m.softwareOath,
-    authenticator: m.authenticator && (!policy || policy.authenticator),
-    passwordless: m.passwordless,
-  };
-}

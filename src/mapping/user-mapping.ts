@@ -69,6 +69,25 @@ export interface MethodsAfter {
   passwordless: boolean;
 }
 
+/** The methods a user holds, by kind (hardware OATH: activated, or planned to be). */
+export interface HeldMethods {
+  phones: PhoneType[];
+  hardwareOath: boolean;
+  softwareOath: boolean;
+  authenticator: boolean;
+  passwordless: boolean;
+}
+
+/** Of the methods a user holds, those the authentication methods policy lets them use (all, when the policy's view of the user is not known). */
+export function usableMethods(held: HeldMethods, policy: UserPolicy | undefined): MethodsAfter {
+  return {
+    phones: held.phones.filter((t) => !policy || phoneUsable(policy, t)),
+    oath: policy ? (held.hardwareOath && policy.hardwareOath) || (held.softwareOath && policy.softwareOath) : held.hardwareOath || held.softwareOath,
+    authenticator: held.authenticator && (!policy || policy.authenticator),
+    passwordless: held.passwordless,
+  };
+}
+
 /** Whether the user can do MFA in Entra at all once the plan is applied. */
 export function hasCloudMethod(m: MethodsAfter): boolean {
   return m.phones.length > 0 || m.oath || m.authenticator || m.passwordless;
@@ -249,12 +268,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
     });
   }
 
-  const methodsAfter: MethodsAfter = {
-    phones: [...finalPhones].filter((t) => !policy || phoneUsable(policy, t)),
-    oath: policy ? (hardware && policy.hardwareOath) || (software && policy.softwareOath) : hardware || software,
-    authenticator: tenantUser.authenticatorCount > 0 && (!policy || policy.authenticator),
-    passwordless: (tenantUser.passwordlessCount ?? 0) > 0,
-  };
+  const methodsAfter = usableMethods({ phones: [...finalPhones], hardwareOath: hardware, softwareOath: software, authenticator: tenantUser.authenticatorCount > 0, passwordless: (tenantUser.passwordlessCount ?? 0) > 0 }, policy);
   // Said whatever the default-method mode (a black-box test saw such users counted, and named by no finding, with most-secure-if-unset and never).
   if (!hasCloudMethod(methodsAfter) && !findings.some((f) => f.code === 'default-method-unset')) {
     findings.push({ severity: 'warning', code: 'no-usable-method', user: name, rule: 'USER-NO-METHOD', message: 'once the plan is applied the user has no cloud MFA method the policy lets them use: they cannot do Entra MFA until one is registered (a phone, a token Entra takes, Microsoft Authenticator)' });

@@ -2,8 +2,7 @@ import { mapCutover, type CutoverMapping, type CutoverOptions, type CutoverUser 
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
 import { mapPolicy, type PolicyMapping, type PolicyTarget } from '../mapping/policy-rules.js';
 import { userPolicy, type UserPolicy } from '../mapping/policy-view.js';
-import { memberMethodsAfter } from '../mapping/rollout-members.js';
-import { mapUser, methodUsage, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
+import { mapUser, methodUsage, usableMethods, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import type { Problem, ProblemCode } from '../model/problem.js';
@@ -152,7 +151,7 @@ export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantS
 /** The staged rollout, federation and SMS/voice deadline over every user in scope (in the plan's order). */
 export function planCutover(ctx: PlanContext, users: readonly CutoverUser[], tenant: Pick<TenantSnapshot, 'cutover' | 'policy'>): CutoverMapping {
   // What the members of the groups the plan switches can sign in with, by the policy as the plan leaves it.
-  const others = (tenant.cutover?.rolloutMembers ?? []).map((m) => ({ id: m.id, upn: m.userPrincipalName, memberOf: m.memberOf, methodsAfter: memberMethodsAfter(m, userPolicy(ctx.policy.after, m.id, m.policyGroups)) }));
+  const others = (tenant.cutover?.rolloutMembers ?? []).map((m) => ({ id: m.id, upn: m.userPrincipalName, memberOf: m.memberOf, methodsAfter: usableMethods(m, userPolicy(ctx.policy.after, m.id, m.policyGroups)) }));
   return mapCutover({ mappings: users, outOfScope: ctx.outOfScope, cutover: tenant.cutover, others, policy: tenant.policy, policyChanges: ctx.policy.changes, options: ctx.cutoverOptions });
 }
 
