@@ -6,6 +6,7 @@ import { stateFingerprint } from '../plan/fingerprint.js';
 import type { CountedSwitch, PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import type { Operation } from './operations.js';
+import { ROLLOUT_POLICY_TARGET as ROLLOUT_POLICY } from '../model/staged-rollout.js';
 import type { StaleObject } from './staleness.js';
 import { someOf, upnDomain } from './federation-step.js';
 
@@ -18,7 +19,6 @@ export interface LiveCutover {
 }
 
 const GROUP_KINDS = new Set(['rolloutGroup', 'campaignGroup']);
-const ROLLOUT_POLICY = 'featureRolloutPolicies/multiFactorAuthentication';
 
 /** What of the cutover some operations touch: the policy, groups, domains. */
 function touched(ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 'after'>[]): { policy: boolean; groups: string[]; domains: string[] } {
@@ -95,7 +95,7 @@ export function findCutoverStale(
   const stale = (target: string, planned: string, now: unknown, reason: string, user?: string) =>
     out.push({ ...(user ? { user } : {}), target, planned, now: typeof now === 'string' ? now : stateFingerprint(now), reason });
   for (const c of changes) {
-    if (c.target === 'featureRolloutPolicies/multiFactorAuthentication') {
+    if (c.target === ROLLOUT_POLICY) {
       const now = rolloutPolicyState(policy);
       if (stateFingerprint(now) !== c.state_fingerprint) stale(c.target, c.state_fingerprint, now, 'the staged rollout policy changed since the plan');
       // Enabling it switches every group it holds: one attached since the plan was not in the plan's count

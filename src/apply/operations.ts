@@ -1,3 +1,4 @@
+import { ROLLOUT_POLICY_TARGET } from '../model/staged-rollout.js';
 import type { SavedCutoverChange, SavedPolicyChange } from '../plan/plan-file.js';
 import { createHash } from 'node:crypto';
 import type { PlanUser, SavedUserChange } from '../plan/plan-file.js';
@@ -73,9 +74,9 @@ export function cutoverOperations(changes: readonly SavedCutoverChange[]): { bef
   const beforeWaves: Operation[] = [];
   const afterWaves: Operation[] = [];
   const base = (c: SavedCutoverChange) => ({ resource: c.target, before: c.before, after: c.after, stateFingerprint: c.state_fingerprint, dependsOn: [] as string[] });
-  const creates = changes.some((c) => c.target === 'featureRolloutPolicies/multiFactorAuthentication' && c.action === 'create');
+  const creates = changes.some((c) => c.target === ROLLOUT_POLICY_TARGET && c.action === 'create');
   for (const c of changes) {
-    if (c.target === 'featureRolloutPolicies/multiFactorAuthentication') {
+    if (c.target === ROLLOUT_POLICY_TARGET) {
       beforeWaves.push({ ...base(c), id: ROLLOUT_POLICY_OP, kind: c.action === 'create' ? 'rollout-policy-create' : 'rollout-policy-update', after: c.action === 'create' ? c.after : { isEnabled: c.after.isEnabled } });
     } else if (c.target.startsWith('featureRolloutPolicies/multiFactorAuthentication/appliesTo/')) {
       beforeWaves.push({ ...base(c), id: `cutover/featureRolloutPolicy/appliesTo/${String(c.after.groupId)}`, kind: 'rollout-attach', dependsOn: creates ? [ROLLOUT_POLICY_OP] : [] });

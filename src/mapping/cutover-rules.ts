@@ -1,5 +1,5 @@
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
-import { federationState, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
+import { federationState, REJECT_IDP_MFA, ROLLOUT_POLICY_TARGET, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantGroup, TenantRolloutPolicy, TenantUser } from '../model/tenant.js';
 import type { Finding } from './finding.js';
 import { findConfig, type PolicyChange, type PolicyTarget } from './policy-rules.js';
@@ -19,7 +19,7 @@ export const SMS_VOICE_RETIREMENT = '2027-02-01';
 /** The same for Global Administrators and external users. */
 export const SMS_VOICE_RETIREMENT_LATE = '2027-07-01';
 
-export const ROLLOUT_POLICY_TARGET = 'featureRolloutPolicies/multiFactorAuthentication';
+export { ROLLOUT_POLICY_TARGET } from '../model/staged-rollout.js';
 export const ROLLOUT_POLICY_NAME = 'MFA Server migration';
 const CAMPAIGN = 'registrationEnforcement/authenticationMethodsRegistrationCampaign';
 

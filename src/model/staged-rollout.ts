@@ -1,5 +1,8 @@
 import type { TenantGroup } from './tenant.js';
 
+/** The saved plan's target of the multiFactorAuthentication staged rollout policy (its groups: `.../appliesTo/<id>`). */
+export const ROLLOUT_POLICY_TARGET = 'featureRolloutPolicies/multiFactorAuthentication';
+
 /**
  * Staged rollout's documented limits (entra-docs "Migrate to cloud authentication using Staged Rollout"
  * and the MFA Server Migration Utility doc): shared by the plan, which checks them, and apply, which
