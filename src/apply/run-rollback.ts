@@ -41,6 +41,8 @@ export interface RollbackOutcome {
   goneAlready: Omit<Unreversible, 'reason'>[];
   /** Undos that failed, with Graph's answer (a rollback of the same id tries them again). */
   failures: Unreversible[];
+  /** The cutover's undos done (a domain's federation put back, the rollout policy deleted or disabled, a group detached): what moves users back at once, said. */
+  cutoverUndone: { kind: Operation['kind']; target: string }[];
   counts: Record<OpState, number>;
   stats: ExecStats;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
@@ -416,11 +418,12 @@ async function executeRollback(
     const failures = inverses
       .filter((o) => statuses.get(o.id) === 'failed')
       .map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource, reason: (results.get(o.id) ?? before.get(o.id))?.error ?? 'failed' }));
+    const cutoverUndone = inverses.filter((o) => CUTOVER_UNDOS.has(o.kind) && statuses.get(o.id) === 'done' && before.get(o.id)?.result?.goneAlready !== true).map((o) => ({ kind: o.kind, target: o.resource }));
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
-    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, ...head() };
+    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, cutoverUndone, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
-    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), failures, ...head() };
+    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), failures, cutoverUndone, ...head() };
   } finally {
     clearInterval(timer);
     deps.signal?.removeEventListener('abort', onAbort);
@@ -442,6 +445,9 @@ function changedObjects(inverses: readonly Operation[], snapshot: TenantSnapshot
     return reason ? [{ opId: inv.id, ...(inv.user ? { user: inv.user } : {}), target: inv.resource, reason }] : [];
   });
 }
+
+/** The undos that move users back to MFA Server at once (the apply summary says the federation it set). */
+const CUTOVER_UNDOS: ReadonlySet<Operation['kind']> = new Set(['federation-update', 'rollout-policy-delete', 'rollout-policy-update', 'rollout-detach']);
 
 const skipRecord = (c: ChangedObject): OpRecord => ({ op: c.opId, state: 'skipped', error: CHANGED_SINCE });
 const goneRecord = (inv: Operation): OpRecord => ({ op: inv.id, state: 'done', result: { goneAlready: true } });

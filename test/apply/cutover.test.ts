@@ -155,6 +155,8 @@ describe('federation: the final step', () => {
     const events: { phase: string; done: number; total: number }[] = [];
     const rolled = await rollbackIn(g, dir, outcome.runId, { onProgress: (e) => events.push({ phase: e.phase, done: e.stats.done, total: e.stats.total }) });
     expect(rolled.outcome.state).toBe('completed');
+    // Said in its summary: the federation put back and the policy it created deleted move users back at once.
+    expect(rolled.outcome.cutoverUndone.map((x) => x.kind).sort()).toEqual(expect.arrayContaining(['federation-update', 'rollout-policy-delete']));
     // Progress for the admin: the last event is the end, every inverse done.
     expect(events.at(-1)).toEqual({ phase: 'done', done: rolled.outcome.counts.done, total: rolled.outcome.counts.done });
     const back = g.emu.snapshot() as Snapshot;

@@ -57,6 +57,8 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
     `  operations: ${c.done} done${o.goneAlready.length > 0 ? ` (${o.goneAlready.length} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
+    // What moves users back to MFA Server at once, said as the apply summary says the federation it set (a black-box test found no line).
+    ...o.cutoverUndone.map(cutoverUndoLine),
     ...firstOf(o.failures.map((x) => `  failed: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'failed', given),
     ...firstOf(o.goneAlready.map((x) => `  gone already (removed outside this tool; nothing to undo): ${x.user ?? 'policy'} ${x.target}`), o.runId, 'gone already', given),
     ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
@@ -70,6 +72,13 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
       : []),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
+}
+
+function cutoverUndoLine(x: RollbackOutcome['cutoverUndone'][number]): string {
+  if (x.kind === 'federation-update') return `  federation of ${x.target.split('/')[1]}: put back: its users meet the federated IdP's MFA again (allow up to 24 hours)`;
+  if (x.kind === 'rollout-policy-delete') return "  staged rollout policy: deleted (the run created it): its groups' users are back on MFA Server";
+  if (x.kind === 'rollout-policy-update') return "  staged rollout policy: disabled again: its groups' users are back on MFA Server";
+  return `  staged rollout: group ${x.target.slice(x.target.lastIndexOf('/') + 1)} detached: its users are back on MFA Server`;
 }
 
 /** Past the lines named one by one, how many of each reason: adopted objects and defaults Graph cannot unset are not lost in the count. */

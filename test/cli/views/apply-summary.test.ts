@@ -90,11 +90,20 @@ const rollbackOutcome = (over: Partial<RollbackOutcome>): RollbackOutcome =>
     resumable: false,
     goneAlready: [],
     failures: [],
+    cutoverUndone: [],
     counts: { pending: 0, started: 0, done: 10, failed: 0, skipped: 0 },
     ...over,
   }) as RollbackOutcome;
 
 describe('rollback summary', () => {
+  it("says what of the cutover it undid, which moves users back to MFA Server at once (a black-box test found no line)", () => {
+    const text = renderRollbackSummary(rollbackOutcome({ cutoverUndone: [{ kind: 'federation-update', target: 'domains/contoso.com/federationConfiguration' }, { kind: 'rollout-detach', target: 'featureRolloutPolicies/multiFactorAuthentication/appliesTo/g-1' }, { kind: 'rollout-policy-delete', target: 'featureRolloutPolicies/multiFactorAuthentication' }] }), '/s', undefined);
+    expect(text).toContain("  federation of contoso.com: put back: its users meet the federated IdP's MFA again (allow up to 24 hours)\n");
+    expect(text).toContain('  staged rollout: group g-1 detached: its users are back on MFA Server\n');
+    expect(text).toContain("  staged rollout policy: deleted (the run created it): its groups' users are back on MFA Server\n");
+    expect(renderRollbackSummary(rollbackOutcome({}), '/s', undefined)).not.toContain('staged rollout');
+  });
+
   it('past the lines it names, counts what it left in place by reason: objects adopted from another run are not lost among defaults Graph cannot unset (a black-box test of two operators)', () => {
     const adopted = 'made by another run of the plan, found there when this run sent it: left for that run to undo';
     const kept = 'the user had no default method before the run and Graph cannot unset one: left as sms';
