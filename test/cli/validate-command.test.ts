@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
 
 describe('mfa-migrate validate', () => {
   it('reports the sample export with errors in JSON: every problem with file, line or path, field and code', async () => {
-    const r = await runCli(['validate', '--source', 'fixtures/contoso-with-errors', '--format', 'json']);
+    const r = await runMain(['validate', '--source', 'fixtures/contoso-with-errors', '--format', 'json']);
     expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ users: 7, devices: 2, tokens: [] });
@@ -38,7 +37,7 @@ describe('mfa-migrate validate', () => {
   });
 
   it('prints a readable text report and exits 1 on errors', async () => {
-    const r = await runCli(['validate', '--source', 'fixtures/contoso-with-errors']);
+    const r = await runMain(['validate', '--source', 'fixtures/contoso-with-errors']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('users.csv, line 4, field username:');
     expect(r.stdout).toMatch(/Not valid: 14 error\(s\), 3 warning\(s\)\./);
@@ -61,7 +60,7 @@ describe('mfa-migrate validate', () => {
     // Keep users without tokens only, so that no seed file is needed.
     const lines = readFileSync(join(dir, 'users.csv'), 'utf8').trim().split('\n');
     writeFileSync(join(dir, 'users.csv'), `${lines.filter((l, i) => i === 0 || !/,\d{8},[^,]*$/.test(l)).join('\n')}\n`);
-    const r = await runCli(['validate', '--source', dir, '--format', 'json']);
+    const r = await runMain(['validate', '--source', dir, '--format', 'json']);
     const report = JSON.parse(r.stdout);
     expect(report.errors).toEqual([]);
     expect(report.warnings.map((w: { code: string }) => w.code)).toEqual(['device-limit']);
@@ -69,21 +68,21 @@ describe('mfa-migrate validate', () => {
   });
 
   it('fails clearly when the source folder or users.csv is missing', async () => {
-    const missing = await runCli(['validate', '--source', '/nonexistent/export']);
+    const missing = await runMain(['validate', '--source', '/nonexistent/export']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/nonexistent\/export: the source folder does not exist/);
     // With --format json the answer is JSON still: the report of that one error (a black-box test got the stderr line alone).
-    const json = await runCli(['validate', '--source', '/nonexistent/export', '--format', 'json']);
+    const json = await runMain(['validate', '--source', '/nonexistent/export', '--format', 'json']);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ source: '/nonexistent/export', users: 0, errors: [{ file: '/nonexistent/export', code: 'file-missing', message: 'the source folder does not exist or is not a folder' }] });
     const empty = mkdtempSync(join(tmpdir(), 'validate-empty-'));
-    const r = await runCli(['validate', '--source', empty, '--format', 'json']);
+    const r = await runMain(['validate', '--source', empty, '--format', 'json']);
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).errors).toEqual([expect.objectContaining({ file: 'users.csv', code: 'file-missing' })]);
   });
 
   it('has --help with examples', async () => {
-    const r = await runCli(['validate', '--help']);
+    const r = await runMain(['validate', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Examples:');
     expect(r.stdout).toContain('--pskc-mac');
@@ -96,13 +95,13 @@ describe('mfa-migrate validate on a terminal', () => {
   it('prints cells that hold escape sequences or reordering marks as text, while the JSON report keeps them as they are', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'validate-escapes-'));
     writeFileSync(join(dir, 'users.csv'), 'username,default_method\nalice@contoso.com,\u001b[2J\u001b[31mcleared\nbob\u0007@contoso.com,phone\nmal\u202elory@contoso.com,sms\n');
-    const text = await runCli(['validate', '--source', dir]);
+    const text = await runMain(['validate', '--source', dir]);
     expect(text.code).toBe(1);
     expect(text.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(text.stdout).toContain('"\\u001b[2J\\u001b[31mcleared"');
     expect(text.stdout).toContain('bob\\u0007@contoso.com');
     expect(text.stdout).toContain('mal\\u202elory@contoso.com');
-    const json = JSON.parse((await runCli(['validate', '--source', dir, '--format', 'json'])).stdout) as { errors: { message: string }[] };
+    const json = JSON.parse((await runMain(['validate', '--source', dir, '--format', 'json'])).stdout) as { errors: { message: string }[] };
     expect(json.errors.some((e) => e.message.includes('\u001b[2J'))).toBe(true);
   });
 });
