@@ -16,7 +16,7 @@ export function maskPhone(phone: string): string {
  * An extension written at the end of a number cell (`x45`, `ext. 45`, `extension 45`, `#45`), as the
  * export reader takes it apart (src/source/phone.ts), with digits of any script.
  */
-const EXTENSION_AT_END = /\s*(?:x|ext\.?|extension|#|;ext=)\s*\p{Nd}+\s*$/iu;
+export const EXTENSION_AT_END = /\s*(?:x|ext\.?|extension|#|;ext=)\s*\p{Nd}+\s*$/iu;
 
 /**
  * A phone as typed in an export cell (`030 1234567`, `(425) 555-0101 x12`): every digit of the

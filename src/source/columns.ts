@@ -1,6 +1,6 @@
 import { headerKey, type CsvHeader } from './csv-table.js';
 import type { ProblemList } from '../model/problem.js';
-import { quotedCell } from './quoted-cell.js';
+import { cellText, quotedCell } from './quoted-cell.js';
 
 /** A CSV column we understand: its canonical name and the header spellings admins use for it. */
 export interface ColumnSpec<K extends string> {
@@ -36,8 +36,7 @@ export function indexColumns<K extends string>(
         // A column that may say a user is disabled, ignored, would migrate users MFA Server keeps out.
         const status = /disabl|status|lock|block|suspend|state|active/i.test(raw) ? ': if it says which users are disabled, name it "enabled" (true/false), or they are migrated as enabled' : '';
         // A file without its header line has a row of values here: a seed or a phone is not shown as a name.
-        const shown = quotedCell(raw);
-        problems.warning('column-unknown', { file: table.file, line: 1, field: shown.startsWith('"') ? shown.slice(1, -1) : `column ${i + 1}` }, `unknown column ${shown} is ignored${status}`);
+        problems.warning('column-unknown', { file: table.file, line: 1, field: cellText(raw) ?? `column ${i + 1}` }, `unknown column ${quotedCell(raw)} is ignored${status}`);
       }
       return;
     }

@@ -136,8 +136,8 @@ export class TokenJoin {
       const policy = leftOut.get(serialKey(user.oathTokenSerial!));
       const why = policy === undefined ? `token serial ${user.oathTokenSerial} ${hint}` : `no key of token serial ${user.oathTokenSerial} may be migrated: in ${policy.file}${policy.line !== undefined ? ` line ${policy.line}` : ''}, ${policy.message} [pskc-policy]`;
       // Nothing is migrated for a user disabled in MFA Server: their missing seed stops no plan (a black-box test), but is said.
-      if (user.enabled) this.#userProblem(u, 'error', 'seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: ${why}`);
-      else this.#userProblem(u, 'warning', 'seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: ${why} (the user is disabled in MFA Server: nothing is migrated for them; the seed is needed if they are enabled again)`);
+      const disabled = user.enabled ? '' : ' (the user is disabled in MFA Server: nothing is migrated for them; the seed is needed if they are enabled again)';
+      this.#userProblem(u, user.enabled ? 'error' : 'warning', 'seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: ${why}${disabled}`);
     }
     // Users' problems in user order (a user has at most one), then the seeds', as one pass would give them.
     const order = this.#problemUsers.map((u, i) => i).sort((a, b) => this.#problemUsers[a]! - this.#problemUsers[b]! || a - b);

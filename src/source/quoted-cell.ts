@@ -1,4 +1,4 @@
-import { maskPhoneText } from '../model/mask.js';
+import { EXTENSION_AT_END, maskPhoneText } from '../model/mask.js';
 import { secretLikeCell } from './seeds/secret-like-cell.js';
 
 /**
@@ -8,15 +8,20 @@ import { secretLikeCell } from './seeds/secret-like-cell.js';
  * masked as one is (phones are masked unless asked, and a message cannot be asked).
  */
 export function quotedCell(value: string): string {
-  const looks = secretLikeCell(value, 'name');
-  if (looks !== null) return `a value that looks like a secret (${looks}, not shown)`;
-  return `"${phoneLike(value) ? maskPhoneText(value) : value}"`;
+  const text = cellText(value);
+  return text === null ? `a value that looks like a secret (${secretLikeCell(value, 'name')}, not shown)` : `"${text}"`;
+}
+
+/** The cell as a message may show it (a phone masked), or null when it looks like a seed and is not shown at all. */
+export function cellText(value: string): string | null {
+  if (secretLikeCell(value, 'name') !== null) return null;
+  return phoneLike(value) ? maskPhoneText(value) : value;
 }
 
 /** Digits (five or more, any script) with a phone's punctuation alone, an extension at the end allowed: `+1 (425) 555-0101 x12`. */
 function phoneLike(value: string): boolean {
   // A date is the value the admin must see to fix it (`2025-13-01` where `enabled` belongs: a review).
   if (/^\d{4}-\d{1,2}-\d{1,2}(?:[T ]|$)/.test(value.trim())) return false;
-  const number = value.replace(/\s*(?:x|ext\.?|extension|#|;ext=)\s*\p{Nd}+\s*$/iu, '');
+  const number = value.replace(EXTENSION_AT_END, '');
   return /^[+\p{Nd}\s()./-]+$/u.test(number) && (number.match(/\p{Nd}/gu) ?? []).length >= 5;
 }
