@@ -7,12 +7,16 @@ import { TEST_PSK } from '../../fixtures/make-contoso-seeds.js';
 import { VENDOR_KEYS } from '../../fixtures/make-vendor-seeds.js';
 import { sampleSeedArgs } from '../../src/cli/demo-command.js';
 import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 
-// The seed worker exists only compiled, so these run the CLI (npm test builds it first) with the
-// worker forced on and off: the two paths must give byte-identical reports and the same exit code.
+// The seed worker exists only in the bundle, so the worker's path runs the bundled CLI (rebuilt
+// first if stale) and the main thread's path runs the sources in process, side by side: the two
+// must give byte-identical reports and the same exit code.
 async function bothWays(args: string[]): Promise<{ code: number | null; report: { tokens: { source: string }[]; errors: { code: string; file: string }[]; warnings: { code: string; file: string }[] } }> {
-  const here = await runCli([...args, '--format', 'json'], { env: { MFA_MIGRATE_SEED_WORKER: 'never' } });
-  const worker = await runCli([...args, '--format', 'json'], { env: { MFA_MIGRATE_SEED_WORKER: 'always' } });
+  const [here, worker] = await Promise.all([
+    runMain([...args, '--format', 'json'], { env: { MFA_MIGRATE_SEED_WORKER: 'never' } }),
+    runCli([...args, '--format', 'json'], { env: { MFA_MIGRATE_SEED_WORKER: 'always' } }),
+  ]);
   expect(worker.stderr).toBe(here.stderr);
   expect(worker.code).toBe(here.code);
   expect(worker.stdout).toBe(here.stdout);
