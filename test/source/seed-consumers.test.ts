@@ -10,7 +10,8 @@ import { secretFingerprint } from '../../src/model/secret.js';
 import { fingerprintFiles } from '../../src/plan/fingerprint.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { startShimService } from '../../src/shim/shim-service.js';
-import { ROOT, runCli } from '../helpers/run-cli.js';
+import { ROOT } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { verify } from '../shim/http-client.js';
 import { RFC4226_DECIMAL } from './seeds/otp-vectors.js';
 
@@ -57,18 +58,18 @@ describe('issue 17 item 5: two serials with one secret stop validate, plan, appl
     copySecret(join(source, 'tokens', 'seeds.pskc'), '20010001', '20019999');
     const seedArgs = sampleSeedArgs(source);
 
-    const validate = await runCli(['validate', '--source', source, ...seedArgs, '--format', 'json']);
+    const validate = await runMain(['validate', '--source', source, ...seedArgs, '--format', 'json']);
     expect(validate.code).toBe(1);
     const report = JSON.parse(validate.stdout) as { errors: { code: string; message: string }[] };
     expect(report.errors.map((e) => e.code)).toEqual(['secret-duplicate']);
     expect(report.errors[0]!.message).toMatch(/token 20019999 has the same secret as token 20010001/);
 
-    const plan = await runCli(['plan', '--source', source, ...seedArgs, '--graph-url', emu.url, '--out', join(dir, 'a.plan')]);
+    const plan = await runMain(['plan', '--source', source, ...seedArgs, '--graph-url', emu.url, '--out', join(dir, 'a.plan')]);
     expect(plan.code).toBe(1);
     expect(plan.stderr).toMatch(/\[secret-duplicate\]/);
 
     const store = join(dir, 'a.store');
-    const shim = await runCli(['shim', 'import', '--source', source, ...seedArgs, '--store', store], { env: { MFA_SHIM_KEY: SHIM_KEY_B64 } });
+    const shim = await runMain(['shim', 'import', '--source', source, ...seedArgs, '--store', store], { env: { MFA_SHIM_KEY: SHIM_KEY_B64 } });
     expect(shim.code).not.toBe(0);
     expect(shim.stderr).toMatch(/\[secret-duplicate\]/);
     expect(shim.stderr).toMatch(/nothing was written/);
@@ -77,7 +78,7 @@ describe('issue 17 item 5: two serials with one secret stop validate, plan, appl
   it('apply refuses sources holding a copied secret, before any write, even when their fingerprint is the plan\'s', async () => {
     const source = contosoCopy(join(dir, 'b'));
     const planFile = join(dir, 'b.plan');
-    const planned = await runCli(['plan', '--source', source, ...sampleSeedArgs(source), '--graph-url', emu.url, '--out', planFile]);
+    const planned = await runMain(['plan', '--source', source, ...sampleSeedArgs(source), '--graph-url', emu.url, '--out', planFile]);
     expect(planned.code, planned.stderr).toBe(0);
     copySecret(join(source, 'tokens', 'seeds.pskc'), '20010001', '20019999');
     // A plan whose sources were never checked for this (one made before the check existed): the
@@ -88,7 +89,7 @@ describe('issue 17 item 5: two serials with one secret stop validate, plan, appl
     const [header, ...rest] = readFileSync(planFile, 'utf8').split('\n');
     writeFileSync(planFile, [JSON.stringify({ ...JSON.parse(header!), source_fingerprint: fingerprint }), ...rest].join('\n'));
     const before = JSON.stringify(emu.snapshot());
-    const applied = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, 'b-state')]);
+    const applied = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, 'b-state')]);
     expect(applied.code).not.toBe(0);
     expect(applied.stderr).toMatch(/\[secret-duplicate\]/);
     expect(JSON.stringify(emu.snapshot())).toBe(before);
@@ -115,7 +116,7 @@ describe('issue 18: tokens from the new formats reach the shim and Entra', () =>
     mkdirSync(source);
     writeFileSync(join(source, 'users.csv'), 'username,enabled,oath_token_serial\nivan@contoso.com,true,0950380001\n');
     const store = join(dir, 'pre-rfc.store');
-    const imported = await runCli(
+    const imported = await runMain(
       ['shim', 'import', '--source', source, '--tokens', join(ROOT, 'fixtures/seeds/formats/draft-hoyer-actividentity-aes128.pskc'), '--pskc-key-file', keyFile('activ.hex', VENDOR_KEYS.activIdentity), '--store', store],
       { env: { MFA_SHIM_KEY: SHIM_KEY_B64 } },
     );
@@ -149,9 +150,9 @@ describe('issue 18: tokens from the new formats reach the shim and Entra', () =>
       const seedArgs = ['--tokens', kw, '--pskc-key-file', keyFile('kw256.hex', VENDOR_KEYS.aes256)];
       const planFile = join(dir, 'kw.plan');
       // Only grace's seed is given: the other users' tokens are left for later.
-      const planned = await runCli(['plan', '--source', source, ...seedArgs, '--allow-missing-seeds', '--graph-url', emu.url, '--out', planFile]);
+      const planned = await runMain(['plan', '--source', source, ...seedArgs, '--allow-missing-seeds', '--graph-url', emu.url, '--out', planFile]);
       expect(planned.code, planned.stderr).toBe(0);
-      const applied = await runCli(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, 'kw-state')]);
+      const applied = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, 'kw-state')]);
       expect(applied.stderr).not.toMatch(/unexpected error/);
       const state = emu.snapshot() as { users: { id: string; userPrincipalName: string }[]; hardwareOathDevices: { serialNumber: string; status: string; secretFingerprint: string; hashFunction: string; assignedTo?: { id: string } }[] };
       const grace = state.users.find((u) => u.userPrincipalName === 'grace@contoso.com')!;
