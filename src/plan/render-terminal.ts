@@ -54,8 +54,8 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     const byTarget = new Map<string, Plan['policy_changes']>();
     for (const ch of plan.policy_changes) byTarget.set(ch.target, [...(byTarget.get(ch.target) ?? []), ch]);
     for (const [target, changes] of byTarget) {
-      lines.push(yellow(`  ~ ${target}`));
-      for (const ch of changes) lines.push(`      ${ch.property}: ${show(ch.before)} -> ${show(ch.after)}  ${dim(`[${ch.rule}] ${ch.because}`)}`);
+      lines.push(yellow(`  ~ ${printable(target)}`));
+      for (const ch of changes) lines.push(`      ${ch.property}: ${show(ch.before)} -> ${show(ch.after)}  ${dim(`[${ch.rule}] ${printable(ch.because)}`)}`);
     }
     lines.push('');
   }
@@ -66,7 +66,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     for (const ch of cutover) {
       const detail = ch.action === 'create' ? describe(ch.after, show) : changedFields({ ...ch, user: '', user_id: '', resource: ch.target }, show);
       const last = ch.switches !== undefined ? dim(` (${lastStep(ch.switches)})`) : '';
-      lines.push(paint[ch.action](`  ${SYMBOL[ch.action]} ${ch.target}`) + `  ${detail}${last}  ${dim(`[${ch.rule}] ${ch.because}`)}`);
+      lines.push(paint[ch.action](`  ${SYMBOL[ch.action]} ${printable(ch.target)}`) + `  ${detail}${last}  ${dim(`[${ch.rule}] ${printable(ch.because)}`)}`);
     }
     for (const g of plan.cutover?.rollout_groups ?? []) {
       lines.push(`  rollout group ${printable(JSON.stringify(g.displayName))}: ${g.members_before} -> ${g.members_before + g.added} member(s)${g.attached ? '' : ', added to staged rollout first'}`);
@@ -95,7 +95,8 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
               : ch.action === 'update'
                 ? changedFields(ch, show)
                 : describe(ch.after, show);
-        lines.push(paint[ch.action](`    ${sym} ${ch.resource}`) + `  ${detail}  ${dim(`[${ch.rule}]`)}`);
+        // The resource carries a serial from a vendor's file: its control characters are shown, not sent.
+        lines.push(paint[ch.action](`    ${sym} ${printable(ch.resource)}`) + `  ${detail}  ${dim(`[${ch.rule}]`)}`);
       }
     }
     lines.push('');
