@@ -29,6 +29,29 @@ export interface OathMapping {
 }
 
 /**
+ * A drift of one step is inside the window every validator keeps on either side of the current
+ * step (RFC 6238 section 6 recommends at least one back); beyond it, Entra, which takes no drift,
+ * may refuse the token's codes.
+ */
+const DRIFT_STEPS_REPORTED = 2;
+
+/** The seed file's recorded clock drift, which Entra cannot take, when it is large enough to matter. */
+function driftDropped(seed: OathSeed, user: string): Finding[] {
+  const drift = seed.type === 'totp' ? Math.trunc(seed.timeDrift ?? 0) : 0;
+  if (Math.abs(drift) < DRIFT_STEPS_REPORTED) return [];
+  const seconds = drift * (seed.period ?? 30);
+  return [
+    {
+      severity: 'warning',
+      code: 'token-drift',
+      user,
+      rule: 'OATH-DRIFT',
+      message: `token ${seed.serial}: its seed file records a clock drift of ${drift} steps (${seconds} s); Entra takes no drift, so it may refuse the token's codes (the verify shim applies the drift): check the token's clock, or keep it on the shim until the user has another method`,
+    },
+  ];
+}
+
+/**
  * Maps a user's seeds to hardware OATH tokens. Existing tenant tokens are found by serial so a
  * token is never created twice; Entra's five-device limit counts what the tenant already has.
  */
@@ -88,6 +111,7 @@ export function mapOathTokens(
     if (legacy && !candidates.some((t) => t.id === legacy.id)) {
       const held: TenantHardwareToken = { id: legacy.id, serialNumber: legacy.serialNumber!, status: legacy.status ?? 'assigned', assignedToId: tenantUser.id };
       findings.push({ severity: 'warning', code: 'token-legacy', user: name, rule: 'OATH-LEGACY', message: `token ${seed.serial} is already the user's but missing from the tenant's inventory list (an older admin-center upload): not created again${held.status === 'activated' ? '' : '; it is activated'}` });
+      if (held.status !== 'activated') findings.push(...driftDropped(seed, name));
       tokens.push(
         held.status === 'activated'
           ? { ...base, state: 'exists', tenantToken: held, rule: 'OATH-LEGACY', because: 'the user already holds this serial, activated (missing from the inventory list)' }
@@ -126,6 +150,7 @@ export function mapOathTokens(
     }
     if (!onUser) used++;
     const existing = mine ?? free;
+    findings.push(...driftDropped(seed, name));
     if (existing) {
       tokens.push({
         ...base,

@@ -35,6 +35,7 @@ export const RULES = {
   'OATH-LEGACY': "A token the user already holds but the tenant's inventory does not list (uploaded through the older admin-center CSV route) is never created again: activated if it is not, left as it is otherwise, and reported (token-legacy).",
   'OATH-ASSIGNED-ELSEWHERE': 'A token whose serial is assigned to another tenant user is not touched and is reported.',
   'OATH-GUEST': 'A guest user (userType Guest) is given no hardware OATH token: Entra does not assign them to guests in the resource tenant. Reported (token-guest); the verify shim can keep the token working.',
+  'OATH-DRIFT': "A TOTP token planned for Entra whose seed file records a clock drift of two steps or more is reported (token-drift): Entra takes no drift, so it may refuse the token's codes; the verify shim applies it. A drift of one step is inside every validator's window.",
   'OATH-HOTP-UNSUPPORTED': 'HOTP tokens cannot move to Entra: reported (the verify shim can keep them working).',
   'OATH-UNSUPPORTED': 'Tokens with other digits, periods or hashes cannot move to Entra: reported.',
   'OATH-SEED-MISSING': 'A token serial with no seed cannot be migrated: reported.',

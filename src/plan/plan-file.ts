@@ -38,9 +38,11 @@ import { jsonSyntaxText } from '../model/json-syntax.js';
  * switches (`cutover_seen.rolloutMembers`): those outside its users are judged too. 2.7 holds the
  * lines of 2.6, planned by changed rules (a guest's token not planned; findings for users left with no
  * method, disabled tenant accounts and system-preferred MFA): a 2.6 file planned otherwise is an
- * earlier version's.
+ * earlier version's. 2.8 holds the lines of 2.7, planned by changed rules (serials compared in NFC;
+ * a token's dropped clock drift reported, OATH-DRIFT): a 2.7 file planned otherwise is an earlier
+ * version's.
  */
-export const PLAN_FILE_VERSION = '2.7';
+export const PLAN_FILE_VERSION = '2.8';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */

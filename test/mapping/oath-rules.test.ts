@@ -85,4 +85,33 @@ describe('mapOathTokens', () => {
     expect(r.tokens).toHaveLength(planned);
     expect(r.findings.map((f) => f.code)).toEqual(planned ? [] : ['device-limit']);
   });
+
+  it('reports a clock drift Entra cannot take (two steps or more) on a token it plans, and only there (a black-box test: it was dropped unsaid)', () => {
+    const drifted = (timeDrift: number, over: Partial<TenantUser> = {}, inv = new Map<string, TenantHardwareToken[]>()) => mapOathTokens(user, [makeSeed({ serial: '1', timeDrift })], tenantUser(over), inv);
+    expect(drifted(8).findings).toEqual([
+      {
+        severity: 'warning',
+        code: 'token-drift',
+        user: 'grace@contoso.com',
+        rule: 'OATH-DRIFT',
+        message: "token 1: its seed file records a clock drift of 8 steps (240 s); Entra takes no drift, so it may refuse the token's codes (the verify shim applies the drift): check the token's clock, or keep it on the shim until the user has another method",
+      },
+    ]);
+    expect(drifted(8).tokens.map((t) => t.state)).toEqual(['create']);
+    expect(drifted(-2).findings.map((f) => f.message)).toEqual([expect.stringContaining('a clock drift of -2 steps (-60 s)')]);
+    expect(drifted(8, {}, inventory({ id: 'd9', serialNumber: '1', status: 'available' })).findings.map((f) => f.code)).toEqual(['token-drift']);
+    // Inside every window, or nothing planned for Entra: nothing said.
+    expect(drifted(1).findings).toEqual([]);
+    expect(drifted(-1).findings).toEqual([]);
+    expect(drifted(8, { hardwareOath: [{ id: 'd1', serialNumber: '1', status: 'activated' }] }, inventory({ id: 'd1', serialNumber: '1', status: 'activated', assignedToId: 'u1' })).findings).toEqual([]);
+    expect(drifted(8, { userType: 'Guest' }).findings.map((f) => f.code)).toEqual(['token-guest']);
+    expect(mapOathTokens(user, [makeSeed({ serial: '1', type: 'hotp', period: null, counter: 5n, timeDrift: 8 })], tenantUser(), new Map()).findings.map((f) => f.code)).toEqual(['hotp-unsupported']);
+  });
+
+  it('matches a serial written in composed and decomposed Unicode as one (a black-box test: users.csv in NFC, the seed file in NFD, seed-missing)', () => {
+    const nfc = { ...user, oathTokenSerial: 'Caf\u00e9-01' };
+    const r = mapOathTokens(nfc, [makeSeed({ serial: 'Cafe\u0301-01' })], tenantUser(), new Map());
+    expect(r.findings).toEqual([]);
+    expect(r.tokens.map((t) => [t.serialNumber, t.state])).toEqual([['Cafe\u0301-01', 'create']]);
+  });
 });
