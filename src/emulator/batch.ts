@@ -91,7 +91,11 @@ function parseEnvelope(body: unknown): BatchItem[] {
       for (const [k, v] of Object.entries(raw['headers'])) headers[k.toLowerCase()] = String(v);
     }
     const body = raw['body'] === null ? undefined : raw['body'];
-    if (body !== undefined && !headers['content-type']) {
+    // A write needs both, even an action that takes no body (json-batching.md: "you must still
+    // specify the headers and body parameters where only body can be an empty object"); Graph
+    // refuses the whole batch otherwise. A body on any item needs its Content-Type.
+    const write = /^(POST|PATCH|PUT)$/i.test(method);
+    if ((body !== undefined || write) && (body === undefined || !headers['content-type'])) {
       throw batchError(`Write request id : ${id} does not contain Content-Type header or body.`);
     }
     let dependsOn: string[] = [];

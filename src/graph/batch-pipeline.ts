@@ -236,13 +236,18 @@ export class BatchPipeline {
     const version = batch[0]!.req.version;
     const requests = batch.map((e, i) => {
       const c = e.call!;
+      // A write in a batch carries a body and its Content-Type even when the action takes none (an
+      // empty object, as json-batching.md says): Graph refuses the whole batch otherwise ("Write
+      // request id : N does not contain Content-Type header or body"), as a review found rollback's
+      // token deactivations would have had it.
+      const body = c.body ?? (c.method === 'GET' || c.method === 'DELETE' ? undefined : {});
       // One header of a name whatever its case (a call's own Content-Type replaces the default).
       const headers: Record<string, string> = {};
-      for (const [name, value] of [...(c.body !== undefined ? [['Content-Type', 'application/json'] as const] : []), ...Object.entries(c.headers ?? {})]) {
+      for (const [name, value] of [...(body !== undefined ? [['Content-Type', 'application/json'] as const] : []), ...Object.entries(c.headers ?? {})]) {
         for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k];
         headers[name] = value;
       }
-      return { id: String(i + 1), method: c.method, url: c.path, ...(c.body !== undefined ? { body: bodyForRoot(c.body, this.transport.root) } : {}), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
+      return { id: String(i + 1), method: c.method, url: c.path, ...(body !== undefined ? { body: bodyForRoot(body, this.transport.root) } : {}), ...(Object.keys(headers).length > 0 ? { headers } : {}) };
     });
     let answers: (GraphResponse | undefined)[] | undefined;
     let envelope: GraphResponse | undefined;

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { connectGraph } from '../../src/graph/connect.js';
 import type { GraphCall } from '../../src/graph/graph-call.js';
+import { deactivateToken, unassignToken } from '../../src/graph/calls/hardware-oath.js';
 import { fakeGraph } from '../helpers/graph.js';
 
 const TENANT = '7a1b2c3d-0000-4000-8000-000000000001';
@@ -48,6 +49,18 @@ describe('BatchPipeline: reads', () => {
     const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => client.read(getUser(i))));
     expect(responses.every((r) => r.status === 200)).toBe(true);
     expect(g.operations().filter((o) => o.status >= 500).length).toBeGreaterThan(5);
+  });
+
+  it('sends a write that takes no body with an empty one and its Content-Type, as Graph requires in a batch; a DELETE with neither (a review: Graph refuses the whole batch otherwise)', async () => {
+    const g = fakeGraph({ tenant: tenantOf(1) });
+    const client = g.client();
+    const answers = await Promise.all([client.write(deactivateToken('u0@example.com', 'nope')), client.write(unassignToken('u0@example.com', 'nope'))]);
+    expect(answers.map((r) => (r.kind === 'answer' ? r.response.status : r.kind))).toEqual([404, 404]);
+    const items = g.emu.requests().flatMap((r) => r.items ?? []);
+    expect(items.map((i) => [i.method, i.body])).toEqual([
+      ['POST', {}],
+      ['DELETE', null],
+    ]);
   });
 
   it('never sends a write through a read-only client, and goes on with reads', async () => {
