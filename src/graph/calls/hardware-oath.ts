@@ -58,6 +58,8 @@ export const createDevice = (d: NewDevice): GraphCall => ({
 /**
  * Many inventory tokens in one request: a `#$delta` PATCH of the collection (entra-docs
  * how-to-mfa-manage-oath-tokens). Created unassigned; keep a request well under Graph's 4 MB.
+ * Each item carries an `@contentId`, as every sample of the docs does (whether Graph requires it
+ * is not documented).
  */
 export const bulkCreateDevices = (devices: readonly Omit<NewDevice, 'assignTo'>[]): GraphCall => ({
   method: 'PATCH',
@@ -65,7 +67,7 @@ export const bulkCreateDevices = (devices: readonly Omit<NewDevice, 'assignTo'>[
   path: INVENTORY,
   body: {
     '@context': '#$delta',
-    value: devices.map((d) => ({ serialNumber: d.serialNumber, manufacturer: d.manufacturer, model: d.model, secretKey: encodeBase32(d.secret), timeIntervalInSeconds: d.timeIntervalInSeconds, hashFunction: d.hashFunction })),
+    value: devices.map((d, i) => ({ '@contentId': String(i + 1), serialNumber: d.serialNumber, manufacturer: d.manufacturer, model: d.model, secretKey: encodeBase32(d.secret), timeIntervalInSeconds: d.timeIntervalInSeconds, hashFunction: d.hashFunction })),
   },
 });
 
