@@ -5,7 +5,9 @@ import type { Backoff } from '../graph/retry-policy.js';
 import { OUTCOME_UNKNOWN_WORDING, type Journal, type OpRecord, type OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
-import type { Operation } from './operations.js';
+import type { OpKind, Operation } from './operations.js';
+import { capabilityOf } from './permission-check.js';
+import { capability, type CapabilityId } from '../graph/permissions.js';
 import { serialKey } from '../model/serial.js';
 
 export interface ExecutorOptions {
@@ -38,6 +40,13 @@ export interface ExecutorOptions {
    */
   priorTimes?: ReadonlyMap<string, string>;
   now?: () => number;
+  /**
+   * Stops sending, as an interrupt does, once this many writes needing one permission were refused
+   * for access (401 or 403) with none of them done between: a permission or an Entra role the
+   * identity lacks fails every user alike, and a review saw a run send thousands of refused writes
+   * (while writes of another permission, the inventory's, went on succeeding). Off when unset.
+   */
+  stopAfterRefusals?: number;
 }
 
 export interface ExecStats {
@@ -139,6 +148,9 @@ function mayBePolicyPropagation(res: { status: number; body: unknown }): boolean
   const error = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
   return !NOT_MENDED_BY_WAITING.test(`${error?.code ?? ''} ${error?.message ?? ''}`);
 }
+/** A final answer refusing access (errorText's `401 ...` or `403 ...`). */
+const ACCESS_REFUSED = /^40[13]\b/;
+
 const NOT_MENDED_BY_WAITING =
   /Authorization_RequestDenied|AccessDenied|privilege|permission|not authori[sz]ed|consent|\brole\b|verification ?code|invalid ?code|code is (not )?valid|serial ?number|inventory|duplicate|already (assigned|activated)/i;
 
@@ -167,6 +179,9 @@ export class Executor {
   private flushing: Promise<void> = Promise.resolve();
   private active = 0;
   private interrupted = false;
+  /** By the permission they need: writes refused for access since the last one done (stopAfterRefusals). */
+  private readonly refusedInARow = new Map<CapabilityId, number>();
+  private halt: string | undefined;
   private finish: (() => void) | undefined;
   private fail: ((e: unknown) => void) | undefined;
   private failed: unknown;
@@ -236,6 +251,11 @@ export class Executor {
 
   get wasInterrupted(): boolean {
     return this.interrupted;
+  }
+
+  /** Why the executor stopped itself (stopAfterRefusals), when it did: an interrupt of its own. */
+  get haltedBy(): string | undefined {
+    return this.halt;
   }
 
   /**
@@ -672,6 +692,7 @@ export class Executor {
     this.stopWaiting(s);
     if (error && status !== 'done') s.error = error;
     if (status === 'done' && this.dependents.has(s.op.id)) this.dependedOnDoneAt.set(s.op.id, Date.now());
+    this.countRefusal(s.op.kind, status, error);
     this.stats[status]++;
     this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(outcomeUnknown ? { outcomeUnknown } : {}), ...(s.requestId ? { requestId: s.requestId } : {}), ...(status === 'done' && s.readBackReason ? { readBack: s.readBackReason } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {
@@ -679,6 +700,21 @@ export class Executor {
       if (n) this.promote(n);
     }
     this.checkFinished();
+  }
+
+  private countRefusal(kind: OpKind, status: 'done' | 'failed' | 'skipped', error: string | undefined): void {
+    const limit = this.opts.stopAfterRefusals;
+    if (limit === undefined) return;
+    const needs = capabilityOf(kind);
+    if (status === 'done') this.refusedInARow.delete(needs);
+    // Other failures (a phone Graph finds invalid) say nothing of access either way.
+    if (status !== 'failed' || error === undefined || !ACCESS_REFUSED.test(error)) return;
+    const refused = (this.refusedInARow.get(needs) ?? 0) + 1;
+    this.refusedInARow.set(needs, refused);
+    if (refused < limit || this.interrupted || this.halt !== undefined) return;
+    this.halt = `${refused} writes in a row were refused for access (${capability(needs).what}), the last: ${error}`;
+    // After this settle has run its course (interrupt() settles what waits).
+    queueMicrotask(() => this.interrupt());
   }
 
   /** Outcomes are journaled together: those settled in the same turn share one fsynced line. */

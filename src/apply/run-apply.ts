@@ -13,7 +13,8 @@ import { judgedGroups, targetingChanges } from '../model/method-policy.js';
 import { membershipsOf, transitiveMemberships } from '../graph/groups-reader.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
-import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type Operation, type TokenPath } from './operations.js';
+import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type OpKind, type Operation, type TokenPath } from './operations.js';
+import { MissingPermissionError, missingPermissions } from './permission-check.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, groupNamesOf, plannedRollout, rolloutStaleNow, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
@@ -237,6 +238,12 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     // policy does not apply to (or switched with their methods off).
     const tenantWide = stale.filter((s) => !s.user);
     if (tenantWide.length > 0) throw new StalePlanError(tenantWide, true, await runsOfPlan(deps.stateDir, plan.hash));
+    // The token's permissions against what the run will write, before any write (the token path's
+    // probe below included): a review saw a run without the user-methods permission enable the
+    // policy tenant-wide and upload every seed, then fail every user.
+    const identity = await deps.client.identity();
+    const missing = missingPermissions([...policyOps, ...federationOps].map((o) => o.kind).concat([...scan.kinds]), identity);
+    if (missing.length > 0) throw new MissingPermissionError(missing, identity);
     // Tokens in bulk (about one write each) where this Graph has the actions, else one by one.
     let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'single' ? sel.tokenPath : 'single';
     if ((sel.tokenPath ?? 'auto') === 'auto' && plan.hasTokenChanges) {
@@ -251,7 +258,6 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
     const planFile = plan.format === '1' ? 'plan.json' : 'plan.jsonl';
-    const identity = await deps.client.identity();
     const header: RunHeader = {
       t: 'run',
       id: runId,
@@ -421,6 +427,9 @@ interface RunContext {
 }
 
 /** Done, or left out as stale: not run again by a resume. Failed operations are retried, and so are those skipped because a dependency failed. */
+/** Writes refused for access, with none done between them, that stop a run: one $batch's worth. */
+const REFUSALS_TO_STOP = 20;
+
 function settledBefore(r: OpRecord | undefined): boolean {
   return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'stale');
 }
@@ -467,7 +476,10 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     // Tried again some twenty times over the wait, at most once a minute.
     propagationRetryMs: Math.min(60_000, Math.max(1_000, waitMs / 20)),
     ...(ctx.priorTimes ? { priorTimes: ctx.priorTimes } : {}),
+    stopAfterRefusals: REFUSALS_TO_STOP,
   });
+  // Stopped by the executor itself (writes refused for access in a row) is not an interrupt: the run ends stopped, resumable.
+  const interruptedBySignal = () => executor.wasInterrupted && executor.haltedBy === undefined;
   executor.seedResults(prior);
   executor.expect(ctx.total, [...prior.values()].filter((r) => r.state === 'done').length);
   const onAbort = () => executor.interrupt();
@@ -536,13 +548,13 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     for (const o of ctx.policyOps) count(statusOf(o.id, policyNow));
     const policyFailed = ctx.policyOps.some((o) => statusOf(o.id, policyNow).status !== 'done' && !settledBefore(prior.get(o.id)));
     if (policyFailed) {
-      if (!executor.wasInterrupted) deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
+      if (!interruptedBySignal()) deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
       for (let w = 0; w < waves; w++) tally(await readWave(w), new Map());
       for (const o of ctx.federationOps) {
         federation.set(o.id, statusOf(o.id, new Map()));
         count(federation.get(o.id)!);
       }
-      state = executor.wasInterrupted ? 'interrupted' : 'partial';
+      state = interruptedBySignal() ? 'interrupted' : 'partial';
       if (state !== 'interrupted') await journal.end('partial', counts);
       return outcome();
     }
@@ -567,7 +579,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       const wave = await readWave(w);
       const ops = pendingOps(wave);
       if (ops.length === 0 || started >= stopAt || executor.wasInterrupted) {
-        if (ops.length > 0) state = executor.wasInterrupted ? 'interrupted' : 'stopped';
+        if (ops.length > 0) state = interruptedBySignal() ? 'interrupted' : 'stopped';
         else if (!executor.wasInterrupted) wavesDone = Math.max(wavesDone, w + 1);
         tally(wave, new Map());
         continue;
@@ -612,7 +624,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       if (runnable.length > 0) for (const [id, s] of await executor.run(runnable, prior)) now.set(id, s);
       tally(wave, now);
       if (executor.wasInterrupted) {
-        state = 'interrupted';
+        state = interruptedBySignal() ? 'interrupted' : 'stopped';
         continue;
       }
       wavesDone = Math.max(wavesDone, w + 1);
@@ -634,7 +646,13 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       if (!settledNow(s) && (switchesDone.get(domain) ?? 0) >= (o.requires?.switches ?? 0)) resumable = true;
     }
     if (state === 'completed' && (counts.failed > 0 || counts.skipped > 0 || counts.pending > 0)) state = 'partial';
-    if (executor.wasInterrupted) state = 'interrupted';
+    if (interruptedBySignal()) state = 'interrupted';
+    const halted = executor.haltedBy;
+    if (halted) {
+      deps.log?.(
+        `Stopped: ${halted.replace(/\.+$/, '')}. The identity lacks a permission or an Entra role these writes need (mfa-migrate doctor checks the permissions), or these users need a higher role (an admin's methods need Privileged Authentication Administrator). Nothing more was sent; fix the cause, then resume: the refused writes are tried again.`,
+      );
+    }
     // An interrupted run has no end record: `runs` shows it interrupted, and resume finishes it.
     if (state !== 'interrupted') await journal.end(state, counts);
     return outcome();
@@ -741,6 +759,8 @@ class UserScan {
   #single = 0;
   #bulk = 0;
   readonly #createsPerWave: number[] = [];
+  /** The kinds of write the users' operations make (their permissions are checked before any write). */
+  readonly kinds = new Set<OpKind>();
 
   constructor(
     private readonly tokens: boolean,
@@ -756,11 +776,13 @@ class UserScan {
     this.#adds.set(first, adds);
     users.forEach((u, j) => {
       groupAddsOf(u, adds);
-      const single = userOperations(u, 'single').length;
-      this.#single += single;
+      const single = userOperations(u, 'single');
+      this.#single += single.length;
+      for (const o of single) this.kinds.add(o.kind);
       if (!this.tokens) return;
       const bulk = userOperations(u, 'bulk');
       this.#bulk += bulk.length;
+      for (const o of bulk) this.kinds.add(o.kind);
       const created = bulk.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created).length;
       const wave = Math.floor((first + j) / this.batchSize);
       this.#createsPerWave[wave] = (this.#createsPerWave[wave] ?? 0) + created;

@@ -1,0 +1,68 @@
+import type { TokenIdentity } from '../graph/access-token.js';
+import { capability, grants, type Capability, type CapabilityId } from '../graph/permissions.js';
+import { UserError } from '../model/user-error.js';
+import type { OpKind } from './operations.js';
+
+/** The capability (graph/permissions.ts) each kind of write needs. */
+const NEEDS: Record<OpKind, CapabilityId> = {
+  'policy-config': 'policy.write',
+  'policy-root': 'policy.write',
+  'phone-create': 'methods.write',
+  'phone-update': 'methods.write',
+  'phone-delete': 'methods.write',
+  'email-create': 'methods.write',
+  'email-update': 'methods.write',
+  'email-delete': 'methods.write',
+  'signin-update': 'methods.write',
+  'token-create': 'inventory.write',
+  'token-bulk-create': 'inventory.write',
+  'token-delete': 'inventory.write',
+  'token-assign': 'methods.write',
+  'token-activate': 'methods.write',
+  'token-assign-activate': 'methods.write',
+  'token-deactivate': 'methods.write',
+  'token-unassign': 'methods.write',
+  'rollout-policy-create': 'rollout.write',
+  'rollout-policy-update': 'rollout.write',
+  'rollout-policy-delete': 'rollout.write',
+  'rollout-attach': 'rollout.write',
+  'rollout-detach': 'rollout.write',
+  'rollout-add': 'members.write',
+  'campaign-add': 'members.write',
+  'group-member-remove': 'members.write',
+  'federation-update': 'federation.write',
+};
+
+/** The capability a kind of write needs. */
+export const capabilityOf = (kind: OpKind): CapabilityId => NEEDS[kind];
+
+/**
+ * The capabilities the writes of `kinds` need that the access token does not grant. Empty when the
+ * token names no permissions at all (not a JWT, or no roles/scp claim): Graph's answers tell then.
+ * A signed-in admin's Entra roles are not in the token's permissions: Graph still refuses what
+ * their roles do not cover, and the run stops on refusals in a row (executor.ts).
+ */
+export function missingPermissions(kinds: Iterable<OpKind>, identity: TokenIdentity): Capability[] {
+  if (identity.roles.length === 0 && identity.scopes.length === 0) return [];
+  const delegated = identity.scopes.length > 0 || identity.upn !== null;
+  const held = new Set(delegated ? identity.scopes : identity.roles);
+  const needed = new Set<CapabilityId>();
+  for (const k of kinds) needed.add(NEEDS[k]);
+  return [...needed].map(capability).filter((c) => !grants(held, delegated, c));
+}
+
+/** Refuses a run, before any write, whose token lacks a permission some of its writes need. */
+export class MissingPermissionError extends UserError {
+  constructor(missing: readonly Capability[], identity: TokenIdentity) {
+    const delegated = identity.scopes.length > 0 || identity.upn !== null;
+    const who = delegated ? `the signed-in admin's token (${identity.upn ?? 'delegated'})` : `the application's token${identity.appId ? ` (app ${identity.appId})` : ''}`;
+    const lines = missing.map((c) => {
+      const takes = delegated ? c.delegated : c.application;
+      return takes.length > 0 ? `  to ${c.what}: one of ${takes.join(', ')}` : `  to ${c.what}: Graph grants it to no application (sign in as an admin: --auth device-code)`;
+    });
+    super(
+      `${who} lacks permissions this run's writes need, so nothing was written:\n${lines.join('\n')}\n` +
+        `Grant them (admin consent), sign in again, and apply again; mfa-migrate doctor compares a token's permissions with what each command needs (docs/permissions.md).`,
+    );
+  }
+}

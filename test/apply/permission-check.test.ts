@@ -1,0 +1,87 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { missingPermissions, MissingPermissionError } from '../../src/apply/permission-check.js';
+import { readRun } from '../../src/apply/journal.js';
+import type { TokenIdentity } from '../../src/graph/access-token.js';
+import { DEFAULT_APPLICATION_PERMISSIONS } from '../../src/emulator/identity.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, resumeIn, runDirs, tempDir } from '../helpers/migration.js';
+import { contosoTenant } from '../plan/helpers.js';
+
+const tmp = tempDir('permission-check');
+afterAll(() => tmp.cleanup());
+
+const app = (roles: string[]): TokenIdentity => ({ tenantId: 't', appId: 'a', appDisplayName: 'mfa-migrate', upn: null, roles, scopes: [] });
+const admin = (scopes: string[]): TokenIdentity => ({ tenantId: 't', appId: 'a', appDisplayName: null, upn: 'admin@contoso.com', roles: [], scopes });
+/** The application permissions but the one to write users' methods (a review's identity). */
+const WITHOUT_METHODS_WRITE = [...DEFAULT_APPLICATION_PERMISSIONS.filter((p) => p !== 'UserAuthenticationMethod.ReadWrite.All'), 'UserAuthenticationMethod.Read.All'];
+
+describe('missingPermissions', () => {
+  it("names each capability the writes need that the token's permissions do not grant", () => {
+    expect(missingPermissions(['phone-create', 'policy-config'], app(['Policy.ReadWrite.AuthenticationMethod'])).map((c) => c.id)).toEqual(['methods.write']);
+    expect(missingPermissions(['phone-create', 'token-bulk-create', 'rollout-add'], app(['UserAuthenticationMethod.ReadWrite.All'])).map((c) => c.id)).toEqual(['inventory.write', 'members.write']);
+    // A higher permission Graph also takes counts.
+    expect(missingPermissions(['rollout-add'], app(['Group.ReadWrite.All']))).toEqual([]);
+    // Delegated: the scopes count, and staged rollout is granted only to a signed-in admin.
+    expect(missingPermissions(['rollout-attach'], admin(['Policy.ReadWrite.HybridAuthentication']))).toEqual([]);
+    expect(missingPermissions(['rollout-attach'], app(['Policy.ReadWrite.HybridAuthentication'])).map((c) => c.id)).toEqual(['rollout.write']);
+  });
+
+  it('says nothing of a token that names no permissions (Graph will tell)', () => {
+    expect(missingPermissions(['phone-create'], app([]))).toEqual([]);
+  });
+
+  it('says what to grant, and that staged rollout needs an admin signed in', () => {
+    const missing = missingPermissions(['phone-create', 'rollout-attach'], app(['Policy.ReadWrite.AuthenticationMethod']));
+    const message = new MissingPermissionError(missing, app(['Policy.ReadWrite.AuthenticationMethod'])).message;
+    expect(message).toContain("the application's token (app a) lacks permissions this run's writes need, so nothing was written:");
+    expect(message).toContain('one of UserAuthenticationMethod.ReadWrite.All');
+    expect(message).toContain('Graph grants it to no application (sign in as an admin: --auth device-code)');
+  });
+});
+
+describe('apply without a permission its writes need (a review: the policy was enabled and every seed uploaded, then every user failed)', () => {
+  it('is refused before any write, naming the permission', async () => {
+    const tenant = { ...contosoTenant(), identity: { appDisplayName: 'reader', roles: WITHOUT_METHODS_WRITE } };
+    const g = fakeGraph({ tenant });
+    const file = join(tmp.dir, 'refused.plan');
+    await planTo(g, file);
+    const before = g.operations().length;
+    const err = await applyFile(g, file, join(tmp.dir, 'state-refused')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MissingPermissionError);
+    expect((err as Error).message).toMatch(/to write users' phone and email methods.*: one of UserAuthenticationMethod\.ReadWrite\.All/);
+    // Reads only: not even the token path's probe was sent.
+    expect(g.operations().slice(before).filter((o) => o.method !== 'GET')).toEqual([]);
+  });
+});
+
+describe('a run whose writes are refused for access in a row', () => {
+  it('stops after one batch of refusals, resumable; resumed with the permission back, it finishes', async () => {
+    const tenant = contosoTenant();
+    const g = fakeGraph({ tenant });
+    const file = join(tmp.dir, 'lost.plan');
+    await planTo(g, file);
+    const state = join(tmp.dir, 'state-lost');
+    const first = await applyFile(g, file, state, { batchSize: 4, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    // The permission lost mid-run (the token the resume signs in with lacks it): no pre-flight of a resume catches it.
+    // The sample's identity is an admin signed in: their scopes.
+    const signedIn = g.emu.state.identity;
+    g.emu.state.identity = { ...signedIn, user: { ...signedIn.user!, scopes: WITHOUT_METHODS_WRITE } };
+    const notes: string[] = [];
+    const sentBefore = g.operations().length;
+    const stopped = await resumeIn(g, state, { log: (l: string) => notes.push(l) });
+    expect(stopped.outcome.state).toBe('stopped');
+    expect(notes).toContainEqual(expect.stringMatching(/^Stopped: 20 writes in a row were refused for access \(write users' phone and email methods, default method, assign and activate tokens\), the last: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation\. The identity lacks.*then resume: the refused writes are tried again\.$/));
+    // Twenty and what was in flight with them, not every user's writes (the inventory's own writes, another permission, went through).
+    const refused = g.operations().slice(sentBefore).filter((o) => o.method !== 'GET' && o.status === 403);
+    expect(refused.length).toBeGreaterThanOrEqual(20);
+    expect(refused.length).toBeLessThan(30);
+    // What was not sent waits for the resume; the run's journal ends stopped, not interrupted.
+    expect(stopped.outcome.counts.pending).toBeGreaterThan(0);
+    expect((await readRun(runDirs(state)[0]!)).end?.state).toBe('stopped');
+    g.emu.state.identity = signedIn;
+    const finished = await resumeIn(g, state);
+    expect(finished.outcome.state).toBe('completed');
+  });
+});
