@@ -88,7 +88,7 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
       }
     }
     const rollout = capability('rollout.write');
-    if (!delegated) checks.push({ id: 'permission:cutover', state: 'warn', detail: 'an application cannot manage staged rollout (Graph has no application permission for it): the cutover needs a signed-in admin', fix: `sign in as an admin (--auth device-code or azure-cli) with ${rollout.delegated[0]}; see ${rollout.source}` });
+    if (!delegated) checks.push({ id: 'permission:cutover', state: 'warn', detail: 'an application cannot manage staged rollout (Graph has no application permission for it): the cutover needs a signed-in admin', fix: `sign in as an admin with ${rollout.delegated[0]} consented, through an app registration of your own (a public client): --auth device-code --client-id APP (Azure CLI's own app cannot be given it); see docs/cutover.md and ${rollout.source}` });
   }
 
   // 4. One harmless read of each endpoint, with one user of the tenant for the per-user ones.

@@ -67,7 +67,7 @@ export async function readRolloutPolicy(client: GraphClient): Promise<TenantRoll
     // and a signed-in admin needs the delegated one.
     if (err instanceof GraphRequestError && err.response.status === 403) {
       throw new UserError(
-        `${err.message}: staged rollout needs an admin signed in (--auth device-code or azure-cli; Graph has no application permission for it) with the delegated permission Policy.Read.HybridAuthentication to read it, Policy.ReadWrite.HybridAuthentication to apply`,
+        `${err.message}: staged rollout needs an admin signed in (Graph has no application permission for it) with the delegated permission Policy.Read.HybridAuthentication to read it, Policy.ReadWrite.HybridAuthentication to apply, consented to an app registration of your own (--auth device-code --client-id APP; Azure CLI's app cannot be given them)`,
       );
     }
     throw err;
