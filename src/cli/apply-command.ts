@@ -46,6 +46,12 @@ Exit status: 0 every operation succeeded; 3 some failed or were skipped (resume 
 failed; users left out as stale need a new plan of them; this wins over 4); 4 stopped by --waves with waves left; 1 error (wrong tenant, stale plan, lock
 held, Graph unreachable); 130 or 143 interrupted by SIGINT or SIGTERM (resume finishes the run).`;
 
+/** Options that act only when apply makes the plan (--source): given with a saved plan they are refused. */
+const SOURCE_ONLY_OPTIONS: readonly { key: string; flag: string }[] = [
+  { key: 'autoApprove', flag: '--auto-approve' },
+  { key: 'showPhoneNumbers', flag: '--show-phone-numbers' },
+];
+
 const stateDirHelp = 'folder for the lock and the journals of runs (default: ${XDG_STATE_HOME:-~/.local/state}/mfa-migrate/<tenant id>)';
 
 export function registerApply(program: Command): void {
@@ -68,7 +74,7 @@ export function registerApply(program: Command): void {
     .option('--auto-approve', 'with --source: apply without asking', false)
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
     .option('--plan-hash <sha256>', 'the SHA-256 of the approved plan file (in the signed-off report\'s header): a plan file with another hash is refused before anything is sent', (v) => sha256Hex(v))
-    .option('--show-phone-numbers', 'show phone numbers in full when the plan is shown', false);
+    .option('--show-phone-numbers', 'with --source: show phone numbers in full in the plan shown before asking', false);
   addConsistencyWindowOption(cmd)
     .addHelpText(
       'after',
@@ -111,6 +117,9 @@ Examples:
         // The saved plan is the approved plan: nothing may reshape it now.
         const shaping = PLAN_SHAPING_OPTIONS.filter((o) => cmd.getOptionValueSource(o.key) === 'cli').map((o) => o.flag);
         if (shaping.length > 0) throw new UserError(`${shaping.join(', ')}: these options shape a plan: make a new plan (mfa-migrate plan ... --out FILE) and apply that`);
+        // Nor are options that only do something when apply makes the plan itself: taken and ignored, they would mislead.
+        const sourceOnly = SOURCE_ONLY_OPTIONS.filter((o) => cmd.getOptionValueSource(o.key) === 'cli').map((o) => o.flag);
+        if (sourceOnly.length > 0) throw new UserError(`${sourceOnly.join(', ')}: these options go with --source (apply shows the plan it makes and asks before applying it); a saved plan is not shown, and passing it is the approval: leave them out`);
         const header = await readPlanHeader(planfile);
         // The job crosses to a worker thread as data: the secret-file notices are made there.
         const { log: _log, secretFiles: _files, ...request } = base;

@@ -70,6 +70,18 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(writes(emu.requests())).toEqual([]);
   });
 
+  it('refuses --auto-approve and --show-phone-numbers with a saved plan: they act only with --source (exit 1, nothing written)', async () => {
+    emu.clearRequests();
+    const stateDir = join(tmp.dir, 's-source-only');
+    for (const extra of [['--auto-approve'], ['--show-phone-numbers'], ['--auto-approve', '--show-phone-numbers']]) {
+      const r = await runMain(['apply', planFile, ...extra, '--graph-url', emu.url, '--state-dir', stateDir]);
+      expect(r.code, extra.join(' ')).toBe(1);
+      expect(r.stderr).toContain(`mfa-migrate: ${extra.join(', ')}: these options go with --source`);
+    }
+    expect(writes(emu.requests())).toEqual([]);
+    expect((await runMain(['runs', '--state-dir', stateDir])).stdout).not.toMatch(/apply/);
+  });
+
   it('--source without --auto-approve and without a terminal is an error; nothing is written', async () => {
     emu.clearRequests();
     const r = await runMain(['apply', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's2')]);
