@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,5 +79,32 @@ describe('an export with no users', () => {
     mkdirSync(refused);
     writeFileSync(join(refused, 'users.csv'), 'username,phone_country_code,phone\n,1,4255550101\n');
     expect((await readExport({ source: refused, tokens: [], seeds: {} })).problems.items.map((p) => p.code)).toEqual(['username-invalid']);
+  });
+});
+
+describe('docs/export-format.md documents every field of the validate report', () => {
+  const doc = readFileSync(new URL('../../docs/export-format.md', import.meta.url), 'utf8');
+  const section = doc.slice(doc.indexOf('## `validate --format json`'));
+
+  it('top level, tokens[] and errors[] (path included), as the fixtures give them', async () => {
+    const bundle = await readExport({ source: join(FIXTURES, 'contoso-with-errors'), tokens: [join(FIXTURES, 'contoso', 'tokens', 'seeds.pskc')], seeds: {} });
+    const report = buildValidationReport(bundle);
+    const fields = [
+      ...Object.keys(report),
+      ...Object.keys(report.tokens[0]!).map((k) => `tokens[].${k}`),
+      ...Object.keys(report.errors.find((e) => e.path !== undefined)!).map((k) => `errors[].${k}`),
+    ];
+    expect(fields).toContain('errors[].path');
+    // The names of each row's first cell: `tokens[].type`, `algorithm` is tokens[].type and tokens[].algorithm; `tokens[]` is tokens.
+    const documented = new Set<string>();
+    for (const row of section.split('\n').filter((l) => l.startsWith('| `'))) {
+      let list = '';
+      for (const [, name] of row.split(' | ')[0]!.matchAll(/`([^`]+)`/g)) {
+        if (name!.includes('[].')) list = name!.slice(0, name!.indexOf('[].') + 3);
+        documented.add(name!.endsWith('[]') ? name!.slice(0, -2) : name!.includes('[].') ? name! : `${list}${name!}`);
+      }
+    }
+    const undocumented = fields.filter((f) => !documented.has(f));
+    expect(undocumented).toEqual([]);
   });
 });
