@@ -16,7 +16,7 @@ import { runJob } from './run-job.js';
 import { watchInterrupts, SIGNAL_EXIT, type Interrupts } from './interrupts.js';
 import { addPlanningOptions, PLAN_SHAPING_OPTIONS, planRequestFrom, type PlanCliOptions } from './plan-command.js';
 import { Progress } from './progress.js';
-import { secretFilesFrom } from './strict-permissions.js';
+import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 import { useColor } from './color.js';
 import { renderApplySummary, renderRollbackSummary } from './views/apply-summary.js';
 import { commandHint } from './views/command-hint.js';
@@ -152,7 +152,10 @@ Examples:
     .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
     .option('--policy-propagation-wait <minutes>', "how long activations refused until the hardware OATH policy applies are tried again, counted from when the run's policy step was done (default: what the run was started with)", (v) => nonNegativeInt(v, '--policy-propagation-wait'))
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error');
-  addConsistencyWindowOption(addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)'))
+  addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)');
+  // resume checks the run's plan against its sources again, reading the PSKC key and password files the plan records.
+  addStrictPermissionsOption(resume, ['the PSKC key file', 'the PSKC password file']);
+  addConsistencyWindowOption(resume)
     .addHelpText(
       'after',
       `${EXIT_STATUS}

@@ -58,7 +58,8 @@ describe('--strict-permissions (issue 17 item 17)', () => {
       [['validate'], ['PSKC key file', 'PSKC password file']],
       [['plan'], ['PSKC key file', 'PSKC password file', 'client secret file', 'certificate']],
       [['apply'], ['PSKC key file', 'PSKC password file', 'client secret file', 'certificate']],
-      [['resume'], ['client secret file', 'certificate']],
+      // resume reads again the PSKC files the run's plan records (a docs audit: its help named only the two below).
+      [['resume'], ['client secret file', 'certificate', 'PSKC key file', 'PSKC password file']],
       [['rollback'], ['client secret file', 'certificate']],
       [['doctor'], ['client secret file', 'certificate']],
       [['status'], ['client secret file', 'certificate']],
