@@ -27,16 +27,16 @@ export function sampleSeedArgs(sample: string, keys = join(sample, 'tokens')): s
 
 /**
  * `mfa-migrate demo`: the whole dry run on the bundled Contoso sample against the embedded Graph
- * emulator, no tenant needed. Writes the auditors' HTML report and prints where it is.
+ * emulator, no tenant needed. Writes the auditors' report (HTML, or Markdown for a .md name) and prints where it is.
  */
 export function registerDemo(program: Command, run: (argv: string[]) => Promise<void>): void {
   program
     .command('demo')
-    .description('Plan the bundled Contoso sample export against the embedded Graph emulator, with the cutover (staged rollout, federation), and write the HTML mapping report (no tenant needed).')
+    .description('Plan the bundled Contoso sample export against the embedded Graph emulator, with the cutover (staged rollout, federation), and write the mapping report, HTML or Markdown (no tenant needed).')
     // Outside the working folder by default (run from a checkout, the demo must not leave files in
     // it), in a folder of its own: a fixed name in a shared /tmp could be another user's file or link.
-    .option('--report <file>', 'where to write the HTML report (default: report.html in a new private folder under the system temp folder)')
-    .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report ./demo-report.html')
+    .option('--report <file>', 'where to write the mapping report: HTML for a .html name, Markdown for .md (default: report.html in a new private folder under the system temp folder)')
+    .addHelpText('after', '\nExamples:\n  $ mfa-migrate demo\n  $ mfa-migrate demo --report ./demo-report.html\n  $ mfa-migrate demo --report ./demo-report.md      # Markdown')
     .action(async (given: { report?: string; color?: boolean }) => {
       // The report's name and folder first, before anything starts (as plan checks them).
       if (given.report !== undefined) checkReportPath(given.report);

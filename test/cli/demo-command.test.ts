@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { registerDemo } from '../../src/cli/demo-command.js';
 import { tempDir } from '../helpers/migration.js';
+import { runMain } from '../helpers/run-main.js';
 
 describe('demo', () => {
   it('hands --no-color on to the plan it runs', async () => {
@@ -39,6 +40,14 @@ describe('demo', () => {
     }
     expect(runs).toEqual([]);
     expect(said.join('')).not.toMatch(/emulator/i);
+  });
+
+  it('--help says the report is HTML or Markdown, as its name says (it said HTML, and demo --report d.md wrote Markdown)', async () => {
+    const r = await runMain(['demo', '--help']);
+    expect(r.code).toBe(0);
+    const help = r.stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('--report <file> where to write the mapping report: HTML for a .html name, Markdown for .md');
+    expect(help).toContain('mfa-migrate demo --report ./demo-report.md');
   });
 
   it('without --report, writes it in a new private folder of its own, not at a fixed name in the shared temp folder (a new admin noticed)', async () => {
