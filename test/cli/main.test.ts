@@ -50,7 +50,9 @@ describe('mfa-migrate (the program)', () => {
     expect(await first(['shim', 'check', '--bogus'])).toEqual([1, "mfa-migrate: unknown option '--bogus'"]);
     expect(await first(['plan'])).toEqual([1, "mfa-migrate: required option '--source <dir>' not specified"]);
     expect(await first(['shim', 'check', '--store', 'x.store', '--code', '1'])).toEqual([1, "mfa-migrate: required option '--user <user>' not specified"]);
-    expect((await runMain(['plan', '--bogus'])).stderr).toContain('(run with --help for usage and examples)');
+    expect((await runMain(['plan', '--bogus'])).stderr).toBe("mfa-migrate: unknown option '--bogus'\n(run with --help for usage and examples)\n");
+    // A typo of a known option: three lines, as cli.md shows them.
+    expect((await runMain(['validate', '--sourc', 'x'])).stderr).toBe("mfa-migrate: unknown option '--sourc'\n(Did you mean --source?)\n(run with --help for usage and examples)\n");
   });
 
   it("refuses an empty value, an empty argument, and an option of one value given twice, before the command runs (a black-box test: --users \"$UNSET\" applied the whole plan)", async () => {
