@@ -2,6 +2,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import { describe, expect, it } from 'vitest';
 import { mapCutover, type CutoverInput, type CutoverOptions } from '../../src/mapping/cutover-rules.js';
 import type { PolicyChange } from '../../src/mapping/policy-rules.js';
+import { cutoverUserChanges } from '../../src/plan/user-diff.js';
 import type { MethodsAfter, UserMapping } from '../../src/mapping/user-mapping.js';
 import type { PhoneType, TenantCutover, TenantGroup } from '../../src/model/tenant.js';
 
@@ -283,6 +284,11 @@ describe('the SMS/voice retirement', () => {
       mapCutover({ mappings: users, cutover: tenant({ groups: [group(3, { users: 1 })] }), policy, policyChanges, options: { ...NONE, campaignGroup: ref(3) } });
     const r = run(campaignPolicy('default', ['all_users']));
     expect([...r.users].map(([u, d]) => `${u} ${d.campaign?.action}`)).toEqual(['alice@contoso.com add', 'bob@contoso.com member']);
+    // As the plan's user_changes (plan-format.md): a create from null to {groupId, displayName}; a member's no-op {groupId} both sides.
+    expect(users.slice(0, 2).flatMap((m) => cutoverUserChanges(m, r.users.get(m.user))).map((c) => [c.user, c.resource, c.action, c.before, c.after])).toEqual([
+      ['alice@contoso.com', `campaignGroup/${G(3)}`, 'create', null, { groupId: G(3), displayName: 'Group 3' }],
+      ['bob@contoso.com', `campaignGroup/${G(3)}`, 'no-op', { groupId: G(3) }, { groupId: G(3) }],
+    ]);
     // A Microsoft-managed campaign (all users) becomes the tool's, for the campaign group only.
     expect(r.policyChanges.map((c) => [c.property, c.after, c.rule])).toEqual([
       ['state', 'enabled', 'CUTOVER-CAMPAIGN'],
