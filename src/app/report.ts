@@ -7,7 +7,7 @@ import { rollbackInverses } from '../apply/run-rollback.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan } from '../plan/plan-file.js';
 import { buildRunReport, type RunReport } from '../report/run-report.js';
-import { runsIn, stateDirsToSearch } from './runs.js';
+import { runsBelowHint, runsIn, stateDirsToSearch } from './runs.js';
 import { checkRunDir } from './state-dirs.js';
 
 /** A run's folder, by id, in the state folder given or in any tenant folder (it must be private, as for every run command). */
@@ -20,7 +20,7 @@ export async function locateRun(runId: string, given: string | undefined): Promi
     await checkRunDir(runDir);
     return { stateDir, runDir };
   }
-  throw new UserError(`no run ${runId} in ${given ?? 'any tenant folder of the state base (give --state-dir to look elsewhere)'}`);
+  throw new UserError(`no run ${runId} in ${given ?? 'any tenant folder of the state base (give --state-dir to look elsewhere)'}${given ? await runsBelowHint(given, runId) : ''}`);
 }
 
 /** `runs verify RUN_ID`: the journal's hash chain and plan hash, checked. */

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { listRuns, readRunHeader, verifyJournal, type RunSummary } from '../apply/journal.js';
 import { lockHolderAlive, readLock, type LockInfo } from '../apply/state-lock.js';
 import { UserError } from '../model/user-error.js';
-import { allStateDirs, checkRunDir, checkStateDir } from './state-dirs.js';
+import { allStateDirs, checkRunDir, checkStateDir, stateBase } from './state-dirs.js';
 
 export interface StateDirRuns {
   stateDir: string;
@@ -14,6 +14,33 @@ export interface StateDirRuns {
   holder?: LockInfo;
   /** Why the folder was left out (not private). */
   refused?: string;
+  /**
+   * A folder given (--state-dir) that holds no runs itself: its sub-folders that do, as the state
+   * base's tenant folders do (the folder was given one level too high); `stateBase` when it is the base.
+   */
+  runsBelow?: { dirs: string[]; stateBase: boolean };
+}
+
+/**
+ * The sub-folders of `dir` that hold runs of their own, as the tenant folders of the state base
+ * do: given as --state-dir, the base (or a copy of it) holds no run itself, and "no runs" alone
+ * would send the admin away from runs one level down (a docs audit).
+ */
+async function runFoldersBelow(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  const found: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory() || e.name === 'runs') continue;
+    const runs = await readdir(join(dir, e.name, 'runs')).catch(() => [] as string[]);
+    if (runs.length > 0) found.push(join(dir, e.name));
+  }
+  return found.sort();
+}
+
+/** Where the runs are when `given` holds none itself but its sub-folders do (else undefined). */
+async function runsBelow(given: string): Promise<StateDirRuns['runsBelow']> {
+  const dirs = await runFoldersBelow(given);
+  return dirs.length > 0 ? { dirs, stateBase: resolve(given) === resolve(stateBase()) } : undefined;
 }
 
 /** The runs of one state folder, newest first; `running` only for the run a live lock holder names. */
@@ -61,12 +88,28 @@ export async function stateDirsToSearch(given: string | undefined): Promise<{ di
 export async function allRuns(given: string | undefined, opts: { verify?: boolean } = {}): Promise<StateDirRuns[]> {
   const { dirs, refused } = await stateDirsToSearch(given);
   const out = await Promise.all(dirs.map(runsIn));
+  // A folder given one level too high: no runs of its own, its tenant folders' named.
+  const only = given !== undefined && out.length === 1 ? out[0]! : undefined;
+  if (only && only.runs.length === 0 && !only.holder) {
+    const below = await runsBelow(only.stateDir);
+    if (below) only.runsBelow = below;
+  }
   // `runs` says when a run's evidence was edited (as `runs verify` would); sizing a resume does not need to.
   if (opts.verify) {
     const limit = pLimit(4);
     await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable' && !r.problem).map((r) => limit(() => verifyProblem(d.stateDir, r)))));
   }
   return [...out, ...refused.map((r) => ({ stateDir: r.stateDir, runs: [], refused: r.reason }))];
+}
+
+/** For a folder given with no runs of its own: which of its sub-folders to give instead (the one that holds the run named, if one does). */
+export async function runsBelowHint(given: string, runId: string | undefined): Promise<string> {
+  if ((await readdir(join(given, 'runs')).catch(() => [] as string[])).length > 0) return '';
+  const below = await runsBelow(given);
+  if (!below) return '';
+  const holding = runId ? below.dirs.find((d) => existsSync(join(d, 'runs', runId))) : undefined;
+  if (holding) return `; it is in ${holding}: give --state-dir ${holding}`;
+  return `; ${given} holds no runs itself, but its tenant folder(s) do: give --state-dir ${below.dirs.join(' or ')}${below.stateBase ? ', or leave --state-dir out to look in every tenant folder' : ''}`;
 }
 
 export interface FoundRun {
@@ -90,7 +133,7 @@ export async function findRun(runId: string | undefined, given: string | undefin
     // A plan file given where a run id goes (`resume wave1.plan`): say what the command takes.
     const aFile = runId !== undefined && (await stat(runId).then((st) => st.isFile()).catch(() => false));
     const hint = aFile ? ` (${runId} is a file: this command takes a run id, which mfa-migrate runs lists; a saved plan is applied with mfa-migrate apply ${runId})` : '';
-    throw new UserError(runId ? `no run ${runId} in ${where}${hint}` : `no ${what} in ${where}`);
+    throw new UserError(`${runId ? `no run ${runId} in ${where}${hint}` : `no ${what} in ${where}`}${given ? await runsBelowHint(given, runId) : ''}`);
   }
   found.sort((a, b) => b.run.started.localeCompare(a.run.started));
   const f = found[0]!;

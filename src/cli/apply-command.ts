@@ -21,7 +21,7 @@ import { useColor } from './color.js';
 import { renderApplySummary, renderRollbackSummary } from './views/apply-summary.js';
 import { commandHint } from './views/command-hint.js';
 import { renderResultsCsv } from './views/results-csv.js';
-import { renderRunsTable, runsJson } from './views/runs-table.js';
+import { renderRunsTable, runsBelowLines, runsJson } from './views/runs-table.js';
 import { registerRunsVerify } from './runs-verify-command.js';
 import { checkOutputFile, writeOutputFile } from './output-file.js';
 import type { AppliedHandoff } from './job.js';
@@ -236,8 +236,11 @@ Examples:
     .addHelpText('after', '\nExamples:\n  $ mfa-migrate runs\n  $ mfa-migrate runs --format json --state-dir ./state')
     .action(async (opts: { stateDir?: string; format: 'text' | 'json' }) => {
       const all = await allRuns(opts.stateDir, { verify: true });
-      if (opts.format === 'json') process.stdout.write(`${JSON.stringify(runsJson(all), null, 2)}\n`);
-      else process.stdout.write(renderRunsTable(all));
+      if (opts.format === 'json') {
+        process.stdout.write(`${JSON.stringify(runsJson(all), null, 2)}\n`);
+        // The JSON stays a list of runs: where they are instead is said on stderr.
+        for (const d of all) if (d.runsBelow) process.stderr.write(`${printable(`${d.stateDir}: ${runsBelowLines(d.runsBelow).join('\n')}`, true)}\n`);
+      } else process.stdout.write(renderRunsTable(all));
     });
   registerRunsVerify(runs);
 

@@ -198,6 +198,39 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(bad.code).not.toBe(0);
   });
 
+  it('a --state-dir one level too high (the state base, or a copy of it): runs and the run commands name the tenant folders that hold the runs (a docs audit: "no runs", exit 0)', async () => {
+    const home = join(tmp.dir, 'xdg');
+    const base = join(home, 'mfa-migrate');
+    const r = await runMain(['apply', planFile, '--graph-url', emu.url, '--max-users', '1'], { env: { XDG_STATE_HOME: home } });
+    expect(r.code, r.stderr).toBe(0);
+    const runId = /^Run (\S+):/.exec(r.stdout)![1]!;
+    const tenantDir = join(base, (plan as unknown as Plan).tenant.id);
+    const listing = `  no runs in this folder itself, but its tenant folder(s) hold runs (--state-dir names one tenant's folder); list them with:\n    mfa-migrate runs --state-dir ${tenantDir}\n`;
+    // The state base itself: leaving --state-dir out lists them too.
+    const atBase = await runMain(['runs', '--state-dir', base], { env: { XDG_STATE_HOME: home } });
+    expect(atBase.code).toBe(0);
+    expect(atBase.stdout).toBe(`${base}:\n${listing}    mfa-migrate runs   (every tenant folder of the state base)\n\n`);
+    // A folder laid out as the base but not it (a copy, another XDG_STATE_HOME): only the --state-dir to give.
+    const elsewhere = await runMain(['runs', '--state-dir', base], { env: { XDG_STATE_HOME: join(tmp.dir, 'other-xdg') } });
+    expect(elsewhere.stdout).toBe(`${base}:\n${listing}\n`);
+    // JSON stays a list of runs (none here); where they are is said on stderr.
+    const json = await runMain(['runs', '--state-dir', base, '--format', 'json'], { env: { XDG_STATE_HOME: home } });
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([0, []]);
+    expect(json.stderr).toContain(`${base}: no runs in this folder itself, but its tenant folder(s) hold runs`);
+    expect(json.stderr).toContain(`mfa-migrate runs --state-dir ${tenantDir}`);
+    // A run named there: the folder that holds it.
+    for (const args of [['report', runId], ['runs', 'verify', runId], ['rollback', runId]]) {
+      const named = await runMain([...args, '--state-dir', base], { env: { XDG_STATE_HOME: home } });
+      expect(named.code, args[0]).toBe(1);
+      expect(named.stderr.trim(), args[0]).toBe(`mfa-migrate: no run ${runId} in ${base}; it is in ${tenantDir}: give --state-dir ${tenantDir}`);
+    }
+    const latest = await runMain(['resume', '--state-dir', base], { env: { XDG_STATE_HOME: home } });
+    expect(latest.code).toBe(1);
+    expect(latest.stderr).toContain(`; ${base} holds no runs itself, but its tenant folder(s) do: give --state-dir ${tenantDir}, or leave --state-dir out to look in every tenant folder\n`);
+    // A folder with runs of its own is listed as ever, no word of its sub-folders.
+    expect((await runMain(['runs', '--state-dir', tenantDir])).stdout).not.toMatch(/tenant folder/);
+  });
+
   it('runs lists several runs newest first with their state and counts', async () => {
     const stateDir = join(tmp.dir, 's6');
     const first = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '5', '--waves', '1']);

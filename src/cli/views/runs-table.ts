@@ -1,4 +1,5 @@
 import type { StateDirRuns } from '../../app/runs.js';
+import { cliCommand } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
 
 /** `runs --format json`: every run of every folder looked in, newest first. */
@@ -19,7 +20,7 @@ export function renderRunsTable(all: readonly StateDirRuns[]): string {
     out.push(`${d.stateDir}:`);
     if (d.holder && !d.holder.runId) out.push(`  in use by ${d.holder.operation} (pid ${d.holder.pid} of ${d.holder.user}@${d.holder.host}, since ${d.holder.started}), preparing its run`);
     if (d.runs.length === 0) {
-      out.push('  no runs', '');
+      out.push(...(d.runsBelow ? runsBelowLines(d.runsBelow).map((l) => `  ${l}`) : ['  no runs']), '');
       continue;
     }
     const stateOf = new Map(d.runs.map((r) => [r.id, r.state]));
@@ -49,4 +50,13 @@ export function renderRunsTable(all: readonly StateDirRuns[]): string {
   }
   if (all.length === 0) out.push('No state folders yet (no run has been made).');
   return `${out.map((l) => printable(l)).join('\n')}\n`;
+}
+
+/** A folder given one level too high: no runs of its own, its tenant folders' runs, and the commands that list them. */
+export function runsBelowLines(below: NonNullable<StateDirRuns['runsBelow']>): string[] {
+  return [
+    `no runs in this folder itself, but its tenant folder(s) hold runs (--state-dir names one tenant's folder); list them with:`,
+    ...below.dirs.map((d) => `  ${cliCommand(['runs', '--state-dir', d])}`),
+    ...(below.stateBase ? [`  ${cliCommand(['runs'])}   (every tenant folder of the state base)`] : []),
+  ];
 }
