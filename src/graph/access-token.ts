@@ -42,21 +42,34 @@ export interface TokenSource {
   token(): Promise<string>;
 }
 
-/** Access tokens from an @azure/identity credential, reused until five minutes before they expire. */
+/**
+ * Access tokens from an @azure/identity credential, reused until five minutes before they expire.
+ * Single-flight: callers asking while a token is being fetched share that one request to the
+ * credential (a plan's reads start together; each getToken of a device-code credential would
+ * prompt the admin again). A failure is handed to every caller then waiting, and not kept: the next
+ * caller asks again.
+ */
 export function credentialTokens(credential: TokenCredential, hint = '', scope = tokenCloudOf(DEFAULT_GRAPH_ROOT).scope): TokenSource {
   let cached: { token: string; expires: number } | undefined;
+  let fetching: Promise<string> | undefined;
+  const fetchToken = async (): Promise<string> => {
+    let t: Awaited<ReturnType<TokenCredential['getToken']>>;
+    try {
+      t = await credential.getToken(scope);
+    } catch (err) {
+      throw new SignInError(err, hint);
+    }
+    if (!t) throw new SignInError(undefined, hint);
+    cached = { token: t.token, expires: t.expiresOnTimestamp };
+    return t.token;
+  };
   return {
-    async token() {
-      if (cached && cached.expires - Date.now() > 5 * 60_000) return cached.token;
-      let t: Awaited<ReturnType<TokenCredential['getToken']>>;
-      try {
-        t = await credential.getToken(scope);
-      } catch (err) {
-        throw new SignInError(err, hint);
-      }
-      if (!t) throw new SignInError(undefined, hint);
-      cached = { token: t.token, expires: t.expiresOnTimestamp };
-      return t.token;
+    token() {
+      if (cached && cached.expires - Date.now() > 5 * 60_000) return Promise.resolve(cached.token);
+      fetching ??= fetchToken().finally(() => {
+        fetching = undefined;
+      });
+      return fetching;
     },
   };
 }
