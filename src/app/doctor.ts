@@ -1,6 +1,6 @@
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
-import { GraphUnreachableError } from '../graph/graph-errors.js';
+import { GraphUnreachableError, TokenRefusedError } from '../graph/graph-errors.js';
 import { isSuccess, errorText } from '../graph/graph-call.js';
 import { capability, COMMAND_NEEDS, grants, type CapabilityId } from '../graph/permissions.js';
 import { endpointMissing, PROBES } from '../graph/probes.js';
@@ -105,8 +105,12 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
     try {
       res = await client.request(call);
     } catch (err) {
-      checks.push({ id: `read:${probe.id}`, state: 'fail', detail: `${probe.what}: ${(err as Error).message}` });
-      continue;
+      // Graph refused the access token, a new one too: said as the refusal it is, with its fix below.
+      if (err instanceof TokenRefusedError) res = err.response;
+      else {
+        checks.push({ id: `read:${probe.id}`, state: 'fail', detail: `${probe.what}: ${(err as Error).message}` });
+        continue;
+      }
     }
     if (isSuccess(res)) {
       if (probe.id === 'policy') policy = res.body as AuthenticationMethodsPolicy;

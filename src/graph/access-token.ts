@@ -40,6 +40,11 @@ export function identityOf(token: string): TokenIdentity {
 /** Hands out a bearer token for each request. */
 export interface TokenSource {
   token(): Promise<string>;
+  /**
+   * Graph refused `token` (401): forget it, so that the next token() fetches a new one. A token
+   * already replaced is let be: the requests refused with one token renew it once.
+   */
+  refused?(token: string): void;
 }
 
 /**
@@ -71,6 +76,9 @@ export function credentialTokens(credential: TokenCredential, hint = '', scope =
       });
       return fetching;
     },
+    refused(token) {
+      if (cached?.token === token) cached = undefined;
+    },
   };
 }
 
@@ -84,6 +92,7 @@ export const EMULATOR_PLACEHOLDER_TOKEN = 'mfa-migrate-emulator';
  */
 export function emulatorTokens(root: string, fetchImpl: typeof fetch, secret?: string): TokenSource {
   let minted: Promise<string> | undefined;
+  let current: string | undefined;
   return {
     token() {
       minted ??= (async () => {
@@ -103,8 +112,13 @@ export function emulatorTokens(root: string, fetchImpl: typeof fetch, secret?: s
           // Not an emulator that mints tokens (or not reachable: the first request will say so).
         }
         return secret ?? EMULATOR_PLACEHOLDER_TOKEN;
-      })();
+      })().then((t) => (current = t));
       return minted;
+    },
+    refused(token) {
+      if (current !== token) return;
+      current = undefined;
+      minted = undefined;
     },
   };
 }

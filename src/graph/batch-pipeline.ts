@@ -60,6 +60,8 @@ interface Entry {
   req: PipelineRequest;
   call?: GraphCall;
   attempts: number;
+  /** A send of it was refused its access token (401), and it has been sent again with a new one. */
+  renewedToken?: boolean;
   notBefore: number;
   resolve: (o: PipelineOutcome) => void;
   reject: (e: unknown) => void;
@@ -71,7 +73,8 @@ interface Entry {
  * answer goes through the RetryPolicy: a throttled item waits its own Retry-After and meanwhile the
  * whole pipeline pauses (sending more only earns more 429s) and halves its concurrency; a read that
  * failed in passing is sent again after a backoff; a write whose outcome is unknown is handed back
- * as such, for the caller to read back before sending it again. Reads and writes alike use it.
+ * as such, for the caller to read back before sending it again; one refused its access token
+ * (401, the envelope or the item) is sent again at once with a new one. Reads and writes alike use it.
  */
 export class BatchPipeline {
   readonly stats: PipelineStats;
@@ -274,11 +277,13 @@ export class BatchPipeline {
       return;
     }
     let throttled = false;
+    let renewed = false;
     batch.forEach((e, i) => {
       e.attempts++;
       // A failed envelope stands for each of its items (a 429 on it throttles them all).
       const response = answers ? answers[i] : envelope;
-      const d = this.policy.decide({ call: e.call!, attempt: e.attempts, ...(response ? { response } : { error }) });
+      const renewedToken = e.renewedToken === true || (envelope !== undefined && this.transport.sentWithNewToken(envelope));
+      const d = this.policy.decide({ call: e.call!, attempt: e.attempts, renewedToken, ...(response ? { response } : { error }) });
       const id = requestIdOf(response, envelope);
       const requestId = id ? { requestId: id } : {};
       switch (d.action) {
@@ -297,6 +302,12 @@ export class BatchPipeline {
             // Not sent again after stop(): Graph did not take it (a throttled write), or it only read.
             e.resolve({ kind: 'stopped' });
             break;
+          }
+          if (d.renewToken) {
+            // The items were sent with the envelope's token: dropped once for the batch.
+            if (!renewed) this.transport.renewToken(envelope!);
+            renewed = true;
+            e.renewedToken = true;
           }
           if (d.throttled) {
             throttled = true;

@@ -119,6 +119,7 @@ export class GraphClient {
   }
 
   private async withPolicy<T>(call: GraphCall, send: () => Promise<GraphResponse<T>>): Promise<GraphResponse<T>> {
+    let renewedToken = false;
     for (let attempt = 1; ; attempt++) {
       let response: GraphResponse<T> | undefined;
       let error: unknown;
@@ -127,7 +128,7 @@ export class GraphClient {
       } catch (err) {
         error = err;
       }
-      const d = this.policy.decide({ call, attempt, ...(response ? { response } : { error }) });
+      const d = this.policy.decide({ call, attempt, renewedToken: renewedToken || (response !== undefined && this.transport.sentWithNewToken(response)), ...(response ? { response } : { error }) });
       switch (d.action) {
         case 'accept':
           return response!;
@@ -138,7 +139,11 @@ export class GraphClient {
           if (response) return response;
           throw this.translate(error);
         case 'retry':
-          await new Promise((r) => setTimeout(r, d.afterMs));
+          if (d.renewToken) {
+            this.transport.renewToken(response!);
+            renewedToken = true;
+          }
+          if (d.afterMs > 0) await new Promise((r) => setTimeout(r, d.afterMs));
       }
     }
   }

@@ -11,10 +11,23 @@ export class GraphRequestError extends UserError {
   }
 }
 
+/** What a local emulator refusing the access token wants. */
+const EMULATOR_TOKEN_HINT = 'a local emulator started with --token wants that token in MFA_MIGRATE_EMULATOR_TOKEN';
+
 const HINTS: Record<number, string> = {
-  401: ' (Graph refused the access token: sign in again; a local emulator started with --token wants that token in MFA_MIGRATE_EMULATOR_TOKEN)',
+  401: ` (Graph refused the access token: sign in again; ${EMULATOR_TOKEN_HINT})`,
   403: ' (the signed-in app or admin lacks a permission for it: `mfa-migrate doctor` names it, docs/permissions.md lists them)',
 };
+
+/**
+ * Graph refused the access token (401), and the new one fetched for the same request as well: the
+ * command stops (every later request would be refused; a write refused so was not applied).
+ */
+export class TokenRefusedError extends UserError {
+  constructor(readonly response: GraphResponse) {
+    super(`Graph refused the access token, and a new one as well: ${errorText(response)} (sign in again; ${EMULATOR_TOKEN_HINT})`);
+  }
+}
 
 /** A command that only reads tried to write: refused before anything was sent (a bug, never the admin's doing). */
 export class ReadOnlyViolation extends Error {

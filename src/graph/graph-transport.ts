@@ -22,9 +22,10 @@ const REQUEST_KEY_HEADER = 'x-mfa-migrate-request-key';
 /**
  * Sends one request to Graph and returns its answer, once: no retry (that is RetryPolicy's, for
  * every caller alike). Built on @microsoft/microsoft-graph-client with a middleware chain of our
- * own: bearer tokens from a TokenSource (the SDK's own handler drops Authorization for hosts it does
- * not know, such as the local emulator), a read-only guard, and fetch. Graph errors come back as
- * answers; what got no answer (refused write, network, timeout) is thrown.
+ * own: a read-only guard and fetch; the bearer token, from a TokenSource, is set on each request
+ * (the SDK's own handler drops Authorization for hosts it does not know, such as the local
+ * emulator), and which one each answer came to is kept, for renewToken(). Graph errors come back as
+ * answers; what got no answer (refused write, network, timeout, no sign-in) is thrown.
  */
 export class GraphTransport {
   readonly root: string;
@@ -33,18 +34,51 @@ export class GraphTransport {
   /** Failures without an HTTP answer, by request key, until send() rethrows them. */
   private readonly failures = new Map<string, unknown>();
   private nextKey = 0;
+  private readonly tokens: TokenSource;
+  /** The access token each answer was sent with, and whether it was on trial then (weakly: answers are not kept for it). */
+  private readonly sentWith = new WeakMap<GraphResponse, { token: string; onTrial: boolean }>();
+  /** Tokens Graph refused (401). */
+  private readonly refusedTokens = new Set<string>();
+  /** New tokens, fetched after Graph refused the one before, until Graph answers a request sent with one otherwise than 401. */
+  private readonly onTrial = new Set<string>();
+  /** A token was refused: the next other token handed out is on trial. */
+  private renewalDue = false;
 
   constructor(opts: TransportOptions) {
     this.root = opts.root;
     this.readOnly = opts.readOnly;
+    this.tokens = opts.tokens;
     const chain: Middleware[] = [
       new RawUrlLink(this.failures),
-      new BearerLink(opts.tokens),
       ...(opts.readOnly ? [new ReadOnlyLink()] : []),
       opts.fetch ? new FetchLink(opts.fetch) : new HTTPMessageHandler(),
     ];
     for (let i = 0; i < chain.length - 1; i++) chain[i]!.setNext?.(chain[i + 1]!);
     this.client = Client.initWithMiddleware({ middleware: chain[0]!, baseUrl: `${this.root}/`, defaultVersion: 'v1.0' });
+  }
+
+  /**
+   * Graph refused the access token `answer` was sent with (401; for a `$batch` item, its envelope):
+   * the token source drops it, unless it has already been replaced.
+   */
+  renewToken(answer: GraphResponse): void {
+    const sent = this.sentWith.get(answer);
+    if (sent === undefined) return;
+    if (!this.refusedTokens.has(sent.token)) {
+      this.refusedTokens.add(sent.token);
+      this.onTrial.delete(sent.token);
+      this.renewalDue = true;
+    }
+    this.tokens.refused?.(sent.token);
+  }
+
+  /**
+   * `answer` came to a token fetched after Graph had refused another, which Graph had answered no
+   * request with before (otherwise than 401), or to a token Graph had refused already: a 401 for it
+   * is not the old token's, and a new token would fare no better.
+   */
+  sentWithNewToken(answer: GraphResponse): boolean {
+    return this.sentWith.get(answer)?.onTrial === true;
   }
 
   /** One send of a call. A hung connection ends in a TimeoutError after `timeoutMs`. */
@@ -79,7 +113,14 @@ export class GraphTransport {
 
   private async sendRaw<T>(method: HttpMethod, path: string, version: GraphVersion, body: unknown, timeoutMs: number, headers?: Readonly<Record<string, string>>): Promise<GraphResponse<T>> {
     const absolute = /^https?:\/\//.test(path);
-    const req = this.client.api(absolute ? '/' : path).version(version).header('Accept-Language', 'en-US');
+    // Before the timer: a sign-in (a device code the admin types) is not the request's time.
+    const token = await this.tokens.token();
+    if (this.renewalDue && !this.refusedTokens.has(token)) {
+      this.onTrial.add(token);
+      this.renewalDue = false;
+    }
+    const onTrial = this.onTrial.has(token) || this.refusedTokens.has(token);
+    const req = this.client.api(absolute ? '/' : path).version(version).header('Accept-Language', 'en-US').header('Authorization', `Bearer ${token}`);
     for (const [name, value] of Object.entries(headers ?? {})) req.header(name, value);
     // The timer is cleared as soon as the answer is in: AbortSignal.timeout would keep a timer and
     // its signal alive for the whole timeout after every request (tens of thousands in a large apply).
@@ -109,19 +150,25 @@ export class GraphTransport {
           res = await raw.put(body ?? {});
           break;
       }
-      return await toGraphResponse<T>(res);
+      return this.sent(await toGraphResponse<T>(res), token, onTrial);
     } catch (err) {
       // The SDK turns an exception in the middleware chain into a GraphError of status -1 that
       // keeps only its text: throw the original instead of passing it off as a Graph answer.
       if (this.failures.has(key)) throw this.failures.get(key);
       if (err instanceof GraphError) {
-        return { status: err.statusCode, headers: headersOf(err.headers), body: (err.body ? safeJson(err.body) : { error: { code: err.code, message: err.message } }) as T };
+        return this.sent({ status: err.statusCode, headers: headersOf(err.headers), body: (err.body ? safeJson(err.body) : { error: { code: err.code, message: err.message } }) as T }, token, onTrial);
       }
       throw err;
     } finally {
       this.failures.delete(key);
       clearTimeout(timer);
     }
+  }
+
+  private sent<T>(answer: GraphResponse<T>, token: string, onTrial: boolean): GraphResponse<T> {
+    this.sentWith.set(answer, { token, onTrial });
+    if (answer.status !== 401) this.onTrial.delete(token);
+    return answer;
   }
 }
 
@@ -156,18 +203,6 @@ class RawUrlLink extends Link {
       if (key !== undefined) this.failures.set(key, err);
       throw err;
     }
-  }
-}
-
-class BearerLink extends Link {
-  constructor(private readonly tokens: TokenSource) {
-    super();
-  }
-  async execute(context: Context): Promise<void> {
-    const options = (context.options ??= {});
-    const headers = (options.headers ??= {}) as Record<string, string>;
-    headers.Authorization = `Bearer ${await this.tokens.token()}`;
-    return this.next!.execute(context);
   }
 }
 

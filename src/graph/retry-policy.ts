@@ -1,5 +1,5 @@
 import { errorText, isWriteCall, retryAfterMs, type GraphCall, type GraphResponse } from './graph-call.js';
-import { ForeignNextLinkError, isUnreachable, ReadOnlyViolation, SignInError } from './graph-errors.js';
+import { ForeignNextLinkError, isUnreachable, ReadOnlyViolation, SignInError, TokenRefusedError } from './graph-errors.js';
 
 /** What came of one send of a request: Graph's answer, or what stopped it (network, timeout). */
 export interface AttemptResult {
@@ -8,14 +8,22 @@ export interface AttemptResult {
   attempt: number;
   response?: GraphResponse;
   error?: unknown;
+  /**
+   * This send carried a new access token: fetched after an earlier send of this request was refused
+   * its token (401), or after another request's was and not yet taken by Graph since.
+   */
+  renewedToken?: boolean;
 }
 
 /** What to do with an attempt's result. */
 export type RetryDecision =
   /** Hand the answer back as it is: a success, or an error that is final for this request. */
   | { action: 'accept' }
-  /** Send it again after a wait (`throttled` when Graph asked for the wait). */
-  | { action: 'retry'; afterMs: number; throttled: boolean }
+  /**
+   * Send it again after a wait (`throttled` when Graph asked for the wait). `renewToken`: Graph
+   * refused the access token it was sent with: that token is dropped and a new one fetched first.
+   */
+  | { action: 'retry'; afterMs: number; throttled: boolean; renewToken?: true }
   /**
    * A write that may or may not have been applied: read it back before sending it again.
    * `exists`: Graph said the object is there already (a conflict), not a lost answer.
@@ -45,6 +53,20 @@ export const fatalErrorStrategy: RetryStrategy = {
   name: 'fatal-error',
   decide: (r) =>
     r.error !== undefined && (r.error instanceof ReadOnlyViolation || r.error instanceof SignInError || r.error instanceof ForeignNextLinkError || isUnreachable(r.error)) ? { action: 'throw', error: r.error } : undefined,
+};
+
+/**
+ * 401: Graph refused the access token (revoked, or expired before its time), before doing anything
+ * with the request, so it is sent again at once with a new token, read or write; its token is
+ * dropped (once however many requests were refused with it). Refused again, with the new token, it
+ * stops: every request would be, and a credential that prompts (device code) would prompt for each.
+ */
+export const unauthorizedStrategy: RetryStrategy = {
+  name: 'unauthorized',
+  decide: (r) => {
+    if (r.response?.status !== 401) return undefined;
+    return r.renewedToken ? { action: 'throw', error: new TokenRefusedError(r.response) } : { action: 'retry', afterMs: 0, throttled: false, renewToken: true };
+  },
 };
 
 /**
@@ -106,7 +128,7 @@ export interface RetryPolicy {
 /**
  * One policy for reads, batches and writes: the first strategy with an opinion decides; a result
  * none has an opinion on is accepted. After `maxAttempts` sends a retry becomes the last answer
- * (or the error thrown).
+ * (or the error thrown), except the one send with a new token after a 401 (there is one at most).
  */
 export function composeRetryPolicy(strategies: readonly RetryStrategy[], maxAttempts: number): RetryPolicy {
   return {
@@ -115,7 +137,7 @@ export function composeRetryPolicy(strategies: readonly RetryStrategy[], maxAtte
       for (const s of strategies) {
         const d = s.decide(result);
         if (!d) continue;
-        if (d.action === 'retry' && result.attempt >= maxAttempts) return result.response ? { action: 'accept' } : { action: 'throw', error: result.error };
+        if (d.action === 'retry' && !d.renewToken && result.attempt >= maxAttempts) return result.response ? { action: 'accept' } : { action: 'throw', error: result.error };
         return d;
       }
       return result.error !== undefined ? { action: 'throw', error: result.error } : { action: 'accept' };
@@ -138,7 +160,7 @@ export interface RetryPolicyOptions {
 /** The longest wait between tries (and, by default, the consistency window): 30 s. */
 export const DEFAULT_CAP_MS = 30_000;
 
-/** The tool's policy: fatal errors, throttling, transient failures, conflicts; 8 attempts, backoff from 250 ms capped at 30 s. */
+/** The tool's policy: fatal errors, a refused token, throttling, transient failures, conflicts; 8 attempts, backoff from 250 ms capped at 30 s. */
 export function defaultRetryPolicy(opts: RetryPolicyOptions = {}, backoff: Backoff = exponentialBackoff(opts)): RetryPolicy {
-  return composeRetryPolicy([fatalErrorStrategy, throttlingStrategy(backoff), transientStrategy(backoff), conflictStrategy], opts.maxAttempts ?? 8);
+  return composeRetryPolicy([fatalErrorStrategy, unauthorizedStrategy, throttlingStrategy(backoff), transientStrategy(backoff), conflictStrategy], opts.maxAttempts ?? 8);
 }

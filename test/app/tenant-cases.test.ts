@@ -2,6 +2,7 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePlan } from '../../src/app/plan.js';
+import { TokenRefusedError } from '../../src/graph/graph-errors.js';
 import { encodeBase32 } from '../../src/otp/base32.js';
 import { timeless } from '../plan/helpers.js';
 import { fakeGraph } from '../helpers/graph.js';
@@ -69,10 +70,12 @@ describe('planning against real-tenant shapes', () => {
     expect(err.message).toMatch(/reading the inventory token \S+ failed: 403 Authorization_RequestDenied: .* \(the signed-in app or admin lacks a permission for it: `mfa-migrate doctor` names it/);
   });
 
-  it('a Graph that refuses the access token (401) says what to do: sign in again, or give a token-guarded emulator its token (a black-box test found only "Invalid audience")', async () => {
-    // The client sends 'Bearer test-token' to the in-process emulator; this one wants another.
-    const err = (await makePlan({ ...contosoRequest(), graph: fakeGraph({ token: 'another-token' }).client({ readOnly: true }) }).catch((e: unknown) => e)) as Error;
-    expect(err.message).toMatch(/failed: 401 InvalidAuthenticationToken: .* \(Graph refused the access token: sign in again; a local emulator started with --token wants that token in MFA_MIGRATE_EMULATOR_TOKEN\)$/);
+  it('a Graph that refuses the access token (401), and the new one asked for then, says what to do: sign in again, or give a token-guarded emulator its token (a black-box test found only "Invalid audience")', async () => {
+    // The client has no token for this emulator, which wants one: the token it mints is refused, and so is the one asked for after.
+    const g = fakeGraph({ token: 'another-token' });
+    const err = (await makePlan({ ...contosoRequest(), graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(TokenRefusedError);
+    expect(err.message).toMatch(/^Graph refused the access token, and a new one as well: 401 InvalidAuthenticationToken: .* \(sign in again; a local emulator started with --token wants that token in MFA_MIGRATE_EMULATOR_TOKEN\)$/);
   });
 
   it('says when a default it sets is ignored because the user has system-preferred MFA on; --default-method never sets none', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ReadOnlyViolation, SignInError } from '../../src/graph/graph-errors.js';
-import { conflictStrategy, defaultRetryPolicy, exponentialBackoff, fatalErrorStrategy, throttlingStrategy, transientStrategy } from '../../src/graph/retry-policy.js';
+import { ReadOnlyViolation, SignInError, TokenRefusedError } from '../../src/graph/graph-errors.js';
+import { conflictStrategy, defaultRetryPolicy, exponentialBackoff, fatalErrorStrategy, throttlingStrategy, transientStrategy, unauthorizedStrategy } from '../../src/graph/retry-policy.js';
 import { retryAfterMs } from '../../src/graph/graph-call.js';
 
 const res = (status: number, headers: Record<string, string> = {}, body: unknown = null) => ({ status, headers, body });
@@ -57,6 +57,22 @@ describe('retry strategies, each on its own', () => {
     // "already" about something else is a refusal, not "it may exist" (found by a black-box test: a staged rollout group's limit was read back and sent again 16 times).
     expect(conflictStrategy.decide({ call: POST, attempt: 1, response: res(400, {}, { error: { code: 'Request_BadRequest', message: "The group 'G' is used by staged rollout and already has 2 members, the most it supports per group." } }) })).toBeUndefined();
     expect(conflictStrategy.decide({ call: GET, attempt: 1, response: res(409) })).toBeUndefined();
+  });
+
+  it('unauthorized: a 401 is sent again at once with a new token, read or write (Graph did nothing with it); with a new token already, it stops', () => {
+    const refused = res(401, {}, { error: { code: 'InvalidAuthenticationToken', message: 'Lifetime validation failed, the token is expired.' } });
+    for (const call of [GET, POST, { method: 'DELETE' as const }]) {
+      expect(unauthorizedStrategy.decide({ call, attempt: 1, response: refused })).toEqual({ action: 'retry', afterMs: 0, throttled: false, renewToken: true });
+      const stop = unauthorizedStrategy.decide({ call, attempt: 2, renewedToken: true, response: refused });
+      expect(stop).toMatchObject({ action: 'throw' });
+      expect((stop as { error: unknown }).error).toBeInstanceOf(TokenRefusedError);
+      expect(((stop as { error: TokenRefusedError }).error).response).toBe(refused);
+    }
+    expect(unauthorizedStrategy.decide({ call: GET, attempt: 1, response: res(403) })).toBeUndefined();
+    // In the composed policy: before throttling and the rest, and the renewal is sent even after the last attempt otherwise allowed.
+    const policy = defaultRetryPolicy({ maxAttempts: 3 });
+    expect(policy.decide({ call: POST, attempt: 3, response: refused })).toMatchObject({ action: 'retry', renewToken: true });
+    expect(policy.decide({ call: POST, attempt: 4, renewedToken: true, response: refused })).toMatchObject({ action: 'throw' });
   });
 
   it('fatal errors are thrown at once: a refused write, no sign-in, nothing listening', () => {
