@@ -2,13 +2,20 @@ import { createRequire } from 'node:module';
 import type { TokenCredential } from '@azure/identity';
 import { checkSecretFile, readSecretFile, type SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
+import { PUBLIC_AUTHORITY_HOST } from './graph-root.js';
 
 /**
  * @azure/identity, loaded when a credential is first built: importing it costs about 0.4 s, which
  * every command paid at startup, including those that never sign in (validate, emulator, a plan
  * against the local emulator).
  */
-const identity = (): typeof import('@azure/identity') => createRequire(import.meta.url)('@azure/identity') as typeof import('@azure/identity');
+const identity = (): IdentityLibrary => createRequire(import.meta.url)('@azure/identity') as IdentityLibrary;
+
+/** The credential classes createCredential builds (a test may give stand-ins that record what they are given). */
+export type IdentityLibrary = Pick<
+  typeof import('@azure/identity'),
+  'AzureCliCredential' | 'ClientCertificateCredential' | 'ClientSecretCredential' | 'DefaultAzureCredential' | 'DeviceCodeCredential' | 'ManagedIdentityCredential'
+>;
 
 export const AUTH_MODES = ['client-secret', 'certificate', 'device-code', 'managed-identity', 'azure-cli', 'default'] as const;
 export type AuthMode = (typeof AUTH_MODES)[number];
@@ -26,7 +33,10 @@ export interface AuthOptions {
    * with `strict` (--strict-permissions).
    */
   secretFiles?: SecretFileOptions;
-  /** The Microsoft Entra ID endpoint of a national cloud (graph-root.ts tokenCloudOf); the public cloud's when unset. */
+  /**
+   * The Microsoft Entra ID endpoint of the Graph root's cloud (graph-root.ts tokenCloudOf); the
+   * public cloud's when unset. Always given to the credential: AZURE_AUTHORITY_HOST is not read.
+   */
   authorityHost?: string;
 }
 
@@ -53,19 +63,27 @@ export function signInMode(opts: Pick<AuthOptions, 'auth' | 'clientSecretFile' |
 /**
  * Builds the @azure/identity credential for the chosen mode. Tenant and client come from the
  * options or AZURE_TENANT_ID / AZURE_CLIENT_ID; the client secret only from a file or
- * AZURE_CLIENT_SECRET, so it never appears in argv or shell history.
+ * AZURE_CLIENT_SECRET, so it never appears in argv or shell history. Sign-in goes to
+ * `authorityHost` (the public cloud's when unset), never to one AZURE_AUTHORITY_HOST names.
  */
-export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): TokenCredential {
+export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`), lib: () => IdentityLibrary = identity): TokenCredential {
+  const mode = signInMode(opts);
   const tenantId = opts.tenantId ?? env.AZURE_TENANT_ID;
   const clientId = opts.clientId ?? env.AZURE_CLIENT_ID;
-  const mode = signInMode(opts);
   const need = (value: string | undefined, what: string): string => {
     if (!value) throw new AuthConfigError(`--auth ${mode} needs ${what}`);
     return value;
   };
-  const files: SecretFileOptions = { ...opts.secretFiles, onNotice: opts.secretFiles?.onNotice ?? log };
-  const authority = opts.authorityHost ? { authorityHost: opts.authorityHost } : {};
-  const { AzureCliCredential, ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, DeviceCodeCredential, ManagedIdentityCredential } = identity();
+  // Warnings (a secret file others can read, an AZURE_AUTHORITY_HOST not used) go where the command's go.
+  const notice = opts.secretFiles?.onNotice ?? log;
+  const files: SecretFileOptions = { ...opts.secretFiles, onNotice: notice };
+  // @azure/identity takes AZURE_AUTHORITY_HOST when given none: a public-cloud sign-in, secret and all, could be sent anywhere.
+  const authority = { authorityHost: opts.authorityHost ?? PUBLIC_AUTHORITY_HOST };
+  const envAuthority = env.AZURE_AUTHORITY_HOST?.trim().replace(/\/+$/, '');
+  if (envAuthority && envAuthority.toLowerCase() !== authority.authorityHost.toLowerCase() && mode !== 'managed-identity' && mode !== 'azure-cli') {
+    notice(`warning: AZURE_AUTHORITY_HOST ${envAuthority} is not used: signing in at ${authority.authorityHost}, the sign-in endpoint of the Graph cloud --graph-url names`);
+  }
+  const { AzureCliCredential, ClientCertificateCredential, ClientSecretCredential, DefaultAzureCredential, DeviceCodeCredential, ManagedIdentityCredential } = lib();
   switch (mode) {
     case 'client-secret': {
       let secret = env.AZURE_CLIENT_SECRET;

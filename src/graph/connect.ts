@@ -35,9 +35,9 @@ export function connectGraph(opts: ConnectOptions): GraphClient {
   } else {
     const mode = signInMode(opts);
     const hint = ` (tried --auth ${mode}${mode === 'default' ? `: ${DEFAULT_CHAIN}` : ''}; choose how to sign in with --auth, or rehearse against the local emulator with --graph-url http://127.0.0.1:PORT)`;
-    // A national cloud's tokens: its own scope and sign-in endpoint (a proxy root stands for the public cloud).
+    // The cloud's own scope and sign-in endpoint (a proxy root stands for the public cloud).
     const cloud = tokenCloudOf(root);
-    tokens = credentialTokens(createCredential({ ...opts, ...(cloud.authorityHost ? { authorityHost: cloud.authorityHost } : {}) }, process.env, opts.log), hint, cloud.scope);
+    tokens = credentialTokens(createCredential({ ...opts, authorityHost: cloud.authorityHost }, process.env, opts.log), hint, cloud.scope);
   }
   return new GraphClient({
     root,

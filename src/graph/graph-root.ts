@@ -9,16 +9,21 @@ export const GRAPH_CLOUD_HOSTS: readonly string[] = ['graph.microsoft.com', 'gra
 
 export const DEFAULT_GRAPH_ROOT = 'https://graph.microsoft.com';
 
+/** The public cloud's Microsoft Entra ID sign-in endpoint. */
+export const PUBLIC_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+
 /**
  * Where a Graph root's access tokens come from (Graph docs, "National cloud deployments": a token's
  * scope names the cloud's own Graph domain, and the cloud's Microsoft Entra ID endpoint issues it).
- * A root that is not a Graph cloud (a proxy of the admin's) stands for the public cloud.
+ * A root that is not a Graph cloud (a proxy of the admin's) stands for the public cloud. The
+ * endpoint is named for the public cloud too: the credential would otherwise take the one
+ * AZURE_AUTHORITY_HOST names, from the environment.
  */
-export function tokenCloudOf(root: string): { scope: string; authorityHost?: string } {
+export function tokenCloudOf(root: string): { scope: string; authorityHost: string } {
   const host = hostOf(root);
   if (host === 'graph.microsoft.us' || host === 'dod-graph.microsoft.us') return { scope: `https://${host}/.default`, authorityHost: 'https://login.microsoftonline.us' };
   if (host === 'microsoftgraph.chinacloudapi.cn') return { scope: `https://${host}/.default`, authorityHost: 'https://login.chinacloudapi.cn' };
-  return { scope: `${DEFAULT_GRAPH_ROOT}/.default` };
+  return { scope: `${DEFAULT_GRAPH_ROOT}/.default`, authorityHost: PUBLIC_AUTHORITY_HOST };
 }
 
 /**

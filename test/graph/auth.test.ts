@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCredential } from '../../src/graph/auth.js';
-import { isLoopback } from '../../src/graph/graph-root.js';
+import { createCredential, type IdentityLibrary } from '../../src/graph/auth.js';
+import { isLoopback, tokenCloudOf } from '../../src/graph/graph-root.js';
 import { UnsafeFileError } from '../../src/io/secret-file.js';
 
 describe('createCredential', () => {
@@ -93,6 +93,60 @@ describe('createCredential', () => {
         expect(createCredential({ auth: 'default', secretFiles: { strict: true } }, env, () => undefined)).toBeTruthy();
       }
       expect(() => createCredential({ auth: 'default' }, { AZURE_CLIENT_CERTIFICATE_PATH: stale, AZURE_TENANT_ID: ids.tenantId, AZURE_CLIENT_ID: ids.clientId }, () => undefined)).toThrow(/certificate \(AZURE_CLIENT_CERTIFICATE_PATH\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Stand-ins for @azure/identity's credential classes, recording what each is built with. */
+function recordingLibrary() {
+  const built: { name: string; args: unknown[] }[] = [];
+  const stand = (name: string) =>
+    class {
+      constructor(...args: unknown[]) {
+        built.push({ name, args });
+      }
+    };
+  const names = ['AzureCliCredential', 'ClientCertificateCredential', 'ClientSecretCredential', 'DefaultAzureCredential', 'DeviceCodeCredential', 'ManagedIdentityCredential'];
+  return { built, lib: () => Object.fromEntries(names.map((n) => [n, stand(n)])) as unknown as IdentityLibrary };
+}
+
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const CLIENT = '66666666-7777-8888-9999-000000000000';
+
+describe('sign-in options are used or refused, never silently ignored (a review)', () => {
+  it('every credential that signs in at an authority is given the Graph cloud\'s own, public cloud included: AZURE_AUTHORITY_HOST cannot send the sign-in elsewhere (a review)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-'));
+    try {
+      const secretFile = join(dir, 'secret.txt');
+      writeFileSync(secretFile, 'not-a-real-secret\n', { mode: 0o600 });
+      const certificate = join(dir, 'app.pem');
+      writeFileSync(certificate, 'PEM', { mode: 0o600 });
+      const env = { AZURE_AUTHORITY_HOST: 'https://login.evil.example/' };
+      const authorityOf = (cloud: string | undefined) => {
+        const { built, lib } = recordingLibrary();
+        const notices: string[] = [];
+        const authorityHost = cloud ? { authorityHost: cloud } : {};
+        createCredential({ auth: 'client-secret', tenantId: TENANT, clientId: CLIENT, clientSecretFile: secretFile, ...authorityHost }, env, (l) => notices.push(l), lib);
+        createCredential({ auth: 'certificate', tenantId: TENANT, clientId: CLIENT, certificatePath: certificate, ...authorityHost }, env, (l) => notices.push(l), lib);
+        createCredential({ auth: 'device-code', ...authorityHost }, env, (l) => notices.push(l), lib);
+        createCredential({ auth: 'default', ...authorityHost }, env, (l) => notices.push(l), lib);
+        const hosts = built.map((b) => (b.args.at(-1) as { authorityHost?: string }).authorityHost);
+        return { hosts, notices };
+      };
+      // What connectGraph gives for the public cloud, and what a caller that gives none gets.
+      for (const cloud of [tokenCloudOf('https://graph.microsoft.com').authorityHost, undefined]) {
+        const { hosts, notices } = authorityOf(cloud);
+        expect(hosts).toEqual(Array(4).fill('https://login.microsoftonline.com'));
+        expect(notices).toEqual(Array(4).fill('warning: AZURE_AUTHORITY_HOST https://login.evil.example is not used: signing in at https://login.microsoftonline.com, the sign-in endpoint of the Graph cloud --graph-url names'));
+      }
+      expect(authorityOf(tokenCloudOf('https://graph.microsoft.us').authorityHost).hosts).toEqual(Array(4).fill('https://login.microsoftonline.us'));
+      // The cloud's own endpoint in the variable: nothing to say.
+      const { built, lib } = recordingLibrary();
+      const notices: string[] = [];
+      createCredential({ auth: 'device-code' }, { AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.com/' }, (l) => notices.push(l), lib);
+      expect([built.length, notices]).toEqual([1, []]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

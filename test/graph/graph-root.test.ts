@@ -63,11 +63,12 @@ describe('a $ref body in a national cloud', () => {
 
 describe('access tokens in a national cloud', () => {
   it("ask the cloud's own scope of its own sign-in endpoint; a proxy root and the emulator stand for the public cloud (a review: a run there was refused at sign-in)", async () => {
-    expect(tokenCloudOf('https://graph.microsoft.com')).toEqual({ scope: 'https://graph.microsoft.com/.default' });
+    // The public cloud's endpoint is named too, so that AZURE_AUTHORITY_HOST is not taken instead (a review).
+    expect(tokenCloudOf('https://graph.microsoft.com')).toEqual({ scope: 'https://graph.microsoft.com/.default', authorityHost: 'https://login.microsoftonline.com' });
     expect(tokenCloudOf('https://graph.microsoft.us')).toEqual({ scope: 'https://graph.microsoft.us/.default', authorityHost: 'https://login.microsoftonline.us' });
     expect(tokenCloudOf('https://dod-graph.microsoft.us')).toEqual({ scope: 'https://dod-graph.microsoft.us/.default', authorityHost: 'https://login.microsoftonline.us' });
     expect(tokenCloudOf('https://microsoftgraph.chinacloudapi.cn')).toEqual({ scope: 'https://microsoftgraph.chinacloudapi.cn/.default', authorityHost: 'https://login.chinacloudapi.cn' });
-    expect(tokenCloudOf('https://graph-proxy.example.com')).toEqual({ scope: 'https://graph.microsoft.com/.default' });
+    expect(tokenCloudOf('https://graph-proxy.example.com')).toEqual({ scope: 'https://graph.microsoft.com/.default', authorityHost: 'https://login.microsoftonline.com' });
     const asked: string[] = [];
     const credential = { getToken: async (scope: string | string[]) => (asked.push(String(scope)), { token: 't', expiresOnTimestamp: Date.now() + 3_600_000 }) };
     expect(await credentialTokens(credential, '', tokenCloudOf('https://graph.microsoft.us').scope).token()).toBe('t');
