@@ -47,9 +47,9 @@ export class AuthConfigError extends UserError {}
  * The sign-in a command's options ask for. A client secret file or a certificate given without
  * `--auth` names its sign-in (DefaultAzureCredential would ignore it and sign in as whatever its
  * chain finds first: another, perhaps more privileged, identity); given with a mode that does not
- * read it, it is refused rather than ignored.
+ * read it, it is refused rather than ignored, and so are --tenant-id and --client-id.
  */
-export function signInMode(opts: Pick<AuthOptions, 'auth' | 'clientSecretFile' | 'certificatePath'>): AuthMode {
+export function signInMode(opts: Pick<AuthOptions, 'auth' | 'clientSecretFile' | 'certificatePath' | 'tenantId' | 'clientId'>): AuthMode {
   const asked = opts.auth ?? 'default';
   if (asked === 'default' && opts.clientSecretFile && opts.certificatePath) {
     throw new AuthConfigError('--client-secret-file and --certificate-path are two sign-ins: choose one with --auth client-secret or --auth certificate');
@@ -57,7 +57,29 @@ export function signInMode(opts: Pick<AuthOptions, 'auth' | 'clientSecretFile' |
   const mode: AuthMode = asked !== 'default' ? asked : opts.clientSecretFile ? 'client-secret' : opts.certificatePath ? 'certificate' : 'default';
   if (opts.clientSecretFile && mode !== 'client-secret') throw new AuthConfigError(`--client-secret-file is read only with --auth client-secret, not --auth ${mode}`);
   if (opts.certificatePath && mode !== 'certificate') throw new AuthConfigError(`--certificate-path is read only with --auth certificate, not --auth ${mode}`);
+  // A managed identity signs in to the tenant it belongs to; the Azure CLI as its own app, for whoever ran `az login`.
+  if (opts.tenantId && mode === 'managed-identity') throw new AuthConfigError('--tenant-id is not read by --auth managed-identity: a managed identity signs in to its own tenant (leave --tenant-id out)');
+  if (opts.clientId && mode === 'azure-cli') throw new AuthConfigError('--client-id is not read by --auth azure-cli: the Azure CLI signs in as its own app (leave --client-id out, or sign in with your app by --auth device-code)');
   return mode;
+}
+
+/**
+ * With --auth default, DefaultAzureCredential's environment credential reads AZURE_TENANT_ID and
+ * AZURE_CLIENT_ID itself, whatever it is given: a --tenant-id or --client-id the variable
+ * contradicts would be ignored for it (a stale shell variable signing in to another tenant, as
+ * another app). Refused rather than guessed at: the flag cannot be made to win for every member of
+ * the chain without rewriting the environment the others read too.
+ */
+function refuseEnvironmentDisagreement(opts: AuthOptions, env: NodeJS.ProcessEnv): void {
+  for (const [flag, given, name] of [
+    ['--tenant-id', opts.tenantId, 'AZURE_TENANT_ID'],
+    ['--client-id', opts.clientId, 'AZURE_CLIENT_ID'],
+  ] as const) {
+    const set = env[name];
+    if (given && set && given.toLowerCase() !== set.toLowerCase()) {
+      throw new AuthConfigError(`${flag} ${given} and ${name} ${set} differ: with --auth default the credential signs in with the variable where it reads it (DefaultAzureCredential's environment credential); unset ${name} or make them agree, or choose the sign-in with --auth`);
+    }
+  }
 }
 
 /**
@@ -68,6 +90,7 @@ export function signInMode(opts: Pick<AuthOptions, 'auth' | 'clientSecretFile' |
  */
 export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = process.env, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`), lib: () => IdentityLibrary = identity): TokenCredential {
   const mode = signInMode(opts);
+  if (mode === 'default') refuseEnvironmentDisagreement(opts, env);
   const tenantId = opts.tenantId ?? env.AZURE_TENANT_ID;
   const clientId = opts.clientId ?? env.AZURE_CLIENT_ID;
   const need = (value: string | undefined, what: string): string => {
@@ -116,7 +139,8 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
       // by path, where its environment credential would use it: a tenant and a client id, no secret.
       const envCertificate = env.AZURE_CLIENT_CERTIFICATE_PATH;
       if (envCertificate && env.AZURE_TENANT_ID && env.AZURE_CLIENT_ID && !env.AZURE_CLIENT_SECRET) checkSecretFile(envCertificate, 'certificate (AZURE_CLIENT_CERTIFICATE_PATH)', files);
-      return new DefaultAzureCredential({ ...authority, ...(tenantId ? { tenantId } : {}) });
+      // --client-id (or AZURE_CLIENT_ID) is the chain's user-assigned managed identity or workload identity app, as the variable alone would be.
+      return new DefaultAzureCredential({ ...authority, ...(tenantId ? { tenantId } : {}), ...(clientId ? { managedIdentityClientId: clientId } : {}) });
     }
   }
 }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCredential, type IdentityLibrary } from '../../src/graph/auth.js';
-import { isLoopback, tokenCloudOf } from '../../src/graph/graph-root.js';
+import { AuthConfigError, createCredential, type IdentityLibrary } from '../../src/graph/auth.js';
+import { isLoopback, PUBLIC_AUTHORITY_HOST, tokenCloudOf } from '../../src/graph/graph-root.js';
 import { UnsafeFileError } from '../../src/io/secret-file.js';
 
 describe('createCredential', () => {
@@ -116,6 +116,40 @@ const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = '66666666-7777-8888-9999-000000000000';
 
 describe('sign-in options are used or refused, never silently ignored (a review)', () => {
+  it('--tenant-id with --auth managed-identity and --client-id with --auth azure-cli are refused; the options each reads are taken', () => {
+    const { built, lib } = recordingLibrary();
+    expect(() => createCredential({ auth: 'managed-identity', tenantId: TENANT }, {}, () => {}, lib)).toThrow(new AuthConfigError('--tenant-id is not read by --auth managed-identity: a managed identity signs in to its own tenant (leave --tenant-id out)'));
+    expect(() => createCredential({ auth: 'azure-cli', clientId: CLIENT }, {}, () => {}, lib)).toThrow(new AuthConfigError('--client-id is not read by --auth azure-cli: the Azure CLI signs in as its own app (leave --client-id out, or sign in with your app by --auth device-code)'));
+    expect(built).toEqual([]);
+    createCredential({ auth: 'managed-identity', clientId: CLIENT }, {}, () => {}, lib);
+    createCredential({ auth: 'azure-cli', tenantId: TENANT }, {}, () => {}, lib);
+    expect(built).toEqual([
+      { name: 'ManagedIdentityCredential', args: [{ clientId: CLIENT }] },
+      { name: 'AzureCliCredential', args: [{ tenantId: TENANT }] },
+    ]);
+    // The variables are not options given: a managed identity with AZURE_TENANT_ID set is built as before.
+    expect(() => createCredential({ auth: 'managed-identity' }, { AZURE_TENANT_ID: 'not a tenant' }, () => {}, lib)).not.toThrow();
+  });
+
+  it('--auth default: a --tenant-id or --client-id its AZURE_* variable contradicts is refused (the environment credential reads only the variable); agreeing or alone, each reaches the chain', () => {
+    const { built, lib } = recordingLibrary();
+    const env = { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: 'hunter2' };
+    const other = '99999999-8888-7777-6666-555555555555';
+    expect(() => createCredential({ auth: 'default', tenantId: 'fabrikam.onmicrosoft.com' }, env, () => {}, lib)).toThrow(
+      new AuthConfigError(`--tenant-id fabrikam.onmicrosoft.com and AZURE_TENANT_ID ${TENANT} differ: with --auth default the credential signs in with the variable where it reads it (DefaultAzureCredential's environment credential); unset AZURE_TENANT_ID or make them agree, or choose the sign-in with --auth`),
+    );
+    expect(() => createCredential({ auth: 'default', clientId: other }, env, () => {}, lib)).toThrow(/^--client-id 9999.* and AZURE_CLIENT_ID 6666.* differ: /);
+    expect(built).toEqual([]);
+    // The same ids (a GUID in another case) agree.
+    createCredential({ auth: 'default', tenantId: TENANT.toUpperCase(), clientId: CLIENT }, env, () => {}, lib);
+    // Without the variables, the flags are what the chain gets: the tenant, and the managed or workload identity's client id (was dropped).
+    createCredential({ auth: 'default', tenantId: TENANT, clientId: CLIENT }, {}, () => {}, lib);
+    expect(built.map((b) => b.args[0])).toEqual([
+      { authorityHost: PUBLIC_AUTHORITY_HOST, tenantId: TENANT.toUpperCase(), managedIdentityClientId: CLIENT },
+      { authorityHost: PUBLIC_AUTHORITY_HOST, tenantId: TENANT, managedIdentityClientId: CLIENT },
+    ]);
+  });
+
   it('every credential that signs in at an authority is given the Graph cloud\'s own, public cloud included: AZURE_AUTHORITY_HOST cannot send the sign-in elsewhere (a review)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'auth-'));
     try {
@@ -151,4 +185,5 @@ describe('sign-in options are used or refused, never silently ignored (a review)
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
 });

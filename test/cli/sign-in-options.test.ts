@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { TEST_STATE_HOME } from '../helpers/e2e.js';
+import { runMain } from '../helpers/run-main.js';
+
+/** No Azure sign-in settings from the environment the tests run in. */
+const CLEAN = { XDG_STATE_HOME: TEST_STATE_HOME, AZURE_TENANT_ID: undefined, AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined, AZURE_AUTHORITY_HOST: undefined };
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const CLIENT = '66666666-7777-8888-9999-000000000000';
+
+/**
+ * A review: sign-in options a mode would ignore, a tenant that is no tenant and an empty client
+ * secret file each end the command with one line naming the option, before any sign-in (every
+ * case here fails before reaching a network: nothing is tried).
+ */
+describe('sign-in options refused with one line naming them', () => {
+  const refused = async (args: string[], env: Record<string, string | undefined>, message: string) => {
+    const r = await runMain(['doctor', ...args], { env: { ...CLEAN, ...env } });
+    expect(r.stderr).toBe(`mfa-migrate: ${message}\n`);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+  };
+
+  it('--tenant-id with --auth managed-identity, --client-id with --auth azure-cli (were ignored)', async () => {
+    await refused(['--auth', 'managed-identity', '--tenant-id', TENANT], {}, '--tenant-id is not read by --auth managed-identity: a managed identity signs in to its own tenant (leave --tenant-id out)');
+    await refused(['--auth', 'azure-cli', '--client-id', CLIENT], {}, '--client-id is not read by --auth azure-cli: the Azure CLI signs in as its own app (leave --client-id out, or sign in with your app by --auth device-code)');
+  });
+
+  it('--auth default with a --tenant-id or --client-id its AZURE_* variable contradicts (the variable won, unsaid)', async () => {
+    const env = { AZURE_TENANT_ID: TENANT, AZURE_CLIENT_ID: CLIENT, AZURE_CLIENT_SECRET: 'hunter2' };
+    await refused(
+      ['--tenant-id', 'fabrikam.onmicrosoft.com'],
+      env,
+      `--tenant-id fabrikam.onmicrosoft.com and AZURE_TENANT_ID ${TENANT} differ: with --auth default the credential signs in with the variable where it reads it (DefaultAzureCredential's environment credential); unset AZURE_TENANT_ID or make them agree, or choose the sign-in with --auth`,
+    );
+    const r = await runMain(['doctor', '--client-id', '99999999-8888-7777-6666-555555555555'], { env: { ...CLEAN, ...env } });
+    expect(r.stderr).toMatch(/^mfa-migrate: --client-id 9{8}-.* and AZURE_CLIENT_ID 6{8}-.* differ: [^\n]*\n$/);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+});
