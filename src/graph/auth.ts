@@ -43,6 +43,20 @@ export interface AuthOptions {
 /** Thrown for a credential that cannot be built from the options given; the message names what is missing. */
 export class AuthConfigError extends UserError {}
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A DNS name of two labels or more, the last starting with a letter (contoso.com, contoso.onmicrosoft.com). */
+const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * A tenant as Microsoft Entra ID names it: its id (a GUID) or one of its domain names. `source`
+ * names where it came from (--tenant-id, AZURE_TENANT_ID). @azure/identity refuses anything else
+ * with an error of its own, which ended the command as an unexpected error with a stack trace.
+ */
+export function checkTenantId(value: string, source: string): string {
+  if (GUID.test(value) || DOMAIN_NAME.test(value)) return value;
+  throw new AuthConfigError(`${source} ${JSON.stringify(value)} is not a tenant: give the tenant id (a GUID) or one of its domain names, such as contoso.onmicrosoft.com`);
+}
+
 /**
  * The sign-in a command's options ask for. A client secret file or a certificate given without
  * `--auth` names its sign-in (DefaultAzureCredential would ignore it and sign in as whatever its
@@ -93,6 +107,8 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
   if (mode === 'default') refuseEnvironmentDisagreement(opts, env);
   const tenantId = opts.tenantId ?? env.AZURE_TENANT_ID;
   const clientId = opts.clientId ?? env.AZURE_CLIENT_ID;
+  // A managed identity reads no tenant (--tenant-id is refused with it; the variable is not its).
+  if (tenantId !== undefined && mode !== 'managed-identity') checkTenantId(tenantId, opts.tenantId !== undefined ? '--tenant-id' : 'AZURE_TENANT_ID');
   const need = (value: string | undefined, what: string): string => {
     if (!value) throw new AuthConfigError(`--auth ${mode} needs ${what}`);
     return value;
@@ -112,8 +128,10 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
       let secret = env.AZURE_CLIENT_SECRET;
       if (opts.clientSecretFile) {
         const raw = readSecretFile(opts.clientSecretFile, 'client secret file', files);
-        secret = raw.toString('utf8').split(/\r?\n/)[0]?.trim();
+        const text = raw.toString('utf8');
         raw.fill(0);
+        secret = text.split(/\r?\n/)[0]?.trim();
+        if (!secret) throw new AuthConfigError(text.trim() === '' ? `--client-secret-file ${opts.clientSecretFile} is empty: put the client secret on its first line` : `--client-secret-file ${opts.clientSecretFile} has an empty first line: the client secret is read from the first line`);
       }
       return new ClientSecretCredential(need(tenantId, '--tenant-id or AZURE_TENANT_ID'), need(clientId, '--client-id or AZURE_CLIENT_ID'), need(secret, '--client-secret-file or AZURE_CLIENT_SECRET'), authority);
     }

@@ -1,5 +1,8 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TEST_STATE_HOME } from '../helpers/e2e.js';
+import { testDir } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 
 /** No Azure sign-in settings from the environment the tests run in. */
@@ -20,6 +23,13 @@ describe('sign-in options refused with one line naming them', () => {
     expect(r.stdout).toBe('');
   };
 
+  it('a --tenant-id that is neither a GUID nor a domain name, in any mode (was: unexpected error and a stack trace)', async () => {
+    for (const auth of ['device-code', 'default', 'client-secret']) {
+      await refused(['--auth', auth, '--tenant-id', 'contoso com'], {}, '--tenant-id "contoso com" is not a tenant: give the tenant id (a GUID) or one of its domain names, such as contoso.onmicrosoft.com');
+    }
+    await refused(['--auth', 'device-code'], { AZURE_TENANT_ID: 'contoso com' }, 'AZURE_TENANT_ID "contoso com" is not a tenant: give the tenant id (a GUID) or one of its domain names, such as contoso.onmicrosoft.com');
+  });
+
   it('--tenant-id with --auth managed-identity, --client-id with --auth azure-cli (were ignored)', async () => {
     await refused(['--auth', 'managed-identity', '--tenant-id', TENANT], {}, '--tenant-id is not read by --auth managed-identity: a managed identity signs in to its own tenant (leave --tenant-id out)');
     await refused(['--auth', 'azure-cli', '--client-id', CLIENT], {}, '--client-id is not read by --auth azure-cli: the Azure CLI signs in as its own app (leave --client-id out, or sign in with your app by --auth device-code)');
@@ -35,5 +45,12 @@ describe('sign-in options refused with one line naming them', () => {
     const r = await runMain(['doctor', '--client-id', '99999999-8888-7777-6666-555555555555'], { env: { ...CLEAN, ...env } });
     expect(r.stderr).toMatch(/^mfa-migrate: --client-id 9{8}-.* and AZURE_CLIENT_ID 6{8}-.* differ: [^\n]*\n$/);
     expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('an empty --client-secret-file is named, not reported missing (was: "needs --client-secret-file or AZURE_CLIENT_SECRET")', async () => {
+    const { dir } = testDir('sign-in-options');
+    const empty = join(dir, 'secret.txt');
+    writeFileSync(empty, '', { mode: 0o600 });
+    await refused(['--tenant-id', TENANT, '--client-id', CLIENT, '--client-secret-file', empty], {}, `--client-secret-file ${empty} is empty: put the client secret on its first line`);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthConfigError, createCredential, type IdentityLibrary } from '../../src/graph/auth.js';
+import { AuthConfigError, checkTenantId, createCredential, type IdentityLibrary } from '../../src/graph/auth.js';
 import { isLoopback, PUBLIC_AUTHORITY_HOST, tokenCloudOf } from '../../src/graph/graph-root.js';
 import { UnsafeFileError } from '../../src/io/secret-file.js';
 
@@ -27,7 +27,7 @@ describe('createCredential', () => {
   it('names what is missing, and never the secret', () => {
     expect(() => createCredential({ auth: 'client-secret', clientId: 'c', clientSecretFile: '/nonexistent/secret' }, {})).toThrow(new UnsafeFileError('cannot read client secret file /nonexistent/secret (ENOENT)'));
     expect(() => createCredential({ auth: 'client-secret', clientId: 'c' }, { AZURE_CLIENT_SECRET: 'hunter2-secret' })).toThrow(/^--auth client-secret needs --tenant-id or AZURE_TENANT_ID$/);
-    expect(() => createCredential({ auth: 'certificate', tenantId: 't', clientId: 'c' }, {})).toThrow(/needs --certificate-path/);
+    expect(() => createCredential({ auth: 'certificate', tenantId: '11111111-2222-3333-4444-555555555555', clientId: 'c' }, {})).toThrow(/needs --certificate-path/);
   });
 
   it('a secret file or certificate given without --auth names its sign-in, and one a mode would ignore is refused (found by a review: the default chain signed in as whatever it found)', () => {
@@ -186,4 +186,38 @@ describe('sign-in options are used or refused, never silently ignored (a review)
     }
   });
 
+  it('a tenant is a GUID or a domain name; anything else is refused naming where it came from (a review: "contoso com" ended in an unexpected error and a stack trace)', () => {
+    for (const ok of [TENANT, TENANT.toUpperCase(), 'contoso.com', 'contoso.onmicrosoft.com', 'xn--bcher-kva.example', 'sub.contoso.co.uk']) expect(checkTenantId(ok, '--tenant-id')).toBe(ok);
+    for (const bad of ['contoso com', 'contoso', '', ' contoso.com', 'contoso.com/', '11111111-2222-3333-4444-55555555555', '../etc', 'contoso.123', '-contoso.com']) {
+      expect(() => checkTenantId(bad, '--tenant-id'), bad).toThrow(AuthConfigError);
+    }
+    const { built, lib } = recordingLibrary();
+    expect(() => createCredential({ auth: 'azure-cli', tenantId: 'contoso com' }, {}, () => {}, lib)).toThrow(
+      new AuthConfigError('--tenant-id "contoso com" is not a tenant: give the tenant id (a GUID) or one of its domain names, such as contoso.onmicrosoft.com'),
+    );
+    expect(() => createCredential({ auth: 'device-code' }, { AZURE_TENANT_ID: 'contoso com' }, () => {}, lib)).toThrow(/^AZURE_TENANT_ID "contoso com" is not a tenant: /);
+    expect(built).toEqual([]);
+    // The real library: refused by us, before it throws an error of its own.
+    expect(() => createCredential({ auth: 'azure-cli', tenantId: 'contoso com' }, {})).toThrow(AuthConfigError);
+  });
+
+  it('an empty client secret file is named as such, not as a file missing (a review)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-'));
+    try {
+      const { lib } = recordingLibrary();
+      const ids = { auth: 'client-secret' as const, tenantId: TENANT, clientId: CLIENT };
+      const empty = join(dir, 'empty.txt');
+      writeFileSync(empty, '', { mode: 0o600 });
+      const blank = join(dir, 'blank.txt');
+      writeFileSync(blank, '  \n\n', { mode: 0o600 });
+      const secondLine = join(dir, 'second-line.txt');
+      writeFileSync(secondLine, '\nhunter2-secret\n', { mode: 0o600 });
+      for (const f of [empty, blank]) expect(() => createCredential({ ...ids, clientSecretFile: f }, { AZURE_CLIENT_SECRET: 'from-env' }, () => {}, lib)).toThrow(new AuthConfigError(`--client-secret-file ${f} is empty: put the client secret on its first line`));
+      expect(() => createCredential({ ...ids, clientSecretFile: secondLine }, {}, () => {}, lib)).toThrow(new AuthConfigError(`--client-secret-file ${secondLine} has an empty first line: the client secret is read from the first line`));
+      // No file and no variable: what is missing, as before.
+      expect(() => createCredential(ids, {}, () => {}, lib)).toThrow(new AuthConfigError('--auth client-secret needs --client-secret-file or AZURE_CLIENT_SECRET'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
