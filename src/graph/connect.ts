@@ -31,6 +31,9 @@ export function connectGraph(opts: ConnectOptions): GraphClient {
   const root = parseGraphRoot(opts.graphUrl, opts.allowGraphHosts);
   let tokens: TokenSource;
   if (opts.fetch || isLoopback(root)) {
+    // The emulator needs no credential, but the options are checked as for a tenant: a command line
+    // rehearsed here must not pass and then fail against the real tenant (a docs audit).
+    signInMode(opts);
     tokens = emulatorTokens(root, opts.fetch ?? fetch, opts.emulatorToken);
   } else {
     const mode = signInMode(opts);

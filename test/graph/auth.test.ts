@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { AuthConfigError, checkTenantId, createCredential, type IdentityLibrary } from '../../src/graph/auth.js';
 import { isLoopback, PUBLIC_AUTHORITY_HOST, tokenCloudOf } from '../../src/graph/graph-root.js';
 import { UnsafeFileError } from '../../src/io/secret-file.js';
+import { connectGraph } from '../../src/graph/connect.js';
 
 describe('createCredential', () => {
   it('builds the @azure/identity credential of each mode (the library is loaded on first use)', () => {
@@ -116,6 +117,14 @@ const TENANT = '11111111-2222-3333-4444-555555555555';
 const CLIENT = '66666666-7777-8888-9999-000000000000';
 
 describe('sign-in options are used or refused, never silently ignored (a review)', () => {
+  it('are checked against the emulator too, which needs no credential: a command line rehearsed there fails there as it would on the tenant (a docs audit)', () => {
+    const at = (o: Record<string, unknown>) => () => connectGraph({ graphUrl: 'http://127.0.0.1:5999', readOnly: true, concurrency: 1, ...o });
+    expect(at({ auth: 'device-code', clientSecretFile: 'sec.txt' })).toThrow(new AuthConfigError('--client-secret-file is read only with --auth client-secret, not --auth device-code'));
+    expect(at({ auth: 'azure-cli', clientId: CLIENT })).toThrow(AuthConfigError);
+    expect(at({})).not.toThrow();
+    expect(at({ clientSecretFile: 'sec.txt' })).not.toThrow();
+  });
+
   it('--tenant-id with --auth managed-identity and --client-id with --auth azure-cli are refused; the options each reads are taken', () => {
     const { built, lib } = recordingLibrary();
     expect(() => createCredential({ auth: 'managed-identity', tenantId: TENANT }, {}, () => {}, lib)).toThrow(new AuthConfigError('--tenant-id is not read by --auth managed-identity: a managed identity signs in to its own tenant (leave --tenant-id out)'));
