@@ -87,7 +87,10 @@ export function callFor(op: Operation, ctx: CallContext, skipSerials?: ReadonlyS
       if ('error' in seed) return seed;
       const timing = activationCode(seed.seed.secret, after.timeIntervalInSeconds as 30 | 60, after.hashFunction as 'hmacsha1' | 'hmacsha256', ctx.now());
       if ('waitMs' in timing) return { deferMs: timing.waitMs };
-      return { call: assignAndActivateBySerial(userId, seed.seed.serial, timing.code) };
+      // An inventory token is asked for by the serial as the inventory holds it (Graph matches it as
+      // written; the seed file may write its accents decomposed), a token the run created by the seed's.
+      const held = (op.before as { serialNumber?: unknown } | null)?.serialNumber;
+      return { call: assignAndActivateBySerial(userId, typeof held === 'string' ? held : seed.seed.serial, timing.code) };
     }
     case 'token-activate': {
       const seed = seedFor(op, ctx);

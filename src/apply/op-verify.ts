@@ -1,17 +1,23 @@
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import { isSuccess, type GraphCall } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
-import { deviceOf, findDevicesBySerial, getDevice } from '../graph/calls/hardware-oath.js';
+import { deviceOf, findDevicesBySerial, getDevice, type RawDevice } from '../graph/calls/hardware-oath.js';
 import { getPolicy } from '../graph/calls/policy.js';
 import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
 import { listFederationConfiguration, parseFederation } from '../graph/calls/domains.js';
 import { checkMemberGroups, listDirectMemberOf } from '../graph/calls/groups.js';
 import { readRolloutPolicy } from '../graph/cutover-reader.js';
 import { PHONE_METHOD_IDS } from '../model/tenant.js';
-import { serialKey } from '../model/serial.js';
+import { serialForms, serialKey } from '../model/serial.js';
 import { canonicalJson } from '../plan/fingerprint.js';
 import { methodConfiguration, splitResource } from '../plan/resource-state.js';
 import type { Operation } from './operations.js';
+
+/** The inventory's devices of a serial, in each form Graph may hold it (serialForms), read together. */
+async function devicesOfSerial(read: (call: GraphCall) => Promise<unknown[]>, serial: string): Promise<RawDevice[]> {
+  const found = await Promise.all(serialForms(serial).map((form) => read(findDevicesBySerial(form))));
+  return found.flat().map(deviceOf).filter((d): d is RawDevice => d !== undefined && serialKey(String(d.serialNumber)) === serialKey(serial));
+}
 
 /** What the inventory holds for a token about to be created. */
 export type InventoryLookup = { found: 'none' } | { found: 'mine'; deviceId: string } | { found: 'other'; reason: string };
@@ -24,10 +30,8 @@ export type InventoryLookup = { found: 'none' } | { found: 'mine'; deviceId: str
  */
 export async function lookUpBeforeCreate(op: Operation, client: GraphClient): Promise<InventoryLookup> {
   const serial = splitResource(op.resource)[1]!;
-  const res = await client.read<{ value?: unknown[] }>(findDevicesBySerial(serial));
-  if (!isSuccess(res)) throw new Error(`reading the inventory for ${serial} failed: ${res.status}`);
-  const same = (res.body?.value ?? []).map(deviceOf).filter((d) => d && serialKey(String(d.serialNumber)) === serialKey(serial));
-  const mine = same.find((d) => d!.assignedTo?.id === op.userId);
+  const same = await devicesOfSerial(inventoryReader(client, serial), serial);
+  const mine = same.find((d) => d.assignedTo?.id === op.userId);
   if (mine) return { found: 'mine', deviceId: mine.id };
   if (same.length === 0) return { found: 'none' };
   const holder = same[0]!.assignedTo?.id;
@@ -40,12 +44,19 @@ export async function serialsPresent(op: Operation, client: GraphClient): Promis
   // All at once: the client packs reads issued together into $batch envelopes (one at a time was a round trip each).
   await Promise.all(
     ((op.after?.tokens as { serialNumber: string }[]) ?? []).map(async (t) => {
-      const res = await client.read<{ value?: unknown[] }>(findDevicesBySerial(t.serialNumber));
-      if (!isSuccess(res)) throw new Error(`reading the inventory for ${t.serialNumber} failed: ${res.status}`);
-      if ((res.body?.value ?? []).map(deviceOf).some((d) => d && serialKey(String(d.serialNumber)) === serialKey(t.serialNumber))) present.add(serialKey(t.serialNumber));
+      if ((await devicesOfSerial(inventoryReader(client, t.serialNumber), t.serialNumber)).length > 0) present.add(serialKey(t.serialNumber));
     }),
   );
   return present;
+}
+
+/** Inventory reads for the look-ups before a create: a failure is an error naming the serial. */
+function inventoryReader(client: GraphClient, serial: string): (call: GraphCall) => Promise<unknown[]> {
+  return async (call) => {
+    const res = await client.read<{ value?: unknown[] }>(call);
+    if (!isSuccess(res)) throw new Error(`reading the inventory for ${serial} failed: ${res.status}`);
+    return res.body?.value ?? [];
+  };
 }
 
 /** A read-back Graph answered with a final failure (the retry policy had already retried what it retries). */
@@ -133,8 +144,7 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       for (const t of ((after.tokens as { serialNumber: string }[]) ?? [])) {
         // Left out of the request (held already, or its user not written now): nothing to find.
         if (present.has(serialKey(t.serialNumber))) continue;
-        const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(t.serialNumber)))?.value ?? [];
-        const d = items.map(deviceOf).find((x) => x && serialKey(String(x.serialNumber)) === serialKey(t.serialNumber));
+        const d = (await devicesOfSerial(async (call) => (await get<{ value?: unknown[] }>(call))?.value ?? [], t.serialNumber))[0];
         if (!d) return { done: false };
         devices[t.serialNumber] = d.id;
       }
@@ -145,8 +155,7 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
     case 'token-assign-activate':
     case 'token-activate': {
       const serial = splitResource(op.resource)[1]!;
-      const items = (await get<{ value?: unknown[] }>(findDevicesBySerial(serial)))?.value ?? [];
-      const mine = items.map(deviceOf).find((d) => d && serialKey(String(d.serialNumber)) === serialKey(serial) && d.assignedTo?.id === op.userId);
+      const mine = (await devicesOfSerial(async (call) => (await get<{ value?: unknown[] }>(call))?.value ?? [], serial)).find((d) => d.assignedTo?.id === op.userId);
       if (!mine) return { done: false };
       if (op.kind === 'token-activate' || op.kind === 'token-assign-activate') return { done: mine.status === 'activated', ...(op.kind === 'token-assign-activate' ? { result: { deviceId: mine.id } } : {}) };
       return { done: true, result: { deviceId: mine.id } };

@@ -86,11 +86,11 @@ export function inverseOperations(
   const attachedByRun = done.filter((o) => o.kind === 'rollout-attach').map((o) => String(o.after?.groupId));
   // Devices created by bulk creates, by serial (an assign-and-activate by serial answers no id).
   const bulkDevices = new Map<string, string>();
-  /** By serial (lower case): the unassign a bulk-created token's delete from the inventory waits for. */
+  /** By serial (serialKey): the unassign a bulk-created token's delete from the inventory waits for. */
   const unassignBySerial = new Map<string, { id: string; userId: string }>();
   for (const op of done) {
     if (op.kind !== 'token-bulk-create') continue;
-    for (const [serial, id] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) bulkDevices.set(serial.toLowerCase(), id);
+    for (const [serial, id] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) bulkDevices.set(serialKey(serial), id);
   }
   for (const op of [...done].reverse()) {
     const base = { user: op.user, userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
@@ -135,10 +135,10 @@ export function inverseOperations(
       case 'token-assign-activate': {
         const serial = String((op.after as { serialNumber?: string } | null)?.serialNumber ?? '');
         const fromRun = records.get(op.id)?.result?.deviceId;
-        const deviceId = typeof fromRun === 'string' ? fromRun : (bulkDevices.get(serial.toLowerCase()) ?? (op.before as { id?: string } | null)?.id);
+        const deviceId = typeof fromRun === 'string' ? fromRun : (bulkDevices.get(serialKey(serial)) ?? (op.before as { id?: string } | null)?.id);
         add({ ...base, id: `${id}/deactivate`, kind: 'token-deactivate', after: null, before: { ...op.after, deviceId } });
         add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
-        unassignBySerial.set(serial.toLowerCase(), { id: `${id}/unassign`, userId: op.userId ?? '' });
+        unassignBySerial.set(serialKey(serial), { id: `${id}/unassign`, userId: op.userId ?? '' });
         break;
       }
       case 'token-bulk-create':
@@ -192,7 +192,7 @@ export function inverseOperations(
   }
   // A bulk-created token leaves the inventory once its user's unassign is done.
   for (const o of inventoryOps) {
-    const unassign = unassignBySerial.get(String((o.before as { serialNumber?: unknown } | null)?.serialNumber ?? '').toLowerCase());
+    const unassign = unassignBySerial.get(serialKey(String((o.before as { serialNumber?: unknown } | null)?.serialNumber ?? '')));
     o.dependsOn = unassign ? [unassign.id] : [];
     // Whom the run assigned it to (this rollback unassigns it first): anyone else holding it is a change.
     if (unassign) o.before = { ...(o.before as Record<string, unknown>), heldBy: unassign.userId };

@@ -1,6 +1,6 @@
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
-import { serialKey } from '../model/serial.js';
+import { serialForms, serialKey } from '../model/serial.js';
 import { isSuccess, type GraphResponse } from './graph-call.js';
 import { GraphRequestError } from './graph-errors.js';
 import { UserError } from '../model/user-error.js';
@@ -162,7 +162,8 @@ async function resolveUsers(client: GraphClient, read: (c: ReturnType<typeof get
 async function readInventory(client: GraphClient, read: (c: ReturnType<typeof findDevicesBySerial>) => Promise<GraphResponse>, serials: readonly string[]): Promise<{ tokens: Map<string, TenantHardwareToken[]>; ids: Set<string> }> {
   const tokens = new Map<string, TenantHardwareToken[]>();
   const ids = new Set<string>();
-  const unique = [...new Set(serials.map((s) => s.trim()))];
+  // Graph's filter matches a serial as written: each form serialKey takes as one is asked for.
+  const unique = [...new Set(serials.flatMap(serialForms))];
   const wanted = new Set(unique.map(serialKey));
   const add = (item: unknown) => {
     const d = deviceOf(item);

@@ -7,3 +7,12 @@
 export function serialKey(serial: string): string {
   return serial.normalize('NFC').trim().toLowerCase();
 }
+
+/**
+ * The ways Graph may hold a serial that serialKey reads as this one, to be asked for each: Graph's
+ * filter matches a serial as written, and one with accents may be composed or decomposed. Usually one.
+ */
+export function serialForms(serial: string): string[] {
+  const s = serial.trim();
+  return [...new Set([s, s.normalize('NFC'), s.normalize('NFD')])];
+}

@@ -45,7 +45,7 @@ function heldOnly(serial: string, user: TenantUser): TenantHardwareToken | undef
 
 /** The inventory token a plan resource `hardwareOathMethods/<serial>` stands for: the user's own, else an unassigned one. */
 export function tokenFor(serial: string, userId: string, inventory: ReadonlyMap<string, TenantHardwareToken[]>): TenantHardwareToken | undefined {
-  const candidates = inventory.get(serial.trim().toLowerCase()) ?? [];
+  const candidates = inventory.get(serialKey(serial)) ?? [];
   return candidates.find((t) => t.assignedToId === userId) ?? candidates.find((t) => t.assignedToId === undefined);
 }
 
