@@ -5,7 +5,7 @@ import type { Backoff } from '../graph/retry-policy.js';
 import { OUTCOME_UNKNOWN_WORDING, type Journal, type OpRecord, type OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
-import type { OpKind, Operation } from './operations.js';
+import type { Operation } from './operations.js';
 import { capabilityOf } from './permission-check.js';
 import { capability, type CapabilityId } from '../graph/permissions.js';
 import { serialKey } from '../model/serial.js';
@@ -42,7 +42,7 @@ export interface ExecutorOptions {
   now?: () => number;
   /**
    * Stops sending, as an interrupt does, once this many writes needing one permission were refused
-   * for access (401 or 403) with none of them done between: a permission or an Entra role the
+   * for access (403) with none of them done between: a permission or an Entra role the
    * identity lacks fails every user alike, and a review saw a run send thousands of refused writes
    * (while writes of another permission, the inventory's, went on succeeding). Off when unset.
    */
@@ -85,6 +85,8 @@ interface Slot {
   status: Status;
   attempts: number;
   error?: string;
+  /** Refused for access by an earlier pass: refused again, it is no news (stopAfterRefusals counts the others). */
+  refusedBefore?: boolean;
   timer?: NodeJS.Timeout;
   /** A token create whose serial was looked up in the inventory already. */
   looked?: boolean;
@@ -148,8 +150,8 @@ function mayBePolicyPropagation(res: { status: number; body: unknown }): boolean
   const error = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
   return !NOT_MENDED_BY_WAITING.test(`${error?.code ?? ''} ${error?.message ?? ''}`);
 }
-/** A final answer refusing access (errorText's `401 ...` or `403 ...`). */
-const ACCESS_REFUSED = /^40[13]\b/;
+/** A final answer refusing access (errorText's `403 ...`; a 401 gets a new token, or ends the command, in graph/). */
+const ACCESS_REFUSED = /^403\b/;
 
 const NOT_MENDED_BY_WAITING =
   /Authorization_RequestDenied|AccessDenied|privilege|permission|not authori[sz]ed|consent|\brole\b|verification ?code|invalid ?code|code is (not )?valid|serial ?number|inventory|duplicate|already (assigned|activated)/i;
@@ -279,7 +281,8 @@ export class Executor {
       const sentBefore = p?.state === 'started' || p?.state === 'failed';
       const at = sentBefore ? priorAt(op.id) : undefined;
       const sent = sentBefore ? { sentBefore: true as const, ...(at !== undefined ? { sentAt: at } : {}) } : {};
-      this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...sent });
+      const refusedBefore = p?.state === 'failed' && p.error !== undefined && ACCESS_REFUSED.test(p.error) ? { refusedBefore: true } : {};
+      this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...sent, ...refusedBefore });
       for (const d of op.dependsOn) {
         this.dependents.set(d, [...(this.dependents.get(d) ?? []), op.id]);
         // Done by an earlier pass moments before a crash: what depends on it may still meet a 404.
@@ -692,7 +695,7 @@ export class Executor {
     this.stopWaiting(s);
     if (error && status !== 'done') s.error = error;
     if (status === 'done' && this.dependents.has(s.op.id)) this.dependedOnDoneAt.set(s.op.id, Date.now());
-    this.countRefusal(s.op.kind, status, error);
+    this.countRefusal(s, status, error);
     this.stats[status]++;
     this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(outcomeUnknown ? { outcomeUnknown } : {}), ...(s.requestId ? { requestId: s.requestId } : {}), ...(status === 'done' && s.readBackReason ? { readBack: s.readBackReason } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {
@@ -702,13 +705,15 @@ export class Executor {
     this.checkFinished();
   }
 
-  private countRefusal(kind: OpKind, status: 'done' | 'failed' | 'skipped', error: string | undefined): void {
+  private countRefusal(s: Slot, status: 'done' | 'failed' | 'skipped', error: string | undefined): void {
     const limit = this.opts.stopAfterRefusals;
     if (limit === undefined) return;
-    const needs = capabilityOf(kind);
+    const needs = capabilityOf(s.op.kind);
     if (status === 'done') this.refusedInARow.delete(needs);
-    // Other failures (a phone Graph finds invalid) say nothing of access either way.
-    if (status !== 'failed' || error === undefined || !ACCESS_REFUSED.test(error)) return;
+    // Other failures (a phone Graph finds invalid) say nothing of access either way; nor does a write
+    // refused again that an earlier pass saw refused (a resume would otherwise stop on the users a
+    // first pass failed, those spread among successes, and never reach the waves after them).
+    if (status !== 'failed' || error === undefined || !ACCESS_REFUSED.test(error) || s.refusedBefore) return;
     const refused = (this.refusedInARow.get(needs) ?? 0) + 1;
     this.refusedInARow.set(needs, refused);
     if (refused < limit || this.interrupted || this.halt !== undefined) return;

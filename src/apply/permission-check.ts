@@ -37,13 +37,16 @@ const NEEDS: Record<OpKind, CapabilityId> = {
 export const capabilityOf = (kind: OpKind): CapabilityId => NEEDS[kind];
 
 /**
- * The capabilities the writes of `kinds` need that the access token does not grant. Empty when the
- * token names no permissions at all (not a JWT, or no roles/scp claim): Graph's answers tell then.
- * A signed-in admin's Entra roles are not in the token's permissions: Graph still refuses what
- * their roles do not cover, and the run stops on refusals in a row (executor.ts).
+ * The capabilities the writes of `kinds` need that the access token does not grant. An
+ * application's token with no `roles` claim grants nothing (permissions added to the app but never
+ * consented: the commonest mistake). Empty when the token says nothing of whom it is for (not a
+ * JWT: Graph's answers tell then). A signed-in admin's Entra roles are not in the token's
+ * permissions: Graph still refuses what their roles do not cover, and the run stops on refusals in a
+ * row (executor.ts).
  */
 export function missingPermissions(kinds: Iterable<OpKind>, identity: TokenIdentity): Capability[] {
-  if (identity.roles.length === 0 && identity.scopes.length === 0) return [];
+  const application = identity.appId !== null && identity.upn === null && identity.scopes.length === 0;
+  if (identity.roles.length === 0 && identity.scopes.length === 0 && !application) return [];
   const delegated = identity.scopes.length > 0 || identity.upn !== null;
   const held = new Set(delegated ? identity.scopes : identity.roles);
   const needed = new Set<CapabilityId>();
@@ -58,7 +61,7 @@ export class MissingPermissionError extends UserError {
     const who = delegated ? `the signed-in admin's token (${identity.upn ?? 'delegated'})` : `the application's token${identity.appId ? ` (app ${identity.appId})` : ''}`;
     const lines = missing.map((c) => {
       const takes = delegated ? c.delegated : c.application;
-      return takes.length > 0 ? `  to ${c.what}: one of ${takes.join(', ')}` : `  to ${c.what}: Graph grants it to no application (sign in as an admin: --auth device-code)`;
+      return takes.length > 0 ? `  to ${c.what}: one of ${takes.join(', ')}` : `  to ${c.what}: Graph grants it to no application (sign in as an admin through an app registration of your own: --auth device-code --client-id APP; docs/cutover.md)`;
     });
     super(
       `${who} lacks permissions this run's writes need, so nothing was written:\n${lines.join('\n')}\n` +

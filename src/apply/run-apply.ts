@@ -68,6 +68,8 @@ export interface ApplyOutcome {
   runId: string;
   runDir: string;
   state: RunEnd;
+  /** Stopped mid-wave by writes refused for access (executor.ts, stopAfterRefusals): why, the last refusal included. */
+  refusedStop?: string;
   tenant: BoundTenant;
   stale: StaleObject[];
   users: UserOutcome[];
@@ -426,10 +428,10 @@ interface RunContext {
   rolloutReadAt?: number;
 }
 
-/** Done, or left out as stale: not run again by a resume. Failed operations are retried, and so are those skipped because a dependency failed. */
 /** Writes refused for access, with none done between them, that stop a run: one $batch's worth. */
 const REFUSALS_TO_STOP = 20;
 
+/** Done, or left out as stale: not run again by a resume. Failed operations are retried, and so are those skipped because a dependency failed. */
 function settledBefore(r: OpRecord | undefined): boolean {
   return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'stale');
 }
@@ -676,7 +678,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       return f && f.status !== 'done' ? [{ domain: domainOf(o), status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
     });
     const federationDone = ctx.federationOps.filter((o) => federation.get(o.id)?.status === 'done').map(domainOf);
-    return { runId: ctx.runId, runDir: ctx.runDir, state, tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: executor.haltedBy } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
   }
 }
 

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missingPermissions, MissingPermissionError } from '../../src/apply/permission-check.js';
-import { readRun } from '../../src/apply/journal.js';
+import { Journal, readRun, type OpRecord } from '../../src/apply/journal.js';
+import { Executor } from '../../src/apply/executor.js';
+import type { Operation } from '../../src/apply/operations.js';
 import type { TokenIdentity } from '../../src/graph/access-token.js';
 import { DEFAULT_APPLICATION_PERMISSIONS } from '../../src/emulator/identity.js';
 import { fakeGraph } from '../helpers/graph.js';
@@ -27,8 +29,9 @@ describe('missingPermissions', () => {
     expect(missingPermissions(['rollout-attach'], app(['Policy.ReadWrite.HybridAuthentication'])).map((c) => c.id)).toEqual(['rollout.write']);
   });
 
-  it('says nothing of a token that names no permissions (Graph will tell)', () => {
-    expect(missingPermissions(['phone-create'], app([]))).toEqual([]);
+  it("takes an application's token with no roles for what it is, permissions never consented (a review); says nothing of a token that names nobody (Graph will tell)", () => {
+    expect(missingPermissions(['phone-create', 'policy-config'], app([])).map((c) => c.id)).toEqual(['methods.write', 'policy.write']);
+    expect(missingPermissions(['phone-create'], { ...app([]), appId: null })).toEqual([]);
   });
 
   it('says what to grant, and that staged rollout needs an admin signed in', () => {
@@ -36,7 +39,7 @@ describe('missingPermissions', () => {
     const message = new MissingPermissionError(missing, app(['Policy.ReadWrite.AuthenticationMethod'])).message;
     expect(message).toContain("the application's token (app a) lacks permissions this run's writes need, so nothing was written:");
     expect(message).toContain('one of UserAuthenticationMethod.ReadWrite.All');
-    expect(message).toContain('Graph grants it to no application (sign in as an admin: --auth device-code)');
+    expect(message).toContain('Graph grants it to no application (sign in as an admin through an app registration of your own: --auth device-code --client-id APP; docs/cutover.md)');
   });
 });
 
@@ -72,6 +75,7 @@ describe('a run whose writes are refused for access in a row', () => {
     const sentBefore = g.operations().length;
     const stopped = await resumeIn(g, state, { log: (l: string) => notes.push(l) });
     expect(stopped.outcome.state).toBe('stopped');
+    expect(stopped.outcome.refusedStop).toMatch(/^20 writes in a row were refused for access/);
     expect(notes).toContainEqual(expect.stringMatching(/^Stopped: 20 writes in a row were refused for access \(write users' phone and email methods, default method, assign and activate tokens\), the last: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation\. The identity lacks.*then resume: the refused writes are tried again\.$/));
     // Twenty and what was in flight with them, not every user's writes (the inventory's own writes, another permission, went through).
     const refused = g.operations().slice(sentBefore).filter((o) => o.method !== 'GET' && o.status === 403);
@@ -85,3 +89,37 @@ describe('a run whose writes are refused for access in a row', () => {
     expect(finished.outcome.state).toBe('completed');
   });
 });
+
+describe('the executor stop on refusals', () => {
+  const TENANT = {
+    tenant: { id: '7a1b2c3d-0000-4000-8000-0000000000ef', size: 'S' },
+    identity: { appDisplayName: 'reader', roles: WITHOUT_METHODS_WRITE },
+    users: Array.from({ length: 40 }, (_, i) => ({ id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, userPrincipalName: `u${i}@example.com`, displayName: `U${i}` })),
+  };
+  const mobile = (i: number): Operation => ({ id: `${TENANT.users[i]!.id}/phoneMethods/mobile`, kind: 'phone-create', user: `u${i}@example.com`, userId: TENANT.users[i]!.id, resource: 'phoneMethods/mobile', before: null, after: { phoneNumber: `+1 42555501${String(i).padStart(2, '0')}`, phoneType: 'mobile' }, stateFingerprint: '', dependsOn: [] });
+  const run = async (name: string, prior: Map<string, OpRecord>) => {
+    const g = fakeGraph({ tenant: TENANT });
+    const journal = await Journal.create(join(tmp.dir, name), { t: 'run', id: name, kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const ex = new Executor({ client: g.client(), journal, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now }, stopAfterRefusals: 20 });
+    const out = await ex.run(Array.from({ length: 40 }, (_, i) => mobile(i)), prior);
+    await journal.close();
+    return { ex, out: [...out.values()].map((o) => o.status), sent: g.operations().filter((o) => o.method === 'POST').length };
+  };
+
+  it('stops after 20 writes of one permission refused, sending no more', async () => {
+    const { ex, out, sent } = await run('fresh', new Map());
+    expect(ex.haltedBy).toMatch(/^20 writes in a row were refused for access \(write users' phone and email methods/);
+    expect(sent).toBe(20);
+    expect(out.filter((s) => s === 'failed')).toHaveLength(20);
+    expect(out.filter((s) => s === 'pending')).toHaveLength(20);
+  });
+
+  it('does not count writes an earlier pass saw refused: a resume goes on past the users refused for their own reason (a review: three resumes stopped on them and never reached the next wave)', async () => {
+    const refused = (i: number): [string, OpRecord] => [mobile(i).id, { op: mobile(i).id, state: 'failed', error: '403 Authorization_RequestDenied: Insufficient privileges to complete the operation.' }];
+    const { ex, out, sent } = await run('resumed', new Map(Array.from({ length: 40 }, (_, i) => refused(i))));
+    expect(ex.haltedBy).toBeUndefined();
+    expect(sent).toBe(40);
+    expect(out.every((s) => s === 'failed')).toBe(true);
+  });
+});
+

@@ -23,6 +23,12 @@ const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
 });
 
 describe('renderApplySummary', () => {
+  it('says a run stopped by writes refused for access stopped in its wave, not after it as --waves stops one (a review)', () => {
+    const o = { ...outcome(10, 0), state: 'stopped' as const, wavesDone: 1, waves: 3 };
+    expect(renderApplySummary(o, '/s', undefined)).toContain('Run r1: stopped after wave 1 of 3. Tenant');
+    expect(renderApplySummary({ ...o, refusedStop: '20 writes in a row were refused for access' }, '/s', undefined)).toContain('Run r1: stopped in wave 2 of 3: writes were refused for access (above). Tenant');
+  });
+
   it('counts in its rate only what this pass sent (a resume that sent nothing said 181 ops/s)', () => {
     expect(renderApplySummary(outcome(100, 100), '/s', undefined)).toContain('0 batches, 0 throttled, 0 retried, 0 read back; 0.0 ops/s');
     expect(renderApplySummary(outcome(100, 50), '/s', undefined)).toMatch(/; 5\.0 ops\/s/);
