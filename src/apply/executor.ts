@@ -418,11 +418,9 @@ export class Executor {
     if ((outcome.kind === 'answer' || outcome.kind === 'unknown') && outcome.requestId) s.requestId = outcome.requestId;
     switch (outcome.kind) {
       case 'stopped':
-        this.markStopped(s);
         // Not sent again (answered 429, or queued to be sent again after a 404 or a refusal while
         // the policy propagates, when the interrupt came): what its sends were answered applied nothing.
-        this.backToPending(s);
-        return;
+        return this.stopUnapplied(s);
       case 'refused':
         return this.settle(s, 'failed', outcome.reason);
       case 'unknown':
@@ -455,9 +453,12 @@ export class Executor {
         // object may answer 404 at first), so it is tried again within the consistency window. So is a
         // default method refused (400) moments after the method it names was registered or activated.
         const lagging = res.status === 404 ? this.dependsOnJustDone(s.op, CREATES) : res.status === 400 && s.op.kind === 'signin-update' && this.dependsOnJustDone(s.op, METHOD_WRITES);
-        if (lagging && !this.interrupted) {
+        if (lagging) {
           // Not an activation Graph counted (the token was not found): it does not use up the pace.
           if (s.pacedAt !== undefined) this.givePaceBack(s.pacedAt);
+          // Interrupted, it is not sent again; nor is it failed: Graph had not caught up (a black-box
+          // test saw users blamed for a method they had), and a resume sends it.
+          if (this.interrupted) return this.stopUnapplied(s);
           s.attempts--;
           s.replicaWaits = (s.replicaWaits ?? 0) + 1;
           this.startWaitingForGraph(s);
@@ -468,7 +469,8 @@ export class Executor {
         // Refused, maybe because the hardware OATH policy the run enabled has not reached this user
         // yet: tried again until the propagation time the run allows is over.
         const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && mayBePolicyPropagation(res) ? this.opts.policyPropagationUntil?.() : undefined;
-        if (until !== undefined && Date.now() < until && !this.interrupted) {
+        if (until !== undefined && Date.now() < until) {
+          if (this.interrupted) return this.stopUnapplied(s);
           if (!s.waitedForPolicy) {
             s.waitedForPolicy = true;
             this.stats.waitingForPolicy++;
@@ -580,7 +582,11 @@ export class Executor {
       }
       if (v.done) {
         // Made by another run of the plan (a second operator): adopted, so this run's rollback leaves it to theirs.
-        const result = s.foundThere ? { ...v.result, adopted: true } : v.result;
+        // A policy change found made (its answer lost, or left started by a crash) was made by now at
+        // the latest: the activations' wait for it counts from here (a black-box test: without it a
+        // resume waited for nothing, and the propagating policy failed a wave's activations).
+        const policy = s.op.kind === 'policy-config' || s.op.kind === 'policy-root' ? { doneAt: new Date().toISOString() } : undefined;
+        const result = s.foundThere ? { ...v.result, ...policy, adopted: true } : policy ? { ...v.result, ...policy } : v.result;
         if (result) this.results.set(s.op.id, result);
         s.readBackReason = reason;
         return this.settle(s, 'done', undefined, result);
@@ -671,6 +677,12 @@ export class Executor {
    */
   private backToPending(s: Slot): void {
     if (s.startedThisPass && !s.outcomeUnknown && !s.sentBefore) this.record({ op: s.op.id, state: 'pending' });
+  }
+
+  /** Stopped by an interrupt after answers that applied nothing: pending again when those were its only sends. */
+  private stopUnapplied(s: Slot): void {
+    this.markStopped(s);
+    this.backToPending(s);
   }
 
   /** Stopped by an interrupt: it waits for nothing any more (the progress's last line says so). */

@@ -153,6 +153,28 @@ describe('Executor on the fake Graph', () => {
     expect(view.doneOrder).toHaveLength(g.operations().filter((o) => o.method !== 'GET' && o.status < 300).length);
   });
 
+  it("an answer that comes after interrupt() and would have been tried again (a default method Graph does not see registered yet) is pending, not failed: the user is not blamed for Graph's lag (a black-box test)", async () => {
+    // Each request takes 400 ms: the interrupt comes while the default methods' batch is on its way.
+    const g = fakeGraph({ tenant: TENANT, behaviour: { replicationLagSeconds: 30 }, timeScale: 10, latencyMs: 400 });
+    const journal = await Journal.create(join(tmp.dir, 'interrupt-lagging'), { t: 'run', id: 'interrupt-lagging', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    // A consistency window of 10 s: within it, a default method refused is Graph's lag (the helper's client has one of 20 ms).
+    const ex = new Executor({ client: g.client({ retry: { capMs: 50, consistencyMs: 10_000 } }), journal, concurrency: 4, context: { seeds: new Map(), policy: {}, now: Date.now } });
+    const read = () => readRun(join(tmp.dir, 'interrupt-lagging'));
+    const running = ex.run(Array.from({ length: 4 }, (_, i) => userOps(i)).flat());
+    const sentDefaults = () => journalLines(join(tmp.dir, 'interrupt-lagging')).some((l) => (l.ops ?? []).some((o: { op: string; state: string }) => o.op.endsWith('/signInPreferences') && o.state === 'started'));
+    while (!sentDefaults()) await new Promise((r) => setTimeout(r, 5));
+    ex.interrupt();
+    const out = await running;
+    await journal.close();
+    const defaults = [...out.entries()].filter(([id]) => id.endsWith('/signInPreferences')).map(([, o]) => o.status);
+    expect(defaults.length).toBe(4);
+    expect(defaults.filter((st) => st === 'failed')).toEqual([]);
+    expect(defaults).toContain('pending');
+    expect([...(await read()).ops.values()].filter((r) => r.state === 'failed')).toEqual([]);
+    // Graph refused them (not yet seen registered): answers that came after the interrupt.
+    expect(g.operations().filter((o) => o.path.endsWith('/signInPreferences') && o.status === 400).length).toBeGreaterThan(0);
+  });
+
   it('interrupt() while throttled after an unknown outcome: the write stays started (its first send may have reached Graph), not pending', async () => {
     const g = fakeGraph({ tenant: TENANT });
     // The phone create's first send is answered 503 (outcome unknown; not applied here, and the

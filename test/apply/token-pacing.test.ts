@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
@@ -10,7 +10,7 @@ import { serialKey } from '../../src/model/serial.js';
 import { encodeBase32 } from '../../src/otp/base32.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, tempDir } from '../helpers/migration.js';
+import { applyFile, planTo, resumeIn, runDirs, tempDir } from '../helpers/migration.js';
 import { expectPlanApplied } from '../helpers/tenant-checks.js';
 import { clockAtStepStart } from '../helpers/clock.js';
 
@@ -113,6 +113,30 @@ describe('token activations', () => {
         expect(r.results.filter((x) => x.outcome !== 'done' && /not enabled .* policy/.test(x.first_error)).length).toBeGreaterThan(0);
       }
     }
+  }, 60_000);
+
+  it.concurrent('a policy change found made by a read-back (its answer lost, or left started by a crash) starts the wait for it too (a black-box test: kill -9 during the policy step, and the resume failed the activations)', async () => {
+    const planDir = join(tmp.dir, 'prop-read-back');
+    mkdirSync(planDir);
+    const g = fakeGraph({ behaviour: { hardwareOathPropagationSeconds: 8 } });
+    const planFile = join(planDir, 'p.plan');
+    await planTo(g, planFile);
+    const stateDir = join(planDir, 's');
+    // The policy step, and one user, done: then the journal cut back to the HardwareOath change sent, its answer lost.
+    await applyFile(g, planFile, stateDir, { batchSize: 1, waves: 1 });
+    const journal = join(runDirs(stateDir)[0]!, 'journal.jsonl');
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('"op":"policy/authenticationMethodConfigurations/HardwareOath","state":"started"'));
+    expect(at).toBeGreaterThan(0);
+    writeFileSync(journal, `${lines.slice(0, at + 1).join('\n')}\n`);
+    const resumed = await resumeIn(g, stateDir, { policyPropagationWait: 0.5 });
+    // No activation failed: each refused while the policy propagated waited for it. (The first wave's
+    // user, whose writes the cut journal no longer holds, reads as changed since the plan: stale.)
+    expect(resumed.outcome.counts.failed).toBe(0);
+    expect(resumed.outcome.users.filter((u) => u.outcome !== 'done').map((u) => [u.upn, u.error])).toEqual([['alice@contoso.com', 'stale']]);
+    // It met the propagation, and waited it out.
+    const activations = g.emu.requests().flatMap((e) => e.items ?? []).filter((i) => /\/(activate|assignAndActivateBySerialNumber)$/.test(i.path));
+    expect(activations.some((a) => a.status === 400)).toBe(true);
   }, 60_000);
 
   it.concurrent('a resume may allow a longer propagation wait than the run was started with (--policy-propagation-wait on resume; a black-box test found it refused)', async () => {
