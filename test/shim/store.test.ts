@@ -248,7 +248,16 @@ describe('state journal and database', () => {
     const zeroed = Buffer.from(original);
     zeroed.fill(0, lines[0]!.length + 1, lines[0]!.length + 1 + lines[1]!.length + 1 + lines[2]!.length + 1);
     writeFileSync(path, zeroed);
-    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(/are zeroed but records follow them/);
+    const from = lines[0]!.length + 1;
+    const to = from + lines[1]!.length + 1 + lines[2]!.length + 1 - 1;
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(`: bytes ${from}-${to} are zeroed but records follow them`);
+    // A byte written far into the preallocated zeros (blocks are compared 64 KiB at a time) is found too.
+    const end = text.indexOf('\0');
+    expect(original.length).toBeGreaterThan(200_001);
+    const stray = Buffer.from(original);
+    stray[200_000] = 0x7b;
+    writeFileSync(path, stray);
+    await expect(ShimDatabase.open(store, TEST_KEY, { command: 'test' })).rejects.toThrow(`: bytes ${end}-199999 are zeroed but records follow them`);
     writeFileSync(path, original);
     const ok = await ShimDatabase.open(store, TEST_KEY, { command: 'test' });
     expect(ok.tokens.get('H1')!.counter).toBe(2n);
