@@ -16,7 +16,9 @@ import type { Operation } from './operations.js';
 /** The inventory's devices of a serial, in each form Graph may hold it (serialForms), read together. */
 async function devicesOfSerial(read: (call: GraphCall) => Promise<unknown[]>, serial: string): Promise<RawDevice[]> {
   const found = await Promise.all(serialForms(serial).map((form) => read(findDevicesBySerial(form))));
-  return found.flat().map(deviceOf).filter((d): d is RawDevice => d !== undefined && serialKey(String(d.serialNumber)) === serialKey(serial));
+  const byId = new Map<string, RawDevice>();
+  for (const d of found.flat().map(deviceOf)) if (d !== undefined && serialKey(String(d.serialNumber)) === serialKey(serial)) byId.set(d.id, d);
+  return [...byId.values()];
 }
 
 /** What the inventory holds for a token about to be created. */

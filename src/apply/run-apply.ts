@@ -68,8 +68,8 @@ export interface ApplyOutcome {
   runId: string;
   runDir: string;
   state: RunEnd;
-  /** Stopped mid-wave by writes refused for access (executor.ts, stopAfterRefusals): why, the last refusal included. */
-  refusedStop?: string;
+  /** Stopped by writes refused for access (executor.ts, stopAfterRefusals): why, the last refusal included, and in which wave. */
+  refusedStop?: { reason: string; wave?: number };
   tenant: BoundTenant;
   stale: StaleObject[];
   users: UserOutcome[];
@@ -482,6 +482,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   });
   // Stopped by the executor itself (writes refused for access in a row) is not an interrupt: the run ends stopped, resumable.
   const interruptedBySignal = () => executor.wasInterrupted && executor.haltedBy === undefined;
+  /** The wave the executor stopped itself in (writes refused for access). */
+  let refusedWave: number | undefined;
   executor.seedResults(prior);
   executor.expect(ctx.total, [...prior.values()].filter((r) => r.state === 'done').length);
   const onAbort = () => executor.interrupt();
@@ -627,6 +629,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       tally(wave, now);
       if (executor.wasInterrupted) {
         state = interruptedBySignal() ? 'interrupted' : 'stopped';
+        // Where it stopped: a resume retries earlier waves' failed writes too, so not wavesDone + 1.
+        if (executor.haltedBy !== undefined) refusedWave ??= w + 1;
         continue;
       }
       wavesDone = Math.max(wavesDone, w + 1);
@@ -678,7 +682,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       return f && f.status !== 'done' ? [{ domain: domainOf(o), status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
     });
     const federationDone = ctx.federationOps.filter((o) => federation.get(o.id)?.status === 'done').map(domainOf);
-    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: executor.haltedBy } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
   }
 }
 

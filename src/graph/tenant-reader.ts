@@ -167,7 +167,8 @@ async function readInventory(client: GraphClient, read: (c: ReturnType<typeof fi
   const wanted = new Set(unique.map(serialKey));
   const add = (item: unknown) => {
     const d = deviceOf(item);
-    if (!d) return;
+    // Once each, should two forms' filters find one device.
+    if (!d || ids.has(d.id)) return;
     ids.add(d.id);
     const t = toToken(d);
     const key = serialKey(t.serialNumber);
@@ -175,7 +176,7 @@ async function readInventory(client: GraphClient, read: (c: ReturnType<typeof fi
     tokens.set(key, [...(tokens.get(key) ?? []), t]);
   };
   if (unique.length === 0) return { tokens, ids };
-  if (unique.length > LIST_TOKENS_ABOVE) {
+  if (wanted.size > LIST_TOKENS_ABOVE) {
     for await (const item of client.pages<unknown>(listDevices(), 'listing the hardware token inventory')) add(item);
     return { tokens, ids };
   }

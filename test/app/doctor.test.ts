@@ -29,6 +29,14 @@ describe('mfa-migrate doctor', () => {
     expect(r.checks.find((c) => c.id === 'export-users')!.detail).toMatch(/^\d+ of 20 export users looked up are in this tenant \(the first 20 of the export's \d+ enabled users: a sample; plan reads them all\)/);
   });
 
+  it("an application's token with no permissions at all (added to the app, never consented) is judged, not 'cannot be checked': every command lacks them, as apply's pre-flight says (a review)", async () => {
+    const r = await runDoctor(fakeGraph({ tenant: appWith([]) }).client({ readOnly: true }));
+    expect(r.identity).toMatchObject({ kind: 'application', permissions: [] });
+    expect(r.ready).toBe(false);
+    expect(r.commands.length).toBeGreaterThan(0);
+    expect(r.commands.every((c) => !c.ready && c.missing.length > 0)).toBe(true);
+  });
+
   it('nothing answering at the Graph address: one failure with a network fix, not a permission to grant (a black-box test got nine failures and Organization.Read.All)', async () => {
     const emu = await startEmulator({ port: 0 });
     const url = emu.url;

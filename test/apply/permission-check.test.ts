@@ -75,7 +75,9 @@ describe('a run whose writes are refused for access in a row', () => {
     const sentBefore = g.operations().length;
     const stopped = await resumeIn(g, state, { log: (l: string) => notes.push(l) });
     expect(stopped.outcome.state).toBe('stopped');
-    expect(stopped.outcome.refusedStop).toMatch(/^20 writes in a row were refused for access/);
+    expect(stopped.outcome.refusedStop?.reason).toMatch(/^20 writes in a row were refused for access/);
+    // The wave it stopped in: the first wave the resume wrote (the run's first had done wave 1).
+    expect(stopped.outcome.refusedStop?.wave).toBeGreaterThan(1);
     expect(notes).toContainEqual(expect.stringMatching(/^Stopped: 20 writes in a row were refused for access \(write users' phone and email methods, default method, assign and activate tokens\), the last: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation\. The identity lacks.*then resume: the refused writes are tried again\.$/));
     // Twenty and what was in flight with them, not every user's writes (the inventory's own writes, another permission, went through).
     const refused = g.operations().slice(sentBefore).filter((o) => o.method !== 'GET' && o.status === 403);

@@ -13,7 +13,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
   const seconds = Math.max(0.001, (Date.now() - s.startedAt) / 1000);
   const users = (k: keyof ApplyOutcome['userCounts']) => o.userCounts[k];
   const lines = [
-    `Run ${o.runId}: ${o.state}${o.state !== 'stopped' ? '' : o.refusedStop ? ` in wave ${o.wavesDone + 1} of ${o.waves}: writes were refused for access (above)` : ` after wave ${o.wavesDone} of ${o.waves}`}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
+    `Run ${o.runId}: ${o.state}${o.state !== 'stopped' ? '' : o.refusedStop ? `${o.refusedStop.wave !== undefined ? ` in wave ${o.refusedStop.wave} of ${o.waves}` : ''}: writes were refused for access (above)` : ` after wave ${o.wavesDone} of ${o.waves}`}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
     `  operations: ${c.done} done, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
     `  users: ${users('done')} done, ${users('partial')} partial, ${users('failed')} failed, ${users('skipped')} skipped, ${users('not-started')} not started${users('unknown') > 0 ? `, ${users('unknown')} sent with outcome unknown` : ''}`,
     `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.verified} read back; ${((s.done - s.doneBefore) / seconds).toFixed(1)} ops/s`,

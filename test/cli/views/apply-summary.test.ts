@@ -26,7 +26,9 @@ describe('renderApplySummary', () => {
   it('says a run stopped by writes refused for access stopped in its wave, not after it as --waves stops one (a review)', () => {
     const o = { ...outcome(10, 0), state: 'stopped' as const, wavesDone: 1, waves: 3 };
     expect(renderApplySummary(o, '/s', undefined)).toContain('Run r1: stopped after wave 1 of 3. Tenant');
-    expect(renderApplySummary({ ...o, refusedStop: '20 writes in a row were refused for access' }, '/s', undefined)).toContain('Run r1: stopped in wave 2 of 3: writes were refused for access (above). Tenant');
+    // The wave it stopped in, as the run recorded it: a resume retrying wave 1's failed writes stops in wave 1, whatever wavesDone says.
+    expect(renderApplySummary({ ...o, refusedStop: { reason: '20 writes in a row were refused for access', wave: 2 } }, '/s', undefined)).toContain('Run r1: stopped in wave 2 of 3: writes were refused for access (above). Tenant');
+    expect(renderApplySummary({ ...o, wavesDone: 2, refusedStop: { reason: 'r', wave: 1 } }, '/s', undefined)).toContain('Run r1: stopped in wave 1 of 3: writes');
   });
 
   it('counts in its rate only what this pass sent (a resume that sent nothing said 181 ops/s)', () => {
