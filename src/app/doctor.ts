@@ -1,6 +1,7 @@
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
 import { GraphUnreachableError, TokenRefusedError } from '../graph/graph-errors.js';
+import { tokenKind } from '../graph/access-token.js';
 import { isSuccess, errorText } from '../graph/graph-call.js';
 import { capability, COMMAND_NEEDS, grants, type CapabilityId } from '../graph/permissions.js';
 import { endpointMissing, PROBES } from '../graph/probes.js';
@@ -55,9 +56,7 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
   }
   const delegated = identity.scopes.length > 0 || identity.upn !== null;
   const permissions = new Set(delegated ? identity.scopes : identity.roles);
-  // An application's token with no roles claim was granted nothing (permissions never consented), as apply's pre-flight judges it.
-  const application = identity.appId !== null && !delegated;
-  report.identity = { kind: identity.roles.length > 0 || identity.scopes.length > 0 || application ? (delegated ? 'delegated' : 'application') : 'unknown', appId: identity.appId, appDisplayName: identity.appDisplayName, upn: identity.upn, permissions: [...permissions].sort() };
+  report.identity = { kind: tokenKind(identity), appId: identity.appId, appDisplayName: identity.appDisplayName, upn: identity.upn, permissions: [...permissions].sort() };
   checks.push({ id: 'sign-in', state: 'ok', detail: `signed in as ${identity.upn ?? `the application ${identity.appDisplayName ?? identity.appId ?? '(unnamed)'}`}${identity.appId ? ` (app ${identity.appId})` : ''}` });
 
   // 2. The tenant.

@@ -150,6 +150,7 @@ function mayBePolicyPropagation(res: { status: number; body: unknown }): boolean
   const error = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
   return !NOT_MENDED_BY_WAITING.test(`${error?.code ?? ''} ${error?.message ?? ''}`);
 }
+
 /** A final answer refusing access (errorText's `403 ...`; a 401 gets a new token, or ends the command, in graph/). */
 const ACCESS_REFUSED = /^403\b/;
 

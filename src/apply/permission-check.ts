@@ -1,4 +1,4 @@
-import type { TokenIdentity } from '../graph/access-token.js';
+import { tokenKind, type TokenIdentity } from '../graph/access-token.js';
 import { capability, grants, type Capability, type CapabilityId } from '../graph/permissions.js';
 import { UserError } from '../model/user-error.js';
 import type { OpKind } from './operations.js';
@@ -45,9 +45,9 @@ export const capabilityOf = (kind: OpKind): CapabilityId => NEEDS[kind];
  * row (executor.ts).
  */
 export function missingPermissions(kinds: Iterable<OpKind>, identity: TokenIdentity): Capability[] {
-  const application = identity.appId !== null && identity.upn === null && identity.scopes.length === 0;
-  if (identity.roles.length === 0 && identity.scopes.length === 0 && !application) return [];
-  const delegated = identity.scopes.length > 0 || identity.upn !== null;
+  const kind = tokenKind(identity);
+  if (kind === 'unknown') return [];
+  const delegated = kind === 'delegated';
   const held = new Set(delegated ? identity.scopes : identity.roles);
   const needed = new Set<CapabilityId>();
   for (const k of kinds) needed.add(NEEDS[k]);
@@ -57,7 +57,7 @@ export function missingPermissions(kinds: Iterable<OpKind>, identity: TokenIdent
 /** Refuses a run, before any write, whose token lacks a permission some of its writes need. */
 export class MissingPermissionError extends UserError {
   constructor(missing: readonly Capability[], identity: TokenIdentity) {
-    const delegated = identity.scopes.length > 0 || identity.upn !== null;
+    const delegated = tokenKind(identity) === 'delegated';
     const who = delegated ? `the signed-in admin's token (${identity.upn ?? 'delegated'})` : `the application's token${identity.appId ? ` (app ${identity.appId})` : ''}`;
     const lines = missing.map((c) => {
       const takes = delegated ? c.delegated : c.application;

@@ -15,6 +15,17 @@ export interface TokenIdentity {
   scopes: string[];
 }
 
+/**
+ * Whom a token's permissions are for: a signed-in user (its `scp`; a `upn` alone too), an application
+ * (its `roles`; an application's token with no roles claim was granted nothing: permissions added to
+ * the app but never consented), or unknown when nothing tells (not a JWT; a user's without `scp`).
+ */
+export function tokenKind(t: TokenIdentity): 'delegated' | 'application' | 'unknown' {
+  const delegated = t.scopes.length > 0 || t.upn !== null;
+  if (t.roles.length === 0 && t.scopes.length === 0 && (delegated || t.appId === null)) return 'unknown';
+  return delegated ? 'delegated' : 'application';
+}
+
 /** Reads the claims of a JWT-shaped access token; every field null or empty when it is not one. */
 export function identityOf(token: string): TokenIdentity {
   const none: TokenIdentity = { tenantId: null, appId: null, appDisplayName: null, upn: null, roles: [], scopes: [] };
