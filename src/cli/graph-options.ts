@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { AUTH_MODES, checkTenantId, type AuthMode } from '../graph/auth.js';
+import { AUTH_MODES, checkClientId, checkTenantId, type AuthMode } from '../graph/auth.js';
 import { connectGraph } from '../graph/connect.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { DEFAULT_GRAPH_ROOT } from '../graph/graph-root.js';
@@ -24,7 +24,7 @@ export function addGraphOptions(cmd: Command, rootHelp = `Microsoft Graph root (
     .option('--allow-graph-host <host>', 'also send the access token to this host (a proxy of yours); repeatable', collect, [] as string[])
     .addOption(new Option('--auth <mode>', 'how to sign in to Graph').choices([...AUTH_MODES]).default('default'))
     .option('--tenant-id <id>', 'Entra tenant id (a GUID) or one of its domain names (default: AZURE_TENANT_ID)', (v) => checkTenantId(v, '--tenant-id'))
-    .option('--client-id <id>', 'app (client) id (default: AZURE_CLIENT_ID)')
+    .option('--client-id <id>', 'app (client) id, a GUID (default: AZURE_CLIENT_ID)', (v) => checkClientId(v, '--client-id'))
     .option('--client-secret-file <file>', 'file holding the client secret (default: AZURE_CLIENT_SECRET); never pass a secret on the command line; implies --auth client-secret')
     .option('--certificate-path <file>', 'PEM certificate with private key; implies --auth certificate')
     .option('--concurrency <n>', `Graph $batch requests in flight, at most ${MAX_CONCURRENCY}`, (v) => {

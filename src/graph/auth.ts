@@ -52,6 +52,12 @@ const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a
  * names where it came from (--tenant-id, AZURE_TENANT_ID). @azure/identity refuses anything else
  * with an error of its own, which ended the command as an unexpected error with a stack trace.
  */
+/** An app (client) id is a GUID: anything else is refused naming where it came from, before any sign-in. */
+export function checkClientId(value: string, source: string): string {
+  if (GUID.test(value)) return value;
+  throw new AuthConfigError(`${source} ${JSON.stringify(value)} is not an application (client) id: give the app registration's id, a GUID (its Overview page in the Entra admin center)`);
+}
+
 export function checkTenantId(value: string, source: string): string {
   if (GUID.test(value) || DOMAIN_NAME.test(value)) return value;
   throw new AuthConfigError(`${source} ${JSON.stringify(value)} is not a tenant: give the tenant id (a GUID) or one of its domain names, such as contoso.onmicrosoft.com`);
@@ -109,6 +115,7 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
   const clientId = opts.clientId ?? env.AZURE_CLIENT_ID;
   // A managed identity reads no tenant (--tenant-id is refused with it; the variable is not its).
   if (tenantId !== undefined && mode !== 'managed-identity') checkTenantId(tenantId, opts.tenantId !== undefined ? '--tenant-id' : 'AZURE_TENANT_ID');
+  if (clientId !== undefined && mode !== 'azure-cli') checkClientId(clientId, opts.clientId !== undefined ? '--client-id' : 'AZURE_CLIENT_ID');
   const need = (value: string | undefined, what: string): string => {
     if (!value) throw new AuthConfigError(`--auth ${mode} needs ${what}`);
     return value;

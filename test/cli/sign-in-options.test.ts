@@ -23,6 +23,11 @@ describe('sign-in options refused with one line naming them', () => {
     expect(r.stdout).toBe('');
   };
 
+  it('a --client-id or AZURE_CLIENT_ID that is not a GUID (a review: it went to the sign-in service)', async () => {
+    await refused(['--auth', 'device-code', '--client-id', 'my-app'], {}, '--client-id "my-app" is not an application (client) id: give the app registration\'s id, a GUID (its Overview page in the Entra admin center)');
+    await refused(['--auth', 'device-code'], { AZURE_CLIENT_ID: 'my-app' }, 'AZURE_CLIENT_ID "my-app" is not an application (client) id: give the app registration\'s id, a GUID (its Overview page in the Entra admin center)');
+  });
+
   it('a --tenant-id that is neither a GUID nor a domain name, in any mode (was: unexpected error and a stack trace)', async () => {
     for (const auth of ['device-code', 'default', 'client-secret']) {
       await refused(['--auth', auth, '--tenant-id', 'contoso com'], {}, '--tenant-id "contoso com" is not a tenant: give the tenant id (a GUID) or one of its domain names, such as contoso.onmicrosoft.com');

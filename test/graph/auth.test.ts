@@ -26,9 +26,9 @@ describe('createCredential', () => {
   });
 
   it('names what is missing, and never the secret', () => {
-    expect(() => createCredential({ auth: 'client-secret', clientId: 'c', clientSecretFile: '/nonexistent/secret' }, {})).toThrow(new UnsafeFileError('cannot read client secret file /nonexistent/secret (ENOENT)'));
-    expect(() => createCredential({ auth: 'client-secret', clientId: 'c' }, { AZURE_CLIENT_SECRET: 'hunter2-secret' })).toThrow(/^--auth client-secret needs --tenant-id or AZURE_TENANT_ID$/);
-    expect(() => createCredential({ auth: 'certificate', tenantId: '11111111-2222-3333-4444-555555555555', clientId: 'c' }, {})).toThrow(/needs --certificate-path/);
+    expect(() => createCredential({ auth: 'client-secret', clientId: '66666666-7777-8888-9999-000000000000', clientSecretFile: '/nonexistent/secret' }, {})).toThrow(new UnsafeFileError('cannot read client secret file /nonexistent/secret (ENOENT)'));
+    expect(() => createCredential({ auth: 'client-secret', clientId: '66666666-7777-8888-9999-000000000000' }, { AZURE_CLIENT_SECRET: 'hunter2-secret' })).toThrow(/^--auth client-secret needs --tenant-id or AZURE_TENANT_ID$/);
+    expect(() => createCredential({ auth: 'certificate', tenantId: '11111111-2222-3333-4444-555555555555', clientId: '66666666-7777-8888-9999-000000000000' }, {})).toThrow(/needs --certificate-path/);
   });
 
   it('a secret file or certificate given without --auth names its sign-in, and one a mode would ignore is refused (found by a review: the default chain signed in as whatever it found)', () => {
