@@ -92,6 +92,8 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
     if (!isSuccess(res)) throw new ReadBackError(`reading back ${op.id} failed: ${res.status}`, res.status);
     return res.body;
   };
+  /** The inventory's devices of a serial, as read-backs read (a 404 is none). */
+  const devicesFor = async (serial: string) => devicesOfSerial(async (call) => (await get<{ value?: unknown[] }>(call))?.value ?? [], serial);
   const after = op.after ?? {};
   const userId = op.userId ?? '';
   switch (op.kind) {
@@ -146,7 +148,7 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       for (const t of ((after.tokens as { serialNumber: string }[]) ?? [])) {
         // Left out of the request (held already, or its user not written now): nothing to find.
         if (present.has(serialKey(t.serialNumber))) continue;
-        const d = (await devicesOfSerial(async (call) => (await get<{ value?: unknown[] }>(call))?.value ?? [], t.serialNumber))[0];
+        const d = (await devicesFor(t.serialNumber))[0];
         if (!d) return { done: false };
         devices[t.serialNumber] = d.id;
       }
@@ -157,7 +159,7 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
     case 'token-assign-activate':
     case 'token-activate': {
       const serial = splitResource(op.resource)[1]!;
-      const mine = (await devicesOfSerial(async (call) => (await get<{ value?: unknown[] }>(call))?.value ?? [], serial)).find((d) => d.assignedTo?.id === op.userId);
+      const mine = (await devicesFor(serial)).find((d) => d.assignedTo?.id === op.userId);
       if (!mine) return { done: false };
       if (op.kind === 'token-activate' || op.kind === 'token-assign-activate') return { done: mine.status === 'activated', ...(op.kind === 'token-assign-activate' ? { result: { deviceId: mine.id } } : {}) };
       return { done: true, result: { deviceId: mine.id } };
