@@ -67,6 +67,13 @@ interface Entry {
   reject: (e: unknown) => void;
 }
 
+/** One item of a `$batch` answer: an id and a numeric status, as json-batching documents them. */
+function isBatchItem(r: unknown): r is { id: string | number; status: number; headers?: Record<string, string>; body?: unknown } {
+  if (r === null || typeof r !== 'object') return false;
+  const { id, status } = r as { id?: unknown; status?: unknown };
+  return (typeof id === 'string' || typeof id === 'number') && typeof status === 'number' && Number.isInteger(status) && status >= 100 && status <= 599;
+}
+
 /**
  * The one engine that sends requests to Graph: queued requests go out in `$batch` envelopes of up
  * to 20 of one version, with at most `concurrency` envelopes in flight (p-limit). Every item's
@@ -261,12 +268,17 @@ export class BatchPipeline {
         this.opts.timeoutMs ?? 120_000,
       );
       const items = (envelope.body as { responses?: unknown } | null)?.responses;
-      if (envelope.status === 200 && Array.isArray(items)) {
-        const byId = new Map((items as { id: string; status: number; headers?: Record<string, string>; body?: unknown }[]).map((r) => [String(r.id).toLowerCase(), r]));
+      if (envelope.status >= 200 && envelope.status < 300) {
+        // A success is Graph's answer only with its `responses` list: anything else (a proxy's HTML
+        // page, a cut-off body) answered none of the items, which must not pass for done.
+        const listed = Array.isArray(items) ? (items as unknown[]).filter(isBatchItem) : [];
+        const byId = new Map(listed.map((r) => [String(r.id).toLowerCase(), r]));
         answers = requests.map((r) => {
           const a = byId.get(r.id);
           // An item Graph did not answer: as if the connection had been lost for it.
-          return a ? { status: a.status, headers: lowerKeys(a.headers ?? {}), body: a.body ?? null } : { status: 0, headers: {}, body: { error: { code: 'missingBatchResponse', message: `no answer for batch item ${r.id}` } } };
+          return a
+            ? { status: a.status, headers: lowerKeys(a.headers ?? {}), body: a.body ?? null }
+            : { status: 0, headers: {}, body: { error: { code: 'missingBatchResponse', message: Array.isArray(items) ? `no answer for batch item ${r.id}` : `the $batch answer (HTTP ${envelope!.status}) has no responses list` } } };
         });
       }
     } catch (err) {

@@ -102,6 +102,35 @@ describe('BatchPipeline: reads', () => {
   });
 });
 
+describe('BatchPipeline: a success that is not a $batch answer (a review: a proxy answering 200 with a page)', () => {
+  /** The emulator behind a fetch whose first `count` `$batch` answers are a 200 with an HTML page, as a web filter sends. */
+  const behindProxy = (count: number) => {
+    const g = fakeGraph({ tenant: tenantOf(2) });
+    let left = count;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (url.endsWith('/$batch') && left-- > 0) return new Response('<html><body>Access to this site is logged</body></html>', { status: 200, headers: { 'content-type': 'text/html' } });
+      return g.emu.fetch(input, init);
+    };
+    return { g, client: connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 2, retry: { capMs: 5 } }) };
+  };
+
+  it('hands back a write as unknown, never as done, and sends nothing else for it', async () => {
+    const { g, client } = behindProxy(1);
+    const outcome = await client.writer({ concurrency: 1 }).submit({ version: 'v1.0', call: { method: 'POST', version: 'v1.0', path: '/users/u0@example.com/authentication/phoneMethods', body: { phoneNumber: '+1 4255550100', phoneType: 'mobile' } } });
+    expect(outcome.kind).toBe('unknown');
+    expect(g.operations()).toEqual([]);
+  });
+
+  it('tries a read again, and its answer is Graph\'s', async () => {
+    const { g, client } = behindProxy(1);
+    const res = await client.read(getUser(1));
+    expect(res.status).toBe(200);
+    expect((res.body as { userPrincipalName: string }).userPrincipalName).toBe('u1@example.com');
+    expect(g.operations()).toHaveLength(1);
+  });
+});
+
 describe('BatchPipeline: writes', () => {
   const phone = (i: number): GraphCall => ({ method: 'POST', version: 'v1.0', path: `/users/u${i}@example.com/authentication/phoneMethods`, body: { phoneNumber: `+1 42555501${String(i).padStart(2, '0')}`, phoneType: 'mobile' } });
 
