@@ -133,6 +133,18 @@ export function insufficientPrivileges(): GraphError {
   return new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
 }
 
+/** The user properties `User.ReadBasic.All` reads (Graph's permissions reference: "the basic profile"). */
+export const BASIC_PROFILE: ReadonlySet<string> = new Set(['displayName', 'givenName', 'id', 'mail', 'photo', 'securityIdentifier', 'surname', 'userPrincipalName']);
+
+/**
+ * Whether `grant` reads other users through `User.ReadBasic.All` alone: Graph then answers with the basic
+ * profile only, whatever `$select` asks for (no error; a property such as accountEnabled is just missing).
+ */
+export function readsBasicProfileOnly(grant: Grant): boolean {
+  if (grant === 'unscoped' || !grant.permissions.has('User.ReadBasic.All')) return false;
+  return !USERS_READ.some((p) => p !== 'User.ReadBasic.All' && grant.permissions.has(p));
+}
+
 /**
  * Graph's 403 when `grant` holds none of the permissions the route accepts for its scheme, else undefined.
  * An unscoped grant (a token naming no permissions) passes everywhere; so does a route with no table entry.

@@ -3,6 +3,7 @@ import type * as GB from '@microsoft/microsoft-graph-types-beta';
 import type { WithODataType } from './default-policy.js';
 import type { ApiVersion } from './graph-request.js';
 import { EMAIL_METHOD_ID, PASSWORD_METHOD_ID, PHONE_METHOD_IDS, PHONE_TYPES, type PhoneType } from './phone-number.js';
+import { BASIC_PROFILE } from './permissions.js';
 import { smsSignInState } from './sms-sign-in.js';
 import type { AuthenticatorRecord, ContactRecord, DeviceRecord, EmulatorState, GroupRecord, SoftwareOathRecord, UserRecord } from './state.js';
 
@@ -62,8 +63,10 @@ export const GROUP_PROPERTIES: Record<string, unknown> = {
 
 export const CONTACT_PROPERTIES: Record<string, unknown> = { id: null, displayName: null, mail: null };
 
-export function userJson(user: UserRecord, version: ApiVersion, select: string[] | undefined): Partial<G.User> {
-  const names = select ?? (version === 'v1.0' ? USER_DEFAULT_V1 : Object.keys(USER_PROPERTIES));
+/** A user as Graph shows it; `basicOnly` (a `User.ReadBasic.All` caller) leaves out what is not the basic profile. */
+export function userJson(user: UserRecord, version: ApiVersion, select: string[] | undefined, basicOnly = false): Partial<G.User> {
+  const asked = select ?? (version === 'v1.0' ? USER_DEFAULT_V1 : Object.keys(USER_PROPERTIES));
+  const names = basicOnly ? asked.filter((n) => BASIC_PROFILE.has(n)) : asked;
   const out: Record<string, unknown> = {};
   for (const name of names) out[name] = name in user.props ? user.props[name] : (USER_PROPERTIES[name] ?? null);
   // Graph always returns the key with $select on entities.

@@ -36,7 +36,9 @@ const both = (id: CapabilityId, what: string, permissions: string[], source: str
 export const CAPABILITIES: readonly Capability[] = [
   // Least privileged first, then the higher ones Graph's tables also accept (doctor must not fail a grant Graph takes).
   { id: 'organization.read', what: 'read the tenant (GET /organization)', application: ['Organization.Read.All', 'Organization.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], delegated: ['User.Read', 'Organization.Read.All', 'Organization.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], source: learn('organization-list') },
-  both('users.read', 'find users by UPN', ['User.ReadBasic.All', 'User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], learn('user-get')),
+  // Not User.ReadBasic.All, which Graph's table takes: it reads the basic profile only, and the tool needs
+  // accountEnabled and userType (a disabled account, a guest), which Graph then leaves out without an error.
+  both('users.read', 'find users by UPN, with accountEnabled and userType', ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], learn('user-get')),
   both('groups.read', 'resolve --group / --target-group and list the members of those and of the groups the authentication methods policy targets', ['GroupMember.Read.All', 'GroupMember.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All'], learn('group-list-transitivemembers')),
   both('policy.read', 'read the authentication methods policy', ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod', 'Policy.Read.All'], learn('authenticationmethodspolicy-get')),
   both('policy.write', 'change the authentication methods policy', ['Policy.ReadWrite.AuthenticationMethod'], learn('authenticationmethodspolicy-update')),

@@ -80,6 +80,12 @@ describe('mfa-migrate doctor', () => {
     expect(r.commands.find((c) => c.command === 'plan')).toMatchObject({ ready: false, missing: ['methods.read'] });
   });
 
+  it("User.ReadBasic.All instead of User.Read.All: not ready, since Graph answers it without accountEnabled and userType, which the plan reads (a review)", async () => {
+    const r = await runDoctor(fakeGraph({ tenant: appWith(ALL.map((p) => (p === 'User.Read.All' ? 'User.ReadBasic.All' : p))) }).client({ readOnly: true }));
+    expect(r.commands.find((c) => c.command === 'plan')).toMatchObject({ ready: false, missing: ['users.read'] });
+    expect(r.checks.find((c) => c.id === 'permission:plan:users.read')?.fix).toMatch(/grant User\.Read\.All \(application\)/);
+  });
+
   it('reading the inventory with Policy.Read.AuthenticationMethod only: the token read fails, with the permission that works', async () => {
     const roles = ['Organization.Read.All', 'User.Read.All', 'Policy.Read.AuthenticationMethod', 'UserAuthenticationMethod.Read.All'];
     const r = await runDoctor(fakeGraph({ tenant: appWith(roles) }).client({ readOnly: true }), { source: CONTOSO });

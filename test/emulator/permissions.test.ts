@@ -50,6 +50,18 @@ describe('permissions enforced per route', () => {
     }
   });
 
+  it('answers a User.ReadBasic.All caller with the basic profile only: what else it selects is left out, without an error', async () => {
+    const path = '/v1.0/users/u0@example.com?$select=id,userPrincipalName,accountEnabled,userType';
+    const basic = await appWith(['User.ReadBasic.All']).get(path);
+    expect(basic.status).toBe(200);
+    expect(Object.keys(basic.body).filter((k) => !k.startsWith('@odata'))).toEqual(['id', 'userPrincipalName']);
+    const list = await appWith(['User.ReadBasic.All']).get('/v1.0/users?$select=displayName,accountEnabled');
+    expect(list.body.value.map((u: Record<string, unknown>) => Object.keys(u).sort())).toEqual([['displayName', 'id'], ['displayName', 'id']]);
+    // Any fuller user permission beside it reads everything asked for.
+    const full = await appWith(['User.ReadBasic.All', 'Directory.Read.All']).get(path);
+    expect(full.body).toMatchObject({ accountEnabled: true, userType: 'Member' });
+  });
+
   it('refuses writes to a read-only grant and reads to a grant for another resource', async () => {
     const reader = appWith(['UserAuthenticationMethod.Read.All', 'User.Read.All']);
     expect((await reader.get('/v1.0/users/u0@example.com/authentication/phoneMethods')).status).toBe(200);

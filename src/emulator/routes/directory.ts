@@ -3,7 +3,7 @@ import { compileFilter, parseCount, parseSelect, parseTop, type FilterFields } f
 import { pageOf } from '../paging.js';
 import { CONTACT_PROPERTIES, GROUP_PROPERTIES, USER_PROPERTIES, contactJson, groupJson, userJson } from '../representations.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
-import { insufficientPrivileges } from '../permissions.js';
+import { insufficientPrivileges, readsBasicProfileOnly } from '../permissions.js';
 import { checkRolloutGroupMemberAdd } from '../rollout-rules.js';
 import { isDynamicGroup, objectId, type GroupRecord, type UserRecord } from '../state.js';
 import { collection, entity, NO_CONTENT, objectBody, rejectQueryOptions, requireUser } from './common.js';
@@ -98,7 +98,8 @@ function listUsers(ctx: HandlerContext): HandlerResult {
     return u && u.id.toLowerCase() === id ? [u] : [];
   };
   const users = ids ? [...new Set(ids.flatMap(byId))] : filter ? ctx.state.users.filter(filter) : ctx.state.users;
-  return page(ctx, users, selectFragment('users', select), (u) => userJson(u, ctx.req.version, select));
+  const basic = readsBasicProfileOnly(ctx.req.grant);
+  return page(ctx, users, selectFragment('users', select), (u) => userJson(u, ctx.req.version, select, basic));
 }
 
 function getUser(ctx: HandlerContext): HandlerResult {
@@ -107,7 +108,7 @@ function getUser(ctx: HandlerContext): HandlerResult {
   const user = ctx.state.findUser(key);
   if (!user) throw errors.resourceNotFound(key);
   const select = parseSelect(ctx.req.query, USER_NAMES, 'user');
-  return entity(ctx, `${selectFragment('users', select)}/$entity`, userJson(user, ctx.req.version, select));
+  return entity(ctx, `${selectFragment('users', select)}/$entity`, userJson(user, ctx.req.version, select, readsBasicProfileOnly(ctx.req.grant)));
 }
 
 function listGroups(ctx: HandlerContext): HandlerResult {
