@@ -3,6 +3,7 @@ import { isSuccess, type GraphCall } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { deviceOf, findDevicesBySerial, getDevice, type RawDevice } from '../graph/calls/hardware-oath.js';
 import { getPolicy } from '../graph/calls/policy.js';
+import { policyAsRead } from '../graph/policy-reader.js';
 import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
 import { listFederationConfiguration, parseFederation } from '../graph/calls/domains.js';
 import { checkMemberGroups, listDirectMemberOf } from '../graph/calls/groups.js';
@@ -98,12 +99,12 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
   const userId = op.userId ?? '';
   switch (op.kind) {
     case 'policy-config': {
-      const policy = await get<AuthenticationMethodsPolicy>(getPolicy());
+      const policy = policyAsRead(await get<AuthenticationMethodsPolicy>(getPolicy()));
       const config = policy ? methodConfiguration(policy, op.resource.slice('authenticationMethodConfigurations/'.length)) : undefined;
       return { done: !!config && Object.entries(after).every(([k, v]) => canonicalJson(config[k]) === canonicalJson(v)) };
     }
     case 'policy-root': {
-      const policy = (await get<AuthenticationMethodsPolicy>(getPolicy())) ?? {};
+      const policy = policyAsRead(await get<AuthenticationMethodsPolicy>(getPolicy())) ?? {};
       return {
         done: Object.entries(after).every(([key, v]) => {
           const [target, property] = [key.slice(0, key.lastIndexOf('.')), key.slice(key.lastIndexOf('.') + 1)];

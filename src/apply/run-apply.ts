@@ -3,7 +3,7 @@ import { copyFile, link, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
-import { getPolicy } from '../graph/calls/policy.js';
+import { readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
 import { cliCommand } from '../model/command-line.js';
@@ -357,7 +357,7 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
     // memberships are read again as the wave comes).
     const judged = judgedBy(plan);
     if (judged) {
-      const changed = targetingStale(plan, judged, await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy'));
+      const changed = targetingStale(plan, judged, await readPolicy(deps.client));
       if (changed.length > 0) throw new StalePlanError(changed, true);
     }
     // A --waves limit belongs to the command that gave it: a resume runs the rest, or the waves it is given.
@@ -457,7 +457,7 @@ async function switchesLeft(plan: SavedPlan, positions: readonly number[], prior
 
 async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   const { journal, prior, sel, deps, plan, positions } = ctx;
-  const policyRead = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
+  const policyRead = await readPolicy(deps.client);
   // The run enables hardware OATH tokens: activations refused until the policy reaches the users are
   // tried again for a while, counted from when the policy step was done (in this run or before).
   const hardwareOath = ctx.policyOps.find((o) => /\/HardwareOath$/i.test(o.resource) && (o.after as { state?: string } | null)?.state === 'enabled');
@@ -727,7 +727,7 @@ async function preflight(
   const judged = judgedBy(plan);
   let memberships: Map<string, string[]> | undefined;
   if (policyOps.length > 0 || judged) {
-    const policy = await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
+    const policy = await readPolicy(client);
     if (policyOps.length > 0) stale.push(...findStale([], plan.policyChanges, { tenant: { id: 'unknown', displayName: '' }, policy, users: new Map(), hardwareTokens: new Map() }));
     if (judged) {
       stale.push(...targetingStale(plan, judged, policy));

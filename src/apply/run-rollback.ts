@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
-import { getPolicy } from '../graph/calls/policy.js';
+import { readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { GraphRequestError } from '../graph/graph-errors.js';
 import { readFederatedDomains } from '../graph/cutover-reader.js';
@@ -362,7 +362,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
       changed = [...changedObjects(toCompare.filter((o) => !goneIds.has(o.id)), snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent)];
       if (!force) stillLeft = changedObjects(leftAlone.filter((o) => !goneIds.has(o.id)), snapshot, (inv, tenant) => changedSince(inv, tenant) ?? `${CHANGED_SINCE} (an earlier pass found it so)`);
     } else {
-      policy = await deps.client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy');
+      policy = await readPolicy(deps.client);
     }
     const identity = await deps.client.identity();
     const journal = await Journal.append(rollbackDir, goOnWith(rollbackDir, 'rollback'));

@@ -34,6 +34,12 @@ export interface Behaviour {
    * is eventually consistent, and Microsoft documents that a new object may answer "Not Found" at first.
    */
   replicationLagSeconds: number;
+  /**
+   * Reads show each Microsoft Authenticator target with `outlookMobileAllowedState`,
+   * `displayAppInformationRequiredState` and `numberMatchingRequiredState` ("default"), as Graph's own GET
+   * samples and many tenants' reads do: properties the schema has since dropped, which a PATCH may not carry.
+   */
+  authenticatorTargetLegacyProperties: boolean;
 }
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
@@ -48,4 +54,5 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   activationRateLimit: null,
   stagedRolloutLimits: { groupsPerFeature: 10, membersPerGroup: 50_000, membersAtFirstAdd: 200 },
   replicationLagSeconds: 0,
+  authenticatorTargetLegacyProperties: false,
 };

@@ -6,7 +6,7 @@ import { GraphRequestError } from './graph-errors.js';
 import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
 import { getOrganization, parseOrganization } from './calls/organization.js';
-import { getPolicy } from './calls/policy.js';
+import { readPolicy } from './policy-reader.js';
 import { findUsersById, getUser, listUsers, USERS_BY_ID_MAX, type DirectoryUser } from './calls/users.js';
 import { deviceOf, findDevicesBySerial, listDevices, listUserTokens, type RawDevice } from './calls/hardware-oath.js';
 import { getSignInPreferences, listMethods } from './calls/user-methods.js';
@@ -56,7 +56,7 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
   // known, so the batches stay full instead of draining between the steps. Marked handled now:
   // a failure is thrown where they are awaited.
   const tenantP = opts.organization ? readOrganization(client) : Promise.resolve({ id: 'unknown', displayName: '' });
-  const policyP = opts.policy ? client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy') : Promise.resolve({} as AuthenticationMethodsPolicy);
+  const policyP = opts.policy ? readPolicy(client) : Promise.resolve({} as AuthenticationMethodsPolicy);
   const inventoryP = readInventory(client, read, opts.serials);
   // Indexed once, when it has been read.
   const assigneesP = inventoryP.then((inventory) => tokensByAssignee(inventory.tokens));

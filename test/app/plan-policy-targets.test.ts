@@ -5,7 +5,10 @@ import { makePlan } from '../../src/app/plan.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { StalePlanError } from '../../src/apply/run-apply.js';
-import { applyFile, contosoRequest, planTo, resumeIn, testDir } from '../helpers/migration.js';
+import { applyFile, contosoRequest, planTo, resumeIn, rollbackIn, testDir } from '../helpers/migration.js';
+import { policyOperations } from '../../src/apply/operations.js';
+import { verifyOp } from '../../src/apply/op-verify.js';
+import { planFileOf } from '../../src/app/plan.js';
 
 const HEADER = 'username,enabled,phone_country_code,phone,phone_extension,backup_country_code,backup_phone,backup_extension,default_method';
 const WAVE1 = '57d7fdeb-317f-5188-8dfd-bed4ed377a46'; // alice, bob, carol, grace, niaj
@@ -145,6 +148,44 @@ describe('what each user can sign in with is judged by the policy as the plan le
     const tenantWide = (await applyFile(h, file, join(t.dir, 's3'), { skipStale: true }).catch((e: unknown) => e)) as StalePlanError;
     expect(tenantWide).toBeInstanceOf(StalePlanError);
     expect(tenantWide.stale.map((s) => s.target)).toEqual(expect.arrayContaining(['authenticationMethodConfigurations/HardwareOath.state', 'authenticationMethodConfigurations/HardwareOath.includeTargets']));
+  });
+
+  it("Authenticator's targets read with properties the schema dropped (numberMatchingRequiredState ...) are written back without them, and the change reads back done (a review: Graph refuses them in a PATCH)", async () => {
+    const g = fakeGraph({ behaviour: { authenticatorTargetLegacyProperties: true } });
+    const on = await g.raw.patch('/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/MicrosoftAuthenticator', {
+      '@odata.type': '#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration',
+      state: 'enabled',
+      includeTargets: [{ id: WAVE1, targetType: 'group', isRegistrationRequired: false, authenticationMode: 'any' }],
+    });
+    expect(on.status).toBeLessThan(300);
+    const read = await g.raw.get('/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/MicrosoftAuthenticator');
+    expect((read.body as { includeTargets: Record<string, unknown>[] }).includeTargets[0]).toMatchObject({ id: WAVE1, numberMatchingRequiredState: 'default' });
+
+    const source = exportOf(['carol@contoso.com,1,1,4255550103,,,,,mobile_app']);
+    const t = testDir('policy-targets-legacy');
+    const file = join(t.dir, 'p.plan');
+    const { plan: made, made: madePlan } = await planTo(g, file, { ...contosoRequest(source, []), targetGroup: 'MFA Migration All' });
+    const change = made.policy_changes.find((c) => /\/MicrosoftAuthenticator$/.test(c.target) && c.property === 'includeTargets');
+    expect(change?.after).toEqual([expect.objectContaining({ id: WAVE1 }), expect.objectContaining({ id: ALL })]);
+
+    const applied = await applyFile(g, file, join(t.dir, 's'));
+    expect(applied.outcome.counts.failed).toBe(0);
+    expect(applied.outcome.state).toBe('completed');
+    const sent = g.operations().filter((o) => o.method === 'PATCH' && o.path.endsWith('/MicrosoftAuthenticator')) as unknown as { body: { includeTargets: Record<string, unknown>[] } }[];
+    expect(sent.at(-1)?.body.includeTargets.map((x) => Object.keys(x).sort())).toEqual([
+      ['authenticationMode', 'id', 'isRegistrationRequired', 'targetType'],
+      ['authenticationMode', 'id', 'isRegistrationRequired', 'targetType'],
+    ]);
+    const targetsNow = async () => ((await g.raw.get('/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/MicrosoftAuthenticator')).body as { includeTargets: { id: string }[] }).includeTargets.map((x) => x.id);
+    expect(await targetsNow()).toEqual([WAVE1, ALL]);
+    // Graph reads the targets the run wrote back with the dropped properties: a read-back finds the change
+    // done, and rollback does not take them for a change made since the run.
+    const policyOp = policyOperations(planFileOf(madePlan).policy).find((o) => o.resource.endsWith('/MicrosoftAuthenticator'))!;
+    expect(await verifyOp(policyOp, g.client())).toMatchObject({ done: true });
+    const back = await rollbackIn(g, join(t.dir, 's'), applied.outcome.runId);
+    expect(back.outcome.counts.failed).toBe(0);
+    expect(back.outcome.changedSince).toEqual([]);
+    expect(await targetsNow()).toEqual([WAVE1]);
   });
 
   /** Voice and SMS on, for the group given (all users when none). */

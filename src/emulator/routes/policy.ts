@@ -30,7 +30,20 @@ const BETA_ONLY = ['microsoftAuthenticatorPlatformSettings', 'reportSuspiciousAc
 function policyJson(ctx: HandlerContext): Record<string, unknown> {
   const policy = structuredClone(ctx.state.policy) as unknown as Record<string, unknown>;
   if (ctx.req.version === 'v1.0') for (const p of BETA_ONLY) delete policy[p];
+  for (const c of (policy['authenticationMethodConfigurations'] as MethodConfiguration[] | undefined) ?? []) shownAsRead(ctx, c);
   return policy;
+}
+
+/** Properties Authenticator targets are read with but may not be written with (behaviour.authenticatorTargetLegacyProperties). */
+const LEGACY_AUTHENTICATOR_TARGET = { outlookMobileAllowedState: 'default', displayAppInformationRequiredState: 'default', numberMatchingRequiredState: 'default' };
+
+/** A copy of a configuration made to be answered: as Graph reads it. */
+function shownAsRead(ctx: HandlerContext, config: MethodConfiguration): MethodConfiguration {
+  if (ctx.state.behaviour.authenticatorTargetLegacyProperties && config.id?.toLowerCase() === 'microsoftauthenticator') {
+    const targets = (config as { includeTargets?: Record<string, unknown>[] }).includeTargets;
+    if (Array.isArray(targets)) for (const t of targets) Object.assign(t, { ...LEGACY_AUTHENTICATOR_TARGET, ...t });
+  }
+  return config;
 }
 
 function getPolicy(ctx: HandlerContext): HandlerResult {
@@ -49,7 +62,7 @@ function patchPolicy(ctx: HandlerContext): HandlerResult {
 }
 
 function listConfigurations(ctx: HandlerContext): HandlerResult {
-  return collection(ctx, `${POLICY}/authenticationMethodConfigurations`, structuredClone(ctx.state.policy.authenticationMethodConfigurations));
+  return collection(ctx, `${POLICY}/authenticationMethodConfigurations`, structuredClone(ctx.state.policy.authenticationMethodConfigurations).map((c) => shownAsRead(ctx, c)));
 }
 
 /** Configuration ids compare case-insensitively (Graph's own docs use 'voice' and 'Voice'). */
@@ -61,7 +74,7 @@ function requireConfiguration(ctx: HandlerContext): MethodConfiguration {
 }
 
 function getConfiguration(ctx: HandlerContext): HandlerResult {
-  return entity(ctx, `${POLICY}/authenticationMethodConfigurations/$entity`, structuredClone(requireConfiguration(ctx)));
+  return entity(ctx, `${POLICY}/authenticationMethodConfigurations/$entity`, shownAsRead(ctx, structuredClone(requireConfiguration(ctx))));
 }
 
 function patchConfiguration(ctx: HandlerContext): HandlerResult {

@@ -36,13 +36,36 @@ export function configVersion(id: string): GraphVersion {
   return BETA_ONLY_CONFIGS.has(id.toLowerCase()) ? 'beta' : 'v1.0';
 }
 
+/** The properties v1.0's schema gives a method configuration's include targets (authenticationMethodTarget and its subtypes). */
+const V1_INCLUDE_TARGET = ['id', 'targetType', 'isRegistrationRequired'];
+const V1_INCLUDE_TARGET_EXTRA: Record<string, string[]> = {
+  microsoftauthenticator: ['authenticationMode'],
+  sms: ['isUsableForSignIn'],
+  fido2: ['allowedPasskeyProfiles'],
+};
+/** excludeTarget's properties in v1.0's schema. */
+const V1_EXCLUDE_TARGET = ['id', 'targetType'];
+
+/**
+ * Targets as v1.0's schema has them. Graph reads some with properties the schema has dropped (Authenticator's
+ * outlookMobileAllowedState, displayAppInformationRequiredState and numberMatchingRequiredState, in its own
+ * GET samples) and refuses a PATCH carrying them: a target list written back as read would fail.
+ */
+function v1Targets(value: unknown, keep: readonly string[]): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((t: unknown) => (t !== null && typeof t === 'object' && !Array.isArray(t) ? Object.fromEntries(Object.entries(t).filter(([k]) => keep.includes(k) || k === '@odata.type')) : t));
+}
+
 /** PATCH of one method configuration's properties. */
-export const patchMethodConfiguration = (id: string, properties: Record<string, unknown>): GraphCall => ({
-  method: 'PATCH',
-  version: configVersion(id),
-  path: `${POLICY}/authenticationMethodConfigurations/${encodeURIComponent(id)}`,
-  body: { '@odata.type': configODataType(id), ...properties },
-});
+export function patchMethodConfiguration(id: string, properties: Record<string, unknown>): GraphCall {
+  const version = configVersion(id);
+  const body: Record<string, unknown> = { '@odata.type': configODataType(id), ...properties };
+  if (version === 'v1.0') {
+    if ('includeTargets' in body) body.includeTargets = v1Targets(body.includeTargets, [...V1_INCLUDE_TARGET, ...(V1_INCLUDE_TARGET_EXTRA[id.toLowerCase()] ?? [])]);
+    if ('excludeTargets' in body) body.excludeTargets = v1Targets(body.excludeTargets, V1_EXCLUDE_TARGET);
+  }
+  return { method: 'PATCH', version, path: `${POLICY}/authenticationMethodConfigurations/${encodeURIComponent(id)}`, body };
+}
 
 export const getMethodConfiguration = (id: string): GraphCall => ({ method: 'GET', version: configVersion(id), path: `${POLICY}/authenticationMethodConfigurations/${encodeURIComponent(id)}` });
 
