@@ -78,6 +78,13 @@ interface ClientState {
 }
 
 /**
+ * How long an answer is kept for retransmissions: twice the shortest VPN timeout docs/shim.md advises
+ * (30 s), since a VPN retries within its whole timeout, and a retry verified again would answer the
+ * user's right code `replayed`. Request Authenticators are random: a new request never meets an old entry.
+ */
+export const RETRANSMISSION_WINDOW_MS = 60_000;
+
+/**
  * The RADIUS front end (RFC 2865) of `shim serve`: Access-Request with PAP, the password being the
  * code, verified through the same gate as POST /v1/verify (rules, state, lock-out, budgets, audit).
  * Every request must carry a valid Message-Authenticator (RFC 3579; BlastRADIUS, CVE-2024-3596):
@@ -104,7 +111,7 @@ export class RadiusServer {
 
   constructor(private readonly opts: RadiusServerOptions) {
     const now = opts.now ?? Date.now;
-    this.#cache = new RetransmissionCache(30_000, now);
+    this.#cache = new RetransmissionCache(RETRANSMISSION_WINDOW_MS, now);
     this.#clients = opts.clients.map((client) => ({
       client,
       caller: `radius:${client.name}`,

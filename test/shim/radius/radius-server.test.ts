@@ -8,7 +8,7 @@ import { hotpCode } from '../../../src/otp/hotp.js';
 import { parseClients } from '../../../src/shim/radius/clients-file.js';
 import { ATTR, attribute, CODE, decodePacket, encodeAccessRequest, hideUserPassword, verifyResponseAuthenticator, verifyResponseMessageAuthenticator } from '../../../src/shim/radius/packet.js';
 import { NO_REPLY_ATTRIBUTES, parseReplyAttributes } from '../../../src/shim/radius/reply-attributes.js';
-import { RadiusServer } from '../../../src/shim/radius/radius-server.js';
+import { RadiusServer, RETRANSMISSION_WINDOW_MS } from '../../../src/shim/radius/radius-server.js';
 import { ShimMetrics } from '../../../src/shim/metrics.js';
 import { VerifyGate } from '../../../src/shim/verify-gate.js';
 import { runImportStore } from '../../../src/shim/shim-operations.js';
@@ -205,6 +205,33 @@ describe('RADIUS retransmissions (RFC 5080)', () => {
       expect(await metric('mfa_shim_radius_retransmissions_total')).toBe(2);
       expect(await metric('mfa_shim_verify_requests_total{result="accept",reason="ok"}')).toBe(1);
       expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="replayed"}')).toBe(0);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('answers a retransmission from the cache for as long as a VPN with the advised 30 s timeout may retry (a black-box test: one at 30 s was verified again, and the right code answered replayed)', async () => {
+    const clock = new TestClock(Date.now());
+    service = await startTestService(store, clock, { radius: { port: 0, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients') } });
+    const port = service.radiusAddress!.port;
+    const { socket, answers } = await listeningClient();
+    try {
+      const ra = randomBytes(16);
+      const request = papRequest(7, ra, 'ivan@contoso.com', H(0));
+      const sendAndWait = async (n: number) => {
+        socket.send(request, port, '127.0.0.1');
+        for (let i = 0; i < 100 && answers.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      await sendAndWait(1);
+      clock.advance(45);
+      await sendAndWait(2);
+      expect(answers.map((a) => decodePacket(a).code)).toEqual([CODE.accessAccept, CODE.accessAccept]);
+      expect(answers[1]).toEqual(answers[0]);
+      expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="replayed"}')).toBe(0);
+      // Past the window it is a new request, verified again.
+      clock.advance(RETRANSMISSION_WINDOW_MS / 1000);
+      await sendAndWait(3);
+      expect(decodePacket(answers[2]!).code).toBe(CODE.accessReject);
     } finally {
       socket.close();
     }

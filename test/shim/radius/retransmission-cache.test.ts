@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RetransmissionCache } from '../../../src/shim/radius/retransmission-cache.js';
 
 describe('RADIUS retransmission cache', () => {
-  it('keeps answers for 30 s, and under a flood forgets the oldest rather than growing without bound', () => {
+  it('keeps answers for the window it is given, and under a flood forgets the oldest rather than growing without bound', () => {
     let now = 0;
     const cache = new RetransmissionCache(30_000, () => now, 3);
     cache.begin('a');
