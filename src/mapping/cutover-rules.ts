@@ -91,7 +91,7 @@ export interface CutoverSummary {
  * What the cutover reads of a user's mapping: little, so that every user's can be kept while a
  * large saved plan is checked a chunk of users at a time.
  */
-export type CutoverUser = Pick<UserMapping, 'user' | 'skipped' | 'methodsAfter'> & { tenantUser?: Pick<TenantUser, 'id' | 'userPrincipalName' | 'memberOf' | 'userType' | 'accountEnabled'> | undefined };
+export type CutoverUser = Pick<UserMapping, 'user' | 'skipped' | 'methodsAfter' | 'methodsBeforeWrites'> & { tenantUser?: Pick<TenantUser, 'id' | 'userPrincipalName' | 'memberOf' | 'userType' | 'accountEnabled'> | undefined };
 
 /** A mapping as the cutover keeps it. */
 export function cutoverUser(m: CutoverUser): CutoverUser {
@@ -100,6 +100,7 @@ export function cutoverUser(m: CutoverUser): CutoverUser {
     user: m.user,
     ...(m.skipped ? { skipped: m.skipped } : {}),
     ...(m.methodsAfter ? { methodsAfter: m.methodsAfter } : {}),
+    ...(m.methodsBeforeWrites ? { methodsBeforeWrites: m.methodsBeforeWrites } : {}),
     tenantUser: t ? { id: t.id, userPrincipalName: t.userPrincipalName, ...(t.memberOf ? { memberOf: t.memberOf } : {}), ...(t.userType !== undefined ? { userType: t.userType } : {}), ...(t.accountEnabled !== undefined ? { accountEnabled: t.accountEnabled } : {}) } : undefined,
   };
 }
@@ -287,16 +288,27 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
     const holding = [...memberOf(u)].find((id) => rolloutIds.has(id));
     if (holding) {
       decide(m).rollout = { group: { id: holding, displayName: nameOf(holding) }, action: 'member', rule: 'CUTOVER-SWITCH-USER', because: `already a member of "${nameOf(holding)}" (staged rollout)` };
+      // Switched by this plan's first step (enabling the policy, attaching the group), before any of
+      // the user's own writes: what they have then is what they hold already.
+      const byPlan = !policy || !policy.isEnabled || !attached.has(holding);
       if (hasCloudMethod(m.methodsAfter!)) {
         out.summary.switched.already++;
         isSwitched.add(u.id);
+        if (byPlan && m.methodsBeforeWrites && !hasCloudMethod(m.methodsBeforeWrites)) {
+          out.findings.push({
+            severity: 'warning',
+            code: 'switched-before-methods',
+            user: m.user,
+            rule: 'CUTOVER-SWITCH-USER',
+            message: `a member of the rollout group "${nameOf(holding)}" who has no cloud MFA method yet: this plan switches them to Entra MFA by enabling staged rollout for that group, first, before it writes their methods; until those writes are done (and for good if one fails) they have nothing to sign in with. Take them out of the group and plan again (the plan then adds them once their methods are there), or apply their methods with a plan without --rollout-group first`,
+          });
+        }
         continue;
       }
       // Counted with those the plan cannot switch, as the federation step counts them.
       out.summary.switched.not_switched++;
       // Their membership is the admin's (the plan never removes it), but it does not count as a
       // switch: not for the federation step either.
-      const byPlan = !policy || !policy.isEnabled || !attached.has(holding);
       out.findings.push({
         severity: 'warning',
         code: 'switched-without-method',

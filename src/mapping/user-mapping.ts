@@ -53,6 +53,11 @@ export interface UserMapping {
   defaultMethod?: DefaultMethodDecision;
   /** The user's cloud MFA methods once the plan is applied (absent for a skipped user). */
   methodsAfter?: MethodsAfter;
+  /**
+   * Those of them the user holds before any of their writes, under the policy as the plan leaves it: what
+   * they have when the plan's first step (the policy, the rollout groups attached) switches them.
+   */
+  methodsBeforeWrites?: MethodsAfter;
   findings: Finding[];
 }
 
@@ -269,6 +274,16 @@ export function mapUser(input: UserMappingInput): UserMapping {
   }
 
   const methodsAfter = usableMethods({ phones: [...finalPhones], hardwareOath: hardware, softwareOath: software, authenticator: tenantUser.authenticatorCount > 0, passwordless: (tenantUser.passwordlessCount ?? 0) > 0 }, policy);
+  const methodsBeforeWrites = usableMethods(
+    {
+      phones: tenantUser.phones.map((p) => p.phoneType),
+      hardwareOath: tenantUser.hardwareOath.some((t) => t.status === undefined || t.status === 'activated'),
+      softwareOath: software,
+      authenticator: tenantUser.authenticatorCount > 0,
+      passwordless: (tenantUser.passwordlessCount ?? 0) > 0,
+    },
+    policy,
+  );
   // Said whatever the default-method mode (a black-box test saw such users counted, and named by no finding, with most-secure-if-unset and never).
   if (!hasCloudMethod(methodsAfter) && !findings.some((f) => f.code === 'default-method-unset')) {
     findings.push({ severity: 'warning', code: 'no-usable-method', user: name, rule: 'USER-NO-METHOD', message: 'once the plan is applied the user has no cloud MFA method the policy lets them use: they cannot do Entra MFA until one is registered (a phone, a token Entra takes, Microsoft Authenticator)' });
@@ -282,6 +297,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
     tokens: oath.tokens,
     defaultMethod,
     methodsAfter,
+    methodsBeforeWrites,
     findings,
   };
 }

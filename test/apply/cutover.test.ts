@@ -235,6 +235,18 @@ describe('members of a rollout group outside the plan (a black-box test saw them
     for (const upn of upns) expect((await g.raw.post(`/v1.0/groups/${groupOf(s, group).id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(s, upn)}` })).status).toBe(204);
   };
 
+  it('plan users the attach switches before their methods are written are warned of; one with a phone in Entra already is not (a black-box test)', async () => {
+    const g = fakeGraph();
+    await addTo(g, ROLLOUT, ['bob@contoso.com', 'grace@contoso.com']);
+    // grace has a phone in Entra before the plan: the attach leaves her something to sign in with.
+    const s = g.emu.snapshot() as Snapshot;
+    expect((await g.raw.post(`/v1.0/users/${idOf(s, 'grace@contoso.com')}/authentication/phoneMethods`, { phoneNumber: '+1 4255550199', phoneType: 'office' })).status).toBe(201);
+    const users = join(tmp.dir, `scope-before${n}.txt`);
+    writeFileSync(users, 'bob@contoso.com\ngrace@contoso.com\ncarol@contoso.com\n');
+    const { plan } = await planTo(g, `${fresh()}.plan`, { users, rolloutGroups: [ROLLOUT] });
+    expect(plan.findings.filter((f) => f.code === 'switched-before-methods').map((f) => f.user)).toEqual(['bob@contoso.com']);
+  });
+
   it('attaching a group, or enabling the policy, switches every member: those outside the plan with nothing to sign in with are named; the plan applies as saved', async () => {
     const g = fakeGraph();
     // judy (a token Entra cannot take) and zoe (email only) have no cloud method; alice has phones.

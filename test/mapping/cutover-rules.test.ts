@@ -21,6 +21,8 @@ interface UserSpec {
   disabled?: boolean;
   /** The Entra account's accountEnabled (absent: not read). */
   accountEnabled?: boolean;
+  /** The methods they hold before the plan writes any (absent: not known). */
+  before?: Partial<MethodsAfter>;
 }
 
 /** A user as the mapping leaves them: their methods once the plan is applied, and what the tenant says of them. */
@@ -47,6 +49,7 @@ function user(name: string, spec: UserSpec = {}): UserMapping {
     tokens: [],
     findings: [],
     ...(spec.disabled ? { skipped: { code: 'user-disabled', rule: 'USER-DISABLED' } } : { methodsAfter }),
+    ...(spec.before ? { methodsBeforeWrites: { phones: [], oath: false, authenticator: false, passwordless: false, ...spec.before } } : {}),
   };
 }
 
@@ -161,6 +164,26 @@ describe('staged rollout: the policy, the groups, who is switched where', () => 
     expect(plain.refusals).toEqual([expect.stringContaining('1 user(s) of contoso.com in scope')]);
     const org = cutover([users[2]!], { federatedMfa: 'reject' }, tenant({ rolloutPolicy: { ...policy, isAppliedToOrganization: true }, groups, federatedDomains: [FEDERATED] }));
     expect(org.refusals).toEqual([expect.stringContaining('1 user(s) of contoso.com in scope')]);
+  });
+});
+
+describe('members of a rollout group this plan switches before it writes their methods', () => {
+  const policy = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [] as string[] };
+  const users = [phoneUser('alice', { memberOf: [G(1)], before: { phones: ['office'] } }), phoneUser('bob', { memberOf: [G(1)], before: {} }), phoneUser('carol', { before: {} })];
+  const warned = (r: ReturnType<typeof cutover>) => r.findings.filter((f) => f.code === 'switched-before-methods').map((f) => f.user);
+
+  it('are warned of when the plan attaches their group or enables the policy: switched first, with nothing yet (a black-box test saw them switched with no method, unwarned)', () => {
+    const attaching = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups: [group(1, { users: 2 })] }));
+    // alice has a method already; carol is added after her writes; bob has nothing until his are done.
+    expect(warned(attaching)).toEqual(['bob@contoso.com']);
+    expect(attaching.findings.find((f) => f.code === 'switched-before-methods')).toMatchObject({ severity: 'warning', rule: 'CUTOVER-SWITCH-USER', message: expect.stringMatching(/^a member of the rollout group "Group 1" who has no cloud MFA method yet: this plan switches them .* first, before it writes their methods/) });
+    const enabling = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: { ...policy, isEnabled: false, appliesTo: [G(1)] }, groups: [group(1, { users: 2 })] }));
+    expect(warned(enabling)).toEqual(['bob@contoso.com']);
+  });
+
+  it('are not, when their group is attached to an enabled policy already: the plan does not switch them', () => {
+    const r = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: { ...policy, appliesTo: [G(1)] }, groups: [group(1, { users: 2 })] }));
+    expect(warned(r)).toEqual([]);
   });
 });
 
