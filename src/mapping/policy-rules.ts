@@ -31,6 +31,8 @@ export interface MethodUsage {
   phones: number;
   pinPhoneCall: number;
   pinMobileApp: number;
+  /** Users whose text messages are OTP + PIN. */
+  pinTextMessage: number;
   twoWaySms: number;
   languages: number;
 }
@@ -279,7 +281,9 @@ function manualFindings(settings: ServerSettings | undefined, usage: MethodUsage
   if (d?.mobileAppMode === 'pin' || usage.pinMobileApp > 0) {
     add('info', 'pin-mode', `mobile app (PIN) mode${usage.pinMobileApp ? ` (${usage.pinMobileApp} user(s))` : ''}: Entra requires number matching for every Authenticator push, which replaces the PIN`);
   }
-  if (d?.textMessageMode === 'otp_pin') add('info', 'pin-mode', 'text message (OTP + PIN): no action needed; the SMS code round trip proves possession');
+  if (d?.textMessageMode === 'otp_pin' || usage.pinTextMessage > 0) {
+    add('info', 'pin-mode', `text message (OTP + PIN) mode${usage.pinTextMessage ? ` (${usage.pinTextMessage} user(s))` : ''} has no per-user PIN in Entra: users type the SMS code alone (it still proves possession of the phone); no action needed`);
+  }
   if (d?.textMessageDirection === 'two_way' || usage.twoWaySms > 0) {
     add('info', 'two-way-sms', `two-way text messages${usage.twoWaySms ? ` (${usage.twoWaySms} user(s))` : ''} are not supported in Entra: users type the one-way SMS code`);
   }

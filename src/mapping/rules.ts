@@ -9,6 +9,7 @@ export const RULES = {
   'USER-DISABLED': 'A user disabled in MFA Server, or whose enabled value cannot be read, is skipped: nothing is written for them.',
   'USER-NOT-FOUND': 'A user with no tenant account of that UPN is skipped and reported.',
   'USER-PIN-MODE': 'Phone call (PIN) and mobile app (PIN) modes have no per-user cloud setting: reported with the replacement (voice OTP, number matching).',
+  'USER-SMS-PIN-MODE': 'Text message (OTP + PIN) mode has no per-user cloud setting: the user types the one-way SMS code alone, without the PIN; reported.',
   'USER-TWO-WAY-SMS': 'Two-way text messages are not supported by Entra: the user gets one-way SMS codes.',
   'USER-NO-METHOD': 'A user left with no cloud MFA method the policy lets them use once the plan is applied is reported (no-usable-method), whatever the default-method mode: they cannot do Entra MFA until one is registered.',
   // Phones (Microsoft's migration utility rules)

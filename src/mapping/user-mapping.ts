@@ -150,12 +150,15 @@ export function mapUser(input: UserMappingInput): UserMapping {
           : `${input.devices.length} MFA Server mobile app device(s) cannot be moved: the user must register Microsoft Authenticator (registration campaign)`,
     });
   }
-  // Each PIN mode the user has is said: both can be on.
+  // Each PIN mode the user has is said: several can be on.
   if (user.phoneCallMode === 'pin') {
     findings.push({ severity: 'info', code: 'pin-mode', user: name, rule: 'USER-PIN-MODE', message: 'phone call PIN mode: no per-user PIN in Entra (voice OTP or Authenticator instead)' });
   }
   if (user.mobileAppMode === 'pin') {
     findings.push({ severity: 'info', code: 'pin-mode', user: name, rule: 'USER-PIN-MODE', message: 'mobile app PIN mode: replaced by number matching' });
+  }
+  if (user.textMessageMode === 'otp_pin') {
+    findings.push({ severity: 'info', code: 'pin-mode', user: name, rule: 'USER-SMS-PIN-MODE', message: 'text message OTP + PIN mode: no per-user PIN in Entra (the SMS code alone, or Authenticator instead)' });
   }
   if (user.textMessageDirection === 'two_way') {
     findings.push({ severity: 'info', code: 'two-way-sms', user: name, rule: 'USER-TWO-WAY-SMS', message: 'two-way text message becomes one-way SMS codes' });
@@ -304,7 +307,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
 
 /** Counts what the migrating (enabled) users use: drives which policy methods must be enabled. */
 export function methodUsage(users: MfaUser[], tokenUsers: ReadonlySet<string>, deviceUsers: ReadonlySet<string>): MethodUsage {
-  const usage: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, phones: 0, pinPhoneCall: 0, pinMobileApp: 0, twoWaySms: 0, languages: 0 };
+  const usage: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, phones: 0, pinPhoneCall: 0, pinMobileApp: 0, pinTextMessage: 0, twoWaySms: 0, languages: 0 };
   for (const u of users) {
     if (!u.enabled) continue;
     const key = u.username.toLowerCase();
@@ -317,6 +320,7 @@ export function methodUsage(users: MfaUser[], tokenUsers: ReadonlySet<string>, d
     if (phones.some((p) => p.phoneType === 'office')) usage.officePhones++;
     if (u.phoneCallMode === 'pin') usage.pinPhoneCall++;
     if (u.mobileAppMode === 'pin') usage.pinMobileApp++;
+    if (u.textMessageMode === 'otp_pin') usage.pinTextMessage++;
     if (u.textMessageDirection === 'two_way') usage.twoWaySms++;
     if (u.language) usage.languages++;
   }

@@ -223,6 +223,9 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
     has('victor@contoso.com', 'info pin-mode USER-PIN-MODE');
     has('walter@contoso.com', 'info two-way-sms USER-TWO-WAY-SMS');
     has('xena@contoso.com', 'info pin-mode USER-PIN-MODE', 'warning mobile-app-reregistration APP-REREGISTER');
+    // Text message OTP + PIN is said per user too (an auditor found yusuf's dropped without a word).
+    has('yusuf@contoso.com', 'info pin-mode USER-SMS-PIN-MODE');
+    expect(plan.findings.find((f) => f.rule === 'POL-MANUAL' && f.message.startsWith('text message (OTP + PIN) mode'))!.message).toContain('(1 user(s))');
     has('kai@contoso.com', 'info backup-phone-as-mobile PHONE-BACKUP-AS-MOBILE', 'warning phone-only-after-retirement CUTOVER-PHONE-DEADLINE');
     has('chen@contoso.com', 'warning secret-short EXPORT-DATA');
     expect(plan.findings.find((f) => f.user === 'chen@contoso.com' && f.code === 'secret-short')!.message).toContain('10 bytes');

@@ -3,7 +3,7 @@ import type * as Graph from '@microsoft/microsoft-graph-types-beta';
 import { ALL_USERS, mapPolicy, type MethodUsage } from '../../src/mapping/policy-rules.js';
 import type { ServerSettings } from '../../src/source/settings-schema.js';
 
-const none: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, phones: 0, pinPhoneCall: 0, pinMobileApp: 0, twoWaySms: 0, languages: 0 };
+const none: MethodUsage = { phoneCall: 0, textMessage: 0, mobileApp: 0, oathToken: 0, officePhones: 0, phones: 0, pinPhoneCall: 0, pinMobileApp: 0, pinTextMessage: 0, twoWaySms: 0, languages: 0 };
 const group = { id: 'g-1', displayName: 'MFA Migration Wave 1' };
 
 /** Graph's defaults for a new tenant (the parts these rules read). */
@@ -183,6 +183,25 @@ describe('mapPolicy', () => {
     expect(codes.sort()).toEqual(
       ['warning:pin-mode', 'info:pin-mode', 'info:lockout', 'warning:fraud-block', 'info:security-questions', 'warning:trusted-ips', 'warning:device-limit', 'info:user-portal', 'info:account-name', 'info:language'].sort(),
     );
+  });
+});
+
+describe('PIN modes with no cloud setting', () => {
+  const pin = (settings: ServerSettings | undefined, usage: Partial<MethodUsage>) =>
+    mapPolicy(settings, { ...none, ...usage }, defaultPolicy(), ALL_USERS)
+      .findings.filter((f) => f.code === 'pin-mode')
+      .map((f) => [f.severity, f.rule, f.message.split(':')[0]]);
+
+  /** An auditor found text message (OTP + PIN) said only for the company default, with no count of the users who have it. */
+  it('says text message (OTP + PIN) with how many migrating users have it, as the other PIN modes, default or not', () => {
+    expect(pin(undefined, { pinTextMessage: 2 })).toEqual([['info', 'POL-MANUAL', 'text message (OTP + PIN) mode (2 user(s)) has no per-user PIN in Entra']]);
+    expect(pin({ company: { userDefaults: { textMessageMode: 'otp_pin' } } }, {})).toEqual([['info', 'POL-MANUAL', 'text message (OTP + PIN) mode has no per-user PIN in Entra']]);
+    expect(pin(undefined, { pinPhoneCall: 1, pinMobileApp: 3, pinTextMessage: 2 }).map((f) => f[2])).toEqual([
+      'phone call (PIN) mode (1 user(s)) has no per-user PIN in Entra',
+      'mobile app (PIN) mode (3 user(s))',
+      'text message (OTP + PIN) mode (2 user(s)) has no per-user PIN in Entra',
+    ]);
+    expect(pin(undefined, {})).toEqual([]);
   });
 });
 
