@@ -1,4 +1,5 @@
 import type { Plan } from './plan-model.js';
+import { hasNothingToMigrate } from './status-label.js';
 
 /** The plan's counts, by the one rule terminal, JSON and report share (docs/plan-format.md, "Counting"). */
 export interface PlanCounts {
@@ -10,7 +11,12 @@ export interface PlanCounts {
   cutover: { create: number; update: number; total: number };
   /** Users left with SMS and voice only (their phone-only-after-retirement findings). */
   phoneOnly: number;
-  users: { inScope: number; changes: number; unchanged: number; notInTenant: number; disabled: number; noUsableMethod: number };
+  /**
+   * `unchanged` is the JSON's (status `unchanged`); the words split it into those who already match
+   * and those with nothing to migrate (left with no usable method, or every phone invalid), as each
+   * user's status label does.
+   */
+  users: { inScope: number; changes: number; unchanged: number; alreadyMatch: number; nothingToMigrate: number; notInTenant: number; disabled: number; noUsableMethod: number };
   findings: { error: number; warning: number; info: number };
 }
 
@@ -23,6 +29,7 @@ export function planCounts(plan: Plan): PlanCounts {
   const cutoverChanges = plan.cutover_changes ?? [];
   const cutover = { create: cutoverChanges.filter((c) => c.action === 'create').length, update: cutoverChanges.filter((c) => c.action === 'update').length, total: cutoverChanges.length };
   const sev = (s: string) => plan.findings.filter((f) => f.severity === s).length;
+  const nothingToMigrate = plan.users.filter(hasNothingToMigrate).length;
   return {
     totals: { create: userChanges.create + cutover.create, update: userChanges.update + policy.targets + cutover.update, delete: userChanges.delete, no_op: userChanges.no_op },
     userChanges,
@@ -33,6 +40,8 @@ export function planCounts(plan: Plan): PlanCounts {
       inScope: plan.users.length,
       changes: status('changes'),
       unchanged: status('unchanged'),
+      alreadyMatch: status('unchanged') - nothingToMigrate,
+      nothingToMigrate,
       notInTenant: status('not-in-tenant'),
       disabled: status('disabled'),
       noUsableMethod: plan.users.filter((u) => u.methods_after?.length === 0).length,
@@ -49,7 +58,7 @@ export function countLines(c: PlanCounts): { plan: string; userChanges: string; 
     userChanges: `${c.userChanges.total} user resource(s): ${c.userChanges.create} to add, ${c.userChanges.update} to change, ${c.userChanges.delete} to destroy, ${c.userChanges.no_op} unchanged`,
     policy: `${c.policy.targets} policy setting(s) to change (${c.policy.changes} propert${c.policy.changes === 1 ? 'y' : 'ies'}), counted apart from user changes`,
     ...(c.cutover.total > 0 ? { cutover: `${c.cutover.total} cutover change(s) (staged rollout, federation): ${c.cutover.create} to add, ${c.cutover.update} to change, counted apart from user changes` } : {}),
-    users: `${u.inScope} user(s) in scope: ${u.changes} with changes, ${u.unchanged} already match, ${u.notInTenant} not in the tenant, ${u.disabled} disabled; ${u.noUsableMethod} left with no usable method`,
+    users: `${u.inScope} user(s) in scope: ${u.changes} with changes, ${u.alreadyMatch} already match, ${u.nothingToMigrate} with nothing to migrate, ${u.notInTenant} not in the tenant, ${u.disabled} disabled; ${u.noUsableMethod} left with no usable method`,
     findings: `${c.findings.error} error(s), ${c.findings.warning} warning(s), ${c.findings.info} info`,
   };
 }

@@ -1,4 +1,4 @@
-import { saysNoUsableMethod, STATUS_LABELS, statusLabel } from './status-label.js';
+import { hasNothingToMigrate, saysNoUsableMethod, STATUS_LABELS, statusLabel } from './status-label.js';
 import { RULES, type RuleId } from '../mapping/rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { escHtml, escMarkdown } from '../report/escape.js';
@@ -290,7 +290,11 @@ export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
 
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`, '<p class="intro">Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings. Users with nothing to change are collapsed.</p>');
   const actions = ['create', 'update', 'delete', 'no-op'].map((a) => [a, a] as const);
-  const outcomes = [...(Object.keys(STATUS_LABELS) as PlanUserStatus['status'][]).map((s) => [s, STATUS_LABELS[s]] as const), ['no-usable-method', 'no usable method'] as const];
+  // Users with nothing to change are filtered as the summary counts them: already matching, or with nothing to migrate.
+  const outcomes = [
+    ...(Object.keys(STATUS_LABELS) as PlanUserStatus['status'][]).flatMap((s) => [[s, STATUS_LABELS[s]] as const, ...(s === 'unchanged' ? [['nothing-to-migrate', 'nothing to migrate'] as const] : [])]),
+    ['no-usable-method', 'no usable method'] as const,
+  ];
   body.push(
     controls([
       filterSelect('actions', 'Action', actions),
@@ -313,7 +317,7 @@ function userEntry(v: UserView, show: (v: unknown) => string, table: (head: stri
   const e = escHtml;
   const data = [
     `data-user="${e(v.u.user.toLowerCase())}"`,
-    `data-outcome="${v.u.status}${v.noUsableMethod ? ' no-usable-method' : ''}"`,
+    `data-outcome="${hasNothingToMigrate(v.u) ? 'nothing-to-migrate' : v.u.status}${v.noUsableMethod ? ' no-usable-method' : ''}"`,
     `data-actions="${[...new Set(v.changes.map((c) => c.action))].join(' ')}"`,
     `data-rules="${e([...new Set([...v.changes.map((c) => c.rule), ...v.findings.map((f) => f.rule)])].join(' '))}"`,
     `data-severities="${[...new Set(v.findings.map((f) => f.severity))].join(' ')}"`,

@@ -14,17 +14,32 @@ export function saysNoUsableMethod(label: string): boolean {
   return label === LEFT_WITH_NOTHING;
 }
 
+type LabelledUser = Pick<PlanUserStatus, 'status' | 'server' | 'methods_after'>;
+
+/** Why a user with nothing to change has nothing to migrate, in words; undefined when they already match (or have changes). */
+function nothingToMigrateLabel(u: LabelledUser): string | undefined {
+  if (u.status !== 'unchanged') return undefined;
+  const phones = [u.server?.phone, u.server?.backup_phone].filter((p) => p !== null && p !== undefined);
+  if (phones.length > 0 && phones.every((p) => p.entra === null)) return 'nothing to migrate: the phones are invalid (see the findings)';
+  if (u.methods_after?.length === 0) return LEFT_WITH_NOTHING;
+  return undefined;
+}
+
+/**
+ * Whether a user with nothing to change has nothing to migrate rather than already matching: left
+ * with no usable method (a token Entra cannot take, an email only, no phone), or every phone invalid.
+ */
+export function hasNothingToMigrate(u: LabelledUser): boolean {
+  return nothingToMigrateLabel(u) !== undefined;
+}
+
 /**
  * A user's status in words. A user with nothing to change who is left with no usable method (a
  * token Entra cannot take, an email only, no phone), or whose every phone is invalid (never sent),
  * matches nothing: that is said, not "already matches".
  */
-export function statusLabel(u: Pick<PlanUserStatus, 'status' | 'server' | 'methods_after'>): string {
-  if (u.status !== 'unchanged') return LABEL[u.status];
-  const phones = [u.server?.phone, u.server?.backup_phone].filter((p) => p !== null && p !== undefined);
-  if (phones.length > 0 && phones.every((p) => p.entra === null)) return 'nothing to migrate: the phones are invalid (see the findings)';
-  if (u.methods_after?.length === 0) return LEFT_WITH_NOTHING;
-  return LABEL[u.status];
+export function statusLabel(u: LabelledUser): string {
+  return nothingToMigrateLabel(u) ?? LABEL[u.status];
 }
 
 /** The statuses' words, for a legend. */

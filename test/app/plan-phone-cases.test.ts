@@ -57,6 +57,8 @@ describe('a user whose every phone is invalid', () => {
     const plan = await planRows(['bob@contoso.com,1,1,555-0100,,1,12345,,phone_call', 'carol@contoso.com,1,1,4255550103,,,,,']);
     const text = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
     expect(text).toMatch(/bob@contoso\.com {2}nothing to migrate: the phones are invalid \(see the findings\) {2}no usable method after the plan/);
+    // And counted so: not among those who already match.
+    expect(text).toContain('2 user(s) in scope: 1 with changes, 0 already match, 1 with nothing to migrate, 0 not in the tenant, 0 disabled; 1 left with no usable method');
     expect(renderReportMarkdown(plan, { showPhoneNumbers: false })).toContain('nothing to migrate: the phones are invalid (see the findings)');
     expect(findingsOf(plan, 'bob@contoso.com').filter((f) => f.code === 'phone-invalid')).toHaveLength(2);
   });

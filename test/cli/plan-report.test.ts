@@ -179,11 +179,14 @@ describe('mfa-migrate plan: outputs and reports', () => {
 
   it('counts by one rule in the terminal, the JSON and the report, and the counts add up', () => {
     const s = plan.summary;
+    // Unchanged users left with nothing (judy, zoe) have nothing to migrate: they do not "already match".
+    const nothing = plan.users.filter((u) => u.status === 'unchanged' && u.methods_after?.length === 0).length;
+    expect(nothing).toBe(2);
     const lines = [
       `Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`,
       `${s.user_changes!.total} user resource(s): ${s.user_changes!.create} to add, ${s.user_changes!.update} to change, ${s.user_changes!.delete} to destroy, ${s.user_changes!.no_op} unchanged`,
       `${s.policy!.targets} policy setting(s) to change (${s.policy!.changes} properties), counted apart from user changes`,
-      `${s.users} user(s) in scope: ${s.user_status!.changes} with changes, ${s.user_status!.unchanged} already match, ${s.user_status!.not_in_tenant} not in the tenant, ${s.user_status!.disabled} disabled; ${s.user_status!.no_usable_method} left with no usable method`,
+      `${s.users} user(s) in scope: ${s.user_status!.changes} with changes, ${s.user_status!.unchanged - nothing} already match, ${nothing} with nothing to migrate, ${s.user_status!.not_in_tenant} not in the tenant, ${s.user_status!.disabled} disabled; ${s.user_status!.no_usable_method} left with no usable method`,
     ];
     for (const l of lines) {
       expect(text.stdout).toContain(l);

@@ -84,6 +84,27 @@ describe('buildPlan (pure)', () => {
     expect(`${formatValue(sms(true), false)} -> ${formatValue(sms(false), false)}`).toBe('[all_users (usable for sign-in)] -> [all_users]');
   });
 
+  /** An auditor found judy (an 8-digit token only) and zoe (an email only) counted as "already match", beside their "nothing to migrate". */
+  it('counts users with nothing to migrate apart from those who already match, alike in the terminal and the reports', () => {
+    const { plan } = buildPlan(input);
+    const s = plan.summary.user_status!;
+    // The JSON's status counts them all as unchanged (nothing to write), as plan-format.md says.
+    expect(plan.users.filter((u) => u.status === 'unchanged').map((u) => u.user).sort()).toEqual(['judy@contoso.com', 'quinn@contoso.com', 'zoe@contoso.com']);
+    expect(s.unchanged).toBe(3);
+    const line = `${plan.users.length} user(s) in scope: ${s.changes} with changes, 1 already match, 2 with nothing to migrate, ${s.not_in_tenant} not in the tenant, ${s.disabled} disabled; ${s.no_usable_method} left with no usable method`;
+    const text = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
+    expect(text).toContain(`\n  ${line}\n`);
+    expect(text).toMatch(/\n {2}quinn@contoso\.com {2}already matches\n/);
+    expect(text).toMatch(/\n {2}zoe@contoso\.com {2}nothing to migrate, and left with no usable method/);
+    expect(renderReportMarkdown(plan, { showPhoneNumbers: false })).toContain(`\n- ${line}\n`);
+    const html = renderReportHtml(plan, { showPhoneNumbers: false });
+    expect(html).toContain(`<li>${line}</li>`);
+    // The report's outcome filter tells them apart as the counts do.
+    expect(html).toContain('<option value="unchanged">already matches</option><option value="nothing-to-migrate">nothing to migrate</option>');
+    expect(html).toMatch(/data-user="zoe@contoso\.com" data-outcome="nothing-to-migrate no-usable-method"/);
+    expect(html).toMatch(/data-user="quinn@contoso\.com" data-outcome="unchanged"/);
+  });
+
   it('renders the reports the same bytes for the same plan', () => {
     const { plan } = buildPlan(input);
     expect(renderReportHtml(plan, { showPhoneNumbers: false })).toBe(renderReportHtml(structuredClone(plan), { showPhoneNumbers: false }));
