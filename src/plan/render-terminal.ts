@@ -96,7 +96,8 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
                 ? changedFields(ch, show)
                 : describe(ch.after, show);
         // The resource carries a serial from a vendor's file: its control characters are shown, not sent.
-        lines.push(paint[ch.action](`    ${sym} ${printable(ch.resource)}`) + `  ${detail}  ${dim(`[${ch.rule}]`)}`);
+        // The rule and its reason, as for policy changes (reasons name no phone number: the numbers are the change's before and after, masked above).
+        lines.push(paint[ch.action](`    ${sym} ${printable(ch.resource)}`) + `  ${detail}  ${dim(`[${ch.rule}] ${printable(ch.because)}`)}`);
       }
     }
     lines.push('');

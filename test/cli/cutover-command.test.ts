@@ -32,7 +32,7 @@ describe('the cutover on the command line', () => {
     expect(text.stdout).toMatch(/^Cutover \(staged rollout, federation\)\n {2}\+ featureRolloutPolicies\/multiFactorAuthentication .*isAppliedToOrganization=false/m);
     expect(text.stdout).toMatch(/^ {2}\+ featureRolloutPolicies\/multiFactorAuthentication\/appliesTo\/\S+ {2}group="MFA Staged Rollout"/m);
     expect(text.stdout).toMatch(/^ {2}rollout group "MFA Staged Rollout": 0 -> 35 member\(s\), added to staged rollout first$/m);
-    expect(text.stdout).toMatch(/^ {4}\+ rolloutGroup\/\S+ {2}group="MFA Staged Rollout" {2}\[CUTOVER-SWITCH-USER\]$/m);
+    expect(text.stdout).toMatch(/^ {4}\+ rolloutGroup\/\S+ {2}group="MFA Staged Rollout" {2}\[CUTOVER-SWITCH-USER\] switched to Entra MFA by staged rollout once every other change of the user succeeded \("MFA Staged Rollout", member \d+ of at most 50000\)$/m);
     expect(text.stdout).toMatch(/^ {2}2 cutover change\(s\) \(staged rollout, federation\): 2 to add, 0 to change, counted apart from user changes$/m);
     const json = await plan('--rollout-group', 'MFA Staged Rollout', '--format', 'json');
     const p = JSON.parse(json.stdout) as Plan;

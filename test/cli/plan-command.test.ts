@@ -255,7 +255,8 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
     expect(out).toMatch(/^ {2}source [0-9a-f]{64}; default method if-unset; prune no; include email no; target all users$/m);
     expect(out).toContain(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`);
     expect(out).toMatch(/~ authenticationMethodConfigurations\/Voice\n\s+state: "disabled" -> "enabled"\s+\[POL-VOICE\]/);
-    expect(out).toMatch(/igor@contoso\.com\n\s+~ phoneMethods\/mobile\s+phoneNumber: \+1 \*{8}99 -> \+1 \*{8}32\s+\[PHONE-PRIMARY-MOBILE\]/);
+    // A user change shows its rule and its reason, as a policy change does.
+    expect(out).toMatch(/igor@contoso\.com\n\s+~ phoneMethods\/mobile\s+phoneNumber: \+1 \*{8}99 -> \+1 \*{8}32 {2}\[PHONE-PRIMARY-MOBILE\] primary phone has no extension$/m);
     expect(out).toMatch(/bob@contoso\.com\n\s+\+ phoneMethods\/mobile\s+phoneNumber=\+1 \*{8}02/);
     expect(out).toContain('+1 ********03x***'); // carol's extension is masked too
     // No full number of the export or the tenant appears.

@@ -67,6 +67,19 @@ describe('buildPlan (pure)', () => {
     expect(shown).toMatch(/\u001b\[32m/);
   });
 
+  /** An auditor found the terminal plan gave a policy change's reason but only the rule of a user change. */
+  it('shows each user change with its rule and its reason, as a policy change, its phone numbers still masked', () => {
+    const { plan } = buildPlan(input);
+    const text = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
+    const shown = plan.user_changes.filter((c) => c.action !== 'no-op');
+    expect(shown.length).toBeGreaterThan(30);
+    for (const c of shown) expect(text, `${c.user} ${c.resource}`).toContain(`  [${c.rule}] ${c.because}\n`);
+    expect(text).toMatch(/\n {4}\+ phoneMethods\/office {2}phoneNumber=\+1 \*{8}03x\*{3} {2}\[PHONE-PRIMARY-OFFICE\] primary phone has an extension\n/);
+    expect(text).toMatch(/\n {4}~ signInPreferences {2}userPreferredMethodForSecondaryAuthentication: null -> "sms" {2}\[DEFAULT-PUSH-NEEDS-APP\] the user has no Microsoft Authenticator registration in the tenant yet; sms is the most secure method available\n/);
+    // The numbers are in the changes' before and after only: masked there, never in a reason.
+    for (const n of shown.flatMap((c) => [c.before?.phoneNumber, c.after?.phoneNumber]).filter((x): x is string => typeof x === 'string')) expect(text).not.toContain(n.replace(/^\+\d+ /, ''));
+  });
+
   /** Found by a review: a federation change with no switch left to wait for said "once the 0 switch(es) ... succeeded". */
   it('says when a federation change goes: after the switches it waits for, or with none left, simply last', () => {
     const { plan } = buildPlan(input);
