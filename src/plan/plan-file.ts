@@ -40,9 +40,11 @@ import { jsonSyntaxText } from '../model/json-syntax.js';
  * method, disabled tenant accounts and system-preferred MFA): a 2.6 file planned otherwise is an
  * earlier version's. 2.8 holds the lines of 2.7, planned by changed rules (serials compared in NFC;
  * a token's dropped clock drift reported, OATH-DRIFT): a 2.7 file planned otherwise is an earlier
- * version's.
+ * version's. 2.9 holds the lines of 2.8, planned by changed rules (a user's text message OTP + PIN
+ * mode reported, USER-SMS-PIN-MODE, and counted in POL-MANUAL's PIN finding): a 2.8 file planned
+ * otherwise is an earlier version's.
  */
-export const PLAN_FILE_VERSION = '2.8';
+export const PLAN_FILE_VERSION = '2.9';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */

@@ -138,6 +138,27 @@ describe('an edited plan is refused', () => {
     expect(writes(g.emu.requests())).toEqual([]);
   });
 
+  it('a 2.8 plan, made before a text message OTP + PIN mode was said, is an earlier version\'s: not called edited', async () => {
+    // As 2.8 wrote it for the Contoso export: no pin-mode finding for yusuf, none of POL-MANUAL for text messages (the company default is OTP).
+    const said = (l: Line) => l.t === 'finding' && (l.rule === 'USER-SMS-PIN-MODE' || (l.rule === 'POL-MANUAL' && String(l.message).startsWith('text message (OTP + PIN)')));
+    expect(lines.filter(said).map((l) => [l.severity, l.code, l.user ?? null])).toEqual([
+      ['info', 'pin-mode', null],
+      ['info', 'pin-mode', 'yusuf@contoso.com'],
+    ]);
+    const as28 = (name: string) =>
+      edited(name, (ls) => {
+        ls[0]!.format_version = '2.8';
+        for (let i = ls.length - 1; i >= 0; i--) {
+          if (!said(ls[i]!)) continue;
+          ls[0]!.summary.findings[ls[i]!.severity]--;
+          ls.splice(i, 1);
+        }
+        ls.at(-1)!.lines = ls.length - 1;
+      });
+    await expect(applyFile(g, as28('before-2.9.plan'), join(tmp.dir, 's-before29'))).rejects.toThrow(/before-2\.9\.plan is a plan of format 2\.8, made by an earlier version of mfa-migrate, and this version plans its sources differently \(the plan's summary is not what planning gives\)/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
   it("a run begun from a plan of an older format is resumed without planning its copy again: its hash is the journal's", async () => {
     const older = edited('older-run.plan', (ls) => (ls[0]!.format_version = '2.2'));
     const stateDir = join(tmp.dir, 's-older-run');
@@ -413,7 +434,7 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
     const noPolicy = structuredClone(lines);
     delete noPolicy[0]!.policy_seen;
     writeFileSync(join(tmp.dir, 'no-policy-seen.plan'), dump(noPolicy));
-    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan: this plan \(format 2\.8\) records no tenant state, so an edit to it could not be detected/);
+    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan: this plan \(format 2\.9\) records no tenant state, so an edit to it could not be detected/);
     const noSeen = structuredClone(lines);
     const at = noSeen.findIndex((l) => l.t === 'user');
     delete noSeen[at]!.seen;
