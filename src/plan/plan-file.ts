@@ -41,8 +41,9 @@ import { jsonSyntaxText } from '../model/json-syntax.js';
  * earlier version's. 2.8 holds the lines of 2.7, planned by changed rules (serials compared in NFC;
  * a token's dropped clock drift reported, OATH-DRIFT): a 2.7 file planned otherwise is an earlier
  * version's. 2.9 holds the lines of 2.8, planned by changed rules (a user's text message OTP + PIN
- * mode reported, USER-SMS-PIN-MODE, and counted in POL-MANUAL's PIN finding): a 2.8 file planned
- * otherwise is an earlier version's.
+ * mode reported, USER-SMS-PIN-MODE, and counted in POL-MANUAL's PIN finding; a rollout group member
+ * the plan switches before their methods are written warned of, switched-before-methods): a 2.8 file
+ * planned otherwise is an earlier version's.
  */
 export const PLAN_FILE_VERSION = '2.9';
 export const PLAN_KIND = 'mfa-migrate-plan';
