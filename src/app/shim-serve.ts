@@ -8,7 +8,7 @@ import { storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.
 import { parseStateUrl } from '../shim/postgres/state-url.js';
 import { readClientsFile } from '../shim/radius/clients-file.js';
 import { asField } from '../shim/radius/config-fields.js';
-import { readReplyAttributes } from '../shim/radius/reply-attributes.js';
+import { NO_REPLY_ATTRIBUTES, readReplyAttributes } from '../shim/radius/reply-attributes.js';
 
 export interface ShimServeRequest extends ShimStoreRequest {
   host: string;
@@ -105,5 +105,23 @@ function readCertificate(file: string): Buffer {
     return readFileSync(file);
   } catch (err) {
     throw new UserError(`cannot read TLS certificate ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
+/**
+ * SIGHUP: the RADIUS clients file (and attributes file) read again and put in use, as FreeRADIUS
+ * reloads its clients. A file that no longer reads is refused whole, and the ones in use stay.
+ * Returns what to tell the operator.
+ */
+export function reloadRadiusFiles(service: ShimService, req: Pick<ShimServeRequest, 'radiusClients' | 'radiusAttributes'>): string {
+  if (!service.reloadRadius || req.radiusClients === undefined) return 'SIGHUP: nothing to reload (RADIUS is off); still serving';
+  try {
+    const clients = readClientsFile(req.radiusClients);
+    const attributes = req.radiusAttributes !== undefined ? readReplyAttributes(req.radiusAttributes) : NO_REPLY_ATTRIBUTES;
+    service.reloadRadius(clients, attributes);
+    return `SIGHUP: reloaded ${clients.length} RADIUS client(s) from ${req.radiusClients}${req.radiusAttributes !== undefined ? ` and the reply attributes from ${req.radiusAttributes}` : ''}`;
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    return `SIGHUP: reload refused, the files as last read stay in use: ${err.message}`;
   }
 }

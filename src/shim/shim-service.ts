@@ -54,6 +54,8 @@ export interface ShimService {
   db: ShimDatabase;
   server: Server;
   auditPath: string;
+  /** RADIUS on: new clients and reply attributes, from the next request on (serve's SIGHUP). */
+  reloadRadius?(clients: RadiusClient[], replyAttributes: ReplyAttributes): void;
   close(): Promise<void>;
 }
 
@@ -222,7 +224,11 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       })();
       return closing;
     };
-    return { url, address, ...(radiusAddress ? { radiusAddress } : {}), db, server, auditPath, close };
+    const reloadRadius = (clients: RadiusClient[], replyAttributes: ReplyAttributes): void => {
+      for (const warning of replyAttributes.unmatched([...db.users.values()].map((u) => ({ key: u.key, group: u.group })))) notice(warning);
+      radiusServer!.reload(clients, replyAttributes);
+    };
+    return { url, address, ...(radiusAddress ? { radiusAddress, reloadRadius } : {}), db, server, auditPath, close };
   } catch (err) {
     // Nothing of it keeps running: a server left listening after its store's lock is released would
     // answer beside the next process that takes the store.

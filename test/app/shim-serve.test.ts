@@ -1,7 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startShimServe, type ShimServeRequest } from '../../src/app/shim-serve.js';
+import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { reloadRadiusFiles, startShimServe, type ShimServeRequest } from '../../src/app/shim-serve.js';
+import { hotpCode } from '../../src/otp/hotp.js';
+import { ATTR, CODE, decodePacket, encodeAccessRequest, hideUserPassword } from '../../src/shim/radius/packet.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { runImportStore } from '../../src/shim/shim-operations.js';
 import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, haveOpenssl, seed, tempDir } from '../shim/helpers.js';
@@ -88,5 +92,48 @@ describe('shim serve: RADIUS clients', () => {
       `radius client 10.0.0.0/8 (no name) (${clients} line 4)`,
     ]);
     expect(notices.join('\n')).not.toMatch(/0123456789abcdef/);
+  });
+});
+
+describe('shim serve: SIGHUP reloads the RADIUS files (a black-box test: SIGHUP ended the server, and nothing reloaded them)', () => {
+  /** The answer's code to a PAP Access-Request with this secret, or 'dropped' when none comes. */
+  async function ask(port: number, secret: string, code: string): Promise<number | 'dropped'> {
+    const socket = createSocket('udp4');
+    try {
+      const ra = randomBytes(16);
+      const key = Buffer.from(secret);
+      const packet = encodeAccessRequest(1, ra, [{ type: ATTR.userName, value: Buffer.from('ivan@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from(code), key, ra) }], key);
+      const answer = new Promise<number>((resolve) => socket.on('message', (m) => resolve(decodePacket(m).code)));
+      socket.send(packet, port, '127.0.0.1');
+      return await Promise.race([answer, new Promise<'dropped'>((r) => setTimeout(() => r('dropped'), 400))]);
+    } finally {
+      socket.close();
+    }
+  }
+  const H = (c: number) => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
+
+  it('puts a changed clients file in use from the next request, and keeps the one in use when the new one does not read', async () => {
+    const clients = tmp.path('radius-clients');
+    writeFileSync(clients, '127.0.0.1 first-secret-0123456789 vpn\n', { mode: 0o600 });
+    const service = await startShimServe({ ...base, radiusPort: 0, radiusClients: clients, onNotice: () => undefined });
+    try {
+      const port = service.radiusAddress!.port;
+      expect(await ask(port, 'first-secret-0123456789', H(0))).toBe(CODE.accessAccept);
+      writeFileSync(clients, '127.0.0.1 second-secret-0123456789 vpn\n', { mode: 0o600 });
+      expect(reloadRadiusFiles(service, { radiusClients: clients })).toBe(`SIGHUP: reloaded 1 RADIUS client(s) from ${clients}`);
+      expect(await ask(port, 'first-secret-0123456789', H(1))).toBe('dropped');
+      expect(await ask(port, 'second-secret-0123456789', H(1))).toBe(CODE.accessAccept);
+      // A file that no longer reads is refused whole (naming the line, never a secret); the clients in use stay.
+      writeFileSync(clients, '127.0.0.1 third-secret-0123456789 vpn\nnot-an-address x\n', { mode: 0o600 });
+      const refused = reloadRadiusFiles(service, { radiusClients: clients });
+      expect(refused).toMatch(/^SIGHUP: reload refused, the files as last read stay in use: .*line 2/);
+      expect(refused).not.toContain('third-secret');
+      expect(await ask(port, 'second-secret-0123456789', H(2))).toBe(CODE.accessAccept);
+    } finally {
+      await service.close();
+    }
+    const plain = await startShimServe({ ...base, onNotice: () => undefined });
+    expect(reloadRadiusFiles(plain, {})).toBe('SIGHUP: nothing to reload (RADIUS is off); still serving');
+    await plain.close();
   });
 });

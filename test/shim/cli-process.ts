@@ -21,7 +21,7 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; inp
 }
 
 /** Starts `shim serve` as a child process and resolves with its URL once it listens. */
-export function startServeProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null> }> {
+export function startServeProcess(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string; exited: Promise<number | null>; stderr: () => string }> {
   requireBuiltCli();
   const child = spawn(process.execPath, [CLI, 'shim', 'serve', ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -32,7 +32,7 @@ export function startServeProcess(args: string[], env: Record<string, string>): 
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /listening on (https?:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]!.replace('0.0.0.0', '127.0.0.1'), exited });
+      if (m) resolve({ child, url: m[1]!.replace('0.0.0.0', '127.0.0.1'), exited, stderr: () => err });
     });
     child.on('exit', (code) => reject(new Error(`shim serve exited with ${code} before listening: ${err}`)));
   });

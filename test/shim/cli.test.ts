@@ -110,13 +110,19 @@ describe('shim serve (process)', () => {
     expect(unlock.stdout).toMatch(/handed to the running server/);
     expect((await verify(s.url, 'ivan@contoso.com', H(1))).json).toEqual({ result: 'accept', reason: 'ok' });
 
+    // SIGHUP (a closed terminal, systemd's reload) does not end it: it reloads what it can and serves on.
+    s.child.kill('SIGHUP');
+    for (let i = 0; i < 50 && !s.stderr().includes('SIGHUP'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(s.stderr()).toContain('SIGHUP: nothing to reload (RADIUS is off); still serving');
+    expect((await verify(s.url, 'ivan@contoso.com', H(2))).json).toEqual({ result: 'accept', reason: 'ok' });
+
     // SIGTERM: clean stop, state compacted into the store, lock released.
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
     expect(existsSync(lockPathOf(store))).toBe(false);
     const journal = readFileSync(journalPathOf(store), 'latin1');
     expect(journal.slice(0, journal.indexOf('\0')).trim().split('\n')).toHaveLength(1);
-    const after = await runMain(['shim', 'check', '--store', store, '--user', 'ivan@contoso.com', '--code', H(1)], env);
+    const after = await runMain(['shim', 'check', '--store', store, '--user', 'ivan@contoso.com', '--code', H(2)], env);
     expect(after.stdout).toContain('replayed');
   });
 });

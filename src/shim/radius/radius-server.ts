@@ -96,7 +96,9 @@ export class RadiusServer {
   #socket: Socket | undefined;
   #up = false;
   readonly #cache: RetransmissionCache;
-  readonly #clients: ClientState[];
+  #clients: ClientState[];
+  #clientList: readonly RadiusClient[];
+  #replyAttributes: ReplyAttributes;
   /**
    * The client of each sending address seen (null: none), so that the networks are matched once per
    * address, not per datagram (a BlockList check costs about as much as a hash). Bounded: forgotten
@@ -112,12 +114,9 @@ export class RadiusServer {
   constructor(private readonly opts: RadiusServerOptions) {
     const now = opts.now ?? Date.now;
     this.#cache = new RetransmissionCache(RETRANSMISSION_WINDOW_MS, now);
-    this.#clients = opts.clients.map((client) => ({
-      client,
-      caller: `radius:${client.name}`,
-      limiter: new RateLimiter(client.rateLimit ?? opts.defaults.rateLimit.perSecond, client.rateBurst ?? opts.defaults.rateLimit.burst, now),
-      budget: new SourceBudget(client.sourceMaxFails !== undefined ? { ...opts.defaults.sourceBudget, maxFails: client.sourceMaxFails } : opts.defaults.sourceBudget, now),
-    }));
+    this.#clientList = opts.clients;
+    this.#replyAttributes = opts.replyAttributes;
+    this.#clients = opts.clients.map((client) => this.#stateFor(client));
     this.#pruner = setInterval(() => {
       this.#cache.prune();
       for (const c of this.#clients) {
@@ -126,6 +125,35 @@ export class RadiusServer {
       }
     }, 10_000);
     this.#pruner.unref();
+  }
+
+  #stateFor(client: RadiusClient): ClientState {
+    const now = this.opts.now ?? Date.now;
+    const { defaults } = this.opts;
+    return {
+      client,
+      caller: `radius:${client.name}`,
+      limiter: new RateLimiter(client.rateLimit ?? defaults.rateLimit.perSecond, client.rateBurst ?? defaults.rateLimit.burst, now),
+      budget: new SourceBudget(client.sourceMaxFails !== undefined ? { ...defaults.sourceBudget, maxFails: client.sourceMaxFails } : defaults.sourceBudget, now),
+    };
+  }
+
+  /**
+   * New clients and reply attributes (SIGHUP: the files read again), taking effect with the next request.
+   * A client whose line is unchanged but for its secret keeps its rate limit and its sources' failure
+   * counts: a reload must not give a guesser a fresh budget.
+   */
+  reload(clients: readonly RadiusClient[], replyAttributes: ReplyAttributes): void {
+    const old = this.#clients;
+    const sameLimits = (a: RadiusClient, b: RadiusClient) =>
+      a.network === b.network && a.name === b.name && a.rateLimit === b.rateLimit && a.rateBurst === b.rateBurst && a.sourceMaxFails === b.sourceMaxFails;
+    this.#clients = clients.map((client) => {
+      const kept = old.find((c) => sameLimits(c.client, client));
+      return kept ? { ...kept, client } : this.#stateFor(client);
+    });
+    this.#clientList = clients;
+    this.#replyAttributes = replyAttributes;
+    this.#byAddress.clear();
   }
 
   /** Listening and not failed (for /healthz). */
@@ -158,7 +186,7 @@ export class RadiusServer {
   #clientOf(address: string): ClientState | null {
     let state = this.#byAddress.get(address);
     if (state === undefined) {
-      const client = clientFor(this.opts.clients, address);
+      const client = clientFor(this.#clientList, address);
       state = (client && this.#clients.find((c) => c.client === client)) ?? null;
       if (this.#byAddress.size >= MAX_ADDRESSES_KEPT) this.#byAddress.clear();
       this.#byAddress.set(address, state);
@@ -284,7 +312,7 @@ export class RadiusServer {
     if (outcome.kind === 'refused') return reply(CODE.accessReject, `Too many failures from this address; try again in ${outcome.retryAfterSeconds} s`);
     const v = outcome.verdict;
     if (v.result === 'accept') {
-      const granted = this.opts.replyAttributes.forUser(v.user!.key, v.user!.group);
+      const granted = this.#replyAttributes.forUser(v.user!.key, v.user!.group);
       if (granted.length === 0) return ACCEPTED;
       // The admin's Reply-Message, where the rule gives one, is what the user sees: not beside "Accepted" (the VPN would show both).
       return granted.some((a) => a.type === ATTR.replyMessage) ? { code: CODE.accessAccept, attributes: granted } : { code: CODE.accessAccept, attributes: [...granted, ...ACCEPTED.attributes] };
