@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readRun, verifyJournal, type JournalCheck } from '../apply/journal.js';
+import { readRun, verifyJournal, type JournalCheck, type RunView } from '../apply/journal.js';
 import { cutoverOperations, policyOperations, waveOperations } from '../apply/operations.js';
 import { runTokenPath, selectUsers, type ApplySelection } from '../apply/run-apply.js';
 import { rollbackInverses } from '../apply/run-rollback.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan } from '../plan/plan-file.js';
-import { buildRunReport, type RunReport } from '../report/run-report.js';
+import { buildRunReport, type RunReport, type RunReportInput } from '../report/run-report.js';
 import { runsBelowHint, runsIn, stateDirsToSearch } from './runs.js';
 import { checkRunDir } from './state-dirs.js';
 
@@ -29,22 +29,54 @@ export async function verifyRun(runId: string, stateDir: string | undefined): Pr
   return { ...(await verifyJournal(runDir)), runDir };
 }
 
-/** `report RUN_ID`: what a run did, per user, from its journal (checked) and its plan. Reads only. */
+/** What a run set out to do, as the report lists it: the plan's users, and the operations not yet journaled. */
+interface Planned {
+  roster: RunReportInput['roster'];
+  planned: RunReportInput['planned'];
+  selected?: ReadonlySet<string>;
+  notSelectedOps: ReadonlySet<string>;
+}
+
+/** The owners of operations that are no user's (`policy/...`, `cutover/...`, a bulk create's `tokens/...`). */
+const SHARED_OWNERS = new Set(['policy', 'cutover', 'tokens']);
+
+/**
+ * `report RUN_ID`: what a run did, per user, from its journal (checked) and its plan. Reads only.
+ * A plan copy that cannot be read (a rollback's: the undone run's) does not stop it: the report is
+ * then made from the journal alone, and says so (an auditor found no report at all).
+ */
 export async function runReport(runId: string, given: string | undefined): Promise<RunReport> {
   const { stateDir, runDir } = await locateRun(runId, given);
   const view = await readRun(runDir);
   const { runs } = await runsIn(stateDir);
   const summary = runs.find((r) => r.id === runId)!;
-  const check = await verifyJournal(runDir);
   const h = view.header;
-  const planDir = h.kind === 'rollback' && h.rollbackOf ? join(stateDir, 'runs', h.rollbackOf) : runDir;
-  const planView = planDir === runDir ? view : await readRun(planDir);
-  let plan: SavedPlan;
+  const undoneDir = h.kind === 'rollback' && h.rollbackOf ? join(stateDir, 'runs', h.rollbackOf) : undefined;
+  const check = await verifyJournal(runDir);
+  let planned: Planned;
+  let planProblem: string | undefined;
   try {
-    plan = await SavedPlan.open(join(planDir, planView.header.planFile ?? 'plan.json'));
+    planned = await plannedFromPlan(view, runDir, undoneDir);
   } catch (err) {
-    throw new UserError(`run ${runId}: the plan copy it applied cannot be read (${(err as Error).message})`);
+    planProblem = `${h.kind === 'rollback' ? `the plan copy of the run it undoes (${h.rollbackOf ?? 'none named'})` : 'the plan copy it applied'} cannot be read (${(err as Error).message})`;
+    planned = fromJournal(view);
   }
+  return buildRunReport({
+    view,
+    summary,
+    check,
+    rolledBackBy: runs.filter((r) => r.rollback_of === runId).sort((a, b) => a.started.localeCompare(b.started)),
+    ...planned,
+    ...(planProblem ? { planProblem } : {}),
+  });
+}
+
+/** What the run set out to do, from its plan copy (a rollback's: the undone run's, and its journal); throws when it cannot be read. */
+async function plannedFromPlan(view: RunView, runDir: string, undoneDir: string | undefined): Promise<Planned> {
+  const h = view.header;
+  const planDir = undoneDir ?? runDir;
+  const planView = undoneDir ? await readRun(undoneDir) : view;
+  const plan = await SavedPlan.open(join(planDir, planView.header.planFile ?? 'plan.json'));
   const sel = planView.header.options as unknown as Partial<ApplySelection>;
   const planned: { id: string; userId?: string; kind?: string; after?: unknown }[] = [];
   // Who the run selected (--users, --group, --max-users): the others with changes are `not-selected`, as the summary and --results say.
@@ -66,14 +98,19 @@ export async function runReport(runId: string, given: string | undefined): Promi
     const wave = sel.batchSize ?? 500;
     for (let i = 0; i < positions.length; i += wave) planned.push(...waveOperations(await plan.read(positions.slice(i, i + wave)), runTokenPath(sel)));
   }
-  return buildRunReport({
-    view,
-    summary,
-    check,
-    rolledBackBy: runs.filter((r) => r.rollback_of === runId).sort((a, b) => a.started.localeCompare(b.started)),
-    roster: plan.users,
-    planned,
-    ...(selected ? { selected } : {}),
-    notSelectedOps,
-  });
+  return { roster: plan.users, planned, ...(selected ? { selected } : {}), notSelectedOps };
+}
+
+/**
+ * With no plan to read: the users are those the journal's operations name, by their object id (the
+ * journal holds no UPN), and nothing is listed that the journal does not record.
+ */
+function fromJournal(view: RunView): Planned {
+  const ids = new Set<string>();
+  for (const id of view.ops.keys()) {
+    const key = id.startsWith('rollback/') ? id.slice('rollback/'.length) : id;
+    const owner = key.slice(0, key.indexOf('/'));
+    if (owner && !SHARED_OWNERS.has(owner)) ids.add(owner);
+  }
+  return { roster: [...ids].map((id) => ({ upn: id, userId: id, status: 'changes' as const })), planned: [], notSelectedOps: new Set() };
 }

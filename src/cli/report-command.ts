@@ -26,7 +26,7 @@ export function registerReport(program: Command): void {
       `
 Exit status: 0 the report was made; 1 an error, or the report was made (and written) but the run's
 evidence is in question, as runs verify exits 1: its journal was edited (said first in every format),
-its plan copy changed or cannot be read.
+its plan copy changed or cannot be read (the report is then the journal's alone).
 
 Examples:
   $ mfa-migrate report 20261128T101500Z-3f2a9c1d --report wave1-run.html
@@ -44,5 +44,7 @@ Examples:
       }
       // The report is written all the same (it is what an investigation starts from), but the evidence is in question: exit 1, as `runs verify` does.
       if (report.journal.state === 'broken') throw new UserError(`run ${runId}: ${report.journal.problem}`, EXIT.error);
+      // Its plan copy unreadable, the report is the journal's alone: made and written, and said as a failure too.
+      if (report.run.plan_problem) throw new UserError(`run ${runId}: ${report.run.plan_problem}`, EXIT.error);
     });
 }

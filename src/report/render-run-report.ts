@@ -81,14 +81,25 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
         : r.journal.edited
           ? `EDITED: ${r.journal.problem}`
           : (r.journal.problem ?? '');
+  // A plan copy that cannot be read: the report is the journal's alone, and says what it cannot show.
+  const undo = run.kind === 'rollback';
+  const journalOnly = run.plan_problem
+    ? `What the ${undo ? 'rollback set out to undo' : 'run set out to do'} cannot be shown: this report is made from the journal alone, its users named by their object id${run.unlisted_pending > 0 ? `, the ${run.unlisted_pending} operation(s) it does not record (pending, never sent) counted but not listed` : ''}${undo ? ', what it left in place that Graph cannot undo listed apart (not under each user)' : ''}; the outcomes are the journal's.`
+    : undefined;
+  // Said once: a check that found the plan copy unreadable already says so in its words.
+  const planWords = run.plan_problem && r.journal.about !== 'plan-copy-unreadable' ? `${run.plan_problem.charAt(0).toUpperCase()}${run.plan_problem.slice(1)}. ` : '';
   const alert =
     r.journal.state !== 'broken'
-      ? null
+      ? journalOnly
+        ? `WARNING: ${planWords}${journalOnly}`
+        : null
       : r.journal.edited
-        ? `WARNING: ${r.journal.problem}. What this report shows comes from that journal and cannot be taken as the run's record; ${command(['runs', 'verify', run.id])} shows the same.`
-        : r.journal.about === 'undone-run'
-          ? `WARNING: ${r.journal.problem}. The operations listed are what the journal records; whose changes they undo is read from the run it names.`
-          : `WARNING: ${r.journal.problem}. The users and the operations not yet journaled are listed from that plan copy; the outcomes are the journal's.`;
+        ? `WARNING: ${r.journal.problem}. ${planWords}What this report shows comes from that journal and cannot be taken as the run's record; ${command(['runs', 'verify', run.id])} shows the same.${journalOnly ? ` ${journalOnly}` : ''}`
+        : journalOnly
+          ? `WARNING: ${r.journal.problem}. ${planWords}${journalOnly}`
+          : r.journal.about === 'undone-run'
+            ? `WARNING: ${r.journal.problem}. The operations listed are what the journal records; whose changes they undo is read from the run it names.`
+            : `WARNING: ${r.journal.problem}. The users and the operations not yet journaled are listed from that plan copy; the outcomes are the journal's.`;
   const header: [string, string][] = [
     ['Run', `${run.id} (${run.kind})`],
     ['State', run.state],
@@ -107,7 +118,9 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     ['Rolled back by', r.rollback.by.length > 0 ? r.rollback.by.map((b) => `${b.id} (${b.state}${b.finished ? `, ${b.finished}` : ''})`).join('; ') : 'none'],
   ];
   const tally = (k: RunUserOutcome) => r.users.filter((u) => u.outcome === k).length;
-  const gone = [...r.policy, ...r.shared, ...r.users.flatMap((u) => u.operations)].filter((o) => o.gone_already).length;
+  const listed = [...r.policy, ...r.shared, ...r.users.flatMap((u) => u.operations)];
+  const gone = listed.filter((o) => o.gone_already).length;
+  const listedPending = listed.filter((o) => o.state === 'pending').length;
   const counts = [
     `${run.total_operations} operation(s): ${c.done} done${gone > 0 ? ` (${gone} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
     `${r.users.length} user(s): ${(Object.keys(OUTCOME_LABEL) as RunUserOutcome[])
@@ -115,6 +128,9 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
       .filter(([, n]) => n > 0)
       .map(([k, n]) => `${n} ${OUTCOME_LABEL[k]}`)
       .join(', ')}`,
+    // The counts are the run's own; the listing comes from its plan: where they part, it is said (see the warning).
+    ...(run.unlisted_pending > 0 ? [`${run.unlisted_pending} of the ${c.pending} pending operation(s) are not listed: what the run set out to do cannot be read whole (see the warning)`] : []),
+    ...(listedPending > c.pending ? [`${listedPending - c.pending} more operation(s) are listed pending than the run counted: what the run set out to do cannot be read whole (see the warning)`] : []),
     // Sent with no answer journaled: the run stopped while they were in flight, and they may have reached the tenant.
     ...(c.started > 0
       ? [

@@ -4,7 +4,7 @@ import { isLeftAloneError } from '../apply/rollback-inverses.js';
 import type { Operator } from '../apply/operator.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.5';
+export const RUN_REPORT_FORMAT_VERSION = '1.6';
 
 /** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
 export type RunReportOpState = OpState | 'not-selected';
@@ -89,6 +89,18 @@ export interface RunReport {
     total_operations: number;
     /** By operation state: `started` counts the operations sent with no answer journaled (outcome unknown), apart from `pending` (never sent). */
     counts: Record<OpState, number>;
+    /**
+     * 1.6: why the plan copy the report lists from (a rollback's: the run it undoes) cannot be read, or
+     * null. The report is then made from the journal alone: its users are named by their object id
+     * (`user` is `user_id`), and what the journal does not record is counted but not listed.
+     */
+    plan_problem: string | null;
+    /**
+     * 1.6: operations `counts.pending` holds that the report does not list (never sent, and what the
+     * run set out to do cannot be read whole: its plan copy unreadable, or the run a rollback undoes
+     * failing its check); 0 when every one is listed.
+     */
+    unlisted_pending: number;
   };
   /**
    * `runs verify`'s finding, and the journal's final hash when its chain is whole. `problem`: what is
@@ -132,6 +144,8 @@ export interface RunReportInput {
   selected?: ReadonlySet<string>;
   /** Operations of the plan the run's selection left out (a domain's federation waiting for users not selected). */
   notSelectedOps?: ReadonlySet<string>;
+  /** Why the plan copy cannot be read, when it cannot: `roster` and `planned` are then the journal's alone. */
+  planProblem?: string;
 }
 
 /** The apply operation a rollback's operation undoes (`rollback/<id>`), or the id itself. */
@@ -150,7 +164,8 @@ export function buildRunReport(input: RunReportInput): RunReport {
     const state: RunReportOpState = r?.state ?? (input.notSelectedOps?.has(id) ? 'not-selected' : 'pending');
     const unsettled = state === 'started' || state === 'pending';
     const key = undone(id);
-    const serials = bulkSerials.get(id);
+    // With no plan to name them (its copy unreadable), a bulk create done is named by the serials its journaled result holds.
+    const serials = bulkSerials.get(id) ?? (/^tokens\/[0-9a-f]+$/.test(id) && isRecord(r?.result?.devices) ? Object.keys(r.result.devices) : undefined);
     // A rollback deletes a bulk-created token by serial (`tokens/<bulk hash>/<serial>`).
     const bulkToken = /^tokens\/[0-9a-f]+\/(.+)$/.exec(key)?.[1];
     return {
@@ -192,6 +207,9 @@ export function buildRunReport(input: RunReportInput): RunReport {
     // A rollback concerns the users whose changes it undoes or leaves in place (all of the apply's, a user
     // whose every change Graph cannot undo included).
     .filter((u) => h.kind === 'apply' || u.operations.length > 0 || u.left_in_place.length > 0);
+  // The counts are the run's own (its journal, and the total it recorded when it started); what is listed
+  // comes from its plan. Pending ones the listing cannot name are counted apart, so that the two never disagree unsaid.
+  const listedPending = [...policy, ...shared, ...users.flatMap((u) => u.operations)].filter((o) => o.state === 'pending').length;
   return {
     format_version: RUN_REPORT_FORMAT_VERSION,
     run: {
@@ -210,6 +228,8 @@ export function buildRunReport(input: RunReportInput): RunReport {
       plan_hash: h.planHash,
       total_operations: h.totalOps,
       counts: summary.counts,
+      plan_problem: input.planProblem ?? null,
+      unlisted_pending: Math.max(0, summary.counts.pending - listedPending),
     },
     journal:
       check.state === 'verified'
@@ -263,3 +283,5 @@ function undoOutcome(base: RunUserOutcome, ops: RunReportOperation[], left: Left
 function operatorJson(o: Operator): { tool_version: string; os_user: string; host: string } {
   return { tool_version: o.toolVersion, os_user: o.osUser, host: o.host };
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
