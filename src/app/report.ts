@@ -52,7 +52,9 @@ export async function runReport(runId: string, given: string | undefined): Promi
   const summary = runs.find((r) => r.id === runId)!;
   const h = view.header;
   const undoneDir = h.kind === 'rollback' && h.rollbackOf ? join(stateDir, 'runs', h.rollbackOf) : undefined;
-  const check = await verifyJournal(runDir);
+  // A rollback's report reads the run it undoes (what it set out to undo, whose changes): that run's
+  // journal is checked as `runs verify` checks it (an auditor found an edited one reported "verified").
+  const check = withUndoneRun(await verifyJournal(runDir), h.rollbackOf, undoneDir ? await verifyJournal(undoneDir).catch(() => undefined) : undefined);
   let planned: Planned;
   let planProblem: string | undefined;
   try {
@@ -69,6 +71,19 @@ export async function runReport(runId: string, given: string | undefined): Promi
     ...planned,
     ...(planProblem ? { planProblem } : {}),
   });
+}
+
+/**
+ * A rollback's check with the undone run's: when this run's own journal passes but the run it undoes
+ * does not (its journal edited, its plan copy changed or unreadable), the rollback's evidence is in
+ * question as an edited plan copy puts an apply's: `broken`, about `undone-run`, its own lines whole.
+ */
+function withUndoneRun(own: JournalCheck, undoneId: string | undefined, undone: JournalCheck | undefined): JournalCheck {
+  if (own.state === 'broken' || undone?.state !== 'broken') return own;
+  const reason = undone.about
+    ? `the run it undoes (${undoneId}) does not pass runs verify: ${undone.reason}`
+    : `the journal of the run it undoes (${undoneId}) was changed after it was written: line ${undone.line}: ${undone.reason}`;
+  return { state: 'broken', line: 1, reason, about: 'undone-run', ...(own.state === 'verified' ? { lines: own.lines, head: own.head } : {}) };
 }
 
 /** What the run set out to do, from its plan copy (a rollback's: the undone run's, and its journal); throws when it cannot be read. */

@@ -577,6 +577,8 @@ export function journalProblem(check: JournalCheck, where?: string): string | un
   if (check.state === 'verified') return check.tornLine === undefined ? undefined : `line ${check.tornLine}${where ? ` of ${where}` : ''} is incomplete: a crash while writing leaves this, not an edit (the next resume or rollback of the run cuts it off); the lines before it are whole`;
   if (check.state === 'unverifiable') return `unverifiable: ${check.reason}${where ? ` (${where})` : ''}`;
   if (check.about === 'plan-copy-changed') return `${check.reason}: it was changed after the run (${journal} is not in question)`;
+  // A rollback's own journal, apart from the run it undoes that the reason names.
+  if (check.about === 'undone-run') return `${check.reason} (the rollback's own journal${where ? `, ${where},` : ''} is whole)`;
   if (check.about) return `${check.reason} (${journal} is whole)`;
   return `the journal was changed after it was written: line ${check.line}${where ? ` of ${where}` : ''}: ${check.reason}`;
 }

@@ -26,7 +26,8 @@ export function registerReport(program: Command): void {
       `
 Exit status: 0 the report was made; 1 an error, or the report was made (and written) but the run's
 evidence is in question, as runs verify exits 1: its journal was edited (said first in every format),
-its plan copy changed or cannot be read (the report is then the journal's alone).
+its plan copy changed or cannot be read (the report is then the journal's alone), or, for a rollback,
+the run it undoes fails runs verify.
 
 Examples:
   $ mfa-migrate report 20261128T101500Z-3f2a9c1d --report wave1-run.html

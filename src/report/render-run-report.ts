@@ -98,7 +98,7 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
         : journalOnly
           ? `WARNING: ${r.journal.problem}. ${planWords}${journalOnly}`
           : r.journal.about === 'undone-run'
-            ? `WARNING: ${r.journal.problem}. The operations listed are what the journal records; whose changes they undo is read from the run it names.`
+            ? `WARNING: ${r.journal.problem}. The outcomes listed are this rollback's journal's; the undos it has still to do, and whose changes each undoes, are read from the run it names, and cannot be taken as what it set out to undo.`
             : `WARNING: ${r.journal.problem}. The users and the operations not yet journaled are listed from that plan copy; the outcomes are the journal's.`;
   const header: [string, string][] = [
     ['Run', `${run.id} (${run.kind})`],
