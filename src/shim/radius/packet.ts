@@ -25,6 +25,7 @@ export const ATTR = {
   callingStationId: 31,
   proxyState: 33,
   nasIdentifier: 32,
+  eapMessage: 79,
   messageAuthenticator: 80,
 } as const;
 

@@ -267,7 +267,8 @@ export class RadiusServer {
     if (packet.code === CODE.statusServer) return STATUS_UP;
     // The end user's address (Calling-Station-Id) counts, where the client sends it; else the client itself.
     // An IP address in it counts as client_ip does (one text per address, IPv6 by its /64); other forms (a MAC address, a phone number) as sent.
-    const sent = attribute(packet, ATTR.callingStationId)?.toString('utf8');
+    // Trimmed: one address written with spaces around it is the same end user, not a fresh budget.
+    const sent = attribute(packet, ATTR.callingStationId)?.toString('utf8').trim();
     const station = sent !== undefined ? (endUserSource(sent) ?? sent) : undefined;
     const caller = state.caller;
     const source = station !== undefined && station !== '' ? station : caller;
@@ -292,9 +293,12 @@ export class RadiusServer {
     };
     // RFC 2865 5.44: at most one of each in an Access-Request (two names would be verified as the first).
     if (attributeCount(packet, ATTR.userName) > 1 || attributeCount(packet, ATTR.userPassword) > 1) return malformed(REPLY_TEXT.malformed, 'a repeated User-Name or User-Password');
+    // Likewise one end user's address: with two, which one the budgets count would be the sender's choice.
+    if (attributeCount(packet, ATTR.callingStationId) > 1) return malformed(REPLY_TEXT.malformed, 'a repeated Calling-Station-Id (RFC 2865 5.44: at most one)');
     if (hidden && attribute(packet, ATTR.chapPassword)) return malformed(REPLY_TEXT.malformed, 'both User-Password and CHAP-Password (RFC 2865 4.1)');
     if (!userName || !hidden) {
       if (attribute(packet, ATTR.chapPassword)) return malformed('Only PAP is supported', 'CHAP-Password: only PAP is supported');
+      if (attribute(packet, ATTR.eapMessage)) return malformed('Only PAP is supported', 'EAP-Message: only PAP is supported');
       return malformed(REPLY_TEXT.malformed, userName ? 'no User-Password' : 'no User-Name');
     }
     const code = decodeUserPasswordText(hidden, state.client.secret, packet.authenticator);

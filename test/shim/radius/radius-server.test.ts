@@ -430,6 +430,18 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     expect(texts.slice(3)).toEqual([expect.stringMatching(/^Too many requests; try again in \d+ s$/), expect.stringMatching(/^Too many requests/)]);
   });
 
+  it('answers an EAP request "Only PAP is supported", refuses two Calling-Station-Ids as malformed, and counts one written with spaces as the address (a black-box test)', async () => {
+    const { port } = await start();
+    const eap = await ask(port, [name('zoe@contoso.com'), { type: ATTR.eapMessage, value: Buffer.from([2, 1, 0, 5, 1]) }]);
+    expect(attribute(eap!, ATTR.replyMessage)?.toString()).toBe('Only PAP is supported');
+    const station = (text: string) => ({ type: ATTR.callingStationId, value: Buffer.from(text) });
+    const two = await ask(port, [name('zoe@contoso.com'), password('000000'), station('198.51.100.7'), station('203.0.113.9')]);
+    expect(attribute(two!, ATTR.replyMessage)?.toString()).toBe('Malformed request');
+    expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="wrong_code"}')).toBe(0);
+    await ask(port, [name('zoe@contoso.com'), password('000000'), station(' 198.51.100.7 ')]);
+    expect(Object.keys(service!.db.users.get('zoe@contoso.com')!.sources)).toEqual(['198.51.100.7']);
+  });
+
   it('rejects two User-Names (5.44: at most one) as malformed without verifying either', async () => {
     const { port } = await start();
     const answer = await ask(port, [name('zoe@contoso.com'), name('ivan@contoso.com'), password('000000')]);
