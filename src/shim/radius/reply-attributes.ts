@@ -110,13 +110,17 @@ function encodeAttribute(pair: string, where: string): Attribute {
     throw new UserError(`${where}: ${asField(pair)}: expected Name=value with Name one of ${Object.keys(DICTIONARY).join(', ')}${hint}`);
   }
   if (entry.kind === 'integer') {
-    if (!/^\d+$/.test(value) || Number(value) > 0xffff_ffff) throw new UserError(`${where}: ${name} takes a whole number`);
+    if (!/^\d+$/.test(value) || Number(value) > 0xffff_ffff) throw new UserError(`${where}: ${name} takes a whole number from 0 to 4294967295 (RADIUS integers are 32 bits)`);
     const buf = Buffer.alloc(4);
     buf.writeUInt32BE(Number(value));
     return { type: entry.type, value: buf };
   }
   if (entry.kind === 'ipv4') {
     if (isIP(value) !== 4) throw new UserError(`${where}: ${name} takes an IPv4 address`);
+    // A netmask is ones then zeros (255.255.255.0): another is a typo the VPN would reject or misread.
+    if (name === 'Framed-IP-Netmask' && !/^1*0*$/.test(value.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join(''))) {
+      throw new UserError(`${where}: Framed-IP-Netmask ${value} is no netmask (its bits must be ones, then zeros, as 255.255.255.0)`);
+    }
     return { type: entry.type, value: Buffer.from(value.split('.').map(Number)) };
   }
   const buf = Buffer.from(value, 'utf8');

@@ -160,6 +160,10 @@ describe('RADIUS reply attributes file', () => {
     // A name Object.prototype has is no attribute either (it was a TypeError).
     for (const name of ['toString', 'constructor', '__proto__']) expect(() => parseReplyAttributes(`user:x ${name}=1\n`, 'a')).toThrow(new RegExp(`${name}=1: expected Name=value with Name one of`));
     expect(() => parseReplyAttributes('user:x Session-Timeout=soon\n', 'a')).toThrow(/Session-Timeout takes a whole number/);
+    // The range is said (a black-box test read "takes a whole number" for one too large).
+    expect(() => parseReplyAttributes('user:x Session-Timeout=99999999999\n', 'a')).toThrow(/Session-Timeout takes a whole number from 0 to 4294967295/);
+    expect(() => parseReplyAttributes('user:x Framed-IP-Netmask=255.0.255.0\n', 'a')).toThrow(/Framed-IP-Netmask 255\.0\.255\.0 is no netmask/);
+    expect(parseReplyAttributes('user:x Framed-IP-Netmask=255.255.240.0\n', 'a').forUser('x', undefined)).toHaveLength(1);
     // '#' inside a field is the field's here (guest user names hold #EXT#), a comment after white space.
     expect(parseReplyAttributes('user:ann_fabrikam.com#EXT#@contoso.onmicrosoft.com Filter-Id=g#1 # guest\n', 'a').forUser('ann_fabrikam.com#ext#@contoso.onmicrosoft.com', undefined)).toEqual([{ type: 11, value: Buffer.from('g#1') }]);
     // Group names match whatever their case (as Windows compares them); a rule naming no one is pointed out.
