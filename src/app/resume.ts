@@ -27,12 +27,13 @@ export interface ResumeRequest {
 }
 
 /**
- * A partial run with nothing failed, unsent or of unknown outcome: what it skipped, it skipped as
- * stale (a skip after a failure comes with that failure), which no resume sends. The latest such run
- * is not the one a plain `resume` takes up: an older run a resume can finish would hide behind it.
+ * A partial run with nothing failed, unsent or of unknown outcome, and every skip a stale one (not a
+ * switch held back for methods gone since, which a resume sends once they are back): only users left
+ * out as stale are left, which no resume sends. The latest such run is not the one a plain `resume`
+ * takes up: an older run a resume can finish would hide behind it.
  */
 function onlyStaleLeft(r: RunSummary): boolean {
-  return r.state === 'partial' && r.counts.failed + r.counts.pending + r.counts.started === 0;
+  return r.state === 'partial' && r.counts.failed + r.counts.pending + r.counts.started === 0 && r.counts.skipped <= (r.skipped_stale ?? r.counts.skipped);
 }
 
 /** Finishes an apply run (the latest unfinished one a resume can finish, when none is named), where it ran. */

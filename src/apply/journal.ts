@@ -446,6 +446,11 @@ export interface RunSummary {
   rolled_back_by: string[];
   /** Why the journal could not be read whole (damaged lines), when it could not. */
   problem?: string;
+  /**
+   * An apply run's: of `counts.skipped`, the operations left out as stale, which no resume sends (the
+   * others, skipped after a failure or held back, a resume tries again).
+   */
+  skipped_stale?: number;
 }
 
 /** Every run in the state directory, newest first; one whose journal cannot be read is listed with the reason. */
@@ -479,6 +484,8 @@ export async function listRuns(stateDir: string, isActive: (id: string) => boole
       rollback_of: view.header.rollbackOf ?? null,
       rolled_back_by: [],
       ...(view.problems.length > 0 ? { problem: `damaged journal: ${view.problems.join('; ')}` } : {}),
+      // Skipped with the error `stale` (run-apply.ts journals them so).
+      ...(view.header.kind === 'apply' ? { skipped_stale: [...view.ops.values()].filter((o) => o.state === 'skipped' && o.error === 'stale').length } : {}),
     });
   }
   const byId = new Map(out.map((r) => [r.id, r]));

@@ -16,7 +16,7 @@ export function unknownOutcomes(run: RunView): string[] {
   return [...run.ops.values()].filter(isUnknownOutcome).map((r) => r.op);
 }
 
-function isUnknownOutcome(r: OpRecord): boolean {
+export function isUnknownOutcome(r: OpRecord): boolean {
   if (r.state === 'started') return true;
   if (r.state !== 'failed') return false;
   return r.outcomeUnknown ?? r.error?.includes(OUTCOME_UNKNOWN_WORDING) ?? false;

@@ -19,7 +19,8 @@ import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, groupNamesOf, plannedRollout, rolloutStaleNow, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
 import { runFederationStep, upnDomain } from './federation-step.js';
-import { findStale, type StaleObject } from './staleness.js';
+import { isUnknownOutcome } from './rollback-settle.js';
+import { findStale, switchGaps, type StaleObject } from './staleness.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
@@ -567,7 +568,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     // made while the wave before is written, so the write pipe never waits for it.
     const stopAt = sel.waves ?? Infinity;
     let started = 0;
-    let recheck: { wave: number; result: Promise<StaleObject[]> } | undefined;
+    let recheck: { wave: number; result: Promise<WaveRecheck> } | undefined;
     const pendingOps = (users: PlanUser[]) => waveOperations(users, tokenPath).filter((o) => !settledBefore(prior.get(o.id)));
     const fresh = () => ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS;
     // A wave read again (a long run, a resume) is checked for its users' memberships of the groups
@@ -577,7 +578,13 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       const left = trimTouched(users, prior, tokenPath);
       const withGroups = left.filter((u) => u.policyGroups !== undefined);
       const memberships = judged.length > 0 && withGroups.length > 0 ? membershipsOf(deps.client, withGroups.map((u) => u.userId), judged) : Promise.resolve(new Map<string, string[]>());
-      return { wave: w, result: Promise.all([memberships, staleAmong(left, deps.client, sel.concurrency)]).then(([m, stale]) => [...membershipStale(withGroups, m), ...stale]) };
+      // Users whose switch this pass sends after an earlier pass wrote their methods: read with the
+      // others (one read each), so that a switch never goes out for methods deleted since.
+      const switching = switchesAfterWrites(users, prior, tokenPath);
+      return {
+        wave: w,
+        result: Promise.all([memberships, readUsersAgain(left, switching, deps.client, sel.concurrency)]).then(([m, read]) => ({ stale: [...membershipStale(withGroups, m), ...read.stale], held: read.held })),
+      };
     };
     for (let w = 0; w < waves; w++) {
       const wave = await readWave(w);
@@ -605,9 +612,10 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       started++;
       await journal.wave(w + 1, 'started');
       report('wave', w + 1);
-      let waveStale: StaleObject[] = [];
-      if (recheck?.wave === w) waveStale = await recheck.result;
-      else if (!fresh()) waveStale = await recheckWave(w, wave).result;
+      let read: WaveRecheck = { stale: [], held: [] };
+      if (recheck?.wave === w) read = await recheck.result;
+      else if (!fresh()) read = await recheckWave(w, wave).result;
+      const waveStale = read.stale;
       recheck = undefined;
       if (w + 1 < waves && started < stopAt && !fresh()) {
         const next = await readWave(w + 1);
@@ -624,7 +632,24 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
         await journal.ops(recs);
         for (const r of recs) now.set(r.op, { status: 'skipped', error: 'stale' });
       }
-      const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()));
+      // A switch held back (its user's methods gone since an earlier pass wrote them) is not sent,
+      // and not settled: a resume reads the user again and sends it once the methods are back.
+      const opIds = new Set(ops.map((o) => o.id));
+      const held = read.held.filter((h) => !staleNow.has(h.upn.toLowerCase()) && opIds.has(h.op));
+      if (held.length > 0) {
+        // One an earlier pass sent with no answer (it may be in place) keeps its record, which a
+        // rollback reads back: only this pass leaves it unsent (and the user's outcome unknown).
+        const unknown = (op: string) => {
+          const p = prior.get(op);
+          return p !== undefined && isUnknownOutcome(p) ? p : undefined;
+        };
+        const recs = held.filter((h) => !unknown(h.op)).map((h) => ({ op: h.op, state: 'skipped' as const, error: h.reason }));
+        await journal.ops(recs);
+        for (const h of held) now.set(h.op, { status: unknown(h.op)?.state ?? 'skipped', error: unknown(h.op) ? `${h.reason} (an earlier pass sent it with no answer: it may be in place already, which a rollback reads back)` : h.reason });
+        deps.log?.(`Wave ${w + 1}: ${held.length} user(s) not switched to Entra MFA: methods the switch rests on are gone since an earlier pass wrote them (${held.slice(0, 5).map((h) => h.upn).join(', ')}${held.length > 5 ? ', ...' : ''}). Put the methods back and resume.`);
+      }
+      const heldOps = new Set(held.map((h) => h.op));
+      const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()) && !heldOps.has(o.id));
       if (runnable.length > 0) for (const [id, s] of await executor.run(runnable, prior)) now.set(id, s);
       tally(wave, now);
       if (executor.wasInterrupted) {
@@ -858,14 +883,79 @@ function membershipStale(users: readonly PlanUser[], now: ReadonlyMap<string, st
 }
 
 async function staleAmong(users: PlanUser[], client: GraphClient, concurrency: number): Promise<StaleObject[]> {
-  if (users.length === 0) return [];
-  const serials = users.flatMap((u) => [...u.changes, ...(u.kept ?? [])].filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length)));
+  return (await readUsersAgain(users, [], client, concurrency)).stale;
+}
+
+/** A wave's re-read: its users changed since the plan, and the switches held back. */
+interface WaveRecheck {
+  stale: StaleObject[];
+  held: HeldSwitch[];
+}
+
+/** A switch not sent: the methods it rests on are gone since an earlier pass of the run wrote them. */
+interface HeldSwitch {
+  upn: string;
+  /** The rollout group add's operation id. */
+  op: string;
+  reason: string;
+}
+
+/** A user whose switch this pass sends after an earlier pass wrote (some of) their changes. */
+interface SwitchAfterWrites {
+  user: PlanUser;
+  op: string;
+  /** The method resources the earlier passes wrote (every write of them done). */
+  written: string[];
+}
+
+/**
+ * The wave's users whose switch (rollout group add) is left to send while an earlier pass of the run
+ * got to some of their operations: their method writes are the run's own, which the re-read of what
+ * the plan saw leaves out (trimTouched), and a user whose switch failed is left out of it whole.
+ */
+function switchesAfterWrites(users: readonly PlanUser[], prior: ReadonlyMap<string, OpRecord>, tokenPath: TokenPath): SwitchAfterWrites[] {
+  const out: SwitchAfterWrites[] = [];
+  for (const u of users) {
+    const ops = userOperations(u, tokenPath);
+    const sw = ops.find((o) => o.kind === 'rollout-add');
+    if (!sw || settledBefore(prior.get(sw.id))) continue;
+    if (!ops.some((o) => (prior.get(o.id)?.state ?? 'pending') !== 'pending')) continue;
+    const done = new Map<string, boolean>();
+    for (const o of ops) {
+      if (o === sw || !/^(phoneMethods|hardwareOathMethods)\//.test(o.resource) || o.kind === 'phone-delete') continue;
+      done.set(o.resource, (done.get(o.resource) ?? true) && prior.get(o.id)?.state === 'done');
+    }
+    out.push({ user: u, op: sw.id, written: [...done].filter(([, d]) => d).map(([r]) => r) });
+  }
+  return out;
+}
+
+/**
+ * One read of each user (batched): `users` compared with what the plan saw (findStale), `switching`
+ * checked for the methods their switch rests on (switchGaps).
+ */
+async function readUsersAgain(users: readonly PlanUser[], switching: readonly SwitchAfterWrites[], client: GraphClient, concurrency: number): Promise<WaveRecheck> {
+  if (users.length === 0 && switching.length === 0) return { stale: [], held: [] };
+  const known = new Map<string, { upn: string; userId: string; needsPreferences: boolean }>();
+  for (const u of users) known.set(u.userId, { upn: u.upn, userId: u.userId, needsPreferences: u.changes.some((c) => c.resource === 'signInPreferences') });
+  for (const s of switching) if (!known.has(s.user.userId)) known.set(s.user.userId, { upn: s.user.upn, userId: s.user.userId, needsPreferences: false });
+  const tokensOf = (u: PlanUser) => [...u.changes, ...(u.kept ?? [])].filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length));
+  const serials = [...new Set([...users.flatMap(tokensOf), ...switching.flatMap((s) => tokensOf(s.user))])];
   const tenant = await readTenant(client, {
-    known: users.map((u) => ({ upn: u.upn, userId: u.userId, needsPreferences: u.changes.some((c) => c.resource === 'signInPreferences') })),
+    known: [...known.values()],
     serials,
     policy: false,
     organization: false,
     concurrency: Math.max(concurrency, READ_CONCURRENCY_MIN),
   });
-  return findStale(users, [], tenant);
+  const held = switching.flatMap((s) => {
+    const gaps = switchGaps(s.user, s.written, tenant);
+    return gaps.length === 0 ? [] : [{ upn: s.user.upn, op: s.op, reason: heldBackReason(s.user.upn, gaps) }];
+  });
+  return { stale: findStale(users, [], tenant), held };
+}
+
+/** What the journal, the --results file and the summary say of a switch held back. */
+export function heldBackReason(upn: string, gaps: readonly string[]): string {
+  return `held back, not sent: ${upn}'s switch to Entra MFA rests on what is no longer there: ${gaps.join('; ')}. Put them back and resume (the switch is sent once they are there), or roll the run back and make a new plan`;
 }

@@ -1,7 +1,7 @@
 import type { TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
 import type { PlanUser, SavedPolicyChange } from '../plan/plan-file.js';
-import { policyPropertyState, userResourceState } from '../plan/resource-state.js';
+import { policyPropertyState, splitResource, userResourceState } from '../plan/resource-state.js';
 
 export interface StaleObject {
   user?: string;
@@ -37,6 +37,46 @@ export function findStale(users: readonly PlanUser[], policyChanges: readonly Sa
       const reason = c.action === 'no-op' ? "changed in the tenant since the plan, which kept it as it was: the user's changes (a switch to Entra MFA, a default) rest on it" : 'changed in the tenant since the plan';
       out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now, reason });
     }
+  }
+  return out;
+}
+
+/** The kinds of method a switch to Entra MFA rests on that a plan writes or keeps (an email address is no MFA method). */
+const SWITCH_METHODS = new Set(['phoneMethods', 'hardwareOathMethods']);
+
+/** Whether a method's state, as userResourceState gives it, is one the user can sign in with (a token: theirs, activated). */
+function usable(resource: string, state: Record<string, unknown> | null, userId: string): boolean {
+  if (!state) return false;
+  if (!resource.startsWith('hardwareOathMethods/')) return true;
+  return state.assignedTo === userId && state.status === 'activated';
+}
+
+/**
+ * Why a user's switch to Entra MFA (their rollout group add) must be held back: the methods the plan
+ * judged them by (2.3's "a cloud method they can use") that are no longer there. Asked when the switch
+ * is sent in a later pass than the user's method writes (a resume): those writes are the run's own, so
+ * the re-read of what the plan saw (findStale) leaves them out, and an admin may have deleted them
+ * since. `written`: the method resources the run wrote for the user in an earlier pass (all of their
+ * writes done); the methods the plan kept as they were count too. Empty: nothing missing. Pure.
+ */
+export function switchGaps(u: PlanUser, written: readonly string[], tenant: TenantSnapshot): string[] {
+  const user = tenant.users.get(u.upn.toLowerCase());
+  if (!user || user.id !== u.userId) return ['the user is no longer in the tenant'];
+  const out: string[] = [];
+  const gone = (resource: string, by: string) => {
+    const now = userResourceState(resource, user, tenant.hardwareTokens);
+    const what = resource.startsWith('hardwareOathMethods/') && now ? 'is no longer activated for the user' : 'is no longer in the tenant';
+    out.push(`${resource}, which ${by}, ${what}`);
+  };
+  const wrote = new Set(written);
+  for (const c of u.changes) {
+    if (!wrote.has(c.resource) || c.action === 'delete' || !SWITCH_METHODS.has(splitResource(c.resource)[0])) continue;
+    if (!usable(c.resource, userResourceState(c.resource, user, tenant.hardwareTokens), user.id)) gone(c.resource, 'the run wrote in an earlier pass');
+  }
+  for (const c of u.kept ?? []) {
+    if (!SWITCH_METHODS.has(splitResource(c.resource)[0])) continue;
+    // Kept as it was: counted only when it was usable then (the plan judged the user by it).
+    if (usable(c.resource, c.before, user.id) && !usable(c.resource, userResourceState(c.resource, user, tenant.hardwareTokens), user.id)) gone(c.resource, 'the plan kept as it was');
   }
   return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findStale } from '../../src/apply/staleness.js';
+import { findStale, switchGaps } from '../../src/apply/staleness.js';
 import type { TenantSnapshot } from '../../src/model/tenant.js';
 import { stateFingerprint } from '../../src/plan/fingerprint.js';
 import type { PlanUser } from '../../src/plan/plan-file.js';
@@ -39,5 +39,46 @@ describe('findStale (pure)', () => {
     gone.users.clear();
     expect(findStale([planUser(null)], [], gone)).toEqual([expect.objectContaining({ user: 'a@x.com', reason: 'the user is no longer in the tenant' })]);
     expect(findStale([planUser(null)], [], snapshot([], 'disabled', 'another-id'))).toEqual([expect.objectContaining({ now: 'absent' })]);
+  });
+});
+
+describe('switchGaps (pure): what a switch sent after an earlier pass rests on', () => {
+  const T = 'tok-1';
+  const token = (status: string, assignedToId?: string) => new Map([['20010001', [{ id: T, serialNumber: '20010001', status, ...(assignedToId ? { assignedToId } : {}) }]]]);
+  const user = (over: Partial<PlanUser> = {}): PlanUser => ({
+    upn: 'a@x.com',
+    userId: U,
+    changes: [
+      { resource: 'phoneMethods/mobile', action: 'create', before: null, after: mobile, rule: 'PHONE-PRIMARY-MOBILE', because: '', state_fingerprint: stateFingerprint(null) },
+      { resource: 'hardwareOathMethods/20010001', action: 'create', before: null, after: { serialNumber: '20010001' }, rule: 'OATH-CREATE', because: '', state_fingerprint: stateFingerprint(null) },
+      { resource: 'rolloutGroup/g1', action: 'create', before: null, after: { groupId: 'g1' }, rule: 'CUTOVER-SWITCH-USER', because: '', state_fingerprint: stateFingerprint(null) },
+    ] as PlanUser['changes'],
+    ...over,
+  });
+  const withToken = (s: TenantSnapshot, status: string, assignedToId?: string): TenantSnapshot => ({ ...s, hardwareTokens: token(status, assignedToId) });
+
+  it('nothing when what the run wrote is there (a token: the user\'s, activated)', () => {
+    expect(switchGaps(user(), ['phoneMethods/mobile', 'hardwareOathMethods/20010001'], withToken(snapshot([{ phoneType: 'mobile', phoneNumber: '+1 4255550100' }]), 'activated', U))).toEqual([]);
+    // A number written otherwise since is still a phone the user can sign in with.
+    expect(switchGaps(user(), ['phoneMethods/mobile'], snapshot([{ phoneType: 'mobile', phoneNumber: '+1 2065550000' }]))).toEqual([]);
+  });
+
+  it('names a phone the run wrote that is gone, and a token no longer activated for the user or no longer theirs', () => {
+    expect(switchGaps(user(), ['phoneMethods/mobile'], snapshot([]))).toEqual(['phoneMethods/mobile, which the run wrote in an earlier pass, is no longer in the tenant']);
+    expect(switchGaps(user(), ['hardwareOathMethods/20010001'], withToken(snapshot([]), 'assigned', U))).toEqual(['hardwareOathMethods/20010001, which the run wrote in an earlier pass, is no longer activated for the user']);
+    expect(switchGaps(user(), ['hardwareOathMethods/20010001'], withToken(snapshot([]), 'available'))).toEqual(['hardwareOathMethods/20010001, which the run wrote in an earlier pass, is no longer activated for the user']);
+  });
+
+  it('judges only what the run wrote (a write not done is sent before the switch, which waits for it)', () => {
+    expect(switchGaps(user(), [], snapshot([]))).toEqual([]);
+  });
+
+  it('counts a method the plan kept as it was (usable then), and a user gone', () => {
+    const kept = user({ changes: [user().changes[2]!], kept: [{ resource: 'phoneMethods/mobile', action: 'no-op', before: mobile, after: mobile, rule: 'PHONE-PRIMARY-MOBILE', because: '', state_fingerprint: stateFingerprint(mobile) }] as PlanUser['changes'] });
+    expect(switchGaps(kept, [], snapshot([]))).toEqual(['phoneMethods/mobile, which the plan kept as it was, is no longer in the tenant']);
+    expect(switchGaps(kept, [], snapshot([mobile as { phoneType: 'mobile'; phoneNumber: string }]))).toEqual([]);
+    const gone = snapshot([]);
+    gone.users.clear();
+    expect(switchGaps(kept, [], gone)).toEqual(['the user is no longer in the tenant']);
   });
 });
