@@ -32,6 +32,8 @@ export interface RunHeader {
   rollbackOf?: string;
   /** A rollback's: what Graph cannot undo, left in place, with why (users by UPN; no secrets, no phone numbers). */
   notReversible?: { user?: string; target: string; reason: string }[];
+  /** A rollback's: what Graph cannot undo that was gone already when it started (removed outside this tool): not left in place. */
+  notReversibleGone?: { user?: string; target: string }[];
   options: Record<string, unknown>;
   totalOps: number;
 }

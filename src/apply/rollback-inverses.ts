@@ -249,6 +249,21 @@ export function alreadyUndone(inv: Operation, tenant: TenantSnapshot): boolean {
   }
 }
 
+/**
+ * What Graph cannot undo that is gone already (removed outside this tool since the run: a phone
+ * deleted, the default method the run set unset): nothing of it is left in place, and the rollback
+ * says so rather than "left in place". Only phones and defaults; a user not read is not judged. Pure.
+ */
+export function notReversibleGone(x: Unreversible, tenant: TenantSnapshot): boolean {
+  if (!x.user) return false;
+  const user = tenant.users.get(x.user.toLowerCase());
+  if (!user) return false;
+  const [kind] = splitResource(x.target);
+  if (kind === 'phoneMethods') return userResourceState(x.target, user, tenant.hardwareTokens) === null;
+  if (kind === 'signInPreferences') return user.defaultMethod === null;
+  return false;
+}
+
 /** Why an inverse must not run: the object it would touch no longer holds what the run left there. Pure. */
 export function changedSince(inv: Operation, tenant: TenantSnapshot): string | undefined {
   const left = inv.before as Record<string, unknown> | null;

@@ -15,7 +15,7 @@ import { Executor, type ExecStats } from './executor.js';
 import { countStates, goOnWith, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunSummary, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
-import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
+import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, RUN_ID, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
@@ -37,8 +37,12 @@ export interface RollbackOutcome {
    * --force sends.
    */
   resumable: boolean;
-  /** Undos done by finding their object gone (removed outside this tool), in this pass or an earlier one: nothing was sent. */
-  goneAlready: Omit<Unreversible, 'reason'>[];
+  /**
+   * Undos done by finding their object gone (removed outside this tool), in this pass or an earlier one:
+   * nothing was sent. `notReversible`: not an undo, what Graph could not have undone (a phone behind a
+   * default it cannot unset, that default) found gone when the rollback started.
+   */
+  goneAlready: (Omit<Unreversible, 'reason'> & { notReversible?: true })[];
   /** Undos that failed, with Graph's answer (a rollback of the same id tries them again). */
   failures: Unreversible[];
   /** The cutover's undos done (a domain's federation put back, the rollout policy deleted or disabled, a group detached): what moves users back at once, said. */
@@ -169,10 +173,13 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
     const byId = await runOperations(plan, seenUnderLock);
     const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
-    const { inverses, notReversible } = await rollbackInverses(plan, run, byId);
+    const { inverses, notReversible: unreversible } = await rollbackInverses(plan, run, byId);
     if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
     // Objects changed since the run are not overwritten (unless --force).
-    const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency);
+    const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency, unreversible);
+    // What Graph cannot undo, found gone already (an admin deleted it since): not "left in place".
+    const goneBefore = unreversible.filter((x) => notReversibleGone(x, snapshot));
+    const notReversible = unreversible.filter((x) => !goneBefore.includes(x));
     // Gone already (another run's rollback, an admin): done, nothing to send.
     const gone = inverses.filter((inv) => alreadyUndone(inv, snapshot));
     const goneIds = new Set(gone.map((g) => g.id));
@@ -189,6 +196,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       planHash: run.header.planHash,
       rollbackOf: applyRunId,
       notReversible,
+      ...(goneBefore.length > 0 ? { notReversibleGone: goneBefore.map(goneEntry) } : {}),
       graph: deps.client.root,
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },
@@ -199,7 +207,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
     await journal.ops(skipped);
     const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, deps);
-    return { ...outcome, tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
+    return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
   }
@@ -331,7 +339,11 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
     const byId = await runOperations(plan, seenUnderLock);
     const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
-    const { inverses, notReversible } = await rollbackInverses(plan, run, byId);
+    const { inverses, notReversible: unreversible } = await rollbackInverses(plan, run, byId);
+    // What the rollback found gone already when it started is not left in place.
+    const goneBefore = view.header.notReversibleGone ?? [];
+    const isGone = (x: Unreversible) => goneBefore.some((g) => g.target === x.target && (g.user ?? '').toLowerCase() === (x.user ?? '').toLowerCase());
+    const notReversible = unreversible.filter((x) => !isGone(x));
     // The tenant's federation is read again too: time has passed since the rollback stopped.
     if (!outOfOrder) await refuseUnderForeignFederation(deps, inverses.filter((o) => view.ops.get(o.id)?.state !== 'done'), plan);
     // Objects changed since are left alone when a rollback is finished too (time has passed since it
@@ -372,7 +384,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
     const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, { ...deps, force });
-    return { ...outcome, tenant, changedSince: [...stillLeft, ...changed].map(({ opId: _o, ...c }) => c), notReversible };
+    return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: [...stillLeft, ...changed].map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
   }
@@ -488,8 +500,13 @@ const RECHECK_EXEMPT: ReadonlySet<Operation['kind']> = new Set(['rollout-detach'
 /** Inverses compared again when left `started`: a phone or an email, which an admin may have edited meanwhile. */
 const RECHECKED_WHEN_STARTED: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'phone-update', 'phone-create', 'email-delete', 'email-update', 'email-create']);
 
-async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number) {
-  const upns = [...new Set(inverses.filter((o) => o.user).map((o) => o.user!))];
+/** Who and what, as a gone-already entry lists it. */
+const goneEntry = (x: { user?: string; target: string }) => ({ ...(x.user ? { user: x.user } : {}), target: x.target });
+const markNotReversible = (x: { user?: string; target: string }) => ({ ...x, notReversible: true as const });
+
+/** The tenant as the inverses (and the users of what Graph cannot undo, `alsoUsers`) need it read. */
+async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number, alsoUsers: readonly { user?: string }[] = []) {
+  const upns = [...new Set([...inverses.filter((o) => o.user).map((o) => o.user!), ...alsoUsers.flatMap((x) => (x.user ? [x.user] : []))])];
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
   const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
   return cutover ? cutover.apply(tenant) : tenant;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cutoverStatus } from '../../src/app/status.js';
-import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
+import { renderApplySummary, renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, CONTOSO, crashAfterStarted, journalLines, planTo, resumeIn, rollbackIn, runDirs, testDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
@@ -10,7 +10,8 @@ import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 /**
  * Found by a black-box test: a user whose methods the first pass wrote but whose switch (rollout group
  * add) failed had those methods deleted by an admin; `resume` sent the switch, called the user done,
- * and `status` showed them switched to Entra MFA with no cloud method.
+ * and `status` showed them switched to Entra MFA with no cloud method. And the rollback after it said
+ * of the phone and default the admin had removed "left in place".
  */
 const ROLLOUT = 'MFA Staged Rollout';
 const WAVE1 = 'MFA Migration Wave 1';
@@ -151,5 +152,37 @@ describe('resume holds back a switch whose methods are gone since an earlier pas
     const rb = await rollbackIn(g, stateDir, runId);
     expect(rb.outcome.state).toBe('completed');
     expect(opRecord(runDir, switchOp)).toMatchObject({ state: 'failed', outcomeUnknown: false });
+  });
+});
+
+describe('rollback after methods were deleted outside the tool', () => {
+  it('says the phone behind the default and the default itself were gone already, not left in place', async () => {
+    const { g, stateDir, runId, bob } = await firstPassWithBobUnswitched();
+    await deleteBobsMethods(g, bob);
+    const rb = await rollbackIn(g, stateDir, runId);
+    const o = rb.outcome;
+    expect(o.notReversible.filter((x) => x.user === 'bob@contoso.com')).toEqual([]);
+    expect(o.goneAlready).toEqual(
+      expect.arrayContaining([
+        { user: 'bob@contoso.com', target: 'phoneMethods/alternateMobile' },
+        { user: 'bob@contoso.com', target: 'phoneMethods/mobile', notReversible: true },
+        { user: 'bob@contoso.com', target: 'signInPreferences', notReversible: true },
+      ]),
+    );
+    // The others' defaults, still there, are still not reversible.
+    expect(o.notReversible).toContainEqual(expect.objectContaining({ user: 'alice@contoso.com', target: 'signInPreferences' }));
+    const text = renderRollbackSummary(o, stateDir, undefined);
+    expect(text).not.toMatch(/not reversible: bob@contoso\.com/);
+    expect(text).toContain('gone already (removed outside this tool; nothing to undo): bob@contoso.com phoneMethods/mobile');
+    expect(text).toContain('gone already (removed outside this tool; nothing to undo): bob@contoso.com signInPreferences');
+    // The count of operations found gone counts undos only (the alternate phone's delete), not what Graph could not undo.
+    expect(text).toMatch(/operations: \d+ done \(1 gone already: removed outside this tool\)/);
+    // The rollback's journal records them apart from what it left in place (its report reads that).
+    const header = journalLines(runDirs(stateDir).find((d) => d.endsWith(o.runId))!)[0];
+    expect(header.notReversible.filter((x: Snapshot) => x.user === 'bob@contoso.com')).toEqual([]);
+    expect(header.notReversibleGone).toEqual([
+      { user: 'bob@contoso.com', target: 'signInPreferences' },
+      { user: 'bob@contoso.com', target: 'phoneMethods/mobile' },
+    ]);
   });
 });

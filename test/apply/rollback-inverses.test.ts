@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OpRecord } from '../../src/apply/journal.js';
 import type { Operation } from '../../src/apply/operations.js';
-import { alreadyUndone, changedSince, inverseOperations } from '../../src/apply/rollback-inverses.js';
+import { alreadyUndone, changedSince, inverseOperations, notReversibleGone } from '../../src/apply/rollback-inverses.js';
 import type { TenantSnapshot, TenantUser } from '../../src/model/tenant.js';
 
 const U = '00000000-0000-4000-8000-000000000001';
@@ -178,5 +178,27 @@ describe('rollback of the cutover', () => {
       'the group no longer is in the staged rollout policy',
       'the staged rollout policy the run created is gone',
     ]);
+  });
+});
+
+describe('notReversibleGone (pure): what Graph cannot undo, found gone since the run', () => {
+  const signin = op({ id: `${U}/signInPreferences`, kind: 'signin-update', resource: 'signInPreferences', before: { userPreferredMethodForSecondaryAuthentication: null }, after: { userPreferredMethodForSecondaryAuthentication: 'sms' } });
+  const tenant = (phones: TenantUser['phones'], defaultMethod: TenantUser['defaultMethod']): TenantSnapshot => ({
+    tenant: { id: 't', displayName: 'T' },
+    policy: {},
+    users: new Map([['a@x.com', { id: U, userPrincipalName: 'a@x.com', phones, emails: [], authenticatorCount: 0, softwareOathCount: 0, hardwareOath: [], defaultMethod }]]),
+    hardwareTokens: new Map(),
+  });
+  const { notReversible } = inverseOperations([mobileCreate, signin], new Map());
+
+  it('the default and the phone behind it, still there: left in place', () => {
+    expect(notReversible.map((x) => x.target).sort()).toEqual(['phoneMethods/mobile', 'signInPreferences']);
+    expect(notReversible.filter((x) => notReversibleGone(x, tenant([{ phoneType: 'mobile', phoneNumber: '+1 4255550100' }], 'sms')))).toEqual([]);
+  });
+
+  it('the phone deleted and the default unset since: both gone already; a user not read is not judged', () => {
+    expect(notReversible.filter((x) => notReversibleGone(x, tenant([], null))).map((x) => x.target).sort()).toEqual(['phoneMethods/mobile', 'signInPreferences']);
+    const unread: TenantSnapshot = { ...tenant([], null), users: new Map() };
+    expect(notReversible.filter((x) => notReversibleGone(x, unread))).toEqual([]);
   });
 });

@@ -56,7 +56,7 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
-    `  operations: ${c.done} done${o.goneAlready.length > 0 ? ` (${o.goneAlready.length} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
+    `  operations: ${c.done} done${undosGone(o) > 0 ? ` (${undosGone(o)} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
     // What moves users back to MFA Server at once, said as the apply summary says the federation it set (a black-box test found no line).
     ...o.cutoverUndone.map(cutoverUndoLine),
     ...firstOf(o.failures.map((x) => `  failed: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'failed', given),
@@ -73,6 +73,9 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
 }
+
+/** Undos done by finding their object gone (what Graph could not have undone, found gone, is no operation). */
+const undosGone = (o: RollbackOutcome) => o.goneAlready.filter((x) => !x.notReversible).length;
 
 function cutoverUndoLine(x: RollbackOutcome['cutoverUndone'][number]): string {
   if (x.kind === 'federation-update') return `  federation of ${x.target.split('/')[1]}: put back: its users meet the federated IdP's MFA again (allow up to 24 hours)`;
