@@ -45,6 +45,10 @@ export interface UserStatusRow {
 
 export interface StatusResult {
   tenant: { id: string; displayName: string };
+  /** When the tenant was read (its reads began): what an auditor dates the status by. */
+  read_at: string;
+  /** Who read it: the signed-in admin's UPN, else the application's name or id; null when the token names nobody. */
+  read_as: string | null;
   rollout_policy: { id: string; displayName: string; isEnabled: boolean; isAppliedToOrganization: boolean; groups: { id: string; displayName: string; members: number }[] } | null;
   federation: { domain: string; federatedIdpMfaBehavior: string | null }[];
   counts: { users: number; migrated: number; switched: number; ready: number; phone_only: number; blocked: number };
@@ -57,9 +61,11 @@ const PHONES = ['mobile', 'alternateMobile', 'office'];
 export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   if (!req.source && !req.users && !req.group) throw new UserError('status needs a scope: --source DIR (the export\'s users), --users FILE or --group NAME');
   const { upns, disabled } = await scopeOf(req);
-  const [tenantSnapshot, cutover] = await Promise.all([
+  const readAt = new Date().toISOString();
+  const [tenantSnapshot, cutover, identity] = await Promise.all([
     readTenant(req.graph, { upns, serials: [], policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
     readCutover(req.graph, { rolloutGroups: [], rollout: true, federation: true }),
+    req.graph.identity(),
   ]);
   setMembership(tenantSnapshot.users.values(), cutover.memberOf);
   // A method counts only where the policy lets the user use it, as the plan judges it.
@@ -75,6 +81,8 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   const policy = cutover.cutover.rolloutPolicy;
   return {
     tenant: tenantSnapshot.tenant,
+    read_at: readAt,
+    read_as: identity.upn ?? identity.appDisplayName ?? identity.appId,
     rollout_policy: policy
       ? {
           id: policy.id,

@@ -72,12 +72,14 @@ describe('the cutover on the command line', () => {
     const text = await runMain(['status', '--source', CONTOSO, '--graph-url', emu.url]);
     expect(text.code).toBe(0);
     // The sample tenant has voice and SMS off (a new tenant's policy): its users' phones are not usable yet.
-    expect(text.stdout).toMatch(/^Cutover status for tenant Contoso \(\S+\): 40 user\(s\) in scope\n {2}0 switched to Entra MFA, 2 migrated and ready to switch, 38 blocked before the switch; 0 of all with SMS\/voice only/);
+    expect(text.stdout).toMatch(/^Cutover status for tenant Contoso \(\S+\), read \d{4}-\d\d-\d\dT\S+Z as admin@contoso\.com: 40 user\(s\) in scope\n {2}0 switched to Entra MFA, 2 migrated and ready to switch, 38 blocked before the switch; 0 of all with SMS\/voice only/);
     expect(text.stdout).toMatch(/^ {2}staged rollout \(multiFactorAuthentication\): no policy$/m);
     expect(text.stdout).toMatch(/^ {2}federated domain contoso\.com: federatedIdpMfaBehavior acceptIfMfaDoneByFederatedIdp$/m);
     expect(text.stdout).toMatch(/^sybil@contoso\.com +no +no +no +- +not in the tenant$/m);
     const json = JSON.parse((await runMain(['status', '--source', CONTOSO, '--graph-url', emu.url, '--format', 'json'])).stdout);
     expect(json.counts).toEqual({ users: 40, migrated: 2, switched: 0, ready: 2, phone_only: 0, blocked: 38 });
+    expect(Date.now() - Date.parse(json.read_at)).toBeLessThan(60_000);
+    expect(json.read_as).toBe('admin@contoso.com');
     expect(json.users.find((u: { user: string }) => u.user === 'quinn@contoso.com')).toMatchObject({
       migrated: false,
       methods: [],

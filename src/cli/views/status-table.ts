@@ -8,7 +8,7 @@ export function renderStatus(s: StatusResult): string {
   // user who is blocked is counted with the switched, and said; SMS/voice only is a trait across them.
   const switchedBlocked = s.users.filter((u) => u.switched && u.blocked).length;
   const out = [
-    `Cutover status for tenant ${printable(s.tenant.displayName)} (${s.tenant.id}): ${c.users} user(s) in scope`,
+    `Cutover status for tenant ${printable(s.tenant.displayName)} (${s.tenant.id}), read ${s.read_at}${s.read_as ? ` as ${printable(s.read_as)}` : ''}: ${c.users} user(s) in scope`,
     `  ${c.switched} switched to Entra MFA${switchedBlocked > 0 ? ` (${switchedBlocked} of them blocked)` : ''}, ${c.ready} migrated and ready to switch, ${c.blocked - switchedBlocked} blocked before the switch; ${c.phone_only} of all with SMS/voice only (blocked at sign-in from 2027-02-01)`,
   ];
   const p = s.rollout_policy;
