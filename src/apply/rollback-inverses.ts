@@ -59,9 +59,19 @@ export function inverseOperations(
   // A domain's federation is put back first, on its own: it went last, and it is the change that
   // reaches every user of the domain.
   const federationOps: Operation[] = [];
+  // Then the staged rollout's own undos (a group detached, the policy disabled or deleted), before
+  // any user's: the rollback reads who is still switched to Entra MFA once they are done
+  // (rollback-switched.ts), and leaves those users' methods in place.
+  const rolloutOps: Operation[] = [];
   const add = (o: Operation) => {
     if (o.kind === 'federation-update') {
       federationOps.push(o);
+      return;
+    }
+    if (ROLLOUT_UNDOS.has(o.kind)) {
+      const prev = rolloutOps.at(-1);
+      o.dependsOn = prev ? [prev.id] : [];
+      rolloutOps.push(o);
       return;
     }
     // Inventory deletes are not chained: each waits only for its own token's unassign (below), so
@@ -200,12 +210,12 @@ export function inverseOperations(
   // Nothing else starts before every federation is put back: a domain left rejecting its IdP's MFA
   // while its users leave the rollout group (or lose their methods) would stop their sign-ins.
   const federations = federationOps.map((o) => o.id);
-  if (federations.length > 0) for (const o of [...userOps, ...inventoryOps, ...policyOps]) if (o.dependsOn.length === 0) o.dependsOn = [...federations];
+  if (federations.length > 0) for (const o of [...rolloutOps, ...userOps, ...inventoryOps, ...policyOps]) if (o.dependsOn.length === 0) o.dependsOn = [...federations];
   // The policy is put back last, after every user's methods are.
   const lastUserOps = [...lastOf.entries()].filter(([k]) => k !== 'policy').map(([, v]) => v);
   const firstPolicy = policyOps[0];
   if (firstPolicy) firstPolicy.dependsOn = [...firstPolicy.dependsOn, ...lastUserOps];
-  return { inverses: [...federationOps, ...userOps, ...inventoryOps, ...policyOps], notReversible };
+  return { inverses: [...federationOps, ...rolloutOps, ...userOps, ...inventoryOps, ...policyOps], notReversible };
 }
 
 /**
@@ -325,6 +335,9 @@ function deviceNow(inv: Operation, tenant: TenantSnapshot, user?: TenantUser): {
   const held = user?.hardwareOath.find((t) => t.id === deviceId);
   return held ? { id: held.id, assignedToId: user!.id } : undefined;
 }
+
+/** The staged rollout's undos that switch users back to MFA Server as a whole (not a member removed). */
+export const ROLLOUT_UNDOS: ReadonlySet<Operation['kind']> = new Set(['rollout-detach', 'rollout-policy-delete', 'rollout-policy-update']);
 
 const CUTOVER_KINDS: ReadonlySet<Operation['kind']> = new Set(['rollout-policy-update', 'rollout-policy-delete', 'rollout-detach', 'federation-update']);
 

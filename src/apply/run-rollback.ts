@@ -11,7 +11,7 @@ import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
-import { Executor, type ExecStats } from './executor.js';
+import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { countStates, goOnWith, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunSummary, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
@@ -21,6 +21,7 @@ import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 import { settleUnknownOutcomes, unknownOutcomes } from './rollback-settle.js';
+import { isStillSwitchedError, METHOD_REMOVALS, stillSwitched } from './rollback-switched.js';
 
 export interface RollbackOutcome {
   runId: string;
@@ -34,7 +35,7 @@ export interface RollbackOutcome {
   /**
    * Something a `rollback` of this run without --force can still do (an undo pending, sent with no
    * answer, failed, or skipped after a failure); what was left alone as changed since the run only
-   * --force sends.
+   * --force sends, and what was left for users still switched to Entra MFA waits for them (stillSwitched).
    */
   resumable: boolean;
   /**
@@ -47,6 +48,14 @@ export interface RollbackOutcome {
   failures: Unreversible[];
   /** The cutover's undos done (a domain's federation put back, the rollout policy deleted or disabled, a group detached): what moves users back at once, said. */
   cutoverUndone: { kind: Operation['kind']; target: string }[];
+  /**
+   * Undos left in place because their user is still switched to Entra MFA once the cutover's undo is
+   * done (rollback-switched.ts): the user's method removals, the methods policy's parts they need.
+   * Sent by a later `rollback` of this rollback once the users are not switched, or with --out-of-order.
+   */
+  stillSwitched: Unreversible[];
+  /** The users those undos were left in place for in this pass, with what switches them. */
+  stillSwitchedUsers: { user: string; by: string }[];
   counts: Record<OpState, number>;
   stats: ExecStats;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
@@ -137,9 +146,11 @@ function membersLeft(groups: readonly { id: string; users: number }[], atStart: 
  * first, and what it leaves in place: the same for the rollback that sends them and for the report
  * that lists what an interrupted rollback still has to undo. `byId`: the run's operations, when rebuilt already.
  */
-export async function rollbackInverses(plan: SavedPlan, run: RunView, byId?: ReadonlyMap<string, Operation>): Promise<{ inverses: Operation[]; notReversible: Unreversible[] }> {
+export async function rollbackInverses(plan: SavedPlan, run: RunView, byId?: ReadonlyMap<string, Operation>): Promise<{ inverses: Operation[]; notReversible: Unreversible[]; users: Map<string, string> }> {
   const d = await doneOperations(plan, run, byId);
-  return inverseOperations(d.done, run.ops, d.seenAppliesTo, d.membersLeft);
+  // The run's users (by id, lower case): those the staged rollout may still switch once the rollback is done.
+  const users = new Map(d.done.filter((o) => o.userId && o.user).map((o) => [o.userId!.toLowerCase(), o.user!]));
+  return { ...inverseOperations(d.done, run.ops, d.seenAppliesTo, d.membersLeft), users };
 }
 
 /**
@@ -173,7 +184,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
     const byId = await runOperations(plan, seenUnderLock);
     const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
-    const { inverses, notReversible: unreversible } = await rollbackInverses(plan, run, byId);
+    const { inverses, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
     if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency, unreversible);
@@ -206,7 +217,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     deps.onRun?.(runId);
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
     await journal.ops(skipped);
-    const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, deps);
+    const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps);
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -261,9 +272,6 @@ function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: s
       `so ${next}; to roll back run ${applyRunId} anyway, add --out-of-order`,
   );
 }
-
-/** Undos that take a cloud MFA method away from its user. */
-const METHOD_REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'token-deactivate', 'token-unassign', 'token-delete']);
 
 /**
  * A domain whose federation rejects the IdP's MFA sends every user of it to Entra MFA, whatever any
@@ -339,7 +347,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
     const byId = await runOperations(plan, seenUnderLock);
     const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
-    const { inverses, notReversible: unreversible } = await rollbackInverses(plan, run, byId);
+    const { inverses, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
     // What the rollback found gone already when it started is not left in place.
     const goneBefore = view.header.notReversibleGone ?? [];
     const isGone = (x: Unreversible) => goneBefore.some((g) => g.target === x.target && (g.user ?? '').toLowerCase() === (x.user ?? '').toLowerCase());
@@ -383,7 +391,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     if (skipped.length > 0) await journal.ops(skipped);
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
-    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, { ...deps, force });
+    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder });
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: [...stillLeft, ...changed].map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -397,6 +405,7 @@ async function executeRollback(
   inverses: Operation[],
   prior: ReadonlyMap<string, OpRecord>,
   policy: AuthenticationMethodsPolicy,
+  runUsers: ReadonlyMap<string, string>,
   deps: RollbackDeps,
 ): Promise<Omit<RollbackOutcome, 'changedSince' | 'notReversible' | 'tenant'>> {
   const executor = new Executor({ client: deps.client, journal, concurrency: deps.concurrency, context: { seeds: new Map(), policy, now: Date.now } });
@@ -417,10 +426,64 @@ async function executeRollback(
     const statuses = new Map<string, OpState>();
     for (const [id, r] of before) statuses.set(id, r.state === 'started' ? 'pending' : r.state);
     for (const o of pending) statuses.set(o.id, 'pending');
-    const results = await executor.run(pending, before);
-    for (const [id, o] of results) statuses.set(id, o.status);
-    // Skipped as changed since the run, or waiting for one that was (settled: only --force sends them), or after a failure (tried again).
-    const leftAlone = inverses.filter((o) => statuses.get(o.id) === 'skipped' && isLeftAloneError((results.get(o.id) ?? before.get(o.id))?.error)).length;
+    const results = new Map<string, OpOutcome>();
+    const record = (outcomes: ReadonlyMap<string, OpOutcome>) => {
+      for (const [id, o] of outcomes) {
+        results.set(id, o);
+        statuses.set(id, o.status);
+      }
+    };
+    // The cutover's undos first (a domain's federation, then the staged rollout policy and its
+    // groups): who is still switched to Entra MFA once they are done is read from the tenant, and
+    // keeps what they would need to sign in.
+    const cutover = pending.filter((o) => CUTOVER_UNDOS.has(o.kind));
+    const rest = pending.filter((o) => !CUTOVER_UNDOS.has(o.kind));
+    if (cutover.length > 0) record(await executor.run(cutover, before));
+    let switched: RollbackOutcome['stillSwitchedUsers'] = [];
+    let toSend = rest;
+    // Interrupted: the rest is left pending (nothing more is read or sent).
+    if (rest.length > 0 && !executor.wasInterrupted) {
+      // Everything else waits for every federation to be put back (inverseOperations): one that was not holds back the rest, tried again.
+      const federation = cutover.find((o) => o.kind === 'federation-update' && statuses.get(o.id) !== 'done');
+      if (federation) {
+        const skipped: OpRecord[] = rest.map((o) => ({ op: o.id, state: 'skipped', error: `skipped: ${federation.id} did not succeed` }));
+        await journal.ops(skipped);
+        record(new Map(skipped.map((r) => [r.op, { status: r.state, error: r.error! }])));
+        toSend = [];
+      } else {
+        const doneNow = new Set(cutover.filter((o) => statuses.get(o.id) === 'done').map((o) => o.id));
+        // A read that fails stops the rollback here, before any method is touched (finished by a rollback of
+        // it); with --out-of-order, which takes them all the same, it goes on, said.
+        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, deps.concurrency).catch((err: unknown) => {
+          if (!deps.outOfOrder) throw err;
+          deps.log?.(`Warning: --out-of-order: which users of the run the staged rollout still switches to Entra MFA could not be read (${(err as Error).message}): their methods are taken all the same`);
+          return { holds: new Map<string, string>(), users: [] };
+        });
+        if (found.holds.size > 0 && deps.outOfOrder) {
+          deps.log?.(`Warning: --out-of-order: ${found.users.length} user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: ${found.users.slice(0, 5).map((u) => `${u.user} (by ${u.by})`).join(', ')}${found.users.length > 5 ? ', ...' : ''}`);
+        } else if (found.holds.size > 0) {
+          const held: OpRecord[] = [...found.holds].map(([op, error]) => ({ op, state: 'skipped', error }));
+          await journal.ops(held);
+          for (const r of held) before.set(r.op, r);
+          record(new Map(held.map((r) => [r.op, { status: r.state, error: r.error! }])));
+          toSend = rest.filter((o) => !found.holds.has(o.id));
+          switched = found.users;
+        }
+      }
+    }
+    if (rest.length > 0) record(await executor.run(toSend, before));
+    // Skipped as changed since the run, or waiting for one that was (settled: only --force sends them), or
+    // left for users still switched to Entra MFA (sent by a later pass once they are not); or after a failure (tried again).
+    const errorOf = (o: Operation) => (results.get(o.id) ?? before.get(o.id))?.error;
+    const leftAlone = inverses.filter((o) => statuses.get(o.id) === 'skipped' && (isLeftAloneError(errorOf(o)) || isStillSwitchedError(errorOf(o)))).length;
+    // One line per object (a token's deactivate, unassign and delete are one token left in place).
+    const stillSwitchedNow = [
+      ...new Map(
+        inverses
+          .filter((o) => statuses.get(o.id) === 'skipped' && isStillSwitchedError(errorOf(o)))
+          .map((o) => [`${o.user ?? ''} ${o.resource} ${errorOf(o)}`, { ...(o.user ? { user: o.user } : {}), target: o.resource, reason: errorOf(o)! }] as const),
+      ).values(),
+    ];
     clearInterval(timer);
     report('done');
     const counts = countStates([...statuses].map(([op, state]) => ({ op, state })), inverses.length);
@@ -432,10 +495,11 @@ async function executeRollback(
       .map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource, reason: (results.get(o.id) ?? before.get(o.id))?.error ?? 'failed' }));
     const cutoverUndone = inverses.filter((o) => CUTOVER_UNDOS.has(o.kind) && statuses.get(o.id) === 'done' && before.get(o.id)?.result?.goneAlready !== true).map((o) => ({ kind: o.kind, target: o.resource }));
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
-    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, cutoverUndone, ...head() };
+    const held = { stillSwitched: stillSwitchedNow, stillSwitchedUsers: switched };
+    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, cutoverUndone, ...held, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
-    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), failures, cutoverUndone, ...head() };
+    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), failures, cutoverUndone, ...held, ...head() };
   } finally {
     clearInterval(timer);
     deps.signal?.removeEventListener('abort', onAbort);

@@ -183,13 +183,18 @@ Examples:
     .description('Undo what an apply run did, newest first, against the tenant it ran on: delete what it created, restore what it updated and the previous default method, deactivate the tokens it activated, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--force', 'also overwrite objects changed in the tenant since the run', false)
-    .option('--out-of-order', 'roll back this run although later changes rest on it: apply runs made after it still in effect, or a domain of its users made to reject the federated IdP\'s MFA since (refused without this)', false);
+    .option(
+      '--out-of-order',
+      'roll back this run although later changes rest on it: apply runs made after it still in effect, or a domain of its users made to reject the federated IdP\'s MFA since (refused without this), or users of it the staged rollout still switches to Entra MFA once its cutover is undone (their methods are left in place without this)',
+      false,
+    );
   addConsistencyWindowOption(addGraphOptions(rollback, 'Graph root: the one the run wrote to (the default; another is refused)'))
     .addHelpText(
       'after',
       `
 Exit status: 0 every undo Graph allows was done (what it cannot undo, a default method set where the user had none and the
-phone behind it, is listed, not attempted); 3 something was left: failed (rollback the same id again) or changed since the run (only --force overwrites it);
+phone behind it, is listed, not attempted); 3 something was left: failed (rollback the same id again), changed since the run (only --force overwrites it),
+or kept for users still switched to Entra MFA (rollback the same id again once they are not; --out-of-order takes it all the same);
 1 error (a run already rolled back, a later run still in effect, wrong tenant); 130 or 143 interrupted.
 Runs are rolled back newest first: one with later apply runs on the tenant still in effect is refused,
 naming them, unless --out-of-order; so is one that would take methods from users of a domain made to
@@ -218,7 +223,8 @@ Examples:
         // A resume that only meets what it left alone makes no progress: offer it only when it can do more.
         const hint = outcome.state !== 'completed' && outcome.resumable ? goOn(outcome.runId, opts) : undefined;
         const forceHint = opts.force ? undefined : commandHint(['rollback', outcome.runId, '--force'], opts);
-        process.stdout.write(renderRollbackSummary(outcome, stateDir, hint, opts.stateDir, forceHint));
+        const switchedHints = opts.outOfOrder ? undefined : { again: goOn(outcome.runId, opts), outOfOrder: commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : []), '--out-of-order'], opts) };
+        process.stdout.write(renderRollbackSummary(outcome, stateDir, hint, opts.stateDir, forceHint, switchedHints));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;
       } catch (err) {
         if (current) say(`Run ${current.runId} ${interrupts.received() ? 'interrupted' : 'stopped by an error'}. Finish it with: ${goOn(current.runId, opts)}`);

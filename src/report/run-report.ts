@@ -1,6 +1,7 @@
 import { journalProblem, type JournalCheck, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
 import type { UserStatus } from '../plan/plan-file.js';
 import { isLeftAloneError } from '../apply/rollback-inverses.js';
+import { isStillSwitchedError } from '../apply/rollback-switched.js';
 import type { Operator } from '../apply/operator.js';
 
 /** The version of `report RUN_ID --format json`. */
@@ -200,7 +201,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
   const users: RunReportUser[] = input.roster
     .map((u) => {
       const operations = (u.userId !== null ? (byUser.get(u.userId) ?? []) : []).map(opView);
-      const left = h.kind === 'rollback' ? leftInPlace(notReversible.get(u.upn.toLowerCase()) ?? [], operations) : [];
+      const left = h.kind === 'rollback' ? leftInPlace(notReversible.get(u.upn.toLowerCase()) ?? [], operations, h.id) : [];
       const base = outcomeOf(u, operations, input.selected);
       return { user: u.upn, user_id: u.userId, plan_status: u.status, outcome: h.kind === 'rollback' ? undoOutcome(base, operations, left) : base, operations, left_in_place: left };
     })
@@ -264,12 +265,18 @@ function outcomeOf(u: RunReportInput['roster'][number], ops: RunReportOperation[
 }
 
 /** What a rollback left of the user's changes: what Graph cannot undo, then what changed since the run. */
-function leftInPlace(notReversible: LeftInPlace[], ops: RunReportOperation[]): LeftInPlace[] {
-  const changed = ops.filter(isLeftAlone).map((o) => ({ target: o.target, reason: `${o.error}: left alone (rollback --force overwrites it)` }));
+function leftInPlace(notReversible: LeftInPlace[], ops: RunReportOperation[], runId: string): LeftInPlace[] {
+  const changed = ops.filter(isLeftAlone).map((o) => ({
+    target: o.target,
+    reason: isStillSwitchedError(o.error ?? undefined)
+      ? `${o.error}: left in place while they are (rollback ${runId} sends it once they are not; with --out-of-order, all the same)`
+      : `${o.error}: left alone (rollback --force overwrites it)`,
+  }));
   return [...notReversible, ...changed];
 }
 
-const isLeftAlone = (o: RunReportOperation) => o.state === 'skipped' && isLeftAloneError(o.error ?? undefined);
+/** Left alone as changed since the run (only --force sends it), or for a user still switched to Entra MFA. */
+const isLeftAlone = (o: RunReportOperation) => o.state === 'skipped' && (isLeftAloneError(o.error ?? undefined) || isStillSwitchedError(o.error ?? undefined));
 
 /**
  * A rollback's user with anything left in place is not `done`: `partly-undone` when some undo was done,

@@ -129,23 +129,25 @@ describe('rollback of the cutover', () => {
   const fed = cut({ id: 'cutover/domains/contoso.com/federationConfiguration', kind: 'federation-update', resource: 'domains/contoso.com/federationConfiguration', before: { id: 'f1', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }, after: { id: 'f1', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' } });
   const done = new Map<string, OpRecord>([[create.id, { op: create.id, state: 'done', result: { policyId: 'pol-1' } }]]);
 
-  it('puts the federation back first, on its own; removes the users it added; detaches the group and deletes the policy it created, last', () => {
+  it("puts the federation back first, on its own; then detaches the group and deletes the policy it created; then removes the users it added and their methods", () => {
     const { inverses, notReversible } = inverseOperations([create, attach, mobileCreate, add, fed], done);
     expect(notReversible).toEqual([]);
     expect(inverses.map((i) => [i.id, i.kind, i.dependsOn.length])).toEqual([
       [`rollback/${fed.id}`, 'federation-update', 0],
+      [`rollback/${attach.id}`, 'rollout-detach', 1],
+      [`rollback/${create.id}`, 'rollout-policy-delete', 1],
       [`rollback/${add.id}`, 'group-member-remove', 1],
       [`rollback/${mobileCreate.id}`, 'phone-delete', 1],
-      [`rollback/${attach.id}`, 'rollout-detach', 2],
-      [`rollback/${create.id}`, 'rollout-policy-delete', 1],
     ]);
     // Everything waits for the federation (a failed one leaves the users in the rollout group, resumable).
     expect(inverses[1]!.dependsOn).toEqual([inverses[0]!.id]);
+    expect(inverses[3]!.dependsOn).toEqual([inverses[0]!.id]);
     expect(inverses[0]!.after).toEqual(fed.before);
-    expect(inverses[3]!.before).toEqual({ groupId: G1, policyId: 'pol-1' });
-    expect(inverses[4]!.before).toEqual({ policyId: 'pol-1', appliesTo: [G1] });
-    // The policy chain waits for the federation and the user's last inverse.
-    expect(inverses[3]!.dependsOn).toEqual([inverses[0]!.id, inverses[2]!.id]);
+    expect(inverses[1]!.before).toEqual({ groupId: G1, policyId: 'pol-1' });
+    expect(inverses[2]!.before).toEqual({ policyId: 'pol-1', appliesTo: [G1] });
+    // The policy's delete waits for the detach; the user's methods, for the user leaving the group.
+    expect(inverses[2]!.dependsOn).toEqual([inverses[1]!.id]);
+    expect(inverses[4]!.dependsOn).toEqual([inverses[3]!.id]);
   });
 
   it('disables a policy it enabled (never deletes one it did not create); one created without its id recorded is left, said so', () => {
@@ -156,7 +158,7 @@ describe('rollback of the cutover', () => {
 
   it('leaves alone what changed since the run: a user no longer in the group, a federation set otherwise, a policy gone', () => {
     const { inverses } = inverseOperations([create, attach, add, fed], done);
-    const [fedBack, remove, detach, del] = inverses;
+    const [fedBack, detach, del, remove] = inverses;
     const user = { id: U, userPrincipalName: 'a@x.com', phones: [], emails: [], authenticatorCount: 0, softwareOathCount: 0, hardwareOath: [], defaultMethod: null } as TenantUser;
     const tenant = (memberOf: string[], behaviour: string, policy: boolean): TenantSnapshot => ({
       tenant: { id: 't', displayName: '' },

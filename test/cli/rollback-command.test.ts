@@ -131,4 +131,32 @@ describe('mfa-migrate rollback', () => {
     expect(forced.stdout).toMatch(/: completed\./);
     expect(forced.stdout).not.toContain('left alone');
   });
+
+  it('names the users it left methods to because the staged rollout still switches them, and the commands that go on (exit 3)', async () => {
+    emu.reset();
+    const dir = mkdtempSync(join(tmpdir(), 'rollback-switched-'));
+    const state = join(dir, 'state');
+    expect((await runMain(['plan', '--source', 'fixtures/contoso', ...SEEDS, '--rollout-group', 'MFA Staged Rollout', '--graph-url', emu.url, '--out', join(dir, 'p.plan')])).code).toBe(0);
+    expect((await runMain(['apply', join(dir, 'p.plan'), '--graph-url', emu.url, '--state-dir', state])).code).toBe(0);
+    // An admin extends the rollout to "MFA Migration Wave 1".
+    const get = async (path: string) => (await (await fetch(`${emu.url}${path}`, { headers: { Authorization: 'Bearer t' } })).json()) as { value: { id: string }[] };
+    const [policy] = (await get('/v1.0/policies/featureRolloutPolicies')).value;
+    const [wave1] = (await get(`/v1.0/groups?$filter=${encodeURIComponent("displayName eq 'MFA Migration Wave 1'")}`)).value;
+    const attached = await fetch(`${emu.url}/v1.0/policies/featureRolloutPolicies/${policy!.id}/appliesTo/$ref`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${wave1!.id}` }),
+    });
+    expect(attached.status).toBe(204);
+    const [run] = JSON.parse((await runMain(['runs', '--state-dir', state, '--format', 'json'])).stdout) as { id: string }[];
+    const r = await runMain(['rollback', run!.id, '--state-dir', state]);
+    expect(r.code).toBe(3);
+    const id = /^Rollback (\S+) of run/.exec(r.stdout)![1]!;
+    expect(r.stdout).toContain('  left alone (user still switched to Entra MFA): grace@contoso.com hardwareOathMethods/20010001: still switched to Entra MFA by the group "MFA Migration Wave 1" of the staged rollout policy\n');
+    expect(r.stdout).toContain(
+      `Left in place: 5 user(s) of the run are still switched to Entra MFA by the group "MFA Migration Wave 1" of the staged rollout policy: alice@contoso.com, bob@contoso.com, carol@contoso.com, grace@contoso.com, niaj@contoso.com. `,
+    );
+    expect(r.stdout).toContain(`finish with: mfa-migrate rollback ${id} --state-dir ${state}; to take them all the same, leaving them with nothing to sign in with: mfa-migrate rollback ${id} --out-of-order --state-dir ${state}\n`);
+    expect(r.stdout).not.toContain('Resume with:');
+  });
 });

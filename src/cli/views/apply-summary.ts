@@ -50,9 +50,11 @@ function newPlanLine(s: ApplyOutcome['staleUsers'], runId: string, given: string
 
 /**
  * `hint`: the command that goes on with the rollback, when one without --force can do more;
- * `forceHint`: the same with --force, offered when objects changed since the run were left alone.
+ * `forceHint`: the same with --force, offered when objects changed since the run were left alone;
+ * `switchedHints`: the command that finishes it once its users still switched to Entra MFA are not,
+ * and the same with --out-of-order, offered when what they need was left in place.
  */
-export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined, given?: string, forceHint?: string): string {
+export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined, given?: string, forceHint?: string, switchedHints?: { again: string; outOfOrder: string }): string {
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
@@ -62,6 +64,8 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
     ...firstOf(o.failures.map((x) => `  failed: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'failed', given),
     ...firstOf(o.goneAlready.map((x) => `  gone already (removed outside this tool; nothing to undo): ${x.user ?? 'policy'} ${x.target}`), o.runId, 'gone already', given),
     ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
+    // Taken away, these would leave users switched to Entra MFA with nothing to sign in with (a black-box test saw them taken, unsaid).
+    ...firstOf(o.stillSwitched.map((x) => `  left alone (user still switched to Entra MFA): ${x.user ?? (x.target.startsWith('hardwareOathMethods/') ? 'inventory' : 'policy')} ${x.target}: ${x.reason}`), o.runId, 'left alone for users still switched', given),
     ...byReason(o.notReversible),
     ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible', given),
     journalLine(o.journalHash, o.runId, given),
@@ -70,12 +74,23 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
     ...(forceHint && o.changedSince.length > 0
       ? [`Left alone: ${o.changedSince.length} object(s) changed since the run, which no rollback without --force touches. To put them back as the run found them, overwriting what was changed since: ${forceHint}`]
       : []),
+    ...stillSwitchedLine(o, switchedHints),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
 }
 
 /** Undos done by finding their object gone (what Graph could not have undone, found gone, is no operation). */
 const undosGone = (o: RollbackOutcome) => o.goneAlready.filter((x) => !x.notReversible).length;
+
+/** The users a rollback left methods to because the staged rollout still switches them, and the ways on. */
+function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; outOfOrder: string } | undefined): string[] {
+  const users = o.stillSwitchedUsers;
+  if (o.stillSwitched.length === 0) return [];
+  const by = [...new Set(users.map((u) => u.by))];
+  const named = users.length > 0 ? `${users.length} user(s) of the run are still switched to Entra MFA${by.length > 0 ? ` by ${by.join(' and ')}` : ''}: ${users.slice(0, LISTED).map((u) => u.user).join(', ')}${users.length > LISTED ? `, and ${users.length - LISTED} more` : ''}` : 'Users of the run are still switched to Entra MFA';
+  const ways = hints ? ` Once they are not (out of the group, or the staged rollout policy disabled), finish with: ${hints.again}; to take them all the same, leaving them with nothing to sign in with: ${hints.outOfOrder}` : '';
+  return [`Left in place: ${named}. What this rollback would take from them (their methods, the methods policy's parts they need) stays, ${o.stillSwitched.length} object(s): taken away, it could leave them with nothing to sign in with.${ways}`];
+}
 
 function cutoverUndoLine(x: RollbackOutcome['cutoverUndone'][number]): string {
   if (x.kind === 'federation-update') return `  federation of ${x.target.split('/')[1]}: put back: its users meet the federated IdP's MFA again (allow up to 24 hours)`;

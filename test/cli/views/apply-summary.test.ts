@@ -99,6 +99,8 @@ const rollbackOutcome = (over: Partial<RollbackOutcome>): RollbackOutcome =>
     goneAlready: [],
     failures: [],
     cutoverUndone: [],
+    stillSwitched: [],
+    stillSwitchedUsers: [],
     counts: { pending: 0, started: 0, done: 10, failed: 0, skipped: 0 },
     ...over,
   }) as RollbackOutcome;
