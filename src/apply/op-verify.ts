@@ -3,7 +3,7 @@ import { isSuccess, type GraphCall } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { deviceOf, findDevicesBySerial, getDevice, type RawDevice } from '../graph/calls/hardware-oath.js';
 import { getPolicy } from '../graph/calls/policy.js';
-import { policyAsRead } from '../graph/policy-reader.js';
+import { policyAsRead, savedAsRead } from '../graph/policy-reader.js';
 import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
 import { listFederationConfiguration, parseFederation } from '../graph/calls/domains.js';
 import { checkMemberGroups, listDirectMemberOf } from '../graph/calls/groups.js';
@@ -101,7 +101,7 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
     case 'policy-config': {
       const policy = policyAsRead(await get<AuthenticationMethodsPolicy>(getPolicy()));
       const config = policy ? methodConfiguration(policy, op.resource.slice('authenticationMethodConfigurations/'.length)) : undefined;
-      return { done: !!config && Object.entries(after).every(([k, v]) => canonicalJson(config[k]) === canonicalJson(v)) };
+      return { done: !!config && Object.entries(after).every(([k, v]) => canonicalJson(config[k]) === canonicalJson(savedAsRead(op.resource, k, v))) };
     }
     case 'policy-root': {
       const policy = policyAsRead(await get<AuthenticationMethodsPolicy>(getPolicy())) ?? {};

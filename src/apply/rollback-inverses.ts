@@ -1,5 +1,6 @@
 import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { canonicalJson } from '../plan/fingerprint.js';
+import { savedAsRead } from '../graph/policy-reader.js';
 import { policyPropertyState, sameResourceState, splitResource, userResourceState } from '../plan/resource-state.js';
 import { serialKey } from '../model/serial.js';
 import type { OpRecord } from './journal.js';
@@ -280,7 +281,7 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
   if (inv.kind === 'policy-config' || inv.kind === 'policy-root') {
     for (const [key, value] of Object.entries(left ?? {})) {
       const [target, property] = inv.kind === 'policy-config' ? [inv.resource, key] : [key.slice(0, key.lastIndexOf('.')), key.slice(key.lastIndexOf('.') + 1)];
-      if (canonicalJson(policyPropertyState(tenant.policy, target, property)) !== canonicalJson(value)) return `${property} changed since the run`;
+      if (canonicalJson(policyPropertyState(tenant.policy, target, property)) !== canonicalJson(savedAsRead(target, property, value))) return `${property} changed since the run`;
     }
     return undefined;
   }

@@ -3,7 +3,7 @@ import { copyFile, link, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
-import { readPolicy } from '../graph/policy-reader.js';
+import { policyAsRead, readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import type { OathSeed } from '../model/export-data.js';
 import { cliCommand } from '../model/command-line.js';
@@ -855,7 +855,8 @@ function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>, to
 function judgedBy(plan: SavedPlan): { policy: AuthenticationMethodsPolicy; groups: string[] } | undefined {
   const policy = plan.header.policy_seen;
   if (!policy || formatMinor(plan.header) < 3) return undefined;
-  return { policy, groups: judgedGroups(policy, plan.header.options.target_group?.id) };
+  // As the policy is read now (a plan of an earlier version saw Authenticator's targets with more).
+  return { policy: policyAsRead(structuredClone(policy)), groups: judgedGroups(policy, plan.header.options.target_group?.id) };
 }
 
 /** The policy's method targets changed since the plan, beyond what the plan itself changes: stale for the whole tenant. */

@@ -1,4 +1,5 @@
 import type { TenantSnapshot } from '../model/tenant.js';
+import { savedAsRead } from '../graph/policy-reader.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
 import type { PlanUser, SavedPolicyChange } from '../plan/plan-file.js';
 import { policyPropertyState, splitResource, userResourceState } from '../plan/resource-state.js';
@@ -19,7 +20,8 @@ export function findStale(users: readonly PlanUser[], policyChanges: readonly Sa
   const out: StaleObject[] = [];
   for (const c of policyChanges) {
     const now = stateFingerprint(policyPropertyState(tenant.policy, c.target, c.property));
-    if (now !== c.state_fingerprint) out.push({ target: `${c.target}.${c.property}`, planned: c.state_fingerprint, now, reason: 'the policy changed since the plan' });
+    // A plan of an earlier version saw the value as Graph shows it, with properties now left out of reads.
+    if (now !== c.state_fingerprint && now !== stateFingerprint(savedAsRead(c.target, c.property, c.before))) out.push({ target: `${c.target}.${c.property}`, planned: c.state_fingerprint, now, reason: 'the policy changed since the plan' });
   }
   for (const u of users) {
     const user = tenant.users.get(u.upn.toLowerCase());

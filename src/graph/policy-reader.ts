@@ -16,14 +16,20 @@ const DROPPED_AUTHENTICATOR_TARGET = ['outlookMobileAllowedState', 'displayAppIn
  */
 export function policyAsRead<T extends AuthenticationMethodsPolicy | null | undefined>(policy: T): T {
   for (const config of policy?.authenticationMethodConfigurations ?? []) {
-    if (config.id?.toLowerCase() !== 'microsoftauthenticator') continue;
-    const targets = (config as { includeTargets?: unknown }).includeTargets;
-    if (!Array.isArray(targets)) continue;
-    for (const t of targets as unknown[]) {
-      if (t !== null && typeof t === 'object') for (const p of DROPPED_AUTHENTICATOR_TARGET) delete (t as Record<string, unknown>)[p];
-    }
+    const c = config as { id?: string | null; includeTargets?: unknown };
+    if (c.id && c.includeTargets !== undefined) c.includeTargets = savedAsRead(`authenticationMethodConfigurations/${c.id}`, 'includeTargets', c.includeTargets);
   }
   return policy;
+}
+
+/**
+ * A policy property's value saved before the tool read the policy so (a plan or run of an earlier version
+ * holds Authenticator's targets with the dropped properties), as it would be read now: what saved values
+ * are compared with the tenant as.
+ */
+export function savedAsRead(target: string, property: string, value: unknown): unknown {
+  if (property !== 'includeTargets' || !/\/microsoftauthenticator$/i.test(target) || !Array.isArray(value)) return value;
+  return value.map((t: unknown) => (t !== null && typeof t === 'object' && !Array.isArray(t) ? Object.fromEntries(Object.entries(t).filter(([k]) => !DROPPED_AUTHENTICATOR_TARGET.includes(k))) : t));
 }
 
 /** The authentication methods policy (beta, see getPolicy), as the tool compares and writes it. */
