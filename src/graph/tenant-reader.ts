@@ -67,6 +67,11 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
   let done = 0;
   let total = opts.known?.length ?? 0;
   const readUser = async (u: DirectoryUser): Promise<void> => {
+    // Graph answers every property $select names (null if unset) when it may: one missing is a grant
+    // that reads the basic profile only, and the plan would take a disabled account or a guest for a member.
+    if (!('accountEnabled' in u) || !('userType' in u)) {
+      throw new UserError(`Graph answered ${u.userPrincipalName} without accountEnabled and userType, which the plan needs (a disabled account, a guest): the permission reads the basic profile only (User.ReadBasic.All); grant User.Read.All (see docs/permissions.md, or mfa-migrate doctor)`);
+    }
     const wantPrefs = needsPrefs.get(u.id) ?? true;
     const [methods, prefs] = await Promise.all([read(listMethods(u.id)), wantPrefs ? read(getSignInPreferences(u.id)) : undefined]);
     if (opts.known && (methods.status === 404 || prefs?.status === 404)) return;

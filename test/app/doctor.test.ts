@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/app/doctor.js';
 import { renderDoctor } from '../../src/cli/views/doctor.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { CONTOSO } from '../helpers/migration.js';
+import { CONTOSO, contosoRequest } from '../helpers/migration.js';
+import { makePlan } from '../../src/app/plan.js';
 import { runMain } from '../helpers/run-main.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import { connectGraph } from '../../src/graph/connect.js';
@@ -84,6 +85,9 @@ describe('mfa-migrate doctor', () => {
     const r = await runDoctor(fakeGraph({ tenant: appWith(ALL.map((p) => (p === 'User.Read.All' ? 'User.ReadBasic.All' : p))) }).client({ readOnly: true }));
     expect(r.commands.find((c) => c.command === 'plan')).toMatchObject({ ready: false, missing: ['users.read'] });
     expect(r.checks.find((c) => c.id === 'permission:plan:users.read')?.fix).toMatch(/grant User\.Read\.All \(application\)/);
+    // plan itself refuses rather than take every account for an enabled member (a review: it planned on, silently).
+    const planned = makePlan({ ...contosoRequest(), graph: fakeGraph({ tenant: appWith(ALL.map((p) => (p === 'User.Read.All' ? 'User.ReadBasic.All' : p))) }).client({ readOnly: true }) });
+    await expect(planned).rejects.toThrow(/without accountEnabled and userType, which the plan needs .*: the permission reads the basic profile only \(User\.ReadBasic\.All\); grant User\.Read\.All/);
   });
 
   it('reading the inventory with Policy.Read.AuthenticationMethod only: the token read fails, with the permission that works', async () => {
