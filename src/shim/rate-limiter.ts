@@ -6,8 +6,8 @@ export class RateLimiter {
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(
-    readonly perSecond: number,
-    readonly burst: number,
+    public perSecond: number,
+    public burst: number,
     private readonly now: () => number = Date.now,
   ) {}
 

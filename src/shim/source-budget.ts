@@ -44,7 +44,7 @@ export class SourceBudget {
   readonly #inFlight = new Map<string, InFlight>();
 
   constructor(
-    readonly rules: SourceBudgetRules,
+    public rules: SourceBudgetRules,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -140,16 +140,19 @@ export class RadiusServer {
 
   /**
    * New clients and reply attributes (SIGHUP: the files read again), taking effect with the next request.
-   * A client whose line is unchanged but for its secret keeps its rate limit and its sources' failure
-   * counts: a reload must not give a guesser a fresh budget.
+   * A client of the same address and name keeps its sources' rate-limit buckets and failure counts, its
+   * limits set to the new line's: a reload must not give a guesser a fresh budget.
    */
   reload(clients: readonly RadiusClient[], replyAttributes: ReplyAttributes): void {
     const old = this.#clients;
-    const sameLimits = (a: RadiusClient, b: RadiusClient) =>
-      a.network === b.network && a.name === b.name && a.rateLimit === b.rateLimit && a.rateBurst === b.rateBurst && a.sourceMaxFails === b.sourceMaxFails;
     this.#clients = clients.map((client) => {
-      const kept = old.find((c) => sameLimits(c.client, client));
-      return kept ? { ...kept, client } : this.#stateFor(client);
+      const kept = old.find((c) => c.client.network === client.network && c.client.name === client.name);
+      if (!kept) return this.#stateFor(client);
+      const fresh = this.#stateFor(client);
+      kept.limiter.perSecond = fresh.limiter.perSecond;
+      kept.limiter.burst = fresh.limiter.burst;
+      kept.budget.rules = fresh.budget.rules;
+      return { ...kept, client };
     });
     this.#clientList = clients;
     this.#replyAttributes = replyAttributes;

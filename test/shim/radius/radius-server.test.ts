@@ -442,6 +442,20 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     expect(Object.keys(service!.db.users.get('zoe@contoso.com')!.sources)).toEqual(['198.51.100.7']);
   });
 
+  it("keeps a client's sources' failure counts across a reload that changes its limits: a SIGHUP gives a guesser no fresh budget (a review)", async () => {
+    const { service: s, port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=2\n`);
+    const from = (code: string) => ask(port, [name('zoe@contoso.com'), password(code), { type: ATTR.callingStationId, value: Buffer.from('198.51.100.30') }]);
+    const reasons = async (n: number) => {
+      const out: string[] = [];
+      for (let i = 0; i < n; i++) out.push(attribute((await from('000000'))!, ATTR.replyMessage)!.toString());
+      return out;
+    };
+    expect((await reasons(3)).map((t) => t.startsWith('Too many failures'))).toEqual([false, false, true]);
+    s.reloadRadius!(parseClients(`127.0.0.1 ${SECRET} vpn-1 source-max-fails=3\n`, 'clients'), NO_REPLY_ATTRIBUTES);
+    // Two failures still counted: one more is checked, then refused (a fresh budget would check three).
+    expect((await reasons(2)).map((t) => t.startsWith('Too many failures'))).toEqual([false, true]);
+  });
+
   it('rejects two User-Names (5.44: at most one) as malformed without verifying either', async () => {
     const { port } = await start();
     const answer = await ask(port, [name('zoe@contoso.com'), name('ivan@contoso.com'), password('000000')]);
