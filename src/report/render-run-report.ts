@@ -154,6 +154,8 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     shared: r.shared.map(opRow),
     notReversible: (r.rollback.not_reversible ?? []).map((x) => [x.user ?? 'policy', x.target, x.reason]),
     gone: [
+      // What Graph could not have undone, found gone when the rollback started: not left in place.
+      ...r.rollback.not_reversible_gone.map((x) => [x.user ?? 'policy', `${x.target} (not reversible)`]),
       ...r.policy.filter((o) => o.gone_already).map((o) => ['policy', o.target]),
       ...r.shared.filter((o) => o.gone_already).map((o) => ['shared', o.target]),
       ...r.users.flatMap((u) => u.operations.filter((o) => o.gone_already).map((o) => [u.user, o.target])),
@@ -163,6 +165,8 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
 }
 
 const NOT_REVERSIBLE_HEAD = ['User', 'Target', 'Why'];
+const GONE_HEAD = ['User', 'Target'];
+const GONE_INTRO = 'Removed outside this tool before the rollback undid them: nothing was sent (an undo is counted done; what Graph cannot undo is marked not reversible).';
 const NOT_RECORDED = 'Not recorded: this rollback was made by a version of the tool that printed it to the terminal only.';
 
 export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}): string {
@@ -177,6 +181,7 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
   if (r.run.kind === 'rollback') {
     out.push(`## Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})`, '');
     out.push(...(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : [NOT_RECORDED, '']));
+    out.push(`## Gone already (${d.gone.length})`, '', GONE_INTRO, '', ...table(GONE_HEAD, d.gone));
   }
   out.push(`## Users (${d.users.length})`, '');
   for (const v of d.users) {
@@ -205,6 +210,7 @@ export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): s
   if (r.run.kind === 'rollback') {
     body.push(`<h2 id="not-reversible">Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})</h2>`);
     body.push(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : `<p class="none">${e(NOT_RECORDED)}</p>`);
+    body.push(`<h2 id="gone-already">Gone already (${d.gone.length})</h2>`, `<p class="intro">${e(GONE_INTRO)}</p>`, table(GONE_HEAD, d.gone));
   }
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`);
   const outcomes = (Object.keys(OUTCOME_LABEL) as RunUserOutcome[]).filter((k) => d.users.some((v) => v.u.outcome === k)).map((k) => [k, OUTCOME_LABEL[k]] as const);

@@ -124,7 +124,13 @@ export interface RunReport {
    * the reason, as it recorded when it started; null for a rollback made before it recorded this,
    * empty for an apply.
    */
-  rollback: { of: string | null; by: { id: string; state: RunSummary['state']; finished: string | null }[]; not_reversible: { user: string | null; target: string; reason: string }[] | null };
+  rollback: {
+    of: string | null;
+    by: { id: string; state: RunSummary['state']; finished: string | null }[];
+    not_reversible: { user: string | null; target: string; reason: string }[] | null;
+    /** 1.6: what Graph cannot undo that the rollback found gone already when it started (not left in place); empty for an apply. */
+    not_reversible_gone: { user: string | null; target: string }[];
+  };
   policy: RunReportOperation[];
   /** Operations of no one user: a wave's bulk token create (`tokens/<hash>`), anything else the journal holds. */
   shared: RunReportOperation[];
@@ -242,6 +248,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       of: h.rollbackOf ?? null,
       by: input.rolledBackBy.map((r) => ({ id: r.id, state: r.state, finished: r.finished })),
       not_reversible: h.notReversible ? h.notReversible.map((x) => ({ user: x.user ?? null, target: x.target, reason: x.reason })) : h.kind === 'rollback' ? null : [],
+      not_reversible_gone: (h.notReversibleGone ?? []).map((x) => ({ user: x.user ?? null, target: x.target })),
     },
     policy,
     shared,

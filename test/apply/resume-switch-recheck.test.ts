@@ -6,6 +6,8 @@ import { renderApplySummary, renderRollbackSummary } from '../../src/cli/views/a
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, CONTOSO, crashAfterStarted, journalLines, planTo, resumeIn, rollbackIn, runDirs, testDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
+import { runReport } from '../../src/app/report.js';
+import { renderRunReportMarkdown } from '../../src/report/render-run-report.js';
 
 /**
  * Found by a black-box test: a user whose methods the first pass wrote but whose switch (rollout group
@@ -184,5 +186,12 @@ describe('rollback after methods were deleted outside the tool', () => {
       { user: 'bob@contoso.com', target: 'signInPreferences' },
       { user: 'bob@contoso.com', target: 'phoneMethods/mobile' },
     ]);
+    // The report keeps them in the audit trail, as gone already (a review found them in neither list).
+    const report = await runReport(o.runId, stateDir);
+    expect(report.rollback.not_reversible_gone).toEqual([
+      { user: 'bob@contoso.com', target: 'signInPreferences' },
+      { user: 'bob@contoso.com', target: 'phoneMethods/mobile' },
+    ]);
+    expect(renderRunReportMarkdown(report)).toMatch(/## Gone already \(3\)[^#]*\| bob@contoso\.com \| signInPreferences \(not reversible\) \|/);
   });
 });
