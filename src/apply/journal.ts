@@ -121,6 +121,7 @@ export class Journal {
   private queue: Promise<void> = Promise.resolve();
   /** The first write that failed: later lines would chain from a line that is not on disk. */
   private failed: JournalWriteError | undefined;
+  private closed = false;
 
   private constructor(
     readonly dir: string,
@@ -206,7 +207,9 @@ export class Journal {
       // The chain goes on from the last whole line's hash (none: the journal predates the chain).
       const last = splitHash(await lastLine(fh, keep));
       await fh.close();
-      return new Journal(runDir, await open(path, 'a', 0o600), last?.hash, goOn ?? goOnWith(runDir, (await readRunHeader(runDir))?.kind ?? 'apply'));
+      // Read before the journal is opened for appending: a failure then leaves no handle open.
+      const next = goOn ?? goOnWith(runDir, (await readRunHeader(runDir))?.kind ?? 'apply');
+      return new Journal(runDir, await open(path, 'a', 0o600), last?.hash, next);
     } catch (err) {
       await fh.close().catch(() => undefined);
       throw err;
@@ -235,8 +238,24 @@ export class Journal {
     await this.write([{ t: 'end', at: new Date().toISOString(), state, counts }]);
   }
 
+  /** Closes the journal's file; closing it again does nothing. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.fh.close();
+  }
+
+  /**
+   * Runs the steps between opening the journal and handing it to the executor (whose end closes it): a
+   * step that fails (a full disk on the first records, say) closes it, so no handle is left to the GC.
+   */
+  async beforeHandOver<T>(steps: () => Promise<T>): Promise<T> {
+    try {
+      return await steps();
+    } catch (err) {
+      await this.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   private write(lines: Line[]): Promise<void> {

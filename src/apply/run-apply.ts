@@ -293,14 +293,16 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     }
     deps.onRun?.(runId);
     const skipped: OpRecord[] = stalePolicy ? [...policyOps, ...federationOps].map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
-    // Only the stale users' lines are read again (usually none).
-    const stalePositions = staleUsers.size > 0 ? positions.filter((i) => staleUsers.has(plan.users[i]!.upn.toLowerCase())) : [];
-    for (let i = 0; i < stalePositions.length; i += PREFLIGHT_CHUNK) {
-      for (const u of await plan.read(stalePositions.slice(i, i + PREFLIGHT_CHUNK))) {
-        for (const o of userOperations(u, tokenPath)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
+    await journal.beforeHandOver(async () => {
+      // Only the stale users' lines are read again (usually none).
+      const stalePositions = staleUsers.size > 0 ? positions.filter((i) => staleUsers.has(plan.users[i]!.upn.toLowerCase())) : [];
+      for (let i = 0; i < stalePositions.length; i += PREFLIGHT_CHUNK) {
+        for (const u of await plan.read(stalePositions.slice(i, i + PREFLIGHT_CHUNK))) {
+          for (const o of userOperations(u, tokenPath)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
+        }
       }
-    }
-    await journal.ops(skipped);
+      await journal.ops(skipped);
+    });
     return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath }, deps, stale, tenant, readAt: preflightAt });
   } finally {
     await lock.release();
@@ -376,7 +378,7 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
     deps.onRun?.(runId);
     const identity = await deps.client.identity();
     const journal = await Journal.append(runDir, goOnWith(runDir, 'apply'));
-    await journal.resumed({ appId: identity.appId, upn: identity.upn }, waves !== undefined ? { waves } : {});
+    await journal.beforeHandOver(() => journal.resumed({ appId: identity.appId, upn: identity.upn }, waves !== undefined ? { waves } : {}));
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
     // Activations the run sent within the pace's window count against it now too (a resume right after
     // an interrupt must not send a second full quota in the same five minutes).
@@ -458,7 +460,7 @@ async function switchesLeft(plan: SavedPlan, positions: readonly number[], prior
 
 async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   const { journal, prior, sel, deps, plan, positions } = ctx;
-  const policyRead = await readPolicy(deps.client);
+  const policyRead = await journal.beforeHandOver(() => readPolicy(deps.client));
   // The run enables hardware OATH tokens: activations refused until the policy reaches the users are
   // tried again for a while, counted from when the policy step was done (in this run or before).
   const hardwareOath = ctx.policyOps.find((o) => /\/HardwareOath$/i.test(o.resource) && (o.after as { state?: string } | null)?.state === 'enabled');

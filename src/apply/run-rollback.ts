@@ -216,7 +216,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     });
     deps.onRun?.(runId);
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
-    await journal.ops(skipped);
+    await journal.beforeHandOver(() => journal.ops(skipped));
     const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps);
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
@@ -386,9 +386,11 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     }
     const identity = await deps.client.identity();
     const journal = await Journal.append(rollbackDir, goOnWith(rollbackDir, 'rollback'));
-    await journal.resumed({ appId: identity.appId, upn: identity.upn }, deps.force ? { force: true } : {});
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
-    if (skipped.length > 0) await journal.ops(skipped);
+    await journal.beforeHandOver(async () => {
+      await journal.resumed({ appId: identity.appId, upn: identity.upn }, deps.force ? { force: true } : {});
+      if (skipped.length > 0) await journal.ops(skipped);
+    });
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
     const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder });

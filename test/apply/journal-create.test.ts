@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Journal, listRuns, readRun, type RunHeader } from '../../src/apply/journal.js';
@@ -24,6 +24,30 @@ describe('Journal.create', () => {
     const view = await readRun(runDir);
     expect(view.header.id).toBe('r1');
     expect(view.ops.get('o1')?.state).toBe('done');
+  });
+
+  it('closes its file when a step before the executor takes it over fails, and closing twice is harmless: no handle left to the garbage collector', async () => {
+    tmp = tempDir('jcreate');
+    const runDir = join(tmp.dir, 'state', 'runs', 'r1');
+    const j = await Journal.create(runDir, header('r1'));
+    const file = join(runDir, 'journal.jsonl');
+    const open = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === file;
+      } catch {
+        return false;
+      }
+    }).length;
+    expect(open()).toBe(1);
+    await expect(j.beforeHandOver(() => Promise.reject(new Error('the policy read failed')))).rejects.toThrow('the policy read failed');
+    expect(open()).toBe(0);
+    await j.close();
+    // Steps that succeed leave it open, for the executor.
+    const again = await Journal.append(runDir);
+    expect(await again.beforeHandOver(async () => 7)).toBe(7);
+    expect(open()).toBe(1);
+    await again.close();
+    expect(open()).toBe(0);
   });
 
   it("replays an operation's records into its last outcome: a done after a failed attempt keeps no error, a started keeps the before of its first send", async () => {
