@@ -73,9 +73,10 @@ export type CompiledFilter<T> = ((item: T) => boolean) & { equals?: { field: str
 
 /**
  * Compiles a $filter into a predicate. `fields` maps each filterable property (lower case, `a/b` for
- * nested) to its value; string comparisons ignore case like the directory does.
+ * nested) to its value; string comparisons ignore case like the directory does. `advancedOnly`: the
+ * properties Graph filters on only in an advanced query, refused as Graph refuses them without one.
  */
-export function compileFilter<T>(text: string, fields: FilterFields<T>, resource: string): CompiledFilter<T> {
+export function compileFilter<T>(text: string, fields: FilterFields<T>, resource: string, advancedOnly?: ReadonlySet<string>): CompiledFilter<T> {
   const tokens = tokenize(text);
   let pos = 0;
   const syntax = (detail: string): GraphError => errors.badRequest(`Invalid filter clause: ${detail}`);
@@ -93,7 +94,8 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
     const t = tokens[pos++];
     if (t?.kind !== 'ident') throw syntax(`expected a property name at position ${t?.at ?? text.length} in '${text}'.`);
     const get = fields[t.text.toLowerCase()];
-    if (!get) throw unsupported(t.text);
+    // A property Graph filters on in advanced queries only, without `ConsistencyLevel: eventual` and `$count=true`: Graph's own answer.
+    if (!get || advancedOnly?.has(t.text.toLowerCase())) throw unsupported(t.text);
     return { name: t.text, key: t.text.toLowerCase(), get };
   };
   const literal = (): string | number | boolean | null => {

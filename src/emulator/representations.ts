@@ -28,6 +28,9 @@ export const USER_PROPERTIES: Record<string, unknown> = {
   createdDateTime: null,
   onPremisesSyncEnabled: null,
   onPremisesImmutableId: null,
+  onPremisesUserPrincipalName: null,
+  onPremisesSamAccountName: null,
+  onPremisesDomainName: null,
   otherMails: [],
 };
 

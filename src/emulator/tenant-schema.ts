@@ -56,6 +56,9 @@ const userSchema = z.strictObject({
   createdDateTime: isoDate.nullable().optional(),
   onPremisesSyncEnabled: z.boolean().nullable().optional(),
   onPremisesImmutableId: z.string().nullable().optional(),
+  onPremisesUserPrincipalName: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must look like name@domain').nullable().optional(),
+  onPremisesSamAccountName: z.string().min(1).nullable().optional(),
+  onPremisesDomainName: z.string().min(1).nullable().optional(),
   otherMails: z.array(z.string()).optional(),
   methods: z
     .strictObject({

@@ -61,7 +61,16 @@ const USER_FILTER: FilterFields<UserRecord> = {
   accountenabled: (u) => u.props['accountEnabled'],
   usertype: (u) => u.props['userType'] ?? 'Member',
   employeeid: (u) => u.props['employeeId'],
+  onpremisesuserprincipalname: (u) => u.props['onPremisesUserPrincipalName'],
+  onpremisessamaccountname: (u) => u.props['onPremisesSamAccountName'],
 };
+
+/**
+ * Properties Graph filters on only in an advanced query (`ConsistencyLevel: eventual` and `$count=true`):
+ * learn.microsoft.com/graph/aad-advanced-queries, the directory objects' filter table (onPremisesSamAccountName:
+ * eq and in advanced only; onPremisesUserPrincipalName: by default).
+ */
+const USER_ADVANCED_FILTER: ReadonlySet<string> = new Set(['onpremisessamaccountname']);
 
 const GROUP_FILTER: FilterFields<GroupRecord> = {
   id: (g) => g.id,
@@ -90,7 +99,8 @@ function listUsers(ctx: HandlerContext): HandlerResult {
   rejectQueryOptions(ctx, ['$select', '$top', '$filter', '$count']);
   const select = parseSelect(ctx.req.query, USER_NAMES, 'user');
   const filterText = ctx.req.query.get('$filter');
-  const filter = filterText !== null ? compileFilter(filterText, USER_FILTER, 'User') : undefined;
+  const advanced = parseCount(ctx.req.query, ctx.req.headers);
+  const filter = filterText !== null ? compileFilter(filterText, USER_FILTER, 'User', advanced ? undefined : USER_ADVANCED_FILTER) : undefined;
   // `id in (...)` (apply's re-check, 15 ids a request) looked up rather than matched against everyone.
   const ids = filter?.equals?.field === 'id' && filter.equals.values.every((v) => typeof v === 'string') ? (filter.equals.values as string[]).map((v) => v.toLowerCase()) : undefined;
   const byId = (id: string) => {
