@@ -1,0 +1,177 @@
+/**
+ * Matching an MFA Server username to its Entra user when the username is not the user's UPN.
+ *
+ * MFA Server's username is the AD userPrincipalName, else the sAMAccountName (Directory Integration's
+ * attribute map); deployments also use `DOMAIN\user`, and many on-premises UPNs have a suffix Entra
+ * does not route (`jdoe@corp.local`, with `jdoe@contoso.com` in Entra: alternate login ID). After the
+ * UPN, a username is looked up by the synced names Graph gives (`onPremisesUserPrincipalName`,
+ * `onPremisesSamAccountName` with `onPremisesDomainName`), and matched only when exactly one tenant
+ * user fits: never a guess. Pure: the Graph reads are src/graph/tenant-reader.ts's.
+ */
+
+/** `--match-by`: the UPN always; `on-premises` adds the synced on-premises names. */
+export type MatchBy = 'upn' | 'on-premises';
+
+/** The synced attribute a username is looked up by. */
+export type OnPremisesAttribute = 'onPremisesUserPrincipalName' | 'onPremisesSamAccountName';
+
+/** The rules of docs/mapping.md a match (or a refusal) is made by (a subset of mapping/rules.ts's ids). */
+export type MatchRule = 'USER-MATCH-ONPREM-UPN' | 'USER-MATCH-SAM' | 'USER-MATCH-AMBIGUOUS';
+
+/** What a username gives to look up by, when it is not found by UPN. */
+export interface OnPremisesName {
+  by: OnPremisesAttribute;
+  /** The on-premises UPN (the whole username), or the sAMAccountName. */
+  value: string;
+  /** `DOMAIN\sam`: the domain part as written (a NetBIOS name). */
+  domain?: string;
+}
+
+/** A tenant user as the on-premises lookups read it. */
+export interface OnPremisesCandidate {
+  id: string;
+  userPrincipalName: string;
+  onPremisesUserPrincipalName?: string | null;
+  onPremisesSamAccountName?: string | null;
+  onPremisesDomainName?: string | null;
+}
+
+/** A tenant user a match names: enough for an auditor (and for apply to check it again). */
+export interface MatchedUser {
+  id: string;
+  upn: string;
+  onPremisesDomainName: string | null;
+}
+
+/**
+ * How an export user was found by an on-premises name, or why not, as the plan records it (JSON
+ * plan `users[].match`, the saved plan's user line). Absent for a user found by UPN, or not found at all.
+ *
+ * - `matched`: exactly one tenant user fits; `users` holds it.
+ * - `ambiguous`: more than one fits; `users` holds them: not matched.
+ * - `domain-differs`: `DOMAIN\sam`, and tenant users have the sAMAccountName only in domains that are
+ *   not DOMAIN's; `users` holds them: not matched.
+ * - `shared`: the one user that fits is the one another export user is matched to (`shared_with`),
+ *   by UPN or by an on-premises name: MFA Server holds the person twice; not matched.
+ */
+export interface UserMatch {
+  outcome: 'matched' | 'ambiguous' | 'domain-differs' | 'shared';
+  rule: MatchRule;
+  by: OnPremisesAttribute;
+  value: string;
+  domain?: string;
+  /** The DNS domain --netbios-domain gives for `domain`, when it gives one (else the first-label rule applied). */
+  dns_domain?: string;
+  users: MatchedUser[];
+  shared_with?: string;
+}
+
+/** Characters a sAMAccountName cannot hold (AD's rule), and control characters: such a name is not looked up. */
+const NOT_IN_SAM = /["/\\[\]:;|=,+*?<>@\u0000-\u001f\u007f]/;
+/** Characters a NetBIOS domain name cannot hold. */
+const NOT_IN_NETBIOS = /[\\/:*?"<>|@\s\u0000-\u001f\u007f]/;
+
+/**
+ * What a username is looked up by once no tenant user has it as UPN: `name@suffix` by the on-premises
+ * UPN, `DOMAIN\sam` and a bare `sam` by the sAMAccountName; undefined for a name neither can be.
+ */
+export function onPremisesName(username: string): OnPremisesName | undefined {
+  const name = username.trim();
+  if (name !== username || name === '') return undefined;
+  const at = name.indexOf('@');
+  if (at >= 0) return at > 0 && at === name.lastIndexOf('@') && at < name.length - 1 && !/\s/.test(name) ? { by: 'onPremisesUserPrincipalName', value: name } : undefined;
+  const slash = name.indexOf('\\');
+  if (slash >= 0) {
+    const domain = name.slice(0, slash);
+    const sam = name.slice(slash + 1);
+    if (domain === '' || NOT_IN_NETBIOS.test(domain) || sam === '' || NOT_IN_SAM.test(sam) || /^\s|\s$/.test(sam)) return undefined;
+    return { by: 'onPremisesSamAccountName', value: sam, domain };
+  }
+  return NOT_IN_SAM.test(name) ? undefined : { by: 'onPremisesSamAccountName', value: name };
+}
+
+/** The first label of a DNS domain (`corp` of `corp.contoso.com`). */
+export function firstLabel(dnsDomain: string): string {
+  return dnsDomain.split('.')[0]!;
+}
+
+/**
+ * Whether a tenant user's on-premises domain is the NetBIOS domain `netbios`: the DNS domain
+ * --netbios-domain gives for it when it gives one, else the one whose first label is `netbios`
+ * (case aside). A user with no on-premises domain fits no domain.
+ */
+export function domainFits(netbios: string, onPremisesDomainName: string | null | undefined, netbiosDomains: ReadonlyMap<string, string>): boolean {
+  if (!onPremisesDomainName) return false;
+  const dns = netbiosDomains.get(netbios.toLowerCase());
+  return dns !== undefined ? dns.toLowerCase() === onPremisesDomainName.toLowerCase() : firstLabel(onPremisesDomainName).toLowerCase() === netbios.toLowerCase();
+}
+
+/** The value a candidate has for an attribute, lower case (Graph compares them case-insensitively). */
+export function attributeOf(c: OnPremisesCandidate, by: OnPremisesAttribute): string | undefined {
+  const v = c[by];
+  return typeof v === 'string' ? v.toLowerCase() : undefined;
+}
+
+const matched = (c: OnPremisesCandidate): MatchedUser => ({ id: c.id, upn: c.userPrincipalName, onPremisesDomainName: c.onPremisesDomainName ?? null });
+
+/** The users of a match in a fixed order (by UPN), so that a plan is the same whatever order Graph listed them in. */
+const sorted = (users: MatchedUser[]): MatchedUser[] => users.sort((a, b) => (a.upn.toLowerCase() < b.upn.toLowerCase() ? -1 : a.upn.toLowerCase() > b.upn.toLowerCase() ? 1 : a.id < b.id ? -1 : 1));
+
+/**
+ * How a username not found by UPN matches the tenant users read for its on-premises name
+ * (`candidates`: those Graph returned for the lookup; they are filtered here again, case aside);
+ * undefined when no tenant user has the name at all.
+ */
+export function decideMatch(name: OnPremisesName, candidates: readonly OnPremisesCandidate[], netbiosDomains: ReadonlyMap<string, string>): UserMatch | undefined {
+  const value = name.value.toLowerCase();
+  const having = [...new Map(candidates.filter((c) => attributeOf(c, name.by) === value).map((c) => [c.id.toLowerCase(), c])).values()];
+  if (having.length === 0) return undefined;
+  const base = {
+    by: name.by,
+    value: name.value,
+    ...(name.domain !== undefined ? { domain: name.domain } : {}),
+    ...(name.domain !== undefined && netbiosDomains.has(name.domain.toLowerCase()) ? { dns_domain: netbiosDomains.get(name.domain.toLowerCase())! } : {}),
+  };
+  const rule: MatchRule = name.by === 'onPremisesUserPrincipalName' ? 'USER-MATCH-ONPREM-UPN' : 'USER-MATCH-SAM';
+  const fits = name.domain === undefined ? having : having.filter((c) => domainFits(name.domain!, c.onPremisesDomainName, netbiosDomains));
+  if (fits.length === 0) return { outcome: 'domain-differs', rule, ...base, users: sorted(having.map(matched)) };
+  if (fits.length > 1) return { outcome: 'ambiguous', rule: 'USER-MATCH-AMBIGUOUS', ...base, users: sorted(fits.map(matched)) };
+  return { outcome: 'matched', rule, ...base, users: [matched(fits[0]!)] };
+}
+
+/** The match refused because its user is another export user's too. */
+export function sharedMatch(m: UserMatch, withUser: string): UserMatch {
+  return { ...m, outcome: 'shared', rule: 'USER-MATCH-AMBIGUOUS', shared_with: withUser };
+}
+
+/** The tenant user a match found, when it found one (outcome `matched`). */
+export function matchedUser(m: UserMatch | undefined): MatchedUser | undefined {
+  return m?.outcome === 'matched' ? m.users[0] : undefined;
+}
+
+/** `--netbios-domain NAME=dns.domain` values as a map (NetBIOS name lower case -> DNS domain); throws a message on a bad one. */
+export function parseNetbiosDomains(values: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    const netbios = eq > 0 ? v.slice(0, eq).trim() : '';
+    const dns = eq > 0 ? v.slice(eq + 1).trim() : '';
+    if (netbios === '' || NOT_IN_NETBIOS.test(netbios) || !/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(dns)) {
+      throw new Error(`--netbios-domain ${JSON.stringify(v)}: give NAME=dns.domain (the NetBIOS domain name, then the DNS domain Graph names as onPremisesDomainName), e.g. CORP=ad.contoso.com`);
+    }
+    const key = netbios.toLowerCase();
+    if (out.has(key) && out.get(key)!.toLowerCase() !== dns.toLowerCase()) throw new Error(`--netbios-domain gives ${netbios} twice, as ${out.get(key)} and ${dns}`);
+    out.set(key, dns);
+  }
+  return out;
+}
+
+/** A netbios map as the plan records it (`options.netbios_domains`): NetBIOS name upper case -> DNS domain, sorted. */
+export function netbiosRecord(map: ReadonlyMap<string, string>): Record<string, string> {
+  return Object.fromEntries([...map].map(([k, v]) => [k.toUpperCase(), v] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The recorded map back (`options.netbios_domains`). */
+export function netbiosMapOf(record: Readonly<Record<string, string>> | null | undefined): Map<string, string> {
+  return new Map(Object.entries(record ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+}
