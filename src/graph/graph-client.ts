@@ -75,7 +75,12 @@ export class GraphClient {
 
   /** Every item of a collection, following @odata.nextLink until there is none. */
   async *pages<T>(call: GraphCall, what: string): AsyncGenerator<T> {
-    let res = await this.request<{ value?: T[]; '@odata.nextLink'?: string }>(call);
+    yield* this.pagesFrom<T>(call, await this.request<{ value?: T[]; '@odata.nextLink'?: string }>(call), what);
+  }
+
+  /** Every item of a collection whose first page has been read (a batched read): the rest followed through @odata.nextLink. */
+  async *pagesFrom<T>(call: GraphCall, first: GraphResponse<{ value?: T[]; '@odata.nextLink'?: string }>, what: string): AsyncGenerator<T> {
+    let res = first;
     for (;;) {
       if (!isSuccess(res)) throw new GraphRequestError(what, res);
       for (const item of res.body?.value ?? []) yield item;

@@ -1,6 +1,7 @@
 import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
 import { checkMemberGroups, findGroupsByName, getGroup, listTransitiveMemberIds, listTransitiveMembers, type GroupRef } from './calls/groups.js';
+import type { OnPremisesCandidate } from '../model/user-match.js';
 import { GraphRequestError } from './graph-errors.js';
 import { isSuccess } from './graph-call.js';
 
@@ -26,9 +27,14 @@ export async function resolveGroup(client: GraphClient, nameOrId: string, option
 
 /** UPNs of a group's members, nested groups' members included. */
 export async function groupMemberUpns(client: GraphClient, groupId: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const m of client.pages<{ userPrincipalName?: string }>(listTransitiveMembers(groupId), `listing the members of group ${groupId}`)) {
-    if (m.userPrincipalName) out.push(m.userPrincipalName);
+  return (await groupMembers(client, groupId, false)).map((m) => m.userPrincipalName);
+}
+
+/** The users of a group (nested groups' included), with their synced on-premises names when asked for. */
+export async function groupMembers(client: GraphClient, groupId: string, onPremises: boolean): Promise<(OnPremisesCandidate & { userPrincipalName: string })[]> {
+  const out: (OnPremisesCandidate & { userPrincipalName: string })[] = [];
+  for await (const m of client.pages<Partial<OnPremisesCandidate>>(listTransitiveMembers(groupId, onPremises), `listing the members of group ${groupId}`)) {
+    if (m.userPrincipalName) out.push({ ...m, id: String(m.id ?? ''), userPrincipalName: m.userPrincipalName });
   }
   return out;
 }

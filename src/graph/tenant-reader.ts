@@ -7,16 +7,37 @@ import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
 import { getOrganization, parseOrganization } from './calls/organization.js';
 import { readPolicy } from './policy-reader.js';
-import { findUsersById, getUser, listUsers, USERS_BY_ID_MAX, type DirectoryUser } from './calls/users.js';
+import { findUsersById, findUsersByOnPremisesUpn, findUsersBySamAccountName, getUser, listUsers, USERS_BY_ID_MAX, type DirectoryUser } from './calls/users.js';
+import { attributeOf, decideMatch, onPremisesName, sharedMatch, type OnPremisesAttribute, type OnPremisesCandidate, type OnPremisesName, type UserMatch } from '../model/user-match.js';
 import { deviceOf, findDevicesBySerial, listDevices, listUserTokens, type RawDevice } from './calls/hardware-oath.js';
 import { getSignInPreferences, listMethods } from './calls/user-methods.js';
 import { tokensByAssignee, toTenantUser, toToken } from './tenant-user.js';
 
+/** `--match-by upn,on-premises`: what looking users up by their on-premises names needs. */
+export interface OnPremisesMatching {
+  /** `--netbios-domain`: NetBIOS domain name (lower case) -> DNS domain. */
+  netbiosDomains: ReadonlyMap<string, string>;
+  /**
+   * Every username of the export, as written (a plan's scope may hold fewer): a tenant user an
+   * on-premises name matches whose UPN is another export user's is not matched (shared).
+   */
+  exportUsers?: readonly string[];
+}
+
 export interface TenantReadOptions {
-  /** Users to find by UPN (a plan's scope); not found: absent from the snapshot. */
+  /**
+   * Users to find by UPN (a plan's scope, by export username); not found: absent from the snapshot,
+   * or, with `onPremises`, looked up by on-premises name and keyed by the username (`matches` says how).
+   */
   upns?: readonly string[];
-  /** Users known by object id (apply's re-check): a user deleted since, or re-created under the UPN, is absent. */
-  known?: readonly { upn: string; userId: string; needsPreferences: boolean }[];
+  /**
+   * Users known by object id (apply's re-check): a user deleted since, or re-created under the UPN,
+   * is absent. `upn` is the user's UPN in the tenant; `username`, the export's, for a user the plan
+   * matched by an on-premises name: absent too when that name no longer matches them alone.
+   */
+  known?: readonly { upn: string; userId: string; needsPreferences: boolean; username?: string }[];
+  /** Look the users `upns` does not find up by on-premises name (and re-check `known` users matched so). */
+  onPremises?: OnPremisesMatching;
   /** Token serials whose inventory entries are read. */
   serials: readonly string[];
   policy: boolean;
@@ -64,9 +85,10 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
 
   const needsPrefs = new Map((opts.known ?? []).map((k) => [k.userId, k.needsPreferences]));
   const users = new Map<string, TenantUser>();
+  let matches: Map<string, UserMatch> | undefined;
   let done = 0;
   let total = opts.known?.length ?? 0;
-  const readUser = async (u: DirectoryUser): Promise<void> => {
+  const readUser = async (u: DirectoryUser, key = u.userPrincipalName.toLowerCase()): Promise<void> => {
     // Graph answers every property $select names (null if unset) when it may: one missing is a grant
     // that reads the basic profile only, and the plan would take a disabled account or a guest for a member.
     if (!('accountEnabled' in u) || !('userType' in u)) {
@@ -92,7 +114,7 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
       }
       user = toTenantUser(u, methodsBody, prefsBody, byAssignee.get(u.id) ?? new Map(), devices);
     }
-    users.set(u.userPrincipalName.toLowerCase(), user);
+    users.set(key, user);
   };
   const counted = async (work: Promise<void>): Promise<void> => {
     await work;
@@ -104,16 +126,111 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
     await Promise.all(
       groups.map(async (group) => {
         const found = await confirmUsers(read, group);
+        const matched = group.filter((k) => k.username !== undefined && found.has(k.userId));
+        if (matched.length > 0) await reconfirmOnPremises(client, read, matched, found, opts.onPremises?.netbiosDomains ?? new Map());
         await Promise.all(group.map((k) => counted(found.has(k.userId) ? readUser(found.get(k.userId)!) : Promise.resolve())));
       }),
     );
   } else {
     const directory = await resolveUsers(client, read, opts.upns ?? [], opts.onListing);
+    if (opts.onPremises) matches = await matchOnPremises(client, read, opts.upns ?? [], directory, opts.onPremises);
     total = directory.size;
-    await Promise.all([...directory.values()].map((u) => counted(readUser(u))));
+    await Promise.all([...directory].map(([key, u]) => counted(readUser(u, key))));
   }
   const [tenant, policy, inventory] = await Promise.all([tenantP, policyP, inventoryP]);
-  return { tenant, policy, users, hardwareTokens: inventory.tokens };
+  return { tenant, policy, users, hardwareTokens: inventory.tokens, ...(matches ? { matches } : {}) };
+}
+
+type Read = <T>(c: ReturnType<typeof getUser>) => Promise<GraphResponse<T>>;
+
+/**
+ * The usernames `directory` (by UPN) does not hold, looked up by on-premises name: those one tenant
+ * user alone fits are added to `directory` under the username (lower case). Every one looked up that
+ * some tenant user has the name of is in the answer, matched or why not (decideMatch); a user whose
+ * match is another export user's tenant user (by UPN, or by an on-premises name too) is refused.
+ */
+async function matchOnPremises(client: GraphClient, read: Read, upns: readonly string[], directory: Map<string, DirectoryUser>, m: OnPremisesMatching): Promise<Map<string, UserMatch>> {
+  const names = new Map<string, OnPremisesName>();
+  const written = new Map<string, string>();
+  for (const u of [...(m.exportUsers ?? []), ...upns]) written.set(u.toLowerCase(), u);
+  for (const u of upns) {
+    const key = u.toLowerCase();
+    if (directory.has(key) || names.has(key)) continue;
+    const name = onPremisesName(u);
+    if (name) names.set(key, name);
+  }
+  const matches = new Map<string, UserMatch>();
+  if (names.size === 0) return matches;
+  const candidates = await lookUpCandidates(client, read, [...names.values()]);
+  for (const [key, name] of names) {
+    const d = decideMatch(name, candidates.get(candidateKey(name.by, name.value.toLowerCase())) ?? [], m.netbiosDomains);
+    if (d) matches.set(key, d);
+  }
+  // Who holds each tenant user: the usernames found by UPN, and those matched here.
+  const holders = new Map<string, string[]>();
+  const hold = (id: string, key: string) => holders.set(id.toLowerCase(), [...(holders.get(id.toLowerCase()) ?? []), key]);
+  for (const [key, u] of directory) hold(u.id, key);
+  for (const [key, d] of matches) if (d.outcome === 'matched') hold(d.users[0]!.id, key);
+  const exportNames = new Set((m.exportUsers ?? []).map((u) => u.toLowerCase()));
+  const byId = new Map([...candidates.values()].flat().map((c) => [c.id.toLowerCase(), c] as const));
+  for (const [key, d] of matches) {
+    if (d.outcome !== 'matched') continue;
+    const u = d.users[0]!;
+    const other = (holders.get(u.id.toLowerCase()) ?? []).find((k) => k !== key) ?? (exportNames.has(u.upn.toLowerCase()) ? u.upn.toLowerCase() : undefined);
+    if (other !== undefined) {
+      matches.set(key, sharedMatch(d, written.get(other) ?? other));
+      continue;
+    }
+    directory.set(key, byId.get(u.id.toLowerCase()) as DirectoryUser);
+  }
+  return matches;
+}
+
+/**
+ * Apply's re-check of users the plan matched by an on-premises name: each must still be the one tenant
+ * user the name matches (the same rules), or it is taken out of `found` (the plan is stale for them).
+ */
+async function reconfirmOnPremises(client: GraphClient, read: Read, known: readonly { userId: string; username?: string }[], found: Map<string, DirectoryUser>, netbiosDomains: ReadonlyMap<string, string>): Promise<void> {
+  const named = known.map((k) => ({ k, name: onPremisesName(k.username!) }));
+  const candidates = await lookUpCandidates(client, read, named.flatMap((n) => (n.name ? [n.name] : [])));
+  for (const { k, name } of named) {
+    const d = name ? decideMatch(name, candidates.get(candidateKey(name.by, name.value.toLowerCase())) ?? [], netbiosDomains) : undefined;
+    if (d?.outcome !== 'matched' || d.users[0]!.id.toLowerCase() !== k.userId.toLowerCase()) found.delete(k.userId);
+  }
+}
+
+const candidateKey = (by: OnPremisesAttribute, valueLower: string) => `${by}\u0000${valueLower}`;
+
+/**
+ * The tenant users having each name, by attribute and value (lower case): `in` filters of up to 15
+ * values each, batched, every page of each read; only for the names given.
+ */
+async function lookUpCandidates(client: GraphClient, read: Read, names: readonly OnPremisesName[]): Promise<Map<string, OnPremisesCandidate[]>> {
+  const out = new Map<string, OnPremisesCandidate[]>();
+  const wanted: Record<OnPremisesAttribute, Map<string, string>> = { onPremisesUserPrincipalName: new Map(), onPremisesSamAccountName: new Map() };
+  for (const n of names) if (!wanted[n.by].has(n.value.toLowerCase())) wanted[n.by].set(n.value.toLowerCase(), n.value);
+  const reads: Promise<void>[] = [];
+  for (const by of ['onPremisesUserPrincipalName', 'onPremisesSamAccountName'] as const) {
+    const values = [...wanted[by].values()];
+    for (let i = 0; i < values.length; i += USERS_BY_ID_MAX) {
+      const group = values.slice(i, i + USERS_BY_ID_MAX);
+      const call = by === 'onPremisesUserPrincipalName' ? findUsersByOnPremisesUpn(group) : findUsersBySamAccountName(group);
+      const what = `looking users up by ${by} (${group[0]}${group.length > 1 ? ` and ${group.length - 1} more` : ''}; --match-by upn leaves on-premises names out)`;
+      reads.push(
+        (async () => {
+          const first = await read<{ value?: DirectoryUser[]; '@odata.nextLink'?: string }>(call);
+          for await (const u of client.pagesFrom<DirectoryUser>(call, first, what)) {
+            const v = attributeOf(u, by);
+            if (v === undefined || !wanted[by].has(v)) continue;
+            const key = candidateKey(by, v);
+            out.set(key, [...(out.get(key) ?? []), u]);
+          }
+        })(),
+      );
+    }
+  }
+  await Promise.all(reads);
+  return out;
 }
 
 /** The tenant the client signs in to: its id and display name. */

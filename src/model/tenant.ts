@@ -1,4 +1,5 @@
 import type { AuthenticationMethodsPolicy, UserDefaultAuthenticationMethodType } from '@microsoft/microsoft-graph-types-beta';
+import type { UserMatch } from './user-match.js';
 
 export type PhoneType = 'mobile' | 'alternateMobile' | 'office';
 export type DefaultMethod = Exclude<UserDefaultAuthenticationMethodType, 'unknownFutureValue'>;
@@ -123,8 +124,17 @@ export interface TenantSnapshot {
   /** The tenant read (GET /organization); id 'unknown' when it was not read. */
   tenant: { id: string; displayName: string };
   policy: AuthenticationMethodsPolicy;
-  /** Keyed by lower-cased UPN. Users absent here were not found. */
+  /**
+   * Keyed by lower-cased UPN; a user a plan's read matched by an on-premises name is keyed by the
+   * export's username (lower case), as every user the plan reads is. Users absent here were not found.
+   */
   users: Map<string, TenantUser>;
+  /**
+   * By export username (lower case): the users looked up by an on-premises name once no tenant user
+   * had the username as UPN, and how (matched, or refused: ambiguous, another domain, shared). Absent
+   * when the read matched by UPN only.
+   */
+  matches?: Map<string, UserMatch>;
   /** Inventory tokens keyed by serialKey(serial); a serial may exist more than once (Graph allows it). */
   hardwareTokens: Map<string, TenantHardwareToken[]>;
   /** Staged rollout, federation and campaign group state, when the plan's cutover options asked for it. */

@@ -16,11 +16,11 @@ export const findGroupsByName = (name: string): GraphCall => ({
   path: `/groups?$filter=${encodeURIComponent(`displayName eq '${name.replace(/'/g, "''")}'`)}&$select=id,displayName`,
 });
 
-/** Members of a group, nested groups' members included (users carry a userPrincipalName). */
-export const listTransitiveMembers = (groupId: string): GraphCall => ({
+/** Members of a group, nested groups' members included (users carry a userPrincipalName; with `onPremises`, their synced on-premises names too). */
+export const listTransitiveMembers = (groupId: string, onPremises = false): GraphCall => ({
   method: 'GET',
   version: 'v1.0',
-  path: `/groups/${encodeURIComponent(groupId)}/transitiveMembers?$select=id,userPrincipalName`,
+  path: `/groups/${encodeURIComponent(groupId)}/transitiveMembers?$select=id,userPrincipalName${onPremises ? ',onPremisesUserPrincipalName,onPremisesSamAccountName,onPremisesDomainName' : ''}`,
 });
 
 /** The ids of a group's members, nested groups' members included, 999 to a page. */

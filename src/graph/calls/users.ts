@@ -20,6 +20,10 @@ export interface DirectoryUser {
   userPrincipalName: string;
   accountEnabled?: boolean;
   userType?: string | null;
+  /** Read only by the on-premises lookups. */
+  onPremisesUserPrincipalName?: string | null;
+  onPremisesSamAccountName?: string | null;
+  onPremisesDomainName?: string | null;
 }
 
 /** One user by UPN or object id (404 when there is none). */
@@ -38,6 +42,38 @@ export const USERS_BY_ID_MAX = 15;
  */
 export function findUsersById(ids: readonly string[]): GraphCall {
   if (ids.length === 0 || ids.length > USERS_BY_ID_MAX) throw new Error(`findUsersById takes 1 to ${USERS_BY_ID_MAX} ids, not ${ids.length}`);
-  const list = ids.map((id) => `'${id.replace(/'/g, "''")}'`).join(',');
-  return { method: 'GET', version: 'v1.0', path: `/users?$filter=${encodeURIComponent(`id in (${list})`)}&${USER_SELECT}&$top=${USERS_BY_ID_MAX}` };
+  return { method: 'GET', version: 'v1.0', path: `/users?$filter=${encodeURIComponent(`id in (${quotedList(ids)})`)}&${USER_SELECT}&$top=${USERS_BY_ID_MAX}` };
+}
+
+/** The user properties read, and the synced on-premises names (Graph returns them only on $select). */
+const ON_PREMISES_SELECT = `${USER_SELECT},onPremisesUserPrincipalName,onPremisesSamAccountName,onPremisesDomainName`;
+
+const quotedList = (values: readonly string[]) => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(',');
+
+/** A page of the on-premises lookups: one value may be several users' (Graph enforces no uniqueness on them). */
+const ON_PREMISES_PAGE = 999;
+
+/**
+ * Up to 15 users by on-premises UPN (`onPremisesUserPrincipalName in (...)`): `eq` and `in` work on
+ * it by default (learn.microsoft.com/graph/aad-advanced-queries, the directory objects' filter table).
+ */
+export function findUsersByOnPremisesUpn(values: readonly string[]): GraphCall {
+  if (values.length === 0 || values.length > USERS_BY_ID_MAX) throw new Error(`findUsersByOnPremisesUpn takes 1 to ${USERS_BY_ID_MAX} names, not ${values.length}`);
+  return { method: 'GET', version: 'v1.0', path: `/users?$filter=${encodeURIComponent(`onPremisesUserPrincipalName in (${quotedList(values)})`)}&${ON_PREMISES_SELECT}&$top=${ON_PREMISES_PAGE}` };
+}
+
+/**
+ * Up to 15 users by sAMAccountName (`onPremisesSamAccountName in (...)`): an advanced query, the only
+ * way Graph filters on it (the same table; without them Graph answers 400 Request_UnsupportedQuery),
+ * so `$count=true` and `ConsistencyLevel: eventual`, which goes inside `$batch` and on every page.
+ * The index behind advanced queries is eventually consistent: a user synced seconds ago may be missing.
+ */
+export function findUsersBySamAccountName(values: readonly string[]): GraphCall {
+  if (values.length === 0 || values.length > USERS_BY_ID_MAX) throw new Error(`findUsersBySamAccountName takes 1 to ${USERS_BY_ID_MAX} names, not ${values.length}`);
+  return {
+    method: 'GET',
+    version: 'v1.0',
+    path: `/users?$filter=${encodeURIComponent(`onPremisesSamAccountName in (${quotedList(values)})`)}&$count=true&${ON_PREMISES_SELECT}&$top=${ON_PREMISES_PAGE}`,
+    headers: { ConsistencyLevel: 'eventual' },
+  };
 }
