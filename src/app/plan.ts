@@ -7,7 +7,7 @@ import { judgedGroups } from '../model/method-policy.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership, type CutoverRead } from '../graph/cutover-reader.js';
 import { groupsThePlanSwitches, rolloutMember } from '../mapping/rollout-members.js';
-import { groupMemberUpns, resolveGroup, transitiveMemberships, type GroupRef } from '../graph/groups-reader.js';
+import { groupMembers, resolveGroup, transitiveMemberships, type GroupRef } from '../graph/groups-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
 import { formatProblem, SourceError, type Problem } from '../model/problem.js';
@@ -20,6 +20,10 @@ import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { readUserList } from './user-list.js';
+import { decideMatch, onPremisesName, type MatchBy } from '../model/user-match.js';
+
+/** `--match-by` when not given: the UPN, then the on-premises names. */
+export const DEFAULT_MATCH_BY: readonly MatchBy[] = ['upn', 'on-premises'];
 
 export interface PlanRequest {
   source: string;
@@ -44,6 +48,10 @@ export interface PlanRequest {
   forceFederation?: boolean;
   /** --campaign-group: phone-only users into this group, targeted by the registration campaign. */
   campaignGroup?: string;
+  /** --match-by: `upn` alone, or with `on-premises` (the default): users not found by UPN looked up by on-premises name. */
+  matchBy?: readonly MatchBy[];
+  /** --netbios-domain: NetBIOS domain name (lower case) -> DNS domain, for `DOMAIN\sam` usernames. */
+  netbiosDomains?: ReadonlyMap<string, string>;
   graph: GraphClient;
   concurrency: number;
   onProgress?: (done: number, total: number) => void;
@@ -128,7 +136,10 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   hashed.catch(() => {}); // awaited below; a Graph failure may come first
 
   const client = req.graph;
-  const { scope, group: scopeGroup } = await resolveScope(client, bundle, req);
+  const matchBy = req.matchBy ?? DEFAULT_MATCH_BY;
+  const netbiosDomains = req.netbiosDomains ?? new Map<string, string>();
+  const onPremises = matchBy.includes('on-premises') ? { netbiosDomains, exportUsers: bundle.users.map((u) => u.username) } : undefined;
+  const { scope, group: scopeGroup } = await resolveScope(client, bundle, req, onPremises?.netbiosDomains);
   const target: PolicyTarget = req.targetGroup ? await resolveGroup(client, req.targetGroup, '--target-group') : ALL_USERS;
   const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));
   const names = new Set(inScope.map((u) => u.username));
@@ -139,7 +150,16 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   const rolloutGroups = req.rolloutGroups ?? [];
   const wantsCutover = rolloutGroups.length > 0 || req.federatedMfa !== undefined || req.campaignGroup !== undefined;
   const [tenant, identity, cutover] = await Promise.all([
-    readTenant(client, { upns: toRead.map((u) => u.username), serials, policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}), ...(req.onListing ? { onListing: req.onListing } : {}) }),
+    readTenant(client, {
+      upns: toRead.map((u) => u.username),
+      ...(onPremises ? { onPremises } : {}),
+      serials,
+      policy: true,
+      organization: true,
+      concurrency: req.concurrency,
+      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+      ...(req.onListing ? { onListing: req.onListing } : {}),
+    }),
     client.identity(),
     wantsCutover
       ? readCutover(client, { rolloutGroups, rollout: rolloutGroups.length > 0 || req.federatedMfa !== undefined, ...(req.campaignGroup ? { campaignGroup: req.campaignGroup } : {}), federation: rolloutGroups.length > 0 || req.federatedMfa !== undefined })
@@ -164,6 +184,8 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
       includeEmail: req.includeEmail,
       defaultMethod: req.defaultMethod,
       prune: req.prune,
+      matchBy,
+      netbiosDomains,
       target,
       cutover: {
         rolloutGroups: cutover?.rolloutGroups ?? [],
@@ -214,13 +236,29 @@ async function readRolloutMembers(client: GraphClient, cutover: CutoverRead, ten
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
-async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest): Promise<{ scope: Set<string> | undefined; group?: GroupRef }> {
+/**
+ * The export users a plan holds: --users (by username), --group (members: by UPN, and with
+ * `netbiosDomains` given, matching by on-premises name on, the export users whose on-premises name is
+ * a member's by the rules of docs/mapping.md, domain included: whether that name is the member's alone
+ * is the tenant read's to decide, which refuses it otherwise, so a user of the scope is matched to a
+ * member or to nobody).
+ */
+async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest, netbiosDomains?: ReadonlyMap<string, string>): Promise<{ scope: Set<string> | undefined; group?: GroupRef }> {
   let scope: Set<string> | undefined;
   let group: GroupRef | undefined;
   if (req.users) scope = new Set(await readUserList(req.users));
   if (req.group) {
     group = await resolveGroup(client, req.group, '--group');
-    const members = new Set((await groupMemberUpns(client, group.id)).map((u) => u.toLowerCase()));
+    const listed = await groupMembers(client, group.id, netbiosDomains !== undefined);
+    const members = new Set(listed.map((m) => m.userPrincipalName.toLowerCase()));
+    if (netbiosDomains) {
+      for (const u of bundle.users) {
+        const name = members.has(u.username.toLowerCase()) ? undefined : onPremisesName(u.username);
+        // Matched, or more than one member fits (the plan then says so): either way a member is theirs, and no one else.
+        const outcome = name ? decideMatch(name, listed, netbiosDomains)?.outcome : undefined;
+        if (outcome === 'matched' || outcome === 'ambiguous') members.add(u.username.toLowerCase());
+      }
+    }
     scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
   }
   if (scope && req.users) {

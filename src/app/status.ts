@@ -10,6 +10,7 @@ import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
 import { readUserList } from './user-list.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
+import type { MatchBy, UserMatch } from '../model/user-match.js';
 
 export interface StatusRequest {
   /** An export folder: its users are in scope (and its disabled ones say so). */
@@ -18,6 +19,10 @@ export interface StatusRequest {
   users?: string;
   /** A group's members (nested included): only these. */
   group?: string;
+  /** --match-by: with `on-premises` (the default), a name no tenant user has as UPN is looked up by on-premises name, as plan does. */
+  matchBy?: readonly MatchBy[];
+  /** --netbios-domain: NetBIOS domain name (lower case) -> DNS domain. */
+  netbiosDomains?: ReadonlyMap<string, string>;
   graph: GraphClient;
   concurrency: number;
   onProgress?: (done: number, total: number) => void;
@@ -25,7 +30,12 @@ export interface StatusRequest {
 
 /** One user in scope, where the cutover stands for them. */
 export interface UserStatusRow {
+  /** The tenant user's UPN; the name in scope when no tenant user was found for it. */
   user: string;
+  /** The name in scope (the export's username) when it is not the UPN: the user was matched by an on-premises name (`match_rule`). */
+  username?: string;
+  /** USER-MATCH-ONPREM-UPN or USER-MATCH-SAM, with `username`. */
+  match_rule?: string;
   user_id: string | null;
   /** Has at least one cloud MFA method (phone, OATH token, Authenticator, passkey...): the data moved. */
   migrated: boolean;
@@ -63,7 +73,15 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   const { upns, disabled } = await scopeOf(req);
   const readAt = new Date().toISOString();
   const [tenantSnapshot, cutover, identity] = await Promise.all([
-    readTenant(req.graph, { upns, serials: [], policy: true, organization: true, concurrency: req.concurrency, ...(req.onProgress ? { onProgress: req.onProgress } : {}) }),
+    readTenant(req.graph, {
+      upns,
+      ...((req.matchBy ?? ['upn', 'on-premises']).includes('on-premises') ? { onPremises: { netbiosDomains: req.netbiosDomains ?? new Map(), exportUsers: upns } } : {}),
+      serials: [],
+      policy: true,
+      organization: true,
+      concurrency: req.concurrency,
+      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+    }),
     readCutover(req.graph, { rolloutGroups: [], rollout: true, federation: true }),
     req.graph.identity(),
   ]);
@@ -76,7 +94,12 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   const policyOf = (u: TenantUser) => userPolicy(view, u.id, memberships.get(u.id.toLowerCase()) ?? []);
   const rows = upns.map((upn) => {
     const u = tenantSnapshot.users.get(upn.toLowerCase());
-    return rowOf(upn, u, u ? policyOf(u) : undefined, disabled.has(upn.toLowerCase()), cutover.cutover);
+    const match = tenantSnapshot.matches?.get(upn.toLowerCase());
+    const row = rowOf(upn, u, u ? policyOf(u) : undefined, disabled.has(upn.toLowerCase()), cutover.cutover, match);
+    if (!u || !match) return row;
+    // Matched by an on-premises name: the row is the tenant user's, and says by which name.
+    const { user, ...rest } = row;
+    return { user, username: upn, match_rule: match.rule, ...rest };
   });
   const policy = cutover.cutover.rolloutPolicy;
   return {
@@ -108,8 +131,8 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   };
 }
 
-function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | undefined, disabledInServer: boolean, cutover: TenantCutover): UserStatusRow {
-  if (!u || !policy) return { user: upn, user_id: null, migrated: false, methods: [], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, blocked: 'not in the tenant' };
+function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | undefined, disabledInServer: boolean, cutover: TenantCutover, match?: UserMatch): UserStatusRow {
+  if (!u || !policy) return { user: upn, user_id: null, migrated: false, methods: [], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, blocked: notFound(match) };
   const held: [string, boolean][] = [
     ...PHONES.filter((t) => u.phones.some((p) => p.phoneType === t)).map((t): [string, boolean] => [t, phoneUsable(policy, t as PhoneType)]),
     ...(u.hardwareOath.some((t) => t.status === undefined || t.status === 'activated') ? [['hardwareOath', policy.hardwareOath] as [string, boolean]] : []),
@@ -138,6 +161,15 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
           ? 'in a rollout group, but the staged rollout policy is disabled'
           : null;
   return { user: u.userPrincipalName, user_id: u.id, migrated, methods, methods_not_enabled: notEnabled, switched: by !== null, switched_by: by, phone_only: phoneOnly, blocked };
+}
+
+/** Why a name in scope has no tenant user: none has it, or its on-premises name was refused (never guessed). */
+function notFound(m: UserMatch | undefined): string {
+  const who = (n: number) => (m?.users ?? []).slice(0, n).map((u) => u.upn).join(', ');
+  if (m?.outcome === 'ambiguous') return `not matched: ${m.users.length} tenant users have ${m.by} ${m.value}${m.domain !== undefined ? ` in domain ${m.domain}` : ''} (${who(5)}${m.users.length > 5 ? ', ...' : ''})`;
+  if (m?.outcome === 'shared') return `not matched: ${m.by} ${m.value} is ${who(1)}'s, whom ${m.shared_with} is matched to as well`;
+  if (m?.outcome === 'domain-differs') return `not in the tenant: ${m.by} ${m.value} is only in other domains than ${m.domain} (${who(5)}${m.users.length > 5 ? ', ...' : ''}; --netbios-domain tells a NetBIOS name its domain)`;
+  return 'not in the tenant';
 }
 
 /**

@@ -71,7 +71,10 @@ export function unswitchedUsers(counted: readonly CountedSwitch[], domain: strin
 
 /** A group membership a plan adds (a user's rolloutGroup or campaignGroup create). */
 export interface PlannedAdd {
+  /** The export's username (what stale objects name). */
   upn: string;
+  /** The user's UPN in the tenant, when it is not `upn` (matched by an on-premises name): its domain is the user's. */
+  tenantUpn?: string;
   userId: string;
   resource: string;
 }
@@ -231,8 +234,8 @@ export async function rolloutStaleNow(client: GraphClient, addsTo: ReadonlyMap<s
 }
 
 /** A user's planned group adds (rollout and campaign groups), gathered while apply's pre-flight reads the users. */
-export function groupAddsOf(u: Pick<PlanUser, 'upn' | 'userId' | 'changes'>, into: PlannedAdd[]): void {
-  for (const c of u.changes) if (c.action === 'create' && GROUP_KINDS.has(splitResource(c.resource)[0])) into.push({ upn: u.upn, userId: u.userId, resource: c.resource });
+export function groupAddsOf(u: Pick<PlanUser, 'upn' | 'userId' | 'changes' | 'tenantUpn'>, into: PlannedAdd[]): void {
+  for (const c of u.changes) if (c.action === 'create' && GROUP_KINDS.has(splitResource(c.resource)[0])) into.push({ upn: u.upn, ...(u.tenantUpn !== undefined ? { tenantUpn: u.tenantUpn } : {}), userId: u.userId, resource: c.resource });
 }
 
 /** The pre-flight check of the cutover: reads what the plan's cutover writes touch (the adds from groupAddsOf) and compares it. */
@@ -250,7 +253,7 @@ export async function cutoverStale(
   // A staged rollout plan counted the users of a domain rejecting the IdP's MFA already as switched by
   // it (none added to a group): that must still hold, or they would be left on MFA Server unsaid.
   const runUsers = selected ? selected.map((i) => plan.users[i]!) : plan.users;
-  const rejecting = (plan.header.options.rollout_groups?.length ?? 0) > 0 ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && runUsers.some((u) => upnDomain(u.upn) === d.id)) : [];
+  const rejecting = (plan.header.options.rollout_groups?.length ?? 0) > 0 ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && runUsers.some((u) => upnDomain(u.tenantUpn ?? u.upn) === d.id)) : [];
   if (changes.length === 0 && adds.length === 0 && rejecting.length === 0) return { stale: [], groupUsers: {} };
   const probe: Parameters<typeof readCutoverFor>[1][number][] = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),

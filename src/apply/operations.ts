@@ -43,7 +43,10 @@ export type OpKind =
 export interface Operation {
   id: string;
   kind: OpKind;
+  /** The export's username. */
   user?: string;
+  /** The user's UPN in the tenant, when it is not `user` (the plan matched them by an on-premises name): what reads by UPN use. */
+  tenantUpn?: string;
   userId?: string;
   /** The plan resource (`phoneMethods/mobile`, `hardwareOathMethods/<serial>`...) or policy target. */
   resource: string;
@@ -156,6 +159,7 @@ export function userOperations(u: PlanUser, tokenPath: TokenPath = 'single'): Op
   let switchOp: Operation | undefined;
   const base = (c: SavedUserChange) => ({
     user: u.upn,
+    ...(u.tenantUpn !== undefined ? { tenantUpn: u.tenantUpn } : {}),
     userId: u.userId,
     resource: c.resource,
     before: c.before,
@@ -270,4 +274,9 @@ export function waveOperations(users: readonly PlanUser[], tokenPath: TokenPath)
 /** Whether an operation id is a token activation's (the ids userOperations makes: `<user>/<resource>/activate`, `.../assign-activate`). */
 export function isActivationId(id: string): boolean {
   return id.endsWith('/activate') || id.endsWith('/assign-activate');
+}
+
+/** The UPN an operation's user has in the tenant (the username, unless the plan matched them by an on-premises name). */
+export function tenantUpnOf(o: Pick<Operation, 'user' | 'tenantUpn'>): string | undefined {
+  return o.tenantUpn ?? o.user;
 }

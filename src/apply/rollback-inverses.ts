@@ -4,7 +4,7 @@ import { savedAsRead } from '../graph/policy-reader.js';
 import { policyPropertyState, sameResourceState, splitResource, userResourceState } from '../plan/resource-state.js';
 import { serialKey } from '../model/serial.js';
 import type { OpRecord } from './journal.js';
-import { ROLLOUT_POLICY_OP, type Operation } from './operations.js';
+import { ROLLOUT_POLICY_OP, tenantUpnOf, type Operation } from './operations.js';
 
 /** The phone method a default method uses (Graph will not delete it while it is the default). */
 const PHONE_BEHIND_DEFAULT: Record<string, string> = {
@@ -104,7 +104,7 @@ export function inverseOperations(
     for (const [serial, id] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) bulkDevices.set(serialKey(serial), id);
   }
   for (const op of [...done].reverse()) {
-    const base = { user: op.user, userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
+    const base = { user: op.user, ...(op.tenantUpn !== undefined ? { tenantUpn: op.tenantUpn } : {}), userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
     const id = `rollback/${op.id}`;
     const planned = op.before as Record<string, unknown> | null;
     // Found made by another run of the plan when this one sent it (a second operator): theirs to undo.
@@ -226,7 +226,7 @@ export function inverseOperations(
 export function changedSinceSent(inv: Operation, tenant: TenantSnapshot): string | undefined {
   const reason = changedSince(inv, tenant);
   if (!reason || !inv.user) return reason;
-  const user = tenant.users.get(inv.user.toLowerCase());
+  const user = tenant.users.get(tenantUpnOf(inv)!.toLowerCase());
   if (!user) return reason;
   const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
   const target = inv.after as Record<string, unknown> | null | undefined;
@@ -241,7 +241,7 @@ export function changedSinceSent(inv: Operation, tenant: TenantSnapshot): string
  */
 export function alreadyUndone(inv: Operation, tenant: TenantSnapshot): boolean {
   if (!inv.user) return false;
-  const user = tenant.users.get(inv.user.toLowerCase());
+  const user = tenant.users.get(tenantUpnOf(inv)!.toLowerCase());
   if (!user) return false;
   const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
   switch (inv.kind) {
@@ -293,7 +293,7 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
     const heldBy = (inv.before as { heldBy?: unknown } | null)?.heldBy;
     return device?.assignedToId && device.assignedToId !== heldBy ? 'the token is assigned to another user' : undefined;
   }
-  const user = inv.user ? tenant.users.get(inv.user.toLowerCase()) : undefined;
+  const user = inv.user ? tenant.users.get(tenantUpnOf(inv)!.toLowerCase()) : undefined;
   if (!user) return 'the user is no longer in the tenant';
   const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
   switch (inv.kind) {

@@ -21,6 +21,7 @@ import { splitResource } from '../plan/resource-state.js';
 import { runFederationStep, upnDomain } from './federation-step.js';
 import { isUnknownOutcome } from './rollback-settle.js';
 import { findStale, switchGaps, type StaleObject } from './staleness.js';
+import { netbiosMapOf } from '../model/user-match.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
@@ -228,7 +229,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     // A domain's federation waits for every switch of its users the plan has: with some of them not
     // selected, no resume of this run could ever send it, so it is left out (and not checked), and said.
     const switchesSelected = new Map<string, number>();
-    for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.upn), (switchesSelected.get(upnDomain(a.upn)) ?? 0) + 1);
+    for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.tenantUpn ?? a.upn), (switchesSelected.get(upnDomain(a.tenantUpn ?? a.upn)) ?? 0) + 1);
     const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
     const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
     const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected, positions);
@@ -530,7 +531,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       for (const s of st) count(s);
       if (st.some(isStale) && staleUsers.count++ < LISTED_STALE) staleUsers.first.push(u.upn);
       ops.forEach((o, i) => {
-        if (o.kind === 'rollout-add' && st[i]!.status === 'done') switchesDone.set(upnDomain(u.upn), (switchesDone.get(upnDomain(u.upn)) ?? 0) + 1);
+        if (o.kind === 'rollout-add' && st[i]!.status === 'done') switchesDone.set(upnDomain(u.tenantUpn ?? u.upn), (switchesDone.get(upnDomain(u.tenantUpn ?? u.upn)) ?? 0) + 1);
       });
       const outcome = outcomeOf(u.upn, st);
       outcomes.push(outcome);
@@ -585,7 +586,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       const switching = switchesAfterWrites(users, prior, tokenPath);
       return {
         wave: w,
-        result: Promise.all([memberships, readUsersAgain(left, switching, deps.client, sel.concurrency)]).then(([m, read]) => ({ stale: [...membershipStale(withGroups, m), ...read.stale], held: read.held })),
+        result: Promise.all([memberships, readUsersAgain(left, switching, deps.client, sel.concurrency, netbiosMapOf(plan.header.options.netbios_domains))]).then(([m, read]) => ({ stale: [...membershipStale(withGroups, m), ...read.stale], held: read.held })),
       };
     };
     for (let w = 0; w < waves; w++) {
@@ -767,7 +768,7 @@ async function preflight(
   const chunk = (i: number) =>
     plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)).then(async (users) => {
       visit(users, i);
-      return [...(memberships ? membershipStale(users, memberships) : []), ...(await staleAmong(users, client, concurrency))];
+      return [...(memberships ? membershipStale(users, memberships) : []), ...(await staleAmong(users, client, concurrency, netbiosMapOf(plan.header.options.netbios_domains)))];
     });
   let next = positions.length > 0 ? chunk(0) : undefined;
   for (let i = 0; next; i += PREFLIGHT_CHUNK) {
@@ -885,8 +886,8 @@ function membershipStale(users: readonly PlanUser[], now: ReadonlyMap<string, st
   return out;
 }
 
-async function staleAmong(users: PlanUser[], client: GraphClient, concurrency: number): Promise<StaleObject[]> {
-  return (await readUsersAgain(users, [], client, concurrency)).stale;
+async function staleAmong(users: PlanUser[], client: GraphClient, concurrency: number, netbiosDomains: ReadonlyMap<string, string>): Promise<StaleObject[]> {
+  return (await readUsersAgain(users, [], client, concurrency, netbiosDomains)).stale;
 }
 
 /** A wave's re-read: its users changed since the plan, and the switches held back. */
@@ -935,17 +936,21 @@ function switchesAfterWrites(users: readonly PlanUser[], prior: ReadonlyMap<stri
 
 /**
  * One read of each user (batched): `users` compared with what the plan saw (findStale), `switching`
- * checked for the methods their switch rests on (switchGaps).
+ * checked for the methods their switch rests on (switchGaps). A user the plan matched by an
+ * on-premises name is read by their tenant UPN, and must still be the one tenant user that name
+ * matches (`netbiosDomains`: the plan's --netbios-domain), or they count as no longer in the tenant.
  */
-async function readUsersAgain(users: readonly PlanUser[], switching: readonly SwitchAfterWrites[], client: GraphClient, concurrency: number): Promise<WaveRecheck> {
+async function readUsersAgain(users: readonly PlanUser[], switching: readonly SwitchAfterWrites[], client: GraphClient, concurrency: number, netbiosDomains: ReadonlyMap<string, string>): Promise<WaveRecheck> {
   if (users.length === 0 && switching.length === 0) return { stale: [], held: [] };
-  const known = new Map<string, { upn: string; userId: string; needsPreferences: boolean }>();
-  for (const u of users) known.set(u.userId, { upn: u.upn, userId: u.userId, needsPreferences: u.changes.some((c) => c.resource === 'signInPreferences') });
-  for (const s of switching) if (!known.has(s.user.userId)) known.set(s.user.userId, { upn: s.user.upn, userId: s.user.userId, needsPreferences: false });
+  const known = new Map<string, { upn: string; userId: string; needsPreferences: boolean; username?: string }>();
+  const entry = (u: PlanUser, needsPreferences: boolean) => ({ upn: u.tenantUpn ?? u.upn, userId: u.userId, needsPreferences, ...(u.tenantUpn !== undefined ? { username: u.upn } : {}) });
+  for (const u of users) known.set(u.userId, entry(u, u.changes.some((c) => c.resource === 'signInPreferences')));
+  for (const s of switching) if (!known.has(s.user.userId)) known.set(s.user.userId, entry(s.user, false));
   const tokensOf = (u: PlanUser) => [...u.changes, ...(u.kept ?? [])].filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length));
   const serials = [...new Set([...users.flatMap(tokensOf), ...switching.flatMap((s) => tokensOf(s.user))])];
   const tenant = await readTenant(client, {
     known: [...known.values()],
+    ...([...known.values()].some((k) => k.username !== undefined) ? { onPremises: { netbiosDomains } } : {}),
     serials,
     policy: false,
     organization: false,

@@ -13,7 +13,7 @@ import type { SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { countStates, goOnWith, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunSummary, type RunView } from './journal.js';
-import { cutoverOperations, policyOperations, waveOperations, type Operation } from './operations.js';
+import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
 import { newRunId, openRunPlan, RUN_ID, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
@@ -287,7 +287,7 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
   const usersByDomain = new Map<string, Set<string>>();
   for (const o of inverses) {
     if (!METHOD_REMOVALS.has(o.kind) || !o.user) continue;
-    const domain = upnDomain(o.user);
+    const domain = upnDomain(tenantUpnOf(o)!);
     if (notSince.has(domain)) continue;
     usersByDomain.set(domain, (usersByDomain.get(domain) ?? new Set()).add(o.user));
   }
@@ -572,7 +572,8 @@ const markNotReversible = (x: { user?: string; target: string }) => ({ ...x, not
 
 /** The tenant as the inverses (and the users of what Graph cannot undo, `alsoUsers`) need it read. */
 async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number, alsoUsers: readonly { user?: string }[] = []) {
-  const upns = [...new Set([...inverses.filter((o) => o.user).map((o) => o.user!), ...alsoUsers.flatMap((x) => (x.user ? [x.user] : []))])];
+  // By the users' UPNs in the tenant: the tenant snapshot is keyed by them, and the inverses look their users up so (tenantUpnOf).
+  const upns = [...new Set([...inverses.filter((o) => o.user).map((o) => tenantUpnOf(o)!), ...alsoUsers.flatMap((x) => (x.user ? [tenantUpnOf(x)!] : []))])];
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
   const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
   return cutover ? cutover.apply(tenant) : tenant;

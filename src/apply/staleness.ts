@@ -24,14 +24,16 @@ export function findStale(users: readonly PlanUser[], policyChanges: readonly Sa
     if (now !== c.state_fingerprint && now !== stateFingerprint(savedAsRead(c.target, c.property, c.before))) out.push({ target: `${c.target}.${c.property}`, planned: c.state_fingerprint, now, reason: 'the policy changed since the plan' });
   }
   for (const u of users) {
-    const user = tenant.users.get(u.upn.toLowerCase());
+    // By the user's UPN in the tenant (the username's, unless the plan matched them by an on-premises name).
+    const user = tenant.users.get((u.tenantUpn ?? u.upn).toLowerCase());
     // A plan user's changes are its writes (the no-ops are `kept`, for its methods); a user with
     // none has nothing resting on them.
     if (u.changes.length === 0) continue;
     // The methods the plan keeps as they are count too: a switch or a default rests on them.
     for (const c of [...u.changes, ...(u.kept ?? [])]) {
       if (!user || user.id !== u.userId) {
-        out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now: 'absent', reason: 'the user is no longer in the tenant' });
+        const reason = u.tenantUpn !== undefined ? `the user ${u.tenantUpn} is no longer in the tenant, or no longer the one tenant user the on-premises name ${u.upn} matches` : 'the user is no longer in the tenant';
+        out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now: 'absent', reason });
         continue;
       }
       const now = stateFingerprint(userResourceState(c.resource, user, tenant.hardwareTokens));

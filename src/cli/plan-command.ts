@@ -15,6 +15,7 @@ import { secretFilesFrom } from './strict-permissions.js';
 import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
 import { asOutputError, checkOutputFile } from './output-file.js';
 import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+import { parseNetbiosDomains, type MatchBy } from '../model/user-match.js';
 
 export interface PlanCliOptions extends SeedCliOptions, GraphCliOptions {
   source: string;
@@ -29,6 +30,8 @@ export interface PlanCliOptions extends SeedCliOptions, GraphCliOptions {
   federatedMfa?: 'reject';
   forceFederation: boolean;
   campaignGroup?: string;
+  matchBy: string;
+  netbiosDomain: string[];
   showPhoneNumbers: boolean;
   color?: boolean;
 }
@@ -48,6 +51,8 @@ export const PLAN_SHAPING_OPTIONS: readonly { key: string; flag: string }[] = [
   { key: 'federatedMfa', flag: '--federated-mfa' },
   { key: 'forceFederation', flag: '--force-federation' },
   { key: 'campaignGroup', flag: '--campaign-group' },
+  { key: 'matchBy', flag: '--match-by' },
+  { key: 'netbiosDomain', flag: '--netbios-domain' },
 ];
 
 /** Staged rollout takes at most this many groups per feature. */
@@ -59,7 +64,7 @@ export function addPlanningOptions(cmd: Command, graphHelp?: string): Command {
   addSeedOptions(cmd);
   addGraphOptions(cmd, graphHelp);
   return cmd
-    .option('--users <file>', 'only these users: a file of UPNs, one per line')
+    .option('--users <file>', 'only these users: a file of usernames as the export has them (UPNs, or on-premises names), one per line')
     .option('--group <nameOrId>', 'only the members of this group (nested groups included)')
     .option('--target-group <nameOrId>', 'enable the migrated methods for this group instead of all users')
     .option('--include-email', 'migrate email addresses as email methods', false)
@@ -69,7 +74,24 @@ export function addPlanningOptions(cmd: Command, graphHelp?: string): Command {
     .option('--rollout-group <nameOrId>', 'switch users to Entra MFA by staged rollout: add each user with a cloud method to this assigned group once their methods are there (repeatable, up to 10, filled in order)', collect, [] as string[])
     .addOption(new Option('--federated-mfa <mode>', "the final step for federated domains: reject the federated IdP's MFA (Entra does it), once every user of the domain is switched").choices(['reject']))
     .option('--force-federation', 'with --federated-mfa reject: plan it even while users of the domain are not switched', false)
-    .option('--campaign-group <nameOrId>', 'add users left with SMS and voice only to this assigned group, and target it with the Authenticator registration campaign');
+    .option('--campaign-group <nameOrId>', 'add users left with SMS and voice only to this assigned group, and target it with the Authenticator registration campaign')
+    .option(
+      '--match-by <list>',
+      'how export usernames find their Entra user: upn,on-premises (the default) also looks a username no user has as UPN up by the synced onPremisesUserPrincipalName (name@suffix) or onPremisesSamAccountName (DOMAIN\\sam, sam), matching only when exactly one user fits; upn matches by UPN alone',
+      'upn,on-premises',
+    )
+    .option('--netbios-domain <NAME=dns.domain>', 'for DOMAIN\\sam usernames: the DNS domain (onPremisesDomainName) of the NetBIOS domain NAME, where it is not the one whose first label is NAME (repeatable)', collect, [] as string[]);
+}
+
+/** `--match-by` as given: `upn`, or `upn,on-premises` (either order). */
+export function parseMatchBy(value: string): MatchBy[] {
+  const parts = value.split(',').map((p) => p.trim().toLowerCase());
+  const known = new Set(['upn', 'on-premises']);
+  const bad = parts.find((p) => !known.has(p));
+  if (bad !== undefined || !parts.includes('upn') || new Set(parts).size !== parts.length) {
+    throw new UserError(`--match-by ${JSON.stringify(value)}: give upn, or upn,on-premises (users are always matched by UPN first)`);
+  }
+  return parts.includes('on-premises') ? ['upn', 'on-premises'] : ['upn'];
 }
 
 /**
@@ -80,6 +102,14 @@ export function planRequestFrom(opts: PlanCliOptions, secretFiles: SecretFileOpt
   const rolloutGroups = opts.rolloutGroup ?? [];
   if (rolloutGroups.length > MAX_ROLLOUT_GROUPS) throw new UserError(`--rollout-group is given ${rolloutGroups.length} times: staged rollout takes at most ${MAX_ROLLOUT_GROUPS} groups per feature`);
   if (opts.forceFederation && !opts.federatedMfa) throw new UserError('--force-federation goes with --federated-mfa reject');
+  const matchBy = parseMatchBy(opts.matchBy ?? 'upn,on-premises');
+  let netbiosDomains: Map<string, string>;
+  try {
+    netbiosDomains = parseNetbiosDomains(opts.netbiosDomain ?? []);
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  if (netbiosDomains.size > 0 && !matchBy.includes('on-premises')) throw new UserError('--netbios-domain goes with --match-by upn,on-premises (it tells DOMAIN\\sam usernames their domain)');
   return {
     source: opts.source,
     tokens: opts.tokens,
@@ -97,6 +127,8 @@ export function planRequestFrom(opts: PlanCliOptions, secretFiles: SecretFileOpt
     ...(opts.federatedMfa ? { federatedMfa: opts.federatedMfa } : {}),
     ...(opts.forceFederation ? { forceFederation: true } : {}),
     ...(opts.campaignGroup ? { campaignGroup: opts.campaignGroup } : {}),
+    matchBy,
+    ...(netbiosDomains.size > 0 ? { netbiosDomains } : {}),
     concurrency: opts.concurrency,
   };
 }
@@ -129,7 +161,10 @@ Examples:
   $ mfa-migrate plan --source ./export --tokens seeds.pskc --group "MFA Migration Wave 1" \\
         --rollout-group "MFA Staged Rollout" --campaign-group "SMS users" --out wave1.plan
   $ mfa-migrate plan --source ./export --tokens seeds.pskc --rollout-group "MFA Staged Rollout" \\
-        --federated-mfa reject --out final.plan             # the last wave: federation after every switch`,
+        --federated-mfa reject --out final.plan             # the last wave: federation after every switch
+  $ mfa-migrate plan --source ./export --netbios-domain CORP=ad.contoso.com --out wave1.plan
+        # usernames CORP\\jdoe, jdoe or jdoe@corp.local found by their synced on-premises names (the default)
+  $ mfa-migrate plan --source ./export --match-by upn         # by UPN alone: the others are user-not-found`,
     )
     .action(async (opts: PlanCommandOptions) => {
       if (opts.report) checkReportPath(opts.report);

@@ -114,6 +114,11 @@ export interface CutoverInput {
    * moves them all the same.
    */
   outOfScope?: readonly string[];
+  /**
+   * Usernames are matched by on-premises name too (`--match-by upn,on-premises`): an out-of-scope
+   * `DOMAIN\sam` or `sam` may be a user of any domain, so it counts for every federated domain.
+   */
+  onPremisesNames?: boolean;
   cutover: TenantCutover | undefined;
   /**
    * The members of the rollout groups the plan switches (`cutover.rolloutMembers`) with what they can
@@ -415,12 +420,14 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     const disabledLeft = left.filter(disabledHere).length;
     const ofThem = disabledLeft > 0 ? ` (${disabledLeft} of them disabled in MFA Server, whose Entra account can still sign in)` : '';
     summary.unswitched = unswitched.length;
-    const unread = (input.outOfScope ?? []).filter((u) => domainOf(u) === d.id.toLowerCase());
+    // A name that is no UPN tells no domain: with on-premises matching its tenant user may be of this one.
+    const unread = (input.outOfScope ?? []).filter((u) => domainOf(u) === d.id.toLowerCase() || (input.onPremisesNames === true && !u.includes('@')));
     if (unread.length > 0) {
       const names = `${unread.slice(0, 20).join(', ')}${unread.length > 20 ? ` and ${unread.length - 20} more` : ''}`;
+      const untold = unread.some((u) => !u.includes('@')) ? ' (or whose username, not a UPN, tells no domain)' : '';
       if (!input.options.forceFederation) {
         out.refusals.push(
-          `--federated-mfa reject: ${unread.length} user(s) of ${d.id} in the export are outside this plan's scope (--users, --group), so it cannot tell whether they are switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; plan the final step with every user of the domain in scope: the whole export, or a --users list of them (a user no longer in the tenant counts for nothing there) (or --force-federation)`,
+          `--federated-mfa reject: ${unread.length} user(s) of ${d.id}${untold} in the export are outside this plan's scope (--users, --group), so it cannot tell whether they are switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; plan the final step with every user of the domain in scope: the whole export, or a --users list of them (a user no longer in the tenant counts for nothing there) (or --force-federation)`,
         );
         continue;
       }
@@ -428,7 +435,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
         severity: 'warning',
         code: 'federation-forced',
         rule: 'CUTOVER-FEDERATION',
-        message: `${d.id}: --force-federation: ${unread.length} user(s) of the domain in the export are outside this plan's scope and were not checked; any of them not switched will meet Entra MFA when it applies: ${names}`,
+        message: `${d.id}: --force-federation: ${unread.length} user(s) of the domain${untold} in the export are outside this plan's scope and were not checked; any of them not switched will meet Entra MFA when it applies: ${names}`,
       });
     }
     const list = `${unswitched.slice(0, 20).join(', ')}${unswitched.length > 20 ? ` and ${unswitched.length - 20} more` : ''}`;

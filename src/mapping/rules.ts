@@ -6,8 +6,14 @@ export const RULES = {
   // Users
   'EXPORT-DATA': 'A problem in the export or the seed files is reported: a user\'s (an unreadable value, a short seed) in that user\'s plan, the rest of the user migrated; one of no user in users.csv (a seed no user has, a device of someone not in the export, a row with no username) in every plan, so that every token and device of the input is accounted for.',
   'USER-MATCH': 'An export user is matched to the tenant user whose UPN equals the username, case-insensitively.',
+  'USER-MATCH-ONPREM-UPN':
+    'With `--match-by upn,on-premises` (the default), an export user whose username `name@suffix` no tenant user has as UPN is matched to the synced user whose onPremisesUserPrincipalName equals it, case-insensitively, when exactly one has it; an info finding (user-matched-on-premises) names the Entra UPN, and everything the plan writes goes to that user.',
+  'USER-MATCH-SAM':
+    "With `--match-by upn,on-premises` (the default), an export user whose username `DOMAIN\\sam` or `sam` (no @) no tenant user has as UPN is matched to the synced user whose onPremisesSamAccountName equals `sam`, case-insensitively, when exactly one has it; for `DOMAIN\\sam` only among users whose onPremisesDomainName is DOMAIN's (the one `--netbios-domain` gives, else the one whose first label is DOMAIN). An info finding (user-matched-on-premises) names the Entra UPN. Users with the sAMAccountName in other domains only are not matched: a warning (user-match-domain-differs) names them.",
+  'USER-MATCH-AMBIGUOUS':
+    'An export user whose on-premises name more than one tenant user fits (user-match-ambiguous), or whose one tenant user another export user is matched to as well, by UPN or on-premises name (user-match-shared), is not matched, never guessed: an error finding names the tenant users (or the other export user), and nothing is written for them.',
   'USER-DISABLED': 'A user disabled in MFA Server, or whose enabled value cannot be read, is skipped: nothing is written for them.',
-  'USER-NOT-FOUND': 'A user with no tenant account of that UPN is skipped and reported.',
+  'USER-NOT-FOUND': 'A user with no tenant account of that UPN (nor, with `--match-by upn,on-premises`, of that on-premises name) is skipped and reported.',
   'USER-PIN-MODE': 'Phone call (PIN) and mobile app (PIN) modes have no per-user cloud setting: reported with the replacement (voice OTP, number matching).',
   'USER-SMS-PIN-MODE': 'Text message (OTP + PIN) mode has no per-user cloud setting: the user types the one-way SMS code alone, without the PIN; reported.',
   'USER-TWO-WAY-SMS': 'Two-way text messages are not supported by Entra: the user gets one-way SMS codes.',

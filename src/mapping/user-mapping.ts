@@ -12,11 +12,19 @@ import type { PolicyAfter } from '../model/method-policy.js';
 import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from './policy-view.js';
 import type { RuleId } from './rules.js';
 import { smsLessLineType } from '../source/phone-line-type.js';
+import { onPremisesName, type MatchBy, type MatchedUser, type UserMatch } from '../model/user-match.js';
 
 export interface MappingOptions {
   includeEmail: boolean;
   defaultMethod: DefaultMethodMode;
   prune: boolean;
+  /**
+   * `--match-by`: `upn`, `on-premises` (looked up by on-premises name when not found by UPN). Absent
+   * in plans made before it (format 2.9 and older), which matched by UPN only.
+   */
+  matchBy?: readonly MatchBy[];
+  /** `--netbios-domain`: NetBIOS domain name (lower case) -> DNS domain; empty when none is given. */
+  netbiosDomains?: ReadonlyMap<string, string>;
 }
 
 export interface UserMappingInput {
@@ -24,6 +32,8 @@ export interface UserMappingInput {
   seeds: OathSeed[];
   devices: MobileDevice[];
   tenantUser: TenantUser | undefined;
+  /** How the user was looked up by an on-premises name (not found by UPN), when they were. */
+  match?: UserMatch;
   inventory: ReadonlyMap<string, TenantHardwareToken[]>;
   policy: UserMappingPolicy;
   options: MappingOptions;
@@ -44,7 +54,9 @@ export interface UserMappingPolicy {
 export interface UserMapping {
   user: string;
   tenantUser?: TenantUser;
-  skipped?: { code: 'user-disabled' | 'user-not-found'; rule: RuleId };
+  /** How the user was looked up by an on-premises name, when they were: matched, or why not. */
+  match?: UserMatch;
+  skipped?: { code: 'user-disabled' | 'user-not-found' | 'user-ambiguous'; rule: RuleId };
   phones: DesiredPhone[];
   /** Tenant phones MFA Server does not have: deleted with --prune (unless Graph would refuse: PHONE-PRUNE-KEPT), else kept. */
   cloudOnlyPhones: CloudOnlyPhone[];
@@ -107,21 +119,19 @@ export function isPhoneOnly(m: MethodsAfter): boolean {
 export function mapUser(input: UserMappingInput): UserMapping {
   const { user, tenantUser, options } = input;
   const name = user.username;
-  const empty = { user: name, phones: [], cloudOnlyPhones: [], tokens: [] };
+  const match = input.match;
+  const empty = { user: name, phones: [], cloudOnlyPhones: [], tokens: [], ...(match ? { match } : {}) };
   if (!user.enabled) {
     const message = user.enabledUnreadable ? 'the enabled cell cannot be read: taken as disabled, skipped (correct the cell and plan again)' : 'disabled in MFA Server: skipped';
     // Their tenant account, when it was read (for the federation step), is kept: nothing is planned for them.
-    return { ...empty, ...(tenantUser ? { tenantUser } : {}), skipped: { code: 'user-disabled', rule: 'USER-DISABLED' }, findings: [{ severity: user.enabledUnreadable ? 'warning' : 'info', code: 'user-disabled', user: name, rule: 'USER-DISABLED', message }] };
+    const how = match && tenantUser ? [matchedFinding(name, match, 'info')] : [];
+    return { ...empty, ...(tenantUser ? { tenantUser } : {}), skipped: { code: 'user-disabled', rule: 'USER-DISABLED' }, findings: [{ severity: user.enabledUnreadable ? 'warning' : 'info', code: 'user-disabled', user: name, rule: 'USER-DISABLED', message }, ...how] };
   }
-  if (!tenantUser) {
-    return {
-      ...empty,
-      skipped: { code: 'user-not-found', rule: 'USER-NOT-FOUND' },
-      findings: [{ severity: 'warning', code: 'user-not-found', user: name, rule: 'USER-NOT-FOUND', message: `no tenant user has the UPN ${name}: skipped` }],
-    };
-  }
+  if (!tenantUser) return { ...empty, ...notMatched(name, match, options) };
 
   const findings: Finding[] = [];
+  // Found by an on-premises name, not the UPN: said, with the tenant user everything below writes to.
+  if (match) findings.push(matchedFinding(name, match, 'info'));
   // Migrated all the same (the account may be enabled later), but said (a black-box test found no note).
   if (tenantUser.accountEnabled === false) {
     findings.push({ severity: 'info', code: 'account-disabled-in-tenant', user: name, rule: 'USER-MATCH', message: 'the tenant account is disabled (accountEnabled false): its methods are written, but the user cannot sign in until the account is enabled' });
@@ -294,6 +304,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
   return {
     user: name,
     tenantUser,
+    ...(match ? { match } : {}),
     phones: phones.phones,
     cloudOnlyPhones,
     ...(email ? { email } : {}),
@@ -302,6 +313,82 @@ export function mapUser(input: UserMappingInput): UserMapping {
     methodsAfter,
     methodsBeforeWrites,
     findings,
+  };
+}
+
+const who = (u: MatchedUser) => `${u.upn} (object id ${u.id}${u.onPremisesDomainName ? `, onPremisesDomainName ${u.onPremisesDomainName}` : ''})`;
+const listOf = (users: readonly MatchedUser[]) => users.map(who).join(', ');
+
+/** How a DOMAIN\sam user's domain was told: the DNS domain --netbios-domain gives, or the first label. */
+function domainRule(m: UserMatch): string {
+  return m.dns_domain !== undefined ? `--netbios-domain ${m.domain}=${m.dns_domain}` : `told by the first label of onPremisesDomainName`;
+}
+
+/** The info finding of a user found by an on-premises name (rule USER-MATCH-ONPREM-UPN or USER-MATCH-SAM). */
+function matchedFinding(name: string, m: UserMatch, severity: 'info'): Finding {
+  const u = m.users[0]!;
+  const inDomain = m.domain !== undefined ? ` in domain ${m.domain} (${domainRule(m)})` : '';
+  return {
+    severity,
+    code: 'user-matched-on-premises',
+    user: name,
+    rule: m.rule,
+    message: `no tenant user has the UPN ${name}: matched by ${m.by} ${m.value}${inDomain}, the one tenant user that has it, to ${who(u)}; the plan writes to that user`,
+  };
+}
+
+/** A user with no tenant user: not found at all, or looked up by an on-premises name and refused (never guessed). */
+function notMatched(name: string, m: UserMatch | undefined, options: MappingOptions): Pick<UserMapping, 'skipped' | 'findings'> {
+  const inDomain = m?.domain !== undefined ? ` in domain ${m.domain}` : '';
+  if (m?.outcome === 'ambiguous') {
+    return {
+      skipped: { code: 'user-ambiguous', rule: 'USER-MATCH-AMBIGUOUS' },
+      findings: [
+        {
+          severity: 'error',
+          code: 'user-match-ambiguous',
+          user: name,
+          rule: 'USER-MATCH-AMBIGUOUS',
+          message: `no tenant user has the UPN ${name}, and ${m.users.length} tenant users have ${m.by} ${m.value}${inDomain}: ${listOf(m.users)}: not matched (never guessed), nothing is written for the user; make the username their UPN in users.csv and plan again`,
+        },
+      ],
+    };
+  }
+  if (m?.outcome === 'shared') {
+    return {
+      skipped: { code: 'user-ambiguous', rule: 'USER-MATCH-AMBIGUOUS' },
+      findings: [
+        {
+          severity: 'error',
+          code: 'user-match-shared',
+          user: name,
+          rule: 'USER-MATCH-AMBIGUOUS',
+          message: `no tenant user has the UPN ${name}; ${m.by} ${m.value}${inDomain} is ${who(m.users[0]!)}'s, the tenant user the export's user ${m.shared_with} is matched to as well: not matched, nothing is written for ${name} (MFA Server holds the person twice: keep one of the rows)`,
+        },
+      ],
+    };
+  }
+  if (m?.outcome === 'domain-differs') {
+    const remedy = m.dns_domain !== undefined ? `--netbios-domain gives ${m.domain}=${m.dns_domain}` : `if ${m.domain} is the NetBIOS name of one of these domains, plan again with --netbios-domain ${m.domain}=<that domain>`;
+    return {
+      skipped: { code: 'user-not-found', rule: 'USER-MATCH-SAM' },
+      findings: [
+        {
+          severity: 'warning',
+          code: 'user-match-domain-differs',
+          user: name,
+          rule: 'USER-MATCH-SAM',
+          message: `no tenant user has the UPN ${name}; ${m.users.length} tenant user(s) have ${m.by} ${m.value}, but none in domain ${m.domain} (${domainRule(m)}): ${listOf(m.users)}: not matched, skipped (${remedy})`,
+        },
+      ],
+    };
+  }
+  // Looked up by an on-premises name that no tenant user has: said for a name that is no UPN (a UPN's message is as it always was).
+  const looked = options.matchBy?.includes('on-premises') ? onPremisesName(name) : undefined;
+  const also = looked?.by === 'onPremisesSamAccountName' ? `, nor the onPremisesSamAccountName ${looked.value}${looked.domain !== undefined ? ` in domain ${looked.domain}` : ''}` : '';
+  return {
+    skipped: { code: 'user-not-found', rule: 'USER-NOT-FOUND' },
+    findings: [{ severity: 'warning', code: 'user-not-found', user: name, rule: 'USER-NOT-FOUND', message: `no tenant user has the UPN ${name}${also}: skipped` }],
   };
 }
 

@@ -13,6 +13,7 @@ import { stateFingerprint } from './fingerprint.js';
 import { methodsAfter } from './methods-after.js';
 import { serverRecord } from './server-record.js';
 import { cutoverUserChanges, diffUser } from './user-diff.js';
+import { netbiosRecord } from '../model/user-match.js';
 
 /** Export problems that make the whole export untrustworthy: the plan stops on them. */
 export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
@@ -134,13 +135,15 @@ export interface MappedUser {
 }
 
 /** Maps one export user of the context against the tenant: pure, and independent of the other users. */
-export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantSnapshot, 'users' | 'hardwareTokens'>): MappedUser {
+export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantSnapshot, 'users' | 'hardwareTokens' | 'matches'>): MappedUser {
   const key = user.username.toLowerCase();
+  const match = tenant.matches?.get(key);
   const mapping = mapUser({
     user,
     seeds: ctx.seedsByUser.get(key) ?? [],
     devices: ctx.devicesByUser.get(key) ?? [],
     tenantUser: tenant.users.get(key),
+    ...(match ? { match } : {}),
     inventory: tenant.hardwareTokens,
     policy: { after: ctx.policy.after, enabledForAnyone: ctx.policy.enabledDefaults },
     options: ctx.options,
@@ -152,7 +155,7 @@ export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantS
 export function planCutover(ctx: PlanContext, users: readonly CutoverUser[], tenant: Pick<TenantSnapshot, 'cutover' | 'policy'>): CutoverMapping {
   // What the members of the groups the plan switches can sign in with, by the policy as the plan leaves it.
   const others = (tenant.cutover?.rolloutMembers ?? []).map((m) => ({ id: m.id, upn: m.userPrincipalName, memberOf: m.memberOf, methodsAfter: usableMethods(m, userPolicy(ctx.policy.after, m.id, m.policyGroups)) }));
-  return mapCutover({ mappings: users, outOfScope: ctx.outOfScope, cutover: tenant.cutover, others, policy: tenant.policy, policyChanges: ctx.policy.changes, options: ctx.cutoverOptions });
+  return mapCutover({ mappings: users, outOfScope: ctx.outOfScope, ...(ctx.options.matchBy?.includes('on-premises') ? { onPremisesNames: true } : {}), cutover: tenant.cutover, others, policy: tenant.policy, policyChanges: ctx.policy.changes, options: ctx.cutoverOptions });
 }
 
 /** One user planned: the mapping, the changes (no-ops included, the cutover's last) and the user's line in the plan. */
@@ -177,6 +180,7 @@ export function finishUser(ctx: PlanContext, m: MappedUser, cutover: CutoverMapp
       user: mapping.user,
       user_id: mapping.tenantUser?.id ?? null,
       status,
+      ...(mapping.match ? { match: mapping.match } : {}),
       server: serverRecord(user, ctx.seedSerials.get(key) ?? [], ctx.devicesByUser.get(key)?.length ?? 0),
       methods_after: mapping.tenantUser && !mapping.skipped ? methodsAfter(mapping.tenantUser, changes, userPolicyOf(ctx, mapping.tenantUser)) : null,
     },
@@ -306,6 +310,9 @@ export function planOptions(ctx: Pick<PlanContext, 'options' | 'cutoverOptions' 
     campaign_group: c.campaignGroup ? { ...c.campaignGroup } : null,
     scope_group: c.scopeGroup ? { ...c.scopeGroup } : null,
     scope_users: ctx.narrowed ? { count: ctx.users.length, fingerprint: stateFingerprint(ctx.users.map((u) => u.username.toLowerCase())) } : null,
+    // Saved plan 2.10 (absent in plans made before it, which matched by UPN only).
+    ...(options.matchBy ? { match_by: [...options.matchBy] } : {}),
+    ...(options.netbiosDomains && options.netbiosDomains.size > 0 ? { netbios_domains: netbiosRecord(options.netbiosDomains) } : {}),
   };
 }
 

@@ -17,5 +17,7 @@ export function planOptionsText(o: PlanOptions, withIds: boolean): string[] {
     ...(o.rollout_groups?.length ? [`rollout groups ${o.rollout_groups.map(group).join(', ')}`] : []),
     ...(o.federated_mfa ? [`federated MFA ${o.federated_mfa}${o.force_federation ? ' (forced: --force-federation)' : ''}`] : []),
     ...(o.campaign_group ? [`campaign group ${group(o.campaign_group)}`] : []),
+    // Plans made before --match-by matched by UPN only, and say nothing of it.
+    ...(o.match_by ? [`match by ${o.match_by.join(',')}${o.netbios_domains ? ` (NetBIOS domains ${Object.entries(o.netbios_domains).map(([k, v]) => `${k}=${v}`).join(', ')})` : ''}`] : []),
   ];
 }

@@ -12,6 +12,7 @@ import type { MethodKind, Plan, ServerRecord, UserChange } from './plan-model.js
 import type { TenantCutover, TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import { jsonSyntaxText } from '../model/json-syntax.js';
+import { matchedUser, type UserMatch } from '../model/user-match.js';
 
 /**
  * The saved plan (`plan --out`, and each run's copy): this module alone reads and writes it.
@@ -43,9 +44,12 @@ import { jsonSyntaxText } from '../model/json-syntax.js';
  * version's. 2.9 holds the lines of 2.8, planned by changed rules (a user's text message OTP + PIN
  * mode reported, USER-SMS-PIN-MODE, and counted in POL-MANUAL's PIN finding; a rollout group member
  * the plan switches before their methods are written warned of, switched-before-methods): a 2.8 file
- * planned otherwise is an earlier version's.
+ * planned otherwise is an earlier version's. 2.10 records how users were matched (`options.match_by`,
+ * `options.netbios_domains`) and, on the line of a user no tenant user has as UPN who was looked up by
+ * an on-premises name, how (`match`: the tenant user found, whose UPN apply, rollback and the cutover
+ * use, or why none was); the lines of users found by UPN are as in 2.9.
  */
-export const PLAN_FILE_VERSION = '2.9';
+export const PLAN_FILE_VERSION = '2.10';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
@@ -69,8 +73,13 @@ export type UserStatus = 'changes' | 'unchanged' | 'not-in-tenant' | 'disabled';
 
 /** One user's changes as the saved plan holds them. */
 export interface PlanUser {
+  /** The export's username (a UPN, unless the user was matched by an on-premises name). */
   upn: string;
   userId: string;
+  /** 2.10: the user's UPN in the tenant, for a user matched by an on-premises name (`upn` is not a UPN of the tenant then). */
+  tenantUpn?: string;
+  /** 2.10: how the user was matched by an on-premises name (apply checks it still holds). */
+  match?: UserMatch;
   changes: SavedUserChange[];
   /**
    * The user's methods the plan leaves as they are (no-op phones, email, tokens): the user's changes
@@ -115,6 +124,8 @@ export interface PlanUserLine extends SeenUser, UserRecordFields {
   upn: string;
   userId: string | null;
   status: UserStatus;
+  /** 2.10: how the user was looked up by an on-premises name, when they were. */
+  match?: UserMatch;
   changes: SavedUserChange[];
   /** Line in the file (for messages). */
   line: number;
@@ -167,6 +178,8 @@ const headerSchema = z.looseObject({
     campaign_group: groupRef.nullable().optional(),
     scope_group: groupRef.nullable().optional(),
     scope_users: z.looseObject({ count, fingerprint: z.string() }).nullable().optional(),
+    match_by: z.array(z.enum(['upn', 'on-premises'])).optional(),
+    netbios_domains: z.record(z.string(), z.string()).optional(),
   }),
   summary: z.looseObject({}),
   registration_campaign: z.array(z.string()),
@@ -210,6 +223,17 @@ const changeSchema = z.looseObject({
   state_fingerprint: z.string(),
 });
 
+const matchSchema = z.looseObject({
+  outcome: z.enum(['matched', 'ambiguous', 'domain-differs', 'shared']),
+  rule: z.enum(['USER-MATCH-ONPREM-UPN', 'USER-MATCH-SAM', 'USER-MATCH-AMBIGUOUS']),
+  by: z.enum(['onPremisesUserPrincipalName', 'onPremisesSamAccountName']),
+  value: z.string().min(1),
+  domain: z.string().min(1).optional(),
+  dns_domain: z.string().min(1).optional(),
+  users: z.array(z.looseObject({ id: z.string().min(1), upn: z.string().min(1), onPremisesDomainName: z.string().nullable() })).min(1),
+  shared_with: z.string().min(1).optional(),
+});
+
 const userLine = z.looseObject({
   t: z.literal('user'),
   user: z.string().min(1),
@@ -220,6 +244,7 @@ const userLine = z.looseObject({
   tokens_seen: z.array(jsonObject).optional(),
   server: jsonObject.optional(),
   methods_after: z.array(z.string()).nullable().optional(),
+  match: matchSchema.optional(),
 });
 
 const findingLine = z.looseObject({ t: z.literal('finding'), severity: z.enum(['error', 'warning', 'info']), code: z.string(), user: z.string().optional(), rule: z.string(), message: z.string() });
@@ -231,7 +256,7 @@ export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
   cutover: SavedCutoverChange[];
-  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[] } & Partial<SeenUser> & UserRecordFields)[];
+  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[]; match?: UserMatch } & Partial<SeenUser> & UserRecordFields)[];
   findings: Finding[];
 }
 
@@ -256,6 +281,7 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
       upn: u.user,
       userId: u.user_id,
       status: u.status,
+      ...(u.match ? { match: u.match } : {}),
       changes: u.user_id === null ? [] : (changesOf.get(u.user_id) ?? []),
       ...(u.server ? { server: u.server } : {}),
       ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
@@ -272,7 +298,7 @@ export function encodePlanFile(file: PlanFileContent): Buffer {
   for (const c of file.cutover) lines.push(JSON.stringify({ t: 'cutover', ...c }));
   for (const u of file.users) {
     const record = { ...(u.server ? { server: u.server } : {}), ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}) };
-    lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, changes: u.changes, ...record, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
+    lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, ...(u.match ? { match: u.match } : {}), changes: u.changes, ...record, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
   }
   for (const f of file.findings) lines.push(JSON.stringify({ t: 'finding', ...f }));
   lines.push(JSON.stringify({ t: 'end', lines: lines.length }));
@@ -289,9 +315,12 @@ export async function writePlanFile(path: string, bytes: Buffer): Promise<void> 
 
 /** An in-scope user of the plan: where their line is, and what apply needs to choose users without reading it. */
 export interface UserEntry {
+  /** The export's username. */
   upn: string;
   /** Null for a user the tenant does not have. */
   userId: string | null;
+  /** 2.10: the user's UPN in the tenant, when it is not the username (matched by an on-premises name). */
+  tenantUpn?: string;
   status: UserStatus;
   /** Changes other than no-ops. */
   pending: number;
@@ -350,11 +379,12 @@ export class SavedPlan {
         const entries = this.entries.slice(i, i + chunk);
         const out: PlanUserLine[] = [];
         for (const [e, text] of await readSpans(fh, entries, this.path)) {
-          const u = JSON.parse(text) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[] } & UserRecordFields;
+          const u = JSON.parse(text) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: TenantUser | null; tokens_seen?: TenantHardwareToken[]; match?: UserMatch } & UserRecordFields;
           out.push({
             upn: u.user,
             userId: u.user_id,
             status: e.status,
+            ...(u.match !== undefined ? { match: u.match } : {}),
             changes: u.changes,
             seen: u.seen === undefined ? null : u.seen,
             tokens: u.tokens_seen ?? [],
@@ -483,7 +513,10 @@ export class SavedPlan {
         if (pending.some((c) => c.resource.startsWith('hardwareOathMethods/'))) tokenChanges = true;
         // The constant, not the parsed string: one copy for 100,000 users.
         const status: UserStatus = STATUSES[u.status ?? (pending.length > 0 ? 'changes' : 'unchanged')];
-        entries.push({ upn: u.user, userId: u.user_id, status, pending: pending.length, offset: l.offset, length: l.length, line: lineNo });
+        const tenantUpn = matchedUser(u.match as UserMatch | undefined)?.upn;
+        if (u.match !== undefined && (u.match.outcome === 'matched') !== (u.user_id !== null) ) throw invalid(path, lineNo, `user ${u.user}: its match (${u.match.outcome}) does not fit its user_id`);
+        if (tenantUpn !== undefined && u.match!.users[0]!.id !== u.user_id) throw invalid(path, lineNo, `user ${u.user}: its match names another user than its user_id`);
+        entries.push({ upn: u.user, userId: u.user_id, status, ...(tenantUpn !== undefined ? { tenantUpn } : {}), pending: pending.length, offset: l.offset, length: l.length, line: lineNo });
         // Kept while the line is parsed anyway: re-deriving any user needs the whole inventory seen, which is small.
         for (const t of (u.tokens_seen ?? []) as unknown as TenantHardwareToken[]) if (!tokens.has(t.id)) tokens.set(t.id, t);
         if (rolloutIds.size > 0 && u.user_id !== null) {
@@ -660,13 +693,14 @@ async function readUserLine(fh: FileHandle, e: UserEntry, path: string): Promise
   const buf = Buffer.allocUnsafe(e.length);
   const { bytesRead } = await fh.read(buf, 0, e.length, e.offset);
   if (bytesRead !== e.length) throw new UserError(`${path}: the plan file changed while it was being applied`);
-  const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: { policyGroups?: unknown } | null };
-  if (u.user_id !== e.userId || u.user_id === null) throw new UserError(`${path}: the plan file changed while it was being applied`);
+  const u = JSON.parse(buf.toString('utf8')) as { user: string; user_id: string | null; changes: SavedUserChange[]; seen?: { policyGroups?: unknown } | null; match?: UserMatch };
+  if (u.user_id !== e.userId || u.user_id === null || matchedUser(u.match)?.upn !== e.tenantUpn) throw new UserError(`${path}: the plan file changed while it was being applied`);
   const groups = u.seen?.policyGroups;
   const kept = u.changes.filter(isKeptMethod);
   return {
     upn: u.user,
     userId: u.user_id,
+    ...(e.tenantUpn !== undefined ? { tenantUpn: e.tenantUpn, match: u.match! } : {}),
     changes: u.changes.filter((c) => c.action !== 'no-op'),
     ...(kept.length > 0 ? { kept } : {}),
     ...(Array.isArray(groups) ? { policyGroups: groups.map(String) } : {}),

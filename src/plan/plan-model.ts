@@ -2,6 +2,7 @@ import type { CutoverChange, CutoverSummary } from '../mapping/cutover-rules.js'
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
 import type { PolicyChange, PolicyTarget } from '../mapping/policy-rules.js';
 import type { RuleId } from '../mapping/rules.js';
+import type { MatchBy, UserMatch } from '../model/user-match.js';
 
 /**
  * The version of `plan --format json`: minor for additions, major for breaking changes (as
@@ -10,9 +11,11 @@ import type { RuleId } from '../mapping/rules.js';
  * (`users[].methods_after`), the counts that add up (`summary.user_changes`, `summary.policy`,
  * `summary.user_status`), the input files with their SHA-256 (`inputs`) and `plan_hash`;
  * 1.3 the cutover: `cutover_changes`, `cutover`, the cutover options, `summary.cutover` and
- * `summary.phone_only_after_retirement`. The saved plan file has its own version (plan-file.ts).
+ * `summary.phone_only_after_retirement`; 1.4 users found by an on-premises name, or refused
+ * (`users[].match`), and how users were matched (`options.match_by`, `options.netbios_domains`).
+ * The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.3';
+export const PLAN_FORMAT_VERSION = '1.4';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 
@@ -66,6 +69,12 @@ export interface PlanUserStatus {
   user: string;
   user_id: string | null;
   status: 'changes' | 'unchanged' | 'not-in-tenant' | 'disabled';
+  /**
+   * 1.4: present for a user no tenant user has as UPN who was looked up by an on-premises name
+   * (`--match-by upn,on-premises`) that some tenant user has: matched (`users[0]` is the tenant
+   * user, whose UPN the plan's changes go to), or refused (ambiguous, another domain, shared).
+   */
+  match?: UserMatch;
   /** 1.2: the MFA Server record the plan mapped from. */
   server?: ServerRecord;
   /**
@@ -166,4 +175,8 @@ export interface PlanOptions {
    * null when the plan holds every user of the export (then re-planning its sources gives them all).
    */
   scope_users?: ScopeUsers | null;
+  /** Saved plan 2.10: `--match-by` (absent in plans made before it: they matched by UPN only). */
+  match_by?: MatchBy[];
+  /** Saved plan 2.10: `--netbios-domain` (NetBIOS name -> DNS domain), when given. */
+  netbios_domains?: Record<string, string>;
 }

@@ -3,7 +3,7 @@ import { formatMinor, type PlanUserLine, type SavedPlan } from './plan-file.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
 
 /** The JSON format (`plan --format json`) whose content each saved plan minor version holds. */
-const JSON_VERSION_OF_FILE_MINOR: Record<number, string> = { 0: '1.1', 1: '1.2', 2: '1.3' };
+const JSON_VERSION_OF_FILE_MINOR: Record<number, string> = { 0: '1.1', 1: '1.2', 2: '1.3', 3: '1.3', 4: '1.3', 5: '1.3', 6: '1.3', 7: '1.3', 8: '1.3', 9: '1.3' };
 
 /**
  * A saved plan as the `Plan` that `plan --format json` printed when it was made (offline: the file
@@ -22,6 +22,7 @@ export async function planOfFile(saved: SavedPlan): Promise<Plan> {
     user: l.upn,
     user_id: l.userId,
     status: l.status,
+    ...(l.match !== undefined ? { match: l.match } : {}),
     ...(l.server !== undefined ? { server: l.server } : {}),
     ...(l.methods_after !== undefined ? { methods_after: l.methods_after } : {}),
   }));

@@ -8,6 +8,7 @@ import { canonicalJson, fingerprintOfCanonical, stateFingerprint } from './finge
 import { formatMinor, type PlanUserLine, type SavedCutoverChange, type SavedPlan, type SavedPolicyChange } from './plan-file.js';
 import type { PlanUserStatus, UserChange } from './plan-model.js';
 import { maskPhoneFields } from './plan-json.js';
+import { domainFits, matchedUser, netbiosMapOf, onPremisesName, type MatchedUser } from '../model/user-match.js';
 
 /** User lines re-derived at a time: small, so that what a chunk allocates dies young (V8 then frees it cheaply). */
 const CHUNK = 200;
@@ -34,6 +35,8 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
       includeEmail: o.include_email,
       defaultMethod: o.default_method as DefaultMethodMode,
       prune: o.prune,
+      ...(o.match_by ? { matchBy: o.match_by } : {}),
+      ...(o.netbios_domains ? { netbiosDomains: netbiosMapOf(o.netbios_domains) } : {}),
       target: o.target_group,
       cutover: {
         rolloutGroups: o.rollout_groups ?? [],
@@ -50,7 +53,10 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
     const key = serialKey(t.serialNumber);
     hardwareTokens.set(key, [...(hardwareTokens.get(key) ?? []), t]);
   }
-  const mapLine = (l: PlanUserLine, i: number): MappedUser => mapOneUser(ctx, ctx.users[i]!, { users: new Map<string, TenantUser>(l.seen ? [[l.upn.toLowerCase(), l.seen]] : []), hardwareTokens });
+  const mapLine = (l: PlanUserLine, i: number): MappedUser =>
+    mapOneUser(ctx, ctx.users[i]!, { users: new Map<string, TenantUser>(l.seen ? [[l.upn.toLowerCase(), l.seen]] : []), hardwareTokens, ...(l.match ? { matches: new Map([[l.upn.toLowerCase(), l.match]]) } : {}) });
+  const onPremises = o.match_by?.includes('on-premises') ?? false;
+  const netbios = netbiosMapOf(o.netbios_domains);
 
   // Pass 1: every user mapped, the cutover planned over all of them.
   const forCutover: CutoverUser[] = [];
@@ -59,6 +65,8 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
     for (const l of lines) {
       const user = ctx.users[i]!;
       if (user.username.toLowerCase() !== l.upn.toLowerCase()) return `line ${l.line} (${l.upn}): planning gives ${user.username} there`;
+      const found = matchDifference(l, onPremises, netbios);
+      if (found) return `line ${l.line} (${l.upn}): ${found}`;
       const lean = cutoverUser(mapLine(l, i).mapping);
       // The line's tenant user was parsed afresh: the index's copies of the same id and UPN are kept instead.
       const entry = saved.users[i++]!;
@@ -93,6 +101,38 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
 }
 
 const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
+
+/**
+ * Whether the tenant user a line records is one its username can have matched: the user of that UPN,
+ * or (2.10, `--match-by upn,on-premises`) the one its `match` names, whose on-premises name is the
+ * username's by the rules; a refused match records no user. Where the tenant has a user is apply's
+ * to check (it reads them again); that the line holds together is checked here.
+ */
+function matchDifference(l: PlanUserLine, onPremises: boolean, netbios: ReadonlyMap<string, string>): string | undefined {
+  const m = l.match;
+  if (!m) {
+    if (l.seen && l.seen.userPrincipalName.toLowerCase() !== l.upn.toLowerCase()) return `the tenant user recorded (${l.seen.userPrincipalName}) does not have the username as UPN, and no match says how it was found`;
+    return undefined;
+  }
+  if (!onPremises) return 'the line records a match by on-premises name, but the plan matched by UPN only (--match-by upn)';
+  const name = onPremisesName(l.upn);
+  if (!name || name.by !== m.by || name.value !== m.value || name.domain !== m.domain) return `its match (${m.by} ${m.value}) is not what the username gives`;
+  if ((m.dns_domain ?? undefined) !== (m.domain !== undefined ? netbios.get(m.domain.toLowerCase()) : undefined)) return `its match's domain (${m.dns_domain ?? 'first label'}) is not what the plan's --netbios-domain gives`;
+  const fits = (u: MatchedUser) => m.domain === undefined || domainFits(m.domain, u.onPremisesDomainName, netbios);
+  const byRule = m.by === 'onPremisesUserPrincipalName' ? 'USER-MATCH-ONPREM-UPN' : 'USER-MATCH-SAM';
+  const ok =
+    m.outcome === 'matched'
+      ? m.users.length === 1 && fits(m.users[0]!) && m.rule === byRule
+      : m.outcome === 'ambiguous'
+        ? m.users.length > 1 && m.users.every(fits) && m.rule === 'USER-MATCH-AMBIGUOUS'
+        : m.outcome === 'domain-differs'
+          ? m.domain !== undefined && !m.users.some(fits) && m.rule === 'USER-MATCH-SAM'
+          : m.users.length === 1 && fits(m.users[0]!) && m.shared_with !== undefined && m.rule === 'USER-MATCH-AMBIGUOUS';
+  if (!ok) return `its match (${m.outcome}) does not hold together`;
+  const u = matchedUser(m);
+  if (u ? !l.seen || l.seen.id !== u.id || l.seen.userPrincipalName !== u.upn || l.userId !== u.id : l.seen !== null || l.userId !== null) return `its match (${m.outcome}) is not the tenant user the line records`;
+  return undefined;
+}
 
 function firstPolicyDifference(policy: readonly SavedPolicyChange[], cutover: CutoverMapping): string | undefined {
   const derived = cutover.policyChanges;

@@ -1,4 +1,4 @@
-import { hasNothingToMigrate, saysNoUsableMethod, STATUS_LABELS, statusLabel } from './status-label.js';
+import { hasNothingToMigrate, saysNoUsableMethod, STATUS_LABELS, statusLabel, userTitle } from './status-label.js';
 import { RULES, type RuleId } from '../mapping/rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { escHtml, escMarkdown } from '../report/escape.js';
@@ -225,7 +225,7 @@ export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
 
   out.push(`## Users (${d.users.length})`, '', 'Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings.', '');
   for (const v of d.users) {
-    out.push(`### <a id="${v.anchor}"></a>${md(v.u.user)}: ${md(entryTitle(v))}`, '');
+    out.push(`### <a id="${v.anchor}"></a>${md(userTitle(v.u))}: ${md(entryTitle(v))}`, '');
     out.push('MFA Server record:', '', ...table(['Field', 'As exported', 'Entra form'], serverRows(v.server)));
     out.push(`Methods after the plan: ${md(methodsText(v))}`, '');
     if (v.changes.length > 0) out.push('Planned changes:', '', ...table(CHANGE_HEAD, ruleCol(v.changes.map((c) => changeRow(c, show)), 4), new Set([0, 1, 2, 3, 4, 5])));
@@ -330,7 +330,7 @@ function userEntry(v: UserView, show: (v: unknown) => string, table: (head: stri
   const cloud = `<div><h4>Planned cloud state</h4><p>Methods after the plan: ${e(methodsText(v))}</p>${v.changes.length > 0 ? table(CHANGE_HEAD, v.changes.map((c) => changeRow(c, show))) : '<p class="none">No change.</p>'}</div>`;
   const findings = v.findings.length > 0 ? `<h4>Findings</h4>${table(FINDING_HEAD, v.findings.map((f) => [f.severity, f.code, f.rule, f.message]))}` : '';
   const inner = `<div class="cols">${server}${cloud}</div>${findings}`;
-  const title = `${e(v.u.user)}${badge}`;
+  const title = `${e(userTitle(v.u))}${badge}`;
   // Users with nothing to change are collapsed; those with changes, or left with no usable method, are open.
   if (v.u.status !== 'changes' && !v.noUsableMethod) return `<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary>${inner}</details>`;
   return `<section class="entry${v.noUsableMethod ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${inner}</section>`;

@@ -1,4 +1,4 @@
-import { saysNoUsableMethod, statusLabel } from './status-label.js';
+import { saysNoUsableMethod, statusLabel, userTitle } from './status-label.js';
 import { maskPhone } from '../model/mask.js';
 import type { Plan, UserChange } from './plan-model.js';
 import { printable } from '../model/printable.js';
@@ -80,11 +80,14 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     byUser.set(ch.user, [...(byUser.get(ch.user) ?? []), ch]);
   }
   const noUsable = new Set(plan.users.filter((u) => u.methods_after?.length === 0).map((u) => u.user));
+  // A user matched by an on-premises name is shown with the Entra UPN the plan writes to.
+  const titles = new Map(plan.users.filter((u) => u.match).map((u) => [u.user, userTitle(u)]));
+  const title = (user: string) => titles.get(user) ?? user;
   const flag = (user: string) => (noUsable.has(user) ? `  ${red('no usable method after the plan')}` : '');
   if (byUser.size > 0) {
     lines.push(bold('Users'));
     for (const [user, changes] of byUser) {
-      lines.push(`  ${printable(user)}${flag(user)}`);
+      lines.push(`  ${printable(title(user))}${flag(user)}`);
       for (const ch of changes) {
         const sym = SYMBOL[ch.action];
         const detail =
@@ -112,7 +115,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     for (const u of listed) {
       const label = u.status === 'changes' ? 'no-ops only' : statusLabel(u);
       // The label of a user left with nothing says so already: not twice.
-      lines.push(`  ${printable(u.user)}  ${saysNoUsableMethod(label) ? red(label) : `${dim(label)}${flag(u.user)}`}`);
+      lines.push(`  ${printable(title(u.user))}  ${saysNoUsableMethod(label) ? red(label) : `${dim(label)}${flag(u.user)}`}`);
     }
     if (listed.length < rest.length) lines.push(dim(`  ... and ${rest.length - listed.length} more (the report, or show --verbose, lists every user)`));
     lines.push('');

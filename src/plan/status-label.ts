@@ -1,4 +1,5 @@
 import type { PlanUserStatus } from './plan-model.js';
+import { matchedUser } from '../model/user-match.js';
 
 const LABEL: Record<PlanUserStatus['status'], string> = {
   changes: 'changes',
@@ -14,7 +15,22 @@ export function saysNoUsableMethod(label: string): boolean {
   return label === LEFT_WITH_NOTHING;
 }
 
-type LabelledUser = Pick<PlanUserStatus, 'status' | 'server' | 'methods_after'>;
+type LabelledUser = Pick<PlanUserStatus, 'status' | 'server' | 'methods_after'> & Partial<Pick<PlanUserStatus, 'match'>>;
+
+/** A user not matched by on-premises name, in words (the findings say why in full). */
+function notMatchedLabel(u: LabelledUser): string | undefined {
+  if (u.status !== 'not-in-tenant' || !u.match) return undefined;
+  if (u.match.outcome === 'ambiguous') return 'not matched: more than one tenant user has its on-premises name (see the findings)';
+  if (u.match.outcome === 'shared') return "not matched: its tenant user is another export user's (see the findings)";
+  if (u.match.outcome === 'domain-differs') return 'not in the tenant: skipped (its sAMAccountName is in other domains only: see the findings)';
+  return undefined;
+}
+
+/** The user's name as the plan shows it: the export's username, and the Entra UPN where it was matched by an on-premises name. */
+export function userTitle(u: Pick<PlanUserStatus, 'user'> & Partial<Pick<PlanUserStatus, 'match'>>): string {
+  const upn = matchedUser(u.match)?.upn;
+  return upn !== undefined ? `${u.user} (Entra ${upn})` : u.user;
+}
 
 /** Why a user with nothing to change has nothing to migrate, in words; undefined when they already match (or have changes). */
 function nothingToMigrateLabel(u: LabelledUser): string | undefined {
@@ -39,7 +55,7 @@ export function hasNothingToMigrate(u: LabelledUser): boolean {
  * matches nothing: that is said, not "already matches".
  */
 export function statusLabel(u: LabelledUser): string {
-  return nothingToMigrateLabel(u) ?? LABEL[u.status];
+  return nothingToMigrateLabel(u) ?? notMatchedLabel(u) ?? LABEL[u.status];
 }
 
 /** The statuses' words, for a legend. */

@@ -177,7 +177,7 @@ function readUserRow(
   // The row is kept from here on: it becomes users[users.length].
   seen.set(key, users.length);
   if (!UPN.test(username)) {
-    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${quotedCell(username)} is not a user principal name (name@domain); it will only match a tenant user with that exact UPN`);
+    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${quotedCell(username)} is not a user principal name (name@domain): plan matches it by the synced on-premises name (onPremisesSamAccountName; onPremisesUserPrincipalName for name@suffix) when exactly one tenant user has it, or, with --match-by upn, only by that exact UPN`);
   }
 
   const user: MfaUser = { line, username, enabled: true };

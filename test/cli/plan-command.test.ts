@@ -42,7 +42,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
   it('prints the plan format of docs/plan-format.md, tied to the export and to the tenant read through GET /organization', () => {
     expect(json.code).toBe(0);
     expect(Object.keys(plan)).toEqual(['format_version', 'created', 'source_fingerprint', 'tenant', 'graph', 'identity', 'tool_version', 'inputs', 'options', 'summary', 'policy_changes', 'cutover_changes', 'user_changes', 'users', 'findings', 'registration_campaign', 'cutover']);
-    expect(plan.format_version).toBe('1.3');
+    expect(plan.format_version).toBe('1.4');
     expect(plan.graph).toBe(emu.url);
     expect(plan.users.map((u) => u.user).sort()).toEqual([...new Set(plan.users.map((u) => u.user))].sort());
     expect(Math.abs(Date.parse(plan.created) - Date.now())).toBeLessThan(120_000);
@@ -60,6 +60,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
       campaign_group: null,
       scope_group: null,
       scope_users: null,
+      match_by: ['upn', 'on-premises'],
     });
     // No cutover asked for: nothing to switch, but the SMS/voice retirement is still counted.
     expect(plan.cutover_changes).toEqual([]);
@@ -252,7 +253,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
     const out = text.stdout;
     const s = plan.summary;
     expect(out).toContain(`Plan for tenant Contoso (${tenant.tenant.id})`);
-    expect(out).toMatch(/^ {2}source [0-9a-f]{64}; default method if-unset; prune no; include email no; target all users$/m);
+    expect(out).toMatch(/^ {2}source [0-9a-f]{64}; default method if-unset; prune no; include email no; target all users; match by upn,on-premises$/m);
     expect(out).toContain(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`);
     expect(out).toMatch(/~ authenticationMethodConfigurations\/Voice\n\s+state: "disabled" -> "enabled"\s+\[POL-VOICE\]/);
     // A user change shows its rule and its reason, as a policy change does.
@@ -317,7 +318,7 @@ describe('mfa-migrate plan --detailed-exitcode, --out, then apply and plan again
     expect(statSync(planFile).mode & 0o777).toBe(0o600);
     const file = await SavedPlan.open(planFile);
     expect(file.header.kind).toBe('mfa-migrate-plan');
-    expect(file.header.format_version).toBe('2.9');
+    expect(file.header.format_version).toBe('2.10');
     // Absolute paths, so that apply and resume find the seed files from any working folder.
     expect(file.header.source).toMatchObject({ dir: resolve(ROOT, 'fixtures/contoso'), pskcKeyFile: resolve(ROOT, 'fixtures/contoso/tokens/psk.hex'), pskcPasswordFile: resolve(ROOT, 'fixtures/contoso/tokens/pskc-password.txt') });
     const lines = readFileSync(planFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -191,7 +191,7 @@ describe('readUsers', () => {
     expect(problems.map((p) => [p.line, p.field, p.message])).toEqual([
       [2, 'enabled', '"+** ** **** **58" is not one of true/false/yes/no/1/0: the user is taken as disabled, and nothing is written for them'],
       [3, 'default_method', expect.stringMatching(/^a value that looks like a secret \(32 Base32 characters, not shown\) is not one of phone_call, /)],
-      [4, 'username', 'username "********01" is not a user principal name (name@domain); it will only match a tenant user with that exact UPN'],
+      [4, 'username', 'username "********01" is not a user principal name (name@domain): plan matches it by the synced on-premises name (onPremisesSamAccountName; onPremisesUserPrincipalName for name@suffix) when exactly one tenant user has it, or, with --match-by upn, only by that exact UPN'],
     ]);
   });
 

@@ -1,0 +1,268 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cutoverStatus } from '../../src/app/status.js';
+import { CutoverRefusedError, makePlan, type PlanRequest } from '../../src/app/plan.js';
+import { showPlan } from '../../src/app/show.js';
+import { renderPlanTerminal } from '../../src/plan/render-terminal.js';
+import { renderReportHtml, renderReportMarkdown } from '../../src/plan/render-report.js';
+import { planJsonChunks } from '../../src/plan/plan-json.js';
+import type { Plan } from '../../src/plan/plan-model.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import type { RecordedRequest } from '../../src/emulator/index.js';
+import { loadContract } from '../contract/contract-checker.js';
+import { applyFile, CONTOSO, contosoRequest, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+
+type Doc = { tenant: Record<string, unknown>; users: Record<string, any>[]; [k: string]: unknown };
+const contoso = () => JSON.parse(readFileSync(join(CONTOSO, 'tenant.json'), 'utf8')) as Doc;
+
+const JDOE = '0b7e8c52-0000-4000-8000-000000000001';
+const MARY = '0b7e8c52-0000-4000-8000-000000000002';
+const SAM_CORP = '0b7e8c52-0000-4000-8000-000000000003';
+const SAM_EMEA = '0b7e8c52-0000-4000-8000-000000000004';
+const PAT = '0b7e8c52-0000-4000-8000-000000000005';
+
+/**
+ * Contoso's tenant with synced users whose MFA Server usernames are not their UPNs: jdoe (CORP\jdoe),
+ * mary (alternate login ID: on-premises UPN mary@corp.local), two users with the sAMAccountName sam1
+ * (corp and emea), and pat, whose domain's first label is not its NetBIOS name.
+ */
+function tenantDoc(extra: Record<string, any>[] = []): Doc {
+  const doc = contoso();
+  const synced = (id: string, upn: string, sam: string, domain: string, onPremUpn = `${sam}@${domain}`) => ({
+    id,
+    userPrincipalName: upn,
+    displayName: upn,
+    onPremisesSyncEnabled: true,
+    onPremisesSamAccountName: sam,
+    onPremisesDomainName: domain,
+    onPremisesUserPrincipalName: onPremUpn,
+  });
+  doc.users.push(
+    synced(JDOE, 'jdoe@contoso.com', 'jdoe', 'corp.contoso.com'),
+    synced(MARY, 'mary@contoso.com', 'mary', 'corp.contoso.com', 'mary@corp.local'),
+    synced(SAM_CORP, 'sam1@contoso.com', 'sam1', 'corp.contoso.com'),
+    synced(SAM_EMEA, 'sam1@contoso.onmicrosoft.com', 'sam1', 'emea.contoso.com'),
+    synced(PAT, 'pat@contoso.com', 'pat', 'ad.contoso.com'),
+    ...extra,
+  );
+  return doc;
+}
+
+const HEADER = 'username,enabled,phone_country_code,phone,default_method';
+
+function exportOf(dir: string, rows: string[]): string {
+  const source = join(dir, 'export');
+  mkdirSync(source, { recursive: true });
+  writeFileSync(join(source, 'users.csv'), `${HEADER}\n${rows.join('\n')}\n`);
+  return source;
+}
+
+const request = (source: string) => contosoRequest(source, []);
+const userOf = (plan: Plan, name: string) => plan.users.find((u) => u.user === name)!;
+/** A user's findings of the user rules (the export's own warning of a name that is no UPN, EXPORT-DATA, aside). */
+const findingsOf = (plan: Plan, name: string) => plan.findings.filter((f) => f.user === name && f.rule.startsWith('USER-')).map((f) => [f.severity, f.code, f.rule]);
+const phonesOf = async (g: FakeGraph, id: string) => ((await g.raw.get(`/v1.0/users/${id}/authentication/phoneMethods`)).body.value as { phoneType: string; phoneNumber: string }[]).map((p) => `${p.phoneType} ${p.phoneNumber}`);
+const onPremisesReads = (g: FakeGraph) => g.operations().filter((o) => /onPremises(UserPrincipalName|SamAccountName)/.test(decodeURIComponent(o.path)));
+
+describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UPN, USER-MATCH-SAM)', () => {
+  it('CORP\\jdoe and mary@corp.local are found by their synced names, planned, applied, shown by status and rolled back, all on the tenant user found', async () => {
+    const t = testDir('onprem');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call', 'mary@corp.local,true,1,4255550202,text_message', 'alice@contoso.com,true,1,4255550101,phone_call']);
+    const g = fakeGraph({ tenant: tenantDoc() });
+    const file = join(t.dir, 'onprem.plan');
+    // No default method set: Graph cannot unset one, so a rollback could not take their phones back.
+    const { plan } = await planTo(g, file, { ...request(source), defaultMethod: 'never' });
+
+    expect(plan.options.match_by).toEqual(['upn', 'on-premises']);
+    expect(userOf(plan, 'CORP\\jdoe')).toMatchObject({
+      user_id: JDOE,
+      status: 'changes',
+      match: { outcome: 'matched', rule: 'USER-MATCH-SAM', by: 'onPremisesSamAccountName', value: 'jdoe', domain: 'CORP', users: [{ id: JDOE, upn: 'jdoe@contoso.com', onPremisesDomainName: 'corp.contoso.com' }] },
+    });
+    expect(userOf(plan, 'mary@corp.local')).toMatchObject({ user_id: MARY, status: 'changes', match: { outcome: 'matched', rule: 'USER-MATCH-ONPREM-UPN', by: 'onPremisesUserPrincipalName', users: [{ upn: 'mary@contoso.com' }] } });
+    // Found by UPN: no match recorded, as before.
+    expect(userOf(plan, 'alice@contoso.com').match).toBeUndefined();
+    // Every change goes to the tenant user found, and the auditor is told how each was found.
+    expect(plan.user_changes.filter((c) => c.user === 'CORP\\jdoe').map((c) => c.user_id)).toEqual(expect.arrayContaining([JDOE]));
+    expect(new Set(plan.user_changes.filter((c) => c.user === 'CORP\\jdoe').map((c) => c.user_id))).toEqual(new Set([JDOE]));
+    expect(plan.user_changes).toContainEqual(expect.objectContaining({ user: 'mary@corp.local', user_id: MARY, resource: 'phoneMethods/mobile', action: 'create' }));
+    expect(findingsOf(plan, 'CORP\\jdoe')).toContainEqual(['info', 'user-matched-on-premises', 'USER-MATCH-SAM']);
+    expect(findingsOf(plan, 'mary@corp.local')).toContainEqual(['info', 'user-matched-on-premises', 'USER-MATCH-ONPREM-UPN']);
+    expect(plan.findings.find((f) => f.user === 'CORP\\jdoe' && f.code === 'user-matched-on-premises')?.message).toMatch(/matched by onPremisesSamAccountName jdoe in domain CORP .*to jdoe@contoso\.com \(object id 0b7e8c52-0000-4000-8000-000000000001, onPremisesDomainName corp\.contoso\.com\)/);
+    expect(plan.findings.some((f) => f.code === 'user-not-found')).toBe(false);
+    // Looked up only for the two names not found by UPN: one filter each, nothing for alice.
+    const lookups = onPremisesReads(g).map((o) => decodeURIComponent(o.path));
+    expect(lookups).toHaveLength(2);
+    expect(lookups.find((p) => p.includes('onPremisesSamAccountName in'))).toMatch(/onPremisesSamAccountName in \('jdoe'\)&\$count=true/);
+    expect(lookups.find((p) => p.includes('onPremisesUserPrincipalName in'))).toMatch(/onPremisesUserPrincipalName in \('mary@corp\.local'\)/);
+
+    // The terminal plan shows the Entra UPN beside the username; the saved plan shows the same.
+    const text = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
+    expect(text).toContain('  CORP\\jdoe (Entra jdoe@contoso.com)');
+    expect(text).toContain('  mary@corp.local (Entra mary@contoso.com)');
+    expect(text).toContain('match by upn,on-premises');
+    // So do the auditors' reports, with the rules in the glossary marked applied.
+    const md = renderReportMarkdown(plan, { showPhoneNumbers: false });
+    expect(md).toContain('CORP\\\\jdoe (Entra jdoe@contoso.com): changes');
+    expect(md).toMatch(/\| <a id="rule-user-match-sam"><\/a>USER-MATCH-SAM \| yes \|/);
+    expect(md).toMatch(/\| <a id="rule-user-match-ambiguous"><\/a>USER-MATCH-AMBIGUOUS \| {2}\|/);
+    expect(renderReportHtml(plan, { showPhoneNumbers: false })).toContain('mary@corp.local (Entra mary@contoso.com)');
+    const shown = await showPlan(file);
+    expect(shown.format_version).toBe('1.4');
+    expect(userOf(shown, 'CORP\\jdoe').match).toEqual(userOf(plan, 'CORP\\jdoe').match);
+    expect(JSON.parse([...planJsonChunks(plan, { showPhoneNumbers: false })].join('')).users.find((u: { user: string }) => u.user === 'CORP\\jdoe').match.users[0].upn).toBe('jdoe@contoso.com');
+
+    const before = { jdoe: await phonesOf(g, JDOE), mary: await phonesOf(g, MARY) };
+    expect(before).toEqual({ jdoe: [], mary: [] });
+    const applied = await applyFile(g, file, join(t.dir, 'state'));
+    expect(applied.outcome.state).toBe('completed');
+    expect(applied.results.filter((r) => r.user !== 'alice@contoso.com').map((r) => [r.user, r.outcome])).toEqual([
+      ['CORP\\jdoe', 'done'],
+      ['mary@corp.local', 'done'],
+    ]);
+    expect(await phonesOf(g, JDOE)).toEqual(['mobile +1 4255550201']);
+    expect(await phonesOf(g, MARY)).toEqual(['mobile +1 4255550202']);
+
+    const status = await cutoverStatus({ source, graph: g.client({ readOnly: true }), concurrency: 4 });
+    expect(status.users.find((u) => u.username === 'CORP\\jdoe')).toMatchObject({ user: 'jdoe@contoso.com', match_rule: 'USER-MATCH-SAM', user_id: JDOE, migrated: true, methods: ['mobile'] });
+    expect(status.users.find((u) => u.username === 'mary@corp.local')).toMatchObject({ user: 'mary@contoso.com', match_rule: 'USER-MATCH-ONPREM-UPN', migrated: true });
+    // UPN users' rows are as they were.
+    expect(status.users.find((u) => u.user === 'alice@contoso.com')).not.toHaveProperty('username');
+
+    const rolled = await rollbackIn(g, join(t.dir, 'state'), applied.outcome.runId);
+    expect(rolled.outcome.state).toBe('completed');
+    expect(rolled.outcome.changedSince).toEqual([]);
+    expect(await phonesOf(g, JDOE)).toEqual([]);
+    expect(await phonesOf(g, MARY)).toEqual([]);
+  }, 60_000);
+
+  it('a sAMAccountName two tenant users have is refused with an error naming them, never guessed; DOMAIN\\ narrows it to one', async () => {
+    const t = testDir('onprem-ambiguous');
+    const source = exportOf(t.dir, ['sam1,true,1,4255550203,phone_call', 'EMEA\\sam1,true,1,4255550204,phone_call', 'nobody@corp.local,true,1,4255550209,phone_call']);
+    const requests: RecordedRequest[] = [];
+    const g = fakeGraph({ tenant: tenantDoc(), onRequest: (r) => requests.push(r) });
+    const { plan } = await planTo(g, join(t.dir, 'ambiguous.plan'), request(source));
+    expect(userOf(plan, 'sam1')).toMatchObject({ user_id: null, status: 'not-in-tenant', match: { outcome: 'ambiguous', rule: 'USER-MATCH-AMBIGUOUS' } });
+    expect(userOf(plan, 'sam1').match!.users.map((u) => u.upn)).toEqual(['sam1@contoso.com', 'sam1@contoso.onmicrosoft.com']);
+    expect(findingsOf(plan, 'sam1')).toEqual([['error', 'user-match-ambiguous', 'USER-MATCH-AMBIGUOUS']]);
+    expect(plan.findings.find((f) => f.code === 'user-match-ambiguous')!.message).toMatch(/2 tenant users have onPremisesSamAccountName sam1: sam1@contoso\.com .*, sam1@contoso\.onmicrosoft\.com .*: not matched \(never guessed\)/);
+    expect(plan.user_changes.filter((c) => c.user === 'sam1')).toEqual([]);
+    expect(plan.summary.findings.error).toBe(1);
+    // The domain given picks the one in it.
+    expect(userOf(plan, 'EMEA\\sam1')).toMatchObject({ user_id: SAM_EMEA, status: 'changes', match: { outcome: 'matched', domain: 'EMEA' } });
+    const text = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
+    expect(text).toContain('sam1  not matched: more than one tenant user has its on-premises name (see the findings)');
+
+    // The lookups are requests of Microsoft's published contract (properties, paths).
+    const lookups = requests.filter((r) => r.query.includes('onPremises'));
+    expect(lookups.map((r) => `${r.method} ${r.version} ${r.path} ${r.status}`)).toEqual(['GET v1.0 users 200', 'GET v1.0 users 200']);
+    const contract = loadContract();
+    expect(lookups.flatMap((r) => contract.check(r))).toEqual([]);
+
+    const status = await cutoverStatus({ source, graph: g.client({ readOnly: true }), concurrency: 4 });
+    expect(status.users.find((u) => u.user === 'sam1')).toMatchObject({ user_id: null, blocked: expect.stringMatching(/^not matched: 2 tenant users have onPremisesSamAccountName sam1/) });
+  });
+
+  it('a tenant user two export rows match (by UPN and by sAMAccountName) is refused for the on-premises one: MFA Server holds the person twice', async () => {
+    const t = testDir('onprem-shared');
+    const source = exportOf(t.dir, ['jdoe@contoso.com,true,1,4255550201,phone_call', 'CORP\\jdoe,true,1,4255550299,phone_call']);
+    const g = fakeGraph({ tenant: tenantDoc() });
+    const { plan } = await planTo(g, join(t.dir, 'shared.plan'), request(source));
+    expect(userOf(plan, 'jdoe@contoso.com')).toMatchObject({ user_id: JDOE, status: 'changes' });
+    expect(userOf(plan, 'CORP\\jdoe')).toMatchObject({ user_id: null, status: 'not-in-tenant', match: { outcome: 'shared', shared_with: 'jdoe@contoso.com' } });
+    expect(findingsOf(plan, 'CORP\\jdoe')).toEqual([['error', 'user-match-shared', 'USER-MATCH-AMBIGUOUS']]);
+    expect(new Set(plan.user_changes.map((c) => c.user))).toEqual(new Set(['jdoe@contoso.com']));
+  });
+
+  it("a DOMAIN\\sam whose sAMAccountName is only in a domain of another first label is not matched but said; --netbios-domain matches it", async () => {
+    const t = testDir('onprem-domain');
+    const source = exportOf(t.dir, ['CONTOSO\\pat,true,1,4255550205,phone_call']);
+    const g = fakeGraph({ tenant: tenantDoc() });
+    const { plan } = await planTo(g, join(t.dir, 'domain.plan'), request(source));
+    expect(userOf(plan, 'CONTOSO\\pat')).toMatchObject({ user_id: null, status: 'not-in-tenant', match: { outcome: 'domain-differs', users: [{ upn: 'pat@contoso.com', onPremisesDomainName: 'ad.contoso.com' }] } });
+    expect(findingsOf(plan, 'CONTOSO\\pat')).toEqual([['warning', 'user-match-domain-differs', 'USER-MATCH-SAM']]);
+    expect(plan.findings.find((f) => f.code === 'user-match-domain-differs')!.message).toMatch(
+      /^no tenant user has the UPN CONTOSO\\pat; 1 tenant user\(s\) have onPremisesSamAccountName pat, but none in domain CONTOSO \(told by the first label of onPremisesDomainName\): pat@contoso\.com \(object id \S+, onPremisesDomainName ad\.contoso\.com\): not matched, skipped \(if CONTOSO is the NetBIOS name of one of these domains, plan again with --netbios-domain CONTOSO=<that domain>\)$/,
+    );
+
+    const mapped = await planTo(g, join(t.dir, 'mapped.plan'), { ...request(source), netbiosDomains: new Map([['contoso', 'ad.contoso.com']]) });
+    expect(mapped.plan.options.netbios_domains).toEqual({ CONTOSO: 'ad.contoso.com' });
+    expect(userOf(mapped.plan, 'CONTOSO\\pat')).toMatchObject({ user_id: PAT, status: 'changes', match: { outcome: 'matched', dns_domain: 'ad.contoso.com' } });
+    const applied = await applyFile(g, join(t.dir, 'mapped.plan'), join(t.dir, 'state'));
+    expect(applied.results.map((r) => [r.user, r.outcome])).toEqual([['CONTOSO\\pat', 'done']]);
+    expect(await phonesOf(g, PAT)).toEqual(['mobile +1 4255550205']);
+  });
+
+  it('--match-by upn leaves them unmatched, as before: user-not-found, and no on-premises lookup sent', async () => {
+    const t = testDir('onprem-off');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call', 'mary@corp.local,true,1,4255550202,text_message']);
+    const g = fakeGraph({ tenant: tenantDoc() });
+    const { plan } = await planTo(g, join(t.dir, 'off.plan'), { ...request(source), matchBy: ['upn'] });
+    expect(plan.options.match_by).toEqual(['upn']);
+    expect(plan.users.map((u) => [u.user, u.status, u.user_id, u.match])).toEqual([
+      ['CORP\\jdoe', 'not-in-tenant', null, undefined],
+      ['mary@corp.local', 'not-in-tenant', null, undefined],
+    ]);
+    expect(plan.findings.filter((f) => f.rule.startsWith('USER-')).map((f) => [f.user, f.code, f.message])).toEqual([
+      ['CORP\\jdoe', 'user-not-found', 'no tenant user has the UPN CORP\\jdoe: skipped'],
+      ['mary@corp.local', 'user-not-found', 'no tenant user has the UPN mary@corp.local: skipped'],
+    ]);
+    expect(plan.user_changes).toEqual([]);
+    expect(onPremisesReads(g)).toEqual([]);
+  });
+
+  it('--group holds an export user whose on-premises name is a member\'s: CORP\\jdoe is in a group holding jdoe@contoso.com, CORP\\mary (not a member) is not', async () => {
+    const t = testDir('onprem-group');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call', 'CORP\\mary,true,1,4255550202,phone_call', 'alice@contoso.com,true,1,4255550101,phone_call']);
+    const doc = tenantDoc();
+    (doc.groups as { displayName: string; members: string[] }[]).push({ displayName: 'Wave CORP', members: [JDOE, 'a1f1d87d-05e0-555e-bdb8-de674260eb27'] } as never);
+    const g = fakeGraph({ tenant: doc });
+    const { plan } = await planTo(g, join(t.dir, 'group.plan'), { ...request(source), group: 'Wave CORP' });
+    expect(plan.users.map((u) => [u.user, u.user_id])).toEqual([
+      ['CORP\\jdoe', JDOE],
+      ['alice@contoso.com', 'a1f1d87d-05e0-555e-bdb8-de674260eb27'],
+    ]);
+    // By UPN alone, the group's members are matched by UPN only, as before.
+    const upnOnly = await planTo(g, join(t.dir, 'group-upn.plan'), { ...request(source), group: 'Wave CORP', matchBy: ['upn'] });
+    expect(upnOnly.plan.users.map((u) => u.user)).toEqual(['alice@contoso.com']);
+  });
+
+  it('the final step planned for a narrower scope counts an out-of-scope DOMAIN\\sam in every federated domain: its domain cannot be told without reading it', async () => {
+    const t = testDir('onprem-federation');
+    const source = exportOf(t.dir, ['alice@contoso.com,true,1,4255550101,phone_call', 'CORP\\jdoe,true,1,4255550201,phone_call']);
+    const users = join(t.dir, 'users.txt');
+    writeFileSync(users, 'alice@contoso.com\n');
+    const g = fakeGraph({ tenant: tenantDoc() });
+    const refusal = async (over: Partial<PlanRequest>) => ((await makePlan({ ...request(source), users, federatedMfa: 'reject', ...over, graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as CutoverRefusedError).reasons;
+    expect((await refusal({})).find((r) => r.includes('outside this plan'))).toMatch(/1 user\(s\) of contoso\.com \(or whose username, not a UPN, tells no domain\) in the export are outside this plan's scope .*: CORP\\jdoe\./);
+    // By UPN alone the name is nobody's, as before.
+    expect((await refusal({ matchBy: ['upn'] })).some((r) => r.includes('CORP\\jdoe'))).toBe(false);
+  });
+
+  it('apply refuses a user whose on-premises name no longer matches them alone (a second jdoe synced into CORP since the plan)', async () => {
+    const t = testDir('onprem-stale');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call']);
+    const file = join(t.dir, 'stale.plan');
+    await planTo(fakeGraph({ tenant: tenantDoc() }), file, request(source));
+    const later = fakeGraph({
+      tenant: tenantDoc([{ id: '0b7e8c52-0000-4000-8000-000000000009', userPrincipalName: 'john.doe@contoso.com', displayName: 'John Doe', onPremisesSamAccountName: 'JDOE', onPremisesDomainName: 'corp.contoso.com' }]),
+    });
+    const err = (await applyFile(later, file, join(t.dir, 'state')).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/CORP\\jdoe .*the user jdoe@contoso\.com is no longer in the tenant, or no longer the one tenant user the on-premises name CORP\\jdoe matches/);
+    expect(await phonesOf(later, JDOE)).toEqual([]);
+  });
+
+  it('a saved plan edited to send a user matched by on-premises name to another tenant user is refused: that user is not the one the name matches', async () => {
+    const t = testDir('onprem-edit');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call']);
+    const g = fakeGraph({ tenant: tenantDoc() });
+    const file = join(t.dir, 'edit.plan');
+    await planTo(g, file, request(source));
+    const edited = readFileSync(file, 'utf8').replaceAll(JDOE, MARY).replaceAll('jdoe@contoso.com', 'mary@contoso.com');
+    writeFileSync(file, edited);
+    const err = (await applyFile(g, file, join(t.dir, 'state')).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/the user mary@contoso\.com is no longer in the tenant, or no longer the one tenant user the on-premises name CORP\\jdoe matches/);
+    expect(await phonesOf(g, MARY)).toEqual([]);
+  });
+});
