@@ -133,9 +133,17 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
     );
   } else {
     const directory = await resolveUsers(client, read, opts.upns ?? [], opts.onListing);
-    if (opts.onPremises) matches = await matchOnPremises(client, read, opts.upns ?? [], directory, opts.onPremises);
     total = directory.size;
-    await Promise.all([...directory].map(([key, u]) => counted(readUser(u, key))));
+    // The users found by UPN are read while the others are looked up by on-premises name.
+    const reads = [...directory].map(([key, u]) => counted(readUser(u, key)));
+    reads.forEach((r) => r.catch(() => undefined));
+    if (opts.onPremises) {
+      const found = await matchOnPremises(client, read, opts.upns ?? [], directory, opts.onPremises);
+      matches = found.matches;
+      total += found.users.size;
+      for (const [key, u] of found.users) reads.push(counted(readUser(u, key)));
+    }
+    await Promise.all(reads);
   }
   const [tenant, policy, inventory] = await Promise.all([tenantP, policyP, inventoryP]);
   return { tenant, policy, users, hardwareTokens: inventory.tokens, ...(matches ? { matches } : {}) };
@@ -144,12 +152,18 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
 type Read = <T>(c: ReturnType<typeof getUser>) => Promise<GraphResponse<T>>;
 
 /**
- * The usernames `directory` (by UPN) does not hold, looked up by on-premises name: those one tenant
- * user alone fits are added to `directory` under the username (lower case). Every one looked up that
- * some tenant user has the name of is in the answer, matched or why not (decideMatch); a user whose
- * match is another export user's tenant user (by UPN, or by an on-premises name too) is refused.
+ * The usernames `directory` (found by UPN) does not hold, looked up by on-premises name: `users`, those
+ * one tenant user alone fits, under the username (lower case); `matches`, every one looked up that some
+ * tenant user has the name of, matched or why not (decideMatch). A user whose match is another export
+ * user's tenant user (by UPN, or by an on-premises name too) is refused.
  */
-async function matchOnPremises(client: GraphClient, read: Read, upns: readonly string[], directory: Map<string, DirectoryUser>, m: OnPremisesMatching): Promise<Map<string, UserMatch>> {
+async function matchOnPremises(
+  client: GraphClient,
+  read: Read,
+  upns: readonly string[],
+  directory: ReadonlyMap<string, DirectoryUser>,
+  m: OnPremisesMatching,
+): Promise<{ matches: Map<string, UserMatch>; users: Map<string, DirectoryUser> }> {
   const names = new Map<string, OnPremisesName>();
   const written = new Map<string, string>();
   for (const u of [...(m.exportUsers ?? []), ...upns]) written.set(u.toLowerCase(), u);
@@ -160,7 +174,8 @@ async function matchOnPremises(client: GraphClient, read: Read, upns: readonly s
     if (name) names.set(key, name);
   }
   const matches = new Map<string, UserMatch>();
-  if (names.size === 0) return matches;
+  const users = new Map<string, DirectoryUser>();
+  if (names.size === 0) return { matches, users };
   const candidates = await lookUpCandidates(client, read, [...names.values()]);
   for (const [key, name] of names) {
     const d = decideMatch(name, candidates.get(candidateKey(name.by, name.value.toLowerCase())) ?? [], m.netbiosDomains);
@@ -181,9 +196,9 @@ async function matchOnPremises(client: GraphClient, read: Read, upns: readonly s
       matches.set(key, sharedMatch(d, written.get(other) ?? other));
       continue;
     }
-    directory.set(key, byId.get(u.id.toLowerCase()) as DirectoryUser);
+    users.set(key, byId.get(u.id.toLowerCase()) as DirectoryUser);
   }
-  return matches;
+  return { matches, users };
 }
 
 /**
@@ -220,6 +235,10 @@ async function lookUpCandidates(client: GraphClient, read: Read, names: readonly
         (async () => {
           const first = await read<{ value?: DirectoryUser[]; '@odata.nextLink'?: string }>(call);
           for await (const u of client.pagesFrom<DirectoryUser>(call, first, what)) {
+            // As for accountEnabled (readUser): a grant that reads the basic profile only leaves the names out, and no user would ever match.
+            if (!(by in u)) {
+              throw new UserError(`Graph answered ${u.userPrincipalName} without ${by}, which matching by on-premises name needs: the permission reads the basic profile only (User.ReadBasic.All); grant User.Read.All (see docs/permissions.md, or mfa-migrate doctor), or plan with --match-by upn`);
+            }
             const v = attributeOf(u, by);
             if (v === undefined || !wanted[by].has(v)) continue;
             const key = candidateKey(by, v);
