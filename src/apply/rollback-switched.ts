@@ -128,7 +128,9 @@ export async function stillSwitched(
   // The methods policy's undos that would turn off what those users still hold.
   const configs = pending.filter((o) => o.kind === 'policy-config');
   if (configs.length > 0) {
-    const known = [...byUser.keys()].map((id) => ({ upn: runUsers.get(id)!, userId: id, needsPreferences: false }));
+    // Read by their UPN in the tenant (a user the plan matched by an on-premises name is not named by it in runUsers).
+    const tenantUpns = new Map(inverses.filter((o) => o.userId && o.tenantUpn).map((o) => [o.userId!.toLowerCase(), o.tenantUpn!]));
+    const known = [...byUser.keys()].map((id) => ({ upn: tenantUpns.get(id) ?? runUsers.get(id)!, userId: id, needsPreferences: false }));
     const tenant = await readTenant(client, { known, serials: [], policy: false, organization: false, concurrency });
     const switchedUsers = [...tenant.users.values()].filter((u) => byUser.has(u.id.toLowerCase()));
     for (const o of configs) {

@@ -187,7 +187,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const { inverses, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
     if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
     // Objects changed since the run are not overwritten (unless --force).
-    const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency, unreversible);
+    const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency, unreversible, byId.values());
     // What Graph cannot undo, found gone already (an admin deleted it since): not "left in place".
     const goneBefore = unreversible.filter((x) => notReversibleGone(x, snapshot));
     const notReversible = unreversible.filter((x) => !goneBefore.includes(x));
@@ -570,11 +570,21 @@ const RECHECKED_WHEN_STARTED: ReadonlySet<Operation['kind']> = new Set(['phone-d
 const goneEntry = (x: { user?: string; target: string }) => ({ ...(x.user ? { user: x.user } : {}), target: x.target });
 const markNotReversible = (x: { user?: string; target: string }) => ({ ...x, notReversible: true as const });
 
-/** The tenant as the inverses (and the users of what Graph cannot undo, `alsoUsers`) need it read. */
-async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number, alsoUsers: readonly { user?: string }[] = []) {
-  // By the users' UPNs in the tenant: the tenant snapshot is keyed by them, and the inverses look their users up so (tenantUpnOf).
-  const upns = [...new Set([...inverses.filter((o) => o.user).map((o) => tenantUpnOf(o)!), ...alsoUsers.flatMap((x) => (x.user ? [tenantUpnOf(x)!] : []))])];
+/**
+ * The tenant as the inverses (and the users of what Graph cannot undo, `alsoUsers`) need it read. Users
+ * are read by their UPN in the tenant; one the plan matched by an on-premises name (the run's
+ * operations, `runOps`, and the inverses say which) is also found under the export's username (what
+ * `alsoUsers` names them by), once read.
+ */
+async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number, alsoUsers: readonly { user?: string }[] = [], runOps: Iterable<Operation> = []) {
+  const tenantUpns = new Map([...inverses, ...runOps].filter((o) => o.user && o.tenantUpn).map((o) => [o.user!.toLowerCase(), o.tenantUpn!]));
+  const upnOf = (user: string) => tenantUpns.get(user.toLowerCase()) ?? user;
+  const upns = [...new Set([...inverses.filter((o) => o.user).map((o) => tenantUpnOf(o)!), ...alsoUsers.flatMap((x) => (x.user ? [upnOf(x.user)] : []))])];
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
   const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
+  for (const [user, upn] of tenantUpns) {
+    const read = tenant.users.get(upn.toLowerCase());
+    if (read && !tenant.users.has(user)) tenant.users.set(user, read);
+  }
   return cutover ? cutover.apply(tenant) : tenant;
 }

@@ -64,7 +64,7 @@ function usable(resource: string, state: Record<string, unknown> | null, userId:
  * writes done); the methods the plan kept as they were count too. Empty: nothing missing. Pure.
  */
 export function switchGaps(u: PlanUser, written: readonly string[], tenant: TenantSnapshot): string[] {
-  const user = tenant.users.get(u.upn.toLowerCase());
+  const user = tenant.users.get((u.tenantUpn ?? u.upn).toLowerCase());
   if (!user || user.id !== u.userId) return ['the user is no longer in the tenant'];
   const out: string[] = [];
   const gone = (resource: string, by: string) => {

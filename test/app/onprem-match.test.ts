@@ -21,6 +21,8 @@ const MARY = '0b7e8c52-0000-4000-8000-000000000002';
 const SAM_CORP = '0b7e8c52-0000-4000-8000-000000000003';
 const SAM_EMEA = '0b7e8c52-0000-4000-8000-000000000004';
 const PAT = '0b7e8c52-0000-4000-8000-000000000005';
+/** Contoso's empty assigned group "MFA Staged Rollout". */
+const ROLLOUT_GROUP = 'c1454b73-4610-5b76-8c1f-369a14e89526';
 
 /**
  * Contoso's tenant with synced users whose MFA Server usernames are not their UPNs: jdoe (CORP\jdoe),
@@ -72,7 +74,7 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     const g = fakeGraph({ tenant: tenantDoc() });
     const file = join(t.dir, 'onprem.plan');
     // No default method set: Graph cannot unset one, so a rollback could not take their phones back.
-    const { plan } = await planTo(g, file, { ...request(source), defaultMethod: 'never' });
+    const { plan } = await planTo(g, file, { ...request(source), defaultMethod: 'never', rolloutGroups: ['MFA Staged Rollout'] });
 
     expect(plan.options.match_by).toEqual(['upn', 'on-premises']);
     expect(userOf(plan, 'CORP\\jdoe')).toMatchObject({
@@ -123,6 +125,9 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     ]);
     expect(await phonesOf(g, JDOE)).toEqual(['mobile +1 4255550201']);
     expect(await phonesOf(g, MARY)).toEqual(['mobile +1 4255550202']);
+    // Switched by staged rollout: the tenant users found are the ones added to the group.
+    const members = async () => ((await g.raw.get(`/v1.0/groups/${ROLLOUT_GROUP}/members?$select=id`)).body.value as { id: string }[]).map((m) => m.id).sort();
+    expect(await members()).toEqual(['a1f1d87d-05e0-555e-bdb8-de674260eb27', JDOE, MARY].sort());
 
     const status = await cutoverStatus({ source, graph: g.client({ readOnly: true }), concurrency: 4 });
     expect(status.users.find((u) => u.username === 'CORP\\jdoe')).toMatchObject({ user: 'jdoe@contoso.com', match_rule: 'USER-MATCH-SAM', user_id: JDOE, migrated: true, methods: ['mobile'] });
@@ -135,6 +140,7 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(rolled.outcome.changedSince).toEqual([]);
     expect(await phonesOf(g, JDOE)).toEqual([]);
     expect(await phonesOf(g, MARY)).toEqual([]);
+    expect(await members()).toEqual([]);
   }, 60_000);
 
   it('a sAMAccountName two tenant users have is refused with an error naming them, never guessed; DOMAIN\\ narrows it to one', async () => {
