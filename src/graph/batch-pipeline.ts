@@ -3,6 +3,7 @@ import type { GraphCall, GraphResponse, GraphVersion } from './graph-call.js';
 import { bodyForRoot } from './graph-root.js';
 import type { GraphTransport } from './graph-transport.js';
 import { lowerKeys } from './graph-transport.js';
+import { withoutEchoedSecrets } from './echoed-secrets.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 /** Graph's limit of requests in one `$batch`. */
@@ -292,8 +293,10 @@ export class BatchPipeline {
     let renewed = false;
     batch.forEach((e, i) => {
       e.attempts++;
-      // A failed envelope stands for each of its items (a 429 on it throttles them all).
-      const response = answers ? answers[i] : envelope;
+      // A failed envelope stands for each of its items (a 429 on it throttles them all). An answer
+      // that quotes the item's seed or activation code has them taken out before anything keeps it.
+      const answer = answers ? answers[i] : envelope;
+      const response = answer && withoutEchoedSecrets(answer, e.call!.body);
       const renewedToken = e.renewedToken === true || (envelope !== undefined && this.transport.sentWithNewToken(envelope));
       const d = this.policy.decide({ call: e.call!, attempt: e.attempts, renewedToken, ...(response ? { response } : { error }) });
       const id = requestIdOf(response, envelope);

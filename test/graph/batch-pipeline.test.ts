@@ -131,6 +131,28 @@ describe('BatchPipeline: a success that is not a $batch answer (a review: a prox
   });
 });
 
+describe('BatchPipeline: an answer that quotes the request (a security review: a proxy echoing bodies)', () => {
+  it("takes the item's own seed and activation code out of a failed answer, in any letter case and however quoted", async () => {
+    const g = fakeGraph({ tenant: tenantOf(1) });
+    // A seed with no digit (no pattern can tell it from a word), and a six-digit code.
+    const seed = 'RIKJXIKBJCPDGCVP';
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.endsWith('/$batch')) return g.emu.fetch(input, init);
+      const { requests } = JSON.parse(String(init!.body)) as { requests: { id: string; body?: { secretKey?: string; verificationCode?: string } }[] };
+      const responses = requests.map((r) => ({ id: r.id, status: 400, body: { error: { code: 'invalidRequest', message: `secret key ${String(r.body?.secretKey).toLowerCase()} not accepted; verificationCode '${r.body?.verificationCode}' rejected; ${String(r.body?.secretKey)}` } } }));
+      return new Response(JSON.stringify({ responses }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const client = connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 1 });
+    const outcome = await client.writer({ concurrency: 1 }).submit({ version: 'beta', call: { method: 'POST', version: 'beta', path: '/directory/authenticationMethodDevices/hardwareOathDevices', body: { serialNumber: 'S1', secretKey: seed, verificationCode: '353572' } } });
+    expect(outcome.kind).toBe('answer');
+    const text = JSON.stringify(outcome);
+    expect(text).not.toMatch(/rikjxikbjcpdgcvp/i);
+    expect(text).not.toContain('353572');
+    expect(text).toContain("secret key [redacted] not accepted; verificationCode '[redacted]' rejected; [redacted]");
+  });
+});
+
 describe('BatchPipeline: writes', () => {
   const phone = (i: number): GraphCall => ({ method: 'POST', version: 'v1.0', path: `/users/u${i}@example.com/authentication/phoneMethods`, body: { phoneNumber: `+1 42555501${String(i).padStart(2, '0')}`, phoneType: 'mobile' } });
 

@@ -23,4 +23,10 @@ describe('errorText', () => {
     const twice = 'body was "{\\"verificationCode\\":\\"123456\\"}"';
     expect(errorText({ status: 400, headers: {}, body: { error: { message: twice } } })).toBe('400: body was "{\\"verificationCode\\":\\"[redacted]\\"}"');
   });
+
+  it('takes out a seed quoted in lower case and an access token quoted whole (a security review)', () => {
+    const lower = encodeBase32(Buffer.from('abcdefghij0123456789')).toLowerCase();
+    const jwt = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJodHRwczovL2dyYXBoLm1pY3Jvc29mdC5jb20ifQ.c2lnbmF0dXJl';
+    expect(errorText({ status: 400, headers: {}, body: { error: { message: `secret key ${lower} not accepted; token ${jwt} expired` } } })).toBe('400: secret key [redacted] not accepted; token [redacted] expired');
+  });
 });
