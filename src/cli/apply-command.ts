@@ -123,7 +123,7 @@ Examples:
         const header = await readPlanHeader(planfile);
         // The job crosses to a worker thread as data: the secret-file notices are made there.
         const { log: _log, secretFiles: _files, ...request } = base;
-        return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, header.summary.users));
+        return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, header.summary.users), 'apply', [planfile]);
       }
       if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
       if (opts.planHash) throw new UserError('--plan-hash names an approved plan file: give the file (mfa-migrate apply PLANFILE --plan-hash ...)');
@@ -271,10 +271,11 @@ interface RunControl {
 }
 
 /** Runs apply or resume with progress, interrupts, the summary, the results file and the exit status. */
-async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied | AppliedHandoff>, label: 'apply' | 'resume' = 'apply'): Promise<void> {
+async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied | AppliedHandoff>, label: 'apply' | 'resume' = 'apply', reads: readonly string[] = []): Promise<void> {
   const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
-  // Before anything is sent: a results file that cannot be written must not fail a run that wrote the tenant.
-  await checkOutputFile('--results', opts.results);
+  // Before anything is sent: a results file that cannot be written must not fail a run that wrote the
+  // tenant, nor may it be the plan being applied.
+  await checkOutputFile('--results', opts.results, reads);
   let current: { runId: string; stateDir: string } | undefined;
   const interrupts: Interrupts = watchInterrupts(say, () => current && commandHint(['resume', current.runId], { ...opts, stateDir: current.stateDir }));
   const progress = new Progress(label);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, stat, unlink } from 'node:fs/promises';
+import { lstat, open, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { UserError } from '../model/user-error.js';
@@ -11,7 +11,7 @@ import { UserError } from '../model/user-error.js';
  * The check creates and removes a file beside the target: `access()` says yes to root on a
  * read-only or pseudo file system.
  */
-export async function checkOutputFile(flag: string, path: string | undefined): Promise<void> {
+export async function checkOutputFile(flag: string, path: string | undefined, notTheSameAs: readonly string[] = []): Promise<void> {
   if (path === undefined) return;
   if (path.trim() === '') throw new UserError(`${flag}: the file name is empty`);
   // resolve() would drop the slash, and the write then fail on a "folder" that is not one.
@@ -19,6 +19,10 @@ export async function checkOutputFile(flag: string, path: string | undefined): P
   const target = resolve(path);
   const st = await stat(target).catch(() => undefined);
   if (st?.isDirectory()) throw new UserError(`${flag} ${path}: is a folder; name a file`);
+  await refuseIfNotRegular(flag, path);
+  for (const other of notTheSameAs) {
+    if (resolve(other) === target) throw new UserError(`${flag} ${path}: is the same file as ${other}, which this command reads or writes; name another file`);
+  }
   const probe = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.probe`);
   try {
     await (await open(probe, 'wx', 0o600)).close();
@@ -28,8 +32,22 @@ export async function checkOutputFile(flag: string, path: string | undefined): P
   await unlink(probe).catch(() => undefined);
 }
 
+/**
+ * An output file is replaced whole (written beside it, then renamed over it): a device, a pipe or a
+ * symbolic link there would be replaced by a file, not written to (`/dev/null` made a 0600 file holding
+ * the plan, for every process of the host, by a security review run as root). Refused, naming it.
+ */
+async function refuseIfNotRegular(flag: string, path: string): Promise<void> {
+  const st = await lstat(resolve(path)).catch(() => undefined);
+  if (!st || st.isFile()) return;
+  const what = st.isSymbolicLink() ? 'a symbolic link' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'not a regular file';
+  throw new UserError(`${flag} ${path}: is ${what}; an output file is replaced whole, not written through: name a regular file (or a new one)`);
+}
+
 /** Writes an output file crash-safely (mode 0600), a failure said in one line naming the option and the file. */
 export async function writeOutputFile(flag: string, path: string, data: string | Uint8Array): Promise<void> {
+  // Checked again: what is there may have changed since the command began.
+  await refuseIfNotRegular(flag, path);
   await asOutputError(flag, path, writeFileAtomic(path, data, 0o600));
 }
 

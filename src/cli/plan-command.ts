@@ -169,7 +169,8 @@ Examples:
     .action(async (opts: PlanCommandOptions) => {
       if (opts.report) checkReportPath(opts.report);
       // Fail before minutes of reading, not after: the files must be writable where asked.
-      for (const [flag, file] of [['--out', opts.out], ['--report', opts.report]] as const) await checkOutputFile(flag, file);
+      await checkOutputFile('--out', opts.out);
+      await checkOutputFile('--report', opts.report, opts.out !== undefined ? [opts.out] : []);
       const graph = connectFromOptions(opts, true);
       const progress = new Progress('Reading tenant users');
       let made;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rename, unlink } from 'node:fs/promises';
+import { lstat, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDirectory, writeFileSynced } from './fsync.js';
 
@@ -9,6 +9,9 @@ import { syncDirectory, writeFileSynced } from './fsync.js';
  * rename it over the target, then fsync the directory so the rename itself is durable.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  // A device, pipe or symbolic link there would be replaced by a file, not written to (/dev/null, as root).
+  const there = await lstat(path).catch(() => undefined);
+  if (there && !there.isFile()) throw Object.assign(new Error(`${path} is not a regular file: it is replaced whole, not written through`), { code: 'ENOTREG' });
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {

@@ -1,8 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkOutputFile } from '../../src/cli/output-file.js';
+import { checkOutputFile, writeOutputFile } from '../../src/cli/output-file.js';
+import { writeFileAtomic } from '../../src/io/atomic-file.js';
 
 describe('checkOutputFile', () => {
   it('refuses an empty name, a folder, a name ending in /, and a folder it cannot create a file in; leaves nothing behind', async () => {
@@ -15,6 +17,25 @@ describe('checkOutputFile', () => {
       await checkOutputFile('--out', join(dir, 'ok.plan'));
       await checkOutputFile('--out', undefined);
       expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('refuses a device, a pipe or a symbolic link, which the write would replace with a file, and the file the command reads (a security review: --out /dev/null as root made /dev/null a plan)', async () => {
+    await expect(checkOutputFile('--out', '/dev/null')).rejects.toThrow('--out /dev/null: is a device; an output file is replaced whole, not written through: name a regular file (or a new one)');
+    await expect(checkOutputFile('--out', '/dev/stdout')).rejects.toThrow('--out /dev/stdout: is a symbolic link;');
+    const dir = mkdtempSync(join(tmpdir(), 'outfile-'));
+    try {
+      execFileSync('mkfifo', [join(dir, 'pipe')]);
+      await expect(checkOutputFile('--report', join(dir, 'pipe'))).rejects.toThrow(/: is a pipe;/);
+      writeFileSync(join(dir, 'wave.plan'), 'plan');
+      await expect(checkOutputFile('--results', join(dir, '.', 'wave.plan'), [join(dir, 'wave.plan')])).rejects.toThrow(/: is the same file as .*wave\.plan, which this command reads or writes; name another file/);
+      // Checked again when written, and by the atomic writer itself (what is there may change meanwhile).
+      symlinkSync(join(dir, 'wave.plan'), join(dir, 'link'));
+      await expect(writeOutputFile('--results', join(dir, 'link'), 'x')).rejects.toThrow(/is a symbolic link/);
+      await expect(writeFileAtomic(join(dir, 'pipe'), 'x')).rejects.toMatchObject({ code: 'ENOTREG' });
+      expect(lstatSync(join(dir, 'link')).isSymbolicLink()).toBe(true);
+      expect(lstatSync(join(dir, 'pipe')).isFIFO()).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
