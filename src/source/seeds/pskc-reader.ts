@@ -9,6 +9,7 @@ import type { PskcMacMode } from './pskc-mac-mode.js';
 import { attr, child, childAny, DEFAULT_PSKC_LIMITS, DRAFT_NAMESPACES, ownString, streamPskc, PskcStreamError, StringPool, type PskcRoot, type XmlElement } from './pskc-xml-stream.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
+import { refuseSecretLikeCell } from './secret-like-cell.js';
 import type { SeedSink } from './seed-sink.js';
 import { shownValue } from '../../model/shown-value.js';
 
@@ -237,6 +238,16 @@ class PskcFileReader {
     const keyId = attr(key, 'Id') ?? attr(key, 'KeyId') ?? attr(key, 'SecretId');
     const serial = ownString((child(deviceInfo, 'SerialNo')?.text ?? '').trim() || (keyId ?? '').trim());
     const loc: KeyLocation = { line, pkg: `${pkg.name}[${index}]`, key: key.name, serial };
+    // As the CSV readers do: a serial, user or device name holding what looks like a seed (a file
+    // written with its fields swapped) is never shown, nor kept as a name (a security review).
+    const where = (field: string) => this.#where(line, field === 'UserId' ? loc.pkg : `${loc.pkg}/DeviceInfo`, field);
+    // A Key Id standing in for a missing SerialNo may be a GUID, which reads like hex key material: SerialNo alone is checked.
+    const serialNo = (child(deviceInfo, 'SerialNo')?.text ?? '').trim();
+    if (serialNo && refuseSecretLikeCell(serialNo, 'SerialNo', 'serial', this.#problems, where('SerialNo'), 'key')) return;
+    for (const field of ['Manufacturer', 'Model'] as const) {
+      if (refuseSecretLikeCell(child(deviceInfo, field)?.text ?? '', field, 'name', this.#problems, where(field), 'key')) return;
+    }
+    if (refuseSecretLikeCell(child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '', 'UserId', 'name', this.#problems, where('UserId'), 'key')) return;
     const algorithmUri = attr(key, 'Algorithm') ?? attr(key, 'KeyAlgorithm') ?? attr(key, 'SecretAlgorithm');
     let type: OathKeyKind;
     if (algorithmUri === undefined || algorithmUri.trim() === '') {

@@ -39,7 +39,7 @@ export function secretLikeCell(value: string, kind: 'serial' | 'name'): string |
  * that neither shows the value nor names the token (its serial may be the misplaced seed). True when
  * the row was refused; the caller skips it.
  */
-export function refuseSecretLikeCell(value: string, what: string, kind: 'serial' | 'name', problems: ProblemList, where: Where, unit: 'row' | 'line'): boolean {
+export function refuseSecretLikeCell(value: string, what: string, kind: 'serial' | 'name', problems: ProblemList, where: Where, unit: 'row' | 'line' | 'key'): boolean {
   const looks = secretLikeCell(value, kind);
   if (looks === null) return false;
   problems.error('value-invalid', where, `the ${what} looks like a secret (${looks}, not shown): are the columns in the right order? The ${unit} is skipped`);

@@ -72,7 +72,9 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
           return true;
         }
         for (const name of columns.unknown) {
-          problems.warning('column-unknown', { ...header, field: name }, `${layout.formatName}: column ${shownValue(name)} is not recognised and is ignored`);
+          // The location names the column only as the message may show it: a seed where a name belongs is not (a security review).
+          const shown = shownValue(name);
+          problems.warning('column-unknown', { ...header, field: shown.startsWith('"') ? name : 'a column name not shown' }, `${layout.formatName}: column ${shown} is not recognised and is ignored`);
         }
         continue;
       }

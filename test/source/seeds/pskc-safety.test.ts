@@ -178,3 +178,28 @@ describe('issue 17 item 9: PSKC streaming caps (depth, children per element, ele
     expect(text).toMatch(/a value of 32 characters, not shown/);
   });
 });
+
+describe('a PSKC SerialNo, UserId, Manufacturer or Model holding what looks like a seed (a security review: echoed in messages)', () => {
+  const tmp = tempDir();
+  const NS = 'urn:ietf:params:xml:ns:keyprov:pskc';
+  const seed = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+  const pkg = (deviceInfo: string, userId = '') =>
+    `<KeyPackage><DeviceInfo>${deviceInfo}</DeviceInfo><Key Id="K-1" Algorithm="${NS}:totp">${userId}<Data><Secret><PlainValue>${Buffer.from('12345678901234567890').toString('base64')}</PlainValue></Secret></Data></Key></KeyPackage>\n`;
+  const file = (name: string, packages: string) => tmp.file(name, `<?xml version="1.0"?>\n<KeyContainer Version="1.0" xmlns="${NS}">\n${packages}</KeyContainer>\n`);
+
+  it('is refused with the key, the value neither shown nor named; a GUID Key Id standing in for the serial is read', async () => {
+    for (const [name, packages] of [
+      ['serial', pkg(`<SerialNo>${seed}</SerialNo>`)],
+      ['model', pkg(`<SerialNo>S-1</SerialNo><Model>${seed}</Model>`)],
+      ['user', pkg('<SerialNo>S-1</SerialNo>', `<UserId>${seed}</UserId>`)],
+    ] as const) {
+      const { seeds, problems, text } = await read(file(`${name}.pskc`, packages));
+      expect(seeds, name).toEqual([]);
+      expect(codes(problems), name).toEqual(['error:value-invalid']);
+      expect(problems[0]!.message, name).toMatch(/looks like a secret \(32 Base32 characters, not shown\).* The key is skipped$/);
+      expect(text, name).not.toContain(seed);
+    }
+    const guid = await read(file('guid.pskc', pkg('').replace('Id="K-1"', 'Id="3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b"')));
+    expect(guid.seeds.map((s) => s.serial)).toEqual(['3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b']);
+  });
+});

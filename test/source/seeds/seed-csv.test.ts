@@ -94,6 +94,10 @@ describe('generic seed CSV', () => {
     const extra = await read(tmp.file('extra.csv', 'serial,secret,colour\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,blue\n'));
     expect(extra.seeds).toHaveLength(1);
     expect(extra.problems).toMatchObject([{ severity: 'warning', code: 'column-unknown', field: 'colour', line: 1 }]);
+    // A seed where a column name belongs is named neither in the message nor in its location (a security review).
+    const seedAsName = await read(tmp.file('seed-name.csv', 'serial,secret,MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,blue\n'));
+    expect(seedAsName.problems).toMatchObject([{ code: 'column-unknown', field: 'a column name not shown' }]);
+    expect(seedAsName.text).not.toContain('MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U');
 
     const twice = await read(tmp.file('twice.csv', 'serial,secret,seed\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n'));
     expect(twice.seeds).toEqual([]);
