@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, rename, unlink } from 'node:fs/promises';
+import { lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDirectory, writeFileSynced } from './fsync.js';
+import { processState } from './process-start.js';
 
 /**
  * Replaces `path` with `data` so that a crash leaves either the old or the new file, never a mix:
@@ -22,4 +23,21 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw err;
   }
   await syncDirectory(dir);
+  await removeLeftTemps(dir, basename(path));
+}
+
+/**
+ * Temporary files of earlier writes of this file whose process is gone (killed between its write and
+ * its rename): removed, so that a copy of what was written (a plan, a report) does not stay behind
+ * hidden beside it. One of a process still running is its write in progress, and is left alone.
+ */
+async function removeLeftTemps(dir: string, name: string): Promise<void> {
+  const prefix = `.${name}.`;
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (!entry.startsWith(prefix)) continue;
+    const m = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(entry.slice(prefix.length));
+    if (!m || processState(Number(m[1])).running) continue;
+    await unlink(join(dir, entry)).catch(() => undefined);
+  }
 }
