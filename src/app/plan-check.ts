@@ -11,6 +11,7 @@ import { isOlderFormat, type SavedPlan } from '../plan/plan-file.js';
 import { firstDifference } from '../plan/rederive.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
+import { checkSeedFileModes } from '../source/seeds/seed-file-modes.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 
 /**
@@ -37,12 +38,13 @@ export class EditedPlanError extends UserError {
 
 /**
  * The export and seed files a plan records, read again (the seeds for apply, the rest to plan
- * again). Its PSKC key and password files are warned about or refused as `files` says.
+ * again). Its seed files and PSKC key and password files are warned about or refused as `files` says.
  */
 export async function readPlanSources(plan: SavedPlan, files: SecretFileOptions = {}): Promise<ExportBundle> {
   const src = plan.header.source;
   let seeds: SeedReadOptions;
   try {
+    checkSeedFileModes(src.tokens, files);
     seeds = {
       pskcMac: src.pskcMac as SeedReadOptions['pskcMac'],
       ...(src.pskcKeyFile ? { pskcKey: loadPskcKeyFile(src.pskcKeyFile, files) } : {}),

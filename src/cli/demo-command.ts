@@ -10,10 +10,10 @@ import { packageRoot } from '../io/package-root.js';
 
 /**
  * Every seed file of the Contoso sample with the key and password it needs (also used by the
- * tests), the key and password read from `keys` (default: beside the seed files).
+ * tests), read from `tokens` (default: the sample's own tokens folder).
  */
-export function sampleSeedArgs(sample: string, keys = join(sample, 'tokens')): string[] {
-  const tokens = join(sample, 'tokens');
+export function sampleSeedArgs(sample: string, tokens = join(sample, 'tokens')): string[] {
+  const keys = tokens;
   return [
     '--tokens', join(tokens, 'seeds.pskc'),
     '--tokens', join(tokens, 'seeds-psk.pskc'),
@@ -70,13 +70,13 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
 }
 
 /**
- * The sample's PSKC key and password copied 0600 into a private temporary folder: installed, the
- * package's files are readable by all (0644), and the demo should not warn about its own sample
- * keys or tell the admin to chmod a file of the package.
+ * The sample's seed files, PSKC key and password copied 0600 into a private temporary folder:
+ * installed, the package's files are readable by all (0644), and the demo should not warn about its
+ * own sample seeds and keys or tell the admin to chmod a file of the package.
  */
 function privateSampleKeys(sample: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'mfa-migrate-demo-keys-'));
-  for (const name of ['psk.hex', 'pskc-password.txt']) {
+  for (const name of ['psk.hex', 'pskc-password.txt', 'seeds.pskc', 'seeds-psk.pskc', 'seeds-password.pskc', 'entra-upload.csv', 'generic-seeds.csv']) {
     copyFileSync(join(sample, 'tokens', name), join(dir, name));
     chmodSync(join(dir, name), 0o600);
   }

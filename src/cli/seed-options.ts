@@ -3,6 +3,7 @@ import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-cred
 import { PSKC_MAC_MODES, type PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
+import { checkSeedFileModes } from '../source/seeds/seed-file-modes.js';
 import { UserError } from '../model/user-error.js';
 import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 
@@ -28,7 +29,7 @@ export interface SeedCliOptions {
   pskcKeyFile?: string;
   pskcPasswordFile?: string;
   pskcMac: PskcMacMode;
-  /** --strict-permissions: refuse a PSKC key or password file group or others can access. */
+  /** --strict-permissions: refuse a seed file, PSKC key or password file group or others can access. */
   strictPermissions: boolean;
 }
 
@@ -36,6 +37,7 @@ export interface SeedCliOptions {
 export function seedReadOptionsFrom(opts: SeedCliOptions, files: SecretFileOptions = secretFilesFrom(opts)): SeedReadOptions {
   const out: SeedReadOptions = { pskcMac: opts.pskcMac };
   try {
+    checkSeedFileModes(opts.tokens, files);
     if (opts.pskcKeyFile) out.pskcKey = loadPskcKeyFile(opts.pskcKeyFile, files);
     if (opts.pskcPasswordFile) out.pskcPassword = loadPskcPasswordFile(opts.pskcPasswordFile, files);
   } catch (err) {

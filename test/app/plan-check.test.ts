@@ -1,9 +1,9 @@
 import { chmodSync, existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../../src/source/seeds/pskc-credentials.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, contosoRequest, planTo, privateContosoKeys, resumeIn, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, CONTOSO_TOKENS, contosoRequest, planTo, privateContosoKeys, resumeIn, tempDir } from '../helpers/migration.js';
 
 const tmp = tempDir('plan-check');
 afterAll(() => tmp.cleanup());
@@ -14,10 +14,11 @@ const refusal = (what: string, path: string) => `${what} ${path} has mode 0644: 
 describe('the plan check re-reads the PSKC key and password files the plan records', () => {
   it('issue 17 item 17: apply PLANFILE and resume warn about them, refuse them with --strict-permissions before any Graph request, and say nothing at 0600', async () => {
     const g = fakeGraph();
-    const { key, password } = privateContosoKeys(join(tmp.dir, 'keys'));
-    const base = contosoRequest();
+    const { dir: keys, key, password } = privateContosoKeys(join(tmp.dir, 'keys'));
+    // The private copies of the seed files too (0600): only the key files' modes are in question here.
+    const base = contosoRequest(CONTOSO, CONTOSO_TOKENS.map((t) => join(keys, basename(t))));
     const planFile = join(tmp.dir, 'wave.plan');
-    await planTo(g, planFile, { seeds: { ...base.seeds, pskcKey: loadPskcKeyFile(key), pskcPassword: loadPskcPasswordFile(password) }, pskcKeyFile: key, pskcPasswordFile: password });
+    await planTo(g, planFile, { ...base, seeds: { ...base.seeds, pskcKey: loadPskcKeyFile(key), pskcPassword: loadPskcPasswordFile(password) }, pskcKeyFile: key, pskcPasswordFile: password });
     const stateDir = join(tmp.dir, 'state');
     const runs = () => (existsSync(join(stateDir, 'runs')) ? readdirSync(join(stateDir, 'runs')) : []);
 

@@ -75,7 +75,7 @@ describe('--strict-permissions (issue 17 item 17)', () => {
     }
   });
 
-  it('the PSKC key and password files: validate, plan and apply --source warn at 0644, refuse them with --strict-permissions before any Graph request, and say nothing at 0600', async () => {
+  it('the seed files and the PSKC key and password files: validate, plan and apply --source warn at 0644, refuse them with --strict-permissions before any Graph request, and say nothing at 0600', async () => {
     const commands = [
       ['validate', '--source', CONTOSO, ...seeds],
       ['plan', '--source', CONTOSO, ...seeds, '--graph-url', emu.url],
@@ -84,6 +84,8 @@ describe('--strict-permissions (issue 17 item 17)', () => {
     for (const [file, what] of [
       [key, 'PSKC key file'],
       [password, 'PSKC password file'],
+      // The seeds themselves (a security review: a seed file others could read went unsaid).
+      [join(keys, 'seeds.pskc'), 'seed file'],
     ] as const) {
       chmodSync(file, 0o644);
       for (const args of commands) {
@@ -125,6 +127,15 @@ describe('--strict-permissions (issue 17 item 17)', () => {
     const quiet = await run(['resume', runId, '--graph-url', emu.url, '--state-dir', stateDir, '--waves', '1', '--strict-permissions']);
     expect(quiet.code, quiet.stderr).toBe(4);
     expect(quiet.stderr).not.toMatch(/has mode|chmod/);
+    // The seed files the plan records, likewise.
+    const seedFile = join(keys, 'generic-seeds.csv');
+    chmodSync(seedFile, 0o640);
+    try {
+      const seedRefused = await run(['apply', planFile, '--graph-url', emu.url, '--state-dir', otherState, '--strict-permissions']);
+      expect([seedRefused.code, seedRefused.stderr]).toEqual([1, refusal('seed file', seedFile, '0640')]);
+    } finally {
+      chmodSync(seedFile, 0o600);
+    }
   });
 
   it('shim import: the PSKC key and password files as for the migration commands (the shim\'s own key files are checked as before)', async () => {

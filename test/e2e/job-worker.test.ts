@@ -1,5 +1,5 @@
 import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { CONTOSO, CONTOSO_TOKENS, tempDir } from '../helpers/migration.js';
@@ -25,7 +25,13 @@ describe('apply, resume and rollback in their worker thread', () => {
     copyFileSync(join(CONTOSO, 'tokens', 'pskc-password.txt'), password);
     chmodSync(key, 0o600);
     chmodSync(password, 0o600);
-    const seeds = [...CONTOSO_TOKENS.flatMap((t) => ['--tokens', t]), '--pskc-key-file', key, '--pskc-password-file', password];
+    // The seed files private too (a checkout leaves them 0644, which is warned about).
+    const tokens = CONTOSO_TOKENS.map((t) => join(tmp.dir, basename(t)));
+    CONTOSO_TOKENS.forEach((t, i) => {
+      copyFileSync(t, tokens[i]!);
+      chmodSync(tokens[i]!, 0o600);
+    });
+    const seeds = [...tokens.flatMap((t) => ['--tokens', t]), '--pskc-key-file', key, '--pskc-password-file', password];
     const planned = await runCli(['plan', '--source', CONTOSO, ...seeds, '--graph-url', emu.url, '--out', planFile], { env });
     expect(planned.code, planned.stderr).toBe(0);
   }, 60_000);

@@ -42,7 +42,8 @@ export function contosoRequest(source = CONTOSO, tokens = CONTOSO_TOKENS): Omit<
  */
 export function privateContosoKeys(dir: string): { dir: string; key: string; password: string } {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const [key, password] = ['psk.hex', 'pskc-password.txt'].map((name) => {
+  // The seed files too: they are secret files as well (a checkout leaves them 0644).
+  const [key, password] = ['psk.hex', 'pskc-password.txt', 'seeds.pskc', 'seeds-psk.pskc', 'seeds-password.pskc', 'entra-upload.csv', 'generic-seeds.csv'].map((name) => {
     const copy = join(dir, name);
     copyFileSync(join(TOKENS, name), copy);
     chmodSync(copy, 0o600);
