@@ -146,7 +146,15 @@ export function policyOperations(changes: readonly SavedPolicyChange[]): Operati
  * each assigned and activated in one write (about one write per token); `single`, each created
  * assigned and then activated (two writes per token), where Graph lacks the bulk actions.
  */
-export type TokenPath = 'bulk' | 'single';
+/**
+ * How a run writes hardware tokens: one by one (`single`), or by the bulk actions (`bulk-by-id`: new
+ * tokens by a bulk create, then an assign-and-activate by serial each, tokens of the inventory the plan
+ * saw assigned by their id). `bulk` is the layout of runs begun before, which assigned those by serial
+ * too: kept, so that such a run resumes and rolls back on the operations it journaled.
+ */
+export type TokenPath = 'single' | 'bulk' | 'bulk-by-id';
+
+export const isBulkPath = (p: TokenPath): boolean => p !== 'single';
 
 /** New tokens per bulk create: some 400 bytes each, so a $batch of 20 such requests stays well under Graph's 4 MB. */
 export const BULK_CREATE_SIZE = 200;
@@ -191,7 +199,10 @@ export function userOperations(u: PlanUser, tokenPath: TokenPath = 'single'): Op
       methodOps.push(id(''));
     } else if (kind === 'hardwareOathMethods') {
       const before = c.before as { id?: string; assignedTo?: string | null; status?: string } | null;
-      if (tokenPath === 'bulk' && (c.action === 'create' || !before?.assignedTo)) {
+      // A token of the inventory the plan saw (its id known) is assigned by that id on either path:
+      // assigned by serial, Graph refuses a serial the inventory holds twice ("assign one by its id"),
+      // and could take another token of that serial than the one the plan judged (a rehearsal).
+      if ((tokenPath === 'bulk' && (c.action === 'create' || !before?.assignedTo)) || (tokenPath === 'bulk-by-id' && c.action === 'create')) {
         // Created by its wave's bulk create (when new), then assigned and activated in one write.
         const op: Operation = { ...base(c), id: id('assign-activate'), kind: 'token-assign-activate', after: { ...c.after, created: c.action === 'create' }, dependsOn: [] };
         ops.push(op);
@@ -255,7 +266,7 @@ function rank(c: SavedUserChange): number {
  */
 export function waveOperations(users: readonly PlanUser[], tokenPath: TokenPath): Operation[] {
   const ops = users.flatMap((u) => userOperations(u, tokenPath));
-  if (tokenPath !== 'bulk') return ops;
+  if (!isBulkPath(tokenPath)) return ops;
   const creates = ops.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created);
   const bulks: Operation[] = [];
   for (let i = 0; i < creates.length; i += BULK_CREATE_SIZE) {

@@ -45,7 +45,7 @@ export interface ApplySelection {
 
 /** The token path a run recorded (runs from before the bulk path wrote tokens one by one). */
 export function runTokenPath(sel: Pick<ApplySelection, 'tokenPath'>): TokenPath {
-  return sel.tokenPath === 'bulk' ? 'bulk' : 'single';
+  return sel.tokenPath === 'bulk' || sel.tokenPath === 'bulk-by-id' ? sel.tokenPath : 'single';
 }
 
 const PACE_WINDOW_MS = 5 * 60_000;
@@ -249,10 +249,11 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const missing = missingPermissions([...policyOps, ...federationOps].map((o) => o.kind).concat([...scan.kinds]), identity);
     if (missing.length > 0) throw new MissingPermissionError(missing, identity);
     // Tokens in bulk (about one write each) where this Graph has the actions, else one by one.
-    let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'single' ? sel.tokenPath : 'single';
+    // A new run's bulk path assigns the inventory's tokens by id (`bulk-by-id`).
+    let tokenPath: TokenPath = sel.tokenPath === 'bulk' || sel.tokenPath === 'bulk-by-id' ? 'bulk-by-id' : 'single';
     if ((sel.tokenPath ?? 'auto') === 'auto' && plan.hasTokenChanges) {
       const someone = positions.map((i) => plan.users[i]!.userId).find((id): id is string => id !== null);
-      tokenPath = someone && (await bulkTokenActionsAvailable(deps.client, someone)) ? 'bulk' : 'single';
+      tokenPath = someone && (await bulkTokenActionsAvailable(deps.client, someone)) ? 'bulk-by-id' : 'single';
       if (tokenPath === 'single') deps.log?.('This Graph has no bulk token create or assign-and-activate by serial: tokens are created and activated one by one (two writes each).');
     }
     const total = scan.operations(tokenPath) + policyOps.length + federationOps.length;
@@ -814,7 +815,7 @@ class UserScan {
       this.#single += single.length;
       for (const o of single) this.kinds.add(o.kind);
       if (!this.tokens) return;
-      const bulk = userOperations(u, 'bulk');
+      const bulk = userOperations(u, 'bulk-by-id');
       this.#bulk += bulk.length;
       for (const o of bulk) this.kinds.add(o.kind);
       const created = bulk.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created).length;
