@@ -168,7 +168,9 @@ export function inverseOperations(
       case 'signin-update': {
         if (!planned?.userPreferredMethodForSecondaryAuthentication) {
           // Graph documents no way to unset a default method (null is not an allowed value).
-          notReversible.push({ user: op.user!, target: op.resource, reason: `the user had no default method before the run and Graph cannot unset one: left as ${String(op.after?.userPreferredMethodForSecondaryAuthentication)}` });
+          // Said plainly: the method it names may be this rollback's to remove, so the default may name nothing
+          // (a rehearsal counted 675 users left with default oath and no token, the summary saying only "left as oath").
+          notReversible.push({ user: op.user!, target: op.resource, reason: `the user had no default method before the run and Graph cannot unset one: left as ${String(op.after?.userPreferredMethodForSecondaryAuthentication)}, and where this rollback removes the method it names, it names nothing (Entra then asks the user for another method, or to register one)` });
           break;
         }
         add({ ...base, id, kind: 'signin-update', after: planned, before: op.after });
