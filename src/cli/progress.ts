@@ -74,7 +74,7 @@ export class Progress {
     const rate = this.rateOf(s);
     const eta = rate > 0 ? Math.round((s.total - finished) / rate) : undefined;
     const wave = e.wave !== undefined ? ` wave ${e.wave}/${e.waves}` : '';
-    const waits = `${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy until ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC` : ''}${s.waitingForGraph > 0 ? ` | ${s.waitingForGraph} waiting for Graph to show what the run just created` : ''}${s.pacedWaiting > 0 ? ` | ${s.pacedWaiting} activation(s) held back by the pace` : ''}`;
+    const waits = `${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy to reach them (given up at ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC at the latest)` : ''}${s.waitingForGraph > 0 ? ` | ${s.waitingForGraph} waiting for Graph to show what the run just created` : ''}${s.pacedWaiting > 0 ? ` | ${s.pacedWaiting} activation(s) held back by the pace` : ''}`;
     const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate.toFixed(1), throttled: s.throttled, failed: s.failed, etaText: eta === undefined ? '-' : formatDuration(eta), waits };
     // The pre-flight reads every selected user again before anything is written: users checked.
     if (e.phase === 'preflight') return this.count(e.users, e.usersTotal, `${this.label} pre-flight: users checked`);

@@ -74,7 +74,7 @@ describe('Progress without a terminal', () => {
     p.apply(event('wave', { wave: 2, waves: 2, users: 20, usersTotal: 40 }, { total: 100, waitingForPolicy: 2, policyWaitUntil: Date.parse('2026-12-05T10:20:00Z'), paced: 9, pacedWaiting: 5 }));
     expect(out.lines()).toEqual([
       expect.stringMatching(/^apply: wave 1\/2: .*, 3 waiting for Graph to show what the run just created, ETA /),
-      expect.stringMatching(/^apply: wave 2\/2: .*, 2 waiting for the policy until 10:20 UTC, 5 activation\(s\) held back by the pace, ETA /),
+      expect.stringMatching(/^apply: wave 2\/2: .*, 2 waiting for the policy to reach them \(given up at 10:20 UTC at the latest\), 5 activation\(s\) held back by the pace, ETA /),
     ]);
   });
 });
