@@ -12,7 +12,7 @@ import type { PolicyAfter } from '../model/method-policy.js';
 import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from './policy-view.js';
 import type { RuleId } from './rules.js';
 import { smsLessLineType } from '../source/phone-line-type.js';
-import { onPremisesName, type MatchBy, type MatchedUser, type UserMatch } from '../model/user-match.js';
+import { firstLabel, onPremisesName, type MatchBy, type MatchedUser, type UserMatch } from '../model/user-match.js';
 
 export interface MappingOptions {
   includeEmail: boolean;
@@ -324,6 +324,11 @@ function domainRule(m: UserMatch): string {
   return m.dns_domain !== undefined ? `--netbios-domain ${m.domain}=${m.dns_domain}` : `told by the first label of onPremisesDomainName`;
 }
 
+/** An ambiguous DOMAIN\sam whose users are not all of DOMAIN by the first label: --netbios-domain would tell them apart. */
+function guessedDomain(m: UserMatch): boolean {
+  return m.domain !== undefined && m.dns_domain === undefined && m.users.some((u) => !u.onPremisesDomainName || firstLabel(u.onPremisesDomainName).toLowerCase() !== m.domain!.toLowerCase());
+}
+
 /** The info finding of a user found by an on-premises name (rule USER-MATCH-ONPREM-UPN or USER-MATCH-SAM). */
 function matchedFinding(name: string, m: UserMatch, severity: 'info'): Finding {
   const u = m.users[0]!;
@@ -349,7 +354,9 @@ function notMatched(name: string, m: UserMatch | undefined, options: MappingOpti
           code: 'user-match-ambiguous',
           user: name,
           rule: 'USER-MATCH-AMBIGUOUS',
-          message: `no tenant user has the UPN ${name}, and ${m.users.length} tenant users have ${m.by} ${m.value}${inDomain}: ${listOf(m.users)}: not matched (never guessed), nothing is written for the user; make the username their UPN in users.csv and plan again`,
+          message: guessedDomain(m)
+            ? `no tenant user has the UPN ${name}, and ${m.users.length} tenant users have ${m.by} ${m.value} in domains that may be ${m.domain}'s (Graph gives no NetBIOS name: the first label of onPremisesDomainName only guesses it, and --netbios-domain gives none of theirs to another name): ${listOf(m.users)}: not matched (never guessed), nothing is written for the user; plan again with --netbios-domain ${m.domain}=<its DNS domain>, or make the username their UPN in users.csv`
+            : `no tenant user has the UPN ${name}, and ${m.users.length} tenant users have ${m.by} ${m.value}${inDomain}: ${listOf(m.users)}: not matched (never guessed), nothing is written for the user; make the username their UPN in users.csv and plan again`,
         },
       ],
     };

@@ -48,7 +48,9 @@ export interface MatchedUser {
  * plan `users[].match`, the saved plan's user line). Absent for a user found by UPN, or not found at all.
  *
  * - `matched`: exactly one tenant user fits; `users` holds it.
- * - `ambiguous`: more than one fits; `users` holds them: not matched.
+ * - `ambiguous`: more than one fits; `users` holds them: not matched. For `DOMAIN\sam` with DOMAIN
+ *   told by the first label only (no --netbios-domain for it), the users of the name in every domain
+ *   that may be DOMAIN's count (domainMayBe): the first label picks one, another may be the one.
  * - `domain-differs`: `DOMAIN\sam`, and tenant users have the sAMAccountName only in domains that are
  *   not DOMAIN's; `users` holds them: not matched.
  * - `shared`: the one user that fits is the one another export user is matched to (`shared_with`),
@@ -95,15 +97,35 @@ export function firstLabel(dnsDomain: string): string {
   return dnsDomain.split('.')[0]!;
 }
 
+/** Whether --netbios-domain gives the DNS domain `dnsDomain` to a NetBIOS name (any). */
+function givenToAName(dnsDomain: string, netbiosDomains: ReadonlyMap<string, string>): boolean {
+  const d = dnsDomain.toLowerCase();
+  for (const v of netbiosDomains.values()) if (v.toLowerCase() === d) return true;
+  return false;
+}
+
 /**
  * Whether a tenant user's on-premises domain is the NetBIOS domain `netbios`: the DNS domain
  * --netbios-domain gives for it when it gives one, else the one whose first label is `netbios`
- * (case aside). A user with no on-premises domain fits no domain.
+ * (case aside), unless --netbios-domain gives that domain to another NetBIOS name. A user with no
+ * on-premises domain fits no domain.
  */
 export function domainFits(netbios: string, onPremisesDomainName: string | null | undefined, netbiosDomains: ReadonlyMap<string, string>): boolean {
   if (!onPremisesDomainName) return false;
   const dns = netbiosDomains.get(netbios.toLowerCase());
-  return dns !== undefined ? dns.toLowerCase() === onPremisesDomainName.toLowerCase() : firstLabel(onPremisesDomainName).toLowerCase() === netbios.toLowerCase();
+  if (dns !== undefined) return dns.toLowerCase() === onPremisesDomainName.toLowerCase();
+  return firstLabel(onPremisesDomainName).toLowerCase() === netbios.toLowerCase() && !givenToAName(onPremisesDomainName, netbiosDomains);
+}
+
+/**
+ * Whether a tenant user's on-premises domain may be the NetBIOS domain `netbios`, as far as Graph and
+ * --netbios-domain tell (Graph gives no NetBIOS name): when --netbios-domain gives `netbios` a domain,
+ * only that one; else any domain it does not give to another NetBIOS name (the first-label rule is a
+ * guess, which the other users of the sAMAccountName must not contradict), a user without one too.
+ */
+export function domainMayBe(netbios: string, onPremisesDomainName: string | null | undefined, netbiosDomains: ReadonlyMap<string, string>): boolean {
+  if (netbiosDomains.has(netbios.toLowerCase())) return domainFits(netbios, onPremisesDomainName, netbiosDomains);
+  return !onPremisesDomainName || !givenToAName(onPremisesDomainName, netbiosDomains);
 }
 
 /** The value a candidate has for an attribute, lower case (Graph compares them case-insensitively). */
@@ -135,7 +157,9 @@ export function decideMatch(name: OnPremisesName, candidates: readonly OnPremise
   const rule: MatchRule = name.by === 'onPremisesUserPrincipalName' ? 'USER-MATCH-ONPREM-UPN' : 'USER-MATCH-SAM';
   const fits = name.domain === undefined ? having : having.filter((c) => domainFits(name.domain!, c.onPremisesDomainName, netbiosDomains));
   if (fits.length === 0) return { outcome: 'domain-differs', rule, ...base, users: sorted(having.map(matched)) };
-  if (fits.length > 1) return { outcome: 'ambiguous', rule: 'USER-MATCH-AMBIGUOUS', ...base, users: sorted(fits.map(matched)) };
+  // DOMAIN told by the first label only is a guess: a user of the name in a domain that may be DOMAIN's too makes it ambiguous.
+  const mayBe = name.domain === undefined ? having : having.filter((c) => domainMayBe(name.domain!, c.onPremisesDomainName, netbiosDomains));
+  if (mayBe.length > 1) return { outcome: 'ambiguous', rule: 'USER-MATCH-AMBIGUOUS', ...base, users: sorted(mayBe.map(matched)) };
   return { outcome: 'matched', rule, ...base, users: [matched(fits[0]!)] };
 }
 
@@ -161,6 +185,9 @@ export function parseNetbiosDomains(values: readonly string[]): Map<string, stri
     }
     const key = netbios.toLowerCase();
     if (out.has(key) && out.get(key)!.toLowerCase() !== dns.toLowerCase()) throw new Error(`--netbios-domain gives ${netbios} twice, as ${out.get(key)} and ${dns}`);
+    // A DNS domain is one NetBIOS domain's: two names for it would let either name match its users.
+    const other = [...out].find(([k, d]) => k !== key && d.toLowerCase() === dns.toLowerCase());
+    if (other) throw new Error(`--netbios-domain gives ${dns} two NetBIOS names, ${other[0].toUpperCase()} and ${netbios}: an AD domain has one`);
     out.set(key, dns);
   }
   return out;

@@ -8,7 +8,7 @@ import { canonicalJson, fingerprintOfCanonical, stateFingerprint } from './finge
 import { formatMinor, type PlanUserLine, type SavedCutoverChange, type SavedPlan, type SavedPolicyChange } from './plan-file.js';
 import type { PlanUserStatus, UserChange } from './plan-model.js';
 import { maskPhoneFields } from './plan-json.js';
-import { domainFits, matchedUser, netbiosMapOf, onPremisesName, type MatchedUser } from '../model/user-match.js';
+import { domainFits, domainMayBe, matchedUser, netbiosMapOf, onPremisesName, type MatchedUser } from '../model/user-match.js';
 
 /** User lines re-derived at a time: small, so that what a chunk allocates dies young (V8 then frees it cheaply). */
 const CHUNK = 200;
@@ -119,12 +119,13 @@ function matchDifference(l: PlanUserLine, onPremises: boolean, netbios: Readonly
   if (!name || name.by !== m.by || name.value !== m.value || name.domain !== m.domain) return `its match (${m.by} ${m.value}) is not what the username gives`;
   if ((m.dns_domain ?? undefined) !== (m.domain !== undefined ? netbios.get(m.domain.toLowerCase()) : undefined)) return `its match's domain (${m.dns_domain ?? 'first label'}) is not what the plan's --netbios-domain gives`;
   const fits = (u: MatchedUser) => m.domain === undefined || domainFits(m.domain, u.onPremisesDomainName, netbios);
+  const mayBe = (u: MatchedUser) => m.domain === undefined || domainMayBe(m.domain, u.onPremisesDomainName, netbios);
   const byRule = m.by === 'onPremisesUserPrincipalName' ? 'USER-MATCH-ONPREM-UPN' : 'USER-MATCH-SAM';
   const ok =
     m.outcome === 'matched'
       ? m.users.length === 1 && fits(m.users[0]!) && m.rule === byRule
       : m.outcome === 'ambiguous'
-        ? m.users.length > 1 && m.users.every(fits) && m.rule === 'USER-MATCH-AMBIGUOUS'
+        ? m.users.length > 1 && m.users.some(fits) && m.users.every(mayBe) && m.rule === 'USER-MATCH-AMBIGUOUS'
         : m.outcome === 'domain-differs'
           ? m.domain !== undefined && !m.users.some(fits) && m.rule === 'USER-MATCH-SAM'
           : m.users.length === 1 && fits(m.users[0]!) && m.shared_with !== undefined && m.rule === 'USER-MATCH-AMBIGUOUS';

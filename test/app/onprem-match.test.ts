@@ -152,16 +152,20 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(userOf(plan, 'sam1')).toMatchObject({ user_id: null, status: 'not-in-tenant', match: { outcome: 'ambiguous', rule: 'USER-MATCH-AMBIGUOUS' } });
     expect(userOf(plan, 'sam1').match!.users.map((u) => u.upn)).toEqual(['sam1@contoso.com', 'sam1@contoso.onmicrosoft.com']);
     expect(findingsOf(plan, 'sam1')).toEqual([['error', 'user-match-ambiguous', 'USER-MATCH-AMBIGUOUS']]);
-    expect(plan.findings.find((f) => f.code === 'user-match-ambiguous')!.message).toMatch(/2 tenant users have onPremisesSamAccountName sam1: sam1@contoso\.com .*, sam1@contoso\.onmicrosoft\.com .*: not matched \(never guessed\)/);
+    expect(plan.findings.find((f) => f.code === 'user-match-ambiguous' && f.user === 'sam1')!.message).toMatch(/2 tenant users have onPremisesSamAccountName sam1: sam1@contoso\.com .*, sam1@contoso\.onmicrosoft\.com .*: not matched \(never guessed\)/);
     expect(plan.user_changes.filter((c) => c.user === 'sam1')).toEqual([]);
-    expect(plan.summary.findings.error).toBe(1);
+    expect(plan.summary.findings.error).toBe(2);
+    // EMEA told by the first label only is a guess, which corp.contoso.com's sam1 does not rule out: refused too.
+    expect(userOf(plan, 'EMEA\\sam1')).toMatchObject({ user_id: null, match: { outcome: 'ambiguous', domain: 'EMEA' } });
+    const lookups = requests.filter((r) => r.query.includes('onPremises'));
     // The domain given picks the one in it.
-    expect(userOf(plan, 'EMEA\\sam1')).toMatchObject({ user_id: SAM_EMEA, status: 'changes', match: { outcome: 'matched', domain: 'EMEA' } });
+    const told = await planTo(g, join(t.dir, 'told.plan'), { ...request(source), netbiosDomains: new Map([['emea', 'emea.contoso.com']]) });
+    expect(userOf(told.plan, 'EMEA\\sam1')).toMatchObject({ user_id: SAM_EMEA, status: 'changes', match: { outcome: 'matched', domain: 'EMEA', dns_domain: 'emea.contoso.com' } });
+    expect(userOf(told.plan, 'sam1')).toMatchObject({ user_id: null, match: { outcome: 'ambiguous' } });
     const text = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
     expect(text).toContain('sam1  not matched: more than one tenant user has its on-premises name (see the findings)');
 
     // The lookups are requests of Microsoft's published contract (properties, paths).
-    const lookups = requests.filter((r) => r.query.includes('onPremises'));
     expect(lookups.map((r) => `${r.method} ${r.version} ${r.path} ${r.status}`)).toEqual(['GET v1.0 users 200', 'GET v1.0 users 200']);
     const contract = loadContract();
     expect(lookups.flatMap((r) => contract.check(r))).toEqual([]);
@@ -198,6 +202,37 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     const applied = await applyFile(g, join(t.dir, 'mapped.plan'), join(t.dir, 'state'));
     expect(applied.results.map((r) => [r.user, r.outcome])).toEqual([['CONTOSO\\pat', 'done']]);
     expect(await phonesOf(g, PAT)).toEqual(['mobile +1 4255550205']);
+  });
+
+  it("DOMAIN\\sam is never matched to another domain's user by the first-label guess: CORP\\jdoe with the real CORP ad.contoso.com and a jdoe in corp.fabrikam.com", async () => {
+    const t = testDir('onprem-netbios');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call']);
+    const REAL = '0b7e8c52-0000-4000-8000-000000000011';
+    const FAB = '0b7e8c52-0000-4000-8000-000000000012';
+    const doc = tenantDoc([
+      { id: REAL, userPrincipalName: 'john.doe@contoso.com', displayName: 'John Doe', onPremisesSamAccountName: 'jdoe', onPremisesDomainName: 'ad.contoso.com' },
+      { id: FAB, userPrincipalName: 'jdoe@contoso.onmicrosoft.com', displayName: 'J. Doe (Fabrikam)', onPremisesSamAccountName: 'jdoe', onPremisesDomainName: 'corp.fabrikam.com' },
+    ]);
+    doc.users = doc.users.filter((u) => u.id !== JDOE);
+    const g = fakeGraph({ tenant: doc });
+    const planOf = async (name: string, netbios: [string, string][]) => (await planTo(g, join(t.dir, `${name}.plan`), { ...request(source), netbiosDomains: new Map(netbios) })).plan;
+    // No --netbios-domain: the first label picks fabrikam's jdoe, but ad.contoso.com may be CORP's: refused, both named, the option said.
+    const guessed = await planOf('guess', []);
+    expect(userOf(guessed, 'CORP\\jdoe')).toMatchObject({ user_id: null, match: { outcome: 'ambiguous', users: [{ id: FAB }, { id: REAL }] } });
+    expect(guessed.findings.find((f) => f.code === 'user-match-ambiguous')!.message).toMatch(/in domains that may be CORP's .*jdoe@contoso\.onmicrosoft\.com .*corp\.fabrikam\.com.*john\.doe@contoso\.com .*ad\.contoso\.com.*plan again with --netbios-domain CORP=<its DNS domain>/);
+    // corp.fabrikam.com given to FABRIKAM: not CORP's by its first label any more; no domain is CORP's, refused with the option to give.
+    const fabrikam = await planOf('fabrikam', [['fabrikam', 'corp.fabrikam.com']]);
+    expect(userOf(fabrikam, 'CORP\\jdoe')).toMatchObject({ user_id: null, match: { outcome: 'domain-differs' } });
+    expect(fabrikam.user_changes).toEqual([]);
+    expect(findingsOf(fabrikam, 'CORP\\jdoe')).toEqual([['warning', 'user-match-domain-differs', 'USER-MATCH-SAM']]);
+    // Told: the real CORP's user.
+    const told = await planOf('told', [['corp', 'ad.contoso.com'], ['fabrikam', 'corp.fabrikam.com']]);
+    expect(userOf(told, 'CORP\\jdoe')).toMatchObject({ user_id: REAL, status: 'changes', match: { outcome: 'matched', dns_domain: 'ad.contoso.com' } });
+    expect(new Set(told.user_changes.map((c) => c.user_id))).toEqual(new Set([REAL]));
+    // Saved, each re-derives as it was planned (apply's check that the file is not edited).
+    const applied = await applyFile(g, join(t.dir, 'guess.plan'), join(t.dir, 'state-guess'));
+    expect(applied.outcome.state).toBe('completed');
+    expect(await phonesOf(g, FAB)).toEqual([]);
   });
 
   it('--match-by upn leaves them unmatched, as before: user-not-found, and no on-premises lookup sent', async () => {

@@ -35,7 +35,30 @@ describe('decideMatch: exactly one tenant user, or no match', () => {
       value: 'jdoe@CORP.local',
       users: [{ id: '1', upn: 'jdoe@contoso.com', onPremisesDomainName: 'corp.contoso.com' }],
     });
-    expect(decideMatch(onPremisesName('CORP\\jdoe')!, [jdoe, jdoeEmea], none)).toMatchObject({ outcome: 'matched', rule: 'USER-MATCH-SAM', domain: 'CORP', users: [{ id: '1' }] });
+    expect(decideMatch(onPremisesName('CORP\\jdoe')!, [jdoe, pat], none)).toMatchObject({ outcome: 'matched', rule: 'USER-MATCH-SAM', domain: 'CORP', users: [{ id: '1' }] });
+    expect(decideMatch(onPremisesName('CORP\\jdoe')!, [jdoe, jdoeEmea], parseNetbiosDomains(['CORP=corp.contoso.com']))).toMatchObject({ outcome: 'matched', dns_domain: 'corp.contoso.com', users: [{ id: '1' }] });
+  });
+
+  it('DOMAIN\\sam told by the first label only is a guess: another domain with the sAMAccountName makes it ambiguous, both named', () => {
+    const m = decideMatch(onPremisesName('CORP\\jdoe')!, [jdoeEmea, jdoe], none)!;
+    expect(m).toMatchObject({ outcome: 'ambiguous', rule: 'USER-MATCH-AMBIGUOUS', domain: 'CORP' });
+    expect(m.users.map((u) => u.id)).toEqual(['1', '2']);
+    // --netbios-domain giving the other domain to its own name takes it out: the first label then holds alone.
+    expect(decideMatch(onPremisesName('CORP\\jdoe')!, [jdoeEmea, jdoe], parseNetbiosDomains(['EMEA=emea.contoso.com']))).toMatchObject({ outcome: 'matched', users: [{ id: '1' }] });
+  });
+
+  it("a domain --netbios-domain gives to another name is not DOMAIN's by its first label (the real CORP is ad.contoso.com, corp.fabrikam.com is FABRIKAM's)", () => {
+    const real = user('10', 'jdoe@contoso.com', 'jdoe', 'ad.contoso.com');
+    const other = user('11', 'jdoe@fabrikam.com', 'jdoe', 'corp.fabrikam.com');
+    // Unmapped: the first label picks fabrikam's, but ad.contoso.com may be CORP's: refused, both named.
+    expect(decideMatch(onPremisesName('CORP\\jdoe')!, [real, other], none)).toMatchObject({ outcome: 'ambiguous', users: [{ id: '10' }, { id: '11' }] });
+    // corp.fabrikam.com is FABRIKAM's: no domain is CORP's by its first label; never matched to fabrikam's jdoe.
+    const fabrikam = parseNetbiosDomains(['FABRIKAM=corp.fabrikam.com']);
+    expect(domainFits('CORP', 'corp.fabrikam.com', fabrikam)).toBe(false);
+    expect(decideMatch(onPremisesName('CORP\\jdoe')!, [real, other], fabrikam)).toMatchObject({ outcome: 'domain-differs', users: [{ id: '10' }, { id: '11' }] });
+    expect(decideMatch(onPremisesName('CORP\\jdoe')!, [other], fabrikam)).toMatchObject({ outcome: 'domain-differs' });
+    expect(decideMatch(onPremisesName('CORP\\jdoe')!, [real, other], parseNetbiosDomains(['CORP=ad.contoso.com', 'FABRIKAM=corp.fabrikam.com']))).toMatchObject({ outcome: 'matched', users: [{ id: '10' }] });
+    expect(decideMatch(onPremisesName('FABRIKAM\\jdoe')!, [real, other], fabrikam)).toMatchObject({ outcome: 'matched', users: [{ id: '11' }] });
   });
 
   it('two users with a bare sam: ambiguous, both named (in UPN order, whatever order Graph listed them)', () => {
@@ -73,5 +96,7 @@ describe('parseNetbiosDomains', () => {
     expect([...parseNetbiosDomains(['CONTOSO=ad.contoso.com', 'contoso=AD.contoso.com'])]).toEqual([['contoso', 'AD.contoso.com']]);
     for (const bad of ['CONTOSO', '=ad.contoso.com', 'CONTOSO=adcontoso', 'CON TOSO=ad.contoso.com', 'CONTOSO=ad contoso.com']) expect(() => parseNetbiosDomains([bad]), bad).toThrow(/NAME=dns\.domain/);
     expect(() => parseNetbiosDomains(['CONTOSO=ad.contoso.com', 'CONTOSO=corp.contoso.com'])).toThrow(/twice/);
+    // One DNS domain, two NetBIOS names: refused (either name would match its users).
+    expect(() => parseNetbiosDomains(['CORP=ad.contoso.com', 'CONTOSO=AD.contoso.com'])).toThrow(/ad\.contoso\.com two NetBIOS names, CORP and CONTOSO/i);
   });
 });
