@@ -70,12 +70,12 @@ const PHONES = ['mobile', 'alternateMobile', 'office'];
 /** Where the cutover stands, per user in scope, with counts. Reads only. */
 export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   if (!req.source && !req.users && !req.group) throw new UserError('status needs a scope: --source DIR (the export\'s users), --users FILE or --group NAME');
-  const { upns, disabled } = await scopeOf(req);
+  const { upns, disabled, all } = await scopeOf(req);
   const readAt = new Date().toISOString();
   const [tenantSnapshot, cutover, identity] = await Promise.all([
     readTenant(req.graph, {
       upns,
-      ...((req.matchBy ?? ['upn', 'on-premises']).includes('on-premises') ? { onPremises: { netbiosDomains: req.netbiosDomains ?? new Map(), exportUsers: upns } } : {}),
+      ...((req.matchBy ?? ['upn', 'on-premises']).includes('on-premises') ? { onPremises: { netbiosDomains: req.netbiosDomains ?? new Map(), exportUsers: all } } : {}),
       serials: [],
       policy: true,
       organization: true,
@@ -195,13 +195,16 @@ function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
 }
 
 /** The users in scope, in order: the export's (disabled ones noted), narrowed by --users and --group. */
-async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: Set<string> }> {
+async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: Set<string>; all: string[] }> {
   let upns: string[] | undefined;
+  // Every row of the export (a name matched by on-premises name is another row's person too: shared), else the scope.
+  let all: string[] | undefined;
   const disabled = new Set<string>();
   if (req.source) {
     try {
       const bundle = await readExport({ source: req.source, tokens: [], seeds: { pskcMac: 'fail' } });
       upns = bundle.users.map((u) => u.username);
+      all = upns;
       for (const u of bundle.users) if (!u.enabled) disabled.add(u.username.toLowerCase());
     } catch (err) {
       if (err instanceof SourceError) throw new UserError(formatProblem(err.problem));
@@ -215,5 +218,6 @@ async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: 
   if (req.users) keep(await readUserList(req.users));
   if (req.group) keep(await groupMemberUpns(req.graph, (await resolveGroup(req.graph, req.group, '--group')).id));
   const seen = new Set<string>();
-  return { upns: (upns ?? []).filter((u) => !seen.has(u.toLowerCase()) && seen.add(u.toLowerCase())), disabled };
+  const scoped = (upns ?? []).filter((u) => !seen.has(u.toLowerCase()) && seen.add(u.toLowerCase()));
+  return { upns: scoped, disabled, all: all ?? scoped };
 }

@@ -155,7 +155,10 @@ type Read = <T>(c: ReturnType<typeof getUser>) => Promise<GraphResponse<T>>;
  * The usernames `directory` (found by UPN) does not hold, looked up by on-premises name: `users`, those
  * one tenant user alone fits, under the username (lower case); `matches`, every one looked up that some
  * tenant user has the name of, matched or why not (decideMatch). A user whose match is another export
- * user's tenant user (by UPN, or by an on-premises name too) is refused.
+ * user's tenant user (by UPN, or by an on-premises name too) is refused (shared): every row of the
+ * export counts, those the scope leaves out and the disabled ones too, so that a wave of one of two
+ * rows of a person is refused as the whole export is (the rows outside the scope whose name fits the
+ * tenant user are looked up as the others were).
  */
 async function matchOnPremises(
   client: GraphClient,
@@ -177,17 +180,20 @@ async function matchOnPremises(
   const users = new Map<string, DirectoryUser>();
   if (names.size === 0) return { matches, users };
   const candidates = await lookUpCandidates(client, read, [...names.values()]);
+  const decide = (name: OnPremisesName) => decideMatch(name, candidates.get(candidateKey(name.by, name.value.toLowerCase())) ?? [], m.netbiosDomains);
   for (const [key, name] of names) {
-    const d = decideMatch(name, candidates.get(candidateKey(name.by, name.value.toLowerCase())) ?? [], m.netbiosDomains);
+    const d = decide(name);
     if (d) matches.set(key, d);
   }
-  // Who holds each tenant user: the usernames found by UPN, and those matched here.
+  const byId = new Map([...candidates.values()].flat().map((c) => [c.id.toLowerCase(), c] as const));
+  // Who holds each tenant user: the usernames found by UPN, those matched here, and the export's other rows matched to one of them.
   const holders = new Map<string, string[]>();
   const hold = (id: string, key: string) => holders.set(id.toLowerCase(), [...(holders.get(id.toLowerCase()) ?? []), key]);
   for (const [key, u] of directory) hold(u.id, key);
   for (const [key, d] of matches) if (d.outcome === 'matched') hold(d.users[0]!.id, key);
+  const matchedUsers = [...matches.values()].flatMap((d) => (d.outcome === 'matched' ? [byId.get(d.users[0]!.id.toLowerCase())!] : []));
+  for (const [key, id] of await otherRowsMatched(client, read, m, matchedUsers, (k) => names.has(k) || directory.has(k), candidates)) hold(id, key);
   const exportNames = new Set((m.exportUsers ?? []).map((u) => u.toLowerCase()));
-  const byId = new Map([...candidates.values()].flat().map((c) => [c.id.toLowerCase(), c] as const));
   for (const [key, d] of matches) {
     if (d.outcome !== 'matched') continue;
     const u = d.users[0]!;
@@ -199,6 +205,53 @@ async function matchOnPremises(
     users.set(key, byId.get(u.id.toLowerCase()) as DirectoryUser);
   }
   return { matches, users };
+}
+
+/**
+ * The export's rows this read did not judge (outside the scope, disabled ones not read) matched by an
+ * on-premises name, by the same rules, to one of the tenant users `matched`: by lower-cased username,
+ * the tenant user's id. Only the rows whose name fits one of those users are looked up (few: a person
+ * MFA Server holds twice); a `name@suffix` some tenant user has as UPN is that user's, not matched.
+ */
+async function otherRowsMatched(
+  client: GraphClient,
+  read: Read,
+  m: OnPremisesMatching,
+  matched: readonly OnPremisesCandidate[],
+  judged: (key: string) => boolean,
+  known: ReadonlyMap<string, OnPremisesCandidate[]>,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (matched.length === 0 || !m.exportUsers) return out;
+  const wanted = new Map<string, OnPremisesCandidate[]>();
+  for (const c of matched) {
+    for (const by of ['onPremisesUserPrincipalName', 'onPremisesSamAccountName'] as const) {
+      const v = attributeOf(c, by);
+      if (v !== undefined) wanted.set(candidateKey(by, v), [...(wanted.get(candidateKey(by, v)) ?? []), c]);
+    }
+  }
+  const rows = new Map<string, OnPremisesName>();
+  for (const u of m.exportUsers) {
+    const key = u.toLowerCase();
+    if (judged(key) || rows.has(key)) continue;
+    const name = onPremisesName(u);
+    const fit = name && wanted.get(candidateKey(name.by, name.value.toLowerCase()));
+    if (fit && decideMatch(name, fit, m.netbiosDomains)?.outcome === 'matched') rows.set(key, name);
+  }
+  if (rows.size === 0) return out;
+  // Looked up as the read's own names were (the values looked up already are not asked again), and a name@suffix by UPN first.
+  const asked = new Set([...known.keys()]);
+  const [more, byUpn] = await Promise.all([
+    lookUpCandidates(client, read, [...rows.values()].filter((n) => !asked.has(candidateKey(n.by, n.value.toLowerCase())))),
+    resolveUsers(client, read, [...rows].filter(([, n]) => n.by === 'onPremisesUserPrincipalName').map(([key]) => key)),
+  ]);
+  for (const [key, name] of rows) {
+    if (byUpn.has(key)) continue;
+    const k = candidateKey(name.by, name.value.toLowerCase());
+    const d = decideMatch(name, known.get(k) ?? more.get(k) ?? [], m.netbiosDomains);
+    if (d?.outcome === 'matched') out.set(key, d.users[0]!.id);
+  }
+  return out;
 }
 
 /**

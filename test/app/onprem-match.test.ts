@@ -185,6 +185,66 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(new Set(plan.user_changes.map((c) => c.user))).toEqual(new Set(['jdoe@contoso.com']));
   });
 
+  it('two rows of one person (CORP\\jdoe and jdoe) are refused as shared whatever the scope: a wave of either row holds the other, outside it, against it', async () => {
+    const t = testDir('onprem-shared-waves');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call', 'jdoe,true,1,4255550299,phone_call']);
+    const g = fakeGraph({ tenant: tenantDoc() });
+    const wave = async (name: string, users?: string) => {
+      const list = users === undefined ? {} : { users: join(t.dir, `${name}.txt`) };
+      if (users !== undefined) writeFileSync(join(t.dir, `${name}.txt`), `${users}\n`);
+      return (await planTo(g, join(t.dir, `${name}.plan`), { ...request(source), ...list })).plan;
+    };
+    const whole = await wave('whole');
+    expect(whole.users.map((u) => [u.user, u.user_id, u.match?.outcome, u.match?.shared_with])).toEqual([
+      ['CORP\\jdoe', null, 'shared', 'jdoe'],
+      ['jdoe', null, 'shared', 'CORP\\jdoe'],
+    ]);
+    // Wave 1 of CORP\jdoe alone: the row jdoe outside the scope is matched to the same user, so it is shared as in the whole export.
+    const wave1 = await wave('wave1', 'CORP\\jdoe');
+    expect(wave1.users.map((u) => [u.user, u.user_id, u.match?.outcome, u.match?.shared_with])).toEqual([['CORP\\jdoe', null, 'shared', 'jdoe']]);
+    expect(findingsOf(wave1, 'CORP\\jdoe')).toEqual([['error', 'user-match-shared', 'USER-MATCH-AMBIGUOUS']]);
+    expect(wave1.user_changes).toEqual([]);
+    const wave2 = await wave('wave2', 'jdoe');
+    expect(wave2.users.map((u) => [u.user, u.user_id, u.match?.outcome, u.match?.shared_with])).toEqual([['jdoe', null, 'shared', 'CORP\\jdoe']]);
+    expect(wave2.user_changes).toEqual([]);
+    // Each saved wave re-derives as planned; applied, it writes nothing to jdoe.
+    expect((await applyFile(g, join(t.dir, 'wave2.plan'), join(t.dir, 'state'))).outcome.state).toBe('completed');
+    expect(await phonesOf(g, JDOE)).toEqual([]);
+    // status judges a name against every row of the export too.
+    const users = join(t.dir, 'wave1.txt');
+    const status = await cutoverStatus({ source, users, graph: g.client({ readOnly: true }), concurrency: 4 });
+    expect(status.users.map((u) => [u.user, u.user_id, u.blocked?.slice(0, 11)])).toEqual([['CORP\\jdoe', null, 'not matched']]);
+  });
+
+  it("a row outside the scope whose name is the matched user's on-premises UPN holds them too, unless a tenant user has that name as UPN (then it is that user's)", async () => {
+    const t = testDir('onprem-shared-upn');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call', 'j.doe@contoso.onmicrosoft.com,true,1,4255550299,phone_call']);
+    const users = join(t.dir, 'wave.txt');
+    writeFileSync(users, 'CORP\\jdoe\n');
+    const doc = (extra: Record<string, any>[] = []) => {
+      const d = tenantDoc(extra);
+      d.users.find((u) => u.id === JDOE)!.onPremisesUserPrincipalName = 'j.doe@contoso.onmicrosoft.com';
+      return d;
+    };
+    const shared = (await planTo(fakeGraph({ tenant: doc() }), join(t.dir, 'a.plan'), { ...request(source), users })).plan;
+    expect(userOf(shared, 'CORP\\jdoe')).toMatchObject({ user_id: null, match: { outcome: 'shared', shared_with: 'j.doe@contoso.onmicrosoft.com' } });
+    const other = { id: '0b7e8c52-0000-4000-8000-000000000021', userPrincipalName: 'j.doe@contoso.onmicrosoft.com', displayName: 'Another J. Doe' };
+    const own = (await planTo(fakeGraph({ tenant: doc([other]) }), join(t.dir, 'b.plan'), { ...request(source), users })).plan;
+    expect(userOf(own, 'CORP\\jdoe')).toMatchObject({ user_id: JDOE, match: { outcome: 'matched' } });
+  });
+
+  it('a row disabled in MFA Server counts for shared whether or not the plan reads it (--federated-mfa reject reads the disabled rows): both plans agree', async () => {
+    const t = testDir('onprem-shared-disabled');
+    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call', 'jdoe,false,1,4255550299,phone_call', 'alice@contoso.com,true,1,4255550101,phone_call']);
+    const g = fakeGraph({ tenant: tenantDoc() });
+    const plain = (await planTo(g, join(t.dir, 'plain.plan'), request(source))).plan;
+    const federated = (await planTo(g, join(t.dir, 'federated.plan'), { ...request(source), federatedMfa: 'reject', forceFederation: true })).plan;
+    for (const plan of [plain, federated]) {
+      expect(userOf(plan, 'CORP\\jdoe')).toMatchObject({ user_id: null, match: { outcome: 'shared', shared_with: 'jdoe' } });
+      expect(plan.user_changes.filter((c) => c.user === 'CORP\\jdoe')).toEqual([]);
+    }
+  });
+
   it("a DOMAIN\\sam whose sAMAccountName is only in a domain of another first label is not matched but said; --netbios-domain matches it", async () => {
     const t = testDir('onprem-domain');
     const source = exportOf(t.dir, ['CONTOSO\\pat,true,1,4255550205,phone_call']);
