@@ -91,7 +91,7 @@ export interface CutoverSummary {
  * What the cutover reads of a user's mapping: little, so that every user's can be kept while a
  * large saved plan is checked a chunk of users at a time.
  */
-export type CutoverUser = Pick<UserMapping, 'user' | 'skipped' | 'methodsAfter' | 'methodsBeforeWrites'> & { tenantUser?: Pick<TenantUser, 'id' | 'userPrincipalName' | 'memberOf' | 'userType' | 'accountEnabled'> | undefined };
+export type CutoverUser = Pick<UserMapping, 'user' | 'skipped' | 'methodsAfter' | 'methodsBeforeWrites' | 'match'> & { tenantUser?: Pick<TenantUser, 'id' | 'userPrincipalName' | 'memberOf' | 'userType' | 'accountEnabled'> | undefined };
 
 /** A mapping as the cutover keeps it. */
 export function cutoverUser(m: CutoverUser): CutoverUser {
@@ -101,6 +101,8 @@ export function cutoverUser(m: CutoverUser): CutoverUser {
     ...(m.skipped ? { skipped: m.skipped } : {}),
     ...(m.methodsAfter ? { methodsAfter: m.methodsAfter } : {}),
     ...(m.methodsBeforeWrites ? { methodsBeforeWrites: m.methodsBeforeWrites } : {}),
+    // A name refused (ambiguous, shared, another domain): its candidates hold up their domains' final step.
+    ...(m.match && m.match.outcome !== 'matched' ? { match: m.match } : {}),
     tenantUser: t ? { id: t.id, userPrincipalName: t.userPrincipalName, ...(t.memberOf ? { memberOf: t.memberOf } : {}), ...(t.userType !== undefined ? { userType: t.userType } : {}), ...(t.accountEnabled !== undefined ? { accountEnabled: t.accountEnabled } : {}) } : undefined,
   };
 }
@@ -400,11 +402,19 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
   const counted = input.mappings.filter((m) => m.tenantUser && (!disabledHere(m) || m.tenantUser.accountEnabled !== false));
   const activeSet = new Set(active);
   const reached = rolloutReach(input);
+  // The tenant users the plan judges through a row of theirs (matched by UPN or by on-premises name).
+  const judged = new Set(input.mappings.flatMap((m) => (m.tenantUser ? [m.tenantUser.id.toLowerCase()] : [])));
+  // Names refused as matching no one tenant user alone (ambiguous, shared, another domain): a candidate no row of the plan judges may be an unswitched user of its domain.
+  const refused = input.mappings.filter((m) => !m.tenantUser && m.match && m.match.outcome !== 'matched');
   for (const d of input.cutover?.federatedDomains ?? []) {
     const users = counted.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
     const summary: FederationSummary = { domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, planned: false, users: users.length, unswitched: 0 };
     out.summary.federation.push(summary);
-    if (users.length === 0) {
+    const unmatched = refused.flatMap((m) => {
+      const of = m.match!.users.filter((u) => domainOf(u.upn) === d.id.toLowerCase() && !judged.has(u.id.toLowerCase()));
+      return of.length > 0 ? [`${m.user} (${of.map((u) => u.upn).join(', ')})`] : [];
+    });
+    if (users.length === 0 && unmatched.length === 0) {
       out.findings.push({ severity: 'info', code: 'federation-not-in-scope', rule: 'CUTOVER-FEDERATION', message: `${d.id} is federated but holds no user of this plan: its federation is left as it is` });
       continue;
     }
@@ -420,6 +430,21 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     const disabledLeft = left.filter(disabledHere).length;
     const ofThem = disabledLeft > 0 ? ` (${disabledLeft} of them disabled in MFA Server, whose Entra account can still sign in)` : '';
     summary.unswitched = unswitched.length;
+    if (unmatched.length > 0) {
+      const names = `${unmatched.slice(0, 20).join(', ')}${unmatched.length > 20 ? ` and ${unmatched.length - 20} more` : ''}`;
+      if (!input.options.forceFederation) {
+        out.refusals.push(
+          `--federated-mfa reject: ${unmatched.length} username(s) of the export match no one tenant user alone (ambiguous, another export user's too, or in another domain: see their findings), and users of ${d.id} are among their candidates, which this plan cannot tell switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; make each username its user's UPN in users.csv (or give --netbios-domain, or keep one row of a person held twice) and plan again (or --force-federation)`,
+        );
+        continue;
+      }
+      out.findings.push({
+        severity: 'warning',
+        code: 'federation-forced',
+        rule: 'CUTOVER-FEDERATION',
+        message: `${d.id}: --force-federation: ${unmatched.length} username(s) of the export match no one tenant user alone and users of the domain are among their candidates, not checked; any of them not switched will meet Entra MFA when it applies: ${names}`,
+      });
+    }
     // A name that is no UPN tells no domain: with on-premises matching its tenant user may be of this one.
     const unread = (input.outOfScope ?? []).filter((u) => domainOf(u) === d.id.toLowerCase() || (input.onPremisesNames === true && !u.includes('@')));
     if (unread.length > 0) {

@@ -12,6 +12,9 @@ import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import type { RecordedRequest } from '../../src/emulator/index.js';
 import { loadContract } from '../contract/contract-checker.js';
 import { applyFile, CONTOSO, contosoRequest, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { SavedPlan } from '../../src/plan/plan-file.js';
+import { readPlanSources } from '../../src/app/plan-check.js';
+import { firstDifference } from '../../src/plan/rederive.js';
 
 type Doc = { tenant: Record<string, unknown>; users: Record<string, any>[]; [k: string]: unknown };
 const contoso = () => JSON.parse(readFileSync(join(CONTOSO, 'tenant.json'), 'utf8')) as Doc;
@@ -65,6 +68,11 @@ const userOf = (plan: Plan, name: string) => plan.users.find((u) => u.user === n
 /** A user's findings of the user rules (the export's own warning of a name that is no UPN, EXPORT-DATA, aside). */
 const findingsOf = (plan: Plan, name: string) => plan.findings.filter((f) => f.user === name && f.rule.startsWith('USER-')).map((f) => [f.severity, f.code, f.rule]);
 const phonesOf = async (g: FakeGraph, id: string) => ((await g.raw.get(`/v1.0/users/${id}/authentication/phoneMethods`)).body.value as { phoneType: string; phoneNumber: string }[]).map((p) => `${p.phoneType} ${p.phoneNumber}`);
+/** Where a saved plan differs from planning it again (apply's check that it was not edited): undefined when it does not. */
+const rederived = async (file: string) => {
+  const saved = await SavedPlan.open(file);
+  return firstDifference(saved, await readPlanSources(saved));
+};
 const onPremisesReads = (g: FakeGraph) => g.operations().filter((o) => /onPremises(UserPrincipalName|SamAccountName)/.test(decodeURIComponent(o.path)));
 
 describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UPN, USER-MATCH-SAM)', () => {
@@ -339,6 +347,28 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect((await refusal({})).find((r) => r.includes('outside this plan'))).toMatch(/1 user\(s\) of contoso\.com \(or whose username, not a UPN, tells no domain\) in the export are outside this plan's scope .*: CORP\\jdoe\./);
     // By UPN alone the name is nobody's, as before.
     expect((await refusal({ matchBy: ['upn'] })).some((r) => r.includes('CORP\\jdoe'))).toBe(false);
+  });
+
+  it('the final step is refused while a name refused as ambiguous has candidates in the domain: sam1 is one of two contoso.com users, neither switched', async () => {
+    const t = testDir('onprem-federation-ambiguous');
+    const source = exportOf(t.dir, ['alice@contoso.com,true,1,4255550101,phone_call', 'sam1,true,1,4255550203,phone_call']);
+    const doc = tenantDoc();
+    doc.users.find((u) => u.id === SAM_EMEA)!.userPrincipalName = 'sam1.emea@contoso.com';
+    const g = fakeGraph({ tenant: doc });
+    const over = { ...request(source), rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject' as const };
+    const err = (await makePlan({ ...over, graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as CutoverRefusedError;
+    expect(err).toBeInstanceOf(CutoverRefusedError);
+    expect(err.reasons).toEqual([expect.stringMatching(/^--federated-mfa reject: 1 username\(s\) of the export match no one tenant user alone .*users of contoso\.com are among their candidates.*: sam1 \(sam1\.emea@contoso\.com, sam1@contoso\.com\)\./)]);
+    // Forced: planned, said, and the saved plan re-derives as planned.
+    const file = join(t.dir, 'forced.plan');
+    const { plan } = await planTo(g, file, { ...over, forceFederation: true });
+    expect(plan.cutover_changes.map((c) => c.target)).toContain('domains/contoso.com/federationConfiguration');
+    expect(plan.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message)).toEqual([expect.stringMatching(/^contoso\.com: --force-federation: 1 username\(s\) .*: sam1 \(sam1\.emea@contoso\.com, sam1@contoso\.com\)$/)]);
+    expect(await rederived(file)).toBeUndefined();
+    // A candidate the plan judges through a row of theirs is not held up by the name: CORP\sam1 matched to sam1@contoso.com leaves sam1.emea@contoso.com.
+    const both = exportOf(join(t.dir, 'both'), ['alice@contoso.com,true,1,4255550101,phone_call', 'sam1,true,1,4255550203,phone_call', 'CORP\\sam1,true,1,4255550204,phone_call']);
+    const again = (await makePlan({ ...over, source: both, netbiosDomains: new Map([['corp', 'corp.contoso.com']]), graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as CutoverRefusedError;
+    expect(again.reasons.find((r) => r.includes('no one tenant user alone'))).toMatch(/: sam1 \(sam1\.emea@contoso\.com\)\./);
   });
 
   it('apply refuses a user whose on-premises name no longer matches them alone (a second jdoe synced into CORP since the plan)', async () => {
