@@ -8,7 +8,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership, type CutoverRead } from '../graph/cutover-reader.js';
 import { groupsThePlanSwitches, rolloutMember } from '../mapping/rollout-members.js';
 import { groupMembers, resolveGroup, transitiveMemberships, type GroupRef } from '../graph/groups-reader.js';
-import { readTenant } from '../graph/tenant-reader.js';
+import { onPremisesCandidates, readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
 import { formatProblem, SourceError, type Problem } from '../model/problem.js';
 import { UserError } from '../model/user-error.js';
@@ -16,7 +16,8 @@ import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js'
 import { hashFiles } from '../plan/fingerprint.js';
 import type { PlanInputFile } from '../plan/plan-model.js';
 import { encodePlanFile, toPlanFile, writePlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
-import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
+import type { TenantCutover, TenantSnapshot, TenantUser } from '../model/tenant.js';
+import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { readUserList } from './user-list.js';
@@ -168,6 +169,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   if (cutover) {
     tenant.cutover = cutover.cutover;
     setMembership(tenant.users.values(), cutover.memberOf);
+    if (req.federatedMfa === 'reject' && onPremises && scope) await lookUpOutOfScope(client, bundle, scope, tenant.cutover, netbiosDomains, req.concurrency);
   }
   const members = cutover ? await readRolloutMembers(client, cutover, tenant, req.concurrency) : [];
   // Which users the policy's targets hold decides what each can sign in with once the plan is applied.
@@ -214,6 +216,25 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     pskcMac: req.seeds.pskcMac ?? 'fail',
   };
   return { built, bundle, source, tenant };
+}
+
+/**
+ * The export's users a narrower scope leaves out, looked up by on-premises name for the federation's
+ * final step (`cutover.outOfScopeMatches`): the plan reads nothing else of them, and an alternate login
+ * ID (`mary@corp.local`, in Entra `mary@contoso.com`) or a `DOMAIN\sam` does not tell its Entra domain.
+ * Only while a federated domain's final step is still to be planned; the UPNs of the name's own domain
+ * (which the name counts for already) and of domains not federated are left out.
+ */
+async function lookUpOutOfScope(client: GraphClient, bundle: ExportBundle, scope: ReadonlySet<string>, cutover: TenantCutover, netbiosDomains: ReadonlyMap<string, string>, concurrency: number): Promise<void> {
+  const federated = new Set(cutover.federatedDomains.filter((d) => d.federatedIdpMfaBehavior !== REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
+  if (federated.size === 0) return;
+  const outside = bundle.users.filter((u) => !scope.has(u.username.toLowerCase())).map((u) => u.username);
+  const found = await onPremisesCandidates(client, outside, netbiosDomains, concurrency);
+  const domainOf = (name: string) => (name.includes('@') ? name.slice(name.lastIndexOf('@') + 1).toLowerCase() : undefined);
+  cutover.outOfScopeMatches = outside.flatMap((user) => {
+    const upns = (found.get(user.toLowerCase()) ?? []).map((u) => u.upn).filter((upn) => federated.has(domainOf(upn)!) && domainOf(upn) !== domainOf(user));
+    return upns.length > 0 ? [{ user, upns }] : [];
+  });
 }
 
 /**

@@ -8,7 +8,7 @@ import type { GraphClient } from './graph-client.js';
 import { getOrganization, parseOrganization } from './calls/organization.js';
 import { readPolicy } from './policy-reader.js';
 import { findUsersById, findUsersByOnPremisesUpn, findUsersBySamAccountName, getUser, listUsers, USERS_BY_ID_MAX, type DirectoryUser } from './calls/users.js';
-import { attributeOf, decideMatch, onPremisesName, sharedMatch, type OnPremisesAttribute, type OnPremisesCandidate, type OnPremisesName, type UserMatch } from '../model/user-match.js';
+import { attributeOf, decideMatch, onPremisesName, sharedMatch, type MatchedUser, type OnPremisesAttribute, type OnPremisesCandidate, type OnPremisesName, type UserMatch } from '../model/user-match.js';
 import { deviceOf, findDevicesBySerial, listDevices, listUserTokens, type RawDevice } from './calls/hardware-oath.js';
 import { getSignInPreferences, listMethods } from './calls/user-methods.js';
 import { tokensByAssignee, toTenantUser, toToken } from './tenant-user.js';
@@ -250,6 +250,34 @@ async function otherRowsMatched(
     const k = candidateKey(name.by, name.value.toLowerCase());
     const d = decideMatch(name, known.get(k) ?? more.get(k) ?? [], m.netbiosDomains);
     if (d?.outcome === 'matched') out.set(key, d.users[0]!.id);
+  }
+  return out;
+}
+
+/**
+ * The tenant users each username may be by its on-premises name (by lower-cased username; absent when
+ * none has it): the users decideMatch names, matched or not (ambiguous: every one that fits; another
+ * domain: every one with the sAMAccountName). For the federation's final step, which must not forget a
+ * user the plan's scope leaves out: batched as the plan's own lookups are.
+ */
+export async function onPremisesCandidates(client: GraphClient, usernames: readonly string[], netbiosDomains: ReadonlyMap<string, string>, concurrency: number): Promise<Map<string, MatchedUser[]>> {
+  const read = <T>(call: Parameters<GraphClient['read']>[0]) => client.read<T>(call, concurrency);
+  const names = new Map<string, OnPremisesName>();
+  for (const u of usernames) {
+    const name = onPremisesName(u);
+    if (name) names.set(u.toLowerCase(), name);
+  }
+  const out = new Map<string, MatchedUser[]>();
+  if (names.size === 0) return out;
+  try {
+    const candidates = await lookUpCandidates(client, read, [...names.values()]);
+    for (const [key, name] of names) {
+      const d = decideMatch(name, candidates.get(candidateKey(name.by, name.value.toLowerCase())) ?? [], netbiosDomains);
+      if (d) out.set(key, d.users);
+    }
+  } catch (err) {
+    client.cancelReads(err);
+    throw err;
   }
   return out;
 }

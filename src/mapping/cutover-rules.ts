@@ -406,6 +406,8 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
   const judged = new Set(input.mappings.flatMap((m) => (m.tenantUser ? [m.tenantUser.id.toLowerCase()] : [])));
   // Names refused as matching no one tenant user alone (ambiguous, shared, another domain): a candidate no row of the plan judges may be an unswitched user of its domain.
   const refused = input.mappings.filter((m) => !m.tenantUser && m.match && m.match.outcome !== 'matched');
+  const seen = input.cutover?.outOfScopeMatches;
+  const lookedUp = input.onPremisesNames === true && seen ? new Map(seen.map((e) => [e.user.toLowerCase(), e.upns])) : undefined;
   for (const d of input.cutover?.federatedDomains ?? []) {
     const users = counted.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
     const summary: FederationSummary = { domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, planned: false, users: users.length, unswitched: 0 };
@@ -445,11 +447,17 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
         message: `${d.id}: --force-federation: ${unmatched.length} username(s) of the export match no one tenant user alone and users of the domain are among their candidates, not checked; any of them not switched will meet Entra MFA when it applies: ${names}`,
       });
     }
-    // A name that is no UPN tells no domain: with on-premises matching its tenant user may be of this one.
-    const unread = (input.outOfScope ?? []).filter((u) => domainOf(u) === d.id.toLowerCase() || (input.onPremisesNames === true && !u.includes('@')));
+    // A UPN tells its domain; with on-premises matching, the tenant users the name may be tell theirs
+    // (looked up: outOfScopeMatches), else a name that is no UPN tells none and counts for every domain.
+    const unread = (input.outOfScope ?? []).flatMap((u) => {
+      const entra = (lookedUp?.get(u.toLowerCase()) ?? []).filter((upn) => domainOf(upn) === d.id.toLowerCase());
+      if (entra.length > 0) return [`${u} (Entra ${entra.join(', ')})`];
+      const told = u.includes('@') ? domainOf(u) === d.id.toLowerCase() : input.onPremisesNames === true && !lookedUp;
+      return told ? [u] : [];
+    });
     if (unread.length > 0) {
       const names = `${unread.slice(0, 20).join(', ')}${unread.length > 20 ? ` and ${unread.length - 20} more` : ''}`;
-      const untold = unread.some((u) => !u.includes('@')) ? ' (or whose username, not a UPN, tells no domain)' : '';
+      const untold = !lookedUp && unread.some((u) => !u.includes('@')) ? ' (or whose username, not a UPN, tells no domain)' : '';
       if (!input.options.forceFederation) {
         out.refusals.push(
           `--federated-mfa reject: ${unread.length} user(s) of ${d.id}${untold} in the export are outside this plan's scope (--users, --group), so it cannot tell whether they are switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; plan the final step with every user of the domain in scope: the whole export, or a --users list of them (a user no longer in the tenant counts for nothing there) (or --force-federation)`,

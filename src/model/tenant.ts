@@ -117,6 +117,13 @@ export interface TenantCutover {
    * switched too, so the plan judges what they can sign in with; apply tells a member who joined since.
    */
   rolloutMembers?: TenantRolloutMember[];
+  /**
+   * The export's users a narrower scope leaves out, looked up by on-premises name for the federation's
+   * final step (`--federated-mfa reject`, `--match-by upn,on-premises`): each whose name tenant users
+   * of a federated domain may be, with their Entra UPNs (those of the name's own domain aside, which
+   * the name tells). Present when they were looked up: a `DOMAIN\sam` or `sam` absent matched no one.
+   */
+  outOfScopeMatches?: { user: string; upns: string[] }[];
 }
 
 /** What the plan knows of the tenant. */

@@ -47,7 +47,9 @@ import { matchedUser, type UserMatch } from '../model/user-match.js';
  * planned otherwise is an earlier version's. 2.10 records how users were matched (`options.match_by`,
  * `options.netbios_domains`) and, on the line of a user no tenant user has as UPN who was looked up by
  * an on-premises name, how (`match`: the tenant user found, whose UPN apply, rollback and the cutover
- * use, or why none was); the lines of users found by UPN are as in 2.9.
+ * use, or why none was); the lines of users found by UPN are as in 2.9; and, for the federation's
+ * final step of a narrower scope, the Entra UPNs its out-of-scope users' on-premises names may be
+ * (`cutover_seen.outOfScopeMatches`).
  */
 export const PLAN_FILE_VERSION = '2.10';
 export const PLAN_KIND = 'mfa-migrate-plan';
@@ -155,6 +157,7 @@ const cutoverSeenSchema = z.looseObject({
   rolloutPolicy: z.looseObject({ id: z.string(), displayName: z.string(), isEnabled: z.boolean(), isAppliedToOrganization: z.boolean(), appliesTo: z.array(z.string()) }).nullable(),
   groups: z.array(z.looseObject({ id: z.string(), displayName: z.string(), dynamic: z.boolean(), users: count, groups: count, contacts: count })),
   federatedDomains: z.array(z.looseObject({ id: z.string(), federationId: z.string().nullable(), federatedIdpMfaBehavior: z.string().nullable() })),
+  outOfScopeMatches: z.array(z.looseObject({ user: z.string(), upns: z.array(z.string()) })).optional(),
 });
 
 const headerSchema = z.looseObject({

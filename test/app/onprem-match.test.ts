@@ -337,16 +337,38 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(upnOnly.plan.users.map((u) => u.user)).toEqual(['alice@contoso.com']);
   });
 
-  it('the final step planned for a narrower scope counts an out-of-scope DOMAIN\\sam in every federated domain: its domain cannot be told without reading it', async () => {
+  it("the final step planned for a narrower scope judges an out-of-scope user by their Entra UPN's domain, looked up: DOMAIN\\sam and an alternate login ID too", async () => {
     const t = testDir('onprem-federation');
-    const source = exportOf(t.dir, ['alice@contoso.com,true,1,4255550101,phone_call', 'CORP\\jdoe,true,1,4255550201,phone_call']);
+    const source = exportOf(t.dir, ['alice@contoso.com,true,1,4255550101,phone_call', 'CORP\\jdoe,true,1,4255550201,phone_call', 'mary@corp.local,false,1,4255550202,phone_call', 'CORP\\nobody,true,1,4255550209,phone_call']);
     const users = join(t.dir, 'users.txt');
     writeFileSync(users, 'alice@contoso.com\n');
     const g = fakeGraph({ tenant: tenantDoc() });
-    const refusal = async (over: Partial<PlanRequest>) => ((await makePlan({ ...request(source), users, federatedMfa: 'reject', ...over, graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as CutoverRefusedError).reasons;
-    expect((await refusal({})).find((r) => r.includes('outside this plan'))).toMatch(/1 user\(s\) of contoso\.com \(or whose username, not a UPN, tells no domain\) in the export are outside this plan's scope .*: CORP\\jdoe\./);
-    // By UPN alone the name is nobody's, as before.
-    expect((await refusal({ matchBy: ['upn'] })).some((r) => r.includes('CORP\\jdoe'))).toBe(false);
+    const over = { ...request(source), users, rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject' as const };
+    const refusal = async (more: Partial<PlanRequest>) => ((await makePlan({ ...over, ...more, graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as CutoverRefusedError).reasons;
+    // mary@corp.local (disabled in MFA Server, her Entra account enabled) is mary@contoso.com; CORP\nobody matches no one and counts for nothing.
+    expect(await refusal({})).toEqual([
+      expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in the export are outside this plan's scope .*: CORP\\jdoe \(Entra jdoe@contoso\.com\), mary@corp\.local \(Entra mary@contoso\.com\)\. /),
+    ]);
+    // Forced: planned and said, and the saved plan (which records what the lookups found) re-derives as planned.
+    const file = join(t.dir, 'forced.plan');
+    const { plan } = await planTo(g, file, { ...over, forceFederation: true });
+    expect(plan.cutover_changes.map((c) => c.target)).toContain('domains/contoso.com/federationConfiguration');
+    expect(plan.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message)).toEqual([expect.stringMatching(/: CORP\\jdoe \(Entra jdoe@contoso\.com\), mary@corp\.local \(Entra mary@contoso\.com\)$/)]);
+    expect(await rederived(file)).toBeUndefined();
+    // By UPN alone the names are nobody's, as before: neither is named.
+    expect((await refusal({ matchBy: ['upn'] }))?.some((r) => r.includes('CORP\\jdoe') || r.includes('mary@'))).not.toBe(true);
+  });
+
+  it('a plan re-derived from a saved plan of a narrower final step that did not look its out-of-scope users up counts a DOMAIN\\sam for every federated domain, as before', async () => {
+    const { mapCutover } = await import('../../src/mapping/cutover-rules.js');
+    const cutover = { rolloutPolicy: null, groups: [], federatedDomains: [{ id: 'contoso.com', federationId: 'f', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }] };
+    const options = { rolloutGroups: [], federatedMfa: 'reject' as const, forceFederation: false, campaignGroup: null };
+    const alice = { user: 'alice@contoso.com', tenantUser: { id: 'a', userPrincipalName: 'alice@contoso.com', accountEnabled: true }, methodsAfter: { phones: [], hardwareOath: false, softwareOath: false, authenticator: true, passwordless: false } } as never;
+    const refusals = (seen?: { user: string; upns: string[] }[]) =>
+      mapCutover({ mappings: [alice], outOfScope: ['CORP\\jdoe'], onPremisesNames: true, cutover: { ...cutover, ...(seen ? { outOfScopeMatches: seen } : {}) }, policy: {}, policyChanges: [], options }).refusals.filter((r) => r.includes('outside'));
+    expect(refusals()).toEqual([expect.stringMatching(/contoso\.com \(or whose username, not a UPN, tells no domain\).*: CORP\\jdoe\./)]);
+    expect(refusals([])).toEqual([]);
+    expect(refusals([{ user: 'CORP\\jdoe', upns: ['jdoe@contoso.com'] }])).toEqual([expect.stringMatching(/: CORP\\jdoe \(Entra jdoe@contoso\.com\)\./)]);
   });
 
   it('the final step is refused while a name refused as ambiguous has candidates in the domain: sam1 is one of two contoso.com users, neither switched', async () => {
