@@ -139,7 +139,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   const client = req.graph;
   const matchBy = req.matchBy ?? DEFAULT_MATCH_BY;
   const netbiosDomains = req.netbiosDomains ?? new Map<string, string>();
-  const onPremises = matchBy.includes('on-premises') ? { netbiosDomains, exportUsers: bundle.users.map((u) => u.username) } : undefined;
+  const onPremises = matchBy.includes('on-premises') ? { netbiosDomains, exportUsers: bundle.users.map((u) => u.username), sameOnPremisesUpn: true } : undefined;
   const { scope, group: scopeGroup } = await resolveScope(client, bundle, req, onPremises?.netbiosDomains);
   const target: PolicyTarget = req.targetGroup ? await resolveGroup(client, req.targetGroup, '--target-group') : ALL_USERS;
   const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));

@@ -22,6 +22,13 @@ export interface OnPremisesMatching {
    * on-premises name matches whose UPN is another export user's is not matched (shared).
    */
   exportUsers?: readonly string[];
+  /**
+   * The users found by UPN are checked for other tenant users whose onPremisesUserPrincipalName is that
+   * UPN (TenantUser.sameOnPremisesUpn): read with the UPN, their own on-premises UPN; those whose it is
+   * not are looked up in the `in` filters of the names not found (none when the directory is listed:
+   * the listing says it). The plan's; status leaves it out.
+   */
+  sameOnPremisesUpn?: boolean;
 }
 
 export interface TenantReadOptions {
@@ -132,24 +139,47 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
       }),
     );
   } else {
-    const directory = await resolveUsers(client, read, opts.upns ?? [], opts.onListing);
+    const checkUpns = opts.onPremises?.sameOnPremisesUpn === true;
+    const { users: directory, byOnPremisesUpn } = await resolveUsers(client, read, opts.upns ?? [], opts.onListing, checkUpns);
     total = directory.size;
     // The users found by UPN are read while the others are looked up by on-premises name.
     const reads = [...directory].map(([key, u]) => counted(readUser(u, key)));
     reads.forEach((r) => r.catch(() => undefined));
+    let same = new Map<string, MatchedUser[]>();
     if (opts.onPremises) {
-      const found = await matchOnPremises(client, read, opts.upns ?? [], directory, opts.onPremises);
+      // A user found by UPN whose own on-premises UPN is not it: is it another user's? Asked in the lookups' own filters.
+      const written = new Map((opts.upns ?? []).map((u) => [u.toLowerCase(), u]));
+      const check = checkUpns && !byOnPremisesUpn ? [...directory].filter(([key, u]) => u.onPremisesUserPrincipalName?.toLowerCase() !== key).map(([key]) => written.get(key) ?? key) : [];
+      const found = await matchOnPremises(client, read, opts.upns ?? [], directory, opts.onPremises, check);
       matches = found.matches;
       total += found.users.size;
       for (const [key, u] of found.users) reads.push(counted(readUser(u, key)));
+      if (checkUpns) same = sameOnPremisesUpnOf(directory, byOnPremisesUpn ?? new Map([...found.candidates].filter(([k]) => k.startsWith(`onPremisesUserPrincipalName\u0000`)).map(([k, v]) => [k.slice(k.indexOf('\u0000') + 1), v])));
     }
     await Promise.all(reads);
+    for (const [key, others] of same) {
+      const u = users.get(key);
+      if (u) u.sameOnPremisesUpn = others;
+    }
   }
   const [tenant, policy, inventory] = await Promise.all([tenantP, policyP, inventoryP]);
   return { tenant, policy, users, hardwareTokens: inventory.tokens, ...(matches ? { matches } : {}) };
 }
 
 type Read = <T>(c: ReturnType<typeof getUser>) => Promise<GraphResponse<T>>;
+
+/**
+ * For each user found by UPN (by lower-cased UPN), the other tenant users whose onPremisesUserPrincipalName
+ * is that UPN, by the candidates found for it (`byOnPremisesUpn`, by lower-cased on-premises UPN); none: absent.
+ */
+function sameOnPremisesUpnOf(directory: ReadonlyMap<string, DirectoryUser>, byOnPremisesUpn: ReadonlyMap<string, readonly OnPremisesCandidate[]>): Map<string, MatchedUser[]> {
+  const out = new Map<string, MatchedUser[]>();
+  for (const [key, u] of directory) {
+    const others = (byOnPremisesUpn.get(key) ?? []).filter((c) => c.id.toLowerCase() !== u.id.toLowerCase() && attributeOf(c, 'onPremisesUserPrincipalName') === key);
+    if (others.length > 0) out.set(key, [...new Map(others.map((c) => [c.id.toLowerCase(), { id: c.id, upn: c.userPrincipalName, onPremisesDomainName: c.onPremisesDomainName ?? null }])).values()].sort((a, b) => (a.upn < b.upn ? -1 : a.upn > b.upn ? 1 : 0)));
+  }
+  return out;
+}
 
 /**
  * The usernames `directory` (found by UPN) does not hold, looked up by on-premises name: `users`, those
@@ -166,7 +196,9 @@ async function matchOnPremises(
   upns: readonly string[],
   directory: ReadonlyMap<string, DirectoryUser>,
   m: OnPremisesMatching,
-): Promise<{ matches: Map<string, UserMatch>; users: Map<string, DirectoryUser> }> {
+  /** Usernames found by UPN whose on-premises UPN is looked up too (sameOnPremisesUpn), in the same filters. */
+  upnsToCheck: readonly string[] = [],
+): Promise<{ matches: Map<string, UserMatch>; users: Map<string, DirectoryUser>; candidates: Map<string, OnPremisesCandidate[]> }> {
   const names = new Map<string, OnPremisesName>();
   const written = new Map<string, string>();
   for (const u of [...(m.exportUsers ?? []), ...upns]) written.set(u.toLowerCase(), u);
@@ -178,8 +210,9 @@ async function matchOnPremises(
   }
   const matches = new Map<string, UserMatch>();
   const users = new Map<string, DirectoryUser>();
-  if (names.size === 0) return { matches, users };
-  const candidates = await lookUpCandidates(client, read, [...names.values()]);
+  const checked = upnsToCheck.map((value): OnPremisesName => ({ by: 'onPremisesUserPrincipalName', value }));
+  if (names.size === 0 && checked.length === 0) return { matches, users, candidates: new Map() };
+  const candidates = await lookUpCandidates(client, read, [...names.values(), ...checked]);
   const decide = (name: OnPremisesName) => decideMatch(name, candidates.get(candidateKey(name.by, name.value.toLowerCase())) ?? [], m.netbiosDomains);
   for (const [key, name] of names) {
     const d = decide(name);
@@ -204,7 +237,7 @@ async function matchOnPremises(
     }
     users.set(key, byId.get(u.id.toLowerCase()) as DirectoryUser);
   }
-  return { matches, users };
+  return { matches, users, candidates };
 }
 
 /**
@@ -241,7 +274,7 @@ async function otherRowsMatched(
   if (rows.size === 0) return out;
   // Looked up as the read's own names were (the values looked up already are not asked again), and a name@suffix by UPN first.
   const asked = new Set([...known.keys()]);
-  const [more, byUpn] = await Promise.all([
+  const [more, { users: byUpn }] = await Promise.all([
     lookUpCandidates(client, read, [...rows.values()].filter((n) => !asked.has(candidateKey(n.by, n.value.toLowerCase())))),
     resolveUsers(client, read, [...rows].filter(([, n]) => n.by === 'onPremisesUserPrincipalName').map(([key]) => key)),
   ]);
@@ -355,29 +388,43 @@ async function confirmUsers(read: <T>(c: ReturnType<typeof getUser>) => Promise<
   return out;
 }
 
-async function resolveUsers(client: GraphClient, read: (c: ReturnType<typeof getUser>) => Promise<GraphResponse>, upns: readonly string[], onListing?: (found: number, wanted: number) => void): Promise<Map<string, DirectoryUser>> {
+/**
+ * The users of the UPNs (by lower-cased UPN): one read each, or, for many, the directory listed. With
+ * `onPremisesUpn`, each user's onPremisesUserPrincipalName is read too, and a listing gives
+ * `byOnPremisesUpn`: every user whose on-premises UPN is one of `upns` (lower case), for free.
+ */
+async function resolveUsers(
+  client: GraphClient,
+  read: (c: ReturnType<typeof getUser>) => Promise<GraphResponse>,
+  upns: readonly string[],
+  onListing?: (found: number, wanted: number) => void,
+  onPremisesUpn = false,
+): Promise<{ users: Map<string, DirectoryUser>; byOnPremisesUpn?: Map<string, DirectoryUser[]> }> {
   const wanted = new Set(upns.map((u) => u.toLowerCase()));
   const out = new Map<string, DirectoryUser>();
   if (wanted.size > LIST_USERS_ABOVE) {
+    const byOnPremisesUpn = new Map<string, DirectoryUser[]>();
     // Listing a large directory takes minutes (999 users a page): said as it goes, a page at a time.
     let listed = 0;
-    for await (const u of client.pages<DirectoryUser>(listUsers(), 'listing the directory\'s users')) {
+    for await (const u of client.pages<DirectoryUser>(listUsers(onPremisesUpn), 'listing the directory\'s users')) {
       const key = u.userPrincipalName?.toLowerCase();
       if (key && wanted.has(key)) out.set(key, u);
+      const onPrem = onPremisesUpn ? attributeOf(u, 'onPremisesUserPrincipalName') : undefined;
+      if (onPrem !== undefined && wanted.has(onPrem)) byOnPremisesUpn.set(onPrem, [...(byOnPremisesUpn.get(onPrem) ?? []), u]);
       if (++listed % 999 === 0) onListing?.(out.size, wanted.size);
     }
     onListing?.(out.size, wanted.size);
-    return out;
+    return { users: out, ...(onPremisesUpn ? { byOnPremisesUpn } : {}) };
   }
   await Promise.all(
     [...wanted].map(async (upn) => {
-      const res = await read(getUser(upn));
+      const res = await read(getUser(upn, onPremisesUpn));
       if (res.status === 404) return;
       const u = ok(res, `reading the user ${upn}`) as DirectoryUser;
       out.set(u.userPrincipalName.toLowerCase(), u);
     }),
   );
-  return out;
+  return { users: out };
 }
 
 /** The inventory tokens of the serials, keyed by serialKey; `ids` holds every device id seen. */

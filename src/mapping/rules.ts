@@ -5,7 +5,8 @@
 export const RULES = {
   // Users
   'EXPORT-DATA': 'A problem in the export or the seed files is reported: a user\'s (an unreadable value, a short seed) in that user\'s plan, the rest of the user migrated; one of no user in users.csv (a seed no user has, a device of someone not in the export, a row with no username) in every plan, so that every token and device of the input is accounted for.',
-  'USER-MATCH': 'An export user is matched to the tenant user whose UPN equals the username, case-insensitively.',
+  'USER-MATCH':
+    "An export user is matched to the tenant user whose UPN equals the username, case-insensitively. With `--match-by upn,on-premises` (the default), when other tenant users have the username as onPremisesUserPrincipalName, the UPN's user is kept and a warning (user-match-upn-other-on-premises) names the others.",
   'USER-MATCH-ONPREM-UPN':
     'With `--match-by upn,on-premises` (the default), an export user whose username `name@suffix` no tenant user has as UPN is matched to the synced user whose onPremisesUserPrincipalName equals it, case-insensitively, when exactly one has it; an info finding (user-matched-on-premises) names the Entra UPN, and everything the plan writes goes to that user.',
   'USER-MATCH-SAM':

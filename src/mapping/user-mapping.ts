@@ -132,6 +132,8 @@ export function mapUser(input: UserMappingInput): UserMapping {
   const findings: Finding[] = [];
   // Found by an on-premises name, not the UPN: said, with the tenant user everything below writes to.
   if (match) findings.push(matchedFinding(name, match, 'info'));
+  // Found by UPN, while another tenant user has the username as on-premises UPN: the UPN wins (never a guess), but said.
+  else if (tenantUser.sameOnPremisesUpn && tenantUser.sameOnPremisesUpn.length > 0) findings.push(upnOverOnPremisesFinding(name, tenantUser));
   // Migrated all the same (the account may be enabled later), but said (a black-box test found no note).
   if (tenantUser.accountEnabled === false) {
     findings.push({ severity: 'info', code: 'account-disabled-in-tenant', user: name, rule: 'USER-MATCH', message: 'the tenant account is disabled (accountEnabled false): its methods are written, but the user cannot sign in until the account is enabled' });
@@ -322,6 +324,18 @@ const listOf = (users: readonly MatchedUser[]) => users.map(who).join(', ');
 /** How a DOMAIN\sam user's domain was told: the DNS domain --netbios-domain gives, or the first label. */
 function domainRule(m: UserMatch): string {
   return m.dns_domain !== undefined ? `--netbios-domain ${m.domain}=${m.dns_domain}` : `told by the first label of onPremisesDomainName`;
+}
+
+/** A user found by UPN whose UPN other tenant users have as onPremisesUserPrincipalName (USER-MATCH). */
+function upnOverOnPremisesFinding(name: string, t: TenantUser): Finding {
+  const others = t.sameOnPremisesUpn!;
+  return {
+    severity: 'warning',
+    code: 'user-match-upn-other-on-premises',
+    user: name,
+    rule: 'USER-MATCH',
+    message: `matched by UPN to ${who({ id: t.id, upn: t.userPrincipalName, onPremisesDomainName: null })}, but ${others.length} other tenant user(s) have ${name} as onPremisesUserPrincipalName: ${listOf(others)}. The UPN is matched first, so the plan writes to ${t.userPrincipalName}; if MFA Server's user is the synced account (Entra Connect gives a synced user whose UPN another user holds a UPN of its own), put that user's Entra UPN in users.csv and plan again`,
+  };
 }
 
 /** An ambiguous DOMAIN\sam whose users are not all of DOMAIN by the first label: --netbios-domain would tell them apart. */

@@ -52,6 +52,12 @@ export interface TenantUser {
    * the user, nested groups included, when they were read (plan, from format 2.3); absent when not.
    */
   policyGroups?: string[];
+  /**
+   * (plan, `--match-by upn,on-premises`) The other tenant users whose onPremisesUserPrincipalName is
+   * this user's UPN: the username found by UPN may be theirs (Entra Connect's duplicate-attribute
+   * handling gives a synced user whose UPN a cloud-only user holds another UPN). Absent when none.
+   */
+  sameOnPremisesUpn?: { id: string; upn: string; onPremisesDomainName: string | null }[];
 }
 
 /** A group the cutover uses (a staged rollout group, the campaign group), as read. */

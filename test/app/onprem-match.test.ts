@@ -73,7 +73,8 @@ const rederived = async (file: string) => {
   const saved = await SavedPlan.open(file);
   return firstDifference(saved, await readPlanSources(saved));
 };
-const onPremisesReads = (g: FakeGraph) => g.operations().filter((o) => /onPremises(UserPrincipalName|SamAccountName)/.test(decodeURIComponent(o.path)));
+/** The lookups by on-premises name (a user read by UPN selects onPremisesUserPrincipalName too: not one). */
+const onPremisesReads = (g: FakeGraph) => g.operations().filter((o) => /\$filter=onPremises(UserPrincipalName|SamAccountName)/.test(decodeURIComponent(o.path)));
 
 describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UPN, USER-MATCH-SAM)', () => {
   it('CORP\\jdoe and mary@corp.local are found by their synced names, planned, applied, shown by status and rolled back, all on the tenant user found', async () => {
@@ -101,11 +102,13 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(findingsOf(plan, 'mary@corp.local')).toContainEqual(['info', 'user-matched-on-premises', 'USER-MATCH-ONPREM-UPN']);
     expect(plan.findings.find((f) => f.user === 'CORP\\jdoe' && f.code === 'user-matched-on-premises')?.message).toMatch(/matched by onPremisesSamAccountName jdoe in domain CORP .*to jdoe@contoso\.com \(object id 0b7e8c52-0000-4000-8000-000000000001, onPremisesDomainName corp\.contoso\.com\)/);
     expect(plan.findings.some((f) => f.code === 'user-not-found')).toBe(false);
-    // Looked up only for the two names not found by UPN: one filter each, nothing for alice.
+    // Looked up for the two names not found by UPN, one filter each; alice, found by UPN and not synced (her own on-premises
+    // UPN is not hers), is asked in mary's filter whether another user has alice@contoso.com as on-premises UPN (none has).
     const lookups = onPremisesReads(g).map((o) => decodeURIComponent(o.path));
     expect(lookups).toHaveLength(2);
     expect(lookups.find((p) => p.includes('onPremisesSamAccountName in'))).toMatch(/onPremisesSamAccountName in \('jdoe'\)&\$count=true/);
-    expect(lookups.find((p) => p.includes('onPremisesUserPrincipalName in'))).toMatch(/onPremisesUserPrincipalName in \('mary@corp\.local'\)/);
+    expect(lookups.find((p) => p.includes('onPremisesUserPrincipalName in'))).toMatch(/onPremisesUserPrincipalName in \('mary@corp\.local','alice@contoso\.com'\)/);
+    expect(plan.findings.some((f) => f.code === 'user-match-upn-other-on-premises')).toBe(false);
 
     // The terminal plan shows the Entra UPN beside the username; the saved plan shows the same.
     const text = renderPlanTerminal(plan, { color: false, showPhoneNumbers: false });
@@ -165,7 +168,7 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(plan.summary.findings.error).toBe(2);
     // EMEA told by the first label only is a guess, which corp.contoso.com's sam1 does not rule out: refused too.
     expect(userOf(plan, 'EMEA\\sam1')).toMatchObject({ user_id: null, match: { outcome: 'ambiguous', domain: 'EMEA' } });
-    const lookups = requests.filter((r) => r.query.includes('onPremises'));
+    const lookups = requests.filter((r) => /\$filter=onPremises/.test(decodeURIComponent(r.query)));
     // The domain given picks the one in it.
     const told = await planTo(g, join(t.dir, 'told.plan'), { ...request(source), netbiosDomains: new Map([['emea', 'emea.contoso.com']]) });
     expect(userOf(told.plan, 'EMEA\\sam1')).toMatchObject({ user_id: SAM_EMEA, status: 'changes', match: { outcome: 'matched', domain: 'EMEA', dns_domain: 'emea.contoso.com' } });
@@ -392,6 +395,51 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     const again = (await makePlan({ ...over, source: both, netbiosDomains: new Map([['corp', 'corp.contoso.com']]), graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as CutoverRefusedError;
     expect(again.reasons.find((r) => r.includes('no one tenant user alone'))).toMatch(/: sam1 \(sam1\.emea@contoso\.com\)\./);
   });
+
+  it("a username found by UPN that another tenant user has as onPremisesUserPrincipalName keeps the UPN's user, with a warning naming the other (Entra Connect's duplicate-attribute handling)", async () => {
+    const t = testDir('onprem-upn-other');
+    const source = exportOf(t.dir, ['jdoe@contoso.com,true,1,4255550201,phone_call', 'mary@contoso.com,true,1,4255550202,phone_call']);
+    const DUP = '0b7e8c52-0000-4000-8000-000000000031';
+    const doc = tenantDoc([{ id: DUP, userPrincipalName: 'jdoe1234@contoso.onmicrosoft.com', displayName: 'John Doe (synced)', onPremisesSyncEnabled: true, onPremisesSamAccountName: 'jdoe', onPremisesDomainName: 'corp.contoso.com', onPremisesUserPrincipalName: 'jdoe@contoso.com' }]);
+    // jdoe@contoso.com is cloud-only now (no on-premises names); mary is synced with mary@contoso.com as her own on-premises UPN.
+    const jdoe = doc.users.find((u) => u.id === JDOE)!;
+    for (const k of ['onPremisesSyncEnabled', 'onPremisesSamAccountName', 'onPremisesDomainName', 'onPremisesUserPrincipalName']) delete jdoe[k];
+    doc.users.find((u) => u.id === MARY)!.onPremisesUserPrincipalName = 'mary@contoso.com';
+    const g = fakeGraph({ tenant: doc });
+    const file = join(t.dir, 'upn.plan');
+    const { plan } = await planTo(g, file, request(source));
+    expect(userOf(plan, 'jdoe@contoso.com')).toMatchObject({ user_id: JDOE, status: 'changes' });
+    expect(userOf(plan, 'jdoe@contoso.com').match).toBeUndefined();
+    expect(findingsOf(plan, 'jdoe@contoso.com')).toContainEqual(['warning', 'user-match-upn-other-on-premises', 'USER-MATCH']);
+    expect(plan.findings.find((f) => f.code === 'user-match-upn-other-on-premises')!.message).toMatch(
+      /^matched by UPN to jdoe@contoso\.com \(object id 0b7e8c52-0000-4000-8000-000000000001\), but 1 other tenant user\(s\) have jdoe@contoso\.com as onPremisesUserPrincipalName: jdoe1234@contoso\.onmicrosoft\.com \(object id 0b7e8c52-0000-4000-8000-000000000031, onPremisesDomainName corp\.contoso\.com\)\. The UPN is matched first/,
+    );
+    // mary's own on-premises UPN is her UPN: not looked up. One filter, for jdoe alone.
+    expect(onPremisesReads(g).map((o) => decodeURIComponent(o.path))).toEqual([expect.stringMatching(/onPremisesUserPrincipalName in \('jdoe@contoso\.com'\)/)]);
+    expect(findingsOf(plan, 'mary@contoso.com').some(([, code]) => code === 'user-match-upn-other-on-premises')).toBe(false);
+    // The saved plan re-derives with the warning (what was seen is on the user's line).
+    expect(await rederived(file)).toBeUndefined();
+    // By UPN alone nothing is looked up and nothing said, as before.
+    const upnOnly = await planTo(g, join(t.dir, 'upn-only.plan'), { ...request(source), matchBy: ['upn'] });
+    expect(upnOnly.plan.findings.some((f) => f.code === 'user-match-upn-other-on-premises')).toBe(false);
+  });
+
+  it('a scope large enough to list the directory finds the other users with the UPN as on-premises UPN in the listing: no lookup a user', async () => {
+    const t = testDir('onprem-upn-other-listed');
+    const n = 210;
+    const rows = Array.from({ length: n }, (_, i) => `u${i}@contoso.com,true,1,42555${String(10000 + i)},phone_call`);
+    const source = exportOf(t.dir, rows);
+    const DUP = '0b7e8c52-0000-4000-8000-000000000032';
+    const doc = tenantDoc([
+      ...Array.from({ length: n }, (_, i) => ({ id: `0b7e8c52-0000-4000-8000-1${String(i).padStart(11, '0')}`, userPrincipalName: `u${i}@contoso.com`, displayName: `U ${i}` })),
+      { id: DUP, userPrincipalName: 'u7x@contoso.onmicrosoft.com', displayName: 'U 7 (synced)', onPremisesSamAccountName: 'u7', onPremisesDomainName: 'corp.contoso.com', onPremisesUserPrincipalName: 'U7@contoso.com' },
+    ]);
+    const g = fakeGraph({ tenant: doc });
+    const { plan } = await planTo(g, join(t.dir, 'listed.plan'), request(source));
+    expect(plan.findings.filter((f) => f.code === 'user-match-upn-other-on-premises').map((f) => [f.user, /u7x@contoso\.onmicrosoft\.com/.test(f.message)])).toEqual([['u7@contoso.com', true]]);
+    expect(onPremisesReads(g)).toEqual([]);
+    expect(g.operations().filter((o) => decodeURIComponent(o.path).startsWith('/v1.0/users?$select=id,userPrincipalName,accountEnabled,userType,onPremisesUserPrincipalName&$top=999')).length).toBeGreaterThan(0);
+  }, 60_000);
 
   it('apply refuses a user whose on-premises name no longer matches them alone (a second jdoe synced into CORP since the plan)', async () => {
     const t = testDir('onprem-stale');

@@ -26,11 +26,14 @@ export interface DirectoryUser {
   onPremisesDomainName?: string | null;
 }
 
-/** One user by UPN or object id (404 when there is none). */
-export const getUser = (idOrUpn: string): GraphCall => ({ method: 'GET', version: 'v1.0', path: `${userPath(idOrUpn)}?${USER_SELECT}` });
+/** The user properties read, and the user's on-premises UPN (is it the synced user of the UPN, or another: a plan matching by on-premises name). */
+const USER_SELECT_ONPREM_UPN = `${USER_SELECT},onPremisesUserPrincipalName`;
 
-/** Every user of the directory, 999 a page. */
-export const listUsers = (): GraphCall => ({ method: 'GET', version: 'v1.0', path: `/users?${USER_SELECT}&$top=999` });
+/** One user by UPN or object id (404 when there is none); with `onPremisesUpn`, their onPremisesUserPrincipalName too. */
+export const getUser = (idOrUpn: string, onPremisesUpn = false): GraphCall => ({ method: 'GET', version: 'v1.0', path: `${userPath(idOrUpn)}?${onPremisesUpn ? USER_SELECT_ONPREM_UPN : USER_SELECT}` });
+
+/** Every user of the directory, 999 a page; with `onPremisesUpn`, their onPremisesUserPrincipalName too. */
+export const listUsers = (onPremisesUpn = false): GraphCall => ({ method: 'GET', version: 'v1.0', path: `/users?${onPremisesUpn ? USER_SELECT_ONPREM_UPN : USER_SELECT}&$top=999` });
 
 /** Ids an `in` filter may hold: Graph allows 15 expressions in one (learn.microsoft.com/graph/filter-query-parameter). */
 export const USERS_BY_ID_MAX = 15;
