@@ -23,7 +23,7 @@ import { commandHint } from './views/command-hint.js';
 import { renderResultsCsv } from './views/results-csv.js';
 import { renderRunsTable, runsBelowLines, runsJson } from './views/runs-table.js';
 import { registerRunsVerify } from './runs-verify-command.js';
-import { checkOutputFile, writeOutputFile } from './output-file.js';
+import { checkOutputFile, inputFiles, writeOutputFile } from './output-file.js';
 import type { AppliedHandoff } from './job.js';
 
 interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
@@ -123,7 +123,7 @@ Examples:
         const header = await readPlanHeader(planfile);
         // The job crosses to a worker thread as data: the secret-file notices are made there.
         const { log: _log, secretFiles: _files, ...request } = base;
-        return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, header.summary.users), 'apply', [planfile]);
+        return run(opts, (ctl) => runJob({ kind: 'apply', planFile: planfile, graph: graphCliOptions(opts), request, results: opts.results !== undefined }, { ...ctl, log: say }, header.summary.users), 'apply', [planfile, ...inputFiles(header.source)]);
       }
       if (!opts.source) throw new UserError('give a plan file, or --source DIR to plan and apply in one go');
       if (opts.planHash) throw new UserError('--plan-hash names an approved plan file: give the file (mfa-migrate apply PLANFILE --plan-hash ...)');
@@ -141,7 +141,7 @@ Examples:
         const question = `Apply these changes to tenant ${printable(p.tenant.displayName ?? '')} (${p.tenant.id}) at ${graph.root}: ${p.summary.create} to add, ${p.summary.update} to change, ${p.summary.delete} to destroy, for ${p.summary.users} user(s)? Only "yes" is accepted: `;
         if (!(await confirm(question))) throw new UserError('apply cancelled');
       }
-      return run(opts, (ctl) => applyMadePlan(made, { ...base, graph, ...ctl }));
+      return run(opts, (ctl) => applyMadePlan(made, { ...base, graph, ...ctl }), 'apply', inputFiles({ dir: opts.source, tokens: opts.tokens, ...(opts.pskcKeyFile ? { pskcKeyFile: opts.pskcKeyFile } : {}), ...(opts.pskcPasswordFile ? { pskcPasswordFile: opts.pskcPasswordFile } : {}) }));
     });
 
   const resume = program

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, open, stat, unlink } from 'node:fs/promises';
+import { lstat, open, realpath, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { DEVICES_FILE, SETTINGS_FILE, USERS_FILE } from '../source/export-bundle.js';
 import { UserError } from '../model/user-error.js';
 
 /**
@@ -20,8 +21,13 @@ export async function checkOutputFile(flag: string, path: string | undefined, no
   const st = await stat(target).catch(() => undefined);
   if (st?.isDirectory()) throw new UserError(`${flag} ${path}: is a folder; name a file`);
   await refuseIfNotRegular(flag, path);
+  // The same file by device and inode (a link or a folder's other name is no way round it), or by the
+  // real path for a file not there yet.
+  const where = await realPlace(target);
   for (const other of notTheSameAs) {
-    if (resolve(other) === target) throw new UserError(`${flag} ${path}: is the same file as ${other}, which this command reads or writes; name another file`);
+    const o = await stat(other).catch(() => undefined);
+    const same = st && o ? st.dev === o.dev && st.ino === o.ino : where === (await realPlace(resolve(other)));
+    if (same) throw new UserError(`${flag} ${path}: is the same file as ${other}, which this command reads or writes; name another file`);
   }
   const probe = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.probe`);
   try {
@@ -30,6 +36,22 @@ export async function checkOutputFile(flag: string, path: string | undefined, no
     throw new UserError(`${flag} ${path}: cannot write in ${dirname(target)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   await unlink(probe).catch(() => undefined);
+}
+
+/** A path with its folder's symbolic links resolved (the file itself may not exist yet). */
+async function realPlace(path: string): Promise<string> {
+  const dir = await realpath(dirname(path)).catch(() => dirname(path));
+  return join(dir, basename(path));
+}
+
+/**
+ * The files a command reads that an output must never replace: the export's (users.csv, devices.csv,
+ * settings.json), seed files and their key files (a results file written over the seeds would leave
+ * no copy of them, a review found). A plan kept in the export folder may be written again.
+ */
+export function inputFiles(source: { dir?: string; tokens?: readonly string[]; pskcKeyFile?: string; pskcPasswordFile?: string }): string[] {
+  const inDir = source.dir ? [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].map((f) => join(source.dir!, f)) : [];
+  return [...inDir, ...(source.tokens ?? []), ...(source.pskcKeyFile ? [source.pskcKeyFile] : []), ...(source.pskcPasswordFile ? [source.pskcPasswordFile] : [])];
 }
 
 /**

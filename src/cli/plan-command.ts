@@ -13,7 +13,7 @@ import { addGraphOptions, connectFromOptions, type GraphCliOptions } from './gra
 import { Progress } from './progress.js';
 import { secretFilesFrom } from './strict-permissions.js';
 import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
-import { asOutputError, checkOutputFile } from './output-file.js';
+import { asOutputError, checkOutputFile, inputFiles } from './output-file.js';
 import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 import { parseNetbiosDomains, type MatchBy } from '../model/user-match.js';
 
@@ -169,8 +169,10 @@ Examples:
     .action(async (opts: PlanCommandOptions) => {
       if (opts.report) checkReportPath(opts.report);
       // Fail before minutes of reading, not after: the files must be writable where asked.
-      await checkOutputFile('--out', opts.out);
-      await checkOutputFile('--report', opts.report, opts.out !== undefined ? [opts.out] : []);
+      // Never over a file the plan reads (the export's, a seed or key file).
+      const reads = inputFiles({ dir: opts.source, tokens: opts.tokens, ...(opts.pskcKeyFile ? { pskcKeyFile: opts.pskcKeyFile } : {}), ...(opts.pskcPasswordFile ? { pskcPasswordFile: opts.pskcPasswordFile } : {}) });
+      await checkOutputFile('--out', opts.out, reads);
+      await checkOutputFile('--report', opts.report, [...reads, ...(opts.out !== undefined ? [opts.out] : [])]);
       const graph = connectFromOptions(opts, true);
       const progress = new Progress('Reading tenant users');
       let made;

@@ -3,7 +3,7 @@ import { lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkOutputFile, writeOutputFile } from '../../src/cli/output-file.js';
+import { checkOutputFile, inputFiles, writeOutputFile } from '../../src/cli/output-file.js';
 import { writeFileAtomic } from '../../src/io/atomic-file.js';
 
 describe('checkOutputFile', () => {
@@ -36,6 +36,26 @@ describe('checkOutputFile', () => {
       await expect(writeFileAtomic(join(dir, 'pipe'), 'x')).rejects.toMatchObject({ code: 'ENOTREG' });
       expect(lstatSync(join(dir, 'link')).isSymbolicLink()).toBe(true);
       expect(lstatSync(join(dir, 'pipe')).isFIFO()).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("refuses a file the command reads by its device and inode, whatever path names it, and the export's and seed files (a review: --results over a seed file, --out over users.csv)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outfile-'));
+    try {
+      writeFileSync(join(dir, 'users.csv'), 'username\n');
+      writeFileSync(join(dir, 'seeds.csv'), 'serial,secret\n');
+      writeFileSync(join(dir, 'w.plan'), 'plan');
+      symlinkSync(dir, join(dir, 'link'));
+      const reads = [join(dir, 'w.plan'), ...inputFiles({ dir, tokens: [join(dir, 'seeds.csv')] })];
+      await expect(checkOutputFile('--results', join(dir, 'link', 'w.plan'), reads)).rejects.toThrow(/is the same file as .*w\.plan/);
+      await expect(checkOutputFile('--results', join(dir, 'seeds.csv'), reads)).rejects.toThrow(/is the same file as .*seeds\.csv/);
+      await expect(checkOutputFile('--out', join(dir, 'link', 'users.csv'), reads)).rejects.toThrow(/is the same file as .*users\.csv/);
+      // Not there yet, under a linked folder: the same place all the same.
+      await expect(checkOutputFile('--out', join(dir, 'link', 'devices.csv'), reads)).rejects.toThrow(/is the same file as .*devices\.csv/);
+      // A plan kept in the export folder may be written again.
+      writeFileSync(join(dir, 'wave1.plan'), 'old plan');
+      await checkOutputFile('--out', join(dir, 'wave1.plan'), inputFiles({ dir }));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
