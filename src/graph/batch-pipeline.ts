@@ -294,9 +294,10 @@ export class BatchPipeline {
     batch.forEach((e, i) => {
       e.attempts++;
       // A failed envelope stands for each of its items (a 429 on it throttles them all). An answer
-      // that quotes the item's seed or activation code has them taken out before anything keeps it.
+      // that quotes a seed or activation code has them taken out before anything keeps it: the item's
+      // own, or, for the envelope, every item's (it may quote the whole batch).
       const answer = answers ? answers[i] : envelope;
-      const response = answer && withoutEchoedSecrets(answer, e.call!.body);
+      const response = answer && withoutEchoedSecrets(answer, answers ? [e.call!.body] : batch.map((x) => x.call!.body));
       const renewedToken = e.renewedToken === true || (envelope !== undefined && this.transport.sentWithNewToken(envelope));
       const d = this.policy.decide({ call: e.call!, attempt: e.attempts, renewedToken, ...(response ? { response } : { error }) });
       const id = requestIdOf(response, envelope);

@@ -27,13 +27,23 @@ const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  * tell from other text (a seed in lower case, or without digits; a six-digit code). What is kept of an
  * answer (journals, results, the terminal) then cannot hold them.
  */
-export function withoutEchoedSecrets(response: GraphResponse, requestBody: unknown): GraphResponse {
+export function withoutEchoedSecrets(response: GraphResponse, requestBodies: readonly unknown[]): GraphResponse {
   if (response.status >= 200 && response.status < 300) return response;
-  const secrets = secretsOf(requestBody);
+  const secrets = requestBodies.flatMap(secretsOf);
   if (secrets.length === 0 || response.body === null || response.body === undefined) return response;
   const pattern = new RegExp(secrets.map(escapeRegExp).sort((a, b) => b.length - a.length).join('|'), 'gi');
-  const text = JSON.stringify(response.body);
-  if (!pattern.test(text)) return response;
-  pattern.lastIndex = 0;
-  return { ...response, body: JSON.parse(text.replace(pattern, '[redacted]')) as unknown };
+  // Within text values only: a number holding a code's digits (a timestamp) is no echo, and stays a number.
+  let found = false;
+  const clean = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      const out = v.replace(pattern, '[redacted]');
+      if (out !== v) found = true;
+      return out;
+    }
+    if (Array.isArray(v)) return v.map(clean);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, clean(x)]));
+    return v;
+  };
+  const body = clean(response.body);
+  return found ? { ...response, body } : response;
 }

@@ -153,6 +153,23 @@ describe('BatchPipeline: an answer that quotes the request (a security review: a
   });
 });
 
+describe('BatchPipeline: a failed $batch that quotes the whole batch (a review)', () => {
+  it("takes every item's seed and code out of the envelope's answer each item is given", async () => {
+    const g = fakeGraph({ tenant: tenantOf(1) });
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.endsWith('/$batch')) return g.emu.fetch(input, init);
+      return new Response(JSON.stringify({ error: { code: 'BadRequest', message: `rejected: ${String(init!.body)}` } }), { status: 400, headers: { 'content-type': 'application/json' } });
+    };
+    const client = connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 1 });
+    const writer = client.writer({ concurrency: 1 });
+    const device = (serial: string, secretKey: string, verificationCode: string) => ({ version: 'beta' as const, call: { method: 'POST' as const, version: 'beta' as const, path: '/directory/authenticationMethodDevices/hardwareOathDevices', body: { serialNumber: serial, secretKey, verificationCode } } });
+    const outcomes = await Promise.all([writer.submit(device('S1', 'RIKJXIKBJCPDGCVP', '353572')), writer.submit(device('S2', 'QWERTYUIOPASDFGH', '918273'))]);
+    const text = JSON.stringify(outcomes);
+    for (const secret of ['RIKJXIKBJCPDGCVP', 'QWERTYUIOPASDFGH', '353572', '918273']) expect(text.toLowerCase()).not.toContain(secret.toLowerCase());
+  });
+});
+
 describe('BatchPipeline: writes', () => {
   const phone = (i: number): GraphCall => ({ method: 'POST', version: 'v1.0', path: `/users/u${i}@example.com/authentication/phoneMethods`, body: { phoneNumber: `+1 42555501${String(i).padStart(2, '0')}`, phoneType: 'mobile' } });
 
