@@ -10,6 +10,8 @@ import { attr, child, childAny, DEFAULT_PSKC_LIMITS, DRAFT_NAMESPACES, ownString
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import type { SeedSink } from './seed-sink.js';
 import { shownValue } from '../../model/shown-value.js';
 
@@ -247,7 +249,9 @@ class PskcFileReader {
     for (const field of ['Manufacturer', 'Model'] as const) {
       if (refuseSecretLikeCell(child(deviceInfo, field)?.text ?? '', field, 'name', this.#problems, where(field), 'key')) return;
     }
-    if (refuseSecretLikeCell(child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '', 'UserId', 'name', this.#problems, where('UserId'), 'key')) return;
+    // A UserId may be a directory object's GUID (hex in a GUID's shape, which the check would take for a seed).
+    const userId = (child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim();
+    if (!GUID.test(userId) && refuseSecretLikeCell(userId, 'UserId', 'name', this.#problems, where('UserId'), 'key')) return;
     const algorithmUri = attr(key, 'Algorithm') ?? attr(key, 'KeyAlgorithm') ?? attr(key, 'SecretAlgorithm');
     let type: OathKeyKind;
     if (algorithmUri === undefined || algorithmUri.trim() === '') {

@@ -42,6 +42,6 @@ export function secretLikeCell(value: string, kind: 'serial' | 'name'): string |
 export function refuseSecretLikeCell(value: string, what: string, kind: 'serial' | 'name', problems: ProblemList, where: Where, unit: 'row' | 'line' | 'key'): boolean {
   const looks = secretLikeCell(value, kind);
   if (looks === null) return false;
-  problems.error('value-invalid', where, `the ${what} looks like a secret (${looks}, not shown): are the columns in the right order? The ${unit} is skipped`);
+  problems.error('value-invalid', where, `the ${what} looks like a secret (${looks}, not shown): ${unit === 'key' ? 'is the file written with its fields in the wrong places' : 'are the columns in the right order'}? The ${unit} is skipped`);
   return true;
 }

@@ -196,10 +196,13 @@ describe('a PSKC SerialNo, UserId, Manufacturer or Model holding what looks like
       const { seeds, problems, text } = await read(file(`${name}.pskc`, packages));
       expect(seeds, name).toEqual([]);
       expect(codes(problems), name).toEqual(['error:value-invalid']);
-      expect(problems[0]!.message, name).toMatch(/looks like a secret \(32 Base32 characters, not shown\).* The key is skipped$/);
+      expect(problems[0]!.message, name).toMatch(/looks like a secret \(32 Base32 characters, not shown\): is the file written with its fields in the wrong places\? The key is skipped$/);
       expect(text, name).not.toContain(seed);
     }
     const guid = await read(file('guid.pskc', pkg('').replace('Id="K-1"', 'Id="3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b"')));
     expect(guid.seeds.map((s) => s.serial)).toEqual(['3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b']);
+    // A UserId holding a directory object's GUID is a user, not a seed (a review).
+    const objectId = await read(file('user-guid.pskc', pkg('<SerialNo>S-1</SerialNo>', '<UserId>8c4a4b6e-1f2a-4b7d-9c3e-0a1b2c3d4e5f</UserId>')));
+    expect(objectId.seeds.map((s) => [s.serial, s.user])).toEqual([['S-1', '8c4a4b6e-1f2a-4b7d-9c3e-0a1b2c3d4e5f']]);
   });
 });
