@@ -20,7 +20,7 @@ import type { TenantCutover, TenantSnapshot, TenantUser } from '../model/tenant.
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
-import { readUserList } from './user-list.js';
+import { readUserList, unknownUsersText } from './user-list.js';
 import { decideMatch, onPremisesName, type MatchBy } from '../model/user-match.js';
 
 /** `--match-by` when not given: the UPN, then the on-premises names. */
@@ -284,8 +284,14 @@ async function resolveScope(client: GraphClient, bundle: ExportBundle, req: Plan
   }
   if (scope && req.users) {
     const known = new Set(bundle.users.map((u) => u.username.toLowerCase()));
-    const unknown = [...scope].filter((u) => !known.has(u));
-    if (unknown.length > 0) req.log?.(`Note: ${unknown.length} user(s) in --users are not in the export and are ignored`);
+    const listed = await readUserList(req.users);
+    const unknown = listed.filter((u) => !known.has(u));
+    if (unknown.length > 0) {
+      const why = unknownUsersText(unknown, req.users);
+      // Not one of them in the export: a plan of nobody is no plan (a black-box test got "0 user(s) in scope", exit 0).
+      if (unknown.length === listed.length) throw new UserError(why);
+      req.log?.(`Note: ${why}; they are ignored`);
+    }
   }
   return { scope, ...(group ? { group } : {}) };
 }

@@ -8,7 +8,7 @@ import { formatProblem, SourceError } from '../model/problem.js';
 import type { PhoneType, TenantCutover, TenantUser } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
-import { readUserList } from './user-list.js';
+import { readUserList, unknownUsersText } from './user-list.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import type { MatchBy, UserMatch } from '../model/user-match.js';
 
@@ -215,7 +215,16 @@ async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: 
     const wanted = new Set(list.map((u) => u.toLowerCase()));
     upns = upns ? upns.filter((u) => wanted.has(u.toLowerCase())) : [...list];
   };
-  if (req.users) keep(await readUserList(req.users));
+  if (req.users) {
+    const listed = await readUserList(req.users);
+    if (all) {
+      const known = new Set(all.map((u) => u.toLowerCase()));
+      const unknown = listed.filter((u) => !known.has(u));
+      // With --source, the file names export users: not one of them there is a status of nobody.
+      if (unknown.length > 0 && unknown.length === listed.length) throw new UserError(unknownUsersText(unknown, req.users));
+    }
+    keep(listed);
+  }
   if (req.group) keep(await groupMemberUpns(req.graph, (await resolveGroup(req.graph, req.group, '--group')).id));
   const seen = new Set<string>();
   const scoped = (upns ?? []).filter((u) => !seen.has(u.toLowerCase()) && seen.add(u.toLowerCase()));

@@ -17,3 +17,13 @@ export async function readUserList(path: string): Promise<string[]> {
     .map((l) => l.split(/[,;]/)[0]!.trim().toLowerCase())
     .filter((l) => l && !l.startsWith('#') && l !== 'upn' && l !== 'username' && l !== 'userprincipalname');
 }
+
+/**
+ * What to say of --users names no row of the export has, naming the first few: the file names users by
+ * the export's username, so a user matched by an on-premises name (`CORP\alice`) is listed so, not by
+ * the Entra UPN the plan shows beside it.
+ */
+export function unknownUsersText(unknown: readonly string[], file: string): string {
+  const named = unknown.slice(0, 10).join(', ') + (unknown.length > 10 ? `, and ${unknown.length - 10} more` : '');
+  return `--users ${file}: ${unknown.length} name(s) no row of the export has: ${named} (the file names users by the export's username: one matched by an on-premises name, such as CORP\\alice, is listed by that name, not by its Entra UPN)`;
+}

@@ -1,0 +1,34 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makePlan } from '../../src/app/plan.js';
+import { cutoverStatus } from '../../src/app/status.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { CONTOSO, contosoRequest, tempDir } from '../helpers/migration.js';
+
+const tmp = tempDir('users-file');
+afterAll(() => tmp.cleanup());
+const usersFile = (name: string, lines: string[]) => {
+  const f = join(tmp.dir, name);
+  writeFileSync(f, `${lines.join('\n')}\n`);
+  return f;
+};
+
+describe('--users names no row of the export has (a black-box test: "0 user(s) in scope", exit 0, nothing said)', () => {
+  it('plan and status refuse a file none of whose names is in the export, naming them and how users are named', async () => {
+    const g = fakeGraph();
+    const none = usersFile('none.txt', ['nobody@contoso.com', 'ghost@contoso.com']);
+    await expect(makePlan({ ...contosoRequest(), users: none, graph: g.client({ readOnly: true }) })).rejects.toThrow(
+      /^--users .*none\.txt: 2 name\(s\) no row of the export has: nobody@contoso\.com, ghost@contoso\.com \(the file names users by the export's username: one matched by an on-premises name, such as CORP\\alice, is listed by that name, not by its Entra UPN\)$/,
+    );
+    await expect(cutoverStatus({ source: CONTOSO, users: none, graph: g.client({ readOnly: true }), concurrency: 4 })).rejects.toThrow(/2 name\(s\) no row of the export has/);
+  });
+
+  it('plan names those it ignores beside the ones it plans', async () => {
+    const g = fakeGraph();
+    const notes: string[] = [];
+    const made = await makePlan({ ...contosoRequest(), users: usersFile('some.txt', ['alice@contoso.com', 'nobody@contoso.com']), graph: g.client({ readOnly: true }), log: (l) => notes.push(l) });
+    expect(made.built.plan.users.map((u) => u.user)).toEqual(['alice@contoso.com']);
+    expect(notes).toContainEqual(expect.stringMatching(/^Note: --users .*some\.txt: 1 name\(s\) no row of the export has: nobody@contoso\.com .*; they are ignored$/));
+  });
+});
