@@ -340,7 +340,10 @@ function upnOverOnPremisesFinding(name: string, t: TenantUser): Finding {
 
 /** An ambiguous DOMAIN\sam whose users are not all of DOMAIN by the first label: --netbios-domain would tell them apart. */
 function guessedDomain(m: UserMatch): boolean {
-  return m.domain !== undefined && m.dns_domain === undefined && m.users.some((u) => !u.onPremisesDomainName || firstLabel(u.onPremisesDomainName).toLowerCase() !== m.domain!.toLowerCase());
+  if (m.domain === undefined || m.dns_domain !== undefined) return false;
+  // Candidates in more than one domain (two forests' corp.*, say): --netbios-domain tells which is DOMAIN's.
+  const domains = new Set(m.users.map((u) => (u.onPremisesDomainName ?? '').toLowerCase()));
+  return domains.size > 1 || m.users.some((u) => !u.onPremisesDomainName || firstLabel(u.onPremisesDomainName).toLowerCase() !== m.domain!.toLowerCase());
 }
 
 /** The info finding of a user found by an on-premises name (rule USER-MATCH-ONPREM-UPN or USER-MATCH-SAM). */

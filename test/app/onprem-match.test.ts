@@ -275,6 +275,22 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(await phonesOf(g, PAT)).toEqual(['mobile +1 4255550205']);
   });
 
+  it('two forests whose domains both begin corp.: the ambiguity names --netbios-domain, which settles it (a black-box test got only "make the username their UPN")', async () => {
+    const t = testDir('onprem-two-corps');
+    const source = exportOf(t.dir, ['CORP\\jsmith,true,1,4255550201,phone_call']);
+    const A = '0b7e8c52-0000-4000-8000-000000000021';
+    const B = '0b7e8c52-0000-4000-8000-000000000022';
+    const doc = tenantDoc([
+      { id: A, userPrincipalName: 'jsmith@contoso.com', displayName: 'J. Smith', onPremisesSamAccountName: 'jsmith', onPremisesDomainName: 'corp.contoso.com' },
+      { id: B, userPrincipalName: 'jsmith2@contoso.com', displayName: 'J. Smith (Fabrikam)', onPremisesSamAccountName: 'jsmith', onPremisesDomainName: 'corp.fabrikam.com' },
+    ]);
+    const g = fakeGraph({ tenant: doc });
+    const guessed = (await planTo(g, join(t.dir, 'guess.plan'), request(source))).plan;
+    expect(guessed.findings.find((f) => f.code === 'user-match-ambiguous')!.message).toMatch(/plan again with --netbios-domain CORP=<its DNS domain>/);
+    const told = (await planTo(g, join(t.dir, 'told.plan'), { ...request(source), netbiosDomains: new Map([['corp', 'corp.contoso.com']]) })).plan;
+    expect(userOf(told, 'CORP\\jsmith')).toMatchObject({ user_id: A, match: { outcome: 'matched' } });
+  });
+
   it("DOMAIN\\sam is never matched to another domain's user by the first-label guess: CORP\\jdoe with the real CORP ad.contoso.com and a jdoe in corp.fabrikam.com", async () => {
     const t = testDir('onprem-netbios');
     const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call']);
