@@ -76,6 +76,14 @@ const rederived = async (file: string) => {
 /** The lookups by on-premises name (a user read by UPN selects onPremisesUserPrincipalName too: not one). */
 const onPremisesReads = (g: FakeGraph) => g.operations().filter((o) => /\$filter=onPremises(UserPrincipalName|SamAccountName)/.test(decodeURIComponent(o.path)));
 
+
+/** A one-user export of `name` and a tenant with two synced users of the sAMAccountName `sam`, each in the domain given. */
+function twoOfOneSam(dir: string, name: string, sam: string, users: [id: string, upn: string, domain: string][]) {
+  const t = testDir(dir);
+  const source = exportOf(t.dir, [`${name},true,1,4255550201,phone_call`]);
+  const doc = tenantDoc(users.map(([id, upn, domain]) => ({ id, userPrincipalName: upn, displayName: upn, onPremisesSamAccountName: sam, onPremisesDomainName: domain })));
+  return { t, source, doc };
+}
 describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UPN, USER-MATCH-SAM)', () => {
   it('CORP\\jdoe and mary@corp.local are found by their synced names, planned, applied, shown by status and rolled back, all on the tenant user found', async () => {
     const t = testDir('onprem');
@@ -276,13 +284,10 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
   });
 
   it('two forests whose domains both begin corp.: the ambiguity names --netbios-domain, which settles it (a black-box test got only "make the username their UPN")', async () => {
-    const t = testDir('onprem-two-corps');
-    const source = exportOf(t.dir, ['CORP\\jsmith,true,1,4255550201,phone_call']);
     const A = '0b7e8c52-0000-4000-8000-000000000021';
-    const B = '0b7e8c52-0000-4000-8000-000000000022';
-    const doc = tenantDoc([
-      { id: A, userPrincipalName: 'jsmith@contoso.com', displayName: 'J. Smith', onPremisesSamAccountName: 'jsmith', onPremisesDomainName: 'corp.contoso.com' },
-      { id: B, userPrincipalName: 'jsmith2@contoso.com', displayName: 'J. Smith (Fabrikam)', onPremisesSamAccountName: 'jsmith', onPremisesDomainName: 'corp.fabrikam.com' },
+    const { t, source, doc } = twoOfOneSam('onprem-two-corps', 'CORP\\jsmith', 'jsmith', [
+      [A, 'jsmith@contoso.com', 'corp.contoso.com'],
+      ['0b7e8c52-0000-4000-8000-000000000022', 'jsmith2@contoso.com', 'corp.fabrikam.com'],
     ]);
     const g = fakeGraph({ tenant: doc });
     const guessed = (await planTo(g, join(t.dir, 'guess.plan'), request(source))).plan;
@@ -292,13 +297,11 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
   });
 
   it("DOMAIN\\sam is never matched to another domain's user by the first-label guess: CORP\\jdoe with the real CORP ad.contoso.com and a jdoe in corp.fabrikam.com", async () => {
-    const t = testDir('onprem-netbios');
-    const source = exportOf(t.dir, ['CORP\\jdoe,true,1,4255550201,phone_call']);
     const REAL = '0b7e8c52-0000-4000-8000-000000000011';
     const FAB = '0b7e8c52-0000-4000-8000-000000000012';
-    const doc = tenantDoc([
-      { id: REAL, userPrincipalName: 'john.doe@contoso.com', displayName: 'John Doe', onPremisesSamAccountName: 'jdoe', onPremisesDomainName: 'ad.contoso.com' },
-      { id: FAB, userPrincipalName: 'jdoe@contoso.onmicrosoft.com', displayName: 'J. Doe (Fabrikam)', onPremisesSamAccountName: 'jdoe', onPremisesDomainName: 'corp.fabrikam.com' },
+    const { t, source, doc } = twoOfOneSam('onprem-netbios', 'CORP\\jdoe', 'jdoe', [
+      [REAL, 'john.doe@contoso.com', 'ad.contoso.com'],
+      [FAB, 'jdoe@contoso.onmicrosoft.com', 'corp.fabrikam.com'],
     ]);
     doc.users = doc.users.filter((u) => u.id !== JDOE);
     const g = fakeGraph({ tenant: doc });
