@@ -164,6 +164,9 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
   };
 }
 
+/** A user as the report heads them: the export's username, and the Entra UPN where the plan matched them by an on-premises name. */
+const shownUser = (u: RunReportUser): string => (u.tenant_upn !== undefined ? `${u.user} (Entra ${u.tenant_upn})` : u.user);
+
 const NOT_REVERSIBLE_HEAD = ['User', 'Target', 'Why'];
 const GONE_HEAD = ['User', 'Target'];
 const GONE_INTRO = 'Removed outside this tool before the rollback undid them: nothing was sent (an undo is counted done; what Graph cannot undo is marked not reversible).';
@@ -185,7 +188,7 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
   }
   out.push(`## Users (${d.users.length})`, '');
   for (const v of d.users) {
-    out.push(`### <a id="${v.anchor}"></a>${md(v.u.user)}: ${md(OUTCOME_LABEL[v.u.outcome])}`, '');
+    out.push(`### <a id="${v.anchor}"></a>${md(shownUser(v.u))}: ${md(OUTCOME_LABEL[v.u.outcome])}`, '');
     if (v.rows.length > 0) out.push(...table(OP_HEAD, v.rows));
     if (v.left.length > 0) out.push(...table(LEFT_HEAD, v.left));
   }
@@ -217,7 +220,7 @@ export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): s
   body.push(controls([filterSelect('outcome', 'Outcome', outcomes), filterSelect('states', 'Operation state', ['done', 'failed', 'skipped', 'started', 'pending'].map((s) => [s, s] as const))]));
   for (const v of d.users) {
     const data = `data-user="${e(v.u.user.toLowerCase())}" data-outcome="${v.u.outcome}" data-states="${[...new Set(v.u.operations.map((o) => o.state))].join(' ')}"`;
-    const title = `${e(v.u.user)}<span class="badge ${v.u.outcome}">${e(OUTCOME_LABEL[v.u.outcome])}</span>`;
+    const title = `${e(shownUser(v.u))}<span class="badge ${v.u.outcome}">${e(OUTCOME_LABEL[v.u.outcome])}</span>`;
     if (v.rows.length === 0 && v.left.length === 0) body.push(`<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary><p class="none">No operation.</p></details>`);
     else body.push(`<section class="entry${ATTENTION.has(v.u.outcome) ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${v.rows.length > 0 ? table(OP_HEAD, v.rows) : ''}${v.left.length > 0 ? table(LEFT_HEAD, v.left) : ''}</section>`);
   }

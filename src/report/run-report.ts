@@ -54,6 +54,8 @@ export interface LeftInPlace {
 export interface RunReportUser {
   user: string;
   user_id: string | null;
+  /** 1.6: the user's UPN in the tenant, for a user the plan matched by an on-premises name (`user` is the export's username then). */
+  tenant_upn?: string;
   /** What the plan decided for the user. */
   plan_status: UserStatus;
   outcome: RunUserOutcome;
@@ -144,7 +146,7 @@ export interface RunReportInput {
   /** Rollback runs of this run (from the state folder's listing). */
   rolledBackBy: RunSummary[];
   /** The plan's users, in order (for a rollback: the plan of the run it undoes). */
-  roster: readonly { upn: string; userId: string | null; status: UserStatus }[];
+  roster: readonly { upn: string; userId: string | null; status: UserStatus; tenantUpn?: string }[];
   /** Every operation the run set out to do, when known (an apply: from its plan copy); journaled ones are added. */
   planned: readonly { id: string; userId?: string; kind?: string; after?: unknown }[];
   /** Users the run selected (lower-case UPNs), when it was narrowed. */
@@ -209,7 +211,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       const operations = (u.userId !== null ? (byUser.get(u.userId) ?? []) : []).map(opView);
       const left = h.kind === 'rollback' ? leftInPlace(notReversible.get(u.upn.toLowerCase()) ?? [], operations, h.id) : [];
       const base = outcomeOf(u, operations, input.selected);
-      return { user: u.upn, user_id: u.userId, plan_status: u.status, outcome: h.kind === 'rollback' ? undoOutcome(base, operations, left) : base, operations, left_in_place: left };
+      return { user: u.upn, user_id: u.userId, ...(u.tenantUpn !== undefined ? { tenant_upn: u.tenantUpn } : {}), plan_status: u.status, outcome: h.kind === 'rollback' ? undoOutcome(base, operations, left) : base, operations, left_in_place: left };
     })
     // A rollback concerns the users whose changes it undoes or leaves in place (all of the apply's, a user
     // whose every change Graph cannot undo included).

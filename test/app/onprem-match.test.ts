@@ -12,6 +12,8 @@ import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import type { RecordedRequest } from '../../src/emulator/index.js';
 import { loadContract } from '../contract/contract-checker.js';
 import { applyFile, CONTOSO, contosoRequest, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { runReport } from '../../src/app/report.js';
+import { renderRunReportMarkdown } from '../../src/report/render-run-report.js';
 import { SavedPlan } from '../../src/plan/plan-file.js';
 import { readPlanSources } from '../../src/app/plan-check.js';
 import { firstDifference } from '../../src/plan/rederive.js';
@@ -153,6 +155,13 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(status.users.find((u) => u.username === 'mary@corp.local')).toMatchObject({ user: 'mary@contoso.com', match_rule: 'USER-MATCH-ONPREM-UPN', migrated: true });
     // UPN users' rows are as they were.
     expect(status.users.find((u) => u.user === 'alice@contoso.com')).not.toHaveProperty('username');
+    // The run's evidence names the Entra account written to, beside the export's username (a black-box test found it nowhere).
+    const evidence = await runReport(applied.outcome.runId, join(t.dir, 'state'));
+    expect(evidence.users.filter((u) => u.tenant_upn !== undefined).map((u) => [u.user, u.tenant_upn])).toEqual([
+      ['CORP\\jdoe', 'jdoe@contoso.com'],
+      ['mary@corp.local', 'mary@contoso.com'],
+    ]);
+    expect(renderRunReportMarkdown(evidence)).toContain('CORP\\\\jdoe (Entra jdoe@contoso.com): done');
 
     const rolled = await rollbackIn(g, join(t.dir, 'state'), applied.outcome.runId);
     expect(rolled.outcome.state).toBe('completed');
