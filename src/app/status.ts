@@ -165,10 +165,10 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
 
 /** Why a name in scope has no tenant user: none has it, or its on-premises name was refused (never guessed). */
 function notFound(m: UserMatch | undefined): string {
-  const who = (n: number) => (m?.users ?? []).slice(0, n).map((u) => u.upn).join(', ');
-  if (m?.outcome === 'ambiguous') return `not matched: ${m.users.length} tenant users have ${m.by} ${m.value}${m.domain !== undefined ? ` in domain ${m.domain}` : ''} (${who(5)}${m.users.length > 5 ? ', ...' : ''})`;
-  if (m?.outcome === 'shared') return `not matched: ${m.by} ${m.value} is ${who(1)}'s, whom ${m.shared_with} is matched to as well`;
-  if (m?.outcome === 'domain-differs') return `not in the tenant: ${m.by} ${m.value} is only in other domains than ${m.domain} (${who(5)}${m.users.length > 5 ? ', ...' : ''}; --netbios-domain tells a NetBIOS name its domain)`;
+  const who = (n: number) => (m?.users ?? []).slice(0, n).map((u) => u.upn).join(', ') + ((m?.users.length ?? 0) > n ? ', ...' : '');
+  if (m?.outcome === 'ambiguous') return `not matched: ${m.users.length} tenant users have ${m.by} ${m.value}${m.domain !== undefined ? ` in domain ${m.domain}` : ''} (${who(5)})`;
+  if (m?.outcome === 'shared') return `not matched: ${m.by} ${m.value} is ${m.users[0]?.upn ?? ''}'s, whom ${m.shared_with} is matched to as well`;
+  if (m?.outcome === 'domain-differs') return `not in the tenant: ${m.by} ${m.value} is only in other domains than ${m.domain} (${who(5)}; --netbios-domain tells a NetBIOS name its domain)`;
   return 'not in the tenant';
 }
 
