@@ -432,13 +432,15 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     const disabledLeft = left.filter(disabledHere).length;
     const ofThem = disabledLeft > 0 ? ` (${disabledLeft} of them disabled in MFA Server, whose Entra account can still sign in)` : '';
     summary.unswitched = unswitched.length;
+    // Every reason the step is refused for is named, not the first alone (a black-box test met them one run at a time).
+    let blocked = false;
     if (unmatched.length > 0) {
       const names = `${unmatched.slice(0, 20).join(', ')}${unmatched.length > 20 ? ` and ${unmatched.length - 20} more` : ''}`;
       if (!input.options.forceFederation) {
         out.refusals.push(
           `--federated-mfa reject: ${unmatched.length} username(s) of the export match no one tenant user alone (ambiguous, another export user's too, or in another domain: see their findings), and users of ${d.id} are among their candidates, which this plan cannot tell switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; make each username its user's UPN in users.csv (or give --netbios-domain, or keep one row of a person held twice) and plan again (or --force-federation)`,
         );
-        continue;
+        blocked = true;
       }
       out.findings.push({
         severity: 'warning',
@@ -462,7 +464,7 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
         out.refusals.push(
           `--federated-mfa reject: ${unread.length} user(s) of ${d.id}${untold} in the export are outside this plan's scope (--users, --group), so it cannot tell whether they are switched: ${names}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; plan the final step with every user of the domain in scope: the whole export, or a --users list of them (a user no longer in the tenant counts for nothing there) (or --force-federation)`,
         );
-        continue;
+        blocked = true;
       }
       out.findings.push({
         severity: 'warning',
@@ -476,8 +478,9 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       out.refusals.push(
         `--federated-mfa reject: ${unswitched.length} user(s) of ${d.id} in scope would be left on MFA Server, neither switched already nor switched by this plan (it switches only users left with a cloud MFA method they can use)${ofThem}: ${list}. Rejecting the federated IdP's MFA moves every user of the domain to Entra MFA at once; switch them first (or --force-federation)`,
       );
-      continue;
+      blocked = true;
     }
+    if (blocked) continue;
     summary.planned = true;
     const switches = active.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id && out.users.get(m.user.toLowerCase())?.rollout?.action === 'add').length;
     out.changes.push({

@@ -255,6 +255,9 @@ describe('federation: the final step', () => {
     expect(forced.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message)).toEqual([expect.stringMatching(/^contoso\.com: --force-federation: 2 user\(s\) of the domain in the export are outside this plan's scope and were not checked.*: judy@contoso\.com, Zoe@Contoso\.com$/)]);
     // Users of another domain left out do not hold this one back.
     expect(cutover(users, options, t(), { outOfScope: ['other@fabrikam.com'] }).refusals).toEqual([]);
+    // With a user in scope left unswitched too, both reasons are named in one run (a black-box test met them one run at a time).
+    const both = cutover([...users, user('judy')], options, t(), { outOfScope: ['zoe@contoso.com'] });
+    expect(both.refusals).toEqual([expect.stringMatching(/1 user\(s\) of contoso\.com in the export are outside this plan's scope .*zoe@contoso\.com/), expect.stringMatching(/1 user\(s\) of contoso\.com in scope would be left on MFA Server.*judy@contoso\.com/)]);
   });
 
   it('without --rollout-group, counts as switched the users the enabled policy reaches; leaves a domain with no user of the plan, and one that rejects already, alone', () => {
