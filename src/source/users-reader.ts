@@ -6,6 +6,7 @@ import { refuseSecretLikeCell } from './seeds/secret-like-cell.js';
 import { cellAt, columnPositions, indexColumns, rowFits, UnnamedColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
 import { ownValue } from '../model/own-value.js';
+import { onPremisesName } from '../model/user-match.js';
 
 export const USER_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user', 'login', 'sign in name'], required: true },
@@ -177,7 +178,11 @@ function readUserRow(
   // The row is kept from here on: it becomes users[users.length].
   seen.set(key, users.length);
   if (!UPN.test(username)) {
-    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${quotedCell(username)} is not a user principal name (name@domain): plan matches it by the synced on-premises name (onPremisesSamAccountName; onPremisesUserPrincipalName for name@suffix) when exactly one tenant user has it, or, with --match-by upn, only by that exact UPN`);
+    // A name no on-premises name can be (`CORP\`, `A\B\C`, `x@`) is said so: no tenant user will be found for it.
+    const how = onPremisesName(username)
+      ? 'plan matches it by the synced on-premises name (onPremisesSamAccountName; onPremisesUserPrincipalName for name@suffix) when exactly one tenant user has it, or, with --match-by upn, only by that exact UPN'
+      : 'nor is it DOMAIN\\sam, a sAMAccountName or name@suffix, so no tenant user will be found for it: correct the username';
+    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${quotedCell(username)} is not a user principal name (name@domain): ${how}`);
   }
 
   const user: MfaUser = { line, username, enabled: true };

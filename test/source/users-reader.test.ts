@@ -216,8 +216,10 @@ describe('readUsers', () => {
     ]);
   });
 
-  it('warns when a username is not a UPN', async () => {
+  it('warns when a username is not a UPN; one no on-premises name can be is told to be corrected (a black-box test saw CORP\\ told it would be matched)', async () => {
     const { problems } = await read('username\nCONTOSO\\alice\n');
-    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'username-invalid' })]);
+    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'username-invalid', message: expect.stringMatching(/plan matches it by the synced on-premises name/) })]);
+    const malformed = await read('username\nCORP\\\n\\bob2\nA\\B\\C\n@corp.local\nx@\n');
+    expect(malformed.problems.map((p) => [p.code, /no tenant user will be found for it: correct the username$/.test(p.message)])).toEqual(Array(5).fill(['username-invalid', true]));
   });
 });
