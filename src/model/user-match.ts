@@ -183,6 +183,8 @@ export function parseNetbiosDomains(values: readonly string[]): Map<string, stri
     if (netbios === '' || NOT_IN_NETBIOS.test(netbios) || !/^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(dns)) {
       throw new Error(`--netbios-domain ${JSON.stringify(v)}: give NAME=dns.domain (the NetBIOS domain name, then the DNS domain Graph names as onPremisesDomainName), e.g. CORP=ad.contoso.com`);
     }
+    // AD's NetBIOS domain names are 15 characters at most: a longer one is a DNS name or a typo.
+    if (netbios.length > 15) throw new Error(`--netbios-domain ${JSON.stringify(v)}: ${netbios} is no NetBIOS domain name (15 characters at most); give the short name users type before the backslash`);
     const key = netbios.toLowerCase();
     if (out.has(key) && out.get(key)!.toLowerCase() !== dns.toLowerCase()) throw new Error(`--netbios-domain gives ${netbios} twice, as ${out.get(key)} and ${dns}`);
     // A DNS domain is one NetBIOS domain's: two names for it would let either name match its users.

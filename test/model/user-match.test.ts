@@ -98,5 +98,8 @@ describe('parseNetbiosDomains', () => {
     expect(() => parseNetbiosDomains(['CONTOSO=ad.contoso.com', 'CONTOSO=corp.contoso.com'])).toThrow(/twice/);
     // One DNS domain, two NetBIOS names: refused (either name would match its users).
     expect(() => parseNetbiosDomains(['CORP=ad.contoso.com', 'CONTOSO=AD.contoso.com'])).toThrow(/ad\.contoso\.com two NetBIOS names, CORP and CONTOSO/i);
+    // 15 characters at most, as AD has them (a black-box test's 27-character name was taken).
+    expect(() => parseNetbiosDomains(['THISNAMEISTOOLONGFORNETBIOS=ad.contoso.com'])).toThrow(/is no NetBIOS domain name \(15 characters at most\)/);
+    expect(parseNetbiosDomains(['FIFTEENCHARSXYZ=ad.contoso.com']).get('fifteencharsxyz')).toBe('ad.contoso.com');
   });
 });
