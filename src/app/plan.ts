@@ -267,7 +267,8 @@ async function readRolloutMembers(client: GraphClient, cutover: CutoverRead, ten
 async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest, netbiosDomains?: ReadonlyMap<string, string>): Promise<{ scope: Set<string> | undefined; group?: GroupRef }> {
   let scope: Set<string> | undefined;
   let group: GroupRef | undefined;
-  if (req.users) scope = new Set(await readUserList(req.users));
+  const listed = req.users ? await readUserList(req.users) : undefined;
+  if (listed) scope = new Set(listed);
   if (req.group) {
     group = await resolveGroup(client, req.group, '--group');
     const listed = await groupMembers(client, group.id, netbiosDomains !== undefined);
@@ -282,9 +283,8 @@ async function resolveScope(client: GraphClient, bundle: ExportBundle, req: Plan
     }
     scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
   }
-  if (scope && req.users) {
+  if (scope && req.users && listed) {
     const known = new Set(bundle.users.map((u) => u.username.toLowerCase()));
-    const listed = await readUserList(req.users);
     const unknown = listed.filter((u) => !known.has(u));
     if (unknown.length > 0) {
       const why = unknownUsersText(unknown, req.users);

@@ -359,61 +359,52 @@ function matchedFinding(name: string, m: UserMatch, severity: 'info'): Finding {
   };
 }
 
+/** A user skipped for `skip`, with the one finding that says why. */
+function skippedWith(skip: NonNullable<UserMapping['skipped']>, finding: Finding): Pick<UserMapping, 'skipped' | 'findings'> {
+  return { skipped: skip, findings: [finding] };
+}
+
 /** A user with no tenant user: not found at all, or looked up by an on-premises name and refused (never guessed). */
 function notMatched(name: string, m: UserMatch | undefined, options: MappingOptions): Pick<UserMapping, 'skipped' | 'findings'> {
   const inDomain = m?.domain !== undefined ? ` in domain ${m.domain}` : '';
+  const ambiguous = { code: 'user-ambiguous', rule: 'USER-MATCH-AMBIGUOUS' } as const;
   if (m?.outcome === 'ambiguous') {
-    return {
-      skipped: { code: 'user-ambiguous', rule: 'USER-MATCH-AMBIGUOUS' },
-      findings: [
-        {
-          severity: 'error',
-          code: 'user-match-ambiguous',
-          user: name,
-          rule: 'USER-MATCH-AMBIGUOUS',
-          message: guessedDomain(m)
-            ? `no tenant user has the UPN ${name}, and ${m.users.length} tenant users have ${m.by} ${m.value} in domains that may be ${m.domain}'s (Graph gives no NetBIOS name: the first label of onPremisesDomainName only guesses it, and --netbios-domain gives none of theirs to another name): ${listOf(m.users)}: not matched (never guessed), nothing is written for the user; plan again with --netbios-domain ${m.domain}=<its DNS domain>, or make the username their UPN in users.csv`
-            : `no tenant user has the UPN ${name}, and ${m.users.length} tenant users have ${m.by} ${m.value}${inDomain}: ${listOf(m.users)}: not matched (never guessed), nothing is written for the user; make the username their UPN in users.csv and plan again`,
-        },
-      ],
-    };
+    return skippedWith(ambiguous, {
+      severity: 'error',
+      code: 'user-match-ambiguous',
+      user: name,
+      rule: 'USER-MATCH-AMBIGUOUS',
+      message: guessedDomain(m)
+        ? `no tenant user has the UPN ${name}, and ${m.users.length} tenant users have ${m.by} ${m.value} in domains that may be ${m.domain}'s (Graph gives no NetBIOS name: the first label of onPremisesDomainName only guesses it, and --netbios-domain gives none of theirs to another name): ${listOf(m.users)}: not matched (never guessed), nothing is written for the user; plan again with --netbios-domain ${m.domain}=<its DNS domain>, or make the username their UPN in users.csv`
+        : `no tenant user has the UPN ${name}, and ${m.users.length} tenant users have ${m.by} ${m.value}${inDomain}: ${listOf(m.users)}: not matched (never guessed), nothing is written for the user; make the username their UPN in users.csv and plan again`,
+    });
   }
   if (m?.outcome === 'shared') {
-    return {
-      skipped: { code: 'user-ambiguous', rule: 'USER-MATCH-AMBIGUOUS' },
-      findings: [
-        {
-          severity: 'error',
-          code: 'user-match-shared',
-          user: name,
-          rule: 'USER-MATCH-AMBIGUOUS',
-          message: `no tenant user has the UPN ${name}; ${m.by} ${m.value}${inDomain} is ${who(m.users[0]!)}'s, the tenant user the export's user ${m.shared_with} is matched to as well: not matched, nothing is written for ${name} (MFA Server holds the person twice: keep one of the rows)`,
-        },
-      ],
-    };
+    return skippedWith(ambiguous, {
+      severity: 'error',
+      code: 'user-match-shared',
+      user: name,
+      rule: 'USER-MATCH-AMBIGUOUS',
+      message: `no tenant user has the UPN ${name}; ${m.by} ${m.value}${inDomain} is ${who(m.users[0]!)}'s, the tenant user the export's user ${m.shared_with} is matched to as well: not matched, nothing is written for ${name} (MFA Server holds the person twice: keep one of the rows)`,
+    });
   }
   if (m?.outcome === 'domain-differs') {
     const remedy = m.dns_domain !== undefined ? `--netbios-domain gives ${m.domain}=${m.dns_domain}` : `if ${m.domain} is the NetBIOS name of one of these domains, plan again with --netbios-domain ${m.domain}=<that domain>`;
-    return {
-      skipped: { code: 'user-not-found', rule: 'USER-MATCH-SAM' },
-      findings: [
-        {
-          severity: 'warning',
-          code: 'user-match-domain-differs',
-          user: name,
-          rule: 'USER-MATCH-SAM',
-          message: `no tenant user has the UPN ${name}; ${m.users.length} tenant user(s) have ${m.by} ${m.value}, but none in domain ${m.domain} (${domainRule(m)}): ${listOf(m.users)}: not matched, skipped (${remedy})`,
-        },
-      ],
-    };
+    return skippedWith(
+      { code: 'user-not-found', rule: 'USER-MATCH-SAM' },
+      {
+        severity: 'warning',
+        code: 'user-match-domain-differs',
+        user: name,
+        rule: 'USER-MATCH-SAM',
+        message: `no tenant user has the UPN ${name}; ${m.users.length} tenant user(s) have ${m.by} ${m.value}, but none in domain ${m.domain} (${domainRule(m)}): ${listOf(m.users)}: not matched, skipped (${remedy})`,
+      },
+    );
   }
   // Looked up by an on-premises name that no tenant user has: said for a name that is no UPN (a UPN's message is as it always was).
   const looked = options.matchBy?.includes('on-premises') ? onPremisesName(name) : undefined;
   const also = looked?.by === 'onPremisesSamAccountName' ? `, nor the onPremisesSamAccountName ${looked.value}${looked.domain !== undefined ? ` in domain ${looked.domain}` : ''}` : '';
-  return {
-    skipped: { code: 'user-not-found', rule: 'USER-NOT-FOUND' },
-    findings: [{ severity: 'warning', code: 'user-not-found', user: name, rule: 'USER-NOT-FOUND', message: `no tenant user has the UPN ${name}${also}: skipped` }],
-  };
+  return skippedWith({ code: 'user-not-found', rule: 'USER-NOT-FOUND' }, { severity: 'warning', code: 'user-not-found', user: name, rule: 'USER-NOT-FOUND', message: `no tenant user has the UPN ${name}${also}: skipped` });
 }
 
 /** Counts what the migrating (enabled) users use: drives which policy methods must be enabled. */
