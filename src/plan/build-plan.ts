@@ -81,13 +81,19 @@ export interface PlanContext {
   cutoverOptions: CutoverOptions;
 }
 
-export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options'> & { policy: TenantSnapshot['policy'] }): PlanContext {
+/**
+ * `inTenant`: whether an export user (lower-cased username) has the tenant user the plan writes to.
+ * The policy is enabled for what those users use: one the tenant does not have migrates nothing, so
+ * their methods turn nothing on (a review saw SMS enabled for everyone for a user not in the tenant).
+ */
+export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options'> & { policy: TenantSnapshot['policy']; inTenant: (key: string) => boolean }): PlanContext {
   const { bundle, options } = input;
   const users = bundle.users.filter((u) => !input.scope || input.scope.has(u.username.toLowerCase()));
+  const migrating = users.filter((u) => input.inTenant(u.username.toLowerCase()));
   const seedsByUser = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed);
   const devicesByUser = groupBy<MobileDevice, MobileDevice>(bundle.devices, (d) => d.username.toLowerCase(), (d) => d);
   const tokenUsers = new Set([...seedsByUser].filter(([, seeds]) => seeds.some((s: OathSeed) => entraTokenFit(s).ok)).map(([k]) => k));
-  const policy = mapPolicy(bundle.settings, methodUsage(users, tokenUsers, new Set(devicesByUser.keys())), input.policy, options.target, options.defaultMethod !== 'never');
+  const policy = mapPolicy(bundle.settings, methodUsage(migrating, tokenUsers, new Set(devicesByUser.keys())), input.policy, options.target, options.defaultMethod !== 'never');
   const seedSerials = groupBy(bundle.tokens.filter((t) => t.user !== undefined), (t) => t.user!.toLowerCase(), (t) => t.seed.serial);
 
   const exportFindings = exportProblemFindings(bundle, users);
@@ -259,7 +265,7 @@ export class PlanTally {
 /** Maps the export against the tenant and diffs: the whole plan, without any I/O. */
 export function buildPlan(input: PlanInput): BuiltPlan {
   const { tenant } = input;
-  const ctx = planContext({ ...input, policy: tenant.policy });
+  const ctx = planContext({ ...input, policy: tenant.policy, inTenant: (key) => tenant.users.has(key) });
   const mapped = ctx.users.map((user) => mapOneUser(ctx, user, tenant));
   const cutover = planCutover(ctx, mapped.map((m) => m.mapping), tenant);
   const tally = new PlanTally();

@@ -49,9 +49,11 @@ import { matchedUser, type UserMatch } from '../model/user-match.js';
  * an on-premises name, how (`match`: the tenant user found, whose UPN apply, rollback and the cutover
  * use, or why none was); the lines of users found by UPN are as in 2.9; and, for the federation's
  * final step of a narrower scope, the Entra UPNs its out-of-scope users' on-premises names may be
- * (`cutover_seen.outOfScopeMatches`).
+ * (`cutover_seen.outOfScopeMatches`). 2.11 holds the lines of 2.10, planned by changed rules (the
+ * policy's methods and their counts are what the users the tenant has use, not those it lacks): a
+ * 2.10 file planned otherwise is an earlier version's.
  */
-export const PLAN_FILE_VERSION = '2.10';
+export const PLAN_FILE_VERSION = '2.11';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /** Where the export and seed files were read from, so apply can read the seeds again (never their content). */

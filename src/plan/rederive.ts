@@ -26,9 +26,12 @@ const CHUNK = 200;
 export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): Promise<string | undefined> {
   const header = saved.header;
   const o = header.options;
+  // The users the plan writes to, as its lines record them (each line's user is checked against its username below).
+  const found = new Set(saved.users.filter((u) => u.userId !== null).map((u) => u.upn.toLowerCase()));
   const ctx = planContext({
     bundle,
     policy: header.policy_seen ?? {},
+    inTenant: (key) => found.has(key),
     // 2.5 says whether a scope narrowed the plan: if none did, planning its sources gives every user of the export.
     ...(formatMinor(header) >= 5 && o.scope_users === null ? {} : { scope: new Set(saved.users.map((u) => u.upn.toLowerCase())) }),
     options: {

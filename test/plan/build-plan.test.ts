@@ -55,6 +55,18 @@ describe('buildPlan (pure)', () => {
     expect(new Set(plan.user_changes.map((c) => c.user))).toEqual(new Set(['alice@contoso.com', 'grace@contoso.com']));
   });
 
+  /** A review saw SMS and voice enabled for every user for the sake of a user the tenant does not have. */
+  it('enables for the policy what the users the tenant has use, not what one it lacks would', () => {
+    const noSettings = { ...input, bundle: { ...bundle, settings: undefined }, scope: new Set(['sybil@contoso.com']) };
+    expect(tenant.users.has('sybil@contoso.com')).toBe(false);
+    expect(buildPlan(noSettings).plan.policy_changes.filter((c) => /Voice|Sms/.test(c.target))).toEqual([]);
+    // The same user, were the tenant to have them, turns phone calls on with their count.
+    const alice = tenant.users.get('alice@contoso.com')!;
+    const users = new Map(tenant.users).set('sybil@contoso.com', { ...alice, id: '00000000-0000-4000-8000-0000000000aa', userPrincipalName: 'sybil@contoso.com' });
+    const voice = buildPlan({ ...noSettings, tenant: { ...tenant, users } }).plan.policy_changes.find((c) => /\/Voice$/.test(c.target) && c.property === 'state');
+    expect(voice?.because).toMatch(/1 migrating user\(s\) use phone calls/);
+  });
+
   it('renders for the terminal with phone numbers masked unless asked, and without colour unless asked', () => {
     const { plan } = buildPlan(input);
     const numbers = plan.user_changes.flatMap((c) => [c.after?.phoneNumber, c.before?.phoneNumber]).filter((x): x is string => typeof x === 'string');
