@@ -12,10 +12,14 @@ export async function readUserList(path: string): Promise<string[]> {
   } catch (err) {
     throw new UserError(`cannot read --users ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return text
+  const names = text
     .split(/\r?\n/)
     .map((l) => l.split(/[,;]/)[0]!.trim().toLowerCase())
     .filter((l) => l && !l.startsWith('#') && l !== 'upn' && l !== 'username' && l !== 'userprincipalname');
+  // An empty list is a mistake (a file not yet filled, /dev/null), never "no user": apply would still
+  // send the plan's policy changes and use the plan up (a black-box test saw it).
+  if (names.length === 0) throw new UserError(`--users ${path} names no user (it is empty, or holds only comments and a header): give a file with one username a line`);
+  return names;
 }
 
 /**

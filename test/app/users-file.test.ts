@@ -24,6 +24,17 @@ describe('--users names no row of the export has (a black-box test: "0 user(s) i
     await expect(cutoverStatus({ source: CONTOSO, users: none, graph: g.client({ readOnly: true }), concurrency: 4 })).rejects.toThrow(/2 name\(s\) no row of the export has/);
   });
 
+  it('plan and status refuse a file that names no user at all (empty, or comments and a header only)', async () => {
+    const g = fakeGraph();
+    for (const lines of [[], ['username', '# wave 2, to be filled in', '']]) {
+      const f = usersFile('empty.txt', lines);
+      const says = /^--users .*empty\.txt names no user \(it is empty, or holds only comments and a header\): give a file with one username a line$/;
+      await expect(makePlan({ ...contosoRequest(), users: f, graph: g.client({ readOnly: true }) })).rejects.toThrow(says);
+      await expect(cutoverStatus({ source: CONTOSO, users: f, graph: g.client({ readOnly: true }), concurrency: 4 })).rejects.toThrow(says);
+    }
+    expect(g.operations()).toEqual([]);
+  });
+
   it('plan names those it ignores beside the ones it plans', async () => {
     const g = fakeGraph();
     const notes: string[] = [];

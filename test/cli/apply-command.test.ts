@@ -115,6 +115,11 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/not in the plan: not-in-plan@contoso\.com/);
     expect(writes(emu.requests())).toEqual([]);
+    // A file naming nobody (not yet filled in) is refused: it would still send the plan's policy changes and use the plan up.
+    writeFileSync(usersFile, 'upn\n# to be filled in\n\n');
+    const empty = await runMain(['apply', planFile, '--users', usersFile, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's4')]);
+    expect([empty.code, empty.stderr]).toEqual([1, `mfa-migrate: --users ${usersFile} names no user (it is empty, or holds only comments and a header): give a file with one username a line\n`]);
+    expect(writes(emu.requests())).toEqual([]);
     writeFileSync(usersFile, 'upn\nbob@contoso.com\n# a comment\nGRACE@contoso.com\n');
     const r = await runMain(['apply', planFile, '--users', usersFile, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's4'), '--results', results]);
     expect(r.code).toBe(0);
