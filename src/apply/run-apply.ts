@@ -254,7 +254,8 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     if ((sel.tokenPath ?? 'auto') === 'auto' && plan.hasTokenChanges) {
       const someone = positions.map((i) => plan.users[i]!.userId).find((id): id is string => id !== null);
       tokenPath = someone && (await bulkTokenActionsAvailable(deps.client, someone)) ? 'bulk-by-id' : 'single';
-      if (tokenPath === 'single') deps.log?.('This Graph has no bulk token create or assign-and-activate by serial: tokens are created and activated one by one (two writes each).');
+      // With no user selected nothing was probed, and no token is written: nothing to say.
+      if (tokenPath === 'single' && someone) deps.log?.('This Graph has no bulk token create or assign-and-activate by serial: tokens are created and activated one by one (two writes each).');
     }
     const total = scan.operations(tokenPath) + policyOps.length + federationOps.length;
     const staleUsers = new Set(stale.filter((s) => s.user).map((s) => s.user!.toLowerCase()));

@@ -107,6 +107,9 @@ export function connectFromOptions(opts: GraphCliOptions, readOnly: boolean, fal
   });
 }
 
+/** A bad count is a usage error: pointed at --help as commander's own are (a bad --auth choice was, a bad --concurrency not). */
+const HELP_HINT = '\n(run with --help for usage and examples)';
+
 /** Decimal digits alone, and a number JavaScript holds exactly: `Number()` took `0x10`, `1e3`, `""` and 10^21 (a black-box test). */
 function wholeNumber(v: string): number | undefined {
   if (!/^\d+$/.test(v.trim())) return undefined;
@@ -116,13 +119,13 @@ function wholeNumber(v: string): number | undefined {
 
 export function positiveInt(v: string, name: string): number {
   const n = wholeNumber(v);
-  if (n === undefined || n < 1) throw new UserError(`${name} must be a positive integer, got "${v}"`);
+  if (n === undefined || n < 1) throw new UserError(`${name} must be a positive integer, got "${v}"${HELP_HINT}`);
   return n;
 }
 
 export function nonNegativeInt(v: string, name: string): number {
   const n = wholeNumber(v);
-  if (n === undefined) throw new UserError(`${name} must be a whole number, 0 or more, got "${v}"`);
+  if (n === undefined) throw new UserError(`${name} must be a whole number, 0 or more, got "${v}"${HELP_HINT}`);
   return n;
 }
 

@@ -15,7 +15,7 @@ describe('--concurrency', () => {
     for (const bad of ['0', '-1', 'many']) {
       const r = await runMain(['rollback', 'RUN', '--concurrency', bad]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`--concurrency must be a positive integer, got "${bad}"`);
+      expect(r.stderr).toBe(`mfa-migrate: --concurrency must be a positive integer, got "${bad}"\n(run with --help for usage and examples)\n`);
     }
   });
 });
