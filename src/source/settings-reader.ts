@@ -3,13 +3,16 @@ import type * as z from 'zod';
 import type { ProblemList } from '../model/problem.js';
 import { settingsSchema, type ServerSettings } from './settings-schema.js';
 import { jsonSyntaxProblem } from '../model/json-syntax.js';
+import { lineAndColumn, scanJson } from '../model/json-scan.js';
 
 /** settings.json is a few kB; one far larger is read whole into memory by nothing. */
 const MAX_SETTINGS_BYTES = 16 * 1024 * 1024;
 
 /**
  * Reads and validates settings.json. Syntax errors name the line and column; schema errors name
- * the JSON path (`$.userPortal.maxMobileAppDevices`). Returns undefined when unusable.
+ * the JSON path (`$.userPortal.maxMobileAppDevices`); a key given twice is refused with both lines
+ * (JSON.parse keeps the last in silence: which one the admin meant is theirs to say). Returns
+ * undefined when unusable.
  */
 export async function readSettings(path: string, display: string, problems: ProblemList): Promise<ServerSettings | undefined> {
   let text: string;
@@ -35,8 +38,15 @@ export async function readSettings(path: string, display: string, problems: Prob
     problems.error('settings-invalid', { file: display, ...(p.line !== undefined ? { line: p.line } : {}) }, `not valid JSON: ${p.reason}${p.column !== undefined ? ` (column ${p.column})` : ''}${utf16}`);
     return undefined;
   }
+  const { duplicates } = scanJson(text);
+  for (const d of duplicates) {
+    const { line, column } = lineAndColumn(text, d.offset);
+    const first = lineAndColumn(text, d.firstOffset);
+    problems.error('settings-invalid', { file: display, line, path: d.path, field: d.key }, `"${d.key}" is given twice in one object (here at column ${column}; first at line ${first.line}, column ${first.column}): JSON readers keep one of the two values without a word (the last, most of them); keep the one meant`);
+  }
+  // The rest is checked too (the last value of a key given twice, as JSON.parse kept it): one run tells everything.
   const result = settingsSchema.safeParse(json);
-  if (result.success) return result.data;
+  if (result.success) return duplicates.length === 0 ? result.data : undefined;
   for (const issue of result.error.issues) reportIssue(issue, display, problems);
   return undefined;
 }

@@ -49,6 +49,33 @@ describe('readSettings', () => {
     expect(problems).toEqual([expect.objectContaining({ code: 'settings-invalid', line: 3 })]);
   });
 
+  it('gives the line and column of a // comment where a value belongs (a black-box test: "Unexpected character" alone), and says JSON has none', async () => {
+    const { problems } = await read('{\n  "company": {\n    "fraudAlert": { "reportingCode": // the default\n 0 } } }');
+    expect(problems).toEqual([
+      expect.objectContaining({ code: 'settings-invalid', line: 3, message: 'not valid JSON: Unexpected character (JSON has no comments: remove the // or /* */ text) (column 38)' }),
+    ]);
+  });
+
+  it('refuses a key given twice, naming it, its path and both lines (a black-box test: the last value was taken in silence)', async () => {
+    const { settings, problems } = await read('{\n  "company": {\n    "fraudAlert": {\n      "reportingCode": 0,\n      "reportingCode": 5\n    }\n  },\n  "userPortal": { "maxMobileAppDevices": 50 }\n}\n');
+    expect(settings).toBeUndefined();
+    expect(problems).toEqual([
+      {
+        severity: 'error',
+        code: 'settings-invalid',
+        file: 'settings.json',
+        line: 5,
+        path: '$.company.fraudAlert.reportingCode',
+        field: 'reportingCode',
+        message: '"reportingCode" is given twice in one object (here at column 7; first at line 4, column 7): JSON readers keep one of the two values without a word (the last, most of them); keep the one meant',
+      },
+      // The rest is checked in the same run.
+      expect.objectContaining({ code: 'settings-invalid', path: '$.userPortal.maxMobileAppDevices' }),
+    ]);
+    // One key in two objects is no duplicate.
+    expect((await read('{"company":{"lockout":{"enabled":true},"fraudAlert":{"enabled":true}}}')).problems).toEqual([]);
+  });
+
   it("never quotes the file in a syntax error (V8 does: a caller ID or PIN), and says when it is UTF-16", async () => {
     const { problems } = await read('{ "company": { "phoneCall": { "callerId": \'+1 425 555 0100\' } } }');
     expect(problems).toHaveLength(1);
