@@ -66,10 +66,14 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   const files: ExportBundle['files'] = { users: USERS_FILE, seeds: seedDisplay };
   let users: MfaUser[] = [];
   let usersByName: ReadonlyMap<string, number> | undefined;
+  // Refused as a whole (missing, unreadable, UTF-16, no username column, not CSV): its users are unknown, not absent.
+  let usersRead = false;
   try {
     const reader = usersReader(problems);
     await forEachCsvRow(join(dir, USERS_FILE), USERS_FILE, reader, opts.csvLimits, opts.onProgress);
-    users = (await reader.result()) ?? [];
+    const read = await reader.result();
+    usersRead = read !== undefined;
+    users = read ?? [];
     usersByName = reader.byName();
     // A header and nothing else reads as valid: said, so an export cut short is not taken for an empty migration.
     if (users.length === 0 && !problems.items.some((p) => p.file === USERS_FILE)) {
@@ -101,7 +105,7 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
 
   // Join users to the seeds that have arrived while the worker reads on (this thread would only
   // wait); the rest is joined once all are read. Undone if a file was refused meanwhile.
-  const joinInput = { users, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0, ...(usersByName ? { usersByName } : {}) };
+  const joinInput = { users, usersFile: USERS_FILE, devicesFile: DEVICES_FILE, seedFilesGiven: opts.tokens.length > 0, usersUnread: !usersRead, ...(usersByName ? { usersByName } : {}) };
   let tokenJoin = new TokenJoin(joinInput);
   const early = seedLoading.soFar();
   if (early !== undefined) tokenJoin.advance(early.seeds, early.bySerial);

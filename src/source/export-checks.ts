@@ -23,6 +23,11 @@ export interface CrossCheckInput {
   devicesFile: string;
   /** Whether any seed file was given: changes the seed-missing hint. */
   seedFilesGiven: boolean;
+  /**
+   * users.csv was refused as a whole (its own error says why): a device's user is then not known to
+   * be missing, and every row of devices.csv is not warned about as one whose user is not there.
+   */
+  usersUnread?: boolean;
   /** Lower-cased username -> position in `users`, when the reader already built it. */
   usersByName?: ReadonlyMap<string, number>;
   /** serialKey(serial) -> position in `seeds` (each serial once), when the seed reader already built it. */
@@ -143,7 +148,7 @@ export class TokenJoin {
     const order = this.#problemUsers.map((u, i) => i).sort((a, b) => this.#problemUsers[a]! - this.#problemUsers[b]! || a - b);
     for (const i of order) problems.items.push(this.#userProblems.items[i]!);
     for (const p of this.#seedProblems.items) problems.items.push(p);
-    checkDeviceLimit(users, devices, this.#tokensPerUser, this.#usersByName, this.#input.devicesFile, problems);
+    checkDeviceLimit(users, devices, this.#tokensPerUser, this.#usersByName, this.#input.devicesFile, this.#input.usersUnread === true, problems);
     return this.#tokens;
   }
 
@@ -168,6 +173,7 @@ function checkDeviceLimit(
   tokensPerUser: Uint32Array,
   usersByName: ReadonlyMap<string, number>,
   devicesFile: string,
+  usersUnread: boolean,
   problems: ProblemList,
 ): void {
   /** User position -> that user's mobile-app devices, and the first of them (where a problem points). */
@@ -176,6 +182,7 @@ function checkDeviceLimit(
   for (const d of devices) {
     const u = usersByName.get(d.username.toLowerCase());
     if (u === undefined) {
+      if (usersUnread) continue;
       problems.warning('device-unknown-user', { file: devicesFile, line: d.line, field: 'username' }, `${d.username} is not in users.csv; the device is ignored`);
       continue;
     }
