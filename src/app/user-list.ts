@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../model/user-error.js';
+import { composedUsername } from '../model/username.js';
 
 /**
- * The UPNs of a --users file, lower-cased: one per line (a CSV's first column), `#` comments and a
+ * The UPNs of a --users file, lower-cased and composed as the export's usernames are (a decomposed ü
+ * names the same user): one per line (a CSV's first column), `#` comments and a
  * header (upn, username, userPrincipalName) skipped.
  */
 export async function readUserList(path: string): Promise<string[]> {
@@ -14,7 +16,7 @@ export async function readUserList(path: string): Promise<string[]> {
   }
   const names = text
     .split(/\r?\n/)
-    .map((l) => l.split(/[,;]/)[0]!.trim().toLowerCase())
+    .map((l) => composedUsername(l.split(/[,;]/)[0]!.trim()).toLowerCase())
     .filter((l) => l && !l.startsWith('#') && l !== 'upn' && l !== 'username' && l !== 'userprincipalname');
   // An empty list is a mistake (a file not yet filled, /dev/null), never "no user": apply would still
   // send the plan's policy changes and use the plan up (a black-box test saw it).

@@ -22,6 +22,7 @@ import { runFederationStep, upnDomain } from './federation-step.js';
 import { isUnknownOutcome } from './rollback-settle.js';
 import { findStale, switchGaps, type StaleObject } from './staleness.js';
 import { netbiosMapOf } from '../model/user-match.js';
+import { composedUsername } from '../model/username.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
@@ -162,11 +163,12 @@ const RECHECK_AFTER_MS = 60_000;
 
 /** Positions (in plan.users) of the users a run applies, in order: those with changes, --users, then --max-users. */
 export function selectUsers(plan: SavedPlan, sel: Pick<ApplySelection, 'users' | 'maxUsers'>): number[] {
-  const wanted = sel.users ? new Set(sel.users.map((u) => u.toLowerCase())) : undefined;
+  // Composed on both sides: a plan made before usernames were read composed may hold one decomposed.
+  const wanted = sel.users ? new Set(sel.users.map((u) => composedUsername(u).toLowerCase())) : undefined;
   const out: number[] = [];
   plan.users.forEach((u, i) => {
     if (u.pending === 0 || out.length >= (sel.maxUsers ?? Infinity)) return;
-    if (!wanted || wanted.has(u.upn.toLowerCase())) out.push(i);
+    if (!wanted || wanted.has(composedUsername(u.upn).toLowerCase())) out.push(i);
   });
   return out;
 }

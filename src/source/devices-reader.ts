@@ -4,6 +4,7 @@ import { secretFingerprint } from '../model/secret.js';
 import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './seeds/secret-encoding.js';
 import { refuseSecretLikeCell } from './seeds/secret-like-cell.js';
 import { quotedCell } from './quoted-cell.js';
+import { composedUsername } from '../model/username.js';
 import { cell, indexColumns, rowFits, UnnamedColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
 
 export const DEVICE_COLUMNS = [
@@ -45,11 +46,13 @@ export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
 type DeviceColumn = (typeof DEVICE_COLUMNS)[number]['name'];
 
 function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceColumn>, file: string, problems: ProblemList): MobileDevice | undefined {
-    const username = cell(cells, index, 'username');
-    if (username === undefined) {
+    const given = cell(cells, index, 'username');
+    if (given === undefined) {
       problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
       return undefined;
     }
+    // Composed as users.csv's are (docs/export-format.md), or a decomposed ü would be another user.
+    const username = composedUsername(given);
     const deviceName = cell(cells, index, 'device_name') ?? '';
     const registered = cell(cells, index, 'registered_at');
     // The app's seed under another column (columns out of order): the row is refused, the value never

@@ -7,6 +7,7 @@ import { cellAt, columnPositions, indexColumns, rowFits, UnnamedColumns, type Co
 import { parsePhone } from './phone.js';
 import { ownValue } from '../model/own-value.js';
 import { onPremisesName } from '../model/user-match.js';
+import { composedUsername } from '../model/username.js';
 
 export const USER_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user', 'login', 'sign in name'], required: true },
@@ -161,18 +162,19 @@ function readUserRow(
   seen: Map<string, number>,
   users: readonly MfaUser[],
 ): MfaUser | undefined {
-  const username = cellAt(cells, at.username);
-  if (username === undefined) {
+  const cell = cellAt(cells, at.username);
+  if (cell === undefined) {
     problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
     return undefined;
   }
   // A seed where the username belongs (columns out of order): the row is refused, never shown (a
   // username is in every finding, plan and report; a review saw one printed three times over).
-  if (!username.includes('@') && refuseSecretLikeCell(username, 'username', 'name', problems, { file, line, field: 'username' }, 'row')) return undefined;
+  if (!cell.includes('@') && refuseSecretLikeCell(cell, 'username', 'name', problems, { file, line, field: 'username' }, 'row')) return undefined;
+  const username = composedUsername(cell);
   const key = username.toLowerCase();
   const first = seen.get(key);
   if (first !== undefined) {
-    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${username} already appears on line ${users[first]!.line} (usernames are compared case-insensitively)`);
+    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${username} already appears on line ${users[first]!.line} (usernames are compared case-insensitively, and in Unicode's composed form: ü written as u and a combining mark is the same name)`);
     return undefined;
   }
   // The row is kept from here on: it becomes users[users.length].

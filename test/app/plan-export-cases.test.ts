@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fakeGraph } from '../helpers/graph.js';
@@ -139,4 +139,33 @@ describe('a seed file given by a relative path, outside the export folder', () =
     const applied = await applyFile(g, file, join(t.dir, 'state'));
     expect(applied.outcome.state).toBe('completed');
   });
+});
+
+describe('usernames as an export may write them (black-box tests)', () => {
+  const MUELLER = '0b7e8c52-0000-4000-8000-0000000000a1';
+  const JOERG = '0b7e8c52-0000-4000-8000-0000000000a2';
+  /** Contoso with müller@contoso.com, and a synced CORP\\jörg: composed, as AD holds names. */
+  function tenant() {
+    const doc = JSON.parse(readFileSync(join(CONTOSO, 'tenant.json'), 'utf8')) as { users: Record<string, unknown>[] };
+    doc.users.push(
+      { id: MUELLER, userPrincipalName: 'm\u00fcller@contoso.com', displayName: 'M\u00fcller' },
+      { id: JOERG, userPrincipalName: 'joerg@contoso.com', displayName: 'J\u00f6rg', onPremisesSyncEnabled: true, onPremisesSamAccountName: 'j\u00f6rg', onPremisesDomainName: 'corp.contoso.com', onPremisesUserPrincipalName: 'j\u00f6rg@corp.contoso.com' },
+    );
+    return doc;
+  }
+
+  it('names written decomposed (u + U+0308) are matched to the tenant by UPN and by sAMAccountName, and a --users file of either form scopes them', async () => {
+    const t = testDir('decomposed');
+    writeFileSync(join(t.dir, 'users.csv'), `${HEADER}\nmu\u0308ller@contoso.com,1,1,4255550111,,,,,phone_call\nCORP\\jo\u0308rg,1,1,4255550112,,,,,phone_call\nalice@contoso.com,1,1,4255550101,,,,,phone_call\n`);
+    const scope = join(t.dir, 'scope.txt');
+    writeFileSync(scope, 'M\u00fcller@contoso.com\nCORP\\jo\u0308rg\n');
+    const g = fakeGraph({ tenant: tenant() });
+    const plan = (await makePlan({ ...contosoRequest(t.dir, []), users: scope, graph: g.client({ readOnly: true }) })).built.plan;
+    expect(plan.users.map((u) => [u.user, u.user_id, u.status])).toEqual([
+      ['m\u00fcller@contoso.com', MUELLER, 'changes'],
+      ['CORP\\j\u00f6rg', JOERG, 'changes'],
+    ]);
+    expect(plan.users[1]!.match).toMatchObject({ outcome: 'matched', by: 'onPremisesSamAccountName', value: 'j\u00f6rg' });
+  });
+
 });

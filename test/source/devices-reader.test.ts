@@ -69,4 +69,11 @@ describe('readDevices', () => {
     expect(devices).toBeUndefined();
     expect(problems).toContainEqual(expect.objectContaining({ code: 'column-missing', field: 'device_name' }));
   });
+
+  it("reads usernames in composed form, as users.csv's are: a decomposed ü is the same user", async () => {
+    const { devices, problems } = await read('username,device_name\nmu\u0308ller@contoso.com,Phone\n');
+    expect(problems).toEqual([]);
+    expect(devices?.map((d) => d.username)).toEqual(['m\u00fcller@contoso.com']);
+  });
+
 });

@@ -222,4 +222,14 @@ describe('readUsers', () => {
     const malformed = await read('username\nCORP\\\n\\bob2\nA\\B\\C\n@corp.local\nx@\n');
     expect(malformed.problems.map((p) => [p.code, /no tenant user will be found for it: correct the username$/.test(p.message)])).toEqual(Array(5).fill(['username-invalid', true]));
   });
+
+  it('reads usernames in composed form: a decomposed ü is the same name, so a row spelling it the other way is a duplicate (a black-box test)', async () => {
+    const nfd = 'mu\u0308ller@contoso.com';
+    const { users, problems } = await read(`username\n${nfd}\nM\u00fcller@CONTOSO.com\njo\u0308rg@contoso.com\n`);
+    expect(users?.map((u) => u.username)).toEqual(['m\u00fcller@contoso.com', 'j\u00f6rg@contoso.com']);
+    expect(problems).toEqual([
+      expect.objectContaining({ severity: 'error', code: 'duplicate-user', line: 3, field: 'username', message: expect.stringMatching(/^username M\u00fcller@CONTOSO\.com already appears on line 2 \(usernames are compared case-insensitively, and in Unicode's composed form/) }),
+    ]);
+  });
+
 });

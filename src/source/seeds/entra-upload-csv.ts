@@ -3,6 +3,7 @@ import type { ProblemList } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
+import { composedUsername } from '../../model/username.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { ENTRA_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
@@ -59,7 +60,7 @@ export async function readEntraUploadCsv(path: string, display: string, delimite
             digits: 6,
             period,
             counter: null,
-            user: row.get('upn'),
+            user: composedUsername(row.get('upn')),
             manufacturer: row.get('manufacturer'),
             model: row.get('model'),
             source: display,

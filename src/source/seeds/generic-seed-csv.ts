@@ -3,6 +3,7 @@ import type { ProblemList } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
+import { composedUsername } from '../../model/username.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { GENERIC_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
@@ -111,7 +112,7 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
             counter,
             manufacturer: row.get('manufacturer'),
             model: row.get('model'),
-            user: row.get('user'),
+            user: composedUsername(row.get('user')),
             source: display,
             line: row.line,
           },

@@ -3,6 +3,7 @@ import type { ProblemList, Where } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
+import { composedUsername } from '../../model/username.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
 import { decodeHex } from './secret-encoding.js';
 import { shownValue } from '../../model/shown-value.js';
@@ -104,7 +105,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
         bytes.fill(0);
         continue;
       }
-      const user = version === 2 ? (cells[0] ?? '') : '';
+      const user = version === 2 ? composedUsername(cells[0] ?? '') : '';
       seeds.push(makeOathSeed({ serial, type, algorithm, digits, period, counter, user, source: display, line }, bytes, problems, where(1)));
     }
   } catch (err) {

@@ -13,6 +13,7 @@ import { refuseSecretLikeCell } from './secret-like-cell.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import type { SeedSink } from './seed-sink.js';
+import { composedUsername } from '../../model/username.js';
 import { shownValue } from '../../model/shown-value.js';
 
 /** Version 1.0 however written: `1`, `1.0`, `1.00` (the schema's VersionType is digits, a dot, digits). */
@@ -359,7 +360,7 @@ class PskcFileReader {
     if (type === 'totp' && time !== undefined && time !== 0n) {
       this.#problems.warning('value-invalid', this.#at(loc, 'Data/Time', 'Time'), `TOTP token ${serial} has Time ${time}; codes are computed from the Unix epoch (T0 = 0)`);
     }
-    const user = (child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim();
+    const user = composedUsername((child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim());
     warnIfShortSecret(serial, secret.length, this.#problems, () => this.#at(loc, this.#dataPath(secretValue)));
     this.#sink.addRead(
       {
