@@ -1,3 +1,5 @@
+import { CONTROL_BUT_NEWLINE, INVISIBLE, REORDERING } from './hidden-characters.js';
+
 /**
  * Matching an MFA Server username to its Entra user when the username is not the user's UPN.
  *
@@ -68,10 +70,17 @@ export interface UserMatch {
   shared_with?: string;
 }
 
-/** Characters a sAMAccountName cannot hold (AD's rule), and control characters: such a name is not looked up. */
-const NOT_IN_SAM = /["/\\[\]:;|=,+*?<>@\u0000-\u001f\u007f]/;
+/**
+ * What no part of a UPN holds: @, `?` (Entra's UPN characters leave it out; a `?` is what an ASCII
+ * export made of a letter it could not write), spaces, control characters, and the characters that
+ * do not show as themselves (bidirectional marks, zero-width and other invisible ones).
+ */
+export const NOT_IN_UPN = `@?\\s${CONTROL_BUT_NEWLINE}\\n${REORDERING}${INVISIBLE}`;
+const NOT_IN_UPN_PART = new RegExp(`[${NOT_IN_UPN}]`);
+/** Characters a sAMAccountName cannot hold (AD's rule), and the characters that do not show as themselves: such a name is not looked up. */
+const NOT_IN_SAM = new RegExp(`["/\\\\[\\]:;|=,+*?<>@${CONTROL_BUT_NEWLINE}\\n${REORDERING}${INVISIBLE}]`);
 /** Characters a NetBIOS domain name cannot hold. */
-const NOT_IN_NETBIOS = /[\\/:*?"<>|@\s\u0000-\u001f\u007f]/;
+const NOT_IN_NETBIOS = new RegExp(`[\\\\/:*?"<>|@\\s${CONTROL_BUT_NEWLINE}${REORDERING}${INVISIBLE}]`);
 
 /**
  * What a username is looked up by once no tenant user has it as UPN: `name@suffix` by the on-premises
@@ -81,7 +90,7 @@ export function onPremisesName(username: string): OnPremisesName | undefined {
   const name = username.trim();
   if (name !== username || name === '') return undefined;
   const at = name.indexOf('@');
-  if (at >= 0) return at > 0 && at === name.lastIndexOf('@') && at < name.length - 1 && !/\s/.test(name) ? { by: 'onPremisesUserPrincipalName', value: name } : undefined;
+  if (at >= 0) return at > 0 && at === name.lastIndexOf('@') && at < name.length - 1 && !NOT_IN_UPN_PART.test(name.replace('@', '')) ? { by: 'onPremisesUserPrincipalName', value: name } : undefined;
   const slash = name.indexOf('\\');
   if (slash >= 0) {
     const domain = name.slice(0, slash);

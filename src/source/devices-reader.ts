@@ -5,6 +5,7 @@ import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './seeds/secre
 import { refuseSecretLikeCell } from './seeds/secret-like-cell.js';
 import { quotedCell } from './quoted-cell.js';
 import { composedUsername } from '../model/username.js';
+import { AsciiExportNames } from './ascii-export.js';
 import { cell, indexColumns, rowFits, UnnamedColumns, type ColumnIndex, type ColumnSpec, type RowReader } from './columns.js';
 
 export const DEVICE_COLUMNS = [
@@ -24,6 +25,7 @@ export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
   let file = '';
   let width = 0;
   let unnamed: UnnamedColumns | undefined;
+  let ascii: AsciiExportNames | undefined;
   const devices: MobileDevice[] = [];
   return {
     header(h) {
@@ -31,12 +33,13 @@ export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
       width = h.header.length;
       index = indexColumns(h, DEVICE_COLUMNS, problems);
       unnamed = new UnnamedColumns(h, problems);
+      ascii = new AsciiExportNames(h.file, problems);
     },
     row({ line, cells }) {
       if (!index) return;
       if (!rowFits(cells, width, file, line, problems)) return;
       unnamed?.check(cells, line);
-      const device = readDeviceRow(line, cells, index, file, problems);
+      const device = readDeviceRow(line, cells, index, file, problems, ascii!);
       if (device) devices.push(device);
     },
     result: () => (index ? devices : undefined),
@@ -45,7 +48,7 @@ export function devicesReader(problems: ProblemList): RowReader<MobileDevice> {
 
 type DeviceColumn = (typeof DEVICE_COLUMNS)[number]['name'];
 
-function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceColumn>, file: string, problems: ProblemList): MobileDevice | undefined {
+function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceColumn>, file: string, problems: ProblemList, ascii: AsciiExportNames): MobileDevice | undefined {
     const given = cell(cells, index, 'username');
     if (given === undefined) {
       problems.error('username-invalid', { file, line, field: 'username' }, 'username is empty');
@@ -60,6 +63,7 @@ function readDeviceRow(line: number, cells: string[], index: ColumnIndex<DeviceC
     for (const [field, value] of [['username', username], ['device_name', deviceName], ['registered_at', registered ?? '']] as const) {
       if (refuseSecretLikeCell(value, field === 'device_name' ? 'device name' : field, 'name', problems, { file, line, field }, 'row')) return undefined;
     }
+    ascii.check(username, line);
     if (deviceName === '') problems.warning('value-invalid', { file, line, field: 'device_name' }, 'device name is empty');
     const device: MobileDevice = { line, username, deviceName };
 

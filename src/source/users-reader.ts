@@ -6,8 +6,11 @@ import { refuseSecretLikeCell } from './seeds/secret-like-cell.js';
 import { cellAt, columnPositions, indexColumns, rowFits, UnnamedColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
 import { ownValue } from '../model/own-value.js';
-import { onPremisesName } from '../model/user-match.js';
+import { NOT_IN_UPN, onPremisesName } from '../model/user-match.js';
 import { composedUsername } from '../model/username.js';
+import { escapedCharacter, firstInvisible } from '../model/hidden-characters.js';
+import { printable } from '../model/printable.js';
+import { AsciiExportNames } from './ascii-export.js';
 
 export const USER_COLUMNS = [
   { name: 'username', aliases: ['upn', 'user principal name', 'user name', 'user', 'login', 'sign in name'], required: true },
@@ -126,6 +129,7 @@ export function usersReader(problems: ProblemList): UsersReader {
   let width = 0;
   let unnamed: UnnamedColumns | undefined;
   let usable = true;
+  let ascii: AsciiExportNames | undefined;
   const users: MfaUser[] = [];
   const seen = new Map<string, number>();
 
@@ -135,6 +139,7 @@ export function usersReader(problems: ProblemList): UsersReader {
       width = h.header.length;
       const index = indexColumns(h, USER_COLUMNS, problems);
       unnamed = new UnnamedColumns(h, problems);
+      ascii = new AsciiExportNames(h.file, problems);
       at = index && columnPositions(index, USER_COLUMNS);
       usable = at !== undefined;
     },
@@ -142,7 +147,7 @@ export function usersReader(problems: ProblemList): UsersReader {
       if (!at) return;
       if (!rowFits(cells, width, file, line, problems)) return;
       unnamed?.check(cells, line);
-      const user = readUserRow(line, cells, at, file, problems, seen, users);
+      const user = readUserRow(line, cells, at, file, problems, seen, users, ascii!);
       if (!user) return;
       users.push(user);
       readPhone(user, 'phone', cellAt(cells, at.phone_country_code), cellAt(cells, at.phone), cellAt(cells, at.phone_extension), problems, file);
@@ -161,6 +166,7 @@ function readUserRow(
   problems: ProblemList,
   seen: Map<string, number>,
   users: readonly MfaUser[],
+  ascii: AsciiExportNames,
 ): MfaUser | undefined {
   const cell = cellAt(cells, at.username);
   if (cell === undefined) {
@@ -174,12 +180,18 @@ function readUserRow(
   const key = username.toLowerCase();
   const first = seen.get(key);
   if (first !== undefined) {
-    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${username} already appears on line ${users[first]!.line} (usernames are compared case-insensitively, and in Unicode's composed form: ü written as u and a combining mark is the same name)`);
+    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${printable(username)} already appears on line ${users[first]!.line} (usernames are compared case-insensitively, and in Unicode's composed form: ü written as u and a combining mark is the same name)`);
     return undefined;
   }
   // The row is kept from here on: it becomes users[users.length].
   seen.set(key, users.length);
-  if (!UPN.test(username)) {
+  const invisible = firstInvisible(username);
+  if (ascii.check(username, line)) {
+    // Said by the check: a letter lost to an ASCII export.
+  } else if (invisible !== undefined) {
+    // Shown escaped, in the JSON report too: printed as it is, the name reads as the name without it.
+    problems.warning('username-invalid', { file, line, field: 'username' }, `username ${quotedCell(printable(username))} holds ${escapedCharacter(invisible)}, an invisible character (a zero-width space, soft hyphen or the like, as a copy out of a web page or document brings) that no UPN or on-premises name holds, so no tenant user will be found for it: correct the username`);
+  } else if (!UPN.test(username)) {
     // A name no on-premises name can be (`CORP\`, `A\B\C`, `x@`) is said so: no tenant user will be found for it.
     const how = onPremisesName(username)
       ? 'plan matches it by the synced on-premises name (onPremisesSamAccountName; onPremisesUserPrincipalName for name@suffix) when exactly one tenant user has it, or, with --match-by upn, only by that exact UPN'
@@ -244,8 +256,6 @@ function choice<T>(cells: string[], position: number, table: Record<string, T>, 
   return v;
 }
 
-/** What no part of a UPN holds: @, spaces, control characters, bidirectional formatting marks. */
-const NOT_IN_UPN = '@\\s\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
 const UPN = new RegExp(`^[^${NOT_IN_UPN}]+@[^${NOT_IN_UPN}]+\\.[^${NOT_IN_UPN}]+$`);
 
 function readPhone(

@@ -168,4 +168,25 @@ describe('usernames as an export may write them (black-box tests)', () => {
     expect(plan.users[1]!.match).toMatchObject({ outcome: 'matched', by: 'onPremisesSamAccountName', value: 'j\u00f6rg' });
   });
 
+  it('a name holding an invisible character or a ? is not found, and the plan says why at the user, not only that no one has the UPN', async () => {
+    const t = testDir('unfindable');
+    writeFileSync(join(t.dir, 'users.csv'), `${HEADER}\nalice@contoso.com\u200b,1,1,4255550101,,,,,phone_call\nm?ller@contoso.com,1,1,4255550111,,,,,phone_call\n`);
+    const g = fakeGraph({ tenant: tenant() });
+    const plan = (await makePlan({ ...contosoRequest(t.dir, []), graph: g.client({ readOnly: true }) })).built.plan;
+    expect(plan.users.map((u) => [u.user, u.status])).toEqual([
+      ['alice@contoso.com\u200b', 'not-in-tenant'],
+      ['m?ller@contoso.com', 'not-in-tenant'],
+    ]);
+    const of = (user: string) => plan.findings.filter((f) => f.user === user).map((f) => `${f.severity}:${f.code}:${f.message}`);
+    expect(of('alice@contoso.com\u200b')).toEqual([
+      expect.stringMatching(/^warning:username-invalid:username: username "alice@contoso\.com\\u200b" holds \\u200b, an invisible character .*correct the username$/),
+      expect.stringMatching(/^warning:user-not-found:/),
+    ]);
+    expect(of('m?ller@contoso.com')).toEqual([
+      expect.stringMatching(/^error:username-invalid:username: username "m\?ller@contoso\.com" holds "\?", .*ASCII export/),
+      expect.stringMatching(/^warning:user-not-found:/),
+    ]);
+    // Neither is looked up by an on-premises name it cannot be.
+    expect(g.operations().filter((o) => /\$filter=onPremises/.test(decodeURIComponent(o.path)))).toEqual([]);
+  });
 });

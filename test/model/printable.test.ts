@@ -9,4 +9,11 @@ describe('printable', () => {
     expect(printable('two\nlines')).toBe('two\\u000alines');
     expect(printable('two\nlines', true)).toBe('two\nlines');
   });
+
+  it('shows the characters that display as nothing (a black-box test printed alice@contoso.com + U+200B as alice@contoso.com)', () => {
+    expect(printable('alice@contoso.com\u200b')).toBe('alice@contoso.com\\u200b');
+    expect(printable('a\u00adb\u180ec\u200cd\u200de\u2060f\u2064g\ufeffh')).toBe('a\\u00adb\\u180ec\\u200cd\\u200de\\u2060f\\u2064g\\ufeffh');
+    // Their neighbours are text: a no-break space, a hair space, an en dash, a Mongolian letter.
+    expect(printable('a\u00a0b\u200ac\u2013d\u1820')).toBe('a\u00a0b\u200ac\u2013d\u1820');
+  });
 });

@@ -20,6 +20,15 @@ describe('onPremisesName: what a username is looked up by once no tenant user ha
   it('nothing for a name neither can be (never a guess at what it means)', () => {
     for (const name of ['a@b@c', '@corp.local', 'jdoe@', '\\jdoe', 'CORP\\', 'CORP\\a\\b', 'a b@c.d', 'CORP\\j*doe', 'j/doe', ' jdoe', 'CO RP\\jdoe']) expect(onPremisesName(name), name).toBeUndefined();
   });
+
+  it('nothing for a name holding what no on-premises name holds: an invisible character, a ? an ASCII export left (black-box tests)', () => {
+    for (const name of ['alice@contoso.com\u200b', 'al\u00adice@corp.local', '\ufeffjdoe@corp.local', 'CORP\\j\u200ddoe', 'CO\u2060RP\\jdoe', 'jdoe\u200c', 'm?ller@corp.local', 'CORP\\m?ller', 'm?ller', 'a\u202eb@corp.local']) {
+      expect(onPremisesName(name), JSON.stringify(name)).toBeUndefined();
+    }
+    // Letters beyond ASCII are names.
+    expect(onPremisesName('müller@corp.local')).toEqual({ by: 'onPremisesUserPrincipalName', value: 'müller@corp.local' });
+    expect(onPremisesName('CORP\\müller')).toEqual({ by: 'onPremisesSamAccountName', value: 'müller', domain: 'CORP' });
+  });
 });
 
 describe('decideMatch: exactly one tenant user, or no match', () => {

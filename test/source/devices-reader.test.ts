@@ -76,4 +76,14 @@ describe('readDevices', () => {
     expect(devices?.map((d) => d.username)).toEqual(['m\u00fcller@contoso.com']);
   });
 
+  it('usernames holding ? (an ASCII export): said once for the file with what to do, and at each row', async () => {
+    const { devices, problems } = await read('username,device_name\nm?ller@contoso.com,Phone\nalice@contoso.com,Phone\nj?rg@contoso.com,Tablet\n');
+    expect(devices).toHaveLength(3);
+    expect(problems.map((p) => [p.severity, p.code, p.line, p.field])).toEqual([
+      ['error', 'username-invalid', undefined, 'username'],
+      ['error', 'username-invalid', 2, 'username'],
+      ['error', 'username-invalid', 4, 'username'],
+    ]);
+    expect(problems[0]!.message).toMatch(/the first on line 2.*written as ASCII.*-Encoding UTF8/);
+  });
 });

@@ -232,4 +232,37 @@ describe('readUsers', () => {
     ]);
   });
 
+  it('a username holding an invisible character is told to be corrected, the character shown (a black-box test took alice@contoso.com + U+200B for a UPN)', async () => {
+    const { users, problems } = await read('username\nalice@contoso.com\u200b\nb\u00adob@contoso.com\nCORP\\\ufeffcarol\n');
+    // Kept (their other problems are still found), and matched to no one.
+    expect(users?.map((u) => u.line)).toEqual([2, 3, 4]);
+    expect(problems.map((p) => [p.severity, p.code, p.line, p.field, p.message])).toEqual([
+      ['warning', 'username-invalid', 2, 'username', expect.stringMatching(/^username "alice@contoso\.com\\u200b" holds \\u200b, an invisible character .* that no UPN or on-premises name holds, so no tenant user will be found for it: correct the username$/)],
+      ['warning', 'username-invalid', 3, 'username', expect.stringMatching(/^username "b\\u00adob@contoso\.com" holds \\u00ad, /)],
+      ['warning', 'username-invalid', 4, 'username', expect.stringMatching(/^username "CORP\\\\ufeffcarol" holds \\ufeff, /)],
+    ]);
+    // Printed escaped in the JSON report too: the message holds no invisible character itself.
+    for (const p of problems) expect(p.message).not.toMatch(/[\u00ad\u200b\ufeff]/);
+  });
+
+  it("usernames holding ? (an ASCII export) are errors: the file's first says why and what to do, once; each row names its user (a black-box test)", async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => `m?ller${i}@contoso.com`);
+    const { users, problems } = await read(`username\nalice@contoso.com\n${rows.join('\n')}\nCORP\\j?rg\n`);
+    expect(users).toHaveLength(52);
+    const summary = problems.filter((p) => p.line === undefined);
+    expect(summary).toEqual([
+      {
+        severity: 'error',
+        code: 'username-invalid',
+        file: 'users.csv',
+        field: 'username',
+        message: expect.stringMatching(/^usernames hold "\?" \(the first on line 3\), which no UPN or sAMAccountName holds, .*the file was probably written as ASCII.*Export-Csv.*export it again with -Encoding UTF8/),
+      },
+    ]);
+    const perRow = problems.filter((p) => p.line !== undefined);
+    expect(perRow.map((p) => [p.severity, p.code, p.line, p.field])).toEqual([...rows, 'CORP\\j?rg'].map((_, i) => ['error', 'username-invalid', i + 3, 'username']));
+    expect(perRow[0]!.message).toBe('username "m?ller0@contoso.com" holds "?", which no UPN or sAMAccountName holds: a letter lost to an ASCII export (export again with -Encoding UTF8)');
+    // Not told it is no UPN, or that plan looks it up by its on-premises name: that is not what is wrong.
+    expect(problems.filter((p) => /not a user principal name|plan matches/.test(p.message))).toEqual([]);
+  });
 });
