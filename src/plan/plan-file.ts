@@ -50,7 +50,8 @@ import { matchedUser, type UserMatch } from '../model/user-match.js';
  * use, or why none was); the lines of users found by UPN are as in 2.9; and, for the federation's
  * final step of a narrower scope, the Entra UPNs its out-of-scope users' on-premises names may be
  * (`cutover_seen.outOfScopeMatches`). 2.11 holds the lines of 2.10, planned by changed rules (the
- * policy's methods and their counts are what the users the tenant has use, not those it lacks): a
+ * policy's methods and their counts are what the users the tenant has use, not those it lacks;
+ * usernames read composed, NFC; one no on-premises name can be looked up by UPN only): a
  * 2.10 file planned otherwise is an earlier version's.
  */
 export const PLAN_FILE_VERSION = '2.11';
