@@ -3,7 +3,9 @@
  * refuses breaks when V8's message gives no position (`Unexpected token '/'` for a comment where a
  * value belongs), and the keys an object gives twice (JSON.parse keeps the last in silence, so
  * `"reportingCode": 0, "reportingCode": 5` reads as 5). Iterative: a deeply nested file cannot
- * overflow the stack.
+ * overflow the stack. Hand-written because the library for this, jsonc-parser 3.3, recurses (a
+ * 200,000-deep array throws RangeError) and places some errors elsewhere than V8 (`tru` at its
+ * start); tested against JSON.parse as the oracle.
  */
 
 /** A key an object gives a second time: its JSON path, and where both are. */
