@@ -434,7 +434,7 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
     const noPolicy = structuredClone(lines);
     delete noPolicy[0]!.policy_seen;
     writeFileSync(join(tmp.dir, 'no-policy-seen.plan'), dump(noPolicy));
-    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan: this plan \(format 2\.10\) records no tenant state, so an edit to it could not be detected/);
+    await expect(applyFile(g, join(tmp.dir, 'no-policy-seen.plan'), join(tmp.dir, 's-np'))).rejects.toThrow(/no-policy-seen\.plan: this plan \(format 2\.\d+\) records no tenant state, so an edit to it could not be detected/);
     const noSeen = structuredClone(lines);
     const at = noSeen.findIndex((l) => l.t === 'user');
     delete noSeen[at]!.seen;
