@@ -60,12 +60,18 @@ export interface StatusResult {
   /** Who read it: the signed-in admin's UPN, else the application's name or id; null when the token names nobody. */
   read_as: string | null;
   rollout_policy: { id: string; displayName: string; isEnabled: boolean; isAppliedToOrganization: boolean; groups: { id: string; displayName: string; members: number }[] } | null;
+  /** Why the staged rollout policy could not be read (an application's sign-in), else null: `rollout_policy` is then null, and no user is shown switched by it. */
+  rollout_unread: string | null;
   federation: { domain: string; federatedIdpMfaBehavior: string | null }[];
   counts: { users: number; migrated: number; switched: number; ready: number; phone_only: number; blocked: number };
   users: UserStatusRow[];
 }
 
 const PHONES = ['mobile', 'alternateMobile', 'office'];
+
+/** What status says when Graph refuses it the staged rollout policies (Graph's own words are in the plan's and apply's refusals). */
+const ROLLOUT_UNREAD =
+  'Graph refused to list the staged rollout policies (403): they can be read only by an admin signed in with Policy.Read.HybridAuthentication (Graph has no application permission for staged rollout), so no user is shown as switched by a rollout group; sign in as an admin (--auth device-code --client-id APP) to see them';
 
 /** Where the cutover stands, per user in scope, with counts. Reads only. */
 export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
@@ -82,7 +88,8 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
       concurrency: req.concurrency,
       ...(req.onProgress ? { onProgress: req.onProgress } : {}),
     }),
-    readCutover(req.graph, { rolloutGroups: [], rollout: true, federation: true }),
+    // An application cannot read staged rollout (Graph has no application permission for it): the rest is still told.
+    readCutover(req.graph, { rolloutGroups: [], rollout: 'if-readable', federation: true }),
     req.graph.identity(),
   ]);
   setMembership(tenantSnapshot.users.values(), cutover.memberOf);
@@ -118,6 +125,7 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
           }),
         }
       : null,
+    rollout_unread: cutover.rolloutUnread !== undefined ? ROLLOUT_UNREAD : null,
     federation: cutover.cutover.federatedDomains.map((d) => ({ domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior })),
     counts: {
       users: rows.length,

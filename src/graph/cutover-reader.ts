@@ -11,8 +11,12 @@ import { resolveGroup, type GroupRef } from './groups-reader.js';
 export interface CutoverReadOptions {
   /** --rollout-group values (names or ids), in fill order. */
   rolloutGroups: readonly string[];
-  /** Read the rollout policy and the members of the groups it applies to (for --rollout-group and --federated-mfa). */
-  rollout: boolean;
+  /**
+   * Read the rollout policy and the members of the groups it applies to (for --rollout-group and
+   * --federated-mfa). `if-readable`: a sign-in Graph refuses it to (an application: Graph has no
+   * application permission for staged rollout) reads the rest, and says why in `rolloutUnread`.
+   */
+  rollout: boolean | 'if-readable';
   /** --campaign-group (name or id). */
   campaignGroup?: string;
   /** Read the verified federated domains and their federation configuration. */
@@ -28,6 +32,8 @@ export interface CutoverRead {
   memberOf: Map<string, string[]>;
   /** By user id: the members' userPrincipalName. */
   memberUpns: Map<string, string>;
+  /** With `rollout: 'if-readable'`: why the rollout policy could not be read (then taken as none). */
+  rolloutUnread?: string;
 }
 
 /**
@@ -43,14 +49,26 @@ export async function readCutover(client: GraphClient, opts: CutoverReadOptions)
     if (!rolloutGroups.some((x) => x.id.toLowerCase() === ref.id.toLowerCase())) rolloutGroups.push(ref);
   }
   const campaignGroup = opts.campaignGroup ? await resolveGroup(client, opts.campaignGroup, '--campaign-group') : undefined;
-  const [rolloutPolicy, federatedDomains] = await Promise.all([
-    opts.rollout ? readRolloutPolicy(client) : Promise.resolve(null),
+  const [rollout, federatedDomains] = await Promise.all([
+    opts.rollout
+      ? readRolloutPolicy(client).then(
+          (policy) => ({ policy, unread: undefined }),
+          (err: unknown) => {
+            if (opts.rollout === 'if-readable' && err instanceof RolloutForbiddenError) return { policy: null, unread: err.message };
+            throw err;
+          },
+        )
+      : Promise.resolve({ policy: null, unread: undefined }),
     opts.federation ? readFederatedDomains(client) : Promise.resolve([]),
   ]);
+  const rolloutPolicy = rollout.policy;
   const ids = [...new Set([...rolloutGroups.map((g) => g.id), ...(rolloutPolicy?.appliesTo ?? []), ...(campaignGroup ? [campaignGroup.id] : [])])];
   const { groups, memberOf, memberUpns } = await readGroups(client, ids);
-  return { cutover: { rolloutPolicy, groups, federatedDomains }, rolloutGroups, ...(campaignGroup ? { campaignGroup } : {}), memberOf, memberUpns };
+  return { cutover: { rolloutPolicy, groups, federatedDomains }, rolloutGroups, ...(campaignGroup ? { campaignGroup } : {}), memberOf, memberUpns, ...(rollout.unread !== undefined ? { rolloutUnread: rollout.unread } : {}) };
 }
+
+/** Graph refused to list the staged rollout policies to this sign-in (403). */
+export class RolloutForbiddenError extends UserError {}
 
 /** The multiFactorAuthentication rollout policy with its groups, or null when the tenant has none. */
 export async function readRolloutPolicy(client: GraphClient): Promise<TenantRolloutPolicy | null> {
@@ -66,7 +84,7 @@ export async function readRolloutPolicy(client: GraphClient): Promise<TenantRoll
     // Graph has no application permission for staged rollout: an app-only sign-in never gets there,
     // and a signed-in admin needs the delegated one.
     if (err instanceof GraphRequestError && err.response.status === 403) {
-      throw new UserError(
+      throw new RolloutForbiddenError(
         `${err.message}: staged rollout needs an admin signed in (Graph has no application permission for it) with the delegated permission Policy.Read.HybridAuthentication to read it, Policy.ReadWrite.HybridAuthentication to apply, consented to an app registration of your own (--auth device-code --client-id APP; Azure CLI's app cannot be given them)`,
       );
     }

@@ -15,7 +15,9 @@ export function renderStatus(s: StatusResult): string {
   out.push(
     p
       ? `  staged rollout (multiFactorAuthentication): ${p.isEnabled ? 'enabled' : 'disabled'}${p.isAppliedToOrganization ? ', whole organisation' : ''}; groups: ${p.groups.map((g) => `${printable(g.displayName || g.id)} (${g.members})`).join(', ') || 'none'}`
-      : '  staged rollout (multiFactorAuthentication): no policy',
+      : s.rollout_unread !== null
+        ? `  staged rollout (multiFactorAuthentication): not read: ${s.rollout_unread}`
+        : '  staged rollout (multiFactorAuthentication): no policy',
   );
   for (const f of s.federation) out.push(`  federated domain ${f.domain}: federatedIdpMfaBehavior ${f.federatedIdpMfaBehavior ?? 'not set'}`);
   out.push('');
