@@ -1,3 +1,4 @@
+import { clipped } from '../model/clipped.js';
 import { EXTENSION_AT_END, maskPhoneText } from '../model/mask.js';
 import { secretLikeCell } from './seeds/secret-like-cell.js';
 
@@ -15,7 +16,7 @@ export function quotedCell(value: string): string {
 /** The cell as a message may show it (a phone masked), or null when it looks like a seed and is not shown at all. */
 export function cellText(value: string): string | null {
   if (secretLikeCell(value, 'name') !== null) return null;
-  return phoneLike(value) ? maskPhoneText(value) : value;
+  return clipped(phoneLike(value) ? maskPhoneText(value) : value);
 }
 
 /** Digits (five or more, any script) with a phone's punctuation alone, an extension at the end allowed: `+1 (425) 555-0101 x12`. */

@@ -1,3 +1,4 @@
+import { clipped } from '../model/clipped.js';
 import type { ExportedPhone, MfaMethod, MfaUser, MobileAppMode, PhoneCallMode, TextMessageDirection, TextMessageMode } from '../model/export-data.js';
 import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
@@ -285,7 +286,7 @@ function readPhone(
     return;
   }
   (user.invalidPhones ??= []).push({ field, reason: result.reason });
-  problems.error('phone-invalid', { file, line: user.line, field: result.cell === 'extension' ? extensionColumn(field) : field }, `${maskPhone(number)}: ${result.reason}`);
+  problems.error('phone-invalid', { file, line: user.line, field: result.cell === 'extension' ? extensionColumn(field) : field }, `${clipped(maskPhone(number))}: ${result.reason}`);
 }
 
 const extensionColumn = (field: 'phone' | 'backup_phone') => (field === 'phone' ? 'phone_extension' : 'backup_extension');

@@ -142,6 +142,13 @@ describe('readUsers', () => {
     expect(problems[0]!.message).not.toContain('5555551234');
   });
 
+  /** A black-box test: a cell of 5,000 digits made a message of 5,000 characters. */
+  it('quotes a very long phone cell cut short, masked, with its length', async () => {
+    const { problems } = await read(`username,phone_country_code,phone\na@b.com,1,${'4'.repeat(4998)}12\n`);
+    expect(problems).toEqual([expect.objectContaining({ code: 'phone-invalid', line: 2, field: 'phone' })]);
+    expect(problems[0]!.message).toBe(`${'*'.repeat(96)}... (5000 characters): not a phone number`);
+  });
+
   it('reports a country code no country has on its row, and reads every other row', async () => {
     const { users, problems } = await read('username,phone_country_code,phone\na@b.com,999,123456\nb@b.com,1,2065550102\nc@b.com,0,5551234\n');
     expect(users?.map((u) => u.username)).toEqual(['a@b.com', 'b@b.com', 'c@b.com']);
