@@ -7,6 +7,7 @@ import { composedUsername } from '../../model/username.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { ENTRA_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+import { refuseEncodedTwice } from './secret-suspect.js';
 import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './secret-encoding.js';
 
 /** The cells kept as names of the token or its user (shown in reports and plans, sent to Entra). */
@@ -50,6 +51,7 @@ export async function readEntraUploadCsv(path: string, display: string, delimite
         problems.error('secret-invalid', row.where('secret'), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7); the row is skipped`);
         return;
       }
+      if (refuseEncodedTwice(bytes, 'secret key', serial, problems, row.where('secret'), 'row')) return;
       if (base32StrayBits(row.get('secret'))) problems.warning('secret-suspect', row.where('secret'), `the secret key of token ${serial} ${STRAY_BITS_MESSAGE}`);
       seeds.push(
         makeOathSeed(

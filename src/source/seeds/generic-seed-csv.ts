@@ -7,6 +7,7 @@ import { composedUsername } from '../../model/username.js';
 import { forEachSeedCsvRow } from './seed-csv-file.js';
 import { GENERIC_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+import { refuseEncodedTwice } from './secret-suspect.js';
 import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE, type SecretEncoding } from './secret-encoding.js';
 
 /**
@@ -95,6 +96,7 @@ export async function readGenericSeedCsv(path: string, display: string, delimite
         problems.error('secret-invalid', row.where('secret'), `the secret of token ${serial} is not valid ${how}${guessed}; the row is skipped`);
         return;
       }
+      if (refuseEncodedTwice(bytes, 'secret', serial, problems, row.where('secret'), 'row')) return;
       if (used === 'base32' && base32StrayBits(secretText)) problems.warning('secret-suspect', row.where('secret'), `the Base32 secret of token ${serial} ${STRAY_BITS_MESSAGE}`);
       if (!ok) {
         bytes.fill(0);

@@ -8,6 +8,7 @@ import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
 import { decodeHex } from './secret-encoding.js';
 import { shownValue } from '../../model/shown-value.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+import { refuseEncodedTwice } from './secret-suspect.js';
 
 /**
  * The headerless OATH token CSV that LinOTP and privacyIDEA import and export, one token a line:
@@ -99,6 +100,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
         problems.error('secret-invalid', where(1), `the key of token ${serial} is not valid hex (an even number of 0-9, a-f); the line is skipped`);
         continue;
       }
+      if (refuseEncodedTwice(bytes, 'key', serial, problems, where(1), 'line')) continue;
       const algorithm = hashForKeyLength(bytes.length);
       if (algorithm === null) bad(1, `a ${bytes.length}-byte key means SHA-${bytes.length === 28 ? 224 : 384} in this format, which is not supported`);
       if (!ok || algorithm === null) {

@@ -10,6 +10,7 @@ import { attr, child, childAny, DEFAULT_PSKC_LIMITS, DRAFT_NAMESPACES, ownString
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+import { encodedTwice, hexInBase64 } from './secret-suspect.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import type { SeedSink } from './seed-sink.js';
@@ -350,6 +351,10 @@ class PskcFileReader {
       this.#problems.error('secret-invalid', this.#at(loc, this.#dataPath(secretValue), 'Secret'), `the secret of token ${serial} is empty`);
       return;
     }
+    if (secret !== null && this.#encodedTwice(secretValue, loc, secret)) {
+      secret.fill(0);
+      return;
+    }
     if (secret === null || counter === BAD || interval === BAD || drift === BAD || time === BAD || !ok) {
       secret?.fill(0);
       return;
@@ -394,6 +399,28 @@ class PskcFileReader {
     if ((child(key, 'Issuer')?.text.trim().toLowerCase() ?? '') === 'privacyidea') return BigInt(Math.round(Number(text) / period));
     this.#problems.warning('value-invalid', this.#at(loc, this.#dataPath(v!), 'TimeDrift'), `TimeDrift ${shownValue(text)} of token ${loc.serial} is not a whole number of time steps; it is left out`);
     return undefined;
+  }
+
+  /**
+   * A secret that is the text of an encoded seed (secret-suspect.ts): hex where PSKC puts Base64, or
+   * bytes that are a hex, Base32 or Base64 string (the seed encoded twice). Such a key is refused with
+   * an error, never read: its token would be activated with a wrong seed, and no code would match.
+   */
+  #encodedTwice(v: DataValue, loc: KeyLocation, secret: Buffer): boolean {
+    const plain = this.#encrypted(v, loc) === undefined ? child(v.el, v.legacy ? 'Value' : 'PlainValue') : undefined;
+    const element = plain?.name ?? (v.legacy ? 'Value' : 'EncryptedValue');
+    const where = this.#at(loc, `${this.#dataPath(v)}/${element}`, v.name);
+    const fix = 'the key is skipped: ask the vendor for a file with the seed encoded once';
+    if (plain !== undefined && hexInBase64(plain.text)) {
+      const digits = plain.text.replace(/\s+/g, '').length;
+      this.#problems.error('secret-suspect', where, `the ${v.name} ${plain.name} of token ${loc.serial} is ${digits} hex digits: a seed written in hex where PSKC puts Base64, which read as Base64 is a wrong seed; ${fix}`);
+      return true;
+    }
+    const looks = encodedTwice(secret);
+    if (looks === null) return false;
+    const which = plain === undefined ? 'decrypted secret' : 'secret';
+    this.#problems.error('secret-suspect', where, `the ${which} of token ${loc.serial} is ${secret.length} bytes that are ${looks}, not seed bytes: the file holds the seed encoded twice, and read as it is no code would match; ${fix}`);
+    return true;
   }
 
   /** " (token S)" when the serial is known. */

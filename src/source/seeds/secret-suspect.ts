@@ -1,0 +1,69 @@
+import type { ProblemList, Where } from '../../model/problem.js';
+
+/**
+ * Seeds encoded twice. A vendor's tool that puts a seed's hex or Base32 text where the file wants its
+ * bytes (Base64 of the hex string, python-pskc issue #5's Base64 of a Base64 string, Base64 of the
+ * Base32 string) yields a "secret" of 28 to 40 bytes of printable text, which decodes and reads like
+ * any other: every token would be activated with a wrong seed and no code would ever match. Random
+ * seed bytes are practically never all of one text alphabet: 16 bytes all hex digits happen with odds
+ * of (22/256)^16, about 10^-17. Test seeds of digits or letters alone (RFC 4226's and RFC 6238's
+ * `12345678901234567890`, `abcdefghijklmnopqrst`) are let through: the hex, Base32 or Base64 string of
+ * real seed bytes mixes letters and digits (Base64: both cases).
+ */
+
+/** Below this many bytes the alphabets are not told apart from chance well enough to refuse a seed. */
+export const SUSPECT_MIN_BYTES = 16;
+
+const HEX_DIGIT = /^[0-9a-fA-F]+$/;
+const HEX_LETTER = /[a-fA-F]/;
+const BASE32_UPPER = /^[A-Z2-7]+=*$/;
+const BASE32_LOWER = /^[a-z2-7]+=*$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
+
+/**
+ * What a seed's bytes look like when they are the text of an encoded string ("the text of a hex
+ * string"), or null when they look like seed bytes. Never the bytes themselves.
+ */
+export function encodedTwice(bytes: Uint8Array): string | null {
+  if (bytes.length < SUSPECT_MIN_BYTES) return null;
+  // Only printable ASCII can be text of an alphabet: most seeds stop at their first byte.
+  for (const b of bytes) if (b < 0x2b || b > 0x7a) return null;
+  const text = Buffer.from(bytes).toString('latin1');
+  if (HEX_DIGIT.test(text)) return HEX_LETTER.test(text) ? 'the text of a hex string' : null;
+  // Base32 text of 16 random bytes or more has a digit (2-7) but by odds of about 1 in 200; letters
+  // alone are a test string (`abcdefghijklmnopqrst`) or a word.
+  if (BASE32_UPPER.test(text) || BASE32_LOWER.test(text)) return /[a-z]/i.test(text) && /[2-7]/.test(text) ? 'the text of a Base32 string' : null;
+  // Base64 text of 16 random bytes or more has both cases (the odds of one missing are about 10^-5);
+  // a word or a number does not.
+  if ((BASE64.test(text) || BASE64URL.test(text)) && /[A-Z]/.test(text) && /[a-z]/.test(text) && text.length % 4 !== 1) return 'the text of a Base64 string';
+  return null;
+}
+
+/**
+ * A PSKC PlainValue made of hex digits alone: a seed written in hex where RFC 6030 puts Base64. Read
+ * as Base64 it decodes (hex digits are Base64 characters) to a wrong seed three quarters as long. The
+ * Base64 of 16 random bytes or more is 24 characters or more and holds other characters but by odds
+ * of about 10^-11; a hex seed of 16 bytes is 32 digits.
+ */
+export function hexInBase64(text: string): boolean {
+  const s = text.replace(/\s+/g, '');
+  return s.length >= 2 * SUSPECT_MIN_BYTES && HEX_DIGIT.test(s);
+}
+
+/**
+ * Refuses a seed CSV row whose decoded secret is the text of an encoded seed (encodedTwice), with an
+ * error at `where` that names the token but never the value. True when the row was refused (its bytes
+ * wiped); the caller skips it.
+ */
+export function refuseEncodedTwice(bytes: Buffer, what: string, serial: string, problems: ProblemList, where: Where, unit: 'row' | 'line'): boolean {
+  const looks = encodedTwice(bytes);
+  if (looks === null) return false;
+  problems.error(
+    'secret-suspect',
+    where,
+    `the ${what} of token ${serial} decodes to ${bytes.length} bytes that are ${looks}, not seed bytes: the seed was encoded twice, and read as it is no code would match; the ${unit} is skipped`,
+  );
+  bytes.fill(0);
+  return true;
+}
