@@ -109,17 +109,33 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   let treeElements = 0;
   let treeText = 0;
 
-  // Line tracking over the decoded text: newlines are counted lazily up to the positions asked for.
+  // Line tracking over the decoded text: line ends are counted lazily up to the positions asked for.
+  // LF, CRLF and a CR alone (old Mac files) each end a line: a CR is counted, and an LF unless a CR
+  // is just before it (in this chunk or at the end of the one before).
   let chunk = '';
   let chunkStart = 0; // absolute index of chunk[0] in the decoded text
-  let scanned = 0; // index within chunk up to which newlines are counted
+  let scanned = 0; // index within chunk up to which line ends are counted
   let linesBefore = 1; // line number at chunk[scanned]
+  let crBefore = false; // the chunk before this one ended in a CR
+  let nextCr = -2; // index of the next CR in chunk from `scanned` on; -1 none, -2 not looked for yet
+  const setChunk = (s: string): void => {
+    crBefore = chunk.endsWith('\r');
+    chunk = s;
+    scanned = 0;
+    nextCr = -2;
+  };
   const lineAt = (absolute: number): number => {
     const upto = Math.min(Math.max(absolute - chunkStart, scanned), chunk.length);
     let i = chunk.indexOf('\n', scanned);
     while (i !== -1 && i < upto) {
-      linesBefore++;
+      if (!(i === 0 ? crBefore : chunk.charCodeAt(i - 1) === 13)) linesBefore++;
       i = chunk.indexOf('\n', i + 1);
+    }
+    // Most files hold no CR but in CRLFs: one look per chunk finds none, or the first.
+    if (nextCr === -2 || (nextCr !== -1 && nextCr < scanned)) nextCr = chunk.indexOf('\r', scanned);
+    while (nextCr !== -1 && nextCr < upto) {
+      linesBefore++;
+      nextCr = chunk.indexOf('\r', nextCr + 1);
     }
     scanned = upto;
     return linesBefore;
@@ -294,8 +310,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   };
 
   const feed = async (s: string): Promise<void> => {
-    chunk = s;
-    scanned = 0;
+    setChunk(s);
     measure(s);
     parser.write(s);
     lineAt(chunkStart + s.length);
@@ -317,7 +332,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
         // not well-formed XML, but nothing hides there: they are skipped, their lines still counted.
         const lead = /^\uFEFF?\s+(?=<\?xml[\s?])/.exec(s);
         if (lead !== null) {
-          for (let i = lead[0].indexOf('\n'); i !== -1; i = lead[0].indexOf('\n', i + 1)) linesBefore++;
+          linesBefore += lead[0].match(/\r\n?|\n/g)?.length ?? 0;
           s = s.slice(lead[0].length);
         }
       }
@@ -325,14 +340,12 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
         throw new PskcStreamError('unsafe', `the file is larger than the ${maxBytes}-byte limit for PSKC files`);
       }
       if (s.includes('\uFFFD')) {
-        chunk = s;
-        scanned = 0;
+        setChunk(s);
         throw new PskcStreamError('invalid', 'the file is not valid UTF-8 text', lineAt(chunkStart + s.indexOf('\uFFFD')));
       }
       await feed(s);
     }
-    chunk = '';
-    scanned = 0;
+    setChunk('');
     parser.close();
     await settle();
     if (pskcNs === undefined) throw new PskcStreamError('invalid', 'the document has no root element');

@@ -169,6 +169,19 @@ describe('PSKC variants', () => {
     // Same with CRLF line ends and in one big chunk boundary-crossing document.
     const crlf = await read(tmp.file('crlf.pskc', xml.replace(/\n/g, '\r\n')), { pskcKey: TEST_PSK });
     expect(crlf.seeds.map((s) => s.line)).toEqual(expected);
+    // A black-box test: a CR alone (old Mac line ends) put every problem on line 1.
+    const cr = await read(tmp.file('cr.pskc', xml.replace(/\n/g, '\r')), { pskcKey: TEST_PSK });
+    expect(cr.seeds.map((s) => s.line)).toEqual(expected);
+    const mixed = await read(tmp.file('mixed.pskc', lines.map((l, i) => l + ['\r', '\r\n', '\n'][i % 3]).join('')), { pskcKey: TEST_PSK });
+    expect(mixed.seeds.map((s) => s.line)).toEqual(expected);
+  });
+
+  it('CR-only line ends: a problem is reported at its own line', async () => {
+    const xml = `<?xml version="1.0"?>\r<KeyContainer Version="1.0" xmlns="${NS}">\r  <KeyPackage>\r    <DeviceInfo><SerialNo>C-1</SerialNo></DeviceInfo>\r    <Key Algorithm="${NS}:totp">\r      <AlgorithmParameters><ResponseFormat Length="6" Encoding="HEXADECIMAL"/></AlgorithmParameters>\r      <Data><Secret><PlainValue>${Buffer.from('12345678901234567890').toString('base64')}</PlainValue></Secret></Data>\r    </Key>\r  </KeyPackage>\r</KeyContainer>\r`;
+    const { problems } = await read(tmp.file('cr-problem.pskc', xml));
+    expect(problems.map((p) => [p.code, p.line])).toEqual([['value-invalid', 3]]);
+    const broken = await read(tmp.file('cr-broken.pskc', xml.replace('</Key>', '</Kee>')));
+    expect(broken.problems.map((p) => [p.code, p.line])).toEqual([['pskc-invalid', 8]]);
   });
 
   it('line numbers stay right across read chunks in a large file', async () => {
@@ -185,5 +198,25 @@ describe('PSKC variants', () => {
     seeds.forEach((s, i) => {
       if (s.line !== 3 + 4 * i || s.serial !== `L-${i}`) throw new Error(`seed ${i}: line ${s.line}, serial ${s.serial}`);
     });
+    // CR alone, and a CRLF cut in two by the 1 MiB read boundary (the CR ends one chunk, the LF starts the next): one line end.
+    for (const [name, text] of [
+      ['large-cr.pskc', xml.replace(/\n/g, '\r')],
+      ['large-split-crlf.pskc', splitCrlf(xml.replace(/\n/g, '\r\n'), 1 << 20)],
+    ] as const) {
+      const r = await read(tmp.file(name, text));
+      expect(r.problems, name).toEqual([]);
+      r.seeds.forEach((s, i) => {
+        if (s.line !== 3 + 4 * i) throw new Error(`${name} seed ${i}: line ${s.line}`);
+      });
+    }
   });
 });
+
+/** `text` with spaces added before its first package so that a CRLF's CR is the last character before `boundary`. */
+function splitCrlf(text: string, boundary: number): string {
+  const at = text.indexOf('\r\n', boundary - 200);
+  const pad = boundary - 1 - at;
+  if (at > boundary - 1 || pad < 0) throw new Error('no CRLF near the boundary');
+  const first = text.indexOf('  <KeyPackage>');
+  return text.slice(0, first) + ' '.repeat(pad) + text.slice(first);
+}
