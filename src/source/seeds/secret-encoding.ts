@@ -7,8 +7,10 @@ import { base32HasStrayBits, decodeBase32 as decodeBase32Text, encodeBase32 } fr
 
 export type SecretEncoding = 'base32' | 'hex';
 
-// Whitespace and '-' are grouping characters some vendors print seeds with ("JBSW Y3DP ...").
+// Whitespace and '-' are grouping characters some vendors print seeds with ("JBSW Y3DP ...");
+// hex is also printed in colon-separated bytes ("ab:cd:ef", as openssl and Wireshark write it).
 const GROUPING = /[\s-]+/g;
+const HEX_GROUPING = /[\s:-]+/g;
 const HEX = /^[0-9a-fA-F]*$/;
 
 /** RFC 4648 Base32 (src/otp/base32.ts), with the grouping characters vendors print seeds with removed first. */
@@ -26,9 +28,9 @@ export function base32StrayBits(text: string): boolean {
 /** The warning's words for such a seed (never the value). */
 export const STRAY_BITS_MESSAGE = 'ends in bits past its last whole byte that are not zero, which no Base32 encoder writes: it may be cut short or mistyped, and the codes of a wrong seed never match; check it against the vendor\'s file';
 
-/** Hex, case-insensitive, optional `0x` prefix and grouping whitespace; odd length is refused. */
+/** Hex, case-insensitive, optional `0x` prefix and grouping (whitespace, `-`, `:`); odd length is refused. */
 export function decodeHex(text: string): Buffer | null {
-  let s = text.replace(GROUPING, '');
+  let s = text.replace(HEX_GROUPING, '');
   if (s.startsWith('0x') || s.startsWith('0X')) s = s.slice(2);
   if (s.length === 0 || s.length % 2 !== 0 || !HEX.test(s)) return null;
   return Buffer.from(s, 'hex');
@@ -41,7 +43,7 @@ export function decodeHex(text: string): Buffer | null {
  * `encoding` column removes the guess.
  */
 export function guessSecretEncoding(text: string): SecretEncoding {
-  let s = text.replace(GROUPING, '');
+  let s = text.replace(HEX_GROUPING, '');
   if (s.startsWith('0x') || s.startsWith('0X')) s = s.slice(2);
   return s.length > 0 && s.length % 2 === 0 && HEX.test(s) ? 'hex' : 'base32';
 }

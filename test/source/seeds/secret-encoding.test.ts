@@ -42,6 +42,14 @@ describe('hex, Base64 and the encoding guess', () => {
     expect(decodeHex('')).toBeNull();
   });
 
+  it('hex grouped with colons, as with spaces and "-" (a black-box test saw ab:cd:... refused)', () => {
+    expect(decodeHex('de:ad:be:ef')!.toString('hex')).toBe('deadbeef');
+    expect(decodeHex('DE:AD-BE EF')!.toString('hex')).toBe('deadbeef');
+    expect(guessSecretEncoding('31:32:33:34:35:36:37:38:39:30')).toBe('hex');
+    // Base32 is never written with colons: not taken as grouping there.
+    expect(decodeBase32('GEZD:GNBV')).toBeNull();
+  });
+
   it('Base64: whitespace allowed, junk refused', () => {
     expect(decodeBase64(' MTIz\n NA== ')!.toString()).toBe('1234');
     expect(decodeBase64('MTIz!A==')).toBeNull();

@@ -231,3 +231,14 @@ describe("Entra's OATH upload CSV", () => {
     }
   });
 });
+
+describe('generic seed CSV: hex grouped with colons (a black-box test)', () => {
+  const tmp = tempDir();
+
+  it('hex grouped with colons is read, with or without an encoding column', async () => {
+    const hex = '6e:6f:c5:8b:68:2a:fc:38:95:de:5b:3d:aa:4c:e0:a8:c3:d4:41:8b';
+    const { seeds, problems } = await read(tmp.file('colons.csv', `serial,secret,encoding\nC-1,${hex},hex\nC-2,${hex.replace('6e', '6f')},\n`));
+    expect(problems).toEqual([]);
+    expect(seeds.map((s) => s.secret.reveal().toString('hex'))).toEqual([hex.replace(/:/g, ''), hex.replace('6e', '6f').replace(/:/g, '')]);
+  });
+});
