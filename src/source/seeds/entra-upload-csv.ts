@@ -4,8 +4,8 @@ import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
-import { forEachSeedCsvRow } from './seed-csv-file.js';
-import { ENTRA_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
+import { forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
+import { ENTRA_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
 import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './secret-encoding.js';
@@ -19,12 +19,12 @@ const NAME_COLUMNS = ['upn', 'manufacturer', 'model'] as const;
  * take a given interval (30 or 60 s) is for the export-level validation to say, not this reader.
  */
 
-export async function readEntraUploadCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
+export async function readEntraUploadCsv(path: string, display: string, shape: SeedCsvShape, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
   const whole = await forEachSeedCsvRow(
     path,
     display,
-    delimiter,
+    shape,
     {
       spec: ENTRA_COLUMNS,
       required: ['upn', 'serial', 'secret', 'period'],

@@ -4,8 +4,8 @@ import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
-import { forEachSeedCsvRow } from './seed-csv-file.js';
-import { GENERIC_COLUMNS, type CsvDelimiter } from './seed-csv-header.js';
+import { forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
+import { GENERIC_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
 import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE, type SecretEncoding } from './secret-encoding.js';
@@ -18,12 +18,12 @@ import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE,
  * 64 bytes SHA-512 (the convention of LinOTP and privacyIDEA seed files), anything else SHA-1. There
  * is deliberately no file-wide default that could overwrite a per-row value (privacyIDEA #1061).
  */
-export async function readGenericSeedCsv(path: string, display: string, delimiter: CsvDelimiter, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
+export async function readGenericSeedCsv(path: string, display: string, shape: SeedCsvShape, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
   const whole = await forEachSeedCsvRow(
     path,
     display,
-    delimiter,
+    shape,
     { spec: GENERIC_COLUMNS, required: ['serial', 'secret'], formatName: 'seed CSV' },
     problems,
     (row) => {

@@ -74,15 +74,15 @@ export async function readSeedFileInto(path: string, opts: SeedReadOptions, prob
   const sniffed = await sniffSeedFile(path, opts.maxXmlBytes, csvCaps);
   switch (sniffed.kind) {
     case 'problem':
-      problems.error(sniffed.code, { file: display }, sniffed.message);
+      problems.error(sniffed.code, { file: display, ...(sniffed.line !== undefined ? { line: sniffed.line } : {}) }, sniffed.message);
       return;
     case 'pskc':
       return readPskcFileInto(path, display, opts, problems, sink);
     case 'entra':
-      for (const seed of await readEntraUploadCsv(path, display, sniffed.delimiter, problems, csvCaps)) sink.add(seed);
+      for (const seed of await readEntraUploadCsv(path, display, sniffed, problems, csvCaps)) sink.add(seed);
       return;
     case 'generic':
-      for (const seed of await readGenericSeedCsv(path, display, sniffed.delimiter, problems, csvCaps)) sink.add(seed);
+      for (const seed of await readGenericSeedCsv(path, display, sniffed, problems, csvCaps)) sink.add(seed);
       return;
     case 'oath-csv':
       for (const seed of await readOathCsv(path, display, sniffed.version, problems, csvCaps)) sink.add(seed);

@@ -28,6 +28,12 @@ export class SeedCsvRow<K extends string> {
   }
 }
 
+/** How a seed CSV is written, as its first lines tell: the delimiter, and the line its header is on (an Excel `sep=;` line may come before it). */
+export interface SeedCsvShape {
+  delimiter: CsvDelimiter;
+  headerLine: number;
+}
+
 export interface SeedCsvLayout<S extends ColumnSpec> {
   spec: S;
   required: Extract<keyof S, string>[];
@@ -46,7 +52,7 @@ export interface SeedCsvLayout<S extends ColumnSpec> {
 export async function forEachSeedCsvRow<S extends ColumnSpec>(
   path: string,
   display: string,
-  delimiter: CsvDelimiter,
+  shape: SeedCsvShape,
   layout: SeedCsvLayout<S>,
   problems: ProblemList,
   onRow: (row: SeedCsvRow<Extract<keyof S, string>>) => void,
@@ -57,7 +63,8 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
   let width = 0;
   let rows = 0;
   try {
-    for await (const { line, cells } of readCsvRows(path, delimiter, limits)) {
+    for await (const { line, cells } of readCsvRows(path, shape.delimiter, limits)) {
+      if (line < shape.headerLine) continue; // the `sep=` line
       if (columns === undefined) {
         columns = mapColumns(cells, layout.spec);
         width = cells.length;

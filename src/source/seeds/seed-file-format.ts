@@ -4,13 +4,16 @@ import { DEFAULT_CSV_LIMITS, fileTooLargeMessage, type CsvLimits } from '../csv-
 import { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 import { sniffOathCsv } from './oath-csv.js';
 import { looksLikeUtf16 } from '../utf16.js';
-import { detectDelimiter, parseHeaderLine, seedCsvKind, type CsvDelimiter } from './seed-csv-header.js';
+import { detectDelimiter, ENTRA_COLUMNS, GENERIC_COLUMNS, normalizeHeader, parseHeaderLine, seedCsvKind, type CsvDelimiter } from './seed-csv-header.js';
+import { csvPreamble } from '../csv-delimiter.js';
+import { secretLikeCell } from './secret-like-cell.js';
+import { shownValue } from '../../model/shown-value.js';
 
 export type SniffedSeedFile =
   | { kind: 'pskc' }
-  | { kind: 'entra' | 'generic'; delimiter: CsvDelimiter }
+  | { kind: 'entra' | 'generic'; delimiter: CsvDelimiter; headerLine: number }
   | { kind: 'oath-csv'; version: 1 | 2 }
-  | { kind: 'problem'; code: ProblemCode; message: string };
+  | { kind: 'problem'; code: ProblemCode; message: string; line?: number };
 
 const HEAD_BYTES = 64 * 1024;
 
@@ -61,9 +64,12 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
     return { kind: 'pskc' };
   }
 
-  const lineEnd = text.indexOf('\n', start);
-  const firstLine = (lineEnd === -1 ? text.slice(start) : text.slice(start, lineEnd)).replace(/\r$/, '');
-  const delimiter = detectDelimiter(firstLine);
+  // Excel's `sep=;` line (and PowerShell's `#TYPE`) before the header, as users.csv takes them.
+  const preamble = csvPreamble(text.slice(start));
+  const headerLine = 1 + (text.slice(0, start).match(LINE_END)?.length ?? 0) + preamble.lines;
+  const lineEnd = preamble.header.search(/\r\n|\n|\r/);
+  const firstLine = lineEnd === -1 ? preamble.header : preamble.header.slice(0, lineEnd);
+  const delimiter = preamble.delimiter ?? detectDelimiter(firstLine);
   const header = parseHeaderLine(firstLine, delimiter);
   const kind = header === null ? null : seedCsvKind(header);
   if (kind === null) {
@@ -73,6 +79,8 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
       if (size > csvCaps.maxFileBytes) return { kind: 'problem', code: 'file-unreadable', message: fileTooLargeMessage(size, csvCaps) };
       return { kind: 'oath-csv', version: oath.version };
     }
+    const unmatched = header === null ? null : unmatchedHeader(header);
+    if (unmatched !== null) return { kind: 'problem', code: 'seed-format-unknown', line: headerLine, message: unmatched };
     return {
       kind: 'problem',
       code: 'seed-format-unknown',
@@ -81,5 +89,41 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
     };
   }
   if (size > csvCaps.maxFileBytes) return { kind: 'problem', code: 'file-unreadable', message: fileTooLargeMessage(size, csvCaps) };
-  return { kind, delimiter };
+  return { kind, delimiter, headerLine };
 }
+
+const LINE_END = /\r\n|\n|\r/g;
+
+/**
+ * Why a first line that is a header (it names at least one column the seed CSVs know) is not one of
+ * theirs: the columns it has and the one(s) it lacks, so that a header such as `Serial No,Hex Key` is
+ * told what to rename. Null when the line does not read as a header: a headerless file's first line
+ * is data (a secret, perhaps) and is never quoted. A name that could be key material is not shown.
+ */
+function unmatchedHeader(cells: string[]): string | null {
+  const names = cells.map(normalizeHeader);
+  const known = new Set<string>([...Object.values(GENERIC_COLUMNS).flat(), ...Object.values(ENTRA_COLUMNS).flat()]);
+  if (!names.some((n) => known.has(n))) return null;
+  const has = (aliases: readonly string[]) => names.some((n) => aliases.includes(n));
+  const shown = cells.map((c) => (c.trim() === '' ? '(an empty name)' : secretLikeCell(c, 'name') !== null ? '(a name not shown)' : shownValue(c)));
+  const lacks = [
+    ...(has(GENERIC_COLUMNS.serial) ? [] : [`serial column (named ${aliasList(GENERIC_COLUMNS.serial)})`]),
+    ...(has(GENERIC_COLUMNS.secret) ? [] : [`secret column (named ${aliasList(GENERIC_COLUMNS.secret)}; a hex or Base32 seed, its encoding in an encoding column)`]),
+  ];
+  return `not a recognised seed CSV: its header has the column(s) ${shown.join(', ')} but no ${lacks.join(' and no ')}. Rename the column(s) to one of those names (Entra's upload CSV is "upn,serial number,secret key,time interval,manufacturer,model")`;
+}
+
+/** `serial, serial number, serialno or sn`, from the normalised aliases (as written in docs/seed-formats.md). */
+function aliasList(aliases: readonly string[]): string {
+  const words = aliases.map((a) => ALIAS_WORDS[a] ?? a);
+  return `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+}
+
+const ALIAS_WORDS: Record<string, string> = {
+  serialnumber: 'serial number',
+  tokenserial: 'token serial',
+  tokenserialnumber: 'token serial number',
+  secretkey: 'secret key',
+  otpkey: 'otp key',
+  tokenseed: 'token seed',
+};

@@ -242,3 +242,41 @@ describe('generic seed CSV: hex grouped with colons (a black-box test)', () => {
     expect(seeds.map((s) => s.secret.reveal().toString('hex'))).toEqual([hex.replace(/:/g, ''), hex.replace('6e', '6f').replace(/:/g, '')]);
   });
 });
+
+describe('seed CSV headers that are not recognised, and Excel\'s sep= line (a black-box test)', () => {
+  const tmp = tempDir();
+  const seed = 'I7UP2RC3HRCW74LCBRFD2K3JNFS5IZY2';
+
+  it.each([
+    ['Serial No,Hex Key,Digits', '"Serial No", "Hex Key", "Digits" but no secret column (named secret, secret key, seed, key, otp key or token seed;'],
+    ['serial,seed (hex),otp length', '"serial", "seed (hex)", "otp length" but no secret column'],
+    ['Serial Number,Secret (Base32),Period', '"Serial Number", "Secret (Base32)", "Period" but no secret column'],
+    ['Token,Secret', '"Token", "Secret" but no serial column (named serial, serial number, serialno, sn, token serial or token serial number)'],
+  ])('%s: the columns found and the one missing are named, at the header line', async (header, names) => {
+    const { seeds, problems, text } = await read(tmp.file('header.csv', `\n${header}\nVT00092,${seed},6\n`));
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['error:seed-format-unknown']);
+    expect(problems[0]!.line).toBe(2);
+    expect(problems[0]!.message).toContain(`not a recognised seed CSV: its header has the column(s) ${names}`);
+    expect(text).not.toContain(seed);
+  });
+
+  it('a header-like first line with a seed among its names does not show it; a data row first gets the general message', async () => {
+    const hidden = await read(tmp.file('hidden.csv', `serial,${seed}\nX,Y\n`));
+    expect(hidden.problems[0]!.message).toContain('"serial", (a name not shown) but no secret column');
+    expect(hidden.text).not.toContain(seed);
+    const data = await read(tmp.file('data.csv', `VT00092,${seed},6\n`));
+    expect(data.problems[0]!.message).toMatch(/^not a recognised seed file: expected PSKC XML/);
+    expect(data.problems[0]!.line).toBeUndefined();
+    expect(data.text).not.toContain('VT00092');
+  });
+
+  it('an Excel "sep=" first line names the delimiter, and rows are numbered from it', async () => {
+    const { seeds, problems } = await read(tmp.file('sep.csv', `sep=;\r\nSerial;Secret;Model\r\nVT00112;${seed};A,B\r\nVT00113;GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ;x;extra\r\n`));
+    expect(seeds.map((s) => [s.serial, s.model, s.line])).toEqual([['VT00112', 'A,B', 3]]);
+    expect(problems.map((p) => [p.code, p.line])).toEqual([['csv-malformed', 4]]);
+    const entra = await read(tmp.file('sep-entra.csv', `"sep=,"\nupn,serial number,secret key,time interval\na@contoso.com,E-1,${seed},30\n`));
+    expect(entra.problems).toEqual([]);
+    expect(entra.seeds.map((s) => [s.serial, s.line])).toEqual([['E-1', 3]]);
+  });
+});
