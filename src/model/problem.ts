@@ -29,6 +29,7 @@ export type ProblemCode =
   | 'pskc-decrypt'
   | 'pskc-mac'
   | 'pskc-policy'
+  | 'pskc-signature'
   | 'token-unsupported'
   | 'token-user-mismatch'
   | 'token-shared'

@@ -206,3 +206,17 @@ describe('a PSKC SerialNo, UserId, Manufacturer or Model holding what looks like
     expect(objectId.seeds.map((s) => [s.serial, s.user])).toEqual([['S-1', '8c4a4b6e-1f2a-4b7d-9c3e-0a1b2c3d4e5f']]);
   });
 });
+
+describe('an XML Signature (ds:Signature) on the KeyContainer', () => {
+  const tmp = tempDir();
+  const NS = 'urn:ietf:params:xml:ns:keyprov:pskc';
+
+  it('is not checked, and a warning says so (a black-box test: it was ignored without a word)', async () => {
+    const xml = `<?xml version="1.0"?>\n<KeyContainer Version="1.0" xmlns="${NS}" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">\n<KeyPackage><DeviceInfo><SerialNo>S-1</SerialNo></DeviceInfo><Key Id="1" Algorithm="${NS}:totp"><Data><Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret></Data></Key></KeyPackage>\n<ds:Signature><ds:SignedInfo><ds:SignatureMethod Algorithm="http://www.w3.org/2000/09/xmldsig#rsa-sha1"/></ds:SignedInfo><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>\n</KeyContainer>\n`;
+    const { seeds, problems } = await read(tmp.file('signed.pskc', xml));
+    expect(seeds.map((s) => s.serial)).toEqual(['S-1']);
+    expect(problems).toEqual([
+      expect.objectContaining({ severity: 'warning', code: 'pskc-signature', line: 4, path: 'Signature', message: expect.stringMatching(/^the file carries an XML Signature \(ds:Signature\), which is not checked/) }),
+    ]);
+  });
+});
