@@ -255,9 +255,14 @@ class PskcFileReader {
     // As the CSV readers do: a serial, user or device name holding what looks like a seed (a file
     // written with its fields swapped) is never shown, nor kept as a name (a security review).
     const where = (field: string) => this.#where(line, field === 'UserId' ? loc.pkg : `${loc.pkg}/DeviceInfo`, field);
-    // A Key Id standing in for a missing SerialNo may be a GUID, which reads like hex key material: SerialNo alone is checked.
     const serialNo = (child(deviceInfo, 'SerialNo')?.text ?? '').trim();
     if (serialNo && refuseSecretLikeCell(serialNo, 'SerialNo', 'serial', this.#problems, where('SerialNo'), 'key')) return;
+    // A Key Id standing in for a missing SerialNo becomes the serial, shown everywhere: checked the
+    // same way, unless it has a GUID's exact shape (a Key Id may be one, as a UserId may).
+    if (!serialNo && keyId !== undefined && !GUID.test(keyId.trim())) {
+      const idAttr = attr(key, 'Id') !== undefined ? 'Id' : attr(key, 'KeyId') !== undefined ? 'KeyId' : 'SecretId';
+      if (refuseSecretLikeCell(keyId, `Key ${idAttr} (standing in for the missing SerialNo)`, 'serial', this.#problems, this.#where(line, `${loc.pkg}/${key.name}`, idAttr), 'key')) return;
+    }
     for (const field of ['Manufacturer', 'Model'] as const) {
       if (refuseSecretLikeCell(child(deviceInfo, field)?.text ?? '', field, 'name', this.#problems, where(field), 'key')) return;
     }

@@ -187,7 +187,7 @@ describe('a PSKC SerialNo, UserId, Manufacturer or Model holding what looks like
     `<KeyPackage><DeviceInfo>${deviceInfo}</DeviceInfo><Key Id="K-1" Algorithm="${NS}:totp">${userId}<Data><Secret><PlainValue>${Buffer.from('12345678901234567890').toString('base64')}</PlainValue></Secret></Data></Key></KeyPackage>\n`;
   const file = (name: string, packages: string) => tmp.file(name, `<?xml version="1.0"?>\n<KeyContainer Version="1.0" xmlns="${NS}">\n${packages}</KeyContainer>\n`);
 
-  it('is refused with the key, the value neither shown nor named; a GUID Key Id standing in for the serial is read', async () => {
+  it('is refused with the key, the value neither shown nor named, as is such a Key Id standing in for the serial; a GUID Key Id is read', async () => {
     for (const [name, packages] of [
       ['serial', pkg(`<SerialNo>${seed}</SerialNo>`)],
       ['model', pkg(`<SerialNo>S-1</SerialNo><Model>${seed}</Model>`)],
@@ -199,6 +199,17 @@ describe('a PSKC SerialNo, UserId, Manufacturer or Model holding what looks like
       expect(problems[0]!.message, name).toMatch(/looks like a secret \(32 Base32 characters, not shown\): is the file written with its fields in the wrong places\? The key is skipped$/);
       expect(text, name).not.toContain(seed);
     }
+    // A black-box test: a Key Id standing in for the missing SerialNo was shown whatever it held.
+    for (const id of [seed, '3132333435363738393031323334353637383930', '3f2b8c1e9a7d4e6f8b2a1c0d9e8f7a6b']) {
+      const keyId = await read(file('key-id.pskc', pkg('').replace('Id="K-1"', `Id="${id}"`)));
+      expect(keyId.seeds, id).toEqual([]);
+      expect(keyId.problems.map((p) => [p.code, p.path, p.field]), id).toEqual([['value-invalid', 'KeyPackage[1]/Key', 'Id']]);
+      expect(keyId.problems[0]!.message).toMatch(/^the Key Id \(standing in for the missing SerialNo\) looks like a secret \(\d+ (hex|Base32) characters, not shown\)/);
+      expect(keyId.text, id).not.toContain(id);
+    }
+    // With a SerialNo, the Key Id is not the serial (and may be anything the vendor numbers keys by).
+    const withSerial = await read(file('key-id-serial.pskc', pkg('<SerialNo>S-1</SerialNo>').replace('Id="K-1"', 'Id="3132333435363738393031323334353637383930"')));
+    expect(withSerial.seeds.map((s) => s.serial)).toEqual(['S-1']);
     const guid = await read(file('guid.pskc', pkg('').replace('Id="K-1"', 'Id="3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b"')));
     expect(guid.seeds.map((s) => s.serial)).toEqual(['3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b']);
     // A UserId holding a directory object's GUID is a user, not a seed (a review).
