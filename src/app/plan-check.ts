@@ -7,7 +7,7 @@ import type { SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
 import { fatalProblems } from '../plan/build-plan.js';
 import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
-import { isOlderFormat, type SavedPlan } from '../plan/plan-file.js';
+import { isOlderFormat, planKeyFiles, type SavedPlan } from '../plan/plan-file.js';
 import { firstDifference } from '../plan/rederive.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
@@ -45,10 +45,11 @@ export async function readPlanSources(plan: SavedPlan, files: SecretFileOptions 
   let seeds: SeedReadOptions;
   try {
     checkSeedFileModes(src.tokens, files);
+    const { keys, passwords } = planKeyFiles(src);
     seeds = {
       pskcMac: src.pskcMac as SeedReadOptions['pskcMac'],
-      ...(src.pskcKeyFile ? { pskcKey: loadPskcKeyFile(src.pskcKeyFile, files) } : {}),
-      ...(src.pskcPasswordFile ? { pskcPassword: loadPskcPasswordFile(src.pskcPasswordFile, files) } : {}),
+      ...(keys.length > 0 ? { pskcKeys: keys.map((file) => ({ key: loadPskcKeyFile(file, files), file })) } : {}),
+      ...(passwords.length > 0 ? { pskcPasswords: passwords.map((file) => ({ password: loadPskcPasswordFile(file, files), file })) } : {}),
     };
   } catch (err) {
     if (err instanceof UserError) throw err;

@@ -15,7 +15,7 @@ import { UserError } from '../model/user-error.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
 import { hashFiles } from '../plan/fingerprint.js';
 import type { PlanInputFile } from '../plan/plan-model.js';
-import { encodePlanFile, toPlanFile, writePlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
+import { encodePlanFile, planKeyFields, toPlanFile, writePlanFile, type PlanFileContent, type PlanSource } from '../plan/plan-file.js';
 import type { TenantCutover, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
@@ -31,8 +31,8 @@ export interface PlanRequest {
   tokens: string[];
   seeds: SeedReadOptions;
   /** The PSKC key and password files as given (recorded in the plan by path, never their content). */
-  pskcKeyFile?: string;
-  pskcPasswordFile?: string;
+  pskcKeyFiles?: string[];
+  pskcPasswordFiles?: string[];
   /** A --users file. */
   users?: string;
   group?: string;
@@ -211,8 +211,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   const source: PlanSource = {
     dir: resolve(req.source),
     tokens: req.tokens.map((t) => resolve(t)),
-    ...(req.pskcKeyFile ? { pskcKeyFile: resolve(req.pskcKeyFile) } : {}),
-    ...(req.pskcPasswordFile ? { pskcPasswordFile: resolve(req.pskcPasswordFile) } : {}),
+    ...planKeyFields((req.pskcKeyFiles ?? []).map((f) => resolve(f)), (req.pskcPasswordFiles ?? []).map((f) => resolve(f))),
     pskcMac: req.seeds.pskcMac ?? 'fail',
   };
   return { built, bundle, source, tenant };

@@ -141,7 +141,7 @@ Examples:
         const question = `Apply these changes to tenant ${printable(p.tenant.displayName ?? '')} (${p.tenant.id}) at ${graph.root}: ${p.summary.create} to add, ${p.summary.update} to change, ${p.summary.delete} to destroy, for ${p.summary.users} user(s)? Only "yes" is accepted: `;
         if (!(await confirm(question))) throw new UserError('apply cancelled');
       }
-      return run(opts, (ctl) => applyMadePlan(made, { ...base, graph, ...ctl }), 'apply', inputFiles({ dir: opts.source, tokens: opts.tokens, ...(opts.pskcKeyFile ? { pskcKeyFile: opts.pskcKeyFile } : {}), ...(opts.pskcPasswordFile ? { pskcPasswordFile: opts.pskcPasswordFile } : {}) }));
+      return run(opts, (ctl) => applyMadePlan(made, { ...base, graph, ...ctl }), 'apply', inputFiles({ dir: opts.source, tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile, pskcPasswordFiles: opts.pskcPasswordFile }));
     });
 
   const resume = program

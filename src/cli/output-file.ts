@@ -49,9 +49,10 @@ async function realPlace(path: string): Promise<string> {
  * settings.json), seed files and their key files (a results file written over the seeds would leave
  * no copy of them, a review found). A plan kept in the export folder may be written again.
  */
-export function inputFiles(source: { dir?: string; tokens?: readonly string[]; pskcKeyFile?: string; pskcPasswordFile?: string }): string[] {
+export function inputFiles(source: { dir?: string; tokens?: readonly string[]; pskcKeyFile?: string; pskcPasswordFile?: string; pskcKeyFiles?: readonly string[]; pskcPasswordFiles?: readonly string[] }): string[] {
   const inDir = source.dir ? [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].map((f) => join(source.dir!, f)) : [];
-  return [...inDir, ...(source.tokens ?? []), ...(source.pskcKeyFile ? [source.pskcKeyFile] : []), ...(source.pskcPasswordFile ? [source.pskcPasswordFile] : [])];
+  const keys = [source.pskcKeyFile, source.pskcPasswordFile, ...(source.pskcKeyFiles ?? []), ...(source.pskcPasswordFiles ?? [])].filter((f): f is string => f !== undefined);
+  return [...inDir, ...(source.tokens ?? []), ...keys];
 }
 
 /**

@@ -114,8 +114,8 @@ export function planRequestFrom(opts: PlanCliOptions, secretFiles: SecretFileOpt
     source: opts.source,
     tokens: opts.tokens,
     seeds: seedReadOptionsFrom(opts, secretFiles),
-    ...(opts.pskcKeyFile ? { pskcKeyFile: opts.pskcKeyFile } : {}),
-    ...(opts.pskcPasswordFile ? { pskcPasswordFile: opts.pskcPasswordFile } : {}),
+    ...(opts.pskcKeyFile?.length ? { pskcKeyFiles: opts.pskcKeyFile } : {}),
+    ...(opts.pskcPasswordFile?.length ? { pskcPasswordFiles: opts.pskcPasswordFile } : {}),
     ...(opts.users ? { users: opts.users } : {}),
     ...(opts.group ? { group: opts.group } : {}),
     ...(opts.targetGroup ? { targetGroup: opts.targetGroup } : {}),
@@ -170,7 +170,7 @@ Examples:
       if (opts.report) checkReportPath(opts.report);
       // Fail before minutes of reading, not after: the files must be writable where asked.
       // Never over a file the plan reads (the export's, a seed or key file).
-      const reads = inputFiles({ dir: opts.source, tokens: opts.tokens, ...(opts.pskcKeyFile ? { pskcKeyFile: opts.pskcKeyFile } : {}), ...(opts.pskcPasswordFile ? { pskcPasswordFile: opts.pskcPasswordFile } : {}) });
+      const reads = inputFiles({ dir: opts.source, tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile, pskcPasswordFiles: opts.pskcPasswordFile });
       await checkOutputFile('--out', opts.out, reads);
       await checkOutputFile('--report', opts.report, [...reads, ...(opts.out !== undefined ? [opts.out] : [])]);
       const graph = connectFromOptions(opts, true);

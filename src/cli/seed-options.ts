@@ -11,8 +11,8 @@ import { addStrictPermissionsOption, secretFilesFrom } from './strict-permission
 export function addSeedOptions(cmd: Command): Command {
   cmd
     .option('--tokens <file>', 'OATH seed file: PSKC (RFC 6030 or its drafts), Entra upload CSV, seed CSV with a header, or LinOTP/privacyIDEA OATH CSV (repeatable)', collect, [] as string[])
-    .option('--pskc-key-file <file>', 'pre-shared key for encrypted PSKC files (hex; AES or Triple-DES)')
-    .option('--pskc-password-file <file>', 'password for PBKDF2-encrypted PSKC files (first line of the file)')
+    .option('--pskc-key-file <file>', 'pre-shared key for encrypted PSKC files (hex; AES or Triple-DES); repeatable, one per shipment: each file is decrypted with the key its MACs verify', collect, [] as string[])
+    .option('--pskc-password-file <file>', 'password for PBKDF2-encrypted PSKC files (first line of the file); repeatable, as --pskc-key-file', collect, [] as string[])
     .addOption(
       new Option(
         '--pskc-mac <mode>',
@@ -26,8 +26,10 @@ export function addSeedOptions(cmd: Command): Command {
 
 export interface SeedCliOptions {
   tokens: string[];
-  pskcKeyFile?: string;
-  pskcPasswordFile?: string;
+  /** --pskc-key-file, each time it is given. */
+  pskcKeyFile: string[];
+  /** --pskc-password-file, each time it is given. */
+  pskcPasswordFile: string[];
   pskcMac: PskcMacMode;
   /** --strict-permissions: refuse a seed file, PSKC key or password file group or others can access. */
   strictPermissions: boolean;
@@ -38,8 +40,10 @@ export function seedReadOptionsFrom(opts: SeedCliOptions, files: SecretFileOptio
   const out: SeedReadOptions = { pskcMac: opts.pskcMac };
   try {
     checkSeedFileModes(opts.tokens, files);
-    if (opts.pskcKeyFile) out.pskcKey = loadPskcKeyFile(opts.pskcKeyFile, files);
-    if (opts.pskcPasswordFile) out.pskcPassword = loadPskcPasswordFile(opts.pskcPasswordFile, files);
+    const keys = opts.pskcKeyFile ?? [];
+    const passwords = opts.pskcPasswordFile ?? [];
+    if (keys.length > 0) out.pskcKeys = keys.map((file) => ({ key: loadPskcKeyFile(file, files), file }));
+    if (passwords.length > 0) out.pskcPasswords = passwords.map((file) => ({ password: loadPskcPasswordFile(file, files), file }));
   } catch (err) {
     if (err instanceof UserError) throw err;
     throw new UserError((err as Error).message);

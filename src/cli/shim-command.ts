@@ -210,7 +210,8 @@ Every OATH token assigned to a user is imported, including those Entra could tak
 both paths may be live). Re-importing keeps the counters, replay state and drift of unchanged tokens
 (same serial and seed) and the users' fail counters; a changed seed starts afresh. The store is
 encrypted with the key from --key-file or $MFA_SHIM_KEY and written 0600, atomically. Refuses to
-run while \`shim serve\` holds the store. Never prints a secret.
+run while \`shim serve\` holds the store. Never prints a secret. One import names every seed file
+(with every shipment's --pskc-key-file): tokens of a seed file left out are removed.
 
 Examples:
   $ export MFA_SHIM_KEY="$(openssl rand -base64 32)"

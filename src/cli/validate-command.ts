@@ -41,6 +41,8 @@ Exit status: 0 when there are no errors (warnings allowed), 1 when there are err
 Examples:
   $ mfa-migrate validate --source ./export
   $ mfa-migrate validate --source ./export --tokens seeds.pskc --pskc-key-file psk.hex
+  $ mfa-migrate validate --source ./export --tokens order1.pskc --tokens order2.pskc \\
+      --pskc-key-file order1.hex --pskc-key-file order2.hex   # each file decrypted with its own key
   $ mfa-migrate validate --source ./export --tokens activid.xml --pskc-password-file pw.txt --tokens tokens.oath
   $ mfa-migrate validate --source ./export --tokens vendor.pskc --tokens entra-upload.csv --format json > report.json`,
     )

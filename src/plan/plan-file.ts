@@ -57,13 +57,36 @@ import { matchedUser, type UserMatch } from '../model/user-match.js';
 export const PLAN_FILE_VERSION = '2.11';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
-/** Where the export and seed files were read from, so apply can read the seeds again (never their content). */
+/**
+ * Where the export and seed files were read from, so apply can read the seeds again (never their
+ * content). One PSKC key or password file is recorded as `pskcKeyFile` / `pskcPasswordFile` (as plans
+ * always have); two or more (one per shipment) as `pskcKeyFiles` / `pskcPasswordFiles`, which a
+ * version that does not know them ignores, and then refuses the encrypted files for want of a key.
+ */
 export interface PlanSource {
   dir: string;
   tokens: string[];
   pskcKeyFile?: string;
   pskcPasswordFile?: string;
+  pskcKeyFiles?: string[];
+  pskcPasswordFiles?: string[];
   pskcMac: string;
+}
+
+/** The PSKC key and password files a plan records, however many. */
+export function planKeyFiles(source: Pick<PlanSource, 'pskcKeyFile' | 'pskcPasswordFile' | 'pskcKeyFiles' | 'pskcPasswordFiles'>): { keys: string[]; passwords: string[] } {
+  return {
+    keys: [...(source.pskcKeyFile ? [source.pskcKeyFile] : []), ...(source.pskcKeyFiles ?? [])],
+    passwords: [...(source.pskcPasswordFile ? [source.pskcPasswordFile] : []), ...(source.pskcPasswordFiles ?? [])],
+  };
+}
+
+/** How a plan records PSKC key and password files: one as before, several as a list. */
+export function planKeyFields(keys: readonly string[], passwords: readonly string[]): Pick<PlanSource, 'pskcKeyFile' | 'pskcPasswordFile' | 'pskcKeyFiles' | 'pskcPasswordFiles'> {
+  return {
+    ...(keys.length === 1 ? { pskcKeyFile: keys[0]! } : keys.length > 1 ? { pskcKeyFiles: [...keys] } : {}),
+    ...(passwords.length === 1 ? { pskcPasswordFile: passwords[0]! } : passwords.length > 1 ? { pskcPasswordFiles: [...passwords] } : {}),
+  };
 }
 
 export type SavedPolicyChange = PolicyChange & { state_fingerprint: string };
@@ -151,6 +174,8 @@ const sourceSchema = z.looseObject({
   tokens: z.array(z.string()),
   pskcKeyFile: z.string().optional(),
   pskcPasswordFile: z.string().optional(),
+  pskcKeyFiles: z.array(z.string()).optional(),
+  pskcPasswordFiles: z.array(z.string()).optional(),
   pskcMac: z.string(),
 });
 

@@ -10,6 +10,7 @@ import type { SeedSink } from './seeds/seed-sink.js';
 const { paths, display, opts } = workerData as SeedWorkerData;
 // Buffers arrive as plain Uint8Arrays after structured cloning.
 if (opts.pskcKey) opts.pskcKey = Buffer.from(opts.pskcKey);
+if (opts.pskcKeys) opts.pskcKeys = opts.pskcKeys.map((k) => ({ ...k, key: Buffer.from(k.key) }));
 
 /** Seeds per message: small enough that this thread holds little, large enough to cost few messages. */
 const BATCH = 4096;

@@ -18,7 +18,7 @@ describe('the plan check re-reads the PSKC key and password files the plan recor
     // The private copies of the seed files too (0600): only the key files' modes are in question here.
     const base = contosoRequest(CONTOSO, CONTOSO_TOKENS.map((t) => join(keys, basename(t))));
     const planFile = join(tmp.dir, 'wave.plan');
-    await planTo(g, planFile, { ...base, seeds: { ...base.seeds, pskcKey: loadPskcKeyFile(key), pskcPassword: loadPskcPasswordFile(password) }, pskcKeyFile: key, pskcPasswordFile: password });
+    await planTo(g, planFile, { ...base, seeds: { ...base.seeds, pskcKey: loadPskcKeyFile(key), pskcPassword: loadPskcPasswordFile(password) }, pskcKeyFiles: [key], pskcPasswordFiles: [password] });
     const stateDir = join(tmp.dir, 'state');
     const runs = () => (existsSync(join(stateDir, 'runs')) ? readdirSync(join(stateDir, 'runs')) : []);
 

@@ -27,7 +27,7 @@ export function contosoRequest(source = CONTOSO, tokens = CONTOSO_TOKENS): Omit<
       pskcMac: 'fail',
       ...(withKeys ? { pskcKey: loadPskcKeyFile(join(TOKENS, 'psk.hex')), pskcPassword: loadPskcPasswordFile(join(TOKENS, 'pskc-password.txt')) } : {}),
     },
-    ...(withKeys ? { pskcKeyFile: join(TOKENS, 'psk.hex'), pskcPasswordFile: join(TOKENS, 'pskc-password.txt') } : {}),
+    ...(withKeys ? { pskcKeyFiles: [join(TOKENS, 'psk.hex')], pskcPasswordFiles: [join(TOKENS, 'pskc-password.txt')] } : {}),
     includeEmail: false,
     defaultMethod: 'if-unset',
     prune: false,

@@ -43,6 +43,16 @@ describe('seed files read in a worker thread or in the main thread', () => {
     expect(report.tokens.length).toBeGreaterThan(10);
   });
 
+  it('several PSKC keys, each file decrypted with its own (the keys cross to the worker too)', async () => {
+    const { code, report } = await bothWays([
+      'validate', '--source', 'fixtures/contoso', ...sampleSeedArgs('fixtures/contoso'),
+      '--tokens', 'fixtures/seeds/psk-two-keys.pskc', '--pskc-key-file', join(dir, 'psk.hex'),
+    ]);
+    expect(code).toBe(0);
+    expect(report.tokens.filter((t) => t.source === 'fixtures/seeds/psk-two-keys.pskc')).toHaveLength(2);
+    expect(report.tokens.filter((t) => t.source.endsWith('seeds-psk.pskc')).length).toBeGreaterThan(0);
+  });
+
   it('broken, unsafe and duplicated seed files', async () => {
     const s = 'fixtures/seeds';
     const { code, report } = await bothWays([

@@ -7,6 +7,18 @@ import { looksLikeUtf16 } from '../utf16.js';
  * `files.onNotice`, or refused with `files.strict` (--strict-permissions).
  */
 
+/** A pre-shared key given for encrypted PSKC files, and the file it came from (named in messages; never its content). */
+export interface PskcKeyOption {
+  key: Buffer;
+  file?: string;
+}
+
+/** A PBKDF2 password given for encrypted PSKC files, and the file it came from. */
+export interface PskcPasswordOption {
+  password: string;
+  file?: string;
+}
+
 /** --pskc-key-file: the pre-shared key as hex (AES: 16, 24 or 32 bytes; Triple-DES: 16 or 24); whitespace and `0x` are tolerated. */
 export function loadPskcKeyFile(path: string, files: SecretFileOptions = {}): Buffer {
   const raw = readSecretFile(path, 'PSKC key file', files);

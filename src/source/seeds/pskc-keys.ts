@@ -2,6 +2,7 @@ import type { Problem, ProblemCode, ProblemList, Where } from '../../model/probl
 import { parseInteger } from './oath-parameters.js';
 import { algorithmName, decryptValue, derivePbkdf2, hmacHash, isNoCipher, pbeKeyLength, SUPPORTED_CIPHER_LABELS, valueCipher, valueMacMatches, type ValueCipher } from './pskc-crypto.js';
 import type { PskcMacMode } from './pskc-mac-mode.js';
+import type { PskcKeyOption, PskcPasswordOption } from './pskc-credentials.js';
 import { attr, child, childAny, type XmlElement } from './pskc-xml-stream.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
@@ -20,9 +21,29 @@ const MAX_PBKDF2_ITERATIONS = 10_000_000;
 
 interface ResolvedKey {
   key: Buffer;
-  /** How the admin supplied it, for messages. */
-  source: 'pre-shared key (--pskc-key-file)' | 'password (--pskc-password-file)';
+  kind: 'key' | 'password';
+  /** How the admin supplied it, for messages: `pre-shared key (--pskc-key-file)`, or with its file when several were given. */
+  source: string;
+  /** The file it came from, when several were given. */
+  file?: string;
 }
+
+/** The MAC algorithm and key of a file; `fromMacKey` when the key is RFC 6030's MACKey, decrypted under the file key. */
+interface MacKey {
+  hash: string | undefined;
+  key: Buffer;
+  declared: boolean;
+  fromMacKey: boolean;
+}
+
+/**
+ * What shows a candidate key (of several given) is the file's, strongest first: its first value's
+ * ValueMAC verifies; a key wrap's own integrity check passes, or the MACKey decrypts with valid
+ * padding; the first value decrypts with valid CBC padding (which a wrong key passes about once in
+ * 256 times: no evidence at all).
+ */
+const EVIDENCE = ['mac', 'integrity', 'padding'] as const;
+type Evidence = (typeof EVIDENCE)[number];
 
 /**
  * What the KeyContainer says about protection, RFC 6030's way (EncryptionKey, MACMethod) or the
@@ -64,7 +85,7 @@ export interface EncryptedField {
 export class PskcKeys {
   #key: ResolvedKey | undefined;
   /** null: the file declares no MAC algorithm (and, for the drafts, none is implied). */
-  #mac: { hash: string | undefined; key: Buffer; declared: boolean } | null | undefined;
+  #mac: MacKey | null | undefined;
   #keyConfirmed = false;
   #unprotected = 0;
   /** The drafts' container-level IV (the CipherValues then hold no IV). */
@@ -96,8 +117,67 @@ export class PskcKeys {
   async prepare(first: EncryptedField, line: number): Promise<void> {
     const uri = this.#cipherUri(first);
     const cipher = uri ? this.#cipher(uri, line) : undefined;
-    this.#key = await this.#resolveKey(cipher);
-    this.#mac = this.#macKey();
+    const candidates = await this.#resolveKeys(cipher);
+    const key = candidates.length === 1 ? candidates[0]! : this.#choose(candidates, first, cipher);
+    this.#key = key;
+    const mac = this.#macKeyFor(key, false);
+    if (mac === 'wrong-key') throw this.#wrongKey(key);
+    this.#mac = mac;
+    if (mac?.fromMacKey) this.#keyConfirmed = true;
+  }
+
+  /**
+   * The file's key among several given (a vendor sends one per shipment): the one whose evidence on
+   * the file's first value is strongest (EVIDENCE), when no other key's is as strong; a tie is
+   * refused rather than guessed at, and so is a file no key decrypts. A file whose values no MAC
+   * protects (read only under allow-unprotected or off) gets the one key that decrypts its first value
+   * with valid padding, the check a single key given gets too; two that do are a tie.
+   */
+  #choose(candidates: ResolvedKey[], first: EncryptedField, cipher: ValueCipher | undefined): ResolvedKey {
+    const line = this.#keyLine();
+    const kind = candidates[0]!.kind;
+    const given = `${candidates.length} ${kind === 'key' ? 'pre-shared keys (--pskc-key-file' : 'passwords (--pskc-password-file'} ${fileNames(candidates)})`;
+    const data = first.cipherText === undefined ? null : decodeBase64(first.cipherText);
+    if (cipher === undefined || data === null || data.length === 0) {
+      throw this.#fatal('pskc-invalid', `the file's first encrypted value (${first.path}) has no cipher or no valid ciphertext, so none of the ${given} can be tried on it`, line);
+    }
+    const fitting = candidates.filter((c) => cipher.keyLengths.includes(c.key.length));
+    if (fitting.length === 0) {
+      throw this.#fatal('pskc-decrypt', `none of the ${given} is ${cipher.keyLengths.join(' or ')} bytes, as the file's cipher (${cipher.label}) needs`, line);
+    }
+    if (fitting.length === 1) return fitting[0]!;
+    const found = new Map<Evidence, ResolvedKey[]>();
+    for (const c of fitting) {
+      const evidence = this.#evidence(c, first, cipher, data);
+      if (evidence !== undefined) found.set(evidence, [...(found.get(evidence) ?? []), c]);
+    }
+    const best = EVIDENCE.find((e) => found.has(e));
+    if (best === undefined) throw this.#fatal('pskc-decrypt', `cannot decrypt the file with any of the ${given}: is its own among them? Nothing was read from the file`, line);
+    const keys = found.get(best)!;
+    if (keys.length === 1) return keys[0]!;
+    const why =
+      best === 'padding'
+        ? `${first.macText === undefined ? 'its values carry no ValueMAC' : 'its first ValueMAC verifies under none of them'}, while a wrong ${kind} decrypts a value with valid padding about once in 256 times`
+        : 'nothing in the file tells them apart';
+    const which = keys.length === candidates.length ? `each of the ${given} decrypts the file` : `${keys.length} of the ${given} decrypt the file (${fileNames(keys)})`;
+    throw this.#fatal('pskc-decrypt', `${which}, and ${why}: which is its own is not guessed, and nothing was read from the file. Read it in a run with its own ${kind} alone`, line);
+  }
+
+  /** How strongly the file's first value shows `c` to be its key; undefined when it does not decrypt. */
+  #evidence(c: ResolvedKey, first: EncryptedField, cipher: ValueCipher, data: Buffer): Evidence | undefined {
+    const mac = this.#macKeyFor(c, true);
+    if (mac === 'wrong-key') return undefined;
+    const result = decryptValue(cipher, c.key, data, cipher.kind === 'cbc' ? this.#iv : undefined);
+    try {
+      const expected = first.macText === undefined ? null : decodeBase64(first.macText);
+      if (mac !== null && mac.hash !== undefined && expected !== null && expected.length > 0 && valueMacMatches(mac.hash, mac.key, expected, data, result.ok ? result.plain : undefined)) return 'mac';
+      if (!result.ok) return undefined;
+      if (cipher.kind !== 'cbc' || mac?.fromMacKey) return 'integrity';
+      return 'padding';
+    } finally {
+      if (result.ok) result.plain.fill(0);
+      if (mac !== null && mac.fromMacKey) mac.key.fill(0);
+    }
   }
 
   /**
@@ -119,15 +199,15 @@ export class PskcKeys {
       problems.error('pskc-invalid', where, `the ${field.valueElement} of ${what} has no valid Base64 ${field.valueElement === 'Value' ? 'Value' : 'CipherData/CipherValue'}`);
       return null;
     }
-    const { key, source } = this.#keyFor(cipher);
-    const result = decryptValue(cipher, key, data, cipher.kind === 'cbc' ? this.#iv : undefined);
+    const resolved = this.#keyFor(cipher);
+    const result = decryptValue(cipher, resolved.key, data, cipher.kind === 'cbc' ? this.#iv : undefined);
     if (!result.ok) {
       if (result.reason === 'length') {
         const shape = cipher.kind === 'cbc' ? (this.#iv ? 'whole cipher blocks' : 'an IV followed by whole cipher blocks') : 'a whole number of 8-byte blocks';
         problems.error('pskc-invalid', where, `the ciphertext of ${what} is not ${shape}`);
         return null;
       }
-      if (!this.#keyConfirmed) throw this.#wrongKey(source);
+      if (!this.#keyConfirmed) throw this.#wrongKey(resolved);
       // The key is right (other values decrypted): a value that fails its MAC too was altered.
       const failure = this.macMode === 'off' ? undefined : this.#macFailure(field, cipher, data, undefined);
       if (failure !== undefined) return this.#macFailed(what, `${failure}, and it does not decrypt: the value was altered`, where, field.path, problems);
@@ -229,12 +309,12 @@ export class PskcKeys {
     return (this.container.encryptionKey ?? this.container.encryptionMethod)?.line;
   }
 
-  async #resolveKey(cipher: ValueCipher | undefined): Promise<ResolvedKey> {
+  async #resolveKeys(cipher: ValueCipher | undefined): Promise<ResolvedKey[]> {
     const ek = this.container.encryptionKey;
     const line = this.#keyLine();
     const derived = childAny(ek, 'DerivedKey');
     if (derived !== undefined) {
-      const password = this.#password(line);
+      const passwords = this.#passwords(line);
       const method = childAny(derived, 'KeyDerivationMethod');
       const uri = attr(method, 'Algorithm') ?? '';
       if (algorithmName(uri) !== 'pbkdf2') {
@@ -249,8 +329,7 @@ export class PskcKeys {
       const prfUri = attr(childAny(params, 'PRF'), 'Algorithm');
       const prf = prfUri === undefined || prfUri.trim() === '' ? 'sha1' : hmacHash(prfUri);
       if (prf === undefined || prf === 'md5') throw this.#fatal('pskc-decrypt', `PBKDF2 PRF ${shownValue(String(prfUri))} is not supported`, line);
-      const key = await derivePbkdf2(password, { salt, iterations, keyLength, prf });
-      return { key, source: 'password (--pskc-password-file)' };
+      return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf }) })));
     }
     // The drafts: a password-based cipher named on the container's EncryptionMethod, its salt and
     // iteration count beside it (PBKDF2 with HMAC-SHA1, the key as long as the cipher's).
@@ -258,11 +337,11 @@ export class PskcKeys {
     const methodUri = PskcKeys.containerCipherUri(this.container);
     if (method !== undefined && methodUri !== undefined && (algorithmName(methodUri).startsWith('pbe') || childAny(method, 'PBESalt') !== undefined)) {
       const pbeCipher = this.#cipher(methodUri, line);
-      const password = this.#password(line);
+      const passwords = this.#passwords(line);
       const salt = this.#salt(childAny(method, 'PBESalt')?.text, line);
       const iterations = this.#iterations(childAny(method, 'PBEIterationCount')?.text, line);
-      const key = await derivePbkdf2(password, { salt, iterations, keyLength: pbeKeyLength(methodUri, pbeCipher), prf: 'sha1' });
-      return { key, source: 'password (--pskc-password-file)' };
+      const keyLength = pbeKeyLength(methodUri, pbeCipher);
+      return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf: 'sha1' }) })));
     }
     if (childAny(ek, 'X509Data') !== undefined || childAny(ek, 'EncryptedKey') !== undefined || childAny(ek, 'KeyValue') !== undefined) {
       throw this.#fatal(
@@ -271,18 +350,25 @@ export class PskcKeys {
         line,
       );
     }
-    if (this.opts.pskcKey === undefined) {
+    const keys = givenKeys(this.opts);
+    if (keys.length === 0) {
       const name = childAny(ek, 'KeyName')?.text.trim();
       throw this.#fatal('pskc-decrypt', `the file is encrypted with a pre-shared key${name ? ` (KeyName ${shownValue(name)})` : ''}: give it with --pskc-key-file`, line);
     }
-    return { key: this.opts.pskcKey, source: 'pre-shared key (--pskc-key-file)' };
+    return keys.map((k) => (keys.length === 1 ? { key: k.key, kind: 'key', source: 'pre-shared key (--pskc-key-file)' } : { key: k.key, kind: 'key', source: `pre-shared key of --pskc-key-file ${fileName(k)}`, file: fileName(k) }));
   }
 
-  #password(line: number | undefined): string {
-    if (this.opts.pskcPassword === undefined) {
+  /** The passwords given, each with how messages name it. */
+  #passwords(line: number | undefined): { password: string; kind: 'password'; source: string; file?: string }[] {
+    const passwords = givenPasswords(this.opts);
+    if (passwords.length === 0) {
       throw this.#fatal('pskc-decrypt', 'the file is encrypted with a password-derived key (PBKDF2): give the password with --pskc-password-file', line);
     }
-    return this.opts.pskcPassword;
+    return passwords.map((p) =>
+      passwords.length === 1
+        ? { password: p.password, kind: 'password', source: 'password (--pskc-password-file)' }
+        : { password: p.password, kind: 'password', source: `password of --pskc-password-file ${fileName(p)}`, file: fileName(p) },
+    );
   }
 
   #salt(text: string | undefined, line: number | undefined): Buffer {
@@ -302,11 +388,11 @@ export class PskcKeys {
    * decrypting also proves right), or the drafts' DigestMethod / MACAlgorithm, which MAC with the
    * encryption key itself.
    */
-  #macKey(): { hash: string | undefined; key: Buffer; declared: boolean } | null {
+  #macKeyFor(resolved: ResolvedKey, trial: boolean): MacKey | null | 'wrong-key' {
     const { macMethod, digestMethod, macAlgorithm } = this.container;
     const declared = macMethod ?? digestMethod;
     const uri = (declared !== undefined ? (attr(declared, 'Algorithm') ?? attr(declared, 'algorithm')) : macAlgorithm?.text)?.trim();
-    if (uri === undefined || (declared === undefined && uri === '')) return this.draft ? { hash: 'sha1', key: this.#key!.key, declared: false } : null;
+    if (uri === undefined || (declared === undefined && uri === '')) return this.draft ? { hash: 'sha1', key: resolved.key, declared: false, fromMacKey: false } : null;
     const line = (declared ?? macAlgorithm)?.line;
     const hash = hmacHash(uri);
     if (hash === undefined && this.macMode !== 'off') {
@@ -315,26 +401,26 @@ export class PskcKeys {
     const macKeyEl = child(macMethod, 'MACKey');
     if (macKeyEl === undefined) {
       // Older drafts MAC with the encryption key itself.
-      return { hash, key: this.#key!.key, declared: true };
+      return { hash, key: resolved.key, declared: true, fromMacKey: false };
     }
     const cipherUri = attr(childAny(macKeyEl, 'EncryptionMethod'), 'Algorithm');
     if (!cipherUri) throw this.#fatal('pskc-invalid', 'MACKey has no EncryptionMethod Algorithm', line);
     const cipher = this.#cipher(cipherUri, line);
     const data = decodeBase64(childAny(childAny(macKeyEl, 'CipherData'), 'CipherValue')?.text ?? '');
     if (data === null) throw this.#fatal('pskc-invalid', 'MACKey has no valid Base64 CipherData/CipherValue', line);
-    const { key, source } = this.#keyFor(cipher);
+    if (trial && !cipher.keyLengths.includes(resolved.key.length)) return 'wrong-key';
+    const key = trial ? resolved.key : this.#keyFor(cipher).key;
     const result = decryptValue(cipher, key, data, cipher.kind === 'cbc' ? this.#iv : undefined);
     if (!result.ok) {
       if (result.reason === 'length') throw this.#fatal('pskc-invalid', 'the MACKey CipherValue is not an IV followed by whole cipher blocks', line);
-      throw this.#wrongKey(source);
+      return 'wrong-key';
     }
-    this.#keyConfirmed = true;
-    return { hash, key: result.plain, declared: true };
+    return { hash, key: result.plain, declared: true, fromMacKey: true };
   }
 
-  #wrongKey(source: ResolvedKey['source']): PskcFatal {
-    const what = source.startsWith('password') ? 'password' : 'key';
-    return this.#fatal('pskc-decrypt', `cannot decrypt the file with the given ${source}: wrong ${what}? Nothing was read from the file`, this.#keyLine());
+  #wrongKey(resolved: ResolvedKey): PskcFatal {
+    const given = resolved.file !== undefined ? 'the' : 'the given';
+    return this.#fatal('pskc-decrypt', `cannot decrypt the file with ${given} ${resolved.source}: wrong ${resolved.kind}? Nothing was read from the file`, this.#keyLine());
   }
 
   #fatal(code: ProblemCode, message: string, line?: number): PskcFatal {
@@ -342,4 +428,25 @@ export class PskcKeys {
     if (line !== undefined && line > 0) p.line = line;
     return new PskcFatal(p);
   }
+}
+
+/** The pre-shared keys given (`pskcKey` and `pskcKeys`), each once. */
+function givenKeys(opts: SeedReadOptions): PskcKeyOption[] {
+  const all = [...(opts.pskcKey ? [{ key: opts.pskcKey }] : []), ...(opts.pskcKeys ?? [])];
+  return all.filter((k, i) => all.findIndex((o) => o.key.equals(k.key)) === i);
+}
+
+/** The passwords given (`pskcPassword` and `pskcPasswords`), each once. */
+function givenPasswords(opts: SeedReadOptions): PskcPasswordOption[] {
+  const all = [...(opts.pskcPassword !== undefined ? [{ password: opts.pskcPassword }] : []), ...(opts.pskcPasswords ?? [])];
+  return all.filter((p, i) => all.findIndex((o) => o.password === p.password) === i);
+}
+
+/** A given key's or password's file, as messages name it (the API may give none: its place then). */
+function fileName(given: { file?: string }): string {
+  return given.file ?? '(not from a file)';
+}
+
+function fileNames(keys: readonly { file?: string }[]): string {
+  return keys.map(fileName).join(', ');
 }

@@ -11,16 +11,24 @@ import type { PskcMacMode } from './pskc-mac-mode.js';
 import type { PskcLimits } from './pskc-xml-stream.js';
 import { SeedArray, type SeedSink } from './seed-sink.js';
 
-export { loadPskcKeyFile, loadPskcPasswordFile } from './pskc-credentials.js';
+export { loadPskcKeyFile, loadPskcPasswordFile, type PskcKeyOption, type PskcPasswordOption } from './pskc-credentials.js';
+import type { PskcKeyOption, PskcPasswordOption } from './pskc-credentials.js';
 export { PSKC_MAC_MODES, type PskcMacMode } from './pskc-mac-mode.js';
 export { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 export { DEFAULT_PSKC_LIMITS, type PskcLimits } from './pskc-xml-stream.js';
 
 export interface SeedReadOptions {
-  /** Pre-shared key bytes (from --pskc-key-file, hex). */
+  /** Pre-shared key bytes (from --pskc-key-file, hex): one key, as `pskcKeys` with one. */
   pskcKey?: Buffer;
-  /** From --pskc-password-file (PBKDF2). */
+  /** From --pskc-password-file (PBKDF2): one password, as `pskcPasswords` with one. */
   pskcPassword?: string;
+  /**
+   * Pre-shared keys (--pskc-key-file, repeatable: a vendor sends one per shipment), each with its
+   * file. An encrypted file is decrypted with the one its MACs verify (see docs/seed-formats.md).
+   */
+  pskcKeys?: PskcKeyOption[];
+  /** PBKDF2 passwords (--pskc-password-file, repeatable), as `pskcKeys`. */
+  pskcPasswords?: PskcPasswordOption[];
   /** Default 'fail'; see PskcMacMode. */
   pskcMac?: PskcMacMode;
   /** Default DEFAULT_MAX_XML_BYTES (256 MiB); bigger PSKC files are refused. */
