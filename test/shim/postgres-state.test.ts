@@ -570,7 +570,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         const rows = parseStateUrl(`postgres://shim_rows@${state.host}${state.pathname}`);
         expect((await runCheck({ store, key: TEST_KEY, state: rows, rules: DEFAULT_RULES, user: USERS[15]!, code: H(0) })).reason).toBe('ok');
         // A migration it would need is still refused clearly (it may not create).
-        pg.sql(`UPDATE mfa_shim_schema SET version = 1`, dbName);
+        pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; UPDATE mfa_shim_schema SET version = 1`, dbName);
         await expect(runCheck({ store, key: TEST_KEY, state: rows, rules: DEFAULT_RULES, user: USERS[15]!, code: H(1) })).rejects.toThrow(/cannot create or migrate the shim's tables: .*(permission denied|must be owner)/);
       } finally {
         process.env.PGPASSFILE = saved;
@@ -586,6 +586,35 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       expect(pg.sql(`SELECT version FROM mfa_shim_schema`, dbName)).toMatch(/^2$/m);
       expect(pg.sql(`SELECT count(*) FROM mfa_shim_tokens WHERE user_key IS NULL`, dbName)).toMatch(/^0$/m);
       expect(pg.sql(`SELECT user_key FROM mfa_shim_tokens WHERE serial = 'H14'`, dbName)).toMatch(/^user14@contoso\.com$/m);
+    });
+
+    it('a version row that does not match the tables is refused, naming what was found, and nothing is repaired (a black-box test: two rows were taken, an older one gave "already exists")', async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      const start = () => runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[17]!, code: H(0) }).then(() => 'started', (err: Error) => err.message);
+      const tables = 'the tables are at version 2 \\(tables mfa_shim_stores, mfa_shim_tokens and mfa_shim_users \\(version 1\\): there; column mfa_shim_tokens.user_key \\(version 2\\): there\\)';
+      const saveRow = 'CREATE TABLE saved AS SELECT * FROM mfa_shim_schema';
+      const restoreRow = 'DROP TABLE IF EXISTS mfa_shim_schema; ALTER TABLE saved RENAME TO mfa_shim_schema';
+      // Each: the edit, the refusal, and how the edit is undone (none: the last).
+      const cases: [string, RegExp, string | undefined][] = [
+        ['INSERT INTO mfa_shim_schema VALUES (3)', new RegExp(`cannot create or migrate the shim's tables: the shim's version row is not one: the table mfa_shim_schema holds 2 rows \\(versions 2, 3\\), and ${tables}; it was edited by hand: keep only the row of the version the tables are at \\(nothing is repaired automatically\\)$`), restoreRow],
+        ['UPDATE mfa_shim_schema SET version = 1', new RegExp(`: the shim's version row does not match the tables: the table mfa_shim_schema says version 1, but ${tables}\\. The row was edited or deleted by hand, or the tables restored without it: put back the row of the version the tables are at, or restore the database from a backup \\(nothing is repaired automatically\\)$`), restoreRow],
+        ['DELETE FROM mfa_shim_schema', new RegExp(`: the shim's version row does not match the tables: the table mfa_shim_schema holds no row \\(the version row\\), but ${tables}\\.`), restoreRow],
+        ['DROP TABLE mfa_shim_schema', new RegExp(`: the shim's version row does not match the tables: there is no table mfa_shim_schema \\(the version row\\), but ${tables}\\.`), restoreRow],
+        ['ALTER TABLE mfa_shim_tokens DROP COLUMN user_key', /the table mfa_shim_schema says version 2, but the tables are at version 1 \(.*column mfa_shim_tokens\.user_key \(version 2\): not there\)/, `DROP TABLE saved; ALTER TABLE mfa_shim_tokens ADD COLUMN user_key text`],
+        ['DROP TABLE mfa_shim_users', /the table mfa_shim_schema says version 2, but the tables are at no version \(tables mfa_shim_stores, mfa_shim_tokens and mfa_shim_users \(version 1\): partly there; column mfa_shim_tokens\.user_key \(version 2\): there\)/, undefined],
+      ];
+      for (const [edit, refusal, undo] of cases) {
+        pg.sql(`BEGIN; ${saveRow}; ${edit}; COMMIT`, dbName);
+        const message = await start();
+        expect(message, edit).toMatch(refusal);
+        expect(message, edit).not.toMatch(/already exists/);
+        if (undo === undefined) break;
+        // Nothing was changed by the refusal: the edit undone, the node starts.
+        pg.sql(`BEGIN; ${undo}; COMMIT`, dbName);
+        expect(pg.sql('SELECT version FROM mfa_shim_schema', dbName).trim(), edit).toBe('2');
+        expect(await start(), edit).toBe('started');
+      }
     });
 
     it('a migration waiting behind an import gives up within its bound and leaves nothing queued', async () => {
