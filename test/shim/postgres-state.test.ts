@@ -1,4 +1,4 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
@@ -72,7 +72,8 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     // As the client decodes the names: pass%77ord is password; sslpassword unlocks the client key.
     expect(() => parseStateUrl('postgres://shim%3Ahunter2@db/mfa')).toThrow(/holds a password/);
     expect(() => parseStateUrl('postgres://sh%ZZim@db/mfa')).toThrow(/the user name in the URL has a broken %-escape/);
-    expect(() => parseStateUrl('postgres://shim@db:99999/mfa')).toThrow(/not a valid URL \(a port is 1 to 65535\)/);
+    expect(() => parseStateUrl('postgres://shim@db:99999/mfa')).toThrow(/not a valid postgres:\/\/ URL \(a port is 1 to 65535\)/);
+    expect(() => parseStateUrl('host=db user=shim password=hunter2')).toThrow(/must be a postgres:\/\/ URL .*not a key=value connection string/);
     // A user:password given as the user parameter, which the client takes (a black-box test connected so).
     for (const query of ['pass%77ord=x', 'sslpassword=x', '%20Password=x', 'sslmode=require&PASSWORD=x', 'user=shim:hunter2', 'user=shim%3Ahunter2']) {
       expect(() => parseStateUrl(`postgres://shim@db/mfa?${query}`), query).toThrow(/holds a password/);
@@ -555,6 +556,16 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       const r = runCli(['shim', 'check', '--store', store, '--state', state.href, '--user', USERS[16]!, '--code', H(0)], { env: { MFA_SHIM_KEY: TEST_KEY_B64, PGPASSFILE: empty } });
       expect(r.status, r.stderr).toBe(1);
       expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^mfa-migrate.*: --state .*: cannot connect: the server asks for a password, and none is given/)]);
+      // The right password in a file group can read: ignored for its mode (as psql does), and said so in the one line,
+      // not as pg's "WARNING: password file ... has group or world access" followed by "none is given" (a black-box test).
+      const open = tmp.path('group.pgpass');
+      copyFileSync(pg.env.PGPASSFILE!, open);
+      chmodSync(open, 0o640);
+      const g = runCli(['shim', 'check', '--store', store, '--state', state.href, '--user', USERS[16]!, '--code', H(0)], { env: { MFA_SHIM_KEY: TEST_KEY_B64, PGPASSFILE: open } });
+      expect(g.status, g.stderr).toBe(1);
+      expect(g.stderr.trim().split('\n')).toEqual([
+        `mfa-migrate: --state ${state.href}: cannot connect: the server asks for a password, and none is given for shim at 127.0.0.1:${state.port}: PGPASSFILE ${open} has mode 0640: group or others can access it, so it was ignored (as psql ignores it); chmod 600 it; or give it in PGPASSWORD`,
+      ]);
     }, 30_000);
 
     it('a node runs as a role that may only read and write the rows (no CREATE on the schema)', async () => {

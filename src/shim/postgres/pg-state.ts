@@ -10,6 +10,7 @@ import type { StateBackend, StateView } from '../verifier.js';
 import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
 import { migrate } from './schema.js';
 import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateBatchRow, type StateRequest } from './state-batch.js';
+import { passwordFileProblem } from './password-file.js';
 import { shownStateUrl, withRootCertificate } from './state-url.js';
 
 /** What the database is told about a store: its lineage, generation, users and tokens (with their initial state). */
@@ -123,13 +124,16 @@ export class PgState implements StateBackend {
     if (process.env.PGPASSWORD === undefined) {
       const who = { host: config.host ?? 'localhost', port: String(config.port ?? 5432), database: config.database ?? '', user: config.user ?? process.env.PGUSER ?? '' };
       // Asked only when the server wants a password: none to give is said plainly (pg's own words
-      // are about SASL).
-      config.password = () =>
-        new Promise<string>((resolve, reject) =>
-          pgpass(who, (p) =>
-            p ? resolve(p) : reject(new Error(`the server asks for a password, and none is given for ${who.user || 'this user'} at ${who.host}:${who.port}: put it in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD`)),
-          ),
+      // are about SASL), and so is a password file ignored for its mode (pgpass's own WARNING line
+      // is never reached).
+      const none = `the server asks for a password, and none is given for ${who.user || 'this user'} at ${who.host}:${who.port}`;
+      config.password = () => {
+        const problem = passwordFileProblem(process.env);
+        if (problem !== undefined) return Promise.reject(new Error(`${none}: ${problem}; or give it in PGPASSWORD`));
+        return new Promise<string>((resolve, reject) =>
+          pgpass(who, (p) => (p ? resolve(p) : reject(new Error(`${none}: put it in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD`)))),
         );
+      };
     }
     // Each connection's session settings, sent before anything else on it (a failure, e.g. a
     // PostgreSQL before 12 or a pooler refusing SET, leaves the server's own), and before the

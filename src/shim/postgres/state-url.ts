@@ -8,11 +8,20 @@ import { UserError } from '../../model/user-error.js';
 const SECRET_PARAMETERS = new Set(['password', 'sslpassword']);
 
 export function parseStateUrl(text: string): URL {
+  // Never the text itself in a message: it may hold a password (a libpq string, or a URL with one).
+  // A libpq connection string (`host=db user=shim password=...`), which psql also takes, or a bare
+  // host:port/database: not this option's form.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text.trim())) {
+    const keyValue = /^\s*[a-z_]+\s*=/i.test(text) ? ', not a key=value connection string' : '';
+    throw new UserError(
+      `--state: it must be a postgres:// URL (postgres://user@host:port/database[?sslmode=...])${keyValue}; a password goes in PGPASSFILE (or ~/.pgpass, mode 0600) or PGPASSWORD, never on the command line`,
+    );
+  }
   let url: URL;
   try {
-    url = new URL(text);
+    url = new URL(text.trim());
   } catch {
-    throw new UserError(`--state: not a valid URL (a port is 1 to 65535); expected postgres://user@host:port/database`);
+    throw new UserError(`--state: not a valid postgres:// URL (a port is 1 to 65535); expected postgres://user@host:port/database`);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new UserError(`--state: ${url.protocol.replace(/:$/, '')} is not supported; expected postgres://user@host:port/database`);
