@@ -3,7 +3,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AuditLog } from './audit-log.js';
 import { canonicalIp, endUserSource } from './ip-address.js';
-import type { ShimMetrics } from './metrics.js';
+import type { ShimGauges, ShimMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { SourceBudget } from './source-budget.js';
 import type { VerifyGate } from './verify-gate.js';
@@ -25,7 +25,7 @@ export interface ShimHttpOptions {
   healthy: () => boolean;
   /** Why it is not healthy (default state_unavailable), for /healthz. */
   unhealthyReason?: () => string;
-  gauges: () => { users: number; tokens: Record<string, number>; lockedUsers: number | null; radiusUp?: boolean };
+  gauges: () => ShimGauges | Promise<ShimGauges>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4096;
@@ -224,7 +224,7 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         send(res, 401, '{"error":"unauthorized"}', { 'www-authenticate': 'Bearer' });
         return;
       }
-      const text = Buffer.from(opts.metrics.render({ ...opts.gauges(), healthy: opts.healthy() }));
+      const text = Buffer.from(opts.metrics.render({ ...(await opts.gauges()), healthy: opts.healthy() }));
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': String(text.length), 'cache-control': 'no-store' });
       res.end(text);
       return;

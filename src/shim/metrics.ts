@@ -38,6 +38,15 @@ class Histogram {
  * Prometheus counters and a latency histogram, kept as plain numbers (a few increments per request;
  * a metrics library's registry would be the larger part of the code for four series).
  */
+/** The store's gauges, as /metrics shows them. */
+export interface ShimGauges {
+  users: number;
+  tokens: Record<string, number>;
+  /** Null: not known now (the series is left out). */
+  lockedUsers: number | null;
+  radiusUp?: boolean;
+}
+
 export class ShimMetrics {
   readonly #verdicts = new Map<string, number>();
   readonly #latency = new Histogram();
@@ -113,7 +122,7 @@ export class ShimMetrics {
     this.#radiusRetransmissions++;
   }
 
-  render(gauges: { users: number; tokens: Record<string, number>; lockedUsers: number | null; healthy: boolean; radiusUp?: boolean }): string {
+  render(gauges: ShimGauges & { healthy: boolean }): string {
     const out: string[] = [];
     out.push('# HELP mfa_shim_verify_requests_total Verification answers by result and reason.');
     out.push('# TYPE mfa_shim_verify_requests_total counter');
@@ -146,7 +155,7 @@ export class ShimMetrics {
     out.push('# TYPE mfa_shim_tokens gauge');
     for (const [type, n] of Object.entries(gauges.tokens)) out.push(`mfa_shim_tokens{type="${type}"} ${n}`);
     if (gauges.lockedUsers !== null) {
-      out.push('# HELP mfa_shim_locked_users Users currently locked out (local state only).');
+      out.push('# HELP mfa_shim_locked_users Users whose lock-out is in force (with PostgreSQL state: counted in the database at most every 5 s).');
       out.push('# TYPE mfa_shim_locked_users gauge');
       out.push(`mfa_shim_locked_users ${gauges.lockedUsers}`);
     }

@@ -168,12 +168,15 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
       healthy,
       unhealthyReason: () => (!stateUp() ? 'state_unavailable' : !auditLog.up ? 'audit_unavailable' : 'radius_down'),
-      gauges: () => {
+      gauges: async () => {
         const tokens: Record<string, number> = { totp: 0, hotp: 0 };
         for (const t of db.tokens.values()) tokens[t.type] = (tokens[t.type] ?? 0) + 1;
+        // Locked out now: a lock-out that ran out counts no more (it is cleared at the user's next attempt).
+        const lockedAfter = opts.rules.lockoutMinutes > 0 ? now() - opts.rules.lockoutMinutes * 60_000 : null;
         let lockedUsers: number | null = 0;
-        if (pg) lockedUsers = null; // in the database, not in this process
-        else for (const u of db.users.values()) if (u.lockedAt !== null) lockedUsers++;
+        // With PostgreSQL the lock-outs are the database's (other nodes' included), not this process's.
+        if (pg) lockedUsers = await pg.lockedUsers(lockedAfter);
+        else for (const u of db.users.values()) if (u.lockedAt !== null && (lockedAfter === null || u.lockedAt > lockedAfter)) lockedUsers++;
         return { users: db.users.size, tokens, lockedUsers, ...(radiusServer ? { radiusUp: radiusServer.up } : {}) };
       },
     });

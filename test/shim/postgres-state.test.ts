@@ -101,6 +101,8 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect((await verify(service.url, USERS[0], H(1))).json).toEqual({ result: 'reject', reason: 'replayed' });
     for (let i = 0; i < 10; i++) await verify(service.url, USERS[1], '000000');
     expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    // Counted in the database (a black-box test found the series missing with --state).
+    expect((await call(`${service.url}/metrics`)).text).toMatch(/^# HELP mfa_shim_locked_users .*\n# TYPE mfa_shim_locked_users gauge\nmfa_shim_locked_users 1$/m);
     // Without --state it would be handed to the server as a request it never reads (a black-box test: "handed to the running server", and still locked).
     await expect(runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: USERS[1]! })).rejects.toThrow(/with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock .* --state postgres:\/\/\.\.\./);
     // So is a check: the way beside such a server is --state, not stopping it.
@@ -362,6 +364,30 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       } finally {
         await holder.end();
         await a.close();
+        await db.close();
+      }
+    });
+
+    it("counts the store's users whose lock-out is in force for /metrics, in the database (every node's), kept a few seconds", async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+      const fresh = await PgState.open(state, db.storeId, { lockedCountMs: 0 });
+      const kept = await PgState.open(state, db.storeId);
+      try {
+        expect(await fresh.lockedUsers(null)).toBe(0);
+        expect(await kept.lockedUsers(null)).toBe(0);
+        pg.sql(`UPDATE mfa_shim_users SET locked_at = 1000 WHERE user_key = 'user20@contoso.com'; UPDATE mfa_shim_users SET locked_at = 5000 WHERE user_key = 'user21@contoso.com'`, dbName);
+        // Another store's locked user is not this store's.
+        pg.sql(`INSERT INTO mfa_shim_stores VALUES ('other', 1); INSERT INTO mfa_shim_users (store_id, user_key, locked_at) VALUES ('other', 'user22@contoso.com', 5000)`, dbName);
+        expect(await fresh.lockedUsers(null)).toBe(2);
+        // Locked at or before the cut: run out (lockout minutes past).
+        expect(await fresh.lockedUsers(1000)).toBe(1);
+        // The count is kept for 5 s by default: a scrape does not query each time.
+        expect(await kept.lockedUsers(null)).toBe(0);
+      } finally {
+        await fresh.close();
+        await kept.close();
         await db.close();
       }
     });

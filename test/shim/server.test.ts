@@ -187,7 +187,10 @@ describe('POST /v1/verify', () => {
     const { url } = await start();
     for (let i = 0; i < 10; i++) expect(((await verify(url, 'ivan@contoso.com', '000000')).json as { reason: string }).reason).toBe('wrong_code');
     expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'reject', reason: 'locked_out' });
+    expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_locked_users 1$/m);
     clock.advance(15 * 60);
+    // Run out: no longer counted as locked, though cleared only at the user's next attempt.
+    expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_locked_users 0$/m);
     expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
   });
 

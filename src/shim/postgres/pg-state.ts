@@ -43,6 +43,8 @@ export interface PgStateOptions {
   migrationLockTimeoutMs?: number;
   /** How long a statement may take before its requests are answered as lost state (default 5 s). */
   answerTimeoutMs?: number;
+  /** How long the count of locked-out users (/metrics) is kept before it is asked again (default 5 s). */
+  lockedCountMs?: number;
 }
 
 /**
@@ -211,6 +213,31 @@ export class PgState implements StateBackend {
 
   get healthy(): boolean {
     return this.#healthy;
+  }
+
+  readonly #lockedCount: { at: number; value: number | null; pending: Promise<number | null> | undefined } = { at: -Infinity, value: null, pending: undefined };
+
+  /**
+   * Users of the store whose lock-out is in force (locked after `lockedAfter`, ms since the epoch;
+   * null: any lock-out, they never expire), for /metrics: one count over the store's users, asked at
+   * most once per lockedCountMs (5 s) and shared by the scrapes meanwhile. Null (the series is left
+   * out) while the database is lost or the count fails: a scrape never waits on a lost database.
+   */
+  lockedUsers(lockedAfter: number | null): Promise<number | null> {
+    const cache = this.#lockedCount;
+    if (!this.#healthy || this.#closed) return Promise.resolve(null);
+    if (performance.now() - cache.at < (this.options.lockedCountMs ?? 5000)) return Promise.resolve(cache.value);
+    cache.pending ??= this.pool
+      .query<{ n: string }>('SELECT count(*) AS n FROM mfa_shim_users WHERE store_id = $1 AND locked_at IS NOT NULL AND ($2::bigint IS NULL OR locked_at > $2::bigint)', [this.storeId, lockedAfter])
+      .then(
+        (r) => Number(r.rows[0]!.n),
+        () => null,
+      )
+      .then((value) => {
+        Object.assign(cache, { at: performance.now(), value, pending: undefined });
+        return value;
+      });
+    return cache.pending;
   }
 
   /**
