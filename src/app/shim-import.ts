@@ -15,6 +15,8 @@ export interface ShimImportRequest extends ShimStoreRequest {
   includeDisabled: boolean;
   /** Write the store even when the export has errors. */
   force: boolean;
+  /** --drop-store-state: other stores whose state the --state database drops for this one. */
+  dropStoreState?: string[];
   /** Hears every problem found in the export (errors and warnings), before anything is written. */
   onProblem?: (problem: Problem) => void;
 }
@@ -45,6 +47,7 @@ export async function importShimStore(req: ShimImportRequest): Promise<ShimImpor
         tokens: bundle.tokens.map((t) => (t.user !== undefined ? { seed: t.seed, user: t.user } : { seed: t.seed })),
       },
       importOptions: { includeDisabled: req.includeDisabled },
+      ...(req.dropStoreState !== undefined ? { dropStoreState: req.dropStoreState } : {}),
     }),
     req.store,
   );

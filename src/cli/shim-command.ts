@@ -7,7 +7,7 @@ import { importShimStore } from '../app/shim-import.js';
 import { reloadRadiusFiles, startShimServe } from '../app/shim-serve.js';
 import { DEFAULT_SOURCE_MAX_FAILS } from '../shim/shim-service.js';
 import { unlockShimUser } from '../app/shim-unlock.js';
-import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 import { addRuleOptions, addStoreOptions, notice, readCode, rulesFrom, storeRequestFrom, untilStopped, wholeNumber, type RuleFlags, type StoreFlags } from './shim-options.js';
 import { renderImportSummary, renderUnlocked } from './views/shim-views.js';
@@ -189,6 +189,7 @@ interface ImportFlags extends SeedCliOptions, StoreFlags {
   source: string;
   includeDisabled: boolean;
   force: boolean;
+  dropStoreState: string[];
   json: boolean;
 }
 
@@ -202,6 +203,7 @@ function registerImport(shim: Command): void {
   addSeedOptions(cmd)
     .option('--include-disabled', 'also import tokens of users disabled in MFA Server', false)
     .option('--force', 'write the store even if the export has errors (what could be read is imported)', false)
+    .option('--drop-store-state <store-id>', "with --state: drop the state the database holds for another store (the id its refusal names), giving the database to this store; tokens of the same seed carry on from it (repeatable)", collect, [] as string[])
     .option('--json', 'print the summary as JSON', false)
     .addHelpText(
       'after',
@@ -211,7 +213,9 @@ both paths may be live). Re-importing keeps the counters, replay state and drift
 (same serial and seed) and the users' fail counters; a changed seed starts afresh. The store is
 encrypted with the key from --key-file or $MFA_SHIM_KEY and written 0600, atomically. Refuses to
 run while \`shim serve\` holds the store. Never prints a secret. One import names every seed file
-(with every shipment's --pskc-key-file): tokens of a seed file left out are removed.
+(with every shipment's --pskc-key-file): tokens of a seed file left out are removed. With --state, a
+database holds one store's state: an import of another store is refused, naming the one held (new
+seeds go into that store's file; --drop-store-state ID gives the database to this store instead).
 
 Examples:
   $ export MFA_SHIM_KEY="$(openssl rand -base64 32)"
@@ -229,6 +233,7 @@ Examples:
         seeds: seedReadOptionsFrom(flags, secretFilesFrom(flags, notice)),
         includeDisabled: flags.includeDisabled,
         force: flags.force,
+        dropStoreState: flags.dropStoreState,
         onProblem: (p) => process.stderr.write(`${p.severity}: ${printable(formatProblem(p))}\n`),
       });
       process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : renderImportSummary(flags.store, summary));

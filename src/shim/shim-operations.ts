@@ -1,9 +1,13 @@
 import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { syncDirectory } from '../io/fsync.js';
 import { UserError } from '../model/user-error.js';
 import { shellArg } from '../model/command-line.js';
 import { AuditLog, auditPathOf, type AuditEvent } from './audit-log.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
-import { PgState } from './postgres/pg-state.js';
+import { PgState, type LoadOutcome } from './postgres/pg-state.js';
+import { shownStateUrl } from './postgres/state-url.js';
 import type { ShimRules } from './rules.js';
 import { checkStoreFiles, journalPathOf, loadDocument, ShimDatabase, writeStoreGeneration } from './shim-database.js';
 import { readStoreFile, StoreError, writeStoreFile } from './store-file.js';
@@ -147,7 +151,10 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
  * to PostgreSQL (where an accept made meanwhile on a running node is never moved backwards). Holds
  * the store lock throughout.
  */
-export async function runImportStore(opts: OneShotOptions & { input: ImportInput; importOptions?: ImportOptions }): Promise<ImportSummary> {
+export async function runImportStore(opts: OneShotOptions & { input: ImportInput; importOptions?: ImportOptions; dropStoreState?: readonly string[] }): Promise<ImportSummary> {
+  const drop = opts.dropStoreState ?? [];
+  if (drop.length > 0 && !opts.state) throw new UserError("--drop-store-state drops another store's state from PostgreSQL: give it with --state postgres://...");
+  if (drop.some((id) => id.trim() === '')) throw new UserError('--drop-store-state: give the id of the store whose state goes (the refusal of an import names it)');
   // The files the import writes: never through a planted symbolic link, never another user's (issue 17 item 10).
   checkStoreFiles(opts.store);
   const notice = opts.onNotice ?? (() => undefined);
@@ -180,7 +187,17 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
       if (db) await takeDatabaseState(pg, db);
     }
     const { doc, summary } = buildStore(opts.input, previous, opts.importOptions);
+    let dropped = '';
     if (pg) {
+      if (drop.includes(doc.storeId)) {
+        throw new UserError(`--drop-store-state ${doc.storeId} names this store (the one ${opts.store} holds): an import keeps its own store's state; name another store the database holds`);
+      }
+      // Before the store file is written: a refused import writes nothing (a black-box test found a
+      // new store file left behind by an import the database refused). Checked again under the
+      // tables' lock when the state is written.
+      const oneStore = { drop, ...(previous ? {} : { newStoreFile: opts.store }) };
+      const toDrop = await pg.checkOneStore(doc.storeId, oneStore);
+      for (const id of drop) if (!toDrop.some((d) => d.storeId === id)) notice(`--drop-store-state ${id}: the database holds no state for store ${id}; nothing to drop`);
       // The state is the database's: the store file holds the seeds (and names no local journal).
       await writeStoreFile(opts.store, doc, opts.key);
       const users = new Map<string, ShimUser>();
@@ -192,7 +209,23 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
           return was !== undefined && was.fingerprint === t.fingerprint && (was.type !== t.type || was.period !== t.period);
         })
         .map((t) => t.serial);
-      await pg.load({ storeId: doc.storeId, gen: doc.gen, users: [...users.values()], tokens: [...tokens.values()], newKind }, from);
+      let outcome: LoadOutcome;
+      try {
+        outcome = await pg.load({ storeId: doc.storeId, gen: doc.gen, users: [...users.values()], tokens: [...tokens.values()], newKind }, from, oneStore);
+      } catch (err) {
+        // Refused (a UserError, before anything was committed: another import got in since the check
+        // above): a new store file goes again, so that the refused import leaves nothing. A crash
+        // before this leaves it, as a database write that failed does: run the import again.
+        if (!previous && err instanceof UserError) {
+          await rm(opts.store, { force: true });
+          await syncDirectory(dirname(opts.store));
+        }
+        throw err;
+      }
+      if (outcome.dropped.length > 0) {
+        dropped = `; dropped the state of ${outcome.dropped.map((d) => `store ${d.storeId} (generation ${d.generation})`).join(', ')}, ${outcome.carried} of this store's token(s) carrying on from a dropped token of the same seed`;
+        notice(`--state ${shownStateUrl(opts.state!)}: ${dropped.slice(2)}`);
+      }
     } else {
       // The store and the empty journal of this generation, which it names; the old journal is folded in or obsolete.
       await writeStoreGeneration(opts.store, opts.key, doc);
@@ -200,7 +233,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), notice, opts.now ?? Date.now);
     audit.write({
       event: 'import',
-      detail: `generation ${doc.gen}: ${summary.users} users, ${summary.tokens} tokens (${summary.added} new, ${summary.kept} kept, ${summary.reset} reset, ${summary.removed.length} removed, ${summary.skipped.length} skipped)`,
+      detail: `generation ${doc.gen}: ${summary.users} users, ${summary.tokens} tokens (${summary.added} new, ${summary.kept} kept, ${summary.reset} reset, ${summary.removed.length} removed, ${summary.skipped.length} skipped)${dropped}`,
     });
     await audit.close();
     return summary;

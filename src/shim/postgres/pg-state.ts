@@ -247,9 +247,25 @@ export class PgState implements StateBackend {
    */
   async attach(store: StoreState, reset: boolean): Promise<void> {
     await this.#refuseSharedSeeds(store);
-    if (reset) return this.load(store);
-    const held = await this.#generationOf(store.storeId);
     const where = `--state ${shownStateUrl(this.url)}`;
+    const others = await this.#otherStores(store.storeId);
+    const held = await this.#generationOf(store.storeId);
+    if (held === undefined && others.length > 0) {
+      // --reset-state would be refused too (a database holds one store's state): not offered.
+      throw new UserError(
+        `${where} holds no state for this store (id ${store.storeId}): it holds ${storeList(others)}, and a database holds one store's state: give every node the store file that was imported into it (the file the last import with --state wrote: copy it from the machine that ran that import, or from a node serving it); to give the database to this store instead, import this store's file with --state and --drop-store-state ${others.map((o) => o.storeId).join(' --drop-store-state ')} (docs/shim.md, "High availability")`,
+      );
+    }
+    if (others.length > 0) {
+      // Held beside another store (written before one database held one store): both go on, told once.
+      this.options.onNotice?.(
+        `warning: ${where} holds the state of ${storeList(others)} besides this store's (id ${store.storeId}): a user in both has two failure counts and lock-outs; give the database to one store: import its file with --state and --drop-store-state naming the other (docs/shim.md, "High availability")`,
+      );
+    }
+    if (reset) {
+      await this.load(store, undefined, { action: 'start' });
+      return;
+    }
     if (held === undefined) {
       throw new UserError(`${where} holds no state for this store (id ${store.storeId}): import with --state, or start once with --reset-state to take the store's own state`);
     }
@@ -276,7 +292,45 @@ export class PgState implements StateBackend {
         `${where}: ${differing} of this store file's tokens have other seeds than the ones the database's state was imported with (same generation ${store.gen}): this file is not the current store (an old copy?); give every node the current store file`,
       );
     }
-    await this.load(store, store.gen);
+    await this.load(store, store.gen, { action: 'start' });
+  }
+
+  /** The stores other than `storeId` whose state the database holds. */
+  async #otherStores(storeId: string, client: pg.ClientBase | pg.Pool = this.pool): Promise<HeldStore[]> {
+    const found = await client.query<{ store_id: string; generation: number; updated_at: Date }>(
+      'SELECT store_id, generation, updated_at FROM mfa_shim_stores WHERE store_id <> $1 ORDER BY store_id',
+      [storeId],
+    );
+    return found.rows.map((r) => ({ storeId: r.store_id, generation: r.generation, updatedAt: r.updated_at }));
+  }
+
+  /**
+   * One database holds one store's state (a black-box test: a second store with other seeds was
+   * imported beside the first, and a user in both had two independent failure counts and
+   * lock-outs). Refuses to write `storeId` while the database holds another store's state, unless
+   * `drop` names it (--drop-store-state: the admin gives the database to this store). Returns the
+   * stores of `drop` the database holds.
+   */
+  async checkOneStore(storeId: string, options: OneStoreOptions = {}, client: pg.ClientBase | pg.Pool = this.pool): Promise<HeldStore[]> {
+    const { drop = [], action = 'import' } = options;
+    const others = await this.#otherStores(storeId, client);
+    const kept = others.filter((o) => !drop.includes(o.storeId));
+    const here = kept.length > 0 && (await this.#generationOf(storeId, client)) !== undefined;
+    // A node of a store held beside another (written before this rule) fills in its own rows: it
+    // adds no store (attach warned); an import is refused, so that the admin chooses one.
+    if (kept.length > 0 && !(action === 'start' && here)) {
+      const ids = kept.map((o) => o.storeId);
+      const flags = ids.map((id) => `--drop-store-state ${id}`).join(' ');
+      const how =
+        action === 'import'
+          ? `for new seeds of ${ids.length > 1 ? 'those stores\'' : `store ${ids[0]}'s`} users, import into ${ids.length > 1 ? 'the store file of the one to keep' : 'its store file'} (the file the last import with --state wrote: copy it from the machine that ran that import, or from a node serving it) with its key; to give the database to this store instead, import with ${flags} (${ids.length > 1 ? 'their' : 'its'} nodes then stop working on this database)`
+          : `give every node the store file that was imported into it (the file the last import with --state wrote); to give the database to this store instead, import this store's file with --state and ${flags}`;
+      const self = here ? ` besides this store's (id ${storeId})` : options.newStoreFile !== undefined ? `; this import makes a new store (${options.newStoreFile} did not exist)` : `; this ${action === 'import' ? 'import' : 'node'} is of store ${storeId}`;
+      throw new UserError(
+        `--state ${shownStateUrl(this.url)} holds the state of ${storeList(kept)}${self}, and a database holds one store's state (two keep their own failure counts and lock-outs for a user in both, and each accepts a code of a seed they share once): ${how}`,
+      );
+    }
+    return others.filter((o) => drop.includes(o.storeId));
   }
 
   /**
@@ -364,7 +418,8 @@ export class PgState implements StateBackend {
    * database must hold (checkGeneration), or undefined to take this store's state whatever it holds
    * (--reset-state).
    */
-  async load(store: StoreState, from?: number | null): Promise<void> {
+  async load(store: StoreState, from?: number | null, options: OneStoreOptions = {}): Promise<LoadOutcome> {
+    let outcome: LoadOutcome = { dropped: [], carried: 0 };
     const client = await this.pool.connect();
     // Bulk statements over every user and token: not held to a verification's deadline (5 s was
     // reached at 40,000 users), but not unbounded either.
@@ -381,7 +436,9 @@ export class PgState implements StateBackend {
       // --reset-state never takes the cluster back to an older generation than the one it holds.
       if (from !== undefined) await this.checkGeneration(store.storeId, from, client, true);
       else await this.#notBackwards(store, client);
-      await this.#refuseSharedSeeds(store, client);
+      // Under the tables' lock: two imports of two stores into an empty database cannot both pass it.
+      // (A second store's shared seeds are refused by it too: the state of only one store is here.)
+      const dropped = await this.checkOneStore(store.storeId, options, client);
       await bulk(
         `INSERT INTO mfa_shim_stores (store_id, generation) VALUES ($1, $2)
          ON CONFLICT (store_id) DO UPDATE SET generation = EXCLUDED.generation, updated_at = now()`,
@@ -413,6 +470,12 @@ export class PgState implements StateBackend {
           tokens.map((t) => owners.get(t.serial) ?? null),
         ],
       );
+      if (dropped.length > 0) {
+        const ids = dropped.map((d) => d.storeId);
+        outcome = { dropped, carried: await this.#carryOver(store, ids, bulk) };
+        // Their tokens' and users' rows go with them (ON DELETE CASCADE).
+        await bulk('DELETE FROM mfa_shim_stores WHERE store_id = ANY($1::text[])', [ids]);
+      }
       // An anti-join (hashed), not `NOT (serial = ANY($2))`: that compares every row with the whole
       // list (quadratic: 0.6 s at 5,000 users, 5.6 s at 20,000).
       await bulk(
@@ -445,6 +508,37 @@ export class PgState implements StateBackend {
     // not own the tables; autovacuum gets there in time anyway).
     await bulk('ANALYZE mfa_shim_users, mfa_shim_tokens').catch(() => undefined);
     client.release();
+    return outcome;
+  }
+
+  /**
+   * Before the dropped stores' rows go (in the import's transaction): each of this store's tokens
+   * whose seed a dropped store's token holds too carries on from where that one got, so a code used
+   * through the dropped store is not new to this one (a new store key, say, for the same seeds). A
+   * HOTP counter moves up to the dropped one's; a TOTP last step too, when it is one of this token's
+   * time step (its step times this token's period within a day of now: another period's step would
+   * refuse every code). Only ever forward. Returns how many tokens moved.
+   */
+  async #carryOver(store: StoreState, dropped: readonly string[], bulk: (text: string, values?: unknown[]) => Promise<pg.QueryResult>): Promise<number> {
+    const hotp = await bulk(
+      `UPDATE mfa_shim_tokens n SET counter = o.counter
+         FROM (SELECT fingerprint, max(counter) AS counter FROM mfa_shim_tokens WHERE store_id = ANY($2::text[]) AND counter IS NOT NULL GROUP BY fingerprint) o
+        WHERE n.store_id = $1 AND n.fingerprint = o.fingerprint AND n.counter IS NOT NULL AND n.counter < o.counter`,
+      [store.storeId, dropped],
+    );
+    const totp = store.tokens.filter((t) => t.type === 'totp');
+    const steps = await bulk(
+      `UPDATE mfa_shim_tokens n SET last_step = o.last_step
+         FROM (SELECT k.serial, max(d.last_step) AS last_step
+                 FROM unnest($3::text[], $4::integer[]) AS k(serial, period)
+                 JOIN mfa_shim_tokens t ON t.store_id = $1 AND t.serial = k.serial
+                 JOIN mfa_shim_tokens d ON d.store_id = ANY($2::text[]) AND d.fingerprint = t.fingerprint AND d.last_step IS NOT NULL
+                WHERE abs(d.last_step * k.period - extract(epoch FROM now())) < 86400
+                GROUP BY k.serial) o
+        WHERE n.store_id = $1 AND n.serial = o.serial AND (n.last_step IS NULL OR n.last_step < o.last_step)`,
+      [store.storeId, dropped, totp.map((t) => t.serial), totp.map((t) => t.period ?? 30)],
+    );
+    return (hotp.rowCount ?? 0) + (steps.rowCount ?? 0);
   }
 
   /** Every token's and user's state (for an import keeping the state of unchanged tokens). */
@@ -556,6 +650,35 @@ export class PgState implements StateBackend {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.pool.end();
   }
+}
+
+/** How an import or a start meets another store's state in the database (checkOneStore). */
+export interface OneStoreOptions {
+  /** Other stores whose state goes (--drop-store-state). */
+  drop?: readonly string[];
+  /** Who is told: an import, or a node starting (whose advice is the store file imported). */
+  action?: 'import' | 'start';
+  /** The import makes a new store, at this file. */
+  newStoreFile?: string;
+}
+
+/** Another store whose state a database holds. */
+export interface HeldStore {
+  storeId: string;
+  generation: number;
+  updatedAt: Date;
+}
+
+/** What a load did besides writing the store's rows: the other stores' state it dropped (--drop-store-state). */
+export interface LoadOutcome {
+  dropped: HeldStore[];
+  /** This store's tokens that carried on from a dropped store's token of the same seed. */
+  carried: number;
+}
+
+/** `store 4a88... (generation 3, last imported 2026-01-02)`, for each. */
+function storeList(stores: readonly HeldStore[]): string {
+  return stores.map((o) => `store ${o.storeId} (generation ${o.generation}, last written ${o.updatedAt.toISOString().slice(0, 10)})`).join(', ');
 }
 
 /** Each token's user, by serial (the store's users hold their tokens). */
