@@ -10,7 +10,7 @@ import { attr, child, childAny, DEFAULT_PSKC_LIMITS, DRAFT_NAMESPACES, ownString
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
-import { encodedTwice, hexInBase64 } from './secret-suspect.js';
+import { encodedTwice, hexInBase64, mayBeTextMessage } from './secret-suspect.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 import type { SeedSink } from './seed-sink.js';
@@ -431,9 +431,14 @@ class PskcFileReader {
       this.#problems.error('secret-suspect', where, `the ${v.name} ${plain.name} of token ${loc.serial} is ${digits} hex digits: a seed written in hex where PSKC puts Base64, which read as Base64 is a wrong seed; ${fix}`);
       return true;
     }
-    const looks = encodedTwice(secret);
-    if (looks === null) return false;
+    const found = encodedTwice(secret);
+    if (found === null) return false;
+    const { looks } = found;
     const which = plain === undefined ? 'decrypted secret' : 'secret';
+    if (!found.refused) {
+      this.#problems.warning('secret-suspect', where, mayBeTextMessage(which, loc.serial ?? '(no serial)', secret.length, looks));
+      return false;
+    }
     this.#problems.error('secret-suspect', where, `the ${which} of token ${loc.serial} is ${secret.length} bytes that are ${looks}, not seed bytes: the file holds the seed encoded twice, and read as it is no code would match; ${fix}`);
     return true;
   }

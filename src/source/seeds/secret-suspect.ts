@@ -8,8 +8,17 @@ import type { ProblemList, Where } from '../../model/problem.js';
  * seed bytes are practically never all of one text alphabet: 16 bytes all hex digits happen with odds
  * of (22/256)^16, about 10^-17. Test seeds of digits or letters alone (RFC 4226's and RFC 6238's
  * `12345678901234567890`, `abcdefghijklmnopqrst`) are let through: the hex, Base32 or Base64 string of
- * real seed bytes mixes letters and digits (Base64: both cases).
+ * real seed bytes mixes letters and digits (Base64: both cases). Base64's alphabet is also every
+ * mixed-case word and number (`HelloWorldHelloWorld`, a seed some token was given as text): that one
+ * is only warned of, the seed kept (a review saw such seeds refused, and a burned-in seed cannot be
+ * re-encoded).
  */
+
+/** What a seed looks like the text of, and whether that is sure enough to refuse it (hex, Base32) or only to warn (Base64). */
+export interface EncodedTwice {
+  looks: string;
+  refused: boolean;
+}
 
 /** Below this many bytes the alphabets are not told apart from chance well enough to refuse a seed. */
 export const SUSPECT_MIN_BYTES = 16;
@@ -25,18 +34,18 @@ const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
  * What a seed's bytes look like when they are the text of an encoded string ("the text of a hex
  * string"), or null when they look like seed bytes. Never the bytes themselves.
  */
-export function encodedTwice(bytes: Uint8Array): string | null {
+export function encodedTwice(bytes: Uint8Array): EncodedTwice | null {
   if (bytes.length < SUSPECT_MIN_BYTES) return null;
   // Only printable ASCII can be text of an alphabet: most seeds stop at their first byte.
   for (const b of bytes) if (b < 0x2b || b > 0x7a) return null;
   const text = Buffer.from(bytes).toString('latin1');
-  if (HEX_DIGIT.test(text)) return HEX_LETTER.test(text) ? 'the text of a hex string' : null;
+  if (HEX_DIGIT.test(text)) return HEX_LETTER.test(text) ? { looks: 'the text of a hex string', refused: true } : null;
   // Base32 text of 16 random bytes or more has a digit (2-7) but by odds of about 1 in 200; letters
   // alone are a test string (`abcdefghijklmnopqrst`) or a word.
-  if (BASE32_UPPER.test(text) || BASE32_LOWER.test(text)) return /[a-z]/i.test(text) && /[2-7]/.test(text) ? 'the text of a Base32 string' : null;
+  if (BASE32_UPPER.test(text) || BASE32_LOWER.test(text)) return /[a-z]/i.test(text) && /[2-7]/.test(text) ? { looks: 'the text of a Base32 string', refused: true } : null;
   // Base64 text of 16 random bytes or more has both cases (the odds of one missing are about 10^-5);
   // a word or a number does not.
-  if ((BASE64.test(text) || BASE64URL.test(text)) && /[A-Z]/.test(text) && /[a-z]/.test(text) && text.length % 4 !== 1) return 'the text of a Base64 string';
+  if ((BASE64.test(text) || BASE64URL.test(text)) && /[A-Z]/.test(text) && /[a-z]/.test(text) && text.length % 4 !== 1) return { looks: 'the text of a Base64 string, or a word', refused: false };
   return null;
 }
 
@@ -51,14 +60,24 @@ export function hexInBase64(text: string): boolean {
   return s.length >= 2 * SUSPECT_MIN_BYTES && HEX_DIGIT.test(s);
 }
 
+/** The warning for a seed that may be text (encodedTwice's Base64 case): kept, but said. */
+export function mayBeTextMessage(what: string, serial: string, length: number, looks: string): string {
+  return `the ${what} of token ${serial} is ${length} bytes that are ${looks}, not random seed bytes: kept; if the vendor did not give the token this text as its seed, the file holds the seed encoded twice and no code will match (check one code with mfa-migrate shim check before migrating it)`;
+}
+
 /**
  * Refuses a seed CSV row whose decoded secret is the text of an encoded seed (encodedTwice), with an
  * error at `where` that names the token but never the value. True when the row was refused (its bytes
- * wiped); the caller skips it.
+ * wiped); the caller skips it. One that may be a word is warned of and kept.
  */
 export function refuseEncodedTwice(bytes: Buffer, what: string, serial: string, problems: ProblemList, where: Where, unit: 'row' | 'line'): boolean {
-  const looks = encodedTwice(bytes);
-  if (looks === null) return false;
+  const found = encodedTwice(bytes);
+  if (found === null) return false;
+  const { looks } = found;
+  if (!found.refused) {
+    problems.warning('secret-suspect', where, mayBeTextMessage(what, serial, bytes.length, looks));
+    return false;
+  }
   problems.error(
     'secret-suspect',
     where,

@@ -20,12 +20,16 @@ function plainPskc(name: string, plainValue: string, serial = 'T-1'): string {
 
 describe('encodedTwice: seed bytes that are the text of an encoded seed', () => {
   it('tells hex, Base32 and Base64 text of a seed', () => {
-    expect(encodedTwice(Buffer.from(SEED.toString('hex')))).toBe('the text of a hex string');
-    expect(encodedTwice(Buffer.from(SEED.toString('hex').toUpperCase()))).toBe('the text of a hex string');
-    expect(encodedTwice(Buffer.from(encodeBase32(SEED)))).toBe('the text of a Base32 string');
-    expect(encodedTwice(Buffer.from(encodeBase32(SEED).toLowerCase()))).toBe('the text of a Base32 string');
-    expect(encodedTwice(Buffer.from(SEED.toString('base64')))).toBe('the text of a Base64 string');
-    expect(encodedTwice(Buffer.from(SEED.toString('base64url')))).toBe('the text of a Base64 string');
+    const refused = (looks: string) => ({ looks, refused: true });
+    expect(encodedTwice(Buffer.from(SEED.toString('hex')))).toEqual(refused('the text of a hex string'));
+    expect(encodedTwice(Buffer.from(SEED.toString('hex').toUpperCase()))).toEqual(refused('the text of a hex string'));
+    expect(encodedTwice(Buffer.from(encodeBase32(SEED)))).toEqual(refused('the text of a Base32 string'));
+    expect(encodedTwice(Buffer.from(encodeBase32(SEED).toLowerCase()))).toEqual(refused('the text of a Base32 string'));
+    // Base64's alphabet is every mixed-case word too: warned of, not refused.
+    const warned = { looks: 'the text of a Base64 string, or a word', refused: false };
+    expect(encodedTwice(Buffer.from(SEED.toString('base64')))).toEqual(warned);
+    expect(encodedTwice(Buffer.from(SEED.toString('base64url')))).toEqual(warned);
+    expect(encodedTwice(Buffer.from('HelloWorldHelloWorld'))).toEqual(warned);
   });
 
   it("lets real seeds through: random bytes, RFC 4226's and RFC 6238's ASCII digit seeds, letters alone, text under 16 bytes", () => {
@@ -49,7 +53,6 @@ describe('PSKC: a secret encoded twice is a secret-suspect error, and the key is
   it.each([
     ['raw hex in the PlainValue', SEED.toString('hex'), /the Secret PlainValue of token T-1 is 40 hex digits: a seed written in hex where PSKC puts Base64/],
     ['Base64 of the hex string', Buffer.from(SEED.toString('hex')).toString('base64'), /the secret of token T-1 is 40 bytes that are the text of a hex string, not seed bytes: the file holds the seed encoded twice/],
-    ['Base64 of a Base64 string (python-pskc issue #5)', Buffer.from(SEED.toString('base64')).toString('base64'), /28 bytes that are the text of a Base64 string/],
     ['Base64 of the Base32 string', Buffer.from(encodeBase32(SEED)).toString('base64'), /32 bytes that are the text of a Base32 string/],
   ])('%s', async (name, plainValue, message) => {
     const { seeds, problems, text } = await read(plainPskc(`${name}.pskc`, plainValue));
@@ -68,6 +71,20 @@ describe('PSKC: a secret encoded twice is a secret-suspect error, and the key is
     const rfc = await read(plainPskc('rfc.pskc', 'MTIzNDU2Nzg5MDEyMzQ1Njc4OTA='));
     expect(rfc.problems).toEqual([]);
     expect(rfc.seeds).toHaveLength(1);
+  });
+
+  /** A review: mixed-case text seeds (a token given HelloWorldHelloWorld as its seed) were refused, with no way on. */
+  it('bytes that are Base64 text, or a word (python-pskc issue #5\'s Base64 of Base64 among them), are warned of and kept', async () => {
+    for (const [name, value] of [
+      ['b64-of-b64', Buffer.from(SEED.toString('base64')).toString('base64')],
+      ['word', Buffer.from('HelloWorldHelloWorld').toString('base64')],
+    ] as const) {
+      const { seeds, problems, text } = await read(plainPskc(`${name}.pskc`, value));
+      expect(seeds.map((s) => s.serial), name).toEqual(['T-1']);
+      expect(codes(problems), name).toEqual(['warning:secret-suspect']);
+      expect(problems[0]!.message).toMatch(/^the secret of token T-1 is (28|20) bytes that are the text of a Base64 string, or a word, not random seed bytes: kept; if the vendor did not give the token this text as its seed, the file holds the seed encoded twice/);
+      expect(text).not.toContain(value);
+    }
   });
 
   it('a decrypted secret too (the vendor encrypted the hex text)', async () => {
@@ -106,5 +123,12 @@ describe('seed CSVs: a secret that decodes to the text of an encoded seed', () =
     expect(codes(oath.problems)).toEqual(['error:secret-suspect']);
     expect(oath.problems[0]!.message).toMatch(/the line is skipped$/);
     for (const r of [generic, entra, oath]) expect(r.text).not.toContain(SEED.toString('hex'));
+  });
+
+  it('a seed that is a mixed-case word, given in hex, is kept with a warning', async () => {
+    const word = await read(tmp.file('word.csv', `serial,secret\nX-2,${Buffer.from('HelloWorldHelloWorld').toString('hex')}\n`));
+    expect(word.seeds.map((s) => s.serial)).toEqual(['X-2']);
+    expect(codes(word.problems)).toEqual(['warning:secret-suspect']);
+    expect(word.problems[0]).toMatchObject({ line: 2, field: 'secret' });
   });
 });
