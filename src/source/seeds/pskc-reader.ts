@@ -13,6 +13,8 @@ import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { encodedTwice, hexInBase64, mayBeTextMessage } from './secret-suspect.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A GUID as an Id may be written: bare, in braces, or as a `urn:uuid:` (RFC 4122's URN; a review saw one refused). */
+const guidIdOf = (id: string): string => id.replace(/^urn:uuid:/i, '').replace(/^\{(.*)\}$/, '$1');
 import type { SeedSink } from './seed-sink.js';
 import { composedUsername } from '../../model/username.js';
 import { shownValue } from '../../model/shown-value.js';
@@ -259,7 +261,7 @@ class PskcFileReader {
     if (serialNo && refuseSecretLikeCell(serialNo, 'SerialNo', 'serial', this.#problems, where('SerialNo'), 'key')) return;
     // A Key Id standing in for a missing SerialNo becomes the serial, shown everywhere: checked the
     // same way, unless it has a GUID's exact shape (a Key Id may be one, as a UserId may).
-    if (!serialNo && keyId !== undefined && !GUID.test(keyId.trim())) {
+    if (!serialNo && keyId !== undefined && !GUID.test(guidIdOf(keyId.trim()))) {
       const idAttr = attr(key, 'Id') !== undefined ? 'Id' : attr(key, 'KeyId') !== undefined ? 'KeyId' : 'SecretId';
       if (refuseSecretLikeCell(keyId, `Key ${idAttr} (standing in for the missing SerialNo)`, 'serial', this.#problems, this.#where(line, `${loc.pkg}/${key.name}`, idAttr), 'key')) return;
     }
@@ -268,7 +270,7 @@ class PskcFileReader {
     }
     // A UserId may be a directory object's GUID (hex in a GUID's shape, which the check would take for a seed).
     const userId = (child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim();
-    if (!GUID.test(userId) && refuseSecretLikeCell(userId, 'UserId', 'name', this.#problems, where('UserId'), 'key')) return;
+    if (!GUID.test(guidIdOf(userId)) && refuseSecretLikeCell(userId, 'UserId', 'name', this.#problems, where('UserId'), 'key')) return;
     const algorithmUri = attr(key, 'Algorithm') ?? attr(key, 'KeyAlgorithm') ?? attr(key, 'SecretAlgorithm');
     let type: OathKeyKind;
     if (algorithmUri === undefined || algorithmUri.trim() === '') {

@@ -212,6 +212,11 @@ describe('a PSKC SerialNo, UserId, Manufacturer or Model holding what looks like
     expect(withSerial.seeds.map((s) => s.serial)).toEqual(['S-1']);
     const guid = await read(file('guid.pskc', pkg('').replace('Id="K-1"', 'Id="3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b"')));
     expect(guid.seeds.map((s) => s.serial)).toEqual(['3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b']);
+    // As a URN (RFC 4122) or in braces, the same GUID (a review saw the URN refused).
+    for (const id of ['urn:uuid:3f2b8c1e-9a7d-4e6f-8b2a-1c0d9e8f7a6b', '{3F2B8C1E-9A7D-4E6F-8B2A-1C0D9E8F7A6B}']) {
+      const r = await read(file('guid-forms.pskc', pkg('').replace('Id="K-1"', `Id="${id}"`)));
+      expect([r.seeds.map((s) => s.serial), r.problems], id).toEqual([[id], []]);
+    }
     // A UserId holding a directory object's GUID is a user, not a seed (a review).
     const objectId = await read(file('user-guid.pskc', pkg('<SerialNo>S-1</SerialNo>', '<UserId>8c4a4b6e-1f2a-4b7d-9c3e-0a1b2c3d4e5f</UserId>')));
     expect(objectId.seeds.map((s) => [s.serial, s.user])).toEqual([['S-1', '8c4a4b6e-1f2a-4b7d-9c3e-0a1b2c3d4e5f']]);
