@@ -1,3 +1,4 @@
+import { composedUsername } from '../model/username.js';
 import { constants } from 'node:fs';
 import { chmod, copyFile, unlink } from 'node:fs/promises';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -54,9 +55,10 @@ export async function stateDirFor(given: string | undefined, tenantId: string): 
 /** Applies a saved plan (passing it is the approval), narrowed to some of its users if asked. */
 export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promise<Applied> {
   const stateDir = await stateDirFor(req.stateDir, plan.header.tenant.id);
-  const planned = new Set(plan.users.map((u) => u.upn.toLowerCase()));
+  // Composed, as --users files are read: a plan made before usernames were may hold one decomposed.
+  const planned = new Set(plan.users.map((u) => composedUsername(u.upn).toLowerCase()));
   if (req.users) {
-    const unknown = req.users.filter((u) => !planned.has(u.toLowerCase()));
+    const unknown = req.users.filter((u) => !planned.has(composedUsername(u).toLowerCase()));
     if (unknown.length > 0) throw new UserError(`not in the plan: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''} (--users selects among the plan's users)`);
   }
   // A plan that records no tenant state (1.x and the first 2.0 files, or one with it removed) cannot

@@ -181,7 +181,7 @@ function readUserRow(
   const key = username.toLowerCase();
   const first = seen.get(key);
   if (first !== undefined) {
-    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${printable(username)} already appears on line ${users[first]!.line} (usernames are compared case-insensitively, and in Unicode's composed form: ü written as u and a combining mark is the same name)`);
+    problems.error('duplicate-user', { file, line, field: 'username' }, `username ${clipped(printable(username))} already appears on line ${users[first]!.line} (usernames are compared case-insensitively, and in Unicode's composed form: ü written as u and a combining mark is the same name)`);
     return undefined;
   }
   // The row is kept from here on: it becomes users[users.length].

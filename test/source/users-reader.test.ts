@@ -142,6 +142,12 @@ describe('readUsers', () => {
     expect(problems[0]!.message).not.toContain('5555551234');
   });
 
+  it('quotes a very long repeated username cut short', async () => {
+    const long = `${'u'.repeat(3000)}@contoso.com`;
+    const { problems } = await read(`username\n${long}\n${long}\n`);
+    expect(problems.filter((p) => p.code === 'duplicate-user').map((p) => p.message)).toEqual([expect.stringMatching(/^username u{96}\.\.\. \(3012 characters\) already appears on line 2 /)]);
+  });
+
   /** A black-box test: a cell of 5,000 digits made a message of 5,000 characters. */
   it('quotes a very long phone cell cut short, masked, with its length', async () => {
     const { problems } = await read(`username,phone_country_code,phone\na@b.com,1,${'4'.repeat(4998)}12\n`);
