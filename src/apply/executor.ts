@@ -66,6 +66,8 @@ export interface ExecStats {
   failed: number;
   skipped: number;
   throttled: number;
+  /** While the run waits out Graph's throttling (429 Retry-After): until when (ms since the epoch). */
+  throttledUntil?: number;
   retried: number;
   verified: number;
   batches: number;
@@ -771,9 +773,17 @@ export class Executor {
     fail?.(err);
   }
 
+  /** The figures as of now: the pipeline's move while no operation ends (a pause for throttling), so a progress report takes them fresh. */
+  progress(): ExecStats {
+    this.syncStats();
+    return this.stats;
+  }
+
   private syncStats(): void {
     const p = this.pipeline.stats;
     this.stats.throttled = p.throttled;
+    if (p.pausedUntil > Date.now()) this.stats.throttledUntil = p.pausedUntil;
+    else delete this.stats.throttledUntil;
     this.stats.batches = p.batches;
     this.stats.concurrency = p.concurrency;
     this.stats.retried = p.retried + this.resent;

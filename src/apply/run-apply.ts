@@ -505,8 +505,10 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   let usersDone = 0;
   const waves = Math.ceil(positions.length / sel.batchSize);
   let wavesDone = ctx.wavesBefore ?? 0;
-  const report = (phase: ApplyProgressEvent['phase'], wave?: number) => deps.onProgress?.({ phase, ...(wave !== undefined ? { wave, waves } : {}), users: usersDone, usersTotal: positions.length, stats: executor.stats });
-  const timer = setInterval(() => report('running'), 1000);
+  // The wave being sent: every report within it names it (the bar lost its "wave N/M" after a wave's first frame).
+  let currentWave: number | undefined;
+  const report = (phase: ApplyProgressEvent['phase'], wave?: number) => deps.onProgress?.({ phase, ...(wave !== undefined ? { wave, waves } : {}), users: usersDone, usersTotal: positions.length, stats: executor.progress() });
+  const timer = setInterval(() => report('running', currentWave), 1000);
   timer.unref();
   let state: RunEnd = 'completed';
   const statusOf = (id: string, now: ReadonlyMap<string, OpOutcome>): OpOutcome => {
@@ -618,7 +620,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       }
       started++;
       await journal.wave(w + 1, 'started');
-      report('wave', w + 1);
+      currentWave = w + 1;
+      report('wave', currentWave);
       let read: WaveRecheck = { stale: [], held: [] };
       if (recheck?.wave === w) read = await recheck.result;
       else if (!fresh()) read = await recheckWave(w, wave).result;
@@ -672,6 +675,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     const federationPending = ctx.federationOps.filter((o) => !settledBefore(prior.get(o.id)));
     let federationNow = new Map<string, OpOutcome>();
     if (federationPending.length > 0 && state === 'completed' && !executor.wasInterrupted) {
+      currentWave = undefined;
       report('federation');
       federationNow = await runFederationStep(federationPending, switchesDone, prior, executor, journal, (domains) => unswitchedNow(ctx.deps.client, ctx.plan.countedSwitches, domains));
     }

@@ -414,7 +414,7 @@ async function executeRollback(
   const onAbort = () => executor.interrupt();
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   if (deps.signal?.aborted) executor.interrupt();
-  const report = (phase: 'running' | 'done') => deps.onProgress?.({ phase, users: 0, usersTotal: 0, stats: executor.stats });
+  const report = (phase: 'running' | 'done') => deps.onProgress?.({ phase, users: 0, usersTotal: 0, stats: executor.progress() });
   const timer = setInterval(() => report('running'), 1000);
   timer.unref();
   try {

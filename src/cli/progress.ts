@@ -7,6 +7,9 @@ interface ProgressStream {
   write(text: string): unknown;
 }
 
+/** The ETA's rate, once Graph throttles the run: over this long at most (a Retry-After is seconds to minutes). */
+const RATE_WINDOW_MS = 5 * 60_000;
+
 /** Files smaller than this (about a second's reading) are read without a progress line. */
 const PROGRESS_FROM_BYTES = 16 * 1024 * 1024;
 
@@ -24,6 +27,10 @@ export class Progress {
   private shown = 0;
   /** When Graph first throttled the run, and how many operations had been sent then. */
   private throttledFrom: { at: number; sent: number } | undefined;
+  /** Since then: operations sent by each report's time, over the last RATE_WINDOW_MS. */
+  private readonly samples: { at: number; sent: number }[] = [];
+  /** The last rate above 0: it stands while the run waits (a pause sends nothing). */
+  private lastRate = 0;
   private readonly tty: boolean;
   /** Takes off what guardTerminal set up. */
   private unguard: (() => void) | undefined;
@@ -53,17 +60,35 @@ export class Progress {
 
   /**
    * Operations a second, for the ETA: since the start, until Graph throttles the run; from then on,
-   * since its first 429 (once 10 s have passed), as that is the pace the rest will go at. Taken from the
-   * start, the burst before the quota ran out had the ETA a tenth of the time left (a scale test).
+   * since its first 429 (over the last RATE_WINDOW_MS at most), pauses included, as that is the pace
+   * the rest will go at. Taken from the start, the burst before the quota ran out had the ETA a tenth
+   * of the time left (a scale test). Until that window is 10 s long, and when nothing was sent in it
+   * (a pause longer than the window), the last rate found stands: a scale test read "0.0 ops/s | ETA -"
+   * ten seconds into the first Retry-After.
    */
   private rateOf(s: ApplyProgressEvent['stats']): number {
     const now = Date.now();
     const sent = s.done - s.doneBefore + s.failed;
     if (s.throttled > 0 && this.throttledFrom === undefined) this.throttledFrom = { at: now, sent };
     const throttled = this.throttledFrom;
-    if (throttled && now - throttled.at >= 10_000) return (sent - throttled.sent) / ((now - throttled.at) / 1000);
     const elapsed = (now - s.startedAt) / 1000;
-    return elapsed > 1 ? sent / elapsed : 0;
+    let rate = elapsed > 1 ? sent / elapsed : 0;
+    if (throttled) {
+      this.samples.push({ at: now, sent });
+      while (this.samples.length > 1 && this.samples[0]!.at < now - RATE_WINDOW_MS) this.samples.shift();
+      // The first 429 while it is within the window, else the oldest report within it.
+      const from = throttled.at >= now - RATE_WINDOW_MS ? throttled : this.samples[0]!;
+      const windowed = now - from.at >= 10_000 ? (sent - from.sent) / ((now - from.at) / 1000) : 0;
+      rate = windowed > 0 ? windowed : this.lastRate > 0 ? this.lastRate : rate;
+    }
+    if (rate > 0) this.lastRate = rate;
+    return rate;
+  }
+
+  /** While the run waits out Graph's throttling: for how long, said (the bar only froze). */
+  private throttleWait(s: ApplyProgressEvent['stats']): string {
+    const left = (s.throttledUntil ?? 0) - Date.now();
+    return left > 0 ? ` | waiting ${Math.ceil(left / 1000)} s: Graph throttled the run (429 Retry-After)` : '';
   }
 
   /** Apply's progress: operations of the whole run (all waves) from the first frame. */
@@ -72,10 +97,11 @@ export class Progress {
     const finished = Math.max(this.shown, s.done + s.failed + s.skipped);
     this.shown = finished;
     const rate = this.rateOf(s);
+    const throttleWait = this.throttleWait(s);
     const eta = rate > 0 ? Math.round((s.total - finished) / rate) : undefined;
     const wave = e.wave !== undefined ? ` wave ${e.wave}/${e.waves}` : '';
-    const waits = `${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy to reach them (given up at ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC at the latest)` : ''}${s.waitingForGraph > 0 ? ` | ${s.waitingForGraph} waiting for Graph to show what the run just created` : ''}${s.pacedWaiting > 0 ? ` | ${s.pacedWaiting} activation(s) held back by the pace` : ''}`;
-    const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate.toFixed(1), throttled: s.throttled, failed: s.failed, etaText: eta === undefined ? '-' : formatDuration(eta), waits };
+    const waits = `${throttleWait}${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy to reach them (given up at ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC at the latest)` : ''}${s.waitingForGraph > 0 ? ` | ${s.waitingForGraph} waiting for Graph to show what the run just created` : ''}${s.pacedWaiting > 0 ? ` | ${s.pacedWaiting} activation(s) held back by the pace` : ''}`;
+    const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate.toFixed(1), throttled: s.throttled, failed: s.failed, etaText: eta !== undefined ? formatDuration(eta) : throttleWait ? 'waiting' : '-', waits };
     // The pre-flight reads every selected user again before anything is written: users checked.
     if (e.phase === 'preflight') return this.count(e.users, e.usersTotal, `${this.label} pre-flight: users checked`);
     // A rollback has no users or waves: operations only.

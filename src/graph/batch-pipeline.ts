@@ -45,6 +45,8 @@ export interface PipelineStats {
   retried: number;
   /** `$batch` requests allowed in flight now (halved on throttling, grown back by one per clean batch). */
   concurrency: number;
+  /** Until when (ms since the epoch) nothing is sent, waiting out Graph's Retry-After: progress says so. */
+  pausedUntil: number;
 }
 
 export interface PipelineOptions {
@@ -106,7 +108,7 @@ export class BatchPipeline {
   ) {
     this.limit = pLimit(opts.concurrency);
     this.now = opts.now ?? Date.now;
-    this.stats = { requests: 0, batches: 0, throttled: 0, retried: 0, concurrency: opts.concurrency };
+    this.stats = { requests: 0, batches: 0, throttled: 0, retried: 0, concurrency: opts.concurrency, pausedUntil: 0 };
   }
 
   /** Queues a request; settles once Graph's final answer is in (throttled and failed reads retried meanwhile). */
@@ -329,6 +331,7 @@ export class BatchPipeline {
             throttled = true;
             this.stats.throttled++;
             this.pausedUntil = Math.max(this.pausedUntil, this.now() + d.afterMs);
+            this.stats.pausedUntil = this.pausedUntil;
           }
           e.notBefore = this.now() + d.afterMs;
           this.delayed.push(e);

@@ -18,6 +18,16 @@ const event = (phase: ApplyProgressEvent['phase'], over: Partial<ApplyProgressEv
 
 afterEach(() => vi.useRealTimers());
 
+/** A stderr that is a terminal: the bar is drawn in place; `text` is all it was sent. */
+function terminal() {
+  let text = '';
+  const tty = { isTTY: true, columns: 400, write: (t: string) => ((text += t), true), cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => tty, removeListener: () => tty };
+  return { tty, text: () => text };
+}
+
+/** The bar's last frame drawn (frames are redrawn in place). */
+const lastFrame = (text: string) => text.slice(text.lastIndexOf('apply ['));
+
 describe('Progress without a terminal', () => {
   it("shows apply's pre-flight as users checked, every few seconds and when done", () => {
     vi.useFakeTimers();
@@ -76,6 +86,51 @@ describe('Progress without a terminal', () => {
       expect.stringMatching(/^apply: wave 1\/2: .*, 3 waiting for Graph to show what the run just created, ETA /),
       expect.stringMatching(/^apply: wave 2\/2: .*, 2 waiting for the policy to reach them \(given up at 10:20 UTC at the latest\), 5 activation\(s\) held back by the pace, ETA /),
     ]);
+  });
+});
+
+describe('Progress while Graph throttles the run (a black-box test: the bar froze, then read "0.0 ops/s | ETA -")', () => {
+  it('on a terminal: keeps the wave, says how long it waits, and keeps the rate and ETA through a pause', () => {
+    vi.useFakeTimers();
+    const { tty, text } = terminal();
+    const p = new Progress('apply', tty);
+    const startedAt = Date.now();
+    const at = (done: number, over: Partial<ReturnType<typeof emptyStats>> = {}) => event('running', { wave: 3, waves: 40, users: 1000, usersTotal: 20_000 }, { total: 40_000, done, startedAt, ...over });
+    try {
+      vi.advanceTimersByTime(5000);
+      p.apply(at(2000));
+      vi.advanceTimersByTime(1000);
+      p.apply(at(2400, { throttled: 1, throttledUntil: Date.now() + 12_000 }));
+      vi.advanceTimersByTime(500);
+      expect(lastFrame(text())).toMatch(/ wave 3\/40 \| 400\.0 ops\/s \| throttled 1 \| failed 0 \| waiting 12 s: Graph throttled the run \(429 Retry-After\) \| ETA 1m34s/);
+      // Ten seconds into the wait, nothing sent since the 429: the rate before it stands.
+      vi.advanceTimersByTime(9500);
+      p.apply(at(2400, { throttled: 1, throttledUntil: Date.now() + 2000 }));
+      vi.advanceTimersByTime(500);
+      expect(lastFrame(text())).toMatch(/ wave 3\/40 \| 400\.0 ops\/s \| .* \| waiting 2 s: Graph throttled the run \(429 Retry-After\) \| ETA 1m34s/);
+      // Sending again: the rate since the first 429, the pause counted in (800 in 20 s), and no wait said.
+      vi.advanceTimersByTime(9500);
+      p.apply(at(3200, { throttled: 1, throttledUntil: Date.now() - 1000 }));
+      vi.advanceTimersByTime(500);
+      expect(lastFrame(text())).toMatch(/ wave 3\/40 \| 40\.0 ops\/s \| throttled 1 \| failed 0 \| ETA 15m20s/);
+      expect(lastFrame(text())).not.toContain('waiting');
+    } finally {
+      p.stop();
+    }
+  });
+
+  it('without a terminal: a rollback\'s minute line keeps its last rate and says it waits, rather than "0.0 ops/s, ETA -"', () => {
+    vi.useFakeTimers();
+    const out = pipe();
+    const p = new Progress('rollback', out);
+    const startedAt = Date.now();
+    vi.advanceTimersByTime(5000);
+    p.apply(event('running', {}, { total: 40_000, done: 2000, startedAt }));
+    vi.advanceTimersByTime(1000);
+    p.apply(event('running', {}, { total: 40_000, done: 2400, throttled: 1, throttledUntil: Date.now() + 120_000, startedAt }));
+    vi.advanceTimersByTime(60_000);
+    p.apply(event('running', {}, { total: 40_000, done: 2400, throttled: 1, throttledUntil: Date.now() + 60_000, startedAt }));
+    expect(out.lines().at(-1)).toBe('rollback: 2400/40000 operations, 400.0 ops/s, failed 0, ETA 1m34s, waiting 60 s: Graph throttled the run (429 Retry-After)');
   });
 });
 

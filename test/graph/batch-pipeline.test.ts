@@ -188,6 +188,25 @@ describe('BatchPipeline: writes', () => {
     expect(log).toEqual(['journal 20 (sent so far: 0)', 'journal 5 (sent so far: 0)']);
   });
 
+  it('says until when it waits out a Retry-After (stats.pausedUntil), which progress tells (a black-box test: the bar only froze)', async () => {
+    // 20 writes per 1 s window: 60 writes wait twice.
+    const g = fakeGraph({ tenant: tenantOf(60), throttle: 'S', throttleLimits: { appWrites: 20 }, timeScale: 150 });
+    const pipeline = g.client().writer({ concurrency: 2 });
+    let waitedMs = 0;
+    const watch = setInterval(() => (waitedMs = Math.max(waitedMs, pipeline.stats.pausedUntil - Date.now())), 10);
+    try {
+      const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => pipeline.submit({ version: 'v1.0', call: phone(i) })));
+      expect(outcomes.every((o) => o.kind === 'answer' && o.response.status === 201)).toBe(true);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(pipeline.stats.throttled).toBeGreaterThan(0);
+    expect(waitedMs).toBeGreaterThan(0);
+    expect(waitedMs).toBeLessThanOrEqual(1000);
+    // Over once everything is answered.
+    expect(pipeline.stats.pausedUntil).toBeLessThanOrEqual(Date.now());
+  });
+
   it('hands back a write whose answer was a 5xx as unknown (never sends it again itself)', async () => {
     const g = fakeGraph({ tenant: tenantOf(40), faultRate: 0.3, seed: 3 });
     const pipeline = g.client().writer({ concurrency: 2 });
