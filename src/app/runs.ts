@@ -115,6 +115,8 @@ export async function runsBelowHint(given: string, runId: string | undefined): P
 export interface FoundRun {
   stateDir: string;
   run: RunSummary;
+  /** Every run of its state folder as it was read to find it (newest first): what refuses a command at once. */
+  runs: RunSummary[];
 }
 
 /**
@@ -127,7 +129,7 @@ export async function findRun(runId: string | undefined, given: string | undefin
   const found: FoundRun[] = [];
   for (const stateDir of dirs) {
     const { runs } = await runsIn(stateDir);
-    for (const run of runs) if (runId ? run.id === runId : pick(run)) found.push({ stateDir, run });
+    for (const run of runs) if (runId ? run.id === runId : pick(run)) found.push({ stateDir, run, runs });
   }
   if (found.length === 0) {
     // A plan file given where a run id goes (`resume wave1.plan`): say what the command takes.

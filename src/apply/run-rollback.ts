@@ -12,7 +12,7 @@ import { UserError } from '../model/user-error.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
-import { countStates, goOnWith, Journal, listRuns, readRun, requireIntactJournal, type OpRecord, type OpState, type RunSummary, type RunView } from './journal.js';
+import { countStates, goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJournal, type OpRecord, type OpState, type RunHeader, type RunSummary, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
@@ -161,23 +161,20 @@ export async function rollbackInverses(plan: SavedPlan, run: RunView, byId?: Rea
  */
 export async function startRollback(applyRunId: string, deps: RollbackDeps): Promise<RollbackOutcome> {
   const applyDir = join(deps.stateDir, 'runs', applyRunId);
-  const seen = await readRun(applyDir);
-  if (seen.header.kind !== 'apply') throw new UserError(`run ${applyRunId} is a ${seen.header.kind}, not an apply`);
-  const tenant = await bindTenant(deps.client, seen.header.tenant ?? (await openRunPlan(applyDir, seen)).header.tenant);
+  // The header alone (the journal of a large run is tens of MB): what is refused at once is refused before the reads.
+  const seen = await runHeader(applyDir);
+  if (seen.kind !== 'apply') throw new UserError(`run ${applyRunId} is a ${seen.kind}, not an apply`);
+  const tenant = await bindTenant(deps.client, seen.tenant ?? (await openRunPlan(applyDir, await readRun(applyDir))).header.tenant);
   // The lock first: a run still going is named as such (its holder), not judged by a journal it is writing.
   const lock = await acquireLock(deps.stateDir, 'rollback');
   try {
+    // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
+    const runs = await listRuns(deps.stateDir);
+    refuseRolledBack(runs, applyRunId, deps.stateDir);
+    if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, deps.stateDir);
     // Read under the lock: what a resume added while this one waited is undone too.
     const seenUnderLock = await readRun(applyDir);
     await requireIntactJournal(applyDir, applyRunId);
-    // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
-    const runs = await listRuns(deps.stateDir);
-    const earlier = runs.filter((r) => r.rollback_of === applyRunId);
-    const complete = earlier.find((r) => r.state === 'completed');
-    if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
-    const unfinished = earlier.find((r) => r.state !== 'completed');
-    if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with ${cliCommand(['rollback', unfinished.id, '--state-dir', deps.stateDir])}`);
-    if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, seenUnderLock, deps.stateDir);
     const plan = await openRunPlan(applyDir, seenUnderLock);
     // Writes whose outcome is unknown (in flight when the run stopped, or failed unanswered) are read
     // back first: what was applied is undone too.
@@ -225,17 +222,37 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
 }
 
 /**
+ * An apply run rolled back already, or being rolled back (a rollback run of it not completed): refused,
+ * naming the rollback (to finish). Checked before any long read, from the run list alone, and again
+ * under the lock (a second operator's rollback started at the same moment).
+ */
+export function refuseRolledBack(runs: readonly RunSummary[], applyRunId: string, stateDir: string): void {
+  const earlier = runs.filter((r) => r.rollback_of === applyRunId);
+  const complete = earlier.find((r) => r.state === 'completed');
+  if (complete) throw new UserError(`run ${applyRunId} was rolled back already, completely, by run ${complete.id}`);
+  const unfinished = earlier.find((r) => r.state !== 'completed');
+  if (unfinished) throw new UserError(`run ${applyRunId} is being rolled back by run ${unfinished.id} (${unfinished.state}): finish that with ${cliCommand(['rollback', unfinished.id, '--state-dir', stateDir])}`);
+}
+
+/** A run's header, read alone (readRun says why a journal without one cannot be read). */
+async function runHeader(runDir: string): Promise<RunHeader> {
+  return (await readRunHeader(runDir)) ?? (await readRun(runDir)).header;
+}
+
+/**
  * Runs are undone newest first. A later apply run on the same tenant may rest on what this one set up
  * (the methods policy it enabled, the staged rollout policy it created, the methods whose users a later
  * federation change sent to Entra): undoing this one under it would leave users switched to Entra MFA
  * with no method, or switched back unawares. Refused, naming those runs, while any is still in effect
  * (something done, not completely rolled back); `--out-of-order` rolls back anyway.
  */
-function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: string, run: RunView, stateDir: string): void {
+export function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: string, stateDir: string): void {
   const byId = new Map(runs.map((r) => [r.id, r]));
   const undone = (r: RunSummary) => r.rolled_back_by.some((id) => byId.get(id)?.state === 'completed');
-  const graph = run.header.graph ?? null;
-  const tenant = run.header.tenant?.id ?? null;
+  const run = byId.get(applyRunId);
+  if (!run) throw new UserError(`run ${applyRunId} is not among the runs of ${stateDir}`);
+  const graph = run.graph;
+  const tenant = run.tenant?.id ?? null;
   const later = runs.filter((r) => {
     if (r.id === applyRunId) return false;
     // A journal that cannot be read may be a later run of this tenant: ordered by its id's start time
@@ -244,7 +261,7 @@ function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: s
     if (r.kind === 'unknown') return RUN_ID.test(r.id) && idTime(r.id) >= idTime(applyRunId);
     return (
       r.kind === 'apply' &&
-      r.started > run.header.created &&
+      r.started > run.started &&
       (r.tenant === null || tenant === null || r.tenant.id === tenant) &&
       (r.graph === null || graph === null || r.graph === graph) &&
       // Something done, or sent with its outcome unknown (it may have been applied).
@@ -326,20 +343,20 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
   };
   refuseCompleted(seen);
   const applyDir = join(deps.stateDir, 'runs', seen.header.rollbackOf);
-  const seenRun = await readRun(applyDir);
-  const tenant = await bindTenant(deps.client, seen.header.tenant ?? seenRun.header.tenant ?? (await openRunPlan(applyDir, seenRun)).header.tenant);
+  const seenRun = seen.header.tenant ? undefined : await runHeader(applyDir);
+  const tenant = await bindTenant(deps.client, seen.header.tenant ?? seenRun?.tenant ?? (await openRunPlan(applyDir, await readRun(applyDir))).header.tenant);
   const lock = await acquireLock(deps.stateDir, 'rollback');
   try {
     // Read under the lock: another operator's finish of the same rollback, while this one waited, is seen.
     const view = await readRun(rollbackDir);
     refuseCompleted(view);
-    await requireIntactJournal(rollbackDir, rollbackRunId);
-    await requireIntactJournal(applyDir, seen.header.rollbackOf);
-    const seenUnderLock = await readRun(applyDir);
     // Newest first here too: an apply made since this rollback stopped may rest on what is left to undo
     // (one started with --out-of-order goes on as it was started).
     const outOfOrder = deps.outOfOrder || (view.header.options as { outOfOrder?: boolean }).outOfOrder === true;
-    if (!outOfOrder) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, seenUnderLock, deps.stateDir);
+    if (!outOfOrder) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, deps.stateDir);
+    await requireIntactJournal(rollbackDir, rollbackRunId);
+    await requireIntactJournal(applyDir, seen.header.rollbackOf);
+    const seenUnderLock = await readRun(applyDir);
     await lock.setRun(rollbackRunId);
     deps.onRun?.(rollbackRunId);
     const plan = await openRunPlan(applyDir, seenUnderLock);
