@@ -129,7 +129,9 @@ export class StalePlanError extends UserError {
 }
 
 export interface ApplyProgressEvent {
-  phase: 'preflight' | 'policy' | 'wave' | 'federation' | 'running' | 'done';
+  phase: 'preflight' | 'reading' | 'policy' | 'wave' | 'federation' | 'running' | 'done';
+  /** Phase `reading` (a rollback's reads before it sends anything): what is read, `done` of `total` (0: nothing to count). */
+  reading?: { what: string; done: number; total: number };
   wave?: number;
   waves?: number;
   users: number;

@@ -16,7 +16,7 @@ import { countStates, goOnWith, Journal, listRuns, readRun, readRunHeader, requi
 import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
-import { newRunId, openRunPlan, RUN_ID, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
+import { emptyStats, newRunId, openRunPlan, RUN_ID, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -80,16 +80,33 @@ export interface RollbackDeps {
  * An apply run's operations by id, rebuilt from its plan copy as the run made them: the policy step,
  * the cutover, and each wave (a wave's bulk token creates belong to no user).
  */
-async function runOperations(plan: SavedPlan, run: RunView): Promise<Map<string, Operation>> {
+async function runOperations(plan: SavedPlan, run: RunView, onUsers?: (done: number, total: number) => void): Promise<Map<string, Operation>> {
   const sel = run.header.options as unknown as ApplySelection;
   const positions = selectUsers(plan, sel);
   const cutover = cutoverOperations(plan.cutoverChanges);
   const byId = new Map<string, Operation>([...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves].map((o) => [o.id, o]));
   const size = sel.batchSize > 0 ? sel.batchSize : 500;
+  onUsers?.(0, positions.length);
   for (let i = 0; i < positions.length; i += size) {
     for (const o of waveOperations(await plan.read(positions.slice(i, i + size)), runTokenPath(sel))) byId.set(o.id, o);
+    onUsers?.(Math.min(i + size, positions.length), positions.length);
   }
   return byId;
+}
+
+/**
+ * What a rollback does before it sends anything (reads of its journals, of the run's plan copy, of the
+ * tenant: half a minute and more at 20,000 users), told as steps of the progress, n of N where there
+ * is a count (a black-box test met 22-38 s of silence).
+ */
+function readSteps(deps: RollbackDeps) {
+  const step = (what: string, done = 0, total = 0) => deps.onProgress?.({ phase: 'reading', reading: { what, done, total }, users: 0, usersTotal: 0, stats: emptyStats() });
+  return {
+    step,
+    planUsers: (done: number, total: number) => step("rebuilding the run's operations from its plan copy: users", done, total),
+    listing: (found: number, wanted: number) => step("listing the directory: the run's users found", found, wanted),
+    tenantUsers: (done: number, total: number) => step('reading the methods of the users the undos change (Graph)', done, total),
+  };
 }
 
 /**
@@ -121,6 +138,7 @@ async function doneOperations(plan: SavedPlan, run: RunView, byId?: ReadonlyMap<
 async function settleBeforeRollback(applyDir: string, byId: ReadonlyMap<string, Operation>, run: RunView, deps: RollbackDeps): Promise<RunView> {
   const unknown = unknownOutcomes(run);
   if (unknown.length === 0) return run;
+  readSteps(deps).step(`reading back ${unknown.length} operation(s) of the run whose outcome is unknown (Graph)`);
   const identity = await deps.client.identity();
   const found = await settleUnknownOutcomes(applyDir, run, journaledOperations(byId, unknown, run), deps.client, { appId: identity.appId, upn: identity.upn });
   deps.log?.(`Read back ${unknown.length} operation(s) of run ${run.header.id} whose outcome was unknown: ${found.applied} applied (undone with the rest), ${found.notApplied} not applied; journaled in that run.`);
@@ -167,24 +185,27 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
   const tenant = await bindTenant(deps.client, seen.tenant ?? (await openRunPlan(applyDir, await readRun(applyDir))).header.tenant);
   // The lock first: a run still going is named as such (its holder), not judged by a journal it is writing.
   const lock = await acquireLock(deps.stateDir, 'rollback');
+  const read = readSteps(deps);
   try {
+    read.step(`reading the journals of the state folder (run ${applyRunId}'s and the others')`);
     // Under the lock: a second operator's rollback of the same run, started at the same moment, sees this one.
     const runs = await listRuns(deps.stateDir);
     refuseRolledBack(runs, applyRunId, deps.stateDir);
     if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, deps.stateDir);
     // Read under the lock: what a resume added while this one waited is undone too.
     const seenUnderLock = await readRun(applyDir);
+    read.step(`checking the hash chain of run ${applyRunId}'s journal`);
     await requireIntactJournal(applyDir, applyRunId);
     const plan = await openRunPlan(applyDir, seenUnderLock);
     // Writes whose outcome is unknown (in flight when the run stopped, or failed unanswered) are read
     // back first: what was applied is undone too.
     // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
-    const byId = await runOperations(plan, seenUnderLock);
+    const byId = await runOperations(plan, seenUnderLock, read.planUsers);
     const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
     const { inverses, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
     if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
     // Objects changed since the run are not overwritten (unless --force).
-    const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency, unreversible, byId.values());
+    const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency, unreversible, byId.values(), read);
     // What Graph cannot undo, found gone already (an admin deleted it since): not "left in place".
     const goneBefore = unreversible.filter((x) => notReversibleGone(x, snapshot));
     const notReversible = unreversible.filter((x) => !goneBefore.includes(x));
@@ -346,6 +367,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
   const seenRun = seen.header.tenant ? undefined : await runHeader(applyDir);
   const tenant = await bindTenant(deps.client, seen.header.tenant ?? seenRun?.tenant ?? (await openRunPlan(applyDir, await readRun(applyDir))).header.tenant);
   const lock = await acquireLock(deps.stateDir, 'rollback');
+  const read = readSteps(deps);
   try {
     // Read under the lock: another operator's finish of the same rollback, while this one waited, is seen.
     const view = await readRun(rollbackDir);
@@ -353,7 +375,11 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     // Newest first here too: an apply made since this rollback stopped may rest on what is left to undo
     // (one started with --out-of-order goes on as it was started).
     const outOfOrder = deps.outOfOrder || (view.header.options as { outOfOrder?: boolean }).outOfOrder === true;
-    if (!outOfOrder) refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, deps.stateDir);
+    if (!outOfOrder) {
+      read.step(`reading the journals of the state folder (run ${seen.header.rollbackOf}'s and the others')`);
+      refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, deps.stateDir);
+    }
+    read.step(`checking the hash chains of the journals of rollback ${rollbackRunId} and run ${seen.header.rollbackOf}`);
     await requireIntactJournal(rollbackDir, rollbackRunId);
     await requireIntactJournal(applyDir, seen.header.rollbackOf);
     const seenUnderLock = await readRun(applyDir);
@@ -362,7 +388,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const plan = await openRunPlan(applyDir, seenUnderLock);
     // A rollback started before rollbacks read these back (none is left by one started since).
     // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
-    const byId = await runOperations(plan, seenUnderLock);
+    const byId = await runOperations(plan, seenUnderLock, read.planUsers);
     const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
     const { inverses, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
     // What the rollback found gone already when it started is not left in place.
@@ -392,7 +418,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     // Left alone by an earlier pass and still there: left alone again (without --force), and said so on every pass.
     let stillLeft: ChangedObject[] = [];
     if (toCompare.length > 0 || sentUnanswered.length > 0 || leftAlone.length > 0) {
-      const snapshot = await readTenantFor(deps.client, [...toCompare, ...sentUnanswered, ...leftAlone], deps.concurrency);
+      const snapshot = await readTenantFor(deps.client, [...toCompare, ...sentUnanswered, ...leftAlone], deps.concurrency, [], [], read);
       policy = snapshot.policy;
       gone = [...toCompare, ...leftAlone].filter((inv) => alreadyUndone(inv, snapshot));
       const goneIds = new Set(gone.map((g) => g.id));
@@ -593,12 +619,12 @@ const markNotReversible = (x: { user?: string; target: string }) => ({ ...x, not
  * operations, `runOps`, and the inverses say which) is also found under the export's username (what
  * `alsoUsers` names them by), once read.
  */
-async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number, alsoUsers: readonly { user?: string }[] = [], runOps: Iterable<Operation> = []) {
+async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number, alsoUsers: readonly { user?: string }[] = [], runOps: Iterable<Operation> = [], progress?: Pick<ReturnType<typeof readSteps>, 'listing' | 'tenantUsers'>) {
   const tenantUpns = new Map([...inverses, ...runOps].filter((o) => o.user && o.tenantUpn).map((o) => [o.user!.toLowerCase(), o.tenantUpn!]));
   const upnOf = (user: string) => tenantUpns.get(user.toLowerCase()) ?? user;
   const upns = [...new Set([...inverses.filter((o) => o.user).map((o) => tenantUpnOf(o)!), ...alsoUsers.flatMap((x) => (x.user ? [upnOf(x.user)] : []))])];
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
-  const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency }), readCutoverFor(client, inverses)]);
+  const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency, ...(progress ? { onListing: progress.listing, onProgress: progress.tenantUsers } : {}) }), readCutoverFor(client, inverses)]);
   for (const [user, upn] of tenantUpns) {
     const read = tenant.users.get(upn.toLowerCase());
     if (read && !tenant.users.has(user)) tenant.users.set(user, read);

@@ -31,6 +31,8 @@ export class Progress {
   private readonly samples: { at: number; sent: number }[] = [];
   /** The last rate above 0: it stands while the run waits (a pause sends nothing). */
   private lastRate = 0;
+  /** The read step last shown (a rollback's): a new one always gets its line. */
+  private lastStep: string | undefined;
   private readonly tty: boolean;
   /** Takes off what guardTerminal set up. */
   private unguard: (() => void) | undefined;
@@ -50,6 +52,22 @@ export class Progress {
     if (now - this.lastLine < this.intervalMs && done < total) return;
     this.lastLine = now;
     this.stream.write(`${label}: ${done}/${total}\n`);
+  }
+
+  /**
+   * A step before anything is sent, `what` it is doing and `done` of `total` (a rollback's reads of the
+   * run and the tenant): on a terminal a counter; otherwise a line when it starts, then every few
+   * seconds while it lasts (the next step's line says it ended). `total` 0: nothing to count.
+   */
+  step(what: string, done: number, total: number): void {
+    const label = `${this.label}: ${what}`;
+    const first = what !== this.lastStep;
+    this.lastStep = what;
+    if (this.tty) return total === 0 ? (first ? this.draw(0, 1, { detail: '' }, `${label}...`) : undefined) : this.count(done, total, label);
+    const now = Date.now();
+    if (!first && (total === 0 || now - this.lastLine < this.intervalMs)) return;
+    this.lastLine = now;
+    this.stream.write(total === 0 ? `${label}\n` : `${label}: ${done}/${total}\n`);
   }
 
   /** Bytes of a file read, in MB, under `label`: nothing for a file under 16 MB, read in a moment. */
@@ -93,6 +111,13 @@ export class Progress {
 
   /** Apply's progress: operations of the whole run (all waves) from the first frame. */
   apply(e: ApplyProgressEvent): void {
+    // A step before anything is sent (a rollback's reads): what it is doing, n of N.
+    if (e.phase === 'reading' && e.reading) return this.step(e.reading.what, e.reading.done, e.reading.total);
+    if (this.lastStep !== undefined) {
+      // The steps are over: the operations' own first line is not held back by the last step's.
+      this.lastStep = undefined;
+      this.lastLine = 0;
+    }
     const s = e.stats;
     const finished = Math.max(this.shown, s.done + s.failed + s.skipped);
     this.shown = finished;

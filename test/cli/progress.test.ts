@@ -89,6 +89,38 @@ describe('Progress without a terminal', () => {
   });
 });
 
+describe("Progress of a rollback's reads before it sends anything (a black-box test at 20,000 users met 22-38 s of silence)", () => {
+  const reading = (what: string, done = 0, total = 0) => event('reading', { reading: { what, done, total } });
+
+  it('without a terminal: a line as each step starts, then every few seconds while it lasts; the operations\' first line follows at once', () => {
+    vi.useFakeTimers();
+    const out = pipe();
+    const p = new Progress('rollback', out, 5000);
+    p.apply(reading('reading the journals'));
+    p.apply(reading('reading the journals'));
+    p.apply(reading("reading the run's users", 1, 100));
+    p.apply(reading("reading the run's users", 20, 100));
+    vi.advanceTimersByTime(6000);
+    p.apply(reading("reading the run's users", 60, 100));
+    p.apply(reading("reading the run's users", 100, 100));
+    p.apply(event('running', {}, { total: 10, done: 0 }));
+    expect(out.lines()).toEqual(['rollback: reading the journals', "rollback: reading the run's users: 1/100", "rollback: reading the run's users: 60/100", 'rollback: 0/10 operations, 0.0 ops/s, failed 0, ETA -']);
+  });
+
+  it('on a terminal: what it is doing, and n of N where there is a count', () => {
+    const { tty, text } = terminal();
+    const p = new Progress('rollback', tty);
+    try {
+      p.apply(reading('checking the hash chain'));
+      p.apply(reading('reading the methods of the users the undos change (Graph)', 5, 10));
+    } finally {
+      p.stop();
+    }
+    expect(text()).toContain('rollback: checking the hash chain...');
+    expect(text()).toMatch(/rollback: reading the methods of the users the undos change \(Graph\) \[[^\]]*\] 5\/10/);
+  });
+});
+
 describe('Progress while Graph throttles the run (a black-box test: the bar froze, then read "0.0 ops/s | ETA -")', () => {
   it('on a terminal: keeps the wave, says how long it waits, and keeps the rate and ETA through a pause', () => {
     vi.useFakeTimers();

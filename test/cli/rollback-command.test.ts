@@ -35,8 +35,9 @@ describe('mfa-migrate rollback', () => {
     expect(runs).toEqual([expect.objectContaining({ kind: 'apply', state: 'completed' })]);
     // The run's own Graph is used: no --graph-url needed.
     const rollback = await runMain(['rollback', runs[0]!.id, '--state-dir', join(dir, 'state')]);
-    // Nothing on stderr but progress (not a terminal: lines), ending with every operation done.
-    expect(rollback.stderr).toMatch(/^(rollback: \d+\/\d+ operations.*\n)*rollback: (\d+)\/\2 operations, throttled \d+, failed 0\n$/);
+    // Nothing on stderr but progress (not a terminal: lines): a line per read step before anything is
+    // sent, then the operations, ending with every one done.
+    expect(rollback.stderr).toMatch(/^rollback: reading the journals .*\n(rollback: [a-z].*\n)*(rollback: \d+\/\d+ operations.*\n)*rollback: (\d+)\/\3 operations, throttled \d+, failed 0\n$/);
     expect(rollback.code).toBe(0);
     expect(rollback.stdout).toMatch(/: completed\./);
     // Back to the start, but for what Graph cannot undo, each reported: a default method set where
