@@ -4,10 +4,11 @@ import { defineConfig } from 'vitest/config';
  * Test files reuse workers (`isolate: false`): a fresh worker per file cost about 0.75 s of CPU (a
  * process, and the CLI's modules imported again), half the suite's CPU on the 2-core machine. Tests
  * restore what they change of the process (runMain restores the environment, streams and exit code;
- * commands remove their signal handlers; a file that fakes Date restores it in afterAll). The two
- * files below mock a module (node:fs) or spy on the process itself, and keep a worker of their own.
+ * commands remove their signal handlers; a file that fakes Date restores it in afterAll). The
+ * files below mock a module (node:fs, the plan check's size to say it from) or spy on the process
+ * itself, and keep a worker of their own.
  */
-const ISOLATED = ['test/shim/journal-writer.test.ts', 'test/cli/progress.test.ts'];
+const ISOLATED = ['test/shim/journal-writer.test.ts', 'test/cli/progress.test.ts', 'test/app/check-said.test.ts'];
 
 export default defineConfig({
   test: {

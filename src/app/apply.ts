@@ -11,7 +11,7 @@ import { storageProblem } from '../apply/journal.js';
 import { planFileOf, type MadePlan } from './plan.js';
 import { planCopyPath, removeAbandonedPlanCopies } from './plan-copy.js';
 import { resultRows, type ResultRow } from './results.js';
-import { checkPlanAgainstSources } from './plan-check.js';
+import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { checkStateDir, tenantStateDir } from './state-dirs.js';
 
 export interface ApplyRequest {
@@ -67,7 +67,7 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   // Before anything is sent (the group's members are read below): the file is exactly what its
   // sources give (an edited plan is refused), and its key files pass --strict-permissions.
   // Seconds at this size (read the sources again, plan them again): said, so the wait is not silence.
-  if (plan.users.length >= 5_000) req.log?.(`Checking ${plan.path} against its export and seed files (${plan.users.length} users): an edited plan is never applied`);
+  if (plan.users.length >= CHECK_SAID_FROM_USERS) req.log?.(`Checking ${plan.path} against its export and seed files (${plan.users.length} users): an edited plan is never applied`);
   const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles);
   let users = req.users?.map((u) => u.toLowerCase());
   if (req.group) {

@@ -68,6 +68,9 @@ export async function readPlanSources(plan: SavedPlan, files: SecretFileOptions 
   return bundle;
 }
 
+/** From this many users the check takes seconds (the sources read again, planned again): apply and resume say it first. */
+export const CHECK_SAID_FROM_USERS = 5_000;
+
 /**
  * Checks a saved plan against its sources before anything is written: the export and seed files
  * must be the ones it was made from (their fingerprint), and planning them against the tenant state

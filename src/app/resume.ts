@@ -7,7 +7,7 @@ import type { SecretFileOptions } from '../io/secret-file.js';
 import { resultRows, type ResultRow } from './results.js';
 import { findRun } from './runs.js';
 import { removeAbandonedPlanCopies } from './plan-copy.js';
-import { checkPlanAgainstSources } from './plan-check.js';
+import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { isOlderFormat } from '../plan/plan-file.js';
 
 export interface ResumeRequest {
@@ -54,6 +54,8 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   // (Read only for such a copy: the journal of a large run is tens of MB.)
   const check = isOlderFormat(plan.header) ? (await verifyJournal(runDir)).state : undefined;
   // A journal from before the chain gets the advice for one; a broken one is refused below (requireIntactJournal) in its own words.
+  // Seconds at this size (the sources read again, planned again), said as apply says it: not silence.
+  if (plan.users.length >= CHECK_SAID_FROM_USERS) req.log?.(`Checking run ${run.id}'s plan (${plan.path}) against its export and seed files (${plan.users.length} users): an edited plan is never applied`);
   const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: check === 'verified', ...(check === 'unverifiable' ? { runId: run.id } : {}) });
   const recorded = view.header.graph ?? plan.header.graph;
   const client = req.connect(recorded);
