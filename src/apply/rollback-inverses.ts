@@ -26,6 +26,25 @@ export const waitsForLeftAlone = (resource: string) => `${CHANGED_SINCE}: it wai
 /** A journaled error that says the undo was left alone: changed since the run, or waiting for one that was. */
 export const isLeftAloneError = (error: string | undefined) => error === CHANGED_SINCE || (error?.startsWith(`${CHANGED_SINCE}: `) ?? false);
 
+/** Operations that give a user an OATH token (the rollback removes or deactivates it). */
+const TOKEN_ADDS: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-assign', 'token-assign-activate', 'token-activate']);
+
+/**
+ * Why a default method set where the user had none stays, and what it names once the rollback is done:
+ * a phone (kept with it: Graph will not delete the phone behind the default), a token this rollback
+ * removes (it then names nothing: a rehearsal counted 675 users left with default oath and no token, the
+ * summary saying only "left as oath"), or a method the rollback leaves. Said only where it applies: a
+ * scale test read "where this rollback removes the method it names, it names nothing" for 15,472 users
+ * whose phone was kept.
+ */
+export function defaultLeftReason(method: string, tokensRemoved: boolean): string {
+  const left = `the user had no default method before the run and Graph cannot unset one: left as ${method}`;
+  const phone = PHONE_BEHIND_DEFAULT[method];
+  if (phone) return `${left}, which uses ${phone}: that phone stays, so the default still names a method the user has`;
+  if (method === 'oath' && tokensRemoved) return `${left}, though this rollback takes back the OATH token the run added or activated for the user: unless they have another OATH method, the default names one they cannot use, and Entra asks them for another method at sign-in (or to register one)`;
+  return `${left}, a method this rollback does not take away`;
+}
+
 export interface Unreversible {
   user?: string;
   target: string;
@@ -53,6 +72,9 @@ export function inverseOperations(
     const before = op.before as Record<string, unknown> | null;
     if (op.kind === 'signin-update' && op.userId && !before?.userPreferredMethodForSecondaryAuthentication) keptDefaults.set(op.userId, String(op.after?.userPreferredMethodForSecondaryAuthentication));
   }
+  // Users whose OATH tokens (the run's, or activated by it) this rollback removes or deactivates: a
+  // default of oath left in place names nothing of theirs then. Adopted objects are not undone.
+  const tokensUndone = new Set(done.filter((o) => TOKEN_ADDS.has(o.kind) && o.userId && !records.get(o.id)?.result?.adopted).map((o) => o.userId!));
   const lastOf = new Map<string, string>();
   const userOps: Operation[] = [];
   const inventoryOps: Operation[] = [];
@@ -168,9 +190,7 @@ export function inverseOperations(
       case 'signin-update': {
         if (!planned?.userPreferredMethodForSecondaryAuthentication) {
           // Graph documents no way to unset a default method (null is not an allowed value).
-          // Said plainly: the method it names may be this rollback's to remove, so the default may name nothing
-          // (a rehearsal counted 675 users left with default oath and no token, the summary saying only "left as oath").
-          notReversible.push({ user: op.user!, target: op.resource, reason: `the user had no default method before the run and Graph cannot unset one: left as ${String(op.after?.userPreferredMethodForSecondaryAuthentication)}, and where this rollback removes the method it names, it names nothing (Entra then asks the user for another method, or to register one)` });
+          notReversible.push({ user: op.user!, target: op.resource, reason: defaultLeftReason(String(op.after?.userPreferredMethodForSecondaryAuthentication), op.userId !== undefined && tokensUndone.has(op.userId)) });
           break;
         }
         add({ ...base, id, kind: 'signin-update', after: planned, before: op.after });
