@@ -66,8 +66,7 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
     ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
     // Taken away, these would leave users switched to Entra MFA with nothing to sign in with (a black-box test saw them taken, unsaid).
     ...firstOf(o.stillSwitched.map((x) => `  left alone (user still switched to Entra MFA): ${x.user ?? (x.target.startsWith('hardwareOathMethods/') ? 'inventory' : 'policy')} ${x.target}: ${x.reason}`), o.runId, 'left alone for users still switched', given),
-    ...byReason(o.notReversible),
-    ...firstOf(o.notReversible.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'not reversible', given),
+    ...notReversibleLines(o.notReversible, o.runId, given),
     journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
     // A rollback without --force leaves them alone again: only --force makes progress on them.
@@ -99,13 +98,28 @@ function cutoverUndoLine(x: RollbackOutcome['cutoverUndone'][number]): string {
   return `  staged rollout: group ${x.target.slice(x.target.lastIndexOf('/') + 1)} detached: its users are back on MFA Server`;
 }
 
-/** Past the lines named one by one, how many of each reason: adopted objects and defaults Graph cannot unset are not lost in the count. */
-function byReason(items: readonly { reason: string }[]): string[] {
-  if (items.length <= LISTED) return [];
-  const counts = new Map<string, number>();
-  for (const x of items) counts.set(x.reason, (counts.get(x.reason) ?? 0) + 1);
-  return [`  not reversible, ${items.length} in all: ${[...counts].map(([reason, n]) => `${n} ${reason}`).join('; ')}`];
+/**
+ * What Graph cannot undo: one a line up to LISTED; past that, by reason, most first, each with its
+ * count and the first few named on a line of their own (a scale test read one line of ~1,500
+ * characters, every reason run together after 20 named one by one). The report lists every one.
+ */
+function notReversibleLines(items: RollbackOutcome['notReversible'], runId: string, given: string | undefined): string[] {
+  if (items.length <= LISTED) return items.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`);
+  const groups = new Map<string, RollbackOutcome['notReversible']>();
+  for (const x of items) groups.set(x.reason, [...(groups.get(x.reason) ?? []), x]);
+  const lines = [`  not reversible: ${items.length} object(s) Graph cannot undo, by reason (${onRun(['report', runId], given)} lists every one):`];
+  for (const [reason, xs] of [...groups].sort((a, b) => b[1].length - a[1].length)) {
+    // One target for the whole reason (a default method: signInPreferences) is said with it, not with each user.
+    const target = xs.every((x) => x.target === xs[0]!.target) ? xs[0]!.target : undefined;
+    const named = xs.slice(0, NAMED_PER_REASON).map((x) => `${x.user ?? 'policy'}${target ? '' : ` ${x.target}`}`);
+    const noun = xs.every((x) => x.user !== undefined) ? 'user(s)' : 'object(s)';
+    lines.push(`    ${xs.length} ${noun}${target ? ` (${target})` : ''}: ${reason}`, `        ${named.join(', ')}${xs.length > named.length ? `, and ${xs.length - named.length} more` : ''}`);
+  }
+  return lines;
 }
+
+/** Of each reason Graph cannot undo, past LISTED in all: the first this many named. */
+const NAMED_PER_REASON = 3;
 
 /** Lines a summary names one by one: a 100,000-user rollback has as many defaults it cannot unset; the report lists them all. */
 const LISTED = 20;

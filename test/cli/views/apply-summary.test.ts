@@ -114,17 +114,30 @@ describe('rollback summary', () => {
     expect(renderRollbackSummary(rollbackOutcome({}), '/s', undefined)).not.toContain('staged rollout');
   });
 
-  it('past the lines it names, counts what it left in place by reason: objects adopted from another run are not lost among defaults Graph cannot unset (a black-box test of two operators)', () => {
+  it('past 20, lists what Graph cannot undo by reason, most first, each on its own line with its count and the first three named (a scale test read one line of ~1,500 characters)', () => {
     const adopted = 'made by another run of the plan, found there when this run sent it: left for that run to undo';
     const kept = 'the user had no default method before the run and Graph cannot unset one: left as sms';
     const notReversible = [
+      ...Array.from({ length: 3 }, (_, i) => ({ user: `v${i}@contoso.com`, target: `hardwareOathMethods/S${i}`, reason: adopted })),
       ...Array.from({ length: 22 }, (_, i) => ({ user: `u${i}@contoso.com`, target: 'signInPreferences', reason: kept })),
-      ...Array.from({ length: 3 }, (_, i) => ({ user: `v${i}@contoso.com`, target: 'hardwareOathMethods/S', reason: adopted })),
     ];
-    const text = renderRollbackSummary(rollbackOutcome({ notReversible }), '/s', undefined);
-    expect(text).toContain(`  not reversible, 25 in all: 22 ${kept}; 3 ${adopted}\n`);
-    expect(text.match(/^ {2}not reversible: /gm)).toHaveLength(20);
-    // Twenty or fewer are named one by one, with no count line.
-    expect(renderRollbackSummary(rollbackOutcome({ notReversible: notReversible.slice(20) }), '/s', undefined)).not.toContain('in all');
+    const text = renderRollbackSummary(rollbackOutcome({ notReversible }), '/s', undefined, '/given');
+    expect(text).toContain(
+      [
+        '  not reversible: 25 object(s) Graph cannot undo, by reason (mfa-migrate report r2 --state-dir /given lists every one):',
+        // One target for the whole reason is said with it; objects adopted are not lost among defaults Graph cannot unset.
+        `    22 user(s) (signInPreferences): ${kept}`,
+        '        u0@contoso.com, u1@contoso.com, u2@contoso.com, and 19 more',
+        `    3 user(s): ${adopted}`,
+        '        v0@contoso.com hardwareOathMethods/S0, v1@contoso.com hardwareOathMethods/S1, v2@contoso.com hardwareOathMethods/S2',
+        '',
+      ].join('\n'),
+    );
+    expect(text).not.toMatch(/^ {2}not reversible: \S+@/m);
+    expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThan(200);
+    // Twenty or fewer are named one a line, with no count line.
+    const few = renderRollbackSummary(rollbackOutcome({ notReversible: notReversible.slice(5) }), '/s', undefined);
+    expect(few.match(/^ {2}not reversible: u\d+@contoso\.com signInPreferences: the user had no default/gm)).toHaveLength(20);
+    expect(few).not.toContain('by reason');
   });
 });
