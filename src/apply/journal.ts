@@ -579,12 +579,29 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
     previous = split.hash;
   }
   if (!header) return { state: 'broken', line: 1, reason: 'the journal is empty' };
+  // A last line without its newline that is whole JSON is checked like any other: a crash can cost a
+  // line its newline, never change it, so one whose hash does not verify is an edit passed off as a crash.
+  const lastProblem = torn ? tornLineProblem(torn, previous!) : undefined;
+  if (lastProblem) return { state: 'broken', line: lines.length + 1, reason: lastProblem };
   const elsewhere = await pointsAtOthers(runDir, header, opts);
   // The journal's own chain is whole: its final hash stays the evidence it was (an auditor lost it to an edited plan copy).
   if (elsewhere?.state === 'broken') return { ...elsewhere, lines: lines.length, head: previous! };
   if (elsewhere) return elsewhere;
   // A torn last line is what a crash while writing leaves (appending cuts it off): not an edit.
   return { state: 'verified', lines: lines.length, planHash: header.planHash, head: previous!, ...(torn ? { tornLine: lines.length + 1 } : {}) };
+}
+
+/** Why a last line without its newline is not a crash's (whole JSON whose hash does not chain), or undefined: torn, or whole and chained. */
+function tornLineProblem(torn: string, previous: string): string | undefined {
+  try {
+    JSON.parse(torn);
+  } catch {
+    return undefined;
+  }
+  const split = splitHash(torn);
+  if (!split) return 'it has no hash (it has no newline either, but is whole: a crash does not take a hash out)';
+  if (chainHash(previous, split.body) !== split.hash) return 'its hash does not match its content and the line before it (it has no newline, but is whole: a crash does not change a line)';
+  return undefined;
 }
 
 /** A journal whose plan hash is not the run's plan (its copy, or the undone run's), as its check says it; undefined when it is. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chainHash, splitHash, verifyJournal } from '../../src/apply/journal.js';
+import { chainHash, journalProblem, splitHash, verifyJournal } from '../../src/apply/journal.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 
@@ -88,6 +88,38 @@ describe('the journal hash chain', () => {
       expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'broken', line: 4 });
     } finally {
       writeFileSync(join(applyDir!, 'plan.jsonl'), plan);
+      writeFileSync(journal(applyDir!), original);
+    }
+  });
+
+  /**
+   * Found by an auditor's black-box test: the end line edited (`completed` to `partial`) and its newline
+   * taken off passed `runs verify` as "incomplete: a crash while writing leaves this, not an edit".
+   */
+  it('a last line without its newline is an edit when it is whole JSON whose hash does not verify; a crash only when torn', async () => {
+    const original = readFileSync(journal(applyDir!), 'utf8');
+    const lines = original.trimEnd().split('\n');
+    const n = lines.length;
+    const head = lines.slice(0, -1).join('\n');
+    try {
+      const edited = lines.at(-1)!.replace('"state":"completed"', '"state":"partial"');
+      expect(edited).not.toBe(lines.at(-1));
+      writeFileSync(journal(applyDir!), `${head}\n${edited}`);
+      const check = await verifyJournal(applyDir!);
+      expect(check).toEqual({ state: 'broken', line: n, reason: 'its hash does not match its content and the line before it (it has no newline, but is whole: a crash does not change a line)' });
+      expect(journalProblem(check)).toMatch(new RegExp(`^the journal was changed after it was written: line ${n}: `));
+      // Its hash taken out too: still whole JSON, so not a crash's.
+      writeFileSync(journal(applyDir!), `${head}\n${splitHash(edited)!.body}`);
+      expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'broken', line: n, reason: expect.stringMatching(/^it has no hash/) });
+      // Unchanged, only its newline lost (a crash between the record and its newline): whole lines before it, a note.
+      writeFileSync(journal(applyDir!), `${head}\n${lines.at(-1)!}`);
+      expect(await verifyJournal(applyDir!)).toMatchObject({ state: 'verified', lines: n - 1, tornLine: n });
+      // Torn (not JSON): a crash's.
+      writeFileSync(journal(applyDir!), `${head}\n${lines.at(-1)!.slice(0, 40)}`);
+      const torn = await verifyJournal(applyDir!);
+      expect(torn).toMatchObject({ state: 'verified', lines: n - 1, tornLine: n });
+      expect(journalProblem(torn)).toMatch(new RegExp(`^line ${n} is incomplete: a crash while writing leaves this, not an edit`));
+    } finally {
       writeFileSync(journal(applyDir!), original);
     }
   });
