@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRun, verifyJournal, type JournalCheck, type RunView } from '../apply/journal.js';
-import { cutoverOperations, policyOperations, waveOperations } from '../apply/operations.js';
+import { cutoverOperations, policyOperations, waveOperations, type Operation } from '../apply/operations.js';
 import { runTokenPath, selectUsers, type ApplySelection } from '../apply/run-apply.js';
 import { rollbackInverses } from '../apply/run-rollback.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan } from '../plan/plan-file.js';
 import { buildRunReport, type RunReport, type RunReportInput } from '../report/run-report.js';
 import { runsBelowHint, runsIn, stateDirsToSearch } from './runs.js';
+import { findingsByUser, planReasons } from './plan-reasons.js';
 import { checkRunDir } from './state-dirs.js';
 
 /** A run's folder, by id, in the state folder given or in any tenant folder (it must be private, as for every run command). */
@@ -93,7 +94,7 @@ async function plannedFromPlan(view: RunView, runDir: string, undoneDir: string 
   const planView = undoneDir ? await readRun(undoneDir) : view;
   const plan = await SavedPlan.open(join(planDir, planView.header.planFile ?? 'plan.json'));
   const sel = planView.header.options as unknown as Partial<ApplySelection>;
-  const planned: { id: string; userId?: string; kind?: string; after?: unknown }[] = [];
+  const planned: Operation[] = [];
   // Who the run selected (--users, --group, --max-users): the others with changes are `not-selected`, as the summary and --results say.
   let selected: Set<string> | undefined;
   const notSelectedOps = new Set<string>();
@@ -113,7 +114,15 @@ async function plannedFromPlan(view: RunView, runDir: string, undoneDir: string 
     const wave = sel.batchSize ?? 500;
     for (let i = 0; i < positions.length; i += wave) planned.push(...waveOperations(await plan.read(positions.slice(i, i + wave)), runTokenPath(sel)));
   }
-  return { roster: plan.users, planned, ...(selected ? { selected } : {}), notSelectedOps };
+  // By which rule, and what the plan found of each user (a token it could not migrate leaves them `unchanged`): the run's evidence says it too.
+  const reason = await planReasons(plan);
+  const findings = await findingsByUser(plan);
+  return {
+    roster: plan.users.map((u) => ({ ...u, findings: findings.get(u.upn.toLowerCase()) ?? [] })),
+    planned: planned.map((o) => ({ id: o.id, ...(o.userId !== undefined ? { userId: o.userId } : {}), kind: o.kind, after: o.after, ...reason(o) })),
+    ...(selected ? { selected } : {}),
+    notSelectedOps,
+  };
 }
 
 /**

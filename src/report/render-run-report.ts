@@ -31,9 +31,17 @@ const OUTCOME_LABEL: Record<RunUserOutcome, string> = {
 /** Outcomes a reader must look at (the HTML marks them). */
 const ATTENTION: ReadonlySet<RunUserOutcome> = new Set(['failed', 'partial', 'unknown', 'partly-undone', 'not-undone']);
 
-const OP_HEAD = ['Operation', 'State', 'Time', 'Request id', 'Error'];
+const OP_HEAD = ['Operation', 'State', 'Time', 'Request id', 'Error', 'Rule', 'Because'];
 const LEFT_HEAD = ['Left in place', 'Why'];
-const FAILED_HEAD = ['User', 'Operation', 'State', 'Time', 'Request id', 'Error'];
+const FAILED_HEAD = ['User', 'Operation', 'State', 'Time', 'Request id', 'Error', 'Rule', 'Because'];
+const FINDING_HEAD = ['Plan finding', 'Code', 'Rule', 'What the plan says'];
+
+/**
+ * How to read an operation's row (an auditor read a request id shared by 20 operations as each one's):
+ * said under the summary of the Markdown and HTML forms.
+ */
+export const OPERATIONS_LEGEND =
+  "Each operation: its state, the time of its last journal record, Graph's request id, Graph's error, and the plan's rule and reason for the change (for a rollback's undo, those of the change it undoes). The request id is the $batch request's, shared by every operation that request carried (up to 20), unless Graph gave the operation's own answer one (an error's, say): Microsoft support traces the request by it. Plan findings under a user are what the plan could not migrate, or migrated lossily, for them: a user with nothing to do may be so because of one.";
 
 interface RunData {
   title: string;
@@ -46,7 +54,7 @@ interface RunData {
   shared: string[][];
   /** A rollback's: user, target, why. */
   notReversible: string[][];
-  users: { u: RunReportUser; anchor: string; rows: string[][]; left: string[][] }[];
+  users: { u: RunReportUser; anchor: string; rows: string[][]; left: string[][]; findings: string[][] }[];
   /** A rollback's undos done by finding their object gone: who, what. */
   gone: string[][];
 }
@@ -55,7 +63,7 @@ interface RunData {
 export const GONE_ALREADY = 'done (gone already: removed outside this tool)';
 
 const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.read_back ? `done (read back: ${o.read_back})` : o.state);
-const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', o.error ?? ''];
+const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', o.error ?? '', o.rule ?? '', o.because ?? ''];
 
 /** How the report was asked for: the state folder given (--state-dir), which the commands it names must be given too. */
 export interface RunReportWhere {
@@ -160,7 +168,7 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
       ...r.shared.filter((o) => o.gone_already).map((o) => ['shared', o.target]),
       ...r.users.flatMap((u) => u.operations.filter((o) => o.gone_already).map((o) => [u.user, o.target])),
     ],
-    users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow), left: u.left_in_place.map((x) => [x.target, x.reason]) })),
+    users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow), left: u.left_in_place.map((x) => [x.target, x.reason]), findings: (u.findings ?? []).map((f) => [f.severity, f.code, f.rule, f.message]) })),
   };
 }
 
@@ -177,7 +185,7 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
   const md = escMarkdown;
   const table = (head: string[], rows: string[][]) => (rows.length === 0 ? ['None.', ''] : [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(md).join(' | ')} |`), '']);
   const out = [`# ${md(d.title)}`, '', ...(d.alert ? [`> **${md(d.alert)}**`, ''] : []), '## Run', '', '| | |', '|---|---|', ...d.header.map(([k, v]) => `| ${k} | ${md(v)} |`), ''];
-  out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '');
+  out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '', md(OPERATIONS_LEGEND), '');
   out.push(`## Failed and skipped operations (${d.failed.length})`, '', ...table(FAILED_HEAD, d.failed));
   out.push(`## Policy (${d.policy.length})`, '', ...table(OP_HEAD, d.policy));
   out.push(`## Shared operations (${d.shared.length})`, '', 'Operations of no one user: the staged rollout and federation changes, and hardware tokens created in bulk (named by their serials).', '', ...table(OP_HEAD, d.shared));
@@ -191,6 +199,7 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
     out.push(`### <a id="${v.anchor}"></a>${md(shownUser(v.u))}: ${md(OUTCOME_LABEL[v.u.outcome])}`, '');
     if (v.rows.length > 0) out.push(...table(OP_HEAD, v.rows));
     if (v.left.length > 0) out.push(...table(LEFT_HEAD, v.left));
+    if (v.findings.length > 0) out.push(...table(FINDING_HEAD, v.findings));
   }
   return out.join('\n');
 }
@@ -199,14 +208,14 @@ export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): s
   const d = runData(r, where);
   const e = escHtml;
   // The class is the state's first word: `done (gone already: ...)` is styled as done.
-  const cell = (head: string, v: string) => (head === 'State' ? `<td class="${e(v.split(' ')[0]!)}">${e(v)}</td>` : head === 'Operation' || head === 'Request id' || head === 'Time' ? `<td class="mono">${e(v)}</td>` : `<td>${e(v)}</td>`);
+  const cell = (head: string, v: string) => (head === 'State' ? `<td class="${e(v.split(' ')[0]!)}">${e(v)}</td>` : head === 'Operation' || head === 'Request id' || head === 'Time' || head === 'Rule' ? `<td class="mono">${e(v)}</td>` : `<td>${e(v)}</td>`);
   const table = (head: string[], rows: string[][]) =>
     rows.length === 0
       ? '<p class="none">None.</p>'
       : `<table><thead><tr>${head.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>\n${rows.map((row) => `<tr>${row.map((v, i) => cell(head[i]!, v)).join('')}</tr>`).join('\n')}\n</tbody></table>`;
   const body = [`<h1>${e(d.title)}</h1>`, ...(d.alert ? [`<p class="alert" role="alert">${e(d.alert)}</p>`] : []), '<h2 id="run">Run</h2>'];
   body.push(`<table class="kv"><tbody>${d.header.map(([k, v]) => `<tr><th>${e(k)}</th><td class="mono">${e(v)}</td></tr>`).join('')}</tbody></table>`);
-  body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`);
+  body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`, `<p class="intro">${e(OPERATIONS_LEGEND)}</p>`);
   body.push(`<h2 id="failed">Failed and skipped operations (${d.failed.length})</h2>`, table(FAILED_HEAD, d.failed));
   body.push(`<h2 id="policy">Policy (${d.policy.length})</h2>`, table(OP_HEAD, d.policy));
   body.push(`<h2 id="shared">Shared operations (${d.shared.length})</h2>`, '<p class="intro">Operations of no one user: the staged rollout and federation changes, and hardware tokens created in bulk (named by their serials).</p>', table(OP_HEAD, d.shared));
@@ -221,8 +230,9 @@ export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): s
   for (const v of d.users) {
     const data = `data-user="${e(v.u.user.toLowerCase())}" data-outcome="${v.u.outcome}" data-states="${[...new Set(v.u.operations.map((o) => o.state))].join(' ')}"`;
     const title = `${e(shownUser(v.u))}<span class="badge ${v.u.outcome}">${e(OUTCOME_LABEL[v.u.outcome])}</span>`;
-    if (v.rows.length === 0 && v.left.length === 0) body.push(`<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary><p class="none">No operation.</p></details>`);
-    else body.push(`<section class="entry${ATTENTION.has(v.u.outcome) ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${v.rows.length > 0 ? table(OP_HEAD, v.rows) : ''}${v.left.length > 0 ? table(LEFT_HEAD, v.left) : ''}</section>`);
+    const found = v.findings.length > 0 ? table(FINDING_HEAD, v.findings) : '';
+    if (v.rows.length === 0 && v.left.length === 0) body.push(`<details class="entry" id="${v.anchor}" ${data}><summary>${title}</summary><p class="none">No operation.</p>${found}</details>`);
+    else body.push(`<section class="entry${ATTENTION.has(v.u.outcome) ? ' attention' : ''}" id="${v.anchor}" ${data}><h3>${title}</h3>${v.rows.length > 0 ? table(OP_HEAD, v.rows) : ''}${v.left.length > 0 ? table(LEFT_HEAD, v.left) : ''}${found}</section>`);
   }
   return htmlPage(d.title, body.join('\n'));
 }

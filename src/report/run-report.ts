@@ -3,9 +3,10 @@ import type { UserStatus } from '../plan/plan-file.js';
 import { isLeftAloneError } from '../apply/rollback-inverses.js';
 import { isStillSwitchedError } from '../apply/rollback-switched.js';
 import type { Operator } from '../apply/operator.js';
+import type { Finding } from '../mapping/finding.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.6';
+export const RUN_REPORT_FORMAT_VERSION = '1.7';
 
 /** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
 export type RunReportOpState = OpState | 'not-selected';
@@ -34,6 +35,21 @@ export interface RunReportOperation {
   gone_already: boolean;
   /** 1.5: `done` as found by reading the tenant back (why: its answer was lost, a pass before left it sent), not by Graph's answer; null otherwise. */
   read_back: string | null;
+  /**
+   * 1.7: the plan's rule for the change the operation makes (a rollback's undo: for the change it
+   * undoes), and why (`because`); a policy operation that writes several properties joins theirs.
+   * Null where the plan has none (a bulk token create) or cannot be read.
+   */
+  rule: string | null;
+  because: string | null;
+}
+
+/** 1.7: what the plan found of a user (a token it could not migrate, a default method it could not set...), as the plan says it. */
+export interface RunReportFinding {
+  severity: Finding['severity'];
+  code: string;
+  rule: string;
+  message: string;
 }
 
 /**
@@ -65,6 +81,12 @@ export interface RunReportUser {
    * rollback recorded when it started; or it changed since the run and was left alone). Empty for an apply.
    */
   left_in_place: LeftInPlace[];
+  /**
+   * 1.7: the plan's findings for the user (what it could not migrate, or migrated lossily: a token
+   * Entra cannot take, a default method it cannot set), so that a user `unchanged` for such a reason
+   * says why. Empty when the plan found nothing of the user, or cannot be read.
+   */
+  findings: RunReportFinding[];
 }
 
 /** `report RUN_ID`: what a run did, per user, with its evidence. */
@@ -146,9 +168,9 @@ export interface RunReportInput {
   /** Rollback runs of this run (from the state folder's listing). */
   rolledBackBy: RunSummary[];
   /** The plan's users, in order (for a rollback: the plan of the run it undoes). */
-  roster: readonly { upn: string; userId: string | null; status: UserStatus; tenantUpn?: string }[];
-  /** Every operation the run set out to do, when known (an apply: from its plan copy); journaled ones are added. */
-  planned: readonly { id: string; userId?: string; kind?: string; after?: unknown }[];
+  roster: readonly { upn: string; userId: string | null; status: UserStatus; tenantUpn?: string; findings?: readonly Finding[] }[];
+  /** Every operation the run set out to do, when known (an apply: from its plan copy), with the plan's rule for it; journaled ones are added. */
+  planned: readonly { id: string; userId?: string; kind?: string; after?: unknown; rule?: string; because?: string }[];
   /** Users the run selected (lower-case UPNs), when it was narrowed. */
   selected?: ReadonlySet<string>;
   /** Operations of the plan the run's selection left out (a domain's federation waiting for users not selected). */
@@ -168,6 +190,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
   const bulkSerials = new Map(
     input.planned.filter((p) => p.kind === 'token-bulk-create').map((p) => [p.id, ((p.after as { tokens?: { serialNumber?: unknown }[] } | null)?.tokens ?? []).map((t) => String(t.serialNumber))]),
   );
+  const why = new Map(input.planned.map((p) => [p.id, p]));
   const opView = (id: string): RunReportOperation => {
     const r = view.ops.get(id);
     const state: RunReportOpState = r?.state ?? (input.notSelectedOps?.has(id) ? 'not-selected' : 'pending');
@@ -186,6 +209,8 @@ export function buildRunReport(input: RunReportInput): RunReport {
       error: state !== 'done' && !unsettled ? (r?.error ?? null) : null,
       gone_already: state === 'done' && r?.result?.goneAlready === true,
       read_back: state === 'done' ? (r?.readBack ?? null) : null,
+      rule: why.get(id)?.rule ?? null,
+      because: why.get(id)?.because ?? null,
     };
   };
   // Every operation once: those planned, in the plan's order, then any other the journal holds.
@@ -211,7 +236,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       const operations = (u.userId !== null ? (byUser.get(u.userId) ?? []) : []).map(opView);
       const left = h.kind === 'rollback' ? leftInPlace(notReversible.get(u.upn.toLowerCase()) ?? [], operations, h.id) : [];
       const base = outcomeOf(u, operations, input.selected);
-      return { user: u.upn, user_id: u.userId, ...(u.tenantUpn !== undefined ? { tenant_upn: u.tenantUpn } : {}), plan_status: u.status, outcome: h.kind === 'rollback' ? undoOutcome(base, operations, left) : base, operations, left_in_place: left };
+      return { user: u.upn, user_id: u.userId, ...(u.tenantUpn !== undefined ? { tenant_upn: u.tenantUpn } : {}), plan_status: u.status, outcome: h.kind === 'rollback' ? undoOutcome(base, operations, left) : base, operations, left_in_place: left, findings: (u.findings ?? []).map((f) => ({ severity: f.severity, code: f.code, rule: f.rule, message: f.message })) };
     })
     // A rollback concerns the users whose changes it undoes or leaves in place (all of the apply's, a user
     // whose every change Graph cannot undo included).
