@@ -34,6 +34,13 @@ export interface RunHeader {
   notReversible?: { user?: string; target: string; reason: string }[];
   /** A rollback's: what Graph cannot undo that was gone already when it started (removed outside this tool): not left in place. */
   notReversibleGone?: { user?: string; target: string }[];
+  /**
+   * A rollback's: the undone run's journal as the rollback found it when it started (its whole lines and
+   * the last one's hash), what it read to undo. That journal may only grow since (a later read-back):
+   * lines taken off its end, or rewritten, leave a chain of its own that verifies, so this is checked.
+   * Absent in rollbacks made before it, and for an undone journal written before the chain.
+   */
+  undoneJournal?: { lines: number; hash: string };
   options: Record<string, unknown>;
   totalOps: number;
 }
@@ -368,6 +375,17 @@ export async function readRunHeader(runDir: string): Promise<RunHeader | undefin
   }
 }
 
+/**
+ * A chained journal's whole lines and the last one's hash (a torn last line is not one of them), read
+ * without checking the chain; undefined for a journal written before the chain.
+ */
+export async function journalTip(runDir: string): Promise<{ lines: number; hash: string } | undefined> {
+  const lines = (await readFile(join(runDir, 'journal.jsonl'), 'utf8')).split('\n');
+  lines.pop();
+  const last = lines.length > 0 ? splitHash(lines.at(-1)!) : undefined;
+  return last ? { lines: lines.length, hash: last.hash } : undefined;
+}
+
 export async function readRun(runDir: string): Promise<RunView> {
   const text = await readFile(join(runDir, 'journal.jsonl'), 'utf8');
   let header: RunHeader | undefined;
@@ -658,7 +676,10 @@ async function planHashProblem(runDir: string, header: RunHeader): Promise<{ rea
     } catch {
       return { reason: `the run it undoes (${header.rollbackOf}) cannot be read`, about };
     }
-    return undone.header.planHash === header.planHash ? undefined : { reason: `its plan hash is not the one of the run it undoes (${header.rollbackOf})`, about };
+    if (undone.header.planHash !== header.planHash) return { reason: `its plan hash is not the one of the run it undoes (${header.rollbackOf})`, about };
+    // What the rollback read to undo must still be there as it read it (rollbacks before this record: not checked).
+    const changed = header.undoneJournal ? await undoneJournalProblem(join(runDir, '..', header.rollbackOf), header.rollbackOf, header.planHash, header.undoneJournal) : undefined;
+    return changed ? { reason: changed, about } : undefined;
   }
   let plan: Buffer;
   try {
@@ -674,6 +695,28 @@ async function planHashProblem(runDir: string, header: RunHeader): Promise<{ rea
 }
 
 /**
+ * Whether the undone run's journal still begins with the lines a rollback recorded when it started:
+ * as many, chained from the plan hash, the last with the hash recorded. Lines taken off its end (the
+ * chain of what is left verifies), or rewritten and chained anew, are found here; lines added since
+ * (a later read-back of writes of unknown outcome) are not in question.
+ */
+async function undoneJournalProblem(undoneDir: string, undoneId: string, planHash: string, recorded: { lines: number; hash: string }): Promise<string | undefined> {
+  const lines = (await readFile(join(undoneDir, 'journal.jsonl'), 'utf8')).split('\n');
+  lines.pop();
+  const started = `this rollback recorded ${recorded.lines} line(s), the last with hash ${recorded.hash}, when it started`;
+  // A line changed, or taken out, in what is left is named first, as runs verify of that run names it.
+  let previous = planHash;
+  for (let i = 0; i < Math.min(recorded.lines, lines.length); i++) {
+    const split = splitHash(lines[i]!);
+    if (!split || chainHash(previous, split.body) !== split.hash) return `the journal of the run it undoes (${undoneId}) was changed after it was written: line ${i + 1}: ${split ? 'its hash does not match its content and the line before it' : 'it has no hash'}`;
+    previous = split.hash;
+  }
+  if (lines.length < recorded.lines) return `the journal of the run it undoes (${undoneId}) has ${lines.length} line(s) where ${started}: lines were taken off its end since`;
+  if (previous !== recorded.hash) return `the journal of the run it undoes (${undoneId}) is not the one this rollback started from: its line ${recorded.lines} has hash ${previous}, where ${started}: its lines were rewritten since`;
+  return undefined;
+}
+
+/**
  * Resume and rollback act on what a journal records (what is done; what each write replaced): an
  * edited or damaged journal is refused, naming the first bad line. A journal written before the hash
  * chain cannot be checked.
@@ -683,5 +726,9 @@ export async function requireIntactJournal(runDir: string, runId: string): Promi
   // copy is not read and hashed here: the caller opens it (streamed) and holds it to the header's hash,
   // which the chain now vouches for.
   const check = await verifyJournal(runDir, { planCopy: false });
-  if (check.state === 'broken') throw new UserError(`the journal of run ${runId} was edited or damaged (line ${check.line}: ${check.reason}): what it records is acted on, so it is refused; ${cliCommand(['runs', 'verify', runId, '--state-dir', dirname(dirname(runDir))])} shows the same`);
+  if (check.state !== 'broken') return;
+  const verify = cliCommand(['runs', 'verify', runId, '--state-dir', dirname(dirname(runDir))]);
+  // A rollback whose undone run is not what it recorded: its own journal is whole, what it undoes is not.
+  if (check.about) throw new UserError(`run ${runId}: ${journalProblem(check)}: what it records is acted on, so it is refused; ${verify} shows the same`);
+  throw new UserError(`the journal of run ${runId} was edited or damaged (line ${check.line}: ${check.reason}): what it records is acted on, so it is refused; ${verify} shows the same`);
 }

@@ -12,7 +12,7 @@ import { UserError } from '../model/user-error.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
-import { countStates, goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJournal, type OpRecord, type OpState, type RunHeader, type RunSummary, type RunView } from './journal.js';
+import { countStates, goOnWith, Journal, journalTip, listRuns, readRun, readRunHeader, requireIntactJournal, type OpRecord, type OpState, type RunHeader, type RunSummary, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
@@ -202,6 +202,9 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
     const byId = await runOperations(plan, seenUnderLock, read.planUsers);
     const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
+    // The journal this rollback undoes from, as it stands now (read-backs appended): lines taken off it
+    // later would leave a chain that verifies, so the rollback records where it ended (runs verify checks it).
+    const undoneJournal = await journalTip(applyDir);
     const { inverses, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
     if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
     // Objects changed since the run are not overwritten (unless --force).
@@ -226,6 +229,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       rollbackOf: applyRunId,
       notReversible,
       ...(goneBefore.length > 0 ? { notReversibleGone: goneBefore.map(goneEntry) } : {}),
+      ...(undoneJournal ? { undoneJournal } : {}),
       graph: deps.client.root,
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },

@@ -20,7 +20,9 @@ export function registerRunsVerify(runs: Command): void {
       `
 Exit status: 0 the journal is whole (a last line left incomplete by a crash is said so: it is not an
 edit); 1 it was edited (the first bad line is named), its plan copy was changed, or it cannot be
-read; 2 unverifiable: the journal was written before journals carried a hash chain.
+read, or, for a rollback, the journal of the run it undoes no longer begins with the lines the
+rollback recorded when it started; 2 unverifiable: the journal was written before journals carried
+a hash chain.
 
 Examples:
   $ mfa-migrate runs verify 20261128T101500Z-3f2a9c1d

@@ -108,6 +108,14 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
           : r.journal.about === 'undone-run'
             ? `WARNING: ${r.journal.problem}. The outcomes listed are this rollback's journal's; the undos it has still to do, and whose changes each undoes, are read from the run it names, and cannot be taken as what it set out to undo.`
             : `WARNING: ${r.journal.problem}. The users and the operations not yet journaled are listed from that plan copy; the outcomes are the journal's.`;
+  // Where what the report lists and what the run counted part, the summary says so and points here: a
+  // warning there must be (a black-box test found "see the warning" with none printed).
+  const parted = partedCounts(r);
+  const alertOrParted =
+    alert ??
+    (parted.length > 0
+      ? `WARNING: what this report lists does not agree with what the run counted (${parted.join('; ')}): what the run set out to do cannot be read whole, and the evidence it is listed from (${undo ? 'the journal and plan copy of the run it undoes' : 'its plan copy'}) may have changed since the run. The counts are the run's own journal's; the listing cannot be taken as what the run set out to do.`
+      : null);
   const header: [string, string][] = [
     ['Run', `${run.id} (${run.kind})`],
     ['State', run.state],
@@ -128,7 +136,6 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
   const tally = (k: RunUserOutcome) => r.users.filter((u) => u.outcome === k).length;
   const listed = [...r.policy, ...r.shared, ...r.users.flatMap((u) => u.operations)];
   const gone = listed.filter((o) => o.gone_already).length;
-  const listedPending = listed.filter((o) => o.state === 'pending').length;
   const counts = [
     `${run.total_operations} operation(s): ${c.done} done${gone > 0 ? ` (${gone} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
     `${r.users.length} user(s): ${(Object.keys(OUTCOME_LABEL) as RunUserOutcome[])
@@ -137,8 +144,7 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
       .map(([k, n]) => `${n} ${OUTCOME_LABEL[k]}`)
       .join(', ')}`,
     // The counts are the run's own; the listing comes from its plan: where they part, it is said (see the warning).
-    ...(run.unlisted_pending > 0 ? [`${run.unlisted_pending} of the ${c.pending} pending operation(s) are not listed: what the run set out to do cannot be read whole (see the warning)`] : []),
-    ...(listedPending > c.pending ? [`${listedPending - c.pending} more operation(s) are listed pending than the run counted: what the run set out to do cannot be read whole (see the warning)`] : []),
+    ...parted.map((p) => `${p}: what the run set out to do cannot be read whole (see the warning)`),
     // Sent with no answer journaled: the run stopped while they were in flight, and they may have reached the tenant.
     ...(c.started > 0
       ? [
@@ -154,7 +160,7 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
   ];
   return {
     title: `MFA migration ${run.kind} run report: ${run.id}`,
-    alert,
+    alert: alertOrParted,
     header,
     counts,
     failed,
@@ -170,6 +176,16 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     ],
     users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow), left: u.left_in_place.map((x) => [x.target, x.reason]), findings: (u.findings ?? []).map((f) => [f.severity, f.code, f.rule, f.message]) })),
   };
+}
+
+/** Where the operations listed and the run's counts part: pending ones not listed, or more listed pending than counted. */
+function partedCounts(r: RunReport): string[] {
+  const c = r.run.counts;
+  const listedPending = [...r.policy, ...r.shared, ...r.users.flatMap((u) => u.operations)].filter((o) => o.state === 'pending').length;
+  return [
+    ...(r.run.unlisted_pending > 0 ? [`${r.run.unlisted_pending} of the ${c.pending} pending operation(s) are not listed`] : []),
+    ...(listedPending > c.pending ? [`${listedPending - c.pending} more operation(s) are listed pending than the run counted`] : []),
+  ];
 }
 
 /** A user as the report heads them: the export's username, and the Entra UPN where the plan matched them by an on-premises name. */

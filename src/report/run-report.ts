@@ -154,6 +154,12 @@ export interface RunReport {
     not_reversible: { user: string | null; target: string; reason: string }[] | null;
     /** 1.6: what Graph cannot undo that the rollback found gone already when it started (not left in place); empty for an apply. */
     not_reversible_gone: { user: string | null; target: string }[];
+    /**
+     * 1.7, a rollback's: the undone run's journal as the rollback found it when it started, its whole
+     * lines and the last one's hash (the journal check holds that run's journal to them); null for an
+     * apply, and for a rollback made before it recorded this.
+     */
+    undone_journal: { lines: number; final_hash: string } | null;
   };
   policy: RunReportOperation[];
   /** Operations of no one user: a wave's bulk token create (`tokens/<hash>`), anything else the journal holds. */
@@ -276,6 +282,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       by: input.rolledBackBy.map((r) => ({ id: r.id, state: r.state, finished: r.finished })),
       not_reversible: h.notReversible ? h.notReversible.map((x) => ({ user: x.user ?? null, target: x.target, reason: x.reason })) : h.kind === 'rollback' ? null : [],
       not_reversible_gone: (h.notReversibleGone ?? []).map((x) => ({ user: x.user ?? null, target: x.target })),
+      undone_journal: h.undoneJournal ? { lines: h.undoneJournal.lines, final_hash: h.undoneJournal.hash } : null,
     },
     policy,
     shared,

@@ -143,9 +143,10 @@ describe("report of a rollback whose undone run's evidence is in question", () =
     expect(r.run.unlisted_pending).toBeGreaterThan(0);
     expect(pendingListed(r) + r.run.unlisted_pending).toBe(r.run.counts.pending);
     expect(text.stdout).toContain(`  ${r.run.unlisted_pending} of the ${r.run.counts.pending} pending operation(s) are not listed: what the run set out to do cannot be read whole (see the warning)`);
-    // `runs verify` of the rollback checks its own journal and the plan hash it records, as documented: that still passes.
+    // `runs verify` of the rollback holds the run it undoes to the lines the rollback recorded when it started: it fails alike.
     const own = await runMain(['runs', 'verify', rollbackId, '--state-dir', stateDir]);
-    expect(own.code, own.stderr).toBe(0);
+    expect(own.code, own.stderr).toBe(1);
+    expect(own.stderr).toContain(`the journal of the run it undoes (${runId}) was changed after it was written: line ${at + 1}: its hash does not match its content and the line before it (the rollback's own journal, `);
   });
 
   it("a run it undoes that is gone: runs verify and the report say so alike, and the report is still written", async () => {

@@ -1,0 +1,138 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chainHash, Journal, splitHash, verifyJournal } from '../../src/apply/journal.js';
+import { runReport } from '../../src/app/report.js';
+import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { applyFile, journalLines, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { runMain } from '../helpers/run-main.js';
+
+/** Contoso planned and applied, then rolled back (whole, or cut short before it sent anything). */
+async function rolledBack(name: string, opts: { cutShort?: boolean } = {}) {
+  const g = fakeGraph();
+  const { dir } = testDir(name);
+  const stateDir = join(dir, 'state');
+  await planTo(g, join(dir, 'p.plan'));
+  const { outcome } = await applyFile(g, join(dir, 'p.plan'), stateDir);
+  const stop = new AbortController();
+  if (opts.cutShort) stop.abort();
+  const back = await rollbackIn(g, stateDir, outcome.runId, opts.cutShort ? { signal: stop.signal } : {});
+  const runDir = join(stateDir, 'runs', outcome.runId);
+  const rollbackDir = join(stateDir, 'runs', back.outcome.runId);
+  return { g, dir, stateDir, applyId: outcome.runId, applyHash: outcome.journalHash!, rollbackId: back.outcome.runId, runDir, rollbackDir, journal: join(runDir, 'journal.jsonl') };
+}
+
+/** A journal's lines (without their hashes) chained anew from the plan hash: an edit no chain check of that journal alone finds. */
+function rechain(path: string, edit: (bodies: string[]) => string[]): void {
+  const bodies = edit(
+    readFileSync(path, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => splitHash(l)!.body),
+  );
+  let previous = (JSON.parse(bodies[0]!) as { planHash: string }).planHash;
+  const lines = bodies.map((b) => {
+    previous = chainHash(previous, b);
+    return `${b.slice(0, -1)},"hash":"${previous}"}`;
+  });
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+const headOf = (path: string, n: number) => writeFileSync(path, `${readFileSync(path, 'utf8').split('\n').slice(0, n).join('\n')}\n`);
+
+/**
+ * Found by an auditor's black-box test: lines taken off the end of a rolled-back run's journal
+ * (`head -n 30` of 46) left `runs verify` of both runs passing and the rollback's report "verified",
+ * exit 0, while it listed 21 undos pending that it counted done, and pointed at a warning it did not print.
+ */
+describe("a rollback holds the journal of the run it undoes to what it read when it started", () => {
+  it('records the undone journal’s whole lines and final hash in its header', async () => {
+    const r = await rolledBack('undone-recorded');
+    const lines = readFileSync(r.journal, 'utf8').trimEnd().split('\n').length;
+    expect(journalLines(r.rollbackDir)[0].undoneJournal).toEqual({ lines, hash: r.applyHash });
+    expect(await verifyJournal(r.rollbackDir)).toMatchObject({ state: 'verified' });
+    const report = await runReport(r.rollbackId, r.stateDir);
+    expect(report.rollback.undone_journal).toEqual({ lines, final_hash: r.applyHash });
+    expect(report.journal.state).toBe('verified');
+  });
+
+  it('lines taken off its end: the apply still verifies, the rollback does not, and its report warns first and exits 1', async () => {
+    const r = await rolledBack('undone-truncated');
+    const whole = readFileSync(r.journal, 'utf8').trimEnd().split('\n').length;
+    headOf(r.journal, 30);
+    // What is left is a chain of its own: the apply's journal alone cannot show it.
+    expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified', lines: 30 });
+    const words = `the journal of the run it undoes (${r.applyId}) has 30 line(s) where this rollback recorded ${whole} line(s), the last with hash ${r.applyHash}, when it started: lines were taken off its end since`;
+    const check = await verifyJournal(r.rollbackDir);
+    expect(check).toMatchObject({ state: 'broken', line: 1, about: 'undone-run', reason: words });
+    // Its own lines are whole: their count and final hash are still given.
+    expect(check).toMatchObject({ lines: journalLines(r.rollbackDir).length, head: journalLines(r.rollbackDir).at(-1).hash });
+
+    const verify = await runMain(['runs', 'verify', r.rollbackId, '--state-dir', r.stateDir]);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toContain(`${words} (the rollback's own journal, `);
+    expect(verify.stdout).toContain("the journal's own");
+
+    const report = await runReport(r.rollbackId, r.stateDir);
+    expect(report.journal).toMatchObject({ state: 'broken', edited: false, about: 'undone-run', problem: `${words} (the rollback's own journal is whole)` });
+    const alert = `WARNING: ${words} (the rollback's own journal is whole).`;
+    expect(renderRunReportText(report).split('\n')[0]).toContain(alert);
+    expect(renderRunReportMarkdown(report)).toContain(`> **${alert}`);
+    expect(renderRunReportHtml(report)).toContain('<p class="alert" role="alert">WARNING: the journal of the run it undoes');
+    const cli = await runMain(['report', r.rollbackId, '--state-dir', r.stateDir]);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).not.toContain('Journal: verified');
+  });
+
+  it('a line changed and the chain computed anew: the apply verifies, the rollback names what changed', async () => {
+    const r = await rolledBack('undone-rechained');
+    const lines = readFileSync(r.journal, 'utf8').trimEnd().split('\n').length;
+    rechain(r.journal, (bodies) => bodies.map((b) => (b.startsWith('{"t":"end"') ? b.replace('"state":"completed"', '"state":"partial"') : b)));
+    expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified', lines });
+    const check = await verifyJournal(r.rollbackDir);
+    expect(check).toMatchObject({ state: 'broken', about: 'undone-run', reason: expect.stringMatching(new RegExp(`^the journal of the run it undoes \\(${r.applyId}\\) is not the one this rollback started from: its line ${lines} has hash [0-9a-f]{64}, where this rollback recorded ${lines} line\\(s\\), the last with hash ${r.applyHash}, when it started: its lines were rewritten since$`)) });
+  });
+
+  it('lines added since (a later read-back of writes of unknown outcome) are not in question', async () => {
+    const r = await rolledBack('undone-grown');
+    const j = await Journal.append(r.runDir);
+    await j.settled({ appId: null, upn: 'admin@contoso.com' }, { readBackByRollback: true, applied: 0, notApplied: 0 });
+    await j.close();
+    expect(await verifyJournal(r.rollbackDir)).toMatchObject({ state: 'verified' });
+    expect((await runReport(r.rollbackId, r.stateDir)).journal.state).toBe('verified');
+  });
+
+  it('finishing a rollback is refused while the run it undoes has lost lines since it started', async () => {
+    const r = await rolledBack('undone-finish', { cutShort: true });
+    headOf(r.journal, 30);
+    r.g.emu.clearRequests();
+    await expect(rollbackIn(r.g, r.stateDir, r.rollbackId)).rejects.toThrow(new RegExp(`^run ${r.rollbackId}: the journal of the run it undoes \\(${r.applyId}\\) has 30 line\\(s\\) .*lines were taken off its end since \\(the rollback's own journal is whole\\): what it records is acted on, so it is refused`));
+    expect(r.g.emu.requests().filter((q) => q.method !== 'GET')).toEqual([]);
+  });
+
+  it('a rollback made before it recorded this is checked as before; where its listing and counts part, the report prints the warning it points at', async () => {
+    const r = await rolledBack('undone-old');
+    // As a rollback of an earlier version wrote it: no record of the undone journal.
+    rechain(join(r.rollbackDir, 'journal.jsonl'), (bodies) => {
+      const header = JSON.parse(bodies[0]!) as Record<string, unknown>;
+      delete header.undoneJournal;
+      return [JSON.stringify(header), ...bodies.slice(1)];
+    });
+    expect(await verifyJournal(r.rollbackDir)).toMatchObject({ state: 'verified' });
+    headOf(r.journal, 30);
+    expect(await verifyJournal(r.rollbackDir)).toMatchObject({ state: 'verified' });
+    const report = await runReport(r.rollbackId, r.stateDir);
+    expect(report.rollback.undone_journal).toBeNull();
+    expect(report.journal.state).toBe('verified');
+    const pending = [...report.policy, ...report.shared, ...report.users.flatMap((u) => u.operations)].filter((o) => o.state === 'pending').length;
+    expect(pending).toBeGreaterThan(report.run.counts.pending);
+    const parted = `${pending - report.run.counts.pending} more operation(s) are listed pending than the run counted`;
+    const text = renderRunReportText(report);
+    expect(text).toContain(`${parted}: what the run set out to do cannot be read whole (see the warning)`);
+    const alert = `WARNING: what this report lists does not agree with what the run counted (${parted}): what the run set out to do cannot be read whole, and the evidence it is listed from (the journal and plan copy of the run it undoes) may have changed since the run.`;
+    expect(text.split('\n')[0]).toContain(alert);
+    expect(renderRunReportMarkdown(report)).toContain(`> **${alert}`);
+    expect(renderRunReportHtml(report)).toContain(`<p class="alert" role="alert">WARNING: what this report lists does not agree with what the run counted`);
+  });
+});
