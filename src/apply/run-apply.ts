@@ -95,6 +95,8 @@ export interface ApplyOutcome {
   waves: number;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
   journalHash?: string;
+  /** The sha256 of the plan the run applies (its journal's plan hash): the --results rows carry it, with the run id and final hash. */
+  planHash: string;
   /**
    * Something is left that a resume can do (an operation pending, sent with no answer, failed, or
    * skipped after a failure). Users left out as stale are not: a resume never sends them.
@@ -720,7 +722,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       return f && f.status !== 'done' ? [{ domain: domainOf(o), status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
     });
     const federationDone = ctx.federationOps.filter((o) => federation.get(o.id)?.status === 'done').map(domainOf);
-    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), resumable: canResume, staleUsers };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), planHash: ctx.plan.hash, resumable: canResume, staleUsers };
   }
 }
 

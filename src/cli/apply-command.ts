@@ -20,7 +20,7 @@ import { addStrictPermissionsOption, secretFilesFrom } from './strict-permission
 import { useColor } from './color.js';
 import { renderApplySummary, renderRollbackSummary } from './views/apply-summary.js';
 import { commandHint } from './views/command-hint.js';
-import { renderResultsCsv } from './views/results-csv.js';
+import { renderResultsCsv, resultsRun } from './views/results-csv.js';
 import { renderRunsTable, runsBelowLines, runsJson } from './views/runs-table.js';
 import { registerRunsVerify } from './runs-verify-command.js';
 import { checkOutputFile, inputFiles, writeOutputFile } from './output-file.js';
@@ -72,7 +72,7 @@ export function registerApply(program: Command): void {
     .option('--policy-propagation-wait <minutes>', 'when the run enables hardware OATH tokens: how long activations refused until the policy applies are tried again (Entra takes up to 20 minutes)', (v) => nonNegativeInt(v, '--policy-propagation-wait'), DEFAULT_POLICY_PROPAGATION_WAIT)
     .addOption(new Option('--token-path <path>', 'hardware tokens: bulk (a bulk create per wave, then one assign-and-activate each), single (create, then activate, each), auto (bulk where this Graph has the actions)').choices(['auto', 'bulk', 'single']).default('auto'))
     .option('--auto-approve', 'with --source: apply without asking', false)
-    .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error')
+    .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error, and the run id, plan hash and final hash')
     .option('--plan-hash <sha256>', 'the SHA-256 of the approved plan file (in the signed-off report\'s header): a plan file with another hash is refused before anything is sent', (v) => sha256Hex(v))
     .option('--show-phone-numbers', 'with --source: show phone numbers in full in the plan shown before asking', false);
   addConsistencyWindowOption(cmd)
@@ -151,7 +151,7 @@ Examples:
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
     .option('--policy-propagation-wait <minutes>', "how long activations refused until the hardware OATH policy applies are tried again, counted from when the run's policy step was done (default: what the run was started with)", (v) => nonNegativeInt(v, '--policy-propagation-wait'))
-    .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error');
+    .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error, and the run id, plan hash and final hash');
   addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)');
   // resume checks the run's plan against its sources again, reading the PSKC key and password files the plan records.
   addStrictPermissionsOption(resume, ['the PSKC key file', 'the PSKC password file']);
@@ -301,7 +301,7 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
   process.stdout.write(renderApplySummary(o, applied.stateDir, hint, opts.stateDir));
   if (opts.results) {
     try {
-      await writeResults(opts.results, 'results' in applied ? renderResultsCsv(applied.results) : (applied.resultsCsv ?? ''));
+      await writeResults(opts.results, 'results' in applied ? renderResultsCsv(applied.results, resultsRun(applied.outcome)) : (applied.resultsCsv ?? ''));
     } catch (err) {
       throw new UserError(`${(err as Error).message}; the run itself is ${o.state} (the summary above): ${commandHint(['report', o.runId], opts.stateDir ? { stateDir: opts.stateDir } : {})} lists every user's outcome`, 1, { cause: err });
     }

@@ -7,7 +7,7 @@ import type { RollbackOutcome } from '../apply/run-rollback.js';
 import { connectFromOptions, type GraphCliOptions } from './graph-options.js';
 import { secretFilesFrom } from './strict-permissions.js';
 import type { JobControl } from './run-job.js';
-import { renderResultsCsv } from './views/results-csv.js';
+import { renderResultsCsv, resultsRun } from './views/results-csv.js';
 
 /**
  * A long-running command's work as data (it may cross to a worker thread): apply of a saved plan,
@@ -70,6 +70,6 @@ export function handoffOf(applied: Applied, results: boolean): AppliedHandoff {
   return {
     outcome: { ...applied.outcome, users: shown },
     stateDir: applied.stateDir,
-    ...(results ? { resultsCsv: renderResultsCsv(applied.results) } : {}),
+    ...(results ? { resultsCsv: renderResultsCsv(applied.results, resultsRun(applied.outcome)) } : {}),
   };
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Applied } from '../../src/app/apply.js';
 import { allRuns } from '../../src/app/runs.js';
 import type { Plan } from '../../src/plan/plan-model.js';
-import { renderResultsCsv } from '../../src/cli/views/results-csv.js';
+import { renderResultsCsv, resultsRun } from '../../src/cli/views/results-csv.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, runDirs, tempDir } from '../helpers/migration.js';
 import { contosoSecretForms, expectNoDuplicateCreates, expectPlanApplied, parseCsv, type Snapshot } from '../helpers/tenant-checks.js';
@@ -95,8 +95,11 @@ describe('apply: the Contoso sample export', () => {
   });
 
   it('has one result row per user in scope, with outcomes for those left alone too', () => {
-    const rows = parseCsv(renderResultsCsv(applied.results));
-    expect(Object.keys(rows[0]!)).toEqual(['user', 'outcome', 'done', 'failed', 'skipped', 'first_error']);
+    const rows = parseCsv(renderResultsCsv(applied.results, resultsRun(applied.outcome)));
+    expect(Object.keys(rows[0]!)).toEqual(['user', 'outcome', 'done', 'failed', 'skipped', 'first_error', 'run_id', 'plan_hash', 'final_hash']);
+    // Each row ties to the run: its id, the plan hash its journal records, the final hash it printed.
+    const sha = createHash('sha256').update(readFileSync(planFile)).digest('hex');
+    for (const r of rows) expect([r.run_id, r.plan_hash, r.final_hash], r.user).toEqual([applied.outcome.runId, sha, applied.outcome.journalHash]);
     expect(rows.map((r) => r.user).sort()).toEqual(plan.users.map((u) => u.user).sort());
     const changed = new Set(plan.users.filter((u) => u.status === 'changes').map((u) => u.user));
     for (const r of rows) {
@@ -140,7 +143,7 @@ describe('apply: the Contoso sample export', () => {
 
   it('writes no seed anywhere: journal, plan copy, results', async () => {
     const [runDir] = runDirs(stateDir);
-    const texts = { journal: readFileSync(join(runDir!, 'journal.jsonl'), 'utf8'), planCopy: readFileSync(join(runDir!, 'plan.jsonl'), 'utf8'), results: renderResultsCsv(applied.results) };
+    const texts = { journal: readFileSync(join(runDir!, 'journal.jsonl'), 'utf8'), planCopy: readFileSync(join(runDir!, 'plan.jsonl'), 'utf8'), results: renderResultsCsv(applied.results, resultsRun(applied.outcome)) };
     const secrets = await contosoSecretForms();
     expect(secrets.length).toBeGreaterThanOrEqual(10);
     for (const { serial, forms } of secrets) {

@@ -6,6 +6,7 @@ import { renderApplySummary, renderRollbackSummary } from '../../../src/cli/view
 const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
   runId: 'r1',
   runDir: '/s/runs/r1',
+  planHash: 'a'.repeat(64),
   state: 'completed',
   tenant: { id: 't', displayName: 'Contoso' },
   stale: [],
