@@ -9,6 +9,8 @@ import type { Operation } from './operations.js';
 import { capabilityOf } from './permission-check.js';
 import { capability, type CapabilityId } from '../graph/permissions.js';
 import { serialKey } from '../model/serial.js';
+import { SendRounds } from './send-rounds.js';
+import { VisibilityLag } from './visibility-lag.js';
 
 export interface ExecutorOptions {
   client: GraphClient;
@@ -89,7 +91,6 @@ interface Slot {
   error?: string;
   /** Refused for access by an earlier pass: refused again, it is no news (stopAfterRefusals counts the others). */
   refusedBefore?: boolean;
-  timer?: NodeJS.Timeout;
   /** A token create whose serial was looked up in the inventory already. */
   looked?: boolean;
   /** A bulk create an earlier attempt may have applied in part: what it made is read back at the end. */
@@ -108,6 +109,8 @@ interface Slot {
   readBackReason?: string;
   /** When it was last sent (Date.now()). */
   sentAt?: number;
+  /** When its last send left for Graph (its batch's journal line written): what a refusal's age counts from. */
+  wentAt?: number;
   /** 404s waited out because what it works on was created a moment ago (Graph's eventual consistency). */
   replicaWaits?: number;
   /** Counted in stats.waitingForGraph. */
@@ -197,6 +200,13 @@ export class Executor {
    * (a token or policy just created), or a default method refused (a method just registered), for a while.
    */
   private readonly dependedOnDoneAt = new Map<string, number>();
+  /** Operations sent again later go in rounds, packed into full batches. */
+  private readonly rounds: SendRounds;
+  /**
+   * How long Graph takes to show what the run just wrote, learned from its refusals: a new token or
+   * policy (404s), a new phone or an activated token (a default method naming it refused).
+   */
+  private readonly lag: { created: VisibilityLag; method: VisibilityLag };
 
   constructor(private readonly opts: ExecutorOptions) {
     this.backoff = opts.backoff ?? opts.client.backoff;
@@ -204,15 +214,22 @@ export class Executor {
     this.verify = opts.verify ?? ((op) => verifyOp(op, opts.client));
     this.lookUp = opts.lookUp ?? ((op) => lookUpBeforeCreate(op, opts.client));
     this.activationTimes.push(...[...(opts.activationsSent ?? [])].sort((a, b) => a - b));
+    const windowMs = opts.client.consistencyMs;
+    // Rounds a sixteenth of the window apart at most (250 ms): finer than the waits they gather.
+    this.rounds = new SendRounds(Math.min(250, Math.max(1, windowMs / 16)));
+    this.lag = { created: new VisibilityLag(windowMs), method: new VisibilityLag(windowMs) };
     this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, doneBefore: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
       beforeSend: (ids) => {
-        for (const id of ids) {
-          const slot = this.slots.get(id);
-          if (slot) slot.startedThisPass = true;
-        }
-        return opts.journal.ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before })));
+        const slots = ids.map((id) => this.slots.get(id));
+        for (const slot of slots) if (slot) slot.startedThisPass = true;
+        return opts.journal
+          .ops(ids.map((id) => ({ op: id, state: 'started', before: this.slots.get(id)?.op.before })))
+          .then(() => {
+            const at = Date.now();
+            for (const slot of slots) if (slot) slot.wentAt = at;
+          });
       },
     });
   }
@@ -242,8 +259,8 @@ export class Executor {
     if (this.interrupted) return;
     this.interrupted = true;
     this.pipeline.stop();
+    this.rounds.clear();
     for (const s of this.slots.values()) {
-      if (s.timer) clearTimeout(s.timer);
       if (s.status === 'waiting' || s.status === 'timed') {
         // Waiting to be sent again after answers that applied nothing (a 404 while Graph replicates,
         // a refusal while the policy propagates): not an unknown outcome either.
@@ -337,6 +354,13 @@ export class Executor {
       this.markStopped(s);
       return this.checkFinished();
     }
+    // What it depends on was done too recently for Graph to show it yet (as its refusals taught):
+    // sent once it should, rather than refused (each refusal uses write quota) and sent again.
+    const hold = this.visibilityHold(s.op);
+    if (hold > 0) {
+      this.startWaitingForGraph(s);
+      return this.later(s, hold);
+    }
     if (s.op.kind === 'token-create' && !s.looked) return void this.lookUpFirst(s);
     if (s.op.kind === 'token-bulk-create' && !s.looked) return void this.lookUpBulk(s);
     const ctx = { ...this.opts.context, results: this.results };
@@ -392,16 +416,15 @@ export class Executor {
       });
   }
 
-  /** Sends an operation again after `ms` (a time step, a backoff, the policy). */
+  /** Sends an operation again after `ms` (a time step, a backoff, the policy, Graph's lag), in the round then due. */
   private later(s: Slot, ms: number): void {
     s.status = 'timed';
-    s.timer = setTimeout(() => {
-      s.timer = undefined;
+    this.rounds.after(ms, () => {
       if (s.status === 'timed') {
         s.status = 'waiting';
         this.submit(s);
       }
-    }, Math.max(1, ms));
+    });
   }
 
   /** An activation Graph did not count (answered 429 or 404) leaves the pace. */
@@ -446,6 +469,7 @@ export class Executor {
             return this.settle(s, 'done', undefined, doneAt);
           }
           this.stopWaiting(s);
+          this.noteShown(s);
           // Sent again after a partial attempt: the answer lists only this send's tokens.
           if (s.op.kind === 'token-bulk-create' && s.rereadResult) return void this.readBack(s, 'a bulk create sent again');
           const result = resultOf(s.op, res.body);
@@ -455,8 +479,8 @@ export class Executor {
         // Not found, though this run created it a moment ago: Entra is eventually consistent (a new
         // object may answer 404 at first), so it is tried again within the consistency window. So is a
         // default method refused (400) moments after the method it names was registered or activated.
-        const lagging = res.status === 404 ? this.dependsOnJustDone(s.op, CREATES) : res.status === 400 && s.op.kind === 'signin-update' && this.dependsOnJustDone(s.op, METHOD_WRITES);
-        if (lagging) {
+        const lagKinds = res.status === 404 ? CREATES : res.status === 400 && s.op.kind === 'signin-update' ? METHOD_WRITES : undefined;
+        if (lagKinds !== undefined && this.dependsOnJustDone(s.op, lagKinds)) {
           // Not an activation Graph counted (the token was not found): it does not use up the pace.
           if (s.pacedAt !== undefined) this.givePaceBack(s.pacedAt);
           // Interrupted, it is not sent again; nor is it failed: Graph had not caught up (a black-box
@@ -465,7 +489,7 @@ export class Executor {
           s.attempts--;
           s.replicaWaits = (s.replicaWaits ?? 0) + 1;
           this.startWaitingForGraph(s);
-          return this.later(s, this.backoff(s.replicaWaits));
+          return this.later(s, this.afterLagRefusal(s, lagKinds));
         }
         // Gone already: read back, and done if what the removal wants is there.
         if (res.status === 404 && REMOVALS.has(s.op.kind) && !this.interrupted) return void this.readBack(s, `answered 404 (${errorText(res)})`);
@@ -512,14 +536,7 @@ export class Executor {
         return;
       }
       s.looked = false;
-      s.status = 'timed';
-      s.timer = setTimeout(() => {
-        s.timer = undefined;
-        if (s.status === 'timed') {
-          s.status = 'waiting';
-          this.submit(s);
-        }
-      }, this.backoff(s.attempts));
+      this.later(s, this.backoff(s.attempts));
     } finally {
       this.active--;
       this.checkFinished();
@@ -617,14 +634,7 @@ export class Executor {
         s.rereadResult = true;
       }
       this.resent++;
-      s.status = 'timed';
-      s.timer = setTimeout(() => {
-        s.timer = undefined;
-        if (s.status === 'timed') {
-          s.status = 'waiting';
-          this.submit(s);
-        }
-      }, this.backoff(s.attempts));
+      this.later(s, this.backoff(s.attempts));
     } finally {
       this.active--;
       this.checkFinished();
@@ -633,13 +643,59 @@ export class Executor {
 
   /** Whether an operation depends on one of `kinds` this step (or a pass moments before) did within Graph's consistency window. */
   private dependsOnJustDone(op: Operation, kinds: ReadonlySet<Operation['kind']>): boolean {
+    return this.sinceDone(op, kinds, Date.now()) < this.opts.client.consistencyMs;
+  }
+
+  /** How long ago the latest of an operation's dependencies of `kinds` was done (this step, or a pass moments before); Infinity when none was. */
+  private sinceDone(op: Operation, kinds: ReadonlySet<Operation['kind']>, now: number): number {
     let latest = -Infinity;
     for (const d of op.dependsOn) {
       // One done by an earlier pass, not among this step's operations, is of a kind not known here: it counts.
       const kind = this.slots.get(d)?.op.kind;
       if (kind === undefined || kinds.has(kind)) latest = Math.max(latest, this.dependedOnDoneAt.get(d) ?? -Infinity);
     }
-    return Date.now() - latest < this.opts.client.consistencyMs;
+    return now - latest;
+  }
+
+  /** What Graph may not show yet to an operation (kinds of what it depends on), and the lag learned for it. */
+  private lagsOf(op: Operation): [ReadonlySet<Operation['kind']>, VisibilityLag][] {
+    return op.kind === 'signin-update' ? [[CREATES, this.lag.created], [METHOD_WRITES, this.lag.method]] : [[CREATES, this.lag.created]];
+  }
+
+  /** How much longer an operation waits before its send: until what it depends on is as old as Graph was seen to need. */
+  private visibilityHold(op: Operation): number {
+    const now = Date.now();
+    let hold = 0;
+    for (const [kinds, lag] of this.lagsOf(op)) {
+      const age = this.sinceDone(op, kinds, now);
+      if (age < this.opts.client.consistencyMs) hold = Math.max(hold, lag.holdMs(now) - age);
+    }
+    return hold;
+  }
+
+  /**
+   * The wait before an operation refused for Graph's lag is sent again: it teaches the lag (it was
+   * sent this long after what it depends on), and goes again once what it depends on is older than
+   * the lag learned and than its own last try by a step that grows with each refusal; the last try
+   * goes before the consistency window is over (refused after it, it fails).
+   */
+  private afterLagRefusal(s: Slot, kinds: ReadonlySet<Operation['kind']>): number {
+    const lag = kinds === METHOD_WRITES ? this.lag.method : this.lag.created;
+    const now = Date.now();
+    const doneAgo = this.sinceDone(s.op, kinds, now);
+    const age = this.sinceDone(s.op, kinds, s.wentAt ?? s.sentAt ?? now);
+    lag.refused(age, now);
+    const next = Math.max(lag.holdMs(now), age + lag.stepMs(s.replicaWaits ?? 1));
+    return Math.min(next, this.opts.client.consistencyMs * 0.95) - doneAgo;
+  }
+
+  /** A dependent Graph took: sent this long after what it depends on, it tells the lag learned that Graph needed no longer. */
+  private noteShown(s: Slot): void {
+    const now = Date.now();
+    for (const [kinds, lag] of this.lagsOf(s.op)) {
+      const age = this.sinceDone(s.op, kinds, s.wentAt ?? s.sentAt ?? now);
+      if (age < this.opts.client.consistencyMs) lag.shown(age, now);
+    }
   }
 
   private startWaitingForGraph(s: Slot): void {
@@ -767,7 +823,7 @@ export class Executor {
     this.failed = err;
     this.interrupted = true;
     this.pipeline.cancel(err);
-    for (const s of this.slots.values()) if (s.timer) clearTimeout(s.timer);
+    this.rounds.clear();
     const fail = this.fail;
     this.finish = undefined;
     fail?.(err);
