@@ -10,7 +10,7 @@ import { capabilityOf } from './permission-check.js';
 import { capability, type CapabilityId } from '../graph/permissions.js';
 import { serialKey } from '../model/serial.js';
 import { SendRounds } from './send-rounds.js';
-import { VisibilityLag } from './visibility-lag.js';
+import { growingStep, VisibilityLag } from './visibility-lag.js';
 
 export interface ExecutorOptions {
   client: GraphClient;
@@ -125,8 +125,10 @@ interface Slot {
   pacedOnce?: boolean;
   /** When its activation was last sent, as counted against the activation pace. */
   pacedAt?: number;
-  /** Read-backs made only to wait out Graph's consistency window (apart from reads that failed). */
+  /** Read-backs made only to wait out Graph's consistency window since its last send (apart from reads that failed). */
   settleReads?: number;
+  /** A bulk create's serials the inventory held at its last lookup, with their device ids (what an earlier attempt made among them). */
+  found?: Map<string, string>;
   /** Sends this pass made (attempts also counts failed serial lookups, which send nothing). */
   sends?: number;
 }
@@ -453,8 +455,10 @@ export class Executor {
         s.outcomeUnknown = true;
         s.error = outcome.reason;
         // Whatever it made existed by now at the latest: the consistency window counts from here
-        // (a write held long in the pipeline, throttled, would otherwise be sent again too soon).
+        // (a write held long in the pipeline, throttled, would otherwise be sent again too soon),
+        // and its read-backs start again at short intervals.
         s.sentAt = Date.now();
+        s.settleReads = 0;
         // Graph said "exists" to the first send this operation ever had: nothing of this run made it.
         if (outcome.existedAtFirstSend && s.sends === 1 && !s.sentBefore) s.foundThere = true;
         void this.readBack(s, outcome.reason);
@@ -470,9 +474,12 @@ export class Executor {
           }
           this.stopWaiting(s);
           this.noteShown(s);
-          // Sent again after a partial attempt: the answer lists only this send's tokens.
-          if (s.op.kind === 'token-bulk-create' && s.rereadResult) return void this.readBack(s, 'a bulk create sent again');
-          const result = resultOf(s.op, res.body);
+          const answered = resultOf(s.op, res.body);
+          // Sent again after an attempt that may have applied in part: the answer lists only this
+          // send's tokens; the lookup right before it (past the consistency window of the earlier
+          // attempt) found what that one made. Done at once: reading back tokens just created would
+          // wait for Graph to show them (a black-box test saw the wave wait another 30 s).
+          const result = s.op.kind === 'token-bulk-create' && s.rereadResult ? { devices: { ...this.madeEarlier(s), ...(answered?.devices as Record<string, string> | undefined) } } : answered;
           if (result) this.results.set(s.op.id, result);
           return this.settle(s, 'done', undefined, result);
         }
@@ -551,7 +558,8 @@ export class Executor {
     try {
       // Tokens of users this run does not write now (left out as stale) are not created either.
       const wanted = new Set((this.dependents.get(s.op.id) ?? []).map((id) => serialKey(String(this.slots.get(id)?.op.after?.serialNumber ?? ''))));
-      s.skip = await serialsPresent(s.op, this.opts.client);
+      s.found = await serialsPresent(s.op, this.opts.client);
+      s.skip = new Set(s.found.keys());
       for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) if (!wanted.has(serialKey(t.serialNumber))) s.skip.add(serialKey(t.serialNumber));
       const all = ((s.op.after?.tokens as unknown[]) ?? []).length;
       // What the request leaves out (held already, or its user not written now) is journaled with the
@@ -560,7 +568,14 @@ export class Executor {
       // an attempt that may have applied in part, the first attempt's list stands: what that attempt
       // made is left out of the request now, but it is still the run's.
       if ((s.op.before as { present?: unknown } | null)?.present === undefined) s.op = { ...s.op, before: { present: [...s.skip].sort() } };
-      if (s.skip.size === all) return s.rereadResult ? void this.readBack(s, 'made by an earlier attempt') : this.settle(s, 'done', undefined, { devices: {} });
+      if (s.skip.size === all) {
+        if (!s.rereadResult) return this.settle(s, 'done', undefined, { devices: {} });
+        // Every token there already, some made by an earlier attempt: what the lookup found is what a read-back would.
+        const result = { devices: this.madeEarlier(s) };
+        this.results.set(s.op.id, result);
+        s.readBackReason = 'made by an earlier attempt';
+        return this.settle(s, 'done', undefined, result);
+      }
       s.status = 'waiting';
       this.submit(s);
     } catch (err) {
@@ -616,9 +631,10 @@ export class Executor {
       // may have made can still be missing from reads: read again until the consistency window is over.
       const sinceSent = s.sentAt === undefined ? Infinity : Date.now() - s.sentAt;
       if (UNGUARDED_CREATES.has(s.op.kind) && sinceSent < this.opts.client.consistencyMs && !this.interrupted) {
+        // Read again at growing intervals (found, it is done at once), the last read when the window is over.
         s.settleReads = (s.settleReads ?? 0) + 1;
         this.startWaitingForGraph(s);
-        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(this.backoff(s.settleReads!), this.opts.client.consistencyMs - sinceSent))));
+        await new Promise((r) => setTimeout(r, Math.max(1, Math.min(growingStep(this.opts.client.consistencyMs, s.settleReads!), this.opts.client.consistencyMs - sinceSent))));
         return void this.readBack(s, reason, reads);
       }
       this.stopWaitingForGraph(s);
@@ -634,7 +650,8 @@ export class Executor {
         s.rereadResult = true;
       }
       this.resent++;
-      this.later(s, this.backoff(s.attempts));
+      // After a pause; one that waited out the consistency window (reading) has paused enough.
+      this.later(s, s.settleReads ? 0 : this.backoff(s.attempts));
     } finally {
       this.active--;
       this.checkFinished();
@@ -696,6 +713,17 @@ export class Executor {
       const age = this.sinceDone(s.op, kinds, s.wentAt ?? s.sentAt ?? now);
       if (age < this.opts.client.consistencyMs) lag.shown(age, now);
     }
+  }
+
+  /** Of a bulk create's serials its last lookup found, those the inventory did not hold before its first send: an earlier attempt's. */
+  private madeEarlier(s: Slot): Record<string, string> {
+    const before = new Set(((s.op.before as { present?: string[] } | null)?.present ?? []).map(serialKey));
+    const devices: Record<string, string> = {};
+    for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) {
+      const id = s.found?.get(serialKey(t.serialNumber));
+      if (id !== undefined && !before.has(serialKey(t.serialNumber))) devices[t.serialNumber] = id;
+    }
+    return devices;
   }
 
   private startWaitingForGraph(s: Slot): void {

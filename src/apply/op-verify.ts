@@ -41,13 +41,17 @@ export async function lookUpBeforeCreate(op: Operation, client: GraphClient): Pr
   return { found: 'other', reason: `a token with serial ${serial} appeared in the inventory since the plan (${holder ? `assigned to ${holder}` : 'unassigned'}): not created beside it; plan again` };
 }
 
-/** The serials of a bulk create that the inventory holds already (another apply of the plan, or someone): left out of it. */
-export async function serialsPresent(op: Operation, client: GraphClient): Promise<Set<string>> {
-  const present = new Set<string>();
+/**
+ * The serials of a bulk create that the inventory holds already (another apply of the plan, an earlier
+ * attempt of this run, or someone), by serialKey, with a device id of each: left out of it.
+ */
+export async function serialsPresent(op: Operation, client: GraphClient): Promise<Map<string, string>> {
+  const present = new Map<string, string>();
   // All at once: the client packs reads issued together into $batch envelopes (one at a time was a round trip each).
   await Promise.all(
     ((op.after?.tokens as { serialNumber: string }[]) ?? []).map(async (t) => {
-      if ((await devicesOfSerial(inventoryReader(client, t.serialNumber), t.serialNumber)).length > 0) present.add(serialKey(t.serialNumber));
+      const [d] = await devicesOfSerial(inventoryReader(client, t.serialNumber), t.serialNumber);
+      if (d) present.set(serialKey(t.serialNumber), d.id);
     }),
   );
   return present;
@@ -145,14 +149,17 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       // Done when every serial it creates is in the inventory (assigned since, or not). The devices it
       // made are the run's (rollback deletes them); those the inventory held before it are not.
       const present = new Set(((op.before as { present?: string[] } | null)?.present ?? []).map(serialKey));
-      const devices: Record<string, string> = {};
-      for (const t of ((after.tokens as { serialNumber: string }[]) ?? [])) {
-        // Left out of the request (held already, or its user not written now): nothing to find.
-        if (present.has(serialKey(t.serialNumber))) continue;
-        const d = (await devicesFor(t.serialNumber))[0];
-        if (!d) return { done: false };
-        devices[t.serialNumber] = d.id;
-      }
+      // Left out of the request (held already, or its user not written now): nothing to find.
+      const made = ((after.tokens as { serialNumber: string }[]) ?? []).filter((t) => !present.has(serialKey(t.serialNumber)));
+      if (made.length === 0) return { done: true, result: { devices: {} } };
+      // The first alone (missing while Graph has not shown them, or when nothing was made: one read),
+      // then the rest at once, packed into $batch requests (one after another they took a round trip each).
+      const [first] = await devicesFor(made[0]!.serialNumber);
+      if (!first) return { done: false };
+      const rest = await Promise.all(made.slice(1).map(async (t) => (await devicesFor(t.serialNumber))[0]));
+      if (rest.some((d) => d === undefined)) return { done: false };
+      const devices: Record<string, string> = { [made[0]!.serialNumber]: first.id };
+      made.slice(1).forEach((t, i) => (devices[t.serialNumber] = rest[i]!.id));
       return { done: true, result: { devices } };
     }
     case 'token-create':
