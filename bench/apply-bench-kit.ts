@@ -70,10 +70,10 @@ export interface CliRun {
   maxRssKb?: number;
 }
 
-/** Runs the compiled CLI; with `measureRss` its peak RSS is reported. */
-export function runCli(args: string[], opts: { measureRss?: boolean } = {}): Promise<CliRun> {
+/** Runs the compiled CLI (or `cli`, another build's); with `measureRss` its peak RSS is reported. */
+export function runCli(args: string[], opts: { measureRss?: boolean; cli?: string } = {}): Promise<CliRun> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...(opts.measureRss ? ['--import', RSS_REPORTER] : []), CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn(process.execPath, [...(opts.measureRss ? ['--import', RSS_REPORTER] : []), opts.cli ?? CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
