@@ -109,12 +109,13 @@ describe('a bulk token create answered 503 on a Graph that shows new tokens only
     expect(reads.length).toBeGreaterThanOrEqual(4);
     expect(reads.length).toBeLessThanOrEqual(9);
     const gaps = reads.slice(1).map((t, i) => t - reads[i]!);
-    for (let i = 1; i < gaps.length; i++) expect(gaps[i]!, `gaps ${gaps.join(', ')}`).toBeGreaterThanOrEqual(gaps[i - 1]! - 30);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]!, `gaps ${gaps.join(', ')}`).toBeGreaterThanOrEqual(gaps[i - 1]! - 100);
     // After the read that ends the window, the serials are looked up and the create sent at once (no backoff: it waited enough).
-    expect(resentAt - r.failedAt).toBeLessThan(WINDOW_MS + 800);
+    expect(resentAt - r.failedAt).toBeLessThan(WINDOW_MS + 1_200);
     // Done at once after the re-send's 201: no read-back of tokens Graph does not show yet (code
     // before: read again until they showed, a backoff of up to the window later).
-    expect(r.doneAt - resentAt).toBeLessThan(600);
+    // (Bounds with room for a loaded CI machine: the code before took 1,780 ms here.)
+    expect(r.doneAt - resentAt).toBeLessThan(1_200);
     expect(r.items.filter((i) => isInventoryRead(i) && Date.parse(i.time) > resentAt && Date.parse(i.time) <= r.doneAt)).toEqual([]);
   }, 30_000);
 
@@ -124,7 +125,7 @@ describe('a bulk token create answered 503 on a Graph that shows new tokens only
     expect(r.items.filter(isBulk).map((s) => s.status)).toEqual([201]);
     // Shown after the emulator's 1 s lag; found by a read-back soon after.
     expect(r.doneAt - r.failedAt).toBeGreaterThanOrEqual(900);
-    expect(r.doneAt - r.failedAt).toBeLessThan(2_200);
+    expect(r.doneAt - r.failedAt).toBeLessThan(2_700);
     expect(r.record?.readBack).toBe('answered 503');
   }, 30_000);
 });

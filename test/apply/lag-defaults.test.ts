@@ -91,6 +91,7 @@ describe('default methods on a Graph that shows a new phone only after a lag', (
     expect(sends.length).toBeGreaterThanOrEqual(3);
     expect(sends.length).toBeLessThanOrEqual(8);
     const at = sends.map((i) => Date.parse(i.time));
-    expect(at.at(-1)! - at[0]!).toBeLessThan(1_500 + 500);
+    // The window (1.5 s), with room for a loaded CI machine; the tries are not spread over twice it.
+    expect(at.at(-1)! - at[0]!).toBeLessThan(1_500 + 1_000);
   }, 30_000);
 });
