@@ -28,7 +28,11 @@ const CHUNK = 500;
  */
 export async function planReasons(plan: SavedPlan): Promise<(o: ReasonKey) => Reason | undefined> {
   const byOp = new Map<string, Reason[]>();
-  const add = (id: string, r: Reason) => byOp.set(id, [...(byOp.get(id) ?? []), r]);
+  const add = (id: string, r: Reason) => {
+    const list = byOp.get(id);
+    if (list) list.push(r);
+    else byOp.set(id, [r]);
+  };
   for (const c of plan.policyChanges) add(policyOperations([c])[0]!.id, c);
   for (const c of plan.cutoverChanges) {
     const { beforeWaves, afterWaves } = cutoverOperations([c]);
@@ -49,7 +53,9 @@ export async function findingsByUser(plan: SavedPlan): Promise<Map<string, Findi
   for (const f of await plan.findings()) {
     if (f.user === undefined) continue;
     const key = f.user.toLowerCase();
-    out.set(key, [...(out.get(key) ?? []), f]);
+    const list = out.get(key);
+    if (list) list.push(f);
+    else out.set(key, [f]);
   }
   return out;
 }
