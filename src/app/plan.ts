@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -75,7 +76,7 @@ export interface MadePlan {
 /** The saved plan's content for a plan made here, with what it saw of the tenant. */
 export function planFileOf(made: MadePlan): PlanFileContent {
   const serials = new Map<string, string[]>();
-  for (const t of made.bundle.tokens) if (t.user !== undefined) serials.set(t.user.toLowerCase(), [...(serials.get(t.user.toLowerCase()) ?? []), t.seed.serial]);
+  for (const t of made.bundle.tokens) if (t.user !== undefined) addTo(serials, t.user.toLowerCase(), t.seed.serial);
   return toPlanFile(made.built.plan, made.source, made.tenant, (upn) => serials.get(upn.toLowerCase()) ?? []);
 }
 

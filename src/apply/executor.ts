@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import type { BatchPipeline, PipelineOutcome, Prepared } from '../graph/batch-pipeline.js';
 import { errorText, isSuccess } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -306,7 +307,7 @@ export class Executor {
       const refusedBefore = p?.state === 'failed' && p.error !== undefined && ACCESS_REFUSED.test(p.error) ? { refusedBefore: true } : {};
       this.slots.set(op.id, { op, status: p?.state === 'done' ? 'done' : this.interrupted ? 'stopped' : 'waiting', attempts: 0, ...sent, ...refusedBefore });
       for (const d of op.dependsOn) {
-        this.dependents.set(d, [...(this.dependents.get(d) ?? []), op.id]);
+        addTo(this.dependents, d, op.id);
         // Done by an earlier pass moments before a crash: what depends on it may still meet a 404.
         const at = prior.get(d)?.state === 'done' ? priorAt(d) : undefined;
         if (at !== undefined) this.dependedOnDoneAt.set(d, at);

@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import { ROLLOUT_POLICY_TARGET } from '../model/staged-rollout.js';
 import type { SavedCutoverChange, SavedPolicyChange } from '../plan/plan-file.js';
 import { createHash } from 'node:crypto';
@@ -106,7 +107,7 @@ const ROOT_OP_IDS: Record<string, string> = {
  */
 export function policyOperations(changes: readonly SavedPolicyChange[]): Operation[] {
   const byTarget = new Map<string, SavedPolicyChange[]>();
-  for (const c of changes) byTarget.set(c.target, [...(byTarget.get(c.target) ?? []), c]);
+  for (const c of changes) addTo(byTarget, c.target, c);
   const ops: Operation[] = [];
   for (const [target, list] of byTarget) {
     if (!target.startsWith('authenticationMethodConfigurations/')) {

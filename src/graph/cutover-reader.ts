@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import type { TenantCutover, TenantFederatedDomain, TenantGroup, TenantRolloutPolicy, TenantUser } from '../model/tenant.js';
 import type { GraphClient } from './graph-client.js';
 import { isSuccess } from './graph-call.js';
@@ -109,7 +110,7 @@ export async function readGroups(client: GraphClient, ids: readonly string[]): P
         else if (type.endsWith('.orgcontact')) out.contacts++;
         else if (type.endsWith('.user') && typeof m.id === 'string') {
           out.users++;
-          memberOf.set(m.id, [...(memberOf.get(m.id) ?? []), out.id]);
+          addTo(memberOf, m.id, out.id);
           if (typeof m.userPrincipalName === 'string') memberUpns.set(m.id, m.userPrincipalName);
         }
       }

@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
 import { checkMemberGroups, findGroupsByName, getGroup, listTransitiveMemberIds, listTransitiveMembers, type GroupRef } from './calls/groups.js';
@@ -52,7 +53,7 @@ export async function transitiveMemberships(client: GraphClient, groupIds: reado
         for await (const m of client.pages<{ id?: string }>(listTransitiveMemberIds(groupId), `listing the members of group ${groupId}`)) {
           // Only the users asked about are kept (a wave of 50 against a group of 300,000 holds 50), by id case aside.
           const id = typeof m.id === 'string' ? m.id.toLowerCase() : undefined;
-          if (id !== undefined && (!only || only.has(id))) out.set(id, [...(out.get(id) ?? []), groupId]);
+          if (id !== undefined && (!only || only.has(id))) addTo(out, id, groupId);
         }
       } catch (err) {
         if (err instanceof GraphRequestError && err.response.status === 404) return;

@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { serialForms, serialKey } from '../model/serial.js';
@@ -221,7 +222,7 @@ async function matchOnPremises(
   const byId = new Map([...candidates.values()].flat().map((c) => [c.id.toLowerCase(), c] as const));
   // Who holds each tenant user: the usernames found by UPN, those matched here, and the export's other rows matched to one of them.
   const holders = new Map<string, string[]>();
-  const hold = (id: string, key: string) => holders.set(id.toLowerCase(), [...(holders.get(id.toLowerCase()) ?? []), key]);
+  const hold = (id: string, key: string) => addTo(holders, id.toLowerCase(), key);
   for (const [key, u] of directory) hold(u.id, key);
   for (const [key, d] of matches) if (d.outcome === 'matched') hold(d.users[0]!.id, key);
   const matchedUsers = [...matches.values()].flatMap((d) => (d.outcome === 'matched' ? [byId.get(d.users[0]!.id.toLowerCase())!] : []));
@@ -260,7 +261,7 @@ async function otherRowsMatched(
   for (const c of matched) {
     for (const by of ['onPremisesUserPrincipalName', 'onPremisesSamAccountName'] as const) {
       const v = attributeOf(c, by);
-      if (v !== undefined) wanted.set(candidateKey(by, v), [...(wanted.get(candidateKey(by, v)) ?? []), c]);
+      if (v !== undefined) addTo(wanted, candidateKey(by, v), c);
     }
   }
   const rows = new Map<string, OnPremisesName>();
@@ -356,7 +357,7 @@ async function lookUpCandidates(client: GraphClient, read: Read, names: readonly
             const v = attributeOf(u, by);
             if (v === undefined || !wanted[by].has(v)) continue;
             const key = candidateKey(by, v);
-            out.set(key, [...(out.get(key) ?? []), u]);
+            addTo(out, key, u);
           }
         })(),
       );
@@ -410,7 +411,7 @@ async function resolveUsers(
       const key = u.userPrincipalName?.toLowerCase();
       if (key && wanted.has(key)) out.set(key, u);
       const onPrem = onPremisesUpn ? attributeOf(u, 'onPremisesUserPrincipalName') : undefined;
-      if (onPrem !== undefined && wanted.has(onPrem)) byOnPremisesUpn.set(onPrem, [...(byOnPremisesUpn.get(onPrem) ?? []), u]);
+      if (onPrem !== undefined && wanted.has(onPrem)) addTo(byOnPremisesUpn, onPrem, u);
       if (++listed % 999 === 0) onListing?.(out.size, wanted.size);
     }
     onListing?.(out.size, wanted.size);
@@ -442,7 +443,7 @@ async function readInventory(client: GraphClient, read: (c: ReturnType<typeof fi
     const t = toToken(d);
     const key = serialKey(t.serialNumber);
     if (!wanted.has(key)) return;
-    tokens.set(key, [...(tokens.get(key) ?? []), t]);
+    addTo(tokens, key, t);
   };
   if (unique.length === 0) return { tokens, ids };
   if (wanted.size > LIST_TOKENS_ABOVE) {

@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { cutoverUser, type CutoverMapping, type CutoverUser } from '../mapping/cutover-rules.js';
 import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
@@ -54,7 +55,7 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
   const hardwareTokens = new Map<string, TenantHardwareToken[]>();
   for (const t of saved.tokensSeen) {
     const key = serialKey(t.serialNumber);
-    hardwareTokens.set(key, [...(hardwareTokens.get(key) ?? []), t]);
+    addTo(hardwareTokens, key, t);
   }
   const mapLine = (l: PlanUserLine, i: number): MappedUser =>
     mapOneUser(ctx, ctx.users[i]!, { users: new Map<string, TenantUser>(l.seen ? [[l.upn.toLowerCase(), l.seen]] : []), hardwareTokens, ...(l.match ? { matches: new Map([[l.upn.toLowerCase(), l.match]]) } : {}) });

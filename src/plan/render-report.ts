@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import { hasNothingToMigrate, saysNoUsableMethod, STATUS_LABELS, statusLabel, userTitle } from './status-label.js';
 import { RULES, type RuleId } from '../mapping/rules.js';
 import type { Finding } from '../mapping/finding.js';
@@ -118,9 +119,9 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
     ...(cut ? [['passkeys (FIDO2)', 'read', show(cut.passkeys.state), '', 'CUTOVER-PHONE-DEADLINE', `targets ${cut.passkeys.include_targets.join(', ') || 'none'}; for the users left with SMS/voice only: ${cut.passkeys.allowed_for_phone_only}`]] : []),
   ];
   const changesOf = new Map<string, UserChange[]>();
-  for (const c of plan.user_changes) changesOf.set(c.user.toLowerCase(), [...(changesOf.get(c.user.toLowerCase()) ?? []), c]);
+  for (const c of plan.user_changes) addTo(changesOf, c.user.toLowerCase(), c);
   const findingsOf = new Map<string, Finding[]>();
-  for (const f of plan.findings) if (f.user !== undefined && f.rule !== 'POL-MANUAL') findingsOf.set(f.user.toLowerCase(), [...(findingsOf.get(f.user.toLowerCase()) ?? []), f]);
+  for (const f of plan.findings) if (f.user !== undefined && f.rule !== 'POL-MANUAL') addTo(findingsOf, f.user.toLowerCase(), f);
   const anchors = anchorIds(plan.users.map((u) => u.user), 'user');
   const users = plan.users.map((u, i) => ({
     u,

@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import { saysNoUsableMethod, statusLabel, userTitle } from './status-label.js';
 import { maskPhone } from '../model/mask.js';
 import type { Plan, UserChange } from './plan-model.js';
@@ -52,7 +53,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   if (plan.policy_changes.length > 0) {
     lines.push(bold('Authentication methods policy'));
     const byTarget = new Map<string, Plan['policy_changes']>();
-    for (const ch of plan.policy_changes) byTarget.set(ch.target, [...(byTarget.get(ch.target) ?? []), ch]);
+    for (const ch of plan.policy_changes) addTo(byTarget, ch.target, ch);
     for (const [target, changes] of byTarget) {
       lines.push(yellow(`  ~ ${printable(target)}`));
       for (const ch of changes) lines.push(`      ${ch.property}: ${show(ch.before)} -> ${show(ch.after)}  ${dim(`[${ch.rule}] ${printable(ch.because)}`)}`);
@@ -77,7 +78,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const byUser = new Map<string, UserChange[]>();
   for (const ch of plan.user_changes) {
     if (ch.action === 'no-op' && !opts.verbose) continue;
-    byUser.set(ch.user, [...(byUser.get(ch.user) ?? []), ch]);
+    addTo(byUser, ch.user, ch);
   }
   const noUsable = new Set(plan.users.filter((u) => u.methods_after?.length === 0).map((u) => u.user));
   // A user matched by an on-premises name is shown with the Entra UPN the plan writes to.

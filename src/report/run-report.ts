@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import { journalProblem, type JournalCheck, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
 import type { UserStatus } from '../plan/plan-file.js';
 import { isLeftAloneError } from '../apply/rollback-inverses.js';
@@ -232,11 +233,11 @@ export function buildRunReport(input: RunReportInput): RunReport {
     const key = undone(id);
     const owner = key.slice(0, key.indexOf('/'));
     if (owner === 'policy') policy.push(opView(id));
-    else if (userIds.has(owner)) byUser.set(owner, [...(byUser.get(owner) ?? []), id]);
+    else if (userIds.has(owner)) addTo(byUser, owner, id);
     else shared.push(opView(id));
   }
   const notReversible = new Map<string, LeftInPlace[]>();
-  for (const x of h.notReversible ?? []) if (x.user) notReversible.set(x.user.toLowerCase(), [...(notReversible.get(x.user.toLowerCase()) ?? []), { target: x.target, reason: x.reason }]);
+  for (const x of h.notReversible ?? []) if (x.user) addTo(notReversible, x.user.toLowerCase(), { target: x.target, reason: x.reason });
   const users: RunReportUser[] = input.roster
     .map((u) => {
       const operations = (u.userId !== null ? (byUser.get(u.userId) ?? []) : []).map(opView);

@@ -1,3 +1,4 @@
+import { addTo } from '../model/add-to.js';
 import { randomBytes } from 'node:crypto';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { OathSeed } from '../model/export-data.js';
@@ -180,7 +181,7 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
   // kept aside for the seed's return. What can protect no code is dropped: a HOTP seed never used, a
   // TOTP one never used or last used over a week ago.
   const holders = new Map<string, StoredToken[]>();
-  for (const t of tokens.values()) holders.set(seedKey(t), [...(holders.get(seedKey(t)) ?? []), t]);
+  for (const t of tokens.values()) addTo(holders, seedKey(t), t);
   for (const t of previous?.tokens.values() ?? []) {
     const same = tokens.get(t.serial);
     if (same !== undefined && seedKey(same) === seedKey(t)) continue;

@@ -1,3 +1,4 @@
+import { addTo } from '../../model/add-to.js';
 import type { ApplyOutcome } from '../../apply/run-apply.js';
 import type { RollbackOutcome } from '../../apply/run-rollback.js';
 import { cliCommand } from '../../model/command-line.js';
@@ -106,7 +107,7 @@ function cutoverUndoLine(x: RollbackOutcome['cutoverUndone'][number]): string {
 function notReversibleLines(items: RollbackOutcome['notReversible'], runId: string, given: string | undefined): string[] {
   if (items.length <= LISTED) return items.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`);
   const groups = new Map<string, RollbackOutcome['notReversible']>();
-  for (const x of items) groups.set(x.reason, [...(groups.get(x.reason) ?? []), x]);
+  for (const x of items) addTo(groups, x.reason, x);
   const lines = [`  not reversible: ${items.length} object(s) Graph cannot undo, by reason (${onRun(['report', runId], given)} lists every one):`];
   for (const [reason, xs] of [...groups].sort((a, b) => b[1].length - a[1].length)) {
     // One target for the whole reason (a default method: signInPreferences) is said with it, not with each user.

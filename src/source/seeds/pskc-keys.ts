@@ -1,3 +1,4 @@
+import { addTo } from '../../model/add-to.js';
 import type { Problem, ProblemCode, ProblemList, Where } from '../../model/problem.js';
 import { parseInteger } from './oath-parameters.js';
 import { algorithmName, decryptValue, derivePbkdf2, hmacHash, isNoCipher, pbeKeyLength, SUPPORTED_CIPHER_LABELS, valueCipher, valueMacMatches, type ValueCipher } from './pskc-crypto.js';
@@ -149,7 +150,7 @@ export class PskcKeys {
     const found = new Map<Evidence, ResolvedKey[]>();
     for (const c of fitting) {
       const evidence = this.#evidence(c, first, cipher, data);
-      if (evidence !== undefined) found.set(evidence, [...(found.get(evidence) ?? []), c]);
+      if (evidence !== undefined) addTo(found, evidence, c);
     }
     const best = EVIDENCE.find((e) => found.has(e));
     if (best === undefined) throw this.#fatal('pskc-decrypt', `cannot decrypt the file with any of the ${given}: is its own among them? Nothing was read from the file`, line);
