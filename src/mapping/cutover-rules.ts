@@ -607,14 +607,25 @@ function passkeyAllowance(input: CutoverInput, phoneOnly: readonly CutoverUser[]
 }
 
 function phoneOnlyFinding(m: CutoverUser, passkeys: PasskeyAllowance, campaign: PolicyTarget | null): Finding {
-  const external = m.tenantUser!.userType === 'Guest';
-  const day = external ? `${SMS_VOICE_RETIREMENT_LATE} (external user)` : `${SMS_VOICE_RETIREMENT} (${SMS_VOICE_RETIREMENT_LATE} if a Global Administrator)`;
-  const allowed = { all: 'passkeys allowed', some: 'passkeys allowed', none: 'passkeys not allowed by the policy', unknown: 'passkeys allowed for some groups' }[passkeys];
-  return {
-    severity: 'warning',
-    code: 'phone-only-after-retirement',
-    user: m.user,
-    rule: 'CUTOVER-PHONE-DEADLINE',
-    message: `SMS/voice only: from ${day} a blocking passkey registration prompt stops their sign-in (${allowed}); ${campaign ? `in the campaign group "${campaign.displayName}"` : 'have them register Authenticator or a passkey'}`,
-  };
+  return { severity: 'warning', code: 'phone-only-after-retirement', user: m.user, rule: 'CUTOVER-PHONE-DEADLINE', message: phoneOnlyMessage(m.tenantUser!.userType === 'Guest', passkeys, campaign) };
+}
+
+/**
+ * The words of phoneOnlyFinding, made once for each case and shared: most users of a large plan
+ * get it, and one string built for each (a chain of the template's pieces) held 100,000 copies of
+ * the same text in a 100,000-user plan check.
+ */
+const PHONE_ONLY_MESSAGES = new Map<string, string>();
+
+function phoneOnlyMessage(external: boolean, passkeys: PasskeyAllowance, campaign: PolicyTarget | null): string {
+  const key = `${external}|${passkeys}|${campaign?.displayName ?? ''}|${campaign ? 1 : 0}`;
+  let message = PHONE_ONLY_MESSAGES.get(key);
+  if (message === undefined) {
+    const day = external ? `${SMS_VOICE_RETIREMENT_LATE} (external user)` : `${SMS_VOICE_RETIREMENT} (${SMS_VOICE_RETIREMENT_LATE} if a Global Administrator)`;
+    const allowed = { all: 'passkeys allowed', some: 'passkeys allowed', none: 'passkeys not allowed by the policy', unknown: 'passkeys allowed for some groups' }[passkeys];
+    message = `SMS/voice only: from ${day} a blocking passkey registration prompt stops their sign-in (${allowed}); ${campaign ? `in the campaign group "${campaign.displayName}"` : 'have them register Authenticator or a passkey'}`;
+    // Bounded: the campaign group's name is the key's only open part.
+    if (PHONE_ONLY_MESSAGES.size < 64) PHONE_ONLY_MESSAGES.set(key, message);
+  }
+  return message;
 }
