@@ -324,8 +324,11 @@ export class Executor {
       // A bulk create's journaled `before` (from its first send, whatever came after) says which
       // serials the inventory held before it: what it made since is the run's.
       if (op.kind === 'token-bulk-create' && left && left.state !== 'pending' && left.before !== undefined) s.op = { ...s.op, before: left.before };
+      // Sent by an earlier pass (left started, or failed: its answer lost, say), it may have made
+      // tokens: what its lookup or read-back finds beyond that `before` is the run's, for its
+      // rollback to delete (a review: a failed one found whole was done with no device ids).
+      if (op.kind === 'token-bulk-create' && s.sentBefore) s.rereadResult = true;
       if (left?.state === 'started') {
-        if (op.kind === 'token-bulk-create') s.rereadResult = true;
         void this.readBack(s, 'left started by an earlier run');
       } else this.promote(s);
     }
