@@ -76,11 +76,14 @@ export async function stillSwitched(
   runUsers: ReadonlyMap<string, string>,
   doneNow: ReadonlySet<string>,
   concurrency: number,
+  onRead?: (what: string) => void,
 ): Promise<StillSwitched> {
   const rollout = inverses.some((o) => ROLLOUT_UNDOS.has(o.kind) || (o.kind === 'group-member-remove' && o.resource.startsWith('rolloutGroup/')));
   if (!rollout || runUsers.size === 0) return NONE;
   const policyUndo = inverses.find((o) => o.kind === 'rollout-policy-delete' || o.kind === 'rollout-policy-update');
   if (policyUndo && doneNow.has(policyUndo.id)) return NONE;
+  // Seconds for a large group (its members read a page at a time): said, so the wait is not silence.
+  onRead?.(`reading which of the run's ${runUsers.size} user(s) the staged rollout still switches to Entra MFA (Graph)`);
   const policy = await readRolloutPolicy(client);
   if (!policy?.isEnabled) return NONE;
   // Groups this pass detached: the policy may still list them for a moment.

@@ -503,7 +503,7 @@ async function executeRollback(
         const doneNow = new Set(cutover.filter((o) => statuses.get(o.id) === 'done').map((o) => o.id));
         // A read that fails stops the rollback here, before any method is touched (finished by a rollback of
         // it); with --out-of-order, which takes them all the same, it goes on, said.
-        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, deps.concurrency).catch((err: unknown) => {
+        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, deps.concurrency, (what) => readSteps(deps).step(what)).catch((err: unknown) => {
           if (!deps.outOfOrder) throw err;
           deps.log?.(`Warning: --out-of-order: which users of the run the staged rollout still switches to Entra MFA could not be read (${(err as Error).message}): their methods are taken all the same`);
           return { holds: new Map<string, string>(), users: [] };

@@ -36,7 +36,7 @@ async function appliedThenWave1Attached(name: string) {
   expect(outcome.state).toBe('completed');
   const policy = (g.emu.snapshot() as Snapshot).featureRolloutPolicies[0];
   expect((await attach(g, policy.id, WAVE1)).status).toBe(204);
-  return { g, stateDir: join(dir, 'state'), runId: outcome.runId, policyId: policy.id as string };
+  return { g, stateDir: join(dir, 'state'), runId: outcome.runId, policyId: policy.id as string, usersDone: outcome.userCounts.done };
 }
 
 describe('rollback with users still switched to Entra MFA by a staged rollout it leaves in place', () => {
@@ -233,4 +233,21 @@ describe('rollback with users still switched to Entra MFA by a staged rollout it
     expect(userOf(g, 'heidi@contoso.com').methods.hardwareOath).toEqual([]);
     expect(await lockedOut(g)).toEqual([]);
   });
+  it("tells its read of who the staged rollout still switches as a step of the progress (a large group's members are read a page at a time); a run without a cutover tells no such step", async () => {
+    const { g, stateDir, runId, usersDone } = await appliedThenWave1Attached('switched-step');
+    const told: string[] = [];
+    const back = await rollbackIn(g, stateDir, runId, { onProgress: (e) => void (e.phase === 'reading' && told.push(e.reading!.what)) });
+    expect(back.outcome.state).toBe('partial');
+    expect(usersDone).toBeGreaterThan(1);
+    expect(told).toContain(`reading which of the run's ${usersDone} user(s) the staged rollout still switches to Entra MFA (Graph)`);
+
+    const plain = fakeGraph();
+    const { dir } = testDir('switched-step-plain');
+    await planTo(plain, join(dir, 'all.plan'));
+    const { outcome } = await applyFile(plain, join(dir, 'all.plan'), join(dir, 'state'));
+    const toldPlain: string[] = [];
+    await rollbackIn(plain, join(dir, 'state'), outcome.runId, { onProgress: (e) => void (e.phase === 'reading' && toldPlain.push(e.reading!.what)) });
+    expect(toldPlain.length).toBeGreaterThan(0);
+    expect(toldPlain.some((w) => w.includes('staged rollout'))).toBe(false);
+  }, 60_000);
 });
