@@ -8,6 +8,7 @@ import { callFor, resultOf, type CallContext } from './op-calls.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 import { capabilityOf } from './permission-check.js';
+import { isUnknownOutcome } from './rollback-settle.js';
 import { capability, type CapabilityId } from '../graph/permissions.js';
 import { serialKey } from '../model/serial.js';
 import { SendRounds } from './send-rounds.js';
@@ -286,7 +287,8 @@ export class Executor {
   /**
    * Runs the operations of one step (the policy, a wave) to the end: each is done, failed (the run
    * goes on), skipped (a dependency failed) or, after interrupt(), pending. `prior` holds the journal
-   * of a resumed run: done operations are not sent again, `started` ones are read back first.
+   * of a resumed run: done operations are not sent again, those of unknown outcome (`started`, or
+   * `failed` with it unknown) are read back first.
    */
   async run(ops: readonly Operation[], prior: ReadonlyMap<string, OpRecord> = new Map()): Promise<Map<string, OpOutcome>> {
     // A step's slots are not needed by the next: a 100,000-user apply would otherwise hold them all.
@@ -328,9 +330,14 @@ export class Executor {
       // tokens: what its lookup or read-back finds beyond that `before` is the run's, for its
       // rollback to delete (a review: a failed one found whole was done with no device ids).
       if (op.kind === 'token-bulk-create' && s.sentBefore) s.rereadResult = true;
-      if (left?.state === 'started') {
-        void this.readBack(s, 'left started by an earlier run');
-      } else this.promote(s);
+      // Sent by an earlier pass with no answer (left started by a crash, or failed with its outcome
+      // unknown): read back before anything is sent again, a token create until its consistency window
+      // (from its journaled time) is over. Looked up at once, a resume moments after a failed one found
+      // none of the tokens Graph still hid and created every serial again (a review's lead, reproduced in
+      // test/apply/unknown-create-resume-lag.test.ts).
+      if (left?.state === 'started') void this.readBack(s, 'left started by an earlier run');
+      else if (left && isUnknownOutcome(left)) void this.readBack(s, 'sent by an earlier run, its outcome unknown');
+      else this.promote(s);
     }
     this.checkFinished();
     await done;
