@@ -11,6 +11,7 @@ import type { PhoneType } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import { splitResource } from '../plan/resource-state.js';
 import { activationCode } from './activation-code.js';
+import { deviceLookupReason } from './rollback-device-lookup.js';
 import { ROLLOUT_POLICY_OP, type Operation } from './operations.js';
 
 export interface CallContext {
@@ -105,17 +106,17 @@ export function callFor(op: Operation, ctx: CallContext, skipSerials?: ReadonlyS
       return { call: setDefaultMethod(userId, String(after.userPreferredMethodForSecondaryAuthentication)) };
     case 'token-deactivate': {
       const deviceId = (op.before as { deviceId?: string } | null)?.deviceId;
-      if (!deviceId) return { error: 'the token device id is unknown' };
+      if (!deviceId) return { error: unknownDevice(op) };
       return { call: deactivateToken(userId, deviceId) };
     }
     case 'token-unassign': {
       const deviceId = (op.before as { deviceId?: string } | null)?.deviceId;
-      if (!deviceId) return { error: 'the token device id is unknown' };
+      if (!deviceId) return { error: unknownDevice(op) };
       return { call: unassignToken(userId, deviceId) };
     }
     case 'token-delete': {
       const deviceId = (op.before as { deviceId?: string } | null)?.deviceId;
-      if (!deviceId) return { error: 'the token device id is unknown' };
+      if (!deviceId) return { error: unknownDevice(op) };
       return { call: deleteDevice(deviceId) };
     }
     case 'rollout-policy-create':
@@ -188,6 +189,11 @@ function seedOf(serial: string, fingerprint: unknown, ctx: CallContext): { seed:
   if (!seed) return { error: `the seed of token ${serial} is no longer in the seed files` };
   if (seed.fingerprint !== fingerprint) return { error: `the seed of token ${serial} changed since the plan (fingerprint ${seed.fingerprint}, planned ${String(fingerprint)})` };
   return { seed };
+}
+
+/** Why a token undo names no device: its serial's lookup said (more than one token, or not the run's), else unknown. */
+function unknownDevice(op: Operation): string {
+  return deviceLookupReason(op) ?? 'the token device id is unknown';
 }
 
 /** The device id a token operation works on: created by this run, or the tenant's (the plan's `before`). */

@@ -4,6 +4,7 @@ import { savedAsRead } from '../graph/policy-reader.js';
 import { policyPropertyState, sameResourceState, splitResource, userResourceState } from '../plan/resource-state.js';
 import { serialKey } from '../model/serial.js';
 import type { OpRecord } from './journal.js';
+import { deviceLookupOf, deviceLookupReason, needsDeviceLookup } from './rollback-device-lookup.js';
 import { ROLLOUT_POLICY_OP, tenantUpnOf, type Operation } from './operations.js';
 
 /** The phone method a default method uses (Graph will not delete it while it is the default). */
@@ -43,6 +44,13 @@ export function defaultLeftReason(method: string, tokensRemoved: boolean): strin
   if (phone) return `${left}, which uses ${phone}: that phone stays, so the default still names a method the user has`;
   if (method === 'oath' && tokensRemoved) return `${left}, though this rollback takes back the OATH token the run added or activated for the user: unless they have another OATH method, the default names one they cannot use, and Entra asks them for another method at sign-in (or to register one)`;
   return `${left}, a method this rollback does not take away`;
+}
+
+/** Why a token a run's assign-and-activate took from its bulk create, with no device id journaled, stays in the inventory. */
+export function bulkLeftReason(origin: 'held' | 'unknown'): string {
+  return origin === 'held'
+    ? "the inventory held a token of this serial before the run's bulk create: not the run's, so it stays in the inventory (this rollback takes back only the assignment and activation the run made)"
+    : "the run's journal (of an older version) neither records the id of this token nor says whether the run's bulk create made it or found it in the inventory: it stays in the inventory; delete it there if the run made it";
 }
 
 export interface Unreversible {
@@ -121,10 +129,30 @@ export function inverseOperations(
   const bulkDevices = new Map<string, string>();
   /** By serial (serialKey): the unassign a bulk-created token's delete from the inventory waits for. */
   const unassignBySerial = new Map<string, { id: string; userId: string }>();
+  /**
+   * By serial: a bulk create's tokens whose device id its journaled result lacks (`devices: {}` from a
+   * journal of an older version): `made`, sent and not among what the inventory held before it (its
+   * journaled `before.present`), deleted once looked up by serial (rollback-device-lookup.ts); `held`,
+   * in the inventory before it, not the run's; `unknown`, sent by a version that did not journal what
+   * the inventory held, so not known to be the run's.
+   */
+  const bulkUnrecorded = new Map<string, { serial: string; op: string; origin: 'made' | 'held' | 'unknown' }>();
   for (const op of done) {
     if (op.kind !== 'token-bulk-create') continue;
-    for (const [serial, id] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) bulkDevices.set(serialKey(serial), id);
+    const devices = (records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {};
+    for (const [serial, id] of Object.entries(devices)) bulkDevices.set(serialKey(serial), id);
+    const recorded = new Set(Object.keys(devices).map(serialKey));
+    // Undefined: never sent (every line `started` journals it), so it made nothing.
+    const journaled = records.get(op.id)?.before as { present?: unknown } | null | undefined;
+    const present = Array.isArray(journaled?.present) ? new Set(journaled.present.map((x) => serialKey(String(x)))) : undefined;
+    for (const t of (op.after?.tokens as { serialNumber?: unknown }[] | undefined) ?? []) {
+      const serial = String(t.serialNumber ?? '');
+      if (recorded.has(serialKey(serial))) continue;
+      const origin = present ? (present.has(serialKey(serial)) ? 'held' : 'made') : journaled === undefined && recorded.size === 0 ? 'held' : 'unknown';
+      bulkUnrecorded.set(serialKey(serial), { serial, op: op.id, origin });
+    }
   }
+  const assignedSerials = new Set(done.filter((o) => o.kind === 'token-assign-activate' && !records.get(o.id)?.result?.adopted).map((o) => serialKey(String((o.after as { serialNumber?: string } | null)?.serialNumber ?? ''))));
   for (const op of [...done].reverse()) {
     const base = { user: op.user, ...(op.tenantUpn !== undefined ? { tenantUpn: op.tenantUpn } : {}), userId: op.userId, resource: op.resource, stateFingerprint: '', dependsOn: [] } as Omit<Operation, 'id' | 'kind' | 'after' | 'before'>;
     const id = `rollback/${op.id}`;
@@ -169,15 +197,26 @@ export function inverseOperations(
         const serial = String((op.after as { serialNumber?: string } | null)?.serialNumber ?? '');
         const fromRun = records.get(op.id)?.result?.deviceId;
         const deviceId = typeof fromRun === 'string' ? fromRun : (bulkDevices.get(serialKey(serial)) ?? (op.before as { id?: string } | null)?.id);
+        // No id: looked up by serial when the rollback reads the tenant (rollback-device-lookup.ts).
         add({ ...base, id: `${id}/deactivate`, kind: 'token-deactivate', after: null, before: { ...op.after, deviceId } });
         add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
         unassignBySerial.set(serialKey(serial), { id: `${id}/unassign`, userId: op.userId ?? '' });
+        // Its bulk create did not make it: the run's assignment and activation are undone, the token stays.
+        const unrecorded = deviceId === undefined ? bulkUnrecorded.get(serialKey(serial)) : undefined;
+        if (unrecorded && unrecorded.origin !== 'made') notReversible.push({ user: op.user!, target: op.resource, reason: bulkLeftReason(unrecorded.origin) });
         break;
       }
       case 'token-bulk-create':
         // The tokens it created go from the inventory once their users' inverses have unassigned them.
         for (const [serial, deviceId] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) {
           add({ id: `${id}/${serial}`, kind: 'token-delete', resource: `hardwareOathMethods/${serial}`, stateFingerprint: '', dependsOn: [], after: null, before: { serialNumber: serial, deviceId } });
+        }
+        // Those it made whose ids its result lacks: looked up by serial, as the run's.
+        for (const u of bulkUnrecorded.values()) {
+          if (u.op !== op.id) continue;
+          if (u.origin === 'made') add({ id: `${id}/${u.serial}`, kind: 'token-delete', resource: `hardwareOathMethods/${u.serial}`, stateFingerprint: '', dependsOn: [], after: null, before: { serialNumber: u.serial } });
+          // Not assigned by the run either (its user's assign left out): said once, with no user.
+          else if (u.origin === 'unknown' && !assignedSerials.has(serialKey(u.serial))) notReversible.push({ target: `hardwareOathMethods/${u.serial}`, reason: bulkLeftReason('unknown') });
         }
         break;
       case 'token-activate': {
@@ -262,6 +301,11 @@ export function changedSinceSent(inv: Operation, tenant: TenantSnapshot): string
  * good, however often it is finished).
  */
 export function alreadyUndone(inv: Operation, tenant: TenantSnapshot): boolean {
+  // A token undo the journal gave no device id is gone only when no token of its serial is left (one
+  // found is judged by its id below, as if journaled: an earlier pass's may be gone since).
+  const lookup = deviceLookupOf(inv);
+  if (lookup === 'gone') return true;
+  if (lookup === 'ambiguous' || lookup === 'not-the-runs' || needsDeviceLookup(inv)) return false;
   if (!inv.user) return false;
   const user = tenant.users.get(tenantUpnOf(inv)!.toLowerCase());
   if (!user) return false;
@@ -308,6 +352,10 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
     return undefined;
   }
   if (CUTOVER_KINDS.has(inv.kind) && !inv.userId) return cutoverChangedSince(inv, tenant);
+  // Not known to be the run's: left alone, said why. More than one of its serial: not changed, it fails (never sent).
+  const lookup = deviceLookupOf(inv);
+  if (lookup === 'not-the-runs') return deviceLookupReason(inv);
+  if (lookup === 'ambiguous') return undefined;
   // A token of the inventory the run created: not deleted while someone holds it (an unassign left
   // alone does not hold back its delete, which must not take another user's token).
   if (inv.kind === 'token-delete' && !inv.user) {

@@ -15,6 +15,7 @@ import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { countStates, goOnWith, Journal, journalTip, listRuns, readRun, readRunHeader, requireIntactJournal, type OpRecord, type OpState, type RunHeader, type RunSummary, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
+import { lookUpDevices, needsDeviceLookup, withJournaledDevices } from './rollback-device-lookup.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
 import { emptyStats, newRunId, openRunPlan, RUN_ID, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
@@ -205,10 +206,12 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     // The journal this rollback undoes from, as it stands now (read-backs appended): lines taken off it
     // later would leave a chain that verifies, so the rollback records where it ended (runs verify checks it).
     const undoneJournal = await journalTip(applyDir);
-    const { inverses, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
-    if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, inverses, plan);
+    const { inverses: built, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
+    if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, built, plan);
     // Objects changed since the run are not overwritten (unless --force).
-    const snapshot = await readTenantFor(deps.client, inverses, deps.concurrency, unreversible, byId.values(), read);
+    const snapshot = await readTenantFor(deps.client, built, deps.concurrency, unreversible, byId.values(), read);
+    // A token whose device id the run's journal lacks is looked up by its serial, never taken as gone for that alone.
+    const inverses = lookUpDevices(built, snapshot);
     // What Graph cannot undo, found gone already (an admin deleted it since): not "left in place".
     const goneBefore = unreversible.filter((x) => notReversibleGone(x, snapshot));
     const notReversible = unreversible.filter((x) => !goneBefore.includes(x));
@@ -394,7 +397,10 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
     const byId = await runOperations(plan, seenUnderLock, read.planUsers);
     const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
-    const { inverses, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
+    const built = await rollbackInverses(plan, run, byId);
+    const { notReversible: unreversible, users } = built;
+    // A token's device id found by an earlier pass (journaled with the undo it sent) serves its other undos.
+    let inverses = withJournaledDevices(built.inverses, view.ops);
     // What the rollback found gone already when it started is not left in place.
     const goneBefore = view.header.notReversibleGone ?? [];
     const isGone = (x: Unreversible) => goneBefore.some((g) => g.target === x.target && (g.user ?? '').toLowerCase() === (x.user ?? '').toLowerCase());
@@ -410,21 +416,30 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const objectOf = (o: Operation) => `${o.userId ?? ''} ${o.resource}`;
     // Sent by this rollback (done, or `started` when it stopped: read back, not compared).
     const touched = new Set(inverses.filter((o) => ['done', 'started'].includes(view.ops.get(o.id)?.state ?? '')).map(objectOf));
-    const toCompare = force ? [] : inverses.filter((o) => !isSettled(view.ops.get(o.id), false) && !touched.has(objectOf(o)) && !RECHECK_EXEMPT.has(o.kind));
+    let toCompare = force ? [] : inverses.filter((o) => !isSettled(view.ops.get(o.id), false) && !touched.has(objectOf(o)) && !RECHECK_EXEMPT.has(o.kind));
     // A phone or email inverse sent with no answer journaled: a value that is neither the run's nor
     // the inverse's own was set by someone while the rollback stood still, and is left alone too.
     const sentUnanswered = force ? [] : inverses.filter((o) => view.ops.get(o.id)?.state === 'started' && RECHECKED_WHEN_STARTED.has(o.kind));
     let policy: AuthenticationMethodsPolicy;
     // Left alone as changed when it started: gone since (another run's rollback, an admin), it is done.
-    const leftAlone = inverses.filter((o) => isSettled(view.ops.get(o.id), false) && view.ops.get(o.id)?.state === 'skipped');
+    let leftAlone = inverses.filter((o) => isSettled(view.ops.get(o.id), false) && view.ops.get(o.id)?.state === 'skipped');
+    // Token undos not done whose device id neither journal has: looked up by serial again (its token
+    // may be gone, or no longer one of several, since).
+    let unknownDevice = inverses.filter((o) => needsDeviceLookup(o) && view.ops.get(o.id)?.state !== 'done');
     let changed: ChangedObject[] = [];
     let gone: Operation[] = [];
     // Left alone by an earlier pass and still there: left alone again (without --force), and said so on every pass.
     let stillLeft: ChangedObject[] = [];
-    if (toCompare.length > 0 || sentUnanswered.length > 0 || leftAlone.length > 0) {
-      const snapshot = await readTenantFor(deps.client, [...toCompare, ...sentUnanswered, ...leftAlone], deps.concurrency, [], [], read);
+    if (toCompare.length > 0 || sentUnanswered.length > 0 || leftAlone.length > 0 || unknownDevice.length > 0) {
+      const snapshot = await readTenantFor(deps.client, [...toCompare, ...sentUnanswered, ...leftAlone, ...unknownDevice], deps.concurrency, [], [], read);
       policy = snapshot.policy;
-      gone = [...toCompare, ...leftAlone].filter((inv) => alreadyUndone(inv, snapshot));
+      inverses = lookUpDevices(inverses, snapshot);
+      const now = new Map(inverses.map((o) => [o.id, o]));
+      const latest = (list: Operation[]) => list.map((o) => now.get(o.id)!);
+      toCompare = latest(toCompare);
+      leftAlone = latest(leftAlone);
+      unknownDevice = latest(unknownDevice);
+      gone = [...new Set([...toCompare, ...leftAlone, ...unknownDevice])].filter((inv) => alreadyUndone(inv, snapshot));
       const goneIds = new Set(gone.map((g) => g.id));
       changed = [...changedObjects(toCompare.filter((o) => !goneIds.has(o.id)), snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent)];
       if (!force) stillLeft = changedObjects(leftAlone.filter((o) => !goneIds.has(o.id)), snapshot, (inv, tenant) => changedSince(inv, tenant) ?? `${CHANGED_SINCE} (an earlier pass found it so)`);

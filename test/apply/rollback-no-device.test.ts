@@ -1,0 +1,165 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chainHash, readRun, requireIntactJournal } from '../../src/apply/journal.js';
+import { exitStatus } from '../../src/cli/apply-command.js';
+import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
+import { serialKey } from '../../src/model/serial.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import type { Snapshot } from '../helpers/tenant-checks.js';
+
+/**
+ * A review's finding: a run whose journal lacks the device id of a token it made (journaled by a
+ * version before the bulk create's resume recorded them, `devices: {}`, or a token create done with no
+ * id) was rolled back "completed" with the token's deactivate and unassign journaled gone already:
+ * the hardware tokens stayed assigned to their users, activated, and in the inventory. Such a journal
+ * is made here from a run of this version, its records edited and its hash chain written again as the
+ * journal writer chains it (a journal of an older version is chained the same way).
+ */
+const tmp = tempDir('rollback-no-device');
+afterAll(() => tmp.cleanup());
+let n = 0;
+
+/** Rewrites each operation record of a journal with `edit`, and its hash chain as the journal writes it. */
+function rechain(journal: string, edit: (op: Record<string, unknown>) => void): void {
+  let previous = '';
+  const lines = readFileSync(journal, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((raw, i) => {
+      const { hash: _h, ...line } = JSON.parse(raw) as Record<string, unknown>;
+      if (i === 0) previous = String(line.planHash);
+      if (line.t === 'ops') for (const op of line.ops as Record<string, unknown>[]) edit(op);
+      const body = JSON.stringify(line);
+      previous = chainHash(previous, body);
+      return `${body.slice(0, -1)},"hash":"${previous}"}`;
+    });
+  writeFileSync(journal, `${lines.join('\n')}\n`);
+}
+
+interface Device {
+  id: string;
+  serialNumber: string;
+  status: string;
+  assignedTo: { id: string } | null;
+}
+
+const devices = (g: FakeGraph) => (g.emu.snapshot() as Snapshot).hardwareOathDevices as Device[];
+const ofSerials = (g: FakeGraph, serials: readonly string[]) => {
+  const keys = new Set(serials.map(serialKey));
+  return devices(g).filter((d) => keys.has(serialKey(d.serialNumber)));
+};
+
+/**
+ * Applies the sample plan on a token path, then takes the device ids of the tokens it made out of its
+ * journal (the bulk creates' `devices`, the token creates' `deviceId`), as an older version left them.
+ * Gives the tokens the run made, each with the user it was assigned to.
+ */
+async function runWithoutDeviceIds(tokenPath: 'bulk' | 'single') {
+  const g = fakeGraph();
+  const dir = join(tmp.dir, `case${++n}`);
+  const { plan } = await planTo(g, `${dir}.plan`);
+  const before = new Set(devices(g).map((d) => d.id));
+  const { outcome } = await applyFile(g, `${dir}.plan`, dir, { tokenPath });
+  expect(outcome.state).toBe('completed');
+  const runDir = runDirs(dir)[0]!;
+  const made = devices(g).filter((d) => !before.has(d.id));
+  // Every token the run made is assigned to a user of the plan and activated.
+  expect(made.length).toBeGreaterThan(1);
+  for (const d of made) expect(d).toMatchObject({ status: 'activated', assignedTo: { id: expect.any(String) } });
+  const creates = plan.user_changes.filter((c) => c.action === 'create' && c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.split('/')[1]!);
+  expect(made.map((d) => serialKey(d.serialNumber)).sort()).toEqual(creates.map(serialKey).sort());
+  let edited = 0;
+  rechain(join(runDir, 'journal.jsonl'), (op) => {
+    const result = op.result as Record<string, unknown> | undefined;
+    if (op.state !== 'done' || !result) return;
+    if (String(op.op).startsWith('tokens/') && result.devices) {
+      result.devices = {};
+      edited++;
+    }
+    if (String(op.op).endsWith('/create') && result.deviceId) {
+      delete result.deviceId;
+      edited++;
+    }
+  });
+  expect(edited).toBeGreaterThan(0);
+  // The chain holds: the rollback takes the journal as written.
+  await requireIntactJournal(runDir, outcome.runId);
+  return { g, dir, runDir, outcome, made };
+}
+
+describe("rollback of a run whose journal lacks a token's device id: the token is looked up by its serial", () => {
+  for (const tokenPath of ['bulk', 'single'] as const) {
+    it(`${tokenPath} token path: deactivates, unassigns and deletes the tokens the run made, found by serial, and completes`, async () => {
+      const { g, dir, outcome, made } = await runWithoutDeviceIds(tokenPath);
+      const back = await rollbackIn(g, dir, outcome.runId);
+      expect(back.outcome.goneAlready).toEqual([]);
+      expect(back.outcome.failures).toEqual([]);
+      expect(back.outcome.changedSince).toEqual([]);
+      expect(back.outcome.state).toBe('completed');
+      expect(exitStatus(back.outcome, undefined)).toBe(0);
+      // None left: not assigned, not activated, not in the inventory.
+      expect(ofSerials(g, made.map((d) => d.serialNumber))).toEqual([]);
+      const held = ((g.emu.snapshot() as Snapshot).users as { methods: { hardwareOath: unknown[] } }[]).flatMap((u) => u.methods.hardwareOath);
+      expect(JSON.stringify(held)).not.toMatch(new RegExp(made.map((d) => d.id).join('|')));
+      // The id each undo was sent with is journaled with it, and says it was looked up.
+      const view = await readRun(join(dir, 'runs', back.outcome.runId));
+      const sent = [...view.ops.values()].filter((r) => made.some((d) => r.op.includes(`hardwareOathMethods/${d.serialNumber}/`) || r.op.endsWith(`/${d.serialNumber}`)));
+      expect(sent.length).toBeGreaterThanOrEqual(made.length * 2);
+      for (const r of sent) expect(r, r.op).toMatchObject({ state: 'done', before: { deviceLookup: 'found', deviceId: expect.any(String) } });
+    });
+  }
+
+  it('a serial the tenant holds twice is not guessed: the undo is reported failed naming the serial and user, nothing of that serial is touched, exit 3; once the other is gone, the rollback finishes it', async () => {
+    const { g, dir, outcome, made } = await runWithoutDeviceIds('bulk');
+    const run = made[0]!;
+    const user = ((g.emu.snapshot() as Snapshot).users as { id: string; userPrincipalName: string }[]).find((u) => u.id === run.assignedTo!.id)!.userPrincipalName;
+    // Someone uploads a second token of that serial (Graph takes one serial twice).
+    const res = await g.raw.post('/beta/directory/authenticationMethodDevices/hardwareOathDevices', { serialNumber: run.serialNumber, secretKey: 'IQXDAR3LZFFAIXFFSARVWEMANLLHJNFF', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', manufacturer: 'Contoso Tokens', model: 'CT-100' });
+    expect(res.status).toBe(201);
+    const theirs = (res.body as { id: string }).id;
+
+    const back = await rollbackIn(g, dir, outcome.runId);
+    expect(back.outcome.state).toBe('partial');
+    expect(exitStatus(back.outcome, undefined)).toBe(3);
+    expect(back.outcome.goneAlready).toEqual([]);
+    const ids = `(${run.id}, ${theirs}|${theirs}, ${run.id})`;
+    expect(back.outcome.failures).toEqual([
+      {
+        user,
+        target: `hardwareOathMethods/${run.serialNumber}`,
+        reason: expect.stringMatching(new RegExp(`^not undone: the run's journal does not record the id of the token of serial ${run.serialNumber} it assigned for ${user.replace(/\./g, '\\.')}, and the tenant holds 2 tokens of that serial \\(${ids}\\): the rollback does not guess, and touches none\\. `)),
+      },
+    ]);
+    const summary = renderRollbackSummary(back.outcome, dir, undefined);
+    expect(summary).toContain(`\n  failed: ${user} hardwareOathMethods/${run.serialNumber}: not undone: `);
+    // Both tokens of the serial as they were: the run's still assigned and activated, the other in the inventory.
+    expect(ofSerials(g, [run.serialNumber]).map((d) => [d.id, d.status, d.assignedTo?.id ?? null]).sort()).toEqual(
+      [
+        [run.id, 'activated', run.assignedTo!.id],
+        [theirs, 'available', null],
+      ].sort(),
+    );
+    // The run's other tokens are taken back.
+    expect(ofSerials(g, made.slice(1).map((d) => d.serialNumber))).toEqual([]);
+    // Offered to finish: once the other token is gone, the run's is found and taken back.
+    expect(back.outcome.resumable).toBe(true);
+    expect((await g.raw.delete(`/beta/directory/authenticationMethodDevices/hardwareOathDevices/${theirs}`)).status).toBe(204);
+    const again = await rollbackIn(g, dir, back.outcome.runId);
+    expect(again.outcome.failures).toEqual([]);
+    expect(again.outcome.state).toBe('completed');
+    expect(ofSerials(g, [run.serialNumber])).toEqual([]);
+  });
+
+  it('a token of the serial found gone (deleted since the run) is gone already, not sent', async () => {
+    const { g, dir, outcome, made } = await runWithoutDeviceIds('bulk');
+    const run = made[0]!;
+    expect((await g.raw.delete(`/beta/users/${run.assignedTo!.id}/authentication/hardwareOathMethods/${run.id}`)).status).toBe(204);
+    expect((await g.raw.delete(`/beta/directory/authenticationMethodDevices/hardwareOathDevices/${run.id}`)).status).toBe(204);
+    const back = await rollbackIn(g, dir, outcome.runId);
+    expect(back.outcome.state).toBe('completed');
+    expect(back.outcome.goneAlready.map((x) => x.target)).toEqual(expect.arrayContaining([`hardwareOathMethods/${run.serialNumber}`]));
+    expect(ofSerials(g, made.map((d) => d.serialNumber))).toEqual([]);
+  });
+});
