@@ -134,6 +134,8 @@ describe("rollback of a run whose journal lacks a token's device id: the token i
     ]);
     const summary = renderRollbackSummary(back.outcome, dir, undefined);
     expect(summary).toContain(`\n  failed: ${user} hardwareOathMethods/${run.serialNumber}: not undone: `);
+    // An inventory delete's (no user) is the inventory's, not the policy's.
+    expect(renderRollbackSummary({ ...back.outcome, failures: [{ target: 'hardwareOathMethods/X1', reason: 'r' }] }, dir, undefined)).toContain('\n  failed: inventory hardwareOathMethods/X1: r\n');
     // Both tokens of the serial as they were: the run's still assigned and activated, the other in the inventory.
     expect(ofSerials(g, [run.serialNumber]).map((d) => [d.id, d.status, d.assignedTo?.id ?? null]).sort()).toEqual(
       [

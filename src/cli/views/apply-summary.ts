@@ -62,11 +62,11 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
     `  operations: ${c.done} done${undosGone(o) > 0 ? ` (${undosGone(o)} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
     // What moves users back to MFA Server at once, said as the apply summary says the federation it set (a black-box test found no line).
     ...o.cutoverUndone.map(cutoverUndoLine),
-    ...firstOf(o.failures.map((x) => `  failed: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'failed', given),
-    ...firstOf(o.goneAlready.map((x) => `  gone already (removed outside this tool; nothing to undo): ${x.user ?? 'policy'} ${x.target}`), o.runId, 'gone already', given),
-    ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
+    ...firstOf(o.failures.map((x) => `  failed: ${whose(x)} ${x.target}: ${x.reason}`), o.runId, 'failed', given),
+    ...firstOf(o.goneAlready.map((x) => `  gone already (removed outside this tool; nothing to undo): ${whose(x)} ${x.target}`), o.runId, 'gone already', given),
+    ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${whose(x)} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
     // Taken away, these would leave users switched to Entra MFA with nothing to sign in with (a black-box test saw them taken, unsaid).
-    ...firstOf(o.stillSwitched.map((x) => `  left alone (user still switched to Entra MFA): ${x.user ?? (x.target.startsWith('hardwareOathMethods/') ? 'inventory' : 'policy')} ${x.target}: ${x.reason}`), o.runId, 'left alone for users still switched', given),
+    ...firstOf(o.stillSwitched.map((x) => `  left alone (user still switched to Entra MFA): ${whose(x)} ${x.target}: ${x.reason}`), o.runId, 'left alone for users still switched', given),
     ...notReversibleLines(o.notReversible, o.runId, given),
     journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
@@ -78,6 +78,9 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
 }
+
+/** Whose object an undo is: its user's, else the token inventory's or the policy's. */
+const whose = (x: { user?: string; target: string }) => x.user ?? (x.target.startsWith('hardwareOathMethods/') ? 'inventory' : 'policy');
 
 /** Undos done by finding their object gone (what Graph could not have undone, found gone, is no operation). */
 const undosGone = (o: RollbackOutcome) => o.goneAlready.filter((x) => !x.notReversible).length;
@@ -105,14 +108,14 @@ function cutoverUndoLine(x: RollbackOutcome['cutoverUndone'][number]): string {
  * characters, every reason run together after 20 named one by one). The report lists every one.
  */
 function notReversibleLines(items: RollbackOutcome['notReversible'], runId: string, given: string | undefined): string[] {
-  if (items.length <= LISTED) return items.map((x) => `  not reversible: ${x.user ?? 'policy'} ${x.target}: ${x.reason}`);
+  if (items.length <= LISTED) return items.map((x) => `  not reversible: ${whose(x)} ${x.target}: ${x.reason}`);
   const groups = new Map<string, RollbackOutcome['notReversible']>();
   for (const x of items) addTo(groups, x.reason, x);
   const lines = [`  not reversible: ${items.length} object(s) Graph cannot undo, by reason (${onRun(['report', runId], given)} lists every one):`];
   for (const [reason, xs] of [...groups].sort((a, b) => b[1].length - a[1].length)) {
     // One target for the whole reason (a default method: signInPreferences) is said with it, not with each user.
     const target = xs.every((x) => x.target === xs[0]!.target) ? xs[0]!.target : undefined;
-    const named = xs.slice(0, NAMED_PER_REASON).map((x) => `${x.user ?? 'policy'}${target ? '' : ` ${x.target}`}`);
+    const named = xs.slice(0, NAMED_PER_REASON).map((x) => `${whose(x)}${target ? '' : ` ${x.target}`}`);
     const noun = xs.every((x) => x.user !== undefined) ? 'user(s)' : 'object(s)';
     lines.push(`    ${xs.length} ${noun}${target ? ` (${target})` : ''}: ${reason}`, `        ${named.join(', ')}${xs.length > named.length ? `, and ${xs.length - named.length} more` : ''}`);
   }
