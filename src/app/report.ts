@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readRun, verifyJournal, type JournalCheck, type RunView } from '../apply/journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from '../apply/operations.js';
-import { runTokenPath, selectUsers, type ApplySelection } from '../apply/run-apply.js';
+import { runChunks, runTokenPath, type ApplySelection } from '../apply/run-apply.js';
 import { rollbackInverses } from '../apply/run-rollback.js';
 import { UserError } from '../model/user-error.js';
 import { SavedPlan } from '../plan/plan-file.js';
@@ -109,10 +109,9 @@ async function plannedFromPlan(view: RunView, runDir: string, undoneDir: string 
     const fedLeftOut = (planView.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
     for (const o of cutover.afterWaves) if (fedLeftOut.includes(o.requires?.domain ?? '')) notSelectedOps.add(o.id);
     // The run's operations as it built them: wave by wave, on the token path it recorded.
-    const positions = selectUsers(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}) });
-    selected = new Set(positions.map((i) => plan.users[i]!.upn.toLowerCase()));
-    const wave = sel.batchSize ?? 500;
-    for (let i = 0; i < positions.length; i += wave) planned.push(...waveOperations(await plan.read(positions.slice(i, i + wave)), runTokenPath(sel)));
+    const chunks = runChunks(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}), batchSize: sel.batchSize ?? 500, ...(sel.methodsFirst !== undefined ? { methodsFirst: sel.methodsFirst } : {}) });
+    selected = new Set(chunks.flat().map((i) => plan.users[i]!.upn.toLowerCase()));
+    for (const chunk of chunks) planned.push(...waveOperations(await plan.read(chunk), runTokenPath(sel)));
   }
   // By which rule, and what the plan found of each user (a token it could not migrate leaves them `unchanged`): the run's evidence says it too.
   const reason = await planReasons(plan);

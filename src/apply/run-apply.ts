@@ -24,6 +24,7 @@ import { findStale, switchGaps, type StaleObject } from './staleness.js';
 import { netbiosMapOf } from '../model/user-match.js';
 import { composedUsername } from '../model/username.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
+import { holdReason, switchLayout, wavesOnly, type MemberState, type SwitchLayout } from './switch-hold.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
 export interface ApplySelection {
@@ -42,6 +43,12 @@ export interface ApplySelection {
   policyPropagationWait?: number;
   /** How tokens are written: bulk (when this Graph has the actions: `auto`, the default) or one by one. Runs record the path taken. */
   tokenPath?: TokenPath | 'auto';
+  /**
+   * Set by the run (runs begun before it wrote every user in the waves, and resume so): the users the
+   * staged rollout's own step switches (members of a group it attaches, or of the policy it enables)
+   * are written before that step, which waits until they are done (switch-hold.ts).
+   */
+  methodsFirst?: boolean;
 }
 
 /** The token path a run recorded (runs from before the bulk path wrote tokens one by one). */
@@ -104,6 +111,11 @@ export interface ApplyOutcome {
   resumable: boolean;
   /** Users left out as stale (in this pass or an earlier one): only a new plan can take them. The first 20 are named. */
   staleUsers: { count: number; first: string[] };
+  /**
+   * The staged rollout's steps this pass held back (an attach, the policy's enable) because members
+   * they switch have no methods written by the run yet, with why; `forGood`: no resume sends it.
+   */
+  switchesHeld?: { op: string; doing: string; error: string; forGood: boolean }[];
 }
 
 /** An interrupt during the pre-flight: the run never started (no run, no journal), nothing was written. */
@@ -214,10 +226,11 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     const positions = selectUsers(plan, sel);
     const cutover = cutoverOperations(plan.cutoverChanges);
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
+    const layout = switchLayout(plan, cutover.beforeWaves, positions, groupNamesOf(plan));
     deps.onProgress?.({ phase: 'preflight', users: 0, usersTotal: positions.length, stats: emptyStats() });
     const preflightAt = Date.now();
     // One pass over the users' lines: the pre-flight reads each once and the scan takes what else it needs.
-    const scan = new UserScan(plan.hasTokenChanges, sel.batchSize);
+    const scan = new UserScan(plan.hasTokenChanges, waveIndex(layout, positions, sel.batchSize));
     let checked = 0;
     const stale = await preflight(
       plan,
@@ -283,6 +296,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       options: {
         ...sel,
         tokenPath,
+        methodsFirst: true,
         skippedStale: [...staleUsers],
         stalePolicy,
         ...(federationNotSelected.length > 0 ? { federationNotSelected } : {}),
@@ -312,7 +326,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       }
       await journal.ops(skipped);
     });
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath }, deps, stale, tenant, readAt: preflightAt });
+    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath, methodsFirst: true }, deps, stale, tenant, readAt: preflightAt });
   } finally {
     await lock.release();
   }
@@ -397,7 +411,9 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
       .map(([, at]) => Date.parse(at))
       .filter((t) => t > since);
     const notSelected = (view.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
-    return await execute({ runId, runDir, journal, plan, positions, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, priorTimes: view.times, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent, rolloutReadAt });
+    // A run begun before the ordering (switch-hold.ts) goes on as it began: its waves hold every user.
+    const layout = sel.methodsFirst === true ? switchLayout(plan, cutover.beforeWaves, positions, groupNamesOf(plan)) : wavesOnly(positions);
+    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, priorTimes: view.times, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent, rolloutReadAt });
   } finally {
     await lock.release();
   }
@@ -419,6 +435,8 @@ interface RunContext {
   journal: Journal;
   plan: SavedPlan;
   positions: number[];
+  /** The selected users the staged rollout's own step switches (written before it), the waves' users, and what that step waits for. */
+  layout: SwitchLayout;
   policyOps: Operation[];
   /** Each domain's federation: after the waves. */
   federationOps: Operation[];
@@ -507,7 +525,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   // Each domain's federation as the run leaves it: the summary names it (it is no user's, so no --results row has it).
   const federation = new Map<string, OpOutcome>();
   let usersDone = 0;
-  const waves = Math.ceil(positions.length / sel.batchSize);
+  const { holds, first } = ctx.layout;
+  const wavePositions = ctx.layout.waves;
+  const waves = Math.ceil(wavePositions.length / sel.batchSize);
   let wavesDone = ctx.wavesBefore ?? 0;
   // The wave being sent: every report within it names it (the bar lost its "wave N/M" after a wave's first frame).
   let currentWave: number | undefined;
@@ -528,9 +548,13 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   // What a resume could still do, and the users only a new plan can take.
   let resumable = false;
   const staleUsers = { count: 0, first: [] as string[] };
-  const count = (s: OpOutcome) => {
+  // The staged rollout's steps this pass held back (switch-hold.ts), and the adds that wait for them.
+  const heldNow = new Map<string, { op: string; doing: string; error: string; forGood: boolean }>();
+  /** Operations skipped this pass that no resume sends: a hold no resume lifts, and the adds waiting for it. */
+  const neverByResume = new Set<string>();
+  const count = (s: OpOutcome, id?: string) => {
     counts[s.status]++;
-    if (!settledNow(s)) resumable = true;
+    if (!settledNow(s) && !(id !== undefined && neverByResume.has(id))) resumable = true;
   };
   const tally = (users: PlanUser[], now: ReadonlyMap<string, OpOutcome>) => {
     // Operations of the wave as a whole (its bulk token creates) count in the run's totals.
@@ -538,7 +562,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     for (const u of users) {
       const ops = userOperations(u, tokenPath);
       const st = ops.map((o) => statusOf(o.id, now));
-      for (const s of st) count(s);
+      st.forEach((s, i) => count(s, ops[i]!.id));
       if (st.some(isStale) && staleUsers.count++ < LISTED_STALE) staleUsers.first.push(u.upn);
       ops.forEach((o, i) => {
         if (o.kind === 'rollout-add' && st[i]!.status === 'done') switchesDone.set(upnDomain(u.tenantUpn ?? u.upn), (switchesDone.get(upnDomain(u.tenantUpn ?? u.upn)) ?? 0) + 1);
@@ -549,39 +573,12 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       if (outcome.outcome !== 'not-started') usersDone++;
     }
   };
-  const readWave = (w: number) => plan.read(positions.slice(w * sel.batchSize, (w + 1) * sel.batchSize));
+  const readWave = (w: number) => plan.read(wavePositions.slice(w * sel.batchSize, (w + 1) * sel.batchSize));
   // The staged rollout the switches rest on, read again before a wave's switches are written once the last read is old.
   let rolloutReadAt = ctx.rolloutReadAt ?? ctx.readAt ?? 0;
   const groupName = groupNamesOf(plan);
   try {
-    // 1. The policy, its own step: every method must be enabled before a user's default points at it.
-    const policyPending = ctx.policyOps.filter((o) => !settledBefore(prior.get(o.id)));
-    let policyNow = new Map<string, OpOutcome>();
-    if (policyPending.length > 0) {
-      report('policy');
-      policyNow = await executor.run(policyPending, prior);
-      // What the step itself set is not read back at once (a read right after a write may not show it yet).
-      if (policyPending.some((o) => o.kind.startsWith('rollout-'))) rolloutReadAt = Date.now();
-    }
-    for (const o of ctx.policyOps) count(statusOf(o.id, policyNow));
-    const policyFailed = ctx.policyOps.some((o) => statusOf(o.id, policyNow).status !== 'done' && !settledBefore(prior.get(o.id)));
-    if (policyFailed) {
-      if (!interruptedBySignal()) deps.log?.('The policy step failed: user changes were not started (fix the cause, then resume).');
-      for (let w = 0; w < waves; w++) tally(await readWave(w), new Map());
-      for (const o of ctx.federationOps) {
-        federation.set(o.id, statusOf(o.id, new Map()));
-        count(federation.get(o.id)!);
-      }
-      state = interruptedBySignal() ? 'interrupted' : 'partial';
-      if (state !== 'interrupted') await journal.end('partial', counts);
-      return outcome();
-    }
-
-    // 2. Users, wave by wave. Each wave's users are read again before it is written; that read is
-    // made while the wave before is written, so the write pipe never waits for it.
     const stopAt = sel.waves ?? Infinity;
-    let started = 0;
-    let recheck: { wave: number; result: Promise<WaveRecheck> } | undefined;
     const pendingOps = (users: PlanUser[]) => waveOperations(users, tokenPath).filter((o) => !settledBefore(prior.get(o.id)));
     const fresh = () => ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS;
     // A wave read again (a long run, a resume) is checked for its users' memberships of the groups
@@ -599,6 +596,100 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
         result: Promise.all([memberships, readUsersAgain(left, switching, deps.client, sel.concurrency, netbiosMapOf(plan.header.options.netbios_domains))]).then(([m, read]) => ({ stale: [...membershipStale(withGroups, m), ...read.stale], held: read.held })),
       };
     };
+    /** Users left out as stale by a re-read: journaled so, and in `now`. */
+    const leaveOutStale = async (waveStale: StaleObject[], ops: readonly Operation[], now: Map<string, OpOutcome>): Promise<Set<string>> => {
+      const staleNow = new Set(waveStale.map((s) => s.user!.toLowerCase()));
+      if (waveStale.length > 0) {
+        ctx.stale.push(...waveStale);
+        const recs = ops.filter((o) => staleNow.has((o.user ?? '').toLowerCase())).map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' }));
+        await journal.ops(recs);
+        for (const r of recs) now.set(r.op, { status: 'skipped', error: 'stale' });
+      }
+      return staleNow;
+    };
+
+    // 1. The policy, its own step: every method must be enabled before a user's default points at it.
+    // The staged rollout's part of it (the policy created or enabled, groups attached) switches the
+    // members its groups hold already, at once: their methods are written between the two (1b), and
+    // what would switch one not done yet is held back (a user switched with no method can be made to
+    // register one by whoever has their password).
+    const policyNow = new Map<string, OpOutcome>();
+    const runPolicy = async (ops: readonly Operation[]) => {
+      const pending = ops.filter((o) => !settledBefore(prior.get(o.id)));
+      if (pending.length === 0 || executor.wasInterrupted) return;
+      report('policy');
+      for (const [id, st] of await executor.run(pending, prior)) policyNow.set(id, st);
+      // What the step itself set is not read back at once (a read right after a write may not show it yet).
+      if (pending.some((o) => o.kind.startsWith('rollout-'))) rolloutReadAt = Date.now();
+    };
+    const notDone = (ops: readonly Operation[]) => ops.some((o) => !heldNow.has(o.id) && statusOf(o.id, policyNow).status !== 'done' && !settledBefore(prior.get(o.id)));
+    let firstUsers: PlanUser[] | undefined;
+    if (holds.length === 0) {
+      await runPolicy(ctx.policyOps);
+    } else {
+      const methodsPolicy = ctx.policyOps.filter((o) => !o.kind.startsWith('rollout-'));
+      await runPolicy(methodsPolicy);
+      if (!notDone(methodsPolicy) && !executor.wasInterrupted) {
+        // 1b. The users the staged rollout's step switches: all their operations, so that they are switched with their whole set.
+        firstUsers = await plan.read(first);
+        const now = new Map<string, OpOutcome>();
+        const ops = pendingOps(firstUsers);
+        if (ops.length > 0) {
+          report('policy');
+          const staleNow = await leaveOutStale(fresh() ? [] : (await recheckWave(-1, firstUsers).result).stale, ops, now);
+          const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()));
+          if (runnable.length > 0) for (const [id, st] of await executor.run(runnable, prior)) now.set(id, st);
+        }
+        tally(firstUsers, now);
+        if (!executor.wasInterrupted) {
+          // 1c. Each step that switches them, once every one of them is done; else held back, said, and journaled skipped.
+          const byPosition = new Map(first.map((p, k) => [p, firstUsers![k]!]));
+          const stateOf = (p: number): MemberState => {
+            const st = userOperations(byPosition.get(p)!, tokenPath).map((o) => statusOf(o.id, now));
+            return st.some(isStale) ? 'stale' : st.every((x) => x.status === 'done') ? 'done' : 'left';
+          };
+          for (const h of holds) {
+            if (settledBefore(prior.get(h.op))) continue;
+            const why = holdReason(h, stateOf, (p) => plan.users[p]!.upn);
+            if (why) heldNow.set(h.op, { op: h.op, doing: h.doing, ...why });
+          }
+          if (heldNow.size > 0) {
+            await journal.ops([...heldNow.values()].map((h) => ({ op: h.op, state: 'skipped' as const, error: h.error })));
+            for (const h of heldNow.values()) {
+              policyNow.set(h.op, { status: 'skipped', error: h.error });
+              if (h.forGood) neverByResume.add(h.op);
+              deps.log?.(`Staged rollout: ${h.doing} was not sent: ${h.error}.`);
+            }
+          }
+          await runPolicy(ctx.policyOps.filter((o) => o.kind.startsWith('rollout-') && !heldNow.has(o.id)));
+        }
+      }
+    }
+    for (const o of ctx.policyOps) count(statusOf(o.id, policyNow), o.id);
+    if (notDone(ctx.policyOps)) {
+      if (!interruptedBySignal()) deps.log?.(firstUsers ? 'The staged rollout step failed: the waves were not started (fix the cause, then resume).' : 'The policy step failed: user changes were not started (fix the cause, then resume).');
+      if (!firstUsers && first.length > 0) tally(await plan.read(first), new Map());
+      for (let w = 0; w < waves; w++) tally(await readWave(w), new Map());
+      for (const o of ctx.federationOps) {
+        federation.set(o.id, statusOf(o.id, new Map()));
+        count(federation.get(o.id)!);
+      }
+      state = interruptedBySignal() ? 'interrupted' : 'partial';
+      if (state !== 'interrupted') await journal.end('partial', counts);
+      return outcome();
+    }
+    // The switches that wait for a step held back: a group not attached (it must be small when it
+    // is), or a policy not enabled, would take them without switching them.
+    const heldFor = (o: Operation): string | undefined => {
+      if (o.kind !== 'rollout-add' || heldNow.size === 0) return undefined;
+      const group = splitResource(o.resource)[1]!;
+      return holds.find((h) => heldNow.has(h.op) && (h.groups === 'all' || h.groups.has(group)))?.op;
+    };
+
+    // 2. Users, wave by wave. Each wave's users are read again before it is written; that read is
+    // made while the wave before is written, so the write pipe never waits for it.
+    let started = 0;
+    let recheck: { wave: number; result: Promise<WaveRecheck> } | undefined;
     for (let w = 0; w < waves; w++) {
       const wave = await readWave(w);
       const ops = pendingOps(wave);
@@ -611,7 +702,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       if (ops.some((o) => o.kind === 'rollout-add') && Date.now() - rolloutReadAt >= RECHECK_AFTER_MS) {
         const addsTo = new Map<string, number>();
         for (const o of ops) {
-          const group = o.kind === 'rollout-add' ? splitResource(o.resource)[1]! : undefined;
+          const group = o.kind === 'rollout-add' && !heldFor(o) ? splitResource(o.resource)[1]! : undefined;
           if (group) addsTo.set(group, (addsTo.get(group) ?? 0) + 1);
         }
         const rollout = await rolloutStaleNow(deps.client, addsTo, groupName);
@@ -638,14 +729,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
           recheck.result.catch(() => undefined);
         }
       }
-      const staleNow = new Set(waveStale.map((s) => s.user!.toLowerCase()));
       const now = new Map<string, OpOutcome>();
-      if (waveStale.length > 0) {
-        ctx.stale.push(...waveStale);
-        const recs = ops.filter((o) => staleNow.has((o.user ?? '').toLowerCase())).map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' }));
-        await journal.ops(recs);
-        for (const r of recs) now.set(r.op, { status: 'skipped', error: 'stale' });
-      }
+      const staleNow = await leaveOutStale(waveStale, ops, now);
       // A switch held back (its user's methods gone since an earlier pass wrote them) is not sent,
       // and not settled: a resume reads the user again and sends it once the methods are back.
       const opIds = new Set(ops.map((o) => o.id));
@@ -663,6 +748,20 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
         deps.log?.(`Wave ${w + 1}: ${held.length} user(s) not switched to Entra MFA: methods the switch rests on are gone since an earlier pass wrote them (${held.slice(0, 5).map((h) => h.upn).join(', ')}${held.length > 5 ? ', ...' : ''}). Put the methods back and resume.`);
       }
       const heldOps = new Set(held.map((h) => h.op));
+      // Switches waiting for a staged rollout step held back (1c): skipped as what depends on a step not done is.
+      const waiting = ops.flatMap((o) => {
+        const on = staleNow.has((o.user ?? '').toLowerCase()) || heldOps.has(o.id) ? undefined : heldFor(o);
+        return on ? [{ op: o.id, on }] : [];
+      });
+      if (waiting.length > 0) {
+        const recs = waiting.map((x) => ({ op: x.op, state: 'skipped' as const, error: `skipped: ${x.on} did not succeed` }));
+        await journal.ops(recs);
+        for (const r of recs) now.set(r.op, { status: 'skipped', error: r.error });
+        for (const x of waiting) {
+          heldOps.add(x.op);
+          if (neverByResume.has(x.on)) neverByResume.add(x.op);
+        }
+      }
       const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()) && !heldOps.has(o.id));
       if (runnable.length > 0) for (const [id, s] of await executor.run(runnable, prior)) now.set(id, s);
       tally(wave, now);
@@ -722,7 +821,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       return f && f.status !== 'done' ? [{ domain: domainOf(o), status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
     });
     const federationDone = ctx.federationOps.filter((o) => federation.get(o.id)?.status === 'done').map(domainOf);
-    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), planHash: ctx.plan.hash, resumable: canResume, staleUsers };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), planHash: ctx.plan.hash, resumable: canResume, staleUsers, ...(heldNow.size > 0 ? { switchesHeld: [...heldNow.values()] } : {}) };
   }
 }
 
@@ -804,13 +903,15 @@ class UserScan {
   readonly #adds = new Map<number, PlannedAdd[]>();
   #single = 0;
   #bulk = 0;
-  readonly #createsPerWave: number[] = [];
+  /** By wave (the users written first: -1). */
+  readonly #createsPerWave = new Map<number, number>();
   /** The kinds of write the users' operations make (their permissions are checked before any write). */
   readonly kinds = new Set<OpKind>();
 
   constructor(
     private readonly tokens: boolean,
-    private readonly batchSize: number,
+    /** The wave of the selected user at this index of the run's positions (-1: written before the waves). */
+    private readonly waveOf: (index: number) => number,
   ) {}
 
   get groupAdds(): PlannedAdd[] {
@@ -830,8 +931,8 @@ class UserScan {
       this.#bulk += bulk.length;
       for (const o of bulk) this.kinds.add(o.kind);
       const created = bulk.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created).length;
-      const wave = Math.floor((first + j) / this.batchSize);
-      this.#createsPerWave[wave] = (this.#createsPerWave[wave] ?? 0) + created;
+      const wave = this.waveOf(first + j);
+      this.#createsPerWave.set(wave, (this.#createsPerWave.get(wave) ?? 0) + created);
     });
   }
 
@@ -839,9 +940,31 @@ class UserScan {
   operations(path: TokenPath): number {
     if (path === 'single' || !this.tokens) return this.#single;
     let creates = 0;
-    for (const n of this.#createsPerWave) creates += Math.ceil((n ?? 0) / BULK_CREATE_SIZE);
+    for (const n of this.#createsPerWave.values()) creates += Math.ceil(n / BULK_CREATE_SIZE);
     return this.#bulk + creates;
   }
+}
+
+/**
+ * The groups of users a run wrote together, in its order (the users written before the staged
+ * rollout's step, then each wave), as positions in plan.users: what rollback and report rebuild its
+ * operations from (a wave's bulk token creates are named by the wave's serials).
+ */
+export function runChunks(plan: SavedPlan, sel: Pick<ApplySelection, 'users' | 'maxUsers' | 'batchSize' | 'methodsFirst'>): number[][] {
+  const positions = selectUsers(plan, sel);
+  const layout = sel.methodsFirst === true ? switchLayout(plan, cutoverOperations(plan.cutoverChanges).beforeWaves, positions, groupNamesOf(plan)) : wavesOnly(positions);
+  const size = sel.batchSize > 0 ? sel.batchSize : 500;
+  const chunks = layout.first.length > 0 ? [layout.first] : [];
+  for (let i = 0; i < layout.waves.length; i += size) chunks.push(layout.waves.slice(i, i + size));
+  return chunks;
+}
+
+/** The wave of each selected user, by index in `positions` (-1: the users written before the staged rollout's step). */
+function waveIndex(layout: SwitchLayout, positions: readonly number[], batchSize: number): (index: number) => number {
+  if (layout.first.length === 0) return (index) => Math.floor(index / batchSize);
+  const first = new Set(layout.first);
+  const inWaves = new Map(layout.waves.map((p, k) => [p, k]));
+  return (index) => (first.has(positions[index]!) ? -1 : Math.floor(inWaves.get(positions[index]!)! / batchSize));
 }
 
 /** The users' changes this run has not touched yet: objects it changed itself are not compared again. */

@@ -17,7 +17,7 @@ import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type 
 import { readCutoverFor } from './cutover-preflight.js';
 import { lookUpDevices, needsDeviceLookup, withJournaledDevices } from './rollback-device-lookup.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
-import { emptyStats, newRunId, openRunPlan, RUN_ID, runTokenPath, selectUsers, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
+import { emptyStats, newRunId, openRunPlan, RUN_ID, runChunks, runTokenPath, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -83,14 +83,15 @@ export interface RollbackDeps {
  */
 async function runOperations(plan: SavedPlan, run: RunView, onUsers?: (done: number, total: number) => void): Promise<Map<string, Operation>> {
   const sel = run.header.options as unknown as ApplySelection;
-  const positions = selectUsers(plan, sel);
   const cutover = cutoverOperations(plan.cutoverChanges);
   const byId = new Map<string, Operation>([...policyOperations(plan.policyChanges), ...cutover.beforeWaves, ...cutover.afterWaves].map((o) => [o.id, o]));
-  const size = sel.batchSize > 0 ? sel.batchSize : 500;
-  onUsers?.(0, positions.length);
-  for (let i = 0; i < positions.length; i += size) {
-    for (const o of waveOperations(await plan.read(positions.slice(i, i + size)), runTokenPath(sel))) byId.set(o.id, o);
-    onUsers?.(Math.min(i + size, positions.length), positions.length);
+  const chunks = runChunks(plan, sel);
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  let read = 0;
+  onUsers?.(0, total);
+  for (const chunk of chunks) {
+    for (const o of waveOperations(await plan.read(chunk), runTokenPath(sel))) byId.set(o.id, o);
+    onUsers?.((read += chunk.length), total);
   }
   return byId;
 }

@@ -226,7 +226,7 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
       severity: 'warning',
       code: 'rollout-group-is-scope',
       rule: 'CUTOVER-STAGED-ROLLOUT',
-      message: `"${input.options.scopeGroup.displayName}" is both the migration scope (--group) and a rollout group: Microsoft advises separate groups, so that adding a user to the scope does not switch them before their methods are there${groupsThePlanSwitches(policy, named.map((g) => g.id)).includes(input.options.scopeGroup.id) ? '; and this plan switches its members when it attaches it, first, before it writes their methods (one whose writes then fail stays switched without them)' : ''}`,
+      message: `"${input.options.scopeGroup.displayName}" is both the migration scope (--group) and a rollout group: Microsoft advises separate groups, so that adding a user to the scope does not switch them before their methods are there${groupsThePlanSwitches(policy, named.map((g) => g.id)).includes(input.options.scopeGroup.id) ? '; and this plan switches its members by its staged rollout step: apply writes their methods first and holds that step until they are done (an apply that leaves one of them out never sends it)' : ''}`,
     });
   }
 
@@ -307,7 +307,8 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
             code: 'switched-before-methods',
             user: m.user,
             rule: 'CUTOVER-SWITCH-USER',
-            message: `a member of the rollout group "${nameOf(holding)}" who has no cloud MFA method yet: this plan switches them to Entra MFA by enabling staged rollout for that group, first, before it writes their methods; until those writes are done (and for good if one fails) they have nothing to sign in with. Take them out of the group and plan again (the plan then adds them once their methods are there), or apply their methods with a plan without --rollout-group first`,
+            // Still a warning: the attach (or enable) waits for them, and a run that does not write their methods holds it.
+            message: `a member of the rollout group "${nameOf(holding)}" who has no cloud MFA method yet: this plan's staged rollout step switches them to Entra MFA (${attached.has(holding) ? 'enabling the staged rollout policy' : 'attaching the group'}), so apply writes their methods first and holds the ${attached.has(holding) ? 'enable' : 'attach'} until they are done. A write of theirs that fails holds it, and the switches into the group, until a resume writes it; an apply whose --users, --group or --max-users leaves them out never sends it (take them out of the group and plan again to switch them in a wave instead)`,
           });
         }
         continue;

@@ -355,6 +355,12 @@ export interface UserEntry {
   status: UserStatus;
   /** Changes other than no-ops. */
   pending: number;
+  /**
+   * The rollout groups (attached when the plan read them, or named) that held the user then, for a
+   * user the plan leaves in one (a no-op `rolloutGroup/<id>`): what tells apply whom the plan's own
+   * attach or enable switches, whose methods it writes first. Absent for everyone else.
+   */
+  rolloutMemberOf?: string[];
   offset: number;
   length: number;
   /** Line in the file (0 for 1.x plans). */
@@ -547,7 +553,12 @@ export class SavedPlan {
         const tenantUpn = matchedUser(u.match as UserMatch | undefined)?.upn;
         if (u.match !== undefined && (u.match.outcome === 'matched') !== (u.user_id !== null) ) throw invalid(path, lineNo, `user ${u.user}: its match (${u.match.outcome}) does not fit its user_id`);
         if (tenantUpn !== undefined && u.match!.users[0]!.id !== u.user_id) throw invalid(path, lineNo, `user ${u.user}: its match names another user than its user_id`);
-        entries.push({ upn: u.user, userId: u.user_id, status, ...(tenantUpn !== undefined ? { tenantUpn } : {}), pending: pending.length, offset: l.offset, length: l.length, line: lineNo });
+        // From what the line holds already (the no-op switch the plan leaves, the groups it saw the user in): no format change.
+        const kept = rolloutIds.size > 0 && u.user_id !== null ? u.changes.find((c) => c.action === 'no-op' && c.resource.startsWith('rolloutGroup/')) : undefined;
+        const rolloutMemberOf = kept
+          ? [...new Set([kept.resource.slice('rolloutGroup/'.length), ...(((u.seen as { memberOf?: unknown } | null | undefined)?.memberOf ?? []) as unknown[]).filter((id): id is string => typeof id === 'string' && rolloutIds.has(id))])]
+          : [];
+        entries.push({ upn: u.user, userId: u.user_id, status, ...(tenantUpn !== undefined ? { tenantUpn } : {}), pending: pending.length, ...(rolloutMemberOf.length > 0 ? { rolloutMemberOf } : {}), offset: l.offset, length: l.length, line: lineNo });
         // Kept while the line is parsed anyway: re-deriving any user needs the whole inventory seen, which is small.
         for (const t of (u.tokens_seen ?? []) as unknown as TenantHardwareToken[]) if (!tokens.has(t.id)) tokens.set(t.id, t);
         if (rolloutIds.size > 0 && u.user_id !== null) {

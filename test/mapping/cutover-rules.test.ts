@@ -140,7 +140,7 @@ describe('staged rollout: the policy, the groups, who is switched where', () => 
     expect(r.summary.switched).toEqual({ already: 2, by_plan: 1, not_switched: 0 });
     expect(r.findings.filter((f) => f.code === 'rollout-group-is-scope').map((f) => f.severity)).toEqual(['warning']);
     // Group 1 is attached by this plan, first: its members are switched before their methods are written.
-    expect(r.findings.find((f) => f.code === 'rollout-group-is-scope')?.message).toMatch(/; and this plan switches its members when it attaches it, first, before it writes their methods \(one whose writes then fail stays switched without them\)$/);
+    expect(r.findings.find((f) => f.code === 'rollout-group-is-scope')?.message).toMatch(/; and this plan switches its members by its staged rollout step: apply writes their methods first and holds that step until they are done \(an apply that leaves one of them out never sends it\)$/);
     const attached = cutover([phoneUser('bob', { memberOf: [G(1)] })], { rolloutGroups: [ref(1)], scopeGroup: ref(1) }, tenant({ rolloutPolicy: { ...policy, appliesTo: [G(1)] }, groups: [group(1, { users: 1 })] }));
     expect(attached.findings.find((f) => f.code === 'rollout-group-is-scope')?.message).toMatch(/before their methods are there$/);
   });
@@ -172,13 +172,18 @@ describe('members of a rollout group this plan switches before it writes their m
   const users = [phoneUser('alice', { memberOf: [G(1)], before: { phones: ['office'] } }), phoneUser('bob', { memberOf: [G(1)], before: {} }), phoneUser('carol', { before: {} })];
   const warned = (r: ReturnType<typeof cutover>) => r.findings.filter((f) => f.code === 'switched-before-methods').map((f) => f.user);
 
-  it('are warned of when the plan attaches their group or enables the policy: switched first, with nothing yet (a black-box test saw them switched with no method, unwarned)', () => {
+  it('are warned of when the plan attaches their group or enables the policy: apply writes their methods first and holds that step until they are done (a black-box test saw them switched with no method, unwarned)', () => {
     const attaching = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups: [group(1, { users: 2 })] }));
     // alice has a method already; carol is added after her writes; bob has nothing until his are done.
     expect(warned(attaching)).toEqual(['bob@contoso.com']);
-    expect(attaching.findings.find((f) => f.code === 'switched-before-methods')).toMatchObject({ severity: 'warning', rule: 'CUTOVER-SWITCH-USER', message: expect.stringMatching(/^a member of the rollout group "Group 1" who has no cloud MFA method yet: this plan switches them .* first, before it writes their methods/) });
+    expect(attaching.findings.find((f) => f.code === 'switched-before-methods')).toMatchObject({
+      severity: 'warning',
+      rule: 'CUTOVER-SWITCH-USER',
+      message: expect.stringMatching(/^a member of the rollout group "Group 1" who has no cloud MFA method yet: this plan's staged rollout step switches them to Entra MFA \(attaching the group\), so apply writes their methods first and holds the attach until they are done\. .*leaves them out never sends it/),
+    });
     const enabling = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: { ...policy, isEnabled: false, appliesTo: [G(1)] }, groups: [group(1, { users: 2 })] }));
     expect(warned(enabling)).toEqual(['bob@contoso.com']);
+    expect(enabling.findings.find((f) => f.code === 'switched-before-methods')?.message).toMatch(/\(enabling the staged rollout policy\), so apply writes their methods first and holds the enable until they are done/);
   });
 
   it('are not, when their group is attached to an enabled policy already: the plan does not switch them', () => {

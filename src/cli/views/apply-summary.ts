@@ -23,6 +23,8 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ...notSelectedLine(o.notSelected),
     // A shared operation, no user's: the --results rows never show it.
     ...o.federationLeft.map((f) => `  federation of ${f.domain} (shared, no user's): ${f.status === 'pending' ? 'not sent' : f.status === 'started' ? 'sent, outcome unknown (the next pass reads it back)' : f.status}${f.error ? `: ${f.error}` : ''}`),
+    // Shared too: what the staged rollout's step held back, and why (the run is partial for it).
+    ...(o.switchesHeld ?? []).map((h) => `  staged rollout (shared, no user's): ${h.doing}: not sent: ${h.error}`),
     // The one change that moves every user of a domain at once: said when made (a black-box test saw only "1 done").
     ...o.federationDone.map((d) => `  federation of ${d}: done: it rejects the federated IdP's MFA now, so every user of the domain meets Entra MFA (allow up to 24 hours)`),
     ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),

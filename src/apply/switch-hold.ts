@@ -1,0 +1,93 @@
+import type { SavedPlan } from '../plan/plan-file.js';
+import type { Operation } from './operations.js';
+
+/**
+ * A step of the staged rollout that switches users the moment it is done: attaching a group switches
+ * its members, enabling the policy switches the members of the groups attached to it already. Apply
+ * writes the methods of the plan's users among them first, and sends it only once they are all done.
+ */
+export interface SwitchHold {
+  /** The operation (a rollout-attach, or the policy's enable). */
+  op: string;
+  /** What it does, for messages: `attaching "Pilot"`, `enabling the staged rollout policy`. */
+  doing: string;
+  /** Whom it switches, for messages: `"Pilot"`, `the staged rollout policy's groups ("A", "B")`. */
+  of: string;
+  /** The groups whose rollout adds wait for it: its own group; every group while the policy is not enabled. */
+  groups: ReadonlySet<string> | 'all';
+  /** Positions (in plan.users) of the plan's users with changes it switches that the run selects. */
+  selected: number[];
+  /** The same, not selected by the run (--users, --group, --max-users): the run writes nothing of theirs. */
+  notSelected: number[];
+}
+
+/** How a run orders its users: those the staged rollout's own step switches first, the rest in waves. */
+export interface SwitchLayout {
+  holds: SwitchHold[];
+  /** Selected users written after the methods policy and before the staged rollout's step, in plan order. */
+  first: number[];
+  /** The other selected users, in plan order: the waves. */
+  waves: number[];
+}
+
+/** The layout of runs begun before this ordering (their waves hold every user): kept, so that they resume as journaled. */
+export function wavesOnly(positions: readonly number[]): SwitchLayout {
+  return { holds: [], first: [], waves: [...positions] };
+}
+
+/**
+ * Whom the plan's own staged rollout step switches, from its user lines (the groups that held each
+ * user the plan leaves in a rollout group, `rolloutMemberOf`) and its cutover operations; `positions`:
+ * the users the run selects. Pure and deterministic: a resume rebuilds the same layout.
+ */
+export function switchLayout(plan: Pick<SavedPlan, 'users' | 'header'>, cutoverOps: readonly Operation[], positions: readonly number[], nameOf: (id: string) => string): SwitchLayout {
+  const attaches = new Map(cutoverOps.filter((o) => o.kind === 'rollout-attach').map((o) => [String(o.after?.groupId), o.id]));
+  const enable = cutoverOps.find((o) => o.kind === 'rollout-policy-update');
+  // A created policy holds no group until the attaches: only an enable switches the groups it held.
+  const attachedBefore = enable ? (plan.header.cutover_seen?.rolloutPolicy?.appliesTo ?? []) : [];
+  if (attaches.size === 0 && attachedBefore.length === 0) return wavesOnly(positions);
+  const holds = new Map<string, SwitchHold>();
+  for (const [group, op] of attaches) holds.set(op, { op, doing: `attaching "${nameOf(group)}"`, of: `"${nameOf(group)}"`, groups: new Set([group]), selected: [], notSelected: [] });
+  if (enable && attachedBefore.length > 0) {
+    const names = attachedBefore.map((g) => `"${nameOf(g)}"`).join(', ');
+    holds.set(enable.id, { op: enable.id, doing: 'enabling the staged rollout policy', of: `the staged rollout policy's groups (${names})`, groups: 'all', selected: [], notSelected: [] });
+  }
+  const selected = new Set(positions);
+  const before = new Set(attachedBefore);
+  plan.users.forEach((u, i) => {
+    if (!u.rolloutMemberOf || u.pending === 0) return;
+    const ops = new Set(u.rolloutMemberOf.flatMap((g) => (attaches.has(g) ? [attaches.get(g)!] : before.has(g) ? [enable!.id] : [])));
+    for (const op of ops) (selected.has(i) ? holds.get(op)!.selected : holds.get(op)!.notSelected).push(i);
+  });
+  const held = [...holds.values()].filter((h) => h.selected.length > 0 || h.notSelected.length > 0);
+  const firstSet = new Set(held.flatMap((h) => h.selected));
+  return { holds: held, first: positions.filter((i) => firstSet.has(i)), waves: positions.filter((i) => !firstSet.has(i)) };
+}
+
+/** How one member's operations stand once the run wrote what it could of them. */
+export type MemberState = 'done' | 'stale' | 'left';
+
+/** Members named in a hold's message (the journal and --results keep it short); the rest are counted. */
+const NAMED = 20;
+
+/**
+ * Why a hold's operation is not sent now, or undefined when every member's operations are done.
+ * `forGood`: members the run never writes (not selected, left out as stale), which no resume changes.
+ */
+export function holdReason(h: SwitchHold, stateOf: (position: number) => MemberState, upnOf: (position: number) => string): { error: string; forGood: boolean } | undefined {
+  const stale = h.selected.filter((i) => stateOf(i) === 'stale');
+  const left = h.selected.filter((i) => stateOf(i) === 'left');
+  const names = (list: number[]) => `${list.slice(0, NAMED).map(upnOf).join(', ')}${list.length > NAMED ? ` and ${list.length - NAMED} more` : ''}`;
+  if (h.notSelected.length > 0 || stale.length > 0) {
+    const never = [...h.notSelected, ...stale];
+    const why = [...(h.notSelected.length > 0 ? [`${h.notSelected.length} not selected by this run`] : []), ...(stale.length > 0 ? [`${stale.length} left out as stale`] : [])].join(', ');
+    return {
+      forGood: true,
+      error: `held: ${never.length} member(s) of ${h.of} whose methods this run does not write (${why}): ${names(never)}. ${capitalised(h.doing)} would switch them to Entra MFA without them, so no resume of this run sends it: apply with them selected too (--users), or take them out of the group, and make a new plan`,
+    };
+  }
+  if (left.length > 0) return { forGood: false, error: `held: ${left.length} member(s) of ${h.of} have methods not written yet (${names(left)}): resume sends it once they are` };
+  return undefined;
+}
+
+const capitalised = (s: string) => `${s.charAt(0).toUpperCase()}${s.slice(1)}`;
