@@ -477,8 +477,10 @@ async function executeRollback(
   const onAbort = () => executor.interrupt();
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   if (deps.signal?.aborted) executor.interrupt();
+  // While a read step is told (who is still switched), the timer's frames would draw over it.
+  let reading = false;
   const report = (phase: 'running' | 'done') => deps.onProgress?.({ phase, users: 0, usersTotal: 0, stats: executor.progress() });
-  const timer = setInterval(() => report('running'), 1000);
+  const timer = setInterval(() => void (reading || report('running')), 1000);
   timer.unref();
   try {
     const waiting = deps.force ? [] : waitingForLeftAlone(inverses, prior);
@@ -519,7 +521,12 @@ async function executeRollback(
         const doneNow = new Set(cutover.filter((o) => statuses.get(o.id) === 'done').map((o) => o.id));
         // A read that fails stops the rollback here, before any method is touched (finished by a rollback of
         // it); with --out-of-order, which takes them all the same, it goes on, said.
-        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, deps.concurrency, (what) => readSteps(deps).step(what)).catch((err: unknown) => {
+        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, deps.concurrency, (what) => {
+          reading = true;
+          readSteps(deps).step(what);
+        })
+          .finally(() => (reading = false))
+          .catch((err: unknown) => {
           if (!deps.outOfOrder) throw err;
           deps.log?.(`Warning: --out-of-order: which users of the run the staged rollout still switches to Entra MFA could not be read (${(err as Error).message}): their methods are taken all the same`);
           return { holds: new Map<string, string>(), users: [] };

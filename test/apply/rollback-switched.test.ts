@@ -236,8 +236,28 @@ describe('rollback with users still switched to Entra MFA by a staged rollout it
   it("tells its read of who the staged rollout still switches as a step of the progress (a large group's members are read a page at a time); a run without a cutover tells no such step", async () => {
     const { g, stateDir, runId, usersDone } = await appliedThenWave1Attached('switched-step');
     const told: string[] = [];
-    const back = await rollbackIn(g, stateDir, runId, { onProgress: (e) => void (e.phase === 'reading' && told.push(e.reading!.what)) });
+    // The members read made slow (past the rollback's one-second frames): no operations frame draws over the step meanwhile.
+    const frames: string[] = [];
+    let membersRead = false;
+    const fetch: typeof g.emu.fetch = async (input, init) => {
+      if (String(input instanceof Request ? input.url : input).includes('/transitiveMembers')) {
+        await new Promise((r) => setTimeout(r, 1600));
+        membersRead = true;
+      }
+      return g.emu.fetch(input, init);
+    };
+    const connect = () => connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4 });
+    const back = await rollbackIn(g, stateDir, runId, {
+      connect,
+      onProgress: (e) => {
+        if (e.phase === 'reading') told.push(e.reading!.what);
+        frames.push(e.phase === 'reading' ? `step ${e.reading!.what}` : membersRead ? `${e.phase} after` : e.phase);
+      },
+    });
     expect(back.outcome.state).toBe('partial');
+    const stepAt = frames.findIndex((f) => f.startsWith('step reading which of'));
+    expect(stepAt).toBeGreaterThan(-1);
+    expect(frames.slice(stepAt + 1).filter((f) => f === 'running')).toEqual([]);
     expect(usersDone).toBeGreaterThan(1);
     expect(told).toContain(`reading which of the run's ${usersDone} user(s) the staged rollout still switches to Entra MFA (Graph)`);
 
