@@ -160,6 +160,11 @@ function mayBePolicyPropagation(res: { status: number; body: unknown }): boolean
   return !NOT_MENDED_BY_WAITING.test(`${error?.code ?? ''} ${error?.message ?? ''}`);
 }
 
+/** Whether an earlier pass's send of a bulk create may have made tokens, as its journal record says. */
+function mayHaveMadeTokens(r: OpRecord): boolean {
+  return r.state === 'started' || isUnknownOutcome(r) || r.earlierSendMayHaveMade === true;
+}
+
 /** A final answer refusing access (errorText's `403 ...`; a 401 gets a new token, or ends the command, in graph/). */
 const ACCESS_REFUSED = /^403\b/;
 
@@ -326,10 +331,13 @@ export class Executor {
       // A bulk create's journaled `before` (from its first send, whatever came after) says which
       // serials the inventory held before it: what it made since is the run's.
       if (op.kind === 'token-bulk-create' && left && left.state !== 'pending' && left.before !== undefined) s.op = { ...s.op, before: left.before };
-      // Sent by an earlier pass (left started, or failed: its answer lost, say), it may have made
-      // tokens: what its lookup or read-back finds beyond that `before` is the run's, for its
-      // rollback to delete (a review: a failed one found whole was done with no device ids).
-      if (op.kind === 'token-bulk-create' && s.sentBefore) s.rereadResult = true;
+      // Sent by an earlier pass where a send may have made tokens (left started, failed with its
+      // outcome unknown, or failed after such a send: journaled `earlierSendMayHaveMade`): what its
+      // lookup or read-back finds beyond that `before` is the run's, for its rollback to delete (a
+      // review: a failed one found whole was done with no device ids). One Graph refused outright made
+      // none: what is found since is someone else's (a review: an admin's upload of the same serials
+      // was credited to the run, and its rollback deleted them).
+      if (op.kind === 'token-bulk-create' && s.sentBefore && left && mayHaveMadeTokens(left)) s.rereadResult = true;
       // Sent by an earlier pass with no answer (left started by a crash, or failed with its outcome
       // unknown): read back before anything is sent again, a token create until its consistency window
       // (from its journaled time) is over. Looked up at once, a resume moments after a failed one found
@@ -490,7 +498,10 @@ export class Executor {
           // send's tokens; the lookup right before it (past the consistency window of the earlier
           // attempt) found what that one made. Done at once: reading back tokens just created would
           // wait for Graph to show them (a black-box test saw the wave wait another 30 s).
-          const result = s.op.kind === 'token-bulk-create' && s.rereadResult ? { devices: { ...this.madeEarlier(s), ...(answered?.devices as Record<string, string> | undefined) } } : answered;
+          const result =
+            s.op.kind !== 'token-bulk-create' ? answered
+            : s.rereadResult ? { devices: { ...this.madeEarlier(s), ...(answered?.devices as Record<string, string> | undefined) } }
+            : { ...answered, ...this.foundNotMade(s) };
           if (result) this.results.set(s.op.id, result);
           return this.settle(s, 'done', undefined, result);
         }
@@ -580,7 +591,7 @@ export class Executor {
       // made is left out of the request now, but it is still the run's.
       if ((s.op.before as { present?: unknown } | null)?.present === undefined) s.op = { ...s.op, before: { present: [...s.skip].sort() } };
       if (s.skip.size === all) {
-        if (!s.rereadResult) return this.settle(s, 'done', undefined, { devices: {} });
+        if (!s.rereadResult) return this.settle(s, 'done', undefined, { devices: {}, ...this.foundNotMade(s) });
         // Every token there already, some made by an earlier attempt: what the lookup found is what a read-back would.
         const result = { devices: this.madeEarlier(s) };
         this.results.set(s.op.id, result);
@@ -737,6 +748,17 @@ export class Executor {
     return devices;
   }
 
+  /**
+   * Of a bulk create not credited with what it finds (no earlier send of it may have made any), the
+   * serials its lookup found beyond what the inventory held before its first send: journaled with its
+   * result (`foundNotMade`), so that its rollback knows them for someone else's, not tokens an older
+   * version made and did not record.
+   */
+  private foundNotMade(s: Slot): { foundNotMade?: string[] } {
+    const found = Object.keys(this.madeEarlier(s));
+    return found.length > 0 ? { foundNotMade: found } : {};
+  }
+
   private startWaitingForGraph(s: Slot): void {
     if (s.waitingForGraph) return;
     s.waitingForGraph = true;
@@ -807,7 +829,10 @@ export class Executor {
     if (status === 'done' && this.dependents.has(s.op.id)) this.dependedOnDoneAt.set(s.op.id, Date.now());
     this.countRefusal(s, status, error);
     this.stats[status]++;
-    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(outcomeUnknown ? { outcomeUnknown } : {}), ...(s.requestId ? { requestId: s.requestId } : {}), ...(status === 'done' && s.readBackReason ? { readBack: s.readBackReason } : {}) });
+    // Not done while an earlier send may have made tokens (its answer lost, then a re-send refused): said,
+    // so that a resume credits the run with them even though this outcome is a definite refusal.
+    const mayHaveMade = status !== 'done' && s.op.kind === 'token-bulk-create' && s.rereadResult ? { earlierSendMayHaveMade: true as const } : {};
+    this.record({ op: s.op.id, state: status, ...(status !== 'done' && s.error ? { error: s.error } : {}), ...(result ? { result } : {}), ...(outcomeUnknown ? { outcomeUnknown } : {}), ...mayHaveMade, ...(s.requestId ? { requestId: s.requestId } : {}), ...(status === 'done' && s.readBackReason ? { readBack: s.readBackReason } : {}) });
     for (const next of this.dependents.get(s.op.id) ?? []) {
       const n = this.slots.get(next);
       if (n) this.promote(n);

@@ -61,6 +61,14 @@ export interface OpRecord {
    * failed too): rollback reads it back. `false` once read back and found not applied.
    */
   outcomeUnknown?: boolean;
+  /**
+   * A bulk token create settled failed (or skipped) by a pass that knew an earlier send of it may have
+   * made tokens (its answer lost, then a re-send refused outright): a resume credits the run with what
+   * it finds beyond the journaled `before.present`. Absent on a definite refusal with no such send
+   * before it: a resume then credits nothing it finds (an admin's upload of the same serials is not
+   * the run's). Older readers ignore it.
+   */
+  earlierSendMayHaveMade?: true;
   /** Graph's `request-id` of the answer (the $batch item's, else the envelope's): what Microsoft support asks for. */
   requestId?: string;
   /** Done as found by reading the tenant back, not by Graph's answer to it: why it was read back (its answer lost, left started by an earlier pass). */
@@ -426,6 +434,9 @@ export async function readRun(runDir: string): Promise<RunView> {
           if (o.state === 'done' && o.error === undefined) delete merged.error;
           // Nor is an earlier send's unknown outcome the outcome of a later record (done, or failed with Graph's answer).
           if (o.outcomeUnknown === undefined) delete merged.outcomeUnknown;
+          // An earlier send that may have made tokens stays so (a later `started` or refusal does not
+          // unmake them) until the create is done, crediting what it found.
+          if (o.state === 'done' && o.earlierSendMayHaveMade === undefined) delete merged.earlierSendMayHaveMade;
           ops.set(o.op, merged);
           times.set(o.op, line.at);
         }

@@ -71,7 +71,9 @@ export function withJournaledDevices(inverses: readonly Operation[], journaled: 
 /**
  * Each token undo the journal gives no device id is given the tenant's token of its serial, when it is
  * the run's: the one token of that serial (the inventory's, or one only the user's methods show) held
- * by the run's user, or, for the delete of a token the run made, unassigned. None left: gone already.
+ * by the run's user, or, for the delete of a token the run made and gave no one, unassigned. None
+ * left: gone already. (The rollback builds no inventory delete of a token whose id the journal lacks:
+ * rollback-inverses.ts; a delete is looked up here only by way of caution.)
  * More than one: not guessed (a token the run did not make could be deleted, or another user's
  * unassigned). Pure: the tenant as read for the rollback.
  */
@@ -97,9 +99,12 @@ function lookUp(inv: Operation, tenant: TenantSnapshot): LookedUp {
   }
   const [[id, assignedTo]] = [...holders] as [[string, string | undefined]];
   const held = assignedTo !== undefined && holder !== undefined && assignedTo.toLowerCase() === holder.toLowerCase();
-  if (held || (inv.kind === 'token-delete' && assignedTo === undefined)) return { deviceId: id, deviceLookup: 'found' };
+  // A delete of a token a user held (the run's, or the user it waits to be unassigned from) takes it
+  // only while that user holds it, as the user's own undos do: unassigned, it may be an admin's that
+  // re-uses the serial (a review: one rollback called it not the run's for the unassign, then deleted it).
+  if (held || (inv.kind === 'token-delete' && assignedTo === undefined && holder === undefined)) return { deviceId: id, deviceLookup: 'found' };
   return {
     deviceLookup: 'not-the-runs',
-    deviceLookupReason: `${inv.kind === 'token-delete' ? 'the token is assigned to another user' : 'the token is no longer assigned to the user'}: the one token of serial ${serial} in the tenant (${id}) is ${assignedTo ? `assigned to another user (${assignedTo})` : 'assigned to no one'}, and the run's journal does not record the id of the one it ${inv.kind === 'token-delete' ? 'made' : 'assigned'} ${who}: not known to be the run's, left alone`,
+    deviceLookupReason: `${inv.kind === 'token-delete' && assignedTo !== undefined ? 'the token is assigned to another user' : 'the token is no longer assigned to the user'}: the one token of serial ${serial} in the tenant (${id}) is ${assignedTo ? `assigned to another user (${assignedTo})` : 'assigned to no one'}, and the run's journal does not record the id of the one it ${inv.kind === 'token-delete' ? 'made' : 'assigned'} ${who}: not known to be the run's, left alone`,
   };
 }

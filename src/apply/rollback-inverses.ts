@@ -47,10 +47,21 @@ export function defaultLeftReason(method: string, tokensRemoved: boolean): strin
 }
 
 /** Why a token a run's assign-and-activate took from its bulk create, with no device id journaled, stays in the inventory. */
-export function bulkLeftReason(origin: 'held' | 'unknown'): string {
-  return origin === 'held'
-    ? "the inventory held a token of this serial before the run's bulk create: not the run's, so it stays in the inventory (this rollback takes back only the assignment and activation the run made)"
-    : "the run's journal (of an older version) neither records the id of this token nor says whether the run's bulk create made it or found it in the inventory: it stays in the inventory; delete it there if the run made it";
+export function bulkLeftReason(origin: 'held' | 'found' | 'unknown'): string {
+  if (origin === 'held') return "the inventory held a token of this serial before the run's bulk create: not the run's, so it stays in the inventory (this rollback takes back only the assignment and activation the run made)";
+  if (origin === 'found') {
+    return "the inventory held a token of this serial when the run's bulk create was sent again, after Graph refused its earlier send outright (which made none): not the run's, so it stays in the inventory (this rollback takes back only the assignment and activation the run made)";
+  }
+  return "the run's journal (of an older version) neither records the id of this token nor says whether the run's bulk create made it or found it in the inventory: it stays in the inventory; delete it there if the run made it";
+}
+
+/**
+ * Why a token the run made, by its journal, stays in the inventory when the journal (of an older
+ * version) lacks its device id: a token of the serial found in the tenant now may be an admin's (one
+ * uploaded since, one re-using the serial), so the rollback does not delete it; the admin can.
+ */
+export function unrecordedLeftReason(serial: string, by: 'bulk create' | 'token create'): string {
+  return `the run's journal (written by an earlier version) does not record the id of the token of serial ${serial} its ${by} made, so it does not record that the run made the token of that serial the inventory holds now: it stays in the inventory (the run's assignment and activation of it, if any, are still taken back); delete it there if it is the run's`;
 }
 
 export interface Unreversible {
@@ -130,26 +141,32 @@ export function inverseOperations(
   /** By serial (serialKey): the unassign a bulk-created token's delete from the inventory waits for. */
   const unassignBySerial = new Map<string, { id: string; userId: string }>();
   /**
-   * By serial: a bulk create's tokens whose device id its journaled result lacks (`devices: {}` from a
-   * journal of an older version): `made`, sent and not among what the inventory held before it (its
-   * journaled `before.present`), deleted once looked up by serial (rollback-device-lookup.ts); `held`,
-   * in the inventory before it, not the run's; `unknown`, sent by a version that did not journal what
-   * the inventory held, so not known to be the run's.
+   * By serial: a bulk create's tokens whose device id its journaled result lacks: `made`, sent and not
+   * among what the inventory held before it (its journaled `before.present`), yet with no id (`devices:
+   * {}` from a journal of an older version): not deleted, since what holds the serial now may be an
+   * admin's, and said; `held`, in the inventory before it, not the run's; `found`, found in the
+   * inventory when it was sent again after a send Graph refused outright (its result's `foundNotMade`),
+   * not the run's; `unknown`, sent by a version that did not journal what the inventory held, so not
+   * known to be the run's. None is ever deleted: the rollback deletes only tokens whose ids the run
+   * journaled as made.
    */
-  const bulkUnrecorded = new Map<string, { serial: string; op: string; origin: 'made' | 'held' | 'unknown' }>();
+  const bulkUnrecorded = new Map<string, { serial: string; op: string; origin: 'made' | 'held' | 'found' | 'unknown' }>();
   for (const op of done) {
     if (op.kind !== 'token-bulk-create') continue;
-    const devices = (records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {};
+    const result = records.get(op.id)?.result;
+    const devices = (result?.devices as Record<string, string> | undefined) ?? {};
     for (const [serial, id] of Object.entries(devices)) bulkDevices.set(serialKey(serial), id);
     const recorded = new Set(Object.keys(devices).map(serialKey));
+    const notMade = new Set((Array.isArray(result?.foundNotMade) ? result.foundNotMade : []).map((x) => serialKey(String(x))));
     // Undefined: never sent (every line `started` journals it), so it made nothing.
     const journaled = records.get(op.id)?.before as { present?: unknown } | null | undefined;
     const present = Array.isArray(journaled?.present) ? new Set(journaled.present.map((x) => serialKey(String(x)))) : undefined;
     for (const t of (op.after?.tokens as { serialNumber?: unknown }[] | undefined) ?? []) {
       const serial = String(t.serialNumber ?? '');
-      if (recorded.has(serialKey(serial))) continue;
-      const origin = present ? (present.has(serialKey(serial)) ? 'held' : 'made') : journaled === undefined && recorded.size === 0 ? 'held' : 'unknown';
-      bulkUnrecorded.set(serialKey(serial), { serial, op: op.id, origin });
+      const key = serialKey(serial);
+      if (recorded.has(key)) continue;
+      const origin = notMade.has(key) ? 'found' : present ? (present.has(key) ? 'held' : 'made') : journaled === undefined && recorded.size === 0 ? 'held' : 'unknown';
+      bulkUnrecorded.set(key, { serial, op: op.id, origin });
     }
   }
   const assignedSerials = new Set(done.filter((o) => o.kind === 'token-assign-activate' && !records.get(o.id)?.result?.adopted).map((o) => serialKey(String((o.after as { serialNumber?: string } | null)?.serialNumber ?? ''))));
@@ -187,7 +204,10 @@ export function inverseOperations(
       case 'token-create': {
         const deviceId = records.get(op.id)?.result?.deviceId;
         add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
-        add({ ...base, id: `${id}/delete`, kind: 'token-delete', after: null, before: { ...op.after, deviceId } });
+        // No id journaled (an older version): unassigned once looked up by serial, never deleted from
+        // the inventory (a token of that serial there now may be an admin's), said.
+        if (typeof deviceId === 'string') add({ ...base, id: `${id}/delete`, kind: 'token-delete', after: null, before: { ...op.after, deviceId } });
+        else notReversible.push({ user: op.user!, target: op.resource, reason: unrecordedLeftReason(splitResource(op.resource)[1] ?? '', 'token create') });
         break;
       }
       case 'token-assign':
@@ -202,6 +222,7 @@ export function inverseOperations(
         add({ ...base, id: `${id}/unassign`, kind: 'token-unassign', after: null, before: { ...op.after, deviceId } });
         unassignBySerial.set(serialKey(serial), { id: `${id}/unassign`, userId: op.userId ?? '' });
         // Its bulk create did not make it: the run's assignment and activation are undone, the token stays.
+        // One it made with no id recorded is said once, with its bulk create (below).
         const unrecorded = deviceId === undefined ? bulkUnrecorded.get(serialKey(serial)) : undefined;
         if (unrecorded && unrecorded.origin !== 'made') notReversible.push({ user: op.user!, target: op.resource, reason: bulkLeftReason(unrecorded.origin) });
         break;
@@ -211,10 +232,12 @@ export function inverseOperations(
         for (const [serial, deviceId] of Object.entries((records.get(op.id)?.result?.devices as Record<string, string> | undefined) ?? {})) {
           add({ id: `${id}/${serial}`, kind: 'token-delete', resource: `hardwareOathMethods/${serial}`, stateFingerprint: '', dependsOn: [], after: null, before: { serialNumber: serial, deviceId } });
         }
-        // Those it made whose ids its result lacks: looked up by serial, as the run's.
+        // Those it made whose ids its result lacks (an older version's journal): not deleted (a token
+        // of the serial in the inventory now may be an admin's), said once, with no user; its user's
+        // deactivate and unassign still look it up by serial.
         for (const u of bulkUnrecorded.values()) {
           if (u.op !== op.id) continue;
-          if (u.origin === 'made') add({ id: `${id}/${u.serial}`, kind: 'token-delete', resource: `hardwareOathMethods/${u.serial}`, stateFingerprint: '', dependsOn: [], after: null, before: { serialNumber: u.serial } });
+          if (u.origin === 'made') notReversible.push({ target: `hardwareOathMethods/${u.serial}`, reason: unrecordedLeftReason(u.serial, 'bulk create') });
           // Not assigned by the run either (its user's assign left out): said once, with no user.
           else if (u.origin === 'unknown' && !assignedSerials.has(serialKey(u.serial))) notReversible.push({ target: `hardwareOathMethods/${u.serial}`, reason: bulkLeftReason('unknown') });
         }

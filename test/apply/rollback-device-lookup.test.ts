@@ -3,7 +3,7 @@ import type { OpRecord } from '../../src/apply/journal.js';
 import { callFor } from '../../src/apply/op-calls.js';
 import type { Operation } from '../../src/apply/operations.js';
 import { lookUpDevices, needsDeviceLookup, withJournaledDevices } from '../../src/apply/rollback-device-lookup.js';
-import { alreadyUndone, bulkLeftReason, changedSince, inverseOperations } from '../../src/apply/rollback-inverses.js';
+import { alreadyUndone, bulkLeftReason, changedSince, inverseOperations, unrecordedLeftReason } from '../../src/apply/rollback-inverses.js';
 import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../../src/model/tenant.js';
 
 const U = '00000000-0000-4000-8000-000000000001';
@@ -27,43 +27,80 @@ const assign = (serial: string, userId = U, upn = 'a@x.com') =>
 const bulkDone = (before: unknown) => new Map<string, OpRecord>([[bulk.id, { op: bulk.id, state: 'done', ...(before !== undefined ? { before } : {}), result: { devices: {} } }]]);
 
 describe('rollback: a bulk create done with no device ids (a journal of an older version)', () => {
-  it('deletes from the inventory, once looked up, the tokens it made (not among what the inventory held before it); its users\' undos look theirs up too', () => {
+  it("never deletes from the inventory a token it made whose id the journal lacks: said, with the serial; its users' undos look theirs up", () => {
     const { inverses, notReversible } = inverseOperations([bulk, assign('B1'), assign('B2', V, 'b@x.com')], bulkDone({ present: [] }));
-    expect(notReversible).toEqual([]);
+    // A token of the serial the inventory holds now may be an admin's: not the run's by the journal.
+    expect(inverses.filter((i) => i.kind === 'token-delete')).toEqual([]);
+    expect(notReversible).toEqual([
+      { target: 'hardwareOathMethods/B1', reason: unrecordedLeftReason('B1', 'bulk create') },
+      { target: 'hardwareOathMethods/B2', reason: unrecordedLeftReason('B2', 'bulk create') },
+    ]);
+    expect(unrecordedLeftReason('B1', 'bulk create')).toMatch(/^the run's journal \(written by an earlier version\) does not record the id of the token of serial B1 its bulk create made, .*: it stays in the inventory .*; delete it there if it is the run's$/);
     const token = inverses.filter((i) => i.resource === 'hardwareOathMethods/B1');
     expect(token.map((i) => [i.kind, i.dependsOn])).toEqual([
       ['token-deactivate', []],
       ['token-unassign', [`rollback/${U}/hardwareOathMethods/B1/assign-activate/deactivate`]],
-      ['token-delete', [`rollback/${U}/hardwareOathMethods/B1/assign-activate/unassign`]],
     ]);
-    expect(token.at(-1)!.before).toEqual({ serialNumber: 'B1', heldBy: U });
     for (const i of token) expect(needsDeviceLookup(i)).toBe(true);
   });
 
-  it("leaves in the inventory, said, a token of a serial the inventory held before it (or that a version not journaling what it held may have found there), and still takes back the run's assignment", () => {
-    for (const [before, origin, b2Deleted] of [
-      // B2 was not there: made by it, deleted.
-      [{ present: ['b1'] }, 'held', true],
+  it("leaves in the inventory, said, a token of a serial the inventory held before it (or that a version not journaling what it held may have found there, or that it found when sent again after a refusal), and still takes back the run's assignment", () => {
+    for (const [before, result, origin] of [
+      // B2 was not there: made by it, with no id recorded: left too (said once, with no user).
+      [{ present: ['b1'] }, { devices: {} }, 'held'],
       // Never sent: it found every serial there.
-      [undefined, 'held', false],
+      [undefined, { devices: {} }, 'held'],
       // Sent by a version that journaled no `present`: not known to be the run's.
-      [null, 'unknown', false],
+      [null, { devices: {} }, 'unknown'],
+      // Found there when sent again after a send Graph refused outright: someone else's.
+      [{ present: [] }, { devices: {}, foundNotMade: ['B1'] }, 'found'],
     ] as const) {
-      const { inverses, notReversible } = inverseOperations([bulk, assign('B1')], bulkDone(before));
+      const records = bulkDone(before);
+      records.set(bulk.id, { ...records.get(bulk.id)!, result });
+      const { inverses, notReversible } = inverseOperations([bulk, assign('B1')], records);
       expect(inverses.filter((i) => i.resource === 'hardwareOathMethods/B1').map((i) => i.kind)).toEqual(['token-deactivate', 'token-unassign']);
+      expect(inverses.filter((i) => i.kind === 'token-delete')).toEqual([]);
       expect(notReversible).toEqual([
         { user: 'a@x.com', target: 'hardwareOathMethods/B1', reason: bulkLeftReason(origin) },
-        // B2's user was left out: what the older version may have made is said, with no user.
+        // B2's user was left out: what it (or the older version) may have made is said, with no user.
         ...(origin === 'unknown' ? [{ target: 'hardwareOathMethods/B2', reason: bulkLeftReason('unknown') }] : []),
+        ...(before && 'present' in before ? [{ target: 'hardwareOathMethods/B2', reason: unrecordedLeftReason('B2', 'bulk create') }] : []),
       ]);
-      expect(inverses.filter((i) => i.resource === 'hardwareOathMethods/B2').map((i) => i.kind)).toEqual(b2Deleted ? ['token-delete'] : []);
     }
+    // Someone else's, not the run's: nothing said of deleting it.
+    expect(bulkLeftReason('found')).not.toMatch(/delete/);
+  });
+
+  it('deletes a token whose id the journal records, after its user\'s unassign, as before', () => {
+    const records = bulkDone({ present: [] });
+    records.set(bulk.id, { ...records.get(bulk.id)!, result: { devices: { B1: 'd1' } } });
+    const { inverses } = inverseOperations([bulk, assign('B1')], records);
+    expect(inverses.filter((i) => i.kind === 'token-delete').map((i) => [i.before, i.dependsOn])).toEqual([[{ serialNumber: 'B1', deviceId: 'd1', heldBy: U }, [`rollback/${U}/hardwareOathMethods/B1/assign-activate/unassign`]]]);
+  });
+});
+
+describe('rollback: a token create done with no device id (a journal of an older version)', () => {
+  const create = op({ id: `${U}/hardwareOathMethods/C1/create`, kind: 'token-create', resource: 'hardwareOathMethods/C1', after: { serialNumber: 'C1' } });
+  it('is unassigned once looked up, never deleted from the inventory: said, with the serial', () => {
+    const { inverses, notReversible } = inverseOperations([create], new Map([[create.id, { op: create.id, state: 'done', result: {} }]]));
+    expect(inverses.map((i) => i.kind)).toEqual(['token-unassign']);
+    expect(needsDeviceLookup(inverses[0]!)).toBe(true);
+    expect(notReversible).toEqual([{ user: 'a@x.com', target: 'hardwareOathMethods/C1', reason: unrecordedLeftReason('C1', 'token create') }]);
+    // With its id journaled: unassigned and deleted by it.
+    const recorded = inverseOperations([create], new Map([[create.id, { op: create.id, state: 'done', result: { deviceId: 'c1' } }]]));
+    expect(recorded.inverses.map((i) => [i.kind, (i.before as { deviceId?: string }).deviceId])).toEqual([
+      ['token-unassign', 'c1'],
+      ['token-delete', 'c1'],
+    ]);
+    expect(recorded.notReversible).toEqual([]);
   });
 });
 
 describe('rollback: a token undo with no device id, looked up by serial in the tenant', () => {
   const { inverses } = inverseOperations([bulk, assign('B1')], bulkDone({ present: [] }));
-  const [deactivate, unassign, del] = inverses.filter((i) => i.resource === 'hardwareOathMethods/B1') as [Operation, Operation, Operation];
+  const [deactivate, unassign] = inverses.filter((i) => i.resource === 'hardwareOathMethods/B1') as [Operation, Operation];
+  // An inventory delete with no id, as the rollback no longer builds one (a delete is looked up only by way of caution).
+  const del = op({ id: `rollback/${bulk.id}/B1`, kind: 'token-delete', resource: 'hardwareOathMethods/B1', user: undefined, userId: undefined, before: { serialNumber: 'B1', heldBy: U } });
   const look = (tokens: TenantHardwareToken[]) => {
     const tenant = tenantWith(tokens);
     return { tenant, ops: lookUpDevices([deactivate, unassign, del], tenant) };
@@ -80,7 +117,14 @@ describe('rollback: a token undo with no device id, looked up by serial in the t
       expect(alreadyUndone(o, tenant)).toBe(false);
       expect(changedSince(o, tenant)).toBeUndefined();
     }
-    expect(look([{ id: 'd1', serialNumber: 'B1', status: 'available' }]).ops.map((o) => (o.before as { deviceLookup: string }).deviceLookup)).toEqual(['not-the-runs', 'not-the-runs', 'found']);
+    // Unassigned: not the run's user's any more; a delete of a token a user held is no exception (an
+    // admin's re-using the serial, say): the undos agree, and nothing is deleted.
+    const unassigned = look([{ id: 'd1', serialNumber: 'B1', status: 'available' }]);
+    expect(unassigned.ops.map((o) => (o.before as { deviceLookup: string }).deviceLookup)).toEqual(['not-the-runs', 'not-the-runs', 'not-the-runs']);
+    expect(changedSince(unassigned.ops[2]!, unassigned.tenant)).toMatch(/^the token is no longer assigned to the user: the one token of serial B1 in the tenant \(d1\) is assigned to no one, .*not known to be the run's, left alone$/);
+    // The delete of one no user held (the run gave it no one): unassigned, it is taken.
+    const noHolder = { ...del, before: { serialNumber: 'B1' } };
+    expect(lookUpDevices([noHolder], tenantWith([{ id: 'd1', serialNumber: 'B1', status: 'available' }]))[0]!.before).toMatchObject({ deviceId: 'd1', deviceLookup: 'found' });
   });
 
   it('none of the serial left: gone already', () => {
