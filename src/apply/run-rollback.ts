@@ -15,7 +15,7 @@ import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { countStates, goOnWith, Journal, journalTip, listRuns, readRun, readRunHeader, requireIntactJournal, type OpRecord, type OpState, type RunHeader, type RunSummary, type RunView } from './journal.js';
 import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
-import { lookUpDevices, needsDeviceLookup, withJournaledDevices } from './rollback-device-lookup.js';
+import { deviceLookupOf, lookUpDevices, needsDeviceLookup, withJournaledDevices } from './rollback-device-lookup.js';
 import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
 import { emptyStats, newRunId, openRunPlan, RUN_ID, runChunks, runTokenPath, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
@@ -219,7 +219,8 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     // Gone already (another run's rollback, an admin): done, nothing to send.
     const gone = inverses.filter((inv) => alreadyUndone(inv, snapshot));
     const goneIds = new Set(gone.map((g) => g.id));
-    const changed = deps.force ? [] : changedObjects(inverses.filter((inv) => !goneIds.has(inv.id)), snapshot);
+    // Under --force too, a token undo not known to be the run's is left alone (it names no device to send).
+    const changed = changedObjects(inverses.filter((inv) => !goneIds.has(inv.id) && (!deps.force || deviceLookupOf(inv) === 'not-the-runs')), snapshot);
     const runId = newRunId();
     const runDir = join(deps.stateDir, 'runs', runId);
     const identity = await deps.client.identity();
@@ -442,7 +443,9 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
       unknownDevice = latest(unknownDevice);
       gone = [...new Set([...toCompare, ...leftAlone, ...unknownDevice])].filter((inv) => alreadyUndone(inv, snapshot));
       const goneIds = new Set(gone.map((g) => g.id));
-      changed = [...changedObjects(toCompare.filter((o) => !goneIds.has(o.id)), snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent)];
+      // Under --force (nothing compared), a token undo not known to be the run's is left alone all the same.
+      const notTheRuns = force ? changedObjects(unknownDevice.filter((o) => !goneIds.has(o.id) && deviceLookupOf(o) === 'not-the-runs'), snapshot) : [];
+      changed = [...changedObjects(toCompare.filter((o) => !goneIds.has(o.id)), snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent), ...notTheRuns];
       if (!force) stillLeft = changedObjects(leftAlone.filter((o) => !goneIds.has(o.id)), snapshot, (inv, tenant) => changedSince(inv, tenant) ?? `${CHANGED_SINCE} (an earlier pass found it so)`);
     } else {
       policy = await readPolicy(deps.client);
@@ -487,8 +490,10 @@ async function executeRollback(
     if (waiting.length > 0) await journal.ops(waiting);
     const before = new Map(prior);
     for (const r of waiting) before.set(r.op, r);
-    const settled = (r: OpRecord | undefined) => isSettled(r, deps.force);
-    const pending = inverses.filter((o) => !settled(before.get(o.id)));
+    // A token undo left alone as not known to be the run's (as looked up now) is settled under --force
+    // too: it names no device, and sent it could only fail.
+    const settled = (o: Operation) => isSettled(before.get(o.id), deps.force) || (deviceLookupOf(o) === 'not-the-runs' && before.get(o.id)?.state === 'skipped' && isLeftAloneError(before.get(o.id)?.error));
+    const pending = inverses.filter((o) => !settled(o));
     executor.expect(inverses.length, inverses.length - pending.length);
     const statuses = new Map<string, OpState>();
     for (const [id, r] of before) statuses.set(id, r.state === 'started' ? 'pending' : r.state);

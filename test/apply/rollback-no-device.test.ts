@@ -181,4 +181,34 @@ describe("rollback of a run whose journal lacks a token's device id: the token i
     expect(ofSerials(g, [run.serialNumber])).toEqual([]);
     expect(heldByUsers(g)).not.toMatch(new RegExp(made.map((d) => d.id).join('|')));
   });
+
+  it("a token of the run's serial an admin took from its user since (not known to be the run's) is left alone, --force or not: listed as left alone, not failed, exit 3", async () => {
+    for (const force of [false, true]) {
+      const { g, dir, outcome, made } = await runWithoutDeviceIds('bulk');
+      const run = made[0]!;
+      const user = upnOf(g, run);
+      // The admin unassigns it (and may hand it to someone, or delete it): the rollback cannot tell it is still the run's.
+      expect((await g.raw.delete(`/beta/users/${run.assignedTo!.id}/authentication/hardwareOathMethods/${run.id}`)).status).toBe(204);
+      const back = await rollbackIn(g, dir, outcome.runId, { force });
+      expect(back.outcome.failures, `force ${force}`).toEqual([]);
+      expect(back.outcome.state).toBe('partial');
+      expect(exitStatus(back.outcome, undefined)).toBe(3);
+      expect(back.outcome.changedSince).toEqual([
+        { user, target: `hardwareOathMethods/${run.serialNumber}`, reason: expect.stringMatching(/^the token is no longer assigned to the user: .* assigned to no one, .*not known to be the run's, left alone$/) },
+        { user, target: `hardwareOathMethods/${run.serialNumber}`, reason: expect.stringMatching(/not known to be the run's, left alone$/) },
+      ]);
+      const summary = renderRollbackSummary(back.outcome, dir, undefined);
+      expect(summary).toContain(`\n  left alone (changed since the run): ${user} hardwareOathMethods/${run.serialNumber}: the token is no longer assigned to the user`);
+      expect(summary).not.toContain('failed:');
+      // Untouched: in the inventory as the admin left it.
+      expect(ofSerials(g, [run.serialNumber]).map((d) => [d.id, d.assignedTo])).toEqual([[run.id, null]]);
+      // A second pass under --force leaves it alone again.
+      if (force) {
+        const again = await rollbackIn(g, dir, back.outcome.runId, { force: true });
+        expect(again.outcome.failures).toEqual([]);
+        expect(again.outcome.changedSince.map((x) => x.target)).toEqual([`hardwareOathMethods/${run.serialNumber}`, `hardwareOathMethods/${run.serialNumber}`]);
+        expect(exitStatus(again.outcome, undefined)).toBe(3);
+      }
+    }
+  });
 });
