@@ -5,6 +5,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import type { Backoff } from '../graph/retry-policy.js';
 import { OUTCOME_UNKNOWN_WORDING, type Journal, type OpRecord, type OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
+import { assignedElsewhereRefusal } from './token-refusal.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 import { capabilityOf } from './permission-check.js';
@@ -522,6 +523,10 @@ export class Executor {
         }
         // Gone already: read back, and done if what the removal wants is there.
         if (res.status === 404 && REMOVALS.has(s.op.kind) && !this.interrupted) return void this.readBack(s, `answered 404 (${errorText(res)})`);
+        // Refused because the token is another user's: no wait for the policy mends that (a black-box
+        // test saw 20 minutes of retries, then a resume offered that failed again at once).
+        const elsewhere = assignedElsewhereRefusal(s.op, res);
+        if (elsewhere) return this.settle(s, 'failed', elsewhere);
         // Refused, maybe because the hardware OATH policy the run enabled has not reached this user
         // yet: tried again until the propagation time the run allows is over.
         const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && mayBePolicyPropagation(res) ? this.opts.policyPropagationUntil?.() : undefined;

@@ -13,6 +13,7 @@ import { serialForms, serialKey } from '../model/serial.js';
 import { canonicalJson } from '../plan/fingerprint.js';
 import { methodConfiguration, splitResource } from '../plan/resource-state.js';
 import type { Operation } from './operations.js';
+import { NEW_PLAN_NEEDED } from './token-refusal.js';
 
 /** The inventory's devices of a serial, in each form Graph may hold it (serialForms), read together. */
 async function devicesOfSerial(read: (call: GraphCall) => Promise<unknown[]>, serial: string): Promise<RawDevice[]> {
@@ -38,7 +39,7 @@ export async function lookUpBeforeCreate(op: Operation, client: GraphClient): Pr
   if (mine) return { found: 'mine', deviceId: mine.id };
   if (same.length === 0) return { found: 'none' };
   const holder = same[0]!.assignedTo?.id;
-  return { found: 'other', reason: `a token with serial ${serial} appeared in the inventory since the plan (${holder ? `assigned to ${holder}` : 'unassigned'}): not created beside it; plan again` };
+  return { found: 'other', reason: `a token with serial ${serial} appeared in the inventory since the plan (${holder ? `assigned to ${holder}` : 'unassigned'}): not created beside it; ${NEW_PLAN_NEEDED}` };
 }
 
 /**

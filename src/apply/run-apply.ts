@@ -13,14 +13,17 @@ import { judgedGroups, targetingChanges } from '../model/method-policy.js';
 import { membershipsOf, transitiveMemberships } from '../graph/groups-reader.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
-import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, policyOperations, userOperations, waveOperations, type OpKind, type Operation, type TokenPath } from './operations.js';
+import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, isBulkPath, policyOperations, userOperations, waveOperations, type OpKind, type Operation, type TokenPath } from './operations.js';
 import { MissingPermissionError, missingPermissions } from './permission-check.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, groupNamesOf, plannedRollout, rolloutStaleNow, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
 import { runFederationStep, upnDomain } from './federation-step.js';
 import { isUnknownOutcome } from './rollback-settle.js';
-import { findStale, switchGaps, type StaleObject } from './staleness.js';
+import { serialKey } from '../model/serial.js';
+import { addTo } from '../model/add-to.js';
+import { findStale, leftOutStale, switchGaps, type StaleObject } from './staleness.js';
+import { needsNewPlan } from './token-refusal.js';
 import { netbiosMapOf } from '../model/user-match.js';
 import { composedUsername } from '../model/username.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
@@ -562,6 +565,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     for (const u of users) {
       const ops = userOperations(u, tokenPath);
       const st = ops.map((o) => statusOf(o.id, now));
+      // A write only a new plan can make (its token another user's): neither it nor what waits for
+      // it is offered to a resume, which would meet the same refusal.
+      if (st.some((s) => s.status === 'failed' && needsNewPlan(s.error))) st.forEach((s, i) => (s.status === 'skipped' || needsNewPlan(s.error)) && neverByResume.add(ops[i]!.id));
       st.forEach((s, i) => count(s, ops[i]!.id));
       if (st.some(isStale) && staleUsers.count++ < LISTED_STALE) staleUsers.first.push(u.upn);
       ops.forEach((o, i) => {
@@ -593,7 +599,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       const switching = switchesAfterWrites(users, prior, tokenPath);
       return {
         wave: w,
-        result: Promise.all([memberships, readUsersAgain(left, switching, deps.client, sel.concurrency, netbiosMapOf(plan.header.options.netbios_domains))]).then(([m, read]) => ({ stale: [...membershipStale(withGroups, m), ...read.stale], held: read.held })),
+        result: Promise.all([memberships, readUsersAgain(left, switching, deps.client, sel.concurrency, netbiosMapOf(plan.header.options.netbios_domains), leftOutByBulk(users, prior, tokenPath))]).then(([m, read]) => ({ stale: [...membershipStale(withGroups, m), ...read.stale], held: read.held })),
       };
     };
     /** Users left out as stale by a re-read: journaled so, and in `now`. */
@@ -967,6 +973,34 @@ function waveIndex(layout: SwitchLayout, positions: readonly number[], batchSize
   return (index) => (first.has(positions[index]!) ? -1 : Math.floor(inWaves.get(positions[index]!)! / batchSize));
 }
 
+/**
+ * The tokens a done bulk create of the wave left out because the inventory held their serials (the
+ * first lookup's list: the run did not create them), whose user's assign-and-activate is not done
+ * and applied nothing: an earlier pass's refusal, or never sent. The wave's re-read checks each is
+ * still there for the user to take (leftOutStale).
+ */
+function leftOutByBulk(users: readonly PlanUser[], prior: ReadonlyMap<string, OpRecord>, tokenPath: TokenPath): { user: PlanUser; resources: string[] }[] {
+  if (!isBulkPath(tokenPath)) return [];
+  const ops = waveOperations(users, tokenPath);
+  // By bulk create: the serial keys its first lookup found in the inventory.
+  const present = new Map<string, Set<string>>();
+  for (const o of ops) {
+    const r = o.kind === 'token-bulk-create' ? prior.get(o.id) : undefined;
+    const keys = (r?.before as { present?: string[] } | null | undefined)?.present;
+    if (r?.state === 'done' && keys && keys.length > 0) present.set(o.id, new Set(keys));
+  }
+  if (present.size === 0) return [];
+  const byUser = new Map<string, string[]>();
+  for (const o of ops) {
+    if (o.kind !== 'token-assign-activate' || !(o.after as { created?: boolean } | null)?.created || o.userId === undefined) continue;
+    const r = prior.get(o.id);
+    const applied = r !== undefined && (r.state === 'done' || r.state === 'started' || isUnknownOutcome(r) || (r.state === 'skipped' && r.error === 'stale'));
+    const key = serialKey(String((o.after as { serialNumber?: unknown }).serialNumber ?? ''));
+    if (!applied && o.dependsOn.some((d) => present.get(d)?.has(key))) addTo(byUser, o.userId, o.resource);
+  }
+  return users.flatMap((u) => (byUser.has(u.userId) ? [{ user: u, resources: byUser.get(u.userId)! }] : []));
+}
+
 /** The users' changes this run has not touched yet: objects it changed itself are not compared again. */
 function trimTouched(users: PlanUser[], prior: ReadonlyMap<string, OpRecord>, tokenPath: TokenPath): PlanUser[] {
   // Tokens a bulk create of the wave has sent (or made) are this run's doing too.
@@ -1075,14 +1109,21 @@ function switchesAfterWrites(users: readonly PlanUser[], prior: ReadonlyMap<stri
  * on-premises name is read by their tenant UPN, and must still be the one tenant user that name
  * matches (`netbiosDomains`: the plan's --netbios-domain), or they count as no longer in the tenant.
  */
-async function readUsersAgain(users: readonly PlanUser[], switching: readonly SwitchAfterWrites[], client: GraphClient, concurrency: number, netbiosDomains: ReadonlyMap<string, string>): Promise<WaveRecheck> {
-  if (users.length === 0 && switching.length === 0) return { stale: [], held: [] };
+async function readUsersAgain(
+  users: readonly PlanUser[],
+  switching: readonly SwitchAfterWrites[],
+  client: GraphClient,
+  concurrency: number,
+  netbiosDomains: ReadonlyMap<string, string>,
+  leftOut: readonly { user: PlanUser; resources: string[] }[] = [],
+): Promise<WaveRecheck> {
+  if (users.length === 0 && switching.length === 0 && leftOut.length === 0) return { stale: [], held: [] };
   const known = new Map<string, { upn: string; userId: string; needsPreferences: boolean; username?: string }>();
   const entry = (u: PlanUser, needsPreferences: boolean) => ({ upn: u.tenantUpn ?? u.upn, userId: u.userId, needsPreferences, ...(u.tenantUpn !== undefined ? { username: u.upn } : {}) });
   for (const u of users) known.set(u.userId, entry(u, u.changes.some((c) => c.resource === 'signInPreferences')));
   for (const s of switching) if (!known.has(s.user.userId)) known.set(s.user.userId, entry(s.user, false));
   const tokensOf = (u: PlanUser) => [...u.changes, ...(u.kept ?? [])].filter((c) => c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.slice('hardwareOathMethods/'.length));
-  const serials = [...new Set([...users.flatMap(tokensOf), ...switching.flatMap((s) => tokensOf(s.user))])];
+  const serials = [...new Set([...users.flatMap(tokensOf), ...switching.flatMap((s) => tokensOf(s.user)), ...leftOut.flatMap((l) => l.resources.map((r) => r.slice('hardwareOathMethods/'.length)))])];
   const tenant = await readTenant(client, {
     known: [...known.values()],
     ...([...known.values()].some((k) => k.username !== undefined) ? { onPremises: { netbiosDomains } } : {}),
@@ -1095,7 +1136,7 @@ async function readUsersAgain(users: readonly PlanUser[], switching: readonly Sw
     const gaps = switchGaps(s.user, s.written, tenant);
     return gaps.length === 0 ? [] : [{ upn: s.user.upn, op: s.op, reason: heldBackReason(s.user.upn, gaps) }];
   });
-  return { stale: findStale(users, [], tenant), held };
+  return { stale: [...findStale(users, [], tenant), ...leftOutStale(leftOut, tenant)], held };
 }
 
 /** What the journal, the --results file and the summary say of a switch held back. */

@@ -1,8 +1,9 @@
-import type { TenantSnapshot } from '../model/tenant.js';
+import type { TenantHardwareToken, TenantSnapshot } from '../model/tenant.js';
 import { savedAsRead } from '../graph/policy-reader.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
 import type { PlanUser, SavedPolicyChange } from '../plan/plan-file.js';
 import { policyPropertyState, splitResource, userResourceState } from '../plan/resource-state.js';
+import { serialKey } from '../model/serial.js';
 
 export interface StaleObject {
   user?: string;
@@ -36,10 +37,67 @@ export function findStale(users: readonly PlanUser[], policyChanges: readonly Sa
         out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now: 'absent', reason });
         continue;
       }
+      // Checked before the fingerprint: the state it compares leaves other users' tokens out, so a
+      // token of the serial uploaded to someone else since reads as no change, and its write fails.
+      const other = c.action !== 'no-op' ? heldByAnother(c.resource, c.before, user.id, tenant.hardwareTokens) : undefined;
+      if (other) {
+        out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now: `assigned to ${other.assignedToId}`, reason: heldByAnotherReason(splitResource(c.resource)[1]!, other.assignedToId!) });
+        continue;
+      }
       const now = stateFingerprint(userResourceState(c.resource, user, tenant.hardwareTokens));
       if (now === c.state_fingerprint) continue;
       const reason = c.action === 'no-op' ? "changed in the tenant since the plan, which kept it as it was: the user's changes (a switch to Entra MFA, a default) rest on it" : 'changed in the tenant since the plan';
       out.push({ user: u.upn, target: c.resource, planned: c.state_fingerprint, now, reason });
+    }
+  }
+  return out;
+}
+
+/**
+ * The token of a plan resource `hardwareOathMethods/<serial>` that the inventory holds assigned to
+ * another user, when the plan did not see it so: the plan meant to create the serial (it saw none of
+ * it, or it would have left the user's token alone) or to assign the very token now held. A token
+ * can be one user's only: the write would be refused. None when the user holds one of it.
+ */
+export function heldByAnother(resource: string, before: unknown, userId: string, inventory: ReadonlyMap<string, TenantHardwareToken[]>): TenantHardwareToken | undefined {
+  const [kind, serial] = splitResource(resource);
+  if (kind !== 'hardwareOathMethods' || serial === undefined) return undefined;
+  const tokens = inventory.get(serialKey(serial)) ?? [];
+  if (tokens.some((t) => t.assignedToId === userId)) return undefined;
+  const seen = (before as { id?: unknown } | null)?.id;
+  return tokens.find((t) => t.assignedToId !== undefined && t.assignedToId !== userId && (seen === undefined || t.id === seen));
+}
+
+/** What a user left out for a token held by another user is told: the serial (never the seed), the holder, and the way on. */
+export function heldByAnotherReason(serial: string, holder: string): string {
+  return `the token with serial ${serial} is assigned to another user (${holder}) in the tenant's inventory since the plan, and a token can be one user's only: plan again (once it is unassigned there, if it is this user's token)`;
+}
+
+/**
+ * Users whose token the run's bulk create left out, since the inventory held its serial then (the
+ * run did not create it), and whose assign-and-activate is not done: the run can never write it when
+ * that token is gone now (the bulk create is done; an assign by serial finds nothing) or assigned to
+ * another user. `leftOut`: the plan resources, by user. Pure.
+ */
+export function leftOutStale(leftOut: readonly { user: PlanUser; resources: readonly string[] }[], tenant: TenantSnapshot): StaleObject[] {
+  const out: StaleObject[] = [];
+  for (const { user: u, resources } of leftOut) {
+    for (const resource of resources) {
+      const c = u.changes.find((x) => x.resource === resource);
+      if (!c) continue;
+      const serial = splitResource(resource)[1]!;
+      const tokens = tenant.hardwareTokens.get(serialKey(serial)) ?? [];
+      const other = heldByAnother(resource, null, u.userId, tenant.hardwareTokens);
+      if (other) out.push({ user: u.upn, target: resource, planned: c.state_fingerprint, now: `assigned to ${other.assignedToId}`, reason: heldByAnotherReason(serial, other.assignedToId!) });
+      else if (tokens.length === 0) {
+        out.push({
+          user: u.upn,
+          target: resource,
+          planned: c.state_fingerprint,
+          now: 'absent',
+          reason: `the token with serial ${serial}, which the inventory held when the run's bulk create ran (so the run left it out and did not create it), is no longer in the inventory: this run cannot create it now; plan again`,
+        });
+      }
     }
   }
   return out;

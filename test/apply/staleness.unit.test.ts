@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findStale, switchGaps } from '../../src/apply/staleness.js';
+import { findStale, leftOutStale, switchGaps } from '../../src/apply/staleness.js';
 import type { TenantSnapshot } from '../../src/model/tenant.js';
 import { stateFingerprint } from '../../src/plan/fingerprint.js';
 import type { PlanUser } from '../../src/plan/plan-file.js';
@@ -39,6 +39,40 @@ describe('findStale (pure)', () => {
     gone.users.clear();
     expect(findStale([planUser(null)], [], gone)).toEqual([expect.objectContaining({ user: 'a@x.com', reason: 'the user is no longer in the tenant' })]);
     expect(findStale([planUser(null)], [], snapshot([], 'disabled', 'another-id'))).toEqual([expect.objectContaining({ now: 'absent' })]);
+  });
+});
+
+describe("findStale and leftOutStale (pure): a plan's token held by another user", () => {
+  const OTHER = '00000000-0000-4000-8000-0000000000ff';
+  const tok = (id: string, assignedToId?: string) => ({ id, serialNumber: '20010006', status: assignedToId ? 'assigned' : 'available', ...(assignedToId ? { assignedToId } : {}) });
+  const withTokens = (...tokens: ReturnType<typeof tok>[]): TenantSnapshot => ({ ...snapshot([]), hardwareTokens: new Map([['20010006', tokens]]) });
+  const created: PlanUser = {
+    upn: 'a@x.com',
+    userId: U,
+    changes: [{ resource: 'hardwareOathMethods/20010006', action: 'create', before: null, after: { serialNumber: '20010006' }, rule: 'OATH-HARDWARE', because: '', state_fingerprint: stateFingerprint(null) }] as PlanUser['changes'],
+  };
+  const seenFree = { id: 'd1', serialNumber: '20010006', status: 'available', assignedTo: null };
+  const assigned: PlanUser = { ...created, changes: [{ ...created.changes[0]!, action: 'update', before: seenFree, state_fingerprint: stateFingerprint(seenFree) }] };
+
+  it('a token the plan creates, now assigned to another user, is stale, naming the serial and the holder (the state compared leaves others\' tokens out)', () => {
+    expect(findStale([created], [], withTokens(tok('d9', OTHER)))).toEqual([
+      expect.objectContaining({ user: 'a@x.com', target: 'hardwareOathMethods/20010006', now: `assigned to ${OTHER}`, reason: expect.stringMatching(new RegExp(`serial 20010006 is assigned to another user \\(${OTHER}\\).*plan again`)) }),
+    ]);
+    // The plan's user holds one of the serial: that one is theirs (a duplicate elsewhere is not what they write).
+    expect(findStale([created], [], withTokens(tok('d9', OTHER), tok('d8', U)))[0]?.reason).toBe('changed in the tenant since the plan');
+  });
+
+  it('the inventory token the plan assigns, now another user\'s, is stale with the holder; another token of the serial held elsewhere is not', () => {
+    expect(findStale([assigned], [], withTokens(tok('d1', OTHER)))).toEqual([expect.objectContaining({ now: `assigned to ${OTHER}` })]);
+    expect(findStale([assigned], [], withTokens(tok('d1'), tok('d9', OTHER)))).toEqual([]);
+  });
+
+  it('a token a bulk create left out (the inventory held it) that is gone now, or held by another, can never be written by the run', () => {
+    expect(leftOutStale([{ user: created, resources: ['hardwareOathMethods/20010006'] }], withTokens())).toEqual([expect.objectContaining({ now: 'absent', reason: expect.stringMatching(/no longer in the inventory: this run cannot create it now; plan again/) })]);
+    expect(leftOutStale([{ user: created, resources: ['hardwareOathMethods/20010006'] }], withTokens(tok('d9', OTHER)))).toEqual([expect.objectContaining({ now: `assigned to ${OTHER}` })]);
+    // Unassigned, or the user's: the assign by serial can take it.
+    expect(leftOutStale([{ user: created, resources: ['hardwareOathMethods/20010006'] }], withTokens(tok('d9')))).toEqual([]);
+    expect(leftOutStale([{ user: created, resources: ['hardwareOathMethods/20010006'] }], withTokens(tok('d9', U)))).toEqual([]);
   });
 });
 
