@@ -1,11 +1,12 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership } from '../graph/cutover-reader.js';
 import { groupMemberUpns, resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
-import { phoneUsable, userPolicy, type UserPolicy } from '../mapping/policy-view.js';
+import { userPolicy, type UserPolicy } from '../mapping/policy-view.js';
+import { heldMethods, PHONES } from '../mapping/usable-methods.js';
 import { policyAfter, policyTargetGroups } from '../model/method-policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { formatProblem, SourceError } from '../model/problem.js';
-import type { PhoneType, TenantCutover, TenantUser } from '../model/tenant.js';
+import type { TenantCutover, TenantUser } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
 import { readUserList, unknownUsersText } from './user-list.js';
@@ -66,8 +67,6 @@ export interface StatusResult {
   counts: { users: number; migrated: number; switched: number; ready: number; phone_only: number; blocked: number };
   users: UserStatusRow[];
 }
-
-const PHONES = ['mobile', 'alternateMobile', 'office'];
 
 /** What status says when Graph refuses it the staged rollout policies (Graph's own words are in the plan's and apply's refusals). */
 const ROLLOUT_UNREAD =
@@ -141,17 +140,11 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
 
 function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | undefined, disabledInServer: boolean, cutover: TenantCutover, match?: UserMatch): UserStatusRow {
   if (!u || !policy) return { user: upn, user_id: null, migrated: false, methods: [], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, blocked: notFound(match) };
-  const held: [string, boolean][] = [
-    ...PHONES.filter((t) => u.phones.some((p) => p.phoneType === t)).map((t): [string, boolean] => [t, phoneUsable(policy, t as PhoneType)]),
-    ...(u.hardwareOath.some((t) => t.status === undefined || t.status === 'activated') ? [['hardwareOath', policy.hardwareOath] as [string, boolean]] : []),
-    ...(u.softwareOathCount > 0 ? [['softwareOath', policy.softwareOath] as [string, boolean]] : []),
-    ...(u.authenticatorCount > 0 ? [['authenticator', policy.authenticator] as [string, boolean]] : []),
-    ...((u.passwordlessCount ?? 0) > 0 ? [['passwordless', true] as [string, boolean]] : []),
-  ];
+  const held = heldMethods(u, policy);
   const methods = held.filter(([, usable]) => usable).map(([m]) => m);
   const notEnabled = held.filter(([, usable]) => !usable).map(([m]) => m);
   const migrated = methods.length > 0;
-  const phoneOnly = migrated && methods.every((m) => PHONES.includes(m));
+  const phoneOnly = migrated && methods.every((m) => (PHONES as readonly string[]).includes(m));
   const by = switchedBy(u, cutover);
   const blocked = by
     ? // Sign-in turned off in Entra: no MFA is asked of them at all, so being switched blocks nothing.
