@@ -1,5 +1,5 @@
 import type { GraphClient } from '../graph/graph-client.js';
-import { readRolloutPolicy } from '../graph/cutover-reader.js';
+import { readRolloutPolicy, RolloutForbiddenError } from '../graph/cutover-reader.js';
 import { transitiveMemberships } from '../graph/groups-reader.js';
 import { getGroup } from '../graph/calls/groups.js';
 import { isSuccess } from '../graph/graph-call.js';
@@ -7,6 +7,7 @@ import { readTenant } from '../graph/tenant-reader.js';
 import type { TenantUser } from '../model/tenant.js';
 import { ROLLOUT_UNDOS } from './rollback-inverses.js';
 import type { Operation } from './operations.js';
+import { othersLeftWithout } from './rollback-others.js';
 
 /**
  * What a rollback journals (and reports) for an undo it left in place because its user is still
@@ -51,20 +52,31 @@ export interface StillSwitched {
   holds: Map<string, string>;
   /** The run's users still switched for whom something was left in place, with what switches them. */
   users: { user: string; by: string }[];
+  /**
+   * Users outside the run the staged rollout still switches, for whom the methods policy's undo was
+   * left in place (it would leave them with no method they can use): the first few, how many (at
+   * least, when `unread` members were not read), what switches them.
+   */
+  others?: { first: string[]; count: number; by: string[]; unread: number };
 }
+
+/** How many users outside the run were left something: `N user(s) outside the run`, a floor when some were not read. */
+export const othersText = (o: NonNullable<StillSwitched['others']>) => `${o.unread > 0 ? 'at least ' : ''}${o.count} user(s) outside the run`;
 
 const NONE: StillSwitched = { holds: new Map(), users: [] };
 
 /**
  * Once the cutover's undos are sent (a domain's federation put back, the rollout policy disabled or
- * deleted, the run's groups detached), which of the run's users the staged rollout still switches to
- * Entra MFA, read from the tenant: the rollout policy is enabled still (its undo left alone as changed
- * since the run, failed, or none: it was enabled before the run) and applies to the whole
- * organisation, or to a group holding the user (nested groups included) other than one this rollback
- * takes the user out of. Their method removals still to send are left in place, and so is the
- * methods policy's undo of a method configuration one of them needs for a method they hold (SMS and
- * voice for a phone, hardware OATH for a token...). Nothing is read for a run that touched no staged
- * rollout.
+ * deleted, the run's groups detached), who the staged rollout still switches to Entra MFA, read from
+ * the tenant: the rollout policy is enabled still (its undo left alone as changed since the run,
+ * failed, or none: it was enabled before the run) and applies to the whole organisation, or to a
+ * group holding the user (nested groups included) other than one this rollback takes the user out
+ * of. Of a run that touched the staged rollout, its users' method removals still to send are left in
+ * place, and so is the methods policy's undo of a method configuration one of them needs for a method
+ * they hold (SMS and voice for a phone, hardware OATH for a token...). Whatever the run, the methods
+ * policy's undos that would leave another user it still switches with no method they can use are left
+ * in place too (rollback-others.ts). Nothing is read for a run that touched no staged rollout and has
+ * no method configuration to set back.
  *
  * `pending`: the undos still to send after the cutover's; `doneNow`: the cutover undos done in this
  * pass (a policy just deleted may still be listed for a moment: what was done is trusted).
@@ -75,42 +87,36 @@ export async function stillSwitched(
   pending: readonly Operation[],
   runUsers: ReadonlyMap<string, string>,
   doneNow: ReadonlySet<string>,
-  concurrency: number,
-  onRead?: (what: string) => void,
+  opts: { concurrency: number; onRead?: (what: string, done?: number, total?: number) => void; log?: (line: string) => void },
 ): Promise<StillSwitched> {
+  const { concurrency, onRead } = opts;
   const rollout = inverses.some((o) => ROLLOUT_UNDOS.has(o.kind) || (o.kind === 'group-member-remove' && o.resource.startsWith('rolloutGroup/')));
-  if (!rollout || runUsers.size === 0) return NONE;
+  const configs = pending.filter((o) => o.kind === 'policy-config');
+  if (!rollout && configs.length === 0) return NONE;
   const policyUndo = inverses.find((o) => o.kind === 'rollout-policy-delete' || o.kind === 'rollout-policy-update');
   if (policyUndo && doneNow.has(policyUndo.id)) return NONE;
-  // Seconds for a large group (its members read a page at a time): said, so the wait is not silence.
-  onRead?.(`reading which of the run's ${runUsers.size} user(s) the staged rollout still switches to Entra MFA (Graph)`);
-  const policy = await readRolloutPolicy(client);
+  // The run's users are judged by what the run gave them; of a run that touched no staged rollout, they are users like any other.
+  const judgeRun = rollout && runUsers.size > 0;
+  // Seconds for a large group (its members read a page at a time): said, so the wait is not silence
+  // (for a run that touched no staged rollout, once one is found enabled: the policy's read is one request).
+  if (judgeRun) onRead?.(`reading which of the run's ${runUsers.size} user(s) the staged rollout still switches to Entra MFA (Graph)`);
+  let policy;
+  try {
+    policy = await readRolloutPolicy(client);
+  } catch (err) {
+    // A run that never touched the staged rollout may be an app-only sign-in's, which Graph never lets read it.
+    if (rollout || !(err instanceof RolloutForbiddenError)) throw err;
+    opts.log?.(`Warning: the staged rollout could not be read (${err.message}): the methods policy is put back without checking that the users it switches to Entra MFA keep a method they can use`);
+    return NONE;
+  }
   if (!policy?.isEnabled) return NONE;
   // Groups this pass detached: the policy may still list them for a moment.
   const detached = new Set(inverses.filter((o) => o.kind === 'rollout-detach' && doneNow.has(o.id)).map((o) => String((o.before as { groupId?: unknown } | null)?.groupId).toLowerCase()));
-  const byUser = new Map<string, string>();
-  if (policy.isAppliedToOrganization) {
-    for (const id of runUsers.keys()) byUser.set(id, 'the staged rollout policy (it applies to the whole organisation)');
-  } else {
-    const groups = policy.appliesTo.filter((g) => !detached.has(g.toLowerCase()));
-    if (groups.length === 0) return NONE;
-    const memberships = await transitiveMemberships(client, groups, new Set(runUsers.keys()));
-    // The rollout groups this rollback still takes each user out of (first in the user's undos).
-    const leaving = new Map<string, Set<string>>();
-    for (const o of pending) {
-      if (o.kind !== 'group-member-remove' || !o.userId || !o.resource.startsWith('rolloutGroup/')) continue;
-      const key = o.userId.toLowerCase();
-      leaving.set(key, (leaving.get(key) ?? new Set()).add(o.resource.slice('rolloutGroup/'.length).toLowerCase()));
-    }
-    const names = new Map<string, string>();
-    for (const [id, held] of memberships) {
-      const stays = held.find((g) => !leaving.get(id)?.has(g.toLowerCase()));
-      if (stays === undefined) continue;
-      if (!names.has(stays)) names.set(stays, await groupName(client, stays));
-      byUser.set(id, `the group "${names.get(stays)}" of the staged rollout policy`);
-    }
-  }
-  if (byUser.size === 0) return NONE;
+  const groups = policy.isAppliedToOrganization ? undefined : policy.appliesTo.filter((g) => !detached.has(g.toLowerCase()));
+  if (groups?.length === 0) return NONE;
+  const names = new Map<string, Promise<string>>();
+  const nameOf = (id: string) => names.get(id) ?? names.set(id, groupName(client, id)).get(id)!;
+  const byUser = judgeRun ? await runUsersSwitched(client, groups, pending, runUsers, nameOf) : new Map<string, string>();
   const holds = new Map<string, string>();
   const named = new Map<string, string>();
   const hold = (o: Operation, userKey: string, reason: string) => {
@@ -129,8 +135,7 @@ export async function stillSwitched(
     if (unassign && owner) hold(o, owner, `${holds.get(unassign)!} (its user ${runUsers.get(owner)} keeps it)`);
   }
   // The methods policy's undos that would turn off what those users still hold.
-  const configs = pending.filter((o) => o.kind === 'policy-config');
-  if (configs.length > 0) {
+  if (configs.length > 0 && byUser.size > 0) {
     // Read by their UPN in the tenant (a user the plan matched by an on-premises name is not named by it in runUsers).
     const tenantUpns = new Map(inverses.filter((o) => o.userId && o.tenantUpn).map((o) => [o.userId!.toLowerCase(), o.tenantUpn!]));
     const known = [...byUser.keys()].map((id) => ({ upn: tenantUpns.get(id) ?? runUsers.get(id)!, userId: id, needsPreferences: false }));
@@ -146,7 +151,40 @@ export async function stillSwitched(
       for (const id of users) named.set(id, byUser.get(id)!);
     }
   }
-  return { holds, users: [...named].map(([id, by]) => ({ user: runUsers.get(id)!, by })).sort((a, b) => a.user.localeCompare(b.user)) };
+  // The rest of them, for the users it still switches outside the run (an admin added them to a group since).
+  const left = configs.filter((o) => !holds.has(o.id));
+  const others = left.length > 0 ? await othersLeftWithout(client, left, groups ?? 'organization', judgeRun ? new Set(runUsers.keys()) : new Set(), nameOf, { concurrency, ...(onRead ? { onRead } : {}) }) : undefined;
+  for (const [op, { by, why }] of others?.holds ?? []) holds.set(op, `${STILL_SWITCHED} ${by.join(' and ')}: ${why}`);
+  return {
+    holds,
+    users: [...named].map(([id, by]) => ({ user: runUsers.get(id)!, by })).sort((a, b) => a.user.localeCompare(b.user)),
+    ...(others ? { others: { first: others.first, count: others.count, by: others.by, unread: others.unread } } : {}),
+  };
+}
+
+/**
+ * Which of the run's users the staged rollout still switches (by lower-case id), with what switches
+ * them: every one, when it applies to the whole organisation (`groups` undefined); else those a group
+ * of it holds other than the ones this rollback still takes them out of (first in the user's undos).
+ */
+async function runUsersSwitched(client: GraphClient, groups: readonly string[] | undefined, pending: readonly Operation[], runUsers: ReadonlyMap<string, string>, nameOf: (id: string) => Promise<string>): Promise<Map<string, string>> {
+  const byUser = new Map<string, string>();
+  if (!groups) {
+    for (const id of runUsers.keys()) byUser.set(id, 'the staged rollout policy (it applies to the whole organisation)');
+    return byUser;
+  }
+  const memberships = await transitiveMemberships(client, groups, new Set(runUsers.keys()));
+  const leaving = new Map<string, Set<string>>();
+  for (const o of pending) {
+    if (o.kind !== 'group-member-remove' || !o.userId || !o.resource.startsWith('rolloutGroup/')) continue;
+    const key = o.userId.toLowerCase();
+    leaving.set(key, (leaving.get(key) ?? new Set()).add(o.resource.slice('rolloutGroup/'.length).toLowerCase()));
+  }
+  for (const [id, held] of memberships) {
+    const stays = held.find((g) => !leaving.get(id)?.has(g.toLowerCase()));
+    if (stays !== undefined) byUser.set(id, `the group "${await nameOf(stays)}" of the staged rollout policy`);
+  }
+  return byUser;
 }
 
 /** A group's display name (its id, if it cannot be read). */

@@ -22,7 +22,7 @@ import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 import { settleUnknownOutcomes, unknownOutcomes } from './rollback-settle.js';
-import { isStillSwitchedError, METHOD_REMOVALS, stillSwitched } from './rollback-switched.js';
+import { isStillSwitchedError, METHOD_REMOVALS, othersText, stillSwitched, type StillSwitched } from './rollback-switched.js';
 
 export interface RollbackOutcome {
   runId: string;
@@ -57,6 +57,12 @@ export interface RollbackOutcome {
   stillSwitched: Unreversible[];
   /** The users those undos were left in place for in this pass, with what switches them. */
   stillSwitchedUsers: { user: string; by: string }[];
+  /**
+   * Users outside the run the staged rollout still switches, whom the methods policy's undo would have
+   * left with no method they can use (so it was left in place) in this pass: the first few, how many
+   * (at least, with `unread` users not read once every such undo was left), what switches them.
+   */
+  stillSwitchedOthers?: { first: string[]; count: number; by: string[]; unread: number };
   counts: Record<OpState, number>;
   stats: ExecStats;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
@@ -512,6 +518,7 @@ async function executeRollback(
     const rest = pending.filter((o) => !CUTOVER_UNDOS.has(o.kind));
     if (cutover.length > 0) record(await executor.run(cutover, before));
     let switched: RollbackOutcome['stillSwitchedUsers'] = [];
+    let others: StillSwitched['others'];
     let toSend = rest;
     // Interrupted: the rest is left pending (nothing more is read or sent).
     if (rest.length > 0 && !executor.wasInterrupted) {
@@ -526,18 +533,20 @@ async function executeRollback(
         const doneNow = new Set(cutover.filter((o) => statuses.get(o.id) === 'done').map((o) => o.id));
         // A read that fails stops the rollback here, before any method is touched (finished by a rollback of
         // it); with --out-of-order, which takes them all the same, it goes on, said.
-        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, deps.concurrency, (what) => {
+        const onRead = (what: string, done?: number, total?: number) => {
           reading = true;
-          readSteps(deps).step(what);
-        })
+          readSteps(deps).step(what, done, total);
+        };
+        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, { concurrency: deps.concurrency, onRead, ...(deps.log ? { log: deps.log } : {}) })
           .finally(() => (reading = false))
           .catch((err: unknown) => {
           if (!deps.outOfOrder) throw err;
           deps.log?.(`Warning: --out-of-order: which users of the run the staged rollout still switches to Entra MFA could not be read (${(err as Error).message}): their methods are taken all the same`);
-          return { holds: new Map<string, string>(), users: [] };
+          return { holds: new Map<string, string>(), users: [] } as StillSwitched;
         });
         if (found.holds.size > 0 && deps.outOfOrder) {
-          deps.log?.(`Warning: --out-of-order: ${found.users.length} user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: ${found.users.slice(0, 5).map((u) => `${u.user} (by ${u.by})`).join(', ')}${found.users.length > 5 ? ', ...' : ''}`);
+          if (found.users.length > 0) deps.log?.(`Warning: --out-of-order: ${found.users.length} user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: ${found.users.slice(0, 5).map((u) => `${u.user} (by ${u.by})`).join(', ')}${found.users.length > 5 ? ', ...' : ''}`);
+          if (found.others) deps.log?.(`Warning: --out-of-order: ${othersText(found.others)} still switched to Entra MFA (by ${found.others.by.join(' and ')}) are left with no method they can use by the methods policy's undo: ${found.others.first.join(', ')}${found.others.count > found.others.first.length ? ', ...' : ''}`);
         } else if (found.holds.size > 0) {
           const held: OpRecord[] = [...found.holds].map(([op, error]) => ({ op, state: 'skipped', error }));
           await journal.ops(held);
@@ -545,6 +554,7 @@ async function executeRollback(
           record(new Map(held.map((r) => [r.op, { status: r.state, error: r.error! }])));
           toSend = rest.filter((o) => !found.holds.has(o.id));
           switched = found.users;
+          others = found.others;
         }
       }
     }
@@ -572,7 +582,7 @@ async function executeRollback(
       .map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource, reason: (results.get(o.id) ?? before.get(o.id))?.error ?? 'failed' }));
     const cutoverUndone = inverses.filter((o) => CUTOVER_UNDOS.has(o.kind) && statuses.get(o.id) === 'done' && before.get(o.id)?.result?.goneAlready !== true).map((o) => ({ kind: o.kind, target: o.resource }));
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
-    const held = { stillSwitched: stillSwitchedNow, stillSwitchedUsers: switched };
+    const held = { stillSwitched: stillSwitchedNow, stillSwitchedUsers: switched, ...(others ? { stillSwitchedOthers: others } : {}) };
     if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, cutoverUndone, ...held, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);

@@ -188,7 +188,7 @@ Examples:
     .option('--force', 'also overwrite objects changed in the tenant since the run', false)
     .option(
       '--out-of-order',
-      'roll back this run although later changes rest on it: apply runs made after it still in effect, or a domain of its users made to reject the federated IdP\'s MFA since (refused without this), or users of it the staged rollout still switches to Entra MFA once its cutover is undone (their methods are left in place without this)',
+      'roll back this run although later changes rest on it: apply runs made after it still in effect, or a domain of its users made to reject the federated IdP\'s MFA since (refused without this), or users the staged rollout still switches to Entra MFA once its cutover is undone (their methods, and the methods policy\'s parts that would leave them with none they can use, the run\'s users or others, are left in place without this)',
       false,
     );
   addConsistencyWindowOption(addGraphOptions(rollback, 'Graph root: the one the run wrote to (the default; another is refused)'))

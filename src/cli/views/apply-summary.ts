@@ -1,6 +1,7 @@
 import { addTo } from '../../model/add-to.js';
 import type { ApplyOutcome } from '../../apply/run-apply.js';
 import type { RollbackOutcome } from '../../apply/run-rollback.js';
+import { othersText } from '../../apply/rollback-switched.js';
 import { cliCommand } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
 
@@ -92,9 +93,15 @@ function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; outOfOrde
   const users = o.stillSwitchedUsers;
   if (o.stillSwitched.length === 0) return [];
   const by = [...new Set(users.map((u) => u.by))];
-  const named = users.length > 0 ? `${users.length} user(s) of the run are still switched to Entra MFA${by.length > 0 ? ` by ${by.join(' and ')}` : ''}: ${users.slice(0, LISTED).map((u) => u.user).join(', ')}${users.length > LISTED ? `, and ${users.length - LISTED} more` : ''}` : 'Users of the run are still switched to Entra MFA';
-  const ways = hints ? ` Once they are not (out of the group, or the staged rollout policy disabled), finish with: ${hints.again}; to take them all the same, leaving them with nothing to sign in with: ${hints.outOfOrder}` : '';
-  return [`Left in place: ${named}. What this rollback would take from them (their methods, the methods policy's parts they need) stays, ${o.stillSwitched.length} object(s): taken away, it could leave them with nothing to sign in with.${ways}`];
+  const others = o.stillSwitchedOthers;
+  const ofRun = users.length > 0 ? `${users.length} user(s) of the run are still switched to Entra MFA${by.length > 0 ? ` by ${by.join(' and ')}` : ''}: ${users.slice(0, LISTED).map((u) => u.user).join(', ')}${users.length > LISTED ? `, and ${users.length - LISTED} more` : ''}` : undefined;
+  // Not the run's (an admin added them to a rollout group since): named, since the policy's undo would lock them out too.
+  const outside = others
+    ? `${othersText(others)} ${others.count === 1 && others.unread === 0 ? 'is' : 'are'} still switched to Entra MFA by ${others.by.join(' and ')} and would have no method they can use: ${others.first.join(', ')}${others.count > others.first.length ? `, and ${others.count - others.first.length}${others.unread > 0 ? ' or more' : ''} more` : ''}${others.unread > 0 ? ` (${others.unread} of them not read: every undo was left in place already)` : ''}`
+    : undefined;
+  const named = [ofRun, outside].filter((x) => x !== undefined).join('; ') || 'Users of the run are still switched to Entra MFA';
+  const ways = hints ? ` Once they are not (out of the group, or the staged rollout policy disabled${others ? `; or, outside the run, with another method they can use` : ''}), finish with: ${hints.again}; to take them all the same, leaving them with nothing to sign in with: ${hints.outOfOrder}` : '';
+  return [`Left in place: ${named}. What this rollback would take from them (${ofRun ? "their methods, the methods policy's parts they need" : "the methods policy's parts they need"}) stays, ${o.stillSwitched.length} object(s): taken away, it could leave them with nothing to sign in with.${ways}`];
 }
 
 function cutoverUndoLine(x: RollbackOutcome['cutoverUndone'][number]): string {

@@ -80,3 +80,10 @@ export const removeGroupMember = (groupId: string, objectId: string): GraphCall 
   version: 'v1.0',
   path: `/groups/${encodeURIComponent(groupId)}/members/${encodeURIComponent(objectId)}/$ref`,
 });
+
+/** A group's members (nested groups' included) with their UPNs (users have one; devices and contacts do not), 999 to a page. */
+export const listTransitiveMemberUpns = (groupId: string): GraphCall => ({
+  method: 'GET',
+  version: 'v1.0',
+  path: `/groups/${encodeURIComponent(groupId)}/transitiveMembers?$select=id,userPrincipalName&$top=999`,
+});

@@ -1,0 +1,135 @@
+import type { GraphClient } from '../graph/graph-client.js';
+import { listTransitiveMemberUpns } from '../graph/calls/groups.js';
+import { listUsers, type DirectoryUser } from '../graph/calls/users.js';
+import { GraphRequestError } from '../graph/graph-errors.js';
+import { transitiveMemberships } from '../graph/groups-reader.js';
+import { readPolicy } from '../graph/policy-reader.js';
+import { readTenant } from '../graph/tenant-reader.js';
+import { userPolicy } from '../mapping/policy-view.js';
+import { canSignIn, configsInUse } from '../mapping/usable-methods.js';
+import { METHOD_CONFIGS, policyAfter, policyTargetGroups, type MethodConfig, type PolicyEdit } from '../model/method-policy.js';
+import type { Operation } from './operations.js';
+
+/** Users outside the run whose methods are read at once (a step of the progress each). */
+const READ_AT_ONCE = 500;
+/** Users named in a held undo's reason. */
+const NAMED = 5;
+
+/** The users the staged rollout still switches: every user of the organisation, or the members of these groups. */
+export type SwitchedBy = 'organization' | readonly string[];
+
+export interface OthersLeft {
+  /** The methods policy's undos to leave in place, by operation id, with why (after STILL_SWITCHED and what switches them). */
+  holds: Map<string, { by: string[]; why: string }>;
+  /** The users outside the run they are left for: the first few (by UPN), how many, what switches them. */
+  first: string[];
+  count: number;
+  by: string[];
+  /** Members whose methods were not read, every undo being left in place already: `count` is a floor. */
+  unread: number;
+}
+
+/**
+ * Which of the methods policy's undos still to send (`configs`, setting a method configuration back)
+ * would leave a user the staged rollout keeps switched to Entra MFA, other than the run's (`exclude`,
+ * by lower-case id: judged apart, by what the run gave them), with no method they can use: they can
+ * sign in now (a method they hold is enabled for them), and could not once every one of these undos
+ * is sent. Those undos that let them use what they use now are left in place. Read from the tenant:
+ * the switched users (the groups' members, nested included, or the whole directory, a page at a
+ * time), the methods policy and its target groups, then the users' methods, READ_AT_ONCE at a time,
+ * stopping once every undo is left in place (nothing left to decide). Nothing is read when no undo
+ * turns a method off.
+ */
+export async function othersLeftWithout(
+  client: GraphClient,
+  configs: readonly Operation[],
+  switchedBy: SwitchedBy,
+  exclude: ReadonlySet<string>,
+  groupName: (id: string) => Promise<string>,
+  opts: { concurrency: number; onRead?: (what: string, done?: number, total?: number) => void },
+): Promise<OthersLeft | undefined> {
+  const live = await readPolicy(client);
+  const now = policyAfter(live, []);
+  const edits = (o: Operation): PolicyEdit[] => Object.entries(o.after ?? {}).map(([property, after]) => ({ target: o.resource, property, after }));
+  const shown = JSON.stringify(now);
+  // Only undos that change who may use a method (Temporary Access Pass, say, signs nobody in to MFA).
+  const turning = configs.filter((o) => configOf(o) !== undefined && JSON.stringify(policyAfter(live, edits(o))) !== shown);
+  if (turning.length === 0) return undefined;
+  const after = policyAfter(live, turning.flatMap(edits));
+
+  opts.onRead?.(`listing the users the staged rollout still switches to Entra MFA, outside the run (Graph)`);
+  const members = await switchedUsers(client, switchedBy, exclude, groupName);
+  if (members.size === 0) return undefined;
+  const targets = [...new Set([...policyTargetGroups(now), ...policyTargetGroups(after)])];
+  const ids = new Set(members.keys());
+  const inTargets = targets.length > 0 ? await transitiveMemberships(client, targets, ids) : new Map<string, string[]>();
+
+  const lockedBy = new Map<string, string[]>();
+  const locked: { upn: string; by: string }[] = [];
+  const list = [...members.values()];
+  const what = `reading the methods of the ${list.length} user(s) outside the run the staged rollout still switches to Entra MFA, whom the methods policy's undo may leave with none they can use (Graph)`;
+  let read = 0;
+  opts.onRead?.(what, 0, list.length);
+  for (; read < list.length && lockedBy.size < turning.length; ) {
+    const chunk = list.slice(read, read + READ_AT_ONCE);
+    const tenant = await readTenant(client, { known: chunk.map((m) => ({ upn: m.upn, userId: m.id, needsPreferences: false })), serials: [], policy: false, organization: false, concurrency: opts.concurrency });
+    for (const u of tenant.users.values()) {
+      // Sign-in turned off in Entra: no MFA is asked of them (status blocks nothing for them either).
+      if (u.accountEnabled === false) continue;
+      const groups = inTargets.get(u.id.toLowerCase()) ?? [];
+      const before = userPolicy(now, u.id, groups);
+      if (!canSignIn(u, before) || canSignIn(u, userPolicy(after, u.id, groups))) continue;
+      const by = members.get(u.id.toLowerCase())!.by;
+      locked.push({ upn: u.userPrincipalName, by });
+      const uses = configsInUse(u, before);
+      for (const o of turning) if (uses.has(configOf(o)!)) lockedBy.set(o.id, [...(lockedBy.get(o.id) ?? []), `${u.userPrincipalName}\u0000${by}`]);
+    }
+    read += chunk.length;
+    opts.onRead?.(what, read, list.length);
+  }
+  if (locked.length === 0) return undefined;
+  const unread = list.length - read;
+  const floor = unread > 0 ? 'at least ' : '';
+  const holds = new Map<string, { by: string[]; why: string }>();
+  for (const [op, entries] of lockedBy) {
+    const upns = entries.map((e) => e.split('\u0000')[0]!).sort();
+    const by = [...new Set(entries.map((e) => e.split('\u0000')[1]!))];
+    holds.set(op, { by, why: `${floor}${upns.length} user(s) outside the run would have no method they can use without it (${upns.slice(0, NAMED).join(', ')}${upns.length > NAMED ? ', ...' : ''})` });
+  }
+  const upns = locked.map((l) => l.upn).sort();
+  return { holds, first: upns.slice(0, NAMED), count: upns.length, by: [...new Set(locked.map((l) => l.by))], unread };
+}
+
+/** The method configuration an undo sets back, if it is one that decides who may use a method. */
+function configOf(o: Operation): MethodConfig | undefined {
+  const id = o.resource.slice(o.resource.lastIndexOf('/') + 1).toLowerCase();
+  return METHOD_CONFIGS.find((c) => c.toLowerCase() === id);
+}
+
+/**
+ * The users the staged rollout switches, by lower-case id, with their UPN and what switches them
+ * (the first of the groups holding them): the groups' members, nested included (a group deleted
+ * since holds nobody), or every user of the directory; `exclude` left out.
+ */
+async function switchedUsers(client: GraphClient, switchedBy: SwitchedBy, exclude: ReadonlySet<string>, groupName: (id: string) => Promise<string>): Promise<Map<string, { id: string; upn: string; by: string }>> {
+  const out = new Map<string, { id: string; upn: string; by: string }>();
+  const take = (u: Partial<DirectoryUser>, by: string) => {
+    const key = typeof u.id === 'string' ? u.id.toLowerCase() : undefined;
+    if (key && u.userPrincipalName && u.accountEnabled !== false && !exclude.has(key) && !out.has(key)) out.set(key, { id: u.id!, upn: u.userPrincipalName, by });
+  };
+  if (switchedBy === 'organization') {
+    for await (const u of client.pages<Partial<DirectoryUser>>(listUsers(), "listing the directory's users")) take(u, 'the staged rollout policy (it applies to the whole organisation)');
+    return out;
+  }
+  for (const groupId of switchedBy) {
+    const by = `the group "${await groupName(groupId)}" of the staged rollout policy`;
+    try {
+      for await (const m of client.pages<Partial<DirectoryUser>>(listTransitiveMemberUpns(groupId), `listing the members of group ${groupId}`)) take(m, by);
+    } catch (err) {
+      if (err instanceof GraphRequestError && err.response.status === 404) continue;
+      if (err instanceof GraphRequestError && err.response.status === 403) throw new GraphRequestError(`listing the members of group ${groupId} (if its membership is hidden, this also needs Member.Read.Hidden)`, err.response);
+      throw err;
+    }
+  }
+  return out;
+}
