@@ -1,8 +1,8 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership } from '../graph/cutover-reader.js';
 import { groupMemberUpns, resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
-import { userPolicy, type UserPolicy } from '../mapping/policy-view.js';
-import { heldMethods, PHONES } from '../mapping/usable-methods.js';
+import { userPolicy, type UserPolicy } from '../model/policy-view.js';
+import { heldMethods, PHONES } from '../model/usable-methods.js';
 import { policyAfter, policyTargetGroups } from '../model/method-policy.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { formatProblem, SourceError } from '../model/problem.js';

@@ -5,8 +5,8 @@ import { GraphRequestError } from '../graph/graph-errors.js';
 import { transitiveMemberships } from '../graph/groups-reader.js';
 import { readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
-import { userPolicy } from '../mapping/policy-view.js';
-import { canSignIn, configsInUse } from '../mapping/usable-methods.js';
+import { userPolicy } from '../model/policy-view.js';
+import { canSignIn, configsInUse } from '../model/usable-methods.js';
 import { METHOD_CONFIGS, policyAfter, policyTargetGroups, type MethodConfig, type PolicyEdit } from '../model/method-policy.js';
 import type { Operation } from './operations.js';
 

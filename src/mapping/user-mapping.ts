@@ -9,7 +9,7 @@ import { keepPrunedPhones, type CloudOnlyPhone } from './prune-default.js';
 import { replacedPhoneFindings } from './phone-replace.js';
 import type { MethodUsage } from './policy-rules.js';
 import type { PolicyAfter } from '../model/method-policy.js';
-import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from './policy-view.js';
+import { enabledDefaultsFor, phoneUsable, userPolicy, type UserPolicy } from '../model/policy-view.js';
 import type { RuleId } from './rules.js';
 import { smsLessLineType } from '../source/phone-line-type.js';
 import { firstLabel, onPremisesName, type MatchBy, type MatchedUser, type UserMatch } from '../model/user-match.js';

@@ -1,7 +1,7 @@
 import { mapCutover, type CutoverMapping, type CutoverOptions, type CutoverUser } from '../mapping/cutover-rules.js';
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
 import { mapPolicy, type PolicyMapping, type PolicyTarget } from '../mapping/policy-rules.js';
-import { userPolicy, type UserPolicy } from '../mapping/policy-view.js';
+import { userPolicy, type UserPolicy } from '../model/policy-view.js';
 import { mapUser, methodUsage, usableMethods, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';

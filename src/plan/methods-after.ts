@@ -1,4 +1,4 @@
-import { phoneUsable, type UserPolicy } from '../mapping/policy-view.js';
+import { phoneUsable, type UserPolicy } from '../model/policy-view.js';
 import type { PhoneType, TenantUser } from '../model/tenant.js';
 import type { MethodKind, UserChange } from './plan-model.js';
 

@@ -1,7 +1,7 @@
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
 import { describe, expect, it } from 'vitest';
 import type { PolicyChange } from '../../src/mapping/policy-rules.js';
-import { enabledDefaultsFor, phoneUsable, userPolicy } from '../../src/mapping/policy-view.js';
+import { enabledDefaultsFor, phoneUsable, userPolicy } from '../../src/model/policy-view.js';
 import { policyAfter, policyTargetGroups } from '../../src/model/method-policy.js';
 
 const config = (id: string, state: string, include: unknown[], extra: Record<string, unknown> = {}) => ({ id, state, includeTargets: include, ...extra });

@@ -1,5 +1,5 @@
-import type { MethodConfig } from '../model/method-policy.js';
-import type { PhoneType, TenantUser } from '../model/tenant.js';
+import type { MethodConfig } from './method-policy.js';
+import type { PhoneType, TenantUser } from './tenant.js';
 import { phoneUsable, type UserPolicy } from './policy-view.js';
 
 /** The phone types a user may hold, in the order status lists them. */

@@ -1,5 +1,5 @@
-import type { DefaultMethod, PhoneType } from '../model/tenant.js';
-import type { MethodConfig, MethodTarget, PolicyAfter } from '../model/method-policy.js';
+import type { DefaultMethod, PhoneType } from './tenant.js';
+import type { MethodConfig, MethodTarget, PolicyAfter } from './method-policy.js';
 
 /** What the methods a user has are good for under the policy once the plan is applied. */
 export interface UserPolicy {
