@@ -14,6 +14,8 @@ import { someOf, upnDomain } from './federation-step.js';
 export interface LiveCutover {
   cutover: TenantCutover;
   memberOf: ReadonlyMap<string, string[]>;
+  /** The UPNs of the groups' user members, by id (what names one who joined since). */
+  memberUpns: ReadonlyMap<string, string>;
   /** The tenant snapshot with this cutover state and each user's memberships set. */
   apply(tenant: TenantSnapshot): TenantSnapshot;
 }
@@ -41,7 +43,7 @@ function touched(ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 
 export async function readCutoverFor(client: GraphClient, ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 'after'>[]): Promise<LiveCutover | undefined> {
   const t = touched(ops);
   if (!t.policy && t.groups.length === 0 && t.domains.length === 0) return undefined;
-  const [rolloutPolicy, { groups, memberOf }, federatedDomains] = await Promise.all([
+  const [rolloutPolicy, { groups, memberOf, memberUpns }, federatedDomains] = await Promise.all([
     t.policy ? readRolloutPolicy(client) : Promise.resolve(null),
     readGroups(client, t.groups),
     t.domains.length > 0 ? readFederatedDomains(client, t.domains) : Promise.resolve([]),
@@ -50,6 +52,7 @@ export async function readCutoverFor(client: GraphClient, ops: readonly Pick<Ope
   return {
     cutover,
     memberOf,
+    memberUpns,
     apply: (tenant) => {
       setMembership(tenant.users.values(), memberOf);
       return { ...tenant, cutover };
@@ -87,7 +90,7 @@ export interface PlannedAdd {
 export function findCutoverStale(
   changes: readonly SavedCutoverChange[],
   adds: readonly PlannedAdd[],
-  live: Pick<LiveCutover, 'cutover' | 'memberOf'>,
+  live: Pick<LiveCutover, 'cutover' | 'memberOf'> & Partial<Pick<LiveCutover, 'memberUpns'>>,
   limits: StagedRolloutLimits = STAGED_ROLLOUT_LIMITS,
   seen?: TenantCutover,
   counted: readonly CountedSwitch[] = [],
@@ -152,7 +155,7 @@ export function findCutoverStale(
   // The switches rest on the policy enabled and their groups attached: as the plan read them, or as its own changes (compared above) leave them.
   out.push(...rolloutStale(policy, addsTo, (id) => groupOf(id)?.displayName || id, plannedRollout(changes)));
   // This run's own adds to a group are checked as such (added since, above); anyone else who joined is not the plan's judging.
-  if (seen?.rolloutMembers) out.push(...joinedSince(changes, live.memberOf, seen, new Set(adds.filter((a) => a.resource.startsWith('rolloutGroup/')).map((a) => a.userId)), (id) => groupOf(id)?.displayName || id));
+  if (seen?.rolloutMembers) out.push(...joinedSince(changes, live.memberOf, seen, new Set(adds.filter((a) => a.resource.startsWith('rolloutGroup/')).map((a) => a.userId)), (id) => groupOf(id)?.displayName || id, (id) => live.memberUpns?.get(id) ?? id));
   return out;
 }
 
@@ -163,22 +166,71 @@ export function findCutoverStale(
  * the plan it chose not to switch (no cloud method) too. `addedByRun`: the users this run adds to a
  * rollout group, checked as such. Pure.
  */
-export function joinedSince(changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[], memberOf: ReadonlyMap<string, readonly string[]>, seen: TenantCutover, addedByRun: ReadonlySet<string>, nameOf: (id: string) => string): StaleObject[] {
+export function joinedSince(
+  changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[],
+  memberOf: ReadonlyMap<string, readonly string[]>,
+  seen: TenantCutover,
+  addedByRun: ReadonlySet<string>,
+  nameOf: (id: string) => string,
+  upnOf: (userId: string) => string = (id) => id,
+): StaleObject[] {
   const planned = plannedRollout(changes);
   const switching = new Set([...planned.attaches, ...(planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : [])]);
-  if (switching.size === 0) return [];
-  const known = new Set((seen.rolloutMembers ?? []).map((m) => m.id));
-  const joined = new Map<string, number>();
-  for (const [userId, groups] of memberOf) {
-    if (known.has(userId) || addedByRun.has(userId)) continue;
-    for (const g of groups) if (switching.has(g)) joined.set(g, (joined.get(g) ?? 0) + 1);
-  }
-  return [...joined].map(([g, n]) => ({
+  return [...joinersOf(memberOf, seen, addedByRun, switching)].map(([g, ids]) => ({
     target: `${ROLLOUT_POLICY}/appliesTo/${g}`,
     planned: 'members as read',
-    now: `${n} joined`,
-    reason: `${n} user(s) joined "${nameOf(g)}" since the plan: ${planned.attaches.has(g) ? 'attaching the group' : 'enabling the staged rollout policy'} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: make a new plan`,
+    now: `${ids.length} joined`,
+    reason: `${ids.length} user(s) joined "${nameOf(g)}" since the plan (${someOf(ids.map(upnOf), JOINED_NAMED)}): ${planned.attaches.has(g) ? 'attaching the group' : 'enabling the staged rollout policy'} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: make a new plan`,
   }));
+}
+
+/** Users who joined since the plan, named in a message (the rest are counted). */
+const JOINED_NAMED = 5;
+
+/** The users in each of the `switching` groups the plan did not read there (nor this run added), by group, in the order read. */
+function joinersOf(memberOf: ReadonlyMap<string, readonly string[]>, seen: TenantCutover, addedByRun: ReadonlySet<string>, switching: ReadonlySet<string>): Map<string, string[]> {
+  const joined = new Map<string, string[]>();
+  if (switching.size === 0) return joined;
+  const known = new Set((seen.rolloutMembers ?? []).map((m) => m.id));
+  for (const [userId, groups] of memberOf) {
+    if (known.has(userId) || addedByRun.has(userId)) continue;
+    for (const g of groups) if (switching.has(g)) joined.set(g, [...(joined.get(g) ?? []), userId]);
+  }
+  return joined;
+}
+
+/**
+ * Right before a run sends a staged rollout step that switches the members of groups (an attach, the
+ * policy's enable) long after its pre-flight read them (a resume, a long step 1b): who joined those
+ * groups since the plan, read again (2.6 plans; none for an older one, which did not record them).
+ * By operation: the UPNs of those who joined, and the groups' names. `addedByRun`: users this run
+ * added to a rollout group itself.
+ */
+export async function joinedSinceNow(
+  client: GraphClient,
+  plan: Pick<SavedPlan, 'header'>,
+  ops: readonly Pick<Operation, 'id' | 'kind' | 'after'>[],
+  addedByRun: ReadonlySet<string>,
+): Promise<Map<string, { upns: string[]; groups: string }>> {
+  const out = new Map<string, { upns: string[]; groups: string }>();
+  const seen = plan.header.cutover_seen;
+  if (!seen?.rolloutMembers) return out;
+  const groupsOf = new Map<string, string[]>();
+  for (const o of ops) {
+    if (o.kind === 'rollout-attach') groupsOf.set(o.id, [String(o.after?.groupId)]);
+    // An enable switches the groups the policy held when the plan read it (one attached since is the pre-flight's).
+    else if (o.kind === 'rollout-policy-update' && o.after?.isEnabled === true) groupsOf.set(o.id, seen.rolloutPolicy?.appliesTo ?? []);
+  }
+  const ids = [...new Set([...groupsOf.values()].flat())];
+  if (ids.length === 0) return out;
+  const { memberOf, memberUpns } = await readGroups(client, ids);
+  const joined = joinersOf(memberOf, seen, addedByRun, new Set(ids));
+  const nameOf = groupNamesOf(plan);
+  for (const [op, groups] of groupsOf) {
+    const users = [...new Set(groups.flatMap((g) => joined.get(g) ?? []))];
+    if (users.length > 0) out.set(op, { upns: users.map((id) => memberUpns.get(id) ?? id), groups: groups.filter((g) => joined.has(g)).map((g) => `"${nameOf(g)}"`).join(', ') });
+  }
+  return out;
 }
 
 /** What of the staged rollout a run's policy step is still to do: create or enable the policy, attach groups. */

@@ -16,9 +16,9 @@ import { goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJourn
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, isBulkPath, policyOperations, userOperations, waveOperations, type OpKind, type Operation, type TokenPath } from './operations.js';
 import { MissingPermissionError, missingPermissions } from './permission-check.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
-import { cutoverStale, groupAddsOf, groupNamesOf, plannedRollout, rolloutStaleNow, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
+import { cutoverStale, groupAddsOf, groupNamesOf, joinedSinceNow, plannedRollout, rolloutStaleNow, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
-import { runFederationStep, upnDomain } from './federation-step.js';
+import { runFederationStep, someOf, upnDomain } from './federation-step.js';
 import { isUnknownOutcome } from './rollback-settle.js';
 import { serialKey } from '../model/serial.js';
 import { addTo } from '../model/add-to.js';
@@ -590,13 +590,12 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     // A wave read again (a long run, a resume) is checked for its users' memberships of the groups
     // their methods were judged by (2.3) too, asked of each user.
     const judged = judgedBy(plan)?.groups ?? [];
-    const recheckWave = (w: number, users: PlanUser[]) => {
+    const recheckWave = (w: number, users: PlanUser[], switching = switchesAfterWrites(users, prior, tokenPath)) => {
       const left = trimTouched(users, prior, tokenPath);
       const withGroups = left.filter((u) => u.policyGroups !== undefined);
       const memberships = judged.length > 0 && withGroups.length > 0 ? membershipsOf(deps.client, withGroups.map((u) => u.userId), judged) : Promise.resolve(new Map<string, string[]>());
       // Users whose switch this pass sends after an earlier pass wrote their methods: read with the
       // others (one read each), so that a switch never goes out for methods deleted since.
-      const switching = switchesAfterWrites(users, prior, tokenPath);
       return {
         wave: w,
         result: Promise.all([memberships, readUsersAgain(left, switching, deps.client, sel.concurrency, netbiosMapOf(plan.header.options.netbios_domains), leftOutByBulk(users, prior, tokenPath))]).then(([m, read]) => ({ stale: [...membershipStale(withGroups, m), ...read.stale], held: read.held })),
@@ -629,52 +628,103 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       if (pending.some((o) => o.kind.startsWith('rollout-'))) rolloutReadAt = Date.now();
     };
     const notDone = (ops: readonly Operation[]) => ops.some((o) => !heldNow.has(o.id) && statusOf(o.id, policyNow).status !== 'done' && !settledBefore(prior.get(o.id)));
-    let firstUsers: PlanUser[] | undefined;
+    /** The groups whose rollout adds wait for a step held back this pass ('all': the policy's enable). */
+    const heldGroups = new Map<string, ReadonlySet<string> | 'all'>();
+    const holdStep = (o: Pick<Operation, 'id' | 'kind' | 'after'>, doing: string, why: { error: string; forGood: boolean }) => {
+      heldNow.set(o.id, { op: o.id, doing, ...why });
+      heldGroups.set(o.id, o.kind === 'rollout-attach' ? new Set([String(o.after?.groupId)]) : 'all');
+    };
+    const journalHolds = async () => {
+      const fresh = [...heldNow.values()].filter((h) => !policyNow.has(h.op));
+      if (fresh.length === 0) return;
+      await journal.ops(fresh.map((h) => ({ op: h.op, state: 'skipped' as const, error: h.error })));
+      for (const h of fresh) {
+        policyNow.set(h.op, { status: 'skipped', error: h.error });
+        if (h.forGood) neverByResume.add(h.op);
+        deps.log?.(`Staged rollout: ${h.doing} was not sent: ${h.error}.`);
+      }
+    };
+    // Who joined the groups a step switches since the plan: the pre-flight read them, unless that was
+    // long ago (a resume, a long step 1b). Such a step is held, naming them, as the pre-flight refuses.
+    const holdJoined = async (ops: readonly Operation[]) => {
+      if (ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS) return;
+      const sending = ops.filter((o) => (o.kind === 'rollout-attach' || o.kind === 'rollout-policy-update') && !heldNow.has(o.id) && !settledBefore(prior.get(o.id)));
+      if (sending.length === 0 || executor.wasInterrupted) return;
+      const joined = await joinedSinceNow(deps.client, plan, sending, addedByRun(prior));
+      for (const o of sending) {
+        const j = joined.get(o.id);
+        if (!j) continue;
+        const doing = holds.find((h) => h.op === o.id)?.doing ?? (o.kind === 'rollout-attach' ? `attaching "${groupName(String(o.after?.groupId))}"` : 'enabling the staged rollout policy');
+        holdStep(o, doing, {
+          forGood: false,
+          error: `held: ${j.upns.length} user(s) joined ${j.groups} since the plan (${someOf(j.upns, 5)}): ${doing} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: take them out of the group and resume, or make a new plan`,
+        });
+      }
+    };
+    /** Whether the members written before the staged rollout's step were tallied (else, when it stops, they are counted as not started). */
+    let firstTallied = false;
     if (holds.length === 0) {
-      await runPolicy(ctx.policyOps);
+      await holdJoined(ctx.policyOps);
+      await journalHolds();
+      await runPolicy(ctx.policyOps.filter((o) => !heldNow.has(o.id)));
     } else {
       const methodsPolicy = ctx.policyOps.filter((o) => !o.kind.startsWith('rollout-'));
       await runPolicy(methodsPolicy);
       if (!notDone(methodsPolicy) && !executor.wasInterrupted) {
-        // 1b. The users the staged rollout's step switches: all their operations, so that they are switched with their whole set.
-        firstUsers = await plan.read(first);
-        const now = new Map<string, OpOutcome>();
-        const ops = pendingOps(firstUsers);
-        if (ops.length > 0) {
-          report('policy');
-          const staleNow = await leaveOutStale(fresh() ? [] : (await recheckWave(-1, firstUsers).result).stale, ops, now);
-          const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()));
-          if (runnable.length > 0) for (const [id, st] of await executor.run(runnable, prior)) now.set(id, st);
+        // 1b. The users the staged rollout's step switches: all their operations, so that they are
+        // switched with their whole set; in chunks of --batch-size, as the waves (a policy's groups
+        // may hold 50,000 members). While a step that switches them is left to send, those an
+        // earlier pass wrote are read again: their methods may have been deleted since.
+        const holdsLeft = holds.some((h) => !settledBefore(prior.get(h.op)));
+        const states = new Map<number, MemberState>();
+        const gapsOf = new Map<number, string>();
+        for (let i = 0; i < first.length; i += sel.batchSize) {
+          const chunk = first.slice(i, i + sel.batchSize);
+          const users = await plan.read(chunk);
+          const now = new Map<string, OpOutcome>();
+          const ops = pendingOps(users);
+          const written = holdsLeft ? switchesAfterWrites(users, prior, tokenPath, 'members') : [];
+          const gone = new Map<string, string>();
+          if ((ops.length > 0 || written.length > 0) && !executor.wasInterrupted) {
+            report('policy');
+            const read = fresh() ? { stale: [], held: [] } : await recheckWave(-1, users, written).result;
+            const staleNow = await leaveOutStale(read.stale, ops, now);
+            for (const h of read.held) gone.set(h.upn.toLowerCase(), h.gaps.join('; '));
+            const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()));
+            if (runnable.length > 0) for (const [id, st] of await executor.run(runnable, prior)) now.set(id, st);
+          }
+          tally(users, now);
+          users.forEach((u, k) => {
+            const st = userOperations(u, tokenPath).map((o) => statusOf(o.id, now));
+            const gaps = gone.get(u.upn.toLowerCase());
+            if (gaps !== undefined) gapsOf.set(chunk[k]!, gaps);
+            states.set(chunk[k]!, st.some(isStale) ? 'stale' : !st.every((x) => x.status === 'done') ? 'left' : gaps !== undefined ? 'gone' : 'done');
+          });
         }
-        tally(firstUsers, now);
+        firstTallied = true;
         if (!executor.wasInterrupted) {
           // 1c. Each step that switches them, once every one of them is done; else held back, said, and journaled skipped.
-          const byPosition = new Map(first.map((p, k) => [p, firstUsers![k]!]));
-          const stateOf = (p: number): MemberState => {
-            const st = userOperations(byPosition.get(p)!, tokenPath).map((o) => statusOf(o.id, now));
-            return st.some(isStale) ? 'stale' : st.every((x) => x.status === 'done') ? 'done' : 'left';
-          };
           for (const h of holds) {
             if (settledBefore(prior.get(h.op))) continue;
-            const why = holdReason(h, stateOf, (p) => plan.users[p]!.upn);
-            if (why) heldNow.set(h.op, { op: h.op, doing: h.doing, ...why });
+            const why = holdReason(
+              h,
+              (p) => states.get(p) ?? 'left',
+              (p) => plan.users[p]!.upn,
+              (p) => gapsOf.get(p) ?? '',
+            );
+            if (why) holdStep(ctx.policyOps.find((o) => o.id === h.op) ?? { id: h.op, kind: 'rollout-policy-update', after: null }, h.doing, why);
           }
-          if (heldNow.size > 0) {
-            await journal.ops([...heldNow.values()].map((h) => ({ op: h.op, state: 'skipped' as const, error: h.error })));
-            for (const h of heldNow.values()) {
-              policyNow.set(h.op, { status: 'skipped', error: h.error });
-              if (h.forGood) neverByResume.add(h.op);
-              deps.log?.(`Staged rollout: ${h.doing} was not sent: ${h.error}.`);
-            }
-          }
-          await runPolicy(ctx.policyOps.filter((o) => o.kind.startsWith('rollout-') && !heldNow.has(o.id)));
+          const rolloutOps = ctx.policyOps.filter((o) => o.kind.startsWith('rollout-'));
+          await holdJoined(rolloutOps);
+          await journalHolds();
+          await runPolicy(rolloutOps.filter((o) => !heldNow.has(o.id)));
         }
       }
     }
     for (const o of ctx.policyOps) count(statusOf(o.id, policyNow), o.id);
     if (notDone(ctx.policyOps)) {
-      if (!interruptedBySignal()) deps.log?.(firstUsers ? 'The staged rollout step failed: the waves were not started (fix the cause, then resume).' : 'The policy step failed: user changes were not started (fix the cause, then resume).');
-      if (!firstUsers && first.length > 0) tally(await plan.read(first), new Map());
+      if (!interruptedBySignal()) deps.log?.(firstTallied ? 'The staged rollout step failed: the waves were not started (fix the cause, then resume).' : 'The policy step failed: user changes were not started (fix the cause, then resume).');
+      if (!firstTallied) for (let i = 0; i < first.length; i += sel.batchSize) tally(await plan.read(first.slice(i, i + sel.batchSize)), new Map());
       for (let w = 0; w < waves; w++) tally(await readWave(w), new Map());
       for (const o of ctx.federationOps) {
         federation.set(o.id, statusOf(o.id, new Map()));
@@ -687,9 +737,10 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     // The switches that wait for a step held back: a group not attached (it must be small when it
     // is), or a policy not enabled, would take them without switching them.
     const heldFor = (o: Operation): string | undefined => {
-      if (o.kind !== 'rollout-add' || heldNow.size === 0) return undefined;
+      if (o.kind !== 'rollout-add' || heldGroups.size === 0) return undefined;
       const group = splitResource(o.resource)[1]!;
-      return holds.find((h) => heldNow.has(h.op) && (h.groups === 'all' || h.groups.has(group)))?.op;
+      for (const [op, groups] of heldGroups) if (groups === 'all' || groups.has(group)) return op;
+      return undefined;
     };
 
     // 2. Users, wave by wave. Each wave's users are read again before it is written; that read is
@@ -1068,14 +1119,17 @@ interface WaveRecheck {
 /** A switch not sent: the methods it rests on are gone since an earlier pass of the run wrote them. */
 interface HeldSwitch {
   upn: string;
-  /** The rollout group add's operation id. */
+  /** The rollout group add's operation id ('' for a member the staged rollout's own step switches). */
   op: string;
   reason: string;
+  /** What is gone (switchGaps). */
+  gaps: string[];
 }
 
 /** A user whose switch this pass sends after an earlier pass wrote (some of) their changes. */
 interface SwitchAfterWrites {
   user: PlanUser;
+  /** The rollout group add ('' for a member switched by the staged rollout's own step, who has none). */
   op: string;
   /** The method resources the earlier passes wrote (every write of them done). */
   written: string[];
@@ -1085,20 +1139,32 @@ interface SwitchAfterWrites {
  * The wave's users whose switch (rollout group add) is left to send while an earlier pass of the run
  * got to some of their operations: their method writes are the run's own, which the re-read of what
  * the plan saw leaves out (trimTouched), and a user whose switch failed is left out of it whole.
+ * `members`: the users the staged rollout's own step switches (they have no add: the step is their
+ * switch, and the caller asks only while it is left to send), each an earlier pass got to.
  */
-function switchesAfterWrites(users: readonly PlanUser[], prior: ReadonlyMap<string, OpRecord>, tokenPath: TokenPath): SwitchAfterWrites[] {
+function switchesAfterWrites(users: readonly PlanUser[], prior: ReadonlyMap<string, OpRecord>, tokenPath: TokenPath, members?: 'members'): SwitchAfterWrites[] {
   const out: SwitchAfterWrites[] = [];
   for (const u of users) {
     const ops = userOperations(u, tokenPath);
-    const sw = ops.find((o) => o.kind === 'rollout-add');
-    if (!sw || settledBefore(prior.get(sw.id))) continue;
+    const sw = members ? undefined : ops.find((o) => o.kind === 'rollout-add');
+    if (!members && (!sw || settledBefore(prior.get(sw.id)))) continue;
     if (!ops.some((o) => (prior.get(o.id)?.state ?? 'pending') !== 'pending')) continue;
     const done = new Map<string, boolean>();
     for (const o of ops) {
       if (o === sw || !/^(phoneMethods|hardwareOathMethods)\//.test(o.resource) || o.kind === 'phone-delete') continue;
       done.set(o.resource, (done.get(o.resource) ?? true) && prior.get(o.id)?.state === 'done');
     }
-    out.push({ user: u, op: sw.id, written: [...done].filter(([, d]) => d).map(([r]) => r) });
+    out.push({ user: u, op: sw?.id ?? '', written: [...done].filter(([, d]) => d).map(([r]) => r) });
+  }
+  return out;
+}
+
+/** The users an earlier pass of the run added to a rollout group (sent: an add with no answer may be in place). */
+function addedByRun(prior: ReadonlyMap<string, OpRecord>): Set<string> {
+  const out = new Set<string>();
+  for (const [id, r] of prior) {
+    const at = id.indexOf('/rolloutGroup/');
+    if (at > 0 && (r.state === 'done' || r.state === 'started')) out.add(id.slice(0, at));
   }
   return out;
 }
@@ -1134,7 +1200,7 @@ async function readUsersAgain(
   });
   const held = switching.flatMap((s) => {
     const gaps = switchGaps(s.user, s.written, tenant);
-    return gaps.length === 0 ? [] : [{ upn: s.user.upn, op: s.op, reason: heldBackReason(s.user.upn, gaps) }];
+    return gaps.length === 0 ? [] : [{ upn: s.user.upn, op: s.op, reason: heldBackReason(s.user.upn, gaps), gaps }];
   });
   return { stale: [...findStale(users, [], tenant), ...leftOutStale(leftOut, tenant)], held };
 }

@@ -64,19 +64,31 @@ export function switchLayout(plan: Pick<SavedPlan, 'users' | 'header'>, cutoverO
   return { holds: held, first: positions.filter((i) => firstSet.has(i)), waves: positions.filter((i) => !firstSet.has(i)) };
 }
 
-/** How one member's operations stand once the run wrote what it could of them. */
-export type MemberState = 'done' | 'stale' | 'left';
+/**
+ * How one member's operations stand once the run wrote what it could of them. `gone`: done, but
+ * methods their switch rests on (written by an earlier pass, or kept by the plan) are gone since.
+ */
+export type MemberState = 'done' | 'stale' | 'left' | 'gone';
 
 /** Members named in a hold's message (the journal and --results keep it short); the rest are counted. */
 const NAMED = 20;
+/** Members named with what of theirs is gone (a longer text each). */
+const NAMED_GONE = 5;
 
 /**
  * Why a hold's operation is not sent now, or undefined when every member's operations are done.
  * `forGood`: members the run never writes (not selected, left out as stale), which no resume changes.
  */
-export function holdReason(h: SwitchHold, stateOf: (position: number) => MemberState, upnOf: (position: number) => string): { error: string; forGood: boolean } | undefined {
+export function holdReason(
+  h: SwitchHold,
+  stateOf: (position: number) => MemberState,
+  upnOf: (position: number) => string,
+  /** For a `gone` member: what is missing (switchGaps' words). */
+  gapsOf: (position: number) => string = () => '',
+): { error: string; forGood: boolean } | undefined {
   const stale = h.selected.filter((i) => stateOf(i) === 'stale');
   const left = h.selected.filter((i) => stateOf(i) === 'left');
+  const gone = h.selected.filter((i) => stateOf(i) === 'gone');
   const names = (list: number[]) => `${list.slice(0, NAMED).map(upnOf).join(', ')}${list.length > NAMED ? ` and ${list.length - NAMED} more` : ''}`;
   if (h.notSelected.length > 0 || stale.length > 0) {
     const never = [...h.notSelected, ...stale];
@@ -86,7 +98,16 @@ export function holdReason(h: SwitchHold, stateOf: (position: number) => MemberS
       error: `held: ${never.length} member(s) of ${h.of} whose methods this run does not write (${why}): ${names(never)}. ${capitalised(h.doing)} would switch them to Entra MFA without them, so no resume of this run sends it: apply with them selected too (--users), or take them out of the group, and make a new plan`,
     };
   }
-  if (left.length > 0) return { forGood: false, error: `held: ${left.length} member(s) of ${h.of} have methods not written yet (${names(left)}): resume sends it once they are` };
+  const notYet = left.length > 0 ? `${left.length} member(s) of ${h.of} have methods not written yet (${names(left)})` : undefined;
+  // As a wave user's switch is held back: methods it rests on deleted since an earlier pass wrote them.
+  if (gone.length > 0) {
+    const each = `${gone.slice(0, NAMED_GONE).map((i) => `${upnOf(i)} (${gapsOf(i)})`).join('; ')}${gone.length > NAMED_GONE ? `; and ${gone.length - NAMED_GONE} more` : ''}`;
+    return {
+      forGood: false,
+      error: `held: ${gone.length} member(s) of ${h.of} have methods their switch rests on that are gone since: ${each}${notYet ? `; and ${notYet}` : ''}. ${capitalised(h.doing)} would switch them to Entra MFA without them: put them back and resume (it is sent once they are there), or take them out of the group, or roll the run back and make a new plan`,
+    };
+  }
+  if (notYet) return { forGood: false, error: `held: ${notYet}: resume sends it once they are` };
   return undefined;
 }
 

@@ -282,7 +282,7 @@ describe('members of a rollout group outside the plan (a black-box test saw them
     await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
     await addTo(g, ROLLOUT, ['judy@contoso.com']);
     g.emu.clearRequests();
-    await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan: attaching the group would switch them to Entra MFA without the plan having checked that they have a method to sign in with: make a new plan/);
+    await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan \(judy@contoso\.com\): attaching the group would switch them to Entra MFA without the plan having checked that they have a method to sign in with: make a new plan/);
     expect(writes(g.emu.requests())).toEqual([]);
     // Planned again, judy is judged (and named), and the plan applies.
     const { plan } = await planTo(g, `${dir}-again.plan`, { users, rolloutGroups: [ROLLOUT] });
@@ -295,7 +295,7 @@ describe('members of a rollout group outside the plan (a black-box test saw them
     writeFileSync(users, 'carol@contoso.com\n');
     await planTo(g, `${dir}-enable.plan`, { users, rolloutGroups: [ROLLOUT] });
     await addTo(g, ROLLOUT, ['zoe@contoso.com']);
-    await expect(applyFile(g, `${dir}-enable.plan`, `${dir}-enable`)).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan: enabling the staged rollout policy would switch them/);
+    await expect(applyFile(g, `${dir}-enable.plan`, `${dir}-enable`)).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan \(zoe@contoso\.com\): enabling the staged rollout policy would switch them/);
   });
 
   it("a user of the plan it chose not to switch (no cloud method) who joins the group since is stale too (a review: the plan's users were let through)", async () => {
@@ -307,7 +307,7 @@ describe('members of a rollout group outside the plan (a black-box test saw them
     expect(plan.findings.filter((f) => f.code === 'not-switched').map((f) => f.user)).toEqual(['judy@contoso.com']);
     await addTo(g, ROLLOUT, ['judy@contoso.com']);
     g.emu.clearRequests();
-    await expect(applyFile(g, `${dir}.plan`, dir)).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan: attaching the group would switch them/);
+    await expect(applyFile(g, `${dir}.plan`, dir)).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan \(judy@contoso\.com\): attaching the group would switch them/);
     expect(writes(g.emu.requests())).toEqual([]);
   });
 });

@@ -1,0 +1,152 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Executor } from '../../src/apply/executor.js';
+import type { Operation } from '../../src/apply/operations.js';
+import { connectGraph } from '../../src/graph/connect.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, journalLines, planTo, resumeIn, runDirs, testDir } from '../helpers/migration.js';
+import type { Snapshot } from '../helpers/tenant-checks.js';
+
+/**
+ * A review of the methods-first order (methods-before-attach.test.ts): what a resume of a run whose
+ * attach was held must check before it sends it (members' methods gone since, users who joined the
+ * group since), how --waves counts while it is held, 1b in chunks, and the members' --results rows.
+ */
+const ROLLOUT = 'MFA Staged Rollout';
+const ATTACH = /\/policies\/featureRolloutPolicies\/[^/]+\/appliesTo\/\$ref$/;
+const MOBILE = '3179e48a-750b-4051-897c-87b9720928f7';
+const ALT_MOBILE = 'b6332ec1-7057-4abe-9331-3d72feddfe41';
+
+const snap = (g: FakeGraph) => g.emu.snapshot() as Snapshot;
+const groupOf = (g: FakeGraph, name: string) => snap(g).groups.find((x: Snapshot) => x.displayName === name);
+const idOf = (g: FakeGraph, upn: string): string => snap(g).users.find((u: Snapshot) => u.userPrincipalName === upn).id;
+const writesOf = (g: FakeGraph) => g.operations().filter((o) => o.method !== 'GET' && o.status < 300);
+const opRecord = (runDir: string, op: string) => journalLines(runDir).filter((l) => l.t === 'ops').flatMap((l) => l.ops).filter((o: Snapshot) => o.op === op).at(-1);
+
+async function addTo(g: FakeGraph, upns: string[]): Promise<void> {
+  for (const upn of upns) expect((await g.raw.post(`/v1.0/groups/${groupOf(g, ROLLOUT).id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(g, upn)}` })).status).toBe(204);
+}
+
+/** A Graph that refuses (400, not retried) the writes whose path matches, direct or in a $batch, while `on.refuse`. */
+function refusing(g: FakeGraph, match: RegExp, on: { refuse: boolean }) {
+  const no = { error: { code: 'Request_BadRequest', message: 'Refused by test' } };
+  const fetch: typeof g.emu.fetch = async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (on.refuse && init?.method && init.method !== 'GET' && match.test(url)) return new Response(JSON.stringify(no), { status: 400, headers: { 'content-type': 'application/json' } });
+    if (on.refuse && init?.method === 'POST' && url.endsWith('/$batch')) {
+      const body = JSON.parse(String(init.body)) as { requests: { id: string; method: string; url: string }[] };
+      const refused = body.requests.filter((r) => r.method !== 'GET' && match.test(r.url));
+      if (refused.length > 0) {
+        const rest = body.requests.filter((r) => !refused.includes(r));
+        const res = rest.length > 0 ? ((await (await g.emu.fetch(input, { ...init, body: JSON.stringify({ requests: rest }) })).json()) as { responses: unknown[] }) : { responses: [] };
+        const answers = refused.map((r) => ({ id: r.id, status: 400, headers: { 'content-type': 'application/json' }, body: no }));
+        return new Response(JSON.stringify({ responses: [...res.responses, ...answers] }), { status: 200, headers: { 'content-type': 'application/json' } });
+      }
+    }
+    return g.emu.fetch(input, init);
+  };
+  return connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } });
+}
+
+/**
+ * bob and alice in the rollout group before the plan; the first pass refuses alice's writes: bob's
+ * methods are written, the attach is held for alice.
+ */
+async function heldForAlice(name: string, over: { batchSize?: number; waves?: number } = {}) {
+  const g = fakeGraph();
+  await addTo(g, ['bob@contoso.com', 'alice@contoso.com']);
+  const { dir } = testDir(name);
+  const stateDir = join(dir, 'state');
+  await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+  const alice = idOf(g, 'alice@contoso.com');
+  const on = { refuse: true };
+  const graph = refusing(g, new RegExp(`/users/${alice}/authentication/`), on);
+  const first = await applyFile(g, join(dir, 'all.plan'), stateDir, { batchSize: over.batchSize ?? 10, ...(over.waves !== undefined ? { waves: over.waves } : {}), graph });
+  const group = groupOf(g, ROLLOUT).id as string;
+  const attachOp = `cutover/featureRolloutPolicy/appliesTo/${group}`;
+  const runDir = runDirs(stateDir)[0]!;
+  expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'skipped', error: expect.stringMatching(/^held: 1 member\(s\) of "MFA Staged Rollout" have methods not written yet \(alice@contoso\.com\)/) });
+  expect(first.results.find((r) => r.user === 'bob@contoso.com')!.outcome).toBe('done');
+  return { g, dir, stateDir, runDir, group, attachOp, on, graph, first, bob: idOf(g, 'bob@contoso.com'), alice };
+}
+
+describe('a resume sends a held attach only once every member it switches is checked again', () => {
+  it("holds it while a member done in an earlier pass has had their methods deleted since (a review: bob was switched with none); sends it once they are back", async () => {
+    const { g, stateDir, runDir, attachOp, on, bob } = await heldForAlice('mba-gone');
+    // An admin removes bob's default and both phones the first pass wrote.
+    expect((await g.raw.patch(`/beta/users/${bob}/authentication/signInPreferences`, { userPreferredMethodForSecondaryAuthentication: null })).status).toBe(204);
+    expect((await g.raw.delete(`/v1.0/users/${bob}/authentication/phoneMethods/${ALT_MOBILE}`)).status).toBe(204);
+    expect((await g.raw.delete(`/v1.0/users/${bob}/authentication/phoneMethods/${MOBILE}`)).status).toBe(204);
+    on.refuse = false;
+    g.emu.clearRequests();
+    const again = await resumeIn(g, stateDir);
+    expect(writesOf(g).filter((o) => ATTACH.test(o.path))).toEqual([]);
+    expect(snap(g).featureRolloutPolicies[0].appliesTo).toEqual([]);
+    const rec = opRecord(runDir, attachOp);
+    expect(rec.state).toBe('skipped');
+    expect(rec.error).toBe(
+      'held: 1 member(s) of "MFA Staged Rollout" have methods their switch rests on that are gone since: bob@contoso.com (phoneMethods/mobile, which the run wrote in an earlier pass, is no longer in the tenant; phoneMethods/alternateMobile, which the run wrote in an earlier pass, is no longer in the tenant). Attaching "MFA Staged Rollout" would switch them to Entra MFA without them: put them back and resume (it is sent once they are there), or take them out of the group, or roll the run back and make a new plan',
+    );
+    expect(again.outcome).toMatchObject({ state: 'partial', resumable: true });
+    expect(again.outcome.switchesHeld).toEqual([expect.objectContaining({ op: attachOp, forGood: false })]);
+
+    // The phones back: the next resume attaches.
+    expect((await g.raw.post(`/v1.0/users/${bob}/authentication/phoneMethods`, { phoneNumber: '+1 2065550100', phoneType: 'mobile' })).status).toBe(201);
+    expect((await g.raw.post(`/v1.0/users/${bob}/authentication/phoneMethods`, { phoneNumber: '+1 2065550101', phoneType: 'alternateMobile' })).status).toBe(201);
+    const third = await resumeIn(g, stateDir);
+    expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'done' });
+    expect(third.outcome.state).toBe('completed');
+  });
+
+  it('holds it while a user who joined the group since the plan is in it (a review: judy was switched, unsaid), naming them; sends it once they are out', async () => {
+    const { g, stateDir, runDir, group, attachOp, on } = await heldForAlice('mba-joined');
+    await addTo(g, ['judy@contoso.com']);
+    on.refuse = false;
+    g.emu.clearRequests();
+    const again = await resumeIn(g, stateDir);
+    expect(writesOf(g).filter((o) => ATTACH.test(o.path))).toEqual([]);
+    expect(snap(g).featureRolloutPolicies[0].appliesTo).toEqual([]);
+    expect(opRecord(runDir, attachOp)).toMatchObject({
+      state: 'skipped',
+      error: expect.stringMatching(/^held: 1 user\(s\) joined "MFA Staged Rollout" since the plan \(judy@contoso\.com\): attaching "MFA Staged Rollout" would switch them to Entra MFA without the plan having checked that they have a method to sign in with: take them out of the group and resume, or make a new plan/),
+    });
+    expect(again.outcome).toMatchObject({ state: 'partial', resumable: true });
+
+    expect((await g.raw.delete(`/v1.0/groups/${group}/members/${idOf(g, 'judy@contoso.com')}/$ref`)).status).toBe(204);
+    const third = await resumeIn(g, stateDir);
+    expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'done' });
+    expect(third.outcome.state).toBe('completed');
+    expect(groupOf(g, ROLLOUT).members).not.toContain(idOf(g, 'judy@contoso.com'));
+  });
+
+  it("the pre-flight's refusal names who joined", async () => {
+    const g = fakeGraph();
+    const { dir } = testDir('mba-joined-preflight');
+    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+    await addTo(g, ['judy@contoso.com', 'zoe@contoso.com']);
+    await expect(applyFile(g, join(dir, 'all.plan'), join(dir, 'state'))).rejects.toThrow(/2 user\(s\) joined "MFA Staged Rollout" since the plan \((judy|zoe)@contoso\.com, (judy|zoe)@contoso\.com\): attaching the group would switch them/);
+  });
+});
+
+describe('the members written before the attach (1b) go in chunks of --batch-size', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('each executor run holds the operations of one chunk of members', async () => {
+    const g = fakeGraph();
+    await addTo(g, ['bob@contoso.com', 'grace@contoso.com']);
+    const { dir } = testDir('mba-chunks');
+    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+    const users = [idOf(g, 'bob@contoso.com'), idOf(g, 'grace@contoso.com')];
+    const runs: string[][] = [];
+    const run = Executor.prototype.run;
+    vi.spyOn(Executor.prototype, 'run').mockImplementation(function (this: Executor, ops: readonly Operation[], ...rest: unknown[]) {
+      runs.push([...new Set(ops.map((o) => o.userId).filter((u): u is string => u !== undefined && users.includes(u)))]);
+      return (run as (...a: unknown[]) => ReturnType<Executor['run']>).call(this, ops, ...rest);
+    });
+    const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { batchSize: 1 });
+    expect(outcome.state).toBe('completed');
+    const members = runs.filter((r) => r.length > 0);
+    expect(members).toEqual([[users[0]], [users[1]]]);
+    expect(snap(g).featureRolloutPolicies[0].appliesTo).toEqual([groupOf(g, ROLLOUT).id]);
+  });
+});
