@@ -750,6 +750,18 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     for (let w = 0; w < waves; w++) {
       const wave = await readWave(w);
       const ops = pendingOps(wave);
+      // A wave whose only work left is adds waiting for a step held back (1c) sends nothing: its adds
+      // are skipped again (journaled once), and it does not count against --waves (a review: with
+      // the hold standing, `resume --waves 1` never got past it).
+      if (ops.length > 0 && !executor.wasInterrupted && ops.every((o) => heldFor(o) !== undefined)) {
+        const now = new Map<string, OpOutcome>();
+        const recs = ops.map((o) => ({ op: o.id, state: 'skipped' as const, error: `skipped: ${heldFor(o)!} did not succeed` }));
+        await journal.ops(recs.filter((r) => prior.get(r.op)?.state !== 'skipped' || prior.get(r.op)?.error !== r.error));
+        for (const r of recs) now.set(r.op, { status: 'skipped', error: r.error });
+        for (const o of ops) if (neverByResume.has(heldFor(o)!)) neverByResume.add(o.id);
+        tally(wave, now);
+        continue;
+      }
       if (ops.length === 0 || started >= stopAt || executor.wasInterrupted) {
         if (ops.length > 0) state = interruptedBySignal() ? 'interrupted' : 'stopped';
         else if (!executor.wasInterrupted) wavesDone = Math.max(wavesDone, w + 1);

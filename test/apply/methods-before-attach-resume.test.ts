@@ -128,6 +128,19 @@ describe('a resume sends a held attach only once every member it switches is che
   });
 });
 
+describe('while a hold stands', () => {
+  it('resume --waves 1 goes on to the next wave: a wave left with only adds waiting for the held attach does not count (a review: it never got past wave 1)', async () => {
+    const { g, stateDir, runDir, on, graph } = await heldForAlice('mba-waves', { batchSize: 1, waves: 1 });
+    const started = () => journalLines(runDir).filter((l) => l.t === 'wave' && l.state === 'started').map((l) => l.wave as number);
+    expect(started()).toEqual([1]);
+    expect(on.refuse).toBe(true);
+    await resumeIn(g, stateDir, { waves: 1, connect: () => graph });
+    expect(started()).toEqual([1, 2]);
+    await resumeIn(g, stateDir, { waves: 1, connect: () => graph });
+    expect(started()).toEqual([1, 2, 3]);
+  });
+});
+
 describe('the members written before the attach (1b) go in chunks of --batch-size', () => {
   afterEach(() => vi.restoreAllMocks());
 
