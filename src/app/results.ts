@@ -25,7 +25,7 @@ export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn
   for (const u of roster) {
     if (!inScope(u.upn)) continue;
     const o = byUser.get(u.upn.toLowerCase());
-    if (o) rows.push({ user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? '' });
+    if (o) rows.push({ user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? o.note ?? '' });
     else rows.push({ user: u.upn, outcome: u.status === 'changes' ? 'not-selected' : u.status, done: 0, failed: 0, skipped: 0, first_error: '' });
   }
   return rows;

@@ -73,6 +73,8 @@ export interface UserOutcome {
   failed: number;
   skipped: number;
   error?: string;
+  /** Why a user whose operations are all done is not switched yet (the staged rollout step that switches them was held). */
+  note?: string;
 }
 
 export type RunEnd = 'completed' | 'partial' | 'stopped' | 'interrupted';
@@ -878,6 +880,17 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   }
 
   function outcome(): ApplyOutcome {
+    // Members whose switch is a step held back: their rows say so (done alone read as switched).
+    const notes = new Map<string, string>();
+    for (const h of holds) {
+      const held = heldNow.get(h.op);
+      if (!held) continue;
+      for (const p of h.selected) {
+        const upn = plan.users[p]!.upn.toLowerCase();
+        if (!notes.has(upn)) notes.set(upn, `not switched to Entra MFA yet: ${held.doing} was not sent: ${held.error}`);
+      }
+    }
+    if (notes.size > 0) for (const u of outcomes) if (notes.has(u.upn.toLowerCase())) u.note = notes.get(u.upn.toLowerCase())!;
     const userCounts = { done: 0, partial: 0, failed: 0, skipped: 0, unknown: 0, 'not-started': 0 };
     for (const u of outcomes) userCounts[u.outcome]++;
     const usersWithChanges = ctx.plan.users.reduce((n, u) => n + (u.pending > 0 ? 1 : 0), 0);

@@ -89,6 +89,9 @@ describe('a resume sends a held attach only once every member it switches is che
     );
     expect(again.outcome).toMatchObject({ state: 'partial', resumable: true });
     expect(again.outcome.switchesHeld).toEqual([expect.objectContaining({ op: attachOp, forGood: false })]);
+    // alice's writes are done now; her row and bob's say they are not switched yet.
+    expect(again.results.find((r) => r.user === 'alice@contoso.com')!.outcome).toBe('done');
+    expect(again.results.find((r) => r.user === 'bob@contoso.com')!.first_error).toMatch(/^not switched to Entra MFA yet: attaching "MFA Staged Rollout" was not sent: held: /);
 
     // The phones back: the next resume attaches.
     expect((await g.raw.post(`/v1.0/users/${bob}/authentication/phoneMethods`, { phoneNumber: '+1 2065550100', phoneType: 'mobile' })).status).toBe(201);
@@ -138,6 +141,16 @@ describe('while a hold stands', () => {
     expect(started()).toEqual([1, 2]);
     await resumeIn(g, stateDir, { waves: 1, connect: () => graph });
     expect(started()).toEqual([1, 2, 3]);
+  });
+
+  it("the members' --results rows say they are not switched yet, with the hold's reason", async () => {
+    const { first } = await heldForAlice('mba-results');
+    const bob = first.results.find((r) => r.user === 'bob@contoso.com')!;
+    expect(bob.outcome).toBe('done');
+    expect(bob.first_error).toBe(`not switched to Entra MFA yet: attaching "${ROLLOUT}" was not sent: held: 1 member(s) of "${ROLLOUT}" have methods not written yet (alice@contoso.com): resume sends it once they are`);
+    // A user outside the hold keeps an empty note.
+    const others = first.results.filter((r) => r.outcome === 'done' && r.user !== 'bob@contoso.com');
+    expect(others.every((r) => r.first_error === '')).toBe(true);
   });
 });
 
