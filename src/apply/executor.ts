@@ -594,9 +594,16 @@ export class Executor {
       // credits the run only with what it made, and does not wait for the rest. Looked up again after
       // an attempt that may have applied in part, the first attempt's list stands: what that attempt
       // made is left out of the request now, but it is still the run's.
-      if ((s.op.before as { present?: unknown } | null)?.present === undefined) s.op = { ...s.op, before: { present: [...s.skip].sort() } };
+      const present = (s.op.before as { present?: string[] } | null)?.present;
+      const notMade = s.rereadResult ? {} : this.foundNotMade(s);
+      if (present === undefined) s.op = { ...s.op, before: { present: [...s.skip].sort() } };
+      // No earlier send of it may have made any (refused outright, or none): what the inventory holds
+      // now is someone else's too (an admin's upload since), so it joins the list, journaled with this
+      // send: should its answer be lost, the run is credited only with what it makes (a review: the
+      // admin's token was credited, and deleted by the rollback).
+      else if (!s.rereadResult) s.op = { ...s.op, before: { ...(s.op.before as object), present: [...new Set([...present, ...s.skip])].sort() } };
       if (s.skip.size === all) {
-        if (!s.rereadResult) return this.settle(s, 'done', undefined, { devices: {}, ...this.foundNotMade(s) });
+        if (!s.rereadResult) return this.settle(s, 'done', undefined, { devices: {}, ...notMade });
         // Every token there already, some made by an earlier attempt: what the lookup found is what a read-back would.
         const result = { devices: this.madeEarlier(s) };
         this.results.set(s.op.id, result);

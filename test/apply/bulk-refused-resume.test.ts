@@ -148,4 +148,32 @@ describe('a bulk token create Graph refused outright, resumed and rolled back', 
     expect(back.outcome.state).toBe('completed');
     expect(devicesOf(g, serials)).toEqual([]);
   });
+  it("refused (400), an admin uploads one of its tokens, then the resume's own send is lost (half made): the resume credits only what it made, and the rollback leaves the admin's token (a review)", async () => {
+    const { g, dir } = await planned();
+    const proxy = proxied(g, ['refuse', 'lose']);
+    const { outcome } = await applyFile(g, `${dir}.plan`, dir, { graph: proxy.graph, tokenPath: 'bulk' });
+    const runDir = runDirs(dir)[0]!;
+    const bulk = [...(await readRun(runDir)).ops.values()].find((r) => r.op.startsWith('tokens/'))!;
+    expect(bulk).toMatchObject({ state: 'failed', before: { present: [] } });
+    const tokens = proxy.sent[0]!;
+    const serials = tokens.map((t) => String(t.serialNumber));
+    // An admin uploads the last of them (not in the half the lost send makes).
+    const upload = tokens.at(-1)!;
+    expect((await g.raw.post('/beta/directory/authenticationMethodDevices/hardwareOathDevices', upload)).status).toBe(201);
+    const [theirs] = devicesOf(g, [String(upload.serialNumber)]);
+
+    const resumed = await resumeIn(g, dir, { runId: outcome.runId, connect: () => proxy.graph });
+    // The resume's send left the admin's serial out, and its answer was lost.
+    expect(proxy.sent).toHaveLength(2);
+    expect(proxy.sent[1]!.map((t) => String(t.serialNumber))).not.toContain(String(upload.serialNumber));
+    const record = (await readRun(runDir)).ops.get(bulk.op)!;
+    const credited = (record.result?.devices ?? {}) as Record<string, string>;
+    expect(Object.values(credited)).not.toContain(theirs!.id);
+    expect(Object.keys(credited).length).toBeGreaterThan(0);
+    expect(resumed.outcome.state).not.toBe('interrupted');
+
+    await rollbackIn(g, dir, outcome.runId);
+    // The admin's token stays in the inventory; what the run made is gone.
+    expect(devicesOf(g, serials).map((d) => d.id)).toEqual([theirs!.id]);
+  });
 });
