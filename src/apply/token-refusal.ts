@@ -24,11 +24,13 @@ const ASSIGNED_ELSEWHERE = /\b(another|a different|other) (users?|accounts?|pers
 const ACCESS_WORDING = /Authorization_RequestDenied|AccessDenied|privilege|permission|not authori[sz]ed|not allowed|consent|\brole\b/i;
 
 /**
- * Why a token write was refused for good, when Graph's refusal (400 or 403) says the token is
- * assigned to another user: not the policy's propagation, which a wait mends. Undefined otherwise.
+ * Why a token write was refused for good, when Graph's refusal (a 400) says the token is assigned
+ * to another user: not the policy's propagation, which a wait mends. Undefined otherwise. A 403 is
+ * a refusal for access whatever its words ("... not permitted to manage the methods of other
+ * users"): its fix is a permission and a resume, and it counts toward the run's stop on refusals.
  */
 export function assignedElsewhereRefusal(op: Operation, res: GraphResponse): string | undefined {
-  if (!TOKEN_WRITES.has(op.kind) || (res.status !== 400 && res.status !== 403)) return undefined;
+  if (!TOKEN_WRITES.has(op.kind) || res.status !== 400) return undefined;
   const error = (res.body as { error?: { code?: string; message?: string } } | null)?.error;
   const words = `${error?.code ?? ''} ${error?.message ?? ''}`;
   if (!ASSIGNED_ELSEWHERE.test(words) || ACCESS_WORDING.test(words)) return undefined;
