@@ -700,7 +700,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
             const st = userOperations(u, tokenPath).map((o) => statusOf(o.id, now));
             const gaps = gone.get(u.upn.toLowerCase());
             if (gaps !== undefined) gapsOf.set(chunk[k]!, gaps);
-            states.set(chunk[k]!, st.some(isStale) ? 'stale' : !st.every((x) => x.status === 'done') ? 'left' : gaps !== undefined ? 'gone' : 'done');
+            states.set(chunk[k]!, st.some(isStale) ? 'stale' : st.some((x) => x.status === 'failed' && needsNewPlan(x.error)) ? 'replan' : !st.every((x) => x.status === 'done') ? 'left' : gaps !== undefined ? 'gone' : 'done');
           });
         }
         firstTallied = true;

@@ -66,9 +66,10 @@ export function switchLayout(plan: Pick<SavedPlan, 'users' | 'header'>, cutoverO
 
 /**
  * How one member's operations stand once the run wrote what it could of them. `gone`: done, but
- * methods their switch rests on (written by an earlier pass, or kept by the plan) are gone since.
+ * methods their switch rests on (written by an earlier pass, or kept by the plan) are gone since;
+ * `replan`: one failed in a way no resume mends (a token another user holds: plan again).
  */
-export type MemberState = 'done' | 'stale' | 'left' | 'gone';
+export type MemberState = 'done' | 'stale' | 'left' | 'gone' | 'replan';
 
 /** Members named in a hold's message (the journal and --results keep it short); the rest are counted. */
 const NAMED = 20;
@@ -87,12 +88,17 @@ export function holdReason(
   gapsOf: (position: number) => string = () => '',
 ): { error: string; forGood: boolean } | undefined {
   const stale = h.selected.filter((i) => stateOf(i) === 'stale');
+  const replan = h.selected.filter((i) => stateOf(i) === 'replan');
   const left = h.selected.filter((i) => stateOf(i) === 'left');
   const gone = h.selected.filter((i) => stateOf(i) === 'gone');
   const names = (list: number[]) => `${list.slice(0, NAMED).map(upnOf).join(', ')}${list.length > NAMED ? ` and ${list.length - NAMED} more` : ''}`;
-  if (h.notSelected.length > 0 || stale.length > 0) {
-    const never = [...h.notSelected, ...stale];
-    const why = [...(h.notSelected.length > 0 ? [`${h.notSelected.length} not selected by this run`] : []), ...(stale.length > 0 ? [`${stale.length} left out as stale`] : [])].join(', ');
+  if (h.notSelected.length > 0 || stale.length > 0 || replan.length > 0) {
+    const never = [...h.notSelected, ...stale, ...replan];
+    const why = [
+      ...(h.notSelected.length > 0 ? [`${h.notSelected.length} not selected by this run`] : []),
+      ...(stale.length > 0 ? [`${stale.length} left out as stale`] : []),
+      ...(replan.length > 0 ? [`${replan.length} with a write no resume mends`] : []),
+    ].join(', ');
     return {
       forGood: true,
       error: `held: ${never.length} member(s) of ${h.of} whose methods this run does not write (${why}): ${names(never)}. ${capitalised(h.doing)} would switch them to Entra MFA without them, so no resume of this run sends it: apply with them selected too (--users), or take them out of the group, and make a new plan`,

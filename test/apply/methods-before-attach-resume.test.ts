@@ -176,3 +176,39 @@ describe('the members written before the attach (1b) go in chunks of --batch-siz
     expect(snap(g).featureRolloutPolicies[0].appliesTo).toEqual([groupOf(g, ROLLOUT).id]);
   });
 });
+
+describe('a member whose write no resume mends (a token another user holds)', () => {
+  it('makes the hold final: the attach is held for good and no resume is offered for it (a review: it said "resume sends it once they are")', async () => {
+    const g = fakeGraph();
+    await addTo(g, ['bob@contoso.com', 'chen@contoso.com']);
+    const { dir } = testDir('mba-replan');
+    const stateDir = join(dir, 'state');
+    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+    const chen = idOf(g, 'chen@contoso.com');
+    // Chen's token writes refused as Graph refuses a token another user holds (the emulator's words).
+    const elsewhere = { error: { code: 'badRequest', message: 'The hardware OATH token is assigned to another user; a token can be assigned to one user only.' } };
+    const mine = new RegExp(`/users/${chen}/authentication/hardwareOath|hardwareOathDevices/[^/]+/(assign|activate)`);
+    const fetch: typeof g.emu.fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (init?.method === 'POST' && url.endsWith('/$batch')) {
+        const body = JSON.parse(String(init.body)) as { requests: { id: string; method: string; url: string; body?: unknown }[] };
+        const refused = body.requests.filter((r) => r.method !== 'GET' && (mine.test(r.url) && (r.url.includes(chen) || JSON.stringify(r.body ?? '').includes(chen))));
+        if (refused.length > 0) {
+          const rest = body.requests.filter((r) => !refused.includes(r));
+          const res = rest.length > 0 ? ((await (await g.emu.fetch(input, { ...init, body: JSON.stringify({ requests: rest }) })).json()) as { responses: unknown[] }) : { responses: [] };
+          return new Response(JSON.stringify({ responses: [...res.responses, ...refused.map((r) => ({ id: r.id, status: 400, headers: { 'content-type': 'application/json' }, body: elsewhere }))] }), { status: 200, headers: { 'content-type': 'application/json' } });
+        }
+      }
+      return g.emu.fetch(input, init);
+    };
+    const graph = connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } });
+    const applied = await applyFile(g, join(dir, 'all.plan'), stateDir, { batchSize: 10, graph });
+    const chenRow = applied.results.find((r) => r.user === 'chen@contoso.com')!;
+    expect(chenRow.first_error).toMatch(/no resume mends this: plan again/);
+    const attachOp = `cutover/featureRolloutPolicy/appliesTo/${groupOf(g, ROLLOUT).id as string}`;
+    expect(applied.outcome.switchesHeld).toEqual([expect.objectContaining({ op: attachOp, forGood: true, error: expect.stringMatching(/1 with a write no resume mends\): chen@contoso\.com/) })]);
+    expect(snap(g).featureRolloutPolicies[0]?.appliesTo ?? []).toEqual([]);
+    expect(applied.outcome.resumable).toBe(false);
+  });
+});
+
