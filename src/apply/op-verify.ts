@@ -77,6 +77,54 @@ export class ReadBackError extends Error {
   }
 }
 
+/** A read-back's GET of one operation: a 404 is null, another failure a ReadBackError. */
+function readBackGetter(op: Operation, client: GraphClient) {
+  return async <T>(call: GraphCall): Promise<T | null> => {
+    const res = await client.read<T>(call);
+    if (res.status === 404) return null;
+    if (!isSuccess(res)) throw new ReadBackError(`reading back ${op.id} failed: ${res.status}`, res.status);
+    return res.body;
+  };
+}
+
+/** The inventory's devices of a serial, as read-backs read (a 404 is none). */
+function readBackDevices(get: ReturnType<typeof readBackGetter>) {
+  return async (serial: string) => devicesOfSerial(async (call) => (await get<{ value?: unknown[] }>(call))?.value ?? [], serial);
+}
+
+/**
+ * The tokens a bulk create sends: those of its plan beyond what the inventory held before it (its
+ * journaled `before.present`, which the request left out): what it made of these is the run's.
+ */
+function bulkSent(op: Operation): { serialNumber: string }[] {
+  const present = new Set(((op.before as { present?: string[] } | null)?.present ?? []).map(serialKey));
+  return ((op.after?.tokens as { serialNumber: string }[]) ?? []).filter((t) => !present.has(serialKey(t.serialNumber)));
+}
+
+/** What a bulk create of unknown outcome made, read serial by serial: the device of each found, and the serials not found. */
+export interface BulkFound {
+  devices: Record<string, string>;
+  missing: string[];
+  /** How many tokens it sent (beyond its `before.present`). */
+  sent: number;
+}
+
+/**
+ * Reads back every token a bulk create sent, all at once (packed into $batch requests), where
+ * verifyOp stops at the first missing: a rollback credits the run with the tokens an answer lost
+ * mid-way left made (Graph may apply a bulk create in part), to delete them. The executor keeps
+ * verifyOp's short read: it sends the rest again either way.
+ */
+export async function readBackBulk(op: Operation, client: GraphClient): Promise<BulkFound> {
+  const devicesFor = readBackDevices(readBackGetter(op, client));
+  const sent = bulkSent(op);
+  const found = await Promise.all(sent.map(async (t) => (await devicesFor(t.serialNumber))[0]));
+  const devices: Record<string, string> = {};
+  const missing: string[] = [];
+  sent.forEach((t, i) => (found[i] ? (devices[t.serialNumber] = found[i].id) : missing.push(t.serialNumber)));
+  return { devices, missing, sent: sent.length };
+}
+
 export interface Verified {
   /** The operation's change is in the tenant. */
   done: boolean;
@@ -92,14 +140,8 @@ export interface Verified {
  * operations a crashed run left `started`.
  */
 export async function verifyOp(op: Operation, client: GraphClient): Promise<Verified> {
-  const get = async <T>(call: GraphCall): Promise<T | null> => {
-    const res = await client.read<T>(call);
-    if (res.status === 404) return null;
-    if (!isSuccess(res)) throw new ReadBackError(`reading back ${op.id} failed: ${res.status}`, res.status);
-    return res.body;
-  };
-  /** The inventory's devices of a serial, as read-backs read (a 404 is none). */
-  const devicesFor = async (serial: string) => devicesOfSerial(async (call) => (await get<{ value?: unknown[] }>(call))?.value ?? [], serial);
+  const get = readBackGetter(op, client);
+  const devicesFor = readBackDevices(get);
   const after = op.after ?? {};
   const userId = op.userId ?? '';
   switch (op.kind) {
@@ -149,9 +191,7 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
     case 'token-bulk-create': {
       // Done when every serial it creates is in the inventory (assigned since, or not). The devices it
       // made are the run's (rollback deletes them); those the inventory held before it are not.
-      const present = new Set(((op.before as { present?: string[] } | null)?.present ?? []).map(serialKey));
-      // Left out of the request (held already, or its user not written now): nothing to find.
-      const made = ((after.tokens as { serialNumber: string }[]) ?? []).filter((t) => !present.has(serialKey(t.serialNumber)));
+      const made = bulkSent(op);
       if (made.length === 0) return { done: true, result: { devices: {} } };
       // The first alone (missing while Graph has not shown them, or when nothing was made: one read),
       // then the rest at once, packed into $batch requests (one after another they took a round trip each).

@@ -158,13 +158,15 @@ export function inverseOperations(
     for (const [serial, id] of Object.entries(devices)) bulkDevices.set(serialKey(serial), id);
     const recorded = new Set(Object.keys(devices).map(serialKey));
     const notMade = new Set((Array.isArray(result?.foundNotMade) ? result.foundNotMade : []).map((x) => serialKey(String(x))));
+    // Read back by a rollback and not found (a create applied in part): never made, nothing to delete or say.
+    const notFound = new Set((Array.isArray(result?.notFound) ? result.notFound : []).map((x) => serialKey(String(x))));
     // Undefined: never sent (every line `started` journals it), so it made nothing.
     const journaled = records.get(op.id)?.before as { present?: unknown } | null | undefined;
     const present = Array.isArray(journaled?.present) ? new Set(journaled.present.map((x) => serialKey(String(x)))) : undefined;
     for (const t of (op.after?.tokens as { serialNumber?: unknown }[] | undefined) ?? []) {
       const serial = String(t.serialNumber ?? '');
       const key = serialKey(serial);
-      if (recorded.has(key)) continue;
+      if (recorded.has(key) || notFound.has(key)) continue;
       const origin = notMade.has(key) ? 'found' : present ? (present.has(key) ? 'held' : 'made') : journaled === undefined && recorded.size === 0 ? 'held' : 'unknown';
       bulkUnrecorded.set(key, { serial, op: op.id, origin });
     }

@@ -1,11 +1,17 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { UserError } from '../model/user-error.js';
 import { goOnWith, Journal, OUTCOME_UNKNOWN_WORDING, type OpRecord, type RunView } from './journal.js';
-import { verifyOp, type Verified } from './op-verify.js';
+import { readBackBulk, verifyOp, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 
 /** What a rollback journals for a write of unknown outcome it read back and did not find. */
 const NOT_APPLIED = 'read back by rollback: not applied';
+
+/** Why a bulk create of unknown outcome the rollback found made in part is journaled done (`readBack`). */
+export const appliedInPart = (found: number, sent: number) => `by rollback: applied in part (${found} of ${sent} tokens)`;
+
+/** A read-back as the rollback journals it: what it found, and why it is done when found in part. */
+type Found = Verified & { readBack?: string };
 
 /**
  * The operations of an apply run whose outcome is unknown: sent when the run stopped (a crash, left
@@ -25,14 +31,14 @@ export function isUnknownOutcome(r: OpRecord): boolean {
 /**
  * Reads back the apply run's operations of unknown outcome (`ops`, rebuilt as the run made them, with
  * the `before` its journal recorded) and journals what was found in the run's own journal: `done` with
- * what the read gave (a created object's id), or `failed`, not applied. Read-only against Graph, so a
- * rollback settles them itself rather than sending the admin to a resume that would write the rest of
- * the plan only for the rollback to undo it. All or nothing: a read that fails refuses the rollback
- * and journals nothing.
+ * what the read gave (a created object's id; a bulk create's tokens found, made in part or whole), or
+ * `failed`, not applied. Read-only against Graph, so a rollback settles them itself rather than
+ * sending the admin to a resume that would write the rest of the plan only for the rollback to undo
+ * it. All or nothing: a read that fails refuses the rollback and journals nothing.
  */
 export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops: readonly Operation[], client: GraphClient, identity: { appId: string | null; upn: string | null }): Promise<{ applied: number; notApplied: number }> {
   if (ops.length === 0) return { applied: 0, notApplied: 0 };
-  let found: Verified[];
+  let found: Found[];
   try {
     found = await Promise.all(ops.map((op) => readBack(op, client, run.times.get(op.id))));
   } catch (err) {
@@ -42,7 +48,7 @@ export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops:
   }
   const records = ops.map((op, i): OpRecord => {
     const v = found[i]!;
-    if (v.done) return { op: op.id, state: 'done', ...(v.result ? { result: v.result } : {}) };
+    if (v.done) return { op: op.id, state: 'done', ...(v.result ? { result: v.result } : {}), ...(v.readBack ? { readBack: v.readBack } : {}) };
     return { op: op.id, state: 'failed', error: v.refused ? `${NOT_APPLIED}: ${v.refused}` : NOT_APPLIED, outcomeUnknown: false };
   });
   const applied = records.filter((r) => r.state === 'done').length;
@@ -62,12 +68,28 @@ export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops:
 /**
  * The executor's read-back: a change not found within Graph's consistency window of its last journal
  * record (a crash moments ago) is read once more when that window is over, since "not applied" is
- * final here (the rollback does not undo it).
+ * final here (the rollback does not undo it). So is a bulk create not found whole.
  */
-async function readBack(op: Operation, client: GraphClient, lastRecorded: string | undefined): Promise<Verified> {
-  const v = await verifyOp(op, client);
+async function readBack(op: Operation, client: GraphClient, lastRecorded: string | undefined): Promise<Found> {
+  const read: (op: Operation, client: GraphClient) => Promise<Found> = op.kind === 'token-bulk-create' ? readBulk : verifyOp;
+  const v = await read(op, client);
   const wait = (lastRecorded === undefined ? 0 : Date.parse(lastRecorded)) + client.consistencyMs - Date.now();
-  if (v.done || v.refused || !(wait > 0)) return v;
+  if ((v.done && !v.readBack) || v.refused || !(wait > 0)) return v;
   await new Promise((r) => setTimeout(r, wait));
-  return verifyOp(op, client);
+  return read(op, client);
+}
+
+/**
+ * A bulk create read token by token: Graph may have made some of its tokens and not the rest (an
+ * answer lost mid-way). Those found are beyond its `before.present`, so the run's: done with them as
+ * its `devices`, for the rollback to delete, and the rest as `notFound` (never made: nothing to
+ * delete, nothing to say). Read as the executor reads it (stopping at the first token missing), it
+ * was journaled not applied, and the rollback left the tokens made in the inventory.
+ */
+async function readBulk(op: Operation, client: GraphClient): Promise<Found> {
+  const { devices, missing, sent } = await readBackBulk(op, client);
+  const found = sent - missing.length;
+  if (found === 0 && sent > 0) return { done: false };
+  if (missing.length === 0) return { done: true, result: { devices } };
+  return { done: true, result: { devices, notFound: missing }, readBack: appliedInPart(found, sent) };
 }
