@@ -33,7 +33,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ...firstOf(o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').map((u) => `  ${u.upn}: ${u.error ?? unexplained(u)}`), o.runId, 'users failed or partly done', given),
     journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
-    ...newPlanLine(o.staleUsers, o.runId, given),
+    ...newPlanLine(o.staleUsers, o.runId, given, (o.switchesHeld ?? []).some((h) => h.forGood)),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
 }
@@ -45,10 +45,16 @@ function unexplained(u: ApplyOutcome['users'][number]): string {
   return `partly done (${u.done} of ${u.operations} operation(s)): the run stopped before the rest was sent`;
 }
 
-/** Users left out as stale: a resume never sends them (it would write over what changed), so the way on is a new plan of them. */
-function newPlanLine(s: ApplyOutcome['staleUsers'], runId: string, given: string | undefined): string[] {
+/**
+ * Users left out as stale: a resume never sends them (it would write over what changed), so the way on
+ * is a new plan of them; of the whole scope when a staged rollout step is held for good (one of them a
+ * member it switches): every switch of the run waits for that step (a black-box test followed the
+ * advice for the one user, and the run's other 31 were never switched).
+ */
+function newPlanLine(s: ApplyOutcome['staleUsers'], runId: string, given: string | undefined, heldForGood: boolean): string[] {
   if (s.count === 0) return [];
   const named = `${s.first.join(', ')}${s.count > s.first.length ? ` and ${s.count - s.first.length} more (the --results rows with first_error stale, or ${onRun(['report', runId], given)})` : ''}`;
+  if (heldForGood) return [`Left out as stale, which no resume sends: ${s.count} user(s): ${named}. A staged rollout step is held for good (above), and every switch of this run waits for it: make a new plan with this plan's options and whole scope (what this run wrote shows as done in it), then apply it`];
   return [`Left out as stale, which no resume sends: ${s.count} user(s): ${named}. Finish them with a new plan: mfa-migrate plan ... --users FILE --out FILE (this plan's options; FILE lists them, one a line), then apply it`];
 }
 

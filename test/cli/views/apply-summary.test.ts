@@ -86,6 +86,16 @@ describe('renderApplySummary', () => {
     expect(text).not.toContain('Resume with');
     expect(renderApplySummary(outcome(10, 0), '/s', undefined)).not.toContain('Left out as stale');
   });
+
+  it('sends to a new plan of the whole scope, not of the stale users alone, when a staged rollout step is held for good (a black-box test: the run\'s other 31 users were never switched)', () => {
+    const held = { op: 'cutover/featureRolloutPolicy/appliesTo/g', doing: 'attaching "Pilot"', error: 'held: 1 member(s) of "Pilot" whose methods this run does not write (1 left out as stale): grace@contoso.com. ...', forGood: true };
+    const o = { ...outcome(10, 0), state: 'partial' as const, staleUsers: { count: 1, first: ['grace@contoso.com'] }, switchesHeld: [held] };
+    const text = renderApplySummary(o, '/s', undefined);
+    expect(text).toContain("Left out as stale, which no resume sends: 1 user(s): grace@contoso.com. A staged rollout step is held for good (above), and every switch of this run waits for it: make a new plan with this plan's options and whole scope");
+    expect(text).not.toContain('--users FILE');
+    // A hold a resume lifts does not change the advice for the stale users.
+    expect(renderApplySummary({ ...o, switchesHeld: [{ ...held, forGood: false }] }, '/s', undefined)).toContain('mfa-migrate plan ... --users FILE --out FILE');
+  });
 });
 
 const rollbackOutcome = (over: Partial<RollbackOutcome>): RollbackOutcome =>
