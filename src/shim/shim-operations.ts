@@ -15,6 +15,7 @@ import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { requestUnlock } from './unlock-requests.js';
 import { Verifier, type StateBackend, type Verdict, type VerifyReason, type VerifyResult } from './verifier.js';
+import { unlockReason } from './unlock-reason.js';
 
 /** The one-shot commands (check, unlock, import) as functions; src/app/shim-*.ts wire them to requests. */
 
@@ -137,7 +138,7 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
     const now = opts.now ?? Date.now;
     const done = (await new Verifier(state.db, state.backend, opts.rules, now).unlock(opts.user))!;
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
-    audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: done.wasLocked ? 'unlocked' : 'fail_counter_reset' });
+    audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: unlockReason(done.wasLocked, done.cleared) });
     await audit.close();
     return { status: 'unlocked', username: done.user.username, wasLocked: done.wasLocked };
   } finally {

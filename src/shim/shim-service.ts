@@ -19,6 +19,7 @@ import { storeStateOf } from './shim-operations.js';
 import type { RadiusClient } from './radius/clients-file.js';
 import { RadiusServer } from './radius/radius-server.js';
 import { NO_REPLY_ATTRIBUTES, type ReplyAttributes } from './radius/reply-attributes.js';
+import { unlockReason } from './unlock-reason.js';
 
 export interface ShimServiceOptions {
   store: string;
@@ -109,7 +110,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     audit = await AuditLog.open(auditPath, notice, now);
     const auditLog = audit;
     // An unlock request applied, at a user's attempt or by the sweep: one line either way.
-    const auditUnlock = (username: string, wasLocked: boolean) => auditLog.write({ event: 'unlock', user: username, client: 'shim unlock', result: 'accept', reason: wasLocked ? 'unlocked' : 'fail_counter_reset' });
+    const auditUnlock = (username: string, wasLocked: boolean, cleared = true) => auditLog.write({ event: 'unlock', user: username, client: 'shim unlock', result: 'accept', reason: unlockReason(wasLocked, cleared) });
     const unlocks = new UnlockRequestDir(
       opts.store,
       opts.key,
@@ -129,8 +130,8 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
         if (!user) continue;
         if (!unlockReaches(user, request.requestedAt)) continue; // asked before failures counted since (a lock-out of the user, or of a source, among them)
         const done = await verifier.unlock(user.username);
-        // A request for a user with nothing to clear changed nothing: no audit line says it did.
-        if (done?.cleared) auditUnlock(user.username, done.wasLocked);
+        // An admin's request is audited whatever it found; one for a user with nothing to clear says so (a black-box test saw none, while the same unlock with no server running wrote one).
+        if (done) auditUnlock(user.username, done.wasLocked, done.cleared);
       }
     };
     if (!pg) await applyUnlockRequests();

@@ -216,7 +216,7 @@ describe('POST /v1/verify', () => {
 });
 
 describe('unlock requests (issue 17 item 13)', () => {
-  it('a request for a user with nothing to clear, applied by the sweep, writes no audit line saying it cleared something', async () => {
+  it('a request for a user with nothing to clear, applied by the sweep, is audited as nothing_to_clear, not as a reset (a black-box test saw no line at all)', async () => {
     await start();
     const storeId = service!.db.storeId;
     await service!.close();
@@ -230,7 +230,18 @@ describe('unlock requests (issue 17 item 13)', () => {
     await service!.close();
     service = undefined;
     const events = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string });
-    expect(events.filter((e) => e.event === 'unlock')).toEqual([]);
+    // Named as the store has the user (its own case).
+    expect(events.filter((e) => e.event === 'unlock')).toEqual([expect.objectContaining({ user: 'Ivan@Contoso.com', result: 'accept', reason: 'nothing_to_clear' })]);
+  });
+
+  it('`shim unlock` with no server running audits what it found too: nothing_to_clear for a user with no failures (it wrote fail_counter_reset)', async () => {
+    await start();
+    const path = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    expect(await runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com' })).toMatchObject({ status: 'unlocked', wasLocked: false });
+    const events = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string });
+    expect(events.filter((e) => e.event === 'unlock').map((e) => e.reason)).toEqual(['nothing_to_clear']);
   });
 
   it('a request for a user who has failures but is not locked out yet resets them at their next attempt (a black-box test: taken only once they were locked, it was dropped as older than the lock-out)', async () => {
