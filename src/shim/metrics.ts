@@ -169,7 +169,7 @@ export class ShimMetrics {
       out.push('# HELP mfa_shim_radius_dropped_total RADIUS datagrams dropped silently, by reason.');
       out.push('# TYPE mfa_shim_radius_dropped_total counter');
       for (const [reason, n] of this.#radiusDropped) out.push(`mfa_shim_radius_dropped_total{reason="${reason}"} ${n}`);
-      out.push('# HELP mfa_shim_radius_retransmissions_total Retransmitted requests answered from the cache (RFC 5080), not verified again.');
+      out.push('# HELP mfa_shim_radius_retransmissions_total Retransmitted requests (RFC 5080): answered from the cache, or dropped while the first is still being verified (its answer goes out once); never verified again.');
       out.push('# TYPE mfa_shim_radius_retransmissions_total counter');
       out.push(`mfa_shim_radius_retransmissions_total ${this.#radiusRetransmissions}`);
       out.push('# HELP mfa_shim_radius_send_failures_total RADIUS answers the socket failed to send (the client retransmits).');
