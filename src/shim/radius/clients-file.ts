@@ -11,6 +11,8 @@ export interface RadiusClient {
   line: number;
   /** As written: `ADDRESS[/PREFIX]`. */
   network: string;
+  /** As matched: the address with its host bits cleared, IPv4 for an IPv4-mapped one (`10.20.0.5/24` reads as `10.20.0.0/24`). */
+  readAs: string;
   prefix: number;
   /** The network's family (an IPv4-mapped IPv6 network is read as the IPv4 one). */
   family: 4 | 6;
@@ -86,7 +88,7 @@ export function parseClients(text: string, path: string): RadiusClient[] {
     // The third field is the name unless it is an option (a quoted one always is the name).
     const named = rest[0] !== undefined && (all[2]!.quoted || !rest[0].includes('='));
     const name = named ? rest.shift()! : network;
-    const client: RadiusClient = { name, network, prefix, family: family === 4 ? 4 : 6, secret: Buffer.from(secret, 'utf8'), match, line };
+    const client: RadiusClient = { name, network, readAs: networkOf(plain, prefix, family === 4 ? 4 : 6), prefix, family: family === 4 ? 4 : 6, secret: Buffer.from(secret, 'utf8'), match, line };
     for (const [n, option] of rest.entries()) {
       const [key, value] = option.split('=') as [string, string | undefined];
       const field = OPTIONS[key];
@@ -104,6 +106,25 @@ export function parseClients(text: string, path: string): RadiusClient[] {
   if (clients.length === 0) throw new UserError(`${path}: no RADIUS client (expected lines of ADDRESS[/PREFIX] SECRET [NAME])`);
   // Most specific network first (within a family: an address is only matched against its own).
   return clients.sort((a, b) => b.prefix - a.prefix);
+}
+
+/** `address/prefix` with the host bits cleared: the network a line is matched as. */
+export function networkOf(address: string, prefix: number, family: 4 | 6): string {
+  if (family === 4) {
+    const n = address.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+    const base = prefix === 0 ? 0 : (n & (0xffffffff << (32 - prefix))) >>> 0;
+    return `${[24, 16, 8, 0].map((s) => (base >>> s) & 255).join('.')}/${prefix}`;
+  }
+  // The URL parser writes the address in one canonical form; its eight groups, masked, are written back through it.
+  const host = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const [head, tail] = host.includes('::') ? (host.split('::') as [string, string]) : [host, undefined];
+  const front = head ? head.split(':') : [];
+  const back = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? front : [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+  const value = groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n);
+  const masked = prefix === 0 ? 0n : value & (((1n << BigInt(prefix)) - 1n) << BigInt(128 - prefix));
+  const hex = Array.from({ length: 8 }, (_, i) => ((masked >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':');
+  return `${new URL(`http://[${hex}]/`).hostname.slice(1, -1)}/${prefix}`;
 }
 
 /** The IPv4 address an IPv4-mapped IPv6 address (::ffff:0:0/96, in either notation) stands for, or undefined. */
