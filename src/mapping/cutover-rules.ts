@@ -271,6 +271,9 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   // rollout group adds nothing for them.
   const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
   const byFederation = new Map<string, number>();
+  // The plan's users its staged rollout step switches with no cloud method, by group.
+  const stranded = new Map<string, string[]>();
+  const strandedBy = (group: string) => stranded.get(group) ?? stranded.set(group, []).get(group)!;
   let overflow = 0;
   for (const m of active) {
     const u = m.tenantUser!;
@@ -296,8 +299,9 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
     if (holding) {
       decide(m).rollout = { group: { id: holding, displayName: nameOf(holding) }, action: 'member', rule: 'CUTOVER-SWITCH-USER', because: `already a member of "${nameOf(holding)}" (staged rollout)` };
       // Switched by this plan's first step (enabling the policy, attaching the group), before any of
-      // the user's own writes: what they have then is what they hold already.
-      const byPlan = !policy || !policy.isEnabled || !attached.has(holding);
+      // the user's own writes: what they have then is what they hold already. Not when another group
+      // of theirs is attached to the enabled policy already, whichever group is named first.
+      const byPlan = !switchedBefore(policy, u.memberOf ?? []);
       if (hasCloudMethod(m.methodsAfter!)) {
         out.summary.switched.already++;
         isSwitched.add(u.id);
@@ -315,14 +319,20 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
       }
       // Counted with those the plan cannot switch, as the federation step counts them.
       out.summary.switched.not_switched++;
-      // Their membership is the admin's (the plan never removes it), but it does not count as a
-      // switch: not for the federation step either.
+      // Switched by this plan with nothing to sign in with: whoever has their password could register
+      // a method of their own, so the plan is refused (a black-box test saw one applied, exit 0).
+      if (byPlan) {
+        strandedBy(holding).push(u.userPrincipalName);
+        continue;
+      }
+      // Switched before the plan: their membership is the admin's (the plan never removes it), and it
+      // does not count as a switch, not for the federation step either.
       out.findings.push({
         severity: 'warning',
         code: 'switched-without-method',
         user: m.user,
         rule: 'CUTOVER-SWITCH-USER',
-        message: `a member of the rollout group "${nameOf(holding)}" with no cloud MFA method the policy lets them use once the plan is applied: ${byPlan ? 'this plan switches them to Entra MFA by enabling staged rollout for that group' : 'switched to Entra MFA already'}, with nothing to sign in with (migrate or enable a method for them, or take them out of the group)`,
+        message: `a member of the rollout group "${nameOf(holding)}" with no cloud MFA method the policy lets them use once the plan is applied: switched to Entra MFA already, with nothing to sign in with (migrate or enable a method for them, or take them out of the group)`,
       });
       continue;
     }
@@ -364,33 +374,53 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
     const room = groups.reduce((n, g) => n + Math.max(0, limits.membersPerGroup - g.users), 0);
     refuse(`the rollout groups have room for ${room} more user(s) (${limits.membersPerGroup} a group) and this plan switches ${room + overflow}: add another --rollout-group`);
   }
-  switchedOthers(input, active, policy, nameOf, out);
+  switchedOthers(input, active, policy, nameOf, stranded, out);
   out.summary.rollout_groups = groups.map((g) => ({ id: g.id, displayName: g.displayName, attached: attached.has(g.id), members_before: g.users, added: fill.get(g.id)! - g.users }));
   return (m) => isSwitched.has(m.tenantUser!.id);
 }
 
 /** Users named in a finding that lists them; the rest are counted. */
 const LISTED_AT_MOST = 20;
+/** Users named in a refusal that lists them; the rest are counted. */
+const REFUSAL_LISTS = 5;
+
+/** Whether staged rollout switched a user before the plan: a group of theirs attached to the enabled policy (or the policy for everyone). */
+function switchedBefore(policy: TenantRolloutPolicy | null, memberOf: readonly string[]): boolean {
+  return policy?.isEnabled === true && (policy.isAppliedToOrganization || memberOf.some((id) => policy.appliesTo.includes(id)));
+}
 
 /**
  * The members of the groups the plan switches who are not among its users (outside the scope, or
  * left out of it, as disabled in MFA Server): attaching their group or enabling the policy switches
- * them all the same. Those with nothing to sign in with are named, a finding per group.
+ * them all the same. The plan is refused, a reason per group, while the step switches anyone, among
+ * its users (`planUsers`, by group) or not, with nothing to sign in with; one of them switched before
+ * the plan (by another group of theirs) is warned of, a finding per group.
  */
-function switchedOthers(input: CutoverInput, active: readonly CutoverUser[], policy: TenantRolloutPolicy | null, nameOf: (id: string) => string, out: CutoverMapping): void {
+function switchedOthers(input: CutoverInput, active: readonly CutoverUser[], policy: TenantRolloutPolicy | null, nameOf: (id: string) => string, planUsers: ReadonlyMap<string, string[]>, out: CutoverMapping): void {
   const switching = groupsThePlanSwitches(policy, input.options.rolloutGroups.map((g) => g.id));
   if (switching.length === 0) return;
   const planned = new Set(active.map((m) => m.tenantUser!.id));
   const how = !policy ? 'creating the staged rollout policy for it' : !policy.isEnabled ? 'enabling the staged rollout policy' : 'attaching the group to staged rollout';
+  // A user of a domain whose federation rejects the IdP's MFA is on Entra MFA already, as a plan user of it is judged.
+  const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
+  const before = (o: { upn: string; memberOf: readonly string[] }) => rejecting.has(domainOf(o.upn)) || switchedBefore(policy, o.memberOf);
   for (const group of switching) {
-    const stranded = (input.others ?? []).filter((o) => o.memberOf.includes(group) && !planned.has(o.id) && !hasCloudMethod(o.methodsAfter)).map((o) => o.upn).sort();
-    if (stranded.length === 0) continue;
-    const listed = stranded.slice(0, LISTED_AT_MOST).join(', ') + (stranded.length > LISTED_AT_MOST ? ` and ${stranded.length - LISTED_AT_MOST} more` : '');
+    const methodless = (input.others ?? []).filter((o) => o.memberOf.includes(group) && !planned.has(o.id) && !hasCloudMethod(o.methodsAfter));
+    const already = methodless.filter(before).map((o) => o.upn).sort();
+    const byPlan = [...new Set([...(planUsers.get(group) ?? []), ...methodless.filter((o) => !before(o)).map((o) => o.upn)])].sort();
+    if (byPlan.length > 0) {
+      const listed = byPlan.slice(0, REFUSAL_LISTS).join(', ') + (byPlan.length > REFUSAL_LISTS ? ` and ${byPlan.length - REFUSAL_LISTS} more` : '');
+      out.refusals.push(
+        `the rollout group "${nameOf(group)}": ${how} switches ${byPlan.length} member(s) to Entra MFA who have no cloud MFA method the policy lets them use once the plan is applied, with nothing to sign in with (whoever has their password could register one): ${listed}. Take them out of the group, or give them a method first (migrate or enable one for them), and plan again (or plan without --rollout-group for now)`,
+      );
+    }
+    if (already.length === 0) continue;
+    const listed = already.slice(0, LISTED_AT_MOST).join(', ') + (already.length > LISTED_AT_MOST ? ` and ${already.length - LISTED_AT_MOST} more` : '');
     out.findings.push({
       severity: 'warning',
       code: 'switched-without-method',
       rule: 'CUTOVER-SWITCH-USER',
-      message: `${stranded.length} member(s) of "${nameOf(group)}" outside this plan's users have no cloud MFA method the policy lets them use: ${how} switches them to Entra MFA with nothing to sign in with (migrate or enable a method for them, or take them out of the group): ${listed}`,
+      message: `${already.length} member(s) of "${nameOf(group)}" outside this plan's users have no cloud MFA method the policy lets them use: switched to Entra MFA already (by another group of theirs attached to staged rollout, or their domain's federation), with nothing to sign in with (migrate or enable a method for them, or take them out of the group): ${listed}`,
     });
   }
 }

@@ -340,6 +340,25 @@ describe('an edited plan is refused', () => {
     expect(writes(g.emu.requests())).toEqual([]);
   });
 
+  it('a rollout member outside the plan read as having no method (the plan would switch them with nothing to sign in with): refused as planning refuses it, before any write', async () => {
+    const own = fakeGraph();
+    const s = own.emu.snapshot() as Snapshot;
+    const group = s.groups.find((x: Snapshot) => x.displayName === 'MFA Staged Rollout').id;
+    const alice = s.users.find((u: Snapshot) => u.userPrincipalName === 'alice@contoso.com').id;
+    expect((await own.raw.post(`/v1.0/groups/${group}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${alice}` })).status).toBe(204);
+    const users = join(tmp.dir, 'bob-only.txt');
+    writeFileSync(users, 'bob@contoso.com\n');
+    const file = join(tmp.dir, 'member.plan');
+    await planTo(own, file, { users, rolloutGroups: ['MFA Staged Rollout'] });
+    const methodless = edited('methodless.plan', (ls) => {
+      const member = ls[0]!.cutover_seen.rolloutMembers.find((m: Line) => m.userPrincipalName === 'alice@contoso.com');
+      member.phones = [];
+    }, parse(readFileSync(file, 'utf8')));
+    own.emu.clearRequests();
+    await expect(applyFile(own, methodless, join(tmp.dir, 's5m'))).rejects.toThrow(/methodless\.plan is not the plan its sources give.*planning its users refuses it: the rollout group "MFA Staged Rollout": creating the staged rollout policy for it switches 1 member\(s\) .*: alice@contoso\.com\./);
+    expect(writes(own.emu.requests())).toEqual([]);
+  });
+
   it('a plan saved before the cutover (format 2.0: no cutover, no phone-only count) is still the plan its sources give', async () => {
     const old = join(tmp.dir, 'v20.plan');
     const copy = structuredClone(lines);

@@ -247,31 +247,64 @@ describe('members of a rollout group outside the plan (a black-box test saw them
     expect(plan.findings.filter((f) => f.code === 'switched-before-methods').map((f) => f.user)).toEqual(['bob@contoso.com']);
   });
 
-  it('attaching a group, or enabling the policy, switches every member: those outside the plan with nothing to sign in with are named; the plan applies as saved', async () => {
+  const removeFrom = async (g: FakeGraph, group: string, upns: string[]) => {
+    const s = g.emu.snapshot() as Snapshot;
+    for (const upn of upns) expect((await g.raw.delete(`/v1.0/groups/${groupOf(s, group).id}/members/${idOf(s, upn)}/$ref`)).status).toBe(204);
+  };
+  const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+
+  it('a plan whose staged rollout step would switch a user with no cloud method is refused, a plan user or not (a black-box test saw zoe switched, exit 0)', async () => {
+    const g = fakeGraph();
+    // zoe (email only) has no cloud method; bob gets his phones from the plan.
+    await addTo(g, ROLLOUT, ['zoe@contoso.com', 'bob@contoso.com']);
+    g.emu.clearRequests();
+    const err = await refusal(planTo(g, `${fresh()}.plan`, { rolloutGroups: [ROLLOUT] }));
+    expect(err).toBeInstanceOf(CutoverRefusedError);
+    expect((err as Error).message).toMatch(
+      /the rollout group "MFA Staged Rollout": creating the staged rollout policy for it switches 1 member\(s\) to Entra MFA who have no cloud MFA method .*: zoe@contoso\.com\. Take them out of the group, or give them a method first \(migrate or enable one for them\), and plan again \(or plan without --rollout-group for now\)/,
+    );
+    // zoe outside the plan's users: the same.
+    const users = join(tmp.dir, `scope-zoe${n}.txt`);
+    writeFileSync(users, 'bob@contoso.com\n');
+    expect(((await refusal(planTo(g, `${fresh()}.plan`, { users, rolloutGroups: [ROLLOUT] }))) as Error).message).toMatch(/switches 1 member\(s\) .*: zoe@contoso\.com\./);
+    expect(writes(g.emu.requests())).toEqual([]);
+    // Taken out, the plan is made: bob, whose phones the plan writes, is no reason to refuse it.
+    await removeFrom(g, ROLLOUT, ['zoe@contoso.com']);
+    const { plan } = await planTo(g, `${fresh()}.plan`, { rolloutGroups: [ROLLOUT] });
+    expect(plan.findings.filter((f) => f.code === 'switched-before-methods').map((f) => f.user)).toEqual(['bob@contoso.com']);
+  });
+
+  it('attaching a group, or enabling the policy, switches every member: those outside the plan with nothing to sign in with refuse it; once switched, a plan that switches no one new says nothing of them', async () => {
     const g = fakeGraph();
     // judy (a token Entra cannot take) and zoe (email only) have no cloud method; alice has phones.
     await addTo(g, ROLLOUT, ['judy@contoso.com', 'zoe@contoso.com', 'alice@contoso.com']);
     const dir = fresh();
     const users = join(tmp.dir, `scope${n}.txt`);
     writeFileSync(users, 'bob@contoso.com\ncarol@contoso.com\n');
+    const err = await refusal(planTo(g, `${dir}-refused.plan`, { users, rolloutGroups: [ROLLOUT] }));
+    expect((err as CutoverRefusedError).reasons).toEqual([expect.stringMatching(/^the rollout group "MFA Staged Rollout": creating the staged rollout policy for it switches 2 member\(s\) .*: judy@contoso\.com, zoe@contoso\.com\. Take them out/)]);
+    await removeFrom(g, ROLLOUT, ['judy@contoso.com', 'zoe@contoso.com']);
     const { plan } = await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
-    expect(plan.findings.filter((f) => f.code === 'switched-without-method').map((f) => [f.user, f.message])).toEqual([
-      [undefined, `2 member(s) of "${ROLLOUT}" outside this plan's users have no cloud MFA method the policy lets them use: creating the staged rollout policy for it switches them to Entra MFA with nothing to sign in with (migrate or enable a method for them, or take them out of the group): judy@contoso.com, zoe@contoso.com`],
-    ]);
-    // Saved with what was read of them, so the saved plan is checked against the same finding.
+    expect(plan.findings.filter((f) => f.code === 'switched-without-method')).toEqual([]);
+    // Saved with what was read of them, so the saved plan is checked against the same.
     const saved = await SavedPlan.open(`${dir}.plan`);
-    expect(saved.header.cutover_seen?.rolloutMembers?.map((m) => m.userPrincipalName).sort()).toEqual(['alice@contoso.com', 'judy@contoso.com', 'zoe@contoso.com']);
+    expect(saved.header.cutover_seen?.rolloutMembers?.map((m) => m.userPrincipalName).sort()).toEqual(['alice@contoso.com']);
     expect((await applyFile(g, `${dir}.plan`, dir)).outcome.state).toBe('completed');
 
-    // The policy disabled since, with its group: enabling it again names them the same way.
-    const s = g.emu.snapshot() as Snapshot;
-    expect((await g.raw.patch(`/v1.0/policies/featureRolloutPolicies/${s.featureRolloutPolicies[0].id}`, { isEnabled: false })).status).toBe(204);
-    const again = (await planTo(g, `${dir}-again.plan`, { users, rolloutGroups: [ROLLOUT] })).plan;
-    expect(again.findings.filter((f) => f.code === 'switched-without-method').map((f) => f.message)).toEqual([expect.stringMatching(/^2 member\(s\) of "MFA Staged Rollout" outside this plan's users .*: enabling the staged rollout policy switches them .*: judy@contoso\.com, zoe@contoso\.com$/)]);
-    // A group attached and enabled already switches nobody new: nothing to say of its members.
-    expect((await g.raw.patch(`/v1.0/policies/featureRolloutPolicies/${s.featureRolloutPolicies[0].id}`, { isEnabled: true })).status).toBe(204);
+    // Back in the group, now attached to the enabled policy: switched already, not this plan's doing, nothing to refuse.
+    await addTo(g, ROLLOUT, ['judy@contoso.com', 'zoe@contoso.com']);
     const third = (await planTo(g, `${dir}-third.plan`, { users, rolloutGroups: [ROLLOUT] })).plan;
     expect(third.findings.filter((f) => f.code === 'switched-without-method')).toEqual([]);
+    // A plan user among them is warned of, as switched already.
+    writeFileSync(users, 'bob@contoso.com\nzoe@contoso.com\n');
+    const fourth = (await planTo(g, `${dir}-fourth.plan`, { users, rolloutGroups: [ROLLOUT] })).plan;
+    expect(fourth.findings.filter((f) => f.code === 'switched-without-method').map((f) => [f.user, f.message])).toEqual([['zoe@contoso.com', expect.stringMatching(/switched to Entra MFA already/)]]);
+    // The policy disabled since, with its group: enabling it again would switch them, refused the same way.
+    const s = g.emu.snapshot() as Snapshot;
+    expect((await g.raw.patch(`/v1.0/policies/featureRolloutPolicies/${s.featureRolloutPolicies[0].id}`, { isEnabled: false })).status).toBe(204);
+    writeFileSync(users, 'bob@contoso.com\ncarol@contoso.com\n');
+    const again = await refusal(planTo(g, `${dir}-again.plan`, { users, rolloutGroups: [ROLLOUT] }));
+    expect((again as CutoverRefusedError).reasons).toEqual([expect.stringMatching(/^the rollout group "MFA Staged Rollout": enabling the staged rollout policy switches 2 member\(s\) .*: judy@contoso\.com, zoe@contoso\.com\./)]);
   });
 
   it('a user who joined a group the plan attaches, or holds in the policy it enables, since the plan makes it stale, before anything is written', async () => {
@@ -284,9 +317,10 @@ describe('members of a rollout group outside the plan (a black-box test saw them
     g.emu.clearRequests();
     await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(/1 user\(s\) joined "MFA Staged Rollout" since the plan \(judy@contoso\.com\): attaching the group would switch them to Entra MFA without the plan having checked that they have a method to sign in with: make a new plan/);
     expect(writes(g.emu.requests())).toEqual([]);
-    // Planned again, judy is judged (and named), and the plan applies.
-    const { plan } = await planTo(g, `${dir}-again.plan`, { users, rolloutGroups: [ROLLOUT] });
-    expect(plan.findings.find((f) => f.code === 'switched-without-method')?.message).toMatch(/: judy@contoso\.com$/);
+    // Planned again, judy is judged (and named: the plan is refused); taken out, the plan applies.
+    expect(((await refusal(planTo(g, `${dir}-refused.plan`, { users, rolloutGroups: [ROLLOUT] }))) as Error).message).toMatch(/switches 1 member\(s\) .*: judy@contoso\.com\./);
+    await removeFrom(g, ROLLOUT, ['judy@contoso.com']);
+    await planTo(g, `${dir}-again.plan`, { users, rolloutGroups: [ROLLOUT] });
     expect((await applyFile(g, `${dir}-again.plan`, `${dir}-again`)).outcome.state).toBe('completed');
 
     // The policy disabled, then a plan that enables it; zoe joins its group since.

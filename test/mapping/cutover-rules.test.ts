@@ -145,25 +145,67 @@ describe('staged rollout: the policy, the groups, who is switched where', () => 
     expect(attached.findings.find((f) => f.code === 'rollout-group-is-scope')?.message).toMatch(/before their methods are there$/);
   });
 
-  it('a member of a rollout group with no cloud method stays a member, is warned of, and does not count as switched (found by a black-box test)', () => {
-    const users = [phoneUser('alice', { memberOf: [G(1)] }), user('judy', { memberOf: [G(1)] }), user('zoe', { memberOf: [G(9)] })];
+  it('a member of a rollout group with no cloud method stays a member, is warned of when switched already, and does not count as switched (found by a black-box test)', () => {
+    const users = [phoneUser('alice', { memberOf: [G(1)] }), user('zoe', { memberOf: [G(9)] })];
     const policy = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(9)] };
-    const groups = [group(1, { users: 2 }), group(9, { users: 1, displayName: 'Old wave' })];
+    const groups = [group(1, { users: 1 }), group(9, { users: 1, displayName: 'Old wave' })];
     const r = cutover(users, { rolloutGroups: [ref(1)], federatedMfa: 'reject' }, tenant({ rolloutPolicy: policy, groups, federatedDomains: [FEDERATED] }));
-    expect(decisions(r)).toEqual({ alice: 'member Group 1', judy: 'member Group 1', zoe: 'member Old wave' });
+    expect(decisions(r)).toEqual({ alice: 'member Group 1', zoe: 'member Old wave' });
     const warned = r.findings.filter((f) => f.code === 'switched-without-method');
-    expect(warned.map((f) => [f.user, f.severity])).toEqual([['judy@contoso.com', 'warning'], ['zoe@contoso.com', 'warning']]);
-    expect(r.summary.switched).toEqual({ already: 1, by_plan: 0, not_switched: 2 });
-    // Group 1 is attached by this plan: it is the plan that switches judy; zoe's group is attached already.
-    expect(warned[0]!.message).toMatch(/this plan switches them to Entra MFA/);
-    expect(warned[1]!.message).toMatch(/switched to Entra MFA already/);
-    // Neither counts for the federation: refused without --force-federation.
-    expect(r.refusals).toEqual([expect.stringMatching(/2 user\(s\) of contoso\.com in scope .*: judy@contoso\.com, zoe@contoso\.com/)]);
+    // zoe's group is attached to the enabled policy already: not this plan's doing, a warning.
+    expect(warned.map((f) => [f.user, f.severity])).toEqual([['zoe@contoso.com', 'warning']]);
+    expect(warned[0]!.message).toMatch(/switched to Entra MFA already/);
+    expect(r.summary.switched).toEqual({ already: 1, by_plan: 0, not_switched: 1 });
+    // She does not count for the federation: refused without --force-federation.
+    expect(r.refusals).toEqual([expect.stringMatching(/1 user\(s\) of contoso\.com in scope .*: zoe@contoso\.com/)]);
     // Without --rollout-group the same: zoe, a member with no method, is not counted switched.
-    const plain = cutover([users[2]!], { federatedMfa: 'reject' }, tenant({ rolloutPolicy: policy, groups, federatedDomains: [FEDERATED] }));
+    const plain = cutover([users[1]!], { federatedMfa: 'reject' }, tenant({ rolloutPolicy: policy, groups, federatedDomains: [FEDERATED] }));
     expect(plain.refusals).toEqual([expect.stringContaining('1 user(s) of contoso.com in scope')]);
-    const org = cutover([users[2]!], { federatedMfa: 'reject' }, tenant({ rolloutPolicy: { ...policy, isAppliedToOrganization: true }, groups, federatedDomains: [FEDERATED] }));
+    const org = cutover([users[1]!], { federatedMfa: 'reject' }, tenant({ rolloutPolicy: { ...policy, isAppliedToOrganization: true }, groups, federatedDomains: [FEDERATED] }));
     expect(org.refusals).toEqual([expect.stringContaining('1 user(s) of contoso.com in scope')]);
+  });
+});
+
+describe('members with no cloud method whom the plan\'s staged rollout step would switch (a black-box test saw one applied, exit 0)', () => {
+  const policy = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [G(9)] };
+  const groups = [group(1, { users: 2 }), group(9, { users: 1, displayName: 'Old wave' })];
+  const other = (name: string, memberOf: string[], methods: Partial<MethodsAfter> = {}) => ({ id: `id-${name}`, upn: `${name}@contoso.com`, memberOf, methodsAfter: { phones: [], oath: false, authenticator: false, passwordless: false, ...methods } });
+
+  it('refuse the plan when a plan user of the group has none: attaching it, or enabling the policy, or creating it', () => {
+    const users = [phoneUser('bob', { memberOf: [G(1)] }), user('zoe', { memberOf: [G(1)] })];
+    const attaching = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups }));
+    expect(attaching.refusals).toEqual([
+      'the rollout group "Group 1": attaching the group to staged rollout switches 1 member(s) to Entra MFA who have no cloud MFA method the policy lets them use once the plan is applied, with nothing to sign in with (whoever has their password could register one): zoe@contoso.com. Take them out of the group, or give them a method first (migrate or enable one for them), and plan again (or plan without --rollout-group for now)',
+    ]);
+    expect(attaching.findings.filter((f) => f.code === 'switched-without-method')).toEqual([]);
+    const enabling = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: { ...policy, isEnabled: false, appliesTo: [G(1)] }, groups }));
+    expect(enabling.refusals).toEqual([expect.stringMatching(/^the rollout group "Group 1": enabling the staged rollout policy switches 1 member\(s\) .*: zoe@contoso\.com\./)]);
+    const creating = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ groups }));
+    expect(creating.refusals).toEqual([expect.stringMatching(/^the rollout group "Group 1": creating the staged rollout policy for it switches 1 member\(s\)/)]);
+  });
+
+  it('refuse it for a member outside the plan\'s users with none, naming the first five and a count, plan users with them', () => {
+    const users = [phoneUser('bob', { memberOf: [G(1)] }), user('amy', { memberOf: [G(1)] })];
+    const others = ['zoe', 'yan', 'xia', 'wes', 'vic', 'uma'].map((n) => other(n, [G(1)]));
+    const r = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups }), { others: [...others, other('ted', [G(1)], { phones: ['mobile'] })] });
+    expect(r.refusals).toEqual([expect.stringMatching(/ switches 7 member\(s\) to Entra MFA .*: amy@contoso\.com, uma@contoso\.com, vic@contoso\.com, wes@contoso\.com, xia@contoso\.com and 2 more\. Take them out of the group, or give them a method first/)]);
+    const one = cutover([phoneUser('bob', { memberOf: [G(1)] })], { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups }), { others: [other('zoe', [G(1)])] });
+    expect(one.refusals).toEqual([expect.stringMatching(/switches 1 member\(s\) .*: zoe@contoso\.com\. Take them out/)]);
+  });
+
+  it('do not refuse it for a member whose only methods are those the plan writes, or one switched before the plan (warned of)', () => {
+    // bob holds nothing until the plan writes his phone: apply writes it before the attach (switched-before-methods).
+    const writes = cutover([phoneUser('bob', { memberOf: [G(1)], before: {} })], { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups }));
+    expect(writes.refusals).toEqual([]);
+    expect(writes.findings.filter((f) => f.code === 'switched-before-methods').map((f) => f.user)).toEqual(['bob@contoso.com']);
+    // zoe is in Old wave too, attached to the enabled policy: switched already, whichever of her groups comes first.
+    const zoe = user('zoe', { memberOf: [G(1), G(9)] });
+    const before = cutover([phoneUser('bob', { memberOf: [G(1)] }), zoe], { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups }), { others: [other('amy', [G(1), G(9)])] });
+    expect(before.refusals).toEqual([]);
+    expect(before.findings.filter((f) => f.code === 'switched-without-method').map((f) => [f.user, f.message])).toEqual([
+      ['zoe@contoso.com', expect.stringMatching(/switched to Entra MFA already/)],
+      [undefined, expect.stringMatching(/^1 member\(s\) of "Group 1" outside this plan's users .*: switched to Entra MFA already .*: amy@contoso\.com$/)],
+    ]);
   });
 });
 
