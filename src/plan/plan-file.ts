@@ -52,9 +52,11 @@ import { matchedUser, type UserMatch } from '../model/user-match.js';
  * (`cutover_seen.outOfScopeMatches`). 2.11 holds the lines of 2.10, planned by changed rules (the
  * policy's methods and their counts are what the users the tenant has use, not those it lacks;
  * usernames read composed, NFC; one no on-premises name can be looked up by UPN only): a
- * 2.10 file planned otherwise is an earlier version's.
+ * 2.10 file planned otherwise is an earlier version's. 2.12 holds the lines of 2.11, planned by a
+ * changed rule: a plan whose staged rollout step would switch a user with no cloud MFA method is
+ * refused (2.11 warned): a 2.11 file that plans so is an earlier version's, not an edited one.
  */
-export const PLAN_FILE_VERSION = '2.11';
+export const PLAN_FILE_VERSION = '2.12';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**
