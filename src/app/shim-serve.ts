@@ -69,8 +69,7 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
   // Each client as read, in the file's order: a secret cut at a space shows its rest as the name.
   for (const c of [...clients].sort((a, b) => a.line - b.line)) {
     // How the line was read, where it is not what was written: a host address given a prefix (10.20.0.5/24) is its whole network.
-    const read = c.readAs === c.network || c.readAs === `${c.network}/${c.family === 4 ? 32 : 128}` ? '' : ` (read as ${c.readAs})`;
-    notice(`radius client ${c.network}${read} ${c.name === c.network ? '(no name)' : asField(c.name)} (${req.radiusClients} line ${c.line})`);
+    notice(`radius client ${c.network}${c.readAs ? ` (read as ${c.readAs})` : ''} ${c.name === c.network ? '(no name)' : asField(c.name)} (${req.radiusClients} line ${c.line})`);
   }
   return service;
 }

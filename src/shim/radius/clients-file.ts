@@ -11,8 +11,8 @@ export interface RadiusClient {
   line: number;
   /** As written: `ADDRESS[/PREFIX]`. */
   network: string;
-  /** As matched: the address with its host bits cleared, IPv4 for an IPv4-mapped one (`10.20.0.5/24` reads as `10.20.0.0/24`). */
-  readAs: string;
+  /** As matched, where that is not what was written (notation aside): the address with its host bits cleared (`10.20.0.5/24` reads as `10.20.0.0/24`), IPv4 for an IPv4-mapped one. */
+  readAs?: string;
   prefix: number;
   /** The network's family (an IPv4-mapped IPv6 network is read as the IPv4 one). */
   family: 4 | 6;
@@ -88,7 +88,11 @@ export function parseClients(text: string, path: string): RadiusClient[] {
     // The third field is the name unless it is an option (a quoted one always is the name).
     const named = rest[0] !== undefined && (all[2]!.quoted || !rest[0].includes('='));
     const name = named ? rest.shift()! : network;
-    const client: RadiusClient = { name, network, readAs: networkOf(plain, prefix, family === 4 ? 4 : 6), prefix, family: family === 4 ? 4 : 6, secret: Buffer.from(secret, 'utf8'), match, line };
+    const fam = family === 4 ? 4 : 6;
+    const readAs = networkOf(plain, prefix, fam);
+    // Notation alone (case, leading zeros, ::) is not a different reading: the address as written, in canonical form, is compared.
+    const asWritten = `${networkOf(plain, fam === 4 ? 32 : 128, fam).split('/')[0]}/${prefix}`;
+    const client: RadiusClient = { name, network, ...(v4 !== undefined || readAs !== asWritten ? { readAs } : {}), prefix, family: fam, secret: Buffer.from(secret, 'utf8'), match, line };
     for (const [n, option] of rest.entries()) {
       const [key, value] = option.split('=') as [string, string | undefined];
       const field = OPTIONS[key];
@@ -116,7 +120,13 @@ export function networkOf(address: string, prefix: number, family: 4 | 6): strin
     return `${[24, 16, 8, 0].map((s) => (base >>> s) & 255).join('.')}/${prefix}`;
   }
   // The URL parser writes the address in one canonical form; its eight groups, masked, are written back through it.
-  const host = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  // One it cannot parse (a zone id: fe80::1%eth0) is given as written.
+  let host: string;
+  try {
+    host = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return `${address}/${prefix}`;
+  }
   const [head, tail] = host.includes('::') ? (host.split('::') as [string, string]) : [host, undefined];
   const front = head ? head.split(':') : [];
   const back = tail ? tail.split(':') : [];
