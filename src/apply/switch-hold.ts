@@ -101,7 +101,7 @@ export function holdReason(
     ].join(', ');
     return {
       forGood: true,
-      error: `held: ${never.length} member(s) of ${h.of} whose methods this run does not write (${why}): ${names(never)}. ${capitalised(h.doing)} would switch them to Entra MFA without them, so no resume of this run sends it, nor the switches waiting for it: make a new plan of this plan's whole scope (${h.notSelected.length > 0 ? 'with them selected too, ' : ''}once they are out of the group or what changed is settled; what this run wrote shows as done in it) and apply that`,
+      error: `held: ${never.length} member(s) of ${h.of} whose methods this run does not write (${why}): ${names(never)}. ${capitalised(h.doing)} would switch them to Entra MFA without them, so no resume of this run sends it, nor the switches waiting for it: make a new plan of this plan's whole scope (${h.notSelected.length > 0 ? 'with them selected too, or ' : ''}once they are out of the group or what changed is settled; what this run wrote shows as done in it) and apply that`,
     };
   }
   const notYet = left.length > 0 ? `${left.length} member(s) of ${h.of} have methods not written yet (${names(left)})` : undefined;

@@ -169,7 +169,7 @@ describe("members a rollout group holds before the plan get their methods before
     expect(outcome.resumable).toBe(false);
     const group = groupOf(g, ROLLOUT).id;
     const attachOp = `cutover/featureRolloutPolicy/appliesTo/${group}`;
-    const error = `held: 1 member(s) of "${ROLLOUT}" whose methods this run does not write (1 not selected by this run): bob@contoso.com. Attaching "${ROLLOUT}" would switch them to Entra MFA without them, so no resume of this run sends it, nor the switches waiting for it: make a new plan of this plan's whole scope (with them selected too, once they are out of the group or what changed is settled; what this run wrote shows as done in it) and apply that`;
+    const error = `held: 1 member(s) of "${ROLLOUT}" whose methods this run does not write (1 not selected by this run): bob@contoso.com. Attaching "${ROLLOUT}" would switch them to Entra MFA without them, so no resume of this run sends it, nor the switches waiting for it: make a new plan of this plan's whole scope (with them selected too, or once they are out of the group or what changed is settled; what this run wrote shows as done in it) and apply that`;
     expect(opRecord(runDirs(stateDir)[0]!, attachOp)).toMatchObject({ state: 'skipped', error });
     expect(outcome.switchesHeld).toEqual([expect.objectContaining({ op: attachOp, forGood: true, error })]);
     expect(writesOf(g).filter((o) => ATTACH.test(o.path))).toEqual([]);
