@@ -130,7 +130,7 @@ export class ShimMetrics {
       const [result, reason] = k.split('|');
       out.push(`mfa_shim_verify_requests_total{result="${result}",reason="${reason}"} ${n}`);
     }
-    out.push('# HELP mfa_shim_rate_limited_total Requests refused with 429 by the per-client rate limit.');
+    out.push('# HELP mfa_shim_rate_limited_total Requests refused by a rate limit (HTTP 429, RADIUS Access-Reject).');
     out.push('# TYPE mfa_shim_rate_limited_total counter');
     out.push(`mfa_shim_rate_limited_total ${this.#rateLimited}`);
     out.push('# HELP mfa_shim_source_refused_total Requests refused because their source (end-user address) spent its failure budget.');
