@@ -123,6 +123,7 @@ export function reloadRadiusFiles(service: ShimService, req: Pick<ShimServeReque
     return `SIGHUP: reloaded ${clients.length} RADIUS client(s) from ${req.radiusClients}${req.radiusAttributes !== undefined ? ` and the reply attributes from ${req.radiusAttributes}` : ''}`;
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
+    service.reloadRefused?.(err.message);
     return `SIGHUP: reload refused, the files as last read stay in use: ${err.message}`;
   }
 }

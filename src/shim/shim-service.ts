@@ -19,6 +19,7 @@ import { storeStateOf } from './shim-operations.js';
 import type { RadiusClient } from './radius/clients-file.js';
 import { RadiusServer } from './radius/radius-server.js';
 import { NO_REPLY_ATTRIBUTES, type ReplyAttributes } from './radius/reply-attributes.js';
+import { printable } from '../model/printable.js';
 import { unlockReason } from './unlock-reason.js';
 
 export interface ShimServiceOptions {
@@ -55,8 +56,10 @@ export interface ShimService {
   db: ShimDatabase;
   server: Server;
   auditPath: string;
-  /** RADIUS on: new clients and reply attributes, from the next request on (serve's SIGHUP). */
+  /** RADIUS on: new clients and reply attributes, from the next request on (serve's SIGHUP); audited. */
   reloadRadius?(clients: RadiusClient[], replyAttributes: ReplyAttributes): void;
+  /** RADIUS on: a SIGHUP whose files did not read (the ones in use stay), audited. */
+  reloadRefused?(reason: string): void;
   close(): Promise<void>;
 }
 
@@ -228,11 +231,16 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       })();
       return closing;
     };
+    // Who may ask, and with which secret, changes with a reload: a security change, so it is audited
+    // (the clients by name and network, never a secret), and so is a reload refused.
     const reloadRadius = (clients: RadiusClient[], replyAttributes: ReplyAttributes): void => {
       for (const warning of replyAttributes.unmatched([...db.users.values()].map((u) => ({ key: u.key, group: u.group })))) notice(warning);
       radiusServer!.reload(clients, replyAttributes);
+      const named = [...clients].sort((a, b) => a.line - b.line).map((c) => (c.name === c.network ? c.network : `${c.name} ${c.network}`));
+      auditLog.write({ event: 'reload', client: 'SIGHUP', result: 'accept', detail: printable(`${clients.length} RADIUS client(s): ${named.join(', ')}`) });
     };
-    return { url, address, ...(radiusAddress ? { radiusAddress, reloadRadius } : {}), db, server, auditPath, close };
+    const reloadRefused = (reason: string): void => auditLog.write({ event: 'reload', client: 'SIGHUP', result: 'reject', detail: printable(reason) });
+    return { url, address, ...(radiusAddress ? { radiusAddress, reloadRadius, reloadRefused } : {}), db, server, auditPath, close };
   } catch (err) {
     // Nothing of it keeps running: a server left listening after its store's lock is released would
     // answer beside the next process that takes the store.

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -139,6 +139,13 @@ describe('shim serve: SIGHUP reloads the RADIUS files (a black-box test: SIGHUP 
     } finally {
       await service.close();
     }
+    // Each reload is audited, the clients by name and network, never a secret (a black-box test: a new client and secret went unrecorded).
+    const reloads = readFileSync(service.auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>).filter((e) => e.event === 'reload');
+    expect(reloads.map((e) => [e.client, e.result, e.detail])).toEqual([
+      ['SIGHUP', 'accept', '1 RADIUS client(s): vpn 127.0.0.1'],
+      ['SIGHUP', 'reject', expect.stringMatching(/line 2/)],
+    ]);
+    expect(JSON.stringify(reloads)).not.toMatch(/secret-0123456789/);
     const plain = await startShimServe({ ...base, onNotice: () => undefined });
     expect(reloadRadiusFiles(plain, {})).toBe('SIGHUP: nothing to reload (RADIUS is off); still serving');
     await plain.close();
