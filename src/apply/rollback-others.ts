@@ -94,7 +94,7 @@ export async function othersLeftWithout(
   for (const [op, entries] of lockedBy) {
     const upns = entries.map((e) => e.split('\u0000')[0]!).sort();
     const by = [...new Set(entries.map((e) => e.split('\u0000')[1]!))];
-    holds.set(op, { by, why: `${floor}${upns.length} user(s) outside the run would have no method they can use without it (${upns.slice(0, NAMED).join(', ')}${upns.length > NAMED ? ', ...' : ''})` });
+    holds.set(op, { by, why: `${floor}${upns.length} user(s) outside the run would have no method they can use once the rollback's policy undos are sent, this one among them (${upns.slice(0, NAMED).join(', ')}${upns.length > NAMED ? ', ...' : ''})` });
   }
   const upns = locked.map((l) => l.upn).sort();
   return { holds, first: upns.slice(0, NAMED), count: upns.length, by: [...new Set(locked.map((l) => l.by))], unread };

@@ -56,7 +56,7 @@ describe("rollback's undo of the methods policy with users outside the run still
     expect(userOf(g, 'bob@contoso.com').methods.phone.map((p: Snapshot) => p.phoneType)).toEqual(['mobile']);
     for (const id of ['Sms', 'Voice']) expect(await configState(g, id), id).toBe('enabled');
     // Held, journaled skipped with who it is left for; named in the summary and the report.
-    const reason = `${BY_ROLLOUT}: 1 user(s) outside the run would have no method they can use without it (alice@contoso.com)`;
+    const reason = `${BY_ROLLOUT}: 1 user(s) outside the run would have no method they can use once the rollback's policy undos are sent, this one among them (alice@contoso.com)`;
     expect(o.stillSwitched).toContainEqual({ target: 'authenticationMethodConfigurations/Sms', reason });
     expect(o.stillSwitched).toContainEqual({ target: 'authenticationMethodConfigurations/Voice', reason });
     expect(o.stillSwitchedUsers).toEqual([]);
