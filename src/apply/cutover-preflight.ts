@@ -233,6 +233,95 @@ export async function joinedSinceNow(
   return out;
 }
 
+/**
+ * A member of a group the plan attaches whom the plan read as switched to Entra MFA already, by
+ * other groups of theirs attached to the enabled policy (`by`): it did not judge them as switched by
+ * its attach, so one with no cloud MFA method was warned of (switched-without-method), not refused.
+ */
+export interface SwitchedElsewhere {
+  userId: string;
+  upn: string;
+  /** The groups the plan attaches that hold them. */
+  attaches: string[];
+  /** The other attached groups that switched them when the plan read them. */
+  by: string[];
+}
+
+/** The members the plan recorded as switched already by another attached group (2.6 `rolloutMembers`; none for an older plan). Pure. */
+export function switchedElsewhere(changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[], seen: TenantCutover | undefined): SwitchedElsewhere[] {
+  const policy = seen?.rolloutPolicy;
+  if (!seen?.rolloutMembers || !policy?.isEnabled || policy.isAppliedToOrganization) return [];
+  const { attaches } = plannedRollout(changes);
+  if (attaches.size === 0) return [];
+  const others = new Set(policy.appliesTo.filter((id) => !attaches.has(id)));
+  return seen.rolloutMembers.flatMap((m) => {
+    const mine = m.memberOf.filter((g) => attaches.has(g));
+    const by = m.memberOf.filter((g) => others.has(g));
+    return mine.length > 0 && by.length > 0 ? [{ userId: m.id, upn: m.userPrincipalName, attaches: mine, by }] : [];
+  });
+}
+
+/**
+ * Those of `recorded` who are no longer switched by a group attached to the enabled policy now, other
+ * than the plan's own attaches (taken out of it, it detached, the policy disabled): the plan's attach
+ * would switch them itself, unjudged. `read`: what the caller read already (the policy, and the
+ * members of groups it read); attached groups it did not read are read here. Direct members, as the
+ * plan read them: staged rollout does not take nested groups.
+ */
+export async function unswitchedSince(
+  client: GraphClient,
+  recorded: readonly SwitchedElsewhere[],
+  attaches: ReadonlySet<string>,
+  read?: { policy: TenantRolloutPolicy | null; memberOf: ReadonlyMap<string, readonly string[]>; groups: ReadonlySet<string> },
+): Promise<SwitchedElsewhere[]> {
+  if (recorded.length === 0) return [];
+  const policy = read ? read.policy : await readRolloutPolicy(client);
+  if (policy?.isEnabled && policy.isAppliedToOrganization) return [];
+  const switching = policy?.isEnabled ? policy.appliesTo.filter((id) => !attaches.has(id)) : [];
+  const memberOf = new Map<string, readonly string[]>(read?.memberOf ?? []);
+  const unread = switching.filter((id) => !read?.groups.has(id));
+  if (unread.length > 0) for (const [id, groups] of (await readGroups(client, unread)).memberOf) memberOf.set(id, [...(memberOf.get(id) ?? []), ...groups]);
+  const now = new Set(switching);
+  return recorded.filter((r) => !(memberOf.get(r.userId) ?? []).some((g) => now.has(g)));
+}
+
+/** By group the plan attaches: its members no longer switched elsewhere, and the groups that switched them when the plan read them. */
+export function unswitchedByAttach(left: readonly SwitchedElsewhere[]): Map<string, { upns: string[]; by: string[] }> {
+  const out = new Map<string, { upns: string[]; by: string[] }>();
+  for (const r of left) {
+    for (const g of r.attaches) {
+      const e = out.get(g) ?? out.set(g, { upns: [], by: [] }).get(g)!;
+      e.upns.push(r.upn);
+      for (const b of r.by) if (!e.by.includes(b)) e.by.push(b);
+    }
+  }
+  return out;
+}
+
+/** What a stale object or a held attach says of them: "no longer switched by <group> since the plan". */
+export function unswitchedSaid(upns: readonly string[], by: readonly string[], nameOf: (id: string) => string, doing: string): string {
+  return `${upns.length} user(s) the plan took as switched to Entra MFA already are no longer switched by ${by.map((g) => `"${nameOf(g)}"`).join(', ')} since the plan (${someOf(upns, JOINED_NAMED)}): ${doing} would switch them itself, and the plan did not refuse one of them with no cloud MFA method, who would have nothing to sign in with`;
+}
+
+/**
+ * Right before a run sends an attach long after its pre-flight (a resume, a long step 1b): the
+ * members of its group the plan took as switched already by another attached group who are no longer,
+ * read again. By operation: their UPNs, and the groups that switched them when the plan read them.
+ */
+export async function unswitchedSinceNow(
+  client: GraphClient,
+  plan: Pick<SavedPlan, 'header' | 'cutoverChanges'>,
+  ops: readonly Pick<Operation, 'id' | 'kind' | 'after'>[],
+): Promise<Map<string, { upns: string[]; by: string[] }>> {
+  const out = new Map<string, { upns: string[]; by: string[] }>();
+  const sending = new Map(ops.filter((o) => o.kind === 'rollout-attach').map((o) => [String(o.after?.groupId), o.id]));
+  const recorded = switchedElsewhere(plan.cutoverChanges, plan.header.cutover_seen).filter((r) => r.attaches.some((g) => sending.has(g)));
+  if (recorded.length === 0) return out;
+  const left = await unswitchedSince(client, recorded, plannedRollout(plan.cutoverChanges).attaches);
+  for (const [g, e] of unswitchedByAttach(left)) if (sending.has(g)) out.set(sending.get(g)!, e);
+  return out;
+}
+
 /** What of the staged rollout a run's policy step is still to do: create or enable the policy, attach groups. */
 export interface PlannedRollout {
   policy: boolean;
@@ -317,6 +406,10 @@ export async function cutoverStale(
     const planned = plannedRollout(changes);
     for (const id of planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : []) probe.push(groupProbe(id));
   }
+  // Members of the groups it attaches it took as switched already by another attached group: still so?
+  const elsewhere = switchedElsewhere(changes, seen);
+  const attaches = plannedRollout(changes).attaches;
+  for (const id of new Set(elsewhere.flatMap((e) => e.by))) probe.push(groupProbe(id));
   // A federation change: the staged rollout the plan saw is read again too (see findCutoverStale).
   if (changes.some((c) => c.target.startsWith('domains/'))) {
     const ids = new Set([...(seen?.rolloutPolicy?.appliesTo ?? []), ...plan.countedSwitches.flatMap((c) => (c.by === 'member' ? c.groups : []))]);
@@ -327,6 +420,11 @@ export async function cutoverStale(
   // The users each group read holds as the run starts: what a rollback compares with, not the plan's older read.
   const groupUsers = Object.fromEntries(live.cutover.groups.map((g) => [g.id, g.users]));
   const stale = findCutoverStale(changes, adds, live, STAGED_ROLLOUT_LIMITS, seen, plan.countedSwitches);
+  const left = await unswitchedSince(client, elsewhere, attaches, { policy: live.cutover.rolloutPolicy, memberOf: live.memberOf, groups: new Set(live.cutover.groups.map((g) => g.id)) });
+  const nameOf = groupNamesOf(plan);
+  for (const [g, { upns, by }] of unswitchedByAttach(left)) {
+    stale.push({ target: `${ROLLOUT_POLICY}/appliesTo/${g}`, planned: 'switched already', now: `${upns.length} no longer switched`, reason: `${unswitchedSaid(upns, by, nameOf, 'attaching the group')}: make a new plan` });
+  }
   for (const d of rejecting) {
     const now = live.cutover.federatedDomains.find((x) => x.id === d.id)?.federatedIdpMfaBehavior ?? null;
     if (now === REJECT_IDP_MFA) continue;

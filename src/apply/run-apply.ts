@@ -16,7 +16,7 @@ import { goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJourn
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, isBulkPath, policyOperations, userOperations, waveOperations, type OpKind, type Operation, type TokenPath } from './operations.js';
 import { MissingPermissionError, missingPermissions } from './permission-check.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
-import { cutoverStale, groupAddsOf, groupNamesOf, joinedSinceNow, plannedRollout, rolloutStaleNow, unswitchedNow, type PlannedAdd } from './cutover-preflight.js';
+import { cutoverStale, groupAddsOf, groupNamesOf, joinedSinceNow, plannedRollout, rolloutStaleNow, unswitchedNow, unswitchedSaid, unswitchedSinceNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
 import { runFederationStep, someOf, upnDomain } from './federation-step.js';
 import { isUnknownOutcome } from './rollback-settle.js';
@@ -652,14 +652,19 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       if (ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS) return;
       const sending = ops.filter((o) => (o.kind === 'rollout-attach' || o.kind === 'rollout-policy-update') && !heldNow.has(o.id) && !settledBefore(prior.get(o.id)));
       if (sending.length === 0 || executor.wasInterrupted) return;
-      const joined = await joinedSinceNow(deps.client, plan, sending, addedByRun(prior));
+      const [joined, unswitched] = await Promise.all([joinedSinceNow(deps.client, plan, sending, addedByRun(prior)), unswitchedSinceNow(deps.client, plan, sending)]);
       for (const o of sending) {
         const j = joined.get(o.id);
-        if (!j) continue;
+        const u = unswitched.get(o.id);
+        if (!j && !u) continue;
         const doing = holds.find((h) => h.op === o.id)?.doing ?? (o.kind === 'rollout-attach' ? `attaching "${groupName(String(o.after?.groupId))}"` : 'enabling the staged rollout policy');
+        // Members the plan took as switched by another group, no longer: as the pre-flight refuses them.
+        const gone = u ? `${unswitchedSaid(u.upns, u.by, groupName, doing)}: put them back in that group, or take them out of this one, and resume, or make a new plan` : undefined;
         holdStep(o, doing, {
           forGood: false,
-          error: `held: ${j.upns.length} user(s) joined ${j.groups} since the plan (${someOf(j.upns, 5)}): ${doing} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: take them out of the group and resume, or make a new plan`,
+          error: j
+            ? `held: ${j.upns.length} user(s) joined ${j.groups} since the plan (${someOf(j.upns, 5)}): ${doing} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: take them out of the group and resume, or make a new plan${gone ? `; and ${gone}` : ''}`
+            : `held: ${gone}`,
         });
       }
     };

@@ -326,13 +326,15 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
         continue;
       }
       // Switched before the plan: their membership is the admin's (the plan never removes it), and it
-      // does not count as a switch, not for the federation step either.
+      // does not count as a switch, not for the federation step either. Named by the group that
+      // switched them (`holding` may be one the plan attaches: a review saw the wrong one named).
+      const by = switchingGroup(policy, u.memberOf ?? []) ?? holding;
       out.findings.push({
         severity: 'warning',
         code: 'switched-without-method',
         user: m.user,
         rule: 'CUTOVER-SWITCH-USER',
-        message: `a member of the rollout group "${nameOf(holding)}" with no cloud MFA method the policy lets them use once the plan is applied: switched to Entra MFA already, with nothing to sign in with (migrate or enable a method for them, or take them out of the group)`,
+        message: `a member of the rollout group "${nameOf(by)}" with no cloud MFA method the policy lets them use once the plan is applied: switched to Entra MFA already by it, with nothing to sign in with (migrate or enable a method for them, or take them out of ${rolloutGroupsOf(u, rolloutIds).length > 1 ? 'the rollout groups' : 'the group'})`,
       });
       continue;
     }
@@ -383,6 +385,16 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
 const LISTED_AT_MOST = 20;
 /** Users named in a refusal that lists them; the rest are counted. */
 const REFUSAL_LISTS = 5;
+
+/** The group of a user's attached to the enabled policy (the first), which switched them before the plan. */
+function switchingGroup(policy: TenantRolloutPolicy | null, memberOf: readonly string[]): string | undefined {
+  return policy?.isEnabled === true ? memberOf.find((id) => policy.appliesTo.includes(id)) : undefined;
+}
+
+/** The rollout groups (attached, or the plan's) that hold a user. */
+function rolloutGroupsOf(u: Pick<TenantUser, 'memberOf'>, rolloutIds: ReadonlySet<string>): string[] {
+  return (u.memberOf ?? []).filter((id) => rolloutIds.has(id));
+}
 
 /** Whether staged rollout switched a user before the plan: a group of theirs attached to the enabled policy (or the policy for everyone). */
 function switchedBefore(policy: TenantRolloutPolicy | null, memberOf: readonly string[]): boolean {

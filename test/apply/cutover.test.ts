@@ -346,6 +346,74 @@ describe('members of a rollout group outside the plan (a black-box test saw them
   });
 });
 
+/**
+ * A reviewer's repro: judy (no cloud method) in "MFA Migration Wave 1", attached to the enabled
+ * policy, and in the group the plan attaches: switched already, so warned of, not refused. Taken out
+ * of Wave 1 (or it detached) since the plan, the attach would switch her itself with nothing.
+ */
+describe('a member the plan took as switched already by another attached group, no longer so since', () => {
+  const WAVE1 = 'MFA Migration Wave 1';
+  const WAVE2 = '0b5c6f1e-2d3a-4b7c-8e9f-a1b2c3d4e5f6';
+  const addTo = async (g: FakeGraph, group: string, upns: string[]) => {
+    const s = g.emu.snapshot() as Snapshot;
+    for (const upn of upns) expect((await g.raw.post(`/v1.0/groups/${groupOf(s, group).id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(s, upn)}` })).status).toBe(204);
+  };
+  /** The enabled policy with Wave 1 attached; judy in Wave 1 and in the rollout group; a plan of bob (and judy, as a plan user) attaching the rollout group. */
+  async function judySwitchedByWave1(users: string[]) {
+    // The sample tenant with an empty group more, to attach later.
+    const tenant = JSON.parse(readFileSync(join(CONTOSO, 'tenant.json'), 'utf8')) as { groups: unknown[] };
+    const g = fakeGraph({ tenant: { ...tenant, groups: [...tenant.groups, { id: WAVE2, displayName: 'MFA Migration Wave 2', members: [] }] } });
+    const policy = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Waves', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
+    const wave1 = groupOf(g.emu.snapshot() as Snapshot, WAVE1).id as string;
+    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policy.body.id}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${wave1}` })).status).toBe(204);
+    await addTo(g, WAVE1, ['judy@contoso.com']);
+    await addTo(g, ROLLOUT, ['judy@contoso.com']);
+    const dir = fresh();
+    const list = join(tmp.dir, `scope${n}.txt`);
+    writeFileSync(list, users.join('\n'));
+    const { plan } = await planTo(g, `${dir}.plan`, { users: list, rolloutGroups: [ROLLOUT] });
+    return { g, dir, plan, policyId: policy.body.id as string, wave1, judy: idOf(g.emu.snapshot() as Snapshot, 'judy@contoso.com') as string };
+  }
+
+  it('the plan warns of her, naming the group that switched her (Wave 1), not the one it attaches', async () => {
+    const { plan } = await judySwitchedByWave1(['bob@contoso.com', 'judy@contoso.com']);
+    expect(plan.findings.filter((f) => f.code === 'switched-without-method').map((f) => [f.user, f.message])).toEqual([
+      ['judy@contoso.com', expect.stringMatching(/^a member of the rollout group "MFA Migration Wave 1" with no cloud MFA method .*switched to Entra MFA already by it, .*take them out of the rollout groups\)$/)],
+    ]);
+  });
+
+  it('taken out of Wave 1 since the plan, a plan user or not: apply refuses before any write, naming her; left there, it applies', async () => {
+    for (const users of [['bob@contoso.com', 'judy@contoso.com'], ['bob@contoso.com']]) {
+      const { g, dir, wave1, judy } = await judySwitchedByWave1(users);
+      expect((await g.raw.delete(`/v1.0/groups/${wave1}/members/${judy}/$ref`)).status).toBe(204);
+      g.emu.clearRequests();
+      await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(
+        /1 user\(s\) the plan took as switched to Entra MFA already are no longer switched by "MFA Migration Wave 1" since the plan \(judy@contoso\.com\): attaching the group would switch them itself, and the plan did not refuse one of them with no cloud MFA method, who would have nothing to sign in with: make a new plan/,
+      );
+      expect(writes(g.emu.requests())).toEqual([]);
+      // Back in Wave 1: the plan holds again, and applies.
+      await addTo(g, WAVE1, ['judy@contoso.com']);
+      expect((await applyFile(g, `${dir}.plan`, `${dir}-back`)).outcome.state).toBe('completed');
+    }
+  });
+
+  it('Wave 1 detached since the plan: refused the same way', async () => {
+    const { g, dir, policyId, wave1 } = await judySwitchedByWave1(['bob@contoso.com']);
+    expect((await g.raw.delete(`/v1.0/policies/featureRolloutPolicies/${policyId}/appliesTo/${wave1}/$ref`)).status).toBe(204);
+    g.emu.clearRequests();
+    await expect(applyFile(g, `${dir}.plan`, dir)).rejects.toThrow(/are no longer switched by "MFA Migration Wave 1" since the plan \(judy@contoso\.com\)/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  it('moved from Wave 1 to another group attached to the policy: still switched, the plan applies', async () => {
+    const { g, dir, policyId, wave1, judy } = await judySwitchedByWave1(['bob@contoso.com']);
+    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policyId}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${WAVE2}` })).status).toBe(204);
+    await addTo(g, 'MFA Migration Wave 2', ['judy@contoso.com']);
+    expect((await g.raw.delete(`/v1.0/groups/${wave1}/members/${judy}/$ref`)).status).toBe(204);
+    expect((await applyFile(g, `${dir}.plan`, dir)).outcome.state).toBe('completed');
+  });
+});
+
 /** From a review: checks of the cutover that a narrowed run, a late attach or a late leaver slipped through. */
 describe('the cutover pre-flight and final step, as a review tried them', () => {
   it('a group attached to the disabled policy since the plan makes its enabling stale (it would switch that group too)', async () => {

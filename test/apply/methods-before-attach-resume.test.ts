@@ -122,6 +122,42 @@ describe('a resume sends a held attach only once every member it switches is che
     expect(groupOf(g, ROLLOUT).members).not.toContain(idOf(g, 'judy@contoso.com'));
   });
 
+  it('holds it while a member the plan took as switched already by another attached group (Wave 1) is no longer (a review: judy was switched with nothing); sends it once she is back', async () => {
+    const g = fakeGraph();
+    const policy = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Waves', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
+    const wave1 = groupOf(g, 'MFA Migration Wave 1').id as string;
+    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policy.body.id}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${wave1}` })).status).toBe(204);
+    const judy = idOf(g, 'judy@contoso.com');
+    expect((await g.raw.post(`/v1.0/groups/${wave1}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${judy}` })).status).toBe(204);
+    await addTo(g, ['bob@contoso.com', 'alice@contoso.com', 'judy@contoso.com']);
+    const { dir } = testDir('mba-unswitched');
+    const stateDir = join(dir, 'state');
+    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+    const on = { refuse: true };
+    const graph = refusing(g, new RegExp(`/users/${idOf(g, 'alice@contoso.com')}/authentication/`), on);
+    await applyFile(g, join(dir, 'all.plan'), stateDir, { batchSize: 10, graph });
+    const attachOp = `cutover/featureRolloutPolicy/appliesTo/${groupOf(g, ROLLOUT).id as string}`;
+    const runDir = runDirs(stateDir)[0]!;
+    expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'skipped', error: expect.stringMatching(/^held: 1 member\(s\) of "MFA Staged Rollout" have methods not written yet \(alice@contoso\.com\)/) });
+    // judy taken out of Wave 1: the attach would switch her itself.
+    expect((await g.raw.delete(`/v1.0/groups/${wave1}/members/${judy}/$ref`)).status).toBe(204);
+    on.refuse = false;
+    g.emu.clearRequests();
+    const again = await resumeIn(g, stateDir);
+    expect(writesOf(g).filter((o) => ATTACH.test(o.path))).toEqual([]);
+    expect(opRecord(runDir, attachOp)).toMatchObject({
+      state: 'skipped',
+      error:
+        'held: 1 user(s) the plan took as switched to Entra MFA already are no longer switched by "MFA Migration Wave 1" since the plan (judy@contoso.com): attaching "MFA Staged Rollout" would switch them itself, and the plan did not refuse one of them with no cloud MFA method, who would have nothing to sign in with: put them back in that group, or take them out of this one, and resume, or make a new plan',
+    });
+    expect(again.outcome).toMatchObject({ state: 'partial', resumable: true });
+    // Back in Wave 1: the next resume attaches.
+    expect((await g.raw.post(`/v1.0/groups/${wave1}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${judy}` })).status).toBe(204);
+    const third = await resumeIn(g, stateDir);
+    expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'done' });
+    expect(third.outcome.state).toBe('completed');
+  });
+
   it("the pre-flight's refusal names who joined", async () => {
     const g = fakeGraph();
     const { dir } = testDir('mba-joined-preflight');
