@@ -279,10 +279,15 @@ export async function unswitchedSince(
   if (policy?.isEnabled && policy.isAppliedToOrganization) return [];
   const switching = policy?.isEnabled ? policy.appliesTo.filter((id) => !attaches.has(id)) : [];
   const memberOf = new Map<string, readonly string[]>(read?.memberOf ?? []);
-  const unread = switching.filter((id) => !read?.groups.has(id));
+  // The groups the plan attaches that hold them are read too: one taken out of them is no one the attach switches.
+  const theirs = [...new Set(recorded.flatMap((r) => r.attaches))];
+  const unread = [...new Set([...switching, ...theirs])].filter((id) => !read?.groups.has(id));
   if (unread.length > 0) for (const [id, groups] of (await readGroups(client, unread)).memberOf) memberOf.set(id, [...(memberOf.get(id) ?? []), ...groups]);
   const now = new Set(switching);
-  return recorded.filter((r) => !(memberOf.get(r.userId) ?? []).some((g) => now.has(g)));
+  return recorded.filter((r) => {
+    const groups = memberOf.get(r.userId) ?? [];
+    return r.attaches.some((g) => groups.includes(g)) && !groups.some((g) => now.has(g));
+  });
 }
 
 /** By group the plan attaches: its members no longer switched elsewhere, and the groups that switched them when the plan read them. */

@@ -397,6 +397,15 @@ describe('a member the plan took as switched already by another attached group, 
     }
   });
 
+  it('taken out of Wave 1 and out of the group the plan attaches: no one the attach switches, so not refused for her (a review: a false refusal)', async () => {
+    const { g, dir, wave1, judy } = await judySwitchedByWave1(['bob@contoso.com']);
+    expect((await g.raw.delete(`/v1.0/groups/${wave1}/members/${judy}/$ref`)).status).toBe(204);
+    const rollout = groupOf(g.emu.snapshot() as Snapshot, ROLLOUT).id as string;
+    expect((await g.raw.delete(`/v1.0/groups/${rollout}/members/${judy}/$ref`)).status).toBe(204);
+    const applied = await applyFile(g, `${dir}.plan`, dir);
+    expect(applied.outcome.state).toBe('completed');
+  });
+
   it('Wave 1 detached since the plan: refused the same way', async () => {
     const { g, dir, policyId, wave1 } = await judySwitchedByWave1(['bob@contoso.com']);
     expect((await g.raw.delete(`/v1.0/policies/featureRolloutPolicies/${policyId}/appliesTo/${wave1}/$ref`)).status).toBe(204);

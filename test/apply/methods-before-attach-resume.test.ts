@@ -158,6 +158,34 @@ describe('a resume sends a held attach only once every member it switches is che
     expect(third.outcome.state).toBe('completed');
   });
 
+  it('the other remedy the hold names works too: taken out of the group the plan attaches, she is no one it switches, and the resume attaches (a review: it stayed held)', async () => {
+    const g = fakeGraph();
+    const policy = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Waves', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
+    const wave1 = groupOf(g, 'MFA Migration Wave 1').id as string;
+    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policy.body.id}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${wave1}` })).status).toBe(204);
+    const judy = idOf(g, 'judy@contoso.com');
+    expect((await g.raw.post(`/v1.0/groups/${wave1}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${judy}` })).status).toBe(204);
+    await addTo(g, ['bob@contoso.com', 'alice@contoso.com', 'judy@contoso.com']);
+    const { dir } = testDir('mba-unswitched-out');
+    const stateDir = join(dir, 'state');
+    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+    const on = { refuse: true };
+    const graph = refusing(g, new RegExp(`/users/${idOf(g, 'alice@contoso.com')}/authentication/`), on);
+    await applyFile(g, join(dir, 'all.plan'), stateDir, { batchSize: 10, graph });
+    const rollout = groupOf(g, ROLLOUT).id as string;
+    const attachOp = `cutover/featureRolloutPolicy/appliesTo/${rollout}`;
+    const runDir = runDirs(stateDir)[0]!;
+    expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'skipped' });
+    // judy taken out of Wave 1 and out of the group the plan attaches.
+    expect((await g.raw.delete(`/v1.0/groups/${wave1}/members/${judy}/$ref`)).status).toBe(204);
+    expect((await g.raw.delete(`/v1.0/groups/${rollout}/members/${judy}/$ref`)).status).toBe(204);
+    on.refuse = false;
+    const again = await resumeIn(g, stateDir);
+    expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'done' });
+    expect(again.outcome.state).not.toBe('interrupted');
+    expect(snap(g).featureRolloutPolicies.find((p: Snapshot) => p.id === policy.body.id).appliesTo).toContain(rollout);
+  });
+
   it("the pre-flight's refusal names who joined", async () => {
     const g = fakeGraph();
     const { dir } = testDir('mba-joined-preflight');
