@@ -1,5 +1,6 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readFederatedDomains, readGroups, readRolloutPolicy, setMembership } from '../graph/cutover-reader.js';
+import { directGroupsOf } from '../graph/groups-reader.js';
 import { federationState, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantRolloutPolicy, TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
@@ -278,15 +279,20 @@ export async function unswitchedSince(
   const policy = read ? read.policy : await readRolloutPolicy(client);
   if (policy?.isEnabled && policy.isAppliedToOrganization) return [];
   const switching = policy?.isEnabled ? policy.appliesTo.filter((id) => !attaches.has(id)) : [];
-  const memberOf = new Map<string, readonly string[]>(read?.memberOf ?? []);
-  // The groups the plan attaches that hold them are read too: one taken out of them is no one the attach switches.
+  // The groups the plan attaches that hold them count too: one taken out of them is no one the attach switches.
   const theirs = [...new Set(recorded.flatMap((r) => r.attaches))];
   const unread = [...new Set([...switching, ...theirs])].filter((id) => !read?.groups.has(id));
-  if (unread.length > 0) for (const [id, groups] of (await readGroups(client, unread)).memberOf) memberOf.set(id, [...(memberOf.get(id) ?? []), ...groups]);
-  const now = new Set(switching);
+  // What the caller read answers for its groups; otherwise each recorded user (200 at most: a group's
+  // first attach) is asked which groups they are a direct member of, rather than listing every member
+  // of every attached group (up to 50,000 each; a review).
+  const groupsOf: (userId: string) => readonly string[] =
+    unread.length === 0
+      ? (id) => read?.memberOf.get(id) ?? []
+      : await directGroupsOf(client, recorded.map((r) => r.userId)).then((m) => (id: string) => m.get(id.toLowerCase()) ?? []);
+  const now = new Set(switching.map((g) => g.toLowerCase()));
   return recorded.filter((r) => {
-    const groups = memberOf.get(r.userId) ?? [];
-    return r.attaches.some((g) => groups.includes(g)) && !groups.some((g) => now.has(g));
+    const groups = groupsOf(r.userId).map((g) => g.toLowerCase());
+    return r.attaches.some((g) => groups.includes(g.toLowerCase())) && !groups.some((g) => now.has(g));
   });
 }
 

@@ -1,7 +1,7 @@
 import { addTo } from '../model/add-to.js';
 import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
-import { checkMemberGroups, findGroupsByName, getGroup, listTransitiveMemberIds, listTransitiveMembers, type GroupRef } from './calls/groups.js';
+import { checkMemberGroups, findGroupsByName, getGroup, listDirectMemberOf, listTransitiveMemberIds, listTransitiveMembers, type GroupRef } from './calls/groups.js';
 import type { OnPremisesCandidate } from '../model/user-match.js';
 import { GraphRequestError } from './graph-errors.js';
 import { isSuccess } from './graph-call.js';
@@ -66,6 +66,27 @@ export async function transitiveMemberships(client: GraphClient, groupIds: reado
     }),
   );
   for (const groups of out.values()) groups.sort();
+  return out;
+}
+
+/**
+ * By user id (lower case): the groups each user is a direct member of (lower case), asked of each user:
+ * for a few users, a few requests, where listing the groups they may be in could be thousands of pages.
+ * A user gone since is a member of none.
+ */
+export async function directGroupsOf(client: GraphClient, userIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  await Promise.all(
+    userIds.map(async (userId) => {
+      const groups: string[] = [];
+      try {
+        for await (const g of client.pages<{ id?: string }>(listDirectMemberOf(userId), `reading the groups user ${userId} is a direct member of`)) if (typeof g.id === 'string') groups.push(g.id.toLowerCase());
+      } catch (err) {
+        if (!(err instanceof GraphRequestError && err.response.status === 404)) throw err;
+      }
+      out.set(userId.toLowerCase(), groups);
+    }),
+  );
   return out;
 }
 

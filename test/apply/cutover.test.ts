@@ -406,6 +406,18 @@ describe('a member the plan took as switched already by another attached group, 
     expect(applied.outcome.state).toBe('completed');
   });
 
+  it('asks the users it took as switched elsewhere for their groups rather than listing every member of every attached group (a review: up to 50,000 a group)', async () => {
+    const { g, dir, policyId } = await judySwitchedByWave1(['bob@contoso.com']);
+    // Another group attached since, unrelated to judy: its members are not listed.
+    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policyId}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${WAVE2}` })).status).toBe(204);
+    g.emu.clearRequests();
+    const applied = await applyFile(g, `${dir}.plan`, dir);
+    expect(applied.outcome.state).toBe('completed');
+    const paths = g.operations().map((o) => o.path);
+    expect(paths.filter((p) => p.includes(`/groups/${WAVE2}/`))).toEqual([]);
+    expect(paths.some((p) => /\/users\/[^/]+\/memberOf/.test(p))).toBe(true);
+  });
+
   it('Wave 1 detached since the plan: refused the same way', async () => {
     const { g, dir, policyId, wave1 } = await judySwitchedByWave1(['bob@contoso.com']);
     expect((await g.raw.delete(`/v1.0/policies/featureRolloutPolicies/${policyId}/appliesTo/${wave1}/$ref`)).status).toBe(204);
