@@ -108,7 +108,7 @@ async function plannedFromPlan(view: RunView, runDir: string, undoneDir: string 
     // A domain's federation the run's selection left out (it waits for switches of users not selected).
     const fedLeftOut = (planView.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
     for (const o of cutover.afterWaves) if (fedLeftOut.includes(o.requires?.domain ?? '')) notSelectedOps.add(o.id);
-    // The run's operations as it built them: wave by wave, on the token path it recorded.
+    // The run's operations as it built them (runChunks): the users written before the staged rollout's step, then wave by wave, on the token path it recorded.
     const chunks = runChunks(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}), batchSize: sel.batchSize ?? 500, ...(sel.methodsFirst !== undefined ? { methodsFirst: sel.methodsFirst } : {}) });
     selected = new Set(chunks.flat().map((i) => plan.users[i]!.upn.toLowerCase()));
     for (const chunk of chunks) planned.push(...waveOperations(await plan.read(chunk), runTokenPath(sel)));

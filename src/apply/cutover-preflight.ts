@@ -1,6 +1,7 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readFederatedDomains, readGroups, readRolloutPolicy, setMembership } from '../graph/cutover-reader.js';
 import { directGroupsOf } from '../graph/groups-reader.js';
+import { addTo } from '../model/add-to.js';
 import { federationState, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantRolloutPolicy, TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
@@ -186,7 +187,7 @@ export function joinedSince(
 }
 
 /** Users who joined since the plan, named in a message (the rest are counted). */
-const JOINED_NAMED = 5;
+export const JOINED_NAMED = 5;
 
 /** The users in each of the `switching` groups the plan did not read there (nor this run added), by group, in the order read. */
 function joinersOf(memberOf: ReadonlyMap<string, readonly string[]>, seen: TenantCutover, addedByRun: ReadonlySet<string>, switching: ReadonlySet<string>): Map<string, string[]> {
@@ -195,7 +196,7 @@ function joinersOf(memberOf: ReadonlyMap<string, readonly string[]>, seen: Tenan
   const known = new Set((seen.rolloutMembers ?? []).map((m) => m.id));
   for (const [userId, groups] of memberOf) {
     if (known.has(userId) || addedByRun.has(userId)) continue;
-    for (const g of groups) if (switching.has(g)) joined.set(g, [...(joined.get(g) ?? []), userId]);
+    for (const g of groups) if (switching.has(g)) addTo(joined, g, userId);
   }
   return joined;
 }

@@ -7,6 +7,7 @@ import { readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { userPolicy } from '../model/policy-view.js';
 import { canSignIn, configsInUse } from '../model/usable-methods.js';
+import { addTo } from '../model/add-to.js';
 import { METHOD_CONFIGS, policyAfter, policyTargetGroups, type MethodConfig, type PolicyEdit } from '../model/method-policy.js';
 import type { Operation } from './operations.js';
 
@@ -82,7 +83,7 @@ export async function othersLeftWithout(
       const by = members.get(u.id.toLowerCase())!.by;
       locked.push({ upn: u.userPrincipalName, by });
       const uses = configsInUse(u, before);
-      for (const o of turning) if (uses.has(configOf(o)!)) lockedBy.set(o.id, [...(lockedBy.get(o.id) ?? []), `${u.userPrincipalName}\u0000${by}`]);
+      for (const o of turning) if (uses.has(configOf(o)!)) addTo(lockedBy, o.id, `${u.userPrincipalName}\u0000${by}`);
     }
     read += chunk.length;
     opts.onRead?.(what, read, list.length);

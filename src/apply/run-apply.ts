@@ -16,7 +16,7 @@ import { goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJourn
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, isBulkPath, policyOperations, userOperations, waveOperations, type OpKind, type Operation, type TokenPath } from './operations.js';
 import { MissingPermissionError, missingPermissions } from './permission-check.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
-import { cutoverStale, groupAddsOf, groupNamesOf, joinedSinceNow, plannedRollout, rolloutStaleNow, unswitchedNow, unswitchedSaid, unswitchedSinceNow, type PlannedAdd } from './cutover-preflight.js';
+import { cutoverStale, groupAddsOf, groupNamesOf, JOINED_NAMED, joinedSinceNow, plannedRollout, rolloutStaleNow, unswitchedNow, unswitchedSaid, unswitchedSinceNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
 import { runFederationStep, someOf, upnDomain } from './federation-step.js';
 import { isUnknownOutcome } from './rollback-settle.js';
@@ -637,10 +637,10 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       heldGroups.set(o.id, o.kind === 'rollout-attach' ? new Set([String(o.after?.groupId)]) : 'all');
     };
     const journalHolds = async () => {
-      const fresh = [...heldNow.values()].filter((h) => !policyNow.has(h.op));
-      if (fresh.length === 0) return;
-      await journal.ops(fresh.map((h) => ({ op: h.op, state: 'skipped' as const, error: h.error })));
-      for (const h of fresh) {
+      const newHolds = [...heldNow.values()].filter((h) => !policyNow.has(h.op));
+      if (newHolds.length === 0) return;
+      await journal.ops(newHolds.map((h) => ({ op: h.op, state: 'skipped' as const, error: h.error })));
+      for (const h of newHolds) {
         policyNow.set(h.op, { status: 'skipped', error: h.error });
         if (h.forGood) neverByResume.add(h.op);
         deps.log?.(`Staged rollout: ${h.doing} was not sent: ${h.error}.`);
@@ -649,7 +649,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     // Who joined the groups a step switches since the plan: the pre-flight read them, unless that was
     // long ago (a resume, a long step 1b). Such a step is held, naming them, as the pre-flight refuses.
     const holdJoined = async (ops: readonly Operation[]) => {
-      if (ctx.readAt !== undefined && Date.now() - ctx.readAt < RECHECK_AFTER_MS) return;
+      if (fresh()) return;
       const sending = ops.filter((o) => (o.kind === 'rollout-attach' || o.kind === 'rollout-policy-update') && !heldNow.has(o.id) && !settledBefore(prior.get(o.id)));
       if (sending.length === 0 || executor.wasInterrupted) return;
       const [joined, unswitched] = await Promise.all([joinedSinceNow(deps.client, plan, sending, addedByRun(prior)), unswitchedSinceNow(deps.client, plan, sending)]);
@@ -663,7 +663,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
         holdStep(o, doing, {
           forGood: false,
           error: j
-            ? `held: ${j.upns.length} user(s) joined ${j.groups} since the plan (${someOf(j.upns, 5)}): ${doing} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: take them out of the group and resume, or make a new plan${gone ? `; and ${gone}` : ''}`
+            ? `held: ${j.upns.length} user(s) joined ${j.groups} since the plan (${someOf(j.upns, JOINED_NAMED)}): ${doing} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: take them out of the group and resume, or make a new plan${gone ? `; and ${gone}` : ''}`
             : `held: ${gone}`,
         });
       }
@@ -1204,6 +1204,7 @@ function addedByRun(prior: ReadonlyMap<string, OpRecord>): Set<string> {
  * checked for the methods their switch rests on (switchGaps). A user the plan matched by an
  * on-premises name is read by their tenant UPN, and must still be the one tenant user that name
  * matches (`netbiosDomains`: the plan's --netbios-domain), or they count as no longer in the tenant.
+ * `leftOut`: tokens a done bulk create left out, checked still there for their user (leftOutStale).
  */
 async function readUsersAgain(
   users: readonly PlanUser[],

@@ -70,7 +70,7 @@ export function heldByAnother(resource: string, before: unknown, userId: string,
 
 /** What a user left out for a token held by another user is told: the serial (never the seed), the holder, and the way on. */
 export function heldByAnotherReason(serial: string, holder: string): string {
-  return `the token with serial ${serial} is assigned to another user (${holder}) in the tenant's inventory since the plan, and a token can be one user's only: plan again (once it is unassigned there, if it is this user's token)`;
+  return `the token with serial ${serial} is assigned to another user (${holder}) in the tenant's inventory since the plan, and a token can be one user's only: plan again (once the token is unassigned there, if it is this user's)`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { SavedPlan } from '../plan/plan-file.js';
 import type { Operation } from './operations.js';
+import { someOf } from './federation-step.js';
 
 /**
  * A step of the staged rollout that switches users the moment it is done: attaching a group switches
@@ -13,8 +14,6 @@ export interface SwitchHold {
   doing: string;
   /** Whom it switches, for messages: `"Pilot"`, `the staged rollout policy's groups ("A", "B")`. */
   of: string;
-  /** The groups whose rollout adds wait for it: its own group; every group while the policy is not enabled. */
-  groups: ReadonlySet<string> | 'all';
   /** Positions (in plan.users) of the plan's users with changes it switches that the run selects. */
   selected: number[];
   /** The same, not selected by the run (--users, --group, --max-users): the run writes nothing of theirs. */
@@ -47,10 +46,10 @@ export function switchLayout(plan: Pick<SavedPlan, 'users' | 'header'>, cutoverO
   const attachedBefore = enable ? (plan.header.cutover_seen?.rolloutPolicy?.appliesTo ?? []) : [];
   if (attaches.size === 0 && attachedBefore.length === 0) return wavesOnly(positions);
   const holds = new Map<string, SwitchHold>();
-  for (const [group, op] of attaches) holds.set(op, { op, doing: `attaching "${nameOf(group)}"`, of: `"${nameOf(group)}"`, groups: new Set([group]), selected: [], notSelected: [] });
+  for (const [group, op] of attaches) holds.set(op, { op, doing: `attaching "${nameOf(group)}"`, of: `"${nameOf(group)}"`, selected: [], notSelected: [] });
   if (enable && attachedBefore.length > 0) {
     const names = attachedBefore.map((g) => `"${nameOf(g)}"`).join(', ');
-    holds.set(enable.id, { op: enable.id, doing: 'enabling the staged rollout policy', of: `the staged rollout policy's groups (${names})`, groups: 'all', selected: [], notSelected: [] });
+    holds.set(enable.id, { op: enable.id, doing: 'enabling the staged rollout policy', of: `the staged rollout policy's groups (${names})`, selected: [], notSelected: [] });
   }
   const selected = new Set(positions);
   const before = new Set(attachedBefore);
@@ -91,7 +90,7 @@ export function holdReason(
   const replan = h.selected.filter((i) => stateOf(i) === 'replan');
   const left = h.selected.filter((i) => stateOf(i) === 'left');
   const gone = h.selected.filter((i) => stateOf(i) === 'gone');
-  const names = (list: number[]) => `${list.slice(0, NAMED).map(upnOf).join(', ')}${list.length > NAMED ? ` and ${list.length - NAMED} more` : ''}`;
+  const names = (list: number[]) => someOf(list.map(upnOf), NAMED);
   if (h.notSelected.length > 0 || stale.length > 0 || replan.length > 0) {
     const never = [...h.notSelected, ...stale, ...replan];
     const why = [

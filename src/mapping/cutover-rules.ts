@@ -298,9 +298,9 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
     const holding = [...memberOf(u)].find((id) => rolloutIds.has(id));
     if (holding) {
       decide(m).rollout = { group: { id: holding, displayName: nameOf(holding) }, action: 'member', rule: 'CUTOVER-SWITCH-USER', because: `already a member of "${nameOf(holding)}" (staged rollout)` };
-      // Switched by this plan's first step (enabling the policy, attaching the group), before any of
-      // the user's own writes: what they have then is what they hold already. Not when another group
-      // of theirs is attached to the enabled policy already, whichever group is named first.
+      // Switched by this plan's staged rollout step (enabling the policy, attaching the group), which
+      // apply sends only once the user's own writes are done. Not when another group of theirs is
+      // attached to the enabled policy already, whichever group is named first.
       const byPlan = !switchedBefore(policy, u.memberOf ?? []);
       if (hasCloudMethod(m.methodsAfter!)) {
         out.summary.switched.already++;
