@@ -4,10 +4,9 @@ import { readRun } from '../../src/apply/journal.js';
 import { bulkLeftReason } from '../../src/apply/rollback-inverses.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
-import { serialKey } from '../../src/model/serial.js';
+import { devicesOf, isBulkCreate, type BatchItem } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
-import type { Snapshot } from '../helpers/tenant-checks.js';
 
 /**
  * A review's finding: a bulk token create an earlier pass left `failed` was credited on resume with
@@ -21,14 +20,6 @@ const tmp = tempDir('bulk-refused-resume');
 afterAll(() => tmp.cleanup());
 let n = 0;
 
-interface BatchItem {
-  id: string;
-  method: string;
-  url: string;
-  body?: { value?: { serialNumber: string }[] };
-}
-
-const isBulkCreate = (i: BatchItem) => i.method === 'PATCH' && /hardwareOathDevices$/.test(i.url);
 const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 const refused = (id: string) => ({ id, status: 400, headers: {}, body: { error: { code: 'badRequest', message: 'refused' } } });
 
@@ -60,11 +51,6 @@ function proxied(g: FakeGraph, answers: ('refuse' | 'lose')[]) {
   return { graph: connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } }), sent };
 }
 
-type Device = { id: string; serialNumber: string; status: string; assignedTo: { id: string } | null };
-const devicesOf = (g: FakeGraph, serials: readonly string[]) => {
-  const keys = new Set(serials.map(serialKey));
-  return ((g.emu.snapshot() as Snapshot).hardwareOathDevices as Device[]).filter((d) => keys.has(serialKey(d.serialNumber)));
-};
 
 async function planned() {
   const g = fakeGraph();

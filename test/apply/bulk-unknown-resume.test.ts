@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readRun } from '../../src/apply/journal.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { serialKey } from '../../src/model/serial.js';
+import { devicesOf, isBulkCreate, type BatchItem } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
@@ -19,14 +20,6 @@ const tmp = tempDir('bulk-unknown-resume');
 afterAll(() => tmp.cleanup());
 let n = 0;
 
-interface BatchItem {
-  id: string;
-  method: string;
-  url: string;
-  body?: { value?: { serialNumber: string }[] };
-}
-
-const isBulkCreate = (i: BatchItem) => i.method === 'PATCH' && /hardwareOathDevices$/.test(i.url);
 
 /** Graph behind a proxy that forwards the batch holding the bulk create, answers it 504, and refuses everything after it until heal(). */
 function lossyBulk(g: FakeGraph) {
@@ -56,10 +49,6 @@ function lossyBulk(g: FakeGraph) {
   };
 }
 
-const devicesOf = (g: FakeGraph, serials: readonly string[]) => {
-  const keys = new Set(serials.map(serialKey));
-  return ((g.emu.snapshot() as Snapshot).hardwareOathDevices as { id: string; serialNumber: string }[]).filter((d) => keys.has(serialKey(d.serialNumber)));
-};
 
 /**
  * Applies a plan on the bulk token path whose bulk create is applied, its answer lost and its

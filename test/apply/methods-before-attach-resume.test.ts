@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Executor } from '../../src/apply/executor.js';
 import type { Operation } from '../../src/apply/operations.js';
 import { connectGraph } from '../../src/graph/connect.js';
+import { refusing } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, resumeIn, runDirs, testDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
@@ -27,27 +28,6 @@ async function addTo(g: FakeGraph, upns: string[]): Promise<void> {
   for (const upn of upns) expect((await g.raw.post(`/v1.0/groups/${groupOf(g, ROLLOUT).id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(g, upn)}` })).status).toBe(204);
 }
 
-/** A Graph that refuses (400, not retried) the writes whose path matches, direct or in a $batch, while `on.refuse`. */
-function refusing(g: FakeGraph, match: RegExp, on: { refuse: boolean }) {
-  const no = { error: { code: 'Request_BadRequest', message: 'Refused by test' } };
-  const fetch: typeof g.emu.fetch = async (input, init) => {
-    const url = String(input instanceof Request ? input.url : input);
-    if (on.refuse && init?.method && init.method !== 'GET' && match.test(url)) return new Response(JSON.stringify(no), { status: 400, headers: { 'content-type': 'application/json' } });
-    if (on.refuse && init?.method === 'POST' && url.endsWith('/$batch')) {
-      const body = JSON.parse(String(init.body)) as { requests: { id: string; method: string; url: string }[] };
-      const refused = body.requests.filter((r) => r.method !== 'GET' && match.test(r.url));
-      if (refused.length > 0) {
-        const rest = body.requests.filter((r) => !refused.includes(r));
-        const res = rest.length > 0 ? ((await (await g.emu.fetch(input, { ...init, body: JSON.stringify({ requests: rest }) })).json()) as { responses: unknown[] }) : { responses: [] };
-        const answers = refused.map((r) => ({ id: r.id, status: 400, headers: { 'content-type': 'application/json' }, body: no }));
-        return new Response(JSON.stringify({ responses: [...res.responses, ...answers] }), { status: 200, headers: { 'content-type': 'application/json' } });
-      }
-    }
-    return g.emu.fetch(input, init);
-  };
-  return connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } });
-}
-
 /**
  * bob and alice in the rollout group before the plan; the first pass refuses alice's writes: bob's
  * methods are written, the attach is held for alice.
@@ -68,6 +48,28 @@ async function heldForAlice(name: string, over: { batchSize?: number; waves?: nu
   expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'skipped', error: expect.stringMatching(/^held: 1 member\(s\) of "MFA Staged Rollout" have methods not written yet \(alice@contoso\.com\)/) });
   expect(first.results.find((r) => r.user === 'bob@contoso.com')!.outcome).toBe('done');
   return { g, dir, stateDir, runDir, group, attachOp, on, graph, first, bob: idOf(g, 'bob@contoso.com'), alice };
+}
+
+/**
+ * An enabled staged rollout policy with Wave 1 attached; judy in Wave 1 and, with bob and alice, in the
+ * rollout group the plan attaches; the first pass refuses alice's writes, so the attach is held.
+ */
+async function heldWithJudyInWave1(name: string) {
+  const g = fakeGraph();
+  const policy = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Waves', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
+  const wave1 = groupOf(g, 'MFA Migration Wave 1').id as string;
+  expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policy.body.id}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${wave1}` })).status).toBe(204);
+  const judy = idOf(g, 'judy@contoso.com');
+  expect((await g.raw.post(`/v1.0/groups/${wave1}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${judy}` })).status).toBe(204);
+  await addTo(g, ['bob@contoso.com', 'alice@contoso.com', 'judy@contoso.com']);
+  const { dir } = testDir(name);
+  const stateDir = join(dir, 'state');
+  await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+  const on = { refuse: true };
+  const graph = refusing(g, new RegExp(`/users/${idOf(g, 'alice@contoso.com')}/authentication/`), on);
+  await applyFile(g, join(dir, 'all.plan'), stateDir, { batchSize: 10, graph });
+  const attachOp = `cutover/featureRolloutPolicy/appliesTo/${groupOf(g, ROLLOUT).id as string}`;
+  return { g, stateDir, runDir: runDirs(stateDir)[0]!, attachOp, on, wave1, judy, policyId: policy.body.id as string };
 }
 
 describe('a resume sends a held attach only once every member it switches is checked again', () => {
@@ -123,21 +125,7 @@ describe('a resume sends a held attach only once every member it switches is che
   });
 
   it('holds it while a member the plan took as switched already by another attached group (Wave 1) is no longer (a review: judy was switched with nothing); sends it once she is back', async () => {
-    const g = fakeGraph();
-    const policy = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Waves', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
-    const wave1 = groupOf(g, 'MFA Migration Wave 1').id as string;
-    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policy.body.id}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${wave1}` })).status).toBe(204);
-    const judy = idOf(g, 'judy@contoso.com');
-    expect((await g.raw.post(`/v1.0/groups/${wave1}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${judy}` })).status).toBe(204);
-    await addTo(g, ['bob@contoso.com', 'alice@contoso.com', 'judy@contoso.com']);
-    const { dir } = testDir('mba-unswitched');
-    const stateDir = join(dir, 'state');
-    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
-    const on = { refuse: true };
-    const graph = refusing(g, new RegExp(`/users/${idOf(g, 'alice@contoso.com')}/authentication/`), on);
-    await applyFile(g, join(dir, 'all.plan'), stateDir, { batchSize: 10, graph });
-    const attachOp = `cutover/featureRolloutPolicy/appliesTo/${groupOf(g, ROLLOUT).id as string}`;
-    const runDir = runDirs(stateDir)[0]!;
+    const { g, stateDir, runDir, attachOp, on, wave1, judy } = await heldWithJudyInWave1('mba-unswitched');
     expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'skipped', error: expect.stringMatching(/^held: 1 member\(s\) of "MFA Staged Rollout" have methods not written yet \(alice@contoso\.com\)/) });
     // judy taken out of Wave 1: the attach would switch her itself.
     expect((await g.raw.delete(`/v1.0/groups/${wave1}/members/${judy}/$ref`)).status).toBe(204);
@@ -159,22 +147,8 @@ describe('a resume sends a held attach only once every member it switches is che
   });
 
   it('the other remedy the hold names works too: taken out of the group the plan attaches, she is no one it switches, and the resume attaches (a review: it stayed held)', async () => {
-    const g = fakeGraph();
-    const policy = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Waves', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });
-    const wave1 = groupOf(g, 'MFA Migration Wave 1').id as string;
-    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policy.body.id}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${wave1}` })).status).toBe(204);
-    const judy = idOf(g, 'judy@contoso.com');
-    expect((await g.raw.post(`/v1.0/groups/${wave1}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${judy}` })).status).toBe(204);
-    await addTo(g, ['bob@contoso.com', 'alice@contoso.com', 'judy@contoso.com']);
-    const { dir } = testDir('mba-unswitched-out');
-    const stateDir = join(dir, 'state');
-    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
-    const on = { refuse: true };
-    const graph = refusing(g, new RegExp(`/users/${idOf(g, 'alice@contoso.com')}/authentication/`), on);
-    await applyFile(g, join(dir, 'all.plan'), stateDir, { batchSize: 10, graph });
+    const { g, stateDir, runDir, attachOp, on, wave1, judy, policyId } = await heldWithJudyInWave1('mba-unswitched-out');
     const rollout = groupOf(g, ROLLOUT).id as string;
-    const attachOp = `cutover/featureRolloutPolicy/appliesTo/${rollout}`;
-    const runDir = runDirs(stateDir)[0]!;
     expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'skipped' });
     // judy taken out of Wave 1 and out of the group the plan attaches.
     expect((await g.raw.delete(`/v1.0/groups/${wave1}/members/${judy}/$ref`)).status).toBe(204);
@@ -183,7 +157,7 @@ describe('a resume sends a held attach only once every member it switches is che
     const again = await resumeIn(g, stateDir);
     expect(opRecord(runDir, attachOp)).toMatchObject({ state: 'done' });
     expect(again.outcome.state).not.toBe('interrupted');
-    expect(snap(g).featureRolloutPolicies.find((p: Snapshot) => p.id === policy.body.id).appliesTo).toContain(rollout);
+    expect(snap(g).featureRolloutPolicies.find((p: Snapshot) => p.id === policyId).appliesTo).toContain(rollout);
   });
 
   it("the pre-flight's refusal names who joined", async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
-import { connectGraph } from '../../src/graph/connect.js';
+import { refusing } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, resumeIn, runDirs, testDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
@@ -27,27 +27,6 @@ async function membersBefore(g: FakeGraph): Promise<void> {
   for (const upn of ['bob@contoso.com', 'grace@contoso.com']) {
     expect((await g.raw.post(`/v1.0/groups/${groupOf(g, ROLLOUT).id}/members/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(g, upn)}` })).status).toBe(204);
   }
-}
-
-/** A Graph that refuses (400, not retried) the writes whose path matches, direct or in a $batch, while `on.refuse`. */
-function refusing(g: FakeGraph, match: RegExp, on: { refuse: boolean }) {
-  const no = { error: { code: 'Request_BadRequest', message: 'Refused by test' } };
-  const fetch: typeof g.emu.fetch = async (input, init) => {
-    const url = String(input instanceof Request ? input.url : input);
-    if (on.refuse && init?.method && init.method !== 'GET' && match.test(url)) return new Response(JSON.stringify(no), { status: 400, headers: { 'content-type': 'application/json' } });
-    if (on.refuse && init?.method === 'POST' && url.endsWith('/$batch')) {
-      const body = JSON.parse(String(init.body)) as { requests: { id: string; method: string; url: string }[] };
-      const refused = body.requests.filter((r) => r.method !== 'GET' && match.test(r.url));
-      if (refused.length > 0) {
-        const rest = body.requests.filter((r) => !refused.includes(r));
-        const res = rest.length > 0 ? ((await (await g.emu.fetch(input, { ...init, body: JSON.stringify({ requests: rest }) })).json()) as { responses: unknown[] }) : { responses: [] };
-        const answers = refused.map((r) => ({ id: r.id, status: 400, headers: { 'content-type': 'application/json' }, body: no }));
-        return new Response(JSON.stringify({ responses: [...res.responses, ...answers] }), { status: 200, headers: { 'content-type': 'application/json' } });
-      }
-    }
-    return g.emu.fetch(input, init);
-  };
-  return connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } });
 }
 
 describe("members a rollout group holds before the plan get their methods before the plan's attach switches them", () => {

@@ -1,11 +1,11 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chainHash, readRun, requireIntactJournal } from '../../src/apply/journal.js';
+import { readRun, requireIntactJournal } from '../../src/apply/journal.js';
 import { exitStatus } from '../../src/cli/apply-command.js';
 import { unrecordedLeftReason } from '../../src/apply/rollback-inverses.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { serialKey } from '../../src/model/serial.js';
+import { rechain } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
@@ -21,23 +21,6 @@ import type { Snapshot } from '../helpers/tenant-checks.js';
 const tmp = tempDir('rollback-no-device');
 afterAll(() => tmp.cleanup());
 let n = 0;
-
-/** Rewrites each operation record of a journal with `edit`, and its hash chain as the journal writes it. */
-function rechain(journal: string, edit: (op: Record<string, unknown>) => void): void {
-  let previous = '';
-  const lines = readFileSync(journal, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((raw, i) => {
-      const { hash: _h, ...line } = JSON.parse(raw) as Record<string, unknown>;
-      if (i === 0) previous = String(line.planHash);
-      if (line.t === 'ops') for (const op of line.ops as Record<string, unknown>[]) edit(op);
-      const body = JSON.stringify(line);
-      previous = chainHash(previous, body);
-      return `${body.slice(0, -1)},"hash":"${previous}"}`;
-    });
-  writeFileSync(journal, `${lines.join('\n')}\n`);
-}
 
 interface Device {
   id: string;

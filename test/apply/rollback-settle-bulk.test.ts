@@ -6,6 +6,7 @@ import { runReport } from '../../src/app/report.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { serialKey } from '../../src/model/serial.js';
 import { renderRunReportMarkdown } from '../../src/report/render-run-report.js';
+import { isBulkCreate, type BatchItem } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
@@ -20,14 +21,6 @@ const tmp = tempDir('rollback-settle-bulk');
 afterAll(() => tmp.cleanup());
 let n = 0;
 
-interface BatchItem {
-  id: string;
-  method: string;
-  url: string;
-  body?: { value?: { serialNumber: string }[] };
-}
-
-const isBulkCreate = (i: BatchItem) => i.method === 'PATCH' && /hardwareOathDevices$/.test(i.url);
 
 /**
  * Graph behind a proxy that forwards the batch holding the bulk create with only the first `share`

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectGraph } from '../../src/graph/connect.js';
-import { chainHash, readRun } from '../../src/apply/journal.js';
+import { readRun } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportText } from '../../src/report/render-run-report.js';
+import { rechain } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, crashAfterStarted, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
@@ -53,23 +54,6 @@ function lossyGraph(g: FakeGraph, hit: (item: BatchItem) => boolean, forward = t
       state = 'healed';
     },
   };
-}
-
-/** Rewrites each operation record of a journal with `edit`, and its hash chain as the journal writes it. */
-function rechain(journal: string, edit: (op: Record<string, unknown>) => void): void {
-  let previous = '';
-  const lines = readFileSync(journal, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((raw, i) => {
-      const { hash: _h, ...line } = JSON.parse(raw) as Record<string, unknown>;
-      if (i === 0) previous = String(line.planHash);
-      if (line.t === 'ops') for (const op of line.ops as Record<string, unknown>[]) edit(op);
-      const body = JSON.stringify(line);
-      previous = chainHash(previous, body);
-      return `${body.slice(0, -1)},"hash":"${previous}"}`;
-    });
-  writeFileSync(journal, `${lines.join('\n')}\n`);
 }
 
 /** Writes that change the tenant (a membership check is a POST that changes nothing). */

@@ -1,0 +1,64 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { chainHash } from '../../src/apply/journal.js';
+import { connectGraph } from '../../src/graph/connect.js';
+import { serialKey } from '../../src/model/serial.js';
+import type { FakeGraph } from './graph.js';
+import type { Snapshot } from './tenant-checks.js';
+
+/** One request of a `$batch` body, as the tests' proxies read it. */
+export interface BatchItem {
+  id: string;
+  method: string;
+  url: string;
+  body?: { value?: { serialNumber: string }[] };
+}
+
+/** The bulk token create (a PATCH of the inventory) among a `$batch`'s requests. */
+export const isBulkCreate = (i: BatchItem) => i.method === 'PATCH' && /hardwareOathDevices$/.test(i.url);
+
+/** A hardware OATH token of the fake Graph's inventory. */
+export type InventoryDevice = { id: string; serialNumber: string; status: string; assignedTo: { id: string } | null };
+
+/** The inventory's tokens of these serials (compared as the tool compares serials). */
+export function devicesOf(g: FakeGraph, serials: readonly string[]): InventoryDevice[] {
+  const keys = new Set(serials.map(serialKey));
+  return ((g.emu.snapshot() as Snapshot).hardwareOathDevices as InventoryDevice[]).filter((d) => keys.has(serialKey(d.serialNumber)));
+}
+
+/** A Graph that refuses (400, not retried) the writes whose path matches, direct or in a $batch, while `on.refuse`. */
+export function refusing(g: FakeGraph, match: RegExp, on: { refuse: boolean }) {
+  const no = { error: { code: 'Request_BadRequest', message: 'Refused by test' } };
+  const fetch: typeof g.emu.fetch = async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input);
+    if (on.refuse && init?.method && init.method !== 'GET' && match.test(url)) return new Response(JSON.stringify(no), { status: 400, headers: { 'content-type': 'application/json' } });
+    if (on.refuse && init?.method === 'POST' && url.endsWith('/$batch')) {
+      const body = JSON.parse(String(init.body)) as { requests: { id: string; method: string; url: string }[] };
+      const refused = body.requests.filter((r) => r.method !== 'GET' && match.test(r.url));
+      if (refused.length > 0) {
+        const rest = body.requests.filter((r) => !refused.includes(r));
+        const res = rest.length > 0 ? ((await (await g.emu.fetch(input, { ...init, body: JSON.stringify({ requests: rest }) })).json()) as { responses: unknown[] }) : { responses: [] };
+        const answers = refused.map((r) => ({ id: r.id, status: 400, headers: { 'content-type': 'application/json' }, body: no }));
+        return new Response(JSON.stringify({ responses: [...res.responses, ...answers] }), { status: 200, headers: { 'content-type': 'application/json' } });
+      }
+    }
+    return g.emu.fetch(input, init);
+  };
+  return connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } });
+}
+
+/** Rewrites each operation record of a journal with `edit`, and its hash chain as the journal writes it. */
+export function rechain(journal: string, edit: (op: Record<string, unknown>) => void): void {
+  let previous = '';
+  const lines = readFileSync(journal, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((raw, i) => {
+      const { hash: _h, ...line } = JSON.parse(raw) as Record<string, unknown>;
+      if (i === 0) previous = String(line.planHash);
+      if (line.t === 'ops') for (const op of line.ops as Record<string, unknown>[]) edit(op);
+      const body = JSON.stringify(line);
+      previous = chainHash(previous, body);
+      return `${body.slice(0, -1)},"hash":"${previous}"}`;
+    });
+  writeFileSync(journal, `${lines.join('\n')}\n`);
+}
