@@ -118,11 +118,28 @@ export async function startPostgres(): Promise<TestPostgres> {
   };
   // The postmaster and every backend: a frozen host answers nothing at all. runuser stops itself when
   // its child stops (as su does): it is woken too, or it would never exit.
+  // A backend may exit between pgrep's listing and its signal (a client's connection closing): it
+  // needs no signal then, and pgrep finding no backend at all exits 1.
+  const signalIfAlive = (pid: number, signal: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  };
+  const childrenOf = (pid: number): number[] => {
+    try {
+      return execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    } catch (err) {
+      if ((err as { status?: number }).status === 1) return [];
+      throw err;
+    }
+  };
   const signalAll = (signal: NodeJS.Signals): void => {
     if (account && signal === 'SIGCONT') process.kill(child!.pid!, signal);
     for (const pid of serverPids(child!)) {
       process.kill(pid, signal);
-      for (const backend of execFileSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number)) process.kill(backend, signal);
+      for (const backend of childrenOf(pid)) signalIfAlive(backend, signal);
     }
   };
   await start();
