@@ -26,9 +26,13 @@ if (bundled.code !== 0) {
   process.stderr.write(`The bundle failed (exit ${bundled.code})\n`);
   process.exit(bundled.code);
 }
+// Both keep what they learnt in node_modules/.cache (as vitest does): a run after an edit checks the
+// files that changed, and whatever depends on them, rather than all of them (about 40 s of CPU on
+// the 2-core machine when nothing is cached, as in a fresh clone).
+const cache = (name) => fileURLToPath(new URL(`../node_modules/.cache/${name}`, import.meta.url));
 const checks = [
-  ['The type check (tsc --noEmit)', run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], piped)],
-  ['ESLint', run(bin('eslint'), ['.'], piped)],
+  ['The type check (tsc --noEmit)', run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit', '--incremental', '--tsBuildInfoFile', cache('tsc/tsconfig.tsbuildinfo')], piped)],
+  ['ESLint', run(bin('eslint'), ['--cache', '--cache-location', `${cache('eslint')}/`, '.'], piped)],
 ];
 const tests = await run(bin('vitest'), ['run', ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
 let failed = tests.code;
