@@ -18,7 +18,7 @@ export const RULES = {
   'USER-PIN-MODE': 'Phone call (PIN) and mobile app (PIN) modes have no per-user cloud setting: reported with the replacement (voice OTP, number matching).',
   'USER-SMS-PIN-MODE': 'Text message (OTP + PIN) mode has no per-user cloud setting: the user types the one-way SMS code alone, without the PIN; reported.',
   'USER-TWO-WAY-SMS': 'Two-way text messages are not supported by Entra: the user gets one-way SMS codes.',
-  'USER-NO-METHOD': 'A user left with no cloud MFA method the policy lets them use once the plan is applied is reported (no-usable-method), whatever the default-method mode: they cannot do Entra MFA until one is registered.',
+  'USER-NO-METHOD': 'A user left with no cloud MFA method the policy lets them use once the plan is applied is reported, whatever the default-method mode: they cannot do Entra MFA until one is registered. The finding is no-usable-method, unless a finding on the user already says so (default-method-unset; the cutover findings not-switched and switched-without-method), so that one fact is said once; summary.user_status.no_usable_method counts them all.',
   // Phones (Microsoft's migration utility rules)
   'PHONE-PRIMARY-MOBILE': 'Primary phone without extension -> mobile.',
   'PHONE-PRIMARY-OFFICE': 'Primary phone with extension -> office (Entra cannot send SMS to a number with an extension).',
