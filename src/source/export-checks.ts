@@ -197,10 +197,20 @@ function checkDeviceLimit(
       problems.warning(
         'device-limit',
         first ? { file: devicesFile, line: first.line, field: 'username' } : { file: devicesFile, field: 'username' },
-        `${user.username} has ${apps} mobile app device(s) and ${hardware} OATH token(s); Entra allows ${ENTRA_DEVICE_LIMIT} in all, so ${total - ENTRA_DEVICE_LIMIT} will not migrate`,
+        deviceLimitText(user.username, apps, hardware),
       );
     }
   });
+}
+
+/**
+ * No mobile app registration migrates (APP-REREGISTER: the user registers Authenticator again), so
+ * over the limit it is the tokens, or the registrations the user can make again, that fall short.
+ */
+function deviceLimitText(username: string, apps: number, hardware: number): string {
+  const had = `${username} has ${apps} mobile app device(s) and ${hardware} OATH token(s); Entra allows ${ENTRA_DEVICE_LIMIT} in all`;
+  if (hardware > ENTRA_DEVICE_LIMIT) return `${had}: at most ${ENTRA_DEVICE_LIMIT} of the tokens migrate (the plan names the rest), and no Authenticator can be registered beside them`;
+  return `${had}: the tokens migrate, and the user can register Authenticator again on ${ENTRA_DEVICE_LIMIT - hardware} of the ${apps} mobile app devices at most (mobile app registrations do not migrate)`;
 }
 
 function where(seed: OathSeed, field: string) {
