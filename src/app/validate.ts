@@ -1,4 +1,4 @@
-import { formatProblem, ProblemList, SourceError } from '../model/problem.js';
+import { formatProblem, ProblemList, SourceError, type Problem } from '../model/problem.js';
 import { UserError } from '../model/user-error.js';
 import { readExport, USERS_FILE } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
@@ -32,11 +32,16 @@ export async function validateExport(req: ValidateRequest): Promise<ValidationRe
     // A source folder that cannot be read: one line, and a report of that one error for --format json,
     // which must answer in JSON (a black-box test got the stderr line alone).
     if (err instanceof SourceError && err.problem.file === req.source) {
-      const problems = new ProblemList();
-      problems.items.push(err.problem);
-      throw new UnreadableSourceError(formatProblem(err.problem), buildValidationReport({ sourceDir: req.source, users: [], devices: [], seeds: [], tokens: [], files: { users: USERS_FILE, seeds: [] }, problems }));
+      throw new UnreadableSourceError(formatProblem(err.problem), reportOfOne(req.source, err.problem));
     }
     if (err instanceof SourceError) throw new UserError(formatProblem(err.problem));
     throw err;
   }
+}
+
+/** The report of an export nothing of which could be read for one reason: that problem, and nothing found. */
+export function reportOfOne(source: string, problem: Problem): ValidationReport {
+  const problems = new ProblemList();
+  problems.items.push(problem);
+  return buildValidationReport({ sourceDir: source, users: [], devices: [], seeds: [], tokens: [], files: { users: USERS_FILE, seeds: [] }, problems });
 }

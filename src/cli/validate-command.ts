@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { UnreadableSourceError, validateExport } from '../app/validate.js';
+import { reportOfOne, UnreadableSourceError, validateExport } from '../app/validate.js';
 import { formatProblem } from '../model/problem.js';
 import { printable } from '../model/printable.js';
 import type { ValidationReport } from '../source/validation-report.js';
@@ -8,7 +8,7 @@ import { writeJsonStreamed } from './json-stream.js';
 import { useColor } from './color.js';
 import { Progress } from './progress.js';
 
-import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+import { addSeedOptions, SeedOptionError, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 
 interface ValidateOptions extends SeedCliOptions {
   source: string;
@@ -47,7 +47,16 @@ Examples:
   $ mfa-migrate validate --source ./export --tokens vendor.pskc --tokens entra-upload.csv --format json > report.json`,
     )
     .action(async (opts: ValidateOptions) => {
-      const seeds = seedReadOptionsFrom(opts);
+      let seeds;
+      try {
+        seeds = seedReadOptionsFrom(opts);
+      } catch (err) {
+        // --format json answers in JSON whatever is wrong: a key file refused is that one error.
+        if (!(err instanceof SeedOptionError && opts.format === 'json')) throw err;
+        await writeJsonStreamed(process.stdout, { ...reportOfOne(opts.source, err.problem) });
+        process.exitCode = EXIT.error;
+        return;
+      }
       // A large export takes seconds: how much of users.csv is read, in MB (on stderr; nothing for a small one).
       const label = 'Reading users.csv (MB)';
       const progress = new Progress(label);

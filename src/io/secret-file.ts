@@ -12,6 +12,9 @@ import { UserError } from '../model/user-error.js';
 /** A file the tool refuses to use, naming the file and what to do. */
 export class UnsafeFileError extends UserError {}
 
+/** Refused for what it is, not for its content: a mode group or others can access (strict), or not a regular file. */
+export class UnsafeModeError extends UnsafeFileError {}
+
 export interface SecretFileOptions {
   /** Refuse (rather than warn about) a file group or others can access: --strict-permissions. */
   strict?: boolean;
@@ -30,11 +33,11 @@ function failure(path: string, what: string, err: unknown): UnsafeFileError {
  * hands one over without a file at all) is accepted; a directory or device is not.
  */
 function checkStats(st: Stats, path: string, what: string, options: SecretFileOptions): void {
-  if (!st.isFile() && !st.isFIFO()) throw new UnsafeFileError(`${what} ${path} is not a regular file`);
+  if (!st.isFile() && !st.isFIFO()) throw new UnsafeModeError(`${what} ${path} is not a regular file`);
   if ((st.mode & 0o077) === 0) return;
   const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
   if (options.strict || options.alwaysStrict) {
-    throw new UnsafeFileError(`${what} ${path} has mode ${mode}: group or others can access it; chmod 600 it`);
+    throw new UnsafeModeError(`${what} ${path} has mode ${mode}: group or others can access it; chmod 600 it`);
   }
   options.onNotice?.(`warning: ${what} ${path} has mode ${mode}: group or others can access it; chmod 600 it (--strict-permissions refuses such files)`);
 }

@@ -6,6 +6,7 @@ export type Severity = 'error' | 'warning';
 export type ProblemCode =
   | 'file-missing'
   | 'file-unreadable'
+  | 'file-unsafe'
   | 'csv-malformed'
   | 'column-missing'
   | 'column-unknown'
@@ -29,6 +30,7 @@ export type ProblemCode =
   | 'pskc-decrypt'
   | 'pskc-mac'
   | 'pskc-policy'
+  | 'pskc-credentials'
   | 'pskc-signature'
   | 'token-unsupported'
   | 'token-user-mismatch'

@@ -81,6 +81,27 @@ describe('mfa-migrate validate', () => {
     expect(JSON.parse(r.stdout).errors).toEqual([expect.objectContaining({ file: 'users.csv', code: 'file-missing' })]);
   });
 
+  it('answers in JSON with --format json when a key or seed file is refused, the file and code named (a black-box test got the stderr line alone)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validate-keys-'));
+    const notHex = join(dir, 'key.hex');
+    writeFileSync(notHex, 'zz-not-hex\n', { mode: 0o600 });
+    const json = await runMain(['validate', '--source', 'fixtures/contoso', '--pskc-key-file', notHex, '--format', 'json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ source: 'fixtures/contoso', users: 0, errors: [{ file: notHex, line: null, field: null, code: 'pskc-credentials', message: expect.stringContaining('not hex digits') }] });
+    const text = await runMain(['validate', '--source', 'fixtures/contoso', '--pskc-key-file', notHex]);
+    expect([text.code, text.stdout]).toEqual([1, '']);
+    expect(text.stderr).toContain(`the PSKC key file ${notHex} holds characters that are not hex digits`);
+
+    const open = join(dir, 'open.hex');
+    writeFileSync(open, '00112233445566778899aabbccddeeff\n', { mode: 0o644 });
+    const strict = JSON.parse((await runMain(['validate', '--source', 'fixtures/contoso', '--pskc-key-file', open, '--strict-permissions', '--format', 'json'])).stdout);
+    expect(strict.errors).toEqual([expect.objectContaining({ file: open, code: 'file-unsafe', message: expect.stringContaining('has mode 0644') })]);
+    const seeds = join(dir, 'seeds.csv');
+    writeFileSync(seeds, 'serial,secret\n', { mode: 0o644 });
+    const seedFile = JSON.parse((await runMain(['validate', '--source', 'fixtures/contoso', '--tokens', seeds, '--strict-permissions', '--format', 'json'])).stdout);
+    expect(seedFile.errors).toEqual([expect.objectContaining({ file: seeds, code: 'file-unsafe' })]);
+  });
+
   it('has --help with examples', async () => {
     const r = await runMain(['validate', '--help']);
     expect(r.code).toBe(0);

@@ -1,7 +1,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkSecretFile, readSecretFile, UnsafeFileError } from '../../src/io/secret-file.js';
+import { checkSecretFile, readSecretFile, UnsafeFileError, UnsafeModeError } from '../../src/io/secret-file.js';
 import { UserError } from '../../src/model/user-error.js';
 import { tempDir } from '../shim/helpers.js';
 
@@ -67,7 +67,7 @@ describe('secret files (issue 17 item 17)', () => {
       expect(() => check(tmp.path('missing'), 'client secret file')).toThrow(new UnsafeFileError(`cannot read client secret file ${tmp.path('missing')} (ENOENT)`));
       const dir = tmp.path(`dir-${n++}`);
       mkdirSync(dir, { mode: 0o700 });
-      expect(() => check(dir, 'certificate')).toThrow(new UnsafeFileError(`certificate ${dir} is not a regular file`));
+      expect(() => check(dir, 'certificate')).toThrow(new UnsafeModeError(`certificate ${dir} is not a regular file`));
     }
   });
 
