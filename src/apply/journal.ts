@@ -356,6 +356,18 @@ function isUnfinishedRunDir(name: string): boolean {
  * the journal has no readable header.
  */
 export async function readRunHeader(runDir: string): Promise<RunHeader | undefined> {
+  const text = await readHeaderLine(runDir);
+  if (text === undefined) return undefined;
+  try {
+    const line = JSON.parse(text) as Partial<RunHeader>;
+    return line.t === 'run' ? (line as RunHeader) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A journal's first line as written (its hash included), read without the rest; undefined when there is none to read. */
+async function readHeaderLine(runDir: string): Promise<string | undefined> {
   let fh: FileHandle | undefined;
   try {
     fh = await open(join(runDir, 'journal.jsonl'), 'r');
@@ -374,8 +386,7 @@ export async function readRunHeader(runDir: string): Promise<RunHeader | undefin
       // A header is a few KB (its options name the users of a narrowed run): a line past 16 MB is no header.
       if (pos > 16 * 1024 * 1024) return undefined;
     }
-    const line = JSON.parse(text) as Partial<RunHeader>;
-    return line.t === 'run' ? (line as RunHeader) : undefined;
+    return text;
   } catch {
     return undefined;
   } finally {
@@ -582,6 +593,8 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
   const torn = lines.pop();
   let previous: string | undefined;
   let header: RunHeader | undefined;
+  // Each whole line's hash, in order: what a rollback of the run recorded is compared with them.
+  const hashes: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     const n = i + 1;
@@ -606,12 +619,16 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
     if (!split) return { state: 'broken', line: n, reason: 'it has no hash' };
     if (chainHash(previous!, split.body) !== split.hash) return { state: 'broken', line: n, reason: 'its hash does not match its content and the line before it' };
     previous = split.hash;
+    hashes.push(split.hash);
   }
   if (!header) return { state: 'broken', line: 1, reason: 'the journal is empty' };
   // A last line without its newline that is whole JSON is checked like any other: a crash can cost a
   // line its newline, never change it, so one whose hash does not verify is an edit passed off as a crash.
   const lastProblem = torn ? tornLineProblem(torn, previous!) : undefined;
   if (lastProblem) return { state: 'broken', line: lines.length + 1, reason: lastProblem };
+  // Lines taken off its end, or rewritten with every later hash, leave a chain that verifies: a rollback's record of it does not.
+  const short = header.kind === 'apply' ? await rolledBackFromProblem(runDir, header, hashes) : undefined;
+  if (short) return { state: 'broken', ...short };
   const elsewhere = await pointsAtOthers(runDir, header, opts);
   // The journal's own chain is whole: its final hash stays the evidence it was (an auditor lost it to an edited plan copy).
   if (elsewhere?.state === 'broken') return { ...elsewhere, lines: lines.length, head: previous! };
@@ -724,6 +741,42 @@ async function undoneJournalProblem(undoneDir: string, undoneId: string, planHas
   }
   if (lines.length < recorded.lines) return `the journal of the run it undoes (${undoneId}) has ${lines.length} line(s) where ${started}: lines were taken off its end since`;
   if (previous !== recorded.hash) return `the journal of the run it undoes (${undoneId}) is not the one this rollback started from: its line ${recorded.lines} has hash ${previous}, where ${started}: its lines were rewritten since`;
+  return undefined;
+}
+
+/**
+ * Whether an apply's journal still begins with what each rollback of it recorded when it started (as
+ * many whole lines, the last with the hash recorded): the same check `runs verify` of the rollback
+ * makes, made from the apply's side, so that its own check and report find what was taken off or
+ * rewritten. Only a record whose header line chains from the run's plan hash is held against it (an
+ * edited rollback header is that rollback's check's to find); the largest record first, the one that
+ * shows the most. `hashes`: the journal's whole lines' hashes, its chain already verified.
+ */
+async function rolledBackFromProblem(runDir: string, header: RunHeader, hashes: readonly string[]): Promise<{ line: number; reason: string } | undefined> {
+  const runId = basename(runDir);
+  const runsDir = dirname(runDir);
+  const records: { id: string; lines: number; hash: string }[] = [];
+  for (const id of await readdir(runsDir).catch(() => [] as string[])) {
+    if (id === runId || isUnfinishedRunDir(id)) continue;
+    const raw = await readHeaderLine(join(runsDir, id));
+    const split = raw === undefined ? undefined : splitHash(raw);
+    if (!split || chainHash(header.planHash, split.body) !== split.hash) continue;
+    let rb: Partial<RunHeader>;
+    try {
+      rb = JSON.parse(raw!) as Partial<RunHeader>;
+    } catch {
+      continue;
+    }
+    if (rb.t !== 'run' || rb.kind !== 'rollback' || rb.rollbackOf !== runId || rb.planHash !== header.planHash || !rb.undoneJournal) continue;
+    records.push({ id, ...rb.undoneJournal });
+  }
+  records.sort((a, b) => b.lines - a.lines || a.id.localeCompare(b.id));
+  for (const r of records) {
+    const recorded = `rollback ${r.id} recorded ${r.lines} line(s), the last with hash ${r.hash}, when it started`;
+    if (hashes.length < r.lines) return { line: hashes.length + 1, reason: `it has ${hashes.length} line(s) where ${recorded}: lines were taken off its end since` };
+    const at = hashes[r.lines - 1];
+    if (at !== r.hash) return { line: r.lines, reason: `its line ${r.lines} has hash ${at}, where ${recorded}: its lines were rewritten since (this line or one before it changed, and every later hash with it)` };
+  }
   return undefined;
 }
 

@@ -57,12 +57,10 @@ describe("a rollback holds the journal of the run it undoes to what it read when
     expect(report.journal.state).toBe('verified');
   });
 
-  it('lines taken off its end: the apply still verifies, the rollback does not, and its report warns first and exits 1', async () => {
+  it('lines taken off its end: the rollback fails its check, and its report warns first and exits 1', async () => {
     const r = await rolledBack('undone-truncated');
     const whole = readFileSync(r.journal, 'utf8').trimEnd().split('\n').length;
     headOf(r.journal, 30);
-    // What is left is a chain of its own: the apply's journal alone cannot show it.
-    expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified', lines: 30 });
     const words = `the journal of the run it undoes (${r.applyId}) has 30 line(s) where this rollback recorded ${whole} line(s), the last with hash ${r.applyHash}, when it started: lines were taken off its end since`;
     const check = await verifyJournal(r.rollbackDir);
     expect(check).toMatchObject({ state: 'broken', line: 1, about: 'undone-run', reason: words });
@@ -85,11 +83,10 @@ describe("a rollback holds the journal of the run it undoes to what it read when
     expect(cli.stdout).not.toContain('Journal: verified');
   });
 
-  it('a line changed and the chain computed anew: the apply verifies, the rollback names what changed', async () => {
+  it('a line changed and the chain computed anew: the rollback names what changed', async () => {
     const r = await rolledBack('undone-rechained');
     const lines = readFileSync(r.journal, 'utf8').trimEnd().split('\n').length;
     rechain(r.journal, (bodies) => bodies.map((b) => (b.startsWith('{"t":"end"') ? b.replace('"state":"completed"', '"state":"partial"') : b)));
-    expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified', lines });
     const check = await verifyJournal(r.rollbackDir);
     expect(check).toMatchObject({ state: 'broken', about: 'undone-run', reason: expect.stringMatching(new RegExp(`^the journal of the run it undoes \\(${r.applyId}\\) is not the one this rollback started from: its line ${lines} has hash [0-9a-f]{64}, where this rollback recorded ${lines} line\\(s\\), the last with hash ${r.applyHash}, when it started: its lines were rewritten since$`)) });
   });
@@ -100,6 +97,8 @@ describe("a rollback holds the journal of the run it undoes to what it read when
     await j.settled({ appId: null, upn: 'admin@contoso.com' }, { readBackByRollback: true, applied: 0, notApplied: 0 });
     await j.close();
     expect(await verifyJournal(r.rollbackDir)).toMatchObject({ state: 'verified' });
+    expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified' });
+    expect((await runReport(r.applyId, r.stateDir)).journal.state).toBe('verified');
     expect((await runReport(r.rollbackId, r.stateDir)).journal.state).toBe('verified');
   });
 
@@ -134,5 +133,73 @@ describe("a rollback holds the journal of the run it undoes to what it read when
     expect(text.split('\n')[0]).toContain(alert);
     expect(renderRunReportMarkdown(report)).toContain(`> **${alert}`);
     expect(renderRunReportHtml(report)).toContain(`<p class="alert" role="alert">WARNING: what this report lists does not agree with what the run counted`);
+    // Nothing recorded to hold the apply's journal to: its own check cannot see the lines gone.
+    expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified', lines: 30 });
+  });
+});
+
+/**
+ * Found by an auditor's black-box test: the last 10 lines cut off an apply run's journal after a
+ * rollback undid it, `runs verify APPLY` and `report APPLY` both exited 0 ("Journal: verified: 80
+ * lines", "Rolled back by: RB (completed)"), though the rollback's record of that journal said 90.
+ */
+describe("an apply's own check holds its journal to what its rollbacks recorded of it", () => {
+  it('lines taken off its end: runs verify, report (every format) and runs of the apply say so, and exit 1', async () => {
+    const r = await rolledBack('apply-truncated');
+    const whole = readFileSync(r.journal, 'utf8').trimEnd().split('\n').length;
+    headOf(r.journal, whole - 10);
+    const left = whole - 10;
+    const reason = `it has ${left} line(s) where rollback ${r.rollbackId} recorded ${whole} line(s), the last with hash ${r.applyHash}, when it started: lines were taken off its end since`;
+    // What is left chains on its own; the first line missing is named.
+    expect(await verifyJournal(r.runDir)).toEqual({ state: 'broken', line: left + 1, reason });
+
+    const verify = await runMain(['runs', 'verify', r.applyId, '--state-dir', r.stateDir]);
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toContain(`run ${r.applyId}: the journal was changed after it was written: line ${left + 1} of ${r.journal}: ${reason}`);
+    expect(verify.stdout).not.toContain('verified');
+
+    const problem = `the journal was changed after it was written: line ${left + 1}: ${reason}`;
+    const report = await runReport(r.applyId, r.stateDir);
+    expect(report.journal).toEqual({ state: 'broken', final_hash: null, lines: null, problem, edited: true, about: null });
+    expect(report.rollback.by).toEqual([{ id: r.rollbackId, state: 'completed', finished: expect.any(String) }]);
+    const alert = `WARNING: ${problem}. What this report shows comes from that journal and cannot be taken as the run's record;`;
+    const text = renderRunReportText(report);
+    expect(text.split('\n')[0]).toContain(alert);
+    expect(text).toContain(`  Journal: EDITED: ${problem}\n`);
+    expect(renderRunReportMarkdown(report)).toContain(`> **${alert}`);
+    expect(renderRunReportHtml(report)).toContain(`<p class="alert" role="alert">${alert.replaceAll("'", '&#39;')}`);
+    for (const format of ['text', 'json']) {
+      const cli = await runMain(['report', r.applyId, '--state-dir', r.stateDir, '--format', format]);
+      expect(cli.code, format).toBe(1);
+      expect(cli.stderr, format).toContain(`run ${r.applyId}: ${problem}`);
+    }
+
+    // `runs` flags the apply's row as well as the rollback's.
+    const runs = await runMain(['runs', '--state-dir', r.stateDir]);
+    const row = runs.stdout.split('\n').find((l) => l.trimStart().startsWith(r.applyId))!;
+    expect(row).toContain(`edited journal: line ${left + 1}: ${reason}`);
+  });
+
+  it('a line changed and every later hash written again: the apply names the line the rollback recorded last', async () => {
+    const r = await rolledBack('apply-rechained');
+    const lines = readFileSync(r.journal, 'utf8').trimEnd().split('\n').length;
+    rechain(r.journal, (bodies) => bodies.map((b) => (b.startsWith('{"t":"end"') ? b.replace('"state":"completed"', '"state":"partial"') : b)));
+    const now = journalLines(r.runDir).at(-1).hash as string;
+    expect(await verifyJournal(r.runDir)).toEqual({
+      state: 'broken',
+      line: lines,
+      reason: `its line ${lines} has hash ${now}, where rollback ${r.rollbackId} recorded ${lines} line(s), the last with hash ${r.applyHash}, when it started: its lines were rewritten since (this line or one before it changed, and every later hash with it)`,
+    });
+    expect((await runMain(['runs', 'verify', r.applyId, '--state-dir', r.stateDir])).code).toBe(1);
+    expect((await runMain(['report', r.applyId, '--state-dir', r.stateDir])).code).toBe(1);
+  });
+
+  it("a rollback header edited without its hash is not held against the apply: the rollback's own check finds it", async () => {
+    const r = await rolledBack('apply-forged-record');
+    const path = join(r.rollbackDir, 'journal.jsonl');
+    const [first, ...rest] = readFileSync(path, 'utf8').split('\n');
+    writeFileSync(path, [first!.replace(/"undoneJournal":\{"lines":(\d+)/, (_, n: string) => `"undoneJournal":{"lines":${Number(n) + 10}`), ...rest].join('\n'));
+    expect(await verifyJournal(r.rollbackDir)).toMatchObject({ state: 'broken', line: 1 });
+    expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified' });
   });
 });
