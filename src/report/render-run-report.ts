@@ -131,6 +131,8 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     ['Plan SHA-256', run.plan_hash],
     ['Journal', journal],
     ...(r.rollback.of ? [['Rollback of', r.rollback.of] as [string, string]] : []),
+    // What the rollback undid from (the JSON's rollback.undone_journal): an auditor compares it with the final hash noted for that run.
+    ...(undo ? [["Undone run's journal", undoneJournalText(r)] as [string, string]] : []),
     ['Rolled back by', r.rollback.by.length > 0 ? r.rollback.by.map((b) => `${b.id} (${b.state}${b.finished ? `, ${b.finished}` : ''})`).join('; ') : 'none'],
   ];
   const tally = (k: RunUserOutcome) => r.users.filter((u) => u.outcome === k).length;
@@ -176,6 +178,13 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     ],
     users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow), left: u.left_in_place.map((x) => [x.target, x.reason]), findings: (u.findings ?? []).map((f) => [f.severity, f.code, f.rule, f.message]) })),
   };
+}
+
+/** A rollback's record of the journal of the run it undoes, as the report's header says it. */
+function undoneJournalText(r: RunReport): string {
+  const u = r.rollback.undone_journal;
+  if (!u) return 'not recorded (a rollback made by a version of the tool that did not record it)';
+  return `${u.lines} lines, final hash ${u.final_hash}, as this rollback found it when it started (runs verify of either run holds that journal to them)`;
 }
 
 /** Where the operations listed and the run's counts part: pending ones not listed, or more listed pending than counted. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,6 +56,20 @@ describe("a rollback holds the journal of the run it undoes to what it read when
     const report = await runReport(r.rollbackId, r.stateDir);
     expect(report.rollback.undone_journal).toEqual({ lines, final_hash: r.applyHash });
     expect(report.journal.state).toBe('verified');
+    // Every format shows the record, not the JSON alone.
+    const shown = `${lines} lines, final hash ${r.applyHash}, as this rollback found it when it started (runs verify of either run holds that journal to them)`;
+    expect(renderRunReportText(report)).toContain(`  Undone run's journal: ${shown}\n`);
+    expect(renderRunReportMarkdown(report)).toContain(`| Undone run's journal | ${shown} |`);
+    const html = renderRunReportHtml(report);
+    expect(html).toContain(`<tr><th>Undone run&#39;s journal</th><td class="mono">${shown}</td></tr>`);
+    // Still one self-contained page: the CSP allows its one style and one script by their hashes, and nothing else.
+    const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)![1]!;
+    const hash = (t: string) => `'sha256-${createHash('sha256').update(t).digest('base64')}'`;
+    expect(csp.split('; ')).toEqual([`default-src 'none'`, `style-src ${hash(/<style>([\s\S]*?)<\/style>/.exec(html)![1]!)}`, `script-src ${hash(/<script>([\s\S]*?)<\/script>/.exec(html)![1]!)}`, `img-src 'none'`, `base-uri 'none'`, `form-action 'none'`]);
+    expect(html.match(/<(script|style)\b/g)).toEqual(['<style', '<script']);
+    expect(html).not.toMatch(/\sstyle="|\son[a-z]+="/i);
+    // An apply's report has no such row.
+    expect(renderRunReportText(await runReport(r.applyId, r.stateDir))).not.toContain("Undone run's journal");
   });
 
   it('lines taken off its end: the rollback fails its check, and its report warns first and exits 1', async () => {
@@ -133,8 +148,9 @@ describe("a rollback holds the journal of the run it undoes to what it read when
     expect(text.split('\n')[0]).toContain(alert);
     expect(renderRunReportMarkdown(report)).toContain(`> **${alert}`);
     expect(renderRunReportHtml(report)).toContain(`<p class="alert" role="alert">WARNING: what this report lists does not agree with what the run counted`);
-    // Nothing recorded to hold the apply's journal to: its own check cannot see the lines gone.
+    // Nothing recorded to hold the apply's journal to: its own check cannot see the lines gone, and the rollback's report says it has no record.
     expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified', lines: 30 });
+    expect(text).toContain("  Undone run's journal: not recorded (a rollback made by a version of the tool that did not record it)\n");
   });
 });
 
