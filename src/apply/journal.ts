@@ -593,8 +593,9 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
   const torn = lines.pop();
   let previous: string | undefined;
   let header: RunHeader | undefined;
-  // Each whole line's hash, in order: what a rollback of the run recorded is compared with them.
-  const hashes: string[] = [];
+  // What each rollback of an apply recorded of its journal, and the hashes of the lines they name.
+  let records: RollbackRecord[] = [];
+  const hashAt = new Map<number, string>();
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
     const n = i + 1;
@@ -615,11 +616,12 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
         return (await pointsAtOthers(runDir, header, opts)) ?? { state: 'unverifiable', reason: 'the journal was written before journals carried a hash chain' };
       }
       previous = header.planHash;
+      if (header.kind === 'apply') records = await rollbackRecordsOf(runDir, header);
     }
     if (!split) return { state: 'broken', line: n, reason: 'it has no hash' };
     if (chainHash(previous!, split.body) !== split.hash) return { state: 'broken', line: n, reason: 'its hash does not match its content and the line before it' };
     previous = split.hash;
-    hashes.push(split.hash);
+    if (records.some((r) => r.lines === n)) hashAt.set(n, split.hash);
   }
   if (!header) return { state: 'broken', line: 1, reason: 'the journal is empty' };
   // A last line without its newline that is whole JSON is checked like any other: a crash can cost a
@@ -627,7 +629,7 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
   const lastProblem = torn ? tornLineProblem(torn, previous!) : undefined;
   if (lastProblem) return { state: 'broken', line: lines.length + 1, reason: lastProblem };
   // Lines taken off its end, or rewritten with every later hash, leave a chain that verifies: a rollback's record of it does not.
-  const short = header.kind === 'apply' ? await rolledBackFromProblem(runDir, header, hashes) : undefined;
+  const short = rolledBackFromProblem(records, lines.length, hashAt);
   if (short) return { state: 'broken', ...short };
   const elsewhere = await pointsAtOthers(runDir, header, opts);
   // The journal's own chain is whole: its final hash stays the evidence it was (an auditor lost it to an edited plan copy).
@@ -744,18 +746,22 @@ async function undoneJournalProblem(undoneDir: string, undoneId: string, planHas
   return undefined;
 }
 
+/** A rollback's record of the apply journal it undid, as it found it when it started. */
+interface RollbackRecord {
+  id: string;
+  lines: number;
+  hash: string;
+}
+
 /**
- * Whether an apply's journal still begins with what each rollback of it recorded when it started (as
- * many whole lines, the last with the hash recorded): the same check `runs verify` of the rollback
- * makes, made from the apply's side, so that its own check and report find what was taken off or
- * rewritten. Only a record whose header line chains from the run's plan hash is held against it (an
- * edited rollback header is that rollback's check's to find); the largest record first, the one that
- * shows the most. `hashes`: the journal's whole lines' hashes, its chain already verified.
+ * What each rollback of an apply recorded of its journal, the largest record first (the one that
+ * shows the most). Only a record whose header line chains from the run's plan hash is held against
+ * it: an edited rollback header is that rollback's check's to find.
  */
-async function rolledBackFromProblem(runDir: string, header: RunHeader, hashes: readonly string[]): Promise<{ line: number; reason: string } | undefined> {
+async function rollbackRecordsOf(runDir: string, header: RunHeader): Promise<RollbackRecord[]> {
   const runId = basename(runDir);
   const runsDir = dirname(runDir);
-  const records: { id: string; lines: number; hash: string }[] = [];
+  const records: RollbackRecord[] = [];
   for (const id of await readdir(runsDir).catch(() => [] as string[])) {
     if (id === runId || isUnfinishedRunDir(id)) continue;
     const raw = await readHeaderLine(join(runsDir, id));
@@ -770,11 +776,20 @@ async function rolledBackFromProblem(runDir: string, header: RunHeader, hashes: 
     if (rb.t !== 'run' || rb.kind !== 'rollback' || rb.rollbackOf !== runId || rb.planHash !== header.planHash || !rb.undoneJournal) continue;
     records.push({ id, ...rb.undoneJournal });
   }
-  records.sort((a, b) => b.lines - a.lines || a.id.localeCompare(b.id));
+  return records.sort((a, b) => b.lines - a.lines || a.id.localeCompare(b.id));
+}
+
+/**
+ * Whether an apply's journal still begins with what each rollback of it recorded (as many whole
+ * lines, the last with the hash recorded): the check `runs verify` of the rollback makes, made from
+ * the apply's side, so that its own check and report find what was taken off or rewritten.
+ * `lineCount`: the journal's whole lines, its chain verified; `hashAt`: their hashes at the lines recorded.
+ */
+function rolledBackFromProblem(records: readonly RollbackRecord[], lineCount: number, hashAt: ReadonlyMap<number, string>): { line: number; reason: string } | undefined {
   for (const r of records) {
     const recorded = `rollback ${r.id} recorded ${r.lines} line(s), the last with hash ${r.hash}, when it started`;
-    if (hashes.length < r.lines) return { line: hashes.length + 1, reason: `it has ${hashes.length} line(s) where ${recorded}: lines were taken off its end since` };
-    const at = hashes[r.lines - 1];
+    if (lineCount < r.lines) return { line: lineCount + 1, reason: `it has ${lineCount} line(s) where ${recorded}: lines were taken off its end since` };
+    const at = hashAt.get(r.lines);
     if (at !== r.hash) return { line: r.lines, reason: `its line ${r.lines} has hash ${at}, where ${recorded}: its lines were rewritten since (this line or one before it changed, and every later hash with it)` };
   }
   return undefined;
