@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseSecretKey } from './oath-secret.js';
 import { PHONE_NUMBER_RE, PHONE_TYPES } from './phone-number.js';
 import { GUID_RE } from './prng.js';
+import { EMAIL_ADDRESS } from '../model/email-address.js';
 import { PREFERRED_METHODS } from './state.js';
 
 /**
@@ -63,7 +64,7 @@ const userSchema = z.strictObject({
   methods: z
     .strictObject({
       phone: z.array(z.strictObject({ id: z.string().optional(), phoneType: z.enum(PHONE_TYPES), phoneNumber })).optional(),
-      email: z.array(z.strictObject({ id: z.string().optional(), emailAddress: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'must be an email address') })).optional(),
+      email: z.array(z.strictObject({ id: z.string().optional(), emailAddress: z.string().regex(EMAIL_ADDRESS, 'must be an email address') })).optional(),
       microsoftAuthenticator: z
         .array(
           z.strictObject({

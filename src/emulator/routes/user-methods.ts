@@ -1,4 +1,5 @@
 import { errors } from '../graph-error.js';
+import { isEmailAddress } from '../../model/email-address.js';
 import { EMAIL_METHOD_ID, PHONE_NUMBER_RE, PHONE_TYPES, isPhoneType, phoneTypeForId, type PhoneType } from '../phone-number.js';
 import {
   allMethodsJson,
@@ -119,7 +120,7 @@ function deletePhone(ctx: HandlerContext): HandlerResult {
 // ---- email method (one per user, fixed id) ----
 
 function checkEmail(value: unknown): string {
-  if (typeof value !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) throw errors.ruleViolation('emailAddress must be an email address.');
+  if (typeof value !== 'string' || !isEmailAddress(value)) throw errors.ruleViolation('emailAddress must be an email address.');
   return value;
 }
 
