@@ -15,6 +15,7 @@ export type ProblemCode =
   | 'export-empty'
   | 'username-invalid'
   | 'phone-invalid'
+  | 'email-invalid'
   | 'value-invalid'
   | 'settings-invalid'
   | 'seed-format-unknown'

@@ -6,6 +6,7 @@ import { quotedCell } from './quoted-cell.js';
 import { refuseSecretLikeCell } from './seeds/secret-like-cell.js';
 import { cellAt, columnPositions, indexColumns, rowFits, UnnamedColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
+import { isEmailAddress } from '../model/email-address.js';
 import { ownValue } from '../model/own-value.js';
 import { NOT_IN_UPN, onPremisesName } from '../model/user-match.js';
 import { composedUsername } from '../model/username.js';
@@ -206,7 +207,13 @@ function readUserRow(
   const lastName = cellAt(cells, at.last_name);
   if (lastName !== undefined) user.lastName = lastName;
   const email = cellAt(cells, at.email);
-  if (email !== undefined) user.email = email;
+  if (email !== undefined) {
+    user.email = email;
+    // Kept as written: the mapping applies the same rule and plans no email method for it (EMAIL-INVALID).
+    if (!isEmailAddress(email)) {
+      problems.error('email-invalid', { file, line, field: 'email' }, `${quotedCell(email)} is not an email address (a name, an @ and a domain with a dot, no spaces: Graph refuses any other for the email method): with plan --include-email it is not migrated`);
+    }
+  }
   const group = cellAt(cells, at.user_group);
   if (group !== undefined) user.userGroup = shared(group);
   const language = cellAt(cells, at.language) ?? cellAt(cells, at.phone_call_language) ?? cellAt(cells, at.text_message_language) ?? cellAt(cells, at.mobile_app_language) ?? cellAt(cells, at.oath_token_language);

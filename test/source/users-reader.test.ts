@@ -142,6 +142,27 @@ describe('readUsers', () => {
     expect(problems[0]!.message).not.toContain('5555551234');
   });
 
+  /** A black-box test: `not-an-email` was read without a word, planned with --include-email, and refused by Graph at apply. */
+  it('reports an email cell that is not an email address at its line and field, as an error, and keeps the user', async () => {
+    const { users, problems } = await read('username,email\na@b.com,not-an-email\nb@b.com,b@contoso.com\nc@b.com,c@localhost\nd@b.com,"d x@contoso.com"\ne@b.com,e@@contoso.com\nf@b.com,\n');
+    expect(users?.map((u) => u.username)).toEqual(['a@b.com', 'b@b.com', 'c@b.com', 'd@b.com', 'e@b.com', 'f@b.com']);
+    // Kept as written: the mapping applies the same rule (EMAIL-INVALID).
+    expect(users?.[0]?.email).toBe('not-an-email');
+    expect(problems.map((p) => [p.severity, p.code, p.file, p.line, p.field])).toEqual([
+      ['error', 'email-invalid', 'users.csv', 2, 'email'],
+      ['error', 'email-invalid', 'users.csv', 4, 'email'],
+      ['error', 'email-invalid', 'users.csv', 5, 'email'],
+      ['error', 'email-invalid', 'users.csv', 6, 'email'],
+    ]);
+    expect(problems[0]!.message).toMatch(/^"not-an-email" is not an email address .*with plan --include-email it is not migrated$/);
+  });
+
+  it('never shows a seed that landed in the email column (columns out of order)', async () => {
+    const { problems } = await read('username,email\na@b.com,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP\n');
+    expect(problems).toEqual([expect.objectContaining({ code: 'email-invalid', line: 2, field: 'email' })]);
+    expect(problems[0]!.message).not.toContain('JBSWY3DP');
+  });
+
   it('quotes a very long repeated username cut short', async () => {
     const long = `${'u'.repeat(3000)}@contoso.com`;
     const { problems } = await read(`username\n${long}\n${long}\n`);
