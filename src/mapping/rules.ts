@@ -36,6 +36,7 @@ export const RULES = {
     "With --prune, a tenant phone absent from MFA Server that Graph cannot delete is kept and reported: the one behind the user's default method when the plan does not move the default (a delete that frees it waits for the default's change), and a mobile beside a kept alternate.",
   // Email
   'EMAIL-FROM-EXPORT': 'With --include-email, the MFA Server email address becomes the email method.',
+  'EMAIL-INVALID': "With --include-email, an MFA Server email cell that is not an email address (a name, an @ and a domain with a dot, no spaces: the address Graph's email method takes) is not migrated and is reported; the tenant's email method is left as it is.",
   // OATH
   'OATH-HARDWARE': 'A TOTP token (6 digits, 30/60 s, SHA-1/SHA-256) -> hardware OATH token created, assigned and activated.',
   'OATH-EXISTS': 'A token whose serial the tenant already has assigned to the user and activated is left as it is (never duplicated).',

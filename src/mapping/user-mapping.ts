@@ -1,6 +1,7 @@
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import type { DefaultMethod, PhoneType, TenantHardwareToken, TenantUser } from '../model/tenant.js';
 import { decideDefaultMethod, type DefaultMethodDecision, type DefaultMethodMode } from './default-method-rules.js';
+import { mapEmail, type DesiredEmail } from './email-rules.js';
 import type { Finding } from './finding.js';
 import { mapOathTokens, type DesiredToken } from './oath-rules.js';
 import { PHONE_LABEL } from './phone-label.js';
@@ -60,7 +61,7 @@ export interface UserMapping {
   phones: DesiredPhone[];
   /** Tenant phones MFA Server does not have: deleted with --prune (unless Graph would refuse: PHONE-PRUNE-KEPT), else kept. */
   cloudOnlyPhones: CloudOnlyPhone[];
-  email?: { emailAddress: string; rule: RuleId; because: string };
+  email?: DesiredEmail;
   tokens: DesiredToken[];
   defaultMethod?: DefaultMethodDecision;
   /** The user's cloud MFA methods once the plan is applied (absent for a skipped user). */
@@ -190,7 +191,8 @@ export function mapUser(input: UserMappingInput): UserMapping {
     findings.push({ severity: 'info', code: 'two-way-sms', user: name, rule: 'USER-TWO-WAY-SMS', message: 'two-way text message becomes one-way SMS codes' });
   }
 
-  const email = options.includeEmail && user.email ? { emailAddress: user.email, rule: 'EMAIL-FROM-EXPORT' as RuleId, because: 'MFA Server email address (--include-email)' } : undefined;
+  const { email, findings: emailFindings } = mapEmail(user, options.includeEmail);
+  findings.push(...emailFindings);
 
   // Methods the user will have once the plan is applied, and what the policy lets them use.
   const hardware = oath.tokens.length > 0 || tenantUser.hardwareOath.some((t) => t.status === undefined || t.status === 'activated');

@@ -37,7 +37,7 @@ export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
 ]);
 
 /** Per-user export problems the mapping itself reports (so they are not listed twice). */
-const MAPPED_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>(['phone-invalid', 'seed-missing', 'token-unsupported', 'device-limit']);
+const MAPPED_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>(['phone-invalid', 'email-invalid', 'seed-missing', 'token-unsupported', 'device-limit']);
 
 export function fatalProblems(problems: readonly Problem[]): Problem[] {
   return problems.filter((p) => p.severity === 'error' && FATAL_PROBLEMS.has(p.code));

@@ -55,8 +55,11 @@ import { matchedUser, type UserMatch } from '../model/user-match.js';
  * 2.10 file planned otherwise is an earlier version's. 2.12 holds the lines of 2.11, planned by a
  * changed rule: a plan whose staged rollout step would switch a user with no cloud MFA method is
  * refused (2.11 warned): a 2.11 file that plans so is an earlier version's, not an edited one.
+ * 2.13 holds the lines of 2.12, planned by a changed rule: with --include-email, an email cell that
+ * is not an email address is not planned (EMAIL-INVALID, finding email-invalid): a 2.12 file that
+ * plans one is an earlier version's.
  */
-export const PLAN_FILE_VERSION = '2.12';
+export const PLAN_FILE_VERSION = '2.13';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**
