@@ -6,6 +6,7 @@ import type { Backoff } from '../graph/retry-policy.js';
 import { OUTCOME_UNKNOWN_WORDING, type Journal, type OpRecord, type OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
 import { assignedElsewhereRefusal } from './token-refusal.js';
+import { emailRefusal } from './email-refusal.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 import { capabilityOf } from './permission-check.js';
@@ -527,6 +528,9 @@ export class Executor {
         // test saw 20 minutes of retries, then a resume offered that failed again at once).
         const elsewhere = assignedElsewhereRefusal(s.op, res);
         if (elsewhere) return this.settle(s, 'failed', elsewhere);
+        // An address Graph refuses is refused on every resume too: said so, and not offered to one.
+        const badAddress = emailRefusal(s.op, res);
+        if (badAddress) return this.settle(s, 'failed', badAddress);
         // Refused, maybe because the hardware OATH policy the run enabled has not reached this user
         // yet: tried again until the propagation time the run allows is over.
         const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && mayBePolicyPropagation(res) ? this.opts.policyPropagationUntil?.() : undefined;
