@@ -210,8 +210,9 @@ function readUserRow(
   if (email !== undefined) {
     user.email = email;
     // Kept as written: the mapping applies the same rule and plans no email method for it (EMAIL-INVALID).
+    // A warning: the column is migrated only with plan --include-email, and the user's other methods are not held back by it.
     if (!isEmailAddress(email)) {
-      problems.error('email-invalid', { file, line, field: 'email' }, `${quotedCell(email)} is not an email address (a name, an @ and a domain with a dot, no spaces: Graph refuses any other for the email method): with plan --include-email it is not migrated`);
+      problems.warning('email-invalid', { file, line, field: 'email' }, `${quotedCell(email)} is not an email address (a name, an @ and a domain with a dot, no spaces: Graph refuses any other for the email method): with plan --include-email it is not migrated`);
     }
   }
   const group = cellAt(cells, at.user_group);

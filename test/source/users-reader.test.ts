@@ -149,10 +149,10 @@ describe('readUsers', () => {
     // Kept as written: the mapping applies the same rule (EMAIL-INVALID).
     expect(users?.[0]?.email).toBe('not-an-email');
     expect(problems.map((p) => [p.severity, p.code, p.file, p.line, p.field])).toEqual([
-      ['error', 'email-invalid', 'users.csv', 2, 'email'],
-      ['error', 'email-invalid', 'users.csv', 4, 'email'],
-      ['error', 'email-invalid', 'users.csv', 5, 'email'],
-      ['error', 'email-invalid', 'users.csv', 6, 'email'],
+      ['warning', 'email-invalid', 'users.csv', 2, 'email'],
+      ['warning', 'email-invalid', 'users.csv', 4, 'email'],
+      ['warning', 'email-invalid', 'users.csv', 5, 'email'],
+      ['warning', 'email-invalid', 'users.csv', 6, 'email'],
     ]);
     expect(problems[0]!.message).toMatch(/^"not-an-email" is not an email address .*with plan --include-email it is not migrated$/);
   });
