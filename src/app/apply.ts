@@ -13,6 +13,7 @@ import { planCopyPath, removeAbandonedPlanCopies } from './plan-copy.js';
 import { resultRows, type ResultRow } from './results.js';
 import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { checkStateDir, tenantStateDir } from './state-dirs.js';
+import { namedUsers } from './user-list.js';
 
 export interface ApplyRequest {
   graph: GraphClient;
@@ -59,7 +60,7 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   const planned = new Set(plan.users.map((u) => composedUsername(u.upn).toLowerCase()));
   if (req.users) {
     const unknown = req.users.filter((u) => !planned.has(composedUsername(u).toLowerCase()));
-    if (unknown.length > 0) throw new UserError(`not in the plan: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ''} (--users selects among the plan's users)`);
+    if (unknown.length > 0) throw new UserError(`not in the plan: ${namedUsers(unknown)} (--users selects among the plan's users)`);
   }
   // A plan that records no tenant state (1.x and the first 2.0 files, or one with it removed) cannot
   // be derived again, so an edit to it could not be told: apply takes only plans it can check.

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
 import { composedUsername } from '../model/username.js';
 
@@ -25,11 +26,18 @@ export async function readUserList(path: string): Promise<string[]> {
 }
 
 /**
+ * Names from a --users file, as a message shows them: the first ten, and how many more; each shown
+ * escaped (model/printable.ts), so that a name holding an escape sequence cannot drive the terminal.
+ */
+export function namedUsers(names: readonly string[]): string {
+  return names.slice(0, 10).map((n) => printable(n)).join(', ') + (names.length > 10 ? `, and ${names.length - 10} more` : '');
+}
+
+/**
  * What to say of --users names no row of the export has, naming the first few: the file names users by
  * the export's username, so a user matched by an on-premises name (`CORP\alice`) is listed so, not by
  * the Entra UPN the plan shows beside it.
  */
 export function unknownUsersText(unknown: readonly string[], file: string): string {
-  const named = unknown.slice(0, 10).join(', ') + (unknown.length > 10 ? `, and ${unknown.length - 10} more` : '');
-  return `--users ${file}: ${unknown.length} name(s) no row of the export has: ${named} (the file names users by the export's username: one matched by an on-premises name, such as CORP\\alice, is listed by that name, not by its Entra UPN)`;
+  return `--users ${printable(file)}: ${unknown.length} name(s) no row of the export has: ${namedUsers(unknown)} (the file names users by the export's username: one matched by an on-premises name, such as CORP\\alice, is listed by that name, not by its Entra UPN)`;
 }

@@ -5,6 +5,7 @@ import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
+import { printable } from '../model/printable.js';
 import { planJsonChunks } from '../plan/plan-json.js';
 import { writeChunks } from './json-stream.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
@@ -183,7 +184,7 @@ Examples:
           onReadProgress: (read, total) => progress.bytes(read, total, 'Reading users.csv (MB)'),
           onListing: (found, wanted) => progress.count(found, wanted, "Listing the directory: the plan's users found"),
           onProgress: (d, t) => progress.count(d, t),
-          log: (l) => process.stderr.write(`${l}\n`),
+          log: (l) => process.stderr.write(`${printable(l, true)}\n`),
         });
       } catch (err) {
         if (err instanceof UntrustedExportError && opts.format === 'json') process.stdout.write(`${JSON.stringify({ errors: err.problems }, null, 2)}\n`);
