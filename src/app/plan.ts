@@ -21,7 +21,7 @@ import type { TenantCutover, TenantSnapshot, TenantUser } from '../model/tenant.
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
-import { readUserList, unknownUsersText } from './user-list.js';
+import { checkListedUsers, readUserList } from './user-list.js';
 import { decideMatch, onPremisesName, type MatchBy } from '../model/user-match.js';
 
 /** `--match-by` when not given: the UPN, then the on-premises names. */
@@ -283,15 +283,6 @@ async function resolveScope(client: GraphClient, bundle: ExportBundle, req: Plan
     }
     scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
   }
-  if (scope && req.users && listed) {
-    const known = new Set(bundle.users.map((u) => u.username.toLowerCase()));
-    const unknown = listed.filter((u) => !known.has(u));
-    if (unknown.length > 0) {
-      const why = unknownUsersText(unknown, req.users);
-      // Not one of them in the export: a plan of nobody is no plan (a black-box test got "0 user(s) in scope", exit 0).
-      if (unknown.length === listed.length) throw new UserError(why);
-      req.log?.(`Note: ${why}; they are ignored`);
-    }
-  }
+  if (req.users && listed) checkListedUsers(listed, bundle.users.map((u) => u.username), req.users, req.log);
   return { scope, ...(group ? { group } : {}) };
 }

@@ -9,7 +9,7 @@ import { formatProblem, SourceError } from '../model/problem.js';
 import type { TenantCutover, TenantUser } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
-import { readUserList, unknownUsersText } from './user-list.js';
+import { checkListedUsers, readUserList } from './user-list.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import type { MatchBy, UserMatch } from '../model/user-match.js';
 
@@ -27,6 +27,8 @@ export interface StatusRequest {
   graph: GraphClient;
   concurrency: number;
   onProgress?: (done: number, total: number) => void;
+  /** Notes for the admin (stderr): --users names the export does not have. */
+  log?: (line: string) => void;
 }
 
 /** One user in scope, where the cutover stands for them. */
@@ -218,12 +220,8 @@ async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: 
   };
   if (req.users) {
     const listed = await readUserList(req.users);
-    if (all) {
-      const known = new Set(all.map((u) => u.toLowerCase()));
-      const unknown = listed.filter((u) => !known.has(u));
-      // With --source, the file names export users: not one of them there is a status of nobody.
-      if (unknown.length > 0 && unknown.length === listed.length) throw new UserError(unknownUsersText(unknown, req.users));
-    }
+    // With --source, the file names export users: said as plan says it (a black-box test saw status drop them without a word).
+    if (all) checkListedUsers(listed, all, req.users, req.log);
     keep(listed);
   }
   if (req.group) keep(await groupMemberUpns(req.graph, (await resolveGroup(req.graph, req.group, '--group')).id));

@@ -41,3 +41,19 @@ export function namedUsers(names: readonly string[]): string {
 export function unknownUsersText(unknown: readonly string[], file: string): string {
   return `--users ${printable(file)}: ${unknown.length} name(s) no row of the export has: ${namedUsers(unknown)} (the file names users by the export's username: one matched by an on-premises name, such as CORP\\alice, is listed by that name, not by its Entra UPN)`;
 }
+
+/**
+ * Checks a --users file's names against the export's usernames, for plan and status alike: a file
+ * with none of them is refused (a scope of nobody), and the names no row has are said once through
+ * `log` (they are left out of the scope by the caller, which keeps only export users).
+ */
+export function checkListedUsers(listed: readonly string[], exportUsernames: Iterable<string>, file: string, log: ((line: string) => void) | undefined): void {
+  const known = new Set<string>();
+  for (const u of exportUsernames) known.add(u.toLowerCase());
+  const unknown = listed.filter((u) => !known.has(u));
+  if (unknown.length === 0) return;
+  const why = unknownUsersText(unknown, file);
+  // Not one of them in the export: a plan or status of nobody is none (a black-box test got "0 user(s) in scope", exit 0).
+  if (unknown.length === listed.length) throw new UserError(why);
+  log?.(`Note: ${why}; they are ignored`);
+}

@@ -144,7 +144,10 @@ Examples:
         const question = `Apply these changes to tenant ${printable(p.tenant.displayName ?? '')} (${p.tenant.id}) at ${graph.root}: ${p.summary.create} to add, ${p.summary.update} to change, ${p.summary.delete} to destroy, for ${p.summary.users} user(s)? Only "yes" is accepted: `;
         if (!(await confirm(question))) throw new UserError('apply cancelled');
       }
-      return run(opts, (ctl) => applyMadePlan(made, { ...base, graph, ...ctl }), 'apply', inputFiles({ dir: opts.source, tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile, pskcPasswordFiles: opts.pskcPasswordFile }));
+      // The plan is narrowed to --users already: its names no export row has were said and left out,
+      // and passed on they would be refused as not in the plan (a black-box test saw both).
+      const { users: _planned, ...request } = base;
+      return run(opts, (ctl) => applyMadePlan(made, { ...request, graph, ...ctl }), 'apply', inputFiles({ dir: opts.source, tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile, pskcPasswordFiles: opts.pskcPasswordFile }));
     });
 
   const resume = program

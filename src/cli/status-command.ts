@@ -6,6 +6,7 @@ import { renderStatus } from './views/status-table.js';
 import { parseMatchBy } from './plan-command.js';
 import { collect } from './seed-options.js';
 import { parseNetbiosDomains } from '../model/user-match.js';
+import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
 
 interface StatusCliOptions extends GraphCliOptions {
@@ -54,6 +55,7 @@ Examples:
         graph: connectFromOptions(opts, true),
         concurrency: opts.concurrency,
         onProgress: (d, t) => progress.count(d, t),
+        log: (l) => process.stderr.write(`${printable(l, true)}\n`),
       }).finally(() => progress.stop());
       process.stdout.write(opts.format === 'json' ? `${JSON.stringify(status, null, 2)}\n` : renderStatus(status));
     });

@@ -42,4 +42,16 @@ describe('--users names no row of the export has (a black-box test: "0 user(s) i
     expect(made.built.plan.users.map((u) => u.user)).toEqual(['alice@contoso.com']);
     expect(notes).toContainEqual(expect.stringMatching(/^Note: --users .*some\.txt: 1 name\(s\) no row of the export has: nobody@contoso\.com .*; they are ignored$/));
   });
+
+  it('status names those it ignores as plan does, once, escaped (a black-box test saw status drop them without a word)', async () => {
+    const g = fakeGraph();
+    const notes: string[] = [];
+    const file = usersFile('status-some.txt', ['alice@contoso.com', 'evil\x1b[31mred@contoso.com']);
+    const status = await cutoverStatus({ source: CONTOSO, users: file, graph: g.client({ readOnly: true }), concurrency: 4, log: (l) => notes.push(l) });
+    expect(status.users.map((u) => u.user)).toEqual(['alice@contoso.com']);
+    expect(notes).toEqual([expect.stringMatching(/^Note: --users .*status-some\.txt: 1 name\(s\) no row of the export has: evil\\u001b\[31mred@contoso\.com .*; they are ignored$/)]);
+    const planNotes: string[] = [];
+    await makePlan({ ...contosoRequest(), users: file, graph: g.client({ readOnly: true }), log: (l) => planNotes.push(l) });
+    expect(planNotes.filter((l) => l.includes('--users'))).toEqual(notes);
+  });
 });
