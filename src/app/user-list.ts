@@ -5,8 +5,10 @@ import { composedUsername } from '../model/username.js';
 
 /**
  * The UPNs of a --users file, lower-cased and composed as the export's usernames are (a decomposed ü
- * names the same user): one per line (a CSV's first column), `#` comments and a
- * header (upn, username, userPrincipalName) skipped.
+ * names the same user): one per line, `#` comments and a header (upn, username, userPrincipalName)
+ * skipped. A line holding `,` or `;` is refused: no name a user can be found by holds either (Entra's
+ * UPN characters leave them out, as AD's sAMAccountName rule does), so it is a list or a CSV row, and
+ * taking its first field (as once was done) dropped the rest of a list without a word.
  */
 export async function readUserList(path: string): Promise<string[]> {
   let text: string;
@@ -15,10 +17,18 @@ export async function readUserList(path: string): Promise<string[]> {
   } catch (err) {
     throw new UserError(`cannot read --users ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  const names = text
-    .split(/\r?\n/)
-    .map((l) => composedUsername(l.split(/[,;]/)[0]!.trim()).toLowerCase())
-    .filter((l) => l && !l.startsWith('#') && l !== 'upn' && l !== 'username' && l !== 'userprincipalname');
+  const names: string[] = [];
+  const several: { line: number; text: string }[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const name = composedUsername(raw.trim()).toLowerCase();
+    if (!name || name.startsWith('#') || name === 'upn' || name === 'username' || name === 'userprincipalname') return;
+    if (/[,;]/.test(name)) several.push({ line: i + 1, text: raw.trim() });
+    else names.push(name);
+  });
+  if (several.length > 0) {
+    const lines = several.slice(0, 10).map((s) => s.line).join(', ') + (several.length > 10 ? `, and ${several.length - 10} more` : '');
+    throw new UserError(`--users ${path}: ${several.length === 1 ? 'line' : 'lines'} ${lines} ${several.length === 1 ? 'holds' : 'hold'} "," or ";", which no Entra UPN or sAMAccountName holds (line ${several[0]!.line}: ${JSON.stringify(several[0]!.text)}): give one username a line (of a CSV, its username column alone)`);
+  }
   // An empty list is a mistake (a file not yet filled, /dev/null), never "no user": apply would still
   // send the plan's policy changes and use the plan up (a black-box test saw it).
   if (names.length === 0) throw new UserError(`--users ${path} names no user (it is empty, or holds only comments and a header): give a file with one username a line`);

@@ -6,12 +6,25 @@ import { tempDir } from '../helpers/migration.js';
 
 const tmp = tempDir('user-list');
 afterAll(() => tmp.cleanup());
+const file = (name: string, text: string) => {
+  const f = join(tmp.dir, name);
+  writeFileSync(f, text);
+  return f;
+};
 
 describe('readUserList', () => {
   it('lower-cases and composes each name, as the export reads its usernames (a decomposed ü names the same user)', async () => {
-    const file = join(tmp.dir, 'users.txt');
-    writeFileSync(file, 'upn\n# wave 1\nMu\u0308ller@Contoso.com\r\nCORP\\Jo\u0308rg;x\nalice@contoso.com,y\n\n');
-    expect(await readUserList(file)).toEqual(['m\u00fcller@contoso.com', 'corp\\j\u00f6rg', 'alice@contoso.com']);
+    const f = file('users.txt', 'upn\n# wave 1, then wave 2\nMu\u0308ller@Contoso.com\r\nCORP\\Jo\u0308rg\n  alice@contoso.com \n\n');
+    expect(await readUserList(f)).toEqual(['m\u00fcller@contoso.com', 'corp\\j\u00f6rg', 'alice@contoso.com']);
+  });
+
+  it('refuses a line holding "," or ";" (a list or a CSV row), naming the lines: once, its first field was taken and the rest dropped without a word', async () => {
+    const f = file('list.txt', 'alice@contoso.com, bob@contoso.com\ncarol@contoso.com\nCORP\\dave;CORP\\erin\n');
+    await expect(readUserList(f)).rejects.toThrow(
+      /^--users .*list\.txt: lines 1, 3 hold "," or ";", which no Entra UPN or sAMAccountName holds \(line 1: "alice@contoso\.com, bob@contoso\.com"\): give one username a line \(of a CSV, its username column alone\)$/,
+    );
+    await expect(readUserList(file('csv.txt', 'upn,displayName\nalice@contoso.com,Alice\n'))).rejects.toThrow(/: lines 1, 2 hold/);
+    await expect(readUserList(file('one.txt', 'alice@contoso.com;\n'))).rejects.toThrow(/: line 1 holds "," or ";"/);
   });
 });
 

@@ -13,7 +13,7 @@ const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f]/;
  * --users FILE as an admin types it, on every command that takes it (plan, status, apply): names the
  * export does not have are said the same way, once, shown escaped. A black-box test saw plan print a
  * raw ESC from the file and status drop such names without a word; apply --source refused them
- * once its plan was shown.
+ * once its plan was shown. A line `a, b` was planned as `a`.
  */
 describe('--users FILE on plan, status and apply', () => {
   let emu: RunningEmulator;
@@ -65,5 +65,17 @@ describe('--users FILE on plan, status and apply', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(RAW_CONTROL);
     expect(r.stderr).toMatch(/not in the plan: evil\\u001b\[31mred@contoso\.com \(--users selects among the plan's users\)/);
+  }, 60_000);
+
+  it('every command refuses a line holding "," or ";" before reading the tenant, rather than taking its first name', async () => {
+    const list = join(dir, 'list.txt');
+    writeFileSync(list, 'alice@contoso.com, bob@contoso.com\n');
+    emu.clearRequests();
+    for (const args of [['plan', ...source], ['status', '--source', CONTOSO], ['apply', ...source, '--auto-approve', '--state-dir', join(dir, 'state3')]]) {
+      const r = await runMain([...args, '--graph-url', emu.url, '--users', list]);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stderr).toMatch(/--users \S+list\.txt: line 1 holds "," or ";"/);
+    }
+    expect(emu.requests()).toEqual([]);
   }, 60_000);
 });
