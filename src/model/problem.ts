@@ -51,7 +51,12 @@ export interface Problem {
   path?: string;
   /** Column or property name. */
   field?: string;
-  /** The token serial a seed file's problem is about, where a later check needs it (a key left out by its PSKC Policy); the message names it too. */
+  /**
+   * Set only on a seed file's problem that made its reader leave a token's record out (a PSKC key, a
+   * CSV row or line): that token's serial, so that a user given the serial is told where it was and
+   * why it has no seed. Never set on a record kept with a warning, nor when the serial itself looks
+   * like a secret.
+   */
   serial?: string;
   message: string;
 }

@@ -1,8 +1,9 @@
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import { entraTokenFit } from '../model/entra-oath.js';
-import { ProblemList, type Problem, type ProblemCode, type Where } from '../model/problem.js';
+import { ProblemList, type ProblemCode, type Where } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
 import { shownValue } from '../model/shown-value.js';
+import { seedLeftOutReason, seedsLeftOut } from './seed-left-out.js';
 
 /** A seed and the export user it belongs to (username as written in users.csv), if any. */
 export interface TokenAssignment {
@@ -135,11 +136,11 @@ export class TokenJoin {
     this.advance(seeds, bySerial);
     const { users, usersFile, seedFilesGiven } = this.#input;
     const hint = seedFilesGiven ? 'is in none of the seed files given' : 'has no seed: no seed file was given (--tokens)';
-    const leftOut = policyLeftOut(problems);
+    const leftOut = seedsLeftOut(problems.items);
     for (const u of this.#pending!) {
       const user = users[u]!;
-      const policy = leftOut.get(serialKey(user.oathTokenSerial!));
-      const why = policy === undefined ? `token serial ${user.oathTokenSerial} ${hint}` : `no key of token serial ${user.oathTokenSerial} may be migrated: in ${policy.file}${policy.line !== undefined ? ` line ${policy.line}` : ''}, ${policy.message} [pskc-policy]`;
+      // Found in a seed file but left out by its reader: where, and why (not "in none of the seed files").
+      const why = seedLeftOutReason(user.oathTokenSerial!, leftOut) ?? `token serial ${user.oathTokenSerial} ${hint}`;
       // Nothing is migrated for a user disabled in MFA Server: their missing seed stops no plan (a black-box test), but is said.
       const disabled = user.enabled ? '' : ' (the user is disabled in MFA Server: nothing is migrated for them; the seed is needed if they are enabled again)';
       this.#userProblem(u, user.enabled ? 'error' : 'warning', 'seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: ${why}${disabled}`);
@@ -215,13 +216,4 @@ function deviceLimitText(username: string, apps: number, hardware: number): stri
 
 function where(seed: OathSeed, field: string) {
   return { file: seed.source, ...(seed.line !== undefined ? { line: seed.line } : {}), field };
-}
-
-/** The seed readers' keys left out by their PSKC Policy, by serial: a missing seed then says why. */
-function policyLeftOut(problems: ProblemList): Map<string, Problem> {
-  const byKey = new Map<string, Problem>();
-  for (const p of problems.items) {
-    if (p.code === 'pskc-policy' && p.serial !== undefined && !byKey.has(serialKey(p.serial))) byKey.set(serialKey(p.serial), p);
-  }
-  return byKey;
 }

@@ -40,15 +40,17 @@ export async function readEntraUploadCsv(path: string, display: string, shape: S
       }
       // Before any message names the token: a seed in the serial's place must not become its name.
       if (refuseSecretLikeCell(serial, 'serial number', 'serial', problems, row.where('serial'), 'row')) return;
-      for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, row.where(role), 'row')) return;
+      // From here on each problem that skips the row carries its serial (Problem.serial): the token's user is told why it has no seed.
+      const skips = (role: Parameters<typeof row.where>[0]) => ({ ...row.where(role), serial });
+      for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, skips(role), 'row')) return;
       const period = parseInteger(row.get('period'), 1, PERIOD_MAX);
       if (period === null) {
-        problems.error('value-invalid', row.where('period'), `the time interval of token ${serial} must be a whole number of seconds from 1 to ${PERIOD_MAX}; the row is skipped`);
+        problems.error('value-invalid', skips('period'), `the time interval of token ${serial} must be a whole number of seconds from 1 to ${PERIOD_MAX}; the row is skipped`);
         return;
       }
       const bytes = row.get('secret') === '' ? null : decodeBase32(row.get('secret'));
       if (bytes === null || bytes.length === 0) {
-        problems.error('secret-invalid', row.where('secret'), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7); the row is skipped`);
+        problems.error('secret-invalid', skips('secret'), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7); the row is skipped`);
         return;
       }
       if (refuseEncodedTwice(bytes, 'secret key', serial, problems, row.where('secret'), 'row')) return;

@@ -1,7 +1,7 @@
 import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
 import type { ProblemList, Where } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
-import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseCounter, parseInteger, parseOathType } from './oath-parameters.js';
+import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseCounter, parseInteger, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
@@ -64,26 +64,28 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
       }
       // Before any message names the token: a key in the serial's place must not become its name.
       if (refuseSecretLikeCell(serial, 'serial', 'serial', problems, where(0), 'line')) continue;
-      if (version === 2 && refuseSecretLikeCell(cells[0] ?? '', 'user', 'name', problems, { file: display, line, field: 'user' }, 'line')) continue;
+      // From here on each problem that skips the line carries its serial (Problem.serial): the token's user is told why it has no seed.
+      const skips = (i: number): Where => ({ ...where(i), serial });
+      if (version === 2 && refuseSecretLikeCell(cells[0] ?? '', 'user', 'name', problems, { file: display, line, field: 'user', serial }, 'line')) continue;
       if (cells.length < skip + 2 || cell(1) === '') {
-        problems.error('secret-invalid', where(1), `token ${serial} has no key; the line is skipped`);
+        problems.error('secret-invalid', skips(1), `token ${serial} has no key; the line is skipped`);
         continue;
       }
       const typeText = cells.length > skip + 2 ? cell(2) : 'hotp';
       const type: OathType | null = parseOathType(typeText);
       if (type === null) {
-        problems.warning('value-invalid', where(2), `token ${serial} is of type ${shownValue(typeText)}, not HOTP or TOTP; it is left out`);
+        problems.warning('value-invalid', skips(2), `token ${serial} is of type ${shownValue(typeText)}, not HOTP or TOTP; it is left out`);
         continue;
       }
       let ok = true;
       const bad = (i: number, message: string): void => {
-        problems.error('value-invalid', where(i), `${message}; the line of token ${serial} is skipped`);
+        problems.error('value-invalid', skips(i), `${message}; the line of token ${serial} is skipped`);
         ok = false;
       };
       let digits = 6;
       if (cell(3) !== '') {
         const d = parseInteger(cell(3), DIGITS_MIN, DIGITS_MAX);
-        if (d === null) bad(3, `digits must be a whole number from ${DIGITS_MIN} to ${DIGITS_MAX}`);
+        if (d === null) bad(3, digitsMessage('digits', cell(3)));
         else digits = d;
       }
       let period: number | null = null;
@@ -97,7 +99,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
       }
       const bytes = decodeHex(cell(1));
       if (bytes === null) {
-        problems.error('secret-invalid', where(1), `the key of token ${serial} is not valid hex (an even number of 0-9, a-f); the line is skipped`);
+        problems.error('secret-invalid', skips(1), `the key of token ${serial} is not valid hex (an even number of 0-9, a-f); the line is skipped`);
         continue;
       }
       if (refuseEncodedTwice(bytes, 'key', serial, problems, where(1), 'line')) continue;

@@ -46,5 +46,16 @@ export function parseCounter(text: string): bigint | null {
 /** OTP lengths a device can show. RFC 4226 requires at least 6; 10 is the longest any profile allows. */
 export const DIGITS_MIN = 6;
 export const DIGITS_MAX = 10;
+/**
+ * Why a code length is refused: the range, and the value when it is a short number (a longer cell
+ * is not shown, since it may be a secret in the wrong column).
+ */
+export function digitsMessage(what: string, text: string): string {
+  const value = text.trim();
+  if (!/^[+-]?\d{1,3}$/.test(value)) return `${what} must be a whole number from ${DIGITS_MIN} to ${DIGITS_MAX}`;
+  const short = Number(value) < DIGITS_MIN ? ' (RFC 4226 asks for 6 or more)' : '';
+  return `${what} must be a whole number from ${DIGITS_MIN} to ${DIGITS_MAX}, not ${value}${short}`;
+}
+
 /** Longest accepted TOTP time step. Vendor PSKC samples carry steps up to 48 h; beyond a week is taken as a broken value. */
 export const PERIOD_MAX = 7 * 24 * 3600;

@@ -187,7 +187,8 @@ export class PskcKeys {
    */
   decrypt(field: EncryptedField, serial: string, line: number, problems: ProblemList): Buffer | null | 'mac-failed' {
     const what = `${field.name} of token ${serial}`;
-    const where: Where = { file: this.file, path: `${field.path}/${field.valueElement}`, field: field.name };
+    // A value that does not decrypt or verify leaves its key out: the serial goes with the problem (Problem.serial).
+    const where: Where = { file: this.file, path: `${field.path}/${field.valueElement}`, field: field.name, serial };
     if (line > 0) where.line = line;
     const methodUri = this.#cipherUri(field);
     if (!methodUri) {
@@ -250,7 +251,7 @@ export class PskcKeys {
   }
 
   #macFailed(what: string, failure: string, where: Where, path: string, problems: ProblemList): 'mac-failed' {
-    const consequence = this.macMode === 'skip' ? 'the key is left out' : 'the file is refused';
+    const consequence = this.macMode === 'skip' ? 'the key is left out (--pskc-mac skip)' : 'the file is refused';
     problems.error('pskc-mac', { ...where, path: `${path}/ValueMAC`, field: 'ValueMAC' }, `${what}: ${failure}; ${consequence}`);
     return 'mac-failed';
   }

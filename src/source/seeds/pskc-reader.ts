@@ -1,6 +1,6 @@
 import type { OathAlgorithm, OathType } from '../../model/export-data.js';
 import { ProblemList, type Problem, type ProblemCode, type Where } from '../../model/problem.js';
-import { COUNTER_MAX, DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, parseInteger, parseOathAlgorithm } from './oath-parameters.js';
+import { COUNTER_MAX, DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseInteger, parseOathAlgorithm } from './oath-parameters.js';
 import { warnIfShortSecret } from './oath-seed.js';
 import { binaryInteger, plainInteger } from './pskc-integers.js';
 import { PskcFatal, PskcKeys, type EncryptedField, type PskcContainerProtection } from './pskc-keys.js';
@@ -265,12 +265,14 @@ class PskcFileReader {
       const idAttr = attr(key, 'Id') !== undefined ? 'Id' : attr(key, 'KeyId') !== undefined ? 'KeyId' : 'SecretId';
       if (refuseSecretLikeCell(keyId, `Key ${idAttr} (standing in for the missing SerialNo)`, 'serial', this.#problems, this.#where(line, `${loc.pkg}/${key.name}`, idAttr), 'key')) return;
     }
+    // From here on each problem that leaves the key out carries its serial (Problem.serial): the token's user is told why it has no seed.
+    const tagged = (w: Where): Where => (serial ? { ...w, serial } : w);
     for (const field of ['Manufacturer', 'Model'] as const) {
-      if (refuseSecretLikeCell(child(deviceInfo, field)?.text ?? '', field, 'name', this.#problems, where(field), 'key')) return;
+      if (refuseSecretLikeCell(child(deviceInfo, field)?.text ?? '', field, 'name', this.#problems, tagged(where(field)), 'key')) return;
     }
     // A UserId may be a directory object's GUID (hex in a GUID's shape, which the check would take for a seed).
     const userId = (child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim();
-    if (!GUID.test(guidIdOf(userId)) && refuseSecretLikeCell(userId, 'UserId', 'name', this.#problems, where('UserId'), 'key')) return;
+    if (!GUID.test(guidIdOf(userId)) && refuseSecretLikeCell(userId, 'UserId', 'name', this.#problems, tagged(where('UserId')), 'key')) return;
     const algorithmUri = attr(key, 'Algorithm') ?? attr(key, 'KeyAlgorithm') ?? attr(key, 'SecretAlgorithm');
     let type: OathKeyKind;
     if (algorithmUri === undefined || algorithmUri.trim() === '') {
@@ -287,7 +289,7 @@ class PskcFileReader {
     if (type === 'other') {
       this.#problems.warning(
         'value-invalid',
-        this.#at(loc, '', 'Algorithm'),
+        tagged(this.#at(loc, '', 'Algorithm')),
         `key algorithm ${shownValue(algorithmUri!)}${this.#of(loc)} is neither HOTP nor TOTP; the key is left out`,
       );
       return;
@@ -297,11 +299,11 @@ class PskcFileReader {
       return;
     }
     // RFC 6030 section 5: a key its Policy does not allow now is left out (its secret is not even
-    // decrypted); the serial goes with the warning so that the token's user is told why it has no seed.
+    // decrypted), with a warning: the file is not at fault.
     const policy = policyVerdict(key, this.#now);
     const named = `token ${serial}${keyId ? ` (Key Id ${shownValue(keyId)})` : ''}`;
     if (!policy.usable) {
-      this.#problems.warning('pskc-policy', { ...this.#at(loc, policy.path, policy.field), serial }, `${named} is left out: ${policy.reason}`);
+      this.#problems.warning('pskc-policy', this.#skips(loc, policy.path, policy.field), `${named} is left out: ${policy.reason}`);
       return;
     }
     if (policy.transactions !== undefined) {
@@ -321,7 +323,7 @@ class PskcFileReader {
     if (suite) {
       const parsed = parseOathAlgorithm(suite);
       if (parsed === null) {
-        this.#problems.error('value-invalid', this.#at(loc, 'AlgorithmParameters/Suite', 'Suite'), `Suite ${shownValue(suite)} of token ${serial} is not SHA1, SHA256 or SHA512`);
+        this.#problems.error('value-invalid', this.#skips(loc, 'AlgorithmParameters/Suite', 'Suite'), `Suite ${shownValue(suite)} of token ${serial} is not SHA1, SHA256 or SHA512`);
         ok = false;
       } else {
         algorithm = parsed;
@@ -335,25 +337,21 @@ class PskcFileReader {
       const length = attr(response, 'Length') ?? attr(response, 'length');
       const parsed = length === undefined ? null : parseInteger(length, DIGITS_MIN, DIGITS_MAX);
       if (parsed === null) {
-        this.#problems.error(
-          'value-invalid',
-          this.#at(loc, `${responseParent}/ResponseFormat`, 'Length'),
-          `ResponseFormat Length of token ${serial} must be a whole number from ${DIGITS_MIN} to ${DIGITS_MAX}`,
-        );
+        this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, 'Length'), `${digitsMessage(`the ResponseFormat Length of token ${serial}`, length ?? '')}; the key is left out`);
         ok = false;
       } else {
         digits = parsed;
       }
       const encoding = attr(response, 'Encoding') ?? attr(response, 'Format') ?? attr(response, 'format');
       if (encoding !== undefined && encoding.trim().toUpperCase() !== 'DECIMAL') {
-        this.#problems.error('value-invalid', this.#at(loc, `${responseParent}/ResponseFormat`, 'Encoding'), `ResponseFormat Encoding ${shownValue(encoding)} of token ${serial} is not DECIMAL`);
+        this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, 'Encoding'), `ResponseFormat Encoding ${shownValue(encoding)} of token ${serial} is not DECIMAL`);
         ok = false;
       }
     }
 
     const secretValue = this.#dataValue(key, 'Secret');
     if (secretValue === undefined) {
-      this.#problems.error('pskc-invalid', this.#at(loc, 'Data', 'Secret'), `Key of token ${serial} has no Data/Secret`);
+      this.#problems.error('pskc-invalid', this.#skips(loc, 'Data', 'Secret'), `Key of token ${serial} has no Data/Secret`);
       return;
     }
     const secret = this.#binary(secretValue, loc);
@@ -365,7 +363,7 @@ class PskcFileReader {
     const time = hotp ? undefined : this.#integer(this.#dataValue(key, 'Time'), loc, 0n, BigInt(Number.MAX_SAFE_INTEGER), false);
     const drift = hotp || interval === BAD ? undefined : this.#drift(key, loc, interval === undefined ? 30 : Number(interval));
     if (secret !== null && secret.length === 0) {
-      this.#problems.error('secret-invalid', this.#at(loc, this.#dataPath(secretValue), 'Secret'), `the secret of token ${serial} is empty`);
+      this.#problems.error('secret-invalid', this.#skips(loc, this.#dataPath(secretValue), 'Secret'), `the secret of token ${serial} is empty`);
       return;
     }
     if (secret !== null && this.#encodedTwice(secretValue, loc, secret)) {
@@ -430,7 +428,7 @@ class PskcFileReader {
     const fix = 'the key is skipped: ask the vendor for a file with the seed encoded once';
     if (plain !== undefined && hexInBase64(plain.text)) {
       const digits = plain.text.replace(/\s+/g, '').length;
-      this.#problems.error('secret-suspect', where, `the ${v.name} ${plain.name} of token ${loc.serial} is ${digits} hex digits: a seed written in hex where PSKC puts Base64, which read as Base64 is a wrong seed; ${fix}`);
+      this.#problems.error('secret-suspect', { ...where, serial: loc.serial }, `the ${v.name} ${plain.name} of token ${loc.serial} is ${digits} hex digits: a seed written in hex where PSKC puts Base64, which read as Base64 is a wrong seed; ${fix}`);
       return true;
     }
     const found = encodedTwice(secret);
@@ -441,7 +439,7 @@ class PskcFileReader {
       this.#problems.warning('secret-suspect', where, mayBeTextMessage(which, loc.serial ?? '(no serial)', secret.length, looks));
       return false;
     }
-    this.#problems.error('secret-suspect', where, `the ${which} of token ${loc.serial} is ${secret.length} bytes that are ${looks}, not seed bytes: the file holds the seed encoded twice, and read as it is no code would match; ${fix}`);
+    this.#problems.error('secret-suspect', { ...where, serial: loc.serial }, `the ${which} of token ${loc.serial} is ${secret.length} bytes that are ${looks}, not seed bytes: the file holds the seed encoded twice, and read as it is no code would match; ${fix}`);
     return true;
   }
 
@@ -453,6 +451,11 @@ class PskcFileReader {
   /** Where something of the key is: `sub` is its path below the key element ('' for the key itself). */
   #at(loc: KeyLocation, sub: string, field?: string): Where {
     return this.#where(loc.line, `${loc.pkg}/${loc.key}${sub ? `/${sub}` : ''}`, field);
+  }
+
+  /** Where a problem is that leaves the key out: #at, with the serial the token's user is told why by (Problem.serial). */
+  #skips(loc: KeyLocation, sub: string, field?: string): Where {
+    return { ...this.#at(loc, sub, field), serial: loc.serial };
   }
 
   /** `Data/Secret`, or the drafts' `Data[@Name="SECRET"]`. */
@@ -525,12 +528,12 @@ class PskcFileReader {
     }
     const plain = child(v.el, v.legacy ? 'Value' : 'PlainValue');
     if (plain === undefined) {
-      this.#problems.error('pskc-invalid', this.#at(loc, this.#dataPath(v), v.name), `${v.name} of token ${loc.serial} has neither a PlainValue nor an EncryptedValue`);
+      this.#problems.error('pskc-invalid', this.#skips(loc, this.#dataPath(v), v.name), `${v.name} of token ${loc.serial} has neither a PlainValue nor an EncryptedValue`);
       return null;
     }
     const bytes = decodeBase64(plain.text);
     if (bytes === null) {
-      this.#problems.error('secret-invalid', this.#at(loc, `${this.#dataPath(v)}/${plain.name}`, v.name), `the ${v.name} ${plain.name} of token ${loc.serial} is not valid Base64`);
+      this.#problems.error('secret-invalid', this.#skips(loc, `${this.#dataPath(v)}/${plain.name}`, v.name), `the ${v.name} ${plain.name} of token ${loc.serial} is not valid Base64`);
     }
     return bytes;
   }
@@ -553,7 +556,7 @@ class PskcFileReader {
       bytes.fill(0);
     }
     if (n === null || n < min || n > max) {
-      this.#problems.error('value-invalid', this.#at(loc, this.#dataPath(v), v.name), `${v.name} of token ${loc.serial} must be a whole number from ${min} to ${max}`);
+      this.#problems.error('value-invalid', this.#skips(loc, this.#dataPath(v), v.name), `${v.name} of token ${loc.serial} must be a whole number from ${min} to ${max}`);
       return BAD;
     }
     return n;

@@ -67,7 +67,8 @@ export function mayBeTextMessage(what: string, serial: string, length: number, l
 
 /**
  * Refuses a seed CSV row whose decoded secret is the text of an encoded seed (encodedTwice), with an
- * error at `where` that names the token but never the value. True when the row was refused (its bytes
+ * error at `where` that names the token (and carries its serial, as a skipped row's problem does) but
+ * never the value. True when the row was refused (its bytes
  * wiped); the caller skips it. One that may be a word is warned of and kept.
  */
 export function refuseEncodedTwice(bytes: Buffer, what: string, serial: string, problems: ProblemList, where: Where, unit: 'row' | 'line'): boolean {
@@ -80,7 +81,7 @@ export function refuseEncodedTwice(bytes: Buffer, what: string, serial: string, 
   }
   problems.error(
     'secret-suspect',
-    where,
+    { ...where, serial },
     `the ${what} of token ${serial} decodes to ${bytes.length} bytes that are ${looks}, not seed bytes: the seed was encoded twice, and read as it is no code would match; the ${unit} is skipped`,
   );
   bytes.fill(0);
