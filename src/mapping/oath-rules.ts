@@ -60,13 +60,15 @@ export function mapOathTokens(
   seeds: OathSeed[],
   tenantUser: TenantUser,
   inventory: ReadonlyMap<string, TenantHardwareToken[]>,
+  /** Why the user's token has no seed when a seed file holds its serial but its reader left it out (seed-left-out.ts). */
+  leftOut?: string,
 ): OathMapping {
   const findings: Finding[] = [];
   const tokens: DesiredToken[] = [];
   const name = user.username;
 
   if (user.oathTokenSerial !== undefined && !seeds.some((s) => serialKey(s.serial) === serialKey(user.oathTokenSerial!))) {
-    findings.push({ severity: 'warning', code: 'seed-missing', user: name, rule: 'OATH-SEED-MISSING', message: `token ${user.oathTokenSerial} not migrated: no seed file holds its secret` });
+    findings.push({ severity: 'warning', code: 'seed-missing', user: name, rule: 'OATH-SEED-MISSING', message: `token ${user.oathTokenSerial} not migrated: ${leftOut ?? 'no seed file holds its secret'}` });
   }
 
   let used = tenantUser.authenticatorCount + tenantUser.softwareOathCount + tenantUser.hardwareOath.length;

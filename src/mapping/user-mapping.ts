@@ -38,6 +38,8 @@ export interface UserMappingInput {
   inventory: ReadonlyMap<string, TenantHardwareToken[]>;
   policy: UserMappingPolicy;
   options: MappingOptions;
+  /** Why the user's token has no seed, when a seed file holds its serial but its reader left it out. */
+  seedLeftOut?: string;
 }
 
 /** The authentication methods policy as the plan leaves it. */
@@ -162,7 +164,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
     .filter((p) => !desiredTypes.has(p.phoneType))
     .map((p) => ({ phoneType: p.phoneType, phoneNumber: p.phoneNumber, rule: (options.prune ? 'PHONE-PRUNE' : 'PHONE-KEEP-CLOUD') as RuleId }));
 
-  const oath = mapOathTokens(user, input.seeds, tenantUser, input.inventory);
+  const oath = mapOathTokens(user, input.seeds, tenantUser, input.inventory, input.seedLeftOut);
   findings.push(...oath.findings);
 
   if (input.devices.length > 0) {

@@ -8,6 +8,7 @@ import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import type { Problem, ProblemCode } from '../model/problem.js';
 import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { DEVICES_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
+import { seedLeftOutReason, seedsLeftOut, type SeedsLeftOut } from '../source/seed-left-out.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
 import { stateFingerprint } from './fingerprint.js';
 import { methodsAfter } from './methods-after.js';
@@ -71,6 +72,8 @@ export interface PlanContext {
   seedsByUser: Map<string, OathSeed[]>;
   seedSerials: Map<string, string[]>;
   devicesByUser: Map<string, MobileDevice[]>;
+  /** Serials the seed files hold but whose records their readers left out, with why. */
+  seedsLeftOut: SeedsLeftOut;
   policy: PolicyMapping;
   exportFindings: Finding[];
   /** The export's users the scope leaves out (the federation step must not forget them). */
@@ -99,7 +102,8 @@ export function planContext(input: Pick<PlanInput, 'bundle' | 'scope' | 'options
   const exportFindings = exportProblemFindings(bundle, users);
   // Those disabled in MFA Server too: their Entra account may still sign in, and it was not read.
   const outOfScope = input.scope ? bundle.users.filter((u) => !input.scope!.has(u.username.toLowerCase())).map((u) => u.username) : [];
-  return { users, seedsByUser, seedSerials, devicesByUser, policy, exportFindings, outOfScope, narrowed: input.scope !== undefined, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
+  const leftOut = seedsLeftOut(bundle.problems.items);
+  return { users, seedsByUser, seedSerials, devicesByUser, seedsLeftOut: leftOut, policy, exportFindings, outOfScope, narrowed: input.scope !== undefined, options, cutoverOptions: options.cutover ?? NO_CUTOVER };
 }
 
 /**
@@ -144,6 +148,7 @@ export interface MappedUser {
 export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantSnapshot, 'users' | 'hardwareTokens' | 'matches'>): MappedUser {
   const key = user.username.toLowerCase();
   const match = tenant.matches?.get(key);
+  const leftOut = user.oathTokenSerial === undefined ? undefined : seedLeftOutReason(user.oathTokenSerial, ctx.seedsLeftOut);
   const mapping = mapUser({
     user,
     seeds: ctx.seedsByUser.get(key) ?? [],
@@ -153,6 +158,7 @@ export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantS
     inventory: tenant.hardwareTokens,
     policy: { after: ctx.policy.after, enabledForAnyone: ctx.policy.enabledDefaults },
     options: ctx.options,
+    ...(leftOut !== undefined ? { seedLeftOut: leftOut } : {}),
   });
   return { user, mapping, changes: diffUser(mapping, tenant.hardwareTokens) };
 }

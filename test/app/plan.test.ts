@@ -1,8 +1,9 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makePlan, UntrustedExportError } from '../../src/app/plan.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { CONTOSO, contosoRequest } from '../helpers/migration.js';
+import { CONTOSO, contosoRequest, testDir } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 import { startEmulator } from '../../src/emulator/index.js';
 
@@ -35,6 +36,19 @@ describe('plan: token serials with no seed', () => {
     // With every seed, some of those users' default would have been set to their token.
     const setWithSeeds = kept.filter((f) => whole.user_changes.some((c) => c.user === f.user && c.resource === 'signInPreferences' && c.action === 'update' && c.after?.userPreferredMethodForSecondaryAuthentication === 'oath'));
     expect(setWithSeeds.length).toBeGreaterThan(0);
+  });
+
+  it('a serial a seed file holds but whose row was skipped is said to be there, and why: in the refusal and in the plan (a black-box test)', async () => {
+    const bad = join(testDir('plan-left-out').dir, 'bad.csv');
+    writeFileSync(bad, 'serial,secret\n20010001,NOT!BASE32@@\n');
+    const request = { ...contosoRequest(CONTOSO, [...someSeeds, bad]), graph: fakeGraph().client({ readOnly: true }) };
+    const why = `token serial 20010001 is in ${bad} line 2, but its seed was not taken: the secret of token 20010001 is not valid Base32 (letters A-Z, digits 2-7) (encoding guessed; add an encoding column to say); the row is skipped [secret-invalid]`;
+    const err = (await makePlan(request).catch((e: unknown) => e)) as UntrustedExportError;
+    expect(err).toBeInstanceOf(UntrustedExportError);
+    expect(err.problems.find((p) => p.message.startsWith('grace@contoso.com: '))?.message).toBe(`grace@contoso.com: ${why}`);
+    const plan = (await makePlan({ ...request, allowMissingSeeds: true })).built.plan;
+    expect(plan.findings.filter((f) => f.user === 'grace@contoso.com' && f.rule === 'OATH-SEED-MISSING').map((f) => f.message)).toEqual([`token 20010001 not migrated: ${why}`]);
+    expect(JSON.stringify([err.message, plan.findings])).not.toContain('NOT!BASE32');
   });
 
   it('the command exits 1 with the serials named, and 0 with --allow-missing-seeds', async () => {

@@ -53,6 +53,12 @@ describe('mapOathTokens', () => {
     expect(mapOathTokens(user, [], tenantUser(), new Map()).findings).toEqual([expect.objectContaining({ code: 'seed-missing', rule: 'OATH-SEED-MISSING' })]);
   });
 
+  it('says why a seed file that holds the serial gave no seed, rather than that none holds it (a black-box test)', () => {
+    const why = 'token serial 1 is in seeds.csv line 2, but its seed was not taken: the secret of token 1 is not valid Base32; the row is skipped [secret-invalid]';
+    const [finding] = mapOathTokens(user, [], tenantUser(), new Map(), why).findings;
+    expect(finding).toMatchObject({ code: 'seed-missing', rule: 'OATH-SEED-MISSING', message: `token 1 not migrated: ${why}` });
+  });
+
   it('never duplicates a token already assigned to the user and activated', () => {
     const r = mapOathTokens(user, [makeSeed({ serial: '1' })], tenantUser({ hardwareOath: [{ id: 'd1', serialNumber: '1', status: 'activated' }] }), inventory({ id: 'd1', serialNumber: '1', status: 'activated', assignedToId: 'u1' }));
     expect(r.tokens.map((t) => [t.state, t.rule])).toEqual([['exists', 'OATH-EXISTS']]);
