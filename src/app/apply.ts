@@ -2,7 +2,7 @@ import { composedUsername } from '../model/username.js';
 import { constants } from 'node:fs';
 import { chmod, copyFile, unlink } from 'node:fs/promises';
 import type { GraphClient } from '../graph/graph-client.js';
-import { groupMemberUpns, resolveGroup } from '../graph/groups-reader.js';
+import { groupMembers, resolveGroup } from '../graph/groups-reader.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
 import { encodePlanFile, readPlanHeader, SavedPlan, writePlanFile } from '../plan/plan-file.js';
@@ -53,6 +53,20 @@ export async function stateDirFor(given: string | undefined, tenantId: string): 
   return dir;
 }
 
+/**
+ * The plan's users (export usernames, composed, lower case) a group's members are: the member is the
+ * tenant user the plan found for them (by object id), or has as UPN their username or the UPN their
+ * on-premises name was matched to. By username alone, `CORP\jdoe` or a bare sAMAccountName is no
+ * member's UPN, and such users were left out of the run without a word.
+ */
+function groupsPlanUsers(plan: SavedPlan, members: readonly { id: string; userPrincipalName: string }[]): Set<string> {
+  const ids = new Set(members.map((m) => m.id.toLowerCase()));
+  const upns = new Set(members.map((m) => composedUsername(m.userPrincipalName).toLowerCase()));
+  const isMember = (u: SavedPlan['users'][number]) =>
+    (u.userId !== null && ids.has(u.userId.toLowerCase())) || upns.has(composedUsername(u.upn).toLowerCase()) || (u.tenantUpn !== undefined && upns.has(composedUsername(u.tenantUpn).toLowerCase()));
+  return new Set(plan.users.filter(isMember).map((u) => composedUsername(u.upn).toLowerCase()));
+}
+
 /** Applies a saved plan (passing it is the approval), narrowed to some of its users if asked. */
 export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promise<Applied> {
   const stateDir = await stateDirFor(req.stateDir, plan.header.tenant.id);
@@ -73,8 +87,8 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   let users = req.users?.map((u) => u.toLowerCase());
   if (req.group) {
     const g = await resolveGroup(req.graph, req.group, '--group');
-    const members = new Set((await groupMemberUpns(req.graph, g.id)).map((u) => u.toLowerCase()));
-    users = (users ?? [...planned]).filter((u) => members.has(u));
+    const inGroup = groupsPlanUsers(plan, await groupMembers(req.graph, g.id, false));
+    users = (users ?? [...planned]).filter((u) => inGroup.has(composedUsername(u).toLowerCase()));
   }
   const outcome = await startApply(
     plan,

@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, contosoRequest, planTo, testDir } from '../helpers/migration.js';
+import { ALICE, BOB, JDOE, MARY, ONPREM_GROUP, onPremisesExport, onPremisesGroupTenant } from '../helpers/onprem-tenant.js';
+
+const phones = async (g: FakeGraph, id: string) => ((await g.raw.get(`/v1.0/users/${id}/authentication/phoneMethods`)).body.value as { phoneNumber: string }[]).map((p) => p.phoneNumber);
+
+/** A saved plan of the whole export, CORP\jdoe and mary matched by on-premises name, sam1 ambiguous. */
+async function wholePlan(dir: string): Promise<{ g: FakeGraph; file: string }> {
+  const g = fakeGraph({ tenant: onPremisesGroupTenant() });
+  const file = join(dir, 'all.plan');
+  const { plan } = await planTo(g, file, contosoRequest(onPremisesExport(dir), []));
+  expect(plan.users.map((u) => [u.user, u.user_id])).toEqual([
+    ['CORP\\jdoe', JDOE],
+    ['mary', MARY],
+    ['sam1', null],
+    ['alice@contoso.com', ALICE],
+    ['bob@contoso.com', BOB],
+  ]);
+  return { g, file };
+}
+
+describe('apply PLANFILE --group / --users with users matched by an on-premises name', () => {
+  it('--group selects the members the plan matched by DOMAIN\\sam or a bare sAMAccountName, not only those whose username is a UPN', async () => {
+    const t = testDir('apply-group-onprem');
+    const { g, file } = await wholePlan(t.dir);
+    const applied = await applyFile(g, file, join(t.dir, 'state'), { group: ONPREM_GROUP });
+    expect(applied.results.map((r) => `${r.user} ${r.outcome}`)).toEqual(['CORP\\jdoe done', 'mary done', 'alice@contoso.com done']);
+    expect(await phones(g, JDOE)).toEqual(['+1 4255550201']);
+    expect(await phones(g, MARY)).toEqual(['+1 4255550202']);
+    expect(await phones(g, BOB)).not.toContain('+1 4255550192');
+  });
+
+  it('--users FILE --group: a user the file names by on-premises name and the group holds is applied', async () => {
+    const t = testDir('apply-group-onprem-users');
+    const { g, file } = await wholePlan(t.dir);
+    const applied = await applyFile(g, file, join(t.dir, 'state'), { users: ['corp\\jdoe', 'bob@contoso.com'], group: ONPREM_GROUP });
+    expect(applied.results.map((r) => `${r.user} ${r.outcome}`)).toEqual(['CORP\\jdoe done']);
+    expect(await phones(g, JDOE)).toEqual(['+1 4255550201']);
+    expect(await phones(g, MARY)).toEqual([]);
+  });
+
+  it('--users FILE selects users by the on-premises name the export has, case aside', async () => {
+    const t = testDir('apply-onprem-users');
+    const { g, file } = await wholePlan(t.dir);
+    const applied = await applyFile(g, file, join(t.dir, 'state'), { users: ['CORP\\JDOE', 'mary'] });
+    expect(applied.results.map((r) => `${r.user} ${r.outcome}`)).toEqual(['CORP\\jdoe done', 'mary done']);
+  });
+});
