@@ -144,9 +144,11 @@ Examples:
         const question = `Apply these changes to tenant ${printable(p.tenant.displayName ?? '')} (${p.tenant.id}) at ${graph.root}: ${p.summary.create} to add, ${p.summary.update} to change, ${p.summary.delete} to destroy, for ${p.summary.users} user(s)? Only "yes" is accepted: `;
         if (!(await confirm(question))) throw new UserError('apply cancelled');
       }
-      // The plan is narrowed to --users already: its names no export row has were said and left out,
-      // and passed on they would be refused as not in the plan (a black-box test saw both).
-      const { users: _planned, ...request } = base;
+      // The plan is narrowed to --users and --group already: its names no export row has were said and
+      // left out, and passed on they would be refused as not in the plan (a black-box test saw both);
+      // the group read again could select others than the plan's scope (a member joined or left since,
+      // a name matched to none because two members have it), and the plan shown is the one approved.
+      const { users: _planned, group: _group, ...request } = base;
       return run(opts, (ctl) => applyMadePlan(made, { ...request, graph, ...ctl }), 'apply', inputFiles({ dir: opts.source, tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile, pskcPasswordFiles: opts.pskcPasswordFile }));
     });
 
