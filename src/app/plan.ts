@@ -8,7 +8,7 @@ import { judgedGroups } from '../model/method-policy.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership, type CutoverRead } from '../graph/cutover-reader.js';
 import { groupsThePlanSwitches, rolloutMember } from '../mapping/rollout-members.js';
-import { groupMembers, resolveGroup, transitiveMemberships, type GroupRef } from '../graph/groups-reader.js';
+import { resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
 import { onPremisesCandidates, readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
 import { formatProblem, SourceError, type Problem } from '../model/problem.js';
@@ -21,11 +21,8 @@ import type { TenantCutover, TenantSnapshot, TenantUser } from '../model/tenant.
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
-import { checkListedUsers, readUserList } from './user-list.js';
-import { decideMatch, onPremisesName, type MatchBy } from '../model/user-match.js';
-
-/** `--match-by` when not given: the UPN, then the on-premises names. */
-export const DEFAULT_MATCH_BY: readonly MatchBy[] = ['upn', 'on-premises'];
+import { resolveScope } from './user-scope.js';
+import { DEFAULT_MATCH_BY, type MatchBy } from '../model/user-match.js';
 
 export interface PlanRequest {
   source: string;
@@ -141,7 +138,13 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   const matchBy = req.matchBy ?? DEFAULT_MATCH_BY;
   const netbiosDomains = req.netbiosDomains ?? new Map<string, string>();
   const onPremises = matchBy.includes('on-premises') ? { netbiosDomains, exportUsers: bundle.users.map((u) => u.username), sameOnPremisesUpn: true } : undefined;
-  const { scope, group: scopeGroup } = await resolveScope(client, bundle, req, onPremises?.netbiosDomains);
+  const { scope, group: scopeGroup } = await resolveScope(client, {
+    exportUsers: bundle.users.map((u) => u.username),
+    ...(req.users ? { users: req.users } : {}),
+    ...(req.group ? { group: req.group } : {}),
+    ...(onPremises ? { netbiosDomains: onPremises.netbiosDomains } : {}),
+    ...(req.log ? { log: req.log } : {}),
+  });
   const target: PolicyTarget = req.targetGroup ? await resolveGroup(client, req.targetGroup, '--target-group') : ALL_USERS;
   const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));
   const names = new Set(inScope.map((u) => u.username));
@@ -255,34 +258,4 @@ async function readRolloutMembers(client: GraphClient, cutover: CutoverRead, ten
     for (const u of more.users.values()) byId.set(u.id, u);
   }
   return ids.flatMap((id) => byId.get(id) ?? []);
-}
-
-/**
- * The export users a plan holds: --users (by username), --group (members: by UPN, and with
- * `netbiosDomains` given, matching by on-premises name on, the export users whose on-premises name is
- * a member's by the rules of docs/mapping.md, domain included: whether that name is the member's alone
- * is the tenant read's to decide, which refuses it otherwise, so a user of the scope is matched to a
- * member or to nobody).
- */
-async function resolveScope(client: GraphClient, bundle: ExportBundle, req: PlanRequest, netbiosDomains?: ReadonlyMap<string, string>): Promise<{ scope: Set<string> | undefined; group?: GroupRef }> {
-  let scope: Set<string> | undefined;
-  let group: GroupRef | undefined;
-  const listed = req.users ? await readUserList(req.users) : undefined;
-  if (listed) scope = new Set(listed);
-  if (req.group) {
-    group = await resolveGroup(client, req.group, '--group');
-    const listed = await groupMembers(client, group.id, netbiosDomains !== undefined);
-    const members = new Set(listed.map((m) => m.userPrincipalName.toLowerCase()));
-    if (netbiosDomains) {
-      for (const u of bundle.users) {
-        const name = members.has(u.username.toLowerCase()) ? undefined : onPremisesName(u.username);
-        // Matched, or more than one member fits (the plan then says so): either way a member is theirs, and no one else.
-        const outcome = name ? decideMatch(name, listed, netbiosDomains)?.outcome : undefined;
-        if (outcome === 'matched' || outcome === 'ambiguous') members.add(u.username.toLowerCase());
-      }
-    }
-    scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
-  }
-  if (req.users && listed) checkListedUsers(listed, bundle.users.map((u) => u.username), req.users, req.log);
-  return { scope, ...(group ? { group } : {}) };
 }

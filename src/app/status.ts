@@ -1,6 +1,6 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readCutover, setMembership } from '../graph/cutover-reader.js';
-import { groupMemberUpns, resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
+import { transitiveMemberships } from '../graph/groups-reader.js';
 import { userPolicy, type UserPolicy } from '../model/policy-view.js';
 import { heldMethods, PHONES } from '../model/usable-methods.js';
 import { policyAfter, policyTargetGroups } from '../model/method-policy.js';
@@ -9,9 +9,9 @@ import { formatProblem, SourceError } from '../model/problem.js';
 import type { TenantCutover, TenantUser } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
-import { checkListedUsers, readUserList } from './user-list.js';
+import { resolveScope } from './user-scope.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
-import type { MatchBy, UserMatch } from '../model/user-match.js';
+import { DEFAULT_MATCH_BY, type MatchBy, type UserMatch } from '../model/user-match.js';
 
 export interface StatusRequest {
   /** An export folder: its users are in scope (and its disabled ones say so). */
@@ -82,7 +82,7 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   const [tenantSnapshot, cutover, identity] = await Promise.all([
     readTenant(req.graph, {
       upns,
-      ...((req.matchBy ?? ['upn', 'on-premises']).includes('on-premises') ? { onPremises: { netbiosDomains: req.netbiosDomains ?? new Map(), exportUsers: all } } : {}),
+      ...(onPremisesOn(req) ? { onPremises: { netbiosDomains: req.netbiosDomains ?? new Map(), exportUsers: all } } : {}),
       serials: [],
       policy: true,
       organization: true,
@@ -197,35 +197,39 @@ function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
   return g ? (cutover.groups.find((x) => x.id === g)?.displayName ?? g) : null;
 }
 
-/** The users in scope, in order: the export's (disabled ones noted), narrowed by --users and --group. */
+/**
+ * The users in scope, in order: the export's (disabled ones noted), narrowed by --users and --group as
+ * plan narrows them (app/user-scope.ts: a member matched by on-premises name is in); without --source,
+ * the names of --users and the members of --group, by UPN.
+ */
 async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: Set<string>; all: string[] }> {
-  let upns: string[] | undefined;
   // Every row of the export (a name matched by on-premises name is another row's person too: shared), else the scope.
   let all: string[] | undefined;
   const disabled = new Set<string>();
   if (req.source) {
     try {
       const bundle = await readExport({ source: req.source, tokens: [], seeds: { pskcMac: 'fail' } });
-      upns = bundle.users.map((u) => u.username);
-      all = upns;
+      all = bundle.users.map((u) => u.username);
       for (const u of bundle.users) if (!u.enabled) disabled.add(u.username.toLowerCase());
     } catch (err) {
       if (err instanceof SourceError) throw new UserError(formatProblem(err.problem));
       throw err;
     }
   }
-  const keep = (list: readonly string[]) => {
-    const wanted = new Set(list.map((u) => u.toLowerCase()));
-    upns = upns ? upns.filter((u) => wanted.has(u.toLowerCase())) : [...list];
-  };
-  if (req.users) {
-    const listed = await readUserList(req.users);
-    // With --source, the file names export users: said as plan says it (a black-box test saw status drop them without a word).
-    if (all) checkListedUsers(listed, all, req.users, req.log);
-    keep(listed);
-  }
-  if (req.group) keep(await groupMemberUpns(req.graph, (await resolveGroup(req.graph, req.group, '--group')).id));
+  const { scope } = await resolveScope(req.graph, {
+    ...(all ? { exportUsers: all } : {}),
+    ...(req.users ? { users: req.users } : {}),
+    ...(req.group ? { group: req.group } : {}),
+    ...(onPremisesOn(req) ? { netbiosDomains: req.netbiosDomains ?? new Map<string, string>() } : {}),
+    ...(req.log ? { log: req.log } : {}),
+  });
+  const upns = all ? all.filter((u) => !scope || scope.has(u.toLowerCase())) : [...(scope ?? [])];
   const seen = new Set<string>();
-  const scoped = (upns ?? []).filter((u) => !seen.has(u.toLowerCase()) && seen.add(u.toLowerCase()));
+  const scoped = upns.filter((u) => !seen.has(u.toLowerCase()) && seen.add(u.toLowerCase()));
   return { upns: scoped, disabled, all: all ?? scoped };
+}
+
+/** --match-by with `on-premises` (the default): names no tenant user has as UPN are looked up by on-premises name. */
+function onPremisesOn(req: StatusRequest): boolean {
+  return (req.matchBy ?? DEFAULT_MATCH_BY).includes('on-premises');
 }

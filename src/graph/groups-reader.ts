@@ -26,11 +26,6 @@ export async function resolveGroup(client: GraphClient, nameOrId: string, option
   return found[0]!;
 }
 
-/** UPNs of a group's members, nested groups' members included. */
-export async function groupMemberUpns(client: GraphClient, groupId: string): Promise<string[]> {
-  return (await groupMembers(client, groupId, false)).map((m) => m.userPrincipalName);
-}
-
 /** The users of a group (nested groups' included), with their synced on-premises names when asked for. */
 export async function groupMembers(client: GraphClient, groupId: string, onPremises: boolean): Promise<(OnPremisesCandidate & { userPrincipalName: string })[]> {
   const out: (OnPremisesCandidate & { userPrincipalName: string })[] = [];

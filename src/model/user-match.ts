@@ -14,6 +14,9 @@ import { CONTROL_BUT_NEWLINE, INVISIBLE, REORDERING } from './hidden-characters.
 /** `--match-by`: the UPN always; `on-premises` adds the synced on-premises names. */
 export type MatchBy = 'upn' | 'on-premises';
 
+/** `--match-by` when not given: the UPN, then the on-premises names. */
+export const DEFAULT_MATCH_BY: readonly MatchBy[] = ['upn', 'on-premises'];
+
 /** The synced attribute a username is looked up by. */
 export type OnPremisesAttribute = 'onPremisesUserPrincipalName' | 'onPremisesSamAccountName';
 

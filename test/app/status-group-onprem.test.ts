@@ -1,0 +1,64 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makePlan } from '../../src/app/plan.js';
+import { cutoverStatus, type StatusRequest } from '../../src/app/status.js';
+import type { MatchBy } from '../../src/model/user-match.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { contosoRequest, testDir } from '../helpers/migration.js';
+import { ALICE, JDOE, MARY, ONPREM_GROUP, onPremisesExport, onPremisesGroupTenant } from '../helpers/onprem-tenant.js';
+
+/** The export usernames plan takes into its scope. */
+async function planned(g: FakeGraph, source: string, over: { group?: string; users?: string; matchBy?: readonly MatchBy[] }): Promise<string[]> {
+  const made = await makePlan({ ...contosoRequest(source, []), ...over, graph: g.client({ readOnly: true }) });
+  return made.built.plan.users.map((u) => u.user);
+}
+
+const status = (g: FakeGraph, over: Omit<StatusRequest, 'graph' | 'concurrency'>) => cutoverStatus({ ...over, graph: g.client({ readOnly: true }), concurrency: 4 });
+/** A status row's name in scope: the export's username where it is not the UPN. */
+const nameOf = (r: { user: string; username?: string }) => r.username ?? r.user;
+
+describe('status --group with users matched by an on-premises name: the scope plan takes', () => {
+  it('--source --group: the members matched by DOMAIN\\sam or a bare sAMAccountName are in, and sam1, which two members have, is in and shown not matched', async () => {
+    const t = testDir('status-group-onprem');
+    const g = fakeGraph({ tenant: onPremisesGroupTenant() });
+    const source = onPremisesExport(t.dir);
+    const s = await status(g, { source, group: ONPREM_GROUP });
+    expect(s.users.map(nameOf)).toEqual(await planned(g, source, { group: ONPREM_GROUP }));
+    expect(s.counts.users).toBe(4);
+    expect(s.users.map((r) => [nameOf(r), r.user, r.user_id])).toEqual([
+      ['CORP\\jdoe', 'jdoe@contoso.com', JDOE],
+      ['mary', 'mary@contoso.com', MARY],
+      ['sam1', 'sam1', null],
+      ['alice@contoso.com', 'alice@contoso.com', ALICE],
+    ]);
+    expect(s.users.find((r) => r.user === 'sam1')!.blocked).toMatch(/^not matched: 2 tenant users have onPremisesSamAccountName sam1 \(sam1@contoso\.com, sam1@contoso\.onmicrosoft\.com\)/);
+  });
+
+  it('--users FILE --group: a user the file names by on-premises name and the group holds is in scope, as plan takes them', async () => {
+    const t = testDir('status-group-onprem-users');
+    const g = fakeGraph({ tenant: onPremisesGroupTenant() });
+    const source = onPremisesExport(t.dir);
+    const users = join(t.dir, 'users.txt');
+    writeFileSync(users, 'corp\\jdoe\nbob@contoso.com\n');
+    const s = await status(g, { source, users, group: ONPREM_GROUP });
+    expect(s.users.map(nameOf)).toEqual(['CORP\\jdoe']);
+    expect(await planned(g, source, { users, group: ONPREM_GROUP })).toEqual(['CORP\\jdoe']);
+  });
+
+  it('--match-by upn: members count by UPN alone, for status as for plan', async () => {
+    const t = testDir('status-group-upn');
+    const g = fakeGraph({ tenant: onPremisesGroupTenant() });
+    const source = onPremisesExport(t.dir);
+    const s = await status(g, { source, group: ONPREM_GROUP, matchBy: ['upn'] });
+    expect(s.users.map(nameOf)).toEqual(['alice@contoso.com']);
+    expect(await planned(g, source, { group: ONPREM_GROUP, matchBy: ['upn'] })).toEqual(['alice@contoso.com']);
+  });
+
+  it('--group without --source: every member, by UPN', async () => {
+    const g = fakeGraph({ tenant: onPremisesGroupTenant() });
+    const s = await status(g, { group: ONPREM_GROUP });
+    expect(s.users.map((r) => r.user).sort()).toEqual(['alice@contoso.com', 'jdoe@contoso.com', 'mary@contoso.com', 'sam1@contoso.com', 'sam1@contoso.onmicrosoft.com']);
+    expect(s.users.every((r) => r.username === undefined && r.user_id !== null)).toBe(true);
+  });
+});
