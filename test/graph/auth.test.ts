@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AuthConfigError, checkTenantId, createCredential, type IdentityLibrary } from '../../src/graph/auth.js';
 import { isLoopback, PUBLIC_AUTHORITY_HOST, tokenCloudOf } from '../../src/graph/graph-root.js';
-import { UnsafeFileError } from '../../src/io/secret-file.js';
+import { UnsafeFileError, UnsafeModeError } from '../../src/io/secret-file.js';
 import { connectGraph } from '../../src/graph/connect.js';
 
 describe('createCredential', () => {
@@ -82,7 +82,7 @@ describe('createCredential', () => {
         const notices: string[] = [];
         expect(createCredential({ ...opts, secretFiles: { onNotice: (m) => notices.push(m) } }, env, log)).toBeTruthy();
         expect([logged.length, notices.length]).toEqual([1, 1]);
-        expect(() => createCredential({ ...opts, secretFiles: { strict: true } }, env, log)).toThrow(new UnsafeFileError(`${what} ${path} has mode 0640: group or others can access it; chmod 600 it`));
+        expect(() => createCredential({ ...opts, secretFiles: { strict: true } }, env, log)).toThrow(new UnsafeModeError(`${what} ${path} has mode 0640: group or others can access it; chmod 600 it`));
         chmodSync(path, 0o600);
         expect(createCredential({ ...opts, secretFiles: { strict: true } }, env, log)).toBeTruthy();
         expect(logged).toHaveLength(1);
