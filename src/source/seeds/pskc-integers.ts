@@ -1,10 +1,15 @@
-import { decodeBase64 } from './secret-encoding.js';
+import { decodeBase64Binary } from './secret-encoding.js';
 
 /**
  * PSKC integers (Counter, Time, TimeInterval, TimeDrift) as files write them. RFC 6030's PlainValue
  * is decimal; the drafts and some vendors Base64-encode the number, either its decimal digits or
  * its big-endian bytes; an encrypted integer decrypts to digits or to big-endian bytes (python-pskc
  * and vendors write 8; negative drifts as two's complement). python-pskc reads them the same way.
+ *
+ * The Base64 must be whole (base64Binary, padded): text that is neither a number nor Base64 as an
+ * encoder writes it ("n/a", "60s", "abc", "1e3", each valid unpadded Base64 of two bytes) is refused,
+ * as python-pskc refuses it, rather than read as a made-up number (a black-box test saw "60s" become
+ * a 60235 s period).
  */
 
 const DECIMAL = /^[+-]?\d{1,20}$/;
@@ -14,7 +19,7 @@ const MAX_BIG_ENDIAN_BYTES = 8;
 export function plainInteger(text: string, signed: boolean): bigint | null {
   const s = text.trim();
   if (DECIMAL.test(s)) return BigInt(s);
-  const bytes = decodeBase64(s);
+  const bytes = decodeBase64Binary(s);
   return bytes === null ? null : binaryInteger(bytes, signed);
 }
 

@@ -555,8 +555,18 @@ class PskcFileReader {
       n = binaryInteger(bytes, signed);
       bytes.fill(0);
     }
-    if (n === null || n < min || n > max) {
-      this.#problems.error('value-invalid', this.#skips(loc, this.#dataPath(v), v.name), `${v.name} of token ${loc.serial} must be a whole number from ${min} to ${max}`);
+    const where = this.#skips(loc, this.#dataPath(v), v.name);
+    if (n === null) {
+      // Never quoted: whatever stands there is not a number, and could be anything (a seed, even).
+      const why =
+        plain !== undefined
+          ? `the ${v.name} ${plain.name} of token ${loc.serial} is not a whole number: it must be decimal digits (RFC 6030), or Base64 (padded) of the number's digits or of its big-endian bytes`
+          : `the decrypted ${v.name} of token ${loc.serial} is neither decimal digits nor a big-endian number of up to 8 bytes`;
+      this.#problems.error('value-invalid', where, `${why}; the key is left out`);
+      return BAD;
+    }
+    if (n < min || n > max) {
+      this.#problems.error('value-invalid', where, `${v.name} of token ${loc.serial} must be a whole number from ${min} to ${max}${v.name === 'TimeInterval' ? ' (seconds)' : ''}`);
       return BAD;
     }
     return n;

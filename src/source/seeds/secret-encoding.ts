@@ -78,3 +78,18 @@ export function decodeBase64(text: string): Buffer | null {
   if (chars % 4 === 1) return null;
   return Buffer.from(text, 'base64');
 }
+
+/** Whole groups of four, the last maybe padded (whitespace removed). */
+const BASE64_BINARY = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Base64 as XML Schema's base64Binary and Python's b64decode want it: whole groups of four characters
+ * (whitespace anywhere), padding only to end the last. Used where lax Base64 would turn words into
+ * numbers: "n/a", "60s" and "1e3" are each valid unpadded Base64 of two bytes (python-pskc refuses
+ * them: its b64decode wants the padding). Bits past the last byte are not checked, as Python does not.
+ */
+export function decodeBase64Binary(text: string): Buffer | null {
+  const s = text.replace(/\s+/g, '');
+  if (s.length === 0 || !BASE64_BINARY.test(s)) return null;
+  return Buffer.from(s, 'base64');
+}

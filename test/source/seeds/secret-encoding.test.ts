@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBase32, decodeBase64, decodeHex, encodeBase32, guessSecretEncoding } from '../../../src/source/seeds/secret-encoding.js';
+import { decodeBase32, decodeBase64, decodeBase64Binary, decodeHex, encodeBase32, guessSecretEncoding } from '../../../src/source/seeds/secret-encoding.js';
 
 describe('Base32 (RFC 4648)', () => {
   it.each([
@@ -54,6 +54,15 @@ describe('hex, Base64 and the encoding guess', () => {
     expect(decodeBase64(' MTIz\n NA== ')!.toString()).toBe('1234');
     expect(decodeBase64('MTIz!A==')).toBeNull();
     expect(decodeBase64('MTIzN')).toBeNull();
+  });
+
+  it('base64Binary (PSKC integers): whole groups only, so words are not read as two bytes', () => {
+    expect(decodeBase64Binary(' MTIz\n NA== ')!.toString()).toBe('1234');
+    expect(decodeBase64Binary('AAYxSg==')!.toString('hex')).toBe('0006314a');
+    for (let n = 1; n <= 12; n++) expect(decodeBase64Binary(Buffer.alloc(n, n * 29).toString('base64'))!.length).toBe(n);
+    // Lax Base64 takes each of these as two bytes (the padding left off).
+    for (const word of ['n/a', '60s', 'abc', '1e3', 'NA=', 'MTIzNA', '']) expect(decodeBase64Binary(word), word).toBeNull();
+    expect(decodeBase64Binary('MTIzN===')).toBeNull();
   });
 
   it('guess: only hex digits with even length -> hex, else base32', () => {

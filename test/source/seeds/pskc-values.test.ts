@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { TEST_SECRETS } from '../../../fixtures/make-contoso-seeds.js';
+import { codes, read, seedsFixture, tempDir } from './seed-test-helpers.js';
+
+// Found by a black-box test of the PSKC reader (see docs/seed-formats.md).
+const NS = 'urn:ietf:params:xml:ns:keyprov:pskc';
+const tmp = tempDir();
+
+/** One plain key (line 3 is its KeyPackage) with `data` beside its Secret. */
+function oneKey(name: string, type: 'hotp' | 'totp', data: string): string {
+  return tmp.file(
+    name,
+    `<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="${NS}">
+  <KeyPackage>
+    <DeviceInfo><SerialNo>V-1</SerialNo></DeviceInfo>
+    <Key Id="K-1" Algorithm="${NS}:${type}">
+      <Data>
+        <Secret><PlainValue>${TEST_SECRETS.a.toString('base64')}</PlainValue></Secret>
+        ${data}
+      </Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>
+`,
+  );
+}
+
+const counter = (v: string): string => `<Counter><PlainValue>${v}</PlainValue></Counter>`;
+const interval = (v: string): string => `<TimeInterval><PlainValue>${v}</PlainValue></TimeInterval>`;
+
+describe('PSKC integers: text that is not a number is refused, not decoded into one', () => {
+  // Each is valid Base64 without its padding (two bytes): "n/a" was read as counter 40950, "60s" as a 60235 s period.
+  const words = ['n/a', '60s', 'abc', '1e3'];
+  it.each(words.flatMap((w, i) => [['Counter', w, 'hotp', counter(w), i] as const, ['TimeInterval', w, 'totp', interval(w), i] as const]))(
+    '%s %j -> value-invalid naming file, line and field; the key is left out',
+    async (field, value, type, data, i) => {
+      const path = oneKey(`word-${field}-${i}.pskc`, type, data);
+      const { seeds, problems } = await read(path);
+      expect(seeds).toEqual([]);
+      expect(codes(problems)).toEqual(['error:value-invalid']);
+      expect(problems[0]).toMatchObject({ file: path, line: 3, field, path: `KeyPackage[1]/Key/Data/${field}` });
+      expect(problems[0]!.message).toBe(
+        `the ${field} PlainValue of token V-1 is not a whole number: it must be decimal digits (RFC 6030), or Base64 (padded) of the number's digits or of its big-endian bytes; the key is left out`,
+      );
+      expect(problems[0]!.message).not.toContain(value);
+    },
+  );
+
+  it('the forms files write are still read: decimal, Base64 of the digits, of 8 big-endian bytes or of fewer (python-pskc\'s test file)', async () => {
+    for (const [text, expected] of [
+      ['831791', 831791n],
+      ['NzA5Nzkx', 709791n],
+      ['AAYxSg==', 405834n],
+      ['AAAAAAAAACo=', 42n],
+      [' 7 ', 7n],
+    ] as const) {
+      const { seeds, problems } = await read(oneKey(`counter-${expected}.pskc`, 'hotp', counter(text)));
+      expect(problems, text).toEqual([]);
+      expect(seeds[0]!.counter, text).toBe(expected);
+    }
+    for (const text of ['60', 'NjA=', 'AAAAAAAAADw=', 'PA==']) {
+      const { seeds, problems } = await read(oneKey(`interval-${text.replace(/\W/g, '_')}.pskc`, 'totp', interval(text)));
+      expect(problems, text).toEqual([]);
+      expect(seeds[0]!.period, text).toBe(60);
+    }
+  });
+
+  it('an absurd period is refused: 0, or beyond a week (PERIOD_MAX, as every seed format), however written', async () => {
+    for (const text of ['0', '604801', 'AAAAAAAAAAA=', '//////////8=', '-30']) {
+      const { seeds, problems } = await read(oneKey(`period-${text.replace(/\W/g, '_')}.pskc`, 'totp', interval(text)));
+      expect(seeds, text).toEqual([]);
+      expect(problems.map((p) => [p.code, p.line, p.field]), text).toEqual([['value-invalid', 3, 'TimeInterval']]);
+      expect(problems[0]!.message).toBe('TimeInterval of token V-1 must be a whole number from 1 to 604800 (seconds)');
+    }
+  });
+
+  it("a draft's plain Value the same way (draft-hoyer's Data Name=\"COUNTER\")", async () => {
+    const xml = readFileSync(seedsFixture('formats/draft-hoyer-00-secretcontainer.pskc'), 'utf8');
+    expect(xml).toContain('<Value>AAAAAAAAAAw=</Value>');
+    const { seeds, problems } = await read(tmp.file('hoyer-word.pskc', xml.replace('<Value>AAAAAAAAAAw=</Value>', '<Value>n/a</Value>')));
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['error:value-invalid']);
+    expect(problems[0]).toMatchObject({ field: 'Counter', path: 'Device[1]/Secret/Data[@Name="COUNTER"]' });
+    expect(problems[0]!.message).toMatch(/^the Counter Value of token 98765432187 is not a whole number/);
+  });
+});
