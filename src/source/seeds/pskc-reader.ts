@@ -10,7 +10,7 @@ import { attr, child, childAny, DEFAULT_PSKC_LIMITS, DRAFT_NAMESPACES, ownString
 import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
-import { encodedTwice, hexInBase64, mayBeTextMessage } from './secret-suspect.js';
+import { base32InBase64, encodedTwice, hexInBase64, mayBeTextMessage } from './secret-suspect.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A GUID as an Id may be written: bare, in braces, or as a `urn:uuid:` (RFC 4122's URN; a review saw one refused). */
@@ -18,6 +18,9 @@ const guidIdOf = (id: string): string => id.replace(/^urn:uuid:/i, '').replace(/
 import type { SeedSink } from './seed-sink.js';
 import { composedUsername } from '../../model/username.js';
 import { shownValue } from '../../model/shown-value.js';
+
+/** What a secret-suspect error on a key says happens, and what to do. */
+const SKIPPED_ENCODED_TWICE = 'the key is skipped: ask the vendor for a file with the seed encoded once';
 
 /** Version 1.0 however written: `1`, `1.0`, `1.00` (the schema's VersionType is digits, a dot, digits). */
 const RFC6030_VERSION = /^1(\.0{1,3})?$/;
@@ -354,7 +357,8 @@ class PskcFileReader {
       this.#problems.error('pskc-invalid', this.#skips(loc, 'Data', 'Secret'), `Key of token ${serial} has no Data/Secret`);
       return;
     }
-    const secret = this.#binary(secretValue, loc);
+    // A PlainValue in hex or Base32 (where PSKC puts Base64) is refused before it is decoded into a wrong seed.
+    const secret = this.#plainEncodedWrong(secretValue, loc) ? null : this.#binary(secretValue, loc);
     // Only the values of the key's own type are read: exporters fill the others with anything
     // (privacyIDEA writes an HOTP key's TimeInterval as 0, and a TOTP key's Counter as its last step).
     const hotp = type === 'hotp';
@@ -416,21 +420,38 @@ class PskcFileReader {
     return undefined;
   }
 
+  /** The secret's plain value (PlainValue, or a draft's unencrypted Value), if it has one. */
+  #plainOf(v: DataValue, loc: KeyLocation): XmlElement | undefined {
+    return this.#encrypted(v, loc) === undefined ? child(v.el, v.legacy ? 'Value' : 'PlainValue') : undefined;
+  }
+
   /**
-   * A secret that is the text of an encoded seed (secret-suspect.ts): hex where PSKC puts Base64, or
-   * bytes that are a hex, Base32 or Base64 string (the seed encoded twice). Such a key is refused with
-   * an error, never read: its token would be activated with a wrong seed, and no code would match.
+   * A plain secret written in hex or Base32 where PSKC puts Base64 (secret-suspect.ts): both alphabets
+   * are inside Base64's, so it would decode to a wrong seed. Refused with an error, never decoded.
+   */
+  #plainEncodedWrong(v: DataValue, loc: KeyLocation): boolean {
+    const plain = this.#plainOf(v, loc);
+    if (plain === undefined) return false;
+    const chars = plain.text.replace(/\s+/g, '').replace(/=+$/, '').length;
+    const looks = hexInBase64(plain.text) ? `${chars} hex digits: a seed written in hex` : base32InBase64(plain.text) ? `${chars} Base32 characters: a seed written in Base32` : undefined;
+    if (looks === undefined) return false;
+    this.#problems.error(
+      'secret-suspect',
+      this.#skips(loc, `${this.#dataPath(v)}/${plain.name}`, v.name),
+      `the ${v.name} ${plain.name} of token ${loc.serial} is ${looks} where PSKC puts Base64, which read as Base64 is a wrong seed; ${SKIPPED_ENCODED_TWICE}`,
+    );
+    return true;
+  }
+
+  /**
+   * A secret whose bytes are the text of an encoded seed (secret-suspect.ts): a hex, Base32 or Base64
+   * string (the seed encoded twice). Such a key is refused with an error, never read: its token would
+   * be activated with a wrong seed, and no code would match.
    */
   #encodedTwice(v: DataValue, loc: KeyLocation, secret: Buffer): boolean {
-    const plain = this.#encrypted(v, loc) === undefined ? child(v.el, v.legacy ? 'Value' : 'PlainValue') : undefined;
+    const plain = this.#plainOf(v, loc);
     const element = plain?.name ?? (v.legacy ? 'Value' : 'EncryptedValue');
     const where = this.#at(loc, `${this.#dataPath(v)}/${element}`, v.name);
-    const fix = 'the key is skipped: ask the vendor for a file with the seed encoded once';
-    if (plain !== undefined && hexInBase64(plain.text)) {
-      const digits = plain.text.replace(/\s+/g, '').length;
-      this.#problems.error('secret-suspect', { ...where, serial: loc.serial }, `the ${v.name} ${plain.name} of token ${loc.serial} is ${digits} hex digits: a seed written in hex where PSKC puts Base64, which read as Base64 is a wrong seed; ${fix}`);
-      return true;
-    }
     const found = encodedTwice(secret);
     if (found === null) return false;
     const { looks } = found;
@@ -439,7 +460,7 @@ class PskcFileReader {
       this.#problems.warning('secret-suspect', where, mayBeTextMessage(which, loc.serial ?? '(no serial)', secret.length, looks));
       return false;
     }
-    this.#problems.error('secret-suspect', { ...where, serial: loc.serial }, `the ${which} of token ${loc.serial} is ${secret.length} bytes that are ${looks}, not seed bytes: the file holds the seed encoded twice, and read as it is no code would match; ${fix}`);
+    this.#problems.error('secret-suspect', { ...where, serial: loc.serial }, `the ${which} of token ${loc.serial} is ${secret.length} bytes that are ${looks}, not seed bytes: the file holds the seed encoded twice, and read as it is no code would match; ${SKIPPED_ENCODED_TWICE}`);
     return true;
   }
 

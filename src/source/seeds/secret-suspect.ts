@@ -60,6 +60,24 @@ export function hexInBase64(text: string): boolean {
   return s.length >= 2 * SUSPECT_MIN_BYTES && HEX_DIGIT.test(s);
 }
 
+/** Characters of the Base32 text of SUSPECT_MIN_BYTES bytes (unpadded). */
+const BASE32_MIN_CHARS = Math.ceil((SUSPECT_MIN_BYTES * 8) / 5);
+const BASE32_TEXT = /^(?:[A-Z2-7]+|[a-z2-7]+)=*$/;
+
+/**
+ * A PSKC PlainValue that is a seed's Base32 text (one case, 26 characters or more: 16 bytes'), where
+ * RFC 6030 puts Base64: Base32's alphabet is inside Base64's, so it decodes to a wrong seed. Only
+ * lengths Base32 can have count (not 1, 3 or 6 past a multiple of 8): the Base64 of 16, 20, 32 and 64
+ * bytes (22, 27, 43 and 86 characters) is too short or of a length Base32 never has, and the Base64
+ * of other lengths is all one case of Base32's alphabet (half of Base64's) by odds of 2^-25 or less.
+ */
+export function base32InBase64(text: string): boolean {
+  const s = text.replace(/\s+/g, '');
+  if (!BASE32_TEXT.test(s)) return false;
+  const chars = s.replace(/=+$/, '').length;
+  return chars >= BASE32_MIN_CHARS && ![1, 3, 6].includes(chars % 8);
+}
+
 /** The warning for a seed that may be text (encodedTwice's Base64 case): kept, but said. */
 export function mayBeTextMessage(what: string, serial: string, length: number, looks: string): string {
   return `the ${what} of token ${serial} is ${length} bytes that are ${looks}, not random seed bytes: kept; if the vendor did not give the token this text as its seed, the file holds the seed encoded twice and no code will match (check one code with mfa-migrate shim check before migrating it)`;

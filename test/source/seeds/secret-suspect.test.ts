@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { encodedTwice, hexInBase64 } from '../../../src/source/seeds/secret-suspect.js';
+import { base32InBase64, encodedTwice, hexInBase64 } from '../../../src/source/seeds/secret-suspect.js';
 import { encodeBase32 } from '../../../src/source/seeds/secret-encoding.js';
 import { writePskc, derived } from '../../../fixtures/pskc-writer.js';
 import { codes, read, tempDir } from './seed-test-helpers.js';
@@ -47,6 +47,26 @@ describe('encodedTwice: seed bytes that are the text of an encoded seed', () => 
     expect(hexInBase64(randomBytes(10).toString('hex'))).toBe(false);
     for (let i = 0; i < 2000; i++) expect(hexInBase64(randomBytes(16 + (i % 49)).toString('base64'))).toBe(false);
   });
+
+  it('base32InBase64: a PlainValue that is the Base32 of 16 bytes or more, either case, padded or not', () => {
+    for (const n of [16, 17, 19, 20, 24, 32, 64]) {
+      const b32 = encodeBase32(randomBytes(n));
+      expect(base32InBase64(b32), `${n} bytes`).toBe(true);
+      expect(base32InBase64(b32.toLowerCase()), `${n} bytes, lower case`).toBe(true);
+      expect(base32InBase64(b32 + '='.repeat((8 - (b32.length % 8)) % 8)), `${n} bytes, padded`).toBe(true);
+    }
+    expect(base32InBase64(`  ${encodeBase32(SEED).slice(0, 16)}\n  ${encodeBase32(SEED).slice(16)}  `)).toBe(true);
+    // Too short to tell from chance (10 bytes: 16 characters), or mixed case (Base64's).
+    expect(base32InBase64(encodeBase32(randomBytes(10)))).toBe(false);
+    expect(base32InBase64('JBSWY3DPEHPK3PXPjbswy3dpehpk3pxp')).toBe(false);
+  });
+
+  it('base32InBase64 lets real Base64 through: seeds of 16, 20, 32 and 64 bytes never match, others by odds of 2^-25 at most', () => {
+    for (let i = 0; i < 4000; i++) expect(base32InBase64(randomBytes(16 + (i % 49)).toString('base64'))).toBe(false);
+    // Upper-case letters and 2-7 only, in lengths the Base64 of common seed sizes has: not Base32's lengths.
+    const onlyBase32Alphabet = (chars: number): string => Array.from({ length: chars }, (_, i) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[(i * 7) % 32]).join('');
+    for (const [bytes, chars, pad] of [[20, 27, '='], [32, 43, '='], [64, 86, '==']] as const) expect(base32InBase64(onlyBase32Alphabet(chars) + pad), `${bytes} bytes`).toBe(false);
+  });
 });
 
 describe('PSKC: a secret encoded twice is a secret-suspect error, and the key is skipped', () => {
@@ -54,6 +74,12 @@ describe('PSKC: a secret encoded twice is a secret-suspect error, and the key is
     ['raw hex in the PlainValue', SEED.toString('hex'), /the Secret PlainValue of token T-1 is 40 hex digits: a seed written in hex where PSKC puts Base64/],
     ['Base64 of the hex string', Buffer.from(SEED.toString('hex')).toString('base64'), /the secret of token T-1 is 40 bytes that are the text of a hex string, not seed bytes: the file holds the seed encoded twice/],
     ['Base64 of the Base32 string', Buffer.from(encodeBase32(SEED)).toString('base64'), /32 bytes that are the text of a Base32 string/],
+    // A black-box test: Base32 there was read as Base64, silently, into a wrong seed.
+    ['raw Base32 in the PlainValue', encodeBase32(SEED), /^the Secret PlainValue of token T-1 is 32 Base32 characters: a seed written in Base32 where PSKC puts Base64, which read as Base64 is a wrong seed/],
+    ['raw Base32 in lower case', encodeBase32(SEED).toLowerCase(), /is 32 Base32 characters: a seed written in Base32 where PSKC puts Base64/],
+    ['raw Base32 of a 16-byte seed', encodeBase32(SEED.subarray(0, 16)), /is 26 Base32 characters: a seed written in Base32/],
+    // Padded, it is not even Base64 (six '='): the same error rather than "not valid Base64".
+    ['padded Base32 of a 16-byte seed', `${encodeBase32(SEED.subarray(0, 16))}======`, /is 26 Base32 characters: a seed written in Base32/],
   ])('%s', async (name, plainValue, message) => {
     const { seeds, problems, text } = await read(plainPskc(`${name}.pskc`, plainValue));
     expect(seeds).toEqual([]);
