@@ -109,6 +109,8 @@ class PskcFileReader {
   /** Known from the root's namespace, or from the first package (KeyPackage or the drafts' Device). */
   #dialect: Dialect | undefined;
   #packages = 0;
+  /** The first KeyPackage (or Device) outside the container's namespace: why a file holds no package, if it holds none. */
+  #strayPackage: XmlElement | undefined;
   #macFailures = 0;
   /** What Policy dates are checked against: one time for the whole file. */
   readonly #now: Date;
@@ -137,7 +139,7 @@ class PskcFileReader {
       }
       throw err;
     }
-    if (this.#packages === 0) this.#problems.error('pskc-invalid', this.#where(), 'the KeyContainer holds no KeyPackage');
+    if (this.#packages === 0) this.#noPackage();
     if ((this.#macMode === 'fail' || this.#macMode === 'allow-unprotected') && this.#macFailures > 0) {
       return this.#refuse(problems, {
         severity: 'error',
@@ -199,7 +201,10 @@ class PskcFileReader {
       );
       return;
     }
-    if (!el.inPskc) return;
+    if (!el.inPskc) {
+      if ((el.name === 'KeyPackage' || el.name === 'Device') && this.#strayPackage === undefined) this.#strayPackage = el;
+      return;
+    }
     switch (el.name) {
       case 'KeyPackage':
       case 'Device': {
@@ -233,6 +238,33 @@ class PskcFileReader {
         this.#container.macAlgorithm = el;
         return;
     }
+  }
+
+  /**
+   * A container without a package. Packages in another namespace are not read (look-alikes are
+   * ignored), but when they are all there is, that is why: most often the root's prefix
+   * (`<pskc:KeyContainer xmlns:pskc=...>`), which does not carry over to unprefixed children.
+   */
+  #noPackage(): void {
+    const stray = this.#strayPackage;
+    if (stray === undefined) {
+      this.#problems.error('pskc-invalid', this.#where(this.#root?.line, undefined, 'KeyPackage'), 'the KeyContainer holds no KeyPackage');
+      return;
+    }
+    const rootNs = this.#root?.namespace ?? '';
+    const strayNs = stray.namespace ?? '';
+    const where = strayNs === '' ? 'in no namespace' : `in namespace ${shownValue(strayNs)}`;
+    const qname = this.#root?.qname ?? '';
+    const prefix = qname.includes(':') ? qname.slice(0, qname.indexOf(':')) : undefined;
+    const hint =
+      strayNs === '' && prefix !== undefined
+        ? ` (the KeyContainer's prefix ${shownValue(prefix)} does not carry over to children written without one: the file needs them prefixed too, or the namespace declared as the default, xmlns="${rootNs}")`
+        : '';
+    this.#problems.error(
+      'pskc-invalid',
+      this.#where(stray.line, stray.name, stray.name),
+      `the KeyContainer holds no ${stray.name} in its own namespace (${rootNs === '' ? 'none' : rootNs}): the first ${stray.name} (line ${stray.line}) is ${where}, so it and any like it are not read${hint}; ask the vendor for a corrected file`,
+    );
   }
 
   /** The key elements of a package: Key (the first draft: Secret, under Device). */

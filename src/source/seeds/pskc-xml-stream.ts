@@ -34,6 +34,8 @@ export interface XmlElement {
   name: string;
   /** True when the element is in the document's PSKC namespace (the KeyContainer's). */
   inPskc: boolean;
+  /** The namespace ('' for none) of a KeyContainer child that is not in the PSKC namespace, to say where it is. */
+  namespace?: string;
   /** Attributes as written (qualified names). */
   attrs: Record<string, string>;
   children: XmlElement[];
@@ -46,6 +48,8 @@ export interface XmlElement {
 export interface PskcRoot {
   /** KeyContainer, or SecretContainer (the first draft). */
   name: string;
+  /** As written, prefix and all (`pskc:KeyContainer`). */
+  qname: string;
   namespace: string;
   attrs: Record<string, string>;
   line: number;
@@ -225,7 +229,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
         fail('not-pskc', `the ${shownValue(local)} is in namespace ${shownValue(namespace)}, not RFC 6030's ${PSKC_NAMESPACE} (nor one of its drafts')`);
       }
       pskcNs = namespace;
-      handler.root({ name: local, namespace, attrs, line: lineAt(parser.position) });
+      handler.root({ name: local, qname, namespace, attrs, line: lineAt(parser.position) });
     } else {
       const el: XmlElement = {
         name: local,
@@ -236,6 +240,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
         // The line of the start tag's end: where it starts, unless its attributes span lines.
         line: depth === 1 ? lineAt(parser.position) : 0,
       };
+      if (depth === 1 && !el.inPskc) el.namespace = ns ?? '';
       if (depth === 1) {
         treeElements = 0;
         treeText = 0;

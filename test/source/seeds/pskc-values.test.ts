@@ -86,3 +86,39 @@ describe('PSKC integers: text that is not a number is refused, not decoded into 
     expect(problems[0]!.message).toMatch(/^the Counter Value of token 98765432187 is not a whole number/);
   });
 });
+
+describe('KeyPackages outside the PSKC namespace (a prefixed root, unprefixed children)', () => {
+  const pkg = `  <KeyPackage>
+    <DeviceInfo><SerialNo>N-1</SerialNo></DeviceInfo>
+    <Key Id="K-1" Algorithm="${NS}:totp"><Data><Secret><PlainValue>${TEST_SECRETS.a.toString('base64')}</PlainValue></Secret></Data></Key>
+  </KeyPackage>
+`;
+
+  it('are not read, and the error says where they are and why (with the first one\'s line)', async () => {
+    const path = tmp.file('prefixed-root.pskc', `<?xml version="1.0"?>\n<pskc:KeyContainer Version="1.0" xmlns:pskc="${NS}">\n\n${pkg}${pkg}</pskc:KeyContainer>\n`);
+    const { seeds, problems } = await read(path);
+    expect(seeds).toEqual([]);
+    expect(codes(problems)).toEqual(['error:pskc-invalid']);
+    expect(problems[0]).toMatchObject({ file: path, line: 4, field: 'KeyPackage', path: 'KeyPackage' });
+    expect(problems[0]!.message).toBe(
+      `the KeyContainer holds no KeyPackage in its own namespace (${NS}): the first KeyPackage (line 4) is in no namespace, so it and any like it are not read (the KeyContainer's prefix "pskc" does not carry over to children written without one: the file needs them prefixed too, or the namespace declared as the default, xmlns="${NS}"); ask the vendor for a corrected file`,
+    );
+  });
+
+  it('in another namespace, the same (without the prefix hint); beside packages in the namespace, ignored as before', async () => {
+    const other = await read(tmp.file('other-ns.pskc', `<KeyContainer Version="1.0" xmlns="${NS}">\n${pkg.replace('<KeyPackage>', '<KeyPackage xmlns="urn:example:tokens">')}</KeyContainer>\n`));
+    expect(other.seeds).toEqual([]);
+    expect(codes(other.problems)).toEqual(['error:pskc-invalid']);
+    expect(other.problems[0]).toMatchObject({ line: 2, field: 'KeyPackage' });
+    expect(other.problems[0]!.message).toMatch(/^the KeyContainer holds no KeyPackage in its own namespace \(urn:ietf:params:xml:ns:keyprov:pskc\): the first KeyPackage \(line 2\) is in namespace "urn:example:tokens", so it and any like it are not read; ask the vendor/);
+
+    const mixed = await read(tmp.file('mixed-ns.pskc', `<KeyContainer Version="1.0" xmlns="${NS}">\n${pkg.replace('<KeyPackage>', '<KeyPackage xmlns="urn:example:tokens">')}${pkg.replace('N-1', 'N-2')}</KeyContainer>\n`));
+    expect(mixed.problems).toEqual([]);
+    expect(mixed.seeds.map((s) => s.serial)).toEqual(['N-2']);
+  });
+
+  it('a container with no package at all says so at the KeyContainer', async () => {
+    const { problems } = await read(tmp.file('empty.pskc', `<?xml version="1.0"?>\n<KeyContainer Version="1.0" xmlns="${NS}"/>\n`));
+    expect(problems).toMatchObject([{ code: 'pskc-invalid', line: 2, field: 'KeyPackage', message: 'the KeyContainer holds no KeyPackage' }]);
+  });
+});
