@@ -98,4 +98,11 @@ export interface OathSeed {
   source: string;
   /** Line of the seed in its file (CSV row, or the line where the PSKC KeyPackage starts). */
   line?: number;
+  /**
+   * Where the serial and the secret were read from, for problems about them (seed-duplicate,
+   * secret-duplicate): the CSV column as its header names it, or the PSKC element (`SerialNo`, a Key
+   * `Id` standing in for it, `Secret`). One string per file, shared by its seeds.
+   */
+  serialField?: string;
+  secretField?: string;
 }

@@ -46,7 +46,7 @@ export interface WireSeeds {
   hasCounter: Uint8Array;
   drifts: Float64Array;
   lines: Float64Array;
-  /** The batch's distinct source, manufacturer and model values. */
+  /** The batch's distinct source, manufacturer, model and field-name values. */
   values: string[];
   /** Index into `values`; -1 for none. */
   sources: Int32Array;
@@ -55,6 +55,9 @@ export interface WireSeeds {
   users: (string | null)[];
   /** PSKC Key Ids; null for none. */
   keyIds: (string | null)[];
+  /** Index into `values` of the serial's and the secret's column or element; -1 for none. */
+  serialFields: Int32Array;
+  secretFields: Int32Array;
   /**
    * The seeds' fingerprints one after another (16 hex characters each), computed on the worker's
    * side: the main thread, busy with users.csv's phones, finishes after the worker, not before.
@@ -234,6 +237,8 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     models: new Int32Array(n),
     users: new Array<string | null>(n),
     keyIds: new Array<string | null>(n),
+    serialFields: new Int32Array(n),
+    secretFields: new Int32Array(n),
     fingerprints: '',
     secrets: new Uint8Array(total),
     offsets,
@@ -268,6 +273,8 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.models[i] = indexOf(s.model);
     w.users[i] = s.user || null;
     w.keyIds[i] = s.keyId ?? null;
+    w.serialFields[i] = indexOf(s.serialField);
+    w.secretFields[i] = indexOf(s.secretField);
     w.secrets.set(bytes, offsets[i]!);
     fingerprints[i] = secretFingerprint(bytes);
   }
@@ -278,7 +285,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
 
 /** The buffers of a WireSeeds to transfer with it. */
 export function wireTransfer(w: WireSeeds): ArrayBuffer[] {
-  return [w.serialEnds, w.types, w.algorithms, w.digits, w.periods, w.counters, w.hasCounter, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
+  return [w.serialEnds, w.types, w.algorithms, w.digits, w.periods, w.counters, w.hasCounter, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.serialFields, w.secretFields, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
 }
 
 /**
@@ -316,6 +323,8 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
     if (w.models[i] !== -1) seed.model = values[w.models[i]!]!;
     if (w.users[i] !== null) seed.user = w.users[i]!;
     if (w.keyIds[i] !== null) seed.keyId = w.keyIds[i]!;
+    if (w.serialFields[i] !== -1) seed.serialField = values[w.serialFields[i]!]!;
+    if (w.secretFields[i] !== -1) seed.secretField = values[w.secretFields[i]!]!;
     out[i] = seed;
   }
   return out;

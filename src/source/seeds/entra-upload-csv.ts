@@ -4,7 +4,7 @@ import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
-import { forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
+import { fieldsOf, forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
 import { ENTRA_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
@@ -69,6 +69,7 @@ export async function readEntraUploadCsv(path: string, display: string, shape: S
             model: row.get('model'),
             source: display,
             line: row.line,
+            ...fieldsOf(row, 'serial', 'secret'),
           },
           bytes,
           problems,

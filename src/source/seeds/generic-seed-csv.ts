@@ -4,7 +4,7 @@ import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseCounter, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
-import { forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
+import { fieldsOf, forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
 import { GENERIC_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
@@ -119,6 +119,7 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
             user: composedUsername(row.get('user')),
             source: display,
             line: row.line,
+            ...fieldsOf(row, 'serial', 'secret'),
           },
           bytes,
           problems,

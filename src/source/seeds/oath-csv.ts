@@ -110,7 +110,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
         continue;
       }
       const user = version === 2 ? composedUsername(cells[0] ?? '') : '';
-      seeds.push(makeOathSeed({ serial, type, algorithm, digits, period, counter, user, source: display, line }, bytes, problems, where(1)));
+      seeds.push(makeOathSeed({ serial, type, algorithm, digits, period, counter, user, source: display, line, serialField: FIELDS[0], secretField: FIELDS[1] }, bytes, problems, where(1)));
     }
   } catch (err) {
     if (!reportCsvReadFailure(err, display, problems)) throw err;

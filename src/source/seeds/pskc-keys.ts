@@ -17,6 +17,20 @@ export class PskcFatal extends Error {
   }
 }
 
+/** Where a problem of the file's keys is: the line, element path and element, as far as known. */
+interface Place {
+  line?: number;
+  path?: string;
+  field?: string;
+}
+
+/** An element's place: its path below the KeyContainer, its name, and its line when the stream kept it. */
+function placeOf(el: XmlElement | undefined, path: string): Place {
+  const place: Place = { path, field: path.slice(path.lastIndexOf('/') + 1) };
+  if (el !== undefined && el.line > 0) place.line = el.line;
+  return place;
+}
+
 /** Iteration counts above this are refused: a hostile file could otherwise stall the run for hours. */
 const MAX_PBKDF2_ITERATIONS = 10_000_000;
 
@@ -89,6 +103,10 @@ export class PskcKeys {
   #mac: MacKey | null | undefined;
   #keyConfirmed = false;
   #unprotected = 0;
+  /** Where the first value nothing protects is, for the file's one problem about them. */
+  #firstUnprotected: Where | undefined;
+  /** Where the file's first encrypted value is: what a problem of the key is placed at when the file has no EncryptionKey. */
+  #firstValue: Place = {};
   /** The drafts' container-level IV (the CipherValues then hold no IV). */
   readonly #iv: Buffer | undefined;
 
@@ -116,8 +134,9 @@ export class PskcKeys {
    * encrypted value of the file. Throws PskcFatal when the file cannot be decrypted at all.
    */
   async prepare(first: EncryptedField, line: number): Promise<void> {
+    this.#firstValue = { line, path: `${first.path}/${first.valueElement}`, field: first.name };
     const uri = this.#cipherUri(first);
-    const cipher = uri ? this.#cipher(uri, line) : undefined;
+    const cipher = uri ? this.#cipher(uri, this.#methodPlace(first, line)) : undefined;
     const candidates = await this.#resolveKeys(cipher);
     const key = candidates.length === 1 ? candidates[0]! : this.#choose(candidates, first, cipher);
     this.#key = key;
@@ -135,16 +154,16 @@ export class PskcKeys {
    * with valid padding, the check a single key given gets too; two that do are a tie.
    */
   #choose(candidates: ResolvedKey[], first: EncryptedField, cipher: ValueCipher | undefined): ResolvedKey {
-    const line = this.#keyLine();
+    const place = this.#keyPlace();
     const kind = candidates[0]!.kind;
     const given = `${candidates.length} ${kind === 'key' ? 'pre-shared keys (--pskc-key-file' : 'passwords (--pskc-password-file'} ${fileNames(candidates)})`;
     const data = first.cipherText === undefined ? null : decodeBase64(first.cipherText);
     if (cipher === undefined || data === null || data.length === 0) {
-      throw this.#fatal('pskc-invalid', `the file's first encrypted value (${first.path}) has no cipher or no valid ciphertext, so none of the ${given} can be tried on it`, line);
+      throw this.#fatal('pskc-invalid', `the file's first encrypted value (${first.path}) has no cipher or no valid ciphertext, so none of the ${given} can be tried on it`, this.#firstValue);
     }
     const fitting = candidates.filter((c) => cipher.keyLengths.includes(c.key.length));
     if (fitting.length === 0) {
-      throw this.#fatal('pskc-decrypt', `none of the ${given} is ${cipher.keyLengths.join(' or ')} bytes, as the file's cipher (${cipher.label}) needs`, line);
+      throw this.#fatal('pskc-decrypt', `none of the ${given} is ${cipher.keyLengths.join(' or ')} bytes, as the file's cipher (${cipher.label}) needs`, place);
     }
     if (fitting.length === 1) return fitting[0]!;
     const found = new Map<Evidence, ResolvedKey[]>();
@@ -153,7 +172,7 @@ export class PskcKeys {
       if (evidence !== undefined) addTo(found, evidence, c);
     }
     const best = EVIDENCE.find((e) => found.has(e));
-    if (best === undefined) throw this.#fatal('pskc-decrypt', `cannot decrypt the file with any of the ${given}: is its own among them? Nothing was read from the file`, line);
+    if (best === undefined) throw this.#fatal('pskc-decrypt', `cannot decrypt the file with any of the ${given}: is its own among them? Nothing was read from the file`, place);
     const keys = found.get(best)!;
     if (keys.length === 1) return keys[0]!;
     const why =
@@ -161,7 +180,7 @@ export class PskcKeys {
         ? `${first.macText === undefined ? 'its values carry no ValueMAC' : 'its first ValueMAC verifies under none of them'}, while a wrong ${kind} decrypts a value with valid padding about once in 256 times`
         : 'nothing in the file tells them apart';
     const which = keys.length === candidates.length ? `each of the ${given} decrypts the file` : `${keys.length} of the ${given} decrypt the file (${fileNames(keys)})`;
-    throw this.#fatal('pskc-decrypt', `${which}, and ${why}: which is its own is not guessed, and nothing was read from the file. Read it in a run with its own ${kind} alone`, line);
+    throw this.#fatal('pskc-decrypt', `${which}, and ${why}: which is its own is not guessed, and nothing was read from the file. Read it in a run with its own ${kind} alone`, place);
   }
 
   /** How strongly the file's first value shows `c` to be its key; undefined when it does not decrypt. */
@@ -195,7 +214,7 @@ export class PskcKeys {
       problems.error('pskc-invalid', where, `the ${field.valueElement} of ${what} has no EncryptionMethod Algorithm`);
       return null;
     }
-    const cipher = this.#cipher(methodUri, line);
+    const cipher = this.#cipher(methodUri, this.#methodPlace(field, line));
     const data = field.cipherText === undefined ? null : decodeBase64(field.cipherText);
     if (data === null || data.length === 0) {
       problems.error('pskc-invalid', where, `the ${field.valueElement} of ${what} has no valid Base64 ${field.valueElement === 'Value' ? 'Value' : 'CipherData/CipherValue'}`);
@@ -217,7 +236,10 @@ export class PskcKeys {
       return null;
     }
     if (this.macMode !== 'off') {
+      const unprotected = this.#unprotected;
       const failure = this.#macFailure(field, cipher, data, result.plain);
+      // The ValueMAC missing: placed at its value's element, as a missing element is.
+      if (unprotected === 0 && this.#unprotected > 0) this.#firstUnprotected = { ...where, path: field.path, field: 'ValueMAC' };
       if (failure !== undefined) {
         result.plain.fill(0);
         return this.#macFailed(what, failure, where, field.path, problems);
@@ -237,11 +259,13 @@ export class PskcKeys {
     const n = this.#unprotected;
     if (n === 0) return undefined;
     const what = `${n} encrypted value(s) carry no ValueMAC and the file declares no MACMethod: nothing shows whether they were altered`;
-    if (this.macMode === 'allow-unprotected') return { severity: 'warning', code: 'pskc-mac', file: this.file, message: `${what} (read under --pskc-mac allow-unprotected)` };
+    // Placed at the first such value (the file's MACMethod is what is missing, and has no place).
+    const at = { ...this.#firstUnprotected, file: this.file };
+    if (this.macMode === 'allow-unprotected') return { severity: 'warning', code: 'pskc-mac', ...at, message: `${what} (read under --pskc-mac allow-unprotected)` };
     return {
       severity: 'error',
       code: 'pskc-mac',
-      file: this.file,
+      ...at,
       message: `${what}, so the whole file is refused (--pskc-mac ${this.macMode}). Ask the vendor for a file with ValueMACs; if you trust this one, --pskc-mac allow-unprotected reads it`,
     };
   }
@@ -282,16 +306,22 @@ export class PskcKeys {
     return undefined;
   }
 
-  #cipher(uri: string, line: number | undefined): ValueCipher {
+  #cipher(uri: string, place: Place): ValueCipher {
     const cipher = valueCipher(uri);
     if (cipher === undefined) {
       throw this.#fatal(
         'pskc-decrypt',
         `encryption algorithm ${shownValue(uri)} is not supported (supported: ${SUPPORTED_CIPHER_LABELS.join(', ')}); ask the vendor for a file in one of those`,
-        line,
+        place,
       );
     }
     return cipher;
+  }
+
+  /** Where a value's cipher is named: its own EncryptionMethod (at its package's line), else the container's (the drafts). */
+  #methodPlace(field: EncryptedField, line: number): Place {
+    if (field.cipherUri !== undefined) return { line, path: `${field.path}/${field.valueElement}/EncryptionMethod`, field: 'EncryptionMethod' };
+    return placeOf(this.container.encryptionMethod, 'EncryptionMethod');
   }
 
   #keyFor(cipher: ValueCipher): ResolvedKey {
@@ -301,36 +331,52 @@ export class PskcKeys {
       throw this.#fatal(
         'pskc-decrypt',
         `the ${resolved.source} is ${resolved.key.length} bytes but the file's cipher (${cipher.label}) needs a ${cipher.keyLengths.join(' or ')}-byte key`,
-        this.#keyLine(),
+        this.#keyPlace(),
       );
     }
     return resolved;
   }
 
-  #keyLine(): number | undefined {
-    return (this.container.encryptionKey ?? this.container.encryptionMethod)?.line;
+  /**
+   * Where a problem of the file key is: the EncryptionKey (the drafts: the container's EncryptionMethod),
+   * else the first encrypted value (a file that says nothing of its key).
+   */
+  #keyPlace(): Place {
+    const { encryptionKey, encryptionMethod } = this.container;
+    if (encryptionKey !== undefined) return placeOf(encryptionKey, 'EncryptionKey');
+    if (encryptionMethod !== undefined) return placeOf(encryptionMethod, 'EncryptionMethod');
+    return this.#firstValue;
   }
 
   async #resolveKeys(cipher: ValueCipher | undefined): Promise<ResolvedKey[]> {
     const ek = this.container.encryptionKey;
-    const line = this.#keyLine();
     const derived = childAny(ek, 'DerivedKey');
     if (derived !== undefined) {
-      const passwords = this.#passwords(line);
+      const derivedPath = `EncryptionKey/${derived.name}`;
+      const passwords = this.#passwords(placeOf(derived, derivedPath));
       const method = childAny(derived, 'KeyDerivationMethod');
+      const methodPath = `${derivedPath}/KeyDerivationMethod`;
       const uri = attr(method, 'Algorithm') ?? '';
       if (algorithmName(uri) !== 'pbkdf2') {
-        throw this.#fatal('pskc-decrypt', `key derivation ${shownValue(uri)} is not supported (only PBKDF2)`, line);
+        throw this.#fatal('pskc-decrypt', `key derivation ${shownValue(uri)} is not supported (only PBKDF2)`, method === undefined ? placeOf(derived, derivedPath) : placeOf(method, methodPath));
       }
       const params = childAny(method, 'PBKDF2-params');
-      const salt = this.#salt(childAny(childAny(params, 'Salt'), 'Specified')?.text, line);
-      const iterations = this.#iterations(childAny(params, 'IterationCount')?.text, line);
+      const paramsPath = `${methodPath}/PBKDF2-params`;
+      // A parameter that is missing is placed at its parent, the nearest element there is.
+      const param = (name: string, parent = params, parentPath = paramsPath): Place => {
+        const el = childAny(parent, name);
+        return el !== undefined ? placeOf(el, `${parentPath}/${name}`) : { ...placeOf(parent ?? method, parent === undefined ? methodPath : parentPath), field: name };
+      };
+      const saltEl = childAny(params, 'Salt');
+      const salt = this.#salt(childAny(saltEl, 'Specified')?.text, saltEl === undefined ? param('Salt') : param('Specified', saltEl, `${paramsPath}/Salt`));
+      const iterations = this.#iterations(childAny(params, 'IterationCount')?.text, param('IterationCount'));
       const lengthText = childAny(params, 'KeyLength')?.text;
+      const keyLengthPlace = param('KeyLength');
       const keyLength = lengthText === undefined ? (cipher?.keyLengths[0] ?? 16) : parseInteger(lengthText, 1, 64);
-      if (keyLength === null) throw this.#fatal('pskc-invalid', 'PBKDF2 KeyLength must be a whole number from 1 to 64', line);
+      if (keyLength === null) throw this.#fatal('pskc-invalid', 'PBKDF2 KeyLength must be a whole number from 1 to 64', keyLengthPlace);
       const prfUri = attr(childAny(params, 'PRF'), 'Algorithm');
       const prf = prfUri === undefined || prfUri.trim() === '' ? 'sha1' : hmacHash(prfUri);
-      if (prf === undefined || prf === 'md5') throw this.#fatal('pskc-decrypt', `PBKDF2 PRF ${shownValue(String(prfUri))} is not supported`, line);
+      if (prf === undefined || prf === 'md5') throw this.#fatal('pskc-decrypt', `PBKDF2 PRF ${shownValue(String(prfUri))} is not supported`, param('PRF'));
       return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf }) })));
     }
     // The drafts: a password-based cipher named on the container's EncryptionMethod, its salt and
@@ -338,10 +384,15 @@ export class PskcKeys {
     const method = this.container.encryptionMethod;
     const methodUri = PskcKeys.containerCipherUri(this.container);
     if (method !== undefined && methodUri !== undefined && (algorithmName(methodUri).startsWith('pbe') || childAny(method, 'PBESalt') !== undefined)) {
-      const pbeCipher = this.#cipher(methodUri, line);
-      const passwords = this.#passwords(line);
-      const salt = this.#salt(childAny(method, 'PBESalt')?.text, line);
-      const iterations = this.#iterations(childAny(method, 'PBEIterationCount')?.text, line);
+      const methodPlace = placeOf(method, 'EncryptionMethod');
+      const pbeCipher = this.#cipher(methodUri, methodPlace);
+      const passwords = this.#passwords(methodPlace);
+      const param = (name: string): Place => {
+        const el = childAny(method, name);
+        return el !== undefined ? placeOf(el, `EncryptionMethod/${name}`) : { ...methodPlace, field: name };
+      };
+      const salt = this.#salt(childAny(method, 'PBESalt')?.text, param('PBESalt'));
+      const iterations = this.#iterations(childAny(method, 'PBEIterationCount')?.text, param('PBEIterationCount'));
       const keyLength = pbeKeyLength(methodUri, pbeCipher);
       return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf: 'sha1' }) })));
     }
@@ -349,22 +400,22 @@ export class PskcKeys {
       throw this.#fatal(
         'pskc-decrypt',
         'the file is encrypted for a certificate (asymmetric key transport), which is not supported: ask the vendor for a file protected by a pre-shared key or a password',
-        line,
+        this.#keyPlace(),
       );
     }
     const keys = givenKeys(this.opts);
     if (keys.length === 0) {
       const name = childAny(ek, 'KeyName')?.text.trim();
-      throw this.#fatal('pskc-decrypt', `the file is encrypted with a pre-shared key${name ? ` (KeyName ${shownValue(name)})` : ''}: give it with --pskc-key-file`, line);
+      throw this.#fatal('pskc-decrypt', `the file is encrypted with a pre-shared key${name ? ` (KeyName ${shownValue(name)})` : ''}: give it with --pskc-key-file`, this.#keyPlace());
     }
     return keys.map((k) => (keys.length === 1 ? { key: k.key, kind: 'key', source: 'pre-shared key (--pskc-key-file)' } : { key: k.key, kind: 'key', source: `pre-shared key of --pskc-key-file ${fileName(k)}`, file: fileName(k) }));
   }
 
   /** The passwords given, each with how messages name it. */
-  #passwords(line: number | undefined): { password: string; kind: 'password'; source: string; file?: string }[] {
+  #passwords(place: Place): { password: string; kind: 'password'; source: string; file?: string }[] {
     const passwords = givenPasswords(this.opts);
     if (passwords.length === 0) {
-      throw this.#fatal('pskc-decrypt', 'the file is encrypted with a password-derived key (PBKDF2): give the password with --pskc-password-file', line);
+      throw this.#fatal('pskc-decrypt', 'the file is encrypted with a password-derived key (PBKDF2): give the password with --pskc-password-file', place);
     }
     return passwords.map((p) =>
       passwords.length === 1
@@ -373,15 +424,15 @@ export class PskcKeys {
     );
   }
 
-  #salt(text: string | undefined, line: number | undefined): Buffer {
+  #salt(text: string | undefined, place: Place): Buffer {
     const salt = decodeBase64(text ?? '');
-    if (salt === null || salt.length === 0) throw this.#fatal('pskc-invalid', 'incomplete PBKDF2 parameters: no Salt/Specified value', line);
+    if (salt === null || salt.length === 0) throw this.#fatal('pskc-invalid', 'incomplete PBKDF2 parameters: no Salt/Specified value', place);
     return salt;
   }
 
-  #iterations(text: string | undefined, line: number | undefined): number {
+  #iterations(text: string | undefined, place: Place): number {
     const iterations = parseInteger(text ?? '', 1, MAX_PBKDF2_ITERATIONS);
-    if (iterations === null) throw this.#fatal('pskc-invalid', `PBKDF2 IterationCount must be a whole number from 1 to ${MAX_PBKDF2_ITERATIONS}`, line);
+    if (iterations === null) throw this.#fatal('pskc-invalid', `PBKDF2 IterationCount must be a whole number from 1 to ${MAX_PBKDF2_ITERATIONS}`, place);
     return iterations;
   }
 
@@ -395,26 +446,30 @@ export class PskcKeys {
     const declared = macMethod ?? digestMethod;
     const uri = (declared !== undefined ? (attr(declared, 'Algorithm') ?? attr(declared, 'algorithm')) : macAlgorithm?.text)?.trim();
     if (uri === undefined || (declared === undefined && uri === '')) return this.draft ? { hash: 'sha1', key: resolved.key, declared: false, fromMacKey: false } : null;
-    const line = (declared ?? macAlgorithm)?.line;
+    const macEl = declared ?? macAlgorithm!;
     const hash = hmacHash(uri);
     if (hash === undefined && this.macMode !== 'off') {
-      throw this.#fatal('pskc-mac', `MACMethod algorithm ${shownValue(uri)} is not supported (HMAC-SHA1/224/256/384/512, HMAC-MD5); --pskc-mac off reads the file without checking MACs`, line);
+      throw this.#fatal('pskc-mac', `MACMethod algorithm ${shownValue(uri)} is not supported (HMAC-SHA1/224/256/384/512, HMAC-MD5); --pskc-mac off reads the file without checking MACs`, placeOf(macEl, macEl.name));
     }
     const macKeyEl = child(macMethod, 'MACKey');
     if (macKeyEl === undefined) {
       // Older drafts MAC with the encryption key itself.
       return { hash, key: resolved.key, declared: true, fromMacKey: false };
     }
-    const cipherUri = attr(childAny(macKeyEl, 'EncryptionMethod'), 'Algorithm');
-    if (!cipherUri) throw this.#fatal('pskc-invalid', 'MACKey has no EncryptionMethod Algorithm', line);
-    const cipher = this.#cipher(cipherUri, line);
-    const data = decodeBase64(childAny(childAny(macKeyEl, 'CipherData'), 'CipherValue')?.text ?? '');
-    if (data === null) throw this.#fatal('pskc-invalid', 'MACKey has no valid Base64 CipherData/CipherValue', line);
+    const macKeyPath = 'MACMethod/MACKey';
+    const methodEl = childAny(macKeyEl, 'EncryptionMethod');
+    const cipherUri = attr(methodEl, 'Algorithm');
+    if (!cipherUri) throw this.#fatal('pskc-invalid', 'MACKey has no EncryptionMethod Algorithm', methodEl === undefined ? placeOf(macKeyEl, macKeyPath) : placeOf(methodEl, `${macKeyPath}/EncryptionMethod`));
+    const cipher = this.#cipher(cipherUri, placeOf(methodEl, `${macKeyPath}/EncryptionMethod`));
+    const cipherValueEl = childAny(childAny(macKeyEl, 'CipherData'), 'CipherValue');
+    const cipherValuePlace = cipherValueEl === undefined ? placeOf(macKeyEl, macKeyPath) : placeOf(cipherValueEl, `${macKeyPath}/CipherData/CipherValue`);
+    const data = decodeBase64(cipherValueEl?.text ?? '');
+    if (data === null) throw this.#fatal('pskc-invalid', 'MACKey has no valid Base64 CipherData/CipherValue', cipherValuePlace);
     if (trial && !cipher.keyLengths.includes(resolved.key.length)) return 'wrong-key';
     const key = trial ? resolved.key : this.#keyFor(cipher).key;
     const result = decryptValue(cipher, key, data, cipher.kind === 'cbc' ? this.#iv : undefined);
     if (!result.ok) {
-      if (result.reason === 'length') throw this.#fatal('pskc-invalid', 'the MACKey CipherValue is not an IV followed by whole cipher blocks', line);
+      if (result.reason === 'length') throw this.#fatal('pskc-invalid', 'the MACKey CipherValue is not an IV followed by whole cipher blocks', cipherValuePlace);
       return 'wrong-key';
     }
     return { hash, key: result.plain, declared: true, fromMacKey: true };
@@ -422,12 +477,14 @@ export class PskcKeys {
 
   #wrongKey(resolved: ResolvedKey): PskcFatal {
     const given = resolved.file !== undefined ? 'the' : 'the given';
-    return this.#fatal('pskc-decrypt', `cannot decrypt the file with ${given} ${resolved.source}: wrong ${resolved.kind}? Nothing was read from the file`, this.#keyLine());
+    return this.#fatal('pskc-decrypt', `cannot decrypt the file with ${given} ${resolved.source}: wrong ${resolved.kind}? Nothing was read from the file`, this.#keyPlace());
   }
 
-  #fatal(code: ProblemCode, message: string, line?: number): PskcFatal {
+  #fatal(code: ProblemCode, message: string, place: Place): PskcFatal {
     const p: Omit<Problem, 'severity'> = { code, file: this.file, message };
-    if (line !== undefined && line > 0) p.line = line;
+    if (place.line !== undefined && place.line > 0) p.line = place.line;
+    if (place.path) p.path = place.path;
+    if (place.field) p.field = place.field;
     return new PskcFatal(p);
   }
 }

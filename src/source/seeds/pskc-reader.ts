@@ -19,6 +19,11 @@ import type { SeedSink } from './seed-sink.js';
 import { composedUsername } from '../../model/username.js';
 import { shownValue } from '../../model/shown-value.js';
 
+/** The Key's id attribute as the file names it: RFC 6030's `Id`, the drafts' `KeyId` (-00: `SecretId`). */
+function idAttribute(key: XmlElement): string {
+  return attr(key, 'Id') !== undefined ? 'Id' : attr(key, 'KeyId') !== undefined ? 'KeyId' : 'SecretId';
+}
+
 /** What a secret-suspect error on a key says happens, and what to do. */
 const SKIPPED_ENCODED_TWICE = 'the key is skipped: ask the vendor for a file with the seed encoded once';
 
@@ -112,6 +117,8 @@ class PskcFileReader {
   /** The first KeyPackage (or Device) outside the container's namespace: why a file holds no package, if it holds none. */
   #strayPackage: XmlElement | undefined;
   #macFailures = 0;
+  /** Where the first ValueMAC that failed is: the file's refusal is placed there. */
+  #firstMacFailure: Where | undefined;
   /** What Policy dates are checked against: one time for the whole file. */
   readonly #now: Date;
 
@@ -130,7 +137,7 @@ class PskcFileReader {
     } catch (err) {
       if (err instanceof PskcStreamError) {
         const code: ProblemCode = err.kind === 'unsafe' ? 'pskc-unsafe' : err.kind === 'not-pskc' ? 'seed-format-unknown' : 'pskc-invalid';
-        return this.#refuse(problems, { severity: 'error', code, ...this.#where(err.line), message: `${err.message}; the file is refused` });
+        return this.#refuse(problems, { severity: 'error', code, ...this.#where(err.line, err.place.path, err.place.field), message: `${err.message}; the file is refused` });
       }
       if (err instanceof PskcFatal) return this.#refuse(problems, { severity: 'error', ...err.problem });
       const errno = err as NodeJS.ErrnoException;
@@ -144,8 +151,9 @@ class PskcFileReader {
       return this.#refuse(problems, {
         severity: 'error',
         code: 'pskc-mac',
+        ...this.#firstMacFailure,
         file: this.#display,
-        message: `${this.#macFailures} ValueMAC check(s) failed, so the whole file is refused (--pskc-mac ${this.#macMode}). The file may have been altered; if you trust it, --pskc-mac skip reads the other keys`,
+        message: `${this.#macFailures} ValueMAC check(s) failed${this.#firstMacFailure?.line !== undefined ? ` (the first at line ${this.#firstMacFailure.line})` : ''}, so the whole file is refused (--pskc-mac ${this.#macMode}). The file may have been altered; if you trust it, --pskc-mac skip reads the other keys`,
       });
     }
     const unprotected = this.#keys?.unprotectedProblem();
@@ -186,7 +194,7 @@ class PskcFileReader {
     const root = this.#root;
     const version = root?.attrs.Version ?? root?.attrs.version;
     if (dialect === 'rfc6030' && version !== undefined && !RFC6030_VERSION.test(version.trim())) {
-      throw new PskcStreamError('invalid', `KeyContainer Version ${shownValue(String(version))} is not supported (expected 1.0)`, root?.line);
+      throw new PskcStreamError('invalid', `KeyContainer Version ${shownValue(String(version))} is not supported (expected 1.0)`, root?.line, { field: 'Version' });
     }
   }
 
@@ -211,7 +219,7 @@ class PskcFileReader {
         if (this.#dialect === undefined) this.#decideDialect(el.name === 'Device' ? 'draft' : 'rfc6030');
         const index = ++this.#packages;
         if (this.#keys === undefined) {
-          const first = this.#firstEncrypted(el);
+          const first = this.#firstEncrypted(el, index);
           if (first !== undefined) {
             // The first encrypted value: resolve the keys once (PBKDF2 is async), then read on.
             const keys = new PskcKeys(this.#display, this.#opts, this.#container, this.#macMode, this.#dialect === 'draft');
@@ -297,7 +305,7 @@ class PskcFileReader {
     // A Key Id standing in for a missing SerialNo becomes the serial, shown everywhere: checked the
     // same way, unless it has a GUID's exact shape (a Key Id may be one, as a UserId may).
     if (!serialNo && keyId !== undefined && !GUID.test(guidIdOf(keyId.trim()))) {
-      const idAttr = attr(key, 'Id') !== undefined ? 'Id' : attr(key, 'KeyId') !== undefined ? 'KeyId' : 'SecretId';
+      const idAttr = idAttribute(key);
       if (refuseSecretLikeCell(keyId, `Key ${idAttr} (standing in for the missing SerialNo)`, 'serial', this.#problems, this.#where(line, `${loc.pkg}/${key.name}`, idAttr), 'key')) return;
     }
     // From here on each problem that leaves the key out carries its serial (Problem.serial): the token's user is told why it has no seed.
@@ -433,6 +441,8 @@ class PskcFileReader {
         ...(keyId !== undefined ? { keyId: ownString(keyId) } : {}),
         source: this.#display,
         line,
+        serialField: serialNo ? 'SerialNo' : idAttribute(key),
+        secretField: 'Secret',
       },
       secret,
     );
@@ -556,11 +566,11 @@ class PskcFileReader {
   }
 
   /** The first encrypted value of a package, if any: the cue to resolve the file's keys. */
-  #firstEncrypted(pkg: XmlElement): EncryptedField | undefined {
+  #firstEncrypted(pkg: XmlElement, index: number): EncryptedField | undefined {
     for (const key of this.#keyElements(pkg)) {
       for (const name of ['Secret', 'Counter', 'TimeInterval', 'TimeDrift', 'Time'] as const) {
         const v = this.#dataValue(key, name);
-        const enc = v === undefined ? undefined : this.#encrypted(v, { pkg: pkg.name, key: key.name });
+        const enc = v === undefined ? undefined : this.#encrypted(v, { pkg: `${pkg.name}[${index}]`, key: key.name });
         if (enc !== undefined) return enc;
       }
     }
@@ -575,6 +585,7 @@ class PskcFileReader {
       const result = this.#keys.decrypt(enc, loc.serial, loc.line, this.#problems);
       if (result === 'mac-failed') {
         this.#macFailures++;
+        this.#firstMacFailure ??= this.#at(loc, `${this.#dataPath(v)}/ValueMAC`, 'ValueMAC');
         return null;
       }
       return result;

@@ -41,7 +41,10 @@ export interface XmlElement {
   children: XmlElement[];
   /** Text content; only kept for elements without child elements. */
   text: string;
-  /** 1-based line of the start tag; only set on KeyContainer children. */
+  /**
+   * 1-based line of the start tag; set on KeyContainer children and on everything inside those that
+   * are not key packages (EncryptionKey, MACMethod: a few elements a file), 0 elsewhere.
+   */
   line: number;
 }
 
@@ -57,12 +60,19 @@ export interface PskcRoot {
 
 export type PskcStreamFailureKind = 'invalid' | 'unsafe' | 'not-pskc';
 
+/** Where in the document a stream error is: the element path (below the KeyContainer) and the element or attribute. */
+export interface PskcStreamPlace {
+  path?: string;
+  field?: string;
+}
+
 /** The document cannot be read further. Messages name the problem, never document content. */
 export class PskcStreamError extends Error {
   constructor(
     readonly kind: PskcStreamFailureKind,
     message: string,
     readonly line?: number,
+    readonly place: PskcStreamPlace = {},
   ) {
     super(message);
     this.name = 'PskcStreamError';
@@ -154,8 +164,20 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   const scopes: { depth: number; bindings: Record<string, string>; defaultNs: string | undefined }[] = [];
 
   let pskcNs: string | undefined;
+  let rootName = '';
   let depth = 0;
   const open: XmlElement[] = [];
+  /** The current KeyContainer child keeps the lines of its elements (not a key package: few elements). */
+  let linesInside = false;
+  /** Key packages (KeyPackage, the drafts' Device) begun so far, so that a problem's path names one as the reader does. */
+  let packages = 0;
+  /** Where the parser is: the open elements below the KeyContainer (KeyPackage[3]/Key/Data), and the innermost. */
+  const place = (): PskcStreamPlace => {
+    if (depth === 0) return {};
+    if (open.length === 0) return { field: rootName };
+    const names = open.map((e, i) => (i === 0 && isPackage(e) ? `${e.name}[${packages}]` : e.name));
+    return { path: names.join('/'), field: open[open.length - 1]!.name };
+  };
   let text = '';
   let pending: Promise<void> | undefined;
   const waiting: XmlElement[] = [];
@@ -184,13 +206,21 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   };
 
   const fail = (kind: PskcStreamFailureKind, message: string): never => {
-    throw new PskcStreamError(kind, message, lineAt(parser.position));
+    throw new PskcStreamError(kind, message, lineAt(parser.position), place());
   };
 
   parser.on('doctype', () => {
     fail('unsafe', 'the document has a DOCTYPE declaration; PSKC files never need one and it is refused (no DTDs or entities are processed)');
   });
+  // saxes closes the element a wrong end tag stands for (`</Kee>` for `<Key>`) before it reports the
+  // end tag: the problem is placed at that element, not at its parent.
+  let lastClosed: XmlElement | undefined;
   parser.on('error', (err) => {
+    const at = place();
+    if (err.message.includes('unexpected close tag') && lastClosed !== undefined) {
+      const name = lastClosed.name;
+      throw new PskcStreamError('invalid', `not well-formed XML: ${err.message}`, lineAt(parser.position), { path: at.path === undefined ? name : `${at.path}/${name}`, field: name });
+    }
     fail('invalid', `not well-formed XML: ${err.message}`);
   });
   // Namespace declarations are rare: note them per attribute so that opentag walks attributes only then.
@@ -229,18 +259,24 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
         fail('not-pskc', `the ${shownValue(local)} is in namespace ${shownValue(namespace)}, not RFC 6030's ${PSKC_NAMESPACE} (nor one of its drafts')`);
       }
       pskcNs = namespace;
+      rootName = local;
       handler.root({ name: local, qname, namespace, attrs, line: lineAt(parser.position) });
     } else {
+      const inPskc = (ns ?? '') === pskcNs;
+      if (depth === 1) {
+        linesInside = !((local === 'KeyPackage' || local === 'Device') && inPskc);
+        if (!linesInside) packages++;
+      }
       const el: XmlElement = {
         name: local,
-        inPskc: (ns ?? '') === pskcNs,
+        inPskc,
         attrs,
         children: NO_CHILDREN,
         text: '',
         // The line of the start tag's end: where it starts, unless its attributes span lines.
-        line: depth === 1 ? lineAt(parser.position) : 0,
+        line: depth === 1 || linesInside ? lineAt(parser.position) : 0,
       };
-      if (depth === 1 && !el.inPskc) el.namespace = ns ?? '';
+      if (depth === 1 && !inPskc) el.namespace = ns ?? '';
       if (depth === 1) {
         treeElements = 0;
         treeText = 0;
@@ -290,6 +326,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     }
     if (depth === 0) return;
     const el = open.pop()!;
+    lastClosed = el;
     if (el.children.length === 0) el.text = text;
     text = '';
     if (depth === 1) deliver(el);
@@ -344,9 +381,12 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
       if (stream.bytesRead > maxBytes) {
         throw new PskcStreamError('unsafe', `the file is larger than the ${maxBytes}-byte limit for PSKC files`);
       }
-      if (s.includes('\uFFFD')) {
-        setChunk(s);
-        throw new PskcStreamError('invalid', 'the file is not valid UTF-8 text', lineAt(chunkStart + s.indexOf('\uFFFD')));
+      const bad = s.indexOf('\uFFFD');
+      if (bad !== -1) {
+        // Parsed up to the bad byte, so that the problem names the element it is in (and an earlier
+        // problem in the document, if any, is the one reported).
+        await feed(s.slice(0, bad));
+        throw new PskcStreamError('invalid', 'the file is not valid UTF-8 text', lineAt(chunkStart), place());
       }
       await feed(s);
     }
@@ -357,6 +397,11 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   } finally {
     stream.destroy();
   }
+}
+
+/** A key package: RFC 6030's KeyPackage, or the drafts' Device. */
+function isPackage(el: XmlElement): boolean {
+  return el.inPskc && (el.name === 'KeyPackage' || el.name === 'Device');
 }
 
 /** The first child with this local name in the PSKC namespace. */

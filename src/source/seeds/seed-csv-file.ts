@@ -28,6 +28,13 @@ export class SeedCsvRow<K extends string> {
   }
 }
 
+/** The serial's and the secret's columns, as the header names them, for a seed read from `row`. */
+export function fieldsOf<K extends string>(row: SeedCsvRow<K>, serial: K, secret: K): { serialField?: string; secretField?: string } {
+  const serialField = row.where(serial).field;
+  const secretField = row.where(secret).field;
+  return { ...(serialField !== undefined ? { serialField } : {}), ...(secretField !== undefined ? { secretField } : {}) };
+}
+
 /** How a seed CSV is written, as its first lines tell: the delimiter, and the line its header is on (an Excel `sep=;` line may come before it). */
 export interface SeedCsvShape {
   delimiter: CsvDelimiter;

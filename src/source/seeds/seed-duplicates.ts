@@ -7,9 +7,11 @@ function describe(seed: OathSeed): string {
   return seed.line === undefined ? seed.source : `${seed.source} line ${seed.line}`;
 }
 
-function whereIs(seed: OathSeed): Where {
+/** The seed's line, and its column or element (`field`) when the reader said which. */
+function whereIs(seed: OathSeed, field: string | undefined): Where {
   const where: Where = { file: seed.source };
   if (seed.line !== undefined) where.line = seed.line;
+  if (field !== undefined) where.field = field;
   return where;
 }
 
@@ -53,7 +55,7 @@ export class SeedDeduplicator {
       return true;
     }
     const first = this.seeds[earlier]!;
-    const where = whereIs(seed);
+    const where = whereIs(seed, seed.serialField);
     if (first.secret.equals(seed.secret)) {
       problems.warning('seed-duplicate', where, `token ${seed.serial} is also in ${describe(first)} with the same seed; this copy is ignored`);
     } else if (severalKeysOfOneDevice(first, seed)) {
@@ -96,7 +98,7 @@ export class SeedDeduplicator {
     if (!first.secret.equals(seed.secret)) return;
     problems.error(
       'secret-duplicate',
-      whereIs(seed),
+      whereIs(seed, seed.secretField),
       `token ${seed.serial} has the same secret as token ${first.serial} in ${describe(first)} (fingerprint ${seed.fingerprint}); no two tokens share a seed, so the file may have been altered (a secret copied from one token to another): find out which token the seed belongs to before migrating`,
     );
   }

@@ -84,6 +84,8 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
     return {
       kind: 'problem',
       code: 'seed-format-unknown',
+      // The line that was neither a known header nor an OATH CSV line (never quoted: it may be a secret).
+      line: headerLine,
       message:
         'not a recognised seed file: expected PSKC XML (RFC 6030 or its drafts), Entra\'s OATH upload CSV (header "upn,serial number,secret key,time interval,manufacturer,model"), a seed CSV whose header names a serial and a secret column, or the LinOTP/privacyIDEA OATH CSV (serial, hex key, hotp|totp, digits[, period or counter], no header)',
     };
