@@ -26,6 +26,7 @@ describe('validate --format json: seed file problems carry their line and field'
     copy: seedsFixture('psk-two-keys.pskc'),
     swapped: tmp.file('swapped.pskc', psk.replace(secrets[1]!, secrets[0]!).replace(/T-([12])</g, 'S-$1<')),
     badMac: seedsFixture('bad-mac.pskc'),
+    keyLength: tmp.file('keylength.pskc', readFileSync(seedsFixture('rfc6030-figure7.pskc'), 'utf8').replace('<KeyLength>16<', '<KeyLength>32<')),
     wrongKeyLength: seedsFixture('aes192-hotp-encrypted-counter.pskc'),
     truncated: seedsFixture('truncated.pskc'),
     counter: tmp.file('counter.pskc', `<KeyContainer Version="1.0" xmlns="${NS}"><KeyPackage><DeviceInfo><SerialNo>W-1</SerialNo></DeviceInfo><Key Algorithm="${NS}:hotp"><Data><Secret><PlainValue>${TEST_SECRETS.c.toString('base64')}</PlainValue></Secret><Counter><PlainValue>n/a</PlainValue></Counter></Data></Key></KeyPackage></KeyContainer>\n`),
@@ -47,6 +48,7 @@ describe('validate --format json: seed file problems carry their line and field'
     expect(byFile(files.copy)).toEqual(['seed-duplicate@15:SerialNo', 'seed-duplicate@45:SerialNo']);
     expect(byFile(files.swapped)).toEqual(['secret-duplicate@15:Secret', 'secret-duplicate@45:Secret']);
     expect(byFile(files.badMac)).toEqual(['pskc-mac@45:ValueMAC', 'pskc-mac@45:ValueMAC']);
+    expect(byFile(files.keyLength)).toEqual(['pskc-invalid@21:KeyLength']);
     expect(byFile(files.wrongKeyLength)).toEqual(['pskc-decrypt@4:EncryptionKey']);
     expect(byFile(files.truncated)).toEqual(['pskc-invalid@16:DeviceInfo']);
     expect(byFile(files.counter)).toEqual(['value-invalid@1:Counter']);

@@ -107,6 +107,8 @@ export class PskcKeys {
   #firstUnprotected: Where | undefined;
   /** Where the file's first encrypted value is: what a problem of the key is placed at when the file has no EncryptionKey. */
   #firstValue: Place = {};
+  /** A PBKDF2 key's length: the file's KeyLength (its place) or, without one, the first value's cipher's. */
+  #derivedLength: { bytes: number; keyLength?: Place } | undefined;
   /** The drafts' container-level IV (the CipherValues then hold no IV). */
   readonly #iv: Buffer | undefined;
 
@@ -328,11 +330,15 @@ export class PskcKeys {
     const resolved = this.#key;
     if (resolved === undefined) throw new Error('PskcKeys.prepare() was not awaited before decrypt()');
     if (!cipher.keyLengths.includes(resolved.key.length)) {
-      throw this.#fatal(
-        'pskc-decrypt',
-        `the ${resolved.source} is ${resolved.key.length} bytes but the file's cipher (${cipher.label}) needs a ${cipher.keyLengths.join(' or ')}-byte key`,
-        this.#keyPlace(),
-      );
+      const needs = `${cipher.label} needs a ${cipher.keyLengths.join(' or ')}-byte key`;
+      const derived = this.#derivedLength;
+      if (resolved.kind === 'password' && derived !== undefined) {
+        // The length is the file's doing (its KeyLength, or the first value's cipher), not the password's.
+        const keyLength = derived.keyLength;
+        if (keyLength !== undefined) throw this.#fatal('pskc-invalid', `${keyLengthSays(keyLength, derived.bytes)}, but the cipher ${needs}: the file's key derivation is wrong, not the password; ask the vendor for a corrected file`, keyLength);
+        throw this.#fatal('pskc-invalid', `the file's PBKDF2 parameters give no KeyLength, so the key is derived ${derived.bytes} bytes long for the cipher of its first value, but another value's cipher (${needs}); ask the vendor for a file with a KeyLength`, this.#keyPlace());
+      }
+      throw this.#fatal('pskc-decrypt', `the ${resolved.source} is ${resolved.key.length} bytes but the file's cipher (${cipher.label}) needs a ${cipher.keyLengths.join(' or ')}-byte key`, this.#keyPlace());
     }
     return resolved;
   }
@@ -374,6 +380,15 @@ export class PskcKeys {
       const keyLengthPlace = param('KeyLength');
       const keyLength = lengthText === undefined ? (cipher?.keyLengths[0] ?? 16) : parseInteger(lengthText, 1, 64);
       if (keyLength === null) throw this.#fatal('pskc-invalid', 'PBKDF2 KeyLength must be a whole number from 1 to 64', keyLengthPlace);
+      this.#derivedLength = lengthText === undefined ? { bytes: keyLength } : { bytes: keyLength, keyLength: keyLengthPlace };
+      // A KeyLength the cipher cannot take is the file's fault, and said so before the password is blamed (or PBKDF2 run).
+      if (lengthText !== undefined && cipher !== undefined && !cipher.keyLengths.includes(keyLength)) {
+        throw this.#fatal(
+          'pskc-invalid',
+          `${keyLengthSays(keyLengthPlace, keyLength)}, but its cipher (${cipher.label}) needs a ${cipher.keyLengths.join(' or ')}-byte key: the file's key derivation is wrong, not the password; ask the vendor for a corrected file`,
+          keyLengthPlace,
+        );
+      }
       const prfUri = attr(childAny(params, 'PRF'), 'Algorithm');
       const prf = prfUri === undefined || prfUri.trim() === '' ? 'sha1' : hmacHash(prfUri);
       if (prf === undefined || prf === 'md5') throw this.#fatal('pskc-decrypt', `PBKDF2 PRF ${shownValue(String(prfUri))} is not supported`, param('PRF'));
@@ -394,6 +409,7 @@ export class PskcKeys {
       const salt = this.#salt(childAny(method, 'PBESalt')?.text, param('PBESalt'));
       const iterations = this.#iterations(childAny(method, 'PBEIterationCount')?.text, param('PBEIterationCount'));
       const keyLength = pbeKeyLength(methodUri, pbeCipher);
+      this.#derivedLength = { bytes: keyLength };
       return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf: 'sha1' }) })));
     }
     if (childAny(ek, 'X509Data') !== undefined || childAny(ek, 'EncryptedKey') !== undefined || childAny(ek, 'KeyValue') !== undefined) {
@@ -487,6 +503,11 @@ export class PskcKeys {
     if (place.field) p.field = place.field;
     return new PskcFatal(p);
   }
+}
+
+/** "the file's PBKDF2 KeyLength (line 9) is 32 bytes": the fault named, with its line when known. */
+function keyLengthSays(place: Place, bytes: number): string {
+  return `the file's PBKDF2 KeyLength${place.line !== undefined ? ` (line ${place.line})` : ''} is ${bytes} bytes`;
 }
 
 /** The pre-shared keys given (`pskcKey` and `pskcKeys`), each once. */

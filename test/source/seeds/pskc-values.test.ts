@@ -87,6 +87,40 @@ describe('PSKC integers: text that is not a number is refused, not decoded into 
   });
 });
 
+describe('PBKDF2 KeyLength the cipher cannot take', () => {
+  // 22 characters: the error used to say "the password (--pskc-password-file) is 32 bytes".
+  const password = 'correct-horse-battery1';
+  const figure7 = readFileSync(seedsFixture('rfc6030-figure7.pskc'), 'utf8');
+
+  it('is the file\'s KeyLength (with its line), not the password, that is named; PBKDF2 is not even run', async () => {
+    expect(figure7.split('\n')[20]).toContain('<KeyLength>16</KeyLength>');
+    const path = tmp.file('keylength-32.pskc', figure7.replace('<KeyLength>16</KeyLength>', '<KeyLength>32</KeyLength>'));
+    for (const opts of [{ pskcPassword: password }, { pskcPasswords: [{ password, file: 'a.txt' }, { password: 'qwerty', file: 'b.txt' }] }]) {
+      const { seeds, problems, text } = await read(path, opts);
+      expect(seeds).toEqual([]);
+      expect(codes(problems)).toEqual(['error:pskc-invalid']);
+      expect(problems[0]).toMatchObject({ file: path, line: 21, field: 'KeyLength', path: 'EncryptionKey/DerivedKey/KeyDerivationMethod/PBKDF2-params/KeyLength' });
+      expect(problems[0]!.message).toBe(
+        "the file's PBKDF2 KeyLength (line 21) is 32 bytes, but its cipher (AES-128-CBC) needs a 16-byte key: the file's key derivation is wrong, not the password; ask the vendor for a corrected file",
+      );
+      expect(text).not.toContain(password);
+      expect(text).not.toContain('qwerty');
+    }
+  });
+
+  it('a KeyLength that fits the first value\'s cipher but not the MACKey\'s is named too', async () => {
+    // The MACKey's EncryptionMethod is the file's first aes128-cbc.
+    const path = tmp.file('mackey-aes256.pskc', figure7.replace('xmlenc#aes128-cbc', 'xmlenc#aes256-cbc'));
+    const { seeds, problems, text } = await read(path, { pskcPassword: password });
+    expect(seeds).toEqual([]);
+    expect(problems).toMatchObject([{ code: 'pskc-invalid', line: 21, field: 'KeyLength' }]);
+    expect(problems[0]!.message).toBe(
+      "the file's PBKDF2 KeyLength (line 21) is 16 bytes, but the cipher AES-256-CBC needs a 32-byte key: the file's key derivation is wrong, not the password; ask the vendor for a corrected file",
+    );
+    expect(text).not.toContain(password);
+  });
+});
+
 describe('KeyPackages outside the PSKC namespace (a prefixed root, unprefixed children)', () => {
   const pkg = `  <KeyPackage>
     <DeviceInfo><SerialNo>N-1</SerialNo></DeviceInfo>
