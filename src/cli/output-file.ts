@@ -9,8 +9,8 @@ import { UserError } from '../model/user-error.js';
  * An output file a command was asked to write (`--out`, `--report`, `--results`), checked before
  * any work: an empty name, a folder, or a place this process cannot create a file in is refused
  * at once, rather than after minutes of reading or, for apply, after the tenant was written.
- * The check creates and removes a file beside the target: `access()` says yes to root on a
- * read-only or pseudo file system.
+ * The check creates a file beside the target, writes a byte to it and removes it: `access()` says
+ * yes to root on a read-only or pseudo file system.
  */
 export async function checkOutputFile(flag: string, path: string | undefined, notTheSameAs: readonly string[] = []): Promise<void> {
   if (path === undefined) return;
@@ -31,11 +31,28 @@ export async function checkOutputFile(flag: string, path: string | undefined, no
   }
   const probe = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.probe`);
   try {
-    await (await open(probe, 'wx', 0o600)).close();
+    await writeProbe(probe);
   } catch (err) {
     throw new UserError(`${flag} ${path}: cannot write in ${dirname(target)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  } finally {
+    await unlink(probe).catch(() => undefined);
   }
-  await unlink(probe).catch(() => undefined);
+}
+
+/**
+ * Creates the probe and writes one byte to it, flushed: an empty file needs only an inode, so a disk
+ * that is 100% full passed a create-and-remove check and the run was sent, its results lost at the
+ * end (a black-box test). A disk that fills during the run is still found only when the file is written.
+ */
+async function writeProbe(probe: string): Promise<void> {
+  const fh = await open(probe, 'wx', 0o600);
+  try {
+    await fh.write(Buffer.of(0x0a));
+    // Flushed: a file system that allocates on write-back (NFS, some FUSE) says ENOSPC only then.
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A path with its folder's symbolic links resolved (the file itself may not exist yet). */

@@ -5,8 +5,23 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkOutputFile, inputFiles, writeOutputFile } from '../../src/cli/output-file.js';
 import { writeFileAtomic } from '../../src/io/atomic-file.js';
+import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 
 describe('checkOutputFile', () => {
+  it('refuses a folder on a disk that is full, where a file can still be made but not written (a black-box test: an apply was sent, its --results lost at the end)', async (ctx) => {
+    const dir = mkdtempSync(join(tmpdir(), 'outfile-full-'));
+    const cannot = mountTmpfs(dir, '4k');
+    if (cannot) ctx.skip(`cannot mount a tmpfs (${cannot})`);
+    try {
+      // Every block used; inodes are left, so an empty file is still made.
+      writeFileSync(join(dir, 'filler'), Buffer.alloc(4096));
+      await expect(checkOutputFile('--results', join(dir, 'r.csv'))).rejects.toThrow(`--results ${join(dir, 'r.csv')}: cannot write in ${dir} (ENOSPC)`);
+      expect(readdirSync(dir)).toEqual(['filler']);
+    } finally {
+      unmount(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('refuses an empty name, a folder, a name ending in /, and a folder it cannot create a file in; leaves nothing behind', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'outfile-'));
     try {
