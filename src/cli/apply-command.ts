@@ -313,7 +313,10 @@ async function run(opts: GraphCliOptions & { stateDir?: string; results?: string
     try {
       await writeResults(opts.results, 'results' in applied ? renderResultsCsv(applied.results, resultsRun(applied.outcome)) : (applied.resultsCsv ?? ''));
     } catch (err) {
-      throw new UserError(`${(err as Error).message}; the run itself is ${o.state} (the summary above): ${commandHint(['report', o.runId], opts.stateDir ? { stateDir: opts.stateDir } : {})} lists every user's outcome`, 1, { cause: err });
+      // As for standard output that is lost: a run's own state (3 partial, 4 stopped, 130/143
+      // interrupted) is kept, for what a script does next; a run all done whose results are lost is 1.
+      const own = exitStatus(o, interrupts.received());
+      throw new UserError(`${(err as Error).message}; the run itself is ${o.state} (the summary above): ${commandHint(['report', o.runId], opts.stateDir ? { stateDir: opts.stateDir } : {})} lists every user's outcome`, own === EXIT.ok ? EXIT.error : own, { cause: err });
     }
   }
   process.exitCode = exitStatus(o, interrupts.received());

@@ -1,5 +1,5 @@
 import type { Plan } from '../../src/plan/plan-model.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -7,6 +7,7 @@ import { CONTOSO, tempDir } from '../helpers/migration.js';
 import { CONTOSO_SEED_ARGS, planVia } from '../helpers/e2e.js';
 import { expectPlanApplied, parseCsv, writes, type PlanDoc, type Snapshot } from '../helpers/tenant-checks.js';
 import { runMain } from '../helpers/run-main.js';
+import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 import { readFileSync } from 'node:fs';
 
 /** The apply, resume and runs commands as an admin types them: options, errors, exit codes. */
@@ -235,6 +236,30 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     // A folder with runs of its own is listed as ever, no word of its sub-folders.
     expect((await runMain(['runs', '--state-dir', tenantDir])).stdout).not.toMatch(/tenant folder/);
   });
+
+  it('a --results file whose disk fills during the run: said with the report command, and the exit status is the run\'s (4 stopped by --waves), not 1 (a black-box test)', async (ctx) => {
+    const stateDir = join(tmp.dir, 's-results-full');
+    const outDir = join(tmp.dir, 'results-full');
+    // One page: the check's byte fits, the file's rows (some 200 bytes for each of the plan's users) do not.
+    const cannot = mountTmpfs(outDir, '4k');
+    if (cannot) ctx.skip(`cannot mount a tmpfs (${cannot})`);
+    try {
+      const results = join(outDir, 'wave.csv');
+      const stopped = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '5', '--waves', '1', '--results', results]);
+      const runId = /^Run (\S+):/.exec(stopped.stdout)![1]!;
+      expect(stopped.stdout).toMatch(/: stopped after wave 1 of \d+\./);
+      expect(stopped.stderr).toContain(`mfa-migrate: --results ${results}: cannot write it (ENOSPC); the run itself is stopped (the summary above): mfa-migrate report ${runId} --state-dir ${stateDir} lists every user's outcome`);
+      expect(stopped.code).toBe(4);
+      expect(readdirSync(outDir)).toEqual([]);
+      // A run all done whose results are lost is a failure, 1 (the output lost, as for standard output).
+      const done = await runMain(['resume', runId, '--graph-url', emu.url, '--state-dir', stateDir, '--results', results]);
+      expect(done.stdout).toMatch(/completed/);
+      expect(done.stderr).toContain(`mfa-migrate: --results ${results}: cannot write it (ENOSPC); the run itself is completed`);
+      expect(done.code).toBe(1);
+    } finally {
+      unmount(outDir);
+    }
+  }, 60_000);
 
   it('runs lists several runs newest first with their state and counts', async () => {
     const stateDir = join(tmp.dir, 's6');
