@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { appendSynced, syncDescriptor, syncDirectory } from '../io/fsync.js';
 import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
-import { readPlanHeader, type PlanHeader } from '../plan/plan-file.js';
+import { NewerPlanError, readPlanHeader } from '../plan/plan-file.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type RunKind = 'apply' | 'rollback';
@@ -684,15 +684,17 @@ export function journalProblem(check: JournalCheck, where?: string): string | un
 async function chainedByItsPlan(runDir: string, header: RunHeader): Promise<string | undefined> {
   const [dir, file] = header.kind === 'rollback' ? [join(runDir, '..', header.rollbackOf ?? ''), 'plan.jsonl'] : [runDir, header.planFile ?? 'plan.json'];
   if (file !== 'plan.jsonl') return undefined;
-  let plan: PlanHeader;
+  let version: string;
   try {
-    plan = await readPlanHeader(join(dir, file));
-  } catch {
-    return undefined;
+    version = (await readPlanHeader(join(dir, file))).format_version;
+  } catch (err) {
+    // A copy labelled later than this version reads was not written before the chain either.
+    if (!(err instanceof NewerPlanError)) return undefined;
+    version = err.version;
   }
-  const [major, minor] = plan.format_version.split('.').map(Number);
+  const [major, minor] = version.split('.').map(Number);
   if (major !== 2 || minor! < 2) return undefined;
-  return `${header.kind === 'rollback' ? `the plan copy of the run it undoes (${header.rollbackOf})` : "the run's plan copy"} is of format ${plan.format_version}, which only versions that chain their journals wrote`;
+  return `${header.kind === 'rollback' ? `the plan copy of the run it undoes (${header.rollbackOf})` : "the run's plan copy"} is of format ${version}, which only versions that chain their journals wrote`;
 }
 
 /** Whether the plan hash the chain starts from is the run's plan: its copy (apply), the undone run's (rollback). */

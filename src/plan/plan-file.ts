@@ -13,6 +13,7 @@ import type { TenantCutover, TenantHardwareToken, TenantSnapshot, TenantUser } f
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import { jsonSyntaxText } from '../model/json-syntax.js';
 import { matchedUser, type UserMatch } from '../model/user-match.js';
+import { packageVersion } from '../io/package-root.js';
 
 /**
  * The saved plan (`plan --out`, and each run's copy): this module alone reads and writes it.
@@ -22,8 +23,10 @@ import { matchedUser, type UserMatch } from '../model/user-match.js';
  * (`"t":"cutover"`, 2.2), per user (`"t":"user"`) and per finding (`"t":"finding"`), and an end line
  * counting the lines before it, so a cut-off file is refused. Every line is validated on reading. A
  * major version other than 2 is refused, except 1.x (one JSON object), which apply, resume and
- * rollback still read. A minor version adds fields or line types: readers ignore fields they do not
- * know (Terraform's rule). 2.1 added the input files with their SHA-256 (`inputs`, header), each
+ * rollback still read. A minor version adds fields or line types, or plans by changed rules: a file of
+ * a newer minor version than this one writes is refused as a newer version's (NewerPlanError), since
+ * it may hold what this version does not know and would drop unseen (Terraform refuses a plan file of
+ * another Terraform version); an older one is read, its later fields absent. 2.1 added the input files with their SHA-256 (`inputs`, header), each
  * user's MFA Server record (`server`) and methods after the plan (`methods_after`), and the summary's
  * counts that add up; 2.2 the cutover: its lines, `cutover_seen` in the header, and each user's group
  * memberships in `seen.memberOf`; 2.3 each user's memberships of the groups the authentication
@@ -507,8 +510,12 @@ export class SavedPlan {
         // Not a JSON line: a 1.x plan is one JSON object over many lines.
       }
       // 1.x: a JSON object over many lines (its first line is not JSON), or on one line.
-      const major = String((head as { format_version?: unknown } | null)?.format_version ?? '').split('.')[0];
+      const version = String((head as { format_version?: unknown } | null)?.format_version ?? '');
+      const major = version.split('.')[0];
       if (head === undefined || major === '1') {
+        // A whole JSON object on the first line with more lines after it is JSON Lines, 2.x's layout,
+        // whatever its header says: said so, not the JSON parse error reading it as one document gives.
+        if (head !== undefined && (await nextTextLine(reader).catch((err: unknown) => Promise.reject(cannotRead(path, err))))) throw layoutMismatch(path, version);
         await fh.close();
         return SavedPlan.openV1(path, file, await readFile(file).catch((err: unknown) => Promise.reject(cannotRead(path, err))));
       }
@@ -679,6 +686,43 @@ export function isOlderFormat(header: Pick<PlanHeader, 'format_version'>): boole
   return major !== currentMajor || Number(minor ?? 0) < Number(currentMinor);
 }
 
+/** Whether a format version is of this major version and a later minor one than this version writes. */
+function isNewerFormat(version: string): boolean {
+  const [major, minor] = version.split('.');
+  const [currentMajor, currentMinor] = PLAN_FILE_VERSION.split('.');
+  return major === currentMajor && /^\d+$/.test(minor ?? '') && Number(minor) > Number(currentMinor);
+}
+
+/**
+ * A saved plan of a later minor format than this version writes: made by a newer mfa-migrate, it may
+ * hold fields or rules this one does not know, which it would drop or misread without a word.
+ */
+export class NewerPlanError extends UserError {
+  constructor(
+    path: string,
+    readonly version: string,
+    toolVersion: unknown,
+  ) {
+    const by = typeof toolVersion === 'string' ? ` (its header names mfa-migrate ${toolVersion})` : '';
+    super(
+      `${path} is a plan of format ${version}, made by a newer version of mfa-migrate${by} than this one, mfa-migrate ${packageVersion()}, which reads plan formats up to ${PLAN_FILE_VERSION}: ` +
+        'it may hold what this version does not know, so it is not used. Upgrade mfa-migrate to the version that made it (or later), or make a new plan with this one',
+    );
+  }
+}
+
+/** A header whose version is not the file's layout: 1.x is one JSON document, 2.x JSON Lines. */
+function layoutMismatch(path: string, version: string): UserError {
+  const why = version.startsWith('1.') ? 'a 1.x plan is one JSON document, and this file is JSON Lines (the layout of 2.x)' : 'a 2.x plan is JSON Lines, and this file is one JSON document (the layout of 1.x)';
+  return new UserError(`${path}: its header says plan format ${version}, which does not match the file's layout: ${why}. The header was edited, or the file is damaged: make a new plan`);
+}
+
+/** The next line that holds more than white space, or undefined at the end of the file. */
+async function nextTextLine(reader: LineReader): Promise<string | undefined> {
+  for (let l = await reader.next(); l; l = await reader.next()) if (l.text.trim() !== '') return l.text;
+  return undefined;
+}
+
 /** The minor version of a saved plan's format (`2.1` -> 1): what it is expected to hold. */
 export function formatMinor(header: Pick<PlanHeader, 'format_version'>): number {
   return Number(header.format_version.split('.')[1] ?? 0);
@@ -690,7 +734,8 @@ function parseHeader(path: string, value: unknown, line: number | undefined): Pl
   if (kind !== PLAN_KIND || typeof version !== 'string') throw new UserError(`${path}: not a plan file written by mfa-migrate plan --out`);
   const major = version.split('.')[0];
   if (major !== '2' && major !== '1') throw new UserError(`${path}: plan format ${version} is not supported (this mfa-migrate reads 1.x and 2.x): use the mfa-migrate that wrote it, or plan again`);
-  if ((major === '1') !== (line === undefined)) throw new UserError(`${path}: plan format ${version} does not match the file's layout`);
+  if ((major === '1') !== (line === undefined)) throw layoutMismatch(path, version);
+  if (isNewerFormat(version)) throw new NewerPlanError(path, version, (value as { tool_version?: unknown }).tool_version);
   const r = headerSchema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0]!;

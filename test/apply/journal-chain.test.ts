@@ -167,6 +167,24 @@ describe('the journal hash chain', () => {
     }
   });
 
+  it('a plan copy relabelled to a newer format than this version reads (which it refuses to read) is still one only versions that chain wrote', async () => {
+    const original = readFileSync(journal(applyDir!), 'utf8');
+    const copy = join(applyDir!, 'plan.jsonl');
+    const plan = readFileSync(copy, 'utf8');
+    try {
+      const newer = plan.replace(/"format_version":"2\.\d+"/, '"format_version":"2.99"');
+      writeFileSync(copy, newer);
+      const stripped = original.trimEnd().split('\n').map((l) => splitHash(l)!.body);
+      const header = JSON.parse(stripped[0]!) as { planHash: string };
+      header.planHash = createHash('sha256').update(newer).digest('hex');
+      writeFileSync(journal(applyDir!), `${[JSON.stringify(header), ...stripped.slice(1)].join('\n')}\n`);
+      expect(await verifyJournal(applyDir!)).toEqual({ state: 'broken', line: 1, reason: "it has no hash, though the run's plan copy is of format 2.99, which only versions that chain their journals wrote: the hash chain was taken out" });
+    } finally {
+      writeFileSync(journal(applyDir!), original);
+      writeFileSync(copy, plan);
+    }
+  });
+
   /** A fault-injection test: copying the approved plan back mended the run, but nothing said which file that was. */
   it('a plan copy changed after the run: rollback names both hashes and what to put back; restored, the run goes on', async () => {
     const copy = join(applyDir!, 'plan.jsonl');

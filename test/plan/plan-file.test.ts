@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodePlanFile, PLAN_FILE_VERSION, SavedPlan, toPlanFile } from '../../src/plan/plan-file.js';
+import { encodePlanFile, PLAN_FILE_VERSION, readPlanHeader, SavedPlan, toPlanFile } from '../../src/plan/plan-file.js';
+import { packageVersion } from '../../src/io/package-root.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { planTo, tempDir } from '../helpers/migration.js';
@@ -84,14 +85,43 @@ describe('the saved plan file', () => {
     await expect(SavedPlan.open(write('no-findings.plan', redone((l) => !l.startsWith('{"t":"finding"'))))).rejects.toThrow(new RegExp(`the summary counts ${findings} findings, the file has 0 finding lines`));
   });
 
-  it('refuses an unknown major version and what is not a plan; reads a newer minor version, ignoring fields it does not know', async () => {
+  it('refuses an unknown major version and what is not a plan; reads its own version, ignoring fields it does not know', async () => {
     const lines = text.trimEnd().split('\n');
     const header = JSON.parse(lines[0]!) as Record<string, unknown>;
     await expect(SavedPlan.open(write('v3.plan', [JSON.stringify({ ...header, format_version: '3.0' }), ...lines.slice(1)].join('\n')))).rejects.toThrow(/plan format 3\.0 is not supported/);
     await expect(SavedPlan.open(write('json.plan', '{"hello":"world"}\n'))).rejects.toThrow(/not a plan file written by mfa-migrate plan --out/);
     await expect(SavedPlan.open(join(tmp.dir, 'missing.plan'))).rejects.toThrow(/cannot read the plan file .*missing\.plan: no such file/);
-    const newer = [JSON.stringify({ ...header, format_version: '2.99', shiny: true }), ...lines.slice(1).map((l) => (l.includes('"t":"user"') ? l.replace('{"t":"user"', '{"t":"user","shiny":1') : l))].join('\n');
-    expect((await SavedPlan.open(write('v299.plan', `${newer}\n`))).users).toHaveLength(plan.users.length);
+    const shiny = [JSON.stringify({ ...header, shiny: true }), ...lines.slice(1).map((l) => (l.includes('"t":"user"') ? l.replace('{"t":"user"', '{"t":"user","shiny":1') : l))].join('\n');
+    expect((await SavedPlan.open(write('shiny.plan', `${shiny}\n`))).users).toHaveLength(plan.users.length);
+  });
+
+  it('refuses a newer minor version than this one writes as a newer mfa-migrate\'s, naming both and saying to upgrade (a black-box test: a plan relabelled 2.99 was applied)', async () => {
+    const lines = text.trimEnd().split('\n');
+    const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+    expect(PLAN_FILE_VERSION).toMatch(/^2\.\d+$/);
+    expect(header.tool_version).toEqual(expect.any(String));
+    const next = `2.${Number(PLAN_FILE_VERSION.split('.')[1]) + 1}`;
+    for (const version of [next, '2.99']) {
+      const file = write(`v${version}.plan`, `${[JSON.stringify({ ...header, format_version: version }), ...lines.slice(1)].join('\n')}\n`);
+      const refusal = `${file} is a plan of format ${version}, made by a newer version of mfa-migrate (its header names mfa-migrate ${String(header.tool_version)}) than this one, mfa-migrate ${packageVersion()}, which reads plan formats up to ${PLAN_FILE_VERSION}: it may hold what this version does not know, so it is not used. Upgrade mfa-migrate to the version that made it (or later), or make a new plan with this one`;
+      await expect(SavedPlan.open(file)).rejects.toThrow(refusal);
+      await expect(readPlanHeader(file)).rejects.toThrow(refusal);
+    }
+    // Without a tool_version, the file's version alone.
+    const { tool_version: _t, ...untold } = header;
+    await expect(SavedPlan.open(write('untold.plan', `${[JSON.stringify({ ...untold, format_version: '2.99' }), ...lines.slice(1)].join('\n')}\n`))).rejects.toThrow(/untold\.plan is a plan of format 2\.99, made by a newer version of mfa-migrate than this one, mfa-migrate \S+, which reads plan formats up to 2\.\d+/);
+  });
+
+  it("a header whose version is not the file's layout says so, not a JSON parse error (a black-box test: a plan relabelled 1.0 gave \"Unexpected non-whitespace character\")", async () => {
+    const lines = text.trimEnd().split('\n');
+    const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+    const v1 = write('relabelled-1.plan', `${[JSON.stringify({ ...header, format_version: '1.0' }), ...lines.slice(1)].join('\n')}\n`);
+    const refusal = `${v1}: its header says plan format 1.0, which does not match the file's layout: a 1.x plan is one JSON document, and this file is JSON Lines (the layout of 2.x). The header was edited, or the file is damaged: make a new plan`;
+    await expect(SavedPlan.open(v1)).rejects.toThrow(refusal);
+    await expect(readPlanHeader(v1)).rejects.toThrow(refusal);
+    // One JSON document (over many lines) labelled 2.x: the other way round.
+    const doc = write('relabelled-2.plan', JSON.stringify({ ...header, user_changes: [] }, null, 2));
+    await expect(SavedPlan.open(doc)).rejects.toThrow(`${doc}: its header says plan format ${PLAN_FILE_VERSION}, which does not match the file's layout: a 2.x plan is JSON Lines, and this file is one JSON document (the layout of 1.x)`);
   });
 
   it('a plan of many megabytes is read a slab at a time: the hash is of the whole file, every line found where it is', async () => {
