@@ -16,12 +16,13 @@ import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 
 /**
  * A saved plan of an older format whose changes are not what this version plans from its sources:
- * the mapping rules changed since (an edit would read the same; either way it is not applied).
+ * the mapping rules changed since, or the file was edited (the format label is the file's own word,
+ * and this version cannot plan by the earlier rules to tell the two apart); either way it is not applied.
  */
 export class OlderPlanError extends UserError {
   constructor(path: string, version: string, where: string, unchainedRun?: string) {
     super(
-      `${path} is a plan of format ${version}, made by an earlier version of mfa-migrate, and this version plans its sources differently (${where}): its rules have changed since. ` +
+      `${path} is a plan of format ${version}, made by an earlier version of mfa-migrate, or edited since: this version plans its sources differently (${where}), as the earlier version's rules, since changed, may have planned it, or as an edit after it was made would give. ` +
         (unchainedRun
           ? `Run ${unchainedRun}'s journal is from before journals were hash-chained, so nothing shows this copy is the plan the run started with, and it is not taken on trust: finish the run with the version of mfa-migrate that started it, or undo it with mfa-migrate rollback ${unchainedRun} (which plans nothing again), then make a new plan.`
           : 'Make a new plan (mfa-migrate plan ... --out FILE) and apply that; runs already started from it go on with resume and rollback.'),
@@ -119,7 +120,8 @@ export async function checkPlanAgainstSources(
     log?.(`Note: the run's plan copy is of format ${plan.header.format_version} (an earlier version of mfa-migrate): it was checked against its sources when the run started and matches the journal, so it is not planned again with this version's rules.`);
     return seeds;
   }
-  const where = await firstDifference(plan, bundle);
-  if (where) throw older ? new OlderPlanError(plan.path, plan.header.format_version, where, opts.runId) : new EditedPlanError(plan.path, where);
+  const diff = await firstDifference(plan, bundle);
+  // What no rules give (a state_fingerprint not its own before's) is an edit whatever the format says.
+  if (diff) throw older && !diff.edited ? new OlderPlanError(plan.path, plan.header.format_version, diff.where, opts.runId) : new EditedPlanError(plan.path, diff.where);
   return seeds;
 }

@@ -34,7 +34,7 @@ import { packageVersion } from '../io/package-root.js';
  * (a plan without them is re-derived as it was made: every enabled method counted for everyone).
  * 2.4 holds the same lines, planned by changed rules (SMS turned on for MFA only, phones behind the
  * default kept by --prune, landlines, backup phones): a 2.3 file that this version plans otherwise
- * is an earlier version's (OlderPlanError), not an edited one, and a run begun from one is finished
+ * is an earlier version's, or edited since (OlderPlanError: the label alone cannot tell), and a run begun from one is finished
  * without being planned again. 2.5 records a narrower scope's users in the options (`scope_users`:
  * a user line taken out shows) and plans by changed rules (the export's problems of no user are
  * findings; a domain's federation counts its users a narrower scope leaves out): a 2.4 file planned

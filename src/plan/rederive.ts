@@ -15,16 +15,29 @@ import { domainFits, domainMayBe, matchedUser, netbiosMapOf, onPremisesName, typ
 const CHUNK = 200;
 
 /**
+ * Where a saved plan differs from planning its sources. `edited` when no planning rules can give it
+ * (a change whose state_fingerprint is not its own before state's: every 2.x version wrote it so),
+ * so a file of an earlier format that differs so was edited, not planned by older rules.
+ */
+export interface PlanDifference {
+  where: string;
+  edited: boolean;
+}
+
+/** A difference that the rules of an earlier version might give. */
+const byRules = (where: string | undefined): PlanDifference | undefined => (where === undefined ? undefined : { where, edited: false });
+
+/**
  * Where a saved plan first differs from planning its recorded sources (the export, read afresh)
  * against the tenant state it recorded having seen; undefined when it does not. Planning is pure
- * and deterministic, so a saved plan that differs was edited after it was made.
+ * and deterministic, so a saved plan of this version's format that differs was edited after it was made.
  *
  * A chunk of users at a time, never the whole plan at once: each user's own changes depend only on
  * the export, the policy and the inventory, but the cutover (staged rollout groups filled in order,
  * a domain's unswitched users) needs every user, so the lines are read twice: first to map every
  * user and keep what the cutover reads of them, then to complete and compare each user's plan.
  */
-export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): Promise<string | undefined> {
+export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): Promise<PlanDifference | undefined> {
   const header = saved.header;
   const o = header.options;
   // The users the plan writes to, as its lines record them (each line's user is checked against its username below).
@@ -51,7 +64,7 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
       },
     },
   });
-  if (saved.users.length !== ctx.users.length) return `the plan lists ${saved.users.length} users; planning gives ${ctx.users.length}`;
+  if (saved.users.length !== ctx.users.length) return byRules(`the plan lists ${saved.users.length} users; planning gives ${ctx.users.length}`);
   const hardwareTokens = new Map<string, TenantHardwareToken[]>();
   for (const t of saved.tokensSeen) {
     const key = serialKey(t.serialNumber);
@@ -68,9 +81,9 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
   for await (const lines of saved.lines(CHUNK)) {
     for (const l of lines) {
       const user = ctx.users[i]!;
-      if (user.username.toLowerCase() !== l.upn.toLowerCase()) return `line ${l.line} (${l.upn}): planning gives ${user.username} there`;
+      if (user.username.toLowerCase() !== l.upn.toLowerCase()) return byRules(`line ${l.line} (${l.upn}): planning gives ${user.username} there`);
       const found = matchDifference(l, onPremises, netbios);
-      if (found) return `line ${l.line} (${l.upn}): ${found}`;
+      if (found) return byRules(`line ${l.line} (${l.upn}): ${found}`);
       const lean = cutoverUser(mapLine(l, i).mapping);
       // The line's tenant user was parsed afresh: the index's copies of the same id and UPN are kept instead.
       const entry = saved.users[i++]!;
@@ -82,7 +95,7 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
   const cutover = planCutover(ctx, forCutover, { policy: header.policy_seen ?? {}, ...(header.cutover_seen ? { cutover: header.cutover_seen } : {}) });
   forCutover.length = 0;
   // A saved plan was not refused when it was made, from the same state: a refusal now means its users were edited (one left out).
-  if (cutover.refusals.length > 0) return `planning its users refuses it: ${cutover.refusals[0]}`;
+  if (cutover.refusals.length > 0) return byRules(`planning its users refuses it: ${cutover.refusals[0]}`);
   const changed = firstPolicyDifference(saved.policyChanges, cutover) ?? firstCutoverDifference(saved.cutoverChanges, cutover);
   if (changed) return changed;
   const tally = new PlanTally();
@@ -101,7 +114,7 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
       if (where) return where;
     }
   }
-  return firstSummaryDifference(saved, ctx, cutover, tally);
+  return byRules(firstSummaryDifference(saved, ctx, cutover, tally));
 }
 
 const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b);
@@ -139,29 +152,29 @@ function matchDifference(l: PlanUserLine, onPremises: boolean, netbios: Readonly
   return undefined;
 }
 
-function firstPolicyDifference(policy: readonly SavedPolicyChange[], cutover: CutoverMapping): string | undefined {
+function firstPolicyDifference(policy: readonly SavedPolicyChange[], cutover: CutoverMapping): PlanDifference | undefined {
   const derived = cutover.policyChanges;
   const fields = (c: Omit<SavedPolicyChange, 'state_fingerprint'>) => ({ target: c.target, property: c.property, before: c.before, after: c.after, rule: c.rule, because: c.because, setting: c.setting });
   for (let i = 0; i < Math.max(policy.length, derived.length); i++) {
     const saved = policy[i];
     const want = derived[i];
-    if (saved && saved.state_fingerprint !== stateFingerprint(saved.before)) return `policy change ${i + 1} (${saved.target}.${saved.property}): its state_fingerprint is not its before state's`;
+    if (saved && saved.state_fingerprint !== stateFingerprint(saved.before)) return { where: `policy change ${i + 1} (${saved.target}.${saved.property}): its state_fingerprint is not its before state's`, edited: true };
     if (!saved || !want || !same(fields(saved), fields(want))) {
-      return `policy change ${i + 1} (${saved ? `${saved.target}.${saved.property}` : 'missing'}) is not what planning gives (${want ? `${want.target}.${want.property} ${JSON.stringify(want.before)} -> ${JSON.stringify(want.after)}` : 'no such change'})`;
+      return byRules(`policy change ${i + 1} (${saved ? `${saved.target}.${saved.property}` : 'missing'}) is not what planning gives (${want ? `${want.target}.${want.property} ${JSON.stringify(want.before)} -> ${JSON.stringify(want.after)}` : 'no such change'})`);
     }
   }
   return undefined;
 }
 
-function firstCutoverDifference(changes: readonly SavedCutoverChange[], cutover: CutoverMapping): string | undefined {
+function firstCutoverDifference(changes: readonly SavedCutoverChange[], cutover: CutoverMapping): PlanDifference | undefined {
   const derived = cutover.changes;
   const fields = (c: Omit<SavedCutoverChange, 'state_fingerprint'>) => ({ target: c.target, action: c.action, before: c.before, after: c.after, rule: c.rule, because: c.because, switches: c.switches ?? null });
   for (let i = 0; i < Math.max(changes.length, derived.length); i++) {
     const saved = changes[i];
     const want = derived[i];
-    if (saved && saved.state_fingerprint !== stateFingerprint(saved.before)) return `cutover change ${i + 1} (${saved.action} ${saved.target}): its state_fingerprint is not its before state's`;
+    if (saved && saved.state_fingerprint !== stateFingerprint(saved.before)) return { where: `cutover change ${i + 1} (${saved.action} ${saved.target}): its state_fingerprint is not its before state's`, edited: true };
     if (!saved || !want || !same(fields(saved), fields(want))) {
-      return `cutover change ${i + 1} (${saved ? `${saved.action} ${saved.target}` : 'missing'}) is not what planning gives (${want ? `${want.action} ${want.target}` : 'no such change'})`;
+      return byRules(`cutover change ${i + 1} (${saved ? `${saved.action} ${saved.target}` : 'missing'}) is not what planning gives (${want ? `${want.action} ${want.target}` : 'no such change'})`);
     }
   }
   return undefined;
@@ -178,26 +191,26 @@ function shownPair(inFile: unknown, derived: unknown, fileSide: string, derivedS
   return `is ${a} ${fileSide}, ${derivedSide} ${b}${a === b ? ' (phone numbers masked: they differ in digits the mask hides)' : ''}`;
 }
 
-function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserChange[], records: boolean): string | undefined {
+function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserChange[], records: boolean): PlanDifference | undefined {
   const at = `line ${l.line} (${l.upn})`;
-  if (l.upn !== u.user || l.userId !== u.user_id || l.status !== u.status) return `${at}: user ${l.upn} ${l.userId ?? '-'} ${l.status} is not what planning gives (${u.user} ${u.user_id ?? '-'} ${u.status})`;
+  if (l.upn !== u.user || l.userId !== u.user_id || l.status !== u.status) return byRules(`${at}: user ${l.upn} ${l.userId ?? '-'} ${l.status} is not what planning gives (${u.user} ${u.user_id ?? '-'} ${u.status})`);
   // 2.1 records the MFA Server record and the methods after the plan: both must be what the sources give.
   if (records) {
-    if (!same(l.server ?? null, u.server ?? null)) return `${at}: the MFA Server record is not what the export gives`;
-    if (!same(l.methods_after ?? null, u.methods_after ?? null)) return `${at}: methods_after ${shownPair(l.methods_after ?? null, u.methods_after ?? null, 'in the file', 'planning gives')}`;
+    if (!same(l.server ?? null, u.server ?? null)) return byRules(`${at}: the MFA Server record is not what the export gives`);
+    if (!same(l.methods_after ?? null, u.methods_after ?? null)) return byRules(`${at}: methods_after ${shownPair(l.methods_after ?? null, u.methods_after ?? null, 'in the file', 'planning gives')}`);
   }
-  if (l.changes.length !== want.length) return `${at}: ${l.changes.length} changes, planning gives ${want.length}`;
+  if (l.changes.length !== want.length) return byRules(`${at}: ${l.changes.length} changes, planning gives ${want.length}`);
   for (let j = 0; j < want.length; j++) {
     const s = l.changes[j]!;
     const w = want[j]!;
     let before = '';
     for (const k of ['resource', 'action', 'before', 'after', 'rule', 'because'] as const) {
       const text = canonicalJson(s[k]);
-      if (text !== canonicalJson(w[k])) return `${at}: ${s.resource} ${k} ${shownPair(s[k], w[k], 'in the file', 'planning its sources gives')}`;
+      if (text !== canonicalJson(w[k])) return byRules(`${at}: ${s.resource} ${k} ${shownPair(s[k], w[k], 'in the file', 'planning its sources gives')}`);
       if (k === 'before') before = text;
     }
     // The pre-flight compares the tenant with the fingerprint, the executor acts on `before`: they must agree.
-    if (s.state_fingerprint !== fingerprintOfCanonical(before)) return `${at}: ${s.resource} state_fingerprint is not its before state's`;
+    if (s.state_fingerprint !== fingerprintOfCanonical(before)) return { where: `${at}: ${s.resource} state_fingerprint is not its before state's`, edited: true };
   }
   return undefined;
 }

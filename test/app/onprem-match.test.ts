@@ -73,7 +73,7 @@ const phonesOf = async (g: FakeGraph, id: string) => ((await g.raw.get(`/v1.0/us
 /** Where a saved plan differs from planning it again (apply's check that it was not edited): undefined when it does not. */
 const rederived = async (file: string) => {
   const saved = await SavedPlan.open(file);
-  return firstDifference(saved, await readPlanSources(saved));
+  return (await firstDifference(saved, await readPlanSources(saved)))?.where;
 };
 /** The lookups by on-premises name (a user read by UPN selects onPremisesUserPrincipalName too: not one). */
 const onPremisesReads = (g: FakeGraph) => g.operations().filter((o) => /\$filter=onPremises(UserPrincipalName|SamAccountName)/.test(decodeURIComponent(o.path)));

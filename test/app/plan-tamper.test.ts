@@ -128,13 +128,25 @@ describe('an edited plan is refused', () => {
       ls[0]!.format_version = '2.2';
       ls[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile').after.phoneNumber = '+1 2065550666';
     });
-    await expect(applyFile(g, older, join(tmp.dir, 's-older'))).rejects.toThrow(/older\.plan is a plan of format 2\.2, made by an earlier version of mfa-migrate, and this version plans its sources differently \(line \d+ \(bob@contoso\.com\).*Make a new plan/);
+    await expect(applyFile(g, older, join(tmp.dir, 's-older'))).rejects.toThrow(/older\.plan is a plan of format 2\.2, made by an earlier version of mfa-migrate, or edited since: this version plans its sources differently \(line \d+ \(bob@contoso\.com\).*\), as the earlier version's rules, since changed, may have planned it, or as an edit after it was made would give\. Make a new plan/);
     // 2.3 plans were made before the rules of 2.4 (SMS for MFA only, ...): one this version plans otherwise is an earlier version's too.
     const before24 = edited('before-2.4.plan', (ls) => {
       ls[0]!.format_version = '2.3';
       ls[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile').after.phoneNumber = '+1 2065550666';
     });
     await expect(applyFile(g, before24, join(tmp.dir, 's-before24'))).rejects.toThrow(/before-2\.4\.plan is a plan of format 2\.3, made by an earlier version of mfa-migrate/);
+    expect(writes(g.emu.requests())).toEqual([]);
+  });
+
+  it('a plan of an older format edited in a way no rules give (a state_fingerprint not its before state\'s) is called edited; one of a newer format is refused as a newer version\'s (a black-box test: a plan relabelled 2.99 was applied)', async () => {
+    const at = userLine('bob@contoso.com');
+    const forged = edited('older-forged.plan', (ls) => {
+      ls[0]!.format_version = '2.12';
+      ls[at]!.changes.find((x: Line) => x.resource === 'phoneMethods/mobile').state_fingerprint = '0000000000000000';
+    });
+    await expect(applyFile(g, forged, join(tmp.dir, 's-older-forged'))).rejects.toThrow(new RegExp(`older-forged\\.plan is not the plan its sources give, so it was changed after it was made: line ${at + 1} \\(bob@contoso\\.com\\): phoneMethods/mobile state_fingerprint is not its before state's`));
+    const newer = edited('newer.plan', (ls) => (ls[0]!.format_version = '2.99'));
+    await expect(applyFile(g, newer, join(tmp.dir, 's-newer'))).rejects.toThrow(/newer\.plan is a plan of format 2\.99, made by a newer version of mfa-migrate .*Upgrade mfa-migrate/);
     expect(writes(g.emu.requests())).toEqual([]);
   });
 
@@ -155,7 +167,7 @@ describe('an edited plan is refused', () => {
         }
         ls.at(-1)!.lines = ls.length - 1;
       });
-    await expect(applyFile(g, as28('before-2.9.plan'), join(tmp.dir, 's-before29'))).rejects.toThrow(/before-2\.9\.plan is a plan of format 2\.8, made by an earlier version of mfa-migrate, and this version plans its sources differently \(the plan's summary is not what planning gives\)/);
+    await expect(applyFile(g, as28('before-2.9.plan'), join(tmp.dir, 's-before29'))).rejects.toThrow(/before-2\.9\.plan is a plan of format 2\.8, made by an earlier version of mfa-migrate, or edited since: this version plans its sources differently \(the plan's summary is not what planning gives\)/);
     expect(writes(g.emu.requests())).toEqual([]);
   });
 
@@ -411,7 +423,7 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
     for (let k = 0; k < 12; k++) {
       writeFileSync(p, dump(lines));
       const saved = await SavedPlan.open(p);
-      const where = await firstDifference(saved, await readPlanSources(saved));
+      const where = (await firstDifference(saved, await readPlanSources(saved)))?.where;
       const m = where && /\((.+?)\): (\S+) (\w+) is .* in the file, planning its sources gives (.*)$/.exec(where);
       if (!m) break;
       lines.find((l) => l.t === 'user' && l.user === m[1])!.changes.find((c: Line) => c.resource === m[2])[m[3]!] = JSON.parse(m[4]!);
