@@ -139,7 +139,7 @@ export class StalePlanError extends UserError {
     appliedBy: readonly string[] = [],
   ) {
     super(
-      `${appliedBy.length > 0 ? `this plan was applied already (run ${appliedBy.join(', run ')}): the changes it made are what now differ from it, so nothing of it is left to apply as it stands; make a new plan for what is left (mfa-migrate runs shows how that run ended). ` : ''}the plan is stale: ${stale.length} object(s) changed in the tenant since it was made (${tenantWide ? 'the authentication methods policy or the cutover: --skip-stale leaves out users, not these, since every user\'s methods and switch rest on them; make a new plan' : 're-plan, or --skip-stale to leave them out'}):\n${stale
+      `${appliedBy.length > 0 ? `this plan was applied already (run ${appliedBy.join(', run ')}): the changes it made are what now differ from it, so nothing of it is left to apply as it stands; make a new plan for what is left (mfa-migrate runs shows how that run ended). The plan is stale: ` : 'the plan is stale: '}${stale.length} object(s) changed in the tenant since it was made (${tenantWide ? 'the authentication methods policy or the cutover: --skip-stale leaves out users, not these, since every user\'s methods and switch rest on them; make a new plan' : 're-plan, or --skip-stale to leave them out'}):\n${stale
         .slice(0, 50)
         .map((s) => `  ${s.user ?? 'policy'} ${s.target}: ${s.reason}`)
         .join('\n')}${stale.length > 50 ? `\n  ... and ${stale.length - 50} more` : ''}`,

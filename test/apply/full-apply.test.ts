@@ -86,7 +86,7 @@ describe('apply: the Contoso sample export', () => {
   });
 
   it('the same plan applied again is refused, naming the run that applied it (a new admin read only "the plan is stale: 126 object(s) changed")', async () => {
-    await expect(applyFile(g, planFile, stateDir)).rejects.toThrow(new RegExp(`^this plan was applied already \\(run ${applied.outcome.runId}\\): .*make a new plan for what is left .*the plan is stale: \\d+ object`, 's'));
+    await expect(applyFile(g, planFile, stateDir)).rejects.toThrow(new RegExp(`^this plan was applied already \\(run ${applied.outcome.runId}\\): .*make a new plan for what is left \\(mfa-migrate runs shows how that run ended\\)\\. The plan is stale: \\d+ object`, 's'));
   });
 
   it('a second plan shows no changes', async () => {
