@@ -336,7 +336,7 @@ export class JournalWriteError extends UserError {
     const code = (cause as NodeJS.ErrnoException).code ?? '';
     const what = STORAGE_ERRORS[code] ?? (cause as Error).message;
     const id = basename(runDir);
-    super(`cannot write the journal of run ${id} (${code || 'error'}: ${what}): nothing more was sent. Make room (or make it writable), then go on with ${cliCommand(goOn)}: what is journaled is true`, 1, { cause });
+    super(`cannot write ${join(runDir, 'journal.jsonl')}, the journal of run ${id} (${code || 'error'}: ${what}): nothing more was sent. Make room (or make it writable), then go on with ${cliCommand(goOn)}: what is journaled is true`, 1, { cause });
   }
 }
 

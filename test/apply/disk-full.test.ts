@@ -48,7 +48,7 @@ describe.skipIf(cannot !== undefined)('apply on a disk that fills up', () => {
     expect(statSync(planFile).size).toBeLessThan(86_000);
     const err = (await applyFile(g, planFile, stateDir, { batchSize: 5 }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(JournalWriteError);
-    expect(err.message).toMatch(/cannot write the journal of run \S+ \(ENOSPC: the disk is full\): nothing more was sent/);
+    expect(err.message).toMatch(new RegExp(`^cannot write ${stateDir.replace(/[/.]/g, '\\$&')}/runs/(\\S+)/journal\\.jsonl, the journal of run \\1 \\(ENOSPC: the disk is full\\): nothing more was sent`));
     const [dir] = await allRuns(stateDir);
     expect(dir!.runs).toHaveLength(1);
     const run = dir!.runs[0]!;
@@ -81,7 +81,7 @@ describe('a journal write that fails', () => {
   const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   it("names the command that goes on with the run: resume for an apply, rollback for a rollback (a fault-injection test was told to resume a rollback, which resume cannot)", () => {
     expect(new JournalWriteError('/s/runs/20261205T130000Z-aaaaaaaa', enospc, goOnWith('/s/runs/20261205T130000Z-aaaaaaaa', 'apply')).message).toBe(
-      'cannot write the journal of run 20261205T130000Z-aaaaaaaa (ENOSPC: the disk is full): nothing more was sent. Make room (or make it writable), then go on with mfa-migrate resume 20261205T130000Z-aaaaaaaa --state-dir /s: what is journaled is true',
+      'cannot write /s/runs/20261205T130000Z-aaaaaaaa/journal.jsonl, the journal of run 20261205T130000Z-aaaaaaaa (ENOSPC: the disk is full): nothing more was sent. Make room (or make it writable), then go on with mfa-migrate resume 20261205T130000Z-aaaaaaaa --state-dir /s: what is journaled is true',
     );
     expect(new JournalWriteError('/s/runs/20261205T130000Z-bbbbbbbb', enospc, goOnWith('/s/runs/20261205T130000Z-bbbbbbbb', 'rollback')).message).toContain('then go on with mfa-migrate rollback 20261205T130000Z-bbbbbbbb --state-dir /s:');
   });
