@@ -109,7 +109,8 @@ describe('a bulk token create answered 503 on a Graph that shows new tokens only
     expect(reads.length).toBeGreaterThanOrEqual(4);
     expect(reads.length).toBeLessThanOrEqual(9);
     const gaps = reads.slice(1).map((t, i) => t - reads[i]!);
-    for (let i = 1; i < gaps.length; i++) expect(gaps[i]!, `gaps ${gaps.join(', ')}`).toBeGreaterThanOrEqual(gaps[i - 1]! - 100);
+    // The last gap may be cut short by the window's end (the read that ends it: 60 ms after one at 2.9 s, once under load).
+    for (let i = 1; i < gaps.length - 1; i++) expect(gaps[i]!, `gaps ${gaps.join(', ')}`).toBeGreaterThanOrEqual(gaps[i - 1]! - 100);
     // After the read that ends the window, the serials are looked up and the create sent at once (no backoff: it waited enough).
     expect(resentAt - r.failedAt).toBeLessThan(WINDOW_MS + 1_200);
     // Done at once after the re-send's 201: no read-back of tokens Graph does not show yet (code
