@@ -1,14 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { printable } from '../model/printable.js';
+import { shownValue } from '../model/shown-value.js';
 import { UserError } from '../model/user-error.js';
 import { composedUsername } from '../model/username.js';
 
 /**
- * The UPNs of a --users file, lower-cased and composed as the export's usernames are (a decomposed ü
- * names the same user): one per line, `#` comments and a header (upn, username, userPrincipalName)
- * skipped. A line holding `,` or `;` is refused: no name a user can be found by holds either (Entra's
- * UPN characters leave them out, as AD's sAMAccountName rule does), so it is a list or a CSV row, and
- * taking its first field (as once was done) dropped the rest of a list without a word.
+ * The usernames of a --users file (the export's: UPNs, or `CORP\\alice`), lower-cased and composed
+ * as the export's usernames are (a decomposed ü names the same user): one per line, `#` comments
+ * and a header (upn, username, userPrincipalName) skipped. A line holding `,` or `;` is refused: no
+ * name a user can be found by holds either (Entra's UPN characters leave them out, as AD's
+ * sAMAccountName rule does), so it is a list or a CSV row, and taking its first field (as once was
+ * done) dropped the rest of a list without a word.
  */
 export async function readUserList(path: string): Promise<string[]> {
   let text: string;
@@ -27,7 +29,9 @@ export async function readUserList(path: string): Promise<string[]> {
   });
   if (several.length > 0) {
     const lines = several.slice(0, 10).map((s) => s.line).join(', ') + (several.length > 10 ? `, and ${several.length - 10} more` : '');
-    throw new UserError(`--users ${path}: ${several.length === 1 ? 'line' : 'lines'} ${lines} ${several.length === 1 ? 'holds' : 'hold'} "," or ";", which no Entra UPN or sAMAccountName holds (line ${several[0]!.line}: ${JSON.stringify(several[0]!.text)}): give one username a line (of a CSV, its username column alone)`);
+    // Only the first field is shown, and as a value from a file is (a seed CSV given by mistake holds a key after its serial).
+    const first = several[0]!.text.split(/[,;]/)[0]!.trim();
+    throw new UserError(`--users ${printable(path)}: ${several.length === 1 ? 'line' : 'lines'} ${lines} ${several.length === 1 ? 'holds' : 'hold'} "," or ";", which no Entra UPN or sAMAccountName holds (line ${several[0]!.line} begins ${printable(shownValue(first))}): give one username a line (of a CSV, its username column alone)`);
   }
   // An empty list is a mistake (a file not yet filled, /dev/null), never "no user": apply would still
   // send the plan's policy changes and use the plan up (a black-box test saw it).
