@@ -184,7 +184,7 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
 function undoneJournalText(r: RunReport): string {
   const u = r.rollback.undone_journal;
   if (!u) return 'not recorded (a rollback made by a version of the tool that did not record it)';
-  return `${u.lines} lines, final hash ${u.final_hash}, as this rollback found it when it started (runs verify of either run holds that journal to them)`;
+  return `${linesOf(u.lines)}, final hash ${u.final_hash}, as this rollback found it when it started (runs verify of either run holds that journal to them)`;
 }
 
 /** Where the operations listed and the run's counts part: pending ones not listed, or more listed pending than counted. */
@@ -277,4 +277,9 @@ function optionText(v: unknown): string {
   // A long list (the users left out as stale) is counted past its first 20: the JSON has it whole.
   if (Array.isArray(v)) return v.length === 0 ? '(none)' : v.slice(0, 20).map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ') + (v.length > 20 ? ` and ${v.length - 20} more` : '');
   return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** "1 line", "80 lines". */
+function linesOf(n: number): string {
+  return `${n} ${n === 1 ? 'line' : 'lines'}`;
 }
