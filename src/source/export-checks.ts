@@ -206,12 +206,18 @@ function checkDeviceLimit(
 
 /**
  * No mobile app registration migrates (APP-REREGISTER: the user registers Authenticator again), so
- * over the limit it is the tokens, or the registrations the user can make again, that fall short.
+ * over the limit it is the tokens, or the registrations the user can make again, that fall short
+ * (counting the export alone: the plan counts what the tenant holds too).
  */
 function deviceLimitText(username: string, apps: number, hardware: number): string {
   const had = `${username} has ${apps} mobile app device(s) and ${hardware} OATH token(s); Entra allows ${ENTRA_DEVICE_LIMIT} in all`;
-  if (hardware > ENTRA_DEVICE_LIMIT) return `${had}: at most ${ENTRA_DEVICE_LIMIT} of the tokens migrate (the plan names the rest), and no Authenticator can be registered beside them`;
-  return `${had}: the tokens migrate, and the user can register Authenticator again on ${ENTRA_DEVICE_LIMIT - hardware} of the ${apps} mobile app devices at most (mobile app registrations do not migrate)`;
+  const appsDoNot = 'mobile app registrations do not migrate';
+  if (hardware >= ENTRA_DEVICE_LIMIT) {
+    const tokens = hardware > ENTRA_DEVICE_LIMIT ? `at most ${ENTRA_DEVICE_LIMIT} of the tokens migrate (the plan names the rest)` : `the ${hardware} tokens take every place`;
+    return `${had}: ${tokens}, and Authenticator cannot be registered again on any of the ${apps} mobile app devices beside them (${appsDoNot})`;
+  }
+  const room = ENTRA_DEVICE_LIMIT - hardware;
+  return `${had}: ${hardware > 0 ? `the ${hardware === 1 ? 'token migrates' : 'tokens migrate'}, and ` : ''}the user can register Authenticator again on ${room} of the ${apps} mobile app devices at most (${appsDoNot})`;
 }
 
 function where(seed: OathSeed, field: string) {

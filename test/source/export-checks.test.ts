@@ -89,10 +89,13 @@ describe('crossCheck', () => {
   it('says what falls short over the limit: no app registration migrates, so the tokens migrate and fewer apps can be registered again (an auditor read "1 will not migrate" for six apps and no token)', () => {
     const six = [2, 3, 4, 5, 6, 7].map((l) => device('a@b.com', l));
     const [apps] = check([user('a@b.com', 2)], [], six).problems;
-    expect(apps?.message).toBe('a@b.com has 6 mobile app device(s) and 0 OATH token(s); Entra allows 5 in all: the tokens migrate, and the user can register Authenticator again on 5 of the 6 mobile app devices at most (mobile app registrations do not migrate)');
+    expect(apps?.message).toBe('a@b.com has 6 mobile app device(s) and 0 OATH token(s); Entra allows 5 in all: the user can register Authenticator again on 5 of the 6 mobile app devices at most (mobile app registrations do not migrate)');
+    const fiveOfThem = ['1', '2', '3', '4', '5'].map((serial) => makeSeed({ serial, user: 'a@b.com' }));
+    const [full] = check([user('a@b.com', 2)], fiveOfThem, [device('a@b.com', 2)]).problems;
+    expect(full?.message).toBe('a@b.com has 1 mobile app device(s) and 5 OATH token(s); Entra allows 5 in all: the 5 tokens take every place, and Authenticator cannot be registered again on any of the 1 mobile app devices beside them (mobile app registrations do not migrate)');
     const serials = ['1', '2', '3', '4', '5', '6'];
     const [tokens] = check([user('a@b.com', 2)], serials.map((serial) => makeSeed({ serial, user: 'a@b.com' })), [device('a@b.com', 2)]).problems;
-    expect(tokens?.message).toMatch(/has 1 mobile app device\(s\) and 6 OATH token\(s\); Entra allows 5 in all: at most 5 of the tokens migrate/);
+    expect(tokens?.message).toMatch(/has 1 mobile app device\(s\) and 6 OATH token\(s\); Entra allows 5 in all: at most 5 of the tokens migrate \(the plan names the rest\), and Authenticator cannot be registered again/);
   });
 
   it('warns about a device whose user is not in the export', () => {
