@@ -30,6 +30,7 @@ interface EmulatorFlags {
   seed: number;
   token?: string;
   logLimit: number;
+  maskedPhones?: boolean;
 }
 
 export function registerEmulator(program: Command): void {
@@ -48,6 +49,7 @@ export function registerEmulator(program: Command): void {
     .option('--fault-rate <p>', 'share (0..1) of requests answered with 500/502/503/504', number('--fault-rate', (n) => n >= 0 && n <= 1, 'from 0 to 1'), 0)
     .option('--seed <n>', 'seed for generated ids, faults and $batch response order', number('--seed', Number.isSafeInteger, 'an integer'), 1)
     .option('--token <t>', `accept only this bearer token (default: any; also read from ${TOKEN_ENV})`)
+    .option('--masked-phones', 'show phone numbers masked, as Graph shows them to an Authentication Administrator (the behaviour switch maskedPhoneNumbers)')
     .option('--log-limit <n>', 'request log entries kept for GET /_emulator/requests (0: none)', number('--log-limit', (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer'), 10_000)
     .addHelpText(
       'after',
@@ -60,6 +62,7 @@ Examples:
   $ mfa-migrate emulator --port 0 --throttle off
   $ mfa-migrate emulator --tenant ./my-tenant.json --throttle M --time-scale 10
   $ mfa-migrate emulator --fault-rate 0.05 --seed 42 --latency 30
+  $ mfa-migrate emulator --masked-phones
   $ curl -H "Authorization: Bearer x" http://127.0.0.1:5580/v1.0/users?\\$top=5`,
     )
     .action(async (flags: EmulatorFlags) => {
@@ -75,6 +78,7 @@ Examples:
           faultRate: flags.faultRate,
           seed: flags.seed,
           requestLogLimit: flags.logLimit,
+          ...(flags.maskedPhones ? { behaviour: { maskedPhoneNumbers: true } } : {}),
           ...((flags.token ?? process.env[TOKEN_ENV]) ? { token: flags.token ?? process.env[TOKEN_ENV] } : {}),
         });
       } catch (err) {
@@ -98,7 +102,8 @@ Examples:
       const { tenant } = emulator.state;
       process.stderr.write(
         `tenant ${tenant.id} (size ${tenant.size}, ${emulator.state.users.length} users); throttle ${flags.throttle ?? tenant.size}` +
-          `${flags.timeScale !== 1 ? ` at time scale ${flags.timeScale}` : ''}; fault rate ${flags.faultRate}; seed ${flags.seed}\n`,
+          `${flags.timeScale !== 1 ? ` at time scale ${flags.timeScale}` : ''}; fault rate ${flags.faultRate}; seed ${flags.seed}` +
+          `${emulator.state.behaviour.maskedPhoneNumbers ? '; phone numbers shown masked (an Authentication Administrator\'s view)' : ''}\n`,
       );
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));

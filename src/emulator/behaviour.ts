@@ -40,6 +40,13 @@ export interface Behaviour {
    * samples and many tenants' reads do: properties the schema has since dropped, which a PATCH may not carry.
    */
   authenticatorTargetLegacyProperties: boolean;
+  /**
+   * Phone methods read as an Authentication Administrator sees them: Graph's list methods doc says "The
+   * authentication administrator only sees masked phone numbers", and not how they are masked. The
+   * emulator keeps the country code and the number's last two digits and shows an `X` for every other
+   * digit, the extension's included (`+1 XXXXXXXX01`, `+1 XXXXXXXX03xXXXX`). Writes take real numbers.
+   */
+  maskedPhoneNumbers: boolean;
 }
 
 export const DEFAULT_BEHAVIOUR: Behaviour = {
@@ -55,4 +62,5 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   stagedRolloutLimits: { groupsPerFeature: 10, membersPerGroup: 50_000, membersAtFirstAdd: 200 },
   replicationLagSeconds: 0,
   authenticatorTargetLegacyProperties: false,
+  maskedPhoneNumbers: false,
 };

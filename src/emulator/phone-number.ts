@@ -6,6 +6,17 @@
  */
 export const PHONE_NUMBER_RE = /^\+[1-9]\d{0,2} \d{4,15}(?:x\d{1,10})?$/;
 
+/**
+ * A number as an Authentication Administrator is shown it (behaviour.maskedPhoneNumbers): the country
+ * code and the subscriber number's last two digits kept, every other digit an `X`
+ * (`+1 4255550101x12` -> `+1 XXXXXXXX01xXX`). Graph's own mask is undocumented: this is one shape of it.
+ */
+export function maskedPhoneNumber(phoneNumber: string): string {
+  const m = /^(\+\d+ )(\d*?)(\d{0,2})((?:x\d+)?)$/.exec(phoneNumber);
+  if (!m) return phoneNumber.replace(/\d/g, 'X');
+  return `${m[1]}${m[2]!.replace(/\d/g, 'X')}${m[3]}${m[4]!.replace(/\d/g, 'X')}`;
+}
+
 export const PHONE_TYPES = ['mobile', 'alternateMobile', 'office'] as const;
 export type PhoneType = (typeof PHONE_TYPES)[number];
 

@@ -2,7 +2,7 @@ import type * as G from '@microsoft/microsoft-graph-types';
 import type * as GB from '@microsoft/microsoft-graph-types-beta';
 import type { WithODataType } from './default-policy.js';
 import type { ApiVersion } from './graph-request.js';
-import { EMAIL_METHOD_ID, PASSWORD_METHOD_ID, PHONE_METHOD_IDS, PHONE_TYPES, type PhoneType } from './phone-number.js';
+import { EMAIL_METHOD_ID, maskedPhoneNumber, PASSWORD_METHOD_ID, PHONE_METHOD_IDS, PHONE_TYPES, type PhoneType } from './phone-number.js';
 import { BASIC_PROFILE } from './permissions.js';
 import { smsSignInState } from './sms-sign-in.js';
 import type { AuthenticatorRecord, ContactRecord, DeviceRecord, EmulatorState, GroupRecord, SoftwareOathRecord, UserRecord } from './state.js';
@@ -100,7 +100,7 @@ export function phoneJson(state: EmulatorState, user: UserRecord, type: PhoneTyp
   return {
     '@odata.type': '#microsoft.graph.phoneAuthenticationMethod',
     id: PHONE_METHOD_IDS[type],
-    phoneNumber: phone.phoneNumber,
+    phoneNumber: state.behaviour.maskedPhoneNumbers ? maskedPhoneNumber(phone.phoneNumber) : phone.phoneNumber,
     phoneType: type,
     smsSignInState: smsSignInState(state, user, type),
   };

@@ -150,6 +150,7 @@ const behaviourSchema = z.strictObject({
   hardwareOathPropagationRefusal: z.strictObject({ status: z.union([z.literal(400), z.literal(403)]), code: z.string().min(1), message: z.string().min(1) }).optional(),
   replicationLagSeconds: z.number().min(0).optional(),
   authenticatorTargetLegacyProperties: z.boolean().optional(),
+  maskedPhoneNumbers: z.boolean().optional(),
   activationRateLimit: z.strictObject({ activations: z.number().int().min(1), windowSeconds: z.number().positive() }).nullable().optional(),
   stagedRolloutLimits: z
     .strictObject({ groupsPerFeature: z.number().int().min(1), membersPerGroup: z.number().int().min(1), membersAtFirstAdd: z.number().int().min(1) })

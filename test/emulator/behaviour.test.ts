@@ -145,3 +145,34 @@ describe('tenant states a migration meets, set from the tenant file', () => {
     expect(() => inProcess({ tenant: { ...tenantWithUsers(1), authenticationMethodsPolicy: { systemCredentialPreferences: { state: 'on' } } } })).toThrow(/systemCredentialPreferences/);
   });
 });
+
+describe('behaviour.maskedPhoneNumbers', () => {
+  const PHONES = `/v1.0/users/${USER}/authentication/phoneMethods`;
+  const tenant = (behaviour?: Record<string, unknown>) => {
+    const t = tenantWithUsers(1);
+    const [u] = t.users as Record<string, unknown>[];
+    u!.methods = { phone: [ { phoneType: 'mobile', phoneNumber: '+1 4255550101' }, { phoneType: 'office', phoneNumber: '+1 4255550103x1234' } ] };
+    return { ...t, ...(behaviour ? { behaviour } : {}) };
+  };
+
+  it('reads numbers as an Authentication Administrator sees them (country code, last two digits), from the tenant file or the option, everywhere a phone is read', async () => {
+    for (const options of [{ tenant: tenant({ maskedPhoneNumbers: true }) }, { tenant: tenant(), behaviour: { maskedPhoneNumbers: true } }] as EmulatorOptions[]) {
+      const { graph, emu } = inProcess(options);
+      expect((await graph.get(PHONES)).body.value.map((p: { phoneNumber: string }) => p.phoneNumber)).toEqual(['+1 XXXXXXXX01', '+1 XXXXXXXX03xXXXX']);
+      const all = await graph.get(`/beta/users/${USER}/authentication/methods`);
+      expect(all.body.value.filter((m: { phoneNumber?: string }) => m.phoneNumber).map((m: { phoneNumber: string }) => m.phoneNumber)).toEqual(['+1 XXXXXXXX01', '+1 XXXXXXXX03xXXXX']);
+      expect((await graph.get(`${PHONES}/3179e48a-750b-4051-897c-87b9720928f7`)).body.phoneNumber).toBe('+1 XXXXXXXX01');
+      const batch = await graph.post('/v1.0/$batch', { requests: [{ id: '1', method: 'GET', url: `/users/${USER}/authentication/phoneMethods` }] });
+      expect(batch.body.responses[0].body.value[0].phoneNumber).toBe('+1 XXXXXXXX01');
+      // Writes take real numbers; the state (and /_emulator/state) keeps them.
+      expect((await graph.patch(`${PHONES}/3179e48a-750b-4051-897c-87b9720928f7`, { phoneNumber: '+1 4255550199', phoneType: 'mobile' })).status).toBe(204);
+      expect(emu.state.users[0]!.phones.mobile!.phoneNumber).toBe('+1 4255550199');
+      expect((await graph.get(PHONES)).body.value[0].phoneNumber).toBe('+1 XXXXXXXX99');
+    }
+  });
+
+  it('is off by default: numbers read as written', async () => {
+    const { graph } = inProcess({ tenant: tenant() });
+    expect((await graph.get(PHONES)).body.value.map((p: { phoneNumber: string }) => p.phoneNumber)).toEqual(['+1 4255550101', '+1 4255550103x1234']);
+  });
+});

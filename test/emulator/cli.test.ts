@@ -35,6 +35,17 @@ describe('mfa-migrate emulator', () => {
     expect((await exit).code).toBe(0);
   });
 
+  it('--masked-phones serves phone numbers as an Authentication Administrator sees them, and says so', async () => {
+    const { child, firstLine, exit } = run(['emulator', '--port', '0', '--throttle', 'off', '--masked-phones']);
+    const url = /(http:\/\/\S+)$/.exec(await firstLine)![1];
+    const r = await fetch(`${url}/v1.0/users/alice@contoso.com/authentication/phoneMethods`, { headers: { Authorization: 'Bearer x' } });
+    expect(((await r.json()) as { value: { phoneNumber: string }[] }).value.map((p) => p.phoneNumber)).toEqual(['+1 XXXXXXXX01']);
+    child.kill('SIGTERM');
+    const done = await exit;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toContain("phone numbers shown masked (an Authentication Administrator's view)");
+  });
+
   it('fails with the JSON path of a bad tenant file, and on bad options', async () => {
     const bad = run(['emulator', '--port', '0', '--tenant', join(packageRoot(), 'package.json')]);
     const result = await bad.exit;
