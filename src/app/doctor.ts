@@ -11,6 +11,8 @@ import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
 import { isLoopbackGraph } from '../plan/render-report.js';
 import { getUser } from '../graph/calls/users.js';
+import { listPhoneMethods } from '../graph/calls/user-methods.js';
+import { maskedPhoneIn, MASKED_PHONES_FIX, MASKED_PHONES_WHY } from '../graph/masked-phone.js';
 
 export type CheckState = 'ok' | 'warn' | 'fail';
 
@@ -93,8 +95,9 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
   }
 
   // 4. One harmless read of each endpoint, with one user of the tenant for the per-user ones.
-  const firstUser = await client.request<{ value?: { id: string }[] }>(PROBES.find((p) => p.id === 'users')!.call(undefined)!).catch(() => undefined);
+  const firstUser = await client.request<{ value?: { id: string; userPrincipalName?: string }[] }>(PROBES.find((p) => p.id === 'users')!.call(undefined)!).catch(() => undefined);
   const userId = firstUser && isSuccess(firstUser) ? firstUser.body?.value?.[0]?.id : undefined;
+  const phones = new PhonesSeen();
   let policy: AuthenticationMethodsPolicy | undefined;
   for (const probe of PROBES) {
     const call = probe.call(userId);
@@ -115,6 +118,7 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
     }
     if (isSuccess(res)) {
       if (probe.id === 'policy') policy = res.body as AuthenticationMethodsPolicy;
+      if (probe.id === 'methods' || probe.id === 'phone-methods') phones.see(firstUser && isSuccess(firstUser) ? (firstUser.body?.value?.[0]?.userPrincipalName ?? userId!) : userId!, res.body);
       checks.push({ id: `read:${probe.id}`, state: 'ok', detail: `${probe.what}: readable` });
     } else if (endpointMissing(res.status, res.body)) {
       checks.push({ id: `read:${probe.id}`, state: call.version === 'beta' ? 'fail' : 'warn', detail: `${probe.what}: Graph ${call.version} here has no such endpoint (${errorText(res)})`, fix: call.version === 'beta' ? 'the hardware OATH and default-method APIs are beta only: use a cloud whose Graph has them (the public cloud has), or migrate phones only' : undefined });
@@ -153,15 +157,49 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
     const sample = enabled.slice(0, 20);
     let found = 0;
     for (const u of sample) {
-      const res = await client.request(getUser(u.username)).catch(() => undefined);
-      if (res && isSuccess(res)) found++;
+      const res = await client.request<{ id?: string; userPrincipalName?: string }>(getUser(u.username)).catch(() => undefined);
+      if (!res || !isSuccess(res)) continue;
+      found++;
+      // The export's users have phones where the first user of the tenant (an admin, a service account) often has none.
+      if (phones.masked || !res.body?.id) continue;
+      const listed = await client.request(listPhoneMethods(res.body.id)).catch(() => undefined);
+      if (listed && isSuccess(listed)) phones.see(res.body.userPrincipalName ?? u.username, listed.body);
     }
     checks.push({ id: 'export-users', state: found === sample.length ? 'ok' : found === 0 ? 'fail' : 'warn', detail: `${found} of ${sample.length} export users looked up are in this tenant${sample.length < enabled.length ? ` (the first ${sample.length} of the export's ${enabled.length} enabled users: a sample; plan reads them all)` : ''}${found === 0 && sample.length > 0 ? ': wrong tenant?' : ''}`, ...(found < sample.length ? { fix: 'users not found are skipped by the plan; check the export is for this tenant and the UPNs match' } : {}) });
     if (bundle.users.some((u) => u.oathTokenSerial !== undefined) && !checks.some((c) => c.id === 'read:inventory' && c.state === 'ok')) {
       checks.push({ id: 'export-tokens', state: 'fail', detail: 'the export has OATH tokens, and the token inventory cannot be read', fix: fixFor('inventory.read', delegated) });
     }
   }
+  const phoneCheck = phones.check();
+  if (phoneCheck) checks.push(phoneCheck);
+  // Every command reads users' phones, and refuses masked ones whatever its permissions.
+  if (phoneCheck?.state === 'fail') for (const c of report.commands) c.ready = false;
   return finish(report);
+}
+
+/**
+ * The phone numbers doctor read (the first user's, and the export sample's): whether Graph showed
+ * them masked, as it does to an Authentication Administrator, which plan, status, apply and
+ * rollback refuse (src/graph/masked-phone.ts).
+ */
+class PhonesSeen {
+  masked: { upn: string; phoneType: string } | undefined;
+  #numbers = 0;
+
+  see(upn: string, list: unknown): void {
+    this.#numbers += ((list as { value?: { phoneNumber?: unknown }[] } | null)?.value ?? []).filter((m) => m && typeof m === 'object' && 'phoneNumber' in m).length;
+    const type = maskedPhoneIn(list);
+    if (type !== undefined && !this.masked) this.masked = { upn, phoneType: type };
+  }
+
+  check(): DoctorCheck | undefined {
+    if (this.masked) {
+      const { upn, phoneType } = this.masked;
+      return { id: 'phone-numbers', state: 'fail', detail: `Graph showed ${upn}'s ${phoneType} phone number masked: ${MASKED_PHONES_WHY}; plan, status, apply and rollback refuse, since masked numbers cannot be compared, kept or put back`, fix: MASKED_PHONES_FIX };
+    }
+    if (this.#numbers > 0) return { id: 'phone-numbers', state: 'ok', detail: `${this.#numbers} phone number(s) read, none masked` };
+    return undefined;
+  }
 }
 
 function accepted(id: CapabilityId, delegated: boolean): string {

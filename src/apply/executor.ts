@@ -7,6 +7,7 @@ import { OUTCOME_UNKNOWN_WORDING, type Journal, type OpRecord, type OpState } fr
 import { callFor, resultOf, type CallContext } from './op-calls.js';
 import { assignedElsewhereRefusal } from './token-refusal.js';
 import { emailRefusal } from './email-refusal.js';
+import { MaskedPhoneError } from '../graph/masked-phone.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
 import { capabilityOf } from './permission-check.js';
@@ -643,11 +644,12 @@ export class Executor {
         // The read failed too (network down, Graph failing): read again later, or give up with the
         // outcome unknown; at once when Graph refused the read itself (a 4xx but a timeout or
         // throttling: reading again gets the same).
-        const refused = err instanceof ReadBackError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429;
+        // A masked phone number (the signed-in account's role) reads masked however often it is read.
+        const refused = (err instanceof ReadBackError && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 429) || err instanceof MaskedPhoneError;
         if (refused || reads + 1 >= this.maxAttempts * 2 || this.interrupted) {
           if (this.interrupted) this.markStopped(s);
           // Marked in the journal: a rollback reads it back (it may have been applied).
-          else this.settle(s, 'failed', `${reason}${OUTCOME_UNKNOWN_WORDING}${(err as Error).message}`, undefined, true);
+          else this.settle(s, 'failed', `${reason}${OUTCOME_UNKNOWN_WORDING}${err instanceof MaskedPhoneError ? err.after('it is not sent again; a resume or rollback signed in so reads it back').message : (err as Error).message}`, undefined, true);
           return;
         }
         await new Promise((r) => setTimeout(r, this.backoff(reads + 1)));

@@ -5,6 +5,7 @@ import { deviceOf, findDevicesBySerial, getDevice, type RawDevice } from '../gra
 import { getPolicy } from '../graph/calls/policy.js';
 import { policyAsRead, savedAsRead } from '../graph/policy-reader.js';
 import { getSignInPreferences, listEmailMethods, listPhoneMethods } from '../graph/calls/user-methods.js';
+import { isMaskedPhoneNumber, MaskedPhoneError } from '../graph/masked-phone.js';
 import { listFederationConfiguration, parseFederation } from '../graph/calls/domains.js';
 import { checkMemberGroups, listDirectMemberOf } from '../graph/calls/groups.js';
 import { readRolloutPolicy } from '../graph/cutover-reader.js';
@@ -12,7 +13,7 @@ import { PHONE_METHOD_IDS } from '../model/tenant.js';
 import { serialForms, serialKey } from '../model/serial.js';
 import { canonicalJson } from '../plan/fingerprint.js';
 import { methodConfiguration, splitResource } from '../plan/resource-state.js';
-import type { Operation } from './operations.js';
+import { tenantUpnOf, type Operation } from './operations.js';
 import { NEW_PLAN_NEEDED } from './token-refusal.js';
 
 /** The inventory's devices of a serial, in each form Graph may hold it (serialForms), read together. */
@@ -167,6 +168,8 @@ export async function verifyOp(op: Operation, client: GraphClient): Promise<Veri
       const type = splitResource(op.resource)[1];
       const p = list.find((x) => x.phoneType === type || x.id === PHONE_METHOD_IDS[type as keyof typeof PHONE_METHOD_IDS]);
       if (op.kind === 'phone-delete') return { done: !p };
+      // A masked number never equals the one written: refused, not read as "not applied" (sent again, or undone as never made).
+      if (p && isMaskedPhoneNumber(p.phoneNumber)) throw new MaskedPhoneError(tenantUpnOf(op) ?? userId, String(type));
       return { done: !!p && p.phoneNumber.replace(/\s+/g, '') === String(after.phoneNumber).replace(/\s+/g, '') };
     }
     case 'email-create':

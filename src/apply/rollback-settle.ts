@@ -1,4 +1,5 @@
 import type { GraphClient } from '../graph/graph-client.js';
+import { MaskedPhoneError } from '../graph/masked-phone.js';
 import { UserError } from '../model/user-error.js';
 import { goOnWith, Journal, OUTCOME_UNKNOWN_WORDING, type OpRecord, type RunView } from './journal.js';
 import { readBackBulk, verifyOp, type Verified } from './op-verify.js';
@@ -42,6 +43,8 @@ export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops:
   try {
     found = await Promise.all(ops.map((op) => readBack(op, client, run.times.get(op.id))));
   } catch (err) {
+    // Read again, it reads masked again: what to sign in as, not "try again".
+    if (err instanceof MaskedPhoneError) throw err.after(`run ${run.header.id}'s writes of unknown outcome were not read back; nothing was sent or journaled`);
     throw new UserError(
       `run ${run.header.id} has ${ops.length} operation(s) whose outcome is unknown (sent with no answer, or stopped while in flight), and reading them back failed (${(err as Error).message}): nothing was sent or journaled; try the rollback again`,
     );

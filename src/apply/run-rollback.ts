@@ -3,6 +3,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { GraphClient } from '../graph/graph-client.js';
 import { readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
+import { MaskedPhoneError } from '../graph/masked-phone.js';
 import { GraphRequestError } from '../graph/graph-errors.js';
 import { readFederatedDomains } from '../graph/cutover-reader.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
@@ -540,6 +541,8 @@ async function executeRollback(
         const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, { concurrency: deps.concurrency, onRead, ...(deps.log ? { log: deps.log } : {}) })
           .finally(() => (reading = false))
           .catch((err: unknown) => {
+          // Read after the cutover's undos: the refusal says what of this pass was sent.
+          if (err instanceof MaskedPhoneError && !deps.outOfOrder) throw err.after(`${doneNow.size > 0 ? "the staged rollout's undos were sent, and " : ''}no method was touched; then go on with ${cliCommand(['rollback', runId, '--state-dir', deps.stateDir])}`);
           if (!deps.outOfOrder) throw err;
           deps.log?.(`Warning: --out-of-order: which users of the run the staged rollout still switches to Entra MFA could not be read (${(err as Error).message}): their methods are taken all the same`);
           return { holds: new Map<string, string>(), users: [] } as StillSwitched;
@@ -666,7 +669,13 @@ async function readTenantFor(client: GraphClient, inverses: Operation[], concurr
   const upnOf = (user: string) => tenantUpns.get(user.toLowerCase()) ?? user;
   const upns = [...new Set([...inverses.filter((o) => o.user).map((o) => tenantUpnOf(o)!), ...alsoUsers.flatMap((x) => (x.user ? [upnOf(x.user)] : []))])];
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
-  const [tenant, cutover] = await Promise.all([readTenant(client, { upns, serials, policy: true, organization: false, concurrency, ...(progress ? { onListing: progress.listing, onProgress: progress.tenantUsers } : {}) }), readCutoverFor(client, inverses)]);
+  const [tenant, cutover] = await Promise.all([
+    // Read before this pass sends anything.
+    readTenant(client, { upns, serials, policy: true, organization: false, concurrency, ...(progress ? { onListing: progress.listing, onProgress: progress.tenantUsers } : {}) }).catch((err: unknown) => {
+      throw err instanceof MaskedPhoneError ? err.after('nothing was sent') : err;
+    }),
+    readCutoverFor(client, inverses),
+  ]);
   for (const [user, upn] of tenantUpns) {
     const read = tenant.users.get(upn.toLowerCase());
     if (read && !tenant.users.has(user)) tenant.users.set(user, read);

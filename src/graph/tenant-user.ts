@@ -1,6 +1,7 @@
 import type { DefaultMethod, PhoneType, TenantHardwareToken, TenantUser } from '../model/tenant.js';
 import type { DirectoryUser } from './calls/users.js';
 import type { RawDevice } from './calls/hardware-oath.js';
+import { isMaskedPhoneNumber, MaskedPhoneError } from './masked-phone.js';
 
 /** Strong methods the tool never creates but that count for the user (not phone-only). */
 const PASSWORDLESS_TYPES = ['.fido2AuthenticationMethod', '.windowsHelloForBusinessAuthenticationMethod', '.platformCredentialAuthenticationMethod'];
@@ -37,6 +38,8 @@ export function tokensByAssignee(hardwareTokens: ReadonlyMap<string, TenantHardw
 /**
  * A user's state from their methods list and sign-in preferences; hardware tokens get their serial
  * and status from the method itself, the user's own token list (`ownTokens`), or the inventory.
+ * A phone number Graph showed masked is refused (MaskedPhoneError): every reader of the tenant (plan,
+ * status, apply's re-reads, rollback) would otherwise take it for the user's number.
  */
 export function toTenantUser(u: DirectoryUser, methods: unknown, prefs: unknown, assigned: ReadonlyMap<string, TenantHardwareToken>, ownTokens?: ReadonlyMap<string, RawDevice>): TenantUser {
   const user: TenantUser = {
@@ -53,7 +56,10 @@ export function toTenantUser(u: DirectoryUser, methods: unknown, prefs: unknown,
   };
   for (const m of (methods as { value?: Record<string, unknown>[] } | null)?.value ?? []) {
     const type = String(m['@odata.type'] ?? '');
-    if (type.endsWith('.phoneAuthenticationMethod')) user.phones.push({ phoneType: m.phoneType as PhoneType, phoneNumber: String(m.phoneNumber) });
+    if (type.endsWith('.phoneAuthenticationMethod')) {
+      if (isMaskedPhoneNumber(m.phoneNumber)) throw new MaskedPhoneError(u.userPrincipalName, String(m.phoneType));
+      user.phones.push({ phoneType: m.phoneType as PhoneType, phoneNumber: String(m.phoneNumber) });
+    }
     else if (type.endsWith('.emailAuthenticationMethod')) user.emails.push({ id: String(m.id), emailAddress: String(m.emailAddress) });
     else if (type.endsWith('.microsoftAuthenticatorAuthenticationMethod')) user.authenticatorCount++;
     else if (type.endsWith('.softwareOathAuthenticationMethod')) user.softwareOathCount++;

@@ -355,6 +355,34 @@ describe('Executor on the fake Graph', () => {
     // Marked in the journal: a rollback reads it back (it may have been applied).
     expect((await readRun(join(tmp.dir, 'refused-read'))).ops.get(mobile!.id)).toMatchObject({ state: 'failed', outcomeUnknown: true });
   });
+
+  it('a phone write whose answer was lost, read back masked (an Authentication Administrator sign-in), fails at once with the outcome unknown: neither sent again nor taken as not applied', async () => {
+    const g = fakeGraph({ tenant: TENANT, behaviour: { maskedPhoneNumbers: true } });
+    // The create reaches Graph (applied), and its answer is lost: a 503 in its place.
+    let posts = 0;
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const url = String(input);
+      const requests = init?.method === 'POST' && url.endsWith('/$batch') ? (JSON.parse(String(init.body)) as { requests: { id: string; method: string }[] }).requests : [];
+      const res = await g.emu.fetch(input, init);
+      if (!requests.some((r) => r.method === 'POST')) return res;
+      posts++;
+      const responses = requests.map((r) => ({ id: r.id, status: 503, body: { error: { code: 'ServiceUnavailable', message: 'test' } } }));
+      return new Response(JSON.stringify({ responses }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const journal = await Journal.create(join(tmp.dir, 'masked-read'), { t: 'run', id: 'masked-read', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const client = connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 1, retry: { capMs: 20 } });
+    const ex = new Executor({ client, journal, concurrency: 1, context: { seeds: new Map(), policy: {}, now: Date.now } });
+    const [mobile] = userOps(0);
+    const out = await ex.run([mobile!]);
+    await journal.close();
+    expect(posts).toBe(1);
+    expect(out.get(mobile!.id)).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/outcome unknown: Graph showed u0@example\.com's mobile phone number masked: .*; it is not sent again; a resume or rollback signed in so reads it back$/),
+    });
+    expect((await readRun(join(tmp.dir, 'masked-read'))).ops.get(mobile!.id)).toMatchObject({ state: 'failed', outcomeUnknown: true });
+    expect(g.emu.state.users[0]!.phones.mobile?.phoneNumber).toBe('+1 4255550100');
+  });
 });
 
 /** Found by a review: a resume soon after a crash lost the consistency waits and the adoption rule. */

@@ -1,0 +1,61 @@
+import { EXIT } from '../model/exit-code.js';
+import { UserError } from '../model/user-error.js';
+
+/**
+ * A phone number as Graph holds it: `+{country code} {number}`, optionally `x{extension}`
+ * (`+1 5555551234`, `+1 5555551234x123`; graph-api.md §2.2). Digits, `+` and spacing, then at most
+ * one lower-case `x` with digits to the end.
+ */
+const GRAPH_NUMBER = /^[+\d\s]*(?:x\d+)?$/;
+
+/**
+ * Whether Graph showed a phone number masked. Graph's list methods doc says "The authentication
+ * administrator only sees masked phone numbers", and does not say how they are masked: a number
+ * holding anything Graph's format has no place for (an `X` or `*` for a hidden digit, an `x` not
+ * followed by digits, any other character) is taken as masked. Graph refuses every other shape on
+ * write, so no number it stores is flagged. A masked number cannot be compared, kept or put back.
+ */
+export function isMaskedPhoneNumber(phoneNumber: unknown): boolean {
+  return typeof phoneNumber === 'string' && !GRAPH_NUMBER.test(phoneNumber);
+}
+
+/** Why Graph shows numbers masked, and what to do: said by every refusal, and by doctor. */
+export const MASKED_PHONES_WHY = 'the signed-in account sees masked phone numbers (an Authentication Administrator does)';
+export const MASKED_PHONES_FIX = 'sign in as a Privileged Authentication Administrator, or use an application with UserAuthenticationMethod.Read.All (docs/permissions.md)';
+
+/**
+ * Graph answered a user's phone number masked: the signed-in account sees masked numbers (an
+ * Authentication Administrator does). Reading on would plan updates of numbers that are right, and
+ * keep masked numbers as what a rollback puts back. Names the user and the phone type, never the number.
+ */
+export class MaskedPhoneError extends UserError {
+  constructor(
+    readonly upn: string,
+    readonly phoneType: string,
+    /** What became of the command's writes, where it has any (apply, rollback). */
+    readonly outcome?: string,
+  ) {
+    super(`Graph showed ${upn}'s ${phoneType} phone number masked: ${MASKED_PHONES_WHY}, so numbers in the tenant cannot be compared, kept or put back. To go on, ${MASKED_PHONES_FIX}${outcome ? `; ${outcome}` : ''}`, EXIT.error);
+  }
+
+  /** The same refusal, saying what the command sent before it (nothing, or a run's earlier waves). */
+  after(outcome: string): MaskedPhoneError {
+    return new MaskedPhoneError(this.upn, this.phoneType, outcome);
+  }
+}
+
+/** Graph's phone methods of a list (`/methods` or `/phoneMethods`): the first masked one's type, or none. */
+export function maskedPhoneIn(list: unknown): string | undefined {
+  for (const m of (list as { value?: unknown[] } | null)?.value ?? []) {
+    const item = m as Record<string, unknown> | null;
+    if (!item || !('phoneNumber' in item)) continue;
+    if (isMaskedPhoneNumber(item.phoneNumber)) return String(item.phoneType ?? 'unknown');
+  }
+  return undefined;
+}
+
+/** Refuses a user's methods or phone methods list that holds a masked number (MaskedPhoneError). */
+export function refuseMaskedPhones(upn: string, list: unknown): void {
+  const type = maskedPhoneIn(list);
+  if (type !== undefined) throw new MaskedPhoneError(upn, type);
+}
