@@ -2,21 +2,21 @@ import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
 
 /**
- * A phone number as Graph holds it: `+{country code} {number}`, optionally `x{extension}`
- * (`+1 5555551234`, `+1 5555551234x123`; graph-api.md §2.2). Digits, `+` and spacing, then at most
- * one lower-case `x` with digits to the end.
+ * What a mask leaves where digits were: a character that never stands in a number (`*`, `•`, `●`,
+ * `…`), or a run of two or more `X`, `x` or `#` (a mask hides several digits). One `x` or `X` is an
+ * extension's mark (`+1 4255550101x123`), and `-`, `(`, `)`, `.` and `ext.` are the formatting of a
+ * number stored before Graph held them in one shape: neither is a mask, and a tenant whose legacy
+ * numbers are so written is not refused for them.
  */
-const GRAPH_NUMBER = /^[+\d\s]*(?:x\d+)?$/;
+const MASK = /[*•●∙…]|[Xx#]{2,}/;
 
 /**
  * Whether Graph showed a phone number masked. Graph's list methods doc says "The authentication
- * administrator only sees masked phone numbers", and does not say how they are masked: a number
- * holding anything Graph's format has no place for (an `X` or `*` for a hidden digit, an `x` not
- * followed by digits, any other character) is taken as masked. Graph refuses every other shape on
- * write, so no number it stores is flagged. A masked number cannot be compared, kept or put back.
+ * administrator only sees masked phone numbers", and does not say how they are masked; see MASK.
+ * A masked number cannot be compared, kept or put back.
  */
 export function isMaskedPhoneNumber(phoneNumber: unknown): boolean {
-  return typeof phoneNumber === 'string' && !GRAPH_NUMBER.test(phoneNumber);
+  return typeof phoneNumber === 'string' && MASK.test(phoneNumber);
 }
 
 /** Why Graph shows numbers masked, and what to do: said by every refusal, and by doctor. */
