@@ -6,6 +6,7 @@ import { appendSynced, syncDescriptor, syncDirectory } from '../io/fsync.js';
 import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
 import { NewerPlanError, readPlanHeader } from '../plan/plan-file.js';
+import { undoneJournalMismatch, type UndoneJournalRecord } from './undone-journal-record.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type RunKind = 'apply' | 'rollback';
@@ -40,7 +41,7 @@ export interface RunHeader {
    * lines taken off its end, or rewritten, leave a chain of its own that verifies, so this is checked.
    * Absent in rollbacks made before it, and for an undone journal written before the chain.
    */
-  undoneJournal?: { lines: number; hash: string };
+  undoneJournal?: UndoneJournalRecord;
   options: Record<string, unknown>;
   totalOps: number;
 }
@@ -732,27 +733,24 @@ async function planHashProblem(runDir: string, header: RunHeader): Promise<{ rea
  * chain of what is left verifies), or rewritten and chained anew, are found here; lines added since
  * (a later read-back of writes of unknown outcome) are not in question.
  */
-async function undoneJournalProblem(undoneDir: string, undoneId: string, planHash: string, recorded: { lines: number; hash: string }): Promise<string | undefined> {
+async function undoneJournalProblem(undoneDir: string, undoneId: string, planHash: string, recorded: UndoneJournalRecord): Promise<string | undefined> {
   const lines = (await readFile(join(undoneDir, 'journal.jsonl'), 'utf8')).split('\n');
   lines.pop();
-  const started = `this rollback recorded ${recorded.lines} line(s), the last with hash ${recorded.hash}, when it started`;
+  const journal = `the journal of the run it undoes (${undoneId})`;
   // A line changed, or taken out, in what is left is named first, as runs verify of that run names it.
   let previous = planHash;
   for (let i = 0; i < Math.min(recorded.lines, lines.length); i++) {
     const split = splitHash(lines[i]!);
-    if (!split || chainHash(previous, split.body) !== split.hash) return `the journal of the run it undoes (${undoneId}) was changed after it was written: line ${i + 1}: ${split ? 'its hash does not match its content and the line before it' : 'it has no hash'}`;
+    if (!split || chainHash(previous, split.body) !== split.hash) return `${journal} was changed after it was written: line ${i + 1}: ${split ? 'its hash does not match its content and the line before it' : 'it has no hash'}`;
     previous = split.hash;
   }
-  if (lines.length < recorded.lines) return `the journal of the run it undoes (${undoneId}) has ${lines.length} line(s) where ${started}: lines were taken off its end since`;
-  if (previous !== recorded.hash) return `the journal of the run it undoes (${undoneId}) is not the one this rollback started from: its line ${recorded.lines} has hash ${previous}, where ${started}: its lines were rewritten since`;
-  return undefined;
+  const mismatch = undoneJournalMismatch({ lines: lines.length, hashAtRecorded: previous }, recorded, { journal, recorder: 'this rollback' });
+  return mismatch?.kind === 'rewritten' ? `${journal} is not the one this rollback started from: ${mismatch.reason}` : mismatch?.reason;
 }
 
 /** A rollback's record of the apply journal it undid, as it found it when it started. */
-interface RollbackRecord {
+interface RollbackRecord extends UndoneJournalRecord {
   id: string;
-  lines: number;
-  hash: string;
 }
 
 /**
@@ -789,10 +787,10 @@ async function rollbackRecordsOf(runDir: string, header: RunHeader): Promise<Rol
  */
 function rolledBackFromProblem(records: readonly RollbackRecord[], lineCount: number, hashAt: ReadonlyMap<number, string>): { line: number; reason: string } | undefined {
   for (const r of records) {
-    const recorded = `rollback ${r.id} recorded ${r.lines} line(s), the last with hash ${r.hash}, when it started`;
-    if (lineCount < r.lines) return { line: lineCount + 1, reason: `it has ${lineCount} line(s) where ${recorded}: lines were taken off its end since` };
-    const at = hashAt.get(r.lines);
-    if (at !== r.hash) return { line: r.lines, reason: `its line ${r.lines} has hash ${at}, where ${recorded}: its lines were rewritten since (this line or one before it changed, and every later hash with it)` };
+    const mismatch = undoneJournalMismatch({ lines: lineCount, hashAtRecorded: hashAt.get(r.lines) }, r, { journal: 'it', recorder: `rollback ${r.id}` });
+    // Lines taken off are named at the first one missing; a rewrite at the line recorded, the last that must hold.
+    if (mismatch?.kind === 'taken-off') return { line: lineCount + 1, reason: mismatch.reason };
+    if (mismatch) return { line: r.lines, reason: `${mismatch.reason} (this line or one before it changed, and every later hash with it)` };
   }
   return undefined;
 }
