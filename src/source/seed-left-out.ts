@@ -1,4 +1,4 @@
-import type { Problem } from '../model/problem.js';
+import type { Problem, Where } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
 
 /**
@@ -9,6 +9,11 @@ import { serialKey } from '../model/serial.js';
  * that no seed file holds it.
  */
 export type SeedsLeftOut = ReadonlyMap<string, readonly Problem[]>;
+
+/** Where a problem is that leaves a record out: `where`, with the record's serial, which is how its token's user is told why it has no seed. */
+export function leftOutAt(where: Where, serial: string): Where {
+  return { ...where, serial };
+}
 
 /** The problems that left a record out, by serialKey, in the order found. */
 export function seedsLeftOut(problems: readonly Problem[]): SeedsLeftOut {

@@ -1,6 +1,7 @@
 import type { OathSeed } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
+import { leftOutAt } from '../seed-left-out.js';
 import { PERIOD_MAX, parseInteger } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
@@ -41,16 +42,15 @@ export async function readEntraUploadCsv(path: string, display: string, shape: S
       // Before any message names the token: a seed in the serial's place must not become its name.
       if (refuseSecretLikeCell(serial, 'serial number', 'serial', problems, row.where('serial'), 'row')) return;
       // From here on each problem that skips the row carries its serial (Problem.serial): the token's user is told why it has no seed.
-      const skips = (role: Parameters<typeof row.where>[0]) => ({ ...row.where(role), serial });
-      for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, skips(role), 'row')) return;
+      for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, leftOutAt(row.where(role), serial), 'row')) return;
       const period = parseInteger(row.get('period'), 1, PERIOD_MAX);
       if (period === null) {
-        problems.error('value-invalid', skips('period'), `the time interval of token ${serial} must be a whole number of seconds from 1 to ${PERIOD_MAX}; the row is skipped`);
+        problems.error('value-invalid', leftOutAt(row.where('period'), serial), `the time interval of token ${serial} must be a whole number of seconds from 1 to ${PERIOD_MAX}; the row is skipped`);
         return;
       }
       const bytes = row.get('secret') === '' ? null : decodeBase32(row.get('secret'));
       if (bytes === null || bytes.length === 0) {
-        problems.error('secret-invalid', skips('secret'), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7); the row is skipped`);
+        problems.error('secret-invalid', leftOutAt(row.where('secret'), serial), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7); the row is skipped`);
         return;
       }
       if (refuseEncodedTwice(bytes, 'secret key', serial, problems, row.where('secret'), 'row')) return;

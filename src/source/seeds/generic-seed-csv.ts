@@ -1,6 +1,7 @@
 import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
 import type { ProblemList } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
+import { leftOutAt } from '../seed-left-out.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseCounter, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
@@ -36,11 +37,10 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
       // nor one in a name's place a device's name (columns swapped, or a header naming them wrongly).
       if (refuseSecretLikeCell(serial, 'serial', 'serial', problems, row.where('serial'), 'row')) return;
       // From here on each problem that skips the row carries its serial (Problem.serial): the token's user is told why it has no seed.
-      const skips = (role: Parameters<typeof row.where>[0]) => ({ ...row.where(role), serial });
-      for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, skips(role), 'row')) return;
+      for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, leftOutAt(row.where(role), serial), 'row')) return;
       let ok = true;
       const bad = (role: Parameters<typeof row.where>[0], message: string): void => {
-        problems.error('value-invalid', skips(role), `${message}; the row of token ${serial} is skipped`);
+        problems.error('value-invalid', leftOutAt(row.where(role), serial), `${message}; the row of token ${serial} is skipped`);
         ok = false;
       };
 
@@ -87,7 +87,7 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
 
       const secretText = row.get('secret');
       if (secretText === '') {
-        problems.error('secret-invalid', skips('secret'), `the secret of token ${serial} is empty; the row is skipped`);
+        problems.error('secret-invalid', leftOutAt(row.where('secret'), serial), `the secret of token ${serial} is empty; the row is skipped`);
         return;
       }
       const used = encoding ?? guessSecretEncoding(secretText);
@@ -95,7 +95,7 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
       if (bytes === null || bytes.length === 0) {
         const how = used === 'hex' ? 'hex (an even number of 0-9, a-f)' : 'Base32 (letters A-Z, digits 2-7)';
         const guessed = encoding === undefined ? ' (encoding guessed; add an encoding column to say)' : '';
-        problems.error('secret-invalid', skips('secret'), `the secret of token ${serial} is not valid ${how}${guessed}; the row is skipped`);
+        problems.error('secret-invalid', leftOutAt(row.where('secret'), serial), `the secret of token ${serial} is not valid ${how}${guessed}; the row is skipped`);
         return;
       }
       if (refuseEncodedTwice(bytes, 'secret', serial, problems, row.where('secret'), 'row')) return;

@@ -1,5 +1,6 @@
 import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.js';
 import type { ProblemList, Where } from '../../model/problem.js';
+import { leftOutAt } from '../seed-left-out.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseCounter, parseInteger, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
@@ -65,21 +66,20 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
       // Before any message names the token: a key in the serial's place must not become its name.
       if (refuseSecretLikeCell(serial, 'serial', 'serial', problems, where(0), 'line')) continue;
       // From here on each problem that skips the line carries its serial (Problem.serial): the token's user is told why it has no seed.
-      const skips = (i: number): Where => ({ ...where(i), serial });
-      if (version === 2 && refuseSecretLikeCell(cells[0] ?? '', 'user', 'name', problems, { file: display, line, field: 'user', serial }, 'line')) continue;
+      if (version === 2 && refuseSecretLikeCell(cells[0] ?? '', 'user', 'name', problems, leftOutAt({ file: display, line, field: 'user' }, serial), 'line')) continue;
       if (cells.length < skip + 2 || cell(1) === '') {
-        problems.error('secret-invalid', skips(1), `token ${serial} has no key; the line is skipped`);
+        problems.error('secret-invalid', leftOutAt(where(1), serial), `token ${serial} has no key; the line is skipped`);
         continue;
       }
       const typeText = cells.length > skip + 2 ? cell(2) : 'hotp';
       const type: OathType | null = parseOathType(typeText);
       if (type === null) {
-        problems.warning('value-invalid', skips(2), `token ${serial} is of type ${shownValue(typeText)}, not HOTP or TOTP; it is left out`);
+        problems.warning('value-invalid', leftOutAt(where(2), serial), `token ${serial} is of type ${shownValue(typeText)}, not HOTP or TOTP; it is left out`);
         continue;
       }
       let ok = true;
       const bad = (i: number, message: string): void => {
-        problems.error('value-invalid', skips(i), `${message}; the line of token ${serial} is skipped`);
+        problems.error('value-invalid', leftOutAt(where(i), serial), `${message}; the line of token ${serial} is skipped`);
         ok = false;
       };
       let digits = 6;
@@ -99,7 +99,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
       }
       const bytes = decodeHex(cell(1));
       if (bytes === null) {
-        problems.error('secret-invalid', skips(1), `the key of token ${serial} is not valid hex (an even number of 0-9, a-f); the line is skipped`);
+        problems.error('secret-invalid', leftOutAt(where(1), serial), `the key of token ${serial} is not valid hex (an even number of 0-9, a-f); the line is skipped`);
         continue;
       }
       if (refuseEncodedTwice(bytes, 'key', serial, problems, where(1), 'line')) continue;

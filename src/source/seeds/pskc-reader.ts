@@ -11,6 +11,7 @@ import type { SeedReadOptions } from './read-seed-files.js';
 import { decodeBase64 } from './secret-encoding.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { base32InBase64, encodedTwice, hexInBase64, mayBeTextMessage } from './secret-suspect.js';
+import { leftOutAt } from '../seed-left-out.js';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A GUID as an Id may be written: bare, in braces, or as a `urn:uuid:` (RFC 4122's URN; a review saw one refused). */
@@ -502,7 +503,7 @@ class PskcFileReader {
       this.#problems.warning('secret-suspect', where, mayBeTextMessage(which, loc.serial ?? '(no serial)', secret.length, looks));
       return false;
     }
-    this.#problems.error('secret-suspect', { ...where, serial: loc.serial }, `the ${which} of token ${loc.serial} is ${secret.length} bytes that are ${looks}, not seed bytes: the file holds the seed encoded twice, and read as it is no code would match; ${SKIPPED_ENCODED_TWICE}`);
+    this.#problems.error('secret-suspect', leftOutAt(where, loc.serial), `the ${which} of token ${loc.serial} is ${secret.length} bytes that are ${looks}, not seed bytes: the file holds the seed encoded twice, and read as it is no code would match; ${SKIPPED_ENCODED_TWICE}`);
     return true;
   }
 
@@ -518,7 +519,7 @@ class PskcFileReader {
 
   /** Where a problem is that leaves the key out: #at, with the serial the token's user is told why by (Problem.serial). */
   #skips(loc: KeyLocation, sub: string, field?: string): Where {
-    return { ...this.#at(loc, sub, field), serial: loc.serial };
+    return leftOutAt(this.#at(loc, sub, field), loc.serial);
   }
 
   /** `Data/Secret`, or the drafts' `Data[@Name="SECRET"]`. */

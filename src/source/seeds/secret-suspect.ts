@@ -1,4 +1,5 @@
 import type { ProblemList, Where } from '../../model/problem.js';
+import { leftOutAt } from '../seed-left-out.js';
 
 /**
  * Seeds encoded twice. A vendor's tool that puts a seed's hex or Base32 text where the file wants its
@@ -99,7 +100,7 @@ export function refuseEncodedTwice(bytes: Buffer, what: string, serial: string, 
   }
   problems.error(
     'secret-suspect',
-    { ...where, serial },
+    leftOutAt(where, serial),
     `the ${what} of token ${serial} decodes to ${bytes.length} bytes that are ${looks}, not seed bytes: the seed was encoded twice, and read as it is no code would match; the ${unit} is skipped`,
   );
   bytes.fill(0);
