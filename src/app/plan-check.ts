@@ -10,9 +10,8 @@ import { canonicalJson, hashFiles } from '../plan/fingerprint.js';
 import { isOlderFormat, planKeyFiles, type SavedPlan } from '../plan/plan-file.js';
 import { firstDifference } from '../plan/rederive.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
-import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
-import { checkSeedFileModes } from '../source/seeds/seed-file-modes.js';
-import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
+import type { PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
+import { loadSeedOptionFiles } from '../source/seeds/seed-option-files.js';
 
 /**
  * A saved plan of an older format whose changes are not what this version plans from its sources:
@@ -43,19 +42,9 @@ export class EditedPlanError extends UserError {
  */
 export async function readPlanSources(plan: SavedPlan, files: SecretFileOptions = {}): Promise<ExportBundle> {
   const src = plan.header.source;
-  let seeds: SeedReadOptions;
-  try {
-    checkSeedFileModes(src.tokens, files);
-    const { keys, passwords } = planKeyFiles(src);
-    seeds = {
-      pskcMac: src.pskcMac as SeedReadOptions['pskcMac'],
-      ...(keys.length > 0 ? { pskcKeys: keys.map((file) => ({ key: loadPskcKeyFile(file, files), file })) } : {}),
-      ...(passwords.length > 0 ? { pskcPasswords: passwords.map((file) => ({ password: loadPskcPasswordFile(file, files), file })) } : {}),
-    };
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError((err as Error).message);
-  }
+  const { keys, passwords } = planKeyFiles(src);
+  // As the commands that take them as options read them: the same messages, each naming its file.
+  const seeds = loadSeedOptionFiles({ tokens: src.tokens, pskcKeyFiles: keys, pskcPasswordFiles: passwords, pskcMac: src.pskcMac as PskcMacMode }, files);
   let bundle: ExportBundle;
   try {
     bundle = await readExport({ source: src.dir, tokens: src.tokens, seeds });

@@ -1,11 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { loadPskcKeyFile, loadPskcPasswordFile } from '../source/seeds/pskc-credentials.js';
 import { PSKC_MAC_MODES, type PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
-import { UnsafeModeError, type SecretFileOptions } from '../io/secret-file.js';
-import type { Problem, ProblemCode } from '../model/problem.js';
-import { checkSeedFileModes } from '../source/seeds/seed-file-modes.js';
-import { UserError } from '../model/user-error.js';
+import type { SecretFileOptions } from '../io/secret-file.js';
+import { loadSeedOptionFiles } from '../source/seeds/seed-option-files.js';
 import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 
 /** The seed-file options shared by validate, plan, apply and shim import. */
@@ -36,36 +33,9 @@ export interface SeedCliOptions {
   strictPermissions: boolean;
 }
 
-/**
- * A seed file, PSKC key or password file the seed options cannot use, as the problem
- * `validate --format json` reports (it answers in JSON whatever went wrong); its message is the
- * one line the other commands and formats print.
- */
-export class SeedOptionError extends UserError {
-  constructor(readonly problem: Problem) {
-    super(problem.message);
-  }
-}
-
-/** The seed options read: the PSKC key and password files warned about or refused as `files` says. */
+/** The seed options read: the PSKC key and password files warned about or refused as `files` says (SeedOptionError names the file). */
 export function seedReadOptionsFrom(opts: SeedCliOptions, files: SecretFileOptions = secretFilesFrom(opts)): SeedReadOptions {
-  const out: SeedReadOptions = { pskcMac: opts.pskcMac };
-  const keys = opts.pskcKeyFile ?? [];
-  const passwords = opts.pskcPasswordFile ?? [];
-  for (const file of opts.tokens) refusedAs(file, 'file-unreadable', () => checkSeedFileModes([file], files));
-  if (keys.length > 0) out.pskcKeys = keys.map((file) => ({ key: refusedAs(file, 'pskc-credentials', () => loadPskcKeyFile(file, files)), file }));
-  if (passwords.length > 0) out.pskcPasswords = passwords.map((file) => ({ password: refusedAs(file, 'pskc-credentials', () => loadPskcPasswordFile(file, files)), file }));
-  return out;
-}
-
-/** Reads one file of the seed options; what it refuses is a SeedOptionError naming that file. */
-function refusedAs<T>(file: string, code: ProblemCode, read: () => T): T {
-  try {
-    return read();
-  } catch (err) {
-    if (!(err instanceof Error)) throw err;
-    throw new SeedOptionError({ severity: 'error', code: err instanceof UnsafeModeError ? 'file-unsafe' : code, file, message: err.message });
-  }
+  return loadSeedOptionFiles({ tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile ?? [], pskcPasswordFiles: opts.pskcPasswordFile ?? [], pskcMac: opts.pskcMac }, files);
 }
 
 /**

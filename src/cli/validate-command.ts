@@ -8,7 +8,8 @@ import { writeJsonStreamed } from './json-stream.js';
 import { useColor } from './color.js';
 import { Progress } from './progress.js';
 
-import { addSeedOptions, SeedOptionError, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+import { addSeedOptions, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
+import { SeedOptionError } from '../source/seeds/seed-option-files.js';
 
 interface ValidateOptions extends SeedCliOptions {
   source: string;
