@@ -14,6 +14,7 @@ import { resultRows, type ResultRow } from './results.js';
 import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { checkStateDir, tenantStateDir } from './state-dirs.js';
 import { namedUsers } from './user-list.js';
+import { splitByMembership } from './user-scope.js';
 
 export interface ApplyRequest {
   graph: GraphClient;
@@ -54,17 +55,17 @@ export async function stateDirFor(given: string | undefined, tenantId: string): 
 }
 
 /**
- * The plan's users (export usernames, composed, lower case) a group's members are: the member is the
- * tenant user the plan found for them (by object id), or has as UPN their username or the UPN their
- * on-premises name was matched to. By username alone, `CORP\jdoe` or a bare sAMAccountName is no
- * member's UPN, and such users were left out of the run without a word.
+ * The plan's users (export usernames, composed, lower case) a group holds: those the plan matched to
+ * a member, by object id (splitByMembership, the rule plan --group narrows by), and those it matched
+ * to nobody whose username is a member's UPN. By username alone, `CORP\jdoe` or a bare sAMAccountName
+ * is no member's UPN (such users were once left out without a word), and `bob@contoso.com`, a
+ * member's on-premises UPN, is the user of that UPN, who may be no member.
  */
 function groupsPlanUsers(plan: SavedPlan, members: readonly { id: string; userPrincipalName: string }[]): Set<string> {
   const ids = new Set(members.map((m) => m.id.toLowerCase()));
   const upns = new Set(members.map((m) => composedUsername(m.userPrincipalName).toLowerCase()));
-  const isMember = (u: SavedPlan['users'][number]) =>
-    (u.userId !== null && ids.has(u.userId.toLowerCase())) || upns.has(composedUsername(u.upn).toLowerCase()) || (u.tenantUpn !== undefined && upns.has(composedUsername(u.tenantUpn).toLowerCase()));
-  return new Set(plan.users.filter(isMember).map((u) => composedUsername(u.upn).toLowerCase()));
+  const candidates = plan.users.filter((u) => u.userId !== null || upns.has(composedUsername(u.upn).toLowerCase()));
+  return new Set(splitByMembership(candidates, (u) => u.userId, ids).members.map((u) => composedUsername(u.upn).toLowerCase()));
 }
 
 /** Applies a saved plan (passing it is the approval), narrowed to some of its users if asked. */

@@ -21,7 +21,7 @@ import type { TenantCutover, TenantSnapshot, TenantUser } from '../model/tenant.
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
-import { resolveScope } from './user-scope.js';
+import { narrowToMembers, resolveScope } from './user-scope.js';
 import { DEFAULT_MATCH_BY, type MatchBy } from '../model/user-match.js';
 
 export interface PlanRequest {
@@ -138,13 +138,15 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   const matchBy = req.matchBy ?? DEFAULT_MATCH_BY;
   const netbiosDomains = req.netbiosDomains ?? new Map<string, string>();
   const onPremises = matchBy.includes('on-premises') ? { netbiosDomains, exportUsers: bundle.users.map((u) => u.username), sameOnPremisesUpn: true } : undefined;
-  const { scope, group: scopeGroup } = await resolveScope(client, {
+  const resolved = await resolveScope(client, {
     exportUsers: bundle.users.map((u) => u.username),
     ...(req.users ? { users: req.users } : {}),
     ...(req.group ? { group: req.group } : {}),
     ...(onPremises ? { netbiosDomains: onPremises.netbiosDomains } : {}),
     ...(req.log ? { log: req.log } : {}),
   });
+  let scope = resolved.scope;
+  const scopeGroup = resolved.group;
   const target: PolicyTarget = req.targetGroup ? await resolveGroup(client, req.targetGroup, '--target-group') : ALL_USERS;
   const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));
   const names = new Set(inScope.map((u) => u.username));
@@ -170,6 +172,15 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
       ? readCutover(client, { rolloutGroups, rollout: rolloutGroups.length > 0 || req.federatedMfa !== undefined, ...(req.campaignGroup ? { campaignGroup: req.campaignGroup } : {}), federation: rolloutGroups.length > 0 || req.federatedMfa !== undefined })
       : Promise.resolve(undefined),
   ]);
+  if (scope && resolved.groupScope) {
+    // --group writes to members only: a user the scope took for a member's on-premises name, whose username is another user's UPN, is left out (and forgotten, as if never read).
+    const narrowed = narrowToMembers(scope, resolved.groupScope, (u) => tenant.users.get(u), req.log);
+    for (const u of narrowed.outside) {
+      tenant.users.delete(u);
+      tenant.matches?.delete(u);
+    }
+    scope = narrowed.scope;
+  }
   if (cutover) {
     tenant.cutover = cutover.cutover;
     setMembership(tenant.users.values(), cutover.memberOf);

@@ -9,7 +9,7 @@ import { formatProblem, SourceError } from '../model/problem.js';
 import type { TenantCutover, TenantUser } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
-import { resolveScope } from './user-scope.js';
+import { narrowToMembers, resolveScope, type GroupScope } from './user-scope.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEFAULT_MATCH_BY, type MatchBy, type UserMatch } from '../model/user-match.js';
 
@@ -77,11 +77,11 @@ const ROLLOUT_UNREAD =
 /** Where the cutover stands, per user in scope, with counts. Reads only. */
 export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
   if (!req.source && !req.users && !req.group) throw new UserError('status needs a scope: --source DIR (the export\'s users), --users FILE or --group NAME');
-  const { upns, disabled, all } = await scopeOf(req);
+  const { upns: read, disabled, all, groupScope } = await scopeOf(req);
   const readAt = new Date().toISOString();
   const [tenantSnapshot, cutover, identity] = await Promise.all([
     readTenant(req.graph, {
-      upns,
+      upns: read,
       ...(onPremisesOn(req) ? { onPremises: { netbiosDomains: req.netbiosDomains ?? new Map(), exportUsers: all } } : {}),
       serials: [],
       policy: true,
@@ -93,6 +93,10 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
     readCutover(req.graph, { rolloutGroups: [], rollout: 'if-readable', federation: true }),
     req.graph.identity(),
   ]);
+  // --group, as plan narrows it: a user the scope took for a member's on-premises name, whose username is another user's UPN, is not in it.
+  const narrowed = groupScope ? narrowToMembers(new Set(read.map((u) => u.toLowerCase())), groupScope, (u) => tenantSnapshot.users.get(u), req.log) : undefined;
+  for (const u of narrowed?.outside ?? []) tenantSnapshot.users.delete(u);
+  const upns = narrowed ? read.filter((u) => narrowed.scope.has(u.toLowerCase())) : read;
   setMembership(tenantSnapshot.users.values(), cutover.memberOf);
   // A method counts only where the policy lets the user use it, as the plan judges it.
   const view = policyAfter(tenantSnapshot.policy, []);
@@ -199,10 +203,11 @@ function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
 
 /**
  * The users in scope, in order: the export's (disabled ones noted), narrowed by --users and --group as
- * plan narrows them (app/user-scope.ts: a member matched by on-premises name is in); without --source,
- * the names of --users and the members of --group, by UPN.
+ * plan narrows them (app/user-scope.ts: a member matched by on-premises name is in; one matched to a
+ * tenant user outside the group is left out once the tenant is read); without --source, the names of
+ * --users and the members of --group, by UPN.
  */
-async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: Set<string>; all: string[] }> {
+async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: Set<string>; all: string[]; groupScope?: GroupScope }> {
   // Every row of the export (a name matched by on-premises name is another row's person too: shared), else the scope.
   let all: string[] | undefined;
   const disabled = new Set<string>();
@@ -216,7 +221,7 @@ async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: 
       throw err;
     }
   }
-  const { scope } = await resolveScope(req.graph, {
+  const { scope, groupScope } = await resolveScope(req.graph, {
     ...(all ? { exportUsers: all } : {}),
     ...(req.users ? { users: req.users } : {}),
     ...(req.group ? { group: req.group } : {}),
@@ -226,7 +231,7 @@ async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: 
   const upns = all ? all.filter((u) => !scope || scope.has(u.toLowerCase())) : [...(scope ?? [])];
   const seen = new Set<string>();
   const scoped = upns.filter((u) => !seen.has(u.toLowerCase()) && seen.add(u.toLowerCase()));
-  return { upns: scoped, disabled, all: all ?? scoped };
+  return { upns: scoped, disabled, all: all ?? scoped, ...(groupScope ? { groupScope } : {}) };
 }
 
 /** --match-by with `on-premises` (the default): names no tenant user has as UPN are looked up by on-premises name. */

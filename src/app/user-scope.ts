@@ -1,6 +1,7 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { groupMembers, resolveGroup, type GroupRef } from '../graph/groups-reader.js';
 import { decideMatch, onPremisesName } from '../model/user-match.js';
+import { printable } from '../model/printable.js';
 import { checkListedUsers, readUserList } from './user-list.js';
 
 /** What narrows the users in scope: plan's and status's options alike. */
@@ -17,33 +18,97 @@ export interface ScopeRequest {
   log?: (line: string) => void;
 }
 
+/** What --group holds, for the narrowing once the tenant users are matched (narrowToMembers). */
+export interface GroupScope {
+  group: GroupRef;
+  /** The members' object ids, lower case. */
+  memberIds: ReadonlySet<string>;
+  /** By export username (lower case): the members whose on-premises name took the user into the scope. */
+  takenFor: ReadonlyMap<string, readonly string[]>;
+}
+
 /**
  * The names in scope, lower case, in the order listed (undefined: no narrowing, the whole export):
  * --users (by username), --group (members: by UPN, and with `netbiosDomains` given, the export users
- * whose on-premises name is a member's by the rules of docs/mapping.md, domain included: whether that
- * name is the member's alone is the tenant read's to decide, which refuses it otherwise, so a user of
- * the scope is matched to a member or to nobody). One implementation, so that plan, apply --source and
- * status take the same users.
+ * whose on-premises name is a member's by the rules of docs/mapping.md, domain included). This is a
+ * first cut, before the tenant read: the read matches a username by UPN first, so the export user
+ * `bob@contoso.com`, taken for a member whose on-premises UPN it is, is the tenant user of that UPN,
+ * who may be no member. Once the users are matched, narrowToMembers keeps those matched to a member
+ * (or to nobody). One implementation, so that plan, apply --source and status take the same users.
  */
-export async function resolveScope(client: GraphClient, req: ScopeRequest): Promise<{ scope: Set<string> | undefined; group?: GroupRef }> {
+export async function resolveScope(client: GraphClient, req: ScopeRequest): Promise<{ scope: Set<string> | undefined; group?: GroupRef; groupScope?: GroupScope }> {
   let scope: Set<string> | undefined;
-  let group: GroupRef | undefined;
+  let groupScope: GroupScope | undefined;
   const listed = req.users ? await readUserList(req.users) : undefined;
   if (listed) scope = new Set(listed);
   if (req.group) {
-    group = await resolveGroup(client, req.group, '--group');
+    const group = await resolveGroup(client, req.group, '--group');
     const read = await groupMembers(client, group.id, req.netbiosDomains !== undefined);
     const members = new Set(read.map((m) => m.userPrincipalName.toLowerCase()));
+    const takenFor = new Map<string, string[]>();
     if (req.netbiosDomains) {
       for (const username of req.exportUsers ?? []) {
         const name = members.has(username.toLowerCase()) ? undefined : onPremisesName(username);
-        // Matched, or more than one member fits (the plan then says so): either way a member is theirs, and no one else.
-        const outcome = name ? decideMatch(name, read, req.netbiosDomains)?.outcome : undefined;
-        if (outcome === 'matched' || outcome === 'ambiguous') members.add(username.toLowerCase());
+        // Matched, or more than one member fits (the plan then says so): the tenant read decides whom it is.
+        const match = name ? decideMatch(name, read, req.netbiosDomains) : undefined;
+        if (match?.outcome === 'matched' || match?.outcome === 'ambiguous') {
+          members.add(username.toLowerCase());
+          takenFor.set(username.toLowerCase(), match.users.map((u) => u.upn));
+        }
       }
     }
     scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
+    groupScope = { group, memberIds: new Set(read.map((m) => m.id.toLowerCase())), takenFor };
   }
   if (req.users && listed && req.exportUsers) checkListedUsers(listed, req.exportUsers, req.users, req.log);
-  return { scope, ...(group ? { group } : {}) };
+  return { scope, ...(groupScope ? { group: groupScope.group, groupScope } : {}) };
+}
+
+/**
+ * Of `users`, those --group holds once each is matched (`matchedId`: the object id of the tenant user
+ * found for them, by UPN or by on-premises name): matched to a member, by object id, or to nobody
+ * (nothing is written for them, and the plan says why); and those matched to a tenant user outside
+ * the group, whom --group must never write to. One rule for plan, apply --source and status, and for
+ * apply PLANFILE --group, which reads a plan's matches.
+ */
+export function splitByMembership<T>(users: Iterable<T>, matchedId: (u: T) => string | null | undefined, memberIds: ReadonlySet<string>): { members: T[]; outside: T[] } {
+  const members: T[] = [];
+  const outside: T[] = [];
+  for (const u of users) {
+    const id = matchedId(u);
+    (id && !memberIds.has(id.toLowerCase()) ? outside : members).push(u);
+  }
+  return { members, outside };
+}
+
+/** The tenant user an export user was matched to, as narrowToMembers reads it. */
+export interface MatchedTo {
+  id: string;
+  userPrincipalName: string;
+}
+
+/**
+ * The scope resolveScope gave, once the tenant read has matched its users (`matchedTo`, by export
+ * username lower case): the users matched to a tenant user outside the group are left out, and said
+ * through `log` (a member's on-premises name took them in, but their username is another user's UPN,
+ * which is matched first). For plan (and so apply --source) and status alike.
+ */
+export function narrowToMembers(scope: ReadonlySet<string>, groupScope: GroupScope, matchedTo: (username: string) => MatchedTo | undefined, log?: (line: string) => void): { scope: Set<string>; outside: string[] } {
+  const { members, outside } = splitByMembership(scope, (u) => matchedTo(u)?.id, groupScope.memberIds);
+  if (outside.length > 0) log?.(`Note: ${outsideGroupText(groupScope, outside, matchedTo)}`);
+  return { scope: new Set(members), outside };
+}
+
+/** What to say of export users left out because they matched a tenant user outside the group: the first ten, and how many more. */
+function outsideGroupText(groupScope: GroupScope, outside: readonly string[], matchedTo: (username: string) => MatchedTo | undefined): string {
+  const one = (u: string) => {
+    const taken = groupScope.takenFor.get(u);
+    const by = taken ? `, not to the member ${taken.map((m) => printable(m)).join(' or ')} whose on-premises name it is` : '';
+    return `${printable(u)} (matched to ${printable(matchedTo(u)?.userPrincipalName ?? '?')}${by})`;
+  };
+  const named = outside.slice(0, 10).map(one).join(', ') + (outside.length > 10 ? `, and ${outside.length - 10} more` : '');
+  return (
+    `--group "${printable(groupScope.group.displayName)}": ${outside.length} export user(s) left out of the scope, matched to a tenant user who is not a member: ${named}. ` +
+    `A username is matched by UPN first (docs/mapping.md), and --group writes to members only; if MFA Server's user is the member, put the member's Entra UPN in users.csv and plan again`
+  );
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, contosoRequest, planTo, testDir } from '../helpers/migration.js';
-import { ALICE, BOB, JDOE, MARY, ONPREM_GROUP, onPremisesExport, onPremisesGroupTenant } from '../helpers/onprem-tenant.js';
+import { ALICE, BOB, BOB_SYNCED, JDOE, MARY, ONPREM_GROUP, onPremisesExport, onPremisesGroupTenant } from '../helpers/onprem-tenant.js';
 
 const phones = async (g: FakeGraph, id: string) => ((await g.raw.get(`/v1.0/users/${id}/authentication/phoneMethods`)).body.value as { phoneNumber: string }[]).map((p) => p.phoneNumber);
 
@@ -30,6 +30,21 @@ describe('apply PLANFILE --group / --users with users matched by an on-premises 
     expect(await phones(g, JDOE)).toEqual(['+1 4255550201']);
     expect(await phones(g, MARY)).toEqual(['+1 4255550202']);
     expect(await phones(g, BOB)).not.toContain('+1 4255550192');
+  });
+
+  it('plan --group and its apply never write to bob@contoso.com: a member has it as on-premises UPN, but it is the UPN of bob, who is no member', async () => {
+    const t = testDir('plan-group-outside');
+    const g = fakeGraph({ tenant: onPremisesGroupTenant() });
+    const notes: string[] = [];
+    const file = join(t.dir, 'wave.plan');
+    const { plan } = await planTo(g, file, { ...contosoRequest(onPremisesExport(t.dir), []), group: ONPREM_GROUP, log: (l) => notes.push(l) });
+    expect(plan.users.map((u) => u.user)).toEqual(['CORP\\jdoe', 'mary', 'sam1', 'alice@contoso.com']);
+    expect(notes).toEqual([expect.stringMatching(/^Note: --group "Wave CORP": 1 export user\(s\) left out of the scope, matched to a tenant user who is not a member: bob@contoso\.com \(matched to bob@contoso\.com, not to the member bob1234@contoso\.onmicrosoft\.com whose on-premises name it is\)/)]);
+    const applied = await applyFile(g, file, join(t.dir, 'state'), { group: ONPREM_GROUP });
+    // sam1, matched to nobody, is no member's: apply PLANFILE --group selects by the plan's matches.
+    expect(applied.results.map((r) => `${r.user} ${r.outcome}`)).toEqual(['CORP\\jdoe done', 'mary done', 'alice@contoso.com done']);
+    expect(await phones(g, BOB)).not.toContain('+1 4255550192');
+    expect(await phones(g, BOB_SYNCED)).toEqual([]);
   });
 
   it('--users FILE --group: a user the file names by on-premises name and the group holds is applied', async () => {

@@ -6,7 +6,7 @@ import { cutoverStatus, type StatusRequest } from '../../src/app/status.js';
 import type { MatchBy } from '../../src/model/user-match.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { contosoRequest, testDir } from '../helpers/migration.js';
-import { ALICE, JDOE, MARY, ONPREM_GROUP, onPremisesExport, onPremisesGroupTenant } from '../helpers/onprem-tenant.js';
+import { ALICE, BOB, JDOE, MARY, ONPREM_GROUP, onPremisesExport, onPremisesGroupTenant } from '../helpers/onprem-tenant.js';
 
 /** The export usernames plan takes into its scope. */
 async function planned(g: FakeGraph, source: string, over: { group?: string; users?: string; matchBy?: readonly MatchBy[] }): Promise<string[]> {
@@ -35,6 +35,22 @@ describe('status --group with users matched by an on-premises name: the scope pl
     expect(s.users.find((r) => r.user === 'sam1')!.blocked).toMatch(/^not matched: 2 tenant users have onPremisesSamAccountName sam1 \(sam1@contoso\.com, sam1@contoso\.onmicrosoft\.com\)/);
   });
 
+  it('--source --group leaves out bob@contoso.com, a member\'s on-premises UPN but the UPN of bob, who is no member, and says so, as plan does', async () => {
+    const t = testDir('status-group-outside');
+    const g = fakeGraph({ tenant: onPremisesGroupTenant() });
+    const source = onPremisesExport(t.dir);
+    const notes: string[] = [];
+    const s = await status(g, { source, group: ONPREM_GROUP, log: (l) => notes.push(l) });
+    expect(s.users.map((r) => r.user_id)).not.toContain(BOB);
+    expect(s.users.map(nameOf)).not.toContain('bob@contoso.com');
+    expect(notes).toEqual([expect.stringContaining('left out of the scope, matched to a tenant user who is not a member: bob@contoso.com (matched to bob@contoso.com, not to the member bob1234@contoso.onmicrosoft.com')]);
+    // --users naming bob too: the same.
+    const users = join(t.dir, 'users.txt');
+    writeFileSync(users, 'bob@contoso.com\nmary\n');
+    expect((await status(g, { source, users, group: ONPREM_GROUP })).users.map(nameOf)).toEqual(['mary']);
+    expect(await planned(g, source, { users, group: ONPREM_GROUP })).toEqual(['mary']);
+  });
+
   it('--users FILE --group: a user the file names by on-premises name and the group holds is in scope, as plan takes them', async () => {
     const t = testDir('status-group-onprem-users');
     const g = fakeGraph({ tenant: onPremisesGroupTenant() });
@@ -58,7 +74,7 @@ describe('status --group with users matched by an on-premises name: the scope pl
   it('--group without --source: every member, by UPN', async () => {
     const g = fakeGraph({ tenant: onPremisesGroupTenant() });
     const s = await status(g, { group: ONPREM_GROUP });
-    expect(s.users.map((r) => r.user).sort()).toEqual(['alice@contoso.com', 'jdoe@contoso.com', 'mary@contoso.com', 'sam1@contoso.com', 'sam1@contoso.onmicrosoft.com']);
+    expect(s.users.map((r) => r.user).sort()).toEqual(['alice@contoso.com', 'bob1234@contoso.onmicrosoft.com', 'jdoe@contoso.com', 'mary@contoso.com', 'sam1@contoso.com', 'sam1@contoso.onmicrosoft.com']);
     expect(s.users.every((r) => r.username === undefined && r.user_id !== null)).toBe(true);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 import { testDir } from '../helpers/migration.js';
-import { JDOE, MARY, ONPREM_GROUP, onPremisesExport, onPremisesGroupTenant } from '../helpers/onprem-tenant.js';
+import { BOB, JDOE, MARY, ONPREM_GROUP, onPremisesExport, onPremisesGroupTenant } from '../helpers/onprem-tenant.js';
 import { runMain } from '../helpers/run-main.js';
 
 const rowsOf = (csv: string) => csv.trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2).join(' '));
@@ -23,6 +23,9 @@ describe('apply --source --group', () => {
       const phones = (id: string) => ((emu.snapshot().users as { id: string; methods?: { phone?: { phoneNumber: string }[] } }[]).find((u) => u.id === id)?.methods?.phone ?? []).map((p) => p.phoneNumber);
       expect(phones(JDOE)).toEqual(['+1 4255550201']);
       expect(phones(MARY)).toEqual(['+1 4255550202']);
+      // bob@contoso.com is bob1234's on-premises UPN, but the UPN of bob, who is no member: never written to, and said.
+      expect(phones(BOB)).not.toContain('+1 4255550192');
+      expect(r.stderr).toContain('left out of the scope, matched to a tenant user who is not a member: bob@contoso.com');
     } finally {
       await emu.stop();
     }

@@ -14,6 +14,8 @@ describe('status --source --group', () => {
       expect(status.code).toBe(0);
       expect(status.stdout).toContain('4 user(s) in scope');
       expect(status.stdout).toContain('jdoe@contoso.com (CORP\\jdoe)');
+      expect(status.stdout).not.toContain('bob@contoso.com');
+      expect(status.stderr).toContain('left out of the scope, matched to a tenant user who is not a member: bob@contoso.com');
       const plan = await runMain(['plan', '--source', source, '--group', ONPREM_GROUP, '--graph-url', emu.url, '--format', 'json']);
       const planned = (JSON.parse(plan.stdout) as { users: { user: string }[] }).users.map((u) => u.user);
       const shown = (JSON.parse((await runMain(['status', '--source', source, '--group', ONPREM_GROUP, '--graph-url', emu.url, '--format', 'json'])).stdout) as { users: { user: string; username?: string }[] }).users.map((u) => u.username ?? u.user);
