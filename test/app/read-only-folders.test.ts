@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -7,21 +6,11 @@ import { UserError } from '../../src/model/user-error.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, CONTOSO, CONTOSO_TOKENS, planTo, tempDir } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
-
-/** A read-only tmpfs (the tests run as root; where mounting is not allowed they are skipped, saying why). */
-function mountReadOnly(dir: string): string | undefined {
-  mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (err) {
-    return (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
-  }
-}
+import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 
 const tmp = tempDir('readonly');
 const readOnly = join(tmp.dir, 'ro');
-const cannot = mountReadOnly(readOnly);
+const cannot = mountTmpfs(readOnly, '64k', 'ro');
 if (cannot) process.stderr.write(`read-only folder tests skipped: cannot mount a tmpfs (${cannot})\n`);
 
 /** Issue 17 item 15: a read-only --state-dir or --out is said so before anything is read or written, without a stack. */
@@ -32,11 +21,7 @@ describe.skipIf(cannot !== undefined)('read-only folders', () => {
   });
   afterAll(async () => {
     await emu.stop();
-    try {
-      execFileSync('umount', [readOnly]);
-    } catch {
-      // not mounted
-    }
+    unmount(readOnly);
     tmp.cleanup();
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRuns } from '../../src/app/runs.js';
@@ -8,17 +8,7 @@ import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
 import { expectNoDuplicateCreates, expectPlanApplied } from '../helpers/tenant-checks.js';
-
-/** A small tmpfs for the state folder (the tests run as root; where mounting is not allowed they are skipped, saying why). */
-function mountTmpfs(dir: string, size: string): string | undefined {
-  mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'pipe' });
-    return undefined;
-  } catch (err) {
-    return (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
-  }
-}
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 const tmp = tempDir('diskfull');
 const stateDir = join(tmp.dir, 'state');

@@ -1,29 +1,25 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { acquireLock } from '../../src/apply/state-lock.js';
 import { UserError } from '../../src/model/user-error.js';
 import { tempDir } from '../helpers/migration.js';
+import { mountTmpfs } from '../helpers/tmpfs.js';
 
 const tmp = tempDir('lockfs');
 const mounted: string[] = [];
 
-/** A tmpfs (the tests run as root; where mounting is not allowed they are skipped, saying why). */
-function mountTmpfs(dir: string, options: string): string | undefined {
-  mkdirSync(dir, { recursive: true });
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
-    mounted.push(dir);
-    return undefined;
-  } catch (err) {
-    return (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
-  }
+/** A tmpfs, remembered to be unmounted (helpers/tmpfs.ts). */
+function mountHere(dir: string, size: string): string | undefined {
+  const cannot = mountTmpfs(dir, size);
+  if (cannot === undefined) mounted.push(dir);
+  return cannot;
 }
 
 const readOnly = join(tmp.dir, 'ro');
 const full = join(tmp.dir, 'full');
-const cannot = mountTmpfs(readOnly, 'size=64k,mode=0700') ?? mountTmpfs(full, 'size=8k,mode=0700');
+const cannot = mountHere(readOnly, '64k') ?? mountHere(full, '8k');
 if (cannot) process.stderr.write(`state-lock file-system test skipped: cannot mount a tmpfs (${cannot})\n`);
 
 afterAll(() => {
