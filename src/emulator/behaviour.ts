@@ -13,9 +13,15 @@ export interface Behaviour {
   betaAvailable: boolean;
   /**
    * Seconds (divided by --time-scale) after the HardwareOath method is enabled during which activations fail
-   * for a policy reason; 0: none. With a delay, activations also fail while HardwareOath is disabled.
+   * for a policy reason; 0: none. Whatever the delay, activations fail while HardwareOath is disabled.
    */
   hardwareOathPropagationSeconds: number;
+  /**
+   * The tenant's HardwareOath method was enabled this many seconds (divided by --time-scale) before the
+   * emulator started (or was reset): an admin who enabled it in the portal minutes ago, its propagation
+   * partly over. null: long before (no delay left). The policy's lastModifiedDateTime says so too.
+   */
+  hardwareOathEnabledSecondsBeforeStart: number | null;
   /**
    * How Graph words that refusal: undocumented (only the delay is), so a test can give it another status,
    * code or message and check that the client does not depend on the emulator's wording.
@@ -53,6 +59,7 @@ export const DEFAULT_BEHAVIOUR: Behaviour = {
   inventoryShape: 'device',
   betaAvailable: true,
   hardwareOathPropagationSeconds: 0,
+  hardwareOathEnabledSecondsBeforeStart: null,
   hardwareOathPropagationRefusal: {
     status: 400,
     code: 'badRequest',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isHardwareOathEnabled, noteHardwareOathEnabledBefore } from './activation-gate.js';
 import { runBatch } from './batch.js';
 import { errorBody, errors, GraphError } from './graph-error.js';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './graph-request.js';
@@ -17,7 +18,7 @@ import { registerHardwareOathRoutes } from './routes/hardware-oath.js';
 import { registerPolicyRoutes } from './routes/policy.js';
 import { registerUserMethodRoutes } from './routes/user-methods.js';
 import type { EmulatorState } from './state.js';
-import { buildState, readTenantFile } from './tenant-file.js';
+import { buildState, readTenantFile, TenantFileError } from './tenant-file.js';
 import { announcedWaitMs, resourceUnitCost, retryAfterHeader, Throttle } from './throttle.js';
 
 /**
@@ -55,8 +56,16 @@ export class Emulator {
   reset(tenant?: Record<string, unknown>): void {
     const source = tenant ?? this.options.tenant;
     const input = typeof source === 'string' ? readTenantFile(source) : source;
-    this.state = buildState(input, typeof source === 'string' ? source : '(inline tenant)', this.options.seed);
-    this.state.behaviour = { ...this.state.behaviour, ...this.options.behaviour };
+    const label = typeof source === 'string' ? source : '(inline tenant)';
+    const state = buildState(input, label, this.options.seed);
+    state.behaviour = { ...state.behaviour, ...this.options.behaviour };
+    const enabledBefore = state.behaviour.hardwareOathEnabledSecondsBeforeStart;
+    if (enabledBefore !== null) {
+      // The tenant file's own is checked with the file; one given by the options is checked against it here.
+      if (!isHardwareOathEnabled(state)) throw new TenantFileError(label, ['$.authenticationMethodsPolicy: HardwareOath is disabled, but behaviour.hardwareOathEnabledSecondsBeforeStart says it was enabled before the start']);
+      noteHardwareOathEnabledBefore(state, enabledBefore, this.options.timeScale);
+    }
+    this.state = state;
     const mode = this.options.throttle;
     const size = mode === 'tenant' ? this.state.tenant.size : mode;
     this.throttle =

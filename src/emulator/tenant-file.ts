@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isHardwareOathEnabled } from './activation-gate.js';
 import { defaultConfiguration, defaultPolicy, configurationTypeName, type AuthenticationMethodsPolicyJson } from './default-policy.js';
 import { GraphError } from './graph-error.js';
 import { DEFAULT_DELEGATED_PERMISSIONS, defaultIdentity, type SignInIdentity } from './identity.js';
@@ -243,6 +244,10 @@ export function buildState(input: unknown, source: string, seed: number, now = n
 
   state.identity = buildIdentity(doc.identity, state, problems);
   state.behaviour = { ...state.behaviour, ...definedOnly(doc.behaviour ?? {}) };
+  // Enabled some seconds before the start: so the file's policy must say.
+  if (typeof doc.behaviour?.hardwareOathEnabledSecondsBeforeStart === 'number' && !isHardwareOathEnabled(state)) {
+    problems.push('$.behaviour.hardwareOathEnabledSecondsBeforeStart: the HardwareOath method is disabled in $.authenticationMethodsPolicy (give it { "id": "HardwareOath", "state": "enabled" })');
+  }
   buildRolloutPolicies(doc.featureRolloutPolicies ?? [], state, problems);
   state.domains = buildDomains(doc.domains, state, problems);
   // Targets name groups and users, known only now.

@@ -147,6 +147,7 @@ const behaviourSchema = z.strictObject({
   inventoryShape: z.enum(['device', 'method']).optional(),
   betaAvailable: z.boolean().optional(),
   hardwareOathPropagationSeconds: z.number().min(0).optional(),
+  hardwareOathEnabledSecondsBeforeStart: z.number().min(0).nullable().optional(),
   hardwareOathPropagationRefusal: z.strictObject({ status: z.union([z.literal(400), z.literal(403)]), code: z.string().min(1), message: z.string().min(1) }).optional(),
   replicationLagSeconds: z.number().min(0).optional(),
   authenticatorTargetLegacyProperties: z.boolean().optional(),

@@ -9,6 +9,8 @@ const USER = 'u0@example.com';
 const HARDWARE_OATH = '/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/HardwareOath';
 const ENABLE = { '@odata.type': '#microsoft.graph.hardwareOathAuthenticationMethodConfiguration', state: 'enabled' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A tenant file's policy with the HardwareOath method enabled (since before the emulator started). */
+const ENABLED = { authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }] } };
 
 /** A tenant with one user and `n` tokens assigned to them, not yet activated. */
 function tenantWithTokens(n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -65,21 +67,57 @@ describe('behaviour.hardwareOathPropagationSeconds', () => {
   });
 
   it('has no delay for a tenant whose HardwareOath was enabled before the emulator started, nor without the switch', async () => {
-    const enabled = { authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }] } };
-    const early = inProcess({ tenant: tenantWithTokens(1, { ...enabled, behaviour: { hardwareOathPropagationSeconds: 3600 } }) });
+    const early = inProcess({ tenant: tenantWithTokens(1, { ...ENABLED, behaviour: { hardwareOathPropagationSeconds: 3600 } }) });
     await awayFromStepBoundary(30);
     expect((await activation(early.graph, early.emu.state, '50000000')).status).toBe(204);
-    const plain = inProcess({ tenant: tenantWithTokens(1) });
+    const plain = inProcess({ tenant: tenantWithTokens(1, ENABLED) });
     expect((await activation(plain.graph, plain.emu.state, '50000000')).status).toBe(204);
+  });
+
+  it('refuses activations while HardwareOath is disabled even without the switch (the how-to enables it first), and allows them at once when it is enabled', async () => {
+    await awayFromStepBoundary(30);
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(2) });
+    const refused = await activation(graph, emu.state, '50000000');
+    expectGraphError(refused, 400, 'badRequest');
+    expect(refused.body.error.message).toBe(POLICY_NOT_EFFECTIVE_MESSAGE);
+    // The same refusal for the one-step activations, and the tokens as they were.
+    await graph.delete(`${methods(USER)}/${emu.state.devices[1]!.id}`);
+    expect((await graph.post(`${methods(USER)}/assignAndActivateBySerialNumber`, { serialNumber: '50000001', verificationCode: totp(contosoSeed('50000001')) })).body.error?.message).toBe(POLICY_NOT_EFFECTIVE_MESSAGE);
+    expect((await graph.get(DEVICES)).body.value.map((d: { status: string }) => d.status)).toEqual(['assigned', 'available']);
+    expect((await graph.patch(HARDWARE_OATH, ENABLE)).status).toBe(204);
+    expect((await activation(graph, emu.state, '50000000')).status).toBe(204);
+  });
+});
+
+describe('behaviour.hardwareOathEnabledSecondsBeforeStart', () => {
+  it('starts the emulator with HardwareOath enabled N seconds ago: the delay left is the rest, and the policy was last modified then', async () => {
+    await awayFromStepBoundary(30);
+    // Enabled 40 s of a 60 s delay before the start, at time scale 200: 100 ms of it left.
+    const before = Date.now();
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(1, { ...ENABLED, behaviour: { hardwareOathPropagationSeconds: 60, hardwareOathEnabledSecondsBeforeStart: 40 } }), timeScale: 200 });
+    const policy = (await graph.get('/beta/policies/authenticationMethodsPolicy')).body;
+    expect(Date.parse(policy.lastModifiedDateTime)).toBeGreaterThanOrEqual(before - 200 - 5);
+    expect(Date.parse(policy.lastModifiedDateTime)).toBeLessThanOrEqual(Date.now() - 200 + 5);
+    expect((await activation(graph, emu.state, '50000000')).body.error?.message).toBe(POLICY_NOT_EFFECTIVE_MESSAGE);
+    await sleep(120);
+    expect((await activation(graph, emu.state, '50000000')).status).toBe(204);
+    // Longer ago than the delay: nothing left of it.
+    const over = inProcess({ tenant: tenantWithTokens(1, ENABLED), behaviour: { hardwareOathPropagationSeconds: 60, hardwareOathEnabledSecondsBeforeStart: 61 }, timeScale: 200 });
+    expect((await activation(over.graph, over.emu.state, '50000000')).status).toBe(204);
+  });
+
+  it('needs HardwareOath enabled in the policy, from the tenant file or the options', () => {
+    expect(() => inProcess({ tenant: tenantWithTokens(1, { behaviour: { hardwareOathEnabledSecondsBeforeStart: 60 } }) })).toThrow(/\$\.behaviour\.hardwareOathEnabledSecondsBeforeStart: the HardwareOath method is disabled/);
+    expect(() => inProcess({ tenant: tenantWithTokens(1), behaviour: { hardwareOathEnabledSecondsBeforeStart: 60 } })).toThrow(/HardwareOath is disabled/);
+    expect(() => inProcess({ tenant: tenantWithTokens(1, { ...ENABLED, behaviour: { hardwareOathEnabledSecondsBeforeStart: -1 } }) })).toThrow(/hardwareOathEnabledSecondsBeforeStart/);
   });
 });
 
 describe('behaviour.replicationLagSeconds and the default method', () => {
   it('refuses a default method naming a phone just registered or a token just activated until the lag is over; an older method is seen at once', async () => {
     await awayFromStepBoundary(30);
-    const enabled = { authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }] } };
     // 60 s at time scale 200: 300 ms.
-    const { graph, emu } = inProcess({ tenant: tenantWithTokens(1, { ...enabled, behaviour: { replicationLagSeconds: 60 } }), timeScale: 200 });
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(1, { ...ENABLED, behaviour: { replicationLagSeconds: 60 } }), timeScale: 200 });
     const prefs = `/beta/users/${USER}/authentication/signInPreferences`;
     expect((await graph.post(`/v1.0/users/${USER}/authentication/phoneMethods`, { phoneNumber: '+1 2065550100', phoneType: 'mobile' })).status).toBe(201);
     expectGraphError(await graph.patch(prefs, { userPreferredMethodForSecondaryAuthentication: 'sms' }), 400, 'badRequest');
@@ -101,7 +139,7 @@ describe('behaviour.activationRateLimit', () => {
   it('refuses activations past the pace with 429 and a Retry-After, counting every kind of activation', async () => {
     await awayFromStepBoundary(30);
     // 2 activations per 300 s at time scale 1000: a 300 ms window.
-    const { graph, emu } = inProcess({ tenant: tenantWithTokens(4, { behaviour: { activationRateLimit: { activations: 2, windowSeconds: 300 } } }), timeScale: 1000 });
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(4, { ...ENABLED, behaviour: { activationRateLimit: { activations: 2, windowSeconds: 300 } } }), timeScale: 1000 });
     expect((await activation(graph, emu.state, '50000000')).status).toBe(204);
     const id = emu.state.devices[1]!.id;
     await graph.delete(`${methods(USER)}/${id}`);
@@ -117,7 +155,7 @@ describe('behaviour.activationRateLimit', () => {
 
   it('is off by default', async () => {
     await awayFromStepBoundary(30);
-    const { graph, emu } = inProcess({ tenant: tenantWithTokens(4) });
+    const { graph, emu } = inProcess({ tenant: tenantWithTokens(4, ENABLED) });
     for (const serial of ['50000000', '50000001', '50000002', '50000003']) expect((await activation(graph, emu.state, serial)).status).toBe(204);
   });
 });

@@ -1,13 +1,18 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { POLICY_NOT_EFFECTIVE_MESSAGE } from '../../src/emulator/activation-gate.js';
 import { encodeBase32 } from '../../src/emulator/oath-secret.js';
 import { contosoSeed } from './contoso-tenant.js';
 import { expectGraphError, inProcess, type GraphClient } from './helpers.js';
-import { awayFromStepBoundary, DEVICES, methods, newToken, totp } from './oath-helpers.js';
+import { awayFromStepBoundary, DEVICES, enableHardwareOath, methods, newToken, totp } from './oath-helpers.js';
 import type { InProcessEmulator } from '../../src/emulator/index.js';
 
 let emu: InProcessEmulator;
 let graph: GraphClient;
-beforeEach(() => ({ emu, graph } = inProcess()));
+beforeEach(async () => {
+  ({ emu, graph } = inProcess());
+  // Contoso's policy has the method disabled, which refuses every activation.
+  await enableHardwareOath(graph);
+});
 
 const BOB = 'bob@contoso.com';
 const CAROL = 'carol@contoso.com';
@@ -74,6 +79,15 @@ describe('hardwareOathMethods/assignAndActivate', () => {
 });
 
 describe('hardwareOathMethods/assignAndActivateBySerialNumber', () => {
+  it("is refused in the stock Contoso tenant, whose policy has HardwareOath disabled, with the policy's refusal: nothing assigned or activated (a Graph-contract review saw 204)", async () => {
+    await awayFromStepBoundary(30);
+    const stock = inProcess();
+    const r = await stock.graph.post(`${methods(BOB)}/assignAndActivateBySerialNumber`, { serialNumber: '20019998', verificationCode: totp(contosoSeed('20019998')) });
+    expectGraphError(r, 400, 'badRequest');
+    expect(r.body.error.message).toBe(POLICY_NOT_EFFECTIVE_MESSAGE);
+    expect(stock.emu.state.devices.find((d) => d.serialNumber === '20019998')).toMatchObject({ status: 'available', assignedTo: null });
+  });
+
   it('finds the inventory token by serial, assigns and activates it (204)', async () => {
     await awayFromStepBoundary(30);
     const id = await createToken('30030001');

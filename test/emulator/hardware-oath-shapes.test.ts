@@ -3,7 +3,7 @@ import { encodeBase32 } from '../../src/emulator/oath-secret.js';
 import { secretFingerprint } from '../../src/model/secret.js';
 import { contosoSeed } from './contoso-tenant.js';
 import { expectGraphError, inProcess } from './helpers.js';
-import { awayFromStepBoundary, DEVICES, methods, newToken, totp } from './oath-helpers.js';
+import { awayFromStepBoundary, DEVICES, HARDWARE_OATH_ENABLED, methods, newToken, totp } from './oath-helpers.js';
 
 const TENANT_ID = '11111111-2222-3333-4444-555555555555';
 const ANA = 'ana@example.com';
@@ -57,14 +57,16 @@ describe('a legacy token: held by its user, missing from the inventory', () => {
 
   it('deactivates and activates with its seed when the tenant file gives one; without a seed no code activates it', async () => {
     await awayFromStepBoundary(30);
-    const { graph, emu } = inProcess({ tenant: legacyTenant() });
+    const { graph, emu } = inProcess({ tenant: legacyTenant(HARDWARE_OATH_ENABLED) });
     const id = emu.state.devices.find((d) => d.serialNumber === 'LEGACY-1')!.id;
     expect((await graph.post(`${methods(ANA)}/${id}/deactivate`)).status).toBe(204);
     expect((await graph.post(`${methods(ANA)}/${id}/activate`, { verificationCode: totp(contosoSeed('LEGACY-1')) })).status).toBe(204);
-    const seedless = inProcess({ tenant: { tenant: { id: TENANT_ID }, users: [{ userPrincipalName: ANA, displayName: 'Ana', methods: { hardwareOath: [{ serialNumber: 'OLD', status: 'assigned' }] } }] } });
+    const seedless = inProcess({ tenant: { tenant: { id: TENANT_ID }, users: [{ userPrincipalName: ANA, displayName: 'Ana', methods: { hardwareOath: [{ serialNumber: 'OLD', status: 'assigned' }] } }], ...HARDWARE_OATH_ENABLED } });
     const old = seedless.emu.state.devices[0]!;
     expect(old).toMatchObject({ inInventory: false, status: 'assigned', secret: null });
-    expectGraphError(await seedless.graph.post(`${methods(ANA)}/${old.id}/activate`, { verificationCode: '123456' }), 400, 'badRequest');
+    const refused = await seedless.graph.post(`${methods(ANA)}/${old.id}/activate`, { verificationCode: '123456' });
+    expectGraphError(refused, 400, 'badRequest');
+    expect(refused.body.error.message).toMatch(/verification code is not valid/);
   });
 
   it('counts toward the five-device limit and is checked by the tenant file', () => {

@@ -4,7 +4,7 @@ import { encodeBase32 } from '../../src/emulator/oath-secret.js';
 import { secretFingerprint } from '../../src/model/secret.js';
 import { contosoSeed } from './contoso-tenant.js';
 import { expectGraphError, start, type GraphClient } from './helpers.js';
-import { awayFromStepBoundary, DEVICES, methods, newToken, totp } from './oath-helpers.js';
+import { awayFromStepBoundary, DEVICES, enableHardwareOath, methods, newToken, totp } from './oath-helpers.js';
 
 let emu: RunningEmulator;
 let graph: GraphClient;
@@ -101,6 +101,8 @@ describe('hardware OATH inventory', () => {
 });
 
 describe("a user's hardware OATH tokens", () => {
+  // Contoso's policy has the method disabled, which refuses every activation.
+  beforeEach(() => enableHardwareOath(graph));
   async function createToken(serial: string, extra: Record<string, unknown> = {}): Promise<string> {
     const r = await graph.post(DEVICES, newToken(serial, extra));
     expect(r.status).toBe(201);

@@ -9,6 +9,18 @@ export const methods = (upn: string) => `/beta/users/${upn}/authentication/hardw
 const crypto = new NodeCryptoPlugin();
 const guardrails = createGuardrails({ MIN_SECRET_BYTES: 1 });
 
+/** The HardwareOath method's configuration: Graph activates no token while it is disabled. */
+export const HARDWARE_OATH_CONFIG = '/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/HardwareOath';
+
+/** Enables the HardwareOath method (the how-to's first step), as a test's set-up. */
+export async function enableHardwareOath(graph: { patch(path: string, body: unknown): Promise<{ status: number }> }): Promise<void> {
+  const r = await graph.patch(HARDWARE_OATH_CONFIG, { '@odata.type': '#microsoft.graph.hardwareOathAuthenticationMethodConfiguration', state: 'enabled' });
+  if (r.status !== 204) throw new Error(`enabling HardwareOath answered ${r.status}`);
+}
+
+/** A tenant file's policy with the HardwareOath method enabled (since before the emulator started). */
+export const HARDWARE_OATH_ENABLED = { authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }] } };
+
 /** The TOTP code of `secret` now, or `offsetSteps` time steps away. */
 export function totp(secret: Uint8Array, offsetSteps = 0, period = 30, algorithm: 'sha1' | 'sha256' = 'sha1'): string {
   return generateSync({ secret, period, algorithm, digits: 6, crypto, guardrails, epoch: Math.floor(Date.now() / 1000) + offsetSteps * period });
