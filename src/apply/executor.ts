@@ -1,6 +1,6 @@
 import { addTo } from '../model/add-to.js';
 import type { BatchPipeline, PipelineOutcome, Prepared } from '../graph/batch-pipeline.js';
-import { errorText, isSuccess } from '../graph/graph-call.js';
+import { errorText, isSuccess, type GraphResponse } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { Backoff } from '../graph/retry-policy.js';
 import { OUTCOME_UNKNOWN_WORDING, type Journal, type OpRecord, type OpState } from './journal.js';
@@ -14,6 +14,7 @@ import { capabilityOf } from './permission-check.js';
 import { isUnknownOutcome } from './rollback-settle.js';
 import { capability, type CapabilityId } from '../graph/permissions.js';
 import { serialKey } from '../model/serial.js';
+import type { PolicyWait } from './policy-propagation.js';
 import { SendRounds } from './send-rounds.js';
 import { growingStep, VisibilityLag } from './visibility-lag.js';
 
@@ -35,10 +36,11 @@ export interface ExecutorOptions {
   /** When activations were sent before this executor (a resumed run's, within the window): they count against the pace. */
   activationsSent?: readonly number[];
   /**
-   * Until when an activation refused for a policy reason is tried again rather than failed: the run
-   * enabled hardware OATH tokens, which Entra takes up to 20 minutes to apply ("allow an hour").
+   * Asked of an activation refused as the hardware OATH policy's propagation refuses: until when it is
+   * tried again rather than failed (Entra takes up to 20 minutes to apply the method, "allow an hour"),
+   * or why it fails. Unset: such a refusal fails at once.
    */
-  policyPropagationUntil?: () => number | undefined;
+  policyPropagation?: () => Promise<PolicyWait>;
   /** How often an activation waiting for the policy is tried again. */
   propagationRetryMs?: number;
   /**
@@ -532,21 +534,34 @@ export class Executor {
         // An address Graph refuses is refused on every resume too: said so, and not offered to one.
         const badAddress = emailRefusal(s.op, res);
         if (badAddress) return this.settle(s, 'failed', badAddress);
-        // Refused, maybe because the hardware OATH policy the run enabled has not reached this user
-        // yet: tried again until the propagation time the run allows is over.
-        const until = (s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && mayBePolicyPropagation(res) ? this.opts.policyPropagationUntil?.() : undefined;
-        if (until !== undefined && Date.now() < until) {
-          if (this.interrupted) return this.stopUnapplied(s);
-          if (!s.waitedForPolicy) {
-            s.waitedForPolicy = true;
-            this.stats.waitingForPolicy++;
-          }
-          this.stats.policyWaitUntil = until;
-          s.attempts--;
-          return this.later(s, Math.min(this.opts.propagationRetryMs ?? 60_000, until - Date.now()));
-        }
+        // Refused, maybe because the hardware OATH policy has not reached this user yet (whoever
+        // enabled it): tried again until the propagation time the run allows is over.
+        if ((s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && mayBePolicyPropagation(res) && this.opts.policyPropagation) return void this.waitForPolicy(s, res);
         return this.settle(s, 'failed', errorText(res));
       }
+    }
+  }
+
+  /** An activation refused as the policy's propagation refuses: sent again later while the policy may still be propagating, else failed saying why. */
+  private async waitForPolicy(s: Slot, res: GraphResponse): Promise<void> {
+    s.status = 'verify';
+    this.active++;
+    try {
+      const verdict = await this.opts.policyPropagation!().catch((err: unknown): PolicyWait => ({ failure: (err as Error).message }));
+      if ('until' in verdict && Date.now() < verdict.until) {
+        if (this.interrupted) return this.stopUnapplied(s);
+        if (!s.waitedForPolicy) {
+          s.waitedForPolicy = true;
+          this.stats.waitingForPolicy++;
+        }
+        this.stats.policyWaitUntil = verdict.until;
+        s.attempts--;
+        return this.later(s, Math.min(this.opts.propagationRetryMs ?? 60_000, verdict.until - Date.now()));
+      }
+      return this.settle(s, 'failed', 'failure' in verdict ? `${errorText(res)} (${verdict.failure})` : errorText(res));
+    } finally {
+      this.active--;
+      this.checkFinished();
     }
   }
 

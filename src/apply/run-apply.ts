@@ -3,7 +3,7 @@ import { copyFile, link, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
-import { policyAsRead, readPolicy } from '../graph/policy-reader.js';
+import { policyAsRead, readHardwareOathPolicy, readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { MaskedPhoneError } from '../graph/masked-phone.js';
 import type { OathSeed } from '../model/export-data.js';
@@ -16,6 +16,7 @@ import { Executor, type ExecStats, type OpOutcome } from './executor.js';
 import { goOnWith, Journal, listRuns, readRun, readRunHeader, requireIntactJournal, storageProblem, type OpRecord, type OpState, type RunHeader, type RunView } from './journal.js';
 import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, isBulkPath, policyOperations, userOperations, waveOperations, type OpKind, type Operation, type TokenPath } from './operations.js';
 import { MissingPermissionError, missingPermissions } from './permission-check.js';
+import { PolicyPropagation } from './policy-propagation.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, groupNamesOf, JOINED_NAMED, joinedSinceNow, plannedRollout, rolloutStaleNow, unswitchedNow, unswitchedSaid, unswitchedSinceNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
@@ -494,15 +495,23 @@ async function switchesLeft(plan: SavedPlan, positions: readonly number[], prior
 async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   const { journal, prior, sel, deps, plan, positions } = ctx;
   const policyRead = await journal.beforeHandOver(() => readPolicy(deps.client));
-  // The run enables hardware OATH tokens: activations refused until the policy reaches the users are
-  // tried again for a while, counted from when the policy step was done (in this run or before).
+  // Activations refused until the hardware OATH policy reaches the users are tried again for a while
+  // while the policy reads the method enabled, whoever enabled it: counted from when this run's policy
+  // step enabled it (in this pass or before), or from the policy's last change (an admin, an earlier plan).
   const hardwareOath = ctx.policyOps.find((o) => /\/HardwareOath$/i.test(o.resource) && (o.after as { state?: string } | null)?.state === 'enabled');
   const waitMs = (sel.policyPropagationWait ?? DEFAULT_POLICY_PROPAGATION_WAIT) * 60_000;
-  const policyPropagationUntil = (ex: Executor) => {
-    if (!hardwareOath || waitMs <= 0) return undefined;
-    const doneAt = (ex.resultOf(hardwareOath.id) ?? prior.get(hardwareOath.id)?.result)?.doneAt;
-    return typeof doneAt === 'string' ? Date.parse(doneAt) + waitMs : undefined;
-  };
+  // Tried again some twenty times over the wait, at most once a minute.
+  const propagationRetryMs = Math.min(60_000, Math.max(1_000, waitMs / 20));
+  const propagation = new PolicyPropagation({
+    waitMs,
+    enabledByRun: () => {
+      if (!hardwareOath) return undefined;
+      const doneAt = (executor.resultOf(hardwareOath.id) ?? prior.get(hardwareOath.id)?.result)?.doneAt;
+      return typeof doneAt === 'string' ? Date.parse(doneAt) : undefined;
+    },
+    read: () => readHardwareOathPolicy(deps.client),
+    freshMs: propagationRetryMs,
+  });
   const executor: Executor = new Executor({
     client: deps.client,
     journal,
@@ -510,9 +519,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     context: { seeds: deps.seeds, policy: policyRead, now: Date.now },
     activationPace: { activations: sel.activationRate ?? DEFAULT_ACTIVATION_RATE, windowMs: PACE_WINDOW_MS },
     ...(ctx.activationsSent ? { activationsSent: ctx.activationsSent } : {}),
-    policyPropagationUntil: () => policyPropagationUntil(executor),
-    // Tried again some twenty times over the wait, at most once a minute.
-    propagationRetryMs: Math.min(60_000, Math.max(1_000, waitMs / 20)),
+    policyPropagation: () => propagation.judge(),
+    propagationRetryMs,
     ...(ctx.priorTimes ? { priorTimes: ctx.priorTimes } : {}),
     stopAfterRefusals: REFUSALS_TO_STOP,
   });

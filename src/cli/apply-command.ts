@@ -72,7 +72,7 @@ export function registerApply(program: Command): void {
     .option('--waves <k>', 'stop after K waves (resume continues)', (v) => positiveInt(v, '--waves'))
     .option('--skip-stale', 'leave out objects that changed since the plan (and report them) instead of refusing to start', false)
     .option('--activation-rate <n>', 'hardware token activations per 5 minutes at most (the admin center documents 200)', (v) => positiveInt(v, '--activation-rate'), DEFAULT_ACTIVATION_RATE)
-    .option('--policy-propagation-wait <minutes>', 'when the run enables hardware OATH tokens: how long activations refused until the policy applies are tried again (Entra takes up to 20 minutes)', (v) => nonNegativeInt(v, '--policy-propagation-wait'), DEFAULT_POLICY_PROPAGATION_WAIT)
+    .option('--policy-propagation-wait <minutes>', 'how long activations refused until the hardware OATH policy applies are tried again, while the policy has the method enabled (by the run or anyone), from its last change (Entra takes up to 20 minutes)', (v) => nonNegativeInt(v, '--policy-propagation-wait'), DEFAULT_POLICY_PROPAGATION_WAIT)
     .addOption(new Option('--token-path <path>', 'hardware tokens: bulk (a bulk create per wave, then one assign-and-activate each), single (create, then activate, each), auto (bulk where this Graph has the actions)').choices(['auto', 'bulk', 'single']).default('auto'))
     .option('--auto-approve', 'with --source: apply without asking', false)
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error, and the run id, plan hash and final hash')
@@ -158,7 +158,7 @@ Examples:
     .description('Finish an interrupted or partial apply run, against the Graph and tenant it ran on: operations already done are not sent again; ones whose outcome is unknown are read back first.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--waves <k>', 'run at most K more waves', (v) => positiveInt(v, '--waves'))
-    .option('--policy-propagation-wait <minutes>', "how long activations refused until the hardware OATH policy applies are tried again, counted from when the run's policy step was done (default: what the run was started with)", (v) => nonNegativeInt(v, '--policy-propagation-wait'))
+    .option('--policy-propagation-wait <minutes>', "how long activations refused until the hardware OATH policy applies are tried again, counted from the run's enable or the policy's last change (default: what the run was started with)", (v) => nonNegativeInt(v, '--policy-propagation-wait'))
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error, and the run id, plan hash and final hash');
   addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)');
   // resume checks the run's plan against its sources again, reading the PSKC key and password files the plan records.

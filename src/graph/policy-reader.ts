@@ -36,3 +36,19 @@ export function savedAsRead(target: string, property: string, value: unknown): u
 export async function readPolicy(client: Pick<GraphClient, 'get'>): Promise<AuthenticationMethodsPolicy> {
   return policyAsRead(await client.get<AuthenticationMethodsPolicy>(getPolicy(), 'reading the authentication methods policy'));
 }
+
+/** What tells whether an activation Graph refuses may still be waiting for the hardware OATH policy. */
+export interface HardwareOathPolicyReading {
+  /** The HardwareOath method's configuration reads enabled. */
+  enabled: boolean;
+  /** The policy's lastModifiedDateTime (ms since the epoch), when Graph gives one. */
+  lastModified?: number;
+}
+
+/** The HardwareOath method's state and when the policy last changed, from one read of the policy. */
+export async function readHardwareOathPolicy(client: Pick<GraphClient, 'get'>): Promise<HardwareOathPolicyReading> {
+  const policy = await readPolicy(client);
+  const config = policy.authenticationMethodConfigurations?.find((c) => c.id?.toLowerCase() === 'hardwareoath');
+  const lastModified = typeof policy.lastModifiedDateTime === 'string' ? Date.parse(policy.lastModifiedDateTime) : NaN;
+  return { enabled: config?.state === 'enabled', ...(Number.isFinite(lastModified) ? { lastModified } : {}) };
+}

@@ -188,7 +188,7 @@ describe('token activations', () => {
     const seeds = new Map<string, OathSeed>([[serialKey('DUP-1'), { serial: 'DUP-1', secret, fingerprint: secret.fingerprint() } as OathSeed]]);
     const journal = await Journal.create(join(dir, 'run'), { t: 'run', id: 'dup', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 1 });
     const until = Date.now() + 20_000;
-    const ex = new Executor({ client: g.client({ retry: { capMs: 50 } }), journal, concurrency: 1, context: { seeds, policy: {}, now: Date.now }, policyPropagationUntil: () => until, propagationRetryMs: 200 });
+    const ex = new Executor({ client: g.client({ retry: { capMs: 50 } }), journal, concurrency: 1, context: { seeds, policy: {}, now: Date.now }, policyPropagation: async () => ({ until }), propagationRetryMs: 200 });
     const u = TENANT.users[0]!;
     const op: Operation = { id: `${u.id}/hardwareOathMethods/DUP-1/assign-activate`, kind: 'token-assign-activate', user: u.userPrincipalName, userId: u.id, resource: 'hardwareOathMethods/DUP-1', before: null, after: { serialNumber: 'DUP-1', hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, secretFingerprint: secret.fingerprint(), created: false }, stateFingerprint: '', dependsOn: [] };
     const out = await ex.run([op]);

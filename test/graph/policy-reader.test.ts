@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { changedSince } from '../../src/apply/rollback-inverses.js';
 import type { Operation } from '../../src/apply/operations.js';
 import { findStale } from '../../src/apply/staleness.js';
-import { policyAsRead, savedAsRead } from '../../src/graph/policy-reader.js';
+import { policyAsRead, readHardwareOathPolicy, savedAsRead } from '../../src/graph/policy-reader.js';
 import type { TenantSnapshot } from '../../src/model/tenant.js';
 import { stateFingerprint } from '../../src/plan/fingerprint.js';
+import { fakeGraph } from '../helpers/graph.js';
 
 const TARGET = 'authenticationMethodConfigurations/MicrosoftAuthenticator';
 const G = '11111111-1111-4111-8111-111111111111';
@@ -35,5 +36,24 @@ describe("Authenticator's targets Graph reads with properties the schema dropped
     const undo = { id: 'rollback/policy', kind: 'policy-config', resource: TARGET, before: { includeTargets: [asGraphReads] }, after: { includeTargets: [] }, dependsOn: [] } as unknown as Operation;
     expect(changedSince(undo, tenant)).toBeUndefined();
     expect(changedSince(undo, tenantWith([{ ...asGraphReads, id: 'all_users' }]))).toBe('includeTargets changed since the run');
+  });
+});
+
+describe('readHardwareOathPolicy: what tells whether a refused activation may wait for the policy', () => {
+  it("reads the HardwareOath method's state and the policy's lastModifiedDateTime, which moves when a method's configuration changes", async () => {
+    const g = fakeGraph();
+    const before = await readHardwareOathPolicy(g.client({ readOnly: true }));
+    expect(before.enabled).toBe(false);
+    expect(before.lastModified).toBeLessThanOrEqual(Date.now());
+    const at = Date.now();
+    await g.raw.patch('/beta/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/hardwareOath', { '@odata.type': '#microsoft.graph.hardwareOathAuthenticationMethodConfiguration', state: 'enabled' });
+    const after = await readHardwareOathPolicy(g.client({ readOnly: true }));
+    expect(after.enabled).toBe(true);
+    expect(after.lastModified).toBeGreaterThanOrEqual(at - 1);
+  });
+
+  it('a policy read with no lastModifiedDateTime has none (the wait is then counted from the first refusal)', async () => {
+    const client = { get: async () => ({ authenticationMethodConfigurations: [{ id: 'HardwareOath', state: 'enabled' }], lastModifiedDateTime: null }) } as never;
+    expect(await readHardwareOathPolicy(client)).toEqual({ enabled: true });
   });
 });
