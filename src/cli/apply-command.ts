@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { createInterface } from 'node:readline/promises';
 import { applyMadePlan, type Applied } from '../app/apply.js';
 import { forceUnlockById } from '../app/force-unlock.js';
 import { makePlan } from '../app/plan.js';
@@ -18,6 +17,7 @@ import { addPlanningOptions, PLAN_SHAPING_OPTIONS, planRequestFrom, type PlanCli
 import { Progress } from './progress.js';
 import { addStrictPermissionsOption, secretFilesFrom } from './strict-permissions.js';
 import { useColor } from './color.js';
+import { askApproval } from './approval-prompt.js';
 import { renderApplySummary, renderRollbackSummary } from './views/apply-summary.js';
 import { commandHint } from './views/command-hint.js';
 import { renderResultsCsv, resultsRun } from './views/results-csv.js';
@@ -142,7 +142,9 @@ Examples:
       }
       if (!opts.autoApprove) {
         const question = `Apply these changes to tenant ${printable(p.tenant.displayName ?? '')} (${p.tenant.id}) at ${graph.root}: ${p.summary.create} to add, ${p.summary.update} to change, ${p.summary.delete} to destroy, for ${p.summary.users} user(s)? Only "yes" is accepted: `;
-        if (!(await confirm(question))) throw new UserError('apply cancelled');
+        // Any answer but yes cancels, as does the end of input (Ctrl-D); Ctrl-C is an interrupted command (130).
+        const answer = await askApproval(question);
+        if (answer !== 'yes') throw new UserError('apply cancelled: nothing was sent', answer === 'SIGINT' || answer === 'SIGTERM' ? SIGNAL_EXIT[answer] : EXIT.error);
       }
       // The plan is narrowed to --users and --group already: its names no export row has were said and
       // left out, and passed on they would be refused as not in the plan (a black-box test saw both);
@@ -333,15 +335,6 @@ export function exitStatus(o: Pick<ApplyOutcome, 'state' | 'counts'>, signal: 'S
 async function writeResults(path: string, csv: string): Promise<void> {
   await writeOutputFile('--results', path, csv);
   process.stderr.write(`Results written to ${path}\n`);
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return (await rl.question(question)).trim().toLowerCase() === 'yes';
-  } finally {
-    rl.close();
-  }
 }
 
 /** A SHA-256 in hex (64 characters), as the report and `runs` show it. */

@@ -1,5 +1,6 @@
 import type { Plan } from '../../src/plan/plan-model.js';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
@@ -90,6 +91,42 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(r.stderr).toMatch(/--auto-approve/);
     expect(writes(emu.requests())).toEqual([]);
   });
+
+  it('--source at the prompt: Ctrl-C cancels with exit 130, Ctrl-D, the end of input or "no" with exit 1, one line each and nothing sent', async () => {
+    // A terminal, in this process: stdin is a stream marked a TTY, stderr (where the question goes) too,
+    // so that readline reads keys in raw mode as on an admin's terminal. A black-box test saw Ctrl-C
+    // and Ctrl-D print "unexpected error: AbortError" with a stack trace, exit 1.
+    const typed = async (feed: (input: PassThrough) => void) => {
+      const input = Object.assign(new PassThrough(), { isTTY: true });
+      feed(input);
+      const stdin = Object.getOwnPropertyDescriptor(process, 'stdin')!;
+      Object.defineProperty(process, 'stdin', { configurable: true, get: () => input });
+      const stderrTTY = process.stderr.isTTY;
+      process.stderr.isTTY = true;
+      try {
+        emu.clearRequests();
+        const r = await runMain(['apply', '--source', CONTOSO, ...CONTOSO_SEED_ARGS, '--graph-url', emu.url, '--state-dir', join(tmp.dir, 's-prompt')]);
+        expect(writes(emu.requests())).toEqual([]);
+        return r;
+      } finally {
+        Object.defineProperty(process, 'stdin', stdin);
+        process.stderr.isTTY = stderrTTY;
+      }
+    };
+    for (const [keys, code] of [['\x03', 130], ['\x04', 1], ['no\r', 1], ['ye\x03', 130]] as const) {
+      const r = await typed((i) => i.write(keys));
+      expect(r.code, JSON.stringify(keys)).toBe(code);
+      expect(r.stderr).toContain('Only "yes" is accepted: ');
+      expect(r.stderr).toMatch(/\nmfa-migrate: apply cancelled: nothing was sent\n$/);
+      expect(r.stderr).not.toMatch(/unexpected error|AbortError| {4}at /);
+    }
+    // Input that ends (Ctrl-D on a terminal not in raw mode): cancelled, not a command left hanging.
+    const ended = await typed((i) => i.end());
+    expect(ended.code).toBe(1);
+    expect(ended.stderr).toMatch(/\nmfa-migrate: apply cancelled: nothing was sent\n$/);
+    // No run was started: not even its state folder was made.
+    expect(existsSync(join(tmp.dir, 's-prompt'))).toBe(false);
+  }, 60_000);
 
   it('--source --auto-approve plans and applies in one go', async () => {
     const stateDir = join(tmp.dir, 's3');
