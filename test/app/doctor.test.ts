@@ -54,6 +54,38 @@ describe('mfa-migrate doctor', () => {
     expect(renderDoctor(ok, false).split('\n')[1]).toBe('Signed in as migration app; permissions: User.Read.All');
   });
 
+  it('on a terminal: the marks in colour, and text from Graph escaped before colouring (a black-box test saw every line print \\u001b[32mok  \\u001b[0m)', async () => {
+    const hostile = { ready: false, graph: 'https://graph.microsoft.com', rehearsal: false, tenant: { id: 't', displayName: 'Evil\x1b[2J' }, identity: { kind: 'application' as const, appId: null, appDisplayName: 'app\u202e', upn: null, permissions: [] }, checks: [{ id: 'sign-in', state: 'ok' as const, detail: 'signed in' }, { id: 'tenant', state: 'fail' as const, detail: 'tenant Evil\x1b[2J', fix: 'fix \x1b[0m' }], commands: [{ command: 'plan\x1b[1m', ready: false, missing: ['X'] }] };
+    expect(renderDoctor(hostile, true).split('\n')).toEqual([
+      'Graph https://graph.microsoft.com',
+      'Tenant Evil\\u001b[2J (t)',
+      'Signed in as app\\u202e; permissions: (none named in the token)',
+      '',
+      '\x1b[32mok  \x1b[0m signed in',
+      '\x1b[31mFAIL\x1b[0m tenant Evil\\u001b[2J',
+      '      fix: fix \\u001b[0m',
+      '\x1b[31mnot ready\x1b[0m: plan\\u001b[1m (lacks: X)',
+      '',
+      '\x1b[31mNot ready: 1 check(s) failed; fix them first (the fixes are under each).\x1b[0m',
+      '',
+    ]);
+    // The command on a terminal, colour not turned off: colour, never its codes as text.
+    const emu = await startEmulator({ port: 0, throttle: 'off' });
+    const isTTY = process.stdout.isTTY;
+    process.stdout.isTTY = true;
+    try {
+      const r = await runMain(['doctor', '--graph-url', emu.url], { env: { NO_COLOR: undefined } });
+      expect(r.stdout).toMatch(/^\x1b\[32mok {2}\x1b\[0m signed in/m);
+      expect(r.stdout).not.toContain('\\u001b');
+      const plain = await runMain(['doctor', '--graph-url', emu.url, '--no-color'], { env: { NO_COLOR: undefined } });
+      expect(plain.stdout).toMatch(/^ok {3}signed in/m);
+      expect(plain.stdout).not.toMatch(/\x1b|\\u001b/);
+    } finally {
+      process.stdout.isTTY = isTTY;
+      await emu.stop();
+    }
+  });
+
   it('a local emulator started with --token that refuses: the fix is the token, not a permission (a black-box test was told to grant one)', async () => {
     const r = await runDoctor(fakeGraph({ tenant: appWith(ALL), token: 's3cr3t' }).client({ readOnly: true }));
     const refused = r.checks.filter((c) => c.id.startsWith('read:') && c.state !== 'ok' && c.detail.includes('refused'));
