@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { fileText } from '../io/file-text.js';
 import { printable } from '../model/printable.js';
 import { shownValue } from '../model/shown-value.js';
 import { UserError } from '../model/user-error.js';
@@ -10,15 +11,18 @@ import { composedUsername } from '../model/username.js';
  * and a header (upn, username, userPrincipalName) skipped. A line holding `,` or `;` is refused: no
  * name a user can be found by holds either (Entra's UPN characters leave them out, as AD's
  * sAMAccountName rule does), so it is a list or a CSV row, and taking its first field (as once was
- * done) dropped the rest of a list without a word.
+ * done) dropped the rest of a list without a word. UTF-16 with its byte-order mark is read too
+ * (PowerShell 5.1's `Get-Content ... > users.txt`), UTF-16 without one refused by name (io/file-text.ts):
+ * read as UTF-8, each name had a NUL between its letters and matched no user.
  */
 export async function readUserList(path: string): Promise<string[]> {
-  let text: string;
+  let raw: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    raw = await readFile(path);
   } catch (err) {
     throw new UserError(`cannot read --users ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  const text = fileText(raw, `--users ${printable(path)}`);
   const names: string[] = [];
   const several: { line: number; text: string }[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {

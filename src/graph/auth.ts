@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { TokenCredential } from '@azure/identity';
-import { checkSecretFile, readSecretFile, type SecretFileOptions } from '../io/secret-file.js';
+import { checkSecretFile, readSecretText, type SecretFileOptions } from '../io/secret-file.js';
 import { UserError } from '../model/user-error.js';
 import { PUBLIC_AUTHORITY_HOST } from './graph-root.js';
 
@@ -134,9 +134,8 @@ export function createCredential(opts: AuthOptions, env: NodeJS.ProcessEnv = pro
     case 'client-secret': {
       let secret = env.AZURE_CLIENT_SECRET;
       if (opts.clientSecretFile) {
-        const raw = readSecretFile(opts.clientSecretFile, 'client secret file', files);
-        const text = raw.toString('utf8');
-        raw.fill(0);
+        // UTF-16 with its byte-order mark too (PowerShell 5.1's `$s > file`): sent as read, its mark and NULs were Entra's "invalid client secret".
+        const text = readSecretText(opts.clientSecretFile, 'client secret file', files);
         secret = text.split(/\r?\n/)[0]?.trim();
         if (!secret) throw new AuthConfigError(text.trim() === '' ? `--client-secret-file ${opts.clientSecretFile} is empty: put the client secret on its first line` : `--client-secret-file ${opts.clientSecretFile} has an empty first line: the client secret is read from the first line`);
       }

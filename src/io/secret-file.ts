@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
+import { fileText } from './file-text.js';
 
 /**
  * Files holding a secret that the operator hands the tool: keys, passwords, the client secret, a
@@ -61,6 +62,19 @@ export function readSecretFile(path: string, what: string, options: SecretFileOp
     throw failure(path, what, err);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * A secret file's text (io/file-text.ts: UTF-8, or UTF-16 with its byte-order mark; UTF-16 without
+ * one refused as "the WHAT PATH is UTF-16 text ..."), the bytes read zeroed whatever happens.
+ */
+export function readSecretText(path: string, what: string, options: SecretFileOptions = {}): string {
+  const raw = readSecretFile(path, what, options);
+  try {
+    return fileText(raw, `the ${what} ${path}`);
+  } finally {
+    raw.fill(0);
   }
 }
 

@@ -4,7 +4,7 @@ import { isUtf8 } from 'node:buffer';
 import { Readable, Transform } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import { SourceError } from '../model/problem.js';
-import { looksLikeUtf16 } from './utf16.js';
+import { looksLikeUtf16 } from '../io/utf16.js';
 import { countNewlines, failingRecord } from './csv-failing-record.js';
 import { csvPreamble, detectDelimiter, type CsvDelimiter } from './csv-delimiter.js';
 import { csvLimits, DEFAULT_CSV_LIMITS, fileTooLargeMessage, recordTooLongMessage, type CsvLimits } from './csv-limits.js';

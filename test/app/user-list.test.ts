@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { namedUsers, readUserList, unknownUsersText } from '../../src/app/user-list.js';
+import { FileEncodingError } from '../../src/io/file-text.js';
 import { tempDir } from '../helpers/migration.js';
 
 const tmp = tempDir('user-list');
@@ -31,6 +32,21 @@ describe('readUserList', () => {
     await expect(seeds).rejects.toThrow(/lines 1, 2 hold "," or ";", which no Entra UPN or sAMAccountName holds \(line 1 begins "T-100"\)/);
     await expect(readUserList(file('seeds2.csv', `${key},T-100\n`))).rejects.toThrow(/line 1 begins \(a value of 40 characters, not shown: it could be a secret\)/);
     await seeds.catch((err: Error) => expect(err.message).not.toContain(key));
+  });
+
+  it("reads a list saved as UTF-16 with its byte-order mark (Windows PowerShell 5.1's `>`), and refuses one without the mark by name (a black-box test: each name had a NUL between its letters and matched no user)", async () => {
+    const text = 'upn\r\nalice@contoso.com\r\nMu\u0308ller@Contoso.com\r\n';
+    const le = Buffer.from(`\uFEFF${text}`, 'utf16le');
+    const bytes = (name: string, b: Buffer) => {
+      const f = join(tmp.dir, name);
+      writeFileSync(f, b);
+      return f;
+    };
+    expect(await readUserList(bytes('le.txt', le))).toEqual(['alice@contoso.com', 'm\u00fcller@contoso.com']);
+    expect(await readUserList(bytes('be.txt', Buffer.from(le).swap16()))).toEqual(['alice@contoso.com', 'm\u00fcller@contoso.com']);
+    expect(await readUserList(file('utf8-bom.txt', `\uFEFF${text}`))).toEqual(['alice@contoso.com', 'm\u00fcller@contoso.com']);
+    const bare = bytes('wave\x1b[2J.txt', Buffer.from(text, 'utf16le'));
+    await expect(readUserList(bare)).rejects.toThrow(new FileEncodingError(`--users ${join(tmp.dir, 'wave\\u001b[2J.txt')} is UTF-16 text without a byte-order mark: save it as UTF-8`));
   });
 });
 

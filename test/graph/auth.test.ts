@@ -210,6 +210,35 @@ describe('sign-in options are used or refused, never silently ignored (a review)
     expect(() => createCredential({ auth: 'azure-cli', tenantId: 'contoso com' }, {})).toThrow(AuthConfigError);
   });
 
+  it("a client secret file saved as UTF-16 (Windows PowerShell 5.1's `$s > s.txt`) gives its text with its mark, and is refused by name without one (a black-box test: the mark and NULs were sent to Entra)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-'));
+    try {
+      const { built, lib } = recordingLibrary();
+      const ids = { auth: 'client-secret' as const, tenantId: TENANT, clientId: CLIENT };
+      const placeholder = 'not-a-real-secret';
+      const utf16 = (name: string, bytes: Buffer) => {
+        const f = join(dir, name);
+        writeFileSync(f, bytes, { mode: 0o600 });
+        return f;
+      };
+      const le = Buffer.from(`\uFEFF${placeholder}\r\n`, 'utf16le');
+      for (const f of [utf16('le.txt', le), utf16('be.txt', Buffer.from(le).swap16())]) createCredential({ ...ids, clientSecretFile: f }, {}, () => {}, lib);
+      // What the credential is given: the secret alone, as from a UTF-8 file (compared without printing it).
+      expect(built.map((b) => b.name === 'ClientSecretCredential' && b.args[2] === placeholder)).toEqual([true, true]);
+      const bare = utf16('bare.txt', Buffer.from(`${placeholder}\r\n`, 'utf16le'));
+      let error: Error | undefined;
+      try {
+        createCredential({ ...ids, clientSecretFile: bare }, {}, () => {}, lib);
+      } catch (err) {
+        error = err as Error;
+      }
+      expect(error?.message).toBe(`the client secret file ${bare} is UTF-16 text without a byte-order mark: save it as UTF-8`);
+      expect(built).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an empty client secret file is named as such, not as a file missing (a review)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'auth-'));
     try {

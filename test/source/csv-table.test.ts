@@ -115,7 +115,7 @@ describe('parseCsvTable', async () => {
       await expect(parseCsvTable(buf, 'users.csv')).rejects.toMatchObject({ problem: { code: 'file-unreadable', message: expect.stringMatching(/UTF-16 text, not UTF-8/) } });
     }
     // Binary is not taken for UTF-16.
-    const { looksLikeUtf16 } = await import('../../src/source/utf16.js');
+    const { looksLikeUtf16 } = await import('../../src/io/utf16.js');
     expect(looksLikeUtf16(Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x4b, 0xcb]))).toBe(false);
     expect(looksLikeUtf16(Buffer.from(text))).toBe(false);
   });

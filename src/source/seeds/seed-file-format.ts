@@ -3,7 +3,7 @@ import type { ProblemCode } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, fileTooLargeMessage, type CsvLimits } from '../csv-limits.js';
 import { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 import { sniffOathCsv } from './oath-csv.js';
-import { looksLikeUtf16 } from '../utf16.js';
+import { looksLikeUtf16 } from '../../io/utf16.js';
 import { detectDelimiter, ENTRA_COLUMNS, GENERIC_COLUMNS, normalizeHeader, parseHeaderLine, seedCsvKind, type CsvDelimiter } from './seed-csv-header.js';
 import { csvPreamble } from '../csv-delimiter.js';
 import { secretLikeCell } from './secret-like-cell.js';

@@ -1,7 +1,8 @@
 /**
  * Whether the first bytes of a file are UTF-16 text: a UTF-16 byte-order mark, or, without one, a
  * zero byte in every other position of the first line's ASCII text (Windows tools write "Unicode"
- * so). The export and the seed files are read as UTF-8 only; this lets them say why a file is not.
+ * so). The export and the seed files are read as UTF-8 only; this lets them say why a file is not,
+ * and the hand-written small files (io/file-text.ts) refuse UTF-16 with no mark to decode it by.
  */
 export function looksLikeUtf16(head: Uint8Array): boolean {
   if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return true;
