@@ -63,9 +63,10 @@ export interface TokenSource {
  * Single-flight: callers asking while a token is being fetched share that one request to the
  * credential (a plan's reads start together; each getToken of a device-code credential would
  * prompt the admin again). A failure is handed to every caller then waiting, and not kept: the next
- * caller asks again.
+ * caller asks again. `hint` ends the failure's message; a function is given what the credential threw
+ * (sign-in-hint.ts names a refused client secret's file).
  */
-export function credentialTokens(credential: TokenCredential, hint = '', scope = tokenCloudOf(DEFAULT_GRAPH_ROOT).scope): TokenSource {
+export function credentialTokens(credential: TokenCredential, hint: string | ((cause: unknown) => string) = '', scope = tokenCloudOf(DEFAULT_GRAPH_ROOT).scope): TokenSource {
   let cached: { token: string; expires: number } | undefined;
   let fetching: Promise<string> | undefined;
   const fetchToken = async (): Promise<string> => {
@@ -73,9 +74,9 @@ export function credentialTokens(credential: TokenCredential, hint = '', scope =
     try {
       t = await credential.getToken(scope);
     } catch (err) {
-      throw new SignInError(err, hint);
+      throw new SignInError(err, typeof hint === 'string' ? hint : hint(err));
     }
-    if (!t) throw new SignInError(undefined, hint);
+    if (!t) throw new SignInError(undefined, typeof hint === 'string' ? hint : hint(undefined));
     cached = { token: t.token, expires: t.expiresOnTimestamp };
     return t.token;
   };

@@ -3,6 +3,7 @@ import { credentialTokens, emulatorTokens, type TokenSource } from './access-tok
 import { GraphClient } from './graph-client.js';
 import { isLoopback, parseGraphRoot, tokenCloudOf } from './graph-root.js';
 import type { RetryPolicyOptions } from './retry-policy.js';
+import { signInHint } from './sign-in-hint.js';
 
 export interface ConnectOptions extends AuthOptions {
   graphUrl: string;
@@ -20,9 +21,6 @@ export interface ConnectOptions extends AuthOptions {
   log?: (line: string) => void;
 }
 
-/** What DefaultAzureCredential tries, in order (@azure/identity 4). */
-const DEFAULT_CHAIN = 'environment variables (AZURE_*), workload identity, managed identity, Azure CLI, Azure PowerShell, Azure Developer CLI';
-
 /**
  * A GraphClient for a --graph-url and sign-in options: a loopback root (the emulator) gets tokens
  * from the emulator itself; any other root signs in with @azure/identity.
@@ -37,7 +35,7 @@ export function connectGraph(opts: ConnectOptions): GraphClient {
     tokens = emulatorTokens(root, opts.fetch ?? fetch, opts.emulatorToken);
   } else {
     const mode = signInMode(opts);
-    const hint = ` (tried --auth ${mode}${mode === 'default' ? `: ${DEFAULT_CHAIN}` : ''}; choose how to sign in with --auth, or rehearse against the local emulator with --graph-url http://127.0.0.1:PORT)`;
+    const hint = signInHint(mode, opts, process.env);
     // The cloud's own scope and sign-in endpoint (a proxy root stands for the public cloud).
     const cloud = tokenCloudOf(root);
     tokens = credentialTokens(createCredential({ ...opts, authorityHost: cloud.authorityHost }, process.env, opts.log), hint, cloud.scope);
