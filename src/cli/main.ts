@@ -9,6 +9,7 @@ import { printable } from '../model/printable.js';
 import { packageVersion } from '../io/package-root.js';
 import { checkOptionValues } from './option-values.js';
 import { checkRequiredOptionsLast } from './required-options.js';
+import { checkSubcommandNames } from './unknown-subcommand.js';
 
 
 type Registrar = (program: Command) => void;
@@ -65,6 +66,7 @@ Examples:
   const modules = versionOnly ? [] : named !== undefined && Object.hasOwn(REGISTRARS, named) ? [named] : Object.keys(REGISTRARS);
   for (const register of await Promise.all(modules.map((m) => REGISTRARS[m]!()))) register(program);
   addNoColor(program);
+  checkSubcommandNames(program);
   checkRequiredOptionsLast(program);
   checkOptionValues(program, args);
   return program;
