@@ -93,12 +93,26 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Every command takes --no-color (NO_COLOR in the environment does the same). */
-function addNoColor(cmd: Command): void {
-  for (const sub of cmd.commands) {
-    if (!sub.options.some((o) => o.long === '--no-color')) sub.option('--no-color', 'no colours in the output (also: NO_COLOR set in the environment)');
-    addNoColor(sub);
-  }
+const NO_COLOR_HELP = 'no colours in the output (also: NO_COLOR set in the environment)';
+
+/**
+ * Every command takes --no-color, and so does the program, before the command's name
+ * (`mfa-migrate --no-color validate ...` was refused as an unknown option, a black-box test). The
+ * program's is taken wherever it is given (commander reads a program's options before and after the
+ * command's name), and handed to the command that runs.
+ */
+function addNoColor(program: Command): void {
+  const add = (cmd: Command) => {
+    for (const sub of cmd.commands) {
+      if (!sub.options.some((o) => o.long === '--no-color')) sub.option('--no-color', NO_COLOR_HELP);
+      add(sub);
+    }
+  };
+  add(program);
+  program.option('--no-color', NO_COLOR_HELP);
+  program.hook('preAction', (_program, action) => {
+    if (program.getOptionValue('color') === false) action.setOptionValueWithSource('color', false, 'cli');
+  });
 }
 
 function isEntryPoint(): boolean {

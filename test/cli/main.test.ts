@@ -83,6 +83,28 @@ describe('mfa-migrate (the program)', () => {
     }
   });
 
+  /** Found by a black-box test: `mfa-migrate --no-color validate ...` was refused as an unknown option. */
+  it('takes --no-color before the command name as after it', async () => {
+    const tty = Object.getOwnPropertyDescriptor(process.stdout, 'isTTY');
+    // Colour is for a terminal only, and NO_COLOR (which runMain sets) turns it off: a terminal, no NO_COLOR.
+    Object.defineProperty(process.stdout, 'isTTY', { value: true, configurable: true });
+    try {
+      const run = (args: string[]) => runMain(args, { env: { NO_COLOR: undefined } });
+      const validate = ['validate', '--source', 'fixtures/contoso'];
+      const coloured = await run(validate);
+      expect(coloured.stdout).toContain('\u001b[');
+      for (const args of [['--no-color', ...validate], [...validate, '--no-color'], ['validate', '--no-color', '--source', 'fixtures/contoso']]) {
+        const plain = await run(args);
+        expect([plain.code, plain.stderr], args.join(' ')).toEqual([coloured.code, coloured.stderr]);
+        expect(plain.stdout, args.join(' ')).toBe(coloured.stdout.replace(/\u001b\[[0-9;]*m/g, ''));
+      }
+    } finally {
+      if (tty) Object.defineProperty(process.stdout, 'isTTY', tty);
+      else delete (process.stdout as { isTTY?: boolean }).isTTY;
+    }
+    expect((await runMain(['--help'])).stdout).toMatch(/^ {2}--no-color +no colours in the output/m);
+  });
+
   it('prints its version without loading any command, and suggests the command meant for a typo (exit 1)', async () => {
     const v = await runCli(['--version']);
     expect(v.code).toBe(0);
