@@ -25,8 +25,9 @@ export interface CrossCheckInput {
   /** Whether any seed file was given: changes the seed-missing hint. */
   seedFilesGiven: boolean;
   /**
-   * users.csv was refused as a whole (its own error says why): a device's user is then not known to
-   * be missing, and every row of devices.csv is not warned about as one whose user is not there.
+   * users.csv was refused as a whole (its own error says why): a device's or a token's user is then
+   * not known to be missing, and no row of devices.csv nor seed is warned about as one whose user is
+   * not there (a black-box test saw a seed-unassigned warning for each of the sample's 13 seeds).
    */
   usersUnread?: boolean;
   /** Lower-cased username -> position in `users`, when the reader already built it. */
@@ -120,8 +121,11 @@ export class TokenJoin {
           this.#tokensPerUser[owner]!++;
         } else {
           t = { seed };
-          const why = seed.user !== undefined ? `the seed file names ${shownValue(seed.user)}, who is not in users.csv` : 'no user in users.csv has this serial';
-          this.#seedProblems.warning('seed-unassigned', where(seed, 'serial'), `token ${seed.serial} is not assigned: ${why}`);
+          // With users.csv unread, not known to be unassigned: its own error is the one to fix.
+          if (!this.#input.usersUnread) {
+            const why = seed.user !== undefined ? `the seed file names ${shownValue(seed.user)}, who is not in users.csv` : 'no user in users.csv has this serial';
+            this.#seedProblems.warning('seed-unassigned', where(seed, 'serial'), `token ${seed.serial} is not assigned: ${why}`);
+          }
         }
       }
       const fit = entraTokenFit(seed);
