@@ -20,6 +20,7 @@ import { encodePlanFile, planKeyFields, toPlanFile, writePlanFile, type PlanFile
 import type { TenantCutover, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
+import { distinctSeedFiles } from '../source/seeds/distinct-seed-files.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { narrowToMembers, resolveScope } from './user-scope.js';
 import { DEFAULT_MATCH_BY, type MatchBy } from '../model/user-match.js';
@@ -130,7 +131,9 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   // Hash the export now, next to reading it, not after a tenant read that can take minutes (a file
   // edited meanwhile would give a fingerprint of other content); the hashing overlaps the reads.
   const files = [USERS_FILE, DEVICES_FILE, SETTINGS_FILE].filter((f) => existsSync(join(req.source, f))).map((f) => ({ name: f, path: join(req.source, f) }));
-  const read = [...files, ...req.tokens.map((t) => ({ name: seedFingerprintName(t, req.source), path: t }))];
+  // Each seed file once, as it was read: one named twice is recorded once.
+  const tokens = distinctSeedFiles(req.tokens).files;
+  const read = [...files, ...tokens.map((t) => ({ name: seedFingerprintName(t, req.source), path: t }))];
   const hashed = hashFiles(read);
   hashed.catch(() => {}); // awaited below; a Graph failure may come first
 
@@ -217,7 +220,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   });
   if (built.refusals.length > 0) throw new CutoverRefusedError(built.refusals);
   // Each input file with its own hash, for the report's sign-off header (the fingerprint ties them together).
-  const roles: PlanInputFile['role'][] = [...files.map((f) => (f.name === USERS_FILE ? 'users' : f.name === DEVICES_FILE ? 'devices' : 'settings') as PlanInputFile['role']), ...req.tokens.map(() => 'seeds' as const)];
+  const roles: PlanInputFile['role'][] = [...files.map((f) => (f.name === USERS_FILE ? 'users' : f.name === DEVICES_FILE ? 'devices' : 'settings') as PlanInputFile['role']), ...tokens.map(() => 'seeds' as const)];
   built.plan.inputs = (await hashed).files.map((h, i) => ({ role: roles[i]!, path: resolve(read[i]!.path), sha256: h.sha256, bytes: h.bytes }));
   built.plan.graph = client.root;
   built.plan.identity = { appId: identity.appId, upn: identity.upn };
@@ -225,7 +228,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   // Absolute paths: apply and resume read the seeds again, maybe from another working folder.
   const source: PlanSource = {
     dir: resolve(req.source),
-    tokens: req.tokens.map((t) => resolve(t)),
+    tokens: tokens.map((t) => resolve(t)),
     ...planKeyFields((req.pskcKeyFiles ?? []).map((f) => resolve(f)), (req.pskcPasswordFiles ?? []).map((f) => resolve(f))),
     pskcMac: req.seeds.pskcMac ?? 'fail',
   };

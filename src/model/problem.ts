@@ -22,6 +22,7 @@ export type ProblemCode =
   | 'seed-missing'
   | 'seed-unassigned'
   | 'seed-duplicate'
+  | 'seed-file-repeated'
   | 'secret-duplicate'
   | 'secret-invalid'
   | 'secret-short'

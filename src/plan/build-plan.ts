@@ -122,10 +122,10 @@ function exportProblemFindings(bundle: ExportBundle, inScope: readonly MfaUser[]
   for (const d of bundle.devices) if (known.has(d.username.toLowerCase())) ownerAt.set(`${DEVICES_FILE}\u0000${d.line}`, d.username);
   const ownerOf = (p: Problem) => (p.file === USERS_FILE ? byLine.get(p.line!) : ownerAt.get(`${p.file}\u0000${p.line}`));
   return bundle.problems.items
-    .filter((p) => !FATAL_PROBLEMS.has(p.code) && !MAPPED_PROBLEMS.has(p.code) && p.line !== undefined)
+    .filter((p) => !FATAL_PROBLEMS.has(p.code) && !MAPPED_PROBLEMS.has(p.code) && (p.line !== undefined || p.code === 'seed-file-repeated'))
     .flatMap((p): Finding[] => {
-      // A column the reader ignores is the whole plan's concern: what it held is in no user's plan.
-      if (p.code === 'column-unknown') return [{ severity: p.severity, code: p.code, rule: 'EXPORT-DATA', message: `${p.file}: ${p.message}` }];
+      // A column the reader ignores, a seed file named twice: the whole plan's concern, not a user's.
+      if (p.code === 'column-unknown' || p.code === 'seed-file-repeated') return [{ severity: p.severity, code: p.code, rule: 'EXPORT-DATA', message: `${p.file}: ${p.message}` }];
       const owner = ownerOf(p);
       if (owner === undefined) return [{ severity: p.severity, code: p.code, rule: 'EXPORT-DATA', message: `${p.file}, line ${p.line}${p.field ? `, field ${p.field}` : ''}: ${p.message}` }];
       return scoped.has(owner.toLowerCase()) ? [{ severity: p.severity, code: p.code, user: owner, rule: 'EXPORT-DATA', message: `${p.field ?? 'row'}: ${p.message}` }] : [];

@@ -5,6 +5,7 @@ import { ProblemList, SourceError } from '../model/problem.js';
 import type { CsvLimits } from './csv-limits.js';
 import type { TokenAssignment } from './export-checks.js';
 import { readSeedsConcurrently } from './seed-loader.js';
+import { distinctSeedFiles } from './seeds/distinct-seed-files.js';
 import type { SeedReadOptions } from './seeds/read-seed-files.js';
 import type { ServerSettings } from './settings-schema.js';
 
@@ -49,9 +50,15 @@ export async function readExport(opts: ExportOptions): Promise<ExportBundle> {
   if (!dirStat?.isDirectory()) {
     throw new SourceError({ severity: 'error', code: 'file-missing', file: dir, message: 'the source folder does not exist or is not a folder' });
   }
-  // Seed files are read concurrently (in a worker thread when large) with the CSVs.
-  const seedDisplay = opts.tokens.map((t) => displayName(t, dir));
-  const seedLoading = readSeedsConcurrently(opts.tokens, seedDisplay, opts.seeds);
+  // Seed files are read concurrently (in a worker thread when large) with the CSVs, each once.
+  const seedFiles = distinctSeedFiles(opts.tokens);
+  const seedDisplay = seedFiles.files.map((t) => displayName(t, dir));
+  const seedLoading = readSeedsConcurrently(seedFiles.files, seedDisplay, opts.seeds);
+  for (const { first, names } of seedFiles.repeated) {
+    const shown = [...new Set(names.map((t) => displayName(t, dir)))];
+    const times = names.length === 2 ? 'twice' : `${names.length} times`;
+    problems.warning('seed-file-repeated', { file: displayName(first, dir) }, `--tokens gives this seed file ${times}${shown.length > 1 ? ` (as ${shown.join(', ')})` : ''}: it is read once`);
+  }
   // The CSV and settings readers (phone metadata, the schema library: some 0.2 s to load) are
   // loaded once the seed worker is on its way, so that it starts that much earlier.
   const [{ forEachCsvRow }, { usersReader }, { devicesReader }, { readSettings }, { TokenJoin }] = await Promise.all([

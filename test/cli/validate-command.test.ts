@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sampleSeedArgs } from '../../src/cli/demo-command.js';
@@ -144,5 +144,28 @@ describe('mfa-migrate validate: follow-on warnings', () => {
     writeFileSync(join(dir, 'users.csv'), 'username\nalice@contoso.com\n');
     const read = JSON.parse((await runMain(['validate', '--source', dir, ...sampleSeedArgs(dir), '--format', 'json'])).stdout);
     expect(read.warnings.filter((p: { code: string }) => p.code === 'seed-unassigned')).toHaveLength(read.tokens.length);
+  });
+
+  /** Found by a black-box test: the same --tokens file twice gave a seed-duplicate warning per token, each pointing at itself. */
+  it('a seed file given twice, by one path or two, is read once with one warning naming --tokens', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'validate-seeds-twice-'));
+    cpSync('fixtures/contoso', dir, { recursive: true });
+    const seeds = join(dir, 'tokens', 'seeds.pskc');
+    symlinkSync(seeds, join(dir, 'link.pskc'));
+    const once = JSON.parse((await runMain(['validate', '--source', dir, '--tokens', seeds, '--format', 'json'])).stdout);
+    for (const [args, message] of [
+      [['--tokens', seeds, '--tokens', seeds], '--tokens gives this seed file twice: it is read once'],
+      [['--tokens', seeds, '--tokens', join(dir, 'tokens', '..', 'tokens', 'seeds.pskc'), '--tokens', join(dir, 'link.pskc')], '--tokens gives this seed file 3 times (as tokens/seeds.pskc, link.pskc): it is read once'],
+    ] as const) {
+      const r = await runMain(['validate', '--source', dir, ...args, '--format', 'json']);
+      const report = JSON.parse(r.stdout);
+      expect(report.tokens).toEqual(once.tokens);
+      expect(report.warnings.filter((p: { code: string }) => p.code === 'seed-duplicate' || p.code === 'seed-file-repeated')).toEqual([{ file: 'tokens/seeds.pskc', line: null, field: null, code: 'seed-file-repeated', message }]);
+      expect(report.errors).toEqual(once.errors);
+    }
+    // A copy is another file: each of its seeds is still a duplicate of the first file's.
+    cpSync(seeds, join(dir, 'copy.pskc'));
+    const copy = JSON.parse((await runMain(['validate', '--source', dir, '--tokens', seeds, '--tokens', join(dir, 'copy.pskc'), '--format', 'json'])).stdout);
+    expect(copy.warnings.filter((p: { code: string; file: string }) => p.code === 'seed-duplicate' && p.file === 'copy.pskc')).toHaveLength(once.tokens.length);
   });
 });

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,46 @@ describe('issue 17 item 5: two serials with one secret stop validate, plan, appl
     expect(applied.code).not.toBe(0);
     expect(applied.stderr).toMatch(/\[secret-duplicate\]/);
     expect(JSON.stringify(emu.snapshot())).toBe(before);
+  }, 60_000);
+});
+
+/** Found by a black-box test: the same --tokens file twice gave a seed-duplicate warning per token, each pointing at itself. */
+describe('a seed file given twice is read once by plan and shim import, with one warning', () => {
+  let dir: string;
+  let emu: RunningEmulator;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'seed-file-twice-'));
+    emu = await startEmulator({ port: 0, throttle: 'off' });
+  });
+  afterAll(async () => {
+    await emu?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('plan records it once; shim import imports it once; each says so once, naming --tokens', async () => {
+    const source = contosoCopy(dir);
+    const seedArgs = sampleSeedArgs(source);
+    // The second time by a symbolic link to it: the same file.
+    symlinkSync(join(source, 'tokens', 'seeds.pskc'), join(source, 'link.pskc'));
+    const twice = [...seedArgs, '--tokens', join(source, 'link.pskc')];
+    const message = '--tokens gives this seed file twice (as tokens/seeds.pskc, link.pskc): it is read once';
+    const repeated = (text: string) => text.split('\n').filter((l) => /seed-duplicate|seed-file-repeated/.test(l));
+
+    const planFile = join(dir, 'twice.plan');
+    const plan = await runMain(['plan', '--source', source, ...twice, '--graph-url', emu.url, '--out', planFile]);
+    expect(plan.code, plan.stderr).toBe(0);
+    const [header, ...lines] = readFileSync(planFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect((header!.source as { tokens: string[] }).tokens).toEqual(seedArgs.filter((_, i, a) => a[i - 1] === '--tokens'));
+    expect((header!.inputs as { role: string }[]).filter((i) => i.role === 'seeds')).toHaveLength(5);
+    // A finding of the whole plan, once.
+    expect(lines.filter((l) => JSON.stringify(l).includes('seed-file-repeated'))).toEqual([expect.objectContaining({ severity: 'warning', code: 'seed-file-repeated', message: `tokens/seeds.pskc: ${message}` })]);
+    expect(repeated(plan.stdout)).toEqual([expect.stringContaining(`tokens/seeds.pskc: ${message}`)]);
+
+    const env = { MFA_SHIM_KEY: SHIM_KEY_B64 };
+    const once = await runMain(['shim', 'import', '--source', source, ...seedArgs, '--store', join(dir, 'once.store'), '--json'], { env });
+    const shim = await runMain(['shim', 'import', '--source', source, ...twice, '--store', join(dir, 'twice.store'), '--json'], { env });
+    expect([shim.code, JSON.parse(shim.stdout).tokens]).toEqual([once.code, JSON.parse(once.stdout).tokens]);
+    expect(repeated(shim.stderr)).toEqual([`warning: tokens/seeds.pskc: ${message} [seed-file-repeated]`]);
   }, 60_000);
 });
 

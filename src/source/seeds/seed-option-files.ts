@@ -5,6 +5,7 @@ import { loadPskcKeyFile, loadPskcPasswordFile } from './pskc-credentials.js';
 import type { PskcMacMode } from './pskc-mac-mode.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { checkSeedFileModes } from './seed-file-modes.js';
+import { distinctSeedFiles } from './distinct-seed-files.js';
 
 /** The seed files and the PSKC key and password files to read them with: as given on the command line, or as a plan records them. */
 export interface SeedOptionFiles {
@@ -32,7 +33,7 @@ export class SeedOptionError extends UserError {
  */
 export function loadSeedOptionFiles(given: SeedOptionFiles, files: SecretFileOptions): SeedReadOptions {
   const out: SeedReadOptions = { pskcMac: given.pskcMac };
-  for (const file of given.tokens) refusedAs(file, 'file-unreadable', () => checkSeedFileModes([file], files));
+  for (const file of distinctSeedFiles(given.tokens).files) refusedAs(file, 'file-unreadable', () => checkSeedFileModes([file], files));
   if (given.pskcKeyFiles.length > 0) out.pskcKeys = given.pskcKeyFiles.map((file) => ({ key: refusedAs(file, 'pskc-credentials', () => loadPskcKeyFile(file, files)), file }));
   if (given.pskcPasswordFiles.length > 0) out.pskcPasswords = given.pskcPasswordFiles.map((file) => ({ password: refusedAs(file, 'pskc-credentials', () => loadPskcPasswordFile(file, files)), file }));
   return out;
