@@ -55,19 +55,54 @@ export class ForeignNextLinkError extends UserError {
   }
 }
 
-/** Nothing listens at the Graph address, or its name does not resolve: a wrong --graph-url or a stopped emulator. */
+/**
+ * Nothing listens at the Graph address, or its name does not resolve: a wrong --graph-url or a stopped
+ * emulator. Or nothing can ever be sent there: a port Node's fetch refuses, TLS to a server that
+ * speaks plain HTTP.
+ */
 export class GraphUnreachableError extends UserError {
   constructor(root: string, cause: unknown) {
-    const detail = (cause as { cause?: { message?: string } } | null)?.cause?.message ?? (cause as Error | null)?.message ?? String(cause);
+    const detail = unreachableReason(cause, root) ?? causeOf(cause)?.message ?? (cause as Error | null)?.message ?? String(cause);
     super(`cannot reach Graph at ${root}: ${detail}`, 1, { cause });
   }
 }
 
 /**
- * Nothing listens at the address, or the name does not resolve: not a passing fault, so reported at
- * once rather than retried. A reset, a timeout or an unreachable network (a pulled cable) is retried.
+ * Nothing listens at the address, the name does not resolve, the port is one fetch refuses, the
+ * server does not speak TLS: not a passing fault, so reported at once rather than retried (a blocked
+ * port or a plain-HTTP server was retried for half a minute, a black-box test). A reset, a timeout or
+ * an unreachable network (a pulled cable) is retried.
  */
 export function isUnreachable(err: unknown): boolean {
-  const code = ((err as { cause?: { code?: string } } | null)?.cause?.code ?? (err as { code?: string } | null)?.code) as string | undefined;
-  return code === 'ECONNREFUSED' || code === 'ENOTFOUND';
+  return unreachableReason(err) !== undefined;
+}
+
+/** TLS alerts OpenSSL raises when what answers the handshake is not TLS (an HTTP server's `HTTP/1.1 400`). */
+const NOT_TLS = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_RECORD_LAYER_FAILURE']);
+
+/** Why nothing can be sent to Graph, in the admin's words; undefined for a fault that may pass. */
+function unreachableReason(err: unknown, root?: string): string | undefined {
+  const cause = causeOf(err);
+  const code = cause?.code ?? (err as { code?: string } | null)?.code;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND') return cause?.message ?? (err as Error).message;
+  // undici's own words, with no code: the port is on the Fetch standard's list of blocked ports (6000, 1, 25...).
+  if (cause?.message === 'bad port') return `${portOf(root) ?? 'its port'} is one Node's fetch refuses to connect to (a blocked port, as in browsers): use another port`;
+  if (code !== undefined && NOT_TLS.has(code)) return 'the server did not answer TLS (is it http://?)';
+  return undefined;
+}
+
+/** The error fetch's "fetch failed" wraps: what went wrong. */
+function causeOf(err: unknown): { code?: string; message?: string } | undefined {
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return typeof cause === 'object' && cause !== null ? (cause as { code?: string; message?: string }) : undefined;
+}
+
+/** `port 6000` for a root that names its port; undefined otherwise. */
+function portOf(root: string | undefined): string | undefined {
+  try {
+    const port = root === undefined ? '' : new URL(root).port;
+    return port ? `port ${port}` : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -3,6 +3,7 @@ import { runMain } from '../helpers/run-main.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -418,6 +419,27 @@ describe('mfa-migrate plan: Graph unreachable', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`mfa-migrate: cannot reach Graph at http://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}`);
     expect(r.stdout).toBe('');
+  }, 20_000);
+
+  /** Found by a black-box test: `bad port` with no word of why, and a raw OpenSSL error, each after half a minute of retries. */
+  it('says why at once when nothing can ever be sent there: a port fetch refuses, TLS to a plain-HTTP server', async () => {
+    const blocked = await runPlan('http://127.0.0.1:1', CONTOSO);
+    expect([blocked.code, blocked.stdout]).toEqual([1, '']);
+    // (The sample's seed files' modes are warned about first, as ever.)
+    const errors = (stderr: string) => stderr.split('\n').filter((l) => !l.startsWith('warning: ') && l !== '');
+    expect(errors(blocked.stderr)).toEqual(["mfa-migrate: cannot reach Graph at http://127.0.0.1:1: port 1 is one Node's fetch refuses to connect to (a blocked port, as in browsers): use another port"]);
+
+    const server = createHttpServer((_req, res) => res.end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const tls = await runPlan(`https://127.0.0.1:${port}`, CONTOSO);
+      expect([tls.code, tls.stdout]).toEqual([1, '']);
+      expect(errors(tls.stderr)).toEqual([`mfa-migrate: cannot reach Graph at https://127.0.0.1:${port}: the server did not answer TLS (is it http://?)`]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   }, 20_000);
 });
 
