@@ -4,6 +4,7 @@ import { chmod, copyFile, unlink } from 'node:fs/promises';
 import type { GraphClient } from '../graph/graph-client.js';
 import { groupMembers, resolveGroup } from '../graph/groups-reader.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
+import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
 import { encodePlanFile, readPlanHeader, SavedPlan, writePlanFile } from '../plan/plan-file.js';
 import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
@@ -90,6 +91,11 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
     const g = await resolveGroup(req.graph, req.group, '--group');
     const inGroup = groupsPlanUsers(plan, await groupMembers(req.graph, g.id, false));
     users = (users ?? [...planned]).filter((u) => inGroup.has(composedUsername(u).toLowerCase()));
+    // A selection of nobody would still send the plan's tenant-wide changes and use the plan up, as an
+    // empty --users list would (refused where it is read): a review saw the policy written so.
+    if (users.length === 0) {
+      throw new UserError(`--group "${printable(g.displayName)}" holds none of the plan's users${req.users ? ' named by --users' : ''}: nothing was sent (a run of nobody would still make the plan's tenant-wide changes and use the plan up); check the group, or apply without --group`);
+    }
   }
   const outcome = await startApply(
     plan,

@@ -63,3 +63,22 @@ describe('apply PLANFILE --group / --users with users matched by an on-premises 
     expect(applied.results.map((r) => `${r.user} ${r.outcome}`)).toEqual(['CORP\\jdoe done', 'mary done']);
   });
 });
+
+describe('apply PLANFILE --group selecting none of the plan users', () => {
+  it('is refused before anything is sent: a run of nobody would still write the plan\'s tenant-wide policy and use the plan up (a review)', async () => {
+    const t = testDir('apply-group-empty');
+    const tenant = onPremisesGroupTenant();
+    tenant.groups.push({ id: 'c0ffee00-0000-4000-8000-0000000000e0', displayName: 'Empty', members: [] });
+    const g = fakeGraph({ tenant });
+    const file = join(t.dir, 'all.plan');
+    const { plan } = await planTo(g, file, contosoRequest(onPremisesExport(t.dir), []));
+    expect(plan.policy_changes.length).toBeGreaterThan(0);
+    const policyBefore = JSON.stringify(g.emu.snapshot().policy);
+    const state = join(t.dir, 'state');
+    await expect(applyFile(g, file, state, { group: 'Empty' })).rejects.toThrow(/^--group "Empty" holds none of the plan's users: nothing was sent/);
+    await expect(applyFile(g, file, state, { users: ['bob@contoso.com'], group: ONPREM_GROUP })).rejects.toThrow(/^--group "Wave CORP" holds none of the plan's users named by --users: nothing was sent/);
+    expect(JSON.stringify(g.emu.snapshot().policy)).toBe(policyBefore);
+    // The plan is not used up: applied whole, it goes through.
+    expect((await applyFile(g, file, state)).outcome.state).toBe('completed');
+  });
+});
