@@ -1,7 +1,7 @@
 import { createSecureContext } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../model/user-error.js';
-import { readSecretFile } from '../io/secret-file.js';
+import { readSecretFile, readSecretText } from '../io/secret-file.js';
 import type { ShimRules } from '../shim/rules.js';
 import { startShimService, type ShimService, type ShimServiceOptions } from '../shim/shim-service.js';
 import { storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
@@ -75,7 +75,7 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
 }
 
 function readApiKey(file: string, options: Parameters<typeof readSecretFile>[2]): string {
-  const key = readSecretFile(file, 'API key file', options).toString('utf8').trim();
+  const key = readSecretText(file, 'API key file', options).trim();
   if (key.length < 16 || /\s/.test(key)) throw new UserError(`API key file ${file}: the key must be at least 16 characters without white space`);
   return key;
 }

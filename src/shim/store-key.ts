@@ -1,6 +1,6 @@
 import { createHash, hkdfSync } from 'node:crypto';
 import { UserError } from '../model/user-error.js';
-import { readSecretFile } from '../io/secret-file.js';
+import { readSecretText } from '../io/secret-file.js';
 
 export const STORE_KEY_ENV = 'MFA_SHIM_KEY';
 const KEY_BYTES = 32;
@@ -17,10 +17,10 @@ export class StoreKeyError extends UserError {
  */
 export function loadStoreKey(opts: { keyFile?: string; env?: NodeJS.ProcessEnv; strictPermissions?: boolean; onNotice?: (message: string) => void }): Buffer {
   if (opts.keyFile !== undefined) {
-    const text = readSecretFile(opts.keyFile, 'key file', {
+    const text = readSecretText(opts.keyFile, 'key file', {
       ...(opts.strictPermissions !== undefined ? { strict: opts.strictPermissions } : {}),
       ...(opts.onNotice ? { onNotice: opts.onNotice } : {}),
-    }).toString('utf8');
+    });
     return parseStoreKey(text, `key file ${opts.keyFile}`);
   }
   const fromEnv = (opts.env ?? process.env)[STORE_KEY_ENV];

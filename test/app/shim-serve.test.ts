@@ -79,6 +79,34 @@ describe('shim serve: key files', () => {
   });
 });
 
+describe('shim serve: key and clients files saved as UTF-16', () => {
+  /** What Windows PowerShell 5.1's `$k > file` writes: UTF-16LE with its byte-order mark, CRLF. */
+  const utf16 = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${text}\r\n`, 'utf16le')]);
+
+  it('are read as their text (the API key, the store key, the RADIUS clients), and one without a byte-order mark is refused by name (a review: the API key was garbled and every client refused)', async () => {
+    const apiKey = tmp.path('api16.key');
+    writeFileSync(apiKey, utf16('0123456789abcdefKEY'), { mode: 0o600 });
+    const storeKey = tmp.path('store16.key');
+    writeFileSync(storeKey, utf16(readFileSync(base.keyFile!, 'utf8').trim()), { mode: 0o600 });
+    const clients = tmp.path('clients16');
+    writeFileSync(clients, utf16('127.0.0.1 0123456789abcdefghij vpn'), { mode: 0o600 });
+    const notices: string[] = [];
+    const service = await startShimServe({ ...base, keyFile: storeKey, apiKeyFile: apiKey, radiusPort: 0, radiusClients: clients, onNotice: (m) => notices.push(m) });
+    try {
+      expect(notices).toContain(`radius client 127.0.0.1 vpn (${clients} line 1)`);
+      const refused = await fetch(`${service.url}/v1/verify`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong-key-0123456789' }, body: '{}' });
+      expect(refused.status).toBe(401);
+      const taken = await fetch(`${service.url}/v1/verify`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer 0123456789abcdefKEY' }, body: '{}' });
+      expect(taken.status).not.toBe(401);
+    } finally {
+      await service.close();
+    }
+    const bare = tmp.path('bare16.key');
+    writeFileSync(bare, Buffer.from('0123456789abcdefKEY\r\n', 'utf16le'), { mode: 0o600 });
+    await expect(startShimServe({ ...base, apiKeyFile: bare })).rejects.toThrow(`the API key file ${bare} is UTF-16 text without a byte-order mark: save it as UTF-8`);
+  });
+});
+
 describe('shim serve: RADIUS clients', () => {
   it('lists each RADIUS client at start as address and name, so a secret cut at a space shows (its rest reads as the name)', async () => {
     const clients = tmp.path('radius-clients');

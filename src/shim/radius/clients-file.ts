@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../model/user-error.js';
-import { readSecretFile } from '../../io/secret-file.js';
+import { readSecretText } from '../../io/secret-file.js';
 import { fieldLines } from './config-fields.js';
 
 /** One RADIUS client (a VPN concentrator, a NAS): where it sends from, its shared secret, its budgets. */
@@ -48,7 +48,7 @@ export const MIN_SECRET_BYTES = 16;
  * it must be 0600 (refused outright when group or others can access it, issue 17 item 17).
  */
 export function readClientsFile(path: string): RadiusClient[] {
-  const text = readSecretFile(path, 'RADIUS clients file', { alwaysStrict: true }).toString('utf8');
+  const text = readSecretText(path, 'RADIUS clients file', { alwaysStrict: true });
   return parseClients(text, path);
 }
 
