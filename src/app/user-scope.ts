@@ -68,8 +68,9 @@ export async function resolveScope(client: GraphClient, req: ScopeRequest): Prom
  * Of `users`, those --group holds once each is matched (`matchedId`: the object id of the tenant user
  * found for them, by UPN or by on-premises name): matched to a member, by object id, or to nobody
  * (nothing is written for them, and the plan says why); and those matched to a tenant user outside
- * the group, whom --group must never write to. One rule for plan, apply --source and status, and for
- * apply PLANFILE --group, which reads a plan's matches.
+ * the group, whom --group must never write to. The rule of plan, apply --source and status; apply
+ * PLANFILE --group applies it to a plan's matches, and of the users matched to nobody keeps only
+ * those a member has as UPN (docs/mapping.md).
  */
 export function splitByMembership<T>(users: Iterable<T>, matchedId: (u: T) => string | null | undefined, memberIds: ReadonlySet<string>): { members: T[]; outside: T[] } {
   const members: T[] = [];

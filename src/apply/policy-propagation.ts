@@ -24,7 +24,8 @@ const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('
  * or an admin in the portal minutes ago. The policy is read (once a retry round, for all refusals):
  * - disabled, no wait mends the refusal: it fails naming the policy (enable it, then resume);
  * - enabled, the wait counts from the latest change known: this run's enable, or the policy's
- *   lastModifiedDateTime (which moves with a method's configuration); with neither, from the run's
+ *   lastModifiedDateTime (assumed to move with a method's configuration, as the emulator's does;
+ *   Graph does not document it: docs/apply.md says what a resume does if not); with neither, from the run's
  *   first such refusal. Once --policy-propagation-wait has passed since, the refusal fails saying so.
  */
 export class PolicyPropagation {
