@@ -4,7 +4,7 @@
  */
 export const RULES = {
   // Users
-  'EXPORT-DATA': 'A problem in the export or the seed files is reported: a user\'s (an unreadable value, a short seed) in that user\'s plan, the rest of the user migrated; one of no user in users.csv (a seed no user has, a device of someone not in the export, a row with no username) in every plan, so that every token and device of the input is accounted for.',
+  'EXPORT-DATA': 'A problem in the export or the seed files is reported: a user\'s (an unreadable value, a short seed) in that user\'s plan, the rest of the user migrated; one of no user in users.csv (a seed no user has, a device of someone not in the export, a row with no username; a seed file `--tokens` named twice, read once) in every plan, so that every token and device of the input is accounted for.',
   'USER-MATCH':
     "An export user is matched to the tenant user whose UPN equals the username, case-insensitively. With `--match-by upn,on-premises` (the default), when other tenant users have the username as onPremisesUserPrincipalName, the UPN's user is kept and a warning (user-match-upn-other-on-premises) names the others.",
   'USER-MATCH-ONPREM-UPN':
