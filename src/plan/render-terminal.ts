@@ -150,14 +150,25 @@ function describe(v: Record<string, unknown> | null, show: (v: unknown) => strin
 }
 
 function changedFields(ch: UserChange, show: (v: unknown) => string): string {
-  const keys = new Set([...Object.keys(ch.before ?? {}), ...Object.keys(ch.after ?? {})]);
+  const after = afterInFull(ch);
+  const keys = new Set([...Object.keys(ch.before ?? {}), ...Object.keys(after ?? {})]);
   const parts: string[] = [];
   for (const k of keys) {
     const a = ch.before?.[k];
-    const b = ch.after?.[k];
-    if (JSON.stringify(a) !== JSON.stringify(b)) parts.push(`${k}: ${show(a ?? null)} -> ${show(b ?? null)}`);
+    const b = after?.[k];
+    if (JSON.stringify(a) !== JSON.stringify(b)) parts.push(`${k}: ${show(a ?? null)} -> ${show(b ?? null)}${k === 'assignedTo' && b === ch.user_id ? ' (this user)' : ''}`);
   }
   return parts.join(', ');
+}
+
+/**
+ * The state an update leaves, with what its `after` leaves unsaid: a token of the inventory is
+ * activated in place (the device keeps its id) and assigned to the user. Diffed as recorded, the
+ * line read as the device id removed and the assignment unchanged (a black-box test).
+ */
+function afterInFull(ch: UserChange): Record<string, unknown> | null {
+  if (!ch.resource.startsWith('hardwareOathMethods/') || !ch.before || !ch.after) return ch.after;
+  return { id: ch.before.id, ...ch.after, assignedTo: ch.user_id };
 }
 
 const PHONE = /^\+\d{1,4} \d+(x\d+)?$/;
