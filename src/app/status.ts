@@ -158,15 +158,20 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
       ? null
       : // Switched with nothing to sign in with: the one state that locks a user out now.
         `switched to Entra MFA (${by}) with no cloud MFA method ${notEnabled.length > 0 ? 'the authentication methods policy lets them use' : 'at all'}: they cannot complete MFA (${notEnabled.length > 0 ? 'enable one for them' : 'migrate a method'}${switchBack(by)})`
-    : disabledInServer
-      ? 'disabled in MFA Server: not migrated'
-      : !migrated
-        ? notEnabled.length > 0
-          ? 'no cloud MFA method the authentication methods policy lets them use: enable one for them'
-          : 'no cloud MFA method: migrate the user first'
-        : cutover.rolloutPolicy && !cutover.rolloutPolicy.isEnabled && (u.memberOf ?? []).some((g) => cutover.rolloutPolicy!.appliesTo.includes(g))
-          ? 'in a rollout group, but the staged rollout policy is disabled'
-          : null;
+    : [
+        disabledInServer
+          ? // `migrated` is what the cloud holds: the row says the export skipped them, not that nothing is there.
+            `disabled in MFA Server: the plan skips them (USER-DISABLED) and migrates nothing${migrated ? '; their cloud methods were in the tenant already' : ''}`
+          : !migrated
+            ? notEnabled.length > 0
+              ? 'no cloud MFA method the authentication methods policy lets them use: enable one for them'
+              : 'no cloud MFA method: migrate the user first'
+            : cutover.rolloutPolicy && !cutover.rolloutPolicy.isEnabled && (u.memberOf ?? []).some((g) => cutover.rolloutPolicy!.appliesTo.includes(g))
+              ? 'in a rollout group, but the staged rollout policy is disabled'
+              : null,
+      ]
+        .filter((r) => r !== null)
+        .join('; ') || null;
   return { user: u.userPrincipalName, user_id: u.id, migrated, methods, methods_not_enabled: notEnabled, switched: by !== null, switched_by: by, phone_only: phoneOnly, blocked };
 }
 

@@ -33,4 +33,24 @@ describe('cutoverStatus', () => {
     expect(admin.rollout_unread).toBeNull();
     expect(renderStatus(admin)).toMatch(/^ {2}staged rollout \(multiFactorAuthentication\): no policy$/m);
   });
+
+  /** SMS on for all users (a fresh tenant has it off), so the phones the Contoso tenant holds count as cloud methods. */
+  const withSms = (accountEnabled: Record<string, boolean>) => {
+    const t = contoso() as { users: { userPrincipalName: string; accountEnabled?: boolean }[] };
+    for (const u of t.users) if (u.userPrincipalName in accountEnabled) u.accountEnabled = accountEnabled[u.userPrincipalName]!;
+    return { ...t, authenticationMethodsPolicy: { authenticationMethodConfigurations: [{ id: 'Sms', state: 'enabled' }] } };
+  };
+  const rowText = (text: string, upn: string) => text.split('\n').find((l) => l.startsWith(upn))!;
+
+  /** A black-box test: rupert, skipped by the plan, showed MIGRATED yes next to "not migrated". */
+  it('a user disabled in MFA Server who holds a cloud phone: migrated, as the cloud has it, and the note says the plan skipped them, not that nothing is there', async () => {
+    const s = await cutoverStatus({ source: CONTOSO, graph: fakeGraph({ tenant: withSms({ 'rupert@contoso.com': true }) }).client({ readOnly: true }), concurrency: 4 });
+    const rupert = s.users.find((u) => u.user === 'rupert@contoso.com')!;
+    expect(rupert).toMatchObject({ migrated: true, methods: ['mobile'], blocked: 'disabled in MFA Server: the plan skips them (USER-DISABLED) and migrates nothing; their cloud methods were in the tenant already' });
+    const text = rowText(renderStatus(s), 'rupert@contoso.com');
+    expect(text).toMatch(/^rupert@contoso\.com +yes +no +yes +mobile +disabled in MFA Server: the plan skips them \(USER-DISABLED\)/);
+    expect(text).not.toMatch(/not migrated/);
+    // With nothing in the cloud, the note says only that the plan skips them.
+    expect(s.users.find((u) => u.user === 'ravi@contoso.com')).toMatchObject({ migrated: false, blocked: expect.stringMatching(/disabled in MFA Server: the plan skips them \(USER-DISABLED\) and migrates nothing$/) });
+  });
 });
