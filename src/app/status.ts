@@ -52,6 +52,8 @@ export interface UserStatusRow {
   switched_by: string | null;
   /** SMS and voice only: blocked at sign-in from 2027-02-01 unless they register something else. */
   phone_only: boolean;
+  /** The Entra account's `accountEnabled`; null when no tenant user was found. A disabled account cannot sign in: not switched, it is blocked, never ready. */
+  account_enabled: boolean | null;
   /** Why the user is not switched and cannot be yet; null when switched or ready to be. */
   blocked: string | null;
 }
@@ -145,7 +147,7 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
 }
 
 function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | undefined, disabledInServer: boolean, cutover: TenantCutover, match?: UserMatch): UserStatusRow {
-  if (!u || !policy) return { user: upn, user_id: null, migrated: false, methods: [], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, blocked: notFound(match) };
+  if (!u || !policy) return { user: upn, user_id: null, migrated: false, methods: [], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, account_enabled: null, blocked: notFound(match) };
   const held = heldMethods(u, policy);
   const methods = held.filter(([, usable]) => usable).map(([m]) => m);
   const notEnabled = held.filter(([, usable]) => !usable).map(([m]) => m);
@@ -159,6 +161,8 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
       : // Switched with nothing to sign in with: the one state that locks a user out now.
         `switched to Entra MFA (${by}) with no cloud MFA method ${notEnabled.length > 0 ? 'the authentication methods policy lets them use' : 'at all'}: they cannot complete MFA (${notEnabled.length > 0 ? 'enable one for them' : 'migrate a method'}${switchBack(by)})`
     : [
+        // A migrated user whose account cannot sign in is not ready to switch (a black-box test saw them counted ready).
+        u.accountEnabled === false ? 'account disabled in Entra (accountEnabled false): they cannot sign in; enable the account first' : null,
         disabledInServer
           ? // `migrated` is what the cloud holds: the row says the export skipped them, not that nothing is there.
             `disabled in MFA Server: the plan skips them (USER-DISABLED) and migrates nothing${migrated ? '; their cloud methods were in the tenant already' : ''}`
@@ -172,7 +176,7 @@ function rowOf(upn: string, u: TenantUser | undefined, policy: UserPolicy | unde
       ]
         .filter((r) => r !== null)
         .join('; ') || null;
-  return { user: u.userPrincipalName, user_id: u.id, migrated, methods, methods_not_enabled: notEnabled, switched: by !== null, switched_by: by, phone_only: phoneOnly, blocked };
+  return { user: u.userPrincipalName, user_id: u.id, migrated, methods, methods_not_enabled: notEnabled, switched: by !== null, switched_by: by, phone_only: phoneOnly, account_enabled: u.accountEnabled !== false, blocked };
 }
 
 /** Why a name in scope has no tenant user: none has it, or its on-premises name was refused (never guessed). */

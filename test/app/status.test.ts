@@ -46,11 +46,30 @@ describe('cutoverStatus', () => {
   it('a user disabled in MFA Server who holds a cloud phone: migrated, as the cloud has it, and the note says the plan skipped them, not that nothing is there', async () => {
     const s = await cutoverStatus({ source: CONTOSO, graph: fakeGraph({ tenant: withSms({ 'rupert@contoso.com': true }) }).client({ readOnly: true }), concurrency: 4 });
     const rupert = s.users.find((u) => u.user === 'rupert@contoso.com')!;
-    expect(rupert).toMatchObject({ migrated: true, methods: ['mobile'], blocked: 'disabled in MFA Server: the plan skips them (USER-DISABLED) and migrates nothing; their cloud methods were in the tenant already' });
+    expect(rupert).toMatchObject({ migrated: true, methods: ['mobile'], account_enabled: true, blocked: 'disabled in MFA Server: the plan skips them (USER-DISABLED) and migrates nothing; their cloud methods were in the tenant already' });
     const text = rowText(renderStatus(s), 'rupert@contoso.com');
     expect(text).toMatch(/^rupert@contoso\.com +yes +no +yes +mobile +disabled in MFA Server: the plan skips them \(USER-DISABLED\)/);
     expect(text).not.toMatch(/not migrated/);
     // With nothing in the cloud, the note says only that the plan skips them.
     expect(s.users.find((u) => u.user === 'ravi@contoso.com')).toMatchObject({ migrated: false, blocked: expect.stringMatching(/disabled in MFA Server: the plan skips them \(USER-DISABLED\) and migrates nothing$/) });
+  });
+
+  /** A black-box test: a migrated user whose Entra account is disabled was counted "migrated and ready to switch", and not said to be disabled. */
+  it('a migrated user whose Entra account is disabled is said so and blocked, not ready: they cannot sign in', async () => {
+    const read = (enabled: boolean) => cutoverStatus({ source: CONTOSO, graph: fakeGraph({ tenant: withSms({ 'igor@contoso.com': enabled }) }).client({ readOnly: true }), concurrency: 4 });
+    const [on, off] = [await read(true), await read(false)];
+    expect(on.users.find((u) => u.user === 'igor@contoso.com')).toMatchObject({ migrated: true, account_enabled: true, blocked: null });
+    const igor = off.users.find((u) => u.user === 'igor@contoso.com')!;
+    expect(igor).toMatchObject({ migrated: true, switched: false, account_enabled: false, blocked: 'account disabled in Entra (accountEnabled false): they cannot sign in; enable the account first' });
+    expect([off.counts.ready, off.counts.blocked, off.counts.migrated]).toEqual([on.counts.ready - 1, on.counts.blocked + 1, on.counts.migrated]);
+    const text = renderStatus(off);
+    expect(rowText(text, 'igor@contoso.com')).toMatch(/^igor@contoso\.com \[account disabled\] +yes +no +yes +mobile +account disabled in Entra/);
+    expect(text.split('\n')[1]).toContain(`${on.counts.ready - 1} migrated and ready to switch`);
+    // A disabled account that is switched is said so on its row too, and blocks nothing (no MFA is asked of it).
+    const fed = withSms({ 'igor@contoso.com': false }) as ReturnType<typeof withSms> & { domains: { federation?: { federatedIdpMfaBehavior?: string } }[] };
+    for (const d of fed.domains) if (d.federation) d.federation.federatedIdpMfaBehavior = 'rejectMfaByFederatedIdp';
+    const switched = await cutoverStatus({ source: CONTOSO, graph: fakeGraph({ tenant: fed }).client({ readOnly: true }), concurrency: 4 });
+    expect(switched.users.find((u) => u.user === 'igor@contoso.com')).toMatchObject({ switched: true, account_enabled: false, blocked: null });
+    expect(rowText(renderStatus(switched), 'igor@contoso.com')).toMatch(/^igor@contoso\.com \[account disabled\] +yes +yes \(federation\)/);
   });
 });

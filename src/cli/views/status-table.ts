@@ -22,7 +22,8 @@ export function renderStatus(s: StatusResult): string {
   for (const f of s.federation) out.push(`  federated domain ${f.domain}: federatedIdpMfaBehavior ${f.federatedIdpMfaBehavior ?? 'not set'}`);
   out.push('');
   const head = ['USER', 'MIGRATED', 'SWITCHED', 'PHONE-ONLY', 'METHODS', 'BLOCKED'];
-  const rows = s.users.map((u) => [u.username !== undefined ? `${u.user} (${u.username})` : u.user, u.migrated ? 'yes' : 'no', u.switched ? `yes (${u.switched_by})` : 'no', u.phone_only ? 'yes' : 'no', u.methods.join(',') || '-', u.blocked ?? ''].map((v) => printable(v)));
+  // A disabled Entra account is said on its row, switched or not (only a row not switched is blocked by it).
+  const rows = s.users.map((u) => [`${u.username !== undefined ? `${u.user} (${u.username})` : u.user}${u.account_enabled === false ? ' [account disabled]' : ''}`, u.migrated ? 'yes' : 'no', u.switched ? `yes (${u.switched_by})` : 'no', u.phone_only ? 'yes' : 'no', u.methods.join(',') || '-', u.blocked ?? ''].map((v) => printable(v)));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const r of [head, ...rows]) out.push(r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd());
   return `${out.join('\n')}\n`;

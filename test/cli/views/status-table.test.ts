@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StatusResult, UserStatusRow } from '../../../src/app/status.js';
 import { renderStatus } from '../../../src/cli/views/status-table.js';
 
-const row = (user: string, over: Partial<UserStatusRow>): UserStatusRow => ({ user, user_id: `id-${user}`, migrated: true, methods: ['mobile'], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, blocked: null, ...over });
+const row = (user: string, over: Partial<UserStatusRow>): UserStatusRow => ({ user, user_id: `id-${user}`, migrated: true, methods: ['mobile'], methods_not_enabled: [], switched: false, switched_by: null, phone_only: false, account_enabled: true, blocked: null, ...over });
 
 describe('status counts', () => {
   it('add up to the users in scope: a switched user who is blocked is counted with the switched, and said (a black-box test added up 39 + 0 + 3 for 40 users)', () => {
