@@ -1,4 +1,5 @@
 import type { MfaUser } from '../model/export-data.js';
+import type { TenantUser } from '../model/tenant.js';
 import { isEmailAddress } from '../model/email-address.js';
 import type { Finding } from './finding.js';
 import type { RuleId } from './rules.js';
@@ -29,4 +30,23 @@ export function mapEmail(user: MfaUser, includeEmail: boolean): { email?: Desire
       },
     ],
   };
+}
+
+/**
+ * The tenant's email method MFA Server's address overwrites (another address, case aside, as the
+ * diff compares them): the address the user had in Entra, perhaps newer, is lost unless rolled back,
+ * so the plan says so, as it does for a replaced phone. The addresses are the change's before and after.
+ */
+export function replacedEmailFindings(user: string, email: DesiredEmail | undefined, tenant: TenantUser['emails']): Finding[] {
+  const was = tenant[0];
+  if (!email || !was || was.emailAddress.toLowerCase() === email.emailAddress.toLowerCase()) return [];
+  return [
+    {
+      severity: 'warning',
+      code: 'email-replaced',
+      user,
+      rule: 'EMAIL-REPLACE',
+      message: "the tenant's email method is replaced by MFA Server's, another address (the change's before and after); rollback restores the tenant's",
+    },
+  ];
 }

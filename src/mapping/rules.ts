@@ -37,6 +37,7 @@ export const RULES = {
   // Email
   'EMAIL-FROM-EXPORT': 'With --include-email, the MFA Server email address becomes the email method.',
   'EMAIL-INVALID': "With --include-email, an MFA Server email cell that is not an email address (a name, an @ and a domain with a dot, no spaces: the address Graph's email method takes) is not migrated and is reported; the tenant's email method is left as it is.",
+  'EMAIL-REPLACE': "With --include-email, a tenant email method with another address (case aside) is updated to MFA Server's: a warning (email-replaced) says the tenant's address is replaced (the addresses are the change's before and after), and rollback restores it.",
   // OATH
   'OATH-HARDWARE': 'A TOTP token (6 digits, 30/60 s, SHA-1/SHA-256) -> hardware OATH token created, assigned and activated.',
   'OATH-EXISTS': 'A token whose serial the tenant already has assigned to the user and activated is left as it is (never duplicated).',

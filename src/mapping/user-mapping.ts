@@ -1,7 +1,7 @@
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import type { DefaultMethod, PhoneType, TenantHardwareToken, TenantUser } from '../model/tenant.js';
 import { decideDefaultMethod, type DefaultMethodDecision, type DefaultMethodMode } from './default-method-rules.js';
-import { mapEmail, type DesiredEmail } from './email-rules.js';
+import { mapEmail, replacedEmailFindings, type DesiredEmail } from './email-rules.js';
 import type { Finding } from './finding.js';
 import { mapOathTokens, type DesiredToken } from './oath-rules.js';
 import { PHONE_LABEL } from './phone-label.js';
@@ -194,7 +194,7 @@ export function mapUser(input: UserMappingInput): UserMapping {
   }
 
   const { email, findings: emailFindings } = mapEmail(user, options.includeEmail);
-  findings.push(...emailFindings);
+  findings.push(...emailFindings, ...replacedEmailFindings(name, email, tenantUser.emails));
 
   // Methods the user will have once the plan is applied, and what the policy lets them use.
   const hardware = oath.tokens.length > 0 || tenantUser.hardwareOath.some((t) => t.status === undefined || t.status === 'activated');

@@ -60,9 +60,11 @@ import { packageVersion } from '../io/package-root.js';
  * refused (2.11 warned): a 2.11 file that plans so is an earlier version's, not an edited one.
  * 2.13 holds the lines of 2.12, planned by a changed rule: with --include-email, an email cell that
  * is not an email address is not planned (EMAIL-INVALID, finding email-invalid): a 2.12 file that
- * plans one is an earlier version's.
+ * plans one is an earlier version's. 2.14 holds the lines of 2.13, planned by a changed rule: with
+ * --include-email, a tenant email method MFA Server's address replaces is warned of (EMAIL-REPLACE,
+ * finding email-replaced): a 2.13 file that plans one is an earlier version's.
  */
-export const PLAN_FILE_VERSION = '2.13';
+export const PLAN_FILE_VERSION = '2.14';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**

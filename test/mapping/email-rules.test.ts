@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { MfaUser } from '../../src/model/export-data.js';
 import { policyAfter } from '../../src/model/method-policy.js';
 import type { TenantUser } from '../../src/model/tenant.js';
-import { mapEmail } from '../../src/mapping/email-rules.js';
+import { mapEmail, replacedEmailFindings } from '../../src/mapping/email-rules.js';
 import { mapUser } from '../../src/mapping/user-mapping.js';
 
 const user = (email?: string): MfaUser => ({ line: 7, username: 'kim@contoso.com', enabled: true, ...(email !== undefined ? { email } : {}) });
@@ -48,5 +48,18 @@ describe('mapEmail (--include-email)', () => {
     });
     expect(m.email).toBeUndefined();
     expect(m.findings.filter((f) => f.code === 'email-invalid').map((f) => f.rule)).toEqual(['EMAIL-INVALID']);
+  });
+});
+
+/** A black-box test: a tenant address MFA Server's replaced was planned with no finding, where a replaced phone has one. */
+describe('replacedEmailFindings', () => {
+  const desired = { emailAddress: 'work@contoso.com', rule: 'EMAIL-FROM-EXPORT' as const, because: 'MFA Server email address (--include-email)' };
+  it("warns of another address the tenant's email method holds, never of the same one (case aside) or none", () => {
+    expect(replacedEmailFindings('kim@contoso.com', desired, [{ id: 'e', emailAddress: 'personal@example.org' }])).toEqual([
+      { severity: 'warning', code: 'email-replaced', user: 'kim@contoso.com', rule: 'EMAIL-REPLACE', message: "the tenant's email method is replaced by MFA Server's, another address (the change's before and after); rollback restores the tenant's" },
+    ]);
+    expect(replacedEmailFindings('kim@contoso.com', desired, [{ id: 'e', emailAddress: 'WORK@contoso.com' }])).toEqual([]);
+    expect(replacedEmailFindings('kim@contoso.com', desired, [])).toEqual([]);
+    expect(replacedEmailFindings('kim@contoso.com', undefined, [{ id: 'e', emailAddress: 'personal@example.org' }])).toEqual([]);
   });
 });
