@@ -3,17 +3,10 @@ import { canonicalJson } from '../plan/fingerprint.js';
 import { savedAsRead } from '../graph/policy-reader.js';
 import { policyPropertyState, sameResourceState, splitResource, userResourceState } from '../plan/resource-state.js';
 import { serialKey } from '../model/serial.js';
+import { defaultSetWhereNone, phoneKeptBehind } from '../model/rollback-limits.js';
 import type { OpRecord } from './journal.js';
 import { deviceLookupOf, deviceLookupReason, needsDeviceLookup } from './rollback-device-lookup.js';
 import { ROLLOUT_POLICY_OP, tenantUpnOf, type Operation } from './operations.js';
-
-/** The phone method a default method uses (Graph will not delete it while it is the default). */
-const PHONE_BEHIND_DEFAULT: Record<string, string> = {
-  sms: 'phoneMethods/mobile',
-  voiceMobile: 'phoneMethods/mobile',
-  voiceAlternateMobile: 'phoneMethods/alternateMobile',
-  voiceOffice: 'phoneMethods/office',
-};
 
 /** What a rollback journals for an object it left alone because it changed since the run. */
 export const CHANGED_SINCE = 'changed since the run';
@@ -40,7 +33,7 @@ const TOKEN_ADDS: ReadonlySet<Operation['kind']> = new Set(['token-create', 'tok
  */
 export function defaultLeftReason(method: string, tokensRemoved: boolean): string {
   const left = `the user had no default method before the run and Graph cannot unset one: left as ${method}`;
-  const phone = PHONE_BEHIND_DEFAULT[method];
+  const phone = phoneKeptBehind(method);
   if (phone) return `${left}, which uses ${phone}: that phone stays, so the default still names a method the user has`;
   if (method === 'oath' && tokensRemoved) return `${left}, though this rollback takes back the OATH token the run added or activated for the user: unless they have another OATH method, the default names one they cannot use, and Entra asks them for another method at sign-in (or to register one)`;
   return `${left}, a method this rollback does not take away`;
@@ -87,9 +80,10 @@ export function inverseOperations(
   // A default method set where there was none stays (Graph cannot unset one), and so does the phone
   // it points at: Graph refuses to delete the phone that backs the default method.
   const keptDefaults = new Map<string, string>();
+  // (The plan counts them by the same rule, model/rollback-limits.ts, before anything is applied.)
   for (const op of done) {
-    const before = op.before as Record<string, unknown> | null;
-    if (op.kind === 'signin-update' && op.userId && !before?.userPreferredMethodForSecondaryAuthentication) keptDefaults.set(op.userId, String(op.after?.userPreferredMethodForSecondaryAuthentication));
+    const set = op.kind === 'signin-update' ? defaultSetWhereNone(op.resource, op.before, op.after) : undefined;
+    if (set !== undefined && op.userId) keptDefaults.set(op.userId, set);
   }
   // Users whose OATH tokens (the run's, or activated by it) this rollback removes or deactivates: a
   // default of oath left in place names nothing of theirs then. Adopted objects are not undone.
@@ -184,7 +178,7 @@ export function inverseOperations(
     switch (op.kind) {
       case 'phone-create': {
         const kept = op.userId ? keptDefaults.get(op.userId) : undefined;
-        if (kept && PHONE_BEHIND_DEFAULT[kept] === op.resource) {
+        if (kept && phoneKeptBehind(kept) === op.resource) {
           notReversible.push({ user: op.user!, target: op.resource, reason: `it backs the default method ${kept}, which Graph cannot unset: left in place` });
           break;
         }
@@ -252,9 +246,9 @@ export function inverseOperations(
         break;
       }
       case 'signin-update': {
-        if (!planned?.userPreferredMethodForSecondaryAuthentication) {
-          // Graph documents no way to unset a default method (null is not an allowed value).
-          notReversible.push({ user: op.user!, target: op.resource, reason: defaultLeftReason(String(op.after?.userPreferredMethodForSecondaryAuthentication), op.userId !== undefined && tokensUndone.has(op.userId)) });
+        const set = defaultSetWhereNone(op.resource, planned, op.after);
+        if (set !== undefined) {
+          notReversible.push({ user: op.user!, target: op.resource, reason: defaultLeftReason(set, op.userId !== undefined && tokensUndone.has(op.userId)) });
           break;
         }
         add({ ...base, id, kind: 'signin-update', after: planned, before: op.after });

@@ -15,6 +15,7 @@ import { methodsAfter } from './methods-after.js';
 import { serverRecord } from './server-record.js';
 import { cutoverUserChanges, diffUser } from './user-diff.js';
 import { netbiosRecord } from '../model/user-match.js';
+import { changesRollbackCannotUndo } from '../model/rollback-limits.js';
 
 /** Export problems that make the whole export untrustworthy: the plan stops on them. */
 export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
@@ -208,6 +209,7 @@ export class PlanTally {
   private readonly status = { changes: 0, unchanged: 0, not_in_tenant: 0, disabled: 0, no_usable_method: 0 };
   private readonly severities: Record<FindingSeverity, number> = { error: 0, warning: 0, info: 0 };
   private readonly campaign: string[] = [];
+  private readonly cannotUndo = { default_methods: 0, phones: 0 };
   private users = 0;
   private tokenWrites = false;
 
@@ -222,6 +224,9 @@ export class PlanTally {
       this.actions[c.action]++;
       if (c.resource.startsWith('hardwareOathMethods/') && c.action !== 'no-op') this.tokenWrites = true;
     }
+    const { defaults, phones } = changesRollbackCannotUndo(p.changes);
+    this.cannotUndo.default_methods += defaults.length;
+    this.cannotUndo.phones += phones.length;
     this.status[p.status.status === 'not-in-tenant' ? 'not_in_tenant' : p.status.status]++;
     if (p.status.methods_after?.length === 0) this.status.no_usable_method++;
     for (const f of p.mapping.findings) {
@@ -260,6 +265,7 @@ export class PlanTally {
         policy: { targets: policyTargets, changes: cutover.policyChanges.length },
         cutover: { create: cutoverCount('create'), update: cutoverCount('update') },
         user_status: { ...this.status },
+        rollback_cannot_undo: { changes: this.cannotUndo.default_methods + this.cannotUndo.phones, ...this.cannotUndo },
       },
       propagation,
       // Findings are sorted by user within a severity (sortFindings): the campaign lists users in that order.

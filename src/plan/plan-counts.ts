@@ -1,3 +1,4 @@
+import { changesRollbackCannotUndo } from '../model/rollback-limits.js';
 import type { Plan } from './plan-model.js';
 import { hasNothingToMigrate } from './status-label.js';
 
@@ -18,6 +19,8 @@ export interface PlanCounts {
    */
   users: { inScope: number; changes: number; unchanged: number; alreadyMatch: number; nothingToMigrate: number; notInTenant: number; disabled: number; noUsableMethod: number };
   findings: { error: number; warning: number; info: number };
+  /** User changes a rollback cannot undo, by the rollback's own rule (model/rollback-limits.ts). */
+  cannotUndo: { total: number; defaults: number; phones: number };
 }
 
 /** Counted from the plan's arrays (so a plan saved before 2.1, whose summary has fewer counts, counts the same way). */
@@ -30,6 +33,7 @@ export function planCounts(plan: Plan): PlanCounts {
   const cutover = { create: cutoverChanges.filter((c) => c.action === 'create').length, update: cutoverChanges.filter((c) => c.action === 'update').length, total: cutoverChanges.length };
   const sev = (s: string) => plan.findings.filter((f) => f.severity === s).length;
   const nothingToMigrate = plan.users.filter(hasNothingToMigrate).length;
+  const { defaults, phones } = changesRollbackCannotUndo(plan.user_changes);
   return {
     totals: { create: userChanges.create + cutover.create, update: userChanges.update + policy.targets + cutover.update, delete: userChanges.delete, no_op: userChanges.no_op },
     userChanges,
@@ -47,11 +51,12 @@ export function planCounts(plan: Plan): PlanCounts {
       noUsableMethod: plan.users.filter((u) => u.methods_after?.length === 0).length,
     },
     findings: { error: sev('error'), warning: sev('warning'), info: sev('info') },
+    cannotUndo: { total: defaults.length + phones.length, defaults: defaults.length, phones: phones.length },
   };
 }
 
 /** The counts in words, one line each: the first is Terraform's, the others say what it is made of. */
-export function countLines(c: PlanCounts): { plan: string; userChanges: string; policy: string; cutover?: string; users: string; findings: string } {
+export function countLines(c: PlanCounts): { plan: string; userChanges: string; policy: string; cutover?: string; users: string; findings: string; cannotUndo: string } {
   const u = c.users;
   return {
     plan: `Plan: ${c.totals.create} to add, ${c.totals.update} to change, ${c.totals.delete} to destroy, ${c.totals.no_op} unchanged.`,
@@ -60,5 +65,16 @@ export function countLines(c: PlanCounts): { plan: string; userChanges: string; 
     ...(c.cutover.total > 0 ? { cutover: `${c.cutover.total} cutover change(s) (staged rollout, federation): ${c.cutover.create} to add, ${c.cutover.update} to change, counted apart from user changes` } : {}),
     users: `${u.inScope} user(s) in scope: ${u.changes} with changes, ${u.alreadyMatch} already match, ${u.nothingToMigrate} with nothing to migrate, ${u.notInTenant} not in the tenant, ${u.disabled} disabled; ${u.noUsableMethod} left with no usable method`,
     findings: `${c.findings.error} error(s), ${c.findings.warning} warning(s), ${c.findings.info} info`,
+    cannotUndo: cannotUndoLine(c.cannotUndo),
   };
+}
+
+/** For an auditor, before approving: what a rollback of this plan would leave in place (docs/apply.md, "Rollback"). */
+function cannotUndoLine(n: PlanCounts['cannotUndo']): string {
+  if (n.total === 0) return '0 changes a rollback cannot undo';
+  const parts = [
+    ...(n.defaults > 0 ? [`${n.defaults} default method(s) set where the user had none (Graph cannot unset a default method)`] : []),
+    ...(n.phones > 0 ? [`${n.phones} phone(s) created that such a default uses (Graph will not delete the phone behind the default)`] : []),
+  ];
+  return `${n.total} change(s) a rollback cannot undo: ${parts.join('; ')}`;
 }

@@ -12,10 +12,11 @@ import type { MatchBy, UserMatch } from '../model/user-match.js';
  * `summary.user_status`), the input files with their SHA-256 (`inputs`) and `plan_hash`;
  * 1.3 the cutover: `cutover_changes`, `cutover`, the cutover options, `summary.cutover` and
  * `summary.phone_only_after_retirement`; 1.4 users found by an on-premises name, or refused
- * (`users[].match`), and how users were matched (`options.match_by`, `options.netbios_domains`).
+ * (`users[].match`), and how users were matched (`options.match_by`, `options.netbios_domains`);
+ * 1.5 the user changes a rollback cannot undo (`summary.rollback_cannot_undo`).
  * The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.4';
+export const PLAN_FORMAT_VERSION = '1.5';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 
@@ -108,6 +109,12 @@ export interface PlanSummary {
   cutover?: { create: number; update: number };
   /** 1.2: users in scope by status (they add up to `users`), and those left with no usable method. */
   user_status?: { changes: number; unchanged: number; not_in_tenant: number; disabled: number; no_usable_method: number };
+  /**
+   * 1.5 (saved plan 2.14): the user changes a rollback cannot undo (model/rollback-limits.ts, the
+   * rollback's own rule): default methods set where the user had none (Graph cannot unset one), and
+   * the phones created behind them (Graph will not delete the phone behind the default).
+   */
+  rollback_cannot_undo?: { changes: number; default_methods: number; phones: number };
 }
 
 /** An input file of the plan with its SHA-256 (the export and seed files; never keys or passwords). */

@@ -222,7 +222,10 @@ function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserC
  */
 function firstSummaryDifference(saved: SavedPlan, ctx: PlanContext, cutover: CutoverMapping, tally: PlanTally): string | undefined {
   const header = saved.header;
-  const { summary, campaign } = tally.finish(ctx, cutover);
+  const { summary: derived, campaign } = tally.finish(ctx, cutover);
+  // Before 2.14 the summary did not count what a rollback cannot undo: not compared there.
+  const counted = <T extends object>(s: T) => (formatMinor(header) >= 14 ? s : Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'rollback_cannot_undo')));
+  const summary = counted(derived);
   // Before 2.5 the options did not record the scope's users: not compared there.
   const planned = planOptions(ctx);
   const [savedOptions, options] = formatMinor(header) >= 5 ? [header.options, planned] : [{ ...header.options, scope_users: undefined }, { ...planned, scope_users: undefined }];
@@ -231,12 +234,12 @@ function firstSummaryDifference(saved: SavedPlan, ctx: PlanContext, cutover: Cut
   const compared: [string, unknown, unknown][] =
     formatMinor(header) >= 2
       ? [
-          ['summary', header.summary, summary],
+          ['summary', counted(header.summary), summary],
           ['options', savedOptions, options],
           ['cutover', header.cutover, cutover.summary],
         ]
       : [
-          ['summary', onKeysOf(header.summary, header.summary, ['findings']), onKeysOf(header.summary, summary, ['findings'])],
+          ['summary', onKeysOf(counted(header.summary), header.summary, ['findings']), onKeysOf(counted(header.summary), summary, ['findings'])],
           ['options', savedOptions, onKeysOf(savedOptions, options)],
         ];
   compared.push(['registration_campaign', header.registration_campaign, campaign]);

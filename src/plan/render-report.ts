@@ -105,6 +105,7 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
     ...(words.cutover ? [words.cutover] : []),
     words.users,
     `Findings: ${words.findings}`,
+    words.cannotUndo,
   ];
   const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
   const settings = [

@@ -135,7 +135,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   }
 
   const words = countLines(counts);
-  lines.push(bold(words.plan), `  ${words.userChanges}`, `  ${words.policy}`, ...(words.cutover ? [`  ${words.cutover}`] : []), `  ${words.users}`, `  Findings: ${words.findings}`);
+  lines.push(bold(words.plan), `  ${words.userChanges}`, `  ${words.policy}`, ...(words.cutover ? [`  ${words.cutover}`] : []), `  ${words.users}`, `  Findings: ${words.findings}`, `  ${words.cannotUndo}`);
   return `${lines.join('\n')}\n`;
 }
 

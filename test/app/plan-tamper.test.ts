@@ -387,6 +387,17 @@ describe('an edited plan is refused', () => {
     expect(r.outcome.state).toBe('completed');
   });
 
+  it('a plan saved before 2.14 (no summary.rollback_cannot_undo) is still the plan its sources give; a 2.14 one without it is refused', async () => {
+    const copy = structuredClone(lines);
+    delete copy[0]!.summary.rollback_cannot_undo;
+    writeFileSync(join(tmp.dir, 'v213.plan'), dump([{ ...copy[0]!, format_version: '2.13' }, ...copy.slice(1)]));
+    writeFileSync(join(tmp.dir, 'v214.plan'), dump(copy));
+    g.emu.reset();
+    await expect(applyFile(g, join(tmp.dir, 'v214.plan'), join(tmp.dir, 's214'))).rejects.toThrow(/v214\.plan is not the plan its sources give.*the plan's summary is not what planning gives/);
+    const r = await applyFile(g, join(tmp.dir, 'v213.plan'), join(tmp.dir, 's213'), { maxUsers: 1 });
+    expect(r.outcome.state).toBe('completed');
+  });
+
   it('the unedited plan is the plan its sources give', () => {
     expect(plan.users.length).toBeGreaterThan(30);
   });
@@ -418,6 +429,9 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
     s.user_changes.no_op--;
     s.user_status.changes++;
     s.user_status.unchanged--;
+    // A default set where the faked state has none: one more change a rollback cannot undo.
+    s.rollback_cannot_undo.changes++;
+    s.rollback_cannot_undo.default_methods++;
     // What planning the faked state gives, taken from the re-derivation's own answers, as an attacker could.
     const p = join(tmp.dir, 'probe.plan');
     for (let k = 0; k < 12; k++) {

@@ -43,7 +43,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
   it('prints the plan format of docs/plan-format.md, tied to the export and to the tenant read through GET /organization', () => {
     expect(json.code).toBe(0);
     expect(Object.keys(plan)).toEqual(['format_version', 'created', 'source_fingerprint', 'tenant', 'graph', 'identity', 'tool_version', 'inputs', 'options', 'summary', 'policy_changes', 'cutover_changes', 'user_changes', 'users', 'findings', 'registration_campaign', 'cutover']);
-    expect(plan.format_version).toBe('1.4');
+    expect(plan.format_version).toBe('1.5');
     expect(plan.graph).toBe(emu.url);
     expect(plan.users.map((u) => u.user).sort()).toEqual([...new Set(plan.users.map((u) => u.user))].sort());
     expect(Math.abs(Date.parse(plan.created) - Date.now())).toBeLessThan(120_000);
@@ -79,6 +79,12 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
     const count = (a: UserChange['action']) => plan.user_changes.filter((c) => c.action === a).length;
     const policyTargets = new Set(plan.policy_changes.map((c) => c.target)).size;
     const severities = (s: string) => plan.findings.filter((f) => f.severity === s).length;
+    // Counted here by hand: defaults set where the user had none, and the phones created that they use.
+    const firstDefaults = plan.user_changes.filter((c) => c.resource === 'signInPreferences' && c.action === 'update' && c.before?.userPreferredMethodForSecondaryAuthentication === null);
+    const behind: Record<string, string> = { sms: 'mobile', voiceMobile: 'mobile', voiceAlternateMobile: 'alternateMobile', voiceOffice: 'office' };
+    const keptPhones = plan.user_changes.filter((c) => c.action === 'create' && firstDefaults.some((d) => d.user_id === c.user_id && c.resource === `phoneMethods/${behind[String(d.after?.userPreferredMethodForSecondaryAuthentication)]}`));
+    expect(firstDefaults.length).toBeGreaterThan(0);
+    expect(keptPhones.length).toBeGreaterThan(0);
     expect(plan.summary).toEqual({
       phone_only_after_retirement: plan.findings.filter((f) => f.code === 'phone-only-after-retirement').length,
       users: exportUsers,
@@ -91,6 +97,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
       policy: { targets: policyTargets, changes: plan.policy_changes.length },
       cutover: { create: 0, update: 0 },
       user_status: expect.objectContaining({ changes: plan.users.filter((u) => u.status === 'changes').length }),
+      rollback_cannot_undo: { changes: firstDefaults.length + keptPhones.length, default_methods: firstDefaults.length, phones: keptPhones.length },
     });
     // Sorted by severity, then user.
     const order = { error: 0, warning: 1, info: 2 };
