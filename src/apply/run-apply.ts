@@ -5,7 +5,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { GraphClient } from '../graph/graph-client.js';
 import { policyAsRead, readHardwareOathPolicy, readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
-import { MaskedPhoneError } from '../graph/masked-phone.js';
+import { rethrowMaskedAfter } from '../graph/masked-phone.js';
 import type { OathSeed } from '../model/export-data.js';
 import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
@@ -608,11 +608,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       // Users whose switch this pass sends after an earlier pass wrote their methods: read with the
       // others (one read each), so that a switch never goes out for methods deleted since.
       // A number read masked (a resume signed in as an Authentication Administrator) stops the run before the wave.
-      const masked = (err: unknown): never => {
-        if (!(err instanceof MaskedPhoneError)) throw err;
-        const what = w < 0 ? 'the users the staged rollout switches' : `wave ${w + 1}`;
-        throw err.after(`nothing of ${what} was sent (what the run sent before stands); then go on with ${cliCommand(['resume', ctx.runId, '--state-dir', deps.stateDir])}`);
-      };
+      const what = w < 0 ? 'the users the staged rollout switches' : `wave ${w + 1}`;
+      const masked = rethrowMaskedAfter(`nothing of ${what} was sent (what the run sent before stands); then go on with ${cliCommand(['resume', ctx.runId, '--state-dir', deps.stateDir])}`);
       return {
         wave: w,
         result: Promise.all([memberships, readUsersAgain(left, switching, deps.client, sel.concurrency, netbiosMapOf(plan.header.options.netbios_domains), leftOutByBulk(users, prior, tokenPath))]).then(([m, read]) => ({ stale: [...membershipStale(withGroups, m), ...read.stale], held: read.held }), masked),
@@ -981,9 +978,7 @@ async function preflight(
   const chunk = (i: number) =>
     plan.read(positions.slice(i, i + PREFLIGHT_CHUNK)).then(async (users) => {
       visit(users, i);
-      const stale = await staleAmong(users, client, concurrency, netbiosMapOf(plan.header.options.netbios_domains)).catch((err: unknown) => {
-        throw err instanceof MaskedPhoneError ? err.after('nothing was sent') : err;
-      });
+      const stale = await staleAmong(users, client, concurrency, netbiosMapOf(plan.header.options.netbios_domains)).catch(rethrowMaskedAfter('nothing was sent'));
       return [...(memberships ? membershipStale(users, memberships) : []), ...stale];
     });
   let next = positions.length > 0 ? chunk(0) : undefined;

@@ -3,7 +3,7 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { GraphClient } from '../graph/graph-client.js';
 import { readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
-import { MaskedPhoneError } from '../graph/masked-phone.js';
+import { MaskedPhoneError, rethrowMaskedAfter } from '../graph/masked-phone.js';
 import { GraphRequestError } from '../graph/graph-errors.js';
 import { readFederatedDomains } from '../graph/cutover-reader.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
@@ -671,9 +671,7 @@ async function readTenantFor(client: GraphClient, inverses: Operation[], concurr
   const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
   const [tenant, cutover] = await Promise.all([
     // Read before this pass sends anything.
-    readTenant(client, { upns, serials, policy: true, organization: false, concurrency, ...(progress ? { onListing: progress.listing, onProgress: progress.tenantUsers } : {}) }).catch((err: unknown) => {
-      throw err instanceof MaskedPhoneError ? err.after('nothing was sent') : err;
-    }),
+    readTenant(client, { upns, serials, policy: true, organization: false, concurrency, ...(progress ? { onListing: progress.listing, onProgress: progress.tenantUsers } : {}) }).catch(rethrowMaskedAfter('nothing was sent')),
     readCutoverFor(client, inverses),
   ]);
   for (const [user, upn] of tenantUpns) {

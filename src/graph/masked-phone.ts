@@ -44,6 +44,16 @@ export class MaskedPhoneError extends UserError {
   }
 }
 
+/**
+ * A rejection handler for a read that may meet a masked number: a MaskedPhoneError is thrown again
+ * saying what became of the command's writes (`outcome`), any other error as it was.
+ */
+export function rethrowMaskedAfter(outcome: string): (err: unknown) => never {
+  return (err) => {
+    throw err instanceof MaskedPhoneError ? err.after(outcome) : err;
+  };
+}
+
 /** Graph's phone methods of a list (`/methods` or `/phoneMethods`): the first masked one's type, or none. */
 export function maskedPhoneIn(list: unknown): string | undefined {
   for (const m of (list as { value?: unknown[] } | null)?.value ?? []) {
