@@ -32,7 +32,7 @@ export async function readUserList(path: string): Promise<string[]> {
     else names.push(name);
   });
   if (several.length > 0) {
-    const lines = several.slice(0, 10).map((s) => s.line).join(', ') + (several.length > 10 ? `, and ${several.length - 10} more` : '');
+    const lines = firstTenOf(several, (s) => String(s.line));
     // Only the first field is shown, and as a value from a file is (a seed CSV given by mistake holds a key after its serial).
     const first = several[0]!.text.split(/[,;]/)[0]!.trim();
     throw new UserError(`--users ${printable(path)}: ${several.length === 1 ? 'line' : 'lines'} ${lines} ${several.length === 1 ? 'holds' : 'hold'} "," or ";", which no Entra UPN or sAMAccountName holds (line ${several[0]!.line} begins ${printable(shownValue(first))}): give one username a line (of a CSV, its username column alone)`);
@@ -43,12 +43,17 @@ export async function readUserList(path: string): Promise<string[]> {
   return names;
 }
 
+/** A list as a message shows it: the first ten, each as `show` gives it, and how many more. */
+export function firstTenOf<T>(items: readonly T[], show: (item: T) => string): string {
+  return items.slice(0, 10).map(show).join(', ') + (items.length > 10 ? `, and ${items.length - 10} more` : '');
+}
+
 /**
  * Names from a --users file, as a message shows them: the first ten, and how many more; each shown
  * escaped (model/printable.ts), so that a name holding an escape sequence cannot drive the terminal.
  */
 export function namedUsers(names: readonly string[]): string {
-  return names.slice(0, 10).map((n) => printable(n)).join(', ') + (names.length > 10 ? `, and ${names.length - 10} more` : '');
+  return firstTenOf(names, (n) => printable(n));
 }
 
 /**

@@ -2,7 +2,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { groupMembers, resolveGroup, type GroupRef } from '../graph/groups-reader.js';
 import { decideMatch, onPremisesName } from '../model/user-match.js';
 import { printable } from '../model/printable.js';
-import { checkListedUsers, readUserList } from './user-list.js';
+import { checkListedUsers, firstTenOf, readUserList } from './user-list.js';
 
 /** What narrows the users in scope: plan's and status's options alike. */
 export interface ScopeRequest {
@@ -107,7 +107,7 @@ function outsideGroupText(groupScope: GroupScope, outside: readonly string[], ma
     const by = taken ? `, not to the member ${taken.map((m) => printable(m)).join(' or ')} whose on-premises name it is` : '';
     return `${printable(u)} (matched to ${printable(matchedTo(u)?.userPrincipalName ?? '?')}${by})`;
   };
-  const named = outside.slice(0, 10).map(one).join(', ') + (outside.length > 10 ? `, and ${outside.length - 10} more` : '');
+  const named = firstTenOf(outside, one);
   return (
     `--group "${printable(groupScope.group.displayName)}": ${outside.length} export user(s) left out of the scope, matched to a tenant user who is not a member: ${named}. ` +
     `A username is matched by UPN first (docs/mapping.md), and --group writes to members only; if MFA Server's user is the member, put the member's Entra UPN in users.csv and plan again`
