@@ -354,64 +354,76 @@ export class PskcKeys {
     return this.#firstValue;
   }
 
+  /** The candidate file keys: derived from the passwords given (PBKDF2, or the drafts' PBE), else the pre-shared keys given. */
   async #resolveKeys(cipher: ValueCipher | undefined): Promise<ResolvedKey[]> {
     const ek = this.container.encryptionKey;
     const derived = childAny(ek, 'DerivedKey');
-    if (derived !== undefined) {
-      const derivedPath = `EncryptionKey/${derived.name}`;
-      const passwords = this.#passwords(placeOf(derived, derivedPath));
-      const method = childAny(derived, 'KeyDerivationMethod');
-      const methodPath = `${derivedPath}/KeyDerivationMethod`;
-      const uri = attr(method, 'Algorithm') ?? '';
-      if (algorithmName(uri) !== 'pbkdf2') {
-        throw this.#fatal('pskc-decrypt', `key derivation ${shownValue(uri)} is not supported (only PBKDF2)`, method === undefined ? placeOf(derived, derivedPath) : placeOf(method, methodPath));
-      }
-      const params = childAny(method, 'PBKDF2-params');
-      const paramsPath = `${methodPath}/PBKDF2-params`;
-      // A parameter that is missing is placed at its parent, the nearest element there is.
-      const param = (name: string, parent = params, parentPath = paramsPath): Place => {
-        const el = childAny(parent, name);
-        return el !== undefined ? placeOf(el, `${parentPath}/${name}`) : { ...placeOf(parent ?? method, parent === undefined ? methodPath : parentPath), field: name };
-      };
-      const saltEl = childAny(params, 'Salt');
-      const salt = this.#salt(childAny(saltEl, 'Specified')?.text, saltEl === undefined ? param('Salt') : param('Specified', saltEl, `${paramsPath}/Salt`));
-      const iterations = this.#iterations(childAny(params, 'IterationCount')?.text, param('IterationCount'));
-      const lengthText = childAny(params, 'KeyLength')?.text;
-      const keyLengthPlace = param('KeyLength');
-      const keyLength = lengthText === undefined ? (cipher?.keyLengths[0] ?? 16) : parseInteger(lengthText, 1, 64);
-      if (keyLength === null) throw this.#fatal('pskc-invalid', 'PBKDF2 KeyLength must be a whole number from 1 to 64', keyLengthPlace);
-      this.#derivedLength = lengthText === undefined ? { bytes: keyLength } : { bytes: keyLength, keyLength: keyLengthPlace };
-      // A KeyLength the cipher cannot take is the file's fault, and said so before the password is blamed (or PBKDF2 run).
-      if (lengthText !== undefined && cipher !== undefined && !cipher.keyLengths.includes(keyLength)) {
-        throw this.#fatal(
-          'pskc-invalid',
-          `${keyLengthSays(keyLengthPlace, keyLength)}, but its cipher (${cipher.label}) needs a ${cipher.keyLengths.join(' or ')}-byte key: the file's key derivation is wrong, not the password; ask the vendor for a corrected file`,
-          keyLengthPlace,
-        );
-      }
-      const prfUri = attr(childAny(params, 'PRF'), 'Algorithm');
-      const prf = prfUri === undefined || prfUri.trim() === '' ? 'sha1' : hmacHash(prfUri);
-      if (prf === undefined || prf === 'md5') throw this.#fatal('pskc-decrypt', `PBKDF2 PRF ${shownValue(String(prfUri))} is not supported`, param('PRF'));
-      return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf }) })));
-    }
+    if (derived !== undefined) return this.#pbkdf2Keys(derived, cipher);
     // The drafts: a password-based cipher named on the container's EncryptionMethod, its salt and
     // iteration count beside it (PBKDF2 with HMAC-SHA1, the key as long as the cipher's).
     const method = this.container.encryptionMethod;
     const methodUri = PskcKeys.containerCipherUri(this.container);
-    if (method !== undefined && methodUri !== undefined && (algorithmName(methodUri).startsWith('pbe') || childAny(method, 'PBESalt') !== undefined)) {
-      const methodPlace = placeOf(method, 'EncryptionMethod');
-      const pbeCipher = this.#cipher(methodUri, methodPlace);
-      const passwords = this.#passwords(methodPlace);
-      const param = (name: string): Place => {
-        const el = childAny(method, name);
-        return el !== undefined ? placeOf(el, `EncryptionMethod/${name}`) : { ...methodPlace, field: name };
-      };
-      const salt = this.#salt(childAny(method, 'PBESalt')?.text, param('PBESalt'));
-      const iterations = this.#iterations(childAny(method, 'PBEIterationCount')?.text, param('PBEIterationCount'));
-      const keyLength = pbeKeyLength(methodUri, pbeCipher);
-      this.#derivedLength = { bytes: keyLength };
-      return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf: 'sha1' }) })));
+    if (method !== undefined && methodUri !== undefined && (algorithmName(methodUri).startsWith('pbe') || childAny(method, 'PBESalt') !== undefined)) return this.#pbeKeys(method, methodUri);
+    return this.#preSharedKeys(ek);
+  }
+
+  /** The keys an EncryptionKey's DerivedKey derives from the passwords given: PBKDF2 alone, its parameters placed where the file has them. */
+  #pbkdf2Keys(derived: XmlElement, cipher: ValueCipher | undefined): Promise<ResolvedKey[]> {
+    const derivedPath = `EncryptionKey/${derived.name}`;
+    const passwords = this.#passwords(placeOf(derived, derivedPath));
+    const method = childAny(derived, 'KeyDerivationMethod');
+    const methodPath = `${derivedPath}/KeyDerivationMethod`;
+    const uri = attr(method, 'Algorithm') ?? '';
+    if (algorithmName(uri) !== 'pbkdf2') {
+      throw this.#fatal('pskc-decrypt', `key derivation ${shownValue(uri)} is not supported (only PBKDF2)`, method === undefined ? placeOf(derived, derivedPath) : placeOf(method, methodPath));
     }
+    const params = childAny(method, 'PBKDF2-params');
+    const paramsPath = `${methodPath}/PBKDF2-params`;
+    // A parameter that is missing is placed at its parent, the nearest element there is.
+    const param = (name: string, parent = params, parentPath = paramsPath): Place => {
+      const el = childAny(parent, name);
+      return el !== undefined ? placeOf(el, `${parentPath}/${name}`) : { ...placeOf(parent ?? method, parent === undefined ? methodPath : parentPath), field: name };
+    };
+    const saltEl = childAny(params, 'Salt');
+    const salt = this.#salt(childAny(saltEl, 'Specified')?.text, saltEl === undefined ? param('Salt') : param('Specified', saltEl, `${paramsPath}/Salt`));
+    const iterations = this.#iterations(childAny(params, 'IterationCount')?.text, param('IterationCount'));
+    const lengthText = childAny(params, 'KeyLength')?.text;
+    const keyLengthPlace = param('KeyLength');
+    const keyLength = lengthText === undefined ? (cipher?.keyLengths[0] ?? 16) : parseInteger(lengthText, 1, 64);
+    if (keyLength === null) throw this.#fatal('pskc-invalid', 'PBKDF2 KeyLength must be a whole number from 1 to 64', keyLengthPlace);
+    this.#derivedLength = lengthText === undefined ? { bytes: keyLength } : { bytes: keyLength, keyLength: keyLengthPlace };
+    // A KeyLength the cipher cannot take is the file's fault, and said so before the password is blamed (or PBKDF2 run).
+    if (lengthText !== undefined && cipher !== undefined && !cipher.keyLengths.includes(keyLength)) {
+      throw this.#fatal(
+        'pskc-invalid',
+        `${keyLengthSays(keyLengthPlace, keyLength)}, but its cipher (${cipher.label}) needs a ${cipher.keyLengths.join(' or ')}-byte key: the file's key derivation is wrong, not the password; ask the vendor for a corrected file`,
+        keyLengthPlace,
+      );
+    }
+    const prfUri = attr(childAny(params, 'PRF'), 'Algorithm');
+    const prf = prfUri === undefined || prfUri.trim() === '' ? 'sha1' : hmacHash(prfUri);
+    if (prf === undefined || prf === 'md5') throw this.#fatal('pskc-decrypt', `PBKDF2 PRF ${shownValue(String(prfUri))} is not supported`, param('PRF'));
+    return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf }) })));
+  }
+
+  /** The keys the drafts' password-based cipher on the container's EncryptionMethod derives from the passwords given. */
+  #pbeKeys(method: XmlElement, methodUri: string): Promise<ResolvedKey[]> {
+    const methodPlace = placeOf(method, 'EncryptionMethod');
+    const pbeCipher = this.#cipher(methodUri, methodPlace);
+    const passwords = this.#passwords(methodPlace);
+    const param = (name: string): Place => {
+      const el = childAny(method, name);
+      return el !== undefined ? placeOf(el, `EncryptionMethod/${name}`) : { ...methodPlace, field: name };
+    };
+    const salt = this.#salt(childAny(method, 'PBESalt')?.text, param('PBESalt'));
+    const iterations = this.#iterations(childAny(method, 'PBEIterationCount')?.text, param('PBEIterationCount'));
+    const keyLength = pbeKeyLength(methodUri, pbeCipher);
+    this.#derivedLength = { bytes: keyLength };
+    return Promise.all(passwords.map(async (p) => ({ ...p, key: await derivePbkdf2(p.password, { salt, iterations, keyLength, prf: 'sha1' }) })));
+  }
+
+  /** The pre-shared keys given (--pskc-key-file), for a file encrypted with one; a file encrypted for a certificate is refused. */
+  #preSharedKeys(ek: XmlElement | undefined): ResolvedKey[] {
     if (childAny(ek, 'X509Data') !== undefined || childAny(ek, 'EncryptedKey') !== undefined || childAny(ek, 'KeyValue') !== undefined) {
       throw this.#fatal(
         'pskc-decrypt',
