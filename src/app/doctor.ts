@@ -97,6 +97,8 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
   // 4. One harmless read of each endpoint, with one user of the tenant for the per-user ones.
   const firstUser = await client.request<{ value?: { id: string; userPrincipalName?: string }[] }>(PROBES.find((p) => p.id === 'users')!.call(undefined)!).catch(() => undefined);
   const userId = firstUser && isSuccess(firstUser) ? firstUser.body?.value?.[0]?.id : undefined;
+  // How doctor names that user if Graph shows their phones masked.
+  const firstUpn = firstUser && isSuccess(firstUser) ? (firstUser.body?.value?.[0]?.userPrincipalName ?? userId) : userId;
   const phones = new PhonesSeen();
   let policy: AuthenticationMethodsPolicy | undefined;
   for (const probe of PROBES) {
@@ -118,7 +120,7 @@ export async function runDoctor(client: GraphClient, opts: { source?: string } =
     }
     if (isSuccess(res)) {
       if (probe.id === 'policy') policy = res.body as AuthenticationMethodsPolicy;
-      if (probe.id === 'methods' || probe.id === 'phone-methods') phones.see(firstUser && isSuccess(firstUser) ? (firstUser.body?.value?.[0]?.userPrincipalName ?? userId!) : userId!, res.body);
+      if (probe.id === 'methods' || probe.id === 'phone-methods') phones.see(firstUpn!, res.body);
       checks.push({ id: `read:${probe.id}`, state: 'ok', detail: `${probe.what}: readable` });
     } else if (endpointMissing(res.status, res.body)) {
       checks.push({ id: `read:${probe.id}`, state: call.version === 'beta' ? 'fail' : 'warn', detail: `${probe.what}: Graph ${call.version} here has no such endpoint (${errorText(res)})`, fix: call.version === 'beta' ? 'the hardware OATH and default-method APIs are beta only: use a cloud whose Graph has them (the public cloud has), or migrate phones only' : undefined });
