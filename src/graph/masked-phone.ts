@@ -63,9 +63,3 @@ export function maskedPhoneIn(list: unknown): string | undefined {
   }
   return undefined;
 }
-
-/** Refuses a user's methods or phone methods list that holds a masked number (MaskedPhoneError). */
-export function refuseMaskedPhones(upn: string, list: unknown): void {
-  const type = maskedPhoneIn(list);
-  if (type !== undefined) throw new MaskedPhoneError(upn, type);
-}
