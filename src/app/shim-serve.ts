@@ -115,7 +115,7 @@ function readCertificate(file: string): Buffer {
  * Returns what to tell the operator.
  */
 export function reloadRadiusFiles(service: ShimService, req: Pick<ShimServeRequest, 'radiusClients' | 'radiusAttributes'>): string {
-  if (!service.reloadRadius || req.radiusClients === undefined) return 'SIGHUP: nothing to reload (RADIUS is off); still serving';
+  if (!service.reloadRadius || req.radiusClients === undefined) return 'SIGHUP: no RADIUS files to reload (RADIUS is off); still serving';
   try {
     const clients = readClientsFile(req.radiusClients);
     const attributes = req.radiusAttributes !== undefined ? readReplyAttributes(req.radiusAttributes) : NO_REPLY_ATTRIBUTES;
@@ -126,4 +126,9 @@ export function reloadRadiusFiles(service: ShimService, req: Pick<ShimServeReque
     service.reloadRefused?.(err.message);
     return `SIGHUP: reload refused, the files as last read stay in use: ${err.message}`;
   }
+}
+
+/** What serve's SIGHUP does: the audit log reopened at its path first (so the reload's line lands in the new file), then the RADIUS files. */
+export function onHangUp(service: ShimService, req: Pick<ShimServeRequest, 'radiusClients' | 'radiusAttributes'>): string[] {
+  return [service.reopenAuditLog(), reloadRadiusFiles(service, req)];
 }

@@ -4,7 +4,7 @@ import { formatProblem } from '../model/problem.js';
 import { printable } from '../model/printable.js';
 import { checkShimCode } from '../app/shim-check.js';
 import { importShimStore } from '../app/shim-import.js';
-import { reloadRadiusFiles, startShimServe } from '../app/shim-serve.js';
+import { onHangUp, startShimServe } from '../app/shim-serve.js';
 import { DEFAULT_SOURCE_MAX_FAILS } from '../shim/shim-service.js';
 import { unlockShimUser } from '../app/shim-unlock.js';
 import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
@@ -77,8 +77,9 @@ function registerServe(shim: Command): void {
       'after',
       `
 Binding to anything but a loopback address requires --api-key-file and --tls-cert/--tls-key
-(or --insecure). Stops cleanly on SIGINT/SIGTERM; SIGHUP reloads --radius-clients and
---radius-attributes (a file that does not read is refused, and the ones in use stay).
+(or --insecure). Stops cleanly on SIGINT/SIGTERM; SIGHUP reopens the audit log at its path
+(log rotation) and reloads --radius-clients and --radius-attributes (a file that does not read is
+refused, and the ones in use stay).
 
 Examples:
   $ mfa-migrate shim serve --store ./shim.store --port 8085
@@ -114,11 +115,14 @@ nodes share one PostgreSQL database (see docs/shim.md, "High availability").`,
       process.stdout.write(
         `mfa-migrate shim: listening on ${service.url}${service.radiusAddress ? ` and radius udp/${service.radiusAddress.port}` : ''} (${service.db.users.size} users, ${service.db.tokens.size} tokens; audit log ${printable(service.auditPath)})\n`,
       );
-      // SIGHUP reloads the RADIUS files, as FreeRADIUS does (by default it would end the process).
-      const onHangUp = (): void => notice(reloadRadiusFiles(service, flags));
-      process.on('SIGHUP', onHangUp);
+      // SIGHUP reopens the audit log (logrotate) and reloads the RADIUS files, as FreeRADIUS does
+      // (by default it would end the process).
+      const hangUp = (): void => {
+        for (const message of onHangUp(service, flags)) notice(message);
+      };
+      process.on('SIGHUP', hangUp);
       await untilStopped();
-      process.off('SIGHUP', onHangUp);
+      process.off('SIGHUP', hangUp);
       notice('stopping');
       try {
         await service.close();

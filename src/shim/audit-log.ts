@@ -1,6 +1,7 @@
 import { close as closeFile, constants, writeSync } from 'node:fs';
 import { syncDescriptor } from '../io/fsync.js';
 import { printable, printableAscii } from '../model/printable.js';
+import { UserError } from '../model/user-error.js';
 import { openPrivateOutput } from './private-file.js';
 
 export const auditPathOf = (store: string): string => `${store}.audit.jsonl`;
@@ -232,6 +233,26 @@ export class AuditLog {
       this.#flush();
     }, RETRY_MS);
     this.#retry.unref();
+  }
+
+  /**
+   * Opens the log again at its path and writes `first` there (serve's SIGHUP, after logrotate moved
+   * the file away): everything queued before goes whole to the file open until now, everything after
+   * to the new one, since writes are synchronous and the switch happens between two of them. Throws
+   * a UserError, the open file staying in use, when the path cannot be opened safely, or while the
+   * log is down: what is held back (perhaps the rest of a cut line) belongs to the file open now.
+   */
+  reopen(first: AuditEvent): void {
+    const old = this.#fd;
+    if (old === null) throw new UserError(`audit log ${this.path} is closed`);
+    this.#flush();
+    if (!this.up) throw new UserError(`audit log ${this.path} cannot be written now; lines held back go to the file open now: send SIGHUP again once it is written again`);
+    this.#fd = openPrivateOutput(this.path, 'audit log', constants.O_APPEND);
+    // The old file is complete: synced and closed off the event loop, as close() does.
+    void syncDescriptor(old)
+      .catch(() => undefined)
+      .finally(() => closeFile(old, () => undefined));
+    this.write(first);
   }
 
   async close(): Promise<void> {

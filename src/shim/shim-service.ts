@@ -60,6 +60,8 @@ export interface ShimService {
   reloadRadius?(clients: RadiusClient[], replyAttributes: ReplyAttributes): void;
   /** RADIUS on: a SIGHUP whose files did not read (the ones in use stay), audited. */
   reloadRefused?(reason: string): void;
+  /** serve's SIGHUP: the audit log opened again at auditPath (log rotation), audited; returns what to tell the operator. */
+  reopenAuditLog(): string;
   close(): Promise<void>;
 }
 
@@ -240,7 +242,19 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       auditLog.write({ event: 'reload', client: 'SIGHUP', result: 'accept', detail: printable(`${clients.length} RADIUS client(s): ${named.join(', ')}`) });
     };
     const reloadRefused = (reason: string): void => auditLog.write({ event: 'reload', client: 'SIGHUP', result: 'reject', detail: printable(reason) });
-    return { url, address, ...(radiusAddress ? { radiusAddress, reloadRadius, reloadRefused } : {}), db, server, auditPath, close };
+    // logrotate moves the file away and sends SIGHUP: without a reopen the shim would write on into
+    // the moved file. The reopen is audited as a reload is: in the new file, or, refused, in the old.
+    const reopenAuditLog = (): string => {
+      try {
+        auditLog.reopen({ event: 'reload', client: 'SIGHUP', result: 'accept', detail: printable(`audit log reopened at ${auditPath}`) });
+        return `SIGHUP: audit log reopened at ${printable(auditPath)}`;
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        auditLog.write({ event: 'reload', client: 'SIGHUP', result: 'reject', detail: printable(`audit log not reopened: ${err.message}`) });
+        return `SIGHUP: audit log not reopened, still writing to the file open before: ${printable(err.message)}`;
+      }
+    };
+    return { url, address, ...(radiusAddress ? { radiusAddress, reloadRadius, reloadRefused } : {}), reopenAuditLog, db, server, auditPath, close };
   } catch (err) {
     // Nothing of it keeps running: a server left listening after its store's lock is released would
     // answer beside the next process that takes the store.

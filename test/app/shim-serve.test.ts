@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { reloadRadiusFiles, startShimServe, type ShimServeRequest } from '../../src/app/shim-serve.js';
+import { onHangUp, reloadRadiusFiles, startShimServe, type ShimServeRequest } from '../../src/app/shim-serve.js';
 import { hotpCode } from '../../src/otp/hotp.js';
 import { ATTR, CODE, decodePacket, encodeAccessRequest, hideUserPassword } from '../../src/shim/radius/packet.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { runImportStore } from '../../src/shim/shim-operations.js';
 import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, haveOpenssl, seed, tempDir } from '../shim/helpers.js';
+import { verify } from '../shim/http-client.js';
 
 if (!haveOpenssl) process.stderr.write('TLS key permission test skipped: openssl is not installed\n');
 
@@ -175,7 +176,57 @@ describe('shim serve: SIGHUP reloads the RADIUS files (a black-box test: SIGHUP 
     ]);
     expect(JSON.stringify(reloads)).not.toMatch(/secret-0123456789/);
     const plain = await startShimServe({ ...base, onNotice: () => undefined });
-    expect(reloadRadiusFiles(plain, {})).toBe('SIGHUP: nothing to reload (RADIUS is off); still serving');
+    expect(reloadRadiusFiles(plain, {})).toBe('SIGHUP: no RADIUS files to reload (RADIUS is off); still serving');
     await plain.close();
+  });
+});
+
+describe('shim serve: SIGHUP reopens the audit log (a black-box test: after logrotate moved it, the shim wrote on into the moved file)', () => {
+  const H = (c: number) => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
+  const linesOf = (file: string) => readFileSync(file, 'utf8').split('\n');
+  const events = (file: string) => linesOf(file).filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, string>);
+
+  it('after a rename, the next lines go to a new 0600 file at the path; the moved file keeps every line before, whole', async () => {
+    const service = await startShimServe({ ...base, onNotice: () => undefined });
+    const path = service.auditPath;
+    try {
+      expect((await verify(service.url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+      renameSync(path, `${path}.1`);
+      // Until the SIGHUP, lines go on into the moved file (the descriptor follows it), as logrotate expects.
+      expect((await verify(service.url, 'ivan@contoso.com', '000000')).json).toMatchObject({ result: 'reject' });
+      expect(onHangUp(service, {})).toEqual([`SIGHUP: audit log reopened at ${path}`, 'SIGHUP: no RADIUS files to reload (RADIUS is off); still serving']);
+      expect((await verify(service.url, 'ivan@contoso.com', H(1))).json).toEqual({ result: 'accept', reason: 'ok' });
+    } finally {
+      await service.close();
+    }
+    const old = linesOf(`${path}.1`);
+    expect(old.pop()).toBe('');
+    expect(events(`${path}.1`).map((e) => [e.event, e.result, e.reason])).toEqual([
+      ['import', undefined, undefined],
+      ['start', undefined, undefined],
+      ['verify', 'accept', 'ok'],
+      ['verify', 'reject', 'wrong_code'],
+    ]);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(events(path).map((e) => [e.event, e.client, e.result, e.reason ?? e.detail])).toEqual([
+      ['reload', 'SIGHUP', 'accept', `audit log reopened at ${path}`],
+      ['verify', '127.0.0.1', 'accept', 'ok'],
+      ['stop', undefined, undefined, undefined],
+    ]);
+  });
+
+  it('a path that cannot be opened safely is refused and audited; the open file stays in use', async () => {
+    const service = await startShimServe({ ...base, onNotice: () => undefined });
+    const path = service.auditPath;
+    try {
+      renameSync(path, `${path}.1`);
+      symlinkSync(tmp.path('elsewhere'), path);
+      expect(service.reopenAuditLog()).toMatch(/^SIGHUP: audit log not reopened, still writing to the file open before: audit log .* is a symbolic link/);
+      expect((await verify(service.url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    } finally {
+      await service.close();
+    }
+    expect(events(`${path}.1`).map((e) => [e.event, e.result])).toEqual([['import', undefined], ['start', undefined], ['reload', 'reject'], ['verify', 'accept'], ['stop', undefined]]);
+    expect(events(`${path}.1`)[2]!.detail).toMatch(/^audit log not reopened: .*symbolic link/);
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditEvent } from '../../src/shim/audit-log.js';
 import { printableAscii } from '../../src/model/printable.js';
@@ -248,6 +248,44 @@ describe('audit log', () => {
       await expect(AuditLog.open(foreign, () => undefined)).rejects.toThrow(/is owned by uid 4242, not by this user/);
     }
     await expect(AuditLog.open(tmp.dir, () => undefined)).rejects.toThrow(/audit log|EISDIR/);
+  });
+
+  it('reopen: lines queued before it go whole to the moved file, the first line and those after to a new 0600 file at the path', async () => {
+    tmp = tempDir();
+    const path = tmp.path('r.audit.jsonl');
+    const log = await AuditLog.open(path, () => undefined, () => Date.UTC(2026, 0, 1, 8));
+    log.write({ event: 'start' });
+    await new Promise((r) => setImmediate(r));
+    renameSync(path, `${path}.1`);
+    // Queued in the same turn as the reopen, not yet written: it belongs to the file open until then.
+    const accepted = log.writeAccept({ event: 'verify', user: 'ivan@contoso.com', result: 'accept', reason: 'ok', serial: 'H0' });
+    log.write({ event: 'verify', user: 'grace@contoso.com', result: 'reject', reason: 'wrong_code', serial: null });
+    log.reopen({ event: 'reload', client: 'SIGHUP', result: 'accept', detail: 'reopened' });
+    log.write({ event: 'stop' });
+    expect(await accepted).toBe(true);
+    await log.close();
+    const events = (file: string) => readFileSync(file, 'utf8').split('\n').map((l) => (l === '' ? l : (JSON.parse(l) as { event: string; user?: string }).user ?? (JSON.parse(l) as { event: string }).event));
+    expect(events(`${path}.1`)).toEqual(['start', 'ivan@contoso.com', 'grace@contoso.com', '']);
+    expect(events(path)).toEqual(['reload', 'stop', '']);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('reopen is refused while the log is down: what is held back belongs to the open file', async ({ skip }) => {
+    tmp = tempDir();
+    const path = tmp.path('d.audit.jsonl');
+    const log = await AuditLog.open(path, () => undefined);
+    const cannot = setImmutable(path, true);
+    if (cannot) return skip(`cannot chattr +i the audit log: ${cannot}`);
+    try {
+      log.write({ event: 'start' });
+      await new Promise((r) => setImmediate(r));
+      expect(log.up).toBe(false);
+      expect(() => log.reopen({ event: 'reload' })).toThrow(/cannot be written now; lines held back go to the file open now: send SIGHUP again once it is written again/);
+    } finally {
+      setImmutable(path, false);
+    }
+    await log.close();
+    expect(readFileSync(path, 'utf8')).toMatch(/^\{"time":"[^"]+","event":"start"\}\n$/);
   });
 
   it('shows control characters and bidi overrides in user names as escapes', async () => {
