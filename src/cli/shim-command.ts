@@ -238,7 +238,8 @@ Examples:
         includeDisabled: flags.includeDisabled,
         force: flags.force,
         dropStoreState: flags.dropStoreState,
-        onProblem: (p) => process.stderr.write(`${p.severity}: ${printable(formatProblem(p))}\n`),
+        // A note like every other of the shim's commands (`mfa-migrate shim: warning: ...`), shown printable.
+        onProblem: (p) => notice(`${p.severity}: ${formatProblem(p)}`),
       });
       process.stdout.write(flags.json ? `${JSON.stringify(summary, null, 2)}\n` : renderImportSummary(flags.store, summary));
     });

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
 import { runImportStore } from '../../src/shim/shim-operations.js';
@@ -47,6 +48,15 @@ describe('mfa-migrate shim (CLI)', () => {
     const audit = readFileSync(`${store}.audit.jsonl`, 'utf8');
     expect(audit).toContain('"client":"shim check"');
     expect(audit).not.toContain(H(0));
+  });
+
+  it("import: the export's warnings and errors are notes like the shim's others, `mfa-migrate shim: warning: ...` (a black-box test saw them bare)", async () => {
+    const contoso = fileURLToPath(new URL('../../fixtures/contoso/', import.meta.url));
+    const r = await runMain(['shim', 'import', '--source', contoso, '--tokens', `${contoso}tokens/seeds.pskc`, '--store', tmp.path('c.store'), '--force'], env);
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    expect(lines.filter((l) => l.includes('[seed-unassigned]'))).not.toEqual([]);
+    for (const line of lines) expect(line).toMatch(/^mfa-migrate shim: (warning|error): /);
   });
 
   it('check and unlock: lock out (with --max-fails), unlock, accept', async () => {
