@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AuditLog } from './audit-log.js';
+import { HttpDrain } from './http-drain.js';
 import { canonicalIp, endUserSource } from './ip-address.js';
 import type { ShimGauges, ShimMetrics } from './metrics.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -26,6 +27,8 @@ export interface ShimHttpOptions {
   /** Why it is not healthy (default state_unavailable), for /healthz. */
   unhealthyReason?: () => string;
   gauges: () => ShimGauges | Promise<ShimGauges>;
+  /** The requests in flight and the server's stop (the service's close() calls its stop()). */
+  drain?: HttpDrain;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4096;
@@ -100,12 +103,15 @@ function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer }
         resolve({ body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
       }
     });
-    req.on('error', () => {
+    // A connection cut before the body ended (also by the stop's deadline): the handler must settle.
+    const aborted = (): void => {
       if (!done) {
         done = true;
         resolve({ error: 'aborted' });
       }
-    });
+    };
+    req.on('error', aborted);
+    req.on('close', aborted);
   });
 }
 
@@ -136,11 +142,13 @@ function digest(text: string): Buffer {
 /**
  * The shim's HTTP(S) server: POST /v1/verify, GET /healthz, GET /metrics.
  * Order of checks on /v1/verify: rate limit (cheapest, also slows API-key guessing), API key, body,
- * verification. Only well-formed requests from authorised clients reach a user's fail counter.
+ * verification. Only well-formed requests from authorised clients reach a
+ * user's fail counter. Once the service stops, every new request is refused (HttpDrain).
  */
 export function createShimServer(opts: ShimHttpOptions): Server {
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const expectedKey = opts.apiKey !== undefined ? digest(opts.apiKey) : undefined;
+  const drain = opts.drain ?? new HttpDrain();
 
   const authorised = (req: IncomingMessage): boolean => {
     if (!expectedKey) return true;
@@ -155,6 +163,12 @@ export function createShimServer(opts: ShimHttpOptions): Server {
     const q = req.url?.indexOf('?') ?? -1;
     const path = q >= 0 ? req.url!.slice(0, q) : (req.url ?? '/');
 
+    if (drain.stopping) {
+      // A request on a connection kept from before the stop: nothing decided, the connection closed.
+      req.resume();
+      send(res, 503, '{"error":"stopping"}', { 'retry-after': '1', connection: 'close' });
+      return;
+    }
     if (path === '/v1/verify') {
       if (req.method !== 'POST') {
         send(res, 405, '{"error":"method_not_allowed"}', { allow: 'POST' });
@@ -234,10 +248,13 @@ export function createShimServer(opts: ShimHttpOptions): Server {
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) send(res, 500, '{"error":"internal_error"}');
-      else res.destroy();
-    });
+    drain.track(
+      res,
+      handle(req, res).catch(() => {
+        if (!res.headersSent) send(res, 500, '{"error":"internal_error"}');
+        else res.destroy();
+      }),
+    );
   };
 
   const server = opts.tls

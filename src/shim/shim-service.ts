@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { Server } from 'node:http';
 import { AuditLog, auditPathOf } from './audit-log.js';
 import { createShimServer } from './http-server.js';
+import { HttpDrain } from './http-drain.js';
 import { ShimMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { ShimRules } from './rules.js';
@@ -163,7 +164,9 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     }
     const radiusServer = radius;
     const healthy = (): boolean => canVerify() && (radiusServer === undefined || radiusServer.up);
+    const drain = new HttpDrain();
     const server = createShimServer({
+      drain,
       gate,
       budget,
       metrics,
@@ -219,10 +222,8 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       closing ??= (async () => {
         for (const t of timers) clearInterval(t);
         await radiusServer?.close();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        // Keep-alive clients cannot hold the stop open; the requests answered meanwhile are audited before 'stop'.
+        await drain.stop(server);
         auditLog.write({ event: 'stop' });
         try {
           await pg?.close();
