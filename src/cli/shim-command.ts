@@ -85,7 +85,7 @@ Examples:
   $ mfa-migrate shim serve --store ./shim.store --port 8085
   $ mfa-migrate shim serve --store ./shim.store --host 0.0.0.0 --api-key-file ./api.key \\
       --tls-cert ./shim.crt --tls-key ./shim.key
-  $ curl -s localhost:8085/v1/verify -d '{"user":"ivan@contoso.com","code":"287082"}'
+  $ curl -s localhost:8085/v1/verify -H 'Content-Type: application/json' -d '{"user":"ivan@contoso.com","code":"287082"}'
   {"result":"accept","reason":"ok"}
   $ mfa-migrate shim serve --store ./shim.store --host 10.0.0.5 --api-key-file ./api.key \\
       --tls-cert ./shim.crt --tls-key ./shim.key --radius-port 1812 --radius-clients ./radius-clients

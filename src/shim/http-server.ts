@@ -9,6 +9,7 @@ import type { RateLimiter } from './rate-limiter.js';
 import type { SourceBudget } from './source-budget.js';
 import type { VerifyGate } from './verify-gate.js';
 import type { VerifyReason, VerifyResult } from './verifier.js';
+import { printable } from '../model/printable.js';
 
 export interface ShimHttpOptions {
   gate: VerifyGate;
@@ -76,6 +77,15 @@ function callerSource(client: string): string {
   return endUserSource(client) ?? client;
 }
 
+/**
+ * Whether a Content-Type is JSON (`application/json`, parameters such as charset allowed). Required
+ * on POST /v1/verify: a browser sends `text/plain` (or a form) cross-origin without a CORS
+ * preflight, so a page open on the shim's host could otherwise verify codes when no API key is set.
+ */
+export function isJsonContentType(value: string | undefined): boolean {
+  return value !== undefined && /^application\/json[ \t]*(;|$)/i.test(value.trim());
+}
+
 /** The request body, or why it is unacceptable. Stops reading as soon as the limit is passed. */
 function readBody(req: IncomingMessage, limit: number): Promise<{ body: Buffer } | { error: 'too_large' | 'aborted' }> {
   return new Promise((resolve) => {
@@ -141,8 +151,8 @@ function digest(text: string): Buffer {
 
 /**
  * The shim's HTTP(S) server: POST /v1/verify, GET /healthz, GET /metrics.
- * Order of checks on /v1/verify: rate limit (cheapest, also slows API-key guessing), API key, body,
- * verification. Only well-formed requests from authorised clients reach a
+ * Order of checks on /v1/verify: rate limit (cheapest, also slows API-key guessing), API key,
+ * Content-Type, body, verification. Only well-formed requests from authorised clients reach a
  * user's fail counter. Once the service stops, every new request is refused (HttpDrain).
  */
 export function createShimServer(opts: ShimHttpOptions): Server {
@@ -195,6 +205,15 @@ export function createShimServer(opts: ShimHttpOptions): Server {
         opts.audit.write({ event: 'verify', client, result: 'reject', reason: 'unauthorized', serial: null });
         req.resume();
         send(res, 401, '{"error":"unauthorized"}', { 'www-authenticate': 'Bearer' });
+        return;
+      }
+      if (!isJsonContentType(req.headers['content-type'])) {
+        // Refused before the body is read, audited and counted as a malformed request.
+        const sent = req.headers['content-type'];
+        opts.gate.malformed({ client, detail: sent === undefined || sent.trim() === '' ? 'no Content-Type (application/json required)' : `Content-Type ${printable(sent.slice(0, 100))} is not application/json` });
+        req.resume();
+        send(res, 415, '{"error":"unsupported_media_type"}');
+        opts.metrics.latency((performance.now() - started) / 1000);
         return;
       }
       const read = await readBody(req, maxBody);

@@ -8,7 +8,7 @@ export interface Reply {
   json: unknown;
 }
 
-/** A small HTTP(S) client for the tests: sends the body as given (string/Buffer) or JSON-encodes objects. */
+/** A small HTTP(S) client for the tests: sends the body as given (string/Buffer) or JSON-encodes objects, as application/json unless headers say otherwise. */
 export function call(
   url: string,
   opts: { method?: string; body?: unknown; headers?: Record<string, string>; ca?: Buffer; agent?: Agent; chunks?: Buffer[] } = {},
@@ -17,7 +17,7 @@ export function call(
     const u = new URL(url);
     const body = opts.body === undefined ? undefined : typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
     const headers: Record<string, string> = { ...opts.headers };
-    if (body !== undefined) headers['content-type'] ??= 'application/json';
+    if (body !== undefined || opts.chunks) headers['content-type'] ??= 'application/json';
     const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(
       u,
       { method: opts.method ?? (body !== undefined || opts.chunks ? 'POST' : 'GET'), headers, ...(opts.ca ? { ca: opts.ca } : {}), ...(opts.agent ? { agent: opts.agent } : {}) },

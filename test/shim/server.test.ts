@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
@@ -173,6 +173,37 @@ describe('POST /v1/verify', () => {
     expect(malformed).toHaveLength(bad.length);
     expect(malformed[0]).toMatchObject({ event: 'verify', client: '127.0.0.1', result: 'reject', serial: null });
     expect(malformed[0]).not.toHaveProperty('user');
+  });
+
+  it('answers 415 unless the body is sent as application/json (a browser posts text/plain cross-origin without a preflight), audited and counted as malformed', async () => {
+    const { url } = await start();
+    const body = JSON.stringify({ user: 'ivan@contoso.com', code: H(0) });
+    for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json-patch+json', 'application/jsonp', '']) {
+      const reply = await call(`${url}/v1/verify`, { body, headers: { 'content-type': type } });
+      expect(reply.status, type).toBe(415);
+      expect(reply.json, type).toEqual({ error: 'unsupported_media_type' });
+    }
+    // No Content-Type at all (curl -d sends a form's; a raw request none).
+    const none = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(`${url}/v1/verify`, { method: 'POST' }, (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(none).toBe(415);
+    // The code was not checked: still the next one, and the user has no failure counted.
+    expect(service!.db.users.get('ivan@contoso.com')!.fails).toBe(0);
+    for (const type of ['application/json; charset=utf-8', 'Application/JSON', ' application/json ']) {
+      expect((await call(`${url}/v1/verify`, { body: { user: 'zoe@contoso.com', code: '000000' }, headers: { 'content-type': type } })).json, type).toEqual({ result: 'reject', reason: 'no_token' });
+    }
+    expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_verify_requests_total\{result="reject",reason="malformed"\} 9$/m);
+    const path = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const refused = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reason === 'malformed');
+    expect(refused).toHaveLength(9);
+    expect(refused[0]).toEqual(expect.objectContaining({ event: 'verify', client: '127.0.0.1', result: 'reject', serial: null, detail: 'Content-Type text/plain is not application/json' }));
+    expect(refused.at(-1)!.detail).toBe('no Content-Type (application/json required)');
   });
 
   it('answers 405 to other methods and 404 elsewhere', async () => {
