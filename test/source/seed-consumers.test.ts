@@ -132,7 +132,7 @@ describe('a seed file given twice is read once by plan and shim import, with one
     const once = await runMain(['shim', 'import', '--source', source, ...seedArgs, '--store', join(dir, 'once.store'), '--json'], { env });
     const shim = await runMain(['shim', 'import', '--source', source, ...twice, '--store', join(dir, 'twice.store'), '--json'], { env });
     expect([shim.code, JSON.parse(shim.stdout).tokens]).toEqual([once.code, JSON.parse(once.stdout).tokens]);
-    expect(repeated(shim.stderr)).toEqual([`warning: tokens/seeds.pskc: ${message} [seed-file-repeated]`]);
+    expect(repeated(shim.stderr)).toEqual([`mfa-migrate shim: warning: tokens/seeds.pskc: ${message} [seed-file-repeated]`]);
   }, 60_000);
 });
 
