@@ -279,6 +279,7 @@ export function createShimServer(opts: ShimHttpOptions): Server {
   const server = opts.tls
     ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.2' }, listener)
     : createHttpServer(listener);
+  drain.watch(server);
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
   server.keepAliveTimeout = 5_000;

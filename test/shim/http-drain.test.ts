@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import type { ShimService } from '../../src/shim/shim-service.js';
 import { connect, type Socket } from 'node:net';
 import { STOP_GRACE_MS } from '../../src/shim/http-drain.js';
 import { verify } from './http-client.js';
-import { RFC_SEED_SHA1, TEST_KEY, TestClock, seed, startTestService, tempDir } from './helpers.js';
+import { haveOpenssl, RFC_SEED_SHA1, TEST_KEY, TestClock, seed, startTestService, tempDir } from './helpers.js';
 
 const T0 = 1_700_000_000_000;
 const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
@@ -129,5 +130,24 @@ describe('stopping with keep-alive clients (black-box test: SIGTERM waited for t
     const lines = readFileSync(auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string });
     expect(lines.slice(-2).map((l) => [l.event, l.reason])).toEqual([['verify', 'malformed'], ['stop', undefined]]);
     expect(lines.filter((l) => l.event === 'verify')).toHaveLength(1);
+  }, 20_000);
+});
+
+describe('stopping over HTTPS', () => {
+  it.skipIf(!haveOpenssl)('cuts a connection whose TLS handshake never began at the grace, as a plain one (a review: the stop waited over 200 s)', async () => {
+    const cert = tmp.path('cert.pem');
+    const keyFile = tmp.path('key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    service = await startTestService(store, new TestClock(T0), { tls: { cert: readFileSync(cert), key: readFileSync(keyFile) } });
+    const silent: Socket = connect(service.address.port, '127.0.0.1');
+    await new Promise<void>((resolve) => silent.once('connect', () => resolve()));
+    const closedAt = new Promise<number>((resolve) => silent.once('close', () => resolve(Date.now())));
+    silent.on('error', () => undefined);
+    const started = Date.now();
+    await service.close();
+    service = undefined;
+    const stopped = Date.now() - started;
+    expect(stopped).toBeLessThan(STOP_GRACE_MS + 2_000);
+    expect((await closedAt) - started).toBeLessThan(STOP_GRACE_MS + 2_000);
   }, 20_000);
 });
