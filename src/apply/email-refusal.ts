@@ -1,6 +1,6 @@
 import { errorText, type GraphResponse } from '../graph/graph-call.js';
 import type { Operation } from './operations.js';
-import { NEW_PLAN_NEEDED } from './token-refusal.js';
+import { NEW_PLAN_NEEDED } from './new-plan-needed.js';
 
 /**
  * Why an email method's write was refused for good: the write sends the plan's address alone, so

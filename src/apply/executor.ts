@@ -5,8 +5,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import type { Backoff } from '../graph/retry-policy.js';
 import { OUTCOME_UNKNOWN_WORDING, type Journal, type OpRecord, type OpState } from './journal.js';
 import { callFor, resultOf, type CallContext } from './op-calls.js';
-import { assignedElsewhereRefusal } from './token-refusal.js';
-import { emailRefusal } from './email-refusal.js';
+import { refusedForGood } from './refused-for-good.js';
 import { MaskedPhoneError } from '../graph/masked-phone.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
@@ -527,13 +526,11 @@ export class Executor {
         }
         // Gone already: read back, and done if what the removal wants is there.
         if (res.status === 404 && REMOVALS.has(s.op.kind) && !this.interrupted) return void this.readBack(s, `answered 404 (${errorText(res)})`);
-        // Refused because the token is another user's: no wait for the policy mends that (a black-box
-        // test saw 20 minutes of retries, then a resume offered that failed again at once).
-        const elsewhere = assignedElsewhereRefusal(s.op, res);
-        if (elsewhere) return this.settle(s, 'failed', elsewhere);
-        // An address Graph refuses is refused on every resume too: said so, and not offered to one.
-        const badAddress = emailRefusal(s.op, res);
-        if (badAddress) return this.settle(s, 'failed', badAddress);
+        // Refused for good (a token another user's, an address Graph refuses): no wait for the policy
+        // and no resume mends it (a black-box test saw 20 minutes of retries, then a resume offered
+        // that failed again at once), so it is failed saying to plan again.
+        const final = refusedForGood(s.op, res);
+        if (final) return this.settle(s, 'failed', final);
         // Refused, maybe because the hardware OATH policy has not reached this user yet (whoever
         // enabled it): tried again until the propagation time the run allows is over.
         if ((s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate') && mayBePolicyPropagation(res) && this.opts.policyPropagation) return void this.waitForPolicy(s, res);

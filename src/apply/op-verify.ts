@@ -14,7 +14,7 @@ import { serialForms, serialKey } from '../model/serial.js';
 import { canonicalJson } from '../plan/fingerprint.js';
 import { methodConfiguration, splitResource } from '../plan/resource-state.js';
 import { tenantUpnOf, type Operation } from './operations.js';
-import { NEW_PLAN_NEEDED } from './token-refusal.js';
+import { NEW_PLAN_NEEDED } from './new-plan-needed.js';
 
 /** The inventory's devices of a serial, in each form Graph may hold it (serialForms), read together. */
 async function devicesOfSerial(read: (call: GraphCall) => Promise<unknown[]>, serial: string): Promise<RawDevice[]> {

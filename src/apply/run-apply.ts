@@ -25,7 +25,7 @@ import { isUnknownOutcome } from './rollback-settle.js';
 import { serialKey } from '../model/serial.js';
 import { addTo } from '../model/add-to.js';
 import { findStale, leftOutStale, switchGaps, type StaleObject } from './staleness.js';
-import { needsNewPlan } from './token-refusal.js';
+import { needsNewPlan } from './new-plan-needed.js';
 import { netbiosMapOf } from '../model/user-match.js';
 import { composedUsername } from '../model/username.js';
 import { acquireLock, type HeldLock } from './state-lock.js';

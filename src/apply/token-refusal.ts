@@ -1,14 +1,7 @@
 import { errorText, type GraphResponse } from '../graph/graph-call.js';
 import { splitResource } from '../plan/resource-state.js';
+import { NEW_PLAN_NEEDED } from './new-plan-needed.js';
 import type { Operation } from './operations.js';
-
-/**
- * Ends a failure that no resume of the run can mend (the tenant holds the token elsewhere, or the
- * run can no longer make it): apply does not offer a resume for it. Matched by needsNewPlan.
- */
-export const NEW_PLAN_NEEDED = 'no resume mends this: plan again';
-
-export const needsNewPlan = (error: string | undefined): boolean => error?.includes(NEW_PLAN_NEEDED) === true;
 
 /** The token writes Graph refuses when the token is another user's. */
 const TOKEN_WRITES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-assign', 'token-activate', 'token-assign-activate']);

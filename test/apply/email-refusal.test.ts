@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emailRefusal } from '../../src/apply/email-refusal.js';
 import type { Operation } from '../../src/apply/operations.js';
-import { needsNewPlan } from '../../src/apply/token-refusal.js';
+import { needsNewPlan } from '../../src/apply/new-plan-needed.js';
 import { refusing } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, contosoRequest, planTo, testDir } from '../helpers/migration.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Operation } from '../../src/apply/operations.js';
-import { assignedElsewhereRefusal, needsNewPlan } from '../../src/apply/token-refusal.js';
+import { needsNewPlan } from '../../src/apply/new-plan-needed.js';
+import { assignedElsewhereRefusal } from '../../src/apply/token-refusal.js';
 
 const op = (kind: Operation['kind']): Operation => ({ id: `u/hardwareOathMethods/20010006/${kind}`, kind, userId: 'u', resource: 'hardwareOathMethods/20010006', before: null, after: {}, stateFingerprint: '', dependsOn: [] });
 const refusal = (status: number, message: string, code = 'badRequest') => ({ status, headers: {}, body: { error: { code, message } } });
