@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
-import { listRuns, readRunHeader, verifyJournal, type RunSummary } from '../apply/journal.js';
+import { listRuns, readRunHeader, verifyJournal, type HeaderLines, type RunSummary } from '../apply/journal.js';
 import { lockHolderAlive, readLock, type LockInfo } from '../apply/state-lock.js';
 import { UserError } from '../model/user-error.js';
 import { allStateDirs, checkRunDir, checkStateDir, stateBase } from './state-dirs.js';
@@ -51,10 +51,10 @@ export async function runsIn(stateDir: string): Promise<StateDirRuns> {
 }
 
 /** Sets a run's `problem` when its journal, or what the journal points at, fails the check `runs verify` makes. */
-async function verifyProblem(stateDir: string, r: RunSummary): Promise<void> {
+async function verifyProblem(stateDir: string, r: RunSummary, headerLines: HeaderLines): Promise<void> {
   let check;
   try {
-    check = await verifyJournal(join(stateDir, 'runs', r.id));
+    check = await verifyJournal(join(stateDir, 'runs', r.id), { headerLines });
   } catch (err) {
     // Gone since the listing (a run folder removed by its own failed set-up), or unreadable now.
     r.problem = `cannot be checked: ${(err as Error).message}`;
@@ -97,7 +97,8 @@ export async function allRuns(given: string | undefined, opts: { verify?: boolea
   // `runs` says when a run's evidence was edited (as `runs verify` would); sizing a resume does not need to.
   if (opts.verify) {
     const limit = pLimit(4);
-    await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable' && !r.problem).map((r) => limit(() => verifyProblem(d.stateDir, r)))));
+    const headerLines: HeaderLines = new Map();
+    await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable' && !r.problem).map((r) => limit(() => verifyProblem(d.stateDir, r, headerLines)))));
   }
   return [...out, ...refused.map((r) => ({ stateDir: r.stateDir, runs: [], refused: r.reason }))];
 }

@@ -587,7 +587,7 @@ export type JournalCheck =
  * the line without its hash, starting from the plan hash of the first line; and that plan hash must
  * be the run's plan copy's (an apply) or the undone run's (a rollback). Names the first bad line.
  */
-export async function verifyJournal(runDir: string, opts: { planCopy?: boolean } = {}): Promise<JournalCheck> {
+export async function verifyJournal(runDir: string, opts: { planCopy?: boolean; headerLines?: HeaderLines } = {}): Promise<JournalCheck> {
   const bytes = await readFile(join(runDir, 'journal.jsonl'));
   const text = bytes.toString('utf8');
   const lines = text.split('\n');
@@ -617,7 +617,7 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean }
         return (await pointsAtOthers(runDir, header, opts)) ?? { state: 'unverifiable', reason: 'the journal was written before journals carried a hash chain' };
       }
       previous = header.planHash;
-      if (header.kind === 'apply') records = await rollbackRecordsOf(runDir, header);
+      if (header.kind === 'apply') records = await rollbackRecordsOf(runDir, header, opts.headerLines);
     }
     if (!split) return { state: 'broken', line: n, reason: 'it has no hash' };
     if (chainHash(previous!, split.body) !== split.hash) return { state: 'broken', line: n, reason: 'its hash does not match its content and the line before it' };
@@ -748,6 +748,21 @@ async function undoneJournalProblem(undoneDir: string, undoneId: string, planHas
   return mismatch?.kind === 'rewritten' ? `${journal} is not the one this rollback started from: ${mismatch.reason}` : mismatch?.reason;
 }
 
+/**
+ * Journals' first lines by run folder, read once for a listing that checks every run (`runs`): each
+ * apply's check reads every other run's header for the rollbacks of it, which is else a read of every
+ * header for every apply.
+ */
+export type HeaderLines = Map<string, Promise<string | undefined>>;
+
+/** A run folder's first journal line, from `headerLines` when given (read into it the first time). */
+function headerLineOf(dir: string, headerLines: HeaderLines | undefined): Promise<string | undefined> {
+  if (!headerLines) return readHeaderLine(dir);
+  let line = headerLines.get(dir);
+  if (!line) headerLines.set(dir, (line = readHeaderLine(dir)));
+  return line;
+}
+
 /** A rollback's record of the apply journal it undid, as it found it when it started. */
 interface RollbackRecord extends UndoneJournalRecord {
   id: string;
@@ -758,13 +773,14 @@ interface RollbackRecord extends UndoneJournalRecord {
  * shows the most). Only a record whose header line chains from the run's plan hash is held against
  * it: an edited rollback header is that rollback's check's to find.
  */
-async function rollbackRecordsOf(runDir: string, header: RunHeader): Promise<RollbackRecord[]> {
+async function rollbackRecordsOf(runDir: string, header: RunHeader, headerLines?: HeaderLines): Promise<RollbackRecord[]> {
   const runId = basename(runDir);
   const runsDir = dirname(runDir);
   const records: RollbackRecord[] = [];
   for (const id of await readdir(runsDir).catch(() => [] as string[])) {
     if (id === runId || isUnfinishedRunDir(id)) continue;
-    const raw = await readHeaderLine(join(runsDir, id));
+    const dir = join(runsDir, id);
+    const raw = await headerLineOf(dir, headerLines);
     const split = raw === undefined ? undefined : splitHash(raw);
     if (!split || chainHash(header.planHash, split.body) !== split.hash) continue;
     let rb: Partial<RunHeader>;
