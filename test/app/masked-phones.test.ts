@@ -41,6 +41,15 @@ function expectRefusal(err: unknown, outcome?: RegExp): MaskedPhoneError {
   return e;
 }
 
+/** The Contoso sample planned on a Graph that shows the numbers whole, in a test folder of `name`. */
+async function planned(name: string): Promise<{ g: FakeGraph; dir: string; planPath: string; stateDir: string }> {
+  const g = fakeGraph();
+  const { dir } = testDir(name);
+  const planPath = join(dir, 'plan.json');
+  await planTo(g, planPath);
+  return { g, dir, planPath, stateDir: join(dir, 'state') };
+}
+
 async function failure(p: Promise<unknown>): Promise<unknown> {
   try {
     await p;
@@ -79,10 +88,7 @@ describe('masked phone numbers (an Authentication Administrator sign-in)', () =>
   });
 
   it("apply's pre-flight refuses before anything is sent when apply signs in as one that sees masked numbers (the plan's sign-in did not)", async () => {
-    const g = fakeGraph();
-    const { dir } = testDir('masked-apply');
-    const planPath = join(dir, 'plan.json');
-    await planTo(g, planPath);
+    const { g, dir, planPath } = await planned('masked-apply');
     const before = phonesOf(g);
     signInAs(g, 'authentication-administrator');
     g.emu.clearRequests();
@@ -93,11 +99,7 @@ describe('masked phone numbers (an Authentication Administrator sign-in)', () =>
   });
 
   it("a resume's wave re-read refuses before the wave is sent, saying the waves before it stand", async () => {
-    const g = fakeGraph();
-    const { dir } = testDir('masked-resume');
-    const planPath = join(dir, 'plan.json');
-    const stateDir = join(dir, 'state');
-    await planTo(g, planPath);
+    const { g, planPath, stateDir } = await planned('masked-resume');
     const first = await applyFile(g, planPath, stateDir, { batchSize: 3, waves: 1 });
     expect(first.outcome.state).toBe('stopped');
     // Every user has a phone now (the rest of the waves' users too), read masked by the resume.
@@ -116,11 +118,7 @@ describe('masked phone numbers (an Authentication Administrator sign-in)', () =>
   });
 
   it('rollback refuses before sending anything: the numbers the run replaced are not "put back" as masked values Graph would refuse', async () => {
-    const g = fakeGraph();
-    const { dir } = testDir('masked-rollback');
-    const planPath = join(dir, 'plan.json');
-    const stateDir = join(dir, 'state');
-    await planTo(g, planPath);
+    const { g, planPath, stateDir } = await planned('masked-rollback');
     const applied = await applyFile(g, planPath, stateDir);
     expect(applied.outcome.state).toBe('completed');
     const after = phonesOf(g);
@@ -136,11 +134,7 @@ describe('masked phone numbers (an Authentication Administrator sign-in)', () =>
   });
 
   it("rollback's read-back of a phone write of unknown outcome refuses rather than taking it as not applied, journaling nothing", async () => {
-    const g = fakeGraph();
-    const { dir } = testDir('masked-readback');
-    const planPath = join(dir, 'plan.json');
-    const stateDir = join(dir, 'state');
-    await planTo(g, planPath);
+    const { g, planPath, stateDir } = await planned('masked-readback');
     const applied = await applyFile(g, planPath, stateDir);
     const journal = join(runDirs(stateDir)[0]!, 'journal.jsonl');
     // Cut after the last phone write journaled started: it was sent, and its answer lost.
