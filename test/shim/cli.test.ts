@@ -3,12 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
-import { runImportStore } from '../../src/shim/shim-operations.js';
 import { lockPathOf } from '../../src/shim/store-lock.js';
 import { journalPathOf } from '../../src/shim/shim-database.js';
 import { verify } from './http-client.js';
 import { runCli, runMain, startServeProcess } from './cli-process.js';
-import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, seed, tempDir } from './helpers.js';
+import { importIvanStore, RFC_SEED_SHA1, TEST_KEY_B64, tempDir } from './helpers.js';
 
 const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
 const env = { MFA_SHIM_KEY: TEST_KEY_B64 };
@@ -18,14 +17,7 @@ let store: string;
 beforeEach(async () => {
   tmp = tempDir();
   store = tmp.path('shim.store');
-  await runImportStore({
-    store,
-    key: TEST_KEY,
-    input: {
-      users: [{ username: 'ivan@contoso.com', enabled: true }],
-      tokens: [{ seed: seed({ serial: '20010003', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' }],
-    },
-  });
+  await importIvanStore(store);
 });
 afterEach(() => tmp.cleanup());
 

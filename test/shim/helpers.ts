@@ -121,3 +121,16 @@ export async function startTestService(store: string, clock: TestClock, extra: P
   const { DEFAULT_RULES } = await import('../../src/shim/rules.js');
   return startShimService({ store, key: TEST_KEY, host: '127.0.0.1', port: 0, rules: DEFAULT_RULES, rateLimit: { perSecond: 0, burst: 1 }, now: clock.now, ...extra });
 }
+
+/** A test store holding ivan's HOTP token (RFC 4226's seed, serial 20010003), and `others` with no token. */
+export async function importIvanStore(store: string, others: readonly string[] = []): Promise<void> {
+  const { runImportStore } = await import('../../src/shim/shim-operations.js');
+  await runImportStore({
+    store,
+    key: TEST_KEY,
+    input: {
+      users: ['ivan@contoso.com', ...others].map((username) => ({ username, enabled: true })),
+      tokens: [{ seed: seed({ serial: '20010003', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' }],
+    },
+  });
+}
