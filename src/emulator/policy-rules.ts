@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { errors, GraphError } from './graph-error.js';
 import type { ApiVersion } from './graph-request.js';
+import { TAP_MINUTES } from '../model/tap-lifetime.js';
 
 /**
  * What a PATCH of the authentication methods policy or of one method configuration may carry.
@@ -23,7 +24,8 @@ const featureConfiguration = z.strictObject({
   includeTarget: featureTarget.nullable().optional(),
   excludeTarget: featureTarget.nullable().optional(),
 });
-const minutes = z.number().int().min(10).max(43200);
+/** A TAP lifetime on its own; how the three hold together is checked on the merged configuration (tap-configuration.ts). */
+const minutes = z.number().int().min(TAP_MINUTES.min).max(TAP_MINUTES.max);
 const keyRestrictions = z.strictObject({
   isEnforced: bool.optional(),
   enforcementType: z.enum(['allow', 'block', 'unknownFutureValue']).optional(),

@@ -19,6 +19,7 @@ import {
 } from './state.js';
 import { UserError } from '../model/user-error.js';
 import { campaignProblems, configurationProblems } from './policy-targets.js';
+import { tapConfigurationProblems } from './tap-configuration.js';
 import { unsupportedGroupReason } from './rollout-rules.js';
 import { tenantDocumentSchema, type ParsedTenantDocument, type TenantDocument } from './tenant-schema.js';
 import { jsonSyntaxText } from '../model/json-syntax.js';
@@ -253,7 +254,7 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   // Targets name groups and users, known only now.
   for (const p of campaignProblems(state, state.policy)) problems.push(`$.authenticationMethodsPolicy.${p}`);
   for (const config of state.policy.authenticationMethodConfigurations) {
-    for (const p of configurationProblems(state, config)) problems.push(`$.authenticationMethodsPolicy.authenticationMethodConfigurations(${config.id}).${p}`);
+    for (const p of [...configurationProblems(state, config), ...tapConfigurationProblems(config)]) problems.push(`$.authenticationMethodsPolicy.authenticationMethodConfigurations(${config.id}).${p}`);
   }
 
   if (problems.length > 0) throw new TenantFileError(source, problems);

@@ -98,7 +98,7 @@ describe('--skip-stale and the tenant-wide objects', () => {
     const g = fakeGraph();
     const dir = join(tmp2.dir, 'policy');
     await planTo(g, `${dir}.plan`, { rolloutGroups: ['MFA Staged Rollout'] });
-    const tap = await g.raw.patch('/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass', { '@odata.type': '#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration', defaultLifetimeInMinutes: 30 });
+    const tap = await g.raw.patch('/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass', { '@odata.type': '#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration', defaultLifetimeInMinutes: 120 });
     expect(tap.status).toBeLessThan(300);
     g.emu.clearRequests();
     await expect(applyFile(g, `${dir}.plan`, dir, { skipStale: true })).rejects.toThrow(/the authentication methods policy or the cutover: --skip-stale leaves out users, not these/);

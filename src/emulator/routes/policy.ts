@@ -4,6 +4,7 @@ import { errors } from '../graph-error.js';
 import { campaignProblems, configurationProblems } from '../policy-targets.js';
 import { mergePatch, validateConfigurationPatch, validatePolicyPatch } from '../policy-rules.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
+import { tapConfigurationProblems } from '../tap-configuration.js';
 import { collection, entity, NO_CONTENT } from './common.js';
 
 const POLICY = 'policies/authenticationMethodsPolicy';
@@ -84,7 +85,7 @@ function patchConfiguration(ctx: HandlerContext): HandlerResult {
   delete values['id'];
   const next = structuredClone(config);
   mergePatch(next, values);
-  refuseProblems(configurationProblems(ctx.state, next));
+  refuseProblems([...configurationProblems(ctx.state, next), ...tapConfigurationProblems(next, new Set(Object.keys(values)))]);
   const wasEnabled = isHardwareOathEnabled(ctx.state);
   mergePatch(config, values);
   noteHardwareOathChange(ctx.state, wasEnabled);
