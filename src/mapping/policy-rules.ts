@@ -1,5 +1,6 @@
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
 import { findConfig, policyAfter, type MethodConfig, type PolicyAfter } from '../model/method-policy.js';
+import { bypassLifetime } from './bypass-lifetime.js';
 import { mapSmsSignIn } from './sms-sign-in.js';
 import { isPublicRange, MAX_TRUSTED_IPS } from './trusted-ips.js';
 import type { DefaultMethod } from '../model/tenant.js';
@@ -180,7 +181,8 @@ function systemPreferredFinding(policy: Graph.AuthenticationMethodsPolicy, findi
 function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarget, seconds: number, changes: PolicyChange[], findings: Finding[]): void {
   const config = findConfig(policy, 'TemporaryAccessPass');
   const name = `authenticationMethodConfigurations/${config?.id ?? 'TemporaryAccessPass'}`;
-  const lifetime = Math.max(10, Math.ceil(seconds / 60));
+  const { minutes: lifetime, clamped } = bypassLifetime(seconds);
+  if (clamped) findings.push(clamped);
   const because = `MFA Server lets users start a one-time bypass of ${seconds} s; Temporary Access Pass is Entra's replacement (at least 10 minutes)`;
   const setting = `userPortal.allowOneTimeBypass: true, oneTimeBypassSeconds: ${seconds}`;
   // Targets as for every method the plan turns on: only the target group when it enables TAP, the
@@ -196,9 +198,13 @@ function mapBypass(policy: Graph.AuthenticationMethodsPolicy, target: PolicyTarg
   } else if (!before.some((t) => t.id === 'all_users' || t.id === target.id)) {
     changes.push({ target: name, property: 'includeTargets', before, after: [...before, wantTarget], rule: 'POL-TAP', because: `add ${target.displayName} to the targets`, setting });
   }
+  // Graph takes the default only between the minimum and the maximum (Graph's defaults 60 and 480 where
+  // the policy read gives none): the bound it passes moves with it, in the same PATCH.
   const min = (config?.minimumLifetimeInMinutes as number | null | undefined) ?? 60;
+  const max = (config?.maximumLifetimeInMinutes as number | null | undefined) ?? 480;
   const wanted = [
     ...(min > lifetime ? [{ property: 'minimumLifetimeInMinutes', before: config?.minimumLifetimeInMinutes ?? null, after: lifetime, because: 'the minimum lifetime must not exceed the default lifetime' }] : []),
+    ...(max < lifetime ? [{ property: 'maximumLifetimeInMinutes', before: config?.maximumLifetimeInMinutes ?? null, after: lifetime, because: 'the maximum lifetime must not be less than the default lifetime' }] : []),
     ...(config?.defaultLifetimeInMinutes !== lifetime ? [{ property: 'defaultLifetimeInMinutes', before: config?.defaultLifetimeInMinutes ?? null, after: lifetime, because }] : []),
     ...(config?.isUsableOnce !== true ? [{ property: 'isUsableOnce', before: config?.isUsableOnce ?? null, after: true, because: 'a bypass is one-time' }] : []),
   ];

@@ -72,7 +72,8 @@ export const RULES = {
   'POL-AUTHENTICATOR': 'Mobile app allowed or in use -> Microsoft Authenticator enabled for the target group.',
   'POL-AUTHENTICATOR-OTP': 'Mobile app OATH passcode -> Authenticator OTP codes allowed (isSoftwareOathEnabled).',
   'POL-HARDWARE-OATH': 'OATH tokens allowed or in use -> hardware OATH tokens enabled for the target group.',
-  'POL-TAP': 'User-initiated one-time bypass -> Temporary Access Pass enabled, one-time use, lifetime from the bypass time (at least 10 minutes); where TAP is already on for others, the target group is added and its settings, which are every TAP user\'s, are kept and reported.',
+  'POL-TAP': 'User-initiated one-time bypass -> Temporary Access Pass enabled, one-time use, default lifetime from the bypass time (in whole minutes, rounded up; POL-TAP-LIFETIME); the minimum lifetime is lowered, or the maximum raised, in the same PATCH where the default would pass it, as Graph takes a default only between the two; where TAP is already on for others, the target group is added and its settings, which are every TAP user\'s, are kept and reported.',
+  'POL-TAP-LIFETIME': 'A bypass time outside the lifetimes Graph takes for a Temporary Access Pass (10 to 43200 minutes, 30 days) is clamped to them and reported (tap-lifetime-clamped): info for a bypass of under 10 minutes (the pass outlives it), a warning for one of over 30 days (the pass ends before it would).',
   'POL-CAMPAIGN': 'User enrollment or mobile app activation allowed -> the Authenticator registration campaign is enabled for the target group.',
   'POL-REPORT-SUSPICIOUS': 'Fraud alert -> report suspicious activity enabled, with the reporting code; where it is already on for others (it takes one target), it is left as it is and reported.',
   'POL-USER-NOT-TARGETED':

@@ -62,9 +62,12 @@ import { packageVersion } from '../io/package-root.js';
  * is not an email address is not planned (EMAIL-INVALID, finding email-invalid): a 2.12 file that
  * plans one is an earlier version's. 2.14 holds the lines of 2.13, planned by a changed rule: with
  * --include-email, a tenant email method MFA Server's address replaces is warned of (EMAIL-REPLACE,
- * finding email-replaced): a 2.13 file that plans one is an earlier version's.
+ * finding email-replaced): a 2.13 file that plans one is an earlier version's. 2.15 holds the lines of
+ * 2.14, planned by changed rules: a one-time bypass raises TAP's maximum lifetime with a default above
+ * it (POL-TAP), where 2.14 left it for Graph to refuse, and one outside 10..43200 minutes is reported as
+ * clamped (POL-TAP-LIFETIME): a 2.14 file that plans either is an earlier version's.
  */
-export const PLAN_FILE_VERSION = '2.14';
+export const PLAN_FILE_VERSION = '2.15';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**

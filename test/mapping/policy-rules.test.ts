@@ -17,7 +17,7 @@ function defaultPolicy(): Graph.AuthenticationMethodsPolicy {
       { id: 'Sms', state: 'disabled', includeTargets: [{ id: 'all_users', targetType: 'group' }] } as Graph.AuthenticationMethodConfiguration,
       { id: 'Voice', state: 'disabled', isOfficePhoneAllowed: false, includeTargets: [{ id: 'all_users', targetType: 'group' }] } as Graph.AuthenticationMethodConfiguration,
       { id: 'HardwareOath', state: 'disabled', includeTargets: [] } as Graph.AuthenticationMethodConfiguration,
-      { id: 'TemporaryAccessPass', state: 'disabled', defaultLifetimeInMinutes: 60, minimumLifetimeInMinutes: 60, isUsableOnce: false, includeTargets: [] } as Graph.AuthenticationMethodConfiguration,
+      { id: 'TemporaryAccessPass', state: 'disabled', defaultLifetimeInMinutes: 60, minimumLifetimeInMinutes: 60, maximumLifetimeInMinutes: 480, isUsableOnce: false, includeTargets: [] } as Graph.AuthenticationMethodConfiguration,
     ],
   };
 }
@@ -98,6 +98,53 @@ describe('mapPolicy', () => {
     const r = mapPolicy({ userPortal: { allowOneTimeBypass: true, oneTimeBypassSeconds: seconds } }, none, defaultPolicy(), ALL_USERS);
     const tap = Object.fromEntries(r.changes.filter((c) => c.target.endsWith('TemporaryAccessPass')).map((c) => [c.property, c.after]));
     expect(tap).toMatchObject({ state: 'enabled', defaultLifetimeInMinutes: minutes, minimumLifetimeInMinutes: minutes, isUsableOnce: true });
+  });
+
+  const tapChanges = (r: ReturnType<typeof mapPolicy>) => r.changes.filter((c) => c.target.endsWith('TemporaryAccessPass') && /LifetimeInMinutes$/.test(c.property)).map((c) => [c.property, c.before, c.after]);
+  const bypass = (seconds: number, policy = defaultPolicy()) => mapPolicy({ userPortal: { allowOneTimeBypass: true, oneTimeBypassSeconds: seconds } }, none, policy, ALL_USERS);
+
+  /** Found by a Graph-contract review: a 36000 s bypass planned default 600 with the maximum left at 480, which Graph refuses. */
+  it('raises the maximum lifetime with a default above it, and lowers the minimum with one below it, each with its before and after', () => {
+    expect(tapChanges(bypass(36000))).toEqual([
+      ['maximumLifetimeInMinutes', 480, 600],
+      ['defaultLifetimeInMinutes', 60, 600],
+    ]);
+    expect(bypass(36000).changes.find((c) => c.property === 'maximumLifetimeInMinutes')).toMatchObject({ rule: 'POL-TAP', because: 'the maximum lifetime must not be less than the default lifetime', setting: 'userPortal.allowOneTimeBypass: true, oneTimeBypassSeconds: 36000' });
+    // Within both bounds: neither moves.
+    expect(tapChanges(bypass(7200))).toEqual([['defaultLifetimeInMinutes', 60, 120]]);
+    // Exactly the maximum: no change to it.
+    expect(tapChanges(bypass(480 * 60))).toEqual([['defaultLifetimeInMinutes', 60, 480]]);
+    expect(tapChanges(bypass(1200))).toEqual([
+      ['minimumLifetimeInMinutes', 60, 20],
+      ['defaultLifetimeInMinutes', 60, 20],
+    ]);
+    // Where TAP is already on for others, the maximum MFA Server's bypass would need is said, not set.
+    const policy = defaultPolicy();
+    Object.assign(policy.authenticationMethodConfigurations![4]!, { state: 'enabled', includeTargets: [{ id: 'g-helpdesk', targetType: 'group' }] });
+    const kept = mapPolicy({ userPortal: { allowOneTimeBypass: true, oneTimeBypassSeconds: 36000 } }, none, policy, group);
+    expect(tapChanges(kept)).toEqual([]);
+    expect(kept.findings.find((f) => f.code === 'tap-settings-kept')?.message).toMatch(/would give maximumLifetimeInMinutes 600, defaultLifetimeInMinutes 600, isUsableOnce true/);
+  });
+
+  it.each([
+    [300, 10, 'info', /lasts 300 s, less than the 10 minutes a Temporary Access Pass lasts at least/],
+    [540, 10, 'info', /lasts 540 s/],
+    [43200 * 60 + 1, 43200, 'warning', /lasts 2592001 s \(43201 minutes\), more than the 43200 minutes \(30 days\)/],
+    [10_000_000, 43200, 'warning', /ends before the bypass it replaces would/],
+  ] as const)('clamps a %i s bypass to %i minutes and says so (%s)', (seconds, minutes, severity, message) => {
+    const r = bypass(seconds);
+    const after = Object.fromEntries(tapChanges(r).map(([p, , a]) => [p, a]));
+    expect(after['defaultLifetimeInMinutes']).toBe(minutes);
+    // The bounds Graph needs around it move too: never past 10..43200.
+    if (minutes === 43200) expect(after['maximumLifetimeInMinutes']).toBe(43200);
+    else expect(after['minimumLifetimeInMinutes']).toBe(10);
+    expect(r.findings.filter((f) => f.code === 'tap-lifetime-clamped')).toEqual([{ severity, code: 'tap-lifetime-clamped', rule: 'POL-TAP-LIFETIME', message: expect.stringMatching(message) }]);
+  });
+
+  it('does not call a bypass Graph takes as it is clamped: 541 s and up to 30 days', () => {
+    for (const seconds of [541, 600, 601, 43200 * 60]) expect(bypass(seconds).findings.filter((f) => f.code === 'tap-lifetime-clamped')).toEqual([]);
+    // Rounded up to whole minutes: a pass never ends before the bypass would.
+    expect(tapChanges(bypass(601)).find(([p]) => p === 'defaultLifetimeInMinutes')?.[2]).toBe(11);
   });
 
   it('maps self-service enrolment to the registration campaign and fraud alert to report suspicious activity', () => {
