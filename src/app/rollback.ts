@@ -12,8 +12,10 @@ export interface RollbackRequest {
   runId: string;
   stateDir?: string;
   force: boolean;
-  /** Roll back although later apply runs on the tenant are still in effect. */
+  /** Roll back although later apply runs on the tenant are still in effect (that rule alone). */
   outOfOrder?: boolean;
+  /** Take methods all the same from users it leaves switched to Entra MFA with none they can use (RollbackDeps). */
+  leaveSwitchedWithoutMethod?: boolean;
   concurrency: number;
   connect: (runGraphRoot: string | undefined) => GraphClient;
   signal?: AbortSignal;
@@ -41,6 +43,7 @@ export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: Roll
     concurrency: req.concurrency,
     force: req.force,
     outOfOrder: req.outOfOrder ?? false,
+    leaveSwitchedWithoutMethod: req.leaveSwitchedWithoutMethod ?? false,
     ...(req.log ? { log: req.log } : {}),
     ...(req.signal ? { signal: req.signal } : {}),
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),

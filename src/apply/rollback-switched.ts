@@ -16,6 +16,12 @@ import { othersLeftWithout } from './rollback-others.js';
  */
 export const STILL_SWITCHED = 'still switched to Entra MFA by';
 
+/**
+ * The flag that consents to taking methods all the same from users a rollback leaves switched to Entra
+ * MFA with none they can use: its own, apart from --out-of-order (the newest-first rule alone).
+ */
+export const LEAVE_SWITCHED = '--leave-switched-without-method';
+
 /** A journaled error that says the undo was left in place for a user still switched to Entra MFA. */
 export const isStillSwitchedError = (error: string | undefined) => error?.startsWith(`${STILL_SWITCHED} `) ?? false;
 

@@ -23,7 +23,7 @@ import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 import { settleUnknownOutcomes, unknownOutcomes } from './rollback-settle.js';
-import { isStillSwitchedError, METHOD_REMOVALS, othersText, stillSwitched, type StillSwitched } from './rollback-switched.js';
+import { isStillSwitchedError, LEAVE_SWITCHED, METHOD_REMOVALS, othersText, stillSwitched, type StillSwitched } from './rollback-switched.js';
 
 export interface RollbackOutcome {
   runId: string;
@@ -53,7 +53,8 @@ export interface RollbackOutcome {
   /**
    * Undos left in place because their user is still switched to Entra MFA once the cutover's undo is
    * done (rollback-switched.ts): the user's method removals, the methods policy's parts they need.
-   * Sent by a later `rollback` of this rollback once the users are not switched, or with --out-of-order.
+   * Sent by a later `rollback` of this rollback once the users are not switched, or with
+   * --leave-switched-without-method.
    */
   stillSwitched: Unreversible[];
   /** The users those undos were left in place for in this pass, with what switches them. */
@@ -64,6 +65,13 @@ export interface RollbackOutcome {
    * (at least, with `unread` users not read once every such undo was left), what switches them.
    */
   stillSwitchedOthers?: { first: string[]; count: number; by: string[]; unread: number };
+  /**
+   * What --leave-switched-without-method took in this pass that would otherwise have been left in
+   * place: the run's users still switched, the users outside the run the methods policy's undo leaves
+   * with no method they can use, or `unread` (why who is still switched could not be read). Said in
+   * the summary, not only as a warning while it happens.
+   */
+  leftWithoutMethod?: { users: { user: string; by: string }[]; others?: NonNullable<StillSwitched['others']>; unread?: string };
   counts: Record<OpState, number>;
   stats: ExecStats;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
@@ -75,8 +83,15 @@ export interface RollbackDeps {
   stateDir: string;
   concurrency: number;
   force: boolean;
-  /** Roll back although later changes rest on it: later apply runs still in effect, a federation made to reject the IdP's MFA since. */
+  /** Roll back although later apply runs on the tenant are still in effect (the newest-first rule alone). */
   outOfOrder?: boolean;
+  /**
+   * Take methods all the same from users it leaves switched to Entra MFA with none they can use: the
+   * run's users the staged rollout still switches, users outside the run by the methods policy's undo,
+   * users of a domain made to reject the federated IdP's MFA since. A consent of its own, not implied
+   * by outOfOrder (a black-box test followed the refusal's "add --out-of-order" and locked two users out).
+   */
+  leaveSwitchedWithoutMethod?: boolean;
   log?: (line: string) => void;
   signal?: AbortSignal;
   onRun?: (runId: string) => void;
@@ -215,7 +230,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     // later would leave a chain that verifies, so the rollback records where it ended (runs verify checks it).
     const undoneJournal = await journalTip(applyDir);
     const { inverses: built, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
-    if (!deps.outOfOrder) await refuseUnderForeignFederation(deps, built, plan);
+    if (!deps.leaveSwitchedWithoutMethod) await refuseUnderForeignFederation(deps, built, plan);
     // Objects changed since the run are not overwritten (unless --force).
     const snapshot = await readTenantFor(deps.client, built, deps.concurrency, unreversible, byId.values(), read);
     // A token whose device id the run's journal lacks is looked up by its serial, never taken as gone for that alone.
@@ -245,7 +260,9 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       graph: deps.client.root,
       tenant,
       identity: { appId: identity.appId, upn: identity.upn },
-      options: { force: deps.force, ...(deps.outOfOrder ? { outOfOrder: true } : {}) },
+      // Both consents, always recorded: a journal with outOfOrder and no leaveSwitchedWithoutMethod is
+      // one started when --out-of-order also took methods from users still switched (refuseOldOutOfOrder).
+      options: { force: deps.force, ...(deps.outOfOrder ? { outOfOrder: true } : {}), leaveSwitchedWithoutMethod: deps.leaveSwitchedWithoutMethod === true },
       totalOps: inverses.length,
     });
     deps.onRun?.(runId);
@@ -281,7 +298,9 @@ async function runHeader(runDir: string): Promise<RunHeader> {
  * (the methods policy it enabled, the staged rollout policy it created, the methods whose users a later
  * federation change sent to Entra): undoing this one under it would leave users switched to Entra MFA
  * with no method, or switched back unawares. Refused, naming those runs, while any is still in effect
- * (something done, not completely rolled back); `--out-of-order` rolls back anyway.
+ * (something done, not completely rolled back); `--out-of-order` rolls back anyway. It lifts this rule
+ * alone: what would leave users switched to Entra MFA with no method stays in place without
+ * `--leave-switched-without-method`.
  */
 export function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyRunId: string, stateDir: string): void {
   const byId = new Map(runs.map((r) => [r.id, r]));
@@ -323,7 +342,7 @@ export function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyR
   throw new UserError(
     `run ${applyRunId} is not the newest run in effect on this tenant: ${later.length === 1 ? 'a run' : `${later.length} runs`} made after it ${later.length === 1 ? 'is' : 'are'} not rolled back: ${named.join('; ')}. ` +
       `What ${later.length === 1 ? 'it does' : 'they do'} may rest on what run ${applyRunId} set up (the methods policy it enabled, the staged rollout policy it created, users' methods that a later federation change relies on), ` +
-      `so ${next}; to roll back run ${applyRunId} anyway, add --out-of-order`,
+      `so ${next}; to roll back run ${applyRunId} anyway, add --out-of-order (it lifts this rule alone: what the rollback would take from users the staged rollout still switches to Entra MFA, leaving them no method they can use, stays in place unless ${LEAVE_SWITCHED} is added too)`,
   );
 }
 
@@ -363,12 +382,32 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
     return `${d.id} (${users.length} user(s): ${users.slice(0, 5).join(', ')}${users.length > 5 ? ', ...' : ''})`;
   });
   throw new UserError(
-    `${named.join('; ')}: the domain's federation rejects the federated IdP's MFA now, which neither this run nor its plan's read of the tenant did (another operator's run, or an admin, since): Entra does the MFA of every user of it, and this rollback would take cloud methods away from them, leaving those with no other method unable to sign in. Put the domain's federation back first (a rollback of the run that set it, or the admin center), or add --out-of-order to roll back anyway`,
+    `${named.join('; ')}: the domain's federation rejects the federated IdP's MFA now, which neither this run nor its plan's read of the tenant did (another operator's run, or an admin, since): Entra does the MFA of every user of it, and this rollback would take cloud methods away from them, leaving those with no other method unable to sign in. Put the domain's federation back first (a rollback of the run that set it, or the admin center), or add ${LEAVE_SWITCHED} to roll back anyway, leaving those users with nothing to sign in with (--out-of-order does not: it lifts the newest-first rule alone)`,
   );
 }
 
 /** The start time a run id begins with (`20261128T101500Z-3f2a9c1d`: to the second). */
 const idTime = (id: string): string => id.split('-')[0] ?? id;
+
+/**
+ * A rollback started with --out-of-order when that flag also took methods from users it left switched
+ * to Entra MFA with none they can use (its journal records outOfOrder, and no leaveSwitchedWithoutMethod):
+ * that consent was given to a flag that no longer means it, and may not have been meant (a black-box
+ * test followed a refusal's "add --out-of-order" and locked two users out). Refused, before anything is
+ * read or sent, until the finish says which it means: --out-of-order (the newest-first rule lifted, as
+ * recorded; users still switched keep what they need) or --leave-switched-without-method (as it was started).
+ */
+function refuseOldOutOfOrder(header: RunHeader, rollbackRunId: string, deps: RollbackDeps): void {
+  const recorded = header.options as { outOfOrder?: boolean; leaveSwitchedWithoutMethod?: boolean } | undefined;
+  if (recorded?.outOfOrder !== true || recorded.leaveSwitchedWithoutMethod !== undefined) return;
+  if (deps.outOfOrder || deps.leaveSwitchedWithoutMethod) return;
+  const again = (...flags: string[]) => cliCommand(['rollback', rollbackRunId, ...(deps.force ? ['--force'] : []), ...flags, '--state-dir', deps.stateDir]);
+  throw new UserError(
+    `rollback ${rollbackRunId} was started with --out-of-order when that flag also took methods from users it left switched to Entra MFA with no method they can use (and rolled back past a domain made to reject the federated IdP's MFA); it now lifts the newest-first rule alone, and that consent is ${LEAVE_SWITCHED}. ` +
+      `Nothing was read or sent. Say which you mean: ${again('--out-of-order')} finishes it leaving what those users need in place (named; exit 3), ` +
+      `or ${again('--out-of-order', LEAVE_SWITCHED)} finishes it as it was started, taking their methods all the same`,
+  );
+}
 
 /** Finishes an interrupted rollback run. */
 export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps): Promise<RollbackOutcome> {
@@ -379,6 +418,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     if (v.end?.state === 'completed') throw new UserError(`run ${rollbackRunId} is a rollback that completed: nothing is left to undo`);
   };
   refuseCompleted(seen);
+  refuseOldOutOfOrder(seen.header, rollbackRunId, deps);
   const applyDir = join(deps.stateDir, 'runs', seen.header.rollbackOf);
   const seenRun = seen.header.tenant ? undefined : await runHeader(applyDir);
   const tenant = await bindTenant(deps.client, seen.header.tenant ?? seenRun?.tenant ?? (await openRunPlan(applyDir, await readRun(applyDir))).header.tenant);
@@ -390,7 +430,10 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     refuseCompleted(view);
     // Newest first here too: an apply made since this rollback stopped may rest on what is left to undo
     // (one started with --out-of-order goes on as it was started).
-    const outOfOrder = deps.outOfOrder || (view.header.options as { outOfOrder?: boolean }).outOfOrder === true;
+    const recorded = view.header.options as { outOfOrder?: boolean; leaveSwitchedWithoutMethod?: boolean };
+    const outOfOrder = deps.outOfOrder || recorded.outOfOrder === true;
+    // Recorded at its start, or given now; an old journal's --out-of-order is not taken for it (refuseOldOutOfOrder).
+    const leaveSwitchedWithoutMethod = deps.leaveSwitchedWithoutMethod || recorded.leaveSwitchedWithoutMethod === true;
     if (!outOfOrder) {
       read.step(`reading the journals of the state folder (run ${seen.header.rollbackOf}'s and the others')`);
       refuseWhileLaterRunsInEffect(await listRuns(deps.stateDir), seen.header.rollbackOf, deps.stateDir);
@@ -415,7 +458,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const isGone = (x: Unreversible) => goneBefore.some((g) => g.target === x.target && (g.user ?? '').toLowerCase() === (x.user ?? '').toLowerCase());
     const notReversible = unreversible.filter((x) => !isGone(x));
     // The tenant's federation is read again too: time has passed since the rollback stopped.
-    if (!outOfOrder) await refuseUnderForeignFederation(deps, inverses.filter((o) => view.ops.get(o.id)?.state !== 'done'), plan);
+    if (!leaveSwitchedWithoutMethod) await refuseUnderForeignFederation(deps, inverses.filter((o) => view.ops.get(o.id)?.state !== 'done'), plan);
     // Objects changed since are left alone when a rollback is finished too (time has passed since it
     // stopped): what is left to undo is compared again where this rollback has not yet touched the
     // object (a token it deactivated is no longer as the run left it, by its own doing). Of the
@@ -461,12 +504,13 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     const journal = await Journal.append(rollbackDir, goOnWith(rollbackDir, 'rollback'));
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
     await journal.beforeHandOver(async () => {
-      await journal.resumed({ appId: identity.appId, upn: identity.upn }, deps.force ? { force: true } : {});
+      // What was given to this pass, for the record (the start's header is what later passes go on with).
+      await journal.resumed({ appId: identity.appId, upn: identity.upn }, { ...(deps.force ? { force: true } : {}), ...(deps.outOfOrder ? { outOfOrder: true } : {}), ...(deps.leaveSwitchedWithoutMethod ? { leaveSwitchedWithoutMethod: true } : {}) });
       if (skipped.length > 0) await journal.ops(skipped);
     });
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
-    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder });
+    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder, leaveSwitchedWithoutMethod });
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: [...stillLeft, ...changed].map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -520,6 +564,7 @@ async function executeRollback(
     if (cutover.length > 0) record(await executor.run(cutover, before));
     let switched: RollbackOutcome['stillSwitchedUsers'] = [];
     let others: StillSwitched['others'];
+    let leftWithoutMethod: RollbackOutcome['leftWithoutMethod'];
     let toSend = rest;
     // Interrupted: the rest is left pending (nothing more is read or sent).
     if (rest.length > 0 && !executor.wasInterrupted) {
@@ -533,7 +578,8 @@ async function executeRollback(
       } else {
         const doneNow = new Set(cutover.filter((o) => statuses.get(o.id) === 'done').map((o) => o.id));
         // A read that fails stops the rollback here, before any method is touched (finished by a rollback of
-        // it); with --out-of-order, which takes them all the same, it goes on, said.
+        // it); with --leave-switched-without-method, which takes them all the same, it goes on, said.
+        const leave = deps.leaveSwitchedWithoutMethod === true;
         const onRead = (what: string, done?: number, total?: number) => {
           reading = true;
           readSteps(deps).step(what, done, total);
@@ -542,14 +588,16 @@ async function executeRollback(
           .finally(() => (reading = false))
           .catch((err: unknown) => {
           // Read after the cutover's undos: the refusal says what of this pass was sent.
-          if (err instanceof MaskedPhoneError && !deps.outOfOrder) throw err.after(`${doneNow.size > 0 ? "the staged rollout's undos were sent, and " : ''}no method was touched; then go on with ${cliCommand(['rollback', runId, '--state-dir', deps.stateDir])}`);
-          if (!deps.outOfOrder) throw err;
-          deps.log?.(`Warning: --out-of-order: which users of the run the staged rollout still switches to Entra MFA could not be read (${(err as Error).message}): their methods are taken all the same`);
+          if (err instanceof MaskedPhoneError && !leave) throw err.after(`${doneNow.size > 0 ? "the staged rollout's undos were sent, and " : ''}no method was touched; then go on with ${cliCommand(['rollback', runId, '--state-dir', deps.stateDir])}`);
+          if (!leave) throw err;
+          deps.log?.(`Warning: ${LEAVE_SWITCHED}: which users of the run the staged rollout still switches to Entra MFA could not be read (${(err as Error).message}): their methods are taken all the same`);
+          leftWithoutMethod = { users: [], unread: (err as Error).message };
           return { holds: new Map<string, string>(), users: [] } as StillSwitched;
         });
-        if (found.holds.size > 0 && deps.outOfOrder) {
-          if (found.users.length > 0) deps.log?.(`Warning: --out-of-order: ${found.users.length} user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: ${found.users.slice(0, 5).map((u) => `${u.user} (by ${u.by})`).join(', ')}${found.users.length > 5 ? ', ...' : ''}`);
-          if (found.others) deps.log?.(`Warning: --out-of-order: ${othersText(found.others)} still switched to Entra MFA (by ${found.others.by.join(' and ')}) are left with no method they can use by the methods policy's undo: ${found.others.first.join(', ')}${found.others.count > found.others.first.length ? ', ...' : ''}`);
+        if (found.holds.size > 0 && leave) {
+          leftWithoutMethod = { users: found.users, ...(found.others ? { others: found.others } : {}) };
+          if (found.users.length > 0) deps.log?.(`Warning: ${LEAVE_SWITCHED}: ${found.users.length} user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: ${found.users.slice(0, 5).map((u) => `${u.user} (by ${u.by})`).join(', ')}${found.users.length > 5 ? ', ...' : ''}`);
+          if (found.others) deps.log?.(`Warning: ${LEAVE_SWITCHED}: ${othersText(found.others)} still switched to Entra MFA (by ${found.others.by.join(' and ')}) are left with no method they can use by the methods policy's undo: ${found.others.first.join(', ')}${found.others.count > found.others.first.length ? ', ...' : ''}`);
         } else if (found.holds.size > 0) {
           const held: OpRecord[] = [...found.holds].map(([op, error]) => ({ op, state: 'skipped', error }));
           await journal.ops(held);
@@ -585,7 +633,7 @@ async function executeRollback(
       .map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource, reason: (results.get(o.id) ?? before.get(o.id))?.error ?? 'failed' }));
     const cutoverUndone = inverses.filter((o) => CUTOVER_UNDOS.has(o.kind) && statuses.get(o.id) === 'done' && before.get(o.id)?.result?.goneAlready !== true).map((o) => ({ kind: o.kind, target: o.resource }));
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
-    const held = { stillSwitched: stillSwitchedNow, stillSwitchedUsers: switched, ...(others ? { stillSwitchedOthers: others } : {}) };
+    const held = { stillSwitched: stillSwitchedNow, stillSwitchedUsers: switched, ...(others ? { stillSwitchedOthers: others } : {}), ...(leftWithoutMethod ? { leftWithoutMethod } : {}) };
     if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, cutoverUndone, ...held, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);

@@ -193,9 +193,10 @@ Examples:
     .description('Undo what an apply run did, newest first, against the tenant it ran on: delete what it created, restore what it updated and the previous default method, deactivate the tokens it activated, put the policy back. Objects changed since the run are reported, not overwritten, unless --force.')
     .option('--state-dir <dir>', 'the run\'s state folder (default: look in every tenant folder of the state base)')
     .option('--force', 'also overwrite objects changed in the tenant since the run', false)
+    .option('--out-of-order', 'roll back this run although apply runs made after it are still in effect (refused without this); this rule alone: it takes no method from users left switched to Entra MFA', false)
     .option(
-      '--out-of-order',
-      'roll back this run although later changes rest on it: apply runs made after it still in effect, or a domain of its users made to reject the federated IdP\'s MFA since (refused without this), or users the staged rollout still switches to Entra MFA once its cutover is undone (their methods, and the methods policy\'s parts that would leave them with none they can use, the run\'s users or others, are left in place without this)',
+      '--leave-switched-without-method',
+      'take the methods all the same from users this rollback leaves switched to Entra MFA with none they can use: the run\'s users the staged rollout still switches once its cutover is undone, users outside the run by the methods policy\'s undo (left in place without this, exit 3), and users of a domain made to reject the federated IdP\'s MFA since (refused without this)',
       false,
     );
   addConsistencyWindowOption(addGraphOptions(rollback, 'Graph root: the one the run wrote to (the default; another is refused)'))
@@ -204,25 +205,31 @@ Examples:
       `
 Exit status: 0 every undo Graph allows was done (what it cannot undo, a default method set where the user had none and the
 phone behind it, is listed, not attempted); 3 something was left: failed (rollback the same id again), changed since the run (only --force overwrites it),
-or kept for users still switched to Entra MFA (rollback the same id again once they are not; --out-of-order takes it all the same);
-1 error (a run already rolled back, a later run still in effect, wrong tenant); 130 or 143 interrupted.
-Runs are rolled back newest first: one with later apply runs on the tenant still in effect is refused,
-naming them, unless --out-of-order; so is one that would take methods from users of a domain made to
-reject the federated IdP's MFA since the run.
+or kept for users still switched to Entra MFA (rollback the same id again once they are not;
+--leave-switched-without-method takes it all the same); 1 error (a run already rolled back, a later run still
+in effect, wrong tenant); 130 or 143 interrupted.
+Two consents, apart: runs are rolled back newest first, and one with later apply runs on the tenant
+still in effect is refused, naming them, unless --out-of-order; what would leave users switched to
+Entra MFA with no method they can use is left in place (or, for a domain made to reject the federated
+IdP's MFA since the run, refused) unless --leave-switched-without-method, with or without --out-of-order.
+A rollback started with --out-of-order by an older version (when it meant both) is finished only once
+one of them is given again (the refusal says which does what).
 
 Examples:
   $ mfa-migrate runs
   $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d
-  $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d --force`,
+  $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d --force
+  $ mfa-migrate rollback 20261128T101500Z-3f2a9c1d --out-of-order      # a later run is still in effect; users still switched keep what they need
+  $ mfa-migrate rollback 20261130T090000Z-7c1e0b2a --leave-switched-without-method   # a rollback that left methods for users still switched: take them all the same, leaving those users with nothing to sign in with`,
     )
-    .action(async (runId: string, opts: GraphCliOptions & { stateDir?: string; force: boolean; outOfOrder: boolean }) => {
+    .action(async (runId: string, opts: GraphCliOptions & { stateDir?: string; force: boolean; outOfOrder: boolean; leaveSwitchedWithoutMethod: boolean }) => {
       const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
       let current: { runId: string; stateDir: string } | undefined;
       // The command that goes on with a rollback run, with the options it was given.
       const goOn = (id: string, where: typeof opts) => commandHint(['rollback', id, ...(opts.force ? ['--force'] : [])], where);
       const interrupts = watchInterrupts(say, () => current && goOn(current.runId, { ...opts, stateDir: current.stateDir }));
       try {
-        const request = { runId, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), force: opts.force, outOfOrder: opts.outOfOrder, concurrency: opts.concurrency };
+        const request = { runId, ...(opts.stateDir ? { stateDir: opts.stateDir } : {}), force: opts.force, outOfOrder: opts.outOfOrder, leaveSwitchedWithoutMethod: opts.leaveSwitchedWithoutMethod, concurrency: opts.concurrency };
         const size = await operationsOfRun(runId, opts.stateDir);
         const progress = new Progress('rollback');
         const { outcome, stateDir } = await runJob(
@@ -235,7 +242,8 @@ Examples:
         // A resume that only meets what it left alone makes no progress: offer it only when it can do more.
         const hint = outcome.state !== 'completed' && outcome.resumable ? goOn(outcome.runId, opts) : undefined;
         const forceHint = opts.force ? undefined : commandHint(['rollback', outcome.runId, '--force'], opts);
-        const switchedHints = opts.outOfOrder ? undefined : { again: goOn(outcome.runId, opts), outOfOrder: commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : []), '--out-of-order'], opts) };
+        // Its own consent: --out-of-order (recorded, if given) does not take them.
+        const switchedHints = opts.leaveSwitchedWithoutMethod ? undefined : { again: goOn(outcome.runId, opts), leave: commandHint(['rollback', outcome.runId, ...(opts.force ? ['--force'] : []), '--leave-switched-without-method'], opts) };
         process.stdout.write(renderRollbackSummary(outcome, stateDir, hint, opts.stateDir, forceHint, switchedHints));
         process.exitCode = outcome.state === 'interrupted' ? SIGNAL_EXIT[interrupts.received() ?? 'SIGINT'] : outcome.state === 'completed' ? EXIT.ok : EXIT.partial;
       } catch (err) {

@@ -16,7 +16,7 @@ import { renderResultsCsv, resultsRun } from './views/results-csv.js';
 export type Job =
   | { kind: 'apply'; planFile: string; graph: GraphCliOptions; request: ApplyJobRequest; results: boolean }
   | { kind: 'resume'; graph: GraphCliOptions; request: { runId?: string; stateDir?: string; waves?: number }; results: boolean }
-  | { kind: 'rollback'; graph: GraphCliOptions; request: { runId: string; stateDir?: string; force: boolean; concurrency: number } };
+  | { kind: 'rollback'; graph: GraphCliOptions; request: { runId: string; stateDir?: string; force: boolean; outOfOrder?: boolean; leaveSwitchedWithoutMethod?: boolean; concurrency: number } };
 
 /** An apply's request as data: the use case's, less what is made where the job runs (the client, callbacks). */
 export type ApplyJobRequest = Omit<ApplyRequest, 'graph' | 'secretFiles' | 'signal' | 'onProgress' | 'log' | 'onRun'>;

@@ -2,7 +2,7 @@ import { addTo } from '../model/add-to.js';
 import { journalProblem, type JournalCheck, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
 import type { UserStatus } from '../plan/plan-file.js';
 import { isLeftAloneError } from '../apply/rollback-inverses.js';
-import { isStillSwitchedError } from '../apply/rollback-switched.js';
+import { isStillSwitchedError, LEAVE_SWITCHED } from '../apply/rollback-switched.js';
 import type { Operator } from '../apply/operator.js';
 import type { Finding } from '../mapping/finding.js';
 
@@ -311,7 +311,7 @@ function leftInPlace(notReversible: LeftInPlace[], ops: RunReportOperation[], ru
   const changed = ops.filter(isLeftAlone).map((o) => ({
     target: o.target,
     reason: isStillSwitchedError(o.error ?? undefined)
-      ? `${o.error}: left in place while they are (rollback ${runId} sends it once they are not; with --out-of-order, all the same)`
+      ? `${o.error}: left in place while they are (rollback ${runId} sends it once they are not; with ${LEAVE_SWITCHED}, all the same)`
       : `${o.error}: left alone (rollback --force overwrites it)`,
   }));
   return [...notReversible, ...changed];

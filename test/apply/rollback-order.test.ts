@@ -140,7 +140,7 @@ describe('rollback order', () => {
     expect(err.message).not.toMatch(/applied already/);
   });
 
-  it("is refused while a domain of the run's users rejects the federated IdP's MFA by another's doing (another folder's run, an admin), naming it, and so is finishing an interrupted rollback; --out-of-order rolls back anyway (a black-box test of two operators: the users were left with no method under Entra MFA)", async () => {
+  it("is refused while a domain of the run's users rejects the federated IdP's MFA by another's doing (another folder's run, an admin), naming it, and so is finishing an interrupted rollback; --leave-switched-without-method rolls back anyway, --out-of-order does not (a black-box test of two operators: the users were left with no method under Entra MFA)", async () => {
     const { g, dir, first } = await firstWave('state-8', { rolloutGroups: [ROLLOUT] });
     const stopped = new AbortController();
     stopped.abort();
@@ -148,12 +148,14 @@ describe('rollback order', () => {
     // Another operator, from another state folder, flips the federation of contoso.com.
     expect((await g.raw.patch(FEDERATION, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
     g.emu.clearRequests();
-    const refused = /^contoso\.com \(\d+ user\(s\): .*\): the domain's federation rejects the federated IdP's MFA now, which neither this run nor its plan's read of the tenant did .*or add --out-of-order to roll back anyway$/;
+    const refused = /^contoso\.com \(\d+ user\(s\): .*\): the domain's federation rejects the federated IdP's MFA now, which neither this run nor its plan's read of the tenant did .*or add --leave-switched-without-method to roll back anyway, leaving those users with nothing to sign in with \(--out-of-order does not: it lifts the newest-first rule alone\)$/;
     await expect(rollbackIn(g, dir, interrupted.outcome.runId)).rejects.toThrow(refused);
     // --force is not the way past it: that would also overwrite what others changed since the run.
     await expect(rollbackIn(g, dir, interrupted.outcome.runId, { force: true })).rejects.toThrow(refused);
+    // Nor is --out-of-order: the newest-first rule is all it lifts.
+    await expect(rollbackIn(g, dir, interrupted.outcome.runId, { outOfOrder: true })).rejects.toThrow(refused);
     expect(g.emu.requests().filter((r) => r.method !== 'GET')).toEqual([]);
-    expect((await rollbackIn(g, dir, interrupted.outcome.runId, { outOfOrder: true })).outcome.state).toBe('completed');
+    expect((await rollbackIn(g, dir, interrupted.outcome.runId, { leaveSwitchedWithoutMethod: true })).outcome.state).toBe('completed');
   });
 
   it('is not refused for a domain that rejected the IdP\'s MFA already when the plan read the tenant: the rollback puts the users back as they were (a review)', async () => {

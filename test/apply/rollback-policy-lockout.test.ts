@@ -63,7 +63,7 @@ describe("rollback's undo of the methods policy with users outside the run still
     expect(o.stillSwitchedOthers).toEqual({ count: 1, first: ['alice@contoso.com'], by: [`the group "${ROLLOUT}" of the staged rollout policy`], unread: 0 });
     const skipped = journalLines(join(stateDir, 'runs', o.runId)).flatMap((l) => l.ops ?? []).filter((r: Snapshot) => r.state === 'skipped' && String(r.error).startsWith('still switched'));
     expect(skipped.map((r: Snapshot) => r.error)).toEqual([reason, reason]);
-    const summary = renderRollbackSummary(o, stateDir, undefined, undefined, undefined, { again: `mfa-migrate rollback ${o.runId}`, outOfOrder: `mfa-migrate rollback ${o.runId} --out-of-order` });
+    const summary = renderRollbackSummary(o, stateDir, undefined, undefined, undefined, { again: `mfa-migrate rollback ${o.runId}`, leave: `mfa-migrate rollback ${o.runId} --leave-switched-without-method` });
     expect(summary).toContain(`Left in place: 1 user(s) outside the run is still switched to Entra MFA by the group "${ROLLOUT}" of the staged rollout policy and would have no method they can use: alice@contoso.com. What this rollback would take from them (the methods policy's parts they need) stays, 2 object(s)`);
     const report = await runReport(o.runId, stateDir);
     expect(report.policy.find((p) => p.target === 'authenticationMethodConfigurations/Sms')).toMatchObject({ state: 'skipped', error: reason });
@@ -130,12 +130,15 @@ describe("rollback's undo of the methods policy with users outside the run still
     expect(await lockedOut(g)).toEqual([]);
   });
 
-  it('--out-of-order sends it all the same, said', async () => {
+  it('--leave-switched-without-method sends it all the same, said; --out-of-order does not', async () => {
     const { g, stateDir, runId } = await bobAppliedThenAdded('lockout-out-of-order', ['alice@contoso.com']);
+    const held = await rollbackIn(g, stateDir, runId, { outOfOrder: true });
+    expect(held.outcome.stillSwitchedOthers?.first).toEqual(['alice@contoso.com']);
+    for (const id of ['Sms', 'Voice']) expect(await configState(g, id), id).toBe('enabled');
     const said: string[] = [];
-    const back = await rollbackIn(g, stateDir, runId, { outOfOrder: true, log: (l) => said.push(l) });
+    const back = await rollbackIn(g, stateDir, held.outcome.runId, { leaveSwitchedWithoutMethod: true, log: (l) => said.push(l) });
     expect(back.outcome.stillSwitched).toEqual([]);
-    expect(said).toContainEqual(expect.stringMatching(/^Warning: --out-of-order: 1 user\(s\) outside the run still switched to Entra MFA .*alice@contoso\.com/));
+    expect(said).toContainEqual(expect.stringMatching(/^Warning: --leave-switched-without-method: 1 user\(s\) outside the run still switched to Entra MFA .*alice@contoso\.com/));
     for (const id of ['Sms', 'Voice']) expect(await configState(g, id), id).toBe('disabled');
     expect(await lockedOut(g)).toEqual(['alice@contoso.com']);
   });

@@ -77,17 +77,17 @@ describe('rollback with users still switched to Entra MFA by a staged rollout it
     const skipped = journalLines(join(stateDir, 'runs', o.runId)).flatMap((l) => l.ops ?? []).filter((r: Snapshot) => r.state === 'skipped' && String(r.error).startsWith('still switched'));
     expect(skipped.length).toBeGreaterThanOrEqual(o.stillSwitched.length);
 
-    const summary = renderRollbackSummary(o, stateDir, undefined, undefined, undefined, { again: `mfa-migrate rollback ${o.runId}`, outOfOrder: `mfa-migrate rollback ${o.runId} --out-of-order` });
+    const summary = renderRollbackSummary(o, stateDir, undefined, undefined, undefined, { again: `mfa-migrate rollback ${o.runId}`, leave: `mfa-migrate rollback ${o.runId} --leave-switched-without-method` });
     expect(summary).toContain(`  left alone (user still switched to Entra MFA): grace@contoso.com hardwareOathMethods/20010001: ${BY_WAVE1}\n`);
     expect(summary).toContain(
       `Left in place: 5 user(s) of the run are still switched to Entra MFA by the group "${WAVE1}" of the staged rollout policy: alice@contoso.com, bob@contoso.com, carol@contoso.com, grace@contoso.com, niaj@contoso.com.`,
     );
-    expect(summary).toContain(`finish with: mfa-migrate rollback ${o.runId}; to take them all the same, leaving them with nothing to sign in with: mfa-migrate rollback ${o.runId} --out-of-order\n`);
+    expect(summary).toContain(`finish with: mfa-migrate rollback ${o.runId}; to take them all the same, leaving them with nothing to sign in with (--leave-switched-without-method; --out-of-order does not): mfa-migrate rollback ${o.runId} --leave-switched-without-method\n`);
 
     const report = await runReport(o.runId, stateDir);
     const grace = report.users.find((u) => u.user === 'grace@contoso.com')!;
     expect(grace.outcome).toBe('partly-undone');
-    expect(grace.left_in_place).toContainEqual({ target: 'hardwareOathMethods/20010001/assign-activate/deactivate', reason: `${BY_WAVE1}: left in place while they are (rollback ${o.runId} sends it once they are not; with --out-of-order, all the same)` });
+    expect(grace.left_in_place).toContainEqual({ target: 'hardwareOathMethods/20010001/assign-activate/deactivate', reason: `${BY_WAVE1}: left in place while they are (rollback ${o.runId} sends it once they are not; with --leave-switched-without-method, all the same)` });
     expect(report.policy.find((p) => p.target === 'authenticationMethodConfigurations/Sms')).toMatchObject({ state: 'skipped', error: expect.stringMatching(/^still switched to Entra MFA by .*alice@contoso\.com/) });
   });
 
@@ -105,12 +105,13 @@ describe('rollback with users still switched to Entra MFA by a staged rollout it
     expect(again.outcome.changedSince.map((c) => c.target)).toEqual(['featureRolloutPolicies/multiFactorAuthentication']);
   });
 
-  it('--out-of-order takes them all the same, said on stderr; --force deletes the policy (its users go back to MFA Server), and then takes them', async () => {
+  it('--leave-switched-without-method takes them all the same, said on stderr and in the outcome; --force deletes the policy (its users go back to MFA Server), and then takes them', async () => {
     const a = await appliedThenWave1Attached('switched-out-of-order');
     const said: string[] = [];
-    const forced = await rollbackIn(a.g, a.stateDir, a.runId, { outOfOrder: true, log: (l) => said.push(l) });
+    const forced = await rollbackIn(a.g, a.stateDir, a.runId, { leaveSwitchedWithoutMethod: true, log: (l) => said.push(l) });
     expect(forced.outcome.stillSwitched).toEqual([]);
-    expect(said).toContainEqual(expect.stringMatching(/^Warning: --out-of-order: 5 user\(s\) of the run still switched to Entra MFA lose the methods this rollback takes.*grace@contoso\.com \(by the group "MFA Migration Wave 1" of the staged rollout policy\)/));
+    expect(forced.outcome.leftWithoutMethod?.users.map((u) => u.user)).toContain('grace@contoso.com');
+    expect(said).toContainEqual(expect.stringMatching(/^Warning: --leave-switched-without-method: 5 user\(s\) of the run still switched to Entra MFA lose the methods this rollback takes.*grace@contoso\.com \(by the group "MFA Migration Wave 1" of the staged rollout policy\)/));
     expect(userOf(a.g, 'grace@contoso.com').methods.hardwareOath).toEqual([]);
     expect(await lockedOut(a.g)).toContain('grace@contoso.com');
 
@@ -220,12 +221,12 @@ describe('rollback with users still switched to Entra MFA by a staged rollout it
     expect(userOf(g, 'heidi@contoso.com').methods).toEqual(before);
     expect(g.operations().filter((r) => r.method !== 'GET' && !r.path.includes('featureRolloutPolicies'))).toEqual([]);
     const rollbackRun = readdirSync(join(stateDir, 'runs')).find((id) => id !== runId)!;
-    // With --out-of-order, which takes them all the same, an unreadable staged rollout does not stop it: said.
+    // With --leave-switched-without-method, which takes them all the same, an unreadable staged rollout does not stop it: said.
     const said: string[] = [];
     const { g: g2, stateDir: stateDir2, runId: runId2 } = await appliedThenWave1Attached('switched-read-fails-2');
     const fetch2: typeof g2.emu.fetch = async (input, init) => (String(input instanceof Request ? input.url : input).includes('/transitiveMembers') ? new Response('{"error":{"code":"Authorization_RequestDenied","message":"no"}}', { status: 403, headers: { 'content-type': 'application/json' } }) : g2.emu.fetch(input, init));
-    const forced = await rollbackIn(g2, stateDir2, runId2, { outOfOrder: true, log: (l) => said.push(l), connect: () => connectGraph({ graphUrl: g2.emu.url, fetch: fetch2, readOnly: false, concurrency: 4, retry: { capMs: 300 } }) });
-    expect(said).toContainEqual(expect.stringMatching(/^Warning: --out-of-order: which users of the run the staged rollout still switches to Entra MFA could not be read \(.*\): their methods are taken all the same$/));
+    const forced = await rollbackIn(g2, stateDir2, runId2, { leaveSwitchedWithoutMethod: true, log: (l) => said.push(l), connect: () => connectGraph({ graphUrl: g2.emu.url, fetch: fetch2, readOnly: false, concurrency: 4, retry: { capMs: 300 } }) });
+    expect(said).toContainEqual(expect.stringMatching(/^Warning: --leave-switched-without-method: which users of the run the staged rollout still switches to Entra MFA could not be read \(.*\): their methods are taken all the same$/));
     expect(userOf(g2, 'grace@contoso.com').methods.hardwareOath).toEqual([]);
     expect(forced.outcome.stillSwitched).toEqual([]);
     const done = await rollbackIn(g, stateDir, rollbackRun);

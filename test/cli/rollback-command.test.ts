@@ -161,7 +161,51 @@ describe('mfa-migrate rollback', () => {
     expect(r.stdout).toContain(
       `Left in place: 5 user(s) of the run are still switched to Entra MFA by the group "MFA Migration Wave 1" of the staged rollout policy: alice@contoso.com, bob@contoso.com, carol@contoso.com, grace@contoso.com, niaj@contoso.com. `,
     );
-    expect(r.stdout).toContain(`finish with: mfa-migrate rollback ${id} --state-dir ${state}; to take them all the same, leaving them with nothing to sign in with: mfa-migrate rollback ${id} --out-of-order --state-dir ${state}\n`);
+    expect(r.stdout).toContain(`finish with: mfa-migrate rollback ${id} --state-dir ${state}; to take them all the same, leaving them with nothing to sign in with (--leave-switched-without-method; --out-of-order does not): mfa-migrate rollback ${id} --leave-switched-without-method --state-dir ${state}\n`);
     expect(r.stdout).not.toContain('Resume with:');
+  });
+
+  it('--out-of-order lifts the newest-first rule alone: users of a later run still switched keep what they need (exit 3), named with --leave-switched-without-method, which takes them (a black-box test of the cutover)', async () => {
+    emu.reset();
+    const dir = mkdtempSync(join(tmpdir(), 'rollback-consents-'));
+    const state = join(dir, 'state');
+    const planApply = async (name: string, ...scope: string[]) => {
+      expect((await runMain(['plan', '--source', 'fixtures/contoso', ...SEEDS, ...scope, '--rollout-group', 'MFA Staged Rollout', '--graph-url', emu.url, '--out', join(dir, name)])).code).toBe(0);
+      const applied = await runMain(['apply', join(dir, name), '--graph-url', emu.url, '--state-dir', state]);
+      expect(applied.code, applied.stderr).toBe(0);
+    };
+    await planApply('a.plan', '--group', 'MFA Migration Wave 1');
+    writeFileSync(join(dir, 'users.txt'), 'dave@contoso.com\nfrank@contoso.com\n');
+    await planApply('b.plan', '--users', join(dir, 'users.txt'));
+    const [, a] = JSON.parse((await runMain(['runs', '--state-dir', state, '--format', 'json'])).stdout) as { id: string }[];
+    const refused = await runMain(['rollback', a!.id, '--state-dir', state]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`to roll back run ${a!.id} anyway, add --out-of-order (it lifts this rule alone: what the rollback would take from users the staged rollout still switches to Entra MFA, leaving them no method they can use, stays in place unless --leave-switched-without-method is added too)`);
+    const state_ = async (id: string) => ((await (await fetch(`${emu.url}/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/${id}`, { headers: { Authorization: 'Bearer t' } })).json()) as { state: string }).state;
+
+    const r = await runMain(['rollback', a!.id, '--out-of-order', '--state-dir', state]);
+    expect(r.code).toBe(3);
+    expect(await state_('Sms')).toBe('enabled');
+    expect(await state_('Voice')).toBe('enabled');
+    const id = /^Rollback (\S+) of run/.exec(r.stdout)![1]!;
+    expect(r.stdout).toContain('Left in place: 2 user(s) outside the run are still switched to Entra MFA by the group "MFA Staged Rollout" of the staged rollout policy and would have no method they can use: dave@contoso.com, frank@contoso.com.');
+    const leave = `mfa-migrate rollback ${id} --leave-switched-without-method --state-dir ${state}`;
+    expect(r.stdout).toContain(`to take them all the same, leaving them with nothing to sign in with (--leave-switched-without-method; --out-of-order does not): ${leave}\n`);
+    expect(r.stderr).not.toContain('Warning:');
+
+    const taken = await runMain(leave.split(' ').slice(1));
+    expect(await state_('Sms')).toBe('disabled');
+    expect(taken.stderr).toContain('Warning: --leave-switched-without-method: 2 user(s) outside the run still switched to Entra MFA');
+    expect(taken.stdout).toContain('Taken all the same (--leave-switched-without-method): 2 user(s) outside the run still switched to Entra MFA (by the group "MFA Staged Rollout" of the staged rollout policy) have no method they can use');
+  });
+
+  it('--help tells the two consents apart, with an example of each', async () => {
+    const help = await runMain(['rollback', '--help']);
+    expect(help.code).toBe(0);
+    const text = help.stdout.replace(/\s+/g, ' ');
+    expect(text).toContain('--out-of-order roll back this run although apply runs made after it are still in effect (refused without this); this rule alone: it takes no method from users left switched to Entra MFA');
+    expect(text).toContain('--leave-switched-without-method take the methods all the same from users this rollback leaves switched to Entra MFA with none they can use');
+    expect(help.stdout).toMatch(/\$ mfa-migrate rollback \S+ --out-of-order +#/);
+    expect(help.stdout).toMatch(/\$ mfa-migrate rollback \S+ --leave-switched-without-method +#/);
   });
 });

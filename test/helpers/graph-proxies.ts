@@ -46,8 +46,11 @@ export function refusing(g: FakeGraph, match: RegExp, on: { refuse: boolean }) {
   return connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } });
 }
 
-/** Rewrites each operation record of a journal with `edit`, and its hash chain as the journal writes it. */
-export function rechain(journal: string, edit: (op: Record<string, unknown>) => void): void {
+/**
+ * Rewrites each operation record of a journal with `edit` (and its header with `editHeader`: a journal
+ * as an older version wrote it), and its hash chain as the journal writes it.
+ */
+export function rechain(journal: string, edit: (op: Record<string, unknown>) => void, editHeader?: (header: Record<string, unknown>) => void): void {
   let previous = '';
   const lines = readFileSync(journal, 'utf8')
     .split('\n')
@@ -55,6 +58,7 @@ export function rechain(journal: string, edit: (op: Record<string, unknown>) => 
     .map((raw, i) => {
       const { hash: _h, ...line } = JSON.parse(raw) as Record<string, unknown>;
       if (i === 0) previous = String(line.planHash);
+      if (i === 0) editHeader?.(line);
       if (line.t === 'ops') for (const op of line.ops as Record<string, unknown>[]) edit(op);
       const body = JSON.stringify(line);
       previous = chainHash(previous, body);

@@ -1,7 +1,7 @@
 import { addTo } from '../../model/add-to.js';
 import type { ApplyOutcome } from '../../apply/run-apply.js';
 import type { RollbackOutcome } from '../../apply/run-rollback.js';
-import { othersText } from '../../apply/rollback-switched.js';
+import { LEAVE_SWITCHED, othersText } from '../../apply/rollback-switched.js';
 import { cliCommand } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
 
@@ -62,9 +62,9 @@ function newPlanLine(s: ApplyOutcome['staleUsers'], runId: string, given: string
  * `hint`: the command that goes on with the rollback, when one without --force can do more;
  * `forceHint`: the same with --force, offered when objects changed since the run were left alone;
  * `switchedHints`: the command that finishes it once its users still switched to Entra MFA are not,
- * and the same with --out-of-order, offered when what they need was left in place.
+ * and the same with --leave-switched-without-method, offered when what they need was left in place.
  */
-export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined, given?: string, forceHint?: string, switchedHints?: { again: string; outOfOrder: string }): string {
+export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint: string | undefined, given?: string, forceHint?: string, switchedHints?: { again: string; leave: string }): string {
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
@@ -84,6 +84,7 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
       ? [`Left alone: ${o.changedSince.length} object(s) changed since the run, which no rollback without --force touches. To put them back as the run found them, overwriting what was changed since: ${forceHint}`]
       : []),
     ...stillSwitchedLine(o, switchedHints),
+    ...leftWithoutMethodLine(o),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
 }
@@ -95,7 +96,7 @@ const whose = (x: { user?: string; target: string }) => x.user ?? (x.target.star
 const undosGone = (o: RollbackOutcome) => o.goneAlready.filter((x) => !x.notReversible).length;
 
 /** The users a rollback left methods to because the staged rollout still switches them, and the ways on. */
-function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; outOfOrder: string } | undefined): string[] {
+function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; leave: string } | undefined): string[] {
   const users = o.stillSwitchedUsers;
   if (o.stillSwitched.length === 0) return [];
   const by = [...new Set(users.map((u) => u.by))];
@@ -106,8 +107,23 @@ function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; outOfOrde
     ? `${othersText(others)} ${others.count === 1 && others.unread === 0 ? 'is' : 'are'} still switched to Entra MFA by ${others.by.join(' and ')} and would have no method they can use: ${others.first.join(', ')}${others.count > others.first.length ? `, and ${others.count - others.first.length}${others.unread > 0 ? ' or more' : ''} more` : ''}${others.unread > 0 ? ` (${others.unread} of them not read: every undo was left in place already)` : ''}`
     : undefined;
   const named = [ofRun, outside].filter((x) => x !== undefined).join('; ') || 'Users of the run are still switched to Entra MFA';
-  const ways = hints ? ` Once they are not (out of the group, or the staged rollout policy disabled${others ? `; or, outside the run, with another method they can use` : ''}), finish with: ${hints.again}; to take them all the same, leaving them with nothing to sign in with: ${hints.outOfOrder}` : '';
+  const ways = hints ? ` Once they are not (out of the group, or the staged rollout policy disabled${others ? `; or, outside the run, with another method they can use` : ''}), finish with: ${hints.again}; to take them all the same, leaving them with nothing to sign in with (${LEAVE_SWITCHED}; --out-of-order does not): ${hints.leave}` : '';
   return [`Left in place: ${named}. What this rollback would take from them (${ofRun ? "their methods, the methods policy's parts they need" : "the methods policy's parts they need"}) stays, ${o.stillSwitched.length} object(s): taken away, it could leave them with nothing to sign in with.${ways}`];
+}
+
+/**
+ * What --leave-switched-without-method took that would otherwise have been left in place: said in the
+ * summary too, not only as a warning while it happened (a black-box test found only that).
+ */
+function leftWithoutMethodLine(o: RollbackOutcome): string[] {
+  const l = o.leftWithoutMethod;
+  if (!l) return [];
+  const parts = [
+    ...(l.users.length > 0 ? [`${l.users.length} user(s) of the run still switched to Entra MFA lost the methods this rollback took: ${l.users.slice(0, LISTED).map((u) => `${u.user} (by ${u.by})`).join(', ')}${l.users.length > LISTED ? `, and ${l.users.length - LISTED} more` : ''}`] : []),
+    ...(l.others ? [`${othersText(l.others)} still switched to Entra MFA (by ${l.others.by.join(' and ')}) have no method they can use since the methods policy's undo: ${l.others.first.join(', ')}${l.others.count > l.others.first.length ? ', ...' : ''}`] : []),
+    ...(l.unread !== undefined ? [`who the staged rollout still switches to Entra MFA could not be read (${l.unread}): the run's users' methods were taken unchecked`] : []),
+  ];
+  return [`Taken all the same (${LEAVE_SWITCHED}): ${parts.join('; ')}. They may be left with nothing to sign in with (mfa-migrate status shows them switched with none): take them out of the staged rollout, or give them a method, now.`];
 }
 
 function cutoverUndoLine(x: RollbackOutcome['cutoverUndone'][number]): string {
