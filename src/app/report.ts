@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { readRun, verifyJournal, type JournalCheck, type RunView } from '../apply/journal.js';
+import { countStates, readRun, verifyJournal, type JournalCheck, type RunSummary, type RunView } from '../apply/journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from '../apply/operations.js';
 import { runChunks, runTokenPath, type ApplySelection } from '../apply/run-apply.js';
 import { rollbackInverses } from '../apply/run-rollback.js';
@@ -50,7 +50,10 @@ export async function runReport(runId: string, given: string | undefined): Promi
   const { stateDir, runDir } = await locateRun(runId, given);
   const view = await readRun(runDir);
   const { runs } = await runsIn(stateDir);
-  const summary = runs.find((r) => r.id === runId)!;
+  const listed = runs.find((r) => r.id === runId)!;
+  // A folder holding another run's journal is listed unreadable; its report is made from that journal,
+  // as for any edited one (its check says whose), with the state and counts that journal records.
+  const summary: RunSummary = listed.state === 'unreadable' ? { ...listed, state: view.end?.state ?? 'interrupted', counts: countStates(view.ops.values(), view.header.totalOps) } : listed;
   const h = view.header;
   const undoneDir = h.kind === 'rollback' && h.rollbackOf ? join(stateDir, 'runs', h.rollbackOf) : undefined;
   // A rollback's report reads the run it undoes (what it set out to undo, whose changes): that run's

@@ -367,6 +367,17 @@ export async function readRunHeader(runDir: string): Promise<RunHeader | undefin
   }
 }
 
+/**
+ * Why the journal in run folder `folderId` is not that run's, or undefined when it is. Every reader
+ * takes a run by its folder's name, and its header (under the hash chain) names the run it was written
+ * for: two runs of one plan share the plan hash their chains start from, so each journal verifies in
+ * the other's folder (an auditor swapped two and both passed, and a rollback of one undid the other).
+ */
+export function journalOfAnotherRun(folderId: string, header: Pick<RunHeader, 'id' | 'kind'>): string | undefined {
+  if (header.id === folderId) return undefined;
+  return `the journal in run ${folderId}'s folder is run ${String(header.id)}'s, ${header.kind === 'rollback' ? 'a rollback' : header.kind === 'apply' ? 'an apply' : 'a run'} (its header names that run, under the hash chain), not run ${folderId}'s: moved or copied there from another run's folder`;
+}
+
 /** A journal's first line as written (its hash included), read without the rest; undefined when there is none to read. */
 async function readHeaderLine(runDir: string): Promise<string | undefined> {
   let fh: FileHandle | undefined;
@@ -533,6 +544,12 @@ export async function listRuns(stateDir: string, isActive: (id: string) => boole
       out.push({ id, kind: 'unknown', state: 'unreadable', started: '', finished: null, counts: zero, tenant: null, graph: null, rollback_of: null, rolled_back_by: [], problem });
       continue;
     }
+    // Another run's journal is not read as this one's (what it did, what undoes it): the run cannot be read.
+    const other = journalOfAnotherRun(id, view.header);
+    if (other) {
+      out.push({ id, kind: 'unknown', state: 'unreadable', started: '', finished: null, counts: zero, tenant: null, graph: null, rollback_of: null, rolled_back_by: [], problem: other });
+      continue;
+    }
     const state: RunState = view.end ? view.end.state : isActive(id) ? 'running' : 'interrupted';
     out.push({
       id,
@@ -610,6 +627,10 @@ export async function verifyJournal(runDir: string, opts: { planCopy?: boolean; 
     if (i === 0) {
       header = value as RunHeader;
       if (header.t !== 'run' || typeof header.planHash !== 'string') return { state: 'broken', line: 1, reason: 'not a run header' };
+      // Another run's journal is said first: lines its folder's run's rollbacks recorded, or a plan copy
+      // it does not match, follow from it. A header edited without its hash is an edit, found below.
+      const other = !split || chainHash(header.planHash, split.body) === split.hash ? journalOfAnotherRun(basename(runDir), header) : undefined;
+      if (other) return { state: 'broken', line: 1, reason: other };
       if (!split) {
         const chained = await chainedByItsPlan(runDir, header);
         if (chained) return { state: 'broken', line: 1, reason: `it has no hash, though ${chained}: the hash chain was taken out` };
@@ -709,6 +730,9 @@ async function planHashProblem(runDir: string, header: RunHeader): Promise<{ rea
     } catch {
       return { reason: `the run it undoes (${header.rollbackOf}) cannot be read`, about };
     }
+    // The run it names is an apply, in its own folder: a journal moved there is not what it undid.
+    const notIt = journalOfAnotherRun(header.rollbackOf, undone.header) ?? (undone.header.kind === 'apply' ? undefined : `it is a ${undone.header.kind}, not an apply`);
+    if (notIt) return { reason: `the run it undoes (${header.rollbackOf}) is not the run it undid: ${notIt}`, about };
     if (undone.header.planHash !== header.planHash) return { reason: `its plan hash is not the one of the run it undoes (${header.rollbackOf})`, about };
     // What the rollback read to undo must still be there as it read it (rollbacks before this record: not checked).
     const changed = header.undoneJournal ? await undoneJournalProblem(join(runDir, '..', header.rollbackOf), header.rollbackOf, header.planHash, header.undoneJournal) : undefined;
@@ -789,7 +813,8 @@ async function rollbackRecordsOf(runDir: string, header: RunHeader, headerLines?
     } catch {
       continue;
     }
-    if (rb.t !== 'run' || rb.kind !== 'rollback' || rb.rollbackOf !== runId || rb.planHash !== header.planHash || !rb.undoneJournal) continue;
+    // A rollback's header in another run's folder is not that folder's record (its own check says so).
+    if (rb.t !== 'run' || rb.id !== id || rb.kind !== 'rollback' || rb.rollbackOf !== runId || rb.planHash !== header.planHash || !rb.undoneJournal) continue;
     records.push({ id, ...rb.undoneJournal });
   }
   return records.sort((a, b) => b.lines - a.lines || a.id.localeCompare(b.id));

@@ -307,6 +307,8 @@ export function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyR
   const undone = (r: RunSummary) => r.rolled_back_by.some((id) => byId.get(id)?.state === 'completed');
   const run = byId.get(applyRunId);
   if (!run) throw new UserError(`run ${applyRunId} is not among the runs of ${stateDir}`);
+  // Its start time is not known (every run would count as later): why it cannot be read is what to say.
+  if (run.state === 'unreadable') throw new UserError(`run ${applyRunId} cannot be read: ${run.problem ?? 'unknown'} (${cliCommand(['runs', 'verify', applyRunId, '--state-dir', stateDir])} says why)`);
   const graph = run.graph;
   const tenant = run.tenant?.id ?? null;
   const later = runs.filter((r) => {

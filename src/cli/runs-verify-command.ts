@@ -19,8 +19,9 @@ export function registerRunsVerify(runs: Command): void {
       'after',
       `
 Exit status: 0 the journal is whole (a last line left incomplete by a crash is said so: it is not an
-edit); 1 it was edited (the first bad line is named; for an apply, also lines taken off its end or
-rewritten where a rollback of it recorded more, or other), its plan copy was changed, or it cannot be
+edit); 1 it was edited (the first bad line is named; line 1 when it is another run's journal, moved
+or copied into this run's folder; for an apply, also lines taken off its end or rewritten where a
+rollback of it recorded more, or other), its plan copy was changed, or it cannot be
 read, or, for a rollback, the journal of the run it undoes no longer begins with the lines the
 rollback recorded when it started; 2 unverifiable: the journal was written before journals carried
 a hash chain.

@@ -254,7 +254,8 @@ export function buildRunReport(input: RunReportInput): RunReport {
   return {
     format_version: RUN_REPORT_FORMAT_VERSION,
     run: {
-      id: h.id,
+      // The run asked for, by its folder: a journal moved there from another run's says so in its check.
+      id: summary.id,
       kind: h.kind,
       state: summary.state,
       started: h.created,
