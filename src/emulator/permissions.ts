@@ -128,6 +128,15 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermissions>> = {
   'PATCH domains/{domain}/federationConfiguration/{federation}': same(FEDERATION_WRITE, page('internaldomainfederation-update')),
 };
 
+/**
+ * Creating a token and assigning it in the same request (`assignTo`, one device or any of a bulk body):
+ * on top of the route's inventory permission, the Create and bulk-create hardwareOathDevices pages ask
+ * for "the UserAuthenticationMethod.ReadWrite.All delegated permission". They name no application
+ * permission for it; an application is held to the same one, which is what assigning takes (POST
+ * hardwareOathMethods).
+ */
+export const ASSIGN_ON_CREATE: RoutePermissions = same(METHODS_WRITE, page('authenticationmethoddevice-post-hardwareoathdevices', 'beta'));
+
 /** Graph's answer when the token lacks every permission a route accepts. */
 export function insufficientPrivileges(): GraphError {
   return new GraphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
@@ -150,9 +159,13 @@ export function readsBasicProfileOnly(grant: Grant): boolean {
  * An unscoped grant (a token naming no permissions) passes everywhere; so does a route with no table entry.
  */
 export function permissionProblem(method: string, pattern: string, grant: Grant): GraphError | undefined {
-  if (grant === 'unscoped') return undefined;
   const entry = ROUTE_PERMISSIONS[`${method} ${pattern}`];
-  if (!entry) return undefined;
+  return entry ? grantProblem(entry, grant) : undefined;
+}
+
+/** Graph's 403 when `grant` holds none of the permissions of `entry` for its scheme; an unscoped grant passes. */
+export function grantProblem(entry: RoutePermissions, grant: Grant): GraphError | undefined {
+  if (grant === 'unscoped') return undefined;
   const accepted = grant.scheme === 'Application' ? entry.application : entry.delegated;
   return accepted.some((p) => grant.permissions.has(p)) ? undefined : insufficientPrivileges();
 }

@@ -50,6 +50,32 @@ describe('permissions enforced per route', () => {
     }
   });
 
+  it("asks a create that assigns the token (assignTo) for UserAuthenticationMethod.ReadWrite.All besides the inventory's permission, as the Create hardwareOathDevices pages do", async () => {
+    const device = (serialNumber: string, assignTo?: string) => ({ serialNumber, manufacturer: 'M', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', ...(assignTo ? { assignTo: { id: assignTo } } : {}) });
+    const { emu, graph } = inProcess({ tenant: TENANT });
+    const u0 = emu.state.findUser('u0@example.com')!.id;
+    const as = (roles: string[]) => graph.as(token({ roles }));
+    const inventoryOnly = as(['Policy.ReadWrite.AuthenticationMethod']);
+    expect((await inventoryOnly.post(DEVICES, device('S-1'))).status).toBe(201);
+    expectGraphError(await inventoryOnly.post(DEVICES, device('S-2', u0)), 403, 'Authorization_RequestDenied');
+    // The bulk form too, whichever verb, when any of its devices is assigned: nothing is created.
+    const bulk = { '@context': '#$delta', value: [{ '@contentId': '1', ...device('S-3') }, { '@contentId': '2', ...device('S-4', u0) }] };
+    expectGraphError(await inventoryOnly.patch(DEVICES, bulk), 403, 'Authorization_RequestDenied');
+    expectGraphError(await inventoryOnly.post(DEVICES, bulk), 403, 'Authorization_RequestDenied');
+    expect(emu.state.devices.map((d) => d.serialNumber)).toEqual(['S-1']);
+    // The user-methods permission alone does not create at all; both together assign.
+    expectGraphError(await as(['UserAuthenticationMethod.ReadWrite.All']).post(DEVICES, device('S-5', u0)), 403, 'Authorization_RequestDenied');
+    const both = ['Policy.ReadWrite.AuthenticationMethod', 'UserAuthenticationMethod.ReadWrite.All'];
+    const made = await as(both).post(DEVICES, device('S-6', u0));
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ status: 'assigned', assignedTo: { id: u0 } });
+    expect((await as(both).patch(DEVICES, bulk)).status).toBe(201);
+    // Signed in as an admin: the same two scopes.
+    const admin = (scopes: string[]) => graph.as(token({ user: { userPrincipalName: 'u0@example.com', objectId: u0, scopes } }));
+    expectGraphError(await admin(['Policy.ReadWrite.AuthenticationMethod']).post(DEVICES, device('S-7', u0)), 403, 'Authorization_RequestDenied');
+    expect((await admin(both).post(DEVICES, device('S-7', u0))).status).toBe(201);
+  });
+
   it('answers a User.ReadBasic.All caller with the basic profile only: what else it selects is left out, without an error', async () => {
     const path = '/v1.0/users/u0@example.com?$select=id,userPrincipalName,accountEnabled,userType';
     const basic = await appWith(['User.ReadBasic.All']).get(path);

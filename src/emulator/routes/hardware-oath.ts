@@ -3,6 +3,7 @@ import { errors, GraphError } from '../graph-error.js';
 import { parseSecretKey, verifyTotp, type HashFunction } from '../oath-secret.js';
 import { compileFilter, parseSelect, parseTop, type FilterFields } from '../odata-query.js';
 import { pageOf } from '../paging.js';
+import { ASSIGN_ON_CREATE, grantProblem } from '../permissions.js';
 import { isPlainObject } from '../policy-rules.js';
 import { deviceJson, hardwareMethodJson } from '../representations.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
@@ -143,6 +144,11 @@ function parseNewDevice(ctx: HandlerContext, body: unknown, where: string): NewD
 /** Validates every device first, so a bulk request creates all or nothing. */
 function createAll(ctx: HandlerContext, items: unknown[], bulk: boolean): DeviceRecord[] {
   if (items.length === 0) throw errors.badRequest('The request contains no devices.');
+  // Assigning in the create takes the user-methods permission too (the route's own is the inventory's).
+  if (items.some((item) => isPlainObject(item) && item['assignTo'] !== undefined && item['assignTo'] !== null)) {
+    const denied = grantProblem(ASSIGN_ON_CREATE, ctx.req.grant);
+    if (denied) throw denied;
+  }
   const parsed = items.map((item, i) => {
     const contentId = isPlainObject(item) && item['@contentId'] !== undefined ? String(item['@contentId']) : String(i + 1);
     return parseNewDevice(ctx, item, bulk ? `value[${i}] (@contentId ${contentId}): ` : '');
