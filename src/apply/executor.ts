@@ -9,9 +9,9 @@ import { refusedForGood } from './refused-for-good.js';
 import { MaskedPhoneError } from '../graph/masked-phone.js';
 import { lookUpBeforeCreate, ReadBackError, serialsPresent, verifyOp, type InventoryLookup, type Verified } from './op-verify.js';
 import type { Operation } from './operations.js';
-import { capabilityOf } from './permission-check.js';
+import { capabilitiesOf } from './permission-check.js';
 import { isUnknownOutcome } from './rollback-settle.js';
-import { capability, type CapabilityId } from '../graph/permissions.js';
+import { capability } from '../graph/permissions.js';
 import { serialKey } from '../model/serial.js';
 import type { PolicyWait } from './policy-propagation.js';
 import { SendRounds } from './send-rounds.js';
@@ -200,8 +200,8 @@ export class Executor {
   private flushing: Promise<void> = Promise.resolve();
   private active = 0;
   private interrupted = false;
-  /** By the permission they need: writes refused for access since the last one done (stopAfterRefusals). */
-  private readonly refusedInARow = new Map<CapabilityId, number>();
+  /** By the permissions they need (joined): writes refused for access since the last one done (stopAfterRefusals). */
+  private readonly refusedInARow = new Map<string, number>();
   private halt: string | undefined;
   private finish: (() => void) | undefined;
   private fail: ((e: unknown) => void) | undefined;
@@ -873,7 +873,8 @@ export class Executor {
   private countRefusal(s: Slot, status: 'done' | 'failed' | 'skipped', error: string | undefined): void {
     const limit = this.opts.stopAfterRefusals;
     if (limit === undefined) return;
-    const needs = capabilityOf(s.op.kind);
+    const capabilities = capabilitiesOf(s.op.kind);
+    const needs = capabilities.join('+');
     if (status === 'done') this.refusedInARow.delete(needs);
     // Other failures (a phone Graph finds invalid) say nothing of access either way; nor does a write
     // refused again that an earlier pass saw refused (a resume would otherwise stop on the users a
@@ -882,7 +883,7 @@ export class Executor {
     const refused = (this.refusedInARow.get(needs) ?? 0) + 1;
     this.refusedInARow.set(needs, refused);
     if (refused < limit || this.interrupted || this.halt !== undefined) return;
-    this.halt = `${refused} writes in a row were refused for access (${capability(needs).what}), the last: ${error}`;
+    this.halt = `${refused} writes in a row were refused for access (${capabilities.map((c) => capability(c).what).join(', and ')}), the last: ${error}`;
     // After this settle has run its course (interrupt() settles what waits).
     queueMicrotask(() => this.interrupt());
   }

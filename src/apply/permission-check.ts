@@ -14,6 +14,7 @@ const NEEDS: Record<OpKind, CapabilityId> = {
   'email-update': 'methods.write',
   'email-delete': 'methods.write',
   'signin-update': 'methods.write',
+  // Sent with assignTo (op-calls.ts), which takes methods.write too (ALSO_NEEDS).
   'token-create': 'inventory.write',
   'token-bulk-create': 'inventory.write',
   'token-delete': 'inventory.write',
@@ -33,8 +34,18 @@ const NEEDS: Record<OpKind, CapabilityId> = {
   'federation-update': 'federation.write',
 };
 
-/** The capability a kind of write needs. */
-export const capabilityOf = (kind: OpKind): CapabilityId => NEEDS[kind];
+/**
+ * The second capability of a write that needs two. A token created for its user is assigned in the
+ * same request (`assignTo`): Graph's Create hardwareOathDevices page asks for
+ * UserAuthenticationMethod.ReadWrite.All besides the inventory's permission then.
+ */
+const ALSO_NEEDS: Partial<Record<OpKind, CapabilityId>> = { 'token-create': 'methods.write' };
+
+/** The capabilities a kind of write needs (all of them). */
+export function capabilitiesOf(kind: OpKind): CapabilityId[] {
+  const also = ALSO_NEEDS[kind];
+  return also ? [NEEDS[kind], also] : [NEEDS[kind]];
+}
 
 /**
  * The capabilities the writes of `kinds` need that the access token does not grant. An
@@ -50,7 +61,7 @@ export function missingPermissions(kinds: Iterable<OpKind>, identity: TokenIdent
   const delegated = kind === 'delegated';
   const held = new Set(delegated ? identity.scopes : identity.roles);
   const needed = new Set<CapabilityId>();
-  for (const k of kinds) needed.add(NEEDS[k]);
+  for (const k of kinds) for (const c of capabilitiesOf(k)) needed.add(c);
   return [...needed].map(capability).filter((c) => !grants(held, delegated, c));
 }
 

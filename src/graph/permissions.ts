@@ -45,7 +45,8 @@ export const CAPABILITIES: readonly Capability[] = [
   both('methods.read', "read users' methods and sign-in preferences", ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'], learn('authentication-list-methods')),
   both('methods.write', "write users' phone and email methods, default method, assign and activate tokens", ['UserAuthenticationMethod.ReadWrite.All'], learn('hardwareoathauthenticationmethod-activate', true)),
   both('inventory.read', 'read the hardware OATH token inventory (not Policy.Read.AuthenticationMethod)', ['Policy.Read.All', 'Policy.ReadWrite.AuthenticationMethod'], learn('authenticationmethoddevice-list-hardwareoathdevices', true)),
-  both('inventory.write', 'create and delete inventory tokens', ['Policy.ReadWrite.AuthenticationMethod'], learn('authenticationmethoddevice-post-hardwareoathdevices', true)),
+  // A token created for a user is assigned in the same request (assignTo): Graph then asks for methods.write too (apply/permission-check.ts).
+  both('inventory.write', 'create and delete inventory tokens (one created assigned to its user also takes the permission to write users\' methods)', ['Policy.ReadWrite.AuthenticationMethod'], learn('authenticationmethoddevice-post-hardwareoathdevices', true)),
   { id: 'rollout.read', what: 'read staged rollout policies (delegated only in Graph)', application: [], delegated: ['Policy.Read.HybridAuthentication', 'Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All'], source: learn('featurerolloutpolicies-list') },
   { id: 'rollout.write', what: 'create staged rollout for MFA and attach groups (delegated only in Graph)', application: [], delegated: ['Policy.ReadWrite.HybridAuthentication', 'Directory.ReadWrite.All'], source: learn('featurerolloutpolicies-post') },
   both('members.write', 'add users to rollout groups', ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'], learn('group-post-members')),

@@ -29,6 +29,15 @@ describe('missingPermissions', () => {
     expect(missingPermissions(['rollout-attach'], app(['Policy.ReadWrite.HybridAuthentication'])).map((c) => c.id)).toEqual(['rollout.write']);
   });
 
+  it('asks a token created assigned to its user (assignTo) for both the inventory and the user-methods permission, as Graph\'s Create hardwareOathDevices page does; a bulk create (unassigned) for the inventory\'s only', () => {
+    const inventoryOnly = ['Policy.ReadWrite.AuthenticationMethod'];
+    expect(missingPermissions(['token-create'], app(inventoryOnly)).map((c) => c.id)).toEqual(['methods.write']);
+    expect(missingPermissions(['token-create'], admin(inventoryOnly)).map((c) => c.id)).toEqual(['methods.write']);
+    expect(missingPermissions(['token-create'], app(['UserAuthenticationMethod.ReadWrite.All'])).map((c) => c.id)).toEqual(['inventory.write']);
+    expect(missingPermissions(['token-create'], app([...inventoryOnly, 'UserAuthenticationMethod.ReadWrite.All']))).toEqual([]);
+    expect(missingPermissions(['token-bulk-create'], app(inventoryOnly))).toEqual([]);
+  });
+
   it("takes an application's token with no roles for what it is, permissions never consented (a review); says nothing of a token that names nobody (Graph will tell)", () => {
     expect(missingPermissions(['phone-create', 'policy-config'], app([])).map((c) => c.id)).toEqual(['methods.write', 'policy.write']);
     expect(missingPermissions(['phone-create'], { ...app([]), appId: null })).toEqual([]);
