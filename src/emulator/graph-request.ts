@@ -35,3 +35,8 @@ export interface GraphResponse {
 
 /** Header value when Graph answers with JSON. */
 export const JSON_CONTENT_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
+
+/** Whether a request's Content-Type is JSON: `application/json`, parameters (charset, odata.metadata) allowed. */
+export function isJsonContentType(value: string | undefined): boolean {
+  return value !== undefined && /^application\/json[ \t]*(;|$)/i.test(value.trim());
+}
