@@ -4,7 +4,7 @@ import { Executor } from '../../src/apply/executor.js';
 import type { Operation } from '../../src/apply/operations.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { refusing } from '../helpers/graph-proxies.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { clearDefaultMethod, fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, resumeIn, runDirs, testDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 
@@ -76,7 +76,7 @@ describe('a resume sends a held attach only once every member it switches is che
   it("holds it while a member done in an earlier pass has had their methods deleted since (a review: bob was switched with none); sends it once they are back", async () => {
     const { g, stateDir, runDir, attachOp, on, bob } = await heldForAlice('mba-gone');
     // An admin removes bob's default and both phones the first pass wrote.
-    expect((await g.raw.patch(`/beta/users/${bob}/authentication/signInPreferences`, { userPreferredMethodForSecondaryAuthentication: null })).status).toBe(204);
+    clearDefaultMethod(g.emu, bob);
     expect((await g.raw.delete(`/v1.0/users/${bob}/authentication/phoneMethods/${ALT_MOBILE}`)).status).toBe(204);
     expect((await g.raw.delete(`/v1.0/users/${bob}/authentication/phoneMethods/${MOBILE}`)).status).toBe(204);
     on.refuse = false;

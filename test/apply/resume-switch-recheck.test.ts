@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cutoverStatus } from '../../src/app/status.js';
 import { renderApplySummary, renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { clearDefaultMethod, fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, CONTOSO, crashAfterStarted, journalLines, planTo, resumeIn, rollbackIn, runDirs, testDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { runReport } from '../../src/app/report.js';
@@ -28,7 +28,7 @@ const isSwitch = (path: string, group: string) => path.includes(`/groups/${group
 
 /** An admin removes bob's default method and both phones the first pass wrote. */
 async function deleteBobsMethods(g: FakeGraph, bob: string): Promise<void> {
-  expect((await g.raw.patch(`/beta/users/${bob}/authentication/signInPreferences`, { userPreferredMethodForSecondaryAuthentication: null })).status).toBe(204);
+  clearDefaultMethod(g.emu, bob);
   expect((await g.raw.delete(`/v1.0/users/${bob}/authentication/phoneMethods/${ALT_MOBILE}`)).status).toBe(204);
   expect((await g.raw.delete(`/v1.0/users/${bob}/authentication/phoneMethods/${MOBILE}`)).status).toBe(204);
 }

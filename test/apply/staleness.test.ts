@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { allRuns } from '../../src/app/runs.js';
 import type { Plan } from '../../src/plan/plan-model.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { clearDefaultMethod, fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, CONTOSO, planTo, tempDir } from '../helpers/migration.js';
 import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 
@@ -129,7 +129,7 @@ describe('the methods a plan keeps as they are', () => {
     // The alternate mobile first: Graph keeps none without a mobile.
     const phones = ((await g.raw.get('/v1.0/users/bob@contoso.com/authentication/phoneMethods')).body.value as { id: string; phoneType: string }[]).sort((a, b) => (a.phoneType === 'mobile' ? 1 : 0) - (b.phoneType === 'mobile' ? 1 : 0));
     expect(phones.length).toBeGreaterThan(0);
-    await g.raw.patch('/beta/users/bob@contoso.com/authentication/signInPreferences', { userPreferredMethodForSecondaryAuthentication: null });
+    clearDefaultMethod(g.emu, 'bob@contoso.com');
     for (const p of phones) {
       const r = await g.raw.delete(`/v1.0/users/bob@contoso.com/authentication/phoneMethods/${p.id}`);
       expect(r.status, JSON.stringify(r.body)).toBe(204);

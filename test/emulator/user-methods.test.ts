@@ -97,7 +97,8 @@ describe('phone methods', () => {
     const stillDefault = await graph.delete(auth('quinn@contoso.com', `phoneMethods/${MOBILE}`));
     expectGraphError(stillDefault, 400, 'badRequest');
     expect(stillDefault.body.error.message).toContain('default');
-    expect((await graph.patch(auth('quinn@contoso.com', 'signInPreferences', 'beta'), { userPreferredMethodForSecondaryAuthentication: null })).status).toBe(204);
+    // Graph has no way to unset the default (below); an admin elsewhere does.
+    emu.state.findUser('quinn@contoso.com')!.signInPreferences.userPreferredMethodForSecondaryAuthentication = null;
     expect((await graph.delete(auth('quinn@contoso.com', `phoneMethods/${MOBILE}`))).status).toBe(204);
     expect((await graph.get(auth('quinn@contoso.com', 'phoneMethods'))).body.value).toEqual([]);
   });
@@ -192,6 +193,11 @@ describe('sign-in preferences (default method)', () => {
 
   it('refuses unknown values and properties', async () => {
     expectGraphError(await graph.patch(prefs('alice@contoso.com'), { userPreferredMethodForSecondaryAuthentication: 'carrierPigeon' }), 400, 'BadRequest');
+    // Graph documents the methods only: a default cannot be unset, and quinn keeps his.
+    const unset = await graph.patch(prefs('quinn@contoso.com'), { userPreferredMethodForSecondaryAuthentication: null });
+    expectGraphError(unset, 400, 'BadRequest');
+    expect(unset.body.error.message).toMatch(/^Invalid value for property 'userPreferredMethodForSecondaryAuthentication': must be one of push, oath, /);
+    expect((await graph.get(prefs('quinn@contoso.com'))).body.userPreferredMethodForSecondaryAuthentication).toBe('sms');
     expectGraphError(await graph.patch(prefs('alice@contoso.com'), { isSystemPreferredAuthenticationMethodEnabled: 'yes' }), 400, 'BadRequest');
     expectGraphError(await graph.patch(prefs('alice@contoso.com'), { favourite: 'sms' }), 400, 'BadRequest');
     expect((await graph.patch(prefs('alice@contoso.com'), { isSystemPreferredAuthenticationMethodEnabled: true })).status).toBe(204);

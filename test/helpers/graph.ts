@@ -40,6 +40,16 @@ function rawGraph(emu: InProcessEmulator): RawGraph {
   return { call, get: (p) => call('GET', p), post: (p, b) => call('POST', p, b), patch: (p, b) => call('PATCH', p, b), delete: (p) => call('DELETE', p) };
 }
 
+/**
+ * An admin clears a user's default method where Graph cannot (its PATCH of signInPreferences takes only
+ * a method, and the emulator refuses null as Graph documents no other value): in the emulator's state.
+ */
+export function clearDefaultMethod(emu: InProcessEmulator, user: string): void {
+  const found = emu.state.findUser(user);
+  if (!found) throw new Error(`no user ${user} in the emulator`);
+  found.signInPreferences.userPreferredMethodForSecondaryAuthentication = null;
+}
+
 export function fakeGraph(options: EmulatorOptions = {}): FakeGraph {
   const emu = createInProcessEmulator({ throttle: 'off', ...options });
   return {

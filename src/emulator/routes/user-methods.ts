@@ -223,16 +223,17 @@ function patchSignInPreferences(ctx: HandlerContext): HandlerResult {
   if (system !== undefined && typeof system !== 'boolean') {
     throw errors.badRequest("Invalid value for property 'isSystemPreferredAuthenticationMethodEnabled': expected a boolean.");
   }
-  let preferred: PreferredMethod | null | undefined;
+  let preferred: PreferredMethod | undefined;
   if ('userPreferredMethodForSecondaryAuthentication' in body) {
     const value = body['userPreferredMethodForSecondaryAuthentication'];
-    if (value !== null && !(PREFERRED_METHODS as readonly unknown[]).includes(value)) {
+    // null too: Graph documents only the methods as values, no way to unset a default.
+    if (!(PREFERRED_METHODS as readonly unknown[]).includes(value)) {
       throw errors.badRequest(
         `Invalid value for property 'userPreferredMethodForSecondaryAuthentication': must be one of ${PREFERRED_METHODS.join(', ')}.`,
       );
     }
-    preferred = value as PreferredMethod | null;
-    const why = preferred ? preferredMethodProblem(ctx.state, user, preferred) : undefined;
+    preferred = value as PreferredMethod;
+    const why = preferredMethodProblem(ctx.state, user, preferred);
     if (why) throw errors.ruleViolation(`The user does not have the method '${preferred}' registered: ${why}.`);
   }
   if (preferred !== undefined) user.signInPreferences.userPreferredMethodForSecondaryAuthentication = preferred;
