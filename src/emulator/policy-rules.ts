@@ -159,8 +159,10 @@ const policyPatch = (version: ApiVersion) =>
             snoozeDurationInDays: z.number().int().min(0).max(14).optional(),
             enforceRegistrationAfterAllowedSnoozes: bool.nullable().optional(),
             state: advancedState.optional(),
+            // The one method a campaign asks for: "The value must be microsoftAuthenticator" (the
+            // target's reference and type docs). Nullable, as the CSDL has it.
             includeTargets: z
-              .array(z.strictObject({ id: z.string().min(1), targetType, targetedAuthenticationMethod: z.string().nullable().optional() }))
+              .array(z.strictObject({ id: z.string().min(1), targetType, targetedAuthenticationMethod: z.literal('microsoftAuthenticator').nullable().optional() }))
               .optional(),
             excludeTargets: z.array(excludeTarget).optional(),
           })

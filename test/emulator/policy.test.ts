@@ -173,6 +173,12 @@ describe('policy targets, the passkey configuration and the registration campaig
     expect(r.body.registrationEnforcement.authenticationMethodsRegistrationCampaign).toMatchObject({ state: 'enabled', includeTargets: [{ id: WAVE1(), targetType: 'group' }] });
     expectGraphError(await graph.patch(POLICY, campaign([{ id: '99999999-9999-9999-9999-999999999999', targetType: 'group' }])), 400, 'BadRequest');
     expectGraphError(await graph.patch(POLICY, campaign([{ id: WAVE1(), targetType: 'user' }])), 400, 'BadRequest');
-    expect((await graph.get(POLICY)).body.registrationEnforcement.authenticationMethodsRegistrationCampaign.includeTargets[0].id).toBe(WAVE1());
+    // The campaign asks for Microsoft Authenticator only ("The value must be microsoftAuthenticator").
+    for (const method of ['sms', 'fido2', 'MicrosoftAuthenticator', '']) {
+      const refused = await graph.patch(POLICY, campaign([{ id: 'all_users', targetType: 'group', targetedAuthenticationMethod: method }]));
+      expectGraphError(refused, 400, 'BadRequest');
+      expect(refused.body.error.message, method).toMatch(/^Invalid value for property 'registrationEnforcement\.authenticationMethodsRegistrationCampaign\.includeTargets\.0\.targetedAuthenticationMethod'/);
+    }
+    expect((await graph.get(POLICY)).body.registrationEnforcement.authenticationMethodsRegistrationCampaign.includeTargets).toEqual([{ id: WAVE1(), targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }]);
   });
 });
