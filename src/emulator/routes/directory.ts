@@ -90,7 +90,8 @@ function page<T>(ctx: HandlerContext, items: T[], fragment: string, toJson: (ite
   const offset = ctx.pages.offsetOf(ctx.req);
   const { page: slice, next } = pageOf(items, offset, top);
   const extra: Record<string, unknown> = {};
-  if (count) extra['@odata.count'] = items.length;
+  // On the first page only, as Graph sends it (its paging guide).
+  if (count && offset === 0) extra['@odata.count'] = items.length;
   if (next !== undefined) extra['@odata.nextLink'] = ctx.pages.nextLink(ctx.baseUrl, ctx.req, next);
   return collection(ctx, fragment, slice.map(toJson), extra);
 }
