@@ -4,6 +4,7 @@ import { runBatch } from './batch.js';
 import { errorBody, errors, GraphError } from './graph-error.js';
 import { JSON_CONTENT_TYPE, type GraphRequest, type GraphResponse } from './graph-request.js';
 import { FaultInjector } from './faults.js';
+import { repeatedQueryOption } from './odata-query.js';
 import type { ResolvedOptions } from './options.js';
 import { PageTokens } from './paging.js';
 import { permissionProblem } from './permissions.js';
@@ -111,6 +112,8 @@ export class Emulator {
         );
       }
     }
+    const repeated = repeatedQueryOption(req.query);
+    if (repeated) return this.errorResponse(req, repeated, headers);
     const ctx = { req, params: match.params, state: this.state, baseUrl: this.baseUrl, pages: this.pages, timeScale: this.options.timeScale };
     const fault = this.faults.next(isWrite);
     if (fault) {

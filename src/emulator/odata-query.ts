@@ -5,6 +5,21 @@ import { errors, GraphError } from './graph-error.js';
  * directory supports without advanced queries: eq, in, startswith, and, or), $count and $expand.
  */
 
+/**
+ * OData's refusal of a system query option given more than once (`$top=2&$top=3`), in its words; names
+ * compare case-insensitively. Undefined when none repeats.
+ */
+export function repeatedQueryOption(query: URLSearchParams): GraphError | undefined {
+  const seen = new Set<string>();
+  for (const key of query.keys()) {
+    const lower = key.toLowerCase();
+    if (!lower.startsWith('$')) continue;
+    if (seen.has(lower)) return errors.badRequest(`Query option '${key}' was specified more than once, but it must be specified at most once.`);
+    seen.add(lower);
+  }
+  return undefined;
+}
+
 /** Resolves `$select=a,b` against the properties a type has (case-insensitively, as Graph does). */
 export function parseSelect(query: URLSearchParams, known: readonly string[], typeName: string): string[] | undefined {
   const raw = query.get('$select');

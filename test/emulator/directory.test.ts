@@ -71,6 +71,17 @@ describe('users', () => {
     expect((ok.body.value as { id: string }[]).map((u) => u.id).sort()).toEqual(fifteen.slice(0, 13).map((u) => u.id).sort());
   });
 
+  it('refuses a query option given twice, as OData does, whatever its case', async () => {
+    for (const query of ['$top=2&$top=3', '$top=2&$TOP=2', "$filter=accountEnabled eq true&$filter=accountEnabled eq false", '$select=id&$select=displayName']) {
+      const r = await graph.get(`/v1.0/users?${query}`);
+      expectGraphError(r, 400, 'BadRequest');
+      expect(r.body.error.message, query).toMatch(/^Query option '\$\w+' was specified more than once, but it must be specified at most once\.$/i);
+    }
+    // In a $batch item too.
+    const batch = await graph.post('/v1.0/$batch', { requests: [{ id: '1', method: 'GET', url: '/users?$top=2&$top=3' }] });
+    expect(batch.body.responses[0].status).toBe(400);
+  });
+
   it('refuses filters on unsupported properties and malformed filters', async () => {
     expectGraphError(await graph.get("/v1.0/users?$filter=shoeSize eq '9'"), 400, 'Request_UnsupportedQuery');
     expectGraphError(await graph.get('/v1.0/users?$filter=userPrincipalName eq alice'), 400, 'BadRequest');
