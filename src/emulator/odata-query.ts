@@ -82,9 +82,15 @@ export const MAX_IN_VALUES = 15;
 
 /**
  * A compiled $filter. `equals`: set when the whole filter is one `field eq value` or `field in (...)`,
- * so a route can look the items up by that key instead of testing every item.
+ * so a route can look the items up by that key instead of testing every item. `clauses`: how many
+ * OR'ed clauses it is (an `in` counts its values; 1 when unset).
  */
-export type CompiledFilter<T> = ((item: T) => boolean) & { equals?: { field: string; values: (string | number | boolean | null)[] } };
+export type CompiledFilter<T> = ((item: T) => boolean) & { equals?: { field: string; values: (string | number | boolean | null)[] }; clauses?: number };
+
+/** Graph's refusal of more than MAX_IN_VALUES clauses under one OR (its words). */
+function tooManyOrClauses(count: number): GraphError {
+  return errors.badRequest(`Too many child clauses specified in search filter expression containing 'OR' operators: ${count}. Max allowed: ${MAX_IN_VALUES}.`);
+}
 
 /**
  * Compiles a $filter into a predicate. `fields` maps each filterable property (lower case, `a/b` for
@@ -163,8 +169,8 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
       }
       expect(')');
       // Graph's directory allows 15 values in an `in` (the filter docs' note; its error text).
-      if (values.length > MAX_IN_VALUES) throw errors.badRequest(`Too many child clauses specified in search filter expression containing 'OR' operators: ${values.length}. Max allowed: ${MAX_IN_VALUES}.`);
-      return Object.assign((item: T) => values.some((v) => same(f.get(item), v)), { equals: { field: f.key, values } });
+      if (values.length > MAX_IN_VALUES) throw tooManyOrClauses(values.length);
+      return Object.assign((item: T) => values.some((v) => same(f.get(item), v)), { equals: { field: f.key, values }, clauses: values.length });
     }
     if (op?.kind === 'ident' && ['ne', 'gt', 'ge', 'lt', 'le'].includes(op.text.toLowerCase())) throw unsupported(f.name);
     throw syntax(`Syntax error at position ${op?.at ?? text.length} in '${text}'.`);
@@ -183,7 +189,12 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
       pos++;
       parts.push(andExpr());
     }
-    return parts.length === 1 ? parts[0]! : (item) => parts.some((p) => p(item));
+    if (parts.length === 1) return parts[0]!;
+    // The same limit as an `in`'s, which is an OR of its values: the error counts `or` clauses, and
+    // an `in` or parenthesised OR among them adds all of its own.
+    const clauses = parts.reduce((n, p) => n + (p.clauses ?? 1), 0);
+    if (clauses > MAX_IN_VALUES) throw tooManyOrClauses(clauses);
+    return Object.assign((item: T) => parts.some((p) => p(item)), { clauses });
   };
 
   if (tokens.length === 0) throw syntax('the filter is empty.');

@@ -71,6 +71,20 @@ describe('users', () => {
     expect((ok.body.value as { id: string }[]).map((u) => u.id).sort()).toEqual(fifteen.slice(0, 13).map((u) => u.id).sort());
   });
 
+  it("counts the clauses of an `or` against the same 15 as an `in`'s values, an `in` among them adding all of its own", async () => {
+    const eqs = (n: number) => Array.from({ length: n }, (_, i) => `userPrincipalName eq 'u${i}@contoso.com'`).join(' or ');
+    const list = (n: number) => Array.from({ length: n }, (_, i) => `'v${i}@contoso.com'`).join(',');
+    const filtered = (filter: string) => graph.get(`/v1.0/users?$filter=${encodeURIComponent(filter)}`);
+    expect((await filtered(eqs(15))).status).toBe(200);
+    const sixteen = await filtered(eqs(16));
+    expectGraphError(sixteen, 400, 'BadRequest');
+    expect(sixteen.body.error.message).toBe("Too many child clauses specified in search filter expression containing 'OR' operators: 16. Max allowed: 15.");
+    expect((await filtered(`userPrincipalName in (${list(10)}) or ${eqs(5)}`)).status).toBe(200);
+    expect((await filtered(`userPrincipalName in (${list(10)}) or (${eqs(6)})`)).body.error.message).toContain("'OR' operators: 16.");
+    // An `and` counts once where it is OR'ed.
+    expect((await filtered(`${eqs(14)} or (accountEnabled eq true and userPrincipalName in (${list(10)}))`)).status).toBe(200);
+  });
+
   it('refuses a query option given twice, as OData does, whatever its case', async () => {
     for (const query of ['$top=2&$top=3', '$top=2&$TOP=2', "$filter=accountEnabled eq true&$filter=accountEnabled eq false", '$select=id&$select=displayName']) {
       const r = await graph.get(`/v1.0/users?${query}`);
