@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cutoverStatus } from '../../src/app/status.js';
 import { renderApplySummary, renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { clearDefaultMethod, fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, crashAfterStarted, journalLines, planTo, resumeIn, rollbackIn, runDirs, testDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, crashWithAnswersLost, journalLines, planTo, resumeIn, rollbackIn, runDirs, testDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportMarkdown } from '../../src/report/render-run-report.js';
@@ -136,7 +136,7 @@ describe('resume holds back a switch whose methods are gone since an earlier pas
     const runDir = runDirs(stateDir)[0]!;
     const switchOp = `${bob}/rolloutGroup/${group}`;
     // The run crashed with the switches' batch sent and no answer journaled.
-    crashAfterStarted(join(runDir, 'journal.jsonl'));
+    crashWithAnswersLost(join(runDir, 'journal.jsonl'), (op) => op === switchOp);
     expect(opRecord(runDir, switchOp)).toMatchObject({ state: 'started' });
     await deleteBobsMethods(g, bob);
     expect((await g.raw.delete(`/v1.0/groups/${group}/members/${alice}/$ref`)).status).toBe(204);

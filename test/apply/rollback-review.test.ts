@@ -4,7 +4,7 @@ import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectGraph } from '../../src/graph/connect.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, crashAfterStarted, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, crashAfterStarted, crashWithAnswersLost, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { Journal, readRun } from '../../src/apply/journal.js';
 import { updatePhoneMethod } from '../../src/graph/calls/user-methods.js';
@@ -37,9 +37,12 @@ describe('rollback, as a review tried it', () => {
 
   it('a run stopped with writes in flight (outcome unknown) in a wave: rollback reads them back itself, journals them in the run, and undoes them (no resume first)', async () => {
     const { g, dir, outcome, journal } = await appliedRun('started');
-    // As a crash leaves it: the journal ends after a batch's `started` line (Graph applied the batch).
-    crashAfterStarted(journal);
+    // As a crash leaves it: the journal ends after a batch's `started` line (Graph applied the batch),
+    // and an alternate phone's write, sent beside it, has its answer lost too (an undo to check,
+    // whichever batch the run happened to send last; nothing of the run waits on that phone).
     const runDir = runDirs(dir)[0]!;
+    const alternate = journalLines(runDir).flatMap((l) => (l.t === 'ops' ? l.ops : [])).find((o: { op: string }) => o.op.endsWith('/phoneMethods/alternateMobile'))!.op;
+    crashWithAnswersLost(journal, (op) => op === alternate);
     const started = [...(await readRun(runDir)).ops.values()].filter((r) => r.state === 'started').map((r) => r.op);
     expect(started.length).toBeGreaterThan(0);
     const back = await rollbackIn(g, dir, outcome.runId);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { applyPlanFile, type Applied, type ApplyRequest } from '../../src/app/apply.js';
+import { chainHash } from '../../src/apply/journal.js';
 import { makePlan, planFileOf, type MadePlan, type PlanRequest } from '../../src/app/plan.js';
 import { resumeRun, type ResumeRequest } from '../../src/app/resume.js';
 import { rollbackRun, type RollbackRequest } from '../../src/app/rollback.js';
@@ -98,6 +99,33 @@ export function crashAfterStarted(journal: string, n = -1): void {
   const lines = readFileSync(journal, 'utf8').split('\n');
   const at = lines.flatMap((l, i) => (l.includes('"state":"started"') ? [i] : [])).at(n)!;
   writeFileSync(journal, `${lines.slice(0, at + 1).join('\n')}\n`);
+}
+
+/**
+ * Cuts a journal as a crash leaves it (after its last `started` line) with the answers of `inFlight`
+ * operations, which a run sending batches side by side may have journaled before that line, taken
+ * out and the hash chain made again: those writes were sent, and the crash came before their answers
+ * were written. Which batch a run sends last varies with the machine's load; a test that needs a
+ * given write in flight names it here rather than counting on it being last.
+ */
+export function crashWithAnswersLost(journal: string, inFlight: (op: string) => boolean): void {
+  crashAfterStarted(journal);
+  let previous = '';
+  const lines = readFileSync(journal, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((raw, i) => {
+      const { hash: _h, ...line } = JSON.parse(raw) as Record<string, unknown>;
+      if (i === 0) previous = String(line.planHash);
+      if (line.t === 'ops') {
+        line.ops = (line.ops as { op: string; state: string }[]).filter((o) => o.state === 'started' || !inFlight(o.op));
+        if ((line.ops as unknown[]).length === 0) return [];
+      }
+      const body = JSON.stringify(line);
+      previous = chainHash(previous, body);
+      return [`${body.slice(0, -1)},"hash":"${previous}"}`];
+    });
+  writeFileSync(journal, `${lines.join('\n')}\n`);
 }
 
 /** The journal's lines, parsed. */
