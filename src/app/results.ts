@@ -9,6 +9,8 @@ export interface ResultRow {
   failed: number;
   skipped: number;
   first_error: string;
+  /** Why a user left out as stale (first_error `stale`) was: each object of theirs that changed since the plan, with why; else empty. */
+  stale_reason: string;
 }
 
 /**
@@ -25,8 +27,8 @@ export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn
   for (const u of roster) {
     if (!inScope(u.upn)) continue;
     const o = byUser.get(u.upn.toLowerCase());
-    if (o) rows.push({ user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? o.note ?? '' });
-    else rows.push({ user: u.upn, outcome: u.status === 'changes' ? 'not-selected' : u.status, done: 0, failed: 0, skipped: 0, first_error: '' });
+    if (o) rows.push({ user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? o.note ?? '', stale_reason: o.staleReason ?? '' });
+    else rows.push({ user: u.upn, outcome: u.status === 'changes' ? 'not-selected' : u.status, done: 0, failed: 0, skipped: 0, first_error: '', stale_reason: '' });
   }
   return rows;
 }

@@ -86,6 +86,8 @@ export interface ExecStats {
 export interface OpOutcome {
   status: OpState;
   error?: string;
+  /** Left out as stale (error `stale`): why, as journaled (OpRecord.staleReason). */
+  staleReason?: string;
 }
 
 type Status = 'waiting' | 'timed' | 'submitted' | 'verify' | 'done' | 'failed' | 'skipped' | 'stopped';

@@ -7,6 +7,7 @@ import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
 import { NewerPlanError, readPlanHeader } from '../plan/plan-file.js';
 import { undoneJournalMismatch, type UndoneJournalRecord } from './undone-journal-record.js';
+import { STALE } from './stale-record.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type RunKind = 'apply' | 'rollback';
@@ -74,6 +75,12 @@ export interface OpRecord {
   requestId?: string;
   /** Done as found by reading the tenant back, not by Graph's answer to it: why it was read back (its answer lost, left started by an earlier pass). */
   readBack?: string;
+  /**
+   * Skipped with the error `stale`: why its user (or the policy) was left out, each object that changed
+   * since the plan with why, in the pre-flight's words (stale-record.ts). Absent in journals before it;
+   * older readers ignore it.
+   */
+  staleReason?: string;
 }
 
 /**
@@ -455,6 +462,8 @@ export async function readRun(runDir: string): Promise<RunView> {
           const merged: OpRecord = { ...ops.get(o.op), ...o };
           // An error of an earlier attempt is not the outcome of one that ended done.
           if (o.state === 'done' && o.error === undefined) delete merged.error;
+          // Why an earlier record left it out as stale is that record's alone.
+          if (o.staleReason === undefined) delete merged.staleReason;
           // Nor is an earlier send's unknown outcome the outcome of a later record (done, or failed with Graph's answer).
           if (o.outcomeUnknown === undefined) delete merged.outcomeUnknown;
           // An earlier send that may have made tokens stays so (a later `started` or refusal does not
@@ -564,7 +573,7 @@ export async function listRuns(stateDir: string, isActive: (id: string) => boole
       rolled_back_by: [],
       ...(view.problems.length > 0 ? { problem: `damaged journal: ${view.problems.join('; ')}` } : {}),
       // Skipped with the error `stale` (run-apply.ts journals them so).
-      ...(view.header.kind === 'apply' ? { skipped_stale: [...view.ops.values()].filter((o) => o.state === 'skipped' && o.error === 'stale').length } : {}),
+      ...(view.header.kind === 'apply' ? { skipped_stale: [...view.ops.values()].filter((o) => o.state === 'skipped' && o.error === STALE).length } : {}),
     });
   }
   const byId = new Map(out.map((r) => [r.id, r]));

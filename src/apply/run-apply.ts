@@ -25,6 +25,7 @@ import { isUnknownOutcome } from './rollback-settle.js';
 import { serialKey } from '../model/serial.js';
 import { addTo } from '../model/add-to.js';
 import { findStale, leftOutStale, switchGaps, type StaleObject } from './staleness.js';
+import { STALE, staleReasons, staleRecords } from './stale-record.js';
 import { needsNewPlan } from './new-plan-needed.js';
 import { netbiosMapOf } from '../model/user-match.js';
 import { composedUsername } from '../model/username.js';
@@ -75,6 +76,8 @@ export interface UserOutcome {
   failed: number;
   skipped: number;
   error?: string;
+  /** Why a user left out as stale was (their objects that changed since the plan, with why), as the journal records it. */
+  staleReason?: string;
   /** Why a user whose operations are all done is not switched yet (the staged rollout step that switches them was held). */
   note?: string;
 }
@@ -322,14 +325,14 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       throw err;
     }
     deps.onRun?.(runId);
-    const skipped: OpRecord[] = stalePolicy ? [...policyOps, ...federationOps].map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' })) : [];
+    // Each skipped operation journals why its user (or the policy) was left out: the pre-flight's words.
+    const reasons = staleReasons(stale);
+    const skipped: OpRecord[] = stalePolicy ? staleRecords([...policyOps, ...federationOps].map((o) => ({ id: o.id })), reasons) : [];
     await journal.beforeHandOver(async () => {
       // Only the stale users' lines are read again (usually none).
       const stalePositions = staleUsers.size > 0 ? positions.filter((i) => staleUsers.has(plan.users[i]!.upn.toLowerCase())) : [];
       for (let i = 0; i < stalePositions.length; i += PREFLIGHT_CHUNK) {
-        for (const u of await plan.read(stalePositions.slice(i, i + PREFLIGHT_CHUNK))) {
-          for (const o of userOperations(u, tokenPath)) skipped.push({ op: o.id, state: 'skipped', error: 'stale' });
-        }
+        for (const u of await plan.read(stalePositions.slice(i, i + PREFLIGHT_CHUNK))) skipped.push(...staleRecords(userOperations(u, tokenPath), reasons));
       }
       await journal.ops(skipped);
     });
@@ -470,7 +473,7 @@ const REFUSALS_TO_STOP = 20;
 
 /** Done, or left out as stale: not run again by a resume. Failed operations are retried, and so are those skipped because a dependency failed. */
 function settledBefore(r: OpRecord | undefined): boolean {
-  return r?.state === 'done' || (r?.state === 'skipped' && r.error === 'stale');
+  return r?.state === 'done' || (r?.state === 'skipped' && r.error === STALE);
 }
 
 /**
@@ -554,7 +557,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     if (s) return s;
     const p = prior.get(id);
     // Left started by an earlier pass and not sent in this one: its outcome is still unknown (as runs and report say).
-    return p ? { status: p.state, ...(p.error ? { error: p.error } : {}) } : { status: 'pending' };
+    return p ? { status: p.state, ...(p.error ? { error: p.error } : {}), ...(p.staleReason !== undefined ? { staleReason: p.staleReason } : {}) } : { status: 'pending' };
   };
   // Switches done, by domain: a domain's federation waits for all of its own.
   const switchesDone = new Map<string, number>();
@@ -620,9 +623,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       const staleNow = new Set(waveStale.map((s) => s.user!.toLowerCase()));
       if (waveStale.length > 0) {
         ctx.stale.push(...waveStale);
-        const recs = ops.filter((o) => staleNow.has((o.user ?? '').toLowerCase())).map((o) => ({ op: o.id, state: 'skipped' as const, error: 'stale' }));
+        const recs = staleRecords(ops.filter((o) => staleNow.has((o.user ?? '').toLowerCase())), staleReasons(waveStale));
         await journal.ops(recs);
-        for (const r of recs) now.set(r.op, { status: 'skipped', error: 'stale' });
+        for (const r of recs) now.set(r.op, { status: 'skipped', error: STALE, ...(r.staleReason !== undefined ? { staleReason: r.staleReason } : {}) });
       }
       return staleNow;
     };
@@ -927,7 +930,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
 /** Users named by a summary that leaves them to a new plan (the rest are counted). */
 const LISTED_STALE = 20;
 
-const isStale = (s: OpOutcome) => s.status === 'skipped' && s.error === 'stale';
+const isStale = (s: OpOutcome) => s.status === 'skipped' && s.error === STALE;
 
 /** As settledBefore, for an outcome: done, or left out as stale (a resume sends neither again). */
 const settledNow = (s: OpOutcome) => s.status === 'done' || isStale(s);
@@ -939,10 +942,11 @@ export function outcomeOf(upn: string, st: readonly OpOutcome[]): UserOutcome {
   const failed = n('failed');
   const skipped = n('skipped');
   const error = st.find((s) => s.error && s.status !== 'done')?.error;
+  const staleReason = st.find((s) => s.staleReason !== undefined && isStale(s))?.staleReason;
   // As the run report judges it: a write sent with no answer may have reached the tenant, whatever else happened.
   const outcome: UserOutcome['outcome'] =
     done === st.length ? 'done' : n('started') > 0 ? 'unknown' : failed > 0 && done === 0 ? 'failed' : done > 0 ? 'partial' : skipped > 0 ? 'skipped' : 'not-started';
-  return { upn, outcome, operations: st.length, done, failed, skipped, ...(error ? { error } : {}) };
+  return { upn, outcome, operations: st.length, done, failed, skipped, ...(error ? { error } : {}), ...(staleReason !== undefined ? { staleReason } : {}) };
 }
 
 export function emptyStats(): ExecStats {
@@ -1088,7 +1092,7 @@ function leftOutByBulk(users: readonly PlanUser[], prior: ReadonlyMap<string, Op
   for (const o of ops) {
     if (o.kind !== 'token-assign-activate' || !(o.after as { created?: boolean } | null)?.created || o.userId === undefined) continue;
     const r = prior.get(o.id);
-    const applied = r !== undefined && (r.state === 'done' || r.state === 'started' || isUnknownOutcome(r) || (r.state === 'skipped' && r.error === 'stale'));
+    const applied = r !== undefined && (r.state === 'done' || r.state === 'started' || isUnknownOutcome(r) || (r.state === 'skipped' && r.error === STALE));
     const key = serialKey(String((o.after as { serialNumber?: unknown }).serialNumber ?? ''));
     if (!applied && o.dependsOn.some((d) => present.get(d)?.has(key))) addTo(byUser, o.userId, o.resource);
   }

@@ -63,7 +63,9 @@ interface RunData {
 export const GONE_ALREADY = 'done (gone already: removed outside this tool)';
 
 const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.read_back ? `done (read back: ${o.read_back})` : o.state);
-const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', o.error ?? '', o.rule ?? '', o.because ?? ''];
+/** Graph's error, or why it was skipped: one left out as stale says why its user was (a black-box test read a bare "stale"). */
+const errorText = (o: RunReportOperation) => (o.stale_reason ? `${o.error ?? 'stale'}: ${o.stale_reason}` : (o.error ?? ''));
+const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', errorText(o), o.rule ?? '', o.because ?? ''];
 
 /** How the report was asked for: the state folder given (--state-dir), which the commands it names must be given too. */
 export interface RunReportWhere {

@@ -7,7 +7,7 @@ import type { Operator } from '../apply/operator.js';
 import type { Finding } from '../mapping/finding.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.7';
+export const RUN_REPORT_FORMAT_VERSION = '1.8';
 
 /** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
 export type RunReportOpState = OpState | 'not-selected';
@@ -43,6 +43,13 @@ export interface RunReportOperation {
    */
   rule: string | null;
   because: string | null;
+  /**
+   * 1.8: for an operation skipped as stale (`error` `stale`), why its user (or the policy) was left
+   * out: each object that changed since the plan with why, as the pre-flight words it without
+   * --skip-stale (`hardwareOathMethods/20010006: the token with serial ...`); null otherwise, and for
+   * journals written before it recorded this.
+   */
+  stale_reason: string | null;
 }
 
 /** 1.7: what the plan found of a user (a token it could not migrate, a default method it could not set...), as the plan says it. */
@@ -218,6 +225,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       read_back: state === 'done' ? (r?.readBack ?? null) : null,
       rule: why.get(id)?.rule ?? null,
       because: why.get(id)?.because ?? null,
+      stale_reason: state === 'skipped' ? (r?.staleReason ?? null) : null,
     };
   };
   // Every operation once: those planned, in the plan's order, then any other the journal holds.

@@ -96,7 +96,7 @@ describe('apply: the Contoso sample export', () => {
 
   it('has one result row per user in scope, with outcomes for those left alone too', () => {
     const rows = parseCsv(renderResultsCsv(applied.results, resultsRun(applied.outcome)));
-    expect(Object.keys(rows[0]!)).toEqual(['user', 'outcome', 'done', 'failed', 'skipped', 'first_error', 'run_id', 'plan_hash', 'final_hash']);
+    expect(Object.keys(rows[0]!)).toEqual(['user', 'outcome', 'done', 'failed', 'skipped', 'first_error', 'run_id', 'plan_hash', 'final_hash', 'stale_reason']);
     // Each row ties to the run: its id, the plan hash its journal records, the final hash it printed.
     const sha = createHash('sha256').update(readFileSync(planFile)).digest('hex');
     for (const r of rows) expect([r.run_id, r.plan_hash, r.final_hash], r.user).toEqual([applied.outcome.runId, sha, applied.outcome.journalHash]);

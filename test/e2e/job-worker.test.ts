@@ -53,7 +53,7 @@ describe('apply, resume and rollback in their worker thread', () => {
     expect(applied.stderr).toContain(`warning: PSKC key file ${key} has mode 0644`);
     // The worker hands over counts and the results file's text, not each user: both still add up.
     const rows = readFileSync(resultsFile, 'utf8').trim().split('\n');
-    expect(rows[0]).toBe('user,outcome,done,failed,skipped,first_error,run_id,plan_hash,final_hash');
+    expect(rows[0]).toBe('user,outcome,done,failed,skipped,first_error,run_id,plan_hash,final_hash,stale_reason');
     const done = rows.filter((r) => r.split(',')[1] === 'done').length;
     expect(done).toBeGreaterThan(20);
     expect(applied.stdout).toContain(`users: ${done} done, 0 partial, 0 failed, 0 skipped, 0 not started`);

@@ -102,7 +102,7 @@ describe('the README', () => {
     expect(status.rollout_policy.groups).toEqual([expect.objectContaining({ displayName: 'MFA Staged Rollout', members: 35 })]);
     expect(out).toMatch(/"result":"reject"/);
     expect(readFileSync(join(work, 'report.html'), 'utf8')).toContain('<!doctype html>');
-    expect(readFileSync(join(work, 'wave1.csv'), 'utf8')).toMatch(/^user,outcome,done,failed,skipped,first_error,run_id,plan_hash,final_hash\n/);
+    expect(readFileSync(join(work, 'wave1.csv'), 'utf8')).toMatch(/^user,outcome,done,failed,skipped,first_error,run_id,plan_hash,final_hash,stale_reason\n/);
   }, 150_000);
 
   it('set-up puts mfa-migrate on PATH: the packed package installed into a prefix runs', () => {

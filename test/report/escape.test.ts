@@ -28,10 +28,10 @@ describe('report escaping (issue 17 item 11)', () => {
   });
 
   it('CSV (--results): bidi and control characters as escapes, formulas defused', () => {
-    const csv = renderResultsCsv([{ user: `eve${RLO}moc.osotnoc@`, outcome: 'failed', done: 0, failed: 1, skipped: 0, first_error: '=HYPERLINK("http://e")\u001b[2J' }], { runId: 'r1', planHash: 'a'.repeat(64) });
+    const csv = renderResultsCsv([{ user: `eve${RLO}moc.osotnoc@`, outcome: 'failed', done: 0, failed: 1, skipped: 0, first_error: '=HYPERLINK("http://e")\u001b[2J', stale_reason: '@SUM(1)' }], { runId: 'r1', planHash: 'a'.repeat(64) });
     expect(csv).not.toContain(RLO);
     expect(csv).not.toContain('\u001b');
-    expect(csv.split('\n')[1]).toBe(`eve\\u202emoc.osotnoc@,failed,0,1,0,"'=HYPERLINK(""http://e"")\\u001b[2J",r1,${'a'.repeat(64)},`);
+    expect(csv.split('\n')[1]).toBe(`eve\\u202emoc.osotnoc@,failed,0,1,0,"'=HYPERLINK(""http://e"")\\u001b[2J",r1,${'a'.repeat(64)},,'@SUM(1)`);
   });
 
   describe('a hostile export through plan --report', () => {

@@ -28,7 +28,8 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ...(o.switchesHeld ?? []).map((h) => `  staged rollout (shared, no user's): ${h.doing}: not sent: ${h.error}`),
     // The one change that moves every user of a domain at once: said when made (a black-box test saw only "1 done").
     ...o.federationDone.map((d) => `  federation of ${d}: done: it rejects the federated IdP's MFA now, so every user of the domain meets Entra MFA (allow up to 24 hours)`),
-    ...(o.stale.length ? [`  stale (left out): ${o.stale.slice(0, 20).map((x) => `${x.user ?? 'policy'} ${x.target}`).join(', ')}${o.stale.length > 20 ? `, and ${o.stale.length - 20} more` : ''}`] : []),
+    // Each with why, as the pre-flight says it without --skip-stale (a black-box test read the objects alone).
+    ...firstOf(o.stale.map((x) => `  stale (left out): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left out as stale', given),
     // Named up to LISTED, then counted, with where the rest are (a scale test saw 20 of 192 and no more said).
     ...firstOf(o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').map((u) => `  ${u.upn}: ${u.error ?? unexplained(u)}`), o.runId, 'users failed or partly done', given),
     journalLine(o.journalHash, o.runId, given),
