@@ -1,4 +1,5 @@
 import { addTo } from '../model/add-to.js';
+import { bulkNotSent, type BulkBefore } from './bulk-before.js';
 import type { BatchPipeline, PipelineOutcome, Prepared } from '../graph/batch-pipeline.js';
 import { errorText, isSuccess, type GraphResponse } from '../graph/graph-call.js';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -606,21 +607,33 @@ export class Executor {
       const wanted = new Set((this.dependents.get(s.op.id) ?? []).map((id) => serialKey(String(this.slots.get(id)?.op.after?.serialNumber ?? ''))));
       s.found = await serialsPresent(s.op, this.opts.client);
       s.skip = new Set(s.found.keys());
-      for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) if (!wanted.has(serialKey(t.serialNumber))) s.skip.add(serialKey(t.serialNumber));
+      // Not held, but its user not written now: left out too, and journaled apart from what the
+      // inventory held (`present` says only that: an auditor read a stale user's serial there).
+      const leftOut = new Set<string>();
+      for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) {
+        const key = serialKey(t.serialNumber);
+        if (wanted.has(key) || s.skip.has(key)) continue;
+        s.skip.add(key);
+        leftOut.add(key);
+      }
       const all = ((s.op.after?.tokens as unknown[]) ?? []).length;
       // What the request leaves out (held already, or its user not written now) is journaled with the
       // write (its `before`): a read-back after an unknown outcome, in this run or after a crash, then
       // credits the run only with what it made, and does not wait for the rest. Looked up again after
       // an attempt that may have applied in part, the first attempt's list stands: what that attempt
       // made is left out of the request now, but it is still the run's.
-      const present = (s.op.before as { present?: string[] } | null)?.present;
+      const before = (s.op.before as BulkBefore | null) ?? undefined;
       const notMade = s.rereadResult ? {} : this.foundNotMade(s);
-      if (present === undefined) s.op = { ...s.op, before: { present: [...s.skip].sort() } };
+      const listed = (xs: Iterable<string>) => [...new Set(xs)].sort();
+      if (before?.present === undefined) s.op = { ...s.op, before: { present: listed(s.found.keys()), ...(leftOut.size > 0 ? { leftOut: listed(leftOut) } : {}) } };
       // No earlier send of it may have made any (refused outright, or none): what the inventory holds
       // now is someone else's too (an admin's upload since), so it joins the list, journaled with this
       // send: should its answer be lost, the run is credited only with what it makes (a review: the
       // admin's token was credited, and deleted by the rollback).
-      else if (!s.rereadResult) s.op = { ...s.op, before: { ...(s.op.before as object), present: [...new Set([...present, ...s.skip])].sort() } };
+      else if (!s.rereadResult) {
+        const out = listed([...(before.leftOut ?? []), ...leftOut]);
+        s.op = { ...s.op, before: { ...before, present: listed([...before.present, ...s.found.keys()]), ...(out.length > 0 ? { leftOut: out } : {}) } };
+      }
       if (s.skip.size === all) {
         if (!s.rereadResult) return this.settle(s, 'done', undefined, { devices: {}, ...notMade });
         // Every token there already, some made by an earlier attempt: what the lookup found is what a read-back would.
@@ -771,7 +784,8 @@ export class Executor {
 
   /** Of a bulk create's serials its last lookup found, those the inventory did not hold before its first send: an earlier attempt's. */
   private madeEarlier(s: Slot): Record<string, string> {
-    const before = new Set(((s.op.before as { present?: string[] } | null)?.present ?? []).map(serialKey));
+    // Neither what the inventory held nor what the request left out for users not written: never sent.
+    const before = bulkNotSent(s.op.before) ?? new Set<string>();
     const devices: Record<string, string> = {};
     for (const t of (s.op.after?.tokens as { serialNumber: string }[]) ?? []) {
       const id = s.found?.get(serialKey(t.serialNumber));

@@ -15,6 +15,7 @@ import { canonicalJson } from '../plan/fingerprint.js';
 import { methodConfiguration, splitResource } from '../plan/resource-state.js';
 import { tenantUpnOf, type Operation } from './operations.js';
 import { NEW_PLAN_NEEDED } from './new-plan-needed.js';
+import { bulkNotSent } from './bulk-before.js';
 
 /** The inventory's devices of a serial, in each form Graph may hold it (serialForms), read together. */
 async function devicesOfSerial(read: (call: GraphCall) => Promise<unknown[]>, serial: string): Promise<RawDevice[]> {
@@ -94,19 +95,20 @@ function readBackDevices(get: ReturnType<typeof readBackGetter>) {
 }
 
 /**
- * The tokens a bulk create sends: those of its plan beyond what the inventory held before it (its
- * journaled `before.present`, which the request left out): what it made of these is the run's.
+ * The tokens a bulk create sends: those of its plan beyond what its request left out (its journaled
+ * `before`: what the inventory held before it, and the serials of users not written): what it made
+ * of these is the run's.
  */
 function bulkSent(op: Operation): { serialNumber: string }[] {
-  const present = new Set(((op.before as { present?: string[] } | null)?.present ?? []).map(serialKey));
-  return ((op.after?.tokens as { serialNumber: string }[]) ?? []).filter((t) => !present.has(serialKey(t.serialNumber)));
+  const notSent = bulkNotSent(op.before) ?? new Set<string>();
+  return ((op.after?.tokens as { serialNumber: string }[]) ?? []).filter((t) => !notSent.has(serialKey(t.serialNumber)));
 }
 
 /** What a bulk create of unknown outcome made, read serial by serial: the device of each found, and the serials not found. */
 export interface BulkFound {
   devices: Record<string, string>;
   missing: string[];
-  /** How many tokens it sent (beyond its `before.present`). */
+  /** How many tokens it sent (beyond what its `before` says it left out). */
   sent: number;
 }
 

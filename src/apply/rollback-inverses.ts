@@ -5,6 +5,7 @@ import { policyPropertyState, sameResourceState, splitResource, userResourceStat
 import { serialKey } from '../model/serial.js';
 import { defaultSetWhereNone, phoneKeptBehind } from '../model/rollback-limits.js';
 import type { OpRecord } from './journal.js';
+import { bulkNotSent } from './bulk-before.js';
 import { deviceLookupOf, deviceLookupReason, needsDeviceLookup } from './rollback-device-lookup.js';
 import { ROLLOUT_POLICY_OP, tenantUpnOf, type Operation } from './operations.js';
 
@@ -136,9 +137,10 @@ export function inverseOperations(
   const unassignBySerial = new Map<string, { id: string; userId: string }>();
   /**
    * By serial: a bulk create's tokens whose device id its journaled result lacks: `made`, sent and not
-   * among what the inventory held before it (its journaled `before.present`), yet with no id (`devices:
+   * among what its request left out (its journaled `before`: `present`, `leftOut`), yet with no id (`devices:
    * {}` from a journal of an older version): not deleted, since what holds the serial now may be an
-   * admin's, and said; `held`, in the inventory before it, not the run's; `found`, found in the
+   * admin's, and said; `held`, in the inventory before it, or left out of its request as its user's
+   * writes were (`before.leftOut`: left out as stale), not the run's; `found`, found in the
    * inventory when it was sent again after a send Graph refused outright (its result's `foundNotMade`),
    * not the run's; `unknown`, sent by a version that did not journal what the inventory held, so not
    * known to be the run's. None is ever deleted: the rollback deletes only tokens whose ids the run
@@ -155,13 +157,14 @@ export function inverseOperations(
     // Read back by a rollback and not found (a create applied in part): never made, nothing to delete or say.
     const notFound = new Set((Array.isArray(result?.notFound) ? result.notFound : []).map((x) => serialKey(String(x))));
     // Undefined: never sent (every line `started` journals it), so it made nothing.
-    const journaled = records.get(op.id)?.before as { present?: unknown } | null | undefined;
-    const present = Array.isArray(journaled?.present) ? new Set(journaled.present.map((x) => serialKey(String(x)))) : undefined;
+    const journaled = records.get(op.id)?.before;
+    // What its request left out (held already, or its user not written): none of it the run's.
+    const notSent = bulkNotSent(journaled);
     for (const t of (op.after?.tokens as { serialNumber?: unknown }[] | undefined) ?? []) {
       const serial = String(t.serialNumber ?? '');
       const key = serialKey(serial);
       if (recorded.has(key) || notFound.has(key)) continue;
-      const origin = notMade.has(key) ? 'found' : present ? (present.has(key) ? 'held' : 'made') : journaled === undefined && recorded.size === 0 ? 'held' : 'unknown';
+      const origin = notMade.has(key) ? 'found' : notSent ? (notSent.has(key) ? 'held' : 'made') : journaled === undefined && recorded.size === 0 ? 'held' : 'unknown';
       bulkUnrecorded.set(key, { serial, op: op.id, origin });
     }
   }

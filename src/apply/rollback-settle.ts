@@ -84,7 +84,7 @@ async function readBack(op: Operation, client: GraphClient, lastRecorded: string
 
 /**
  * A bulk create read token by token: Graph may have made some of its tokens and not the rest (an
- * answer lost mid-way). Those found are beyond its `before.present`, so the run's: done with them as
+ * answer lost mid-way). Those found are beyond what its `before` left out, so the run's: done with them as
  * its `devices`, for the rollback to delete, and the rest as `notFound` (never made: nothing to
  * delete, nothing to say). Read as the executor reads it (stopping at the first token missing), it
  * was journaled not applied, and the rollback left the tokens made in the inventory.

@@ -202,6 +202,9 @@ function partedCounts(r: RunReport): string[] {
 /** A user as the report heads them: the export's username, and the Entra UPN where the plan matched them by an on-premises name. */
 const shownUser = (u: RunReportUser): string => (u.tenant_upn !== undefined ? `${u.user} (Entra ${u.tenant_upn})` : u.user);
 
+/** What the Shared operations section holds: a bulk create is named by what its journal says it made, not by what it set out to make. */
+const SHARED_INTRO = 'Operations of no one user: the staged rollout and federation changes, and bulk creates of hardware tokens, named by the serials each made as its journal records them (then those of the plan it did not make); one not done, by the serials it set out to create.';
+
 const NOT_REVERSIBLE_HEAD = ['User', 'Target', 'Why'];
 const GONE_HEAD = ['User', 'Target'];
 const GONE_INTRO = 'Removed outside this tool before the rollback undid them: nothing was sent (an undo is counted done; what Graph cannot undo is marked not reversible).';
@@ -215,7 +218,7 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
   out.push('## Summary', '', ...d.counts.map((c) => `- ${md(c)}`), '', md(OPERATIONS_LEGEND), '');
   out.push(`## Failed and skipped operations (${d.failed.length})`, '', ...table(FAILED_HEAD, d.failed));
   out.push(`## Policy (${d.policy.length})`, '', ...table(OP_HEAD, d.policy));
-  out.push(`## Shared operations (${d.shared.length})`, '', 'Operations of no one user: the staged rollout and federation changes, and hardware tokens created in bulk (named by their serials).', '', ...table(OP_HEAD, d.shared));
+  out.push(`## Shared operations (${d.shared.length})`, '', SHARED_INTRO, '', ...table(OP_HEAD, d.shared));
   if (r.run.kind === 'rollback') {
     out.push(`## Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})`, '');
     out.push(...(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : [NOT_RECORDED, '']));
@@ -245,7 +248,7 @@ export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): s
   body.push('<h2 id="summary">Summary</h2>', `<ul class="counts">${d.counts.map((c) => `<li>${e(c)}</li>`).join('')}</ul>`, `<p class="intro">${e(OPERATIONS_LEGEND)}</p>`);
   body.push(`<h2 id="failed">Failed and skipped operations (${d.failed.length})</h2>`, table(FAILED_HEAD, d.failed));
   body.push(`<h2 id="policy">Policy (${d.policy.length})</h2>`, table(OP_HEAD, d.policy));
-  body.push(`<h2 id="shared">Shared operations (${d.shared.length})</h2>`, '<p class="intro">Operations of no one user: the staged rollout and federation changes, and hardware tokens created in bulk (named by their serials).</p>', table(OP_HEAD, d.shared));
+  body.push(`<h2 id="shared">Shared operations (${d.shared.length})</h2>`, `<p class="intro">${e(SHARED_INTRO)}</p>`, table(OP_HEAD, d.shared));
   if (r.run.kind === 'rollback') {
     body.push(`<h2 id="not-reversible">Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})</h2>`);
     body.push(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : `<p class="none">${e(NOT_RECORDED)}</p>`);

@@ -1,5 +1,7 @@
 import { addTo } from '../model/add-to.js';
-import { journalProblem, type JournalCheck, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
+import { serialKey } from '../model/serial.js';
+import { journalProblem, type JournalCheck, type OpRecord, type OpState, type RunHeader, type RunSummary, type RunView } from '../apply/journal.js';
+import { bulkNotSent } from '../apply/bulk-before.js';
 import type { UserStatus } from '../plan/plan-file.js';
 import { isLeftAloneError } from '../apply/rollback-inverses.js';
 import { isStillSwitchedError, LEAVE_SWITCHED } from '../apply/rollback-switched.js';
@@ -210,13 +212,12 @@ export function buildRunReport(input: RunReportInput): RunReport {
     const state: RunReportOpState = r?.state ?? (input.notSelectedOps?.has(id) ? 'not-selected' : 'pending');
     const unsettled = state === 'started' || state === 'pending';
     const key = undone(id);
-    // With no plan to name them (its copy unreadable), a bulk create done is named by the serials its journaled result holds.
-    const serials = bulkSerials.get(id) ?? (/^tokens\/[0-9a-f]+$/.test(id) && isRecord(r?.result?.devices) ? Object.keys(r.result.devices) : undefined);
+    const bulk = bulkSerials.has(id) || /^tokens\/[0-9a-f]+$/.test(id) ? bulkTarget(state, bulkSerials.get(id), r) : undefined;
     // A rollback deletes a bulk-created token by serial (`tokens/<bulk hash>/<serial>`).
     const bulkToken = /^tokens\/[0-9a-f]+\/(.+)$/.exec(key)?.[1];
     return {
       op: id,
-      target: serials ? `hardware tokens created in bulk: ${serials.join(', ')}` : bulkToken ? `hardware token ${bulkToken} (created in bulk)` : key.slice(key.indexOf('/') + 1),
+      target: bulk ?? (bulkToken ? `hardware token ${bulkToken} (created in bulk)` : key.slice(key.indexOf('/') + 1)),
       state,
       at: view.times.get(id) ?? null,
       request_id: r?.requestId ?? null,
@@ -298,6 +299,31 @@ export function buildRunReport(input: RunReportInput): RunReport {
     shared,
     users,
   };
+}
+
+/**
+ * A bulk token create as the report names it: done, by the serials its journaled result says it made
+ * (`devices`), then those of the plan's it did not make (held in the inventory already, its user's
+ * writes left out as stale, found not the run's: an auditor read a stale user's serial among those
+ * "created"), and any it sent whose making the journal does not record (an older version's `devices:
+ * {}`); not done, by the serials it set out to create. Undefined when neither plan nor journal names any.
+ */
+function bulkTarget(state: RunReportOpState, planned: readonly string[] | undefined, r: OpRecord | undefined): string | undefined {
+  const devices = state === 'done' && isRecord(r?.result?.devices) ? Object.keys(r.result.devices) : undefined;
+  if (!devices) return planned ? `hardware tokens to create in bulk: ${planned.join(', ')}` : undefined;
+  const made = new Set(devices.map(serialKey));
+  const listed = (v: unknown) => (Array.isArray(v) ? v.map((x) => serialKey(String(x))) : []);
+  const notMade = new Set([...(bulkNotSent(r?.before) ?? []), ...listed(r?.result?.foundNotMade), ...listed(r?.result?.notFound)]);
+  const of = (keep: (key: string) => boolean) => (planned ?? []).filter((x) => keep(serialKey(x)));
+  // In the plan's order; any the plan does not name (its copy unreadable) after them.
+  const named = [...of((k) => made.has(k)), ...devices.filter((x) => !(planned ?? []).some((p) => serialKey(p) === serialKey(x)))];
+  const left = of((k) => !made.has(k) && notMade.has(k));
+  const unsaid = of((k) => !made.has(k) && !notMade.has(k));
+  return [
+    `hardware tokens created in bulk: ${named.length > 0 ? named.join(', ') : 'none'}`,
+    ...(left.length > 0 ? [`not created by this run: ${left.join(', ')}`] : []),
+    ...(unsaid.length > 0 ? [`sent, its journal not recording whether made: ${unsaid.join(', ')}`] : []),
+  ].join('; ');
 }
 
 function outcomeOf(u: RunReportInput['roster'][number], ops: RunReportOperation[], selected: ReadonlySet<string> | undefined): RunUserOutcome {

@@ -252,6 +252,19 @@ describe('Executor on the fake Graph', () => {
     expect(v).toEqual({ done: true, result: { devices: { 'B-1': made.body.id } } });
     expect(before.body.id).not.toBe(made.body.id);
   });
+  it("a bulk create read back neither waits for nor credits a serial it left out for a user not written (before.leftOut), found there or not", async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const inventory = '/beta/directory/authenticationMethodDevices/hardwareOathDevices';
+    const device = (serial: string) => ({ serialNumber: serial, manufacturer: 'M', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1' });
+    const made = await g.raw.post(inventory, device('B-1'));
+    const tokens = ['B-1', 'B-2'].map((serialNumber) => ({ serialNumber, hashFunction: 'hmacsha1', timeIntervalInSeconds: 30, secretFingerprint: 'x' }));
+    // B-2's user was left out as stale: the request left it out, though the inventory held none of it.
+    const bulk: Operation = { id: 'wave-1/hardwareOathDevices', kind: 'token-bulk-create', resource: 'hardwareOathDevices', stateFingerprint: '', before: { present: [], leftOut: ['B-2'] }, after: { tokens }, dependsOn: [] };
+    expect(await verifyOp(bulk, g.client())).toEqual({ done: true, result: { devices: { 'B-1': made.body.id } } });
+    // Someone uploads B-2 since: still not the run's.
+    expect((await g.raw.post(inventory, device('B-2'))).status).toBe(201);
+    expect(await verifyOp(bulk, g.client())).toEqual({ done: true, result: { devices: { 'B-1': made.body.id } } });
+  });
   it("a rollout policy create that meets another's MFA policy fails at once, naming it, and never adopts it (a rollback would delete it)", async () => {
     const theirs = { displayName: 'MFA waves', feature: 'multiFactorAuthentication', isEnabled: true, appliesTo: [] };
     // Staged rollout has no application permission: an admin signs in.

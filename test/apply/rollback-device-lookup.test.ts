@@ -77,6 +77,15 @@ describe('rollback: a bulk create done with no device ids (a journal of an older
     const { inverses } = inverseOperations([bulk, assign('B1')], records);
     expect(inverses.filter((i) => i.kind === 'token-delete').map((i) => [i.before, i.dependsOn])).toEqual([[{ serialNumber: 'B1', deviceId: 'd1', heldBy: U }, [`rollback/${U}/hardwareOathMethods/B1/assign-activate/unassign`]]]);
   });
+
+  it("says nothing of a serial it left out because its user was left out as stale (before.leftOut): never sent, never the run's", () => {
+    const records = bulkDone({ present: [], leftOut: ['B2'] });
+    records.set(bulk.id, { ...records.get(bulk.id)!, result: { devices: { B1: 'd1' } } });
+    // B2's user was left out as stale: their assign-and-activate skipped, not done.
+    const { inverses, notReversible } = inverseOperations([bulk, assign('B1')], records);
+    expect(inverses.filter((i) => i.kind === 'token-delete').map((i) => (i.before as { serialNumber: string }).serialNumber)).toEqual(['B1']);
+    expect(notReversible).toEqual([]);
+  });
 });
 
 describe('rollback: a token create done with no device id (a journal of an older version)', () => {
