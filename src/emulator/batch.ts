@@ -168,6 +168,7 @@ function itemRequest(envelope: GraphRequest, item: BatchItem, requestId: string)
     body: item.body,
     appId: envelope.appId,
     grant: envelope.grant,
+    ...(envelope.signedIn ? { signedIn: envelope.signedIn } : {}),
     requestId,
     clientRequestId: item.headers['client-request-id'] ?? envelope.clientRequestId,
   };

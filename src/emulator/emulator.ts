@@ -8,6 +8,7 @@ import { repeatedQueryOption } from './odata-query.js';
 import type { ResolvedOptions } from './options.js';
 import { PageTokens } from './paging.js';
 import { permissionProblem } from './permissions.js';
+import { selfServiceProblem } from './self-service.js';
 import { Prng } from './prng.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
 import { RequestRecorder } from './request-recorder.js';
@@ -94,6 +95,8 @@ export class Emulator {
     if (match instanceof GraphError) return this.errorResponse(req, match, {});
     const denied = permissionProblem(req.method, match.route.pattern, req.grant);
     if (denied) return this.errorResponse(req, denied, {});
+    const ownAccount = selfServiceProblem(req, match.route.pattern, match.params, this.state);
+    if (ownAccount) return this.errorResponse(req, ownAccount, {});
     const isWrite = req.method !== 'GET';
     const cost = resourceUnitCost(req.method, match.route.readCost, req.query);
     const headers: Record<string, string> = { 'x-ms-resource-unit': String(cost) };

@@ -1,4 +1,4 @@
-import type { Grant } from './identity.js';
+import type { Grant, SignedInUser } from './identity.js';
 
 export type ApiVersion = 'v1.0' | 'beta';
 
@@ -22,6 +22,8 @@ export interface GraphRequest {
   appId: string;
   /** The permissions the bearer token carries ('unscoped': a token that names none). */
   grant: Grant;
+  /** The user a delegated token signs in (absent for an application's token, or one naming no user). */
+  signedIn?: SignedInUser;
   requestId: string;
   clientRequestId: string;
 }

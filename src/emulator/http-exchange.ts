@@ -2,7 +2,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Emulator } from './emulator.js';
 import { errorBody, errors, GraphError } from './graph-error.js';
 import { isJsonContentType, JSON_CONTENT_TYPE, type ApiVersion, type GraphRequest, type GraphResponse } from './graph-request.js';
-import { decodeToken, grantOf, mintToken, TOKEN_LIFETIME_SECONDS, type Grant } from './identity.js';
+import { decodeToken, grantOf, mintToken, signedInUserOf, TOKEN_LIFETIME_SECONDS, type Grant, type SignedInUser } from './identity.js';
 import { isPlainObject } from './policy-rules.js';
 import { guidFromName } from './prng.js';
 import { redactBody } from './request-log.js';
@@ -40,6 +40,7 @@ const MINTED_TOKENS_KEPT = 10_000;
 interface Caller {
   appId: string;
   grant: Grant;
+  signedIn?: SignedInUser;
 }
 
 /**
@@ -98,6 +99,7 @@ export class HttpExchange {
       const caller = this.#authenticate(headers['authorization']);
       base.appId = caller.appId;
       base.grant = caller.grant;
+      if (caller.signedIn) base.signedIn = caller.signedIn;
       if (raw !== undefined && raw.length > GRAPH_MAX_BODY_BYTES) throw errors.tooLarge();
       if (raw !== undefined && raw.length > 0) {
         // Graph reads a body only as JSON it is told of: without Content-Type: application/json it has been
@@ -154,7 +156,8 @@ export class HttpExchange {
     if (!caller) {
       const claims = decodeToken(token);
       const id = claims?.appid ?? claims?.azp;
-      caller = { appId: typeof id === 'string' && id.length > 0 ? id : guidFromName('bearer-token', token), grant: grantOf(claims) };
+      const signedIn = signedInUserOf(claims);
+      caller = { appId: typeof id === 'string' && id.length > 0 ? id : guidFromName('bearer-token', token), grant: grantOf(claims), ...(signedIn ? { signedIn } : {}) };
       if (this.#callers.size > 1000) this.#callers.clear();
       this.#callers.set(token, caller);
     }

@@ -48,7 +48,22 @@ export interface TokenClaims {
   roles?: string[];
   scp?: string;
   upn?: string;
+  oid?: string;
   [claim: string]: unknown;
+}
+
+/** The user a delegated token signs in: its `oid` and `upn` claims (either may be absent). */
+export interface SignedInUser {
+  objectId: string | null;
+  upn: string | null;
+}
+
+/** Who a token signs in, for a delegated token (one with `scp`) that names a user; undefined for an application's or any other. */
+export function signedInUserOf(claims: TokenClaims | undefined): SignedInUser | undefined {
+  if (!claims || typeof claims.scp !== 'string') return undefined;
+  const str = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v : null);
+  const user = { objectId: str(claims.oid), upn: str(claims.upn) };
+  return user.objectId === null && user.upn === null ? undefined : user;
 }
 
 /** The permissions a request carries: 'unscoped' for a token that names none (every route allowed, as before tokens had claims). */

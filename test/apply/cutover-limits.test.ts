@@ -26,8 +26,11 @@ async function generated(name: string, users: number): Promise<Generated> {
   await generateExport({ out: source, users, tokenShare: 0, deviceShare: 0, backupShare: 0, tenantMethodShare: 0, seed: 9, tenant: true });
   const tenant = JSON.parse(readFileSync(join(source, 'tenant.json'), 'utf8')) as Record<string, any>;
   const upns = (tenant.users as { userPrincipalName: string }[]).map((u) => u.userPrincipalName);
-  // Staged rollout has no application permission: an admin signs in.
-  tenant.identity = { userPrincipalName: upns[0] };
+  // Staged rollout has no application permission: an admin signs in, one of the tenant's who is no
+  // user of the export (Graph refuses a signed-in user's writes to their own phone and email methods).
+  const admin = `migration-admin@${upns[0]!.split('@')[1]!}`;
+  tenant.users.push({ userPrincipalName: admin, displayName: 'Migration Admin' });
+  tenant.identity = { userPrincipalName: admin };
   return { source, tenant, upns };
 }
 
