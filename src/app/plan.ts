@@ -6,6 +6,8 @@ import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import { ALL_USERS, type PolicyTarget } from '../mapping/policy-rules.js';
 import { judgedGroups } from '../model/method-policy.js';
 import type { GraphClient } from '../graph/graph-client.js';
+import { tokenKind } from '../graph/access-token.js';
+import { notApplicable } from '../plan/not-applicable.js';
 import { readCutover, setMembership, type CutoverRead } from '../graph/cutover-reader.js';
 import { groupsThePlanSwitches, rolloutMember } from '../mapping/rollout-members.js';
 import { resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
@@ -223,7 +225,9 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   const roles: PlanInputFile['role'][] = [...files.map((f) => (f.name === USERS_FILE ? 'users' : f.name === DEVICES_FILE ? 'devices' : 'settings') as PlanInputFile['role']), ...tokens.map(() => 'seeds' as const)];
   built.plan.inputs = (await hashed).files.map((h, i) => ({ role: roles[i]!, path: resolve(read[i]!.path), sha256: h.sha256, bytes: h.bytes }));
   built.plan.graph = client.root;
-  built.plan.identity = { appId: identity.appId, upn: identity.upn };
+  // The signed-in user's object id too: a run signed in so cannot write their own phone and email methods (not-applicable.ts).
+  built.plan.identity = { appId: identity.appId, upn: identity.upn, ...(tokenKind(identity) === 'delegated' && identity.objectId !== null ? { objectId: identity.objectId } : {}) };
+  built.plan.not_applicable = notApplicable(built.plan);
   built.plan.tool_version = packageVersion();
   // Absolute paths: apply and resume read the seeds again, maybe from another working folder.
   const source: PlanSource = {

@@ -30,6 +30,8 @@ import { needsNewPlan } from './new-plan-needed.js';
 import { netbiosMapOf } from '../model/user-match.js';
 import { composedUsername } from '../model/username.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
+import { leaveOutOwnMethods, signedInUserOf } from './own-methods.js';
+import type { SignedInUser } from '../model/own-methods.js';
 import { holdReason, switchLayout, wavesOnly, type MemberState, type SwitchLayout } from './switch-hold.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 
@@ -126,6 +128,12 @@ export interface ApplyOutcome {
    * they switch have no methods written by the run yet, with why; `forGood`: no resume sends it.
    */
   switchesHeld?: { op: string; doing: string; error: string; forGood: boolean }[];
+  /**
+   * The signed-in admin's own phone and email writes this pass left out (Graph refuses a user's own),
+   * by user: how many, and how many operations wait for them (their default method, their switch);
+   * `signedInAs`, who the run is signed in as. A resume signed in as another admin or an application sends them.
+   */
+  ownMethodsLeftOut?: { user: string; signedInAs: string; own: number; waiting: number; resumeAs: string }[];
 }
 
 /** An interrupt during the pre-flight: the run never started (no run, no journal), nothing was written. */
@@ -336,7 +344,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       }
       await journal.ops(skipped);
     });
-    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath, methodsFirst: true }, deps, stale, tenant, readAt: preflightAt });
+    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath, methodsFirst: true }, deps, stale, tenant, readAt: preflightAt, signedIn: signedInUserOf(identity) });
   } finally {
     await lock.release();
   }
@@ -423,7 +431,7 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
     const notSelected = (view.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
     // A run begun before the ordering (switch-hold.ts) goes on as it began: its waves hold every user.
     const layout = sel.methodsFirst === true ? switchLayout(plan, cutover.beforeWaves, positions, groupNamesOf(plan)) : wavesOnly(positions);
-    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, priorTimes: view.times, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent, rolloutReadAt });
+    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, priorTimes: view.times, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent, rolloutReadAt, signedIn: signedInUserOf(identity) });
   } finally {
     await lock.release();
   }
@@ -466,6 +474,8 @@ interface RunContext {
   activationsSent?: number[];
   /** When the staged rollout the switches rest on was last read (a resume's check; a new run's is readAt's pre-flight). */
   rolloutReadAt?: number;
+  /** The user this pass is signed in as (a delegated token): their own phone and email writes are left out. */
+  signedIn: SignedInUser | undefined;
 }
 
 /** Writes refused for access, with none done between them, that stop a run: one $batch's worth. */
@@ -567,6 +577,10 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   const staleUsers = { count: 0, first: [] as string[] };
   // The staged rollout's steps this pass held back (switch-hold.ts), and the adds that wait for them.
   const heldNow = new Map<string, { op: string; doing: string; error: string; forGood: boolean }>();
+  /** The signed-in admin's own method writes this pass left out, by user (lower case). */
+  const ownLeftOut = new Map<string, { user: string; signedInAs: string; own: number; waiting: number; resumeAs: string }>();
+  // Who can send them: an application cannot manage staged rollout, which a plan with rollout groups needs.
+  const resumeAs = (ctx.plan.header.options.rollout_groups?.length ?? 0) > 0 ? 'another admin (the staged rollout needs an admin signed in; an application cannot manage it)' : 'another admin or an application';
   /** Operations skipped this pass that no resume sends: a hold no resume lifts, and the adds waiting for it. */
   const neverByResume = new Set<string>();
   const count = (s: OpOutcome, id?: string) => {
@@ -628,6 +642,24 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
         for (const r of recs) now.set(r.op, { status: 'skipped', error: STALE, ...(r.staleReason !== undefined ? { staleReason: r.staleReason } : {}) });
       }
       return staleNow;
+    };
+    /**
+     * The signed-in admin's own phone and email writes among `ops`, and what waits for them: journaled
+     * skipped (once: a resume signed in the same way finds them so already), in `now`, not sent.
+     */
+    const leaveOutOwn = async (ops: readonly Operation[], now: Map<string, OpOutcome>): Promise<Operation[]> => {
+      const { send, leftOut } = leaveOutOwnMethods(ops, ctx.signedIn);
+      if (leftOut.length === 0) return send;
+      await journal.ops(leftOut.filter((x) => prior.get(x.op.id)?.state !== 'skipped' || prior.get(x.op.id)?.error !== x.error).map((x) => ({ op: x.op.id, state: 'skipped' as const, error: x.error })));
+      for (const x of leftOut) {
+        now.set(x.op.id, { status: 'skipped', error: x.error });
+        const user = x.op.user ?? '';
+        const entry = ownLeftOut.get(user.toLowerCase()) ?? { user, signedInAs: ctx.signedIn?.upn ?? ctx.signedIn?.objectId ?? user, own: 0, waiting: 0, resumeAs };
+        if (x.own) entry.own++;
+        else entry.waiting++;
+        ownLeftOut.set(user.toLowerCase(), entry);
+      }
+      return send;
     };
 
     // 1. The policy, its own step: every method must be enabled before a user's default points at it.
@@ -712,7 +744,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
             const read = fresh() ? { stale: [], held: [] } : await recheckWave(-1, users, written).result;
             const staleNow = await leaveOutStale(read.stale, ops, now);
             for (const h of read.held) gone.set(h.upn.toLowerCase(), h.gaps.join('; '));
-            const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()));
+            const runnable = await leaveOutOwn(ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase())), now);
             if (runnable.length > 0) for (const [id, st] of await executor.run(runnable, prior)) now.set(id, st);
           }
           tally(users, now);
@@ -853,7 +885,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
           if (neverByResume.has(x.on)) neverByResume.add(x.op);
         }
       }
-      const runnable = ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()) && !heldOps.has(o.id));
+      const runnable = await leaveOutOwn(ops.filter((o) => !staleNow.has((o.user ?? '').toLowerCase()) && !heldOps.has(o.id)), now);
       if (runnable.length > 0) for (const [id, s] of await executor.run(runnable, prior)) now.set(id, s);
       tally(wave, now);
       if (executor.wasInterrupted) {
@@ -923,7 +955,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       return f && f.status !== 'done' ? [{ domain: domainOf(o), status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
     });
     const federationDone = ctx.federationOps.filter((o) => federation.get(o.id)?.status === 'done').map(domainOf);
-    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), planHash: ctx.plan.hash, resumable: canResume, staleUsers, ...(heldNow.size > 0 ? { switchesHeld: [...heldNow.values()] } : {}) };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), planHash: ctx.plan.hash, resumable: canResume, staleUsers, ...(heldNow.size > 0 ? { switchesHeld: [...heldNow.values()] } : {}), ...(ownLeftOut.size > 0 ? { ownMethodsLeftOut: [...ownLeftOut.values()] } : {}) };
   }
 }
 

@@ -43,7 +43,8 @@ interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
 
 const EXIT_STATUS = `
 Exit status: 0 every operation succeeded; 3 some failed or were skipped (resume sends again what
-failed; users left out as stale need a new plan of them; this wins over 4); 4 stopped by --waves with waves left; 1 error (wrong tenant, stale plan, lock
+failed; users left out as stale need a new plan of them; the signed-in admin's own phone and email
+changes need a resume signed in otherwise; this wins over 4); 4 stopped by --waves with waves left; 1 error (wrong tenant, stale plan, lock
 held, Graph unreachable); 130 or 143 interrupted by SIGINT or SIGTERM (resume finishes the run).`;
 
 /** Options that act only when apply makes the plan (--source): given with a saved plan they are refused. */

@@ -9,6 +9,12 @@ export interface TokenIdentity {
   appDisplayName: string | null;
   /** The signed-in user, for a delegated token. */
   upn: string | null;
+  /**
+   * The token's `oid`: for a delegated token the signed-in user's object id (Graph refuses a user's
+   * writes to their own phone and email methods: apply leaves those out); for an application's, its
+   * service principal's.
+   */
+  objectId: string | null;
   /** Application permissions (app-only tokens). */
   roles: string[];
   /** Delegated permissions. */
@@ -28,7 +34,7 @@ export function tokenKind(t: TokenIdentity): 'delegated' | 'application' | 'unkn
 
 /** Reads the claims of a JWT-shaped access token; every field null or empty when it is not one. */
 export function identityOf(token: string): TokenIdentity {
-  const none: TokenIdentity = { tenantId: null, appId: null, appDisplayName: null, upn: null, roles: [], scopes: [] };
+  const none: TokenIdentity = { tenantId: null, appId: null, appDisplayName: null, upn: null, objectId: null, roles: [], scopes: [] };
   const parts = token.split('.');
   if (parts.length !== 3) return none;
   let claims: Record<string, unknown>;
@@ -43,6 +49,7 @@ export function identityOf(token: string): TokenIdentity {
     appId: str(claims.appid) ?? str(claims.azp),
     appDisplayName: str(claims.app_displayname),
     upn: str(claims.upn) ?? str(claims.preferred_username) ?? str(claims.unique_name),
+    objectId: str(claims.oid),
     roles: Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [],
     scopes: typeof claims.scp === 'string' ? claims.scp.split(' ').filter(Boolean) : [],
   };

@@ -19,6 +19,8 @@ export const RULES = {
   'USER-SMS-PIN-MODE': 'Text message (OTP + PIN) mode has no per-user cloud setting: the user types the one-way SMS code alone, without the PIN; reported.',
   'USER-TWO-WAY-SMS': 'Two-way text messages are not supported by Entra: the user gets one-way SMS codes.',
   'USER-NO-METHOD': 'A user left with no cloud MFA method the policy lets them use once the plan is applied is reported, whatever the default-method mode: they cannot do Entra MFA until one is registered. The finding is no-usable-method, unless a finding on the user already says so (default-method-unset; the cutover findings not-switched and switched-without-method), so that one fact is said once; summary.user_status.no_usable_method counts them all.',
+  'USER-SIGNED-IN-SELF':
+    'A delegated run (an admin signed in) does not write the signed-in admin\'s own phone and email methods: Graph does not let a user change their own phone or email methods through its authentication methods API. `plan` signed in so lists those changes, and the default method and switch that wait for them, in `not_applicable` (the terminal and the report mark them); apply and resume, whichever identity they sign in with, leave them out before sending anything (journaled skipped, the run partial and resumable signed in as another admin or an application). The saved plan is the same whoever signs in. Hardware OATH tokens and the rest of the user\'s changes are sent.',
   // Phones (Microsoft's migration utility rules)
   'PHONE-PRIMARY-MOBILE': 'Primary phone without extension -> mobile.',
   'PHONE-PRIMARY-OFFICE': 'Primary phone with extension -> office (Entra cannot send SMS to a number with an extension).',

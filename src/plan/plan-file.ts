@@ -208,7 +208,7 @@ const headerSchema = z.looseObject({
   source_fingerprint: z.string(),
   tenant: z.looseObject({ id: z.string(), displayName: z.string().optional() }),
   graph: z.string().optional(),
-  identity: z.looseObject({ appId: z.string().nullable(), upn: z.string().nullable() }).optional(),
+  identity: z.looseObject({ appId: z.string().nullable(), upn: z.string().nullable(), objectId: z.string().optional() }).optional(),
   tool_version: z.string().optional(),
   inputs: z.array(z.looseObject({ role: z.string(), path: z.string(), sha256: z.string(), bytes: z.number() })).optional(),
   options: z.looseObject({
@@ -310,7 +310,7 @@ export interface PlanFileContent {
  * from the recorded sources and refuse a file whose changes are not what they give.
  */
 export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapshot, serialsOf?: (upn: string) => readonly string[]): PlanFileContent {
-  const { policy_changes, cutover_changes, user_changes, findings, users: roster, plan_hash: _hash, ...rest } = plan;
+  const { policy_changes, cutover_changes, user_changes, findings, users: roster, plan_hash: _hash, not_applicable: _signInDependent, ...rest } = plan;
   const changesOf = new Map<string, SavedUserChange[]>();
   for (const { user: _u, user_id, ...c } of user_changes) {
     let list = changesOf.get(user_id);

@@ -13,10 +13,11 @@ import type { MatchBy, UserMatch } from '../model/user-match.js';
  * 1.3 the cutover: `cutover_changes`, `cutover`, the cutover options, `summary.cutover` and
  * `summary.phone_only_after_retirement`; 1.4 users found by an on-premises name, or refused
  * (`users[].match`), and how users were matched (`options.match_by`, `options.netbios_domains`);
- * 1.5 the user changes a rollback cannot undo (`summary.rollback_cannot_undo`).
+ * 1.5 the user changes a rollback cannot undo (`summary.rollback_cannot_undo`); 1.6 the signed-in
+ * user's object id (`identity.objectId`) and the changes a run signed in so does not send (`not_applicable`).
  * The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.5';
+export const PLAN_FORMAT_VERSION = '1.6';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 
@@ -34,6 +35,20 @@ export interface UserChange {
   action: ChangeAction;
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
+  rule: RuleId;
+  because: string;
+}
+
+/**
+ * 1.6: a user change a run signed in as the plan's identity does not send (not-applicable.ts): the
+ * signed-in admin's own phone and email changes, and what waits for them. Still in `user_changes`
+ * and counted there: the plan is the same whoever applies it.
+ */
+export interface NotApplicableChange {
+  user: string;
+  user_id: string;
+  resource: UserResource;
+  action: ChangeAction;
   rule: RuleId;
   because: string;
 }
@@ -135,8 +150,11 @@ export interface Plan {
   tenant: { id: string; displayName?: string };
   /** The Graph root the plan read. */
   graph?: string;
-  /** Who signed in (either may be null: an app has no UPN; the emulator's placeholder token names nobody). */
-  identity?: { appId: string | null; upn: string | null };
+  /**
+   * Who signed in (either may be null: an app has no UPN; the emulator's placeholder token names
+   * nobody). 1.6: `objectId`, the signed-in user's (a delegated sign-in whose token has `oid`).
+   */
+  identity?: { appId: string | null; upn: string | null; objectId?: string };
   tool_version?: string;
   /** 1.2: every input file, with its SHA-256. */
   inputs?: PlanInputFile[];
@@ -151,6 +169,8 @@ export interface Plan {
   /** 1.3: staged rollout policy and groups, domains' federation. */
   cutover_changes: CutoverChange[];
   user_changes: UserChange[];
+  /** 1.6: the user changes a run signed in as `identity` does not send (empty for an application's sign-in). */
+  not_applicable?: NotApplicableChange[];
   users: PlanUserStatus[];
   findings: Finding[];
   /** Users who must register Microsoft Authenticator again (their mobile-app devices cannot move). */

@@ -1,5 +1,6 @@
 import { UserError } from '../model/user-error.js';
 import { formatMinor, type PlanUserLine, type SavedPlan } from './plan-file.js';
+import { notApplicable } from './not-applicable.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
 
 /** The JSON format (`plan --format json`) whose content each saved plan minor version holds. */
@@ -26,8 +27,9 @@ export async function planOfFile(saved: SavedPlan): Promise<Plan> {
     ...(l.server !== undefined ? { server: l.server } : {}),
     ...(l.methods_after !== undefined ? { methods_after: l.methods_after } : {}),
   }));
+  const jsonVersion = JSON_VERSION_OF_FILE_MINOR[formatMinor(h)] ?? PLAN_FORMAT_VERSION;
   return orderedPlan({
-    format_version: JSON_VERSION_OF_FILE_MINOR[formatMinor(h)] ?? PLAN_FORMAT_VERSION,
+    format_version: jsonVersion,
     created: h.created,
     source_fingerprint: h.source_fingerprint,
     tenant: h.tenant,
@@ -41,6 +43,8 @@ export async function planOfFile(saved: SavedPlan): Promise<Plan> {
     policy_changes: saved.policyChanges.map(({ state_fingerprint: _f, ...c }) => c),
     cutover_changes: saved.cutoverChanges.map(({ state_fingerprint: _f, ...c }) => c),
     user_changes: userChanges,
+    // As plan printed it: worked out from the identity the file records (1.6, a plan of the current JSON format).
+    ...(jsonVersion === PLAN_FORMAT_VERSION ? { not_applicable: notApplicable({ identity: h.identity, users, user_changes: userChanges }) } : {}),
     users,
     findings: await saved.findings(),
     registration_campaign: h.registration_campaign,
@@ -70,6 +74,7 @@ export function orderedPlan(p: Plan): Plan {
     // 1.3 (plans saved before it have no cutover: an empty list, and no summary of it).
     cutover_changes: p.cutover_changes ?? [],
     user_changes: p.user_changes,
+    ...optional('not_applicable'),
     users: p.users,
     findings: p.findings,
     registration_campaign: p.registration_campaign,

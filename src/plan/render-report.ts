@@ -122,6 +122,8 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
   const changesOf = new Map<string, UserChange[]>();
   for (const c of plan.user_changes) addTo(changesOf, c.user.toLowerCase(), c);
   const findingsOf = new Map<string, Finding[]>();
+  // The changes a run signed in as the plan's identity does not send, shown among the user's findings first.
+  for (const n of plan.not_applicable ?? []) addTo(findingsOf, n.user.toLowerCase(), { severity: 'warning', code: 'not-applicable-signed-in', user: n.user, rule: n.rule, message: `${n.resource} (${n.action}) is not sent by a run signed in as ${plan.identity?.upn ?? plan.identity?.objectId ?? 'the signed-in user'}: ${n.because}` });
   for (const f of plan.findings) if (f.user !== undefined && f.rule !== 'POL-MANUAL') addTo(findingsOf, f.user.toLowerCase(), f);
   const anchors = anchorIds(plan.users.map((u) => u.user), 'user');
   const users = plan.users.map((u, i) => ({
@@ -134,7 +136,7 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
   }));
   const inScope = new Set(plan.users.map((u) => u.user.toLowerCase()));
   const otherFindings = plan.findings.filter((f) => f.rule !== 'POL-MANUAL' && (f.user === undefined || !inScope.has(f.user.toLowerCase())));
-  const used = new Set<string>([...plan.policy_changes.map((c) => c.rule), ...(plan.cutover_changes ?? []).map((c) => c.rule), ...plan.user_changes.map((c) => c.rule), ...plan.findings.map((f) => f.rule)]);
+  const used = new Set<string>([...plan.policy_changes.map((c) => c.rule), ...(plan.cutover_changes ?? []).map((c) => c.rule), ...plan.user_changes.map((c) => c.rule), ...plan.findings.map((f) => f.rule), ...(plan.not_applicable ?? []).map((n) => n.rule)]);
   const usedRules = (Object.keys(RULES) as RuleId[]).filter((r) => used.has(r));
   const phoneOnlyUsers = new Set(plan.findings.filter((f) => f.code === 'phone-only-after-retirement').map((f) => f.user?.toLowerCase()));
   const phoneOnly = users.filter((v) => phoneOnlyUsers.has(v.u.user.toLowerCase()));

@@ -85,6 +85,11 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const titles = new Map(plan.users.filter((u) => u.match).map((u) => [u.user, userTitle(u)]));
   const title = (user: string) => titles.get(user) ?? user;
   const flag = (user: string) => (noUsable.has(user) ? `  ${red('no usable method after the plan')}` : '');
+  // The signed-in admin's own phone and email changes, and what waits for them: a run signed in so does not send them.
+  const notApplicable = plan.not_applicable ?? [];
+  const signedIn = printable(plan.identity?.upn ?? plan.identity?.objectId ?? 'the signed-in user');
+  const notSent = new Set(notApplicable.map((n) => `${n.user_id.toLowerCase()} ${n.resource}`));
+  const notSentTag = (ch: UserChange) => (notSent.has(`${ch.user_id.toLowerCase()} ${ch.resource}`) ? `  ${yellow(`not applicable signed in as ${signedIn} [USER-SIGNED-IN-SELF]`)}` : '');
   if (byUser.size > 0) {
     lines.push(bold('Users'));
     for (const [user, changes] of byUser) {
@@ -101,10 +106,16 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
                 : describe(ch.after, show);
         // The resource carries a serial from a vendor's file: its control characters are shown, not sent.
         // The rule and its reason, as for policy changes (reasons name no phone number: the numbers are the change's before and after, masked above).
-        lines.push(paint[ch.action](`    ${sym} ${printable(ch.resource)}`) + `  ${detail}  ${dim(`[${ch.rule}] ${printable(ch.because)}`)}`);
+        lines.push(paint[ch.action](`    ${sym} ${printable(ch.resource)}`) + `  ${detail}  ${dim(`[${ch.rule}] ${printable(ch.because)}`)}${notSentTag(ch)}`);
       }
     }
     lines.push('');
+  }
+  if (notApplicable.length > 0) {
+    lines.push(bold(yellow(`Not applicable to this sign-in (${signedIn}): ${notApplicable.length} change(s) a run signed in so does not send`)));
+    for (const n of notApplicable) lines.push(`  ${printable(`${title(n.user)} ${n.resource} (${n.action})`)}: ${printable(n.because)} ${dim(`[${n.rule}]`)}`);
+    const others = (plan.options.rollout_groups?.length ?? 0) > 0 ? 'another admin (an application cannot manage the staged rollout)' : 'another admin or an application';
+    lines.push(dim(`  The saved plan holds them all the same: apply or resume signed in as ${others} sends them.`), '');
   }
 
   // Every in-scope user is accounted for: those with nothing to change are listed with why.

@@ -13,8 +13,8 @@ import { contosoTenant } from '../plan/helpers.js';
 const tmp = tempDir('permission-check');
 afterAll(() => tmp.cleanup());
 
-const app = (roles: string[]): TokenIdentity => ({ tenantId: 't', appId: 'a', appDisplayName: 'mfa-migrate', upn: null, roles, scopes: [] });
-const admin = (scopes: string[]): TokenIdentity => ({ tenantId: 't', appId: 'a', appDisplayName: null, upn: 'admin@contoso.com', roles: [], scopes });
+const app = (roles: string[]): TokenIdentity => ({ tenantId: 't', appId: 'a', appDisplayName: 'mfa-migrate', upn: null, objectId: null, roles, scopes: [] });
+const admin = (scopes: string[]): TokenIdentity => ({ tenantId: 't', appId: 'a', appDisplayName: null, upn: 'admin@contoso.com', objectId: null, roles: [], scopes });
 /** The application permissions but the one to write users' methods (a review's identity). */
 const WITHOUT_METHODS_WRITE = [...DEFAULT_APPLICATION_PERMISSIONS.filter((p) => p !== 'UserAuthenticationMethod.ReadWrite.All'), 'UserAuthenticationMethod.Read.All'];
 

@@ -42,8 +42,11 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
 
   it('prints the plan format of docs/plan-format.md, tied to the export and to the tenant read through GET /organization', () => {
     expect(json.code).toBe(0);
-    expect(Object.keys(plan)).toEqual(['format_version', 'created', 'source_fingerprint', 'tenant', 'graph', 'identity', 'tool_version', 'inputs', 'options', 'summary', 'policy_changes', 'cutover_changes', 'user_changes', 'users', 'findings', 'registration_campaign', 'cutover']);
-    expect(plan.format_version).toBe('1.5');
+    expect(Object.keys(plan)).toEqual(['format_version', 'created', 'source_fingerprint', 'tenant', 'graph', 'identity', 'tool_version', 'inputs', 'options', 'summary', 'policy_changes', 'cutover_changes', 'user_changes', 'not_applicable', 'users', 'findings', 'registration_campaign', 'cutover']);
+    expect(plan.format_version).toBe('1.6');
+    // The sample signs in as admin@contoso.com, no user of its export: nothing is left to another sign-in.
+    expect(plan.identity).toEqual({ appId: expect.any(String), upn: 'admin@contoso.com', objectId: expect.any(String) });
+    expect(plan.not_applicable).toEqual([]);
     expect(plan.graph).toBe(emu.url);
     expect(plan.users.map((u) => u.user).sort()).toEqual([...new Set(plan.users.map((u) => u.user))].sort());
     expect(Math.abs(Date.parse(plan.created) - Date.now())).toBeLessThan(120_000);

@@ -26,6 +26,11 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ...o.federationLeft.map((f) => `  federation of ${f.domain} (shared, no user's): ${f.status === 'pending' ? 'not sent' : f.status === 'started' ? 'sent, outcome unknown (the next pass reads it back)' : f.status}${f.error ? `: ${f.error}` : ''}`),
     // Shared too: what the staged rollout's step held back, and why (the run is partial for it).
     ...(o.switchesHeld ?? []).map((h) => `  staged rollout (shared, no user's): ${h.doing}: not sent: ${h.error}`),
+    // Graph refuses a signed-in user's writes to their own phone and email methods: left out, and how to send them.
+    ...(o.ownMethodsLeftOut ?? []).map(
+      (x) =>
+        `  not sent: ${x.user}'s own phone and email changes (${x.own} operation(s)${x.waiting > 0 ? `, and ${x.waiting} that wait for them: the default method, the switch to Entra MFA` : ''}): this run is signed in as ${x.signedInAs}, and Graph does not let a user change their own phone or email methods through this API. Resume the run signed in as ${x.resumeAs} to send them`,
+    ),
     // The one change that moves every user of a domain at once: said when made (a black-box test saw only "1 done").
     ...o.federationDone.map((d) => `  federation of ${d}: done: it rejects the federated IdP's MFA now, so every user of the domain meets Entra MFA (allow up to 24 hours)`),
     // Each with why, as the pre-flight says it without --skip-stale (a black-box test read the objects alone).
