@@ -25,6 +25,7 @@ import { DEVICES_FILE, readExport, seedFingerprintName, SETTINGS_FILE, USERS_FIL
 import { distinctSeedFiles } from '../source/seeds/distinct-seed-files.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import { narrowToMembers, resolveScope } from './user-scope.js';
+import { missingSeedsInScope, othersMissingSeedsText } from './seeds-in-scope.js';
 import { DEFAULT_MATCH_BY, type MatchBy } from '../model/user-match.js';
 
 export interface PlanRequest {
@@ -113,6 +114,11 @@ export class CutoverRefusedError extends UserError {
   }
 }
 
+/** A token of a user in scope with no seed stops the plan, unless --allow-missing-seeds. */
+function refuseMissingSeeds(missing: Problem[], allowed: boolean): void {
+  if (missing.length > 0 && !allowed) throw new UntrustedExportError(missing, '\n(--allow-missing-seeds plans the rest: those tokens are skipped and their users keep their default method)');
+}
+
 /** Reads the export and the tenant, and builds the plan. Reads only. */
 export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   let bundle: ExportBundle;
@@ -124,11 +130,6 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   }
   const fatal = fatalProblems(bundle.problems.items);
   if (fatal.length > 0) throw new UntrustedExportError(fatal);
-  // A token with no seed would silently lose the user's token (and move their default off it).
-  const missing = bundle.problems.items.filter((p) => p.severity === 'error' && p.code === 'seed-missing');
-  if (missing.length > 0 && !req.allowMissingSeeds) {
-    throw new UntrustedExportError(missing, '\n(--allow-missing-seeds plans the rest: those tokens are skipped and their users keep their default method)');
-  }
 
   // Hash the export now, next to reading it, not after a tenant read that can take minutes (a file
   // edited meanwhile would give a fingerprint of other content); the hashing overlaps the reads.
@@ -152,6 +153,11 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   });
   let scope = resolved.scope;
   const scopeGroup = resolved.group;
+  // Seeds are needed for the tokens of the users in scope alone; refused before the tenant read for
+  // those surely in it: all but those --group took for a member's on-premises name, whom the tenant
+  // read may leave out (narrowToMembers), checked once it has.
+  const takenFor = resolved.groupScope?.takenFor;
+  refuseMissingSeeds(missingSeedsInScope(bundle, scope && takenFor ? new Set([...scope].filter((u) => !takenFor.has(u))) : scope).mine, req.allowMissingSeeds);
   const target: PolicyTarget = req.targetGroup ? await resolveGroup(client, req.targetGroup, '--target-group') : ALL_USERS;
   const inScope = bundle.users.filter((u) => u.enabled && (!scope || scope.has(u.username.toLowerCase())));
   const names = new Set(inScope.map((u) => u.username));
@@ -186,6 +192,9 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     }
     scope = narrowed.scope;
   }
+  const seedless = missingSeedsInScope(bundle, scope);
+  refuseMissingSeeds(seedless.mine, req.allowMissingSeeds);
+  if (seedless.others.length > 0) req.log?.(othersMissingSeedsText(seedless.others));
   if (cutover) {
     tenant.cutover = cutover.cutover;
     setMembership(tenant.users.values(), cutover.memberOf);

@@ -6,6 +6,7 @@ import { fakeGraph } from '../helpers/graph.js';
 import { CONTOSO, contosoRequest, testDir } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 import { startEmulator } from '../../src/emulator/index.js';
+import { contosoTenant, userId } from '../plan/helpers.js';
 
 /** Seed files left out: every token whose serial has no seed is missing. */
 const someSeeds = [join(CONTOSO, 'tokens', 'entra-upload.csv')];
@@ -64,5 +65,43 @@ describe('plan: token serials with no seed', () => {
     } finally {
       await emu.stop();
     }
+  });
+});
+
+/** Contoso with "Wave Small" (alice, bob, carol, dave, erin: no tokens) and "Wave Tokens" (alice and grace, whose token is 20010001). */
+function wavesTenant() {
+  const doc = contosoTenant();
+  const ids = (names: string[]) => names.map((n) => userId(doc, `${n}@contoso.com`));
+  doc.groups.push({ id: '0b7e8c52-0000-4000-8000-0000000000b1', displayName: 'Wave Small', members: ids(['alice', 'bob', 'carol', 'dave', 'erin']) });
+  doc.groups.push({ id: '0b7e8c52-0000-4000-8000-0000000000b2', displayName: 'Wave Tokens', members: ids(['alice', 'grace']) });
+  return doc;
+}
+
+describe('plan: only the tokens of users in scope need a seed', () => {
+  it('a wave of users with no tokens is planned with no seed file at all; the others\' seedless tokens are a note', async () => {
+    const g = fakeGraph({ tenant: wavesTenant() });
+    const notes: string[] = [];
+    const made = await makePlan({ ...contosoRequest(CONTOSO, []), group: 'Wave Small', log: (l) => notes.push(l), graph: g.client({ readOnly: true }) });
+    expect(made.built.plan.users.map((u) => u.user)).toEqual(['alice@contoso.com', 'bob@contoso.com', 'carol@contoso.com', 'dave@contoso.com', 'erin@contoso.com']);
+    expect(made.built.plan.findings.filter((f) => f.code === 'seed-missing')).toEqual([]);
+    expect(notes).toEqual([expect.stringMatching(/^Note: 13 user\(s\) outside this plan's scope have a token with no seed in the files given \(grace@contoso\.com, heidi@contoso\.com, .*, and 3 more\): this plan does not need them; a plan that takes those users in does$/)]);
+  });
+
+  it('a token of a user in scope with no seed still refuses the plan, naming that user alone', async () => {
+    const g = fakeGraph({ tenant: wavesTenant() });
+    const err = (await makePlan({ ...contosoRequest(CONTOSO, []), group: 'Wave Tokens', graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as UntrustedExportError;
+    expect(err).toBeInstanceOf(UntrustedExportError);
+    expect(err.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^grace@contoso\.com: token serial 20010001 has no seed/)]);
+  });
+
+  it('--users: the same, by the names the file lists', async () => {
+    const g = fakeGraph({ tenant: wavesTenant() });
+    const users = join(testDir('plan-seeds-users').dir, 'users.txt');
+    writeFileSync(users, 'bob@contoso.com\nzoe@contoso.com\n');
+    const made = await makePlan({ ...contosoRequest(CONTOSO, []), users, graph: g.client({ readOnly: true }) });
+    expect(made.built.plan.users.map((u) => u.user)).toEqual(['bob@contoso.com', 'zoe@contoso.com']);
+    writeFileSync(users, 'bob@contoso.com\nheidi@contoso.com\n');
+    const err = (await makePlan({ ...contosoRequest(CONTOSO, []), users, graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as UntrustedExportError;
+    expect(err.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^heidi@contoso\.com: token serial 20010002 has no seed/)]);
   });
 });
