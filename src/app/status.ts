@@ -230,14 +230,15 @@ async function scopeOf(req: StatusRequest): Promise<{ upns: string[]; disabled: 
       throw err;
     }
   }
-  const { scope, groupScope } = await resolveScope(req.graph, {
+  const { scope, groupScope, given } = await resolveScope(req.graph, {
     ...(all ? { exportUsers: all } : {}),
     ...(req.users ? { users: req.users } : {}),
     ...(req.group ? { group: req.group } : {}),
     ...(onPremisesOn(req) ? { netbiosDomains: req.netbiosDomains ?? new Map<string, string>() } : {}),
     ...(req.log ? { log: req.log } : {}),
   });
-  const upns = all ? all.filter((u) => !scope || scope.has(u.toLowerCase())) : [...(scope ?? [])];
+  // Without an export, the names as the --users file gives them (CORP\jdoe, not corp\jdoe), as --source shows the export's.
+  const upns = all ? all.filter((u) => !scope || scope.has(u.toLowerCase())) : [...(scope ?? [])].map((u) => given?.get(u) ?? u);
   const seen = new Set<string>();
   const scoped = upns.filter((u) => !seen.has(u.toLowerCase()) && seen.add(u.toLowerCase()));
   return { upns: scoped, disabled, all: all ?? scoped, ...(groupScope ? { groupScope } : {}) };

@@ -16,6 +16,14 @@ import { composedUsername } from '../model/username.js';
  * read as UTF-8, each name had a NUL between its letters and matched no user.
  */
 export async function readUserList(path: string): Promise<string[]> {
+  return (await readUserNames(path)).map((n) => n.name);
+}
+
+/**
+ * The names of a --users file as readUserList reads them (`name`, lower case), each with its spelling
+ * in the file (`given`, composed): what `status --users` shows, as `status --source` shows the export's.
+ */
+export async function readUserNames(path: string): Promise<{ name: string; given: string }[]> {
   let raw: Buffer;
   try {
     raw = await readFile(path);
@@ -23,13 +31,14 @@ export async function readUserList(path: string): Promise<string[]> {
     throw new UserError(`cannot read --users ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   const text = fileText(raw, `--users ${printable(path)}`);
-  const names: string[] = [];
+  const names: { name: string; given: string }[] = [];
   const several: { line: number; text: string }[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
-    const name = composedUsername(raw.trim()).toLowerCase();
+    const given = composedUsername(raw.trim());
+    const name = given.toLowerCase();
     if (!name || name.startsWith('#') || name === 'upn' || name === 'username' || name === 'userprincipalname') return;
     if (/[,;]/.test(name)) several.push({ line: i + 1, text: raw.trim() });
-    else names.push(name);
+    else names.push({ name, given });
   });
   if (several.length > 0) {
     const lines = firstTenOf(several, (s) => String(s.line));

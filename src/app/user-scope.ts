@@ -2,7 +2,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { groupMembers, resolveGroup, type GroupRef } from '../graph/groups-reader.js';
 import { decideMatch, onPremisesName } from '../model/user-match.js';
 import { printable } from '../model/printable.js';
-import { checkListedUsers, firstTenOf, readUserList } from './user-list.js';
+import { checkListedUsers, firstTenOf, readUserNames } from './user-list.js';
 
 /** What narrows the users in scope: plan's and status's options alike. */
 export interface ScopeRequest {
@@ -36,10 +36,13 @@ export interface GroupScope {
  * who may be no member. Once the users are matched, narrowToMembers keeps those matched to a member
  * (or to nobody). One implementation, so that plan, apply --source and status take the same users.
  */
-export async function resolveScope(client: GraphClient, req: ScopeRequest): Promise<{ scope: Set<string> | undefined; group?: GroupRef; groupScope?: GroupScope }> {
+export async function resolveScope(client: GraphClient, req: ScopeRequest): Promise<{ scope: Set<string> | undefined; group?: GroupRef; groupScope?: GroupScope; given?: ReadonlyMap<string, string> }> {
   let scope: Set<string> | undefined;
   let groupScope: GroupScope | undefined;
-  const listed = req.users ? await readUserList(req.users) : undefined;
+  const names = req.users ? await readUserNames(req.users) : undefined;
+  const listed = names?.map((n) => n.name);
+  // The --users file's spellings, by lower-case name (the first of a name listed twice).
+  const given = names ? new Map([...names].reverse().map((n) => [n.name, n.given])) : undefined;
   if (listed) scope = new Set(listed);
   if (req.group) {
     const group = await resolveGroup(client, req.group, '--group');
@@ -61,7 +64,7 @@ export async function resolveScope(client: GraphClient, req: ScopeRequest): Prom
     groupScope = { group, memberIds: new Set(read.map((m) => m.id.toLowerCase())), takenFor };
   }
   if (req.users && listed && req.exportUsers) checkListedUsers(listed, req.exportUsers, req.users, req.log);
-  return { scope, ...(groupScope ? { group: groupScope.group, groupScope } : {}) };
+  return { scope, ...(groupScope ? { group: groupScope.group, groupScope } : {}), ...(given ? { given } : {}) };
 }
 
 /**

@@ -77,4 +77,19 @@ describe('status --group with users matched by an on-premises name: the scope pl
     expect(s.users.map((r) => r.user).sort()).toEqual(['alice@contoso.com', 'bob1234@contoso.onmicrosoft.com', 'jdoe@contoso.com', 'mary@contoso.com', 'sam1@contoso.com', 'sam1@contoso.onmicrosoft.com']);
     expect(s.users.every((r) => r.username === undefined && r.user_id !== null)).toBe(true);
   });
+
+  it('--users without --source shows each name as the file gives it, as --source shows the export\'s (CORP\\jdoe, not corp\\jdoe)', async () => {
+    const t = testDir('status-users-as-given');
+    const g = fakeGraph({ tenant: onPremisesGroupTenant() });
+    const users = join(t.dir, 'users.txt');
+    writeFileSync(users, 'CORP\\jdoe\nMary\nNobody@Contoso.com\n');
+    const s = await status(g, { users });
+    expect(s.users.map((r) => [r.user, r.username, r.user_id])).toEqual([
+      ['jdoe@contoso.com', 'CORP\\jdoe', JDOE],
+      ['mary@contoso.com', 'Mary', MARY],
+      ['Nobody@Contoso.com', undefined, null],
+    ]);
+    // The same as with the export, which names jdoe CORP\jdoe.
+    expect((await status(g, { source: onPremisesExport(t.dir), users })).users[0]!.username).toBe('CORP\\jdoe');
+  });
 });
