@@ -29,10 +29,11 @@ export function storeKeyOf(req: ShimStoreRequest): Buffer {
 }
 
 /** The options the shim's operations take from a request (audit log, clock, notices). */
-export function operationOptions(req: ShimStoreRequest, key: Buffer): { store: string; key: Buffer; auditLog?: string; resetState: boolean; state?: URL; now?: () => number; onNotice?: (m: string) => void } {
+export function operationOptions(req: ShimStoreRequest, key: Buffer): { store: string; key: Buffer; keyFile?: string; auditLog?: string; resetState: boolean; state?: URL; now?: () => number; onNotice?: (m: string) => void } {
   return {
     store: req.store,
     key,
+    ...(req.keyFile !== undefined ? { keyFile: req.keyFile } : {}),
     resetState: req.resetState === true,
     ...(req.state !== undefined ? { state: parseStateUrl(req.state) } : {}),
     ...(req.auditLog !== undefined ? { auditLog: req.auditLog } : {}),

@@ -29,6 +29,8 @@ export interface OneShotOptions {
   resetState?: boolean;
   /** The shared state in PostgreSQL (--state); default: the store's local journal. */
   state?: URL;
+  /** The key file given (--key-file), for a command this one advises (never the key). */
+  keyFile?: string;
 }
 
 /** The store's users and seeds, and where their state is: the local journal, or PostgreSQL. */
@@ -99,7 +101,8 @@ export async function runCheck(
 }
 
 export type UnlockOutcome =
-  | { status: 'unlocked'; username: string; wasLocked: boolean }
+  /** `cleared`: false when the user had no failures counted (nothing_to_clear). */
+  | { status: 'unlocked'; username: string; wasLocked: boolean; cleared: boolean }
   | { status: 'requested'; server: LockHolder; requestFile: string }
   | { status: 'unknown_user' };
 
@@ -114,7 +117,7 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
     // A server on shared state reads no unlock requests: the request would sit there, said done (a black-box test).
     if (server.sharedState) {
       throw new UserError(
-        `${opts.store} is served by \`mfa-migrate ${server.command}\` (pid ${server.pid} on ${server.host}) with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock ${shellArg(opts.user)} --store ${shellArg(opts.store)} --state postgres://...`,
+        `${opts.store} is served by \`mfa-migrate ${server.command}\` (pid ${server.pid} on ${server.host}) with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock ${shellArg(opts.user)} --store ${shellArg(opts.store)}${opts.keyFile !== undefined ? ` --key-file ${shellArg(opts.keyFile)}` : ''}${opts.auditLog !== undefined ? ` --audit-log ${shellArg(opts.auditLog)}` : ''} --state postgres://...`,
       );
     }
     checkStoreFiles(opts.store);
@@ -140,7 +143,7 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
     const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
     audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: unlockReason(done.wasLocked, done.cleared) });
     await audit.close();
-    return { status: 'unlocked', username: done.user.username, wasLocked: done.wasLocked };
+    return { status: 'unlocked', username: done.user.username, wasLocked: done.wasLocked, cleared: done.cleared };
   } finally {
     await state.close();
   }

@@ -106,6 +106,8 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect((await call(`${service.url}/metrics`)).text).toMatch(/^# HELP mfa_shim_locked_users .*\n# TYPE mfa_shim_locked_users gauge\nmfa_shim_locked_users 1$/m);
     // Without --state it would be handed to the server as a request it never reads (a black-box test: "handed to the running server", and still locked).
     await expect(runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: USERS[1]! })).rejects.toThrow(/with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock .* --state postgres:\/\/\.\.\./);
+    // The command it gives keeps the key file given (a black-box test: left out).
+    await expect(runUnlock({ store, key: TEST_KEY, keyFile: '/etc/mfa shim/store.key', rules: DEFAULT_RULES, user: USERS[1]! })).rejects.toThrow(/: mfa-migrate shim unlock user1@contoso\.com --store \S+ --key-file '\/etc\/mfa shim\/store\.key' --state postgres:\/\/\.\.\.$/);
     // So is a check: the way beside such a server is --state, not stopping it.
     await expect(runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: USERS[0]!, code: H(2) })).rejects.toThrow(/its state is in PostgreSQL: give this command --state postgres:\/\/\.\.\. to work beside it/);
     expect(await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[1]! })).toMatchObject({ status: 'unlocked', wasLocked: true });

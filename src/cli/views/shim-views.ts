@@ -40,5 +40,7 @@ export function renderUnlocked(user: string, outcome: ShimUnlocked): string {
     return `unlock of ${printable(user)} handed to the running server (pid ${outcome.server.pid} on ${printable(outcome.server.host)}); it applies it within seconds\n`;
   }
   const name = printable(outcome.username);
+  // As the audit line says it: unlocked, fail_counter_reset, or nothing_to_clear.
+  if (!outcome.cleared) return `${name} had no failures counted: nothing to clear\n`;
   return outcome.wasLocked ? `${name} unlocked\n` : `${name} was not locked out; fail counter reset\n`;
 }

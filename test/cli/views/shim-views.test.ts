@@ -28,9 +28,15 @@ describe('shim views (issue 17 item 12)', () => {
   });
 
   it('issue 17 item 12: unlock messages show the user name printable', () => {
-    expect(renderUnlocked(HOSTILE, { status: 'unlocked', username: HOSTILE, wasLocked: true })).not.toMatch(CONTROL);
+    expect(renderUnlocked(HOSTILE, { status: 'unlocked', username: HOSTILE, wasLocked: true, cleared: true })).not.toMatch(CONTROL);
     const handed = renderUnlocked(HOSTILE, { status: 'requested', requestFile: 'x', server: { id: 'i', pid: 1, host: 'h\u001b[2J', command: 'shim serve', startedAt: 'now' } });
     expect(handed).not.toMatch(CONTROL);
     expect(handed).toMatch(/^unlock of eve\\u001b\]0;owned/);
+  });
+
+  it('an unlock that found nothing to clear says so, as its audit line does (a black-box test read "fail counter reset")', () => {
+    expect(renderUnlocked('ivan', { status: 'unlocked', username: 'ivan@contoso.com', wasLocked: false, cleared: false })).toBe('ivan@contoso.com had no failures counted: nothing to clear\n');
+    expect(renderUnlocked('ivan', { status: 'unlocked', username: 'ivan@contoso.com', wasLocked: false, cleared: true })).toBe('ivan@contoso.com was not locked out; fail counter reset\n');
+    expect(renderUnlocked('ivan', { status: 'unlocked', username: 'ivan@contoso.com', wasLocked: true, cleared: true })).toBe('ivan@contoso.com unlocked\n');
   });
 });
