@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../io/atomic-file.js';
 import { syncDirectory } from '../io/fsync.js';
 import { UserError } from '../model/user-error.js';
 import { shellArg } from '../model/command-line.js';
 import { AuditLog, auditPathOf, type AuditEvent } from './audit-log.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
-import { PgState, type LoadOutcome } from './postgres/pg-state.js';
+import { CommitUnknownError, PgState, type LoadOutcome } from './postgres/pg-state.js';
+import { describePgError } from './postgres/pg-error.js';
 import { shownStateUrl } from './postgres/state-url.js';
 import type { ShimRules } from './rules.js';
 import { checkStoreFiles, journalPathOf, loadDocument, ShimDatabase, writeStoreGeneration } from './shim-database.js';
@@ -202,8 +204,6 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
       const oneStore = { drop, ...(previous ? {} : { newStoreFile: opts.store }) };
       const toDrop = await pg.checkOneStore(doc.storeId, oneStore);
       for (const id of drop) if (!toDrop.some((d) => d.storeId === id)) notice(`--drop-store-state ${id}: the database holds no state for store ${id}; nothing to drop`);
-      // The state is the database's: the store file holds the seeds (and names no local journal).
-      await writeStoreFile(opts.store, doc, opts.key);
       const users = new Map<string, ShimUser>();
       const tokens = new Map<string, ShimToken>();
       loadDocument(doc, users, tokens, opts.store);
@@ -213,18 +213,19 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
           return was !== undefined && was.fingerprint === t.fingerprint && (was.type !== t.type || was.period !== t.period);
         })
         .map((t) => t.serial);
+      // The store file is written before the database: a crash between the two then leaves the file
+      // ahead of the database (the import is simply run again from it), never the database ahead of
+      // every store file (a generation whose seeds no node could be given). The file as it was is
+      // kept, to be put back should the database not take the import: a failed import leaves
+      // both as they were (a black-box test found the file a generation ahead, and refused).
+      const before = previous ? await readFile(opts.store) : undefined;
+      // The state is the database's: the store file holds the seeds (and names no local journal).
+      await writeStoreFile(opts.store, doc, opts.key);
       let outcome: LoadOutcome;
       try {
         outcome = await pg.load({ storeId: doc.storeId, gen: doc.gen, users: [...users.values()], tokens: [...tokens.values()], newKind }, from, oneStore);
       } catch (err) {
-        // Refused (a UserError, before anything was committed: another import got in since the check
-        // above): a new store file goes again, so that the refused import leaves nothing. A crash
-        // before this leaves it, as a database write that failed does: run the import again.
-        if (!previous && err instanceof UserError) {
-          await rm(opts.store, { force: true });
-          await syncDirectory(dirname(opts.store));
-        }
-        throw err;
+        outcome = await notTaken(err, { store: opts.store, state: opts.state!, pg, storeId: doc.storeId, gen: doc.gen, from, before });
       }
       if (outcome.dropped.length > 0) {
         dropped = `; dropped the state of ${outcome.dropped.map((d) => `store ${d.storeId} (generation ${d.generation})`).join(', ')}, ${outcome.carried} of this store's token(s) carrying on from a dropped token of the same seed`;
@@ -246,6 +247,49 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
     await db?.close();
     await lock?.release();
   }
+}
+
+/**
+ * A load that failed: the store file goes back to what it was (a new one is removed), and the error
+ * says so; unless its COMMIT got no answer and the database, asked again, holds the new generation
+ * (the import was taken: its outcome is returned), or cannot be asked (the new file is kept, ahead
+ * of the database at worst, and the error says to run the import again: it follows on either way).
+ */
+async function notTaken(
+  err: unknown,
+  at: { store: string; state: URL; pg: PgState; storeId: string; gen: number; from: number | null; before: Buffer | undefined },
+): Promise<LoadOutcome> {
+  const where = `--state ${shownStateUrl(at.state)}`;
+  if (err instanceof CommitUnknownError) {
+    const held = await at.pg.heldGeneration(at.storeId).catch(() => null);
+    if (held === at.gen) return { dropped: [], carried: 0 };
+    if (held === null) {
+      throw new UserError(
+        `${where}: the import's ${err.message}, and the database cannot be asked whether it took it: ${at.store} is now generation ${at.gen}, the database holds ${at.from === null ? 'none' : `generation ${at.from}`} or generation ${at.gen}; run the same import again with --state once the database answers (it follows on either way)`,
+        undefined,
+        { cause: err },
+      );
+    }
+  }
+  try {
+    if (at.before) await writeFileAtomic(at.store, at.before, 0o600);
+    else await rm(at.store, { force: true });
+    await syncDirectory(dirname(at.store));
+  } catch (undo) {
+    throw new UserError(
+      `${where}: the database did not take the import (${reasonOf(err)}), and ${at.store} could not be put back (${(undo as Error).message}): it is generation ${at.gen}, the database holds ${at.from === null ? 'none' : `generation ${at.from}`}; run the import again with --state once the cause is fixed (it follows on from that file)`,
+      undefined,
+      { cause: err },
+    );
+  }
+  // A refusal (another import got in since the checks) says what to do already; the file is as it was.
+  if (err instanceof UserError) throw err;
+  const left = at.before ? `${at.store} is left as it was (generation ${at.from})` : `${at.store} was not created`;
+  throw new UserError(`${where}: the database did not take the import: ${reasonOf(err)}; ${left}, and so is the database: fix the cause and run the import again`, undefined, { cause: err });
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof CommitUnknownError ? `its ${err.message}` : describePgError(err);
 }
 
 /** Puts the database's state of each token (of the same seed) and user on the store's, for buildStore to keep. */

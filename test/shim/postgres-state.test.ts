@@ -623,10 +623,11 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       const input = { users: USERS.map((username) => ({ username, enabled: true })), tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) };
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[3]!, code: H(0) })).reason).toBe('ok');
       pg.sql(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the disk is full'; END $$; CREATE TRIGGER refuse BEFORE UPDATE ON mfa_shim_stores FOR EACH ROW EXECUTE FUNCTION refuse()`, dbName);
-      await expect(runImportStore({ store, key: TEST_KEY, state, input })).rejects.toThrow(/the disk is full/);
+      await expect(runImportStore({ store, key: TEST_KEY, state, input })).rejects.toThrow(/the database did not take the import: PostgreSQL refused a statement \(SQLSTATE P0001: the disk is full\); \S+ is left as it was \(generation 1\), and so is the database/);
       pg.sql(`DROP TRIGGER refuse ON mfa_shim_stores`, dbName);
-      // The store file is generation 2, the database still 1: the import runs again, and no used code comes back.
-      expect((await runImportStore({ store, key: TEST_KEY, state, input })).generation).toBe(3);
+      // The store file is generation 1 again, as the database: the import runs again, and no used code comes back.
+      expect((await readStoreFile(store, TEST_KEY)).gen).toBe(1);
+      expect((await runImportStore({ store, key: TEST_KEY, state, input })).generation).toBe(2);
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[3]!, code: H(0) })).reason).toBe('replayed');
     });
 

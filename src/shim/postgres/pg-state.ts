@@ -11,6 +11,7 @@ import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
 import { migrate } from './schema.js';
 import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateBatchRow, type StateRequest } from './state-batch.js';
 import { passwordFileProblem } from './password-file.js';
+import { describePgError, isConnectionLoss } from './pg-error.js';
 import { shownStateUrl, withRootCertificate } from './state-url.js';
 
 /** What the database is told about a store: its lineage, generation, users and tokens (with their initial state). */
@@ -75,6 +76,13 @@ const RETRIED_CODES = new Set(['40P01', '40001']);
 const MAX_BATCH_TRIES = 3;
 
 export { StateUnavailableError };
+
+/** A load's COMMIT got no answer (the connection lost, a timeout): the database may or may not have taken it. */
+export class CommitUnknownError extends Error {
+  constructor(readonly failure: Error) {
+    super(`COMMIT got no answer (${describePgError(failure)})`, { cause: failure });
+  }
+}
 
 /**
  * Where the store file of the generation the database holds is, for the errors refusing an older one.
@@ -277,7 +285,7 @@ export class PgState implements StateBackend {
     }
     if (held < store.gen) {
       throw new UserError(
-        `${where} holds the state of store generation ${held}, older than this store file's (generation ${store.gen}): the import that wrote this file did not write the database (its database write failed, or it ran without --state); run it again with --state (or start once with --reset-state to take this file's state), then give every node this file`,
+        `${where} holds the state of store generation ${held}, older than this store file's (generation ${store.gen}): the import that wrote this file did not write the database (it stopped between the two, or ran without --state); run it again with --state (or start once with --reset-state to take this file's state), then give every node this file`,
       );
     }
     // A node starting on the generation the database holds, with every row there, writes nothing
@@ -368,8 +376,9 @@ export class PgState implements StateBackend {
    * Refuses when the database holds a newer generation of the store than `from`, the one an import
    * started from (null: none, so any): another import ran since, or the import was made from an old
    * copy of the store file; going on would put back the state of tokens whose codes were used
-   * since. An older one is taken: an import whose store file was written but whose database write
-   * failed is run again from that file (an import never moves an unchanged token's state backwards).
+   * since. An older one is taken: an import that stopped between writing its store file and the
+   * database (a crash) is run again from that file (an import never moves an unchanged token's state
+   * backwards).
    */
   async checkGeneration(storeId: string, from: number | null, client: pg.ClientBase | pg.Pool = this.pool, lock = false): Promise<void> {
     const held = await this.#generationOf(storeId, client, lock);
@@ -388,6 +397,11 @@ export class PgState implements StateBackend {
         `--state ${shownStateUrl(this.url)} holds the state of store generation ${held}, newer than this store file's (generation ${store.gen}): even --reset-state does not take the database back to an older store file; use the current one (${currentStoreFile(held)})`,
       );
     }
+  }
+
+  /** The store generation the database holds for a store (undefined: none). */
+  heldGeneration(storeId: string): Promise<number | undefined> {
+    return this.#generationOf(storeId);
   }
 
   /** The store generation the database holds (undefined: none); `lock`: its row locked for the transaction. */
@@ -420,7 +434,11 @@ export class PgState implements StateBackend {
    */
   async load(store: StoreState, from?: number | null, options: OneStoreOptions = {}): Promise<LoadOutcome> {
     let outcome: LoadOutcome = { dropped: [], carried: 0 };
+    let committing = false;
     const client = await this.pool.connect();
+    // A connection cut while checked out fails the statement under way; its event must not end the process.
+    const cut = (): void => undefined;
+    client.on('error', cut);
     // Bulk statements over every user and token: not held to a verification's deadline (5 s was
     // reached at 40,000 users), but not unbounded either.
     const bulk = (text: string, values?: unknown[]) => client.query({ text, values, query_timeout: BULK_TIMEOUT_MS } as pg.QueryConfig);
@@ -497,16 +515,19 @@ export class PgState implements StateBackend {
       // Tokens' state may have changed under every user: a decision any node took from before this
       // import must fail its compare-and-set (the accept relies on the version alone being current).
       await bulk('UPDATE mfa_shim_users SET version = version + 1 WHERE store_id = $1', [store.storeId]);
+      committing = true;
       await bulk('COMMIT');
     } catch (err) {
       await bulk('ROLLBACK').catch(() => undefined);
       // Not back to the pool: after a timeout the connection may still be busy with the statement.
       client.release(err as Error);
-      throw err;
+      // Before the COMMIT nothing was written, nor by one the server refused; one without an answer may have been taken.
+      throw committing && isConnectionLoss(err) ? new CommitUnknownError(err as Error) : err;
     }
     // Statistics for the plans of the rows just written (skipped with a warning by a role that does
     // not own the tables; autovacuum gets there in time anyway).
     await bulk('ANALYZE mfa_shim_users, mfa_shim_tokens').catch(() => undefined);
+    client.off('error', cut);
     client.release();
     return outcome;
   }
