@@ -2,6 +2,8 @@ import { fsReason } from '../io/fs-reason.js';
 import { UserError } from '../model/user-error.js';
 import { loadStoreKey } from '../shim/store-key.js';
 import { parseStateUrl } from '../shim/postgres/state-url.js';
+import { describePgError, sqlState } from '../shim/postgres/pg-error.js';
+import { StateUnavailableError } from '../shim/postgres/state-batch.js';
 
 /** What every shim use case is told about the store it works on. */
 export interface ShimStoreRequest {
@@ -57,11 +59,13 @@ export async function withFileErrors<T>(work: () => Promise<T>, store?: string):
       throw new UserError(`${e.syscall} ${where} failed: ${fsReason(err)}`.replace(/\s+/g, ' '), undefined, { cause: err });
     }
     // PostgreSQL's own refusal (a statement timed out behind a lock an import holds, a permission): one line, not a stack trace (a black-box test).
-    const pgError = err as { code?: unknown; severity?: unknown; message?: string } | null;
-    if (!(err instanceof UserError) && err instanceof Error && typeof pgError?.code === 'string' && /^[0-9A-Z]{5}$/.test(pgError.code) && typeof pgError.severity === 'string') {
-      const hint = pgError.code === '57014' ? ': the database did not answer in time (a long import, or a lock, holds its tables); try again once it is done' : '';
-      throw new UserError(`--state: PostgreSQL refused a statement (SQLSTATE ${pgError.code}: ${pgError.message})${hint}`, undefined, { cause: err });
+    if (!(err instanceof UserError) && err instanceof Error && sqlState(err) !== undefined) {
+      const hint = sqlState(err) === '57014' ? '; try again once it is done' : '';
+      throw new UserError(`--state: ${describePgError(err)}${hint}`, undefined, { cause: err });
     }
+    // The state the command's verification or unlock needed could not be read or written (a
+    // read-only database, a column renamed by hand): one line too (a black-box test saw a stack trace).
+    if (err instanceof StateUnavailableError) throw new UserError(err.message, undefined, { cause: err });
     throw err;
   }
 }

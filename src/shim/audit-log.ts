@@ -8,7 +8,7 @@ export const auditPathOf = (store: string): string => `${store}.audit.jsonl`;
 
 /** One audit line. Never holds a code or a secret. */
 export interface AuditEvent {
-  event: 'verify' | 'unlock' | 'start' | 'stop' | 'import' | 'audit_gap' | 'reload';
+  event: 'verify' | 'unlock' | 'start' | 'stop' | 'import' | 'audit_gap' | 'reload' | 'state';
   user?: string;
   client?: string;
   /** The end user's address the request was counted under (client_ip, Calling-Station-Id), when not the client itself. */

@@ -55,7 +55,7 @@ async function openState(opts: OneShotOptions, command: string): Promise<OpenSta
   }
   const db = await ShimDatabase.open(opts.store, opts.key, { command, onNotice: notice, seedsOnly: true, lock: false });
   try {
-    const pg = await PgState.open(opts.state, db.storeId, { onNotice: notice, poolSize: 2 });
+    const pg = await PgState.open(opts.state, db.storeId, { onNotice: notice, poolSize: 2, oneShot: true });
     try {
       await pg.attach(storeStateOf(db), opts.resetState === true);
     } catch (err) {
@@ -187,7 +187,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
     // old copy would put back used codes' state.
     const from = previous?.generation ?? null;
     if (opts.state) {
-      pg = await PgState.open(opts.state, previous?.storeId ?? '', { onNotice: notice, poolSize: 2 });
+      pg = await PgState.open(opts.state, previous?.storeId ?? '', { onNotice: notice, poolSize: 2, oneShot: true });
       // Before the store file is written (a refused import changes nothing); checked again, under lock, when the state is.
       if (previous) await pg.checkGeneration(previous.storeId, from);
       if (db) await takeDatabaseState(pg, db);

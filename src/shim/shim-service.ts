@@ -15,7 +15,8 @@ import { Verifier } from './verifier.js';
 import { SourceBudget } from './source-budget.js';
 import { VerifyGate } from './verify-gate.js';
 import { UserError } from '../model/user-error.js';
-import { PgState } from './postgres/pg-state.js';
+import { PgState, type OutageEvent } from './postgres/pg-state.js';
+import { outageEvent } from './state-audit.js';
 import { storeStateOf } from './shim-operations.js';
 import type { RadiusClient } from './radius/clients-file.js';
 import { RadiusServer } from './radius/radius-server.js';
@@ -102,12 +103,14 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
   if (opts.compactAfter !== undefined) dbOptions.compactAfter = opts.compactAfter;
   const db = await ShimDatabase.open(opts.store, opts.key, dbOptions);
   let audit: AuditLog | undefined;
+  let auditOutage: ((e: OutageEvent) => void) | undefined;
   let pg: PgState | undefined;
   let radius: RadiusServer | undefined;
   let http: ReturnType<typeof createShimServer> | undefined;
   try {
     if (opts.state) {
-      pg = await PgState.open(opts.state, db.storeId, { onNotice: notice });
+      // An outage's beginning and end go to the audit log too, once it is open (below).
+      pg = await PgState.open(opts.state, db.storeId, { onNotice: notice, onOutage: (e) => auditOutage?.(e) });
       await pg.attach(storeStateOf(db), opts.resetState === true);
     } else {
       await db.compact();
@@ -115,6 +118,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const auditPath = opts.auditLog ?? auditPathOf(opts.store);
     audit = await AuditLog.open(auditPath, notice, now);
     const auditLog = audit;
+    auditOutage = (e) => auditLog.write(outageEvent(e));
     // An unlock request applied, at a user's attempt or by the sweep: one line either way.
     const auditUnlock = (username: string, wasLocked: boolean, cleared = true) => auditLog.write({ event: 'unlock', user: username, client: 'shim unlock', result: 'accept', reason: unlockReason(wasLocked, cleared) });
     const unlocks = new UnlockRequestDir(
@@ -147,7 +151,15 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const stateUp = (): boolean => (pg ? pg.healthy : db.failure === null);
     // No verification while the audit log cannot be written: an accept must not go unaudited.
     const canVerify = (): boolean => stateUp() && auditLog.up;
-    const gate = new VerifyGate(verifier, metrics, audit, canVerify);
+    const shared = pg;
+    const gate = new VerifyGate(
+      verifier,
+      metrics,
+      audit,
+      canVerify,
+      // An outage of the shared state on trial lets verifications try (state-health.ts).
+      shared ? { accepting: () => shared.accepting && auditLog.up, onUnavailable: () => shared.countRefused() } : {},
+    );
     const budgetRules = sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules);
     const budget = new SourceBudget(budgetRules, now);
     if (opts.radius) {
@@ -207,6 +219,10 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       event: 'start',
       detail: `listening on ${url}${radiusAddress ? ` and RADIUS udp/${radiusAddress.port}` : ''}; ${db.users.size} users, ${db.tokens.size} tokens; state ${pg ? 'in PostgreSQL' : 'in the local journal'}`,
     });
+    // A database that holds the store's state but takes no writes (read-only, a standby, a privilege
+    // missing) is said at once: the node listens, answers 503 and comes back by itself, where one it
+    // cannot reach at all stops the start (nothing of the store could be checked).
+    await pg?.probeNow();
 
     const timers = [
       setInterval(() => {

@@ -24,6 +24,17 @@ export type GateOutcome =
   /** Other nodes kept changing the user's state while this one decided: nothing decided, try again. */
   | { kind: 'busy' };
 
+/** How the gate learns whether to try the state besides whether it is healthy. */
+export interface GateStateHooks {
+  /**
+   * Whether a verification may try the state (default: healthy). It may while an outage of the
+   * shared state is on trial: unhealthy until a change commits, which only a request can make.
+   */
+  accepting?: () => boolean;
+  /** A request answered as lost state (counted into the outage's end line). */
+  onUnavailable?: () => void;
+}
+
 /**
  * The one verification path of every front end (HTTP /v1/verify and RADIUS): health, the source's
  * failure budget, the verifier (rules, state, lock-out), then metrics and the audit log. A front end
@@ -35,6 +46,7 @@ export class VerifyGate {
     private readonly metrics: ShimMetrics,
     private readonly audit: AuditLog,
     private readonly healthy: () => boolean,
+    private readonly hooks: GateStateHooks = {},
   ) {}
 
   /** Whether verifications can be made now (state and audit log up): what a front end's health check says. */
@@ -43,8 +55,9 @@ export class VerifyGate {
   }
 
   async verify(req: GateRequest): Promise<GateOutcome> {
-    if (!this.healthy()) {
+    if (!(this.hooks.accepting ?? this.healthy)()) {
       this.metrics.internalError();
+      this.hooks.onUnavailable?.();
       return { kind: 'unavailable' };
     }
     // A place in the budget is taken before the code is checked and held until the verdict, so that
@@ -69,6 +82,7 @@ export class VerifyGate {
         return { kind: 'busy' };
       }
       this.metrics.internalError();
+      this.hooks.onUnavailable?.();
       this.audit.write({ event: 'verify', user: req.user, client: req.client, source: req.who.source, result: 'reject', reason: 'state_unavailable', serial: null });
       return { kind: 'unavailable' };
     }

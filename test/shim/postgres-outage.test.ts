@@ -1,10 +1,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
+import { PgState } from '../../src/shim/postgres/pg-state.js';
 import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
 import { DEFAULT_RULES } from '../../src/shim/rules.js';
-import { runCheck, runImportStore } from '../../src/shim/shim-operations.js';
-import { RFC_SEED_SHA1, TEST_KEY, seed, tempDir } from './helpers.js';
+import { ShimDatabase } from '../../src/shim/shim-database.js';
+import { runCheck, runImportStore, storeStateOf } from '../../src/shim/shim-operations.js';
+import type { ShimService } from '../../src/shim/shim-service.js';
+import { runMain } from './cli-process.js';
+import { call, verify } from './http-client.js';
+import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
 import { startPostgres, unavailable, type TestPostgres } from './postgres-server.js';
 
 /**
@@ -23,12 +28,21 @@ const input = (secret0 = RFC_SEED_SHA1) => ({
   users: USERS.map((username) => ({ username, enabled: true })),
   tokens: USERS.map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: i === 0 ? secret0 : RFC_SEED_SHA1, type: 'hotp' }), user })),
 });
+const waitFor = async (what: string, done: () => boolean | Promise<boolean>, ms = 8000): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
 let pg: TestPostgres;
 let savedPassfile: string | undefined;
 let passfile: string;
 
 describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: health, lines and commands', () => {
   let tmp: ReturnType<typeof tempDir>;
+  let service: ShimService | undefined;
   let n = 0;
 
   beforeAll(async () => {
@@ -46,7 +60,9 @@ describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: 
     else process.env.PGPASSFILE = savedPassfile;
     await pg?.stop();
   }, 60_000);
-  afterEach(() => {
+  afterEach(async () => {
+    await service?.close().catch(() => undefined);
+    service = undefined;
     tmp?.cleanup();
   });
 
@@ -61,6 +77,127 @@ describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: 
     pg.sql(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${NODE_ROLE}`, db);
     return { store, db, admin, node: parseStateUrl(`postgres://${NODE_ROLE}@${admin.host}${admin.pathname}`) };
   }
+  const auditStates = (store: string): { event: string; result?: string; reason?: string; detail?: string }[] =>
+    readFileSync(`${store}.audit.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { event: string; result?: string; reason?: string; detail?: string })
+      .filter((e) => e.event === 'state');
+
+  it('a revoked privilege or a renamed column keeps the node unhealthy until writes are taken again: one line when lost, one when back with the count, and both audited (a black-box test: /healthz ok, a "reconnected" line per request)', async () => {
+    const { store, db, node } = await freshImport();
+    const notices: string[] = [];
+    service = await startTestService(store, new TestClock(Date.now()), { state: node, sourceMaxFails: 0, onNotice: (m) => notices.push(m) });
+    expect((await verify(service.url, USERS[0], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+
+    pg.sql(`REVOKE UPDATE ON mfa_shim_tokens, mfa_shim_users FROM ${NODE_ROLE}`, db);
+    for (let i = 0; i < 20; i++) expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ error: 'state_unavailable' });
+    // The probe (every second) connects and reads as before: it must not say the state is back.
+    await new Promise((r) => setTimeout(r, 1600));
+    expect((await call(`${service.url}/healthz`)).json).toEqual({ status: 'failing', error: 'state_unavailable' });
+    expect((await call(`${service.url}/metrics`)).text).toMatch(/^mfa_shim_up 0$/m);
+    const lost = notices.filter((m) => m.includes('answering state_unavailable'));
+    expect(lost).toEqual([expect.stringMatching(/: PostgreSQL refused a statement \(SQLSTATE 42501: permission denied for table mfa_shim_(users|tokens)\): the shim's role lacks a privilege .*; answering state_unavailable until it is back$/)]);
+    expect(notices.filter((m) => /state is back|reconnected/.test(m))).toEqual([]);
+
+    pg.sql(`GRANT UPDATE ON mfa_shim_tokens, mfa_shim_users TO ${NODE_ROLE}`, db);
+    await waitFor('/healthz 200', async () => (await call(`${service!.url}/healthz`)).status === 200);
+    expect(notices.filter((m) => m.includes('state is back'))).toEqual([
+      expect.stringMatching(/: state is back after \d+ s \(the database takes writes again\); 20 request\(s\) were answered state_unavailable meanwhile$/),
+    ]);
+    expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect(auditStates(store)).toEqual([
+      { time: expect.any(String), event: 'state', result: 'reject', reason: 'state_unavailable', detail: expect.stringMatching(/^state lost: PostgreSQL refused a statement \(SQLSTATE 42501: permission denied/) },
+      { time: expect.any(String), event: 'state', result: 'accept', detail: expect.stringMatching(/^state back after \d+ s \(the database takes writes again\); 20 request\(s\) answered state_unavailable meanwhile$/) },
+    ]);
+
+    // A column renamed by hand: the same.
+    notices.length = 0;
+    pg.sql('ALTER TABLE mfa_shim_users RENAME COLUMN fails TO fails_renamed', db);
+    expect((await verify(service.url, USERS[2], H(0))).json).toEqual({ error: 'state_unavailable' });
+    await new Promise((r) => setTimeout(r, 1600));
+    expect((await call(`${service.url}/healthz`)).status).toBe(503);
+    expect(notices).toEqual([expect.stringMatching(/SQLSTATE 42703: column .*fails.* does not exist\); answering state_unavailable until it is back$/)]);
+    pg.sql('ALTER TABLE mfa_shim_users RENAME COLUMN fails_renamed TO fails', db);
+    await waitFor('/healthz 200', async () => (await call(`${service!.url}/healthz`)).status === 200);
+    expect((await verify(service.url, USERS[2], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+  }, 30_000);
+
+  it('a refusal the probe cannot meet (a full disk: the probe writes no row) keeps the node unhealthy, lets requests try it, and ends with the first change that commits: one line each', async () => {
+    const { store, db, node } = await freshImport();
+    const notices: string[] = [];
+    service = await startTestService(store, new TestClock(Date.now()), { state: node, sourceMaxFails: 0, onNotice: (m) => notices.push(m) });
+    // As a tablespace on a full disk refuses a changed row (and the probe's statement, which changes none, passes).
+    pg.sql(
+      `CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file "base/16384/16390": No space left on device' USING ERRCODE = 'disk_full'; END $$;
+       CREATE TRIGGER full_disk BEFORE UPDATE ON mfa_shim_users FOR EACH ROW EXECUTE FUNCTION full_disk()`,
+      db,
+    );
+    expect((await verify(service.url, USERS[1], '000000')).json).toEqual({ error: 'state_unavailable' });
+    // The probe passed meanwhile: still unhealthy, but the next request tries (and fails the same way: no new line).
+    await new Promise((r) => setTimeout(r, 1400));
+    expect((await call(`${service.url}/healthz`)).status).toBe(503);
+    expect((await verify(service.url, USERS[1], '000000')).json).toEqual({ error: 'state_unavailable' });
+    expect(notices).toEqual([expect.stringMatching(/SQLSTATE 53100: could not extend file .*No space left on device\): the database's disk is full; answering state_unavailable until it is back$/)]);
+    pg.sql('DROP TRIGGER full_disk ON mfa_shim_users', db);
+    await new Promise((r) => setTimeout(r, 1400));
+    expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
+    expect((await call(`${service.url}/healthz`)).status).toBe(200);
+    expect(notices.slice(1)).toEqual([expect.stringMatching(/: state is back after \d+ s \(a verification's change committed\); 2 request\(s\) were answered state_unavailable meanwhile$/)]);
+  }, 30_000);
+
+  it("says why it cannot reconnect when it first fails and when the reason changes, not every probe (a black-box test: a changed password, and only the restart's line)", async () => {
+    const { store, node } = await freshImport();
+    const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+    const notices: string[] = [];
+    const a = await PgState.open(node, db.storeId, { probeMs: 50, heartbeatMs: 5000, onNotice: (m) => notices.push(m) });
+    try {
+      await a.attach(storeStateOf(db), false);
+      // A connection left idle in the pool: the server's termination of it is what the node sees first.
+      await a.read(db.findUser(USERS[3]!)!, true);
+      pg.sql(`ALTER ROLE ${NODE_ROLE} PASSWORD 'changed-by-the-dba'`);
+      pg.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${NODE_ROLE}'`);
+      await waitFor('the loss', () => !a.healthy);
+      // About 20 probes, each refused the same way: said once.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(notices[0]).toMatch(/terminating connection due to administrator command; answering state_unavailable until it is back$/);
+      expect(notices.filter((m) => m.includes('password authentication failed'))).toEqual([expect.stringMatching(/: still unavailable: password authentication failed for user "shim_node"$/)]);
+      pg.sql(`ALTER ROLE ${NODE_ROLE} PASSWORD '${NODE_PASSWORD}'`);
+      await waitFor('the return', () => a.healthy);
+      expect(notices.filter((m) => m.includes('state is back'))).toEqual([expect.stringMatching(/state is back after \d+ s \(reconnected\); 0 request\(s\) were answered/)]);
+    } finally {
+      pg.sql(`ALTER ROLE ${NODE_ROLE} PASSWORD '${NODE_PASSWORD}'`);
+      await a.close();
+      await db.close();
+    }
+  }, 30_000);
+
+  it('shim check and shim unlock against a read-only database or a renamed column end with one line, exit 1 (a black-box test: "unexpected error" and a stack trace); a node starting on it listens and says so at once', async () => {
+    const { store, db, admin } = await freshImport();
+    const env = { MFA_SHIM_KEY: TEST_KEY_B64, PGPASSFILE: passfile };
+    const check = () => runMain(['shim', 'check', '--store', store, '--state', admin.href, '--user', USERS[0]!, '--code', H(0)], env);
+    const unlock = () => runMain(['shim', 'unlock', USERS[0]!, '--store', store, '--state', admin.href], env);
+    pg.sql(`ALTER DATABASE ${db} SET default_transaction_read_only = on`);
+    try {
+      for (const r of [await check(), await unlock()]) {
+        expect(r.status, r.stderr).toBe(1);
+        expect(r.stderr.trim().split('\n')).toEqual([
+          expect.stringMatching(/^mfa-migrate: --state postgres:\/\/shim@127\.0\.0\.1:\d+\/outage_\d+: the state could not be read or written: PostgreSQL refused a statement \(SQLSTATE 25006: cannot execute SELECT FOR UPDATE in a read-only transaction\): the database takes no writes/),
+        ]);
+      }
+      // serve: the store's state checked, it listens, unhealthy from the start, said once.
+      const notices: string[] = [];
+      service = await startTestService(store, new TestClock(Date.now()), { state: admin, onNotice: (m) => notices.push(m) });
+      expect((await call(`${service.url}/healthz`)).status).toBe(503);
+      expect(notices).toEqual([expect.stringMatching(/SQLSTATE 25006: .*; answering state_unavailable until it is back$/)]);
+    } finally {
+      pg.sql(`ALTER DATABASE ${db} RESET default_transaction_read_only`);
+    }
+    pg.sql('ALTER TABLE mfa_shim_users RENAME COLUMN fails TO fails_renamed', db);
+    const renamed = await check();
+    expect(renamed.status).toBe(1);
+    expect(renamed.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^mfa-migrate: --state \S+: the state could not be read or written: PostgreSQL refused a statement \(SQLSTATE 42703: column .* does not exist\)$/)]);
+  }, 30_000);
 
   it('an import the database refuses leaves the store file as it was: no newer file, no import line (a black-box test: generation 4 beside the database\'s 3)', async () => {
     const { store, db, admin } = await freshImport();

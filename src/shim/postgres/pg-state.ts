@@ -12,6 +12,7 @@ import { migrate } from './schema.js';
 import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateBatchRow, type StateRequest } from './state-batch.js';
 import { passwordFileProblem } from './password-file.js';
 import { describePgError, isConnectionLoss } from './pg-error.js';
+import { StateHealth, type OutageEvent } from './state-health.js';
 import { shownStateUrl, withRootCertificate } from './state-url.js';
 
 /** What the database is told about a store: its lineage, generation, users and tokens (with their initial state). */
@@ -46,7 +47,21 @@ export interface PgStateOptions {
   answerTimeoutMs?: number;
   /** How long the count of locked-out users (/metrics) is kept before it is asked again (default 5 s). */
   lockedCountMs?: number;
+  /** An outage of the state begins or ends (serve audits it). */
+  onOutage?: (event: OutageEvent) => void;
+  /**
+   * A one-shot command (check, unlock, import): no heartbeat, and an outage is not said on its own
+   * line (the command's error says it).
+   */
+  oneShot?: boolean;
 }
+
+export type { OutageEvent };
+
+/** The batch statement's name: prepared once per connection, by a batch or by the probe alike. */
+const BATCH_STATEMENT = 'mfa-shim-state-batch';
+/** How long the probe waits for the tables (an import holds them): far below the probe's interval. */
+const PROBE_LOCK_WAIT_MS = 500;
 
 /**
  * - A statement the shim stops waiting for (answerTimeoutMs, 5 s: answered as lost state) is
@@ -95,14 +110,13 @@ function currentStoreFile(held: number): string {
 /**
  * Verification state in PostgreSQL (issue 16): any number of `shim serve` nodes share it, and every
  * change is a compare-and-set in one statement (verifier.ts), so no code is accepted twice across
- * nodes. Seeds never reach the database. When the database is lost, `healthy` turns false (requests
- * are answered as lost state at once) and a probe reconnects by itself.
+ * nodes. Seeds never reach the database. When the database is lost, or refuses the node's
+ * statements, `healthy` turns false (requests are answered as lost state at once) until a probe
+ * finds it taking writes again (state-health.ts).
  */
 export class PgState implements StateBackend {
-  #healthy = true;
-  #probe: NodeJS.Timeout | undefined;
-  #heartbeat: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #health: StateHealth;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -111,7 +125,18 @@ export class PgState implements StateBackend {
     private readonly options: PgStateOptions,
   ) {
     // An idle connection dropped by the server is reported here; without a listener it would end the process.
-    pool.on('error', (err) => this.#lost(err));
+    pool.on('error', (err) => {
+      this.#cache.clear();
+      this.#health.failed(err, 'request');
+    });
+    this.#health = new StateHealth({
+      where: `--state ${shownStateUrl(url)}`,
+      probe: () => this.#writeProbe(),
+      ...(options.probeMs !== undefined ? { probeMs: options.probeMs } : {}),
+      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.onNotice && !options.oneShot ? { onNotice: options.onNotice } : {}),
+      ...(options.onOutage ? { onOutage: options.onOutage } : {}),
+    });
     // One batch in flight: the next gathers while it is at the database (larger batches, fewer wake-ups).
     this.#batches = new CommitBatcher((batch) => this.#sendBatch(batch), (r) => r.user.key, { maxInFlight: 1 });
   }
@@ -170,57 +195,56 @@ export class PgState implements StateBackend {
       await pool.end().catch(() => undefined);
       throw new UserError(`--state ${shownStateUrl(url)}: cannot create or migrate the shim's tables: ${(err as Error).message}`);
     }
-    state.#beat();
+    if (!options.oneShot) state.#health.start();
     return state;
   }
 
   /**
-   * Asks the database now and then whether it is up: an idle node has no statement to fail, and its
-   * pool no connection left to drop, so /healthz and Status-Server would say healthy through an
-   * outage until a user's verification failed (a black-box test).
+   * Whether the database takes this node's writes: the node's own batch statement with no request
+   * in it (every table, column and privilege a verification uses; refused by a read-only database
+   * or a standby as a verification is), in a transaction rolled back, waiting for the tables no
+   * longer than PROBE_LOCK_WAIT_MS. A probe that only connected, or read, would pass where every
+   * verification is refused (a black-box test: a revoked privilege, a renamed column). It writes no
+   * row: a full disk is not seen by it (state-health.ts lets a request try then).
    */
-  #beat(): void {
-    this.#heartbeat = this.#ask(
-      this.options.heartbeatMs ?? 5000,
-      () => this.#healthy && !this.#closed,
-      () => undefined,
-      (err) => this.#failed(err),
-    );
+  async #writeProbe(): Promise<void> {
+    const client = await this.pool.connect();
+    // A connection cut while checked out is reported to its holder alone: without a listener the
+    // process would end (the query under way, or the next, fails with it anyway).
+    const cut = (): void => undefined;
+    client.on('error', cut);
+    try {
+      await client.query(`BEGIN; SET LOCAL lock_timeout = ${PROBE_LOCK_WAIT_MS}`);
+      await client.query({ name: BATCH_STATEMENT, text: STATE_BATCH, values: stateBatchValues(this.storeId, []) });
+    } finally {
+      // A connection that cannot even roll back is not given back to the pool.
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      client.off('error', cut);
+      client.release(!rolledBack);
+    }
   }
 
-  /**
-   * Every `ms`, while `wanted()`, whether the database takes writes: one at a time (one still waiting is
-   * never joined by another). A standby, or a database set read-only, answers reads but refuses every
-   * verification: it counts as lost (a black-box test saw /healthz 200 while each verification got 503).
-   */
-  #ask(ms: number, wanted: () => boolean, answered: () => void, failed: (err: Error) => void): NodeJS.Timeout {
-    let asking = false;
-    const timer = setInterval(() => {
-      if (asking || !wanted()) return;
-      asking = true;
-      this.pool
-        .query<{ recovery: boolean; read_only: string }>("SELECT pg_is_in_recovery() AS recovery, current_setting('transaction_read_only') AS read_only")
-        .then((res) => {
-          const row = res.rows[0];
-          if (row?.recovery || row?.read_only === 'on') throw new Error(`the database takes no writes (${row.recovery ? 'a standby in recovery' : 'read-only'})`);
-        })
-        .then(
-          () => {
-            asking = false;
-            answered();
-          },
-          (err: Error) => {
-            asking = false;
-            failed(err);
-          },
-        );
-    }, ms);
-    timer.unref();
-    return timer;
+  /** Probes once now: a node starting on a database that takes no writes says so at once. */
+  probeNow(): Promise<void> {
+    return this.#health.probeNow();
   }
 
+  /** The state can be read and persisted (/healthz, mfa_shim_up, Status-Server). */
   get healthy(): boolean {
-    return this.#healthy;
+    return this.#health.healthy;
+  }
+
+  /** Verifications may try the database (healthy, or an outage on trial: state-health.ts). */
+  get accepting(): boolean {
+    return this.#health.accepting;
+  }
+
+  /** A request answered state_unavailable (the gate's), counted for the line that says the state is back. */
+  countRefused(): void {
+    this.#health.countRefused();
   }
 
   readonly #lockedCount: { at: number; value: number | null; pending: Promise<number | null> | undefined } = { at: -Infinity, value: null, pending: undefined };
@@ -233,7 +257,7 @@ export class PgState implements StateBackend {
    */
   lockedUsers(lockedAfter: number | null): Promise<number | null> {
     const cache = this.#lockedCount;
-    if (!this.#healthy || this.#closed) return Promise.resolve(null);
+    if (!this.#health.accepting || this.#closed) return Promise.resolve(null);
     if (performance.now() - cache.at < (this.options.lockedCountMs ?? 5000)) return Promise.resolve(cache.value);
     cache.pending ??= this.pool
       .query<{ n: string }>('SELECT count(*) AS n FROM mfa_shim_users WHERE store_id = $1 AND locked_at IS NOT NULL AND ($2::bigint IS NULL OR locked_at > $2::bigint)', [this.storeId, lockedAfter])
@@ -625,10 +649,13 @@ export class PgState implements StateBackend {
 
   /** One batch's statement; sent again when PostgreSQL aborted it for a deadlock (it did nothing). */
   async #sendBatch(batch: StateRequest[]): Promise<(StateView | boolean | BatchItemError)[]> {
-    const query = { name: 'mfa-shim-state-batch', text: STATE_BATCH, values: stateBatchValues(this.storeId, batch) };
+    const query = { name: BATCH_STATEMENT, text: STATE_BATCH, values: stateBatchValues(this.storeId, batch) };
     for (let attempt = 1; ; attempt++) {
       try {
-        return stateBatchAnswers(batch, (await this.pool.query<StateBatchRow>(query)).rows);
+        const answers = stateBatchAnswers(batch, (await this.pool.query<StateBatchRow>(query)).rows);
+        // A change committed: the state is persisted, whatever ended an outage or not yet.
+        if (answers.some((a, i) => a === true && batch[i]!.kind !== 'read')) this.#health.committed();
+        return answers;
       } catch (err) {
         if (attempt < MAX_BATCH_TRIES && RETRIED_CODES.has((err as { code?: string }).code ?? '')) continue;
         throw this.#failed(err as Error);
@@ -636,39 +663,17 @@ export class PgState implements StateBackend {
     }
   }
 
-  /** A statement failed: the state is answered as lost until the database answers again. */
+  /** A statement failed: the state is answered as lost until the database takes writes again (state-health.ts). */
   #failed(err: Error): StateUnavailableError {
     // The cached state is forgotten: the database may come back restored from a backup.
     this.#cache.clear();
-    this.#lost(err);
-    return new StateUnavailableError(`state database: ${err.message}`);
-  }
-
-  /** The database is gone or failing: answer as lost state until a probe gets through again. */
-  #lost(err: Error): void {
-    if (this.#closed) return;
-    if (this.#healthy) this.options.onNotice?.(`--state ${shownStateUrl(this.url)}: ${err.message}; answering state_unavailable until it is back`);
-    this.#healthy = false;
-    if (this.#probe) return;
-    // One probe at a time: those still waiting when one gets through would each say "reconnected" (a black-box test saw three).
-    this.#probe = this.#ask(
-      this.options.probeMs ?? 1000,
-      () => true,
-      () => {
-        clearInterval(this.#probe);
-        this.#probe = undefined;
-        if (this.#closed || this.#healthy) return;
-        this.#healthy = true;
-        this.options.onNotice?.(`--state ${shownStateUrl(this.url)}: reconnected`);
-      },
-      () => undefined,
-    );
+    this.#health.failed(err, 'request');
+    return new StateUnavailableError(`--state ${shownStateUrl(this.url)}: the state could not be read or written: ${describePgError(err)}`);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#probe) clearInterval(this.#probe);
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#health.close();
     await this.pool.end();
   }
 }
