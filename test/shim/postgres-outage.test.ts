@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
 import { PgState } from '../../src/shim/postgres/pg-state.js';
@@ -7,6 +7,7 @@ import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { ShimDatabase } from '../../src/shim/shim-database.js';
 import { runCheck, runImportStore, storeStateOf } from '../../src/shim/shim-operations.js';
 import type { ShimService } from '../../src/shim/shim-service.js';
+import { readStoreFile } from '../../src/shim/store-file.js';
 import { runMain } from './cli-process.js';
 import { call, verify } from './http-client.js';
 import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
@@ -235,5 +236,23 @@ describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: 
       clearInterval(cut);
     }
     expect(readFileSync(store).equals(gen2)).toBe(true);
+  }, 30_000);
+
+  it('a node whose store file a re-import superseded says so once, naming both generations (a black-box test: 503s, /healthz ok and nothing on stderr)', async () => {
+    const { store, admin } = await freshImport();
+    const served = tmp.path('node.store');
+    copyFileSync(store, served);
+    const notices: string[] = [];
+    service = await startTestService(served, new TestClock(Date.now()), { state: admin, onNotice: (m) => notices.push(m) });
+    // Generation 2 gives user 0 a new seed.
+    await runImportStore({ store, key: TEST_KEY, state: admin, input: input(Buffer.from('another-seed-20bytes')) });
+    for (let i = 0; i < 3; i++) expect((await verify(service.url, USERS[0], H(0))).json).toEqual({ error: 'state_unavailable' });
+    expect((await call(`${service.url}/healthz`)).status).toBe(200);
+    await waitFor('the line', () => notices.length > 0, 3000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(notices).toEqual([
+      expect.stringMatching(/: the database holds store generation 2, newer than this node's store file \(generation 1\): a re-import superseded it, .*give this node the current store file \(generation 2, the file the last import with --state wrote: .*\) and restart it$/),
+    ]);
+    expect((await readStoreFile(store, TEST_KEY)).gen).toBe(2);
   }, 30_000);
 });

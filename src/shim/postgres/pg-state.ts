@@ -117,6 +117,11 @@ function currentStoreFile(held: number): string {
 export class PgState implements StateBackend {
   #closed = false;
   readonly #health: StateHealth;
+  /** The store generation this node serves (attach), to tell when a re-import superseded its store file. */
+  #gen: number | undefined;
+  /** The newer generation last said to have superseded it (said once per generation). */
+  #saidGen: number | undefined;
+  #genCheck: Promise<void> | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -205,7 +210,8 @@ export class PgState implements StateBackend {
    * or a standby as a verification is), in a transaction rolled back, waiting for the tables no
    * longer than PROBE_LOCK_WAIT_MS. A probe that only connected, or read, would pass where every
    * verification is refused (a black-box test: a revoked privilege, a renamed column). It writes no
-   * row: a full disk is not seen by it (state-health.ts lets a request try then).
+   * row: a full disk is not seen by it (state-health.ts lets a request try then). Also reads the
+   * store generation the database holds (a re-import superseding this node's store file).
    */
   async #writeProbe(): Promise<void> {
     const client = await this.pool.connect();
@@ -215,7 +221,9 @@ export class PgState implements StateBackend {
     client.on('error', cut);
     try {
       await client.query(`BEGIN; SET LOCAL lock_timeout = ${PROBE_LOCK_WAIT_MS}`);
+      const held = await client.query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1', [this.storeId]);
       await client.query({ name: BATCH_STATEMENT, text: STATE_BATCH, values: stateBatchValues(this.storeId, []) });
+      this.#noteGeneration(held.rows[0]?.generation);
     } finally {
       // A connection that cannot even roll back is not given back to the pool.
       const rolledBack = await client.query('ROLLBACK').then(
@@ -245,6 +253,31 @@ export class PgState implements StateBackend {
   /** A request answered state_unavailable (the gate's), counted for the line that says the state is back. */
   countRefused(): void {
     this.#health.countRefused();
+  }
+
+  /**
+   * Says once (per generation) that a re-import superseded this node's store file: the users it
+   * changed are answered state_unavailable (documented) while /healthz stays ok, and nothing else
+   * would tell the admin why (a black-box test).
+   */
+  #noteGeneration(held: number | undefined): void {
+    if (this.#gen === undefined || held === undefined || held <= this.#gen || this.#saidGen === held) return;
+    this.#saidGen = held;
+    this.options.onNotice?.(
+      `--state ${shownStateUrl(this.url)}: the database holds store generation ${held}, newer than this node's store file (generation ${this.#gen}): a re-import superseded it, and the users whose tokens it changed are answered state_unavailable; give this node the current store file (${currentStoreFile(held)}) and restart it`,
+    );
+  }
+
+  /** Asks the database's generation now (one ask at a time), after a user's state was not found as this store file has it. */
+  #checkGeneration(): void {
+    if (this.#gen === undefined || this.#closed || this.#genCheck) return;
+    this.#genCheck = this.pool
+      .query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1', [this.storeId])
+      .then(
+        (r) => this.#noteGeneration(r.rows[0]?.generation),
+        () => undefined,
+      )
+      .finally(() => (this.#genCheck = undefined));
   }
 
   readonly #lockedCount: { at: number; value: number | null; pending: Promise<number | null> | undefined } = { at: -Infinity, value: null, pending: undefined };
@@ -296,6 +329,7 @@ export class PgState implements StateBackend {
     }
     if (reset) {
       await this.load(store, undefined, { action: 'start' });
+      this.#gen = store.gen;
       return;
     }
     if (held === undefined) {
@@ -312,6 +346,7 @@ export class PgState implements StateBackend {
         `${where} holds the state of store generation ${held}, older than this store file's (generation ${store.gen}): the import that wrote this file did not write the database (it stopped between the two, or ran without --state); run it again with --state (or start once with --reset-state to take this file's state), then give every node this file`,
       );
     }
+    this.#gen = store.gen;
     // A node starting on the generation the database holds, with every row there, writes nothing
     // (an import locks the tables: a rolling restart would pause every node's changes once a node).
     if (await this.#holdsAll(store)) return;
@@ -615,7 +650,14 @@ export class PgState implements StateBackend {
     const cached = fresh ? undefined : this.#cache.get(user.key);
     // Copies: the cache's entry changes with this node's changes, a view handed out does not.
     if (cached) return { user: cached.user, tokens: [...cached.tokens], cached: true };
-    const view = (await this.#batches.submit({ kind: 'read', user })) as StateView;
+    let view: StateView;
+    try {
+      view = (await this.#batches.submit({ kind: 'read', user })) as StateView;
+    } catch (err) {
+      // A user's rows not as this store file has them: a re-import since, most likely (said once).
+      if (err instanceof StateUnavailableError) this.#checkGeneration();
+      throw err;
+    }
     this.#cache.set(user.key, { user: view.user, tokens: [...view.tokens] });
     return view;
   }
