@@ -9,6 +9,7 @@ import { AuditLog, auditPathOf, type AuditEvent } from './audit-log.js';
 import { buildStore, type ImportInput, type ImportOptions, type ImportSummary, type PreviousStore } from './import-store.js';
 import { CommitUnknownError, PgState, type LoadOutcome } from './postgres/pg-state.js';
 import { describePgError } from './postgres/pg-error.js';
+import { migrationEvent } from './state-audit.js';
 import { shownStateUrl } from './postgres/state-url.js';
 import type { ShimRules } from './rules.js';
 import { checkStoreFiles, journalPathOf, loadDocument, ShimDatabase, writeStoreGeneration } from './shim-database.js';
@@ -57,6 +58,7 @@ async function openState(opts: OneShotOptions, command: string): Promise<OpenSta
   try {
     const pg = await PgState.open(opts.state, db.storeId, { onNotice: notice, poolSize: 2, oneShot: true });
     try {
+      await auditMigration(opts, pg);
       await pg.attach(storeStateOf(db), opts.resetState === true);
     } catch (err) {
       await pg.close();
@@ -67,6 +69,14 @@ async function openState(opts: OneShotOptions, command: string): Promise<OpenSta
     await db.close();
     throw err;
   }
+}
+
+/** A schema migration the command's open made: audited as serve audits it (one line). */
+async function auditMigration(opts: OneShotOptions, pg: PgState): Promise<void> {
+  if (!pg.migrated) return;
+  const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), opts.now ?? Date.now);
+  audit.write(migrationEvent(pg.migrated));
+  await audit.close();
 }
 
 export function storeStateOf(db: { storeId: string; generation: number; users: Map<string, ShimUser>; tokens: Map<string, ShimToken> }) {
@@ -188,6 +198,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
     const from = previous?.generation ?? null;
     if (opts.state) {
       pg = await PgState.open(opts.state, previous?.storeId ?? '', { onNotice: notice, poolSize: 2, oneShot: true });
+      await auditMigration(opts, pg);
       // Before the store file is written (a refused import changes nothing); checked again, under lock, when the state is.
       if (previous) await pg.checkGeneration(previous.storeId, from);
       if (db) await takeDatabaseState(pg, db);

@@ -16,7 +16,7 @@ import { SourceBudget } from './source-budget.js';
 import { VerifyGate } from './verify-gate.js';
 import { UserError } from '../model/user-error.js';
 import { PgState, type OutageEvent } from './postgres/pg-state.js';
-import { outageEvent } from './state-audit.js';
+import { migrationEvent, outageEvent } from './state-audit.js';
 import { storeStateOf } from './shim-operations.js';
 import type { RadiusClient } from './radius/clients-file.js';
 import { RadiusServer } from './radius/radius-server.js';
@@ -118,6 +118,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const auditPath = opts.auditLog ?? auditPathOf(opts.store);
     audit = await AuditLog.open(auditPath, notice, now);
     const auditLog = audit;
+    if (pg?.migrated) auditLog.write(migrationEvent(pg.migrated));
     auditOutage = (e) => auditLog.write(outageEvent(e));
     // An unlock request applied, at a user's attempt or by the sweep: one line either way.
     const auditUnlock = (username: string, wasLocked: boolean, cleared = true) => auditLog.write({ event: 'unlock', user: username, client: 'shim unlock', result: 'accept', reason: unlockReason(wasLocked, cleared) });

@@ -730,7 +730,11 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       const dbName = state.pathname.slice(1);
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[14]!, code: H(0) })).reason).toBe('ok');
       pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; UPDATE mfa_shim_schema SET version = 1`, dbName);
-      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[14]!, code: H(0) })).reason).toBe('replayed');
+      const notices: string[] = [];
+      expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[14]!, code: H(0), onNotice: (m) => notices.push(m) })).reason).toBe('replayed');
+      // Said, and audited (a black-box test found the migration silent).
+      expect(notices).toEqual([`--state ${state.href}: migrated the shim's tables from schema version 1 to 2 (version 2: column mfa_shim_tokens.user_key)`]);
+      expect(readFileSync(`${store}.audit.jsonl`, 'utf8')).toMatch(/\{"time":"[^"]+","event":"state","detail":"schema migrated from version 1 to 2 \(version 2: column mfa_shim_tokens\.user_key\)"\}\n/);
       expect(pg.sql(`SELECT version FROM mfa_shim_schema`, dbName)).toMatch(/^2$/m);
       expect(pg.sql(`SELECT count(*) FROM mfa_shim_tokens WHERE user_key IS NULL`, dbName)).toMatch(/^0$/m);
       expect(pg.sql(`SELECT user_key FROM mfa_shim_tokens WHERE serial = 'H14'`, dbName)).toMatch(/^user14@contoso\.com$/m);

@@ -8,7 +8,7 @@ import type { ShimToken, ShimUser, SourceFailures, TokenState, UserState } from 
 import { CLEARED } from '../lockout.js';
 import type { StateBackend, StateView } from '../verifier.js';
 import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
-import { migrate } from './schema.js';
+import { MIGRATIONS, migrate } from './schema.js';
 import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateBatchRow, type StateRequest } from './state-batch.js';
 import { passwordFileProblem } from './password-file.js';
 import { describePgError, isConnectionLoss } from './pg-error.js';
@@ -122,6 +122,8 @@ export class PgState implements StateBackend {
   /** The newer generation last said to have superseded it (said once per generation). */
   #saidGen: number | undefined;
   #genCheck: Promise<void> | undefined;
+  /** The schema migration this open made, if any (said on stderr; the commands audit it). */
+  migrated: { from: number; to: number; makes: string } | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -193,8 +195,14 @@ export class PgState implements StateBackend {
       throw new UserError(`--state ${shownStateUrl(url)}: cannot connect: ${(err as Error).message}`);
     }
     try {
-      await migrate(client, options.migrationLockTimeoutMs);
+      const { from, to } = await migrate(client, options.migrationLockTimeoutMs);
       client.release();
+      // A migration changes every node's tables: said, never silent (the commands audit it too).
+      if (from > 0 && from < to) {
+        const makes = MIGRATIONS.slice(from, to).map((m, i) => `version ${from + i + 1}: ${m.makes}`).join('; ');
+        state.migrated = { from, to, makes };
+        options.onNotice?.(`--state ${shownStateUrl(url)}: migrated the shim's tables from schema version ${from} to ${to} (${makes})`);
+      }
     } catch (err) {
       client.release();
       await pool.end().catch(() => undefined);
