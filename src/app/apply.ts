@@ -16,6 +16,7 @@ import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js'
 import { checkStateDir, tenantStateDir } from './state-dirs.js';
 import { namedUsers } from './user-list.js';
 import { splitByMembership } from './user-scope.js';
+import { joinedGroupText, leftGroupNote, leftGroupText, scopeGroupNow } from './scope-group-now.js';
 
 export interface ApplyRequest {
   graph: GraphClient;
@@ -85,8 +86,11 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   // sources give (an edited plan is refused), and its key files pass --strict-permissions.
   // Seconds at this size (read the sources again, plan them again): said, so the wait is not silence.
   if (plan.users.length >= CHECK_SAID_FROM_USERS) req.log?.(`Checking ${plan.path} against its export and seed files (${plan.users.length} users): an edited plan is never applied`);
-  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles);
+  const { seeds, exportUsers } = await checkPlanAgainstSources(plan, req.log, req.secretFiles);
   let users = req.users?.map((u) => u.toLowerCase());
+  // A plan made with --group: the wave is the group's members, read again. A user who left it since
+  // the plan is left out of the run (as --users leaves users out), one who joined is said (a new plan takes them).
+  const scope = await scopeGroupNow(req.graph, plan, exportUsers);
   if (req.group) {
     const g = await resolveGroup(req.graph, req.group, '--group');
     const inGroup = groupsPlanUsers(plan, await groupMembers(req.graph, g.id, false));
@@ -95,6 +99,20 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
     // empty --users list would (refused where it is read): a review saw the policy written so.
     if (users.length === 0) {
       throw new UserError(`--group "${printable(g.displayName)}" holds none of the plan's users${req.users ? ' named by --users' : ''}: nothing was sent (a run of nobody would still make the plan's tenant-wide changes and use the plan up); check the group, or apply without --group`);
+    }
+  }
+  const joined = scope ? joinedGroupText(scope) : undefined;
+  if (joined) req.log?.(joined);
+  // Those of the run's selection who left: the others (--users, apply --group) the run never had.
+  const selected = users ? new Set(users.map((u) => composedUsername(u).toLowerCase())) : planned;
+  const left = (scope?.left ?? []).filter((u) => selected.has(composedUsername(u).toLowerCase()));
+  if (scope && left.length > 0) {
+    const leaving = new Set(left.map((u) => composedUsername(u).toLowerCase()));
+    users = (users ?? [...planned]).filter((u) => !leaving.has(composedUsername(u).toLowerCase()));
+    req.log?.(leftGroupText(scope.group, left, 'left out of this run (not selected): nothing is sent to them'));
+    // As an empty --group selection: a run of nobody would still make the plan's tenant-wide changes.
+    if (users.length === 0) {
+      throw new UserError(`every user of the plan${req.users || req.group ? ' this apply selects' : ''} ${leftGroupNote(scope.group)}, the plan's scope (plan --group): nothing was sent (a run of nobody would still make the plan's tenant-wide changes and use the plan up); make a new plan of the group's members`);
     }
   }
   const outcome = await startApply(
@@ -111,7 +129,19 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
     },
   );
   const kept = users ? new Set(users) : undefined;
-  return { outcome, stateDir, results: resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users) };
+  const leftGroup = scope && left.length > 0 ? { users: new Set(left.map((u) => u.toLowerCase())), note: leftGroupNote(scope.group) } : undefined;
+  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, leftGroup ? { leftGroup } : {});
+  // Those who left the group are said on a line of their own, not among the users to take with a new plan.
+  const leftWithChanges = leftGroup ? plan.users.filter((u) => u.pending > 0 && leftGroup.users.has(u.upn.toLowerCase())).length : 0;
+  return {
+    outcome: {
+      ...outcome,
+      notSelected: { ...outcome.notSelected, users: outcome.notSelected.users - leftWithChanges },
+      ...(leftGroup && scope ? { leftScopeGroup: { group: scope.group.displayName, users: left } } : {}),
+    },
+    stateDir,
+    results,
+  };
 }
 
 /**

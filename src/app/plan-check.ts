@@ -65,7 +65,8 @@ export const CHECK_SAID_FROM_USERS = 5_000;
  * Checks a saved plan against its sources before anything is written: the export and seed files
  * must be the ones it was made from (their fingerprint), and planning them against the tenant state
  * the plan recorded must give exactly its changes; the first difference is named. Returns the
- * seeds, read once for both. The PSKC key and password files are checked as `secretFiles` says
+ * seeds, read once for both, and the export's usernames (whom a plan's scope group holds now is
+ * told by them: scope-group-now.ts). The PSKC key and password files are checked as `secretFiles` says
  * (warnings to the log unless it names where). A 1.x plan recorded no tenant state: it is checked
  * by fingerprint only.
  */
@@ -75,7 +76,7 @@ export async function checkPlanAgainstSources(
   secretFiles: SecretFileOptions = {},
   /** A run's plan copy: `runCopy` when its journal's hash chain holds the copy's hash; `runId` names the run when its journal has no chain. */
   opts: { runCopy?: boolean; runId?: string } = {},
-): Promise<Map<string, OathSeed>> {
+): Promise<{ seeds: Map<string, OathSeed>; exportUsers: string[] }> {
   const onNotice = secretFiles.onNotice ?? log;
   const bundle = await readPlanSources(plan, { ...secretFiles, ...(onNotice ? { onNotice } : {}) });
   const src = plan.header.source;
@@ -97,9 +98,10 @@ export async function checkPlanAgainstSources(
     throw new EditedPlanError(plan.path, 'its list of input files and their SHA-256 is not the files it was made from');
   }
   const seeds = new Map(bundle.seeds.map((s) => [serialKey(s.serial), s]));
+  const checked = { seeds, exportUsers: bundle.users.map((u) => u.username) };
   if (!plan.recordsTenant) {
     log?.(`Note: ${plan.path} (format ${plan.header.format_version}) records no tenant state, so it was checked against its sources' fingerprint only.`);
-    return seeds;
+    return checked;
   }
   // A plan of an older format was planned by older rules. A run's copy of one was checked when the
   // run started (by the version that started it), and its hash is the journal's, which resume
@@ -107,10 +109,10 @@ export async function checkPlanAgainstSources(
   const older = isOlderFormat(plan.header);
   if (opts.runCopy && older) {
     log?.(`Note: the run's plan copy is of format ${plan.header.format_version} (an earlier version of mfa-migrate): it was checked against its sources when the run started and matches the journal, so it is not planned again with this version's rules.`);
-    return seeds;
+    return checked;
   }
   const diff = await firstDifference(plan, bundle);
   // What no rules give (a state_fingerprint not its own before's) is an edit whatever the format says.
   if (diff) throw older && !diff.edited ? new OlderPlanError(plan.path, plan.header.format_version, diff.where, opts.runId) : new EditedPlanError(plan.path, diff.where);
-  return seeds;
+  return checked;
 }

@@ -13,6 +13,12 @@ export interface ResultRow {
   stale_reason: string;
 }
 
+/** What the rows say beyond each user's outcome (users by export username, lower case). */
+export interface RowNotes {
+  /** Users of the run who left the plan's scope group (plan --group) since the plan, and the note that says so. */
+  leftGroup?: { users: ReadonlySet<string>; note: string };
+}
+
 /**
  * Every user of the plan that the run's --users/--group narrowing keeps, in the plan's order, in
  * the words `report` uses: those the run selected with their outcome (`not-started` when it never
@@ -20,15 +26,23 @@ export interface ResultRow {
  * it takes them; no resume does), the others with what the plan decided for them. The run has an
  * outcome for every user it selected. (`report` lists the users --users/--group left out too, as
  * `not-selected`: it is the run's evidence; this file is the admin's list of the run's users.)
+ * `notes`: a user who left the plan's scope group since it was made is listed with why: `not-selected`
+ * when the run left them out from its start, their outcome when a resume did.
  */
-export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn: string) => boolean, outcomes: readonly UserOutcome[]): ResultRow[] {
+export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn: string) => boolean, outcomes: readonly UserOutcome[], notes: RowNotes = {}): ResultRow[] {
   const byUser = new Map(outcomes.map((o) => [o.upn.toLowerCase(), o]));
   const rows: ResultRow[] = [];
   for (const u of roster) {
-    if (!inScope(u.upn)) continue;
-    const o = byUser.get(u.upn.toLowerCase());
-    if (o) rows.push({ user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? o.note ?? '', stale_reason: o.staleReason ?? '' });
-    else rows.push({ user: u.upn, outcome: u.status === 'changes' ? 'not-selected' : u.status, done: 0, failed: 0, skipped: 0, first_error: '', stale_reason: '' });
+    const key = u.upn.toLowerCase();
+    const left = notes.leftGroup?.users.has(key) === true;
+    if (!inScope(u.upn) && !left) continue;
+    const o = byUser.get(key);
+    const row: ResultRow = o
+      ? { user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? o.note ?? '', stale_reason: o.staleReason ?? '' }
+      : { user: u.upn, outcome: left || u.status === 'changes' ? 'not-selected' : u.status, done: 0, failed: 0, skipped: 0, first_error: '', stale_reason: '' };
+    // Left out by a resume: journaled as stale (what no resume sends), with why (stale_reason, as journaled).
+    if (left) row.first_error = o ? `stale: ${notes.leftGroup!.note}` : notes.leftGroup!.note;
+    rows.push(row);
   }
   return rows;
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readRun, verifyJournal, type RunSummary } from '../apply/journal.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
-import { resumeApply, openRunPlan, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
+import { resumeApply, openRunPlan, selectUsers, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { resultRows, type ResultRow } from './results.js';
@@ -9,6 +9,8 @@ import { findRun } from './runs.js';
 import { removeAbandonedPlanCopies } from './plan-copy.js';
 import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { isOlderFormat } from '../plan/plan-file.js';
+import { printable } from '../model/printable.js';
+import { joinedGroupText, leftGroupNote, leftGroupText, scopeGroupNow } from './scope-group-now.js';
 
 export interface ResumeRequest {
   runId?: string;
@@ -36,6 +38,9 @@ function onlyStaleLeft(r: RunSummary): boolean {
   return r.state === 'partial' && r.counts.failed + r.counts.pending + r.counts.started === 0 && r.counts.skipped <= (r.skipped_stale ?? r.counts.skipped);
 }
 
+/** What a resume does with the run's users who left the plan's scope group since the plan. */
+const LEFT_OUT_BY_RESUME = 'left out of the rest of this run, journaled as stale (what no resume sends): nothing more is sent to them, their switch included';
+
 /** Finishes an apply run (the latest unfinished one a resume can finish, when none is named), where it ran. */
 export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOutcome; stateDir: string; results: ResultRow[] }> {
   const { stateDir, run } = await findRun(
@@ -56,20 +61,53 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   // A journal from before the chain gets the advice for one; a broken one is refused below (requireIntactJournal) in its own words.
   // Seconds at this size (the sources read again, planned again), said as apply says it: not silence.
   if (plan.users.length >= CHECK_SAID_FROM_USERS) req.log?.(`Checking run ${run.id}'s plan (${plan.path}) against its export and seed files (${plan.users.length} users): an edited plan is never applied`);
-  const seeds = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: check === 'verified', ...(check === 'unverifiable' ? { runId: run.id } : {}) });
+  const { seeds, exportUsers } = await checkPlanAgainstSources(plan, req.log, req.secretFiles, { runCopy: check === 'verified', ...(check === 'unverifiable' ? { runId: run.id } : {}) });
   const recorded = view.header.graph ?? plan.header.graph;
   const client = req.connect(recorded);
   requireRunGraph(recorded, client, run.id, 'resume');
-  const outcome = await resumeApply(run.id, { ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}) }, {
-    client,
-    stateDir,
-    seeds,
-    ...(req.onProgress ? { onProgress: req.onProgress } : {}),
-    ...(req.log ? { log: req.log } : {}),
-    ...(req.signal ? { signal: req.signal } : {}),
-    onRun: (id) => req.onRun?.(id, stateDir),
-  });
   const users = (view.header.options as unknown as ApplySelection).users;
+  // A plan made with --group: the wave is the group's members, read again; the run's users who left
+  // it since the plan are left out of the rest of the run (journaled as stale, before anything is sent).
+  const scope = await scopeGroupNow(client, plan, exportUsers);
+  const selected = scope && scope.left.length > 0 ? new Set(selectUsers(plan, view.header.options as unknown as ApplySelection).map((i) => plan.users[i]!.upn.toLowerCase())) : undefined;
+  const left = scope ? scope.left.filter((u) => selected?.has(u.toLowerCase())) : [];
+  const target = scope ? `scope group "${printable(scope.group.displayName)}"` : '';
+  // Who joined is said now; who left, by the resume once it knows whom it leaves out (under the run's lock).
+  const joined = scope ? joinedGroupText(scope) : undefined;
+  if (joined) req.log?.(joined);
+  const outcome = await resumeApply(
+    run.id,
+    {
+      ...(req.waves !== undefined ? { waves: req.waves } : {}),
+      ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}),
+      ...(scope && left.length > 0
+        ? {
+            leftScopeGroup: {
+              users: new Set(left.map((u) => u.toLowerCase())),
+              stale: (upn: string) => ({ user: upn, target, planned: 'a member', now: 'not a member', reason: `${leftGroupNote(scope.group)}, the plan's scope (plan --group): what is left of theirs is not sent` }),
+              said: (upns: readonly string[]) => req.log?.(leftGroupText(scope.group, upns, LEFT_OUT_BY_RESUME)),
+            },
+          }
+        : {}),
+    },
+    {
+      client,
+      stateDir,
+      seeds,
+      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+      ...(req.log ? { log: req.log } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+      onRun: (id) => req.onRun?.(id, stateDir),
+    },
+  );
   const kept = users ? new Set(users.map((u) => u.toLowerCase())) : undefined;
-  return { outcome, stateDir, results: resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users) };
+  // Those this pass left out (a user whose writes were all done before has nothing left to leave out).
+  const leftOut = outcome.stale.filter((x) => x.target === target && x.user !== undefined).map((x) => x.user!);
+  const leftGroup = leftOut.length > 0 && scope ? { users: new Set(leftOut.map((u) => u.toLowerCase())), note: leftGroupNote(scope.group) } : undefined;
+  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, leftGroup ? { leftGroup } : {});
+  return {
+    outcome: { ...outcome, ...(leftGroup && scope ? { leftScopeGroup: { group: scope.group.displayName, users: leftOut } } : {}) },
+    stateDir,
+    results,
+  };
 }

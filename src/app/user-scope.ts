@@ -47,25 +47,38 @@ export async function resolveScope(client: GraphClient, req: ScopeRequest): Prom
   if (req.group) {
     const group = await resolveGroup(client, req.group, '--group');
     const read = await groupMembers(client, group.id, req.netbiosDomains !== undefined);
-    const members = new Set(read.map((m) => m.userPrincipalName.toLowerCase()));
-    const takenFor = new Map<string, string[]>();
-    if (req.netbiosDomains) {
-      for (const username of req.exportUsers ?? []) {
-        const name = members.has(username.toLowerCase()) ? undefined : onPremisesName(username);
-        // Matched, or more than one member fits (the plan then says so): the tenant read decides whom it is.
-        const match = name ? decideMatch(name, read, req.netbiosDomains) : undefined;
-        if (match?.outcome === 'matched' || match?.outcome === 'ambiguous') {
-          members.add(username.toLowerCase());
-          takenFor.set(username.toLowerCase(), match.users.map((u) => u.upn));
-        }
-      }
-    }
+    const { members, takenFor } = namesHeld(read, req.exportUsers ?? [], req.netbiosDomains);
     scope = scope ? new Set([...scope].filter((u) => members.has(u))) : members;
     groupScope = { group, memberIds: new Set(read.map((m) => m.id.toLowerCase())), takenFor };
   }
   if (req.users && listed && req.exportUsers) checkListedUsers(listed, req.exportUsers, req.users, req.log);
   return { scope, ...(groupScope ? { group: groupScope.group, groupScope } : {}), ...(given ? { given } : {}) };
 }
+
+/**
+ * The names a group's members (`read`) hold, lower case: their UPNs, and with `netbiosDomains` given
+ * (matching by on-premises name on), the export users whose on-premises name is a member's by the
+ * rules of docs/mapping.md, domain included (`takenFor`: by such a username, the members it fits).
+ * The first cut of resolveScope; apply and resume read a plan's scope group again by it too.
+ */
+export function namesHeld(read: readonly GroupMember[], exportUsers: readonly string[], netbiosDomains: ReadonlyMap<string, string> | undefined): { members: Set<string>; takenFor: Map<string, string[]> } {
+  const members = new Set(read.map((m) => m.userPrincipalName.toLowerCase()));
+  const takenFor = new Map<string, string[]>();
+  if (!netbiosDomains) return { members, takenFor };
+  for (const username of exportUsers) {
+    const name = members.has(username.toLowerCase()) ? undefined : onPremisesName(username);
+    // Matched, or more than one member fits (the plan then says so): the tenant read decides whom it is.
+    const match = name ? decideMatch(name, read, netbiosDomains) : undefined;
+    if (match?.outcome === 'matched' || match?.outcome === 'ambiguous') {
+      members.add(username.toLowerCase());
+      takenFor.set(username.toLowerCase(), match.users.map((u) => u.upn));
+    }
+  }
+  return { members, takenFor };
+}
+
+/** A group's member as groupMembers reads it. */
+export type GroupMember = Awaited<ReturnType<typeof groupMembers>>[number];
 
 /**
  * Of `users`, those --group holds once each is matched (`matchedId`: the object id of the tenant user

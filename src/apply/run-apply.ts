@@ -134,6 +134,8 @@ export interface ApplyOutcome {
    * `signedInAs`, who the run is signed in as. A resume signed in as another admin or an application sends them.
    */
   ownMethodsLeftOut?: { user: string; signedInAs: string; own: number; waiting: number; resumeAs: string }[];
+  /** Set by the use case (app/apply.ts, app/resume.ts): the plan's scope group (plan --group) and the run's users who left it since the plan, left out. */
+  leftScopeGroup?: { group: string; users: string[] };
 }
 
 /** An interrupt during the pre-flight: the run never started (no run, no journal), nothing was written. */
@@ -372,6 +374,12 @@ export async function openRunPlan(runDir: string, view: RunView): Promise<SavedP
 export interface ResumeOverrides {
   waves?: number;
   policyPropagationWait?: number;
+  /**
+   * The run's users (lower-case usernames) who left the plan's scope group since the plan: what is
+   * left of theirs is journaled skipped as stale before anything is sent (no resume sends it), and
+   * `stale` says why (app/scope-group-now.ts).
+   */
+  leftScopeGroup?: { users: ReadonlySet<string>; stale: (upn: string) => StaleObject; said?: (upns: readonly string[]) => void };
 }
 
 /** Finishes an interrupted run: done operations are not sent again; `started` ones are read back first. */
@@ -419,7 +427,18 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
     deps.onRun?.(runId);
     const identity = await deps.client.identity();
     const journal = await Journal.append(runDir, goOnWith(runDir, 'apply'));
-    await journal.beforeHandOver(() => journal.resumed({ appId: identity.appId, upn: identity.upn }, waves !== undefined ? { waves } : {}));
+    // Users who left the wave's group since the plan: what is left of theirs (their switch above all) is never sent.
+    const leaving = overrides.leftScopeGroup ? await unsentOf(plan, positions.filter((i) => overrides.leftScopeGroup!.users.has(plan.users[i]!.upn.toLowerCase())), view.ops, runTokenPath(sel)) : [];
+    const stale = leaving.map((l) => overrides.leftScopeGroup!.stale(l.upn));
+    // Journaled as --skip-stale journals a user it leaves out: the error stale, and why (staleReason).
+    const reasons = staleReasons(stale);
+    const leftOut: OpRecord[] = leaving.flatMap((l) => staleRecords(l.ops.map((id) => ({ id, user: l.upn })), reasons));
+    if (leaving.length > 0) overrides.leftScopeGroup?.said?.(leaving.map((l) => l.upn));
+    await journal.beforeHandOver(async () => {
+      await journal.resumed({ appId: identity.appId, upn: identity.upn }, waves !== undefined ? { waves } : {});
+      if (leftOut.length > 0) await journal.ops(leftOut);
+    });
+    const prior = leftOut.length > 0 ? new Map([...view.ops, ...leftOut.map((r) => [r.op, r] as const)]) : view.ops;
     const policyOps = [...policyOperations(plan.policyChanges), ...cutover.beforeWaves];
     // Activations the run sent within the pace's window count against it now too (a resume right after
     // an interrupt must not send a second full quota in the same five minutes).
@@ -431,10 +450,22 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
     const notSelected = (view.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
     // A run begun before the ordering (switch-hold.ts) goes on as it began: its waves hold every user.
     const layout = sel.methodsFirst === true ? switchLayout(plan, cutover.beforeWaves, positions, groupNamesOf(plan)) : wavesOnly(positions);
-    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior: view.ops, priorTimes: view.times, sel, deps, stale: [], tenant, wavesBefore: view.wavesDone, activationsSent, rolloutReadAt, signedIn: signedInUserOf(identity) });
+    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior, priorTimes: view.times, sel, deps, stale, tenant, wavesBefore: view.wavesDone, activationsSent, rolloutReadAt, signedIn: signedInUserOf(identity) });
   } finally {
     await lock.release();
   }
+}
+
+/** Of the users at `positions`, those with operations neither done nor left out as stale, and those operations' ids. */
+async function unsentOf(plan: SavedPlan, positions: readonly number[], prior: ReadonlyMap<string, OpRecord>, tokenPath: TokenPath): Promise<{ upn: string; ops: string[] }[]> {
+  const out: { upn: string; ops: string[] }[] = [];
+  for (let i = 0; i < positions.length; i += PREFLIGHT_CHUNK) {
+    for (const u of await plan.read(positions.slice(i, i + PREFLIGHT_CHUNK))) {
+      const ops = userOperations(u, tokenPath).filter((o) => !settledBefore(prior.get(o.id))).map((o) => o.id);
+      if (ops.length > 0) out.push({ upn: u.upn, ops });
+    }
+  }
+  return out;
 }
 
 /** The federation changes a run makes: the plan's, less the domains its selection leaves out. */

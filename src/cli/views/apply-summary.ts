@@ -22,6 +22,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     // Minutes of waiting that no throttling explains (a black-box test read 5.2 ops/s and 0 throttled after a 5-minute pause).
     ...(s.paced > 0 ? [`  ${s.paced} token activation(s) waited for the activation pace (--activation-rate a 5 minutes)`] : []),
     ...notSelectedLine(o.notSelected),
+    ...leftGroupLine(o.leftScopeGroup),
     // A shared operation, no user's: the --results rows never show it.
     ...o.federationLeft.map((f) => `  federation of ${f.domain} (shared, no user's): ${f.status === 'pending' ? 'not sent' : f.status === 'started' ? 'sent, outcome unknown (the next pass reads it back)' : f.status}${f.error ? `: ${f.error}` : ''}`),
     // Shared too: what the staged rollout's step held back, and why (the run is partial for it).
@@ -178,6 +179,17 @@ function notSelectedLine(n: ApplyOutcome['notSelected'] | undefined): string[] {
     ...n.federation.map((d) => `the federation of ${d} (it waits for every switch of the domain's users)`),
   ];
   return [`  not selected for this run: ${what.join('; ')}. To go on with them, make a new plan: what this run did shows as done in it`];
+}
+
+/** The run's users who left the plan's scope group since the plan: left out, named. */
+function leftGroupLine(l: ApplyOutcome['leftScopeGroup']): string[] {
+  if (!l || l.users.length === 0) return [];
+  return [`  left the group "${l.group}" since the plan (the plan's scope, plan --group): ${l.users.length} user(s), left out (nothing more sent to them): ${named(l.users)}`];
+}
+
+/** Users a line names: the first LISTED, then how many more (the --results rows have every one). */
+function named(users: readonly string[]): string {
+  return `${users.slice(0, LISTED).join(', ')}${users.length > LISTED ? `, and ${users.length - LISTED} more (the --results rows)` : ''}`;
 }
 
 /** The journal's final hash: noted now, it shows later that the journal was not edited or cut (`runs verify`). */
