@@ -17,6 +17,7 @@ import { checkStateDir, tenantStateDir } from './state-dirs.js';
 import { namedUsers } from './user-list.js';
 import { splitByMembership } from './user-scope.js';
 import { joinedGroupText, leftGroupNote, leftGroupText, scopeGroupNow } from './scope-group-now.js';
+import { leftOnMfaServer, leftOnServerOfRows } from './left-on-server.js';
 
 export interface ApplyRequest {
   graph: GraphClient;
@@ -130,13 +131,16 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   );
   const kept = users ? new Set(users) : undefined;
   const leftGroup = scope && left.length > 0 ? { users: new Set(left.map((u) => u.toLowerCase())), note: leftGroupNote(scope.group) } : undefined;
-  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, leftGroup ? { leftGroup } : {});
+  const leftOnServer = await leftOnMfaServer(plan);
+  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, { ...(leftGroup ? { leftGroup } : {}), leftOnServer });
+  const onServer = leftOnServerOfRows(results, leftOnServer);
   // Those who left the group are said on a line of their own, not among the users to take with a new plan.
   const leftWithChanges = leftGroup ? plan.users.filter((u) => u.pending > 0 && leftGroup.users.has(u.upn.toLowerCase())).length : 0;
   return {
     outcome: {
       ...outcome,
       notSelected: { ...outcome.notSelected, users: outcome.notSelected.users - leftWithChanges },
+      ...(onServer.length > 0 ? { leftOnMfaServer: onServer } : {}),
       ...(leftGroup && scope ? { leftScopeGroup: { group: scope.group.displayName, users: left } } : {}),
     },
     stateDir,

@@ -17,7 +17,16 @@ export interface ResultRow {
 export interface RowNotes {
   /** Users of the run who left the plan's scope group (plan --group) since the plan, and the note that says so. */
   leftGroup?: { users: ReadonlySet<string>; note: string };
+  /** Users the plan leaves on MFA Server (its `not-switched` finding): no cloud MFA method to switch them with. */
+  leftOnServer?: ReadonlySet<string>;
 }
+
+/**
+ * The `first_error` of a row whose user the plan leaves on MFA Server, when nothing else is said of
+ * them: `unchanged` or `done` alone read as migrated and switched (a black-box test).
+ */
+export const LEFT_ON_SERVER =
+  'left on MFA Server: not switched to Entra MFA, as they have no cloud MFA method the authentication methods policy lets them use once the plan is applied (not-switched); migrate or enable a method for them, then plan again';
 
 /**
  * Every user of the plan that the run's --users/--group narrowing keeps, in the plan's order, in
@@ -27,7 +36,8 @@ export interface RowNotes {
  * outcome for every user it selected. (`report` lists the users --users/--group left out too, as
  * `not-selected`: it is the run's evidence; this file is the admin's list of the run's users.)
  * `notes`: a user who left the plan's scope group since it was made is listed with why: `not-selected`
- * when the run left them out from its start, their outcome when a resume did.
+ * when the run left them out from its start, their outcome when a resume did; a user the plan leaves
+ * on MFA Server is said to be (LEFT_ON_SERVER) where the row names no error of its own.
  */
 export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn: string) => boolean, outcomes: readonly UserOutcome[], notes: RowNotes = {}): ResultRow[] {
   const byUser = new Map(outcomes.map((o) => [o.upn.toLowerCase(), o]));
@@ -42,6 +52,7 @@ export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn
       : { user: u.upn, outcome: left || u.status === 'changes' ? 'not-selected' : u.status, done: 0, failed: 0, skipped: 0, first_error: '', stale_reason: '' };
     // Left out by a resume: journaled as stale (what no resume sends), with why (stale_reason, as journaled).
     if (left) row.first_error = o ? `stale: ${notes.leftGroup!.note}` : notes.leftGroup!.note;
+    else if (notes.leftOnServer?.has(key) && row.first_error === '' && row.outcome !== 'not-selected') row.first_error = LEFT_ON_SERVER;
     rows.push(row);
   }
   return rows;

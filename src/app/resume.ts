@@ -11,6 +11,7 @@ import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js'
 import { isOlderFormat } from '../plan/plan-file.js';
 import { printable } from '../model/printable.js';
 import { joinedGroupText, leftGroupNote, leftGroupText, scopeGroupNow } from './scope-group-now.js';
+import { leftOnMfaServer, leftOnServerOfRows } from './left-on-server.js';
 
 export interface ResumeRequest {
   runId?: string;
@@ -104,9 +105,11 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   // Those this pass left out (a user whose writes were all done before has nothing left to leave out).
   const leftOut = outcome.stale.filter((x) => x.target === target && x.user !== undefined).map((x) => x.user!);
   const leftGroup = leftOut.length > 0 && scope ? { users: new Set(leftOut.map((u) => u.toLowerCase())), note: leftGroupNote(scope.group) } : undefined;
-  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, leftGroup ? { leftGroup } : {});
+  const leftOnServer = await leftOnMfaServer(plan);
+  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, { ...(leftGroup ? { leftGroup } : {}), leftOnServer });
+  const onServer = leftOnServerOfRows(results, leftOnServer);
   return {
-    outcome: { ...outcome, ...(leftGroup && scope ? { leftScopeGroup: { group: scope.group.displayName, users: leftOut } } : {}) },
+    outcome: { ...outcome, ...(onServer.length > 0 ? { leftOnMfaServer: onServer } : {}), ...(leftGroup && scope ? { leftScopeGroup: { group: scope.group.displayName, users: leftOut } } : {}) },
     stateDir,
     results,
   };

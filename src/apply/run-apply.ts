@@ -134,7 +134,9 @@ export interface ApplyOutcome {
    * `signedInAs`, who the run is signed in as. A resume signed in as another admin or an application sends them.
    */
   ownMethodsLeftOut?: { user: string; signedInAs: string; own: number; waiting: number; resumeAs: string }[];
-  /** Set by the use case (app/apply.ts, app/resume.ts): the plan's scope group (plan --group) and the run's users who left it since the plan, left out. */
+  /** Set by the use case (app/apply.ts, app/resume.ts) from the plan: the run's users it leaves on MFA Server (`not-switched`), by username. */
+  leftOnMfaServer?: string[];
+  /** Set by the use case: the plan's scope group (plan --group) and the run's users who left it since the plan, left out. */
   leftScopeGroup?: { group: string; users: string[] };
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { LEFT_ON_SERVER } from '../../src/app/results.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, journalLines, planTo, resumeIn, runDirs, testDir } from '../helpers/migration.js';
 import { contosoTenant, userId } from '../plan/helpers.js';
@@ -110,5 +111,17 @@ describe('apply and resume of a plan made with --group read the group again', ()
     g.emu.reset(contosoTenant() as unknown as Record<string, unknown>);
     await expect(applyFile(g, file, join(t.dir, 'state'))).rejects.toThrow(`the plan's scope group "${WAVE}" (${WAVE_ID}, plan --group) is no longer in the tenant`);
     expect(g.operations().filter((o) => o.method !== 'GET')).toEqual([]);
+  });
+});
+
+describe('--results and the summary name the users a wave leaves on MFA Server', () => {
+  it('judy and zoe (no cloud method, not-switched in the plan) are said to be left on MFA Server, not bare unchanged', async () => {
+    const t = testDir('left-on-server');
+    const { g, file } = await wavePlan(t.dir);
+    const applied = await applyFile(g, file, join(t.dir, 'state'));
+    expect(row(applied.results, 'judy@contoso.com')).toEqual({ user: 'judy@contoso.com', outcome: 'unchanged', done: 0, failed: 0, skipped: 0, first_error: LEFT_ON_SERVER, stale_reason: '' });
+    expect(row(applied.results, 'zoe@contoso.com')?.first_error).toBe(LEFT_ON_SERVER);
+    expect(row(applied.results, 'dave@contoso.com')?.first_error).toBe('');
+    expect(applied.outcome.leftOnMfaServer).toEqual(['judy@contoso.com', 'zoe@contoso.com']);
   });
 });

@@ -23,6 +23,8 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ...(s.paced > 0 ? [`  ${s.paced} token activation(s) waited for the activation pace (--activation-rate a 5 minutes)`] : []),
     ...notSelectedLine(o.notSelected),
     ...leftGroupLine(o.leftScopeGroup),
+    // Users the plan cannot switch: `unchanged` or `done` alone read as migrated and switched (a black-box test).
+    ...leftOnServerLine(o.leftOnMfaServer),
     // A shared operation, no user's: the --results rows never show it.
     ...o.federationLeft.map((f) => `  federation of ${f.domain} (shared, no user's): ${f.status === 'pending' ? 'not sent' : f.status === 'started' ? 'sent, outcome unknown (the next pass reads it back)' : f.status}${f.error ? `: ${f.error}` : ''}`),
     // Shared too: what the staged rollout's step held back, and why (the run is partial for it).
@@ -185,6 +187,12 @@ function notSelectedLine(n: ApplyOutcome['notSelected'] | undefined): string[] {
 function leftGroupLine(l: ApplyOutcome['leftScopeGroup']): string[] {
   if (!l || l.users.length === 0) return [];
   return [`  left the group "${l.group}" since the plan (the plan's scope, plan --group): ${l.users.length} user(s), left out (nothing more sent to them): ${named(l.users)}`];
+}
+
+/** The run's users the plan leaves on MFA Server (not-switched): named, with the way on. */
+function leftOnServerLine(users: readonly string[] | undefined): string[] {
+  if (!users || users.length === 0) return [];
+  return [`  ${users.length} user(s) left on MFA Server (no cloud MFA method the policy lets them use, so the plan does not switch them; not-switched): ${named(users)}. Migrate or enable a method for them, then plan again`];
 }
 
 /** Users a line names: the first LISTED, then how many more (the --results rows have every one). */
