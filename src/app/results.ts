@@ -50,9 +50,11 @@ export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn
     const row: ResultRow = o
       ? { user: u.upn, outcome: o.outcome, done: o.done, failed: o.failed, skipped: o.skipped, first_error: o.error ?? o.note ?? '', stale_reason: o.staleReason ?? '' }
       : { user: u.upn, outcome: left || u.status === 'changes' ? 'not-selected' : u.status, done: 0, failed: 0, skipped: 0, first_error: '', stale_reason: '' };
-    // Left out by a resume: journaled as stale (what no resume sends), with why (stale_reason, as journaled).
-    if (left) row.first_error = o ? `stale: ${notes.leftGroup!.note}` : notes.leftGroup!.note;
-    else if (notes.leftOnServer?.has(key) && row.first_error === '' && row.outcome !== 'not-selected') row.first_error = LEFT_ON_SERVER;
+    // Left out by a resume: journaled as stale (what no resume sends), first_error `stale` as for
+    // --skip-stale, and why in stale_reason (as journaled); left out from the start: not-selected, why.
+    if (left) {
+      if (!o) row.first_error = notes.leftGroup!.note;
+    } else if (notes.leftOnServer?.has(key) && row.first_error === '' && row.outcome !== 'not-selected') row.first_error = LEFT_ON_SERVER;
     rows.push(row);
   }
   return rows;
