@@ -2,7 +2,8 @@ import { errors, GraphError } from './graph-error.js';
 
 /**
  * The OData query options the emulated endpoints understand: $select, $top, $filter (the subset Graph's
- * directory supports without advanced queries: eq, in, startswith, and, or), $count and $expand.
+ * directory supports without advanced queries: eq, in, startswith, and, or; and endswith, which Graph
+ * takes in an advanced query only), $count and $expand.
  */
 
 /**
@@ -96,8 +97,11 @@ function tooManyOrClauses(count: number): GraphError {
  * Compiles a $filter into a predicate. `fields` maps each filterable property (lower case, `a/b` for
  * nested) to its value; string comparisons ignore case like the directory does. `advancedOnly`: the
  * properties Graph filters on only in an advanced query, refused as Graph refuses them without one.
+ * `endsWith`: the properties `endswith` may test, given only for an advanced query (`ConsistencyLevel:
+ * eventual` and `$count=true`): without one Graph answers 400 Request_UnsupportedQuery "Unsupported
+ * Query." (learn.microsoft.com/graph/aad-advanced-queries: endsWith is an advanced query's alone).
  */
-export function compileFilter<T>(text: string, fields: FilterFields<T>, resource: string, advancedOnly?: ReadonlySet<string>): CompiledFilter<T> {
+export function compileFilter<T>(text: string, fields: FilterFields<T>, resource: string, advancedOnly?: ReadonlySet<string>, endsWith?: ReadonlySet<string>): CompiledFilter<T> {
   const tokens = tokenize(text);
   let pos = 0;
   const syntax = (detail: string): GraphError => errors.badRequest(`Invalid filter clause: ${detail}`);
@@ -142,16 +146,18 @@ export function compileFilter<T>(text: string, fields: FilterFields<T>, resource
     if (t?.kind === 'ident' && next?.kind === 'punct' && next.text === '(') {
       const fn = t.text.toLowerCase();
       pos += 2;
-      if (fn !== 'startswith') throw errors.unsupportedQuery(`The function '${t.text}' is not supported by the emulator.`);
+      if (fn === 'endswith' && !endsWith) throw errors.unsupportedQuery('Unsupported Query.');
+      if (fn !== 'startswith' && fn !== 'endswith') throw errors.unsupportedQuery(`The function '${t.text}' is not supported by the emulator.`);
       const f = field();
+      if (fn === 'endswith' && !endsWith!.has(f.key)) throw unsupported(f.name);
       expect(',');
       const value = literal();
       expect(')');
-      if (typeof value !== 'string') throw syntax(`startswith needs a string value in '${text}'.`);
-      const prefix = value.toLowerCase();
+      if (typeof value !== 'string') throw syntax(`${fn} needs a string value in '${text}'.`);
+      const part = value.toLowerCase();
       return (item) => {
         const v = f.get(item);
-        return typeof v === 'string' && v.toLowerCase().startsWith(prefix);
+        return typeof v === 'string' && (fn === 'startswith' ? v.toLowerCase().startsWith(part) : v.toLowerCase().endsWith(part));
       };
     }
     const f = field();

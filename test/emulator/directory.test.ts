@@ -101,6 +101,24 @@ describe('users', () => {
     expectGraphError(await graph.get('/v1.0/users?$filter=userPrincipalName eq alice'), 400, 'BadRequest');
     expectGraphError(await graph.get("/v1.0/users?$filter=userPrincipalName eq 'unterminated"), 400, 'BadRequest');
   });
+
+  it('filters with endswith on userPrincipalName in an advanced query only (ConsistencyLevel: eventual and $count=true), as Graph', async () => {
+    const url = (rest: string) => `/v1.0/users?$filter=${encodeURIComponent("endswith(userPrincipalName,'@CONTOSO.com')")}&$select=id,userPrincipalName${rest}`;
+    const plain = await graph.get(url(''));
+    expectGraphError(plain, 400, 'Request_UnsupportedQuery');
+    expect(plain.body.error.message).toBe('Unsupported Query.');
+    // The header without $count is no advanced query.
+    expectGraphError(await graph.get(url(''), { ConsistencyLevel: 'eventual' }), 400, 'Request_UnsupportedQuery');
+    const advanced = await graph.get(url('&$count=true&$top=999'), { ConsistencyLevel: 'eventual' });
+    expect(advanced.status).toBe(200);
+    const upns = advanced.body.value.map((u: { userPrincipalName: string }) => u.userPrincipalName);
+    expect(upns).toContain('admin@contoso.com');
+    expect(upns.every((u: string) => u.toLowerCase().endsWith('@contoso.com'))).toBe(true);
+    expect(advanced.body['@odata.count']).toBe(upns.length);
+    // Only on the properties Graph lets it test.
+    const other = await graph.get(`/v1.0/users?$filter=${encodeURIComponent("endswith(displayName,'Admin')")}&$count=true`, { ConsistencyLevel: 'eventual' });
+    expectGraphError(other, 400, 'Request_UnsupportedQuery');
+  });
 });
 
 describe('paging', () => {

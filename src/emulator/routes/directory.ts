@@ -72,6 +72,9 @@ const USER_FILTER: FilterFields<UserRecord> = {
  */
 const USER_ADVANCED_FILTER: ReadonlySet<string> = new Set(['onpremisessamaccountname']);
 
+/** Properties `endswith` tests, in an advanced query only (the same table: mail, userPrincipalName). */
+const USER_ENDS_WITH: ReadonlySet<string> = new Set(['userprincipalname', 'mail']);
+
 const GROUP_FILTER: FilterFields<GroupRecord> = {
   id: (g) => g.id,
   displayname: (g) => g.props['displayName'],
@@ -101,7 +104,7 @@ function listUsers(ctx: HandlerContext): HandlerResult {
   const select = parseSelect(ctx.req.query, USER_NAMES, 'user');
   const filterText = ctx.req.query.get('$filter');
   const advanced = parseCount(ctx.req.query, ctx.req.headers);
-  const filter = filterText !== null ? compileFilter(filterText, USER_FILTER, 'User', advanced ? undefined : USER_ADVANCED_FILTER) : undefined;
+  const filter = filterText !== null ? compileFilter(filterText, USER_FILTER, 'User', advanced ? undefined : USER_ADVANCED_FILTER, advanced ? USER_ENDS_WITH : undefined) : undefined;
   // `id in (...)` (apply's re-check, 15 ids a request) looked up rather than matched against everyone.
   const ids = filter?.equals?.field === 'id' && filter.equals.values.every((v) => typeof v === 'string') ? (filter.equals.values as string[]).map((v) => v.toLowerCase()) : undefined;
   const byId = (id: string) => {
