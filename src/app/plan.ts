@@ -9,7 +9,8 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { tokenKind } from '../graph/access-token.js';
 import { notApplicable } from '../plan/not-applicable.js';
 import { readCutover, setMembership, type CutoverRead } from '../graph/cutover-reader.js';
-import { groupsThePlanSwitches, rolloutMember } from '../mapping/rollout-members.js';
+import { groupsThePlanSwitches, rolloutMember, rolloutReach } from '../mapping/rollout-members.js';
+import { listDomainUsers } from '../graph/domain-users-reader.js';
 import { resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
 import { onPremisesCandidates, readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
@@ -64,6 +65,8 @@ export interface PlanRequest {
   onListing?: (found: number, wanted: number) => void;
   /** A note for the admin (users of --users not in the export). */
   log?: (line: string) => void;
+  /** --federated-mfa reject: a federated domain's users listed, then those outside the plan read (`what` says which). */
+  onDomainUsers?: (what: string, done: number, total: number) => void;
 }
 
 export interface MadePlan {
@@ -201,12 +204,15 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     if (req.federatedMfa === 'reject' && onPremises && scope) await lookUpOutOfScope(client, bundle, scope, tenant.cutover, netbiosDomains, req.concurrency);
   }
   const members = cutover ? await readRolloutMembers(client, cutover, tenant, req.concurrency) : [];
+  const domainUsers = cutover && req.federatedMfa === 'reject' ? await readDomainUsers(client, cutover, tenant, req.concurrency, req.onDomainUsers) : [];
+  const outside = domainUsers.flatMap((d) => d.users);
   // Which users the policy's targets hold decides what each can sign in with once the plan is applied.
   const targetGroups = judgedGroups(tenant.policy, target.id);
-  const inTenant = new Set([...tenant.users.values(), ...members].map((u) => u.id.toLowerCase()));
+  const inTenant = new Set([...tenant.users.values(), ...members, ...outside].map((u) => u.id.toLowerCase()));
   const policyMembers = targetGroups.length > 0 ? await transitiveMemberships(client, targetGroups, inTenant) : new Map<string, string[]>();
-  for (const u of [...tenant.users.values(), ...members]) u.policyGroups = policyMembers.get(u.id.toLowerCase()) ?? [];
+  for (const u of [...tenant.users.values(), ...members, ...outside]) u.policyGroups = policyMembers.get(u.id.toLowerCase()) ?? [];
   if (tenant.cutover && cutover && cutover.rolloutGroups.length > 0) tenant.cutover.rolloutMembers = members.map(rolloutMember);
+  if (tenant.cutover && cutover && req.federatedMfa === 'reject') tenant.cutover.domainUsers = domainUsers.map((d) => ({ domain: d.domain, users: d.users.map(rolloutMember) }));
   const built = buildPlan({
     bundle,
     tenant,
@@ -285,4 +291,38 @@ async function readRolloutMembers(client: GraphClient, cutover: CutoverRead, ten
     for (const u of more.users.values()) byId.set(u.id, u);
   }
   return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+/**
+ * The tenant users of each federated domain whose final step the plan may take (federated, not
+ * rejecting the IdP's MFA yet, holding a user the plan read or a candidate of a name it refused) who
+ * are outside the plan's users, enabled, and not switched by staged rollout once the plan is applied
+ * (as the groups read hold them): the federation moves them to Entra MFA all the same, so their
+ * methods are read (batched, as a plan user's). One paged listing a domain; the methods of those users
+ * alone (most often a few: admins, service accounts, users MFA Server never had).
+ */
+async function readDomainUsers(client: GraphClient, cutover: CutoverRead, tenant: TenantSnapshot, concurrency: number, progress?: (what: string, done: number, total: number) => void): Promise<{ domain: string; users: TenantUser[] }[]> {
+  const domainOf = (upn: string) => upn.slice(upn.lastIndexOf('@') + 1).toLowerCase();
+  const held = new Set([...tenant.users.values()].map((u) => domainOf(u.userPrincipalName)));
+  for (const m of tenant.matches?.values() ?? []) if (m.outcome !== 'matched') for (const u of m.users) held.add(domainOf(u.upn));
+  const domains = cutover.cutover.federatedDomains.filter((d) => d.federatedIdpMfaBehavior !== REJECT_IDP_MFA && d.federationId !== null && held.has(d.id.toLowerCase()));
+  const planned = new Set([...tenant.users.values()].map((u) => u.id.toLowerCase()));
+  const reach = rolloutReach(cutover.cutover.rolloutPolicy, cutover.rolloutGroups.map((g) => g.id));
+  const out: { domain: string; users: TenantUser[] }[] = [];
+  for (const d of domains) {
+    const domain = d.id.toLowerCase();
+    const listed = await listDomainUsers(client, domain, (n) => progress?.(`Listing the users of ${domain}`, n, n));
+    const outside = listed.filter((u) => !planned.has(u.id.toLowerCase()) && u.accountEnabled !== false && !reach(cutover.memberOf.get(u.id) ?? []));
+    if (outside.length === 0) {
+      out.push({ domain, users: [] });
+      continue;
+    }
+    const what = `Reading the ${outside.length} user(s) of ${domain} outside the plan`;
+    const read = await readTenant(client, { known: outside.map((u) => ({ upn: u.userPrincipalName, userId: u.id, needsPreferences: false })), serials: [], policy: false, organization: false, concurrency, ...(progress ? { onProgress: (done: number, total: number) => progress(what, done, total) } : {}) });
+    setMembership(read.users.values(), cutover.memberOf);
+    // By UPN, whatever order Graph lists them in (a user deleted meanwhile is left out): the same tenant gives the same plan.
+    const byId = new Map([...read.users.values()].map((u) => [u.id, u]));
+    out.push({ domain, users: outside.flatMap((u) => byId.get(u.id) ?? []).sort((a, b) => (a.userPrincipalName < b.userPrincipalName ? -1 : a.userPrincipalName > b.userPrincipalName ? 1 : 0)) });
+  }
+  return out;
 }

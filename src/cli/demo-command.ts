@@ -53,7 +53,7 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
           ...sampleSeedArgs(sample, keys),
           '--graph-url', emulator.url,
           // The whole cutover: users switched by staged rollout once their methods are there, then
-          // the federated contoso.com's final step (forced: judy and zoe have no cloud method).
+          // the federated contoso.com's final step (forced: judy and zoe, and admin@ and helpdesk@ outside the export, have no cloud method).
           '--rollout-group', 'MFA Staged Rollout',
           '--federated-mfa', 'reject',
           '--force-federation',

@@ -184,6 +184,7 @@ Examples:
           onReadProgress: (read, total) => progress.bytes(read, total, 'Reading users.csv (MB)'),
           onListing: (found, wanted) => progress.count(found, wanted, "Listing the directory: the plan's users found"),
           onProgress: (d, t) => progress.count(d, t),
+          onDomainUsers: (what, d, t) => progress.count(d, t, what),
           log: (l) => process.stderr.write(`${printable(l, true)}\n`),
         });
       } catch (err) {

@@ -4,7 +4,7 @@ import type { TenantCutover, TenantGroup, TenantRolloutPolicy, TenantUser } from
 import type { Finding } from './finding.js';
 import { findConfig, type PolicyChange, type PolicyTarget } from './policy-rules.js';
 import type { RuleId } from './rules.js';
-import { groupsThePlanSwitches } from './rollout-members.js';
+import { groupsThePlanSwitches, rolloutReach as rolloutReachOf } from './rollout-members.js';
 import { hasCloudMethod, isPhoneOnly, type MethodsAfter, type UserMapping } from './user-mapping.js';
 
 /**
@@ -74,6 +74,12 @@ export interface FederationSummary {
   planned: boolean;
   users: number;
   unswitched: number;
+  /**
+   * (JSON 1.7, saved plan 2.16) The domain's tenant users outside the export (enabled, not switched by
+   * staged rollout once the plan is applied) whom the federation moves to Entra MFA; present when
+   * they were read (a domain whose final step the plan may take).
+   */
+  outside_export?: number;
 }
 
 export type PasskeyAllowance = 'all' | 'some' | 'none' | 'unknown';
@@ -107,6 +113,14 @@ export function cutoverUser(m: CutoverUser): CutoverUser {
   };
 }
 
+/** A tenant user outside the plan's users whom the cutover switches, with what they can sign in with once the plan is applied. */
+export interface OtherUser {
+  id: string;
+  upn: string;
+  memberOf: readonly string[];
+  methodsAfter: MethodsAfter;
+}
+
 export interface CutoverInput {
   /** Every in-scope user's mapping, in the plan's order. */
   mappings: readonly CutoverUser[];
@@ -126,7 +140,13 @@ export interface CutoverInput {
    * The members of the rollout groups the plan switches (`cutover.rolloutMembers`) with what they can
    * sign in with once the plan is applied; those among the plan's users are judged as they are.
    */
-  others?: readonly { id: string; upn: string; memberOf: readonly string[]; methodsAfter: MethodsAfter }[];
+  others?: readonly OtherUser[];
+  /**
+   * (2.16) By federated domain (lower case), as `cutover.domainUsers`: its tenant users outside the
+   * plan's users, with what they can sign in with once the plan is applied. Absent when not read (a
+   * plan of an earlier format): then not judged.
+   */
+  domainUsers?: readonly { domain: string; users: readonly OtherUser[] }[];
   policy: Graph.AuthenticationMethodsPolicy;
   /** The authentication methods policy changes of the plan (the campaign group joins the campaign's). */
   policyChanges: readonly PolicyChange[];
@@ -455,8 +475,10 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     const users = counted.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
     const summary: FederationSummary = { domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, planned: false, users: users.length, unswitched: 0 };
     out.summary.federation.push(summary);
+    const unmatchedUpns: string[] = [];
     const unmatched = refused.flatMap((m) => {
       const of = m.match!.users.filter((u) => domainOf(u.upn) === d.id.toLowerCase() && !judged.has(u.id.toLowerCase()));
+      unmatchedUpns.push(...of.map((u) => u.upn));
       return of.length > 0 ? [`${m.user} (${of.map((u) => u.upn).join(', ')})`] : [];
     });
     if (users.length === 0 && unmatched.length === 0) {
@@ -523,6 +545,8 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       );
       blocked = true;
     }
+    const outside = input.domainUsers ? outsideExport(input, d.id, summary, judged, new Set(unmatchedUpns), lookedUp, out) : undefined;
+    if (outside?.refused) blocked = true;
     if (blocked) continue;
     summary.planned = true;
     const switches = active.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id && out.users.get(m.user.toLowerCase())?.rollout?.action === 'add').length;
@@ -549,17 +573,69 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
         message: `${d.id}: --force-federation: ${unswitched.length} user(s) of the domain are not switched and will meet Entra MFA when it applies${ofThem}: ${list}`,
       });
     }
+    if (outside?.forced) out.findings.push(outside.forced);
   }
+}
+
+/**
+ * The tenant users of a domain outside the export (2.16, `domainUsers`): the federation moves them to
+ * Entra MFA as much as the plan's users, so the plan is refused while one of them has no cloud MFA
+ * method they can use once it is applied (as it is for an export user left on MFA Server), naming
+ * the first five and the count; `--force-federation` plans it all the same, naming them in
+ * `federation-forced` (returned, for the caller to add once the step is planned). Those with a
+ * method are counted (`outside_export`). The export's users a narrower scope leaves out, and the
+ * candidates of a name refused as matching no one user alone (`named`), have reasons of their own and
+ * are not named again.
+ */
+function outsideExport(
+  input: CutoverInput,
+  domain: string,
+  summary: FederationSummary,
+  judged: ReadonlySet<string>,
+  named: ReadonlySet<string>,
+  lookedUp: ReadonlyMap<string, string[]> | undefined,
+  out: CutoverMapping,
+): { refused: boolean; forced?: Finding } {
+  const entry = input.domainUsers!.find((e) => e.domain === domain.toLowerCase());
+  if (!entry) {
+    // Every domain whose final step a plan may take is listed: one missing was not read, or taken out of the file.
+    out.refusals.push(`--federated-mfa reject: the tenant users of ${domain} outside this plan were not read, so it cannot tell what they could sign in with once the federation moves them to Entra MFA: make a new plan`);
+    return { refused: true };
+  }
+  const reach = reachOf(input);
+  const told = new Set([...named, ...(input.outOfScope ?? []), ...[...(lookedUp?.values() ?? [])].flat()].map((u) => u.toLowerCase()));
+  const outside = entry.users.filter((o) => !judged.has(o.id.toLowerCase()) && !told.has(o.upn.toLowerCase()) && !reach(o.memberOf));
+  summary.outside_export = outside.length;
+  const methodless = outside.filter((o) => !hasCloudMethod(o.methodsAfter)).map((o) => o.upn).sort();
+  if (methodless.length === 0) return { refused: false };
+  const some = (n: number) => methodless.slice(0, n).join(', ') + (methodless.length > n ? ` and ${methodless.length - n} more` : '');
+  const forced: Finding = {
+    severity: 'warning',
+    code: 'federation-forced',
+    rule: 'CUTOVER-FEDERATION',
+    message: `${domain}: --force-federation: ${methodless.length} tenant user(s) of the domain outside the export have no cloud MFA method they can use and will meet Entra MFA when it applies, with nothing to sign in with: ${some(LISTED_AT_MOST)}`,
+  };
+  if (input.options.forceFederation) return { refused: false, forced };
+  out.refusals.push(
+    `--federated-mfa reject: ${methodless.length} tenant user(s) of ${domain} outside the export (enabled, not switched by staged rollout) have no cloud MFA method they can use: rejecting the federated IdP's MFA moves them to Entra MFA with nothing to sign in with (whoever has their password could register one): ${some(REFUSAL_LISTS)}. Give them a method first (or migrate them with the export, or disable the accounts no one uses), and plan again (or --force-federation)`,
+  );
+  return { refused: true };
+}
+
+/** What the plan's cutover says of `outside_export`, in every rendering. */
+export function outsideExportText(n: number): string {
+  return `${n} tenant user(s) of the domain outside the export, switched by the federation`;
 }
 
 /** Who staged rollout sends to Entra MFA once the plan is applied: the policy enabled (or enabled by the plan's groups), for the organisation or a group of theirs attached to it (or attached by the plan). */
 function rolloutReach(input: CutoverInput): (m: CutoverUser) => boolean {
-  const policy = input.cutover?.rolloutPolicy ?? null;
-  const named = input.options.rolloutGroups;
-  if (!(policy?.isEnabled === true || named.length > 0)) return () => false;
-  if (policy?.isAppliedToOrganization === true) return () => true;
-  const attached = new Set([...(policy?.appliesTo ?? []), ...named.map((g) => g.id)]);
-  return (m) => (m.tenantUser!.memberOf ?? []).some((g) => attached.has(g));
+  const reach = reachOf(input);
+  return (m) => reach(m.tenantUser!.memberOf ?? []);
+}
+
+/** rolloutReach by the groups that hold a user directly. */
+function reachOf(input: CutoverInput): (memberOf: readonly string[]) => boolean {
+  return rolloutReachOf(input.cutover?.rolloutPolicy ?? null, input.options.rolloutGroups.map((g) => g.id));
 }
 
 /** Phone-only users into the campaign group, which the Authenticator registration campaign targets. */

@@ -12,6 +12,18 @@ export function groupsThePlanSwitches(policy: TenantRolloutPolicy | null, named:
   return [...new Set(named.filter((id) => !attached.has(id)))];
 }
 
+/**
+ * Whether staged rollout switches a user (by the groups read that hold them directly) once the plan
+ * is applied: the policy enabled (or enabled by the plan's groups), for the whole organisation or a
+ * group of theirs attached to it (or attached by the plan).
+ */
+export function rolloutReach(policy: TenantRolloutPolicy | null, named: readonly string[]): (memberOf: readonly string[]) => boolean {
+  if (!(policy?.isEnabled === true || named.length > 0)) return () => false;
+  if (policy?.isAppliedToOrganization === true) return () => true;
+  const attached = new Set([...(policy?.appliesTo ?? []), ...named]);
+  return (memberOf) => memberOf.some((g) => attached.has(g));
+}
+
 /** A tenant user, as a member of a group the plan switches: their methods by kind. */
 export function rolloutMember(t: TenantUser): TenantRolloutMember {
   return {

@@ -130,6 +130,20 @@ export interface TenantCutover {
    * the name tells). Present when they were looked up: a `DOMAIN\sam` or `sam` absent matched no one.
    */
   outOfScopeMatches?: { user: string; upns: string[] }[];
+  /**
+   * (2.16, `--federated-mfa reject`) By federated domain whose final step the plan may take: the
+   * domain's tenant users outside the plan's users (not read as one of them), enabled, and not
+   * switched by staged rollout once the plan is applied, with what they can sign in with. The
+   * federation moves them to Entra MFA too; present for each domain listed (`users` empty: none).
+   */
+  domainUsers?: TenantDomainUsers[];
+}
+
+/** The tenant users of one federated domain the plan's users do not hold, as the plan read them. */
+export interface TenantDomainUsers {
+  /** The domain, lower case. */
+  domain: string;
+  users: TenantRolloutMember[];
 }
 
 /** What the plan knows of the tenant. */

@@ -1,4 +1,4 @@
-import { mapCutover, type CutoverMapping, type CutoverOptions, type CutoverUser } from '../mapping/cutover-rules.js';
+import { mapCutover, type CutoverMapping, type CutoverOptions, type CutoverUser, type OtherUser } from '../mapping/cutover-rules.js';
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
 import { mapPolicy, type PolicyMapping, type PolicyTarget } from '../mapping/policy-rules.js';
 import { userPolicy, type UserPolicy } from '../model/policy-view.js';
@@ -6,7 +6,7 @@ import { mapUser, methodUsage, usableMethods, type MappingOptions, type UserMapp
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import type { Problem, ProblemCode } from '../model/problem.js';
-import type { TenantSnapshot, TenantUser } from '../model/tenant.js';
+import type { TenantRolloutMember, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { DEVICES_FILE, USERS_FILE, type ExportBundle } from '../source/export-bundle.js';
 import { seedLeftOutReason, seedsLeftOut, type SeedsLeftOut } from '../source/seed-left-out.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
@@ -167,8 +167,21 @@ export function mapOneUser(ctx: PlanContext, user: MfaUser, tenant: Pick<TenantS
 /** The staged rollout, federation and SMS/voice deadline over every user in scope (in the plan's order). */
 export function planCutover(ctx: PlanContext, users: readonly CutoverUser[], tenant: Pick<TenantSnapshot, 'cutover' | 'policy'>): CutoverMapping {
   // What the members of the groups the plan switches can sign in with, by the policy as the plan leaves it.
-  const others = (tenant.cutover?.rolloutMembers ?? []).map((m) => ({ id: m.id, upn: m.userPrincipalName, memberOf: m.memberOf, methodsAfter: usableMethods(m, userPolicy(ctx.policy.after, m.id, m.policyGroups)) }));
-  return mapCutover({ mappings: users, outOfScope: ctx.outOfScope, ...(ctx.options.matchBy?.includes('on-premises') ? { onPremisesNames: true } : {}), cutover: tenant.cutover, others, policy: tenant.policy, policyChanges: ctx.policy.changes, options: ctx.cutoverOptions });
+  const judge = (m: TenantRolloutMember): OtherUser => ({ id: m.id, upn: m.userPrincipalName, memberOf: m.memberOf, methodsAfter: usableMethods(m, userPolicy(ctx.policy.after, m.id, m.policyGroups)) });
+  const others = (tenant.cutover?.rolloutMembers ?? []).map(judge);
+  // 2.16: the tenant users of the domains whose final step the plan may take, outside its users.
+  const domainUsers = tenant.cutover?.domainUsers?.map((d) => ({ domain: d.domain, users: d.users.map(judge) }));
+  return mapCutover({
+    mappings: users,
+    outOfScope: ctx.outOfScope,
+    ...(ctx.options.matchBy?.includes('on-premises') ? { onPremisesNames: true } : {}),
+    cutover: tenant.cutover,
+    others,
+    ...(domainUsers ? { domainUsers } : {}),
+    policy: tenant.policy,
+    policyChanges: ctx.policy.changes,
+    options: ctx.cutoverOptions,
+  });
 }
 
 /** One user planned: the mapping, the changes (no-ops included, the cutover's last) and the user's line in the plan. */

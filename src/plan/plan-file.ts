@@ -65,9 +65,14 @@ import { packageVersion } from '../io/package-root.js';
  * finding email-replaced): a 2.13 file that plans one is an earlier version's. 2.15 holds the lines of
  * 2.14, planned by changed rules: a one-time bypass raises TAP's maximum lifetime with a default above
  * it (POL-TAP), where 2.14 left it for Graph to refuse, and one outside 10..43200 minutes is reported as
- * clamped (POL-TAP-LIFETIME): a 2.14 file that plans either is an earlier version's.
+ * clamped (POL-TAP-LIFETIME): a 2.14 file that plans either is an earlier version's. 2.16 records,
+ * for each federated domain whose final step a `--federated-mfa reject` plan may take, the domain's
+ * tenant users outside its users (enabled, not switched by staged rollout), with what they can sign
+ * in with (`cutover_seen.domainUsers`), and plans by a changed rule: the step is refused while one of
+ * them has no cloud MFA method (unless --force-federation). A 2.15 (or earlier) file that sets a
+ * domain's federation read none of them: it is an earlier version's (make a new plan).
  */
-export const PLAN_FILE_VERSION = '2.15';
+export const PLAN_FILE_VERSION = '2.16';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**
@@ -194,11 +199,24 @@ const sourceSchema = z.looseObject({
 
 const groupRef = z.looseObject({ id: z.string(), displayName: z.string() });
 const count = z.number().int().min(0);
+/** A tenant user the cutover switches outside the plan's users, as read: their methods by kind. */
+const memberSeenSchema = z.looseObject({
+  id: z.string(),
+  userPrincipalName: z.string(),
+  memberOf: z.array(z.string()),
+  policyGroups: z.array(z.string()),
+  phones: z.array(z.enum(['mobile', 'alternateMobile', 'office'])),
+  hardwareOath: z.boolean(),
+  softwareOath: z.boolean(),
+  authenticator: z.boolean(),
+  passwordless: z.boolean(),
+});
 const cutoverSeenSchema = z.looseObject({
   rolloutPolicy: z.looseObject({ id: z.string(), displayName: z.string(), isEnabled: z.boolean(), isAppliedToOrganization: z.boolean(), appliesTo: z.array(z.string()) }).nullable(),
   groups: z.array(z.looseObject({ id: z.string(), displayName: z.string(), dynamic: z.boolean(), users: count, groups: count, contacts: count })),
   federatedDomains: z.array(z.looseObject({ id: z.string(), federationId: z.string().nullable(), federatedIdpMfaBehavior: z.string().nullable() })),
   outOfScopeMatches: z.array(z.looseObject({ user: z.string(), upns: z.array(z.string()) })).optional(),
+  domainUsers: z.array(z.looseObject({ domain: z.string(), users: z.array(memberSeenSchema) })).optional(),
 });
 
 const headerSchema = z.looseObject({

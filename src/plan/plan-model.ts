@@ -14,10 +14,12 @@ import type { MatchBy, UserMatch } from '../model/user-match.js';
  * `summary.phone_only_after_retirement`; 1.4 users found by an on-premises name, or refused
  * (`users[].match`), and how users were matched (`options.match_by`, `options.netbios_domains`);
  * 1.5 the user changes a rollback cannot undo (`summary.rollback_cannot_undo`); 1.6 the signed-in
- * user's object id (`identity.objectId`) and the changes a run signed in so does not send (`not_applicable`).
+ * user's object id (`identity.objectId`) and the changes a run signed in so does not send (`not_applicable`);
+ * 1.7 the tenant users of a federated domain outside the export whom the federation moves
+ * (`cutover.federation[].outside_export`).
  * The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.6';
+export const PLAN_FORMAT_VERSION = '1.7';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 

@@ -3,8 +3,16 @@ import { formatMinor, type PlanUserLine, type SavedPlan } from './plan-file.js';
 import { notApplicable } from './not-applicable.js';
 import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } from './plan-model.js';
 
-/** The JSON format (`plan --format json`) whose content each saved plan minor version holds. */
-const JSON_VERSION_OF_FILE_MINOR: Record<number, string> = { 0: '1.1', 1: '1.2', 2: '1.3', 3: '1.3', 4: '1.3', 5: '1.3', 6: '1.3', 7: '1.3', 8: '1.3', 9: '1.3' };
+/**
+ * The JSON format (`plan --format json`) whose content each saved plan minor version holds; a minor
+ * not listed (the one this build writes) is the current format.
+ */
+const JSON_VERSION_OF_FILE_MINOR: Record<number, string> = {
+  0: '1.1', 1: '1.2', 2: '1.3', 3: '1.3', 4: '1.3', 5: '1.3', 6: '1.3', 7: '1.3', 8: '1.3', 9: '1.3',
+  10: '1.4', 11: '1.4', 12: '1.4', 13: '1.4', 14: '1.5', 15: '1.6',
+};
+/** The first saved plan minor version whose JSON (1.6) has `not_applicable`. */
+const NOT_APPLICABLE_FROM_MINOR = 15;
 
 /**
  * A saved plan as the `Plan` that `plan --format json` printed when it was made (offline: the file
@@ -43,8 +51,8 @@ export async function planOfFile(saved: SavedPlan): Promise<Plan> {
     policy_changes: saved.policyChanges.map(({ state_fingerprint: _f, ...c }) => c),
     cutover_changes: saved.cutoverChanges.map(({ state_fingerprint: _f, ...c }) => c),
     user_changes: userChanges,
-    // As plan printed it: worked out from the identity the file records (1.6, a plan of the current JSON format).
-    ...(jsonVersion === PLAN_FORMAT_VERSION ? { not_applicable: notApplicable({ identity: h.identity, users, user_changes: userChanges }) } : {}),
+    // As plan printed it: worked out from the identity the file records (JSON 1.6 on, saved plan 2.15 on).
+    ...(formatMinor(h) >= NOT_APPLICABLE_FROM_MINOR ? { not_applicable: notApplicable({ identity: h.identity, users, user_changes: userChanges }) } : {}),
     users,
     findings: await saved.findings(),
     registration_campaign: h.registration_campaign,

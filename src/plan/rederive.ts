@@ -65,6 +65,11 @@ export async function firstDifference(saved: SavedPlan, bundle: ExportBundle): P
     },
   });
   if (saved.users.length !== ctx.users.length) return byRules(`the plan lists ${saved.users.length} users; planning gives ${ctx.users.length}`);
+  // 2.16 judges the tenant users a domain's federation moves outside the plan's users: a plan that sets
+  // one without having read them (made before 2.16, or the record taken out) cannot be judged so.
+  if (o.federated_mfa === 'reject' && saved.cutoverChanges.some((c) => c.target.startsWith('domains/')) && !header.cutover_seen?.domainUsers) {
+    return byRules("it sets a domain's federation to reject the federated IdP's MFA without a record of the domain's tenant users outside the plan (cutover_seen.domainUsers, from format 2.16), whom that moves to Entra MFA too");
+  }
   const hardwareTokens = new Map<string, TenantHardwareToken[]>();
   for (const t of saved.tokensSeen) {
     const key = serialKey(t.serialNumber);

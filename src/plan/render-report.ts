@@ -2,6 +2,7 @@ import { addTo } from '../model/add-to.js';
 import { hasNothingToMigrate, saysNoUsableMethod, STATUS_LABELS, statusLabel, userTitle } from './status-label.js';
 import { RULES, type RuleId } from '../mapping/rules.js';
 import type { Finding } from '../mapping/finding.js';
+import { outsideExportText } from '../mapping/cutover-rules.js';
 import { escHtml, escMarkdown } from '../report/escape.js';
 import { anchorIds, controls, filterSelect, htmlPage } from '../report/html-page.js';
 import { countLines, planCounts } from './plan-counts.js';
@@ -117,6 +118,7 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
     ...(plan.cutover_changes ?? []).map((x) => [x.target, x.action, show(x.before), show(x.after), x.rule, x.switches !== undefined ? `${x.because} (apply: last, after the ${x.switches} switch(es))` : x.because]),
     ...(cut?.rollout_groups ?? []).map((g) => [`rollout group ${g.displayName}`, 'fill', `${g.members_before} member(s)`, `${g.members_before + g.added} member(s)`, 'CUTOVER-SWITCH-USER', `${g.added} user(s) switched by this plan`]),
     ...(cut?.federation ?? []).filter((f) => !f.planned).map((f) => [`domains/${f.domain}`, 'no-op', show(f.federatedIdpMfaBehavior), '', 'CUTOVER-FEDERATION', f.users === 0 ? 'no user of the plan in the domain' : 'left as it is']),
+    ...(cut?.federation ?? []).filter((f) => f.planned && (f.outside_export ?? 0) > 0).map((f) => [`domains/${f.domain}`, 'outside the export', '', `${f.outside_export} user(s)`, 'CUTOVER-FEDERATION', outsideExportText(f.outside_export!)]),
     ...(cut ? [['passkeys (FIDO2)', 'read', show(cut.passkeys.state), '', 'CUTOVER-PHONE-DEADLINE', `targets ${cut.passkeys.include_targets.join(', ') || 'none'}; for the users left with SMS/voice only: ${cut.passkeys.allowed_for_phone_only}`]] : []),
   ];
   const changesOf = new Map<string, UserChange[]>();

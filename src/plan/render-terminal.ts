@@ -5,6 +5,7 @@ import type { Plan, UserChange } from './plan-model.js';
 import { printable } from '../model/printable.js';
 import { planOptionsText } from './options-text.js';
 import { countLines, planCounts } from './plan-counts.js';
+import { outsideExportText } from '../mapping/cutover-rules.js';
 
 export interface TerminalOptions {
   color: boolean;
@@ -62,6 +63,8 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   }
 
   const cutover = plan.cutover_changes ?? [];
+  // The users a domain's federation moves beyond the export's: said beside the change that moves them.
+  const outside = (plan.cutover?.federation ?? []).filter((f) => f.planned && (f.outside_export ?? 0) > 0);
   if (cutover.length > 0 || (plan.cutover?.rollout_groups.length ?? 0) > 0) {
     lines.push(bold('Cutover (staged rollout, federation)'));
     for (const ch of cutover) {
@@ -72,6 +75,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
     for (const g of plan.cutover?.rollout_groups ?? []) {
       lines.push(`  rollout group ${printable(JSON.stringify(g.displayName))}: ${g.members_before} -> ${g.members_before + g.added} member(s)${g.attached ? '' : ', added to staged rollout first'}`);
     }
+    for (const f of outside) lines.push(`  federation of ${printable(f.domain)}: ${outsideExportText(f.outside_export!)}`);
     lines.push('');
   }
 

@@ -132,7 +132,7 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(md).toMatch(/\| <a id="rule-user-match-ambiguous"><\/a>USER-MATCH-AMBIGUOUS \| {2}\|/);
     expect(renderReportHtml(plan, { showPhoneNumbers: false })).toContain('mary@corp.local (Entra mary@contoso.com)');
     const shown = await showPlan(file);
-    expect(shown.format_version).toBe('1.6');
+    expect(shown.format_version).toBe('1.7');
     expect(userOf(shown, 'CORP\\jdoe').match).toEqual(userOf(plan, 'CORP\\jdoe').match);
     expect(JSON.parse([...planJsonChunks(plan, { showPhoneNumbers: false })].join('')).users.find((u: { user: string }) => u.user === 'CORP\\jdoe').match.users[0].upn).toBe('jdoe@contoso.com');
 
@@ -377,14 +377,19 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     const over = { ...request(source), users, rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject' as const };
     const refusal = async (more: Partial<PlanRequest>) => ((await makePlan({ ...over, ...more, graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as CutoverRefusedError).reasons;
     // mary@corp.local (disabled in MFA Server, her Entra account enabled) is mary@contoso.com; CORP\nobody matches no one and counts for nothing.
+    // The tenant's other contoso.com users, outside this small export and with no method, are a reason of their own (not these two again).
     expect(await refusal({})).toEqual([
       expect.stringMatching(/^--federated-mfa reject: 2 user\(s\) of contoso\.com in the export are outside this plan's scope .*: CORP\\jdoe \(Entra jdoe@contoso\.com\), mary@corp\.local \(Entra mary@contoso\.com\)\. /),
+      expect.not.stringMatching(/jdoe@|mary@/),
     ]);
     // Forced: planned and said, and the saved plan (which records what the lookups found) re-derives as planned.
     const file = join(t.dir, 'forced.plan');
     const { plan } = await planTo(g, file, { ...over, forceFederation: true });
     expect(plan.cutover_changes.map((c) => c.target)).toContain('domains/contoso.com/federationConfiguration');
-    expect(plan.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message)).toEqual([expect.stringMatching(/: CORP\\jdoe \(Entra jdoe@contoso\.com\), mary@corp\.local \(Entra mary@contoso\.com\)$/)]);
+    expect(plan.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message)).toEqual([
+      expect.stringMatching(/: CORP\\jdoe \(Entra jdoe@contoso\.com\), mary@corp\.local \(Entra mary@contoso\.com\)$/),
+      expect.stringMatching(/^contoso\.com: --force-federation: \d+ tenant user\(s\) of the domain outside the export have no cloud MFA method/),
+    ]);
     expect(await rederived(file)).toBeUndefined();
     // By UPN alone the names are nobody's, as before: neither is named.
     expect((await refusal({ matchBy: ['upn'] }))?.some((r) => r.includes('CORP\\jdoe') || r.includes('mary@'))).not.toBe(true);
@@ -411,12 +416,20 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     const over = { ...request(source), rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject' as const };
     const err = (await makePlan({ ...over, graph: g.client({ readOnly: true }) }).catch((e: unknown) => e)) as CutoverRefusedError;
     expect(err).toBeInstanceOf(CutoverRefusedError);
-    expect(err.reasons).toEqual([expect.stringMatching(/^--federated-mfa reject: 1 username\(s\) of the export match no one tenant user alone .*users of contoso\.com are among their candidates.*: sam1 \(sam1\.emea@contoso\.com, sam1@contoso\.com\)\./)]);
+    // The tenant's other contoso.com users outside the export are a reason of their own; sam1's candidates are not named again there.
+    expect(err.reasons).toEqual([
+      expect.stringMatching(/^--federated-mfa reject: 1 username\(s\) of the export match no one tenant user alone .*users of contoso\.com are among their candidates.*: sam1 \(sam1\.emea@contoso\.com, sam1@contoso\.com\)\./),
+      expect.stringMatching(/^--federated-mfa reject: \d+ tenant user\(s\) of contoso\.com outside the export/),
+    ]);
+    expect(err.reasons[1]).not.toMatch(/sam1/);
     // Forced: planned, said, and the saved plan re-derives as planned.
     const file = join(t.dir, 'forced.plan');
     const { plan } = await planTo(g, file, { ...over, forceFederation: true });
     expect(plan.cutover_changes.map((c) => c.target)).toContain('domains/contoso.com/federationConfiguration');
-    expect(plan.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message)).toEqual([expect.stringMatching(/^contoso\.com: --force-federation: 1 username\(s\) .*: sam1 \(sam1\.emea@contoso\.com, sam1@contoso\.com\)$/)]);
+    expect(plan.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message)).toEqual([
+      expect.stringMatching(/^contoso\.com: --force-federation: 1 username\(s\) .*: sam1 \(sam1\.emea@contoso\.com, sam1@contoso\.com\)$/),
+      expect.stringMatching(/^contoso\.com: --force-federation: \d+ tenant user\(s\) of the domain outside the export/),
+    ]);
     expect(await rederived(file)).toBeUndefined();
     // A candidate the plan judges through a row of theirs is not held up by the name: CORP\sam1 matched to sam1@contoso.com leaves sam1.emea@contoso.com.
     const both = exportOf(join(t.dir, 'both'), ['alice@contoso.com,true,1,4255550101,phone_call', 'sam1,true,1,4255550203,phone_call', 'CORP\\sam1,true,1,4255550204,phone_call']);

@@ -5,6 +5,7 @@ import { OWN_METHODS_NOT_SENT } from '../../src/apply/own-methods.js';
 import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
 import { DEFAULT_APPLICATION_PERMISSIONS } from '../../src/emulator/identity.js';
 import { OWN_METHODS_BECAUSE } from '../../src/model/own-methods.js';
+import { showPlan } from '../../src/app/show.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import type { RunReport } from '../../src/report/run-report.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
@@ -78,7 +79,7 @@ describe('the signed-in admin is also a user of the export (delegated sign-in)',
     // The plan is the same whoever signs in: the admin's changes are planned, and counted.
     expect(adminChanges(plan)).toEqual(expect.arrayContaining(['phoneMethods/mobile create', 'emailMethods create', `hardwareOathMethods/${SPARE_TOKEN} update`, 'signInPreferences update', `${rollout} create`]));
     expect(plan.identity).toEqual({ appId: expect.any(String), upn: ADMIN, objectId: ADMIN_ID });
-    expect(plan.format_version).toBe('1.6');
+    expect(plan.format_version).toBe('1.7');
     const notSent = plan.not_applicable!.map((n) => [n.user, n.user_id, n.resource, n.rule, n.because]);
     expect(notSent).toEqual([
       [ADMIN, ADMIN_ID, 'phoneMethods/mobile', 'USER-SIGNED-IN-SELF', OWN_METHODS_BECAUSE],
@@ -92,6 +93,14 @@ describe('the signed-in admin is also a user of the export (delegated sign-in)',
     const fromFile = JSON.parse(shown.stdout) as Plan;
     expect(fromFile.not_applicable).toEqual(plan.not_applicable);
     expect(Object.keys(fromFile)).toContain('not_applicable');
+    // A file of an earlier saved format shows in the JSON format its plan printed: not_applicable from 2.15 (JSON 1.6) on.
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    for (const [saved, json] of [['2.12', '1.4'], ['2.14', '1.5'], ['2.15', '1.6']] as const) {
+      const relabelled = join(dir, `v${saved}.plan`);
+      writeFileSync(relabelled, `${[JSON.stringify({ ...JSON.parse(lines[0]!), format_version: saved }), ...lines.slice(1)].join('\n')}\n`);
+      const old = await showPlan(relabelled);
+      expect([saved, old.format_version, old.not_applicable]).toEqual([saved, json, saved === '2.15' ? plan.not_applicable : undefined]);
+    }
     const text = await runMain(['show', file]);
     expect(text.stdout).toContain(`Not applicable to this sign-in (${ADMIN}): 4 change(s) a run signed in so does not send`);
     expect(text.stdout).toMatch(/\+ phoneMethods\/mobile .*not applicable signed in as admin@contoso\.com \[USER-SIGNED-IN-SELF\]/);

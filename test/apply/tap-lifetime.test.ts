@@ -60,11 +60,11 @@ describe('apply: a one-time bypass longer than the TAP maximum', () => {
     old.at(-1)!['lines'] = old.length - 1;
     const dump = (header: Record<string, unknown>) => `${[header, ...old.slice(1)].map((l) => JSON.stringify(l)).join('\n')}\n`;
     writeFileSync(join(dir, 'v214.plan'), dump({ ...old[0], format_version: '2.14' }));
-    writeFileSync(join(dir, 'v215.plan'), dump(old[0]!));
+    writeFileSync(join(dir, 'v216.plan'), dump(old[0]!));
     g.emu.clearRequests();
     await expect(applyFile(g, join(dir, 'v214.plan'), join(dir, 's214'))).rejects.toThrow(/v214\.plan is a plan of format 2\.14, made by an earlier version of mfa-migrate, or edited since.*maximumLifetimeInMinutes 480 -> 600/);
     // Of this version's format, the same file can only have been edited.
-    await expect(applyFile(g, join(dir, 'v215.plan'), join(dir, 's215'))).rejects.toThrow(/v215\.plan is not the plan its sources give, so it was changed after it was made/);
+    await expect(applyFile(g, join(dir, 'v216.plan'), join(dir, 's216'))).rejects.toThrow(/v216\.plan is not the plan its sources give, so it was changed after it was made/);
     expect(writes(g.emu.requests())).toEqual([]);
   });
 });

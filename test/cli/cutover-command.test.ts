@@ -114,7 +114,9 @@ describe('the cutover on the command line', () => {
     const html = readFileSync(join(tmp.dir, 'demo.html'), 'utf8');
     expect(html).toContain('<h2 id="phone-only">Users left with SMS and voice only (24)</h2>');
     expect(html.indexOf('id="phone-only"')).toBeLessThan(html.indexOf('id="no-usable-method"'));
-    expect(html).toMatch(/<h2 id="cutover">Cutover \(5\)<\/h2>/);
+    // Its rows: the policy, the attach, the federation, the group's fill, passkeys, and the tenant users outside the export the federation switches (admin@, helpdesk@).
+    expect(html).toMatch(/<h2 id="cutover">Cutover \(6\)<\/h2>/);
+    expect(html).toContain('2 tenant user(s) of the domain outside the export, switched by the federation');
     expect(html).toContain('<li>24 user(s) left with SMS and voice only: from 2027-02-01 a blocking passkey registration prompt stops their sign-in</li>');
   });
 });

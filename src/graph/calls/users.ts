@@ -80,3 +80,18 @@ export function findUsersBySamAccountName(values: readonly string[]): GraphCall 
     headers: { ConsistencyLevel: 'eventual' },
   };
 }
+
+/**
+ * Every user whose UPN ends with `@domain`, 999 a page: `endsWith` is an advanced query's alone
+ * (learn.microsoft.com/graph/aad-advanced-queries), so `$count=true` and `ConsistencyLevel: eventual`,
+ * which the client sends on every page. The index behind it is eventually consistent: a user created
+ * seconds ago may be missing.
+ */
+export function listUsersOfDomain(domain: string): GraphCall {
+  return {
+    method: 'GET',
+    version: 'v1.0',
+    path: `/users?$filter=${encodeURIComponent(`endswith(userPrincipalName,${quotedList([`@${domain}`])})`)}&$count=true&${USER_SELECT}&$top=999`,
+    headers: { ConsistencyLevel: 'eventual' },
+  };
+}
