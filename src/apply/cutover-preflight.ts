@@ -11,6 +11,7 @@ import type { Operation } from './operations.js';
 import { ROLLOUT_POLICY_TARGET as ROLLOUT_POLICY } from '../model/staged-rollout.js';
 import type { StaleObject } from './staleness.js';
 import { someOf, upnDomain } from './federation-step.js';
+import { outsidersSaid, outsidersWithoutMethod } from './federation-outsiders.js';
 
 /** The cutover state as read now: the rollout policy, groups with their users, federated domains. */
 export interface LiveCutover {
@@ -399,6 +400,7 @@ export async function cutoverStale(
   leftOut: readonly string[] = [],
   /** Positions in plan.users of the users this run applies (all, when not given). */
   selected?: readonly number[],
+  concurrency = 4,
 ): Promise<{ stale: StaleObject[]; groupUsers: Record<string, number> }> {
   // The federation changes of domains the run leaves out are not the run's to check.
   const changes = plan.cutoverChanges.filter((c) => !(c.target.startsWith('domains/') && leftOut.includes(c.target.split('/')[1]!)));
@@ -436,6 +438,11 @@ export async function cutoverStale(
   const nameOf = groupNamesOf(plan);
   for (const [g, { upns, by }] of unswitchedByAttach(left)) {
     stale.push({ target: `${ROLLOUT_POLICY}/appliesTo/${g}`, planned: 'switched already', now: `${upns.length} no longer switched`, reason: `${unswitchedSaid(upns, by, nameOf, 'attaching the group')}: make a new plan` });
+  }
+  // 2.16: the domain's tenant users outside the plan, read again: one who appeared, or lost their method, since.
+  const federated = changes.filter((c) => c.target.startsWith('domains/')).map((c) => c.target.split('/')[1]!);
+  for (const [domain, o] of federated.length > 0 ? await outsidersWithoutMethod(client, plan, federated, concurrency) : []) {
+    stale.push({ target: `domains/${domain}/federationConfiguration`, planned: 'none without a method', now: `${o.appeared.length + o.lost.length} without`, reason: `${outsidersSaid(domain, o)} (since the plan): give them a method, or disable the accounts no one uses, and make a new plan` });
   }
   for (const d of rejecting) {
     const now = live.cutover.federatedDomains.find((x) => x.id === d.id)?.federatedIdpMfaBehavior ?? null;

@@ -15,7 +15,9 @@ export function someOf(upns: readonly string[], n = 10): string {
  * of its users the plan has (its `requires.switches`) is done, in this run or the run it resumes, and
  * every user of the domain the plan counts switched is switched now (`unswitched`, read from the
  * tenant right before: a user taken out of a rollout group since would meet the federated IdP's MFA
- * rejected while still on MFA Server); else it is skipped, saying why (a resume runs it again).
+ * rejected while still on MFA Server), and (2.16) no tenant user of the domain outside the plan would
+ * be switched with no method (`outsiders`: why, by domain; read right before too); else it is
+ * skipped, saying why (a resume runs it again).
  */
 export async function runFederationStep(
   ops: readonly Operation[],
@@ -24,6 +26,7 @@ export async function runFederationStep(
   executor: Executor,
   journal: Journal,
   unswitched: (domains: string[]) => Promise<ReadonlyMap<string, readonly string[]>>,
+  outsiders: (domains: string[]) => Promise<ReadonlyMap<string, string>> = async () => new Map(),
 ): Promise<Map<string, OpOutcome>> {
   const now = new Map<string, OpOutcome>();
   const ready: Operation[] = [];
@@ -44,16 +47,19 @@ export async function runFederationStep(
     const domains = candidates.map((op) => op.requires?.domain ?? '');
     let off: ReadonlyMap<string, readonly string[]> | undefined;
     let why = '';
+    let outside: ReadonlyMap<string, string> | undefined;
     try {
-      off = await unswitched(domains);
+      [off, outside] = await Promise.all([unswitched(domains), outsiders(domains)]);
     } catch (err) {
       why = (err as Error).message;
     }
     for (const op of candidates) {
       const domain = op.requires?.domain ?? '';
       const left = off?.get(domain) ?? [];
-      if (!off) skip(op, `cannot check that the users of ${domain} are switched (${why}): its federation is left as it is; resume to try again`);
+      const stranded = outside?.get(domain);
+      if (!off || !outside) skip(op, `cannot check that the users of ${domain} are switched (${why}): its federation is left as it is; resume to try again`);
       else if (left.length > 0) skip(op, `${left.length} user(s) of ${domain} the plan counts switched by staged rollout are not switched now (${someOf(left)}): its federation is left as it is; put them back in their rollout group and resume, or make a new plan`);
+      else if (stranded !== undefined) skip(op, `${stranded}: its federation is left as it is; give them a method (or disable the accounts no one uses) and resume, or make a new plan`);
       // Its switches ran in earlier steps: nothing left to wait for within this one.
       else ready.push({ ...op, dependsOn: [] });
     }

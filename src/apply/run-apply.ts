@@ -21,6 +21,7 @@ import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
 import { cutoverStale, groupAddsOf, groupNamesOf, JOINED_NAMED, joinedSinceNow, plannedRollout, rolloutStaleNow, unswitchedNow, unswitchedSaid, unswitchedSinceNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
 import { runFederationStep, someOf, upnDomain } from './federation-step.js';
+import { outsidersSaid, outsidersWithoutMethod } from './federation-outsiders.js';
 import { isUnknownOutcome } from './rollback-settle.js';
 import { serialKey } from '../model/serial.js';
 import { addTo } from '../model/add-to.js';
@@ -273,7 +274,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.tenantUpn ?? a.upn), (switchesSelected.get(upnDomain(a.tenantUpn ?? a.upn)) ?? 0) + 1);
     const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
     const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
-    const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected, positions);
+    const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected, positions, sel.concurrency);
     stale.push(...cutoverRead.stale);
     if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
     // Any policy or cutover object among them: --skip-stale cannot help, so it is not offered.
@@ -936,7 +937,15 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     if (federationPending.length > 0 && state === 'completed' && !executor.wasInterrupted) {
       currentWave = undefined;
       report('federation');
-      federationNow = await runFederationStep(federationPending, switchesDone, prior, executor, journal, (domains) => unswitchedNow(ctx.deps.client, ctx.plan.countedSwitches, domains));
+      federationNow = await runFederationStep(
+        federationPending,
+        switchesDone,
+        prior,
+        executor,
+        journal,
+        (domains) => unswitchedNow(ctx.deps.client, ctx.plan.countedSwitches, domains),
+        async (domains) => new Map([...(await outsidersWithoutMethod(ctx.deps.client, ctx.plan, domains, ctx.sel.concurrency))].map(([d, o]) => [d, outsidersSaid(d, o)])),
+      );
     }
     for (const o of ctx.federationOps) {
       const s = statusOf(o.id, federationNow);

@@ -19,16 +19,17 @@ const fed = (domain: string, switches = 0): Operation => ({
 
 /** The last step sends a domain's federation change only while what it rests on holds. */
 describe('runFederationStep', () => {
-  let tmp: ReturnType<typeof tempDir> | undefined;
-  afterEach(() => tmp?.cleanup());
+  const dirs: ReturnType<typeof tempDir>[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
 
-  async function step(ops: Operation[], done: Record<string, number>, unswitched: (d: string[]) => Promise<ReadonlyMap<string, readonly string[]>>) {
-    tmp = tempDir('fedstep');
+  async function step(ops: Operation[], done: Record<string, number>, unswitched: (d: string[]) => Promise<ReadonlyMap<string, readonly string[]>>, outsiders?: (d: string[]) => Promise<ReadonlyMap<string, string>>) {
+    const tmp = tempDir('fedstep');
+    dirs.push(tmp);
     const runDir = join(tmp.dir, 'runs', 'r');
     const journal = await Journal.create(runDir, { t: 'run', id: 'r', kind: 'apply', created: '', planHash: 'p', options: {}, totalOps: ops.length });
     const sent: Operation[] = [];
     const executor = { run: async (ready: Operation[]) => new Map(ready.map((o) => (sent.push(o), [o.id, { status: 'done' as const }]))) } as unknown as Executor;
-    const now = await runFederationStep(ops, new Map(Object.entries(done)), new Map(), executor, journal, unswitched);
+    const now = await runFederationStep(ops, new Map(Object.entries(done)), new Map(), executor, journal, unswitched, ...(outsiders ? [outsiders] : []));
     await journal.close();
     return { now, sent, journaled: (await readRun(runDir)).ops };
   }
@@ -54,5 +55,17 @@ describe('runFederationStep', () => {
     const { now, sent } = await step([fed('a.example')], {}, () => Promise.reject(new Error('Graph said 503')));
     expect(sent).toEqual([]);
     expect(now.get(fed('a.example').id)).toEqual({ status: 'skipped', error: 'cannot check that the users of a.example are switched (Graph said 503): its federation is left as it is; resume to try again' });
+  });
+
+  it('skips a domain whose tenant users outside the plan would be switched with no method now, saying who; the others go on', async () => {
+    const ops = [fed('a.example'), fed('b.example')];
+    const none = async (d: string[]) => new Map(d.map((x) => [x, [] as string[]]));
+    const { now, sent } = await step(ops, {}, none, async () => new Map([['a.example', '1 tenant user(s) of a.example outside the plan ... (admin@a.example)']]));
+    expect(sent.map((o) => o.id)).toEqual([ops[1]!.id]);
+    expect(now.get(ops[0]!.id)).toEqual({ status: 'skipped', error: '1 tenant user(s) of a.example outside the plan ... (admin@a.example): its federation is left as it is; give them a method (or disable the accounts no one uses) and resume, or make a new plan' });
+    // That read failing sends nothing either.
+    const failed = await step([fed('a.example')], {}, none, () => Promise.reject(new Error('Graph said 503')));
+    expect(failed.sent).toEqual([]);
+    expect(failed.now.get(ops[0]!.id)?.error).toMatch(/^cannot check that the users of a\.example are switched \(Graph said 503\)/);
   });
 });

@@ -1,0 +1,83 @@
+import type { GraphClient } from '../graph/graph-client.js';
+import { readRolloutPolicy } from '../graph/cutover-reader.js';
+import { listDomainUsers } from '../graph/domain-users-reader.js';
+import { directGroupsOf, membershipsOf } from '../graph/groups-reader.js';
+import { policyAsRead } from '../graph/policy-reader.js';
+import { readTenant } from '../graph/tenant-reader.js';
+import { rolloutMember } from '../mapping/rollout-members.js';
+import { hasCloudMethod, usableMethods } from '../mapping/user-mapping.js';
+import { judgedGroups, policyAfter } from '../model/method-policy.js';
+import { userPolicy } from '../model/policy-view.js';
+import type { TenantRolloutMember } from '../model/tenant.js';
+import type { SavedPlan } from '../plan/plan-file.js';
+import { someOf } from './federation-step.js';
+
+/**
+ * A domain's federation change rests on its tenant users outside the plan (2.16,
+ * `cutover_seen.domainUsers`): none of them, enabled and not switched by staged rollout, was left with
+ * no cloud MFA method, unless `--force-federation` accepted it for those the plan named. Apply reads
+ * them again before anything is written and right before the change is sent: a user of the domain
+ * outside the plan who appeared since (created, enabled, taken out of a rollout group) with no method,
+ * or one the plan judged with a method who has none now, would meet Entra MFA with nothing to sign in
+ * with. One paged listing a domain; the rollout groups asked of those users alone (checkMemberGroups),
+ * and the methods of those the plan did not judge with nothing (its forced ones) read, batched.
+ */
+export interface OutsidersNow {
+  /** Not among the users the plan recorded (or switched by staged rollout then), with no method now. */
+  appeared: string[];
+  /** Recorded with a method the policy lets them use, with none now. */
+  lost: string[];
+}
+
+/** By domain (those of `domains` the plan recorded users of): who would be switched with nothing; none, absent. */
+export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<SavedPlan, 'header' | 'users' | 'policyChanges'>, domains: readonly string[], concurrency: number): Promise<Map<string, OutsidersNow>> {
+  const out = new Map<string, OutsidersNow>();
+  const seen = plan.header.cutover_seen?.domainUsers;
+  const policySeen = plan.header.policy_seen;
+  const entries = (seen ?? []).filter((e) => domains.includes(e.domain));
+  // A plan of an earlier format read none of them (its runs go on as that version judged them).
+  if (entries.length === 0 || !policySeen) return out;
+  const named = (plan.header.options.rollout_groups ?? []).map((g) => g.id);
+  const policy = await readRolloutPolicy(client);
+  // Staged rollout for the whole organisation: every user of the domain is on Entra MFA already.
+  if (policy?.isEnabled && policy.isAppliedToOrganization) return out;
+  // As the plan judged reach: the policy's groups and those the plan attaches, once enabled (by the plan, if not before).
+  const rolloutIds = policy?.isEnabled || named.length > 0 ? [...new Set([...(policy?.appliesTo ?? []), ...named])] : [];
+  const planned = new Set(plan.users.flatMap((u) => (u.userId ? [u.userId.toLowerCase()] : [])));
+  const view = policyAfter(policyAsRead(structuredClone(policySeen)), plan.policyChanges);
+  const targetGroups = judgedGroups(policySeen, plan.header.options.target_group?.id);
+  const usable = (m: TenantRolloutMember, groups: readonly string[]) => hasCloudMethod(usableMethods(m, userPolicy(view, m.id, groups)));
+  for (const entry of entries) {
+    const listed = (await listDomainUsers(client, entry.domain)).filter((u) => !planned.has(u.id.toLowerCase()) && u.accountEnabled !== false);
+    // Staged rollout takes direct members only: each user's direct groups, asked of them (a few users, where the groups may hold 50,000 each).
+    const rollout = rolloutIds.length > 0 ? await directGroupsOf(client, listed.map((u) => u.id)) : new Map<string, string[]>();
+    const switching = new Set(rolloutIds.map((g) => g.toLowerCase()));
+    const outside = listed.filter((u) => !(rollout.get(u.id.toLowerCase()) ?? []).some((g) => switching.has(g)));
+    const recorded = new Map(entry.users.map((m) => [m.id.toLowerCase(), m]));
+    // Those the plan took as having nothing were named and accepted (--force-federation): not read again.
+    const toRead = outside.filter((u) => {
+      const m = recorded.get(u.id.toLowerCase());
+      return !m || usable(m, m.policyGroups);
+    });
+    if (toRead.length === 0) continue;
+    const read = await readTenant(client, { known: toRead.map((u) => ({ upn: u.userPrincipalName, userId: u.id, needsPreferences: false })), serials: [], policy: false, organization: false, concurrency });
+    const users = [...read.users.values()];
+    const groups = targetGroups.length > 0 ? await membershipsOf(client, users.map((u) => u.id), targetGroups) : new Map<string, string[]>();
+    const now: OutsidersNow = { appeared: [], lost: [] };
+    for (const u of users) {
+      if (usable(rolloutMember(u), groups.get(u.id.toLowerCase()) ?? [])) continue;
+      (recorded.has(u.id.toLowerCase()) ? now.lost : now.appeared).push(u.userPrincipalName);
+    }
+    if (now.appeared.length + now.lost.length > 0) out.set(entry.domain, { appeared: now.appeared.sort(), lost: now.lost.sort() });
+  }
+  return out;
+}
+
+/** What a stale object or a skipped federation change says of them. */
+export function outsidersSaid(domain: string, o: OutsidersNow): string {
+  const parts = [
+    ...(o.appeared.length > 0 ? [`${o.appeared.length} not among those the plan read, with no cloud MFA method (${someOf(o.appeared, 5)})`] : []),
+    ...(o.lost.length > 0 ? [`${o.lost.length} the plan read with a method, with none they can use now (${someOf(o.lost, 5)})`] : []),
+  ];
+  return `${o.appeared.length + o.lost.length} tenant user(s) of ${domain} outside the plan, enabled and not switched by staged rollout, would meet Entra MFA with nothing to sign in with once its federation rejects the IdP's MFA: ${parts.join('; ')}`;
+}

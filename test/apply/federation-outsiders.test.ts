@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { outsidersWithoutMethod } from '../../src/apply/federation-outsiders.js';
+import { StalePlanError } from '../../src/apply/run-apply.js';
+import { SavedPlan } from '../../src/plan/plan-file.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, testDir } from '../helpers/migration.js';
+import { writes, type Snapshot } from '../helpers/tenant-checks.js';
+import { contosoTenant, userId, type ContosoTenant } from '../plan/helpers.js';
+
+/**
+ * Apply's re-check of the federation's final step against the tenant users of the domain outside
+ * the plan (saved plan 2.16): one who appeared, or lost their method, since the plan would meet
+ * Entra MFA with nothing to sign in with once the federation rejects the IdP's MFA.
+ */
+
+const MOBILE = '3179e48a-750b-4051-897c-87b9720928f7';
+const PILOT = '0b5e8c7e-58a4-4c1e-9d7e-2f4a1c3b9e01';
+
+/**
+ * The Contoso tenant with helpdesk@ given a phone (outside the export, with a method) and admin@ in a
+ * group attached to the enabled staged rollout policy (outside the export, switched already).
+ */
+function tenantOf(): ContosoTenant {
+  const tenant = contosoTenant() as ContosoTenant & { featureRolloutPolicies?: unknown[] };
+  (tenant.users.find((u) => u.userPrincipalName === 'helpdesk@contoso.com') as { methods?: unknown }).methods = { phone: [{ phoneType: 'mobile', phoneNumber: '+1 4255550190' }] };
+  tenant.groups.push({ id: PILOT, displayName: 'Earlier pilot', members: [userId(tenant, 'admin@contoso.com')] });
+  tenant.featureRolloutPolicies = [{ displayName: 'Earlier pilot', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false, appliesTo: [PILOT] }];
+  return tenant;
+}
+
+/** The whole export's final step, forced for judy and zoe (no cloud method): nothing outside the export refuses it. */
+async function finalPlan(g: FakeGraph, dir: string): Promise<string> {
+  const file = join(dir, 'final.plan');
+  const { plan } = await planTo(g, file, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
+  expect(plan.cutover!.federation).toEqual([expect.objectContaining({ domain: 'contoso.com', planned: true, outside_export: 1 })]);
+  return file;
+}
+
+const staleOf = async (g: FakeGraph, file: string, dir: string) => {
+  const err = await applyFile(g, file, join(dir, 'state'), { skipStale: true }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(StalePlanError);
+  return (err as StalePlanError).message;
+};
+
+const federation = (g: FakeGraph) => ((g.emu.snapshot() as Snapshot).domains as Snapshot[]).find((d) => d.id === 'contoso.com').federatedIdpMfaBehavior;
+
+describe('apply reads the tenant users of the domain outside the plan again', () => {
+  it('a plan made while they all had a method (or were switched) applies: the federation is set, their methods read once before anything is written and once right before it', async () => {
+    const t = testDir('fed-out-ok');
+    const tenant = tenantOf();
+    const g = fakeGraph({ tenant });
+    const file = await finalPlan(g, t.dir);
+    const before = g.operations().length;
+    const { outcome } = await applyFile(g, file, join(t.dir, 'state'));
+    expect(outcome.state).toBe('completed');
+    expect(outcome.federationDone).toEqual(['contoso.com']);
+    expect(federation(g)).toBe('rejectMfaByFederatedIdp');
+    const applied = g.operations().slice(before);
+    const methodReads = (upn: string) => applied.filter((o) => o.path.includes(`/users/${userId(tenant, upn)}/authentication/methods`)).length;
+    // helpdesk@: the pre-flight and the federation step; admin@ (switched by the pilot group) and the plan's users: not by this check.
+    expect(methodReads('helpdesk@contoso.com')).toBe(2);
+    expect(methodReads('admin@contoso.com')).toBe(0);
+    expect(applied.filter((o) => decodeURIComponent(o.path).includes("endswith(userPrincipalName,'@contoso.com')"))).toHaveLength(2);
+  });
+
+  it('one the plan read with a method who has none now makes the plan stale before anything is written, even with --skip-stale', async () => {
+    const t = testDir('fed-out-lost');
+    const tenant = tenantOf();
+    const g = fakeGraph({ tenant });
+    const file = await finalPlan(g, t.dir);
+    expect((await g.raw.delete(`/v1.0/users/${userId(tenant, 'helpdesk@contoso.com')}/authentication/phoneMethods/${MOBILE}`)).status).toBe(204);
+    const message = await staleOf(g, file, t.dir);
+    expect(message).toContain(
+      "domains/contoso.com/federationConfiguration: 1 tenant user(s) of contoso.com outside the plan, enabled and not switched by staged rollout, would meet Entra MFA with nothing to sign in with once its federation rejects the IdP's MFA: 1 the plan read with a method, with none they can use now (helpdesk@contoso.com) (since the plan): give them a method, or disable the accounts no one uses, and make a new plan",
+    );
+    // Nothing written but the test's own delete.
+    expect(writes(g.emu.requests())).toEqual([expect.objectContaining({ method: 'DELETE' })]);
+    expect(federation(g)).toBe('acceptIfMfaDoneByFederatedIdp');
+  });
+
+  it('one who appeared since with no method (taken out of the group that switched them) makes it stale too', async () => {
+    const t = testDir('fed-out-appeared');
+    const tenant = tenantOf();
+    const g = fakeGraph({ tenant });
+    const file = await finalPlan(g, t.dir);
+    expect((await g.raw.delete(`/v1.0/groups/${PILOT}/members/${userId(tenant, 'admin@contoso.com')}/$ref`)).status).toBe(204);
+    expect(await staleOf(g, file, t.dir)).toMatch(/: 1 not among those the plan read, with no cloud MFA method \(admin@contoso\.com\) \(since the plan\)/);
+  });
+
+  it('users the plan named with no method under --force-federation are accepted as planned, not read again', async () => {
+    const t = testDir('fed-out-forced');
+    const tenant = contosoTenant();
+    const g = fakeGraph({ tenant });
+    const file = join(t.dir, 'forced.plan');
+    await planTo(g, file, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
+    const saved = await SavedPlan.open(file);
+    // Apply's client: the policy's target groups, when it has some, are asked with checkMemberGroups (a POST that reads).
+    const client = g.client();
+    const before = g.operations().length;
+    expect(await outsidersWithoutMethod(client, saved, ['contoso.com'], 4)).toEqual(new Map());
+    expect(g.operations().slice(before).filter((o) => /\/authentication\/methods/.test(o.path))).toEqual([]);
+    // A domain the run does not change is not read.
+    expect(await outsidersWithoutMethod(client, saved, ['fabrikam.com'], 4)).toEqual(new Map());
+  });
+});
