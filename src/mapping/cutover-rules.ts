@@ -5,7 +5,8 @@ import type { Finding } from './finding.js';
 import { findConfig, type PolicyChange, type PolicyTarget } from './policy-rules.js';
 import type { RuleId } from './rules.js';
 import { groupsThePlanSwitches, rolloutReach as rolloutReachOf } from './rollout-members.js';
-import { hasCloudMethod, isPhoneOnly, type MethodsAfter, type UserMapping } from './user-mapping.js';
+import { isPhoneOnly, type UserMapping } from './user-mapping.js';
+import { hasCloudMethod, type MethodsAfter } from '../model/cloud-methods.js';
 
 /**
  * The cutover, pure: which users staged rollout switches to Entra MFA (and into which group), the

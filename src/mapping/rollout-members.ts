@@ -1,4 +1,4 @@
-import type { TenantRolloutMember, TenantRolloutPolicy, TenantUser } from '../model/tenant.js';
+import type { TenantRolloutPolicy } from '../model/tenant.js';
 
 /**
  * The rollout groups whose members a plan with `--rollout-group` switches to Entra MFA: those it
@@ -22,20 +22,5 @@ export function rolloutReach(policy: TenantRolloutPolicy | null, named: readonly
   if (policy?.isAppliedToOrganization === true) return () => true;
   const attached = new Set([...(policy?.appliesTo ?? []), ...named]);
   return (memberOf) => memberOf.some((g) => attached.has(g));
-}
-
-/** A tenant user, as a member of a group the plan switches: their methods by kind. */
-export function rolloutMember(t: TenantUser): TenantRolloutMember {
-  return {
-    id: t.id,
-    userPrincipalName: t.userPrincipalName,
-    memberOf: [...(t.memberOf ?? [])],
-    policyGroups: [...(t.policyGroups ?? [])],
-    phones: t.phones.map((p) => p.phoneType),
-    hardwareOath: t.hardwareOath.some((h) => h.status === undefined || h.status === 'activated'),
-    softwareOath: t.softwareOathCount > 0,
-    authenticator: t.authenticatorCount > 0,
-    passwordless: (t.passwordlessCount ?? 0) > 0,
-  };
 }
 

@@ -2,7 +2,8 @@ import { mapCutover, type CutoverMapping, type CutoverOptions, type CutoverUser,
 import type { Finding, FindingSeverity } from '../mapping/finding.js';
 import { mapPolicy, type PolicyMapping, type PolicyTarget } from '../mapping/policy-rules.js';
 import { userPolicy, type UserPolicy } from '../model/policy-view.js';
-import { mapUser, methodUsage, usableMethods, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
+import { mapUser, methodUsage, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
+import { usableMethods } from '../model/cloud-methods.js';
 import { entraTokenFit } from '../model/entra-oath.js';
 import type { MfaUser, MobileDevice, OathSeed } from '../model/export-data.js';
 import type { Problem, ProblemCode } from '../model/problem.js';

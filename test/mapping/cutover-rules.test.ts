@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { mapCutover, type CutoverInput, type CutoverOptions } from '../../src/mapping/cutover-rules.js';
 import type { PolicyChange } from '../../src/mapping/policy-rules.js';
 import { cutoverUserChanges } from '../../src/plan/user-diff.js';
-import type { MethodsAfter, UserMapping } from '../../src/mapping/user-mapping.js';
+import type { UserMapping } from '../../src/mapping/user-mapping.js';
+import type { MethodsAfter } from '../../src/model/cloud-methods.js';
 import type { PhoneType, TenantCutover, TenantGroup } from '../../src/model/tenant.js';
 
 const G = (n: number) => `00000000-0000-4000-8000-0000000000g${n}`;
