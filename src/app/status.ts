@@ -10,7 +10,7 @@ import type { TenantCutover, TenantUser } from '../model/tenant.js';
 import { UserError } from '../model/user-error.js';
 import { readExport } from '../source/export-bundle.js';
 import { narrowToMembers, resolveScope, type GroupScope } from './user-scope.js';
-import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
+import { managedDomainSet, REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEFAULT_MATCH_BY, type MatchBy, type UserMatch } from '../model/user-match.js';
 
 export interface StatusRequest {
@@ -46,9 +46,9 @@ export interface UserStatusRow {
   methods: string[];
   /** Methods the user holds that the policy does not let them use (disabled, not targeted at them, or excluded). */
   methods_not_enabled: string[];
-  /** Uses Entra MFA: in a group of the enabled staged rollout policy, or in a domain whose federation rejects the IdP's MFA. */
+  /** Uses Entra MFA: in a managed domain (Entra authenticates them), in a domain whose federation rejects the IdP's MFA, or in a group of the enabled staged rollout policy. */
   switched: boolean;
-  /** The rollout group, `organization` (the policy applies to everyone) or `federation`. */
+  /** `managed domain`, `federation`, `organization` (the policy applies to everyone) or the rollout group. */
   switched_by: string | null;
   /** SMS and voice only: blocked at sign-in from 2027-02-01 unless they register something else. */
   phone_only: boolean;
@@ -68,6 +68,8 @@ export interface StatusResult {
   /** Why the staged rollout policy could not be read (an application's sign-in), else null: `rollout_policy` is then null, and no user is shown switched by it. */
   rollout_unread: string | null;
   federation: { domain: string; federatedIdpMfaBehavior: string | null }[];
+  /** The verified managed domains: Entra authenticates their users and does their MFA, so they are switched whatever their groups. */
+  managed_domains: string[];
   counts: { users: number; migrated: number; switched: number; ready: number; phone_only: number; blocked: number };
   users: UserStatusRow[];
 }
@@ -134,6 +136,7 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
       : null,
     rollout_unread: cutover.rolloutUnread !== undefined ? ROLLOUT_UNREAD : null,
     federation: cutover.cutover.federatedDomains.map((d) => ({ domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior })),
+    managed_domains: [...(cutover.cutover.managedDomains ?? [])],
     counts: {
       users: rows.length,
       migrated: rows.filter((r) => r.migrated).length,
@@ -194,14 +197,20 @@ function notFound(m: UserMatch | undefined): string {
  * whatever group they are in (cutover.md): for one user, a cloud method is the only way.
  */
 function switchBack(by: string): string {
+  if (by === MANAGED_DOMAIN) return ': their domain is managed, and Entra does the MFA of every user of it';
   if (by === 'federation') return ": their domain rejects the federated IdP's MFA, for every user of it";
   if (by === 'organization') return ': the staged rollout policy applies to the whole organisation';
   return `, or take them out of the rollout group ${by}`;
 }
 
+/** What `switched_by` says of a user of a managed domain. */
+const MANAGED_DOMAIN = 'managed domain';
+
 /** What switches the user to Entra MFA, if anything. */
 function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
   const domain = u.userPrincipalName.slice(u.userPrincipalName.lastIndexOf('@') + 1).toLowerCase();
+  // Entra authenticates a managed domain's users and does their MFA: no rollout group changes that.
+  if (managedDomainSet(cutover).has(domain)) return MANAGED_DOMAIN;
   if (cutover.federatedDomains.some((d) => d.id === domain && d.federatedIdpMfaBehavior === REJECT_IDP_MFA)) return 'federation';
   const p = cutover.rolloutPolicy;
   if (!p?.isEnabled) return null;

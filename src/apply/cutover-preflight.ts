@@ -1,8 +1,8 @@
 import type { GraphClient } from '../graph/graph-client.js';
-import { readFederatedDomains, readGroups, readRolloutPolicy, setMembership } from '../graph/cutover-reader.js';
+import { readDomains, readGroups, readRolloutPolicy, setMembership } from '../graph/cutover-reader.js';
 import { directGroupsOf } from '../graph/groups-reader.js';
 import { addTo } from '../model/add-to.js';
-import { federationState, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
+import { federationState, managedDomainSet, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantRolloutPolicy, TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
 import type { CountedSwitch, PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
@@ -46,12 +46,12 @@ function touched(ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 
 export async function readCutoverFor(client: GraphClient, ops: readonly Pick<Operation, 'kind' | 'resource' | 'before' | 'after'>[]): Promise<LiveCutover | undefined> {
   const t = touched(ops);
   if (!t.policy && t.groups.length === 0 && t.domains.length === 0) return undefined;
-  const [rolloutPolicy, { groups, memberOf, memberUpns }, federatedDomains] = await Promise.all([
+  const [rolloutPolicy, { groups, memberOf, memberUpns }, domains] = await Promise.all([
     t.policy ? readRolloutPolicy(client) : Promise.resolve(null),
     readGroups(client, t.groups),
-    t.domains.length > 0 ? readFederatedDomains(client, t.domains) : Promise.resolve([]),
+    t.domains.length > 0 ? readDomains(client, t.domains) : Promise.resolve(undefined),
   ]);
-  const cutover: TenantCutover = { rolloutPolicy, groups, federatedDomains };
+  const cutover: TenantCutover = { rolloutPolicy, groups, federatedDomains: domains?.federated ?? [], ...(domains ? { managedDomains: domains.managed } : {}) };
   return {
     cutover,
     memberOf,
@@ -408,12 +408,16 @@ export async function cutoverStale(
   // A staged rollout plan counted the users of a domain rejecting the IdP's MFA already as switched by
   // it (none added to a group): that must still hold, or they would be left on MFA Server unsaid.
   const runUsers = selected ? selected.map((i) => plan.users[i]!) : plan.users;
-  const rejecting = (plan.header.options.rollout_groups?.length ?? 0) > 0 ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && runUsers.some((u) => upnDomain(u.tenantUpn ?? u.upn) === d.id)) : [];
-  if (changes.length === 0 && adds.length === 0 && rejecting.length === 0) return { stale: [], groupUsers: {} };
+  const rollout = (plan.header.options.rollout_groups?.length ?? 0) > 0;
+  const rejecting = rollout ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && runUsers.some((u) => upnDomain(u.tenantUpn ?? u.upn) === d.id)) : [];
+  // The same for a managed domain's users (2.17): made federated since, they would meet the IdP's MFA.
+  const managedSeen = managedDomainSet(seen);
+  const managed = rollout ? [...new Set(runUsers.map((u) => upnDomain(u.tenantUpn ?? u.upn)))].filter((d) => managedSeen.has(d)) : [];
+  if (changes.length === 0 && adds.length === 0 && rejecting.length === 0 && managed.length === 0) return { stale: [], groupUsers: {} };
   const probe: Parameters<typeof readCutoverFor>[1][number][] = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
     ...adds.map((a) => ({ kind: a.resource.startsWith('rolloutGroup/') ? ('rollout-add' as const) : ('campaign-add' as const), resource: a.resource, before: null, after: null })),
-    ...rejecting.map((d) => ({ kind: 'federation-update' as const, resource: `domains/${d.id}/federationConfiguration`, before: null, after: null })),
+    ...[...rejecting.map((d) => d.id), ...managed].map((d) => ({ kind: 'federation-update' as const, resource: `domains/${d}/federationConfiguration`, before: null, after: null })),
   ];
   // The groups whose members the policy step switches, when the plan judged them (2.6): who joined since.
   if (seen?.rolloutMembers) {
@@ -452,6 +456,17 @@ export async function cutoverStale(
       planned: REJECT_IDP_MFA,
       now: now ?? 'not federated',
       reason: `the plan counted the users of ${d.id} switched to Entra MFA by its federation (rejecting the IdP's MFA) and added none to a rollout group; it is ${now ?? 'not federated'} now, so they would stay on MFA Server`,
+    });
+  }
+  const managedNow = managedDomainSet(live.cutover);
+  for (const d of managed) {
+    if (managedNow.has(d)) continue;
+    const now = live.cutover.federatedDomains.find((x) => x.id === d) ? 'federated' : 'not a verified managed domain';
+    stale.push({
+      target: `domains/${d}/federationConfiguration`,
+      planned: 'managed',
+      now,
+      reason: `the plan counted the users of ${d} switched to Entra MFA as a managed domain's (Entra does their MFA) and added none to a rollout group; it is ${now} now, so their MFA may be the federated IdP's (MFA Server)`,
     });
   }
   return { stale, groupUsers };

@@ -20,7 +20,7 @@ export interface CutoverReadOptions {
   rollout: boolean | 'if-readable';
   /** --campaign-group (name or id). */
   campaignGroup?: string;
-  /** Read the verified federated domains and their federation configuration. */
+  /** Read the verified domains: the federated ones with their federation configuration, and which are managed. */
   federation: boolean;
 }
 
@@ -50,7 +50,7 @@ export async function readCutover(client: GraphClient, opts: CutoverReadOptions)
     if (!rolloutGroups.some((x) => x.id.toLowerCase() === ref.id.toLowerCase())) rolloutGroups.push(ref);
   }
   const campaignGroup = opts.campaignGroup ? await resolveGroup(client, opts.campaignGroup, '--campaign-group') : undefined;
-  const [rollout, federatedDomains] = await Promise.all([
+  const [rollout, domains] = await Promise.all([
     opts.rollout
       ? readRolloutPolicy(client).then(
           (policy) => ({ policy, unread: undefined }),
@@ -60,12 +60,13 @@ export async function readCutover(client: GraphClient, opts: CutoverReadOptions)
           },
         )
       : Promise.resolve({ policy: null, unread: undefined }),
-    opts.federation ? readFederatedDomains(client) : Promise.resolve([]),
+    opts.federation ? readDomains(client) : Promise.resolve(undefined),
   ]);
   const rolloutPolicy = rollout.policy;
   const ids = [...new Set([...rolloutGroups.map((g) => g.id), ...(rolloutPolicy?.appliesTo ?? []), ...(campaignGroup ? [campaignGroup.id] : [])])];
   const { groups, memberOf, memberUpns } = await readGroups(client, ids);
-  return { cutover: { rolloutPolicy, groups, federatedDomains }, rolloutGroups, ...(campaignGroup ? { campaignGroup } : {}), memberOf, memberUpns, ...(rollout.unread !== undefined ? { rolloutUnread: rollout.unread } : {}) };
+  const cutover: TenantCutover = { rolloutPolicy, groups, federatedDomains: domains?.federated ?? [], ...(domains ? { managedDomains: domains.managed } : {}) };
+  return { cutover, rolloutGroups, ...(campaignGroup ? { campaignGroup } : {}), memberOf, memberUpns, ...(rollout.unread !== undefined ? { rolloutUnread: rollout.unread } : {}) };
 }
 
 /** Graph refused to list the staged rollout policies to this sign-in (403). */
@@ -122,18 +123,35 @@ export async function readGroups(client: GraphClient, ids: readonly string[]): P
 
 /** Verified federated domains (all, or those named), each with its federation's id and MFA behaviour. */
 export async function readFederatedDomains(client: GraphClient, only?: readonly string[]): Promise<TenantFederatedDomain[]> {
+  return (await readDomains(client, only)).federated;
+}
+
+/**
+ * The verified domains (all, or those named) by authentication type: the federated ones with their
+ * federation's id and MFA behaviour, and the names (lower case) of the managed ones, whose users Entra
+ * authenticates itself and does the MFA of already: staged rollout changes nothing for them. A domain
+ * of another type, or unverified, is in neither.
+ */
+export async function readDomains(client: GraphClient, only?: readonly string[]): Promise<{ federated: TenantFederatedDomain[]; managed: string[] }> {
   const wanted = only ? new Set(only.map((d) => d.toLowerCase())) : undefined;
   const federated: string[] = [];
+  const managed: string[] = [];
   for await (const item of client.pages<unknown>(listDomains(), 'listing the domains')) {
     const d = parseDomain(item);
-    if (d && d.isVerified && d.authenticationType.toLowerCase() === 'federated' && (!wanted || wanted.has(d.id))) federated.push(d.id);
+    if (!d || !d.isVerified || (wanted && !wanted.has(d.id))) continue;
+    const type = d.authenticationType.toLowerCase();
+    if (type === 'federated') federated.push(d.id);
+    else if (type === 'managed') managed.push(d.id);
   }
-  return Promise.all(
-    federated.map(async (id) => {
-      const f = parseFederation(await client.get(listFederationConfiguration(id), `reading the federation configuration of ${id}`));
-      return { id, federationId: f?.id ?? null, federatedIdpMfaBehavior: f?.federatedIdpMfaBehavior ?? null };
-    }),
-  );
+  return {
+    federated: await Promise.all(
+      federated.map(async (id) => {
+        const f = parseFederation(await client.get(listFederationConfiguration(id), `reading the federation configuration of ${id}`));
+        return { id, federationId: f?.id ?? null, federatedIdpMfaBehavior: f?.federatedIdpMfaBehavior ?? null };
+      }),
+    ),
+    managed,
+  };
 }
 
 /** Records on each user which of the groups read hold them (none: an empty list, so that "read" shows). */

@@ -1,5 +1,5 @@
 import type * as Graph from '@microsoft/microsoft-graph-types-beta';
-import { federationState, REJECT_IDP_MFA, ROLLOUT_POLICY_TARGET, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
+import { federationState, managedDomainSet, REJECT_IDP_MFA, ROLLOUT_POLICY_TARGET, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
 import type { TenantCutover, TenantGroup, TenantRolloutPolicy, TenantUser } from '../model/tenant.js';
 import type { Finding } from './finding.js';
 import { findConfig, type PolicyChange, type PolicyTarget } from './policy-rules.js';
@@ -292,6 +292,10 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   // rollout group adds nothing for them.
   const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
   const byFederation = new Map<string, number>();
+  // A managed domain's users sign in to Entra itself, which does their MFA already: staged rollout
+  // moves users of federated domains only, so a rollout group changes nothing for them either.
+  const managed = managedDomainSet(input.cutover);
+  const byManagedDomain = new Map<string, number>();
   // The plan's users its staged rollout step switches with no cloud method, by group.
   const stranded = new Map<string, string[]>();
   const strandedBy = (group: string) => stranded.get(group) ?? stranded.set(group, []).get(group)!;
@@ -299,6 +303,23 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   for (const m of active) {
     const u = m.tenantUser!;
     const domain = domainOf(u.userPrincipalName);
+    if (managed.has(domain)) {
+      if (hasCloudMethod(m.methodsAfter!)) {
+        out.summary.switched.already++;
+        isSwitched.add(u.id);
+        byManagedDomain.set(domain, (byManagedDomain.get(domain) ?? 0) + 1);
+        continue;
+      }
+      out.summary.switched.not_switched++;
+      out.findings.push({
+        severity: 'warning',
+        code: 'switched-without-method',
+        user: m.user,
+        rule: 'CUTOVER-MANAGED-DOMAIN',
+        message: `${domain} is a managed domain (Entra authenticates its users), so Entra does this user's MFA already, and they have no cloud MFA method the policy lets them use once the plan is applied: nothing to sign in with (migrate or enable a method for them)`,
+      });
+      continue;
+    }
     if (rejecting.has(domain)) {
       if (hasCloudMethod(m.methodsAfter!)) {
         out.summary.switched.already++;
@@ -393,6 +414,14 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
       message: `${n} user(s) of ${domain}, whose federation rejects the IdP's MFA already, are switched to Entra MFA by it: not added to a rollout group`,
     });
   }
+  for (const [domain, n] of byManagedDomain) {
+    out.findings.push({
+      severity: 'info',
+      code: 'switched-managed-domain',
+      rule: 'CUTOVER-MANAGED-DOMAIN',
+      message: `${n} user(s) of ${domain}, a managed domain, are on Entra MFA already (Entra authenticates them and does their MFA; MFA Server can have served them only on premises, through RADIUS, IIS or LDAP, which the cutover does not move): not added to a rollout group, which changes nothing for them`,
+    });
+  }
   if (overflow > 0) {
     const room = groups.reduce((n, g) => n + Math.max(0, limits.membersPerGroup - g.users), 0);
     refuse(`the rollout groups have room for ${room} more user(s) (${limits.membersPerGroup} a group) and this plan switches ${room + overflow}: add another --rollout-group`);
@@ -434,9 +463,10 @@ function switchedOthers(input: CutoverInput, active: readonly CutoverUser[], pol
   if (switching.length === 0) return;
   const planned = new Set(active.map((m) => m.tenantUser!.id));
   const how = !policy ? 'creating the staged rollout policy for it' : !policy.isEnabled ? 'enabling the staged rollout policy' : 'attaching the group to staged rollout';
-  // A user of a domain whose federation rejects the IdP's MFA is on Entra MFA already, as a plan user of it is judged.
+  // A user of a domain whose federation rejects the IdP's MFA, or of a managed domain, is on Entra MFA already, as a plan user of it is judged.
   const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
-  const before = (o: { upn: string; memberOf: readonly string[] }) => rejecting.has(domainOf(o.upn)) || switchedBefore(policy, o.memberOf);
+  const managed = managedDomainSet(input.cutover);
+  const before = (o: { upn: string; memberOf: readonly string[] }) => rejecting.has(domainOf(o.upn)) || managed.has(domainOf(o.upn)) || switchedBefore(policy, o.memberOf);
   for (const group of switching) {
     const methodless = (input.others ?? []).filter((o) => o.memberOf.includes(group) && !planned.has(o.id) && !hasCloudMethod(o.methodsAfter));
     const already = methodless.filter(before).map((o) => o.upn).sort();
@@ -453,7 +483,7 @@ function switchedOthers(input: CutoverInput, active: readonly CutoverUser[], pol
       severity: 'warning',
       code: 'switched-without-method',
       rule: 'CUTOVER-SWITCH-USER',
-      message: `${already.length} member(s) of "${nameOf(group)}" outside this plan's users have no cloud MFA method the policy lets them use: switched to Entra MFA already (by another group of theirs attached to staged rollout, or their domain's federation), with nothing to sign in with (migrate or enable a method for them, or take them out of the group): ${listed}`,
+      message: `${already.length} member(s) of "${nameOf(group)}" outside this plan's users have no cloud MFA method the policy lets them use: switched to Entra MFA already (by another group of theirs attached to staged rollout, their domain's federation, or their domain being managed), with nothing to sign in with (migrate or enable a method for them, or take them out of the group): ${listed}`,
     });
   }
 }

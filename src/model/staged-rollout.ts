@@ -1,4 +1,4 @@
-import type { TenantGroup } from './tenant.js';
+import type { TenantCutover, TenantGroup } from './tenant.js';
 
 /** The saved plan's target of the multiFactorAuthentication staged rollout policy (its groups: `.../appliesTo/<id>`). */
 export const ROLLOUT_POLICY_TARGET = 'featureRolloutPolicies/multiFactorAuthentication';
@@ -36,4 +36,13 @@ export const REJECT_IDP_MFA = 'rejectMfaByFederatedIdp';
 
 export function federationState(d: { federationId: string | null; federatedIdpMfaBehavior: string | null } | undefined): Record<string, unknown> | null {
   return d?.federationId ? { id: d.federationId, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior } : null;
+}
+
+/**
+ * The managed domains read (cloud authentication, lower case): Entra authenticates their users and
+ * does their MFA already, so a staged rollout group changes nothing for them (staged rollout moves
+ * users of federated domains). None when they were not read (a plan older than 2.17).
+ */
+export function managedDomainSet(c: Pick<TenantCutover, 'managedDomains'> | undefined): Set<string> {
+  return new Set((c?.managedDomains ?? []).map((d) => d.toLowerCase()));
 }

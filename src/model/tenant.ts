@@ -116,8 +116,14 @@ export interface TenantCutover {
   rolloutPolicy: TenantRolloutPolicy | null;
   /** The --rollout-group groups, those the policy applies to, and the --campaign-group. */
   groups: TenantGroup[];
-  /** Verified federated domains (read for --federated-mfa). */
+  /** Verified federated domains (read for --rollout-group and --federated-mfa). */
   federatedDomains: TenantFederatedDomain[];
+  /**
+   * (from 2.17) The verified managed domains (authenticationType `Managed`), lower case, read with the
+   * federated ones: Entra authenticates their users and does their MFA already, so staged rollout
+   * changes nothing for them. Absent when not read (a plan older than 2.17): no domain counts managed.
+   */
+  managedDomains?: string[];
   /**
    * Every user member of the groups the plan switches (from 2.6): those outside the plan's users are
    * switched too, so the plan judges what they can sign in with; apply tells a member who joined since.

@@ -70,9 +70,12 @@ import { packageVersion } from '../io/package-root.js';
  * tenant users outside its users (enabled, not switched by staged rollout), with what they can sign
  * in with (`cutover_seen.domainUsers`), and plans by a changed rule: the step is refused while one of
  * them has no cloud MFA method (unless --force-federation). A 2.15 (or earlier) file that sets a
- * domain's federation read none of them: it is an earlier version's (make a new plan).
+ * domain's federation read none of them: it is an earlier version's (make a new plan). 2.17 records
+ * the verified managed domains read with the federated ones (`cutover_seen.managedDomains`), whose
+ * users the cutover counts switched (Entra does their MFA) and adds to no rollout group
+ * (CUTOVER-MANAGED-DOMAIN): a file of an earlier format records none, so it is planned as it was made.
  */
-export const PLAN_FILE_VERSION = '2.16';
+export const PLAN_FILE_VERSION = '2.17';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**
@@ -217,6 +220,7 @@ const cutoverSeenSchema = z.looseObject({
   federatedDomains: z.array(z.looseObject({ id: z.string(), federationId: z.string().nullable(), federatedIdpMfaBehavior: z.string().nullable() })),
   outOfScopeMatches: z.array(z.looseObject({ user: z.string(), upns: z.array(z.string()) })).optional(),
   domainUsers: z.array(z.looseObject({ domain: z.string(), users: z.array(memberSeenSchema) })).optional(),
+  managedDomains: z.array(z.string()).optional(),
 });
 
 const headerSchema = z.looseObject({

@@ -31,6 +31,8 @@ async function generated(name: string, users: number): Promise<Generated> {
   const admin = `migration-admin@${upns[0]!.split('@')[1]!}`;
   tenant.users.push({ userPrincipalName: admin, displayName: 'Migration Admin' });
   tenant.identity = { userPrincipalName: admin };
+  // Federated: staged rollout moves users of federated domains (a managed domain's are on Entra MFA already).
+  tenant.domains = [{ id: 'bench.contoso.com', federation: { displayName: 'Bench AD FS', issuerUri: 'http://sts.bench.contoso.com/adfs/services/trust', passiveSignInUri: 'https://sts.bench.contoso.com/adfs/ls/' } }];
   return { source, tenant, upns };
 }
 

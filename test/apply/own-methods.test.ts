@@ -95,11 +95,11 @@ describe('the signed-in admin is also a user of the export (delegated sign-in)',
     expect(Object.keys(fromFile)).toContain('not_applicable');
     // A file of an earlier saved format shows in the JSON format its plan printed: not_applicable from 2.15 (JSON 1.6) on.
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-    for (const [saved, json] of [['2.12', '1.4'], ['2.14', '1.5'], ['2.15', '1.6']] as const) {
+    for (const [saved, json] of [['2.12', '1.4'], ['2.14', '1.5'], ['2.15', '1.6'], ['2.16', '1.7']] as const) {
       const relabelled = join(dir, `v${saved}.plan`);
       writeFileSync(relabelled, `${[JSON.stringify({ ...JSON.parse(lines[0]!), format_version: saved }), ...lines.slice(1)].join('\n')}\n`);
       const old = await showPlan(relabelled);
-      expect([saved, old.format_version, old.not_applicable]).toEqual([saved, json, saved === '2.15' ? plan.not_applicable : undefined]);
+      expect([saved, old.format_version, old.not_applicable]).toEqual([saved, json, saved >= '2.15' ? plan.not_applicable : undefined]);
     }
     const text = await runMain(['show', file]);
     expect(text.stdout).toContain(`Not applicable to this sign-in (${ADMIN}): 4 change(s) a run signed in so does not send`);

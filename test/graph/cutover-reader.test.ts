@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readCutover, readFederatedDomains, readGroups, readRolloutPolicy, setMembership } from '../../src/graph/cutover-reader.js';
+import { readCutover, readDomains, readFederatedDomains, readGroups, readRolloutPolicy, setMembership } from '../../src/graph/cutover-reader.js';
 import { readTenant } from '../../src/graph/tenant-reader.js';
 import { fakeGraph } from '../helpers/graph.js';
 
@@ -45,6 +45,8 @@ describe('the cutover reader', () => {
       { id: gid(3), displayName: 'Dynamic', dynamic: true, users: 1, groups: 0, contacts: 0 },
     ]);
     expect(read.cutover.federatedDomains).toEqual([{ id: 'fabrikam.com', federationId: 'f0000000-0000-4000-8000-000000000001', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }]);
+    // The managed ones by name: Entra does their users' MFA already.
+    expect(read.cutover.managedDomains).toEqual(['fabrikam.onmicrosoft.com']);
     expect(Object.fromEntries(read.memberOf)).toEqual({ [uid(1)]: [gid(1)], [uid(2)]: [gid(1)], [uid(3)]: [gid(3)], [uid(4)]: [gid(4)] });
 
     // Set on the users read: an empty list says "read, in none of them".
@@ -64,6 +66,9 @@ describe('the cutover reader', () => {
     expect(groups.map((x) => x.displayName)).toEqual(['Rollout A']);
     expect(await readFederatedDomains(client, ['fabrikam.onmicrosoft.com'])).toEqual([]);
     expect((await readFederatedDomains(client, ['FABRIKAM.COM'])).map((d) => d.id)).toEqual(['fabrikam.com']);
+    expect(await readDomains(client, ['Fabrikam.onmicrosoft.com'])).toEqual({ federated: [], managed: ['fabrikam.onmicrosoft.com'] });
+    // Not asked for the domains: none read, so none counts managed.
+    expect((await readCutover(client, { rolloutGroups: [], rollout: false, federation: false })).cutover.managedDomains).toBeUndefined();
   });
 
   it('an app-only sign-in is refused by Graph: the admin is told to sign in as an admin with the delegated permission', async () => {

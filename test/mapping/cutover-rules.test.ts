@@ -249,6 +249,39 @@ describe('a domain whose federation rejects the IdP\'s MFA already', () => {
   });
 });
 
+describe('a managed domain (a black-box test saw its users added to the rollout group and shown not switched)', () => {
+  const MANAGED = 'contoso.onmicrosoft.com';
+  const policy = { id: 'p', displayName: 'MFA', isEnabled: true, isAppliedToOrganization: false, appliesTo: [] as string[] };
+  const other = (name: string, memberOf: string[]) => ({ id: `id-${name}`, upn: `${name}@${MANAGED}`, memberOf, methodsAfter: { phones: [], oath: false, authenticator: false, passwordless: false } });
+
+  it('counts its users switched already (Entra does their MFA): none is added to a rollout group; one with no cloud method is warned of as switched without one', () => {
+    const users = [phoneUser('kim', { domain: MANAGED }), user('lou', { domain: MANAGED }), phoneUser('alice')];
+    const r = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ groups: [group(1)], federatedDomains: [FEDERATED], managedDomains: [MANAGED] }));
+    expect(r.refusals).toEqual([]);
+    expect(decisions(r)).toEqual({ alice: 'add Group 1' });
+    expect(r.summary.switched).toEqual({ already: 1, by_plan: 1, not_switched: 1 });
+    expect(r.findings.filter((f) => f.user === `lou@${MANAGED}`).map((f) => [f.code, f.severity, f.rule])).toEqual([['switched-without-method', 'warning', 'CUTOVER-MANAGED-DOMAIN']]);
+    expect(r.findings.find((f) => f.user === `lou@${MANAGED}`)!.message).toMatch(/^contoso\.onmicrosoft\.com is a managed domain \(Entra authenticates its users\), so Entra does this user's MFA already/);
+    expect(r.findings.filter((f) => f.code === 'switched-managed-domain').map((f) => [f.severity, f.rule, f.message])).toEqual([
+      ['info', 'CUTOVER-MANAGED-DOMAIN', expect.stringMatching(/^1 user\(s\) of contoso\.onmicrosoft\.com, a managed domain, are on Entra MFA already .*: not added to a rollout group/)],
+    ]);
+    expect(r.findings.some((f) => f.code === 'not-switched')).toBe(false);
+    expect(r.methodless).toEqual(new Set([`lou@${MANAGED}`]));
+  });
+
+  it('does not refuse attaching a group that holds one with no cloud method, a plan user or not: the attach does not switch them', () => {
+    const users = [phoneUser('alice', { memberOf: [G(1)] }), user('lou', { domain: MANAGED, memberOf: [G(1)] })];
+    const r = cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups: [group(1, { users: 3 })], federatedDomains: [FEDERATED], managedDomains: [MANAGED] }), { others: [other('max', [G(1)])] });
+    expect(r.refusals).toEqual([]);
+    expect(r.findings.filter((f) => f.code === 'switched-without-method').map((f) => [f.user, f.message])).toEqual([
+      [`lou@${MANAGED}`, expect.stringMatching(/managed domain/)],
+      [undefined, expect.stringMatching(/^1 member\(s\) of "Group 1" outside this plan's users .*their domain being managed\), with nothing to sign in with .*: max@contoso\.onmicrosoft\.com$/)],
+    ]);
+    // The same group without the domains read (a plan older than 2.17): refused, as it was.
+    expect(cutover(users, { rolloutGroups: [ref(1)] }, tenant({ rolloutPolicy: policy, groups: [group(1, { users: 3 })], federatedDomains: [FEDERATED] }), { others: [other('max', [G(1)])] }).refusals).toHaveLength(1);
+  });
+});
+
 describe('federation: the final step', () => {
   const options = { rolloutGroups: [ref(1)], federatedMfa: 'reject' as const };
   const t = (over: Partial<TenantCutover> = {}) => tenant({ groups: [group(1)], federatedDomains: [FEDERATED], ...over });

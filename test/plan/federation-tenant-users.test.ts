@@ -84,7 +84,7 @@ describe('the final step reads the tenant users of the domain outside the export
     expect(fed.planned).toBe(true);
     expect(fed.outside_export).toBeGreaterThan(expected.length);
     const saved = await SavedPlan.open(file);
-    expect(saved.header.format_version).toBe('2.16');
+    expect(saved.header.format_version).toBe('2.17');
     const recorded = saved.header.cutover_seen!.domainUsers!;
     expect(recorded.map((d) => d.domain)).toEqual(['contoso.com']);
     expect(recorded[0]!.users.map((u) => u.userPrincipalName)).toEqual(expect.arrayContaining(['admin@contoso.com', 'helpdesk@contoso.com', 'niaj@contoso.com']));
@@ -133,7 +133,7 @@ describe('the final step reads the tenant users of the domain outside the export
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const header = JSON.parse(lines[0]!) as { format_version: string; cutover_seen: { domainUsers?: unknown } };
     delete header.cutover_seen.domainUsers;
-    for (const version of ['2.15', '2.16']) {
+    for (const version of ['2.15', '2.16', '2.17']) {
       const edited = join(t.dir, `v${version}.plan`);
       writeFileSync(edited, `${[JSON.stringify({ ...header, format_version: version }), ...lines.slice(1)].join('\n')}\n`);
       expect(await rederived(edited)).toMatch(/^it sets a domain's federation to reject the federated IdP's MFA without a record of the domain's tenant users outside the plan \(cutover_seen\.domainUsers, from format 2\.16\)/);

@@ -1,7 +1,7 @@
 import type { StatusResult } from '../../app/status.js';
 import { printable } from '../../model/printable.js';
 
-/** `status`: the counts first, the rollout policy and federations, then one row per user. */
+/** `status`: the counts first, the rollout policy, federations and managed domains, then one row per user. */
 export function renderStatus(s: StatusResult): string {
   const c = s.counts;
   // Parts that add up to the users in scope (a black-box test added up overlapping counts): a switched
@@ -20,6 +20,7 @@ export function renderStatus(s: StatusResult): string {
         : '  staged rollout (multiFactorAuthentication): no policy',
   );
   for (const f of s.federation) out.push(`  federated domain ${f.domain}: federatedIdpMfaBehavior ${f.federatedIdpMfaBehavior ?? 'not set'}`);
+  for (const d of s.managed_domains) out.push(`  managed domain ${printable(d)}: Entra does the MFA of its users (switched, whatever their groups)`);
   out.push('');
   const head = ['USER', 'MIGRATED', 'SWITCHED', 'PHONE-ONLY', 'METHODS', 'BLOCKED'];
   // A disabled Entra account is said on its row, switched or not (only a row not switched is blocked by it).
