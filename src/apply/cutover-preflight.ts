@@ -3,7 +3,7 @@ import { readDomains, readGroups, readRolloutPolicy, setMembership } from '../gr
 import { directGroupsOf } from '../graph/groups-reader.js';
 import { addTo } from '../model/add-to.js';
 import { federationState, managedDomainSet, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
-import type { TenantCutover, TenantRolloutPolicy, TenantSnapshot } from '../model/tenant.js';
+import type { TenantCutover, TenantRolloutMember, TenantRolloutPolicy, TenantSnapshot } from '../model/tenant.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
 import type { CountedSwitch, PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
@@ -189,6 +189,17 @@ export function joinedSince(
 
 /** Users who joined since the plan, named in a message (the rest are counted). */
 export const JOINED_NAMED = 5;
+
+/**
+ * The members the plan read (2.6 `rolloutMembers`) of the groups a run's staged rollout step switches:
+ * those it attaches, and every group of the policy it creates or enables. None for an older plan.
+ */
+export function membersSwitchedBy(changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[], seen: TenantCutover | undefined): TenantRolloutMember[] {
+  const planned = plannedRollout(changes);
+  const switching = new Set([...planned.attaches, ...(planned.policy ? (seen?.rolloutPolicy?.appliesTo ?? []) : [])]);
+  if (switching.size === 0) return [];
+  return (seen?.rolloutMembers ?? []).filter((m) => m.memberOf.some((g) => switching.has(g)));
+}
 
 /** The users in each of the `switching` groups the plan did not read there (nor this run added), by group, in the order read. */
 function joinersOf(memberOf: ReadonlyMap<string, readonly string[]>, seen: TenantCutover, addedByRun: ReadonlySet<string>, switching: ReadonlySet<string>): Map<string, string[]> {
@@ -411,8 +422,10 @@ export async function cutoverStale(
   const rollout = (plan.header.options.rollout_groups?.length ?? 0) > 0;
   const rejecting = rollout ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && runUsers.some((u) => upnDomain(u.tenantUpn ?? u.upn) === d.id)) : [];
   // The same for a managed domain's users (2.17): made federated since, they would meet the IdP's MFA.
+  // Its members in a group the run's staged rollout step switches count too, of the run or not: the
+  // plan did not refuse the step for one of them with no cloud MFA method (Entra did their MFA already).
   const managedSeen = managedDomainSet(seen);
-  const managed = rollout ? [...new Set(runUsers.map((u) => upnDomain(u.tenantUpn ?? u.upn)))].filter((d) => managedSeen.has(d)) : [];
+  const managed = rollout && managedSeen.size > 0 ? [...new Set([...runUsers.map((u) => upnDomain(u.tenantUpn ?? u.upn)), ...membersSwitchedBy(changes, seen).map((m) => upnDomain(m.userPrincipalName))])].filter((d) => managedSeen.has(d)) : [];
   if (changes.length === 0 && adds.length === 0 && rejecting.length === 0 && managed.length === 0) return { stale: [], groupUsers: {} };
   const probe: Parameters<typeof readCutoverFor>[1][number][] = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
@@ -466,7 +479,7 @@ export async function cutoverStale(
       target: `domains/${d}/federationConfiguration`,
       planned: 'managed',
       now,
-      reason: `the plan counted the users of ${d} switched to Entra MFA as a managed domain's (Entra does their MFA) and added none to a rollout group; it is ${now} now, so their MFA may be the federated IdP's (MFA Server)`,
+      reason: `the plan counted the users of ${d} switched to Entra MFA as a managed domain's (Entra does their MFA): it added none to a rollout group, nor refused a staged rollout step that switches one of them with no cloud MFA method; it is ${now} now, so their MFA may be the federated IdP's (MFA Server)`,
     });
   }
   return { stale, groupUsers };

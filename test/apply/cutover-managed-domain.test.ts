@@ -17,15 +17,18 @@ const ROLLOUT = 'MFA Staged Rollout';
 const MANAGED = 'contoso.onmicrosoft.com';
 const KIM = 'c10d0000-0000-4000-8000-000000000001';
 const LOU = 'c10d0000-0000-4000-8000-000000000002';
+const MAX = 'c10d0000-0000-4000-8000-000000000003';
+const SVC = 'c10d0000-0000-4000-8000-000000000004';
+const MOBILE = '3179e48a-750b-4051-897c-87b9720928f7';
 const tmp = tempDir('cutover-managed');
 afterAll(() => tmp.cleanup());
 let n = 0;
 const fresh = () => join(tmp.dir, `case${++n}`);
 
 /** Contoso with two cloud-only users of its managed initial domain: lou, with no method, in the (unattached) rollout group. */
+const cloud = (id: string, name: string) => ({ id, userPrincipalName: `${name}@${MANAGED}`, displayName: name, accountEnabled: true });
 function managedTenant() {
   const doc = contosoTenant();
-  const cloud = (id: string, name: string) => ({ id, userPrincipalName: `${name}@${MANAGED}`, displayName: name, accountEnabled: true });
   doc.users.push(cloud(KIM, 'kim'), cloud(LOU, 'lou'));
   doc.groups.find((g) => g.displayName === ROLLOUT)!.members.push(LOU);
   return doc;
@@ -99,4 +102,57 @@ describe('a managed domain\'s users in the cutover', () => {
     domain.federation = null;
     expect((await applyFile(g, file, `${fresh()}-state`)).outcome.state).toBe('completed');
   });
+
+  it('a member of a managed domain outside the run, with no method, in a group the run attaches: the domain made federated since makes the plan stale too', async () => {
+    const doc = managedTenant();
+    // max: outside the export, no method, in the rollout group; the plan does not refuse attaching it for him.
+    doc.users.push(cloud(MAX, 'max'));
+    doc.groups.find((g) => g.displayName === ROLLOUT)!.members.push(MAX);
+    const g = fakeGraph({ tenant: doc });
+    const file = `${fresh()}.plan`;
+    const { plan } = await planTo(g, file, { source: managedExport(), tokens: [], rolloutGroups: [ROLLOUT] });
+    expect(plan.cutover_changes.map((c) => c.target)).toContain(`featureRolloutPolicies/multiFactorAuthentication/appliesTo/${doc.groups.find((x) => x.displayName === ROLLOUT)!.id}`);
+    expect(plan.findings.find((f) => f.code === 'switched-without-method' && !f.user)!.message).toMatch(/their domain being managed\), .*: max@contoso\.onmicrosoft\.com$/);
+    g.emu.state.domains.find((d) => d.id === MANAGED)!.federation = { id: 'f0000000-0000-4000-8000-00000000000b', displayName: 'IdP', issuerUri: 'http://sts.example/adfs/services/trust', passiveSignInUri: 'https://sts.example/adfs/ls/', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' };
+    const before = writes(g.emu.requests()).length;
+    // A run of alice alone: no user of the domain is the run's, but the attach switches max (and lou) all the same.
+    await expect(applyFile(g, file, `${fresh()}-state`, { users: ['alice@contoso.com'] })).rejects.toThrow(/domains\/contoso\.onmicrosoft\.com\/federationConfiguration: the plan counted the users of contoso\.onmicrosoft\.com switched to Entra MFA as a managed domain's .*nor refused a staged rollout step that switches one of them with no cloud MFA method; it is federated now/);
+    expect(writes(g.emu.requests())).toHaveLength(before);
+  });
+
+  it('beside the federation\'s final step of contoso.com: the managed domain\'s users are neither the step\'s users nor its tenant users outside the export, at plan or apply', async () => {
+    const doc = managedTenant();
+    // svc, outside the export: no method; svc2: a phone, deleted after the plan. Neither is a user of contoso.com.
+    doc.users.push(cloud(SVC, 'svc'), { ...cloud('c10d0000-0000-4000-8000-000000000005', 'svc2'), methods: { phone: [{ phoneType: 'mobile', phoneNumber: '+1 4255550199' }] } } as (typeof doc.users)[number]);
+    const g = fakeGraph({ tenant: doc });
+    const file = `${fresh()}.plan`;
+    // Forced: contoso.com's tenant users outside this three-user export (admin@, helpdesk@, ...) have no method.
+    const { plan } = await planTo(g, file, { source: managedExport(), tokens: [], rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    expect(plan.cutover!.switched).toEqual({ already: 1, by_plan: 1, not_switched: 1 });
+    // One federated domain, whose users of the plan are alice alone, switched by it: kim and lou are no user of it.
+    expect(plan.cutover!.federation).toEqual([expect.objectContaining({ domain: 'contoso.com', planned: true, users: 1, unswitched: 0 })]);
+    const fed = plan.cutover!.federation[0]!;
+    const forced = plan.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message);
+    expect(forced).toEqual([expect.stringMatching(/^contoso\.com: --force-federation: \d+ tenant user\(s\) of the domain outside the export /)]);
+    expect(forced[0]).not.toContain(MANAGED);
+    expect(forced[0]).toContain('admin@contoso.com');
+    const saved = await SavedPlan.open(file);
+    const recorded = saved.header.cutover_seen!.domainUsers!;
+    expect(recorded.map((d) => d.domain)).toEqual(['contoso.com']);
+    expect(recorded[0]!.users.filter((u) => !u.userPrincipalName.endsWith('@contoso.com'))).toEqual([]);
+    expect(recorded[0]!.users.length).toBeGreaterThanOrEqual(fed.outside_export!);
+    expect(saved.header.cutover_seen!.managedDomains).toEqual([MANAGED]);
+    // The federation change waits for alice's switch alone.
+    expect(plan.cutover_changes.find((c) => c.target === 'domains/contoso.com/federationConfiguration')).toMatchObject({ switches: 1 });
+
+    // svc2 loses her phone: a managed domain's user, whom the federation of contoso.com does not move.
+    expect((await g.raw.delete(`/v1.0/users/c10d0000-0000-4000-8000-000000000005/authentication/phoneMethods/${MOBILE}`)).status).toBe(204);
+    const { outcome } = await applyFile(g, file, `${fresh()}-state`);
+    expect(outcome.state).toBe('completed');
+    expect(outcome.federationDone).toEqual(['contoso.com']);
+    expect(rolloutMembers(g)).not.toContain(KIM);
+    // The listings read contoso.com's users alone, never the managed domain's.
+    expect(g.operations().filter((o) => decodeURIComponent(o.path).includes(`endswith(userPrincipalName,'@${MANAGED}')`))).toEqual([]);
+  });
 });
+
