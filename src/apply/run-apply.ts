@@ -31,7 +31,7 @@ import { needsNewPlan } from './new-plan-needed.js';
 import { netbiosMapOf } from '../model/user-match.js';
 import { composedUsername } from '../model/username.js';
 import { acquireLock, type HeldLock } from './state-lock.js';
-import { leaveOutOwnMethods, signedInUserOf } from './own-methods.js';
+import { leaveOutOwnMethods, signedInUserOf, tallyLeftOut, type OwnMethodsLeftOut } from './own-methods.js';
 import type { SignedInUser } from '../model/own-methods.js';
 import { holdReason, switchLayout, wavesOnly, type MemberState, type SwitchLayout } from './switch-hold.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
@@ -134,7 +134,7 @@ export interface ApplyOutcome {
    * by user: how many, and how many operations wait for them (their default method, their switch);
    * `signedInAs`, who the run is signed in as. A resume signed in as another admin or an application sends them.
    */
-  ownMethodsLeftOut?: { user: string; signedInAs: string; own: number; waiting: number; resumeAs: string }[];
+  ownMethodsLeftOut?: (OwnMethodsLeftOut & { resumeAs: string })[];
   /** Set by the use case (app/apply.ts, app/resume.ts) from the plan: the run's users it leaves on MFA Server (`not-switched`), by username. */
   leftOnMfaServer?: string[];
   /** Set by the use case: the plan's scope group (plan --group) and the run's users who left it since the plan, left out. */
@@ -612,7 +612,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   // The staged rollout's steps this pass held back (switch-hold.ts), and the adds that wait for them.
   const heldNow = new Map<string, { op: string; doing: string; error: string; forGood: boolean }>();
   /** The signed-in admin's own method writes this pass left out, by user (lower case). */
-  const ownLeftOut = new Map<string, { user: string; signedInAs: string; own: number; waiting: number; resumeAs: string }>();
+  const ownLeftOut = new Map<string, OwnMethodsLeftOut>();
   // Who can send them: an application cannot manage staged rollout, which a plan with rollout groups needs.
   const resumeAs = (ctx.plan.header.options.rollout_groups?.length ?? 0) > 0 ? 'another admin (the staged rollout needs an admin signed in; an application cannot manage it)' : 'another admin or an application';
   /** Operations skipped this pass that no resume sends: a hold no resume lifts, and the adds waiting for it. */
@@ -685,14 +685,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       const { send, leftOut } = leaveOutOwnMethods(ops, ctx.signedIn);
       if (leftOut.length === 0) return send;
       await journal.ops(leftOut.filter((x) => prior.get(x.op.id)?.state !== 'skipped' || prior.get(x.op.id)?.error !== x.error).map((x) => ({ op: x.op.id, state: 'skipped' as const, error: x.error })));
-      for (const x of leftOut) {
-        now.set(x.op.id, { status: 'skipped', error: x.error });
-        const user = x.op.user ?? '';
-        const entry = ownLeftOut.get(user.toLowerCase()) ?? { user, signedInAs: ctx.signedIn?.upn ?? ctx.signedIn?.objectId ?? user, own: 0, waiting: 0, resumeAs };
-        if (x.own) entry.own++;
-        else entry.waiting++;
-        ownLeftOut.set(user.toLowerCase(), entry);
-      }
+      for (const x of leftOut) now.set(x.op.id, { status: 'skipped', error: x.error });
+      tallyLeftOut(ownLeftOut, leftOut, ctx.signedIn);
       return send;
     };
 
@@ -997,7 +991,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       return f && f.status !== 'done' ? [{ domain: domainOf(o), status: f.status, ...(f.error ? { error: f.error } : {}) }] : [];
     });
     const federationDone = ctx.federationOps.filter((o) => federation.get(o.id)?.status === 'done').map(domainOf);
-    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), planHash: ctx.plan.hash, resumable: canResume, staleUsers, ...(heldNow.size > 0 ? { switchesHeld: [...heldNow.values()] } : {}), ...(ownLeftOut.size > 0 ? { ownMethodsLeftOut: [...ownLeftOut.values()] } : {}) };
+    return { runId: ctx.runId, runDir: ctx.runDir, state, ...(executor.haltedBy ? { refusedStop: { reason: executor.haltedBy, ...(refusedWave !== undefined ? { wave: refusedWave } : {}) } } : {}), tenant: ctx.tenant, stale: ctx.stale, users: outcomes, userCounts, counts, stats: executor.stats, notSelected, federationLeft, federationDone, wavesDone, waves, ...(journal.head ? { journalHash: journal.head } : {}), planHash: ctx.plan.hash, resumable: canResume, staleUsers, ...(heldNow.size > 0 ? { switchesHeld: [...heldNow.values()] } : {}), ...(ownLeftOut.size > 0 ? { ownMethodsLeftOut: [...ownLeftOut.values()].map((x) => ({ ...x, resumeAs })) } : {}) };
   }
 }
 

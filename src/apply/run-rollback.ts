@@ -24,6 +24,8 @@ import { acquireLock } from './state-lock.js';
 import { bindTenant, type BoundTenant } from './tenant-binding.js';
 import { settleUnknownOutcomes, unknownOutcomes } from './rollback-settle.js';
 import { isStillSwitchedError, LEAVE_SWITCHED, METHOD_REMOVALS, othersText, stillSwitched, type StillSwitched } from './rollback-switched.js';
+import { leaveOutOwnMethods, OWN_UNDOS_NOT_SENT, signedInUserOf, tallyLeftOut, type OwnMethodsLeftOut } from './own-methods.js';
+import type { SignedInUser } from '../model/own-methods.js';
 
 export interface RollbackOutcome {
   runId: string;
@@ -72,6 +74,13 @@ export interface RollbackOutcome {
    * the summary, not only as a warning while it happens.
    */
   leftWithoutMethod?: { users: { user: string; by: string }[]; others?: NonNullable<StillSwitched['others']>; unread?: string };
+  /**
+   * The signed-in admin's own phone and email undos this pass left out before sending anything (Graph
+   * refuses a user's own: model/own-methods.ts), by user, and how many undos wait for them (the user's
+   * undos chained after them, the methods policy's). A rollback of this rollback signed in as another
+   * admin or an application sends them.
+   */
+  ownMethodsLeftOut?: OwnMethodsLeftOut[];
   counts: Record<OpState, number>;
   stats: ExecStats;
   /** The hash of the journal's last line (its hash chain's head); undefined for a journal written before the chain. */
@@ -268,7 +277,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     deps.onRun?.(runId);
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
     await journal.beforeHandOver(() => journal.ops(skipped));
-    const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps);
+    const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps, signedInUserOf(identity));
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -512,7 +521,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     });
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
-    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder, leaveSwitchedWithoutMethod });
+    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder, leaveSwitchedWithoutMethod }, signedInUserOf(identity));
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: [...stillLeft, ...changed].map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -528,6 +537,8 @@ async function executeRollback(
   policy: AuthenticationMethodsPolicy,
   runUsers: ReadonlyMap<string, string>,
   deps: RollbackDeps,
+  /** The user this pass is signed in as (a delegated token): their own phone and email undos are left out. */
+  signedIn: SignedInUser | undefined,
 ): Promise<Omit<RollbackOutcome, 'changedSince' | 'notReversible' | 'tenant'>> {
   const executor = new Executor({ client: deps.client, journal, concurrency: deps.concurrency, context: { seeds: new Map(), policy, now: Date.now } });
   const onAbort = () => executor.interrupt();
@@ -558,11 +569,24 @@ async function executeRollback(
         statuses.set(id, o.status);
       }
     };
+    // The signed-in admin's own phone and email undos, and what waits for them: left out before anything
+    // is sent, as apply leaves out their writes (Graph refuses them with 403, one failure each, which
+    // named no way on). Journaled skipped (again only if an earlier pass said otherwise): a rollback of
+    // this rollback signed in as another admin or an application sends them.
+    const own = leaveOutOwnMethods(pending, signedIn, OWN_UNDOS_NOT_SENT);
+    const ownLeftOut = new Map<string, OwnMethodsLeftOut>();
+    if (own.leftOut.length > 0) {
+      const news = own.leftOut.filter((x) => before.get(x.op.id)?.state !== 'skipped' || before.get(x.op.id)?.error !== x.error);
+      if (news.length > 0) await journal.ops(news.map((x) => ({ op: x.op.id, state: 'skipped', error: x.error })));
+      for (const x of own.leftOut) before.set(x.op.id, { op: x.op.id, state: 'skipped', error: x.error });
+      record(new Map(own.leftOut.map((x) => [x.op.id, { status: 'skipped', error: x.error }])));
+      tallyLeftOut(ownLeftOut, own.leftOut, signedIn);
+    }
     // The cutover's undos first (a domain's federation, then the staged rollout policy and its
     // groups): who is still switched to Entra MFA once they are done is read from the tenant, and
     // keeps what they would need to sign in.
-    const cutover = pending.filter((o) => CUTOVER_UNDOS.has(o.kind));
-    const rest = pending.filter((o) => !CUTOVER_UNDOS.has(o.kind));
+    const cutover = own.send.filter((o) => CUTOVER_UNDOS.has(o.kind));
+    const rest = own.send.filter((o) => !CUTOVER_UNDOS.has(o.kind));
     if (cutover.length > 0) record(await executor.run(cutover, before));
     let switched: RollbackOutcome['stillSwitchedUsers'] = [];
     let others: StillSwitched['others'];
@@ -635,7 +659,7 @@ async function executeRollback(
       .map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource, reason: (results.get(o.id) ?? before.get(o.id))?.error ?? 'failed' }));
     const cutoverUndone = inverses.filter((o) => CUTOVER_UNDOS.has(o.kind) && statuses.get(o.id) === 'done' && before.get(o.id)?.result?.goneAlready !== true).map((o) => ({ kind: o.kind, target: o.resource }));
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
-    const held = { stillSwitched: stillSwitchedNow, stillSwitchedUsers: switched, ...(others ? { stillSwitchedOthers: others } : {}), ...(leftWithoutMethod ? { leftWithoutMethod } : {}) };
+    const held = { stillSwitched: stillSwitchedNow, stillSwitchedUsers: switched, ...(others ? { stillSwitchedOthers: others } : {}), ...(leftWithoutMethod ? { leftWithoutMethod } : {}), ...(ownLeftOut.size > 0 ? { ownMethodsLeftOut: [...ownLeftOut.values()] } : {}) };
     if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, cutoverUndone, ...held, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);

@@ -207,7 +207,8 @@ Examples:
 Exit status: 0 every undo Graph allows was done (what it cannot undo, a default method set where the user had none and the
 phone behind it, is listed, not attempted); 3 something was left: failed (rollback the same id again), changed since the run (only --force overwrites it),
 or kept for users still switched to Entra MFA (rollback the same id again once they are not;
---leave-switched-without-method takes it all the same); 1 error (a run already rolled back, a later run still
+--leave-switched-without-method takes it all the same), or the signed-in admin's own phone and email
+undos, which Graph refuses them (rollback the same id signed in as another admin or an application); 1 error (a run already rolled back, a later run still
 in effect, wrong tenant); 130 or 143 interrupted.
 Two consents, apart: runs are rolled back newest first, and one with later apply runs on the tenant
 still in effect is refused, naming them, unless --out-of-order; what would leave users switched to

@@ -1,15 +1,15 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OWN_METHODS_NOT_SENT } from '../../src/apply/own-methods.js';
-import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
+import { OWN_METHODS_NOT_SENT, OWN_UNDOS_NOT_SENT } from '../../src/apply/own-methods.js';
+import { renderApplySummary, renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { DEFAULT_APPLICATION_PERMISSIONS } from '../../src/emulator/identity.js';
 import { OWN_METHODS_BECAUSE } from '../../src/model/own-methods.js';
 import { showPlan } from '../../src/app/show.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import type { RunReport } from '../../src/report/run-report.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, contosoRequest, planTo, resumeIn, testDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, contosoRequest, planTo, resumeIn, rollbackIn, testDir } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 
 const ADMIN = 'admin@contoso.com';
@@ -23,7 +23,7 @@ const SPARE_TOKEN = '20019998';
  * operator who is also an MFA Server user exports them. A review: plan and apply reported the
  * admin `done`, where Graph refuses a user's own phone and email writes.
  */
-function exportWithAdmin(dir: string): { source: string; tokens: string[] } {
+function exportWithAdmin(dir: string, adminDefault = 'text_message'): { source: string; tokens: string[] } {
   const source = join(dir, 'export');
   mkdirSync(source);
   writeFileSync(
@@ -31,7 +31,7 @@ function exportWithAdmin(dir: string): { source: string; tokens: string[] } {
     'username,email,phone_country_code,phone,default_method,oath_token_serial\n' +
       'alice@contoso.com,alice@contoso.com,1,4255550101,phone_call,\n' +
       'bob@contoso.com,bob@contoso.com,1,4255550102,text_message,\n' +
-      `${ADMIN},${ADMIN},1,4255550199,text_message,${SPARE_TOKEN}\n`,
+      `${ADMIN},${ADMIN},1,4255550199,${adminDefault},${SPARE_TOKEN}\n`,
   );
   const seeds = join(dir, 'seeds.pskc');
   copyFileSync(join(CONTOSO, 'tokens', 'seeds.pskc'), seeds);
@@ -58,8 +58,8 @@ const adminMethods = (g: FakeGraph) => {
 /** Writes sent for the admin's own phone and email methods (by UPN or id). */
 const ownWrites = (g: FakeGraph) => g.operations().filter((o) => o.method !== 'GET' && new RegExp(`/users/(${ADMIN}|${ADMIN_ID})/authentication/(phone|email)Methods`, 'i').test(decodeURIComponent(o.path)));
 
-async function planned(g: FakeGraph, dir: string, over: Parameters<typeof planTo>[2] = {}) {
-  const { source, tokens } = exportWithAdmin(dir);
+async function planned(g: FakeGraph, dir: string, over: Parameters<typeof planTo>[2] = {}, adminDefault?: string) {
+  const { source, tokens } = exportWithAdmin(dir, adminDefault);
   const file = join(dir, 'p.plan');
   const { plan } = await planTo(g, file, { ...contosoRequest(source, tokens), includeEmail: true, ...over });
   return { file, plan };
@@ -208,5 +208,79 @@ describe('signed in as an application', () => {
       [ADMIN, 'done'],
     ]);
     expect(adminMethods(g)).toEqual({ phones: ['mobile'], email: ADMIN, tokens: [[SPARE_TOKEN, 'activated']] });
+  });
+});
+
+describe('rollback signed in as the admin whose methods the run wrote', () => {
+  /**
+   * A review: the run applied signed in as another admin, rolled back signed in as the admin, sent
+   * the undo of their own email (403, a failure with no way on) and held back the rest.
+   * The admin has no default method in the export, so their phone's delete is an undo too.
+   */
+  it('leaves their phone and email undos (and what waits for them) out before sending, ends partial and says so; a rollback of the rollback signed in as another admin finishes it', async () => {
+    const { dir } = testDir('own-rollback');
+    const g = fakeGraph();
+    const asAdmin = g.emu.state.identity;
+    signInAsAnotherAdmin(g);
+    const { file } = await planned(g, dir, {}, '');
+    const state = join(dir, 'state');
+    const applied = await applyFile(g, file, state);
+    expect(applied.outcome.state).toBe('completed');
+    expect(adminMethods(g)).toEqual({ phones: ['mobile'], email: ADMIN, tokens: [[SPARE_TOKEN, 'activated']] });
+
+    g.emu.state.identity = asAdmin;
+    const sentBefore = ownWrites(g).length;
+    const { outcome } = await rollbackIn(g, state, applied.outcome.runId);
+    // Nothing of theirs was sent: no 403, no failure.
+    expect(ownWrites(g).length).toBe(sentBefore);
+    expect(outcome.failures).toEqual([]);
+    expect(outcome.state).toBe('partial');
+    expect(outcome.resumable).toBe(true);
+    // Their token's undos went (not chained after the phone and email: newer), their phone and email stay, bob is undone.
+    expect(adminMethods(g)).toEqual({ phones: ['mobile'], email: ADMIN, tokens: [] });
+    expect(g.emu.state.findUser('bob@contoso.com')!.email).toBeFalsy();
+    // The email and phone deletes, and the methods policy's undos that wait for every user's.
+    expect(outcome.ownMethodsLeftOut).toEqual([{ user: ADMIN, signedInAs: ADMIN, own: 2, waiting: 3 }]);
+    expect(outcome.counts).toMatchObject({ failed: 0, skipped: 5, pending: 0 });
+    const hint = `mfa-migrate rollback ${outcome.runId}`;
+    expect(renderRollbackSummary(outcome, state, hint)).toContain(
+      `Not sent: ${ADMIN}'s own phone and email undos (2 operation(s), and 3 that wait for them: the user's undos after them, the methods policy's): this rollback is signed in as ${ADMIN}, and Graph does not let a user change their own phone or email methods through this API. Finish the rollback signed in as another admin or an application to send them: ${hint}`,
+    );
+    expect(OWN_UNDOS_NOT_SENT).toMatch(/^not sent: the signed-in admin's own methods: .*; roll back signed in as another admin or an application/);
+    // The rollback's report says the same, operation by operation.
+    const report = JSON.parse((await runMain(['report', outcome.runId, '--state-dir', state, '--format', 'json'])).stdout) as RunReport;
+    const ops = report.users.find((u) => u.user === ADMIN)!.operations.filter((o) => o.state === 'skipped').map((o) => [o.target, o.error]);
+    expect(ops).toEqual(
+      expect.arrayContaining([
+        ['emailMethods', OWN_UNDOS_NOT_SENT],
+        ['phoneMethods/mobile', OWN_UNDOS_NOT_SENT],
+      ]),
+    );
+
+    // Finished signed in the same way: left out again, nothing of theirs sent.
+    const again = await rollbackIn(g, state, outcome.runId);
+    expect(again.outcome.state).toBe('partial');
+    expect(again.outcome.failures).toEqual([]);
+    expect(ownWrites(g).length).toBe(sentBefore);
+    // Finished signed in as another admin: their phone and email go, and the policy is put back.
+    signInAsAnotherAdmin(g);
+    const done = await rollbackIn(g, state, outcome.runId);
+    expect(done.outcome.state).toBe('completed');
+    expect(done.outcome.ownMethodsLeftOut).toBeUndefined();
+    expect(adminMethods(g)).toEqual({ phones: [], email: null, tokens: [] });
+  });
+
+  it('signed in as an application, the rollback sends their undos like any other user\'s', async () => {
+    const { dir } = testDir('own-rollback-app');
+    const g = fakeGraph();
+    signInAsAnotherAdmin(g);
+    const { file } = await planned(g, dir, {}, '');
+    const state = join(dir, 'state');
+    const applied = await applyFile(g, file, state);
+    signInAsApplication(g);
+    const { outcome } = await rollbackIn(g, state, applied.outcome.runId);
+    expect(outcome.state).toBe('completed');
+    expect(outcome.ownMethodsLeftOut).toBeUndefined();
+    expect(adminMethods(g)).toEqual({ phones: [], email: null, tokens: [] });
   });
 });

@@ -94,6 +94,11 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
       : []),
     ...stillSwitchedLine(o, switchedHints),
     ...leftWithoutMethodLine(o),
+    // Graph refuses a signed-in user's writes to their own phone and email methods: left out, and who finishes them.
+    ...(o.ownMethodsLeftOut ?? []).map(
+      (x) =>
+        `Not sent: ${x.user}'s own phone and email undos (${x.own} operation(s)${x.waiting > 0 ? `, and ${x.waiting} that wait for them: the user's undos after them, the methods policy's` : ''}): this rollback is signed in as ${x.signedInAs}, and Graph does not let a user change their own phone or email methods through this API. Finish the rollback signed in as another admin or an application to send them${hint ? `: ${hint}` : ''}`,
+    ),
   ];
   return `${lines.map((l) => printable(l)).join('\n')}\n`;
 }
