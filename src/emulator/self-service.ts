@@ -32,5 +32,5 @@ export function selfServiceProblem(req: GraphRequest, pattern: string, params: R
   const same = (a: string | null, b: string) => a !== null && a.toLowerCase() === b.toLowerCase();
   if (!same(me.objectId, target.id) && !same(me.upn, target.userPrincipalName)) return undefined;
   const what = pattern.includes('/phoneMethods') ? 'phone' : 'email';
-  return new GraphError(403, 'accessDenied', `Users can't add or change a ${what} authentication method on their own account through this API: self-service operations aren't supported. An administrator (or an application) must make this change.`);
+  return new GraphError(403, 'accessDenied', `Users can't add or change ${what === 'email' ? 'an' : 'a'} ${what} authentication method on their own account through this API: self-service operations aren't supported. An administrator (or an application) must make this change.`);
 }
