@@ -29,14 +29,19 @@ function failure(path: string, what: string, err: unknown): UnsafeFileError {
   return new UnsafeFileError(`cannot read ${what} ${path} (${(err as NodeJS.ErrnoException).code ?? String(err)})`, EXIT.error, { cause: err });
 }
 
-/**
- * Warns about or refuses a secret file from its status. A regular file or a pipe (`<(pass show x)`
- * hands one over without a file at all) is accepted; a directory or device is not.
- */
-function checkStats(st: Stats, path: string, what: string, options: SecretFileOptions): void {
+/** A regular file or a pipe (`<(pass show x)` hands one over without a file at all) is accepted; a directory or device is not. */
+export function refuseOddFile(st: Stats, path: string, what: string): void {
   if (!st.isFile() && !st.isFIFO()) throw new UnsafeModeError(`${what} ${path} is not a regular file`);
+}
+
+/** A file's permission bits as `ls -l` users write them for chmod: `0644`. */
+export const modeText = (st: Stats): string => (st.mode & 0o777).toString(8).padStart(4, '0');
+
+/** Warns about or refuses a secret file from its status. */
+function checkStats(st: Stats, path: string, what: string, options: SecretFileOptions): void {
+  refuseOddFile(st, path, what);
   if ((st.mode & 0o077) === 0) return;
-  const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
+  const mode = modeText(st);
   if (options.strict || options.alwaysStrict) {
     throw new UnsafeModeError(`${what} ${path} has mode ${mode}: group or others can access it; chmod 600 it`);
   }
@@ -44,10 +49,11 @@ function checkStats(st: Stats, path: string, what: string, options: SecretFileOp
 }
 
 /**
- * Reads a file holding a secret, checking the descriptor it reads (no window between the check and
- * the read). Symbolic links are followed: secrets are often mounted so.
+ * Reads a file `check` accepts from the status of the descriptor read (no window between the check
+ * and the read; `check` throws an UnsafeFileError to refuse it). Symbolic links are followed:
+ * secrets and configuration are often mounted so.
  */
-export function readSecretFile(path: string, what: string, options: SecretFileOptions = {}): Buffer {
+export function readCheckedFile(path: string, what: string, check: (st: Stats) => void): Buffer {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY);
@@ -55,7 +61,7 @@ export function readSecretFile(path: string, what: string, options: SecretFileOp
     throw failure(path, what, err);
   }
   try {
-    checkStats(fstatSync(fd), path, what, options);
+    check(fstatSync(fd));
     return readFileSync(fd);
   } catch (err) {
     if (err instanceof UnsafeFileError) throw err;
@@ -63,6 +69,11 @@ export function readSecretFile(path: string, what: string, options: SecretFileOp
   } finally {
     closeSync(fd);
   }
+}
+
+/** Reads a file holding a secret, checked as checkStats says. */
+export function readSecretFile(path: string, what: string, options: SecretFileOptions = {}): Buffer {
+  return readCheckedFile(path, what, (st) => checkStats(st, path, what, options));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -178,6 +178,56 @@ describe('shim serve: SIGHUP reloads the RADIUS files (a black-box test: SIGHUP 
     const plain = await startShimServe({ ...base, onNotice: () => undefined });
     expect(reloadRadiusFiles(plain, {})).toBe('SIGHUP: no RADIUS files to reload (RADIUS is off); still serving');
     await plain.close();
+  });
+});
+
+/** The Class of the Access-Accept a PAP request for ivan gets (undefined: no Class, or no accept). */
+async function classOnAccept(port: number, secret: string, code: string): Promise<string | undefined> {
+  const socket = createSocket('udp4');
+  try {
+    const ra = randomBytes(16);
+    const key = Buffer.from(secret);
+    const answer = new Promise<Buffer>((resolve) => socket.on('message', resolve));
+    socket.send(encodeAccessRequest(1, ra, [{ type: ATTR.userName, value: Buffer.from('ivan@contoso.com') }, { type: ATTR.userPassword, value: hideUserPassword(Buffer.from(code), key, ra) }], key), port, '127.0.0.1');
+    const packet = decodePacket(await answer);
+    return packet.code === CODE.accessAccept ? packet.attributes.find((a) => a.type === 25)?.value.toString() : undefined;
+  } finally {
+    socket.close();
+  }
+}
+
+describe('shim serve: a RADIUS attributes file others can change is refused (a black-box test: a world-writable one was used, and any local user could take another user\'s Class)', () => {
+  it('at start and at a reload (the files as last read stay in use); readable by all is fine', async () => {
+    const clients = tmp.path('radius-clients');
+    writeFileSync(clients, '127.0.0.1 first-secret-0123456789 vpn\n', { mode: 0o600 });
+    const attributes = tmp.path('radius-attributes');
+    writeFileSync(attributes, 'user:ivan@contoso.com Class=staff\n', { mode: 0o644 });
+    chmodSync(attributes, 0o666);
+    const req = { ...base, radiusPort: 0, radiusClients: clients, radiusAttributes: attributes, onNotice: () => undefined };
+    await expect(startShimServe(req)).rejects.toThrow(`RADIUS attributes file ${attributes} has mode 0666: group or others can write it; chmod go-w ${attributes}`);
+    chmodSync(attributes, 0o620);
+    await expect(startShimServe(req)).rejects.toThrow(/has mode 0620: group or others can write it/);
+    chmodSync(attributes, 0o644);
+    const service = await startShimServe(req);
+    try {
+      writeFileSync(attributes, 'user:ivan@contoso.com Class=admins\n');
+      chmodSync(attributes, 0o646);
+      expect(reloadRadiusFiles(service, req)).toBe(`SIGHUP: reload refused, the files as last read stay in use: RADIUS attributes file ${attributes} has mode 0646: group or others can write it; chmod go-w ${attributes}`);
+      expect(await classOnAccept(service.radiusAddress!.port, 'first-secret-0123456789', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6))).toBe('staff');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('owned by another user than the shim\'s, root aside (run as root: a file given to another uid)', async () => {
+    const clients = tmp.path('radius-clients');
+    writeFileSync(clients, '127.0.0.1 first-secret-0123456789 vpn\n', { mode: 0o600 });
+    const attributes = tmp.path('radius-attributes');
+    writeFileSync(attributes, 'user:ivan@contoso.com Class=staff\n', { mode: 0o644 });
+    chownSync(attributes, 4321, 4321);
+    await expect(startShimServe({ ...base, radiusPort: 0, radiusClients: clients, radiusAttributes: attributes })).rejects.toThrow(
+      `RADIUS attributes file ${attributes} is owned by uid 4321, not by this user (uid 0) or root: its owner can change it; chown it to one of them`,
+    );
   });
 });
 

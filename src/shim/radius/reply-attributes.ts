@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { readGuardedConfigText } from '../../io/config-file.js';
 import { UserError } from '../../model/user-error.js';
 import type { Attribute } from './packet.js';
 import { userKey } from '../store-model.js';
@@ -45,14 +45,12 @@ export interface ReplyAttributes {
 
 export const NO_REPLY_ATTRIBUTES: ReplyAttributes = { forUser: () => [], unmatched: () => [] };
 
+/**
+ * Reads the file, refused when group or others can write it or another user than the shim's (root
+ * aside) owns it: whoever can change it can give themselves another user's Class or Filter-Id.
+ */
 export function readReplyAttributes(path: string): ReplyAttributes {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UserError(`cannot read --radius-attributes ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  }
-  return parseReplyAttributes(text, path);
+  return parseReplyAttributes(readGuardedConfigText(path, 'RADIUS attributes file'), path);
 }
 
 export function parseReplyAttributes(text: string, path: string): ReplyAttributes {
