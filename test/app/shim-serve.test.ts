@@ -214,6 +214,10 @@ describe('shim serve: a RADIUS attributes file others can change is refused (a b
       chmodSync(attributes, 0o646);
       expect(reloadRadiusFiles(service, req)).toBe(`SIGHUP: reload refused, the files as last read stay in use: RADIUS attributes file ${attributes} has mode 0646: group or others can write it; chmod go-w ${attributes}`);
       expect(await classOnAccept(service.radiusAddress!.port, 'first-secret-0123456789', hotpCode(RFC_SEED_SHA1, 'sha1', 0, 6))).toBe('staff');
+      // A duplicate client name is refused at a reload too, naming both lines.
+      chmodSync(attributes, 0o644);
+      writeFileSync(clients, '127.0.0.1 first-secret-0123456789 same\n127.0.0.2 other-secret-0123456789 same\n', { mode: 0o600 });
+      expect(reloadRadiusFiles(service, req)).toMatch(/reload refused, .*line 2: the name \(field 3\) is already the name of line 1/);
     } finally {
       await service.close();
     }

@@ -105,6 +105,14 @@ export function parseClients(text: string, path: string): RadiusClient[] {
     // The same network twice (10.0.0.5/24 is 10.0.0.0/24): one of them would never be matched.
     const same = clients.findIndex((c) => c.family === client.family && c.prefix === prefix && c.match.check(plain, family === 4 ? 'ipv4' : 'ipv6'));
     if (same >= 0) throw new UserError(`${where}: ${network} is already the client of line ${clients[same]!.line}`);
+    // The name is the client's label in the audit log: two clients of one name could not be told
+    // apart there. One name may stand for a VPN's IPv4 and IPv6 lines (one of each family). The
+    // message does not repeat the name: it may be the rest of a secret cut at a space.
+    const namesake = clients.find((c) => c.name === name && c.family === client.family);
+    if (namesake) {
+      const which = named ? 'the name (field 3)' : 'the address, which is the name of a line without one,';
+      throw new UserError(`${where}: ${which} is already the name of line ${namesake.line}; give each client its own name (one name may stand only for a VPN's IPv4 line and its IPv6 line)`);
+    }
     clients.push(client);
   }
   if (clients.length === 0) throw new UserError(`${path}: no RADIUS client (expected lines of ADDRESS[/PREFIX] SECRET [NAME])`);

@@ -131,6 +131,16 @@ describe('RADIUS clients file', () => {
     expect(clientFor(both, '10.0.0.6')).toBeUndefined();
   });
 
+  it('refuses two clients of one name, naming both lines (a black-box test: the audit log showed only radius:same); one name may stand for a VPN\'s IPv4 and IPv6 lines', () => {
+    expect(() => parseClients(`127.0.0.1 ${S}1 same\n127.0.0.2 ${S}2 same\n`, 'c')).toThrow(/^c: line 2: the name \(field 3\) is already the name of line 1; give each client its own name/);
+    // A line without a name is named by its address as written.
+    expect(() => parseClients(`10.0.0.1 ${S}1 10.0.0.9\n10.0.0.9 ${S}2\n`, 'c')).toThrow(/^c: line 2: the address, which is the name of a line without one, is already the name of line 1/);
+    expect(() => parseClients(`10.0.0.1 ${S} vpn\n2001:db8::1 ${S} vpn\n10.0.0.2 ${S}x vpn\n`, 'c')).toThrow(/line 3: the name \(field 3\) is already the name of line 1/);
+    // Names are not secrets, but the message repeats none (one may be the rest of a secret cut at a space).
+    expect(() => parseClients(`127.0.0.1 ${S} tail\n127.0.0.2 ${S} tail\n`, 'c')).toThrow(expect.objectContaining({ message: expect.not.stringContaining('tail') }));
+    expect(parseClients(`10.0.0.1 ${S} vpn\n2001:db8::1 ${S} vpn\n`, 'c').map((c) => c.name)).toEqual(['vpn', 'vpn']);
+  });
+
   it('issue 17 item 17: refuses a clients file that group or others can read, whatever --strict-permissions says', () => {
     tmp = tempDir();
     const file = tmp.path('clients');
