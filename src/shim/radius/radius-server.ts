@@ -63,7 +63,11 @@ const BUSY = reply(CODE.accessReject, 'Too many verifications of this user at on
 
 /** A request to verify through the gate (what #prepare gives when the answer depends on the code). */
 class Ask {
-  constructor(readonly request: GateRequest) {}
+  constructor(
+    readonly request: GateRequest,
+    /** No Calling-Station-Id: the client's own budget is the source's (the refusal says so). */
+    readonly clientBudget: boolean,
+  ) {}
 }
 
 /** Per client: its own rate limiter and failure budget, counting end users by Calling-Station-Id. */
@@ -248,7 +252,7 @@ export class RadiusServer {
     let code: number;
     try {
       const prepared = this.#prepare(packet, state);
-      const reply = prepared instanceof Ask ? this.#render(await this.opts.gate.verify(prepared.request)) : prepared;
+      const reply = prepared instanceof Ask ? this.#render(await this.opts.gate.verify(prepared.request), prepared.clientBudget) : prepared;
       code = reply.code;
       response = encodeResponse(code, packet, reply.attributes, state.client.secret);
       this.#cache.finish(key, response);
@@ -309,14 +313,18 @@ export class RadiusServer {
     if (user.trim() === '' || user.length > MAX_USER_LENGTH) return malformed(REPLY_TEXT.malformed, `a User-Name of ${user.length} characters`);
     if (code === undefined) return malformed(REPLY_TEXT.malformed, 'a User-Password not hidden as PAP hides it');
     if (code === '' || code.length > MAX_CODE_LENGTH) return malformed(REPLY_TEXT.malformed, `a password that is not a code (empty, or longer than ${MAX_CODE_LENGTH} characters)`);
-    return new Ask({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget });
+    return new Ask({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget }, source === caller);
   }
 
   /** The answer to the gate's outcome. */
-  #render(outcome: GateOutcome): Reply {
+  #render(outcome: GateOutcome, clientBudget: boolean): Reply {
     if (outcome.kind === 'unavailable') return UNAVAILABLE;
     if (outcome.kind === 'busy') return BUSY;
-    if (outcome.kind === 'refused') return reply(CODE.accessReject, `Too many failures from this address; try again in ${outcome.retryAfterSeconds} s`);
+    if (outcome.kind === 'refused') {
+      // Without a Calling-Station-Id every user of the VPN shares the budget: "this address" would point at the user's own.
+      const spent = clientBudget ? 'from this RADIUS client (it sends no Calling-Station-Id)' : 'from this address';
+      return reply(CODE.accessReject, `Too many failures ${spent}; try again in ${outcome.retryAfterSeconds} s`);
+    }
     const v = outcome.verdict;
     if (v.result === 'accept') {
       const granted = this.#replyAttributes.forUser(v.user!.key, v.user!.group);

@@ -456,6 +456,12 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     expect((await reasons(2)).map((t) => t.startsWith('Too many failures'))).toEqual([false, true]);
   });
 
+  it('says a refusal for a spent budget is the RADIUS client\'s when it sends no Calling-Station-Id (all its users share it), not "this address"', async () => {
+    const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=1\n`);
+    expect(attribute((await ask(port, [name('zoe@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toBe('Wrong code');
+    expect(attribute((await ask(port, [name('ivan@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toMatch(/^Too many failures from this RADIUS client \(it sends no Calling-Station-Id\); try again in \d+ s$/);
+  });
+
   it('rejects two User-Names (5.44: at most one) as malformed without verifying either', async () => {
     const { port } = await start();
     const answer = await ask(port, [name('zoe@contoso.com'), name('ivan@contoso.com'), password('000000')]);
