@@ -1,4 +1,5 @@
 import { SubmittedCode } from '../otp/submitted-code.js';
+import { AbsentUserLockout } from './absent-user-lockout.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { afterFailure, anyLockOut, CLEARED, isCleared, lockStatus, unlockReaches, type Requester } from './lockout.js';
 import type { ShimRules } from './rules.js';
@@ -28,6 +29,19 @@ export interface Verdict {
   failure: boolean;
   /** For locked_out: whether the user is locked, or only this source for this user. */
   lockScope?: 'user' | 'source';
+  /**
+   * For unknown_user and no_token asked with `conceal`: the lock-out a known user tried as often
+   * would be under (absent-user-lockout.ts). The caller is answered locked_out; the audit log keeps the reason.
+   */
+  concealedLock?: 'user' | 'source';
+}
+
+export interface VerifyOptions {
+  /**
+   * The answer must not tell whether the user exists (RADIUS): an unknown user and a user without a
+   * token count as a failure, of the source's budget and of a lock-out kept for the name, as a wrong code does.
+   */
+  conceal?: boolean;
 }
 
 /** The user's state and their tokens' (in the order of `user.tokens`), as the state holds them now. */
@@ -98,6 +112,7 @@ function contention(username: string): StateContentionError {
  */
 export class Verifier {
   readonly #perUser = new KeyedQueue();
+  readonly #absent: AbsentUserLockout;
 
   constructor(
     private readonly users: UserDirectory,
@@ -105,12 +120,19 @@ export class Verifier {
     private readonly rules: ShimRules,
     private readonly now: () => number = Date.now,
     private readonly unlockRequests?: UnlockRequests,
-  ) {}
+  ) {
+    this.#absent = new AbsentUserLockout(rules, now);
+  }
 
-  async verify(username: string, code: string, who: Requester = CONSOLE): Promise<Verdict> {
-    const user = this.users.findUser(userKey(username));
-    if (!user) return { result: 'reject', reason: 'unknown_user', failure: false };
-    if (user.tokens.length === 0) return { result: 'reject', reason: 'no_token', user, failure: false };
+  async verify(username: string, code: string, who: Requester = CONSOLE, options: VerifyOptions = {}): Promise<Verdict> {
+    const key = userKey(username);
+    const user = this.users.findUser(key);
+    if (!user || user.tokens.length === 0) {
+      const verdict: Verdict = user ? { result: 'reject', reason: 'no_token', user, failure: false } : { result: 'reject', reason: 'unknown_user', failure: false };
+      if (!options.conceal) return verdict;
+      const attempt = this.#absent.attempt(key, who);
+      return attempt.kind === 'locked' ? { ...verdict, concealedLock: attempt.scope } : { ...verdict, failure: true };
+    }
     const submitted = new SubmittedCode(code);
     // One user's verifications one at a time on this node: only another node's can make one read again.
     return this.#perUser.run(user.key, () => this.#decide(user, submitted, who));

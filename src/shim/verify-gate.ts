@@ -13,6 +13,8 @@ export interface GateRequest {
   client: string;
   /** The failure budget of the caller's sources (per RADIUS client, or the HTTP one). */
   budget: SourceBudget;
+  /** The answer must not tell whether the user exists (verifier.ts VerifyOptions): RADIUS, unless its client asks for the reasons. */
+  conceal?: boolean;
 }
 
 export type GateOutcome =
@@ -72,7 +74,7 @@ export class VerifyGate {
     let verdict: Verdict;
     try {
       // No answer before the state change it caused is durable (the verifier resolves only then).
-      verdict = await this.verifier.verify(req.user, req.code, req.who);
+      verdict = await this.verifier.verify(req.user, req.code, req.who, { conceal: req.conceal === true });
     } catch (err) {
       budget.settle(false);
       if (err instanceof StateContentionError) {

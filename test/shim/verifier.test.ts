@@ -181,6 +181,37 @@ describe('users and codes', () => {
     expect(sink.writes).toEqual([]);
   });
 
+  it('asked to conceal (RADIUS), counts an unknown user and one without a token as failures, and locks them out as it would a known user tried as often (a black-box test: names were listed for free)', async () => {
+    const { verifier, sink, clock } = setup([token({ serial: 'T', secret: RFC_SEED_SHA1 })]);
+    sink.addUser('zoe@contoso.com', []);
+    const vpn = (source: string) => ({ source, authenticated: true });
+    /** What a caller sees of each attempt: locked out or not (the reason aside), and whether it counted. */
+    const seen = async (user: string, who: { source: string; authenticated: boolean }) => {
+      const v = await verifier.verify(user, '000000', who, { conceal: true });
+      return `${v.reason === 'locked_out' || v.concealedLock !== undefined ? `locked:${v.lockScope ?? v.concealedLock}` : 'rejected'}${v.failure ? '+counted' : ''}`;
+    };
+    // One vouched source, 11 tries; then two more sources spreading guesses (the user-wide lock-out).
+    const plan = [...Array<string>(11).fill('198.51.100.1'), ...Array<string>(5).fill('198.51.100.2'), ...Array<string>(5).fill('198.51.100.3'), '203.0.113.9'];
+    const of = async (user: string) => {
+      const out: string[] = [];
+      for (const source of plan) out.push(await seen(user, vpn(source)));
+      return out;
+    };
+    const known = await of('ivan@contoso.com');
+    expect(known.slice(9, 12)).toEqual(['rejected+counted', 'locked:source', 'rejected+counted']);
+    expect(known.at(-1)).toBe('locked:user');
+    expect(await of('nobody@contoso.com')).toEqual(known);
+    expect(await of('ZOE@contoso.com')).toEqual(known);
+    // The reason stays the real one (for the audit log); the lock-out ends as a known user's does.
+    expect(await verifier.verify('nobody@contoso.com', '000000', vpn('203.0.113.9'), { conceal: true })).toMatchObject({ reason: 'unknown_user', failure: false, concealedLock: 'user' });
+    clock.advance(15 * 60);
+    expect(await verifier.verify('nobody@contoso.com', '000000', vpn('203.0.113.9'), { conceal: true })).toMatchObject({ reason: 'unknown_user', failure: true });
+    expect(await verifier.verify('ZOE@contoso.com', '000000', vpn('203.0.113.9'), { conceal: true })).toMatchObject({ reason: 'no_token', failure: true });
+    // Without it (HTTP), as before: not counted, never locked, nothing written.
+    expect(await verifier.verify('nobody@contoso.com', '000000', vpn('198.51.100.1'))).toEqual({ result: 'reject', reason: 'unknown_user', failure: false });
+    expect(await verifier.verify('other@contoso.com', '000000', vpn('198.51.100.1'))).toEqual({ result: 'reject', reason: 'unknown_user', failure: false });
+  });
+
   it('rejects wrong-length and non-digit codes as wrong_code, counting them as failures', async () => {
     const t = token({ serial: 'T', secret: RFC_SEED_SHA1 });
     const { verifier, user } = setup([t]);

@@ -21,6 +21,8 @@ export interface RadiusClient {
   rateLimit?: number;
   rateBurst?: number;
   sourceMaxFails?: number;
+  /** `reasons=detailed`: rejects say why (`Unknown user`, ...), as /v1/verify does; else they do not tell whether the user exists. */
+  detailedReasons?: boolean;
   match: BlockList;
 }
 
@@ -40,9 +42,14 @@ const RANGES: Record<keyof typeof OPTIONS, [number, number]> = {
 /** RFC 2865 3: the shared secret SHOULD be at least 16 octets (and BlastRADIUS made weak ones dangerous). */
 export const MIN_SECRET_BYTES = 16;
 
+/** What `reasons=` takes: `generic` (the default) or `detailed`. */
+const REASONS = ['generic', 'detailed'];
+
+const OPTION_LIST = 'rate-limit=N, rate-burst=N, source-max-fails=N, reasons=detailed';
+
 /**
  * The clients file: one client per line, whitespace-separated `ADDRESS[/PREFIX] SECRET [NAME]
- * [option=value ...]` (options: rate-limit, rate-burst, source-max-fails), `#` starts a comment.
+ * [option=value ...]` (options: rate-limit, rate-burst, source-max-fails, reasons), `#` starts a comment.
  * An unquoted secret ends at the first space (what follows is the NAME); one holding spaces or `#`
  * is written in double quotes (`"two words 0123456789"`, `\"` and `\\` inside). It holds secrets:
  * it must be 0600 (refused outright when group or others can access it, issue 17 item 17).
@@ -95,8 +102,14 @@ export function parseClients(text: string, path: string): RadiusClient[] {
     const client: RadiusClient = { name, network, ...(v4 !== undefined || readAs !== asWritten ? { readAs } : {}), prefix, family: fam, secret: Buffer.from(secret, 'utf8'), match, line };
     for (const [n, option] of rest.entries()) {
       const [key, value] = option.split('=') as [string, string | undefined];
-      const field = OPTIONS[key];
-      if (!field) throw new UserError(`${where}: field ${fields.length - rest.length + n + 1} is not an option (rate-limit=N, rate-burst=N, source-max-fails=N); a secret holding spaces goes in double quotes`);
+      if (key === 'reasons') {
+        if (value === undefined || !REASONS.includes(value)) throw new UserError(`${where}: reasons takes ${REASONS.join(' or ')}`);
+        if (client.detailedReasons !== undefined) throw new UserError(`${where}: reasons is given twice`);
+        client.detailedReasons = value === 'detailed';
+        continue;
+      }
+      const field = Object.hasOwn(OPTIONS, key) ? OPTIONS[key] : undefined;
+      if (!field) throw new UserError(`${where}: field ${fields.length - rest.length + n + 1} is not an option (${OPTION_LIST}); a secret holding spaces goes in double quotes`);
       const [min, max] = RANGES[key]!;
       if (value === undefined || !/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UserError(`${where}: ${key} takes a whole number from ${min} to ${max}`);
       if (client[field] !== undefined) throw new UserError(`${where}: ${key} is given twice`);

@@ -35,7 +35,7 @@ const MAX_ADDRESSES_KEPT = 4096;
  */
 const MAX_PROXY_STATE_BYTES = 4096 - 20 - 18 - 255 - MAX_RULE_BYTES - 256;
 
-/** What the VPN shows the user (Reply-Message): the reason, never the code. */
+/** What the VPN shows the user (Reply-Message) from a client with `reasons=detailed`: the reason, never the code. */
 const REPLY_TEXT: Record<VerifyReason, string> = {
   ok: 'Accepted',
   wrong_code: 'Wrong code',
@@ -57,6 +57,16 @@ const reply = (code: number, text: string): Reply => ({ code, attributes: [{ typ
 /** The answers to verdicts, made once: the accept, and a reject for each reason. */
 const ACCEPTED = reply(CODE.accessAccept, REPLY_TEXT.ok);
 const REJECTED = Object.fromEntries(Object.entries(REPLY_TEXT).map(([reason, text]) => [reason, reply(CODE.accessReject, text)])) as Record<VerifyReason, Reply>;
+/**
+ * By default the rejects that would tell whether a user exists are one answer: the VPN shows the
+ * Reply-Message to anyone who reaches it, who could otherwise list the users (a black-box test: 195
+ * "Unknown user" of 200 guesses at names, none counted). The audit log keeps the reason.
+ */
+const CONCEALED: Partial<Record<VerifyReason, Reply>> = {
+  wrong_code: reply(CODE.accessReject, 'Wrong code or unknown user'),
+  unknown_user: reply(CODE.accessReject, 'Wrong code or unknown user'),
+  no_token: reply(CODE.accessReject, 'Wrong code or unknown user'),
+};
 const STATUS_UP = reply(CODE.accessAccept, 'mfa-migrate shim: up');
 const UNAVAILABLE = reply(CODE.accessReject, 'Verification is unavailable; try again later');
 const BUSY = reply(CODE.accessReject, 'Too many verifications of this user at once; try again');
@@ -252,7 +262,7 @@ export class RadiusServer {
     let code: number;
     try {
       const prepared = this.#prepare(packet, state);
-      const reply = prepared instanceof Ask ? this.#render(await this.opts.gate.verify(prepared.request), prepared.clientBudget) : prepared;
+      const reply = prepared instanceof Ask ? this.#render(await this.opts.gate.verify(prepared.request), state, prepared.clientBudget) : prepared;
       code = reply.code;
       response = encodeResponse(code, packet, reply.attributes, state.client.secret);
       this.#cache.finish(key, response);
@@ -313,11 +323,11 @@ export class RadiusServer {
     if (user.trim() === '' || user.length > MAX_USER_LENGTH) return malformed(REPLY_TEXT.malformed, `a User-Name of ${user.length} characters`);
     if (code === undefined) return malformed(REPLY_TEXT.malformed, 'a User-Password not hidden as PAP hides it');
     if (code === '' || code.length > MAX_CODE_LENGTH) return malformed(REPLY_TEXT.malformed, `a password that is not a code (empty, or longer than ${MAX_CODE_LENGTH} characters)`);
-    return new Ask({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget }, source === caller);
+    return new Ask({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget, conceal: state.client.detailedReasons !== true }, source === caller);
   }
 
   /** The answer to the gate's outcome. */
-  #render(outcome: GateOutcome, clientBudget: boolean): Reply {
+  #render(outcome: GateOutcome, state: ClientState, clientBudget: boolean): Reply {
     if (outcome.kind === 'unavailable') return UNAVAILABLE;
     if (outcome.kind === 'busy') return BUSY;
     if (outcome.kind === 'refused') {
@@ -332,7 +342,9 @@ export class RadiusServer {
       // The admin's Reply-Message, where the rule gives one, is what the user sees: not beside "Accepted" (the VPN would show both).
       return granted.some((a) => a.type === ATTR.replyMessage) ? { code: CODE.accessAccept, attributes: granted } : { code: CODE.accessAccept, attributes: [...granted, ...ACCEPTED.attributes] };
     }
-    return REJECTED[v.reason];
+    if (state.client.detailedReasons === true) return REJECTED[v.reason];
+    if (v.concealedLock !== undefined) return REJECTED.locked_out;
+    return CONCEALED[v.reason] ?? REJECTED[v.reason];
   }
 
   /** A failed send (a full buffer, an unreachable route) is counted, not a socket 'error' that would mark the front end down for good. */

@@ -141,6 +141,16 @@ describe('RADIUS clients file', () => {
     expect(parseClients(`10.0.0.1 ${S} vpn\n2001:db8::1 ${S} vpn\n`, 'c').map((c) => c.name)).toEqual(['vpn', 'vpn']);
   });
 
+  it('reads reasons=detailed (rejects say why; off by default) and refuses another value', () => {
+    const [plain, detailed] = [parseClients(`10.0.0.1 ${S} vpn\n`, 'c')[0]!, parseClients(`10.0.0.1 ${S} app reasons=detailed source-max-fails=5\n`, 'c')[0]!];
+    expect(plain.detailedReasons).toBeUndefined();
+    expect(detailed).toMatchObject({ detailedReasons: true, sourceMaxFails: 5 });
+    expect(parseClients(`10.0.0.1 ${S} vpn reasons=generic\n`, 'c')[0]!.detailedReasons).toBe(false);
+    expect(() => parseClients(`10.0.0.1 ${S} vpn reasons=yes\n`, 'c')).toThrow(/line 1: reasons takes generic or detailed/);
+    expect(() => parseClients(`10.0.0.1 ${S} vpn reasons=detailed reasons=generic\n`, 'c')).toThrow(/line 1: reasons is given twice/);
+    expect(() => parseClients(`10.0.0.1 ${S} vpn toString=1\n`, 'c')).toThrow(/line 1: field 4 is not an option/);
+  });
+
   it('issue 17 item 17: refuses a clients file that group or others can read, whatever --strict-permissions says', () => {
     tmp = tempDir();
     const file = tmp.path('clients');

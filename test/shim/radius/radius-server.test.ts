@@ -49,8 +49,11 @@ beforeEach(async () => {
         { username: 'ivan@contoso.com', enabled: true, group: 'VPN-Admins' },
         { username: 'grace@contoso.com', enabled: true, group: 'VPN-Admins' },
         { username: 'zoe@contoso.com', enabled: true },
+        // Known, without a token: one disabled in MFA Server (its token not imported), one who never had one.
+        { username: 'dave@contoso.com', enabled: false },
+        { username: 'nina@contoso.com', enabled: true },
       ],
-      tokens: ['ivan@contoso.com', 'grace@contoso.com', 'zoe@contoso.com'].map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })),
+      tokens: ['ivan@contoso.com', 'grace@contoso.com', 'zoe@contoso.com', 'dave@contoso.com'].map((user, i) => ({ seed: seed({ serial: `H${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })),
     },
   });
 });
@@ -86,11 +89,11 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
     expect(replay.attributes['Reply-Message']).toBe('Code already used; wait for the next one');
     const wrong = (await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': '000000' }));
     expect(wrong.code).toBe('Access-Reject');
-    expect(wrong.attributes['Reply-Message']).toBe('Wrong code');
+    expect(wrong.attributes['Reply-Message']).toBe('Wrong code or unknown user');
     expect(wrong.output.split('Received')[1]).not.toContain('000000');
     // The user's own rule replaces the group's.
     expect((await radclient(port, SECRET, { 'User-Name': 'grace@contoso.com', 'User-Password': H(0) })).attributes).toMatchObject({ 'Filter-Id': 'grace-only' });
-    expect((await radclient(port, SECRET, { 'User-Name': 'nobody@contoso.com', 'User-Password': H(0) })).attributes['Reply-Message']).toBe('Unknown user');
+    expect((await radclient(port, SECRET, { 'User-Name': 'nobody@contoso.com', 'User-Password': H(0) })).attributes['Reply-Message']).toBe('Wrong code or unknown user');
     // The same path as /v1/verify: the verdicts are in the same metrics and the audit log.
     expect(await metric('mfa_shim_verify_requests_total{result="accept",reason="ok"}')).toBe(2);
     const auditPath = service!.auditPath;
@@ -138,6 +141,31 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
     await service!.close();
     service = undefined;
     expect(readFileSync(auditPath, 'utf8')).toContain('"client":"radius:VPN one"');
+  });
+
+  it('answers an unknown user, a user without a token or disabled, and a wrong code alike, each counted against the source\'s budget; the audit log keeps the reason (a black-box test: 200 guessed names from one address, 195 "Unknown user", none counted)', async () => {
+    const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=4\n`);
+    const from = { 'Calling-Station-Id': '198.51.100.7' };
+    const users = ['nobody@contoso.com', 'dave@contoso.com', 'nina@contoso.com', 'ivan@contoso.com'];
+    const rejects = await Promise.all(users.map((u) => radclient(port, SECRET, { 'User-Name': u, 'User-Password': '000000', ...from })));
+    expect(rejects.map((r) => [r.code, r.attributes['Reply-Message']])).toEqual(users.map(() => ['Access-Reject', 'Wrong code or unknown user']));
+    // Guessing names cost as guessing codes does: the user's right code from that address now waits out the budget.
+    const refused = await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': H(0), ...from });
+    expect(refused.attributes['Reply-Message']).toMatch(/^Too many failures from this address; try again in \d+ s$/);
+    const auditPath = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const reasons = readFileSync(auditPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>).filter((e) => e.event === 'verify').map((e) => `${e.user} ${e.reason}`);
+    expect(reasons.sort()).toEqual(['dave@contoso.com no_token', 'ivan@contoso.com wrong_code', 'nina@contoso.com no_token', 'nobody@contoso.com unknown_user']);
+  }, 20_000);
+
+  it('gives a client with reasons=detailed the reasons, as /v1/verify does, and counts unknown users for no one there', async () => {
+    const { port } = await start({}, `127.0.0.1 ${SECRET} app reasons=detailed source-max-fails=1\n`);
+    const from = { 'Calling-Station-Id': '198.51.100.7' };
+    const texts = [];
+    for (const u of ['nobody@contoso.com', 'nina@contoso.com', 'someone@contoso.com']) texts.push((await radclient(port, SECRET, { 'User-Name': u, 'User-Password': '000000', ...from })).attributes['Reply-Message']);
+    expect(texts).toEqual(['Unknown user', 'No OATH token for this user', 'Unknown user']);
+    expect((await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': '000000', ...from })).attributes['Reply-Message']).toBe('Wrong code');
   });
 
   it('answers Status-Server (RFC 5997); /healthz and /metrics cover RADIUS', async () => {
@@ -297,7 +325,7 @@ describe('RADIUS source budget under parallel requests', () => {
       const deadline = Date.now() + 10_000;
       while (answers.length < 60 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       const texts = answers.map((a) => attribute(decodePacket(a), ATTR.replyMessage)!.toString());
-      expect(texts.filter((t) => t === 'Wrong code')).toHaveLength(30);
+      expect(texts.filter((t) => t === 'Wrong code or unknown user')).toHaveLength(30);
       expect(texts.filter((t) => /^Too many failures from this address; try again in \d+ s$/.test(t))).toHaveLength(30);
       expect(await metric('mfa_shim_verify_requests_total{result="reject",reason="wrong_code"}')).toBe(30);
       expect(await metric('mfa_shim_source_refused_total')).toBe(30);
@@ -456,9 +484,23 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     expect((await reasons(2)).map((t) => t.startsWith('Too many failures'))).toEqual([false, true]);
   });
 
+  it('locks a made-up name out as it would a real user tried as often, so the lock-out message tells neither apart', async () => {
+    const { port } = await start();
+    // Each from an address of its own: the address's budget (30) is not what is tested here.
+    const texts = async (user: string, address: string) => {
+      const out: string[] = [];
+      const station = { type: ATTR.callingStationId, value: Buffer.from(address) };
+      for (let i = 0; i < 11; i++) out.push(attribute((await ask(port, [name(user), password('000000'), station]))!, ATTR.replyMessage)!.toString());
+      return out;
+    };
+    const real = await texts('ivan@contoso.com', '198.51.100.40');
+    expect(real.slice(9)).toEqual(['Wrong code or unknown user', 'Locked out after too many failures; try again later or call the help desk']);
+    expect(await texts('nobody@contoso.com', '198.51.100.41')).toEqual(real);
+  });
+
   it('says a refusal for a spent budget is the RADIUS client\'s when it sends no Calling-Station-Id (all its users share it), not "this address"', async () => {
     const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=1\n`);
-    expect(attribute((await ask(port, [name('zoe@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toBe('Wrong code');
+    expect(attribute((await ask(port, [name('zoe@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toBe('Wrong code or unknown user');
     expect(attribute((await ask(port, [name('ivan@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toMatch(/^Too many failures from this RADIUS client \(it sends no Calling-Station-Id\); try again in \d+ s$/);
   });
 
