@@ -19,6 +19,8 @@ export interface RadclientReply {
   /** 'Access-Accept', 'Access-Reject', or undefined when no valid answer came. */
   code?: string;
   attributes: Record<string, string>;
+  /** Every attribute received, in order, repeated ones each (`attributes` keeps the last of a name). */
+  received: [name: string, value: string][];
   output: string;
 }
 
@@ -37,9 +39,13 @@ export async function radclient(port: number, secret: string, attributes: Record
   await new Promise<void>((resolve) => child.on('close', () => resolve()));
   const received = /Received (Access-Accept|Access-Reject)[^\n]*\n((?:\t[^\n]*\n?)*)/.exec(output);
   const attrs: Record<string, string> = {};
+  const list: [string, string][] = [];
   for (const line of received?.[2]?.split('\n') ?? []) {
     const m = /^\t([\w-]+) = "?(.*?)"?$/.exec(line);
-    if (m) attrs[m[1]!] = m[2]!;
+    if (m) {
+      attrs[m[1]!] = m[2]!;
+      list.push([m[1]!, m[2]!]);
+    }
   }
-  return { ...(received ? { code: received[1] } : {}), attributes: attrs, output };
+  return { ...(received ? { code: received[1] } : {}), attributes: attrs, received: list, output };
 }

@@ -168,6 +168,34 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
     expect((await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': '000000', ...from })).attributes['Reply-Message']).toBe('Wrong code');
   });
 
+  it('sends vendor attributes (RFC 2865 5.26) that radclient decodes by its FreeRADIUS dictionary: Cisco-AVPair repeated, ASA, Palo Alto, Fortinet, and one given by number', async () => {
+    const { port } = await start({
+      radius: {
+        port: 0,
+        clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients'),
+        replyAttributes: parseReplyAttributes(
+          [
+            'group:VPN-Admins cisco-avpair=shell:priv-lvl=15 Cisco-AVPair="ip:inacl#1=permit ip any any" ASA-Group-Policy=GP-Admins',
+            '  PaloAlto-User-Group=vpn-admins FORTINET-GROUP-NAME=fw-admins Vendor-Specific=9:1:shell:roles="network-admin"',
+          ].join(''),
+          'attributes',
+        ),
+      },
+    });
+    const ok = await radclient(port, SECRET, { 'User-Name': 'ivan@contoso.com', 'User-Password': H(0) });
+    expect(ok.code, ok.output).toBe('Access-Accept');
+    // In the order written, repeats each sent; radclient checked the answer's authenticators.
+    expect(ok.received.filter(([name]) => name !== 'Message-Authenticator')).toEqual([
+      ['Cisco-AVPair', 'shell:priv-lvl=15'],
+      ['Cisco-AVPair', 'ip:inacl#1=permit ip any any'],
+      ['ASA-Group-Policy', 'GP-Admins'],
+      ['PaloAlto-User-Group', 'vpn-admins'],
+      ['Fortinet-Group-Name', 'fw-admins'],
+      ['Cisco-AVPair', 'shell:roles=\\"network-admin\\"'],
+      ['Reply-Message', 'Accepted'],
+    ]);
+  });
+
   it('answers Status-Server (RFC 5997); /healthz and /metrics cover RADIUS', async () => {
     const { port } = await start();
     const status = (await radclient(port, SECRET, {}, { type: 'status' }));
