@@ -458,7 +458,7 @@ export async function cutoverStale(
   }
   // 2.16: the domain's tenant users outside the plan, read again: one who appeared, or lost their method, since.
   const federated = changes.filter((c) => c.target.startsWith('domains/')).map((c) => c.target.split('/')[1]!);
-  for (const [domain, o] of federated.length > 0 ? await outsidersWithoutMethod(client, plan, federated, concurrency) : []) {
+  for (const [domain, o] of federated.length > 0 ? await outsidersWithoutMethod(client, plan, federated, concurrency, 'planned') : []) {
     stale.push({ target: `domains/${domain}/federationConfiguration`, planned: 'none without a method', now: `${o.appeared.length + o.lost.length} without`, reason: `${outsidersSaid(domain, o)} (since the plan): give them a method, or disable the accounts no one uses, and make a new plan` });
   }
   for (const d of rejecting) {

@@ -6,6 +6,7 @@ import { policyAsRead } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { judgedGroups, policyAfter } from '../model/method-policy.js';
 import { rolloutMember } from '../model/rollout-member.js';
+import { rolloutReach, rolloutScope } from '../model/rollout-reach.js';
 import { hasCloudMethod, usableMethods } from '../model/cloud-methods.js';
 import { userPolicy } from '../model/policy-view.js';
 import type { TenantRolloutMember } from '../model/tenant.js';
@@ -21,6 +22,10 @@ import { someOf } from './federation-step.js';
  * or one the plan judged with a method who has none now, would meet Entra MFA with nothing to sign in
  * with. One paged listing a domain; the rollout groups asked of those users alone (checkMemberGroups),
  * and the methods of those the plan did not judge with nothing (its forced ones) read, batched.
+ * Who staged rollout switches is judged as the plan judged it (model/rollout-reach.ts): before the run,
+ * with the plan's rollout groups attached, as its staged rollout step attaches them; right before the
+ * change, by the policy as it is then, since that step is done by then or not at all (held, failed,
+ * left out of a narrowed run), and a user it did not switch meets Entra MFA by the federation.
  */
 export interface OutsidersNow {
   /** Not among the users the plan recorded (or switched by staged rollout then), with no method now. */
@@ -29,20 +34,23 @@ export interface OutsidersNow {
   lost: string[];
 }
 
+/** When apply reads them: before anything is written ('planned': the plan's staged rollout step to come), or right before the change ('now'). */
+export type OutsidersRead = 'planned' | 'now';
+
 /** By domain (those of `domains` the plan recorded users of): who would be switched with nothing; none, absent. */
-export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<SavedPlan, 'header' | 'users' | 'policyChanges'>, domains: readonly string[], concurrency: number): Promise<Map<string, OutsidersNow>> {
+export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<SavedPlan, 'header' | 'users' | 'policyChanges'>, domains: readonly string[], concurrency: number, at: OutsidersRead): Promise<Map<string, OutsidersNow>> {
   const out = new Map<string, OutsidersNow>();
   const seen = plan.header.cutover_seen?.domainUsers;
   const policySeen = plan.header.policy_seen;
   const entries = (seen ?? []).filter((e) => domains.includes(e.domain));
   // A plan of an earlier format read none of them (its runs go on as that version judged them).
   if (entries.length === 0 || !policySeen) return out;
-  const named = (plan.header.options.rollout_groups ?? []).map((g) => g.id);
+  const named = at === 'planned' ? (plan.header.options.rollout_groups ?? []).map((g) => g.id) : [];
   const policy = await readRolloutPolicy(client);
-  // Staged rollout for the whole organisation: every user of the domain is on Entra MFA already.
-  if (policy?.isEnabled && policy.isAppliedToOrganization) return out;
-  // As the plan judged reach: the policy's groups and those the plan attaches, once enabled (by the plan, if not before).
-  const rolloutIds = policy?.isEnabled || named.length > 0 ? [...new Set([...(policy?.appliesTo ?? []), ...named])] : [];
+  const scope = rolloutScope(policy, named);
+  // Staged rollout for the whole organisation: every user of the domain is on Entra MFA (or will be, by the plan's step).
+  if (scope === 'organisation') return out;
+  const reach = rolloutReach(policy, named);
   const planned = new Set(plan.users.flatMap((u) => (u.userId ? [u.userId.toLowerCase()] : [])));
   const view = policyAfter(policyAsRead(structuredClone(policySeen)), plan.policyChanges);
   const targetGroups = judgedGroups(policySeen, plan.header.options.target_group?.id);
@@ -50,9 +58,8 @@ export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<Sav
   for (const entry of entries) {
     const listed = (await listDomainUsers(client, entry.domain)).filter((u) => !planned.has(u.id.toLowerCase()) && u.accountEnabled !== false);
     // Staged rollout takes direct members only: each user's direct groups, asked of them (a few users, where the groups may hold 50,000 each).
-    const rollout = rolloutIds.length > 0 ? await directGroupsOf(client, listed.map((u) => u.id)) : new Map<string, string[]>();
-    const switching = new Set(rolloutIds.map((g) => g.toLowerCase()));
-    const outside = listed.filter((u) => !(rollout.get(u.id.toLowerCase()) ?? []).some((g) => switching.has(g)));
+    const rollout = scope.length > 0 ? await directGroupsOf(client, listed.map((u) => u.id)) : new Map<string, string[]>();
+    const outside = listed.filter((u) => !reach(rollout.get(u.id.toLowerCase()) ?? []));
     const recorded = new Map(entry.users.map((m) => [m.id.toLowerCase(), m]));
     // Those the plan took as having nothing were named and accepted (--force-federation): not read again.
     const toRead = outside.filter((u) => {

@@ -938,7 +938,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
         executor,
         journal,
         (domains) => unswitchedNow(ctx.deps.client, ctx.plan.countedSwitches, domains),
-        async (domains) => new Map([...(await outsidersWithoutMethod(ctx.deps.client, ctx.plan, domains, ctx.sel.concurrency))].map(([d, o]) => [d, outsidersSaid(d, o)])),
+        async (domains) => new Map([...(await outsidersWithoutMethod(ctx.deps.client, ctx.plan, domains, ctx.sel.concurrency, 'now'))].map(([d, o]) => [d, outsidersSaid(d, o)])),
       );
     }
     for (const o of ctx.federationOps) {

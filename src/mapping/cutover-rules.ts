@@ -4,7 +4,8 @@ import type { TenantCutover, TenantGroup, TenantRolloutPolicy, TenantUser } from
 import type { Finding } from './finding.js';
 import { findConfig, type PolicyChange, type PolicyTarget } from './policy-rules.js';
 import type { RuleId } from './rules.js';
-import { groupsThePlanSwitches, rolloutReach as rolloutReachOf } from './rollout-members.js';
+import { groupsThePlanSwitches } from './rollout-members.js';
+import { rolloutReach as rolloutReachOf } from '../model/rollout-reach.js';
 import { isPhoneOnly, type UserMapping } from './user-mapping.js';
 import { hasCloudMethod, type MethodsAfter } from '../model/cloud-methods.js';
 

@@ -11,16 +11,3 @@ export function groupsThePlanSwitches(policy: TenantRolloutPolicy | null, named:
   const attached = new Set(policy.appliesTo);
   return [...new Set(named.filter((id) => !attached.has(id)))];
 }
-
-/**
- * Whether staged rollout switches a user (by the groups read that hold them directly) once the plan
- * is applied: the policy enabled (or enabled by the plan's groups), for the whole organisation or a
- * group of theirs attached to it (or attached by the plan).
- */
-export function rolloutReach(policy: TenantRolloutPolicy | null, named: readonly string[]): (memberOf: readonly string[]) => boolean {
-  if (!(policy?.isEnabled === true || named.length > 0)) return () => false;
-  if (policy?.isAppliedToOrganization === true) return () => true;
-  const attached = new Set([...(policy?.appliesTo ?? []), ...named]);
-  return (memberOf) => memberOf.some((g) => attached.has(g));
-}
-

@@ -16,6 +16,7 @@ import { contosoTenant, userId, type ContosoTenant } from '../plan/helpers.js';
 
 const MOBILE = '3179e48a-750b-4051-897c-87b9720928f7';
 const PILOT = '0b5e8c7e-58a4-4c1e-9d7e-2f4a1c3b9e01';
+const STAGED = 'c1454b73-4610-5b76-8c1f-369a14e89526';
 
 /**
  * The Contoso tenant with helpdesk@ given a phone (outside the export, with a method) and admin@ in a
@@ -88,6 +89,38 @@ describe('apply reads the tenant users of the domain outside the plan again', ()
     expect(await staleOf(g, file, t.dir)).toMatch(/: 1 not among those the plan read, with no cloud MFA method \(admin@contoso\.com\) \(since the plan\)/);
   });
 
+  it('a member of the group the plan attaches is judged switched by it before the run, and right before the change once it is attached: not read either time', async () => {
+    const t = testDir('fed-out-attached');
+    const tenant = tenantOf();
+    tenant.groups.find((g) => g.id === STAGED)!.members.push(userId(tenant, 'helpdesk@contoso.com'));
+    const g = fakeGraph({ tenant });
+    const file = join(t.dir, 'final.plan');
+    const { plan } = await planTo(g, file, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
+    // helpdesk@ is switched by the plan's attach: not among the users outside the export it counts.
+    expect(plan.cutover!.federation).toEqual([expect.objectContaining({ domain: 'contoso.com', planned: true, outside_export: 0 })]);
+    const before = g.operations().length;
+    const { outcome } = await applyFile(g, file, join(t.dir, 'state'));
+    expect(outcome.federationDone).toEqual(['contoso.com']);
+    expect(g.operations().slice(before).filter((o) => o.path.includes(`/users/${userId(tenant, 'helpdesk@contoso.com')}/authentication/methods`))).toEqual([]);
+  });
+
+  it('right before the change, a member of a group the plan attaches that is not attached (its step not done) is no one staged rollout switches: one with no method skips it', async () => {
+    const t = testDir('fed-out-unattached');
+    const tenant = tenantOf();
+    const helpdesk = userId(tenant, 'helpdesk@contoso.com');
+    tenant.groups.find((g) => g.id === STAGED)!.members.push(helpdesk);
+    const g = fakeGraph({ tenant });
+    const file = join(t.dir, 'final.plan');
+    await planTo(g, file, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
+    const saved = await SavedPlan.open(file);
+    expect((await g.raw.delete(`/v1.0/users/${helpdesk}/authentication/phoneMethods/${MOBILE}`)).status).toBe(204);
+    const client = g.client();
+    // Before the run the attach is still to come (what makes her switching safe is the attach's own check).
+    expect(await outsidersWithoutMethod(client, saved, ['contoso.com'], 4, 'planned')).toEqual(new Map());
+    // Right before the change the policy is as it is: the group not attached, so the federation would move her to Entra MFA with nothing.
+    expect(await outsidersWithoutMethod(client, saved, ['contoso.com'], 4, 'now')).toEqual(new Map([['contoso.com', { appeared: ['helpdesk@contoso.com'], lost: [] }]]));
+  });
+
   it('users the plan named with no method under --force-federation are accepted as planned, not read again', async () => {
     const t = testDir('fed-out-forced');
     const tenant = contosoTenant();
@@ -98,9 +131,9 @@ describe('apply reads the tenant users of the domain outside the plan again', ()
     // Apply's client: the policy's target groups, when it has some, are asked with checkMemberGroups (a POST that reads).
     const client = g.client();
     const before = g.operations().length;
-    expect(await outsidersWithoutMethod(client, saved, ['contoso.com'], 4)).toEqual(new Map());
+    expect(await outsidersWithoutMethod(client, saved, ['contoso.com'], 4, 'planned')).toEqual(new Map());
     expect(g.operations().slice(before).filter((o) => /\/authentication\/methods/.test(o.path))).toEqual([]);
     // A domain the run does not change is not read.
-    expect(await outsidersWithoutMethod(client, saved, ['fabrikam.com'], 4)).toEqual(new Map());
+    expect(await outsidersWithoutMethod(client, saved, ['fabrikam.com'], 4, 'planned')).toEqual(new Map());
   });
 });
