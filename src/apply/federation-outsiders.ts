@@ -37,12 +37,14 @@ export interface OutsidersNow {
 /** When apply reads them: before anything is written ('planned': the plan's staged rollout step to come), or right before the change ('now'). */
 export type OutsidersRead = 'planned' | 'now';
 
-/** By domain (those of `domains` the plan recorded users of): who would be switched with nothing; none, absent. */
+/** By domain (those of `domains` the plan recorded users of, whatever the case, named as given): who would be switched with nothing; none, absent. */
 export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<SavedPlan, 'header' | 'users' | 'policyChanges'>, domains: readonly string[], concurrency: number, at: OutsidersRead): Promise<Map<string, OutsidersNow>> {
   const out = new Map<string, OutsidersNow>();
   const seen = plan.header.cutover_seen?.domainUsers;
   const policySeen = plan.header.policy_seen;
-  const entries = (seen ?? []).filter((e) => domains.includes(e.domain));
+  // The plan records a domain lower case, the caller names it as it read it: a name of no entry would check no one (and pass).
+  const asNamed = new Map(domains.map((d) => [d.toLowerCase(), d]));
+  const entries = (seen ?? []).filter((e) => asNamed.has(e.domain.toLowerCase()));
   // A plan of an earlier format read none of them (its runs go on as that version judged them).
   if (entries.length === 0 || !policySeen) return out;
   const named = at === 'planned' ? (plan.header.options.rollout_groups ?? []).map((g) => g.id) : [];
@@ -75,7 +77,7 @@ export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<Sav
       if (usable(rolloutMember(u), groups.get(u.id.toLowerCase()) ?? [])) continue;
       (recorded.has(u.id.toLowerCase()) ? now.lost : now.appeared).push(u.userPrincipalName);
     }
-    if (now.appeared.length + now.lost.length > 0) out.set(entry.domain, { appeared: now.appeared.sort(), lost: now.lost.sort() });
+    if (now.appeared.length + now.lost.length > 0) out.set(asNamed.get(entry.domain.toLowerCase())!, { appeared: now.appeared.sort(), lost: now.lost.sort() });
   }
   return out;
 }

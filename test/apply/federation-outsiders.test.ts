@@ -4,6 +4,7 @@ import { outsidersWithoutMethod } from '../../src/apply/federation-outsiders.js'
 import { StalePlanError } from '../../src/apply/run-apply.js';
 import { SavedPlan } from '../../src/plan/plan-file.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { domainIdAs } from '../helpers/graph-proxies.js';
 import { applyFile, planTo, testDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { contosoTenant, userId, type ContosoTenant } from '../plan/helpers.js';
@@ -87,6 +88,20 @@ describe('apply reads the tenant users of the domain outside the plan again', ()
     const file = await finalPlan(g, t.dir);
     expect((await g.raw.delete(`/v1.0/groups/${PILOT}/members/${userId(tenant, 'admin@contoso.com')}/$ref`)).status).toBe(204);
     expect(await staleOf(g, file, t.dir)).toMatch(/: 1 not among those the plan read, with no cloud MFA method \(admin@contoso\.com\) \(since the plan\)/);
+  });
+
+  it('a domain whose id Graph answers mixed case is checked all the same: one who lost their method makes the plan stale', async () => {
+    const t = testDir('fed-out-case');
+    const tenant = tenantOf();
+    const g = domainIdAs(fakeGraph({ tenant }), 'Contoso.com');
+    const listed = await g.client().read<{ value: { id: string }[] }>({ method: 'GET', version: 'v1.0', path: '/domains?$select=id' });
+    expect(listed.body?.value.map((d) => d.id)).toContain('Contoso.com');
+    const file = await finalPlan(g, t.dir);
+    expect((await g.raw.delete(`/v1.0/users/${userId(tenant, 'helpdesk@contoso.com')}/authentication/phoneMethods/${MOBILE}`)).status).toBe(204);
+    expect(await staleOf(g, file, t.dir)).toMatch(/1 tenant user\(s\) of contoso\.com outside the plan, .*: 1 the plan read with a method, with none they can use now \(helpdesk@contoso\.com\)/i);
+    // The plan lower-cases the domain it reads, so the run above names it so; called with the domain as Graph spells it, the same users are found, under that name.
+    const saved = await SavedPlan.open(file);
+    expect([...(await outsidersWithoutMethod(g.client(), saved, ['Contoso.com'], 4, 'now')).keys()]).toEqual(['Contoso.com']);
   });
 
   it('a member of the group the plan attaches is judged switched by it before the run, and right before the change once it is attached: not read either time', async () => {

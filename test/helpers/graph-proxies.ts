@@ -47,6 +47,23 @@ export function refusing(g: FakeGraph, match: RegExp, on: { refuse: boolean }) {
 }
 
 /**
+ * The fake Graph answering a domain's id as `id` (mixed case, as Graph may answer what it was given
+ * at verification) in its reads of domains, where the emulator answers every id lower case.
+ */
+export function domainIdAs(g: FakeGraph, id: string): FakeGraph {
+  // Reads go direct or in a $batch; only a domain has its name for an id.
+  const fetch: typeof g.emu.fetch = async (input, init) => {
+    const res = await g.emu.fetch(input, init);
+    const text = (await res.text()).replaceAll(`"id":"${id.toLowerCase()}"`, `"id":"${id}"`);
+    return new Response(text, { status: res.status, headers: res.headers });
+  };
+  return {
+    ...g,
+    client: (o = {}) => connectGraph({ graphUrl: g.emu.url, fetch, readOnly: o.readOnly ?? false, concurrency: o.concurrency ?? 4, ...(o.retry ? { retry: o.retry } : {}), ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) }),
+  };
+}
+
+/**
  * Rewrites each operation record of a journal with `edit` (and its header with `editHeader`: a journal
  * as an older version wrote it), and its hash chain as the journal writes it.
  */
