@@ -13,7 +13,7 @@ export interface StateHealthOptions {
   probe: () => Promise<void>;
   /** How often a lost state is probed (default 1 s). */
   probeMs?: number;
-  /** How often a state that seems up is probed, idle or not; also how long a trial lasts (default 5 s). */
+  /** How often a state that seems up is probed, idle or not; also how long a trial runs before /healthz says healthy (default 5 s). */
   heartbeatMs?: number;
   onNotice?: (message: string) => void;
   onOutage?: (event: OutageEvent) => void;
@@ -33,8 +33,14 @@ interface Outage {
    * Its passing then only opens a trial.
    */
   unseen: boolean;
-  /** On trial: requests are let through; the outage ends when a change commits, or after a heartbeat with no failure. */
+  /** On trial: requests are let through; the outage ends when a change commits (nothing else can see its end). */
   trial: boolean;
+  /**
+   * On trial a heartbeat with no failure: healthy again for /healthz (an idle node is let back into
+   * its load balancer, or no change would ever come to commit), the outage still open: a request
+   * refused again for the same reason is the same outage, not a new one said again.
+   */
+  quiet: boolean;
 }
 
 /**
@@ -59,16 +65,17 @@ export class StateHealth {
 
   /** Starts the heartbeat: an idle node has no statement to fail, so its outage would go unseen (a black-box test). */
   start(): void {
-    this.#heartbeat ??= this.#every(this.opts.heartbeatMs ?? 5000, () => this.#outage === undefined, {
+    // A quiet outage is probed as a healthy state is: one the probe can see (the connection lost) is its own.
+    this.#heartbeat ??= this.#every(this.opts.heartbeatMs ?? 5000, () => this.#outage === undefined || this.#outage.quiet, {
       passed: () => undefined,
       // An import holding the tables is no failure of the state: verifications wait for it.
       failed: (err) => (sqlState(err) === '55P03' ? undefined : this.failed(err, 'probe')),
     });
   }
 
-  /** No outage: the state can be read and persisted (/healthz, mfa_shim_up, Status-Server). */
+  /** No outage, or a quiet one: the state can be read and persisted, as far as can be told (/healthz, mfa_shim_up, Status-Server). */
   get healthy(): boolean {
-    return this.#outage === undefined && !this.#closed;
+    return !this.#closed && (this.#outage === undefined || this.#outage.quiet);
   }
 
   /** Requests may try the database: no outage, or one on trial (they are its test). */
@@ -103,7 +110,7 @@ export class StateHealth {
     const unseen = by === 'request' && !connection;
     const outage = this.#outage;
     if (!outage) {
-      this.#outage = { since: Date.now(), said: reason, refused: 0, connection, unseen, trial: false };
+      this.#outage = { since: Date.now(), said: reason, refused: 0, connection, unseen, trial: false, quiet: false };
       this.opts.onNotice?.(`${this.opts.where}: ${reason}; answering state_unavailable until it is back`);
       this.opts.onOutage?.({ kind: 'lost', reason });
       this.#startProbe();
@@ -114,6 +121,7 @@ export class StateHealth {
     if (outage.trial) {
       // The trial failed: back to answering at once, and to the probe.
       outage.trial = false;
+      outage.quiet = false;
       clearTimeout(this.#trial);
       this.#trial = undefined;
       this.#startProbe();
@@ -143,14 +151,16 @@ export class StateHealth {
       return;
     }
     // The probe cannot see what refused the request: let requests try, and end it only once one
-    // change commits, or once a heartbeat's probe passes with no failure meanwhile.
+    // change commits. A heartbeat's probe passing with no failure meanwhile turns /healthz healthy
+    // (quiet) but ends nothing: with the disk still full, each request apart would otherwise open
+    // and end an outage of its own, a "lost" and a "back" line each (a review).
     outage.trial = true;
     this.#stopProbe();
     this.#trial = setTimeout(() => {
       this.#trial = undefined;
       void this.#once().then((err) => {
         if (this.#outage !== outage || !outage.trial) return;
-        if (err === undefined) this.#back(`no statement failed for ${Math.round((this.opts.heartbeatMs ?? 5000) / 1000)} s`);
+        if (err === undefined) outage.quiet = true;
         else this.failed(err, 'probe');
       });
     }, this.opts.heartbeatMs ?? 5000);
