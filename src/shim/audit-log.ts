@@ -10,6 +10,8 @@ export const auditPathOf = (store: string): string => `${store}.audit.jsonl`;
 export interface AuditEvent {
   event: 'verify' | 'unlock' | 'start' | 'stop' | 'import' | 'audit_gap' | 'reload' | 'state';
   user?: string;
+  /** The user name as the client sent it, where another was looked up (a RADIUS client's strip-realm=, default-domain=). */
+  userSent?: string;
   client?: string;
   /** The end user's address the request was counted under (client_ip, Calling-Station-Id), when not the client itself. */
   source?: string;
@@ -276,6 +278,9 @@ function insteadOf(p: PendingLine): string {
   return p.accept ? auditLine(p.accept.time, refusedAccept(p.accept.event)) : p.line;
 }
 
+/** A user name as the log writes it: capped, anything outside printable ASCII escaped. */
+const userField = (user: string): string => JSON.stringify(user.length > MAX_FIELD ? `${printableAscii(user.slice(0, MAX_FIELD))}…` : printableAscii(user));
+
 /**
  * One JSON line, fields in a fixed order. Built by hand because it runs for every request; strings
  * from the request go through JSON.stringify, so the line is always valid JSON.
@@ -285,7 +290,8 @@ function auditLine(time: string, e: AuditEvent): string {
   // User names come from the request: cap them so a client cannot bloat the log.
   // The shim matches ASCII user names only, so anything else in one (control characters, bidi
   // overrides, look-alikes such as the Kelvin sign) is written as a visible escape.
-  if (e.user !== undefined) line += `,"user":${JSON.stringify(e.user.length > MAX_FIELD ? `${printableAscii(e.user.slice(0, MAX_FIELD))}…` : printableAscii(e.user))}`;
+  if (e.user !== undefined) line += `,"user":${userField(e.user)}`;
+  if (e.userSent !== undefined) line += `,"user_sent":${userField(e.userSent)}`;
   if (e.client !== undefined) line += `,"client":${JSON.stringify(printable(e.client))}`;
   if (e.source !== undefined && e.source !== e.client) line += `,"source":${JSON.stringify(printable(e.source))}`;
   if (e.result !== undefined) line += `,"result":"${e.result}"`;

@@ -21,6 +21,7 @@ import { storeStateOf } from './shim-operations.js';
 import type { RadiusClient } from './radius/clients-file.js';
 import { RadiusServer } from './radius/radius-server.js';
 import { NO_REPLY_ATTRIBUTES, type ReplyAttributes } from './radius/reply-attributes.js';
+import { realmCheck } from './radius/user-realm.js';
 import { printable } from '../model/printable.js';
 import { unlockReason } from './unlock-reason.js';
 
@@ -58,7 +59,7 @@ export interface ShimService {
   db: ShimDatabase;
   server: Server;
   auditPath: string;
-  /** RADIUS on: new clients and reply attributes, from the next request on (serve's SIGHUP); audited. */
+  /** RADIUS on: new clients and reply attributes, from the next request on (serve's SIGHUP); audited. A UserError (clients whose realm options conflict with the store) changes nothing. */
   reloadRadius?(clients: RadiusClient[], replyAttributes: ReplyAttributes): void;
   /** RADIUS on: a SIGHUP whose files did not read (the ones in use stay), audited. */
   reloadRefused?(reason: string): void;
@@ -164,6 +165,8 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     const budgetRules = sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules);
     const budget = new SourceBudget(budgetRules, now);
     if (opts.radius) {
+      // A client whose realm options would give one user's name another's stops the start (user-realm.ts).
+      for (const warning of realmCheck(opts.radius.clients, db.users.values())) notice(warning);
       for (const warning of opts.radius.replyAttributes?.unmatched([...db.users.values()].map((u) => ({ key: u.key, group: u.group }))) ?? []) notice(warning);
       radius = new RadiusServer({
         gate,
@@ -254,6 +257,8 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     // Who may ask, and with which secret, changes with a reload: a security change, so it is audited
     // (the clients by name and network, never a secret), and so is a reload refused.
     const reloadRadius = (clients: RadiusClient[], replyAttributes: ReplyAttributes): void => {
+      // Throws (the reload refused, the files in use kept) before anything changes.
+      for (const warning of realmCheck(clients, db.users.values())) notice(warning);
       for (const warning of replyAttributes.unmatched([...db.users.values()].map((u) => ({ key: u.key, group: u.group })))) notice(warning);
       radiusServer!.reload(clients, replyAttributes);
       const named = [...clients].sort((a, b) => a.line - b.line).map((c) => (c.name === c.network ? c.network : `${c.name} ${c.network}`));

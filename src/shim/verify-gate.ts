@@ -6,7 +6,10 @@ import type { SourceBudget } from './source-budget.js';
 import { StateContentionError, type Verdict, type Verifier } from './verifier.js';
 
 export interface GateRequest {
+  /** The user name to look up. */
   user: string;
+  /** The name as the client sent it, where the front end looks up another (a RADIUS client's strip-realm=, default-domain=). */
+  sentAs?: string;
   code: string;
   who: Requester;
   /** The front end's name for the caller, for the audit log (a TCP address, a RADIUS client's name). */
@@ -25,6 +28,9 @@ export type GateOutcome =
   | { kind: 'unavailable' }
   /** Other nodes kept changing the user's state while this one decided: nothing decided, try again. */
   | { kind: 'busy' };
+
+/** The audit line's `user_sent`, where the name looked up is not the one sent. */
+const sent = (req: GateRequest): { userSent?: string } => (req.sentAs !== undefined ? { userSent: req.sentAs } : {});
 
 /** How the gate learns whether to try the state besides whether it is healthy. */
 export interface GateStateHooks {
@@ -80,12 +86,12 @@ export class VerifyGate {
       if (err instanceof StateContentionError) {
         // A contended compare-and-set, not an outage: counted and audited as its own reason.
         this.metrics.busy();
-        this.audit.write({ event: 'verify', user: req.user, client: req.client, source: req.who.source, result: 'reject', reason: 'busy', serial: null });
+        this.audit.write({ event: 'verify', user: req.user, ...sent(req), client: req.client, source: req.who.source, result: 'reject', reason: 'busy', serial: null });
         return { kind: 'busy' };
       }
       this.metrics.internalError();
       this.hooks.onUnavailable?.();
-      this.audit.write({ event: 'verify', user: req.user, client: req.client, source: req.who.source, result: 'reject', reason: 'state_unavailable', serial: null });
+      this.audit.write({ event: 'verify', user: req.user, ...sent(req), client: req.client, source: req.who.source, result: 'reject', reason: 'state_unavailable', serial: null });
       return { kind: 'unavailable' };
     }
     budget.settle(verdict.failure);
@@ -93,6 +99,7 @@ export class VerifyGate {
     const line: AuditEvent = {
       event: 'verify',
       user: verdict.user?.username ?? req.user,
+      ...sent(req),
       client: req.client,
       source: req.who.source,
       result: verdict.result,

@@ -235,6 +235,46 @@ describe('shim serve: a RADIUS attributes file others can change is refused (a b
   });
 });
 
+describe('shim serve: RADIUS clients\' strip-realm= and default-domain= checked against the store', () => {
+  it('refuses a start or a reload whose options would look up one user\'s name as another\'s, and warns of users a client can never reach', async () => {
+    const store = tmp.path('two.store');
+    // ivan and ivan@contoso.com: two users of the store (MFA Server kept both).
+    await runImportStore({
+      store,
+      key: TEST_KEY,
+      input: {
+        users: ['ivan@contoso.com', 'ivan', 'CORP\\mary'].map((username) => ({ username, enabled: true })),
+        tokens: [{ seed: seed({ serial: 'H1', secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan' }],
+      },
+    });
+    const clients = tmp.path('radius-clients');
+    const req = { ...base, store, radiusPort: 0, radiusClients: clients };
+    writeFileSync(clients, '# VPN\n127.0.0.1 first-secret-0123456789 vpn default-domain=contoso.com\n', { mode: 0o600 });
+    await expect(startShimServe({ ...req, onNotice: () => undefined })).rejects.toThrow(
+      "RADIUS client vpn (clients file line 2): with default-domain=contoso.com, the name ivan, a user of the store, is looked up as ivan@contoso.com, another user of the store (ivan's codes would be checked against ivan@contoso.com's tokens); remove the option from the client, or one of the two users from the store",
+    );
+    // Nothing left running: the store is free for the next start, without the option.
+    writeFileSync(clients, '127.0.0.1 first-secret-0123456789 vpn\n', { mode: 0o600 });
+    const service = await startShimServe({ ...req, onNotice: () => undefined });
+    try {
+      writeFileSync(clients, '127.0.0.1 first-secret-0123456789 vpn strip-realm=CONTOSO default-domain=contoso.com\n', { mode: 0o600 });
+      expect(reloadRadiusFiles(service, { radiusClients: clients })).toMatch(/^SIGHUP: reload refused, the files as last read stay in use: RADIUS client vpn \(clients file line 1\): with strip-realm=contoso default-domain=contoso\.com, the name ivan/);
+    } finally {
+      await service.close();
+    }
+    // Without the other ivan the option is taken; CORP\mary can never sign in through the client, and the admin is told.
+    const notices: string[] = [];
+    const single = tmp.path('single.store');
+    await runImportStore({ store: single, key: TEST_KEY, input: { users: ['ivan@contoso.com', 'CORP\\mary'].map((username) => ({ username, enabled: true })), tokens: [] } });
+    writeFileSync(clients, '127.0.0.1 first-secret-0123456789 vpn strip-realm=CORP,corp.contoso.com\n', { mode: 0o600 });
+    const other = await startShimServe({ ...req, store: single, onNotice: (m) => notices.push(m) });
+    await other.close();
+    expect(notices).toContain(
+      'warning: RADIUS client vpn (clients file line 1): 1 user(s) of the store cannot sign in through it: with strip-realm=corp,corp.contoso.com no name sent is looked up as theirs: CORP\\mary (looked up as mary)',
+    );
+  });
+});
+
 describe('shim serve: SIGHUP reopens the audit log (a black-box test: after logrotate moved it, the shim wrote on into the moved file)', () => {
   const H = (c: number) => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
   const linesOf = (file: string) => readFileSync(file, 'utf8').split('\n');

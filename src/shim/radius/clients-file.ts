@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import { UserError } from '../../model/user-error.js';
 import { readSecretText } from '../../io/secret-file.js';
 import { fieldLines } from './config-fields.js';
+import { checkRealmRules, parseDefaultDomain, parseStripRealm, type RealmRules } from './user-realm.js';
 
 /** One RADIUS client (a VPN concentrator, a NAS): where it sends from, its shared secret, its budgets. */
 export interface RadiusClient {
@@ -23,6 +24,8 @@ export interface RadiusClient {
   sourceMaxFails?: number;
   /** `reasons=detailed`: rejects say why (`Unknown user`, ...), as /v1/verify does; else they do not tell whether the user exists. */
   detailedReasons?: boolean;
+  /** How the user names it sends are looked up (options strip-realm=, default-domain=; user-realm.ts), when either is set. */
+  realm?: RealmRules;
   match: BlockList;
 }
 
@@ -45,11 +48,12 @@ export const MIN_SECRET_BYTES = 16;
 /** What `reasons=` takes: `generic` (the default) or `detailed`. */
 const REASONS = ['generic', 'detailed'];
 
-const OPTION_LIST = 'rate-limit=N, rate-burst=N, source-max-fails=N, reasons=detailed';
+const OPTION_LIST = 'rate-limit=N, rate-burst=N, source-max-fails=N, reasons=detailed, strip-realm=REALM[,REALM...], default-domain=DOMAIN';
 
 /**
  * The clients file: one client per line, whitespace-separated `ADDRESS[/PREFIX] SECRET [NAME]
- * [option=value ...]` (options: rate-limit, rate-burst, source-max-fails, reasons), `#` starts a comment.
+ * [option=value ...]` (options: rate-limit, rate-burst, source-max-fails, reasons, strip-realm,
+ * default-domain), `#` starts a comment.
  * An unquoted secret ends at the first space (what follows is the NAME); one holding spaces or `#`
  * is written in double quotes (`"two words 0123456789"`, `\"` and `\\` inside). It holds secrets:
  * it must be 0600 (refused outright when group or others can access it, issue 17 item 17).
@@ -101,6 +105,12 @@ export function parseClients(text: string, path: string): RadiusClient[] {
     const asWritten = `${networkOf(plain, fam === 4 ? 32 : 128, fam).split('/')[0]}/${prefix}`;
     const client: RadiusClient = { name, network, ...(v4 !== undefined || readAs !== asWritten ? { readAs } : {}), prefix, family: fam, secret: Buffer.from(secret, 'utf8'), match, line };
     for (const [n, option] of rest.entries()) {
+      const at = `${where}: field ${fields.length - rest.length + n + 1}`;
+      const eq = option.indexOf('=');
+      if (eq > 0 && REALM_OPTIONS.has(option.slice(0, eq))) {
+        readRealmOption(client, option.slice(0, eq), option.slice(eq + 1), where, at);
+        continue;
+      }
       const [key, value] = option.split('=') as [string, string | undefined];
       if (key === 'reasons') {
         if (value === undefined || !REASONS.includes(value)) throw new UserError(`${where}: reasons takes ${REASONS.join(' or ')}`);
@@ -109,12 +119,13 @@ export function parseClients(text: string, path: string): RadiusClient[] {
         continue;
       }
       const field = Object.hasOwn(OPTIONS, key) ? OPTIONS[key] : undefined;
-      if (!field) throw new UserError(`${where}: field ${fields.length - rest.length + n + 1} is not an option (${OPTION_LIST}); a secret holding spaces goes in double quotes`);
+      if (!field) throw new UserError(`${at} is not an option (${OPTION_LIST}); a secret holding spaces goes in double quotes`);
       const [min, max] = RANGES[key]!;
       if (value === undefined || !/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new UserError(`${where}: ${key} takes a whole number from ${min} to ${max}`);
       if (client[field] !== undefined) throw new UserError(`${where}: ${key} is given twice`);
       client[field] = Number(value);
     }
+    if (client.realm) checkRealmRules(client.realm, where);
     // The same network twice (10.0.0.5/24 is 10.0.0.0/24): one of them would never be matched.
     const same = clients.findIndex((c) => c.family === client.family && c.prefix === prefix && c.match.check(plain, family === 4 ? 'ipv4' : 'ipv6'));
     if (same >= 0) throw new UserError(`${where}: ${network} is already the client of line ${clients[same]!.line}`);
@@ -131,6 +142,21 @@ export function parseClients(text: string, path: string): RadiusClient[] {
   if (clients.length === 0) throw new UserError(`${path}: no RADIUS client (expected lines of ADDRESS[/PREFIX] SECRET [NAME])`);
   // Most specific network first (within a family: an address is only matched against its own).
   return clients.sort((a, b) => b.prefix - a.prefix);
+}
+
+/** The options of user-realm.ts: how the names a client sends are looked up. */
+const REALM_OPTIONS = new Set(['strip-realm', 'default-domain']);
+
+function readRealmOption(client: RadiusClient, key: string, value: string, where: string, at: string): void {
+  const realm: RealmRules = client.realm ?? { strip: [] };
+  if (key === 'strip-realm') {
+    if (realm.strip.length > 0) throw new UserError(`${where}: strip-realm is given twice (list the realms in one, separated by commas)`);
+    realm.strip = parseStripRealm(value, at);
+  } else {
+    if (realm.defaultDomain !== undefined) throw new UserError(`${where}: default-domain is given twice`);
+    realm.defaultDomain = parseDefaultDomain(value, at);
+  }
+  client.realm = realm;
 }
 
 /** `address/prefix` with the host bits cleared: the network a line is matched as. */

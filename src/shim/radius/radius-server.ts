@@ -11,6 +11,8 @@ import { clientFor, type RadiusClient } from './clients-file.js';
 import { ATTR, attribute, attributeCount, CODE, decodePacket, decodeUserPasswordText, encodeResponse, MalformedPacketError, verifyRequestMessageAuthenticator, type Attribute, type Packet } from './packet.js';
 import { MAX_RULE_BYTES, type ReplyAttributes } from './reply-attributes.js';
 import { RetransmissionCache } from './retransmission-cache.js';
+import { normaliseUserName } from './user-realm.js';
+import { userKey } from '../store-model.js';
 
 export interface RadiusServerOptions {
   gate: VerifyGate;
@@ -323,7 +325,11 @@ export class RadiusServer {
     if (user.trim() === '' || user.length > MAX_USER_LENGTH) return malformed(REPLY_TEXT.malformed, `a User-Name of ${user.length} characters`);
     if (code === undefined) return malformed(REPLY_TEXT.malformed, 'a User-Password not hidden as PAP hides it');
     if (code === '' || code.length > MAX_CODE_LENGTH) return malformed(REPLY_TEXT.malformed, `a password that is not a code (empty, or longer than ${MAX_CODE_LENGTH} characters)`);
-    return new Ask({ user, code, who: { source, authenticated: true }, client: caller, budget: state.budget, conceal: state.client.detailedReasons !== true }, source === caller);
+    // The name as the client's strip-realm= and default-domain= have it looked up; the audit log keeps both.
+    // The verifier keys everything on this name, an absent user's lock-out too (one name, one lock-out, as for a known user).
+    const looked = state.client.realm ? normaliseUserName(user, state.client.realm) : user;
+    const sentAs = userKey(looked) !== userKey(user) ? { sentAs: user } : {};
+    return new Ask({ user: looked, ...sentAs, code, who: { source, authenticated: true }, client: caller, budget: state.budget, conceal: state.client.detailedReasons !== true }, source === caller);
   }
 
   /** The answer to the gate's outcome. */

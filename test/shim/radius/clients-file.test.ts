@@ -149,6 +149,9 @@ describe('RADIUS clients file', () => {
     expect(() => parseClients(`10.0.0.1 ${S} vpn reasons=yes\n`, 'c')).toThrow(/line 1: reasons takes generic or detailed/);
     expect(() => parseClients(`10.0.0.1 ${S} vpn reasons=detailed reasons=generic\n`, 'c')).toThrow(/line 1: reasons is given twice/);
     expect(() => parseClients(`10.0.0.1 ${S} vpn toString=1\n`, 'c')).toThrow(/line 1: field 4 is not an option/);
+    // Beside the realm options (user-realm.ts), in any order.
+    expect(parseClients(`10.0.0.1 ${S} vpn strip-realm=CONTOSO reasons=detailed default-domain=contoso.com\n`, 'c')[0]).toMatchObject({ detailedReasons: true, realm: { strip: ['contoso'], defaultDomain: 'contoso.com' } });
+    expect(() => parseClients(`10.0.0.1 ${S} vpn reason=detailed\n`, 'c')).toThrow(/field 4 is not an option \(rate-limit=N, rate-burst=N, source-max-fails=N, reasons=detailed, strip-realm=REALM\[,REALM\.\.\.\], default-domain=DOMAIN\)/);
   });
 
   it('issue 17 item 17: refuses a clients file that group or others can read, whatever --strict-permissions says', () => {

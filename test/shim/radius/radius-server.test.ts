@@ -196,6 +196,39 @@ describe.skipIf(radclientMissing !== undefined)('RADIUS with FreeRADIUS radclien
     ]);
   });
 
+  it('looks up grace, CONTOSO\\grace and grace@CONTOSO as grace@contoso.com through a client with strip-realm= and default-domain=, never another domain\'s grace; the audit log has both names', async () => {
+    // Without the options, as before: the name is looked up as sent.
+    await start();
+    expect((await radclient(service!.radiusAddress!.port, SECRET, { 'User-Name': 'grace', 'User-Password': H(0) })).attributes['Reply-Message']).toBe('Wrong code or unknown user');
+    await service!.close();
+    const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 strip-realm=CONTOSO,contoso.com default-domain=contoso.com\n`);
+    // radclient reads \\ in a quoted value as one backslash.
+    const sent = ['grace', 'CONTOSO\\\\grace', 'grace@CONTOSO', 'Grace@Contoso.com'];
+    for (const [i, name] of sent.entries()) {
+      const answer = await radclient(port, SECRET, { 'User-Name': name, 'User-Password': H(i) });
+      expect(answer.code, answer.output).toBe('Access-Accept');
+      // The user's own reply attributes: the user looked up is grace@contoso.com.
+      expect(answer.attributes['Filter-Id']).toBe('grace-only');
+    }
+    // Another domain's grace, whom the store does not have: the one answer for unknown users and wrong codes.
+    expect((await radclient(port, SECRET, { 'User-Name': 'grace@fabrikam.com', 'User-Password': H(4) })).attributes['Reply-Message']).toBe('Wrong code or unknown user');
+    expect((await radclient(port, SECRET, { 'User-Name': 'FABRIKAM\\\\grace', 'User-Password': H(4) })).attributes['Reply-Message']).toBe('Wrong code or unknown user');
+    const auditPath = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const lines = readFileSync(auditPath, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'verify');
+    expect(lines.map((l) => [l.user, l.user_sent, l.result])).toEqual([
+      ['grace', undefined, 'reject'],
+      ['grace@contoso.com', 'grace', 'accept'],
+      ['grace@contoso.com', 'CONTOSO\\grace', 'accept'],
+      ['grace@contoso.com', 'grace@CONTOSO', 'accept'],
+      // Only the case differs: the same name, nothing to add.
+      ['grace@contoso.com', undefined, 'accept'],
+      ['grace@fabrikam.com', undefined, 'reject'],
+      ['FABRIKAM\\grace', undefined, 'reject'],
+    ]);
+  });
+
   it('answers Status-Server (RFC 5997); /healthz and /metrics cover RADIUS', async () => {
     const { port } = await start();
     const status = (await radclient(port, SECRET, {}, { type: 'status' }));
@@ -530,6 +563,48 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 source-max-fails=1\n`);
     expect(attribute((await ask(port, [name('zoe@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toBe('Wrong code or unknown user');
     expect(attribute((await ask(port, [name('ivan@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toMatch(/^Too many failures from this RADIUS client \(it sends no Calling-Station-Id\); try again in \d+ s$/);
+  });
+
+  it("looks a name up through its client's strip-realm= and default-domain= (raw packets, without radclient); a realm not listed is looked up as sent", async () => {
+    const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 strip-realm=CONTOSO default-domain=contoso.com\n`);
+    const ra = randomBytes(16);
+    const grace = await ask(port, [name('CONTOSO\\grace'), password(H(0), ra)], CODE.accessRequest, 5000, ra);
+    expect(grace?.code).toBe(CODE.accessAccept);
+    // Stripped, then given the domain: grace's own attributes.
+    expect(attribute(grace!, 11)?.toString()).toBe('grace-only');
+    const zoe = await ask(port, [name('zoe'), password(H(0), ra)], CODE.accessRequest, 5000, ra);
+    expect(zoe?.code).toBe(CODE.accessAccept);
+    const fabrikam = await ask(port, [name('FABRIKAM\\zoe'), password(H(1), ra)], CODE.accessRequest, 5000, ra);
+    // Another domain's name no user of the store has: the one answer for unknown users and wrong codes.
+    expect(attribute(fabrikam!, ATTR.replyMessage)?.toString()).toBe('Wrong code or unknown user');
+    const auditPath = service!.auditPath;
+    await service!.close();
+    service = undefined;
+    const audit = readFileSync(auditPath, 'utf8');
+    expect(audit).toContain('"user":"grace@contoso.com","user_sent":"CONTOSO\\\\grace","client":"radius:vpn-1","result":"accept"');
+    expect(audit).toContain('"user":"zoe@contoso.com","user_sent":"zoe","client":"radius:vpn-1","result":"accept"');
+    expect(audit).toContain('"user":"FABRIKAM\\\\zoe","client":"radius:vpn-1","result":"reject","reason":"unknown_user"');
+    // reasons=detailed beside the realm options: the name as looked up, and the reason.
+    const detailed = await start({}, `127.0.0.1 ${SECRET} vpn-1 reasons=detailed strip-realm=CONTOSO default-domain=contoso.com\n`);
+    expect(attribute((await ask(detailed.port, [name('FABRIKAM\\zoe'), password(H(2), ra)], CODE.accessRequest, 5000, ra))!, ATTR.replyMessage)?.toString()).toBe('Unknown user');
+    expect(attribute((await ask(detailed.port, [name('CONTOSO\\nina'), password(H(2), ra)], CODE.accessRequest, 5000, ra))!, ATTR.replyMessage)?.toString()).toBe('No OATH token for this user');
+  });
+
+  it('counts an unknown name towards a lock-out by the name as looked up: nobody and CONTOSO\\nobody are one name, FABRIKAM\\nobody (not stripped) another', async () => {
+    const { port } = await start({}, `127.0.0.1 ${SECRET} vpn-1 strip-realm=CONTOSO default-domain=contoso.com\n`);
+    const station = { type: ATTR.callingStationId, value: Buffer.from('198.51.100.42') };
+    const text = async (user: string) => attribute((await ask(port, [name(user), password('000000'), station]))!, ATTR.replyMessage)!.toString();
+    const LOCKED = 'Locked out after too many failures; try again later or call the help desk';
+    // Ten failures (--max-fails) of one name, typed two ways: the eleventh try, typed a third way, is locked out.
+    for (let i = 0; i < 5; i++) expect(await text('nobody')).toBe('Wrong code or unknown user');
+    for (let i = 0; i < 5; i++) expect(await text('CONTOSO\\nobody')).toBe('Wrong code or unknown user');
+    expect(await text('nobody@contoso.com')).toBe(LOCKED);
+    // A realm not listed is a name of its own, as it would be a user of its own: not locked.
+    expect(await text('FABRIKAM\\nobody')).toBe('Wrong code or unknown user');
+    // So it is for a user of the store: grace's failures typed as grace and CONTOSO\grace lock grace@contoso.com.
+    for (let i = 0; i < 5; i++) expect(await text('grace')).toBe('Wrong code or unknown user');
+    for (let i = 0; i < 5; i++) expect(await text('CONTOSO\\grace')).toBe('Wrong code or unknown user');
+    expect(await text('grace@contoso.com')).toBe(LOCKED);
   });
 
   it('rejects two User-Names (5.44: at most one) as malformed without verifying either', async () => {
