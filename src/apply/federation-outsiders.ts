@@ -1,17 +1,11 @@
 import type { GraphClient } from '../graph/graph-client.js';
 import { readRolloutPolicy } from '../graph/cutover-reader.js';
 import { listDomainUsers } from '../graph/domain-users-reader.js';
-import { directGroupsOf, membershipsOf } from '../graph/groups-reader.js';
-import { policyAsRead } from '../graph/policy-reader.js';
-import { readTenant } from '../graph/tenant-reader.js';
-import { judgedGroups, policyAfter } from '../model/method-policy.js';
-import { rolloutMember } from '../model/rollout-member.js';
+import { directGroupsOf } from '../graph/groups-reader.js';
 import { rolloutReach, rolloutScope } from '../model/rollout-reach.js';
-import { hasCloudMethod, usableMethods } from '../model/cloud-methods.js';
-import { userPolicy } from '../model/policy-view.js';
-import type { TenantRolloutMember } from '../model/tenant.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { someOf } from './federation-step.js';
+import { planMethodJudge, withoutMethodNow } from './methods-now.js';
 
 /**
  * A domain's federation change rests on its tenant users outside the plan (2.16,
@@ -54,9 +48,7 @@ export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<Sav
   if (scope === 'organisation') return out;
   const reach = rolloutReach(policy, named);
   const planned = new Set(plan.users.flatMap((u) => (u.userId ? [u.userId.toLowerCase()] : [])));
-  const view = policyAfter(policyAsRead(structuredClone(policySeen)), plan.policyChanges);
-  const targetGroups = judgedGroups(policySeen, plan.header.options.target_group?.id);
-  const usable = (m: TenantRolloutMember, groups: readonly string[]) => hasCloudMethod(usableMethods(m, userPolicy(view, m.id, groups)));
+  const usable = planMethodJudge(plan);
   for (const entry of entries) {
     const listed = (await listDomainUsers(client, entry.domain)).filter((u) => !planned.has(u.id.toLowerCase()) && u.accountEnabled !== false);
     // Staged rollout takes direct members only: each user's direct groups, asked of them (a few users, where the groups may hold 50,000 each).
@@ -68,14 +60,9 @@ export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<Sav
       const m = recorded.get(u.id.toLowerCase());
       return !m || usable(m, m.policyGroups);
     });
-    if (toRead.length === 0) continue;
-    const read = await readTenant(client, { known: toRead.map((u) => ({ upn: u.userPrincipalName, userId: u.id, needsPreferences: false })), serials: [], policy: false, organization: false, concurrency });
-    const users = [...read.users.values()];
-    const groups = targetGroups.length > 0 ? await membershipsOf(client, users.map((u) => u.id), targetGroups) : new Map<string, string[]>();
     const now: OutsidersNow = { appeared: [], lost: [] };
-    for (const u of users) {
-      if (usable(rolloutMember(u), groups.get(u.id.toLowerCase()) ?? [])) continue;
-      (recorded.has(u.id.toLowerCase()) ? now.lost : now.appeared).push(u.userPrincipalName);
+    for (const u of await withoutMethodNow(client, plan, toRead.map((u) => ({ id: u.id, upn: u.userPrincipalName })), concurrency)) {
+      (recorded.has(u.id.toLowerCase()) ? now.lost : now.appeared).push(u.upn);
     }
     if (now.appeared.length + now.lost.length > 0) out.set(asNamed.get(entry.domain.toLowerCase())!, { appeared: now.appeared.sort(), lost: now.lost.sort() });
   }
