@@ -12,6 +12,7 @@ import { ROLLOUT_POLICY_TARGET as ROLLOUT_POLICY } from '../model/staged-rollout
 import type { StaleObject } from './staleness.js';
 import { someOf, upnDomain } from './federation-step.js';
 import { outsidersSaid, outsidersWithoutMethod } from './federation-outsiders.js';
+import { membersToRecheck, methodlessSaid, methodlessSince } from './switched-members-methods.js';
 
 /** The cutover state as read now: the rollout policy, groups with their users, federated domains. */
 export interface LiveCutover {
@@ -213,22 +214,23 @@ function joinersOf(memberOf: ReadonlyMap<string, readonly string[]>, seen: Tenan
   return joined;
 }
 
+/** The groups each staged rollout step a run sends switches the members of, read with their direct members now. */
+export interface SwitchingGroupsNow {
+  /** By operation: the groups whose members it switches. */
+  groupsOf: ReadonlyMap<string, readonly string[]>;
+  memberOf: ReadonlyMap<string, string[]>;
+  memberUpns: ReadonlyMap<string, string>;
+}
+
 /**
  * Right before a run sends a staged rollout step that switches the members of groups (an attach, the
- * policy's enable) long after its pre-flight read them (a resume, a long step 1b): who joined those
- * groups since the plan, read again (2.6 plans; none for an older one, which did not record them).
- * By operation: the UPNs of those who joined, and the groups' names. `addedByRun`: users this run
- * added to a rollout group itself.
+ * policy's enable) long after its pre-flight read them (a resume, a long step 1b): those groups, with
+ * their direct members, read again (2.6 plans; undefined for an older one, which did not record whom
+ * they held).
  */
-export async function joinedSinceNow(
-  client: GraphClient,
-  plan: Pick<SavedPlan, 'header'>,
-  ops: readonly Pick<Operation, 'id' | 'kind' | 'after'>[],
-  addedByRun: ReadonlySet<string>,
-): Promise<Map<string, { upns: string[]; groups: string }>> {
-  const out = new Map<string, { upns: string[]; groups: string }>();
+export async function switchingGroupsNow(client: GraphClient, plan: Pick<SavedPlan, 'header'>, ops: readonly Pick<Operation, 'id' | 'kind' | 'after'>[]): Promise<SwitchingGroupsNow | undefined> {
   const seen = plan.header.cutover_seen;
-  if (!seen?.rolloutMembers) return out;
+  if (!seen?.rolloutMembers) return undefined;
   const groupsOf = new Map<string, string[]>();
   for (const o of ops) {
     if (o.kind === 'rollout-attach') groupsOf.set(o.id, [String(o.after?.groupId)]);
@@ -236,13 +238,55 @@ export async function joinedSinceNow(
     else if (o.kind === 'rollout-policy-update' && o.after?.isEnabled === true) groupsOf.set(o.id, seen.rolloutPolicy?.appliesTo ?? []);
   }
   const ids = [...new Set([...groupsOf.values()].flat())];
-  if (ids.length === 0) return out;
+  if (ids.length === 0) return undefined;
   const { memberOf, memberUpns } = await readGroups(client, ids);
-  const joined = joinersOf(memberOf, seen, addedByRun, new Set(ids));
+  return { groupsOf, memberOf, memberUpns };
+}
+
+/**
+ * Who joined the groups of the steps a run sends since the plan (`now`: switchingGroupsNow's read).
+ * By operation: the UPNs of those who joined, and the groups' names. `addedByRun`: users this run
+ * added to a rollout group itself.
+ */
+export function joinedSinceNow(plan: Pick<SavedPlan, 'header'>, now: SwitchingGroupsNow | undefined, addedByRun: ReadonlySet<string>): Map<string, { upns: string[]; groups: string }> {
+  const out = new Map<string, { upns: string[]; groups: string }>();
+  const seen = plan.header.cutover_seen;
+  if (!seen || !now) return out;
+  const joined = joinersOf(now.memberOf, seen, addedByRun, new Set([...now.groupsOf.values()].flat()));
   const nameOf = groupNamesOf(plan);
-  for (const [op, groups] of groupsOf) {
+  for (const [op, groups] of now.groupsOf) {
     const users = [...new Set(groups.flatMap((g) => joined.get(g) ?? []))];
-    if (users.length > 0) out.set(op, { upns: users.map((id) => memberUpns.get(id) ?? id), groups: groups.filter((g) => joined.has(g)).map((g) => `"${nameOf(g)}"`).join(', ') });
+    if (users.length > 0) out.set(op, { upns: users.map((id) => now.memberUpns.get(id) ?? id), groups: groups.filter((g) => joined.has(g)).map((g) => `"${nameOf(g)}"`).join(', ') });
+  }
+  return out;
+}
+
+/**
+ * The members outside the plan of the groups of the steps a run sends (`now`: switchingGroupsNow's
+ * read) whom the plan read with a cloud MFA method and who have none now, read again. By operation:
+ * what a held step says of them, a clause per group (`doingOf`: what the operation does).
+ */
+export async function methodlessSinceNow(
+  client: GraphClient,
+  plan: Pick<SavedPlan, 'header' | 'users' | 'policyChanges'>,
+  now: SwitchingGroupsNow | undefined,
+  doingOf: (op: string) => string,
+  concurrency: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (!now) return out;
+  const members = membersToRecheck(plan, [...new Set([...now.groupsOf.values()].flat())]);
+  const byGroup = await methodlessSince(client, plan, members, now, concurrency, onProgress);
+  if (byGroup.size === 0) return out;
+  const nameOf = groupNamesOf(plan);
+  const lower = new Map([...byGroup].map(([g, upns]) => [g.toLowerCase(), upns]));
+  for (const [op, groups] of now.groupsOf) {
+    const said = groups.flatMap((g) => {
+      const upns = lower.get(g.toLowerCase());
+      return upns ? [methodlessSaid(upns, nameOf(g), doingOf(op))] : [];
+    });
+    if (said.length > 0) out.set(op, said);
   }
   return out;
 }
@@ -412,6 +456,8 @@ export async function cutoverStale(
   /** Positions in plan.users of the users this run applies (all, when not given). */
   selected?: readonly number[],
   concurrency = 4,
+  /** While the methods of the members outside the plan its staged rollout step switches are read again: done of total. */
+  onMembers?: (done: number, total: number) => void,
 ): Promise<{ stale: StaleObject[]; groupUsers: Record<string, number> }> {
   // The federation changes of domains the run leaves out are not the run's to check.
   const changes = plan.cutoverChanges.filter((c) => !(c.target.startsWith('domains/') && leftOut.includes(c.target.split('/')[1]!)));
@@ -433,13 +479,11 @@ export async function cutoverStale(
     ...[...rejecting.map((d) => d.id), ...managed].map((d) => ({ kind: 'federation-update' as const, resource: `domains/${d}/federationConfiguration`, before: null, after: null })),
   ];
   // The groups whose members the policy step switches, when the plan judged them (2.6): who joined since.
-  if (seen?.rolloutMembers) {
-    const planned = plannedRollout(changes);
-    for (const id of planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : []) probe.push(groupProbe(id));
-  }
+  const planned = plannedRollout(changes);
+  if (seen?.rolloutMembers) for (const id of planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : []) probe.push(groupProbe(id));
   // Members of the groups it attaches it took as switched already by another attached group: still so?
   const elsewhere = switchedElsewhere(changes, seen);
-  const attaches = plannedRollout(changes).attaches;
+  const attaches = planned.attaches;
   for (const id of new Set(elsewhere.flatMap((e) => e.by))) probe.push(groupProbe(id));
   // A federation change: the staged rollout the plan saw is read again too (see findCutoverStale).
   if (changes.some((c) => c.target.startsWith('domains/'))) {
@@ -455,6 +499,13 @@ export async function cutoverStale(
   const nameOf = groupNamesOf(plan);
   for (const [g, { upns, by }] of unswitchedByAttach(left)) {
     stale.push({ target: `${ROLLOUT_POLICY}/appliesTo/${g}`, planned: 'switched already', now: `${upns.length} no longer switched`, reason: `${unswitchedSaid(upns, by, nameOf, 'attaching the group')}: make a new plan` });
+  }
+  // The members outside the plan its staged rollout step switches, whom it judged with a method: still so?
+  const switching = [...planned.attaches, ...(planned.policy ? (seen?.rolloutPolicy?.appliesTo ?? []) : [])];
+  const recheck = membersToRecheck(plan, switching);
+  for (const [g, upns] of recheck.length > 0 ? await methodlessSince(client, plan, recheck, live, concurrency, onMembers) : []) {
+    const doing = [...attaches].some((a) => a.toLowerCase() === g.toLowerCase()) ? 'attaching the group' : 'enabling the staged rollout policy';
+    stale.push({ target: `${ROLLOUT_POLICY}/appliesTo/${g}`, planned: 'members with a method', now: `${upns.length} without`, reason: `${methodlessSaid(upns, nameOf(g), doing)}, and make a new plan` });
   }
   // 2.16: the domain's tenant users outside the plan, read again: one who appeared, or lost their method, since.
   const federated = changes.filter((c) => c.target.startsWith('domains/')).map((c) => c.target.split('/')[1]!);

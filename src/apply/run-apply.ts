@@ -18,7 +18,7 @@ import { BULK_CREATE_SIZE, cutoverOperations, isActivationId, isBulkPath, policy
 import { MissingPermissionError, missingPermissions } from './permission-check.js';
 import { PolicyPropagation } from './policy-propagation.js';
 import { bulkTokenActionsAvailable } from '../graph/token-actions.js';
-import { cutoverStale, groupAddsOf, groupNamesOf, JOINED_NAMED, joinedSinceNow, plannedRollout, rolloutStaleNow, unswitchedNow, unswitchedSaid, unswitchedSinceNow, type PlannedAdd } from './cutover-preflight.js';
+import { cutoverStale, groupAddsOf, groupNamesOf, JOINED_NAMED, joinedSinceNow, methodlessSinceNow, plannedRollout, rolloutStaleNow, switchingGroupsNow, unswitchedNow, unswitchedSaid, unswitchedSinceNow, type PlannedAdd } from './cutover-preflight.js';
 import { splitResource } from '../plan/resource-state.js';
 import { runFederationStep, someOf, upnDomain } from './federation-step.js';
 import { outsidersSaid, outsidersWithoutMethod } from './federation-outsiders.js';
@@ -167,7 +167,7 @@ export class StalePlanError extends UserError {
 
 export interface ApplyProgressEvent {
   phase: 'preflight' | 'reading' | 'policy' | 'wave' | 'federation' | 'running' | 'done';
-  /** Phase `reading` (a rollback's reads before it sends anything): what is read, `done` of `total` (0: nothing to count). */
+  /** Phase `reading` (a rollback's reads before it sends anything, apply's re-read of many rollout group members): what is read, `done` of `total` (0: nothing to count). */
   reading?: { what: string; done: number; total: number };
   wave?: number;
   waves?: number;
@@ -199,6 +199,14 @@ const PREFLIGHT_CHUNK = 500;
  * old is as good as a new one.
  */
 const RECHECK_AFTER_MS = 60_000;
+/**
+ * From this many, apply's re-read of the methods of the members outside the plan whom its staged
+ * rollout step switches is shown (an attach takes 200 members at most, an enabled policy's groups
+ * 50,000 each): a step of the pre-flight's progress, a line of a later pass.
+ */
+const MEMBERS_PROGRESS_FROM = 100;
+/** What that re-read is called where it is shown. */
+const membersRead = (total: number) => `reading again the methods of ${total} member(s) outside the plan of the groups its staged rollout step switches`;
 
 /** Positions (in plan.users) of the users a run applies, in order: those with changes, --users, then --max-users. */
 export function selectUsers(plan: SavedPlan, sel: Pick<ApplySelection, 'users' | 'maxUsers'>): number[] {
@@ -274,7 +282,9 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.tenantUpn ?? a.upn), (switchesSelected.get(upnDomain(a.tenantUpn ?? a.upn)) ?? 0) + 1);
     const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
     const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
-    const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected, positions, sel.concurrency);
+    const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected, positions, sel.concurrency, (done, total) => {
+      if (total >= MEMBERS_PROGRESS_FROM) deps.onProgress?.({ phase: 'reading', reading: { what: membersRead(total), done, total }, users: 0, usersTotal: positions.length, stats: emptyStats() });
+    });
     stale.push(...cutoverRead.stale);
     if (deps.signal?.aborted) throw new InterruptedBeforeRunError();
     // Any policy or cutover object among them: --skip-stale cannot help, so it is not offered.
@@ -727,20 +737,29 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       if (fresh()) return;
       const sending = ops.filter((o) => (o.kind === 'rollout-attach' || o.kind === 'rollout-policy-update') && !heldNow.has(o.id) && !settledBefore(prior.get(o.id)));
       if (sending.length === 0 || executor.wasInterrupted) return;
-      const [joined, unswitched] = await Promise.all([joinedSinceNow(deps.client, plan, sending, addedByRun(prior)), unswitchedSinceNow(deps.client, plan, sending)]);
+      const doingOf = (o: Pick<Operation, 'id' | 'kind' | 'after'>) => holds.find((h) => h.op === o.id)?.doing ?? (o.kind === 'rollout-attach' ? `attaching "${groupName(String(o.after?.groupId))}"` : 'enabling the staged rollout policy');
+      const [groupsNow, unswitched] = await Promise.all([switchingGroupsNow(deps.client, plan, sending), unswitchedSinceNow(deps.client, plan, sending)]);
+      const joined = joinedSinceNow(plan, groupsNow, addedByRun(prior));
+      // Members outside the plan who had a method when it read them and have none now: the step would
+      // switch them with nothing. The run's own progress goes on meanwhile: a line says what it waits for.
+      const tell = (done: number, total: number) => {
+        if (done === 0 && total >= MEMBERS_PROGRESS_FROM) deps.log?.(`Staged rollout: ${membersRead(total)} before it is sent.`);
+      };
+      const methodless = await methodlessSinceNow(deps.client, plan, groupsNow, (op) => doingOf(sending.find((o) => o.id === op)!), sel.concurrency, tell);
       for (const o of sending) {
         const j = joined.get(o.id);
         const u = unswitched.get(o.id);
-        if (!j && !u) continue;
-        const doing = holds.find((h) => h.op === o.id)?.doing ?? (o.kind === 'rollout-attach' ? `attaching "${groupName(String(o.after?.groupId))}"` : 'enabling the staged rollout policy');
+        const m = methodless.get(o.id);
+        if (!j && !u && !m) continue;
+        const doing = doingOf(o);
         // Members the plan took as switched by another group, no longer: as the pre-flight refuses them.
         const gone = u ? `${unswitchedSaid(u.upns, u.by, groupName, doing)}: put them back in that group, or take them out of this one, and resume, or make a new plan` : undefined;
-        holdStep(o, doing, {
-          forGood: false,
-          error: j
-            ? `held: ${j.upns.length} user(s) joined ${j.groups} since the plan (${someOf(j.upns, JOINED_NAMED)}): ${doing} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: take them out of the group and resume, or make a new plan${gone ? `; and ${gone}` : ''}`
-            : `held: ${gone}`,
-        });
+        const parts = [
+          ...(j ? [`${j.upns.length} user(s) joined ${j.groups} since the plan (${someOf(j.upns, JOINED_NAMED)}): ${doing} would switch them to Entra MFA without the plan having checked that they have a method to sign in with: take them out of the group and resume, or make a new plan`] : []),
+          ...(gone ? [gone] : []),
+          ...(m ?? []).map((clause) => `${clause}, and resume, or make a new plan`),
+        ];
+        holdStep(o, doing, { forGood: false, error: `held: ${parts.join('; and ')}` });
       }
     };
     /** Whether the members written before the staged rollout's step were tallied (else, when it stops, they are counted as not started). */
