@@ -261,10 +261,13 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
 }
 
 /**
- * A load that failed: the store file goes back to what it was (a new one is removed), and the error
- * says so; unless its COMMIT got no answer and the database, asked again, holds the new generation
- * (the import was taken: its outcome is returned), or cannot be asked (the new file is kept, ahead
- * of the database at worst, and the error says to run the import again: it follows on either way).
+ * A load that failed. The database certainly did not take it (an error answered before or at the
+ * COMMIT): the store file goes back to what it was (a new one is removed), and the error says so.
+ * Its COMMIT got no answer: the database may take it yet (a COMMIT waiting on a synchronous standby
+ * becomes visible later; a review saw the file put back, then the database at the new generation
+ * with no store file of it anywhere): the new file is kept unless the database already holds the new
+ * generation (the import was taken: its outcome is returned), and the error says to run the import
+ * again (it follows on from the file whether the database holds the old generation or the new).
  */
 async function notTaken(
   err: unknown,
@@ -274,13 +277,11 @@ async function notTaken(
   if (err instanceof CommitUnknownError) {
     const held = await at.pg.heldGeneration(at.storeId).catch(() => null);
     if (held === at.gen) return { dropped: [], carried: 0 };
-    if (held === null) {
-      throw new UserError(
-        `${where}: the import's ${err.message}, and the database cannot be asked whether it took it: ${at.store} is now generation ${at.gen}, the database holds ${at.from === null ? 'none' : `generation ${at.from}`} or generation ${at.gen}; run the same import again with --state once the database answers (it follows on either way)`,
-        undefined,
-        { cause: err },
-      );
-    }
+    throw new UserError(
+      `${where}: the import's ${err.message}: whether the database took it is unknown (${held === null ? 'it cannot be asked now' : 'it may yet: a COMMIT waiting on a synchronous standby shows later'}). ${at.store} is kept at generation ${at.gen}; the database holds ${at.from === null ? 'none' : `generation ${at.from}`} or generation ${at.gen}. Run the same import again with --state once the database answers: it is safe either way (it follows on from that file)`,
+      undefined,
+      { cause: err },
+    );
   }
   try {
     if (at.before) await writeFileAtomic(at.store, at.before, 0o600);
@@ -288,7 +289,7 @@ async function notTaken(
     await syncDirectory(dirname(at.store));
   } catch (undo) {
     throw new UserError(
-      `${where}: the database did not take the import (${reasonOf(err)}), and ${at.store} could not be put back (${(undo as Error).message}): it is generation ${at.gen}, the database holds ${at.from === null ? 'none' : `generation ${at.from}`}; run the import again with --state once the cause is fixed (it follows on from that file)`,
+      `${where}: the database did not take the import (${describePgError(err)}), and ${at.store} could not be put back (${(undo as Error).message}): it is generation ${at.gen}, the database holds ${at.from === null ? 'none' : `generation ${at.from}`}; run the import again with --state once the cause is fixed (it follows on from that file)`,
       undefined,
       { cause: err },
     );
@@ -296,11 +297,7 @@ async function notTaken(
   // A refusal (another import got in since the checks) says what to do already; the file is as it was.
   if (err instanceof UserError) throw err;
   const left = at.before ? `${at.store} is left as it was (generation ${at.from})` : `${at.store} was not created`;
-  throw new UserError(`${where}: the database did not take the import: ${reasonOf(err)}; ${left}, and so is the database: fix the cause and run the import again`, undefined, { cause: err });
-}
-
-function reasonOf(err: unknown): string {
-  return err instanceof CommitUnknownError ? `its ${err.message}` : describePgError(err);
+  throw new UserError(`${where}: the database did not take the import: ${describePgError(err)}; ${left}, and so is the database: fix the cause and run the import again`, undefined, { cause: err });
 }
 
 /** Puts the database's state of each token (of the same seed) and user on the store's, for buildStore to keep. */

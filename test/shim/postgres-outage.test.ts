@@ -1,4 +1,5 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
 import { PgState } from '../../src/shim/postgres/pg-state.js';
@@ -218,8 +219,8 @@ describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: 
     expect((await runImportStore({ store, key: TEST_KEY, state: admin, input: input() })).generation).toBe(2);
 
     // A COMMIT whose answer is lost (the connection cut while it runs): the database is asked, and
-    // holds the generation before: the file goes back too.
-    const gen2 = readFileSync(store);
+    // holds the generation before; but whether it took the import is unknown (it may show later): the
+    // new file is kept, and running the import again follows on from it.
     pg.sql(
       `CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END $$;
        CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON mfa_shim_stores DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit()`,
@@ -230,13 +231,54 @@ describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: 
     }, 100);
     try {
       await expect(runImportStore({ store, key: TEST_KEY, state: admin, input: input() })).rejects.toThrow(
-        /: the database did not take the import: its COMMIT got no answer \(terminating connection due to administrator command\); \S+ is left as it was \(generation 2\), and so is the database/,
+        /: the import's COMMIT got no answer \(terminating connection due to administrator command\): whether the database took it is unknown .*\S+shim\.store is kept at generation 3; the database holds generation 2 or generation 3\. Run the same import again with --state once the database answers: it is safe either way/,
       );
     } finally {
       clearInterval(cut);
     }
-    expect(readFileSync(store).equals(gen2)).toBe(true);
+    expect((await readStoreFile(store, TEST_KEY)).gen).toBe(3);
+    expect(pg.sql('SELECT generation FROM mfa_shim_stores', db).trim()).toBe('2');
+    pg.sql('DROP TRIGGER slow_commit ON mfa_shim_stores', db);
+    expect((await runImportStore({ store, key: TEST_KEY, state: admin, input: input() })).generation).toBe(4);
+    expect((await runCheck({ store, key: TEST_KEY, state: admin, rules: DEFAULT_RULES, user: USERS[1]!, code: H(1) })).reason).toBe('ok');
   }, 30_000);
+
+  it('an import whose COMMIT waits on a synchronous standby when its connection is cut keeps the new store file: the COMMIT shows later, and the import runs again (a review: the old file put back, the database then at a generation no store file held)', async () => {
+    const { store, db } = await freshImport();
+    // A proxy whose connections can be cut: the server sees nothing until the standby's wait ends.
+    const socks = new Set<Socket>();
+    const proxy = createServer((c) => {
+      const up = createConnection(Number(new URL(pg.url).port), '127.0.0.1');
+      socks.add(c).add(up);
+      c.pipe(up).pipe(c);
+      const end = (): void => void (c.destroy(), up.destroy());
+      for (const s of [c, up]) s.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const port = (proxy.address() as AddressInfo).port;
+    appendFileSync(passfile, `127.0.0.1:${port}:*:shim:${readFileSync(pg.env.PGPASSFILE!, 'utf8').trim().split(':').pop()}\n`);
+    const direct = parseStateUrl(pg.url.replace(/\/mfa_shim$/, `/${db}`));
+    pg.sql("ALTER SYSTEM SET synchronous_standby_names = 'ghost'");
+    pg.sql('SELECT pg_reload_conf()');
+    try {
+      const result = runImportStore({ store, key: TEST_KEY, state: parseStateUrl(`postgres://shim@127.0.0.1:${port}/${db}`), input: input(Buffer.from('another-seed-20bytes')) });
+      const settled = result.then(() => undefined, () => undefined);
+      await waitFor('the COMMIT waiting on the standby', () => pg.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'").trim() !== '0', 15_000);
+      for (const s of socks) s.destroy();
+      await settled;
+      await expect(result).rejects.toThrow(/: the import's COMMIT got no answer .*: whether the database took it is unknown .*\S+shim\.store is kept at generation 2; the database holds generation 1 or generation 2\. Run the same import again/);
+      expect((await readStoreFile(store, TEST_KEY)).gen).toBe(2);
+      expect(pg.sql('SELECT generation FROM mfa_shim_stores', db).trim()).toBe('1');
+    } finally {
+      pg.sql('ALTER SYSTEM RESET synchronous_standby_names');
+      pg.sql('SELECT pg_reload_conf()');
+      proxy.close();
+    }
+    // The standby's wait over, the COMMIT shows: the database holds generation 2, the file the import kept.
+    await waitFor('the COMMIT', () => pg.sql('SELECT generation FROM mfa_shim_stores', db).trim() === '2');
+    expect((await runCheck({ store, key: TEST_KEY, state: direct, rules: DEFAULT_RULES, user: USERS[1]!, code: H(0) })).reason).toBe('ok');
+    expect((await runImportStore({ store, key: TEST_KEY, state: direct, input: input(Buffer.from('another-seed-20bytes')) })).generation).toBe(3);
+  }, 40_000);
 
   it('a node whose store file a re-import superseded says so once, naming both generations (a black-box test: 503s, /healthz ok and nothing on stderr)', async () => {
     const { store, admin } = await freshImport();
