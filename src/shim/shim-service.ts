@@ -160,7 +160,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       audit,
       canVerify,
       // An outage of the shared state on trial lets verifications try (state-health.ts).
-      shared ? { accepting: () => shared.accepting && auditLog.up, onUnavailable: () => shared.countRefused() } : {},
+      shared ? { accepting: () => shared.accepting && auditLog.up, inOutage: () => shared.inOutage || !auditLog.up, onUnavailable: () => shared.countRefused() } : {},
     );
     const budgetRules = sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules);
     const budget = new SourceBudget(budgetRules, now);

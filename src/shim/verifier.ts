@@ -42,6 +42,12 @@ export interface VerifyOptions {
    * token count as a failure, of the source's budget and of a lock-out kept for the name, as a wrong code does.
    */
   conceal?: boolean;
+  /**
+   * With `conceal`: the state is in an outage (verify-gate.ts). A name whose state is never read (an
+   * unknown user, a user without a token) is answered as a real user's would be, unavailable
+   * (StateDoubtError): a review told real users from made-up ones by "unavailable".
+   */
+  stateInDoubt?: boolean;
 }
 
 /** The user's state and their tokens' (in the order of `user.tokens`), as the state holds them now. */
@@ -97,6 +103,9 @@ export class StateContentionError extends Error {}
 /** A request's origin when none is given (`shim check` at the console: unauthenticated, so the classic lock-out applies). */
 export const CONSOLE: Requester = { source: 'shim check', authenticated: false };
 
+/** A name whose state is never read, asked with `conceal` while the state is in an outage: answered as the state's loss is. */
+export class StateDoubtError extends Error {}
+
 const MAX_ATTEMPTS = 8;
 
 /** Other verifications of the user kept winning the compare-and-set: nothing was decided. */
@@ -130,6 +139,8 @@ export class Verifier {
     if (!user || user.tokens.length === 0) {
       const verdict: Verdict = user ? { result: 'reject', reason: 'no_token', user, failure: false } : { result: 'reject', reason: 'unknown_user', failure: false };
       if (!options.conceal) return verdict;
+      // Nothing counted, as nothing is for a real user whose state cannot be read.
+      if (options.stateInDoubt) throw new StateDoubtError('the state is in an outage');
       const attempt = this.#absent.attempt(key, who);
       return attempt.kind === 'locked' ? { ...verdict, concealedLock: attempt.scope } : { ...verdict, failure: true };
     }

@@ -39,6 +39,12 @@ export interface GateStateHooks {
    * shared state is on trial: unhealthy until a change commits, which only a request can make.
    */
   accepting?: () => boolean;
+  /**
+   * Whether an outage of the state is open, even one on trial or quiet (default: not healthy): a
+   * concealed answer for a name whose state is never read is then "unavailable", as a real user's
+   * would be (verifier.ts stateInDoubt).
+   */
+  inOutage?: () => boolean;
   /** A request answered as lost state (counted into the outage's end line). */
   onUnavailable?: () => void;
 }
@@ -80,7 +86,10 @@ export class VerifyGate {
     let verdict: Verdict;
     try {
       // No answer before the state change it caused is durable (the verifier resolves only then).
-      verdict = await this.verifier.verify(req.user, req.code, req.who, { conceal: req.conceal === true });
+      verdict = await this.verifier.verify(req.user, req.code, req.who, {
+        conceal: req.conceal === true,
+        stateInDoubt: req.conceal === true && (this.hooks.inOutage ?? (() => !this.healthy()))(),
+      });
     } catch (err) {
       budget.settle(false);
       if (err instanceof StateContentionError) {

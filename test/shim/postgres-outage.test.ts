@@ -9,7 +9,10 @@ import { ShimDatabase } from '../../src/shim/shim-database.js';
 import { runCheck, runImportStore, storeStateOf } from '../../src/shim/shim-operations.js';
 import type { ShimService } from '../../src/shim/shim-service.js';
 import { readStoreFile } from '../../src/shim/store-file.js';
+import { parseClients } from '../../src/shim/radius/clients-file.js';
+import { NO_REPLY_ATTRIBUTES } from '../../src/shim/radius/reply-attributes.js';
 import { runMain } from './cli-process.js';
+import { radclient, radclientMissing } from './radius/radclient.js';
 import { call, verify } from './http-client.js';
 import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
 import { startPostgres, unavailable, type TestPostgres } from './postgres-server.js';
@@ -279,6 +282,33 @@ describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: 
     expect((await runCheck({ store, key: TEST_KEY, state: direct, rules: DEFAULT_RULES, user: USERS[1]!, code: H(0) })).reason).toBe('ok');
     expect((await runImportStore({ store, key: TEST_KEY, state: direct, input: input(Buffer.from('another-seed-20bytes')) })).generation).toBe(3);
   }, 40_000);
+
+  it.skipIf(radclientMissing !== undefined)('over RADIUS, while an outage is on trial, a made-up name is answered "unavailable" as a real user is (a review: "Wrong code or unknown user" told them apart)', async () => {
+    const { store, db, admin } = await freshImport();
+    const SECRET = 'vpn-shared-secret-0123456789';
+    service = await startTestService(store, new TestClock(Date.now()), {
+      state: admin,
+      onNotice: () => undefined,
+      radius: { port: 0, clients: parseClients(`127.0.0.1 ${SECRET} vpn\n`, 'clients'), replyAttributes: NO_REPLY_ATTRIBUTES },
+    });
+    const ask = async (user: string) =>
+      (await radclient(service!.radiusAddress!.port, SECRET, { 'User-Name': user, 'User-Password': '000000', 'Calling-Station-Id': '198.51.100.7' }, { timeout: 8 })).attributes['Reply-Message'];
+    // A full disk the probe cannot see (it writes no row): a real user's request opens the outage; the probe passing puts it on trial.
+    pg.sql(
+      `CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk full' USING ERRCODE = 'disk_full'; END $$;
+       CREATE TRIGGER full_disk BEFORE UPDATE ON mfa_shim_users FOR EACH ROW EXECUTE FUNCTION full_disk()`,
+      db,
+    );
+    const unavailable = 'Verification is unavailable; try again later';
+    expect(await ask(USERS[0]!)).toBe(unavailable);
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const user of ['nobody@contoso.com', USERS[1]!, 'nobody2@contoso.com']) expect(await ask(user)).toBe(unavailable);
+    pg.sql('DROP TRIGGER full_disk ON mfa_shim_users', db);
+    await new Promise((r) => setTimeout(r, 1500));
+    // A real user's change commits and ends the outage: a made-up name is a wrong code again.
+    expect(await ask(USERS[1]!)).toBe('Wrong code or unknown user');
+    expect(await ask('nobody@contoso.com')).toBe('Wrong code or unknown user');
+  }, 30_000);
 
   it('a node whose store file a re-import superseded says so once, naming both generations (a black-box test: 503s, /healthz ok and nothing on stderr)', async () => {
     const { store, admin } = await freshImport();

@@ -119,3 +119,36 @@ describe('one user verified many times at once (a black-box test: 9 at once on a
     expect(lines).toEqual([0, 1].map(() => expect.objectContaining({ event: 'verify', user: USERS[1], result: 'reject', reason: 'busy' })));
   });
 });
+
+describe('an outage answered alike for every name over RADIUS (a review told real users from made-up ones by "unavailable")', () => {
+  it('while an outage is open (on trial), an unknown user and one without a token get "unavailable" as a real user does, with nothing counted; with the reasons, or after, they are answered as before', async () => {
+    const sink = new SlowSink();
+    sink.addUser(USERS[0]!, [token({ serial: 'H0', secret: RFC_SEED_SHA1, type: 'hotp' })]);
+    sink.addUser('zoe@contoso.com', []);
+    let down = true;
+    // The database refuses the statements of a real user's verification; the outage is on trial (requests let through).
+    const failing: StateBackend = {
+      read: (user) => (down ? Promise.reject(new Error('disk full')) : sink.read(user)),
+      accept: (...args) => sink.accept(...args),
+      updateUser: (...args) => sink.updateUser(...args),
+    };
+    const metrics = new ShimMetrics();
+    const g = new VerifyGate(new Verifier(sink, failing, DEFAULT_RULES, new TestClock(T0).now), metrics, audit, () => !down, { accepting: () => true, inOutage: () => down });
+    const budget = new SourceBudget({ maxFails: 100, windowMs: 60_000, slowDownMs: 0 });
+    const ask = (user: string, conceal = true) => g.verify({ user, code: '000000', who: { source: '198.51.100.7', authenticated: true }, client: 'vpn', budget, conceal });
+    for (let i = 0; i < 12; i++) {
+      for (const user of [USERS[0]!, 'nobody@contoso.com', 'zoe@contoso.com']) expect(await ask(user)).toEqual({ kind: 'unavailable' });
+    }
+    // The reasons asked for (HTTP, reasons=detailed): the name is told apart anyway.
+    expect(await ask('nobody@contoso.com', false)).toMatchObject({ kind: 'verdict', verdict: { reason: 'unknown_user' } });
+    // Back: the twelve tries counted nothing towards the made-up name's lock-out, as none did for the real user's.
+    down = false;
+    expect(await ask('nobody@contoso.com')).toMatchObject({ kind: 'verdict', verdict: { reason: 'unknown_user', failure: true } });
+    expect(await ask('zoe@contoso.com')).toMatchObject({ kind: 'verdict', verdict: { reason: 'no_token', failure: true } });
+    expect(await ask(USERS[0]!)).toMatchObject({ kind: 'verdict', verdict: { reason: 'wrong_code', failure: true } });
+    expect(metrics.render({ users: 2, tokens: { hotp: 1 }, lockedUsers: 0, healthy: true })).toMatch(/^mfa_shim_internal_errors_total 36$/m);
+    await audit.close();
+    const lines = readFileSync(tmp.path('audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.reason === 'state_unavailable').map((l) => l.user)).toEqual(Array.from({ length: 12 }, () => [USERS[0], 'nobody@contoso.com', 'zoe@contoso.com']).flat());
+  });
+});

@@ -258,6 +258,11 @@ export class PgState implements StateBackend {
     return this.#health.accepting;
   }
 
+  /** An outage is open, on trial or quiet too: it ends only when a change commits or a probe sees the state back. */
+  get inOutage(): boolean {
+    return this.#health.inOutage;
+  }
+
   /** A request answered state_unavailable (the gate's), counted for the line that says the state is back. */
   countRefused(): void {
     this.#health.countRefused();

@@ -83,6 +83,11 @@ export class StateHealth {
     return !this.#closed && (this.#outage === undefined || this.#outage.trial);
   }
 
+  /** An outage is open (on trial or quiet too), or the state closed. */
+  get inOutage(): boolean {
+    return this.#closed || this.#outage !== undefined;
+  }
+
   /** A request answered state_unavailable: counted into the outage's end line. */
   countRefused(): void {
     if (this.#outage) this.#outage.refused++;
