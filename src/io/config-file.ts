@@ -21,5 +21,6 @@ function checkConfigStats(st: Stats, path: string, what: string): void {
 
 /** The text of such a file (io/file-text.ts: UTF-8, or UTF-16 with its byte-order mark), checked on the descriptor read. */
 export function readGuardedConfigText(path: string, what: string): string {
-  return fileText(readCheckedFile(path, what, (st) => checkConfigStats(st, path, what)), `the ${what} ${path}`);
+  // A regular file only: a server reads it again on a reload, and a pipe's open would freeze it.
+  return fileText(readCheckedFile(path, what, (st) => checkConfigStats(st, path, what), true), `the ${what} ${path}`);
 }

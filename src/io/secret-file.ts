@@ -23,6 +23,8 @@ export interface SecretFileOptions {
   alwaysStrict?: boolean;
   /** Where the warning goes; without it a file others can read is used silently. */
   onNotice?: (message: string) => void;
+  /** Refuse a pipe too (readCheckedFile's regularOnly): a file a running server reads again (the RADIUS clients file). */
+  regularOnly?: boolean;
 }
 
 function failure(path: string, what: string, err: unknown): UnsafeFileError {
@@ -32,6 +34,14 @@ function failure(path: string, what: string, err: unknown): UnsafeFileError {
 /** A regular file or a pipe (`<(pass show x)` hands one over without a file at all) is accepted; a directory or device is not. */
 export function refuseOddFile(st: Stats, path: string, what: string): void {
   if (!st.isFile() && !st.isFIFO()) throw new UnsafeModeError(`${what} ${path} is not a regular file`);
+}
+
+/** What a file is that is not a regular one, for the refusal. */
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a pipe';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  return 'a device';
 }
 
 /** A file's permission bits as `ls -l` users write them for chmod: `0644`. */
@@ -51,17 +61,21 @@ function checkStats(st: Stats, path: string, what: string, options: SecretFileOp
 /**
  * Reads a file `check` accepts from the status of the descriptor read (no window between the check
  * and the read; `check` throws an UnsafeFileError to refuse it). Symbolic links are followed:
- * secrets and configuration are often mounted so.
+ * secrets and configuration are often mounted so. `regularOnly`: anything but a regular file is
+ * refused, and the open does not wait: opening a FIFO with no writer blocks, and a server reading
+ * its clients or attributes file again would freeze whole (a review).
  */
-export function readCheckedFile(path: string, what: string, check: (st: Stats) => void): Buffer {
+export function readCheckedFile(path: string, what: string, check: (st: Stats) => void, regularOnly = false): Buffer {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY);
+    fd = openSync(path, constants.O_RDONLY | (regularOnly ? constants.O_NONBLOCK : 0));
   } catch (err) {
     throw failure(path, what, err);
   }
   try {
-    check(fstatSync(fd));
+    const st = fstatSync(fd);
+    if (regularOnly && !st.isFile()) throw new UnsafeModeError(`${what} ${path} is not a regular file (${kindOf(st)}): give a regular file`);
+    check(st);
     return readFileSync(fd);
   } catch (err) {
     if (err instanceof UnsafeFileError) throw err;
@@ -73,7 +87,7 @@ export function readCheckedFile(path: string, what: string, check: (st: Stats) =
 
 /** Reads a file holding a secret, checked as checkStats says. */
 export function readSecretFile(path: string, what: string, options: SecretFileOptions = {}): Buffer {
-  return readCheckedFile(path, what, (st) => checkStats(st, path, what, options));
+  return readCheckedFile(path, what, (st) => checkStats(st, path, what, options), options.regularOnly === true);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readGuardedConfigText } from '../../src/io/config-file.js';
@@ -31,6 +32,12 @@ describe('configuration that grants something (the RADIUS attributes file)', () 
       expect(attempt).toThrow(UnsafeModeError);
       expect(attempt).toThrow(`RADIUS attributes file ${path} has mode 0${mode.toString(8)}: group or others can write it; chmod go-w ${path}`);
     }
+  });
+
+  it('refuses a pipe at once, naming it, with no writer to wait for (a review: a FIFO at the path froze the whole server on a reload)', () => {
+    const fifo = tmp.path('fifo');
+    execFileSync('mkfifo', ['-m', '644', fifo]);
+    expect(() => readGuardedConfigText(fifo, 'RADIUS attributes file')).toThrow(new UnsafeModeError(`RADIUS attributes file ${fifo} is not a regular file (a pipe): give a regular file`));
   });
 
   it('refuses a directory, and one that cannot be read, by name', () => {

@@ -80,4 +80,14 @@ describe('secret files (issue 17 item 17)', () => {
     expect(readSecretFile(fifo, 'PSKC password file', { strict: true }).toString()).toBe(SECRET);
     await closed;
   });
+
+  it('with regularOnly (a file a server reads again: the RADIUS clients file), refuses a pipe at once, naming it, with no writer to wait for (a review: the open froze the whole server)', () => {
+    const fifo = tmp.path('fifo-no-writer');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    expect(() => readSecretFile(fifo, 'RADIUS clients file', { alwaysStrict: true, regularOnly: true })).toThrow(
+      new UnsafeModeError(`RADIUS clients file ${fifo} is not a regular file (a pipe): give a regular file`),
+    );
+    expect(() => readSecretFile(tmp.path(''), 'RADIUS clients file', { regularOnly: true })).toThrow(/is not a regular file \(a directory\)/);
+    expect(readSecretFile(secretFile(0o600), 'RADIUS clients file', { alwaysStrict: true, regularOnly: true }).toString()).toBe(`${SECRET}\n`);
+  });
 });

@@ -59,7 +59,7 @@ const OPTION_LIST = 'rate-limit=N, rate-burst=N, source-max-fails=N, reasons=det
  * it must be 0600 (refused outright when group or others can access it, issue 17 item 17).
  */
 export function readClientsFile(path: string): RadiusClient[] {
-  const text = readSecretText(path, 'RADIUS clients file', { alwaysStrict: true });
+  const text = readSecretText(path, 'RADIUS clients file', { alwaysStrict: true, regularOnly: true });
   return parseClients(text, path);
 }
 
