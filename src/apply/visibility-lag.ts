@@ -19,12 +19,14 @@ export class VisibilityLag {
 
   /**
    * `windowMs`: the consistency window (a refusal later than that is final); the hold is at most
-   * half of it, so that a refused first send still has tries left. What was seen is forgotten after
-   * `memoryMs`: a lag that shrank (or one slow object) does not hold every later send.
+   * half of it, so that a refused first send still has tries left. What was seen is kept for the whole
+   * run (all its waves) unless `memoryMs` is given: when it was forgotten after four windows, a
+   * rehearsal's second wave (after a 429 wait longer than that) was refused as often as its first,
+   * 1,948 refused writes for 500 users.
    */
   constructor(
     private readonly windowMs: number,
-    memoryMs = windowMs * 4,
+    memoryMs = Infinity,
   ) {
     this.refusedAges = new SlidingExtreme(memoryMs, (a, b) => a >= b);
     this.shownAges = new SlidingExtreme(memoryMs, (a, b) => a <= b);
