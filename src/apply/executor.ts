@@ -65,6 +65,12 @@ export interface ExecStats {
   policyWaitUntil?: number;
   /** Operations waiting for Graph to show what the run created moments before (its eventual consistency). */
   waitingForGraph: number;
+  /**
+   * Writes sent again because Graph had not shown yet what the run created moments before (a 404 or a
+   * refused default method within the consistency window): each refused send used write quota, and is
+   * no throttling (a rehearsal read `148 retried` for 2,355 of them).
+   */
+  caughtUp: number;
   /** Activations held back at least once to keep the activation pace. */
   paced: number;
   /** Activations held back by the pace now. */
@@ -124,6 +130,8 @@ interface Slot {
   replicaWaits?: number;
   /** Counted in stats.waitingForGraph. */
   waitingForGraph?: boolean;
+  /** Its last send was refused for Graph's lag: its next send counts in stats.caughtUp. */
+  lagRefused?: boolean;
   /** A send of this pass had an unknown outcome (it may have been applied). */
   outcomeUnknown?: boolean;
   /** Journaled `started` by this pass (its batch was sent). */
@@ -149,6 +157,18 @@ interface Slot {
 const CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create', 'token-assign', 'rollout-policy-create']);
 /** Writes that register or activate a method a default method may name (a refusal of that default may be Graph's lag). */
 const METHOD_WRITES: ReadonlySet<Operation['kind']> = new Set(['phone-create', 'phone-update', 'email-create', 'token-activate', 'token-assign-activate']);
+/** What a write Graph's lag hides made, as a failure names it: the object, and what the run did. */
+const LAG_OBJECT: Partial<Record<Operation['kind'], [string, string]>> = {
+  'token-create': ['token', 'created'],
+  'token-bulk-create': ['token', 'created'],
+  'token-assign': ['token', 'assigned'],
+  'rollout-policy-create': ['staged rollout policy', 'created'],
+  'phone-create': ['phone', 'registered'],
+  'phone-update': ['phone', 'changed'],
+  'email-create': ['email method', 'registered'],
+  'token-activate': ['token', 'activated'],
+  'token-assign-activate': ['token', 'assigned and activated'],
+};
 /** Removals (rollback's): a 404 may mean the object is gone already (another rollback, an admin), which is what they want. */
 const REMOVALS: ReadonlySet<Operation['kind']> = new Set(['phone-delete', 'email-delete', 'token-unassign', 'token-delete', 'token-deactivate', 'rollout-policy-delete', 'rollout-detach', 'group-member-remove']);
 /** Creates Graph does not refuse to repeat (one serial may be created twice): never resent while the object may not be visible yet. */
@@ -234,7 +254,7 @@ export class Executor {
     // Rounds a sixteenth of the window apart at most (250 ms): finer than the waits they gather.
     this.rounds = new SendRounds(Math.min(250, Math.max(1, windowMs / 16)));
     this.lag = { created: new VisibilityLag(windowMs), method: new VisibilityLag(windowMs) };
-    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, doneBefore: 0 };
+    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, caughtUp: 0, paced: 0, pacedWaiting: 0, doneBefore: 0 };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
       beforeSend: (ids) => {
@@ -396,6 +416,12 @@ export class Executor {
     if ('error' in first) return this.settle(s, 'failed', first.error);
     if ('deferMs' in first) return this.later(s, first.deferMs);
     s.status = 'submitted';
+    // Sent: it waits for Graph no more (a refusal counts it again), nor under two reasons at once while the pace holds it.
+    this.stopWaitingForGraph(s);
+    if (s.lagRefused) {
+      s.lagRefused = false;
+      this.stats.caughtUp++;
+    }
     s.attempts++;
     s.sends = (s.sends ?? 0) + 1;
     s.sentAt = Date.now();
@@ -524,8 +550,15 @@ export class Executor {
           if (this.interrupted) return this.stopUnapplied(s);
           s.attempts--;
           s.replicaWaits = (s.replicaWaits ?? 0) + 1;
+          s.lagRefused = true;
           this.startWaitingForGraph(s);
           return this.later(s, this.afterLagRefusal(s, lagKinds));
+        }
+        // Refused so after the window of what this run wrote: said, with the way on (a rehearsal read a bare
+        // "does not have the method 'sms' registered" for a phone the run had registered seconds before).
+        if (lagKinds !== undefined) {
+          const late = this.lateForLag(s.op, lagKinds, res);
+          if (late) return this.settle(s, 'failed', late);
         }
         // Gone already: read back, and done if what the removal wants is there.
         if (res.status === 404 && REMOVALS.has(s.op.kind) && !this.interrupted) return void this.readBack(s, `answered 404 (${errorText(res)})`);
@@ -739,6 +772,27 @@ export class Executor {
       if (kind === undefined || kinds.has(kind)) latest = Math.max(latest, this.dependedOnDoneAt.get(d) ?? -Infinity);
     }
     return now - latest;
+  }
+
+  /**
+   * An operation refused as Graph's lag refuses (`kinds`: what it depends on) once the consistency window
+   * of what this run did is over: the failure says what the run wrote, how long before, and the ways on.
+   * Undefined when no such dependency was done by this run at a known time.
+   */
+  private lateForLag(op: Operation, kinds: ReadonlySet<Operation['kind']>, res: GraphResponse): string | undefined {
+    const now = Date.now();
+    const age = this.sinceDone(op, kinds, now);
+    if (!Number.isFinite(age)) return undefined;
+    let latest: Operation['kind'] | undefined;
+    let at = -Infinity;
+    for (const d of op.dependsOn) {
+      const kind = this.slots.get(d)?.op.kind;
+      const doneAt = this.dependedOnDoneAt.get(d);
+      if (doneAt !== undefined && doneAt > at && (kind === undefined || kinds.has(kind))) [latest, at] = [kind, doneAt];
+    }
+    const [what, did] = (latest && LAG_OBJECT[latest]) ?? ['object', 'wrote'];
+    const secs = (ms: number) => String(Math.round(ms / 100) / 10);
+    return `${errorText(res)}: Graph did not show the ${what} this run ${did} ${secs(age)} s earlier within --consistency-window ${secs(this.opts.client.consistencyMs)} s: resume (Graph will have caught up), or raise --consistency-window`;
   }
 
   /** What Graph may not show yet to an operation (kinds of what it depends on), and the lag learned for it. */

@@ -1037,7 +1037,7 @@ export function outcomeOf(upn: string, st: readonly OpOutcome[]): UserOutcome {
 }
 
 export function emptyStats(): ExecStats {
-  return { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 0, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, doneBefore: 0 };
+  return { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 0, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, caughtUp: 0, paced: 0, pacedWaiting: 0, doneBefore: 0 };
 }
 
 /** Before the run starts: every user (in chunks, so what is held stays small) and the policy; and the run's operation count. */

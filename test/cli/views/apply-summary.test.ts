@@ -13,7 +13,7 @@ const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
   users: [],
   userCounts: { done: 0, partial: 0, failed: 0, skipped: 0, unknown: 0, 'not-started': 0 },
   counts: { pending: 0, started: 0, done, failed: 0, skipped: 0 },
-  stats: { total: done, waitingForPolicy: 0, waitingForGraph: 0, paced: 0, pacedWaiting: 0, done, doneBefore, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 4, startedAt: Date.now() - 10_000 },
+  stats: { total: done, waitingForPolicy: 0, waitingForGraph: 0, caughtUp: 0, paced: 0, pacedWaiting: 0, done, doneBefore, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: 4, startedAt: Date.now() - 10_000 },
   notSelected: { users: 0, federation: [] },
   federationLeft: [],
   federationDone: [],
@@ -35,6 +35,11 @@ describe('renderApplySummary', () => {
   it('counts in its rate only what this pass sent (a resume that sent nothing said 181 ops/s)', () => {
     expect(renderApplySummary(outcome(100, 100), '/s', undefined)).toContain('0 batches, 0 throttled, 0 retried, 0 read back; 0.0 ops/s');
     expect(renderApplySummary(outcome(100, 50), '/s', undefined)).toMatch(/; 5\.0 ops\/s/);
+  });
+
+  it("says the writes sent again while Graph caught up apart from throttling (a rehearsal read '148 retried' for 2,355 refused defaults)", () => {
+    const o = outcome(100, 0);
+    expect(renderApplySummary({ ...o, stats: { ...o.stats, throttled: 3, retried: 3, caughtUp: 2355 } }, '/s', undefined)).toContain('3 throttled, 3 retried, 2355 write(s) sent again while Graph caught up');
   });
 
   it('counts writes sent with no answer (an interrupt) apart from those never sent, and their users apart from those not started', () => {
