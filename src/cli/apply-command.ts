@@ -39,6 +39,7 @@ interface ApplyCliOptions extends Omit<PlanCliOptions, 'source'> {
   autoApprove: boolean;
   results?: string;
   planHash?: string;
+  all: boolean;
 }
 
 const EXIT_STATUS = `
@@ -51,6 +52,7 @@ held, Graph unreachable); 130 or 143 interrupted by SIGINT or SIGTERM (resume fi
 const SOURCE_ONLY_OPTIONS: readonly { key: string; flag: string }[] = [
   { key: 'autoApprove', flag: '--auto-approve' },
   { key: 'showPhoneNumbers', flag: '--show-phone-numbers' },
+  { key: 'all', flag: '--all' },
 ];
 
 const stateDirHelp = 'folder for the lock and the journals of runs (default: ${XDG_STATE_HOME:-~/.local/state}/mfa-migrate/<tenant id>)';
@@ -78,7 +80,8 @@ export function registerApply(program: Command): void {
     .option('--auto-approve', 'with --source: apply without asking', false)
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error, and the run id, plan hash and final hash')
     .option('--plan-hash <sha256>', 'the SHA-256 of the approved plan file (in the signed-off report\'s header): a plan file with another hash is refused before anything is sent', (v) => sha256Hex(v))
-    .option('--show-phone-numbers', 'with --source: show phone numbers in full in the plan shown before asking', false);
+    .option('--show-phone-numbers', 'with --source: show phone numbers in full in the plan shown before asking', false)
+    .option('--all', 'with --source: print every user with changes and every finding in the plan shown before asking (by default a large plan shows the first 200 users, and a finding code with more than 50 findings as one line)', false);
   addConsistencyWindowOption(cmd)
     .addHelpText(
       'after',
@@ -136,7 +139,7 @@ Examples:
       const progress = new Progress('Reading tenant users');
       const made = await makePlan({ ...planRequestFrom({ ...opts, source: opts.source }, secretFiles), graph, onProgress: (d, t) => progress.count(d, t), log: say }).finally(() => progress.stop());
       const p = made.built.plan;
-      process.stdout.write(renderPlanTerminal(p, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
+      process.stdout.write(renderPlanTerminal(p, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, all: opts.all }));
       if (p.summary.create + p.summary.update + p.summary.delete === 0) {
         process.stdout.write('No changes: nothing to apply.\n');
         return;

@@ -139,6 +139,7 @@ interface PlanCommandOptions extends PlanCliOptions {
   report?: string;
   out?: string;
   detailedExitcode: boolean;
+  all: boolean;
 }
 
 export function registerPlan(program: Command): void {
@@ -149,6 +150,7 @@ export function registerPlan(program: Command): void {
     .option('--out <planfile>', 'save the plan for `mfa-migrate apply PLANFILE`')
     .option('--detailed-exitcode', 'exit 0 when there are no changes, 2 when there are, 1 on error', false)
     .option('--show-phone-numbers', 'show phone numbers in full in the output and the report (masked by default; the --out file always holds them)', false)
+    .option('--all', 'print every user with changes and every finding in the terminal (by default a large plan shows the first 200 users, and a finding code with more than 50 findings as one line)', false)
     .addHelpText(
       'after',
       `
@@ -200,7 +202,7 @@ Examples:
       // Saved before anything is printed: a reader that closes the output early (`| head`) must not cost the plan file (a review).
       if (opts.out !== undefined && saved) await asOutputError('--out', opts.out, savePlan(opts.out, saved));
       if (opts.format === 'json') await writeChunks(process.stdout, planJsonChunks(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
-      else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers }));
+      else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, all: opts.all }));
       if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
       // As the other hints: quoted, with the sign-in options given (apply goes back to the plan's own Graph root).
       if (opts.out !== undefined && saved) process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: ${commandHint(['apply', opts.out], opts)}\n`);

@@ -12,6 +12,7 @@ interface ShowOptions {
   report?: string;
   showPhoneNumbers: boolean;
   verbose: boolean;
+  all: boolean;
   color?: boolean;
 }
 
@@ -23,12 +24,14 @@ export function registerShow(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('--report <file>', "write the auditors' mapping report (.html or .md)")
     .option('--show-phone-numbers', 'show phone numbers in full (masked by default)', false)
-    .option('--verbose', 'also list the resources the plan leaves unchanged', false)
+    .option('--verbose', 'also list the resources the plan leaves unchanged (and, as --all, every user and finding)', false)
+    .option('--all', 'print every user with changes and every finding in the terminal (by default a large plan shows the first 200 users, and a finding code with more than 50 findings as one line)', false)
     .addHelpText(
       'after',
       `
 Examples:
   $ mfa-migrate show wave1.plan
+  $ mfa-migrate show wave1.plan --all | less            # every user and finding of a large plan
   $ mfa-migrate show wave1.plan --format json > wave1.json
   $ mfa-migrate show wave1.plan --report wave1-review.html`,
     )
@@ -37,7 +40,7 @@ Examples:
       await checkOutputFile('--report', opts.report);
       const plan = await showPlan(planfile);
       if (opts.format === 'json') await writeChunks(process.stdout, planJsonChunks(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
-      else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, verbose: opts.verbose }));
+      else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, verbose: opts.verbose, all: opts.all }));
       if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
     });
 }

@@ -6,19 +6,32 @@ import { printable } from '../model/printable.js';
 import { planOptionsText } from './options-text.js';
 import { countLines, planCounts } from './plan-counts.js';
 import { outsideExportText } from '../mapping/cutover-rules.js';
+import { FINDINGS_PER_CODE, findingLines } from './terminal-findings.js';
 
 export interface TerminalOptions {
   color: boolean;
   showPhoneNumbers: boolean;
-  /** Also list unchanged resources. */
+  /** Also list unchanged resources (and, as --all, every user and finding). */
   verbose?: boolean;
+  /** Every user with changes and every finding on its own line: the terminal's caps lifted (--all). */
+  all?: boolean;
 }
 
 const SYMBOL: Record<UserChange['action'], string> = { create: '+', update: '~', delete: '-', 'no-op': '=' };
 
 
-/** Users with nothing to change listed by name (beyond: a count), unless --verbose. */
+/** Users with nothing to change listed by name (beyond: a count), unless --verbose or --all. */
 const REST_LISTED = 200;
+
+/**
+ * Users with changes listed with their changes (beyond: a count and where to see them all), unless
+ * --all or --verbose: the terminal is for deciding whether to apply; a 30,000-user plan printed
+ * some 96,000 lines here. The JSON, the saved plan and the reports hold every user.
+ */
+const USERS_LISTED = 200;
+
+/** Where every user and finding is shown, for the lines that say some were left out. */
+const SEE_ALL = 'plan --all or show PLANFILE --all prints them here; --report FILE and --format json hold them all';
 
 /**
  * Terraform-style plan for admins: `+` create, `~` update, `-` delete, grouped by policy section
@@ -34,6 +47,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const paint: Record<UserChange['action'], (s: string) => string> = { create: green, update: yellow, delete: red, 'no-op': dim };
   const show = (v: unknown) => formatValue(v, opts.showPhoneNumbers);
   const lines: string[] = [];
+  const all = opts.all === true || opts.verbose === true;
 
   lines.push(
     bold(`Plan for tenant ${printable(plan.tenant.displayName ? `${plan.tenant.displayName} (${plan.tenant.id})` : plan.tenant.id)}`),
@@ -96,7 +110,8 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const notSentTag = (ch: UserChange) => (notSent.has(`${ch.user_id.toLowerCase()} ${ch.resource}`) ? `  ${yellow(`not applicable signed in as ${signedIn} [USER-SIGNED-IN-SELF]`)}` : '');
   if (byUser.size > 0) {
     lines.push(bold('Users'));
-    for (const [user, changes] of byUser) {
+    const shown = all ? [...byUser] : [...byUser].slice(0, USERS_LISTED);
+    for (const [user, changes] of shown) {
       lines.push(`  ${printable(title(user))}${flag(user)}`);
       for (const ch of changes) {
         const sym = SYMBOL[ch.action];
@@ -113,6 +128,7 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
         lines.push(paint[ch.action](`    ${sym} ${printable(ch.resource)}`) + `  ${detail}  ${dim(`[${ch.rule}] ${printable(ch.because)}`)}${notSentTag(ch)}`);
       }
     }
+    if (shown.length < byUser.size) lines.push(dim(`  ... and ${byUser.size - shown.length} more user(s) with changes (${SEE_ALL})`));
     lines.push('');
   }
   if (notApplicable.length > 0) {
@@ -126,26 +142,30 @@ export function renderPlanTerminal(plan: Plan, opts: TerminalOptions): string {
   const rest = plan.users.filter((u) => !byUser.has(u.user));
   if (rest.length > 0) {
     lines.push(bold(`Users with nothing to change (${rest.length})`));
-    const listed = opts.verbose ? rest : rest.slice(0, REST_LISTED);
+    const listed = all ? rest : rest.slice(0, REST_LISTED);
     // A user with changes that are all no-ops (listed only with --verbose above) has no-ops only.
     for (const u of listed) {
       const label = u.status === 'changes' ? 'no-ops only' : statusLabel(u);
       // The label of a user left with nothing says so already: not twice.
       lines.push(`  ${printable(title(u.user))}  ${saysNoUsableMethod(label) ? red(label) : `${dim(label)}${flag(u.user)}`}`);
     }
-    if (listed.length < rest.length) lines.push(dim(`  ... and ${rest.length - listed.length} more (the report, or show --verbose, lists every user)`));
+    if (listed.length < rest.length) lines.push(dim(`  ... and ${rest.length - listed.length} more (${SEE_ALL})`));
     lines.push('');
   }
 
   if (plan.findings.length > 0) {
     lines.push(bold('Findings'));
+    let grouped = false;
     for (const sev of ['error', 'warning', 'info'] as const) {
       const list = plan.findings.filter((f) => f.severity === sev);
       if (list.length === 0) continue;
       const tint = sev === 'error' ? red : sev === 'warning' ? yellow : dim;
       lines.push(tint(`  ${sev} (${list.length})`));
-      for (const f of list) lines.push(`    ${printable(`${f.user ? `${f.user}: ` : ''}${f.message}`)} ${dim(`[${f.code}, ${f.rule}]`)}`);
+      const shown = findingLines(list, all, dim);
+      lines.push(...shown.lines);
+      grouped ||= shown.grouped;
     }
+    if (grouped) lines.push(dim(`  (a code with more than ${FINDINGS_PER_CODE} findings is one line, with its first users: ${SEE_ALL})`));
     lines.push('');
   }
 

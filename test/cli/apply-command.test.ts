@@ -72,10 +72,10 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     expect(writes(emu.requests())).toEqual([]);
   });
 
-  it('refuses --auto-approve and --show-phone-numbers with a saved plan: they act only with --source (exit 1, nothing written)', async () => {
+  it('refuses --auto-approve, --show-phone-numbers and --all with a saved plan: they act only with --source (exit 1, nothing written)', async () => {
     emu.clearRequests();
     const stateDir = join(tmp.dir, 's-source-only');
-    for (const extra of [['--auto-approve'], ['--show-phone-numbers'], ['--auto-approve', '--show-phone-numbers']]) {
+    for (const extra of [['--auto-approve'], ['--show-phone-numbers'], ['--all'], ['--auto-approve', '--show-phone-numbers']]) {
       const r = await runMain(['apply', planFile, ...extra, '--graph-url', emu.url, '--state-dir', stateDir]);
       expect(r.code, extra.join(' ')).toBe(1);
       expect(r.stderr).toContain(`mfa-migrate: ${extra.join(', ')}: these options go with --source`);
