@@ -96,6 +96,11 @@ export interface ApplyOutcome {
   tenant: BoundTenant;
   stale: StaleObject[];
   users: UserOutcome[];
+  /**
+   * How many users failed or are partly done in all, when `users` holds only the first of them (the
+   * worker's handoff, src/cli/job.ts): the summary counts the rest and says where they are.
+   */
+  failedOrPartial?: number;
   /** How many users ended each way (what the summary prints, without the users themselves). */
   userCounts: Record<UserOutcome['outcome'], number>;
   counts: Record<OpState, number>;

@@ -59,16 +59,17 @@ export async function runJobHere(job: Job, ctl: JobControl): Promise<Applied | {
  * results file's text when it was asked for.
  */
 export interface AppliedHandoff {
-  /** Its `users` are only the failed or partial ones, the first 20 (userCounts counts everyone). */
+  /** Its `users` are only the failed or partial ones, the first 20 (`failedOrPartial` counts them all, userCounts everyone). */
   outcome: ApplyOutcome;
   stateDir: string;
   resultsCsv?: string;
 }
 
 export function handoffOf(applied: Applied, results: boolean): AppliedHandoff {
-  const shown = applied.outcome.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').slice(0, 20);
+  const failedOrPartial = applied.outcome.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial');
   return {
-    outcome: { ...applied.outcome, users: shown },
+    // Their total goes with the first 20: the summary says how many more and where (a 30,000-user run read 20 of 120, no more said).
+    outcome: { ...applied.outcome, users: failedOrPartial.slice(0, 20), failedOrPartial: failedOrPartial.length },
     stateDir: applied.stateDir,
     ...(results ? { resultsCsv: renderResultsCsv(applied.results, resultsRun(applied.outcome)) } : {}),
   };

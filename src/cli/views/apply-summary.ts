@@ -40,7 +40,8 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     // Each with why, as the pre-flight says it without --skip-stale (a black-box test read the objects alone).
     ...firstOf(o.stale.map((x) => `  stale (left out): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left out as stale', given),
     // Named up to LISTED, then counted, with where the rest are (a scale test saw 20 of 192 and no more said).
-    ...firstOf(o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').map((u) => `  ${u.upn}: ${u.error ?? unexplained(u)}`), o.runId, 'users failed or partly done', given),
+    // From a worker, `users` holds only the first of them and `failedOrPartial` their total.
+    ...firstOf(o.users.filter((u) => u.outcome === 'failed' || u.outcome === 'partial').map((u) => `  ${u.upn}: ${u.error ?? unexplained(u)}`), o.runId, 'users failed or partly done', given, o.failedOrPartial),
     journalLine(o.journalHash, o.runId, given),
     ...(hint ? [`Resume with: ${hint}`] : []),
     ...newPlanLine(o.staleUsers, o.runId, given, (o.switchesHeld ?? []).some((h) => h.forGood)),
@@ -174,9 +175,12 @@ const NAMED_PER_REASON = 3;
 /** Lines a summary names one by one: a 100,000-user rollback has as many defaults it cannot unset; the report lists them all. */
 const LISTED = 20;
 
-function firstOf(lines: string[], runId: string, what: string, given: string | undefined): string[] {
-  if (lines.length <= LISTED) return lines;
-  return [...lines.slice(0, LISTED), `  ... and ${lines.length - LISTED} more ${what} (${lines.length} in all): ${onRun(['report', runId], given)} lists every one`];
+/** `total`: how many there are in all, when `lines` holds only the first of them. */
+function firstOf(lines: string[], runId: string, what: string, given: string | undefined, total = lines.length): string[] {
+  const all = Math.max(total, lines.length);
+  if (all <= LISTED) return lines;
+  const shown = lines.slice(0, LISTED);
+  return [...shown, `  ... and ${all - shown.length} more ${what} (${all} in all): ${onRun(['report', runId], given)} lists every one`];
 }
 
 /** What the run's --users/--group/--max-users left out of the plan, and how to go on with it (not a resume: the run never had it). */

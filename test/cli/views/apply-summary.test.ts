@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ApplyOutcome } from '../../../src/apply/run-apply.js';
 import type { RollbackOutcome } from '../../../src/apply/run-rollback.js';
+import { handoffOf } from '../../../src/cli/job.js';
 import { renderApplySummary, renderRollbackSummary } from '../../../src/cli/views/apply-summary.js';
 
 const outcome = (done: number, doneBefore: number): ApplyOutcome => ({
@@ -55,6 +56,20 @@ describe('renderApplySummary', () => {
     const text = renderApplySummary({ ...outcome(10, 0), state: 'partial', users: users as unknown as ApplyOutcome['users'] }, '/s', undefined, '/s');
     expect(text.match(/^ {2}u\d+@contoso\.com: answered 502$/gm)).toHaveLength(20);
     expect(text).toContain('  ... and 5 more users failed or partly done (25 in all): mfa-migrate report r1 --state-dir /s lists every one');
+  });
+
+  it('counts the rest past 20 and says where they are after the worker handed the outcome over too (a 30,000-user rehearsal read 20 of 120 partial, no more said)', () => {
+    const users = Array.from({ length: 300 }, (_, i) => ({ upn: `u${i}@contoso.com`, outcome: i % 2 === 0 ? ('done' as const) : i < 240 ? ('partial' as const) : ('failed' as const), operations: 2, done: 1, failed: i < 240 ? 0 : 1, skipped: 0, error: 'answered 502' }));
+    const o = { ...outcome(10, 0), state: 'partial' as const, users, userCounts: { ...outcome(0, 0).userCounts, done: 150, partial: 120, failed: 30 } };
+    const handed = handoffOf({ outcome: o, stateDir: '/s', results: [] }, false);
+    // Only the first 20 cross to the thread that prints, and their total with them.
+    expect(handed.outcome.users).toHaveLength(20);
+    const text = renderApplySummary(handed.outcome, handed.stateDir, undefined, '/s');
+    expect(text).toContain('users: 150 done, 120 partial, 30 failed');
+    expect(text.match(/^ {2}u\d+@contoso\.com: answered 502$/gm)).toHaveLength(20);
+    expect(text).toContain('  ... and 130 more users failed or partly done (150 in all): mfa-migrate report r1 --state-dir /s lists every one');
+    // What the thread that ran it prints itself is the same.
+    expect(renderApplySummary(o, '/s', undefined, '/s')).toBe(text);
   });
 
   it('says why a user is partly done when no operation of theirs failed (a black-box test read a bare "partial" after an interrupt)', () => {
