@@ -75,6 +75,12 @@ export interface ExecStats {
   paced: number;
   /** Activations held back by the pace now. */
   pacedWaiting: number;
+  /**
+   * The activation pace, for the ETA and the pace's wait: `activations` per `windowMs`; `left`, the
+   * run's activations not settled yet (when known); `inWindow`, those sent within the window now;
+   * `next`, once the window is full, when `count` more may go (the window's oldest that many age out).
+   */
+  activationPace?: { activations: number; windowMs: number; left?: number; inWindow: number; firstFreeAt?: number; next?: { count: number; at: number } };
   done: number;
   /** Of `done`, those an earlier pass of the run did (not sent now: rates leave them out). */
   doneBefore: number;
@@ -155,6 +161,8 @@ interface Slot {
  * included (its activation names the user's new method): a 404 from those may be Graph's lag.
  */
 const CREATES: ReadonlySet<Operation['kind']> = new Set(['token-create', 'token-bulk-create', 'token-assign', 'rollout-policy-create']);
+/** A write that activates a token: what the activation pace counts. */
+const isActivationKind = (k: Operation['kind']) => k === 'token-activate' || k === 'token-assign-activate';
 /** Writes that register or activate a method a default method may name (a refusal of that default may be Graph's lag). */
 const METHOD_WRITES: ReadonlySet<Operation['kind']> = new Set(['phone-create', 'phone-update', 'email-create', 'token-activate', 'token-assign-activate']);
 /** What a write Graph's lag hides made, as a failure names it: the object, and what the run did. */
@@ -220,6 +228,8 @@ export class Executor {
   private records: OpRecord[] = [];
   /** When the last activations were sent (the pace's sliding window), oldest first. */
   private readonly activationTimes: number[] = [];
+  /** The run's activations not settled yet, all its waves (expectActivations); undefined: not known. */
+  private activationsLeft: number | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private active = 0;
   private interrupted = false;
@@ -254,7 +264,7 @@ export class Executor {
     // Rounds a sixteenth of the window apart at most (250 ms): finer than the waits they gather.
     this.rounds = new SendRounds(Math.min(250, Math.max(1, windowMs / 16)));
     this.lag = { created: new VisibilityLag(windowMs), method: new VisibilityLag(windowMs) };
-    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, caughtUp: 0, paced: 0, pacedWaiting: 0, doneBefore: 0 };
+    this.stats = { total: 0, done: 0, failed: 0, skipped: 0, throttled: 0, retried: 0, verified: 0, batches: 0, concurrency: opts.concurrency, startedAt: Date.now(), waitingForPolicy: 0, waitingForGraph: 0, caughtUp: 0, paced: 0, pacedWaiting: 0, doneBefore: 0, ...(opts.activationPace ? { activationPace: { ...opts.activationPace, inWindow: 0 } } : {}) };
     this.pipeline = opts.client.writer({
       concurrency: opts.concurrency,
       beforeSend: (ids) => {
@@ -288,6 +298,11 @@ export class Executor {
     this.stats.total = total;
     this.stats.done += alreadyDone;
     this.stats.doneBefore += alreadyDone;
+  }
+
+  /** The run's activations not done before (all its waves, not this step's alone): the ETA's pace floor counts them. */
+  expectActivations(left: number): void {
+    this.activationsLeft = left;
   }
 
   /** Stops sending new batches; run() ends once those in flight are answered and journaled. */
@@ -427,7 +442,7 @@ export class Executor {
     s.sentAt = Date.now();
     this.active++;
     // An activation's code is made when its batch forms, and the pace is kept there, at sending time.
-    const lazy = s.op.kind === 'token-activate' || s.op.kind === 'token-assign-activate';
+    const lazy = isActivationKind(s.op.kind);
     // When this submission's call was last made, as counted against the pace.
     let countedAt: number | undefined;
     const activation = (): Prepared => {
@@ -485,6 +500,25 @@ export class Executor {
   private givePaceBack(at: number): void {
     const i = this.activationTimes.indexOf(at);
     if (i >= 0) this.activationTimes.splice(i, 1);
+  }
+
+  /** The pace as of now, for progress: how full its window is, and when it frees. */
+  private syncPace(): void {
+    const pace = this.opts.activationPace;
+    if (!pace) return;
+    this.paceWait(pace);
+    const times = this.activationTimes;
+    const left = this.activationsLeft;
+    // Once the window is full, the next that may go: as many as are left, up to the window's, when the last of them ages out.
+    const count = Math.min(left ?? this.stats.pacedWaiting, times.length);
+    const full = times.length >= pace.activations;
+    this.stats.activationPace = {
+      ...pace,
+      ...(left !== undefined ? { left } : {}),
+      inWindow: times.length,
+      ...(times.length > 0 ? { firstFreeAt: times[0]! + pace.windowMs } : {}),
+      ...(full && count > 0 ? { next: { count, at: times[count - 1]! + pace.windowMs } } : {}),
+    };
   }
 
   /** How long until another activation fits the pace (0: now). */
@@ -929,6 +963,7 @@ export class Executor {
     if (status === 'done' && this.dependents.has(s.op.id)) this.dependedOnDoneAt.set(s.op.id, Date.now());
     this.countRefusal(s, status, error);
     this.stats[status]++;
+    if (this.activationsLeft !== undefined && isActivationKind(s.op.kind)) this.activationsLeft = Math.max(0, this.activationsLeft - 1);
     // Not done while an earlier send may have made tokens (its answer lost, then a re-send refused): said,
     // so that a resume credits the run with them even though this outcome is a definite refusal.
     const mayHaveMade = status !== 'done' && s.op.kind === 'token-bulk-create' && s.rereadResult ? { earlierSendMayHaveMade: true as const } : {};
@@ -1001,6 +1036,7 @@ export class Executor {
   }
 
   private syncStats(): void {
+    this.syncPace();
     const p = this.pipeline.stats;
     this.stats.throttled = p.throttled;
     if (p.pausedUntil > Date.now()) this.stats.throttledUntil = p.pausedUntil;

@@ -45,6 +45,8 @@ export interface RunHeader {
   undoneJournal?: UndoneJournalRecord;
   options: Record<string, unknown>;
   totalOps: number;
+  /** An apply's token activations of all its users (the ETA's floor at the activation pace); absent in runs made before it. */
+  activations?: number;
 }
 
 /** How the executor words a failure whose read-back failed too (what marks it in journals written before `outcomeUnknown`). */

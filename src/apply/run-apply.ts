@@ -341,6 +341,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
         ...(Object.keys(cutoverRead.groupUsers).length > 0 ? { groupUsersAtStart: cutoverRead.groupUsers } : {}),
       },
       totalOps: total,
+      activations: scan.activations(tokenPath),
     };
     let journal: Journal;
     try {
@@ -364,7 +365,7 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
       }
       await journal.ops(skipped);
     });
-    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath, methodsFirst: true }, deps, stale, tenant, readAt: preflightAt, signedIn: signedInUserOf(identity) });
+    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps, total, prior: new Map(skipped.map((r) => [r.op, r])), sel: { ...sel, tokenPath, methodsFirst: true }, deps, stale, tenant, readAt: preflightAt, activations: header.activations, signedIn: signedInUserOf(identity) });
   } finally {
     await lock.release();
   }
@@ -468,7 +469,7 @@ export async function resumeApply(runId: string, overrides: ResumeOverrides, dep
     const notSelected = (view.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
     // A run begun before the ordering (switch-hold.ts) goes on as it began: its waves hold every user.
     const layout = sel.methodsFirst === true ? switchLayout(plan, cutover.beforeWaves, positions, groupNamesOf(plan)) : wavesOnly(positions);
-    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior, priorTimes: view.times, sel, deps, stale, tenant, wavesBefore: view.wavesDone, activationsSent, rolloutReadAt, signedIn: signedInUserOf(identity) });
+    return await execute({ runId, runDir, journal, plan, positions, layout, policyOps, federationOps: federationOf(cutover.afterWaves, notSelected), total: view.header.totalOps, prior, priorTimes: view.times, sel, deps, stale, tenant, wavesBefore: view.wavesDone, activationsSent, ...(view.header.activations !== undefined ? { activations: view.header.activations } : {}), rolloutReadAt, signedIn: signedInUserOf(identity) });
   } finally {
     await lock.release();
   }
@@ -521,6 +522,8 @@ interface RunContext {
   wavesBefore?: number;
   /** When activations were sent within the pace's window before this run (resume). */
   activationsSent?: number[];
+  /** The run's token activations, all its users (the run's header; absent for runs made before it). */
+  activations?: number;
   /** When the staged rollout the switches rest on was last read (a resume's check; a new run's is readAt's pre-flight). */
   rolloutReadAt?: number;
   /** The user this pass is signed in as (a delegated token): their own phone and email writes are left out. */
@@ -592,6 +595,8 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
   let refusedWave: number | undefined;
   executor.seedResults(prior);
   executor.expect(ctx.total, [...prior.values()].filter((r) => r.state === 'done').length);
+  // The run's activations left, all waves: the ETA's floor at the pace (a 30,000-user rehearsal read 21m54s with ~110 minutes of pace ahead).
+  if (ctx.activations !== undefined) executor.expectActivations(Math.max(0, ctx.activations - [...prior].filter(([id, r]) => isActivationId(id) && settledBefore(r)).length));
   const onAbort = () => executor.interrupt();
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   if (deps.signal?.aborted) executor.interrupt();
@@ -1099,6 +1104,8 @@ class UserScan {
   readonly #adds = new Map<number, PlannedAdd[]>();
   #single = 0;
   #bulk = 0;
+  /** Token activations, on each path. */
+  #activations = { single: 0, bulk: 0 };
   /** By wave (the users written first: -1). */
   readonly #createsPerWave = new Map<number, number>();
   /** The kinds of write the users' operations make (their permissions are checked before any write). */
@@ -1122,14 +1129,21 @@ class UserScan {
       const single = userOperations(u, 'single');
       this.#single += single.length;
       for (const o of single) this.kinds.add(o.kind);
+      this.#activations.single += single.filter((o) => isActivationId(o.id)).length;
       if (!this.tokens) return;
       const bulk = userOperations(u, 'bulk-by-id');
       this.#bulk += bulk.length;
       for (const o of bulk) this.kinds.add(o.kind);
+      this.#activations.bulk += bulk.filter((o) => isActivationId(o.id)).length;
       const created = bulk.filter((o) => o.kind === 'token-assign-activate' && (o.after as { created?: boolean } | null)?.created).length;
       const wave = this.waveOf(first + j);
       this.#createsPerWave.set(wave, (this.#createsPerWave.get(wave) ?? 0) + created);
     });
+  }
+
+  /** The users' token activations on a token path: what the activation pace holds to its rate. */
+  activations(path: TokenPath): number {
+    return path === 'single' || !this.tokens ? this.#activations.single : this.#activations.bulk;
   }
 
   /** The users' operations on a token path, bulk creates included (policy and federation steps not). */

@@ -59,4 +59,22 @@ describe('the activation pace across a resume', () => {
     // Sent before the window began: they no longer count.
     expect((await run('long-ago', [Date.now() - 10_000, Date.now() - 10_000])).paced).toBe(0);
   });
+
+  it("reports the pace for progress: the run's activations left, the window, and when the next may go (a rehearsal's ETA and wait line lacked them)", async () => {
+    const g = fakeGraph({ tenant: TENANT });
+    const journal = await Journal.create(join(tmp.dir, 'reported'), { t: 'run', id: 'reported', kind: 'apply', created: new Date().toISOString(), planHash: 'x', options: {}, totalOps: 0 });
+    const sent = [Date.now() - 100, Date.now()];
+    const ex = new Executor({ client: g.client({ retry: { capMs: 20 } }), journal, concurrency: 4, context: { seeds, policy: {}, now: Date.now }, activationPace: { activations: 2, windowMs: 400 }, activationsSent: sent });
+    // The whole run's: this step sends one of the three left.
+    ex.expectActivations(3);
+    const running = ex.run([activate(0)]);
+    await new Promise((r) => setTimeout(r, 50));
+    const held = structuredClone(ex.progress());
+    const out = await running;
+    await journal.close();
+    expect(out.get(activate(0).id)?.status).toBe('done');
+    expect(held.pacedWaiting).toBe(1);
+    expect(held.activationPace).toEqual({ activations: 2, windowMs: 400, left: 3, inWindow: 2, firstFreeAt: sent[0]! + 400, next: { count: 2, at: sent[1]! + 400 } });
+    expect(ex.progress().activationPace?.left).toBe(2);
+  });
 });

@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApplyProgressEvent } from '../../src/apply/run-apply.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, tempDir } from '../helpers/migration.js';
+import { isActivationId } from '../../src/apply/operations.js';
+import { readRun } from '../../src/apply/journal.js';
+import { applyFile, planTo, resumeIn, tempDir } from '../helpers/migration.js';
 
 /** A progress event as it was when reported (the stats object goes on changing). */
 interface Seen {
@@ -52,5 +54,29 @@ describe('apply progress events', () => {
     for (const s of waiting) expect(s.throttledLeft).toBeGreaterThan(0);
     expect(seen.at(-1)).toMatchObject({ phase: 'done' });
     expect(seen.at(-1)!.throttledLeft).toBeUndefined();
+  }, 90_000);
+
+  it("carry the run's token activations left, all its waves, for the ETA's pace floor, in a resume too (a rehearsal's ETA ignored the pace)", async () => {
+    const g = fakeGraph({});
+    const dir = join(tmp.dir, 'pace');
+    await planTo(g, `${dir}.plan`);
+    const lefts: (number | undefined)[] = [];
+    const first = await applyFile(g, `${dir}.plan`, dir, { batchSize: 2, waves: 1, onProgress: (e) => e.phase !== 'preflight' && lefts.push(e.stats.activationPace?.left) });
+    expect(first.outcome.state).toBe('stopped');
+    const view = await readRun(join(dir, 'runs', first.outcome.runId));
+    const activations = view.header.activations!;
+    expect(activations).toBeGreaterThan(0);
+    const activationOps = [...view.ops.keys()].filter(isActivationId);
+    // From the first report, every activation of the run; then fewer as they are done.
+    expect(lefts[0]).toBe(activations);
+    const doneFirst = activationOps.filter((id) => view.ops.get(id)!.state === 'done').length;
+    expect(lefts.at(-1)).toBe(activations - doneFirst);
+    expect(activations - doneFirst).toBeGreaterThan(0);
+    // A resume starts from what is left.
+    const resumed: (number | undefined)[] = [];
+    const second = await resumeIn(g, dir, { onProgress: (e) => resumed.push(e.stats.activationPace?.left) });
+    expect(second.outcome.state).toBe('completed');
+    expect(resumed.find((x) => x !== undefined)).toBe(activations - doneFirst);
+    expect(resumed.at(-1)).toBe(0);
   }, 90_000);
 });

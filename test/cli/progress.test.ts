@@ -89,6 +89,34 @@ describe('Progress without a terminal', () => {
   });
 });
 
+describe('Progress at the activation pace (a 30,000-user rehearsal: 4,434 activations at 200 per 5 minutes read "ETA 21m54s", then 41h40m)', () => {
+  const pace = { activations: 200, windowMs: 300_000 };
+
+  it('never shows an ETA below what the pace needs for the activations left, the rest at the rate', () => {
+    vi.useFakeTimers();
+    const out = pipe();
+    // 1,000 a second elsewhere: the rate alone says 20 s; 22 windows after the first 200 are 110 minutes.
+    new Progress('apply', out).apply(event('wave', { wave: 1, waves: 60, usersTotal: 30_000 }, { total: 30_000, done: 10_000, startedAt: Date.now() - 10_000, activationPace: { ...pace, left: 4434, inWindow: 0 } }));
+    expect(out.lines().at(-1)).toMatch(/, ETA 1h50m$/);
+    // A pass after a paced wait (a low rate): the pace's floor, not what is left at that rate.
+    const resumed = pipe();
+    new Progress('apply', resumed).apply(event('wave', { wave: 2, waves: 60, usersTotal: 30_000 }, { total: 30_000, done: 26_000, doneBefore: 25_800, startedAt: Date.now() - 300_000, activationPace: { ...pace, left: 4000, inWindow: 200, firstFreeAt: Date.now() + 60_000 } }));
+    // 1 min until the window frees, then 19 more windows: 1h36m.
+    expect(resumed.lines().at(-1)).toMatch(/, ETA 1h36m$/);
+    // Activations the window lets go now: the rate alone, as before.
+    const few = pipe();
+    new Progress('apply', few).apply(event('wave', { wave: 1, waves: 1, usersTotal: 100 }, { total: 1000, done: 100, startedAt: Date.now() - 10_000, activationPace: { ...pace, left: 150, inWindow: 0 } }));
+    expect(few.lines().at(-1)).toMatch(/, ETA 1m30s$/);
+  });
+
+  it('says at what rate activations are paced and when the next may go', () => {
+    const out = pipe();
+    const at = Date.parse('2026-12-05T13:42:10Z');
+    new Progress('apply', out).apply(event('wave', { wave: 3, waves: 9, usersTotal: 900 }, { total: 9000, done: 100, pacedWaiting: 180, activationPace: { ...pace, left: 4000, inWindow: 200, firstFreeAt: at - 5000, next: { count: 200, at } } }));
+    expect(out.lines().at(-1)).toContain(', 180 activation(s) held back by the pace (activations paced at 200 per 5 min: next 200 at 13:42:10 UTC), ETA ');
+  });
+});
+
 describe("Progress of a rollback's reads before it sends anything (a black-box test at 20,000 users met 22-38 s of silence)", () => {
   const reading = (what: string, done = 0, total = 0) => event('reading', { reading: { what, done, total } });
 

@@ -21,7 +21,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     // Writes Graph refused for its lag are no throttling: said apart (a rehearsal read `148 retried` for 2,355 of them).
     `  Graph: ${s.batches} batches, ${s.throttled} throttled, ${s.retried} retried, ${s.caughtUp > 0 ? `${s.caughtUp} write(s) sent again while Graph caught up (it had not shown yet what the run created moments before), ` : ''}${s.verified} read back; ${((s.done - s.doneBefore) / seconds).toFixed(1)} ops/s`,
     // Minutes of waiting that no throttling explains (a black-box test read 5.2 ops/s and 0 throttled after a 5-minute pause).
-    ...(s.paced > 0 ? [`  ${s.paced} token activation(s) waited for the activation pace (--activation-rate a 5 minutes)`] : []),
+    ...(s.paced > 0 ? [`  ${s.paced} token activation(s) waited for the activation pace (${s.activationPace ? `${s.activationPace.activations} per ${Math.round(s.activationPace.windowMs / 60_000)} minutes, ` : ''}--activation-rate)`] : []),
     ...notSelectedLine(o.notSelected),
     ...leftGroupLine(o.leftScopeGroup),
     // Users the plan cannot switch: `unchanged` or `done` alone read as migrated and switched (a black-box test).

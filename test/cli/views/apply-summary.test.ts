@@ -86,7 +86,9 @@ describe('renderApplySummary', () => {
 
   it('says when token activations waited for the activation pace, which no throttled count explains', () => {
     const o = outcome(300, 0);
-    expect(renderApplySummary({ ...o, stats: { ...o.stats, paced: 75 } }, '/s', undefined)).toContain('  75 token activation(s) waited for the activation pace (--activation-rate a 5 minutes)');
+    // With its rate (a 30,000-user rehearsal read "(--activation-rate a 5 minutes)", the number missing).
+    const pace = { activations: 200, windowMs: 300_000, inWindow: 0 };
+    expect(renderApplySummary({ ...o, stats: { ...o.stats, paced: 75, activationPace: pace } }, '/s', undefined)).toContain('  75 token activation(s) waited for the activation pace (200 per 5 minutes, --activation-rate)\n');
     expect(renderApplySummary(o, '/s', undefined)).not.toContain('activation pace');
   });
 
