@@ -1,16 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunReport, RunReportOperation } from '../../src/report/run-report.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { rechain } from '../helpers/graph-proxies.js';
-import { applyFile, planTo, tempDir } from '../helpers/migration.js';
+import { applyFile } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
-
-const CHEN = '13fe1547-7700-52b0-999b-771890b24c5b';
-const ZOE = 'c247f1a8-727a-5bdd-803d-979e129e2e1d';
-const SERIAL = '20010006';
-const DEVICES = '/beta/directory/authenticationMethodDevices/hardwareOathDevices';
+import { newMobileForChen, plannedContoso, reportOf, SERIAL, uploadToZoe, ZOE } from '../helpers/stale-chen.js';
 
 const chenOps = (r: RunReport): RunReportOperation[] => r.users.find((u) => u.user === 'chen@contoso.com')!.operations;
 
@@ -19,35 +14,18 @@ const chenOps = (r: RunReport): RunReportOperation[] => r.users.find((u) => u.us
  * left out, where the pre-flight without it names why.
  */
 describe('report of a run with users left out as stale: why, in every format', () => {
-  let g: FakeGraph;
-  let tmp: ReturnType<typeof tempDir>;
-  let planFile: string;
-  const file = (n: string) => join(tmp.dir, n);
-
-  beforeAll(async () => {
-    tmp = tempDir('report-stale-reason');
-    g = fakeGraph();
-    planFile = file('contoso.plan');
-    await planTo(g, planFile);
-  }, 60_000);
-  afterAll(() => tmp?.cleanup());
-
-  async function report(runId: string, stateDir: string, ...more: string[]) {
-    const r = await runMain(['report', runId, '--state-dir', stateDir, ...more]);
-    expect(r.code, r.stderr).toBe(0);
-    return r.stdout;
-  }
+  const t = plannedContoso('report-stale-reason');
+  const { file } = t;
 
   it("JSON, text, Markdown and HTML say why, in the pre-flight's words", async () => {
-    g.emu.reset();
-    expect((await g.raw.post(DEVICES, { serialNumber: SERIAL, secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1', manufacturer: 'Contoso', model: 'T', assignTo: { id: ZOE } })).status).toBe(201);
+    await uploadToZoe(t.g);
     const stateDir = file('held');
-    const err = (await applyFile(g, planFile, stateDir, { tokenPath: 'bulk' }).catch((e: unknown) => e)) as Error;
+    const err = (await applyFile(t.g, t.planFile, stateDir, { tokenPath: 'bulk' }).catch((e: unknown) => e)) as Error;
     const said = /^ {2}chen@contoso\.com (hardwareOathMethods\/20010006: .+)$/m.exec(err.message)![1]!;
     expect(said).toMatch(new RegExp(`the token with serial ${SERIAL} is assigned to another user \\(${ZOE}\\)`));
-    const { outcome } = await applyFile(g, planFile, stateDir, { tokenPath: 'bulk', skipStale: true });
+    const { outcome } = await applyFile(t.g, t.planFile, stateDir, { tokenPath: 'bulk', skipStale: true });
 
-    const json = JSON.parse(await report(outcome.runId, stateDir, '--format', 'json')) as RunReport;
+    const json = JSON.parse(await reportOf(outcome.runId, stateDir, '--format', 'json')) as RunReport;
     expect(json.format_version).toBe('1.8');
     const ops = chenOps(json);
     expect(ops.length).toBeGreaterThan(1);
@@ -55,34 +33,32 @@ describe('report of a run with users left out as stale: why, in every format', (
     expect([...json.policy, ...json.shared, ...json.users.flatMap((u) => u.operations)].filter((o) => o.stale_reason !== null).length).toBe(ops.length);
     expect(JSON.stringify(json)).not.toMatch(/JBSWY3DP/);
 
-    const text = await report(outcome.runId, stateDir);
+    const text = await reportOf(outcome.runId, stateDir);
     expect(text).toContain(`  chen@contoso.com hardwareOathMethods/${SERIAL}/assign-activate: skipped at `);
     expect(text).toContain(`: stale: ${said}\n`);
-    await report(outcome.runId, stateDir, '--report', file('held.md'));
+    await reportOf(outcome.runId, stateDir, '--report', file('held.md'));
     expect(readFileSync(file('held.md'), 'utf8')).toContain(`| stale: ${said} |`);
-    await report(outcome.runId, stateDir, '--report', file('held.html'));
+    await reportOf(outcome.runId, stateDir, '--report', file('held.html'));
     expect(readFileSync(file('held.html'), 'utf8')).toContain(`<td>stale: ${said.replace(/'/g, '&#39;')}</td>`);
   }, 60_000);
 
   it('a reason that names no phone number: the number chen was given since the plan is nowhere in the report', async () => {
-    g.emu.reset();
-    expect((await g.raw.post(`/v1.0/users/${CHEN}/authentication/phoneMethods`, { phoneNumber: '+1 4255550199', phoneType: 'mobile' })).status).toBe(201);
+    await newMobileForChen(t.g);
     const stateDir = file('mobile');
-    const { outcome } = await applyFile(g, planFile, stateDir, { tokenPath: 'bulk', skipStale: true });
-    const json = JSON.parse(await report(outcome.runId, stateDir, '--format', 'json')) as RunReport;
+    const { outcome } = await applyFile(t.g, t.planFile, stateDir, { tokenPath: 'bulk', skipStale: true });
+    const json = JSON.parse(await reportOf(outcome.runId, stateDir, '--format', 'json')) as RunReport;
     for (const o of chenOps(json)) expect(o).toMatchObject({ state: 'skipped', error: 'stale', stale_reason: expect.stringMatching(/^phoneMethods\/mobile: changed in the tenant since the plan$/) });
     expect(JSON.stringify(json)).not.toMatch(/0199/);
   }, 60_000);
 
   it('a journal written before the reason was journaled reads as before: the error stale, no reason', async () => {
-    g.emu.reset();
-    expect((await g.raw.post(`/v1.0/users/${CHEN}/authentication/phoneMethods`, { phoneNumber: '+1 4255550199', phoneType: 'mobile' })).status).toBe(201);
+    await newMobileForChen(t.g);
     const stateDir = file('older');
-    const { outcome } = await applyFile(g, planFile, stateDir, { tokenPath: 'bulk', skipStale: true });
+    const { outcome } = await applyFile(t.g, t.planFile, stateDir, { tokenPath: 'bulk', skipStale: true });
     rechain(join(outcome.runDir, 'journal.jsonl'), (op) => delete op.staleReason);
     expect((await runMain(['runs', 'verify', outcome.runId, '--state-dir', stateDir])).code).toBe(0);
-    const json = JSON.parse(await report(outcome.runId, stateDir, '--format', 'json')) as RunReport;
+    const json = JSON.parse(await reportOf(outcome.runId, stateDir, '--format', 'json')) as RunReport;
     for (const o of chenOps(json)) expect(o).toMatchObject({ state: 'skipped', error: 'stale', stale_reason: null });
-    expect(await report(outcome.runId, stateDir)).toMatch(/chen@contoso\.com phoneMethods\/mobile: skipped at \S+: stale\n/);
+    expect(await reportOf(outcome.runId, stateDir)).toMatch(/chen@contoso\.com phoneMethods\/mobile: skipped at \S+: stale\n/);
   }, 60_000);
 });
