@@ -297,6 +297,12 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   // moves users of federated domains only, so a rollout group changes nothing for them either.
   const managed = managedDomainSet(input.cutover);
   const byManagedDomain = new Map<string, number>();
+  // The domains whose users Entra does MFA for already, managed first: where their users are counted,
+  // and the rule and reason a user of them with no cloud method is warned of.
+  const onEntraMfa: readonly { domains: Set<string>; counted: Map<string, number>; rule: RuleId; why: (domain: string) => string }[] = [
+    { domains: managed, counted: byManagedDomain, rule: 'CUTOVER-MANAGED-DOMAIN', why: (domain) => `${domain} is a managed domain (Entra authenticates its users), so Entra does this user's MFA already` },
+    { domains: rejecting, counted: byFederation, rule: 'CUTOVER-SWITCH-USER', why: (domain) => `${domain} rejects the federated IdP's MFA already, so Entra does this user's MFA` },
+  ];
   // The plan's users its staged rollout step switches with no cloud method, by group.
   const stranded = new Map<string, string[]>();
   const strandedBy = (group: string) => stranded.get(group) ?? stranded.set(group, []).get(group)!;
@@ -304,11 +310,12 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   for (const m of active) {
     const u = m.tenantUser!;
     const domain = domainOf(u.userPrincipalName);
-    if (managed.has(domain)) {
+    const entra = onEntraMfa.find((e) => e.domains.has(domain));
+    if (entra) {
       if (hasCloudMethod(m.methodsAfter!)) {
         out.summary.switched.already++;
         isSwitched.add(u.id);
-        byManagedDomain.set(domain, (byManagedDomain.get(domain) ?? 0) + 1);
+        entra.counted.set(domain, (entra.counted.get(domain) ?? 0) + 1);
         continue;
       }
       out.summary.switched.not_switched++;
@@ -316,25 +323,8 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
         severity: 'warning',
         code: 'switched-without-method',
         user: m.user,
-        rule: 'CUTOVER-MANAGED-DOMAIN',
-        message: `${domain} is a managed domain (Entra authenticates its users), so Entra does this user's MFA already, and they have no cloud MFA method the policy lets them use once the plan is applied: nothing to sign in with (migrate or enable a method for them)`,
-      });
-      continue;
-    }
-    if (rejecting.has(domain)) {
-      if (hasCloudMethod(m.methodsAfter!)) {
-        out.summary.switched.already++;
-        isSwitched.add(u.id);
-        byFederation.set(domain, (byFederation.get(domain) ?? 0) + 1);
-        continue;
-      }
-      out.summary.switched.not_switched++;
-      out.findings.push({
-        severity: 'warning',
-        code: 'switched-without-method',
-        user: m.user,
-        rule: 'CUTOVER-SWITCH-USER',
-        message: `${domain} rejects the federated IdP's MFA already, so Entra does this user's MFA, and they have no cloud MFA method the policy lets them use once the plan is applied: nothing to sign in with (migrate or enable a method for them)`,
+        rule: entra.rule,
+        message: `${entra.why(domain)}, and they have no cloud MFA method the policy lets them use once the plan is applied: nothing to sign in with (migrate or enable a method for them)`,
       });
       continue;
     }
