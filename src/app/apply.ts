@@ -18,6 +18,7 @@ import { namedUsers } from './user-list.js';
 import { splitByMembership } from './user-scope.js';
 import { joinedGroupText, leftGroupNote, leftGroupText, scopeGroupNow } from './scope-group-now.js';
 import { leftOnMfaServer, leftOnServerOfRows } from './left-on-server.js';
+import { runDeps } from './run-deps.js';
 
 export interface ApplyRequest {
   graph: GraphClient;
@@ -119,15 +120,7 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   const outcome = await startApply(
     plan,
     { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency, ...(req.activationRate !== undefined ? { activationRate: req.activationRate } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}), ...(req.tokenPath ? { tokenPath: req.tokenPath } : {}) },
-    {
-      client: req.graph,
-      stateDir,
-      seeds,
-      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
-      ...(req.log ? { log: req.log } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
-      onRun: (id) => req.onRun?.(id, stateDir),
-    },
+    runDeps(req, req.graph, stateDir, seeds),
   );
   const kept = users ? new Set(users) : undefined;
   const leftGroup = scope && left.length > 0 ? { users: new Set(left.map((u) => u.toLowerCase())), note: leftGroupNote(scope.group) } : undefined;

@@ -12,6 +12,7 @@ import { isOlderFormat } from '../plan/plan-file.js';
 import { printable } from '../model/printable.js';
 import { joinedGroupText, leftGroupNote, leftGroupText, scopeGroupNow } from './scope-group-now.js';
 import { leftOnMfaServer, leftOnServerOfRows } from './left-on-server.js';
+import { runDeps } from './run-deps.js';
 
 export interface ResumeRequest {
   runId?: string;
@@ -91,15 +92,7 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
           }
         : {}),
     },
-    {
-      client,
-      stateDir,
-      seeds,
-      ...(req.onProgress ? { onProgress: req.onProgress } : {}),
-      ...(req.log ? { log: req.log } : {}),
-      ...(req.signal ? { signal: req.signal } : {}),
-      onRun: (id) => req.onRun?.(id, stateDir),
-    },
+    runDeps(req, client, stateDir, seeds),
   );
   const kept = users ? new Set(users.map((u) => u.toLowerCase())) : undefined;
   // Those this pass left out (a user whose writes were all done before has nothing left to leave out).
