@@ -11,13 +11,13 @@ import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply
 import { storageProblem } from '../apply/journal.js';
 import { planFileOf, type MadePlan } from './plan.js';
 import { planCopyPath, removeAbandonedPlanCopies } from './plan-copy.js';
-import { resultRows, type ResultRow } from './results.js';
+import type { ResultRow } from './results.js';
 import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { checkStateDir, tenantStateDir } from './state-dirs.js';
 import { namedUsers } from './user-list.js';
 import { splitByMembership } from './user-scope.js';
 import { joinedGroupText, leftGroupNote, leftGroupText, scopeGroupNow } from './scope-group-now.js';
-import { leftOnMfaServer, leftOnServerOfRows } from './left-on-server.js';
+import { passResults } from './pass-results.js';
 import { runDeps } from './run-deps.js';
 
 export interface ApplyRequest {
@@ -123,21 +123,15 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
     runDeps(req, req.graph, stateDir, seeds),
   );
   const kept = users ? new Set(users) : undefined;
-  const leftGroup = scope && left.length > 0 ? { users: new Set(left.map((u) => u.toLowerCase())), note: leftGroupNote(scope.group) } : undefined;
-  const leftOnServer = await leftOnMfaServer(plan);
-  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, { ...(leftGroup ? { leftGroup } : {}), leftOnServer });
-  const onServer = leftOnServerOfRows(results, leftOnServer);
+  const passed = await passResults(plan, kept, outcome, scope ? { group: scope.group, users: left } : undefined);
+  const { leftGroup } = passed;
   // Those who left the group are said on a line of their own, not among the users to take with a new plan.
   const leftWithChanges = leftGroup ? plan.users.filter((u) => u.pending > 0 && leftGroup.users.has(u.upn.toLowerCase())).length : 0;
   return {
-    outcome: {
-      ...outcome,
-      notSelected: { ...outcome.notSelected, users: outcome.notSelected.users - leftWithChanges },
-      ...(onServer.length > 0 ? { leftOnMfaServer: onServer } : {}),
-      ...(leftGroup && scope ? { leftScopeGroup: { group: scope.group.displayName, users: left } } : {}),
-    },
+    // notSelected keeps its place among the outcome's keys.
+    outcome: { ...passed.outcome, notSelected: { ...outcome.notSelected, users: outcome.notSelected.users - leftWithChanges } },
     stateDir,
-    results,
+    results: passed.results,
   };
 }
 

@@ -4,14 +4,14 @@ import { requireRunGraph } from '../apply/tenant-binding.js';
 import { resumeApply, openRunPlan, selectUsers, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
-import { resultRows, type ResultRow } from './results.js';
+import type { ResultRow } from './results.js';
 import { findRun } from './runs.js';
 import { removeAbandonedPlanCopies } from './plan-copy.js';
 import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { isOlderFormat } from '../plan/plan-file.js';
 import { printable } from '../model/printable.js';
 import { joinedGroupText, leftGroupNote, leftGroupText, scopeGroupNow } from './scope-group-now.js';
-import { leftOnMfaServer, leftOnServerOfRows } from './left-on-server.js';
+import { passResults } from './pass-results.js';
 import { runDeps } from './run-deps.js';
 
 export interface ResumeRequest {
@@ -97,13 +97,6 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   const kept = users ? new Set(users.map((u) => u.toLowerCase())) : undefined;
   // Those this pass left out (a user whose writes were all done before has nothing left to leave out).
   const leftOut = outcome.stale.filter((x) => x.target === target && x.user !== undefined).map((x) => x.user!);
-  const leftGroup = leftOut.length > 0 && scope ? { users: new Set(leftOut.map((u) => u.toLowerCase())), note: leftGroupNote(scope.group) } : undefined;
-  const leftOnServer = await leftOnMfaServer(plan);
-  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, { ...(leftGroup ? { leftGroup } : {}), leftOnServer });
-  const onServer = leftOnServerOfRows(results, leftOnServer);
-  return {
-    outcome: { ...outcome, ...(onServer.length > 0 ? { leftOnMfaServer: onServer } : {}), ...(leftGroup && scope ? { leftScopeGroup: { group: scope.group.displayName, users: leftOut } } : {}) },
-    stateDir,
-    results,
-  };
+  const passed = await passResults(plan, kept, outcome, scope ? { group: scope.group, users: leftOut } : undefined);
+  return { outcome: passed.outcome, stateDir, results: passed.results };
 }
