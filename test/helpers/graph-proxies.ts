@@ -64,22 +64,34 @@ export function domainIdAs(g: FakeGraph, id: string): FakeGraph {
 }
 
 /**
- * Rewrites each operation record of a journal with `edit` (and its header with `editHeader`: a journal
- * as an older version wrote it), and its hash chain as the journal writes it.
+ * Rewrites a journal line by line with `edit` (the line without its hash; null drops it), and its
+ * hash chain as the journal writes it.
  */
-export function rechain(journal: string, edit: (op: Record<string, unknown>) => void, editHeader?: (header: Record<string, unknown>) => void): void {
+export function rewriteJournal(journal: string, edit: (line: Record<string, unknown>, index: number) => Record<string, unknown> | null): void {
   let previous = '';
   const lines = readFileSync(journal, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((raw, i) => {
-      const { hash: _h, ...line } = JSON.parse(raw) as Record<string, unknown>;
-      if (i === 0) previous = String(line.planHash);
-      if (i === 0) editHeader?.(line);
-      if (line.t === 'ops') for (const op of line.ops as Record<string, unknown>[]) edit(op);
+    .flatMap((raw, i) => {
+      const { hash: _h, ...parsed } = JSON.parse(raw) as Record<string, unknown>;
+      if (i === 0) previous = String(parsed.planHash);
+      const line = edit(parsed, i);
+      if (line === null) return [];
       const body = JSON.stringify(line);
       previous = chainHash(previous, body);
-      return `${body.slice(0, -1)},"hash":"${previous}"}`;
+      return [`${body.slice(0, -1)},"hash":"${previous}"}`];
     });
   writeFileSync(journal, `${lines.join('\n')}\n`);
+}
+
+/**
+ * Rewrites each operation record of a journal with `edit` (and its header with `editHeader`: a journal
+ * as an older version wrote it), and its hash chain as the journal writes it.
+ */
+export function rechain(journal: string, edit: (op: Record<string, unknown>) => void, editHeader?: (header: Record<string, unknown>) => void): void {
+  rewriteJournal(journal, (line, i) => {
+    if (i === 0) editHeader?.(line);
+    if (line.t === 'ops') for (const op of line.ops as Record<string, unknown>[]) edit(op);
+    return line;
+  });
 }

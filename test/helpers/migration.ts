@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { applyPlanFile, type Applied, type ApplyRequest } from '../../src/app/apply.js';
-import { chainHash } from '../../src/apply/journal.js';
 import { makePlan, planFileOf, type MadePlan, type PlanRequest } from '../../src/app/plan.js';
 import { resumeRun, type ResumeRequest } from '../../src/app/resume.js';
 import { rollbackRun, type RollbackRequest } from '../../src/app/rollback.js';
@@ -12,6 +11,7 @@ import type { Plan } from '../../src/plan/plan-model.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../../src/source/seeds/pskc-credentials.js';
 import { packageRoot } from '../../src/io/package-root.js';
 import type { FakeGraph } from './graph.js';
+import { rewriteJournal } from './graph-proxies.js';
 
 export const CONTOSO = join(packageRoot(), 'fixtures', 'contoso');
 const TOKENS = join(CONTOSO, 'tokens');
@@ -110,22 +110,11 @@ export function crashAfterStarted(journal: string, n = -1): void {
  */
 export function crashWithAnswersLost(journal: string, inFlight: (op: string) => boolean): void {
   crashAfterStarted(journal);
-  let previous = '';
-  const lines = readFileSync(journal, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((raw, i) => {
-      const { hash: _h, ...line } = JSON.parse(raw) as Record<string, unknown>;
-      if (i === 0) previous = String(line.planHash);
-      if (line.t === 'ops') {
-        line.ops = (line.ops as { op: string; state: string }[]).filter((o) => o.state === 'started' || !inFlight(o.op));
-        if ((line.ops as unknown[]).length === 0) return [];
-      }
-      const body = JSON.stringify(line);
-      previous = chainHash(previous, body);
-      return [`${body.slice(0, -1)},"hash":"${previous}"}`];
-    });
-  writeFileSync(journal, `${lines.join('\n')}\n`);
+  rewriteJournal(journal, (line) => {
+    if (line.t !== 'ops') return line;
+    const ops = (line.ops as { op: string; state: string }[]).filter((o) => o.state === 'started' || !inFlight(o.op));
+    return ops.length === 0 ? null : { ...line, ops };
+  });
 }
 
 /** The journal's lines, parsed. */
