@@ -229,9 +229,9 @@ export class PgState implements StateBackend {
     client.on('error', cut);
     try {
       await client.query(`BEGIN; SET LOCAL lock_timeout = ${PROBE_LOCK_WAIT_MS}`);
-      const held = await client.query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1', [this.storeId]);
+      const held = await this.#generationOf(this.storeId, client);
       await client.query({ name: BATCH_STATEMENT, text: STATE_BATCH, values: stateBatchValues(this.storeId, []) });
-      this.#noteGeneration(held.rows[0]?.generation);
+      this.#noteGeneration(held);
     } finally {
       // A connection that cannot even roll back is not given back to the pool.
       const rolledBack = await client.query('ROLLBACK').then(
@@ -284,10 +284,9 @@ export class PgState implements StateBackend {
   /** Asks the database's generation now (one ask at a time), after a user's state was not found as this store file has it. */
   #checkGeneration(): void {
     if (this.#gen === undefined || this.#closed || this.#genCheck) return;
-    this.#genCheck = this.pool
-      .query<{ generation: number }>('SELECT generation FROM mfa_shim_stores WHERE store_id = $1', [this.storeId])
+    this.#genCheck = this.#generationOf(this.storeId)
       .then(
-        (r) => this.#noteGeneration(r.rows[0]?.generation),
+        (held) => this.#noteGeneration(held),
         () => undefined,
       )
       .finally(() => (this.#genCheck = undefined));
