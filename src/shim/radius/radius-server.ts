@@ -328,7 +328,7 @@ export class RadiusServer {
     // The name as the client's strip-realm= and default-domain= have it looked up; the audit log keeps both.
     // The verifier keys everything on this name, an absent user's lock-out too (one name, one lock-out, as for a known user).
     const looked = state.client.realm ? normaliseUserName(user, state.client.realm) : user;
-    const sentAs = userKey(looked) !== userKey(user) ? { sentAs: user } : {};
+    const sentAs = looked !== user && userKey(looked) !== userKey(user) ? { sentAs: user } : {};
     return new Ask({ user: looked, ...sentAs, code, who: { source, authenticated: true }, client: caller, budget: state.budget, conceal: state.client.detailedReasons !== true }, source === caller);
   }
 
