@@ -22,6 +22,8 @@ export const ATTR = {
   chapPassword: 3,
   nasIpAddress: 4,
   replyMessage: 18,
+  /** RFC 2865 5.26 (vendor-attributes.ts). */
+  vendorSpecific: 26,
   callingStationId: 31,
   proxyState: 33,
   nasIdentifier: 32,

@@ -1,7 +1,4 @@
-import type { Attribute } from './packet.js';
-
-/** RFC 2865 5.26: the Vendor-Specific attribute's type. */
-export const VENDOR_SPECIFIC = 26;
+import { ATTR, type Attribute } from './packet.js';
 
 /**
  * Bytes a vendor's value may take: an attribute holds 253 bytes of value, of which the Vendor-Id
@@ -52,5 +49,5 @@ export function vendorSpecific(vendor: number, type: number, value: Buffer): Att
   buf[4] = type;
   buf[5] = 2 + value.length;
   value.copy(buf, 6);
-  return { type: VENDOR_SPECIFIC, value: buf };
+  return { type: ATTR.vendorSpecific, value: buf };
 }
