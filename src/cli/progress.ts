@@ -197,7 +197,7 @@ export class Progress {
  * activations, ~110 minutes at 200 per 5 minutes), and the rest at the rate (a rate taken over the
  * pace's waits read 41h40m).
  */
-export function etaOf(s: ApplyProgressEvent['stats'], finished: number, rate: number, now = Date.now()): number | undefined {
+function etaOf(s: ApplyProgressEvent['stats'], finished: number, rate: number, now = Date.now()): number | undefined {
   const left = Math.max(0, s.total - finished);
   const floor = paceFloorMs(s.activationPace, now);
   if (floor === undefined) return rate > 0 ? Math.round(left / rate) : undefined;

@@ -3,7 +3,7 @@ import type { ShimRules } from './rules.js';
 import type { UserState } from './store-model.js';
 
 /** Names remembered at most, the least recently tried forgotten first: guesses at endless names cannot fill memory. */
-export const MAX_ABSENT_NAMES = 10_000;
+const MAX_ABSENT_NAMES = 10_000;
 
 export type AbsentAttempt = { kind: 'failed' } | { kind: 'locked'; scope: 'user' | 'source' };
 

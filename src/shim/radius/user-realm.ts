@@ -82,7 +82,7 @@ export function checkRealmRules(rules: RealmRules, where: string): void {
 }
 
 /** The options as a clients file line writes them (messages). */
-export function describeRealmRules(rules: RealmRules): string {
+function describeRealmRules(rules: RealmRules): string {
   return [rules.strip.length > 0 ? `strip-realm=${rules.strip.join(',')}` : '', rules.defaultDomain !== undefined ? `default-domain=${rules.defaultDomain}` : ''].filter(Boolean).join(' ');
 }
 
