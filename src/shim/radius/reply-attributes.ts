@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { readGuardedConfigText } from '../../io/config-file.js';
 import { UserError } from '../../model/user-error.js';
-import type { Attribute } from './packet.js';
+import { ATTR, type Attribute } from './packet.js';
 import { userKey } from '../store-model.js';
 import { asField, fieldLines } from './config-fields.js';
 import { MAX_VENDOR_ID, MAX_VENDOR_VALUE_BYTES, VENDOR_ATTRIBUTES, vendorSpecific } from './vendor-attributes.js';
@@ -175,5 +175,5 @@ function vendorText(name: string, vendor: number, type: number, value: string, w
   if (buf.length === 0 || buf.length > MAX_VENDOR_VALUE_BYTES) {
     throw new UserError(`${where}: ${name} takes 1 to ${MAX_VENDOR_VALUE_BYTES} bytes of text (a Vendor-Specific attribute holds 253 bytes, 6 of them the vendor's headers)`);
   }
-  return { attribute: vendorSpecific(vendor, type, buf), name, identity: `26:${vendor}:${type}`, ...(once ? { once: 'the device applies one' } : {}) };
+  return { attribute: vendorSpecific(vendor, type, buf), name, identity: `${ATTR.vendorSpecific}:${vendor}:${type}`, ...(once ? { once: 'the device applies one' } : {}) };
 }
