@@ -13,6 +13,7 @@ import { groupsThePlanSwitches } from '../mapping/rollout-members.js';
 import { rolloutReach } from '../model/rollout-reach.js';
 import { rolloutMember } from '../model/rollout-member.js';
 import { listDomainUsers } from '../graph/domain-users-reader.js';
+import { upnDomain } from '../apply/federation-step.js';
 import { resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
 import { onPremisesCandidates, readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
@@ -304,9 +305,8 @@ async function readRolloutMembers(client: GraphClient, cutover: CutoverRead, ten
  * alone (most often a few: admins, service accounts, users MFA Server never had).
  */
 async function readDomainUsers(client: GraphClient, cutover: CutoverRead, tenant: TenantSnapshot, concurrency: number, progress?: (what: string, done: number, total: number) => void): Promise<{ domain: string; users: TenantUser[] }[]> {
-  const domainOf = (upn: string) => upn.slice(upn.lastIndexOf('@') + 1).toLowerCase();
-  const held = new Set([...tenant.users.values()].map((u) => domainOf(u.userPrincipalName)));
-  for (const m of tenant.matches?.values() ?? []) if (m.outcome !== 'matched') for (const u of m.users) held.add(domainOf(u.upn));
+  const held = new Set([...tenant.users.values()].map((u) => upnDomain(u.userPrincipalName)));
+  for (const m of tenant.matches?.values() ?? []) if (m.outcome !== 'matched') for (const u of m.users) held.add(upnDomain(u.upn));
   const domains = cutover.cutover.federatedDomains.filter((d) => d.federatedIdpMfaBehavior !== REJECT_IDP_MFA && d.federationId !== null && held.has(d.id.toLowerCase()));
   const planned = new Set([...tenant.users.values()].map((u) => u.id.toLowerCase()));
   const reach = rolloutReach(cutover.cutover.rolloutPolicy, cutover.rolloutGroups.map((g) => g.id));
