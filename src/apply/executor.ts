@@ -799,13 +799,23 @@ export class Executor {
 
   /** How long ago the latest of an operation's dependencies of `kinds` was done (this step, or a pass moments before); Infinity when none was. */
   private sinceDone(op: Operation, kinds: ReadonlySet<Operation['kind']>, now: number): number {
-    let latest = -Infinity;
+    const d = this.latestDone(op, kinds);
+    return d === undefined ? Infinity : now - this.dependedOnDoneAt.get(d)!;
+  }
+
+  /** The latest done of an operation's dependencies of `kinds` (this step, or a pass moments before), by id; undefined when none was. */
+  private latestDone(op: Operation, kinds: ReadonlySet<Operation['kind']>): string | undefined {
+    let latest: string | undefined;
+    let at = -Infinity;
     for (const d of op.dependsOn) {
       // One done by an earlier pass, not among this step's operations, is of a kind not known here: it counts.
       const kind = this.slots.get(d)?.op.kind;
-      if (kind === undefined || kinds.has(kind)) latest = Math.max(latest, this.dependedOnDoneAt.get(d) ?? -Infinity);
+      const doneAt = this.dependedOnDoneAt.get(d);
+      if (doneAt === undefined || doneAt <= at || (kind !== undefined && !kinds.has(kind))) continue;
+      latest = d;
+      at = doneAt;
     }
-    return now - latest;
+    return latest;
   }
 
   /**
@@ -814,16 +824,10 @@ export class Executor {
    * Undefined when no such dependency was done by this run at a known time.
    */
   private lateForLag(op: Operation, kinds: ReadonlySet<Operation['kind']>, res: GraphResponse): string | undefined {
-    const now = Date.now();
-    const age = this.sinceDone(op, kinds, now);
-    if (!Number.isFinite(age)) return undefined;
-    let latest: Operation['kind'] | undefined;
-    let at = -Infinity;
-    for (const d of op.dependsOn) {
-      const kind = this.slots.get(d)?.op.kind;
-      const doneAt = this.dependedOnDoneAt.get(d);
-      if (doneAt !== undefined && doneAt > at && (kind === undefined || kinds.has(kind))) [latest, at] = [kind, doneAt];
-    }
+    const d = this.latestDone(op, kinds);
+    if (d === undefined) return undefined;
+    const age = Date.now() - this.dependedOnDoneAt.get(d)!;
+    const latest = this.slots.get(d)?.op.kind;
     const [what, did] = (latest && LAG_OBJECT[latest]) ?? ['object', 'wrote'];
     const secs = (ms: number) => String(Math.round(ms / 100) / 10);
     return `${errorText(res)}: Graph did not show the ${what} this run ${did} ${secs(age)} s earlier within --consistency-window ${secs(this.opts.client.consistencyMs)} s: resume (Graph will have caught up), or raise --consistency-window`;
