@@ -179,7 +179,7 @@ export function joinedSince(
   upnOf: (userId: string) => string = (id) => id,
 ): StaleObject[] {
   const planned = plannedRollout(changes);
-  const switching = new Set([...planned.attaches, ...(planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : [])]);
+  const switching = new Set(switchingGroups(planned, seen));
   return [...joinersOf(memberOf, seen, addedByRun, switching)].map(([g, ids]) => ({
     target: `${ROLLOUT_POLICY}/appliesTo/${g}`,
     planned: 'members as read',
@@ -191,13 +191,14 @@ export function joinedSince(
 /** Users who joined since the plan, named in a message (the rest are counted). */
 export const JOINED_NAMED = 5;
 
-/**
- * The members the plan read (2.6 `rolloutMembers`) of the groups a run's staged rollout step switches:
- * those it attaches, and every group of the policy it creates or enables. None for an older plan.
- */
-export function membersSwitchedBy(changes: readonly Pick<SavedCutoverChange, 'target' | 'after'>[], seen: TenantCutover | undefined): TenantRolloutMember[] {
-  const planned = plannedRollout(changes);
-  const switching = new Set([...planned.attaches, ...(planned.policy ? (seen?.rolloutPolicy?.appliesTo ?? []) : [])]);
+/** The groups whose members a run's staged rollout step switches: those it attaches, and every group of the policy it creates or enables. */
+function switchingGroups(planned: ReturnType<typeof plannedRollout>, seen: TenantCutover | undefined): string[] {
+  return [...planned.attaches, ...(planned.policy ? (seen?.rolloutPolicy?.appliesTo ?? []) : [])];
+}
+
+/** The members the plan read (2.6 `rolloutMembers`) of the groups a run's staged rollout step switches (switchingGroups). None for an older plan. */
+function membersSwitchedBy(groups: readonly string[], seen: TenantCutover | undefined): TenantRolloutMember[] {
+  const switching = new Set(groups);
   if (switching.size === 0) return [];
   return (seen?.rolloutMembers ?? []).filter((m) => m.memberOf.some((g) => switching.has(g)));
 }
@@ -470,8 +471,10 @@ export async function cutoverStale(
   // The same for a managed domain's users (2.17): made federated since, they would meet the IdP's MFA.
   // Its members in a group the run's staged rollout step switches count too, of the run or not: the
   // plan did not refuse the step for one of them with no cloud MFA method (Entra did their MFA already).
+  const planned = plannedRollout(changes);
+  const switching = switchingGroups(planned, seen);
   const managedSeen = managedDomainSet(seen);
-  const managed = rollout && managedSeen.size > 0 ? [...new Set([...runUsers.map((u) => upnDomain(u.tenantUpn ?? u.upn)), ...membersSwitchedBy(changes, seen).map((m) => upnDomain(m.userPrincipalName))])].filter((d) => managedSeen.has(d)) : [];
+  const managed = rollout && managedSeen.size > 0 ? [...new Set([...runUsers.map((u) => upnDomain(u.tenantUpn ?? u.upn)), ...membersSwitchedBy(switching, seen).map((m) => upnDomain(m.userPrincipalName))])].filter((d) => managedSeen.has(d)) : [];
   if (changes.length === 0 && adds.length === 0 && rejecting.length === 0 && managed.length === 0) return { stale: [], groupUsers: {} };
   const probe: Parameters<typeof readCutoverFor>[1][number][] = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
@@ -479,7 +482,6 @@ export async function cutoverStale(
     ...[...rejecting.map((d) => d.id), ...managed].map((d) => ({ kind: 'federation-update' as const, resource: `domains/${d}/federationConfiguration`, before: null, after: null })),
   ];
   // The groups whose members the policy step switches, when the plan judged them (2.6): who joined since.
-  const planned = plannedRollout(changes);
   if (seen?.rolloutMembers) for (const id of planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : []) probe.push(groupProbe(id));
   // Members of the groups it attaches it took as switched already by another attached group: still so?
   const elsewhere = switchedElsewhere(changes, seen);
@@ -501,7 +503,6 @@ export async function cutoverStale(
     stale.push({ target: `${ROLLOUT_POLICY}/appliesTo/${g}`, planned: 'switched already', now: `${upns.length} no longer switched`, reason: `${unswitchedSaid(upns, by, nameOf, 'attaching the group')}: make a new plan` });
   }
   // The members outside the plan its staged rollout step switches, whom it judged with a method: still so?
-  const switching = [...planned.attaches, ...(planned.policy ? (seen?.rolloutPolicy?.appliesTo ?? []) : [])];
   const recheck = membersToRecheck(plan, switching);
   for (const [g, upns] of recheck.length > 0 ? await methodlessSince(client, plan, recheck, live, concurrency, onMembers) : []) {
     const doing = [...attaches].some((a) => a.toLowerCase() === g.toLowerCase()) ? 'attaching the group' : 'enabling the staged rollout policy';
