@@ -378,7 +378,7 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
         code: 'not-switched',
         user: m.user,
         rule: 'CUTOVER-SWITCH-USER',
-        message: 'no cloud MFA method the policy lets them use once the plan is applied: not added to a rollout group (the user stays on MFA Server; migrate a method first, or enable one for them)',
+        message: NOT_SWITCHED,
       });
       continue;
     }
@@ -596,7 +596,25 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
       });
     }
     if (outside?.forced) out.findings.push(outside.forced);
+    // Forced, the step moves the users the rollout leaves out to Entra MFA all the same: their
+    // not-switched finding says so, not that they stay on MFA Server (a black-box review).
+    if (input.options.forceFederation && left.length > 0) {
+      const moved = new Set(left.map((m) => m.user.toLowerCase()));
+      const message = notSwitchedForcedText(d.id);
+      out.findings.forEach((f, i) => {
+        if (f.code === 'not-switched' && f.user !== undefined && moved.has(f.user.toLowerCase())) out.findings[i] = { ...f, message };
+      });
+    }
   }
+}
+
+/** The not-switched finding of a user no federation step of the plan moves: they stay on MFA Server. */
+export const NOT_SWITCHED =
+  'no cloud MFA method the policy lets them use once the plan is applied: not added to a rollout group (the user stays on MFA Server; migrate a method first, or enable one for them)';
+
+/** The not-switched finding of a user whose domain's federation the plan sets with --force-federation: moved to Entra MFA by it, with nothing to sign in with. */
+export function notSwitchedForcedText(domain: string): string {
+  return `no cloud MFA method the policy lets them use once the plan is applied: not added to a rollout group, but moved to Entra MFA all the same by the federation of ${domain} (--force-federation), with nothing to sign in with: they cannot complete MFA (migrate a method first, or enable one for them)`;
 }
 
 /**

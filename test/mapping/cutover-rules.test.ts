@@ -322,6 +322,29 @@ describe('federation: the final step', () => {
     expect(forced.findings.find((f) => f.code === 'federation-forced')!.message).toContain('judy@contoso.com, zoe@contoso.com');
   });
 
+  it('forced, the not-switched finding of a user of the domain says the federation moves them to Entra MFA with nothing to sign in with, not that they stay on MFA Server (a black-box review read both for judy)', () => {
+    const users = [phoneUser('alice'), user('judy'), user('zoe'), user('other', { domain: 'fabrikam.com' })];
+    const notSwitched = (r: ReturnType<typeof cutover>) => r.findings.filter((f) => f.code === 'not-switched').map((f) => [f.user, f.severity, f.message]);
+    const stays = 'no cloud MFA method the policy lets them use once the plan is applied: not added to a rollout group (the user stays on MFA Server; migrate a method first, or enable one for them)';
+    const moved =
+      'no cloud MFA method the policy lets them use once the plan is applied: not added to a rollout group, but moved to Entra MFA all the same by the federation of contoso.com (--force-federation), with nothing to sign in with: they cannot complete MFA (migrate a method first, or enable one for them)';
+    const forced = cutover(users, { ...options, forceFederation: true }, t());
+    expect(forced.refusals).toEqual([]);
+    // `other` is of fabrikam.com, whose federation the plan leaves as it is: on MFA Server still.
+    expect(notSwitched(forced)).toEqual([
+      ['judy@contoso.com', 'warning', moved],
+      ['zoe@contoso.com', 'warning', moved],
+      ['other@fabrikam.com', 'warning', stays],
+    ]);
+    // The finding's code and counts are kept: staged rollout does not switch them.
+    expect(forced.summary.switched.not_switched).toBe(3);
+    // Without the final step planned (no --federated-mfa, or refused: no federation configuration), they do stay.
+    expect(notSwitched(cutover(users, { rolloutGroups: [ref(1)] }, t())).map(([, , m]) => m)).toEqual([stays, stays, stays]);
+    const unplanned = cutover(users, { ...options, forceFederation: true }, t({ federatedDomains: [{ ...FEDERATED, federationId: null }] }));
+    expect(unplanned.changes.some((c) => c.target.startsWith('domains/'))).toBe(false);
+    expect(notSwitched(unplanned).map(([, , m]) => m)).toEqual([stays, stays, stays]);
+  });
+
   it('is refused while the export holds users of the domain a narrower scope (--users, --group) leaves out, whom the plan cannot count switched; --force-federation plans it with a warning naming them (a black-box test flipped a domain past two unswitched users so)', () => {
     const users = [phoneUser('alice'), tokenUser('bob')];
     const outOfScope = ['judy@contoso.com', 'Zoe@Contoso.com', 'other@fabrikam.com'];
