@@ -1,4 +1,5 @@
-import type { SavedPlan } from '../plan/plan-file.js';
+import { upnDomain } from '../apply/federation-step.js';
+import type { SavedPlan, UserEntry } from '../plan/plan-file.js';
 
 /**
  * The plan's users it leaves on MFA Server, lower case: its `not-switched` findings (a user with no
@@ -10,7 +11,32 @@ export async function leftOnMfaServer(plan: SavedPlan): Promise<Set<string>> {
   return new Set((await plan.findings()).filter((f) => f.code === 'not-switched' && f.user !== undefined).map((f) => f.user!.toLowerCase()));
 }
 
+/**
+ * Of the plan's not-switched users (`notSwitched`, lower case), those of a domain whose federation
+ * the run set (`federationDone`): it moved them to Entra MFA with no cloud method, so they are not
+ * left on MFA Server (a plan sets it over such users only with --force-federation). By username
+ * (lower case), the domain; the domain is the tenant UPN's, as the federation step counts it.
+ */
+export function movedByFederation(roster: readonly Readonly<UserEntry>[], notSwitched: ReadonlySet<string>, federationDone: readonly string[]): Map<string, string> {
+  const moved = new Map<string, string>();
+  if (notSwitched.size === 0 || federationDone.length === 0) return moved;
+  const done = new Map(federationDone.map((d) => [d.toLowerCase(), d]));
+  for (const u of roster) {
+    const key = u.upn.toLowerCase();
+    if (!notSwitched.has(key)) continue;
+    const domain = done.get(upnDomain(u.tenantUpn ?? u.upn));
+    if (domain !== undefined) moved.set(key, domain);
+  }
+  return moved;
+}
+
 /** The run's users the plan leaves on MFA Server, by the rows' names: those with a row that is not `not-selected`. */
 export function leftOnServerOfRows(rows: readonly { user: string; outcome: string }[], left: ReadonlySet<string>): string[] {
   return left.size === 0 ? [] : rows.filter((r) => r.outcome !== 'not-selected' && left.has(r.user.toLowerCase())).map((r) => r.user);
+}
+
+/** The rows' users the run's federation moved to Entra MFA with no cloud method, by domain in the order `federationDone` has them: every row, selected or not (the federation moved them all the same). */
+export function movedOfRows(rows: readonly { user: string }[], moved: ReadonlyMap<string, string>, federationDone: readonly string[]): { domain: string; users: string[] }[] {
+  if (moved.size === 0) return [];
+  return federationDone.map((domain) => ({ domain, users: rows.filter((r) => moved.get(r.user.toLowerCase()) === domain).map((r) => r.user) })).filter((x) => x.users.length > 0);
 }

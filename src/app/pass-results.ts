@@ -1,14 +1,14 @@
 import type { ApplyOutcome } from '../apply/run-apply.js';
 import type { GroupRef } from '../graph/groups-reader.js';
 import type { SavedPlan } from '../plan/plan-file.js';
-import { leftOnMfaServer, leftOnServerOfRows } from './left-on-server.js';
+import { leftOnMfaServer, leftOnServerOfRows, movedByFederation, movedOfRows } from './left-on-server.js';
 import { resultRows, type ResultRow, type RowNotes } from './results.js';
 import { leftGroupNote } from './scope-group-now.js';
 
 /**
  * The result rows of an apply or a resume pass over `kept` (lower case; every user when undefined),
  * and its outcome with what apply and resume alike add to it: the run's users the plan leaves on MFA
- * Server, and `left.users`, those the pass left out as they left the plan's scope group (`leftGroup`).
+ * Server, those of them the run's federation moved to Entra MFA with no method instead, and `left.users`, those the pass left out as they left the plan's scope group (`leftGroup`).
  */
 export async function passResults(
   plan: SavedPlan,
@@ -17,11 +17,20 @@ export async function passResults(
   left: { group: GroupRef; users: string[] } | undefined,
 ): Promise<{ outcome: ApplyOutcome; results: ResultRow[]; leftGroup?: NonNullable<RowNotes['leftGroup']> }> {
   const leftGroup = left && left.users.length > 0 ? { users: new Set(left.users.map((u) => u.toLowerCase())), note: leftGroupNote(left.group) } : undefined;
-  const leftOnServer = await leftOnMfaServer(plan);
-  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, { ...(leftGroup ? { leftGroup } : {}), leftOnServer });
+  const notSwitched = await leftOnMfaServer(plan);
+  // Those of a domain whose federation the run set (forced) are on Entra MFA now, with no method: not left on MFA Server.
+  const moved = movedByFederation(plan.users, notSwitched, outcome.federationDone);
+  const leftOnServer = moved.size === 0 ? notSwitched : new Set([...notSwitched].filter((u) => !moved.has(u)));
+  const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, { ...(leftGroup ? { leftGroup } : {}), leftOnServer, movedByFederation: moved });
   const onServer = leftOnServerOfRows(results, leftOnServer);
+  const movedUsers = movedOfRows(results, moved, outcome.federationDone);
   return {
-    outcome: { ...outcome, ...(onServer.length > 0 ? { leftOnMfaServer: onServer } : {}), ...(leftGroup && left ? { leftScopeGroup: { group: left.group.displayName, users: left.users } } : {}) },
+    outcome: {
+      ...outcome,
+      ...(onServer.length > 0 ? { leftOnMfaServer: onServer } : {}),
+      ...(movedUsers.length > 0 ? { movedByForcedFederation: movedUsers } : {}),
+      ...(leftGroup && left ? { leftScopeGroup: { group: left.group.displayName, users: left.users } } : {}),
+    },
     results,
     ...(leftGroup ? { leftGroup } : {}),
   };

@@ -19,6 +19,8 @@ export interface RowNotes {
   leftGroup?: { users: ReadonlySet<string>; note: string };
   /** Users the plan leaves on MFA Server (its `not-switched` finding): no cloud MFA method to switch them with. */
   leftOnServer?: ReadonlySet<string>;
+  /** Not-switched users whose domain's federation the run set (forced): moved to Entra MFA by it, with no cloud method; by user, the domain. */
+  movedByFederation?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -29,6 +31,15 @@ export const LEFT_ON_SERVER =
   'left on MFA Server: not switched to Entra MFA, as they have no cloud MFA method the authentication methods policy lets them use once the plan is applied (not-switched); migrate or enable a method for them, then plan again';
 
 /**
+ * The `first_error` of a row whose user the plan does not switch (not-switched) and whose domain's
+ * federation the run set, forced: moved to Entra MFA by it with nothing to sign in with, not left on
+ * MFA Server (a black-box review read LEFT_ON_SERVER right above "federation of contoso.com: done").
+ */
+export function movedByFederationNote(domain: string): string {
+  return `moved to Entra MFA by the federation of ${domain} (--force-federation) with no cloud MFA method the authentication methods policy lets them use: they cannot complete MFA (not-switched); migrate or enable a method for them now`;
+}
+
+/**
  * Every user of the plan that the run's --users/--group narrowing keeps, in the plan's order, in
  * the words `report` uses: those the run selected with their outcome (`not-started` when it never
  * got to them), users with changes beyond --max-users `not-selected` (a new plan or a run without
@@ -37,7 +48,8 @@ export const LEFT_ON_SERVER =
  * `not-selected`: it is the run's evidence; this file is the admin's list of the run's users.)
  * `notes`: a user who left the plan's scope group since it was made is listed with why: `not-selected`
  * when the run left them out from its start, their outcome when a resume did; a user the plan leaves
- * on MFA Server is said to be (LEFT_ON_SERVER) where the row names no error of its own.
+ * on MFA Server is said to be (LEFT_ON_SERVER) where the row names no error of its own, or, when the
+ * run set their domain's federation, moved to Entra MFA by it with no method (movedByFederationNote).
  */
 export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn: string) => boolean, outcomes: readonly UserOutcome[], notes: RowNotes = {}): ResultRow[] {
   const byUser = new Map(outcomes.map((o) => [o.upn.toLowerCase(), o]));
@@ -54,7 +66,12 @@ export function resultRows(roster: readonly Readonly<UserEntry>[], inScope: (upn
     // --skip-stale, and why in stale_reason (as journaled); left out from the start: not-selected, why.
     if (left) {
       if (!o) row.first_error = notes.leftGroup!.note;
-    } else if (notes.leftOnServer?.has(key) && row.first_error === '' && row.outcome !== 'not-selected') row.first_error = LEFT_ON_SERVER;
+    } else if (row.first_error === '') {
+      // Moved by the federation: said whether the run selected them or not (it moved them all the same).
+      const movedBy = notes.movedByFederation?.get(key);
+      if (movedBy !== undefined) row.first_error = movedByFederationNote(movedBy);
+      else if (notes.leftOnServer?.has(key) && row.outcome !== 'not-selected') row.first_error = LEFT_ON_SERVER;
+    }
     rows.push(row);
   }
   return rows;

@@ -140,8 +140,13 @@ export interface ApplyOutcome {
    * `signedInAs`, who the run is signed in as. A resume signed in as another admin or an application sends them.
    */
   ownMethodsLeftOut?: (OwnMethodsLeftOut & { resumeAs: string })[];
-  /** Set by the use case (app/apply.ts, app/resume.ts) from the plan: the run's users it leaves on MFA Server (`not-switched`), by username. */
+  /** Set by the use case (app/apply.ts, app/resume.ts) from the plan: the run's users it leaves on MFA Server (`not-switched`, their domain's federation not set by the run), by username. */
   leftOnMfaServer?: string[];
+  /**
+   * Set by the use case from the plan: its not-switched users of a domain whose federation the run set
+   * (forced, --force-federation), by domain. Not left on MFA Server: moved to Entra MFA with no cloud method.
+   */
+  movedByForcedFederation?: { domain: string; users: string[] }[];
   /** Set by the use case: the plan's scope group (plan --group) and the run's users who left it since the plan, left out. */
   leftScopeGroup?: { group: string; users: string[] };
 }

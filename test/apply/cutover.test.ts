@@ -7,7 +7,8 @@ import { cutoverStale } from '../../src/apply/cutover-preflight.js';
 import { SavedPlan } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, journalLines, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { LEFT_ON_SERVER, movedByFederationNote, type ResultRow } from '../../src/app/results.js';
 import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
@@ -192,6 +193,71 @@ describe('federation: the final step', () => {
     expect(opRecord(runDirs(dir)[0]!, 'cutover/domains/contoso.com/federationConfiguration')).toMatchObject({ state: 'skipped', error: expect.stringMatching(/^1 of the 35 switch\(es\) of contoso\.com did not succeed/) });
     expect(outcome.resumable).toBe(false);
     expect(outcome.staleUsers).toEqual({ count: 1, first: ['igor@contoso.com'] });
+  });
+});
+
+/** A black-box review: apply said judy and zoe were left on MFA Server right above "federation of contoso.com: done". */
+describe('the users a forced federation moves to Entra MFA with no cloud method', () => {
+  const summaryOf = (applied: Awaited<ReturnType<typeof applyFile>>, dir: string) => renderApplySummary(applied.outcome, dir, undefined);
+  const firstErrors = (applied: { results: readonly ResultRow[] }) => applied.results.filter((r) => /^(judy|zoe)@/.test(r.user)).map((r) => [r.user, r.outcome, r.first_error]);
+  const moved = 'moved to Entra MFA by the federation of contoso.com (--force-federation) with no cloud MFA method the authentication methods policy lets them use: they cannot complete MFA (not-switched); migrate or enable a method for them now';
+  const movedLine = '\n  2 user(s) moved to Entra MFA by the federation of contoso.com (--force-federation) with no cloud MFA method the policy lets them use: they cannot complete MFA (not-switched): judy@contoso.com, zoe@contoso.com. Migrate or enable a method for them now\n';
+
+  it('the federation done: the summary and the rows say the federation moved them, with nothing to sign in with, not that they are left on MFA Server', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    const { plan } = await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const planned = expect.stringMatching(/^no cloud MFA method .*: not added to a rollout group, but moved to Entra MFA all the same by the federation of contoso\.com \(--force-federation\), with nothing to sign in with/);
+    expect(plan.findings.filter((f) => f.code === 'not-switched').map((f) => [f.user, f.message])).toEqual([
+      ['judy@contoso.com', planned],
+      ['zoe@contoso.com', planned],
+    ]);
+    const applied = await applyFile(g, `${dir}.plan`, dir);
+    expect(applied.outcome.federationDone).toEqual(['contoso.com']);
+    expect(applied.outcome.leftOnMfaServer).toBeUndefined();
+    expect(applied.outcome.movedByForcedFederation).toEqual([{ domain: 'contoso.com', users: ['judy@contoso.com', 'zoe@contoso.com'] }]);
+    expect(movedByFederationNote('contoso.com')).toBe(moved);
+    expect(firstErrors(applied)).toEqual([
+      ['judy@contoso.com', 'unchanged', moved],
+      ['zoe@contoso.com', 'unchanged', moved],
+    ]);
+    const summary = summaryOf(applied, dir);
+    expect(summary).toContain(movedLine);
+    expect(summary).not.toContain('left on MFA Server');
+    // Said right below the federation's own line.
+    expect(summary.indexOf(movedLine)).toBeGreaterThan(summary.indexOf('  federation of contoso.com: done:'));
+  });
+
+  it('the federation left as it is (a switch failed): they are on MFA Server still, and said so', async () => {
+    const g = fakeGraph();
+    await g.raw.post('/beta/directory/authenticationMethodDevices/hardwareOathDevices', { serialNumber: '20010002', manufacturer: 'Other', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 60, hashFunction: 'hmacsha256' });
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const applied = await applyFile(g, `${dir}.plan`, dir);
+    expect(applied.outcome.federationDone).toEqual([]);
+    expect(applied.outcome.leftOnMfaServer).toEqual(['judy@contoso.com', 'zoe@contoso.com']);
+    expect(applied.outcome.movedByForcedFederation).toBeUndefined();
+    expect(firstErrors(applied).map(([, , e]) => e)).toEqual([LEFT_ON_SERVER, LEFT_ON_SERVER]);
+    expect(summaryOf(applied, dir)).toContain('\n  2 user(s) left on MFA Server (no cloud MFA method the policy lets them use, so the plan does not switch them; not-switched): judy@contoso.com, zoe@contoso.com.');
+  });
+
+  it('the run stopped before the federation: left on MFA Server; the resume that sets it says the federation moved them', async () => {
+    const g = fakeGraph();
+    const dir = fresh();
+    await planTo(g, `${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const first = await applyFile(g, `${dir}.plan`, dir, { batchSize: 10, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    expect(federation(g.emu.snapshot() as Snapshot)).toBe('acceptIfMfaDoneByFederatedIdp');
+    expect(first.outcome.movedByForcedFederation).toBeUndefined();
+    expect(first.outcome.leftOnMfaServer).toEqual(['judy@contoso.com', 'zoe@contoso.com']);
+    expect(firstErrors(first).map(([, , e]) => e)).toEqual([LEFT_ON_SERVER, LEFT_ON_SERVER]);
+    const resumed = await resumeIn(g, dir);
+    expect(resumed.outcome.state).toBe('completed');
+    expect(federation(g.emu.snapshot() as Snapshot)).toBe('rejectMfaByFederatedIdp');
+    expect(resumed.outcome.leftOnMfaServer).toBeUndefined();
+    expect(resumed.outcome.movedByForcedFederation).toEqual([{ domain: 'contoso.com', users: ['judy@contoso.com', 'zoe@contoso.com'] }]);
+    expect(firstErrors(resumed).map(([, , e]) => e)).toEqual([moved, moved]);
+    expect(renderApplySummary(resumed.outcome, dir, undefined)).toContain(movedLine);
   });
 });
 

@@ -97,6 +97,8 @@ describe('the README', () => {
     expect(out).toMatch(/Rollback \S+ of run \S+: completed\./);
     // The cutover: the final step refused while judy and zoe are left behind, then forced and applied.
     expect(out).toMatch(/the cutover cannot be planned as asked:\n.*judy@contoso\.com, zoe@contoso\.com/);
+    // Forced, the federation moved them to Entra MFA with no method: said so, not "left on MFA Server" (a black-box review).
+    expect(out).toMatch(/federation of contoso\.com: done: .*\n {2}2 user\(s\) moved to Entra MFA by the federation of contoso\.com \(--force-federation\) with no cloud MFA method .*: judy@contoso\.com, zoe@contoso\.com\./);
     const status = JSON.parse(readFileSync(join(work, 'status.json'), 'utf8'));
     expect(status.federation).toEqual([{ domain: 'contoso.com', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' }]);
     expect(status.rollout_policy.groups).toEqual([expect.objectContaining({ displayName: 'MFA Staged Rollout', members: 35 })]);

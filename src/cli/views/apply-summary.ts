@@ -37,6 +37,8 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     ),
     // The one change that moves every user of a domain at once: said when made (a black-box test saw only "1 done").
     ...o.federationDone.map((d) => `  federation of ${d}: done: it rejects the federated IdP's MFA now, so every user of the domain meets Entra MFA (allow up to 24 hours)`),
+    // Not left on MFA Server: moved by it with nothing to sign in with (a black-box review read "left on MFA Server" right above).
+    ...(o.movedByForcedFederation ?? []).map((m) => movedByFederationLine(m.domain, m.users)),
     // Each with why, as the pre-flight says it without --skip-stale (a black-box test read the objects alone).
     ...firstOf(o.stale.map((x) => `  stale (left out): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left out as stale', given),
     // Named up to LISTED, then counted, with where the rest are (a scale test saw 20 of 192 and no more said).
@@ -203,6 +205,11 @@ function leftGroupLine(l: ApplyOutcome['leftScopeGroup']): string[] {
 function leftOnServerLine(users: readonly string[] | undefined): string[] {
   if (!users || users.length === 0) return [];
   return [`  ${users.length} user(s) left on MFA Server (no cloud MFA method the policy lets them use, so the plan does not switch them; not-switched): ${named(users)}. Migrate or enable a method for them, then plan again`];
+}
+
+/** The plan's not-switched users the run's forced federation of a domain moved to Entra MFA with no cloud method: a warning, named. */
+function movedByFederationLine(domain: string, users: readonly string[]): string {
+  return `  ${users.length} user(s) moved to Entra MFA by the federation of ${domain} (--force-federation) with no cloud MFA method the policy lets them use: they cannot complete MFA (not-switched): ${named(users)}. Migrate or enable a method for them now`;
 }
 
 /** Users a line names: the first LISTED, then how many more (the --results rows have every one). */
