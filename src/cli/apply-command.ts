@@ -167,8 +167,8 @@ Examples:
     .option('--policy-propagation-wait <minutes>', "how long activations refused until the hardware OATH policy applies are tried again, counted from the run's enable or the policy's last change (default: what the run was started with)", (v) => nonNegativeInt(v, '--policy-propagation-wait'))
     .option('--results <file.csv>', 'write one row per user in scope: user, outcome, done, failed, skipped, first_error, and the run id, plan hash and final hash');
   addGraphOptions(resume, 'Graph root: the one the run wrote to (the default; another is refused)');
-  // resume checks the run's plan against its sources again, reading the PSKC key and password files the plan records.
-  addStrictPermissionsOption(resume, ['the PSKC key file', 'the PSKC password file']);
+  // resume checks the run's plan against its sources again, reading the seed files and PSKC key and password files the plan records.
+  addStrictPermissionsOption(resume, ['a seed file', 'the PSKC key file', 'the PSKC password file']);
   addConsistencyWindowOption(resume)
     .addHelpText(
       'after',

@@ -19,7 +19,8 @@ export function addSeedOptions(cmd: Command): Command {
         .choices(PSKC_MAC_MODES)
         .default('fail'),
     );
-  return addStrictPermissionsOption(cmd, ['the PSKC key file', 'the PSKC password file']);
+  // The seed files are checked too (seed-file-modes.ts): they hold the seeds in plain text.
+  return addStrictPermissionsOption(cmd, ['a seed file', 'the PSKC key file', 'the PSKC password file']);
 }
 
 export interface SeedCliOptions {
