@@ -64,6 +64,8 @@ export interface OpenOptions {
    * when `lock` is not false (serve: one process per store file).
    */
   seedsOnly?: boolean;
+  /** With seedsOnly: the PostgreSQL URL the state is at, recorded in the lock (a command refused beside the server is told it). */
+  stateUrl?: URL;
   lock?: boolean;
 }
 
@@ -98,7 +100,7 @@ export class ShimDatabase extends MemoryState {
 
   static async open(path: string, key: Buffer, options: OpenOptions): Promise<ShimDatabase> {
     checkStoreFiles(path, { seedsOnly: options.seedsOnly === true });
-    const lock = options.lock === false ? NO_LOCK : await StoreLock.acquire(path, options.command, options.seedsOnly === true);
+    const lock = options.lock === false ? NO_LOCK : await StoreLock.acquire(path, options.command, options.seedsOnly === true, options.stateUrl);
     try {
       const doc = await readStoreFile(path, key);
       if (options.seedsOnly) return new ShimDatabase(path, key, lock, doc, Infinity, options.onNotice ?? (() => undefined));

@@ -14,7 +14,7 @@ import { shownStateUrl } from './postgres/state-url.js';
 import type { ShimRules } from './rules.js';
 import { checkStoreFiles, journalPathOf, loadDocument, ShimDatabase, writeStoreGeneration } from './shim-database.js';
 import { readStoreFile, StoreError, writeStoreFile } from './store-file.js';
-import { StoreBusyError, StoreLock, liveHolder, type LockHolder } from './store-lock.js';
+import { StoreBusyError, StoreLock, liveHolder, stateOptionFor, type LockHolder } from './store-lock.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
 import { requestUnlock } from './unlock-requests.js';
 import { Verifier, type StateBackend, type Verdict, type VerifyReason, type VerifyResult } from './verifier.js';
@@ -129,7 +129,7 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
     // A server on shared state reads no unlock requests: the request would sit there, said done (a black-box test).
     if (server.sharedState) {
       throw new UserError(
-        `${opts.store} is served by \`mfa-migrate ${server.command}\` (pid ${server.pid} on ${server.host}) with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock ${shellArg(opts.user)} --store ${shellArg(opts.store)}${opts.keyFile !== undefined ? ` --key-file ${shellArg(opts.keyFile)}` : ''}${opts.auditLog !== undefined ? ` --audit-log ${shellArg(opts.auditLog)}` : ''} --state postgres://...`,
+        `${opts.store} is served by \`mfa-migrate ${server.command}\` (pid ${server.pid} on ${server.host}) with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock ${shellArg(opts.user)} --store ${shellArg(opts.store)}${opts.keyFile !== undefined ? ` --key-file ${shellArg(opts.keyFile)}` : ''}${opts.auditLog !== undefined ? ` --audit-log ${shellArg(opts.auditLog)}` : ''} ${stateOptionFor(server)}`,
       );
     }
     checkStoreFiles(opts.store);
@@ -180,7 +180,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
   let pg: PgState | undefined;
   try {
     if (existsSync(opts.store)) {
-      db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined });
+      db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined, ...(opts.state ? { stateUrl: opts.state } : {}) });
       previous = { storeId: db.storeId, generation: db.generation, createdAt: db.createdAt, users: db.users, tokens: db.tokens, retired: db.retired };
     } else {
       lock = await StoreLock.acquire(opts.store, 'shim import');

@@ -100,7 +100,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
   }
   const now = opts.now ?? Date.now;
   const notice = opts.onNotice ?? (() => undefined);
-  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined };
+  const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined, ...(opts.state ? { stateUrl: opts.state } : {}) };
   if (opts.compactAfter !== undefined) dbOptions.compactAfter = opts.compactAfter;
   const db = await ShimDatabase.open(opts.store, opts.key, dbOptions);
   let audit: AuditLog | undefined;

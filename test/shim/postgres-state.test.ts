@@ -105,11 +105,18 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     // Counted in the database (a black-box test found the series missing with --state).
     expect((await call(`${service.url}/metrics`)).text).toMatch(/^# HELP mfa_shim_locked_users .*\n# TYPE mfa_shim_locked_users gauge\nmfa_shim_locked_users 1$/m);
     // Without --state it would be handed to the server as a request it never reads (a black-box test: "handed to the running server", and still locked).
-    await expect(runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: USERS[1]! })).rejects.toThrow(/with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock .* --state postgres:\/\/\.\.\./);
+    // The command it gives names the server's URL, to paste: it holds no password (a black-box review: it said postgres://...).
+    const given = `--state ${state.href}`;
+    expect(state.href).toMatch(/^postgres:\/\/shim@127\.0\.0\.1:\d+\/shim_\d+$/);
+    await expect(runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: USERS[1]! })).rejects.toThrow(
+      `with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock user1@contoso.com --store ${store} ${given}`,
+    );
     // The command it gives keeps the key file given (a black-box test: left out).
-    await expect(runUnlock({ store, key: TEST_KEY, keyFile: '/etc/mfa shim/store.key', rules: DEFAULT_RULES, user: USERS[1]! })).rejects.toThrow(/: mfa-migrate shim unlock user1@contoso\.com --store \S+ --key-file '\/etc\/mfa shim\/store\.key' --state postgres:\/\/\.\.\.$/);
+    await expect(runUnlock({ store, key: TEST_KEY, keyFile: '/etc/mfa shim/store.key', rules: DEFAULT_RULES, user: USERS[1]! })).rejects.toThrow(
+      new RegExp(`: mfa-migrate shim unlock user1@contoso\\.com --store \\S+ --key-file '/etc/mfa shim/store\\.key' ${given.replace(/[.?]/g, '\\$&')}$`),
+    );
     // So is a check: the way beside such a server is --state, not stopping it.
-    await expect(runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: USERS[0]!, code: H(2) })).rejects.toThrow(/its state is in PostgreSQL: give this command --state postgres:\/\/\.\.\. to work beside it/);
+    await expect(runCheck({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: USERS[0]!, code: H(2) })).rejects.toThrow(`its state is in PostgreSQL: give this command ${given} to work beside it`);
     expect(await runUnlock({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[1]! })).toMatchObject({ status: 'unlocked', wasLocked: true });
     expect((await verify(service.url, USERS[1], H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
     // A store the database does not know.
