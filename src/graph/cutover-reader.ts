@@ -37,6 +37,11 @@ export interface CutoverRead {
   rolloutUnread?: string;
 }
 
+// What to do when a cutover group is not there: groups the admin creates before the first wave
+// (docs/cutover.md), of the kind the plan refuses others for (dynamic, nested).
+const ROLLOUT_GROUP_MISSING = 'create an assigned (not dynamic) security group of that name, empty, for staged rollout, or give the object id of the group to use';
+const CAMPAIGN_GROUP_MISSING = 'create an assigned (not dynamic) security group of that name for the Authenticator registration campaign, or give the object id of the group to use';
+
 /**
  * Reads what the cutover needs: the multiFactorAuthentication rollout policy and the groups it applies
  * to, the named rollout and campaign groups (kind and direct members), and the verified federated
@@ -45,11 +50,11 @@ export interface CutoverRead {
 export async function readCutover(client: GraphClient, opts: CutoverReadOptions): Promise<CutoverRead> {
   const rolloutGroups: GroupRef[] = [];
   for (const g of opts.rolloutGroups) {
-    const ref = await resolveGroup(client, g, '--rollout-group');
+    const ref = await resolveGroup(client, g, '--rollout-group', ROLLOUT_GROUP_MISSING);
     // One group named twice (by name and by id): once, where it was first named in the fill order.
     if (!rolloutGroups.some((x) => x.id.toLowerCase() === ref.id.toLowerCase())) rolloutGroups.push(ref);
   }
-  const campaignGroup = opts.campaignGroup ? await resolveGroup(client, opts.campaignGroup, '--campaign-group') : undefined;
+  const campaignGroup = opts.campaignGroup ? await resolveGroup(client, opts.campaignGroup, '--campaign-group', CAMPAIGN_GROUP_MISSING) : undefined;
   const [rollout, domains] = await Promise.all([
     opts.rollout
       ? readRolloutPolicy(client).then(

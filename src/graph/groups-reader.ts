@@ -10,8 +10,12 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type { GroupRef };
 
-/** A group by object id or by display name; an ambiguous or unknown name is the admin's to settle, never a guess. */
-export async function resolveGroup(client: GraphClient, nameOrId: string, option: string): Promise<GroupRef> {
+/**
+ * A group by object id or by display name; an ambiguous or unknown name is the admin's to settle, never
+ * a guess. `ifNoneNamed`: what to do when no group has the name, for a group the admin is to create
+ * (the cutover's; a scope group names users who exist already, so nothing is said for it).
+ */
+export async function resolveGroup(client: GraphClient, nameOrId: string, option: string, ifNoneNamed?: string): Promise<GroupRef> {
   const fail = (why: string) => new UserError(`${option} ${JSON.stringify(nameOrId)}: ${why}`);
   if (GUID.test(nameOrId)) {
     const res = await client.request<GroupRef>(getGroup(nameOrId));
@@ -21,7 +25,7 @@ export async function resolveGroup(client: GraphClient, nameOrId: string, option
   }
   const found: GroupRef[] = [];
   for await (const g of client.pages<GroupRef>(findGroupsByName(nameOrId), `finding the group ${nameOrId}`)) found.push({ id: g.id, displayName: g.displayName });
-  if (found.length === 0) throw fail(`no group is named "${nameOrId}"`);
+  if (found.length === 0) throw fail(`no group is named "${nameOrId}"${ifNoneNamed ? `: ${ifNoneNamed}` : ''}`);
   if (found.length > 1) throw fail(`${found.length} groups are named "${nameOrId}"; give the object id instead (${found.map((g) => g.id).join(', ')})`);
   return found[0]!;
 }

@@ -88,8 +88,13 @@ describe('the cutover reader', () => {
   it('an unknown or ambiguous group name is the admin\'s to settle, naming the option', async () => {
     const g = fakeGraph({ tenant: { ...cutoverTenant(), groups: [...(cutoverTenant().groups as unknown[]), { id: gid(5), displayName: 'Rollout A', members: [] }] } });
     const client = g.client({ readOnly: true });
-    await expect(readCutover(client, { rolloutGroups: ['Nope'], rollout: true, federation: false })).rejects.toThrow(/--rollout-group "Nope": no group is named "Nope"/);
+    // Saying what to do, as the refusal of a dynamic group does (a black-box review: only "no group is named").
+    await expect(readCutover(client, { rolloutGroups: ['Nope'], rollout: true, federation: false })).rejects.toThrow(
+      '--rollout-group "Nope": no group is named "Nope": create an assigned (not dynamic) security group of that name, empty, for staged rollout, or give the object id of the group to use',
+    );
     await expect(readCutover(client, { rolloutGroups: ['Rollout A'], rollout: true, federation: false })).rejects.toThrow(/--rollout-group "Rollout A": 2 groups are named/);
-    await expect(readCutover(client, { rolloutGroups: [], rollout: false, campaignGroup: 'Nope', federation: false })).rejects.toThrow(/--campaign-group "Nope"/);
+    await expect(readCutover(client, { rolloutGroups: [], rollout: false, campaignGroup: 'SMS users', federation: false })).rejects.toThrow(
+      '--campaign-group "SMS users": no group is named "SMS users": create an assigned (not dynamic) security group of that name for the Authenticator registration campaign, or give the object id of the group to use',
+    );
   });
 });
