@@ -208,9 +208,13 @@ function afterInFull(ch: UserChange): Record<string, unknown> | null {
 
 const PHONE = /^\+\d{1,4} \d+(x\d+)?$/;
 
-/** JSON-ish value display; phone numbers masked unless shown on purpose. */
+/**
+ * JSON-ish value display; phone numbers masked unless shown on purpose. A masked number is quoted as
+ * every other string is (`"+1 ********01"`): the same shape as with --show-phone-numbers, and its space
+ * does not read as the end of the value (a black-box review: it was left bare).
+ */
 export function formatValue(v: unknown, showPhoneNumbers: boolean): string {
-  if (typeof v === 'string') return PHONE.test(v) && !showPhoneNumbers ? maskPhone(v) : printable(JSON.stringify(v));
+  if (typeof v === 'string') return printable(JSON.stringify(PHONE.test(v) && !showPhoneNumbers ? maskPhone(v) : v));
   if (Array.isArray(v)) return `[${v.map((x) => formatValue(x, showPhoneNumbers)).join(', ')}]`;
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;

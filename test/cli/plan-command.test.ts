@@ -268,8 +268,8 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
     expect(out).toContain(`Plan: ${s.create} to add, ${s.update} to change, ${s.delete} to destroy, ${s.no_op} unchanged.`);
     expect(out).toMatch(/~ authenticationMethodConfigurations\/Voice\n\s+state: "disabled" -> "enabled"\s+\[POL-VOICE\]/);
     // A user change shows its rule and its reason, as a policy change does.
-    expect(out).toMatch(/igor@contoso\.com\n\s+~ phoneMethods\/mobile\s+phoneNumber: \+1 \*{8}99 -> \+1 \*{8}32 {2}\[PHONE-PRIMARY-MOBILE\] primary phone has no extension$/m);
-    expect(out).toMatch(/bob@contoso\.com\n\s+\+ phoneMethods\/mobile\s+phoneNumber=\+1 \*{8}02/);
+    expect(out).toMatch(/igor@contoso\.com\n\s+~ phoneMethods\/mobile\s+phoneNumber: "\+1 \*{8}99" -> "\+1 \*{8}32" {2}\[PHONE-PRIMARY-MOBILE\] primary phone has no extension$/m);
+    expect(out).toMatch(/bob@contoso\.com\n\s+\+ phoneMethods\/mobile\s+phoneNumber="\+1 \*{8}02"/);
     expect(out).toContain('+1 ********03x***'); // carol's extension is masked too
     // No full number of the export or the tenant appears.
     const numbers = plan.user_changes.flatMap((c) => [c.before, c.after]).flatMap((v) => (v && typeof v.phoneNumber === 'string' ? [v.phoneNumber.replace(/^\+\d+ /, '')] : []));

@@ -86,7 +86,9 @@ describe('buildPlan (pure)', () => {
     const shown = plan.user_changes.filter((c) => c.action !== 'no-op');
     expect(shown.length).toBeGreaterThan(30);
     for (const c of shown) expect(text, `${c.user} ${c.resource}`).toContain(`  [${c.rule}] ${c.because}\n`);
-    expect(text).toMatch(/\n {4}\+ phoneMethods\/office {2}phoneNumber=\+1 \*{8}03x\*{3} {2}\[PHONE-PRIMARY-OFFICE\] primary phone has an extension\n/);
+    // Quoted as every string, and as with --show-phone-numbers (a black-box review: masked, it was bare).
+    expect(text).toMatch(/\n {4}\+ phoneMethods\/office {2}phoneNumber="\+1 \*{8}03x\*{3}" {2}\[PHONE-PRIMARY-OFFICE\] primary phone has an extension\n/);
+    expect(renderPlanTerminal(plan, { color: false, showPhoneNumbers: true })).toMatch(/\n {4}\+ phoneMethods\/office {2}phoneNumber="\+1 \d{10}x\d+" {2}\[PHONE-PRIMARY-OFFICE\]/);
     expect(text).toMatch(/\n {4}~ signInPreferences {2}userPreferredMethodForSecondaryAuthentication: null -> "sms" {2}\[DEFAULT-PUSH-NEEDS-APP\] the user has no Microsoft Authenticator registration in the tenant yet; sms is the most secure method available\n/);
     // The numbers are in the changes' before and after only: masked there, never in a reason.
     for (const n of shown.flatMap((c) => [c.before?.phoneNumber, c.after?.phoneNumber]).filter((x): x is string => typeof x === 'string')) expect(text).not.toContain(n.replace(/^\+\d+ /, ''));
