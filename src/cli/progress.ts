@@ -126,7 +126,8 @@ export class Progress {
     const eta = etaOf(s, finished, rate);
     const wave = e.wave !== undefined ? ` wave ${e.wave}/${e.waves}` : '';
     const waits = `${throttleWait}${s.waitingForPolicy > 0 && s.policyWaitUntil ? ` | ${s.waitingForPolicy} waiting for the policy to reach them (given up at ${new Date(s.policyWaitUntil).toISOString().slice(11, 16)} UTC at the latest)` : ''}${s.waitingForGraph > 0 ? ` | ${s.waitingForGraph} waiting for Graph to show what the run just created` : ''}${s.pacedWaiting > 0 ? ` | ${s.pacedWaiting} activation(s) held back by the pace${paceText(s.activationPace)}` : ''}`;
-    const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate.toFixed(1), throttled: s.throttled, failed: s.failed, etaText: eta !== undefined ? formatDuration(eta) : throttleWait ? 'waiting' : '-', waits };
+    // No rate before this process has measured one (a resume's first line counts the earlier pass's done, not sent by it): `-`, not 0.0.
+    const payload = { users: e.users, usersTotal: e.usersTotal, wave, rate: rate > 0 ? rate.toFixed(1) : '-', throttled: s.throttled, failed: s.failed, etaText: eta !== undefined ? formatDuration(eta) : throttleWait ? 'waiting' : '-', waits };
     // The pre-flight reads every selected user again before anything is written: users checked.
     if (e.phase === 'preflight') return this.count(e.users, e.usersTotal, `${this.label} pre-flight: users checked`);
     // A rollback has no users or waves: operations only.

@@ -77,6 +77,16 @@ describe('Progress without a terminal', () => {
     expect(out.lines()).toEqual([expect.stringMatching(/^apply: wave 1\/2: 0\/100 operations, users 0\/40, /)]);
   });
 
+  it('a resume shows no rate until it has sent something: the operations done before are not its (a black-box review read "73/124 operations, 0.0 ops/s")', () => {
+    const out = pipe();
+    const p = new Progress('apply', out);
+    p.apply(event('wave', { wave: 3, waves: 4, users: 30, usersTotal: 40 }, { total: 124, done: 73, doneBefore: 73 }));
+    expect(out.lines()).toEqual(['apply: wave 3/4: 73/124 operations, users 30/40, - ops/s, throttled 0, failed 0, ETA -']);
+    // Once it has sent some, their rate: 10 in the 10 s since it started.
+    p.apply(event('wave', { wave: 4, waves: 4, users: 35, usersTotal: 40 }, { total: 124, done: 83, doneBefore: 73 }));
+    expect(out.lines().at(-1)).toBe('apply: wave 4/4: 83/124 operations, users 35/40, 1.0 ops/s, throttled 0, failed 0, ETA 41s');
+  });
+
   it('says what a wave is waiting for: the policy to propagate, Graph to show what the run just created, the activation pace', () => {
     const out = pipe();
     const p = new Progress('apply', out);
@@ -132,7 +142,7 @@ describe("Progress of a rollback's reads before it sends anything (a black-box t
     p.apply(reading("reading the run's users", 60, 100));
     p.apply(reading("reading the run's users", 100, 100));
     p.apply(event('running', {}, { total: 10, done: 0 }));
-    expect(out.lines()).toEqual(['rollback: reading the journals', "rollback: reading the run's users: 1/100", "rollback: reading the run's users: 60/100", 'rollback: 0/10 operations, 0.0 ops/s, failed 0, ETA -']);
+    expect(out.lines()).toEqual(['rollback: reading the journals', "rollback: reading the run's users: 1/100", "rollback: reading the run's users: 60/100", 'rollback: 0/10 operations, - ops/s, failed 0, ETA -']);
   });
 
   it('on a terminal: what it is doing, and n of N where there is a count', () => {
