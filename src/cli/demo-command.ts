@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startEmulator } from '../emulator/index.js';
 import { checkOutputFile } from './output-file.js';
 import { checkReportPath } from './views/plan-report-file.js';
@@ -27,7 +27,7 @@ export function sampleSeedArgs(sample: string, tokens = join(sample, 'tokens')):
 
 /**
  * `mfa-migrate demo`: the whole dry run on the bundled Contoso sample against the embedded Graph
- * emulator, no tenant needed. Writes the auditors' report (HTML, or Markdown for a .md name) and prints where it is.
+ * emulator, no tenant needed. Writes the auditors' report (HTML, or Markdown for a .md name); the plan it runs says where.
  */
 export function registerDemo(program: Command, run: (argv: string[]) => Promise<void>): void {
   program
@@ -65,7 +65,7 @@ export function registerDemo(program: Command, run: (argv: string[]) => Promise<
         await emulator.stop();
         rmSync(keys, { recursive: true, force: true });
       }
-      process.stdout.write(`\nThe auditors' mapping report is at ${resolve(opts.report)}\n`);
+      // Where the report is, the plan said (`Mapping report written to FILE`): said once, not again here.
     });
 }
 

@@ -105,6 +105,9 @@ describe('the cutover on the command line', () => {
   it('the demo plans the whole cutover', async () => {
     const demo = await runMain(['demo', '--report', join(tmp.dir, 'demo.html')]);
     expect(demo.code).toBe(0);
+    // Where the report is, said once (a black-box review: "Mapping report written to", then "The auditors' mapping report is at").
+    expect(`${demo.stdout}${demo.stderr}`.split(join(tmp.dir, 'demo.html')).length - 1).toBe(1);
+    expect(demo.stderr).toContain(`Mapping report written to ${join(tmp.dir, 'demo.html')}\n`);
     // Issue 17 item 17: the sample's own key and password (0644 as installed) are used from private copies, without a warning.
     expect(demo.stderr).not.toMatch(/has mode|chmod/);
     expect(demo.stdout).toMatch(/\+ featureRolloutPolicies\/multiFactorAuthentication/);
