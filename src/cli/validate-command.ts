@@ -91,7 +91,7 @@ export function renderValidationText(r: ValidationReport, color: boolean): strin
   ];
   const byType = new Map<string, number>();
   for (const t of r.tokens) {
-    const k = `${t.type.toUpperCase()} ${t.algorithm.toUpperCase()} ${t.digits} digits${t.period ? ` ${t.period} s` : ''}`;
+    const k = `${t.type.toUpperCase()} ${t.algorithm.toUpperCase()} ${t.digits} digits${t.check_digit ? ' + check digit' : ''}${t.period ? ` ${t.period} s` : ''}`;
     byType.set(k, (byType.get(k) ?? 0) + 1);
   }
   for (const [k, n] of [...byType].sort()) lines.push(`                 ${n} x ${k}`);

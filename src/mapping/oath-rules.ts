@@ -79,7 +79,7 @@ export function mapOathTokens(
         severity: 'warning',
         code: fit.code,
         user: name,
-        rule: fit.code === 'hotp-unsupported' ? 'OATH-HOTP-UNSUPPORTED' : 'OATH-UNSUPPORTED',
+        rule: fit.code === 'hotp-unsupported' ? 'OATH-HOTP-UNSUPPORTED' : fit.checkDigit ? 'OATH-CHECK-DIGIT' : 'OATH-UNSUPPORTED',
         message: `token ${seed.serial} not migrated: ${fit.reason}; keep it on the verify shim or re-enrol the user`,
       });
       continue;

@@ -50,6 +50,8 @@ export const RULES = {
   'OATH-DRIFT': "A TOTP token planned for Entra whose seed file records a clock drift of two steps or more is reported (token-drift): Entra takes no drift, so it may refuse the token's codes; the verify shim applies it. A drift of one step is inside every validator's window.",
   'OATH-HOTP-UNSUPPORTED': 'HOTP tokens cannot move to Entra: reported (the verify shim can keep them working).',
   'OATH-UNSUPPORTED': 'Tokens with other digits, periods or hashes cannot move to Entra: reported.',
+  'OATH-CHECK-DIGIT':
+    'A TOTP token whose device appends a Luhn check digit to each code (PSKC ResponseFormat CheckDigits) cannot move to Entra, which takes the code alone: reported (token-unsupported); the verify shim checks the code and its check digit.',
   'OATH-SEED-MISSING': 'A token serial with no seed cannot be migrated: reported (where a seed file holds the serial but its reader left the record out, with where and why).',
   'OATH-DEVICE-LIMIT': 'At most 5 OATH tokens plus Authenticator registrations per user, counting what the tenant has: the rest are reported.',
   // Mobile app

@@ -85,6 +85,11 @@ export interface OathSeed {
   counter: bigint | null;
   /** TOTP drift in time steps, when the vendor file carries it (PSKC TimeDrift). */
   timeDrift?: number;
+  /**
+   * True when the device appends a Luhn check digit to each code (PSKC ResponseFormat
+   * CheckDigits="true"): it shows `digits` + 1 digits. Absent otherwise.
+   */
+  checkDigit?: true;
   manufacturer?: string;
   model?: string;
   /** The user the seed file names (Entra upload CSV `upn`, PSKC `UserId`), if any. */

@@ -36,6 +36,8 @@ export interface ImportedToken {
   type: 'totp' | 'hotp';
   algorithm: string;
   digits: number;
+  /** The device appends a Luhn check digit to each code. */
+  checkDigit?: true;
   period: number | null;
   change: TokenChange;
   /** False for tokens Entra cannot take (HOTP, 8 digits, SHA-512, ...): only the shim verifies them. */
@@ -166,12 +168,12 @@ export function buildStore(input: ImportInput, previous: PreviousStore | undefin
     secretHolders.set(`${key}\n${fingerprint}`, seed.serial);
     owner.tokens.push(seed.serial);
     summary[change]++;
-    const kind = `${seed.type.toUpperCase()} ${seed.algorithm.toUpperCase()} ${seed.digits} digits${seed.type === 'totp' ? ` ${stored.period} s` : ''}`;
+    const kind = `${seed.type.toUpperCase()} ${seed.algorithm.toUpperCase()} ${seed.digits} digits${seed.checkDigit === true ? ' + check digit' : ''}${seed.type === 'totp' ? ` ${stored.period} s` : ''}`;
     summary.byKind[kind] = (summary.byKind[kind] ?? 0) + 1;
     const entraCapable = entraTokenFit(seed).ok;
     if (!entraCapable) summary.shimOnly++;
     const list = perUser.get(key) ?? [];
-    list.push({ serial: seed.serial, type: seed.type, algorithm: seed.algorithm, digits: seed.digits, period: stored.period, change, entraCapable });
+    list.push({ serial: seed.serial, type: seed.type, algorithm: seed.algorithm, digits: seed.digits, ...(seed.checkDigit === true ? { checkDigit: true as const } : {}), period: stored.period, change, entraCapable });
     perUser.set(key, list);
   }
 
@@ -265,6 +267,7 @@ function storedTokenFor(seed: OathSeed, fingerprint: string, before: Pick<ShimTo
     type: seed.type,
     algorithm: seed.algorithm,
     digits: seed.digits,
+    ...(seed.checkDigit === true ? { checkDigit: true as const } : {}),
     period,
     secret: seed.secret.reveal().toString('base64'),
     fingerprint,

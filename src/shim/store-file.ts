@@ -33,6 +33,8 @@ const storedToken = z
     type: z.enum(['totp', 'hotp']),
     algorithm: z.enum(['sha1', 'sha256', 'sha512']),
     digits: z.number().int().min(6).max(9),
+    /** The device appends a Luhn check digit to each code (absent when not, and in stores written before it). */
+    checkDigit: z.literal(true).optional(),
     period: z.number().int().positive().nullable(),
     /** Base64 of the seed bytes. Only ever inside the encrypted payload. */
     secret: z.string().min(1),

@@ -11,6 +11,8 @@ export interface ShimToken {
   type: OathType;
   algorithm: OathAlgorithm;
   digits: number;
+  /** The device appends a Luhn check digit to each code: a code is `digits` + 1 digits (PSKC CheckDigits). */
+  checkDigit?: true;
   /** TOTP step in seconds; null for HOTP. */
   period: number | null;
   secret: Secret;

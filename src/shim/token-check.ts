@@ -15,12 +15,17 @@ export type TokenCheck =
   | { outcome: 'replayed'; exact: boolean }
   | { outcome: 'wrong' };
 
+/** The length of the code the token shows: its digits, and the Luhn check digit it appends, if it does. */
+function codeLength(token: ShimToken): number {
+  return token.checkDigit === true ? token.digits + 1 : token.digits;
+}
+
 /**
  * Checks a code against one token in `state` without changing anything. The caller must have checked
  * that the code is all digits; a code of another length than the token's never matches (and costs no HMAC).
  */
 export function checkToken(token: ShimToken, state: TokenState, code: SubmittedCode, nowMs: number, rules: ShimRules): TokenCheck {
-  if (code.length !== token.digits) return { outcome: 'wrong' };
+  if (code.length !== codeLength(token)) return { outcome: 'wrong' };
   return token.type === 'hotp' ? checkHotp(token, state, code, rules) : checkTotp(token, state, code, nowMs, rules);
 }
 
@@ -42,14 +47,14 @@ function checkHotp(token: ShimToken, state: TokenState, code: SubmittedCode, rul
     // The code of the last counter is never taken: the counter after it (what the state keeps) would
     // pass 2^64 - 1, which no store holds. The token is then used up.
     if (c >= MAX_COUNTER) break;
-    if (code.matches(cache.value(token, c), token.digits)) {
+    if (code.matches(cache.value(token, c), token.digits, token.checkDigit === true)) {
       return { outcome: 'accept', state: { counter: c + 1n, lastStep: null, drift: 0 } };
     }
   }
   let replayed: bigint | undefined;
   const behind = counter - BigInt(rules.hotpLookBehind);
   for (let c = behind < 0n ? 0n : behind; c < counter; c++) {
-    if (code.matches(cache.value(token, c), token.digits)) replayed = c;
+    if (code.matches(cache.value(token, c), token.digits, token.checkDigit === true)) replayed = c;
   }
   return replayed !== undefined ? { outcome: 'replayed', exact: replayed === counter - 1n } : { outcome: 'wrong' };
 }
@@ -71,7 +76,7 @@ function checkTotp(token: ShimToken, state: TokenState, code: SubmittedCode, now
   let replayed: number | undefined;
   for (let step = center - rules.totpWindow; step <= center + rules.totpWindow; step++) {
     if (step < 0) continue;
-    if (!code.matches(cache.value(token, step), token.digits)) continue;
+    if (!code.matches(cache.value(token, step), token.digits, token.checkDigit === true)) continue;
     if (state.lastStep !== null && step <= state.lastStep) replayed = step;
     else {
       accepted = step;

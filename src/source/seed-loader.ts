@@ -40,6 +40,8 @@ export interface WireSeeds {
   /** Index into ALGORITHMS. */
   algorithms: Uint8Array;
   digits: Uint8Array;
+  /** 1 where the device appends a Luhn check digit (OathSeed.checkDigit). */
+  checkDigits: Uint8Array;
   periods: Float64Array;
   /** HOTP counters, exact to 2^64 - 1; `hasCounter[i]` is 0 for none (TOTP). */
   counters: BigUint64Array;
@@ -226,6 +228,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     types: new Uint8Array(n),
     algorithms: new Uint8Array(n),
     digits: new Uint8Array(n),
+    checkDigits: new Uint8Array(n),
     periods: new Float64Array(n),
     counters: new BigUint64Array(n),
     hasCounter: new Uint8Array(n),
@@ -261,6 +264,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.types[i] = TYPES.indexOf(s.type);
     w.algorithms[i] = ALGORITHMS.indexOf(s.algorithm);
     w.digits[i] = s.digits;
+    if (s.checkDigit === true) w.checkDigits[i] = 1;
     w.periods[i] = s.period ?? NaN;
     if (s.counter !== null) {
       w.counters[i] = s.counter;
@@ -285,7 +289,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
 
 /** The buffers of a WireSeeds to transfer with it. */
 export function wireTransfer(w: WireSeeds): ArrayBuffer[] {
-  return [w.serialEnds, w.types, w.algorithms, w.digits, w.periods, w.counters, w.hasCounter, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.serialFields, w.secretFields, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
+  return [w.serialEnds, w.types, w.algorithms, w.digits, w.checkDigits, w.periods, w.counters, w.hasCounter, w.drifts, w.lines, w.sources, w.manufacturers, w.models, w.serialFields, w.secretFields, w.secrets, w.offsets].map((a) => a.buffer as ArrayBuffer);
 }
 
 /**
@@ -319,6 +323,7 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
     };
     if (!Number.isNaN(w.lines[i]!)) seed.line = w.lines[i]!;
     if (!Number.isNaN(w.drifts[i]!)) seed.timeDrift = w.drifts[i]!;
+    if (w.checkDigits[i] === 1) seed.checkDigit = true;
     if (w.manufacturers[i] !== -1) seed.manufacturer = values[w.manufacturers[i]!]!;
     if (w.models[i] !== -1) seed.model = values[w.models[i]!]!;
     if (w.users[i] !== null) seed.user = w.users[i]!;

@@ -20,6 +20,8 @@ export interface ValidationToken {
   type: 'totp' | 'hotp';
   algorithm: string;
   digits: number;
+  /** The device appends a Luhn check digit to each code (shows digits + 1). */
+  check_digit: boolean;
   period: number | null;
   /** A number up to 2^53 - 1 (Number.MAX_SAFE_INTEGER); above, the exact value as a decimal string. */
   counter: number | string | null;
@@ -52,6 +54,7 @@ export function buildValidationReport(bundle: ExportBundle): ValidationReport {
       type: seed.type,
       algorithm: seed.algorithm,
       digits: seed.digits,
+      check_digit: seed.checkDigit === true,
       period: seed.period,
       counter: counterJson(seed.counter),
       fingerprint: seed.fingerprint,

@@ -36,10 +36,18 @@ describe('mapOathTokens', () => {
     ['8 digits', { digits: 8 }, 'token-unsupported', 'OATH-UNSUPPORTED'],
     ['SHA-512', { algorithm: 'sha512' as const }, 'token-unsupported', 'OATH-UNSUPPORTED'],
     ['45 s', { period: 45 }, 'token-unsupported', 'OATH-UNSUPPORTED'],
+    ['a Luhn check digit', { checkDigit: true as const }, 'token-unsupported', 'OATH-CHECK-DIGIT'],
   ])('reports %s as unsupported and plans nothing', (_name, over, code, rule) => {
     const r = mapOathTokens(user, [makeSeed({ serial: '1', ...over })], tenantUser(), new Map());
     expect(r.tokens).toEqual([]);
     expect(r.findings).toEqual([expect.objectContaining({ code, rule, user: 'grace@contoso.com' })]);
+  });
+
+  it('says why a token with a check digit cannot move: Entra takes the code alone, the device shows one digit more', () => {
+    const [finding] = mapOathTokens(user, [makeSeed({ serial: '1', checkDigit: true })], tenantUser(), new Map()).findings;
+    expect(finding!.message).toBe(
+      "token 1 not migrated: Entra cannot take this token: a Luhn check digit after each code (the device shows 7 digits; Entra takes the code alone); keep it on the verify shim or re-enrol the user",
+    );
   });
 
   it('plans no token for a guest user: Entra does not assign them to guests (a black-box test applied one and got 400)', () => {

@@ -27,6 +27,7 @@ export function seed(partial: {
   period?: number | null;
   counter?: number | bigint | null;
   timeDrift?: number;
+  checkDigit?: true;
 }): OathSeed {
   const type = partial.type ?? 'totp';
   const secret = new Secret(partial.secret);
@@ -42,6 +43,7 @@ export function seed(partial: {
     source: 'test-seeds.csv',
   };
   if (partial.timeDrift !== undefined) s.timeDrift = partial.timeDrift;
+  if (partial.checkDigit === true) s.checkDigit = true;
   return s;
 }
 
@@ -52,6 +54,7 @@ export function token(partial: Parameters<typeof seed>[0]): ShimToken {
     type: s.type,
     algorithm: s.algorithm,
     digits: s.digits,
+    ...(s.checkDigit === true ? { checkDigit: true as const } : {}),
     period: s.period,
     secret: s.secret,
     fingerprint: s.fingerprint,

@@ -93,6 +93,33 @@ describe('store file', () => {
   });
 });
 
+describe('a token that appends a Luhn check digit', () => {
+  it('keeps the check digit through import, the store file and a compaction, and verifies the code with it', async () => {
+    const s = tmp.path('check.store');
+    const summary = await runImportStore({
+      store: s,
+      key: TEST_KEY,
+      input: { users: [{ username: 'ivan@contoso.com', enabled: true }], tokens: [{ seed: seed({ serial: 'L1', secret: RFC_SEED_SHA1, type: 'hotp', checkDigit: true }), user: 'ivan@contoso.com' }] },
+    });
+    expect(summary.byKind).toEqual({ 'HOTP SHA1 6 digits + check digit': 1 });
+    expect(summary.perUser[0]!.tokens[0]).toMatchObject({ serial: 'L1', digits: 6, checkDigit: true, entraCapable: false });
+    expect((await readStoreFile(s, TEST_KEY)).tokens[0]).toMatchObject({ serial: 'L1', digits: 6, checkDigit: true });
+    const db = await ShimDatabase.open(s, TEST_KEY, { command: 'test' });
+    try {
+      expect(db.tokens.get('L1')!.checkDigit).toBe(true);
+      const v = new Verifier(db, db, DEFAULT_RULES, () => 1_700_000_000_000);
+      expect((await v.verify('ivan@contoso.com', '755224')).reason).toBe('wrong_code');
+      expect((await v.verify('ivan@contoso.com', '7552243')).reason).toBe('ok');
+      await db.compact();
+    } finally {
+      await db.close();
+    }
+    expect((await readStoreFile(s, TEST_KEY)).tokens[0]).toMatchObject({ serial: 'L1', checkDigit: true, counter: 1n });
+    // A token without one stores no field (stores written before it read the same).
+    expect((await readStoreFile(store, TEST_KEY)).tokens.every((t) => !('checkDigit' in t))).toBe(true);
+  });
+});
+
 describe('store key', () => {
   it('reads base64 (standard or URL-safe) from the environment or a key file', async () => {
     expect(loadStoreKey({ env: { MFA_SHIM_KEY: TEST_KEY_B64 } })).toEqual(TEST_KEY);

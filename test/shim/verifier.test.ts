@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
+import { luhnCheckDigit } from '../../src/otp/luhn.js';
 import { DEFAULT_RULES, validateRules, type ShimRules } from '../../src/shim/rules.js';
 import type { ShimToken, ShimUser } from '../../src/shim/store-model.js';
 import { Verifier } from '../../src/shim/verifier.js';
@@ -222,6 +223,41 @@ describe('users and codes', () => {
     expect(user.fails).toBe(5);
     expect((await verifier.verify('ivan@contoso.com', right)).reason).toBe('ok');
     expect(user.fails).toBe(0);
+  });
+});
+
+describe('tokens that append a Luhn check digit (PSKC CheckDigits)', () => {
+  // RFC 4226's HOTP values with the check digit RFC 4226's reference implementation appends (calcChecksum).
+  const WITH_CHECK = ['7552243', '2870822', '3591526'];
+
+  it('accept the code followed by its check digit, and nothing else: the code alone and a wrong check digit are wrong codes, counted as failures', async () => {
+    const t = token({ serial: 'L', secret: RFC_SEED_SHA1, type: 'hotp', checkDigit: true });
+    const { verifier, user } = setup([t]);
+    expect(await verifier.verify('ivan@contoso.com', '755224')).toMatchObject({ result: 'reject', reason: 'wrong_code', failure: true });
+    for (let d = 0; d < 10; d++) {
+      if (d === 3) continue;
+      expect(await verifier.verify('ivan@contoso.com', `755224${d}`), `check digit ${d}`).toMatchObject({ result: 'reject', reason: 'wrong_code', failure: true });
+    }
+    expect(user.fails).toBe(10);
+    expect(t.counter).toBe(0n);
+    // Locked after 10 failures, as for any wrong code: unlock and go on.
+    await verifier.unlock('ivan@contoso.com');
+    for (const [i, code] of WITH_CHECK.entries()) {
+      expect((await verifier.verify('ivan@contoso.com', code)).reason, code).toBe('ok');
+      expect(t.counter).toBe(BigInt(i + 1));
+      expect((await verifier.verify('ivan@contoso.com', code)).reason).toBe('replayed');
+    }
+  });
+
+  it('TOTP: a 6-digit token shows 7 digits, the last its check digit', async () => {
+    const t = token({ serial: 'LT', secret: RFC_SEED_SHA1, checkDigit: true });
+    const { verifier } = setup([t]);
+    const code = totpAt(t, step30(T0));
+    const check = luhnCheckDigit(Number(code), 6);
+    expect((await verifier.verify('ivan@contoso.com', code)).reason).toBe('wrong_code');
+    expect((await verifier.verify('ivan@contoso.com', `${code}${(check + 5) % 10}`)).reason).toBe('wrong_code');
+    expect((await verifier.verify('ivan@contoso.com', `${code}${check}`)).reason).toBe('ok');
+    expect((await verifier.verify('ivan@contoso.com', `${code}${check}`)).reason).toBe('replayed');
   });
 });
 

@@ -43,6 +43,26 @@ describe('seed files read in a worker thread or in the main thread', () => {
     expect(report.tokens.length).toBeGreaterThan(10);
   });
 
+  it("a token's check digit crosses to the main thread (the wire's own column)", async () => {
+    const file = join(dir, 'check-digit.pskc');
+    writeFileSync(
+      file,
+      `<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage>
+    <DeviceInfo><SerialNo>CD-1</SerialNo></DeviceInfo>
+    <Key Id="CD-1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL" CheckDigits="true"/></AlgorithmParameters>
+      <Data><Secret><PlainValue>yFCMIN/kPhJ/2PGqTNkq587USZM=</PlainValue></Secret></Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>
+`,
+    );
+    const { report } = await bothWays(['validate', '--source', 'fixtures/contoso', '--tokens', file]);
+    expect((report.tokens as unknown as { serial: string; check_digit: boolean }[]).map((t) => [t.serial, t.check_digit])).toEqual([['CD-1', true]]);
+  });
+
   it('several PSKC keys, each file decrypted with its own (the keys cross to the worker too)', async () => {
     const { code, report } = await bothWays([
       'validate', '--source', 'fixtures/contoso', ...sampleSeedArgs('fixtures/contoso'),

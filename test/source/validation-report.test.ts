@@ -32,6 +32,37 @@ describe("validate's JSON: HOTP counters past 2^53 - 1 are decimal strings", () 
   });
 });
 
+describe("validate: a token whose device appends a Luhn check digit", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'validation-check-digit-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is shown as check_digit and reported as one Entra cannot take', async () => {
+    const source = join(dir, 'export');
+    mkdirSync(source);
+    writeFileSync(join(source, 'users.csv'), 'username,oath_token_serial\ncarol@contoso.com,CD-1\n');
+    const seeds = join(dir, 'cd.pskc');
+    writeFileSync(
+      seeds,
+      `<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+  <KeyPackage>
+    <DeviceInfo><SerialNo>CD-1</SerialNo></DeviceInfo>
+    <Key Id="CD-1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
+      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL" CheckDigits="true"/></AlgorithmParameters>
+      <Data><Secret><PlainValue>yFCMIN/kPhJ/2PGqTNkq587USZM=</PlainValue></Secret></Data>
+    </Key>
+  </KeyPackage>
+</KeyContainer>
+`,
+    );
+    const report = buildValidationReport(await readExport({ source, tokens: [seeds], seeds: {} }));
+    expect(report.tokens.map((t) => [t.serial, t.digits, t.check_digit])).toEqual([['CD-1', 6, true]]);
+    expect(report.warnings.filter((w) => w.code === 'token-unsupported').map((w) => w.message)).toEqual([
+      'token CD-1: Entra cannot take this token: a Luhn check digit after each code (the device shows 7 digits; Entra takes the code alone)',
+    ]);
+  });
+});
+
 describe('the export folder', () => {
   const dir = mkdtempSync(join(tmpdir(), 'export-folder-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

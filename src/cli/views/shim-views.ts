@@ -21,7 +21,7 @@ export function renderImportSummary(store: string, s: ImportSummary): string {
     for (const u of shown.sort((a, b) => a.name.localeCompare(b.name))) {
       const tokens = u.tokens.map(
         (t) =>
-          `${t.serial} (${t.type.toUpperCase()} ${t.algorithm.toUpperCase()} ${t.digits}${t.period ? `/${t.period}s` : ''}${t.entraCapable ? '' : ', shim only'}${t.change === 'added' ? '' : `, ${t.change}`})`,
+          `${t.serial} (${t.type.toUpperCase()} ${t.algorithm.toUpperCase()} ${t.digits}${t.checkDigit === true ? '+1' : ''}${t.period ? `/${t.period}s` : ''}${t.entraCapable ? '' : ', shim only'}${t.change === 'added' ? '' : `, ${t.change}`})`,
       );
       lines.push(`  ${u.name.padEnd(width)}  ${tokens.join(', ')}`);
     }

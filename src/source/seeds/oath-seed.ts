@@ -47,6 +47,7 @@ export function buildOathSeed(fields: SeedFields, bytes: Uint8Array): OathSeed {
     line: fields.line,
   };
   if (fields.timeDrift !== undefined) seed.timeDrift = fields.timeDrift;
+  if (fields.checkDigit === true) seed.checkDigit = true;
   if (fields.manufacturer) seed.manufacturer = fields.manufacturer;
   if (fields.model) seed.model = fields.model;
   if (fields.user) seed.user = fields.user;

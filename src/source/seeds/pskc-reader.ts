@@ -28,6 +28,12 @@ function idAttribute(key: XmlElement): string {
 /** What a secret-suspect error on a key says happens, and what to do. */
 const SKIPPED_ENCODED_TWICE = 'the key is skipped: ask the vendor for a file with the seed encoded once';
 
+/** An xs:boolean (`true`, `false`, `1`, `0`; any case, as python-pskc reads it); undefined for anything else. */
+function xsBoolean(text: string): boolean | undefined {
+  const s = text.trim().toLowerCase();
+  return s === 'true' || s === '1' ? true : s === 'false' || s === '0' ? false : undefined;
+}
+
 /** Version 1.0 however written: `1`, `1.0`, `1.00` (the schema's VersionType is digits, a dot, digits). */
 const RFC6030_VERSION = /^1(\.0{1,3})?$/;
 
@@ -374,6 +380,7 @@ class PskcFileReader {
       }
     }
     let digits = 6;
+    let checkDigit = false;
     // RFC 6030: AlgorithmParameters/ResponseFormat; the drafts: Usage/ResponseFormat (Format, length).
     const responseParent = child(params, 'ResponseFormat') !== undefined ? 'AlgorithmParameters' : 'Usage';
     const response = child(params, 'ResponseFormat') ?? child(child(key, 'Usage'), 'ResponseFormat');
@@ -390,6 +397,19 @@ class PskcFileReader {
       if (encoding !== undefined && encoding.trim().toUpperCase() !== 'DECIMAL') {
         this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, 'Encoding'), `ResponseFormat Encoding ${shownValue(encoding)} of token ${serial} is not DECIMAL`);
         ok = false;
+      }
+      // RFC 6030 4.3.4: the device appends a Luhn check digit to each response (python-pskc also
+      // reads the singular CheckDigit some files write). Read as Length's digits plus that one.
+      const checkName = attr(response, 'CheckDigits') !== undefined ? 'CheckDigits' : 'CheckDigit';
+      const check = attr(response, checkName);
+      if (check !== undefined) {
+        const flag = xsBoolean(check);
+        if (flag === undefined) {
+          this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, checkName), `ResponseFormat ${checkName} ${shownValue(check)} of token ${serial} is not true or false; the key is left out`);
+          ok = false;
+        } else {
+          checkDigit = flag;
+        }
       }
     }
 
@@ -433,6 +453,7 @@ class PskcFileReader {
         type,
         algorithm,
         digits,
+        ...(checkDigit ? { checkDigit: true as const } : {}),
         period: type === 'totp' ? (interval === undefined ? 30 : Number(interval)) : null,
         counter: type === 'hotp' ? (counter ?? 0n) : null,
         timeDrift: drift === undefined ? undefined : Number(drift),
