@@ -2,6 +2,7 @@ import type { OathAlgorithm, OathSeed, OathType } from '../../model/export-data.
 import type { ProblemList } from '../../model/problem.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { leftOutAt } from '../seed-left-out.js';
+import { warnIfCounterNearEnd } from './counter-headroom.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseCounter, parseInteger, parseOathAlgorithm, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
@@ -105,6 +106,7 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
         return;
       }
       const algorithm = explicitAlgorithm ?? inferAlgorithm(used, bytes.length);
+      if (counter !== null) warnIfCounterNearEnd(serial, counter, problems, row.where('counter'));
       seeds.push(
         makeOathSeed(
           {

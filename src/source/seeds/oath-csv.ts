@@ -4,6 +4,7 @@ import { leftOutAt } from '../seed-left-out.js';
 import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseCounter, parseInteger, parseOathType } from './oath-parameters.js';
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
+import { warnIfCounterNearEnd } from './counter-headroom.js';
 import { composedUsername } from '../../model/username.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
 import { decodeHex } from './secret-encoding.js';
@@ -110,6 +111,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
         continue;
       }
       const user = version === 2 ? composedUsername(cells[0] ?? '') : '';
+      if (counter !== null) warnIfCounterNearEnd(serial, counter, problems, where(4));
       seeds.push(makeOathSeed({ serial, type, algorithm, digits, period, counter, user, source: display, line, serialField: FIELDS[0], secretField: FIELDS[1] }, bytes, problems, where(1)));
     }
   } catch (err) {

@@ -2,6 +2,7 @@ import type { OathAlgorithm, OathType } from '../../model/export-data.js';
 import { ProblemList, type Problem, type ProblemCode, type Where } from '../../model/problem.js';
 import { COUNTER_MAX, DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseInteger, parseOathAlgorithm } from './oath-parameters.js';
 import { warnIfShortSecret } from './oath-seed.js';
+import { warnIfCounterNearEnd } from './counter-headroom.js';
 import { binaryInteger, plainInteger } from './pskc-integers.js';
 import { PskcFatal, PskcKeys, type EncryptedField, type PskcContainerProtection } from './pskc-keys.js';
 import { policyVerdict } from './pskc-policy.js';
@@ -442,6 +443,7 @@ class PskcFileReader {
     if (type === 'hotp' && counter === undefined) {
       this.#problems.warning('value-invalid', this.#at(loc, 'Data', 'Counter'), `HOTP token ${serial} has no Counter; 0 is assumed (the token may need a resync)`);
     }
+    if (counter !== undefined) warnIfCounterNearEnd(serial, counter, this.#problems, this.#at(loc, this.#dataPath(this.#dataValue(key, 'Counter')!), 'Counter'));
     if (type === 'totp' && time !== undefined && time !== 0n) {
       this.#problems.warning('value-invalid', this.#at(loc, 'Data/Time', 'Time'), `TOTP token ${serial} has Time ${time}; codes are computed from the Unix epoch (T0 = 0)`);
     }
