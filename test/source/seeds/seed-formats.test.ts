@@ -334,6 +334,24 @@ describe("LinOTP's and privacyIDEA's headerless OATH CSV", () => {
     expect(other.text).not.toContain(RFC4226_SECRET.toString('hex'));
   });
 
+  it('a quoted type cell is read as the other quoted cells are (a black-box review: the file was refused as seed-format-unknown)', async () => {
+    const tmp = tempDir();
+    const hex = RFC4226_SECRET.toString('hex');
+    const quoted = await read(tmp.file('quoted.csv', `"L11","${hex}","totp","6","30"\n`));
+    expect(quoted.problems).toEqual([]);
+    expect(quoted.seeds.map((s) => [s.serial, s.type, s.digits, s.period])).toEqual([['L11', 'totp', 6, 30]]);
+    // Only the type quoted, with spaces around it; a quoted serial holding a comma; privacyIDEA's version 2.
+    const mixed = await read(tmp.file('mixed.csv', `L12, ${hex}, "hotp" , 6, 7\n"L,13", ${OTHER_SECRET.toString('hex')}, "TOTP", 8\n`));
+    expect(mixed.problems).toEqual([]);
+    expect(mixed.seeds.map((s) => [s.serial, s.type, s.digits])).toEqual([['L12', 'hotp', 6], ['L,13', 'totp', 8]]);
+    const v2 = await read(tmp.file('quoted-v2.csv', `# version: 2\n"alice","ldap","corp","L14","${hex}","totp"\n`));
+    expect(v2.seeds.map((s) => [s.serial, s.user, s.type])).toEqual([['L14', 'alice', 'totp']]);
+    const keysOnly = await read(tmp.file('quoted-keys.csv', `"L15","${hex}"\n`));
+    expect(keysOnly.seeds.map((s) => [s.serial, s.type])).toEqual([['L15', 'hotp']]);
+    // A quoted type the format does not know is still refused as not this format.
+    expect(codes((await read(tmp.file('quoted-other.csv', `"L16","${hex}","yubikey","6"\n`))).problems)).toEqual(['error:seed-format-unknown']);
+  });
+
   it('a file of serial, key lines only (HOTP by default) is one too; two cells that are not a hex key are not', async () => {
     const tmp = tempDir();
     const keysOnly = await read(tmp.file('keys-only.csv', `# exported\ntok1, ${OTHER_SECRET.toString('hex')}\ntok2,${RFC4226_SECRET.toString('hex')}\n`));
