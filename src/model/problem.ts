@@ -34,6 +34,7 @@ export type ProblemCode =
   | 'pskc-policy'
   | 'pskc-credentials'
   | 'pskc-signature'
+  | 'pskc-plain-value'
   | 'token-unsupported'
   | 'token-user-mismatch'
   | 'token-shared'

@@ -419,6 +419,7 @@ class PskcFileReader {
       this.#problems.error('pskc-invalid', this.#skips(loc, 'Data', 'Secret'), `Key of token ${serial} has no Data/Secret`);
       return;
     }
+    this.#warnPlainBesideEncrypted(secretValue, loc);
     // A PlainValue in hex or Base32 (where PSKC puts Base64) is refused before it is decoded into a wrong seed.
     const secret = this.#plainEncodedWrong(secretValue, loc) ? null : this.#binary(secretValue, loc);
     // Only the values of the key's own type are read: exporters fill the others with anything
@@ -484,6 +485,31 @@ class PskcFileReader {
     if ((child(key, 'Issuer')?.text.trim().toLowerCase() ?? '') === 'privacyidea') return BigInt(Math.round(Number(text) / period));
     this.#problems.warning('value-invalid', this.#at(loc, this.#dataPath(v!), 'TimeDrift'), `TimeDrift ${shownValue(text)} of token ${loc.serial} is not a whole number of time steps; it is left out`);
     return undefined;
+  }
+
+  /**
+   * A secret nothing protects where the file protects the others, or one written both ways: read as
+   * they are (the file is the vendor's), but said, since either can be a value put in by hand after
+   * the file was made (a review found both read in silence). RFC 6030's schema has a choice of
+   * PlainValue or EncryptedValue; with both, the EncryptedValue is the one the transport key and its
+   * ValueMAC vouch for, and the one read.
+   */
+  #warnPlainBesideEncrypted(v: DataValue, loc: KeyLocation): void {
+    if (v.legacy) return;
+    const plain = child(v.el, 'PlainValue');
+    if (plain === undefined) return;
+    const where = this.#at(loc, `${this.#dataPath(v)}/PlainValue`, v.name);
+    if (child(v.el, 'EncryptedValue') !== undefined) {
+      this.#problems.warning('pskc-invalid', where, `the ${v.name} of token ${loc.serial} has both a PlainValue and an EncryptedValue: the EncryptedValue is read and the PlainValue ignored; ask the vendor which is right`);
+      return;
+    }
+    const c = this.#container;
+    if (c.encryptionKey === undefined && c.macMethod === undefined && c.macAlgorithm === undefined) return;
+    this.#problems.warning(
+      'pskc-plain-value',
+      where,
+      `the ${v.name} of token ${loc.serial} is a PlainValue in a file that encrypts its values (EncryptionKey, MACMethod): it is read, but neither the key nor a ValueMAC shows it was not put in or altered after the file was made; check it with the vendor`,
+    );
   }
 
   /** The secret's plain value (PlainValue, or a draft's unencrypted Value), if it has one. */
