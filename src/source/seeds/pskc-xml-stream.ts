@@ -209,8 +209,11 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     throw new PskcStreamError(kind, message, lineAt(parser.position), place());
   };
 
-  parser.on('doctype', () => {
-    fail('unsafe', 'the document has a DOCTYPE declaration; PSKC files never need one and it is refused (no DTDs or entities are processed)');
+  parser.on('doctype', (doctype: string) => {
+    // Reported once it has ended: placed where it starts, its own line breaks (saxes hands them over
+    // as LFs, whatever the file's) counted back from there.
+    const start = lineAt(parser.position) - (doctype.match(/\n/g)?.length ?? 0);
+    throw new PskcStreamError('unsafe', 'the document has a DOCTYPE declaration; PSKC files never need one and it is refused (no DTDs or entities are processed)', start, place());
   });
   // saxes closes the element a wrong end tag stands for (`</Kee>` for `<Key>`) before it reports the
   // end tag: the problem is placed at that element, not at its parent.

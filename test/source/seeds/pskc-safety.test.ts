@@ -11,6 +11,8 @@ describe('PSKC parsing is safe against hostile XML', () => {
     expect(seeds).toEqual([]);
     expect(codes(problems)).toEqual(['error:pskc-unsafe']);
     expect(problems[0]!.message).toMatch(/DOCTYPE/);
+    // Where the DOCTYPE starts, not where it ends (line 4).
+    expect(problems[0]!.line).toBe(2);
     for (const marker of PASSWD_MARKERS) expect(text).not.toContain(marker);
     expect(JSON.stringify(seeds)).not.toContain('root');
   });
@@ -38,6 +40,14 @@ describe('PSKC parsing is safe against hostile XML', () => {
     const { seeds, problems } = await read(tmp.file('doctype.pskc', xml));
     expect(seeds).toEqual([]);
     expect(codes(problems)).toEqual(['error:pskc-unsafe']);
+    const line = xml.split('\n').findIndex((l) => l.startsWith('<!DOCTYPE')) + 1;
+    expect(problems[0]!.line).toBe(line);
+    // A DOCTYPE over several lines, with CRLF and CR line ends: still the line it starts on.
+    for (const eol of ['\r\n', '\r']) {
+      const text = `<?xml version="1.0"?>${eol}${eol}<!DOCTYPE KeyContainer [${eol}  <!ENTITY a "b">${eol}]>${eol}<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc"/>${eol}`;
+      const long = await read(tmp.file(`doctype-${eol.length}.pskc`, text));
+      expect(long.problems.map((p) => [p.code, p.line]), JSON.stringify(eol)).toEqual([['pskc-unsafe', 3]]);
+    }
   });
 
   it('files over maxXmlBytes are refused before parsing', async () => {
