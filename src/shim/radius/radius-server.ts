@@ -82,6 +82,24 @@ class Ask {
   ) {}
 }
 
+/**
+ * Packets up to this many bytes are their own retransmission key (a latin1 string: one char a byte);
+ * longer ones are keyed by their SHA-256, so that the 100,000 keys kept stay small. Hashing cost
+ * about 1 µs a request more than taking the bytes (docs/benchmarks.md, session 20).
+ */
+const RAW_KEY_MAX_BYTES = 256;
+
+/**
+ * What tells a retransmission (RFC 5080 2.2.2): the sending address and port and the whole packet up
+ * to its Length (octets past it are padding, RFC 2865 3). The two forms cannot meet: `r` and `h`.
+ */
+function retransmissionKey(msg: Buffer, rinfo: RemoteInfo): string {
+  const length = msg.readUInt16BE(2);
+  return length <= RAW_KEY_MAX_BYTES
+    ? `${rinfo.address}|${rinfo.port}|r${msg.toString('latin1', 0, length)}`
+    : `${rinfo.address}|${rinfo.port}|h${hash('sha256', msg.subarray(0, length), 'base64')}`;
+}
+
 /** Per client: its own rate limiter and failure budget, counting end users by Calling-Station-Id. */
 interface ClientState {
   client: RadiusClient;
@@ -239,7 +257,7 @@ export class RadiusServer {
     // identifier and authenticator, so a client reusing an authenticator for another request gets it
     // verified. The packet ends at its Length: octets past it are padding (RFC 2865 3), and a
     // retransmission padded otherwise is still the same request.
-    const key = `${rinfo.address}|${rinfo.port}|${packet.identifier}|${hash('sha256', msg.subarray(0, msg.readUInt16BE(2)), 'base64')}`;
+    const key = retransmissionKey(msg, rinfo);
     const cached = this.#cache.lookup(key);
     if (cached !== undefined) {
       this.opts.metrics.radiusRetransmission();
