@@ -288,6 +288,25 @@ describe('audit log', () => {
     expect(readFileSync(path, 'utf8')).toMatch(/^\{"time":"[^"]+","event":"start"\}\n$/);
   });
 
+  it('writes plain fields as they are and escapes the others, every field as JSON.stringify of its printable text would (the fast path for plain text)', async () => {
+    tmp = tempDir();
+    const path = tmp.path('f.audit.jsonl');
+    let now = Date.UTC(2026, 11, 6, 12, 0, 0, 5);
+    const log = await AuditLog.open(path, () => undefined, () => now);
+    log.write({ event: 'verify', user: 'alice@contoso.com', client: 'radius:vpn-1', source: '10.0.0.1', result: 'accept', reason: 'ok', serial: 'S1' });
+    log.write({ event: 'verify', user: 'bob', client: 'radius:vpn-1', source: 'radius:vpn-1', result: 'reject', reason: 'wrong_code', serial: null });
+    now += 1;
+    const odd = { user: 'a"b\\c', client: 'radius:"q"\\', source: 'aa:bb\u0007\u202e', serial: 'S"2\\', reason: 'x"y' };
+    log.write({ event: 'verify', ...odd, result: 'reject' });
+    await log.close();
+    expect(readFileSync(path, 'utf8').split('\n')).toEqual([
+      '{"time":"2026-12-06T12:00:00.005Z","event":"verify","user":"alice@contoso.com","client":"radius:vpn-1","source":"10.0.0.1","result":"accept","reason":"ok","serial":"S1"}',
+      '{"time":"2026-12-06T12:00:00.005Z","event":"verify","user":"bob","client":"radius:vpn-1","result":"reject","reason":"wrong_code","serial":null}',
+      '{"time":"2026-12-06T12:00:00.006Z","event":"verify","user":"a\\"b\\\\c","client":"radius:\\"q\\"\\\\","source":"aa:bb\\\\u0007\\\\u202e","result":"reject","reason":"x\\"y","serial":"S\\"2\\\\"}',
+      '',
+    ]);
+  });
+
   it('shows control characters and bidi overrides in user names as escapes', async () => {
     tmp = tempDir();
     const path = tmp.path('c.audit.jsonl');
