@@ -1,5 +1,3 @@
-const ignore = (): void => {};
-
 /**
  * Runs the tasks of one key one after another (each starts once the one before has settled, in the
  * order they came), the tasks of different keys side by side. The verifier runs one user's
@@ -14,12 +12,13 @@ export class KeyedQueue {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const before = this.#tails.get(key);
     const result = before ? before.then(task) : task();
-    const tail = result.then(ignore, ignore);
-    this.#tails.set(key, tail);
-    // Forgotten once the last task of the key is done, so memory follows the keys in use.
-    void tail.then(() => {
+    // Settles (never rejects) once the task has; forgotten then if it is still the key's last task,
+    // so memory follows the keys in use. One reaction, not a tail and a clean-up after it (a request each).
+    const settled = (): void => {
       if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
+    };
+    const tail: Promise<void> = result.then(settled, settled);
+    this.#tails.set(key, tail);
     return result;
   }
 }
