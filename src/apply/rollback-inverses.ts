@@ -284,6 +284,10 @@ export function inverseOperations(
         break;
     }
   }
+  // A deactivate whose token this rollback then unassigns (the run assigned it, or created it): the
+  // token was not the user's before the run, so one found unassigned and not activated is as before.
+  const unassigned = new Set(userOps.filter((o) => o.kind === 'token-unassign').map((o) => `${o.userId} ${o.resource}`));
+  for (const o of userOps) if (o.kind === 'token-deactivate' && unassigned.has(`${o.userId} ${o.resource}`)) o.before = { ...(o.before as Record<string, unknown>), unassignedAfter: true };
   // A bulk-created token leaves the inventory once its user's unassign is done.
   for (const o of inventoryOps) {
     const unassign = unassignBySerial.get(serialKey(String((o.before as { serialNumber?: unknown } | null)?.serialNumber ?? '')));
@@ -328,6 +332,22 @@ export function alreadyUndone(inv: Operation, tenant: TenantSnapshot): boolean {
   const lookup = deviceLookupOf(inv);
   if (lookup === 'gone') return true;
   if (lookup === 'ambiguous' || lookup === 'not-the-runs' || needsDeviceLookup(inv)) return false;
+  // The staged rollout policy the run created, deleted since; a group it attached, detached since (or
+  // its policy deleted): nothing is left for the undo to remove.
+  if (!inv.userId && (inv.kind === 'rollout-policy-delete' || inv.kind === 'rollout-detach')) {
+    const policy = tenant.cutover?.rolloutPolicy;
+    const left = (inv.before as { policyId?: unknown; groupId?: unknown } | null) ?? {};
+    if (!tenant.cutover) return false;
+    if (!policy || policy.id !== left.policyId) return true;
+    return inv.kind === 'rollout-detach' && !policy.appliesTo.includes(String(left.groupId));
+  }
+  // A token the run created, deleted from the inventory since: found nowhere by its journaled id.
+  if (inv.kind === 'token-delete') {
+    if (typeof (inv.before as { deviceId?: unknown } | null)?.deviceId !== 'string') return false;
+    const holder = inv.user ? tenant.users.get(tenantUpnOf(inv)!.toLowerCase()) : undefined;
+    if (inv.user && !holder) return false;
+    return deviceNow(inv, tenant, holder) === undefined;
+  }
   if (!inv.user) return false;
   const user = tenant.users.get(tenantUpnOf(inv)!.toLowerCase());
   if (!user) return false;
@@ -346,6 +366,63 @@ export function alreadyUndone(inv: Operation, tenant: TenantSnapshot): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * An undo whose object holds already what it would put back (the run's journaled `before`): another
+ * run's rollback (a second operator's state folder) or an admin restored it since. Nothing is left to
+ * send, and it is no change since the run that only --force may overwrite: it is done, said apart
+ * (`alreadyAsBefore`). A removal whose object is gone is alreadyUndone's, not this. Pure.
+ */
+export function alreadyAsBefore(inv: Operation, tenant: TenantSnapshot): boolean {
+  const target = inv.after as Record<string, unknown> | null;
+  if (inv.kind === 'policy-config' || inv.kind === 'policy-root') {
+    const entries = Object.entries(target ?? {});
+    return entries.length > 0 && entries.every(([key, value]) => samePolicyValue(tenant, inv, key, value));
+  }
+  if (inv.kind === 'federation-update') {
+    const domain = inv.resource.split('/')[1];
+    const d = tenant.cutover?.federatedDomains.find((x) => x.id === domain);
+    return !!d && target !== null && d.federatedIdpMfaBehavior === target.federatedIdpMfaBehavior;
+  }
+  if (inv.kind === 'rollout-policy-update') {
+    const policy = tenant.cutover?.rolloutPolicy;
+    return !!policy && target !== null && policy.id === target.id && policy.isEnabled === target.isEnabled;
+  }
+  const lookup = deviceLookupOf(inv);
+  if (lookup === 'ambiguous' || lookup === 'not-the-runs' || needsDeviceLookup(inv)) return false;
+  if (!inv.user) return false;
+  const user = tenant.users.get(tenantUpnOf(inv)!.toLowerCase());
+  if (!user) return false;
+  switch (inv.kind) {
+    case 'phone-update':
+    case 'phone-create':
+    case 'email-update': {
+      const now = userResourceState(inv.resource, user, tenant.hardwareTokens);
+      return !!now && target !== null && sameResourceState(inv.resource, now, target);
+    }
+    case 'signin-update':
+      return target !== null && user.defaultMethod === target.userPreferredMethodForSecondaryAuthentication;
+    case 'token-deactivate': {
+      // Not activated, and the user's still (or, when this rollback unassigns it next, no one's).
+      const device = deviceNow(inv, tenant, user);
+      if (!device || device.status === undefined || device.status === 'activated') return false;
+      return device.assignedToId === user.id || (device.assignedToId === undefined && (inv.before as { unassignedAfter?: unknown } | null)?.unassignedAfter === true);
+    }
+    case 'token-unassign': {
+      // In the inventory, assigned to no one (a token found nowhere is alreadyUndone's).
+      const device = deviceNow(inv, tenant, user);
+      return !!device && device.assignedToId === undefined;
+    }
+    default:
+      return false;
+  }
+}
+
+/** A policy undo's property as the tenant holds it now, against the value the undo writes back. */
+function samePolicyValue(tenant: TenantSnapshot, inv: Operation, key: string, value: unknown): boolean {
+  const [target, property] = inv.kind === 'policy-config' ? [inv.resource, key] : [key.slice(0, key.lastIndexOf('.')), key.slice(key.lastIndexOf('.') + 1)];
+  return canonicalJson(policyPropertyState(tenant.policy, target, property)) === canonicalJson(savedAsRead(target, property, value));
 }
 
 /**
@@ -368,8 +445,7 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
   const left = inv.before as Record<string, unknown> | null;
   if (inv.kind === 'policy-config' || inv.kind === 'policy-root') {
     for (const [key, value] of Object.entries(left ?? {})) {
-      const [target, property] = inv.kind === 'policy-config' ? [inv.resource, key] : [key.slice(0, key.lastIndexOf('.')), key.slice(key.lastIndexOf('.') + 1)];
-      if (canonicalJson(policyPropertyState(tenant.policy, target, property)) !== canonicalJson(savedAsRead(target, property, value))) return `${property} changed since the run`;
+      if (!samePolicyValue(tenant, inv, key, value)) return `${key.slice(key.lastIndexOf('.') + 1)} changed since the run`;
     }
     return undefined;
   }
@@ -420,13 +496,13 @@ export function changedSince(inv: Operation, tenant: TenantSnapshot): string | u
  * inventory's tokens of its serial (the resource's), or held by the user. Looked up by serial: a
  * rollback compares up to one inverse per token against all of them.
  */
-function deviceNow(inv: Operation, tenant: TenantSnapshot, user?: TenantUser): { id: string; assignedToId?: string } | undefined {
+function deviceNow(inv: Operation, tenant: TenantSnapshot, user?: TenantUser): { id: string; assignedToId?: string; status?: string } | undefined {
   const deviceId = (inv.before as { deviceId?: unknown } | null)?.deviceId;
   if (typeof deviceId !== 'string') return undefined;
   const inInventory = tenant.hardwareTokens.get(serialKey(splitResource(inv.resource)[1] ?? ''))?.find((t) => t.id === deviceId);
   if (inInventory) return inInventory;
   const held = user?.hardwareOath.find((t) => t.id === deviceId);
-  return held ? { id: held.id, assignedToId: user!.id } : undefined;
+  return held ? { id: held.id, assignedToId: user!.id, ...(held.status !== undefined ? { status: held.status } : {}) } : undefined;
 }
 
 /** The staged rollout's undos that switch users back to MFA Server as a whole (not a member removed). */

@@ -17,7 +17,7 @@ import { countStates, goOnWith, Journal, journalTip, listRuns, readRun, readRunH
 import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { deviceLookupOf, lookUpDevices, needsDeviceLookup, withJournaledDevices } from './rollback-device-lookup.js';
-import { alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
+import { alreadyAsBefore, alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
 import { emptyStats, newRunId, openRunPlan, RUN_ID, runChunks, runTokenPath, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
@@ -48,6 +48,12 @@ export interface RollbackOutcome {
    * default it cannot unset, that default) found gone when the rollback started.
    */
   goneAlready: (Omit<Unreversible, 'reason'> & { notReversible?: true })[];
+  /**
+   * Undos done by finding their object as the run found it already (another run's rollback, an admin
+   * put it back since), in this pass or an earlier one: nothing was sent. Not changed since the run:
+   * no --force is needed for them.
+   */
+  alreadyAsBefore: Omit<Unreversible, 'reason'>[];
   /** Undos that failed, with Graph's answer (a rollback of the same id tries them again). */
   failures: Unreversible[];
   /** The cutover's undos done (a domain's federation put back, the rollout policy deleted or disabled, a group detached): what moves users back at once, said. */
@@ -249,7 +255,9 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const notReversible = unreversible.filter((x) => !goneBefore.includes(x));
     // Gone already (another run's rollback, an admin): done, nothing to send.
     const gone = inverses.filter((inv) => alreadyUndone(inv, snapshot));
-    const goneIds = new Set(gone.map((g) => g.id));
+    // As the run found it already (another run's rollback, an admin): done, nothing to send, not changed since the run.
+    const asBefore = inverses.filter((inv) => !gone.includes(inv) && alreadyAsBefore(inv, snapshot));
+    const goneIds = new Set([...gone, ...asBefore].map((g) => g.id));
     // Under --force too, a token undo not known to be the run's is left alone (it names no device to send).
     const changed = changedObjects(inverses.filter((inv) => !goneIds.has(inv.id) && (!deps.force || deviceLookupOf(inv) === 'not-the-runs')), snapshot);
     const runId = newRunId();
@@ -275,7 +283,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       totalOps: inverses.length,
     });
     deps.onRun?.(runId);
-    const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
+    const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord), ...asBefore.map(asBeforeRecord)];
     await journal.beforeHandOver(() => journal.ops(skipped));
     const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps, signedInUserOf(identity));
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
@@ -491,6 +499,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     let unknownDevice = inverses.filter((o) => needsDeviceLookup(o) && view.ops.get(o.id)?.state !== 'done');
     let changed: ChangedObject[] = [];
     let gone: Operation[] = [];
+    let asBefore: Operation[] = [];
     // Left alone by an earlier pass and still there: left alone again (without --force), and said so on every pass.
     let stillLeft: ChangedObject[] = [];
     if (toCompare.length > 0 || sentUnanswered.length > 0 || leftAlone.length > 0 || unknownDevice.length > 0) {
@@ -502,8 +511,11 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
       toCompare = latest(toCompare);
       leftAlone = latest(leftAlone);
       unknownDevice = latest(unknownDevice);
-      gone = [...new Set([...toCompare, ...leftAlone, ...unknownDevice])].filter((inv) => alreadyUndone(inv, snapshot));
-      const goneIds = new Set(gone.map((g) => g.id));
+      const compared = [...new Set([...toCompare, ...leftAlone, ...unknownDevice])];
+      gone = compared.filter((inv) => alreadyUndone(inv, snapshot));
+      // Left alone as changed by an earlier pass, and put back as the run found it since (another run's rollback): done.
+      asBefore = compared.filter((inv) => !gone.includes(inv) && alreadyAsBefore(inv, snapshot));
+      const goneIds = new Set([...gone, ...asBefore].map((g) => g.id));
       // Under --force (nothing compared), a token undo not known to be the run's is left alone all the same.
       const notTheRuns = force ? changedObjects(unknownDevice.filter((o) => !goneIds.has(o.id) && deviceLookupOf(o) === 'not-the-runs'), snapshot) : [];
       changed = [...changedObjects(toCompare.filter((o) => !goneIds.has(o.id)), snapshot), ...changedObjects(sentUnanswered, snapshot, changedSinceSent), ...notTheRuns];
@@ -513,7 +525,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     }
     const identity = await deps.client.identity();
     const journal = await Journal.append(rollbackDir, goOnWith(rollbackDir, 'rollback'));
-    const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord)];
+    const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord), ...asBefore.map(asBeforeRecord)];
     await journal.beforeHandOver(async () => {
       // What was given to this pass, for the record (the start's header is what later passes go on with).
       await journal.resumed({ appId: identity.appId, upn: identity.upn }, { ...(deps.force ? { force: true } : {}), ...(deps.outOfOrder ? { outOfOrder: true } : {}), ...(deps.leaveSwitchedWithoutMethod ? { leaveSwitchedWithoutMethod: true } : {}) });
@@ -654,16 +666,18 @@ async function executeRollback(
     const head = () => (journal.head ? { journalHash: journal.head } : {});
     const resumable = counts.pending + counts.started + counts.failed > 0 || counts.skipped > leftAlone;
     const goneOf = () => inverses.filter((o) => before.get(o.id)?.result?.goneAlready === true).map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource }));
+    const asBeforeOf = inverses.filter((o) => before.get(o.id)?.result?.alreadyAsBefore === true).map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource }));
     const failures = inverses
       .filter((o) => statuses.get(o.id) === 'failed')
       .map((o) => ({ ...(o.user ? { user: o.user } : {}), target: o.resource, reason: (results.get(o.id) ?? before.get(o.id))?.error ?? 'failed' }));
-    const cutoverUndone = inverses.filter((o) => CUTOVER_UNDOS.has(o.kind) && statuses.get(o.id) === 'done' && before.get(o.id)?.result?.goneAlready !== true).map((o) => ({ kind: o.kind, target: o.resource }));
+    // What this rollback sent: not what it found gone, or as the run found it, already.
+    const cutoverUndone = inverses.filter((o) => CUTOVER_UNDOS.has(o.kind) && statuses.get(o.id) === 'done' && before.get(o.id)?.result?.goneAlready !== true && before.get(o.id)?.result?.alreadyAsBefore !== true).map((o) => ({ kind: o.kind, target: o.resource }));
     // Interrupted with nothing left to do (every inverse journaled as it ended) is finished: its end is written.
     const held = { stillSwitched: stillSwitchedNow, stillSwitchedUsers: switched, ...(others ? { stillSwitchedOthers: others } : {}), ...(leftWithoutMethod ? { leftWithoutMethod } : {}), ...(ownLeftOut.size > 0 ? { ownMethodsLeftOut: [...ownLeftOut.values()] } : {}) };
-    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), failures, cutoverUndone, ...held, ...head() };
+    if (executor.wasInterrupted && counts.pending + counts.started > 0) return { runId, rollbackOf, state: 'interrupted', counts, stats: executor.stats, resumable: true, goneAlready: goneOf(), alreadyAsBefore: asBeforeOf, failures, cutoverUndone, ...held, ...head() };
     const state = counts.failed > 0 || counts.skipped > 0 || counts.pending > 0 ? 'partial' : 'completed';
     await journal.end(state, counts);
-    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), failures, cutoverUndone, ...held, ...head() };
+    return { runId, rollbackOf, state, counts, stats: executor.stats, resumable, goneAlready: goneOf(), alreadyAsBefore: asBeforeOf, failures, cutoverUndone, ...held, ...head() };
   } finally {
     clearInterval(timer);
     deps.signal?.removeEventListener('abort', onAbort);
@@ -691,6 +705,7 @@ const CUTOVER_UNDOS: ReadonlySet<Operation['kind']> = new Set(['federation-updat
 
 const skipRecord = (c: ChangedObject): OpRecord => ({ op: c.opId, state: 'skipped', error: CHANGED_SINCE });
 const goneRecord = (inv: Operation): OpRecord => ({ op: inv.id, state: 'done', result: { goneAlready: true } });
+const asBeforeRecord = (inv: Operation): OpRecord => ({ op: inv.id, state: 'done', result: { alreadyAsBefore: true } });
 
 /**
  * Done, or left alone as changed since the run (unless --force). Skipped because something it depends

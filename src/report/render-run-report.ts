@@ -57,12 +57,17 @@ interface RunData {
   users: { u: RunReportUser; anchor: string; rows: string[][]; left: string[][]; findings: string[][] }[];
   /** A rollback's undos done by finding their object gone: who, what. */
   gone: string[][];
+  /** A rollback's undos done by finding their object as the run found it (put back outside this rollback): who, what. */
+  asBefore: string[][];
 }
 
 /** An undo done by finding its object gone: nothing was sent, so the reader must not take it for this tool's removal. */
 export const GONE_ALREADY = 'done (gone already: removed outside this tool)';
 
-const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.read_back ? `done (read back: ${o.read_back})` : o.state);
+/** An undo done by finding its object as the run found it: put back outside this rollback, nothing sent. */
+export const ALREADY_AS_BEFORE = 'done (already as before the run: put back outside this rollback)';
+
+const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.already_as_before ? ALREADY_AS_BEFORE : o.read_back ? `done (read back: ${o.read_back})` : o.state);
 /** Graph's error, or why it was skipped: one left out as stale says why its user was (a black-box test read a bare "stale"). */
 const errorText = (o: RunReportOperation) => (o.stale_reason ? `${o.error ?? 'stale'}: ${o.stale_reason}` : (o.error ?? ''));
 const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', errorText(o), o.rule ?? '', o.because ?? ''];
@@ -140,8 +145,10 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
   const tally = (k: RunUserOutcome) => r.users.filter((u) => u.outcome === k).length;
   const listed = [...r.policy, ...r.shared, ...r.users.flatMap((u) => u.operations)];
   const gone = listed.filter((o) => o.gone_already).length;
+  const asBefore = listed.filter((o) => o.already_as_before).length;
+  const unsent = [...(gone > 0 ? [`${gone} gone already: removed outside this tool`] : []), ...(asBefore > 0 ? [`${asBefore} already as before the run: put back outside this rollback`] : [])];
   const counts = [
-    `${run.total_operations} operation(s): ${c.done} done${gone > 0 ? ` (${gone} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
+    `${run.total_operations} operation(s): ${c.done} done${unsent.length > 0 ? ` (${unsent.join('; ')})` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
     `${r.users.length} user(s): ${(Object.keys(OUTCOME_LABEL) as RunUserOutcome[])
       .map((k) => [k, tally(k)] as const)
       .filter(([, n]) => n > 0)
@@ -178,6 +185,11 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
       ...r.shared.filter((o) => o.gone_already).map((o) => ['shared', o.target]),
       ...r.users.flatMap((u) => u.operations.filter((o) => o.gone_already).map((o) => [u.user, o.target])),
     ],
+    asBefore: [
+      ...r.policy.filter((o) => o.already_as_before).map((o) => ['policy', o.target]),
+      ...r.shared.filter((o) => o.already_as_before).map((o) => ['shared', o.target]),
+      ...r.users.flatMap((u) => u.operations.filter((o) => o.already_as_before).map((o) => [u.user, o.target])),
+    ],
     users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow), left: u.left_in_place.map((x) => [x.target, x.reason]), findings: (u.findings ?? []).map((f) => [f.severity, f.code, f.rule, f.message]) })),
   };
 }
@@ -208,6 +220,7 @@ const SHARED_INTRO = 'Operations of no one user: the staged rollout and federati
 const NOT_REVERSIBLE_HEAD = ['User', 'Target', 'Why'];
 const GONE_HEAD = ['User', 'Target'];
 const GONE_INTRO = 'Removed outside this tool before the rollback undid them: nothing was sent (an undo is counted done; what Graph cannot undo is marked not reversible).';
+const AS_BEFORE_INTRO = 'Found as the run found them, put back since outside this rollback (another run of the plan rolled back, an admin): nothing was sent, and nothing was changed since the run (counted done).';
 const NOT_RECORDED = 'Not recorded: this rollback was made by a version of the tool that printed it to the terminal only.';
 
 export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}): string {
@@ -223,6 +236,7 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
     out.push(`## Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})`, '');
     out.push(...(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : [NOT_RECORDED, '']));
     out.push(`## Gone already (${d.gone.length})`, '', GONE_INTRO, '', ...table(GONE_HEAD, d.gone));
+    if (d.asBefore.length > 0) out.push(`## Already as before the run (${d.asBefore.length})`, '', AS_BEFORE_INTRO, '', ...table(GONE_HEAD, d.asBefore));
   }
   out.push(`## Users (${d.users.length})`, '');
   for (const v of d.users) {
@@ -253,6 +267,7 @@ export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): s
     body.push(`<h2 id="not-reversible">Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})</h2>`);
     body.push(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : `<p class="none">${e(NOT_RECORDED)}</p>`);
     body.push(`<h2 id="gone-already">Gone already (${d.gone.length})</h2>`, `<p class="intro">${e(GONE_INTRO)}</p>`, table(GONE_HEAD, d.gone));
+    if (d.asBefore.length > 0) body.push(`<h2 id="already-as-before">Already as before the run (${d.asBefore.length})</h2>`, `<p class="intro">${e(AS_BEFORE_INTRO)}</p>`, table(GONE_HEAD, d.asBefore));
   }
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`);
   const outcomes = (Object.keys(OUTCOME_LABEL) as RunUserOutcome[]).filter((k) => d.users.some((v) => v.u.outcome === k)).map((k) => [k, OUTCOME_LABEL[k]] as const);
@@ -273,6 +288,7 @@ export function renderRunReportText(r: RunReport, where: RunReportWhere = {}): s
   const lines = [...(d.alert ? [d.alert, ''] : []), d.title, ...d.header.map(([k, v]) => `  ${k}: ${v}`), ...d.counts.map((c) => `  ${c}`)];
   if (d.notReversible.length > 0) lines.push('Left in place (not reversible):', ...d.notReversible.map(([user, target, reason]) => `  ${user} ${target}: ${reason}`));
   if (d.gone.length > 0) lines.push(`Gone already (removed outside this tool; nothing to undo, counted done):`, ...d.gone.map(([user, target]) => `  ${user} ${target}`));
+  if (d.asBefore.length > 0) lines.push(`Already as before the run (put back outside this rollback; nothing to undo, counted done):`, ...d.asBefore.map(([user, target]) => `  ${user} ${target}`));
   if (d.failed.length > 0) lines.push('Failed and skipped operations:', ...d.failed.map(([user, op, state, at, id, err]) => `  ${user} ${op}: ${state} at ${at}${id ? ` (request-id ${id})` : ''}: ${err}`));
   return `${lines.join('\n')}\n`;
 }

@@ -9,7 +9,7 @@ import type { Operator } from '../apply/operator.js';
 import type { Finding } from '../mapping/finding.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.8';
+export const RUN_REPORT_FORMAT_VERSION = '1.9';
 
 /** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
 export type RunReportOpState = OpState | 'not-selected';
@@ -36,6 +36,11 @@ export interface RunReportOperation {
    * (removed outside this tool: an admin, another run's rollback); nothing was sent.
    */
   gone_already: boolean;
+  /**
+   * 1.9, a rollback's: `done` because its object held already what the undo puts back (the run's
+   * `before`: put back since by another run's rollback, an admin); nothing was sent.
+   */
+  already_as_before: boolean;
   /** 1.5: `done` as found by reading the tenant back (why: its answer was lost, a pass before left it sent), not by Graph's answer; null otherwise. */
   read_back: string | null;
   /**
@@ -223,6 +228,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       request_id: r?.requestId ?? null,
       error: state !== 'done' && !unsettled ? (r?.error ?? null) : null,
       gone_already: state === 'done' && r?.result?.goneAlready === true,
+      already_as_before: state === 'done' && r?.result?.alreadyAsBefore === true,
       read_back: state === 'done' ? (r?.readBack ?? null) : null,
       rule: why.get(id)?.rule ?? null,
       because: why.get(id)?.because ?? null,

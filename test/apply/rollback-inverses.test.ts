@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { OpRecord } from '../../src/apply/journal.js';
 import type { Operation } from '../../src/apply/operations.js';
-import { alreadyUndone, changedSince, inverseOperations, notReversibleGone } from '../../src/apply/rollback-inverses.js';
-import type { TenantSnapshot, TenantUser } from '../../src/model/tenant.js';
+import { alreadyAsBefore, alreadyUndone, changedSince, inverseOperations, notReversibleGone } from '../../src/apply/rollback-inverses.js';
+import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../../src/model/tenant.js';
 
 const U = '00000000-0000-4000-8000-000000000001';
 const op = (o: Partial<Operation> & Pick<Operation, 'id' | 'kind' | 'resource'>): Operation => ({ user: 'a@x.com', userId: U, stateFingerprint: '', dependsOn: [], before: null, after: null, ...o });
@@ -225,5 +225,81 @@ describe('notReversibleGone (pure): what Graph cannot undo, found gone since the
     expect(notReversible.filter((x) => notReversibleGone(x, tenant([], null))).map((x) => x.target).sort()).toEqual(['phoneMethods/mobile', 'signInPreferences']);
     const unread: TenantSnapshot = { ...tenant([], null), users: new Map() };
     expect(notReversible.filter((x) => notReversibleGone(x, unread))).toEqual([]);
+  });
+});
+
+/** Another run's rollback (a second operator's state folder) or an admin put the object back since: found by a black-box review, which was told to --force them. */
+describe('rollback: what is already as the run found it is done, not changed since the run (pure)', () => {
+  const user = (over: Partial<TenantUser> = {}): TenantUser => ({ id: U, userPrincipalName: 'a@x.com', phones: [], emails: [], authenticatorCount: 0, softwareOathCount: 0, hardwareOath: [], defaultMethod: null, ...over });
+  const tenant = (u: TenantUser, over: Partial<TenantSnapshot> = {}): TenantSnapshot => ({ tenant: { id: 't', displayName: '' }, policy: {}, users: new Map([['a@x.com', u]]), hardwareTokens: new Map(), ...over });
+  const G1 = 'aaaaaaaa-0000-4000-8000-000000000001';
+
+  it('a phone, an email, a default method and the policy put back: as before; as the run left them, or a third value, not', () => {
+    const email = op({ id: `${U}/emailMethods/email`, kind: 'email-update', resource: 'emailMethods/email', before: { emailAddress: 'old@x.com' }, after: { emailAddress: 'new@x.com' } });
+    const signin = op({ id: `${U}/signInPreferences`, kind: 'signin-update', resource: 'signInPreferences', before: { userPreferredMethodForSecondaryAuthentication: 'voiceOffice' }, after: { userPreferredMethodForSecondaryAuthentication: 'sms' } });
+    const { inverses } = inverseOperations([policy, officeUpdate, email, signin], new Map());
+    const of = (kind: Operation['kind']) => inverses.find((i) => i.kind === kind)!;
+    const back = tenant(user({ phones: [{ phoneType: 'office', phoneNumber: '+1 425 555 0199' }], emails: [{ id: 'e1', emailAddress: 'OLD@x.com' }], defaultMethod: 'voiceOffice' }), { policy: { authenticationMethodConfigurations: [{ id: 'Sms', state: 'disabled' } as never] } });
+    for (const inv of inverses) expect(alreadyAsBefore(inv, back), inv.id).toBe(true);
+    const asLeft = tenant(user({ phones: [{ phoneType: 'office', phoneNumber: '+1 4255550111' }], emails: [{ id: 'e1', emailAddress: 'new@x.com' }], defaultMethod: 'sms' }), { policy: { authenticationMethodConfigurations: [{ id: 'Sms', state: 'enabled' } as never] } });
+    for (const inv of inverses) expect(alreadyAsBefore(inv, asLeft), inv.id).toBe(false);
+    const third = tenant(user({ phones: [{ phoneType: 'office', phoneNumber: '+1 2065550777' }], emails: [{ id: 'e1', emailAddress: 'other@x.com' }], defaultMethod: 'voiceMobile' }));
+    for (const kind of ['phone-update', 'email-update', 'signin-update'] as const) expect(alreadyAsBefore(of(kind), third), kind).toBe(false);
+    // A phone the run deleted, created again with its number: as before; with another, not.
+    const deleted = op({ id: `${U}/phoneMethods/mobile/delete`, kind: 'phone-delete', resource: 'phoneMethods/mobile', before: { phoneNumber: '+1 4255550100', phoneType: 'mobile' } });
+    const [recreate] = inverseOperations([deleted], new Map()).inverses;
+    expect(alreadyAsBefore(recreate!, tenant(user({ phones: [{ phoneType: 'mobile', phoneNumber: '+1 4255550100' }] })))).toBe(true);
+    expect(alreadyAsBefore(recreate!, tenant(user({ phones: [{ phoneType: 'mobile', phoneNumber: '+1 4255550101' }] })))).toBe(false);
+  });
+
+  it("tokens: one the run created or assigned, unassigned and not activated, is as before for its deactivate and unassign; one the user held before the run, only while they hold it; one deleted is gone", () => {
+    const { inverses } = inverseOperations([tokenCreate, tokenActivate, preTokenActivate], records);
+    const [preDeactivate, deactivate, unassign, del] = inverses;
+    expect([preDeactivate!.kind, deactivate!.kind, unassign!.kind, del!.kind]).toEqual(['token-deactivate', 'token-deactivate', 'token-unassign', 'token-delete']);
+    const inventory = (s1: { assignedToId?: string; status: string } | undefined, s2: { assignedToId?: string; status: string }) =>
+      new Map<string, TenantHardwareToken[]>([...(s1 ? [['s1', [{ id: 'dev-1', serialNumber: 'S1', ...s1 }]] as [string, TenantHardwareToken[]]] : []), ['s2', [{ id: 'dev-2', serialNumber: 'S2', ...s2 }]]]);
+    const unassigned = tenant(user(), { hardwareTokens: inventory({ status: 'available' }, { assignedToId: U, status: 'assigned' }) });
+    expect([preDeactivate, deactivate, unassign].map((i) => alreadyAsBefore(i!, unassigned))).toEqual([true, true, true]);
+    // Its delete still goes: the token the run made is there.
+    expect(alreadyUndone(del!, unassigned)).toBe(false);
+    // Still activated, or held by the run's user: not as before.
+    const asLeft = tenant(user(), { hardwareTokens: inventory({ assignedToId: U, status: 'activated' }, { assignedToId: U, status: 'activated' }) });
+    expect([preDeactivate, deactivate, unassign].map((i) => alreadyAsBefore(i!, asLeft))).toEqual([false, false, false]);
+    // The user's own token (before the run) unassigned since: not as before; the run's, held by another: not either.
+    const elsewhere = tenant(user(), { hardwareTokens: inventory({ assignedToId: 'someone-else', status: 'assigned' }, { status: 'available' }) });
+    expect([preDeactivate, deactivate, unassign].map((i) => alreadyAsBefore(i!, elsewhere))).toEqual([false, false, false]);
+    // Deleted from the inventory since: every undo of it is gone already (its delete too: nothing is sent to meet a 404).
+    const gone = tenant(user(), { hardwareTokens: inventory(undefined, { assignedToId: U, status: 'assigned' }) });
+    expect([deactivate, unassign, del].map((i) => alreadyUndone(i!, gone))).toEqual([true, true, true]);
+    const bulk = op({ id: 'tokens/abc', kind: 'token-bulk-create', resource: 'hardwareOathDevices', user: undefined, userId: undefined, after: { tokens: [{ serialNumber: 'B3' }] } });
+    const [inventoryDelete] = inverseOperations([bulk], new Map([[bulk.id, { op: bulk.id, state: 'done', result: { devices: { B3: 'd3' } } }]])).inverses;
+    expect(alreadyUndone(inventoryDelete!, gone)).toBe(true);
+    expect(alreadyUndone(inventoryDelete!, tenant(user(), { hardwareTokens: new Map([['b3', [{ id: 'd3', serialNumber: 'B3', status: 'available' }]]]) }))).toBe(false);
+  });
+
+  it('the cutover: the federation and the policy put back are as before; the group detached, the policy the run created deleted, are gone', () => {
+    const cut = (o: Partial<Operation> & Pick<Operation, 'id' | 'kind' | 'resource'>) => op({ user: undefined, userId: undefined, ...o });
+    const create = cut({ id: 'cutover/featureRolloutPolicy', kind: 'rollout-policy-create', resource: 'featureRolloutPolicies/multiFactorAuthentication', after: { displayName: 'MFA', isEnabled: true } });
+    const attach = cut({ id: `cutover/featureRolloutPolicy/appliesTo/${G1}`, kind: 'rollout-attach', resource: `featureRolloutPolicies/multiFactorAuthentication/appliesTo/${G1}`, after: { groupId: G1, policyId: null } });
+    const enable = cut({ id: 'cutover/featureRolloutPolicy', kind: 'rollout-policy-update', resource: 'featureRolloutPolicies/multiFactorAuthentication', before: { id: 'pol-0', isEnabled: false, isAppliedToOrganization: false }, after: { isEnabled: true } });
+    const fed = cut({ id: 'cutover/domains/contoso.com/federationConfiguration', kind: 'federation-update', resource: 'domains/contoso.com/federationConfiguration', before: { id: 'f1', federatedIdpMfaBehavior: 'acceptIfMfaDoneByFederatedIdp' }, after: { id: 'f1', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' } });
+    const [fedBack, detach, del] = inverseOperations([create, attach, fed], new Map([[create.id, { op: create.id, state: 'done', result: { policyId: 'pol-1' } }]])).inverses;
+    const [disable] = inverseOperations([enable], new Map()).inverses;
+    const state = (behaviour: string, policy: { id: string; isEnabled: boolean; appliesTo: string[] } | null) =>
+      tenant(user(), { cutover: { rolloutPolicy: policy ? { displayName: 'MFA', isAppliedToOrganization: false, ...policy } : null, groups: [], federatedDomains: [{ id: 'contoso.com', federationId: 'f1', federatedIdpMfaBehavior: behaviour }] } });
+    const back = state('acceptIfMfaDoneByFederatedIdp', null);
+    expect(alreadyAsBefore(fedBack!, back)).toBe(true);
+    expect([detach, del].map((i) => alreadyUndone(i!, back))).toEqual([true, true]);
+    expect(alreadyAsBefore(disable!, state('acceptIfMfaDoneByFederatedIdp', { id: 'pol-0', isEnabled: false, appliesTo: [] }))).toBe(true);
+    // As the run left them: undone as ever.
+    const asLeft = state('rejectMfaByFederatedIdp', { id: 'pol-1', isEnabled: true, appliesTo: [G1] });
+    expect(alreadyAsBefore(fedBack!, asLeft)).toBe(false);
+    expect([detach, del].map((i) => alreadyUndone(i!, asLeft))).toEqual([false, false]);
+    expect(alreadyAsBefore(disable!, state('rejectMfaByFederatedIdp', { id: 'pol-0', isEnabled: true, appliesTo: [] }))).toBe(false);
+    // The group detached, the policy still there: the detach is gone; the delete still goes.
+    const detached = state('rejectMfaByFederatedIdp', { id: 'pol-1', isEnabled: true, appliesTo: [] });
+    expect([detach, del].map((i) => alreadyUndone(i!, detached))).toEqual([true, false]);
+    // A third federation value: neither.
+    expect(alreadyAsBefore(fedBack!, state('enforceMfaByFederatedIdp', null))).toBe(false);
   });
 });

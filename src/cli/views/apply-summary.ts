@@ -81,11 +81,13 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
-    `  operations: ${c.done} done${undosGone(o) > 0 ? ` (${undosGone(o)} gone already: removed outside this tool)` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
+    `  operations: ${c.done} done${doneUnsent(o)}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
     // What moves users back to MFA Server at once, said as the apply summary says the federation it set (a black-box test found no line).
     ...o.cutoverUndone.map(cutoverUndoLine),
     ...firstOf(o.failures.map((x) => `  failed: ${whose(x)} ${x.target}: ${x.reason}`), o.runId, 'failed', given),
     ...firstOf(o.goneAlready.map((x) => `  gone already (removed outside this tool; nothing to undo): ${whose(x)} ${x.target}`), o.runId, 'gone already', given),
+    // Put back since by another run's rollback or an admin: not changed since the run, so no --force is offered for them.
+    ...firstOf(o.alreadyAsBefore.map((x) => `  already as before the run (put back outside this rollback; nothing to undo): ${whose(x)} ${x.target}`), o.runId, 'already as before the run', given),
     ...firstOf(o.changedSince.map((x) => `  left alone (changed since the run): ${whose(x)} ${x.target}: ${x.reason}`), o.runId, 'left alone', given),
     // Taken away, these would leave users switched to Entra MFA with nothing to sign in with (a black-box test saw them taken, unsaid).
     ...firstOf(o.stillSwitched.map((x) => `  left alone (user still switched to Entra MFA): ${whose(x)} ${x.target}: ${x.reason}`), o.runId, 'left alone for users still switched', given),
@@ -112,6 +114,15 @@ const whose = (x: { user?: string; target: string }) => x.user ?? (x.target.star
 
 /** Undos done by finding their object gone (what Graph could not have undone, found gone, is no operation). */
 const undosGone = (o: RollbackOutcome) => o.goneAlready.filter((x) => !x.notReversible).length;
+
+/** Of the undos done, those for which nothing was sent: found gone, or as before the run, already. */
+function doneUnsent(o: RollbackOutcome): string {
+  const parts = [
+    ...(undosGone(o) > 0 ? [`${undosGone(o)} gone already: removed outside this tool`] : []),
+    ...(o.alreadyAsBefore.length > 0 ? [`${o.alreadyAsBefore.length} already as before the run: put back outside this rollback`] : []),
+  ];
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
 
 /** The users a rollback left methods to because the staged rollout still switches them, and the ways on. */
 function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; leave: string } | undefined): string[] {

@@ -130,6 +130,7 @@ const rollbackOutcome = (over: Partial<RollbackOutcome>): RollbackOutcome =>
     notReversible: [],
     resumable: false,
     goneAlready: [],
+    alreadyAsBefore: [],
     failures: [],
     cutoverUndone: [],
     stillSwitched: [],
