@@ -49,6 +49,10 @@ export class RetransmissionCache {
     const entry: Entry = { key, answer: null, at: this.now() };
     this.#entries.set(key, entry);
     this.#order.push(entry);
+    // Slots of entries forgotten (every failed verification) or expired by lookup wait behind a kept
+    // entry up to the window: without this, a flood of failures (a state outage, when VPNs retry
+    // hardest) held every one of them for the whole window, not maxEntries.
+    if (this.#order.length - this.#head > 2 * this.#entries.size + COMPACT_AFTER) this.#dropDeadSlots();
   }
 
   finish(key: string, answer: Buffer): void {
@@ -72,6 +76,11 @@ export class RetransmissionCache {
     return this.#entries.size;
   }
 
+  /** Slots in the order, kept or not: at most about twice `size` (for tests). */
+  get slots(): number {
+    return this.#order.length - this.#head;
+  }
+
   /** Whether the slot's entry is still the one kept under its key. */
   #kept(entry: Entry): boolean {
     return this.#entries.get(entry.key) === entry;
@@ -87,6 +96,11 @@ export class RetransmissionCache {
       }
     }
     this.#compact();
+  }
+
+  #dropDeadSlots(): void {
+    this.#order = this.#order.slice(this.#head).filter((e): e is Entry => e !== undefined && this.#kept(e));
+    this.#head = 0;
   }
 
   #compact(): void {

@@ -45,6 +45,24 @@ describe('RADIUS retransmission cache', () => {
     expect(cache.lookup('d')).toEqual(Buffer.from('answer-d'));
   });
 
+  it('keeps its order to about twice its entries while requests are forgotten behind a kept one (a review: a flood of failures held every slot for the window)', () => {
+    let now = 0;
+    const cache = new RetransmissionCache(30_000, () => now);
+    cache.begin('first-kept');
+    for (let i = 0; i < 100_000; i++) {
+      if (i % 1000 === 0) now++;
+      cache.begin(`failed-${i}`);
+      cache.forget(`failed-${i}`);
+    }
+    expect(cache.size).toBe(1);
+    expect(cache.slots).toBeLessThan(2 * cache.size + 4097 + 1);
+    expect(cache.lookup('first-kept')).toBeNull();
+    // Begun again and expired by lookup: the same bound.
+    for (let i = 0; i < 20_000; i++) cache.begin(`kept-${i % 10}`);
+    expect(cache.size).toBe(11);
+    expect(cache.slots).toBeLessThanOrEqual(2 * cache.size + 4097);
+  });
+
   it('prunes what expired, and keeps the oldest of the rest first in line', () => {
     let now = 0;
     const cache = new RetransmissionCache(30_000, () => now, 10_000);
