@@ -119,7 +119,7 @@ export async function applySavedPlan(plan: SavedPlan, req: ApplyRequest): Promis
   }
   const outcome = await startApply(
     plan,
-    { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency, ...(req.activationRate !== undefined ? { activationRate: req.activationRate } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}), ...(req.tokenPath ? { tokenPath: req.tokenPath } : {}) },
+    { batchSize: req.batchSize, ...(req.waves !== undefined ? { waves: req.waves } : {}), ...(users ? { users } : {}), ...(req.maxUsers !== undefined ? { maxUsers: req.maxUsers } : {}), skipStale: req.skipStale, concurrency: req.concurrency, ...(req.activationRate !== undefined ? { activationRate: req.activationRate } : {}), ...(req.policyPropagationWait !== undefined ? { policyPropagationWait: req.policyPropagationWait } : {}), ...(req.tokenPath ? { tokenPath: req.tokenPath } : {}), ...(left.length > 0 ? { scopeGroupLeft: left.map((u) => u.toLowerCase()) } : {}) },
     runDeps(req, req.graph, stateDir, seeds),
   );
   const kept = users ? new Set(users) : undefined;

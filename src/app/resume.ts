@@ -97,6 +97,13 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
   const kept = users ? new Set(users.map((u) => u.toLowerCase())) : undefined;
   // Those this pass left out (a user whose writes were all done before has nothing left to leave out).
   const leftOut = outcome.stale.filter((x) => x.target === target && x.user !== undefined).map((x) => x.user!);
-  const passed = await passResults(plan, kept, outcome, scope ? { group: scope.group, users: leftOut } : undefined);
-  return { outcome: passed.outcome, stateDir, results: passed.results };
+  // And those the apply left out as they had left the group by then (its options record them): listed
+  // as apply listed them (not-selected, why), not dropped as users the run never had.
+  const leftAtStart = new Set((view.header.options as unknown as ApplySelection).scopeGroupLeft ?? []);
+  const leftEver = new Set([...leftAtStart, ...leftOut.map((u) => u.toLowerCase())]);
+  const leftUsers = plan.users.filter((u) => leftEver.has(u.upn.toLowerCase())).map((u) => u.upn);
+  const passed = await passResults(plan, kept, outcome, scope ? { group: scope.group, users: leftUsers } : undefined);
+  // Said on the summary's own line, as apply says them, not among the users to take with a new plan.
+  const leftWithChanges = plan.users.filter((u) => u.pending > 0 && leftAtStart.has(u.upn.toLowerCase())).length;
+  return { outcome: { ...passed.outcome, notSelected: { ...passed.outcome.notSelected, users: passed.outcome.notSelected.users - leftWithChanges } }, stateDir, results: passed.results };
 }

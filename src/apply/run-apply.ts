@@ -58,6 +58,12 @@ export interface ApplySelection {
    * are written before that step, which waits until they are done (switch-hold.ts).
    */
   methodsFirst?: boolean;
+  /**
+   * Users of the apply's selection who had left the plan's scope group (plan --group) since the plan
+   * (lower case), so left out of `users`: recorded for a resume's --results, which lists them as
+   * apply's does (not-selected, why), not as users the run never had.
+   */
+  scopeGroupLeft?: string[];
 }
 
 /** The token path a run recorded (runs from before the bulk path wrote tokens one by one). */

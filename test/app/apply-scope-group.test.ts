@@ -96,6 +96,30 @@ describe('apply and resume of a plan made with --group read the group again', ()
     expect(ops.every((o: { state: string; error?: string; staleReason?: string }) => o.state === 'skipped' && o.error === 'stale' && o.staleReason === why)).toBe(true);
   });
 
+  it("a resume's results list the users the apply left out as they had left the group, as apply's do: not-selected, with why (exactly one row per user in scope)", async () => {
+    const t = testDir('scope-group-left-resume');
+    const { g, file } = await wavePlan(t.dir);
+    const state = join(t.dir, 'state');
+    expect((await g.raw.delete(`/v1.0/groups/${WAVE_ID}/members/${ERIN}/$ref`)).status).toBe(204);
+    g.emu.clearRequests();
+    // One user a wave, one wave: dave is done, frank (and judy, zoe: nothing to write) left for the resume.
+    const first = await applyFile(g, file, state, { batchSize: 1, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    const erinRow = { user: 'erin@contoso.com', outcome: 'not-selected', done: 0, failed: 0, skipped: 0, first_error: `left the group "${WAVE}" since the plan`, stale_reason: '' };
+    expect(row(first.results, 'erin@contoso.com')).toEqual(erinRow);
+    // The run records whom it left out so, for its resumes.
+    expect(journalLines(runDirs(state)[0]!)[0].options.scopeGroupLeft).toEqual(['erin@contoso.com']);
+    const resumed = await resumeIn(g, state);
+    expect(resumed.outcome.state).toBe('completed');
+    expect(writesTo(g, ERIN)).toEqual([]);
+    expect(resumed.results.map((r) => r.user)).toEqual(first.results.map((r) => r.user));
+    expect(row(resumed.results, 'erin@contoso.com')).toEqual(erinRow);
+    expect(row(resumed.results, 'frank@contoso.com')?.outcome).toBe('done');
+    // The summary says them on their own line, as apply's does, not among the users to take with a new plan.
+    expect(resumed.outcome.leftScopeGroup).toEqual({ group: WAVE, users: ['erin@contoso.com'] });
+    expect(resumed.outcome.notSelected.users).toBe(0);
+  });
+
   it('a plan all of whose users left the group is refused before anything is sent', async () => {
     const t = testDir('scope-group-empty');
     const { g, file } = await wavePlan(t.dir);
