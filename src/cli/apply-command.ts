@@ -299,8 +299,8 @@ interface RunControl {
 async function run(opts: GraphCliOptions & { stateDir?: string; results?: string }, go: (ctl: RunControl) => Promise<Applied | AppliedHandoff>, label: 'apply' | 'resume' = 'apply', reads: readonly string[] = []): Promise<void> {
   const say = (l: string) => process.stderr.write(`${printable(l, true)}\n`);
   // Before anything is sent: a results file that cannot be written must not fail a run that wrote the
-  // tenant, nor may it be the plan being applied.
-  await checkOutputFile('--results', opts.results, reads);
+  // tenant, nor may it be the plan being applied, nor in the state folder (a run's journal, the lock).
+  await checkOutputFile('--results', opts.results, reads, opts.stateDir);
   let current: { runId: string; stateDir: string } | undefined;
   const interrupts: Interrupts = watchInterrupts(say, () => current && commandHint(['resume', current.runId], { ...opts, stateDir: current.stateDir }));
   const progress = new Progress(label);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, open, realpath, stat, unlink } from 'node:fs/promises';
+import { lstat, open, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { stateBase } from '../app/state-dirs.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { isWithin, sameFile } from '../io/same-file.js';
 import { DEVICES_FILE, SETTINGS_FILE, USERS_FILE } from '../source/export-bundle.js';
 import { UserError } from '../model/user-error.js';
 
@@ -11,8 +13,11 @@ import { UserError } from '../model/user-error.js';
  * at once, rather than after minutes of reading or, for apply, after the tenant was written.
  * The check creates a file beside the target, writes a byte to it and removes it: `access()` says
  * yes to root on a read-only or pseudo file system.
+ * Nor may it be in a state folder (`stateDir`, the command's --state-dir, or the state base of every
+ * tenant's): written there, it replaced a run's journal or plan copy, its own or another's, or the
+ * lock (a second-operator review: a resume's --results over its journal left the run unreadable).
  */
-export async function checkOutputFile(flag: string, path: string | undefined, notTheSameAs: readonly string[] = []): Promise<void> {
+export async function checkOutputFile(flag: string, path: string | undefined, notTheSameAs: readonly string[] = [], stateDir?: string): Promise<void> {
   if (path === undefined) return;
   if (path.trim() === '') throw new UserError(`${flag}: the file name is empty`);
   // resolve() would drop the slash, and the write then fail on a "folder" that is not one.
@@ -21,13 +26,11 @@ export async function checkOutputFile(flag: string, path: string | undefined, no
   const st = await stat(target).catch(() => undefined);
   if (st?.isDirectory()) throw new UserError(`${flag} ${path}: is a folder; name a file`);
   await refuseIfNotRegular(flag, path);
-  // The same file by device and inode (a link or a folder's other name is no way round it), or by the
-  // real path for a file not there yet.
-  const where = await realPlace(target);
+  for (const dir of [...(stateDir !== undefined ? [stateDir] : []), stateBase()]) {
+    if (await isWithin(target, dir)) throw new UserError(`${flag} ${path}: is in the state folder ${dir}, which holds the lock and the runs' journals and plan copies (a file written there can destroy a run's record); choose a path outside it`);
+  }
   for (const other of notTheSameAs) {
-    const o = await stat(other).catch(() => undefined);
-    const same = st && o ? st.dev === o.dev && st.ino === o.ino : where === (await realPlace(resolve(other)));
-    if (same) throw new UserError(`${flag} ${path}: is the same file as ${other}, which this command reads or writes; name another file`);
+    if (await sameFile(target, other)) throw new UserError(`${flag} ${path}: is the same file as ${other}, which this command reads or writes; name another file`);
   }
   const probe = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.probe`);
   try {
@@ -53,12 +56,6 @@ async function writeProbe(probe: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-/** A path with its folder's symbolic links resolved (the file itself may not exist yet). */
-async function realPlace(path: string): Promise<string> {
-  const dir = await realpath(dirname(path)).catch(() => dirname(path));
-  return join(dir, basename(path));
 }
 
 /**

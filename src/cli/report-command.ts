@@ -35,7 +35,7 @@ Examples:
     )
     .action(async (runId: string, opts: ReportOptions) => {
       if (opts.report) checkReportPath(opts.report);
-      await checkOutputFile('--report', opts.report);
+      await checkOutputFile('--report', opts.report, [], opts.stateDir);
       const report = await runReport(runId, opts.stateDir);
       if (opts.format === 'json') process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else process.stdout.write(printable(renderRunReportText(report, opts), true));

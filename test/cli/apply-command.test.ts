@@ -1,5 +1,5 @@
 import type { Plan } from '../../src/plan/plan-model.js';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -296,6 +296,37 @@ describe('mfa-migrate apply / resume / runs (CLI)', () => {
     } finally {
       unmount(outDir);
     }
+  }, 60_000);
+
+  it("refuses a --results file in the state folder (its runs' journals and plan copies, the lock), by any path, before anything is sent; the run stays readable (a second-operator review: a resume's results over its journal left it unreadable)", async () => {
+    const stateDir = join(tmp.dir, 's-results-in-state');
+    const stopped = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--batch-size', '2', '--waves', '1']);
+    expect(stopped.code).toBe(4);
+    const runId = /^Run (\S+):/.exec(stopped.stdout)![1]!;
+    const runDir = join(stateDir, 'runs', runId);
+    const journal = readFileSync(join(runDir, 'journal.jsonl'));
+    const planCopy = readFileSync(join(runDir, 'plan.jsonl'));
+    symlinkSync(stateDir, join(tmp.dir, 'state-link'));
+    emu.clearRequests();
+    const refusal = (path: string) => `mfa-migrate: --results ${path}: is in the state folder ${stateDir}, which holds the lock and the runs' journals and plan copies (a file written there can destroy a run's record); choose a path outside it\n`;
+    for (const path of [join(runDir, 'journal.jsonl'), join(runDir, 'plan.jsonl'), join(stateDir, 'lock'), `${stateDir}/runs/../runs/${runId}/journal.jsonl`, join(tmp.dir, 'state-link', 'runs', runId, 'journal.jsonl'), join(stateDir, 'results.csv')]) {
+      const resumed = await runMain(['resume', runId, '--graph-url', emu.url, '--state-dir', stateDir, '--waves', '1', '--results', path]);
+      expect(resumed.stderr).toBe(refusal(path));
+      expect(resumed.code).toBe(1);
+    }
+    // A new apply of another plan must not write over an older run's journal either.
+    const applied = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', stateDir, '--results', join(runDir, 'journal.jsonl')]);
+    expect(applied.stderr).toBe(refusal(join(runDir, 'journal.jsonl')));
+    expect(applied.code).toBe(1);
+    expect(writes(emu.requests())).toEqual([]);
+    expect(readFileSync(join(runDir, 'journal.jsonl'))).toEqual(journal);
+    expect(readFileSync(join(runDir, 'plan.jsonl'))).toEqual(planCopy);
+    expect((await runMain(['runs', 'verify', runId, '--state-dir', stateDir])).code).toBe(0);
+    // Outside the state folder, the same run goes on.
+    const results = join(tmp.dir, 'outside.csv');
+    const done = await runMain(['resume', runId, '--graph-url', emu.url, '--state-dir', stateDir, '--results', results]);
+    expect(done.code).toBe(0);
+    expect(parseCsv(readFileSync(results, 'utf8')).length).toBeGreaterThan(0);
   }, 60_000);
 
   it('runs lists several runs newest first with their state and counts', async () => {

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { checkOutputFile, inputFiles, writeOutputFile } from '../../src/cli/output-file.js';
 import { writeFileAtomic } from '../../src/io/atomic-file.js';
 import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
@@ -52,6 +52,32 @@ describe('checkOutputFile', () => {
       expect(lstatSync(join(dir, 'link')).isSymbolicLink()).toBe(true);
       expect(lstatSync(join(dir, 'pipe')).isFIFO()).toBe(true);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('refuses a file in the state folder named or in the state base, through .. and symbolic links, made yet or not; a file beside it is written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'outfile-state-'));
+    vi.stubEnv('XDG_STATE_HOME', join(dir, 'xdg'));
+    try {
+      const state = join(dir, 'state');
+      mkdirSync(join(state, 'runs', 'R'), { recursive: true });
+      writeFileSync(join(state, 'runs', 'R', 'journal.jsonl'), '{}\n');
+      symlinkSync(state, join(dir, 'link'));
+      const said = (path: string, folder: string) => `--results ${path}: is in the state folder ${folder}, which holds the lock and the runs' journals and plan copies (a file written there can destroy a run's record); choose a path outside it`;
+      for (const path of [join(state, 'runs', 'R', 'journal.jsonl'), join(state, 'lock'), join(dir, 'link', 'runs', 'R', 'journal.jsonl'), `${state}/runs/../runs/R/new.csv`]) {
+        await expect(checkOutputFile('--results', path, [], state)).rejects.toThrow(said(path, state));
+      }
+      // Named by the state folder's other name: the same folder.
+      await expect(checkOutputFile('--results', join(state, 'r.csv'), [], join(dir, 'link'))).rejects.toThrow(said(join(state, 'r.csv'), join(dir, 'link')));
+      // The state base (every tenant's folder) whatever --state-dir is, not there yet or there.
+      const base = join(dir, 'xdg', 'mfa-migrate');
+      await expect(checkOutputFile('--out', join(base, 'tenant', 'runs', 'R', 'plan.jsonl'), [], state)).rejects.toThrow(`--out ${join(base, 'tenant', 'runs', 'R', 'plan.jsonl')}: is in the state folder ${base}`);
+      mkdirSync(base, { recursive: true });
+      await expect(checkOutputFile('--report', join(base, 'r.html'))).rejects.toThrow(`--report ${join(base, 'r.html')}: is in the state folder ${base}`);
+      await checkOutputFile('--results', join(dir, 'state.csv'), [], state);
+      await checkOutputFile('--results', join(dir, 'xdg', 'r.csv'), [], state);
+    } finally {
+      vi.unstubAllEnvs();
       rmSync(dir, { recursive: true, force: true });
     }
   });
