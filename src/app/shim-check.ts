@@ -1,7 +1,7 @@
 import type { ShimRules } from '../shim/rules.js';
 import { runCheck } from '../shim/shim-operations.js';
 import type { VerifyReason, VerifyResult } from '../shim/verifier.js';
-import { operationOptions, storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
+import { checkShimFiles, operationOptions, storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
 
 export interface ShimCheckRequest extends ShimStoreRequest {
   rules: ShimRules;
@@ -16,6 +16,7 @@ export interface ShimChecked {
 
 /** `shim check`: one verification, offline, with the rules and state of the server (stopped, unless the state is in PostgreSQL). */
 export async function checkShimCode(req: ShimCheckRequest): Promise<ShimChecked> {
+  await checkShimFiles(req);
   const key = storeKeyOf(req);
   const outcome = await withFileErrors(() => runCheck({ ...operationOptions(req, key), rules: req.rules, user: req.user, code: req.code }), req.store);
   return { result: outcome.result, reason: outcome.reason };

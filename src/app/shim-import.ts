@@ -1,10 +1,11 @@
+import { join } from 'node:path';
 import type { Problem } from '../model/problem.js';
 import { UserError } from '../model/user-error.js';
-import { readExport } from '../source/export-bundle.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import type { ImportSummary } from '../shim/import-store.js';
 import { runImportStore } from '../shim/shim-operations.js';
-import { operationOptions, storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
+import { DEVICES_FILE, readExport, SETTINGS_FILE, USERS_FILE } from '../source/export-bundle.js';
+import { checkShimFiles, operationOptions, storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
 
 export interface ShimImportRequest extends ShimStoreRequest {
   /** The export folder (users.csv). */
@@ -12,6 +13,9 @@ export interface ShimImportRequest extends ShimStoreRequest {
   /** Seed files (--tokens). */
   tokens: string[];
   seeds: SeedReadOptions;
+  /** The PSKC key and password files `seeds` were read from (--pskc-key-file, --pskc-password-file): never written over. */
+  pskcKeyFiles?: string[];
+  pskcPasswordFiles?: string[];
   includeDisabled: boolean;
   /** Write the store even when the export has errors. */
   force: boolean;
@@ -31,6 +35,7 @@ export interface ShimImported {
  * store. An export with errors writes nothing unless `force`.
  */
 export async function importShimStore(req: ShimImportRequest): Promise<ShimImported> {
+  await checkShimFiles(req, [...[USERS_FILE, DEVICES_FILE, SETTINGS_FILE].map((f) => join(req.source, f)), ...req.tokens, ...(req.pskcKeyFiles ?? []), ...(req.pskcPasswordFiles ?? [])]);
   const key = storeKeyOf(req);
   const bundle = await readExport({ source: req.source, tokens: req.tokens, seeds: req.seeds });
   const problems = bundle.problems.items;

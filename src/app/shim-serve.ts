@@ -4,7 +4,7 @@ import { UserError } from '../model/user-error.js';
 import { readSecretFile, readSecretText } from '../io/secret-file.js';
 import type { ShimRules } from '../shim/rules.js';
 import { startShimService, type ShimService, type ShimServiceOptions } from '../shim/shim-service.js';
-import { storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
+import { checkShimFiles, storeKeyOf, withFileErrors, type ShimStoreRequest } from './shim-store.js';
 import { parseStateUrl } from '../shim/postgres/state-url.js';
 import { readClientsFile } from '../shim/radius/clients-file.js';
 import { asField } from '../shim/radius/config-fields.js';
@@ -32,6 +32,7 @@ export async function startShimServe(req: ShimServeRequest): Promise<ShimService
   if ((req.tlsCert === undefined) !== (req.tlsKey === undefined)) throw new UserError('--tls-cert and --tls-key go together');
   const notice = req.onNotice ?? (() => undefined);
   const secretOptions = { strict: req.strictPermissions === true, onNotice: notice };
+  await checkShimFiles(req, [req.apiKeyFile, req.tlsCert, req.tlsKey, req.radiusClients, req.radiusAttributes]);
   const key = storeKeyOf(req);
   const options: ShimServiceOptions = {
     store: req.store,

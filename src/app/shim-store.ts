@@ -1,4 +1,8 @@
 import { fsReason } from '../io/fs-reason.js';
+import { sameFile } from '../io/same-file.js';
+import { auditPathOf } from '../shim/audit-log.js';
+import { journalPathOf, nextJournalPathOf } from '../shim/shim-database.js';
+import { lockPathOf } from '../shim/store-lock.js';
 import { UserError } from '../model/user-error.js';
 import { loadStoreKey } from '../shim/store-key.js';
 import { parseStateUrl } from '../shim/postgres/state-url.js';
@@ -28,6 +32,39 @@ export function storeKeyOf(req: ShimStoreRequest): Buffer {
     ...(req.strictPermissions !== undefined ? { strictPermissions: req.strictPermissions } : {}),
     ...(req.onNotice ? { onNotice: req.onNotice } : {}),
   });
+}
+
+/**
+ * Refuses a command whose files are one file twice, before anything is read or written: the audit
+ * log is appended to, so named as the store, its state journal or lock, the key file or a file the
+ * command reads (`reads`: the export and seed files of an import, the TLS and RADIUS files of serve),
+ * it wrote its lines into that file (a review: `--audit-log` over the key file left the store
+ * unreadable for good); and the store, its journal and lock are replaced or written, so must not be
+ * the key file or a file read either. By device and inode, whatever path names a file.
+ */
+export async function checkShimFiles(req: ShimStoreRequest, reads: readonly (string | undefined)[] = []): Promise<void> {
+  const store = req.store;
+  const written = [
+    { path: store, what: 'the store' },
+    { path: journalPathOf(store), what: "the store's state journal" },
+    { path: nextJournalPathOf(store), what: "the store's next state journal" },
+    { path: lockPathOf(store), what: "the store's lock" },
+  ];
+  const read = [
+    ...(req.keyFile !== undefined ? [{ path: req.keyFile, what: 'the store key file (--key-file)' }] : []),
+    ...reads.filter((r): r is string => r !== undefined).map((path) => ({ path, what: '' })),
+  ];
+  const said = (f: { path: string; what: string }): string => (f.what ? `${f.what} ${f.path}` : f.path);
+  const audit = req.auditLog ?? auditPathOf(store);
+  const auditSaid = req.auditLog !== undefined ? `--audit-log ${audit}` : `the audit log ${audit} (--audit-log's default)`;
+  for (const other of [...written, ...read]) {
+    if (await sameFile(audit, other.path)) throw new UserError(`${auditSaid}: is the same file as ${said(other)}, which this command reads or writes; name another file`);
+  }
+  for (const out of written) {
+    for (const other of read) {
+      if (await sameFile(out.path, other.path)) throw new UserError(`--store ${store}: ${out.path === store ? '' : `${out.what} ${out.path} `}is the same file as ${said(other)}, which this command reads; name another file`);
+    }
+  }
 }
 
 /** The options the shim's operations take from a request (audit log, clock, notices). */
