@@ -123,7 +123,9 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, RoutePermissions>> = {
 
   'GET domains': same(DOMAINS_READ, page('domain-list')),
   'GET domains/{domain}': same(DOMAINS_READ, page('domain-get')),
+  'GET domains/{domain}/rootDomain': same(DOMAINS_READ, page('domain-get-rootdomain')),
   'GET domains/{domain}/federationConfiguration': same(FEDERATION_READ, page('domain-list-federationconfiguration')),
+  'POST domains/{domain}/federationConfiguration': same(FEDERATION_WRITE, page('domain-post-federationconfiguration')),
   'GET domains/{domain}/federationConfiguration/{federation}': same(FEDERATION_READ, page('internaldomainfederation-get')),
   'PATCH domains/{domain}/federationConfiguration/{federation}': same(FEDERATION_WRITE, page('internaldomainfederation-update')),
 };

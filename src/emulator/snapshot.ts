@@ -1,3 +1,4 @@
+import { authenticationTypeOf } from './domain-roots.js';
 import { EMAIL_METHOD_ID, PHONE_METHOD_IDS, PHONE_TYPES } from './phone-number.js';
 import type { EmulatorState } from './state.js';
 
@@ -31,7 +32,8 @@ export function snapshotState(state: EmulatorState): Record<string, unknown> {
     contacts: state.contacts.map((c) => ({ ...c.props })),
     domains: state.domains.map((d) => ({
       id: d.id,
-      authenticationType: d.federation ? 'Federated' : 'Managed',
+      authenticationType: authenticationTypeOf(state.domains, d),
+      isRoot: d.isRoot,
       isDefault: d.isDefault,
       isInitial: d.isInitial,
       isVerified: d.isVerified,

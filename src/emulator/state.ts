@@ -99,7 +99,12 @@ export interface DomainRecord {
   isInitial: boolean;
   isVerified: boolean;
   supportedServices: string[];
-  /** internalDomainFederation properties (id included) when the domain is federated. */
+  /**
+   * False for a subdomain of another of the tenant's domains that was not promoted: it takes its
+   * root's authentication and federation (domain-roots.ts), and has no `federation` of its own.
+   */
+  isRoot: boolean;
+  /** internalDomainFederation properties (id included) when the domain is federated (a root only). */
   federation: Record<string, unknown> | null;
 }
 

@@ -21,6 +21,7 @@ import { UserError } from '../model/user-error.js';
 import { campaignProblems, configurationProblems } from './policy-targets.js';
 import { tapConfigurationProblems } from './tap-configuration.js';
 import { unsupportedGroupReason } from './rollout-rules.js';
+import { hasParentDomain } from './domain-roots.js';
 import { tenantDocumentSchema, type ParsedTenantDocument, type TenantDocument } from './tenant-schema.js';
 import { jsonSyntaxText } from '../model/json-syntax.js';
 
@@ -268,7 +269,7 @@ export function buildState(input: unknown, source: string, seed: number, now = n
 function buildDomains(input: ParsedTenantDocument['domains'], state: EmulatorState, problems: string[]): DomainRecord[] {
   const upnDomains = [...new Set(state.users.map((u) => u.userPrincipalName.split('@')[1]!.toLowerCase()))];
   if (!input) {
-    return upnDomains.map((id, i) => ({ id, isDefault: i === 0, isInitial: false, isVerified: true, supportedServices: ['Email'], federation: null }));
+    return upnDomains.map((id, i) => ({ id, isDefault: i === 0, isInitial: false, isVerified: true, supportedServices: ['Email'], isRoot: true, federation: null }));
   }
   const domains: DomainRecord[] = [];
   input.forEach((d, i) => {
@@ -281,6 +282,7 @@ function buildDomains(input: ParsedTenantDocument['domains'], state: EmulatorSta
       isInitial: d.isInitial ?? false,
       isVerified: d.isVerified ?? true,
       supportedServices: d.supportedServices ?? ['Email'],
+      isRoot: d.isRoot ?? true,
       federation: federation
         ? {
             ...federation,
@@ -289,6 +291,16 @@ function buildDomains(input: ParsedTenantDocument['domains'], state: EmulatorSta
           }
         : null,
     });
+  });
+  // A subdomain of a domain listed is a root only when promoted (isRoot: true, or a federation of its own); else its federation is its root's.
+  input.forEach((d, i) => {
+    const record = domains.find((o) => o.id === d.id.toLowerCase());
+    if (!record) return;
+    const parent = hasParentDomain(domains, record);
+    if (d.isRoot === false && !parent) problems.push(`$.domains[${i}].isRoot: '${record.id}' is a subdomain of no other domain listed, so it is a root`);
+    // One given a federation of its own can only have been promoted.
+    if (d.isRoot === undefined) record.isRoot = !parent || record.federation !== null;
+    if (!record.isRoot && record.federation) problems.push(`$.domains[${i}].federation: '${record.id}' is a subdomain (isRoot false): it takes the federation of its root domain; give it one of its own only once promoted (isRoot: true)`);
   });
   const defaults = domains.filter((d) => d.isDefault).length;
   if (defaults > 1) problems.push('$.domains: only one domain can be the default');

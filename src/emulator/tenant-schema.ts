@@ -201,9 +201,14 @@ const federationSchema = z.strictObject({
   federatedIdpMfaBehavior: z.enum(FEDERATED_IDP_MFA_BEHAVIORS).nullable().optional(),
 });
 
-/** A domain of the tenant; with `federation` it is federated (authenticationType Federated). */
+/**
+ * A domain of the tenant; with `federation` it is federated (authenticationType Federated). A
+ * subdomain of another domain listed is not a root unless `isRoot: true` (promoted): it takes its
+ * root's authentication and federation, and cannot have a `federation` of its own.
+ */
 const domainSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9.-]+\.[a-z0-9-]+$/i, 'must be a domain name'),
+  isRoot: z.boolean().optional(),
   isDefault: z.boolean().optional(),
   isInitial: z.boolean().optional(),
   isVerified: z.boolean().optional(),

@@ -95,3 +95,63 @@ describe('domains/{id}/federationConfiguration', () => {
     expect(load([{ id: 'fabrikam.com', isDefault: true }, { id: 'corp.fabrikam.com', isDefault: true }])).toThrow(/only one domain can be the default/);
   });
 });
+
+describe('subdomains', () => {
+  const ROOT_FEDERATION = 'dddddddd-0000-0000-0000-000000000002';
+  const FEDERATED = { displayName: 'Contoso AD FS', issuerUri: 'http://sts.contoso.com/adfs/services/trust', passiveSignInUri: 'https://sts.contoso.com/adfs/ls/' };
+  const SUBS = {
+    tenant: { id: '11111111-2222-3333-4444-555555555555', displayName: 'Contoso' },
+    users: [
+      { userPrincipalName: 'a@contoso.com', displayName: 'A' },
+      { userPrincipalName: 'b@eu.contoso.com', displayName: 'B' },
+    ],
+    domains: [
+      { id: 'contoso.com', isDefault: true, federation: { id: ROOT_FEDERATION, ...FEDERATED } },
+      { id: 'eu.contoso.com' },
+      { id: 'x.eu.contoso.com' },
+      { id: 'apac.contoso.com', isRoot: true },
+    ],
+  };
+
+  it("a subdomain of a listed domain is not a root unless promoted: it reads its root's authenticationType, has no federation of its own, and names its root", async () => {
+    const { graph } = inProcess({ tenant: SUBS });
+    const list = (await graph.get('/v1.0/domains?$select=id,authenticationType,isRoot')).body.value;
+    expect(list).toEqual([
+      { id: 'contoso.com', authenticationType: 'Federated', isRoot: true },
+      { id: 'eu.contoso.com', authenticationType: 'Federated', isRoot: false },
+      { id: 'x.eu.contoso.com', authenticationType: 'Federated', isRoot: false },
+      // Promoted: its own settings, managed (no federation of its own).
+      { id: 'apac.contoso.com', authenticationType: 'Managed', isRoot: true },
+    ]);
+    expect((await graph.get('/v1.0/domains/eu.contoso.com/federationConfiguration')).body.value).toEqual([]);
+    expect((await graph.get('/v1.0/domains/eu.contoso.com/rootDomain')).body).toMatchObject({ id: 'contoso.com', isRoot: true, authenticationType: 'Federated' });
+    expect((await graph.get('/v1.0/domains/x.eu.contoso.com/rootDomain?$select=id')).body).toEqual(expect.objectContaining({ id: 'contoso.com' }));
+    expectGraphError(await graph.get('/v1.0/domains/contoso.com/rootDomain'), 404, 'Request_ResourceNotFound');
+    expectGraphError(await graph.get('/v1.0/domains/apac.contoso.com/rootDomain'), 404, 'Request_ResourceNotFound');
+  });
+
+  it("refuses a federation change on a subdomain (400: it takes its root's); the root's applies to it", async () => {
+    const { graph, emu } = inProcess({ tenant: SUBS });
+    const body = { '@odata.type': '#microsoft.graph.internalDomainFederation', federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' };
+    const refused = await graph.patch(`/v1.0/domains/eu.contoso.com/federationConfiguration/${ROOT_FEDERATION}`, body);
+    expectGraphError(refused, 400, 'BadRequest');
+    expect(refused.body.error.message).toMatch(/'eu\.contoso\.com' is a subdomain \(isRoot false\) of 'contoso\.com'/);
+    expectGraphError(await graph.post('/v1.0/domains/eu.contoso.com/federationConfiguration', { ...FEDERATED }), 400, 'BadRequest');
+    expect((await graph.patch(`/v1.0/domains/contoso.com/federationConfiguration/${ROOT_FEDERATION}`, body)).status).toBe(204);
+    const state = emu.snapshot() as { domains: { id: string; authenticationType: string; isRoot: boolean; federatedIdpMfaBehavior: string | null }[] };
+    expect(state.domains.map((d) => [d.id, d.authenticationType, d.isRoot, d.federatedIdpMfaBehavior])).toEqual([
+      ['contoso.com', 'Federated', true, 'rejectMfaByFederatedIdp'],
+      ['eu.contoso.com', 'Federated', false, null],
+      ['x.eu.contoso.com', 'Federated', false, null],
+      ['apac.contoso.com', 'Managed', true, null],
+    ]);
+  });
+
+  it('checks subdomains in the tenant file: isRoot false needs a parent listed, and a non-root subdomain has no federation of its own', () => {
+    const load = (domains: unknown[]) => () => inProcess({ tenant: { ...SUBS, domains } });
+    expect(load([SUBS.domains[0], { id: 'eu.contoso.com' }, { id: 'fabrikam.com', isRoot: false }])).toThrow(/\$\.domains\[2\]\.isRoot: 'fabrikam\.com' is a subdomain of no other domain listed/);
+    expect(load([SUBS.domains[0], { id: 'eu.contoso.com', isRoot: false, federation: FEDERATED }])).toThrow(/\$\.domains\[1\]\.federation: 'eu\.contoso\.com' is a subdomain \(isRoot false\)/);
+    // Given a federation of its own, a subdomain reads as promoted.
+    expect(load([SUBS.domains[0], { id: 'eu.contoso.com', federation: FEDERATED }])).not.toThrow();
+  });
+});

@@ -1,3 +1,4 @@
+import { authenticationTypeOf } from '../domain-roots.js';
 import { errors, GraphError } from '../graph-error.js';
 import { compileFilter, parseCount, parseSelect, parseTop, type FilterFields } from '../odata-query.js';
 import { pageOf } from '../paging.js';
@@ -41,7 +42,7 @@ function listOrganization(ctx: HandlerContext): HandlerResult {
     displayName: tenant.displayName,
     verifiedDomains: domains
       .filter((d) => d.isVerified)
-      .map((d) => ({ name: d.id, isDefault: d.isDefault, isInitial: d.isInitial, type: d.federation ? 'Federated' : 'Managed', capabilities: 'Email' })),
+      .map((d) => ({ name: d.id, isDefault: d.isDefault, isInitial: d.isInitial, type: authenticationTypeOf(domains, d), capabilities: 'Email' })),
   };
   return collection(ctx, 'organization', [select ? Object.fromEntries(['id', ...select].map((k) => [k, full[k]])) : full]);
 }

@@ -1,7 +1,8 @@
 import { errors } from '../graph-error.js';
 import { parseSelect } from '../odata-query.js';
 import type { HandlerContext, HandlerResult, Router } from '../router.js';
-import type { DomainRecord } from '../state.js';
+import type { DomainRecord, EmulatorState } from '../state.js';
+import { authenticationTypeOf, rootDomainOf } from '../domain-roots.js';
 import { AUTHENTICATION_PROTOCOLS, FEDERATED_IDP_MFA_BEHAVIORS, PROMPT_LOGIN_BEHAVIORS } from '../tenant-schema.js';
 import { collection, entity, NO_CONTENT, objectBody, rejectQueryOptions } from './common.js';
 
@@ -11,7 +12,8 @@ const FEDERATION_TYPE = 'internalDomainFederation';
 export function registerDomainRoutes(router: Router): void {
   router.add({ pattern: 'domains', handlers: { GET: listDomains } });
   router.add({ pattern: 'domains/{domain}', handlers: { GET: getDomain } });
-  router.add({ pattern: 'domains/{domain}/federationConfiguration', handlers: { GET: listFederation } });
+  router.add({ pattern: 'domains/{domain}/rootDomain', handlers: { GET: getRootDomain } });
+  router.add({ pattern: 'domains/{domain}/federationConfiguration', handlers: { GET: listFederation, POST: createFederation } });
   router.add({ pattern: 'domains/{domain}/federationConfiguration/{federation}', handlers: { GET: getFederation, PATCH: updateFederation } });
 }
 
@@ -30,15 +32,16 @@ const DOMAIN_PROPERTIES = [
   'state',
 ];
 
-function domainJson(d: DomainRecord, select: string[] | undefined): Record<string, unknown> {
+function domainJson(state: EmulatorState, d: DomainRecord, select: string[] | undefined): Record<string, unknown> {
   const full: Record<string, unknown> = {
     id: d.id,
-    authenticationType: d.federation ? 'Federated' : 'Managed',
+    // A subdomain that is not a root reads its root's (domain-roots.ts).
+    authenticationType: authenticationTypeOf(state.domains, d),
     availabilityStatus: null,
     isAdminManaged: true,
     isDefault: d.isDefault,
     isInitial: d.isInitial,
-    isRoot: true,
+    isRoot: d.isRoot,
     isVerified: d.isVerified,
     passwordNotificationWindowInDays: null,
     passwordValidityPeriodInDays: null,
@@ -81,18 +84,46 @@ function requireDomain(ctx: HandlerContext): DomainRecord {
 function listDomains(ctx: HandlerContext): HandlerResult {
   rejectQueryOptions(ctx, ['$select']);
   const select = parseSelect(ctx.req.query, DOMAIN_PROPERTIES, 'domain');
-  return collection(ctx, 'domains', ctx.state.domains.map((d) => domainJson(d, select)));
+  return collection(ctx, 'domains', ctx.state.domains.map((d) => domainJson(ctx.state, d, select)));
 }
 
 function getDomain(ctx: HandlerContext): HandlerResult {
   rejectQueryOptions(ctx, ['$select']);
   const select = parseSelect(ctx.req.query, DOMAIN_PROPERTIES, 'domain');
-  return entity(ctx, 'domains/$entity', domainJson(requireDomain(ctx), select));
+  return entity(ctx, 'domains/$entity', domainJson(ctx.state, requireDomain(ctx), select));
+}
+
+/** A subdomain's root domain (the one it takes its authentication from); a root has none: 404, as an empty navigation answers. */
+function getRootDomain(ctx: HandlerContext): HandlerResult {
+  rejectQueryOptions(ctx, ['$select']);
+  const select = parseSelect(ctx.req.query, DOMAIN_PROPERTIES, 'domain');
+  const domain = requireDomain(ctx);
+  const root = rootDomainOf(ctx.state.domains, domain);
+  if (!root) throw errors.resourceNotFound(`rootDomain of ${domain.id}`);
+  return entity(ctx, 'domains/$entity', domainJson(ctx.state, root, select));
 }
 
 function listFederation(ctx: HandlerContext): HandlerResult {
   const { federation, id } = requireDomain(ctx);
   return collection(ctx, `domains('${id}')/federationConfiguration`, federation ? [federationJson(federation)] : []);
+}
+
+/**
+ * A subdomain that is not a root has no federation configuration of its own (it takes its root's):
+ * creating or changing one there is refused, 400, until it is promoted. Graph's exact answer is not
+ * documented; refusing is the conservative one (a client must change the root's).
+ */
+function refuseSubdomain(state: EmulatorState, domain: DomainRecord): void {
+  if (!domain.isRoot) {
+    const root = rootDomainOf(state.domains, domain);
+    throw errors.badRequest(`The domain '${domain.id}' is a subdomain (isRoot false) of '${root?.id ?? 'its root domain'}': it takes the root domain's authentication and federation settings; promote it first to give it its own.`);
+  }
+}
+
+/** POST of a federation configuration: refused on a subdomain; on a root, not modelled (the tenant file gives a domain its federation). */
+function createFederation(ctx: HandlerContext): HandlerResult {
+  refuseSubdomain(ctx.state, requireDomain(ctx));
+  throw errors.badRequest('Creating a federation configuration is not modelled by the emulator: give the domain its federation in the tenant file.');
 }
 
 function requireFederation(ctx: HandlerContext): Record<string, unknown> {
@@ -114,6 +145,7 @@ const ENUMS: Record<string, readonly string[]> = {
 
 /** PATCH of the federation (federatedIdpMfaBehavior above all): the properties the type has, enums checked. */
 function updateFederation(ctx: HandlerContext): HandlerResult {
+  refuseSubdomain(ctx.state, requireDomain(ctx));
   const federation = requireFederation(ctx);
   const body = objectBody(ctx, FEDERATION_PROPERTIES, FEDERATION_TYPE);
   const type = body['@odata.type'];
