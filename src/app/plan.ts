@@ -14,6 +14,7 @@ import { rolloutReach } from '../model/rollout-reach.js';
 import { rolloutMember } from '../model/rollout-member.js';
 import { listDomainUsers } from '../graph/domain-users-reader.js';
 import { upnDomain } from '../apply/federation-step.js';
+import { domainsOf, federationRootOf } from '../model/federation-root.js';
 import { resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
 import { onPremisesCandidates, readTenant } from '../graph/tenant-reader.js';
 import { packageVersion } from '../io/package-root.js';
@@ -265,7 +266,8 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
  * (which the name counts for already) and of domains not federated are left out.
  */
 async function lookUpOutOfScope(client: GraphClient, bundle: ExportBundle, scope: ReadonlySet<string>, cutover: TenantCutover, netbiosDomains: ReadonlyMap<string, string>, concurrency: number): Promise<void> {
-  const federated = new Set(cutover.federatedDomains.filter((d) => d.federatedIdpMfaBehavior !== REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
+  // A subdomain that is not a root takes its root's federation: its users count for the root's step.
+  const federated = new Set(cutover.federatedDomains.filter((d) => d.federatedIdpMfaBehavior !== REJECT_IDP_MFA).flatMap(domainsOf));
   if (federated.size === 0) return;
   const outside = bundle.users.filter((u) => !scope.has(u.username.toLowerCase())).map((u) => u.username);
   const found = await onPremisesCandidates(client, outside, netbiosDomains, concurrency);
@@ -301,19 +303,24 @@ async function readRolloutMembers(client: GraphClient, cutover: CutoverRead, ten
  * rejecting the IdP's MFA yet, holding a user the plan read or a candidate of a name it refused) who
  * are outside the plan's users, enabled, and not switched by staged rollout once the plan is applied
  * (as the groups read hold them): the federation moves them to Entra MFA all the same, so their
- * methods are read (batched, as a plan user's). One paged listing a domain; the methods of those users
+ * methods are read (batched, as a plan user's). One paged listing a domain name (the domain's, and each
+ * of its subdomains' that take its federation); the methods of those users
  * alone (most often a few: admins, service accounts, users MFA Server never had).
  */
 async function readDomainUsers(client: GraphClient, cutover: CutoverRead, tenant: TenantSnapshot, concurrency: number, progress?: (what: string, done: number, total: number) => void): Promise<{ domain: string; users: TenantUser[] }[]> {
-  const held = new Set([...tenant.users.values()].map((u) => upnDomain(u.userPrincipalName)));
-  for (const m of tenant.matches?.values() ?? []) if (m.outcome !== 'matched') for (const u of m.users) held.add(upnDomain(u.upn));
+  // By the domain whose federation governs theirs: a user of a subdomain that is not a root holds its root.
+  const governing = federationRootOf(cutover.cutover.federatedDomains);
+  const held = new Set([...tenant.users.values()].map((u) => governing(upnDomain(u.userPrincipalName))));
+  for (const m of tenant.matches?.values() ?? []) if (m.outcome !== 'matched') for (const u of m.users) held.add(governing(upnDomain(u.upn)));
   const domains = cutover.cutover.federatedDomains.filter((d) => d.federatedIdpMfaBehavior !== REJECT_IDP_MFA && d.federationId !== null && held.has(d.id.toLowerCase()));
   const planned = new Set([...tenant.users.values()].map((u) => u.id.toLowerCase()));
   const reach = rolloutReach(cutover.cutover.rolloutPolicy, cutover.rolloutGroups.map((g) => g.id));
   const out: { domain: string; users: TenantUser[] }[] = [];
   for (const d of domains) {
     const domain = d.id.toLowerCase();
-    const listed = await listDomainUsers(client, domain, (n) => progress?.(`Listing the users of ${domain}`, n, n));
+    // The root's users and each of its subdomains' (one listing a name: `endswith` on `@contoso.com` leaves out `@eu.contoso.com`).
+    const listed: Awaited<ReturnType<typeof listDomainUsers>> = [];
+    for (const name of domainsOf(d)) listed.push(...(await listDomainUsers(client, name, (n) => progress?.(`Listing the users of ${name}`, n, n))));
     const outside = listed.filter((u) => !planned.has(u.id.toLowerCase()) && u.accountEnabled !== false && !reach(cutover.memberOf.get(u.id) ?? []));
     if (outside.length === 0) {
       out.push({ domain, users: [] });

@@ -12,6 +12,7 @@ import { readExport } from '../source/export-bundle.js';
 import { narrowToMembers, resolveScope, type GroupScope } from './user-scope.js';
 import { managedDomainSet, REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import { DEFAULT_MATCH_BY, type MatchBy, type UserMatch } from '../model/user-match.js';
+import { federationOf } from '../model/federation-root.js';
 
 export interface StatusRequest {
   /** An export folder: its users are in scope (and its disabled ones say so). */
@@ -135,7 +136,7 @@ export async function cutoverStatus(req: StatusRequest): Promise<StatusResult> {
         }
       : null,
     rollout_unread: cutover.rolloutUnread !== undefined ? ROLLOUT_UNREAD : null,
-    federation: cutover.cutover.federatedDomains.map((d) => ({ domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior })),
+    federation: cutover.cutover.federatedDomains.map((d) => ({ domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, ...(d.subdomains?.length ? { subdomains: [...d.subdomains] } : {}) })),
     managed_domains: [...(cutover.cutover.managedDomains ?? [])],
     counts: {
       users: rows.length,
@@ -211,7 +212,8 @@ function switchedBy(u: TenantUser, cutover: TenantCutover): string | null {
   const domain = u.userPrincipalName.slice(u.userPrincipalName.lastIndexOf('@') + 1).toLowerCase();
   // Entra authenticates a managed domain's users and does their MFA: no rollout group changes that.
   if (managedDomainSet(cutover).has(domain)) return MANAGED_DOMAIN;
-  if (cutover.federatedDomains.some((d) => d.id === domain && d.federatedIdpMfaBehavior === REJECT_IDP_MFA)) return 'federation';
+  // A subdomain that is not a root is switched by its root's federation (model/federation-root.ts).
+  if (federationOf(cutover.federatedDomains)(domain)?.federatedIdpMfaBehavior === REJECT_IDP_MFA) return 'federation';
   const p = cutover.rolloutPolicy;
   if (!p?.isEnabled) return null;
   if (p.isAppliedToOrganization) return 'organization';

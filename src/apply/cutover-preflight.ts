@@ -3,7 +3,8 @@ import { readDomains, readGroups, readRolloutPolicy, setMembership } from '../gr
 import { directGroupsOf } from '../graph/groups-reader.js';
 import { addTo } from '../model/add-to.js';
 import { federationState, managedDomainSet, REJECT_IDP_MFA, rolloutPolicyState, STAGED_ROLLOUT_LIMITS, unusableGroup, type StagedRolloutLimits } from '../model/staged-rollout.js';
-import type { TenantCutover, TenantRolloutMember, TenantRolloutPolicy, TenantSnapshot } from '../model/tenant.js';
+import type { TenantCutover, TenantFederatedDomain, TenantRolloutMember, TenantRolloutPolicy, TenantSnapshot } from '../model/tenant.js';
+import { domainsOf, federationOf, federationRootOf } from '../model/federation-root.js';
 import { stateFingerprint } from '../plan/fingerprint.js';
 import type { CountedSwitch, PlanUser, SavedCutoverChange, SavedPlan } from '../plan/plan-file.js';
 import { splitResource } from '../plan/resource-state.js';
@@ -70,9 +71,11 @@ export async function readCutoverFor(client: GraphClient, ops: readonly Pick<Ope
  * any of the user's groups, for the pre-flight, when the plan may attach or enable them itself).
  * A federation change rests on them: rejecting the federated IdP's MFA would meet them on MFA Server.
  */
-export function unswitchedUsers(counted: readonly CountedSwitch[], domain: string, memberOf: ReadonlyMap<string, readonly string[]>, switching?: ReadonlySet<string>): string[] {
+export function unswitchedUsers(counted: readonly CountedSwitch[], domain: string | readonly string[], memberOf: ReadonlyMap<string, readonly string[]>, switching?: ReadonlySet<string>): string[] {
+  // A domain with its subdomains that take its federation (domainsOf): its step moves them all.
+  const names = new Set((typeof domain === 'string' ? [domain] : domain).map((d) => d.toLowerCase()));
   return counted
-    .filter((c) => upnDomain(c.upn) === domain && !(memberOf.get(c.userId) ?? []).some((g) => c.groups.includes(g) && (!switching || switching.has(g))))
+    .filter((c) => names.has(upnDomain(c.upn)) && !(memberOf.get(c.userId) ?? []).some((g) => c.groups.includes(g) && (!switching || switching.has(g))))
     .map((c) => c.upn);
 }
 
@@ -124,8 +127,23 @@ export function findCutoverStale(
         if (why) stale(c.target, c.state_fingerprint, String(g.users), `"${g.displayName}": ${why}`);
       }
     } else if (c.target.startsWith('domains/')) {
-      const now = federationState(federatedDomains.find((d) => d.id === c.target.split('/')[1]));
+      const domain = c.target.split('/')[1]!;
+      const liveDomain = federatedDomains.find((d) => d.id === domain);
+      const now = federationState(liveDomain);
       if (stateFingerprint(now) !== c.state_fingerprint) stale(c.target, c.state_fingerprint, now, 'the federation changed since the plan');
+      // 2.18: the subdomains that take its federation (not roots), whose users the plan judged with the domain's: one
+      // added since holds users it did not judge; one promoted since is no longer moved by it. A plan older than 2.18 read none.
+      const seenDomain = seen?.federatedDomains.find((d) => d.id === domain);
+      if (seen && liveDomain) {
+        const was = seenDomain?.subdomains ?? [];
+        const is = liveDomain.subdomains ?? [];
+        const added = is.filter((x) => !was.includes(x));
+        const gone = was.filter((x) => !is.includes(x));
+        if (added.length + gone.length > 0) {
+          const said = [...(added.length > 0 ? [`${added.join(', ')} added, or made a subdomain of it, whose users the plan did not judge`] : []), ...(gone.length > 0 ? [`${gone.join(', ')} promoted (or removed), no longer moved by its federation`] : [])];
+          stale(c.target, c.state_fingerprint, `subdomains: ${is.join(', ') || 'none'}`, `the subdomains that take the federation of ${domain} changed since the plan (${said.join('; ')}): make a new plan`);
+        }
+      }
       // The plan counted the domain's users switched by the staged rollout it saw: if that was undone
       // since (the policy disabled or gone, a group detached, members removed: a rollback of the run
       // that switched them), rejecting federated MFA would meet users not on Entra MFA.
@@ -139,7 +157,7 @@ export function findCutoverStale(
       // Member counts alone miss a member taken out and another put in.
       const left = unswitchedUsers(
         counted.filter((s) => s.by === 'member'),
-        c.target.split('/')[1]!,
+        seenDomain ? domainsOf(seenDomain) : domain,
         live.memberOf,
       );
       if (left.length > 0) stale(c.target, c.state_fingerprint, 'rollout undone', `${left.length} user(s) of the domain the plan counted switched by staged rollout are no longer in their rollout group (${someOf(left)}): make a new plan`);
@@ -467,7 +485,9 @@ export async function cutoverStale(
   // it (none added to a group): that must still hold, or they would be left on MFA Server unsaid.
   const runUsers = selected ? selected.map((i) => plan.users[i]!) : plan.users;
   const rollout = (plan.header.options.rollout_groups?.length ?? 0) > 0;
-  const rejecting = rollout ? (seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && runUsers.some((u) => upnDomain(u.tenantUpn ?? u.upn) === d.id)) : [];
+  // By the run users' domains: a subdomain that is not a root is switched by its root's federation (model/federation-root.ts).
+  const seenGoverning = federationOf(seen?.federatedDomains ?? []);
+  const rejecting = rollout ? [...new Set(runUsers.map((u) => upnDomain(u.tenantUpn ?? u.upn)))].filter((d) => seenGoverning(d)?.federatedIdpMfaBehavior === REJECT_IDP_MFA) : [];
   // The same for a managed domain's users (2.17): made federated since, they would meet the IdP's MFA.
   // Its members in a group the run's staged rollout step switches count too, of the run or not: the
   // plan did not refuse the step for one of them with no cloud MFA method (Entra did their MFA already).
@@ -479,7 +499,7 @@ export async function cutoverStale(
   const probe: Parameters<typeof readCutoverFor>[1][number][] = [
     ...changes.map((c) => ({ kind: kindOf(c), resource: c.target, before: c.before, after: c.after }) as const),
     ...adds.map((a) => ({ kind: a.resource.startsWith('rolloutGroup/') ? ('rollout-add' as const) : ('campaign-add' as const), resource: a.resource, before: null, after: null })),
-    ...[...rejecting.map((d) => d.id), ...managed].map((d) => ({ kind: 'federation-update' as const, resource: `domains/${d}/federationConfiguration`, before: null, after: null })),
+    ...[...rejecting, ...managed].map((d) => ({ kind: 'federation-update' as const, resource: `domains/${d}/federationConfiguration`, before: null, after: null })),
   ];
   // The groups whose members the policy step switches, when the plan judged them (2.6): who joined since.
   if (seen?.rolloutMembers) for (const id of planned.policy ? (seen.rolloutPolicy?.appliesTo ?? []) : []) probe.push(groupProbe(id));
@@ -510,23 +530,25 @@ export async function cutoverStale(
   }
   // 2.16: the domain's tenant users outside the plan, read again: one who appeared, or lost their method, since.
   const federated = changes.filter((c) => c.target.startsWith('domains/')).map((c) => c.target.split('/')[1]!);
-  for (const [domain, o] of federated.length > 0 ? await outsidersWithoutMethod(client, plan, federated, concurrency, 'planned') : []) {
+  for (const [domain, o] of federated.length > 0 ? await outsidersWithoutMethod(client, plan, federated, concurrency, 'planned', live.cutover.federatedDomains) : []) {
     stale.push({ target: `domains/${domain}/federationConfiguration`, planned: 'none without a method', now: `${o.appeared.length + o.lost.length} without`, reason: `${outsidersSaid(domain, o)} (since the plan): give them a method, or disable the accounts no one uses, and make a new plan` });
   }
+  const liveGoverning = federationOf(live.cutover.federatedDomains);
   for (const d of rejecting) {
-    const now = live.cutover.federatedDomains.find((x) => x.id === d.id)?.federatedIdpMfaBehavior ?? null;
+    const now = liveGoverning(d)?.federatedIdpMfaBehavior ?? null;
     if (now === REJECT_IDP_MFA) continue;
+    const root = seenGoverning(d)!.id;
     stale.push({
-      target: `domains/${d.id}/federationConfiguration`,
+      target: `domains/${d}/federationConfiguration`,
       planned: REJECT_IDP_MFA,
       now: now ?? 'not federated',
-      reason: `the plan counted the users of ${d.id} switched to Entra MFA by its federation (rejecting the IdP's MFA) and added none to a rollout group; it is ${now ?? 'not federated'} now, so they would stay on MFA Server`,
+      reason: `the plan counted the users of ${d} switched to Entra MFA by its federation${root !== d ? ` (that of ${root}, whose subdomain it was)` : ''} (rejecting the IdP's MFA) and added none to a rollout group; it is ${now ?? 'not federated'} now, so they would stay on MFA Server`,
     });
   }
   const managedNow = managedDomainSet(live.cutover);
   for (const d of managed) {
     if (managedNow.has(d)) continue;
-    const now = live.cutover.federatedDomains.find((x) => x.id === d) ? 'federated' : 'not a verified managed domain';
+    const now = liveGoverning(d) ? 'federated' : 'not a verified managed domain';
     stale.push({
       target: `domains/${d}/federationConfiguration`,
       planned: 'managed',
@@ -542,13 +564,19 @@ export async function cutoverStale(
  * each domain the plan counts switched who are not now, read from the tenant (the rollout policy and
  * the groups that switch them).
  */
-export async function unswitchedNow(client: GraphClient, counted: readonly CountedSwitch[], domains: readonly string[]): Promise<Map<string, string[]>> {
-  const mine = counted.filter((c) => domains.includes(upnDomain(c.upn)));
+export async function unswitchedNow(client: GraphClient, counted: readonly CountedSwitch[], domains: readonly string[], seen: readonly TenantFederatedDomain[] = []): Promise<Map<string, string[]>> {
+  // A domain's users are those of its subdomains that take its federation too, as the plan read them.
+  const root = federationRootOf(seen);
+  const familyOf = (d: string) => {
+    const entry = seen.find((x) => x.id === d.toLowerCase());
+    return entry ? domainsOf(entry) : d;
+  };
+  const mine = counted.filter((c) => domains.includes(root(upnDomain(c.upn))));
   const probe = [...new Set(mine.flatMap((c) => c.groups))].map(groupProbe);
   const live = probe.length > 0 ? await readCutoverFor(client, probe) : undefined;
   const policy = live?.cutover.rolloutPolicy;
   const switching = new Set(policy?.isEnabled ? policy.appliesTo : []);
-  return new Map(domains.map((d) => [d, unswitchedUsers(mine, d, live?.memberOf ?? new Map(), switching)]));
+  return new Map(domains.map((d) => [d, unswitchedUsers(mine, familyOf(d), live?.memberOf ?? new Map(), switching)]));
 }
 
 /** What readCutoverFor needs to read a rollout group with its members (and the policy): an attach of it. */

@@ -1,5 +1,7 @@
 import type { GraphClient } from '../graph/graph-client.js';
-import { readRolloutPolicy } from '../graph/cutover-reader.js';
+import { readFederatedDomains, readRolloutPolicy } from '../graph/cutover-reader.js';
+import type { DirectoryUser } from '../graph/calls/users.js';
+import type { TenantFederatedDomain } from '../model/tenant.js';
 import { listDomainUsers } from '../graph/domain-users-reader.js';
 import { directGroupsOf } from '../graph/groups-reader.js';
 import { rolloutReach, rolloutScope } from '../model/rollout-reach.js';
@@ -14,7 +16,7 @@ import { planMethodJudge, withoutMethodNow } from './methods-now.js';
  * them again before anything is written and right before the change is sent: a user of the domain
  * outside the plan who appeared since (created, enabled, taken out of a rollout group) with no method,
  * or one the plan judged with a method who has none now, would meet Entra MFA with nothing to sign in
- * with. One paged listing a domain; the rollout groups asked of those users alone (checkMemberGroups),
+ * with. One paged listing a domain name (its subdomains' that take its federation too); the rollout groups asked of those users alone (checkMemberGroups),
  * and the methods of those the plan did not judge with nothing (its forced ones) read, batched.
  * Who staged rollout switches is judged as the plan judged it (model/rollout-reach.ts): before the run,
  * with the plan's rollout groups attached, as its staged rollout step attaches them; right before the
@@ -31,8 +33,19 @@ export interface OutsidersNow {
 /** When apply reads them: before anything is written ('planned': the plan's staged rollout step to come), or right before the change ('now'). */
 export type OutsidersRead = 'planned' | 'now';
 
-/** By domain (those of `domains` the plan recorded users of, whatever the case, named as given): who would be switched with nothing; none, absent. */
-export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<SavedPlan, 'header' | 'users' | 'policyChanges'>, domains: readonly string[], concurrency: number, at: OutsidersRead): Promise<Map<string, OutsidersNow>> {
+/**
+ * By domain (those of `domains` the plan recorded users of, whatever the case, named as given): who would be switched with nothing; none, absent.
+ * A domain's users are those of its subdomains that take its federation too (not roots: model/federation-root.ts), as the plan
+ * recorded them and as `live` has them (the domains read now; read here when not given): one added since is listed as well.
+ */
+export async function outsidersWithoutMethod(
+  client: GraphClient,
+  plan: Pick<SavedPlan, 'header' | 'users' | 'policyChanges'>,
+  domains: readonly string[],
+  concurrency: number,
+  at: OutsidersRead,
+  live?: readonly TenantFederatedDomain[],
+): Promise<Map<string, OutsidersNow>> {
   const out = new Map<string, OutsidersNow>();
   const seen = plan.header.cutover_seen?.domainUsers;
   const policySeen = plan.header.policy_seen;
@@ -47,10 +60,16 @@ export async function outsidersWithoutMethod(client: GraphClient, plan: Pick<Sav
   // Staged rollout for the whole organisation: every user of the domain is on Entra MFA (or will be, by the plan's step).
   if (scope === 'organisation') return out;
   const reach = rolloutReach(policy, named);
+  const domainsNow = live ?? (await readFederatedDomains(client, entries.map((e) => e.domain)));
+  const subdomainsOf = (list: readonly TenantFederatedDomain[], domain: string) => list.find((d) => d.id.toLowerCase() === domain.toLowerCase())?.subdomains ?? [];
+  const seenDomains = plan.header.cutover_seen?.federatedDomains ?? [];
   const planned = new Set(plan.users.flatMap((u) => (u.userId ? [u.userId.toLowerCase()] : [])));
   const usable = planMethodJudge(plan);
   for (const entry of entries) {
-    const listed = (await listDomainUsers(client, entry.domain)).filter((u) => !planned.has(u.id.toLowerCase()) && u.accountEnabled !== false);
+    const names = new Set([entry.domain, ...subdomainsOf(seenDomains, entry.domain), ...subdomainsOf(domainsNow, entry.domain)].map((d) => d.toLowerCase()));
+    const all: DirectoryUser[] = [];
+    for (const name of names) all.push(...(await listDomainUsers(client, name)));
+    const listed = all.filter((u) => !planned.has(u.id.toLowerCase()) && u.accountEnabled !== false);
     // Staged rollout takes direct members only: each user's direct groups, asked of them (a few users, where the groups may hold 50,000 each).
     const rollout = scope.length > 0 ? await directGroupsOf(client, listed.map((u) => u.id)) : new Map<string, string[]>();
     const outside = listed.filter((u) => !reach(rollout.get(u.id.toLowerCase()) ?? []));

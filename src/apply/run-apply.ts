@@ -25,6 +25,7 @@ import { outsidersSaid, outsidersWithoutMethod } from './federation-outsiders.js
 import { isUnknownOutcome } from './rollback-settle.js';
 import { serialKey } from '../model/serial.js';
 import { addTo } from '../model/add-to.js';
+import { federationRootOf } from '../model/federation-root.js';
 import { findStale, leftOutStale, switchGaps, type StaleObject } from './staleness.js';
 import { STALE, staleReasons, staleRecords } from './stale-record.js';
 import { needsNewPlan } from './new-plan-needed.js';
@@ -294,8 +295,10 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     );
     // A domain's federation waits for every switch of its users the plan has: with some of them not
     // selected, no resume of this run could ever send it, so it is left out (and not checked), and said.
+    // By the domain whose federation governs the user's (a subdomain's root: model/federation-root.ts).
+    const governing = federationRootOf(plan.header.cutover_seen?.federatedDomains ?? []);
     const switchesSelected = new Map<string, number>();
-    for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) switchesSelected.set(upnDomain(a.tenantUpn ?? a.upn), (switchesSelected.get(upnDomain(a.tenantUpn ?? a.upn)) ?? 0) + 1);
+    for (const a of scan.groupAdds) if (a.resource.startsWith('rolloutGroup/')) addCount(switchesSelected, governing(upnDomain(a.tenantUpn ?? a.upn)));
     const federationNotSelected = cutover.afterWaves.filter((o) => (switchesSelected.get(o.requires?.domain ?? '') ?? 0) < (o.requires?.switches ?? 0)).map((o) => o.requires!.domain);
     const federationOps = federationOf(cutover.afterWaves, federationNotSelected);
     const cutoverRead = await cutoverStale(plan, scan.groupAdds, deps.client, federationNotSelected, positions, sel.concurrency, (done, total) => {
@@ -634,8 +637,9 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
     // Left started by an earlier pass and not sent in this one: its outcome is still unknown (as runs and report say).
     return p ? { status: p.state, ...(p.error ? { error: p.error } : {}), ...(p.staleReason !== undefined ? { staleReason: p.staleReason } : {}) } : { status: 'pending' };
   };
-  // Switches done, by domain: a domain's federation waits for all of its own.
+  // Switches done, by domain (a subdomain's counted under the root whose federation it takes): a domain's federation waits for all of its own.
   const switchesDone = new Map<string, number>();
+  const governing = federationRootOf(plan.header.cutover_seen?.federatedDomains ?? []);
   const tokenPath = runTokenPath(sel);
   // What a resume could still do, and the users only a new plan can take.
   let resumable = false;
@@ -664,7 +668,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
       st.forEach((s, i) => count(s, ops[i]!.id));
       if (st.some(isStale) && staleUsers.count++ < LISTED_STALE) staleUsers.first.push(u.upn);
       ops.forEach((o, i) => {
-        if (o.kind === 'rollout-add' && st[i]!.status === 'done') switchesDone.set(upnDomain(u.tenantUpn ?? u.upn), (switchesDone.get(upnDomain(u.tenantUpn ?? u.upn)) ?? 0) + 1);
+        if (o.kind === 'rollout-add' && st[i]!.status === 'done') addCount(switchesDone, governing(upnDomain(u.tenantUpn ?? u.upn)));
       });
       const outcome = outcomeOf(u.upn, st);
       outcomes.push(outcome);
@@ -977,7 +981,7 @@ async function execute(ctx: RunContext): Promise<ApplyOutcome> {
         prior,
         executor,
         journal,
-        (domains) => unswitchedNow(ctx.deps.client, ctx.plan.countedSwitches, domains),
+        (domains) => unswitchedNow(ctx.deps.client, ctx.plan.countedSwitches, domains, ctx.plan.header.cutover_seen?.federatedDomains),
         async (domains) => new Map([...(await outsidersWithoutMethod(ctx.deps.client, ctx.plan, domains, ctx.sel.concurrency, 'now'))].map(([d, o]) => [d, outsidersSaid(d, o)])),
       );
     }
@@ -1373,4 +1377,9 @@ async function readUsersAgain(
 /** What the journal, the --results file and the summary say of a switch held back. */
 export function heldBackReason(upn: string, gaps: readonly string[]): string {
   return `held back, not sent: ${upn}'s switch to Entra MFA rests on what is no longer there: ${gaps.join('; ')}. Put them back and resume (the switch is sent once they are there), or roll the run back and make a new plan`;
+}
+
+/** One more for a key. */
+function addCount(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

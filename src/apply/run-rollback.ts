@@ -26,6 +26,7 @@ import { settleUnknownOutcomes, unknownOutcomes } from './rollback-settle.js';
 import { isStillSwitchedError, LEAVE_SWITCHED, METHOD_REMOVALS, othersText, stillSwitched, type StillSwitched } from './rollback-switched.js';
 import { leaveOutOwnMethods, OWN_UNDOS_NOT_SENT, signedInUserOf, tallyLeftOut, type OwnMethodsLeftOut } from './own-methods.js';
 import type { SignedInUser } from '../model/own-methods.js';
+import { domainsOf, federationRootOf } from '../model/federation-root.js';
 
 export interface RollbackOutcome {
   runId: string;
@@ -376,11 +377,13 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
   // read them (the run's methods were added under it; taking them away puts the users back as they were).
   const notSince = new Set(inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()));
   for (const d of plan.header.cutover_seen?.federatedDomains ?? []) if (d.federatedIdpMfaBehavior === REJECT_IDP_MFA) notSince.add(d.id.toLowerCase());
+  // A subdomain that is not a root takes its root's federation (model/federation-root.ts), as the plan read them.
+  const governing = federationRootOf(plan.header.cutover_seen?.federatedDomains ?? []);
   const usersByDomain = new Map<string, Set<string>>();
   for (const o of inverses) {
     if (!METHOD_REMOVALS.has(o.kind) || !o.user) continue;
     const domain = upnDomain(tenantUpnOf(o)!);
-    if (notSince.has(domain)) continue;
+    if (notSince.has(governing(domain))) continue;
     usersByDomain.set(domain, (usersByDomain.get(domain) ?? new Set()).add(o.user));
   }
   if (usersByDomain.size === 0) return;
@@ -394,10 +397,12 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
     deps.log?.(`Warning: the domains' federation could not be read (${err.message}): check that no domain of this run's users rejects the federated IdP's MFA before relying on this rollback.`);
     return;
   }
-  const rejecting = domains.filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA);
+  // Read now: a root names its subdomains that take its federation, whose users it governs too.
+  const usersOf = (d: (typeof domains)[number]) => [...new Set(domainsOf(d).flatMap((n) => [...(usersByDomain.get(n) ?? [])]))];
+  const rejecting = domains.filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && usersOf(d).length > 0);
   if (rejecting.length === 0) return;
   const named = rejecting.map((d) => {
-    const users = [...usersByDomain.get(d.id.toLowerCase())!];
+    const users = usersOf(d);
     return `${d.id} (${users.length} user(s): ${users.slice(0, 5).join(', ')}${users.length > 5 ? ', ...' : ''})`;
   });
   throw new UserError(

@@ -2,6 +2,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { addTo } from '../model/add-to.js';
 import { rolloutReach } from '../model/rollout-reach.js';
 import { managedDomainSet, REJECT_IDP_MFA } from '../model/staged-rollout.js';
+import { federationOf } from '../model/federation-root.js';
 import type { SavedPlan } from '../plan/plan-file.js';
 import { someOf, upnDomain } from './federation-step.js';
 import { planMethodJudge, withoutMethodNow } from './methods-now.js';
@@ -38,14 +39,16 @@ export function membersToRecheck(plan: Pick<SavedPlan, 'header' | 'users' | 'pol
   const groups = new Set(switching.map((g) => g.toLowerCase()));
   const planUsers = new Set(plan.users.flatMap((u) => (u.userId ? [u.userId.toLowerCase()] : [])));
   const managed = managedDomainSet(seen);
-  const rejecting = new Set(seen.federatedDomains.filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
+  // A subdomain that is not a root takes its root's federation (model/federation-root.ts).
+  const governing = federationOf(seen.federatedDomains);
+  const rejecting = (domain: string) => governing(domain)?.federatedIdpMfaBehavior === REJECT_IDP_MFA;
   // By the policy as the plan read it, with none of its own groups: who was switched already.
   const before = rolloutReach(seen.rolloutPolicy ?? null, []);
   const usable = planMethodJudge(plan);
   return seen.rolloutMembers.flatMap((m) => {
     const mine = m.memberOf.filter((g) => groups.has(g.toLowerCase()));
     const domain = upnDomain(m.userPrincipalName);
-    if (mine.length === 0 || planUsers.has(m.id.toLowerCase()) || managed.has(domain) || rejecting.has(domain) || before(m.memberOf)) return [];
+    if (mine.length === 0 || planUsers.has(m.id.toLowerCase()) || managed.has(domain) || rejecting(domain) || before(m.memberOf)) return [];
     return usable(m, m.policyGroups) ? [{ id: m.id, upn: m.userPrincipalName, groups: mine }] : [];
   });
 }

@@ -5,7 +5,7 @@ import { isSuccess } from './graph-call.js';
 import { UserError } from '../model/user-error.js';
 import { GraphRequestError } from './graph-errors.js';
 import { getGroupKind, listDirectMembers } from './calls/groups.js';
-import { listDomains, listFederationConfiguration, parseDomain, parseFederation } from './calls/domains.js';
+import { getRootDomain, listDomains, listFederationConfiguration, parseDomain, parseFederation } from './calls/domains.js';
 import { listRolloutPolicies, MFA_FEATURE, parseRolloutPolicy } from './calls/rollout.js';
 import { resolveGroup, type GroupRef } from './groups-reader.js';
 
@@ -135,24 +135,37 @@ export async function readFederatedDomains(client: GraphClient, only?: readonly 
  * The verified domains (all, or those named) by authentication type: the federated ones with their
  * federation's id and MFA behaviour, and the names (lower case) of the managed ones, whose users Entra
  * authenticates itself and does the MFA of already: staged rollout changes nothing for them. A domain
- * of another type, or unverified, is in neither.
+ * of another type, or unverified, is in neither. A federated subdomain that is not a root (`isRoot`
+ * false) has no federation of its own: it is listed under its root's `subdomains` (its root asked of
+ * Graph, one read each), and a name of it keeps its root (model/federation-root.ts).
  */
 export async function readDomains(client: GraphClient, only?: readonly string[]): Promise<{ federated: TenantFederatedDomain[]; managed: string[] }> {
   const wanted = only ? new Set(only.map((d) => d.toLowerCase())) : undefined;
-  const federated: string[] = [];
+  const roots: string[] = [];
+  const subs: string[] = [];
   const managed: string[] = [];
   for await (const item of client.pages<unknown>(listDomains(), 'listing the domains')) {
     const d = parseDomain(item);
-    if (!d || !d.isVerified || (wanted && !wanted.has(d.id))) continue;
+    if (!d || !d.isVerified) continue;
     const type = d.authenticationType.toLowerCase();
-    if (type === 'federated') federated.push(d.id);
-    else if (type === 'managed') managed.push(d.id);
+    if (type === 'federated') (d.isRoot ? roots : subs).push(d.id);
+    else if (type === 'managed' && (!wanted || wanted.has(d.id))) managed.push(d.id);
   }
+  const subdomains = new Map<string, string[]>();
+  const rootOf = await Promise.all(subs.map(async (id) => parseDomain(await client.get(getRootDomain(id), `reading the root domain of ${id}`))?.id));
+  subs.forEach((id, i) => {
+    const root = rootOf[i];
+    // A subdomain whose root is not a verified federated domain read here: taken as a domain of its own (its federation, if any, read as such).
+    if (root && roots.includes(root)) addTo(subdomains, root, id);
+    else roots.push(id);
+  });
+  const federated = roots.filter((id) => !wanted || wanted.has(id) || (subdomains.get(id) ?? []).some((s) => wanted.has(s)));
   return {
     federated: await Promise.all(
       federated.map(async (id) => {
         const f = parseFederation(await client.get(listFederationConfiguration(id), `reading the federation configuration of ${id}`));
-        return { id, federationId: f?.id ?? null, federatedIdpMfaBehavior: f?.federatedIdpMfaBehavior ?? null };
+        const under = (subdomains.get(id) ?? []).sort();
+        return { id, federationId: f?.id ?? null, federatedIdpMfaBehavior: f?.federatedIdpMfaBehavior ?? null, ...(under.length > 0 ? { subdomains: under } : {}) };
       }),
     ),
     managed,

@@ -8,6 +8,7 @@ import { groupsThePlanSwitches } from './rollout-members.js';
 import { rolloutReach as rolloutReachOf } from '../model/rollout-reach.js';
 import { isPhoneOnly, type UserMapping } from './user-mapping.js';
 import { hasCloudMethod, type MethodsAfter } from '../model/cloud-methods.js';
+import { domainsOf, federationRootOf } from '../model/federation-root.js';
 
 /**
  * The cutover, pure: which users staged rollout switches to Entra MFA (and into which group), the
@@ -82,6 +83,12 @@ export interface FederationSummary {
    * they were read (a domain whose final step the plan may take).
    */
   outside_export?: number;
+  /**
+   * (JSON 1.8, saved plan 2.18) The domain's subdomains that are not roots (`isRoot` false): they take
+   * its federation, so its final step moves their users too, counted with the domain's; present when
+   * it has some.
+   */
+  subdomains?: string[];
 }
 
 export type PasskeyAllowance = 'all' | 'some' | 'none' | 'unknown';
@@ -292,6 +299,8 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   // A domain whose federation rejects the IdP's MFA already sends every user of it to Entra MFA: a
   // rollout group adds nothing for them.
   const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
+  // A subdomain that is not a root counts as its root, whose federation is its own (model/federation-root.ts).
+  const governing = federationRootOf(input.cutover?.federatedDomains ?? []);
   const byFederation = new Map<string, number>();
   // A managed domain's users sign in to Entra itself, which does their MFA already: staged rollout
   // moves users of federated domains only, so a rollout group changes nothing for them either.
@@ -309,7 +318,7 @@ function planRollout(input: CutoverInput, active: readonly CutoverUser[], out: C
   let overflow = 0;
   for (const m of active) {
     const u = m.tenantUser!;
-    const domain = domainOf(u.userPrincipalName);
+    const domain = governing(domainOf(u.userPrincipalName));
     const entra = onEntraMfa.find((e) => e.domains.has(domain));
     if (entra) {
       if (hasCloudMethod(m.methodsAfter!)) {
@@ -457,7 +466,8 @@ function switchedOthers(input: CutoverInput, active: readonly CutoverUser[], pol
   // A user of a domain whose federation rejects the IdP's MFA, or of a managed domain, is on Entra MFA already, as a plan user of it is judged.
   const rejecting = new Set((input.cutover?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
   const managed = managedDomainSet(input.cutover);
-  const before = (o: { upn: string; memberOf: readonly string[] }) => rejecting.has(domainOf(o.upn)) || managed.has(domainOf(o.upn)) || switchedBefore(policy, o.memberOf);
+  const governing = federationRootOf(input.cutover?.federatedDomains ?? []);
+  const before = (o: { upn: string; memberOf: readonly string[] }) => rejecting.has(governing(domainOf(o.upn))) || managed.has(domainOf(o.upn)) || switchedBefore(policy, o.memberOf);
   for (const group of switching) {
     const methodless = (input.others ?? []).filter((o) => o.memberOf.includes(group) && !planned.has(o.id) && !hasCloudMethod(o.methodsAfter));
     const already = methodless.filter(before).map((o) => o.upn).sort();
@@ -494,12 +504,15 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
   const seen = input.cutover?.outOfScopeMatches;
   const lookedUp = input.onPremisesNames === true && seen ? new Map(seen.map((e) => [e.user.toLowerCase(), e.upns])) : undefined;
   for (const d of input.cutover?.federatedDomains ?? []) {
-    const users = counted.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id);
-    const summary: FederationSummary = { domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, planned: false, users: users.length, unswitched: 0 };
+    // The domain and its subdomains that are not roots, which take its federation: one final step moves them all.
+    const family = new Set(domainsOf(d));
+    const subdomains = d.subdomains ?? [];
+    const users = counted.filter((m) => family.has(domainOf(m.tenantUser!.userPrincipalName)));
+    const summary: FederationSummary = { domain: d.id, federatedIdpMfaBehavior: d.federatedIdpMfaBehavior, planned: false, users: users.length, unswitched: 0, ...(subdomains.length > 0 ? { subdomains: [...subdomains] } : {}) };
     out.summary.federation.push(summary);
     const unmatchedUpns: string[] = [];
     const unmatched = refused.flatMap((m) => {
-      const of = m.match!.users.filter((u) => domainOf(u.upn) === d.id.toLowerCase() && !judged.has(u.id.toLowerCase()));
+      const of = m.match!.users.filter((u) => family.has(domainOf(u.upn)) && !judged.has(u.id.toLowerCase()));
       unmatchedUpns.push(...of.map((u) => u.upn));
       return of.length > 0 ? [`${m.user} (${of.map((u) => u.upn).join(', ')})`] : [];
     });
@@ -539,9 +552,9 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     // A UPN tells its domain; with on-premises matching, the tenant users the name may be tell theirs
     // (looked up: outOfScopeMatches), else a name that is no UPN tells none and counts for every domain.
     const unread = (input.outOfScope ?? []).flatMap((u) => {
-      const entra = (lookedUp?.get(u.toLowerCase()) ?? []).filter((upn) => domainOf(upn) === d.id.toLowerCase());
+      const entra = (lookedUp?.get(u.toLowerCase()) ?? []).filter((upn) => family.has(domainOf(upn)));
       if (entra.length > 0) return [`${u} (Entra ${entra.join(', ')})`];
-      const told = u.includes('@') ? domainOf(u) === d.id.toLowerCase() : input.onPremisesNames === true && !lookedUp;
+      const told = u.includes('@') ? family.has(domainOf(u)) : input.onPremisesNames === true && !lookedUp;
       return told ? [u] : [];
     });
     if (unread.length > 0) {
@@ -571,21 +584,22 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
     if (outside?.refused) blocked = true;
     if (blocked) continue;
     summary.planned = true;
-    const switches = active.filter((m) => domainOf(m.tenantUser!.userPrincipalName) === d.id && out.users.get(m.user.toLowerCase())?.rollout?.action === 'add').length;
+    const switches = active.filter((m) => family.has(domainOf(m.tenantUser!.userPrincipalName)) && out.users.get(m.user.toLowerCase())?.rollout?.action === 'add').length;
+    const reaching = subdomains.length > 0 ? ` and of its subdomain(s) ${subdomains.join(', ')}, which take its federation` : '';
     out.changes.push({
       target: `domains/${d.id}/federationConfiguration`,
       action: 'update',
       before: federationState(d),
       after: { id: d.federationId, federatedIdpMfaBehavior: REJECT_IDP_MFA },
       rule: 'CUTOVER-FEDERATION',
-      because: `the final step for ${d.id}: Entra does the MFA of every user of the domain${switches > 0 ? `, once the ${switches} switch(es) of this plan succeeded` : ''}`,
+      because: `the final step for ${d.id}: Entra does the MFA of every user of the domain${reaching}${switches > 0 ? `, once the ${switches} switch(es) of this plan succeeded` : ''}`,
       switches,
     });
     out.findings.push({
       severity: 'warning',
       code: 'federation-reject',
       rule: 'CUTOVER-FEDERATION',
-      message: `${d.id}: rejectMfaByFederatedIdp can take up to 24 hours to apply and affects every user of the domain, not only this plan's; apply sets it last, once every switch of the domain succeeded`,
+      message: `${d.id}: rejectMfaByFederatedIdp can take up to 24 hours to apply and affects every user of the domain${reaching}, not only this plan's; apply sets it last, once every switch of the domain succeeded`,
     });
     if (unswitched.length > 0) {
       out.findings.push({

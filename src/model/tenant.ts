@@ -89,6 +89,12 @@ export interface TenantFederatedDomain {
   /** The internalDomainFederation's id (needed to PATCH it); null when the domain has none. */
   federationId: string | null;
   federatedIdpMfaBehavior: string | null;
+  /**
+   * (from 2.18) Its verified subdomains that are not roots (`isRoot: false`), lower case, sorted: they
+   * take this domain's federation (model/federation-root.ts). Absent: none, or not read (a plan older
+   * than 2.18).
+   */
+  subdomains?: string[];
 }
 
 /**

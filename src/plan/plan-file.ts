@@ -74,8 +74,12 @@ import { packageVersion } from '../io/package-root.js';
  * the verified managed domains read with the federated ones (`cutover_seen.managedDomains`), whose
  * users the cutover counts switched (Entra does their MFA) and adds to no rollout group
  * (CUTOVER-MANAGED-DOMAIN): a file of an earlier format records none, so it is planned as it was made.
+ * 2.18 records, for each federated domain, its verified subdomains that are not roots
+ * (`cutover_seen.federatedDomains[].subdomains`), which take its federation: its final step counts,
+ * lists and re-checks their users with its own. A file of an earlier format records none, so it is
+ * planned as it was made; apply finds it stale while the domain has such subdomains now.
  */
-export const PLAN_FILE_VERSION = '2.17';
+export const PLAN_FILE_VERSION = '2.18';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**
@@ -217,7 +221,7 @@ const memberSeenSchema = z.looseObject({
 const cutoverSeenSchema = z.looseObject({
   rolloutPolicy: z.looseObject({ id: z.string(), displayName: z.string(), isEnabled: z.boolean(), isAppliedToOrganization: z.boolean(), appliesTo: z.array(z.string()) }).nullable(),
   groups: z.array(z.looseObject({ id: z.string(), displayName: z.string(), dynamic: z.boolean(), users: count, groups: count, contacts: count })),
-  federatedDomains: z.array(z.looseObject({ id: z.string(), federationId: z.string().nullable(), federatedIdpMfaBehavior: z.string().nullable() })),
+  federatedDomains: z.array(z.looseObject({ id: z.string(), federationId: z.string().nullable(), federatedIdpMfaBehavior: z.string().nullable(), subdomains: z.array(z.string()).optional() })),
   outOfScopeMatches: z.array(z.looseObject({ user: z.string(), upns: z.array(z.string()) })).optional(),
   domainUsers: z.array(z.looseObject({ domain: z.string(), users: z.array(memberSeenSchema) })).optional(),
   managedDomains: z.array(z.string()).optional(),

@@ -16,10 +16,11 @@ import type { MatchBy, UserMatch } from '../model/user-match.js';
  * 1.5 the user changes a rollback cannot undo (`summary.rollback_cannot_undo`); 1.6 the signed-in
  * user's object id (`identity.objectId`) and the changes a run signed in so does not send (`not_applicable`);
  * 1.7 the tenant users of a federated domain outside the export whom the federation moves
- * (`cutover.federation[].outside_export`).
+ * (`cutover.federation[].outside_export`); 1.8 a federated domain's subdomains that take its
+ * federation (`cutover.federation[].subdomains`).
  * The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.7';
+export const PLAN_FORMAT_VERSION = '1.8';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 

@@ -6,9 +6,14 @@ export interface DomainEntry {
   id: string;
   authenticationType: string;
   isVerified: boolean;
+  /** False for a subdomain added under a root domain, which takes the root's authentication and federation; true when absent. */
+  isRoot: boolean;
 }
 
-export const listDomains = (): GraphCall => ({ method: 'GET', version: 'v1.0', path: '/domains?$select=id,authenticationType,isVerified' });
+export const listDomains = (): GraphCall => ({ method: 'GET', version: 'v1.0', path: '/domains?$select=id,authenticationType,isVerified,isRoot' });
+
+/** The root domain a subdomain (isRoot false) was added under, whose federation it takes. */
+export const getRootDomain = (domain: string): GraphCall => ({ method: 'GET', version: 'v1.0', path: `/domains/${encodeURIComponent(domain)}/rootDomain?$select=id` });
 
 /** A domain's federation configuration: a collection of (at most) one internalDomainFederation. */
 export const listFederationConfiguration = (domain: string): GraphCall => ({
@@ -32,9 +37,9 @@ export const setFederatedIdpMfaBehavior = (domain: string, federationId: string,
 });
 
 export function parseDomain(item: unknown): DomainEntry | undefined {
-  const d = item as { id?: unknown; authenticationType?: unknown; isVerified?: unknown } | null;
+  const d = item as { id?: unknown; authenticationType?: unknown; isVerified?: unknown; isRoot?: unknown } | null;
   if (!d || typeof d.id !== 'string') return undefined;
-  return { id: d.id.toLowerCase(), authenticationType: typeof d.authenticationType === 'string' ? d.authenticationType : '', isVerified: d.isVerified === true };
+  return { id: d.id.toLowerCase(), authenticationType: typeof d.authenticationType === 'string' ? d.authenticationType : '', isVerified: d.isVerified === true, isRoot: d.isRoot !== false };
 }
 
 /** The one internalDomainFederation of a federationConfiguration answer (a collection, or one entity). */
