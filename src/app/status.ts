@@ -68,7 +68,8 @@ export interface StatusResult {
   rollout_policy: { id: string; displayName: string; isEnabled: boolean; isAppliedToOrganization: boolean; groups: { id: string; displayName: string; members: number }[] } | null;
   /** Why the staged rollout policy could not be read (an application's sign-in), else null: `rollout_policy` is then null, and no user is shown switched by it. */
   rollout_unread: string | null;
-  federation: { domain: string; federatedIdpMfaBehavior: string | null }[];
+  /** `subdomains`: its subdomains that are not roots, which take its federation (present when it has some). */
+  federation: { domain: string; federatedIdpMfaBehavior: string | null; subdomains?: string[] }[];
   /** The verified managed domains: Entra authenticates their users and does their MFA, so they are switched whatever their groups. */
   managed_domains: string[];
   counts: { users: number; migrated: number; switched: number; ready: number; phone_only: number; blocked: number };

@@ -19,7 +19,7 @@ export function renderStatus(s: StatusResult): string {
         ? `  staged rollout (multiFactorAuthentication): not read: ${s.rollout_unread}`
         : '  staged rollout (multiFactorAuthentication): no policy',
   );
-  for (const f of s.federation) out.push(`  federated domain ${f.domain}: federatedIdpMfaBehavior ${f.federatedIdpMfaBehavior ?? 'not set'}`);
+  for (const f of s.federation) out.push(`  federated domain ${f.domain}: federatedIdpMfaBehavior ${f.federatedIdpMfaBehavior ?? 'not set'}${f.subdomains?.length ? ` (and its subdomains ${f.subdomains.join(', ')}, which take its federation)` : ''}`);
   for (const d of s.managed_domains) out.push(`  managed domain ${printable(d)}: Entra does the MFA of its users (switched, whatever their groups)`);
   out.push('');
   const head = ['USER', 'MIGRATED', 'SWITCHED', 'PHONE-ONLY', 'METHODS', 'BLOCKED'];
