@@ -7,6 +7,7 @@ import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { warnIfCounterNearEnd } from './counter-headroom.js';
 import { composedUsername } from '../../model/username.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
+import { parseHeaderLine } from './seed-csv-header.js';
 import { decodeHex } from './secret-encoding.js';
 import { shownValue } from '../../model/shown-value.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
@@ -31,35 +32,6 @@ const FIELDS = ['serial', 'key', 'type', 'digits', 'period or counter'] as const
 /** privacyIDEA's version 2 cells before them. */
 const V2_OWNER = ['user', 'resolver', 'realm'] as const;
 
-/**
- * A line's cells as the reader takes them: trimmed, a quoted cell unquoted (`"totp"` is totp, `""`
- * inside one is a quote, a comma inside one is no separator), as privacyIDEA's import reads the file
- * (Python's csv module). Only the sniff uses this; the reader parses the file properly.
- */
-function lineCells(line: string): string[] {
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c !== '"') cell += c;
-      else if (line[i + 1] === '"') cell += line[++i];
-      else quoted = false;
-    } else if (c === '"' && cell.trim() === '') {
-      cell = '';
-      quoted = true;
-    } else if (c === ',') {
-      cells.push(cell.trim());
-      cell = '';
-    } else {
-      cell += c;
-    }
-  }
-  cells.push(cell.trim());
-  return cells;
-}
-
 /** Recognises the format from the start of a file with no header: `hotp` or `totp` as a line's type (quoted or not). */
 export function sniffOathCsv(head: string): { version: 1 | 2 } | null {
   const lines = head.split(/\r?\n/);
@@ -72,7 +44,12 @@ export function sniffOathCsv(head: string): { version: 1 | 2 } | null {
   for (const line of lines) {
     const t = line.trim();
     if (t === '' || t.startsWith('#')) continue;
-    const cells = lineCells(t);
+    // Cells trimmed and unquoted (`"totp"` is totp), as privacyIDEA's import (Python's csv module) reads them.
+    const cells = parseHeaderLine(t, ',');
+    if (!cells) {
+      other = true;
+      continue;
+    }
     const type = cells[typeColumn]?.toLowerCase();
     if (type === 'hotp' || type === 'totp') return { version };
     if (cells.length === typeColumn && cells[0] !== '' && /^(?:[0-9a-f]{2}){16,}$/i.test(cells[typeColumn - 1] ?? '')) keysOnly++;

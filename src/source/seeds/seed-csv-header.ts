@@ -14,7 +14,7 @@ export function normalizeHeader(name: string): string {
 }
 
 
-/** Splits one header line into trimmed cells; null when it is not parseable CSV. */
+/** Splits one line (a header, or a line a format sniff looks at) into trimmed, unquoted cells; null when it is not parseable CSV. */
 export function parseHeaderLine(line: string, delimiter: CsvDelimiter): string[] | null {
   try {
     const rows = parse(line, { delimiter, bom: true, trim: true, relax_quotes: true }) as string[][];
