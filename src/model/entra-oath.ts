@@ -11,10 +11,11 @@ export type EntraTokenFit =
 export const ENTRA_MAX_SECRET_BYTES = 80;
 
 export function entraTokenFit(seed: Pick<OathSeed, 'type' | 'digits' | 'period' | 'algorithm' | 'secret' | 'checkDigit'>): EntraTokenFit {
-  if (seed.type === 'hotp') return { ok: false, code: 'hotp-unsupported', reason: 'HOTP (counter-based) tokens are not supported by Entra' };
+  // Entra computes the plain code: the digit the device adds would make every code wrong.
+  const checkDigit = seed.checkDigit === true ? `a Luhn check digit after each code (the device shows ${seed.digits + 1} digits; Entra takes the code alone)` : undefined;
+  if (seed.type === 'hotp') return { ok: false, code: 'hotp-unsupported', reason: `HOTP (counter-based) tokens are not supported by Entra${checkDigit ? `; this one also adds ${checkDigit}` : ''}` };
   const reasons: string[] = [];
-  // Entra computes the plain TOTP code: the digit the device adds would make every code wrong.
-  if (seed.checkDigit === true) reasons.push(`a Luhn check digit after each code (the device shows ${seed.digits + 1} digits; Entra takes the code alone)`);
+  if (checkDigit) reasons.push(checkDigit);
   if (seed.digits !== 6) reasons.push(`${seed.digits} digits (Entra takes 6)`);
   if (seed.period !== 30 && seed.period !== 60) reasons.push(`a ${seed.period ?? '?'} s period (Entra takes 30 or 60)`);
   if (seed.algorithm !== 'sha1' && seed.algorithm !== 'sha256') reasons.push(`${seed.algorithm.toUpperCase()} (Entra takes SHA-1 or SHA-256)`);

@@ -50,6 +50,11 @@ describe('mapOathTokens', () => {
     );
   });
 
+  it('says so of a HOTP token with a check digit too (a review: the HOTP reason came first and alone)', () => {
+    const [finding] = mapOathTokens(user, [makeSeed({ serial: '1', type: 'hotp', counter: 0n, checkDigit: true })], tenantUser(), new Map()).findings;
+    expect(finding!.message).toContain('HOTP (counter-based) tokens are not supported by Entra; this one also adds a Luhn check digit after each code (the device shows 7 digits');
+  });
+
   it('plans no token for a guest user: Entra does not assign them to guests (a black-box test applied one and got 400)', () => {
     const r = mapOathTokens(user, [makeSeed({ serial: '1' })], tenantUser({ userType: 'Guest' }), inventory({ id: 'd9', serialNumber: '1', status: 'available' }));
     expect(r.tokens).toEqual([]);
