@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, open, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { stateBase } from '../app/state-dirs.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
-import { isWithin, sameFile } from '../io/same-file.js';
+import { absoluteAsWritten, isWithin, sameFile } from '../io/same-file.js';
 import { DEVICES_FILE, SETTINGS_FILE, USERS_FILE } from '../source/export-bundle.js';
 import { UserError } from '../model/user-error.js';
 
@@ -22,7 +22,8 @@ export async function checkOutputFile(flag: string, path: string | undefined, no
   if (path.trim() === '') throw new UserError(`${flag}: the file name is empty`);
   // resolve() would drop the slash, and the write then fail on a "folder" that is not one.
   if (path.endsWith('/')) throw new UserError(`${flag} ${path}: ends with / (a folder); name a file`);
-  const target = resolve(path);
+  // As the system will take it (`lnk/../x` is not `./x`): the probe and the checks where the write lands.
+  const target = absoluteAsWritten(path);
   const st = await stat(target).catch(() => undefined);
   if (st?.isDirectory()) throw new UserError(`${flag} ${path}: is a folder; name a file`);
   await refuseIfNotRegular(flag, path);
@@ -75,7 +76,7 @@ export function inputFiles(source: { dir?: string; tokens?: readonly string[]; p
  * the plan, for every process of the host, by a security review run as root). Refused, naming it.
  */
 async function refuseIfNotRegular(flag: string, path: string): Promise<void> {
-  const st = await lstat(resolve(path)).catch(() => undefined);
+  const st = await lstat(absoluteAsWritten(path)).catch(() => undefined);
   if (!st || st.isFile()) return;
   const what = st.isSymbolicLink() ? 'a symbolic link' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isFIFO() ? 'a pipe' : st.isSocket() ? 'a socket' : 'not a regular file';
   throw new UserError(`${flag} ${path}: is ${what}; an output file is replaced whole, not written through: name a regular file (or a new one)`);

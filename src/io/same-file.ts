@@ -1,5 +1,14 @@
 import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+
+/**
+ * The path made absolute as the system will take it, its `..` left in place: `lnk/../x` is the
+ * folder above where `lnk` points, while resolve() tidies it to `./x` as text (a review: a
+ * --results of `lnk/../RUN/journal.jsonl` passed the state-folder check and replaced a journal).
+ */
+export function absoluteAsWritten(path: string): string {
+  return isAbsolute(path) ? path : `${process.cwd()}${sep}${path}`;
+}
 
 /**
  * A path with its symbolic links and `..` resolved as far as it exists: the nearest folder (or
@@ -7,11 +16,13 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
  * placed where it would be made.
  */
 export async function realPlace(path: string): Promise<string> {
-  const abs = resolve(path);
+  const abs = absoluteAsWritten(path);
   try {
     return await realpath(abs);
   } catch {
     const parent = dirname(abs);
+    // A name not made yet: its `..` (the folder above a missing one) goes as the system would not
+    // reach it anyway; a name below an existing folder is placed below that folder's real place.
     return parent === abs ? abs : join(await realPlace(parent), basename(abs));
   }
 }

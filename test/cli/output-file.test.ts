@@ -67,6 +67,13 @@ describe('checkOutputFile', () => {
       for (const path of [join(state, 'runs', 'R', 'journal.jsonl'), join(state, 'lock'), join(dir, 'link', 'runs', 'R', 'journal.jsonl'), `${state}/runs/../runs/R/new.csv`]) {
         await expect(checkOutputFile('--results', path, [], state)).rejects.toThrow(said(path, state));
       }
+      // `lnk/..` is the folder above where lnk points, as the system takes it, not `.` as text: with
+      // an empty folder R beside lnk the path read as text named a file outside (a review replaced a journal so).
+      mkdirSync(join(dir, 'w', 'R'), { recursive: true });
+      symlinkSync(join(state, 'runs', 'R'), join(dir, 'w', 'lnk'));
+      for (const path of [`${dir}/w/lnk/../R/journal.jsonl`, `${dir}/w/lnk/../R/new.csv`]) {
+        await expect(checkOutputFile('--results', path, [], state)).rejects.toThrow(said(path, state));
+      }
       // Named by the state folder's other name: the same folder.
       await expect(checkOutputFile('--results', join(state, 'r.csv'), [], join(dir, 'link'))).rejects.toThrow(said(join(state, 'r.csv'), join(dir, 'link')));
       // The state base (every tenant's folder) whatever --state-dir is, not there yet or there.
