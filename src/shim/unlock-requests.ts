@@ -1,5 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
@@ -26,7 +26,7 @@ interface UnlockRequest {
   mac: string;
 }
 
-const fileFor = (dir: string, key: string): string => join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`);
+const fileFor = (dir: string, key: string): string => join(dir, `${hash('sha256', key, 'hex').slice(0, 32)}.json`);
 
 function macOf(macKey: Buffer, storeId: string, user: string, requestedAt: number): string {
   return createHmac('sha256', macKey).update(`${storeId}\n${user}\n${requestedAt}`).digest('hex');
@@ -74,6 +74,10 @@ export class UnlockRequestDir implements UnlockRequests {
   /** Consumes the user's request, if any: when it was made, if it is authentic. Synchronous: it runs inside verify(). */
   take(user: ShimUser): number | undefined {
     const file = fileFor(this.dir, user.key);
+    // Nearly always there is none: asked first, since a read that fails costs an exception (about
+    // 11 µs against 1 µs, measured; every verification of a user with failures asks). A file
+    // removed in between is caught below as before.
+    if (!existsSync(file)) return undefined;
     let value: unknown;
     try {
       value = JSON.parse(readFileSync(file, 'utf8'));
