@@ -15,6 +15,8 @@ export type TokenCheck =
   | { outcome: 'replayed'; exact: boolean }
   | { outcome: 'wrong' };
 
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** The length of the code the token shows: its digits, and the Luhn check digit it appends, if it does. */
 function codeLength(token: ShimToken): number {
   return token.checkDigit === true ? token.digits + 1 : token.digits;
@@ -42,6 +44,8 @@ function checkHotp(token: ShimToken, state: TokenState, code: SubmittedCode, rul
   // The table spans the look-behind, the look-ahead and one window of progress.
   const cache = (token.otpCache ??= new OtpCache(rules.hotpLookBehind + 2 * rules.hotpLookAhead));
   const counter = state.counter ?? 0n;
+  // Numbers while the whole window is exact (a sum past 2^53 - 1 rounds to 2^53 or more, never below).
+  if (counter <= SAFE && Number(counter) + rules.hotpLookAhead <= Number.MAX_SAFE_INTEGER) return checkHotpNumbers(token, Number(counter), cache, code, rules);
   const end = counter + BigInt(rules.hotpLookAhead);
   for (let c = counter; c < end; c++) {
     // The code of the last counter is never taken: the counter after it (what the state keeps) would
@@ -59,6 +63,26 @@ function checkHotp(token: ShimToken, state: TokenState, code: SubmittedCode, rul
   return replayed !== undefined ? { outcome: 'replayed', exact: replayed === counter - 1n } : { outcome: 'wrong' };
 }
 
+
+/**
+ * checkHotp for a window of counters that are all safe integers (every token short of 2^53 uses):
+ * the same search in numbers, with no bigint made or compared per counter tried (each is an
+ * allocation), and far from MAX_COUNTER.
+ */
+function checkHotpNumbers(token: ShimToken, counter: number, cache: OtpCache, code: SubmittedCode, rules: ShimRules): TokenCheck {
+  const checkDigit = token.checkDigit === true;
+  const end = counter + rules.hotpLookAhead;
+  for (let c = counter; c < end; c++) {
+    if (code.matches(cache.value(token, c), token.digits, checkDigit)) {
+      return { outcome: 'accept', state: { counter: BigInt(c + 1), lastStep: null, drift: 0 } };
+    }
+  }
+  let replayed = -1;
+  for (let c = Math.max(0, counter - rules.hotpLookBehind); c < counter; c++) {
+    if (code.matches(cache.value(token, c), token.digits, checkDigit)) replayed = c;
+  }
+  return replayed >= 0 ? { outcome: 'replayed', exact: replayed === counter - 1 } : { outcome: 'wrong' };
+}
 
 /**
  * TOTP (RFC 6238, T0 = 0): the expected step is the server's step plus the token's learned drift;
