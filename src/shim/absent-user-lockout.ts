@@ -1,11 +1,13 @@
-import { afterFailure, CLEARED, lockStatus, type Requester } from './lockout.js';
+import { absentKeepMs, liveState, type AbsentNameStore } from './absent-names.js';
+import { afterFailure, lockStatus, type Requester } from './lockout.js';
 import type { ShimRules } from './rules.js';
-import type { UserState } from './store-model.js';
-
-/** Names remembered at most, the least recently tried forgotten first: guesses at endless names cannot fill memory. */
-const MAX_ABSENT_NAMES = 10_000;
 
 export type AbsentAttempt = { kind: 'failed' } | { kind: 'locked'; scope: 'user' | 'source' };
+
+const MAX_ATTEMPTS = 8;
+
+/** Other attempts on the name kept winning the compare-and-set (other nodes): answered as a real user's would be (busy). */
+export class AbsentContentionError extends Error {}
 
 /**
  * Attempts on names the shim cannot verify (no such user, or a user without a token, as one disabled
@@ -13,40 +15,47 @@ export type AbsentAttempt = { kind: 'failed' } | { kind: 'locked'; scope: 'user'
  * end whose answers must not tell whether a user exists (RADIUS: the VPN shows its Reply-Message to
  * anyone). A guesser who tries a made-up name `--max-fails` times from one address then sees the
  * lock-out a real user would be under; were only real users ever locked out, the lock-out message
- * would tell them apart. Kept in memory per server, like the source budget.
+ * would tell them apart. The steps are a real user's (verifier.ts): read (a node's cache first),
+ * decide, write with a compare-and-set, read again when it lost; a lock-out from a cache is
+ * confirmed by a fresh read; an answer waits until its change is durable. So the answer costs what a
+ * real user's costs (a journal commit; a database round trip, two from a cold cache), and with
+ * PostgreSQL every node counts the same tries.
  */
 export class AbsentUserLockout {
-  readonly #states = new Map<string, UserState>();
-
   constructor(
+    private readonly store: AbsentNameStore,
     private readonly rules: ShimRules,
     private readonly now: () => number,
-    private readonly maxNames = MAX_ABSENT_NAMES,
   ) {}
 
-  /** One attempt on the absent user `key` from `who`: locked (not counted, as for a known user), or counted as a failure. */
-  attempt(key: string, who: Requester): AbsentAttempt {
-    const nowMs = this.now();
-    let state = this.#states.get(key) ?? CLEARED;
-    const status = lockStatus(state, who, nowMs, this.rules);
-    if (status.kind === 'locked') {
-      // Tried again: kept as recent, so a flood of other names does not end its lock-out sooner.
-      this.#keep(key, state);
-      return { kind: 'locked', scope: status.scope };
+  /** One attempt on the absent name `key` from `who`: locked (not counted, as for a known user), or counted as a failure. */
+  async attempt(key: string, who: Requester): Promise<AbsentAttempt> {
+    let fresh = false;
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const nowMs = this.now();
+      const read = this.store.read(key, fresh);
+      const view = read instanceof Promise ? await read : read;
+      let current = liveState(view, nowMs);
+      let expected = view;
+      const status = lockStatus(current, who, nowMs, this.rules);
+      if (status.kind === 'locked') {
+        if (view.cached === true) {
+          fresh = true;
+          continue;
+        }
+        return { kind: 'locked', scope: status.scope };
+      }
+      const keep = nowMs + absentKeepMs(this.rules);
+      if (status.kind === 'expired') {
+        // Written on its own first, as a real user's expired lock-out is (the same two changes).
+        const version = await this.store.write(key, view, status.next, nowMs, keep);
+        if (version === null) continue;
+        current = status.next;
+        expected = { state: current, version, expiresAt: keep };
+      }
+      if ((await this.store.write(key, expected, afterFailure(current, who, nowMs, this.rules), nowMs, keep)) === null) continue;
+      return { kind: 'failed' };
     }
-    if (status.kind === 'expired') state = status.next;
-    this.#keep(key, afterFailure(state, who, nowMs, this.rules));
-    return { kind: 'failed' };
-  }
-
-  /** Re-inserted, so that the Map's order is the order of use and its first key the least recent. */
-  #keep(key: string, state: UserState): void {
-    this.#states.delete(key);
-    if (this.#states.size >= this.maxNames) this.#states.delete(this.#states.keys().next().value!);
-    this.#states.set(key, state);
-  }
-
-  get size(): number {
-    return this.#states.size;
+    throw new AbsentContentionError(`the state of a name kept changing during ${MAX_ATTEMPTS} attempts (other verifications of it); try again`);
   }
 }

@@ -1,3 +1,4 @@
+import { MemoryAbsentNames } from './absent-names.js';
 import { CLEARED } from './lockout.js';
 import type { JournalRecord } from './state-journal.js';
 import type { ShimToken, ShimUser, TokenState, UserState } from './store-model.js';
@@ -14,6 +15,8 @@ const FALSE = Promise.resolve(false);
 export class MemoryState implements UserDirectory, StateBackend {
   readonly users = new Map<string, ShimUser>();
   readonly tokens = new Map<string, ShimToken>();
+  /** Made-up names' failures (one process): a write answered once the next commit is (nextCommit). */
+  readonly absentNames = new MemoryAbsentNames(() => this.nextCommit());
 
   findUser(key: string): ShimUser | undefined {
     return this.users.get(key);
@@ -56,6 +59,14 @@ export class MemoryState implements UserDirectory, StateBackend {
     user.lockedAt = next.lockedAt;
     user.sources = next.sources;
     user.version++;
+  }
+
+  /**
+   * Resolves once the next commit of changes is durable, writing nothing of its own: what a change
+   * made now would wait for. In memory only: at once.
+   */
+  protected nextCommit(): Promise<void> {
+    return DONE;
   }
 
   /** Makes a change durable; resolves once it is. In memory only: at once. */

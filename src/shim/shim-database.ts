@@ -194,6 +194,13 @@ export class ShimDatabase extends MemoryState {
     return done;
   }
 
+  /** A made-up name's answer (absent-names.ts) waits for the journal's next commit, as a wrong code's failure record does. */
+  protected override nextCommit(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreError(`${this.path}: the store is closed`));
+    if (!this.#journal) return Promise.reject(new StoreError(`${this.path}: opened for its seeds only; the state is elsewhere`));
+    return this.#journal.nextCommit();
+  }
+
   #apply(records: JournalRecord[]): void {
     for (const r of records) {
       if ('token' in r) {

@@ -284,10 +284,18 @@ const PREALLOCATE_BYTES = 4 * 1024 * 1024;
 const PREALLOCATE_RESERVE = 1024 * 1024;
 /** How long after room could not be made ahead it is tried again. */
 const ROOM_RETRY_MS = 10_000;
+/**
+ * A batch with no record that something waits for is this many zeros written over the zeros past the
+ * journal's end: the same synced write as a small batch's (a failure record and its commit line are
+ * about 200 bytes), and nothing a reader sees (the journal ends at its first zero byte).
+ */
+const EMPTY_BATCH = Buffer.alloc(200);
 
 /** Records waiting for the same durable write, and the promise their verdicts wait on. */
 export class JournalBatch {
   readonly records: JournalRecord[] = [];
+  /** Something waits for this batch without a record of its own (JournalWriter.nextCommit): it is written even if empty. */
+  joined = false;
   readonly done: Promise<void>;
   resolve!: () => void;
   reject!: (err: Error) => void;
@@ -374,6 +382,22 @@ export class JournalWriter {
     return batch.done;
   }
 
+  /**
+   * Resolves once the batch gathering now is on disk, adding no record: a made-up name's answer over
+   * RADIUS waits as long as a real user's wrong code, whose failure record is in that batch
+   * (docs/shim.md "Who learns which users exist"). Under load it joins a batch that is written anyway;
+   * on an idle server the batch holds nothing, and is written as zeros where the next one will go
+   * (EMPTY_BATCH): a synced write, so that it waits for the disk as a record does, without a name in
+   * the journal nor a line added to it.
+   */
+  nextCommit(): Promise<void> {
+    if (this.#failed) return Promise.reject(this.#failed);
+    const batch = this.#batch;
+    batch.joined = true;
+    this.#schedule();
+    return batch.done;
+  }
+
   #schedule(): void {
     if (this.#scheduled || this.#paused) return;
     this.#scheduled = true;
@@ -393,13 +417,15 @@ export class JournalWriter {
   #flush(): void {
     // A failed journal writes nothing more: a later batch past the failed write's gap would make the
     // file unreadable at the next start, where now it ends at the last batch on disk.
-    if (this.#failed || this.#paused || this.#writing || this.#batch.records.length === 0) return;
+    if (this.#failed || this.#paused || this.#writing || (this.#batch.records.length === 0 && !this.#batch.joined)) return;
     const batch = this.#batch;
     this.#batch = new JournalBatch();
-    const bytes = Buffer.from(sealBatch(this.macKey, this.storeId, this.#gen, batch.records, this.#seq));
+    const empty = batch.records.length === 0;
+    const bytes = empty ? EMPTY_BATCH : Buffer.from(sealBatch(this.macKey, this.storeId, this.#gen, batch.records, this.#seq));
     this.#seq += batch.records.length;
     const at = this.#offset;
-    this.#offset += bytes.length;
+    // Zeros where the next batch goes: the journal's end stays where it is.
+    if (!empty) this.#offset += bytes.length;
     const write = async (): Promise<void> => {
       // A batch past the zeroed room: an unfinished background extension still has zeros to write
       // there, which would land on the batch; wait for it, then extend here if still short.
@@ -445,7 +471,7 @@ export class JournalWriter {
         });
     }
     // What gathered while the disk was busy goes now, in the same turn.
-    if (this.#batch.records.length > 0) this.#flush();
+    if (this.#batch.records.length > 0 || this.#batch.joined) this.#flush();
   }
 
   /** Zero-fills up to PREALLOCATE_BYTES beyond the end and makes the new size durable. */

@@ -1,5 +1,6 @@
 import { SubmittedCode } from '../otp/submitted-code.js';
-import { AbsentUserLockout } from './absent-user-lockout.js';
+import { MemoryAbsentNames, type AbsentNameStore } from './absent-names.js';
+import { AbsentContentionError, AbsentUserLockout } from './absent-user-lockout.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { afterFailure, anyLockOut, CLEARED, isCleared, lockStatus, unlockReaches, type Requester } from './lockout.js';
 import type { ShimRules } from './rules.js';
@@ -79,6 +80,11 @@ export interface StateBackend {
   accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState, clearFailures: boolean): Promise<boolean>;
   /** Writes the user's state only if it is still the version read; true when it did (durable). */
   updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean>;
+  /**
+   * Where made-up names' failures are kept (absent-names.ts), answered with `conceal`: beside the
+   * users' state, so that they cost what a wrong code costs. Default: this process's memory, at once.
+   */
+  readonly absentNames?: AbsentNameStore;
 }
 
 /** The users and their tokens (seeds and parameters; never state). */
@@ -130,7 +136,7 @@ export class Verifier {
     private readonly now: () => number = Date.now,
     private readonly unlockRequests?: UnlockRequests,
   ) {
-    this.#absent = new AbsentUserLockout(rules, now);
+    this.#absent = new AbsentUserLockout(state.absentNames ?? new MemoryAbsentNames(), rules, now);
   }
 
   /**
@@ -141,7 +147,7 @@ export class Verifier {
     try {
       const key = userKey(username);
       const user = this.users.findUser(key);
-      if (!user || user.tokens.length === 0) return Promise.resolve(this.#withoutToken(key, user, who, options));
+      if (!user || user.tokens.length === 0) return this.#withoutToken(key, user, who, options);
       const submitted = new SubmittedCode(code);
       // One user's verifications one at a time on this node: only another node's can make one read again.
       return this.#perUser.run(user.key, () => this.#decide(user, submitted, who));
@@ -150,14 +156,19 @@ export class Verifier {
     }
   }
 
-  /** The verdict for an unknown user or one without a token (throws StateDoubtError as verify rejects with it). */
-  #withoutToken(key: string, user: ShimUser | undefined, who: Requester, options: VerifyOptions): Verdict {
+  /** The verdict for an unknown user or one without a token (rejects with StateDoubtError while the state is in an outage). */
+  #withoutToken(key: string, user: ShimUser | undefined, who: Requester, options: VerifyOptions): Promise<Verdict> {
     const verdict: Verdict = user ? { result: 'reject', reason: 'no_token', user, failure: false } : { result: 'reject', reason: 'unknown_user', failure: false };
-    if (!options.conceal) return verdict;
+    if (!options.conceal) return Promise.resolve(verdict);
     // Nothing counted, as nothing is for a real user whose state cannot be read.
-    if (options.stateInDoubt) throw new StateDoubtError('the state is in an outage');
-    const attempt = this.#absent.attempt(key, who);
-    return attempt.kind === 'locked' ? { ...verdict, concealedLock: attempt.scope } : { ...verdict, failure: true };
+    if (options.stateInDoubt) return Promise.reject(new StateDoubtError('the state is in an outage'));
+    // One name's attempts one at a time on this node, as one user's verifications are.
+    return this.#perUser.run(key, () => this.#absent.attempt(key, who)).then(
+      (attempt) => (attempt.kind === 'locked' ? { ...verdict, concealedLock: attempt.scope } : { ...verdict, failure: true }),
+      (err: unknown) => {
+        throw err instanceof AbsentContentionError ? contention(user?.username ?? key) : err;
+      },
+    );
   }
 
   async #decide(user: ShimUser, submitted: SubmittedCode, who: Requester): Promise<Verdict> {

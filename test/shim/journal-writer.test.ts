@@ -138,3 +138,46 @@ describe('state journal writer: one batch in flight', () => {
     expect(read.records).toHaveLength(1);
   });
 });
+
+describe('state journal writer: waiting for the next commit without a record (a made-up name over RADIUS)', () => {
+  it('on an idle journal, makes a synced write of zeros where the next batch goes and resolves only once it is done; the journal reads the same, and the next batch lands there', async () => {
+    const { file, writer } = await newJournal();
+    await writer.append({ user: 'ivan@contoso.com', fails: 1, lockedAt: null });
+    const synced = vi.mocked(fsync.writeAtSyncedAsync);
+    synced.mockClear();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const real = synced.getMockImplementation()!;
+    synced.mockImplementationOnce(async (...a) => {
+      await held;
+      return real(...a);
+    });
+    let done = false;
+    const commit = writer.nextCommit().then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(synced).toHaveBeenCalledTimes(1);
+    const [, bytes, at] = synced.mock.calls[0]!;
+    expect(Buffer.from(bytes).every((b) => b === 0)).toBe(true);
+    expect(done).toBe(false);
+    release();
+    await commit;
+    const before = await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' });
+    expect(before.records).toHaveLength(1);
+    expect(before.intactBytes).toBe(at);
+    // The next record goes where the zeros went, and reads.
+    await writer.append({ user: 'ivan@contoso.com', fails: 2, lockedAt: null });
+    expect(synced.mock.calls[1]![2]).toBe(at);
+    await writer.close();
+    expect((await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' })).records).toHaveLength(2);
+  });
+
+  it('joins a batch gathering records: one write for both, no record of its own', async () => {
+    const { file, writer } = await newJournal();
+    const synced = vi.mocked(fsync.writeAtSyncedAsync);
+    synced.mockClear();
+    await Promise.all([writer.append({ user: 'ivan@contoso.com', fails: 1, lockedAt: null }), writer.nextCommit(), writer.nextCommit()]);
+    expect(synced).toHaveBeenCalledTimes(1);
+    await writer.close();
+    expect((await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' })).records).toHaveLength(1);
+  });
+});
