@@ -24,6 +24,7 @@ import { NO_REPLY_ATTRIBUTES, type ReplyAttributes } from './radius/reply-attrib
 import { realmCheck } from './radius/user-realm.js';
 import { printable } from '../model/printable.js';
 import { unlockReason } from './unlock-reason.js';
+import { deriveKey } from './store-key.js';
 
 export interface ShimServiceOptions {
   store: string;
@@ -111,7 +112,8 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
   try {
     if (opts.state) {
       // An outage's beginning and end go to the audit log too, once it is open (below).
-      pg = await PgState.open(opts.state, db.storeId, { onNotice: notice, onOutage: (e) => auditOutage?.(e) });
+      // Made-up names' failures are kept in the database too, by a keyed hash of the name (pg-absent-names.ts).
+      pg = await PgState.open(opts.state, db.storeId, { onNotice: notice, onOutage: (e) => auditOutage?.(e), nameKey: deriveKey(opts.key, 'absent-name') });
       await pg.attach(storeStateOf(db), opts.resetState === true);
     } else {
       await db.compact();

@@ -47,7 +47,7 @@ export function storeKeyId(key: Buffer): string {
   return createHash('sha256').update('mfa-migrate shim key id\0').update(key).digest('hex').slice(0, 16);
 }
 
-/** A separate key for each use (store encryption, journal MACs), so one key never serves two purposes. */
-export function deriveKey(key: Buffer, purpose: 'store-encryption' | 'journal-mac' | 'unlock-mac'): Buffer {
+/** A separate key for each use (store encryption, journal MACs, made-up names' keys in PostgreSQL), so one key never serves two purposes. */
+export function deriveKey(key: Buffer, purpose: 'store-encryption' | 'journal-mac' | 'unlock-mac' | 'absent-name'): Buffer {
   return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `mfa-migrate shim ${purpose}`, 32));
 }

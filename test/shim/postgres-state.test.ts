@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
@@ -9,6 +10,8 @@ import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { runCheck, runImportStore, runUnlock, storeStateOf } from '../../src/shim/shim-operations.js';
 import pgClient from 'pg';
 import { PgState, StateUnavailableError } from '../../src/shim/postgres/pg-state.js';
+import { MIGRATIONS } from '../../src/shim/postgres/schema.js';
+import { deriveKey } from '../../src/shim/store-key.js';
 import { ShimDatabase } from '../../src/shim/shim-database.js';
 import { readStoreFile } from '../../src/shim/store-file.js';
 import { Verifier } from '../../src/shim/verifier.js';
@@ -84,7 +87,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     expect(() => parseStateUrl('mysql://db/mfa')).toThrow(/not supported/);
     const state = await freshImport();
     const db = state.pathname.slice(1);
-    expect(pg.sql(`SELECT version FROM mfa_shim_schema`, db)).toMatch(/^2$/m);
+    expect(pg.sql(`SELECT version FROM mfa_shim_schema`, db)).toMatch(/^3$/m);
     expect(pg.sql(`SELECT count(*) FROM mfa_shim_tokens`, db)).toMatch(/^40$/m);
     // No seed in the database: only the state.
     expect(pg.sql(`SELECT string_agg(column_name, ',') FROM information_schema.columns WHERE table_name = 'mfa_shim_tokens'`, db)).not.toMatch(/secret|seed/);
@@ -266,6 +269,54 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         await holder.end();
         await prober.end();
         await close();
+      }
+    });
+
+    it('a made-up name (RADIUS, concealed) locks out after as many tries as a real user, spread over two nodes; a restarted node still finds it locked; the database holds a keyed hash, never the name; expired rows go with later writes', async () => {
+      const state = await freshImport();
+      const dbName = state.pathname.slice(1);
+      const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+      const nameKey = deriveKey(TEST_KEY, 'absent-name');
+      const open = async () => PgState.open(state, db.storeId, { nameKey });
+      let a = await open();
+      const b = await open();
+      try {
+        const clock = new TestClock(1_700_000_000_000);
+        const verifiers = () => [new Verifier(db, a, DEFAULT_RULES, clock.now), new Verifier(db, b, DEFAULT_RULES, clock.now)];
+        let [va, vb] = verifiers();
+        const who = { source: '203.0.113.7', authenticated: true };
+        // Ten failures from one vouched source, alternating nodes: the eleventh try is refused as locked, for both.
+        const tries = async (name: string, n: number) => {
+          const out: string[] = [];
+          for (let i = 0; i < n; i++) {
+            const v = await (i % 2 === 0 ? va! : vb!).verify(name, '000000', who, { conceal: true });
+            out.push(v.concealedLock !== undefined || v.reason === 'locked_out' ? 'locked' : v.failure ? 'failed' : v.reason);
+          }
+          return out;
+        };
+        const expected = [...Array<string>(10).fill('failed'), 'locked'];
+        expect(await tries(USERS[20]!, 11)).toEqual(expected);
+        expect(await tries('nobody@contoso.com', 11)).toEqual(expected);
+        // A node restarted (no cache) finds it locked, from the database.
+        await a.close();
+        a = await open();
+        [va, vb] = verifiers();
+        expect(await tries('nobody@contoso.com', 2)).toEqual(['locked', 'locked']);
+        // The name is nowhere in the table: its HMAC under the store's derived key is.
+        const rows = pg.sql(`SELECT name_hash, fails FROM mfa_shim_absent_names`, dbName);
+        expect(rows).not.toMatch(/nobody/);
+        expect(rows).toContain(createHmac('sha256', nameKey).update('nobody@contoso.com').digest('hex'));
+        // Past the lock-out window the name starts over, and a later write deletes expired rows.
+        clock.advance(16 * 60);
+        expect(await tries('NOBODY@contoso.com', 1)).toEqual(['failed']);
+        expect(await tries('someone-else@contoso.com', 1)).toEqual(['failed']);
+        clock.advance(16 * 60);
+        expect(await tries('third@contoso.com', 1)).toEqual(['failed']);
+        expect(pg.sql(`SELECT count(*) FROM mfa_shim_absent_names`, dbName)).toMatch(/^1$/m);
+      } finally {
+        await a.close();
+        await b.close();
+        await db.close();
       }
     });
 
@@ -725,24 +776,24 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         const rows = parseStateUrl(`postgres://shim_rows@${state.host}${state.pathname}`);
         expect((await runCheck({ store, key: TEST_KEY, state: rows, rules: DEFAULT_RULES, user: USERS[15]!, code: H(0) })).reason).toBe('ok');
         // A migration it would need is still refused clearly (it may not create).
-        pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; UPDATE mfa_shim_schema SET version = 1`, dbName);
+        pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; DROP TABLE mfa_shim_absent_names; UPDATE mfa_shim_schema SET version = 1`, dbName);
         await expect(runCheck({ store, key: TEST_KEY, state: rows, rules: DEFAULT_RULES, user: USERS[15]!, code: H(1) })).rejects.toThrow(/cannot create or migrate the shim's tables: .*(permission denied|must be owner)/);
       } finally {
         process.env.PGPASSFILE = saved;
       }
     });
 
-    it("a database of schema 1 is migrated to 2, its state kept and each token's user recorded on the next start", async () => {
+    it("a database of schema 1 is migrated to 3, its state kept and each token's user recorded on the next start", async () => {
       const state = await freshImport();
       const dbName = state.pathname.slice(1);
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[14]!, code: H(0) })).reason).toBe('ok');
-      pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; UPDATE mfa_shim_schema SET version = 1`, dbName);
+      pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; DROP TABLE mfa_shim_absent_names; UPDATE mfa_shim_schema SET version = 1`, dbName);
       const notices: string[] = [];
       expect((await runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[14]!, code: H(0), onNotice: (m) => notices.push(m) })).reason).toBe('replayed');
       // Said, and audited (a black-box test found the migration silent).
-      expect(notices).toEqual([`--state ${state.href}: migrated the shim's tables from schema version 1 to 2 (version 2: column mfa_shim_tokens.user_key)`]);
-      expect(readFileSync(`${store}.audit.jsonl`, 'utf8')).toMatch(/\{"time":"[^"]+","event":"state","detail":"schema migrated from version 1 to 2 \(version 2: column mfa_shim_tokens\.user_key\)"\}\n/);
-      expect(pg.sql(`SELECT version FROM mfa_shim_schema`, dbName)).toMatch(/^2$/m);
+      expect(notices).toEqual([`--state ${state.href}: migrated the shim's tables from schema version 1 to 3 (version 2: column mfa_shim_tokens.user_key; version 3: table mfa_shim_absent_names)`]);
+      expect(readFileSync(`${store}.audit.jsonl`, 'utf8')).toMatch(/\{"time":"[^"]+","event":"state","detail":"schema migrated from version 1 to 3 \(version 2: column mfa_shim_tokens\.user_key; version 3: table mfa_shim_absent_names\)"\}\n/);
+      expect(pg.sql(`SELECT version FROM mfa_shim_schema`, dbName)).toMatch(/^3$/m);
       expect(pg.sql(`SELECT count(*) FROM mfa_shim_tokens WHERE user_key IS NULL`, dbName)).toMatch(/^0$/m);
       expect(pg.sql(`SELECT user_key FROM mfa_shim_tokens WHERE serial = 'H14'`, dbName)).toMatch(/^user14@contoso\.com$/m);
     });
@@ -751,17 +802,18 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       const state = await freshImport();
       const dbName = state.pathname.slice(1);
       const start = () => runCheck({ store, key: TEST_KEY, state, rules: DEFAULT_RULES, user: USERS[17]!, code: H(0) }).then(() => 'started', (err: Error) => err.message);
-      const tables = 'the tables are at version 2 \\(tables mfa_shim_stores, mfa_shim_tokens and mfa_shim_users \\(version 1\\): there; column mfa_shim_tokens.user_key \\(version 2\\): there\\)';
+      const tables = 'the tables are at version 3 \\(tables mfa_shim_stores, mfa_shim_tokens and mfa_shim_users \\(version 1\\): there; column mfa_shim_tokens.user_key \\(version 2\\): there; table mfa_shim_absent_names \\(version 3\\): there\\)';
       const saveRow = 'CREATE TABLE saved AS SELECT * FROM mfa_shim_schema';
       const restoreRow = 'DROP TABLE IF EXISTS mfa_shim_schema; ALTER TABLE saved RENAME TO mfa_shim_schema';
       // Each: the edit, the refusal, and how the edit is undone (none: the last).
       const cases: [string, RegExp, string | undefined][] = [
-        ['INSERT INTO mfa_shim_schema VALUES (3)', new RegExp(`cannot create or migrate the shim's tables: the shim's version row is not one: the table mfa_shim_schema holds 2 rows \\(versions 2, 3\\), and ${tables}; it was edited by hand: keep only the row of the version the tables are at \\(nothing is repaired automatically\\)$`), restoreRow],
+        ['INSERT INTO mfa_shim_schema VALUES (2)', new RegExp(`cannot create or migrate the shim's tables: the shim's version row is not one: the table mfa_shim_schema holds 2 rows \\(versions 2, 3\\), and ${tables}; it was edited by hand: keep only the row of the version the tables are at \\(nothing is repaired automatically\\)$`), restoreRow],
         ['UPDATE mfa_shim_schema SET version = 1', new RegExp(`: the shim's version row does not match the tables: the table mfa_shim_schema says version 1, but ${tables}\\. The row was edited or deleted by hand, or the tables restored without it: put back the row of the version the tables are at, or restore the database from a backup \\(nothing is repaired automatically\\)$`), restoreRow],
         ['DELETE FROM mfa_shim_schema', new RegExp(`: the shim's version row does not match the tables: the table mfa_shim_schema holds no row \\(the version row\\), but ${tables}\\.`), restoreRow],
         ['DROP TABLE mfa_shim_schema', new RegExp(`: the shim's version row does not match the tables: there is no table mfa_shim_schema \\(the version row\\), but ${tables}\\.`), restoreRow],
-        ['ALTER TABLE mfa_shim_tokens DROP COLUMN user_key', /the table mfa_shim_schema says version 2, but the tables are at version 1 \(.*column mfa_shim_tokens\.user_key \(version 2\): not there\)/, `DROP TABLE saved; ALTER TABLE mfa_shim_tokens ADD COLUMN user_key text`],
-        ['DROP TABLE mfa_shim_users', /the table mfa_shim_schema says version 2, but the tables are at no version \(tables mfa_shim_stores, mfa_shim_tokens and mfa_shim_users \(version 1\): partly there; column mfa_shim_tokens\.user_key \(version 2\): there\)/, undefined],
+        ['DROP TABLE mfa_shim_absent_names', /the table mfa_shim_schema says version 3, but the tables are at version 2 \(.*table mfa_shim_absent_names \(version 3\): not there\)/, `DROP TABLE saved; ${MIGRATIONS[2]!.sql}`],
+        ['ALTER TABLE mfa_shim_tokens DROP COLUMN user_key', /the table mfa_shim_schema says version 3, but the tables are at no version \(.*column mfa_shim_tokens\.user_key \(version 2\): not there; table mfa_shim_absent_names \(version 3\): there\)/, `DROP TABLE saved; ALTER TABLE mfa_shim_tokens ADD COLUMN user_key text`],
+        ['DROP TABLE mfa_shim_users', /the table mfa_shim_schema says version 3, but the tables are at no version \(tables mfa_shim_stores, mfa_shim_tokens and mfa_shim_users \(version 1\): partly there; column mfa_shim_tokens\.user_key \(version 2\): there; table mfa_shim_absent_names \(version 3\): there\)/, undefined],
       ];
       for (const [edit, refusal, undo] of cases) {
         pg.sql(`BEGIN; ${saveRow}; ${edit}; COMMIT`, dbName);
@@ -771,7 +823,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         if (undo === undefined) break;
         // Nothing was changed by the refusal: the edit undone, the node starts.
         pg.sql(`BEGIN; ${undo}; COMMIT`, dbName);
-        expect(pg.sql('SELECT version FROM mfa_shim_schema', dbName).trim(), edit).toBe('2');
+        expect(pg.sql('SELECT version FROM mfa_shim_schema', dbName).trim(), edit).toBe('3');
         expect(await start(), edit).toBe('started');
       }
     });
@@ -779,7 +831,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
     it('a migration waiting behind an import gives up within its bound and leaves nothing queued', async () => {
       const state = await freshImport();
       const dbName = state.pathname.slice(1);
-      pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; UPDATE mfa_shim_schema SET version = 1`, dbName);
+      pg.sql(`ALTER TABLE mfa_shim_tokens DROP COLUMN user_key; DROP TABLE mfa_shim_absent_names; UPDATE mfa_shim_schema SET version = 1`, dbName);
       const holder = new pgClient.Client({ connectionString: state.href });
       await holder.connect();
       try {
@@ -790,7 +842,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
         await holder.query('COMMIT');
         const a = await PgState.open(state, 'x');
         await a.close();
-        expect(pg.sql(`SELECT version FROM mfa_shim_schema`, dbName)).toMatch(/^2$/m);
+        expect(pg.sql(`SELECT version FROM mfa_shim_schema`, dbName)).toMatch(/^3$/m);
       } finally {
         await holder.end();
       }

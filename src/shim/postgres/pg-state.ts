@@ -9,7 +9,8 @@ import { CLEARED } from '../lockout.js';
 import type { StateBackend, StateView } from '../verifier.js';
 import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
 import { MIGRATIONS, migrate } from './schema.js';
-import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateBatchRow, type StateRequest } from './state-batch.js';
+import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateAnswer, type StateBatchRow, type StateRequest } from './state-batch.js';
+import { PgAbsentNames } from './pg-absent-names.js';
 import { passwordFileProblem } from './password-file.js';
 import { describePgError, isConnectionLoss } from './pg-error.js';
 import { StateHealth, type OutageEvent } from './state-health.js';
@@ -49,6 +50,12 @@ export interface PgStateOptions {
   lockedCountMs?: number;
   /** An outage of the state begins or ends (serve audits it). */
   onOutage?: (event: OutageEvent) => void;
+  /**
+   * The key made-up names are hashed with (deriveKey(store key, 'absent-name')): given, their failures
+   * and lock-outs are kept in the database (pg-absent-names.ts); without it (one-shot commands,
+   * which never conceal), in this process's memory.
+   */
+  nameKey?: Buffer;
   /**
    * A one-shot command (check, unlock, import): no heartbeat, and an outage is not said on its own
    * line (the command's error says it).
@@ -134,6 +141,7 @@ export class PgState implements StateBackend {
     // An idle connection dropped by the server is reported here; without a listener it would end the process.
     pool.on('error', (err) => {
       this.#cache.clear();
+      this.absentNames?.clear();
       this.#health.failed(err, 'request');
     });
     this.#health = new StateHealth({
@@ -145,8 +153,13 @@ export class PgState implements StateBackend {
       ...(options.onOutage ? { onOutage: options.onOutage } : {}),
     });
     // One batch in flight: the next gathers while it is at the database (larger batches, fewer wake-ups).
-    this.#batches = new CommitBatcher((batch) => this.#sendBatch(batch), (r) => r.user.key, { maxInFlight: 1 });
+    // A made-up name's key cannot be a user's (user keys are printable ASCII).
+    this.#batches = new CommitBatcher((batch) => this.#sendBatch(batch), (r) => ('user' in r ? r.user.key : `\0${r.name}`), { maxInFlight: 1 });
+    if (options.nameKey) this.absentNames = new PgAbsentNames(options.nameKey, (request) => this.#batches.submit(request));
   }
+
+  /** Made-up names' state, in the database (with PgStateOptions.nameKey). */
+  readonly absentNames: PgAbsentNames | undefined;
 
   /** Connects, creates or migrates the schema. */
   static async open(url: URL, storeId: string, options: PgStateOptions = {}): Promise<PgState> {
@@ -699,16 +712,16 @@ export class PgState implements StateBackend {
 
   // Every read and change goes in a batch (commit-batcher.ts, state-batch.ts): one statement, one
   // round trip and one commit for all that arrived meanwhile, where each would wake the database.
-  readonly #batches: CommitBatcher<StateRequest, StateView | boolean>;
+  readonly #batches: CommitBatcher<StateRequest, StateAnswer>;
 
   /** One batch's statement; sent again when PostgreSQL aborted it for a deadlock (it did nothing). */
-  async #sendBatch(batch: StateRequest[]): Promise<(StateView | boolean | BatchItemError)[]> {
+  async #sendBatch(batch: StateRequest[]): Promise<(StateAnswer | BatchItemError)[]> {
     const query = { name: BATCH_STATEMENT, text: STATE_BATCH, values: stateBatchValues(this.storeId, batch) };
     for (let attempt = 1; ; attempt++) {
       try {
         const answers = stateBatchAnswers(batch, (await this.pool.query<StateBatchRow>(query)).rows);
         // A change committed: the state is persisted, whatever ended an outage or not yet.
-        if (answers.some((a, i) => a === true && batch[i]!.kind !== 'read')) this.#health.committed();
+        if (answers.some((a, i) => (a === true && batch[i]!.kind !== 'read') || (typeof a === 'number' && batch[i]!.kind === 'absent-write'))) this.#health.committed();
         return answers;
       } catch (err) {
         if (attempt < MAX_BATCH_TRIES && RETRIED_CODES.has((err as { code?: string }).code ?? '')) continue;
@@ -721,6 +734,7 @@ export class PgState implements StateBackend {
   #failed(err: Error): StateUnavailableError {
     // The cached state is forgotten: the database may come back restored from a backup.
     this.#cache.clear();
+    this.absentNames?.clear();
     this.#health.failed(err, 'request');
     return new StateUnavailableError(`--state ${shownStateUrl(this.url)}: the state could not be read or written: ${describePgError(err)}`);
   }

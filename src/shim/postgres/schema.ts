@@ -54,6 +54,26 @@ export const MIGRATIONS: readonly Migration[] = [
     applied: "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('mfa_shim_tokens') AND attname = 'user_key' AND NOT attisdropped)",
     makes: 'column mfa_shim_tokens.user_key',
   },
+  {
+    // 3: made-up names' failures and lock-outs (names the shim cannot verify, tried over RADIUS), shared
+    // by every node as real users' are. A name is kept as a keyed hash (HMAC-SHA256 under a key derived
+    // from the store key), never in clear: the table holds whatever was typed as a user name. A row
+    // may go once expires_at (ms since the epoch) has passed; the statement that writes rows deletes
+    // such rows as it goes (state-batch.ts).
+    sql: `CREATE TABLE mfa_shim_absent_names (
+     store_id   text NOT NULL REFERENCES mfa_shim_stores ON DELETE CASCADE,
+     name_hash  text NOT NULL,
+     fails      integer NOT NULL,
+     locked_at  bigint,
+     sources    jsonb NOT NULL,
+     version    bigint NOT NULL,
+     expires_at bigint NOT NULL,
+     PRIMARY KEY (store_id, name_hash)
+   );
+   CREATE INDEX mfa_shim_absent_names_expiry ON mfa_shim_absent_names (store_id, expires_at);`,
+    applied: "to_regclass('mfa_shim_absent_names') IS NOT NULL",
+    makes: 'table mfa_shim_absent_names',
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,3 +1,4 @@
+import type { AbsentView } from '../absent-names.js';
 import type { ShimToken, ShimUser, SourceFailures, TokenState, UserState } from '../store-model.js';
 import type { StateView } from '../verifier.js';
 import { BatchItemError } from './commit-batcher.js';
@@ -11,7 +12,14 @@ import { BatchItemError } from './commit-batcher.js';
 export type StateRequest =
   | { kind: 'read'; user: ShimUser }
   | { kind: 'accept'; user: ShimUser; expected: StateView['user']; token: ShimToken; next: TokenState; clear: boolean }
-  | { kind: 'update'; user: ShimUser; expected: StateView['user']; next: UserState };
+  | { kind: 'update'; user: ShimUser; expected: StateView['user']; next: UserState }
+  /** A made-up name's state (absent-names.ts), by the keyed hash of the name. */
+  | { kind: 'absent-read'; name: string }
+  /** A made-up name's failure: written only if still at `version` (null: no live row). */
+  | { kind: 'absent-write'; name: string; version: number | null; next: UserState; nowMs: number; expiresAt: number };
+
+/** A request's answer: a read's view, a change's done or not, a made-up name's view, its write's new version (null: not written). */
+export type StateAnswer = StateView | boolean | AbsentView | number | null;
 
 // Each change is taken only while the user's state is still the version read: every change to a
 // user's state or tokens' state bumps that version (accepts, failures, unlocks, an import), so the
@@ -32,6 +40,13 @@ export type StateRequest =
 // lateral subquery with LIMIT 1 is not turned into a join: the plan, generic and made once per
 // connection, never scans a store's users, whatever the table's statistics say). A HOTP accept
 // carries a counter, a TOTP accept a last step and drift.
+// Made-up names (absent_written, schema 3) are a compare-and-set on their row's version as users
+// are: a row is inserted where none is, or where one has expired (expected version null, sent as
+// a new version of 0), else updated only at the version read; their rows are locked in name order
+// (the insert's ORDER BY). The same statement deletes up to two expired rows for each one written
+// (none of this batch's names; rows another statement holds are skipped, never waited for): the
+// table stays as large as the names tried within the window (absent-names.ts absentKeepMs), with
+// no housekeeping of its own.
 const UNUSED = 'CASE WHEN w.counter IS NULL THEN (t.last_step IS NULL OR t.last_step < w.last_step) ELSE t.counter < w.counter END';
 // The token is still this user's in the database's store generation (schema 2; rows written before
 // it hold no user and are not held to it).
@@ -65,18 +80,42 @@ export const STATE_BATCH = `
     FROM w JOIN changed c ON c.i = w.i AND c.accept
     WHERE t.store_id = $1 AND t.serial = w.serial AND t.fingerprint = w.fingerprint AND ${OWNED} AND ${UNUSED}
     RETURNING w.i
+  ), aw AS (
+    SELECT * FROM unnest($19::integer[], $20::text[], $21::bigint[], $22::integer[], $23::bigint[], $24::jsonb[], $25::bigint[])
+      AS aw(i, name_hash, version, fails, locked_at, sources, expires_at)
+  ), absent_written AS (
+    INSERT INTO mfa_shim_absent_names AS n (store_id, name_hash, fails, locked_at, sources, version, expires_at)
+    SELECT $1, aw.name_hash, aw.fails, aw.locked_at, aw.sources, COALESCE(aw.version + 1, 0), aw.expires_at FROM aw ORDER BY aw.name_hash
+    ON CONFLICT (store_id, name_hash) DO UPDATE SET
+      fails = EXCLUDED.fails, locked_at = EXCLUDED.locked_at, sources = EXCLUDED.sources, expires_at = EXCLUDED.expires_at, version = n.version + 1
+    WHERE n.version + 1 = EXCLUDED.version OR (EXCLUDED.version = 0 AND n.expires_at <= $18::bigint)
+    RETURNING n.name_hash, n.version
+  ), absent_pruned AS (
+    DELETE FROM mfa_shim_absent_names d
+     USING (SELECT p.name_hash FROM mfa_shim_absent_names p
+             WHERE p.store_id = $1 AND p.expires_at <= $18::bigint AND p.name_hash <> ALL($20::text[])
+             ORDER BY p.expires_at LIMIT 2 * cardinality($20::text[])
+             FOR UPDATE SKIP LOCKED) p
+     WHERE d.store_id = $1 AND d.name_hash = p.name_hash
+    RETURNING 1
   )
   SELECT i, NULL::integer AS fails, NULL::bigint AS locked_at, NULL::jsonb AS sources, NULL::bigint AS version,
          NULL::text AS serial, NULL::text AS fingerprint, NULL::text AS counter, NULL::bigint AS last_step, NULL::integer AS drift,
-         NULL::text AS owner
+         NULL::text AS owner, NULL::bigint AS expires_at
     FROM changed WHERE NOT accept
   UNION ALL
-  SELECT i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM accepted
+  SELECT i, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM accepted
   UNION ALL
-  SELECT r.i, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text, t.last_step, t.drift, t.user_key AS owner
+  SELECT r.i, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text, t.last_step, t.drift, t.user_key AS owner, NULL
     FROM r
     CROSS JOIN LATERAL (SELECT * FROM mfa_shim_users u WHERE u.store_id = $1 AND u.user_key = r.user_key LIMIT 1) u
-    LEFT JOIN LATERAL (SELECT * FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = r.serial LIMIT 1) t ON true`;
+    LEFT JOIN LATERAL (SELECT * FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = r.serial LIMIT 1) t ON true
+  UNION ALL
+  SELECT aw.i, NULL, NULL, NULL, a.version, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM absent_written a JOIN aw ON aw.name_hash = a.name_hash
+  UNION ALL
+  SELECT ar.i, n.fails, n.locked_at, n.sources, n.version, NULL, NULL, NULL, NULL, NULL, NULL, n.expires_at
+    FROM unnest($26::integer[], $27::text[]) AS ar(i, name_hash)
+    LEFT JOIN LATERAL (SELECT * FROM mfa_shim_absent_names n WHERE n.store_id = $1 AND n.name_hash = ar.name_hash LIMIT 1) n ON true`;
 
 /** A row of the batch's answer: a change that was made (request i), or a read's row (one per token). */
 export interface StateBatchRow {
@@ -92,6 +131,8 @@ export interface StateBatchRow {
   drift: number | null;
   /** The user the token belongs to in the database's store generation (null: not recorded). */
   owner: string | null;
+  /** A made-up name's row: when it may be forgotten. */
+  expires_at: string | null;
 }
 
 /** The statement's parameters for a batch: reads by (request, user, serial); changes by request. */
@@ -114,7 +155,26 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
     lockedAt: [] as (number | null)[],
     sources: [] as (string | null)[],
   };
+  const absent = { i: [] as number[], name: [] as string[], version: [] as (number | null)[], fails: [] as number[], lockedAt: [] as (number | null)[], sources: [] as string[], expiresAt: [] as number[] };
+  const absentRead = { i: [] as number[], name: [] as string[] };
+  let nowMs = 0;
   for (const [i, q] of batch.entries()) {
+    if (q.kind === 'absent-read') {
+      absentRead.i.push(i);
+      absentRead.name.push(q.name);
+      continue;
+    }
+    if (q.kind === 'absent-write') {
+      absent.i.push(i);
+      absent.name.push(q.name);
+      absent.version.push(q.version);
+      absent.fails.push(q.next.fails);
+      absent.lockedAt.push(q.next.lockedAt);
+      absent.sources.push(JSON.stringify(q.next.sources));
+      absent.expiresAt.push(q.expiresAt);
+      nowMs = Math.max(nowMs, q.nowMs);
+      continue;
+    }
     if (q.kind === 'read') {
       // A user without tokens is still read (an unlock of a user whose tokens were removed).
       for (const serial of q.user.tokens.length === 0 ? [null] : q.user.tokens.map((t) => t.serial)) {
@@ -141,11 +201,14 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
     w.lockedAt.push(update?.next.lockedAt ?? null);
     w.sources.push(update ? JSON.stringify(update.next.sources) : null);
   }
-  return [storeId, r.i, r.user, r.serial, w.i, w.accept, w.user, w.version, w.serial, w.fingerprint, w.counter, w.lastStep, w.drift, w.clear, w.fails, w.lockedAt, w.sources];
+  return [
+    storeId, r.i, r.user, r.serial, w.i, w.accept, w.user, w.version, w.serial, w.fingerprint, w.counter, w.lastStep, w.drift, w.clear, w.fails, w.lockedAt, w.sources,
+    nowMs, absent.i, absent.name, absent.version, absent.fails, absent.lockedAt, absent.sources, absent.expiresAt, absentRead.i, absentRead.name,
+  ];
 }
 
 /** Each request's answer: a read's state view (or its error), a change's done or not. */
-export function stateBatchAnswers(batch: readonly StateRequest[], rows: readonly StateBatchRow[]): (StateView | boolean | BatchItemError)[] {
+export function stateBatchAnswers(batch: readonly StateRequest[], rows: readonly StateBatchRow[]): (StateAnswer | BatchItemError)[] {
   const rowsOf = new Map<number, StateBatchRow[]>();
   for (const row of rows) {
     const list = rowsOf.get(row.i);
@@ -153,6 +216,11 @@ export function stateBatchAnswers(batch: readonly StateRequest[], rows: readonly
     else rowsOf.set(row.i, [row]);
   }
   return batch.map((request, i) => {
+    if (request.kind === 'absent-read') return absentViewOf(rowsOf.get(i)?.[0]);
+    if (request.kind === 'absent-write') {
+      const version = rowsOf.get(i)?.[0]?.version;
+      return version === undefined || version === null ? null : Number(version);
+    }
     if (request.kind !== 'read') return rowsOf.has(i);
     try {
       return viewOf(request.user, rowsOf.get(i) ?? []);
@@ -164,6 +232,16 @@ export function stateBatchAnswers(batch: readonly StateRequest[], rows: readonly
 
 /** The database cannot be reached, answered wrongly, or holds no state (or another seed's) for a user: answered as lost state (503, Access-Reject). */
 export class StateUnavailableError extends Error {}
+
+/** A made-up name's state from its row (a row of nulls: none). */
+function absentViewOf(row: StateBatchRow | undefined): AbsentView {
+  if (!row || row.version === null) return { state: { fails: 0, lockedAt: null, sources: {} }, version: null, expiresAt: null };
+  return {
+    state: { fails: row.fails!, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources! },
+    version: Number(row.version),
+    expiresAt: Number(row.expires_at),
+  };
+}
 
 /** A user's state from their rows (one per token asked). */
 function viewOf(user: ShimUser, rows: readonly StateBatchRow[]): StateView {
