@@ -1,4 +1,5 @@
 import { upnDomain } from '../apply/federation-step.js';
+import { federationRootOf } from '../model/federation-root.js';
 import type { SavedPlan, UserEntry } from '../plan/plan-file.js';
 
 /**
@@ -15,16 +16,23 @@ export async function leftOnMfaServer(plan: SavedPlan): Promise<Set<string>> {
  * Of the plan's not-switched users (`notSwitched`, lower case), those of a domain whose federation
  * the run set (`federationDone`): it moved them to Entra MFA with no cloud method, so they are not
  * left on MFA Server (a plan sets it over such users only with --force-federation). By username
- * (lower case), the domain; the domain is the tenant UPN's, as the federation step counts it.
+ * (lower case), the domain; the domain is the one whose federation governs the tenant UPN's, as the
+ federation step counts it: a non-root subdomain's root (`seen`, the plan's federated domains read).
  */
-export function movedByFederation(roster: readonly Readonly<UserEntry>[], notSwitched: ReadonlySet<string>, federationDone: readonly string[]): Map<string, string> {
+export function movedByFederation(
+  roster: readonly Readonly<UserEntry>[],
+  notSwitched: ReadonlySet<string>,
+  federationDone: readonly string[],
+  seen: Parameters<typeof federationRootOf>[0],
+): Map<string, string> {
   const moved = new Map<string, string>();
   if (notSwitched.size === 0 || federationDone.length === 0) return moved;
   const done = new Map(federationDone.map((d) => [d.toLowerCase(), d]));
+  const governing = federationRootOf(seen);
   for (const u of roster) {
     const key = u.upn.toLowerCase();
     if (!notSwitched.has(key)) continue;
-    const domain = done.get(upnDomain(u.tenantUpn ?? u.upn));
+    const domain = done.get(governing(upnDomain(u.tenantUpn ?? u.upn)));
     if (domain !== undefined) moved.set(key, domain);
   }
   return moved;

@@ -19,7 +19,7 @@ export async function passResults(
   const leftGroup = left && left.users.length > 0 ? { users: new Set(left.users.map((u) => u.toLowerCase())), note: leftGroupNote(left.group) } : undefined;
   const notSwitched = await leftOnMfaServer(plan);
   // Those of a domain whose federation the run set (forced) are on Entra MFA now, with no method: not left on MFA Server.
-  const moved = movedByFederation(plan.users, notSwitched, outcome.federationDone);
+  const moved = movedByFederation(plan.users, notSwitched, outcome.federationDone, plan.header.cutover_seen?.federatedDomains ?? []);
   const leftOnServer = moved.size === 0 ? notSwitched : new Set([...notSwitched].filter((u) => !moved.has(u)));
   const results = resultRows(plan.users, (upn) => !kept || kept.has(upn.toLowerCase()), outcome.users, { ...(leftGroup ? { leftGroup } : {}), leftOnServer, movedByFederation: moved });
   const onServer = leftOnServerOfRows(results, leftOnServer);

@@ -11,9 +11,9 @@ describe('the not-switched users a run\'s federation moved to Entra MFA', () => 
   const notSwitched = new Set(['contoso\\judy', 'zoe@fabrikam.com']);
 
   it('are those of a domain whose federation the run set, by their tenant UPN; the others are left on MFA Server', () => {
-    const moved = movedByFederation(roster, notSwitched, ['contoso.com']);
+    const moved = movedByFederation(roster, notSwitched, ['contoso.com'], []);
     expect([...moved]).toEqual([['contoso\\judy', 'contoso.com']]);
-    expect(movedByFederation(roster, notSwitched, [])).toEqual(new Map());
+    expect(movedByFederation(roster, notSwitched, [], [])).toEqual(new Map());
     const rows = resultRows(roster, () => true, [], { leftOnServer: new Set(['zoe@fabrikam.com']), movedByFederation: moved });
     expect(rows.map((r) => [r.user, r.first_error])).toEqual([
       ['CONTOSO\\judy', movedByFederationNote('contoso.com')],
@@ -21,6 +21,18 @@ describe('the not-switched users a run\'s federation moved to Entra MFA', () => 
       ['alice@contoso.com', ''],
     ]);
     expect(movedOfRows(rows, moved, ['contoso.com', 'fabrikam.com'])).toEqual([{ domain: 'contoso.com', users: ['CONTOSO\\judy'] }]);
+  });
+
+  it("counts a non-root subdomain's user under the root whose federation moved them (a black-box test: erin@eu.contoso.com was said left on MFA Server)", () => {
+    const users = [entry('erin@eu.contoso.com'), entry('ann@apac.contoso.com'), entry('x@x.eu.contoso.com')];
+    const left = new Set(['erin@eu.contoso.com', 'ann@apac.contoso.com', 'x@x.eu.contoso.com']);
+    const seen = [{ id: 'contoso.com', subdomains: ['eu.contoso.com', 'x.eu.contoso.com'] }, { id: 'apac.contoso.com' }];
+    expect([...movedByFederation(users, left, ['contoso.com'], seen)]).toEqual([
+      ['erin@eu.contoso.com', 'contoso.com'],
+      ['x@x.eu.contoso.com', 'contoso.com'],
+    ]);
+    // A promoted subdomain is a domain of its own: the root's federation does not move its users.
+    expect([...movedByFederation(users, left, ['apac.contoso.com'], seen)]).toEqual([['ann@apac.contoso.com', 'apac.contoso.com']]);
   });
 
   it('a row of its own error keeps it; a user not selected is said moved all the same (the federation moved them)', () => {
