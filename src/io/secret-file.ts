@@ -37,7 +37,7 @@ export function refuseOddFile(st: Stats, path: string, what: string): void {
 }
 
 /** What a file is that is not a regular one, for the refusal. */
-function kindOf(st: Stats): string {
+export function kindOf(st: Stats): string {
   if (st.isFIFO()) return 'a pipe';
   if (st.isDirectory()) return 'a directory';
   if (st.isSocket()) return 'a socket';

@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
-import { UnsafeFileError } from '../io/secret-file.js';
+import { closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
+import { kindOf, UnsafeFileError } from '../io/secret-file.js';
 
 /**
  * The files the shim writes as an attacker on the same host would try them (issue 17 item 10): a
@@ -9,13 +9,52 @@ import { UnsafeFileError } from '../io/secret-file.js';
 
 const uid = (): number | undefined => process.getuid?.();
 
+/**
+ * Every open of such a file: never through a symbolic link (O_NOFOLLOW), and never waiting on a
+ * pipe (O_NONBLOCK: a FIFO planted at the audit log's path froze serve's start and its SIGHUP, a
+ * black-box test). The open then returns at once and the file is refused for what it is. On a
+ * regular file O_NONBLOCK changes nothing.
+ */
+const SAFE_OPEN = constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 /** Why a file opened for the shim's output is unsafe, or undefined: a regular file, ours, 0600 or stricter. */
 function unsafeOutput(st: Stats): string | undefined {
-  if (!st.isFile()) return 'is not a regular file';
+  if (!st.isFile()) return `is not a regular file (${kindOf(st)}): give a regular file`;
   const me = uid();
   if (me !== undefined && st.uid !== me) return `is owned by uid ${st.uid}, not by this user (uid ${me})`;
   if ((st.mode & 0o077) !== 0) return `has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}; chmod 600 it`;
   return undefined;
+}
+
+/** The refusal of a failed open: a symbolic link, a file that is no regular one (a pipe without a reader, a socket, a directory), else the code. */
+function openFailure(err: unknown, path: string, what: string, action: string): UnsafeFileError {
+  const code = (err as NodeJS.ErrnoException).code;
+  // O_NOFOLLOW on a symbolic link fails with ELOOP.
+  if (code === 'ELOOP') return new UnsafeFileError(`${what} ${path} is a symbolic link; refusing to ${action} it`);
+  // A pipe no process reads (O_NONBLOCK), a socket, a directory opened for writing.
+  if (code === 'ENXIO' || code === 'EISDIR' || code === 'EOPNOTSUPP') {
+    const problem = statProblem(path);
+    if (problem) return new UnsafeFileError(`${what} ${path} ${problem}`);
+  }
+  return new UnsafeFileError(`cannot open ${what} ${path} (${code ?? String(err)})`);
+}
+
+function statProblem(path: string): string | undefined {
+  try {
+    return unsafeOutput(lstatSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The descriptor kept if it is a private regular file of ours; else closed and refused. */
+function checkedDescriptor(fd: number, path: string, what: string): number {
+  const problem = unsafeOutput(fstatSync(fd));
+  if (problem) {
+    closeSync(fd);
+    throw new UnsafeFileError(`${what} ${path} ${problem}`);
+  }
+  return fd;
 }
 
 /**
@@ -26,31 +65,21 @@ function unsafeOutput(st: Stats): string | undefined {
 export function openPrivateOutput(path: string, what: string, flags: number): number {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | flags, 0o600);
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | SAFE_OPEN | flags, 0o600);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // O_NOFOLLOW on a symbolic link fails with ELOOP.
-    if (code === 'ELOOP') throw new UnsafeFileError(`${what} ${path} is a symbolic link; refusing to write through it`);
-    throw new UnsafeFileError(`cannot open ${what} ${path} (${code ?? String(err)})`);
+    throw openFailure(err, path, what, 'write through');
   }
-  const problem = unsafeOutput(fstatSync(fd));
-  if (problem) {
-    closeSync(fd);
-    throw new UnsafeFileError(`${what} ${path} ${problem}`);
-  }
-  return fd;
+  return checkedDescriptor(fd, path, what);
 }
 
 /** Refuses an existing path the shim is about to replace when it is not a private regular file of ours. */
 export function checkReplaceable(path: string, what: string): void {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    fd = openSync(path, constants.O_RDONLY | SAFE_OPEN);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code === 'ELOOP') throw new UnsafeFileError(`${what} ${path} is a symbolic link; refusing to replace it`);
-    throw new UnsafeFileError(`cannot open ${what} ${path} (${code ?? String(err)})`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw openFailure(err, path, what, 'replace');
   }
   try {
     const problem = unsafeOutput(fstatSync(fd));

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, openSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditLog, type AuditEvent } from '../../src/shim/audit-log.js';
 import { printableAscii } from '../../src/model/printable.js';
@@ -268,6 +268,28 @@ describe('audit log', () => {
     expect(events(`${path}.1`)).toEqual(['start', 'ivan@contoso.com', 'grace@contoso.com', '']);
     expect(events(path)).toEqual(['reload', 'stop', '']);
     expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('a pipe at the path is refused at once, at open and at reopen (the open file kept), with or without a reader (a black-box test: a FIFO froze serve)', async () => {
+    tmp = tempDir();
+    const fifo = tmp.path('p.audit.jsonl');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    // No process reads it: a blocking open would wait for one for ever.
+    await expect(AuditLog.open(fifo, () => undefined)).rejects.toThrow(`audit log ${fifo} is not a regular file (a pipe): give a regular file`);
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      await expect(AuditLog.open(fifo, () => undefined)).rejects.toThrow(`audit log ${fifo} is not a regular file (a pipe): give a regular file`);
+    } finally {
+      closeSync(reader);
+    }
+    const path = tmp.path('r.audit.jsonl');
+    const log = await AuditLog.open(path, () => undefined);
+    renameSync(path, `${path}.1`);
+    execFileSync('mkfifo', ['-m', '600', path]);
+    expect(() => log.reopen({ event: 'reload' })).toThrow(`audit log ${path} is not a regular file (a pipe): give a regular file`);
+    log.write({ event: 'stop' });
+    await log.close();
+    expect(readFileSync(`${path}.1`, 'utf8')).toContain('"event":"stop"');
   });
 
   it('reopen is refused while the log is down: what is held back belongs to the open file', async ({ skip }) => {
