@@ -3,6 +3,7 @@ import { sameFile } from '../io/same-file.js';
 import { auditPathOf } from '../shim/audit-log.js';
 import { journalPathOf, nextJournalPathOf } from '../shim/shim-database.js';
 import { lockPathOf } from '../shim/store-lock.js';
+import { checkPrivateOutput } from '../shim/private-file.js';
 import { UserError } from '../model/user-error.js';
 import { loadStoreKey } from '../shim/store-key.js';
 import { parseStateUrl } from '../shim/postgres/state-url.js';
@@ -40,7 +41,8 @@ export function storeKeyOf(req: ShimStoreRequest): Buffer {
  * command reads (`reads`: the export and seed files of an import, the TLS and RADIUS files of serve),
  * it wrote its lines into that file (a review: `--audit-log` over the key file left the store
  * unreadable for good); and the store, its journal and lock are replaced or written, so must not be
- * the key file or a file read either. By device and inode, whatever path names a file.
+ * the key file or a file read either. By device and inode, whatever path names a file. Then the audit
+ * log is checked as its open will check it.
  */
 export async function checkShimFiles(req: ShimStoreRequest, reads: readonly (string | undefined)[] = []): Promise<void> {
   const store = req.store;
@@ -65,6 +67,10 @@ export async function checkShimFiles(req: ShimStoreRequest, reads: readonly (str
       if (await sameFile(out.path, other.path)) throw new UserError(`--store ${store}: ${out.path === store ? '' : `${out.what} ${out.path} `}is the same file as ${said(other)}, which this command reads; name another file`);
     }
   }
+  // The log as its open will take it (a private regular file of ours, or one that can be made),
+  // checked now without creating it: a command refused for its log has changed nothing (a black-box
+  // test: import and unlock made their change, then refused the log, exit 1 and no audit line).
+  checkPrivateOutput(audit, 'audit log');
 }
 
 /** The options the shim's operations take from a request (audit log, clock, notices). */

@@ -1,4 +1,5 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { kindOf, UnsafeFileError } from '../io/secret-file.js';
 
 /**
@@ -70,6 +71,29 @@ export function openPrivateOutput(path: string, what: string, flags: number): nu
     throw openFailure(err, path, what, 'write through');
   }
   return checkedDescriptor(fd, path, what);
+}
+
+/**
+ * Refuses, writing nothing (not even creating it), a file openPrivateOutput would refuse: a command
+ * checks its audit log so before it changes the store, its journal or the database, so that a log it
+ * cannot write stops it before the change, not after (a black-box test: import and unlock made their
+ * change, then refused the log, leaving no audit line). A missing file passes when its directory
+ * exists and can be written.
+ */
+export function checkPrivateOutput(path: string, what: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | SAFE_OPEN);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw openFailure(err, path, what, 'write through');
+    try {
+      accessSync(dirname(path), constants.W_OK | constants.X_OK);
+    } catch (dirErr) {
+      throw new UnsafeFileError(`cannot open ${what} ${path} (${(dirErr as NodeJS.ErrnoException).code ?? String(dirErr)})`);
+    }
+    return;
+  }
+  closeSync(checkedDescriptor(fd, path, what));
 }
 
 /** Refuses an existing path the shim is about to replace when it is not a private regular file of ours. */

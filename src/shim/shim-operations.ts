@@ -71,6 +71,14 @@ async function openState(opts: OneShotOptions, command: string): Promise<OpenSta
   }
 }
 
+/**
+ * The command's audit log, opened before its state is (the store lock taken, the journal extended
+ * or compacted, the database migrated or written): a log that cannot be opened stops the command
+ * before it changes anything (a black-box test: import and unlock made their change, then refused
+ * the log, exit 1 and no audit line).
+ */
+const openAuditLog = (opts: OneShotOptions): Promise<AuditLog> => AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), opts.now ?? Date.now);
+
 /** A schema migration the command's open made: audited as serve audits it (one line). */
 async function auditMigration(opts: OneShotOptions, pg: PgState): Promise<void> {
   if (!pg.migrated) return;
@@ -87,11 +95,17 @@ export function storeStateOf(db: { storeId: string; generation: number; users: M
 export async function runCheck(
   opts: OneShotOptions & { rules: ShimRules; user: string; code: string },
 ): Promise<{ result: VerifyResult; reason: VerifyReason; serial?: string }> {
-  const state = await openState(opts, 'shim check');
+  // Opened first: a log that cannot be opened stops the check before a code is used up.
+  const audit = await openAuditLog(opts);
+  let state: OpenState;
+  try {
+    state = await openState(opts, 'shim check');
+  } catch (err) {
+    await audit.close();
+    throw err;
+  }
   try {
     const now = opts.now ?? Date.now;
-    // Opened first: a log that cannot be opened stops the check before a code is used up.
-    const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
     let verdict: Verdict;
     let written = true;
     try {
@@ -141,22 +155,22 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
     const holder = await liveHolder(opts.store);
     if (holder) return handOver(holder);
   }
+  const audit = await openAuditLog(opts);
   let state: OpenState;
   try {
     state = await openState(opts, 'shim unlock');
   } catch (err) {
+    await audit.close();
     if (err instanceof StoreBusyError) return handOver(err.holder);
     throw err;
   }
   try {
     if (!state.db.findUser(userKey(opts.user))) return { status: 'unknown_user' };
-    const now = opts.now ?? Date.now;
-    const done = (await new Verifier(state.db, state.backend, opts.rules, now).unlock(opts.user))!;
-    const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), now);
+    const done = (await new Verifier(state.db, state.backend, opts.rules, opts.now ?? Date.now).unlock(opts.user))!;
     audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: unlockReason(done.wasLocked, done.cleared) });
-    await audit.close();
     return { status: 'unlocked', username: done.user.username, wasLocked: done.wasLocked, cleared: done.cleared };
   } finally {
+    await audit.close();
     await state.close();
   }
 }
@@ -178,6 +192,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
   let db: ShimDatabase | undefined;
   let lock: StoreLock | undefined;
   let pg: PgState | undefined;
+  const audit = await openAuditLog(opts);
   try {
     if (existsSync(opts.store)) {
       db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined, ...(opts.state ? { stateUrl: opts.state } : {}) });
@@ -246,14 +261,13 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
       // The store and the empty journal of this generation, which it names; the old journal is folded in or obsolete.
       await writeStoreGeneration(opts.store, opts.key, doc);
     }
-    const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), notice, opts.now ?? Date.now);
     audit.write({
       event: 'import',
       detail: `generation ${doc.gen}: ${summary.users} users, ${summary.tokens} tokens (${summary.added} new, ${summary.kept} kept, ${summary.reset} reset, ${summary.removed.length} removed, ${summary.skipped.length} skipped)${dropped}`,
     });
-    await audit.close();
     return summary;
   } finally {
+    await audit.close();
     await pg?.close();
     await db?.close();
     await lock?.release();

@@ -103,23 +103,31 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
   const notice = opts.onNotice ?? (() => undefined);
   const dbOptions: Parameters<typeof ShimDatabase.open>[2] = { command: 'shim serve', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined, ...(opts.state ? { stateUrl: opts.state } : {}) };
   if (opts.compactAfter !== undefined) dbOptions.compactAfter = opts.compactAfter;
-  const db = await ShimDatabase.open(opts.store, opts.key, dbOptions);
-  let audit: AuditLog | undefined;
+  // Opened before the store is (its journal extended, a new generation compacted, the database's
+  // state attached): a log that cannot be opened stops the start before it changes anything (a
+  // black-box test saw a new store generation written, then the start refused for its audit log).
+  const auditPath = opts.auditLog ?? auditPathOf(opts.store);
+  const audit = await AuditLog.open(auditPath, notice, now);
+  let db: ShimDatabase;
+  try {
+    db = await ShimDatabase.open(opts.store, opts.key, dbOptions);
+  } catch (err) {
+    await audit.close();
+    throw err;
+  }
   let auditOutage: ((e: OutageEvent) => void) | undefined;
   let pg: PgState | undefined;
   let radius: RadiusServer | undefined;
   let http: ReturnType<typeof createShimServer> | undefined;
   try {
     if (opts.state) {
-      // An outage's beginning and end go to the audit log too, once it is open (below).
+      // An outage's beginning and end go to the audit log too (auditOutage, set below).
       // Made-up names' failures are kept in the database too, by a keyed hash of the name (pg-absent-names.ts).
       pg = await PgState.open(opts.state, db.storeId, { onNotice: notice, onOutage: (e) => auditOutage?.(e), nameKey: deriveKey(opts.key, 'absent-name') });
       await pg.attach(storeStateOf(db), opts.resetState === true);
     } else {
       await db.compact();
     }
-    const auditPath = opts.auditLog ?? auditPathOf(opts.store);
-    audit = await AuditLog.open(auditPath, notice, now);
     const auditLog = audit;
     if (pg?.migrated) auditLog.write(migrationEvent(pg.migrated));
     auditOutage = (e) => auditLog.write(outageEvent(e));
@@ -290,7 +298,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       listening.closeAllConnections();
     });
     await pg?.close().catch(() => undefined);
-    await audit?.close().catch(() => undefined);
+    await audit.close().catch(() => undefined);
     await db.close().catch(() => undefined);
     throw err;
   }
