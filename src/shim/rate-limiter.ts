@@ -1,3 +1,5 @@
+import { monotonicMs } from './monotonic-clock.js';
+
 /**
  * Per-client token bucket: `burst` requests at once, refilled at `perSecond`. Buckets that have
  * refilled completely are forgotten by prune(), so memory follows the number of active clients.
@@ -8,7 +10,8 @@ export class RateLimiter {
   constructor(
     public perSecond: number,
     public burst: number,
-    private readonly now: () => number = Date.now,
+    /** Monotonic: a wall-clock step back made every bucket owe the step's worth of tokens (429 to every known caller). */
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   get enabled(): boolean {
@@ -24,7 +27,8 @@ export class RateLimiter {
       bucket = { tokens: this.burst, at: now };
       this.#buckets.set(client, bucket);
     } else {
-      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond);
+      // Never less than nothing elapsed, whatever clock was injected.
+      bucket.tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.perSecond);
       bucket.at = now;
     }
     if (bucket.tokens >= 1) {

@@ -25,6 +25,7 @@ import { realmCheck } from './radius/user-realm.js';
 import { printable } from '../model/printable.js';
 import { unlockReason } from './unlock-reason.js';
 import { deriveKey } from './store-key.js';
+import { monotonicMs } from './monotonic-clock.js';
 
 export interface ShimServiceOptions {
   store: string;
@@ -49,6 +50,8 @@ export interface ShimServiceOptions {
   /** RADIUS front end (--radius-port, --radius-clients, --radius-attributes); off when absent. */
   radius?: { port: number; clients: RadiusClient[]; replyAttributes?: ReplyAttributes };
   now?: () => number;
+  /** The clock of intervals kept in memory (rate limits, source budgets, RADIUS retransmissions); default monotonic (monotonic-clock.ts). */
+  elapsed?: () => number;
   onNotice?: (message: string) => void;
 }
 
@@ -159,7 +162,9 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
     if (!pg) await applyUnlockRequests();
 
     const metrics = new ShimMetrics();
-    const limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst, now);
+    // Intervals in memory go by the monotonic clock; `now` (wall time) is for what is persisted or shown.
+    const elapsed = opts.elapsed ?? monotonicMs;
+    const limiter = new RateLimiter(opts.rateLimit.perSecond, opts.rateLimit.burst, elapsed);
     const stateUp = (): boolean => (pg ? pg.healthy : db.failure === null);
     // No verification while the audit log cannot be written: an accept must not go unaudited.
     const canVerify = (): boolean => stateUp() && auditLog.up;
@@ -173,7 +178,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
       shared ? { accepting: () => shared.accepting && auditLog.up, inOutage: () => shared.inOutage || !auditLog.up, onUnavailable: () => shared.countRefused() } : {},
     );
     const budgetRules = sourceBudgetRules(opts.sourceMaxFails ?? DEFAULT_SOURCE_MAX_FAILS, opts.rules);
-    const budget = new SourceBudget(budgetRules, now);
+    const budget = new SourceBudget(budgetRules, elapsed);
     if (opts.radius) {
       // A client whose realm options would give one user's name another's stops the start (user-realm.ts).
       for (const warning of realmCheck(opts.radius.clients, db.users.values())) notice(warning);
@@ -184,7 +189,7 @@ export async function startShimService(opts: ShimServiceOptions): Promise<ShimSe
         clients: opts.radius.clients,
         defaults: { rateLimit: opts.rateLimit, sourceBudget: budgetRules },
         replyAttributes: opts.radius.replyAttributes ?? NO_REPLY_ATTRIBUTES,
-        now,
+        now: elapsed,
         onNotice: notice,
       });
     }

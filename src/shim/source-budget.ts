@@ -1,3 +1,5 @@
+import { monotonicMs } from './monotonic-clock.js';
+
 /**
  * The failure budget of one source (end-user address) across all users (issue 17 item 8): a source
  * that keeps failing is first slowed down, then refused, whichever users it names, so one address
@@ -45,7 +47,8 @@ export class SourceBudget {
 
   constructor(
     public rules: SourceBudgetRules,
-    private readonly now: () => number = Date.now,
+    /** Monotonic: the window is kept in memory only, and a wall-clock step must not stretch or end it. */
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   #recent(source: string, nowMs: number): number[] | undefined {

@@ -455,14 +455,14 @@ export class JournalWriter {
     // Room not made ahead (a full disk) fails nothing: the records go on into the room left, and it is
     // tried again; only a batch with no room left fails the journal (a black-box test saw the shim stop
     // with 1 MB of its journal unused).
-    if (this.#size - this.#offset < PREALLOCATE_RESERVE && !this.#extending && Date.now() >= this.#roomRetryAt) {
+    if (this.#size - this.#offset < PREALLOCATE_RESERVE && !this.#extending && performance.now() >= this.#roomRetryAt) {
       this.#extending = this.#extend()
         .then(() => {
           if (this.#roomShort) this.#onNotice?.(`${this.#file}: room made for the state journal again`);
           this.#roomShort = false;
         })
         .catch((err: unknown) => {
-          this.#roomRetryAt = Date.now() + ROOM_RETRY_MS;
+          this.#roomRetryAt = performance.now() + ROOM_RETRY_MS;
           if (!this.#roomShort) this.#onNotice?.(`${this.#file}: cannot make room ahead for the state journal (${fsReason(err)}): verifying goes on in the ${this.#size - this.#offset} bytes left; tried again at a write ${ROOM_RETRY_MS / 1000} s or more from now`);
           this.#roomShort = true;
         })

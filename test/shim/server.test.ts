@@ -318,7 +318,8 @@ describe('unlock requests (issue 17 item 13)', () => {
 
 describe('rate limit', () => {
   it('answers 429 with Retry-After past the burst, keeping the verdict shape, without touching the user', async () => {
-    const { url } = await start({ rateLimit: { perSecond: 1, burst: 3 } });
+    // The test's clock moves the limiter's intervals too (by default monotonic).
+    const { url } = await start({ rateLimit: { perSecond: 1, burst: 3 }, elapsed: clock.now });
     for (let i = 0; i < 3; i++) expect((await verify(url, 'ivan@contoso.com', '000000')).status).toBe(200);
     const limited = await verify(url, 'ivan@contoso.com', H(0));
     expect(limited.status).toBe(429);
@@ -330,6 +331,14 @@ describe('rate limit', () => {
     expect((await verify(url, 'ivan@contoso.com', H(0))).json).toEqual({ result: 'accept', reason: 'ok' });
     const metrics = await call(`${url}/metrics`);
     expect(metrics.text).toMatch(/^mfa_shim_rate_limited_total 1$/m);
+  });
+
+  it('a wall-clock step back refuses no one: the limit goes by the monotonic clock (a black-box test: after a -120 s step every known caller got 429, retry-after 137)', async () => {
+    const { url } = await start({ rateLimit: { perSecond: 50, burst: 100 } });
+    expect((await verify(url, 'ivan@contoso.com', '000000')).status).toBe(200);
+    clock.advance(-120);
+    for (let i = 0; i < 3; i++) expect((await verify(url, 'zoe@contoso.com', '000000')).status).toBe(200);
+    expect((await call(`${url}/metrics`)).text).toMatch(/^mfa_shim_rate_limited_total 0$/m);
   });
 });
 

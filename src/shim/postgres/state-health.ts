@@ -20,6 +20,7 @@ export interface StateHealthOptions {
 }
 
 interface Outage {
+  /** performance.now() at its start: its length is said, never its time, so a wall-clock step cannot skew it. */
   since: number;
   /** The reason last said on stderr: a new one is said once, the same one never again. */
   said: string;
@@ -115,7 +116,7 @@ export class StateHealth {
     const unseen = by === 'request' && !connection;
     const outage = this.#outage;
     if (!outage) {
-      this.#outage = { since: Date.now(), said: reason, refused: 0, connection, unseen, trial: false, quiet: false };
+      this.#outage = { since: performance.now(), said: reason, refused: 0, connection, unseen, trial: false, quiet: false };
       this.opts.onNotice?.(`${this.opts.where}: ${reason}; answering state_unavailable until it is back`);
       this.opts.onOutage?.({ kind: 'lost', reason });
       this.#startProbe();
@@ -179,7 +180,7 @@ export class StateHealth {
     this.#stopProbe();
     clearTimeout(this.#trial);
     this.#trial = undefined;
-    const seconds = Math.round((Date.now() - outage.since) / 1000);
+    const seconds = Math.round((performance.now() - outage.since) / 1000);
     this.opts.onNotice?.(`${this.opts.where}: state is back after ${seconds} s (${how}); ${outage.refused} request(s) were answered state_unavailable meanwhile`);
     this.opts.onOutage?.({ kind: 'back', seconds, refused: outage.refused, how });
   }

@@ -5,6 +5,7 @@ import { endUserSource } from '../ip-address.js';
 import type { ShimMetrics } from '../metrics.js';
 import { RateLimiter } from '../rate-limiter.js';
 import { SourceBudget, type SourceBudgetRules } from '../source-budget.js';
+import { monotonicMs } from '../monotonic-clock.js';
 import type { GateOutcome, GateRequest, VerifyGate } from '../verify-gate.js';
 import type { VerifyReason } from '../verifier.js';
 import { clientFor, type RadiusClient } from './clients-file.js';
@@ -21,6 +22,7 @@ export interface RadiusServerOptions {
   /** Budgets for clients whose line sets none (the serve flags). */
   defaults: { rateLimit: { perSecond: number; burst: number }; sourceBudget: SourceBudgetRules };
   replyAttributes: ReplyAttributes;
+  /** The clock of its intervals (rate limits, source budgets, retransmission window): monotonic (monotonic-clock.ts). */
   now?: () => number;
   onNotice?: (message: string) => void;
 }
@@ -146,7 +148,7 @@ export class RadiusServer {
   #drained: (() => void) | undefined;
 
   constructor(private readonly opts: RadiusServerOptions) {
-    const now = opts.now ?? Date.now;
+    const now = opts.now ?? monotonicMs;
     this.#cache = new RetransmissionCache(RETRANSMISSION_WINDOW_MS, now);
     this.#clientList = opts.clients;
     this.#replyAttributes = opts.replyAttributes;
@@ -162,7 +164,7 @@ export class RadiusServer {
   }
 
   #stateFor(client: RadiusClient): ClientState {
-    const now = this.opts.now ?? Date.now;
+    const now = this.opts.now ?? monotonicMs;
     const { defaults } = this.opts;
     return {
       client,

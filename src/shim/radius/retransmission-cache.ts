@@ -1,3 +1,5 @@
+import { monotonicMs } from '../monotonic-clock.js';
+
 /** One request seen: the answer sent (null while it is being made) and when it was first seen. */
 interface Entry {
   readonly key: string;
@@ -27,7 +29,7 @@ export class RetransmissionCache {
 
   constructor(
     readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
     readonly maxEntries = 100_000,
   ) {}
 

@@ -301,7 +301,8 @@ describe('RADIUS retransmissions (RFC 5080)', () => {
 
   it('answers a retransmission from the cache for as long as a VPN with the advised 30 s timeout may retry (a black-box test: one at 30 s was verified again, and the right code answered replayed)', async () => {
     const clock = new TestClock(Date.now());
-    service = await startTestService(store, clock, { radius: { port: 0, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients') } });
+    // The test's clock moves the retransmission window too (by default monotonic).
+    service = await startTestService(store, clock, { radius: { port: 0, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1\n`, 'clients') }, elapsed: clock.now });
     const port = service.radiusAddress!.port;
     const { socket, answers } = await listeningClient();
     try {
@@ -508,6 +509,15 @@ describe('RADIUS requests as RFC 2865 has them', () => {
     const ivan = await ask(port, [name('ivan@contoso.com'), password(H(0), ra)], CODE.accessRequest, 5000, ra);
     expect(ivan?.code).toBe(CODE.accessAccept);
     expect(ivan!.attributes.filter((a) => a.type === ATTR.replyMessage).map((a) => a.value.toString())).toEqual(['Accepted']);
+  });
+
+  it('a wall-clock step back refuses no one over RADIUS: rate limits go by the monotonic clock (a black-box test: "Too many requests; try again in 58 s" after a -120 s step)', async () => {
+    const clock = new TestClock(Date.now());
+    service = await startTestService(store, clock, { radius: { port: 0, clients: parseClients(`127.0.0.1 ${SECRET} vpn-1 rate-limit=50 rate-burst=100\n`, 'clients') } });
+    const port = service.radiusAddress!.port;
+    expect(attribute((await ask(port, [name('zoe@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toBe('Wrong code or unknown user');
+    clock.advance(-120);
+    expect(attribute((await ask(port, [name('ivan@contoso.com'), password('000000')]))!, ATTR.replyMessage)?.toString()).toBe('Wrong code or unknown user');
   });
 
   it("counts a malformed request against its client's rate limit, as over HTTP (a black-box test: 8 in a row past a burst of 3, each audited)", async () => {
