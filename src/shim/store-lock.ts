@@ -1,4 +1,5 @@
 import { FileLock, LockBusyError, readLockState } from '../io/file-lock.js';
+import { fsReason } from '../io/fs-reason.js';
 import { shellArg } from '../model/command-line.js';
 import { parseStateUrl } from './postgres/state-url.js';
 import { StoreError } from './store-file.js';
@@ -74,7 +75,8 @@ export class StoreLock {
     } catch (err) {
       if (err instanceof LockBusyError) throw new StoreBusyError(store, err.holder as LockHolder);
       const code = (err as NodeJS.ErrnoException).code;
-      if (code) throw new StoreError(`${path}: cannot create the lock file (${code})`);
+      // Said as the other files' failures are (`...: the disk is full`, docs/shim.md), the code otherwise.
+      if (code) throw new StoreError(`${path}: cannot create the lock file: ${fsReason(err)}`);
       throw err;
     }
   }

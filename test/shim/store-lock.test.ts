@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { StoreLock, liveHolder, stateOptionFor } from '../../src/shim/store-lock.js';
 import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
@@ -39,6 +41,31 @@ describe('stateOptionFor', () => {
     for (const stateUrl of ['postgres://shim:hunter2@db/mfa', 'postgres://shim@db/mfa?password=hunter2', 'postgres://shim@db/mfa?sslpassword=hunter2', 'host=db password=hunter2', 'postgres://shim%3Ahunter2@db/mfa']) {
       const said = stateOptionFor({ ...holder, stateUrl });
       expect(said, stateUrl).toBe('--state postgres://...');
+    }
+  });
+});
+
+describe('a store lock that cannot be made', () => {
+  it('on a full disk says so as the other files do ("the disk is full"), not only ENOSPC (a black-box test)', async ({ skip }) => {
+    const tmp = tempDir();
+    const dir = tmp.path('full');
+    mkdirSync(dir);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', dir], { stdio: 'pipe' });
+    } catch (err) {
+      tmp.cleanup();
+      return skip(`cannot mount a tmpfs: ${(err as Error).message.split('\n')[0]}`);
+    }
+    try {
+      try {
+        writeFileSync(`${dir}/filler`, Buffer.alloc(1024 * 1024));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      }
+      await expect(StoreLock.acquire(`${dir}/s.store`, 'shim serve')).rejects.toThrow(`${dir}/s.store.lock: cannot create the lock file: the disk is full`);
+    } finally {
+      execFileSync('umount', ['-l', dir]);
+      tmp.cleanup();
     }
   });
 });
