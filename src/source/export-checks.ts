@@ -129,6 +129,7 @@ export class TokenJoin {
         }
       }
       const fit = entraTokenFit(seed);
+      // One problem code for all (docs/export-format.md), HOTP with a check digit included: fit.code only picks plan's rule (mapping/oath-rules.ts).
       if (!fit.ok) this.#seedProblems.warning('token-unsupported', where(seed, 'serial'), `token ${seed.serial}: ${fit.reason}`);
       this.#tokens.push(t);
     }

@@ -66,6 +66,8 @@ describe('crossCheck', () => {
     [{ digits: 8 }, /8 digits/],
     [{ period: 45 }, /45 s period/],
     [{ algorithm: 'sha512' as const }, /SHA512/],
+    // One problem code for every token Entra cannot take, a HOTP one with a check digit included (docs/export-format.md); entraTokenFit's hotp-unsupported only picks plan's rule.
+    [{ type: 'hotp' as const, period: null, counter: 0n, checkDigit: true as const }, /^token 1: HOTP \(counter-based\) tokens are not supported by Entra; this one also adds a Luhn check digit/],
   ])('warns token-unsupported for %o', (over, reason) => {
     const { problems } = check([user('a@b.com', 2, '1')], [makeSeed({ serial: '1', ...over })]);
     expect(problems).toEqual([expect.objectContaining({ severity: 'warning', code: 'token-unsupported', message: expect.stringMatching(reason) })]);
