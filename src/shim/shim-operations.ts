@@ -146,6 +146,13 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
         `${opts.store} is served by \`mfa-migrate ${server.command}\` (pid ${server.pid} on ${server.host}) with its state in PostgreSQL: unlock in the database, for every node at once: mfa-migrate shim unlock ${shellArg(opts.user)} --store ${shellArg(opts.store)}${opts.keyFile !== undefined ? ` --key-file ${shellArg(opts.keyFile)}` : ''}${opts.auditLog !== undefined ? ` --audit-log ${shellArg(opts.auditLog)}` : ''} ${stateOptionFor(server)}`,
       );
     }
+    // The server audits the unlock in its own log, the one it was started with: a --audit-log given
+    // here would never get the line (a black-box test found it neither checked nor used), so it is refused, not ignored.
+    if (opts.auditLog !== undefined) {
+      throw new UserError(
+        `${opts.store} is served by \`mfa-migrate ${server.command}\` (pid ${server.pid} on ${server.host}): an unlock is handed to it, and it writes the unlock's audit line to its own audit log (the one it was started with), never to --audit-log ${opts.auditLog}; run the unlock again without --audit-log`,
+      );
+    }
     checkStoreFiles(opts.store);
     const doc = await readStoreFile(opts.store, opts.key);
     if (!doc.users.some((u) => userKey(u.username) === userKey(opts.user))) return { status: 'unknown_user' };

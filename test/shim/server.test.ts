@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -247,6 +247,18 @@ describe('POST /v1/verify', () => {
 });
 
 describe('unlock requests (issue 17 item 13)', () => {
+  it("an unlock handed to the running server refuses --audit-log, which would never get the line (the server's own log does), and leaves no request (a black-box test)", async () => {
+    await start();
+    const { unlockDirOf } = await import('../../src/shim/unlock-requests.js');
+    const auditLog = tmp.path('ops.audit.jsonl');
+    await expect(runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com', auditLog })).rejects.toThrow(
+      `an unlock is handed to it, and it writes the unlock's audit line to its own audit log (the one it was started with), never to --audit-log ${auditLog}; run the unlock again without --audit-log`,
+    );
+    expect(existsSync(unlockDirOf(store)) ? readdirSync(unlockDirOf(store)) : []).toEqual([]);
+    expect(existsSync(auditLog)).toBe(false);
+    expect((await runUnlock({ store, key: TEST_KEY, rules: DEFAULT_RULES, user: 'ivan@contoso.com' })).status).toBe('requested');
+  });
+
   it('a request for a user with nothing to clear, applied by the sweep, is audited as nothing_to_clear, not as a reset (a black-box test saw no line at all)', async () => {
     await start();
     const storeId = service!.db.storeId;

@@ -37,7 +37,7 @@ export function renderImportSummary(store: string, s: ImportSummary): string {
 /** What `shim unlock` prints; the user name is the admin's argument or the store's, shown printable. */
 export function renderUnlocked(user: string, outcome: ShimUnlocked): string {
   if (outcome.status === 'requested') {
-    return `unlock of ${printable(user)} handed to the running server (pid ${outcome.server.pid} on ${printable(outcome.server.host)}); it applies it within seconds\n`;
+    return `unlock of ${printable(user)} handed to the running server (pid ${outcome.server.pid} on ${printable(outcome.server.host)}); it applies it within seconds and writes the audit line to its own audit log\n`;
   }
   const name = printable(outcome.username);
   // As the audit line says it: unlocked, fail_counter_reset, or nothing_to_clear.
