@@ -1,4 +1,5 @@
 import { upnDomain } from '../apply/federation-step.js';
+import { planMethodJudge } from '../apply/methods-now.js';
 import { federationRootOf } from '../model/federation-root.js';
 import type { SavedPlan, UserEntry } from '../plan/plan-file.js';
 
@@ -47,4 +48,35 @@ export function leftOnServerOfRows(rows: readonly { user: string; outcome: strin
 export function movedOfRows(rows: readonly { user: string }[], moved: ReadonlyMap<string, string>, federationDone: readonly string[]): { domain: string; users: string[] }[] {
   if (moved.size === 0) return [];
   return federationDone.map((domain) => ({ domain, users: rows.filter((r) => moved.get(r.user.toLowerCase()) === domain).map((r) => r.user) })).filter((x) => x.users.length > 0);
+}
+
+/**
+ * The tenant users outside the plan of each domain whose federation the run set (`federationDone`)
+ * whom the plan recorded with no cloud MFA method the policy as it leaves it lets them use (2.16,
+ * `cutover_seen.domainUsers`): only --force-federation plans the step over them (its
+ * `federation-forced` finding names them), and apply reads them again only to refuse newcomers, so
+ * the federation moved them to Entra MFA with nothing to sign in with. By domain in the order
+ * `federationDone` has them, sorted; a domain with none left out.
+ */
+export function outsidersMovedByFederation(plan: Pick<SavedPlan, 'header' | 'users' | 'policyChanges'>, federationDone: readonly string[]): { domain: string; users: string[] }[] {
+  const entries = plan.header.cutover_seen?.domainUsers ?? [];
+  if (federationDone.length === 0 || entries.length === 0) return [];
+  const planned = new Set(plan.users.flatMap((u) => (u.userId ? [u.userId.toLowerCase()] : [])));
+  const usable = planMethodJudge(plan);
+  return federationDone
+    .map((domain) => {
+      const entry = entries.find((e) => e.domain.toLowerCase() === domain.toLowerCase());
+      const users = (entry?.users ?? []).filter((m) => !planned.has(m.id.toLowerCase()) && !usable(m, m.policyGroups)).map((m) => m.userPrincipalName);
+      return { domain, users: users.sort() };
+    })
+    .filter((x) => x.users.length > 0);
+}
+
+/** The non-root subdomains that take each domain's federation, as the plan read them (2.18), by the domain's name (lower case): those with none left out. */
+export function subdomainsOf(plan: Pick<SavedPlan, 'header'>, domains: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const d of plan.header.cutover_seen?.federatedDomains ?? []) {
+    if (domains.some((x) => x.toLowerCase() === d.id.toLowerCase()) && (d.subdomains ?? []).length > 0) out[d.id.toLowerCase()] = [...d.subdomains!];
+  }
+  return out;
 }

@@ -154,6 +154,10 @@ export interface ApplyOutcome {
    * (forced, --force-federation), by domain. Not left on MFA Server: moved to Entra MFA with no cloud method.
    */
   movedByForcedFederation?: { domain: string; users: string[] }[];
+  /** The tenant users outside the plan the run's federation moved to Entra MFA with no cloud MFA method, as the plan recorded them (--force-federation), by domain. */
+  outsidersMovedByFederation?: { domain: string; users: string[] }[];
+  /** The non-root subdomains each domain of `federationDone` takes along (lower case), as the plan read them. */
+  federationSubdomains?: Record<string, string[]>;
   /** Set by the use case: the plan's scope group (plan --group) and the run's users who left it since the plan, left out. */
   leftScopeGroup?: { group: string; users: string[] };
 }

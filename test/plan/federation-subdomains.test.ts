@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CutoverRefusedError, makePlan, type PlanRequest } from '../../src/app/plan.js';
 import { cutoverStatus } from '../../src/app/status.js';
 import { renderStatus } from '../../src/cli/views/status-table.js';
+import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
 import { StalePlanError } from '../../src/apply/run-apply.js';
 import { SavedPlan } from '../../src/plan/plan-file.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
@@ -117,6 +118,30 @@ describe("the final step of a federated domain reaches its subdomains that are n
       ['domains/contoso.com/federationConfiguration', '1a72dea7-5ea5-52f2-b6fe-45661bf854b3'],
       ['domains/apac.contoso.com/federationConfiguration', APAC_FEDERATION],
     ]);
+  });
+});
+
+/** A black-box test: after a forced federation the summary said "every user of the domain meets Entra MFA" and named none of those outside the plan it moved with no method. */
+describe('after a forced federation of a root with a subdomain', () => {
+  it('plan names the subdomains whose users it reads with the root; apply names the users outside the plan it moved with no cloud method, and the subdomains', async () => {
+    const t = testDir('fed-sub-outsiders');
+    const g = fakeGraph({ tenant: withSubdomain() });
+    const file = join(t.dir, 'final.plan');
+    const read: string[] = [];
+    await planTo(g, file, { ...FINAL, forceFederation: true, onDomainUsers: (what) => read.push(what) });
+    expect(read).toContain('Reading the 3 user(s) of contoso.com (with eu.contoso.com) outside the plan');
+    const { outcome } = await applyFile(g, file, join(t.dir, 'state'));
+    expect(outcome.federationDone).toEqual(['contoso.com']);
+    expect(outcome.outsidersMovedByFederation).toEqual([{ domain: 'contoso.com', users: ['admin@contoso.com', EVE, 'helpdesk@contoso.com'] }]);
+    expect(outcome.federationSubdomains).toEqual({ 'contoso.com': ['eu.contoso.com'] });
+    const summary = renderApplySummary(outcome, t.dir, undefined);
+    const done = "\n  federation of contoso.com (with eu.contoso.com): done: it rejects the federated IdP's MFA now, so its users meet Entra MFA, 5 of them with no cloud MFA method they can use (below) (allow up to 24 hours)\n";
+    const outside = '\n  3 tenant user(s) outside the plan moved to Entra MFA by the federation of contoso.com (with eu.contoso.com) (--force-federation) with no cloud MFA method they can use, as the plan read them: admin@contoso.com, eve@eu.contoso.com, helpdesk@contoso.com. Give them a method now (or disable the accounts no one uses)\n';
+    expect(summary).toContain(done);
+    expect(summary).toContain(outside);
+    expect(summary).toContain('\n  2 user(s) moved to Entra MFA by the federation of contoso.com (with eu.contoso.com) (--force-federation)');
+    expect(summary).not.toContain('every user of the domain meets Entra MFA');
+    expect(summary.indexOf(outside)).toBeGreaterThan(summary.indexOf(done));
   });
 });
 

@@ -36,9 +36,11 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
         `  not sent: ${x.user}'s own phone and email changes (${x.own} operation(s)${x.waiting > 0 ? `, and ${x.waiting} that wait for them: the default method, the switch to Entra MFA` : ''}): this run is signed in as ${x.signedInAs}, and Graph does not let a user change their own phone or email methods through this API. Resume the run signed in as ${x.resumeAs} to send them`,
     ),
     // The one change that moves every user of a domain at once: said when made (a black-box test saw only "1 done").
-    ...o.federationDone.map((d) => `  federation of ${d}: done: it rejects the federated IdP's MFA now, so every user of the domain meets Entra MFA (allow up to 24 hours)`),
+    ...o.federationDone.map((d) => federationDoneLine(o, d)),
     // Not left on MFA Server: moved by it with nothing to sign in with (a black-box review read "left on MFA Server" right above).
-    ...(o.movedByForcedFederation ?? []).map((m) => movedByFederationLine(m.domain, m.users)),
+    ...(o.movedByForcedFederation ?? []).map((m) => movedByFederationLine(withSubdomains(o, m.domain), m.users)),
+    // Outside the plan, named by its federation-forced finding alone: moved all the same (a black-box test read "every user of the domain meets Entra MFA").
+    ...(o.outsidersMovedByFederation ?? []).map((m) => outsidersMovedLine(withSubdomains(o, m.domain), m.users)),
     // Each with why, as the pre-flight says it without --skip-stale (a black-box test read the objects alone).
     ...firstOf(o.stale.map((x) => `  stale (left out): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left out as stale', given),
     // Named up to LISTED, then counted, with where the rest are (a scale test saw 20 of 192 and no more said).
@@ -221,6 +223,30 @@ function leftOnServerLine(users: readonly string[] | undefined): string[] {
 /** The plan's not-switched users the run's forced federation of a domain moved to Entra MFA with no cloud method: a warning, named. */
 function movedByFederationLine(domain: string, users: readonly string[]): string {
   return `  ${users.length} user(s) moved to Entra MFA by the federation of ${domain} (--force-federation) with no cloud MFA method the policy lets them use: they cannot complete MFA (not-switched): ${named(users)}. Migrate or enable a method for them now`;
+}
+
+/**
+ * A domain's federation set by the run: every user of the domain (and of the subdomains that take its
+ * federation, named: a black-box test counted eu.contoso.com's users under contoso.com unsaid) meets
+ * Entra MFA; those forced over with no cloud method are counted here and named on the lines below it.
+ */
+function federationDoneLine(o: ApplyOutcome, domain: string): string {
+  const of = (x: { domain: string }) => x.domain.toLowerCase() === domain.toLowerCase();
+  const forced = [...(o.movedByForcedFederation ?? []), ...(o.outsidersMovedByFederation ?? [])].filter(of).reduce((n, x) => n + x.users.length, 0);
+  const meets = forced > 0 ? `its users meet Entra MFA, ${forced} of them with no cloud MFA method they can use (below)` : 'every user of the domain meets Entra MFA';
+  return `  federation of ${withSubdomains(o, domain)}: done: it rejects the federated IdP's MFA now, so ${meets} (allow up to 24 hours)`;
+}
+
+/** A domain with the non-root subdomains that take its federation, as the plan read them: `contoso.com (with eu.contoso.com, x.eu.contoso.com)`. */
+function withSubdomains(o: ApplyOutcome, domain: string): string {
+  const subs = o.federationSubdomains?.[domain.toLowerCase()] ?? [];
+  return subs.length > 0 ? `${domain} (with ${subs.join(', ')})` : domain;
+}
+
+/** The tenant users outside the plan the run's forced federation moved to Entra MFA with no cloud method (as the plan read them): a warning, named. */
+function outsidersMovedLine(domain: string, users: readonly string[]): string {
+  const more = users.length > LISTED ? `, and ${users.length - LISTED} more (the plan's federation-forced finding counts them)` : '';
+  return `  ${users.length} tenant user(s) outside the plan moved to Entra MFA by the federation of ${domain} (--force-federation) with no cloud MFA method they can use, as the plan read them: ${users.slice(0, LISTED).join(', ')}${more}. Give them a method now (or disable the accounts no one uses)`;
 }
 
 /** Users a line names: the first LISTED, then how many more (the --results rows have every one). */
