@@ -9,6 +9,7 @@ import { SavedPlan } from '../plan/plan-file.js';
 import { buildRunReport, type RunReport, type RunReportInput } from '../report/run-report.js';
 import { runsBelowHint, runsIn, stateDirsToSearch } from './runs.js';
 import { findingsByUser, planReasons } from './plan-reasons.js';
+import { outsidersMovedByFederation } from './left-on-server.js';
 import { checkRunDir } from './state-dirs.js';
 
 /** A run's folder, by id, in the state folder given or in any tenant folder (it must be private, as for every run command). */
@@ -101,6 +102,7 @@ async function plannedFromPlan(view: RunView, runDir: string, undoneDir: string 
   // Who the run selected (--users, --group, --max-users): the others with changes are `not-selected`, as the summary and --results say.
   let selected: Set<string> | undefined;
   const notSelectedOps = new Set<string>();
+  const moved = new Map<string, string[]>();
   if (h.kind === 'rollback') {
     // What the rollback set out to undo, as it computed it when it started (and computes it again to
     // finish): the inverses of what the apply run's journal records done. Journaled ones are added.
@@ -111,6 +113,11 @@ async function plannedFromPlan(view: RunView, runDir: string, undoneDir: string 
     // A domain's federation the run's selection left out (it waits for switches of users not selected).
     const fedLeftOut = (planView.header.options as { federationNotSelected?: string[] }).federationNotSelected ?? [];
     for (const o of cutover.afterWaves) if (fedLeftOut.includes(o.requires?.domain ?? '')) notSelectedOps.add(o.id);
+    // The users outside the plan a forced federation moves with no method: no user row holds them.
+    for (const o of cutover.afterWaves) {
+      const users = outsidersMovedByFederation(plan, [o.requires?.domain ?? ''])[0]?.users;
+      if (users) moved.set(o.id, users);
+    }
     // The run's operations as it built them (runChunks): the users written before the staged rollout's step, then wave by wave, on the token path it recorded.
     const chunks = runChunks(plan, { ...(sel.users ? { users: sel.users } : {}), ...(sel.maxUsers !== undefined ? { maxUsers: sel.maxUsers } : {}), batchSize: sel.batchSize ?? 500, ...(sel.methodsFirst !== undefined ? { methodsFirst: sel.methodsFirst } : {}) });
     selected = new Set(chunks.flat().map((i) => plan.users[i]!.upn.toLowerCase()));
@@ -121,7 +128,7 @@ async function plannedFromPlan(view: RunView, runDir: string, undoneDir: string 
   const findings = await findingsByUser(plan);
   return {
     roster: plan.users.map((u) => ({ ...u, findings: findings.get(u.upn.toLowerCase()) ?? [] })),
-    planned: planned.map((o) => ({ id: o.id, ...(o.userId !== undefined ? { userId: o.userId } : {}), kind: o.kind, after: o.after, ...reason(o) })),
+    planned: planned.map((o) => ({ id: o.id, ...(o.userId !== undefined ? { userId: o.userId } : {}), kind: o.kind, after: o.after, ...reason(o), ...(moved.has(o.id) ? { movedWithoutMethod: moved.get(o.id)! } : {}) })),
     ...(selected ? { selected } : {}),
     notSelectedOps,
   };

@@ -70,7 +70,11 @@ export const ALREADY_AS_BEFORE = 'done (already as before the run: put back outs
 const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.already_as_before ? ALREADY_AS_BEFORE : o.read_back ? `done (read back: ${o.read_back})` : o.state);
 /** Graph's error, or why it was skipped: one left out as stale says why its user was (a black-box test read a bare "stale"). */
 const errorText = (o: RunReportOperation) => (o.stale_reason ? `${o.error ?? 'stale'}: ${o.stale_reason}` : (o.error ?? ''));
-const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', errorText(o), o.rule ?? '', o.because ?? ''];
+const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o.request_id ?? '', errorText(o), o.rule ?? '', becauseText(o)];
+
+/** Why, and for a forced federation done, whom outside the plan it moved with nothing to sign in with (no user section holds them). */
+const becauseText = (o: RunReportOperation) =>
+  [o.because ?? '', ...(o.moved_without_method.length > 0 ? [`moved to Entra MFA with no cloud MFA method they can use (--force-federation), ${o.moved_without_method.length} tenant user(s) outside the plan: ${o.moved_without_method.join(', ')}`] : [])].filter((x) => x !== '').join('; ');
 
 /** How the report was asked for: the state folder given (--state-dir), which the commands it names must be given too. */
 export interface RunReportWhere {

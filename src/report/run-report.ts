@@ -9,7 +9,7 @@ import type { Operator } from '../apply/operator.js';
 import type { Finding } from '../mapping/finding.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.9';
+export const RUN_REPORT_FORMAT_VERSION = '1.10';
 
 /** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
 export type RunReportOpState = OpState | 'not-selected';
@@ -57,6 +57,13 @@ export interface RunReportOperation {
    * journals written before it recorded this.
    */
   stale_reason: string | null;
+  /**
+   * 1.10: a domain's federation change done, planned with --force-federation over tenant users of the
+   * domain outside the plan with no cloud MFA method they can use (its `federation-forced` finding):
+   * those users, as the plan recorded them, whom it moved to Entra MFA with nothing to sign in with
+   * (no user row holds them). Empty for every other operation, and for one not done.
+   */
+  moved_without_method: string[];
 }
 
 /** 1.7: what the plan found of a user (a token it could not migrate, a default method it could not set...), as the plan says it. */
@@ -191,7 +198,7 @@ export interface RunReportInput {
   /** The plan's users, in order (for a rollback: the plan of the run it undoes). */
   roster: readonly { upn: string; userId: string | null; status: UserStatus; tenantUpn?: string; findings?: readonly Finding[] }[];
   /** Every operation the run set out to do, when known (an apply: from its plan copy), with the plan's rule for it; journaled ones are added. */
-  planned: readonly { id: string; userId?: string; kind?: string; after?: unknown; rule?: string; because?: string }[];
+  planned: readonly { id: string; userId?: string; kind?: string; after?: unknown; rule?: string; because?: string; movedWithoutMethod?: readonly string[] }[];
   /** Users the run selected (lower-case UPNs), when it was narrowed. */
   selected?: ReadonlySet<string>;
   /** Operations of the plan the run's selection left out (a domain's federation waiting for users not selected). */
@@ -233,6 +240,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       rule: why.get(id)?.rule ?? null,
       because: why.get(id)?.because ?? null,
       stale_reason: state === 'skipped' ? (r?.staleReason ?? null) : null,
+      moved_without_method: state === 'done' ? [...(why.get(id)?.movedWithoutMethod ?? [])] : [],
     };
   };
   // Every operation once: those planned, in the plan's order, then any other the journal holds.

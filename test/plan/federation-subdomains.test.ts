@@ -5,6 +5,8 @@ import { CutoverRefusedError, makePlan, type PlanRequest } from '../../src/app/p
 import { cutoverStatus } from '../../src/app/status.js';
 import { renderStatus } from '../../src/cli/views/status-table.js';
 import { renderApplySummary } from '../../src/cli/views/apply-summary.js';
+import { runReport } from '../../src/app/report.js';
+import { renderRunReportMarkdown } from '../../src/report/render-run-report.js';
 import { StalePlanError } from '../../src/apply/run-apply.js';
 import { SavedPlan } from '../../src/plan/plan-file.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
@@ -142,6 +144,27 @@ describe('after a forced federation of a root with a subdomain', () => {
     expect(summary).toContain('\n  2 user(s) moved to Entra MFA by the federation of contoso.com (with eu.contoso.com) (--force-federation)');
     expect(summary).not.toContain('every user of the domain meets Entra MFA');
     expect(summary.indexOf(outside)).toBeGreaterThan(summary.indexOf(done));
+    // The run's evidence names them too, on the federation's operation (report 1.10); every other operation names none.
+    const report = await runReport(outcome.runId, join(t.dir, 'state'));
+    const fed = report.shared.find((o) => o.target.startsWith('domains/contoso.com/'))!;
+    expect(fed).toMatchObject({ state: 'done', moved_without_method: ['admin@contoso.com', EVE, 'helpdesk@contoso.com'] });
+    expect([...report.policy, ...report.shared, ...report.users.flatMap((u) => u.operations)].filter((o) => o.moved_without_method.length > 0)).toEqual([fed]);
+    expect(renderRunReportMarkdown(report)).toContain('moved to Entra MFA with no cloud MFA method they can use (--force-federation), 3 tenant user(s) outside the plan: admin@contoso.com, eve@eu.contoso.com, helpdesk@contoso.com');
+  });
+
+  it("the federation not set (a switch failed): the report's operation names no one moved", async () => {
+    const t = testDir('fed-sub-outsiders-left');
+    const g = fakeGraph({ tenant: withSubdomain() });
+    // A token of grace's serial with another seed: her activation fails, so contoso.com's step is skipped.
+    await g.raw.post('/beta/directory/authenticationMethodDevices/hardwareOathDevices', { serialNumber: '20010001', manufacturer: 'Other', model: 'T', secretKey: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', timeIntervalInSeconds: 30, hashFunction: 'hmacsha1' });
+    const file = join(t.dir, 'final.plan');
+    await planTo(g, file, { ...FINAL, forceFederation: true });
+    const { outcome } = await applyFile(g, file, join(t.dir, 'state'));
+    expect(outcome.federationDone).toEqual([]);
+    expect(outcome.outsidersMovedByFederation).toBeUndefined();
+    expect(renderApplySummary(outcome, t.dir, undefined)).not.toContain('outside the plan moved');
+    const report = await runReport(outcome.runId, join(t.dir, 'state'));
+    expect(report.shared.find((o) => o.target.startsWith('domains/contoso.com/'))).toMatchObject({ state: 'skipped', moved_without_method: [] });
   });
 });
 

@@ -40,7 +40,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     // Not left on MFA Server: moved by it with nothing to sign in with (a black-box review read "left on MFA Server" right above).
     ...(o.movedByForcedFederation ?? []).map((m) => movedByFederationLine(withSubdomains(o, m.domain), m.users)),
     // Outside the plan, named by its federation-forced finding alone: moved all the same (a black-box test read "every user of the domain meets Entra MFA").
-    ...(o.outsidersMovedByFederation ?? []).map((m) => outsidersMovedLine(withSubdomains(o, m.domain), m.users)),
+    ...(o.outsidersMovedByFederation ?? []).map((m) => outsidersMovedLine(withSubdomains(o, m.domain), m.users, onRun(['report', o.runId], given))),
     // Each with why, as the pre-flight says it without --skip-stale (a black-box test read the objects alone).
     ...firstOf(o.stale.map((x) => `  stale (left out): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left out as stale', given),
     // Named up to LISTED, then counted, with where the rest are (a scale test saw 20 of 192 and no more said).
@@ -244,8 +244,8 @@ function withSubdomains(o: ApplyOutcome, domain: string): string {
 }
 
 /** The tenant users outside the plan the run's forced federation moved to Entra MFA with no cloud method (as the plan read them): a warning, named. */
-function outsidersMovedLine(domain: string, users: readonly string[]): string {
-  const more = users.length > LISTED ? `, and ${users.length - LISTED} more (the plan's federation-forced finding counts them)` : '';
+function outsidersMovedLine(domain: string, users: readonly string[], report: string): string {
+  const more = users.length > LISTED ? `, and ${users.length - LISTED} more (${report} lists every one)` : '';
   return `  ${users.length} tenant user(s) outside the plan moved to Entra MFA by the federation of ${domain} (--force-federation) with no cloud MFA method they can use, as the plan read them: ${users.slice(0, LISTED).join(', ')}${more}. Give them a method now (or disable the accounts no one uses)`;
 }
 

@@ -33,6 +33,14 @@ describe('renderApplySummary', () => {
     expect(renderApplySummary({ ...o, wavesDone: 2, refusedStop: { reason: 'r', wave: 1 } }, '/s', undefined)).toContain('Run r1: stopped in wave 1 of 3: writes');
   });
 
+  it('names the first 20 tenant users outside the plan a forced federation moved with no method, then where the rest are', () => {
+    const users = Array.from({ length: 22 }, (_, i) => `svc${String(i).padStart(2, '0')}@contoso.com`);
+    const o = { ...outcome(1, 0), federationDone: ['contoso.com'], outsidersMovedByFederation: [{ domain: 'contoso.com', users }] };
+    const text = renderApplySummary(o, '/s', undefined, '/s');
+    expect(text).toContain('federation of contoso.com: done: it rejects the federated IdP\'s MFA now, so its users meet Entra MFA, 22 of them with no cloud MFA method they can use (below)');
+    expect(text).toContain(`22 tenant user(s) outside the plan moved to Entra MFA by the federation of contoso.com (--force-federation) with no cloud MFA method they can use, as the plan read them: ${users.slice(0, 20).join(', ')}, and 2 more (mfa-migrate report r1 --state-dir /s lists every one).`);
+  });
+
   it('counts in its rate only what this pass sent (a resume that sent nothing said 181 ops/s)', () => {
     expect(renderApplySummary(outcome(100, 100), '/s', undefined)).toContain('0 batches, 0 throttled, 0 retried, 0 read back; 0.0 ops/s');
     expect(renderApplySummary(outcome(100, 50), '/s', undefined)).toMatch(/; 5\.0 ops\/s/);
