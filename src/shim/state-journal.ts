@@ -427,6 +427,14 @@ export class JournalWriter {
     // Zeros where the next batch goes: the journal's end stays where it is.
     if (!empty) this.#offset += bytes.length;
     const write = async (): Promise<void> => {
+      if (empty) {
+        // Only over the zeros there are: an empty batch that had to make room (a full disk) failed the
+        // journal for good for a made-up name, where a real wrong code's smaller batch still fitted (a review).
+        if (this.#failed) throw this.#failed;
+        const room = Math.min(bytes.length, this.#size - at);
+        if (room > 0) await writeAtSyncedAsync(this.#fd, bytes.subarray(0, room), at);
+        return;
+      }
       // A batch past the zeroed room: an unfinished background extension still has zeros to write
       // there, which would land on the batch; wait for it, then extend here if still short.
       if (at + bytes.length > this.#size && this.#extending) await this.#extending;

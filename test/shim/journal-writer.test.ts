@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -11,9 +11,11 @@ import * as fsync from '../../src/io/fsync.js';
 const gate = { hold: false, full: false, held: [] as (() => void)[] };
 vi.mock('node:fs', async (importOriginal) => {
   const orig = await importOriginal<typeof import('node:fs')>();
+  // A full disk refuses only writes that need more of it: zeros over zeros already there are written.
+  const pastTheEnd = (args: unknown[]) => (args[4] as number) + (args[3] as number) > orig.fstatSync(args[0] as number).size;
   const write = (...args: unknown[]) => {
     const buf = args[1] as Buffer;
-    if (gate.full && buf.every((b) => b === 0)) {
+    if (gate.full && buf.every((b) => b === 0) && pastTheEnd(args)) {
       const done = args[args.length - 1] as (err: Error | null) => void;
       setImmediate(() => done(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' })));
       return;
@@ -24,7 +26,12 @@ vi.mock('node:fs', async (importOriginal) => {
     }
     return (orig.write as (...a: unknown[]) => void)(...args);
   };
-  return { ...orig, write, default: { ...orig, write } };
+  // Room made at a batch's write (past the zeros made ahead): fails as the disk is full too.
+  const writeSync = (...args: unknown[]) => {
+    if (gate.full && (args[1] as Buffer).every((b) => b === 0) && pastTheEnd(args)) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    return (orig.writeSync as (...a: unknown[]) => number)(...args);
+  };
+  return { ...orig, write, writeSync, default: { ...orig, write, writeSync } };
 });
 vi.mock('../../src/io/fsync.js', async (importOriginal) => {
   const orig = await importOriginal<typeof import('../../src/io/fsync.js')>();
@@ -169,6 +176,39 @@ describe('state journal writer: waiting for the next commit without a record (a 
     expect(synced.mock.calls[1]![2]).toBe(at);
     await writer.close();
     expect((await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' })).records).toHaveLength(2);
+  });
+
+  it('on a full disk with less room left than its zeros, writes over what room there is and fails nothing (a review: a made-up name failed the journal for good where a wrong code still fitted)', async () => {
+    const failures: string[] = [];
+    const dir = mkdtempSync(join(tmpdir(), 'journal-writer-'));
+    dirs.push(dir);
+    const file = join(dir, 'j');
+    const end = await createJournal(file, key, 'S', 1, 'J');
+    const writer = await JournalWriter.open(file, key, 'S', 1, 1, end, (e) => failures.push(e.message), () => {});
+    gate.full = true;
+    const room = async () => statSync(file).size - (await readJournal(file, key, { storeId: 'S', gen: 1, journalId: 'J' })).intactBytes;
+    const rec = (length: number, i: number) => ({ user: `${i}`.padStart(length, 'u'), fails: 1, lockedAt: null });
+    let i = 1000;
+    // Nearly full, in batches that cannot reach the end (at most 200 bytes a record counted).
+    for (let left = await room(); left > 65_536; left = await room()) {
+      await Promise.all(Array.from({ length: Math.floor((left - 65_536) / 200) + 1 }, () => writer.append(rec(40, i++))));
+    }
+    // One record alone: the batch's bytes besides the name, then batches of a known size down to 100 bytes left.
+    let left = await room();
+    await writer.append(rec(10, i++));
+    const overhead = left - (await room()) - 10;
+    left = await room();
+    while (left - 100 > overhead + 4000) {
+      await writer.append(rec(4000, i++));
+      left -= overhead + 4000;
+    }
+    await writer.append(rec(left - 100 - overhead, i++));
+    expect(await room()).toBe(100);
+    await writer.nextCommit();
+    expect(writer.failed).toBeNull();
+    expect(failures).toEqual([]);
+    expect(await room()).toBe(100);
+    await writer.close();
   });
 
   it('joins a batch gathering records: one write for both, no record of its own', async () => {
