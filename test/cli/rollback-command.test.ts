@@ -50,7 +50,7 @@ describe('mfa-migrate rollback', () => {
     const all = report.rollback.not_reversible;
     if (all.length <= 20) expect(listed.length).toBe(all.length);
     else {
-      expect(rollback.stdout).toContain(`  not reversible: ${all.length} object(s) Graph cannot undo, by reason (mfa-migrate report ${rollbackId} --state-dir ${join(dir, 'state')} lists every one):\n`);
+      expect(rollback.stdout).toContain(`  not reversible: ${all.length} object(s) Graph cannot undo, by reason (mfa-migrate report ${rollbackId} --state-dir ${join(dir, 'state')} --report ${rollbackId}.html lists every one):\n`);
       expect(byReason.reduce((a, b) => a + b, 0)).toBe(all.length);
     }
     const kept = new Map<string, string[]>();

@@ -2,7 +2,7 @@ import { addTo } from '../../model/add-to.js';
 import type { ApplyOutcome } from '../../apply/run-apply.js';
 import type { RollbackOutcome } from '../../apply/run-rollback.js';
 import { LEAVE_SWITCHED, othersText } from '../../apply/rollback-switched.js';
-import { cliCommand } from '../../model/command-line.js';
+import { cliCommand, shellArg } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
 
 /**
@@ -40,7 +40,7 @@ export function renderApplySummary(o: ApplyOutcome, stateDir: string, hint: stri
     // Not left on MFA Server: moved by it with nothing to sign in with (a black-box review read "left on MFA Server" right above).
     ...(o.movedByForcedFederation ?? []).map((m) => movedByFederationLine(withSubdomains(o, m.domain), m.users)),
     // Outside the plan, named by its federation-forced finding alone: moved all the same (a black-box test read "every user of the domain meets Entra MFA").
-    ...(o.outsidersMovedByFederation ?? []).map((m) => outsidersMovedLine(withSubdomains(o, m.domain), m.users, onRun(['report', o.runId], given))),
+    ...(o.outsidersMovedByFederation ?? []).map((m) => outsidersMovedLine(withSubdomains(o, m.domain), m.users, fullReport(o.runId, given))),
     // Each with why, as the pre-flight says it without --skip-stale (a black-box test read the objects alone).
     ...firstOf(o.stale.map((x) => `  stale (left out): ${x.user ?? 'policy'} ${x.target}: ${x.reason}`), o.runId, 'left out as stale', given),
     // Named up to LISTED, then counted, with where the rest are (a scale test saw 20 of 192 and no more said).
@@ -68,7 +68,7 @@ function unexplained(u: ApplyOutcome['users'][number]): string {
  */
 function newPlanLine(s: ApplyOutcome['staleUsers'], runId: string, given: string | undefined, heldForGood: boolean): string[] {
   if (s.count === 0) return [];
-  const named = `${s.first.join(', ')}${s.count > s.first.length ? ` and ${s.count - s.first.length} more (the --results rows with first_error stale, or ${onRun(['report', runId], given)})` : ''}`;
+  const named = `${s.first.join(', ')}${s.count > s.first.length ? ` and ${s.count - s.first.length} more (the --results rows with first_error stale, or ${fullReport(runId, given)})` : ''}`;
   if (heldForGood) return [`Left out as stale, which no resume sends: ${s.count} user(s): ${named}. A staged rollout step is held for good (above), and every switch of this run waits for it: make a new plan with this plan's options and whole scope (what this run wrote shows as done in it), then apply it`];
   return [`Left out as stale, which no resume sends: ${s.count} user(s): ${named}. Finish them with a new plan: mfa-migrate plan ... --users FILE --out FILE (this plan's options; FILE lists them, one a line), then apply it`];
 }
@@ -173,7 +173,7 @@ function notReversibleLines(items: RollbackOutcome['notReversible'], runId: stri
   if (items.length <= LISTED) return items.map((x) => `  not reversible: ${whose(x)} ${x.target}: ${x.reason}`);
   const groups = new Map<string, RollbackOutcome['notReversible']>();
   for (const x of items) addTo(groups, x.reason, x);
-  const lines = [`  not reversible: ${items.length} object(s) Graph cannot undo, by reason (${onRun(['report', runId], given)} lists every one):`];
+  const lines = [`  not reversible: ${items.length} object(s) Graph cannot undo, by reason (${fullReport(runId, given)} lists every one):`];
   for (const [reason, xs] of [...groups].sort((a, b) => b[1].length - a[1].length)) {
     // One target for the whole reason (a default method: signInPreferences) is said with it, not with each user.
     const target = xs.every((x) => x.target === xs[0]!.target) ? xs[0]!.target : undefined;
@@ -195,7 +195,7 @@ function firstOf(lines: string[], runId: string, what: string, given: string | u
   const all = Math.max(total, lines.length);
   if (all <= LISTED) return lines;
   const shown = lines.slice(0, LISTED);
-  return [...shown, `  ... and ${all - shown.length} more ${what} (${all} in all): ${onRun(['report', runId], given)} lists every one`];
+  return [...shown, `  ... and ${all - shown.length} more ${what} (${all} in all): ${fullReport(runId, given)} lists every one`];
 }
 
 /** What the run's --users/--group/--max-users left out of the plan, and how to go on with it (not a resume: the run never had it). */
@@ -262,4 +262,9 @@ function journalLine(hash: string | undefined, runId: string, given: string | un
 /** A command on the run, with the --state-dir given: without it the command looks only in the state base (and may find another copy of the run). */
 function onRun(words: string[], given: string | undefined): string {
   return cliCommand([...words, ...(given ? ['--state-dir', given] : [])]);
+}
+
+/** The command whose report lists every one: a report file (`report RUN` alone prints a summary, no names; a large-tenant test followed it and found none). */
+function fullReport(runId: string, given: string | undefined): string {
+  return `${onRun(['report', runId], given)} --report ${shellArg(`${runId}.html`)}`;
 }

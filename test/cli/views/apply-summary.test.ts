@@ -38,7 +38,7 @@ describe('renderApplySummary', () => {
     const o = { ...outcome(1, 0), federationDone: ['contoso.com'], outsidersMovedByFederation: [{ domain: 'contoso.com', users }] };
     const text = renderApplySummary(o, '/s', undefined, '/s');
     expect(text).toContain('federation of contoso.com: done: it rejects the federated IdP\'s MFA now, so its users meet Entra MFA, 22 of them with no cloud MFA method they can use (below)');
-    expect(text).toContain(`22 tenant user(s) outside the plan moved to Entra MFA by the federation of contoso.com (--force-federation) with no cloud MFA method they can use, as the plan read them: ${users.slice(0, 20).join(', ')}, and 2 more (mfa-migrate report r1 --state-dir /s lists every one).`);
+    expect(text).toContain(`22 tenant user(s) outside the plan moved to Entra MFA by the federation of contoso.com (--force-federation) with no cloud MFA method they can use, as the plan read them: ${users.slice(0, 20).join(', ')}, and 2 more (mfa-migrate report r1 --state-dir /s --report r1.html lists every one).`);
   });
 
   it('counts in its rate only what this pass sent (a resume that sent nothing said 181 ops/s)', () => {
@@ -63,7 +63,7 @@ describe('renderApplySummary', () => {
     const users = Array.from({ length: 25 }, (_, i) => ({ upn: `u${i}@contoso.com`, outcome: 'partial' as const, error: 'answered 502' }));
     const text = renderApplySummary({ ...outcome(10, 0), state: 'partial', users: users as unknown as ApplyOutcome['users'] }, '/s', undefined, '/s');
     expect(text.match(/^ {2}u\d+@contoso\.com: answered 502$/gm)).toHaveLength(20);
-    expect(text).toContain('  ... and 5 more users failed or partly done (25 in all): mfa-migrate report r1 --state-dir /s lists every one');
+    expect(text).toContain('  ... and 5 more users failed or partly done (25 in all): mfa-migrate report r1 --state-dir /s --report r1.html lists every one');
   });
 
   it('counts the rest past 20 and says where they are after the worker handed the outcome over too (a 30,000-user rehearsal read 20 of 120 partial, no more said)', () => {
@@ -75,7 +75,7 @@ describe('renderApplySummary', () => {
     const text = renderApplySummary(handed.outcome, handed.stateDir, undefined, '/s');
     expect(text).toContain('users: 150 done, 120 partial, 30 failed');
     expect(text.match(/^ {2}u\d+@contoso\.com: answered 502$/gm)).toHaveLength(20);
-    expect(text).toContain('  ... and 130 more users failed or partly done (150 in all): mfa-migrate report r1 --state-dir /s lists every one');
+    expect(text).toContain('  ... and 130 more users failed or partly done (150 in all): mfa-migrate report r1 --state-dir /s --report r1.html lists every one');
     // What the thread that ran it prints itself is the same.
     expect(renderApplySummary(o, '/s', undefined, '/s')).toBe(text);
   });
@@ -166,7 +166,7 @@ describe('rollback summary', () => {
     const text = renderRollbackSummary(rollbackOutcome({ notReversible }), '/s', undefined, '/given');
     expect(text).toContain(
       [
-        '  not reversible: 25 object(s) Graph cannot undo, by reason (mfa-migrate report r2 --state-dir /given lists every one):',
+        '  not reversible: 25 object(s) Graph cannot undo, by reason (mfa-migrate report r2 --state-dir /given --report r2.html lists every one):',
         // One target for the whole reason is said with it; objects adopted are not lost among defaults Graph cannot unset.
         `    22 user(s) (signInPreferences): ${kept}`,
         '        u0@contoso.com, u1@contoso.com, u2@contoso.com, and 19 more',
