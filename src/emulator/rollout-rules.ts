@@ -55,5 +55,7 @@ export function checkRolloutGroupMemberAdd(state: EmulatorState, group: GroupRec
   if (kind === 'group') throw refused(`The group '${name}' is used by staged rollout, which does not support nested groups.`);
   if (kind === 'contact') throw refused(`The group '${name}' is used by staged rollout, which supports groups of users only.`);
   const max = state.behaviour.stagedRolloutLimits.membersPerGroup;
-  if (userCount(state, group) + 1 > max) throw refused(`The group '${name}' is used by staged rollout and already has ${max} members, the most it supports per group.`);
+  // Counted only when the group could be full: every add counting its users made filling a group of
+  // 20,000 quadratic (a large-tenant test: each 4,000 adds 3 s, then 9, 13, 18, 20 s).
+  if (group.members.length + 1 > max && userCount(state, group) + 1 > max) throw refused(`The group '${name}' is used by staged rollout and already has ${max} members, the most it supports per group.`);
 }
