@@ -31,7 +31,7 @@ export function rootDomainOf(domains: readonly DomainRecord[], d: DomainRecord):
 }
 
 /** The federation that governs a domain's users: its own, or (a non-root subdomain) its root's. */
-export function governingFederation(domains: readonly DomainRecord[], d: DomainRecord): Record<string, unknown> | null {
+function governingFederation(domains: readonly DomainRecord[], d: DomainRecord): Record<string, unknown> | null {
   return (rootDomainOf(domains, d) ?? d).federation;
 }
 

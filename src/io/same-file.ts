@@ -15,7 +15,7 @@ export function absoluteAsWritten(path: string): string {
  * file) that exists is resolved, the names below it kept, so a file or folder not made yet is
  * placed where it would be made.
  */
-export async function realPlace(path: string): Promise<string> {
+async function realPlace(path: string): Promise<string> {
   const abs = absoluteAsWritten(path);
   try {
     return await realpath(abs);

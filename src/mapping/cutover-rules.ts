@@ -623,11 +623,11 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
 }
 
 /** The not-switched finding of a user no federation step of the plan moves: they stay on MFA Server. */
-export const NOT_SWITCHED =
+const NOT_SWITCHED =
   'no cloud MFA method the policy lets them use once the plan is applied: not added to a rollout group (the user stays on MFA Server; migrate a method first, or enable one for them)';
 
 /** The not-switched finding of a user whose domain's federation the plan sets with --force-federation: moved to Entra MFA by it, with nothing to sign in with. */
-export function notSwitchedForcedText(domain: string): string {
+function notSwitchedForcedText(domain: string): string {
   return `no cloud MFA method the policy lets them use once the plan is applied: not added to a rollout group, but moved to Entra MFA all the same by the federation of ${domain} (--force-federation), with nothing to sign in with: they cannot complete MFA (migrate a method first, or enable one for them)`;
 }
 

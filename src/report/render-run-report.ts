@@ -65,7 +65,7 @@ interface RunData {
 export const GONE_ALREADY = 'done (gone already: removed outside this tool)';
 
 /** An undo done by finding its object as the run found it: put back outside this rollback, nothing sent. */
-export const ALREADY_AS_BEFORE = 'done (already as before the run: put back outside this rollback)';
+const ALREADY_AS_BEFORE = 'done (already as before the run: put back outside this rollback)';
 
 const stateLabel = (o: RunReportOperation) => (o.gone_already ? GONE_ALREADY : o.already_as_before ? ALREADY_AS_BEFORE : o.read_back ? `done (read back: ${o.read_back})` : o.state);
 /** Graph's error, or why it was skipped: one left out as stale says why its user was (a black-box test read a bare "stale"). */

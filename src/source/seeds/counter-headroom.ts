@@ -6,7 +6,7 @@ import { COUNTER_MAX } from './oath-parameters.js';
  * pressed a hundred times a day for 27 years uses fewer, so only a damaged or made-up counter is
  * this close to the end.
  */
-export const COUNTER_HEADROOM = 1_000_000n;
+const COUNTER_HEADROOM = 1_000_000n;
 
 /**
  * Warns about a HOTP counter that leaves no or few codes: the shim never takes the code of the last
