@@ -1,5 +1,4 @@
 import { CLEARED } from './lockout.js';
-import type { ShimRules } from './rules.js';
 import type { UserState } from './store-model.js';
 
 /**
@@ -33,15 +32,6 @@ export interface AbsentNameStore {
 
 /** Names remembered at most in memory, the least recently tried forgotten first: guesses at endless names cannot fill it. */
 export const MAX_ABSENT_NAMES = 10_000;
-
-/**
- * How long a made-up name's failures are kept in PostgreSQL after its last one: the lock-out's length
- * (a lock-out begins at a failure, so it has run out by then), or, where lock-outs never run out,
- * the source budget's window (shim-service.ts sourceBudgetRules): a bound on the table.
- */
-export function absentKeepMs(rules: ShimRules): number {
-  return (rules.lockoutMinutes > 0 ? rules.lockoutMinutes : 15) * 60_000;
-}
 
 /** The state a view stands for at `nowMs`: an expired entry is a name never tried. */
 export function liveState(view: AbsentView, nowMs: number): UserState {

@@ -1,6 +1,6 @@
-import { absentKeepMs, liveState, type AbsentNameStore } from './absent-names.js';
+import { liveState, type AbsentNameStore } from './absent-names.js';
 import { afterFailure, lockStatus, type Requester } from './lockout.js';
-import type { ShimRules } from './rules.js';
+import { failureWindowMs, type ShimRules } from './rules.js';
 
 export type AbsentAttempt = { kind: 'failed' } | { kind: 'locked'; scope: 'user' | 'source' };
 
@@ -45,7 +45,8 @@ export class AbsentUserLockout {
         }
         return { kind: 'locked', scope: status.scope };
       }
-      const keep = nowMs + absentKeepMs(this.rules);
+      // When the name's entry may be forgotten (PostgreSQL's row deleted): its failures no longer count.
+      const keep = nowMs + failureWindowMs(this.rules);
       if (status.kind === 'expired') {
         // Written on its own first, as a real user's expired lock-out is (the same two changes).
         const version = await this.store.write(key, view, status.next, nowMs, keep);

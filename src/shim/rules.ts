@@ -23,6 +23,16 @@ export const DEFAULT_RULES: Readonly<ShimRules> = Object.freeze({
   lockoutMinutes: 15,
 });
 
+/**
+ * How long failures count: the lock-out's length, or 15 minutes where lock-outs never run out. A
+ * source's failure budget counts over it (shim-service.ts sourceBudgetRules), and a made-up name's
+ * failures are kept in PostgreSQL for it after the last one (a lock-out begins at a failure, so it has
+ * run out by then): a bound on the table.
+ */
+export function failureWindowMs(rules: ShimRules): number {
+  return (rules.lockoutMinutes > 0 ? rules.lockoutMinutes : 15) * 60_000;
+}
+
 /** Upper bounds that keep one request's work small (each window value is one HMAC). */
 const LIMITS: Record<keyof ShimRules, [number, number]> = {
   totpWindow: [0, 10],

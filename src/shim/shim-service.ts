@@ -6,7 +6,7 @@ import { createShimServer } from './http-server.js';
 import { HttpDrain } from './http-drain.js';
 import { ShimMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limiter.js';
-import type { ShimRules } from './rules.js';
+import { failureWindowMs, type ShimRules } from './rules.js';
 import { ShimDatabase } from './shim-database.js';
 import { userKey } from './store-model.js';
 import { UnlockRequestDir } from './unlock-requests.js';
@@ -80,9 +80,9 @@ export class ShimConfigError extends UserError {
 /** Failures one end-user address may have across all users within the window (issue 17 item 8). */
 export const DEFAULT_SOURCE_MAX_FAILS = 30;
 
-/** The window of a source's failures is the lock-out's (15 minutes when lock-outs never expire); answers slow down by 1 s from half the budget. */
+/** A source's failures count within failureWindowMs (the lock-out's length, or 15 minutes); answers slow down by 1 s from half the budget. */
 export function sourceBudgetRules(maxFails: number, rules: ShimRules): ConstructorParameters<typeof SourceBudget>[0] {
-  return { maxFails, windowMs: (rules.lockoutMinutes > 0 ? rules.lockoutMinutes : 15) * 60_000, slowDownMs: 1000 };
+  return { maxFails, windowMs: failureWindowMs(rules), slowDownMs: 1000 };
 }
 
 /** True for addresses only this machine can reach. */

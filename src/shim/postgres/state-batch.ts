@@ -45,7 +45,7 @@ export type StateAnswer = StateView | boolean | AbsentView | number | null;
 // a new version of 0), else updated only at the version read; their rows are locked in name order
 // (the insert's ORDER BY). The same statement deletes up to two expired rows for each one written
 // (none of this batch's names; rows another statement holds are skipped, never waited for): the
-// table stays as large as the names tried within the window (absent-names.ts absentKeepMs), with
+// table stays as large as the names tried within the window (rules.ts failureWindowMs), with
 // no housekeeping of its own.
 const UNUSED = 'CASE WHEN w.counter IS NULL THEN (t.last_step IS NULL OR t.last_step < w.last_step) ELSE t.counter < w.counter END';
 // The token is still this user's in the database's store generation (schema 2; rows written before
