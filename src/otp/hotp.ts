@@ -19,6 +19,9 @@ export const MAX_DIGITS = 9;
 /** RFC 4226's counter is 8 bytes: 0 to 2^64 - 1. */
 export const MAX_COUNTER = 2n ** 64n - 1n;
 
+/** The largest counter a JavaScript number holds exactly (2^53 - 1): up to it a counter can be a number. */
+export const MAX_EXACT_COUNTER = BigInt(Number.MAX_SAFE_INTEGER);
+
 const POWERS_OF_TEN = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
 
 // One message buffer: the HMAC consumes it within the call, which is synchronous.

@@ -1,10 +1,9 @@
 import type { HmacKey } from '../model/hmac-key.js';
-import { hotpKey, hotpValue, hotpValueOf } from '../otp/hotp.js';
+import { hotpKey, hotpValue, hotpValueOf, MAX_EXACT_COUNTER } from '../otp/hotp.js';
 import type { ShimToken } from './store-model.js';
 import { Redacted } from '../model/redacted.js';
 
 const REDACTED = '[otp values redacted]';
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * A token's recently computed OTP values, direct-mapped by counter (HOTP) or time step (TOTP). The
@@ -36,7 +35,7 @@ export class OtpCache extends Redacted(REDACTED) {
    */
   value(token: ShimToken, counter: number | bigint): number {
     if (typeof counter === 'bigint') {
-      if (counter > SAFE) return hotpValue(token.secret.reveal(), token.algorithm, counter, token.digits);
+      if (counter > MAX_EXACT_COUNTER) return hotpValue(token.secret.reveal(), token.algorithm, counter, token.digits);
       counter = Number(counter);
     }
     const slot = counter & this.#mask;

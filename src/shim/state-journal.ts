@@ -4,6 +4,7 @@ import { readFile, truncate } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { fsReason } from '../io/fs-reason.js';
 import { datasyncDescriptor, openForSyncedWrites, writeAtSyncedAsync } from '../io/fsync.js';
+import { MAX_EXACT_COUNTER } from '../otp/hotp.js';
 import { StoreError, storedCounter } from './store-file.js';
 import type { SourceFailures } from './store-model.js';
 
@@ -240,8 +241,6 @@ function parseCommit(line: string): { last: number; body: string; mac: string } 
   }
 }
 
-const SAFE_COUNTER = BigInt(Number.MAX_SAFE_INTEGER);
-
 /**
  * A record's line: what `JSON.stringify({ seq, ...record }, counterJson)` gives for a record made
  * as the state makes them (fields in the order of JournalRecord), written out by hand. The replacer
@@ -251,7 +250,7 @@ export function recordLine(seq: number, r: JournalRecord): string {
   if ('token' in r) {
     const c = r.counter;
     // counterJson: a number while exact, a decimal string beyond.
-    const counter = c === null ? 'null' : c <= SAFE_COUNTER ? c.toString() : `"${c.toString()}"`;
+    const counter = c === null ? 'null' : c <= MAX_EXACT_COUNTER ? c.toString() : `"${c.toString()}"`;
     return `{"seq":${seq},"token":${JSON.stringify(r.token)},"counter":${counter},"lastStep":${JSON.stringify(r.lastStep)},"drift":${JSON.stringify(r.drift)}}`;
   }
   const sources = r.sources !== undefined ? `,"sources":${JSON.stringify(r.sources)}` : '';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { deriveKey, storeKeyId } from './store-key.js';
 import { UserError } from '../model/user-error.js';
-import { MAX_COUNTER } from '../otp/hotp.js';
+import { MAX_COUNTER, MAX_EXACT_COUNTER } from '../otp/hotp.js';
 
 export const STORE_FORMAT = 'mfa-migrate-shim-store';
 /** 2: the store names its journal (issue 17 item 7). Version 1 stores are read, and rewritten as 2. */
@@ -24,7 +24,7 @@ export const storedCounter = z
 
 /** JSON.stringify replacer for bigints (the counters): numbers while exact, decimal strings beyond. */
 export function counterJson(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? (value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString()) : value;
+  return typeof value === 'bigint' ? (value <= MAX_EXACT_COUNTER ? Number(value) : value.toString()) : value;
 }
 
 const storedToken = z

@@ -2,7 +2,7 @@ import type { SubmittedCode } from '../otp/submitted-code.js';
 import { totpStep } from '../otp/totp.js';
 import { OtpCache } from './otp-cache.js';
 import type { ShimRules } from './rules.js';
-import { MAX_COUNTER } from '../otp/hotp.js';
+import { MAX_COUNTER, MAX_EXACT_COUNTER } from '../otp/hotp.js';
 import type { ShimToken, TokenState } from './store-model.js';
 
 /**
@@ -14,8 +14,6 @@ export type TokenCheck =
   | { outcome: 'accept'; state: TokenState }
   | { outcome: 'replayed'; exact: boolean }
   | { outcome: 'wrong' };
-
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The length of the code the token shows: its digits, and the Luhn check digit it appends, if it does. */
 function codeLength(token: ShimToken): number {
@@ -45,7 +43,7 @@ function checkHotp(token: ShimToken, state: TokenState, code: SubmittedCode, rul
   const cache = (token.otpCache ??= new OtpCache(rules.hotpLookBehind + 2 * rules.hotpLookAhead));
   const counter = state.counter ?? 0n;
   // Numbers while the whole window is exact (a sum past 2^53 - 1 rounds to 2^53 or more, never below).
-  if (counter <= SAFE && Number(counter) + rules.hotpLookAhead <= Number.MAX_SAFE_INTEGER) return checkHotpNumbers(token, Number(counter), cache, code, rules);
+  if (counter <= MAX_EXACT_COUNTER && Number(counter) + rules.hotpLookAhead <= Number.MAX_SAFE_INTEGER) return checkHotpNumbers(token, Number(counter), cache, code, rules);
   const end = counter + BigInt(rules.hotpLookAhead);
   for (let c = counter; c < end; c++) {
     // The code of the last counter is never taken: the counter after it (what the state keeps) would
