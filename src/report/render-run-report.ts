@@ -76,6 +76,17 @@ const opRow = (o: RunReportOperation) => [o.target, stateLabel(o), o.at ?? '', o
 const becauseText = (o: RunReportOperation) =>
   [o.because ?? '', ...(o.moved_without_method.length > 0 ? [`moved to Entra MFA with no cloud MFA method they can use (--force-federation), ${o.moved_without_method.length} tenant user(s) outside the plan: ${o.moved_without_method.join(', ')}`] : [])].filter((x) => x !== '').join('; ');
 
+/** The operations `pick` keeps, each a row of whose it is (`policy`, `shared` or its user) then `cells(o)`. */
+function opsOf(r: RunReport, pick: (o: RunReportOperation) => boolean, cells: (o: RunReportOperation) => string[]): string[][] {
+  return [
+    ...r.policy.filter(pick).map((o) => ['policy', ...cells(o)]),
+    ...r.shared.filter(pick).map((o) => ['shared', ...cells(o)]),
+    ...r.users.flatMap((u) => u.operations.filter(pick).map((o) => [u.user, ...cells(o)])),
+  ];
+}
+
+const targetOf = (o: RunReportOperation): string[] => [o.target];
+
 /** How the report was asked for: the state folder given (--state-dir), which the commands it names must be given too. */
 export interface RunReportWhere {
   stateDir?: string;
@@ -168,11 +179,7 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
       : []),
   ];
   const anchors = anchorIds(r.users.map((u) => u.user), 'user');
-  const failed = [
-    ...r.policy.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => ['policy', ...opRow(o)]),
-    ...r.shared.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => ['shared', ...opRow(o)]),
-    ...r.users.flatMap((u) => u.operations.filter((o) => o.state === 'failed' || o.state === 'skipped').map((o) => [u.user, ...opRow(o)])),
-  ];
+  const failed = opsOf(r, (o) => o.state === 'failed' || o.state === 'skipped', opRow);
   return {
     title: `MFA migration ${run.kind} run report: ${run.id}`,
     alert: alertOrParted,
@@ -185,15 +192,9 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     gone: [
       // What Graph could not have undone, found gone when the rollback started: not left in place.
       ...r.rollback.not_reversible_gone.map((x) => [x.user ?? 'policy', `${x.target} (not reversible)`]),
-      ...r.policy.filter((o) => o.gone_already).map((o) => ['policy', o.target]),
-      ...r.shared.filter((o) => o.gone_already).map((o) => ['shared', o.target]),
-      ...r.users.flatMap((u) => u.operations.filter((o) => o.gone_already).map((o) => [u.user, o.target])),
+      ...opsOf(r, (o) => o.gone_already, targetOf),
     ],
-    asBefore: [
-      ...r.policy.filter((o) => o.already_as_before).map((o) => ['policy', o.target]),
-      ...r.shared.filter((o) => o.already_as_before).map((o) => ['shared', o.target]),
-      ...r.users.flatMap((u) => u.operations.filter((o) => o.already_as_before).map((o) => [u.user, o.target])),
-    ],
+    asBefore: opsOf(r, (o) => o.already_as_before, targetOf),
     users: r.users.map((u, i) => ({ u, anchor: anchors[i]!, rows: u.operations.map(opRow), left: u.left_in_place.map((x) => [x.target, x.reason]), findings: (u.findings ?? []).map((f) => [f.severity, f.code, f.rule, f.message]) })),
   };
 }
