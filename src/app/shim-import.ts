@@ -13,9 +13,6 @@ export interface ShimImportRequest extends ShimStoreRequest {
   /** Seed files (--tokens). */
   tokens: string[];
   seeds: SeedReadOptions;
-  /** The PSKC key and password files `seeds` were read from (--pskc-key-file, --pskc-password-file): never written over. */
-  pskcKeyFiles?: string[];
-  pskcPasswordFiles?: string[];
   includeDisabled: boolean;
   /** Write the store even when the export has errors. */
   force: boolean;
@@ -35,7 +32,9 @@ export interface ShimImported {
  * store. An export with errors writes nothing unless `force`.
  */
 export async function importShimStore(req: ShimImportRequest): Promise<ShimImported> {
-  await checkShimFiles(req, [...[USERS_FILE, DEVICES_FILE, SETTINGS_FILE].map((f) => join(req.source, f)), ...req.tokens, ...(req.pskcKeyFiles ?? []), ...(req.pskcPasswordFiles ?? [])]);
+  // The PSKC key and password files too, as `seeds` records them (--pskc-key-file, --pskc-password-file): never written over.
+  const keyFiles = [...(req.seeds.pskcKeys ?? []), ...(req.seeds.pskcPasswords ?? [])].map((k) => k.file);
+  await checkShimFiles(req, [...[USERS_FILE, DEVICES_FILE, SETTINGS_FILE].map((f) => join(req.source, f)), ...req.tokens, ...keyFiles]);
   const key = storeKeyOf(req);
   const bundle = await readExport({ source: req.source, tokens: req.tokens, seeds: req.seeds });
   const problems = bundle.problems.items;

@@ -235,8 +235,6 @@ Examples:
         source: flags.source,
         tokens: flags.tokens,
         seeds: seedReadOptionsFrom(flags, secretFilesFrom(flags, notice)),
-        pskcKeyFiles: flags.pskcKeyFile,
-        pskcPasswordFiles: flags.pskcPasswordFile,
         includeDisabled: flags.includeDisabled,
         force: flags.force,
         dropStoreState: flags.dropStoreState,
