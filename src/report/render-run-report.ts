@@ -64,6 +64,16 @@ interface RunData {
 /** An undo done by finding its object gone: nothing was sent, so the reader must not take it for this tool's removal. */
 export const GONE_ALREADY = 'done (gone already: removed outside this tool)';
 
+/**
+ * Of a rollback's undos done, those for which nothing was sent (found gone, or as before the run,
+ * already), as the counts say them: ` (2 gone already: ...; 1 already as before the run: ...)`, or
+ * nothing. The rollback's summary (cli/views/apply-summary.ts) says them so too.
+ */
+export function doneUnsent(gone: number, asBefore: number): string {
+  const parts = [...(gone > 0 ? [`${gone} gone already: removed outside this tool`] : []), ...(asBefore > 0 ? [`${asBefore} already as before the run: put back outside this rollback`] : [])];
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
+
 /** An undo done by finding its object as the run found it: put back outside this rollback, nothing sent. */
 const ALREADY_AS_BEFORE = 'done (already as before the run: put back outside this rollback)';
 
@@ -161,9 +171,8 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
   const listed = [...r.policy, ...r.shared, ...r.users.flatMap((u) => u.operations)];
   const gone = listed.filter((o) => o.gone_already).length;
   const asBefore = listed.filter((o) => o.already_as_before).length;
-  const unsent = [...(gone > 0 ? [`${gone} gone already: removed outside this tool`] : []), ...(asBefore > 0 ? [`${asBefore} already as before the run: put back outside this rollback`] : [])];
   const counts = [
-    `${run.total_operations} operation(s): ${c.done} done${unsent.length > 0 ? ` (${unsent.join('; ')})` : ''}, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
+    `${run.total_operations} operation(s): ${c.done} done${doneUnsent(gone, asBefore)}, ${c.failed} failed, ${c.skipped} skipped, ${c.started} sent with outcome unknown, ${c.pending} pending (not sent)`,
     `${r.users.length} user(s): ${(Object.keys(OUTCOME_LABEL) as RunUserOutcome[])
       .map((k) => [k, tally(k)] as const)
       .filter(([, n]) => n > 0)

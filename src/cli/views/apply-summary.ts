@@ -4,6 +4,7 @@ import type { RollbackOutcome } from '../../apply/run-rollback.js';
 import { LEAVE_SWITCHED, othersText } from '../../apply/rollback-switched.js';
 import { cliCommand, shellArg } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
+import { doneUnsent } from '../../report/render-run-report.js';
 
 /**
  * What apply and resume print at the end: the run, its tenant, the counts, what failed, what to do
@@ -83,7 +84,7 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
   const c = o.counts;
   const lines = [
     `Rollback ${o.runId} of run ${o.rollbackOf}: ${o.state}. Tenant ${o.tenant.displayName} (${o.tenant.id}); state folder ${stateDir}`,
-    `  operations: ${c.done} done${doneUnsent(o)}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
+    `  operations: ${c.done} done${doneUnsent(undosGone(o), o.alreadyAsBefore.length)}, ${c.failed} failed, ${c.skipped} skipped, ${c.pending} pending${c.started > 0 ? `, ${c.started} sent with outcome unknown` : ''}`,
     // What moves users back to MFA Server at once, said as the apply summary says the federation it set (a black-box test found no line).
     ...o.cutoverUndone.map(cutoverUndoLine),
     ...firstOf(o.failures.map((x) => `  failed: ${whose(x)} ${x.target}: ${x.reason}`), o.runId, 'failed', given),
@@ -116,15 +117,6 @@ const whose = (x: { user?: string; target: string }) => x.user ?? (x.target.star
 
 /** Undos done by finding their object gone (what Graph could not have undone, found gone, is no operation). */
 const undosGone = (o: RollbackOutcome) => o.goneAlready.filter((x) => !x.notReversible).length;
-
-/** Of the undos done, those for which nothing was sent: found gone, or as before the run, already. */
-function doneUnsent(o: RollbackOutcome): string {
-  const parts = [
-    ...(undosGone(o) > 0 ? [`${undosGone(o)} gone already: removed outside this tool`] : []),
-    ...(o.alreadyAsBefore.length > 0 ? [`${o.alreadyAsBefore.length} already as before the run: put back outside this rollback`] : []),
-  ];
-  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
-}
 
 /** The users a rollback left methods to because the staged rollout still switches them, and the ways on. */
 function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; leave: string } | undefined): string[] {
