@@ -1,3 +1,4 @@
+import { CLEARED } from '../lockout.js';
 import type { AbsentView } from '../absent-names.js';
 import type { ShimToken, ShimUser, SourceFailures, TokenState, UserState } from '../store-model.js';
 import type { StateView } from '../verifier.js';
@@ -235,7 +236,7 @@ export class StateUnavailableError extends Error {}
 
 /** A made-up name's state from its row (a row of nulls: none). */
 function absentViewOf(row: StateBatchRow | undefined): AbsentView {
-  if (!row || row.version === null) return { state: { fails: 0, lockedAt: null, sources: {} }, version: null, expiresAt: null };
+  if (!row || row.version === null) return { state: CLEARED, version: null, expiresAt: null };
   return {
     state: { fails: row.fails!, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources! },
     version: Number(row.version),
