@@ -93,7 +93,9 @@ const RAW_KEY_MAX_BYTES = 256;
 
 /**
  * What tells a retransmission (RFC 5080 2.2.2): the sending address and port and the whole packet up
- * to its Length (octets past it are padding, RFC 2865 3). The two forms cannot meet: `r` and `h`.
+ * to its Length, not only its identifier and authenticator, so a client reusing an authenticator for
+ * another request gets it verified. Octets past the Length are padding (RFC 2865 3): a retransmission
+ * padded otherwise is still the same request. The two forms cannot meet: `r` and `h`.
  */
 function retransmissionKey(msg: Buffer, rinfo: RemoteInfo): string {
   const length = msg.readUInt16BE(2);
@@ -255,10 +257,7 @@ export class RadiusServer {
     // RFC 5997 3: Status-Server is how a VPN picks a live server. A shim that cannot verify (state or
     // audit log down) stays silent, so the VPN fails over, instead of saying up and then rejecting everyone.
     if (packet.code === CODE.statusServer && !this.opts.gate.up) return this.#drop('unavailable');
-    // A retransmission is the same packet again (RFC 5080 2.2.2): the whole packet, not only its
-    // identifier and authenticator, so a client reusing an authenticator for another request gets it
-    // verified. The packet ends at its Length: octets past it are padding (RFC 2865 3), and a
-    // retransmission padded otherwise is still the same request.
+    // A retransmission is the same packet again, from the same address and port (retransmissionKey).
     const key = retransmissionKey(msg, rinfo);
     const cached = this.#cache.lookup(key);
     if (cached !== undefined) {
