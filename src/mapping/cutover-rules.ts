@@ -84,6 +84,13 @@ export interface FederationSummary {
    */
   outside_export?: number;
   /**
+   * (JSON 1.9, saved plan 2.19) Every one of `outside_export` with no cloud MFA method they can use
+   * once the plan is applied, by UPN, sorted: the federation moves them to Entra MFA with nothing to
+   * sign in with (only --force-federation plans that). The `federation-forced` finding names the first
+   * 20; an approver must see them all. Present when there are some.
+   */
+  outside_without_method?: string[];
+  /**
    * (JSON 1.8, saved plan 2.18) The domain's subdomains that are not roots (`isRoot` false): they take
    * its federation, so its final step moves their users too, counted with the domain's; present when
    * it has some.
@@ -636,10 +643,10 @@ function notSwitchedForcedText(domain: string): string {
  * Entra MFA as much as the plan's users, so the plan is refused while one of them has no cloud MFA
  * method they can use once it is applied (as it is for an export user left on MFA Server), naming
  * the first five and the count; `--force-federation` plans it all the same, naming them in
- * `federation-forced` (returned, for the caller to add once the step is planned). Those with a
- * method are counted (`outside_export`). The export's users a narrower scope leaves out, and the
- * candidates of a name refused as matching no one user alone (`named`), have reasons of their own and
- * are not named again.
+ * `federation-forced` (returned, for the caller to add once the step is planned; the first 20) and
+ * every one in `outside_without_method`. Those with a method are counted (`outside_export`). The
+ * export's users a narrower scope leaves out, and the candidates of a name refused as matching no one
+ * user alone (`named`), have reasons of their own and are not named again.
  */
 function outsideExport(
   input: CutoverInput,
@@ -662,12 +669,15 @@ function outsideExport(
   summary.outside_export = outside.length;
   const methodless = outside.filter((o) => !hasCloudMethod(o.methodsAfter)).map((o) => o.upn).sort();
   if (methodless.length === 0) return { refused: false };
+  summary.outside_without_method = methodless;
   const some = (n: number) => methodless.slice(0, n).join(', ') + (methodless.length > n ? ` and ${methodless.length - n} more` : '');
+  // The finding keeps its cap (the terminal shows it); past it, it says where every one is.
+  const rest = methodless.length > LISTED_AT_MOST ? ` (${OUTSIDE_WITHOUT_METHOD_LISTED})` : '';
   const forced: Finding = {
     severity: 'warning',
     code: 'federation-forced',
     rule: 'CUTOVER-FEDERATION',
-    message: `${domain}: --force-federation: ${methodless.length} tenant user(s) of the domain outside the export have no cloud MFA method they can use and will meet Entra MFA when it applies, with nothing to sign in with: ${some(LISTED_AT_MOST)}`,
+    message: `${domain}: --force-federation: ${methodless.length} tenant user(s) of the domain outside the export have no cloud MFA method they can use and will meet Entra MFA when it applies, with nothing to sign in with: ${some(LISTED_AT_MOST)}${rest}`,
   };
   if (input.options.forceFederation) return { refused: false, forced };
   out.refusals.push(
@@ -675,6 +685,9 @@ function outsideExport(
   );
   return { refused: true };
 }
+
+/** Where a plan names every tenant user outside the export whom a forced federation moves with no cloud method. */
+export const OUTSIDE_WITHOUT_METHOD_LISTED = "every one is in plan --format json's cutover.federation[].outside_without_method and in the plan report";
 
 /** What the plan's cutover says of `outside_export`, in every rendering. */
 export function outsideExportText(n: number): string {

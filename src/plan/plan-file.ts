@@ -78,8 +78,11 @@ import { packageVersion } from '../io/package-root.js';
  * (`cutover_seen.federatedDomains[].subdomains`), which take its federation: its final step counts,
  * lists and re-checks their users with its own. A file of an earlier format records none, so it is
  * planned as it was made; apply finds it stale while the domain has such subdomains now.
+ * 2.19 holds the lines of 2.18, its header's cutover naming every tenant user outside the export a
+ * forced federation moves with no cloud MFA method (`cutover.federation[].outside_without_method`),
+ * where 2.18 named the first 20 in a finding alone: a 2.18 file is compared without the field.
  */
-export const PLAN_FILE_VERSION = '2.18';
+export const PLAN_FILE_VERSION = '2.19';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**

@@ -17,10 +17,11 @@ import type { MatchBy, UserMatch } from '../model/user-match.js';
  * user's object id (`identity.objectId`) and the changes a run signed in so does not send (`not_applicable`);
  * 1.7 the tenant users of a federated domain outside the export whom the federation moves
  * (`cutover.federation[].outside_export`); 1.8 a federated domain's subdomains that take its
- * federation (`cutover.federation[].subdomains`).
+ * federation (`cutover.federation[].subdomains`); 1.9 every tenant user outside the export a forced
+ * federation moves with no cloud MFA method (`cutover.federation[].outside_without_method`).
  * The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.8';
+export const PLAN_FORMAT_VERSION = '1.9';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 

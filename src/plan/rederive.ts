@@ -1,6 +1,6 @@
 import { addTo } from '../model/add-to.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
-import { cutoverUser, type CutoverMapping, type CutoverUser } from '../mapping/cutover-rules.js';
+import { cutoverUser, type CutoverMapping, type CutoverSummary, type CutoverUser } from '../mapping/cutover-rules.js';
 import type { TenantHardwareToken, TenantUser } from '../model/tenant.js';
 import { serialKey } from '../model/serial.js';
 import type { ExportBundle } from '../source/export-bundle.js';
@@ -220,6 +220,12 @@ function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserC
   return undefined;
 }
 
+/** The cutover summary as a file of the header's format holds it: before 2.19 without `outside_without_method` (2.18 named the first 20 in a finding alone). */
+function cutoverAsSaved(header: SavedPlan['header'], summary: CutoverSummary): CutoverSummary {
+  if (formatMinor(header) >= 19) return summary;
+  return { ...summary, federation: summary.federation.map(({ outside_without_method: _all, ...f }) => f) };
+}
+
 /**
  * The plan-wide fields. A file older than 2.2 predates the cutover: its summary (2.0: also without
  * 2.1's counts) and options are compared on the fields it has, but not the findings' counts (the
@@ -241,7 +247,7 @@ function firstSummaryDifference(saved: SavedPlan, ctx: PlanContext, cutover: Cut
       ? [
           ['summary', counted(header.summary), summary],
           ['options', savedOptions, options],
-          ['cutover', header.cutover, cutover.summary],
+          ['cutover', header.cutover, cutoverAsSaved(header, cutover.summary)],
         ]
       : [
           ['summary', onKeysOf(counted(header.summary), header.summary, ['findings']), onKeysOf(counted(header.summary), summary, ['findings'])],

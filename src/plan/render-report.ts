@@ -57,6 +57,8 @@ interface ReportData {
   settings: string[][];
   /** The cutover: staged rollout, the rollout groups' fill, the federation, passkeys. */
   cutover: string[][];
+  /** (JSON 1.9) Per domain whose federation the plan forces, every tenant user outside the export it moves with no cloud MFA method. */
+  movedWithoutMethod: { domain: string; users: string[] }[];
   phoneOnly: UserView[];
   users: UserView[];
   otherFindings: Finding[];
@@ -118,7 +120,7 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
     ...(plan.cutover_changes ?? []).map((x) => [x.target, x.action, show(x.before), show(x.after), x.rule, x.switches !== undefined ? `${x.because} (apply: last, after the ${x.switches} switch(es))` : x.because]),
     ...(cut?.rollout_groups ?? []).map((g) => [`rollout group ${g.displayName}`, 'fill', `${g.members_before} member(s)`, `${g.members_before + g.added} member(s)`, 'CUTOVER-SWITCH-USER', `${g.added} user(s) switched by this plan`]),
     ...(cut?.federation ?? []).filter((f) => !f.planned).map((f) => [`domains/${f.domain}`, 'no-op', show(f.federatedIdpMfaBehavior), '', 'CUTOVER-FEDERATION', f.users === 0 ? 'no user of the plan in the domain' : 'left as it is']),
-    ...(cut?.federation ?? []).filter((f) => f.planned && (f.outside_export ?? 0) > 0).map((f) => [`domains/${f.domain}`, 'outside the export', '', `${f.outside_export} user(s)`, 'CUTOVER-FEDERATION', outsideExportText(f.outside_export!)]),
+    ...(cut?.federation ?? []).filter((f) => f.planned && (f.outside_export ?? 0) > 0).map((f) => [`domains/${f.domain}`, 'outside the export', '', `${f.outside_export} user(s)`, 'CUTOVER-FEDERATION', `${outsideExportText(f.outside_export!)}${f.outside_without_method?.length ? `; ${f.outside_without_method.length} of them with no cloud MFA method they can use (--force-federation), every one listed below` : ''}`]),
     ...(cut ? [['passkeys (FIDO2)', 'read', show(cut.passkeys.state), '', 'CUTOVER-PHONE-DEADLINE', `targets ${cut.passkeys.include_targets.join(', ') || 'none'}; for the users left with SMS/voice only: ${cut.passkeys.allowed_for_phone_only}`]] : []),
   ];
   const changesOf = new Map<string, UserChange[]>();
@@ -142,13 +144,18 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
   const usedRules = (Object.keys(RULES) as RuleId[]).filter((r) => used.has(r));
   const phoneOnlyUsers = new Set(plan.findings.filter((f) => f.code === 'phone-only-after-retirement').map((f) => f.user?.toLowerCase()));
   const phoneOnly = users.filter((v) => phoneOnlyUsers.has(v.u.user.toLowerCase()));
-  return { header, rehearsal, inputs, counts, settings, cutover, phoneOnly, users, otherFindings, usedRules };
+  // Every one, not the finding's first 20: an approver sees each user the forced federation leaves with nothing to sign in with.
+  const movedWithoutMethod = (cut?.federation ?? []).filter((f) => f.planned && (f.outside_without_method?.length ?? 0) > 0).map((f) => ({ domain: f.domain, users: f.outside_without_method! }));
+  return { header, rehearsal, inputs, counts, settings, cutover, movedWithoutMethod, phoneOnly, users, otherFindings, usedRules };
 }
 
 const SETTINGS_HEAD = ['On-premises setting', 'Cloud target', 'Before', 'After', 'Rule', 'Reason'];
 const CUTOVER_HEAD = ['Cloud target', 'Action', 'Before', 'After', 'Rule', 'Reason'];
 const CUTOVER_INTRO =
   'Staged rollout (the policy, the groups users are switched by, their fill), the federated domains (the final step) and the passkey configuration. Each user switched is among their changes (rolloutGroup/<group>).';
+const movedTitle = (m: { domain: string; users: string[] }) => `Tenant users of ${m.domain} outside the export moved to Entra MFA with no cloud method (${m.users.length})`;
+const MOVED_INTRO =
+  'The federation this plan sets (--force-federation) moves them to Entra MFA with nothing to sign in with: they cannot complete MFA (whoever has their password could register a method). Give them a method first, or disable the accounts no one uses.';
 const PHONE_ONLY_TITLE = 'Users left with SMS and voice only';
 const PHONE_ONLY_INTRO = 'From 2027-02-01 (2027-07-01 for Global Administrators and external users), when Microsoft-provided SMS and voice retire, a blocking passkey registration prompt stops their sign-in unless they register something else.';
 const CHANGE_HEAD = ['Resource', 'Action', 'Before', 'After', 'Rule', 'Reason'];
@@ -228,6 +235,7 @@ export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
   out.push(...table(SETTINGS_HEAD, ruleCol(d.settings, 4), new Set([0, 1, 2, 3, 4, 5])));
   out.push(`## Cutover (${d.cutover.length})`, '', CUTOVER_INTRO, '');
   out.push(...table(CUTOVER_HEAD, ruleCol(d.cutover, 4), new Set([0, 1, 2, 3, 4, 5])));
+  for (const m of d.movedWithoutMethod) out.push(`### ${md(movedTitle(m))}`, '', MOVED_INTRO, '', ...m.users.map((u) => `- ${md(u)}`), '');
 
   out.push(`## Users (${d.users.length})`, '', 'Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings.', '');
   for (const v of d.users) {
@@ -293,6 +301,7 @@ export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
   body.push(`<h2 id="settings">Settings mapping (${d.settings.length})</h2>`, '<p class="intro">Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.</p>', table(SETTINGS_HEAD, d.settings));
 
   body.push(`<h2 id="cutover">Cutover (${d.cutover.length})</h2>`, `<p class="intro">${e(CUTOVER_INTRO)}</p>`, table(CUTOVER_HEAD, d.cutover));
+  for (const m of d.movedWithoutMethod) body.push(`<h3>${e(movedTitle(m))}</h3>`, `<p class="intro">${e(MOVED_INTRO)}</p>`, `<ul>${m.users.map((u) => `<li>${e(u)}</li>`).join('')}</ul>`);
 
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`, '<p class="intro">Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings. Users with nothing to change are collapsed.</p>');
   const actions = ['create', 'update', 'delete', 'no-op'].map((a) => [a, a] as const);

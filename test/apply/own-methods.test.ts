@@ -79,7 +79,7 @@ describe('the signed-in admin is also a user of the export (delegated sign-in)',
     // The plan is the same whoever signs in: the admin's changes are planned, and counted.
     expect(adminChanges(plan)).toEqual(expect.arrayContaining(['phoneMethods/mobile create', 'emailMethods create', `hardwareOathMethods/${SPARE_TOKEN} update`, 'signInPreferences update', `${rollout} create`]));
     expect(plan.identity).toEqual({ appId: expect.any(String), upn: ADMIN, objectId: ADMIN_ID });
-    expect(plan.format_version).toBe('1.8');
+    expect(plan.format_version).toBe('1.9');
     const notSent = plan.not_applicable!.map((n) => [n.user, n.user_id, n.resource, n.rule, n.because]);
     expect(notSent).toEqual([
       [ADMIN, ADMIN_ID, 'phoneMethods/mobile', 'USER-SIGNED-IN-SELF', OWN_METHODS_BECAUSE],
@@ -95,7 +95,7 @@ describe('the signed-in admin is also a user of the export (delegated sign-in)',
     expect(Object.keys(fromFile)).toContain('not_applicable');
     // A file of an earlier saved format shows in the JSON format its plan printed: not_applicable from 2.15 (JSON 1.6) on.
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-    for (const [saved, json] of [['2.12', '1.4'], ['2.14', '1.5'], ['2.15', '1.6'], ['2.16', '1.7'], ['2.17', '1.7']] as const) {
+    for (const [saved, json] of [['2.12', '1.4'], ['2.14', '1.5'], ['2.15', '1.6'], ['2.16', '1.7'], ['2.17', '1.7'], ['2.18', '1.8']] as const) {
       const relabelled = join(dir, `v${saved}.plan`);
       writeFileSync(relabelled, `${[JSON.stringify({ ...JSON.parse(lines[0]!), format_version: saved }), ...lines.slice(1)].join('\n')}\n`);
       const old = await showPlan(relabelled);

@@ -78,13 +78,14 @@ describe('the final step reads the tenant users of the domain outside the export
     expect(plan.cutover_changes.map((c) => c.target)).toContain('domains/contoso.com/federationConfiguration');
     const expected = methodlessOutside(tenant, ['alice@contoso.com', 'bob@contoso.com']);
     expect(forcedOutside(plan.findings.map((f) => f.message))).toEqual([
-      `contoso.com: --force-federation: ${expected.length} tenant user(s) of the domain outside the export have no cloud MFA method they can use and will meet Entra MFA when it applies, with nothing to sign in with: ${expected.slice(0, 20).join(', ')}${expected.length > 20 ? ` and ${expected.length - 20} more` : ''}`,
+      `contoso.com: --force-federation: ${expected.length} tenant user(s) of the domain outside the export have no cloud MFA method they can use and will meet Entra MFA when it applies, with nothing to sign in with: ${expected.slice(0, 20).join(', ')}${expected.length > 20 ? ` and ${expected.length - 20} more (every one is in plan --format json's cutover.federation[].outside_without_method and in the plan report)` : ''}`,
     ]);
     const fed = plan.cutover!.federation.find((f) => f.domain === 'contoso.com')!;
     expect(fed.planned).toBe(true);
+    expect(fed.outside_without_method).toEqual(expected);
     expect(fed.outside_export).toBeGreaterThan(expected.length);
     const saved = await SavedPlan.open(file);
-    expect(saved.header.format_version).toBe('2.18');
+    expect(saved.header.format_version).toBe('2.19');
     const recorded = saved.header.cutover_seen!.domainUsers!;
     expect(recorded.map((d) => d.domain)).toEqual(['contoso.com']);
     expect(recorded[0]!.users.map((u) => u.userPrincipalName)).toEqual(expect.arrayContaining(['admin@contoso.com', 'helpdesk@contoso.com', 'niaj@contoso.com']));
@@ -133,7 +134,7 @@ describe('the final step reads the tenant users of the domain outside the export
     const lines = readFileSync(file, 'utf8').trim().split('\n');
     const header = JSON.parse(lines[0]!) as { format_version: string; cutover_seen: { domainUsers?: unknown } };
     delete header.cutover_seen.domainUsers;
-    for (const version of ['2.15', '2.16', '2.17']) {
+    for (const version of ['2.15', '2.16', '2.17', '2.18']) {
       const edited = join(t.dir, `v${version}.plan`);
       writeFileSync(edited, `${[JSON.stringify({ ...header, format_version: version }), ...lines.slice(1)].join('\n')}\n`);
       expect(await rederived(edited)).toMatch(/^it sets a domain's federation to reject the federated IdP's MFA without a record of the domain's tenant users outside the plan \(cutover_seen\.domainUsers, from format 2\.16\)/);
