@@ -8,6 +8,7 @@ import { VENDOR_KEYS } from '../../fixtures/make-vendor-seeds.js';
 import { sampleSeedArgs } from '../../src/cli/demo-command.js';
 import { runCli } from '../helpers/run-cli.js';
 import { runMain } from '../helpers/run-main.js';
+import { CHECK_DIGIT_PSKC } from '../helpers/check-digit-pskc.js';
 
 // The seed worker exists only in the bundle, so the worker's path runs the bundled CLI (rebuilt
 // first if stale) and the main thread's path runs the sources in process, side by side: the two
@@ -51,17 +52,7 @@ describe('seed files read in a worker thread or in the main thread', () => {
     const file = join(dir, 'check-digit.pskc');
     writeFileSync(
       file,
-      `<?xml version="1.0" encoding="UTF-8"?>
-<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
-  <KeyPackage>
-    <DeviceInfo><SerialNo>CD-1</SerialNo></DeviceInfo>
-    <Key Id="CD-1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
-      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL" CheckDigits="true"/></AlgorithmParameters>
-      <Data><Secret><PlainValue>yFCMIN/kPhJ/2PGqTNkq587USZM=</PlainValue></Secret></Data>
-    </Key>
-  </KeyPackage>
-</KeyContainer>
-`,
+      CHECK_DIGIT_PSKC,
     );
     const { report } = await bothWays(['validate', '--source', 'fixtures/contoso', '--tokens', file]);
     expect((report.tokens as unknown as { serial: string; check_digit: boolean }[]).map((t) => [t.serial, t.check_digit])).toEqual([['CD-1', true]]);

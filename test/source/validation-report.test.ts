@@ -6,6 +6,7 @@ import { VENDOR_KEYS } from '../../fixtures/make-vendor-seeds.js';
 import { readExport } from '../../src/source/export-bundle.js';
 import { buildValidationReport, counterJson } from '../../src/source/validation-report.js';
 import { FIXTURES } from './seeds/seed-test-helpers.js';
+import { CHECK_DIGIT_PSKC } from '../helpers/check-digit-pskc.js';
 
 describe("validate's JSON: HOTP counters past 2^53 - 1 are decimal strings", () => {
   const dir = mkdtempSync(join(tmpdir(), 'validation-report-'));
@@ -43,17 +44,7 @@ describe("validate: a token whose device appends a Luhn check digit", () => {
     const seeds = join(dir, 'cd.pskc');
     writeFileSync(
       seeds,
-      `<?xml version="1.0" encoding="UTF-8"?>
-<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
-  <KeyPackage>
-    <DeviceInfo><SerialNo>CD-1</SerialNo></DeviceInfo>
-    <Key Id="CD-1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp">
-      <AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL" CheckDigits="true"/></AlgorithmParameters>
-      <Data><Secret><PlainValue>yFCMIN/kPhJ/2PGqTNkq587USZM=</PlainValue></Secret></Data>
-    </Key>
-  </KeyPackage>
-</KeyContainer>
-`,
+      CHECK_DIGIT_PSKC,
     );
     const report = buildValidationReport(await readExport({ source, tokens: [seeds], seeds: {} }));
     expect(report.tokens.map((t) => [t.serial, t.digits, t.check_digit])).toEqual([['CD-1', 6, true]]);
