@@ -50,10 +50,7 @@ describe('seed files read in a worker thread or in the main thread', () => {
 
   it("a token's check digit crosses to the main thread (the wire's own column)", async () => {
     const file = join(dir, 'check-digit.pskc');
-    writeFileSync(
-      file,
-      CHECK_DIGIT_PSKC,
-    );
+    writeFileSync(file, CHECK_DIGIT_PSKC);
     const { report } = await bothWays(['validate', '--source', 'fixtures/contoso', '--tokens', file]);
     expect((report.tokens as unknown as { serial: string; check_digit: boolean }[]).map((t) => [t.serial, t.check_digit])).toEqual([['CD-1', true]]);
   });

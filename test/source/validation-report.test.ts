@@ -42,10 +42,7 @@ describe("validate: a token whose device appends a Luhn check digit", () => {
     mkdirSync(source);
     writeFileSync(join(source, 'users.csv'), 'username,oath_token_serial\ncarol@contoso.com,CD-1\n');
     const seeds = join(dir, 'cd.pskc');
-    writeFileSync(
-      seeds,
-      CHECK_DIGIT_PSKC,
-    );
+    writeFileSync(seeds, CHECK_DIGIT_PSKC);
     const report = buildValidationReport(await readExport({ source, tokens: [seeds], seeds: {} }));
     expect(report.tokens.map((t) => [t.serial, t.digits, t.check_digit])).toEqual([['CD-1', 6, true]]);
     expect(report.warnings.filter((w) => w.code === 'token-unsupported').map((w) => w.message)).toEqual([
