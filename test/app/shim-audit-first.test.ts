@@ -10,7 +10,7 @@ import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { CONTOSO } from '../helpers/migration.js';
 import { runImportStore, runUnlock } from '../../src/shim/shim-operations.js';
 import { importIvanStore, startTestService, TEST_KEY, TEST_KEY_B64, TestClock, tempDir } from '../shim/helpers.js';
-import { startPostgres, unavailable, type TestPostgres } from '../shim/postgres-server.js';
+import { startPostgres, unavailable, usePassfile, type TestPostgres } from '../shim/postgres-server.js';
 
 /**
  * A command refused for its audit log has changed nothing (a black-box test: `shim import` and
@@ -101,15 +101,13 @@ if (unavailable) process.stderr.write(`PostgreSQL audit-log tests skipped: ${una
 
 describe.skipIf(unavailable !== undefined)('a bad audit log stops a shim command before it writes anything (PostgreSQL state)', () => {
   let pg: TestPostgres;
-  let savedPassfile: string | undefined;
+  let restorePassfile: (() => void) | undefined;
   beforeAll(async () => {
     pg = await startPostgres();
-    savedPassfile = process.env.PGPASSFILE;
-    process.env.PGPASSFILE = pg.env.PGPASSFILE;
+    restorePassfile = usePassfile(pg.env.PGPASSFILE!);
   }, 60_000);
   afterAll(async () => {
-    if (savedPassfile === undefined) delete process.env.PGPASSFILE;
-    else process.env.PGPASSFILE = savedPassfile;
+    restorePassfile?.();
     await pg?.stop();
   });
   afterEach(() => tmp?.cleanup());

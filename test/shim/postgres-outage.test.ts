@@ -15,7 +15,7 @@ import { runMain } from './cli-process.js';
 import { radclient, radclientMissing } from './radius/radclient.js';
 import { call, verify } from './http-client.js';
 import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
-import { startPostgres, unavailable, type TestPostgres } from './postgres-server.js';
+import { startPostgres, unavailable, usePassfile, type TestPostgres } from './postgres-server.js';
 
 /**
  * A database that answers but refuses the node's statements (a privilege revoked, a column renamed,
@@ -42,7 +42,7 @@ const waitFor = async (what: string, done: () => boolean | Promise<boolean>, ms 
 };
 
 let pg: TestPostgres;
-let savedPassfile: string | undefined;
+let restorePassfile: (() => void) | undefined;
 let passfile: string;
 
 describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: health, lines and commands', () => {
@@ -57,12 +57,10 @@ describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: 
     passfile = `${pg.env.PGPASSFILE!}.both`;
     const port = new URL(pg.url).port;
     writeFileSync(passfile, `${readFileSync(pg.env.PGPASSFILE!, 'utf8')}127.0.0.1:${port}:*:${NODE_ROLE}:${NODE_PASSWORD}\n`, { mode: 0o600 });
-    savedPassfile = process.env.PGPASSFILE;
-    process.env.PGPASSFILE = passfile;
+    restorePassfile = usePassfile(passfile);
   }, 60_000);
   afterAll(async () => {
-    if (savedPassfile === undefined) delete process.env.PGPASSFILE;
-    else process.env.PGPASSFILE = savedPassfile;
+    restorePassfile?.();
     await pg?.stop();
   }, 60_000);
   afterEach(async () => {

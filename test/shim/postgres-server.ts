@@ -174,3 +174,13 @@ export async function startPostgres(): Promise<TestPostgres> {
     sql,
   };
 }
+
+/** Points PGPASSFILE at `file`, as the shim's docs tell admins to give the password; the function returned puts back what was there. */
+export function usePassfile(file: string): () => void {
+  const saved = process.env.PGPASSFILE;
+  process.env.PGPASSFILE = file;
+  return () => {
+    if (saved === undefined) delete process.env.PGPASSFILE;
+    else process.env.PGPASSFILE = saved;
+  };
+}

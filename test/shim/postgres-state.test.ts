@@ -20,7 +20,7 @@ import { runCli, runMain, startServeProcess } from './cli-process.js';
 import { parseClients } from '../../src/shim/radius/clients-file.js';
 import { radclient, radclientMissing } from './radius/radclient.js';
 import { call, verify } from './http-client.js';
-import { startPostgres, unavailable, type TestPostgres } from './postgres-server.js';
+import { startPostgres, unavailable, usePassfile, type TestPostgres } from './postgres-server.js';
 import { RFC_SEED_SHA1, RFC_SEED_SHA256, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
 
 if (unavailable) process.stderr.write(`PostgreSQL state tests skipped: ${unavailable}\n`);
@@ -30,17 +30,15 @@ const USERS = Array.from({ length: 40 }, (_, i) => `user${i}@contoso.com`);
 
 let pg: TestPostgres;
 let tmp: ReturnType<typeof tempDir>;
-let savedPassfile: string | undefined;
+let restorePassfile: (() => void) | undefined;
 
 describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16)', () => {
   beforeAll(async () => {
     pg = await startPostgres();
-    savedPassfile = process.env.PGPASSFILE;
-    process.env.PGPASSFILE = pg.env.PGPASSFILE;
+    restorePassfile = usePassfile(pg.env.PGPASSFILE!);
   }, 60_000);
   afterAll(async () => {
-    if (savedPassfile === undefined) delete process.env.PGPASSFILE;
-    else process.env.PGPASSFILE = savedPassfile;
+    restorePassfile?.();
     await pg?.stop();
   });
 
