@@ -152,8 +152,9 @@ export async function readDomains(client: GraphClient, only?: readonly string[])
     else if (type === 'managed' && (!wanted || wanted.has(d.id))) managed.push(d.id);
   }
   const subdomains = new Map<string, string[]>();
-  const rootOf = await Promise.all(subs.map(async (id) => parseDomain(await client.get(getRootDomain(id), `reading the root domain of ${id}`))?.id));
-  subs.forEach((id, i) => {
+  const read = wanted ? subs.filter(concerns(wanted, roots)) : subs;
+  const rootOf = await Promise.all(read.map(async (id) => parseDomain(await client.get(getRootDomain(id), `reading the root domain of ${id}`))?.id));
+  read.forEach((id, i) => {
     const root = rootOf[i];
     // A subdomain whose root is not a verified federated domain read here: taken as a domain of its own (its federation, if any, read as such).
     if (root && roots.includes(root)) addTo(subdomains, root, id);
@@ -170,6 +171,18 @@ export async function readDomains(client: GraphClient, only?: readonly string[])
     ),
     managed,
   };
+}
+
+/**
+ * Whether a federated subdomain's root is worth a read when only some domains are asked for: it is
+ * asked for itself, or it may sit under a root whose whole family is needed (one asked for, or the
+ * root of one asked for). A domain's root is always a suffix of its name, so no other can matter;
+ * a tenant with hundreds of subdomains is not read one GET each for a plan of one domain.
+ */
+function concerns(wanted: ReadonlySet<string>, roots: readonly string[]): (sub: string) => boolean {
+  const under = (name: string, root: string): boolean => name === root || name.endsWith(`.${root}`);
+  const families = roots.filter((root) => [...wanted].some((w) => under(w, root)));
+  return (sub) => wanted.has(sub) || families.some((root) => under(sub, root));
 }
 
 /** Records on each user which of the groups read hold them (none: an empty list, so that "read" shows). */

@@ -71,6 +71,32 @@ describe('the cutover reader', () => {
     expect((await readCutover(client, { rolloutGroups: [], rollout: false, federation: false })).cutover.managedDomains).toBeUndefined();
   });
 
+  it('reads the root of only the subdomains that can belong to the domains asked for, and every subdomain of their roots', async () => {
+    const tenant = cutoverTenant();
+    const contoso = { id: 'contoso.com', federation: { id: 'f0000000-0000-4000-8000-000000000002', displayName: 'ADFS', issuerUri: 'http://sts.contoso.com/adfs/services/trust', passiveSignInUri: 'https://sts.contoso.com/adfs/ls/' } };
+    const subs = ['eu.fabrikam.com', 'x.eu.fabrikam.com', 'us.contoso.com'].map((id) => ({ id }));
+    const g = fakeGraph({ tenant: { ...tenant, domains: [...(tenant['domains'] as unknown[]), contoso, ...subs] } });
+    const client = g.client({ readOnly: true });
+    const rootReads = (): string[] => g.operations().filter((o) => o.path.includes('/rootDomain')).map((o) => decodeURIComponent(o.path.split('/')[3]!)).sort();
+
+    g.emu.clearRequests();
+    expect((await readDomains(client, ['contoso.com'])).federated).toEqual([expect.objectContaining({ id: 'contoso.com', subdomains: ['us.contoso.com'] })]);
+    expect(rootReads()).toEqual(['us.contoso.com']);
+
+    // A subdomain asked for: its root, with the root's every subdomain (its users count as the root's).
+    g.emu.clearRequests();
+    expect((await readDomains(client, ['EU.fabrikam.com'])).federated).toEqual([expect.objectContaining({ id: 'fabrikam.com', subdomains: ['eu.fabrikam.com', 'x.eu.fabrikam.com'] })]);
+    expect(rootReads()).toEqual(['eu.fabrikam.com', 'x.eu.fabrikam.com']);
+
+    // All of them: every subdomain's root.
+    g.emu.clearRequests();
+    expect((await readDomains(client)).federated.map((d) => [d.id, d.subdomains])).toEqual([
+      ['fabrikam.com', ['eu.fabrikam.com', 'x.eu.fabrikam.com']],
+      ['contoso.com', ['us.contoso.com']],
+    ]);
+    expect(rootReads()).toEqual(['eu.fabrikam.com', 'us.contoso.com', 'x.eu.fabrikam.com']);
+  });
+
   it('an app-only sign-in is refused by Graph: the admin is told to sign in as an admin with the delegated permission', async () => {
     const { identity: _i, ...appOnly } = cutoverTenant();
     const g = fakeGraph({ tenant: appOnly });
