@@ -110,7 +110,7 @@ export class StateContentionError extends Error {}
 export const CONSOLE: Requester = { source: 'shim check', authenticated: false };
 
 /** A name whose state is never read, asked with `conceal` while the state is in an outage: answered as the state's loss is. */
-export class StateDoubtError extends Error {}
+class StateDoubtError extends Error {}
 
 const MAX_ATTEMPTS = 8;
 
