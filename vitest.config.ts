@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { buildMetadata } from './scripts/build-id.mjs';
 
 /**
  * Test files reuse workers (`isolate: false`): a fresh worker per file cost about 0.75 s of CPU (a
@@ -11,6 +12,8 @@ import { defineConfig } from 'vitest/config';
 const ISOLATED = ['test/shim/journal-writer.test.ts', 'test/cli/progress.test.ts', 'test/app/check-said.test.ts'];
 
 export default defineConfig({
+  // The sources say the build they are as the bundle does (src/io/tool-version.ts): this checkout's commit.
+  define: { __MFA_MIGRATE_BUILD__: JSON.stringify(buildMetadata(import.meta.dirname) ?? '') },
   test: {
     exclude: ['dist/**', 'node_modules/**'],
     // Tests run the TypeScript sources; the bundled CLI, which a few tests spawn, is rebuilt first if stale.

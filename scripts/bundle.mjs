@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
+import { buildMetadata } from './build-id.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/bin/cli');
@@ -20,6 +21,8 @@ await build({
   // Required at run time, only when a real tenant is reached (see src/graph/auth.ts).
   // pg's optional native binding (pg-native) is never used: pg falls back to its JavaScript client.
   external: ['@azure/identity', 'pg-native'],
+  // The build's commit, said after the version (src/io/tool-version.ts): '' when not built from git.
+  transform: { define: { __MFA_MIGRATE_BUILD__: JSON.stringify(buildMetadata(root) ?? '') } },
   logLevel: 'warn',
   output: { dir: out, format: 'esm', entryFileNames: '[name].js', chunkFileNames: '[name]-[hash].js' },
 });

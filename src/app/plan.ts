@@ -17,7 +17,7 @@ import { upnDomain } from '../apply/federation-step.js';
 import { domainsOf, federationRootOf } from '../model/federation-root.js';
 import { resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
 import { onPremisesCandidates, readTenant } from '../graph/tenant-reader.js';
-import { packageVersion } from '../io/package-root.js';
+import { toolVersion } from '../io/tool-version.js';
 import { formatProblem, SourceError, type Problem } from '../model/problem.js';
 import { UserError } from '../model/user-error.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
@@ -247,7 +247,7 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
   // The signed-in user's object id too: a run signed in so cannot write their own phone and email methods (not-applicable.ts).
   built.plan.identity = { appId: identity.appId, upn: identity.upn, ...(tokenKind(identity) === 'delegated' && identity.objectId !== null ? { objectId: identity.objectId } : {}) };
   built.plan.not_applicable = notApplicable(built.plan);
-  built.plan.tool_version = packageVersion();
+  built.plan.tool_version = toolVersion();
   // Absolute paths: apply and resume read the seeds again, maybe from another working folder.
   const source: PlanSource = {
     dir: resolve(req.source),

@@ -1,5 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import { packageVersion } from '../io/package-root.js';
+import { toolVersion } from '../io/tool-version.js';
 
 /**
  * Who ran a pass of a run, beside who signed in to Graph: the tool's version, the operating-system
@@ -20,5 +20,5 @@ export function currentOperator(): Operator {
     // An account with no name (a container's bare uid).
     osUser = `uid ${process.getuid?.() ?? 'unknown'}`;
   }
-  return { toolVersion: packageVersion(), osUser, host: hostname() };
+  return { toolVersion: toolVersion(), osUser, host: hostname() };
 }

@@ -6,7 +6,7 @@ import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
 import { ownValue } from '../model/own-value.js';
 import { printable } from '../model/printable.js';
-import { packageVersion } from '../io/package-root.js';
+import { toolVersion } from '../io/tool-version.js';
 import { checkOptionValues } from './option-values.js';
 import { checkRequiredOptionsLast } from './required-options.js';
 import { checkSubcommandNames } from './unknown-subcommand.js';
@@ -47,7 +47,7 @@ const ALIASES: Record<string, string> = { resume: 'apply', rollback: 'apply', ru
 export async function buildProgram(args: readonly string[]): Promise<Command> {
   const program = new Command('mfa-migrate')
     .description('Move users, OATH tokens and settings from on-premises Azure MFA Server to Microsoft Entra MFA.')
-    .version(packageVersion(), '-V, --version', 'print the version')
+    .version(toolVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage and examples)')
     // A usage error reads like every other error (`mfa-migrate: ...`), with a pointer to --help after it.
     .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(`mfa-migrate: ${printable(s.replace(/^error: /, ''), true)}`) })

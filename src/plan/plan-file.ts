@@ -13,7 +13,7 @@ import type { TenantCutover, TenantHardwareToken, TenantSnapshot, TenantUser } f
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import { jsonSyntaxText } from '../model/json-syntax.js';
 import { matchedUser, type UserMatch } from '../model/user-match.js';
-import { packageVersion } from '../io/package-root.js';
+import { toolVersion } from '../io/tool-version.js';
 
 /**
  * The saved plan (`plan --out`, and each run's copy): this module alone reads and writes it.
@@ -728,20 +728,31 @@ function isNewerFormat(version: string): boolean {
 }
 
 /**
- * A saved plan of a later minor format than this version writes: made by a newer mfa-migrate, it may
- * hold fields or rules this one does not know, which it would drop or misread without a word.
+ * A saved plan of a later minor format than this version writes: made by a later mfa-migrate, it may
+ * hold fields or rules this one does not know, which it would drop or misread without a word. Said
+ * by the formats, which decide (builds of one package version differ in the format they write), and
+ * the build the header names, which the admin can go and get.
  */
 export class NewerPlanError extends UserError {
+  /** The build the plan's header names (`tool_version`); undefined in plans that name none. */
+  readonly madeBy: string | undefined;
   constructor(
-    path: string,
+    readonly path: string,
     readonly version: string,
-    toolVersion: unknown,
+    toolVersionOfFile: unknown,
   ) {
-    const by = typeof toolVersion === 'string' ? ` (its header names mfa-migrate ${toolVersion})` : '';
+    const madeBy = typeof toolVersionOfFile === 'string' ? toolVersionOfFile : undefined;
     super(
-      `${path} is a plan of format ${version}, made by a newer version of mfa-migrate${by} than this one, mfa-migrate ${packageVersion()}, which reads plan formats up to ${PLAN_FILE_VERSION}: ` +
-        'it may hold what this version does not know, so it is not used. Upgrade mfa-migrate to the version that made it (or later), or make a new plan with this one',
+      `${path} is a plan of format ${version}, and this mfa-migrate (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}: ` +
+        `made by a later one${madeBy ? ` (its header names mfa-migrate ${madeBy})` : ''}, it may hold what this one does not know, so it is not used. ` +
+        `Use an mfa-migrate that reads plan format ${version} (the one that made it${madeBy ? `, ${madeBy},` : ''} or a later one), or make a new plan with this one`,
     );
+    this.madeBy = madeBy;
+  }
+
+  /** The refusal in a few words, for a message that says what to do itself. */
+  get brief(): string {
+    return `it is of plan format ${this.version}, later than this mfa-migrate reads (up to ${PLAN_FILE_VERSION})`;
   }
 }
 

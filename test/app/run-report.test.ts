@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname, userInfo } from 'node:os';
-import { packageVersion } from '../../src/io/package-root.js';
+import { toolVersion } from '../../src/io/tool-version.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRun } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
@@ -149,7 +149,7 @@ describe('the report of a rollback run', () => {
     expect(report.run.resumed.every((x) => Date.parse(x.at) >= before - 1000)).toBe(true);
     expect(renderRunReportText(report)).toMatch(/Resumed: \S+ by .+ \(waves 1\); \S+ by /);
     // Which mfa-migrate, which OS account, which machine made each pass, and the run's own options (an auditor found them missing).
-    const operator = { tool_version: packageVersion(), os_user: userInfo().username, host: hostname() };
+    const operator = { tool_version: toolVersion(), os_user: userInfo().username, host: hostname() };
     expect(report.run.operator).toEqual(operator);
     expect(report.run.resumed.map((x) => x.operator)).toEqual([operator, operator]);
     expect(report.run.options).toMatchObject({ batchSize: 10, waves: 1, skipStale: false, skippedStale: [] });

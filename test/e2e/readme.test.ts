@@ -118,7 +118,7 @@ describe('the README', () => {
     npm(['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', join(tmp.dir, packed[0]!.filename)]);
     const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
     const env = { ...process.env, PATH: `${join(process.execPath, '..')}:${process.env.PATH}` };
-    expect(execFileSync(join(prefix, 'bin', 'mfa-migrate'), ['--version'], { encoding: 'utf8', env }).trim()).toBe(version);
+    expect(execFileSync(join(prefix, 'bin', 'mfa-migrate'), ['--version'], { encoding: 'utf8', env }).trim()).toMatch(new RegExp(`^${version.replaceAll('.', '\\.')}(\\+[0-9a-f]{7,40}(\\.dirty)?)?$`));
     // The installed package holds what its commands need (the sample, the emulator's tenant).
     const demo = spawnSync(join(prefix, 'bin', 'mfa-migrate'), ['demo', '--report', join(tmp.dir, 'demo.html')], { encoding: 'utf8', env });
     expect(demo.status, demo.stderr).toBe(0);

@@ -23,7 +23,7 @@ function newestSource(dir: string): number {
 export function ensureFreshBundle(): void {
   const root = packageRoot();
   const built = existsSync(CLI) ? statSync(CLI).mtimeMs : 0;
-  const inputs = Math.max(newestSource(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs, statSync(join(root, 'scripts', 'bundle.mjs')).mtimeMs);
+  const inputs = Math.max(newestSource(join(root, 'src')), statSync(join(root, 'package.json')).mtimeMs, statSync(join(root, 'scripts', 'bundle.mjs')).mtimeMs, statSync(join(root, 'scripts', 'build-id.mjs')).mtimeMs);
   if (built >= inputs) return;
   execFileSync(process.execPath, [join(root, 'scripts', 'bundle.mjs')], { cwd: root, stdio: 'inherit' });
 }

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePlanFile, PLAN_FILE_VERSION, readPlanHeader, SavedPlan, toPlanFile } from '../../src/plan/plan-file.js';
-import { packageVersion } from '../../src/io/package-root.js';
+import { toolVersion } from '../../src/io/tool-version.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { planTo, tempDir } from '../helpers/migration.js';
@@ -95,7 +95,7 @@ describe('the saved plan file', () => {
     expect((await SavedPlan.open(write('shiny.plan', `${shiny}\n`))).users).toHaveLength(plan.users.length);
   });
 
-  it('refuses a newer minor version than this one writes as a newer mfa-migrate\'s, naming both and saying to upgrade (a black-box test: a plan relabelled 2.99 was applied)', async () => {
+  it('refuses a newer minor version than this one writes as a later mfa-migrate\'s, naming both formats and both builds, and saying which to use (a black-box test: a plan relabelled 2.99 was applied)', async () => {
     const lines = text.trimEnd().split('\n');
     const header = JSON.parse(lines[0]!) as Record<string, unknown>;
     expect(PLAN_FILE_VERSION).toMatch(/^2\.\d+$/);
@@ -103,13 +103,14 @@ describe('the saved plan file', () => {
     const next = `2.${Number(PLAN_FILE_VERSION.split('.')[1]) + 1}`;
     for (const version of [next, '2.99']) {
       const file = write(`v${version}.plan`, `${[JSON.stringify({ ...header, format_version: version }), ...lines.slice(1)].join('\n')}\n`);
-      const refusal = `${file} is a plan of format ${version}, made by a newer version of mfa-migrate (its header names mfa-migrate ${String(header.tool_version)}) than this one, mfa-migrate ${packageVersion()}, which reads plan formats up to ${PLAN_FILE_VERSION}: it may hold what this version does not know, so it is not used. Upgrade mfa-migrate to the version that made it (or later), or make a new plan with this one`;
+      // The formats decide; the builds are named (every build of 0.1.0 said "0.1.0": an upgrade black-box round).
+      const refusal = `${file} is a plan of format ${version}, and this mfa-migrate (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}: made by a later one (its header names mfa-migrate ${String(header.tool_version)}), it may hold what this one does not know, so it is not used. Use an mfa-migrate that reads plan format ${version} (the one that made it, ${String(header.tool_version)}, or a later one), or make a new plan with this one`;
       await expect(SavedPlan.open(file)).rejects.toThrow(refusal);
       await expect(readPlanHeader(file)).rejects.toThrow(refusal);
     }
     // Without a tool_version, the file's version alone.
     const { tool_version: _t, ...untold } = header;
-    await expect(SavedPlan.open(write('untold.plan', `${[JSON.stringify({ ...untold, format_version: '2.99' }), ...lines.slice(1)].join('\n')}\n`))).rejects.toThrow(/untold\.plan is a plan of format 2\.99, made by a newer version of mfa-migrate than this one, mfa-migrate \S+, which reads plan formats up to 2\.\d+/);
+    await expect(SavedPlan.open(write('untold.plan', `${[JSON.stringify({ ...untold, format_version: '2.99' }), ...lines.slice(1)].join('\n')}\n`))).rejects.toThrow(/untold\.plan is a plan of format 2\.99, and this mfa-migrate \(\S+\) reads plan formats up to 2\.\d+: made by a later one, it may hold .* \(the one that made it or a later one\)/);
   });
 
   it("a header whose version is not the file's layout says so, not a JSON parse error (a black-box test: a plan relabelled 1.0 gave \"Unexpected non-whitespace character\")", async () => {
