@@ -9,7 +9,8 @@ import { rethrowMaskedAfter } from '../graph/masked-phone.js';
 import type { OathSeed } from '../model/export-data.js';
 import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
-import { formatMinor, SavedPlan, type PlanUser } from '../plan/plan-file.js';
+import { formatMinor, NewerPlanError, SavedPlan, type PlanUser } from '../plan/plan-file.js';
+import { newerRunRefusal } from './newer-run.js';
 import { judgedGroups, targetingChanges } from '../model/method-policy.js';
 import { membershipsOf, transitiveMemberships } from '../graph/groups-reader.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
@@ -399,9 +400,14 @@ export async function openRunPlan(runDir: string, view: RunView): Promise<SavedP
   try {
     plan = await SavedPlan.open(path);
   } catch (err) {
+    // A later build's run: only that build, or a later one, takes it on (not a new plan).
+    const newer = await newerRunRefusal(err, path, view.header);
+    if (newer) throw newer;
     const sha = await readFile(path).then((b) => createHash('sha256').update(b).digest('hex'), () => undefined);
     if (sha === undefined || sha === view.header.planHash) throw new UserError(`run ${view.header.id}: its plan copy cannot be read (${(err as Error).message})`);
-    throw new UserError(`run ${view.header.id}: its plan copy ${path} was changed after the run (sha256 ${sha}; the journal records ${view.header.planHash}) and cannot be read (${(err as Error).message}): ${putBack}`);
+    // Changed and labelled a later format: put back, whatever the label says (the plan file's advice, a new plan, is not for a run).
+    const why = err instanceof NewerPlanError ? err.brief : (err as Error).message;
+    throw new UserError(`run ${view.header.id}: its plan copy ${path} was changed after the run (sha256 ${sha}; the journal records ${view.header.planHash}) and cannot be read (${why}): ${putBack}`);
   }
   if (plan.hash !== view.header.planHash) throw new UserError(`run ${view.header.id}: its plan copy ${path} was changed after the run (sha256 ${plan.hash}; the journal records ${view.header.planHash}): ${putBack}`);
   return plan;

@@ -752,7 +752,7 @@ export class NewerPlanError extends UserError {
 
   /** The refusal in a few words, for a message that says what to do itself. */
   get brief(): string {
-    return `it is of plan format ${this.version}, later than this mfa-migrate reads (up to ${PLAN_FILE_VERSION})`;
+    return `it is of plan format ${this.version}, and this mfa-migrate reads plan formats up to ${PLAN_FILE_VERSION}`;
   }
 }
 

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainHash, splitHash } from '../../src/apply/journal.js';
+import { toolVersion } from '../../src/io/tool-version.js';
+import { PLAN_FILE_VERSION } from '../../src/plan/plan-file.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+
+/** The next minor plan format: what a later build writes. */
+const NEXT = `2.${Number(PLAN_FILE_VERSION.split('.')[1]) + 1}`;
+const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * A run as a later build leaves it: its plan copy of the next format, the journal's plan hash that
+ * copy's and its chain made anew from it (what a later build's apply writes, not an edit).
+ */
+function asLaterBuilds(runDir: string): void {
+  const copy = join(runDir, 'plan.jsonl');
+  const plan = readFileSync(copy, 'utf8').replace(/"format_version":"2\.\d+"/, `"format_version":"${NEXT}"`);
+  writeFileSync(copy, plan);
+  const journal = join(runDir, 'journal.jsonl');
+  let previous = sha(plan);
+  const lines = readFileSync(journal, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line, i) => {
+      let body = splitHash(line)!.body;
+      if (i === 0) body = JSON.stringify({ ...JSON.parse(body), planHash: previous });
+      previous = chainHash(previous, body);
+      return `${body.slice(0, -1)},"hash":"${previous}"}`;
+    });
+  writeFileSync(journal, `${lines.join('\n')}\n`);
+}
+
+/**
+ * An upgrade black-box round: an older build, given a later build's run, said "...or make a new plan
+ * with this one", which cannot resume or roll back a run that exists. The run commands say which build to use.
+ */
+describe('a run started by a later build', () => {
+  let g: FakeGraph;
+  let tmp: ReturnType<typeof tempDir>;
+  let stateDir: string;
+  let runDir: string;
+  let runId: string;
+
+  beforeAll(async () => {
+    tmp = tempDir('newer-run');
+    g = fakeGraph();
+    const planFile = join(tmp.dir, 'contoso.plan');
+    await planTo(g, planFile);
+    stateDir = join(tmp.dir, 'state');
+    const first = await applyFile(g, planFile, stateDir, { batchSize: 10, waves: 1 });
+    expect(first.outcome.state).toBe('stopped');
+    runDir = runDirs(stateDir)[0]!;
+    runId = basename(runDir);
+  }, 60_000);
+  afterAll(() => tmp?.cleanup());
+
+  /** The refusal of a run command, for run `id` (the run a rollback `undoneBy` undoes). */
+  const refusal = (id: string, dir: string, undoneBy?: string) =>
+    `${undoneBy ? `run ${undoneBy} undoes run ${id}, whose plan copy` : `run ${id}: its plan copy`} (${join(dir, 'plan.jsonl')}) is of plan format ${NEXT}, and this mfa-migrate (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}: ` +
+    `run ${id} was started by a later one (mfa-migrate ${toolVersion()}), whose plan and journal may hold what this one does not know, so this one does not resume, roll back or report it. ` +
+    `Use the mfa-migrate that started run ${id} (mfa-migrate ${toolVersion()}), or a later one (a new plan does not take over a run)`;
+
+  it('resume and rollback refuse it naming the build that started it, not with a new plan', async () => {
+    const state = join(tmp.dir, 'later');
+    cpSync(stateDir, state, { recursive: true });
+    const dir = join(state, 'runs', runId);
+    asLaterBuilds(dir);
+    const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => (e as Error).message);
+    for (const message of [await errorOf(resumeIn(g, state, { runId })), await errorOf(rollbackIn(g, state, runId))]) {
+      expect(message).toBe(refusal(runId, dir));
+    }
+  });
+
+  it('a copy relabelled after the run (its hash not the journal\'s) is to be put back, not upgraded to', async () => {
+    const state = join(tmp.dir, 'relabelled');
+    cpSync(stateDir, state, { recursive: true });
+    const copy = join(state, 'runs', runId, 'plan.jsonl');
+    const original = readFileSync(copy);
+    writeFileSync(copy, original.toString('utf8').replace(/"format_version":"2\.\d+"/, `"format_version":"${NEXT}"`));
+    const message = await resumeIn(g, state, { runId }).then(() => '', (e: unknown) => (e as Error).message);
+    expect(message).toContain(`its plan copy ${copy} was changed after the run`);
+    expect(message).toContain(`cannot be read (it is of plan format ${NEXT}, and this mfa-migrate reads plan formats up to ${PLAN_FILE_VERSION}): put the run's plan back there (the file whose sha256 is ${sha(original)}, the plan applied)`);
+    expect(message).not.toContain('make a new plan');
+  });
+});
