@@ -5,7 +5,8 @@ import { cutoverOperations, policyOperations, waveOperations, type Operation } f
 import { runChunks, runTokenPath, type ApplySelection } from '../apply/run-apply.js';
 import { rollbackInverses } from '../apply/run-rollback.js';
 import { UserError } from '../model/user-error.js';
-import { SavedPlan } from '../plan/plan-file.js';
+import { NewerPlanError, SavedPlan } from '../plan/plan-file.js';
+import { newerRunRefusal } from '../apply/newer-run.js';
 import { buildRunReport, type RunReport, type RunReportInput } from '../report/run-report.js';
 import { runsBelowHint, runsIn, stateDirsToSearch } from './runs.js';
 import { findingsByUser, planReasons } from './plan-reasons.js';
@@ -45,7 +46,8 @@ const SHARED_OWNERS = new Set(['policy', 'cutover', 'tokens']);
 /**
  * `report RUN_ID`: what a run did, per user, from its journal (checked) and its plan. Reads only.
  * A plan copy that cannot be read (a rollback's: the undone run's) does not stop it: the report is
- * then made from the journal alone, and says so (an auditor found no report at all).
+ * then made from the journal alone, and says so (an auditor found no report at all). A run of a
+ * later plan format than this build reads is refused: a later build's, it is that build's to report.
  */
 export async function runReport(runId: string, given: string | undefined): Promise<RunReport> {
   const { stateDir, runDir } = await locateRun(runId, given);
@@ -65,7 +67,14 @@ export async function runReport(runId: string, given: string | undefined): Promi
   try {
     planned = await plannedFromPlan(view, runDir, undoneDir);
   } catch (err) {
-    planProblem = `${h.kind === 'rollback' ? `the plan copy of the run it undoes (${h.rollbackOf ?? 'none named'})` : 'the plan copy it applied'} cannot be read (${(err as Error).message})`;
+    // A later build's run is refused, nothing written: its journal too may hold what this build
+    // would misreport (only that build, or a later one, reports it). One merely unreadable is not.
+    const planView = undoneDir ? await readRun(undoneDir).catch(() => undefined) : view;
+    const planDir = undoneDir ?? runDir;
+    const newer = planView ? await newerRunRefusal(err, join(planDir, planView.header.planFile ?? 'plan.json'), planView.header, undoneDir ? runId : undefined) : undefined;
+    if (newer) throw newer;
+    const why = err instanceof NewerPlanError ? err.brief : (err as Error).message;
+    planProblem = `${h.kind === 'rollback' ? `the plan copy of the run it undoes (${h.rollbackOf ?? 'none named'})` : 'the plan copy it applied'} cannot be read (${why})`;
     planned = fromJournal(view);
   }
   return buildRunReport({

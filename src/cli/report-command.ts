@@ -24,7 +24,8 @@ export function registerReport(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit status: 0 the report was made; 1 an error, or the report was made (and written) but the run's
+Exit status: 0 the report was made; 1 an error (a run whose plan copy is of a later plan format
+than this build reads is refused, nothing written: a later build's run), or the report was made (and written) but the run's
 evidence is in question, as runs verify exits 1: its journal was edited (said first in every format),
 its plan copy changed or cannot be read (the report is then the journal's alone), or, for a rollback,
 the run it undoes fails runs verify.

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash, splitHash } from '../../src/apply/journal.js';
+import { runReport } from '../../src/app/report.js';
 import { toolVersion } from '../../src/io/tool-version.js';
 import { PLAN_FILE_VERSION } from '../../src/plan/plan-file.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { runMain } from '../helpers/run-main.js';
 
 /** The next minor plan format: what a later build writes. */
 const NEXT = `2.${Number(PLAN_FILE_VERSION.split('.')[1]) + 1}`;
@@ -36,7 +38,8 @@ function asLaterBuilds(runDir: string): void {
 
 /**
  * An upgrade black-box round: an older build, given a later build's run, said "...or make a new plan
- * with this one", which cannot resume or roll back a run that exists. The run commands say which build to use.
+ * with this one", which cannot resume or roll back a run that exists; and its report wrote a partial
+ * report, then exited 1. The run commands say which build to use, and a report refused writes nothing.
  */
 describe('a run started by a later build', () => {
   let g: FakeGraph;
@@ -64,15 +67,38 @@ describe('a run started by a later build', () => {
     `run ${id} was started by a later one (mfa-migrate ${toolVersion()}), whose plan and journal may hold what this one does not know, so this one does not resume, roll back or report it. ` +
     `Use the mfa-migrate that started run ${id} (mfa-migrate ${toolVersion()}), or a later one (a new plan does not take over a run)`;
 
-  it('resume and rollback refuse it naming the build that started it, not with a new plan', async () => {
+  it('resume, rollback and report refuse it naming the build that started it, not with a new plan', async () => {
     const state = join(tmp.dir, 'later');
     cpSync(stateDir, state, { recursive: true });
     const dir = join(state, 'runs', runId);
     asLaterBuilds(dir);
     const errorOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => (e as Error).message);
-    for (const message of [await errorOf(resumeIn(g, state, { runId })), await errorOf(rollbackIn(g, state, runId))]) {
+    for (const message of [await errorOf(resumeIn(g, state, { runId })), await errorOf(rollbackIn(g, state, runId)), await errorOf(runReport(runId, state))]) {
       expect(message).toBe(refusal(runId, dir));
     }
+  });
+
+  it('report refuses it whole: no --report file, nothing on standard output, exit 1', async () => {
+    const state = join(tmp.dir, 'later-report');
+    cpSync(stateDir, state, { recursive: true });
+    asLaterBuilds(join(state, 'runs', runId));
+    for (const format of ['text', 'json']) {
+      const file = join(tmp.dir, `run-${format}.html`);
+      const out = await runMain(['report', runId, '--state-dir', state, '--format', format, '--report', file]);
+      expect(out.code).toBe(1);
+      expect(out.stdout).toBe('');
+      expect(out.stderr).toBe(`mfa-migrate: ${refusal(runId, join(state, 'runs', runId))}\n`);
+      expect(existsSync(file)).toBe(false);
+    }
+  });
+
+  it("the report of a rollback of it says it is the undone run's, and names the build that started that run", async () => {
+    const state = join(tmp.dir, 'later-rollback');
+    cpSync(stateDir, state, { recursive: true });
+    const rolled = await rollbackIn(g, state, runId);
+    const rollbackId = rolled.outcome.runId;
+    asLaterBuilds(join(state, 'runs', runId));
+    await expect(runReport(rollbackId, state)).rejects.toThrow(refusal(runId, join(state, 'runs', runId), rollbackId));
   });
 
   it('a copy relabelled after the run (its hash not the journal\'s) is to be put back, not upgraded to', async () => {
