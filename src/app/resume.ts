@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { readRun, verifyJournal, type RunSummary } from '../apply/journal.js';
+import { readRun, readRunHeader, verifyJournal, type RunSummary } from '../apply/journal.js';
+import { refuseLaterBuildsRun } from '../apply/newer-run.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
 import { resumeApply, openRunPlan, selectUsers, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -51,8 +52,11 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
     (r) => r.kind === 'apply' && ['interrupted', 'partial', 'stopped', 'running'].includes(r.state) && r.rolled_back_by.length === 0 && !onlyStaleLeft(r),
     'unfinished apply run a resume can finish (not rolled back; a run left with only users skipped as stale needs a new plan of them)',
   );
-  await removeAbandonedPlanCopies(stateDir);
   const runDir = join(stateDir, 'runs', run.id);
+  // A later build's run is refused before a dead process's plan copies go (or its lock, under the resume).
+  const header = await readRunHeader(runDir);
+  if (header) await refuseLaterBuildsRun(stateDir, header);
+  await removeAbandonedPlanCopies(stateDir);
   const view = await readRun(runDir);
   const plan = await openRunPlan(runDir, view);
   // The run's copy of the plan is checked as apply checked it: exactly what its sources give. One of

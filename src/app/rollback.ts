@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { readRun, readRunHeader, type RunHeader, type RunSummary } from '../apply/journal.js';
+import { refuseLaterBuildsRun } from '../apply/newer-run.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
 import { refuseRolledBack, refuseWhileLaterRunsInEffect, resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
 import type { ApplyProgressEvent } from '../apply/run-apply.js';
@@ -34,6 +35,8 @@ export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: Roll
   // the rollback checks again under the state folder's lock. While a run is going, the lock names it
   // first (its holder), as before: the run is not judged by a journal it is writing.
   if (!runs.some((r) => r.state === 'running')) refuseAtOnce(run, header, runs, stateDir, req.outOfOrder === true);
+  // A later build's run is refused before a dead process's plan copies go, or its lock (the rollback's).
+  await refuseLaterBuildsRun(stateDir, header);
   await removeAbandonedPlanCopies(stateDir);
   const client = req.connect(header.graph);
   requireRunGraph(header.graph, client, run.id, 'rollback');

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { toolVersion } from '../io/tool-version.js';
 import { UserError } from '../model/user-error.js';
-import { NewerPlanError, PLAN_FILE_VERSION } from '../plan/plan-file.js';
-import type { RunHeader } from './journal.js';
+import { NewerPlanError, PLAN_FILE_VERSION, readPlanHeader } from '../plan/plan-file.js';
+import { readRunHeader, type RunHeader } from './journal.js';
 
 /**
  * A run whose plan copy is of a later format than this build reads: a later mfa-migrate started it,
@@ -38,4 +39,26 @@ export async function newerRunRefusal(err: unknown, path: string, run: Pick<RunH
     () => undefined,
   );
   return sha === run.planHash ? new NewerRunError(err, run, undoneBy) : undefined;
+}
+
+/**
+ * Refuses a later build's run (`header`: the run asked for; a rollback's copy is its undone run's)
+ * before a resume or rollback tidies anything in the state folder: a dead process's plan copies
+ * removed, its lock taken over. The copy's header line alone is read; the copy is the run's, never
+ * written again, so nothing can change it between here and the full read under the lock, which
+ * words every other problem (this leaves them to it).
+ */
+export async function refuseLaterBuildsRun(stateDir: string, header: RunHeader): Promise<void> {
+  const runId = header.kind === 'rollback' ? header.rollbackOf : header.id;
+  if (!runId) return;
+  const runDir = join(stateDir, 'runs', runId);
+  const run = header.kind === 'rollback' ? await readRunHeader(runDir).catch(() => undefined) : header;
+  if (!run) return;
+  const path = join(runDir, run.planFile ?? 'plan.json');
+  const err = await readPlanHeader(path).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const newer = await newerRunRefusal(err, path, run, header.kind === 'rollback' ? header.id : undefined);
+  if (newer) throw newer;
 }

@@ -1,8 +1,12 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash, splitHash } from '../../src/apply/journal.js';
+import type { LockInfo } from '../../src/apply/state-lock.js';
+import { planCopyPath } from '../../src/app/plan-copy.js';
 import { runReport } from '../../src/app/report.js';
 import { toolVersion } from '../../src/io/tool-version.js';
 import { PLAN_FILE_VERSION } from '../../src/plan/plan-file.js';
@@ -111,5 +115,25 @@ describe('a run started by a later build', () => {
     expect(message).toContain(`its plan copy ${copy} was changed after the run`);
     expect(message).toContain(`cannot be read (it is of plan format ${NEXT}, and this mfa-migrate reads plan formats up to ${PLAN_FILE_VERSION}): put the run's plan back there (the file whose sha256 is ${sha(original)}, the plan applied)`);
     expect(message).not.toContain('make a new plan');
+  });
+
+  it('is refused before anything in the state folder is tidied: a dead process\'s plan copy and lock are left as they were', async () => {
+    const dead = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => dead.on('exit', r));
+    for (const command of ['resume', 'rollback'] as const) {
+      const state = join(tmp.dir, `untouched-${command}`);
+      cpSync(stateDir, state, { recursive: true });
+      asLaterBuilds(join(state, 'runs', runId));
+      // What a killed apply leaves: its private plan copy, its lock.
+      const copy = planCopyPath(state, { pid: dead.pid!, host: hostname() });
+      writeFileSync(copy, 'x');
+      const lock: LockInfo = { id: 'dead-lock', operation: 'apply', pid: dead.pid!, host: hostname(), user: 'someone', started: '2026-11-27T08:00:00.000Z' };
+      writeFileSync(join(state, 'lock'), `${JSON.stringify(lock)}\n`);
+      const before = readdirSync(state).sort();
+      const refused = command === 'resume' ? resumeIn(g, state, { runId }) : rollbackIn(g, state, runId);
+      await expect(refused).rejects.toThrow(refusal(runId, join(state, 'runs', runId)));
+      expect(readdirSync(state).sort()).toEqual(before);
+      expect(JSON.parse(readFileSync(join(state, 'lock'), 'utf8'))).toEqual(lock);
+    }
   });
 });
