@@ -7,9 +7,10 @@ import { processState } from './process-start.js';
 /**
  * Replaces `path` with `data` so that a crash leaves either the old or the new file, never a mix:
  * write a temporary file beside it (created 0600, never readable by others, even briefly), fsync it,
- * rename it over the target, then fsync the directory so the rename itself is durable.
+ * rename it over the target, then fsync the directory so the rename itself is durable. `data` may
+ * be text made a chunk at a time (a large report), written as it is made rather than held whole.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o600): Promise<void> {
   // A device, pipe or symbolic link there would be replaced by a file, not written to (/dev/null, as root).
   const there = await lstat(path).catch(() => undefined);
   if (there && !there.isFile()) throw Object.assign(new Error(`${path} is not a regular file: it is replaced whole, not written through`), { code: 'ENOTREG' });

@@ -11,9 +11,10 @@ import { open, type FileHandle } from 'node:fs/promises';
 /**
  * Writes `data` to `path` (created with `mode`, or truncated; `exclusive` fails with EEXIST instead)
  * and fsyncs it before returning. The mode is set again on the open file: the umask may have
- * narrowed it, or the file existed with another one.
+ * narrowed it, or the file existed with another one. `data` may be text made a chunk at a time
+ * (strings written as UTF-8), written as it comes.
  */
-export async function writeFileSynced(path: string, data: string | Uint8Array, options: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
+export async function writeFileSynced(path: string, data: string | Uint8Array | Iterable<string>, options: { mode?: number; exclusive?: boolean } = {}): Promise<void> {
   const mode = options.mode ?? 0o600;
   const handle = await open(path, options.exclusive ? constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL : 'w', mode);
   try {

@@ -4,7 +4,8 @@ import { RULES, type RuleId } from '../mapping/rules.js';
 import type { Finding } from '../mapping/finding.js';
 import { outsideExportText } from '../mapping/cutover-rules.js';
 import { escHtml, escMarkdown } from '../report/escape.js';
-import { anchorIds, controls, filterSelect, htmlPage } from '../report/html-page.js';
+import { anchorIds, controls, filterSelect, htmlPageAround } from '../report/html-page.js';
+import { joinedChunks } from '../io/text-chunks.js';
 import { countLines, planCounts } from './plan-counts.js';
 import { maskServerRecord } from './plan-json.js';
 import type { MethodKind, Plan, PlanUserStatus, ServerPhone, ServerRecord, UserChange } from './plan-model.js';
@@ -209,6 +210,16 @@ function noUsableTold(v: UserView, label: string): boolean {
 // ---------------------------------------------------------------- Markdown
 
 export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
+  return [...reportMarkdownChunks(plan, opts)].join('');
+}
+
+/** The Markdown report a chunk at a time (renderReportMarkdown's text): written as it is made, never held whole. */
+export function reportMarkdownChunks(plan: Plan, opts: ReportOptions): Generator<string> {
+  return joinedChunks(markdownLines(plan, opts), '\n');
+}
+
+/** The Markdown report's lines, a user's at a time. */
+function* markdownLines(plan: Plan, opts: ReportOptions): Generator<string> {
   const d = reportData(plan, opts);
   const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
   const md = escMarkdown;
@@ -239,6 +250,7 @@ export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
 
   out.push(`## Users (${d.users.length})`, '', 'Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings.', '');
   for (const v of d.users) {
+    yield* out.splice(0);
     out.push(`### <a id="${v.anchor}"></a>${md(userTitle(v.u))}: ${md(entryTitle(v))}`, '');
     out.push('MFA Server record:', '', ...table(['Field', 'As exported', 'Entra form'], serverRows(v.server)));
     out.push(`Methods after the plan: ${md(methodsText(v))}`, '');
@@ -252,7 +264,7 @@ export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
   out.push('## Rule glossary', '', 'The rules of docs/mapping.md; those this plan applied are marked.', '', '| Rule | Applied | What it does |', '|---|---|---|');
   for (const r of Object.keys(RULES) as RuleId[]) out.push(`| <a id="rule-${r.toLowerCase()}"></a>${r} | ${d.usedRules.includes(r) ? 'yes' : ''} | ${md(RULES[r])} |`);
   out.push('');
-  return out.join('\n');
+  yield* out;
 }
 
 // ---------------------------------------------------------------- HTML
@@ -266,6 +278,19 @@ const breakPaths = (html: string) => html.replace(/([/.])(?=[A-Za-z0-9])/g, '$1<
 const breakWords = (html: string) => breakPaths(html).replace(/[A-Za-z]{16,}(?=:)/g, (key) => key.replace(/([a-z])(?=[A-Z][a-z])/g, '$1<wbr>'));
 
 export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
+  return [...reportHtmlChunks(plan, opts)].join('');
+}
+
+/** The HTML report a chunk at a time (renderReportHtml's text): written as it is made, never held whole. */
+export function* reportHtmlChunks(plan: Plan, opts: ReportOptions): Generator<string> {
+  const page = htmlPageAround(`MFA migration mapping report: ${plan.tenant.displayName ?? plan.tenant.id}`);
+  yield page.head;
+  yield* joinedChunks(htmlBody(plan, opts), '\n');
+  yield page.tail;
+}
+
+/** The HTML report's body, a part (a user's entry) at a time, the parts to be joined by line breaks. */
+function* htmlBody(plan: Plan, opts: ReportOptions): Generator<string> {
   const d = reportData(plan, opts);
   const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
   const e = escHtml;
@@ -318,14 +343,15 @@ export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
       filterSelect('outcome', 'Outcome', outcomes),
     ]),
   );
-  for (const v of d.users) body.push(userEntry(v, show, table));
+  yield* body.splice(0);
+  for (const v of d.users) yield userEntry(v, show, table);
 
   body.push(`<h2 id="other-findings">Other findings (${d.otherFindings.length})</h2>`, table(['Severity', 'User', 'Code', 'Rule', 'Finding'], d.otherFindings.map((f) => [f.severity, f.user ?? '', f.code, f.rule, f.message])));
   body.push(`<h2 id="campaign">Registration campaign (${plan.registration_campaign.length})</h2>`, '<p class="intro">Users whose MFA Server mobile app registrations cannot move and who must register Microsoft Authenticator.</p>');
   body.push(plan.registration_campaign.length === 0 ? '<p class="none">None.</p>' : `<ul>${plan.registration_campaign.map((u) => `<li>${e(u)}</li>`).join('')}</ul>`);
   body.push('<h2 id="rules">Rule glossary</h2>', '<p class="intro">The rules of docs/mapping.md; those this plan applied are marked.</p>');
   body.push(`<table><thead><tr><th>Rule</th><th>Applied</th><th>What it does</th></tr></thead><tbody>\n${(Object.keys(RULES) as RuleId[]).map((r) => `<tr id="rule-${r.toLowerCase()}"><td class="mono">${r}</td><td>${d.usedRules.includes(r) ? 'yes' : ''}</td><td>${e(RULES[r])}</td></tr>`).join('\n')}\n</tbody></table>`);
-  return htmlPage(`MFA migration mapping report: ${plan.tenant.displayName ?? plan.tenant.id}`, body.join('\n'));
+  yield* body;
 }
 
 function userEntry(v: UserView, show: (v: unknown) => string, table: (head: string[], rows: string[][], cls?: string) => string): string {

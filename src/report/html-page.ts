@@ -7,7 +7,13 @@ import { escHtml } from './escape.js';
  * SHA-256 and nothing else (no other script, style, image, font, frame, connection or form).
  */
 export function htmlPage(title: string, body: string): string {
-  return `<!doctype html>
+  const page = htmlPageAround(title);
+  return `${page.head}${body}${page.tail}`;
+}
+
+/** What htmlPage puts before and after the body: a long body is written between them as it is made. */
+export function htmlPageAround(title: string): { head: string; tail: string } {
+  const head = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -18,11 +24,13 @@ export function htmlPage(title: string, body: string): string {
 <style>${CSS}</style>
 </head>
 <body>
-${body}
+`;
+  const tail = `
 <script>${SCRIPT}</script>
 </body>
 </html>
 `;
+  return { head, tail };
 }
 
 const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;

@@ -22,4 +22,25 @@ describe('writeFileAtomic', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes text made a chunk at a time, and keeps the old file whole when making it fails part way', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'atomic-'));
+    try {
+      const path = join(dir, 'report.html');
+      await writeFileAtomic(path, (function* () {
+        yield 'one → ';
+        yield 'two';
+      })());
+      expect(readFileSync(path, 'utf8')).toBe('one → two');
+      function* failing(): Generator<string> {
+        yield 'x'.repeat(1 << 20);
+        throw new Error('render failed');
+      }
+      await expect(writeFileAtomic(path, failing())).rejects.toThrow('render failed');
+      expect(readFileSync(path, 'utf8')).toBe('one → two');
+      expect(readdirSync(dir)).toEqual(['report.html']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
