@@ -6,7 +6,7 @@ import { groupMembers, resolveGroup } from '../graph/groups-reader.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
-import { encodePlanFile, readPlanHeader, SavedPlan, writePlanFile } from '../plan/plan-file.js';
+import { planFileChunks, readPlanHeader, SavedPlan, writePlanFile } from '../plan/plan-file.js';
 import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
 import { storageProblem } from '../apply/journal.js';
 import { planFileOf, type MadePlan } from './plan.js';
@@ -172,7 +172,7 @@ export async function applyMadePlan(made: MadePlan, req: ApplyRequest): Promise<
   const stateDir = await stateDirFor(req.stateDir, made.built.plan.tenant.id);
   await removeAbandonedPlanCopies(stateDir);
   const path = planCopyPath(stateDir);
-  await writePlanFile(path, encodePlanFile(planFileOf(made)));
+  await writePlanFile(path, planFileChunks(planFileOf(made)));
   try {
     return await applySavedPlan(await SavedPlan.open(path), { ...req, stateDir });
   } finally {

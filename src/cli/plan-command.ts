@@ -1,6 +1,6 @@
 import { commandHint } from './views/command-hint.js';
 import { Option, type Command } from 'commander';
-import { encodeSavedPlan, makePlan, savePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
+import { makePlan, savePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { EXIT } from '../model/exit-code.js';
@@ -196,16 +196,14 @@ Examples:
         progress.stop();
       }
       const { plan } = made.built;
-      // The saved plan's bytes first: their hash (the one apply's journal records) goes into the output and the report.
-      const saved = opts.out ? encodeSavedPlan(made) : undefined;
-      if (saved) plan.plan_hash = saved.hash;
+      // The saved plan first: its hash (the one apply's journal records) goes into the output and the report.
       // Saved before anything is printed: a reader that closes the output early (`| head`) must not cost the plan file (a review).
-      if (opts.out !== undefined && saved) await asOutputError('--out', opts.out, savePlan(opts.out, saved));
+      if (opts.out !== undefined) plan.plan_hash = await asOutputError('--out', opts.out, savePlan(opts.out, made));
       if (opts.format === 'json') await writeChunks(process.stdout, planJsonChunks(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, all: opts.all }));
       if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
       // As the other hints: quoted, with the sign-in options given (apply goes back to the plan's own Graph root).
-      if (opts.out !== undefined && saved) process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: ${commandHint(['apply', opts.out], opts)}\n`);
+      if (opts.out !== undefined) process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: ${commandHint(['apply', opts.out], opts)}\n`);
       const changes = plan.summary.create + plan.summary.update + plan.summary.delete;
       process.exitCode = opts.detailedExitcode && changes > 0 ? EXIT.changes : EXIT.ok;
     });

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import * as z from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { joinedChunks } from '../io/text-chunks.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
 import type { CutoverChange } from '../mapping/cutover-rules.js';
@@ -366,24 +367,42 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
 
 /** The bytes of a saved plan (2.x, JSON Lines). */
 export function encodePlanFile(file: PlanFileContent): Buffer {
-  const lines: string[] = [JSON.stringify(file.header)];
-  for (const c of file.policy) lines.push(JSON.stringify({ t: 'policy', ...c }));
-  for (const c of file.cutover) lines.push(JSON.stringify({ t: 'cutover', ...c }));
+  return Buffer.from([...planFileChunks(file)].join(''));
+}
+
+/**
+ * A saved plan's text (encodePlanFile's), a chunk at a time: a plan of 100,000 users (170 MB) is
+ * written as it is made, never held whole, nor its lines, nor its bytes.
+ */
+export function planFileChunks(file: PlanFileContent): Generator<string> {
+  return joinedChunks(planFileLines(file), '\n');
+}
+
+/** The saved plan's lines, the last one's line break included (`end` counts the lines before it). */
+function* planFileLines(file: PlanFileContent): Generator<string> {
+  let lines = 0;
+  const line = (record: unknown): string => {
+    lines++;
+    return JSON.stringify(record);
+  };
+  yield line(file.header);
+  for (const c of file.policy) yield line({ t: 'policy', ...c });
+  for (const c of file.cutover) yield line({ t: 'cutover', ...c });
   for (const u of file.users) {
     const record = { ...(u.server ? { server: u.server } : {}), ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}) };
-    lines.push(JSON.stringify({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, ...(u.match ? { match: u.match } : {}), changes: u.changes, ...record, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) }));
+    yield line({ t: 'user', user: u.upn, user_id: u.userId, status: u.status, ...(u.match ? { match: u.match } : {}), changes: u.changes, ...record, ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}) });
   }
-  for (const f of file.findings) lines.push(JSON.stringify({ t: 'finding', ...f }));
-  lines.push(JSON.stringify({ t: 'end', lines: lines.length }));
-  return Buffer.from(`${lines.join('\n')}\n`);
+  for (const f of file.findings) yield line({ t: 'finding', ...f });
+  yield `${JSON.stringify({ t: 'end', lines })}\n`;
 }
 
 /**
  * Writes the plan crash-safely (temporary file, fsync, rename). Mode 0600: a plan holds no secret,
- * but it holds users' phone numbers in full (apply needs them).
+ * but it holds users' phone numbers in full (apply needs them). `data`: its bytes, or its text a
+ * chunk at a time (planFileChunks).
  */
-export async function writePlanFile(path: string, bytes: Buffer): Promise<void> {
-  await writeFileAtomic(path, bytes, 0o600);
+export async function writePlanFile(path: string, data: Buffer | Iterable<string>): Promise<void> {
+  await writeFileAtomic(path, data, 0o600);
 }
 
 /** An in-scope user of the plan: where their line is, and what apply needs to choose users without reading it. */
