@@ -332,7 +332,8 @@ async function readDomainUsers(client: GraphClient, cutover: CutoverRead, tenant
     // Named with the subdomains whose users it counts (a black-box test read contoso.com's count holding eu.contoso.com's).
     const subs = d.subdomains ?? [];
     const what = `Reading the ${outside.length} user(s) of ${domain}${subs.length > 0 ? ` (with ${subs.join(', ')})` : ''} outside the plan`;
-    const read = await readTenant(client, { known: outside.map((u) => ({ upn: u.userPrincipalName, userId: u.id, needsPreferences: false })), serials: [], policy: false, organization: false, concurrency, ...(progress ? { onProgress: (done: number, total: number) => progress(what, done, total) } : {}) });
+    // Their methods alone: the listing a moment ago gave what a lookup by id would (the same properties), and a user deleted since answers 404 and is left out.
+    const read = await readTenant(client, { listed: outside, serials: [], policy: false, organization: false, concurrency, ...(progress ? { onProgress: (done: number, total: number) => progress(what, done, total) } : {}) });
     setMembership(read.users.values(), cutover.memberOf);
     // By UPN, whatever order Graph lists them in (a user deleted meanwhile is left out): the same tenant gives the same plan.
     const byId = new Map([...read.users.values()].map((u) => [u.id, u]));

@@ -44,6 +44,12 @@ export interface TenantReadOptions {
    * matched by an on-premises name: absent too when that name no longer matches them alone.
    */
   known?: readonly { upn: string; userId: string; needsPreferences: boolean; username?: string }[];
+  /**
+   * Users the caller has just listed with the properties a user is read with (a federated domain's
+   * users, `listUsersOfDomain`): their methods are read, not their sign-in preferences, and they are
+   * not looked up again; one deleted since (its methods 404) is absent.
+   */
+  listed?: readonly DirectoryUser[];
   /** Look the users `upns` does not find up by on-premises name (and re-check `known` users matched so). */
   onPremises?: OnPremisesMatching;
   /** Token serials whose inventory entries are read. */
@@ -91,11 +97,11 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
   const assigneesP = inventoryP.then((inventory) => tokensByAssignee(inventory.tokens));
   for (const p of [tenantP, policyP, inventoryP, assigneesP]) p.catch(() => undefined);
 
-  const needsPrefs = new Map((opts.known ?? []).map((k) => [k.userId, k.needsPreferences]));
+  const needsPrefs = new Map([...(opts.known ?? []).map((k) => [k.userId, k.needsPreferences] as const), ...(opts.listed ?? []).map((u) => [u.id, false] as const)]);
   const users = new Map<string, TenantUser>();
   let matches: Map<string, UserMatch> | undefined;
   let done = 0;
-  let total = opts.known?.length ?? 0;
+  let total = opts.known?.length ?? opts.listed?.length ?? 0;
   const readUser = async (u: DirectoryUser, key = u.userPrincipalName.toLowerCase()): Promise<void> => {
     // Graph answers every property $select names (null if unset) when it may: one missing is a grant
     // that reads the basic profile only, and the plan would take a disabled account or a guest for a member.
@@ -104,7 +110,7 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
     }
     const wantPrefs = needsPrefs.get(u.id) ?? true;
     const [methods, prefs] = await Promise.all([read(listMethods(u.id)), wantPrefs ? read(getSignInPreferences(u.id)) : undefined]);
-    if (opts.known && (methods.status === 404 || prefs?.status === 404)) return;
+    if ((opts.known || opts.listed) && (methods.status === 404 || prefs?.status === 404)) return;
     const methodsBody = ok(methods, `reading the methods of ${u.userPrincipalName}`);
     const prefsBody = prefs ? ok(prefs, `reading the sign-in preferences of ${u.userPrincipalName}`) : {};
     const [inventory, byAssignee] = await Promise.all([inventoryP, assigneesP]);
@@ -128,7 +134,9 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
     await work;
     opts.onProgress?.(++done, total);
   };
-  if (opts.known) {
+  if (opts.listed) {
+    await Promise.all(opts.listed.map((u) => counted(readUser(u))));
+  } else if (opts.known) {
     const groups: (typeof opts.known)[] = [];
     for (let i = 0; i < opts.known.length; i += USERS_BY_ID_MAX) groups.push(opts.known.slice(i, i + USERS_BY_ID_MAX));
     await Promise.all(

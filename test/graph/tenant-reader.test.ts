@@ -147,6 +147,24 @@ describe('readTenant against the emulator', () => {
     expect(items.filter((i) => i.path.endsWith('/authentication/signInPreferences'))).toHaveLength(known.filter((k, i) => k.needsPreferences && i !== 6).length);
   });
 
+  it('users just listed (a federated domain\'s) have their methods read and nothing else: not looked up again by id, no sign-in preferences; one deleted since (its methods 404) is left out', async () => {
+    calm.emu.clearRequests();
+    const listed = Array.from({ length: 40 }, (_, i) => ({ id: id(i, 1), userPrincipalName: `user${i}@big.example`, accountEnabled: true, userType: 'Member' }));
+    // Listed, then gone: an id the tenant does not have.
+    listed[6] = { ...listed[6]!, id: id(9999, 1) };
+    const done: number[] = [];
+    const snap = await readTenant(calm.client({ readOnly: true }), { listed, serials: [], policy: false, organization: false, concurrency: 4, onProgress: (d, t) => done.push(t) });
+    expect([...snap.users.keys()].sort()).toEqual(listed.filter((_, i) => i !== 6).map((u) => u.userPrincipalName).sort());
+    expect(snap.users.get('user9@big.example')!.phones).toEqual(whole.users.get('user9@big.example')!.phones);
+    expect(done).toHaveLength(40);
+    expect(new Set(done)).toEqual(new Set([40]));
+    const items = calm.operations();
+    expect(items.filter((i) => i.path.startsWith('/v1.0/users?'))).toEqual([]);
+    expect(items.filter((i) => /^\/v1\.0\/users\/[^/?]+\?/.test(i.path))).toEqual([]);
+    expect(items.filter((i) => i.path.endsWith('/authentication/methods'))).toHaveLength(40);
+    expect(items.filter((i) => i.path.endsWith('/authentication/signInPreferences'))).toEqual([]);
+  });
+
   it('reads the same tenant under throttling, waiting out the 429s', async () => {
     const again = await read(throttled, { upns: [...upns, 'nobody@big.example'], serials, concurrency: 4 });
     expect(plain(again)).toEqual(plain(whole));

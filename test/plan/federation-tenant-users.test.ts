@@ -91,6 +91,14 @@ describe('the final step reads the tenant users of the domain outside the export
     expect(recorded[0]!.users.map((u) => u.userPrincipalName)).toEqual(expect.arrayContaining(['admin@contoso.com', 'helpdesk@contoso.com', 'niaj@contoso.com']));
     expect(recorded[0]!.users.find((u) => u.userPrincipalName === 'niaj@contoso.com')).toMatchObject({ authenticator: true });
     expect(await rederived(file)).toBeUndefined();
+    // Those outside the export are read by their methods alone: the listing gave the rest (a 7,662-user domain was looked up again by id, 511 requests).
+    const outsideIds = recorded[0]!.users.map((u) => u.id);
+    expect(g.operations().filter((o) => decodeURIComponent(o.path).includes('$filter=id in ('))).toEqual([]);
+    for (const uid of outsideIds) {
+      const theirs = g.operations().filter((o) => o.path.includes(`/users/${uid}`)).map((o) => o.path.slice(o.path.indexOf(uid) + uid.length));
+      expect(theirs.filter((p) => p === '' || p.startsWith('?') || p.endsWith('/signInPreferences'))).toEqual([]);
+      expect(theirs.filter((p) => p === '/authentication/methods')).toHaveLength(1);
+    }
   });
 
   it('with the whole export, --force-federation names admin@ and helpdesk@ (enabled, no method, not in the export) beside judy and zoe; a plain plan is refused for them', async () => {
