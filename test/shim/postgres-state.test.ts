@@ -318,6 +318,32 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       }
     });
 
+    it("a made-up name's request in a batch beside users' changes: the batch goes as the whole statement, each request decided", async () => {
+      const state = await freshImport();
+      const db = await ShimDatabase.open(store, TEST_KEY, { command: 'test', onNotice: () => undefined, seedsOnly: true, lock: false });
+      const a = await PgState.open(state, db.storeId, { nameKey: deriveKey(TEST_KEY, 'absent-name') });
+      try {
+        await a.attach(storeStateOf(db), false);
+        const u = (i: number) => db.findUser(USERS[i]!.toLowerCase())!;
+        const [v0, v1] = [await a.read(u(0), true), await a.read(u(1), true)];
+        const failed = { fails: 1, lockedAt: null, sources: {} };
+        // One event-loop turn: an accept, a failure and a made-up name's read in one batch (its write follows alone).
+        const [accepted, updated, absent] = await Promise.all([
+          a.accept(u(0), v0.user, u(0).tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false),
+          a.updateUser(u(1), v1.user, failed),
+          a.absentNames!.read('nobody@contoso.com', true).then((view) => a.absentNames!.write('nobody@contoso.com', view, failed, 1_700_000_000_000, 1_700_000_900_000)),
+        ]);
+        expect([accepted, updated]).toEqual([true, true]);
+        expect(absent).not.toBeNull();
+        expect((await a.read(u(0), true)).tokens[0]!.counter).toBe(1n);
+        expect((await a.read(u(1), true)).user).toMatchObject({ fails: 1, version: v1.user.version + 1 });
+        expect((await a.absentNames!.read('nobody@contoso.com', true)).state).toMatchObject({ fails: 1 });
+      } finally {
+        await a.close();
+        await db.close();
+      }
+    });
+
     it('reads and unlocks a user who has no token left', async () => {
       tmp = tempDir();
       store = tmp.path('shim.store');

@@ -9,7 +9,7 @@ import { CLEARED } from '../lockout.js';
 import type { StateBackend, StateView } from '../verifier.js';
 import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
 import { MIGRATIONS, migrate } from './schema.js';
-import { STATE_BATCH, stateBatchAnswers, stateBatchValues, StateUnavailableError, type StateAnswer, type StateBatchRow, type StateRequest } from './state-batch.js';
+import { STATE_BATCH, stateBatchAnswers, stateBatchQuery, stateBatchValues, StateUnavailableError, type StateAnswer, type StateBatchRow, type StateRequest } from './state-batch.js';
 import { PgAbsentNames } from './pg-absent-names.js';
 import { passwordFileProblem } from './password-file.js';
 import { describePgError, isConnectionLoss } from './pg-error.js';
@@ -67,6 +67,8 @@ export type { OutageEvent };
 
 /** The batch statement's name: prepared once per connection, by a batch or by the probe alike. */
 const BATCH_STATEMENT = 'mfa-shim-state-batch';
+/** The same for a batch without made-up names (state-batch.ts USER_BATCH). */
+const USER_BATCH_STATEMENT = 'mfa-shim-user-batch';
 /** How long the probe waits for the tables (an import holds them): far below the probe's interval. */
 const PROBE_LOCK_WAIT_MS = 500;
 
@@ -716,7 +718,8 @@ export class PgState implements StateBackend {
 
   /** One batch's statement; sent again when PostgreSQL aborted it for a deadlock (it did nothing). */
   async #sendBatch(batch: StateRequest[]): Promise<(StateAnswer | BatchItemError)[]> {
-    const query = { name: BATCH_STATEMENT, text: STATE_BATCH, values: stateBatchValues(this.storeId, batch) };
+    const { full, text, values } = stateBatchQuery(this.storeId, batch);
+    const query = { name: full ? BATCH_STATEMENT : USER_BATCH_STATEMENT, text, values };
     for (let attempt = 1; ; attempt++) {
       try {
         const answers = stateBatchAnswers(batch, (await this.pool.query<StateBatchRow>(query)).rows);

@@ -52,7 +52,8 @@ const UNUSED = 'CASE WHEN w.counter IS NULL THEN (t.last_step IS NULL OR t.last_
 // The token is still this user's in the database's store generation (schema 2; rows written before
 // it hold no user and are not held to it).
 const OWNED = '(t.user_key IS NULL OR t.user_key = w.user_key)';
-export const STATE_BATCH = `
+/** Users' reads and changes ($1-$17). */
+const USER_CTES = `
   WITH r AS (
     SELECT * FROM unnest($2::integer[], $3::text[], $4::text[]) AS r(i, user_key, serial)
   ), w AS (
@@ -81,7 +82,9 @@ export const STATE_BATCH = `
     FROM w JOIN changed c ON c.i = w.i AND c.accept
     WHERE t.store_id = $1 AND t.serial = w.serial AND t.fingerprint = w.fingerprint AND ${OWNED} AND ${UNUSED}
     RETURNING w.i
-  ), aw AS (
+  `;
+/** Made-up names' writes and the pruning of expired ones ($18-$25). */
+const ABSENT_CTES = `), aw AS (
     SELECT * FROM unnest($19::integer[], $20::text[], $21::bigint[], $22::integer[], $23::bigint[], $24::jsonb[], $25::bigint[])
       AS aw(i, name_hash, version, fails, locked_at, sources, expires_at)
   ), absent_written AS (
@@ -99,7 +102,8 @@ export const STATE_BATCH = `
              FOR UPDATE SKIP LOCKED) p
      WHERE d.store_id = $1 AND d.name_hash = p.name_hash
     RETURNING 1
-  )
+`;
+const USER_ROWS = `  )
   SELECT i, NULL::integer AS fails, NULL::bigint AS locked_at, NULL::jsonb AS sources, NULL::bigint AS version,
          NULL::text AS serial, NULL::text AS fingerprint, NULL::text AS counter, NULL::bigint AS last_step, NULL::integer AS drift,
          NULL::text AS owner, NULL::bigint AS expires_at
@@ -111,12 +115,22 @@ export const STATE_BATCH = `
     FROM r
     CROSS JOIN LATERAL (SELECT * FROM mfa_shim_users u WHERE u.store_id = $1 AND u.user_key = r.user_key LIMIT 1) u
     LEFT JOIN LATERAL (SELECT * FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = r.serial LIMIT 1) t ON true
-  UNION ALL
+`;
+/** Made-up names' written versions and reads ($26-$27). */
+const ABSENT_ROWS = `  UNION ALL
   SELECT aw.i, NULL, NULL, NULL, a.version, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM absent_written a JOIN aw ON aw.name_hash = a.name_hash
   UNION ALL
   SELECT ar.i, n.fails, n.locked_at, n.sources, n.version, NULL, NULL, NULL, NULL, NULL, NULL, n.expires_at
     FROM unnest($26::integer[], $27::text[]) AS ar(i, name_hash)
     LEFT JOIN LATERAL (SELECT * FROM mfa_shim_absent_names n WHERE n.store_id = $1 AND n.name_hash = ar.name_hash LIMIT 1) n ON true`;
+/** The whole statement: users' and made-up names' requests (and the probe: every table a verification uses). */
+export const STATE_BATCH = `${USER_CTES}${ABSENT_CTES}${USER_ROWS}${ABSENT_ROWS}`;
+/**
+ * The statement for a batch without made-up names (every batch over HTTP, most over RADIUS): the
+ * same text less the made-up names' parts, which PostgreSQL otherwise starts, runs on empty arrays
+ * and ends for every batch (about a sixth of a small batch's work in the database).
+ */
+export const USER_BATCH = `${USER_CTES}${USER_ROWS}`;
 
 /** A row of the batch's answer: a change that was made (request i), or a read's row (one per token). */
 export interface StateBatchRow {
@@ -206,6 +220,14 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
     storeId, r.i, r.user, r.serial, w.i, w.accept, w.user, w.version, w.serial, w.fingerprint, w.counter, w.lastStep, w.drift, w.clear, w.fails, w.lockedAt, w.sources,
     nowMs, absent.i, absent.name, absent.version, absent.fails, absent.lockedAt, absent.sources, absent.expiresAt, absentRead.i, absentRead.name,
   ];
+}
+
+/** The statement a batch needs and its parameters: USER_BATCH unless the batch holds a made-up name's request. */
+export function stateBatchQuery(storeId: string, batch: readonly StateRequest[]): { full: boolean; text: string; values: unknown[] } {
+  const values = stateBatchValues(storeId, batch);
+  const full = batch.some((q) => q.kind === 'absent-read' || q.kind === 'absent-write');
+  // USER_BATCH takes $1-$17 only: PostgreSQL refuses a parameter the statement does not use.
+  return full ? { full, text: STATE_BATCH, values } : { full, text: USER_BATCH, values: values.slice(0, 17) };
 }
 
 /** Each request's answer: a read's state view (or its error), a change's done or not. */
