@@ -270,6 +270,39 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       }
     });
 
+    it("a change another node commits while a batch waits for its users' rows: the batch's accepts are refused whole, nothing of them done", async () => {
+      const state = await freshImport();
+      const { db, a, close } = await openNodes(state);
+      const other = new pgClient.Client({ connectionString: state.href });
+      await other.connect();
+      try {
+        const [before, after] = [db.findUser(USERS[1]!.toLowerCase())!, db.findUser(USERS[2]!.toLowerCase())!];
+        const [vb, va] = [await a.read(before, true), await a.read(after, true)];
+        // Another node's change of both users (a failure counted: the next version), held uncommitted.
+        await other.query('BEGIN');
+        await other.query('UPDATE mfa_shim_users SET version = version + 1, fails = 1 WHERE user_key = ANY($1)', [[before.key, after.key]]);
+        const next = { counter: 1n, lastStep: null, drift: 0 };
+        // One batch: user 1's accept decided on the version before the change; user 2's on the one it
+        // makes (which a node cannot know before its statement begins; refused all the same).
+        const batch = Promise.all([
+          a.accept(before, vb.user, before.tokens[0]!, next, true),
+          a.accept(after, { ...va.user, fails: 1, version: va.user.version + 1 }, after.tokens[0]!, next, true),
+        ]);
+        await new Promise((r) => setTimeout(r, 300));
+        await other.query('COMMIT');
+        expect(await batch).toEqual([false, false]);
+        // Neither token moved, and each user's row is as the other node left it (its failure not cleared).
+        for (const [user, v] of [[before, vb], [after, va]] as const) {
+          const now = await a.read(user, true);
+          expect(now.tokens[0]!.counter).toBe(0n);
+          expect(now.user).toMatchObject({ fails: 1, version: v.user.version + 1 });
+        }
+      } finally {
+        await other.end();
+        await close();
+      }
+    });
+
     it('a made-up name (RADIUS, concealed) locks out after as many tries as a real user, spread over two nodes; a restarted node still finds it locked; the database holds a keyed hash, never the name; expired rows go with later writes', async () => {
       const state = await freshImport();
       const dbName = state.pathname.slice(1);
