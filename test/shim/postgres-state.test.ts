@@ -206,7 +206,7 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
           a.accept(u(2), v2.user, u(2).tokens[0]!, next, true),
           a.accept(u(3), v3.user, u(3).tokens[0]!, next, true),
           a.accept(u(4), views[4]!.user, u(4).tokens[0]!, { counter: 5n, lastStep: null, drift: 0 }, false),
-          a.read(u(5), true).then((v) => v.tokens[0]!.counter),
+          Promise.resolve(a.read(u(5), true)).then((v) => v.tokens[0]!.counter),
           a.updateUser(u(6), v6.user, failed),
           a.updateUser(u(7), { ...v7.user, version: v7.user.version - 1 }, failed),
         ]);

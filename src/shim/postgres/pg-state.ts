@@ -673,10 +673,15 @@ export class PgState implements StateBackend {
    */
   readonly #cache = new Map<string, StateView>();
 
-  async read(user: ShimUser, fresh = false): Promise<StateView> {
+  /** A cached view is handed back as it is, not in a promise: most verifications read from the cache, and the verifier takes either. */
+  read(user: ShimUser, fresh = false): StateView | Promise<StateView> {
     const cached = fresh ? undefined : this.#cache.get(user.key);
     // Copies: the cache's entry changes with this node's changes, a view handed out does not.
     if (cached) return { user: cached.user, tokens: [...cached.tokens], cached: true };
+    return this.#readFresh(user);
+  }
+
+  async #readFresh(user: ShimUser): Promise<StateView> {
     let view: StateView;
     try {
       view = (await this.#batches.submit({ kind: 'read', user })) as StateView;
