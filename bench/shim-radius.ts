@@ -3,7 +3,7 @@
  * p50/p99 latency, beside a bare UDP responder that parses each packet and answers it (with the
  * same Message-Authenticator and Response Authenticator an answer needs), in the same run.
  *
- *   npm run build && node dist/bench/shim-radius.js [--duration 5] [--clients 64] [--users 5000] [--rate 500] [--slice 1]
+ *   npm run build && node dist/bench/shim-radius.js [--duration 5] [--clients 64] [--users 5000] [--rate 500] [--slice 1] [--warmup 3]
  *
  * Both run as child processes (the shim is the real `mfa-migrate shim serve --radius-port`, with its
  * journal write before every answer and the audit log on); the load generator runs here: `clients`
@@ -215,13 +215,14 @@ async function main(): Promise<void> {
   const userCount = num('users', 5000);
   const rate = num('rate', 500);
   const slice = num('slice', 1);
+  const warmup = num('warmup', 3);
   const slices = Math.max(1, Math.round(duration / slice));
   const here = fileURLToPath(import.meta.url);
   const cli = fileURLToPath(new URL('../bin/cli/main.js', import.meta.url));
   const key = randomBytes(32);
   const work = mkdtempSync(join(tmpdir(), 'shim-radius-bench-'));
   const cpu = cpus();
-  console.log(`Shim RADIUS throughput over loopback UDP: ${clients} clients, one request outstanding each; ${duration} s per server and mode, ${slices} alternating slices of ${slice} s`);
+  console.log(`Shim RADIUS throughput over loopback UDP: ${clients} clients, one request outstanding each; ${duration} s per server and mode, ${slices} alternating slices of ${slice} s, after ${warmup} s of warm-up each`);
   console.log(`Machine: ${cpu[0]?.model ?? 'unknown CPU'} x ${cpu.length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('Baseline: a bare UDP responder that parses each packet and answers it (Message-Authenticator and Response Authenticator included).');
   console.log(`Shim: the real \`shim serve --radius-port\` (Message-Authenticator checked, PAP decoded, durable journal write, audit log), ${userCount} users (80 % HOTP, 20 % TOTP); 90 % fresh codes, 5 % wrong, 5 % replays, computed before each timed slice; every answer checked\n`);
@@ -235,8 +236,9 @@ async function main(): Promise<void> {
   const shim = await startChild([cli, 'shim', 'serve', '--store', store, '--port', '0', '--radius-port', '0', '--radius-clients', clientsFile, '--rate-limit', '0', '--source-max-fails', '0'], { MFA_SHIM_KEY: key.toString('base64') });
   const runs = { bare: [] as RadiusRun[], shim: [] as RadiusRun[], bareOpen: [] as RadiusRun[], shimOpen: [] as RadiusRun[] };
   try {
-    await runLoad(bare.port, clients, 1, null, bare.child.pid!);
-    await runLoad(shim.radiusPort!, clients, 1, requests, shim.child.pid!);
+    // Both warmed up as long: the shim's first seconds of load cost 2-4 times its steady CPU (JIT; session 21).
+    await runLoad(bare.port, clients, warmup, null, bare.child.pid!);
+    await runLoad(shim.radiusPort!, clients, warmup, requests, shim.child.pid!);
     for (let i = 0; i < slices; i++) {
       for (const which of i % 2 === 0 ? ['bare', 'shim'] : ['shim', 'bare']) {
         if (which === 'bare') runs.bare.push(await runLoad(bare.port, clients, slice, null, bare.child.pid!));

@@ -2,7 +2,7 @@
  * Verify shim throughput: verifications per second and p50/p99 latency over loopback HTTP with many
  * concurrent keep-alive clients, beside a bare node:http JSON endpoint measured in the same run.
  *
- *   npm run build && node dist/bench/shim-throughput.js [--duration 5] [--clients 64] [--users 5000] [--rounds 2]
+ *   npm run build && node dist/bench/shim-throughput.js [--duration 5] [--clients 64] [--users 5000] [--rounds 2] [--warmup 3]
  *
  * Both servers run as child processes (the shim is the real `mfa-migrate shim serve`, with its
  * journal fsyncs and audit log); the load generator runs in this process, on raw sockets, so the
@@ -289,6 +289,7 @@ async function runBenchmark(): Promise<void> {
   const userCount = num('users', 5000);
   const rate = num('rate', 500);
   const slice = num('slice', 1);
+  const warmup = num('warmup', 3);
   const here = fileURLToPath(import.meta.url);
   const cli = fileURLToPath(new URL('../bin/cli/main.js', import.meta.url)); // the bundled CLI, as installed
   const key = randomBytes(32);
@@ -296,7 +297,7 @@ async function runBenchmark(): Promise<void> {
   const slices = Math.max(1, Math.round(duration / slice));
 
   const cpu = cpus();
-  console.log(`Verify shim throughput over loopback HTTP: ${clients} keep-alive clients; ${duration} s per server and mode, in ${slices} alternating slices of ${slice} s`);
+  console.log(`Verify shim throughput over loopback HTTP: ${clients} keep-alive clients; ${duration} s per server and mode, in ${slices} alternating slices of ${slice} s, after ${warmup} s of warm-up each`);
   console.log(`Machine: ${cpu[0]?.model ?? 'unknown CPU'} x ${cpu.length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`Baseline: a bare node:http endpoint that parses the JSON body and answers a JSON verdict.`);
   console.log(`Shim: the real \`shim serve\` (durable journal write per batch, audit log on), ${userCount} users (80 % HOTP, 20 % TOTP); 90 % fresh codes, 5 % wrong, 5 % replays; every answer checked; rate limit off (one client address)`);
@@ -322,9 +323,10 @@ async function runBenchmark(): Promise<void> {
   const runs = { baseClosed: [] as RunResult[], baseOpen: [] as RunResult[], shimClosed: [] as RunResult[], shimOpen: [] as RunResult[] };
   const ratios: number[] = [];
   try {
-    // Warm both up (JIT, connections, page cache).
-    await runLoad(base.port, clients, 1, null, base.child.pid!);
-    await runLoad(shim.port, clients, 1, users, shim.child.pid!);
+    // Warm both up (JIT, connections, page cache): a shim costs 2-4 times its steady CPU a request in its
+    // first three seconds of load (JIT), which a 1 s warm-up left in the first slices (session 21).
+    await runLoad(base.port, clients, warmup, null, base.child.pid!);
+    await runLoad(shim.port, clients, warmup, users, shim.child.pid!);
     for (let i = 0; i < slices; i++) {
       const order = i % 2 === 0 ? ['base', 'shim'] : ['shim', 'base'];
       const got: Record<string, RunResult> = {};
@@ -415,11 +417,12 @@ async function runPostgresBenchmark(): Promise<void> {
   const rate = num('rate', 500);
   const slice = num('slice', 1);
   const slices = Math.max(1, Math.round(duration / slice));
+  const warmup = num('warmup', 3);
   const cli = fileURLToPath(new URL('../bin/cli/main.js', import.meta.url));
   const key = randomBytes(32);
   const work = mkdtempSync(join(tmpdir(), 'shim-pg-bench-'));
   const cpu = cpus();
-  console.log(`Verify shim with its state in PostgreSQL vs the local journal, over loopback HTTP: ${clients} keep-alive clients; ${duration} s per mode, ${slices} alternating slices of ${slice} s`);
+  console.log(`Verify shim with its state in PostgreSQL vs the local journal, over loopback HTTP: ${clients} keep-alive clients; ${duration} s per mode, ${slices} alternating slices of ${slice} s, after ${warmup} s of warm-up per server`);
   console.log(`Machine: ${cpu[0]?.model ?? 'unknown CPU'} x ${cpu.length}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const pg = await startPostgres();
   const env = { MFA_SHIM_KEY: key.toString('base64'), ...pg.env };
@@ -446,8 +449,10 @@ async function runPostgresBenchmark(): Promise<void> {
     const half = Math.floor(pgUsers.length / 2);
     const [usersA, usersB] = [pgUsers.slice(0, half), pgUsers.slice(half)];
     const runs = { local: [] as RunResult[], pg: [] as RunResult[], two: [] as RunResult[], localOpen: [] as RunResult[], pgOpen: [] as RunResult[] };
-    await runLoad(local.port, clients, 1, localUsers, local.child.pid!);
-    await runLoad(nodeA.port, clients, 1, pgUsers, nodeA.child.pid!);
+    // Every server warmed up as long (JIT, connections, PostgreSQL's plans and caches), the second node too.
+    await runLoad(local.port, clients, warmup, localUsers, local.child.pid!);
+    await runLoad(nodeA.port, clients, warmup, pgUsers, nodeA.child.pid!);
+    await runLoad(nodeB.port, clients, warmup, usersB, nodeB.child.pid!);
     // Where the machine's CPU went in each closed-loop mode: all cores busy, and PostgreSQL's share.
     const usage = { local: { busy: 0, total: 0, pg: 0 }, pg: { busy: 0, total: 0, pg: 0 }, two: { busy: 0, total: 0, pg: 0 } };
     for (let i = 0; i < slices; i++) {
