@@ -7,8 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 
+// safe.directory: git refuses a checkout another user owns ("dubious ownership"), as in CI containers
+// and Docker builds; this only reads the commit, so the build trusts its own folder for that.
 function git(root, args) {
-  return execFileSync('git', ['-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  return execFileSync('git', ['-c', `safe.directory=${root}`, '-C', root, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 }
 
 /** `2bdeef8` or `2bdeef8.dirty` for a build from `root`'s git checkout; undefined for any other. */

@@ -50,4 +50,18 @@ describe("the build's identity", () => {
     writeFileSync(join(inner, 'package.json'), '{}\n');
     expect(metadata(inner)).toBeUndefined();
   });
+
+  // Git refuses a checkout another user owns ("dubious ownership"), as in CI containers and Docker builds.
+  it.runIf(process.getuid?.() === 0)('names the commit of a checkout another user owns', () => {
+    const { dir } = testDir('build-id-owner');
+    const repo = join(dir, 'repo');
+    mkdirSync(repo);
+    writeFileSync(join(repo, 'package.json'), '{}\n');
+    git(repo, 'init', '-q');
+    git(repo, 'add', 'package.json');
+    git(repo, 'commit', '-q', '-m', 'first');
+    const commit = git(repo, 'rev-parse', '--short=7', 'HEAD');
+    execFileSync('chown', ['-R', '12345:12345', repo]);
+    expect(metadata(repo)).toBe(commit);
+  });
 });
