@@ -32,4 +32,16 @@ describe('smsLessLineType (libphonenumber max metadata)', () => {
       ['+999 1', undefined],
     ]);
   });
+
+  it('answers a number asked again (from its kept answers) the same', () => {
+    const cases: [string, string | undefined][] = [
+      ['+44 2079460959', 'fixed line'],
+      ['+1 8005550100', 'toll free'],
+      ['+44 7700900123', undefined],
+      ['+999 1', undefined],
+      ['+44 20 7946 0959', 'fixed line'], // the same digits written otherwise
+    ];
+    typed(cases);
+    typed(cases);
+  });
 });
