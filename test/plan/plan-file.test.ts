@@ -44,6 +44,31 @@ describe('the saved plan file', () => {
     );
   });
 
+  it('reads the users at any positions in the order asked, each as one read of its line alone would; a file changed since it was opened is refused', async () => {
+    const saved = await SavedPlan.open(path);
+    // The users the tenant has (the others have no line for apply to read).
+    const all = saved.users.flatMap((u, i) => (u.userId !== null ? [i] : []));
+    const n = all.length;
+    expect(n).toBeGreaterThan(5);
+    const alone = new Map(await Promise.all(all.map(async (i) => [i, (await saved.read([i]))[0]!] as const)));
+    expect(all.map((i) => alone.get(i)!.upn)).toEqual(all.map((i) => saved.users[i]!.upn));
+    // In order, reversed, with gaps, one position twice: lines read together or not, the same users.
+    for (const positions of [all, [...all].reverse(), [all[0]!, all[2]!, all[n - 1]!], [all[1]!, all[1]!, all[0]!]]) {
+      expect(await saved.read(positions)).toEqual(positions.map((i) => alone.get(i)));
+    }
+    const changed = join(tmp.dir, 'changed.plan');
+    writeFileSync(changed, text);
+    const opened = await SavedPlan.open(changed);
+    // Cut short: the last user's line is no longer all there.
+    writeFileSync(changed, text.slice(0, opened.users[all[n - 1]!]!.offset + 5));
+    await expect(opened.read(all)).rejects.toThrow(/the plan file changed while it was being applied/);
+    // The same length, another user's id in a line.
+    const second = opened.users[all[1]!]!;
+    writeFileSync(changed, text.replace(`"user_id":"${second.userId}"`, `"user_id":"${second.userId!.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))}"`));
+    await expect(opened.read(all)).rejects.toThrow(/the plan file changed while it was being applied/);
+    await expect(opened.read([all[0]!])).resolves.toHaveLength(1);
+  });
+
   it('the same plan encodes to the same bytes', () => {
     expect(encodePlanFile(toPlanFile(plan, { dir: '/x', tokens: [], pskcMac: 'fail' })).equals(encodePlanFile(toPlanFile(structuredClone(plan), { dir: '/x', tokens: [], pskcMac: 'fail' })))).toBe(true);
   });
