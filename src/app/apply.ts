@@ -1,6 +1,5 @@
 import { composedUsername } from '../model/username.js';
-import { constants } from 'node:fs';
-import { chmod, copyFile, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import type { GraphClient } from '../graph/graph-client.js';
 import { groupMembers, resolveGroup } from '../graph/groups-reader.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
@@ -10,7 +9,7 @@ import { planFileChunks, readPlanHeader, SavedPlan, writePlanFile } from '../pla
 import { startApply, type ApplyOutcome, type ApplyProgressEvent } from '../apply/run-apply.js';
 import { storageProblem } from '../apply/journal.js';
 import { planFileOf, type MadePlan } from './plan.js';
-import { planCopyPath, removeAbandonedPlanCopies } from './plan-copy.js';
+import { copyPlanDurably, planCopyPath, removeAbandonedPlanCopies } from './plan-copy.js';
 import type { ResultRow } from './results.js';
 import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { checkStateDir, tenantStateDir } from './state-dirs.js';
@@ -147,8 +146,7 @@ export async function applyPlanFile(path: string, req: ApplyRequest): Promise<Ap
   await removeAbandonedPlanCopies(stateDir);
   const copy = planCopyPath(stateDir);
   try {
-    await copyFile(path, copy, constants.COPYFILE_EXCL);
-    await chmod(copy, 0o600);
+    await copyPlanDurably(path, copy);
   } catch (err) {
     await unlink(copy).catch(() => undefined);
     const why = storageProblem(err);

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readdir, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { copyFile, readdir, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { syncDirectory, syncFile } from '../io/fsync.js';
 import { identityAlive, ownIdentity, type ProcessIdentity } from '../io/process-start.js';
 
 /**
@@ -14,6 +16,18 @@ const PREFIX = '.plan-';
 /** A new name for this process's copy (or, for tests, another's), in `stateDir`. */
 export function planCopyPath(stateDir: string, who: ProcessIdentity = ownIdentity()): string {
   return join(stateDir, `${PREFIX}${Buffer.from(JSON.stringify(who)).toString('base64url')}-${randomBytes(6).toString('hex')}.jsonl`);
+}
+
+/**
+ * Copies the plan file `source` to `copy` (a new name: never over another file), 0600, and fsyncs
+ * the copy and its folder. A run's folder hard-links this copy and is renamed in once the copy and
+ * the journal's first line are on disk: unsynced, a power cut could keep the journal and leave the
+ * copy empty, a run that can then neither be resumed nor rolled back without the original plan.
+ */
+export async function copyPlanDurably(source: string, copy: string): Promise<void> {
+  await copyFile(source, copy, constants.COPYFILE_EXCL);
+  await syncFile(copy, 0o600);
+  await syncDirectory(dirname(copy));
 }
 
 /** Removes the copies left by processes that no longer run on this host; returns how many. */

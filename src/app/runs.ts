@@ -61,7 +61,7 @@ async function verifyProblem(stateDir: string, r: RunSummary, headerLines: Heade
     return;
   }
   if (check.state !== 'broken') return;
-  r.problem = check.about === 'plan-copy-changed' ? `${check.reason}: changed after the run` : check.about ? check.reason : `edited journal: line ${check.line}: ${check.reason}`;
+  r.problem = check.about === 'plan-copy-changed' ? (check.lost ? check.reason : `${check.reason}: changed after the run`) : check.about ? check.reason : `edited journal: line ${check.line}: ${check.reason}`;
 }
 
 /** The folders to look in: the one given (refused if not private), else every tenant folder (those not private left out, with the reason). */

@@ -8,6 +8,7 @@ import { UserError } from '../model/user-error.js';
 import { NewerPlanError, readPlanHeader } from '../plan/plan-file.js';
 import { undoneJournalMismatch, type UndoneJournalRecord } from './undone-journal-record.js';
 import { STALE } from './stale-record.js';
+import { planCopyLoss, planCopyLostText } from './plan-copy-loss.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type RunKind = 'apply' | 'rollback';
@@ -170,7 +171,9 @@ export class Journal {
    */
   static async create(runDir: string, header: RunHeader, fill?: (dir: string) => Promise<void>): Promise<Journal> {
     const runsDir = dirname(runDir);
-    await mkdir(runsDir, { recursive: true, mode: 0o700 });
+    const made = await mkdir(runsDir, { recursive: true, mode: 0o700 });
+    // A `runs` folder made just now: its entry (and any folder made above it) synced, or a crash could lose the whole folder with the run in it.
+    if (made !== undefined) for (let dir = runsDir; dir !== dirname(made); dir = dirname(dir)) await syncDirectory(dirname(dir));
     for (const name of await readdir(runsDir)) {
       if (isUnfinishedRunDir(name)) await rm(join(runsDir, name), { recursive: true, force: true });
     }
@@ -604,6 +607,8 @@ export type JournalCheck =
        * changed, or cannot be read, or the run a rollback undoes cannot be read or records another plan.
        */
       about?: 'plan-copy-changed' | 'plan-copy-unreadable' | 'undone-run';
+      /** With `plan-copy-changed`: the copy is empty or cut short, as a crash leaves it, and `reason` says so (not an edit). */
+      lost?: boolean;
       /** With `about`, when the journal's own chain is whole: its lines and final hash (an auditor compares it with the one noted). */
       lines?: number;
       head?: string;
@@ -689,7 +694,7 @@ function tornLineProblem(torn: string, previous: string): string | undefined {
 async function pointsAtOthers(runDir: string, header: RunHeader, opts: { planCopy?: boolean }): Promise<JournalCheck | undefined> {
   // An apply's plan copy can be left to a caller that holds it to the header's hash itself (a rollback's check reads no plan).
   const problem = opts.planCopy === false && header.kind === 'apply' ? undefined : await planHashProblem(runDir, header);
-  return problem ? { state: 'broken', line: 1, reason: problem.reason, about: problem.about } : undefined;
+  return problem ? { state: 'broken', line: 1, reason: problem.reason, about: problem.about, ...(problem.lost ? { lost: true } : {}) } : undefined;
 }
 
 /**
@@ -702,6 +707,7 @@ export function journalProblem(check: JournalCheck, where?: string): string | un
   const journal = where ? `its journal, ${where},` : 'its journal';
   if (check.state === 'verified') return check.tornLine === undefined ? undefined : `line ${check.tornLine}${where ? ` of ${where}` : ''} is incomplete: a crash while writing leaves this, not an edit (the next resume or rollback of the run cuts it off); the lines before it are whole`;
   if (check.state === 'unverifiable') return `unverifiable: ${check.reason}${where ? ` (${where})` : ''}`;
+  if (check.about === 'plan-copy-changed' && check.lost) return `${check.reason} (${journal} is whole)`;
   if (check.about === 'plan-copy-changed') return `${check.reason}: it was changed after the run (${journal} is not in question)`;
   // A rollback's own journal, apart from the run it undoes that the reason names.
   if (check.about === 'undone-run') return `${check.reason} (the rollback's own journal${where ? `, ${where},` : ''} is whole)`;
@@ -731,7 +737,7 @@ async function chainedByItsPlan(runDir: string, header: RunHeader): Promise<stri
 }
 
 /** Whether the plan hash the chain starts from is the run's plan: its copy (apply), the undone run's (rollback). */
-async function planHashProblem(runDir: string, header: RunHeader): Promise<{ reason: string; about: 'plan-copy-changed' | 'plan-copy-unreadable' | 'undone-run' } | undefined> {
+async function planHashProblem(runDir: string, header: RunHeader): Promise<{ reason: string; about: 'plan-copy-changed' | 'plan-copy-unreadable' | 'undone-run'; lost?: boolean } | undefined> {
   if (header.kind === 'rollback') {
     const about = 'undone-run' as const;
     if (!header.rollbackOf) return { reason: 'a rollback that names no run', about };
@@ -756,10 +762,11 @@ async function planHashProblem(runDir: string, header: RunHeader): Promise<{ rea
     return { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) cannot be read`, about: 'plan-copy-unreadable' };
   }
   const hash = createHash('sha256').update(plan).digest('hex');
+  if (hash === header.planHash) return undefined;
+  const loss = planCopyLoss(plan, header.planFile ?? 'plan.json');
+  if (loss) return { reason: planCopyLostText(header.planFile ?? 'plan.json', loss, header.planHash), about: 'plan-copy-changed', lost: true };
   // Both hashes: the recorded one is what an auditor compares with the plan hash signed off in the change ticket.
-  return hash === header.planHash
-    ? undefined
-    : { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (the journal records sha256 ${header.planHash}; the file is sha256 ${hash})`, about: 'plan-copy-changed' };
+  return { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (the journal records sha256 ${header.planHash}; the file is sha256 ${hash})`, about: 'plan-copy-changed' };
 }
 
 /**

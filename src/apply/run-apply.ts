@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, link, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { syncFile } from '../io/fsync.js';
 import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-types-beta';
 import type { GraphClient } from '../graph/graph-client.js';
 import { policyAsRead, readHardwareOathPolicy, readPolicy } from '../graph/policy-reader.js';
@@ -11,6 +12,7 @@ import { cliCommand } from '../model/command-line.js';
 import { UserError } from '../model/user-error.js';
 import { formatMinor, NewerPlanError, SavedPlan, type PlanUser } from '../plan/plan-file.js';
 import { newerRunRefusal } from './newer-run.js';
+import { planCopyLoss, planCopyLostText } from './plan-copy-loss.js';
 import { judgedGroups, targetingChanges } from '../model/method-policy.js';
 import { membershipsOf, transitiveMemberships } from '../graph/groups-reader.js';
 import { Executor, type ExecStats, type OpOutcome } from './executor.js';
@@ -365,8 +367,14 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     let journal: Journal;
     try {
       await lock.setRun(runId);
-      // The private copy apply read becomes the run's (a hard link: no second copy of a large plan on a small disk).
-      journal = await Journal.create(runDir, header, (dir) => link(plan.file, join(dir, planFile)).catch(() => copyFile(plan.file, join(dir, planFile))));
+      // The private copy apply read becomes the run's (a hard link: no second copy of a large plan on a
+      // small disk), synced before the journal's first line: the run folder is renamed in only once
+      // its plan is on disk (a crash must never keep a journal whose plan copy is empty).
+      journal = await Journal.create(runDir, header, async (dir) => {
+        const runPlan = join(dir, planFile);
+        await link(plan.file, runPlan).catch(() => copyFile(plan.file, runPlan));
+        await syncFile(runPlan);
+      });
     } catch (err) {
       const why = storageProblem(err);
       if (why) throw new UserError(`cannot set up the run in ${deps.stateDir} (${why}): nothing was sent; make room and apply again`, 1, { cause: err });
@@ -403,7 +411,11 @@ export async function openRunPlan(runDir: string, view: RunView): Promise<SavedP
     // A later build's run: only that build, or a later one, takes it on (not a new plan).
     const newer = await newerRunRefusal(err, path, view.header);
     if (newer) throw newer;
-    const sha = await readFile(path).then((b) => createHash('sha256').update(b).digest('hex'), () => undefined);
+    const bytes = await readFile(path).catch(() => undefined);
+    const sha = bytes && createHash('sha256').update(bytes).digest('hex');
+    // Empty or cut short (a crash before the copy was on disk): said so, not as an edit.
+    const loss = bytes && sha !== view.header.planHash ? planCopyLoss(bytes, file) : undefined;
+    if (loss) throw new UserError(`run ${view.header.id}: ${planCopyLostText(file, loss, view.header.planHash)}`);
     if (sha === undefined || sha === view.header.planHash) throw new UserError(`run ${view.header.id}: its plan copy cannot be read (${(err as Error).message})`);
     // Changed and labelled a later format: put back, whatever the label says (the plan file's advice, a new plan, is not for a run).
     const why = err instanceof NewerPlanError ? err.brief : (err as Error).message;
