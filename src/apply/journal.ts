@@ -248,9 +248,18 @@ export class Journal {
     if (ops.length > 0) await this.write([{ t: 'ops', at: new Date().toISOString(), ops }]);
   }
 
-  /** Records that a rollback read back the run's writes of unknown outcome, journaled next: who, when, what it found. */
-  async settled(identity: ResumeRecord['identity'], options: Record<string, unknown>): Promise<void> {
-    await this.write([{ t: 'settle', at: new Date().toISOString(), identity, operator: currentOperator(), options }]);
+  /**
+   * Records that a rollback read back the run's writes of unknown outcome (who, when, what it found)
+   * and the records it found, in one synced append: the two lines are one unit. A read-back counts
+   * only when its `ops` line follows it (readRun), so one cut off between them (a full disk) is not
+   * listed, and the next rollback's read-back is the only one.
+   */
+  async settled(identity: ResumeRecord['identity'], options: Record<string, unknown>, records: OpRecord[]): Promise<void> {
+    const at = new Date().toISOString();
+    await this.write([
+      { t: 'settle', at, identity, operator: currentOperator(), options },
+      { t: 'ops', at, ops: records },
+    ]);
   }
 
   /** Records a later pass of the run: an auditor sees who went on with it, when. */
@@ -441,6 +450,9 @@ export async function readRun(runDir: string): Promise<RunView> {
   const problems: string[] = [];
   const resumes: ResumeRecord[] = [];
   const readBacks: ResumeRecord[] = [];
+  // A read-back is whole once its records follow it: a settle line with no ops line next (cut off by
+  // a full disk before this version wrote them in one append) was never acted on, and is not listed.
+  let settling: ResumeRecord | undefined;
   const lines = text.split('\n');
   // What follows the last newline is a line torn by a crash (or a full disk), even when it parses:
   // it is not read, as going on with the run (Journal.append) cuts it off and the chain check leaves it out.
@@ -456,6 +468,8 @@ export async function readRun(runDir: string): Promise<RunView> {
       problems.push(`line ${i + 1} is not valid JSON`);
       continue;
     }
+    if (settling && line.t === 'ops') readBacks.push(settling);
+    settling = undefined;
     switch (line.t) {
       case 'run':
         header = line;
@@ -489,7 +503,7 @@ export async function readRun(runDir: string): Promise<RunView> {
       case 'settle':
         // A rollback read back writes of unknown outcome and journaled them here: said apart from the
         // later passes (it wrote nothing), and the run's own end still says where it stands.
-        readBacks.push({ at: line.at, identity: line.identity, ...(line.operator ? { operator: line.operator } : {}), options: line.options });
+        settling = { at: line.at, identity: line.identity, ...(line.operator ? { operator: line.operator } : {}), options: line.options };
         last = line.at;
         break;
       case 'wave':

@@ -60,8 +60,7 @@ export async function settleUnknownOutcomes(applyDir: string, run: RunView, ops:
   const journal = await Journal.append(applyDir, goOnWith(applyDir, 'rollback'));
   try {
     // Who read them back, when, and what was found: the apply run's journal says why these records follow its end.
-    await journal.settled(identity, { readBackByRollback: true, applied, notApplied: records.length - applied });
-    await journal.ops(records);
+    await journal.settled(identity, { readBackByRollback: true, applied, notApplied: records.length - applied }, records);
   } finally {
     await journal.close();
   }

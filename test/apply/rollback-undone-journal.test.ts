@@ -109,7 +109,7 @@ describe("a rollback holds the journal of the run it undoes to what it read when
   it('lines added since (a later read-back of writes of unknown outcome) are not in question', async () => {
     const r = await rolledBack('undone-grown');
     const j = await Journal.append(r.runDir);
-    await j.settled({ appId: null, upn: 'admin@contoso.com' }, { readBackByRollback: true, applied: 0, notApplied: 0 });
+    await j.settled({ appId: null, upn: 'admin@contoso.com' }, { readBackByRollback: true, applied: 0, notApplied: 0 }, []);
     await j.close();
     expect(await verifyJournal(r.rollbackDir)).toMatchObject({ state: 'verified' });
     expect(await verifyJournal(r.runDir)).toMatchObject({ state: 'verified' });

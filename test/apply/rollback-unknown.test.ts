@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectGraph } from '../../src/graph/connect.js';
 import { readRun } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportText } from '../../src/report/render-run-report.js';
-import { rechain } from '../helpers/graph-proxies.js';
+import { rechain, rewriteJournal } from '../helpers/graph-proxies.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, crashAfterStarted, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
@@ -108,6 +108,34 @@ describe('rollback settles writes of unknown outcome itself, read-only', () => {
     const report = await runReport(outcome.runId, dir);
     expect([report.run.resumed, report.run.read_back]).toEqual([[], [expect.objectContaining({ applied: lostIds.length, not_applied: 0 })]]);
     expect(renderRunReportText(report)).toMatch(new RegExp(`Read back by a rollback: \\S+ by .*: ${lostIds.length} write\\(s\\) of unknown outcome found applied, 0 not`));
+  });
+
+  /**
+   * A black-box round: the disk filled between a rollback's `settle` line and the records it read back
+   * (two appends then); the next rollback read them back again, and `report` listed two read-backs,
+   * twice the writes found applied. A read-back counts only with its records after it.
+   */
+  it('a settle line with no records after it (cut off by a full disk) is not listed: the later read-back is the only one', async () => {
+    const { g, dir, outcome, runDir, journal } = await lossyApply(isPolicyWrite);
+    await rollbackIn(g, dir, outcome.runId);
+    const whole = await readRun(runDir);
+    expect(whole.readBacks).toHaveLength(1);
+    const found = whole.readBacks[0]!.options;
+    // As an earlier version left it: a first settle line whole, its records never written, then the next rollback's (the chain computed anew).
+    const lines = readFileSync(journal, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const at = lines.findIndex((l) => l.t === 'settle');
+    const cutOff = { ...lines[at]!, at: '2026-01-01T00:00:00.000Z' };
+    writeFileSync(journal, `${[...lines.slice(0, at), cutOff, ...lines.slice(at)].map((b) => JSON.stringify(b)).join('\n')}\n`);
+    rewriteJournal(journal, (line) => line);
+    const view = await readRun(runDir);
+    expect(view.readBacks).toEqual([expect.objectContaining({ options: found })]);
+    expect(view.readBacks[0]!.at).not.toBe('2026-01-01T00:00:00.000Z');
+    const report = await runReport(outcome.runId, dir);
+    expect(report.run.read_back).toEqual([expect.objectContaining({ applied: found.applied, not_applied: 0 })]);
+    // The one append the rollback makes now holds both lines, the settle and its records, one after the other.
+    const now = readFileSync(journal, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { t: string; at: string });
+    const last = now.findLastIndex((l) => l.t === 'settle');
+    expect(now[last + 1]).toMatchObject({ t: 'ops', at: now[last]!.at });
   });
 
   it('journals written before the mark: a failure worded "; outcome unknown: " is read back too', async () => {
