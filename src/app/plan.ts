@@ -18,6 +18,7 @@ import { domainsOf, federationRootOf } from '../model/federation-root.js';
 import { resolveGroup, transitiveMemberships } from '../graph/groups-reader.js';
 import { onPremisesCandidates, readTenant } from '../graph/tenant-reader.js';
 import { toolVersion } from '../io/tool-version.js';
+import { stageFileAtomic, type StagedFile } from '../io/atomic-file.js';
 import { formatProblem, SourceError, type Problem } from '../model/problem.js';
 import { UserError } from '../model/user-error.js';
 import { buildPlan, fatalProblems, type BuiltPlan } from '../plan/build-plan.js';
@@ -97,6 +98,13 @@ export async function savePlan(path: string, made: MadePlan): Promise<string> {
   const hash = createHash('sha256');
   await writePlanFile(path, hashedAsWritten(planFileChunks(planFileOf(made)), hash));
   return hash.digest('hex');
+}
+
+/** savePlan's file written and synced beside `path` but not yet in place (plan --out with --report: both or neither). */
+export async function stagePlan(path: string, made: MadePlan): Promise<{ hash: string; file: StagedFile }> {
+  const hash = createHash('sha256');
+  const file = await stageFileAtomic(path, hashedAsWritten(planFileChunks(planFileOf(made)), hash), 0o600);
+  return { hash: hash.digest('hex'), file };
 }
 
 /** The chunks, each added to `hash` as UTF-8, as the file writer encodes it, when it is handed on. */

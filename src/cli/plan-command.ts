@@ -1,6 +1,8 @@
 import { commandHint } from './views/command-hint.js';
+import { cliCommand } from '../model/command-line.js';
 import { Option, type Command } from 'commander';
-import { makePlan, savePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
+import { makePlan, savePlan, stagePlan, UntrustedExportError, type MadePlan, type PlanRequest } from '../app/plan.js';
+import type { StagedFile } from '../io/atomic-file.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { EXIT } from '../model/exit-code.js';
@@ -13,7 +15,7 @@ import { useColor } from './color.js';
 import { addGraphOptions, connectFromOptions, type GraphCliOptions } from './graph-options.js';
 import { Progress } from './progress.js';
 import { secretFilesFrom } from './strict-permissions.js';
-import { checkReportPath, writePlanReport } from './views/plan-report-file.js';
+import { checkReportPath, stagePlanReport, writePlanReport } from './views/plan-report-file.js';
 import { asOutputError, checkOutputFile, inputFiles } from './output-file.js';
 import { addSeedOptions, collect, seedReadOptionsFrom, type SeedCliOptions } from './seed-options.js';
 import { parseNetbiosDomains, type MatchBy } from '../model/user-match.js';
@@ -198,10 +200,9 @@ Examples:
       const { plan } = made.built;
       // The saved plan first: its hash (the one apply's journal records) goes into the output and the report.
       // Saved before anything is printed: a reader that closes the output early (`| head`) must not cost the plan file (a review).
-      if (opts.out !== undefined) plan.plan_hash = await asOutputError('--out', opts.out, savePlan(opts.out, made));
+      await saveOutputs(opts, made);
       if (opts.format === 'json') await writeChunks(process.stdout, planJsonChunks(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, all: opts.all }));
-      if (opts.report !== undefined) await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
       // As the other hints: quoted, with the sign-in options given (apply goes back to the plan's own Graph root).
       if (opts.out !== undefined) process.stderr.write(`Saved the plan to ${opts.out}. To perform exactly these actions: ${commandHint(['apply', opts.out], opts)}\n`);
       const changes = plan.summary.create + plan.summary.update + plan.summary.delete;
@@ -209,3 +210,43 @@ Examples:
     });
 }
 
+/**
+ * Writes --out and --report. Given both, both or neither: a whole plan beside a report that could not
+ * be written (a full disk) was left saved without "Saved the plan" (a black-box round), one an apply
+ * would take. Each is written and synced beside its name first, then both renamed in; a rename that
+ * fails once the plan is in place says the plan was saved and its report not.
+ */
+async function saveOutputs(opts: PlanCommandOptions, made: MadePlan): Promise<void> {
+  const { plan } = made.built;
+  if (opts.report === undefined) {
+    if (opts.out !== undefined) plan.plan_hash = await asOutputError('--out', opts.out, savePlan(opts.out, made));
+    return;
+  }
+  if (opts.out === undefined) {
+    await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
+    return;
+  }
+  const out = opts.out;
+  const staged = await asOutputError('--out', out, stagePlan(out, made));
+  plan.plan_hash = staged.hash;
+  const neither = `neither was written (--out ${out} and --report ${opts.report} are saved both or neither); make room and run plan again`;
+  let report: StagedFile;
+  try {
+    report = await asOutputError('--report', opts.report, stagePlanReport(opts.report, plan, opts.showPhoneNumbers));
+  } catch (err) {
+    await staged.file.discard();
+    throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
+  }
+  try {
+    await asOutputError('--out', out, staged.file.commit());
+  } catch (err) {
+    await report.discard();
+    throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
+  }
+  try {
+    await asOutputError('--report', opts.report, report.commit());
+  } catch (err) {
+    throw err instanceof UserError ? new UserError(`${err.message}: the plan was saved to ${out}, its report was not; write the report again with ${cliCommand(['show', out, '--report', opts.report, ...(opts.showPhoneNumbers ? ['--show-phone-numbers'] : [])])}`, 1, { cause: err }) : err;
+  }
+  process.stderr.write(`Mapping report written to ${opts.report}\n`);
+}

@@ -11,20 +11,48 @@ import { processState } from './process-start.js';
  * be text made a chunk at a time (a large report), written as it is made rather than held whole.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o600): Promise<void> {
+  await (await stageFileAtomic(path, data, mode)).commit();
+}
+
+/** A file written and synced beside its target, not yet renamed in: commit() puts it in place, discard() removes it. */
+export interface StagedFile {
+  readonly path: string;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/**
+ * The first half of writeFileAtomic: the temporary file written and fsynced, the target untouched.
+ * Two outputs that must be both or neither (a plan and its report) are each staged, then committed:
+ * a disk that fills while either is written leaves neither (each temporary file removed).
+ */
+export async function stageFileAtomic(path: string, data: string | Uint8Array | Iterable<string>, mode = 0o600): Promise<StagedFile> {
   // A device, pipe or symbolic link there would be replaced by a file, not written to (/dev/null, as root).
   const there = await lstat(path).catch(() => undefined);
   if (there && !there.isFile()) throw Object.assign(new Error(`${path} is not a regular file: it is replaced whole, not written through`), { code: 'ENOTREG' });
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const discard = () => unlink(temp).catch(() => undefined);
   try {
     await writeFileSynced(temp, data, { mode, exclusive: true });
-    await rename(temp, path);
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
+    await discard();
     throw err;
   }
-  await syncDirectory(dir);
-  await removeLeftTemps(dir, basename(path));
+  return {
+    path,
+    discard,
+    commit: async () => {
+      try {
+        await rename(temp, path);
+      } catch (err) {
+        await discard();
+        throw err;
+      }
+      await syncDirectory(dir);
+      await removeLeftTemps(dir, basename(path));
+    },
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '../../io/atomic-file.js';
+import { stageFileAtomic, writeFileAtomic, type StagedFile } from '../../io/atomic-file.js';
 import { UserError } from '../../model/user-error.js';
 import type { Plan } from '../../plan/plan-model.js';
 import { reportHtmlChunks, reportMarkdownChunks } from '../../plan/render-report.js';
@@ -18,7 +18,15 @@ export function isMarkdown(path: string): boolean {
  * page around it, its UTF-8 copy) it added 0.85 GB to the plan's peak (docs/benchmarks.md, Plan).
  */
 export async function writePlanReport(path: string, plan: Plan, showPhoneNumbers: boolean): Promise<void> {
-  const report = isMarkdown(path) ? reportMarkdownChunks(plan, { showPhoneNumbers }) : reportHtmlChunks(plan, { showPhoneNumbers });
-  await writeFileAtomic(path, report, 0o600);
+  await writeFileAtomic(path, reportChunks(path, plan, showPhoneNumbers), 0o600);
   process.stderr.write(`Mapping report written to ${path}\n`);
+}
+
+/** writePlanReport's file written and synced beside `path`, not yet in place (with plan --out: both or neither). */
+export function stagePlanReport(path: string, plan: Plan, showPhoneNumbers: boolean): Promise<StagedFile> {
+  return stageFileAtomic(path, reportChunks(path, plan, showPhoneNumbers), 0o600);
+}
+
+function reportChunks(path: string, plan: Plan, showPhoneNumbers: boolean): Iterable<string> {
+  return isMarkdown(path) ? reportMarkdownChunks(plan, { showPhoneNumbers }) : reportHtmlChunks(plan, { showPhoneNumbers });
 }
