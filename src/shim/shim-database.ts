@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { syncDirectory } from '../io/fsync.js';
 import { Secret } from '../model/secret.js';
 import { deriveKey } from './store-key.js';
-import { readStoreFile, STORE_VERSION, StoreError, writeStoreFile, type RetiredToken, type StoreDocument } from './store-file.js';
+import { readStoreFile, stageStoreFile, STORE_VERSION, StoreError, type RetiredToken, type StoreDocument } from './store-file.js';
 import { StoreLock } from './store-lock.js';
 import { createJournal, cutJournal, JournalWriter, readJournal, type JournalIdentity, type JournalRecord } from './state-journal.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
@@ -40,10 +41,28 @@ export async function writeStoreGeneration(path: string, key: Buffer, doc: Store
   const written: StoreDocument = { ...doc, version: STORE_VERSION, journal: { id } };
   const next = nextJournalPathOf(path);
   const journalBytes = await createJournal(next, deriveKey(key, 'journal-mac'), doc.storeId, doc.gen, id);
-  await writeStoreFile(path, written, key);
+  try {
+    // Staged, then renamed in: a store that could not be written (a full disk) leaves the old one in
+    // place, naming its own journal, and the `.next` journal made for this one is removed (under the
+    // store lock, no other process has it open; a start would remove it too).
+    const store = await stageStoreFile(path, written, key);
+    await store.commit();
+  } catch (err) {
+    if (await namesAnotherJournal(path, key, id)) await rm(next, { force: true });
+    throw err;
+  }
   await rename(next, journalPathOf(path));
   await syncDirectory(dirname(path));
   return { doc: written, journalBytes };
+}
+
+/** Whether the store at `path` is missing or names a journal other than `id` (false when it cannot be read: then the `.next` journal is kept). */
+async function namesAnotherJournal(path: string, key: Buffer, id: string): Promise<boolean> {
+  if (!existsSync(path)) return true;
+  return readStoreFile(path, key).then(
+    (doc) => doc.journal?.id !== id,
+    () => false,
+  );
 }
 
 export interface OpenOptions {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { createdNow, removeIfStillEmpty } from './created-file.js';
 import { readFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { writeFileAtomic } from '../io/atomic-file.js';
@@ -199,7 +200,12 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
   let db: ShimDatabase | undefined;
   let lock: StoreLock | undefined;
   let pg: PgState | undefined;
+  // A new store's audit log, made by this import: removed again, still empty, should the import fail
+  // (a full disk left an empty log beside no store). One that was there is never removed: a server
+  // may hold it open.
+  const made = existsSync(opts.store) ? undefined : createdNow(opts.auditLog ?? auditPathOf(opts.store));
   const audit = await openAuditLog(opts);
+  let imported = false;
   try {
     if (existsSync(opts.store)) {
       db = await ShimDatabase.open(opts.store, opts.key, { command: 'shim import', onNotice: notice, resetState: opts.resetState === true, seedsOnly: opts.state !== undefined, ...(opts.state ? { stateUrl: opts.state } : {}) });
@@ -272,9 +278,11 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
       event: 'import',
       detail: `generation ${doc.gen}: ${summary.users} users, ${summary.tokens} tokens (${summary.added} new, ${summary.kept} kept, ${summary.reset} reset, ${summary.removed.length} removed, ${summary.skipped.length} skipped)${dropped}`,
     });
+    imported = true;
     return summary;
   } finally {
     await audit.close();
+    if (!imported && made) removeIfStillEmpty(made);
     await pg?.close();
     await db?.close();
     await lock?.release();

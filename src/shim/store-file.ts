@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { writeFileAtomic } from '../io/atomic-file.js';
+import { stageFileAtomic, writeFileAtomic, type StagedFile } from '../io/atomic-file.js';
 import { deriveKey, storeKeyId } from './store-key.js';
 import { UserError } from '../model/user-error.js';
 import { MAX_COUNTER, MAX_EXACT_COUNTER } from '../otp/hotp.js';
@@ -189,4 +189,9 @@ export async function readStoreFile(file: string, key: Buffer): Promise<StoreDoc
 /** Writes the store atomically, mode 0600. */
 export async function writeStoreFile(file: string, doc: StoreDocument, key: Buffer): Promise<void> {
   await writeFileAtomic(file, encryptStore(doc, key), 0o600);
+}
+
+/** writeStoreFile's new store written and synced beside `file`, not yet in place. */
+export function stageStoreFile(file: string, doc: StoreDocument, key: Buffer): Promise<StagedFile> {
+  return stageFileAtomic(file, encryptStore(doc, key), 0o600);
 }

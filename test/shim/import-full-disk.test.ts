@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+/** While set, a synced write of the store file (its temporary file, `.shim.store.PID.HEX.tmp`) fails as a full disk fails it. */
+const gate = { full: false };
+vi.mock('../../src/io/fsync.js', async (importOriginal) => {
+  const orig = await importOriginal<typeof import('../../src/io/fsync.js')>();
+  const { writeFileSync: write } = await import('node:fs');
+  const { basename } = await import('node:path');
+  return {
+    ...orig,
+    writeFileSynced: async (path: string, data: Parameters<typeof orig.writeFileSynced>[1], options?: Parameters<typeof orig.writeFileSynced>[2]) => {
+      if (gate.full && /^\.shim\.store\.\d+\.[0-9a-f]{12}\.tmp$/.test(basename(path))) {
+        write(path, 'part', { flag: 'wx', mode: 0o600 });
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      }
+      return orig.writeFileSynced(path, data, options);
+    },
+  };
+});
+
+const { runImportStore } = await import('../../src/shim/shim-operations.js');
+const { RFC_SEED_SHA1, TEST_KEY, seed, tempDir } = await import('./helpers.js');
+
+const input = (serial: string) => ({ users: [{ username: 'ivan@contoso.com', enabled: true }], tokens: [{ seed: seed({ serial, secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' }] });
+
+/**
+ * A black-box round: `shim import` on a full disk left an empty new `*.audit.jsonl` (a new store), or
+ * `*.journal.next` behind. What the failed import made is removed; the store is as it was.
+ */
+describe('shim import on a full disk', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  afterEach(() => {
+    gate.full = false;
+    tmp?.cleanup();
+  });
+
+  it('a new store: nothing is left (no empty audit log, no .journal.next, no temporary file)', async () => {
+    tmp = tempDir();
+    const store = tmp.path('shim.store');
+    gate.full = true;
+    await expect(runImportStore({ store, key: TEST_KEY, input: input('H1') })).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(readdirSync(tmp.dir)).toEqual([]);
+  });
+
+  it('an existing store: it stays as it was with its journal and audit log; the .journal.next made for the new generation is removed', async () => {
+    tmp = tempDir();
+    const store = tmp.path('shim.store');
+    await runImportStore({ store, key: TEST_KEY, input: input('H1') });
+    const before = readdirSync(tmp.dir).sort();
+    const bytes = readFileSync(store);
+    const audit = readFileSync(tmp.path('shim.store.audit.jsonl'), 'utf8');
+    gate.full = true;
+    await expect(runImportStore({ store, key: TEST_KEY, input: input('H2') })).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(readdirSync(tmp.dir).sort()).toEqual(before);
+    expect(readFileSync(store).equals(bytes)).toBe(true);
+    expect(readFileSync(tmp.path('shim.store.audit.jsonl'), 'utf8')).toBe(audit);
+    gate.full = false;
+    // The store goes on: the next import follows it.
+    await runImportStore({ store, key: TEST_KEY, input: input('H2') });
+    expect(readdirSync(tmp.dir).sort()).toEqual(before);
+  });
+
+  it('an audit log that was there, even empty, is never removed (a server may hold it open)', async () => {
+    tmp = tempDir();
+    const store = tmp.path('shim.store');
+    writeFileSync(tmp.path('shim.store.audit.jsonl'), '', { mode: 0o600 });
+    const ino = statSync(tmp.path('shim.store.audit.jsonl')).ino;
+    gate.full = true;
+    await expect(runImportStore({ store, key: TEST_KEY, input: input('H1') })).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(readdirSync(tmp.dir)).toEqual(['shim.store.audit.jsonl']);
+    expect(statSync(tmp.path('shim.store.audit.jsonl')).ino).toBe(ino);
+  });
+});
