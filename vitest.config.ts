@@ -9,7 +9,7 @@ import { buildMetadata } from './scripts/build-id.mjs';
  * files below mock a module (node:fs, the plan check's size to say it from) or spy on the process
  * itself, and keep a worker of their own.
  */
-const ISOLATED = ['test/shim/journal-writer.test.ts', 'test/cli/progress.test.ts', 'test/app/check-said.test.ts'];
+const ISOLATED = ['test/shim/journal-writer.test.ts', 'test/cli/progress.test.ts', 'test/app/check-said.test.ts', 'test/apply/plan-copy-synced.test.ts', 'test/cli/plan-outputs-both.test.ts', 'test/shim/import-full-disk.test.ts'];
 
 export default defineConfig({
   // The sources say the build they are as the bundle does (src/io/tool-version.ts): this checkout's commit.
