@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { readRun, readRunHeader, verifyJournal, type RunSummary } from '../apply/journal.js';
 import { refuseLaterBuildsRun } from '../apply/newer-run.js';
+import { refuseLiveHolder } from '../apply/state-lock.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
 import { resumeApply, openRunPlan, selectUsers, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
@@ -53,7 +54,9 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
     'unfinished apply run a resume can finish (not rolled back; a run left with only users skipped as stale needs a new plan of them)',
   );
   const runDir = join(stateDir, 'runs', run.id);
-  // A later build's run is refused before a dead process's plan copies go (or its lock, under the resume).
+  // A live holder of the lock is named first (as the resume's lock would), then a later build's run is
+  // refused before a dead process's plan copies go (or its lock, under the resume).
+  refuseLiveHolder(stateDir);
   const header = await readRunHeader(runDir);
   if (header) await refuseLaterBuildsRun(stateDir, header);
   await removeAbandonedPlanCopies(stateDir);

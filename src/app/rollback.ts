@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { readRun, readRunHeader, type RunHeader, type RunSummary } from '../apply/journal.js';
 import { refuseLaterBuildsRun } from '../apply/newer-run.js';
+import { refuseLiveHolder } from '../apply/state-lock.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
 import { refuseRolledBack, refuseWhileLaterRunsInEffect, resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
 import type { ApplyProgressEvent } from '../apply/run-apply.js';
@@ -32,9 +33,12 @@ export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: Roll
   const header = (await readRunHeader(join(stateDir, 'runs', run.id))) ?? (await readRun(join(stateDir, 'runs', run.id))).header;
   // What the run list already refuses is refused now, before the reads of the journals, the plan copy
   // and the tenant (a black-box test waited 10 s to be told the run was being rolled back already);
-  // the rollback checks again under the state folder's lock. While a run is going, the lock names it
-  // first (its holder), as before: the run is not judged by a journal it is writing.
+  // the rollback checks again under the state folder's lock. While a run is going, the lock's holder
+  // is named first (below): the run is not judged by a journal it is writing.
   if (!runs.some((r) => r.state === 'running')) refuseAtOnce(run, header, runs, stateDir, req.outOfOrder === true);
+  // A live holder of the lock is named before the plan copy's version is read (told a later build's
+  // run is refused, an operator switched builds only to learn the folder was in use); nothing is taken.
+  refuseLiveHolder(stateDir);
   // A later build's run is refused before a dead process's plan copies go, or its lock (the rollback's).
   await refuseLaterBuildsRun(stateDir, header);
   await removeAbandonedPlanCopies(stateDir);

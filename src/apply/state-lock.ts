@@ -101,6 +101,23 @@ export function inspectLock(stateDir: string): LockState<Fields> {
   return readLockState<Fields>(lockPath(stateDir));
 }
 
+/**
+ * Refuses as acquireLock does (LockHeldError) when the state folder's lock has a live holder, taking
+ * and tidying nothing: for the checks a command makes before it takes the lock, so that an operator
+ * is told first that the folder is in use (a later build's run refused first sent them to switch
+ * builds, and only then did they learn the run was live). Anything else (free, a dead holder's,
+ * unreadable, a link) is left to acquireLock, which words it.
+ */
+export function refuseLiveHolder(stateDir: string): void {
+  let state: LockState<Fields>;
+  try {
+    state = inspectLock(stateDir);
+  } catch {
+    return;
+  }
+  if (state.kind === 'held' && state.alive) throw new LockHeldError(state.holder as LockInfo, stateDir);
+}
+
 /** What force-unlock removed: the holder's record, or an unreadable lock's id. */
 export type RemovedLock = LockInfo | { id: string; unreadable: true; ageMs: number };
 

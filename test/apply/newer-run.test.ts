@@ -136,4 +136,25 @@ describe('a run started by a later build', () => {
       expect(JSON.parse(readFileSync(join(state, 'lock'), 'utf8'))).toEqual(lock);
     }
   });
+
+  it('while the run is live, its lock\'s holder is named first (not the later build), and nothing is taken or tidied', async () => {
+    const live = spawn('sleep', ['60']);
+    try {
+      await new Promise((r) => live.on('spawn', r));
+      for (const command of ['resume', 'rollback'] as const) {
+        const state = join(tmp.dir, `live-${command}`);
+        cpSync(stateDir, state, { recursive: true });
+        asLaterBuilds(join(state, 'runs', runId));
+        const lock: LockInfo = { id: 'live-lock', operation: 'apply', pid: live.pid!, host: hostname(), user: 'someone', started: '2026-11-27T08:00:00.000Z', runId };
+        writeFileSync(join(state, 'lock'), `${JSON.stringify(lock)}\n`);
+        const before = readdirSync(state).sort();
+        const refused = command === 'resume' ? resumeIn(g, state, { runId }) : rollbackIn(g, state, runId);
+        await expect(refused).rejects.toThrow(`the state directory is in use by apply (lock live-lock), pid ${live.pid} of someone@${hostname()}`);
+        expect(readdirSync(state).sort()).toEqual(before);
+        expect(JSON.parse(readFileSync(join(state, 'lock'), 'utf8'))).toEqual(lock);
+      }
+    } finally {
+      live.kill();
+    }
+  });
 });
