@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { countStates, readRun, verifyJournal, type JournalCheck, type RunSummary, type RunView } from '../apply/journal.js';
+import { countStates, readRun, readRunHeader, verifyJournal, type JournalCheck, type RunSummary, type RunView } from '../apply/journal.js';
 import { cutoverOperations, policyOperations, waveOperations, type Operation } from '../apply/operations.js';
 import { runChunks, runTokenPath, type ApplySelection } from '../apply/run-apply.js';
 import { rollbackInverses } from '../apply/run-rollback.js';
@@ -69,9 +69,10 @@ export async function runReport(runId: string, given: string | undefined): Promi
   } catch (err) {
     // A later build's run is refused, nothing written: its journal too may hold what this build
     // would misreport (only that build, or a later one, reports it). One merely unreadable is not.
-    const planView = undoneDir ? await readRun(undoneDir).catch(() => undefined) : view;
+    // The undone run's header alone: its journal, read whole by plannedFromPlan, is tens of MB for a large run.
+    const planHeader = undoneDir ? await readRunHeader(undoneDir).catch(() => undefined) : h;
     const planDir = undoneDir ?? runDir;
-    const newer = planView ? await newerRunRefusal(err, join(planDir, planView.header.planFile ?? 'plan.json'), planView.header, undoneDir ? runId : undefined) : undefined;
+    const newer = planHeader ? await newerRunRefusal(err, join(planDir, planHeader.planFile ?? 'plan.json'), planHeader, undoneDir ? runId : undefined) : undefined;
     if (newer) throw newer;
     const why = err instanceof NewerPlanError ? err.brief : (err as Error).message;
     planProblem = `${h.kind === 'rollback' ? `the plan copy of the run it undoes (${h.rollbackOf ?? 'none named'})` : 'the plan copy it applied'} cannot be read (${why})`;

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chainHash, splitHash } from '../../src/apply/journal.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { chainHash, readRun, splitHash } from '../../src/apply/journal.js';
 import type { LockInfo } from '../../src/apply/state-lock.js';
 import { planCopyPath } from '../../src/app/plan-copy.js';
 import { runReport } from '../../src/app/report.js';
@@ -13,6 +13,12 @@ import { PLAN_FILE_VERSION } from '../../src/plan/plan-file.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
+
+// readRun counted (it reads a journal whole: tens of MB for a large run); it does what it did.
+vi.mock('../../src/apply/journal.js', async (importOriginal) => {
+  const journal = await importOriginal<typeof import('../../src/apply/journal.js')>();
+  return { ...journal, readRun: vi.fn(journal.readRun) };
+});
 
 /** The next minor plan format: what a later build writes. */
 const NEXT = `2.${Number(PLAN_FILE_VERSION.split('.')[1]) + 1}`;
@@ -102,7 +108,10 @@ describe('a run started by a later build', () => {
     const rolled = await rollbackIn(g, state, runId);
     const rollbackId = rolled.outcome.runId;
     asLaterBuilds(join(state, 'runs', runId));
+    vi.mocked(readRun).mockClear();
     await expect(runReport(rollbackId, state)).rejects.toThrow(refusal(runId, join(state, 'runs', runId), rollbackId));
+    // The undone run's journal is read whole once (for the plan), its header alone for the refusal.
+    expect(vi.mocked(readRun).mock.calls.filter(([dir]) => dir === join(state, 'runs', runId))).toHaveLength(1);
   });
 
   it('a copy relabelled after the run (its hash not the journal\'s) is to be put back, not upgraded to', async () => {
