@@ -365,13 +365,8 @@ export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapsh
   };
 }
 
-/** The bytes of a saved plan (2.x, JSON Lines). */
-export function encodePlanFile(file: PlanFileContent): Buffer {
-  return Buffer.from([...planFileChunks(file)].join(''));
-}
-
 /**
- * A saved plan's text (encodePlanFile's), a chunk at a time: a plan of 100,000 users (170 MB) is
+ * A saved plan's text (2.x, JSON Lines), a chunk at a time: a plan of 100,000 users (170 MB) is
  * written as it is made, never held whole, nor its lines, nor its bytes.
  */
 export function planFileChunks(file: PlanFileContent): Generator<string> {

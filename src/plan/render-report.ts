@@ -209,11 +209,7 @@ function noUsableTold(v: UserView, label: string): boolean {
 
 // ---------------------------------------------------------------- Markdown
 
-export function renderReportMarkdown(plan: Plan, opts: ReportOptions): string {
-  return [...reportMarkdownChunks(plan, opts)].join('');
-}
-
-/** The Markdown report a chunk at a time (renderReportMarkdown's text): written as it is made, never held whole. */
+/** The Markdown report, a chunk at a time: written as it is made, never held whole. */
 export function reportMarkdownChunks(plan: Plan, opts: ReportOptions): Generator<string> {
   return joinedChunks(markdownLines(plan, opts), '\n');
 }
@@ -277,11 +273,7 @@ function* markdownLines(plan: Plan, opts: ReportOptions): Generator<string> {
 const breakPaths = (html: string) => html.replace(/([/.])(?=[A-Za-z0-9])/g, '$1<wbr>');
 const breakWords = (html: string) => breakPaths(html).replace(/[A-Za-z]{16,}(?=:)/g, (key) => key.replace(/([a-z])(?=[A-Z][a-z])/g, '$1<wbr>'));
 
-export function renderReportHtml(plan: Plan, opts: ReportOptions): string {
-  return [...reportHtmlChunks(plan, opts)].join('');
-}
-
-/** The HTML report a chunk at a time (renderReportHtml's text): written as it is made, never held whole. */
+/** The HTML report, a chunk at a time: written as it is made, never held whole. */
 export function* reportHtmlChunks(plan: Plan, opts: ReportOptions): Generator<string> {
   const page = htmlPageAround(`MFA migration mapping report: ${plan.tenant.displayName ?? plan.tenant.id}`);
   yield page.head;

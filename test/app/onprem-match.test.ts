@@ -5,7 +5,7 @@ import { cutoverStatus } from '../../src/app/status.js';
 import { CutoverRefusedError, makePlan, type PlanRequest } from '../../src/app/plan.js';
 import { showPlan } from '../../src/app/show.js';
 import { renderPlanTerminal } from '../../src/plan/render-terminal.js';
-import { renderReportHtml, renderReportMarkdown } from '../../src/plan/render-report.js';
+import { renderReportHtml, renderReportMarkdown } from '../helpers/report-text.js';
 import { planJsonChunks } from '../../src/plan/plan-json.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { makePlan } from '../../src/app/plan.js';
 import type { DefaultMethodMode } from '../../src/mapping/default-method-rules.js';
 import type { Plan } from '../../src/plan/plan-model.js';
-import { renderReportMarkdown } from '../../src/plan/render-report.js';
+import { renderReportMarkdown } from '../helpers/report-text.js';
 import { renderPlanTerminal } from '../../src/plan/render-terminal.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { contosoRequest, testDir } from '../helpers/migration.js';

@@ -4,16 +4,49 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makePlan, planFileOf, savePlan, type MadePlan } from '../../src/app/plan.js';
 import { TEXT_CHUNK } from '../../src/io/text-chunks.js';
-import { encodePlanFile, planFileChunks, SavedPlan } from '../../src/plan/plan-file.js';
+import { planFileChunks, SavedPlan, type PlanFileContent } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { contosoRequest, testDir } from '../helpers/migration.js';
 
-/** The Contoso plan with its users repeated under new names and ids up to `n`: a saved plan of a few MB. */
+/**
+ * A saved plan's text as docs/plan-format.md lays it out, made here a line at a time and joined
+ * whole (not by the writer's chunks, which it checks): the header, the policy, cutover, user and
+ * finding lines, then `end` counting the lines before it; every line ends in a line break.
+ */
+function planText(file: PlanFileContent): string {
+  const records: unknown[] = [
+    file.header,
+    ...file.policy.map((c) => ({ t: 'policy', ...c })),
+    ...file.cutover.map((c) => ({ t: 'cutover', ...c })),
+    ...file.users.map((u) => ({
+      t: 'user',
+      user: u.upn,
+      user_id: u.userId,
+      status: u.status,
+      ...(u.match ? { match: u.match } : {}),
+      changes: u.changes,
+      ...(u.server ? { server: u.server } : {}),
+      ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
+      ...(u.seen !== undefined ? { seen: u.seen, tokens_seen: u.tokens ?? [] } : {}),
+    })),
+    ...file.findings.map((f) => ({ t: 'finding', ...f })),
+  ];
+  return [...records, { t: 'end', lines: records.length }].map((r) => `${JSON.stringify(r)}\n`).join('');
+}
+
+/** Bytes as UTF-8 that any writer's bug would break: a pair split between chunks, or cut, is not valid UTF-8. */
+const strictUtf8 = (bytes: Buffer): string => new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+
+/**
+ * The Contoso plan with its users repeated under new names and ids up to `n`: a saved plan of a few
+ * MB, many chunks. Each name has multi-byte characters: two UTF-8 bytes (é), three (→) and a UTF-16
+ * surrogate pair (😀, four).
+ */
 function scaled(made: MadePlan, n: number): MadePlan {
   const p = made.built.plan;
   const from = (i: number) => p.users[i % p.users.length]!;
-  const name = (i: number) => `u${String(i).padStart(5, '0')}@contoso.com`;
+  const name = (i: number) => `u${String(i).padStart(5, '0')}-é→😀@contoso.com`;
   const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
   const users = Array.from({ length: n }, (_, i) => ({ ...from(i), user: name(i), user_id: from(i).user_id === null ? null : id(i) }));
   const plan: Plan = {
@@ -33,7 +66,7 @@ describe('savePlan (plan --out)', () => {
     const hash = await savePlan(path, made);
     const bytes = readFileSync(path);
     expect(hash).toBe(createHash('sha256').update(bytes).digest('hex'));
-    expect(bytes.equals(encodePlanFile(planFileOf(made)))).toBe(true);
+    expect(bytes.equals(Buffer.from(planText(planFileOf(made)), 'utf8'))).toBe(true);
     const saved = await SavedPlan.open(path);
     expect(saved.hash).toBe(hash);
     expect(saved.users.map((u) => u.upn)).toEqual(made.built.plan.users.map((u) => u.user));
@@ -46,8 +79,11 @@ describe('savePlan (plan --out)', () => {
     const hash = await savePlan(path, made);
     const bytes = readFileSync(path);
     expect(hash).toBe(createHash('sha256').update(bytes).digest('hex'));
-    const lines = bytes.toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { t?: string; lines?: number });
-    expect(lines.filter((l) => l.t === 'user')).toHaveLength(3000);
+    // Byte for byte the plan's lines joined whole: no chunk lost, doubled or joined wrong, no character cut.
+    const text = strictUtf8(bytes);
+    expect(bytes.equals(Buffer.from(planText(planFileOf(made)), 'utf8'))).toBe(true);
+    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as { t?: string; lines?: number; user?: string });
+    expect(lines.filter((l) => l.t === 'user').map((l) => l.user)).toEqual(made.built.plan.users.map((u) => u.user));
     expect(lines.at(-1)).toEqual({ t: 'end', lines: lines.length - 1 });
     expect(bytes.at(-1)).toBe(0x0a);
     // Never the whole text in one piece: chunks of about TEXT_CHUNK characters.
@@ -55,5 +91,6 @@ describe('savePlan (plan --out)', () => {
     expect(chunks.join('')).toBe(bytes.toString('utf8'));
     expect(chunks.length).toBeGreaterThan(bytes.length / (2 * TEXT_CHUNK));
     expect(Math.max(...chunks.map((c) => c.length))).toBeLessThan(2 * TEXT_CHUNK);
+    expect(chunks.filter((c) => /[\uD800-\uDBFF]$/.test(c) || /^[\uDC00-\uDFFF]/.test(c))).toEqual([]);
   });
 });

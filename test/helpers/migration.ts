@@ -6,7 +6,7 @@ import { applyPlanFile, type Applied, type ApplyRequest } from '../../src/app/ap
 import { makePlan, planFileOf, type MadePlan, type PlanRequest } from '../../src/app/plan.js';
 import { resumeRun, type ResumeRequest } from '../../src/app/resume.js';
 import { rollbackRun, type RollbackRequest } from '../../src/app/rollback.js';
-import { encodePlanFile, writePlanFile } from '../../src/plan/plan-file.js';
+import { planFileChunks, writePlanFile } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../../src/source/seeds/pskc-credentials.js';
 import { packageRoot } from '../../src/io/package-root.js';
@@ -68,7 +68,7 @@ export function testDir(prefix: string): { dir: string } {
 /** Plans against the fake Graph (read-only) and saves the plan file; the Plan object is what `plan --format json` prints. */
 export async function planTo(g: FakeGraph, path: string, over: Partial<PlanRequest> = {}): Promise<{ plan: Plan; made: MadePlan }> {
   const made = await makePlan({ ...contosoRequest(), ...over, graph: g.client({ readOnly: true, retry: TEST_RETRY }) });
-  await writePlanFile(path, encodePlanFile(planFileOf(made)));
+  await writePlanFile(path, planFileChunks(planFileOf(made)));
   return { plan: made.built.plan, made };
 }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { changesRollbackCannotUndo, defaultSetWhereNone, phoneKeptBehind } from '../../src/model/rollback-limits.js';
 import { renderPlanTerminal } from '../../src/plan/render-terminal.js';
-import { renderReportHtml, renderReportMarkdown } from '../../src/plan/render-report.js';
+import { renderReportHtml, renderReportMarkdown } from '../helpers/report-text.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { applyFile, planTo, rollbackIn, tempDir } from '../helpers/migration.js';
 

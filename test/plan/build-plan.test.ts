@@ -4,7 +4,7 @@ import { readTenant } from '../../src/graph/tenant-reader.js';
 import type { TenantSnapshot } from '../../src/model/tenant.js';
 import { buildPlan, type PlanInput } from '../../src/plan/build-plan.js';
 import { formatValue, renderPlanTerminal } from '../../src/plan/render-terminal.js';
-import { renderReportHtml, renderReportMarkdown } from '../../src/plan/render-report.js';
+import { renderReportHtml, renderReportMarkdown } from '../helpers/report-text.js';
 import { readExport, type ExportBundle } from '../../src/source/export-bundle.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { contosoRequest } from '../helpers/migration.js';

@@ -7,7 +7,7 @@ import { SavedPlan } from '../../src/plan/plan-file.js';
 import { planJsonChunks } from '../../src/plan/plan-json.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { firstDifference } from '../../src/plan/rederive.js';
-import { renderReportHtml, renderReportMarkdown } from '../../src/plan/render-report.js';
+import { renderReportHtml, renderReportMarkdown } from '../helpers/report-text.js';
 import { renderPlanTerminal } from '../../src/plan/render-terminal.js';
 import { fakeGraph } from '../helpers/graph.js';
 import { planTo, testDir } from '../helpers/migration.js';
