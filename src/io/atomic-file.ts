@@ -3,6 +3,7 @@ import { lstat, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDirectory, writeFileSynced } from './fsync.js';
 import { processState } from './process-start.js';
+import { tempFileDone, tempFileOpen } from './temp-files-at-exit.js';
 
 /**
  * Replaces `path` with `data` so that a crash leaves either the old or the new file, never a mix:
@@ -32,7 +33,12 @@ export async function stageFileAtomic(path: string, data: string | Uint8Array | 
   if (there && !there.isFile()) throw Object.assign(new Error(`${path} is not a regular file: it is replaced whole, not written through`), { code: 'ENOTREG' });
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const discard = () => unlink(temp).catch(() => undefined);
+  // Removed should the process end before it is renamed in or discarded (a Ctrl-C while a large report is written).
+  tempFileOpen(temp);
+  const discard = async (): Promise<void> => {
+    await unlink(temp).catch(() => undefined);
+    tempFileDone(temp);
+  };
   try {
     await writeFileSynced(temp, data, { mode, exclusive: true });
   } catch (err) {
@@ -49,6 +55,7 @@ export async function stageFileAtomic(path: string, data: string | Uint8Array | 
         await discard();
         throw err;
       }
+      tempFileDone(temp);
       await syncDirectory(dir);
       await removeLeftTemps(dir, basename(path));
     },

@@ -209,14 +209,17 @@ function noUsableTold(v: UserView, label: string): boolean {
 
 // ---------------------------------------------------------------- Markdown
 
-/** The Markdown report, a chunk at a time: written as it is made, never held whole. */
+/**
+ * The Markdown report, a chunk at a time: written as it is made, never held whole. The report's data
+ * is gathered here, before the first chunk is asked for (seconds for 100,000 users): not while the
+ * writer's temporary file is open, so a Ctrl-C then ends the process at once, leaving no file.
+ */
 export function reportMarkdownChunks(plan: Plan, opts: ReportOptions): Generator<string> {
-  return joinedChunks(markdownLines(plan, opts), '\n');
+  return joinedChunks(markdownLines(reportData(plan, opts), plan, opts), '\n');
 }
 
 /** The Markdown report's lines, a user's at a time. */
-function* markdownLines(plan: Plan, opts: ReportOptions): Generator<string> {
-  const d = reportData(plan, opts);
+function* markdownLines(d: ReportData, plan: Plan, opts: ReportOptions): Generator<string> {
   const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
   const md = escMarkdown;
   const ruleLink = (r: string) => (isRule(r) ? `[${r}](#rule-${r.toLowerCase()})` : md(r));
@@ -273,17 +276,20 @@ function* markdownLines(plan: Plan, opts: ReportOptions): Generator<string> {
 const breakPaths = (html: string) => html.replace(/([/.])(?=[A-Za-z0-9])/g, '$1<wbr>');
 const breakWords = (html: string) => breakPaths(html).replace(/[A-Za-z]{16,}(?=:)/g, (key) => key.replace(/([a-z])(?=[A-Z][a-z])/g, '$1<wbr>'));
 
-/** The HTML report, a chunk at a time: written as it is made, never held whole. */
-export function* reportHtmlChunks(plan: Plan, opts: ReportOptions): Generator<string> {
+/** The HTML report, a chunk at a time: written as it is made, never held whole; its data gathered first, as the Markdown's. */
+export function reportHtmlChunks(plan: Plan, opts: ReportOptions): Generator<string> {
+  return htmlPageChunks(plan, reportData(plan, opts), opts);
+}
+
+function* htmlPageChunks(plan: Plan, d: ReportData, opts: ReportOptions): Generator<string> {
   const page = htmlPageAround(`MFA migration mapping report: ${plan.tenant.displayName ?? plan.tenant.id}`);
   yield page.head;
-  yield* joinedChunks(htmlBody(plan, opts), '\n');
+  yield* joinedChunks(htmlBody(d, plan, opts), '\n');
   yield page.tail;
 }
 
 /** The HTML report's body, a part (a user's entry) at a time, the parts to be joined by line breaks. */
-function* htmlBody(plan: Plan, opts: ReportOptions): Generator<string> {
-  const d = reportData(plan, opts);
+function* htmlBody(d: ReportData, plan: Plan, opts: ReportOptions): Generator<string> {
   const show = (v: unknown) => (v === null || v === undefined ? '' : formatValue(v, opts.showPhoneNumbers));
   const e = escHtml;
   const rule = (r: string) => (isRule(r) ? `<a class="mono" href="#rule-${r.toLowerCase()}">${r}</a>` : `<span class="mono">${e(r)}</span>`);

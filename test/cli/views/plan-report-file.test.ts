@@ -101,3 +101,15 @@ describe('writePlanReport', () => {
     });
   }
 });
+
+describe('the report chunks', () => {
+  it("gather the report's data when asked for, before a writer makes its file: seconds for 100,000 users, not spent with a temporary file open", () => {
+    const plan = new Proxy({} as Plan, {
+      get: () => {
+        throw new Error('the plan read');
+      },
+    });
+    expect(() => reportHtmlChunks(plan, { showPhoneNumbers: false })).toThrow('the plan read');
+    expect(() => reportMarkdownChunks(plan, { showPhoneNumbers: false })).toThrow('the plan read');
+  });
+});
