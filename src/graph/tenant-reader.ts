@@ -3,6 +3,8 @@ import type { AuthenticationMethodsPolicy } from '@microsoft/microsoft-graph-typ
 import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../model/tenant.js';
 import { serialForms, serialKey } from '../model/serial.js';
 import { isSuccess, type GraphResponse } from './graph-call.js';
+import { BATCH_LIMIT } from './batch-pipeline.js';
+import { feed } from './feed.js';
 import { GraphRequestError } from './graph-errors.js';
 import { UserError } from '../model/user-error.js';
 import type { GraphClient } from './graph-client.js';
@@ -63,6 +65,17 @@ export interface TenantReadOptions {
   onListing?: (found: number, wanted: number) => void;
 }
 
+/**
+ * Users whose reads are under way at once, for `concurrency` batches in flight: eight rounds of full
+ * batches of their two reads each queued, so that the pipeline never waits for a user to be started.
+ */
+const usersInFlight = (concurrency: number) => Math.max(256, concurrency * BATCH_LIMIT * 8);
+
+/** `items` cut into groups of `size`, each made when it is taken. */
+function* groupsOf<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
 /** Above this many users the whole directory is listed (999 a page) rather than looked up one by one. */
 const LIST_USERS_ABOVE = 200;
 /** Above this many serials the whole token inventory is listed rather than filtered serial by serial. */
@@ -87,9 +100,9 @@ export async function readTenant(client: GraphClient, opts: TenantReadOptions): 
 
 async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<TenantSnapshot> {
   const read = <T>(call: Parameters<GraphClient['read']>[0]) => client.read<T>(call, opts.concurrency);
-  // Started together and awaited where needed: each user's reads go out as soon as the user is
-  // known, so the batches stay full instead of draining between the steps. Marked handled now:
-  // a failure is thrown where they are awaited.
+  // Started together and awaited where needed: the users' reads go out as soon as the users are
+  // known (a window of them at a time, usersInFlight), so the batches stay full instead of draining
+  // between the steps. Marked handled now: a failure is thrown where they are awaited.
   const tenantP = opts.organization ? readOrganization(client) : Promise.resolve({ id: 'unknown', displayName: '' });
   const policyP = opts.policy ? readPolicy(client) : Promise.resolve({} as AuthenticationMethodsPolicy);
   const inventoryP = readInventory(client, read, opts.serials);
@@ -134,26 +147,25 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
     await work;
     opts.onProgress?.(++done, total);
   };
+  // A few thousand users' reads at a time, not every user's at once (see feed); enough to keep every batch full.
+  const inFlight = usersInFlight(opts.concurrency);
   if (opts.listed) {
-    await Promise.all(opts.listed.map((u) => counted(readUser(u))));
+    await feed(opts.listed, inFlight, (u) => counted(readUser(u)));
   } else if (opts.known) {
-    const groups: (typeof opts.known)[] = [];
-    for (let i = 0; i < opts.known.length; i += USERS_BY_ID_MAX) groups.push(opts.known.slice(i, i + USERS_BY_ID_MAX));
-    await Promise.all(
-      groups.map(async (group) => {
-        const found = await confirmUsers(read, group);
-        const matched = group.filter((k) => k.username !== undefined && found.has(k.userId));
-        if (matched.length > 0) await reconfirmOnPremises(client, read, matched, found, opts.onPremises?.netbiosDomains ?? new Map());
-        await Promise.all(group.map((k) => counted(found.has(k.userId) ? readUser(found.get(k.userId)!) : Promise.resolve())));
-      }),
-    );
+    const known = opts.known;
+    await feed(groupsOf(known, USERS_BY_ID_MAX), inFlight / USERS_BY_ID_MAX, async (group) => {
+      const found = await confirmUsers(read, group);
+      const matched = group.filter((k) => k.username !== undefined && found.has(k.userId));
+      if (matched.length > 0) await reconfirmOnPremises(client, read, matched, found, opts.onPremises?.netbiosDomains ?? new Map());
+      await Promise.all(group.map((k) => counted(found.has(k.userId) ? readUser(found.get(k.userId)!) : Promise.resolve())));
+    });
   } else {
     const checkUpns = opts.onPremises?.sameOnPremisesUpn === true;
     const { users: directory, byOnPremisesUpn } = await resolveUsers(client, read, opts.upns ?? [], opts.onListing, checkUpns);
     total = directory.size;
     // The users found by UPN are read while the others are looked up by on-premises name.
-    const reads = [...directory].map(([key, u]) => counted(readUser(u, key)));
-    reads.forEach((r) => r.catch(() => undefined));
+    const reads = [feed(directory, inFlight, ([key, u]) => counted(readUser(u, key)))];
+    reads[0]!.catch(() => undefined);
     let same = new Map<string, MatchedUser[]>();
     if (opts.onPremises) {
       // A user found by UPN whose own on-premises UPN is not it: is it another user's? Asked in the lookups' own filters.
@@ -162,7 +174,7 @@ async function readWith(client: GraphClient, opts: TenantReadOptions): Promise<T
       const found = await matchOnPremises(client, read, opts.upns ?? [], directory, opts.onPremises, check);
       matches = found.matches;
       total += found.users.size;
-      for (const [key, u] of found.users) reads.push(counted(readUser(u, key)));
+      reads.push(feed(found.users, inFlight, ([key, u]) => counted(readUser(u, key))));
       if (checkUpns) same = sameOnPremisesUpnOf(directory, byOnPremisesUpn ?? new Map([...found.candidates].filter(([k]) => k.startsWith(`onPremisesUserPrincipalName\u0000`)).map(([k, v]) => [k.slice(k.indexOf('\u0000') + 1), v])));
     }
     await Promise.all(reads);

@@ -84,6 +84,26 @@ describe('readTenant against the emulator', () => {
     expect(reads).toHaveLength(1050);
   });
 
+  it("starts a few hundred users' reads at a time, not every user's at once (100,000 users' queued reads held 400 MB), and reads the same tenant", async () => {
+    const client = calm.client({ readOnly: true });
+    const read = client.read.bind(client);
+    let open = 0;
+    let most = 0;
+    client.read = (async (...args: Parameters<typeof read>) => {
+      most = Math.max(most, ++open);
+      try {
+        return await read(...args);
+      } finally {
+        open--;
+      }
+    }) as typeof read;
+    const again = await readTenant(client, { upns: [...upns, 'nobody@big.example'], serials, policy: true, organization: true, concurrency: 1 });
+    expect(plain(again)).toEqual(plain(whole));
+    // 256 users at once, two reads each (methods, sign-in preferences); 2,100 were queued at once before.
+    expect(most).toBeLessThanOrEqual(2 * 256);
+    expect(most).toBeGreaterThan(256);
+  });
+
   it('holds every user, matched by UPN case-insensitively, with their methods and default', () => {
     expect(whole.tenant.id).toBe(TENANT);
     expect(whole.policy.authenticationMethodConfigurations?.length).toBeGreaterThan(5);
