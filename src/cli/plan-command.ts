@@ -1,7 +1,7 @@
 import { commandHint } from './views/command-hint.js';
 import { cliCommand } from '../model/command-line.js';
 import { Option, type Command } from 'commander';
-import { makePlan, savePlan, stagePlan, UntrustedExportError, type MadePlan, type PlanRequest } from '../app/plan.js';
+import { makePlan, savePlan, stagePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
 import type { StagedFile } from '../io/atomic-file.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
@@ -9,6 +9,7 @@ import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
 import { printable } from '../model/printable.js';
 import { planJsonChunks } from '../plan/plan-json.js';
+import type { Plan } from '../plan/plan-model.js';
 import { writeChunks } from './json-stream.js';
 import { renderPlanTerminal } from '../plan/render-terminal.js';
 import { useColor } from './color.js';
@@ -178,29 +179,7 @@ Examples:
       const reads = inputFiles({ dir: opts.source, tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile, pskcPasswordFiles: opts.pskcPasswordFile });
       await checkOutputFile('--out', opts.out, reads);
       await checkOutputFile('--report', opts.report, [...reads, ...(opts.out !== undefined ? [opts.out] : [])]);
-      const graph = connectFromOptions(opts, true);
-      const progress = new Progress('Reading tenant users');
-      let made;
-      try {
-        made = await makePlan({
-          ...planRequestFrom(opts),
-          graph,
-          onReadProgress: (read, total) => progress.bytes(read, total, 'Reading users.csv (MB)'),
-          onListing: (found, wanted) => progress.count(found, wanted, "Listing the directory: the plan's users found"),
-          onProgress: (d, t) => progress.count(d, t),
-          onDomainUsers: (what, d, t) => progress.count(d, t, what),
-          log: (l) => process.stderr.write(`${printable(l, true)}\n`),
-        });
-      } catch (err) {
-        if (err instanceof UntrustedExportError && opts.format === 'json') process.stdout.write(`${JSON.stringify({ errors: err.problems }, null, 2)}\n`);
-        throw err;
-      } finally {
-        progress.stop();
-      }
-      const { plan } = made.built;
-      // The saved plan first: its hash (the one apply's journal records) goes into the output and the report.
-      // Saved before anything is printed: a reader that closes the output early (`| head`) must not cost the plan file (a review).
-      await saveOutputs(opts, made);
+      const plan = await madeAndSaved(opts);
       if (opts.format === 'json') await writeChunks(process.stdout, planJsonChunks(plan, { showPhoneNumbers: opts.showPhoneNumbers }));
       else process.stdout.write(renderPlanTerminal(plan, { color: useColor(opts, process.stdout), showPhoneNumbers: opts.showPhoneNumbers, all: opts.all }));
       // As the other hints: quoted, with the sign-in options given (apply goes back to the plan's own Graph root).
@@ -211,42 +190,81 @@ Examples:
 }
 
 /**
- * Writes --out and --report. Given both, both or neither: a whole plan beside a report that could not
- * be written (a full disk) was left saved without "Saved the plan" (a black-box round), one an apply
- * would take. Each is written and synced beside its name first, then both renamed in; a rename that
- * fails once the plan is in place says the plan was saved and its report not.
+ * Makes the plan and saves it (--out, with --report both or neither), giving the plan alone: the
+ * export and the tenant read are let go once the plan file is written (makeAndSave returns), as the
+ * terminal plan and the report need neither (100,000 users' held some 130 MB more while those are written).
  */
-async function saveOutputs(opts: PlanCommandOptions, made: MadePlan): Promise<void> {
-  const { plan } = made.built;
-  if (opts.report === undefined) {
-    if (opts.out !== undefined) plan.plan_hash = await asOutputError('--out', opts.out, savePlan(opts.out, made));
-    return;
+async function madeAndSaved(opts: PlanCommandOptions): Promise<Plan> {
+  const { plan, staged } = await makeAndSave(opts);
+  if (opts.report !== undefined) await saveWithReport(opts, plan, opts.report, staged);
+  return plan;
+}
+
+/** The plan made, and saved with --out alone; with --report too, staged beside its name for saveWithReport. */
+async function makeAndSave(opts: PlanCommandOptions): Promise<{ plan: Plan; staged?: StagedFile }> {
+  const graph = connectFromOptions(opts, true);
+  const progress = new Progress('Reading tenant users');
+  let made;
+  try {
+    made = await makePlan({
+      ...planRequestFrom(opts),
+      graph,
+      onReadProgress: (read, total) => progress.bytes(read, total, 'Reading users.csv (MB)'),
+      onListing: (found, wanted) => progress.count(found, wanted, "Listing the directory: the plan's users found"),
+      onProgress: (d, t) => progress.count(d, t),
+      onDomainUsers: (what, d, t) => progress.count(d, t, what),
+      log: (l) => process.stderr.write(`${printable(l, true)}\n`),
+    });
+  } catch (err) {
+    if (err instanceof UntrustedExportError && opts.format === 'json') process.stdout.write(`${JSON.stringify({ errors: err.problems }, null, 2)}\n`);
+    throw err;
+  } finally {
+    progress.stop();
   }
-  if (opts.out === undefined) {
-    await asOutputError('--report', opts.report, writePlanReport(opts.report, plan, opts.showPhoneNumbers));
+  const { plan } = made.built;
+  // The saved plan first: its hash (the one apply's journal records) goes into the output and the report.
+  // Saved before anything is printed: a reader that closes the output early (`| head`) must not cost the plan file (a review).
+  if (opts.out === undefined) return { plan };
+  if (opts.report === undefined) {
+    plan.plan_hash = await asOutputError('--out', opts.out, savePlan(opts.out, made));
+    return { plan };
+  }
+  const staged = await asOutputError('--out', opts.out, stagePlan(opts.out, made));
+  plan.plan_hash = staged.hash;
+  return { plan, staged: staged.file };
+}
+
+/**
+ * Writes --report, and puts the plan staged for --out in place with it: both or neither. A whole plan
+ * beside a report that could not be written (a full disk) was left saved without "Saved the plan" (a
+ * black-box round), one an apply would take. Each is written and synced beside its name first, then
+ * both renamed in; a rename that fails once the plan is in place says the plan was saved and its
+ * report not.
+ */
+async function saveWithReport(opts: PlanCommandOptions, plan: Plan, reportPath: string, staged: StagedFile | undefined): Promise<void> {
+  if (staged === undefined || opts.out === undefined) {
+    await asOutputError('--report', reportPath, writePlanReport(reportPath, plan, opts.showPhoneNumbers));
     return;
   }
   const out = opts.out;
-  const staged = await asOutputError('--out', out, stagePlan(out, made));
-  plan.plan_hash = staged.hash;
-  const neither = `neither was written (--out ${out} and --report ${opts.report} are saved both or neither); make room and run plan again`;
+  const neither = `neither was written (--out ${out} and --report ${reportPath} are saved both or neither); make room and run plan again`;
   let report: StagedFile;
   try {
-    report = await asOutputError('--report', opts.report, stagePlanReport(opts.report, plan, opts.showPhoneNumbers));
+    report = await asOutputError('--report', reportPath, stagePlanReport(reportPath, plan, opts.showPhoneNumbers));
   } catch (err) {
-    await staged.file.discard();
+    await staged.discard();
     throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
   }
   try {
-    await asOutputError('--out', out, staged.file.commit());
+    await asOutputError('--out', out, staged.commit());
   } catch (err) {
     await report.discard();
     throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
   }
   try {
-    await asOutputError('--report', opts.report, report.commit());
+    await asOutputError('--report', reportPath, report.commit());
   } catch (err) {
-    throw err instanceof UserError ? new UserError(`${err.message}: the plan was saved to ${out}, its report was not; write the report again with ${cliCommand(['show', out, '--report', opts.report, ...(opts.showPhoneNumbers ? ['--show-phone-numbers'] : [])])}`, 1, { cause: err }) : err;
+    throw err instanceof UserError ? new UserError(`${err.message}: the plan was saved to ${out}, its report was not; write the report again with ${cliCommand(['show', out, '--report', reportPath, ...(opts.showPhoneNumbers ? ['--show-phone-numbers'] : [])])}`, 1, { cause: err }) : err;
   }
-  process.stderr.write(`Mapping report written to ${opts.report}\n`);
+  process.stderr.write(`Mapping report written to ${reportPath}\n`);
 }
