@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import * as z from 'zod';
 import { writeFileAtomic } from '../io/atomic-file.js';
+import { addTo } from '../model/add-to.js';
 import { joinedChunks } from '../io/text-chunks.js';
 import { serialKey } from '../model/serial.js';
 import { UserError } from '../model/user-error.js';
@@ -326,41 +327,50 @@ const findingLine = z.looseObject({ t: z.literal('finding'), severity: z.enum(['
 const endLine = z.looseObject({ t: z.literal('end'), lines: z.number().int().min(1) });
 
 /** A plan as the saved file holds it: every in-scope user once, with their changes. */
+/** A user's line of a saved plan, as made for it. */
+export type PlanFileUser = { upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[]; match?: UserMatch } & Partial<SeenUser> & UserRecordFields;
+
 export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
   cutover: SavedCutoverChange[];
-  users: ({ upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[]; match?: UserMatch } & Partial<SeenUser> & UserRecordFields)[];
+  /** Made a user at a time as they are iterated (once, as the file is written): see toPlanFile. */
+  users: Iterable<PlanFileUser>;
   findings: Finding[];
 }
 
 /**
  * A saved plan for a plan made in this process. With the tenant it was made against, each user line
  * records what the plan saw of the user (and the header the policy), so that apply can plan again
- * from the recorded sources and refuse a file whose changes are not what they give.
+ * from the recorded sources and refuse a file whose changes are not what they give. Each user's
+ * record and saved changes (with their state fingerprints) are made as the users are iterated, not
+ * all before the first line is written: 100,000 users' were some 100 MB held through the write.
  */
 export function toPlanFile(plan: Plan, source: PlanSource, tenant?: TenantSnapshot, serialsOf?: (upn: string) => readonly string[]): PlanFileContent {
   const { policy_changes, cutover_changes, user_changes, findings, users: roster, plan_hash: _hash, not_applicable: _signInDependent, ...rest } = plan;
-  const changesOf = new Map<string, SavedUserChange[]>();
-  for (const { user: _u, user_id, ...c } of user_changes) {
-    let list = changesOf.get(user_id);
-    if (!list) changesOf.set(user_id, (list = []));
-    list.push({ ...c, state_fingerprint: stateFingerprint(c.before) });
+  // The plan's own changes by user id, in plan order; each saved (a copy with its fingerprint) when its user's record is made.
+  const changesOf = new Map<string, UserChange[]>();
+  for (const c of user_changes) addTo(changesOf, c.user_id, c);
+  const saved = ({ user: _u, user_id: _id, ...c }: UserChange): SavedUserChange => ({ ...c, state_fingerprint: stateFingerprint(c.before) });
+  function* users(): Generator<PlanFileUser> {
+    for (const u of roster) {
+      yield {
+        upn: u.user,
+        userId: u.user_id,
+        status: u.status,
+        ...(u.match ? { match: u.match } : {}),
+        changes: u.user_id === null ? [] : (changesOf.get(u.user_id) ?? []).map(saved),
+        ...(u.server ? { server: u.server } : {}),
+        ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
+        ...(tenant ? { seen: tenant.users.get(u.user.toLowerCase()) ?? null, tokens: (serialsOf?.(u.user) ?? []).flatMap((s) => tenant.hardwareTokens.get(serialKey(s)) ?? []) } : {}),
+      };
+    }
   }
   return {
     header: { kind: PLAN_KIND, ...rest, format_version: PLAN_FILE_VERSION, source, ...(tenant ? { policy_seen: tenant.policy } : {}), ...(tenant?.cutover ? { cutover_seen: tenant.cutover } : {}) },
     policy: policy_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
     cutover: cutover_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })),
-    users: roster.map((u) => ({
-      upn: u.user,
-      userId: u.user_id,
-      status: u.status,
-      ...(u.match ? { match: u.match } : {}),
-      changes: u.user_id === null ? [] : (changesOf.get(u.user_id) ?? []),
-      ...(u.server ? { server: u.server } : {}),
-      ...(u.methods_after !== undefined ? { methods_after: u.methods_after } : {}),
-      ...(tenant ? { seen: tenant.users.get(u.user.toLowerCase()) ?? null, tokens: (serialsOf?.(u.user) ?? []).flatMap((s) => tenant.hardwareTokens.get(serialKey(s)) ?? []) } : {}),
-    })),
+    users: users(),
     findings,
   };
 }
