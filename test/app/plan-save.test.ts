@@ -19,7 +19,7 @@ function planText(file: PlanFileContent): string {
     file.header,
     ...file.policy.map((c) => ({ t: 'policy', ...c })),
     ...file.cutover.map((c) => ({ t: 'cutover', ...c })),
-    ...file.users.map((u) => ({
+    ...[...file.users].map((u) => ({
       t: 'user',
       user: u.upn,
       user_id: u.userId,
