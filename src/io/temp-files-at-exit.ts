@@ -18,7 +18,9 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** `path` is being written: removed if the process ends before tempFileDone(path). */
 export function tempFileOpen(path: string): void {
   if (open.size === 0) {
-    for (const s of SIGNALS) process.on(s, onSignal);
+    // First in line: the others are counted before they run (shim serve's stop listener removes itself
+    // as it runs, and after it the count said nothing else handled the signal: a review).
+    for (const s of SIGNALS) process.prependListener(s, onSignal);
     process.on('exit', removeOpen);
   }
   open.add(path);
