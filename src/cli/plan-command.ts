@@ -2,7 +2,7 @@ import { commandHint } from './views/command-hint.js';
 import { cliCommand } from '../model/command-line.js';
 import { Option, type Command } from 'commander';
 import { makePlan, savePlan, stagePlan, UntrustedExportError, type PlanRequest } from '../app/plan.js';
-import type { StagedFile } from '../io/atomic-file.js';
+import { failedOncePlaced, type StagedFile } from '../io/atomic-file.js';
 import type { DefaultMethodMode } from '../mapping/default-method-rules.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import { EXIT } from '../model/exit-code.js';
@@ -229,7 +229,9 @@ async function makeAndSave(opts: PlanCommandOptions): Promise<{ plan: Plan; stag
     plan.plan_hash = await asOutputError('--out', opts.out, savePlan(opts.out, made));
     return { plan };
   }
-  const staged = await asOutputError('--out', opts.out, stagePlan(opts.out, made));
+  const staged = await asOutputError('--out', opts.out, stagePlan(opts.out, made)).catch((err: unknown) => {
+    throw err instanceof UserError ? new UserError(`${err.message}: ${neitherWritten(opts.out!, opts.report!)}`, 1, { cause: err }) : err;
+  });
   plan.plan_hash = staged.hash;
   return { plan, staged: staged.file };
 }
@@ -247,7 +249,7 @@ async function saveWithReport(opts: PlanCommandOptions, plan: Plan, reportPath: 
     return;
   }
   const out = opts.out;
-  const neither = `neither was written (--out ${out} and --report ${reportPath} are saved both or neither); make room and run plan again`;
+  const neither = neitherWritten(out, reportPath);
   let report: StagedFile;
   try {
     report = await asOutputError('--report', reportPath, stagePlanReport(reportPath, plan, opts.showPhoneNumbers));
@@ -255,16 +257,32 @@ async function saveWithReport(opts: PlanCommandOptions, plan: Plan, reportPath: 
     await staged.discard();
     throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
   }
+  const again = `write the report again with ${cliCommand(['show', out, '--report', reportPath, ...(opts.showPhoneNumbers ? ['--show-phone-numbers'] : [])])}`;
+  // The plan in place with its folder's sync failed (EIO): the report goes in too, and the error says both are there.
+  let unsynced: unknown;
   try {
     await asOutputError('--out', out, staged.commit());
   } catch (err) {
-    await report.discard();
-    throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
+    if (!failedOncePlaced(err)) {
+      await report.discard();
+      throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
+    }
+    unsynced = err;
   }
   try {
     await asOutputError('--report', reportPath, report.commit());
   } catch (err) {
-    throw err instanceof UserError ? new UserError(`${err.message}: the plan was saved to ${out}, its report was not; write the report again with ${cliCommand(['show', out, '--report', reportPath, ...(opts.showPhoneNumbers ? ['--show-phone-numbers'] : [])])}`, 1, { cause: err }) : err;
+    if (!failedOncePlaced(err)) throw err instanceof UserError ? new UserError(`${err.message}: the plan was saved to ${out}, its report was not; ${again}`, 1, { cause: err }) : err;
+    unsynced ??= err;
+  }
+  if (unsynced !== undefined) {
+    const which = unsynced instanceof UserError ? unsynced.message : String(unsynced);
+    throw new UserError(`${which.replace(': cannot write it', ': cannot sync its folder')}: the plan was saved to ${out} and its report to ${reportPath}, but a crash now could lose them; check the disk, then make the plan again`, 1, { cause: unsynced });
   }
   process.stderr.write(`Mapping report written to ${reportPath}\n`);
+}
+
+/** What a failure of --out or --report given together leaves: nothing. */
+function neitherWritten(out: string, report: string): string {
+  return `neither was written (--out ${out} and --report ${report} are saved both or neither); make room and run plan again`;
 }

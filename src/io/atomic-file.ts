@@ -15,7 +15,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array | 
   await (await stageFileAtomic(path, data, mode)).commit();
 }
 
-/** A file written and synced beside its target, not yet renamed in: commit() puts it in place, discard() removes it. */
+/**
+ * A file written and synced beside its target, not yet renamed in: commit() puts it in place (a
+ * failure after the rename, the folder's sync, is told by failedOncePlaced), discard() removes it.
+ */
 export interface StagedFile {
   readonly path: string;
   commit(): Promise<void>;
@@ -56,10 +59,22 @@ export async function stageFileAtomic(path: string, data: string | Uint8Array | 
         throw err;
       }
       tempFileDone(temp);
-      await syncDirectory(dir);
+      // In place from here: a failure now (the folder's sync) must not be said as the file not written.
+      await syncDirectory(dir).catch((err: unknown) => {
+        if (err instanceof Error) placedFailures.add(err);
+        throw err;
+      });
       await removeLeftTemps(dir, basename(path));
     },
   };
+}
+
+const placedFailures = new WeakSet<Error>();
+
+/** Whether a StagedFile's commit failed once its file was in place (its folder's sync), or `cause` of such a failure. */
+export function failedOncePlaced(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) if (placedFailures.has(e)) return true;
+  return false;
 }
 
 /**

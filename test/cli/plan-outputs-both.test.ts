@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 /** Names whose synced write fails as a full disk fails it: part written, then ENOSPC. */
 const full = new Set<string>();
+/** Folders whose sync fails (EIO), once a file is renamed into them. */
+const unsyncable = new Set<string>();
 vi.mock('../../src/io/fsync.js', async (importOriginal) => {
   const orig = await importOriginal<typeof import('../../src/io/fsync.js')>();
   const { writeFileSync: write } = await import('node:fs');
@@ -19,6 +21,10 @@ vi.mock('../../src/io/fsync.js', async (importOriginal) => {
         throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
       }
       return orig.writeFileSynced(path, data, options);
+    },
+    syncDirectory: async (dir: string) => {
+      if (unsyncable.has(dir)) throw Object.assign(new Error(`EIO: i/o error, fsync`), { code: 'EIO' });
+      return orig.syncDirectory(dir);
     },
   };
 });
@@ -69,10 +75,29 @@ describe('plan --out with --report: both or neither', () => {
     try {
       const r = await runPlan(emu.url, [...CONTOSO, '--out', out, '--report', report]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`--out ${out}: cannot write it (ENOSPC)`);
+      expect(r.stderr).toContain(`--out ${out}: cannot write it (ENOSPC): neither was written (--out ${out} and --report ${report} are saved both or neither); make room and run plan again`);
       expect(left('b.')).toEqual([]);
     } finally {
       full.delete(basename(out));
+    }
+  });
+
+  // A review: the plan's folder sync failing after its rename was said as "neither was written", the plan in place.
+  it("the plan's folder cannot be synced once it is in place: the report goes in too, and the error says both are there", async () => {
+    const plans = mkdtempSync(join(dir, 'plans-'));
+    const out = join(plans, 'e.plan');
+    const report = join(dir, 'e.html');
+    unsyncable.add(plans);
+    try {
+      const r = await runPlan(emu.url, [...CONTOSO, '--out', out, '--report', report]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`--out ${out}: cannot sync its folder (EIO): the plan was saved to ${out} and its report to ${report}, but a crash now could lose them; check the disk, then make the plan again`);
+      expect(r.stderr).not.toContain('neither was written');
+      expect(readFileSync(out, 'utf8').startsWith('{')).toBe(true);
+      expect(readFileSync(report, 'utf8')).toContain('<html');
+      expect(readdirSync(plans)).toEqual(['e.plan']);
+    } finally {
+      unsyncable.delete(plans);
     }
   });
 
