@@ -201,8 +201,8 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
   let lock: StoreLock | undefined;
   let pg: PgState | undefined;
   // A new store's audit log, made by this import: removed again, still empty, should the import fail
-  // (a full disk left an empty log beside no store). One that was there is never removed: a server
-  // may hold it open.
+  // under the store's lock (a full disk left an empty log beside no store). One that was there is
+  // never removed: a server may hold it open.
   const made = existsSync(opts.store) ? undefined : createdNow(opts.auditLog ?? auditPathOf(opts.store));
   const audit = await openAuditLog(opts);
   let imported = false;
@@ -282,7 +282,8 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
     return summary;
   } finally {
     await audit.close();
-    if (!imported && made) removeIfStillEmpty(made);
+    // Only under the store's lock: an import that lost it to another (who may have opened the log since) leaves it.
+    if (!imported && made && lock) removeIfStillEmpty(made);
     await pg?.close();
     await db?.close();
     await lock?.release();

@@ -21,6 +21,7 @@ vi.mock('../../src/io/fsync.js', async (importOriginal) => {
 
 const { runImportStore } = await import('../../src/shim/shim-operations.js');
 const { RFC_SEED_SHA1, TEST_KEY, seed, tempDir } = await import('./helpers.js');
+const { StoreBusyError, StoreLock } = await import('../../src/shim/store-lock.js');
 
 const input = (serial: string) => ({ users: [{ username: 'ivan@contoso.com', enabled: true }], tokens: [{ seed: seed({ serial, secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' }] });
 
@@ -41,6 +42,19 @@ describe('shim import on a full disk', () => {
     gate.full = true;
     await expect(runImportStore({ store, key: TEST_KEY, input: input('H1') })).rejects.toMatchObject({ code: 'ENOSPC' });
     expect(readdirSync(tmp.dir)).toEqual([]);
+  });
+
+  // A review: an import that loses the new store's lock to another leaves the log it made, which that one may have opened since.
+  it('a new store whose lock another holds: the audit log this import made is left, for the holder may have opened it', async () => {
+    tmp = tempDir();
+    const store = tmp.path('shim.store');
+    const held = await StoreLock.acquire(store, 'shim import');
+    try {
+      await expect(runImportStore({ store, key: TEST_KEY, input: input('H1') })).rejects.toBeInstanceOf(StoreBusyError);
+      expect(readdirSync(tmp.dir)).toContain('shim.store.audit.jsonl');
+    } finally {
+      await held.release();
+    }
   });
 
   it('an existing store: it stays as it was with its journal and audit log; the .journal.next made for the new generation is removed', async () => {
