@@ -212,6 +212,32 @@ export async function rollbackInverses(plan: SavedPlan, run: RunView, byId?: Rea
 }
 
 /**
+ * What a rollback of the apply run sends, from its journal as it stands under the lock (what a resume
+ * added while this one waited is undone too), checked, and its plan copy. In a function of its own so
+ * that what it is made from (the journal's records, the run's operations by id, the plan copy's index:
+ * some 150 MB at 100,000 users) can be let go before the tenant is read; only what the rollback goes on
+ * with is handed back.
+ */
+async function undosOfRun(applyDir: string, applyRunId: string, deps: RollbackDeps, read: ReturnType<typeof readSteps>) {
+  const seenUnderLock = await readRun(applyDir);
+  read.step(`checking the hash chain of run ${applyRunId}'s journal`);
+  await requireIntactJournal(applyDir, applyRunId);
+  const plan = await openRunPlan(applyDir, seenUnderLock);
+  // Writes whose outcome is unknown (in flight when the run stopped, or failed unanswered) are read
+  // back first: what was applied is undone too.
+  // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
+  const byId = await runOperations(plan, seenUnderLock, read.planUsers);
+  const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
+  // The journal this rollback undoes from, as it stands now (read-backs appended): lines taken off it
+  // later would leave a chain that verifies, so the rollback records where it ended (runs verify checks it).
+  const undoneJournal = await journalTip(applyDir);
+  const built = await rollbackInverses(plan, run, byId);
+  // Of the run's operations, the tenant read needs only those of users matched by an on-premises name (readTenantFor).
+  const runOps = [...byId.values()].filter((o) => o.user && o.tenantUpn);
+  return { header: run.header, planHeader: plan.header, undoneJournal, ...built, runOps };
+}
+
+/**
  * Undoes what an apply run did, newest first: deletes what it created, restores what it updated
  * and the previous default method, deactivates the tokens it activated, puts back the policy.
  * Objects changed since the run are reported and left alone unless --force. Itself journaled (kind
@@ -232,23 +258,10 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     const runs = await listRuns(deps.stateDir);
     refuseRolledBack(runs, applyRunId, deps.stateDir);
     if (!deps.outOfOrder) refuseWhileLaterRunsInEffect(runs, applyRunId, deps.stateDir);
-    // Read under the lock: what a resume added while this one waited is undone too.
-    const seenUnderLock = await readRun(applyDir);
-    read.step(`checking the hash chain of run ${applyRunId}'s journal`);
-    await requireIntactJournal(applyDir, applyRunId);
-    const plan = await openRunPlan(applyDir, seenUnderLock);
-    // Writes whose outcome is unknown (in flight when the run stopped, or failed unanswered) are read
-    // back first: what was applied is undone too.
-    // The run's operations, rebuilt from its plan copy once: settling appends only their outcomes.
-    const byId = await runOperations(plan, seenUnderLock, read.planUsers);
-    const run = await settleBeforeRollback(applyDir, byId, seenUnderLock, deps);
-    // The journal this rollback undoes from, as it stands now (read-backs appended): lines taken off it
-    // later would leave a chain that verifies, so the rollback records where it ended (runs verify checks it).
-    const undoneJournal = await journalTip(applyDir);
-    const { inverses: built, notReversible: unreversible, users } = await rollbackInverses(plan, run, byId);
-    if (!deps.leaveSwitchedWithoutMethod) await refuseUnderForeignFederation(deps, built, plan);
+    const { header, planHeader, undoneJournal, inverses: built, notReversible: unreversible, users, runOps } = await undosOfRun(applyDir, applyRunId, deps, read);
+    if (!deps.leaveSwitchedWithoutMethod) await refuseUnderForeignFederation(deps, built, { header: planHeader });
     // Objects changed since the run are not overwritten (unless --force).
-    const snapshot = await readTenantFor(deps.client, built, deps.concurrency, unreversible, byId.values(), read);
+    const snapshot = await readTenantFor(deps.client, built, deps.concurrency, unreversible, runOps, read);
     // A token whose device id the run's journal lacks is looked up by its serial, never taken as gone for that alone.
     const inverses = lookUpDevices(built, snapshot);
     // What Graph cannot undo, found gone already (an admin deleted it since): not "left in place".
@@ -270,7 +283,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
       id: runId,
       kind: 'rollback',
       created: new Date().toISOString(),
-      planHash: run.header.planHash,
+      planHash: header.planHash,
       rollbackOf: applyRunId,
       notReversible,
       ...(goneBefore.length > 0 ? { notReversibleGone: goneBefore.map(goneEntry) } : {}),
@@ -372,7 +385,7 @@ export function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyR
  * this run's methods from its users would leave them unable to sign in. Read from the tenant, so it
  * holds across state folders.
  */
-async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[], plan: SavedPlan): Promise<void> {
+async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[], plan: Pick<SavedPlan, 'header'>): Promise<void> {
   // Domains this run set (the rollback puts them back first), or that rejected already when its plan
   // read them (the run's methods were added under it; taking them away puts the users back as they were).
   const notSince = new Set(inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()));
