@@ -326,10 +326,10 @@ const findingLine = z.looseObject({ t: z.literal('finding'), severity: z.enum(['
 
 const endLine = z.looseObject({ t: z.literal('end'), lines: z.number().int().min(1) });
 
-/** A plan as the saved file holds it: every in-scope user once, with their changes. */
 /** A user's line of a saved plan, as made for it. */
 export type PlanFileUser = { upn: string; userId: string | null; status: UserStatus; changes: SavedUserChange[]; match?: UserMatch } & Partial<SeenUser> & UserRecordFields;
 
+/** A plan as the saved file holds it: every in-scope user once, with their changes. */
 export interface PlanFileContent {
   header: PlanHeader;
   policy: SavedPolicyChange[];
