@@ -230,7 +230,7 @@ async function makeAndSave(opts: PlanCommandOptions): Promise<{ plan: Plan; stag
     return { plan };
   }
   const staged = await asOutputError('--out', opts.out, stagePlan(opts.out, made)).catch((err: unknown) => {
-    throw err instanceof UserError ? new UserError(`${err.message}: ${neitherWritten(opts.out!, opts.report!)}`, 1, { cause: err }) : err;
+    throw withTail(err, neitherWritten(opts.out!, opts.report!));
   });
   plan.plan_hash = staged.hash;
   return { plan, staged: staged.file };
@@ -255,7 +255,7 @@ async function saveWithReport(opts: PlanCommandOptions, plan: Plan, reportPath: 
     report = await asOutputError('--report', reportPath, stagePlanReport(reportPath, plan, opts.showPhoneNumbers));
   } catch (err) {
     await staged.discard();
-    throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
+    throw withTail(err, neither);
   }
   const again = `write the report again with ${cliCommand(['show', out, '--report', reportPath, ...(opts.showPhoneNumbers ? ['--show-phone-numbers'] : [])])}`;
   // The plan in place with its folder's sync failed (EIO): the report goes in too, and the error says both are there.
@@ -265,14 +265,14 @@ async function saveWithReport(opts: PlanCommandOptions, plan: Plan, reportPath: 
   } catch (err) {
     if (!failedOncePlaced(err)) {
       await report.discard();
-      throw err instanceof UserError ? new UserError(`${err.message}: ${neither}`, 1, { cause: err }) : err;
+      throw withTail(err, neither);
     }
     unsynced = err;
   }
   try {
     await asOutputError('--report', reportPath, report.commit());
   } catch (err) {
-    if (!failedOncePlaced(err)) throw err instanceof UserError ? new UserError(`${err.message}: the plan was saved to ${out}, its report was not; ${again}`, 1, { cause: err }) : err;
+    if (!failedOncePlaced(err)) throw withTail(err, `the plan was saved to ${out}, its report was not; ${again}`);
     unsynced ??= err;
   }
   if (unsynced !== undefined) {
@@ -280,6 +280,11 @@ async function saveWithReport(opts: PlanCommandOptions, plan: Plan, reportPath: 
     throw new UserError(`${which.replace(': cannot write it', ': cannot sync its folder')}: the plan was saved to ${out} and its report to ${reportPath}, but a crash now could lose them; check the disk, then make the plan again`, 1, { cause: unsynced });
   }
   process.stderr.write(`Mapping report written to ${reportPath}\n`);
+}
+
+/** `err` with what was left said after its message when it is the user's to read (a UserError); any other as it is. */
+function withTail(err: unknown, tail: string): unknown {
+  return err instanceof UserError ? new UserError(`${err.message}: ${tail}`, 1, { cause: err }) : err;
 }
 
 /** What a failure of --out or --report given together leaves: nothing. */
