@@ -776,18 +776,19 @@ async function planHashProblem(runDir: string, header: RunHeader): Promise<{ rea
     const changed = header.undoneJournal ? await undoneJournalProblem(join(runDir, '..', header.rollbackOf), header.rollbackOf, header.planHash, header.undoneJournal) : undefined;
     return changed ? { reason: changed, about } : undefined;
   }
+  const file = header.planFile ?? 'plan.json';
   let plan: Buffer;
   try {
-    plan = await readFile(join(runDir, header.planFile ?? 'plan.json'));
+    plan = await readFile(join(runDir, file));
   } catch {
-    return { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) cannot be read`, about: 'plan-copy-unreadable' };
+    return { reason: `the run's plan copy (${file}) cannot be read`, about: 'plan-copy-unreadable' };
   }
   const hash = createHash('sha256').update(plan).digest('hex');
   if (hash === header.planHash) return undefined;
-  const loss = planCopyLoss(plan, header.planFile ?? 'plan.json');
-  if (loss) return { reason: planCopyLostText(header.planFile ?? 'plan.json', loss, header.planHash), about: 'plan-copy-changed', lost: true };
+  const loss = planCopyLoss(plan, file);
+  if (loss) return { reason: planCopyLostText(file, loss, header.planHash), about: 'plan-copy-changed', lost: true };
   // Both hashes: the recorded one is what an auditor compares with the plan hash signed off in the change ticket.
-  return { reason: `the run's plan copy (${header.planFile ?? 'plan.json'}) is not the plan the journal records (the journal records sha256 ${header.planHash}; the file is sha256 ${hash})`, about: 'plan-copy-changed' };
+  return { reason: `the run's plan copy (${file}) is not the plan the journal records (the journal records sha256 ${header.planHash}; the file is sha256 ${hash})`, about: 'plan-copy-changed' };
 }
 
 /**
