@@ -11,6 +11,13 @@ import { testDir } from '../helpers/migration.js';
 
 const metadata = buildMetadata as (root: string) => string | undefined;
 const git = (dir: string, ...args: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8' }).trim();
+/** `repo` made a git checkout with its files committed once; that commit, as the build names it. */
+function firstCommit(repo: string): string {
+  git(repo, 'init', '-q');
+  git(repo, 'add', 'package.json');
+  git(repo, 'commit', '-q', '-m', 'first');
+  return git(repo, 'rev-parse', '--short=7', 'HEAD');
+}
 const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
@@ -34,10 +41,7 @@ describe("the build's identity", () => {
     writeFileSync(join(repo, 'package.json'), '{}\n');
     // Not a checkout (a source tarball unpacked): the version alone.
     expect(metadata(repo)).toBeUndefined();
-    git(repo, 'init', '-q');
-    git(repo, 'add', 'package.json');
-    git(repo, 'commit', '-q', '-m', 'first');
-    const commit = git(repo, 'rev-parse', '--short=7', 'HEAD');
+    const commit = firstCommit(repo);
     expect(metadata(repo)).toBe(commit);
     // A file no commit holds is not the build's business; a tracked one changed is.
     writeFileSync(join(repo, 'notes.txt'), 'x');
@@ -57,10 +61,7 @@ describe("the build's identity", () => {
     const repo = join(dir, 'repo');
     mkdirSync(repo);
     writeFileSync(join(repo, 'package.json'), '{}\n');
-    git(repo, 'init', '-q');
-    git(repo, 'add', 'package.json');
-    git(repo, 'commit', '-q', '-m', 'first');
-    const commit = git(repo, 'rev-parse', '--short=7', 'HEAD');
+    const commit = firstCommit(repo);
     execFileSync('chown', ['-R', '12345:12345', repo]);
     expect(metadata(repo)).toBe(commit);
   });
