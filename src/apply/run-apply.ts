@@ -368,12 +368,15 @@ export async function startApply(plan: SavedPlan, sel: ApplySelection, deps: App
     try {
       await lock.setRun(runId);
       // The private copy apply read becomes the run's (a hard link: no second copy of a large plan on a
-      // small disk), synced before the journal's first line: the run folder is renamed in only once
-      // its plan is on disk (a crash must never keep a journal whose plan copy is empty).
+      // small disk). That copy was synced when made (copyPlanDurably, writePlanFile); a copy made here
+      // where links fail is synced before the journal's first line: the run folder is renamed in only
+      // once its plan is on disk (a crash must never keep a journal whose plan copy is empty).
       journal = await Journal.create(runDir, header, async (dir) => {
         const runPlan = join(dir, planFile);
-        await link(plan.file, runPlan).catch(() => copyFile(plan.file, runPlan));
-        await syncFile(runPlan);
+        await link(plan.file, runPlan).catch(async () => {
+          await copyFile(plan.file, runPlan);
+          await syncFile(runPlan);
+        });
       });
     } catch (err) {
       const why = storageProblem(err);
