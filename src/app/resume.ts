@@ -1,14 +1,12 @@
 import { join } from 'node:path';
 import { readRun, readRunHeader, verifyJournal, type RunSummary } from '../apply/journal.js';
-import { refuseLaterBuildsRun } from '../apply/newer-run.js';
-import { refuseLiveHolder } from '../apply/state-lock.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
 import { resumeApply, openRunPlan, selectUsers, type ApplyOutcome, type ApplyProgressEvent, type ApplySelection } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
 import type { ResultRow } from './results.js';
 import { findRun } from './runs.js';
-import { removeAbandonedPlanCopies } from './plan-copy.js';
+import { prepareRunTakeover } from './run-takeover.js';
 import { checkPlanAgainstSources, CHECK_SAID_FROM_USERS } from './plan-check.js';
 import { isOlderFormat } from '../plan/plan-file.js';
 import { printable } from '../model/printable.js';
@@ -54,12 +52,7 @@ export async function resumeRun(req: ResumeRequest): Promise<{ outcome: ApplyOut
     'unfinished apply run a resume can finish (not rolled back; a run left with only users skipped as stale needs a new plan of them)',
   );
   const runDir = join(stateDir, 'runs', run.id);
-  // A live holder of the lock is named first (as the resume's lock would), then a later build's run is
-  // refused before a dead process's plan copies go (or its lock, under the resume).
-  refuseLiveHolder(stateDir);
-  const header = await readRunHeader(runDir);
-  if (header) await refuseLaterBuildsRun(stateDir, header);
-  await removeAbandonedPlanCopies(stateDir);
+  await prepareRunTakeover(stateDir, await readRunHeader(runDir));
   const view = await readRun(runDir);
   const plan = await openRunPlan(runDir, view);
   // The run's copy of the plan is checked as apply checked it: exactly what its sources give. One of

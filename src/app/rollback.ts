@@ -1,13 +1,11 @@
 import { join } from 'node:path';
 import { readRun, readRunHeader, type RunHeader, type RunSummary } from '../apply/journal.js';
-import { refuseLaterBuildsRun } from '../apply/newer-run.js';
-import { refuseLiveHolder } from '../apply/state-lock.js';
 import { requireRunGraph } from '../apply/tenant-binding.js';
 import { refuseRolledBack, refuseWhileLaterRunsInEffect, resumeRollback, startRollback, type RollbackOutcome } from '../apply/run-rollback.js';
 import type { ApplyProgressEvent } from '../apply/run-apply.js';
 import type { GraphClient } from '../graph/graph-client.js';
 import { UserError } from '../model/user-error.js';
-import { removeAbandonedPlanCopies } from './plan-copy.js';
+import { prepareRunTakeover } from './run-takeover.js';
 import { findRun } from './runs.js';
 
 export interface RollbackRequest {
@@ -34,14 +32,9 @@ export async function rollbackRun(req: RollbackRequest): Promise<{ outcome: Roll
   // What the run list already refuses is refused now, before the reads of the journals, the plan copy
   // and the tenant (a black-box test waited 10 s to be told the run was being rolled back already);
   // the rollback checks again under the state folder's lock. While a run is going, the lock's holder
-  // is named first (below): the run is not judged by a journal it is writing.
+  // is named first (prepareRunTakeover): the run is not judged by a journal it is writing.
   if (!runs.some((r) => r.state === 'running')) refuseAtOnce(run, header, runs, stateDir, req.outOfOrder === true);
-  // A live holder of the lock is named before the plan copy's version is read (told a later build's
-  // run is refused, an operator switched builds only to learn the folder was in use); nothing is taken.
-  refuseLiveHolder(stateDir);
-  // A later build's run is refused before a dead process's plan copies go, or its lock (the rollback's).
-  await refuseLaterBuildsRun(stateDir, header);
-  await removeAbandonedPlanCopies(stateDir);
+  await prepareRunTakeover(stateDir, header);
   const client = req.connect(header.graph);
   requireRunGraph(header.graph, client, run.id, 'rollback');
   const deps = {
