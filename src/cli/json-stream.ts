@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { TEXT_CHUNK } from '../io/text-chunks.js';
 
 /**
  * Writes a JSON object whose large arrays are written element by element, in chunks, with
@@ -7,7 +8,6 @@ import type { Writable } from 'node:stream';
  */
 export async function writeJsonStreamed(out: Writable, value: Record<string, unknown>): Promise<void> {
   let buf = '';
-  const CHUNK = 1 << 16;
   const flush = async () => {
     if (out.destroyed) return;
     const chunk = buf;
@@ -25,7 +25,7 @@ export async function writeJsonStreamed(out: Writable, value: Record<string, unk
       for (let i = 0; i < v.length; i += GROUP) {
         buf += `    ${elementLines(v.slice(i, i + GROUP))}${i + GROUP < v.length ? ',' : ''}\n`;
         // Awaited only when a chunk is full: an await per element would cost a microtask each.
-        if (buf.length >= CHUNK) await flush();
+        if (buf.length >= TEXT_CHUNK) await flush();
       }
       buf += '  ]';
     } else {

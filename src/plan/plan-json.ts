@@ -1,4 +1,5 @@
 import { maskPhone, maskPhoneText } from '../model/mask.js';
+import { TEXT_CHUNK } from '../io/text-chunks.js';
 import { orderedPlan } from './plan-of-file.js';
 import type { Plan, ServerPhone, ServerRecord } from './plan-model.js';
 
@@ -6,9 +7,6 @@ export interface PlanJsonOptions {
   /** Phone numbers in full (`--show-phone-numbers`); masked otherwise, as in every other output. */
   showPhoneNumbers: boolean;
 }
-
-/** Text gathered before a chunk is handed on. */
-const CHUNK = 1 << 16;
 
 /**
  * `plan --format json` (and `show --format json`): the plan as one JSON object. Phone numbers are
@@ -41,7 +39,7 @@ export function* planJsonChunks(plan: Plan, opts: PlanJsonOptions): Generator<st
     text += '[\n';
     for (let i = 0; i < value.length; i++) {
       text += `    ${JSON.stringify(element(key, value[i]), null, 2).replace(/\n/g, '\n    ')}${i < value.length - 1 ? ',' : ''}\n`;
-      if (text.length >= CHUNK) {
+      if (text.length >= TEXT_CHUNK) {
         yield text;
         text = '';
       }
