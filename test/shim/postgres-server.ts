@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, wri
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sqlClient } from './postgres-sql.js';
 
 /**
  * A real PostgreSQL server for the tests, from the distribution's packages (Debian: postgresql;
@@ -65,7 +66,7 @@ export interface TestPostgres {
   thaw(): void;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** psql as the superuser, in database `db` (default postgres). */
+  /** SQL as the superuser, in database `db` (default postgres): what `psql -At -c` prints (test/shim/postgres-sql.ts). */
   sql(text: string, db?: string): string;
 }
 
@@ -89,6 +90,9 @@ export async function startPostgres(): Promise<TestPostgres> {
   };
   run(join(bin, 'initdb'), ['-D', data, '-U', 'shim', '--pwfile', pwfile, '--auth-local', 'trust', '--auth-host', 'scram-sha-256', '-E', 'UTF8', '--no-sync']);
   const port = await freePort();
+  // Over the Unix socket in `dir`, as the superuser (trusted there).
+  const client = sqlClient(dir, port, 'shim');
+  const sql = (text: string, db = 'postgres'): string => client.sql(text, db);
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     const [c, a] = as(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'shared_buffers=32MB']);
@@ -99,7 +103,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     const deadline = Date.now() + 20_000;
     for (;;) {
       try {
-        run(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q']);
+        sql('SELECT 1');
         return;
       } catch {
         if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`PostgreSQL did not start: ${log}`);
@@ -153,7 +157,6 @@ export async function startPostgres(): Promise<TestPostgres> {
     }
   };
   await start();
-  const sql = (text: string, db = 'postgres'): string => run(join(bin, 'psql'), ['-h', dir, '-p', String(port), '-U', 'shim', '-d', db, '-At', '-c', text]);
   sql('CREATE DATABASE mfa_shim');
   const passfile = join(dir, 'client.pgpass');
   writeFileSync(passfile, `127.0.0.1:${port}:*:shim:${password}\n`, { mode: 0o600 });
@@ -168,6 +171,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     // Immediate shutdown (SIGQUIT), since the data folder goes with it: a fast one (SIGINT) writes a
     // checkpoint first, which on a loaded 2-core machine outlasted the 30 s hook timeout.
     stop: async () => {
+      await client.close();
       await stopWith('SIGQUIT');
       rmSync(dir, { recursive: true, force: true });
     },
