@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,22 @@ export const unavailable: string | undefined = (() => {
   return undefined;
 })();
 
+/**
+ * The server's folder goes in memory (/dev/shm) where that has room, else in the temporary folder: on
+ * the disk, the cluster's writes and its removal at the end (postgres-state makes a database a test,
+ * each a copy of template1: some 300 MB) cost CPU in the file system's journal and block allocation.
+ * A container's /dev/shm is often 64 MB: too small, the disk then.
+ */
+function serverBase(): string {
+  try {
+    const shm = statfsSync('/dev/shm');
+    if (shm.bavail * shm.bsize >= 2 * 1024 ** 3) return '/dev/shm';
+  } catch {
+    // no /dev/shm
+  }
+  return tmpdir();
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -73,7 +89,7 @@ export interface TestPostgres {
 export async function startPostgres(): Promise<TestPostgres> {
   if (unavailable) throw new Error(unavailable);
   const bin = binDir()!;
-  const dir = mkdtempSync(join(tmpdir(), 'shim-pg-'));
+  const dir = mkdtempSync(join(serverBase(), 'shim-pg-'));
   chmodSync(dir, 0o755);
   const data = join(dir, 'data');
   const password = `pw-${Math.random().toString(36).slice(2)}`;
