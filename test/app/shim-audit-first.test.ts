@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkShimCode } from '../../src/app/shim-check.js';
 import { importShimStore } from '../../src/app/shim-import.js';
 import { startShimServe } from '../../src/app/shim-serve.js';
@@ -10,7 +10,8 @@ import { DEFAULT_RULES } from '../../src/shim/rules.js';
 import { CONTOSO } from '../helpers/migration.js';
 import { runImportStore, runUnlock } from '../../src/shim/shim-operations.js';
 import { importIvanStore, startTestService, TEST_KEY, TEST_KEY_B64, TestClock, tempDir } from '../shim/helpers.js';
-import { startPostgres, unavailable, usePassfile, type TestPostgres } from '../shim/postgres-server.js';
+import { unavailable } from '../shim/postgres-server.js';
+import { usePostgres } from '../shim/use-postgres.js';
 
 /**
  * A command refused for its audit log has changed nothing (a black-box test: `shim import` and
@@ -100,16 +101,7 @@ describe('a bad audit log stops a shim command before it writes anything (local 
 if (unavailable) process.stderr.write(`PostgreSQL audit-log tests skipped: ${unavailable}\n`);
 
 describe.skipIf(unavailable !== undefined)('a bad audit log stops a shim command before it writes anything (PostgreSQL state)', () => {
-  let pg: TestPostgres;
-  let restorePassfile: (() => void) | undefined;
-  beforeAll(async () => {
-    pg = await startPostgres();
-    restorePassfile = usePassfile(pg.env.PGPASSFILE!);
-  }, 60_000);
-  afterAll(async () => {
-    restorePassfile?.();
-    await pg?.stop();
-  });
+  const pg = usePostgres();
   afterEach(() => tmp?.cleanup());
 
   it('import --force and unlock leave the database (and the store file) as they were', async () => {

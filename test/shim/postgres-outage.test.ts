@@ -1,6 +1,6 @@
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
 import { PgState } from '../../src/shim/postgres/pg-state.js';
 import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
@@ -15,7 +15,8 @@ import { runMain } from './cli-process.js';
 import { radclient, radclientMissing } from './radius/radclient.js';
 import { call, verify } from './http-client.js';
 import { RFC_SEED_SHA1, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
-import { startPostgres, unavailable, usePassfile, type TestPostgres } from './postgres-server.js';
+import { unavailable } from './postgres-server.js';
+import { usePostgres } from './use-postgres.js';
 
 /**
  * A database that answers but refuses the node's statements (a privilege revoked, a column renamed,
@@ -41,8 +42,6 @@ const waitFor = async (what: string, done: () => boolean | Promise<boolean>, ms 
   }
 };
 
-let pg: TestPostgres;
-let restorePassfile: (() => void) | undefined;
 let passfile: string;
 
 describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: health, lines and commands', () => {
@@ -50,19 +49,16 @@ describe.skipIf(unavailable !== undefined)('the shared state refused, not lost: 
   let service: ShimService | undefined;
   let n = 0;
 
-  beforeAll(async () => {
-    pg = await startPostgres();
-    // A role that is no superuser (a superuser passes every privilege check), with its own password beside the admin's.
-    pg.sql(`CREATE ROLE ${NODE_ROLE} LOGIN PASSWORD '${NODE_PASSWORD}'`);
-    passfile = `${pg.env.PGPASSFILE!}.both`;
-    const port = new URL(pg.url).port;
-    writeFileSync(passfile, `${readFileSync(pg.env.PGPASSFILE!, 'utf8')}127.0.0.1:${port}:*:${NODE_ROLE}:${NODE_PASSWORD}\n`, { mode: 0o600 });
-    restorePassfile = usePassfile(passfile);
-  }, 60_000);
-  afterAll(async () => {
-    restorePassfile?.();
-    await pg?.stop();
-  }, 60_000);
+  const pg = usePostgres({
+    passfile: (server) => {
+      // A role that is no superuser (a superuser passes every privilege check), with its own password beside the admin's.
+      server.sql(`CREATE ROLE ${NODE_ROLE} LOGIN PASSWORD '${NODE_PASSWORD}'`);
+      passfile = `${server.env.PGPASSFILE!}.both`;
+      const port = new URL(server.url).port;
+      writeFileSync(passfile, `${readFileSync(server.env.PGPASSFILE!, 'utf8')}127.0.0.1:${port}:*:${NODE_ROLE}:${NODE_PASSWORD}\n`, { mode: 0o600 });
+      return passfile;
+    },
+  });
   afterEach(async () => {
     await service?.close().catch(() => undefined);
     service = undefined;

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { hotpCode } from '../../src/otp/hotp.js';
 import { totpCode } from '../../src/otp/totp.js';
 import { parseStateUrl } from '../../src/shim/postgres/state-url.js';
@@ -20,7 +20,8 @@ import { runCli, runMain, startServeProcess } from './cli-process.js';
 import { parseClients } from '../../src/shim/radius/clients-file.js';
 import { radclient, radclientMissing } from './radius/radclient.js';
 import { call, verify } from './http-client.js';
-import { startPostgres, unavailable, usePassfile, type TestPostgres } from './postgres-server.js';
+import { unavailable } from './postgres-server.js';
+import { usePostgres } from './use-postgres.js';
 import { RFC_SEED_SHA1, RFC_SEED_SHA256, TEST_KEY, TEST_KEY_B64, TestClock, seed, startTestService, tempDir } from './helpers.js';
 
 if (unavailable) process.stderr.write(`PostgreSQL state tests skipped: ${unavailable}\n`);
@@ -28,19 +29,10 @@ if (unavailable) process.stderr.write(`PostgreSQL state tests skipped: ${unavail
 const H = (c: number): string => hotpCode(RFC_SEED_SHA1, 'sha1', c, 6);
 const USERS = Array.from({ length: 40 }, (_, i) => `user${i}@contoso.com`);
 
-let pg: TestPostgres;
 let tmp: ReturnType<typeof tempDir>;
-let restorePassfile: (() => void) | undefined;
 
 describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16)', () => {
-  beforeAll(async () => {
-    pg = await startPostgres();
-    restorePassfile = usePassfile(pg.env.PGPASSFILE!);
-  }, 60_000);
-  afterAll(async () => {
-    restorePassfile?.();
-    await pg?.stop();
-  });
+  const pg = usePostgres();
 
   let store: string;
   let n = 0;
