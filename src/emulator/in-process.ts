@@ -4,6 +4,7 @@ import { resolveOptions, type EmulatorOptions } from './options.js';
 import type { RequestLogEntry } from './request-log.js';
 import { snapshotState } from './snapshot.js';
 import type { EmulatorState } from './state.js';
+import { PLAIN_ANSWER, PlainAnswer, type PlainAnswering } from '../graph/plain-answer.js';
 
 /**
  * The Graph root an in-process emulator answers for. Port 0 is never listened on, so a client that
@@ -27,7 +28,8 @@ export function createInProcessEmulator(options: EmulatorOptions = {}): InProces
   const emulator = new Emulator(resolveOptions(options));
   emulator.baseUrl = IN_PROCESS_URL;
   const exchange = new HttpExchange(emulator);
-  const fetchImpl = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  /** The answer as the Response would carry it: its status, headers and body (null when it has none). */
+  const answer = async (input: string | URL | Request, init?: RequestInit): Promise<{ status: number; headers: Record<string, string>; body: string | null }> => {
     let req = plainRequest(input, init);
     if (!req) {
       const request = input instanceof Request ? input : new Request(input, init);
@@ -45,8 +47,18 @@ export function createInProcessEmulator(options: EmulatorOptions = {}): InProces
     });
     signal?.throwIfAborted();
     const empty = out.status === 204 || out.status === 304;
-    return new Response(empty ? null : (out.body ?? null), { status: out.status, headers: out.headers });
+    return { status: out.status, headers: out.headers, body: empty ? null : (out.body ?? null) };
   };
+  const fetchImpl = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const { status, headers, body } = await answer(input, init);
+    return new Response(body, { status, headers });
+  };
+  // The Graph client's way in (graph/plain-answer.ts): the same answer, without a Response.
+  const plain: PlainAnswering = async (input, init) => {
+    const { status, headers, body } = await answer(input, init);
+    return new PlainAnswer(status, new Headers(headers), body ?? '');
+  };
+  Object.assign(fetchImpl, { [PLAIN_ANSWER]: plain });
   return {
     url: IN_PROCESS_URL,
     fetch: fetchImpl as typeof fetch,

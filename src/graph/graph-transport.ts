@@ -3,6 +3,7 @@ import type { GraphCall, GraphResponse, GraphVersion, HttpMethod } from './graph
 import { ForeignNextLinkError, ReadOnlyViolation } from './graph-errors.js';
 import { bodyForRoot, GRAPH_CLOUD_HOSTS, isLoopback } from './graph-root.js';
 import type { TokenSource } from './access-token.js';
+import { PlainAnswer, plainAnsweringOf } from './plain-answer.js';
 
 export interface TransportOptions {
   /** Graph root, e.g. https://graph.microsoft.com or the emulator's http://127.0.0.1:PORT (parseGraphRoot's). */
@@ -232,12 +233,14 @@ class FetchLink extends Link {
     super();
   }
   async execute(context: Context): Promise<void> {
-    context.response = await this.fetchImpl(context.request, context.options);
+    const plain = plainAnsweringOf(this.fetchImpl);
+    // The SDK hands a raw answer back untouched (responseType raw) and toGraphResponse alone reads it.
+    context.response = plain ? ((await plain(context.request, context.options)) as unknown as Response) : await this.fetchImpl(context.request, context.options);
   }
 }
 
-async function toGraphResponse<T>(res: Response): Promise<GraphResponse<T>> {
-  const text = await res.text();
+async function toGraphResponse<T>(res: Response | PlainAnswer): Promise<GraphResponse<T>> {
+  const text = res instanceof PlainAnswer ? res.text : await res.text();
   return { status: res.status, headers: headersOf(res.headers), body: (text ? safeJson(text) : null) as T };
 }
 
