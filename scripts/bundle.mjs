@@ -15,7 +15,7 @@ const out = join(root, 'dist/bin/cli');
 rmSync(out, { recursive: true, force: true });
 await build({
   cwd: root,
-  input: { main: join(root, 'src/cli/bin.ts'), 'seed-worker': join(root, 'src/source/seed-worker.ts'), 'job-worker': join(root, 'src/cli/job-worker.ts') },
+  input: { main: join(root, 'src/cli/main.ts'), 'seed-worker': join(root, 'src/source/seed-worker.ts'), 'job-worker': join(root, 'src/cli/job-worker.ts') },
   platform: 'node',
   resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
   // Required at run time, only when a real tenant is reached (see src/graph/auth.ts).

@@ -1,4 +1,7 @@
+#!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { EXIT } from '../model/exit-code.js';
 import { UserError } from '../model/user-error.js';
 import { ownValue } from '../model/own-value.js';
@@ -112,8 +115,16 @@ function addNoColor(program: Command): void {
   });
 }
 
-/** The command line's run, as src/cli/bin.ts starts it: `main` with what surrounds it in a process of its own. */
-export function runCommandLine(): void {
+function isEntryPoint(): boolean {
+  // npm's bin link is a symlink: compare real paths.
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   // Output piped into `head` and the like: a closed pipe ends the command quietly, not with a stack trace.
   // Output that cannot be written otherwise (a full disk, /dev/full): the command's work goes on, since
   // a migration must not stop halfway for its summary; it ends with exit 1, having said so once (a

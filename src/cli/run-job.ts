@@ -4,7 +4,6 @@ import { Worker } from 'node:worker_threads';
 import type { Applied } from '../app/apply.js';
 import type { RollbackOutcome } from '../apply/run-rollback.js';
 import type { ApplyProgressEvent } from '../apply/run-apply.js';
-import { workerEnv } from '../io/compile-cache.js';
 import { UserError } from '../model/user-error.js';
 import type { AppliedHandoff, Job, JobMessage } from './job.js';
 
@@ -46,7 +45,7 @@ export async function runJob<J extends Job>(job: J, ctl: JobControl, users: numb
     return (await runJobHere(job, ctl)) as JobResult<J>;
   }
   const heapMb = jobHeapMb(users);
-  const worker = new Worker(entry, { workerData: job, env: workerEnv(), resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 24 } });
+  const worker = new Worker(entry, { workerData: job, resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: 24 } });
   let runStarted = false;
   const abort = () => worker.postMessage({ kind: 'abort' });
   if (ctl.signal.aborted) abort();

@@ -5,7 +5,6 @@ import type { OathAlgorithm, OathSeed, OathType } from '../model/export-data.js'
 import { ProblemList, type Problem } from '../model/problem.js';
 import { Secret, secretFingerprint } from '../model/secret.js';
 import type { SeedReadOptions } from './seeds/read-seed-files.js';
-import { workerEnv } from '../io/compile-cache.js';
 import { SeedDeduplicator } from './seeds/seed-duplicates.js';
 
 /** Seed files larger than this (in total) are parsed in a worker thread, beside the CSV reading. */
@@ -155,7 +154,7 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): SeedLoading {
     // the same (~1 ms) whatever its size. 24 MB: 121 scavenges for 100k seeds (~190 ms) where 12 MB
     // took 227 (~275 ms), for some 17 MB more at the peak; V8's default (up to 3 x 16 MB per isolate)
     // only adds to the peak memory of the whole process.
-    const worker = new Worker(url, { workerData: data, env: workerEnv(), resourceLimits: { maxYoungGenerationSizeMb: 24 } });
+    const worker = new Worker(url, { workerData: data, resourceLimits: { maxYoungGenerationSizeMb: 24 } });
     const problems = new ProblemList();
     const strings = new Map<string, string>();
     const duplicates = new ProblemList();
