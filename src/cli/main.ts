@@ -10,6 +10,7 @@ import { toolVersion } from '../io/tool-version.js';
 import { checkOptionValues } from './option-values.js';
 import { checkRequiredOptionsLast } from './required-options.js';
 import { checkSubcommandNames } from './unknown-subcommand.js';
+import { nodeDebugWarning } from './node-debug-warning.js';
 
 
 type Registrar = (program: Command) => void;
@@ -73,6 +74,8 @@ Examples:
 }
 
 export async function main(argv: string[]): Promise<number> {
+  const debugWarning = nodeDebugWarning();
+  if (debugWarning !== undefined) process.stderr.write(`mfa-migrate: ${printable(debugWarning, true)}\n`);
   try {
     const program = await buildProgram(argv.slice(2));
     await program.parseAsync(argv);
