@@ -2,9 +2,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
-import { cliPlanTo, spawnCli } from '../helpers/e2e.js';
+import { planVia, spawnCli } from '../helpers/e2e.js';
 import { tempDir } from '../helpers/migration.js';
-import { runCli } from '../helpers/run-cli.js';
+import { runMain } from '../helpers/run-main.js';
 import { expectNoDuplicateCreates, expectPlanApplied, parseCsv, type PlanDoc } from '../helpers/tenant-checks.js';
 
 /** Ctrl-C (and SIGTERM) during apply, as an admin does it: a real process, a real signal. */
@@ -19,7 +19,8 @@ describe('apply interrupted by a signal', () => {
     // Slow answers: the run is still writing when the signal comes.
     emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 30 });
     planFile = join(tmp.dir, 'contoso.plan');
-    plan = await cliPlanTo(emu.url, planFile);
+    // Planned and resumed in process: the signalled apply is the process that matters.
+    plan = await planVia(runMain, emu.url, planFile);
   }, 60_000);
 
   afterAll(async () => {
@@ -69,7 +70,7 @@ describe('apply interrupted by a signal', () => {
       expect(userFrames.at(-1)![0]).toBeLessThan(userFrames.at(-1)![1]);
       expect(userFrames.at(-1)![0]).toBeLessThanOrEqual(started);
 
-      const resumed = await runCli(['resume', '--state-dir', stateDir]);
+      const resumed = await runMain(['resume', '--state-dir', stateDir]);
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toContain(`Run ${runId}: completed`);
       expectPlanApplied(plan, emu.snapshot());

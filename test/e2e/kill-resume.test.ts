@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { runCli, type CliResult } from '../helpers/run-cli.js';
-import { cliPlanTo, spawnCli } from '../helpers/e2e.js';
+import { planVia, spawnCli } from '../helpers/e2e.js';
 import { journalLines, runDirs, tempDir } from '../helpers/migration.js';
+import { runMain } from '../helpers/run-main.js';
 import { expectNoDuplicateCreates, expectPlanApplied, normalizeState, type PlanDoc, type Snapshot } from '../helpers/tenant-checks.js';
 
 const SLOW = process.env.MFA_SLOW_TESTS === '1';
@@ -31,7 +32,8 @@ describe(`apply killed with SIGKILL at random moments, then resumed (${TRIALS} t
     tmp = tempDir('kill');
     emu = await startEmulator({ port: 0, throttle: 'off', latencyMs: 25 });
     planFile = join(tmp.dir, 'contoso.plan');
-    plan = await cliPlanTo(emu.url, planFile);
+    // Planned in process: the killed apply is the process that matters (a CLI's plan cost 0.5 s of CPU).
+    plan = await planVia(runMain, emu.url, planFile);
     const stateDir = join(tmp.dir, 'reference');
     const t0 = Date.now();
     const r = await runCli(applyArgs(stateDir));
@@ -48,16 +50,19 @@ describe(`apply killed with SIGKILL at random moments, then resumed (${TRIALS} t
     tmp?.cleanup();
   });
 
-  /** Finishes what the killed apply left: resume its run, or apply again if it died before starting one. */
+  /**
+   * Finishes what the killed apply left: resume its run, or apply again if it died before starting
+   * one. In process (what the killed process left on disk is the point, not a second process).
+   */
   async function finish(stateDir: string): Promise<{ how: string; result: CliResult }> {
     const runsDir = join(stateDir, 'runs');
     const started = existsSync(runsDir) && readdirSync(runsDir).some((id) => existsSync(join(runsDir, id, 'journal.jsonl')));
-    const resumed = await runCli(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
+    const resumed = await runMain(['resume', '--graph-url', emu.url, '--state-dir', stateDir]);
     if (resumed.code === 1 && /no unfinished apply run/.test(resumed.stderr)) {
-      const runs = JSON.parse((await runCli(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { state: string }[];
+      const runs = JSON.parse((await runMain(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { state: string }[];
       if (runs.some((r) => r.state === 'completed')) return { how: 'had completed', result: resumed };
       expect(started && runs.length > 0, 'a journal with a run header that resume does not see').toBe(false);
-      return { how: 'applied again', result: await runCli(applyArgs(stateDir)) };
+      return { how: 'applied again', result: await runMain(applyArgs(stateDir)) };
     }
     return { how: 'resumed', result: resumed };
   }
@@ -81,7 +86,7 @@ describe(`apply killed with SIGKILL at random moments, then resumed (${TRIALS} t
       expect(normalizeState(state), context).toEqual(normalizeState(reference));
       expectNoDuplicateCreates(emu.requests(), state);
       // The journal is still readable and says the run completed.
-      const runs = JSON.parse((await runCli(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { state: string }[];
+      const runs = JSON.parse((await runMain(['runs', '--state-dir', stateDir, '--format', 'json'])).stdout) as { state: string }[];
       expect(runs.map((r) => r.state), context).toContain('completed');
       expect(runs.filter((r) => r.state !== 'completed'), context).toEqual([]);
     }, 120_000);
