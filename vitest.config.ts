@@ -6,19 +6,12 @@ import { buildMetadata } from './scripts/build-id.mjs';
  * Test files reuse workers (`isolate: false`): a fresh worker per file cost about 0.75 s of CPU (a
  * process, and the CLI's modules imported again), half the suite's CPU on the 2-core machine. Tests
  * restore what they change of the process (runMain restores the environment, streams and exit code;
- * commands remove their signal handlers; a file that fakes Date restores it in afterAll). The
- * files below mock a module (node:fs, the plan check's size to say it from, the journal reader to
- * count its reads) or spy on the process itself, and keep a worker of their own.
+ * commands remove their signal handlers; a file that fakes Date restores it in afterAll; a file
+ * that changes a module's export spies on it with vi.spyOn and restores it in afterAll, rather than
+ * vi.mock, which would need a fresh worker). The file below mocks node:fs (the journal's zero-filling
+ * writes held or failed), which a spy cannot reach, and keeps a worker of its own.
  */
-const ISOLATED = [
-  'test/shim/journal-writer.test.ts',
-  'test/cli/progress.test.ts',
-  'test/app/check-said.test.ts',
-  'test/apply/plan-copy-synced.test.ts',
-  'test/cli/plan-outputs-both.test.ts',
-  'test/shim/import-full-disk.test.ts',
-  'test/apply/newer-run.test.ts',
-];
+const ISOLATED = ['test/shim/journal-writer.test.ts'];
 
 export default defineConfig({
   // The sources say the build they are as the bundle does (src/io/tool-version.ts): this checkout's commit.

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as fsync from '../../src/io/fsync.js';
+import { fakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, runDirs, testDir } from '../helpers/migration.js';
 
 /**
  * A power cut (a black-box round: ext4's trigger_fs_error, then e2fsck) kept a run's journal and left
@@ -11,29 +14,26 @@ import { describe, expect, it, vi } from 'vitest';
  */
 const synced = new Set<number>();
 const atStagingSync: { planSynced: boolean; journalLines: number }[] = [];
-vi.mock('../../src/io/fsync.js', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('../../src/io/fsync.js')>();
-  const { statSync: stat, existsSync: exists, readFileSync: read } = await import('node:fs');
-  const { join: joinPath, basename: base, dirname: parent } = await import('node:path');
-  return {
-    ...orig,
-    syncFile: async (path: string, mode?: number) => {
-      await orig.syncFile(path, mode);
-      synced.add(stat(path).ino);
-    },
-    syncDirectory: async (dir: string) => {
-      if (base(parent(dir)) === 'runs' && /^\..*\.new$/.test(base(dir))) {
-        const plan = joinPath(dir, 'plan.jsonl');
-        const journal = joinPath(dir, 'journal.jsonl');
-        atStagingSync.push({ planSynced: exists(plan) && synced.has(stat(plan).ino), journalLines: exists(journal) ? read(journal, 'utf8').split('\n').length - 1 : 0 });
-      }
-      await orig.syncDirectory(dir);
-    },
-  };
+// Spied on, not mocked: the file shares a worker with others (vitest.config.ts), so the spies go at its end.
+const orig = { syncFile: fsync.syncFile, syncDirectory: fsync.syncDirectory };
+beforeAll(() => {
+  vi.spyOn(fsync, 'syncFile').mockImplementation(async (path: string, mode?: number) => {
+    await orig.syncFile(path, mode);
+    synced.add(statSync(path).ino);
+  });
+  vi.spyOn(fsync, 'syncDirectory').mockImplementation(async (dir: string) => {
+    if (basename(dirname(dir)) === 'runs' && /^\..*\.new$/.test(basename(dir))) {
+      const plan = join(dir, 'plan.jsonl');
+      const journal = join(dir, 'journal.jsonl');
+      atStagingSync.push({ planSynced: existsSync(plan) && synced.has(statSync(plan).ino), journalLines: existsSync(journal) ? readFileSync(journal, 'utf8').split('\n').length - 1 : 0 });
+    }
+    await orig.syncDirectory(dir);
+  });
 });
-
-const { fakeGraph } = await import('../helpers/graph.js');
-const { applyFile, planTo, runDirs, testDir } = await import('../helpers/migration.js');
+afterAll(() => {
+  vi.mocked(fsync.syncFile).mockRestore();
+  vi.mocked(fsync.syncDirectory).mockRestore();
+});
 
 describe('the run folder is renamed in only once its plan copy is on disk', () => {
   it('apply PLANFILE: the plan copy the run keeps is fsynced before its folder is', async () => {

@@ -2,35 +2,35 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startEmulator } from '../../src/emulator/index.js';
+import * as fsync from '../../src/io/fsync.js';
+import { CONTOSO, runPlan } from '../plan/helpers.js';
 
 /** Names whose synced write fails as a full disk fails it: part written, then ENOSPC. */
 const full = new Set<string>();
 /** Folders whose sync fails (EIO), once a file is renamed into them. */
 const unsyncable = new Set<string>();
-vi.mock('../../src/io/fsync.js', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('../../src/io/fsync.js')>();
-  const { writeFileSync: write } = await import('node:fs');
-  const { basename: base } = await import('node:path');
-  return {
-    ...orig,
-    writeFileSynced: async (path: string, data: Parameters<typeof orig.writeFileSynced>[1], options?: Parameters<typeof orig.writeFileSynced>[2]) => {
-      // A temporary file beside the target: `.NAME.PID.HEX.tmp`.
-      const target = /^\.(.*)\.\d+\.[0-9a-f]{12}\.tmp$/.exec(base(path))?.[1];
-      if (target !== undefined && full.has(target)) {
-        write(path, 'part of it', { flag: 'wx', mode: 0o600 });
-        throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
-      }
-      return orig.writeFileSynced(path, data, options);
-    },
-    syncDirectory: async (dir: string) => {
-      if (unsyncable.has(dir)) throw Object.assign(new Error(`EIO: i/o error, fsync`), { code: 'EIO' });
-      return orig.syncDirectory(dir);
-    },
-  };
+// Spied on, not mocked: the file shares a worker with others (vitest.config.ts), so the spies go at its end.
+const orig = { writeFileSynced: fsync.writeFileSynced, syncDirectory: fsync.syncDirectory };
+beforeAll(() => {
+  vi.spyOn(fsync, 'writeFileSynced').mockImplementation(async (path, data, options) => {
+    // A temporary file beside the target: `.NAME.PID.HEX.tmp`.
+    const target = /^\.(.*)\.\d+\.[0-9a-f]{12}\.tmp$/.exec(basename(path))?.[1];
+    if (target !== undefined && full.has(target)) {
+      writeFileSync(path, 'part of it', { flag: 'wx', mode: 0o600 });
+      throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
+    }
+    return orig.writeFileSynced(path, data, options);
+  });
+  vi.spyOn(fsync, 'syncDirectory').mockImplementation(async (dir: string) => {
+    if (unsyncable.has(dir)) throw Object.assign(new Error(`EIO: i/o error, fsync`), { code: 'EIO' });
+    return orig.syncDirectory(dir);
+  });
 });
-
-const { startEmulator } = await import('../../src/emulator/index.js');
-const { CONTOSO, runPlan } = await import('../plan/helpers.js');
+afterAll(() => {
+  vi.mocked(fsync.writeFileSynced).mockRestore();
+  vi.mocked(fsync.syncDirectory).mockRestore();
+});
 
 /**
  * A black-box round: `plan --out F --report R` with room for F but not R exited 1 naming R, and left a

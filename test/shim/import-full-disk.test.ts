@@ -1,27 +1,25 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { basename } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as fsync from '../../src/io/fsync.js';
+import { runImportStore } from '../../src/shim/shim-operations.js';
+import { StoreBusyError, StoreLock } from '../../src/shim/store-lock.js';
+import { RFC_SEED_SHA1, TEST_KEY, seed, tempDir } from './helpers.js';
 
 /** While set, a synced write of the store file (its temporary file, `.shim.store.PID.HEX.tmp`) fails as a full disk fails it. */
 const gate = { full: false };
-vi.mock('../../src/io/fsync.js', async (importOriginal) => {
-  const orig = await importOriginal<typeof import('../../src/io/fsync.js')>();
-  const { writeFileSync: write } = await import('node:fs');
-  const { basename } = await import('node:path');
-  return {
-    ...orig,
-    writeFileSynced: async (path: string, data: Parameters<typeof orig.writeFileSynced>[1], options?: Parameters<typeof orig.writeFileSynced>[2]) => {
-      if (gate.full && /^\.shim\.store\.\d+\.[0-9a-f]{12}\.tmp$/.test(basename(path))) {
-        write(path, 'part', { flag: 'wx', mode: 0o600 });
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      }
-      return orig.writeFileSynced(path, data, options);
-    },
-  };
+// Spied on, not mocked: the file shares a worker with others (vitest.config.ts), so the spy goes at its end.
+const writeFileSynced = fsync.writeFileSynced;
+beforeAll(() => {
+  vi.spyOn(fsync, 'writeFileSynced').mockImplementation(async (path, data, options) => {
+    if (gate.full && /^\.shim\.store\.\d+\.[0-9a-f]{12}\.tmp$/.test(basename(path))) {
+      writeFileSync(path, 'part', { flag: 'wx', mode: 0o600 });
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    }
+    return writeFileSynced(path, data, options);
+  });
 });
-
-const { runImportStore } = await import('../../src/shim/shim-operations.js');
-const { RFC_SEED_SHA1, TEST_KEY, seed, tempDir } = await import('./helpers.js');
-const { StoreBusyError, StoreLock } = await import('../../src/shim/store-lock.js');
+afterAll(() => vi.mocked(fsync.writeFileSynced).mockRestore());
 
 const input = (serial: string) => ({ users: [{ username: 'ivan@contoso.com', enabled: true }], tokens: [{ seed: seed({ serial, secret: RFC_SEED_SHA1, type: 'hotp' }), user: 'ivan@contoso.com' }] });
 
