@@ -6,7 +6,7 @@ import { runChunks, runTokenPath, type ApplySelection } from '../apply/run-apply
 import { rollbackInverses } from '../apply/run-rollback.js';
 import { UserError } from '../model/user-error.js';
 import { NewerPlanError, SavedPlan } from '../plan/plan-file.js';
-import { newerRunRefusal } from '../apply/newer-run.js';
+import { laterBuildsRun, laterBuildUnverified, newerRunRefusal } from '../apply/newer-run.js';
 import { buildRunReport, type RunReport, type RunReportInput } from '../report/run-report.js';
 import { runsBelowHint, runsIn, stateDirsToSearch } from './runs.js';
 import { findingsByUser, planReasons } from './plan-reasons.js';
@@ -26,9 +26,18 @@ export async function locateRun(runId: string, given: string | undefined): Promi
   throw new UserError(`no run ${runId} in ${given ?? 'any tenant folder of the state base (give --state-dir to look elsewhere)'}${given ? await runsBelowHint(given, runId) : ''}`);
 }
 
-/** `runs verify RUN_ID`: the journal's hash chain and plan hash, checked. */
+/**
+ * `runs verify RUN_ID`: the journal's hash chain and plan hash, checked. A later build's run (newer-run.ts)
+ * is unverifiable here: its journal may hold what this build does not know, and this build's verdict on
+ * it, whole or edited, would not be the one its own build gives.
+ */
 export async function verifyRun(runId: string, stateDir: string | undefined): Promise<JournalCheck & { runDir: string }> {
-  const { runDir } = await locateRun(runId, stateDir);
+  const located = await locateRun(runId, stateDir);
+  const { runDir } = located;
+  const header = await readRunHeader(runDir);
+  // A journal moved from another run's folder is that check's to say (line 1), whoever wrote it.
+  const newer = header && header.id === runId ? await laterBuildsRun(located.stateDir, header) : undefined;
+  if (newer) return { state: 'unverifiable', reason: laterBuildUnverified(newer, runId), runDir };
   return { ...(await verifyJournal(runDir)), runDir };
 }
 

@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { listRuns, readRunHeader, verifyJournal, type HeaderLines, type RunSummary } from '../apply/journal.js';
+import { laterBuildsRun } from '../apply/newer-run.js';
 import { lockHolderAlive, readLock, type LockInfo } from '../apply/state-lock.js';
 import { UserError } from '../model/user-error.js';
 import { allStateDirs, checkRunDir, checkStateDir, stateBase } from './state-dirs.js';
@@ -64,6 +65,17 @@ async function verifyProblem(stateDir: string, r: RunSummary, headerLines: Heade
   r.problem = check.about === 'plan-copy-changed' ? (check.lost ? check.reason : `${check.reason}: changed after the run`) : check.about ? check.reason : `edited journal: line ${check.line}: ${check.reason}`;
 }
 
+/**
+ * Sets `later_build` on a run a later build started (a rollback's: whose undone run a later build
+ * started), which resume, rollback, report and `runs verify` refuse: its journal may hold records
+ * this build would misread, so it is said, not checked or counted as any other run.
+ */
+async function markLaterBuild(stateDir: string, r: RunSummary): Promise<void> {
+  const header = await readRunHeader(join(stateDir, 'runs', r.id)).catch(() => undefined);
+  const newer = header ? await laterBuildsRun(stateDir, header).catch(() => undefined) : undefined;
+  if (newer) r.later_build = { run: newer.runId, plan_format: newer.planFormat, tool_version: newer.startedBy ?? null };
+}
+
 /** The folders to look in: the one given (refused if not private), else every tenant folder (those not private left out, with the reason). */
 export async function stateDirsToSearch(given: string | undefined): Promise<{ dirs: string[]; refused: { stateDir: string; reason: string }[] }> {
   if (given) {
@@ -94,11 +106,13 @@ export async function allRuns(given: string | undefined, opts: { verify?: boolea
     const below = await runsBelow(only.stateDir);
     if (below) only.runsBelow = below;
   }
+  const limit = pLimit(4);
+  await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable').map((r) => limit(() => markLaterBuild(d.stateDir, r)))));
   // `runs` says when a run's evidence was edited (as `runs verify` would); sizing a resume does not need to.
+  // A later build's run is not checked: `runs verify` leaves it to that build (what it found is not this build's to say).
   if (opts.verify) {
-    const limit = pLimit(4);
     const headerLines: HeaderLines = new Map();
-    await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable' && !r.problem).map((r) => limit(() => verifyProblem(d.stateDir, r, headerLines)))));
+    await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable' && !r.problem && !r.later_build).map((r) => limit(() => verifyProblem(d.stateDir, r, headerLines)))));
   }
   return [...out, ...refused.map((r) => ({ stateDir: r.stateDir, runs: [], refused: r.reason }))];
 }

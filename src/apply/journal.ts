@@ -559,6 +559,12 @@ export interface RunSummary {
    * others, skipped after a failure or held back, a resume tries again).
    */
   skipped_stale?: number;
+  /**
+   * A run a later build started (a rollback's: whose undone run `run` is such a run): its plan copy's
+   * format, later than this build reads, and the build its journal names (null when none). This build
+   * does not carry it on, report or verify it (newer-run.ts); `runs` says so rather than check it.
+   */
+  later_build?: { run: string; plan_format: string; tool_version: string | null };
 }
 
 /** Every run in the state directory, newest first; one whose journal cannot be read is listed with the reason. */

@@ -14,6 +14,12 @@ import { readRunHeader, type RunHeader } from './journal.js';
  * `undoneBy`: the rollback run asked for, when the run is the apply it undoes.
  */
 export class NewerRunError extends UserError {
+  /** The run a later build started (a rollback's: the run it undoes). */
+  readonly runId: string;
+  /** Its plan copy's format. */
+  readonly planFormat: string;
+  /** The build that started it, as its journal (else its plan) names it; undefined when neither does. */
+  readonly startedBy: string | undefined;
   constructor(err: NewerPlanError, run: Pick<RunHeader, 'id' | 'operator'>, undoneBy?: string) {
     // The build the journal names started the run; a journal before those records leaves the plan's.
     const started = run.operator?.toolVersion ?? err.madeBy;
@@ -24,7 +30,21 @@ export class NewerRunError extends UserError {
         `run ${run.id} was started by a later one${build}, whose plan and journal may hold what this one does not know, so this one does not resume, roll back or report it. ` +
         `Use the mfa-migrate that started run ${run.id}${build}, or a later one (a new plan does not take over a run)`,
     );
+    this.runId = run.id;
+    this.planFormat = err.version;
+    this.startedBy = started;
   }
+}
+
+/** Why `runs verify` of run `runId` leaves it to the build that started it (`newer`: that run's, or the run it undoes). */
+export function laterBuildUnverified(newer: NewerRunError, runId: string): string {
+  const by = `a later mfa-migrate${newer.startedBy ? ` (${newer.startedBy})` : ''}`;
+  const [run, copy] = newer.runId === runId ? [`started by ${by}`, 'its plan copy'] : [`it undoes run ${newer.runId}, started by ${by}`, `run ${newer.runId}'s plan copy`];
+  return (
+    `${run}: ${copy} is of plan format ${newer.planFormat}, and this one (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}, ` +
+    `so its journal may hold what this one does not know: this one does not verify it (it calls it neither whole nor edited). ` +
+    `Verify it with the mfa-migrate that started run ${newer.runId}, or a later one`
+  );
 }
 
 /**
@@ -42,23 +62,34 @@ export async function newerRunRefusal(err: unknown, path: string, run: Pick<RunH
 }
 
 /**
- * Refuses a later build's run (`header`: the run asked for; a rollback's copy is its undone run's)
- * before a resume or rollback tidies anything in the state folder: a dead process's plan copies
- * removed, its lock taken over. The copy's header line alone is read; the copy is the run's, never
- * written again, so nothing can change it between here and the full read under the lock, which
- * words every other problem (this leaves them to it).
+ * The refusal of `header`'s run when a later build started it (a rollback's: when its undone run is
+ * such a run), else undefined. The copy's header line alone is read, and the whole copy hashed only
+ * when that line is of a later format. A copy named plan.json is a 1.x plan, which no later build
+ * writes: not read (a 1.x copy's header is the whole file), so that `runs` costs no more for it.
  */
-export async function refuseLaterBuildsRun(stateDir: string, header: RunHeader): Promise<void> {
+export async function laterBuildsRun(stateDir: string, header: RunHeader): Promise<NewerRunError | undefined> {
   const runId = header.kind === 'rollback' ? header.rollbackOf : header.id;
-  if (!runId) return;
+  if (!runId) return undefined;
   const runDir = join(stateDir, 'runs', runId);
   const run = header.kind === 'rollback' ? await readRunHeader(runDir).catch(() => undefined) : header;
-  if (!run) return;
-  const path = join(runDir, run.planFile ?? 'plan.json');
+  if (!run) return undefined;
+  const file = run.planFile ?? 'plan.json';
+  if (file === 'plan.json') return undefined;
+  const path = join(runDir, file);
   const err = await readPlanHeader(path).then(
     () => undefined,
     (e: unknown) => e,
   );
-  const newer = await newerRunRefusal(err, path, run, header.kind === 'rollback' ? header.id : undefined);
+  return newerRunRefusal(err, path, run, header.kind === 'rollback' ? header.id : undefined);
+}
+
+/**
+ * Refuses a later build's run (`header`: the run asked for; a rollback's copy is its undone run's)
+ * before a resume or rollback tidies anything in the state folder: a dead process's plan copies
+ * removed, its lock taken over. The copy is the run's, never written again, so nothing can change it
+ * between here and the full read under the lock, which words every other problem (this leaves them to it).
+ */
+export async function refuseLaterBuildsRun(stateDir: string, header: RunHeader): Promise<void> {
+  const newer = await laterBuildsRun(stateDir, header);
   if (newer) throw newer;
 }

@@ -5,7 +5,7 @@ import { EXIT } from '../model/exit-code.js';
 import { printable } from '../model/printable.js';
 import { UserError } from '../model/user-error.js';
 
-/** A journal written before journals carried a hash chain: nothing to check it against. */
+/** A journal written before journals carried a hash chain (nothing to check it against), or a later build's run (not this build's to check). */
 export const EXIT_UNVERIFIABLE = 2;
 
 /** `runs verify RUN_ID`, a subcommand of `runs`. */
@@ -24,7 +24,8 @@ or copied into this run's folder; for an apply, also lines taken off its end or 
 rollback of it recorded more, or other), its plan copy was changed, or it cannot be
 read, or, for a rollback, the journal of the run it undoes no longer begins with the lines the
 rollback recorded when it started; 2 unverifiable: the journal was written before journals carried
-a hash chain.
+a hash chain, or a later build started the run (its plan copy, a rollback's undone run's, is of a
+later plan format than this build reads): verify it with that build.
 
 Examples:
   $ mfa-migrate runs verify 20261128T101500Z-3f2a9c1d

@@ -126,6 +126,51 @@ describe('a run started by a later build', () => {
     expect(message).not.toContain('make a new plan');
   });
 
+  /**
+   * A black-box round: `runs` listed a later build's run as any other (an admin then tried its resume,
+   * refused), and `runs verify` said "journal verified" of a journal this build may not know the format of.
+   */
+  it('runs says it is a later build\'s, with its rollback, and runs verify leaves it to that build (exit 2)', async () => {
+    const state = join(tmp.dir, 'later-listed');
+    cpSync(stateDir, state, { recursive: true });
+    const rollbackId = (await rollbackIn(g, state, runId)).outcome.runId;
+    asLaterBuilds(join(state, 'runs', runId));
+    const later = { run: runId, plan_format: NEXT, tool_version: toolVersion() };
+    const json = await runMain(['runs', '--state-dir', state, '--format', 'json']);
+    expect(json.code).toBe(0);
+    const listed = JSON.parse(json.stdout) as { id: string; later_build?: unknown; problem?: string }[];
+    expect(listed.map((r) => [r.id, r.later_build, r.problem])).toEqual([
+      [rollbackId, later, undefined],
+      [runId, later, undefined],
+    ]);
+    const text = await runMain(['runs', '--state-dir', state]);
+    const note = `(started by mfa-migrate ${toolVersion()}, plan format ${NEXT}; this one reads up to ${PLAN_FILE_VERSION}): finish, report and verify it with that build or a later one`;
+    expect(text.stdout).toContain(`a later build's run ${note}; rolled back by ${rollbackId}`);
+    expect(text.stdout).toContain(`a later build's run (undoes run ${runId}, started by mfa-migrate ${toolVersion()}, plan format ${NEXT}; `);
+    const verified = await runMain(['runs', 'verify', runId, '--state-dir', state]);
+    expect(verified.code).toBe(2);
+    expect(verified.stdout).toBe('');
+    expect(verified.stderr).toBe(
+      `mfa-migrate: run ${runId}: unverifiable: started by a later mfa-migrate (${toolVersion()}): its plan copy is of plan format ${NEXT}, and this one (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}, ` +
+        `so its journal may hold what this one does not know: this one does not verify it (it calls it neither whole nor edited). Verify it with the mfa-migrate that started run ${runId}, or a later one (${join(state, 'runs', runId, 'journal.jsonl')})\n`,
+    );
+    const rollback = await runMain(['runs', 'verify', rollbackId, '--state-dir', state]);
+    expect(rollback.code).toBe(2);
+    expect(rollback.stderr).toContain(`run ${rollbackId}: unverifiable: it undoes run ${runId}, started by a later mfa-migrate (${toolVersion()}): run ${runId}'s plan copy is of plan format ${NEXT}`);
+  });
+
+  it('a copy relabelled after the run is listed and verified as changed, not as a later build\'s', async () => {
+    const state = join(tmp.dir, 'relabelled-listed');
+    cpSync(stateDir, state, { recursive: true });
+    const copy = join(state, 'runs', runId, 'plan.jsonl');
+    writeFileSync(copy, readFileSync(copy, 'utf8').replace(/"format_version":"2\.\d+"/, `"format_version":"${NEXT}"`));
+    const json = await runMain(['runs', '--state-dir', state, '--format', 'json']);
+    const [run] = JSON.parse(json.stdout) as { later_build?: unknown; problem?: string }[];
+    expect(run!.later_build).toBeUndefined();
+    expect(run!.problem).toContain("the run's plan copy (plan.jsonl) is not the plan the journal records");
+    expect((await runMain(['runs', 'verify', runId, '--state-dir', state])).code).toBe(1);
+  });
+
   it('is refused before anything in the state folder is tidied: a dead process\'s plan copy and lock are left as they were', async () => {
     const dead = spawn(process.execPath, ['-e', '']);
     await new Promise((r) => dead.on('exit', r));

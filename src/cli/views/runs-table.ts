@@ -1,6 +1,8 @@
 import type { StateDirRuns } from '../../app/runs.js';
 import { cliCommand } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
+import { PLAN_FILE_VERSION } from '../../plan/plan-file.js';
+import type { RunSummary } from '../../apply/journal.js';
 
 /** `runs --format json`: every run of every folder looked in, newest first. */
 export function runsJson(all: readonly StateDirRuns[]): unknown[] {
@@ -31,7 +33,7 @@ export function renderRunsTable(all: readonly StateDirRuns[]): string {
       const link = r.rollback_of ? `rollback of ${r.rollback_of}` : r.rolled_back_by.length ? `rolled back by ${r.rolled_back_by.map(by).join(', ')}` : '';
       // Sent with no answer journaled (a crash): counted as pending, and said, since a resume reads them back first.
       const unknown = r.state !== 'unreadable' && c.started > 0 ? `${c.started} of the pending sent, outcome unknown` : '';
-      const notes = [link, unknown, r.problem ?? ''].filter(Boolean).join('; ');
+      const notes = [laterBuildNote(r), link, unknown, r.problem ?? ''].filter(Boolean).join('; ');
       return [
         r.id,
         r.kind,
@@ -50,6 +52,15 @@ export function renderRunsTable(all: readonly StateDirRuns[]): string {
   }
   if (all.length === 0) out.push('No state folders yet (no run has been made).');
   return `${out.map((l) => printable(l)).join('\n')}\n`;
+}
+
+/** A later build's run, said first: the commands that would act on it refuse it, and its counts are read by this build. */
+function laterBuildNote(r: RunSummary): string {
+  const l = r.later_build;
+  if (!l) return '';
+  const by = l.tool_version ? `mfa-migrate ${l.tool_version}` : 'a later mfa-migrate';
+  const started = l.run === r.id ? `started by ${by}` : `undoes run ${l.run}, started by ${by}`;
+  return `a later build's run (${started}, plan format ${l.plan_format}; this one reads up to ${PLAN_FILE_VERSION}): finish, report and verify it with that build or a later one`;
 }
 
 /** A folder given one level too high: no runs of its own, its tenant folders' runs, and the commands that list them. */
