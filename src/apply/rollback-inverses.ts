@@ -426,11 +426,32 @@ function samePolicyValue(tenant: TenantSnapshot, inv: Operation, key: string, va
 }
 
 /**
+ * Whether `x` is a token this rollback leaves in the inventory (its id not journaled, or not known to
+ * be the run's): what its reason says, `it stays in the inventory`, which a token deleted since makes untrue.
+ */
+function tokenLeftInInventory(x: Unreversible): string | undefined {
+  const [kind, serial] = splitResource(x.target);
+  if (kind !== 'hardwareOathMethods' || !serial) return undefined;
+  const reasons = [unrecordedLeftReason(serial, 'token create'), unrecordedLeftReason(serial, 'bulk create'), ...(['held', 'found', 'unknown'] as const).map(bulkLeftReason)];
+  return reasons.includes(x.reason) ? serial : undefined;
+}
+
+/** The serials of the tokens `unreversible` leaves in the inventory: the rollback reads them, to tell those deleted since. */
+export function serialsLeftInInventory(unreversible: readonly Unreversible[]): string[] {
+  return unreversible.flatMap((x) => tokenLeftInInventory(x) ?? []);
+}
+
+/**
  * What Graph cannot undo that is gone already (removed outside this tool since the run: a phone
- * deleted, the default method the run set unset): nothing of it is left in place, and the rollback
- * says so rather than "left in place". Only phones and defaults; a user not read is not judged. Pure.
+ * deleted, the default method the run set unset, a token left in the inventory deleted from it):
+ * nothing of it is left in place, and the rollback says so rather than "left in place". Only phones,
+ * defaults and tokens; a user not read is not judged, and a token's serial must have been read
+ * (serialsLeftInInventory). Pure.
  */
 export function notReversibleGone(x: Unreversible, tenant: TenantSnapshot): boolean {
+  // No token of its serial in the inventory (an admin deleted it, or another run's rollback): none is left there.
+  const serial = tokenLeftInInventory(x);
+  if (serial !== undefined) return (tenant.hardwareTokens.get(serialKey(serial)) ?? []).length === 0;
   if (!x.user) return false;
   const user = tenant.users.get(x.user.toLowerCase());
   if (!user) return false;

@@ -17,7 +17,7 @@ import { countStates, goOnWith, Journal, journalTip, listRuns, readRun, readRunH
 import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { deviceLookupOf, lookUpDevices, needsDeviceLookup, withJournaledDevices } from './rollback-device-lookup.js';
-import { alreadyAsBefore, alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
+import { alreadyAsBefore, alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, serialsLeftInInventory, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
 import { emptyStats, newRunId, openRunPlan, RUN_ID, runChunks, runTokenPath, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
@@ -771,11 +771,12 @@ const markNotReversible = (x: { user?: string; target: string }) => ({ ...x, not
  * operations, `runOps`, and the inverses say which) is also found under the export's username (what
  * `alsoUsers` names them by), once read.
  */
-async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number, alsoUsers: readonly { user?: string }[] = [], runOps: Iterable<Operation> = [], progress?: Pick<ReturnType<typeof readSteps>, 'listing' | 'tenantUsers'>) {
+async function readTenantFor(client: GraphClient, inverses: Operation[], concurrency: number, alsoUsers: readonly Unreversible[] = [], runOps: Iterable<Operation> = [], progress?: Pick<ReturnType<typeof readSteps>, 'listing' | 'tenantUsers'>) {
   const tenantUpns = new Map([...inverses, ...runOps].filter((o) => o.user && o.tenantUpn).map((o) => [o.user!.toLowerCase(), o.tenantUpn!]));
   const upnOf = (user: string) => tenantUpns.get(user.toLowerCase()) ?? user;
   const upns = [...new Set([...inverses.filter((o) => o.user).map((o) => tenantUpnOf(o)!), ...alsoUsers.flatMap((x) => (x.user ? [upnOf(x.user)] : []))])];
-  const serials = inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!);
+  // And those of the tokens left in the inventory, which notReversibleGone judges by the inventory.
+  const serials = [...new Set([...inverses.filter((o) => o.resource.startsWith('hardwareOathMethods/')).map((o) => splitResource(o.resource)[1]!), ...serialsLeftInInventory(alsoUsers)])];
   const [tenant, cutover] = await Promise.all([
     // Read before this pass sends anything.
     readTenant(client, { upns, serials, policy: true, organization: false, concurrency, ...(progress ? { onListing: progress.listing, onProgress: progress.tenantUsers } : {}) }).catch(rethrowMaskedAfter('nothing was sent')),

@@ -153,17 +153,35 @@ describe("rollback of a run whose journal lacks a token's device id: the token i
     expect(ofSerials(g, [run.serialNumber]).map((d) => [d.id, d.assignedTo, d.status])).toEqual([[run.id, null, 'available']]);
   });
 
-  it('a token of the serial found gone (deleted since the run) is gone already, not sent', async () => {
-    const { g, dir, outcome, made } = await runWithoutDeviceIds('bulk');
-    const run = made[0]!;
-    expect((await g.raw.delete(`/beta/users/${run.assignedTo!.id}/authentication/hardwareOathMethods/${run.id}`)).status).toBe(204);
-    expect((await g.raw.delete(`/beta/directory/authenticationMethodDevices/hardwareOathDevices/${run.id}`)).status).toBe(204);
-    const back = await rollbackIn(g, dir, outcome.runId);
-    expect(back.outcome.state).toBe('completed');
-    expect(back.outcome.goneAlready.map((x) => x.target)).toEqual(expect.arrayContaining([`hardwareOathMethods/${run.serialNumber}`]));
-    expect(ofSerials(g, [run.serialNumber])).toEqual([]);
-    expect(heldByUsers(g)).not.toMatch(new RegExp(made.map((d) => d.id).join('|')));
-  });
+  for (const tokenPath of ['bulk', 'single'] as const) {
+    /**
+     * A lead: a token of the serial deleted since the run was journaled gone already, yet still listed
+     * `not reversible` with "it stays in the inventory ...; delete it there if it is the run's".
+     */
+    it(`${tokenPath} token path: a token of the serial found gone (deleted since the run) is gone already, not sent, and not listed as staying in the inventory`, async () => {
+      const { g, dir, outcome, made } = await runWithoutDeviceIds(tokenPath);
+      const run = made[0]!;
+      const user = upnOf(g, run);
+      expect((await g.raw.delete(`/beta/users/${run.assignedTo!.id}/authentication/hardwareOathMethods/${run.id}`)).status).toBe(204);
+      expect((await g.raw.delete(`/beta/directory/authenticationMethodDevices/hardwareOathDevices/${run.id}`)).status).toBe(204);
+      const back = await rollbackIn(g, dir, outcome.runId);
+      expect(back.outcome.state).toBe('completed');
+      const target = `hardwareOathMethods/${run.serialNumber}`;
+      expect(back.outcome.goneAlready.map((x) => x.target)).toEqual(expect.arrayContaining([target]));
+      expect(ofSerials(g, [run.serialNumber])).toEqual([]);
+      expect(heldByUsers(g)).not.toMatch(new RegExp(made.map((d) => d.id).join('|')));
+      // Gone, so not left in the inventory: said gone already (not reversible, found gone), as a deleted phone is.
+      expect(back.outcome.notReversible.filter((x) => x.target === target)).toEqual([]);
+      expect(back.outcome.goneAlready).toContainEqual({ ...(tokenPath === 'single' ? { user } : {}), target, notReversible: true });
+      expect(renderRollbackSummary(back.outcome, dir, undefined)).not.toContain(`serial ${run.serialNumber} its`);
+      // The run's other tokens, still there, are still said to stay.
+      expect(back.outcome.notReversible.filter((x) => x.target.startsWith('hardwareOathMethods/')).map((x) => x.target).sort()).toEqual(made.slice(1).map((d) => `hardwareOathMethods/${d.serialNumber}`).sort());
+      // Recorded so: the rollback's journal, and its report, hold it found gone.
+      const { header } = await readRun(join(dir, 'runs', back.outcome.runId));
+      expect(header.notReversible?.some((x) => x.target === target)).toBe(false);
+      expect(header.notReversibleGone).toContainEqual({ ...(tokenPath === 'single' ? { user } : {}), target });
+    });
+  }
 
   it("a token of the run's serial an admin took from its user since (not known to be the run's) is left alone, --force or not: listed as left alone, not failed, exit 3", async () => {
     for (const force of [false, true]) {
