@@ -9,6 +9,9 @@ import { userPolicy } from '../model/policy-view.js';
 import { canSignIn, configsInUse } from '../model/usable-methods.js';
 import { addTo } from '../model/add-to.js';
 import { METHOD_CONFIGS, policyAfter, policyTargetGroups, type MethodConfig, type PolicyEdit } from '../model/method-policy.js';
+import type { TenantFederatedDomain } from '../model/tenant.js';
+import { domainsOf } from '../model/federation-root.js';
+import { listDomainUsers } from '../graph/domain-users-reader.js';
 import type { Operation } from './operations.js';
 
 /** Users outside the run whose methods are read at once (a step of the progress each). */
@@ -16,8 +19,21 @@ const READ_AT_ONCE = 500;
 /** Users named in a held undo's reason. */
 const NAMED = 5;
 
-/** The users the staged rollout still switches: every user of the organisation, or the members of these groups. */
-export type SwitchedBy = 'organization' | readonly string[];
+/**
+ * What still switches users to Entra MFA: the staged rollout, for every user of the organisation or
+ * the members of these groups; or these domains' federation, which rejects the federated IdP's MFA
+ * (every user of the domain, of its subdomains that take its federation too).
+ */
+export type SwitchedBy = 'organization' | readonly string[] | { domains: readonly TenantFederatedDomain[] };
+
+/** One source of switched users, and the users (by lower-case id) judged apart, left out of it. */
+export interface SwitchedUsers {
+  by: SwitchedBy;
+  exclude: ReadonlySet<string>;
+}
+
+/** What a domain's federation that switches its users is said as. */
+export const federationSwitches = (domain: string) => `the federation of ${domain} (it rejects the federated IdP's MFA)`;
 
 export interface OthersLeft {
   /** The methods policy's undos to leave in place, by operation id, with why (after STILL_SWITCHED and what switches them). */
@@ -32,8 +48,8 @@ export interface OthersLeft {
 
 /**
  * Which of the methods policy's undos still to send (`configs`, setting a method configuration back)
- * would leave a user the staged rollout keeps switched to Entra MFA, other than the run's (`exclude`,
- * by lower-case id: judged apart, by what the run gave them), with no method they can use: they can
+ * would leave a user the staged rollout, or a domain's federation, keeps switched to Entra MFA (`sources`),
+ * other than the run's (each source's `exclude`, by lower-case id: judged apart, by what the run gave them), with no method they can use: they can
  * sign in now (a method they hold is enabled for them), and could not once every one of these undos
  * is sent. Those undos that let them use what they use now are left in place. Read from the tenant:
  * the switched users (the groups' members, nested included, or the whole directory, a page at a
@@ -44,8 +60,7 @@ export interface OthersLeft {
 export async function othersLeftWithout(
   client: GraphClient,
   configs: readonly Operation[],
-  switchedBy: SwitchedBy,
-  exclude: ReadonlySet<string>,
+  sources: readonly SwitchedUsers[],
   groupName: (id: string) => Promise<string>,
   opts: { concurrency: number; onRead?: (what: string, done?: number, total?: number) => void },
 ): Promise<OthersLeft | undefined> {
@@ -58,8 +73,10 @@ export async function othersLeftWithout(
   if (turning.length === 0) return undefined;
   const after = policyAfter(live, turning.flatMap(edits));
 
-  opts.onRead?.(`listing the users the staged rollout still switches to Entra MFA, outside the run (Graph)`);
-  const members = await switchedUsers(client, switchedBy, exclude, groupName);
+  opts.onRead?.(`listing the users the staged rollout${sources.some((x) => typeof x.by === 'object' && 'domains' in x.by) ? ' or a federation' : ''} still switches to Entra MFA, outside the run (Graph)`);
+  const members = new Map<string, { id: string; upn: string; by: string }>();
+  // The first source that holds a user says what switches them.
+  for (const source of sources) for (const [key, m] of await switchedUsers(client, source.by, source.exclude, groupName)) if (!members.has(key)) members.set(key, m);
   if (members.size === 0) return undefined;
   const targets = [...new Set([...policyTargetGroups(now), ...policyTargetGroups(after)])];
   const ids = new Set(members.keys());
@@ -68,7 +85,7 @@ export async function othersLeftWithout(
   const lockedBy = new Map<string, string[]>();
   const locked: { upn: string; by: string }[] = [];
   const list = [...members.values()];
-  const what = `reading the methods of the ${list.length} user(s) outside the run the staged rollout still switches to Entra MFA, whom the methods policy's undo may leave with none they can use (Graph)`;
+  const what = `reading the methods of the ${list.length} user(s) outside the run the staged rollout${sources.some((x) => typeof x.by === 'object' && 'domains' in x.by) ? ' or a federation' : ''} still switches to Entra MFA, whom the methods policy's undo may leave with none they can use (Graph)`;
   let read = 0;
   opts.onRead?.(what, 0, list.length);
   for (; read < list.length && lockedBy.size < turning.length; ) {
@@ -110,7 +127,8 @@ function configOf(o: Operation): MethodConfig | undefined {
 /**
  * The users the staged rollout switches, by lower-case id, with their UPN and what switches them
  * (the first of the groups holding them): the groups' members, nested included (a group deleted
- * since holds nobody), or every user of the directory; `exclude` left out.
+ * since holds nobody), or every user of the directory; or the users of the domains (a paged listing
+ * by UPN suffix each); `exclude` left out.
  */
 async function switchedUsers(client: GraphClient, switchedBy: SwitchedBy, exclude: ReadonlySet<string>, groupName: (id: string) => Promise<string>): Promise<Map<string, { id: string; upn: string; by: string }>> {
   const out = new Map<string, { id: string; upn: string; by: string }>();
@@ -118,11 +136,15 @@ async function switchedUsers(client: GraphClient, switchedBy: SwitchedBy, exclud
     const key = typeof u.id === 'string' ? u.id.toLowerCase() : undefined;
     if (key && u.userPrincipalName && u.accountEnabled !== false && !exclude.has(key) && !out.has(key)) out.set(key, { id: u.id!, upn: u.userPrincipalName, by });
   };
+  if (typeof switchedBy === 'object' && 'domains' in switchedBy) {
+    for (const d of switchedBy.domains) for (const name of domainsOf(d)) for (const u of await listDomainUsers(client, name)) take(u, federationSwitches(d.id));
+    return out;
+  }
   if (switchedBy === 'organization') {
     for await (const u of client.pages<Partial<DirectoryUser>>(listUsers(), "listing the directory's users")) take(u, 'the staged rollout policy (it applies to the whole organisation)');
     return out;
   }
-  for (const groupId of switchedBy) {
+  for (const groupId of switchedBy as readonly string[]) {
     const by = `the group "${await groupName(groupId)}" of the staged rollout policy`;
     try {
       for await (const m of client.pages<Partial<DirectoryUser>>(listTransitiveMemberUpns(groupId), `listing the members of group ${groupId}`)) take(m, by);

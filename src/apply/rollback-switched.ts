@@ -1,5 +1,5 @@
 import type { GraphClient } from '../graph/graph-client.js';
-import { readRolloutPolicy, RolloutForbiddenError } from '../graph/cutover-reader.js';
+import { readFederatedDomains, readRolloutPolicy, RolloutForbiddenError } from '../graph/cutover-reader.js';
 import { transitiveMemberships } from '../graph/groups-reader.js';
 import { getGroup } from '../graph/calls/groups.js';
 import { isSuccess } from '../graph/graph-call.js';
@@ -7,7 +7,12 @@ import { readTenant } from '../graph/tenant-reader.js';
 import type { TenantUser } from '../model/tenant.js';
 import { ROLLOUT_UNDOS } from './rollback-inverses.js';
 import type { Operation } from './operations.js';
-import { othersLeftWithout } from './rollback-others.js';
+import { federationSwitches, othersLeftWithout, type SwitchedUsers } from './rollback-others.js';
+import { GraphRequestError } from '../graph/graph-errors.js';
+import { federationOf } from '../model/federation-root.js';
+import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
+import type { TenantFederatedDomain } from '../model/tenant.js';
+import { upnDomain } from './federation-step.js';
 
 /**
  * What a rollback journals (and reports) for an undo it left in place because its user is still
@@ -79,10 +84,12 @@ const NONE: StillSwitched = { holds: new Map(), users: [] };
  * group holding the user (nested groups included) other than one this rollback takes the user out
  * of. Of a run that touched the staged rollout, its users' method removals still to send are left in
  * place, and so is the methods policy's undo of a method configuration one of them needs for a method
- * they hold (SMS and voice for a phone, hardware OATH for a token...). Whatever the run, the methods
- * policy's undos that would leave another user it still switches with no method they can use are left
- * in place too (rollback-others.ts). Nothing is read for a run that touched no staged rollout and has
- * no method configuration to set back.
+ * they hold (SMS and voice for a phone, hardware OATH for a token...). A domain whose federation
+ * rejects the federated IdP's MFA and did not when the run's plan read it (`rejectingBefore`) switches
+ * every user of it likewise: the run's users of it are judged so too. Whatever the run, the methods
+ * policy's undos that would leave another user the staged rollout or such a domain still switches with
+ * no method they can use are left in place too (rollback-others.ts). Nothing is read for a run that
+ * touched no staged rollout and has no method configuration to set back; the domains only when it has one.
  *
  * `pending`: the undos still to send after the cutover's; `doneNow`: the cutover undos done in this
  * pass (a policy just deleted may still be listed for a moment: what was done is trusted).
@@ -93,36 +100,55 @@ export async function stillSwitched(
   pending: readonly Operation[],
   runUsers: ReadonlyMap<string, string>,
   doneNow: ReadonlySet<string>,
-  opts: { concurrency: number; onRead?: (what: string, done?: number, total?: number) => void; log?: (line: string) => void },
+  opts: {
+    concurrency: number;
+    onRead?: (what: string, done?: number, total?: number) => void;
+    log?: (line: string) => void;
+    /** The federated domains (lower case) that rejected the federated IdP's MFA when the run's plan read them: their users were on Entra MFA before the run. */
+    rejectingBefore?: ReadonlySet<string>;
+  },
 ): Promise<StillSwitched> {
   const { concurrency, onRead } = opts;
   const rollout = inverses.some((o) => ROLLOUT_UNDOS.has(o.kind) || (o.kind === 'group-member-remove' && o.resource.startsWith('rolloutGroup/')));
   const configs = pending.filter((o) => o.kind === 'policy-config');
   if (!rollout && configs.length === 0) return NONE;
   const policyUndo = inverses.find((o) => o.kind === 'rollout-policy-delete' || o.kind === 'rollout-policy-update');
-  if (policyUndo && doneNow.has(policyUndo.id)) return NONE;
   // The run's users are judged by what the run gave them; of a run that touched no staged rollout, they are users like any other.
   const judgeRun = rollout && runUsers.size > 0;
-  // Seconds for a large group (its members read a page at a time): said, so the wait is not silence
-  // (for a run that touched no staged rollout, once one is found enabled: the policy's read is one request).
-  if (judgeRun) onRead?.(`reading which of the run's ${runUsers.size} user(s) the staged rollout still switches to Entra MFA (Graph)`);
   let policy;
-  try {
-    policy = await readRolloutPolicy(client);
-  } catch (err) {
-    // A run that never touched the staged rollout may be an app-only sign-in's, which Graph never lets read it.
-    if (rollout || !(err instanceof RolloutForbiddenError)) throw err;
-    opts.log?.(`Warning: the staged rollout could not be read (${err.message}): the methods policy is put back without checking that the users it switches to Entra MFA keep a method they can use`);
-    return NONE;
+  // The policy just disabled or deleted by this pass switches nobody (it may still be listed for a moment).
+  if (!policyUndo || !doneNow.has(policyUndo.id)) {
+    // Seconds for a large group (its members read a page at a time): said, so the wait is not silence
+    // (for a run that touched no staged rollout, once one is found enabled: the policy's read is one request).
+    if (judgeRun) onRead?.(`reading which of the run's ${runUsers.size} user(s) the staged rollout still switches to Entra MFA (Graph)`);
+    try {
+      policy = await readRolloutPolicy(client);
+    } catch (err) {
+      // A run that never touched the staged rollout may be an app-only sign-in's, which Graph never lets read it.
+      if (rollout || !(err instanceof RolloutForbiddenError)) throw err;
+      opts.log?.(`Warning: the staged rollout could not be read (${err.message}): the methods policy is put back without checking that the users it switches to Entra MFA keep a method they can use`);
+    }
   }
-  if (!policy?.isEnabled) return NONE;
   // Groups this pass detached: the policy may still list them for a moment.
   const detached = new Set(inverses.filter((o) => o.kind === 'rollout-detach' && doneNow.has(o.id)).map((o) => String((o.before as { groupId?: unknown } | null)?.groupId).toLowerCase()));
-  const groups = policy.isAppliedToOrganization ? undefined : policy.appliesTo.filter((g) => !detached.has(g.toLowerCase()));
-  if (groups?.length === 0) return NONE;
+  // undefined: the whole organisation; [] : no one.
+  const groups = !policy?.isEnabled ? [] : policy.isAppliedToOrganization ? undefined : policy.appliesTo.filter((g) => !detached.has(g.toLowerCase()));
+  // A domain made to reject the federated IdP's MFA since the run (another operator's final step, an
+  // admin) keeps every user of it on Entra MFA, the staged rollout or not: the methods policy's undo must
+  // not take from them what they sign in with (a review: a rollback of a first wave, with the final step
+  // applied from another state folder, turned SMS and voice off for 35 users of the domain, no flag asked).
+  const federation = configs.length > 0 && groups !== undefined ? await rejectingSince(client, opts.rejectingBefore ?? new Set(), opts.log) : [];
+  if (groups?.length === 0 && federation.length === 0) return NONE;
   const names = new Map<string, Promise<string>>();
   const nameOf = (id: string) => names.get(id) ?? names.set(id, groupName(client, id)).get(id)!;
-  const byUser = judgeRun ? await runUsersSwitched(client, groups, pending, runUsers, nameOf) : new Map<string, string>();
+  const byUser = judgeRun && groups?.length !== 0 ? await runUsersSwitched(client, groups, pending, runUsers, nameOf) : new Map<string, string>();
+  // The run's users of such a domain are still switched, whatever the rollback takes them out of.
+  const tenantUpnOf = new Map(inverses.filter((o) => o.userId && o.tenantUpn).map((o) => [o.userId!.toLowerCase(), o.tenantUpn!]));
+  const governing = federationOf(federation);
+  for (const [id, upn] of runUsers) {
+    const d = governing(upnDomain(tenantUpnOf.get(id) ?? upn));
+    if (d && !byUser.has(id)) byUser.set(id, federationSwitches(d.id));
+  }
   const holds = new Map<string, string>();
   const named = new Map<string, string>();
   const hold = (o: Operation, userKey: string, reason: string) => {
@@ -159,7 +185,12 @@ export async function stillSwitched(
   }
   // The rest of them, for the users it still switches outside the run (an admin added them to a group since).
   const left = configs.filter((o) => !holds.has(o.id));
-  const others = left.length > 0 ? await othersLeftWithout(client, left, groups ?? 'organization', judgeRun ? new Set(runUsers.keys()) : new Set(), nameOf, { concurrency, ...(onRead ? { onRead } : {}) }) : undefined;
+  const sources: SwitchedUsers[] = [
+    ...(groups?.length !== 0 ? [{ by: groups ?? ('organization' as const), exclude: judgeRun ? new Set(runUsers.keys()) : new Set<string>() }] : []),
+    // The run's users of those domains are judged above.
+    ...(federation.length > 0 ? [{ by: { domains: federation }, exclude: new Set(runUsers.keys()) }] : []),
+  ];
+  const others = left.length > 0 ? await othersLeftWithout(client, left, sources, nameOf, { concurrency, ...(onRead ? { onRead } : {}) }) : undefined;
   for (const [op, { by, why }] of others?.holds ?? []) holds.set(op, `${STILL_SWITCHED} ${by.join(' and ')}: ${why}`);
   return {
     holds,
@@ -191,6 +222,22 @@ async function runUsersSwitched(client: GraphClient, groups: readonly string[] |
     if (stays !== undefined) byUser.set(id, `the group "${await nameOf(stays)}" of the staged rollout policy`);
   }
   return byUser;
+}
+
+/**
+ * The federated domains whose federation rejects the federated IdP's MFA now and did not when the
+ * run's plan read them (`before`): read after the cutover's undos, so a domain the run set is put back
+ * by then. A read refused for a missing permission (Domain.Read.All) is said and taken as none, as the
+ * rollback's check of its users' domains takes it; any other failure stops the rollback.
+ */
+async function rejectingSince(client: GraphClient, before: ReadonlySet<string>, log?: (line: string) => void): Promise<TenantFederatedDomain[]> {
+  try {
+    return (await readFederatedDomains(client)).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && !before.has(d.id.toLowerCase()));
+  } catch (err) {
+    if (!(err instanceof GraphRequestError && err.response.status === 403)) throw err;
+    log?.(`Warning: the domains' federation could not be read (${err.message}): the methods policy is put back without checking that the users of a domain rejecting the federated IdP's MFA keep a method they can use`);
+    return [];
+  }
 }
 
 /** A group's display name (its id, if it cannot be read). */

@@ -299,7 +299,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     deps.onRun?.(runId);
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord), ...asBefore.map(asBeforeRecord)];
     await journal.beforeHandOver(() => journal.ops(skipped));
-    const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps, signedInUserOf(identity));
+    const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps, signedInUserOf(identity), rejectingWhenPlanned(planHeader));
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -379,6 +379,11 @@ export function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyR
   );
 }
 
+/** The federated domains (lower case) that rejected the federated IdP's MFA when the run's plan read them (none, for a plan that read no domain). */
+function rejectingWhenPlanned(header: SavedPlan['header']): Set<string> {
+  return new Set((header.cutover_seen?.federatedDomains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA).map((d) => d.id.toLowerCase()));
+}
+
 /**
  * A domain whose federation rejects the IdP's MFA sends every user of it to Entra MFA, whatever any
  * state folder says: set since the run by another operator's run (another folder) or an admin, taking
@@ -388,8 +393,7 @@ export function refuseWhileLaterRunsInEffect(runs: readonly RunSummary[], applyR
 async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[], plan: Pick<SavedPlan, 'header'>): Promise<void> {
   // Domains this run set (the rollback puts them back first), or that rejected already when its plan
   // read them (the run's methods were added under it; taking them away puts the users back as they were).
-  const notSince = new Set(inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()));
-  for (const d of plan.header.cutover_seen?.federatedDomains ?? []) if (d.federatedIdpMfaBehavior === REJECT_IDP_MFA) notSince.add(d.id.toLowerCase());
+  const notSince = new Set([...inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()), ...rejectingWhenPlanned(plan.header)]);
   // A subdomain that is not a root takes its root's federation (model/federation-root.ts), as the plan read them.
   const governing = federationRootOf(plan.header.cutover_seen?.federatedDomains ?? []);
   const usersByDomain = new Map<string, Set<string>>();
@@ -551,7 +555,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     });
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
-    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder, leaveSwitchedWithoutMethod }, signedInUserOf(identity));
+    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder, leaveSwitchedWithoutMethod }, signedInUserOf(identity), rejectingWhenPlanned(plan.header));
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: [...stillLeft, ...changed].map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -569,6 +573,8 @@ async function executeRollback(
   deps: RollbackDeps,
   /** The user this pass is signed in as (a delegated token): their own phone and email undos are left out. */
   signedIn: SignedInUser | undefined,
+  /** The domains that rejected the federated IdP's MFA when the run's plan read them (rejectingWhenPlanned). */
+  rejectingBefore: ReadonlySet<string>,
 ): Promise<Omit<RollbackOutcome, 'changedSince' | 'notReversible' | 'tenant'>> {
   const executor = new Executor({ client: deps.client, journal, concurrency: deps.concurrency, context: { seeds: new Map(), policy, now: Date.now } });
   const onAbort = () => executor.interrupt();
@@ -640,7 +646,7 @@ async function executeRollback(
           reading = true;
           readSteps(deps).step(what, done, total);
         };
-        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, { concurrency: deps.concurrency, onRead, ...(deps.log ? { log: deps.log } : {}) })
+        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, { concurrency: deps.concurrency, onRead, rejectingBefore, ...(deps.log ? { log: deps.log } : {}) })
           .finally(() => (reading = false))
           .catch((err: unknown) => {
           // Read after the cutover's undos: the refusal says what of this pass was sent.

@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cutoverStatus } from '../../src/app/status.js';
+import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { applyFile, CONTOSO, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import type { Snapshot } from '../helpers/tenant-checks.js';
+
+/**
+ * A lead, reproduced black-box: a first wave (alice alone) enabled SMS and voice and created the staged
+ * rollout policy; another operator then applied the final step from another state folder (contoso.com
+ * rejects the federated IdP's MFA: every user of it on Entra MFA). The first wave's rollback, no flag
+ * given, deleted its staged rollout policy, found no one it still switched, and put the methods policy
+ * back: 35 users of contoso.com, on Entra MFA by the federation, were left with no method they could use.
+ */
+const ROLLOUT = 'MFA Staged Rollout';
+const CONFIGS = '/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations';
+const BY_FEDERATION = "the federation of contoso.com (it rejects the federated IdP's MFA)";
+
+const configState = async (g: FakeGraph, id: string): Promise<string> => (await g.raw.get(`${CONFIGS}/${id}`)).body.state;
+const lockedOut = async (g: FakeGraph) => (await cutoverStatus({ source: CONTOSO, graph: g.client(), concurrency: 4 })).users.filter((u) => u.switched && u.blocked).map((u) => u.user);
+
+/** Sets contoso.com's federation to reject the federated IdP's MFA, as an admin or another state folder's final step does. */
+async function rejectSince(g: FakeGraph): Promise<void> {
+  const domain = (g.emu.snapshot() as Snapshot).domains.find((d: Snapshot) => d.id === 'contoso.com');
+  const res = await g.raw.patch(`/v1.0/domains/contoso.com/federationConfiguration/${domain.federation.id}`, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' });
+  expect(res.status).toBeLessThan(300);
+}
+
+/** The Contoso plan with a rollout group, applied to `users` alone (SMS and voice enabled, the rollout policy created); then contoso.com made to reject. */
+async function waveThenFederation(name: string, users: string[]) {
+  const g = fakeGraph();
+  const { dir } = testDir(name);
+  await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+  const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { users });
+  expect(outcome.state).toBe('completed');
+  for (const id of ['Sms', 'Voice']) expect(await configState(g, id), id).toBe('enabled');
+  await rejectSince(g);
+  // Those of the domain with no method the policy lets them use already (not migrated yet): the rollback's to leave as they are.
+  const before = await lockedOut(g);
+  return { g, stateDir: join(dir, 'state'), runId: outcome.runId, before };
+}
+
+describe("rollback's undo of the methods policy with users of a domain made to reject the federated IdP's MFA since the run", () => {
+  it("holds the undos the run's own user still needs (alice: her own mobile phone) and those users of the domain outside the run need (hana: a token), naming the federation; --leave-switched-without-method takes them, said", async () => {
+    const { g, stateDir, runId, before } = await waveThenFederation('federation-held', ['alice@contoso.com']);
+    const o = (await rollbackIn(g, stateDir, runId)).outcome;
+    expect(o.state).toBe('partial');
+    for (const id of ['Sms', 'Voice', 'HardwareOath']) expect(await configState(g, id), id).toBe('enabled');
+    expect(o.stillSwitchedUsers).toEqual([{ user: 'alice@contoso.com', by: BY_FEDERATION }]);
+    expect(o.stillSwitchedOthers).toEqual({ first: ['hana@contoso.com'], count: 1, by: [BY_FEDERATION], unread: 0 });
+    expect(o.stillSwitched).toEqual([
+      { target: 'authenticationMethodConfigurations/HardwareOath', reason: `still switched to Entra MFA by ${BY_FEDERATION}: 1 user(s) outside the run would have no method they can use once the rollback's policy undos are sent, this one among them (hana@contoso.com)` },
+      { target: 'authenticationMethodConfigurations/Sms', reason: `still switched to Entra MFA by ${BY_FEDERATION}: 1 user(s) hold a method it enables (alice@contoso.com)` },
+      { target: 'authenticationMethodConfigurations/Voice', reason: `still switched to Entra MFA by ${BY_FEDERATION}: 1 user(s) hold a method it enables (alice@contoso.com)` },
+    ]);
+    // No one the federation switched lost a method to the rollback.
+    expect((await lockedOut(g)).sort()).toEqual(before.sort());
+    const summary = renderRollbackSummary(o, stateDir, undefined, undefined, undefined, { again: `mfa-migrate rollback ${o.runId}`, leave: `mfa-migrate rollback ${o.runId} --leave-switched-without-method` });
+    expect(summary).toContain(`Left in place: 1 user(s) of the run are still switched to Entra MFA by ${BY_FEDERATION}: alice@contoso.com; 1 user(s) outside the run is still switched to Entra MFA by ${BY_FEDERATION} and would have no method they can use: hana@contoso.com.`);
+    expect(summary).toContain("Once they are not (the domain's federation put back to accept the federated IdP's MFA; or, outside the run, with another method they can use), finish with");
+
+    const said: string[] = [];
+    const taken = await rollbackIn(g, stateDir, o.runId, { leaveSwitchedWithoutMethod: true, log: (l) => said.push(l) });
+    expect(taken.outcome.stillSwitched).toEqual([]);
+    expect(said).toContainEqual(expect.stringMatching(/^Warning: --leave-switched-without-method: 1 user\(s\) outside the run still switched to Entra MFA \(by the federation of contoso\.com .*hana@contoso\.com/));
+    for (const id of ['Sms', 'Voice', 'HardwareOath']) expect(await configState(g, id), id).toBe('disabled');
+    expect(await lockedOut(g)).toEqual(expect.arrayContaining(['alice@contoso.com', 'hana@contoso.com']));
+  });
+
+  it('a domain that rejected already when the plan read it is not one made to reject since: the policy is put back as the run found it', async () => {
+    const g = fakeGraph();
+    const { dir } = testDir('federation-before');
+    await rejectSince(g);
+    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+    const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { users: ['niaj@contoso.com'] });
+    const o = (await rollbackIn(g, join(dir, 'state'), outcome.runId)).outcome;
+    expect(o.stillSwitched).toEqual([]);
+    expect(o.state).toBe('completed');
+  });
+});
