@@ -4,7 +4,7 @@ import { resolveOptions, type EmulatorOptions } from './options.js';
 import type { RequestLogEntry } from './request-log.js';
 import { snapshotState } from './snapshot.js';
 import type { EmulatorState } from './state.js';
-import { PLAIN_ANSWER, PlainAnswer, type PlainAnswering } from '../graph/plain-answer.js';
+import { PLAIN_ANSWER, PlainAnswer, type PlainAnswering } from '../model/plain-answer.js';
 
 /**
  * The Graph root an in-process emulator answers for. Port 0 is never listened on, so a client that
@@ -53,7 +53,7 @@ export function createInProcessEmulator(options: EmulatorOptions = {}): InProces
     const { status, headers, body } = await answer(input, init);
     return new Response(body, { status, headers });
   };
-  // The Graph client's way in (graph/plain-answer.ts): the same answer, without a Response.
+  // The Graph client's way in (model/plain-answer.ts): the same answer, without a Response.
   const plain: PlainAnswering = async (input, init) => {
     const { status, headers, body } = await answer(input, init);
     return new PlainAnswer(status, new Headers(headers), body ?? '');

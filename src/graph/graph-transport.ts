@@ -3,7 +3,7 @@ import type { GraphCall, GraphResponse, GraphVersion, HttpMethod } from './graph
 import { ForeignNextLinkError, ReadOnlyViolation } from './graph-errors.js';
 import { bodyForRoot, GRAPH_CLOUD_HOSTS, isLoopback } from './graph-root.js';
 import type { TokenSource } from './access-token.js';
-import { PlainAnswer, plainAnsweringOf } from './plain-answer.js';
+import { PlainAnswer, plainAnsweringOf } from '../model/plain-answer.js';
 
 export interface TransportOptions {
   /** Graph root, e.g. https://graph.microsoft.com or the emulator's http://127.0.0.1:PORT (parseGraphRoot's). */

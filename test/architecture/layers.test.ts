@@ -126,6 +126,10 @@ describe('the layers (docs/architecture.md)', () => {
     expect(importsOf('graph').filter((i) => !['graph', 'model', 'io', 'otp'].includes(i.folder))).toEqual([]);
   });
 
+  it('emulator imports only the model, io and otp: it is Graph as the tenant answers it, not our client of it', () => {
+    expect(importsOf('emulator').filter((i) => !['emulator', 'model', 'io', 'otp'].includes(i.folder))).toEqual([]);
+  });
+
   it('apply works from the plan, not by applying mapping rules again, and never reaches the CLI', () => {
     expect(importsOf('apply').filter((i) => ['mapping', 'app', 'cli', 'emulator', 'shim', 'source'].includes(i.folder))).toEqual([]);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getUser } from '../../src/graph/calls/users.js';
 import { connectGraph } from '../../src/graph/connect.js';
-import { PLAIN_ANSWER, plainAnsweringOf, type PlainAnswering } from '../../src/graph/plain-answer.js';
+import { PLAIN_ANSWER, plainAnsweringOf, type PlainAnswering } from '../../src/model/plain-answer.js';
 import type { GraphCall } from '../../src/graph/graph-call.js';
 import { fakeGraph } from '../helpers/graph.js';
 
