@@ -85,8 +85,8 @@ const NONE: StillSwitched = { holds: new Map(), users: [] };
  * of. Of a run that touched the staged rollout, its users' method removals still to send are left in
  * place, and so is the methods policy's undo of a method configuration one of them needs for a method
  * they hold (SMS and voice for a phone, hardware OATH for a token...). A domain whose federation
- * rejects the federated IdP's MFA and did not when the run's plan read it (`rejectingBefore`) switches
- * every user of it likewise: the run's users of it are judged so too. Whatever the run, the methods
+ * rejects the federated IdP's MFA now, whenever that was set (before the run's plan read it too),
+ * switches every user of it likewise: the run's users of it are judged so too. Whatever the run, the methods
  * policy's undos that would leave another user the staged rollout or such a domain still switches with
  * no method they can use are left in place too (rollback-others.ts). Nothing is read for a run that
  * touched no staged rollout and has no method configuration to set back; the domains only when it has one.
@@ -104,8 +104,6 @@ export async function stillSwitched(
     concurrency: number;
     onRead?: (what: string, done?: number, total?: number) => void;
     log?: (line: string) => void;
-    /** The federated domains (lower case) that rejected the federated IdP's MFA when the run's plan read them: their users were on Entra MFA before the run. */
-    rejectingBefore?: ReadonlySet<string>;
   },
 ): Promise<StillSwitched> {
   const { concurrency, onRead } = opts;
@@ -133,11 +131,12 @@ export async function stillSwitched(
   const detached = new Set(inverses.filter((o) => o.kind === 'rollout-detach' && doneNow.has(o.id)).map((o) => String((o.before as { groupId?: unknown } | null)?.groupId).toLowerCase()));
   // undefined: the whole organisation; [] : no one.
   const groups = !policy?.isEnabled ? [] : policy.isAppliedToOrganization ? undefined : policy.appliesTo.filter((g) => !detached.has(g.toLowerCase()));
-  // A domain made to reject the federated IdP's MFA since the run (another operator's final step, an
-  // admin) keeps every user of it on Entra MFA, the staged rollout or not: the methods policy's undo must
-  // not take from them what they sign in with (a review: a rollback of a first wave, with the final step
-  // applied from another state folder, turned SMS and voice off for 35 users of the domain, no flag asked).
-  const federation = configs.length > 0 && groups !== undefined ? await rejectingSince(client, opts.rejectingBefore ?? new Set(), opts.log) : [];
+  // A domain rejecting the federated IdP's MFA keeps every user of it on Entra MFA, the staged rollout or
+  // not, whoever set it and whenever (another operator's final step since the run, an admin, or before the
+  // plan): the methods policy's undo must not take from them what they sign in with (reviews: a rollback of
+  // a first wave turned SMS and voice off for 35 users of a domain made to reject since; one of a wave
+  // planned under a domain rejecting already, for four users of it outside the run, exit 0).
+  const federation = configs.length > 0 && groups !== undefined ? await rejectingNow(client, opts.log) : [];
   if (groups?.length === 0 && federation.length === 0) return NONE;
   const names = new Map<string, Promise<string>>();
   const nameOf = (id: string) => names.get(id) ?? names.set(id, groupName(client, id)).get(id)!;
@@ -225,14 +224,13 @@ async function runUsersSwitched(client: GraphClient, groups: readonly string[] |
 }
 
 /**
- * The federated domains whose federation rejects the federated IdP's MFA now and did not when the
- * run's plan read them (`before`): read after the cutover's undos, so a domain the run set is put back
- * by then. A read refused for a missing permission (Domain.Read.All) is said and taken as none, as the
+ * The federated domains whose federation rejects the federated IdP's MFA now, whenever it was set:
+ * read after the cutover's undos, so a domain the run set is put back by then. A read refused for a missing permission (Domain.Read.All) is said and taken as none, as the
  * rollback's check of its users' domains takes it; any other failure stops the rollback.
  */
-async function rejectingSince(client: GraphClient, before: ReadonlySet<string>, log?: (line: string) => void): Promise<TenantFederatedDomain[]> {
+async function rejectingNow(client: GraphClient, log?: (line: string) => void): Promise<TenantFederatedDomain[]> {
   try {
-    return (await readFederatedDomains(client)).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && !before.has(d.id.toLowerCase()));
+    return (await readFederatedDomains(client)).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA);
   } catch (err) {
     if (!(err instanceof GraphRequestError && err.response.status === 403)) throw err;
     log?.(`Warning: the domains' federation could not be read (${err.message}): the methods policy is put back without checking that the users of a domain rejecting the federated IdP's MFA keep a method they can use`);

@@ -299,7 +299,7 @@ export async function startRollback(applyRunId: string, deps: RollbackDeps): Pro
     deps.onRun?.(runId);
     const skipped = [...changed.map(skipRecord), ...gone.map(goneRecord), ...asBefore.map(asBeforeRecord)];
     await journal.beforeHandOver(() => journal.ops(skipped));
-    const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps, signedInUserOf(identity), rejectingWhenPlanned(planHeader));
+    const outcome = await executeRollback(runId, applyRunId, journal, inverses, new Map(skipped.map((s) => [s.op, s])), snapshot.policy, users, deps, signedInUserOf(identity));
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: changed.map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -392,7 +392,8 @@ function rejectingWhenPlanned(header: SavedPlan['header']): Set<string> {
  */
 async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[], plan: Pick<SavedPlan, 'header'>): Promise<void> {
   // Domains this run set (the rollback puts them back first), or that rejected already when its plan
-  // read them (the run's methods were added under it; taking them away puts the users back as they were).
+  // read them (the run's methods were added under it; taking them away puts the users back as they were:
+  // what they need to sign in is held once the cutover's undos are sent, rollback-switched.ts).
   const notSince = new Set([...inverses.filter((o) => o.kind === 'federation-update').map((o) => o.resource.split('/')[1]!.toLowerCase()), ...rejectingWhenPlanned(plan.header)]);
   // A subdomain that is not a root takes its root's federation (model/federation-root.ts), as the plan read them.
   const governing = federationRootOf(plan.header.cutover_seen?.federatedDomains ?? []);
@@ -555,7 +556,7 @@ export async function resumeRollback(rollbackRunId: string, deps: RollbackDeps):
     });
     const prior = new Map(view.ops);
     for (const s of skipped) prior.set(s.op, s);
-    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder, leaveSwitchedWithoutMethod }, signedInUserOf(identity), rejectingWhenPlanned(plan.header));
+    const outcome = await executeRollback(rollbackRunId, seen.header.rollbackOf, journal, inverses, prior, policy, users, { ...deps, force, outOfOrder, leaveSwitchedWithoutMethod }, signedInUserOf(identity));
     return { ...outcome, goneAlready: [...outcome.goneAlready, ...goneBefore.map(goneEntry).map(markNotReversible)], tenant, changedSince: [...stillLeft, ...changed].map(({ opId: _o, ...c }) => c), notReversible };
   } finally {
     await lock.release();
@@ -573,8 +574,6 @@ async function executeRollback(
   deps: RollbackDeps,
   /** The user this pass is signed in as (a delegated token): their own phone and email undos are left out. */
   signedIn: SignedInUser | undefined,
-  /** The domains that rejected the federated IdP's MFA when the run's plan read them (rejectingWhenPlanned). */
-  rejectingBefore: ReadonlySet<string>,
 ): Promise<Omit<RollbackOutcome, 'changedSince' | 'notReversible' | 'tenant'>> {
   const executor = new Executor({ client: deps.client, journal, concurrency: deps.concurrency, context: { seeds: new Map(), policy, now: Date.now } });
   const onAbort = () => executor.interrupt();
@@ -646,7 +645,7 @@ async function executeRollback(
           reading = true;
           readSteps(deps).step(what, done, total);
         };
-        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, { concurrency: deps.concurrency, onRead, rejectingBefore, ...(deps.log ? { log: deps.log } : {}) })
+        const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, { concurrency: deps.concurrency, onRead, ...(deps.log ? { log: deps.log } : {}) })
           .finally(() => (reading = false))
           .catch((err: unknown) => {
           // Read after the cutover's undos: the refusal says what of this pass was sent.

@@ -41,7 +41,7 @@ async function waveThenFederation(name: string, users: string[]) {
   return { g, stateDir: join(dir, 'state'), runId: outcome.runId, before };
 }
 
-describe("rollback's undo of the methods policy with users of a domain made to reject the federated IdP's MFA since the run", () => {
+describe("rollback's undo of the methods policy with users of a domain rejecting the federated IdP's MFA (since the run, or before)", () => {
   it("holds the undos the run's own user still needs (alice: her own mobile phone) and those users of the domain outside the run need (hana: a token), naming the federation; --leave-switched-without-method takes them, said", async () => {
     const { g, stateDir, runId, before } = await waveThenFederation('federation-held', ['alice@contoso.com']);
     const o = (await rollbackIn(g, stateDir, runId)).outcome;
@@ -68,14 +68,19 @@ describe("rollback's undo of the methods policy with users of a domain made to r
     expect(await lockedOut(g)).toEqual(expect.arrayContaining(['alice@contoso.com', 'hana@contoso.com']));
   });
 
-  it('a domain that rejected already when the plan read it is not one made to reject since: the policy is put back as the run found it', async () => {
+  it("a domain rejecting already when the plan read it is judged the same: the undos its users need stay (named, exit 3), leaving no user of it who could sign in without a method (before: turned off, exit 0, four users of it outside the run locked out)", async () => {
     const g = fakeGraph();
     const { dir } = testDir('federation-before');
     await rejectSince(g);
     await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
     const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { users: ['niaj@contoso.com'] });
+    expect(outcome.state).toBe('completed');
+    const before = await lockedOut(g);
     const o = (await rollbackIn(g, join(dir, 'state'), outcome.runId)).outcome;
-    expect(o.stillSwitched).toEqual([]);
-    expect(o.state).toBe('completed');
+    expect(o.state).toBe('partial');
+    expect(o.stillSwitchedUsers).toEqual([{ user: 'niaj@contoso.com', by: BY_FEDERATION }]);
+    expect(o.stillSwitched.map((x) => x.target)).toEqual(['phoneMethods/mobile', 'authenticationMethodConfigurations/HardwareOath', 'authenticationMethodConfigurations/Sms', 'authenticationMethodConfigurations/Voice']);
+    for (const id of ['Sms', 'Voice', 'HardwareOath']) expect(await configState(g, id), id).toBe('enabled');
+    expect((await lockedOut(g)).sort()).toEqual(before.sort());
   });
 });

@@ -158,13 +158,18 @@ describe('rollback order', () => {
     expect((await rollbackIn(g, dir, interrupted.outcome.runId, { leaveSwitchedWithoutMethod: true })).outcome.state).toBe('completed');
   });
 
-  it('is not refused for a domain that rejected the IdP\'s MFA already when the plan read the tenant: the rollback puts the users back as they were (a review)', async () => {
+  it('is not refused for a domain that rejected the IdP\'s MFA already when the plan read the tenant: the rollback goes on, and holds what the users it still switches need (a review)', async () => {
     const g = fakeGraph();
     const dir = join(tmp.dir, 'state-9');
     expect((await g.raw.patch(FEDERATION, { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' })).status).toBe(204);
     await planTo(g, `${dir}.plan`, { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
     const run = await applyFile(g, `${dir}.plan`, dir);
     expect(run.outcome.state).toBe('completed');
-    expect((await rollbackIn(g, dir, run.outcome.runId)).outcome.state).toBe('completed');
+    const o = (await rollbackIn(g, dir, run.outcome.runId)).outcome;
+    // Sent, not refused; what the domain's users sign in with stays (rollback-federation-lockout.test.ts).
+    expect(o.counts.done).toBeGreaterThan(0);
+    expect(o.state).toBe('partial');
+    expect(o.stillSwitched.length).toBeGreaterThan(0);
+    expect(o.stillSwitched.every((x) => x.reason.includes('by the federation of contoso.com'))).toBe(true);
   });
 });
