@@ -51,7 +51,10 @@ export interface OthersLeft {
  * would leave a user the staged rollout, or a domain's federation, keeps switched to Entra MFA (`sources`),
  * other than the run's (each source's `exclude`, by lower-case id: judged apart, by what the run gave them), with no method they can use: they can
  * sign in now (a method they hold is enabled for them), and could not once every one of these undos
- * is sent. Those undos that let them use what they use now are left in place. Read from the tenant:
+ * is sent. Those undos that let them use what they use now are left in place. An undo held already
+ * (`heldAlready`, for the run's users) is taken as not sent when deciding the others, but the users who
+ * rely on it count all the same, and it is returned with them: sent by --leave-switched-without-method,
+ * it leaves them with no method too, and the consent names them. Read from the tenant:
  * the switched users (the groups' members, nested included, or the whole directory, a page at a
  * time), the methods policy and its target groups, then the users' methods, READ_AT_ONCE at a time,
  * stopping once every undo is left in place (nothing left to decide). Nothing is read when no undo
@@ -62,7 +65,7 @@ export async function othersLeftWithout(
   configs: readonly Operation[],
   sources: readonly SwitchedUsers[],
   groupName: (id: string) => Promise<string>,
-  opts: { concurrency: number; onRead?: (what: string, done?: number, total?: number) => void },
+  opts: { concurrency: number; onRead?: (what: string, done?: number, total?: number) => void; heldAlready?: ReadonlySet<string> },
 ): Promise<OthersLeft | undefined> {
   const live = await readPolicy(client);
   const now = policyAfter(live, []);
@@ -71,7 +74,10 @@ export async function othersLeftWithout(
   // Only undos that change who may use a method (Temporary Access Pass, say, signs nobody in to MFA).
   const turning = configs.filter((o) => configOf(o) !== undefined && JSON.stringify(policyAfter(live, edits(o))) !== shown);
   if (turning.length === 0) return undefined;
+  // Every undo sent (what --leave-switched-without-method does), and those not held already (what is decided here).
   const after = policyAfter(live, turning.flatMap(edits));
+  const held = opts.heldAlready ?? new Set<string>();
+  const afterLeft = policyAfter(live, turning.filter((o) => !held.has(o.id)).flatMap(edits));
 
   opts.onRead?.(`listing the users the staged rollout${sources.some((x) => typeof x.by === 'object' && 'domains' in x.by) ? ' or a federation' : ''} still switches to Entra MFA, outside the run (Graph)`);
   const members = new Map<string, { id: string; upn: string; by: string }>();
@@ -100,7 +106,9 @@ export async function othersLeftWithout(
       const by = members.get(u.id.toLowerCase())!.by;
       locked.push({ upn: u.userPrincipalName, by });
       const uses = configsInUse(u, before);
-      for (const o of turning) if (uses.has(configOf(o)!)) addTo(lockedBy, o.id, `${u.userPrincipalName}\u0000${by}`);
+      // One whom the undos held already leave a method holds no other back (they keep what they use), but is one those protect.
+      const lockedLeft = !canSignIn(u, userPolicy(afterLeft, u.id, groups));
+      for (const o of turning) if (uses.has(configOf(o)!) && (held.has(o.id) || lockedLeft)) addTo(lockedBy, o.id, `${u.userPrincipalName}\u0000${by}`);
     }
     read += chunk.length;
     opts.onRead?.(what, read, list.length);

@@ -182,15 +182,20 @@ export async function stillSwitched(
       for (const id of users) named.set(id, byUser.get(id)!);
     }
   }
-  // The rest of them, for the users it still switches outside the run (an admin added them to a group since).
-  const left = configs.filter((o) => !holds.has(o.id));
+  // The rest of them, for the users it still switches outside the run (an admin added them to a group since);
+  // and, of those held for the run's users, whom outside the run they protect too (a review: the consent's
+  // warning and the summary left out those who rely on such a setting alone).
   const sources: SwitchedUsers[] = [
     ...(groups?.length !== 0 ? [{ by: groups ?? ('organization' as const), exclude: judgeRun ? new Set(runUsers.keys()) : new Set<string>() }] : []),
     // The run's users of those domains are judged above.
     ...(federation.length > 0 ? [{ by: { domains: federation }, exclude: new Set(runUsers.keys()) }] : []),
   ];
-  const others = left.length > 0 ? await othersLeftWithout(client, left, sources, nameOf, { concurrency, ...(onRead ? { onRead } : {}) }) : undefined;
-  for (const [op, { by, why }] of others?.holds ?? []) holds.set(op, `${STILL_SWITCHED} ${by.join(' and ')}: ${why}`);
+  const others = configs.length > 0 ? await othersLeftWithout(client, configs, sources, nameOf, { concurrency, heldAlready: new Set(holds.keys()), ...(onRead ? { onRead } : {}) }) : undefined;
+  for (const [op, { by, why }] of others?.holds ?? []) {
+    const run = holds.get(op);
+    const switchedBy = `${STILL_SWITCHED} ${by.join(' and ')}`;
+    holds.set(op, run ? `${run}; and ${why}${run.startsWith(`${switchedBy}:`) ? '' : ` (${switchedBy})`}` : `${switchedBy}: ${why}`);
+  }
   return {
     holds,
     users: [...named].map(([id, by]) => ({ user: runUsers.get(id)!, by })).sort((a, b) => a.user.localeCompare(b.user)),

@@ -16,6 +16,7 @@ import type { Snapshot } from '../helpers/tenant-checks.js';
 const ROLLOUT = 'MFA Staged Rollout';
 const CONFIGS = '/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations';
 const BY_FEDERATION = "the federation of contoso.com (it rejects the federated IdP's MFA)";
+const IGOR_QUINN = "2 user(s) outside the run would have no method they can use once the rollback's policy undos are sent, this one among them (igor@contoso.com, quinn@contoso.com)";
 
 const configState = async (g: FakeGraph, id: string): Promise<string> => (await g.raw.get(`${CONFIGS}/${id}`)).body.state;
 const lockedOut = async (g: FakeGraph) => (await cutoverStatus({ source: CONTOSO, graph: g.client(), concurrency: 4 })).users.filter((u) => u.switched && u.blocked).map((u) => u.user);
@@ -42,30 +43,34 @@ async function waveThenFederation(name: string, users: string[]) {
 }
 
 describe("rollback's undo of the methods policy with users of a domain rejecting the federated IdP's MFA (since the run, or before)", () => {
-  it("holds the undos the run's own user still needs (alice: her own mobile phone) and those users of the domain outside the run need (hana: a token), naming the federation; --leave-switched-without-method takes them, said", async () => {
+  it("holds the undos the run's own user still needs (alice: her own mobile phone) and those users of the domain outside the run need (hana: a token; igor and quinn: SMS alone, held for alice already), naming the federation; --leave-switched-without-method takes them, naming every one it leaves with nothing", async () => {
     const { g, stateDir, runId, before } = await waveThenFederation('federation-held', ['alice@contoso.com']);
     const o = (await rollbackIn(g, stateDir, runId)).outcome;
     expect(o.state).toBe('partial');
     for (const id of ['Sms', 'Voice', 'HardwareOath']) expect(await configState(g, id), id).toBe('enabled');
     expect(o.stillSwitchedUsers).toEqual([{ user: 'alice@contoso.com', by: BY_FEDERATION }]);
-    expect(o.stillSwitchedOthers).toEqual({ first: ['hana@contoso.com'], count: 1, by: [BY_FEDERATION], unread: 0 });
+    expect(o.stillSwitchedOthers).toEqual({ first: ["hana@contoso.com", "igor@contoso.com", "quinn@contoso.com"], count: 3, by: [BY_FEDERATION], unread: 0 });
     expect(o.stillSwitched).toEqual([
       { target: 'authenticationMethodConfigurations/HardwareOath', reason: `still switched to Entra MFA by ${BY_FEDERATION}: 1 user(s) outside the run would have no method they can use once the rollback's policy undos are sent, this one among them (hana@contoso.com)` },
-      { target: 'authenticationMethodConfigurations/Sms', reason: `still switched to Entra MFA by ${BY_FEDERATION}: 1 user(s) hold a method it enables (alice@contoso.com)` },
-      { target: 'authenticationMethodConfigurations/Voice', reason: `still switched to Entra MFA by ${BY_FEDERATION}: 1 user(s) hold a method it enables (alice@contoso.com)` },
+      // Held for alice, and igor and quinn (SMS only, outside the run) rely on it alone: named too.
+      { target: 'authenticationMethodConfigurations/Sms', reason: `still switched to Entra MFA by ${BY_FEDERATION}: 1 user(s) hold a method it enables (alice@contoso.com); and ${IGOR_QUINN}` },
+      { target: 'authenticationMethodConfigurations/Voice', reason: `still switched to Entra MFA by ${BY_FEDERATION}: 1 user(s) hold a method it enables (alice@contoso.com); and ${IGOR_QUINN}` },
     ]);
     // No one the federation switched lost a method to the rollback.
     expect((await lockedOut(g)).sort()).toEqual(before.sort());
     const summary = renderRollbackSummary(o, stateDir, undefined, undefined, undefined, { again: `mfa-migrate rollback ${o.runId}`, leave: `mfa-migrate rollback ${o.runId} --leave-switched-without-method` });
-    expect(summary).toContain(`Left in place: 1 user(s) of the run are still switched to Entra MFA by ${BY_FEDERATION}: alice@contoso.com; 1 user(s) outside the run is still switched to Entra MFA by ${BY_FEDERATION} and would have no method they can use: hana@contoso.com.`);
+    expect(summary).toContain(`Left in place: 1 user(s) of the run are still switched to Entra MFA by ${BY_FEDERATION}: alice@contoso.com; 3 user(s) outside the run are still switched to Entra MFA by ${BY_FEDERATION} and would have no method they can use: hana@contoso.com, igor@contoso.com, quinn@contoso.com.`);
     expect(summary).toContain("Once they are not (the domain's federation put back to accept the federated IdP's MFA; or, outside the run, with another method they can use), finish with");
 
     const said: string[] = [];
     const taken = await rollbackIn(g, stateDir, o.runId, { leaveSwitchedWithoutMethod: true, log: (l) => said.push(l) });
     expect(taken.outcome.stillSwitched).toEqual([]);
-    expect(said).toContainEqual(expect.stringMatching(/^Warning: --leave-switched-without-method: 1 user\(s\) outside the run still switched to Entra MFA \(by the federation of contoso\.com .*hana@contoso\.com/));
+    expect(renderRollbackSummary(taken.outcome, stateDir, undefined)).toMatch(/Taken all the same \(--leave-switched-without-method\): .*3 user\(s\) outside the run .*hana@contoso\.com, igor@contoso\.com, quinn@contoso\.com/);
+    expect(said).toContainEqual(expect.stringMatching(/^Warning: --leave-switched-without-method: 3 user\(s\) outside the run still switched to Entra MFA \(by the federation of contoso\.com .*: hana@contoso\.com, igor@contoso\.com, quinn@contoso\.com$/));
     for (const id of ['Sms', 'Voice', 'HardwareOath']) expect(await configState(g, id), id).toBe('disabled');
-    expect(await lockedOut(g)).toEqual(expect.arrayContaining(['alice@contoso.com', 'hana@contoso.com']));
+    // Everyone it named, and no one it did not, is left with nothing (alice, of the run, by the first warning).
+    const now = await lockedOut(g);
+    expect(now.filter((u) => !before.includes(u)).sort()).toEqual(['alice@contoso.com', 'hana@contoso.com', 'igor@contoso.com', 'quinn@contoso.com']);
   });
 
   it("a domain rejecting already when the plan read it is judged the same: the undos its users need stay (named, exit 3), leaving no user of it who could sign in without a method (before: turned off, exit 0, four users of it outside the run locked out)", async () => {

@@ -142,4 +142,21 @@ describe("rollback's undo of the methods policy with users outside the run still
     for (const id of ['Sms', 'Voice']) expect(await configState(g, id), id).toBe('disabled');
     expect(await lockedOut(g)).toEqual(['alice@contoso.com']);
   });
+
+  it("names a member outside the run who relies on a setting held for the run's user alone: in the summary, and in --leave-switched-without-method's warning (a review)", async () => {
+    const { g, stateDir, runId } = await bobAppliedThenAdded('lockout-held-for-run', []);
+    // An admin attaches another group to the rollout policy: "MFA Migration Wave 1", holding bob (of the run) and alice (a mobile phone alone).
+    const policy = (g.emu.snapshot() as Snapshot).featureRolloutPolicies[0].id;
+    expect((await g.raw.post(`/v1.0/policies/featureRolloutPolicies/${policy}/appliesTo/$ref`, { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${groupId(g, 'MFA Migration Wave 1')}` })).status).toBe(204);
+    const held = (await rollbackIn(g, stateDir, runId)).outcome;
+    expect(held.stillSwitchedUsers.map((u) => u.user)).toEqual(['bob@contoso.com']);
+    // Sms and voice are held for bob; alice relies on SMS alone: named all the same.
+    expect(held.stillSwitchedOthers).toMatchObject({ first: ['alice@contoso.com'], count: 1 });
+    expect(held.stillSwitched.find((x) => x.target === 'authenticationMethodConfigurations/Sms')?.reason).toMatch(/hold a method it enables \(bob@contoso\.com\); and 1 user\(s\) outside the run .*\(alice@contoso\.com\)$/);
+    const said: string[] = [];
+    const back = await rollbackIn(g, stateDir, held.runId, { leaveSwitchedWithoutMethod: true, log: (l) => said.push(l) });
+    expect(said).toContainEqual(expect.stringMatching(/^Warning: --leave-switched-without-method: 1 user\(s\) outside the run still switched to Entra MFA .*: alice@contoso\.com$/));
+    expect(renderRollbackSummary(back.outcome, stateDir, undefined)).toMatch(/Taken all the same \(--leave-switched-without-method\): .*alice@contoso\.com/);
+    expect(await lockedOut(g)).toContain('alice@contoso.com');
+  });
 });
