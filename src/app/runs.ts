@@ -73,7 +73,9 @@ async function verifyProblem(stateDir: string, r: RunSummary, headerLines: Heade
 async function markLaterBuild(stateDir: string, r: RunSummary): Promise<void> {
   const header = await readRunHeader(join(stateDir, 'runs', r.id)).catch(() => undefined);
   const newer = header ? await laterBuildsRun(stateDir, header).catch(() => undefined) : undefined;
-  if (newer) r.later_build = { run: newer.runId, plan_format: newer.planFormat, tool_version: newer.startedBy ?? null };
+  // Said started by this build: changed after the run, not a later build's.
+  if (newer?.contradiction) r.problem = newer.contradiction;
+  else if (newer) r.later_build = { run: newer.runId, plan_format: newer.planFormat, tool_version: newer.startedBy ?? null };
 }
 
 /** The folders to look in: the one given (refused if not private), else every tenant folder (those not private left out, with the reason). */

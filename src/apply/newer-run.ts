@@ -20,19 +20,33 @@ export class NewerRunError extends UserError {
   readonly planFormat: string;
   /** The build that started it, as its journal (else its plan) names it; undefined when neither does. */
   readonly startedBy: string | undefined;
+  /**
+   * Set when the run's journal says this very build started it: no build writes a plan format later
+   * than its own, so the copy (relabelled, its hash put in the journal) or the journal was changed
+   * after the run. Why, in words: the run is not a later build's, and is said changed, not left to one.
+   */
+  readonly contradiction: string | undefined;
   constructor(err: NewerPlanError, run: Pick<RunHeader, 'id' | 'operator'>, undoneBy?: string) {
     // The build the journal names started the run; a journal before those records leaves the plan's.
     const started = run.operator?.toolVersion ?? err.madeBy;
     const build = started ? ` (mfa-migrate ${started})` : '';
     const subject = undoneBy ? `run ${undoneBy} undoes run ${run.id}, whose plan copy` : `run ${run.id}: its plan copy`;
+    const contradiction =
+      run.operator?.toolVersion === toolVersion()
+        ? `run ${run.id}'s journal says this mfa-migrate (${toolVersion()}) started it, but its plan copy (${err.path}) is of plan format ${err.version}, later than the ${PLAN_FILE_VERSION} this one writes: ` +
+          `the copy or the journal was changed after the run`
+        : undefined;
     super(
-      `${subject} (${err.path}) is of plan format ${err.version}, and this mfa-migrate (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}: ` +
-        `run ${run.id} was started by a later one${build}, whose plan and journal may hold what this one does not know, so this one does not resume, roll back or report it. ` +
-        `Use the mfa-migrate that started run ${run.id}${build}, or a later one (a new plan does not take over a run)`,
+      contradiction
+        ? `${undoneBy ? `run ${undoneBy} undoes run ${run.id}: ` : ''}${contradiction}: put back the run's plan copy and journal as the run left them`
+        : `${subject} (${err.path}) is of plan format ${err.version}, and this mfa-migrate (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}: ` +
+            `run ${run.id} was started by a later one${build}, whose plan and journal may hold what this one does not know, so this one does not resume, roll back or report it. ` +
+            `Use the mfa-migrate that started run ${run.id}${build}, or a later one (a new plan does not take over a run)`,
     );
     this.runId = run.id;
     this.planFormat = err.version;
     this.startedBy = started;
+    this.contradiction = contradiction;
   }
 }
 

@@ -25,7 +25,8 @@ rollback of it recorded more, or other), its plan copy was changed, or it cannot
 read, or, for a rollback, the journal of the run it undoes no longer begins with the lines the
 rollback recorded when it started; 2 unverifiable: the journal was written before journals carried
 a hash chain, or a later build started the run (its plan copy, a rollback's undone run's, is of a
-later plan format than this build reads): verify it with that build.
+later plan format than this build reads): verify it with that build (one whose journal says this
+build started it was changed: 1).
 
 Examples:
   $ mfa-migrate runs verify 20261128T101500Z-3f2a9c1d

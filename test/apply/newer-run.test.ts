@@ -24,11 +24,15 @@ afterAll(() => vi.mocked(journal.readRun).mockRestore());
 const NEXT = `2.${Number(PLAN_FILE_VERSION.split('.')[1]) + 1}`;
 const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex');
 
+/** The later build: what its journal names. */
+const LATER = `${toolVersion()}.later`;
+
 /**
  * A run as a later build leaves it: its plan copy of the next format, the journal's plan hash that
- * copy's and its chain made anew from it (what a later build's apply writes, not an edit).
+ * copy's, the build it names the later one, and its chain made anew from it (what a later build's
+ * apply writes, not an edit). `startedBy`: the build the journal names (this one: a contradiction).
  */
-function asLaterBuilds(runDir: string): void {
+function asLaterBuilds(runDir: string, startedBy = LATER): void {
   const copy = join(runDir, 'plan.jsonl');
   const plan = readFileSync(copy, 'utf8').replace(/"format_version":"2\.\d+"/, `"format_version":"${NEXT}"`);
   writeFileSync(copy, plan);
@@ -39,7 +43,11 @@ function asLaterBuilds(runDir: string): void {
     .split('\n')
     .map((line, i) => {
       let body = splitHash(line)!.body;
-      if (i === 0) body = JSON.stringify({ ...JSON.parse(body), planHash: previous });
+      if (i === 0) {
+        const header = JSON.parse(body);
+        expect(header.operator.toolVersion).toBe(toolVersion());
+        body = JSON.stringify({ ...header, planHash: previous, operator: { ...header.operator, toolVersion: startedBy } });
+      }
       previous = chainHash(previous, body);
       return `${body.slice(0, -1)},"hash":"${previous}"}`;
     });
@@ -74,8 +82,8 @@ describe('a run started by a later build', () => {
   /** The refusal of a run command, for run `id` (the run a rollback `undoneBy` undoes). */
   const refusal = (id: string, dir: string, undoneBy?: string) =>
     `${undoneBy ? `run ${undoneBy} undoes run ${id}, whose plan copy` : `run ${id}: its plan copy`} (${join(dir, 'plan.jsonl')}) is of plan format ${NEXT}, and this mfa-migrate (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}: ` +
-    `run ${id} was started by a later one (mfa-migrate ${toolVersion()}), whose plan and journal may hold what this one does not know, so this one does not resume, roll back or report it. ` +
-    `Use the mfa-migrate that started run ${id} (mfa-migrate ${toolVersion()}), or a later one (a new plan does not take over a run)`;
+    `run ${id} was started by a later one (mfa-migrate ${LATER}), whose plan and journal may hold what this one does not know, so this one does not resume, roll back or report it. ` +
+    `Use the mfa-migrate that started run ${id} (mfa-migrate ${LATER}), or a later one (a new plan does not take over a run)`;
 
   it('resume, rollback and report refuse it naming the build that started it, not with a new plan', async () => {
     const state = join(tmp.dir, 'later');
@@ -135,7 +143,7 @@ describe('a run started by a later build', () => {
     cpSync(stateDir, state, { recursive: true });
     const rollbackId = (await rollbackIn(g, state, runId)).outcome.runId;
     asLaterBuilds(join(state, 'runs', runId));
-    const later = { run: runId, plan_format: NEXT, tool_version: toolVersion() };
+    const later = { run: runId, plan_format: NEXT, tool_version: LATER };
     const json = await runMain(['runs', '--state-dir', state, '--format', 'json']);
     expect(json.code).toBe(0);
     const listed = JSON.parse(json.stdout) as { id: string; later_build?: unknown; problem?: string }[];
@@ -144,19 +152,19 @@ describe('a run started by a later build', () => {
       [runId, later, undefined],
     ]);
     const text = await runMain(['runs', '--state-dir', state]);
-    const note = `(started by mfa-migrate ${toolVersion()}, plan format ${NEXT}; this one reads up to ${PLAN_FILE_VERSION}): finish, report and verify it with that build or a later one`;
+    const note = `(started by mfa-migrate ${LATER}, plan format ${NEXT}; this one reads up to ${PLAN_FILE_VERSION}): finish, report and verify it with that build or a later one`;
     expect(text.stdout).toContain(`a later build's run ${note}; rolled back by ${rollbackId}`);
-    expect(text.stdout).toContain(`a later build's run (undoes run ${runId}, started by mfa-migrate ${toolVersion()}, plan format ${NEXT}; `);
+    expect(text.stdout).toContain(`a later build's run (undoes run ${runId}, started by mfa-migrate ${LATER}, plan format ${NEXT}; `);
     const verified = await runMain(['runs', 'verify', runId, '--state-dir', state]);
     expect(verified.code).toBe(2);
     expect(verified.stdout).toBe('');
     expect(verified.stderr).toBe(
-      `mfa-migrate: run ${runId}: unverifiable: started by a later mfa-migrate (${toolVersion()}): its plan copy is of plan format ${NEXT}, and this one (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}, ` +
+      `mfa-migrate: run ${runId}: unverifiable: started by a later mfa-migrate (${LATER}): its plan copy is of plan format ${NEXT}, and this one (${toolVersion()}) reads plan formats up to ${PLAN_FILE_VERSION}, ` +
         `so its journal may hold what this one does not know: this one does not verify it (it calls it neither whole nor edited). Verify it with the mfa-migrate that started run ${runId}, or a later one (${join(state, 'runs', runId, 'journal.jsonl')})\n`,
     );
     const rollback = await runMain(['runs', 'verify', rollbackId, '--state-dir', state]);
     expect(rollback.code).toBe(2);
-    expect(rollback.stderr).toContain(`run ${rollbackId}: unverifiable: it undoes run ${runId}, started by a later mfa-migrate (${toolVersion()}): run ${runId}'s plan copy is of plan format ${NEXT}`);
+    expect(rollback.stderr).toContain(`run ${rollbackId}: unverifiable: it undoes run ${runId}, started by a later mfa-migrate (${LATER}): run ${runId}'s plan copy is of plan format ${NEXT}`);
   });
 
   it('a copy relabelled after the run is listed and verified as changed, not as a later build\'s', async () => {
@@ -169,6 +177,39 @@ describe('a run started by a later build', () => {
     expect(run!.later_build).toBeUndefined();
     expect(run!.problem).toContain("the run's plan copy (plan.jsonl) is not the plan the journal records");
     expect((await runMain(['runs', 'verify', runId, '--state-dir', state])).code).toBe(1);
+  });
+
+  /**
+   * A review: a journal that says this very build started the run, with its plan copy relabelled a later
+   * format and the copy's hash put in line 1, was verified exit 2 (a later build's, "started by a later
+   * mfa-migrate (X)... this one (X)") instead of exit 1: no build writes a format later than its own.
+   */
+  it("a copy of a later format in a run its journal says this build started is changed (exit 1), not a later build's", async () => {
+    // Line 1's plan hash alone edited (the chain left as it was), and the whole chain made anew.
+    for (const rechained of [false, true]) {
+      const state = join(tmp.dir, `contradiction-${rechained}`);
+      cpSync(stateDir, state, { recursive: true });
+      const dir = join(state, 'runs', runId);
+      if (rechained) asLaterBuilds(dir, toolVersion());
+      else {
+        const copy = join(dir, 'plan.jsonl');
+        const plan = readFileSync(copy, 'utf8').replace(/"format_version":"2\.\d+"/, `"format_version":"${NEXT}"`);
+        writeFileSync(copy, plan);
+        const [first, ...rest] = readFileSync(join(dir, 'journal.jsonl'), 'utf8').split('\n');
+        writeFileSync(join(dir, 'journal.jsonl'), [first!.replace(/"planHash":"[0-9a-f]+"/, `"planHash":"${sha(plan)}"`), ...rest].join('\n'));
+      }
+      const verified = await runMain(['runs', 'verify', runId, '--state-dir', state]);
+      expect(verified.code, `rechained: ${rechained}`).toBe(1);
+      expect(verified.stderr).not.toContain('a later mfa-migrate');
+      expect(verified.stderr).not.toContain('unverifiable');
+      if (rechained) expect(verified.stderr).toContain(`run ${runId}'s journal says this mfa-migrate (${toolVersion()}) started it, but its plan copy (${join(dir, 'plan.jsonl')}) is of plan format ${NEXT}, later than the ${PLAN_FILE_VERSION} this one writes: the copy or the journal was changed after the run`);
+      const [listed] = JSON.parse((await runMain(['runs', '--state-dir', state, '--format', 'json'])).stdout) as { later_build?: unknown; problem?: string }[];
+      expect(listed!.later_build).toBeUndefined();
+      expect(listed!.problem).toContain('changed after the run');
+      const refused = await resumeIn(g, state, { runId }).then(() => '', (e: unknown) => (e as Error).message);
+      expect(refused).toContain('the copy or the journal was changed after the run');
+      expect(refused).not.toContain('a later one');
+    }
   });
 
   it('is refused before anything in the state folder is tidied: a dead process\'s plan copy and lock are left as they were', async () => {
