@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import ts from 'typescript';
+import type * as TypeScript from 'typescript';
 import type { PropertyModel, SchemaModel, StructuredTypeModel } from './schema-model.js';
 
 /**
@@ -14,9 +14,16 @@ export const BETA_TYPES_PACKAGE = '@microsoft/microsoft-graph-types-beta';
 
 const camel = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
 
-export function readBetaSchema(dtsPath = createRequire(import.meta.url).resolve(`${BETA_TYPES_PACKAGE}/microsoft-graph.d.ts`)): SchemaModel {
+/** The package's declarations file, as installed. */
+export const betaTypesFile = (): string => createRequire(import.meta.url).resolve(`${BETA_TYPES_PACKAGE}/microsoft-graph.d.ts`);
+
+export function readBetaSchema(dtsPath = betaTypesFile()): SchemaModel {
+  // Required when a schema is read, not imported with the module: an ESM import of the 9 MB compiler
+  // costs about 0.3 s more of CPU (Node scans it for its exports), and beta-schema-cache.ts reads the
+  // schema without the compiler once it has read it.
+  const ts = createRequire(import.meta.url)('typescript') as typeof TypeScript;
   const file = ts.createSourceFile(dtsPath, readFileSync(dtsPath, 'utf8'), ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
-  const interfaces = new Map<string, ts.InterfaceDeclaration>();
+  const interfaces = new Map<string, TypeScript.InterfaceDeclaration>();
   const enums: SchemaModel['enums'] = {};
   for (const statement of file.statements) {
     if (ts.isInterfaceDeclaration(statement)) interfaces.set(statement.name.text, statement);
@@ -25,7 +32,7 @@ export function readBetaSchema(dtsPath = createRequire(import.meta.url).resolve(
       if (members.every((m) => m !== undefined)) enums[`microsoft.graph.${camel(statement.name.text)}`] = { flags: false, members: members as string[] };
     }
   }
-  const typeName = (node: ts.TypeNode): { type: string; nullable: boolean } => {
+  const typeName = (node: TypeScript.TypeNode): { type: string; nullable: boolean } => {
     if (ts.isParenthesizedTypeNode(node)) return typeName(node.type);
     if (ts.isUnionTypeNode(node)) {
       const rest = node.types.filter((t) => !(ts.isLiteralTypeNode(t) && t.literal.kind === ts.SyntaxKind.NullKeyword));

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../../src/io/package-root.js';
 import type { RecordedRequest } from '../../src/emulator/index.js';
 import { parsePath } from '../../src/emulator/url-path.js';
-import { readBetaSchema } from './beta-types.js';
+import { readBetaSchemaCached } from './beta-schema-cache.js';
 import { derivesFrom, elementType, findNavigation, findProperty, typeChain, type NavigationModel, type OperationModel, type PropertyModel, type SchemaModel } from './schema-model.js';
 
 /**
@@ -370,11 +370,11 @@ function matchTemplate(template: string, segments: string[], keys: ReadonlySet<n
 const CONTRACT = join(packageRoot(), 'fixtures', 'graph-contract');
 let loaded: ContractChecker | undefined;
 
-/** The checker over the committed v1.0 extract, the beta types package and the documented beta paths (read once). */
+/** The checker over the committed v1.0 extract, the beta types package (its schema kept: beta-schema-cache.ts) and the documented beta paths (read once). */
 export function loadContract(): ContractChecker {
   loaded ??= new ContractChecker(
     JSON.parse(readFileSync(join(CONTRACT, 'v1.0-schema.json'), 'utf8')) as SchemaModel,
-    readBetaSchema(),
+    readBetaSchemaCached(),
     (JSON.parse(readFileSync(join(CONTRACT, 'beta-paths.json'), 'utf8')) as { paths: BetaPath[] }).paths,
   );
   return loaded;
