@@ -4,7 +4,7 @@ import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectGraph } from '../../src/graph/connect.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, crashAfterStarted, crashWithAnswersLost, journalLines, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, crashAfterStarted, crashWithAnswersLost, journalLines, planOfUntouched, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { Journal, readRun } from '../../src/apply/journal.js';
 import { updatePhoneMethod } from '../../src/graph/calls/user-methods.js';
@@ -16,9 +16,8 @@ describe('rollback, as a review tried it', () => {
 
   /** A plan applied in full to a fresh fake Graph, and its run's journal file. */
   async function appliedRun(name: string) {
-    const g = fakeGraph();
     const dir = join(tmp.dir, name);
-    await planTo(g, `${dir}.plan`);
+    const { g } = await planOfUntouched(`${dir}.plan`);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     return { g, dir, outcome, journal: join(runDirs(dir)[0]!, 'journal.jsonl') };
   }
@@ -72,9 +71,8 @@ describe('rollback, as a review tried it', () => {
   });
 
   it('operations skipped because one they depend on failed are tried again when the rollback is finished', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'dependency');
-    await planTo(g, `${dir}.plan`);
+    const { g } = await planOfUntouched(`${dir}.plan`);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     expect(outcome.state).toBe('completed');
     // The first token deactivation of the rollback fails (a method Graph refuses for it; a 404 would be read back, since a removal's target may be gone already).
@@ -125,9 +123,8 @@ describe('rollback, as a review tried it', () => {
   });
 
   it('finishing an interrupted rollback leaves alone what was changed since it stopped, and says so', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'changed-meanwhile');
-    await planTo(g, `${dir}.plan`);
+    const { g } = await planOfUntouched(`${dir}.plan`);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     const stopped = new AbortController();
     stopped.abort();
@@ -143,9 +140,8 @@ describe('rollback, as a review tried it', () => {
   });
 
   it("what is gone already is undone, not 'changed since the run': the rollback completes, and finishing one that left it alone completes too (found by a black-box test)", async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'gone-already');
-    const { plan } = await planTo(g, `${dir}.plan`);
+    const { g, plan } = await planOfUntouched(`${dir}.plan`);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     // Two phones the run created that no default of its own rests on (one that does is kept, not undone).
     const BEHIND: Record<string, string> = { sms: 'phoneMethods/mobile', voiceMobile: 'phoneMethods/mobile', voiceAlternateMobile: 'phoneMethods/alternateMobile', voiceOffice: 'phoneMethods/office' };
@@ -176,9 +172,8 @@ describe('rollback, as a review tried it', () => {
   });
 
   it('a rollback that crashed while writing a journal line (a torn last line) can be finished', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'torn');
-    await planTo(g, `${dir}.plan`);
+    const { g } = await planOfUntouched(`${dir}.plan`);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     const stopped = new AbortController();
     stopped.abort();
@@ -190,9 +185,8 @@ describe('rollback, as a review tried it', () => {
   });
 
   it("finishing a rollback that crashed with writes in flight reads them back: its own writes are not 'changed since the run'", async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'rollback-started');
-    await planTo(g, `${dir}.plan`);
+    const { g } = await planOfUntouched(`${dir}.plan`);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     const first = await rollbackIn(g, dir, outcome.runId);
     const journal = join(runDirs(dir).find((d) => d.endsWith(first.outcome.runId))!, 'journal.jsonl');
@@ -218,9 +212,8 @@ describe('a rollback finished after it stopped with an inverse sent and no answe
   const ALTERNATE = 'b6332ec1-7057-4abe-9331-3d72feddfe41';
 
   it('leaves alone a phone someone set to another number meanwhile (neither as the run left it nor as the delete makes it)', async () => {
-    const g = fakeGraph();
     const planFile = join(tmp.dir, 'p.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     const stateDir = join(tmp.dir, 'state');
     const { outcome } = await applyFile(g, planFile, stateDir);
     expect(outcome.state).toBe('completed');

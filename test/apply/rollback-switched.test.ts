@@ -6,7 +6,7 @@ import { runReport } from '../../src/app/report.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, journalLines, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, journalLines, planOfUntouched, planTo, rollbackIn, testDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 
 /**
@@ -29,9 +29,8 @@ const switchedUsers = async (g: FakeGraph) => (await cutoverStatus({ source: CON
 
 /** The whole Contoso export applied with --rollout-group, then an admin attaches "MFA Migration Wave 1" to the run's rollout policy. */
 async function appliedThenWave1Attached(name: string) {
-  const g = fakeGraph();
   const { dir } = testDir(name);
-  await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+  const { g } = await planOfUntouched(join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
   const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'));
   expect(outcome.state).toBe('completed');
   const policy = (g.emu.snapshot() as Snapshot).featureRolloutPolicies[0];
@@ -124,9 +123,8 @@ describe('rollback with users still switched to Entra MFA by a staged rollout it
   });
 
   it('a policy made to apply to the whole organisation since the run keeps every user of the run switched, and what they have', async () => {
-    const g = fakeGraph();
     const { dir } = testDir('switched-organisation');
-    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+    const { g } = await planOfUntouched(join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
     const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'));
     const policy = (g.emu.snapshot() as Snapshot).featureRolloutPolicies[0];
     expect((await g.raw.patch(`/v1.0/policies/featureRolloutPolicies/${policy.id}`, { isAppliedToOrganization: true })).status).toBeLessThan(300);

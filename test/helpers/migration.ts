@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
@@ -10,7 +10,7 @@ import { planFileChunks, writePlanFile } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from '../../src/source/seeds/pskc-credentials.js';
 import { packageRoot } from '../../src/io/package-root.js';
-import type { FakeGraph } from './graph.js';
+import { fakeGraph, type FakeGraph } from './graph.js';
 import { rewriteJournal } from './graph-proxies.js';
 
 export const CONTOSO = join(packageRoot(), 'fixtures', 'contoso');
@@ -71,6 +71,33 @@ export async function planTo(g: FakeGraph, path: string, over: Partial<PlanReque
   await writePlanFile(path, planFileChunks(planFileOf(made)));
   return { plan: made.built.plan, made };
 }
+
+/**
+ * A plan of the untouched Contoso tenant written to `path`, with a fake Graph as untouched to apply it
+ * to. Made once per worker for each `over` and kept (plans of fresh fake Graphs are the same but for
+ * their `created` time; a plan costs about 40 ms of CPU). `over` is plain JSON and names no file whose
+ * content a test changes.
+ */
+export async function planOfUntouched(path: string, over: Partial<PlanRequest> = {}): Promise<{ g: FakeGraph; plan: Plan }> {
+  const key = JSON.stringify(over);
+  let made = untouchedPlans.get(key);
+  if (!made) {
+    made = (async () => {
+      const t = tempDir('untouched-plan');
+      try {
+        const { plan } = await planTo(fakeGraph(), join(t.dir, 'p.plan'), over);
+        return { bytes: readFileSync(join(t.dir, 'p.plan')), mode: statSync(join(t.dir, 'p.plan')).mode & 0o777, plan };
+      } finally {
+        t.cleanup();
+      }
+    })();
+    untouchedPlans.set(key, made);
+  }
+  const { bytes, mode, plan } = await made;
+  writeFileSync(path, bytes, { mode });
+  return { g: fakeGraph(), plan: structuredClone(plan) };
+}
+const untouchedPlans = new Map<string, Promise<{ bytes: Buffer; mode: number; plan: Plan }>>();
 
 /** Retries in tests wait at most this long (the policy's real cap is 30 s). */
 const TEST_RETRY = { capMs: 300 };
