@@ -86,10 +86,11 @@ const NONE: StillSwitched = { holds: new Map(), users: [] };
  * place, and so is the methods policy's undo of a method configuration one of them needs for a method
  * they hold (SMS and voice for a phone, hardware OATH for a token...). A domain whose federation
  * rejects the federated IdP's MFA now, whenever that was set (before the run's plan read it too),
- * switches every user of it likewise: the run's users of it are judged so too. Whatever the run, the methods
+ * switches every user of it likewise: the run's users of it are judged so too, whatever the run. Whatever the run, the methods
  * policy's undos that would leave another user the staged rollout or such a domain still switches with
  * no method they can use are left in place too (rollback-others.ts). Nothing is read for a run that
- * touched no staged rollout and has no method configuration to set back; the domains only when it has one.
+ * touched no staged rollout and has neither a method configuration to set back nor a method of its users
+ * to remove; the domains when it has either.
  *
  * `pending`: the undos still to send after the cutover's; `doneNow`: the cutover undos done in this
  * pass (a policy just deleted may still be listed for a moment: what was done is trusted).
@@ -109,13 +110,17 @@ export async function stillSwitched(
   const { concurrency, onRead } = opts;
   const rollout = inverses.some((o) => ROLLOUT_UNDOS.has(o.kind) || (o.kind === 'group-member-remove' && o.resource.startsWith('rolloutGroup/')));
   const configs = pending.filter((o) => o.kind === 'policy-config');
-  if (!rollout && configs.length === 0) return NONE;
+  // The run's users' method removals still to send: a domain rejecting the federated IdP's MFA keeps them
+  // on Entra MFA whether or not the methods policy has anything to put back (SMS enabled before the run).
+  const removals = runUsers.size > 0 && pending.some((o) => METHOD_REMOVALS.has(o.kind) && o.userId);
+  if (!rollout && configs.length === 0 && !removals) return NONE;
   const policyUndo = inverses.find((o) => o.kind === 'rollout-policy-delete' || o.kind === 'rollout-policy-update');
   // The run's users are judged by what the run gave them; of a run that touched no staged rollout, they are users like any other.
   const judgeRun = rollout && runUsers.size > 0;
   let policy;
-  // The policy just disabled or deleted by this pass switches nobody (it may still be listed for a moment).
-  if (!policyUndo || !doneNow.has(policyUndo.id)) {
+  // The policy just disabled or deleted by this pass switches nobody (it may still be listed for a moment);
+  // of a run that touched no staged rollout, it judges no one when no method configuration is put back.
+  if ((rollout || configs.length > 0) && (!policyUndo || !doneNow.has(policyUndo.id))) {
     // Seconds for a large group (its members read a page at a time): said, so the wait is not silence
     // (for a run that touched no staged rollout, once one is found enabled: the policy's read is one request).
     if (judgeRun) onRead?.(`reading which of the run's ${runUsers.size} user(s) the staged rollout still switches to Entra MFA (Graph)`);
@@ -135,8 +140,10 @@ export async function stillSwitched(
   // not, whoever set it and whenever (another operator's final step since the run, an admin, or before the
   // plan): the methods policy's undo must not take from them what they sign in with (reviews: a rollback of
   // a first wave turned SMS and voice off for 35 users of a domain made to reject since; one of a wave
-  // planned under a domain rejecting already, for four users of it outside the run, exit 0).
-  const federation = configs.length > 0 && groups !== undefined ? await rejectingNow(client, opts.log) : [];
+  // planned under a domain rejecting already, for four users of it outside the run, exit 0). Read too when
+  // only the run's users' methods are taken (a review: a run under a domain rejecting when its plan read it,
+  // SMS enabled before it, deleted its user's phone, exit 0, leaving her with none).
+  const federation = (configs.length > 0 || removals) && groups !== undefined ? await rejectingNow(client, { configs: configs.length > 0, removals }, opts.log) : [];
   if (groups?.length === 0 && federation.length === 0) return NONE;
   const names = new Map<string, Promise<string>>();
   const nameOf = (id: string) => names.get(id) ?? names.set(id, groupName(client, id)).get(id)!;
@@ -233,12 +240,13 @@ async function runUsersSwitched(client: GraphClient, groups: readonly string[] |
  * read after the cutover's undos, so a domain the run set is put back by then. A read refused for a missing permission (Domain.Read.All) is said and taken as none, as the
  * rollback's check of its users' domains takes it; any other failure stops the rollback.
  */
-async function rejectingNow(client: GraphClient, log?: (line: string) => void): Promise<TenantFederatedDomain[]> {
+async function rejectingNow(client: GraphClient, sends: { configs: boolean; removals: boolean }, log?: (line: string) => void): Promise<TenantFederatedDomain[]> {
   try {
     return (await readFederatedDomains(client)).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA);
   } catch (err) {
     if (!(err instanceof GraphRequestError && err.response.status === 403)) throw err;
-    log?.(`Warning: the domains' federation could not be read (${err.message}): the methods policy is put back without checking that the users of a domain rejecting the federated IdP's MFA keep a method they can use`);
+    const what = [...(sends.configs ? ['the methods policy is put back'] : []), ...(sends.removals ? ["the run's users' methods are taken"] : [])].join(' and ');
+    log?.(`Warning: the domains' federation could not be read (${err.message}): ${what} without checking that the users of a domain rejecting the federated IdP's MFA keep a method they can use`);
     return [];
   }
 }

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { cutoverStatus } from '../../src/app/status.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import type { PlanRequest } from '../../src/app/plan.js';
+import { connectGraph } from '../../src/graph/connect.js';
 import { applyFile, CONTOSO, planTo, rollbackIn, testDir } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 
@@ -87,5 +89,74 @@ describe("rollback's undo of the methods policy with users of a domain rejecting
     expect(o.stillSwitched.map((x) => x.target)).toEqual(['phoneMethods/mobile', 'authenticationMethodConfigurations/HardwareOath', 'authenticationMethodConfigurations/Sms', 'authenticationMethodConfigurations/Voice']);
     for (const id of ['Sms', 'Voice', 'HardwareOath']) expect(await configState(g, id), id).toBe('enabled');
     expect((await lockedOut(g)).sort()).toEqual(before.sort());
+  });
+});
+
+const NIAJ = '9e5966d4-89a7-50b5-acaa-03fb97b912a4';
+const NIAJ_AUTHENTICATOR = '899768c6-741e-5349-aeaa-844114d8e7e4';
+
+describe("rollback of a run with no method configuration to put back, under a domain rejecting the federated IdP's MFA since before its plan", () => {
+  /**
+   * The method configurations set as the plan would set them before it reads the tenant (the run has none
+   * to put back: SMS enabled already, as an admin left it), contoso.com rejecting; niaj's run adds her
+   * mobile phone (her default stays her Authenticator, so the rollback deletes the phone).
+   */
+  async function configuredBeforeRun(name: string, over: Partial<PlanRequest>) {
+    const g = fakeGraph();
+    const { dir } = testDir(name);
+    const first = (await planTo(g, join(dir, 'first.plan'), over)).plan;
+    const configs = new Map<string, Record<string, unknown>>();
+    for (const c of first.policy_changes) {
+      if (c.target.startsWith('authenticationMethodConfigurations/')) configs.set(c.target, { ...configs.get(c.target), [c.property]: c.after });
+    }
+    for (const [target, props] of configs) {
+      const id = target.split('/')[1]!;
+      const type = `#microsoft.graph.${id[0]!.toLowerCase()}${id.slice(1)}AuthenticationMethodConfiguration`;
+      expect((await g.raw.patch(`${CONFIGS.replace('v1.0', 'beta')}/${id}`, { '@odata.type': type, ...props })).status, id).toBeLessThan(300);
+    }
+    await rejectSince(g);
+    const { plan } = await planTo(g, join(dir, 'all.plan'), over);
+    expect(plan.policy_changes.filter((c) => c.target.startsWith('authenticationMethodConfigurations/'))).toEqual([]);
+    const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { users: ['niaj@contoso.com'] });
+    expect(outcome.state).toBe('completed');
+    // Her Authenticator lost since (a new handset): the phone the run gave her is all she has left.
+    expect((await g.raw.delete(`/v1.0/users/${NIAJ}/authentication/microsoftAuthenticatorMethods/${NIAJ_AUTHENTICATOR}`)).status).toBe(204);
+    return { g, stateDir: join(dir, 'state'), runId: outcome.runId, before: await lockedOut(g) };
+  }
+
+  const runs: [string, Partial<PlanRequest>][] = [
+    ['the staged rollout policy it created', { rolloutGroups: [ROLLOUT] }],
+    // The final step planned over a domain rejecting already: no federation to put back, no staged rollout touched.
+    ['the final step planned, the domain rejecting already', { federatedMfa: 'reject', forceFederation: true }],
+  ];
+  for (const [what, over] of runs) {
+    it(`holds the phone the run gave its user of the domain (named, exit 3; before: deleted, exit 0, niaj left with no method), a run with ${what}; --leave-switched-without-method takes it, naming her`, async () => {
+      const { g, stateDir, runId, before } = await configuredBeforeRun(`federation-no-config-${runs.findIndex((r) => r[1] === over)}`, over);
+      const o = (await rollbackIn(g, stateDir, runId)).outcome;
+      expect(o.state).toBe('partial');
+      expect(o.stillSwitchedUsers).toEqual([{ user: 'niaj@contoso.com', by: BY_FEDERATION }]);
+      expect(o.stillSwitched).toEqual([{ user: 'niaj@contoso.com', target: 'phoneMethods/mobile', reason: `still switched to Entra MFA by ${BY_FEDERATION}` }]);
+      expect((await lockedOut(g)).sort()).toEqual(before.sort());
+
+      const said: string[] = [];
+      const taken = await rollbackIn(g, stateDir, o.runId, { leaveSwitchedWithoutMethod: true, log: (l) => said.push(l) });
+      expect(taken.outcome.state).toBe('completed');
+      expect(said).toContainEqual(`Warning: --leave-switched-without-method: 1 user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: niaj@contoso.com (by ${BY_FEDERATION})`);
+      expect((await lockedOut(g)).filter((u) => !before.includes(u))).toEqual(['niaj@contoso.com']);
+    });
+  }
+
+  it("without the permission to read the domains (403), says so and takes the run's users' methods, as the check since the run does", async () => {
+    const { g, stateDir, runId } = await configuredBeforeRun('federation-no-config-403', { rolloutGroups: [ROLLOUT] });
+    // The domains' read refused (no Domain.Read.All); the rest answered by the fake Graph.
+    const fetch: typeof g.emu.fetch = async (input, init) =>
+      (init?.method ?? 'GET') === 'GET' && /\/domains(\?|$|\/)/.test(String(input instanceof Request ? input.url : input))
+        ? new Response(JSON.stringify({ error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } }), { status: 403, headers: { 'content-type': 'application/json' } })
+        : g.emu.fetch(input, init);
+    const said: string[] = [];
+    const o = (await rollbackIn(g, stateDir, runId, { connect: () => connectGraph({ graphUrl: g.emu.url, fetch, readOnly: false, concurrency: 4, retry: { capMs: 300 } }), log: (l) => said.push(l) })).outcome;
+    expect(o.state).toBe('completed');
+    expect(await lockedOut(g)).toContain('niaj@contoso.com');
+    expect(said).toContainEqual(expect.stringMatching(/^Warning: the domains' federation could not be read \(.*\): the run's users' methods are taken without checking that the users of a domain rejecting the federated IdP's MFA keep a method they can use$/));
   });
 });
