@@ -35,14 +35,22 @@ describe('apply interrupted by a signal', () => {
       const results = join(tmp.dir, `${signal}.csv`);
       const { child, exit } = spawnCli(['apply', planFile, '--state-dir', stateDir, '--batch-size', '3', '--concurrency', '1', '--results', results]);
       const runsDir = join(stateDir, 'runs');
-      const journal = () => (existsSync(runsDir) ? readdirSync(runsDir).map((id) => join(runsDir, id, 'journal.jsonl')).find(existsSync) : undefined);
-      for (let i = 0; i < 400; i++) {
-        const j = journal();
-        if (j && readFileSync(j, 'utf8').includes('"state":"done"') && readFileSync(j, 'utf8').includes('"wave":2')) break;
-        await new Promise((r) => setTimeout(r, 20));
+      // The run's folder, not the hidden one it is made under and renamed from (it may be gone between two reads).
+      const journal = () => (existsSync(runsDir) ? readdirSync(runsDir).filter((id) => !id.startsWith('.')).map((id) => join(runsDir, id, 'journal.jsonl')).find(existsSync) : undefined);
+      let r;
+      try {
+        for (let i = 0; i < 400; i++) {
+          const j = journal();
+          const text = j === undefined ? '' : readFileSync(j, 'utf8');
+          if (text.includes('"state":"done"') && text.includes('"wave":2')) break;
+          await new Promise((res) => setTimeout(res, 20));
+        }
+        child.kill(signal);
+        r = await exit;
+      } finally {
+        // A failure above must not leave this apply writing to the emulator the next case resets.
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       }
-      child.kill(signal);
-      const r = await exit;
       expect(r.code, r.stderr).toBe(code);
       const runId = /Run (\S+): interrupted\./.exec(r.stdout)?.[1];
       expect(runId, r.stdout).toBeDefined();
