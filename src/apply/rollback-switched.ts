@@ -143,7 +143,7 @@ export async function stillSwitched(
   // planned under a domain rejecting already, for four users of it outside the run, exit 0). Read too when
   // only the run's users' methods are taken (a review: a run under a domain rejecting when its plan read it,
   // SMS enabled before it, deleted its user's phone, exit 0, leaving her with none).
-  const federation = (configs.length > 0 || removals) && groups !== undefined ? await rejectingNow(client, { configs: configs.length > 0, removals }, opts.log) : [];
+  const federation = (configs.length > 0 || removals) && (groups !== undefined || !judgeRun) ? await rejectingNow(client, { configs: configs.length > 0, removals }, opts.log) : [];
   if (groups?.length === 0 && federation.length === 0) return NONE;
   const names = new Map<string, Promise<string>>();
   const nameOf = (id: string) => names.get(id) ?? names.set(id, groupName(client, id)).get(id)!;
@@ -193,7 +193,8 @@ export async function stillSwitched(
   // and, of those held for the run's users, whom outside the run they protect too (a review: the consent's
   // warning and the summary left out those who rely on such a setting alone).
   const sources: SwitchedUsers[] = [
-    ...(groups?.length !== 0 ? [{ by: groups ?? ('organization' as const), exclude: judgeRun ? new Set(runUsers.keys()) : new Set<string>() }] : []),
+    // Of a run that never touched it, the run's users it switches are others, but for those a domain's federation judges above.
+    ...(groups?.length !== 0 ? [{ by: groups ?? ('organization' as const), exclude: new Set(judgeRun ? runUsers.keys() : byUser.keys()) }] : []),
     // The run's users of those domains are judged above.
     ...(federation.length > 0 ? [{ by: { domains: federation }, exclude: new Set(runUsers.keys()) }] : []),
   ];

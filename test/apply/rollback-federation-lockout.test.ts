@@ -159,4 +159,28 @@ describe("rollback of a run with no method configuration to put back, under a do
     expect(await lockedOut(g)).toContain('niaj@contoso.com');
     expect(said).toContainEqual(expect.stringMatching(/^Warning: the domains' federation could not be read \(.*\): the run's users' methods are taken without checking that the users of a domain rejecting the federated IdP's MFA keep a method they can use$/));
   });
+
+});
+
+describe("rollback of a run that never touched the staged rollout, a staged rollout for the whole organisation enabled since, under a domain rejecting the federated IdP's MFA", () => {
+  it("with method configurations to put back, still holds the phone the run gave its user of the domain", async () => {
+    const g = fakeGraph();
+    const { dir } = testDir('federation-org-rollout');
+    await rejectSince(g);
+    await planTo(g, join(dir, 'all.plan'), { federatedMfa: 'reject', forceFederation: true });
+    const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { users: ['niaj@contoso.com'] });
+    expect(outcome.state).toBe('completed');
+    expect((await g.raw.delete(`/v1.0/users/${NIAJ}/authentication/microsoftAuthenticatorMethods/${NIAJ_AUTHENTICATOR}`)).status).toBe(204);
+    // An admin's staged rollout policy for the whole organisation, enabled since.
+    const res = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Admin rollout', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: true });
+    expect(res.status).toBeLessThan(300);
+    const before = await lockedOut(g);
+    const o = (await rollbackIn(g, join(dir, 'state'), outcome.runId)).outcome;
+    expect(o.state).toBe('partial');
+    expect(o.stillSwitchedUsers).toEqual([{ user: 'niaj@contoso.com', by: BY_FEDERATION }]);
+    expect(o.stillSwitched.map((x) => x.target)).toContain('phoneMethods/mobile');
+    // She is the run's: not counted again among those outside it.
+    expect(o.stillSwitchedOthers?.first ?? []).not.toContain('niaj@contoso.com');
+    expect((await lockedOut(g)).sort()).toEqual(before.sort());
+  });
 });
