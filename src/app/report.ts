@@ -37,7 +37,7 @@ export async function verifyRun(runId: string, stateDir: string | undefined): Pr
   const header = await readRunHeader(runDir);
   // A journal moved from another run's folder is that check's to say (line 1), whoever wrote it.
   const newer = header && header.id === runId ? await laterBuildsRun(located.stateDir, header) : undefined;
-  // Said started by this build, yet of a later format: changed after the run (exit 1), not a later build's to verify (a review).
+  // Said started by this build, yet of a later format: changed after the run (exit 1), not a later build's to verify.
   if (newer?.contradiction) {
     const check = await verifyJournal(runDir);
     return { ...(check.state === 'broken' ? check : { state: 'broken' as const, line: 1, reason: newer.contradiction }), runDir };

@@ -67,8 +67,8 @@ async function verifyProblem(stateDir: string, r: RunSummary, headerLines: Heade
 
 /**
  * Sets `later_build` on a run a later build started (a rollback's: whose undone run a later build
- * started), which resume, rollback, report and `runs verify` refuse: its journal may hold records
- * this build would misread, so it is said, not checked or counted as any other run.
+ * started), which resume, rollback and report refuse and `runs verify` leaves unverified (exit 2): its
+ * journal may hold records this build would misread, so it is said, not checked or counted as any other run.
  */
 async function markLaterBuild(stateDir: string, r: RunSummary): Promise<void> {
   const header = await readRunHeader(join(stateDir, 'runs', r.id)).catch(() => undefined);

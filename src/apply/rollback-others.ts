@@ -133,7 +133,7 @@ function configOf(o: Operation): MethodConfig | undefined {
 }
 
 /**
- * The users the staged rollout switches, by lower-case id, with their UPN and what switches them
+ * The users the staged rollout or a rejecting domain's federation switches, by lower-case id, with their UPN and what switches them
  * (the first of the groups holding them): the groups' members, nested included (a group deleted
  * since holds nobody), or every user of the directory; or the users of the domains (a paged listing
  * by UPN suffix each); `exclude` left out.

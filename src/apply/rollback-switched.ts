@@ -64,7 +64,7 @@ export interface StillSwitched {
   /** The run's users still switched for whom something was left in place, with what switches them. */
   users: { user: string; by: string }[];
   /**
-   * Users outside the run the staged rollout still switches, for whom the methods policy's undo was
+   * Users outside the run the staged rollout or a rejecting domain's federation still switches, for whom the methods policy's undo was
    * left in place (it would leave them with no method they can use): the first few, how many (at
    * least, when `unread` members were not read), what switches them.
    */
@@ -138,11 +138,9 @@ export async function stillSwitched(
   const groups = !policy?.isEnabled ? [] : policy.isAppliedToOrganization ? undefined : policy.appliesTo.filter((g) => !detached.has(g.toLowerCase()));
   // A domain rejecting the federated IdP's MFA keeps every user of it on Entra MFA, the staged rollout or
   // not, whoever set it and whenever (another operator's final step since the run, an admin, or before the
-  // plan): the methods policy's undo must not take from them what they sign in with (reviews: a rollback of
-  // a first wave turned SMS and voice off for 35 users of a domain made to reject since; one of a wave
-  // planned under a domain rejecting already, for four users of it outside the run, exit 0). Read too when
-  // only the run's users' methods are taken (a review: a run under a domain rejecting when its plan read it,
-  // SMS enabled before it, deleted its user's phone, exit 0, leaving her with none).
+  // plan): neither the methods policy's undo nor the run's users' method removals may take from them what
+  // they sign in with. Under a rollout for the whole organisation, the rollout judges everyone already,
+  // but for the run's users of a run that never touched it.
   const federation = (configs.length > 0 || removals) && (groups !== undefined || !judgeRun) ? await rejectingNow(client, { configs: configs.length > 0, removals }, opts.log) : [];
   if (groups?.length === 0 && federation.length === 0) return NONE;
   const names = new Map<string, Promise<string>>();
@@ -190,8 +188,8 @@ export async function stillSwitched(
     }
   }
   // The rest of them, for the users it still switches outside the run (an admin added them to a group since);
-  // and, of those held for the run's users, whom outside the run they protect too (a review: the consent's
-  // warning and the summary left out those who rely on such a setting alone).
+  // and, of those held for the run's users, whom outside the run they protect too (the consent's warning
+  // and the summary name those who rely on such a setting alone).
   const sources: SwitchedUsers[] = [
     // Of a run that never touched it, the run's users it switches are others, but for those a domain's federation judges above.
     ...(groups?.length !== 0 ? [{ by: groups ?? ('organization' as const), exclude: new Set(judgeRun ? runUsers.keys() : byUser.keys()) }] : []),

@@ -1,8 +1,8 @@
 /**
  * NODE_DEBUG is Node's own tracing, outside mfa-migrate's control: with `stream` among its names,
- * Node prints the chunks the CSV reader passes on, seeds and phone numbers included, to stderr (a
- * security round saw an export's seeds so). Said once, before anything is read, so that whoever set it
- * on a real export knows stderr now carries secrets.
+ * Node prints the chunks the CSV reader passes on, seeds and phone numbers included, to stderr (other
+ * names may trace other internals). Said whenever it is set, once, before anything is read, so that
+ * whoever set it on a real export knows stderr may now carry secrets.
  */
 export function nodeDebugWarning(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const names = env.NODE_DEBUG?.trim();
