@@ -1,5 +1,5 @@
 import type { GraphClient } from '../graph/graph-client.js';
-import { readFederatedDomains, readRolloutPolicy, RolloutForbiddenError } from '../graph/cutover-reader.js';
+import { readRolloutPolicy, RolloutForbiddenError } from '../graph/cutover-reader.js';
 import { transitiveMemberships } from '../graph/groups-reader.js';
 import { getGroup } from '../graph/calls/groups.js';
 import { isSuccess } from '../graph/graph-call.js';
@@ -8,7 +8,7 @@ import type { TenantUser } from '../model/tenant.js';
 import { ROLLOUT_UNDOS } from './rollback-inverses.js';
 import type { Operation } from './operations.js';
 import { federationSwitches, othersLeftWithout, type SwitchedUsers } from './rollback-others.js';
-import { GraphRequestError } from '../graph/graph-errors.js';
+import { federatedDomainsOrWarn } from './federated-domains-read.js';
 import { federationOf } from '../model/federation-root.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import type { TenantFederatedDomain } from '../model/tenant.js';
@@ -146,13 +146,9 @@ export async function stillSwitched(
   const names = new Map<string, Promise<string>>();
   const nameOf = (id: string) => names.get(id) ?? names.set(id, groupName(client, id)).get(id)!;
   const byUser = judgeRun && groups?.length !== 0 ? await runUsersSwitched(client, groups, pending, runUsers, nameOf) : new Map<string, string>();
-  // The run's users of such a domain are still switched, whatever the rollback takes them out of.
-  const tenantUpnOf = new Map(inverses.filter((o) => o.userId && o.tenantUpn).map((o) => [o.userId!.toLowerCase(), o.tenantUpn!]));
-  const governing = federationOf(federation);
-  for (const [id, upn] of runUsers) {
-    const d = governing(upnDomain(tenantUpnOf.get(id) ?? upn));
-    if (d && !byUser.has(id)) byUser.set(id, federationSwitches(d.id));
-  }
+  // The run's users by their UPN in the tenant (a user the plan matched by an on-premises name is not named by it in runUsers).
+  const tenantUpns = new Map(inverses.filter((o) => o.userId && o.tenantUpn).map((o) => [o.userId!.toLowerCase(), o.tenantUpn!]));
+  for (const [id, by] of runUsersByFederation(federation, runUsers, tenantUpns)) if (!byUser.has(id)) byUser.set(id, by);
   const holds = new Map<string, string>();
   const named = new Map<string, string>();
   const hold = (o: Operation, userKey: string, reason: string) => {
@@ -172,8 +168,6 @@ export async function stillSwitched(
   }
   // The methods policy's undos that would turn off what those users still hold.
   if (configs.length > 0 && byUser.size > 0) {
-    // Read by their UPN in the tenant (a user the plan matched by an on-premises name is not named by it in runUsers).
-    const tenantUpns = new Map(inverses.filter((o) => o.userId && o.tenantUpn).map((o) => [o.userId!.toLowerCase(), o.tenantUpn!]));
     const known = [...byUser.keys()].map((id) => ({ upn: tenantUpns.get(id) ?? runUsers.get(id)!, userId: id, needsPreferences: false }));
     const tenant = await readTenant(client, { known, serials: [], policy: false, organization: false, concurrency });
     const switchedUsers = [...tenant.users.values()].filter((u) => byUser.has(u.id.toLowerCase()));
@@ -235,19 +229,30 @@ async function runUsersSwitched(client: GraphClient, groups: readonly string[] |
 }
 
 /**
+ * Which of the run's users (by lower-case id) a domain whose federation rejects the federated IdP's MFA
+ * still switches, with what switches them: those of its UPN suffix in the tenant (`tenantUpns`, else
+ * the run's name for them), or of a subdomain that takes its federation; whatever the rollback takes
+ * them out of.
+ */
+function runUsersByFederation(rejecting: readonly TenantFederatedDomain[], runUsers: ReadonlyMap<string, string>, tenantUpns: ReadonlyMap<string, string>): Map<string, string> {
+  const byUser = new Map<string, string>();
+  const governing = federationOf(rejecting);
+  for (const [id, upn] of runUsers) {
+    const d = governing(upnDomain(tenantUpns.get(id) ?? upn));
+    if (d) byUser.set(id, federationSwitches(d.id));
+  }
+  return byUser;
+}
+
+/**
  * The federated domains whose federation rejects the federated IdP's MFA now, whenever it was set:
  * read after the cutover's undos, so a domain the run set is put back by then. A read refused for a missing permission (Domain.Read.All) is said and taken as none, as the
  * rollback's check of its users' domains takes it; any other failure stops the rollback.
  */
 async function rejectingNow(client: GraphClient, sends: { configs: boolean; removals: boolean }, log?: (line: string) => void): Promise<TenantFederatedDomain[]> {
-  try {
-    return (await readFederatedDomains(client)).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA);
-  } catch (err) {
-    if (!(err instanceof GraphRequestError && err.response.status === 403)) throw err;
-    const what = [...(sends.configs ? ['the methods policy is put back'] : []), ...(sends.removals ? ["the run's users' methods are taken"] : [])].join(' and ');
-    log?.(`Warning: the domains' federation could not be read (${err.message}): ${what} without checking that the users of a domain rejecting the federated IdP's MFA keep a method they can use`);
-    return [];
-  }
+  const what = [...(sends.configs ? ['the methods policy is put back'] : []), ...(sends.removals ? ["the run's users' methods are taken"] : [])].join(' and ');
+  const domains = await federatedDomainsOrWarn(client, undefined, `${what} without checking that the users of a domain rejecting the federated IdP's MFA keep a method they can use`, log);
+  return (domains ?? []).filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA);
 }
 
 /** A group's display name (its id, if it cannot be read). */

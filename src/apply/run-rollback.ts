@@ -4,8 +4,7 @@ import type { GraphClient } from '../graph/graph-client.js';
 import { readPolicy } from '../graph/policy-reader.js';
 import { readTenant } from '../graph/tenant-reader.js';
 import { MaskedPhoneError, rethrowMaskedAfter } from '../graph/masked-phone.js';
-import { GraphRequestError } from '../graph/graph-errors.js';
-import { readFederatedDomains } from '../graph/cutover-reader.js';
+import { federatedDomainsOrWarn } from './federated-domains-read.js';
 import { REJECT_IDP_MFA } from '../model/staged-rollout.js';
 import type { TenantSnapshot } from '../model/tenant.js';
 import { cliCommand } from '../model/command-line.js';
@@ -405,16 +404,8 @@ async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readon
     usersByDomain.set(domain, (usersByDomain.get(domain) ?? new Set()).add(o.user));
   }
   if (usersByDomain.size === 0) return;
-  let domains;
-  try {
-    domains = await readFederatedDomains(deps.client, [...usersByDomain.keys()]);
-  } catch (err) {
-    // Only a missing permission (Domain.Read.All) lets the rollback go on unchecked, said; anything
-    // else (Graph failing, the network) stops it as any failed read does.
-    if (!(err instanceof GraphRequestError && err.response.status === 403)) throw err;
-    deps.log?.(`Warning: the domains' federation could not be read (${err.message}): check that no domain of this run's users rejects the federated IdP's MFA before relying on this rollback.`);
-    return;
-  }
+  const domains = await federatedDomainsOrWarn(deps.client, [...usersByDomain.keys()], "check that no domain of this run's users rejects the federated IdP's MFA before relying on this rollback.", deps.log);
+  if (!domains) return;
   // Read now: a root names its subdomains that take its federation, whose users it governs too.
   const usersOf = (d: (typeof domains)[number]) => [...new Set(domainsOf(d).flatMap((n) => [...(usersByDomain.get(n) ?? [])]))];
   const rejecting = domains.filter((d) => d.federatedIdpMfaBehavior === REJECT_IDP_MFA && usersOf(d).length > 0);
