@@ -32,8 +32,16 @@ export interface SwitchedUsers {
   exclude: ReadonlySet<string>;
 }
 
+/** Whether what switches users is domains' federation (not the staged rollout). */
+const isByDomains = (by: SwitchedBy): by is { domains: readonly TenantFederatedDomain[] } => typeof by === 'object' && 'domains' in by;
+
+const FEDERATION_OF = 'the federation of ';
+
 /** What a domain's federation that switches its users is said as. */
-export const federationSwitches = (domain: string) => `the federation of ${domain} (it rejects the federated IdP's MFA)`;
+export const federationSwitches = (domain: string) => `${FEDERATION_OF}${domain} (it rejects the federated IdP's MFA)`;
+
+/** Whether what a held undo says switches its users (`by`) is a domain's federation, said by federationSwitches (else the staged rollout). */
+export const isFederationSwitches = (by: string) => by.startsWith(FEDERATION_OF);
 
 export interface OthersLeft {
   /** The methods policy's undos to leave in place, by operation id, with why (after STILL_SWITCHED and what switches them). */
@@ -79,7 +87,8 @@ export async function othersLeftWithout(
   const held = opts.heldAlready ?? new Set<string>();
   const afterLeft = policyAfter(live, turning.filter((o) => !held.has(o.id)).flatMap(edits));
 
-  opts.onRead?.(`listing the users the staged rollout${sources.some((x) => typeof x.by === 'object' && 'domains' in x.by) ? ' or a federation' : ''} still switches to Entra MFA, outside the run (Graph)`);
+  const switching = `the staged rollout${sources.some((x) => isByDomains(x.by)) ? ' or a federation' : ''}`;
+  opts.onRead?.(`listing the users ${switching} still switches to Entra MFA, outside the run (Graph)`);
   const members = new Map<string, { id: string; upn: string; by: string }>();
   // The first source that holds a user says what switches them.
   for (const source of sources) for (const [key, m] of await switchedUsers(client, source.by, source.exclude, groupName)) if (!members.has(key)) members.set(key, m);
@@ -91,7 +100,7 @@ export async function othersLeftWithout(
   const lockedBy = new Map<string, string[]>();
   const locked: { upn: string; by: string }[] = [];
   const list = [...members.values()];
-  const what = `reading the methods of the ${list.length} user(s) outside the run the staged rollout${sources.some((x) => typeof x.by === 'object' && 'domains' in x.by) ? ' or a federation' : ''} still switches to Entra MFA, whom the methods policy's undo may leave with none they can use (Graph)`;
+  const what = `reading the methods of the ${list.length} user(s) outside the run ${switching} still switches to Entra MFA, whom the methods policy's undo may leave with none they can use (Graph)`;
   let read = 0;
   opts.onRead?.(what, 0, list.length);
   for (; read < list.length && lockedBy.size < turning.length; ) {
@@ -144,7 +153,7 @@ async function switchedUsers(client: GraphClient, switchedBy: SwitchedBy, exclud
     const key = typeof u.id === 'string' ? u.id.toLowerCase() : undefined;
     if (key && u.userPrincipalName && u.accountEnabled !== false && !exclude.has(key) && !out.has(key)) out.set(key, { id: u.id!, upn: u.userPrincipalName, by });
   };
-  if (typeof switchedBy === 'object' && 'domains' in switchedBy) {
+  if (isByDomains(switchedBy)) {
     for (const d of switchedBy.domains) for (const name of domainsOf(d)) for (const u of await listDomainUsers(client, name)) take(u, federationSwitches(d.id));
     return out;
   }
@@ -152,7 +161,7 @@ async function switchedUsers(client: GraphClient, switchedBy: SwitchedBy, exclud
     for await (const u of client.pages<Partial<DirectoryUser>>(listUsers(), "listing the directory's users")) take(u, 'the staged rollout policy (it applies to the whole organisation)');
     return out;
   }
-  for (const groupId of switchedBy as readonly string[]) {
+  for (const groupId of switchedBy) {
     const by = `the group "${await groupName(groupId)}" of the staged rollout policy`;
     try {
       for await (const m of client.pages<Partial<DirectoryUser>>(listTransitiveMemberUpns(groupId), `listing the members of group ${groupId}`)) take(m, by);

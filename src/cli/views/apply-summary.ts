@@ -2,6 +2,7 @@ import { addTo } from '../../model/add-to.js';
 import type { ApplyOutcome } from '../../apply/run-apply.js';
 import type { RollbackOutcome } from '../../apply/run-rollback.js';
 import { LEAVE_SWITCHED, othersText } from '../../apply/rollback-switched.js';
+import { isFederationSwitches } from '../../apply/rollback-others.js';
 import { cliCommand, shellArg } from '../../model/command-line.js';
 import { printable } from '../../model/printable.js';
 import { doneUnsent } from '../../report/render-run-report.js';
@@ -130,9 +131,9 @@ function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; leave: st
     ? `${othersText(others)} ${others.count === 1 && others.unread === 0 ? 'is' : 'are'} still switched to Entra MFA by ${others.by.join(' and ')} and would have no method they can use: ${others.first.join(', ')}${others.count > others.first.length ? `, and ${others.count - others.first.length}${others.unread > 0 ? ' or more' : ''} more` : ''}${others.unread > 0 ? ` (${others.unread} of them not read: every undo was left in place already)` : ''}`
     : undefined;
   const named = [ofRun, outside].filter((x) => x !== undefined).join('; ') || 'Users of the run are still switched to Entra MFA';
-  // A domain's federation (rollback-others.ts's wording) is put back, not left by a group.
-  const byFederation = [...by, ...(others?.by ?? [])].some((b) => b.startsWith('the federation of '));
-  const byRollout = [...by, ...(others?.by ?? [])].some((b) => !b.startsWith('the federation of '));
+  // A domain's federation is put back, not left by a group.
+  const byFederation = [...by, ...(others?.by ?? [])].some(isFederationSwitches);
+  const byRollout = [...by, ...(others?.by ?? [])].some((b) => !isFederationSwitches(b));
   const notSwitched = [...(byRollout ? ['out of the group, or the staged rollout policy disabled'] : []), ...(byFederation ? ["the domain's federation put back to accept the federated IdP's MFA"] : [])].join('; or ');
   const ways = hints ? ` Once they are not (${notSwitched}${others ? `; or, outside the run, with another method they can use` : ''}), finish with: ${hints.again}; to take them all the same, leaving them with nothing to sign in with (${LEAVE_SWITCHED}; --out-of-order does not): ${hints.leave}` : '';
   return [`Left in place: ${named}. What this rollback would take from them (${ofRun ? "their methods, the methods policy's parts they need" : "the methods policy's parts they need"}) stays, ${o.stillSwitched.length} object(s): taken away, it could leave them with nothing to sign in with.${ways}`];
