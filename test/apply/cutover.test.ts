@@ -1,13 +1,13 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CutoverRefusedError, type PlanRequest } from '../../src/app/plan.js';
+import { CutoverRefusedError } from '../../src/app/plan.js';
 import { cutoverStatus } from '../../src/app/status.js';
 import { cutoverStale } from '../../src/apply/cutover-preflight.js';
 import { SavedPlan } from '../../src/plan/plan-file.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, journalLines, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, journalLines, planOfUntouched, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
 import { LEFT_ON_SERVER, movedByFederationNote, type ResultRow } from '../../src/app/results.js';
 import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { connectGraph } from '../../src/graph/connect.js';
@@ -21,25 +21,6 @@ afterAll(() => tmp.cleanup());
 let n = 0;
 const fresh = () => join(tmp.dir, `case${++n}`);
 
-/**
- * The two plans most tests begin with, of the untouched Contoso tenant, made once for the file and
- * copied to the test's path, with a fake Graph of its own as untouched: a plan of a fresh fake Graph is
- * the same whichever (but for its `created` time), and a plan cost about 50 ms of CPU.
- */
-const firstPlans = new Map<string, Promise<{ file: string; plan: Plan }>>();
-async function freshPlanned(path: string, over: Partial<PlanRequest>): Promise<{ g: FakeGraph; plan: Plan }> {
-  const key = JSON.stringify(over);
-  let first = firstPlans.get(key);
-  if (!first) {
-    const file = `${fresh()}.plan`;
-    first = planTo(fakeGraph(), file, over).then(({ plan }) => ({ file, plan }));
-    firstPlans.set(key, first);
-  }
-  const { file, plan } = await first;
-  copyFileSync(file, path);
-  return { g: fakeGraph(), plan: structuredClone(plan) };
-}
-
 const groupOf = (s: Snapshot, name: string) => s.groups.find((g: Snapshot) => g.displayName === name);
 const idOf = (s: Snapshot, upn: string) => s.users.find((u: Snapshot) => u.userPrincipalName.toLowerCase() === upn.toLowerCase())?.id;
 const switchedBy = (plan: Plan) => plan.user_changes.filter((c) => c.resource.startsWith('rolloutGroup/') && c.action === 'create').map((c) => c.user);
@@ -50,7 +31,7 @@ const opRecord = (runDir: string, op: string) => journalLines(runDir).filter((l)
 describe('apply switches a user only once their data is there', () => {
   it('the Contoso sample, switched by staged rollout: policy created, group attached, every user with a cloud method added; re-planning shows no change', async () => {
     const dir = fresh();
-    const { g, plan } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const { g, plan } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
     const switched = switchedBy(plan);
     expect(switched).toHaveLength(35);
     // judy (an 8-digit token, no phone) and zoe (email only) have no cloud method: not switched.
@@ -203,7 +184,7 @@ describe('federation: the final step', () => {
   /** Found by a review: a run left with only stale users offered a resume, which could never send them nor the federation waiting for them. */
   it('waits for a stale user\'s switch that no resume sends: the run is not offered for resume, and says who needs a new plan', async () => {
     const dir = fresh();
-    const { g } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const { g } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     expect((await g.raw.patch('/v1.0/users/igor@contoso.com/authentication/phoneMethods/3179e48a-750b-4051-897c-87b9720928f7', { phoneNumber: '+1 2065550188', phoneType: 'mobile' })).status).toBe(204);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir, { skipStale: true });
     expect(outcome.state).toBe('partial');
@@ -222,7 +203,7 @@ describe('the users a forced federation moves to Entra MFA with no cloud method'
 
   it('the federation done: the summary and the rows say the federation moved them, with nothing to sign in with, not that they are left on MFA Server', async () => {
     const dir = fresh();
-    const { g, plan } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const { g, plan } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     const planned = expect.stringMatching(/^no cloud MFA method .*: not added to a rollout group, but moved to Entra MFA all the same by the federation of contoso\.com \(--force-federation\), with nothing to sign in with/);
     expect(plan.findings.filter((f) => f.code === 'not-switched').map((f) => [f.user, f.message])).toEqual([
       ['judy@contoso.com', planned],
@@ -259,7 +240,7 @@ describe('the users a forced federation moves to Entra MFA with no cloud method'
 
   it('the run stopped before the federation: left on MFA Server; the resume that sets it says the federation moved them', async () => {
     const dir = fresh();
-    const { g } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const { g } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     const first = await applyFile(g, `${dir}.plan`, dir, { batchSize: 10, waves: 1 });
     expect(first.outcome.state).toBe('stopped');
     expect(federation(g.emu.snapshot() as Snapshot)).toBe('acceptIfMfaDoneByFederatedIdp');
@@ -280,7 +261,7 @@ describe('the users a forced federation moves to Entra MFA with no cloud method'
 describe('federation with a narrowed run', () => {
   it('is left out of the run, and said, when users whose switch it waits for are not selected; the run completes', async () => {
     const dir = fresh();
-    const { g, plan } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const { g, plan } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     const withChanges = new Set(plan.user_changes.map((c) => c.user.toLowerCase())).size;
     const { outcome } = await applyFile(g, `${dir}.plan`, dir, { users: ['bob@contoso.com', 'grace@contoso.com'] });
     expect(outcome.state).toBe('completed');
@@ -301,7 +282,7 @@ describe('federation with a narrowed run', () => {
 
   it('is kept when every switch of the domain is selected', async () => {
     const dir = fresh();
-    const { g, plan } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const { g, plan } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     const { outcome } = await applyFile(g, `${dir}.plan`, dir, { users: [...new Set(plan.user_changes.map((c) => c.user.toLowerCase()))] });
     expect(outcome.notSelected).toEqual({ users: 0, federation: [] });
     expect(federation(g.emu.snapshot() as Snapshot)).toBe('rejectMfaByFederatedIdp');
@@ -549,7 +530,7 @@ describe('the cutover pre-flight and final step, as a review tried them', () => 
 
   it('a user counted switched who leaves the rollout group during the run keeps the domain as it is', async () => {
     const dir = fresh();
-    const { g } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const { g } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     const s = g.emu.snapshot() as Snapshot;
     const group = groupOf(s, ROLLOUT).id;
     const grace = idOf(s, 'grace@contoso.com');
@@ -595,7 +576,7 @@ describe('rollback of the staged rollout policy, after a group was added to it s
 
   it('leaves a policy the run created (reported, not deleted); the run\'s own group is detached', async () => {
     const dir = fresh();
-    const { g } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const { g } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     const policy = (g.emu.snapshot() as Snapshot).featureRolloutPolicies[0];
     expect((await attach(g, policy.id, 'MFA Migration Wave 1')).status).toBe(204);
@@ -608,7 +589,7 @@ describe('rollback of the staged rollout policy, after a group was added to it s
 
   it('is compared again when an interrupted rollback is finished (a review found the finish deleted it)', async () => {
     const dir = fresh();
-    const { g } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const { g } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     const stopped = new AbortController();
     stopped.abort();
@@ -640,7 +621,7 @@ describe('rollback of the staged rollout policy, after a group was added to it s
 describe('apply re-reads the cutover before it writes', () => {
   it('a user added to the rollout group since the plan is stale (apply refuses; --skip-stale leaves the user out)', async () => {
     const dir = fresh();
-    const { g } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const { g } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
     const s = g.emu.snapshot() as Snapshot;
     const ref = { '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${idOf(s, 'alice@contoso.com')}` };
     expect((await g.raw.post(`/v1.0/groups/${groupOf(s, ROLLOUT).id}/members/$ref`, ref)).status).toBe(204);
@@ -674,7 +655,7 @@ describe('apply re-reads the cutover before it writes', () => {
 describe('status', () => {
   it('counts what the tenant holds: migrated, switched, phone-only, blocked', async () => {
     const dir = fresh();
-    const { g } = await freshPlanned(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
+    const { g } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: [ROLLOUT] });
     await applyFile(g, `${dir}.plan`, dir, { maxUsers: 12 });
     const status = await cutoverStatus({ source: join(process.cwd(), 'fixtures', 'contoso'), graph: g.client({ readOnly: true }), concurrency: 4 });
     const s = g.emu.snapshot() as Snapshot;

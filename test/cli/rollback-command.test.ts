@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { CONTOSO_SEEDS } from '../plan/helpers.js';
 import { runMain } from '../helpers/run-main.js';
+import { tempDir } from '../helpers/migration.js';
 
 const SEEDS = CONTOSO_SEEDS;
 
@@ -20,9 +21,11 @@ describe('mfa-migrate rollback', () => {
    * emulator as it starts and as each of them resets it, and copied to `file` (a plan cost about 0.15 s of CPU).
    */
   let contosoPlan: Promise<string> | undefined;
-  const planOfUntouched = async (file: string) => {
+  const planFolder = tempDir('rollback-plan');
+  afterAll(() => planFolder.cleanup());
+  const copyCliPlan = async (file: string) => {
     contosoPlan ??= (async () => {
-      const made = join(mkdtempSync(join(tmpdir(), 'rollback-plan-')), 'p.plan');
+      const made = join(planFolder.dir, 'p.plan');
       expect((await runMain(['plan', '--source', 'fixtures/contoso', ...SEEDS, '--graph-url', emu.url, '--out', made])).code).toBe(0);
       return made;
     })();
@@ -38,7 +41,7 @@ describe('mfa-migrate rollback', () => {
   it('returns the tenant to its starting state after a full apply', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rollback-'));
     const before = comparable(emu.snapshot());
-    await planOfUntouched(join(dir, 'p.plan'));
+    await copyCliPlan(join(dir, 'p.plan'));
     const apply = await runMain(['apply', join(dir, 'p.plan'), '--graph-url', emu.url, '--state-dir', join(dir, 'state')]);
     expect(apply.code).toBe(0);
     expect(comparable(emu.snapshot())).not.toEqual(before);
@@ -97,7 +100,7 @@ describe('mfa-migrate rollback', () => {
     emu.reset();
     const dir = mkdtempSync(join(tmpdir(), 'rollback-hint-'));
     const state = join(dir, 'state');
-    await planOfUntouched(join(dir, 'p.plan'));
+    await copyCliPlan(join(dir, 'p.plan'));
     const apply = await runMain(['apply', join(dir, 'p.plan'), '--graph-url', emu.url, '--state-dir', state]);
     expect(apply.code).toBe(0);
     const id = /^Run (\S+):/.exec(apply.stdout)![1]!;
@@ -117,7 +120,7 @@ describe('mfa-migrate rollback', () => {
   it('leaves alone what changed since the run and reports it (exit 3)', async () => {
     emu.reset();
     const dir = mkdtempSync(join(tmpdir(), 'rollback-changed-'));
-    await planOfUntouched(join(dir, 'p.plan'));
+    await copyCliPlan(join(dir, 'p.plan'));
     expect((await runMain(['apply', join(dir, 'p.plan'), '--graph-url', emu.url, '--state-dir', join(dir, 'state')])).code).toBe(0);
     // Someone changes igor's mobile (which the run had updated) after the migration.
     const bob = (await (await fetch(`${emu.url}/v1.0/users/igor@contoso.com`, { headers: { Authorization: 'Bearer t' } })).json()) as { id: string };
