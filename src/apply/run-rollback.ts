@@ -390,6 +390,10 @@ function rejectingWhenPlanned(header: SavedPlan['header']): Set<string> {
  * holds across state folders.
  */
 async function refuseUnderForeignFederation(deps: RollbackDeps, inverses: readonly Operation[], plan: Pick<SavedPlan, 'header'>): Promise<void> {
+  // A plan made without cutover options read no domain: whether one rejected before it or since cannot
+  // be told, so none is refused as set since; the undos its users need are held as for any domain
+  // rejecting now, whenever set (rollback-switched.ts).
+  if (plan.header.cutover_seen?.federatedDomains === undefined) return;
   // Domains this run set (the rollback puts them back first), or that rejected already when its plan
   // read them (the run's methods were added under it; taking them away puts the users back as they were:
   // what they need to sign in is held once the cutover's undos are sent, rollback-switched.ts).

@@ -128,6 +128,8 @@ describe("rollback of a run with no method configuration to put back, under a do
     ['the staged rollout policy it created', { rolloutGroups: [ROLLOUT] }],
     // The final step planned over a domain rejecting already: no federation to put back, no staged rollout touched.
     ['the final step planned, the domain rejecting already', { federatedMfa: 'reject', forceFederation: true }],
+    // A plan without cutover options reads no domain: the rejection cannot be told set since (it was refused, saying so falsely).
+    ['a plan that read no domain (no cutover option)', {}],
   ];
   for (const [what, over] of runs) {
     it(`holds the phone the run gave its user of the domain (named, exit 3; before: deleted, exit 0, niaj left with no method), a run with ${what}; --leave-switched-without-method takes it, naming her`, async () => {
