@@ -70,9 +70,9 @@ async function verifyProblem(stateDir: string, r: RunSummary, headerLines: Heade
  * started), which resume, rollback and report refuse and `runs verify` leaves unverified (exit 2): its
  * journal may hold records this build would misread, so it is said, not checked or counted as any other run.
  */
-async function markLaterBuild(stateDir: string, r: RunSummary): Promise<void> {
-  const header = await readRunHeader(join(stateDir, 'runs', r.id)).catch(() => undefined);
-  const newer = header ? await laterBuildsRun(stateDir, header).catch(() => undefined) : undefined;
+async function markLaterBuild(stateDir: string, r: RunSummary, headerLines: HeaderLines): Promise<void> {
+  const header = await readRunHeader(join(stateDir, 'runs', r.id), headerLines).catch(() => undefined);
+  const newer = header ? await laterBuildsRun(stateDir, header, headerLines).catch(() => undefined) : undefined;
   // Said started by this build: changed after the run, not a later build's.
   if (newer?.contradiction) r.problem = newer.contradiction;
   else if (newer) r.later_build = { run: newer.runId, plan_format: newer.planFormat, tool_version: newer.startedBy ?? null };
@@ -109,11 +109,12 @@ export async function allRuns(given: string | undefined, opts: { verify?: boolea
     if (below) only.runsBelow = below;
   }
   const limit = pLimit(4);
-  await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable').map((r) => limit(() => markLaterBuild(d.stateDir, r)))));
+  // Every header read once for the listing: the later-build marks and the checks below read the same ones.
+  const headerLines: HeaderLines = new Map();
+  await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable').map((r) => limit(() => markLaterBuild(d.stateDir, r, headerLines)))));
   // `runs` says when a run's evidence was edited (as `runs verify` would); sizing a resume does not need to.
   // A later build's run is not checked: `runs verify` leaves it to that build (what it found is not this build's to say).
   if (opts.verify) {
-    const headerLines: HeaderLines = new Map();
     await Promise.all(out.flatMap((d) => d.runs.filter((r) => r.state !== 'unreadable' && !r.problem && !r.later_build).map((r) => limit(() => verifyProblem(d.stateDir, r, headerLines)))));
   }
   return [...out, ...refused.map((r) => ({ stateDir: r.stateDir, runs: [], refused: r.reason }))];

@@ -377,8 +377,8 @@ function isUnfinishedRunDir(name: string): boolean {
  * rollback needs, where reading a 100,000-user journal whole held hundreds of MB. Undefined when
  * the journal has no readable header.
  */
-export async function readRunHeader(runDir: string): Promise<RunHeader | undefined> {
-  const text = await readHeaderLine(runDir);
+export async function readRunHeader(runDir: string, headerLines?: HeaderLines): Promise<RunHeader | undefined> {
+  const text = await headerLineOf(runDir, headerLines);
   if (text === undefined) return undefined;
   try {
     const line = JSON.parse(text) as Partial<RunHeader>;

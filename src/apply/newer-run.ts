@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { toolVersion } from '../io/tool-version.js';
 import { UserError } from '../model/user-error.js';
 import { NewerPlanError, PLAN_FILE_VERSION, readPlanHeader } from '../plan/plan-file.js';
-import { readRunHeader, type RunHeader } from './journal.js';
+import { readRunHeader, type HeaderLines, type RunHeader } from './journal.js';
 
 /**
  * A run whose plan copy is of a later format than this build reads: a later mfa-migrate started it,
@@ -81,11 +81,11 @@ export async function newerRunRefusal(err: unknown, path: string, run: Pick<RunH
  * when that line is of a later format. A copy named plan.json is a 1.x plan, which no later build
  * writes: not read (a 1.x copy's header is the whole file), so that `runs` costs no more for it.
  */
-export async function laterBuildsRun(stateDir: string, header: RunHeader): Promise<NewerRunError | undefined> {
+export async function laterBuildsRun(stateDir: string, header: RunHeader, headerLines?: HeaderLines): Promise<NewerRunError | undefined> {
   const runId = header.kind === 'rollback' ? header.rollbackOf : header.id;
   if (!runId) return undefined;
   const runDir = join(stateDir, 'runs', runId);
-  const run = header.kind === 'rollback' ? await readRunHeader(runDir).catch(() => undefined) : header;
+  const run = header.kind === 'rollback' ? await readRunHeader(runDir, headerLines).catch(() => undefined) : header;
   if (!run) return undefined;
   const file = run.planFile ?? 'plan.json';
   if (file === 'plan.json') return undefined;
