@@ -3,7 +3,7 @@ import type { GraphCall, GraphResponse, GraphVersion, HttpMethod } from './graph
 import { ForeignNextLinkError, ReadOnlyViolation } from './graph-errors.js';
 import { bodyForRoot, GRAPH_CLOUD_HOSTS, isLoopback } from './graph-root.js';
 import type { TokenSource } from './access-token.js';
-import { PlainAnswer, plainAnsweringOf } from '../model/plain-answer.js';
+import { PlainAnswer, plainAnsweringOf, type PlainAnswering } from '../model/plain-answer.js';
 
 export interface TransportOptions {
   /** Graph root, e.g. https://graph.microsoft.com or the emulator's http://127.0.0.1:PORT (parseGraphRoot's). */
@@ -229,13 +229,15 @@ class ReadOnlyLink extends Link {
 
 /** Last in the chain when a fetch function was given (an in-process emulator): sends through it. */
 class FetchLink extends Link {
+  /** The fetch function's plain answering, when it carries one: looked up once, not per request. */
+  private readonly plain: PlainAnswering | undefined;
   constructor(private readonly fetchImpl: typeof fetch) {
     super();
+    this.plain = plainAnsweringOf(fetchImpl);
   }
   async execute(context: Context): Promise<void> {
-    const plain = plainAnsweringOf(this.fetchImpl);
     // The SDK hands a raw answer back untouched (responseType raw) and toGraphResponse alone reads it.
-    context.response = plain ? ((await plain(context.request, context.options)) as unknown as Response) : await this.fetchImpl(context.request, context.options);
+    context.response = this.plain ? ((await this.plain(context.request, context.options)) as unknown as Response) : await this.fetchImpl(context.request, context.options);
   }
 }
 
