@@ -4,6 +4,7 @@ import type { ProblemList } from '../model/problem.js';
 import { maskPhone } from '../model/mask.js';
 import { quotedCell } from './quoted-cell.js';
 import { refuseSecretLikeCell } from './seeds/secret-like-cell.js';
+import { excelScientificMessage, isExcelScientific } from './excel-scientific.js';
 import { cellAt, columnPositions, indexColumns, rowFits, UnnamedColumns, type ColumnSpec, type RowReader } from './columns.js';
 import { parsePhone } from './phone.js';
 import { isEmailAddress } from '../model/email-address.js';
@@ -220,7 +221,11 @@ function readUserRow(
   const language = cellAt(cells, at.language) ?? cellAt(cells, at.phone_call_language) ?? cellAt(cells, at.text_message_language) ?? cellAt(cells, at.mobile_app_language) ?? cellAt(cells, at.oath_token_language);
   if (language !== undefined) user.language = shared(language);
   const serial = cellAt(cells, at.oath_token_serial);
-  if (serial !== undefined) user.oathTokenSerial = serial;
+  if (serial !== undefined) {
+    // Kept: it joins no seed (the seed readers refuse such serials), so the user's seed-missing error stops the plan.
+    if (isExcelScientific(serial)) problems.error('value-invalid', { file, line, field: 'oath_token_serial' }, excelScientificMessage('token serial', serial));
+    user.oathTokenSerial = serial;
+  }
 
   const enabled = cellAt(cells, at.enabled);
   if (enabled !== undefined) {

@@ -300,3 +300,15 @@ describe('readUsers', () => {
     expect(problems.filter((p) => /not a user principal name|plan matches/.test(p.message))).toEqual([]);
   });
 });
+
+describe('an oath_token_serial Excel saved in scientific notation', () => {
+  it('is an error at its row and field saying the digits are lost; the user keeps it, so no seed is joined to it', async () => {
+    const { users, problems } = await read('username;OATH Token Serial Number\r\nalice@contoso.com;2.60022E+12\r\nbob@contoso.com;"2,60022E+12"\r\ncarol@contoso.com;2600215704919\r\n');
+    expect(problems.map((p) => [p.severity, p.code, p.line, p.field])).toEqual([
+      ['error', 'value-invalid', 2, 'oath_token_serial'],
+      ['error', 'value-invalid', 3, 'oath_token_serial'],
+    ]);
+    expect(problems[0]!.message).toMatch(/"2\.60022E\+12" is a number in scientific notation.*Excel.*digits are lost/);
+    expect(users!.map((u) => u.oathTokenSerial)).toEqual(['2.60022E+12', '2,60022E+12', '2600215704919']);
+  });
+});

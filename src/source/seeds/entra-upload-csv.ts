@@ -8,6 +8,7 @@ import { composedUsername } from '../../model/username.js';
 import { fieldsOf, forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
 import { ENTRA_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+import { refuseExcelScientificSerial } from '../excel-scientific.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
 import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './secret-encoding.js';
 
@@ -41,6 +42,7 @@ export async function readEntraUploadCsv(path: string, display: string, shape: S
       }
       // Before any message names the token: a seed in the serial's place must not become its name.
       if (refuseSecretLikeCell(serial, 'serial number', 'serial', problems, row.where('serial'), 'row')) return;
+      if (refuseExcelScientificSerial(serial, 'serial number', problems, row.where('serial'), 'row')) return;
       // From here on each problem that skips the row carries its serial (Problem.serial): the token's user is told why it has no seed.
       for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, leftOutAt(row.where(role), serial), 'row')) return;
       const period = parseInteger(row.get('period'), 1, PERIOD_MAX);

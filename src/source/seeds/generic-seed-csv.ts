@@ -9,6 +9,7 @@ import { composedUsername } from '../../model/username.js';
 import { fieldsOf, forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
 import { GENERIC_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+import { refuseExcelScientificSerial } from '../excel-scientific.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
 import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE, type SecretEncoding } from './secret-encoding.js';
 
@@ -37,6 +38,7 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
       // Before any message names the token: a seed in the serial's place must not become its name,
       // nor one in a name's place a device's name (columns swapped, or a header naming them wrongly).
       if (refuseSecretLikeCell(serial, 'serial', 'serial', problems, row.where('serial'), 'row')) return;
+      if (refuseExcelScientificSerial(serial, 'serial', problems, row.where('serial'), 'row')) return;
       // From here on each problem that skips the row carries its serial (Problem.serial): the token's user is told why it has no seed.
       for (const role of NAME_COLUMNS) if (refuseSecretLikeCell(row.get(role), role, 'name', problems, leftOutAt(row.where(role), serial), 'row')) return;
       let ok = true;

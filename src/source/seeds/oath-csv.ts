@@ -11,6 +11,7 @@ import { parseHeaderLine } from './seed-csv-header.js';
 import { decodeHex } from './secret-encoding.js';
 import { shownValue } from '../../model/shown-value.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+import { refuseExcelScientificSerial } from '../excel-scientific.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
 
 /**
@@ -72,6 +73,7 @@ export async function readOathCsv(path: string, display: string, version: 1 | 2,
       }
       // Before any message names the token: a key in the serial's place must not become its name.
       if (refuseSecretLikeCell(serial, 'serial', 'serial', problems, where(0), 'line')) continue;
+      if (refuseExcelScientificSerial(serial, 'serial', problems, where(0), 'line')) continue;
       // From here on each problem that skips the line carries its serial (Problem.serial): the token's user is told why it has no seed.
       if (version === 2 && refuseSecretLikeCell(cells[0] ?? '', 'user', 'name', problems, leftOutAt({ file: display, line, field: 'user' }, serial), 'line')) continue;
       if (cells.length < skip + 2 || cell(1) === '') {
