@@ -83,11 +83,26 @@ export function mapColumns<S extends ColumnSpec>(header: string[], spec: S): Col
 
 export type SeedCsvKind = 'entra' | 'generic';
 
+/**
+ * The OATH parameters a generic seed CSV reads that Entra's upload format has no column for. Read as
+ * Entra's, a file that adds them to Entra's columns (an 8-digit SHA-256 token's `digits,algorithm`)
+ * would have them ignored and each token taken as 6-digit SHA-1, whose codes never match.
+ */
+const PARAMETERS_ENTRA_LACKS: readonly string[] = [
+  ...GENERIC_COLUMNS.encoding,
+  ...GENERIC_COLUMNS.type,
+  ...GENERIC_COLUMNS.digits,
+  ...GENERIC_COLUMNS.algorithm,
+  ...GENERIC_COLUMNS.counter,
+  ...GENERIC_COLUMNS.period.filter((a) => a !== 'timeinterval'),
+];
+
 /** Which seed CSV a header line belongs to, if any. */
 export function seedCsvKind(header: string[]): SeedCsvKind | null {
   const names = new Set(header.map(normalizeHeader));
-  if (names.has('upn') && names.has('serialnumber') && names.has('secretkey')) return 'entra';
   const has = (aliases: readonly string[]): boolean => aliases.some((a) => names.has(a));
+  // With a parameter Entra's format lacks, the generic reader (which knows Entra's column names) reads them all.
+  if (names.has('upn') && names.has('serialnumber') && names.has('secretkey') && !has(PARAMETERS_ENTRA_LACKS)) return 'entra';
   if (has(GENERIC_COLUMNS.serial) && has(GENERIC_COLUMNS.secret)) return 'generic';
   return null;
 }

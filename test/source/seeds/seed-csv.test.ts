@@ -222,6 +222,25 @@ describe("Entra's OATH upload CSV", () => {
     expect(problems[0]!.message).toMatch(/time interval/);
   });
 
+  it("a header of Entra's columns plus OATH parameters Entra's format lacks (digits, algorithm, type, encoding, counter) is read with them, as a generic seed CSV, not as 6-digit SHA-1 with them ignored", async () => {
+    const path = tmp.file('entra-plus.csv',
+      'upn,serial number,secret key,time interval,manufacturer,model,digits,algorithm\n' +
+        'alice@contoso.com,E-8,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,30,Token2,C302,8,SHA256\n' +
+        ',E-6,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,60,Token2,C202,,\n');
+    const { seeds, problems } = await read(path);
+    expect(problems).toEqual([]);
+    expect(seeds.map((s) => [s.serial, s.user ?? null, s.type, s.algorithm, s.digits, s.period, s.manufacturer ?? null, s.line])).toEqual([
+      ['E-8', 'alice@contoso.com', 'totp', 'sha256', 8, 30, 'Token2', 2],
+      ['E-6', null, 'totp', 'sha1', 6, 60, 'Token2', 3],
+    ]);
+    expect(seeds[0]!.secret.reveal().toString('ascii')).toBe('12345678901234567890');
+
+    // An encoding column says how the secret key is written, as in a generic seed CSV.
+    const hex = await read(tmp.file('entra-hex.csv', 'upn,serial number,secret key,time interval,encoding\nalice@contoso.com,E-H,3132333435363738393031323334353637383930,30,hex\n'));
+    expect(hex.problems).toEqual([]);
+    expect(hex.seeds[0]!.secret.reveal().toString('ascii')).toBe('12345678901234567890');
+  });
+
   it('no seed field leaks the secret through JSON.stringify, inspect or template strings', async () => {
     const { seeds } = await read(seedsFixture('entra.csv'));
     for (const seed of seeds) {
