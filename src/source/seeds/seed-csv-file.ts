@@ -3,6 +3,7 @@ import { DEFAULT_CSV_LIMITS, type CsvLimits } from '../csv-limits.js';
 import { mapColumns, type ColumnMap, type ColumnSpec, type CsvDelimiter } from './seed-csv-header.js';
 import { readCsvRows, reportCsvReadFailure } from './seed-csv-rows.js';
 import { shownValue } from '../../model/shown-value.js';
+import { parameterLikeColumn, parameterNames } from './parameter-like-column.js';
 
 /** One data row with its cells looked up by role. */
 export class SeedCsvRow<K extends string> {
@@ -85,6 +86,13 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
           problems.error('csv-malformed', header, `${layout.formatName}: more than one column gives ${[...new Set(columns.duplicate)].join(', ')}; nothing was read`);
           return true;
         }
+        // A column named as an OATH parameter but not known would leave each token with the default: refused, not ignored.
+        const parameterLike = columns.unknown.filter((name) => shownValue(name).startsWith('"') && parameterLikeColumn(name) !== null);
+        for (const name of parameterLike) {
+          const role = parameterLikeColumn(name)!;
+          problems.error('column-unknown', { ...header, field: name }, `${layout.formatName}: column ${shownValue(name)} looks like an OATH parameter (the ${role}) but is not a name the reader knows, so each token would be read with the default ${role}; rename it to one of ${parameterNames(role)} (or remove it if it is not the tokens' ${role}); nothing was read`);
+        }
+        if (parameterLike.length > 0) return true;
         for (const name of columns.unknown) {
           // The location names the column only as the message may show it: a seed where a name belongs is not (a security review).
           const shown = shownValue(name);

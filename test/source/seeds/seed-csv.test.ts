@@ -99,10 +99,42 @@ describe('generic seed CSV', () => {
     const seedAsName = await read(tmp.file('seed-name.csv', 'serial,secret,MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,blue\n'));
     expect(seedAsName.problems).toMatchObject([{ code: 'column-unknown', field: 'a column name not shown' }]);
     expect(seedAsName.text).not.toContain('MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U');
+    // Even one whose letters read as a parameter's name (`SHA...`, `...HMAC...`).
+    const paramSeed = await read(tmp.file('seed-name2.csv', 'serial,secret,SHAGGZDFMZTWQ2LKNNWG23HMACXE43U\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,blue\n'));
+    expect(paramSeed.problems).toMatchObject([{ severity: 'warning', code: 'column-unknown', field: 'a column name not shown' }]);
+    expect(paramSeed.text).not.toContain('SHAGGZDFMZTWQ2LKNNWG23HMACXE43U');
 
     const twice = await read(tmp.file('twice.csv', 'serial,secret,seed\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n'));
     expect(twice.seeds).toEqual([]);
     expect(codes(twice.problems)).toEqual(['error:csv-malformed']);
+  });
+
+  it('an unknown column named as an OATH parameter (period, digits, hash, counter, encoding) refuses the file: read without it, every token would get the default', async () => {
+    const B32 = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
+    const cases: Array<[string, string]> = [
+      ['serial,secret,Time Step (s)', `X-1,${B32},60`],
+      ['Serial,Seed,Interval (seconds)', `X-1,${B32},60`],
+      ['serial;secret;OTP Digits', `X-1;${B32};8`],
+      ['serial,secret,HMAC', `X-1,${B32},SHA256`],
+      ['serial,secret,Algorithm (SHA1/SHA256)', `X-1,${B32},SHA256`],
+      ['serial,secret,Event Counter', `X-1,${B32},12`],
+      ['serial,secret,Seed Format', `X-1,${B32},base32`],
+      ['upn,serial number,secret key,time interval,Code Length', `a@contoso.com,X-1,${B32},30,8`],
+    ];
+    for (const [header, row] of cases) {
+      const { seeds, problems } = await read(tmp.file('param.csv', `${header}\n${row}\n`));
+      expect(seeds, header).toEqual([]);
+      expect(problems.map((p) => [p.severity, p.code, p.line]), header).toEqual([['error', 'column-unknown', 1]]);
+      const name = header.split(/[,;]/).pop()!;
+      expect(problems[0]!.field, header).toBe(name);
+      expect(problems[0]!.message, header).toMatch(/looks like an OATH parameter.*nothing was read/);
+    }
+    // Other unknown columns stay a warning, the rows read.
+    for (const other of ['Warranty Period', 'Seed Hash', 'Seed Length', 'Device Type', 'Order Number']) {
+      const { seeds, problems } = await read(tmp.file('other.csv', `serial,secret,${other}\nX-1,${B32},x\n`));
+      expect(seeds, other).toHaveLength(1);
+      expect(codes(problems), other).toEqual(['warning:column-unknown']);
+    }
   });
 
   it('an unterminated quote refuses the file, naming the line its record starts on and the field, without quoting the cell', async () => {
