@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { shownValue } from '../../model/shown-value.js';
+import { declaredEncoding } from './pskc-declared-encoding.js';
 
 /**
  * Streams a PSKC document and hands over each child of the KeyContainer (EncryptionKey, MACMethod,
@@ -363,14 +364,20 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     await settle();
   };
 
+  const encoding = await declaredEncoding(path);
+  if (encoding.kind === 'unsupported') {
+    throw new PskcStreamError('invalid', `the file declares the encoding ${shownValue(encoding.name)}, which is not read here: save it as UTF-8 (or ISO-8859-1) and try again`, 1);
+  }
   const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
   // Node's StringDecoder (setEncoding) is ~2x faster than a fatal TextDecoder; it turns invalid
   // UTF-8 into U+FFFD, which a PSKC file has no reason to contain, so that is what is checked.
-  stream.setEncoding('utf8');
+  // A single-byte encoding the file declares decodes every byte, chunk by chunk.
+  const singleByte = encoding.kind === 'single-byte' ? new TextDecoder(encoding.label) : undefined;
+  if (singleByte === undefined) stream.setEncoding('utf8');
   try {
     let first = true;
-    for await (const read of stream as AsyncIterable<string>) {
-      let s = read;
+    for await (const read of stream as AsyncIterable<string | Buffer>) {
+      let s = typeof read === 'string' ? read : singleByte!.decode(read, { stream: true });
       if (first) {
         first = false;
         // Blank lines or spaces before the XML declaration (a file pasted from an RFC's figure) are

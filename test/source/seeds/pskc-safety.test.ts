@@ -84,6 +84,30 @@ describe('PSKC parsing is safe against hostile XML', () => {
     expect(problems[0]!.message).toMatch(/UTF-8/);
   });
 
+  it('a file that declares ISO-8859-1 (or windows-1252) is read in that encoding, as XML has it; another declared encoding is refused saying which', async () => {
+    const tmp = tempDir();
+    const body = (decl: string, manufacturer: Buffer) => Buffer.concat([
+      Buffer.from(`<?xml version="1.0" ${decl}?>\r\n<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">\r\n<KeyPackage><DeviceInfo><Manufacturer>`),
+      manufacturer,
+      Buffer.from('</Manufacturer><SerialNo>L-1</SerialNo></DeviceInfo>\r\n<Key Id="L-1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp"><Data><Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret><TimeInterval><PlainValue>60</PlainValue></TimeInterval></Data></Key></KeyPackage></KeyContainer>\r\n'),
+    ]);
+    const latin = Buffer.from('Soci\xe9t\xe9 \x80', 'latin1');
+    for (const decl of ['encoding="ISO-8859-1"', "encoding='latin1' standalone='yes'", 'encoding="windows-1252"']) {
+      const { seeds, problems } = await read(tmp.file('latin1.pskc', body(decl, latin)));
+      expect(problems, decl).toEqual([]);
+      expect(seeds.map((s) => [s.serial, s.manufacturer, s.period, s.line, s.secret.reveal().toString('ascii')]), decl).toEqual([['L-1', 'Société €', 60, 3, '12345678901234567890']]);
+    }
+    const sjis = await read(tmp.file('sjis.pskc', body('encoding="Shift_JIS"', Buffer.from('X'))));
+    expect(sjis.seeds).toEqual([]);
+    expect(codes(sjis.problems)).toEqual(['error:pskc-invalid']);
+    expect(sjis.problems[0]).toMatchObject({ line: 1 });
+    expect(sjis.problems[0]!.message).toMatch(/declares the encoding "Shift_JIS".*UTF-8/);
+    // Declared UTF-8 yet holding Latin-1 bytes: still refused as not UTF-8.
+    const lying = await read(tmp.file('lying.pskc', body('encoding="UTF-8"', latin)));
+    expect(codes(lying.problems)).toEqual(['error:pskc-invalid']);
+    expect(lying.problems[0]!.message).toMatch(/not valid UTF-8/);
+  });
+
   it('an unsupported KeyContainer Version is refused', async () => {
     const tmp = tempDir();
     const xml = readFileSync(seedsFixture('rfc6030-figure2.pskc'), 'utf8').replace('Version="1.0"', 'Version="2.0"');
