@@ -42,8 +42,15 @@ export const FATAL_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>([
 /** Per-user export problems the mapping itself reports (so they are not listed twice). */
 const MAPPED_PROBLEMS: ReadonlySet<ProblemCode> = new Set<ProblemCode>(['phone-invalid', 'email-invalid', 'seed-missing', 'token-unsupported', 'device-limit']);
 
+/**
+ * Codes that stop the plan as errors while their warnings stay findings: `column-unknown` is an error
+ * only for a seed file refused for a column named as an OATH parameter it does not know (under
+ * --allow-missing-seeds its tokens would otherwise be skipped as if they had no seed).
+ */
+const FATAL_AS_ERRORS: ReadonlySet<ProblemCode> = new Set<ProblemCode>(['column-unknown']);
+
 export function fatalProblems(problems: readonly Problem[]): Problem[] {
-  return problems.filter((p) => p.severity === 'error' && FATAL_PROBLEMS.has(p.code));
+  return problems.filter((p) => p.severity === 'error' && (FATAL_PROBLEMS.has(p.code) || FATAL_AS_ERRORS.has(p.code)));
 }
 
 export interface PlanInput {

@@ -93,6 +93,21 @@ describe('users MFA Server may keep out are never migrated on a guess', () => {
   });
 });
 
+describe('a seed file refused for a column named as an OATH parameter the reader does not know', () => {
+  it('stops the plan naming the file and the column, even with --allow-missing-seeds (its tokens would otherwise be skipped as if they had no seed)', async () => {
+    const t = testDir('param-column');
+    writeFileSync(join(t.dir, 'users.csv'), `${HEADER},oath_token_serial\nalice@contoso.com,1,1,4255550101,,,,,phone_call,20019998\n`);
+    const seeds = join(t.dir, 'seeds.csv');
+    writeFileSync(seeds, 'serial,secret,Time Step (s)\n20019998,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP,60\n');
+    const g = fakeGraph();
+    for (const allowMissingSeeds of [false, true]) {
+      const err = await makePlan({ ...contosoRequest(t.dir, [seeds]), allowMissingSeeds, graph: g.client({ readOnly: true }) }).then(() => undefined, (e: unknown) => e);
+      expect(err, `allowMissingSeeds ${allowMissingSeeds}`).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(/cannot be trusted[\s\S]*seeds\.csv, line 1, field Time Step \(s\): .*looks like an OATH parameter .*\[column-unknown\]/);
+    }
+  });
+});
+
 describe('every token and device of the input is accounted for in the plan (an auditor compares the two)', () => {
   function exportOf(): { source: string; seeds: string; usersFile: string } {
     const t = testDir('export-accounted');
