@@ -9,6 +9,8 @@ import { composedUsername } from '../../model/username.js';
 import { fieldsOf, forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
 import { GENERIC_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
+import { pskcAlgorithmKind } from './pskc-algorithm-uri.js';
+import { shownValue } from '../../model/shown-value.js';
 import { refuseExcelScientificSerial } from '../excel-scientific.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
 import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE, type SecretEncoding } from './secret-encoding.js';
@@ -47,10 +49,17 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
         ok = false;
       };
 
-      let type: OathType = 'totp';
+      // pskc2csv's algorithm cell is the PSKC key algorithm: the type (a PIN or OCRA key is no token's seed).
+      const keyKind = pskcAlgorithmKind(row.get('algorithm'));
+      if (keyKind === 'other') {
+        problems.warning('value-invalid', leftOutAt(row.where('algorithm'), serial), `token ${serial} is not an HOTP or TOTP key (its algorithm is the PSKC key algorithm ${shownValue(row.get('algorithm'))}); the row is left out`);
+        return;
+      }
+      let type: OathType = keyKind ?? 'totp';
       if (row.get('type') !== '') {
         const t = parseOathType(row.get('type'));
         if (t === null) bad('type', 'type must be totp or hotp');
+        else if (keyKind !== null && t !== keyKind) bad('type', `the type ${t} disagrees with the algorithm cell's PSKC key algorithm (${keyKind})`);
         else type = t;
       }
       let digits = 6;
@@ -75,7 +84,7 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
         }
       }
       let explicitAlgorithm: OathAlgorithm | undefined;
-      if (row.get('algorithm') !== '') {
+      if (row.get('algorithm') !== '' && keyKind === null) {
         const a = parseOathAlgorithm(row.get('algorithm'));
         if (a === null) bad('algorithm', 'the algorithm must be sha1, sha256 or sha512');
         else explicitAlgorithm = a;

@@ -40,7 +40,7 @@ export const GENERIC_COLUMNS = {
   secret: ['secret', 'secretkey', 'seed', 'key', 'otpkey', 'tokenseed'],
   encoding: ['encoding', 'secretencoding', 'seedencoding', 'keyencoding'],
   type: ['type', 'tokentype', 'otptype'],
-  digits: ['digits', 'otplength', 'otplen', 'length'],
+  digits: ['digits', 'otplength', 'otplen', 'length', 'responselength'],
   period: ['period', 'interval', 'timeinterval', 'timestep', 'step'],
   algorithm: ['algorithm', 'hash', 'hashalgorithm', 'hashfunction', 'hashlib', 'algo'],
   counter: ['counter', 'count'],

@@ -208,6 +208,34 @@ describe('generic seed CSV', () => {
   });
 });
 
+describe("python-pskc's pskc2csv output (a PSKC file decrypted to CSV)", () => {
+  const tmp = tempDir();
+
+  it('reads its default columns: the PSKC key algorithm as the type, response_length as the digits; a PIN key is left out with a warning', async () => {
+    // pskc2csv tests/rfc6030/figure5.pskcxml, as python-pskc's own test shows it, and a TOTP key.
+    const path = tmp.file('pskc2csv.csv',
+      'serial,secret,algorithm,response_length,time_interval\r\n' +
+        '987654321,3132333435363738393031323334353637383930,urn:ietf:params:xml:ns:keyprov:pskc:hotp,8,\r\n' +
+        '987654321,31323334,urn:ietf:params:xml:ns:keyprov:pskc:pin,4,\r\n' +
+        'T-1,3132333435363738393031323334353637383931,urn:ietf:params:xml:ns:keyprov:pskc:totp,6,60\r\n' +
+        'T-2,3132333435363738393031323334353637383932,http://www.ietf.org/keyprov/pskc#totp,6,30\r\n');
+    const { seeds, problems } = await read(path);
+    expect(seeds.map((s) => [s.serial, s.type, s.algorithm, s.digits, s.period, s.counter, s.line])).toEqual([
+      ['987654321', 'hotp', 'sha1', 8, null, 0n, 2],
+      ['T-1', 'totp', 'sha1', 6, 60, null, 4],
+      ['T-2', 'totp', 'sha1', 6, 30, null, 5],
+    ]);
+    expect(problems.map((p) => [p.severity, p.code, p.line, p.field])).toEqual([['warning', 'value-invalid', 3, 'algorithm']]);
+    expect(problems[0]!.message).toMatch(/token 987654321 is not an HOTP or TOTP key .*pskc:pin.*left out/);
+  });
+
+  it('a type cell that disagrees with the PSKC key algorithm refuses the row', async () => {
+    const { seeds, problems } = await read(tmp.file('both.csv', 'serial,secret,type,algorithm\nT-1,3132333435363738393031323334353637383931,totp,urn:ietf:params:xml:ns:keyprov:pskc:hotp\n'));
+    expect(seeds).toEqual([]);
+    expect(problems.map((p) => [p.severity, p.code, p.field])).toEqual([['error', 'value-invalid', 'type']]);
+  });
+});
+
 describe("Entra's OATH upload CSV", () => {
   const tmp = tempDir();
 
