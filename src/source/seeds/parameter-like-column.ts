@@ -22,7 +22,19 @@ export function parameterLikeColumn(name: string): keyof typeof GENERIC_COLUMNS 
   return null;
 }
 
-/** The names the generic seed CSV reads the parameter under, for the message. */
+/** The names the generic seed CSV reads the parameter under, for the message, as docs/seed-formats.md writes them. */
 export function parameterNames(role: keyof typeof GENERIC_COLUMNS): string {
-  return GENERIC_COLUMNS[role].join(', ');
+  return GENERIC_COLUMNS[role].map((a) => WORDS[a] ?? a).join(', ');
 }
+
+const WORDS: Readonly<Record<string, string>> = {
+  timeinterval: 'time interval',
+  timestep: 'time step',
+  otplength: 'otp length',
+  responselength: 'response length',
+  hashalgorithm: 'hash algorithm',
+  hashfunction: 'hash function',
+  secretencoding: 'secret encoding',
+  seedencoding: 'seed encoding',
+  keyencoding: 'key encoding',
+};

@@ -129,6 +129,8 @@ describe('generic seed CSV', () => {
       expect(problems[0]!.field, header).toBe(name);
       expect(problems[0]!.message, header).toMatch(/looks like an OATH parameter.*nothing was read/);
     }
+    const { problems } = await read(tmp.file('step.csv', `serial,secret,Time Step (s)\nX-1,${B32},60\n`));
+    expect(problems[0]!.message).toContain('rename it to one of period, interval, time interval, time step, step');
     // Other unknown columns stay a warning, the rows read.
     for (const other of ['Warranty Period', 'Seed Hash', 'Seed Length', 'Device Type', 'Order Number']) {
       const { seeds, problems } = await read(tmp.file('other.csv', `serial,secret,${other}\nX-1,${B32},x\n`));
