@@ -10,7 +10,7 @@ import { ENTRA_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { refuseExcelScientificSerial } from '../excel-scientific.js';
 import { refuseEncodedTwice } from './secret-suspect.js';
-import { base32StrayBits, decodeBase32, STRAY_BITS_MESSAGE } from './secret-encoding.js';
+import { base32StrayBits, decodeBase32, decodeHex, STRAY_BITS_MESSAGE } from './secret-encoding.js';
 
 /** The cells kept as names of the token or its user (shown in reports and plans, sent to Entra). */
 const NAME_COLUMNS = ['upn', 'manufacturer', 'model'] as const;
@@ -52,7 +52,11 @@ export async function readEntraUploadCsv(path: string, display: string, shape: S
       }
       const bytes = row.get('secret') === '' ? null : decodeBase32(row.get('secret'));
       if (bytes === null || bytes.length === 0) {
-        problems.error('secret-invalid', leftOutAt(row.where('secret'), serial), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7); the row is skipped`);
+        // Some vendors write Entra's columns with hex seeds (Deepnet's documentation allows either): say how to read them.
+        const asHex = bytes === null ? decodeHex(row.get('secret')) : null;
+        asHex?.fill(0);
+        const hex = asHex !== null ? ': it reads as hex, which Entra\'s upload CSV does not take; add an encoding column saying hex (the file is then read as a generic seed CSV, see docs/seed-formats.md)' : '';
+        problems.error('secret-invalid', leftOutAt(row.where('secret'), serial), `the secret key of token ${serial} is empty or not valid Base32 (letters A-Z, digits 2-7)${hex}; the row is skipped`);
         return;
       }
       if (refuseEncodedTwice(bytes, 'secret key', serial, problems, row.where('secret'), 'row')) return;

@@ -276,6 +276,17 @@ describe("Entra's OATH upload CSV", () => {
     expect(text).not.toContain('NOT-BASE32');
   });
 
+  it('a hex secret key (Deepnet writes Entra\'s columns with hex or Base32 seeds) is refused with the way to read it: an encoding column', async () => {
+    const { seeds, problems, text } = await read(tmp.file('hex.csv', 'upn,serial number,secret key,time interval\na@contoso.com,D-1,3132333435363738393031323334353637383930,30\n'));
+    expect(seeds).toEqual([]);
+    expect(problems.map((p) => [p.code, p.line, p.field])).toEqual([['secret-invalid', 2, 'secret key']]);
+    expect(problems[0]!.message).toMatch(/reads as hex.*add an encoding column/);
+    expect(text).not.toContain('3132333435');
+    // Bad Base32 that is not hex either gets no such hint.
+    const bad = await read(tmp.file('bad32.csv', 'upn,serial number,secret key,time interval\na@contoso.com,D-1,JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PX0,30\n'));
+    expect(bad.problems[0]!.message).not.toMatch(/hex/);
+  });
+
   it('a missing required column refuses the file', async () => {
     const path = tmp.file('no-interval.csv', 'upn,serial number,secret key\na@contoso.com,1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n');
     const { seeds, problems } = await read(path);
