@@ -57,6 +57,14 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
   const start = text.search(/\S/);
   if (start === -1) return { kind: 'problem', code: 'seed-format-unknown', message: 'the seed file holds only blank space' };
 
+  // Vendors send seeds PGP-encrypted (Token2: "encrypted with a PGP or GPG public key"), as a binary
+  // .gpg (refused above) or in ASCII armour (.asc): said so, with the way to the plain file.
+  const armour = /^-----BEGIN PGP (SIGNED )?MESSAGE-----/.exec(text.slice(start, start + 40));
+  if (armour !== null) {
+    const line = 1 + (text.slice(0, start).match(LINE_END)?.length ?? 0);
+    const what = armour[1] === undefined ? 'PGP-encrypted (in ASCII armour)' : 'PGP-signed (in ASCII armour)';
+    return { kind: 'problem', code: 'seed-format-unknown', line, message: `the seed file is ${what}: decrypt it with gpg --decrypt into a file only you can read (umask 077), and give that plain PSKC or CSV file` };
+  }
   if (text[start] === '<') {
     if (size > maxXmlBytes) {
       return { kind: 'problem', code: 'pskc-unsafe', message: `the PSKC file is ${size} bytes, more than the ${maxXmlBytes}-byte limit; it is refused` };

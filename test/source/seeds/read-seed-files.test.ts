@@ -127,6 +127,18 @@ describe('files that are not seed files', () => {
     if (_name.startsWith('UTF-16')) expect(problems[0]!.message).toMatch(/UTF-16 text; save it as UTF-8/);
   });
 
+  it('a PGP-encrypted file in ASCII armour (how Token2 and other vendors send seeds, as .asc) is refused saying so and how to decrypt it, not as an unknown format', async () => {
+    const armoured = '-----BEGIN PGP MESSAGE-----\nVersion: GnuPG v1\n\nhQEMA0QjYdGUfr6MAQf/bQ3Nh4B1QR8M8GCtyiY8CJqjD1YHVk0qcwJx\n=Zc9L\n-----END PGP MESSAGE-----\n';
+    for (const [name, text, line] of [['seeds.csv.asc', armoured, 1], ['blank-first.asc', `\r\n${armoured}`, 2]] as const) {
+      const { seeds, problems } = await read(tmp.file(name, text));
+      expect(seeds).toEqual([]);
+      expect(problems.map((p) => [p.severity, p.code, p.line ?? null])).toEqual([['error', 'seed-format-unknown', line]]);
+      expect(problems[0]!.message).toMatch(/PGP-encrypted.*gpg --decrypt/);
+    }
+    const signed = await read(tmp.file('signed.asc', '-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nserial,secret\n'));
+    expect(signed.problems[0]!.message).toMatch(/PGP-signed.*gpg --decrypt/);
+  });
+
   it('the display name is used in problems and as the seed source', async () => {
     const problems = new ProblemList();
     const { readSeedFile } = await import('../../../src/source/seeds/read-seed-files.js');
