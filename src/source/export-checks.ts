@@ -4,6 +4,7 @@ import { ProblemList, type ProblemCode, type Where } from '../model/problem.js';
 import { serialKey } from '../model/serial.js';
 import { shownValue } from '../model/shown-value.js';
 import { seedLeftOutReason, seedsLeftOut } from './seed-left-out.js';
+import { nearSerialHint, nearSerials } from './near-serial.js';
 
 /** A seed and the export user it belongs to (username as written in users.csv), if any. */
 export interface TokenAssignment {
@@ -142,10 +143,12 @@ export class TokenJoin {
     const { users, usersFile, seedFilesGiven } = this.#input;
     const hint = seedFilesGiven ? 'is in none of the seed files given' : 'has no seed: no seed file was given (--tokens)';
     const leftOut = seedsLeftOut(problems.items);
+    // Built only when some serial found no seed: unassigned seeds by their serial less separators and leading zeros.
+    const near = this.#pending!.length > 0 ? nearSerials(this.#tokens.filter((t) => t.user === undefined).map((t) => t.seed)) : new Map();
     for (const u of this.#pending!) {
       const user = users[u]!;
       // Found in a seed file but left out by its reader: where, and why (not "in none of the seed files").
-      const why = seedLeftOutReason(user.oathTokenSerial!, leftOut) ?? `token serial ${user.oathTokenSerial} ${hint}`;
+      const why = seedLeftOutReason(user.oathTokenSerial!, leftOut) ?? `token serial ${user.oathTokenSerial} ${hint}${nearSerialHint(user.oathTokenSerial!, near)}`;
       // Nothing is migrated for a user disabled in MFA Server: their missing seed stops no plan (a black-box test), but is said.
       const disabled = user.enabled ? '' : ' (the user is disabled in MFA Server: nothing is migrated for them; the seed is needed if they are enabled again)';
       this.#userProblem(u, user.enabled ? 'error' : 'warning', 'seed-missing', { file: usersFile, line: user.line, field: 'oath_token_serial' }, `${user.username}: ${why}${disabled}`);

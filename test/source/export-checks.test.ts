@@ -37,6 +37,24 @@ describe('crossCheck', () => {
     ]);
   });
 
+  it('a serial no seed has but an unassigned seed matches except for separators or leading zeros (an Excel re-save, a label copied by hand) is named in the seed-missing error, never joined', () => {
+    const seeds = [makeSeed({ serial: '0508327', source: 'tokens/yubico.csv', line: 4 }), makeSeed({ serial: '2600215704919', source: 'tokens/feitian.pskc', line: 9 }), makeSeed({ serial: 'T-1', line: 3 })];
+    const { tokens, problems } = check([user('a@b.com', 2, '508327'), user('c@b.com', 3, '2600-2157-04919'), user('d@b.com', 4, 'T1'), user('e@b.com', 5, '999')], seeds);
+    expect(tokens.every((t) => t.user === undefined)).toBe(true);
+    const missing = problems.filter((p) => p.code === 'seed-missing').map((p) => p.message);
+    expect(missing).toEqual([
+      'a@b.com: token serial 508327 is in none of the seed files given; tokens/yubico.csv line 4 has token serial 0508327, the same but for separators or leading zeros (which a spreadsheet drops): if that is this token, correct the serial where it is wrong',
+      'c@b.com: token serial 2600-2157-04919 is in none of the seed files given; tokens/feitian.pskc line 9 has token serial 2600215704919, the same but for separators or leading zeros (which a spreadsheet drops): if that is this token, correct the serial where it is wrong',
+      'd@b.com: token serial T1 is in none of the seed files given; seeds.pskc line 3 has token serial T-1, the same but for separators or leading zeros (which a spreadsheet drops): if that is this token, correct the serial where it is wrong',
+      'e@b.com: token serial 999 is in none of the seed files given',
+    ]);
+  });
+
+  it('a near serial already another user\'s token is not offered', () => {
+    const { problems } = check([user('a@b.com', 2, '0508327'), user('b@b.com', 3, '508327')], [makeSeed({ serial: '0508327' })]);
+    expect(problems.filter((p) => p.code === 'seed-missing').map((p) => p.message)).toEqual(['b@b.com: token serial 508327 is in none of the seed files given']);
+  });
+
   it('warns seed-unassigned on the seed file line', () => {
     const { tokens, problems } = check([], [makeSeed({ serial: '5', source: 'tokens/x.csv', line: 4 })]);
     expect(tokens).toHaveLength(1);
