@@ -1,6 +1,7 @@
 import { getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, PhoneNumber as LibPhoneNumber, type CountryCode, type E164Number } from 'libphonenumber-js/max';
 import metadata from 'libphonenumber-js/metadata.max.json';
 import type { PhoneNumber } from '../model/export-data.js';
+import { isExcelScientific } from './excel-scientific.js';
 
 /** A failure names the extension cell when that cell, not the number, is what is wrong. */
 export type PhoneResult = { ok: true; phone: PhoneNumber } | { ok: false; reason: string; cell?: 'extension' };
@@ -37,6 +38,7 @@ export function parsePhone(countryCodeCell: string | undefined, numberCell: stri
     return { ok: false, reason: 'the extension must be 1 to 10 digits', ...(inNumber ? {} : { cell: 'extension' as const }) };
   }
   if (!plain && (!/^[+\d\s\-()./]+$/.test(text) || !/\d/.test(text))) {
+    if (isExcelScientific(text)) return { ok: false, reason: 'the number is in scientific notation, as Excel saves a long number: its digits are lost; export the column again as text' };
     return { ok: false, reason: 'the number has characters other than digits and punctuation' };
   }
 

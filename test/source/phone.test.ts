@@ -40,6 +40,9 @@ describe('parsePhone', () => {
     ['1', '+44 20 7946 0958', undefined, /disagrees with country code 1/],
     ['abc', '4255550101', undefined, /country code is not/],
     ['1', 'call me maybe', undefined, /characters other than digits/],
+    // Excel saves a long number as it shows it: the digits are gone, which is what the admin must hear.
+    ['1', '4.26E+09', undefined, /scientific notation, as Excel saves a long number: its digits are lost/],
+    ['49', '4,92E+10', undefined, /scientific notation, as Excel saves a long number: its digits are lost/],
     ['1', '4255550101 x12', '34', /differs from the extension column/],
     ['1', '4255550101', '12a', /extension must be/],
     // Calling codes no country has (libphonenumber throws for these rather than answering).
