@@ -9,6 +9,7 @@ import { NewerPlanError, readPlanHeader } from '../plan/plan-file.js';
 import { undoneJournalMismatch, type UndoneJournalRecord } from './undone-journal-record.js';
 import { STALE } from './stale-record.js';
 import { planCopyLoss, planCopyLostText } from './plan-copy-loss.js';
+import type { UnreversibleKind } from './rollback-inverses.js';
 
 export type OpState = 'pending' | 'started' | 'done' | 'failed' | 'skipped';
 export type RunKind = 'apply' | 'rollback';
@@ -33,8 +34,8 @@ export interface RunHeader {
   planFile?: string;
   /** The run a rollback undoes. */
   rollbackOf?: string;
-  /** A rollback's: what Graph cannot undo, left in place, with why (users by UPN; no secrets, no phone numbers). */
-  notReversible?: { user?: string; target: string; reason: string }[];
+  /** A rollback's: what Graph cannot undo, left in place, with why (users by UPN; no secrets, no phone numbers) and its kind (none in a rollback written before it: nothing reads it back to judge). */
+  notReversible?: { user?: string; target: string; reason: string; kind?: UnreversibleKind }[];
   /** A rollback's: what Graph cannot undo that was gone already when it started (removed outside this tool): not left in place. */
   notReversibleGone?: { user?: string; target: string }[];
   /**

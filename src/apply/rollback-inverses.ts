@@ -58,10 +58,26 @@ export function unrecordedLeftReason(serial: string, by: 'bulk create' | 'token 
   return `the run's journal (written by an earlier version) does not record the id of the token of serial ${serial} its ${by} made, so it does not record that the run made the token of that serial the inventory holds now: it stays in the inventory (the run's assignment and activation of it, if any, are still taken back); delete it there if it is the run's`;
 }
 
-export interface Unreversible {
+/**
+ * What kind of thing a rollback leaves in place, told apart by this and never by the reason's words
+ * (said for the admin, and reworded as it needs): `adopted`, made by another run of the plan;
+ * `behind-default`, the phone behind a default method Graph cannot unset; `default-set`, that default;
+ * `token-in-inventory`, a token that stays in the inventory (its id not journaled, or not known to be
+ * the run's), which the rollback reads to tell one deleted since; `policy-id-unrecorded`, the staged
+ * rollout policy the run created, its id not journaled.
+ */
+export type UnreversibleKind = 'adopted' | 'behind-default' | 'default-set' | 'token-in-inventory' | 'policy-id-unrecorded';
+
+/** An object a rollback names (its user's, else the inventory's or the policy's), with why. */
+export interface ObjectReason {
   user?: string;
   target: string;
   reason: string;
+}
+
+export interface Unreversible extends ObjectReason {
+  /** Journaled with the rollback's header; a header written before it has none (it is read for the reason alone). */
+  kind: UnreversibleKind;
 }
 
 /**
@@ -175,14 +191,14 @@ export function inverseOperations(
     const planned = op.before as Record<string, unknown> | null;
     // Found made by another run of the plan when this one sent it (a second operator): theirs to undo.
     if (records.get(op.id)?.result?.adopted) {
-      notReversible.push({ ...(op.user ? { user: op.user } : {}), target: op.resource, reason: 'made by another run of the plan, found there when this run sent it: left for that run to undo' });
+      notReversible.push({ ...(op.user ? { user: op.user } : {}), target: op.resource, reason: 'made by another run of the plan, found there when this run sent it: left for that run to undo', kind: 'adopted' });
       continue;
     }
     switch (op.kind) {
       case 'phone-create': {
         const kept = op.userId ? keptDefaults.get(op.userId) : undefined;
         if (kept && phoneKeptBehind(kept) === op.resource) {
-          notReversible.push({ user: op.user!, target: op.resource, reason: `it backs the default method ${kept}, which Graph cannot unset: left in place` });
+          notReversible.push({ user: op.user!, target: op.resource, reason: `it backs the default method ${kept}, which Graph cannot unset: left in place`, kind: 'behind-default' });
           break;
         }
         add({ ...base, id, kind: 'phone-delete', after: null, before: op.after });
@@ -206,7 +222,7 @@ export function inverseOperations(
         // No id journaled (an older version): unassigned once looked up by serial, never deleted from
         // the inventory (a token of that serial there now may be an admin's), said.
         if (typeof deviceId === 'string') add({ ...base, id: `${id}/delete`, kind: 'token-delete', after: null, before: { ...op.after, deviceId } });
-        else notReversible.push({ user: op.user!, target: op.resource, reason: unrecordedLeftReason(splitResource(op.resource)[1] ?? '', 'token create') });
+        else notReversible.push({ user: op.user!, target: op.resource, reason: unrecordedLeftReason(splitResource(op.resource)[1] ?? '', 'token create'), kind: 'token-in-inventory' });
         break;
       }
       case 'token-assign':
@@ -223,7 +239,7 @@ export function inverseOperations(
         // Its bulk create did not make it: the run's assignment and activation are undone, the token stays.
         // One it made with no id recorded is said once, with its bulk create (below).
         const unrecorded = deviceId === undefined ? bulkUnrecorded.get(serialKey(serial)) : undefined;
-        if (unrecorded && unrecorded.origin !== 'made') notReversible.push({ user: op.user!, target: op.resource, reason: bulkLeftReason(unrecorded.origin) });
+        if (unrecorded && unrecorded.origin !== 'made') notReversible.push({ user: op.user!, target: op.resource, reason: bulkLeftReason(unrecorded.origin), kind: 'token-in-inventory' });
         break;
       }
       case 'token-bulk-create':
@@ -236,9 +252,9 @@ export function inverseOperations(
         // deactivate and unassign still look it up by serial.
         for (const u of bulkUnrecorded.values()) {
           if (u.op !== op.id) continue;
-          if (u.origin === 'made') notReversible.push({ target: `hardwareOathMethods/${u.serial}`, reason: unrecordedLeftReason(u.serial, 'bulk create') });
+          if (u.origin === 'made') notReversible.push({ target: `hardwareOathMethods/${u.serial}`, reason: unrecordedLeftReason(u.serial, 'bulk create'), kind: 'token-in-inventory' });
           // Not assigned by the run either (its user's assign left out): said once, with no user.
-          else if (u.origin === 'unknown' && !assignedSerials.has(serialKey(u.serial))) notReversible.push({ target: `hardwareOathMethods/${u.serial}`, reason: bulkLeftReason('unknown') });
+          else if (u.origin === 'unknown' && !assignedSerials.has(serialKey(u.serial))) notReversible.push({ target: `hardwareOathMethods/${u.serial}`, reason: bulkLeftReason('unknown'), kind: 'token-in-inventory' });
         }
         break;
       case 'token-activate': {
@@ -251,7 +267,7 @@ export function inverseOperations(
       case 'signin-update': {
         const set = defaultSetWhereNone(op.resource, planned, op.after);
         if (set !== undefined) {
-          notReversible.push({ user: op.user!, target: op.resource, reason: defaultLeftReason(set, op.userId !== undefined && tokensUndone.has(op.userId)) });
+          notReversible.push({ user: op.user!, target: op.resource, reason: defaultLeftReason(set, op.userId !== undefined && tokensUndone.has(op.userId)), kind: 'default-set' });
           break;
         }
         add({ ...base, id, kind: 'signin-update', after: planned, before: op.after });
@@ -272,7 +288,7 @@ export function inverseOperations(
       }
       case 'rollout-policy-create':
         if (typeof createdPolicy === 'string') add({ ...base, id, kind: 'rollout-policy-delete', after: null, before: { policyId: createdPolicy, appliesTo: attachedByRun, ...membersOf(attachedByRun) } });
-        else notReversible.push({ target: op.resource, reason: 'the id of the staged rollout policy the run created was not recorded: delete it in the portal' });
+        else notReversible.push({ target: op.resource, reason: 'the id of the staged rollout policy the run created was not recorded: delete it in the portal', kind: 'policy-id-unrecorded' });
         break;
       case 'rollout-policy-update':
         add({ ...base, id, kind: 'rollout-policy-update', after: { id: planned?.id, isEnabled: planned?.isEnabled === true }, before: { ...planned, ...op.after, ...(seenAppliesTo ? { appliesTo: [...seenAppliesTo, ...attachedByRun] } : {}), ...membersOf([...(seenAppliesTo ?? []), ...attachedByRun]) } });
@@ -425,15 +441,10 @@ function samePolicyValue(tenant: TenantSnapshot, inv: Operation, key: string, va
   return canonicalJson(policyPropertyState(tenant.policy, target, property)) === canonicalJson(savedAsRead(target, property, value));
 }
 
-/**
- * Whether `x` is a token this rollback leaves in the inventory (its id not journaled, or not known to
- * be the run's): what its reason says, `it stays in the inventory`, which a token deleted since makes untrue.
- */
+/** The serial of `x` when it is a token this rollback leaves in the inventory (which a token deleted since makes untrue). */
 function tokenLeftInInventory(x: Unreversible): string | undefined {
   const [kind, serial] = splitResource(x.target);
-  if (kind !== 'hardwareOathMethods' || !serial) return undefined;
-  const reasons = [unrecordedLeftReason(serial, 'token create'), unrecordedLeftReason(serial, 'bulk create'), ...(['held', 'found', 'unknown'] as const).map(bulkLeftReason)];
-  return reasons.includes(x.reason) ? serial : undefined;
+  return x.kind === 'token-in-inventory' && kind === 'hardwareOathMethods' && serial ? serial : undefined;
 }
 
 /** The serials of the tokens `unreversible` leaves in the inventory: the rollback reads them, to tell those deleted since. */

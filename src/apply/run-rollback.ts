@@ -16,7 +16,7 @@ import { countStates, goOnWith, Journal, journalTip, listRuns, readRun, readRunH
 import { cutoverOperations, policyOperations, tenantUpnOf, waveOperations, type Operation } from './operations.js';
 import { readCutoverFor } from './cutover-preflight.js';
 import { deviceLookupOf, lookUpDevices, needsDeviceLookup, withJournaledDevices } from './rollback-device-lookup.js';
-import { alreadyAsBefore, alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, serialsLeftInInventory, waitsForLeftAlone, type Unreversible } from './rollback-inverses.js';
+import { alreadyAsBefore, alreadyUndone, CHANGED_SINCE, changedSince, changedSinceSent, inverseOperations, isLeftAloneError, notReversibleGone, serialsLeftInInventory, waitsForLeftAlone, type ObjectReason, type Unreversible } from './rollback-inverses.js';
 import { emptyStats, newRunId, openRunPlan, RUN_ID, runChunks, runTokenPath, type ApplyProgressEvent, type ApplySelection, type RunEnd } from './run-apply.js';
 import { upnDomain } from './federation-step.js';
 import { acquireLock } from './state-lock.js';
@@ -33,9 +33,9 @@ export interface RollbackOutcome {
   state: Exclude<RunEnd, 'stopped'>;
   tenant: BoundTenant;
   /** Objects changed in the tenant since the run: reported, left alone (unless --force). */
-  changedSince: Unreversible[];
+  changedSince: ObjectReason[];
   /** What cannot be undone through Graph. */
-  notReversible: Unreversible[];
+  notReversible: ObjectReason[];
   /**
    * Something a `rollback` of this run without --force can still do (an undo pending, sent with no
    * answer, failed, or skipped after a failure); what was left alone as changed since the run only
@@ -47,15 +47,15 @@ export interface RollbackOutcome {
    * nothing was sent. `notReversible`: not an undo, what Graph could not have undone (a phone behind a
    * default it cannot unset, that default) found gone when the rollback started.
    */
-  goneAlready: (Omit<Unreversible, 'reason'> & { notReversible?: true })[];
+  goneAlready: (Omit<ObjectReason, 'reason'> & { notReversible?: true })[];
   /**
    * Undos done by finding their object as the run found it already (another run's rollback, an admin
    * put it back since), in this pass or an earlier one: nothing was sent. Not changed since the run:
    * no --force is needed for them.
    */
-  alreadyAsBefore: Omit<Unreversible, 'reason'>[];
+  alreadyAsBefore: Omit<ObjectReason, 'reason'>[];
   /** Undos that failed, with Graph's answer (a rollback of the same id tries them again). */
-  failures: Unreversible[];
+  failures: ObjectReason[];
   /** The cutover's undos done (a domain's federation put back, the rollout policy deleted or disabled, a group detached): what moves users back at once, said. */
   cutoverUndone: { kind: Operation['kind']; target: string }[];
   /**
@@ -64,7 +64,7 @@ export interface RollbackOutcome {
    * Sent by a later `rollback` of this rollback once the users are not switched, or with
    * --leave-switched-without-method.
    */
-  stillSwitched: Unreversible[];
+  stillSwitched: ObjectReason[];
   /** The users those undos were left in place for in this pass, with what switches them. */
   stillSwitchedUsers: { user: string; by: string }[];
   /**

@@ -32,8 +32,8 @@ describe('rollback: a bulk create done with no device ids (a journal of an older
     // A token of the serial the inventory holds now may be an admin's: not the run's by the journal.
     expect(inverses.filter((i) => i.kind === 'token-delete')).toEqual([]);
     expect(notReversible).toEqual([
-      { target: 'hardwareOathMethods/B1', reason: unrecordedLeftReason('B1', 'bulk create') },
-      { target: 'hardwareOathMethods/B2', reason: unrecordedLeftReason('B2', 'bulk create') },
+      { target: 'hardwareOathMethods/B1', reason: unrecordedLeftReason('B1', 'bulk create'), kind: 'token-in-inventory' },
+      { target: 'hardwareOathMethods/B2', reason: unrecordedLeftReason('B2', 'bulk create'), kind: 'token-in-inventory' },
     ]);
     expect(unrecordedLeftReason('B1', 'bulk create')).toMatch(/^the run's journal \(written by an earlier version\) does not record the id of the token of serial B1 its bulk create made, .*: it stays in the inventory .*; delete it there if it is the run's$/);
     const token = inverses.filter((i) => i.resource === 'hardwareOathMethods/B1');
@@ -61,10 +61,10 @@ describe('rollback: a bulk create done with no device ids (a journal of an older
       expect(inverses.filter((i) => i.resource === 'hardwareOathMethods/B1').map((i) => i.kind)).toEqual(['token-deactivate', 'token-unassign']);
       expect(inverses.filter((i) => i.kind === 'token-delete')).toEqual([]);
       expect(notReversible).toEqual([
-        { user: 'a@x.com', target: 'hardwareOathMethods/B1', reason: bulkLeftReason(origin) },
+        { user: 'a@x.com', target: 'hardwareOathMethods/B1', reason: bulkLeftReason(origin), kind: 'token-in-inventory' },
         // B2's user was left out: what it (or the older version) may have made is said, with no user.
-        ...(origin === 'unknown' ? [{ target: 'hardwareOathMethods/B2', reason: bulkLeftReason('unknown') }] : []),
-        ...(before && 'present' in before ? [{ target: 'hardwareOathMethods/B2', reason: unrecordedLeftReason('B2', 'bulk create') }] : []),
+        ...(origin === 'unknown' ? [{ target: 'hardwareOathMethods/B2', reason: bulkLeftReason('unknown'), kind: 'token-in-inventory' }] : []),
+        ...(before && 'present' in before ? [{ target: 'hardwareOathMethods/B2', reason: unrecordedLeftReason('B2', 'bulk create'), kind: 'token-in-inventory' }] : []),
       ]);
     }
     // Someone else's, not the run's: nothing said of deleting it.
@@ -94,7 +94,7 @@ describe('rollback: a token create done with no device id (a journal of an older
     const { inverses, notReversible } = inverseOperations([create], new Map([[create.id, { op: create.id, state: 'done', result: {} }]]));
     expect(inverses.map((i) => i.kind)).toEqual(['token-unassign']);
     expect(needsDeviceLookup(inverses[0]!)).toBe(true);
-    expect(notReversible).toEqual([{ user: 'a@x.com', target: 'hardwareOathMethods/C1', reason: unrecordedLeftReason('C1', 'token create') }]);
+    expect(notReversible).toEqual([{ user: 'a@x.com', target: 'hardwareOathMethods/C1', reason: unrecordedLeftReason('C1', 'token create'), kind: 'token-in-inventory' }]);
     // With its id journaled: unassigned and deleted by it.
     const recorded = inverseOperations([create], new Map([[create.id, { op: create.id, state: 'done', result: { deviceId: 'c1' } }]]));
     expect(recorded.inverses.map((i) => [i.kind, (i.before as { deviceId?: string }).deviceId])).toEqual([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { OpRecord } from '../../src/apply/journal.js';
 import type { Operation } from '../../src/apply/operations.js';
-import { alreadyAsBefore, alreadyUndone, changedSince, inverseOperations, notReversibleGone } from '../../src/apply/rollback-inverses.js';
+import { alreadyAsBefore, alreadyUndone, bulkLeftReason, changedSince, inverseOperations, notReversibleGone, serialsLeftInInventory } from '../../src/apply/rollback-inverses.js';
 import type { TenantHardwareToken, TenantSnapshot, TenantUser } from '../../src/model/tenant.js';
 
 const U = '00000000-0000-4000-8000-000000000001';
@@ -88,8 +88,8 @@ describe('rollback: the inverse of each operation', () => {
     const { inverses, notReversible } = inverseOperations([mobileCreate, officeUpdate, unset], new Map());
     expect(inverses.map((i) => i.kind)).toEqual(['phone-update']);
     expect(notReversible).toEqual([
-      { user: 'a@x.com', target: 'signInPreferences', reason: 'the user had no default method before the run and Graph cannot unset one: left as sms, which uses phoneMethods/mobile: that phone stays, so the default still names a method the user has' },
-      { user: 'a@x.com', target: 'phoneMethods/mobile', reason: expect.stringMatching(/backs the default method sms/) },
+      { user: 'a@x.com', target: 'signInPreferences', reason: 'the user had no default method before the run and Graph cannot unset one: left as sms, which uses phoneMethods/mobile: that phone stays, so the default still names a method the user has', kind: 'default-set' },
+      { user: 'a@x.com', target: 'phoneMethods/mobile', reason: expect.stringMatching(/backs the default method sms/), kind: 'behind-default' },
     ]);
   });
 });
@@ -176,7 +176,7 @@ describe('rollback of the cutover', () => {
   it('disables a policy it enabled (never deletes one it did not create); one created without its id recorded is left, said so', () => {
     const enable = cut({ id: 'cutover/featureRolloutPolicy', kind: 'rollout-policy-update', resource: 'featureRolloutPolicies/multiFactorAuthentication', before: { id: 'pol-0', isEnabled: false, isAppliedToOrganization: false }, after: { isEnabled: true } });
     expect(inverseOperations([enable], new Map()).inverses).toEqual([expect.objectContaining({ kind: 'rollout-policy-update', after: { id: 'pol-0', isEnabled: false } })]);
-    expect(inverseOperations([create], new Map()).notReversible).toEqual([{ target: create.resource, reason: expect.stringMatching(/was not recorded/) }]);
+    expect(inverseOperations([create], new Map()).notReversible).toEqual([{ target: create.resource, reason: expect.stringMatching(/was not recorded/), kind: 'policy-id-unrecorded' }]);
   });
 
   it('leaves alone what changed since the run: a user no longer in the group, a federation set otherwise, a policy gone', () => {
@@ -301,5 +301,33 @@ describe('rollback: what is already as the run found it is done, not changed sin
     expect([detach, del].map((i) => alreadyUndone(i!, detached))).toEqual([true, false]);
     // A third federation value: neither.
     expect(alreadyAsBefore(fedBack!, state('enforceMfaByFederatedIdp', null))).toBe(false);
+  });
+});
+
+/** A lead of an earlier session: a token left in the inventory was told apart by matching its reason's words, which any rewording broke unseen. */
+describe('what a rollback leaves in place is told apart by its kind, not its reason (pure)', () => {
+  const empty: TenantSnapshot = { tenant: { id: 't', displayName: 'T' }, policy: {}, users: new Map(), hardwareTokens: new Map() };
+  const held: TenantSnapshot = { ...empty, hardwareTokens: new Map([['s9', [{ id: 'dev-9', serialNumber: 'S9', status: 'available' } as TenantHardwareToken]]]) };
+
+  it('each entry inverseOperations lists carries its kind', () => {
+    const signin = op({ id: `${U}/signInPreferences`, kind: 'signin-update', resource: 'signInPreferences', before: { userPreferredMethodForSecondaryAuthentication: null }, after: { userPreferredMethodForSecondaryAuthentication: 'sms' } });
+    const unrecorded = op({ id: `${U}/hardwareOathMethods/S9/create`, kind: 'token-create', resource: 'hardwareOathMethods/S9', after: { serialNumber: 'S9' } });
+    const { notReversible } = inverseOperations([mobileCreate, signin, unrecorded], new Map());
+    expect(notReversible.map((x) => [x.target, x.kind]).sort()).toEqual([
+      ['hardwareOathMethods/S9', 'token-in-inventory'],
+      ['phoneMethods/mobile', 'behind-default'],
+      ['signInPreferences', 'default-set'],
+    ]);
+    expect(serialsLeftInInventory(notReversible)).toEqual(['S9']);
+  });
+
+  it('a token in the inventory whatever its reason says; another kind never, though its reason reads the same', () => {
+    const token = { target: 'hardwareOathMethods/S9', reason: 'reworded: it stays where it is', kind: 'token-in-inventory' as const };
+    expect(serialsLeftInInventory([token])).toEqual(['S9']);
+    expect(notReversibleGone(token, empty)).toBe(true);
+    expect(notReversibleGone(token, held)).toBe(false);
+    const adopted = { target: 'hardwareOathMethods/S9', reason: bulkLeftReason('held'), kind: 'adopted' as const };
+    expect(serialsLeftInInventory([adopted])).toEqual([]);
+    expect(notReversibleGone(adopted, empty)).toBe(false);
   });
 });
