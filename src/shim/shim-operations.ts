@@ -14,6 +14,7 @@ import { migrationEvent } from './state-audit.js';
 import { shownStateUrl } from './postgres/state-url.js';
 import type { ShimRules } from './rules.js';
 import { checkStoreFiles, journalPathOf, loadDocument, ShimDatabase, writeStoreGeneration } from './shim-database.js';
+import { checkPrivateOutput } from './private-file.js';
 import { readStoreFile, StoreError, writeStoreFile } from './store-file.js';
 import { StoreBusyError, StoreLock, liveHolder, stateOptionFor, type LockHolder } from './store-lock.js';
 import { userKey, type ShimToken, type ShimUser } from './store-model.js';
@@ -163,22 +164,29 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
     const holder = await liveHolder(opts.store);
     if (holder) return handOver(holder);
   }
-  const audit = await openAuditLog(opts);
+  // The log is checked before the state is opened (one that cannot be written stops the unlock before
+  // anything changes), but opened (made, if new) only once the store is ours and the user found: a
+  // server that took the store since the look above gets the request, and an unknown user nothing,
+  // with no empty log made on the way (another server's log may be that path: it is never removed).
+  checkPrivateOutput(opts.auditLog ?? auditPathOf(opts.store), 'audit log');
   let state: OpenState;
   try {
     state = await openState(opts, 'shim unlock');
   } catch (err) {
-    await audit.close();
     if (err instanceof StoreBusyError) return handOver(err.holder);
     throw err;
   }
   try {
     if (!state.db.findUser(userKey(opts.user))) return { status: 'unknown_user' };
-    const done = (await new Verifier(state.db, state.backend, opts.rules, opts.now ?? Date.now).unlock(opts.user))!;
-    audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: unlockReason(done.wasLocked, done.cleared) });
-    return { status: 'unlocked', username: done.user.username, wasLocked: done.wasLocked, cleared: done.cleared };
+    const audit = await openAuditLog(opts);
+    try {
+      const done = (await new Verifier(state.db, state.backend, opts.rules, opts.now ?? Date.now).unlock(opts.user))!;
+      audit.write({ event: 'unlock', user: done.user.username, client: 'shim unlock', result: 'accept', reason: unlockReason(done.wasLocked, done.cleared) });
+      return { status: 'unlocked', username: done.user.username, wasLocked: done.wasLocked, cleared: done.cleared };
+    } finally {
+      await audit.close();
+    }
   } finally {
-    await audit.close();
     await state.close();
   }
 }
