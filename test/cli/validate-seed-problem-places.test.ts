@@ -47,7 +47,7 @@ describe('validate --format json: seed file problems carry their line and field'
     const byFile = (file: string) => found.filter((p) => p.file === file).map((p) => `${p.code}@${p.line}:${p.field}`);
     expect(byFile(files.copy)).toEqual(['seed-duplicate@15:SerialNo', 'seed-duplicate@45:SerialNo']);
     expect(byFile(files.swapped)).toEqual(['secret-duplicate@15:Secret', 'secret-duplicate@45:Secret']);
-    expect(byFile(files.badMac)).toEqual(['pskc-mac@45:ValueMAC', 'pskc-mac@45:ValueMAC']);
+    expect(byFile(files.badMac)).toEqual(['pskc-mac@64:ValueMAC', 'pskc-mac@64:ValueMAC']);
     expect(byFile(files.keyLength)).toEqual(['pskc-invalid@21:KeyLength']);
     expect(byFile(files.wrongKeyLength)).toEqual(['pskc-decrypt@4:EncryptionKey']);
     expect(byFile(files.truncated)).toEqual(['pskc-invalid@16:DeviceInfo']);

@@ -86,6 +86,14 @@ export interface EncryptedField {
   macText: string | undefined;
   /** Where the ciphertext sits, for messages: `EncryptedValue` or the drafts' `Value`. */
   valueElement: 'EncryptedValue' | 'Value';
+  /** That element's line (0 when not known): a problem of the value names it, not its KeyPackage's. */
+  line: number;
+  /** The ValueMAC's (or ValueDigest's) line, when there is one: a MAC that fails is placed there. */
+  macLine?: number;
+  /** Its own EncryptionMethod's line, when it has one: a cipher refused is placed there. */
+  methodLine?: number;
+  /** The value's own element's line (`path`'s: Secret, Counter...): a ValueMAC missing is placed there. */
+  pathLine?: number;
 }
 
 /**
@@ -233,7 +241,7 @@ export class PskcKeys {
       if (!this.#keyConfirmed) throw this.#wrongKey(resolved);
       // The key is right (other values decrypted): a value that fails its MAC too was altered.
       const failure = this.macMode === 'off' ? undefined : this.#macFailure(field, cipher, data, undefined);
-      if (failure !== undefined) return this.#macFailed(what, `${failure}, and it does not decrypt: the value was altered`, where, field.path, problems);
+      if (failure !== undefined) return this.#macFailed(what, `${failure}, and it does not decrypt: the value was altered`, where, field, problems);
       problems.error('pskc-decrypt', where, `${what} does not decrypt (${cipher.kind === 'cbc' ? 'bad padding' : 'the key wrap integrity check fails'}) although other values in the file do: the value is damaged`);
       return null;
     }
@@ -241,10 +249,10 @@ export class PskcKeys {
       const unprotected = this.#unprotected;
       const failure = this.#macFailure(field, cipher, data, result.plain);
       // The ValueMAC missing: placed at its value's element, as a missing element is.
-      if (unprotected === 0 && this.#unprotected > 0) this.#firstUnprotected = { ...where, path: field.path, field: 'ValueMAC' };
+      if (unprotected === 0 && this.#unprotected > 0) this.#firstUnprotected = { ...where, ...(field.pathLine ? { line: field.pathLine } : {}), path: field.path, field: 'ValueMAC' };
       if (failure !== undefined) {
         result.plain.fill(0);
-        return this.#macFailed(what, failure, where, field.path, problems);
+        return this.#macFailed(what, failure, where, field, problems);
       }
     }
     this.#keyConfirmed = true;
@@ -276,9 +284,9 @@ export class PskcKeys {
     return field.cipherUri ?? PskcKeys.containerCipherUri(this.container);
   }
 
-  #macFailed(what: string, failure: string, where: Where, path: string, problems: ProblemList): 'mac-failed' {
+  #macFailed(what: string, failure: string, where: Where, field: EncryptedField, problems: ProblemList): 'mac-failed' {
     const consequence = this.macMode === 'skip' ? 'the key is left out (--pskc-mac skip)' : 'the file is refused';
-    problems.error('pskc-mac', { ...where, path: `${path}/ValueMAC`, field: 'ValueMAC' }, `${what}: ${failure}; ${consequence}`);
+    problems.error('pskc-mac', { ...where, ...(field.macLine ? { line: field.macLine } : {}), path: `${field.path}/ValueMAC`, field: 'ValueMAC' }, `${what}: ${failure}; ${consequence}`);
     return 'mac-failed';
   }
 
@@ -320,9 +328,9 @@ export class PskcKeys {
     return cipher;
   }
 
-  /** Where a value's cipher is named: its own EncryptionMethod (at its package's line), else the container's (the drafts). */
+  /** Where a value's cipher is named: its own EncryptionMethod (at its line, else its EncryptedValue's), else the container's (the drafts). */
   #methodPlace(field: EncryptedField, line: number): Place {
-    if (field.cipherUri !== undefined) return { line, path: `${field.path}/${field.valueElement}/EncryptionMethod`, field: 'EncryptionMethod' };
+    if (field.cipherUri !== undefined) return { line: field.methodLine || line, path: `${field.path}/${field.valueElement}/EncryptionMethod`, field: 'EncryptionMethod' };
     return placeOf(this.container.encryptionMethod, 'EncryptionMethod');
   }
 

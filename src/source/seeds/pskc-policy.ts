@@ -24,6 +24,8 @@ export type PolicyVerdict =
       path: string;
       field: string;
       reason: string;
+      /** The line of the element at fault (0 when not known). */
+      line: number;
     };
 
 /** RFC 6030's registered KeyUsage values (section 12.6's registry as the RFC sets it up). */
@@ -42,8 +44,9 @@ const DATE_TIME = /^(\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[
 
 const NOT_UNDERSTOOD = 'which this tool does not understand, so the key may not be used (RFC 6030 section 5)';
 
-function refused(path: string, field: string, reason: string): PolicyVerdict {
-  return { usable: false, path, field, reason };
+/** `el`: the element at fault, whose line the problem names. */
+function refused(path: string, field: string, reason: string, el: XmlElement): PolicyVerdict {
+  return { usable: false, path, field, reason, line: el.line };
 }
 
 /** What the key's policy says about using it at `now`. */
@@ -52,7 +55,7 @@ export function policyVerdict(key: XmlElement, now: Date): PolicyVerdict {
   const base = policy === undefined ? '' : 'Policy/';
   if (policy !== undefined) {
     for (const c of policy.children) {
-      if (!c.inPskc || !POLICY_CHILDREN.has(c.name)) return refused(`Policy/${c.name}`, c.name, `its Policy holds ${shownValue(c.name)}${c.inPskc ? '' : ' (from another namespace)'}, ${NOT_UNDERSTOOD}`);
+      if (!c.inPskc || !POLICY_CHILDREN.has(c.name)) return refused(`Policy/${c.name}`, c.name, `its Policy holds ${shownValue(c.name)}${c.inPskc ? '' : ' (from another namespace)'}, ${NOT_UNDERSTOOD}`, c);
     }
   }
   const holder = policy ?? key;
@@ -60,17 +63,18 @@ export function policyVerdict(key: XmlElement, now: Date): PolicyVerdict {
     const el = child(holder, name);
     if (el === undefined) continue;
     const when = dateTime(el.text.trim());
-    if (when === null) return refused(`${base}${name}`, name, `its ${name} is not a date and time (xs:dateTime), ${NOT_UNDERSTOOD}`);
-    if (name === 'StartDate' && when > now.getTime()) return refused(`${base}${name}`, name, `the key is valid only from ${iso(when)} (its StartDate)`);
-    if (name === 'ExpiryDate' && when < now.getTime()) return refused(`${base}${name}`, name, `the key expired on ${iso(when)} (its ExpiryDate)`);
+    if (when === null) return refused(`${base}${name}`, name, `its ${name} is not a date and time (xs:dateTime), ${NOT_UNDERSTOOD}`, el);
+    if (name === 'StartDate' && when > now.getTime()) return refused(`${base}${name}`, name, `the key is valid only from ${iso(when)} (its StartDate)`, el);
+    if (name === 'ExpiryDate' && when < now.getTime()) return refused(`${base}${name}`, name, `the key expired on ${iso(when)} (its ExpiryDate)`, el);
   }
   if (policy === undefined) return { usable: true };
 
-  const usages = policy.children.filter((c) => c.name === 'KeyUsage').map((c) => c.text.trim());
-  const unknownUsage = usages.find((u) => !KEY_USAGES.has(u));
-  if (unknownUsage !== undefined) return refused('Policy/KeyUsage', 'KeyUsage', `its KeyUsage ${shownValue(unknownUsage)} is not one RFC 6030 registers, ${NOT_UNDERSTOOD}`);
+  const usageEls = policy.children.filter((c) => c.name === 'KeyUsage');
+  const usages = usageEls.map((c) => c.text.trim());
+  const unknownUsage = usageEls.find((c) => !KEY_USAGES.has(c.text.trim()));
+  if (unknownUsage !== undefined) return refused('Policy/KeyUsage', 'KeyUsage', `its KeyUsage ${shownValue(unknownUsage.text.trim())} is not one RFC 6030 registers, ${NOT_UNDERSTOOD}`, unknownUsage);
   if (usages.length > 0 && !usages.includes('OTP')) {
-    return refused('Policy/KeyUsage', 'KeyUsage', `its KeyUsage (${usages.join(', ')}) does not include OTP: the key is not for one-time passwords`);
+    return refused('Policy/KeyUsage', 'KeyUsage', `its KeyUsage (${usages.join(', ')}) does not include OTP: the key is not for one-time passwords`, usageEls[0]!);
   }
 
   const pin = child(policy, 'PINPolicy');
@@ -82,32 +86,32 @@ export function policyVerdict(key: XmlElement, now: Date): PolicyVerdict {
   const count = child(policy, 'NumberOfTransactions');
   if (count === undefined) return { usable: true };
   const text = count.text.trim();
-  if (!/^\+?\d+$/.test(text)) return refused('Policy/NumberOfTransactions', 'NumberOfTransactions', `its NumberOfTransactions is not a whole number, ${NOT_UNDERSTOOD}`);
+  if (!/^\+?\d+$/.test(text)) return refused('Policy/NumberOfTransactions', 'NumberOfTransactions', `its NumberOfTransactions is not a whole number, ${NOT_UNDERSTOOD}`, count);
   const transactions = BigInt(text);
-  if (transactions === 0n) return refused('Policy/NumberOfTransactions', 'NumberOfTransactions', 'its NumberOfTransactions is 0: the key may not be used at all');
+  if (transactions === 0n) return refused('Policy/NumberOfTransactions', 'NumberOfTransactions', 'its NumberOfTransactions is 0: the key may not be used at all', count);
   return { usable: true, transactions };
 }
 
 function pinPolicyVerdict(pin: XmlElement): PolicyVerdict | undefined {
   const path = 'Policy/PINPolicy';
-  if (pin.children.length > 0) return refused(path, 'PINPolicy', `its PINPolicy holds ${shownValue(pin.children[0]!.name)}, ${NOT_UNDERSTOOD}`);
+  if (pin.children.length > 0) return refused(path, 'PINPolicy', `its PINPolicy holds ${shownValue(pin.children[0]!.name)}, ${NOT_UNDERSTOOD}`, pin.children[0]!);
   for (const name of Object.keys(pin.attrs)) {
     if (name === 'xmlns' || name.startsWith('xmlns:')) continue;
-    if (!PIN_ATTRIBUTES.has(name.slice(name.indexOf(':') + 1))) return refused(path, name, `its PINPolicy has attribute ${shownValue(name)}, ${NOT_UNDERSTOOD}`);
+    if (!PIN_ATTRIBUTES.has(name.slice(name.indexOf(':') + 1))) return refused(path, name, `its PINPolicy has attribute ${shownValue(name)}, ${NOT_UNDERSTOOD}`, pin);
   }
   for (const name of ['MaxFailedAttempts', 'MinLength', 'MaxLength']) {
     const value = attr(pin, name);
-    if (value !== undefined && !/^\s*\d+\s*$/.test(value)) return refused(path, name, `its PINPolicy ${name} is not a whole number, ${NOT_UNDERSTOOD}`);
+    if (value !== undefined && !/^\s*\d+\s*$/.test(value)) return refused(path, name, `its PINPolicy ${name} is not a whole number, ${NOT_UNDERSTOOD}`, pin);
   }
   const encoding = attr(pin, 'PINEncoding');
-  if (encoding !== undefined && !PIN_ENCODINGS.has(encoding.trim())) return refused(path, 'PINEncoding', `its PINPolicy PINEncoding ${shownValue(encoding)}, ${NOT_UNDERSTOOD}`);
+  if (encoding !== undefined && !PIN_ENCODINGS.has(encoding.trim())) return refused(path, 'PINEncoding', `its PINPolicy PINEncoding ${shownValue(encoding)}, ${NOT_UNDERSTOOD}`, pin);
   const mode = attr(pin, 'PINUsageMode')?.trim();
   // The attribute is required: without it nothing says where the PIN goes.
   if (mode === undefined || !Object.hasOwn(PIN_MODES, mode)) {
-    return refused(path, 'PINUsageMode', mode === undefined ? `its PINPolicy has no PINUsageMode, ${NOT_UNDERSTOOD}` : `its PINPolicy PINUsageMode ${shownValue(mode)}, ${NOT_UNDERSTOOD}`);
+    return refused(path, 'PINUsageMode', mode === undefined ? `its PINPolicy has no PINUsageMode, ${NOT_UNDERSTOOD}` : `its PINPolicy PINUsageMode ${shownValue(mode)}, ${NOT_UNDERSTOOD}`, pin);
   }
   const why = PIN_MODES[mode];
-  return why === undefined ? undefined : refused(path, 'PINUsageMode', why);
+  return why === undefined ? undefined : refused(path, 'PINUsageMode', why, pin);
 }
 
 /** Milliseconds since the epoch, or null when `text` is not an xs:dateTime. */

@@ -82,6 +82,9 @@ function keyKind(algorithm: string): OathKeyKind {
 const LEGACY_DATA_NAMES: Record<string, DataName> = { secret: 'Secret', counter: 'Counter', time: 'Time', time_interval: 'TimeInterval', timeinterval: 'TimeInterval', time_drift: 'TimeDrift', timedrift: 'TimeDrift' };
 type DataName = 'Secret' | 'Counter' | 'Time' | 'TimeInterval' | 'TimeDrift';
 
+/** The line of the element at fault, else `fallback` (its KeyPackage's): the stream keeps every element's line (0 for none). */
+const lineOf = (el: XmlElement | undefined, fallback: number): number => (el !== undefined && el.line > 0 ? el.line : fallback);
+
 /** An integer Data element (Counter, Time, TimeInterval, TimeDrift) that could not be read. */
 const BAD = Symbol('bad');
 
@@ -232,7 +235,7 @@ class PskcFileReader {
             // The first encrypted value: resolve the keys once (PBKDF2 is async), then read on.
             const keys = new PskcKeys(this.#display, this.#opts, this.#container, this.#macMode, this.#dialect === 'draft');
             this.#keys = keys;
-            return keys.prepare(first, el.line).then(() => this.#package(el, index));
+            return keys.prepare(first, first.line > 0 ? first.line : el.line).then(() => this.#package(el, index));
           }
         }
         this.#package(el, index);
@@ -307,23 +310,24 @@ class PskcFileReader {
     const loc: KeyLocation = { line, pkg: `${pkg.name}[${index}]`, key: key.name, serial };
     // As the CSV readers do: a serial, user or device name holding what looks like a seed (a file
     // written with its fields swapped) is never shown, nor kept as a name (a security review).
-    const where = (field: string) => this.#where(line, field === 'UserId' ? loc.pkg : `${loc.pkg}/DeviceInfo`, field);
+    const where = (field: string, el: XmlElement | undefined) => this.#where(lineOf(el, line), field === 'UserId' ? loc.pkg : `${loc.pkg}/DeviceInfo`, field);
     const serialNo = (child(deviceInfo, 'SerialNo')?.text ?? '').trim();
-    if (serialNo && refuseSecretLikeCell(serialNo, 'SerialNo', 'serial', this.#problems, where('SerialNo'), 'key')) return;
+    if (serialNo && refuseSecretLikeCell(serialNo, 'SerialNo', 'serial', this.#problems, where('SerialNo', child(deviceInfo, 'SerialNo')), 'key')) return;
     // A Key Id standing in for a missing SerialNo becomes the serial, shown everywhere: checked the
     // same way, unless it has a GUID's exact shape (a Key Id may be one, as a UserId may).
     if (!serialNo && keyId !== undefined && !GUID.test(guidIdOf(keyId.trim()))) {
       const idAttr = idAttribute(key);
-      if (refuseSecretLikeCell(keyId, `Key ${idAttr} (standing in for the missing SerialNo)`, 'serial', this.#problems, this.#where(line, `${loc.pkg}/${key.name}`, idAttr), 'key')) return;
+      if (refuseSecretLikeCell(keyId, `Key ${idAttr} (standing in for the missing SerialNo)`, 'serial', this.#problems, this.#where(lineOf(key, line), `${loc.pkg}/${key.name}`, idAttr), 'key')) return;
     }
     // From here on each problem that leaves the key out carries its serial (Problem.serial): the token's user is told why it has no seed.
     const tagged = (w: Where): Where => (serial ? { ...w, serial } : w);
     for (const field of ['Manufacturer', 'Model'] as const) {
-      if (refuseSecretLikeCell(child(deviceInfo, field)?.text ?? '', field, 'name', this.#problems, tagged(where(field)), 'key')) return;
+      if (refuseSecretLikeCell(child(deviceInfo, field)?.text ?? '', field, 'name', this.#problems, tagged(where(field, child(deviceInfo, field))), 'key')) return;
     }
     // A UserId may be a directory object's GUID (hex in a GUID's shape, which the check would take for a seed).
-    const userId = (child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim();
-    if (!GUID.test(guidIdOf(userId)) && refuseSecretLikeCell(userId, 'UserId', 'name', this.#problems, tagged(where('UserId')), 'key')) return;
+    const userIdEl = child(key, 'UserId') ?? child(deviceInfo, 'UserId');
+    const userId = (userIdEl?.text ?? '').trim();
+    if (!GUID.test(guidIdOf(userId)) && refuseSecretLikeCell(userId, 'UserId', 'name', this.#problems, tagged(where('UserId', userIdEl)), 'key')) return;
     const algorithmUri = attr(key, 'Algorithm') ?? attr(key, 'KeyAlgorithm') ?? attr(key, 'SecretAlgorithm');
     let type: OathKeyKind;
     if (algorithmUri === undefined || algorithmUri.trim() === '') {
@@ -331,7 +335,7 @@ class PskcFileReader {
       type = this.#dataValue(key, 'TimeInterval') !== undefined ? 'totp' : 'hotp';
       this.#problems.warning(
         'pskc-invalid',
-        this.#at(loc, '', 'Algorithm'),
+        this.#at(loc, '', 'Algorithm', key),
         `Key${this.#of(loc)} has no Algorithm attribute; read as ${type.toUpperCase()} because it ${type === 'totp' ? 'has' : 'has no'} TimeInterval`,
       );
     } else {
@@ -340,13 +344,13 @@ class PskcFileReader {
     if (type === 'other') {
       this.#problems.warning(
         'value-invalid',
-        tagged(this.#at(loc, '', 'Algorithm')),
+        tagged(this.#at(loc, '', 'Algorithm', key)),
         `key algorithm ${shownValue(algorithmUri!)}${this.#of(loc)} is neither HOTP nor TOTP; the key is left out`,
       );
       return;
     }
     if (!serial) {
-      this.#problems.error('pskc-invalid', this.#where(line, `${loc.pkg}/DeviceInfo`, 'SerialNo'), `${pkg.name} has no DeviceInfo/SerialNo and its Key no Id: the token has no serial number`);
+      this.#problems.error('pskc-invalid', this.#where(lineOf(deviceInfo ?? key, line), `${loc.pkg}/DeviceInfo`, 'SerialNo'), `${pkg.name} has no DeviceInfo/SerialNo and its Key no Id: the token has no serial number`);
       return;
     }
     // RFC 6030 section 5: a key its Policy does not allow now is left out (its secret is not even
@@ -354,13 +358,13 @@ class PskcFileReader {
     const policy = policyVerdict(key, this.#now);
     const named = `token ${serial}${keyId ? ` (Key Id ${shownValue(keyId)})` : ''}`;
     if (!policy.usable) {
-      this.#problems.warning('pskc-policy', this.#skips(loc, policy.path, policy.field), `${named} is left out: ${policy.reason}`);
+      this.#problems.warning('pskc-policy', leftOutAt(this.#where(policy.line > 0 ? policy.line : loc.line, `${loc.pkg}/${loc.key}/${policy.path}`, policy.field), loc.serial), `${named} is left out: ${policy.reason}`);
       return;
     }
     if (policy.transactions !== undefined) {
       this.#problems.warning(
         'pskc-policy',
-        this.#at(loc, 'Policy/NumberOfTransactions', 'NumberOfTransactions'),
+        this.#at(loc, 'Policy/NumberOfTransactions', 'NumberOfTransactions', child(child(key, 'Policy'), 'NumberOfTransactions')),
         `${named} may be used ${policy.transactions} time(s) by its Policy, but neither Entra nor the shim counts uses: the token keeps working after that`,
       );
     }
@@ -374,7 +378,7 @@ class PskcFileReader {
     if (suite) {
       const parsed = parseOathAlgorithm(suite);
       if (parsed === null) {
-        this.#problems.error('value-invalid', this.#skips(loc, 'AlgorithmParameters/Suite', 'Suite'), `Suite ${shownValue(suite)} of token ${serial} is not SHA1, SHA256 or SHA512`);
+        this.#problems.error('value-invalid', this.#skips(loc, 'AlgorithmParameters/Suite', 'Suite', suiteEl), `Suite ${shownValue(suite)} of token ${serial} is not SHA1, SHA256 or SHA512`);
         ok = false;
       } else {
         algorithm = parsed;
@@ -389,14 +393,14 @@ class PskcFileReader {
       const length = attr(response, 'Length') ?? attr(response, 'length');
       const parsed = length === undefined ? null : parseInteger(length, DIGITS_MIN, DIGITS_MAX);
       if (parsed === null) {
-        this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, 'Length'), `${digitsMessage(`the ResponseFormat Length of token ${serial}`, length ?? '')}; the key is left out`);
+        this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, 'Length', response), `${digitsMessage(`the ResponseFormat Length of token ${serial}`, length ?? '')}; the key is left out`);
         ok = false;
       } else {
         digits = parsed;
       }
       const encoding = attr(response, 'Encoding') ?? attr(response, 'Format') ?? attr(response, 'format');
       if (encoding !== undefined && encoding.trim().toUpperCase() !== 'DECIMAL') {
-        this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, 'Encoding'), `ResponseFormat Encoding ${shownValue(encoding)} of token ${serial} is not DECIMAL`);
+        this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, 'Encoding', response), `ResponseFormat Encoding ${shownValue(encoding)} of token ${serial} is not DECIMAL`);
         ok = false;
       }
       // RFC 6030 4.3.4: the device appends a Luhn check digit to each response (python-pskc also
@@ -406,7 +410,7 @@ class PskcFileReader {
       if (check !== undefined) {
         const flag = xsBoolean(check);
         if (flag === undefined) {
-          this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, checkName), `ResponseFormat ${checkName} ${shownValue(check)} of token ${serial} is not true or false; the key is left out`);
+          this.#problems.error('value-invalid', this.#skips(loc, `${responseParent}/ResponseFormat`, checkName, response), `ResponseFormat ${checkName} ${shownValue(check)} of token ${serial} is not true or false; the key is left out`);
           ok = false;
         } else {
           checkDigit = flag;
@@ -416,7 +420,7 @@ class PskcFileReader {
 
     const secretValue = this.#dataValue(key, 'Secret');
     if (secretValue === undefined) {
-      this.#problems.error('pskc-invalid', this.#skips(loc, 'Data', 'Secret'), `Key of token ${serial} has no Data/Secret`);
+      this.#problems.error('pskc-invalid', this.#skips(loc, 'Data', 'Secret', child(key, 'Data') ?? key), `Key of token ${serial} has no Data/Secret`);
       return;
     }
     this.#warnPlainBesideEncrypted(secretValue, loc);
@@ -430,7 +434,7 @@ class PskcFileReader {
     const time = hotp ? undefined : this.#integer(this.#dataValue(key, 'Time'), loc, 0n, BigInt(Number.MAX_SAFE_INTEGER), false);
     const drift = hotp || interval === BAD ? undefined : this.#drift(key, loc, interval === undefined ? 30 : Number(interval));
     if (secret !== null && secret.length === 0) {
-      this.#problems.error('secret-invalid', this.#skips(loc, this.#dataPath(secretValue), 'Secret'), `the secret of token ${serial} is empty`);
+      this.#problems.error('secret-invalid', this.#skips(loc, this.#dataPath(secretValue), 'Secret', secretValue.el), `the secret of token ${serial} is empty`);
       return;
     }
     if (secret !== null && this.#encodedTwice(secretValue, loc, secret)) {
@@ -442,14 +446,15 @@ class PskcFileReader {
       return;
     }
     if (type === 'hotp' && counter === undefined) {
-      this.#problems.warning('value-invalid', this.#at(loc, 'Data', 'Counter'), `HOTP token ${serial} has no Counter; 0 is assumed (the token may need a resync)`);
+      this.#problems.warning('value-invalid', this.#at(loc, 'Data', 'Counter', child(key, 'Data') ?? key), `HOTP token ${serial} has no Counter; 0 is assumed (the token may need a resync)`);
     }
-    if (counter !== undefined) warnIfCounterNearEnd(serial, counter, this.#problems, this.#at(loc, this.#dataPath(this.#dataValue(key, 'Counter')!), 'Counter'));
+    const counterValue = this.#dataValue(key, 'Counter');
+    if (counter !== undefined) warnIfCounterNearEnd(serial, counter, this.#problems, this.#at(loc, this.#dataPath(counterValue!), 'Counter', counterValue?.el));
     if (type === 'totp' && time !== undefined && time !== 0n) {
-      this.#problems.warning('value-invalid', this.#at(loc, 'Data/Time', 'Time'), `TOTP token ${serial} has Time ${time}; codes are computed from the Unix epoch (T0 = 0)`);
+      this.#problems.warning('value-invalid', this.#at(loc, 'Data/Time', 'Time', this.#dataValue(key, 'Time')?.el), `TOTP token ${serial} has Time ${time}; codes are computed from the Unix epoch (T0 = 0)`);
     }
     const user = composedUsername((child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim());
-    warnIfShortSecret(serial, secret.length, this.#problems, () => this.#at(loc, this.#dataPath(secretValue)));
+    warnIfShortSecret(serial, secret.length, this.#problems, () => this.#at(loc, this.#dataPath(secretValue), undefined, secretValue.el));
     this.#sink.addRead(
       {
         serial,
@@ -483,7 +488,7 @@ class PskcFileReader {
     const text = v === undefined ? undefined : child(v.el, v.legacy ? 'Value' : 'PlainValue')?.text.trim();
     if (text === undefined || !/^[+-]?\d+\.\d*$/.test(text)) return this.#integer(v, loc, -1_000_000n, 1_000_000n, true);
     if ((child(key, 'Issuer')?.text.trim().toLowerCase() ?? '') === 'privacyidea') return BigInt(Math.round(Number(text) / period));
-    this.#problems.warning('value-invalid', this.#at(loc, this.#dataPath(v!), 'TimeDrift'), `TimeDrift ${shownValue(text)} of token ${loc.serial} is not a whole number of time steps; it is left out`);
+    this.#problems.warning('value-invalid', this.#at(loc, this.#dataPath(v!), 'TimeDrift', v!.el), `TimeDrift ${shownValue(text)} of token ${loc.serial} is not a whole number of time steps; it is left out`);
     return undefined;
   }
 
@@ -498,7 +503,7 @@ class PskcFileReader {
     if (v.legacy) return;
     const plain = child(v.el, 'PlainValue');
     if (plain === undefined) return;
-    const where = this.#at(loc, `${this.#dataPath(v)}/PlainValue`, v.name);
+    const where = this.#at(loc, `${this.#dataPath(v)}/PlainValue`, v.name, plain);
     if (child(v.el, 'EncryptedValue') !== undefined) {
       this.#problems.warning('pskc-invalid', where, `the ${v.name} of token ${loc.serial} has both a PlainValue and an EncryptedValue: the EncryptedValue is read and the PlainValue ignored; ask the vendor which is right`);
       return;
@@ -529,7 +534,7 @@ class PskcFileReader {
     if (looks === undefined) return false;
     this.#problems.error(
       'secret-suspect',
-      this.#skips(loc, `${this.#dataPath(v)}/${plain.name}`, v.name),
+      this.#skips(loc, `${this.#dataPath(v)}/${plain.name}`, v.name, plain),
       `the ${v.name} ${plain.name} of token ${loc.serial} is ${looks} where PSKC puts Base64, which read as Base64 is a wrong seed; ${SKIPPED_ENCODED_TWICE}`,
     );
     return true;
@@ -543,7 +548,7 @@ class PskcFileReader {
   #encodedTwice(v: DataValue, loc: KeyLocation, secret: Buffer): boolean {
     const plain = this.#plainOf(v, loc);
     const element = plain?.name ?? (v.legacy ? 'Value' : 'EncryptedValue');
-    const where = this.#at(loc, `${this.#dataPath(v)}/${element}`, v.name);
+    const where = this.#at(loc, `${this.#dataPath(v)}/${element}`, v.name, plain ?? child(v.el, element) ?? v.el);
     const found = encodedTwice(secret);
     if (found === null) return false;
     const { looks } = found;
@@ -561,14 +566,18 @@ class PskcFileReader {
     return loc.serial ? ` (token ${loc.serial})` : '';
   }
 
-  /** Where something of the key is: `sub` is its path below the key element ('' for the key itself). */
-  #at(loc: KeyLocation, sub: string, field?: string): Where {
-    return this.#where(loc.line, `${loc.pkg}/${loc.key}${sub ? `/${sub}` : ''}`, field);
+  /**
+   * Where something of the key is: `sub` is its path below the key element ('' for the key itself),
+   * `el` the element at fault (or the nearest one there is, for one missing), whose own line is named
+   * (a fault deep in a KeyPackage was placed at the package's first line).
+   */
+  #at(loc: KeyLocation, sub: string, field: string | undefined, el: XmlElement | undefined): Where {
+    return this.#where(lineOf(el, loc.line), `${loc.pkg}/${loc.key}${sub ? `/${sub}` : ''}`, field);
   }
 
   /** Where a problem is that leaves the key out: #at, with the serial the token's user is told why by (Problem.serial). */
-  #skips(loc: KeyLocation, sub: string, field?: string): Where {
-    return leftOutAt(this.#at(loc, sub, field), loc.serial);
+  #skips(loc: KeyLocation, sub: string, field: string | undefined, el: XmlElement | undefined): Where {
+    return leftOutAt(this.#at(loc, sub, field, el), loc.serial);
   }
 
   /** `Data/Secret`, or the drafts' `Data[@Name="SECRET"]`. */
@@ -599,20 +608,22 @@ class PskcFileReader {
       const enc = child(v.el, 'EncryptedValue');
       if (enc === undefined) return undefined;
       const path = `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`;
+      const macEl = child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest') ?? (this.#dialect === 'draft' ? child(enc, 'ValueMAC') : undefined);
       const macText = (child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest'))?.text;
       // draft-ietf-keyprov-pskc-02 names PBES2 here and the real cipher in an EncryptionScheme inside it.
       const method = childAny(enc, 'EncryptionMethod');
       const cipherUri = attr(childAny(method, 'EncryptionScheme'), 'Algorithm') ?? attr(method, 'Algorithm');
       // Its Figure 5 also puts the ValueMAC inside the EncryptedValue.
       const mac = macText ?? (this.#dialect === 'draft' ? child(enc, 'ValueMAC')?.text : undefined);
-      return { name: v.name, path, cipherUri, cipherText: childAny(childAny(enc, 'CipherData'), 'CipherValue')?.text, macText: mac, valueElement: 'EncryptedValue' };
+      return { name: v.name, path, cipherUri, cipherText: childAny(childAny(enc, 'CipherData'), 'CipherValue')?.text, macText: mac, valueElement: 'EncryptedValue', line: enc.line, ...(macEl ? { macLine: macEl.line } : {}), ...(method ? { methodLine: method.line } : {}), pathLine: v.el.line };
     }
     // As python-pskc reads them: a draft's Value is encrypted when the container names a cipher and
     // the value carries a digest; otherwise it is the plain value (Base64).
     const value = child(v.el, 'Value');
-    const macText = (child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest'))?.text;
+    const macEl = child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest');
+    const macText = macEl?.text;
     if (value === undefined || macText === undefined || PskcKeys.containerCipherUri(this.#container) === undefined) return undefined;
-    return { name: v.name, path: `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`, cipherUri: undefined, cipherText: value.text, macText, valueElement: 'Value' };
+    return { name: v.name, path: `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`, cipherUri: undefined, cipherText: value.text, macText, valueElement: 'Value', line: value.line, ...(macEl ? { macLine: macEl.line } : {}), pathLine: v.el.line };
   }
 
   /** The first encrypted value of a package, if any: the cue to resolve the file's keys. */
@@ -632,22 +643,22 @@ class PskcFileReader {
     const enc = this.#encrypted(v, loc);
     if (enc !== undefined) {
       if (this.#keys === undefined) throw new Error('an encrypted value before the file keys were prepared');
-      const result = this.#keys.decrypt(enc, loc.serial, loc.line, this.#problems);
+      const result = this.#keys.decrypt(enc, loc.serial, enc.line > 0 ? enc.line : loc.line, this.#problems);
       if (result === 'mac-failed') {
         this.#macFailures++;
-        this.#firstMacFailure ??= this.#at(loc, `${this.#dataPath(v)}/ValueMAC`, 'ValueMAC');
+        this.#firstMacFailure ??= this.#at(loc, `${this.#dataPath(v)}/ValueMAC`, 'ValueMAC', child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest') ?? v.el);
         return null;
       }
       return result;
     }
     const plain = child(v.el, v.legacy ? 'Value' : 'PlainValue');
     if (plain === undefined) {
-      this.#problems.error('pskc-invalid', this.#skips(loc, this.#dataPath(v), v.name), `${v.name} of token ${loc.serial} has neither a PlainValue nor an EncryptedValue`);
+      this.#problems.error('pskc-invalid', this.#skips(loc, this.#dataPath(v), v.name, v.el), `${v.name} of token ${loc.serial} has neither a PlainValue nor an EncryptedValue`);
       return null;
     }
     const bytes = decodeBase64(plain.text);
     if (bytes === null) {
-      this.#problems.error('secret-invalid', this.#skips(loc, `${this.#dataPath(v)}/${plain.name}`, v.name), `the ${v.name} ${plain.name} of token ${loc.serial} is not valid Base64`);
+      this.#problems.error('secret-invalid', this.#skips(loc, `${this.#dataPath(v)}/${plain.name}`, v.name, plain), `the ${v.name} ${plain.name} of token ${loc.serial} is not valid Base64`);
     }
     return bytes;
   }
@@ -669,7 +680,7 @@ class PskcFileReader {
       n = binaryInteger(bytes, signed);
       bytes.fill(0);
     }
-    const where = this.#skips(loc, this.#dataPath(v), v.name);
+    const where = this.#skips(loc, this.#dataPath(v), v.name, plain ?? v.el);
     if (n === null) {
       // Never quoted: whatever stands there is not a number, and could be anything (a seed, even).
       const why =

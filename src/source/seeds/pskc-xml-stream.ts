@@ -43,8 +43,9 @@ export interface XmlElement {
   /** Text content; only kept for elements without child elements. */
   text: string;
   /**
-   * 1-based line of the start tag; set on KeyContainer children and on everything inside those that
-   * are not key packages (EncryptionKey, MACMethod: a few elements a file), 0 elsewhere.
+   * 1-based line of the start tag (its end, when its attributes span lines), on every element: a
+   * problem names the line of the element at fault, not its KeyPackage's. Counting it costs little:
+   * line ends are counted once, whoever asks (see the session-23 paragraph of docs/benchmarks.md).
    */
   line: number;
 }
@@ -168,8 +169,6 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
   let rootName = '';
   let depth = 0;
   const open: XmlElement[] = [];
-  /** The current KeyContainer child keeps the lines of its elements (not a key package: few elements). */
-  let linesInside = false;
   /** Key packages (KeyPackage, the drafts' Device) begun so far, so that a problem's path names one as the reader does. */
   let packages = 0;
   /** Where the parser is: the open elements below the KeyContainer (KeyPackage[3]/Key/Data), and the innermost. */
@@ -268,8 +267,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
     } else {
       const inPskc = (ns ?? '') === pskcNs;
       if (depth === 1) {
-        linesInside = !((local === 'KeyPackage' || local === 'Device') && inPskc);
-        if (!linesInside) packages++;
+        if ((local === 'KeyPackage' || local === 'Device') && inPskc) packages++;
       }
       const el: XmlElement = {
         name: local,
@@ -278,7 +276,7 @@ export async function streamPskc(path: string, maxBytes: number, handler: PskcSt
         children: NO_CHILDREN,
         text: '',
         // The line of the start tag's end: where it starts, unless its attributes span lines.
-        line: depth === 1 || linesInside ? lineAt(parser.position) : 0,
+        line: lineAt(parser.position),
       };
       if (depth === 1 && !inPskc) el.namespace = ns ?? '';
       if (depth === 1) {

@@ -65,7 +65,7 @@ describe('a PSKC file refused as a whole is placed at the element at fault', () 
     expect(password.text).not.toContain('qwertz');
 
     const camellia = await read(tmp.file('camellia.pskc', readFileSync(seedsFixture('psk-two-keys.pskc'), 'utf8').replaceAll('aes128-cbc', 'camellia128-cbc')), { pskcKey: TEST_PSK });
-    expect(camellia.problems.map(place)).toEqual([{ code: 'pskc-decrypt', severity: 'error', line: 15, path: 'KeyPackage[1]/Key/Data/Secret/EncryptedValue/EncryptionMethod', field: 'EncryptionMethod' }]);
+    expect(camellia.problems.map(place)).toEqual([{ code: 'pskc-decrypt', severity: 'error', line: 29, path: 'KeyPackage[1]/Key/Data/Secret/EncryptedValue/EncryptionMethod', field: 'EncryptionMethod' }]);
   });
 
   it('PBKDF2 parameters: each at its own element, or at its parent when missing', async () => {
@@ -102,14 +102,50 @@ describe('a PSKC file refused as a whole is placed at the element at fault', () 
     const bad = await read(seedsFixture('bad-mac.pskc'), { pskcKey: TEST_PSK });
     expect(codes(bad.problems)).toEqual(['error:pskc-mac', 'error:pskc-mac']);
     expect(bad.problems.map(place)).toEqual([
-      { code: 'pskc-mac', severity: 'error', line: 45, path: 'KeyPackage[2]/Key/Data/Secret/ValueMAC', field: 'ValueMAC' },
-      { code: 'pskc-mac', severity: 'error', line: 45, path: 'KeyPackage[2]/Key/Data/Secret/ValueMAC', field: 'ValueMAC' },
+      { code: 'pskc-mac', severity: 'error', line: 64, path: 'KeyPackage[2]/Key/Data/Secret/ValueMAC', field: 'ValueMAC' },
+      { code: 'pskc-mac', severity: 'error', line: 64, path: 'KeyPackage[2]/Key/Data/Secret/ValueMAC', field: 'ValueMAC' },
     ]);
-    expect(bad.problems[1]!.message).toMatch(/^1 ValueMAC check\(s\) failed \(the first at line 45\), so the whole file is refused/);
+    expect(bad.problems[1]!.message).toMatch(/^1 ValueMAC check\(s\) failed \(the first at line 64\), so the whole file is refused/);
 
     for (const mode of ['fail', 'allow-unprotected'] as const) {
       const none = await read(seedsFixture('no-mac.pskc'), { pskcKey: TEST_PSK, pskcMac: mode });
-      expect(none.problems.map(place), mode).toEqual([{ code: 'pskc-mac', severity: mode === 'fail' ? 'error' : 'warning', line: 7, path: 'KeyPackage[1]/Key/Data/Secret', field: 'ValueMAC' }]);
+      expect(none.problems.map(place), mode).toEqual([{ code: 'pskc-mac', severity: mode === 'fail' ? 'error' : 'warning', line: 19, path: 'KeyPackage[1]/Key/Data/Secret', field: 'ValueMAC' }]);
     }
+  });
+});
+
+/** A lead of an earlier session: a fault deep in a KeyPackage was placed at the package's first line, not its own. */
+describe('a fault inside a KeyPackage names its own element\'s line and field, not the package\'s', () => {
+  const tmp = tempDir();
+  const pkg = (params: string, data: string, policy = '') => `<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="${NS}">
+  <KeyPackage>
+    <DeviceInfo>
+      <Manufacturer>Acme</Manufacturer>
+      <SerialNo>L-1</SerialNo>
+    </DeviceInfo>
+    <Key Id="L-1" Algorithm="${NS}:hotp">
+      <AlgorithmParameters>
+        ${params}
+      </AlgorithmParameters>
+      <Data>
+        <Secret>
+          <PlainValue>${TEST_SECRETS.a.toString('base64')}</PlainValue>
+        </Secret>
+        ${data}
+      </Data>
+      ${policy}
+    </Key>
+  </KeyPackage>
+</KeyContainer>
+`;
+  it.each([
+    ['a Suite not read', pkg('<Suite>MD5</Suite>', ''), 10, 'Suite'],
+    ['a ResponseFormat Length', pkg('<ResponseFormat Length="5" Encoding="DECIMAL"/>', ''), 10, 'Length'],
+    ['a Counter not a number', pkg('', '<Counter><PlainValue>n/a</PlainValue></Counter>'), 16, 'Counter'],
+    ['a Policy that leaves the key out', pkg('', '', '<Policy><KeyUsage>CR</KeyUsage></Policy>'), 18, 'KeyUsage'],
+  ])('%s', async (name, xml, line, field) => {
+    const { problems } = await read(tmp.file(`${name.replace(/\W/g, '-')}.pskc`, xml));
+    expect(problems.map((p) => [p.line, p.field])).toEqual([[line, field]]);
   });
 });

@@ -8,7 +8,7 @@ import { codes, read, tempDir } from './seed-test-helpers.js';
 const NS = 'urn:ietf:params:xml:ns:keyprov:pskc';
 const tmp = tempDir();
 
-/** One TOTP key (its KeyPackage on line 3) with `format` as its ResponseFormat's attributes. */
+/** One TOTP key (its KeyPackage on line 3, its ResponseFormat on line 6) with `format` as its ResponseFormat's attributes. */
 function rfc6030(name: string, format: string): string {
   return tmp.file(
     name,
@@ -50,7 +50,7 @@ describe('PSKC ResponseFormat CheckDigits', () => {
     const { seeds, problems } = await read(path);
     expect(seeds).toEqual([]);
     expect(codes(problems)).toEqual(['error:value-invalid']);
-    expect(problems[0]).toMatchObject({ file: path, line: 3, field: 'CheckDigits', path: 'KeyPackage[1]/Key/AlgorithmParameters/ResponseFormat', serial: 'C-1' });
+    expect(problems[0]).toMatchObject({ file: path, line: 6, field: 'CheckDigits', path: 'KeyPackage[1]/Key/AlgorithmParameters/ResponseFormat', serial: 'C-1' });
     expect(problems[0]!.message).toBe('ResponseFormat CheckDigits "yes" of token C-1 is not true or false; the key is left out');
   });
 

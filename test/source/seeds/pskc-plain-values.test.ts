@@ -23,7 +23,7 @@ const plainPackage = `  <KeyPackage>
 describe('plain values in an encrypted PSKC file', () => {
   it('a KeyPackage whose Secret is a PlainValue is read, with a pskc-plain-value warning naming file, line and serial', async () => {
     const path = tmp.file('mixed.pskc', encrypted.replace('</KeyContainer>', `${plainPackage}</KeyContainer>`));
-    const line = encrypted.split('\n').length - 1; // the plain KeyPackage's line: where </KeyContainer> was
+    const line = encrypted.split('\n').length - 1 + 3; // the plain KeyPackage's Data: 3 lines below where </KeyContainer> was
     const { seeds, problems, text } = await read(path, { pskcKey: TEST_PSK });
     expect(seeds.map((s) => s.serial)).toEqual(['20010009', 'P-1']);
     expect(codes(problems)).toEqual(['warning:pskc-plain-value']);
@@ -41,7 +41,7 @@ describe('plain values in an encrypted PSKC file', () => {
     expect(seeds.map((s) => [s.serial, s.fingerprint])).toEqual(original.seeds.map((s) => [s.serial, s.fingerprint]));
     expect(seeds[0]!.fingerprint).not.toBe(secretFingerprint(TEST_SECRETS.b));
     expect(codes(problems)).toEqual(['warning:pskc-invalid']);
-    expect(problems[0]).toMatchObject({ file: path, line: 15, field: 'Secret', path: 'KeyPackage[1]/Key/Data/Secret/PlainValue' });
+    expect(problems[0]).toMatchObject({ file: path, line: 29, field: 'Secret', path: 'KeyPackage[1]/Key/Data/Secret/PlainValue' });
     expect(problems[0]!.message).toBe('the Secret of token 20010009 has both a PlainValue and an EncryptedValue: the EncryptedValue is read and the PlainValue ignored; ask the vendor which is right');
     for (const form of secretForms(TEST_SECRETS.b)) expect(text).not.toContain(form);
   });

@@ -47,7 +47,7 @@ describe('PSKC key Policy (RFC 6030 section 5)', () => {
     const { seeds, problems, text } = await readPolicy(policy);
     expect(seeds).toEqual([]);
     expect(problems).toEqual([
-      expect.objectContaining({ severity: 'warning', code: 'pskc-policy', line: 3, path: `KeyPackage[1]/Key/${path}`, field, serial: 'P-1', message: expect.stringMatching(/^token P-1 \(Key Id "key-1"\) is left out: /) }),
+      expect.objectContaining({ severity: 'warning', code: 'pskc-policy', line: 5, path: `KeyPackage[1]/Key/${path}`, field, serial: 'P-1', message: expect.stringMatching(/^token P-1 \(Key Id "key-1"\) is left out: /) }),
     ]);
     expect(problems[0]!.message).toMatch(reason);
     expect(text).not.toContain(SEED_A);
@@ -122,7 +122,7 @@ describe('PSKC key Policy (RFC 6030 section 5)', () => {
     expect(bundle.tokens.map((t) => [t.seed.serial, t.user])).toEqual([['P-3', 'bob@contoso.com']]);
     const missing = bundle.problems.items.filter((p) => p.code === 'seed-missing');
     expect(missing).toEqual([expect.objectContaining({ severity: 'error', file: 'users.csv', line: 2, field: 'oath_token_serial' })]);
-    expect(missing[0]!.message).toMatch(/token serial P-1 is in .*tokens\.pskc line 3, but its seed was not taken: token P-1 \(Key Id "key-1"\) is left out: its KeyUsage \(CR\) does not include OTP: the key is not for one-time passwords \[pskc-policy\]/);
+    expect(missing[0]!.message).toMatch(/token serial P-1 is in .*tokens\.pskc line 5, but its seed was not taken: token P-1 \(Key Id "key-1"\) is left out: its KeyUsage \(CR\) does not include OTP: the key is not for one-time passwords \[pskc-policy\]/);
     expect(bundle.problems.items.filter((p) => p.code === 'pskc-policy')).toHaveLength(1);
     // Not a fault of the file: plan stops on the seed-missing error (as shim import on any error), not on the Policy.
     expect(fatalProblems(bundle.problems.items)).toEqual([]);

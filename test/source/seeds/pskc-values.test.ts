@@ -7,7 +7,7 @@ import { codes, read, seedsFixture, tempDir } from './seed-test-helpers.js';
 const NS = 'urn:ietf:params:xml:ns:keyprov:pskc';
 const tmp = tempDir();
 
-/** One plain key (line 3 is its KeyPackage) with `data` beside its Secret. */
+/** One plain key (line 3 is its KeyPackage, line 8 the `data` beside its Secret). */
 function oneKey(name: string, type: 'hotp' | 'totp', data: string): string {
   return tmp.file(
     name,
@@ -40,7 +40,7 @@ describe('PSKC integers: text that is not a number is refused, not decoded into 
       const { seeds, problems } = await read(path);
       expect(seeds).toEqual([]);
       expect(codes(problems)).toEqual(['error:value-invalid']);
-      expect(problems[0]).toMatchObject({ file: path, line: 3, field, path: `KeyPackage[1]/Key/Data/${field}` });
+      expect(problems[0]).toMatchObject({ file: path, line: 8, field, path: `KeyPackage[1]/Key/Data/${field}` });
       expect(problems[0]!.message).toBe(
         `the ${field} PlainValue of token V-1 is not a whole number: it must be decimal digits (RFC 6030), or Base64 (padded) of the number's digits or of its big-endian bytes; the key is left out`,
       );
@@ -71,7 +71,7 @@ describe('PSKC integers: text that is not a number is refused, not decoded into 
     for (const text of ['0', '604801', 'AAAAAAAAAAA=', '//////////8=', '-30']) {
       const { seeds, problems } = await read(oneKey(`period-${text.replace(/\W/g, '_')}.pskc`, 'totp', interval(text)));
       expect(seeds, text).toEqual([]);
-      expect(problems.map((p) => [p.code, p.line, p.field]), text).toEqual([['value-invalid', 3, 'TimeInterval']]);
+      expect(problems.map((p) => [p.code, p.line, p.field]), text).toEqual([['value-invalid', 8, 'TimeInterval']]);
       expect(problems[0]!.message).toBe('TimeInterval of token V-1 must be a whole number from 1 to 604800 (seconds)');
     }
   });

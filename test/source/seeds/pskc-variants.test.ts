@@ -122,11 +122,12 @@ describe('PSKC variants', () => {
     ['encoding', { params: '<ResponseFormat Length="6" Encoding="ALPHANUMERIC"/>' }, 'Encoding'],
     ['interval', { data: '<TimeInterval><PlainValue>0</PlainValue></TimeInterval>' }, 'TimeInterval'],
     ['counter', { algorithm: `${NS}:hotp`, data: '<Counter><PlainValue>-1</PlainValue></Counter>' }, 'Counter'],
-  ])('bad %s -> value-invalid naming the field, key left out', async (_name, opts, field) => {
+  ])('bad %s -> value-invalid naming the field and its own line, key left out', async (_name, opts, field) => {
     const { seeds, problems } = await read(tmp.file(`bad-${field}.pskc`, onePackage(opts)));
     expect(seeds).toEqual([]);
     expect(codes(problems)).toEqual(['error:value-invalid']);
-    expect(problems[0]).toMatchObject({ field, line: 3 });
+    // AlgorithmParameters on line 6, the Data beside the Secret on line 9 (the KeyPackage is on line 3).
+    expect(problems[0]).toMatchObject({ field, line: 'params' in opts ? 6 : 9 });
     expect(problems[0]!.path).toMatch(/^KeyPackage\[1\]\/Key/);
   });
 
@@ -179,7 +180,7 @@ describe('PSKC variants', () => {
   it('CR-only line ends: a problem is reported at its own line', async () => {
     const xml = `<?xml version="1.0"?>\r<KeyContainer Version="1.0" xmlns="${NS}">\r  <KeyPackage>\r    <DeviceInfo><SerialNo>C-1</SerialNo></DeviceInfo>\r    <Key Algorithm="${NS}:totp">\r      <AlgorithmParameters><ResponseFormat Length="6" Encoding="HEXADECIMAL"/></AlgorithmParameters>\r      <Data><Secret><PlainValue>${Buffer.from('12345678901234567890').toString('base64')}</PlainValue></Secret></Data>\r    </Key>\r  </KeyPackage>\r</KeyContainer>\r`;
     const { problems } = await read(tmp.file('cr-problem.pskc', xml));
-    expect(problems.map((p) => [p.code, p.line])).toEqual([['value-invalid', 3]]);
+    expect(problems.map((p) => [p.code, p.line])).toEqual([['value-invalid', 6]]);
     const broken = await read(tmp.file('cr-broken.pskc', xml.replace('</Key>', '</Kee>')));
     expect(broken.problems.map((p) => [p.code, p.line])).toEqual([['pskc-invalid', 8]]);
   });

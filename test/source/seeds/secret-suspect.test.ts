@@ -84,7 +84,7 @@ describe('PSKC: a secret encoded twice is a secret-suspect error, and the key is
     const { seeds, problems, text } = await read(plainPskc(`${name}.pskc`, plainValue));
     expect(seeds).toEqual([]);
     expect(codes(problems)).toEqual(['error:secret-suspect']);
-    expect(problems[0]).toMatchObject({ file: expect.stringContaining('.pskc'), line: 3, path: 'KeyPackage[1]/Key/Data/Secret/PlainValue', field: 'Secret' });
+    expect(problems[0]).toMatchObject({ file: expect.stringContaining('.pskc'), line: 4, path: 'KeyPackage[1]/Key/Data/Secret/PlainValue', field: 'Secret' });
     expect(problems[0]!.message).toMatch(message);
     expect(problems[0]!.message).toMatch(/the key is skipped: ask the vendor for a file with the seed encoded once$/);
     for (const form of [SEED.toString('hex'), SEED.toString('base64'), encodeBase32(SEED), plainValue]) expect(text).not.toContain(form);
