@@ -24,6 +24,7 @@ import { unsupportedGroupReason } from './rollout-rules.js';
 import { hasParentDomain } from './domain-roots.js';
 import { tenantDocumentSchema, type ParsedTenantDocument, type TenantDocument } from './tenant-schema.js';
 import { jsonSyntaxText } from '../model/json-syntax.js';
+import { UPN_REFUSAL, upnRefusal } from './upn-rules.js';
 
 type LegacyToken = Exclude<NonNullable<NonNullable<NonNullable<ParsedTenantDocument['users']>[number]['methods']>['hardwareOath']>[number], string>;
 
@@ -108,6 +109,9 @@ export function buildState(input: unknown, source: string, seed: number, now = n
   users.forEach((u, i) => {
     const at = `$.users[${i}]`;
     const id = (u.id ?? guidFromName(ns, `user:${u.userPrincipalName.toLowerCase()}`)).toLowerCase();
+    // As Graph would have refused to make the user: a real tenant never holds one.
+    const refused = upnRefusal(u.userPrincipalName);
+    if (refused) return problems.push(`${at}.userPrincipalName: ${JSON.stringify(u.userPrincipalName)}: ${refused}; Graph refuses such a user (${UPN_REFUSAL.status} ${UPN_REFUSAL.code}: ${UPN_REFUSAL.message})`);
     if (state.findUser(u.userPrincipalName)) return problems.push(`${at}.userPrincipalName: duplicate userPrincipalName '${u.userPrincipalName}'`);
     if (state.findUser(id)) return problems.push(`${at}.id: duplicate user id '${id}'`);
     const { methods, signInPreferences, ...directory } = u;

@@ -153,3 +153,25 @@ describe('tenant file: policy targets', () => {
     expect(policy({ authenticationMethodConfigurations: [{ id: 'Sms', excludeTargets: [{ id: 'bbbbbbbb-0000-0000-0000-000000000001', targetType: 'group' }] }] })).toHaveLength(1);
   });
 });
+
+/** A lead of an earlier session: the emulator held users Graph refuses to make, which a plan then matched and apply wrote to. */
+describe('a userPrincipalName Graph refuses is refused here too', () => {
+  it.each([
+    ['a,b@example.com', '","'],
+    ['a;b@example.com', '";"'],
+    ['m\u00fcller@example.com', '"\u00fc" (not ASCII'],
+    ['a&b@example.com', '"&"'],
+    ['dot.@example.com', 'a period stands just before the @'],
+    [`${'a'.repeat(65)}@example.com`, '65 characters stand before the @'],
+  ])('%s', (upn, why) => {
+    const said = problems({ tenant: TENANT, users: [user(upn)] });
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`$.users[0].userPrincipalName: ${JSON.stringify(upn)}: `);
+    expect(said[0]).toContain(why);
+    expect(said[0]).toMatch(/Graph refuses such a user \(400 Request_BadRequest: Property userPrincipalName is invalid\.\)$/);
+  });
+
+  it("what Graph takes is taken: $ first, ' ! # ^ ~ _ - . inside, upper case", () => {
+    expect(problems({ tenant: TENANT, users: ["$admin@example.com", "o'brien@example.com", 'a!b#c^d~e_f-g.h@example.com', 'Upper.Case@example.com'].map((u) => user(u)) })).toEqual([]);
+  });
+});
