@@ -114,7 +114,21 @@ export interface ResumeRecord {
   options: Record<string, unknown>;
 }
 
-type Line = RunHeader | ({ t: 'resume' } & ResumeRecord) | ({ t: 'settle' } & ResumeRecord) | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave'; at: string; wave: number; state: 'started' | 'done' } | { t: 'end'; at: string; state: Exclude<RunState, 'running' | 'interrupted'>; counts: Record<OpState, number> };
+/**
+ * A rollback pass's: what --leave-switched-without-method took all the same, every one named (the
+ * warning and the summary name the first few): the run's users still switched to Entra MFA (`by`:
+ * what switches them), the users outside the run the methods policy's undo left with no method they
+ * can use (`unread`: members not read, so their count is a floor), or why who is switched could not
+ * be read. The run report lists them (journals before session 23: none).
+ */
+export interface LeftWithoutMethodRecord {
+  at: string;
+  users: { user: string; by: string }[];
+  others?: { users: string[]; by: string[]; unread: number };
+  unread?: string;
+}
+
+type Line = RunHeader | ({ t: 'left' } & LeftWithoutMethodRecord) | ({ t: 'resume' } & ResumeRecord) | ({ t: 'settle' } & ResumeRecord) | { t: 'ops'; at: string; ops: OpRecord[] } | { t: 'wave'; at: string; wave: number; state: 'started' | 'done' } | { t: 'end'; at: string; state: Exclude<RunState, 'running' | 'interrupted'>; counts: Record<OpState, number> };
 
 /** The state of a run, replayed from its journal. */
 export interface RunView {
@@ -134,6 +148,8 @@ export interface RunView {
   resumes: ResumeRecord[];
   /** Each read-back of its writes of unknown outcome by a rollback (`options`: how many were found applied and not). */
   readBacks: ResumeRecord[];
+  /** A rollback's: what each pass took with --leave-switched-without-method, every one named. */
+  leftWithoutMethod: LeftWithoutMethodRecord[];
 }
 
 /**
@@ -266,6 +282,11 @@ export class Journal {
   /** Records a later pass of the run: an auditor sees who went on with it, when. */
   async resumed(identity: ResumeRecord['identity'], options: Record<string, unknown>): Promise<void> {
     await this.write([{ t: 'resume', at: new Date().toISOString(), identity, operator: currentOperator(), options }]);
+  }
+
+  /** What --leave-switched-without-method took in this pass, every one named (LeftWithoutMethodRecord). */
+  async leftWithoutMethod(record: Omit<LeftWithoutMethodRecord, 'at'>): Promise<void> {
+    await this.write([{ t: 'left', at: new Date().toISOString(), ...record }]);
   }
 
   async wave(wave: number, state: 'started' | 'done'): Promise<void> {
@@ -458,6 +479,7 @@ export async function readRun(runDir: string): Promise<RunView> {
   const problems: string[] = [];
   const resumes: ResumeRecord[] = [];
   const readBacks: ResumeRecord[] = [];
+  const leftWithoutMethod: LeftWithoutMethodRecord[] = [];
   // A read-back is whole once its records follow it: a settle line with no ops line next (cut off by
   // a full disk before this version wrote them in one append) was never acted on, and is not listed.
   let settling: ResumeRecord | undefined;
@@ -522,10 +544,16 @@ export async function readRun(runDir: string): Promise<RunView> {
         end = { state: line.state, at: line.at, counts: line.counts };
         last = line.at;
         break;
+      case 'left': {
+        const { t: _t, ...record } = line;
+        leftWithoutMethod.push(record);
+        last = line.at;
+        break;
+      }
     }
   }
   if (!header) throw new UserError(`${runDir}/journal.jsonl has no run header: it cannot be read`);
-  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, times, problems, resumes, readBacks };
+  return { header, ops, doneOrder, wavesDone, ...(end ? { end } : {}), last, times, problems, resumes, readBacks, leftWithoutMethod };
 }
 
 export function countStates(ops: Iterable<OpRecord>, total: number): Record<OpState, number> {

@@ -46,8 +46,9 @@ export const isFederationSwitches = (by: string) => by.startsWith(FEDERATION_OF)
 export interface OthersLeft {
   /** The methods policy's undos to leave in place, by operation id, with why (after STILL_SWITCHED and what switches them). */
   holds: Map<string, { by: string[]; why: string }>;
-  /** The users outside the run they are left for: the first few (by UPN), how many, what switches them. */
+  /** The users outside the run they are left for: the first few (by UPN), every one (sorted), how many, what switches them. */
   first: string[];
+  all: string[];
   count: number;
   by: string[];
   /** Members whose methods were not read, every undo being left in place already: `count` is a floor. */
@@ -129,10 +130,10 @@ export async function othersLeftWithout(
   for (const [op, entries] of lockedBy) {
     const upns = entries.map((e) => e.split('\u0000')[0]!).sort();
     const by = [...new Set(entries.map((e) => e.split('\u0000')[1]!))];
-    holds.set(op, { by, why: `${floor}${upns.length} user(s) outside the run would have no method they can use once the rollback's policy undos are sent, this one among them (${upns.slice(0, NAMED).join(', ')}${upns.length > NAMED ? ', ...' : ''})` });
+    holds.set(op, { by, why: `${floor}${upns.length} user(s) outside the run would have no method they can use once the rollback's policy undos are sent, this one among them (${upns.slice(0, NAMED).join(', ')}${upns.length > NAMED ? `, and ${upns.length - NAMED} more` : ''})` });
   }
   const upns = locked.map((l) => l.upn).sort();
-  return { holds, first: upns.slice(0, NAMED), count: upns.length, by: [...new Set(locked.map((l) => l.by))], unread };
+  return { holds, first: upns.slice(0, NAMED), all: upns, count: upns.length, by: [...new Set(locked.map((l) => l.by))], unread };
 }
 
 /** The method configuration an undo sets back, if it is one that decides who may use a method. */

@@ -66,13 +66,13 @@ export interface StillSwitched {
   /**
    * Users outside the run the staged rollout or a rejecting domain's federation still switches, for whom the methods policy's undo was
    * left in place (it would leave them with no method they can use): the first few, how many (at
-   * least, when `unread` members were not read), what switches them.
+   * least, when `unread` members were not read), what switches them; `all`, every one of them read.
    */
-  others?: { first: string[]; count: number; by: string[]; unread: number };
+  others?: { first: string[]; all: string[]; count: number; by: string[]; unread: number };
 }
 
 /** How many users outside the run were left something: `N user(s) outside the run`, a floor when some were not read. */
-export const othersText = (o: NonNullable<StillSwitched['others']>) => `${o.unread > 0 ? 'at least ' : ''}${o.count} user(s) outside the run`;
+export const othersText = (o: Pick<NonNullable<StillSwitched['others']>, 'count' | 'unread'>) => `${o.unread > 0 ? 'at least ' : ''}${o.count} user(s) outside the run`;
 
 const NONE: StillSwitched = { holds: new Map(), users: [] };
 
@@ -177,7 +177,7 @@ export async function stillSwitched(
       if (users.length === 0) continue;
       const upns = users.map((id) => runUsers.get(id)!);
       const by = [...new Set(users.map((id) => byUser.get(id)!))];
-      holds.set(o.id, `${STILL_SWITCHED} ${by.join(' and ')}: ${upns.length} user(s) hold a method it enables (${upns.slice(0, 5).join(', ')}${upns.length > 5 ? ', ...' : ''})`);
+      holds.set(o.id, `${STILL_SWITCHED} ${by.join(' and ')}: ${upns.length} user(s) hold a method it enables (${upns.slice(0, 5).join(', ')}${upns.length > 5 ? `, and ${upns.length - 5} more` : ''})`);
       for (const id of users) named.set(id, byUser.get(id)!);
     }
   }
@@ -199,7 +199,7 @@ export async function stillSwitched(
   return {
     holds,
     users: [...named].map(([id, by]) => ({ user: runUsers.get(id)!, by })).sort((a, b) => a.user.localeCompare(b.user)),
-    ...(others ? { others: { first: others.first, count: others.count, by: others.by, unread: others.unread } } : {}),
+    ...(others ? { others: { first: others.first, all: others.all, count: others.count, by: others.by, unread: others.unread } } : {}),
   };
 }
 

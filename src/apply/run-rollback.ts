@@ -79,7 +79,7 @@ export interface RollbackOutcome {
    * with no method they can use, or `unread` (why who is still switched could not be read). Said in
    * the summary, not only as a warning while it happens.
    */
-  leftWithoutMethod?: { users: { user: string; by: string }[]; others?: NonNullable<StillSwitched['others']>; unread?: string };
+  leftWithoutMethod?: { users: { user: string; by: string }[]; others?: Omit<NonNullable<StillSwitched['others']>, 'all'>; unread?: string };
   /**
    * The signed-in admin's own phone and email undos this pass left out before sending anything (Graph
    * refuses a user's own: model/own-methods.ts), by user, and how many undos wait for them (the user's
@@ -619,7 +619,7 @@ async function executeRollback(
     const rest = own.send.filter((o) => !CUTOVER_UNDOS.has(o.kind));
     if (cutover.length > 0) record(await executor.run(cutover, before));
     let switched: RollbackOutcome['stillSwitchedUsers'] = [];
-    let others: StillSwitched['others'];
+    let others: RollbackOutcome['stillSwitchedOthers'];
     let leftWithoutMethod: RollbackOutcome['leftWithoutMethod'];
     let toSend = rest;
     // Interrupted: the rest is left pending (nothing more is read or sent).
@@ -642,18 +642,24 @@ async function executeRollback(
         };
         const found = await stillSwitched(deps.client, inverses, rest, runUsers, doneNow, { concurrency: deps.concurrency, onRead, ...(deps.log ? { log: deps.log } : {}) })
           .finally(() => (reading = false))
-          .catch((err: unknown) => {
+          .catch(async (err: unknown) => {
           // Read after the cutover's undos: the refusal says what of this pass was sent.
           if (err instanceof MaskedPhoneError && !leave) throw err.after(`${doneNow.size > 0 ? "the staged rollout's undos were sent, and " : ''}no method was touched; then go on with ${cliCommand(['rollback', runId, '--state-dir', deps.stateDir])}`);
           if (!leave) throw err;
           deps.log?.(`Warning: ${LEAVE_SWITCHED}: which users of the run the staged rollout still switches to Entra MFA could not be read (${(err as Error).message}): their methods are taken all the same`);
           leftWithoutMethod = { users: [], unread: (err as Error).message };
+          await journal.leftWithoutMethod({ users: [], unread: (err as Error).message });
           return { holds: new Map<string, string>(), users: [] } as StillSwitched;
         });
         if (found.holds.size > 0 && leave) {
-          leftWithoutMethod = { users: found.users, ...(found.others ? { others: found.others } : {}) };
-          if (found.users.length > 0) deps.log?.(`Warning: ${LEAVE_SWITCHED}: ${found.users.length} user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: ${found.users.slice(0, 5).map((u) => `${u.user} (by ${u.by})`).join(', ')}${found.users.length > 5 ? ', ...' : ''}`);
-          if (found.others) deps.log?.(`Warning: ${LEAVE_SWITCHED}: ${othersText(found.others)} still switched to Entra MFA (by ${found.others.by.join(' and ')}) are left with no method they can use by the methods policy's undo: ${found.others.first.join(', ')}${found.others.count > found.others.first.length ? ', ...' : ''}`);
+          const { all = [], ...othersSaid } = found.others ?? {};
+          leftWithoutMethod = { users: found.users, ...(found.others ? { others: othersSaid as NonNullable<RollbackOutcome['stillSwitchedOthers']> } : {}) };
+          // Every one journaled (the run report lists them); the warnings name the first few, and say how many more and where.
+          await journal.leftWithoutMethod({ users: found.users, ...(found.others ? { others: { users: all, by: found.others.by, unread: found.others.unread } } : {}) });
+          const listed = `every one: ${cliCommand(['report', runId, '--state-dir', deps.stateDir])}`;
+          const more = (shown: number, total: number) => (total > shown ? `, and ${total - shown} more (${listed})` : '');
+          if (found.users.length > 0) deps.log?.(`Warning: ${LEAVE_SWITCHED}: ${found.users.length} user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: ${found.users.slice(0, WARNING_NAMES).map((u) => `${u.user} (by ${u.by})`).join(', ')}${more(WARNING_NAMES, found.users.length)}`);
+          if (found.others) deps.log?.(`Warning: ${LEAVE_SWITCHED}: ${othersText(found.others)} still switched to Entra MFA (by ${found.others.by.join(' and ')}) are left with no method they can use by the methods policy's undo: ${found.others.first.join(', ')}${more(found.others.first.length, found.others.count)}`);
         } else if (found.holds.size > 0) {
           const held: OpRecord[] = [...found.holds].map(([op, error]) => ({ op, state: 'skipped', error }));
           await journal.ops(held);
@@ -661,7 +667,11 @@ async function executeRollback(
           record(new Map(held.map((r) => [r.op, { status: r.state, error: r.error! }])));
           toSend = rest.filter((o) => !found.holds.has(o.id));
           switched = found.users;
-          others = found.others;
+          if (found.others) {
+            // Every one is for the journal of what is taken; held, the summary names the first few.
+            const { all: _all, ...said } = found.others;
+            others = said;
+          }
         }
       }
     }
@@ -764,6 +774,9 @@ const RECHECKED_WHEN_STARTED: ReadonlySet<Operation['kind']> = new Set(['phone-d
 /** Who and what, as a gone-already entry lists it. */
 const goneEntry = (x: { user?: string; target: string }) => ({ ...(x.user ? { user: x.user } : {}), target: x.target });
 const markNotReversible = (x: { user?: string; target: string }) => ({ ...x, notReversible: true as const });
+
+/** Users a --leave-switched-without-method warning names; the rest are counted, every one journaled for the run report. */
+const WARNING_NAMES = 5;
 
 /**
  * The tenant as the inverses (and the users of what Graph cannot undo, `alsoUsers`) need it read. Users

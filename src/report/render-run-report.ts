@@ -54,6 +54,8 @@ interface RunData {
   shared: string[][];
   /** A rollback's: user, target, why. */
   notReversible: string[][];
+  /** A rollback's: user, what switches them, when: taken all the same with --leave-switched-without-method. */
+  leftWithoutMethod: string[][];
   users: { u: RunReportUser; anchor: string; rows: string[][]; left: string[][]; findings: string[][] }[];
   /** A rollback's undos done by finding their object gone: who, what. */
   gone: string[][];
@@ -198,6 +200,11 @@ function runData(r: RunReport, where: RunReportWhere): RunData {
     policy: r.policy.map(opRow),
     shared: r.shared.map(opRow),
     notReversible: (r.rollback.not_reversible ?? []).map((x) => [x.user ?? 'policy', x.target, x.reason]),
+    leftWithoutMethod: (r.rollback.left_without_method ?? []).flatMap((p) => [
+      ...p.users.map((u) => [u.user, `of the run; switched by ${u.by}`, p.at]),
+      ...(p.others?.users ?? []).map((u) => [u, `outside the run; switched by ${p.others!.by.join(' and ')}${p.others!.unread > 0 ? ` (${p.others!.unread} member(s) not read: there may be more)` : ''}`, p.at]),
+      ...(p.unread !== null ? [['(not read)', `who is switched could not be read (${p.unread}): the run's users' methods were taken unchecked`, p.at]] : []),
+    ]),
     gone: [
       // What Graph could not have undone, found gone when the rollback started: not left in place.
       ...r.rollback.not_reversible_gone.map((x) => [x.user ?? 'policy', `${x.target} (not reversible)`]),
@@ -232,6 +239,10 @@ const shownUser = (u: RunReportUser): string => (u.tenant_upn !== undefined ? `$
 const SHARED_INTRO = 'Operations of no one user: the staged rollout and federation changes, and bulk creates of hardware tokens, named by the serials each made as its journal records them (then those of the plan it did not make); one not done, by the serials it set out to create.';
 
 const NOT_REVERSIBLE_HEAD = ['User', 'Target', 'Why'];
+const LEFT_WITHOUT_HEAD = ['User', 'Still switched to Entra MFA', 'Taken at'];
+const LEFT_WITHOUT_TITLE = 'Taken all the same (--leave-switched-without-method)';
+const LEFT_WITHOUT_INTRO =
+  "Users still switched to Entra MFA whom this rollback's undos left with no method they can use (the run's users lost the methods it took; those outside the run, the methods policy's parts they need): every one, where the warning and the summary name the first few. Give them a method, or take them out of the staged rollout, now.";
 const GONE_HEAD = ['User', 'Target'];
 const GONE_INTRO = 'Removed outside this tool before the rollback undid them: nothing was sent (an undo is counted done; what Graph cannot undo is marked not reversible).';
 const AS_BEFORE_INTRO = 'Found as the run found them, put back since outside this rollback (another run of the plan rolled back, an admin): nothing was sent, and nothing was changed since the run (counted done).';
@@ -249,6 +260,7 @@ export function renderRunReportMarkdown(r: RunReport, where: RunReportWhere = {}
   if (r.run.kind === 'rollback') {
     out.push(`## Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})`, '');
     out.push(...(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : [NOT_RECORDED, '']));
+    if (d.leftWithoutMethod.length > 0) out.push(`## ${LEFT_WITHOUT_TITLE} (${d.leftWithoutMethod.length})`, '', md(LEFT_WITHOUT_INTRO), '', ...table(LEFT_WITHOUT_HEAD, d.leftWithoutMethod));
     out.push(`## Gone already (${d.gone.length})`, '', GONE_INTRO, '', ...table(GONE_HEAD, d.gone));
     if (d.asBefore.length > 0) out.push(`## Already as before the run (${d.asBefore.length})`, '', AS_BEFORE_INTRO, '', ...table(GONE_HEAD, d.asBefore));
   }
@@ -280,6 +292,7 @@ export function renderRunReportHtml(r: RunReport, where: RunReportWhere = {}): s
   if (r.run.kind === 'rollback') {
     body.push(`<h2 id="not-reversible">Left in place: not reversible (${r.rollback.not_reversible ? d.notReversible.length : 'not recorded'})</h2>`);
     body.push(r.rollback.not_reversible ? table(NOT_REVERSIBLE_HEAD, d.notReversible) : `<p class="none">${e(NOT_RECORDED)}</p>`);
+    if (d.leftWithoutMethod.length > 0) body.push(`<h2 id="left-without-method">${e(LEFT_WITHOUT_TITLE)} (${d.leftWithoutMethod.length})</h2>`, `<p class="intro">${e(LEFT_WITHOUT_INTRO)}</p>`, table(LEFT_WITHOUT_HEAD, d.leftWithoutMethod));
     body.push(`<h2 id="gone-already">Gone already (${d.gone.length})</h2>`, `<p class="intro">${e(GONE_INTRO)}</p>`, table(GONE_HEAD, d.gone));
     if (d.asBefore.length > 0) body.push(`<h2 id="already-as-before">Already as before the run (${d.asBefore.length})</h2>`, `<p class="intro">${e(AS_BEFORE_INTRO)}</p>`, table(GONE_HEAD, d.asBefore));
   }
@@ -301,6 +314,7 @@ export function renderRunReportText(r: RunReport, where: RunReportWhere = {}): s
   const d = runData(r, where);
   const lines = [...(d.alert ? [d.alert, ''] : []), d.title, ...d.header.map(([k, v]) => `  ${k}: ${v}`), ...d.counts.map((c) => `  ${c}`)];
   if (d.notReversible.length > 0) lines.push('Left in place (not reversible):', ...d.notReversible.map(([user, target, reason]) => `  ${user} ${target}: ${reason}`));
+  if (d.leftWithoutMethod.length > 0) lines.push(`${LEFT_WITHOUT_TITLE}:`, ...d.leftWithoutMethod.map(([user, by, at]) => `  ${user}: ${by} (${at})`));
   if (d.gone.length > 0) lines.push(`Gone already (removed outside this tool; nothing to undo, counted done):`, ...d.gone.map(([user, target]) => `  ${user} ${target}`));
   if (d.asBefore.length > 0) lines.push(`Already as before the run (put back outside this rollback; nothing to undo, counted done):`, ...d.asBefore.map(([user, target]) => `  ${user} ${target}`));
   if (d.failed.length > 0) lines.push('Failed and skipped operations:', ...d.failed.map(([user, op, state, at, id, err]) => `  ${user} ${op}: ${state} at ${at}${id ? ` (request-id ${id})` : ''}: ${err}`));

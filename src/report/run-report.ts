@@ -9,7 +9,7 @@ import type { Operator } from '../apply/operator.js';
 import type { Finding } from '../mapping/finding.js';
 
 /** The version of `report RUN_ID --format json`. */
-export const RUN_REPORT_FORMAT_VERSION = '1.10';
+export const RUN_REPORT_FORMAT_VERSION = '1.11';
 
 /** 1.3: `not-selected`, an operation the run's --users/--group/--max-users left out (never sent, and no resume sends it). */
 export type RunReportOpState = OpState | 'not-selected';
@@ -182,6 +182,14 @@ export interface RunReport {
      * apply, and for a rollback made before it recorded this.
      */
     undone_journal: { lines: number; final_hash: string } | null;
+    /**
+     * 1.11, a rollback's: what each pass with --leave-switched-without-method took all the same, every
+     * one named (its warning and summary name the first few): the run's users still switched to Entra
+     * MFA and what switches them; the users outside the run the methods policy's undo left with no
+     * method they can use (`unread`: members not read, so there may be more); or why who is switched
+     * could not be read. Empty when none did (and for a rollback made before session 23).
+     */
+    left_without_method: { at: string; users: { user: string; by: string }[]; others: { users: string[]; by: string[]; unread: number } | null; unread: string | null }[];
   };
   policy: RunReportOperation[];
   /** Operations of no one user: a wave's bulk token create (`tokens/<hash>`), anything else the journal holds. */
@@ -308,6 +316,7 @@ export function buildRunReport(input: RunReportInput): RunReport {
       not_reversible: h.notReversible ? h.notReversible.map((x) => ({ user: x.user ?? null, target: x.target, reason: x.reason })) : h.kind === 'rollback' ? null : [],
       not_reversible_gone: (h.notReversibleGone ?? []).map((x) => ({ user: x.user ?? null, target: x.target })),
       undone_journal: h.undoneJournal ? { lines: h.undoneJournal.lines, final_hash: h.undoneJournal.hash } : null,
+      left_without_method: view.leftWithoutMethod.map((x) => ({ at: x.at, users: x.users, others: x.others ?? null, unread: x.unread ?? null })),
     },
     policy,
     shared,

@@ -23,7 +23,7 @@ describe('the report of a rollback run', () => {
     const back = await rollbackIn(g, dir, outcome.runId);
     expect(back.outcome.notReversible.length).toBeGreaterThan(0);
     const report = await runReport(back.outcome.runId, dir);
-    expect(report.format_version).toBe('1.10');
+    expect(report.format_version).toBe('1.11');
     // Every user the apply changed is there with the undo of their changes, none under "shared".
     const changed = new Set(plan.user_changes.map((c) => c.user.toLowerCase()));
     expect(new Set(report.users.map((u) => u.user.toLowerCase()))).toEqual(changed);

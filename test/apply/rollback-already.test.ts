@@ -64,7 +64,7 @@ describe('a rollback of objects already put back as the run found them (found by
     expect(summary).toContain(`  already as before the run (put back outside this rollback; nothing to undo): ${IGOR} phoneMethods/mobile\n`);
     expect(summary).not.toContain('--force');
     const report = await runReport(back.outcome.runId, s1);
-    expect(report.format_version).toBe('1.10');
+    expect(report.format_version).toBe('1.11');
     const ops = [...report.policy, ...report.shared, ...report.users.flatMap((u) => u.operations)];
     expect(ops.filter((o) => o.already_as_before)).toHaveLength(asBefore.length);
     expect(report.users.find((u) => u.user === IGOR)!.operations.find((o) => o.target === 'phoneMethods/mobile')).toMatchObject({ state: 'done', already_as_before: true, gone_already: false });

@@ -1,7 +1,9 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cutoverStatus } from '../../src/app/status.js';
+import { runReport } from '../../src/app/report.js';
+import { renderRunReportText } from '../../src/report/render-run-report.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { rechain } from '../helpers/graph-proxies.js';
@@ -129,5 +131,42 @@ describe('rollback: --out-of-order and --leave-switched-without-method are two c
     const taken = await rollbackIn(g, state, id, { leaveSwitchedWithoutMethod: true });
     expect(taken.outcome.stillSwitched).toEqual([]);
     expect(await lockedOut(g)).toEqual(['dave@contoso.com', 'frank@contoso.com']);
+  });
+});
+
+/**
+ * A lead of an earlier session: the warning named five users outside the run, then "...", with no count
+ * and nowhere to find the rest. Four more members of the rollout group (phones of their own, nothing
+ * else) make six such users: five named, "and 1 more", and every one in the rollback's run report.
+ */
+describe('rollback --leave-switched-without-method: who it leaves without a method, counted and listed whole', () => {
+  it('the warning and the summary say how many more and where; the run report lists every one', async () => {
+    const doc = JSON.parse(readFileSync(join(CONTOSO, 'tenant.json'), 'utf8')) as { users: Record<string, unknown>[]; groups: { displayName: string; members?: string[] }[] };
+    const extra = ['xeno', 'yuri', 'zola', 'walt'].map((n, i) => ({ userPrincipalName: `${n}.extra@contoso.com`, displayName: n, methods: { phone: [{ phoneType: 'mobile', phoneNumber: `+1 42555501${80 + i}` }] } }));
+    doc.users.push(...extra);
+    const group = doc.groups.find((x) => x.displayName === ROLLOUT)!;
+    group.members = [...(group.members ?? []), ...extra.map((u) => u.userPrincipalName)];
+    const g = fakeGraph({ tenant: doc });
+    const { dir } = testDir('consents-many-others');
+    const state = join(dir, 'state');
+    await planTo(g, join(dir, 'a.plan'), { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
+    const applied = await applyFile(g, join(dir, 'a.plan'), state);
+    expect(applied.outcome.state).toBe('completed');
+    writeFileSync(join(dir, 'users.txt'), 'dave@contoso.com\nfrank@contoso.com\n');
+    await planTo(g, join(dir, 'b.plan'), { users: join(dir, 'users.txt'), rolloutGroups: [ROLLOUT] });
+    expect((await applyFile(g, join(dir, 'b.plan'), state)).outcome.state).toBe('completed');
+    const a = applied.outcome.runId;
+
+    const told: string[] = [];
+    const taken = await rollbackIn(g, state, a, { outOfOrder: true, leaveSwitchedWithoutMethod: true, log: (l) => told.push(l) });
+    const others = ['dave@contoso.com', 'frank@contoso.com', ...['walt', 'xeno', 'yuri', 'zola'].map((n) => `${n}.extra@contoso.com`)];
+    expect(taken.outcome.leftWithoutMethod?.others).toMatchObject({ first: others.slice(0, 5), count: 6 });
+    const report = `mfa-migrate report ${taken.outcome.runId} --state-dir ${state}`;
+    expect(told).toContainEqual(`Warning: --leave-switched-without-method: 6 user(s) outside the run still switched to Entra MFA (by ${BY_ROLLOUT}) are left with no method they can use by the methods policy's undo: ${others.slice(0, 5).join(', ')}, and 1 more (every one: ${report})`);
+    expect(renderRollbackSummary(taken.outcome, state, undefined, state)).toContain(`have no method they can use since the methods policy's undo: ${others.slice(0, 5).join(', ')}, and 1 more (mfa-migrate report ${taken.outcome.runId} --state-dir ${state} --report ${taken.outcome.runId}.html lists every one).`);
+    // Every one, in the journal and the run report.
+    const left = (await runReport(taken.outcome.runId, state)).rollback.left_without_method;
+    expect(left).toEqual([{ at: expect.any(String), users: [], others: { users: others, by: [BY_ROLLOUT], unread: 0 }, unread: null }]);
+    expect(renderRunReportText(await runReport(taken.outcome.runId, state))).toContain('Taken all the same (--leave-switched-without-method):\n  dave@contoso.com: outside the run; switched by');
   });
 });

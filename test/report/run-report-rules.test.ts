@@ -24,7 +24,7 @@ describe('the run report says by which rule, and what the plan found of each use
   it("gives each operation the plan's rule and reason, and each user the plan's findings, in JSON, Markdown and HTML", async () => {
     const { stateDir, plan, runId } = await applied('rules-apply');
     const report = await runReport(runId, stateDir);
-    expect(report.format_version).toBe('1.10');
+    expect(report.format_version).toBe('1.11');
     // Every user operation carries the rule and reason of the plan change it makes (a token's create and activate alike).
     const byChange = new Map(plan.user_changes.map((c) => [`${c.user_id} ${c.resource}`, c]));
     const ops = report.users.flatMap((u) => u.operations.map((o) => ({ u, o })));

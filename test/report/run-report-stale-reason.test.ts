@@ -26,7 +26,7 @@ describe('report of a run with users left out as stale: why, in every format', (
     const { outcome } = await applyFile(t.g, t.planFile, stateDir, { tokenPath: 'bulk', skipStale: true });
 
     const json = JSON.parse(await reportOf(outcome.runId, stateDir, '--format', 'json')) as RunReport;
-    expect(json.format_version).toBe('1.10');
+    expect(json.format_version).toBe('1.11');
     const ops = chenOps(json);
     expect(ops.length).toBeGreaterThan(1);
     for (const o of ops) expect(o).toMatchObject({ state: 'skipped', error: 'stale', stale_reason: said });

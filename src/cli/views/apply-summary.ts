@@ -103,7 +103,7 @@ export function renderRollbackSummary(o: RollbackOutcome, stateDir: string, hint
       ? [`Left alone: ${o.changedSince.length} object(s) changed since the run, which no rollback without --force touches. To put them back as the run found them, overwriting what was changed since: ${forceHint}`]
       : []),
     ...stillSwitchedLine(o, switchedHints),
-    ...leftWithoutMethodLine(o),
+    ...leftWithoutMethodLine(o, given),
     // Graph refuses a signed-in user's writes to their own phone and email methods: left out, and who finishes them.
     ...(o.ownMethodsLeftOut ?? []).map(
       (x) =>
@@ -143,12 +143,12 @@ function stillSwitchedLine(o: RollbackOutcome, hints: { again: string; leave: st
  * What --leave-switched-without-method took that would otherwise have been left in place: said in the
  * summary too, not only as a warning while it happened (a black-box test found only that).
  */
-function leftWithoutMethodLine(o: RollbackOutcome): string[] {
+function leftWithoutMethodLine(o: RollbackOutcome, given: string | undefined): string[] {
   const l = o.leftWithoutMethod;
   if (!l) return [];
   const parts = [
-    ...(l.users.length > 0 ? [`${l.users.length} user(s) of the run still switched to Entra MFA lost the methods this rollback took: ${l.users.slice(0, LISTED).map((u) => `${u.user} (by ${u.by})`).join(', ')}${l.users.length > LISTED ? `, and ${l.users.length - LISTED} more` : ''}`] : []),
-    ...(l.others ? [`${othersText(l.others)} still switched to Entra MFA (by ${l.others.by.join(' and ')}) have no method they can use since the methods policy's undo: ${l.others.first.join(', ')}${l.others.count > l.others.first.length ? ', ...' : ''}`] : []),
+    ...(l.users.length > 0 ? [`${l.users.length} user(s) of the run still switched to Entra MFA lost the methods this rollback took: ${l.users.slice(0, LISTED).map((u) => `${u.user} (by ${u.by})`).join(', ')}${l.users.length > LISTED ? `, and ${l.users.length - LISTED} more (${fullReport(o.runId, given)} lists every one)` : ''}`] : []),
+    ...(l.others ? [`${othersText(l.others)} still switched to Entra MFA (by ${l.others.by.join(' and ')}) have no method they can use since the methods policy's undo: ${l.others.first.join(', ')}${l.others.count > l.others.first.length ? `, and ${l.others.count - l.others.first.length} more (${fullReport(o.runId, given)} lists every one)` : ''}`] : []),
     ...(l.unread !== undefined ? [`who the staged rollout still switches to Entra MFA could not be read (${l.unread}): the run's users' methods were taken unchecked`] : []),
   ];
   return [`Taken all the same (${LEAVE_SWITCHED}): ${parts.join('; ')}. They may be left with nothing to sign in with (mfa-migrate status shows them switched with none): take them out of the staged rollout, or give them a method, now.`];
