@@ -91,6 +91,17 @@ export interface FederationSummary {
    */
   outside_without_method?: string[];
   /**
+   * (JSON 1.10, saved plan 2.20) With --force-federation, every one its `federation-forced` findings
+   * count, where each names the first 20: the usernames of the export refused as matching no one tenant
+   * user alone whose candidates include users of the domain, each with them (`unchecked_names`); the
+   * export's users of the domain outside the plan's scope (`out_of_scope_users`); the users of the
+   * domain in scope neither switched already nor by the plan (`unswitched_users`). Present when there
+   * are some.
+   */
+  unchecked_names?: string[];
+  out_of_scope_users?: string[];
+  unswitched_users?: string[];
+  /**
    * (JSON 1.8, saved plan 2.18) The domain's subdomains that are not roots (`isRoot` false): they take
    * its federation, so its final step moves their users too, counted with the domain's; present when
    * it has some.
@@ -553,8 +564,9 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
         severity: 'warning',
         code: 'federation-forced',
         rule: 'CUTOVER-FEDERATION',
-        message: `${d.id}: --force-federation: ${unmatched.length} username(s) of the export match no one tenant user alone and users of the domain are among their candidates, not checked; any of them not switched will meet Entra MFA when it applies: ${names}`,
+        message: `${d.id}: --force-federation: ${unmatched.length} username(s) of the export match no one tenant user alone and users of the domain are among their candidates, not checked; any of them not switched will meet Entra MFA when it applies: ${names}${everyOne(unmatched.length, 'unchecked_names')}`,
       });
+      if (input.options.forceFederation) summary.unchecked_names = unmatched;
     }
     // A UPN tells its domain; with on-premises matching, the tenant users the name may be tell theirs
     // (looked up: outOfScopeMatches), else a name that is no UPN tells none and counts for every domain.
@@ -577,8 +589,9 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
         severity: 'warning',
         code: 'federation-forced',
         rule: 'CUTOVER-FEDERATION',
-        message: `${d.id}: --force-federation: ${unread.length} user(s) of the domain${untold} in the export are outside this plan's scope and were not checked; any of them not switched will meet Entra MFA when it applies: ${names}`,
+        message: `${d.id}: --force-federation: ${unread.length} user(s) of the domain${untold} in the export are outside this plan's scope and were not checked; any of them not switched will meet Entra MFA when it applies: ${names}${everyOne(unread.length, 'out_of_scope_users')}`,
       });
+      if (input.options.forceFederation) summary.out_of_scope_users = unread;
     }
     const list = `${unswitched.slice(0, 20).join(', ')}${unswitched.length > 20 ? ` and ${unswitched.length - 20} more` : ''}`;
     if (unswitched.length > 0 && !input.options.forceFederation) {
@@ -613,8 +626,9 @@ function planFederation(input: CutoverInput, active: readonly CutoverUser[], swi
         severity: 'warning',
         code: 'federation-forced',
         rule: 'CUTOVER-FEDERATION',
-        message: `${d.id}: --force-federation: ${unswitched.length} user(s) of the domain are not switched and will meet Entra MFA when it applies${ofThem}: ${list}`,
+        message: `${d.id}: --force-federation: ${unswitched.length} user(s) of the domain are not switched and will meet Entra MFA when it applies${ofThem}: ${list}${everyOne(unswitched.length, 'unswitched_users')}`,
       });
+      summary.unswitched_users = unswitched;
     }
     if (outside?.forced) out.findings.push(outside.forced);
     // Forced, the step moves the users the rollout leaves out to Entra MFA all the same: their
@@ -684,6 +698,11 @@ function outsideExport(
     `--federated-mfa reject: ${methodless.length} tenant user(s) of ${domain} outside the export (enabled, not switched by staged rollout) have no cloud MFA method they can use: rejecting the federated IdP's MFA moves them to Entra MFA with nothing to sign in with (whoever has their password could register one): ${some(REFUSAL_LISTS)}. Give them a method first (or migrate them with the export, or disable the accounts no one uses), and plan again (or --force-federation)`,
   );
   return { refused: true };
+}
+
+/** Past the 20 a federation-forced finding names: how many it does not, said above, and where every one is. */
+function everyOne(count: number, field: 'unchecked_names' | 'out_of_scope_users' | 'unswitched_users'): string {
+  return count > 20 ? ` (every one is in plan --format json's cutover.federation[].${field} and in the plan report)` : '';
 }
 
 /** Where a plan names every tenant user outside the export whom a forced federation moves with no cloud method. */

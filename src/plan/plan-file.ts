@@ -83,8 +83,11 @@ import { toolVersion } from '../io/tool-version.js';
  * 2.19 holds the lines of 2.18, its header's cutover naming every tenant user outside the export a
  * forced federation moves with no cloud MFA method (`cutover.federation[].outside_without_method`),
  * where 2.18 named the first 20 in a finding alone: a 2.18 file is compared without the field.
+ * 2.20 holds the lines of 2.19, its header's cutover naming every one a forced federation's other
+ * findings count (`cutover.federation[].unchecked_names`, `out_of_scope_users`, `unswitched_users`),
+ * where 2.19 named the first 20 of each in its finding alone: a 2.19 file is compared without them.
  */
-export const PLAN_FILE_VERSION = '2.19';
+export const PLAN_FILE_VERSION = '2.20';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**

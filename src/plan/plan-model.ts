@@ -18,10 +18,12 @@ import type { MatchBy, UserMatch } from '../model/user-match.js';
  * 1.7 the tenant users of a federated domain outside the export whom the federation moves
  * (`cutover.federation[].outside_export`); 1.8 a federated domain's subdomains that take its
  * federation (`cutover.federation[].subdomains`); 1.9 every tenant user outside the export a forced
- * federation moves with no cloud MFA method (`cutover.federation[].outside_without_method`).
+ * federation moves with no cloud MFA method (`cutover.federation[].outside_without_method`); 1.10
+ * every one a forced federation's other findings count (`cutover.federation[].unchecked_names`,
+ * `out_of_scope_users`, `unswitched_users`).
  * The saved plan file has its own version (plan-file.ts).
  */
-export const PLAN_FORMAT_VERSION = '1.9';
+export const PLAN_FORMAT_VERSION = '1.10';
 
 export type ChangeAction = 'create' | 'update' | 'delete' | 'no-op';
 

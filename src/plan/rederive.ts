@@ -220,10 +220,16 @@ function userDifference(l: PlanUserLine, u: PlanUserStatus, want: readonly UserC
   return undefined;
 }
 
-/** The cutover summary as a file of the header's format holds it: before 2.19 without `outside_without_method` (2.18 named the first 20 in a finding alone). */
+/**
+ * The cutover summary as a file of the header's format holds it: before 2.20 without the forced
+ * federation's `unchecked_names`, `out_of_scope_users` and `unswitched_users`, before 2.19 without
+ * `outside_without_method` either (each named the first 20 in a finding alone).
+ */
 function cutoverAsSaved(header: SavedPlan['header'], summary: CutoverSummary): CutoverSummary {
-  if (formatMinor(header) >= 19) return summary;
-  return { ...summary, federation: summary.federation.map(({ outside_without_method: _all, ...f }) => f) };
+  const minor = formatMinor(header);
+  if (minor >= 20) return summary;
+  const federation = summary.federation.map(({ unchecked_names: _n, out_of_scope_users: _o, unswitched_users: _u, ...f }) => f);
+  return { ...summary, federation: minor >= 19 ? federation : federation.map(({ outside_without_method: _all, ...f }) => f) };
 }
 
 /**

@@ -58,8 +58,12 @@ interface ReportData {
   settings: string[][];
   /** The cutover: staged rollout, the rollout groups' fill, the federation, passkeys. */
   cutover: string[][];
-  /** (JSON 1.9) Per domain whose federation the plan forces, every tenant user outside the export it moves with no cloud MFA method. */
-  movedWithoutMethod: { domain: string; users: string[] }[];
+  /**
+   * Per domain whose federation the plan forces, every one its federation-forced findings count (each
+   * names the first 20): (JSON 1.9) the tenant users outside the export it moves with no cloud MFA
+   * method; (1.10) the usernames not checked, the users outside the plan's scope, those not switched.
+   */
+  movedWithoutMethod: { title: string; intro: string; users: string[] }[];
   phoneOnly: UserView[];
   users: UserView[];
   otherFindings: Finding[];
@@ -146,7 +150,16 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
   const phoneOnlyUsers = new Set(plan.findings.filter((f) => f.code === 'phone-only-after-retirement').map((f) => f.user?.toLowerCase()));
   const phoneOnly = users.filter((v) => phoneOnlyUsers.has(v.u.user.toLowerCase()));
   // Every one, not the finding's first 20: an approver sees each user the forced federation leaves with nothing to sign in with.
-  const movedWithoutMethod = (cut?.federation ?? []).filter((f) => f.planned && (f.outside_without_method?.length ?? 0) > 0).map((f) => ({ domain: f.domain, users: f.outside_without_method! }));
+  const movedWithoutMethod = (cut?.federation ?? [])
+    .filter((f) => f.planned)
+    .flatMap((f) =>
+      [
+        { title: movedTitle(f.domain, f.outside_without_method?.length ?? 0), intro: MOVED_INTRO, users: f.outside_without_method ?? [] },
+        { title: `Usernames of the export not checked for ${f.domain}: no one tenant user alone, users of the domain among their candidates (${f.unchecked_names?.length ?? 0})`, intro: FORCED_INTRO, users: f.unchecked_names ?? [] },
+        { title: `Users of ${f.domain} in the export outside this plan's scope, not checked (${f.out_of_scope_users?.length ?? 0})`, intro: FORCED_INTRO, users: f.out_of_scope_users ?? [] },
+        { title: `Users of ${f.domain} in scope not switched (${f.unswitched_users?.length ?? 0})`, intro: FORCED_INTRO, users: f.unswitched_users ?? [] },
+      ].filter((l) => l.users.length > 0),
+    );
   return { header, rehearsal, inputs, counts, settings, cutover, movedWithoutMethod, phoneOnly, users, otherFindings, usedRules };
 }
 
@@ -154,7 +167,8 @@ const SETTINGS_HEAD = ['On-premises setting', 'Cloud target', 'Before', 'After',
 const CUTOVER_HEAD = ['Cloud target', 'Action', 'Before', 'After', 'Rule', 'Reason'];
 const CUTOVER_INTRO =
   'Staged rollout (the policy, the groups users are switched by, their fill), the federated domains (the final step) and the passkey configuration. Each user switched is among their changes (rolloutGroup/<group>).';
-const movedTitle = (m: { domain: string; users: string[] }) => `Tenant users of ${m.domain} outside the export moved to Entra MFA with no cloud method (${m.users.length})`;
+const movedTitle = (domain: string, n: number) => `Tenant users of ${domain} outside the export moved to Entra MFA with no cloud method (${n})`;
+const FORCED_INTRO = 'The federation this plan sets (--force-federation) moves every user of the domain to Entra MFA: any of them not switched by then meets Entra MFA, and one with no cloud method they can use cannot complete it. Each is counted in a federation-forced finding, which names the first 20.';
 const MOVED_INTRO =
   'The federation this plan sets (--force-federation) moves them to Entra MFA with nothing to sign in with: they cannot complete MFA (whoever has their password could register a method). Give them a method first, or disable the accounts no one uses.';
 const PHONE_ONLY_TITLE = 'Users left with SMS and voice only';
@@ -245,7 +259,7 @@ function* markdownLines(d: ReportData, plan: Plan, opts: ReportOptions): Generat
   out.push(...table(SETTINGS_HEAD, ruleCol(d.settings, 4), new Set([0, 1, 2, 3, 4, 5])));
   out.push(`## Cutover (${d.cutover.length})`, '', CUTOVER_INTRO, '');
   out.push(...table(CUTOVER_HEAD, ruleCol(d.cutover, 4), new Set([0, 1, 2, 3, 4, 5])));
-  for (const m of d.movedWithoutMethod) out.push(`### ${md(movedTitle(m))}`, '', MOVED_INTRO, '', ...m.users.map((u) => `- ${md(u)}`), '');
+  for (const m of d.movedWithoutMethod) out.push(`### ${md(m.title)}`, '', m.intro, '', ...m.users.map((u) => `- ${md(u)}`), '');
 
   out.push(`## Users (${d.users.length})`, '', 'Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings.', '');
   for (const v of d.users) {
@@ -324,7 +338,7 @@ function* htmlBody(d: ReportData, plan: Plan, opts: ReportOptions): Generator<st
   body.push(`<h2 id="settings">Settings mapping (${d.settings.length})</h2>`, '<p class="intro">Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.</p>', table(SETTINGS_HEAD, d.settings));
 
   body.push(`<h2 id="cutover">Cutover (${d.cutover.length})</h2>`, `<p class="intro">${e(CUTOVER_INTRO)}</p>`, table(CUTOVER_HEAD, d.cutover));
-  for (const m of d.movedWithoutMethod) body.push(`<h3>${e(movedTitle(m))}</h3>`, `<p class="intro">${e(MOVED_INTRO)}</p>`, `<ul>${m.users.map((u) => `<li>${e(u)}</li>`).join('')}</ul>`);
+  for (const m of d.movedWithoutMethod) body.push(`<h3>${e(m.title)}</h3>`, `<p class="intro">${e(m.intro)}</p>`, `<ul>${m.users.map((u) => `<li>${e(u)}</li>`).join('')}</ul>`);
 
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`, '<p class="intro">Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings. Users with nothing to change are collapsed.</p>');
   const actions = ['create', 'update', 'delete', 'no-op'].map((a) => [a, a] as const);

@@ -132,7 +132,7 @@ describe('users whose MFA Server username is not their UPN (USER-MATCH-ONPREM-UP
     expect(md).toMatch(/\| <a id="rule-user-match-ambiguous"><\/a>USER-MATCH-AMBIGUOUS \| {2}\|/);
     expect(renderReportHtml(plan, { showPhoneNumbers: false })).toContain('mary@corp.local (Entra mary@contoso.com)');
     const shown = await showPlan(file);
-    expect(shown.format_version).toBe('1.9');
+    expect(shown.format_version).toBe('1.10');
     expect(userOf(shown, 'CORP\\jdoe').match).toEqual(userOf(plan, 'CORP\\jdoe').match);
     expect(JSON.parse([...planJsonChunks(plan, { showPhoneNumbers: false })].join('')).users.find((u: { user: string }) => u.user === 'CORP\\jdoe').match.users[0].upn).toBe('jdoe@contoso.com');
 

@@ -79,7 +79,7 @@ describe('the signed-in admin is also a user of the export (delegated sign-in)',
     // The plan is the same whoever signs in: the admin's changes are planned, and counted.
     expect(adminChanges(plan)).toEqual(expect.arrayContaining(['phoneMethods/mobile create', 'emailMethods create', `hardwareOathMethods/${SPARE_TOKEN} update`, 'signInPreferences update', `${rollout} create`]));
     expect(plan.identity).toEqual({ appId: expect.any(String), upn: ADMIN, objectId: ADMIN_ID });
-    expect(plan.format_version).toBe('1.9');
+    expect(plan.format_version).toBe('1.10');
     const notSent = plan.not_applicable!.map((n) => [n.user, n.user_id, n.resource, n.rule, n.because]);
     expect(notSent).toEqual([
       [ADMIN, ADMIN_ID, 'phoneMethods/mobile', 'USER-SIGNED-IN-SELF', OWN_METHODS_BECAUSE],

@@ -43,7 +43,7 @@ describe('mfa-migrate plan: the Contoso sample against the emulator over HTTP', 
   it('prints the plan format of docs/plan-format.md, tied to the export and to the tenant read through GET /organization', () => {
     expect(json.code).toBe(0);
     expect(Object.keys(plan)).toEqual(['format_version', 'created', 'source_fingerprint', 'tenant', 'graph', 'identity', 'tool_version', 'inputs', 'options', 'summary', 'policy_changes', 'cutover_changes', 'user_changes', 'not_applicable', 'users', 'findings', 'registration_campaign', 'cutover']);
-    expect(plan.format_version).toBe('1.9');
+    expect(plan.format_version).toBe('1.10');
     // The sample signs in as admin@contoso.com, no user of its export: nothing is left to another sign-in.
     expect(plan.identity).toEqual({ appId: expect.any(String), upn: 'admin@contoso.com', objectId: expect.any(String) });
     expect(plan.not_applicable).toEqual([]);
@@ -329,7 +329,7 @@ describe('mfa-migrate plan --detailed-exitcode, --out, then apply and plan again
     expect(statSync(planFile).mode & 0o777).toBe(0o600);
     const file = await SavedPlan.open(planFile);
     expect(file.header.kind).toBe('mfa-migrate-plan');
-    expect(file.header.format_version).toBe('2.19');
+    expect(file.header.format_version).toBe('2.20');
     // Absolute paths, so that apply and resume find the seed files from any working folder.
     expect(file.header.source).toMatchObject({ dir: resolve(ROOT, 'fixtures/contoso'), pskcKeyFile: resolve(ROOT, 'fixtures/contoso/tokens/psk.hex'), pskcPasswordFile: resolve(ROOT, 'fixtures/contoso/tokens/pskc-password.txt') });
     const lines = readFileSync(planFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

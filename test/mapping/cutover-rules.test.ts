@@ -345,6 +345,26 @@ describe('federation: the final step', () => {
     expect(notSwitched(unplanned).map(([, , m]) => m)).toEqual([stays, stays, stays]);
   });
 
+  it('forced past 20 users, each federation-forced finding says how many it does not name and where every one is; the summary holds every one (a lead of an earlier session)', () => {
+    const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(2, '0')}@contoso.com`);
+    const unswitched = names('judy', 23);
+    const outOfScope = names('zed', 21);
+    const forced = cutover([phoneUser('alice'), ...unswitched.map((u) => user(u.split('@')[0]!))], { ...options, forceFederation: true }, t(), { outOfScope });
+    expect(forced.refusals).toEqual([]);
+    const said = forced.findings.filter((f) => f.code === 'federation-forced').map((f) => f.message);
+    expect(said).toEqual([
+      `contoso.com: --force-federation: 21 user(s) of the domain in the export are outside this plan's scope and were not checked; any of them not switched will meet Entra MFA when it applies: ${outOfScope.slice(0, 20).join(', ')} and 1 more (every one is in plan --format json's cutover.federation[].out_of_scope_users and in the plan report)`,
+      `contoso.com: --force-federation: 23 user(s) of the domain are not switched and will meet Entra MFA when it applies: ${unswitched.slice(0, 20).join(', ')} and 3 more (every one is in plan --format json's cutover.federation[].unswitched_users and in the plan report)`,
+    ]);
+    expect(forced.summary.federation[0]).toMatchObject({ out_of_scope_users: outOfScope, unswitched_users: unswitched });
+    // Up to 20, every one is in the finding: it says nothing of elsewhere (the summary holds them all the same).
+    const few = cutover([phoneUser('alice'), user('judy')], { ...options, forceFederation: true }, t());
+    expect(few.findings.find((f) => f.code === 'federation-forced')!.message).toMatch(/: judy@contoso\.com$/);
+    expect(few.summary.federation[0]!.unswitched_users).toEqual(['judy@contoso.com']);
+    // Not forced, the plan is refused: no list.
+    expect(cutover([phoneUser('alice'), user('judy')], options, t()).summary.federation[0]!.unswitched_users).toBeUndefined();
+  });
+
   it('is refused while the export holds users of the domain a narrower scope (--users, --group) leaves out, whom the plan cannot count switched; --force-federation plans it with a warning naming them (a black-box test flipped a domain past two unswitched users so)', () => {
     const users = [phoneUser('alice'), tokenUser('bob')];
     const outOfScope = ['judy@contoso.com', 'Zoe@Contoso.com', 'other@fabrikam.com'];

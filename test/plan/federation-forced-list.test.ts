@@ -45,12 +45,13 @@ describe('a forced federation lists every tenant user outside the export it move
     const file = join(t.dir, 'final.plan');
     const { plan } = await planTo(fakeGraph({ tenant }), file, FINAL);
 
-    // The JSON (1.9): every one, sorted, next to outside_export.
+    // The JSON (1.9 on): every one, sorted, next to outside_export.
     const json = JSON.parse([...planJsonChunks(plan, { showPhoneNumbers: false })].join('')) as Plan;
-    expect(json.format_version).toBe('1.9');
+    expect(json.format_version).toBe('1.10');
     const fed = json.cutover!.federation.find((f) => f.domain === 'contoso.com')!;
     expect(fed.outside_without_method).toEqual(methodless);
-    expect(Object.keys(fed).slice(-2)).toEqual(['outside_export', 'outside_without_method']);
+    // (1.10: the users of the domain in scope not switched, whom the same forced step moves, follow.)
+    expect(Object.keys(fed).slice(-3)).toEqual(['outside_export', 'outside_without_method', 'unswitched_users']);
 
     // The finding names the first 20 and says where the rest are; the terminal shows it so.
     const forced = plan.findings.filter((f) => f.code === 'federation-forced' && f.message.includes('outside the export')).map((f) => f.message);
@@ -59,9 +60,9 @@ describe('a forced federation lists every tenant user outside the export it move
     ]);
     expect(renderPlanTerminal(plan, { color: false, showPhoneNumbers: false })).not.toContain(methodless[20]!);
 
-    // The saved plan (2.19) records them in its header's cutover; it plans again as it was made, and show prints the same JSON.
+    // The saved plan (2.19 on) records them in its header's cutover; it plans again as it was made, and show prints the same JSON.
     const saved = await SavedPlan.open(file);
-    expect(saved.header.format_version).toBe('2.19');
+    expect(saved.header.format_version).toBe('2.20');
     expect(saved.header.cutover!.federation.find((f) => f.domain === 'contoso.com')!.outside_without_method).toEqual(methodless);
     expect(await rederived(file)).toBeUndefined();
     const shown = await showPlan(file);
@@ -71,12 +72,16 @@ describe('a forced federation lists every tenant user outside the export it move
     const md = renderReportMarkdown(shown, { showPhoneNumbers: false });
     expect(md).toContain('\n### Tenant users of contoso.com outside the export moved to Entra MFA with no cloud method (2284)\n');
     expect(md).toContain('; 2284 of them with no cloud MFA method they can use (--force-federation), every one listed below |');
-    const mdSection = md.slice(md.indexOf('\n### Tenant users of contoso.com outside the export'), md.indexOf('\n## Users ('));
+    // Up to the next section: (1.10) judy and zoe, in scope and not switched, are listed under a heading of their own.
+    const mdStart = md.indexOf('\n### Tenant users of contoso.com outside the export');
+    const mdSection = md.slice(mdStart, md.indexOf('\n### ', mdStart + 1));
+    expect(md).toContain('\n### Users of contoso.com in scope not switched (2)\n');
     const mdList = mdSection.split('\n').filter((l) => l.startsWith('- '));
     expect(mdList).toEqual(methodless.map((u) => `- ${u.replace('_', '\\_')}`));
     const html = renderReportHtml(shown, { showPhoneNumbers: false });
     expect(html).toContain('<h3>Tenant users of contoso.com outside the export moved to Entra MFA with no cloud method (2284)</h3>');
-    const htmlSection = html.slice(html.indexOf('<h3>Tenant users of contoso.com outside the export'), html.indexOf('<h2 id="users">'));
+    const htmlStart = html.indexOf('<h3>Tenant users of contoso.com outside the export');
+    const htmlSection = html.slice(htmlStart, html.indexOf('<h3>', htmlStart + 1));
     const htmlList = [...htmlSection.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1]);
     expect(htmlList).toEqual(methodless.map((u) => u.replace("'", '&#39;')));
   }, 120_000);
@@ -91,8 +96,14 @@ describe('a forced federation lists every tenant user outside the export it move
     expect(fed.outside_without_method).toEqual(['admin@contoso.com', 'helpdesk@contoso.com']);
     // A 2.18 file recorded no such list: read and planned again without it, shown in its own JSON format.
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
-    const header = JSON.parse(lines[0]!) as { format_version: string; cutover: { federation: { outside_without_method?: string[] }[] } };
-    for (const f of header.cutover.federation) delete f.outside_without_method;
+    const header = JSON.parse(lines[0]!) as { format_version: string; cutover: { federation: { outside_without_method?: string[]; unchecked_names?: string[]; out_of_scope_users?: string[]; unswitched_users?: string[] }[] } };
+    // Nor (2.20) the other lists of the forced step.
+    for (const f of header.cutover.federation) {
+      delete f.outside_without_method;
+      delete f.unchecked_names;
+      delete f.out_of_scope_users;
+      delete f.unswitched_users;
+    }
     const old = join(t.dir, 'v2.18.plan');
     writeFileSync(old, `${[JSON.stringify({ ...header, format_version: '2.18' }), ...lines.slice(1)].join('\n')}\n`);
     expect(await rederived(old)).toBeUndefined();
