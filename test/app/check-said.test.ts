@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as planCheck from '../../src/app/plan-check.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, tempDir } from '../helpers/migration.js';
+import { applyFile, resumeIn, tempDir, planOfUntouched } from '../helpers/migration.js';
 
 // The check is said from 5,000 users; Contoso's few stand for them here. Spied on, not mocked: the
 // file shares a worker with others (vitest.config.ts), so the spy goes at its end.
@@ -17,10 +16,9 @@ describe('the check of a plan against its sources, said before it starts', () =>
   afterAll(() => tmp.cleanup());
 
   it('by apply, and by resume, before anything else is told', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'state');
     const file = `${dir}.plan`;
-    const { plan } = await planTo(g, file);
+    const { g, plan } = await planOfUntouched(file);
     const told: string[] = [];
     const first = await applyFile(g, file, dir, { batchSize: 10, waves: 1, log: (l) => told.push(l), onProgress: (e) => told.push(`progress ${e.phase}`) });
     expect(first.outcome.state).toBe('stopped');

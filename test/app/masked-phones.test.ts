@@ -6,7 +6,7 @@ import { makePlan } from '../../src/app/plan.js';
 import { cutoverStatus } from '../../src/app/status.js';
 import { MaskedPhoneError } from '../../src/graph/masked-phone.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, contosoRequest, crashAfterStarted, planTo, resumeIn, rollbackIn, runDirs, testDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, contosoRequest, crashAfterStarted, resumeIn, rollbackIn, runDirs, testDir, planOfUntouched } from '../helpers/migration.js';
 
 /**
  * Graph shows an Authentication Administrator masked phone numbers (graph-api.md §2.1). Read as the
@@ -43,10 +43,9 @@ function expectRefusal(err: unknown, outcome?: RegExp): MaskedPhoneError {
 
 /** The Contoso sample planned on a Graph that shows the numbers whole, in a test folder of `name`. */
 async function planned(name: string): Promise<{ g: FakeGraph; dir: string; planPath: string; stateDir: string }> {
-  const g = fakeGraph();
   const { dir } = testDir(name);
   const planPath = join(dir, 'plan.json');
-  await planTo(g, planPath);
+  const { g } = await planOfUntouched(planPath);
   return { g, dir, planPath, stateDir: join(dir, 'state') };
 }
 

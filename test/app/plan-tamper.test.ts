@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir, planOfUntouched } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 import { SavedPlan } from '../../src/plan/plan-file.js';
 import { readPlanSources } from '../../src/app/plan-check.js';
@@ -304,9 +304,8 @@ describe('an edited plan is refused', () => {
   });
 
   it("a run's own files are checked like its folder: a journal others can write, another user's, or a symbolic link is refused (found by a black-box test)", async () => {
-    const g = fakeGraph();
     const file = join(tmp.dir, 'own-files.plan');
-    await planTo(g, file);
+    const { g } = await planOfUntouched(file);
     const stateDir = join(tmp.dir, 's6');
     const { outcome } = await applyFile(g, file, stateDir, { batchSize: 5, waves: 1 });
     expect(outcome.state).toBe('stopped');
@@ -472,9 +471,8 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
   });
 
   it('with the recorded policy removed from the header, or a user\'s recorded state: refused, nothing written', async () => {
-    const g = fakeGraph();
     const honest = join(tmp.dir, 'plain.plan');
-    await planTo(g, honest);
+    const { g } = await planOfUntouched(honest);
     const lines = parse(readFileSync(honest, 'utf8'));
     const noPolicy = structuredClone(lines);
     delete noPolicy[0]!.policy_seen;
@@ -489,8 +487,7 @@ describe('an edited plan whose recorded tenant state was edited to match its cha
   });
 
   it('a 1.x plan (no tenant state recorded) is not applied: it could not be checked', async () => {
-    const g = fakeGraph();
-    const { plan } = await planTo(g, join(tmp.dir, 'for-v1.plan'));
+    const { g, plan } = await planOfUntouched(join(tmp.dir, 'for-v1.plan'));
     const v1 = { kind: 'mfa-migrate-plan', format_version: '1.0', created: plan.created, source_fingerprint: plan.source_fingerprint, tenant: { id: plan.tenant.id }, options: plan.options, summary: plan.summary, policy_changes: plan.policy_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })), user_changes: plan.user_changes.map((c) => ({ ...c, state_fingerprint: stateFingerprint(c.before) })), findings: plan.findings, registration_campaign: plan.registration_campaign, source: { dir: CONTOSO, tokens: [], pskcMac: 'fail' } };
     const p = join(tmp.dir, 'v1.plan');
     writeFileSync(p, JSON.stringify(v1));
@@ -506,9 +503,8 @@ describe('apply --plan-hash', () => {
   afterAll(() => tmp.cleanup());
 
   it('refuses any other file before anything is sent, and applies the file with that hash (any case)', async () => {
-    const g = fakeGraph();
     const planFile = join(tmp.dir, 'approved.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     const hash = createHash('sha256').update(readFileSync(planFile)).digest('hex');
     expect((await SavedPlan.open(planFile)).hash).toBe(hash);
     const other = join(tmp.dir, 'other.plan');

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.js';
 import { UserError } from '../../src/model/user-error.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, CONTOSO_TOKENS, planTo, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, CONTOSO_TOKENS, tempDir, planOfUntouched } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 import { mountTmpfs, unmount } from '../helpers/tmpfs.js';
 
@@ -26,9 +25,8 @@ describe.skipIf(cannot !== undefined)('read-only folders', () => {
   });
 
   it('apply refuses a read-only state folder, existing or to be made in it, before any write to the tenant', async () => {
-    const g = fakeGraph();
     const planFile = join(tmp.dir, 'contoso.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     g.emu.clearRequests();
     for (const stateDir of [readOnly, join(readOnly, 'tenant-a')]) {
       const err = (await applyFile(g, planFile, stateDir).catch((e: unknown) => e)) as Error;

@@ -7,8 +7,7 @@ import { readRun } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, crashAfterStarted, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
+import { applyFile, crashAfterStarted, resumeIn, rollbackIn, tempDir, planOfUntouched } from '../helpers/migration.js';
 
 /** Found by an auditor's black-box test: a rollback's report showed no user and no policy, and nothing of what it left in place. */
 describe('the report of a rollback run', () => {
@@ -16,9 +15,8 @@ describe('the report of a rollback run', () => {
   afterAll(() => tmp.cleanup());
 
   it("puts each undo under the user (or the policy) whose change it undoes, and lists what was left in place and why", async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'state');
-    const { plan } = await planTo(g, join(tmp.dir, 'p.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
+    const { g, plan } = await planOfUntouched(join(tmp.dir, 'p.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
     const { outcome } = await applyFile(g, join(tmp.dir, 'p.plan'), dir);
     const back = await rollbackIn(g, dir, outcome.runId);
     expect(back.outcome.notReversible.length).toBeGreaterThan(0);
@@ -40,9 +38,8 @@ describe('the report of a rollback run', () => {
 
   /** Contoso planned and applied in its own state folder; `bob`, the id of the user whose alternate phone the run created. */
   async function appliedContoso(name: string) {
-    const g = fakeGraph();
     const dir = join(tmp.dir, name);
-    await planTo(g, join(tmp.dir, `${name}.plan`));
+    const { g } = await planOfUntouched(join(tmp.dir, `${name}.plan`));
     const { outcome } = await applyFile(g, join(tmp.dir, `${name}.plan`), dir);
     const bob = (await readRun(join(dir, 'runs', outcome.runId))).doneOrder.find((id) => id.endsWith('/phoneMethods/alternateMobile'))!.split('/')[0]!;
     return { g, dir, outcome, bob };
@@ -109,9 +106,8 @@ describe('the report of a rollback run', () => {
   });
 
   it('of a rollback interrupted before it undid anything, lists what it still has to undo, under each user and the policy', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'interrupted');
-    const { plan } = await planTo(g, join(tmp.dir, 'i.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
+    const { g, plan } = await planOfUntouched(join(tmp.dir, 'i.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
     const { outcome } = await applyFile(g, join(tmp.dir, 'i.plan'), dir);
     const back = await rollbackIn(g, dir, outcome.runId);
     const whole = await runReport(back.outcome.runId, dir);
@@ -137,9 +133,8 @@ describe('the report of a rollback run', () => {
   });
 
   it('records each resume of a run (when, who, its options): the report names them', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'resumed');
-    await planTo(g, join(tmp.dir, 'r.plan'));
+    const { g } = await planOfUntouched(join(tmp.dir, 'r.plan'));
     const first = await applyFile(g, join(tmp.dir, 'r.plan'), dir, { batchSize: 10, waves: 1 });
     const before = Date.now();
     await resumeIn(g, dir, { waves: 1 });
@@ -165,9 +160,8 @@ describe('the report of a run that stopped with writes in flight', () => {
   afterAll(() => tmp.cleanup());
 
   it('counts the operations sent with no answer apart from those never sent, and their users as "sent, outcome unknown"', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'state');
-    await planTo(g, join(tmp.dir, 'c.plan'));
+    const { g } = await planOfUntouched(join(tmp.dir, 'c.plan'));
     const { outcome } = await applyFile(g, join(tmp.dir, 'c.plan'), dir);
     // A crash in the middle of the run: the journal ends after a batch of the first wave was journaled
     // `started` (its third; the policy step's batches, one per part of the policy, come before it).

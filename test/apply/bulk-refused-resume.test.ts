@@ -5,8 +5,8 @@ import { bulkLeftReason } from '../../src/apply/rollback-inverses.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { devicesOf, isBulkCreate, type BatchItem } from '../helpers/graph-proxies.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { type FakeGraph } from '../helpers/graph.js';
+import { applyFile, resumeIn, rollbackIn, runDirs, tempDir, planOfUntouched } from '../helpers/migration.js';
 
 /**
  * A review's finding: a bulk token create an earlier pass left `failed` was credited on resume with
@@ -53,9 +53,8 @@ function proxied(g: FakeGraph, answers: ('refuse' | 'lose')[]) {
 
 
 async function planned() {
-  const g = fakeGraph();
   const dir = join(tmp.dir, `case${++n}`);
-  await planTo(g, `${dir}.plan`);
+  const { g } = await planOfUntouched(`${dir}.plan`);
   return { g, dir };
 }
 

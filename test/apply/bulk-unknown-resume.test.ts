@@ -5,8 +5,8 @@ import { readRun } from '../../src/apply/journal.js';
 import { connectGraph } from '../../src/graph/connect.js';
 import { serialKey } from '../../src/model/serial.js';
 import { devicesOf, isBulkCreate, type BatchItem } from '../helpers/graph-proxies.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { type FakeGraph } from '../helpers/graph.js';
+import { applyFile, resumeIn, rollbackIn, runDirs, tempDir, planOfUntouched } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 
 /**
@@ -55,9 +55,8 @@ function lossyBulk(g: FakeGraph) {
  * read-back refused. `change` changes the tenant after the plan is made, before the apply.
  */
 async function lostBulkCreate(change?: (g: FakeGraph, creates: string[]) => Promise<void>) {
-  const g = fakeGraph();
   const dir = join(tmp.dir, `case${++n}`);
-  const { plan } = await planTo(g, `${dir}.plan`);
+  const { g, plan } = await planOfUntouched(`${dir}.plan`);
   const creates = plan.user_changes.filter((c) => c.action === 'create' && c.resource.startsWith('hardwareOathMethods/')).map((c) => c.resource.split('/')[1]!);
   await change?.(g, creates);
   const before = new Set(((g.emu.snapshot() as Snapshot).hardwareOathDevices as { id: string }[]).map((d) => d.id));

@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InterruptedBeforeRunError } from '../../src/apply/run-apply.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, runDirs, tempDir, planOfUntouched } from '../helpers/migration.js';
 import { writes } from '../helpers/tenant-checks.js';
 
 /** Found by a review: an interrupt during the pre-flight left an empty "interrupted" run behind. */
@@ -12,9 +11,8 @@ describe('an interrupt before the run starts', () => {
   afterAll(() => tmp.cleanup());
 
   it('ends the apply with exit 130 and no run, writes nothing, and leaves the state folder free for the next apply', async () => {
-    const g = fakeGraph();
     const planFile = join(tmp.dir, 'p.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     g.emu.clearRequests();
     const stateDir = join(tmp.dir, 'state');
     const interrupted = new AbortController();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Journal, readRun, verifyJournal, type OpRecord } from '../../src/apply/journal.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, runDirs, tempDir, testDir } from '../helpers/migration.js';
+import { applyFile, planTo, resumeIn, runDirs, tempDir, testDir, planOfUntouched } from '../helpers/migration.js';
 
 /**
  * Opening a journal to go on with it cuts off only a line torn by a crash. A journal of several MiB
@@ -71,9 +71,8 @@ describe('Journal.append on a journal larger than the 1 MiB it reads at a time',
 describe('a last record without its newline', () => {
   it('is not read, so a resume reads its operations back and no operation is left started', async () => {
     const tmp = testDir('journal-newline');
-    const g = fakeGraph();
     const planFile = join(tmp.dir, 'contoso.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     const stateDir = join(tmp.dir, 'state');
     expect((await applyFile(g, planFile, stateDir, { batchSize: 10, waves: 1 })).outcome.state).toBe('stopped');
     const runDir = runDirs(stateDir)[0]!;

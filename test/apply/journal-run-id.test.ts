@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { verifyJournal } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportText } from '../../src/report/render-run-report.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, rollbackIn, testDir } from '../helpers/migration.js';
+import type { FakeGraph } from '../helpers/graph.js';
+import { applyFile, planTo, resumeIn, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 
 /** Swaps two run folders' journals (or plan copies), as an auditor did by hand. */
@@ -21,10 +21,9 @@ function swap(stateDir: string, a: string, b: string, file = 'journal.jsonl'): v
  * be applied more than once), then a third plan applied twice: frank's run, then grace's (one plan hash for both).
  */
 async function twoRunsOfOnePlan(name: string) {
-  const g = fakeGraph();
   const { dir } = testDir(name);
   const stateDir = join(dir, 'state');
-  await planTo(g, join(dir, 'first.plan'));
+  const { g } = await planOfUntouched(join(dir, 'first.plan'));
   await applyFile(g, join(dir, 'first.plan'), stateDir, { users: ['alice@contoso.com'] });
   await planTo(g, join(dir, 'third.plan'));
   const frank = (await applyFile(g, join(dir, 'third.plan'), stateDir, { users: ['frank@contoso.com'] })).outcome;
@@ -39,7 +38,7 @@ async function twoRunsOfOnePlan(name: string) {
 const another = (folder: string, run: string, kind: 'an apply' | 'a rollback') =>
   `the journal in run ${folder}'s folder is run ${run}'s, ${kind} (its header names that run, under the hash chain), not run ${folder}'s: moved or copied there from another run's folder`;
 
-const writes = (g: ReturnType<typeof fakeGraph>) => g.operations().filter((o) => o.method !== 'GET');
+const writes = (g: FakeGraph) => g.operations().filter((o) => o.method !== 'GET');
 
 /**
  * Found by an auditor's black-box test: two runs of one plan (frank's, grace's) with their journals
@@ -100,10 +99,9 @@ describe("a run folder holding another run's journal is refused wherever a run i
   });
 
   it("an apply swapped with its rollback: each names the other run's journal first, not lines taken off or a plan copy missing", async () => {
-    const g = fakeGraph();
     const { dir } = testDir('swap-rollback');
     const stateDir = join(dir, 'state');
-    await planTo(g, join(dir, 'p.plan'));
+    const { g } = await planOfUntouched(join(dir, 'p.plan'));
     const a = (await applyFile(g, join(dir, 'p.plan'), stateDir)).outcome.runId;
     const stop = new AbortController();
     stop.abort();

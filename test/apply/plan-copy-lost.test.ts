@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { journalProblem, verifyJournal } from '../../src/apply/journal.js';
 import { planCopyLoss } from '../../src/apply/plan-copy-loss.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { applyFile, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 
 /**
@@ -14,11 +13,10 @@ import { runMain } from '../helpers/run-main.js';
  */
 describe('a run plan copy lost in a crash', () => {
   async function oneRun(name: string) {
-    const g = fakeGraph();
     const { dir } = testDir(name);
     const stateDir = join(dir, 'state');
     const planFile = join(dir, 'contoso.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     const { outcome } = await applyFile(g, planFile, stateDir, { users: ['alice@contoso.com'] });
     return { g, stateDir, planFile, runId: outcome.runId, planHash: outcome.planHash, copy: join(stateDir, 'runs', outcome.runId, 'plan.jsonl') };
   }

@@ -2,8 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as fsync from '../../src/io/fsync.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, runDirs, testDir } from '../helpers/migration.js';
+import { applyFile, runDirs, testDir, planOfUntouched } from '../helpers/migration.js';
 
 /**
  * A power cut (a black-box round: ext4's trigger_fs_error, then e2fsck) kept a run's journal and left
@@ -38,9 +37,8 @@ afterAll(() => {
 describe('the run folder is renamed in only once its plan copy is on disk', () => {
   it('apply PLANFILE: the plan copy the run keeps is fsynced before its folder is', async () => {
     const { dir } = testDir('plan-synced');
-    const g = fakeGraph();
     const planFile = join(dir, 'contoso.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     synced.clear();
     atStagingSync.length = 0;
     const stateDir = join(dir, 'state');

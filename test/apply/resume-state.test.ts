@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Journal, listRuns, readRun, readRunHeader } from '../../src/apply/journal.js';
 import { operationsOfRun } from '../../src/app/runs.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, runDirs, tempDir } from '../helpers/migration.js';
+import { applyFile, runDirs, tempDir, planOfUntouched } from '../helpers/migration.js';
 
 /**
  * Found by a black-box tester: a run stopped by --waves, then resumed and killed during that resume,
@@ -14,9 +13,8 @@ describe('where a run stands once a resume of it began', () => {
   afterAll(() => tmp.cleanup());
 
   it('the end record of an earlier pass no longer says it: interrupted (or running), not stopped', async () => {
-    const g = fakeGraph();
     const planFile = join(tmp.dir, 'p.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     const stateDir = join(tmp.dir, 'state');
     const first = await applyFile(g, planFile, stateDir, { batchSize: 10, waves: 1 });
     expect(first.outcome.state).toBe('stopped');

@@ -5,9 +5,9 @@ import { cutoverStatus } from '../../src/app/status.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportText } from '../../src/report/render-run-report.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
+import { type FakeGraph } from '../helpers/graph.js';
 import { rechain } from '../helpers/graph-proxies.js';
-import { applyFile, CONTOSO, journalLines, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, journalLines, planTo, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 
 /**
  * Found by a black-box test of the cutover: run A (Wave 1, with the rollout group) then run B (dave and
@@ -26,10 +26,9 @@ const hints = (id: string) => ({ again: `mfa-migrate rollback ${id}`, leave: `mf
 
 /** Run A: Wave 1 with the rollout group; then run B: dave and frank with the same rollout group. Both completed. */
 async function twoRuns(name: string) {
-  const g = fakeGraph();
   const { dir } = testDir(name);
   const state = join(dir, 'state');
-  await planTo(g, join(dir, 'a.plan'), { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
+  const { g } = await planOfUntouched(join(dir, 'a.plan'), { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
   const a = await applyFile(g, join(dir, 'a.plan'), state);
   expect(a.outcome.state).toBe('completed');
   writeFileSync(join(dir, 'users.txt'), 'dave@contoso.com\nfrank@contoso.com\n');

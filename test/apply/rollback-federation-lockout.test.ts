@@ -5,7 +5,7 @@ import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import type { PlanRequest } from '../../src/app/plan.js';
 import { connectGraph } from '../../src/graph/connect.js';
-import { applyFile, CONTOSO, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, planTo, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 
 /**
@@ -32,9 +32,8 @@ async function rejectSince(g: FakeGraph): Promise<void> {
 
 /** The Contoso plan with a rollout group, applied to `users` alone (SMS and voice enabled, the rollout policy created); then contoso.com made to reject. */
 async function waveThenFederation(name: string, users: string[]) {
-  const g = fakeGraph();
   const { dir } = testDir(name);
-  await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+  const { g } = await planOfUntouched(join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
   const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { users });
   expect(outcome.state).toBe('completed');
   for (const id of ['Sms', 'Voice']) expect(await configState(g, id), id).toBe('enabled');
@@ -102,9 +101,8 @@ describe("rollback of a run with no method configuration to put back, under a do
    * mobile phone (her default stays her Authenticator, so the rollback deletes the phone).
    */
   async function configuredBeforeRun(name: string, over: Partial<PlanRequest>) {
-    const g = fakeGraph();
     const { dir } = testDir(name);
-    const first = (await planTo(g, join(dir, 'first.plan'), over)).plan;
+    const { g, plan: first } = await planOfUntouched(join(dir, 'first.plan'), over);
     const configs = new Map<string, Record<string, unknown>>();
     for (const c of first.policy_changes) {
       if (c.target.startsWith('authenticationMethodConfigurations/')) configs.set(c.target, { ...configs.get(c.target), [c.property]: c.after });

@@ -6,8 +6,8 @@ import { unrecordedLeftReason } from '../../src/apply/rollback-inverses.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
 import { serialKey } from '../../src/model/serial.js';
 import { rechain } from '../helpers/graph-proxies.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { type FakeGraph } from '../helpers/graph.js';
+import { applyFile, rollbackIn, runDirs, tempDir, planOfUntouched } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 
 /**
@@ -41,9 +41,8 @@ const ofSerials = (g: FakeGraph, serials: readonly string[]) => {
  * Gives the tokens the run made, each with the user it was assigned to.
  */
 async function runWithoutDeviceIds(tokenPath: 'bulk' | 'single') {
-  const g = fakeGraph();
   const dir = join(tmp.dir, `case${++n}`);
-  const { plan } = await planTo(g, `${dir}.plan`);
+  const { g, plan } = await planOfUntouched(`${dir}.plan`);
   const before = new Set(devices(g).map((d) => d.id));
   const { outcome } = await applyFile(g, `${dir}.plan`, dir, { tokenPath });
   expect(outcome.state).toBe('completed');

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, tempDir } from '../helpers/migration.js';
+import { applyFile, planTo, rollbackIn, tempDir, planOfUntouched } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 import type { PlanRequest } from '../../src/app/plan.js';
 
@@ -19,9 +19,8 @@ describe('rollback order', () => {
 
   /** A fresh fake Graph, and a first wave (the scope group) applied to it from state folder `name`, completed. */
   async function firstWave(name: string, over: Partial<PlanRequest> = {}) {
-    const g = fakeGraph();
     const dir = join(tmp.dir, name);
-    await planTo(g, `${dir}-wave1.plan`, { group: 'MFA Migration Wave 1', ...over });
+    const { g } = await planOfUntouched(`${dir}-wave1.plan`, { group: 'MFA Migration Wave 1', ...over });
     const first = await applyFile(g, `${dir}-wave1.plan`, dir);
     expect(first.outcome.state).toBe('completed');
     return { g, dir, first };
@@ -110,9 +109,8 @@ describe('rollback order', () => {
   });
 
   it('a user added to the rollout group between the plan and the apply counts as the run found the group, not as added since (a review: the rollback left the policy alone, and so blocked every earlier run)', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'state-6');
-    await planTo(g, `${dir}.plan`, { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
+    const { g } = await planOfUntouched(`${dir}.plan`, { group: 'MFA Migration Wave 1', rolloutGroups: [ROLLOUT] });
     const s = g.emu.snapshot() as Snapshot;
     const group = s.groups.find((x: Snapshot) => x.displayName === ROLLOUT);
     // One with a cloud method: a member with none is refused by the plan since the staged rollout would switch them with nothing.

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { cutoverStatus } from '../../src/app/status.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, journalLines, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { type FakeGraph } from '../helpers/graph.js';
+import { applyFile, CONTOSO, journalLines, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 
 /**
@@ -27,9 +27,8 @@ const lockedOut = async (g: FakeGraph) => (await status(g)).filter((u) => u.swit
 
 /** The Contoso plan with a rollout group, applied to bob alone; then an admin adds `others` to the rollout group. */
 async function bobAppliedThenAdded(name: string, others: string[]) {
-  const g = fakeGraph();
   const { dir } = testDir(name);
-  await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+  const { g } = await planOfUntouched(join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
   const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { users: ['bob@contoso.com'] });
   expect(outcome.state).toBe('completed');
   expect((g.emu.snapshot() as Snapshot).featureRolloutPolicies[0].isEnabled).toBe(true);
@@ -100,9 +99,8 @@ describe("rollback's undo of the methods policy with users outside the run still
   });
 
   it('holds it for a user of the plan the run left out as stale, as for any user outside the run', async () => {
-    const g = fakeGraph();
     const { dir } = testDir('lockout-stale');
-    await planTo(g, join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
+    const { g } = await planOfUntouched(join(dir, 'all.plan'), { rolloutGroups: [ROLLOUT] });
     // alice's mobile phone changed since the plan: apply leaves her out as stale.
     const phone = userOf(g, 'alice@contoso.com').methods.phone[0];
     expect((await g.raw.patch(`/v1.0/users/alice@contoso.com/authentication/phoneMethods/${phone.id}`, { phoneNumber: '+1 2065550188', phoneType: 'mobile' })).status).toBe(204);
@@ -116,9 +114,8 @@ describe("rollback's undo of the methods policy with users outside the run still
   });
 
   it('holds it for the users of a staged rollout the run never touched (enabled by an admin since)', async () => {
-    const g = fakeGraph();
     const { dir } = testDir('lockout-no-cutover');
-    await planTo(g, join(dir, 'all.plan'));
+    const { g } = await planOfUntouched(join(dir, 'all.plan'));
     const { outcome } = await applyFile(g, join(dir, 'all.plan'), join(dir, 'state'), { users: ['bob@contoso.com'] });
     expect(outcome.state).toBe('completed');
     const pilot = await g.raw.post('/v1.0/policies/featureRolloutPolicies', { displayName: 'Pilot', feature: 'multiFactorAuthentication', isEnabled: true, isAppliedToOrganization: false });

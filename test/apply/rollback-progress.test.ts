@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApplyProgressEvent } from '../../src/apply/run-apply.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, tempDir } from '../helpers/migration.js';
+import { applyFile, rollbackIn, tempDir, planOfUntouched } from '../helpers/migration.js';
 
 /** What a rollback told of itself, in order: its read steps (what, n of N), when its run record appeared, its operations. */
 function recorder() {
@@ -28,9 +27,8 @@ describe('rollback progress before anything is sent', () => {
   afterAll(() => tmp.cleanup());
 
   it('tells each read step (the journals, the hash chain, the plan copy, the tenant: n of N) before the run record, and again when an interrupted rollback is finished', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'state');
-    await planTo(g, `${dir}.plan`);
+    const { g } = await planOfUntouched(`${dir}.plan`);
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     expect(outcome.state).toBe('completed');
 
@@ -67,9 +65,8 @@ describe('rollback progress before anything is sent', () => {
   }, 60_000);
 
   it('refuses a rollback of a run being rolled back already from the run list alone: no journal checked, no plan copy or tenant read, no Graph', async () => {
-    const g = fakeGraph();
     const dir = join(tmp.dir, 'again');
-    await planTo(g, `${dir}.plan`, { group: 'MFA Migration Wave 1' });
+    const { g } = await planOfUntouched(`${dir}.plan`, { group: 'MFA Migration Wave 1' });
     const { outcome } = await applyFile(g, `${dir}.plan`, dir);
     const stop = new AbortController();
     stop.abort();

@@ -7,8 +7,8 @@ import { connectGraph } from '../../src/graph/connect.js';
 import { serialKey } from '../../src/model/serial.js';
 import { renderRunReportMarkdown } from '../../src/report/render-run-report.js';
 import { isBulkCreate, type BatchItem } from '../helpers/graph-proxies.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { type FakeGraph } from '../helpers/graph.js';
+import { applyFile, rollbackIn, runDirs, tempDir, planOfUntouched } from '../helpers/migration.js';
 import type { Snapshot } from '../helpers/tenant-checks.js';
 
 /**
@@ -68,9 +68,8 @@ const devicesOf = (g: FakeGraph, serials: readonly string[]) => {
 
 /** Applies a plan on the bulk token path whose bulk create the proxy loses (`share` of it made), then heals the proxy. */
 async function lostBulkCreate(share: 'half' | 'none') {
-  const g = fakeGraph();
   const dir = join(tmp.dir, `case${++n}`);
-  await planTo(g, `${dir}.plan`);
+  const { g } = await planOfUntouched(`${dir}.plan`);
   const before = inventory(g).map((d) => d.id);
   const lossy = lossyBulk(g, share);
   const { outcome } = await applyFile(g, `${dir}.plan`, dir, { graph: lossy.graph, tokenPath: 'bulk' });

@@ -5,15 +5,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { chainHash, Journal, splitHash, verifyJournal } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportHtml, renderRunReportMarkdown, renderRunReportText } from '../../src/report/render-run-report.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, journalLines, planTo, rollbackIn, tempDir, testDir } from '../helpers/migration.js';
+import { applyFile, journalLines, rollbackIn, tempDir, testDir, planOfUntouched } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 
 /** Contoso planned and applied, then rolled back (whole, or cut short before it sent anything), in `dir`. */
 async function rollBackIn(dir: string, opts: { cutShort?: boolean } = {}) {
-  const g = fakeGraph();
   const stateDir = join(dir, 'state');
-  await planTo(g, join(dir, 'p.plan'));
+  const { g } = await planOfUntouched(join(dir, 'p.plan'));
   const { outcome } = await applyFile(g, join(dir, 'p.plan'), stateDir);
   const stop = new AbortController();
   if (opts.cutShort) stop.abort();

@@ -6,8 +6,8 @@ import { readRun } from '../../src/apply/journal.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportText } from '../../src/report/render-run-report.js';
 import { rechain, rewriteJournal } from '../helpers/graph-proxies.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, crashAfterStarted, planTo, rollbackIn, runDirs, tempDir } from '../helpers/migration.js';
+import { type FakeGraph } from '../helpers/graph.js';
+import { applyFile, crashAfterStarted, rollbackIn, runDirs, tempDir, planOfUntouched } from '../helpers/migration.js';
 import { writes, type Snapshot } from '../helpers/tenant-checks.js';
 
 const ROLLOUT = 'MFA Staged Rollout';
@@ -65,9 +65,8 @@ const isPolicyWrite = (i: BatchItem) => /authenticationMethodsPolicy/.test(i.url
 
 /** A plan applied through the lossy proxy: the batch `hit` picks is lost (answered 504, perhaps applied), and the run stops with it failed, outcome unknown. */
 async function lossyApply(hit: (item: BatchItem) => boolean, opts: { forward?: boolean; rollout?: boolean } = {}) {
-  const g = fakeGraph();
   const dir = fresh();
-  const { plan } = await planTo(g, `${dir}.plan`, opts.rollout ? { rolloutGroups: [ROLLOUT] } : {});
+  const { g, plan } = await planOfUntouched(`${dir}.plan`, opts.rollout ? { rolloutGroups: [ROLLOUT] } : {});
   const before = structuredClone(g.emu.snapshot() as Snapshot);
   const lossy = lossyGraph(g, hit, opts.forward ?? true);
   const { outcome } = await applyFile(g, `${dir}.plan`, dir, { graph: lossy.graph });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { allRuns } from '../../src/app/runs.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { clearDefaultMethod, fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, planTo, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, planTo, tempDir, planOfUntouched } from '../helpers/migration.js';
 import { expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 
 /** Objects changed in the tenant between plan and apply: refused, or left out and reported with --skip-stale. */
@@ -95,9 +95,8 @@ describe('--skip-stale and the tenant-wide objects', () => {
   afterAll(() => tmp2.cleanup());
 
   it('a methods policy changed since the plan is refused even with --skip-stale, nothing written', async () => {
-    const g = fakeGraph();
     const dir = join(tmp2.dir, 'policy');
-    await planTo(g, `${dir}.plan`, { rolloutGroups: ['MFA Staged Rollout'] });
+    const { g } = await planOfUntouched(`${dir}.plan`, { rolloutGroups: ['MFA Staged Rollout'] });
     const tap = await g.raw.patch('/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass', { '@odata.type': '#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration', defaultLifetimeInMinutes: 120 });
     expect(tap.status).toBeLessThan(300);
     g.emu.clearRequests();
@@ -116,9 +115,8 @@ describe('the methods a plan keeps as they are', () => {
   afterAll(() => tmp3.cleanup());
 
   it("are checked again: a user switched by the plan whose kept phones are gone since is stale, never switched", async () => {
-    const g = fakeGraph();
     // Migrated first; the cutover planned afterwards keeps every method and only switches.
-    await planTo(g, join(tmp3.dir, 'methods.plan'));
+    const { g } = await planOfUntouched(join(tmp3.dir, 'methods.plan'));
     expect((await applyFile(g, join(tmp3.dir, 'methods.plan'), join(tmp3.dir, 'first'))).outcome.state).toBe('completed');
     const { plan } = await planTo(g, join(tmp3.dir, 'cutover.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
     const bob = plan.user_changes.filter((c) => c.user === 'bob@contoso.com');

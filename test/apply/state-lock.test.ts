@@ -8,7 +8,7 @@ import { acquireLock, LockHeldError, readLock, type LockInfo } from '../../src/a
 import { runsIn } from '../../src/app/runs.js';
 import { renderRunsTable } from '../../src/cli/views/runs-table.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, tempDir } from '../helpers/migration.js';
+import { applyFile, planTo, resumeIn, tempDir, planOfUntouched } from '../helpers/migration.js';
 
 /** The pid of a process that has exited (for a lock whose holder died). */
 async function deadPid(): Promise<number> {
@@ -151,9 +151,8 @@ describe('apply and resume with the lock held', () => {
   }, 60_000);
 
   it('takes over a lock left by a dead apply and says so', async () => {
-    const g = fakeGraph();
     const planFile = join(tmp.dir, 'orphan.plan');
-    await planTo(g, planFile);
+    const { g } = await planOfUntouched(planFile);
     const stateDir = join(tmp.dir, 'orphan');
     const stale = writeLock(stateDir, { pid: await deadPid() });
     const said: string[] = [];

@@ -4,8 +4,8 @@ import { applyPlanFile } from '../../src/app/apply.js';
 import { credentialTokens } from '../../src/graph/access-token.js';
 import { GraphClient } from '../../src/graph/graph-client.js';
 import { TokenRefusedError } from '../../src/graph/graph-errors.js';
-import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { planTo, resumeIn, testDir } from '../helpers/migration.js';
+import { type FakeGraph } from '../helpers/graph.js';
+import { resumeIn, testDir, planOfUntouched } from '../helpers/migration.js';
 import { expectPlanApplied, type Snapshot } from '../helpers/tenant-checks.js';
 
 /**
@@ -39,9 +39,8 @@ describe('apply when Graph refuses the access token mid-run', () => {
 
   async function planned() {
     const { dir } = testDir('token-revoked');
-    const g = fakeGraph();
     const planFile = join(dir, 'contoso.plan');
-    const { plan } = await planTo(g, planFile);
+    const { g, plan } = await planOfUntouched(planFile);
     return { g, plan, planFile, stateDir: join(dir, 'state') };
   }
 

@@ -2,8 +2,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport, RunReportOperation } from '../../src/report/run-report.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { applyFile, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 
 /** Every operation the report lists, by id. */
@@ -12,10 +11,9 @@ const pendingListed = (r: RunReport) => [...listed(r).values()].filter((o) => o.
 
 /** Contoso planned (with the staged rollout) and applied in a state folder of the test's own. */
 async function applied(name: string) {
-  const g = fakeGraph();
   const { dir } = testDir(name);
   const stateDir = join(dir, 'state');
-  await planTo(g, join(dir, 'p.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
+  const { g } = await planOfUntouched(join(dir, 'p.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
   const { outcome } = await applyFile(g, join(dir, 'p.plan'), stateDir);
   expect(outcome.state).toBe('completed');
   return { g, dir, stateDir, runId: outcome.runId, runDir: join(stateDir, 'runs', outcome.runId) };

@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/io/package-root.js';
 import type { RunReport } from '../../src/report/run-report.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, rollbackIn, testDir } from '../helpers/migration.js';
+import { applyFile, resumeIn, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 import { runMain } from '../helpers/run-main.js';
 
 /** The section of docs/apply.md that names the keys of a run's journaled options. */
@@ -30,12 +29,11 @@ async function reportJson(runId: string, stateDir: string): Promise<RunReport> {
  */
 describe("report --format json's run.options: the journal header's options as recorded, each key documented", () => {
   it('every key an apply, its resume and its rollback record is in docs/apply.md, under its own name', async () => {
-    const g = fakeGraph();
     const { dir } = testDir('options-doc');
     const stateDir = join(dir, 'state');
     const planFile = join(dir, 'p.plan');
     // The staged rollout and a federation change, so that the run records what it settles about them.
-    await planTo(g, planFile, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
+    const { g } = await planOfUntouched(planFile, { rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
     const applied = await applyFile(g, planFile, stateDir, {
       users: ['bob@contoso.com', 'grace@contoso.com', 'igor@contoso.com'],
       maxUsers: 3,

@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runReport } from '../../src/app/report.js';
 import { OPERATIONS_LEGEND, renderRunReportHtml, renderRunReportMarkdown } from '../../src/report/render-run-report.js';
 import { escHtml, escMarkdown } from '../../src/report/escape.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, rollbackIn, testDir } from '../helpers/migration.js';
+import { applyFile, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 
 /**
  * Found by an auditor: a run report could not answer "by which rule" (an operation had its state,
@@ -13,10 +12,9 @@ import { applyFile, planTo, rollbackIn, testDir } from '../helpers/migration.js'
  */
 describe('the run report says by which rule, and what the plan found of each user', () => {
   async function applied(name: string) {
-    const g = fakeGraph();
     const { dir } = testDir(name);
     const stateDir = join(dir, 'state');
-    const { plan } = await planTo(g, join(dir, 'p.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
+    const { g, plan } = await planOfUntouched(join(dir, 'p.plan'), { rolloutGroups: ['MFA Staged Rollout'] });
     const { outcome } = await applyFile(g, join(dir, 'p.plan'), stateDir);
     return { g, stateDir, plan, runId: outcome.runId };
   }
