@@ -37,9 +37,8 @@ describe('an edited plan is refused', () => {
 
   beforeAll(async () => {
     tmp = tempDir('tamper');
-    g = fakeGraph();
     planFile = join(tmp.dir, 'wave1.plan');
-    ({ plan } = await planTo(g, planFile));
+    ({ g, plan } = await planOfUntouched(planFile));
     lines = parse(readFileSync(planFile, 'utf8'));
     g.emu.clearRequests();
   });

@@ -25,6 +25,19 @@ const groupOf = (s: Snapshot, name: string) => s.groups.find((g: Snapshot) => g.
 const idOf = (s: Snapshot, upn: string) => s.users.find((u: Snapshot) => u.userPrincipalName.toLowerCase() === upn.toLowerCase())?.id;
 const switchedBy = (plan: Plan) => plan.user_changes.filter((c) => c.resource.startsWith('rolloutGroup/') && c.action === 'create').map((c) => c.user);
 const federation = (s: Snapshot, domain = 'contoso.com') => s.domains.find((d: Snapshot) => d.id === domain).federatedIdpMfaBehavior;
+/**
+ * Every Contoso user but judy and zoe (the two left with no cloud method), in one file for the tests
+ * that scope a plan to them, so that planOfUntouched makes their plan once.
+ */
+let switchable: string | undefined;
+function switchableUsers(): string {
+  if (!switchable) {
+    switchable = join(tmp.dir, 'switchable.txt');
+    const users = (fakeGraph().emu.snapshot() as Snapshot).users as Snapshot[];
+    writeFileSync(switchable, users.map((u) => u.userPrincipalName as string).filter((u) => !/^(judy|zoe)@/.test(u)).join('\n'));
+  }
+  return switchable;
+}
 /** An operation's last journal record. */
 const opRecord = (runDir: string, op: string) => journalLines(runDir).filter((l) => l.t === 'ops').flatMap((l) => l.ops).filter((o: Snapshot) => o.op === op).at(-1);
 
@@ -130,14 +143,12 @@ describe('federation: the final step', () => {
   });
 
   it('is applied last when every switch of the domain succeeded; rollback puts back the groups, the policy and the federation', async () => {
-    const g = fakeGraph();
-    const before = g.emu.snapshot() as Snapshot;
     const dir = fresh();
     // The users with a cloud method: judy and zoe are left out of this plan's scope, which the
     // federation step cannot check, so it is forced.
-    const users = join(tmp.dir, 'switchable.txt');
-    writeFileSync(users, (before.users as Snapshot[]).map((u) => u.userPrincipalName).filter((u: string) => !/^(judy|zoe)@/.test(u)).join('\n'));
-    const { plan } = await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const users = switchableUsers();
+    const { g, plan } = await planOfUntouched(`${dir}.plan`, { users, rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
+    const before = g.emu.snapshot() as Snapshot;
     const fed = plan.cutover_changes.find((c) => c.target === 'domains/contoso.com/federationConfiguration')!;
     expect(fed).toMatchObject({ switches: 35, after: { federatedIdpMfaBehavior: 'rejectMfaByFederatedIdp' } });
     expect(plan.findings.find((f) => f.code === 'federation-reject')!.message).toMatch(/up to 24 hours/);
@@ -702,12 +713,9 @@ describe('the federation final step, saved, after the switching was undone', () 
   afterAll(() => tmpFed.cleanup());
 
   it('is refused (the staged rollout it counted on is gone), and the domain keeps accepting its IdP\'s MFA', async () => {
-    const g = fakeGraph();
     const dir = join(tmpFed.dir, 'a');
-    const before = g.emu.snapshot() as Snapshot;
-    const users = join(tmpFed.dir, 'switch.txt');
-    writeFileSync(users, (before.users as Snapshot[]).map((u) => u.userPrincipalName as string).filter((u) => !/^(judy|zoe)@/.test(u)).join('\n'));
-    await planTo(g, `${dir}.plan`, { users, rolloutGroups: ['MFA Staged Rollout'] });
+    const users = switchableUsers();
+    const { g } = await planOfUntouched(`${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
     const first = await applyFile(g, `${dir}.plan`, dir);
     expect(first.outcome.state).toBe('completed');
     await planTo(g, `${dir}-final.plan`, { users, rolloutGroups: ['MFA Staged Rollout'], federatedMfa: 'reject', forceFederation: true });
@@ -725,12 +733,9 @@ describe('the federation final step, with a user counted switched taken out of t
   afterAll(() => tmpSwap.cleanup());
 
   async function switchedTenant() {
-    const g = fakeGraph();
     const dir = join(tmpSwap.dir, `t${++n}`);
-    const before = g.emu.snapshot() as Snapshot;
-    const users = join(tmpSwap.dir, `switch${n}.txt`);
-    writeFileSync(users, (before.users as Snapshot[]).map((u) => u.userPrincipalName as string).filter((u) => !/^(judy|zoe)@/.test(u)).join('\n'));
-    await planTo(g, `${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
+    const users = switchableUsers();
+    const { g } = await planOfUntouched(`${dir}.plan`, { users, rolloutGroups: [ROLLOUT] });
     expect((await applyFile(g, `${dir}.plan`, dir)).outcome.state).toBe('completed');
     const final = await planTo(g, `${dir}-final.plan`, { users, rolloutGroups: [ROLLOUT], federatedMfa: 'reject', forceFederation: true });
     const s = g.emu.snapshot() as Snapshot;
@@ -772,9 +777,8 @@ describe('the federation final step, with a user counted switched taken out of t
 /** Found by a black-box test: a rollout group named twice (once by name, once by id) was listed twice ("rollout groups MFA Staged Rollout, MFA Staged Rollout"). */
 describe('a rollout group named twice', () => {
   it('by name and by id is one group of the plan: attached once, filled once, listed once', async () => {
-    const g = fakeGraph();
+    const { g, plan: once } = await planOfUntouched(`${fresh()}.plan`, { rolloutGroups: [ROLLOUT] });
     const id = groupOf(g.emu.snapshot() as Snapshot, ROLLOUT).id as string;
-    const once = (await planTo(g, `${fresh()}.plan`, { rolloutGroups: [ROLLOUT] })).plan;
     const file = `${fresh()}.plan`;
     const { plan } = await planTo(g, file, { rolloutGroups: [ROLLOUT, id, ROLLOUT.toUpperCase()] });
     expect(plan.options.rollout_groups).toEqual([{ id, displayName: ROLLOUT }]);

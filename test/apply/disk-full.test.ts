@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allRuns } from '../../src/app/runs.js';
 import { goOnWith, JournalWriteError } from '../../src/apply/journal.js';
 import type { Plan } from '../../src/plan/plan-model.js';
-import { fakeGraph } from '../helpers/graph.js';
-import { applyFile, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
+import type { FakeGraph } from '../helpers/graph.js';
+import { applyFile, planOfUntouched, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
 import { expectNoDuplicateCreates, expectPlanApplied } from '../helpers/tenant-checks.js';
 import { mountTmpfs } from '../helpers/tmpfs.js';
 
@@ -20,10 +20,10 @@ if (cannot) process.stderr.write(`disk-full test skipped: cannot mount a tmpfs (
 describe.skipIf(cannot !== undefined)('apply on a disk that fills up', () => {
   let plan: Plan;
   let planFile: string;
-  const g = fakeGraph();
+  let g: FakeGraph;
   beforeAll(async () => {
     planFile = join(tmp.dir, 'contoso.plan');
-    ({ plan } = await planTo(g, planFile));
+    ({ g, plan } = await planOfUntouched(planFile));
   });
   afterAll(() => {
     try {
