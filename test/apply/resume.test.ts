@@ -5,7 +5,7 @@ import { allRuns } from '../../src/app/runs.js';
 import { Journal } from '../../src/apply/journal.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
-import { applyFile, CONTOSO, planTo, resumeIn, rollbackIn, tempDir } from '../helpers/migration.js';
+import { applyFile, CONTOSO, planTo, resumeIn, rollbackIn, tempDir, planOfUntouched } from '../helpers/migration.js';
 import { expectNoDuplicateCreates, expectPlanApplied, writes, type Snapshot } from '../helpers/tenant-checks.js';
 
 /** Users with something to do, in the order apply takes them (the plan's order). */
@@ -73,10 +73,9 @@ describe('apply --waves, then resume', () => {
 
   /** Found by a black-box test: a resume after a rollback wrote again what the rollback had undone, and no rollback could undo that. */
   it('a run rolled back (completely or not) is not resumed: a bare resume passes it by, a named one is refused naming the rollback', async () => {
-    const g2 = fakeGraph();
     const stateDir = join(tmp.dir, 'rolled-back');
     const file = join(tmp.dir, 'rb.plan');
-    await planTo(g2, file);
+    const { g: g2 } = await planOfUntouched(file);
     const first = await applyFile(g2, file, stateDir, { batchSize: 10, waves: 1 });
     expect(first.outcome.state).toBe('stopped');
     const back = await rollbackIn(g2, stateDir, first.outcome.runId);
@@ -89,10 +88,9 @@ describe('apply --waves, then resume', () => {
 
   /** A review: a write an earlier pass left started, in a wave this pass does not reach, was counted pending (not sent) in the summary. */
   it('a write an earlier pass left started, in a wave this pass does not reach, is counted sent with outcome unknown, as runs says', async () => {
-    const g2 = fakeGraph();
     const stateDir = join(tmp.dir, 'left-started');
     const file = join(tmp.dir, 'ls.plan');
-    const { plan: p } = await planTo(g2, file);
+    const { g: g2, plan: p } = await planOfUntouched(file);
     const first = await applyFile(g2, file, stateDir, { batchSize: 10, waves: 1 });
     expect(first.outcome.state).toBe('stopped');
     // One of wave 3's writes, sent by a pass that then died (its answer never journaled).
@@ -110,10 +108,9 @@ describe('apply --waves, then resume', () => {
   });
 
   it('a completed run is not resumed again', async () => {
-    const g2 = fakeGraph();
     const stateDir = join(tmp.dir, 'completed');
     const file = join(tmp.dir, 'c.plan');
-    await planTo(g2, file);
+    const { g: g2 } = await planOfUntouched(file);
     const first = await applyFile(g2, file, stateDir);
     expect(first.outcome.state).toBe('completed');
     await expect(resumeIn(g2, stateDir, { runId: first.outcome.runId })).rejects.toThrow(`run ${first.outcome.runId} is completed: nothing is left to resume`);

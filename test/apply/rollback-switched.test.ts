@@ -260,9 +260,8 @@ describe('rollback with users still switched to Entra MFA by a staged rollout it
     expect(usersDone).toBeGreaterThan(1);
     expect(told).toContain(`reading which of the run's ${usersDone} user(s) the staged rollout still switches to Entra MFA (Graph)`);
 
-    const plain = fakeGraph();
     const { dir } = testDir('switched-step-plain');
-    await planTo(plain, join(dir, 'all.plan'));
+    const { g: plain } = await planOfUntouched(join(dir, 'all.plan'));
     const { outcome } = await applyFile(plain, join(dir, 'all.plan'), join(dir, 'state'));
     const toldPlain: string[] = [];
     await rollbackIn(plain, join(dir, 'state'), outcome.runId, { onProgress: (e) => void (e.phase === 'reading' && toldPlain.push(e.reading!.what)) });
