@@ -5,7 +5,7 @@ import { cutoverStatus } from '../../src/app/status.js';
 import { runReport } from '../../src/app/report.js';
 import { renderRunReportText } from '../../src/report/render-run-report.js';
 import { renderRollbackSummary } from '../../src/cli/views/apply-summary.js';
-import { type FakeGraph } from '../helpers/graph.js';
+import { fakeGraph, type FakeGraph } from '../helpers/graph.js';
 import { rechain } from '../helpers/graph-proxies.js';
 import { applyFile, CONTOSO, journalLines, planTo, rollbackIn, testDir, planOfUntouched } from '../helpers/migration.js';
 
