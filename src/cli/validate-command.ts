@@ -95,6 +95,8 @@ export function renderValidationText(r: ValidationReport, color: boolean): strin
     byType.set(k, (byType.get(k) ?? 0) + 1);
   }
   for (const [k, n] of [...byType].sort()) lines.push(`                 ${n} x ${k}`);
+  const expired = r.tokens.filter((t) => t.expired_on !== null).length;
+  if (expired > 0) lines.push(`                 ${expired} read past their PSKC ExpiryDate (--pskc-expired take; a warning each)`);
   const section = (title: string, items: ValidationReport['errors'], tint: (s: string) => string) => {
     if (items.length === 0) return;
     lines.push('', tint(`${title} (${items.length})`));

@@ -96,6 +96,11 @@ export interface OathSeed {
   user?: string;
   /** PSKC `Key@Id` (the drafts' `KeyId`): tells apart the keys a file gives one device. */
   keyId?: string;
+  /**
+   * The PSKC key's ExpiryDate (ISO 8601, UTC) when it had passed and the key was read anyway
+   * (--pskc-expired take); absent otherwise.
+   */
+  expiredOn?: string;
   secret: Secret;
   /** secret.fingerprint(), kept as data for reports. */
   fingerprint: string;

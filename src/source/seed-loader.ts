@@ -5,7 +5,7 @@ import type { OathAlgorithm, OathSeed, OathType } from '../model/export-data.js'
 import { ProblemList, type Problem } from '../model/problem.js';
 import { Secret, secretFingerprint } from '../model/secret.js';
 import type { SeedReadOptions } from './seeds/read-seed-files.js';
-import { SeedDeduplicator } from './seeds/seed-duplicates.js';
+import { afterCurrentKeys, SeedDeduplicator } from './seeds/seed-duplicates.js';
 
 /** Seed files larger than this (in total) are parsed in a worker thread, beside the CSV reading. */
 const WORKER_THRESHOLD_BYTES = 2 * 1024 * 1024;
@@ -57,6 +57,8 @@ export interface WireSeeds {
   users: (string | null)[];
   /** PSKC Key Ids; null for none. */
   keyIds: (string | null)[];
+  /** OathSeed.expiredOn; null for none (nearly all). */
+  expiries: (string | null)[];
   /** Index into `values` of the serial's and the secret's column or element; -1 for none. */
   serialFields: Int32Array;
   secretFields: Int32Array;
@@ -161,19 +163,24 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): SeedLoading {
     let fileSeeds = 0;
     let fileDuplicates = 0;
     let current: OathSeed[] = [];
+    // Seeds read past their ExpiryDate (--pskc-expired take) wait for the end, as dedupeSeeds has them.
+    const expired: OathSeed[] = [];
+    let fileExpired = 0;
     let done = false;
     worker.on('message', (msg: SeedWorkerMessage) => {
       switch (msg.kind) {
         case 'seeds':
           for (const seed of fromWire(msg.seeds, strings)) {
             current.push(seed);
-            kept.add(seed, duplicates);
+            if (seed.expiredOn === undefined) kept.add(seed, duplicates);
+            else expired.push(seed);
           }
           break;
         case 'discard':
           for (const seed of current) seed.secret.reveal().fill(0);
           current = [];
           kept.truncate(fileSeeds);
+          expired.length = fileExpired;
           discards++;
           duplicates.items.length = fileDuplicates;
           break;
@@ -182,9 +189,11 @@ function readSeedsInWorker(url: URL, data: SeedWorkerData): SeedLoading {
           current = [];
           fileSeeds = kept.seeds.length;
           fileDuplicates = duplicates.items.length;
+          fileExpired = expired.length;
           break;
         case 'done':
           done = true;
+          for (const seed of afterCurrentKeys(expired)) kept.add(seed, duplicates);
           for (const p of duplicates.items) problems.items.push(p);
           resolve({ seeds: kept.seeds, problems: problems.items, bySerial: kept.bySerial });
           void worker.terminate();
@@ -240,6 +249,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     models: new Int32Array(n),
     users: new Array<string | null>(n),
     keyIds: new Array<string | null>(n),
+    expiries: new Array<string | null>(n),
     serialFields: new Int32Array(n),
     secretFields: new Int32Array(n),
     fingerprints: '',
@@ -277,6 +287,7 @@ export function toWire(entries: readonly WireEntry[]): WireSeeds {
     w.models[i] = indexOf(s.model);
     w.users[i] = s.user || null;
     w.keyIds[i] = s.keyId ?? null;
+    w.expiries[i] = s.expiredOn ?? null;
     w.serialFields[i] = indexOf(s.serialField);
     w.secretFields[i] = indexOf(s.secretField);
     w.secrets.set(bytes, offsets[i]!);
@@ -328,6 +339,7 @@ function fromWire(w: WireSeeds, strings: Map<string, string>): OathSeed[] {
     if (w.models[i] !== -1) seed.model = values[w.models[i]!]!;
     if (w.users[i] !== null) seed.user = w.users[i]!;
     if (w.keyIds[i] !== null) seed.keyId = w.keyIds[i]!;
+    if (w.expiries[i] !== null) seed.expiredOn = w.expiries[i]!;
     if (w.serialFields[i] !== -1) seed.serialField = values[w.serialFields[i]!]!;
     if (w.secretFields[i] !== -1) seed.secretField = values[w.secretFields[i]!]!;
     out[i] = seed;

@@ -29,6 +29,8 @@ export interface ValidationToken {
   source: string;
   manufacturer: string | null;
   model: string | null;
+  /** The PSKC key's ExpiryDate, passed, when it was read under --pskc-expired take (a pskc-policy warning says so too); null otherwise. */
+  expired_on: string | null;
 }
 
 export interface ReportedProblem {
@@ -61,6 +63,7 @@ export function buildValidationReport(bundle: ExportBundle): ValidationReport {
       source: seed.source,
       manufacturer: seed.manufacturer ?? null,
       model: seed.model ?? null,
+      expired_on: seed.expiredOn ?? null,
     })),
     errors: bundle.problems.errors.map(reported),
     warnings: bundle.problems.warnings.map(reported),

@@ -52,6 +52,7 @@ export function buildOathSeed(fields: SeedFields, bytes: Uint8Array): OathSeed {
   if (fields.model) seed.model = fields.model;
   if (fields.user) seed.user = fields.user;
   if (fields.keyId !== undefined) seed.keyId = fields.keyId;
+  if (fields.expiredOn !== undefined) seed.expiredOn = fields.expiredOn;
   if (fields.serialField !== undefined) seed.serialField = fields.serialField;
   if (fields.secretField !== undefined) seed.secretField = fields.secretField;
   return seed;

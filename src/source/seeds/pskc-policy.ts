@@ -1,11 +1,14 @@
 import { shownValue } from '../../model/shown-value.js';
+import type { PskcExpiredMode } from './pskc-expired-mode.js';
 import { attr, child, type XmlElement } from './pskc-xml-stream.js';
 
 /**
  * A key's `<Policy>` (RFC 6030 section 5), read for one question: may the key be migrated now?
  *
  * - StartDate / ExpiryDate: "It MUST be ensured that the key is only used between the start and the
- *   end date (inclusive)": a key outside its dates is left out (the drafts put them on the Key itself).
+ *   end date (inclusive)": a key outside its dates is left out (the drafts put them on the Key itself),
+ *   unless the admin takes expired keys on purpose (--pskc-expired take): then an ExpiryDate past is
+ *   reported in the verdict (`expired`) and the rest of the Policy still decides.
  * - KeyUsage: "The recipient of the PSKC document MUST enforce the key usage": without OTP the key
  *   is not for one-time passwords (CR is OCRA's challenge-response), so it is left out.
  * - PINPolicy: `Local` (the device checks the PIN) is fine; `Prepend`, `Append` and `Algorithmic`
@@ -17,7 +20,7 @@ import { attr, child, type XmlElement } from './pskc-xml-stream.js';
  *   document, then the recipient MUST assume that key usage is not permitted."
  */
 export type PolicyVerdict =
-  | { usable: true; transactions?: bigint }
+  | { usable: true; transactions?: bigint; expired?: ExpiredKey }
   | {
       usable: false;
       /** Path below the Key element, e.g. `Policy/ExpiryDate`. */
@@ -27,6 +30,16 @@ export type PolicyVerdict =
       /** The line of the element at fault (0 when not known). */
       line: number;
     };
+
+/** A key past its ExpiryDate, taken under --pskc-expired take. */
+export interface ExpiredKey {
+  /** The ExpiryDate, ISO 8601 in UTC. */
+  on: string;
+  /** Path below the Key element: `Policy/ExpiryDate`, or the drafts' `ExpiryDate`. */
+  path: string;
+  /** The ExpiryDate element, whose line the warning names. */
+  el: XmlElement;
+}
 
 /** RFC 6030's registered KeyUsage values (section 12.6's registry as the RFC sets it up). */
 const KEY_USAGES = new Set(['OTP', 'CR', 'Encrypt', 'Integrity', 'Verify', 'Unlock', 'Decrypt', 'KeyWrap', 'Unwrap', 'Derive', 'Generate']);
@@ -49,8 +62,8 @@ function refused(path: string, field: string, reason: string, el: XmlElement): P
   return { usable: false, path, field, reason, line: el.line };
 }
 
-/** What the key's policy says about using it at `now`. */
-export function policyVerdict(key: XmlElement, now: Date): PolicyVerdict {
+/** What the key's policy says about using it at `now`; `expired` says whether a key past its ExpiryDate may be taken. */
+export function policyVerdict(key: XmlElement, now: Date, expiredMode: PskcExpiredMode = 'leave'): PolicyVerdict {
   const policy = child(key, 'Policy');
   const base = policy === undefined ? '' : 'Policy/';
   if (policy !== undefined) {
@@ -59,15 +72,20 @@ export function policyVerdict(key: XmlElement, now: Date): PolicyVerdict {
     }
   }
   const holder = policy ?? key;
+  let expired: ExpiredKey | undefined;
+  const usable = (transactions?: bigint): PolicyVerdict => ({ usable: true, ...(transactions !== undefined ? { transactions } : {}), ...(expired !== undefined ? { expired } : {}) });
   for (const name of ['StartDate', 'ExpiryDate'] as const) {
     const el = child(holder, name);
     if (el === undefined) continue;
     const when = dateTime(el.text.trim());
     if (when === null) return refused(`${base}${name}`, name, `its ${name} is not a date and time (xs:dateTime), ${NOT_UNDERSTOOD}`, el);
     if (name === 'StartDate' && when > now.getTime()) return refused(`${base}${name}`, name, `the key is valid only from ${iso(when)} (its StartDate)`, el);
-    if (name === 'ExpiryDate' && when < now.getTime()) return refused(`${base}${name}`, name, `the key expired on ${iso(when)} (its ExpiryDate)`, el);
+    if (name === 'ExpiryDate' && when < now.getTime()) {
+      if (expiredMode === 'leave') return refused(`${base}${name}`, name, `the key expired on ${iso(when)} (its ExpiryDate); --pskc-expired take reads it if the token still works`, el);
+      expired = { on: iso(when), path: `${base}${name}`, el };
+    }
   }
-  if (policy === undefined) return { usable: true };
+  if (policy === undefined) return usable();
 
   const usageEls = policy.children.filter((c) => c.name === 'KeyUsage');
   const usages = usageEls.map((c) => c.text.trim());
@@ -84,12 +102,12 @@ export function policyVerdict(key: XmlElement, now: Date): PolicyVerdict {
   }
 
   const count = child(policy, 'NumberOfTransactions');
-  if (count === undefined) return { usable: true };
+  if (count === undefined) return usable();
   const text = count.text.trim();
   if (!/^\+?\d+$/.test(text)) return refused('Policy/NumberOfTransactions', 'NumberOfTransactions', `its NumberOfTransactions is not a whole number, ${NOT_UNDERSTOOD}`, count);
   const transactions = BigInt(text);
   if (transactions === 0n) return refused('Policy/NumberOfTransactions', 'NumberOfTransactions', 'its NumberOfTransactions is 0: the key may not be used at all', count);
-  return { usable: true, transactions };
+  return usable(transactions);
 }
 
 function pinPolicyVerdict(pin: XmlElement): PolicyVerdict | undefined {

@@ -355,7 +355,7 @@ class PskcFileReader {
     }
     // RFC 6030 section 5: a key its Policy does not allow now is left out (its secret is not even
     // decrypted), with a warning: the file is not at fault.
-    const policy = policyVerdict(key, this.#now);
+    const policy = policyVerdict(key, this.#now, this.#opts.pskcExpired);
     const named = `token ${serial}${keyId ? ` (Key Id ${shownValue(keyId)})` : ''}`;
     if (!policy.usable) {
       this.#problems.warning('pskc-policy', leftOutAt(this.#where(policy.line > 0 ? policy.line : loc.line, `${loc.pkg}/${loc.key}/${policy.path}`, policy.field), loc.serial), `${named} is left out: ${policy.reason}`);
@@ -455,6 +455,9 @@ class PskcFileReader {
     }
     const user = composedUsername((child(key, 'UserId')?.text ?? child(deviceInfo, 'UserId')?.text ?? '').trim());
     warnIfShortSecret(serial, secret.length, this.#problems, () => this.#at(loc, this.#dataPath(secretValue), undefined, secretValue.el));
+    if (policy.expired !== undefined) {
+      this.#problems.warning('pskc-policy', this.#at(loc, policy.expired.path, 'ExpiryDate', policy.expired.el), `${named} expired on ${policy.expired.on} (its ExpiryDate) and is read anyway (--pskc-expired take)`);
+    }
     this.#sink.addRead(
       {
         serial,
@@ -469,6 +472,7 @@ class PskcFileReader {
         model: this.#pool.get(child(deviceInfo, 'Model')?.text.trim() ?? ''),
         user: ownString(user),
         ...(keyId !== undefined ? { keyId: ownString(keyId) } : {}),
+        ...(policy.expired !== undefined ? { expiredOn: policy.expired.on } : {}),
         source: this.#display,
         line,
         serialField: serialNo ? 'SerialNo' : idAttribute(key),

@@ -7,6 +7,7 @@ import { readPskcFileInto } from './pskc-reader.js';
 import { dedupeSeeds, dropDuplicateSeeds, type SeedDeduplicator } from './seed-duplicates.js';
 import { sniffSeedFile } from './seed-file-format.js';
 import { csvLimits, type CsvLimits } from '../csv-limits.js';
+import type { PskcExpiredMode } from './pskc-expired-mode.js';
 import type { PskcMacMode } from './pskc-mac-mode.js';
 import type { PskcLimits } from './pskc-xml-stream.js';
 import { SeedArray, type SeedSink } from './seed-sink.js';
@@ -14,6 +15,7 @@ import { SeedArray, type SeedSink } from './seed-sink.js';
 export { loadPskcKeyFile, loadPskcPasswordFile, type PskcKeyOption, type PskcPasswordOption } from './pskc-credentials.js';
 import type { PskcKeyOption, PskcPasswordOption } from './pskc-credentials.js';
 export { PSKC_MAC_MODES, type PskcMacMode } from './pskc-mac-mode.js';
+export { PSKC_EXPIRED_MODES, type PskcExpiredMode } from './pskc-expired-mode.js';
 export { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 export { DEFAULT_PSKC_LIMITS, type PskcLimits } from './pskc-xml-stream.js';
 
@@ -31,6 +33,8 @@ export interface SeedReadOptions {
   pskcPasswords?: PskcPasswordOption[];
   /** Default 'fail'; see PskcMacMode. */
   pskcMac?: PskcMacMode;
+  /** Default 'leave'; see PskcExpiredMode. */
+  pskcExpired?: PskcExpiredMode;
   /** Default DEFAULT_MAX_XML_BYTES (256 MiB); bigger PSKC files are refused. */
   maxXmlBytes?: number;
   /** Caps on a PSKC document's shape (DEFAULT_PSKC_LIMITS unless given); beyond them the file is refused (pskc-unsafe). */

@@ -24,6 +24,24 @@ function severalKeysOfOneDevice(first: OathSeed, later: OathSeed): boolean {
   return first.source === later.source && first.keyId !== undefined && later.keyId !== undefined && first.keyId !== later.keyId;
 }
 
+/** `token X (Key Id K)`: a seed as problems name it. */
+function named(seed: OathSeed): string {
+  return `token ${seed.serial}${seed.keyId !== undefined ? ` (Key Id ${shownValue(seed.keyId)})` : ''}`;
+}
+
+/**
+ * Whether `later`, read past its ExpiryDate (--pskc-expired take), gives way to `first`: a key of the
+ * token valid now (from any file: without the option `later` would have been left out, so taking
+ * expired keys never turns a good file into a seed-duplicate error), or a key of the same device
+ * that expired later (RFC 6030 Figure 10's key per period: the device uses its latest). Seeds past
+ * their ExpiryDate are added after all others, latest first (afterCurrentKeys), so `first` is the one to keep.
+ */
+function givesWayToCurrentKey(first: OathSeed, later: OathSeed): boolean {
+  if (later.expiredOn === undefined) return false;
+  if (first.expiredOn === undefined) return true;
+  return severalKeysOfOneDevice(first, later) && Date.parse(first.expiredOn) > Date.parse(later.expiredOn);
+}
+
 /**
  * Keeps the first seed of each serial, seed by seed as they are read. A later copy with the same
  * secret is a warning (harmless, e.g. the same seed file given twice); a different secret is an
@@ -58,11 +76,18 @@ export class SeedDeduplicator {
     const where = whereIs(seed, seed.serialField);
     if (first.secret.equals(seed.secret)) {
       problems.warning('seed-duplicate', where, `token ${seed.serial} is also in ${describe(first)} with the same seed; this copy is ignored`);
+    } else if (givesWayToCurrentKey(first, seed)) {
+      const kept = first.expiredOn === undefined ? 'a key valid now' : `a key that expired later, on ${first.expiredOn}`;
+      problems.warning(
+        'pskc-policy',
+        whereIs(seed, 'ExpiryDate'),
+        `${named(seed)} expired on ${seed.expiredOn} (its ExpiryDate) and is left out although --pskc-expired take: ${describe(first)} gives the token ${kept}${first.keyId !== undefined ? ` (Key Id ${shownValue(first.keyId)})` : ''}, which is read`,
+      );
     } else if (severalKeysOfOneDevice(first, seed)) {
       problems.error(
         'seed-duplicate',
         where,
-        `token ${seed.serial} is one device with several keys in ${seed.source}: Key Id ${shownValue(first.keyId!)} (line ${first.line ?? '?'}, fingerprint ${first.fingerprint}) and Key Id ${shownValue(seed.keyId!)} (line ${seed.line ?? '?'}, fingerprint ${seed.fingerprint}), both usable now. Entra holds one key per token serial, so the token cannot be migrated until one is chosen: keep only the key the device uses (a file that gives one key per validity period, as RFC 6030 Figure 10 does, needs Policy StartDate and ExpiryDate on each key so that one is valid now)`,
+        `token ${seed.serial} is one device with several keys in ${seed.source}: Key Id ${shownValue(first.keyId!)} (line ${first.line ?? '?'}, fingerprint ${first.fingerprint}) and Key Id ${shownValue(seed.keyId!)} (line ${seed.line ?? '?'}, fingerprint ${seed.fingerprint}), ${seed.expiredOn !== undefined && first.expiredOn !== undefined ? `both expired on ${seed.expiredOn} and read under --pskc-expired take` : 'both usable now'}. Entra holds one key per token serial, so the token cannot be migrated until one is chosen: keep only the key the device uses (a file that gives one key per validity period, as RFC 6030 Figure 10 does, needs Policy StartDate and ExpiryDate on each key so that one is valid now)`,
       );
     } else {
       problems.error(
@@ -111,6 +136,20 @@ export function dropDuplicateSeeds(seeds: readonly OathSeed[], problems: Problem
 
 export function dedupeSeeds(seeds: readonly OathSeed[], problems: ProblemList): SeedDeduplicator {
   const kept = new SeedDeduplicator();
-  for (const seed of seeds) kept.add(seed, problems);
+  const expired: OathSeed[] = [];
+  for (const seed of seeds) {
+    if (seed.expiredOn === undefined) kept.add(seed, problems);
+    else expired.push(seed);
+  }
+  for (const seed of afterCurrentKeys(expired)) kept.add(seed, problems);
   return kept;
+}
+
+/**
+ * Seeds read past their ExpiryDate (--pskc-expired take), in the order to add them once every other
+ * seed is added: the latest ExpiryDate first (a stable sort: equal dates keep the order read), so
+ * that a serial keeps its key valid now, else the key that expired last (givesWayToCurrentKey).
+ */
+export function afterCurrentKeys(expired: readonly OathSeed[]): OathSeed[] {
+  return [...expired].sort((a, b) => Date.parse(b.expiredOn!) - Date.parse(a.expiredOn!));
 }

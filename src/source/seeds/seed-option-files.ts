@@ -2,6 +2,7 @@ import { UnsafeModeError, type SecretFileOptions } from '../../io/secret-file.js
 import type { Problem, ProblemCode } from '../../model/problem.js';
 import { UserError } from '../../model/user-error.js';
 import { loadPskcKeyFile, loadPskcPasswordFile } from './pskc-credentials.js';
+import type { PskcExpiredMode } from './pskc-expired-mode.js';
 import type { PskcMacMode } from './pskc-mac-mode.js';
 import type { SeedReadOptions } from './read-seed-files.js';
 import { checkSeedFileModes } from './seed-file-modes.js';
@@ -13,6 +14,8 @@ export interface SeedOptionFiles {
   pskcKeyFiles: readonly string[];
   pskcPasswordFiles: readonly string[];
   pskcMac: PskcMacMode;
+  /** Absent: 'leave' (what a plan made before format 2.20 means). */
+  pskcExpired?: PskcExpiredMode;
 }
 
 /**
@@ -32,7 +35,7 @@ export class SeedOptionError extends UserError {
  * the files as options and for apply and resume, which read those a plan records again.
  */
 export function loadSeedOptionFiles(given: SeedOptionFiles, files: SecretFileOptions): SeedReadOptions {
-  const out: SeedReadOptions = { pskcMac: given.pskcMac };
+  const out: SeedReadOptions = { pskcMac: given.pskcMac, pskcExpired: given.pskcExpired ?? 'leave' };
   for (const file of distinctSeedFiles(given.tokens).files) refusedAs(file, 'file-unreadable', () => checkSeedFileModes([file], files));
   if (given.pskcKeyFiles.length > 0) out.pskcKeys = given.pskcKeyFiles.map((file) => ({ key: refusedAs(file, 'pskc-credentials', () => loadPskcKeyFile(file, files)), file }));
   if (given.pskcPasswordFiles.length > 0) out.pskcPasswords = given.pskcPasswordFiles.map((file) => ({ password: refusedAs(file, 'pskc-credentials', () => loadPskcPasswordFile(file, files)), file }));
