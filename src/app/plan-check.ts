@@ -44,7 +44,7 @@ export async function readPlanSources(plan: SavedPlan, files: SecretFileOptions 
   const src = plan.header.source;
   const { keys, passwords } = planKeyFiles(src);
   // As the commands that take them as options read them: the same messages, each naming its file.
-  const seeds = loadSeedOptionFiles({ tokens: src.tokens, pskcKeyFiles: keys, pskcPasswordFiles: passwords, pskcMac: src.pskcMac as PskcMacMode }, files);
+  const seeds = loadSeedOptionFiles({ tokens: src.tokens, pskcKeyFiles: keys, pskcPasswordFiles: passwords, pskcMac: src.pskcMac as PskcMacMode, pskcExpired: src.pskcExpired ?? 'leave' }, files);
   let bundle: ExportBundle;
   try {
     bundle = await readExport({ source: src.dir, tokens: src.tokens, seeds });

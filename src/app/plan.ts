@@ -265,6 +265,8 @@ export async function makePlan(req: PlanRequest): Promise<MadePlan> {
     tokens: tokens.map((t) => resolve(t)),
     ...planKeyFields((req.pskcKeyFiles ?? []).map((f) => resolve(f)), (req.pskcPasswordFiles ?? []).map((f) => resolve(f))),
     pskcMac: req.seeds.pskcMac ?? 'fail',
+    // Recorded only when taken, so that the plan reads as every plan made before the option did.
+    ...(req.seeds.pskcExpired === 'take' ? { pskcExpired: 'take' } : {}),
   };
   return { built, bundle, source, tenant };
 }

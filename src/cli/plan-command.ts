@@ -51,6 +51,7 @@ export const PLAN_SHAPING_OPTIONS: readonly { key: string; flag: string }[] = [
   { key: 'pskcKeyFile', flag: '--pskc-key-file' },
   { key: 'pskcPasswordFile', flag: '--pskc-password-file' },
   { key: 'pskcMac', flag: '--pskc-mac' },
+  { key: 'pskcExpired', flag: '--pskc-expired' },
   { key: 'rolloutGroup', flag: '--rollout-group' },
   { key: 'federatedMfa', flag: '--federated-mfa' },
   { key: 'forceFederation', flag: '--force-federation' },

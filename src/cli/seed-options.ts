@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { PSKC_EXPIRED_MODES, type PskcExpiredMode } from '../source/seeds/pskc-expired-mode.js';
 import { PSKC_MAC_MODES, type PskcMacMode } from '../source/seeds/pskc-mac-mode.js';
 import type { SeedReadOptions } from '../source/seeds/read-seed-files.js';
 import type { SecretFileOptions } from '../io/secret-file.js';
@@ -18,6 +19,14 @@ export function addSeedOptions(cmd: Command): Command {
       )
         .choices(PSKC_MAC_MODES)
         .default('fail'),
+    )
+    .addOption(
+      new Option(
+        '--pskc-expired <mode>',
+        'PSKC keys past their Policy ExpiryDate: leave = leave them out (RFC 6030), take = read them, with a warning per key (a vendor\'s ExpiryDate is often a warranty date while the token still works); a StartDate still to come and the other Policy rules are enforced either way',
+      )
+        .choices(PSKC_EXPIRED_MODES)
+        .default('leave'),
     );
   // The seed files are checked too (seed-file-modes.ts): they hold the seeds in plain text.
   return addStrictPermissionsOption(cmd, ['a seed file', 'the PSKC key file', 'the PSKC password file']);
@@ -30,13 +39,14 @@ export interface SeedCliOptions {
   /** --pskc-password-file, each time it is given. */
   pskcPasswordFile: string[];
   pskcMac: PskcMacMode;
+  pskcExpired: PskcExpiredMode;
   /** --strict-permissions: refuse a seed file, PSKC key or password file group or others can access. */
   strictPermissions: boolean;
 }
 
 /** The seed options read: the PSKC key and password files warned about or refused as `files` says (SeedOptionError names the file). */
 export function seedReadOptionsFrom(opts: SeedCliOptions, files: SecretFileOptions = secretFilesFrom(opts)): SeedReadOptions {
-  return loadSeedOptionFiles({ tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile ?? [], pskcPasswordFiles: opts.pskcPasswordFile ?? [], pskcMac: opts.pskcMac }, files);
+  return loadSeedOptionFiles({ tokens: opts.tokens, pskcKeyFiles: opts.pskcKeyFile ?? [], pskcPasswordFiles: opts.pskcPasswordFile ?? [], pskcMac: opts.pskcMac, pskcExpired: opts.pskcExpired }, files);
 }
 
 /**

@@ -86,8 +86,12 @@ import { toolVersion } from '../io/tool-version.js';
  * 2.20 holds the lines of 2.19, its header's cutover naming every one a forced federation's other
  * findings count (`cutover.federation[].unchecked_names`, `out_of_scope_users`, `unswitched_users`),
  * where 2.19 named the first 20 of each in its finding alone: a 2.19 file is compared without them.
+ * 2.21 records `--pskc-expired take` (`source.pskcExpired`): the plan took PSKC keys past their
+ * ExpiryDate, and apply and resume must read the seeds so too. A file of an earlier format records
+ * none and is read as `leave`; a version that does not know the field would drop those keys unseen,
+ * which is why a later minor version is refused.
  */
-export const PLAN_FILE_VERSION = '2.20';
+export const PLAN_FILE_VERSION = '2.21';
 export const PLAN_KIND = 'mfa-migrate-plan';
 
 /**
@@ -104,6 +108,11 @@ export interface PlanSource {
   pskcKeyFiles?: string[];
   pskcPasswordFiles?: string[];
   pskcMac: string;
+  /**
+   * `take` when the plan read PSKC keys past their ExpiryDate (--pskc-expired take; 2.21), so that
+   * apply and resume read the seeds the same way; absent: `leave`, as in every earlier plan.
+   */
+  pskcExpired?: 'take' | 'leave';
 }
 
 /** The PSKC key and password files a plan records, however many. */
@@ -210,6 +219,7 @@ const sourceSchema = z.looseObject({
   pskcKeyFiles: z.array(z.string()).optional(),
   pskcPasswordFiles: z.array(z.string()).optional(),
   pskcMac: z.string(),
+  pskcExpired: z.enum(['take', 'leave']).optional(),
 });
 
 const groupRef = z.looseObject({ id: z.string(), displayName: z.string() });

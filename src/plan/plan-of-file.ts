@@ -9,7 +9,7 @@ import { PLAN_FORMAT_VERSION, type Plan, type PlanUserStatus, type UserChange } 
  */
 const JSON_VERSION_OF_FILE_MINOR: Record<number, string> = {
   0: '1.1', 1: '1.2', 2: '1.3', 3: '1.3', 4: '1.3', 5: '1.3', 6: '1.3', 7: '1.3', 8: '1.3', 9: '1.3',
-  10: '1.4', 11: '1.4', 12: '1.4', 13: '1.4', 14: '1.5', 15: '1.6', 16: '1.7', 17: '1.7', 18: '1.8', 19: '1.9',
+  10: '1.4', 11: '1.4', 12: '1.4', 13: '1.4', 14: '1.5', 15: '1.6', 16: '1.7', 17: '1.7', 18: '1.8', 19: '1.9', 20: '1.10',
 };
 /** The first saved plan minor version whose JSON (1.6) has `not_applicable`. */
 const NOT_APPLICABLE_FROM_MINOR = 15;

@@ -111,7 +111,7 @@ describe('a forced federation lists every tenant user outside the export it move
     expect(shown.format_version).toBe('1.8');
     expect(shown.cutover!.federation.find((f) => f.domain === 'contoso.com')!.outside_without_method).toBeUndefined();
     expect(renderReportMarkdown(shown, { showPhoneNumbers: false })).not.toContain('outside the export moved to Entra MFA with no cloud method');
-    // A 2.19 file with the list taken out is not the plan its sources give.
+    // A file of this format (2.19 on) with the list taken out is not the plan its sources give.
     const edited = join(t.dir, 'edited.plan');
     writeFileSync(edited, `${[JSON.stringify(header), ...lines.slice(1)].join('\n')}\n`);
     expect(await rederived(edited)).toBe("the plan's cutover is not what planning gives");

@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPlanSources } from '../../src/app/plan-check.js';
+import { firstDifference } from '../../src/plan/rederive.js';
 import { PLAN_FILE_VERSION, planFileChunks, readPlanHeader, SavedPlan, toPlanFile } from '../../src/plan/plan-file.js';
 import { toolVersion } from '../../src/io/tool-version.js';
 import type { Plan } from '../../src/plan/plan-model.js';
 import { fakeGraph } from '../helpers/graph.js';
-import { planTo, tempDir } from '../helpers/migration.js';
+import { CONTOSO, contosoRequest, planTo, tempDir, testDir } from '../helpers/migration.js';
 
 /** The saved plan's one codec: JSON Lines 2.0 written and read, 1.x still read, anything else refused with its line. */
 describe('the saved plan file', () => {
@@ -217,5 +219,70 @@ describe('the saved plan file', () => {
     expect(saved.users.map((u) => u.upn).sort()).toEqual([...pending].sort());
     const users = await saved.read(saved.users.map((_, i) => i));
     expect(users.reduce((n, u) => n + u.changes.length, 0)).toBe(plan.user_changes.filter((c) => c.action !== 'no-op').length);
+  });
+});
+
+/** 2.20: `source.pskcExpired` records --pskc-expired take, so that apply and resume read the seeds as the plan did. */
+describe('the saved plan records --pskc-expired', () => {
+  /** A Contoso export whose alice has a Feitian token whose key's ExpiryDate passed in 2019. */
+  function expiredExport(dir: string): { source: string; tokens: string } {
+    for (const f of ['devices.csv', 'settings.json']) copyFileSync(join(CONTOSO, f), join(dir, f));
+    const users = readFileSync(join(CONTOSO, 'users.csv'), 'utf8').split('\n');
+    const alice = users.findIndex((l) => l.startsWith('alice@contoso.com,'));
+    const cells = users[alice]!.split(',');
+    cells[17] = 'FT-2019-1';
+    users[alice] = cells.join(',');
+    writeFileSync(join(dir, 'users.csv'), users.join('\n'));
+    const tokens = join(dir, 'feitian.pskc');
+    writeFileSync(
+      tokens,
+      `<?xml version="1.0" encoding="UTF-8"?>
+<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">
+<KeyPackage><DeviceInfo><Manufacturer>Feitian</Manufacturer><SerialNo>FT-2019-1</SerialNo></DeviceInfo>
+<Key Id="FT-2019-1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp"><AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
+<Data><Secret><PlainValue>${Buffer.from('feitian-seed-2019-abc').toString('base64')}</PlainValue></Secret><TimeInterval><PlainValue>30</PlainValue></TimeInterval></Data>
+<Policy><ExpiryDate>2019-03-01T00:00:00Z</ExpiryDate></Policy></Key></KeyPackage>
+</KeyContainer>
+`,
+      { mode: 0o600 },
+    );
+    return { source: dir, tokens };
+  }
+  const rederived = async (file: string) => {
+    const saved = await SavedPlan.open(file);
+    return (await firstDifference(saved, await readPlanSources(saved)))?.where;
+  };
+
+  it('take is recorded and read again so (the plan then plans again as made); leave records nothing; an older or edited record reads as leave, a value not known is refused', async () => {
+    const t = testDir('plan-pskc-expired');
+    const { source, tokens } = expiredExport(t.dir);
+    const request = { ...contosoRequest(source, [tokens]), allowMissingSeeds: true };
+    const taken = join(t.dir, 'taken.plan');
+    const { plan } = await planTo(fakeGraph(), taken, { ...request, seeds: { pskcMac: 'fail', pskcExpired: 'take' } });
+    expect(plan.user_changes.some((c) => c.user === 'alice@contoso.com' && c.resource.startsWith('hardwareOath'))).toBe(true);
+    const saved = await SavedPlan.open(taken);
+    expect(saved.header.format_version).toBe('2.20');
+    expect(saved.header.source.pskcExpired).toBe('take');
+    expect((await readPlanSources(saved)).seeds.map((s) => [s.serial, s.expiredOn])).toEqual([['FT-2019-1', '2019-03-01T00:00:00Z']]);
+    expect(await rederived(taken)).toBeUndefined();
+
+    // The same file as a 2.19 build made it (no field): the expired key is left out, so it is not the plan its sources give.
+    const lines = readFileSync(taken, 'utf8').trimEnd().split('\n');
+    const header = JSON.parse(lines[0]!) as { source: Record<string, unknown> };
+    const { pskcExpired: _taken, ...older } = header.source;
+    const old = join(t.dir, 'v2.19.plan');
+    writeFileSync(old, `${[JSON.stringify({ ...header, source: older, format_version: '2.19' }), ...lines.slice(1)].join('\n')}\n`);
+    const oldSaved = await SavedPlan.open(old);
+    expect(oldSaved.header.source.pskcExpired).toBeUndefined();
+    expect((await readPlanSources(oldSaved)).seeds).toEqual([]);
+    expect(await rederived(old)).toEqual(expect.any(String));
+
+    const bad = join(t.dir, 'maybe.plan');
+    writeFileSync(bad, `${[JSON.stringify({ ...header, source: { ...header.source, pskcExpired: 'maybe' } }), ...lines.slice(1)].join('\n')}\n`);
+    await expect(SavedPlan.open(bad)).rejects.toThrow(/pskcExpired/);
+
+    const left = join(t.dir, 'left.plan');
+    await planTo(fakeGraph(), left, { ...request, seeds: { pskcMac: 'fail' } });
+    expect('pskcExpired' in (await SavedPlan.open(left)).header.source).toBe(false);
   });
 });

@@ -43,6 +43,10 @@ describe('seed files read in a worker thread or in the main thread', () => {
     const whole = readFileSync(join(dir, 'tokens', 'seeds.pskc'));
     writeFileSync(join(dir, 'tokens', 'cut.pskc'), whole.subarray(0, Math.floor(whole.length * 0.9)));
     writeFileSync(join(dir, 'psk.hex'), TEST_PSK.toString('hex'));
+    // Every key past its ExpiryDate (--pskc-expired take), whole and cut off after its first batches.
+    const expired = whole.toString('utf8').replaceAll('    </Key>', '      <Policy><ExpiryDate>2019-03-01T00:00:00Z</ExpiryDate></Policy>\n    </Key>');
+    writeFileSync(join(dir, 'tokens', 'expired.pskc'), expired);
+    writeFileSync(join(dir, 'tokens', 'expired-cut.pskc'), expired.slice(0, Math.floor(expired.length * 0.9)));
   }, 60_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -106,6 +110,29 @@ describe('seed files read in a worker thread or in the main thread', () => {
     expect(new Set(report.tokens.map((tk) => tk.source))).toEqual(new Set(['tokens/seeds.pskc']));
     expect(report.warnings.filter((w) => w.code === 'seed-duplicate')).toEqual([]);
     expect(report.errors.filter((e) => e.code === 'seed-duplicate')).toEqual([]);
+  }, 60_000);
+
+  it('--pskc-expired take: keys past their ExpiryDate cross with their date; a refused file\'s are dropped; a key valid now in another file wins', async () => {
+    const t = join(dir, 'tokens');
+    const key = (serial: string, id: string, seed: string, date: string) =>
+      `<KeyPackage><DeviceInfo><SerialNo>${serial}</SerialNo></DeviceInfo><Key Id="${id}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp"><Data><Secret><PlainValue>${Buffer.from(seed).toString('base64')}</PlainValue></Secret><TimeInterval><PlainValue>30</PlainValue></TimeInterval></Data><Policy><ExpiryDate>${date}T00:00:00Z</ExpiryDate></Policy></Key></KeyPackage>\n`;
+    const pskc = (...keys: string[]) => `<?xml version="1.0"?>\n<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">\n${keys.join('')}</KeyContainer>\n`;
+    // One device's March key (first) and April key, both expired; a serial valid now in one file and expired in the next.
+    writeFileSync(join(t, 'periods.pskc'), pskc(key('9999999', '3', 'march-key-0123456789', '2006-03-31'), key('9999999', '4', 'april-key-0123456789', '2006-04-30'), key('X-1', 'old', 'old-x1-key-0123456789', '2019-01-01')));
+    writeFileSync(join(t, 'current.pskc'), pskc(key('X-1', 'new', 'new-x1-key-0123456789', '2099-01-01')));
+    const { report } = await bothWays([
+      'validate', '--source', dir, '--pskc-expired', 'take',
+      '--tokens', join(t, 'expired-cut.pskc'), '--tokens', join(t, 'periods.pskc'), '--tokens', join(t, 'expired.pskc'), '--tokens', join(t, 'current.pskc'),
+    ]);
+    const tokens = report.tokens as unknown as { serial: string; source: string; expired_on: string | null }[];
+    expect(tokens).toHaveLength(SEEDS + 2);
+    expect(tokens.filter((tk) => tk.source === 'tokens/expired.pskc' && tk.expired_on === '2019-03-01T00:00:00Z')).toHaveLength(SEEDS);
+    expect(tokens.filter((tk) => tk.source !== 'tokens/expired.pskc').map((tk) => [tk.serial, tk.expired_on])).toEqual([
+      ['X-1', null],
+      ['9999999', '2006-04-30T00:00:00Z'],
+    ]);
+    expect(report.errors.map((e) => `${e.code} ${e.file}`)).toEqual(['pskc-invalid tokens/expired-cut.pskc']);
+    expect(report.warnings.filter((w) => w.message.includes('left out although --pskc-expired take')).map((w) => w.message.slice(0, w.message.indexOf(' expired on')))).toEqual(['token 9999999 (Key Id "3")', 'token X-1 (Key Id "old")']);
   }, 60_000);
 
   it('the vendor formats (drafts, key wraps, OATH CSV, counters past 2^53, a secret shared across files)', async () => {

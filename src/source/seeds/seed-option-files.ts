@@ -14,7 +14,7 @@ export interface SeedOptionFiles {
   pskcKeyFiles: readonly string[];
   pskcPasswordFiles: readonly string[];
   pskcMac: PskcMacMode;
-  /** Absent: 'leave' (what a plan made before format 2.20 means). */
+  /** Absent: 'leave' (what a plan made before format 2.21 means). */
   pskcExpired?: PskcExpiredMode;
 }
 
