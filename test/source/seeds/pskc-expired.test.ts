@@ -88,10 +88,13 @@ describe('--pskc-expired: PSKC keys past their ExpiryDate', () => {
     ['an expired key with NumberOfTransactions 0', '<Policy><ExpiryDate>2019-01-01T00:00:00Z</ExpiryDate><NumberOfTransactions>0</NumberOfTransactions></Policy>', 'NumberOfTransactions', /may not be used at all/],
     ['an expired key with a PIN prepended', '<Policy><ExpiryDate>2019-01-01T00:00:00Z</ExpiryDate><PINPolicy PINUsageMode="Prepend"/></Policy>', 'PINUsageMode', /PIN before the code/],
     ['an ExpiryDate that is not a date', '<Policy><ExpiryDate>long ago</ExpiryDate></Policy>', 'ExpiryDate', /not a date and time/],
-  ])('take: %s is still left out', async (_case, policy, field, reason) => {
-    const { seeds, problems } = await read(tmp.file('still.pskc', container(keyPackage('S-1', 'k', policy))), TAKE);
-    expect(seeds).toEqual([]);
-    expect(problems).toEqual([expect.objectContaining({ code: 'pskc-policy', field, serial: 'S-1', message: expect.stringMatching(reason) })]);
+  ])('take: %s is still left out, beside a key that is only expired, which is read', async (_case, policy, field, reason) => {
+    const { seeds, problems } = await read(tmp.file('still.pskc', container(keyPackage('S-1', 'k', policy), keyPackage('S-2', 'k2', expiry('2019-01-01'), SEED_B))), TAKE);
+    expect(seeds.map((s) => s.serial)).toEqual(['S-2']);
+    expect(problems).toEqual([
+      expect.objectContaining({ code: 'pskc-policy', field, serial: 'S-1', message: expect.stringMatching(reason) }),
+      expect.objectContaining({ code: 'pskc-policy', field: 'ExpiryDate', message: expect.stringMatching(/^token S-2 .* is read anyway/) }),
+    ]);
   });
 
   it('take: an expired key with NumberOfTransactions above 0 is read with both warnings', async () => {
