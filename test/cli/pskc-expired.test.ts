@@ -2,6 +2,8 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startEmulator } from '../../src/emulator/index.js';
+import { SavedPlan } from '../../src/plan/plan-file.js';
 import { runMain } from '../helpers/run-main.js';
 
 // --pskc-expired as the commands that read seed files parse it: validate, plan, apply and shim import.
@@ -66,4 +68,22 @@ describe('--pskc-expired', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('--pskc-expired: these options shape a plan: make a new plan');
   });
+
+  it('plan --out records take; apply PLANFILE reads the expired key again by the record and creates the token', async () => {
+    const emu = await startEmulator({ port: 0, throttle: 'off' });
+    try {
+      const planFile = join(dir, 'wave1.plan');
+      const plan = await runMain(['plan', '--source', source, '--tokens', tokens, '--pskc-expired', 'take', '--graph-url', emu.url, '--out', planFile]);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain('+ hardwareOathMethods/FT-1');
+      expect(plan.stdout).toContain('token FT-1 (Key Id "k-FT-1") expired on 2019-03-01T00:00:00Z (its ExpiryDate) and is read anyway (--pskc-expired take) [pskc-policy, EXPORT-DATA]');
+      expect((await SavedPlan.open(planFile)).header.source.pskcExpired).toBe('take');
+      // Without the record, the seed read again would lack FT-1 and apply would refuse the plan as not its sources'.
+      const apply = await runMain(['apply', planFile, '--graph-url', emu.url, '--state-dir', join(dir, 'state')]);
+      expect(apply.code, apply.stderr).toBe(0);
+      expect(apply.stdout).toMatch(/completed\. .*\n {2}operations: 3 done, 0 failed/);
+    } finally {
+      await emu.stop();
+    }
+  }, 60_000);
 });
