@@ -64,7 +64,7 @@ describe('a managed domain\'s users in the cutover', () => {
     expect(plan.findings.some((f) => f.code === 'not-switched')).toBe(false);
     // The saved plan records the managed domains it counted so (format 2.17), and apply plans it again alike.
     const saved = await SavedPlan.open(file);
-    expect(saved.header.format_version).toBe('2.20');
+    expect(saved.header.format_version).toBe('2.21');
     expect(saved.header.cutover_seen?.managedDomains).toEqual([MANAGED]);
 
     const { outcome } = await applyFile(g, file, `${fresh()}-state`);

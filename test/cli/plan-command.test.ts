@@ -329,7 +329,7 @@ describe('mfa-migrate plan --detailed-exitcode, --out, then apply and plan again
     expect(statSync(planFile).mode & 0o777).toBe(0o600);
     const file = await SavedPlan.open(planFile);
     expect(file.header.kind).toBe('mfa-migrate-plan');
-    expect(file.header.format_version).toBe('2.20');
+    expect(file.header.format_version).toBe('2.21');
     // Absolute paths, so that apply and resume find the seed files from any working folder.
     expect(file.header.source).toMatchObject({ dir: resolve(ROOT, 'fixtures/contoso'), pskcKeyFile: resolve(ROOT, 'fixtures/contoso/tokens/psk.hex'), pskcPasswordFile: resolve(ROOT, 'fixtures/contoso/tokens/pskc-password.txt') });
     const lines = readFileSync(planFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);

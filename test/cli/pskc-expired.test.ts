@@ -37,7 +37,7 @@ describe('--pskc-expired', () => {
     expect(taken.code).toBe(0);
     const report = JSON.parse(taken.stdout) as { tokens: { serial: string; user: string; expired_on: string | null }[]; warnings: { code: string; line: number; message: string }[] };
     expect(report.tokens.map((t) => [t.serial, t.user, t.expired_on])).toEqual([['FT-1', 'alice@contoso.com', '2019-03-01T00:00:00Z']]);
-    expect(report.warnings).toEqual([expect.objectContaining({ code: 'pskc-policy', line: 3, message: 'token FT-1 (Key Id "k-FT-1") expired on 2019-03-01T00:00:00Z (its ExpiryDate) and is read anyway (--pskc-expired take)' })]);
+    expect(report.warnings).toEqual([expect.objectContaining({ code: 'pskc-policy', line: 6, message: 'token FT-1 (Key Id "k-FT-1") expired on 2019-03-01T00:00:00Z (its ExpiryDate) and is read anyway (--pskc-expired take)' })]);
     const text = await runMain(['validate', '--source', source, '--tokens', tokens, '--pskc-expired', 'take']);
     expect(text.stdout).toContain('1 read past their PSKC ExpiryDate (--pskc-expired take; a warning each)');
   });
@@ -54,7 +54,7 @@ describe('--pskc-expired', () => {
     const left = await runMain(['shim', 'import', '--source', source, '--tokens', tokens, '--store', store, '--json'], { env });
     expect(left.code).not.toBe(0);
     const taken = await runMain(['shim', 'import', '--source', source, '--tokens', tokens, '--store', store, '--json', '--pskc-expired', 'take'], { env });
-    expect(taken.stderr).toBe(`mfa-migrate shim: warning: ${tokens}, line 3, KeyPackage[1]/Key/Policy/ExpiryDate, field ExpiryDate: token FT-1 (Key Id "k-FT-1") expired on 2019-03-01T00:00:00Z (its ExpiryDate) and is read anyway (--pskc-expired take) [pskc-policy]\n`);
+    expect(taken.stderr).toBe(`mfa-migrate shim: warning: ${tokens}, line 6, KeyPackage[1]/Key/Policy/ExpiryDate, field ExpiryDate: token FT-1 (Key Id "k-FT-1") expired on 2019-03-01T00:00:00Z (its ExpiryDate) and is read anyway (--pskc-expired take) [pskc-policy]\n`);
     expect(taken.code).toBe(0);
     expect(JSON.parse(taken.stdout)).toMatchObject({ tokens: 1, added: 1 });
   });

@@ -62,7 +62,7 @@ describe('a forced federation lists every tenant user outside the export it move
 
     // The saved plan (2.19 on) records them in its header's cutover; it plans again as it was made, and show prints the same JSON.
     const saved = await SavedPlan.open(file);
-    expect(saved.header.format_version).toBe('2.20');
+    expect(saved.header.format_version).toBe('2.21');
     expect(saved.header.cutover!.federation.find((f) => f.domain === 'contoso.com')!.outside_without_method).toEqual(methodless);
     expect(await rederived(file)).toBeUndefined();
     const shown = await showPlan(file);

@@ -85,7 +85,7 @@ describe('the final step reads the tenant users of the domain outside the export
     expect(fed.outside_without_method).toEqual(expected);
     expect(fed.outside_export).toBeGreaterThan(expected.length);
     const saved = await SavedPlan.open(file);
-    expect(saved.header.format_version).toBe('2.20');
+    expect(saved.header.format_version).toBe('2.21');
     const recorded = saved.header.cutover_seen!.domainUsers!;
     expect(recorded.map((d) => d.domain)).toEqual(['contoso.com']);
     expect(recorded[0]!.users.map((u) => u.userPrincipalName)).toEqual(expect.arrayContaining(['admin@contoso.com', 'helpdesk@contoso.com', 'niaj@contoso.com']));

@@ -222,7 +222,7 @@ describe('the saved plan file', () => {
   });
 });
 
-/** 2.20: `source.pskcExpired` records --pskc-expired take, so that apply and resume read the seeds as the plan did. */
+/** 2.21: `source.pskcExpired` records --pskc-expired take, so that apply and resume read the seeds as the plan did. */
 describe('the saved plan records --pskc-expired', () => {
   /** A Contoso export whose alice has a Feitian token whose key's ExpiryDate passed in 2019. */
   function expiredExport(dir: string): { source: string; tokens: string } {
@@ -261,17 +261,17 @@ describe('the saved plan records --pskc-expired', () => {
     const { plan } = await planTo(fakeGraph(), taken, { ...request, seeds: { pskcMac: 'fail', pskcExpired: 'take' } });
     expect(plan.user_changes.some((c) => c.user === 'alice@contoso.com' && c.resource.startsWith('hardwareOath'))).toBe(true);
     const saved = await SavedPlan.open(taken);
-    expect(saved.header.format_version).toBe('2.20');
+    expect(saved.header.format_version).toBe('2.21');
     expect(saved.header.source.pskcExpired).toBe('take');
     expect((await readPlanSources(saved)).seeds.map((s) => [s.serial, s.expiredOn])).toEqual([['FT-2019-1', '2019-03-01T00:00:00Z']]);
     expect(await rederived(taken)).toBeUndefined();
 
-    // The same file as a 2.19 build made it (no field): the expired key is left out, so it is not the plan its sources give.
+    // The same file as a 2.20 build made it (no field): the expired key is left out, so it is not the plan its sources give.
     const lines = readFileSync(taken, 'utf8').trimEnd().split('\n');
     const header = JSON.parse(lines[0]!) as { source: Record<string, unknown> };
     const { pskcExpired: _taken, ...older } = header.source;
-    const old = join(t.dir, 'v2.19.plan');
-    writeFileSync(old, `${[JSON.stringify({ ...header, source: older, format_version: '2.19' }), ...lines.slice(1)].join('\n')}\n`);
+    const old = join(t.dir, 'v2.20.plan');
+    writeFileSync(old, `${[JSON.stringify({ ...header, source: older, format_version: '2.20' }), ...lines.slice(1)].join('\n')}\n`);
     const oldSaved = await SavedPlan.open(old);
     expect(oldSaved.header.source.pskcExpired).toBeUndefined();
     expect((await readPlanSources(oldSaved)).seeds).toEqual([]);

@@ -89,7 +89,7 @@ describe('the plan as evidence', () => {
   });
 
   it('saves all of it as format 2.3, and reads it back', async () => {
-    expect(lines[0]!.format_version).toBe('2.20');
+    expect(lines[0]!.format_version).toBe('2.21');
     expect(lines[0]!.inputs).toEqual(plan.inputs);
     const saved = await SavedPlan.open(planFile);
     const read: Line[] = [];
