@@ -216,6 +216,33 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       }
     });
 
+    it("user names PostgreSQL's array syntax gives a meaning to (quotes, backslashes, commas, braces, NULL) are read and changed as any other, in one batch", async () => {
+      // The batch's array parameters are array literals the node writes itself (state-batch.ts).
+      const odd = ['o"brien@contoso.com', 'back\\slash@contoso.com', '{a,b}@contoso.com', 'NULL', '"NULL"', 'x\\"y', 'plain@contoso.com'];
+      tmp = tempDir();
+      store = tmp.path('shim.store');
+      const dbName = `shim_${++n}`;
+      pg.sql(`CREATE DATABASE ${dbName}`);
+      const state = parseStateUrl(pg.url.replace(/\/mfa_shim$/, `/${dbName}`));
+      await runImportStore({ store, key: TEST_KEY, state, input: { users: odd.map((username) => ({ username, enabled: true })), tokens: odd.map((user, i) => ({ seed: seed({ serial: `Q${i}`, secret: RFC_SEED_SHA1, type: 'hotp' }), user })) } });
+      const { db, a, close } = await openNodes(state);
+      try {
+        const users = odd.map((name) => db.findUser(name.toLowerCase())!);
+        const views = await Promise.all(users.map((u) => a.read(u, true)));
+        // Odd ones accept, even ones fail once (sources' JSON goes as an array element too): one batch.
+        const failed = { fails: 1, lockedAt: null, sources: { '203.0.113.9': { fails: 1, at: 7 } } };
+        const outcomes = await Promise.all(users.map((u, i) => (i % 2 === 1 ? a.accept(u, views[i]!.user, u.tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false) : a.updateUser(u, views[i]!.user, failed))));
+        expect(outcomes).toEqual(odd.map(() => true));
+        const after = await Promise.all(users.map((u) => a.read(u, true)));
+        expect(after.map((v) => v.tokens[0]!.counter)).toEqual(odd.map((_, i) => (i % 2 === 1 ? 1n : 0n)));
+        expect(after.map((v) => v.user.fails)).toEqual(odd.map((_, i) => (i % 2 === 1 ? 0 : 1)));
+        expect(after[0]!.user.sources).toEqual(failed.sources);
+        expect(pg.sql(`SELECT user_key FROM mfa_shim_users WHERE fails = 1 ORDER BY user_key COLLATE "C"`, dbName).trim().split('\n')).toEqual(odd.filter((_, i) => i % 2 === 0).map((k) => k.toLowerCase()).sort());
+      } finally {
+        await close();
+      }
+    });
+
     it('two nodes, 40 users, every code sent to both at once: each accepted exactly once', async () => {
       const state = await freshImport();
       const { db, a, b, close } = await openNodes(state);

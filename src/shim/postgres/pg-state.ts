@@ -724,7 +724,8 @@ export class PgState implements StateBackend {
   /** One batch's statement; sent again when PostgreSQL aborted it for a deadlock (it did nothing). */
   async #sendBatch(batch: StateRequest[]): Promise<(StateAnswer | BatchItemError)[]> {
     const { full, text, values } = stateBatchQuery(this.storeId, batch);
-    const query = { name: full ? BATCH_STATEMENT : USER_BATCH_STATEMENT, text, values };
+    // Rows as arrays: no object per row (state-batch.ts StateBatchRow).
+    const query: pg.QueryArrayConfig = { name: full ? BATCH_STATEMENT : USER_BATCH_STATEMENT, text, values, rowMode: 'array' };
     for (let attempt = 1; ; attempt++) {
       try {
         const answers = stateBatchAnswers(batch, (await this.pool.query<StateBatchRow>(query)).rows);

@@ -132,23 +132,38 @@ export const STATE_BATCH = `${USER_CTES}${ABSENT_CTES}${USER_ROWS}${ABSENT_ROWS}
  */
 export const USER_BATCH = `${USER_CTES}${USER_ROWS}`;
 
-/** A row of the batch's answer: a change that was made (request i), or a read's row (one per token). */
-export interface StateBatchRow {
-  i: number;
-  fails: number | null;
-  locked_at: string | null;
-  sources: SourceFailures | null;
-  version: string | null;
-  serial: string | null;
-  fingerprint: string | null;
-  counter: string | null;
-  last_step: string | null;
-  drift: number | null;
+/**
+ * A row of the batch's answer, as an array (the query's rowMode 'array': no object per row), by the
+ * statement's column order: a change that was made (request i, the rest null), or a read's row (one
+ * per token).
+ */
+export type StateBatchRow = [
+  i: number,
+  fails: number | null,
+  lockedAt: string | null,
+  sources: SourceFailures | null,
+  version: string | null,
+  serial: string | null,
+  fingerprint: string | null,
+  counter: string | null,
+  lastStep: string | null,
+  drift: number | null,
   /** The user the token belongs to in the database's store generation (null: not recorded). */
-  owner: string | null;
+  owner: string | null,
   /** A made-up name's row: when it may be forgotten. */
-  expires_at: string | null;
-}
+  expiresAt: string | null,
+];
+/** The columns of a StateBatchRow. */
+const I = 0, FAILS = 1, LOCKED_AT = 2, SOURCES = 3, VERSION = 4, SERIAL = 5, FINGERPRINT = 6, COUNTER = 7, LAST_STEP = 8, DRIFT = 9, OWNER = 10, EXPIRES_AT = 11;
+
+// The array parameters are sent as PostgreSQL's array literals made here, in one join each: pg's own
+// encoding walks every element through its generic value preparation, a fair part of a batch's
+// CPU in the node (docs/benchmarks.md, session 23). Numbers are integers (safe ones: String gives
+// their digits); text is always quoted and escaped (a user key may hold any printable character).
+const NULL = 'NULL';
+const numbers = (values: readonly (number | null)[]): string => `{${values.map((v) => (v === null ? NULL : String(v))).join(',')}}`;
+const booleans = (values: readonly boolean[]): string => `{${values.map((v) => (v ? 't' : 'f')).join(',')}}`;
+const texts = (values: readonly (string | null)[]): string => `{${values.map((v) => (v === null ? NULL : `"${v.replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
 
 /** The statement's parameters for a batch: reads by (request, user, serial); changes by request. */
 export function stateBatchValues(storeId: string, batch: readonly StateRequest[]): unknown[] {
@@ -208,6 +223,7 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
     w.version.push(q.expected.version);
     w.serial.push(accept?.token.serial ?? null);
     w.fingerprint.push(accept?.token.fingerprint ?? null);
+    // A counter is a decimal string (numeric(20, 0)), sent unquoted as a number is.
     w.counter.push(hotp ? accept!.next.counter!.toString() : null);
     w.lastStep.push(accept && !hotp ? accept.next.lastStep : null);
     w.drift.push(accept && !hotp ? accept.next.drift : 0);
@@ -217,8 +233,11 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
     w.sources.push(update ? JSON.stringify(update.next.sources) : null);
   }
   return [
-    storeId, r.i, r.user, r.serial, w.i, w.accept, w.user, w.version, w.serial, w.fingerprint, w.counter, w.lastStep, w.drift, w.clear, w.fails, w.lockedAt, w.sources,
-    nowMs, absent.i, absent.name, absent.version, absent.fails, absent.lockedAt, absent.sources, absent.expiresAt, absentRead.i, absentRead.name,
+    storeId, numbers(r.i), texts(r.user), texts(r.serial),
+    numbers(w.i), booleans(w.accept), texts(w.user), numbers(w.version), texts(w.serial), texts(w.fingerprint), `{${w.counter.map((c) => c ?? NULL).join(',')}}`,
+    numbers(w.lastStep), numbers(w.drift), booleans(w.clear), numbers(w.fails), numbers(w.lockedAt), texts(w.sources),
+    nowMs, numbers(absent.i), texts(absent.name), numbers(absent.version), numbers(absent.fails), numbers(absent.lockedAt), texts(absent.sources), numbers(absent.expiresAt),
+    numbers(absentRead.i), texts(absentRead.name),
   ];
 }
 
@@ -234,14 +253,14 @@ export function stateBatchQuery(storeId: string, batch: readonly StateRequest[])
 export function stateBatchAnswers(batch: readonly StateRequest[], rows: readonly StateBatchRow[]): (StateAnswer | BatchItemError)[] {
   const rowsOf = new Map<number, StateBatchRow[]>();
   for (const row of rows) {
-    const list = rowsOf.get(row.i);
+    const list = rowsOf.get(row[I]);
     if (list) list.push(row);
-    else rowsOf.set(row.i, [row]);
+    else rowsOf.set(row[I], [row]);
   }
   return batch.map((request, i) => {
     if (request.kind === 'absent-read') return absentViewOf(rowsOf.get(i)?.[0]);
     if (request.kind === 'absent-write') {
-      const version = rowsOf.get(i)?.[0]?.version;
+      const version = rowsOf.get(i)?.[0]?.[VERSION];
       return version === undefined || version === null ? null : Number(version);
     }
     if (request.kind !== 'read') return rowsOf.has(i);
@@ -258,25 +277,25 @@ export class StateUnavailableError extends Error {}
 
 /** A made-up name's state from its row (a row of nulls: none). */
 function absentViewOf(row: StateBatchRow | undefined): AbsentView {
-  if (!row || row.version === null) return { state: CLEARED, version: null, expiresAt: null };
+  if (!row || row[VERSION] === null) return { state: CLEARED, version: null, expiresAt: null };
   return {
-    state: { fails: row.fails!, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources! },
-    version: Number(row.version),
-    expiresAt: Number(row.expires_at),
+    state: { fails: row[FAILS]!, lockedAt: row[LOCKED_AT] === null ? null : Number(row[LOCKED_AT]), sources: row[SOURCES]! },
+    version: Number(row[VERSION]),
+    expiresAt: Number(row[EXPIRES_AT]),
   };
 }
 
 /** A user's state from their rows (one per token asked). */
 function viewOf(user: ShimUser, rows: readonly StateBatchRow[]): StateView {
   const row = rows[0];
-  if (!row || row.version === null) throw new StateUnavailableError(`the database has no state for user ${user.key}`);
+  if (!row || row[VERSION] === null) throw new StateUnavailableError(`the database has no state for user ${user.key}`);
   return {
-    user: { fails: row.fails!, lockedAt: row.locked_at === null ? null : Number(row.locked_at), sources: row.sources!, version: Number(row.version) },
+    user: { fails: row[FAILS]!, lockedAt: row[LOCKED_AT] === null ? null : Number(row[LOCKED_AT]), sources: row[SOURCES]!, version: Number(row[VERSION]) },
     tokens: user.tokens.map((token) => {
-      const t = rows.find((r) => r.serial === token.serial);
-      if (!t || t.fingerprint !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is missing or for another seed`);
-      if (t.owner !== null && t.owner !== user.key) throw new StateUnavailableError(`token ${token.serial} belongs to another user in the database's store generation: this node's store file is not the current one`);
-      return { counter: t.counter === null ? null : BigInt(t.counter), lastStep: t.last_step === null ? null : Number(t.last_step), drift: t.drift ?? 0 };
+      const t = rows.find((r) => r[SERIAL] === token.serial);
+      if (!t || t[FINGERPRINT] !== token.fingerprint) throw new StateUnavailableError(`the database's state of token ${token.serial} is missing or for another seed`);
+      if (t[OWNER] !== null && t[OWNER] !== user.key) throw new StateUnavailableError(`token ${token.serial} belongs to another user in the database's store generation: this node's store file is not the current one`);
+      return { counter: t[COUNTER] === null ? null : BigInt(t[COUNTER]), lastStep: t[LAST_STEP] === null ? null : Number(t[LAST_STEP]), drift: t[DRIFT] ?? 0 };
     }),
   };
 }
