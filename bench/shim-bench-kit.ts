@@ -132,21 +132,37 @@ export function machineCpu(): { busy: number; total: number } | null {
   }
 }
 
-/** CPU seconds of every process with this command name (e.g. PostgreSQL's server processes). */
-export function cpuSecondsOf(command: string): number | null {
+/**
+ * CPU seconds of every process with this command name (e.g. PostgreSQL's server processes); with
+ * `port`, only the server started with `-p port` and its children (its backends): other PostgreSQL
+ * servers on a shared machine (other work's tests) are not counted.
+ */
+export function cpuSecondsOf(command: string, port?: number): number | null {
   try {
-    let ticks = 0;
+    const stats = new Map<number, string[]>();
     for (const pid of readdirSync('/proc')) {
       if (!/^\d+$/.test(pid)) continue;
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        if (!stat.includes(`(${command})`)) continue;
-        const fields = stat.split(') ')[1]!.split(' ');
-        ticks += Number(fields[11]) + Number(fields[12]);
+        if (stat.includes(`(${command})`)) stats.set(Number(pid), stat.split(') ')[1]!.split(' '));
       } catch {
         // gone meanwhile
       }
     }
+    let server: number | undefined;
+    if (port !== undefined) {
+      for (const pid of stats.keys()) {
+        try {
+          if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`\0-p\0${port}\0`)) server = pid;
+        } catch {
+          // gone meanwhile
+        }
+      }
+      if (server === undefined) return null;
+    }
+    let ticks = 0;
+    // After the command: state, ppid, ..., utime (12th), stime (13th).
+    for (const [pid, fields] of stats) if (server === undefined || pid === server || Number(fields[1]) === server) ticks += Number(fields[11]) + Number(fields[12]);
     return ticks / CLOCK_TICKS;
   } catch {
     return null;

@@ -14,10 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { closeSync, constants, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runImportStore } from '../src/shim/shim-operations.js';
 import { args, benchSeed, cpuSeconds, cpuSecondsOf, machineCpu, makeUsers, nextCode, num, pct, startChild, stopChild, type BenchUser } from './shim-bench-kit.js';
 
@@ -407,6 +407,13 @@ if (args.has('baseline-server')) {
  * run, alternating slices; then two nodes on the one database against one node. PostgreSQL is the
  * distribution's, started here (test/shim/postgres-server.ts), with its default durability
  * (fsync on, synchronous commit).
+ *
+ * `--postgres --against DIST` (another build's dist folder, e.g. the unchanged code's in a second
+ * worktree): in place of the local journal, that build's shim on PostgreSQL too (its own database on
+ * the same server, its store imported by its own code), so both builds are measured in the same
+ * alternating slices on a busy machine: "local journal" in the report is then the other build.
+ * Without the two-node slices: the second node would change users the first one caches, which the
+ * other build's node is spared.
  */
 async function runPostgresBenchmark(): Promise<void> {
   const { startPostgres, unavailable } = await import('../test/shim/postgres-server.js');
@@ -418,6 +425,7 @@ async function runPostgresBenchmark(): Promise<void> {
   const slice = num('slice', 1);
   const slices = Math.max(1, Math.round(duration / slice));
   const warmup = num('warmup', 3);
+  const against = args.get('against');
   const cli = fileURLToPath(new URL('../bin/cli/main.js', import.meta.url));
   const key = randomBytes(32);
   const work = mkdtempSync(join(tmpdir(), 'shim-pg-bench-'));
@@ -437,12 +445,24 @@ async function runPostgresBenchmark(): Promise<void> {
     const localStore = join(work, 'local.store');
     const pgStore = join(work, 'pg.store');
     const input = (us: BenchUser[]) => ({ users: us.map((u) => ({ username: u.name, enabled: true })), tokens: us.map((u, i) => ({ seed: benchSeed(`B${i}`, u), user: u.name })) });
-    await runImportStore({ store: localStore, key, input: input(localUsers) });
+    let otherUrl: string | undefined;
+    if (against === undefined) await runImportStore({ store: localStore, key, input: input(localUsers) });
+    else {
+      pg.sql('CREATE DATABASE mfa_shim_against');
+      otherUrl = pg.url.replace(/\/mfa_shim$/, '/mfa_shim_against');
+      const other = (await import(pathToFileURL(resolve(against, 'src/shim/shim-operations.js')).href)) as { runImportStore: typeof runImportStore };
+      const otherState = (await import(pathToFileURL(resolve(against, 'src/shim/postgres/state-url.js')).href)) as { parseStateUrl: typeof parseStateUrl };
+      await other.runImportStore({ store: localStore, key, input: input(localUsers), state: otherState.parseStateUrl(otherUrl) });
+      console.log(`  "local journal" below: the build in ${against}, its state in PostgreSQL too (database mfa_shim_against)`);
+    }
     await runImportStore({ store: pgStore, key, input: input(pgUsers), state });
     const { copyFileSync } = await import('node:fs');
     copyFileSync(pgStore, join(work, 'pg-b.store'));
     const flags = ['--port', '0', '--rate-limit', '0', '--source-max-fails', '0'];
-    const local = await startChild([cli, 'shim', 'serve', '--store', localStore, ...flags], env);
+    const local = await startChild(
+      otherUrl === undefined ? [cli, 'shim', 'serve', '--store', localStore, ...flags] : [resolve(against!, 'bin/cli/main.js'), 'shim', 'serve', '--store', localStore, '--state', otherUrl, ...flags],
+      env,
+    );
     const nodeA = await startChild([cli, 'shim', 'serve', '--store', pgStore, '--state', pg.url, ...flags], env);
     const nodeB = await startChild([cli, 'shim', 'serve', '--store', join(work, 'pg-b.store'), '--state', pg.url, ...flags], env);
     children.push(local.child, nodeA.child, nodeB.child);
@@ -452,12 +472,15 @@ async function runPostgresBenchmark(): Promise<void> {
     // Every server warmed up as long (JIT, connections, PostgreSQL's plans and caches), the second node too.
     await runLoad(local.port, clients, warmup, localUsers, local.child.pid!);
     await runLoad(nodeA.port, clients, warmup, pgUsers, nodeA.child.pid!);
-    await runLoad(nodeB.port, clients, warmup, usersB, nodeB.child.pid!);
+    if (against === undefined) await runLoad(nodeB.port, clients, warmup, usersB, nodeB.child.pid!);
     // Where the machine's CPU went in each closed-loop mode: all cores busy, and PostgreSQL's share.
     const usage = { local: { busy: 0, total: 0, pg: 0 }, pg: { busy: 0, total: 0, pg: 0 }, two: { busy: 0, total: 0, pg: 0 } };
+    // This bench's PostgreSQL only (its port): other servers on a shared machine are not its cost.
+    const pgPort = Number(new URL(pg.url).port);
     for (let i = 0; i < slices; i++) {
-      for (const which of i % 2 === 0 ? (['local', 'pg', 'two'] as const) : (['two', 'pg', 'local'] as const)) {
-        const [m0, p0] = [machineCpu(), cpuSecondsOf('postgres')];
+      const modes = against === undefined ? (['local', 'pg', 'two'] as const) : (['local', 'pg'] as const);
+      for (const which of i % 2 === 0 ? modes : [...modes].reverse()) {
+        const [m0, p0] = [machineCpu(), cpuSecondsOf('postgres', pgPort)];
         if (which === 'local') runs.local.push(await runLoad(local.port, clients, slice, localUsers, local.child.pid!));
         else if (which === 'pg') runs.pg.push(await runLoad(nodeA.port, clients, slice, pgUsers, nodeA.child.pid!));
         else {
@@ -465,7 +488,7 @@ async function runPostgresBenchmark(): Promise<void> {
           const [a, b] = await Promise.all([runLoad(nodeA.port, clients / 2, slice, usersA, nodeA.child.pid!), runLoad(nodeB.port, clients / 2, slice, usersB, nodeB.child.pid!)]);
           runs.two.push({ ...pool([a, b]), seconds: slice });
         }
-        const [m1, p1] = [machineCpu(), cpuSecondsOf('postgres')];
+        const [m1, p1] = [machineCpu(), cpuSecondsOf('postgres', pgPort)];
         if (m0 && m1) {
           usage[which].busy += m1.busy - m0.busy;
           usage[which].total += m1.total - m0.total;
@@ -482,7 +505,7 @@ async function runPostgresBenchmark(): Promise<void> {
     const [lc, pc, tc, lo, po] = [pool(runs.local), pool(runs.pg), pool(runs.two), pool(runs.localOpen), pool(runs.pgOpen)];
     console.log(line('local journal, closed loop', lc));
     console.log(line('PostgreSQL, closed loop', pc));
-    console.log(line('PostgreSQL 2 nodes, closed', tc));
+    if (tc.requests > 0) console.log(line('PostgreSQL 2 nodes, closed', tc));
     console.log(line('local journal, open loop', lo));
     console.log(line('PostgreSQL, open loop', po));
     const cores = cpus().length;
@@ -501,7 +524,7 @@ async function runPostgresBenchmark(): Promise<void> {
     console.log(`  throughput PostgreSQL / local journal (closed loop): ${ratio.toFixed(2)}  (target >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
     console.log(`  PostgreSQL p99 open loop at ${rate} req/s: ${pct(po.latenciesMs, 99).toFixed(2)} ms (local journal ${pct(lo.latenciesMs, 99).toFixed(2)} ms)  (target < 20 ms: ${pct(po.latenciesMs, 99) < 20 ? 'met' : 'NOT met'})`);
     const scale = tc.requests / tc.seconds / (pc.requests / pc.seconds);
-    console.log(`  two nodes / one node on one database (closed loop): ${scale.toFixed(2)}  (target > 1: ${scale > 1 ? 'met' : 'NOT met'})`);
+    if (tc.requests > 0) console.log(`  two nodes / one node on one database (closed loop): ${scale.toFixed(2)}  (target > 1: ${scale > 1 ? 'met' : 'NOT met'})`);
   } finally {
     for (const c of children) await stopChild(c).catch(() => undefined);
     if (savedPassfile === undefined) delete process.env.PGPASSFILE;
