@@ -243,6 +243,35 @@ describe.skipIf(unavailable !== undefined)('shared state on PostgreSQL (issue 16
       }
     });
 
+    it("a change refused because another node changed the user brings back the user's state as found: the node decides again without reading", async () => {
+      const state = await freshImport();
+      const { db, a, b, close } = await openNodes(state);
+      try {
+        const [u0, u1] = [db.findUser(USERS[0]!)!, db.findUser(USERS[1]!)!];
+        const [old0, old1] = [await a.read(u0, true), await a.read(u1, true)];
+        // Node b accepts user 0's first code and counts a failure of user 1.
+        expect(await b.accept(u0, (await b.read(u0, true)).user, u0.tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false)).toBe(true);
+        expect(await b.updateUser(u1, (await b.read(u1, true)).user, { fails: 1, lockedAt: null, sources: {} })).toBe(true);
+        // Node a, from its older copies: both refused (one batch).
+        const refused = await Promise.all([
+          a.accept(u0, old0.user, u0.tokens[0]!, { counter: 1n, lastStep: null, drift: 0 }, false),
+          a.updateUser(u1, old1.user, { fails: 1, lockedAt: null, sources: {} }),
+        ]);
+        expect(refused).toEqual([false, false]);
+        // The next reads are answered at once (no promise: no round trip), with b's changes.
+        const [next0, next1] = [a.read(u0), a.read(u1)];
+        expect(next0).not.toBeInstanceOf(Promise);
+        expect(next1).not.toBeInstanceOf(Promise);
+        const fresh = [await b.read(u0, true), await b.read(u1, true)];
+        expect(next0).toMatchObject({ user: fresh[0]!.user, tokens: [{ counter: 1n }], cached: true });
+        expect(next1).toMatchObject({ user: { ...fresh[1]!.user, fails: 1 }, cached: true });
+        // And the decision taken from them goes through.
+        expect(await a.accept(u0, (next0 as { user: typeof old0.user }).user, u0.tokens[0]!, { counter: 2n, lastStep: null, drift: 0 }, false)).toBe(true);
+      } finally {
+        await close();
+      }
+    });
+
     it('two nodes, 40 users, every code sent to both at once: each accepted exactly once', async () => {
       const state = await freshImport();
       const { db, a, b, close } = await openNodes(state);

@@ -9,7 +9,7 @@ import { CLEARED } from '../lockout.js';
 import type { StateBackend, StateView } from '../verifier.js';
 import { CommitBatcher, type BatchItemError } from './commit-batcher.js';
 import { MIGRATIONS, migrate } from './schema.js';
-import { STATE_BATCH, stateBatchAnswers, stateBatchQuery, stateBatchValues, StateUnavailableError, type StateAnswer, type StateBatchRow, type StateRequest } from './state-batch.js';
+import { RefusedChange, STATE_BATCH, stateBatchAnswers, stateBatchQuery, stateBatchValues, StateUnavailableError, type StateAnswer, type StateBatchRow, type StateRequest } from './state-batch.js';
 import { PgAbsentNames } from './pg-absent-names.js';
 import { passwordFileProblem } from './password-file.js';
 import { describePgError, isConnectionLoss } from './pg-error.js';
@@ -695,26 +695,39 @@ export class PgState implements StateBackend {
   }
 
   async accept(user: ShimUser, expected: StateView['user'], token: ShimToken, next: TokenState, clearFailures: boolean): Promise<boolean> {
-    const done = (await this.#batches.submit({ kind: 'accept', user, expected, token, next, clear: clearFailures })) as boolean;
+    const answer = (await this.#batches.submit({ kind: 'accept', user, expected, token, next, clear: clearFailures })) as boolean | RefusedChange;
     // The entry is brought forward only from the version this change was decided on (a read that
     // came back meanwhile may hold another); otherwise it goes, and the next request reads.
     const cached = this.#cache.get(user.key);
-    if (done && cached?.user.version === expected.version) {
+    if (answer === true && cached?.user.version === expected.version) {
       const t = user.tokens.indexOf(token);
       if (t >= 0) cached.tokens[t] = next;
       cached.user = { ...(clearFailures ? { ...CLEARED, sources: {} } : expected), version: expected.version + 1 };
     } else {
-      this.#cache.delete(user.key);
+      this.#refused(user, answer);
     }
-    return done;
+    return answer === true;
   }
 
   async updateUser(user: ShimUser, expected: StateView['user'], next: UserState): Promise<boolean> {
-    const done = (await this.#batches.submit({ kind: 'update', user, expected, next })) as boolean;
+    const answer = (await this.#batches.submit({ kind: 'update', user, expected, next })) as boolean | RefusedChange;
     const cached = this.#cache.get(user.key);
-    if (done && cached?.user.version === expected.version) cached.user = { ...next, version: expected.version + 1 };
-    else this.#cache.delete(user.key);
-    return done;
+    if (answer === true && cached?.user.version === expected.version) cached.user = { ...next, version: expected.version + 1 };
+    else this.#refused(user, answer);
+    return answer === true;
+  }
+
+  /**
+   * A change not made, or made from a copy the cache no longer holds: the entry goes (the next
+   * request reads), or becomes the state a refusal found, unless the entry is as new already.
+   */
+  #refused(user: ShimUser, answer: boolean | RefusedChange): void {
+    const cached = this.#cache.get(user.key);
+    if (answer instanceof RefusedChange) {
+      if (!cached || cached.user.version < answer.current.user.version) this.#cache.set(user.key, answer.current);
+    } else {
+      this.#cache.delete(user.key);
+    }
   }
 
   // Every read and change goes in a batch (commit-batcher.ts, state-batch.ts): one statement, one

@@ -19,8 +19,19 @@ export type StateRequest =
   /** A made-up name's failure: written only if still at `version` (null: no live row). */
   | { kind: 'absent-write'; name: string; version: number | null; next: UserState; nowMs: number; expiresAt: number };
 
-/** A request's answer: a read's view, a change's done or not, a made-up name's view, its write's new version (null: not written). */
-export type StateAnswer = StateView | boolean | AbsentView | number | null;
+/**
+ * A change refused because the user's state had moved on (another node changed it): the state the
+ * statement found, newer than the one the change was decided on. The node decides again from it
+ * without reading first (a user whose verifications alternate between nodes, behind a load
+ * balancer, meets this on every one). Given for users of one token only (the change names that
+ * token; a user's other tokens are not looked up).
+ */
+export class RefusedChange {
+  constructor(readonly current: StateView) {}
+}
+
+/** A request's answer: a read's view, a change's done or not (or refused with the state found), a made-up name's view, its write's new version (null: not written). */
+export type StateAnswer = StateView | boolean | RefusedChange | AbsentView | number | null;
 
 // Each change is taken only while the user's state is still the version read: every change to a
 // user's state or tokens' state bumps that version (accepts, failures, unlocks, an import), so the
@@ -48,6 +59,12 @@ export type StateAnswer = StateView | boolean | AbsentView | number | null;
 // (none of this batch's names; rows another statement holds are skipped, never waited for): the
 // table stays as large as the names tried within the window (rules.ts failureWindowMs), with
 // no housekeeping of its own.
+// A change whose user is at another version than the one it was decided on (another node changed
+// the user since this node read them: their version as the statement began is not the change's)
+// cannot be made, and its answer is the user's and token's rows as read (a read's rows, answered
+// as RefusedChange): newer than the node's copy, never older (versions only grow, and the node's
+// copy came from a statement that ended before this one began). A change refused for another
+// reason (its user changed under the statement, or the code used) answers nothing: the node reads.
 const UNUSED = 'CASE WHEN w.counter IS NULL THEN (t.last_step IS NULL OR t.last_step < w.last_step) ELSE t.counter < w.counter END';
 // The token is still this user's in the database's store generation (schema 2; rows written before
 // it hold no user and are not held to it).
@@ -115,6 +132,12 @@ const USER_ROWS = `  )
     FROM r
     CROSS JOIN LATERAL (SELECT * FROM mfa_shim_users u WHERE u.store_id = $1 AND u.user_key = r.user_key LIMIT 1) u
     LEFT JOIN LATERAL (SELECT * FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = r.serial LIMIT 1) t ON true
+  UNION ALL
+  SELECT w.i, u.fails, u.locked_at, u.sources, u.version, t.serial, t.fingerprint, t.counter::text, t.last_step, t.drift, t.user_key, NULL
+    FROM w
+    CROSS JOIN LATERAL (SELECT * FROM mfa_shim_users u WHERE u.store_id = $1 AND u.user_key = w.user_key AND u.version <> w.version LIMIT 1) u
+    LEFT JOIN LATERAL (SELECT * FROM mfa_shim_tokens t WHERE t.store_id = $1 AND t.serial = w.serial LIMIT 1) t ON true
+   WHERE w.serial IS NOT NULL AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.i = w.i)
 `;
 /** Made-up names' written versions and reads ($26-$27). */
 const ABSENT_ROWS = `  UNION ALL
@@ -221,7 +244,8 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
     w.accept.push(accept !== undefined);
     w.user.push(q.user.key);
     w.version.push(q.expected.version);
-    w.serial.push(accept?.token.serial ?? null);
+    // An update names the user's one token, if one, for the rows a refusal answers with.
+    w.serial.push(accept ? accept.token.serial : q.user.tokens.length === 1 ? q.user.tokens[0]!.serial : null);
     w.fingerprint.push(accept?.token.fingerprint ?? null);
     // A counter is a decimal string (numeric(20, 0)), sent unquoted as a number is.
     w.counter.push(hotp ? accept!.next.counter!.toString() : null);
@@ -263,7 +287,7 @@ export function stateBatchAnswers(batch: readonly StateRequest[], rows: readonly
       const version = rowsOf.get(i)?.[0]?.[VERSION];
       return version === undefined || version === null ? null : Number(version);
     }
-    if (request.kind !== 'read') return rowsOf.has(i);
+    if (request.kind !== 'read') return changeAnswer(request.user, rowsOf.get(i));
     try {
       return viewOf(request.user, rowsOf.get(i) ?? []);
     } catch (err) {
@@ -274,6 +298,19 @@ export function stateBatchAnswers(batch: readonly StateRequest[], rows: readonly
 
 /** The database cannot be reached, answered wrongly, or holds no state (or another seed's) for a user: answered as lost state (503, Access-Reject). */
 export class StateUnavailableError extends Error {}
+
+/** A change's answer: made (a row without a version), refused with the state found (rows of a read, for a user of one token), or refused. */
+function changeAnswer(user: ShimUser, rows: readonly StateBatchRow[] | undefined): boolean | RefusedChange {
+  if (rows === undefined) return false;
+  if (rows.some((row) => row[VERSION] === null)) return true;
+  if (user.tokens.length !== 1) return false;
+  try {
+    return new RefusedChange(viewOf(user, rows));
+  } catch {
+    // Not as this store file has it: the read that follows says why.
+    return false;
+  }
+}
 
 /** A made-up name's state from its row (a row of nulls: none). */
 function absentViewOf(row: StateBatchRow | undefined): AbsentView {
