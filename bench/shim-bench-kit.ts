@@ -161,8 +161,13 @@ export function cpuSecondsOf(command: string, port?: number): number | null {
       if (server === undefined) return null;
     }
     let ticks = 0;
-    // After the command: state, ppid, ..., utime (12th), stime (13th).
-    for (const [pid, fields] of stats) if (server === undefined || pid === server || Number(fields[1]) === server) ticks += Number(fields[11]) + Number(fields[12]);
+    // After the command: state, ppid, ..., utime (12th), stime (13th), then the same of the children
+    // it has reaped: the server's own include its backends that have ended (a pool's idle connection
+    // closed), which would otherwise drop out of the sum between two readings.
+    for (const [pid, fields] of stats) {
+      if (server !== undefined && pid !== server && Number(fields[1]) !== server) continue;
+      ticks += Number(fields[11]) + Number(fields[12]) + (pid === server ? Number(fields[13]) + Number(fields[14]) : 0);
+    }
     return ticks / CLOCK_TICKS;
   } catch {
     return null;
