@@ -7,7 +7,7 @@ import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseCounter, parseI
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
 import { fieldsOf, forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
-import { GENERIC_COLUMNS } from './seed-csv-header.js';
+import { GENERIC_COLUMNS, hasEntraColumns, normalizeHeader } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { pskcAlgorithmKind } from './pskc-algorithm-uri.js';
 import { shownValue } from '../../model/shown-value.js';
@@ -25,6 +25,8 @@ import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE,
  */
 export async function readGenericSeedCsv(path: string, display: string, shape: SeedCsvShape, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
+  /** Entra's upload columns (read here when they come with a parameter Entra's format lacks): their secret key is Base32, not guessed. */
+  let entraColumns: boolean | undefined;
   const whole = await forEachSeedCsvRow(
     path,
     display,
@@ -102,11 +104,13 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
         problems.error('secret-invalid', leftOutAt(row.where('secret'), serial), `the secret of token ${serial} is empty; the row is skipped`);
         return;
       }
-      const used = encoding ?? guessSecretEncoding(secretText);
+      // A Base32 secret of only 2-7 and a-f (Entra's own sample) would be guessed to be hex: a wrong seed.
+      entraColumns ??= hasEntraColumns(new Set((['user', 'serial', 'secret'] as const).map((r) => normalizeHeader(row.where(r).field ?? ''))));
+      const used = encoding ?? (entraColumns ? 'base32' : guessSecretEncoding(secretText));
       const bytes = decodeSecret(secretText, used);
       if (bytes === null || bytes.length === 0) {
         const how = used === 'hex' ? 'hex (an even number of 0-9, a-f)' : 'Base32 (letters A-Z, digits 2-7)';
-        const guessed = encoding === undefined ? ' (encoding guessed; add an encoding column to say)' : '';
+        const guessed = encoding !== undefined ? '' : entraColumns ? " (Entra's secret key column; add an encoding column saying hex if it is hex)" : ' (encoding guessed; add an encoding column to say)';
         problems.error('secret-invalid', leftOutAt(row.where('secret'), serial), `the secret of token ${serial} is not valid ${how}${guessed}; the row is skipped`);
         return;
       }

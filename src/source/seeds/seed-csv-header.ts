@@ -97,12 +97,17 @@ const PARAMETERS_ENTRA_LACKS: readonly string[] = [
   ...GENERIC_COLUMNS.period.filter((a) => a !== 'timeinterval'),
 ];
 
+/** Whether header names (normalized) hold Entra's upload columns, whose secret key is Base32 whichever reader reads them. */
+export function hasEntraColumns(names: ReadonlySet<string>): boolean {
+  return names.has('upn') && names.has('serialnumber') && names.has('secretkey');
+}
+
 /** Which seed CSV a header line belongs to, if any. */
 export function seedCsvKind(header: string[]): SeedCsvKind | null {
   const names = new Set(header.map(normalizeHeader));
   const has = (aliases: readonly string[]): boolean => aliases.some((a) => names.has(a));
   // With a parameter Entra's format lacks, the generic reader (which knows Entra's column names) reads them all.
-  if (names.has('upn') && names.has('serialnumber') && names.has('secretkey') && !has(PARAMETERS_ENTRA_LACKS)) return 'entra';
+  if (hasEntraColumns(names) && !has(PARAMETERS_ENTRA_LACKS)) return 'entra';
   if (has(GENERIC_COLUMNS.serial) && has(GENERIC_COLUMNS.secret)) return 'generic';
   return null;
 }

@@ -314,6 +314,18 @@ describe("Entra's OATH upload CSV", () => {
     expect(hex.seeds[0]!.secret.reveal().toString('ascii')).toBe('12345678901234567890');
   });
 
+  it("Entra's columns read as a generic seed CSV (a parameter added) still hold Base32: a secret key of only 2-7 and a-f (Entra's own sample) is not guessed to be hex", async () => {
+    const secret = '2234567abcdef2234567abcdef';
+    const plain = await read(tmp.file('entra-sample.csv', `upn,serial number,secret key,time interval\nHelga@contoso.com,1234567,${secret},30\n`));
+    const plus = await read(tmp.file('entra-sample-digits.csv', `upn,serial number,secret key,time interval,digits\nHelga@contoso.com,1234567,${secret},30,8\n`));
+    expect(plus.seeds.map((s) => [s.serial, s.digits, s.algorithm, s.secret.length])).toEqual([['1234567', 8, 'sha1', 16]]);
+    expect(plus.seeds[0]!.secret.equals(plain.seeds[0]!.secret)).toBe(true);
+    expect(codes(plus.problems)).toEqual(codes(plain.problems));
+    // A generic file's secret column keeps the guess: the same text there is hex.
+    const generic = await read(tmp.file('generic-hexlike.csv', `serial,secret key,digits\nG-1,${secret},8\n`));
+    expect(generic.seeds[0]!.secret.length).toBe(13);
+  });
+
   it('no seed field leaks the secret through JSON.stringify, inspect or template strings', async () => {
     const { seeds } = await read(seedsFixture('entra.csv'));
     for (const seed of seeds) {
