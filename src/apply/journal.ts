@@ -119,7 +119,7 @@ export interface ResumeRecord {
  * warning and the summary name the first few): the run's users still switched to Entra MFA (`by`:
  * what switches them), the users outside the run the methods policy's undo left with no method they
  * can use (`unread`: members not read, so their count is a floor), or why who is switched could not
- * be read. The run report lists them (journals before session 23: none).
+ * be read. The run report lists them (a journal of a version before report JSON 1.11 holds none).
  */
 export interface LeftWithoutMethodRecord {
   at: string;

@@ -187,7 +187,7 @@ export interface RunReport {
      * one named (its warning and summary name the first few): the run's users still switched to Entra
      * MFA and what switches them; the users outside the run the methods policy's undo left with no
      * method they can use (`unread`: members not read, so there may be more); or why who is switched
-     * could not be read. Empty when none did (and for a rollback made before session 23).
+     * could not be read. Empty when none did (and for a rollback whose journal, of an earlier version, records none).
      */
     left_without_method: { at: string; users: { user: string; by: string }[]; others: { users: string[]; by: string[]; unread: number } | null; unread: string | null }[];
   };

@@ -181,7 +181,7 @@ const I = 0, FAILS = 1, LOCKED_AT = 2, SOURCES = 3, VERSION = 4, SERIAL = 5, FIN
 
 // The array parameters are sent as PostgreSQL's array literals made here, in one join each: pg's own
 // encoding walks every element through its generic value preparation, a fair part of a batch's
-// CPU in the node (docs/benchmarks.md, session 23). Numbers are integers (safe ones: String gives
+// CPU in the node (docs/benchmarks.md, "Parameters and rows"). Numbers are integers (safe ones: String gives
 // their digits); text is always quoted and escaped (a user key may hold any printable character).
 const NULL = 'NULL';
 const numbers = (values: readonly (number | null)[]): string => `{${values.map((v) => (v === null ? NULL : String(v))).join(',')}}`;

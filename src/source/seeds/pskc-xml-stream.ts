@@ -45,7 +45,7 @@ export interface XmlElement {
   /**
    * 1-based line of the start tag (its end, when its attributes span lines), on every element: a
    * problem names the line of the element at fault, not its KeyPackage's. Counting it costs little:
-   * line ends are counted once, whoever asks (see the session-23 paragraph of docs/benchmarks.md).
+   * line ends are counted once, whoever asks (docs/benchmarks.md measures it).
    */
   line: number;
 }
