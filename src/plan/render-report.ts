@@ -63,7 +63,7 @@ interface ReportData {
    * names the first 20): (JSON 1.9) the tenant users outside the export it moves with no cloud MFA
    * method; (1.10) the usernames not checked, the users outside the plan's scope, those not switched.
    */
-  movedWithoutMethod: { title: string; intro: string; users: string[] }[];
+  forcedFederationLists: { title: string; intro: string; users: string[] }[];
   phoneOnly: UserView[];
   users: UserView[];
   otherFindings: Finding[];
@@ -149,8 +149,8 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
   const usedRules = (Object.keys(RULES) as RuleId[]).filter((r) => used.has(r));
   const phoneOnlyUsers = new Set(plan.findings.filter((f) => f.code === 'phone-only-after-retirement').map((f) => f.user?.toLowerCase()));
   const phoneOnly = users.filter((v) => phoneOnlyUsers.has(v.u.user.toLowerCase()));
-  // Every one, not the finding's first 20: an approver sees each user the forced federation leaves with nothing to sign in with.
-  const movedWithoutMethod = (cut?.federation ?? [])
+  // Every one, not a finding's first 20: an approver sees each user a forced federation moves unchecked, unswitched or with nothing to sign in with.
+  const forcedFederationLists = (cut?.federation ?? [])
     .filter((f) => f.planned)
     .flatMap((f) =>
       [
@@ -160,7 +160,7 @@ function reportData(plan: Plan, opts: ReportOptions): ReportData {
         { title: `Users of ${f.domain} in scope not switched (${f.unswitched_users?.length ?? 0})`, intro: FORCED_INTRO, users: f.unswitched_users ?? [] },
       ].filter((l) => l.users.length > 0),
     );
-  return { header, rehearsal, inputs, counts, settings, cutover, movedWithoutMethod, phoneOnly, users, otherFindings, usedRules };
+  return { header, rehearsal, inputs, counts, settings, cutover, forcedFederationLists, phoneOnly, users, otherFindings, usedRules };
 }
 
 const SETTINGS_HEAD = ['On-premises setting', 'Cloud target', 'Before', 'After', 'Rule', 'Reason'];
@@ -259,7 +259,7 @@ function* markdownLines(d: ReportData, plan: Plan, opts: ReportOptions): Generat
   out.push(...table(SETTINGS_HEAD, ruleCol(d.settings, 4), new Set([0, 1, 2, 3, 4, 5])));
   out.push(`## Cutover (${d.cutover.length})`, '', CUTOVER_INTRO, '');
   out.push(...table(CUTOVER_HEAD, ruleCol(d.cutover, 4), new Set([0, 1, 2, 3, 4, 5])));
-  for (const m of d.movedWithoutMethod) out.push(`### ${md(m.title)}`, '', m.intro, '', ...m.users.map((u) => `- ${md(u)}`), '');
+  for (const m of d.forcedFederationLists) out.push(`### ${md(m.title)}`, '', m.intro, '', ...m.users.map((u) => `- ${md(u)}`), '');
 
   out.push(`## Users (${d.users.length})`, '', 'Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings.', '');
   for (const v of d.users) {
@@ -338,7 +338,7 @@ function* htmlBody(d: ReportData, plan: Plan, opts: ReportOptions): Generator<st
   body.push(`<h2 id="settings">Settings mapping (${d.settings.length})</h2>`, '<p class="intro">Each MFA Server setting or use, the cloud setting it maps to, the value before and after, the rule and the reason. Settings without a cloud equivalent are listed with the manual step.</p>', table(SETTINGS_HEAD, d.settings));
 
   body.push(`<h2 id="cutover">Cutover (${d.cutover.length})</h2>`, `<p class="intro">${e(CUTOVER_INTRO)}</p>`, table(CUTOVER_HEAD, d.cutover));
-  for (const m of d.movedWithoutMethod) body.push(`<h3>${e(m.title)}</h3>`, `<p class="intro">${e(m.intro)}</p>`, `<ul>${m.users.map((u) => `<li>${e(u)}</li>`).join('')}</ul>`);
+  for (const m of d.forcedFederationLists) body.push(`<h3>${e(m.title)}</h3>`, `<p class="intro">${e(m.intro)}</p>`, `<ul>${m.users.map((u) => `<li>${e(u)}</li>`).join('')}</ul>`);
 
   body.push(`<h2 id="users">Users (${d.users.length})</h2>`, '<p class="intro">Every user in scope, once: the MFA Server record as exported beside the planned cloud state, each change with its rule and reason, and the user\'s findings. Users with nothing to change are collapsed.</p>');
   const actions = ['create', 'update', 'delete', 'no-op'].map((a) => [a, a] as const);
