@@ -1,3 +1,4 @@
+import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /**
@@ -6,7 +7,10 @@ import { open } from 'node:fs/promises';
  * so there: such a file is read in it (its secrets are Base64 ASCII; a `Société` in Manufacturer is
  * what is at stake) rather than refused as invalid UTF-8. An encoding this reader does not decode is
  * named in the refusal. UTF-16 is told from the bytes before this (the sniff), so a UTF-16 label on
- * a file written in UTF-8, as some tools leave it, is read as UTF-8.
+ * a file written in UTF-8, as some tools leave it, is read as UTF-8; so is a single-byte label on a
+ * file whose bytes are UTF-8 holding letters beyond ASCII (a tool that writes the declaration
+ * blindly): read as Latin-1, `é` would become `Ã©` in every name, a user's UPN among them. Latin-1
+ * text that is also valid UTF-8 with such letters would need `Ã` before a symbol at every accent.
  */
 export type DeclaredEncoding =
   | { kind: 'utf8' }
@@ -50,5 +54,23 @@ export async function declaredEncoding(path: string): Promise<DeclaredEncoding> 
   const lower = name.toLowerCase();
   if (AS_UTF8.has(lower)) return { kind: 'utf8' };
   const label = SINGLE_BYTE[lower];
-  return label === undefined ? { kind: 'unsupported', name } : { kind: 'single-byte', label };
+  if (label === undefined) return { kind: 'unsupported', name };
+  return (await utf8BeyondAscii(path)) ? { kind: 'utf8' } : { kind: 'single-byte', label };
+}
+
+/** Whether the file is valid UTF-8 holding a byte beyond ASCII (read through once: only a file declaring a single-byte encoding is). */
+async function utf8BeyondAscii(path: string): Promise<boolean> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let beyond = false;
+  try {
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+      if (!beyond && chunk.some((b) => b >= 0x80)) beyond = true;
+      decoder.decode(chunk, { stream: true });
+    }
+    decoder.decode();
+  } catch (err) {
+    if (err instanceof TypeError) return false;
+    throw err;
+  }
+  return beyond;
 }

@@ -108,6 +108,17 @@ describe('PSKC parsing is safe against hostile XML', () => {
     expect(lying.problems[0]!.message).toMatch(/not valid UTF-8/);
   });
 
+  it('a file that declares ISO-8859-1 but is written in UTF-8 (as tools that write the declaration blindly leave it) is read as UTF-8, not turned into mojibake', async () => {
+    const tmp = tempDir();
+    const file = (decl: string, manufacturer: string, user: string) =>
+      tmp.file('utf8-labelled-latin1.pskc', Buffer.from(`<?xml version="1.0" ${decl}?>\n<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">\n<KeyPackage><DeviceInfo><Manufacturer>${manufacturer}</Manufacturer><SerialNo>U-1</SerialNo></DeviceInfo>\n<Key Id="U-1" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp"><UserId>${user}</UserId><Data><Secret><PlainValue>MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=</PlainValue></Secret></Data></Key></KeyPackage></KeyContainer>\n`, 'utf8'));
+    for (const decl of ['encoding="ISO-8859-1"', 'encoding="windows-1252"']) {
+      const { seeds, problems } = await read(file(decl, 'Société', 'jürgen.müller@contoso.com'));
+      expect(problems, decl).toEqual([]);
+      expect(seeds.map((s) => [s.serial, s.manufacturer, s.user]), decl).toEqual([['U-1', 'Société', 'jürgen.müller@contoso.com']]);
+    }
+  });
+
   it('an unsupported KeyContainer Version is refused', async () => {
     const tmp = tempDir();
     const xml = readFileSync(seedsFixture('rfc6030-figure2.pskc'), 'utf8').replace('Version="1.0"', 'Version="2.0"');
