@@ -612,14 +612,12 @@ class PskcFileReader {
       const enc = child(v.el, 'EncryptedValue');
       if (enc === undefined) return undefined;
       const path = `${loc.pkg}/${loc.key}/${this.#dataPath(v)}`;
+      // draft-ietf-keyprov-pskc-02's Figure 5 puts the ValueMAC inside the EncryptedValue.
       const macEl = child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest') ?? (this.#dialect === 'draft' ? child(enc, 'ValueMAC') : undefined);
-      const macText = (child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest'))?.text;
-      // draft-ietf-keyprov-pskc-02 names PBES2 here and the real cipher in an EncryptionScheme inside it.
+      // That draft names PBES2 here and the real cipher in an EncryptionScheme inside it.
       const method = childAny(enc, 'EncryptionMethod');
       const cipherUri = attr(childAny(method, 'EncryptionScheme'), 'Algorithm') ?? attr(method, 'Algorithm');
-      // Its Figure 5 also puts the ValueMAC inside the EncryptedValue.
-      const mac = macText ?? (this.#dialect === 'draft' ? child(enc, 'ValueMAC')?.text : undefined);
-      return { name: v.name, path, cipherUri, cipherText: childAny(childAny(enc, 'CipherData'), 'CipherValue')?.text, macText: mac, valueElement: 'EncryptedValue', line: enc.line, ...(macEl ? { macLine: macEl.line } : {}), ...(method ? { methodLine: method.line } : {}), pathLine: v.el.line };
+      return { name: v.name, path, cipherUri, cipherText: childAny(childAny(enc, 'CipherData'), 'CipherValue')?.text, macText: macEl?.text, valueElement: 'EncryptedValue', line: enc.line, ...(macEl ? { macLine: macEl.line } : {}), ...(method ? { methodLine: method.line } : {}), pathLine: v.el.line };
     }
     // As python-pskc reads them: a draft's Value is encrypted when the container names a cipher and
     // the value carries a digest; otherwise it is the plain value (Base64).
