@@ -5,12 +5,12 @@ import { GENERIC_COLUMNS, normalizeHeader } from './seed-csv-header.js';
  * Digits`, `HMAC`, `Event Counter`, `Seed Format`). Ignored as other unknown columns are, each token
  * would be read with the default (30 s, 6 digits, SHA-1, counter 0, the guessed encoding): a token
  * whose codes never match once migrated. The patterns are narrow so that a vendor's other columns
- * (`Warranty Period`, `Seed Hash`, `Seed Length`) stay a warning.
+ * (`Warranty Period`, `Seed Hash`, `Seed Length`, `Shared With`, `Digital Certificate`) stay a warning.
  */
 const PARAMETERS: ReadonlyArray<[keyof typeof GENERIC_COLUMNS, RegExp]> = [
   ['period', /interval|timestep|^step|^period|^(?:time|totp|otp|token)period|timewindow/],
-  ['digits', /digit|^(?:otp|code|response|token|passcode)len(?:gth)?/],
-  ['algorithm', /algo|hmac|^hash|^sha/],
+  ['digits', /digit(?!al)|^(?:otp|code|response|token|passcode)len(?:gth)?/],
+  ['algorithm', /algo|hmac|^hash|^sha(?:\d|type|mode|$)/],
   ['counter', /counter|movingfactor/],
   ['encoding', /encod|^(?:seed|secret|key)format/],
 ];

@@ -87,10 +87,13 @@ export async function forEachSeedCsvRow<S extends ColumnSpec>(
           return true;
         }
         // A column named as an OATH parameter but not known would leave each token with the default: refused, not ignored.
-        const parameterLike = columns.unknown.filter((name) => shownValue(name).startsWith('"') && parameterLikeColumn(name) !== null);
+        // A name not shown (long, or written as key material: `time_step_seconds`) is checked too, and named by its position.
+        const parameterLike = columns.unknown.filter((name) => parameterLikeColumn(name) !== null);
         for (const name of parameterLike) {
           const role = parameterLikeColumn(name)!;
-          problems.error('column-unknown', { ...header, field: name }, `${layout.formatName}: column ${shownValue(name)} looks like an OATH parameter (the ${role}) but is not a name the reader knows, so each token would be read with the default ${role}; rename it to one of ${parameterNames(role)} (or remove it if it is not the tokens' ${role}); nothing was read`);
+          const shown = shownValue(name);
+          const column = shown.startsWith('"') ? shown : `${cells.indexOf(name) + 1} ${shown}`;
+          problems.error('column-unknown', { ...header, field: shown.startsWith('"') ? name : 'a column name not shown' }, `${layout.formatName}: column ${column} looks like an OATH parameter (the ${role}) but is not a name the reader knows, so each token would be read with the default ${role}; rename it to one of ${parameterNames(role)} (or remove it if it is not the tokens' ${role}); nothing was read`);
         }
         if (parameterLike.length > 0) return true;
         for (const name of columns.unknown) {

@@ -99,9 +99,9 @@ describe('generic seed CSV', () => {
     const seedAsName = await read(tmp.file('seed-name.csv', 'serial,secret,MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,blue\n'));
     expect(seedAsName.problems).toMatchObject([{ code: 'column-unknown', field: 'a column name not shown' }]);
     expect(seedAsName.text).not.toContain('MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U');
-    // Even one whose letters read as a parameter's name (`SHA...`, `...HMAC...`).
+    // Nor one whose letters read as a parameter's name (`...HMAC...`), which refuses the file as any such column does, by its position.
     const paramSeed = await read(tmp.file('seed-name2.csv', 'serial,secret,SHAGGZDFMZTWQ2LKNNWG23HMACXE43U\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,blue\n'));
-    expect(paramSeed.problems).toMatchObject([{ severity: 'warning', code: 'column-unknown', field: 'a column name not shown' }]);
+    expect(paramSeed.problems).toMatchObject([{ severity: 'error', code: 'column-unknown', field: 'a column name not shown', message: expect.stringMatching(/column 3 \(a value of 31 characters, not shown/) }]);
     expect(paramSeed.text).not.toContain('SHAGGZDFMZTWQ2LKNNWG23HMACXE43U');
 
     const twice = await read(tmp.file('twice.csv', 'serial,secret,seed\nX-1,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ,GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ\n'));
@@ -129,10 +129,14 @@ describe('generic seed CSV', () => {
       expect(problems[0]!.field, header).toBe(name);
       expect(problems[0]!.message, header).toMatch(/looks like an OATH parameter.*nothing was read/);
     }
+    // A name shown only by its position (long, and written as key material may be) is refused too: ignored, every token would get 30 s.
+    const long = await read(tmp.file('long.csv', `serial,secret,time_step_seconds\nX-1,${B32},60\n`));
+    expect(long.seeds).toEqual([]);
+    expect(long.problems).toMatchObject([{ severity: 'error', code: 'column-unknown', field: 'a column name not shown', message: expect.stringMatching(/^.*column 3 \(a value of 17 characters, not shown.*looks like an OATH parameter \(the period\)/) }]);
     const { problems } = await read(tmp.file('step.csv', `serial,secret,Time Step (s)\nX-1,${B32},60\n`));
     expect(problems[0]!.message).toContain('rename it to one of period, interval, time interval, time step, step');
     // Other unknown columns stay a warning, the rows read.
-    for (const other of ['Warranty Period', 'Seed Hash', 'Seed Length', 'Device Type', 'Order Number']) {
+    for (const other of ['Warranty Period', 'Seed Hash', 'Seed Length', 'Device Type', 'Order Number', 'Shared With', 'Digital Certificate']) {
       const { seeds, problems } = await read(tmp.file('other.csv', `serial,secret,${other}\nX-1,${B32},x\n`));
       expect(seeds, other).toHaveLength(1);
       expect(codes(problems), other).toEqual(['warning:column-unknown']);
