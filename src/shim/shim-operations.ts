@@ -73,18 +73,21 @@ async function openState(opts: OneShotOptions, command: string): Promise<OpenSta
   }
 }
 
+/** Where the command's audit log is: `--audit-log`, else beside the store. */
+const auditPathFor = (opts: OneShotOptions): string => opts.auditLog ?? auditPathOf(opts.store);
+
 /**
  * The command's audit log, opened before its state is (the store lock taken, the journal extended
  * or compacted, the database migrated or written): a log that cannot be opened stops the command
  * before it changes anything (a black-box test: import and unlock made their change, then refused
  * the log, exit 1 and no audit line).
  */
-const openAuditLog = (opts: OneShotOptions): Promise<AuditLog> => AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), opts.now ?? Date.now);
+const openAuditLog = (opts: OneShotOptions): Promise<AuditLog> => AuditLog.open(auditPathFor(opts), opts.onNotice ?? (() => undefined), opts.now ?? Date.now);
 
 /** A schema migration the command's open made: audited as serve audits it (one line). */
 async function auditMigration(opts: OneShotOptions, pg: PgState): Promise<void> {
   if (!pg.migrated) return;
-  const audit = await AuditLog.open(opts.auditLog ?? auditPathOf(opts.store), opts.onNotice ?? (() => undefined), opts.now ?? Date.now);
+  const audit = await openAuditLog(opts);
   audit.write(migrationEvent(pg.migrated));
   await audit.close();
 }
@@ -168,7 +171,7 @@ export async function runUnlock(opts: OneShotOptions & { rules: ShimRules; user:
   // anything changes), but opened (made, if new) only once the store is ours and the user found: a
   // server that took the store since the look above gets the request, and an unknown user nothing,
   // with no empty log made on the way (another server's log may be that path: it is never removed).
-  checkPrivateOutput(opts.auditLog ?? auditPathOf(opts.store), 'audit log');
+  checkPrivateOutput(auditPathFor(opts), 'audit log');
   let state: OpenState;
   try {
     state = await openState(opts, 'shim unlock');
@@ -211,7 +214,7 @@ export async function runImportStore(opts: OneShotOptions & { input: ImportInput
   // A new store's audit log, made by this import: removed again, still empty, should the import fail
   // under the store's lock (a full disk left an empty log beside no store). One that was there is
   // never removed: a server may hold it open.
-  const made = existsSync(opts.store) ? undefined : createdNow(opts.auditLog ?? auditPathOf(opts.store));
+  const made = existsSync(opts.store) ? undefined : createdNow(auditPathFor(opts));
   const audit = await openAuditLog(opts);
   let imported = false;
   try {
