@@ -27,8 +27,8 @@ export type PolicyVerdict =
       path: string;
       field: string;
       reason: string;
-      /** The line of the element at fault (0 when not known). */
-      line: number;
+      /** The element at fault, whose line the problem names. */
+      el: XmlElement;
     };
 
 /** A key past its ExpiryDate, taken under --pskc-expired take. */
@@ -59,7 +59,7 @@ const NOT_UNDERSTOOD = 'which this tool does not understand, so the key may not 
 
 /** `el`: the element at fault, whose line the problem names. */
 function refused(path: string, field: string, reason: string, el: XmlElement): PolicyVerdict {
-  return { usable: false, path, field, reason, line: el.line };
+  return { usable: false, path, field, reason, el };
 }
 
 /** What the key's policy says about using it at `now`; `expired` says whether a key past its ExpiryDate may be taken. */

@@ -83,7 +83,7 @@ const LEGACY_DATA_NAMES: Record<string, DataName> = { secret: 'Secret', counter:
 type DataName = 'Secret' | 'Counter' | 'Time' | 'TimeInterval' | 'TimeDrift';
 
 /** The line of the element at fault, else `fallback` (its KeyPackage's): the stream keeps every element's line (0 for none). */
-const lineOf = (el: XmlElement | undefined, fallback: number): number => (el !== undefined && el.line > 0 ? el.line : fallback);
+const lineOf = (el: { line: number } | undefined, fallback: number): number => (el !== undefined && el.line > 0 ? el.line : fallback);
 
 /** An integer Data element (Counter, Time, TimeInterval, TimeDrift) that could not be read. */
 const BAD = Symbol('bad');
@@ -235,7 +235,7 @@ class PskcFileReader {
             // The first encrypted value: resolve the keys once (PBKDF2 is async), then read on.
             const keys = new PskcKeys(this.#display, this.#opts, this.#container, this.#macMode, this.#dialect === 'draft');
             this.#keys = keys;
-            return keys.prepare(first, first.line > 0 ? first.line : el.line).then(() => this.#package(el, index));
+            return keys.prepare(first, lineOf(first, el.line)).then(() => this.#package(el, index));
           }
         }
         this.#package(el, index);
@@ -358,7 +358,7 @@ class PskcFileReader {
     const policy = policyVerdict(key, this.#now, this.#opts.pskcExpired);
     const named = `token ${serial}${keyId ? ` (Key Id ${shownValue(keyId)})` : ''}`;
     if (!policy.usable) {
-      this.#problems.warning('pskc-policy', leftOutAt(this.#where(policy.line > 0 ? policy.line : loc.line, `${loc.pkg}/${loc.key}/${policy.path}`, policy.field), loc.serial), `${named} is left out: ${policy.reason}`);
+      this.#problems.warning('pskc-policy', this.#skips(loc, policy.path, policy.field, policy.el), `${named} is left out: ${policy.reason}`);
       return;
     }
     if (policy.transactions !== undefined) {
@@ -645,7 +645,7 @@ class PskcFileReader {
     const enc = this.#encrypted(v, loc);
     if (enc !== undefined) {
       if (this.#keys === undefined) throw new Error('an encrypted value before the file keys were prepared');
-      const result = this.#keys.decrypt(enc, loc.serial, enc.line > 0 ? enc.line : loc.line, this.#problems);
+      const result = this.#keys.decrypt(enc, loc.serial, lineOf(enc, loc.line), this.#problems);
       if (result === 'mac-failed') {
         this.#macFailures++;
         this.#firstMacFailure ??= this.#at(loc, `${this.#dataPath(v)}/ValueMAC`, 'ValueMAC', child(v.el, 'ValueMAC') ?? child(v.el, 'ValueDigest') ?? v.el);
