@@ -7,7 +7,7 @@ import { DIGITS_MAX, DIGITS_MIN, PERIOD_MAX, digitsMessage, parseCounter, parseI
 import { makeOathSeed, wipeSeeds } from './oath-seed.js';
 import { composedUsername } from '../../model/username.js';
 import { fieldsOf, forEachSeedCsvRow, type SeedCsvShape } from './seed-csv-file.js';
-import { GENERIC_COLUMNS, hasEntraColumns, normalizeHeader } from './seed-csv-header.js';
+import { GENERIC_COLUMNS } from './seed-csv-header.js';
 import { refuseSecretLikeCell } from './secret-like-cell.js';
 import { pskcAlgorithmKind } from './pskc-algorithm-uri.js';
 import { shownValue } from '../../model/shown-value.js';
@@ -26,7 +26,7 @@ import { base32StrayBits, decodeSecret, guessSecretEncoding, STRAY_BITS_MESSAGE,
 export async function readGenericSeedCsv(path: string, display: string, shape: SeedCsvShape, problems: ProblemList, limits: CsvLimits = DEFAULT_CSV_LIMITS): Promise<OathSeed[]> {
   const seeds: OathSeed[] = [];
   /** Entra's upload columns (read here when they come with a parameter Entra's format lacks): their secret key is Base32, not guessed. */
-  let entraColumns: boolean | undefined;
+  const entraColumns = shape.entraColumns === true;
   const whole = await forEachSeedCsvRow(
     path,
     display,
@@ -105,7 +105,6 @@ export async function readGenericSeedCsv(path: string, display: string, shape: S
         return;
       }
       // A Base32 secret of only 2-7 and a-f (Entra's own sample) would be guessed to be hex: a wrong seed.
-      entraColumns ??= hasEntraColumns(new Set((['user', 'serial', 'secret'] as const).map((r) => normalizeHeader(row.where(r).field ?? ''))));
       const used = encoding ?? (entraColumns ? 'base32' : guessSecretEncoding(secretText));
       const bytes = decodeSecret(secretText, used);
       if (bytes === null || bytes.length === 0) {

@@ -40,6 +40,8 @@ export function fieldsOf<K extends string>(row: SeedCsvRow<K>, serial: K, secret
 export interface SeedCsvShape {
   delimiter: CsvDelimiter;
   headerLine: number;
+  /** A generic seed CSV whose header holds Entra's upload columns: their secret key is Base32, not guessed. */
+  entraColumns?: boolean;
 }
 
 export interface SeedCsvLayout<S extends ColumnSpec> {

@@ -4,14 +4,15 @@ import { DEFAULT_CSV_LIMITS, fileTooLargeMessage, type CsvLimits } from '../csv-
 import { DEFAULT_MAX_XML_BYTES } from './pskc-reader.js';
 import { sniffOathCsv } from './oath-csv.js';
 import { looksLikeUtf16 } from '../../io/utf16.js';
-import { detectDelimiter, ENTRA_COLUMNS, GENERIC_COLUMNS, normalizeHeader, parseHeaderLine, seedCsvKind, type CsvDelimiter } from './seed-csv-header.js';
+import { detectDelimiter, ENTRA_COLUMNS, GENERIC_COLUMNS, hasEntraColumns, normalizeHeader, parseHeaderLine, seedCsvKind } from './seed-csv-header.js';
+import type { SeedCsvShape } from './seed-csv-file.js';
 import { csvPreamble } from '../csv-delimiter.js';
 import { secretLikeCell } from './secret-like-cell.js';
 import { shownValue } from '../../model/shown-value.js';
 
 export type SniffedSeedFile =
   | { kind: 'pskc' }
-  | { kind: 'entra' | 'generic'; delimiter: CsvDelimiter; headerLine: number }
+  | ({ kind: 'entra' | 'generic' } & SeedCsvShape)
   | { kind: 'oath-csv'; version: 1 | 2 }
   | { kind: 'problem'; code: ProblemCode; message: string; line?: number };
 
@@ -99,7 +100,9 @@ export async function sniffSeedFile(path: string, maxXmlBytes = DEFAULT_MAX_XML_
     };
   }
   if (size > csvCaps.maxFileBytes) return { kind: 'problem', code: 'file-unreadable', message: fileTooLargeMessage(size, csvCaps) };
-  return { kind, delimiter, headerLine };
+  // Entra's columns read by the generic reader (a parameter Entra's format lacks added): their secret key stays Base32.
+  const entraColumns = kind === 'generic' && hasEntraColumns(new Set(header!.map(normalizeHeader)));
+  return { kind, delimiter, headerLine, ...(entraColumns ? { entraColumns } : {}) };
 }
 
 const LINE_END = /\r\n|\n|\r/g;
