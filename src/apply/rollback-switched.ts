@@ -66,9 +66,11 @@ export interface StillSwitched {
   /**
    * Users outside the run the staged rollout or a rejecting domain's federation still switches, for whom the methods policy's undo was
    * left in place (it would leave them with no method they can use): the first few, how many (at
-   * least, when `unread` members were not read), what switches them; `all`, every one of them read.
+   * least, when `unread` members were not read), what switches them.
    */
-  others?: { first: string[]; all: string[]; count: number; by: string[]; unread: number };
+  others?: { first: string[]; count: number; by: string[]; unread: number };
+  /** Every one of those users read (sorted): journaled when --leave-switched-without-method takes the undos all the same. */
+  othersAll?: string[];
 }
 
 /** How many users outside the run were left something: `N user(s) outside the run`, a floor when some were not read. */
@@ -199,7 +201,7 @@ export async function stillSwitched(
   return {
     holds,
     users: [...named].map(([id, by]) => ({ user: runUsers.get(id)!, by })).sort((a, b) => a.user.localeCompare(b.user)),
-    ...(others ? { others: { first: others.first, all: others.all, count: others.count, by: others.by, unread: others.unread } } : {}),
+    ...(others ? { others: { first: others.first, count: others.count, by: others.by, unread: others.unread }, othersAll: others.all } : {}),
   };
 }
 

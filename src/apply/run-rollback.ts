@@ -79,7 +79,7 @@ export interface RollbackOutcome {
    * with no method they can use, or `unread` (why who is still switched could not be read). Said in
    * the summary, not only as a warning while it happens.
    */
-  leftWithoutMethod?: { users: { user: string; by: string }[]; others?: Omit<NonNullable<StillSwitched['others']>, 'all'>; unread?: string };
+  leftWithoutMethod?: { users: { user: string; by: string }[]; others?: NonNullable<StillSwitched['others']>; unread?: string };
   /**
    * The signed-in admin's own phone and email undos this pass left out before sending anything (Graph
    * refuses a user's own: model/own-methods.ts), by user, and how many undos wait for them (the user's
@@ -652,10 +652,9 @@ async function executeRollback(
           return { holds: new Map<string, string>(), users: [] } as StillSwitched;
         });
         if (found.holds.size > 0 && leave) {
-          const { all = [], ...othersSaid } = found.others ?? {};
-          leftWithoutMethod = { users: found.users, ...(found.others ? { others: othersSaid as NonNullable<RollbackOutcome['stillSwitchedOthers']> } : {}) };
+          leftWithoutMethod = { users: found.users, ...(found.others ? { others: found.others } : {}) };
           // Every one journaled (the run report lists them); the warnings name the first few, and say how many more and where.
-          await journal.leftWithoutMethod({ users: found.users, ...(found.others ? { others: { users: all, by: found.others.by, unread: found.others.unread } } : {}) });
+          await journal.leftWithoutMethod({ users: found.users, ...(found.others ? { others: { users: found.othersAll ?? [], by: found.others.by, unread: found.others.unread } } : {}) });
           const listed = `every one: ${cliCommand(['report', runId, '--state-dir', deps.stateDir])}`;
           const more = (shown: number, total: number) => (total > shown ? `, and ${total - shown} more (${listed})` : '');
           if (found.users.length > 0) deps.log?.(`Warning: ${LEAVE_SWITCHED}: ${found.users.length} user(s) of the run still switched to Entra MFA lose the methods this rollback takes, and may be left with nothing to sign in with: ${found.users.slice(0, WARNING_NAMES).map((u) => `${u.user} (by ${u.by})`).join(', ')}${more(WARNING_NAMES, found.users.length)}`);
@@ -667,11 +666,7 @@ async function executeRollback(
           record(new Map(held.map((r) => [r.op, { status: r.state, error: r.error! }])));
           toSend = rest.filter((o) => !found.holds.has(o.id));
           switched = found.users;
-          if (found.others) {
-            // Every one is for the journal of what is taken; held, the summary names the first few.
-            const { all: _all, ...said } = found.others;
-            others = said;
-          }
+          others = found.others;
         }
       }
     }
