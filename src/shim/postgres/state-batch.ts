@@ -184,7 +184,8 @@ const I = 0, FAILS = 1, LOCKED_AT = 2, SOURCES = 3, VERSION = 4, SERIAL = 5, FIN
 // CPU in the node (docs/benchmarks.md, "Parameters and rows"). Numbers are integers (safe ones: String gives
 // their digits); text is always quoted and escaped (a user key may hold any printable character).
 const NULL = 'NULL';
-const numbers = (values: readonly (number | null)[]): string => `{${values.map((v) => (v === null ? NULL : String(v))).join(',')}}`;
+/** Integers (a HOTP counter is a bigint, for numeric(20, 0)): sent unquoted, as their digits. */
+const numbers = (values: readonly (number | bigint | null)[]): string => `{${values.map((v) => (v === null ? NULL : String(v))).join(',')}}`;
 const booleans = (values: readonly boolean[]): string => `{${values.map((v) => (v ? 't' : 'f')).join(',')}}`;
 const texts = (values: readonly (string | null)[]): string => `{${values.map((v) => (v === null ? NULL : `"${v.replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
 
@@ -200,7 +201,7 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
     version: [] as number[],
     serial: [] as (string | null)[],
     fingerprint: [] as (string | null)[],
-    counter: [] as (string | null)[],
+    counter: [] as (bigint | null)[],
     lastStep: [] as (number | null)[],
     drift: [] as number[],
     clear: [] as boolean[],
@@ -247,8 +248,7 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
     // An update names the user's one token, if one, for the rows a refusal answers with.
     w.serial.push(accept ? accept.token.serial : q.user.tokens.length === 1 ? q.user.tokens[0]!.serial : null);
     w.fingerprint.push(accept?.token.fingerprint ?? null);
-    // A counter is a decimal string (numeric(20, 0)), sent unquoted as a number is.
-    w.counter.push(hotp ? accept!.next.counter!.toString() : null);
+    w.counter.push(hotp ? accept!.next.counter! : null);
     w.lastStep.push(accept && !hotp ? accept.next.lastStep : null);
     w.drift.push(accept && !hotp ? accept.next.drift : 0);
     w.clear.push(accept?.clear ?? false);
@@ -258,7 +258,7 @@ export function stateBatchValues(storeId: string, batch: readonly StateRequest[]
   }
   return [
     storeId, numbers(r.i), texts(r.user), texts(r.serial),
-    numbers(w.i), booleans(w.accept), texts(w.user), numbers(w.version), texts(w.serial), texts(w.fingerprint), `{${w.counter.map((c) => c ?? NULL).join(',')}}`,
+    numbers(w.i), booleans(w.accept), texts(w.user), numbers(w.version), texts(w.serial), texts(w.fingerprint), numbers(w.counter),
     numbers(w.lastStep), numbers(w.drift), booleans(w.clear), numbers(w.fails), numbers(w.lockedAt), texts(w.sources),
     nowMs, numbers(absent.i), texts(absent.name), numbers(absent.version), numbers(absent.fails), numbers(absent.lockedAt), texts(absent.sources), numbers(absent.expiresAt),
     numbers(absentRead.i), texts(absentRead.name),
