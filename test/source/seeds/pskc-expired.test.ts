@@ -7,7 +7,7 @@ import { ProblemList } from '../../../src/model/problem.js';
 import { readSeedFiles } from '../../../src/source/seeds/read-seed-files.js';
 import { buildValidationReport } from '../../../src/source/validation-report.js';
 import { renderValidationText } from '../../../src/cli/validate-command.js';
-import { codes, read, tempDir } from './seed-test-helpers.js';
+import { codes, policyKeyPackage, pskcContainer, read, tempDir } from './seed-test-helpers.js';
 
 // --pskc-expired take: a key past its ExpiryDate (a vendor's warranty date, often) is read on
 // purpose, said per key; nothing else of the Policy changes, and a device's key valid now still wins.
@@ -17,15 +17,8 @@ const SEED_B = Buffer.from('abcdefghijklmnopqrst').toString('base64');
 const SEED_C = Buffer.from('ABCDEFGHIJKLMNOPQRST').toString('base64');
 const SEED_D = Buffer.from('09876543210987654321').toString('base64');
 
-function keyPackage(serial: string, id: string, policy: string, seed = SEED_A): string {
-  return `<KeyPackage><DeviceInfo><Manufacturer>Feitian</Manufacturer><SerialNo>${serial}</SerialNo></DeviceInfo>
-<Key Id="${id}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp"><AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
-<Data><Secret><PlainValue>${seed}</PlainValue></Secret><TimeInterval><PlainValue>30</PlainValue></TimeInterval></Data>${policy}</Key></KeyPackage>\n`;
-}
-
-function container(...packages: string[]): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">\n${packages.join('')}</KeyContainer>\n`;
-}
+const keyPackage = (serial: string, id: string, policy: string, seed = SEED_A) => policyKeyPackage(serial, id, policy, seed, 'Feitian');
+const container = pskcContainer;
 
 const NOW = new Date('2024-06-15T12:00:00Z');
 const expiry = (date: string) => `<Policy><ExpiryDate>${date}T00:00:00Z</ExpiryDate></Policy>`;

@@ -3,22 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fatalProblems } from '../../../src/plan/build-plan.js';
 import { readExport } from '../../../src/source/export-bundle.js';
-import { codes, read, tempDir } from './seed-test-helpers.js';
+import { codes, policyKeyPackage, pskcContainer, read, tempDir } from './seed-test-helpers.js';
 
 /** RFC 4226's test seed, and another for a second device. */
 const SEED_A = Buffer.from('12345678901234567890').toString('base64');
 const SEED_B = Buffer.from('abcdefghijklmnopqrst').toString('base64');
 
-/** One KeyPackage with a TOTP key whose Key element holds `policy` after its Data. */
-function keyPackage(serial: string, id: string, policy: string, seed = SEED_A): string {
-  return `<KeyPackage><DeviceInfo><Manufacturer>V</Manufacturer><SerialNo>${serial}</SerialNo></DeviceInfo>
-<Key Id="${id}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp"><AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
-<Data><Secret><PlainValue>${seed}</PlainValue></Secret><TimeInterval><PlainValue>30</PlainValue></TimeInterval></Data>${policy}</Key></KeyPackage>\n`;
-}
-
-function container(...packages: string[]): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">\n${packages.join('')}</KeyContainer>\n`;
-}
+const keyPackage = (serial: string, id: string, policy: string, seed = SEED_A) => policyKeyPackage(serial, id, policy, seed);
+const container = pskcContainer;
 
 const NOW = new Date('2024-06-15T12:00:00Z');
 

@@ -54,3 +54,15 @@ export function tempDir(): { file(name: string, content: string | Buffer): strin
 export function secretForms(bytes: Buffer): string[] {
   return [bytes.toString('hex'), bytes.toString('hex').toUpperCase(), bytes.toString('base64')];
 }
+
+/** One KeyPackage with a TOTP key whose Key element holds `policy` (a Policy, or the drafts' dates) after its Data, on three lines. */
+export function policyKeyPackage(serial: string, id: string, policy: string, seed: string, manufacturer = 'V'): string {
+  return `<KeyPackage><DeviceInfo><Manufacturer>${manufacturer}</Manufacturer><SerialNo>${serial}</SerialNo></DeviceInfo>
+<Key Id="${id}" Algorithm="urn:ietf:params:xml:ns:keyprov:pskc:totp"><AlgorithmParameters><ResponseFormat Length="6" Encoding="DECIMAL"/></AlgorithmParameters>
+<Data><Secret><PlainValue>${seed}</PlainValue></Secret><TimeInterval><PlainValue>30</PlainValue></TimeInterval></Data>${policy}</Key></KeyPackage>\n`;
+}
+
+/** A PSKC document of these key packages, the first starting on line 3. */
+export function pskcContainer(...packages: string[]): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<KeyContainer Version="1.0" xmlns="urn:ietf:params:xml:ns:keyprov:pskc">\n${packages.join('')}</KeyContainer>\n`;
+}
