@@ -686,7 +686,7 @@ function outsideExport(
   summary.outside_without_method = methodless;
   const some = (n: number) => methodless.slice(0, n).join(', ') + (methodless.length > n ? ` and ${methodless.length - n} more` : '');
   // The finding keeps its cap (the terminal shows it); past it, it says where every one is.
-  const rest = methodless.length > LISTED_AT_MOST ? ` (${OUTSIDE_WITHOUT_METHOD_LISTED})` : '';
+  const rest = everyOne(methodless.length, 'outside_without_method');
   const forced: Finding = {
     severity: 'warning',
     code: 'federation-forced',
@@ -700,13 +700,10 @@ function outsideExport(
   return { refused: true };
 }
 
-/** Past the 20 a federation-forced finding names: how many it does not, said above, and where every one is. */
-function everyOne(count: number, field: 'unchecked_names' | 'out_of_scope_users' | 'unswitched_users'): string {
-  return count > 20 ? ` (every one is in plan --format json's cutover.federation[].${field} and in the plan report)` : '';
+/** Past the LISTED_AT_MOST a federation-forced finding names (how many it does not is said before): where every one is. */
+function everyOne(count: number, field: 'outside_without_method' | 'unchecked_names' | 'out_of_scope_users' | 'unswitched_users'): string {
+  return count > LISTED_AT_MOST ? ` (every one is in plan --format json's cutover.federation[].${field} and in the plan report)` : '';
 }
-
-/** Where a plan names every tenant user outside the export whom a forced federation moves with no cloud method. */
-export const OUTSIDE_WITHOUT_METHOD_LISTED = "every one is in plan --format json's cutover.federation[].outside_without_method and in the plan report";
 
 /** What the plan's cutover says of `outside_export`, in every rendering. */
 export function outsideExportText(n: number): string {
